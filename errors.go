@@ -1,0 +1,31 @@
+package freshtoken
+
+import "errors"
+
+// Sentinel errors for the outcomes callers branch on. Every error the engine
+// returns for them is an *Error wrapping one of these.
+var (
+	// ErrLoginRequired means there are no usable tokens: none were ever
+	// stored, or the provider refused the refresh token (invalid_grant).
+	ErrLoginRequired = errors.New("log-in needed")
+	// ErrUnreachable means the token endpoint could not be reached, or kept
+	// failing (5xx, HTML, malformed JSON, time-outs) after retries.
+	ErrUnreachable = errors.New("provider unreachable")
+	// ErrClientRejected means the provider refused the client credentials or
+	// the request's shape (invalid_client and the like): a configuration
+	// problem that retrying cannot fix.
+	ErrClientRejected = errors.New("client rejected")
+)
+
+// Error is a failure in one environment, phrased for the person who has to
+// act on it: what happened, and what to do next.
+type Error struct {
+	Env  string
+	Kind error // one of the sentinel errors
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Env + ": " + e.Msg }
+
+// Unwrap returns the sentinel, for errors.Is.
+func (e *Error) Unwrap() error { return e.Kind }

@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+type demoOptions struct {
+	f        *Factory
+	Calls    int
+	Interval time.Duration
+	TTL      time.Duration
+}
+
+func newDemoCmd(f *Factory) *cobra.Command {
+	opts := &demoOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Watch the whole hands-off cycle against a built-in provider",
+		Long: `Run freshtoken's whole cycle against the built-in FreeAgent-like provider on
+loopback, with no account and no network: a browser-style log-in (PKCE,
+auto-approved), then API calls across several token expiries, each renewal
+shown as it happens, one revoked token recovered from, and a summary.
+Nothing is written outside a temporary folder, which is removed at the end.`,
+		Example: `  freshtoken demo
+  freshtoken demo --debug     # every decision, one line each, secrets masked`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDemo(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Calls, "calls", 10, "how many API calls to make")
+	cmd.Flags().DurationVar(&opts.Interval, "interval", 700*time.Millisecond, "pause between calls")
+	cmd.Flags().DurationVar(&opts.TTL, "ttl", 3*time.Second, "access token lifetime the provider grants")
+	return cmd
+}
+
+func runDemo(ctx context.Context, opts *demoOptions) error {
+	out := opts.f.IO.Out
+	dir, err := os.MkdirTemp("", "freshtoken-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	p := devprovider.New(devprovider.Options{AccessTTL: opts.TTL, AutoApprove: true, RequirePKCE: true})
+	defer p.Close()
+	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(apiLn)
+	defer srv.Close()
+	api := "http://" + apiLn.Addr().String() + "/"
+	cbLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	redirect := "http://" + cbLn.Addr().String() + "/callback"
+
+	confPath := filepath.Join(dir, "config.toml")
+	if _, err := config.WriteEnv(confPath, "demo", config.EnvSettings{
+		Provider: "freeagent", APIURL: api, ClientID: "dev-client-id", ClientSecret: "dev-client-secret", RedirectURI: redirect,
+	}, true); err != nil {
+		return err
+	}
+	storeDir := filepath.Join(dir, "tokens")
+	if err := appendStore(confPath, storeDir); err != nil {
+		return err
+	}
+	src, err := freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: confPath, Env: "demo", Logger: opts.f.Logger()})
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "freshtoken demo: a FreeAgent-like provider at %s, no account, no network.\n", api)
+	fmt.Fprintf(out, "Access tokens live %s; freshtoken renews them before they expire.\n\n", opts.TTL)
+
+	fmt.Fprintln(out, "1. Log in (authorization code + PKCE; the provider auto-approves)")
+	conf, err := src.OAuth2Config(ctx, redirect)
+	if err != nil {
+		return err
+	}
+	flow := &login.Flow{Env: "demo", Config: conf, Listener: cbLn, Stderr: io.Discard, Timeout: 30 * time.Second,
+		Logger: opts.f.Logger(), OpenBrowser: pretendBrowser(ctx)}
+	res, err := flow.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if err := src.SaveLogin(ctx, res.Token, res.SentAt); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "   logged in; tokens stored in %s\n\n", src.Location())
+
+	fmt.Fprintf(out, "2. Call GET /v2/company %d times, %s apart\n", opts.Calls, opts.Interval)
+	client := src.Client()
+	var ok, failed int
+	last := ""
+	revokeAt := opts.Calls/2 + 1
+	for i := 1; i <= opts.Calls; i++ {
+		if i == revokeAt {
+			p.RevokeAccessTokens()
+			fmt.Fprintln(out, "   (the provider now revokes the current access token early: the next call gets a 401)")
+		}
+		status, err := demoCall(ctx, client, api+"v2/company")
+		rec, _ := src.Record(ctx)
+		note := ""
+		if rec != nil && rec.AccessToken != last {
+			if last != "" {
+				note = fmt.Sprintf("  <- renewed (#%d), new token %s", rec.Renewals, redact.Mask(rec.AccessToken))
+			} else {
+				note = "  token " + redact.Mask(rec.AccessToken)
+			}
+			last = rec.AccessToken
+		}
+		if err != nil {
+			failed++
+			fmt.Fprintf(out, "   call %2d: failed: %v\n", i, err)
+		} else {
+			ok++
+			fmt.Fprintf(out, "   call %2d: %d%s\n", i, status, note)
+		}
+		if i < opts.Calls {
+			select {
+			case <-time.After(opts.Interval):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	rec, _ := src.Record(ctx)
+	st := p.Stats()
+	renewals := 0
+	if rec != nil {
+		renewals = rec.Renewals
+	}
+	fmt.Fprintf(out, "\n3. Summary\n   %d calls: %d succeeded, %d failed\n", opts.Calls, ok, failed)
+	fmt.Fprintf(out, "   %d renewals, each stored before use; the provider saw %d log-in, %d refreshes, %d 401s, %d grants revoked\n",
+		renewals, st.Exchanges, st.Refreshes, st.Unauthorized, st.GrantsRevoked)
+	fmt.Fprintln(out, "   Run it again with --debug to see every decision, secrets masked.")
+	if failed > 0 || st.GrantsRevoked > 0 {
+		return errors.New("the demo saw failures; run it with --debug to see why")
+	}
+	return nil
+}
+
+func demoCall(ctx context.Context, c *http.Client, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent())
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode >= 400 {
+		return resp.StatusCode, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	return resp.StatusCode, nil
+}
+
+// pretendBrowser follows the authorisation URL's redirects back to the
+// callback, as a browser would after the person clicks Approve.
+func pretendBrowser(ctx context.Context) func(string) error {
+	return func(u string) error {
+		go func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+			if err != nil {
+				return
+			}
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+		return nil
+	}
+}
+
+// appendStore points the demo configuration's store at dir.
+func appendStore(confPath, dir string) error {
+	f, err := os.OpenFile(confPath, os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "\n[store]\nurl = %q\n", "file://"+dir)
+	return err
+}

@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+type devProviderOptions struct {
+	f       *Factory
+	Listen  string
+	Options devprovider.Options
+}
+
+func newDevProviderCmd(f *Factory) *cobra.Command {
+	opts := &devProviderOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "dev-provider",
+		Short: "Serve the built-in FreeAgent-like provider, for trying things out",
+		Long: `Serve a FreeAgent-like OAuth 2.0 provider and API on loopback: an approval
+page, a token endpoint that rotates refresh tokens, and /v2/company,
+/v2/users/me and /v2/contacts with pagination and rate limits. Nothing leaves
+this machine; the tokens it issues are worthless anywhere else.`,
+		Example: `  freshtoken dev-provider --listen 127.0.0.1:8900 --access-ttl 30s
+  # in another terminal:
+  freshtoken init -e dev --provider freeagent --api-url http://127.0.0.1:8900/ --client-id dev-client-id --client-secret-env DEV_SECRET`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDevProvider(cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	o := &opts.Options
+	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:8900", "loopback address to serve on")
+	fl.StringVar(&o.ClientID, "client-id", "dev-client-id", "the client id it accepts")
+	fl.StringVar(&o.ClientSecret, "client-secret", "dev-client-secret", "the client secret it accepts")
+	fl.DurationVar(&o.AccessTTL, "access-ttl", time.Hour, "access token lifetime")
+	fl.DurationVar(&o.ReuseGrace, "reuse-grace", 0, "how long a rotated-out refresh token still works (0: reuse revokes the grant)")
+	fl.BoolVar(&o.AutoApprove, "auto-approve", false, "approve logins without showing the approval page")
+	fl.IntVar(&o.RequestsPerMinute, "requests-per-minute", 120, "API rate limit per grant")
+	return cmd
+}
+
+func runDevProvider(cmd *cobra.Command, opts *devProviderOptions) error {
+	host, _, err := net.SplitHostPort(opts.Listen)
+	if err != nil || !net.ParseIP(host).IsLoopback() {
+		return usageErrorf("--listen %q must be a loopback address such as 127.0.0.1:8900", opts.Listen)
+	}
+	opts.Options.Logger = opts.f.Logger().With("component", "dev-provider")
+	p := devprovider.New(opts.Options)
+	defer p.Close()
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v; pick another address with --listen", opts.Listen, err)
+	}
+	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	base := "http://" + ln.Addr().String() + "/"
+	fmt.Fprintf(opts.f.IO.ErrOut, `dev provider serving on %s (Ctrl-C to stop)
+  approve page:   %sv2/approve_app
+  token endpoint: %sv2/token_endpoint
+  client id %q, client secret %q
+Use it from freshtoken with:
+  freshtoken init -e dev --provider freeagent --api-url %s --client-id %s --client-secret-env DEV_SECRET
+  export DEV_SECRET=%s
+`, base, base, base, opts.Options.ClientID, opts.Options.ClientSecret, base, opts.Options.ClientID, opts.Options.ClientSecret)
+	go func() {
+		<-cmd.Context().Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// Exit codes, as PRODUCT.md promises them.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1
+	ExitUsage       = 2
+	ExitLogin       = 3
+	ExitHTTPError   = 4
+	ExitUnreachable = 5
+)
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// HTTPStatusError is an API answer with an error status; its body has
+// already gone to stdout.
+type HTTPStatusError struct {
+	Env    string
+	Method string
+	URL    string
+	Status string
+}
+
+func (e *HTTPStatusError) Error() string {
+	return fmt.Sprintf("%s: %s %s answered %s", e.Env, e.Method, e.URL, e.Status)
+}
+
+// silentError carries an exit code for a failure already reported.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// ExitCode maps an error to the process exit code.
+func ExitCode(err error) int {
+	var (
+		ue *usageError
+		he *HTTPStatusError
+		xe *login.ExchangeError
+		se *silentError
+	)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &se):
+		return se.code
+	case errors.As(err, &ue), errors.Is(err, config.ErrInvalid), errors.Is(err, freshtoken.ErrClientRejected), isCobraUsage(err):
+		return ExitUsage
+	case errors.Is(err, freshtoken.ErrLoginRequired):
+		return ExitLogin
+	case errors.As(err, &he):
+		return ExitHTTPError
+	case errors.Is(err, freshtoken.ErrUnreachable), errors.Is(err, store.ErrUnreachable):
+		return ExitUnreachable
+	case errors.As(err, &xe):
+		switch {
+		case xe.BadClient:
+			return ExitUsage
+		case !xe.Reachable:
+			return ExitUnreachable
+		}
+		return ExitLogin
+	}
+	return ExitFailure
+}
+
+// isCobraUsage recognises the errors cobra makes for unknown commands.
+func isCobraUsage(err error) bool {
+	return strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown shorthand flag") || strings.HasPrefix(err.Error(), "unknown flag")
+}

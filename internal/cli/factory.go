@@ -1,0 +1,132 @@
+// Package cli is freshtoken's command line: each command parses its flags,
+// calls the engine and prints. Nothing here decides how tokens are renewed.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// IOStreams are a command's standard streams and what they are attached to.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// InTTY, OutTTY and ErrTTY say whether a person is at that end.
+	InTTY, OutTTY, ErrTTY bool
+}
+
+// SystemStreams are the process's own streams.
+func SystemStreams() *IOStreams {
+	return &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		InTTY:  isatty.IsTerminal(os.Stdin.Fd()),
+		OutTTY: isatty.IsTerminal(os.Stdout.Fd()),
+		ErrTTY: isatty.IsTerminal(os.Stderr.Fd()),
+	}
+}
+
+// Factory carries what every command needs, filled from the global flags.
+type Factory struct {
+	IO *IOStreams
+
+	ConfigFlag string
+	EnvFlag    string
+	Debug      bool
+	LogFormat  string
+	LogFile    string
+
+	// OpenBrowser opens a URL for a person; tests replace it.
+	OpenBrowser func(url string) error
+
+	logger  *slog.Logger
+	closers []io.Closer
+}
+
+// Logger is the redacting logger the global flags asked for.
+func (f *Factory) Logger() *slog.Logger {
+	if f.logger == nil {
+		f.logger = slog.New(slog.DiscardHandler)
+	}
+	return f.logger
+}
+
+// setupLogging builds the logger from --debug, --log-format and --log-file.
+func (f *Factory) setupLogging() error {
+	if os.Getenv("FRESHTOKEN_DEBUG") == "1" || os.Getenv("FRESHTOKEN_DEBUG") == "true" {
+		f.Debug = true
+	}
+	level := slog.LevelWarn
+	if f.Debug {
+		level = slog.LevelDebug
+	}
+	var w io.Writer = f.IO.ErrOut
+	if f.LogFile != "" {
+		lf, err := os.OpenFile(f.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return usageErrorf("--log-file: %v", err)
+		}
+		f.closers = append(f.closers, lf)
+		w = lf
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	switch f.LogFormat {
+	case "", "text":
+		h = slog.NewTextHandler(w, opts)
+	case "json":
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return usageErrorf("--log-format must be text or json, not %q", f.LogFormat)
+	}
+	f.logger = slog.New(redact.NewHandler(h))
+	return nil
+}
+
+func (f *Factory) close() {
+	for _, c := range f.closers {
+		c.Close()
+	}
+}
+
+// ConfigPath is the configuration file in use.
+func (f *Factory) ConfigPath() (string, error) { return freshtoken.ConfigPath(f.ConfigFlag) }
+
+// Config loads the configuration file.
+func (f *Factory) Config() (*config.File, error) {
+	p, err := f.ConfigPath()
+	if err != nil {
+		return nil, err
+	}
+	return config.Load(p)
+}
+
+// Env is the selected environment's configuration.
+func (f *Factory) Env() (*config.Env, error) {
+	c, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	return c.Select(f.EnvFlag)
+}
+
+// Source opens the engine for env ("" selects as -e does).
+func (f *Factory) Source(ctx context.Context, env string) (*freshtoken.Source, error) {
+	if env == "" {
+		env = f.EnvFlag
+	}
+	return freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: f.ConfigFlag, Env: env, Logger: f.Logger()})
+}
+
+func (f *Factory) errorf(format string, args ...any) {
+	fmt.Fprintf(f.IO.ErrOut, format, args...)
+}

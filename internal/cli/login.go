@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken/internal/login"
+)
+
+type loginOptions struct {
+	f         *Factory
+	NoBrowser bool
+	Manual    bool
+	Timeout   time.Duration
+}
+
+func newLoginCmd(f *Factory, runF func(*loginOptions) error) *cobra.Command {
+	opts := &loginOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Log in with your browser and store the tokens",
+		Long: `Log in with the authorization-code flow (PKCE S256, a random state): your
+browser opens the provider's approval page, and the answer comes back to
+redirect_uri (default http://127.0.0.1:8787/callback), where freshtoken
+listens on the loopback address only. The tokens are then stored and kept
+fresh by every other command.
+
+When redirect_uri is not on this machine (Postman's callback, say), use
+--manual and paste the URL your browser lands on.`,
+		Example: `  freshtoken login -e sandbox
+  freshtoken login --no-browser     # print the URL instead of opening a browser
+  freshtoken login --manual         # paste the URL you land on`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.NoBrowser && opts.Manual {
+				return usageErrorf("--no-browser and --manual cannot be used together")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runLogin(cmd, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the authorisation URL on stderr instead of opening a browser")
+	cmd.Flags().BoolVar(&opts.Manual, "manual", false, "for a redirect URI that is not on this machine: paste the URL you land on")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", login.DefaultTimeout, "how long to wait for the browser")
+	return cmd
+}
+
+func runLogin(cmd *cobra.Command, opts *loginOptions) error {
+	ctx := cmd.Context()
+	f := opts.f
+	env, err := f.Env()
+	if err != nil {
+		return err
+	}
+	src, err := f.Source(ctx, env.Name)
+	if err != nil {
+		return err
+	}
+	conf, err := src.OAuth2Config(ctx, env.RedirectURI)
+	if err != nil {
+		return err
+	}
+	flow := &login.Flow{
+		Env:     env.Name,
+		Config:  conf,
+		Manual:  opts.Manual,
+		Stdin:   f.IO.In,
+		Stderr:  f.IO.ErrOut,
+		Timeout: opts.Timeout,
+		Logger:  f.Logger(),
+	}
+	if !opts.NoBrowser && !opts.Manual {
+		flow.OpenBrowser = f.OpenBrowser
+	}
+	res, err := flow.Run(ctx)
+	if errors.Is(err, login.ErrPortBusy) {
+		return fmt.Errorf("%s: %w; stop the program using it, or set another port in redirect_uri (and register it with the provider)", env.Name, err)
+	}
+	if err != nil {
+		return err
+	}
+	if err := src.SaveLogin(ctx, res.Token, res.SentAt); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
+	return nil
+}

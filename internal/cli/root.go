@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cli/browser"
+	"github.com/spf13/cobra"
+)
+
+// Main runs freshtoken with args and returns the exit code.
+func Main(args []string, ios *IOStreams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f := &Factory{IO: ios, OpenBrowser: openBrowser}
+	defer f.close()
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		var se *silentError
+		if !errors.As(err, &se) {
+			fmt.Fprintf(ios.ErrOut, "freshtoken: %s\n", err)
+		}
+	}
+	return ExitCode(err)
+}
+
+// openBrowser honours $BROWSER, as gh does, before asking the desktop.
+func openBrowser(url string) error {
+	if b := os.Getenv("BROWSER"); b != "" {
+		return startCommand(b, url)
+	}
+	return browser.OpenURL(url)
+}
+
+// NewRootCmd builds the command tree around f.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "freshtoken",
+		Short: "Keep OAuth 2.0 access tokens fresh, hands-off",
+		Long: `freshtoken logs in once with your browser, then keeps your OAuth 2.0 access
+tokens fresh: renewed before they expire, stored safely, one renewal at a time
+however many scripts, terminals or machines use them. FreeAgent is built in;
+any OAuth 2.0 provider works by configuration.`,
+		Example: `  freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
+  freshtoken login -e sandbox
+  freshtoken -e sandbox get /v2/company
+  curl -H "Authorization: Bearer $(freshtoken token)" https://api.sandbox.freeagent.com/v2/users/me
+  freshtoken demo`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return f.setupLogging()
+		},
+	}
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf("%v; see `%s --help`", err, c.CommandPath())
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.ConfigFlag, "config", "", "configuration file (default $FRESHTOKEN_CONFIG, else ~/.config/freshtoken/config.toml)")
+	pf.StringVarP(&f.EnvFlag, "env", "e", "", "environment to use (default $FRESHTOKEN_ENV, else default_env, else the only one)")
+	pf.BoolVar(&f.Debug, "debug", false, "explain every decision on stderr, one line each (also FRESHTOKEN_DEBUG=1)")
+	pf.StringVar(&f.LogFormat, "log-format", "text", "log format: text or json")
+	pf.StringVar(&f.LogFile, "log-file", "", "append logs to this file instead of stderr")
+	root.RegisterFlagCompletionFunc("env", f.completeEnvs)
+	root.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+
+	root.AddCommand(
+		newInitCmd(f, nil),
+		newLoginCmd(f, nil),
+		newTokenCmd(f, nil),
+		newStatusCmd(f, nil),
+		newLogoutCmd(f, nil),
+		newDemoCmd(f),
+		newDevProviderCmd(f),
+	)
+	root.AddCommand(newRequestCmds(f, nil)...)
+	return root
+}
+
+// completeEnvs offers the configured environment names.
+func (f *Factory) completeEnvs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	c, err := f.Config()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return c.Names(), cobra.ShellCompDirectiveNoFileComp
+}
+
+// exactArgs is cobra.ExactArgs returning a usage error.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("%s takes %s; see `%s --help`", cmd.CommandPath(), what, cmd.CommandPath())
+		}
+		return nil
+	}
+}

@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken/store"
+)
+
+type statusOptions struct {
+	f    *Factory
+	JSON bool
+}
+
+func newStatusCmd(f *Factory, runF func(*statusOptions) error) *cobra.Command {
+	opts := &statusOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show every environment: logged in or not, expiries, last renewal",
+		Long: `Show each configured environment: whether it is logged in, when its access
+and refresh tokens expire, when it was last renewed and where its tokens are
+stored. It never prints a secret and never renews anything.`,
+		Example: `  freshtoken status
+  freshtoken status --json`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runStatus(cmd, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array, one object per environment")
+	return cmd
+}
+
+type envStatus struct {
+	Env            string     `json:"env"`
+	Default        bool       `json:"default"`
+	Provider       string     `json:"provider"`
+	APIURL         string     `json:"api_url"`
+	LoggedIn       bool       `json:"logged_in"`
+	ExpiresAt      *time.Time `json:"access_token_expires_at,omitempty"`
+	ExpiresIn      *int64     `json:"access_token_expires_in,omitempty"`
+	RefreshExpires *time.Time `json:"refresh_token_expires_at,omitempty"`
+	LastRenewal    *time.Time `json:"last_renewal,omitempty"`
+	Renewals       int        `json:"renewals"`
+	Store          string     `json:"store"`
+	Error          string     `json:"error,omitempty"`
+}
+
+func runStatus(cmd *cobra.Command, opts *statusOptions) error {
+	ctx := cmd.Context()
+	conf, err := opts.f.Config()
+	if err != nil {
+		return err
+	}
+	if len(conf.Envs) == 0 {
+		return usageErrorf("no environment is configured in %s; run `freshtoken init` to add one", conf.Path)
+	}
+	def, _ := conf.Select("")
+	var all []envStatus
+	for _, name := range conf.Names() {
+		e := conf.Envs[name]
+		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name}
+		src, err := opts.f.Source(ctx, name)
+		if err != nil {
+			st.Error = err.Error()
+			all = append(all, st)
+			continue
+		}
+		st.Store = src.Location()
+		rec, err := src.Record(ctx)
+		switch {
+		case err != nil:
+			st.Error = err.Error()
+		case rec != nil:
+			fillStatus(&st, rec)
+		}
+		all = append(all, st)
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(opts.f.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(all)
+	}
+	for i, st := range all {
+		if i > 0 {
+			fmt.Fprintln(opts.f.IO.Out)
+		}
+		printStatus(opts.f.IO.Out, st)
+	}
+	return nil
+}
+
+func fillStatus(st *envStatus, rec *store.Record) {
+	st.LoggedIn = true
+	st.Renewals = rec.Renewals
+	if !rec.Expiry.IsZero() {
+		t := rec.Expiry.UTC()
+		in := int64(time.Until(t).Seconds())
+		st.ExpiresAt, st.ExpiresIn = &t, &in
+	}
+	if !rec.RefreshExpiry.IsZero() {
+		t := rec.RefreshExpiry.UTC()
+		st.RefreshExpires = &t
+	}
+	if !rec.RenewedAt.IsZero() {
+		t := rec.RenewedAt.UTC()
+		st.LastRenewal = &t
+	}
+}
+
+func printStatus(w io.Writer, st envStatus) {
+	name := st.Env
+	if st.Default {
+		name += " (default)"
+	}
+	fmt.Fprintf(w, "%s\n", name)
+	row := func(k, v string) { fmt.Fprintf(w, "  %-15s %s\n", k+":", v) }
+	row("provider", st.Provider+"  "+st.APIURL)
+	switch {
+	case st.Error != "":
+		row("problem", st.Error)
+	case !st.LoggedIn:
+		row("logged in", fmt.Sprintf("no; run `freshtoken login -e %s`", st.Env))
+	default:
+		row("logged in", "yes")
+		if st.ExpiresAt != nil {
+			row("access token", relative("expires", "expired", *st.ExpiresAt))
+		} else {
+			row("access token", "no expiry given by the provider")
+		}
+		if st.RefreshExpires != nil {
+			row("refresh token", relative("expires", "expired", *st.RefreshExpires))
+		} else {
+			row("refresh token", "no expiry given by the provider")
+		}
+		if st.LastRenewal != nil {
+			row("last renewal", fmt.Sprintf("%s (%d so far)", ago(*st.LastRenewal), st.Renewals))
+		} else {
+			row("last renewal", "never (logged in, not yet renewed)")
+		}
+	}
+	if st.Store != "" {
+		row("stored in", st.Store)
+	}
+}
+
+func relative(future, past string, t time.Time) string {
+	d := time.Until(t)
+	stamp := t.Local().Format("2006-01-02 15:04:05 MST")
+	if d < 0 {
+		return fmt.Sprintf("%s %s ago (%s)", past, human(-d), stamp)
+	}
+	return fmt.Sprintf("%s in %s (%s)", future, human(d), stamp)
+}
+
+func ago(t time.Time) string {
+	return fmt.Sprintf("%s ago (%s)", human(time.Since(t)), t.Local().Format("2006-01-02 15:04:05 MST"))
+}
+
+// human rounds d to what a person wants to read: "42s", "5m", "3h12m", "19d".
+func human(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}

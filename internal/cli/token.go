@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+type tokenOptions struct {
+	f     *Factory
+	JSON  bool
+	Force bool
+}
+
+func newTokenCmd(f *Factory, runF func(*tokenOptions) error) *cobra.Command {
+	opts := &tokenOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Print a valid access token, renewing it if needed",
+		Long: `Print a valid access token and a newline on stdout, renewing it first when it
+is about to expire. Scripts call it before each request.`,
+		Example: `  curl -H "Authorization: Bearer $(freshtoken -e sandbox token)" https://api.sandbox.freeagent.com/v2/company
+  freshtoken token --json
+  freshtoken token --force    # renew now`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runToken(cmd, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, `print {"env","access_token","token_type","expires_at","expires_in"}`)
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "renew the token now, even if it is still valid")
+	return cmd
+}
+
+func runToken(cmd *cobra.Command, opts *tokenOptions) error {
+	ctx := cmd.Context()
+	src, err := opts.f.Source(ctx, "")
+	if err != nil {
+		return err
+	}
+	renew := src.TokenContext
+	if opts.Force {
+		renew = src.Renew
+	}
+	tok, err := renew(ctx)
+	if err != nil {
+		return err
+	}
+	out := opts.f.IO.Out
+	if !opts.JSON {
+		_, err := fmt.Fprintln(out, tok.AccessToken)
+		return err
+	}
+	doc := struct {
+		Env         string `json:"env"`
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresAt   string `json:"expires_at,omitempty"`
+		ExpiresIn   int64  `json:"expires_in,omitempty"`
+	}{Env: src.Env(), AccessToken: tok.AccessToken, TokenType: tok.Type()}
+	if !tok.Expiry.IsZero() {
+		doc.ExpiresAt = tok.Expiry.UTC().Format(time.RFC3339)
+		doc.ExpiresIn = int64(time.Until(tok.Expiry).Seconds())
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}

@@ -1,0 +1,305 @@
+// Package config loads freshtoken's TOML configuration, fills provider
+// presets, and reports every mistake as FILE:LINE: KEY: what to do.
+package config
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ErrInvalid marks every configuration mistake; the CLI exits 2 on it.
+var ErrInvalid = errors.New("invalid configuration")
+
+// DefaultRedirectURI is where login listens unless redirect_uri says otherwise.
+const DefaultRedirectURI = "http://127.0.0.1:8787/callback"
+
+// DefaultRefreshBefore is how long before expiry a token is renewed by default.
+const DefaultRefreshBefore = 60 * time.Second
+
+// File is a loaded configuration file. A file that does not exist loads as
+// an empty configuration, so `init` can create it.
+type File struct {
+	Path       string
+	Exists     bool
+	DefaultEnv string
+	StoreURL   string
+	Envs       map[string]*Env
+	// Settings are the environments as written, before presets and defaults.
+	Settings map[string]EnvSettings
+}
+
+// Env is one environment with its preset applied.
+type Env struct {
+	Name            string
+	Provider        string
+	APIURL          string
+	AuthURL         string
+	TokenURL        string
+	ClientID        string
+	ClientSecret    string
+	ClientSecretEnv string
+	ClientSecretCmd string
+	RedirectURI     string
+	Scopes          []string
+	ClientAuth      string
+	RefreshBefore   time.Duration
+	Timeout         time.Duration
+}
+
+// Error is a configuration mistake at a place in a file.
+type Error struct {
+	Path string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Path)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Key != "" {
+		b.WriteString(": " + e.Key)
+	}
+	b.WriteString(": " + e.Msg)
+	return b.String()
+}
+
+// Unwrap lets callers test for ErrInvalid.
+func (e *Error) Unwrap() error { return ErrInvalid }
+
+type rawFile struct {
+	DefaultEnv string            `toml:"default_env"`
+	Store      rawStore          `toml:"store"`
+	Env        map[string]rawEnv `toml:"env"`
+}
+
+type rawStore struct {
+	URL string `toml:"url"`
+}
+
+type rawEnv = EnvSettings
+
+// Duration accepts "90s"-style strings and whole seconds.
+type Duration struct {
+	d   time.Duration
+	set bool
+}
+
+// NewDuration returns a set Duration.
+func NewDuration(d time.Duration) Duration { return Duration{d: d, set: true} }
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (d *Duration) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case string:
+		p, err := time.ParseDuration(x)
+		if err != nil || p < 0 {
+			return fmt.Errorf("%q is not a duration such as \"60s\" or \"2m\"", x)
+		}
+		d.d, d.set = p, true
+	case int64:
+		if x < 0 {
+			return fmt.Errorf("%d is negative", x)
+		}
+		d.d, d.set = time.Duration(x)*time.Second, true
+	default:
+		return fmt.Errorf("%v is not a duration such as \"60s\"", v)
+	}
+	return nil
+}
+
+// IsZero reports whether the key was absent.
+func (d Duration) IsZero() bool { return !d.set }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.d.String()), nil }
+
+// DefaultPath is the configuration file used without --config or FRESHTOKEN_CONFIG.
+func DefaultPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("%w: cannot find your config folder (%v); pass --config PATH", ErrInvalid, err)
+	}
+	return filepath.Join(dir, "freshtoken", "config.toml"), nil
+}
+
+// Load reads and validates the file at path.
+func Load(path string) (*File, error) {
+	f := &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return f, nil
+	}
+	if err != nil {
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
+	}
+	f.Exists = true
+	var raw rawFile
+	md, err := toml.Decode(string(data), &raw)
+	if err != nil {
+		return nil, decodeError(path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		k := und[0]
+		return nil, &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; see `freshtoken help config` for the keys that exist"}
+	}
+	f.DefaultEnv = raw.DefaultEnv
+	f.StoreURL = raw.Store.URL
+	for name, re := range raw.Env {
+		e, err := resolve(name, re)
+		if err != nil {
+			var ce *Error
+			if errors.As(err, &ce) {
+				ce.Path = path
+				ce.Line = keyLine(data, toml.Key{"env", name, strings.TrimPrefix(ce.Key, "env."+name+".")})
+				if ce.Line == 0 {
+					ce.Line = keyLine(data, toml.Key{"env", name})
+				}
+			}
+			return nil, err
+		}
+		f.Envs[name] = e
+		f.Settings[name] = re
+	}
+	if f.DefaultEnv != "" && f.Envs[f.DefaultEnv] == nil {
+		return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"default_env"}), Key: "default_env",
+			Msg: fmt.Sprintf("names %q, which is not configured (configured: %s)", f.DefaultEnv, strings.Join(f.Names(), ", "))}
+	}
+	if f.StoreURL != "" {
+		if _, err := StoreDir(f.StoreURL); err != nil {
+			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"store", "url"}), Key: "store.url", Msg: err.Error()}
+		}
+	}
+	return f, nil
+}
+
+func decodeError(path string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.LastKey != "" {
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}
+		}
+		return &Error{Path: path, Line: pe.Position.Line, Msg: msg + "; fix the TOML syntax there"}
+	}
+	return &Error{Path: path, Msg: err.Error()}
+}
+
+// Names lists the configured environments in order.
+func (f *File) Names() []string {
+	names := make([]string, 0, len(f.Envs))
+	for n := range f.Envs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Select picks the environment: the -e flag, else FRESHTOKEN_ENV, else
+// default_env, else the only one configured.
+func (f *File) Select(flag string) (*Env, error) {
+	name := flag
+	if name == "" {
+		name = os.Getenv("FRESHTOKEN_ENV")
+	}
+	if name == "" {
+		name = f.DefaultEnv
+	}
+	if name == "" {
+		switch len(f.Envs) {
+		case 0:
+			return nil, fmt.Errorf("%w: no environment is configured in %s; run `freshtoken init` to add one", ErrInvalid, f.Path)
+		case 1:
+			name = f.Names()[0]
+		default:
+			return nil, fmt.Errorf("%w: %d environments are configured (%s); choose one with -e NAME or set default_env in %s",
+				ErrInvalid, len(f.Envs), strings.Join(f.Names(), ", "), f.Path)
+		}
+	}
+	e := f.Envs[name]
+	if e == nil {
+		known := "none"
+		if len(f.Envs) > 0 {
+			known = strings.Join(f.Names(), ", ")
+		}
+		return nil, fmt.Errorf("%w: environment %q is not configured in %s (configured: %s); add it with `freshtoken init -e %s`", ErrInvalid, name, f.Path, known, name)
+	}
+	return e, nil
+}
+
+// StoreDir turns a file store URL (or "") into a folder.
+func StoreDir(storeURL string) (string, error) {
+	if storeURL == "" {
+		return defaultStoreDir()
+	}
+	u, err := url.Parse(storeURL)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL; use file:///path/to/folder", storeURL)
+	}
+	switch u.Scheme {
+	case "file":
+		if u.Path == "" || !filepath.IsAbs(u.Path) {
+			return "", fmt.Errorf("%q needs an absolute path, such as file:///home/me/.local/state/freshtoken", storeURL)
+		}
+		return filepath.Clean(u.Path), nil
+	case "redis", "rediss":
+		return "", fmt.Errorf("%q: the Redis store is not in this version of freshtoken yet; use a file:// URL", storeURL)
+	default:
+		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder", storeURL, u.Scheme)
+	}
+}
+
+func defaultStoreDir() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "freshtoken"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find your home folder (%v); set [store] url", err)
+	}
+	return filepath.Join(home, ".local", "state", "freshtoken"), nil
+}
+
+// ClientSecretValue returns the client secret from whichever source the
+// environment names, trimmed of the white space that copy and paste adds.
+// An environment with no secret source is a public client: "".
+func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
+	switch {
+	case e.ClientSecret != "":
+		return strings.TrimSpace(e.ClientSecret), nil
+	case e.ClientSecretEnv != "":
+		v := strings.TrimSpace(os.Getenv(e.ClientSecretEnv))
+		if v == "" {
+			return "", fmt.Errorf("%w: environment %s: the client secret comes from $%s, which is empty; export %s=… first", ErrInvalid, e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
+		}
+		return v, nil
+	case e.ClientSecretCmd != "":
+		var stderr bytes.Buffer
+		cmd := exec.CommandContext(ctx, "sh", "-c", e.ClientSecretCmd)
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("%w: environment %s: client_secret_cmd %q failed (%v); run it yourself to see why", ErrInvalid, e.Name, e.ClientSecretCmd, err)
+		}
+		v := strings.TrimSpace(string(out))
+		if v == "" {
+			return "", fmt.Errorf("%w: environment %s: client_secret_cmd %q printed nothing", ErrInvalid, e.Name, e.ClientSecretCmd)
+		}
+		return v, nil
+	}
+	return "", nil
+}

@@ -1,0 +1,150 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// DefaultTimeout bounds each request to the token endpoint and the API.
+const DefaultTimeout = 30 * time.Second
+
+// preset fills the URLs of a known provider. For FreeAgent the endpoints hang
+// off the API root, so overriding api_url moves them too.
+type preset struct {
+	apiURL   string
+	endpoint func(apiURL string) (authURL, tokenURL string)
+}
+
+func freeAgentEndpoints(api string) (string, string) {
+	return api + "v2/approve_app", api + "v2/token_endpoint"
+}
+
+var presets = map[string]preset{
+	"freeagent":         {apiURL: "https://api.freeagent.com/", endpoint: freeAgentEndpoints},
+	"freeagent-sandbox": {apiURL: "https://api.sandbox.freeagent.com/", endpoint: freeAgentEndpoints},
+	"generic":           {},
+}
+
+// Presets lists the provider names `provider =` accepts.
+func Presets() []string {
+	names := make([]string, 0, len(presets))
+	for n := range presets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// IsFreeAgent reports whether the environment talks to FreeAgent (either
+// preset), whose API wants a User-Agent and Accept: application/json.
+func (e *Env) IsFreeAgent() bool { return strings.HasPrefix(e.Provider, "freeagent") }
+
+func resolve(name string, r EnvSettings) (*Env, error) {
+	bad := func(key, format string, args ...any) error {
+		return &Error{Key: "env." + name + "." + key, Msg: fmt.Sprintf(format, args...)}
+	}
+	if err := store.ValidateEnvName(name); err != nil {
+		return nil, &Error{Key: "env." + name, Msg: err.Error()}
+	}
+	e := &Env{
+		Name:            name,
+		Provider:        r.Provider,
+		APIURL:          strings.TrimSpace(r.APIURL),
+		AuthURL:         strings.TrimSpace(r.AuthURL),
+		TokenURL:        strings.TrimSpace(r.TokenURL),
+		ClientID:        strings.TrimSpace(r.ClientID),
+		ClientSecret:    r.ClientSecret,
+		ClientSecretEnv: strings.TrimSpace(r.ClientSecretEnv),
+		ClientSecretCmd: r.ClientSecretCmd,
+		RedirectURI:     strings.TrimSpace(r.RedirectURI),
+		Scopes:          r.Scopes,
+		ClientAuth:      r.ClientAuth,
+		RefreshBefore:   DefaultRefreshBefore,
+		Timeout:         DefaultTimeout,
+	}
+	if e.Provider == "" {
+		e.Provider = "generic"
+	}
+	p, ok := presets[e.Provider]
+	if !ok {
+		return nil, bad("provider", "unknown provider %q; use one of %s", e.Provider, strings.Join(Presets(), ", "))
+	}
+	if e.APIURL == "" {
+		e.APIURL = p.apiURL
+	}
+	if e.APIURL != "" && !strings.HasSuffix(e.APIURL, "/") {
+		e.APIURL += "/"
+	}
+	if p.endpoint != nil && e.APIURL != "" {
+		auth, tok := p.endpoint(e.APIURL)
+		if e.AuthURL == "" {
+			e.AuthURL = auth
+		}
+		if e.TokenURL == "" {
+			e.TokenURL = tok
+		}
+	}
+	for _, u := range []struct{ key, val string }{{"api_url", e.APIURL}, {"auth_url", e.AuthURL}, {"token_url", e.TokenURL}} {
+		if u.val == "" {
+			return nil, bad(u.key, "missing; the generic provider needs api_url, auth_url and token_url")
+		}
+		if err := checkHTTPURL(u.val); err != nil {
+			return nil, bad(u.key, "%v", err)
+		}
+	}
+	if e.ClientID == "" {
+		return nil, bad("client_id", "missing; copy the OAuth identifier of your app into it, or run `freshtoken init -e %s`", name)
+	}
+	sources := 0
+	for _, s := range []string{e.ClientSecret, e.ClientSecretEnv, e.ClientSecretCmd} {
+		if s != "" {
+			sources++
+		}
+	}
+	if sources > 1 {
+		return nil, bad("client_secret", "set only one of client_secret, client_secret_env and client_secret_cmd")
+	}
+	switch e.ClientAuth {
+	case "":
+		e.ClientAuth = "basic"
+	case "basic", "body":
+	default:
+		return nil, bad("client_auth", "%q is not \"basic\" or \"body\"", e.ClientAuth)
+	}
+	if e.RedirectURI == "" {
+		e.RedirectURI = DefaultRedirectURI
+	} else if err := checkRedirectURI(e.RedirectURI); err != nil {
+		return nil, bad("redirect_uri", "%v", err)
+	}
+	if r.RefreshBefore.set {
+		e.RefreshBefore = r.RefreshBefore.d
+	}
+	if r.Timeout.set {
+		if r.Timeout.d <= 0 {
+			return nil, bad("timeout", "must be more than zero")
+		}
+		e.Timeout = r.Timeout.d
+	}
+	return e, nil
+}
+
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL such as https://api.example.com/", s)
+	}
+	return nil
+}
+
+func checkRedirectURI(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL such as %s", s, DefaultRedirectURI)
+	}
+	return nil
+}

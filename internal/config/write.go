@@ -1,0 +1,134 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// EnvSettings are the keys `init` and `import` write for one environment.
+// Empty fields are left out, so presets and defaults apply.
+type EnvSettings struct {
+	Provider        string   `toml:"provider,omitempty"`
+	APIURL          string   `toml:"api_url,omitempty"`
+	AuthURL         string   `toml:"auth_url,omitempty"`
+	TokenURL        string   `toml:"token_url,omitempty"`
+	ClientID        string   `toml:"client_id,omitempty"`
+	ClientSecret    string   `toml:"client_secret,omitempty"`
+	ClientSecretEnv string   `toml:"client_secret_env,omitempty"`
+	ClientSecretCmd string   `toml:"client_secret_cmd,omitempty"`
+	RedirectURI     string   `toml:"redirect_uri,omitempty"`
+	Scopes          []string `toml:"scopes,omitempty"`
+	ClientAuth      string   `toml:"client_auth,omitempty"`
+	RefreshBefore   Duration `toml:"refresh_before,omitempty"`
+	Timeout         Duration `toml:"timeout,omitempty"`
+}
+
+// WriteEnv writes the [env.NAME] table into the file at path, replacing that
+// table if it exists and leaving the rest of the file (comments included) as
+// it was. With makeDefault it also sets default_env when the file has none.
+// The result is validated before it replaces the file, and is written
+// atomically with mode 0600, since it may hold a client secret.
+func WriteEnv(path, name string, s EnvSettings, makeDefault bool) (*File, error) {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var body bytes.Buffer
+	fmt.Fprintf(&body, "[env.%s]\n", name)
+	if err := toml.NewEncoder(&body).Encode(s); err != nil {
+		return nil, err
+	}
+	text := replaceTable(string(old), "env."+name, body.String())
+	if makeDefault && !hasTopLevelKey(text, "default_env") {
+		text = fmt.Sprintf("default_env = %q\n\n", name) + text
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".config.toml.tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(text); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	f, err := Load(tmp.Name())
+	if err != nil {
+		return nil, fmt.Errorf("%w (nothing was written to %s)", err, path)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil, err
+	}
+	f.Path = path
+	return f, nil
+}
+
+// replaceTable swaps the table named header (and everything up to the next
+// table that is not nested in it) for body, or appends body.
+func replaceTable(text, header, body string) string {
+	var out []string
+	lines := splitLines(text)
+	start, end := -1, len(lines)
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if !strings.HasPrefix(t, "[") {
+			continue
+		}
+		name := normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]"))
+		if start < 0 && name == header {
+			start = i
+			continue
+		}
+		if start >= 0 && name != header && !strings.HasPrefix(name, header+".") {
+			end = i
+			break
+		}
+	}
+	if start < 0 {
+		if len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) != "" {
+			lines = append(lines, "")
+		}
+		return strings.Join(append(lines, body), "\n")
+	}
+	out = append(out, lines[:start]...)
+	out = append(out, strings.TrimRight(body, "\n"), "")
+	out = append(out, lines[end:]...)
+	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
+}
+
+func splitLines(text string) []string {
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines
+}
+
+func hasTopLevelKey(text, key string) bool {
+	for _, l := range splitLines(text) {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") {
+			return false
+		}
+		if k, _, ok := strings.Cut(t, "="); ok && normalizeKey(k) == key {
+			return true
+		}
+	}
+	return false
+}

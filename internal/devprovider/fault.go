@@ -1,0 +1,97 @@
+package devprovider
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// Fault is a way for the token endpoint to fail, injected with Provider.Fault.
+type Fault string
+
+const (
+	Fault5xx           Fault = "5xx"            // 503 with a plain body
+	FaultHTML          Fault = "html"           // 200 text/html "<html>maintenance</html>"
+	FaultMalformedJSON Fault = "malformed"      // 200 application/json with truncated JSON
+	FaultHang          Fault = "hang"           // no answer until the client gives up or the provider is closed
+	FaultInvalidGrant  Fault = "invalid_grant"  // 400 {"error":"invalid_grant"}
+	FaultInvalidClient Fault = "invalid_client" // 401 {"error":"invalid_client"}
+)
+
+// faultKinds lists every Fault, for validation and error messages.
+var faultKinds = []Fault{Fault5xx, FaultHTML, FaultMalformedJSON, FaultHang, FaultInvalidGrant, FaultInvalidClient}
+
+// pendingFault is a fault still to be applied to the next n token requests.
+type pendingFault struct {
+	kind Fault
+	n    int
+}
+
+// Fault makes the next n token-endpoint requests fail as kind, before anything else
+// about them is looked at: a faulted request issues nothing and rotates nothing.
+// Faults queue: after n requests failed as kind, the fault injected next applies.
+// n <= 0 injects nothing. Fault panics on an unknown kind.
+func (p *Provider) Fault(kind Fault, n int) {
+	if !kind.valid() {
+		panic(fmt.Sprintf("devprovider: unknown fault kind %q", kind))
+	}
+	if n <= 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = append(p.faults, pendingFault{kind: kind, n: n})
+	p.log.Info("fault injected", "kind", kind, "n", n)
+}
+
+func (k Fault) valid() bool { return slices.Contains(faultKinds, k) }
+
+// takeFault returns the fault the current token request must fail with, if any, and
+// uses it up. The caller holds p.mu.
+func (p *Provider) takeFault() (Fault, bool) {
+	if len(p.faults) == 0 {
+		return "", false
+	}
+	f := &p.faults[0]
+	f.n--
+	kind := f.kind
+	if f.n == 0 {
+		p.faults = p.faults[1:]
+	}
+	return kind, true
+}
+
+// writeFault answers r the way kind fails.
+func (p *Provider) writeFault(w http.ResponseWriter, r *http.Request, kind Fault) {
+	switch kind {
+	case Fault5xx:
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+	case FaultHTML:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<html>maintenance</html>")
+	case FaultMalformedJSON:
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"dev_at_trunc`)
+	case FaultHang:
+		p.hold(r.Context(), nil)
+		http.Error(w, "devprovider: closed", http.StatusServiceUnavailable)
+	case FaultInvalidGrant:
+		writeJSON(w, http.StatusBadRequest, oauthError{Code: "invalid_grant"})
+	case FaultInvalidClient:
+		writeJSON(w, http.StatusUnauthorized, oauthError{Code: "invalid_client"})
+	}
+}
+
+// hold waits until timeout fires (never, if it is nil), ctx is done or the provider
+// is closed. It reports whether the timeout fired.
+func (p *Provider) hold(ctx context.Context, timeout <-chan time.Time) bool {
+	select {
+	case <-timeout:
+		return true
+	case <-ctx.Done():
+	case <-p.closed:
+	}
+	return false
+}

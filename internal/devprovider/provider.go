@@ -1,0 +1,288 @@
+// Package devprovider is a FreeAgent-like OAuth 2.0 provider and API that runs on a
+// local address, with no account and no network. Tests use it in-process through
+// httptest; `freshtoken dev-provider` and `freshtoken demo` serve it.
+//
+// It follows FreeAgent's layout and habits (paths under /v2/, HTTP Basic client
+// authentication, rotating refresh tokens, per-user rate limits, Link pagination) and
+// adds knobs FreeAgent does not have: short token lifetimes, strict or lenient reuse
+// handling of rotated-out refresh tokens, injected faults on the token endpoint, an
+// injected clock, and /_dev/ admin endpoints for tests that drive a separate process.
+package devprovider
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Options configures a Provider. The zero value is a FreeAgent-like provider with
+// one-hour access tokens, twenty-day refresh tokens and FreeAgent's rate limits.
+type Options struct {
+	ClientID, ClientSecret string // defaults "dev-client-id", "dev-client-secret"
+
+	// AccessTTL is the access token lifetime, sent as whole seconds in expires_in
+	// (at least 1s, rounded down to the second); default 1h.
+	AccessTTL time.Duration
+	// RefreshTTL is the refresh token lifetime, sent in refresh_token_expires_in;
+	// default 20 days. Every rotation starts a new lifetime.
+	RefreshTTL time.Duration
+
+	// AutoApprove makes approve_app redirect straight back with a code, no page.
+	AutoApprove bool
+
+	// ReuseGrace is how long a rotated-out refresh token is still accepted (Okta
+	// style); such a request is answered with a fresh pair. Presenting a rotated-out
+	// refresh token after the grace, or at all when ReuseGrace is 0, revokes the
+	// whole grant: every access and refresh token issued under it.
+	ReuseGrace time.Duration
+
+	// AuthStyle is how the token endpoint accepts client credentials: "basic"
+	// (HTTP Basic only), "body" (client_id and client_secret in the form only), or ""
+	// (either, FreeAgent's behaviour).
+	AuthStyle string
+
+	// RedirectURIs is the exact-match allow list for redirect_uri. Empty accepts any
+	// http URL on 127.0.0.1, [::1] or localhost, with any port and path.
+	RedirectURIs []string
+
+	// RequirePKCE rejects an authorization request without code_challenge_method=S256.
+	RequirePKCE bool
+
+	// RequestsPerMinute is the API limit per grant in a rolling minute; default 120.
+	// Requests with the header X-RateLimit-Test: true count separately, limited to 5.
+	RequestsPerMinute int
+	// RefreshesPerMinute is the refresh_token grant limit per grant in a rolling
+	// minute; default 15.
+	RefreshesPerMinute int
+
+	// Contacts is how many contacts /v2/contacts starts with; default 42.
+	Contacts int
+
+	// TokenDelay is how long each token request waits before it is handled. A request
+	// whose client gives up during the wait is dropped unhandled: nothing is issued
+	// and no refresh token is rotated.
+	TokenDelay time.Duration
+
+	// Clock is the time source for every expiry and rate-limit decision; default
+	// time.Now. TokenDelay and FaultHang use real time.
+	Clock func() time.Time
+
+	// Logger receives one line per decision (grants issued, rotated, revoked; faults;
+	// 401s and 429s). Token values are never logged, only grant ids. Default: no logs.
+	Logger *slog.Logger
+}
+
+// withDefaults returns o with every zero field set to its documented default.
+func (o Options) withDefaults() Options {
+	if o.ClientID == "" {
+		o.ClientID = "dev-client-id"
+	}
+	if o.ClientSecret == "" {
+		o.ClientSecret = "dev-client-secret"
+	}
+	if o.AccessTTL == 0 {
+		o.AccessTTL = time.Hour
+	}
+	o.AccessTTL = max(o.AccessTTL.Truncate(time.Second), time.Second)
+	if o.RefreshTTL == 0 {
+		o.RefreshTTL = 20 * 24 * time.Hour
+	}
+	o.RefreshTTL = max(o.RefreshTTL.Truncate(time.Second), time.Second)
+	if o.RequestsPerMinute == 0 {
+		o.RequestsPerMinute = 120
+	}
+	if o.RefreshesPerMinute == 0 {
+		o.RefreshesPerMinute = 15
+	}
+	if o.Contacts == 0 {
+		o.Contacts = 42
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Stats counts what the provider has seen since New.
+type Stats struct {
+	TokenRequests int `json:"token_requests"` // every request to the token endpoint
+	Exchanges     int `json:"exchanges"`      // successful authorization_code grants
+	Refreshes     int `json:"refreshes"`      // successful refresh_token grants
+	ReuseDetected int `json:"reuse_detected"` // rotated-out refresh token presented (grant not yet revoked)
+	GrantsRevoked int `json:"grants_revoked"`
+	APIRequests   int `json:"api_requests"` // every request to a /v2/ API endpoint
+	RateLimited   int `json:"rate_limited"` // 429s sent (API and token endpoint)
+	Unauthorized  int `json:"unauthorized"` // 401s sent by the API
+}
+
+// Provider is a FreeAgent-like OAuth 2.0 provider and API. It is safe for concurrent
+// use; all state lives in memory and is guarded by one mutex, which is never held
+// while waiting or writing a response.
+type Provider struct {
+	opts    Options
+	handler http.Handler
+	log     *slog.Logger
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed by Close: hung and delayed requests end
+
+	mu        sync.Mutex
+	stats     Stats
+	faults    []pendingFault           // applied to token requests, oldest first
+	codes     map[string]*authCode     // unused authorization codes
+	grantSeq  int                      // grants issued so far; the next one is "g<grantSeq+1>"
+	access    map[string]*accessToken  // every access token ever issued
+	refresh   map[string]*refreshToken // every refresh token ever issued
+	secrets   []string                 // every secret issued or received, in order, no duplicates
+	secretSet map[string]bool
+	contacts  []contact // contact id n is contacts[n-1]
+}
+
+// authCode is an authorization code waiting to be exchanged.
+type authCode struct {
+	redirectURI string
+	challenge   string // S256 code_challenge, or "" when the request had none
+	expires     time.Time
+}
+
+// grant is one authorisation: the tokens issued from one authorization code and all
+// their rotations. Once revoked, none of its tokens is accepted again.
+type grant struct {
+	id      string
+	revoked bool
+	current *refreshToken // the one refresh token not yet rotated out
+
+	refreshes window // refresh_token grants accepted in the last minute
+	api       window // API requests accepted in the last minute
+	apiTest   window // the same, for requests with X-RateLimit-Test: true
+}
+
+type accessToken struct {
+	grant   *grant
+	expires time.Time
+	revoked bool // by RevokeAccessTokens
+}
+
+type refreshToken struct {
+	grant     *grant
+	expires   time.Time
+	rotatedAt time.Time // zero while it is its grant's current refresh token
+}
+
+// New returns a provider configured by opts. It panics on an unknown AuthStyle.
+func New(opts Options) *Provider {
+	opts = opts.withDefaults()
+	switch opts.AuthStyle {
+	case "", "basic", "body":
+	default:
+		panic(fmt.Sprintf("devprovider: unknown AuthStyle %q (want \"basic\", \"body\" or \"\")", opts.AuthStyle))
+	}
+	p := &Provider{
+		opts:      opts,
+		log:       opts.Logger,
+		closed:    make(chan struct{}),
+		codes:     map[string]*authCode{},
+		access:    map[string]*accessToken{},
+		refresh:   map[string]*refreshToken{},
+		secretSet: map[string]bool{},
+		contacts:  seedContacts(opts.Contacts, opts.Clock()),
+	}
+	p.remember(opts.ClientSecret)
+	p.handler = p.routes()
+	return p
+}
+
+// Handler returns the provider's HTTP handler: the approve page, the token endpoint,
+// the /v2/ API, the /_dev/ admin endpoints and an index page at /.
+func (p *Provider) Handler() http.Handler { return p.handler }
+
+func (p *Provider) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", p.handleIndex)
+
+	mux.HandleFunc("GET /v2/approve_app", p.handleApprovePage)
+	mux.HandleFunc("POST /v2/approve_app", p.handleApproveDecision)
+	mux.HandleFunc("POST /v2/token_endpoint", p.handleToken)
+
+	mux.Handle("GET /v2/company", p.api(p.handleCompany))
+	mux.Handle("GET /v2/users/me", p.api(p.handleMe))
+	mux.Handle("GET /v2/contacts", p.api(p.handleListContacts))
+	mux.Handle("POST /v2/contacts", p.api(p.handleCreateContact))
+	mux.Handle("GET /v2/contacts/{id}", p.api(p.handleGetContact))
+	mux.Handle("/v2/dev/echo", p.api(handleEcho))
+	mux.Handle("GET /v2/dev/download", p.api(handleDownload))
+	mux.Handle("POST /v2/dev/upload", p.api(handleUpload))
+	mux.Handle("GET /v2/dev/redirect", p.api(handleRedirect))
+
+	mux.HandleFunc("GET /_dev/stats", p.handleStats)
+	mux.HandleFunc("POST /_dev/fault", p.handleFault)
+	mux.HandleFunc("POST /_dev/revoke-access", p.handleRevokeAccess)
+	mux.HandleFunc("GET /_dev/secrets", p.handleSecrets)
+	return mux
+}
+
+// Stats returns the counters so far.
+func (p *Provider) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats
+}
+
+// Secrets returns every secret the provider has issued or received so far, oldest
+// first: the client secret, authorization codes, access and refresh tokens, and PKCE
+// verifiers. Tests assert that none of them appears in a log.
+func (p *Provider) Secrets() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.secrets)
+}
+
+// RevokeAccessTokens makes every access token issued so far answer 401. Refresh
+// tokens stay valid, and access tokens issued afterwards work.
+func (p *Provider) RevokeAccessTokens() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.access {
+		t.revoked = true
+	}
+	p.log.Info("access tokens revoked", "count", len(p.access))
+}
+
+// Close releases requests held by FaultHang or TokenDelay; they are answered 503.
+// The provider keeps serving afterwards, but never holds a request again. Close it
+// before closing an httptest.Server, whose Close waits for every request to end.
+func (p *Provider) Close() {
+	p.closeOnce.Do(func() { close(p.closed) })
+}
+
+// newSecret returns a fresh random token with the given prefix and remembers it.
+// The caller holds p.mu.
+func (p *Provider) newSecret(prefix string) string {
+	s := prefix + randomText()
+	p.remember(s)
+	return s
+}
+
+// randomText returns 43 characters of base64url carrying 256 random bits.
+func randomText() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// remember records s as a secret. The caller holds p.mu (or owns p exclusively).
+func (p *Provider) remember(s string) {
+	if s == "" || p.secretSet[s] {
+		return
+	}
+	p.secretSet[s] = true
+	p.secrets = append(p.secrets, s)
+}

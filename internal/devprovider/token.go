@@ -1,0 +1,247 @@
+package devprovider
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// tokenResponse is the token endpoint's answer to a successful grant.
+type tokenResponse struct {
+	AccessToken           string `json:"access_token"`
+	TokenType             string `json:"token_type"`
+	ExpiresIn             int    `json:"expires_in"`
+	RefreshToken          string `json:"refresh_token"`
+	RefreshTokenExpiresIn int    `json:"refresh_token_expires_in"`
+}
+
+// oauthError is an RFC 6749 §5.2 error answer, sent with status.
+type oauthError struct {
+	status      int
+	Code        string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
+
+func invalidGrant(description string) error {
+	return &oauthError{status: http.StatusBadRequest, Code: "invalid_grant", Description: description}
+}
+
+func invalidRequest(description string) error {
+	return &oauthError{status: http.StatusBadRequest, Code: "invalid_request", Description: description}
+}
+
+// errRefreshRateLimited is answered with a plain-text 429, not an OAuth error.
+var errRefreshRateLimited = errors.New("refresh rate limit exceeded")
+
+// handleToken is POST /v2/token_endpoint. In order: the request is counted, waits
+// TokenDelay, fails with a pending fault, is refused without valid client
+// credentials, and only then is its grant looked at.
+func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.stats.TokenRequests++
+	p.mu.Unlock()
+
+	// Reading the body first lets the server notice a client that goes away while
+	// the request waits: the request context is cancelled only once the body is read.
+	formErr := r.ParseForm()
+
+	if p.opts.TokenDelay > 0 {
+		delay := time.NewTimer(p.opts.TokenDelay)
+		defer delay.Stop()
+		if !p.hold(r.Context(), delay.C) {
+			p.log.Info("token request dropped during TokenDelay")
+			http.Error(w, "devprovider: closed", http.StatusServiceUnavailable)
+			return
+		}
+	}
+
+	p.mu.Lock()
+	fault, faulted := p.takeFault()
+	p.mu.Unlock()
+	if faulted {
+		p.log.Info("token request fails with injected fault", "kind", fault)
+		p.writeFault(w, r, fault)
+		return
+	}
+
+	w.Header().Set("Cache-Control", "no-store")
+	if formErr != nil {
+		writeJSON(w, http.StatusBadRequest, invalidRequest("the body is not a form: "+formErr.Error()))
+		return
+	}
+	usedBasic, problem := p.authenticateClient(r)
+	if problem != "" {
+		p.log.Info("client authentication failed", "reason", problem)
+		if usedBasic {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Application"`)
+			http.Error(w, "HTTP Basic: Access denied.", http.StatusUnauthorized)
+		} else {
+			writeJSON(w, http.StatusUnauthorized, &oauthError{Code: "invalid_client", Description: problem})
+		}
+		return
+	}
+
+	var resp tokenResponse
+	var err error
+	p.mu.Lock()
+	switch grantType := r.PostForm.Get("grant_type"); grantType {
+	case "authorization_code":
+		resp, err = p.exchange(r.PostForm)
+	case "refresh_token":
+		resp, err = p.refreshGrant(r.PostForm)
+	case "":
+		err = invalidRequest("grant_type is missing")
+	default:
+		err = &oauthError{status: http.StatusBadRequest, Code: "unsupported_grant_type",
+			Description: fmt.Sprintf("grant_type %q is not supported", grantType)}
+	}
+	if errors.Is(err, errRefreshRateLimited) {
+		p.stats.RateLimited++
+	}
+	p.mu.Unlock()
+
+	var oe *oauthError
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, resp)
+	case errors.As(err, &oe):
+		p.log.Info("token request refused", "error", oe.Code, "description", oe.Description)
+		writeJSON(w, oe.status, oe)
+	default:
+		writeRateLimited(w)
+	}
+}
+
+// authenticateClient checks the client credentials of a parsed token request, in the
+// places AuthStyle allows. usedBasic reports whether the request carried HTTP Basic
+// credentials, which decides the shape of a 401; problem is "" when the client is
+// authenticated and otherwise says why not, without repeating a credential.
+func (p *Provider) authenticateClient(r *http.Request) (usedBasic bool, problem string) {
+	id, secret, usedBasic := r.BasicAuth()
+	switch {
+	case usedBasic && p.opts.AuthStyle == "body":
+		return true, "HTTP Basic credentials sent, but this provider takes client credentials in the body only"
+	case !usedBasic && p.opts.AuthStyle == "basic":
+		return false, "no HTTP Basic credentials, and this provider takes client credentials by HTTP Basic only"
+	case usedBasic:
+		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded before encoding.
+		var idErr, secretErr error
+		id, idErr = url.QueryUnescape(id)
+		secret, secretErr = url.QueryUnescape(secret)
+		if idErr != nil || secretErr != nil {
+			return true, "HTTP Basic credentials are not form-urlencoded"
+		}
+	default:
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if !equal(id, p.opts.ClientID) || !equal(secret, p.opts.ClientSecret) {
+		return usedBasic, "wrong client_id or client_secret"
+	}
+	return usedBasic, ""
+}
+
+func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// exchange runs the authorization_code grant and starts a new grant. A code is spent
+// the first time it is presented, whatever the outcome. The caller holds p.mu.
+func (p *Provider) exchange(form url.Values) (tokenResponse, error) {
+	now := p.opts.Clock()
+	verifier := form.Get("code_verifier")
+	p.remember(verifier)
+	code := form.Get("code")
+	if code == "" {
+		return tokenResponse{}, invalidRequest("code is missing")
+	}
+	c, ok := p.codes[code]
+	delete(p.codes, code)
+	switch {
+	case !ok:
+		return tokenResponse{}, invalidGrant("unknown or already used authorization code")
+	case !now.Before(c.expires):
+		return tokenResponse{}, invalidGrant("authorization code expired")
+	case form.Get("redirect_uri") != c.redirectURI:
+		return tokenResponse{}, invalidGrant("redirect_uri does not match the one in the authorization request")
+	case c.challenge != "" && verifier == "":
+		return tokenResponse{}, invalidGrant("code_verifier is missing, and the authorization request had a code_challenge")
+	case c.challenge != "" && s256(verifier) != c.challenge:
+		return tokenResponse{}, invalidGrant("code_verifier does not match the code_challenge")
+	}
+	p.grantSeq++
+	g := &grant{id: fmt.Sprintf("g%d", p.grantSeq)}
+	p.stats.Exchanges++
+	p.log.Info("authorization code exchanged: new grant", "grant", g.id)
+	return p.issue(g, now), nil
+}
+
+// s256 is the PKCE S256 transformation of a code verifier (RFC 7636 §4.2).
+func s256(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// refreshGrant runs the refresh_token grant with rotation: a successful refresh
+// retires the grant's current refresh token and issues a new access and refresh
+// token. A rotated-out refresh token is accepted within ReuseGrace of its rotation;
+// otherwise presenting it revokes the grant. A rate-limited request changes nothing
+// but the rate-limit window. The caller holds p.mu.
+func (p *Provider) refreshGrant(form url.Values) (tokenResponse, error) {
+	now := p.opts.Clock()
+	presented := form.Get("refresh_token")
+	if presented == "" {
+		return tokenResponse{}, invalidRequest("refresh_token is missing")
+	}
+	rt, ok := p.refresh[presented]
+	if !ok {
+		return tokenResponse{}, invalidGrant("unknown refresh token")
+	}
+	g := rt.grant
+	if g.revoked {
+		return tokenResponse{}, invalidGrant("the grant of this refresh token was revoked")
+	}
+	if !g.refreshes.allow(now, p.opts.RefreshesPerMinute) {
+		p.log.Info("refresh rate limited", "grant", g.id, "limit_per_minute", p.opts.RefreshesPerMinute)
+		return tokenResponse{}, errRefreshRateLimited
+	}
+	if !now.Before(rt.expires) {
+		return tokenResponse{}, invalidGrant("refresh token expired")
+	}
+	if !rt.rotatedAt.IsZero() {
+		p.stats.ReuseDetected++
+		since := now.Sub(rt.rotatedAt)
+		if since >= p.opts.ReuseGrace {
+			g.revoked = true
+			p.stats.GrantsRevoked++
+			p.log.Warn("grant revoked: a rotated-out refresh token was presented", "grant", g.id, "rotated_ago", since)
+			return tokenResponse{}, invalidGrant("refresh token reused after rotation; the grant is revoked")
+		}
+		p.log.Info("rotated-out refresh token accepted within the reuse grace", "grant", g.id, "rotated_ago", since)
+	}
+	g.current.rotatedAt = now
+	p.stats.Refreshes++
+	p.log.Info("refresh token rotated", "grant", g.id)
+	return p.issue(g, now), nil
+}
+
+// issue creates a new access token and a new current refresh token for g. The
+// caller holds p.mu and has retired g's previous current refresh token, if any.
+func (p *Provider) issue(g *grant, now time.Time) tokenResponse {
+	access := p.newSecret("dev_at_")
+	refresh := p.newSecret("dev_rt_")
+	p.access[access] = &accessToken{grant: g, expires: now.Add(p.opts.AccessTTL)}
+	g.current = &refreshToken{grant: g, expires: now.Add(p.opts.RefreshTTL)}
+	p.refresh[refresh] = g.current
+	return tokenResponse{
+		AccessToken:           access,
+		TokenType:             "bearer",
+		ExpiresIn:             int(p.opts.AccessTTL / time.Second),
+		RefreshToken:          refresh,
+		RefreshTokenExpiresIn: int(p.opts.RefreshTTL / time.Second),
+	}
+}

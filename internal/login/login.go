@@ -1,0 +1,326 @@
+// Package login obtains a first token with the authorization-code flow:
+// PKCE S256 and a random state on every attempt, the callback served on the
+// loopback address of the redirect URI (RFC 8252), and a paste-back mode for
+// redirect URIs that are not on this machine.
+package login
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// DefaultTimeout is how long a login waits for the browser to come back.
+const DefaultTimeout = 5 * time.Minute
+
+// ErrPortBusy means another program listens on the redirect URI's address.
+var ErrPortBusy = errors.New("the redirect address is in use")
+
+// Flow is one login attempt.
+type Flow struct {
+	Env    string
+	Config *oauth2.Config // RedirectURL set; endpoint AuthStyle explicit
+	// OpenBrowser opens the authorisation URL; nil means print it only.
+	OpenBrowser func(url string) error
+	// Manual reads the URL the browser landed on from Stdin instead of
+	// serving the callback.
+	Manual bool
+	// Listener serves the callback when set; otherwise Run listens on the
+	// redirect URI's loopback address.
+	Listener net.Listener
+	Stdin    io.Reader
+	Stderr   io.Writer
+	Timeout  time.Duration // 0: DefaultTimeout
+	HTTP     *http.Client  // for the code exchange; nil: http.DefaultClient
+	Logger   *slog.Logger
+	Clock    func() time.Time
+}
+
+// Result is what a successful login obtained.
+type Result struct {
+	Token  *oauth2.Token
+	SentAt time.Time // when the code exchange was sent
+}
+
+// Request is the authorisation request of one attempt: the URL to open and
+// the secrets that must come back with the code.
+type Request struct {
+	URL      string
+	State    string
+	Verifier string
+}
+
+// NewRequest makes a fresh state and PKCE verifier for conf.
+func NewRequest(conf *oauth2.Config) Request {
+	state := randomString()
+	verifier := oauth2.GenerateVerifier()
+	redact.Register(state, verifier)
+	return Request{
+		URL:      conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)),
+		State:    state,
+		Verifier: verifier,
+	}
+}
+
+func randomString() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Run performs the login and returns the tokens; it stores nothing.
+func (f *Flow) Run(ctx context.Context) (*Result, error) {
+	timeout := f.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req := NewRequest(f.Config)
+	if f.Manual {
+		return f.manual(ctx, req)
+	}
+	ln := f.Listener
+	if ln == nil {
+		var err error
+		if ln, err = Listen(f.Config.RedirectURL); err != nil {
+			return nil, err
+		}
+	}
+	defer ln.Close()
+	codes := make(chan callback, 1)
+	srv := &http.Server{Handler: f.CallbackHandler(req, codes), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	f.logger().Debug("waiting for the browser", "listen", ln.Addr().String(), "timeout", timeout)
+	f.announce(req.URL)
+	select {
+	case cb := <-codes:
+		if cb.err != nil {
+			return nil, cb.err
+		}
+		return cb.result, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: no answer from the browser within %s; run `freshtoken login -e %s` again and approve access in the browser", f.Env, timeout, f.Env)
+	}
+}
+
+func (f *Flow) announce(authURL string) {
+	if f.OpenBrowser == nil {
+		fmt.Fprintln(f.Stderr, authURL)
+		return
+	}
+	fmt.Fprintf(f.Stderr, "Opening your browser to log in to %s. If it does not open, visit:\n%s\n", f.Env, authURL)
+	if err := f.OpenBrowser(authURL); err != nil {
+		f.logger().Debug("could not open a browser", "error", err.Error())
+	}
+}
+
+func (f *Flow) manual(ctx context.Context, req Request) (*Result, error) {
+	fmt.Fprintf(f.Stderr, "Open this URL in a browser and approve access:\n%s\nThen paste the whole URL your browser landed on, and press Enter:\n", req.URL)
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(f.Stdin).ReadString('\n')
+		lines <- strings.TrimSpace(line)
+	}()
+	var line string
+	select {
+	case line = <-lines:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: no URL was pasted in time; run `freshtoken login --manual -e %s` again", f.Env, f.Env)
+	}
+	u, err := url.Parse(line)
+	if err != nil || line == "" {
+		return nil, fmt.Errorf("%s: that is not a URL; paste the whole address from the browser's address bar, starting with http", f.Env)
+	}
+	return f.complete(ctx, req, u.Query())
+}
+
+// complete checks the callback's query and exchanges its code.
+func (f *Flow) complete(ctx context.Context, req Request, q url.Values) (*Result, error) {
+	if e := q.Get("error"); e != "" {
+		desc := q.Get("error_description")
+		if desc != "" {
+			desc = " (" + desc + ")"
+		}
+		return nil, fmt.Errorf("%s: the provider did not grant access: %s%s; run `freshtoken login -e %s` and approve access", f.Env, e, desc, f.Env)
+	}
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(req.State)) != 1 {
+		return nil, fmt.Errorf("%s: the answer's state does not match this login (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, f.Env)
+	}
+	code := q.Get("code")
+	if code == "" {
+		return nil, fmt.Errorf("%s: the answer has no code; run `freshtoken login -e %s` again", f.Env, f.Env)
+	}
+	redact.Register(code)
+	sentAt := f.now()
+	log := f.logger()
+	log.Debug("code exchange", "url", f.Config.Endpoint.TokenURL, "grant_type", "authorization_code", "code", redact.Secret(code), "code_verifier", redact.Secret(req.Verifier))
+	hc := f.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	tok, err := f.Config.Exchange(context.WithValue(ctx, oauth2.HTTPClient, hc), code, oauth2.VerifierOption(req.Verifier))
+	if err != nil {
+		return nil, f.exchangeError(err)
+	}
+	redact.Register(tok.AccessToken, tok.RefreshToken)
+	log.Debug("code exchange answered", "access_token", redact.Secret(tok.AccessToken), "refresh_token", redact.Secret(tok.RefreshToken), "expires_in", tok.ExpiresIn)
+	return &Result{Token: tok, SentAt: sentAt}, nil
+}
+
+// ExchangeError is a code exchange the provider refused.
+type ExchangeError struct {
+	Env        string
+	BadClient  bool
+	Reachable  bool
+	Descriptor string
+}
+
+func (e *ExchangeError) Error() string {
+	switch {
+	case e.BadClient:
+		return fmt.Sprintf("%s: the token endpoint rejected the client (%s); check client_id, the client secret and client_auth in the config", e.Env, e.Descriptor)
+	case !e.Reachable:
+		return fmt.Sprintf("%s: the token endpoint could not be reached (%s); check your connection and api_url, then log in again", e.Env, e.Descriptor)
+	default:
+		return fmt.Sprintf("%s: the provider refused the login code (%s); run `freshtoken login -e %s` again", e.Env, e.Descriptor, e.Env)
+	}
+}
+
+func (f *Flow) exchangeError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return &ExchangeError{Env: f.Env, Descriptor: err.Error()}
+	}
+	status := 0
+	if re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	desc := fmt.Sprintf("HTTP %d %s", status, re.ErrorCode)
+	bad := re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" || status == http.StatusUnauthorized
+	return &ExchangeError{Env: f.Env, BadClient: bad, Reachable: status > 0 && status < 500, Descriptor: strings.TrimSpace(desc)}
+}
+
+type callback struct {
+	result *Result
+	err    error
+}
+
+// CallbackHandler serves the redirect URI's path: it completes req and sends
+// the outcome on done once; other paths get 404.
+func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
+	path := "/"
+	if u, err := url.Parse(f.Config.RedirectURL); err == nil && u.Path != "" {
+		path = u.Path
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
+			http.NotFound(w, r)
+			return
+		}
+		res, err := f.complete(r.Context(), req, r.URL.Query())
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+		page.Execute(w, pageData{Env: f.Env, Err: errString(err)})
+		select {
+		case done <- callback{result: res, err: err}:
+		default:
+		}
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+type pageData struct {
+	Env string
+	Err string
+}
+
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>freshtoken</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}.ok{color:#176f2c}.err{color:#a12}</style></head><body>
+{{if .Err}}<h1 class="err">Login failed</h1><p>{{.Err}}</p>
+{{else}}<h1 class="ok" id="success">Logged in to {{.Env}}</h1><p>freshtoken has stored your tokens and will keep them fresh. You can close this tab.</p>{{end}}
+</body></html>`))
+
+// Listen opens the callback listener on the loopback address of redirectURI.
+// "localhost" listens on 127.0.0.1, as RFC 8252 advises.
+func Listen(redirectURI string) (net.Listener, error) {
+	addr, err := LoopbackAddr(redirectURI)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("%w: %s (%v)", ErrPortBusy, addr, err)
+		}
+		return nil, fmt.Errorf("cannot listen on %s for the login callback: %v", addr, err)
+	}
+	return ln, nil
+}
+
+// LoopbackAddr is the host:port to listen on for redirectURI, or an error
+// saying to use --manual when the URI is not on this machine.
+func LoopbackAddr(redirectURI string) (string, error) {
+	u, err := url.Parse(redirectURI)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("redirect_uri %q is not a URL", redirectURI)
+	}
+	if u.Scheme != "http" {
+		return "", fmt.Errorf("redirect_uri %s is not a loopback http:// address; use `freshtoken login --manual` and paste the URL you land on", redirectURI)
+	}
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "80"
+	}
+	switch host {
+	case "localhost", "127.0.0.1":
+		host = "127.0.0.1"
+	case "::1":
+	default:
+		return "", fmt.Errorf("redirect_uri %s is not on this machine; use `freshtoken login --manual` and paste the URL you land on", redirectURI)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+func (f *Flow) logger() *slog.Logger {
+	if f.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return f.Logger.With("env", f.Env)
+}
+
+func (f *Flow) now() time.Time {
+	if f.Clock == nil {
+		return time.Now()
+	}
+	return f.Clock()
+}

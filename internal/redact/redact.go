@@ -1,0 +1,149 @@
+// Package redact keeps secrets out of logs. A secret is shown as its first
+// few characters and its length, enough to tell two tokens apart and never
+// enough to use one.
+//
+// Three nets, each catching what the others miss: values of type Secret mask
+// themselves; attributes whose key names a secret are masked whatever their
+// type; and every value registered with Register is masked wherever it
+// appears in a message or string attribute.
+package redact
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+// Secret is a string that never logs or prints in full.
+type Secret string
+
+// LogValue implements slog.LogValuer.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(Mask(string(s))) }
+
+// String implements fmt.Stringer.
+func (s Secret) String() string { return Mask(string(s)) }
+
+// Mask shows a few leading characters of s (none if s is short) and its
+// length: eight of a token of 32 or more, four of 16 or more.
+func Mask(s string) string {
+	if s == "" {
+		return "(empty)"
+	}
+	prefix := ""
+	switch {
+	case len(s) >= 32:
+		prefix = s[:8]
+	case len(s) >= 16:
+		prefix = s[:4]
+	}
+	return fmt.Sprintf("%s…(%d chars)", prefix, len(s))
+}
+
+// minRegistered keeps short, common strings (like "abc") from being masked
+// everywhere they occur.
+const minRegistered = 8
+
+var registry struct {
+	sync.RWMutex
+	values map[string]struct{}
+}
+
+// Register marks values as secrets for every Handler in this process.
+func Register(values ...string) {
+	registry.Lock()
+	defer registry.Unlock()
+	if registry.values == nil {
+		registry.values = map[string]struct{}{}
+	}
+	for _, v := range values {
+		if len(v) >= minRegistered {
+			registry.values[v] = struct{}{}
+		}
+	}
+}
+
+func scrub(s string) string {
+	registry.RLock()
+	defer registry.RUnlock()
+	for v := range registry.values {
+		if strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, Mask(v))
+		}
+	}
+	return s
+}
+
+// secretKeys are attribute keys whose values are always masked.
+var secretKeys = map[string]bool{
+	"access_token": true, "refresh_token": true, "id_token": true, "token": true,
+	"client_secret": true, "secret": true, "password": true, "code": true,
+	"code_verifier": true, "verifier": true, "authorization": true, "cookie": true,
+	"set-cookie": true,
+}
+
+// IsSecretKey reports whether an attribute or header named key holds a secret.
+func IsSecretKey(key string) bool { return secretKeys[strings.ToLower(key)] }
+
+// Handler masks secrets before passing records on.
+type Handler struct {
+	next slog.Handler
+}
+
+// NewHandler wraps next.
+func NewHandler(next slog.Handler) *Handler { return &Handler{next: next} }
+
+// Enabled implements slog.Handler.
+func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+// Handle implements slog.Handler.
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, scrub(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(clean(a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+// WithAttrs implements slog.Handler.
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	c := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		c[i] = clean(a)
+	}
+	return &Handler{next: h.next.WithAttrs(c)}
+}
+
+// WithGroup implements slog.Handler.
+func (h *Handler) WithGroup(name string) slog.Handler { return &Handler{next: h.next.WithGroup(name)} }
+
+func clean(a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindLogValuer {
+		if _, ok := a.Value.Any().(Secret); ok {
+			return slog.Attr{Key: a.Key, Value: a.Value.Resolve()}
+		}
+	}
+	v := a.Value.Resolve()
+	if IsSecretKey(a.Key) && v.Kind() != slog.KindGroup {
+		return slog.String(a.Key, Mask(v.String()))
+	}
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, scrub(v.String()))
+	case slog.KindGroup:
+		g := v.Group()
+		c := make([]slog.Attr, len(g))
+		for i, ga := range g {
+			c[i] = clean(ga)
+		}
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(c...)}
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			return slog.String(a.Key, scrub(err.Error()))
+		}
+		return slog.String(a.Key, scrub(fmt.Sprint(v.Any())))
+	}
+	return slog.Attr{Key: a.Key, Value: v}
+}

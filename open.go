@@ -1,0 +1,80 @@
+package freshtoken
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// OpenOptions say which configured environment to open.
+type OpenOptions struct {
+	// ConfigPath is the TOML file; "" means $FRESHTOKEN_CONFIG, else
+	// freshtoken/config.toml in the user's config folder.
+	ConfigPath string
+	// Env is the environment; "" means $FRESHTOKEN_ENV, else default_env,
+	// else the only one configured.
+	Env    string
+	Logger *slog.Logger     // nil: discard
+	Clock  func() time.Time // nil: time.Now
+}
+
+// ConfigPath resolves the configuration file the way Open does.
+func ConfigPath(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if p := os.Getenv("FRESHTOKEN_CONFIG"); p != "" {
+		return p, nil
+	}
+	return config.DefaultPath()
+}
+
+// Open returns the Source for a configured environment, with its client
+// secret resolved and its store opened.
+func Open(ctx context.Context, o OpenOptions) (*Source, error) {
+	path, err := ConfigPath(o.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	e, err := f.Select(o.Env)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := config.StoreDir(f.StoreURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: store.url: %v", config.ErrInvalid, path, err)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log.Debug("configuration", "config", path, "env", e.Name, "provider", e.Provider, "api_url", e.APIURL,
+		"token_url", e.TokenURL, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore, "store", dir)
+	style := oauth2.AuthStyleInHeader
+	if e.ClientAuth == "body" {
+		style = oauth2.AuthStyleInParams
+	}
+	return New(Settings{
+		Env:              e.Name,
+		ClientID:         e.ClientID,
+		ClientSecretFunc: e.ClientSecretValue,
+		AuthURL:          e.AuthURL,
+		TokenURL:         e.TokenURL,
+		APIURL:           e.APIURL,
+		Scopes:           e.Scopes,
+		AuthStyle:        style,
+		RenewBefore:      e.RefreshBefore,
+		Timeout:          e.Timeout,
+	}, Options{Store: filestore.New(dir), Logger: log, Clock: o.Clock})
+}

@@ -1,0 +1,172 @@
+package freshtoken
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// failure says how a token request failed, which decides what happens next.
+type failure int
+
+const (
+	passing     failure = iota // 5xx, HTML, malformed JSON, time-out, network: retry
+	rateLimited                // 429: wait Retry-After, then retry
+	badGrant                   // invalid_grant: the refresh token is no good
+	badClient                  // invalid_client and other 4xx: configuration
+)
+
+// refresh spends r's refresh token. The caller holds the store's lock. The
+// new record is saved before it is returned; on failure nothing is written.
+// Before every retry and before reporting invalid_grant it re-reads the
+// store, in case a renewer that ignores the lock replaced the tokens.
+func (s *Source) refresh(ctx context.Context, r *store.Record) (*store.Record, error) {
+	conf, err := s.OAuth2Config(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	backoff := s.set.RetryBackoff
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		sentAt := s.now()
+		s.log.Debug("refresh request", "url", s.set.TokenURL, "grant_type", "refresh_token",
+			"client_auth", authStyleName(s.set.AuthStyle), "refresh_token", redact.Secret(r.RefreshToken), "attempt", attempt+1)
+		start := time.Now()
+		tok, err := conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, s.http), &oauth2.Token{RefreshToken: r.RefreshToken}).Token()
+		if err == nil {
+			n := recordFrom(tok, r, sentAt)
+			s.log.Debug("refresh answered", "duration", time.Since(start).Round(time.Microsecond),
+				"access_token", redact.Secret(n.AccessToken), "expires_in", tok.ExpiresIn,
+				"refresh_token_rotated", n.RefreshToken != r.RefreshToken, "expires", n.Expiry.Format(logTime))
+			if err := s.save(ctx, n); err != nil {
+				return nil, err
+			}
+			s.cur.Store(n)
+			s.log.Info("token renewed", "expires", n.Expiry.Format(logTime), "renewals", n.Renewals)
+			return n, nil
+		}
+		kind, wait, desc := classify(err)
+		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
+		lastErr = err
+		switch kind {
+		case badClient:
+			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,
+				Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s); check client_id, the client secret and client_auth in the config", s.set.TokenURL, desc)}
+		case badGrant:
+			latest, lerr := s.load(ctx)
+			if lerr == nil && latest.RefreshToken != r.RefreshToken {
+				s.log.Debug("the store has a newer refresh token; retrying with it")
+				if s.fresh(latest, "store after invalid_grant") {
+					s.cur.Store(latest)
+					return latest, nil
+				}
+				r = latest
+				continue
+			}
+			return nil, s.loginError(fmt.Sprintf("the provider refused the refresh token (%s), so the grant has ended", desc))
+		case rateLimited:
+			if wait > s.set.MaxRetryAfter {
+				return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
+					Msg: fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; try again then", wait)}
+			}
+		case passing:
+			if attempt >= len(backoff) {
+				return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
+					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); your stored tokens are unchanged, try again later", s.set.TokenURL, attempt+1, desc)}
+			}
+			wait = backoff[attempt]
+		}
+		s.log.Debug("retrying refresh", "after", wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %v", s.set.Env, ctx.Err(), redactErr(lastErr))
+		}
+		latest, err := s.load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if s.fresh(latest, "store before retry") {
+			s.cur.Store(latest)
+			return latest, nil
+		}
+		r = latest
+	}
+}
+
+// classify sorts a token request failure and describes it without secrets.
+func classify(err error) (failure, time.Duration, string) {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return passing, 0, redactErr(err)
+	}
+	status := 0
+	if re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	desc := fmt.Sprintf("HTTP %d", status)
+	if re.ErrorCode != "" {
+		desc += " " + re.ErrorCode
+		if re.ErrorDescription != "" {
+			desc += ": " + clip(re.ErrorDescription)
+		}
+	} else if body := strings.TrimSpace(string(re.Body)); body != "" && !strings.HasPrefix(body, "<") {
+		desc += " " + clip(body)
+	}
+	switch {
+	case re.ErrorCode == "invalid_grant":
+		return badGrant, 0, desc
+	case status == http.StatusTooManyRequests:
+		return rateLimited, retryAfter(re.Response), desc
+	case status >= 500 || status == http.StatusRequestTimeout || status < 400:
+		return passing, 0, desc
+	default:
+		return badClient, 0, desc
+	}
+}
+
+// retryAfter reads a Retry-After header in seconds or as an HTTP date.
+func retryAfter(resp *http.Response) time.Duration {
+	if resp == nil {
+		return time.Minute
+	}
+	v := resp.Header.Get("Retry-After")
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return time.Minute
+}
+
+func clip(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return s
+}
+
+func redactErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return clip(err.Error())
+}
+
+func authStyleName(a oauth2.AuthStyle) string {
+	if a == oauth2.AuthStyleInParams {
+		return "body"
+	}
+	return "basic"
+}

@@ -1,0 +1,404 @@
+package freshtoken
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// Settings describe one environment's client and provider.
+type Settings struct {
+	Env          string // the environment's name, used as the store key
+	ClientID     string
+	ClientSecret string // empty for a public client, or when ClientSecretFunc is set
+	// ClientSecretFunc fetches the secret the first time a token request
+	// needs it, so serving a valid token never runs a secret command.
+	ClientSecretFunc func(ctx context.Context) (string, error)
+	AuthURL          string
+	TokenURL         string
+	APIURL           string // tokens are only ever sent to this host; empty: any host
+	Scopes           []string
+	// AuthStyle is oauth2.AuthStyleInHeader or oauth2.AuthStyleInParams.
+	// Auto-detection is refused: it re-sends a failed refresh with the other
+	// style, spending a rotating refresh token twice.
+	AuthStyle oauth2.AuthStyle
+	// RenewBefore is how long before expiry a token is renewed. A token whose
+	// whole lifetime is under twice this is renewed at half its lifetime.
+	RenewBefore time.Duration
+	// Timeout bounds each request to the token endpoint (default 30s).
+	Timeout time.Duration
+	// RetryBackoff lists the waits before each retry of a token request that
+	// failed for a passing reason; nil means DefaultRetryBackoff.
+	RetryBackoff []time.Duration
+	// MaxRetryAfter is the longest Retry-After the engine waits out on a 429
+	// from the token endpoint before giving up (default 65s).
+	MaxRetryAfter time.Duration
+}
+
+// logTime is how debug lines show instants: to the millisecond, since the
+// expiry arithmetic of short-lived tokens happens within seconds.
+const logTime = "2006-01-02T15:04:05.000Z07:00"
+
+// DefaultRetryBackoff is used when Settings.RetryBackoff is nil.
+var DefaultRetryBackoff = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second}
+
+// Options are a Source's collaborators.
+type Options struct {
+	Store  store.Store
+	Logger *slog.Logger     // nil: discard
+	Clock  func() time.Time // nil: time.Now
+	// HTTPClient carries token requests; nil: a client with Settings.Timeout.
+	HTTPClient *http.Client
+}
+
+// Source is a renewing oauth2.TokenSource for one environment. It is safe
+// for concurrent use; a valid token is served from memory with no I/O and
+// no lock shared between callers.
+type Source struct {
+	set   Settings
+	store store.Store
+	log   *slog.Logger
+	now   func() time.Time
+	http  *http.Client
+
+	cur  atomic.Pointer[store.Record]
+	gate chan struct{} // one renewal at a time in this process
+
+	secretOnce sync.Once
+	secret     string
+	secretErr  error
+}
+
+// New returns a Source for s backed by o.Store.
+func New(s Settings, o Options) (*Source, error) {
+	if o.Store == nil {
+		return nil, errors.New("freshtoken: Options.Store is required")
+	}
+	if s.Env == "" || s.TokenURL == "" {
+		return nil, errors.New("freshtoken: Settings.Env and Settings.TokenURL are required")
+	}
+	if s.AuthStyle != oauth2.AuthStyleInHeader && s.AuthStyle != oauth2.AuthStyleInParams {
+		return nil, errors.New("freshtoken: Settings.AuthStyle must be AuthStyleInHeader or AuthStyleInParams")
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = 30 * time.Second
+	}
+	if s.RetryBackoff == nil {
+		s.RetryBackoff = DefaultRetryBackoff
+	}
+	if s.MaxRetryAfter <= 0 {
+		s.MaxRetryAfter = 65 * time.Second
+	}
+	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, gate: make(chan struct{}, 1)}
+	if src.log == nil {
+		src.log = slog.New(slog.DiscardHandler)
+	}
+	src.log = src.log.With("env", s.Env)
+	if src.now == nil {
+		src.now = time.Now
+	}
+	if src.http == nil {
+		src.http = &http.Client{Timeout: s.Timeout}
+	}
+	redact.Register(s.ClientSecret)
+	return src, nil
+}
+
+// Env is the environment's name.
+func (s *Source) Env() string { return s.set.Env }
+
+// APIURL is the environment's API root, ending in "/".
+func (s *Source) APIURL() string { return s.set.APIURL }
+
+// Location says where the environment's tokens are stored.
+func (s *Source) Location() string { return s.store.Location(s.set.Env) }
+
+// OAuth2Config is the x/oauth2 configuration for this environment, with the
+// client secret resolved.
+func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.Config, error) {
+	secret, err := s.clientSecret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &oauth2.Config{
+		ClientID:     s.set.ClientID,
+		ClientSecret: secret,
+		Endpoint:     oauth2.Endpoint{AuthURL: s.set.AuthURL, TokenURL: s.set.TokenURL, AuthStyle: s.set.AuthStyle},
+		RedirectURL:  redirectURI,
+		Scopes:       s.set.Scopes,
+	}, nil
+}
+
+func (s *Source) clientSecret(ctx context.Context) (string, error) {
+	s.secretOnce.Do(func() {
+		s.secret = s.set.ClientSecret
+		if s.secret == "" && s.set.ClientSecretFunc != nil {
+			s.secret, s.secretErr = s.set.ClientSecretFunc(ctx)
+		}
+		redact.Register(s.secret)
+	})
+	return s.secret, s.secretErr
+}
+
+// Token returns a valid access token, renewing it first if needed.
+func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
+
+// TokenContext is Token with a context bounding any renewal.
+func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	r, err := s.get(ctx, false, "")
+	if err != nil {
+		return nil, err
+	}
+	return toOAuth2(r), nil
+}
+
+// Renew renews the token now, whatever its expiry.
+func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
+	r, err := s.get(ctx, true, "")
+	if err != nil {
+		return nil, err
+	}
+	return toOAuth2(r), nil
+}
+
+// renewRejected returns a token other than rejected, which the API refused:
+// the store's, if another renewer already replaced it, or a new one.
+func (s *Source) renewRejected(ctx context.Context, rejected string) (*oauth2.Token, error) {
+	r, err := s.get(ctx, false, rejected)
+	if err != nil {
+		return nil, err
+	}
+	return toOAuth2(r), nil
+}
+
+// Record returns the stored record without renewing anything; nil when the
+// environment has never logged in.
+func (s *Source) Record(ctx context.Context) (*store.Record, error) {
+	r, err := s.store.Load(ctx, s.set.Env)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return r, err
+}
+
+// Logout forgets the environment's tokens.
+func (s *Source) Logout(ctx context.Context) error {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	s.cur.Store(nil)
+	if err := s.store.Delete(ctx, s.set.Env); err != nil {
+		return err
+	}
+	s.log.Debug("tokens deleted", "store", s.Location())
+	return nil
+}
+
+// SaveLogin stores the tokens a log-in obtained; sentAt is when the code
+// exchange was sent, from which the expiry is counted.
+func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.Time) error {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	r := recordFrom(tok, nil, sentAt)
+	if err := s.save(ctx, r); err != nil {
+		return err
+	}
+	s.cur.Store(r)
+	return nil
+}
+
+// skew is how long before expiry r is renewed.
+func (s *Source) skew(r *store.Record) time.Duration {
+	skew := s.set.RenewBefore
+	if life := r.Lifetime(); life > 0 && life < 2*skew {
+		skew = life / 2
+	}
+	return skew
+}
+
+// fresh reports whether r can be used now without renewal, and explains the
+// arithmetic in the debug log.
+func (s *Source) fresh(r *store.Record, why string) bool {
+	if r == nil || r.AccessToken == "" {
+		return false
+	}
+	if r.Expiry.IsZero() {
+		return true
+	}
+	now := s.now()
+	skew := s.skew(r)
+	ok := now.Before(r.Expiry.Add(-skew))
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("expiry check", "from", why,
+			"issued", r.IssuedAt.Format(logTime), "expires", r.Expiry.Format(logTime),
+			"skew", skew, "now", now.Format(logTime), "remaining", r.Expiry.Sub(now).Round(time.Millisecond),
+			"renew", !ok)
+	}
+	return ok
+}
+
+// get is the renewal protocol. Without force it returns a fresh token that
+// is not rejected: from memory, else from the store. Otherwise it takes this
+// process's gate and then the store's lock, re-reads the store under the
+// lock, renews only if what it finds there still needs it, and stores the new
+// tokens before releasing the lock or returning them.
+func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.Record, error) {
+	if !force {
+		if r := s.cur.Load(); r != nil && r.AccessToken != rejected && s.fresh(r, "memory") {
+			return r, nil
+		}
+		if s.cur.Load() == nil {
+			r, err := s.load(ctx)
+			if err != nil {
+				return nil, err
+			}
+			s.cur.Store(r)
+			if r.AccessToken != rejected && s.fresh(r, "store") {
+				return r, nil
+			}
+		}
+	}
+	select {
+	case s.gate <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.gate }()
+	if !force {
+		if r := s.cur.Load(); r != nil && r.AccessToken != rejected && s.fresh(r, "memory after waiting") {
+			return r, nil
+		}
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	r, err := s.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !force && r.AccessToken != rejected && s.fresh(r, "store under lock") {
+		s.log.Debug("another process renewed the token; using it", "renewed", r.RenewedAt.Format(logTime))
+		s.cur.Store(r)
+		return r, nil
+	}
+	if r.RefreshToken == "" {
+		return nil, s.loginError("the stored tokens have expired and came with no refresh token")
+	}
+	return s.refresh(ctx, r)
+}
+
+func (s *Source) load(ctx context.Context) (*store.Record, error) {
+	r, err := s.store.Load(ctx, s.set.Env)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, s.loginError("not logged in")
+	}
+	if errors.Is(err, store.ErrUnreachable) {
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error()}
+	}
+	if err != nil {
+		return nil, &Error{Env: s.set.Env, Kind: err, Msg: err.Error()}
+	}
+	s.log.Debug("tokens read", "store", s.Location(), "renewals", r.Renewals)
+	redact.Register(r.AccessToken, r.RefreshToken)
+	return r, nil
+}
+
+func (s *Source) lock(ctx context.Context) (func(), error) {
+	start := time.Now()
+	s.log.Debug("waiting for the renewal lock", "store", s.Location())
+	unlock, err := s.store.Lock(ctx, s.set.Env)
+	if err != nil {
+		if errors.Is(err, store.ErrUnreachable) {
+			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error()}
+		}
+		return nil, fmt.Errorf("%s: %w", s.set.Env, err)
+	}
+	s.log.Debug("renewal lock held", "waited", time.Since(start).Round(time.Microsecond))
+	return unlock, nil
+}
+
+func (s *Source) save(ctx context.Context, r *store.Record) error {
+	redact.Register(r.AccessToken, r.RefreshToken)
+	if err := s.store.Save(ctx, s.set.Env, r); err != nil {
+		return fmt.Errorf("%s: new tokens were received but could not be saved, so they were not used (%w); fix the store and run `freshtoken login -e %s` if the next renewal fails", s.set.Env, err, s.set.Env)
+	}
+	s.log.Debug("tokens saved", "store", s.Location(), "expires", r.Expiry.Format(logTime), "renewals", r.Renewals)
+	return nil
+}
+
+func (s *Source) loginError(what string) error {
+	return &Error{Env: s.set.Env, Kind: ErrLoginRequired,
+		Msg: fmt.Sprintf("%s; run `freshtoken login -e %s`", what, s.set.Env)}
+}
+
+// recordFrom builds the record for tok, received for a request sent at
+// sentAt. A response without a refresh token keeps prev's.
+func recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.Time) *store.Record {
+	r := &store.Record{
+		AccessToken:  tok.AccessToken,
+		TokenType:    tok.TokenType,
+		RefreshToken: tok.RefreshToken,
+		IssuedAt:     sentAt,
+	}
+	if r.TokenType == "" {
+		r.TokenType = "Bearer"
+	}
+	if tok.ExpiresIn > 0 {
+		r.Expiry = sentAt.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	} else if !tok.Expiry.IsZero() {
+		r.Expiry = tok.Expiry
+	}
+	if secs := extraSeconds(tok, "refresh_token_expires_in"); secs > 0 {
+		r.RefreshExpiry = sentAt.Add(time.Duration(secs) * time.Second)
+	}
+	if prev != nil {
+		r.Renewals = prev.Renewals + 1
+		r.RenewedAt = sentAt
+		if r.RefreshToken == "" || r.RefreshToken == prev.RefreshToken {
+			r.RefreshToken = prev.RefreshToken
+			if r.RefreshExpiry.IsZero() {
+				r.RefreshExpiry = prev.RefreshExpiry
+			}
+		}
+	}
+	return r
+}
+
+func extraSeconds(tok *oauth2.Token, key string) int64 {
+	switch v := tok.Extra(key).(type) {
+	case float64:
+		return int64(v)
+	case int64:
+		return v
+	case string:
+		var n int64
+		fmt.Sscan(v, &n)
+		return n
+	}
+	return 0
+}
+
+func toOAuth2(r *store.Record) *oauth2.Token {
+	t := &oauth2.Token{AccessToken: r.AccessToken, TokenType: r.TokenType, RefreshToken: r.RefreshToken, Expiry: r.Expiry}
+	if !r.Expiry.IsZero() {
+		t.ExpiresIn = int64(time.Until(r.Expiry).Seconds())
+	}
+	return t
+}

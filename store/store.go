@@ -1,0 +1,73 @@
+// Package store defines where freshtoken keeps each environment's tokens and
+// how renewals are serialised: a Store holds one Record per environment and
+// hands out a per-environment lock that excludes other renewers, whether they
+// are goroutines, processes or machines.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Record is everything freshtoken knows about one environment's grant.
+type Record struct {
+	AccessToken   string    `json:"access_token,omitempty"`
+	TokenType     string    `json:"token_type,omitempty"`
+	Expiry        time.Time `json:"expiry,omitzero"`
+	RefreshToken  string    `json:"refresh_token,omitempty"`
+	RefreshExpiry time.Time `json:"refresh_token_expiry,omitzero"`
+	IssuedAt      time.Time `json:"issued_at,omitzero"`
+	RenewedAt     time.Time `json:"renewed_at,omitzero"`
+	Renewals      int       `json:"renewals"`
+}
+
+// Lifetime is how long the access token was issued for, or zero when the
+// provider did not say.
+func (r *Record) Lifetime() time.Duration {
+	if r.Expiry.IsZero() || r.IssuedAt.IsZero() {
+		return 0
+	}
+	return r.Expiry.Sub(r.IssuedAt)
+}
+
+// Store keeps records. Implementations make Save durable before returning:
+// a saved refresh token survives a crash the instant after Save returns.
+type Store interface {
+	// Load returns the environment's record, ErrNotFound when there is none,
+	// or an error wrapping ErrCorrupt when it cannot be read back.
+	Load(ctx context.Context, env string) (*Record, error)
+	// Save replaces the environment's record. Callers hold Lock.
+	Save(ctx context.Context, env string, r *Record) error
+	// Delete forgets the environment's record; deleting nothing is not an error.
+	Delete(ctx context.Context, env string) error
+	// Lock blocks until the caller is the environment's only renewer, or ctx
+	// ends. The returned function releases the lock.
+	Lock(ctx context.Context, env string) (unlock func(), err error)
+	// Location says where the environment's record lives, for people.
+	Location(env string) string
+}
+
+var (
+	// ErrNotFound means the environment has never been logged in (or was logged out).
+	ErrNotFound = errors.New("no tokens stored")
+	// ErrCorrupt means a record exists but cannot be read; it is kept as it is.
+	ErrCorrupt = errors.New("stored tokens are unreadable")
+	// ErrUnreachable means a shared store could not be reached.
+	ErrUnreachable = errors.New("token store unreachable")
+)
+
+// ValidateEnvName reports whether name can be used as a key in every store.
+func ValidateEnvName(name string) error {
+	if name == "" {
+		return errors.New("environment name is empty")
+	}
+	for _, c := range name {
+		ok := c == '-' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !ok {
+			return fmt.Errorf("environment name %q may only use letters, digits, '-' and '_'", name)
+		}
+	}
+	return nil
+}

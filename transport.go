@@ -1,0 +1,124 @@
+package freshtoken
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Transport is an http.RoundTripper that authorises requests with the
+// Source's token. It sends the token only to the API's host, so a redirect
+// elsewhere never carries it. On a 401 it renews once and, when the request
+// body can be replayed, retries once.
+type Transport struct {
+	Source *Source
+	Base   http.RoundTripper // nil: http.DefaultTransport
+}
+
+// Client returns an *http.Client whose Transport is a Transport over
+// http.DefaultTransport.
+func (s *Source) Client() *http.Client {
+	return &http.Client{Transport: &Transport{Source: s}}
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	return http.DefaultTransport
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	src := t.Source
+	if !src.ownsHost(req.URL) {
+		return t.base().RoundTrip(req)
+	}
+	ctx := req.Context()
+	tok, err := src.TokenContext(ctx)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	resp, err := t.send(req, req.Body, tok.Type()+" "+tok.AccessToken)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	body, replayable := replayBody(req)
+	if !replayable {
+		src.log.Debug("401 from the API, but the request body cannot be replayed; not retrying", "path", req.URL.Path)
+		return resp, nil
+	}
+	src.log.Debug("401 from the API; renewing once and retrying", "path", req.URL.Path)
+	renewed, err := src.renewRejected(ctx, tok.AccessToken)
+	if err != nil {
+		if body != nil {
+			body.Close()
+		}
+		src.log.Debug("renewal after 401 failed; passing the 401 on", "error", err.Error())
+		return resp, nil
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return t.send(req, body, renewed.Type()+" "+renewed.AccessToken)
+}
+
+// send clones req with body and auth, so the caller's request is untouched.
+func (t *Transport) send(req *http.Request, body io.ReadCloser, auth string) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Body = body
+	r.Header.Set("Authorization", auth)
+	start := time.Now()
+	resp, err := t.base().RoundTrip(r)
+	log := t.Source.log
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		if err != nil {
+			log.Debug("api request failed", "method", r.Method, "url", redactURL(r.URL), "duration", time.Since(start).Round(time.Microsecond), "error", err.Error())
+		} else {
+			log.Debug("api request", "method", r.Method, "url", redactURL(r.URL), "status", resp.StatusCode, "duration", time.Since(start).Round(time.Microsecond))
+		}
+	}
+	return resp, err
+}
+
+// ownsHost reports whether u is on the API's host (any host when no API URL
+// is configured).
+func (s *Source) ownsHost(u *url.URL) bool {
+	if s.set.APIURL == "" {
+		return true
+	}
+	api, err := url.Parse(s.set.APIURL)
+	return err == nil && api.Scheme == u.Scheme && api.Host == u.Host
+}
+
+// replayBody returns a fresh copy of the request body for a retry.
+func replayBody(req *http.Request) (io.ReadCloser, bool) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, true
+	}
+	if req.GetBody == nil {
+		return nil, false
+	}
+	b, err := req.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// redactURL drops any user information; the log handler masks known
+// secrets elsewhere in it.
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	return c.String()
+}
