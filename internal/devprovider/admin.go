@@ -35,7 +35,7 @@ func (p *Provider) handleIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pages.ExecuteTemplate(w, "index.html", data); err != nil {
-		p.log.Error("index page", "error", err)
+		p.opts.Logger.Error("index page", "error", err)
 	}
 }
 

@@ -20,11 +20,11 @@ func (p *Provider) api(h http.HandlerFunc) http.Handler {
 		status, reason := p.admit(r)
 		switch status {
 		case http.StatusUnauthorized:
-			p.log.Info("API request unauthorized", "method", r.Method, "path", r.URL.Path, "reason", reason)
+			p.opts.Logger.Info("API request unauthorized", "method", r.Method, "path", r.URL.Path, "reason", reason)
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			writeAPIError(w, status, reason)
 		case http.StatusTooManyRequests:
-			p.log.Info("API request rate limited", "method", r.Method, "path", r.URL.Path, "reason", reason)
+			p.opts.Logger.Info("API request rate limited", "method", r.Method, "path", r.URL.Path, "reason", reason)
 			writeRateLimited(w)
 		default:
 			h(w, r)

@@ -71,7 +71,7 @@ func (p *Provider) handleApprovePage(w http.ResponseWriter, r *http.Request) {
 		Fields           []formField
 	}{a.clientID, a.redirectURI, a.fields()}
 	if err := pages.ExecuteTemplate(w, "approve.html", data); err != nil {
-		p.log.Error("approve page", "error", err)
+		p.opts.Logger.Error("approve page", "error", err)
 	}
 }
 
@@ -87,7 +87,7 @@ func (p *Provider) handleApproveDecision(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if r.PostForm.Get("decision") != "approve" {
-		p.log.Info("authorization denied by the user", "redirect_uri", a.redirectURI)
+		p.opts.Logger.Info("authorization denied by the user", "redirect_uri", a.redirectURI)
 		redirectBack(w, r, a, url.Values{"error": {"access_denied"}, "error_description": {"The user denied access."}})
 		return
 	}
@@ -119,7 +119,7 @@ func (p *Provider) checkAuthRequest(w http.ResponseWriter, r *http.Request, v ur
 	default:
 		return a, true
 	}
-	p.log.Info("authorization request refused", "error", code, "description", description)
+	p.opts.Logger.Info("authorization request refused", "error", code, "description", description)
 	redirectBack(w, r, a, url.Values{"error": {code}, "error_description": {description}})
 	return a, false
 }
@@ -152,7 +152,7 @@ func (p *Provider) approve(w http.ResponseWriter, r *http.Request, a authRequest
 	code := p.newSecret("dev_code_")
 	p.codes[code] = &authCode{redirectURI: a.redirectURI, challenge: a.challenge, expires: p.opts.Clock().Add(codeTTL)}
 	p.mu.Unlock()
-	p.log.Info("authorization approved: code issued", "redirect_uri", a.redirectURI, "pkce", a.challenge != "")
+	p.opts.Logger.Info("authorization approved: code issued", "redirect_uri", a.redirectURI, "pkce", a.challenge != "")
 	redirectBack(w, r, a, url.Values{"code": {code}})
 }
 

@@ -43,7 +43,7 @@ func (p *Provider) Fault(kind Fault, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = append(p.faults, pendingFault{kind: kind, n: n})
-	p.log.Info("fault injected", "kind", kind, "n", n)
+	p.opts.Logger.Info("fault injected", "kind", kind, "n", n)
 }
 
 func (k Fault) valid() bool { return slices.Contains(faultKinds, k) }

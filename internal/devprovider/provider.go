@@ -60,7 +60,8 @@ type Options struct {
 	// minute; default 15.
 	RefreshesPerMinute int
 
-	// Contacts is how many contacts /v2/contacts starts with; default 42.
+	// Contacts is how many contacts /v2/contacts starts with; default 42, and none
+	// when negative.
 	Contacts int
 
 	// TokenDelay is how long each token request waits before it is handled. A request
@@ -102,6 +103,7 @@ func (o Options) withDefaults() Options {
 	if o.Contacts == 0 {
 		o.Contacts = 42
 	}
+	o.Contacts = max(o.Contacts, 0)
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
@@ -129,7 +131,6 @@ type Stats struct {
 type Provider struct {
 	opts    Options
 	handler http.Handler
-	log     *slog.Logger
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close: hung and delayed requests end
@@ -187,7 +188,6 @@ func New(opts Options) *Provider {
 	}
 	p := &Provider{
 		opts:      opts,
-		log:       opts.Logger,
 		closed:    make(chan struct{}),
 		codes:     map[string]*authCode{},
 		access:    map[string]*accessToken{},
@@ -253,7 +253,7 @@ func (p *Provider) RevokeAccessTokens() {
 	for _, t := range p.access {
 		t.revoked = true
 	}
-	p.log.Info("access tokens revoked", "count", len(p.access))
+	p.opts.Logger.Info("access tokens revoked", "issued_so_far", len(p.access))
 }
 
 // Close releases requests held by FaultHang or TokenDelay; they are answered 503.

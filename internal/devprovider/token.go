@@ -48,15 +48,15 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	p.stats.TokenRequests++
 	p.mu.Unlock()
 
-	// Reading the body first lets the server notice a client that goes away while
-	// the request waits: the request context is cancelled only once the body is read.
+	// net/http notices a client that goes away (and cancels the request context)
+	// only once the body has been read, so it is read before the request waits.
 	formErr := r.ParseForm()
 
 	if p.opts.TokenDelay > 0 {
 		delay := time.NewTimer(p.opts.TokenDelay)
 		defer delay.Stop()
 		if !p.hold(r.Context(), delay.C) {
-			p.log.Info("token request dropped during TokenDelay")
+			p.opts.Logger.Info("token request dropped during TokenDelay: client gone or provider closed")
 			http.Error(w, "devprovider: closed", http.StatusServiceUnavailable)
 			return
 		}
@@ -66,7 +66,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	fault, faulted := p.takeFault()
 	p.mu.Unlock()
 	if faulted {
-		p.log.Info("token request fails with injected fault", "kind", fault)
+		p.opts.Logger.Info("token request fails with injected fault", "kind", fault)
 		p.writeFault(w, r, fault)
 		return
 	}
@@ -78,7 +78,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	usedBasic, problem := p.authenticateClient(r)
 	if problem != "" {
-		p.log.Info("client authentication failed", "reason", problem)
+		p.opts.Logger.Info("client authentication failed", "reason", problem)
 		if usedBasic {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Application"`)
 			http.Error(w, "HTTP Basic: Access denied.", http.StatusUnauthorized)
@@ -88,23 +88,8 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var resp tokenResponse
-	var err error
 	p.mu.Lock()
-	switch grantType := r.PostForm.Get("grant_type"); grantType {
-	case "authorization_code":
-		resp, err = p.exchange(r.PostForm)
-	case "refresh_token":
-		resp, err = p.refreshGrant(r.PostForm)
-	case "":
-		err = invalidRequest("grant_type is missing")
-	default:
-		err = &oauthError{status: http.StatusBadRequest, Code: "unsupported_grant_type",
-			Description: fmt.Sprintf("grant_type %q is not supported", grantType)}
-	}
-	if errors.Is(err, errRefreshRateLimited) {
-		p.stats.RateLimited++
-	}
+	resp, err := p.runGrant(r.PostForm)
 	p.mu.Unlock()
 
 	var oe *oauthError
@@ -112,10 +97,25 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		writeJSON(w, http.StatusOK, resp)
 	case errors.As(err, &oe):
-		p.log.Info("token request refused", "error", oe.Code, "description", oe.Description)
+		p.opts.Logger.Info("token request refused", "error", oe.Code, "description", oe.Description)
 		writeJSON(w, oe.status, oe)
 	default:
 		writeRateLimited(w)
+	}
+}
+
+// runGrant runs the grant a token request asks for. The caller holds p.mu.
+func (p *Provider) runGrant(form url.Values) (tokenResponse, error) {
+	switch grantType := form.Get("grant_type"); grantType {
+	case "authorization_code":
+		return p.exchange(form)
+	case "refresh_token":
+		return p.refreshGrant(form)
+	case "":
+		return tokenResponse{}, invalidRequest("grant_type is missing")
+	default:
+		return tokenResponse{}, &oauthError{status: http.StatusBadRequest, Code: "unsupported_grant_type",
+			Description: fmt.Sprintf("grant_type %q is not supported", grantType)}
 	}
 }
 
@@ -176,7 +176,7 @@ func (p *Provider) exchange(form url.Values) (tokenResponse, error) {
 	p.grantSeq++
 	g := &grant{id: fmt.Sprintf("g%d", p.grantSeq)}
 	p.stats.Exchanges++
-	p.log.Info("authorization code exchanged: new grant", "grant", g.id)
+	p.opts.Logger.Info("authorization code exchanged: new grant", "grant", g.id)
 	return p.issue(g, now), nil
 }
 
@@ -206,7 +206,8 @@ func (p *Provider) refreshGrant(form url.Values) (tokenResponse, error) {
 		return tokenResponse{}, invalidGrant("the grant of this refresh token was revoked")
 	}
 	if !g.refreshes.allow(now, p.opts.RefreshesPerMinute) {
-		p.log.Info("refresh rate limited", "grant", g.id, "limit_per_minute", p.opts.RefreshesPerMinute)
+		p.stats.RateLimited++
+		p.opts.Logger.Info("refresh rate limited", "grant", g.id, "limit_per_minute", p.opts.RefreshesPerMinute)
 		return tokenResponse{}, errRefreshRateLimited
 	}
 	if !now.Before(rt.expires) {
@@ -218,14 +219,14 @@ func (p *Provider) refreshGrant(form url.Values) (tokenResponse, error) {
 		if since >= p.opts.ReuseGrace {
 			g.revoked = true
 			p.stats.GrantsRevoked++
-			p.log.Warn("grant revoked: a rotated-out refresh token was presented", "grant", g.id, "rotated_ago", since)
+			p.opts.Logger.Warn("grant revoked: a rotated-out refresh token was presented", "grant", g.id, "rotated_ago", since.String())
 			return tokenResponse{}, invalidGrant("refresh token reused after rotation; the grant is revoked")
 		}
-		p.log.Info("rotated-out refresh token accepted within the reuse grace", "grant", g.id, "rotated_ago", since)
+		p.opts.Logger.Info("rotated-out refresh token accepted within the reuse grace", "grant", g.id, "rotated_ago", since.String())
 	}
 	g.current.rotatedAt = now
 	p.stats.Refreshes++
-	p.log.Info("refresh token rotated", "grant", g.id)
+	p.opts.Logger.Info("refresh token rotated", "grant", g.id)
 	return p.issue(g, now), nil
 }
 

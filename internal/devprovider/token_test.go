@@ -1,9 +1,11 @@
 package devprovider
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -364,4 +366,33 @@ func TestNewRejectsUnknownAuthStyle(t *testing.T) {
 		}
 	}()
 	New(Options{AuthStyle: "header"})
+}
+
+// TestLogsHoldNoSecrets runs every logged decision and checks the log names grants,
+// never a secret.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	var logs bytes.Buffer
+	tp := start(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	first := tp.login(t)
+	second := tp.mustRefresh(t, first.RefreshToken)
+	tp.Fault(Fault5xx, 1)
+	tp.postToken(t, refreshForm(second.RefreshToken), true)
+	tp.RevokeAccessTokens()
+	tp.api(t, "GET", "/v2/company", second.AccessToken, nil, nil)
+	_, err := tp.refresh(t, first.RefreshToken)
+	wantInvalidGrant(t, err)
+	send(t, http.DefaultClient, http.MethodPost, tp.srv.URL+"/v2/token_endpoint", "",
+		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
+		strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "client_id": {"dev-client-id"}, "client_secret": {"wrong-secret"}}.Encode()))
+
+	for _, want := range []string{`"grant":"g1"`, "grant revoked", "fault", "unauthorized", "client authentication failed"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %s:\n%s", want, logs.String())
+		}
+	}
+	for _, secret := range append(tp.Secrets(), "wrong-secret") {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log holds a secret of length %d", len(secret))
+		}
+	}
 }
