@@ -1,0 +1,123 @@
+package freshtoken_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// clock is a settable time source shared by the provider and the engine.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// rig is one environment wired to a dev provider over loopback HTTP.
+type rig struct {
+	t        *testing.T
+	clock    *clock
+	provider *devprovider.Provider
+	server   *httptest.Server
+	store    *filestore.Store
+	settings freshtoken.Settings
+}
+
+// newRig starts a provider with popts (its Clock is set to the rig's) and
+// returns settings for it; change r.settings before calling r.source.
+func newRig(t *testing.T, popts devprovider.Options) *rig {
+	t.Helper()
+	c := newClock()
+	popts.Clock = c.Now
+	popts.AutoApprove = true
+	p := devprovider.New(popts)
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(func() { p.Close(); srv.Close() })
+	return &rig{
+		t: t, clock: c, provider: p, server: srv,
+		store: filestore.New(t.TempDir() + "/tokens"),
+		settings: freshtoken.Settings{
+			Env:          "sandbox",
+			ClientID:     "dev-client-id",
+			ClientSecret: "dev-client-secret",
+			AuthURL:      srv.URL + "/v2/approve_app",
+			TokenURL:     srv.URL + "/v2/token_endpoint",
+			APIURL:       srv.URL + "/",
+			AuthStyle:    oauth2.AuthStyleInHeader,
+			RenewBefore:  time.Minute,
+			RetryBackoff: []time.Duration{5 * time.Millisecond, 5 * time.Millisecond, 5 * time.Millisecond},
+		},
+	}
+}
+
+func (r *rig) source() *freshtoken.Source {
+	r.t.Helper()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return src
+}
+
+// login obtains a first grant the way a browser would (auto-approved, with
+// PKCE) and stores it through src.
+func (r *rig) login(src *freshtoken.Source) {
+	r.t.Helper()
+	ctx := context.Background()
+	conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	verifier := oauth2.GenerateVerifier()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" {
+		r.t.Fatalf("approve did not redirect with a code: %s %q", resp.Status, resp.Header.Get("Location"))
+	}
+	sent := r.clock.Now()
+	tok, err := conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := src.SaveLogin(ctx, tok, sent); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rig) record() *store.Record {
+	r.t.Helper()
+	rec, err := r.store.Load(context.Background(), r.settings.Env)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return rec
+}

@@ -1,0 +1,222 @@
+package config_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/config"
+)
+
+func write(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPresets(t *testing.T) {
+	p := write(t, `
+default_env = "sandbox"
+[env.sandbox]
+provider = "freeagent-sandbox"
+client_id = " id-with-space "
+client_secret_env = "FA_SECRET"
+
+[env.production]
+provider = "freeagent"
+client_id = "id"
+client_secret = "s"
+
+[env.local]
+provider = "freeagent"
+api_url = "http://127.0.0.1:8900"
+token_url = "http://127.0.0.1:9999/custom"
+client_id = "id"
+refresh_before = 120
+
+[env.myapi]
+api_url = "https://api.example.com/"
+auth_url = "https://login.example.com/authorize"
+token_url = "https://login.example.com/token"
+scopes = ["read", "offline_access"]
+client_id = "id"
+client_auth = "body"
+refresh_before = "30s"
+timeout = "5s"
+`)
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		env, api, auth, token, clientID, style string
+		before                                 time.Duration
+	}{
+		{"sandbox", "https://api.sandbox.freeagent.com/", "https://api.sandbox.freeagent.com/v2/approve_app", "https://api.sandbox.freeagent.com/v2/token_endpoint", "id-with-space", "basic", time.Minute},
+		{"production", "https://api.freeagent.com/", "https://api.freeagent.com/v2/approve_app", "https://api.freeagent.com/v2/token_endpoint", "id", "basic", time.Minute},
+		{"local", "http://127.0.0.1:8900/", "http://127.0.0.1:8900/v2/approve_app", "http://127.0.0.1:9999/custom", "id", "basic", 2 * time.Minute},
+		{"myapi", "https://api.example.com/", "https://login.example.com/authorize", "https://login.example.com/token", "id", "body", 30 * time.Second},
+	}
+	for _, tt := range tests {
+		e := f.Envs[tt.env]
+		if e == nil {
+			t.Fatalf("%s missing", tt.env)
+		}
+		got := []string{e.APIURL, e.AuthURL, e.TokenURL, e.ClientID, e.ClientAuth}
+		want := []string{tt.api, tt.auth, tt.token, tt.clientID, tt.style}
+		if strings.Join(got, " ") != strings.Join(want, " ") || e.RefreshBefore != tt.before {
+			t.Errorf("%s: got %v %s, want %v %s", tt.env, got, e.RefreshBefore, want, tt.before)
+		}
+	}
+	if e := f.Envs["myapi"]; e.Timeout != 5*time.Second || strings.Join(e.Scopes, ",") != "read,offline_access" || e.RedirectURI != config.DefaultRedirectURI {
+		t.Errorf("myapi: %+v", e)
+	}
+}
+
+func TestErrorsNameFileLineAndKey(t *testing.T) {
+	tests := []struct {
+		name, text, want string
+	}{
+		{"unknown key", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclinet_secret = \"y\"\n", ":4: env.a.clinet_secret: unknown key"},
+		{"missing client id", "[env.a]\nprovider = \"freeagent\"\n", ":1: env.a.client_id: missing"},
+		{"bad url", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\napi_url = \"not a url\"\n", ":4: env.a.api_url:"},
+		{"unknown provider", "\n[env.a]\nprovider = \"freagent\"\nclient_id = \"x\"\n", ":3: env.a.provider: unknown provider \"freagent\""},
+		{"generic needs urls", "[env.a]\nclient_id = \"x\"\n", "env.a.api_url: missing"},
+		{"two secret sources", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"s\"\nclient_secret_env = \"E\"\n", "env.a.client_secret: set only one"},
+		{"bad client auth", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_auth = \"auto\"\n", ":4: env.a.client_auth:"},
+		{"bad duration", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nrefresh_before = \"soon\"\n", ":4:"},
+		{"syntax", "[env.a]\nclient_id = \"x\n", ":2:"},
+		{"default names nothing", "default_env = \"nope\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: default_env: names \"nope\""},
+		{"redis store not yet", "[store]\nurl = \"redis://127.0.0.1:6379/0\"\n", ":2: store.url:"},
+		{"bad env name", "[env.\"a b\"]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", "may only use letters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := write(t, tt.text)
+			_, err := config.Load(p)
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			if !errors.Is(err, config.ErrInvalid) {
+				t.Errorf("%v is not ErrInvalid", err)
+			}
+			if !strings.HasPrefix(err.Error(), p) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q; want it to start with the path and contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestSelect(t *testing.T) {
+	two := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")
+	one := write(t, "[env.only]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")
+	withDefault := write(t, "default_env = \"b\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")
+	tests := []struct {
+		name, path, flag, envVar, want, wantErr string
+	}{
+		{"flag wins", withDefault, "a", "b", "a", ""},
+		{"env var next", withDefault, "", "a", "a", ""},
+		{"default_env next", withDefault, "", "", "b", ""},
+		{"the only one", one, "", "", "only", ""},
+		{"ambiguous", two, "", "", "", "choose one with -e NAME"},
+		{"unknown", two, "c", "", "", `environment "c" is not configured`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("FRESHTOKEN_ENV", tt.envVar)
+			f, err := config.Load(tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := f.Select(tt.flag)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || e.Name != tt.want {
+				t.Fatalf("got %v, %v; want %s", e, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestClientSecretSources(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("FA_SECRET", "  from-env \n")
+	tests := []struct {
+		e       config.Env
+		want    string
+		wantErr string
+	}{
+		{config.Env{Name: "a", ClientSecret: " literal "}, "literal", ""},
+		{config.Env{Name: "a", ClientSecretEnv: "FA_SECRET"}, "from-env", ""},
+		{config.Env{Name: "a", ClientSecretEnv: "UNSET_SECRET_VAR"}, "", "$UNSET_SECRET_VAR, which is empty"},
+		{config.Env{Name: "a", ClientSecretCmd: "echo from-cmd"}, "from-cmd", ""},
+		{config.Env{Name: "a", ClientSecretCmd: "exit 3"}, "", "client_secret_cmd \"exit 3\" failed"},
+		{config.Env{Name: "a"}, "", ""},
+	}
+	for _, tt := range tests {
+		got, err := tt.e.ClientSecretValue(ctx)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, config.ErrInvalid) {
+				t.Errorf("%+v: err = %v, want %q", tt.e, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%+v: got %q, %v; want %q", tt.e, got, err, tt.want)
+		}
+	}
+}
+
+func TestWriteEnvKeepsTheRest(t *testing.T) {
+	p := write(t, `# my freshtoken config
+default_env = "sandbox"
+
+[env.sandbox]
+# the sandbox app
+provider = "freeagent-sandbox"
+client_id = "old"
+
+[env.production]   # keep me
+provider = "freeagent"
+client_id = "prod"
+`)
+	f, err := config.WriteEnv(p, "sandbox", config.EnvSettings{Provider: "freeagent-sandbox", ClientID: "new", ClientSecretEnv: "S"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Envs["sandbox"].ClientID != "new" || f.Envs["production"].ClientID != "prod" {
+		t.Fatalf("envs after write: %+v %+v", f.Envs["sandbox"], f.Envs["production"])
+	}
+	text, _ := os.ReadFile(p)
+	for _, keep := range []string{"# my freshtoken config", "[env.production]   # keep me", `default_env = "sandbox"`} {
+		if !strings.Contains(string(text), keep) {
+			t.Errorf("lost %q:\n%s", keep, text)
+		}
+	}
+	if strings.Count(string(text), "default_env") != 1 || strings.Contains(string(text), `"old"`) {
+		t.Errorf("bad rewrite:\n%s", text)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Errorf("config mode %o, want 600", fi.Mode().Perm())
+	}
+	if _, err := config.WriteEnv(p, "broken", config.EnvSettings{Provider: "freeagent"}, false); err == nil {
+		t.Fatal("wrote an environment without a client id")
+	}
+	if after, _ := os.ReadFile(p); string(after) != string(text) {
+		t.Fatal("a rejected write changed the file")
+	}
+}

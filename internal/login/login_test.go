@@ -1,0 +1,196 @@
+package login_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/login"
+)
+
+func provider(t *testing.T, redirectURIs ...string) (*devprovider.Provider, *oauth2.Config) {
+	t.Helper()
+	p := devprovider.New(devprovider.Options{AutoApprove: true, RequirePKCE: true, RedirectURIs: redirectURIs})
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(func() { p.Close(); srv.Close() })
+	return p, &oauth2.Config{
+		ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		Endpoint:    oauth2.Endpoint{AuthURL: srv.URL + "/v2/approve_app", TokenURL: srv.URL + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader},
+		RedirectURL: "http://127.0.0.1:0/callback",
+	}
+}
+
+// syncBuffer is written by the flow and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLoopbackLoginWithPKCE(t *testing.T) {
+	p, conf := provider(t)
+	var opened string
+	flow := &login.Flow{Env: "sandbox", Config: conf, Stderr: io.Discard, Timeout: 10 * time.Second,
+		OpenBrowser: func(u string) error {
+			opened = u
+			go http.Get(u) // the browser follows the provider's redirect to the callback
+			return nil
+		}}
+	ln, err := login.Listen("http://127.0.0.1:0/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf.RedirectURL = "http://" + ln.Addr().String() + "/callback"
+	flow.Listener = ln
+	res, err := flow.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Token.AccessToken == "" || res.Token.RefreshToken == "" {
+		t.Fatalf("token %+v", res.Token)
+	}
+	q := mustQuery(t, opened)
+	if q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 || len(q.Get("state")) < 32 {
+		t.Fatalf("authorisation URL lacks PKCE S256 or a strong state: %s", opened)
+	}
+	if p.Stats().Exchanges != 1 {
+		t.Fatalf("exchanges = %d", p.Stats().Exchanges)
+	}
+}
+
+func mustQuery(t *testing.T, u string) url.Values {
+	t.Helper()
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parsed.Query()
+}
+
+func TestStateMismatchIsRefused(t *testing.T) {
+	p, conf := provider(t)
+	ln, err := login.Listen("http://127.0.0.1:0/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf.RedirectURL = "http://" + ln.Addr().String() + "/callback"
+	flow := &login.Flow{Env: "sandbox", Config: conf, Listener: ln, Stderr: io.Discard, Timeout: 10 * time.Second,
+		OpenBrowser: func(u string) error {
+			// A forged callback carrying a code but the wrong state.
+			go http.Get(conf.RedirectURL + "?code=forged-code&state=wrong")
+			return nil
+		}}
+	_, err = flow.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "state does not match") {
+		t.Fatalf("err = %v, want a state mismatch", err)
+	}
+	if p.Stats().TokenRequests != 0 {
+		t.Fatal("a callback with the wrong state reached the token endpoint")
+	}
+}
+
+// TestPKCEVerifierIsTheChallenges checks the pair the flow sends: the
+// challenge in the URL must be S256 of the verifier sent in the exchange.
+func TestPKCEVerifierIsTheChallenges(t *testing.T) {
+	_, conf := provider(t)
+	req := login.NewRequest(conf)
+	sum := sha256.Sum256([]byte(req.Verifier))
+	if got := mustQuery(t, req.URL).Get("code_challenge"); got != base64.RawURLEncoding.EncodeToString(sum[:]) {
+		t.Fatalf("challenge %q is not S256(verifier)", got)
+	}
+	if other := login.NewRequest(conf); other.State == req.State || other.Verifier == req.Verifier {
+		t.Fatal("state or verifier repeated between attempts")
+	}
+}
+
+func TestManualPasteBack(t *testing.T) {
+	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	pr, pw := io.Pipe()
+	stderr := &syncBuffer{}
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: 10 * time.Second}
+	go func() {
+		// The person opens the printed URL; the provider redirects to Postman's
+		// callback, which they copy from the address bar.
+		var authURL string
+		for authURL == "" {
+			for _, l := range strings.Split(stderr.String(), "\n") {
+				if strings.HasPrefix(l, "http") {
+					authURL = l
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noFollow.Get(authURL)
+		if err != nil {
+			pw.CloseWithError(err)
+			return
+		}
+		resp.Body.Close()
+		io.WriteString(pw, resp.Header.Get("Location")+"\n")
+	}()
+	res, err := flow.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Token.RefreshToken == "" || p.Stats().Exchanges != 1 {
+		t.Fatalf("manual login did not exchange the code: %+v", res.Token)
+	}
+}
+
+func TestLoopbackAddr(t *testing.T) {
+	tests := []struct{ uri, want, wantErr string }{
+		{"http://127.0.0.1:8787/callback", "127.0.0.1:8787", ""},
+		{"http://localhost:9000/cb", "127.0.0.1:9000", ""},
+		{"http://[::1]:9000/cb", "[::1]:9000", ""},
+		{"https://oauth.pstmn.io/v1/callback", "", "--manual"},
+		{"http://example.com:8787/callback", "", "--manual"},
+	}
+	for _, tt := range tests {
+		got, err := login.LoopbackAddr(tt.uri)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: err = %v, want %q", tt.uri, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %q, %v; want %q", tt.uri, got, err, tt.want)
+		}
+	}
+}
+
+func TestBusyPort(t *testing.T) {
+	ln, err := login.Listen("http://127.0.0.1:0/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, err := login.Listen("http://" + ln.Addr().String() + "/callback"); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("err = %v, want the port reported busy", err)
+	}
+}

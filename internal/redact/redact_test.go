@@ -1,0 +1,72 @@
+package redact_test
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+func TestMask(t *testing.T) {
+	tests := map[string]string{
+		"":                                  "(empty)",
+		"short":                             "…(5 chars)",
+		"sixteen-chars-ok":                  "sixt…(16 chars)",
+		"0123456789abcdef0123456789abcdefXY": "01234567…(34 chars)",
+	}
+	for in, want := range tests {
+		if got := redact.Mask(in); got != want {
+			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHandlerHidesSecrets(t *testing.T) {
+	const (
+		registered = "registered-secret-value-0123456789"
+		keyed      = "a-value-under-a-secret-key-xyz"
+		typed      = "a-value-of-type-secret-abcdefgh"
+	)
+	redact.Register(registered)
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			var h slog.Handler = slog.NewTextHandler(&buf, nil)
+			if format == "json" {
+				h = slog.NewJSONHandler(&buf, nil)
+			}
+			log := slog.New(redact.NewHandler(h)).With("client_secret", keyed+"-with")
+			log.Info("message mentions "+registered,
+				"refresh_token", keyed,
+				"Authorization", "Bearer "+keyed,
+				"note", redact.Secret(typed),
+				"url", "https://x/cb?code="+registered,
+				"err", errors.New("failed with "+registered),
+				slog.Group("g", "access_token", keyed),
+			)
+			out := buf.String()
+			for _, s := range []string{registered, keyed, typed} {
+				if strings.Contains(out, s) {
+					t.Fatalf("%s leaked in:\n%s", s, out)
+				}
+			}
+			for _, want := range []string{redact.Mask(registered), redact.Mask(typed), redact.Mask(keyed)} {
+				if !strings.Contains(out, want) {
+					t.Errorf("missing mask %q in:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretPrintsMasked(t *testing.T) {
+	s := redact.Secret("0123456789abcdef0123456789abcdef")
+	var b strings.Builder
+	b.WriteString(s.String())
+	if strings.Contains(b.String(), "abcdef0123") {
+		t.Fatalf("Secret printed in full: %s", b.String())
+	}
+}

@@ -1,0 +1,400 @@
+package freshtoken_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+func TestValidTokenServedWithoutRefresh(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.login(r.source())
+	src := r.source() // a fresh process: one store read, no refresh
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken != r.record().AccessToken {
+		t.Fatalf("served %q, stored %q", tok.AccessToken, r.record().AccessToken)
+	}
+	if n := r.provider.Stats().Refreshes; n != 0 {
+		t.Fatalf("refreshes = %d, want 0 for a valid token", n)
+	}
+}
+
+func TestRenewalTiming(t *testing.T) {
+	tests := []struct {
+		name        string
+		ttl, before time.Duration
+		quiet, due  time.Duration // no renewal at quiet; renewal at due
+	}{
+		{"renews RenewBefore ahead of expiry", time.Hour, time.Minute, 58*time.Minute + 59*time.Second, 59*time.Minute + time.Second},
+		{"short token renews at half its lifetime", time.Minute, time.Minute, 29 * time.Second, 31 * time.Second},
+		{"lifetime exactly twice RenewBefore", 2 * time.Minute, time.Minute, 59 * time.Second, 61 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: tt.ttl})
+			r.settings.RenewBefore = tt.before
+			src := r.source()
+			r.login(src)
+			first := r.record()
+			r.clock.Advance(tt.quiet)
+			if tok, err := src.Token(); err != nil || tok.AccessToken != first.AccessToken {
+				t.Fatalf("at %s: got %v, %v; want the first token unchanged", tt.quiet, tok, err)
+			}
+			if n := r.provider.Stats().Refreshes; n != 0 {
+				t.Fatalf("at %s: refreshes = %d, want 0", tt.quiet, n)
+			}
+			r.clock.Advance(tt.due - tt.quiet)
+			tok, err := src.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.AccessToken == first.AccessToken {
+				t.Fatalf("at %s: token not renewed", tt.due)
+			}
+			if n := r.provider.Stats().Refreshes; n != 1 {
+				t.Fatalf("at %s: refreshes = %d, want 1", tt.due, n)
+			}
+		})
+	}
+}
+
+func TestRotationStoredAcrossExpiries(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	seen := map[string]bool{r.record().RefreshToken: true}
+	for i := 1; i <= 3; i++ {
+		r.clock.Advance(time.Hour)
+		tok, err := src.Token()
+		if err != nil {
+			t.Fatalf("expiry %d: %v", i, err)
+		}
+		rec := r.record()
+		if rec.AccessToken != tok.AccessToken {
+			t.Fatalf("expiry %d: the token returned was not the one stored", i)
+		}
+		if seen[rec.RefreshToken] {
+			t.Fatalf("expiry %d: the rotated refresh token was not stored", i)
+		}
+		seen[rec.RefreshToken] = true
+		if rec.Renewals != i || !rec.RenewedAt.Equal(r.clock.Now()) {
+			t.Fatalf("expiry %d: renewals %d renewed %s", i, rec.Renewals, rec.RenewedAt)
+		}
+		if want := r.clock.Now().Add(time.Hour); !rec.Expiry.Equal(want) {
+			t.Fatalf("expiry %d: stored expiry %s, want %s", i, rec.Expiry, want)
+		}
+	}
+	if st := r.provider.Stats(); st.Refreshes != 3 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v: want 3 refreshes, no reuse", st)
+	}
+}
+
+// TestExpiryCountsFromRequestSent: a slow token endpoint must not make the
+// stored expiry later than the provider's.
+func TestExpiryCountsFromRequestSent(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.clock.Advance(20 * time.Second) // the request takes 20 s
+		r.provider.Handler().ServeHTTP(w, req)
+	}))
+	defer slow.Close()
+	r.settings.TokenURL = slow.URL + "/v2/token_endpoint"
+	src = r.source()
+	r.clock.Advance(time.Hour)
+	sent := r.clock.Now()
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.record().Expiry; !got.Equal(sent.Add(time.Hour)) {
+		t.Fatalf("expiry %s, want %s (sent time + expires_in)", got, sent.Add(time.Hour))
+	}
+}
+
+func TestKeepsRefreshTokenWhenNoneReturned(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"access_token":"new-access-token-0123456789","token_type":"bearer","expires_in":3600}`))
+	}))
+	defer srv.Close()
+	r := newRig(t, devprovider.Options{})
+	r.settings.TokenURL = srv.URL
+	src := r.source()
+	old := &store.Record{AccessToken: "old-access", RefreshToken: "keep-this-refresh-token", Expiry: r.clock.Now().Add(-time.Minute),
+		RefreshExpiry: r.clock.Now().Add(24 * time.Hour)}
+	if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	rec := r.record()
+	if rec.AccessToken != "new-access-token-0123456789" || rec.RefreshToken != old.RefreshToken || !rec.RefreshExpiry.Equal(old.RefreshExpiry) {
+		t.Fatalf("stored %+v; want the new access token with the old refresh token and its expiry", rec)
+	}
+}
+
+func TestGoroutinesAtExpiryCauseOneRefresh(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	r.clock.Advance(time.Hour)
+	var wg sync.WaitGroup
+	tokens := make([]string, 50)
+	errs := make([]error, 50)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, err := src.Token()
+			errs[i] = err
+			if err == nil {
+				tokens[i] = tok.AccessToken
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range tokens {
+		if errs[i] != nil || tokens[i] != tokens[0] {
+			t.Fatalf("caller %d: %q, %v; want %q", i, tokens[i], errs[i], tokens[0])
+		}
+	}
+	if n := r.provider.Stats().Refreshes; n != 1 {
+		t.Fatalf("refreshes = %d, want 1", n)
+	}
+}
+
+// TestSourcesSharingAStoreRenewOnce: two Sources (as two processes would)
+// find the other's renewal under the lock instead of spending the refresh
+// token again.
+func TestSourcesSharingAStoreRenewOnce(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	a, b := r.source(), r.source()
+	r.login(a)
+	if _, err := b.Token(); err != nil { // b caches the first token
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Hour)
+	ta, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := b.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ta.AccessToken != tb.AccessToken {
+		t.Fatal("b renewed again instead of using a's stored renewal")
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 {
+		t.Fatalf("stats %+v: want one refresh, no reuse", st)
+	}
+}
+
+func TestForceRenew(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	first := r.record()
+	tok, err := src.Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken == first.AccessToken || r.record().AccessToken != tok.AccessToken {
+		t.Fatal("Renew did not renew and store a new token")
+	}
+}
+
+func TestFaultsAreRetriedThenReported(t *testing.T) {
+	for _, fault := range []devprovider.Fault{devprovider.Fault5xx, devprovider.FaultHTML, devprovider.FaultMalformedJSON, devprovider.FaultHang} {
+		t.Run(string(fault)+" once recovers", func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			r.settings.Timeout = 200 * time.Millisecond
+			src := r.source()
+			r.login(src)
+			r.clock.Advance(time.Hour)
+			r.provider.Fault(fault, 2)
+			tok, err := src.Token()
+			if err != nil {
+				t.Fatalf("after 2 faults: %v", err)
+			}
+			if r.record().AccessToken != tok.AccessToken {
+				t.Fatal("renewed token not stored")
+			}
+			if st := r.provider.Stats(); st.TokenRequests != 1+3 || st.Refreshes != 1 {
+				t.Fatalf("stats %+v: want the exchange, 2 failed tries and 1 refresh", st)
+			}
+		})
+		t.Run(string(fault)+" for good fails with store unchanged", func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			r.settings.Timeout = 200 * time.Millisecond
+			src := r.source()
+			r.login(src)
+			before, _ := os.ReadFile(r.store.Location("sandbox"))
+			r.clock.Advance(time.Hour)
+			r.provider.Fault(fault, 4) // every try fails
+			_, err := src.Token()
+			if !errors.Is(err, freshtoken.ErrUnreachable) {
+				t.Fatalf("err = %v, want ErrUnreachable", err)
+			}
+			if !strings.Contains(err.Error(), "sandbox") || !strings.Contains(err.Error(), "unchanged") {
+				t.Fatalf("message %q should name the environment and say the tokens are unchanged", err)
+			}
+			if n := r.provider.Stats().TokenRequests; n != 1+4 {
+				t.Fatalf("token requests = %d, want the exchange and 4 tries", n)
+			}
+			after, _ := os.ReadFile(r.store.Location("sandbox"))
+			if string(before) != string(after) {
+				t.Fatal("a failed renewal changed the store")
+			}
+			if _, err := src.Token(); err != nil {
+				t.Fatalf("after the faults end: %v", err)
+			}
+		})
+	}
+}
+
+func TestInvalidGrantNeedsLogin(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	before, _ := os.ReadFile(r.store.Location("sandbox"))
+	r.clock.Advance(time.Hour)
+	r.provider.Fault(devprovider.FaultInvalidGrant, 1)
+	_, err := src.Token()
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "freshtoken login -e sandbox") {
+		t.Fatalf("err = %v; want ErrLoginRequired naming `freshtoken login -e sandbox`", err)
+	}
+	after, _ := os.ReadFile(r.store.Location("sandbox"))
+	if string(before) != string(after) {
+		t.Fatal("invalid_grant changed the store")
+	}
+}
+
+// TestInvalidGrantRereadsStore: a writer that ignores the lock renewed while
+// our request was in flight; its token is used instead of asking for a login.
+func TestInvalidGrantRereadsStore(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	r.clock.Advance(time.Hour)
+	theirs := &store.Record{AccessToken: "their-fresh-access-token", RefreshToken: "their-refresh-token-123",
+		IssuedAt: r.clock.Now(), Expiry: r.clock.Now().Add(time.Hour)}
+	racer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if err := r.store.Save(context.Background(), "sandbox", theirs); err != nil {
+			t.Error(err)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":"invalid_grant"}`))
+	}))
+	defer racer.Close()
+	r.settings.TokenURL = racer.URL
+	tok, err := r.source().Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken != theirs.AccessToken {
+		t.Fatalf("got %q, want the token the other writer stored", tok.AccessToken)
+	}
+}
+
+func TestClientRejectedIsNotRetried(t *testing.T) {
+	t.Run("invalid_client", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+		src := r.source()
+		r.login(src)
+		r.clock.Advance(time.Hour)
+		r.provider.Fault(devprovider.FaultInvalidClient, 1)
+		_, err := src.Token()
+		if !errors.Is(err, freshtoken.ErrClientRejected) {
+			t.Fatalf("err = %v, want ErrClientRejected", err)
+		}
+		if n := r.provider.Stats().TokenRequests; n != 2 {
+			t.Fatalf("token requests = %d, want the exchange and exactly one refresh try", n)
+		}
+	})
+	// The provider accepts only body credentials; freshtoken configured for
+	// basic must fail once, never re-send with the other style.
+	t.Run("wrong auth style is not auto-detected", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "body"})
+		r.settings.AuthStyle = oauth2.AuthStyleInParams
+		src := r.source()
+		r.login(src)
+		r.settings.AuthStyle = oauth2.AuthStyleInHeader
+		src = r.source()
+		r.clock.Advance(time.Hour)
+		_, err := src.Token()
+		if !errors.Is(err, freshtoken.ErrClientRejected) {
+			t.Fatalf("err = %v, want ErrClientRejected", err)
+		}
+		if st := r.provider.Stats(); st.TokenRequests != 2 || st.ReuseDetected != 0 {
+			t.Fatalf("stats %+v: want a single refresh try and no reuse", st)
+		}
+	})
+}
+
+func TestRateLimitedRefreshGivesUp(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, RefreshesPerMinute: 1})
+	r.settings.MaxRetryAfter = time.Second
+	src := r.source()
+	r.login(src)
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	before := r.record()
+	_, err := src.Renew(context.Background())
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "rate limiting") {
+		t.Fatalf("err = %v; want ErrUnreachable about rate limiting", err)
+	}
+	if r.record().RefreshToken != before.RefreshToken {
+		t.Fatal("a refused renewal changed the store")
+	}
+}
+
+func TestNotLoggedIn(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	_, err := r.source().Token()
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "not logged in") {
+		t.Fatalf("err = %v, want ErrLoginRequired", err)
+	}
+}
+
+func TestLogout(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	src := r.source()
+	r.login(src)
+	if err := src.Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("after logout: %v, want ErrLoginRequired", err)
+	}
+	if _, err := os.Stat(r.store.Location("sandbox")); !os.IsNotExist(err) {
+		t.Fatalf("token file still there: %v", err)
+	}
+}
+
+func TestNewRefusesAutoDetect(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	r.settings.AuthStyle = oauth2.AuthStyleAutoDetect
+	if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err == nil {
+		t.Fatal("New accepted AuthStyleAutoDetect")
+	}
+}

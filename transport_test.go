@@ -1,0 +1,126 @@
+package freshtoken_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+type echo struct {
+	Method  string            `json:"method"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+}
+
+func TestClientRenewsOnceOn401AndRetries(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	first := r.record().AccessToken
+	r.provider.RevokeAccessTokens()
+
+	body := `{"contact":{"organisation_name":"Replayed Ltd"}}`
+	resp, err := src.Client().Post(src.APIURL()+"v2/dev/echo", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %s, want 200 after renewal", resp.Status)
+	}
+	var got echo
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Body != body {
+		t.Fatalf("retried body %q, want %q", got.Body, body)
+	}
+	now := r.record().AccessToken
+	if now == first || got.Headers["Authorization"] != "Bearer "+now {
+		t.Fatalf("retry carried %q; want the renewed token", got.Headers["Authorization"])
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 || st.Unauthorized != 1 {
+		t.Fatalf("stats %+v: want one 401 and one refresh", st)
+	}
+}
+
+func TestClientDoesNotRetryA401Twice(t *testing.T) {
+	var calls atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer api.Close()
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.APIURL = api.URL + "/"
+	src := r.source()
+	r.login(src)
+	resp, err := src.Client().Get(api.URL + "/v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("status %d, want the 401 passed on", resp.StatusCode)
+	}
+	if calls.Load() != 2 || r.provider.Stats().Refreshes != 1 {
+		t.Fatalf("API calls %d, refreshes %d; want 2 and 1", calls.Load(), r.provider.Stats().Refreshes)
+	}
+}
+
+func TestClientDoesNotReplayAnUnreplayableBody(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	r.provider.RevokeAccessTokens()
+	req, _ := http.NewRequest(http.MethodPost, src.APIURL()+"v2/dev/echo", io.NopCloser(strings.NewReader("once")))
+	resp, err := src.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || r.provider.Stats().Refreshes != 0 {
+		t.Fatalf("status %d, refreshes %d: a body that cannot be replayed must not be retried", resp.StatusCode, r.provider.Stats().Refreshes)
+	}
+}
+
+func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
+	var leaked atomic.Value
+	var hits atomic.Int32
+	leaked.Store("")
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		hits.Add(1)
+		leaked.Store(req.Header.Get("Authorization"))
+	}))
+	defer other.Close()
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+
+	resp, err := src.Client().Get(src.APIURL() + "v2/dev/redirect?to=" + other.URL + "/elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if v := leaked.Load().(string); v != "" {
+		t.Fatalf("the redirect target received Authorization %q", v)
+	}
+	resp, err = src.Client().Get(other.URL + "/direct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if v := leaked.Load().(string); v != "" {
+		t.Fatalf("another host received Authorization %q", v)
+	}
+	if hits.Load() != 2 {
+		t.Fatalf("the other host saw %d requests, want 2 (the redirect and the direct call)", hits.Load())
+	}
+}
