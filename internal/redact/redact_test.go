@@ -12,9 +12,9 @@ import (
 
 func TestMask(t *testing.T) {
 	tests := map[string]string{
-		"":                                  "(empty)",
-		"short":                             "…(5 chars)",
-		"sixteen-chars-ok":                  "sixt…(16 chars)",
+		"":                                   "(empty)",
+		"short":                              "…(5 chars)",
+		"sixteen-chars-ok":                   "sixt…(16 chars)",
 		"0123456789abcdef0123456789abcdefXY": "01234567…(34 chars)",
 	}
 	for in, want := range tests {
