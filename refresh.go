@@ -65,7 +65,7 @@ func (s *Source) refresh(ctx context.Context, r *store.Record) (*store.Record, e
 			latest, lerr := s.load(ctx)
 			if lerr == nil && latest.RefreshToken != r.RefreshToken {
 				s.log.Debug("the store has a newer refresh token; retrying with it")
-				if s.fresh(latest, "store after invalid_grant") {
+				if latest.AccessToken != r.AccessToken && s.fresh(latest, "store after invalid_grant") {
 					s.cur.Store(latest)
 					return latest, nil
 				}
@@ -78,6 +78,7 @@ func (s *Source) refresh(ctx context.Context, r *store.Record) (*store.Record, e
 				return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
 					Msg: fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; try again then", wait)}
 			}
+			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
 		case passing:
 			if attempt >= len(backoff) {
 				return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
@@ -95,7 +96,8 @@ func (s *Source) refresh(ctx context.Context, r *store.Record) (*store.Record, e
 		if err != nil {
 			return nil, err
 		}
-		if s.fresh(latest, "store before retry") {
+		if latest.AccessToken != r.AccessToken && s.fresh(latest, "store before retry") {
+			s.log.Debug("another renewer stored a new token meanwhile; using it")
 			s.cur.Store(latest)
 			return latest, nil
 		}

@@ -398,3 +398,15 @@ func TestNewRefusesAutoDetect(t *testing.T) {
 		t.Fatal("New accepted AuthStyleAutoDetect")
 	}
 }
+
+// TestForceRenewNeverSettlesForTheOldToken: the re-read before a retry takes
+// another renewer's new token, never the one this renewal set out to replace.
+func TestForceRenewNeverSettlesForTheOldToken(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	r.provider.Fault(devprovider.Fault5xx, 4)
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("err = %v; want ErrUnreachable, not the old token", err)
+	}
+}

@@ -1,0 +1,148 @@
+package e2e_test
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// TestTokenEndpointFaults: each kind of failure gives its exit code and a
+// one-line message, leaves the store as it was, and the next run recovers.
+func TestTokenEndpointFaults(t *testing.T) {
+	tests := []struct {
+		fault   devprovider.Fault
+		n       int
+		code    int
+		message string
+	}{
+		{devprovider.Fault5xx, 4, 5, "kept failing after 4 tries (HTTP 503"},
+		{devprovider.FaultHTML, 4, 5, "kept failing after 4 tries"},
+		{devprovider.FaultMalformedJSON, 4, 5, "kept failing after 4 tries"},
+		{devprovider.FaultHang, 4, 5, "kept failing after 4 tries"},
+		{devprovider.FaultInvalidGrant, 1, 3, "run `freshtoken login -e dev`"},
+		{devprovider.FaultInvalidClient, 1, 2, "rejected the client"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.fault), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, `timeout = "300ms"`)
+			w.login()
+			before := w.storeBytes()
+			w.provider.Fault(tt.fault, tt.n)
+			r := w.run("token", "--force")
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr %s", r.code, tt.code, r.stderr)
+			}
+			if r.stdout != "" {
+				t.Fatalf("stdout %q, want nothing on failure", r.stdout)
+			}
+			msg := strings.TrimSuffix(r.stderr, "\n")
+			if !strings.HasPrefix(msg, "freshtoken: dev: ") || strings.Contains(msg, "\n") || !strings.Contains(msg, tt.message) {
+				t.Fatalf("stderr %q; want one line about dev containing %q", r.stderr, tt.message)
+			}
+			if !bytes.Equal(w.storeBytes(), before) {
+				t.Fatal("the failure changed the store")
+			}
+			if tt.fault == devprovider.FaultInvalidGrant {
+				return // the grant is gone in real life; nothing to recover
+			}
+			w.mustRun("token", "--force")
+		})
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	if r := w.run("token"); r.code != 3 || !strings.Contains(r.stderr, "not logged in; run `freshtoken login -e dev`") {
+		t.Fatalf("before login: exit %d %q", r.code, r.stderr)
+	}
+	w.login()
+	r := w.run("get", "/v2/contacts/999999")
+	if r.code != 4 || !strings.Contains(r.stdout, "errors") || !strings.Contains(r.stderr, "404") {
+		t.Fatalf("404: exit %d stdout %q stderr %q; want 4 with the body on stdout", r.code, r.stdout, r.stderr)
+	}
+	if r := w.run("frobnicate"); r.code != 2 {
+		t.Fatalf("unknown command: exit %d", r.code)
+	}
+	if r := w.run("token", "--bogus"); r.code != 2 {
+		t.Fatalf("unknown flag: exit %d", r.code)
+	}
+	if r := w.run("-e", "nope", "token"); r.code != 2 || !strings.Contains(r.stderr, `environment "nope" is not configured`) {
+		t.Fatalf("unknown env: exit %d %q", r.code, r.stderr)
+	}
+	os.WriteFile(w.config, []byte("[env.dev]\nprovider = \"freeagent\"\n"), 0o600)
+	if r := w.run("token"); r.code != 2 || !strings.Contains(r.stderr, "config.toml:1: env.dev.client_id: missing") {
+		t.Fatalf("bad config: exit %d %q", r.code, r.stderr)
+	}
+}
+
+func TestLooseStoreModeRefused(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	os.Chmod(w.storeFile(), 0o644)
+	r := w.run("token")
+	if r.code == 0 || !strings.Contains(r.stderr, "chmod 600 "+w.storeFile()) {
+		t.Fatalf("exit %d %q; want a refusal saying chmod 600", r.code, r.stderr)
+	}
+}
+
+func TestCorruptStoreReportedAndKept(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	garbage := []byte(`{"version":1,"access_tok`)
+	os.WriteFile(w.storeFile(), garbage, 0o600)
+	r := w.run("token", "--force")
+	if r.code == 0 || !strings.Contains(r.stderr, w.storeFile()) {
+		t.Fatalf("exit %d %q; want an error naming the file", r.code, r.stderr)
+	}
+	if !bytes.Equal(w.storeBytes(), garbage) {
+		t.Fatal("the corrupt file was overwritten by something other than a login")
+	}
+	w.login()
+	w.mustRun("token")
+}
+
+// TestDebugLogsNeverContainSecrets runs every path that handles a secret
+// with --debug, in both formats, and looks for every secret the provider
+// ever issued or received in what was logged.
+func TestDebugLogsNeverContainSecrets(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, "")
+			logFile := w.dir + "/debug.log"
+			flags := []string{"--debug", "--log-format", format}
+			var stderr strings.Builder
+			stderr.WriteString(w.login(flags...).stderr)
+			for _, args := range [][]string{
+				{"token", "--force"}, {"token", "--json"}, {"get", "/v2/company"}, {"status"}, {"status", "--json"},
+			} {
+				stderr.WriteString(w.mustRun(append(flags, args...)...).stderr)
+			}
+			w.provider.RevokeAccessTokens() // the 401 → renew → retry path
+			stderr.WriteString(w.mustRun(append(flags, "get", "/v2/users/me")...).stderr)
+			w.provider.Fault(devprovider.FaultInvalidGrant, 1)
+			stderr.WriteString(w.run(append(flags, "token", "--force")...).stderr)
+			w.mustRun(append(flags, "--log-file", logFile, "token", "--force")...)
+			logged, _ := os.ReadFile(logFile)
+			all := stderr.String() + string(logged)
+			for _, want := range []string{"expiry check", "refresh request", "tokens saved", "api request", "code exchange", "401 from the API"} {
+				if !strings.Contains(all, want) {
+					t.Fatalf("the debug log lacks %q; is it logging at all?\n%s", want, all)
+				}
+			}
+			secrets := w.provider.Secrets()
+			if len(secrets) < 8 {
+				t.Fatalf("only %d secrets issued; the test would prove little", len(secrets))
+			}
+			for _, s := range append(secrets, "dev-client-secret") {
+				if strings.Contains(all, s) {
+					t.Fatalf("a secret (%.8s…) appears in the %s logs", s, format)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,188 @@
+// Package e2e runs the freshtoken binary as users do, many processes at a
+// time, against the dev provider over loopback HTTP.
+package e2e_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "freshtoken-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "freshtoken")
+	build := exec.Command("go", "build", "-o", binary, "github.com/freshtoken/freshtoken/cmd/freshtoken")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building freshtoken:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// world is one user's machine: a config, a token store and a provider.
+type world struct {
+	t        *testing.T
+	dir      string
+	config   string
+	store    string
+	provider *devprovider.Provider
+	api      string
+}
+
+// newWorld starts a provider and writes a config for environment "dev";
+// extra is appended to the [env.dev] table.
+func newWorld(t *testing.T, popts devprovider.Options, extra string) *world {
+	t.Helper()
+	popts.AutoApprove = true
+	popts.RequirePKCE = true
+	p := devprovider.New(popts)
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(func() { p.Close(); srv.Close() })
+	w := &world{t: t, dir: t.TempDir(), provider: p, api: srv.URL + "/"}
+	w.config = filepath.Join(w.dir, "config.toml")
+	w.store = filepath.Join(w.dir, "tokens")
+	conf := fmt.Sprintf(`[store]
+url = "file://%s"
+
+[env.dev]
+provider = "freeagent"
+api_url = %q
+client_id = "dev-client-id"
+client_secret_env = "DEV_SECRET"
+redirect_uri = "http://127.0.0.1:%d/callback"
+%s
+`, w.store, w.api, freePort(t), extra)
+	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func (w *world) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), "FRESHTOKEN_CONFIG="+w.config, "DEV_SECRET=dev-client-secret", "FRESHTOKEN_ENV=", "FRESHTOKEN_DEBUG=", "NO_COLOR=1")
+	return cmd
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (w *world) run(args ...string) result {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := w.command(ctx, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		w.t.Fatal(err)
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String()}
+}
+
+func (w *world) mustRun(args ...string) result {
+	w.t.Helper()
+	r := w.run(args...)
+	if r.code != 0 {
+		w.t.Fatalf("freshtoken %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r
+}
+
+// login runs `freshtoken login --no-browser` and plays the browser: it reads
+// the authorisation URL, alone on the first line of stderr, and opens it.
+func (w *world) login(extra ...string) result {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := w.command(ctx, append([]string{"login", "--no-browser"}, extra...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	rd := bufio.NewReader(stderr)
+	var rest bytes.Buffer
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			w.t.Fatalf("login printed no URL: %v; stderr so far: %s", err, rest.String())
+		}
+		if strings.HasPrefix(line, "http") {
+			authURL := strings.TrimSpace(line)
+			if strings.ContainsAny(authURL, " \t") {
+				w.t.Fatalf("the URL line holds more than the URL: %q", line)
+			}
+			resp, err := http.Get(authURL)
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			break
+		}
+		rest.WriteString(line)
+	}
+	io.Copy(&rest, rd)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		w.t.Fatal(err)
+	}
+	r := result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: rest.String()}
+	if r.code != 0 {
+		w.t.Fatalf("login: exit %d: %s", r.code, r.stderr)
+	}
+	return r
+}
+
+func (w *world) storeFile() string { return filepath.Join(w.store, "dev.json") }
+
+func (w *world) storeBytes() []byte {
+	w.t.Helper()
+	b, err := os.ReadFile(w.storeFile())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b
+}

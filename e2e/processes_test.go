@@ -1,0 +1,111 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// TestManyProcessesAtExpiryRefreshOnce starts 24 freshtoken processes at
+// once on an expired token: exactly one refresh may reach the provider, and
+// every process must print the same new token.
+func TestManyProcessesAtExpiryRefreshOnce(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second, TokenDelay: 50 * time.Millisecond}, "")
+	w.login()
+	first := strings.TrimSpace(w.mustRun("token").stdout)
+	time.Sleep(1100 * time.Millisecond) // past half of the 2 s lifetime: renewal due
+
+	const n = 24
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmds := make([]*bytes.Buffer, n)
+	errs := make([]*bytes.Buffer, n)
+	var procs []*exec.Cmd
+	for i := range n {
+		cmd := w.command(ctx, "token")
+		cmds[i], errs[i] = &bytes.Buffer{}, &bytes.Buffer{}
+		cmd.Stdout, cmd.Stderr = cmds[i], errs[i]
+		procs = append(procs, cmd)
+	}
+	for _, p := range procs {
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, p := range procs {
+		if err := p.Wait(); err != nil {
+			t.Fatalf("process %d: %v: %s", i, err, errs[i])
+		}
+	}
+	tok := strings.TrimSpace(cmds[0].String())
+	if tok == first {
+		t.Fatal("the token was not renewed")
+	}
+	for i := range n {
+		if got := strings.TrimSpace(cmds[i].String()); got != tok {
+			t.Fatalf("process %d printed %q, process 0 %q", i, got, tok)
+		}
+	}
+	if st := w.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v; want exactly one refresh and no reuse", st)
+	}
+}
+
+// TestKilledRenewalsNeverLoseTheGrant kills renewing processes with SIGKILL
+// at random points. The store must stay readable and the grant alive: the
+// provider allows a short reuse grace for a token rotated out, as Okta does,
+// which covers a process killed after the provider rotated but before it
+// saved.
+func TestKilledRenewalsNeverLoseTheGrant(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, ReuseGrace: time.Minute, TokenDelay: 5 * time.Millisecond, RefreshesPerMinute: 1000}, "")
+	w.login()
+	st := filestore.New(w.store)
+	killed := 0
+	for i := range 40 {
+		cmd := w.command(context.Background(), "token", "--force")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rand.IntN(15_000)) * time.Microsecond)
+		if cmd.Process.Signal(syscall.SIGKILL) == nil {
+			if err := cmd.Wait(); err != nil && strings.Contains(err.Error(), "killed") {
+				killed++
+			}
+		} else {
+			cmd.Wait()
+		}
+		if _, err := st.Load(context.Background(), "dev"); err != nil {
+			t.Fatalf("after kill %d the store is unreadable: %v", i, err)
+		}
+	}
+	if killed < 10 {
+		t.Fatalf("only %d of 40 processes were killed mid-run; the test proves nothing", killed)
+	}
+	w.mustRun("token", "--force")
+	w.mustRun("get", "/v2/company")
+	if s := w.provider.Stats(); s.GrantsRevoked != 0 {
+		t.Fatalf("the grant was revoked: %+v", s)
+	}
+	litter, _ := filepath.Glob(filepath.Join(w.store, ".*tmp*"))
+	if len(litter) != 0 {
+		t.Fatalf("temp files left behind: %v", litter)
+	}
+	entries, _ := os.ReadDir(w.store)
+	for _, e := range entries {
+		info, _ := e.Info()
+		if info.Mode().Perm() != 0o600 {
+			t.Fatalf("%s has mode %o", e.Name(), info.Mode().Perm())
+		}
+	}
+	t.Logf("%d processes killed mid-run; provider %+v", killed, w.provider.Stats())
+}
