@@ -80,6 +80,7 @@ any OAuth 2.0 provider works by configuration.`,
 		newLogoutCmd(f, nil),
 		newDemoCmd(f),
 		newDevProviderCmd(f),
+		newConfigHelpTopic(),
 	)
 	root.AddCommand(newRequestCmds(f, nil)...)
 	return root

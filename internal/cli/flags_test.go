@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func testFactory() *Factory {
+	return &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}}
+}
+
+func execute(t *testing.T, cmd *cobra.Command, args string) error {
+	t.Helper()
+	cmd.SetArgs(strings.Fields(args))
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErrorf("%v", err) })
+	return cmd.Execute()
+}
+
+func TestTokenFlags(t *testing.T) {
+	tests := []struct {
+		args    string
+		want    tokenOptions
+		wantErr bool
+	}{
+		{"", tokenOptions{}, false},
+		{"--json", tokenOptions{JSON: true}, false},
+		{"--force --json", tokenOptions{JSON: true, Force: true}, false},
+		{"extra", tokenOptions{}, true},
+	}
+	for _, tt := range tests {
+		var got *tokenOptions
+		cmd := newTokenCmd(testFactory(), func(o *tokenOptions) error { got = o; return nil })
+		err := execute(t, cmd, tt.args)
+		if tt.wantErr {
+			if ExitCode(err) != ExitUsage {
+				t.Errorf("%q: err %v, want a usage error", tt.args, err)
+			}
+			continue
+		}
+		if err != nil || got.JSON != tt.want.JSON || got.Force != tt.want.Force {
+			t.Errorf("%q: got %+v, %v; want %+v", tt.args, got, err, tt.want)
+		}
+	}
+}
+
+func TestLoginFlags(t *testing.T) {
+	tests := []struct {
+		args    string
+		want    loginOptions
+		wantErr bool
+	}{
+		{"", loginOptions{Timeout: 5 * time.Minute}, false},
+		{"--no-browser", loginOptions{NoBrowser: true, Timeout: 5 * time.Minute}, false},
+		{"--manual --timeout 30s", loginOptions{Manual: true, Timeout: 30 * time.Second}, false},
+		{"--manual --no-browser", loginOptions{}, true},
+		{"--timeout soon", loginOptions{}, true},
+	}
+	for _, tt := range tests {
+		var got *loginOptions
+		cmd := newLoginCmd(testFactory(), func(o *loginOptions) error { got = o; return nil })
+		err := execute(t, cmd, tt.args)
+		if tt.wantErr {
+			if ExitCode(err) != ExitUsage {
+				t.Errorf("%q: err %v, want a usage error", tt.args, err)
+			}
+			continue
+		}
+		if err != nil || got.NoBrowser != tt.want.NoBrowser || got.Manual != tt.want.Manual || got.Timeout != tt.want.Timeout {
+			t.Errorf("%q: got %+v, %v; want %+v", tt.args, got, err, tt.want)
+		}
+	}
+}
+
+func TestRequestFlags(t *testing.T) {
+	tests := []struct {
+		cmd, args string
+		method    string
+		path      string
+		headers   []string
+		data      string
+		include   bool
+		wantErr   bool
+	}{
+		{"get", "/v2/company", "GET", "/v2/company", nil, "", false, false},
+		{"post", "/v2/contacts -d @c.json -H X-A:1 -H X-B:2 -i", "POST", "/v2/contacts", []string{"X-A:1", "X-B:2"}, "@c.json", true, false},
+		{"request", "patch /v2/contacts/1 --data {}", "PATCH", "/v2/contacts/1", nil, "{}", false, false},
+		{"request", "GET", "", "", nil, "", false, true},
+		{"get", "", "", "", nil, "", false, true},
+	}
+	for _, tt := range tests {
+		var got *requestOptions
+		var cmd *cobra.Command
+		for _, c := range newRequestCmds(testFactory(), func(o *requestOptions) error { got = o; return nil }) {
+			if c.Name() == tt.cmd {
+				cmd = c
+			}
+		}
+		err := execute(t, cmd, tt.args)
+		if tt.wantErr {
+			if ExitCode(err) != ExitUsage {
+				t.Errorf("%s %q: err %v, want a usage error", tt.cmd, tt.args, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s %q: %v", tt.cmd, tt.args, err)
+		}
+		if got.Method != tt.method || got.Path != tt.path || got.Data != tt.data || got.Include != tt.include || !reflect.DeepEqual(got.Headers, tt.headers) {
+			t.Errorf("%s %q: got %+v", tt.cmd, tt.args, got)
+		}
+	}
+}

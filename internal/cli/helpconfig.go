@@ -1,0 +1,38 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// newConfigHelpTopic is `freshtoken help config`: the keys of the file.
+func newConfigHelpTopic() *cobra.Command {
+	return &cobra.Command{
+		Use:   "config",
+		Short: "The configuration file and its keys",
+		Long: `freshtoken reads one TOML file: --config PATH, else $FRESHTOKEN_CONFIG, else
+freshtoken/config.toml in your config folder (usually ~/.config).
+
+  default_env = "sandbox"          # used when -e and $FRESHTOKEN_ENV are not given
+
+  [store]
+  url = "file:///home/me/.local/state/freshtoken"   # the default
+
+  [env.sandbox]
+  provider = "freeagent-sandbox"   # freeagent, freeagent-sandbox or generic
+  client_id = "…"                  # required
+  client_secret_env = "FREEAGENT_SECRET"   # or client_secret = "…", or client_secret_cmd = "pass show x"
+  redirect_uri = "http://127.0.0.1:8787/callback"   # the default
+
+  [env.myapi]                      # any OAuth 2.0 provider
+  api_url = "https://api.example.com/"
+  auth_url = "https://login.example.com/authorize"
+  token_url = "https://login.example.com/token"
+  scopes = ["read", "offline_access"]
+  client_auth = "basic"            # or "body"; never guessed
+  refresh_before = "60s"           # renew this long before expiry
+  timeout = "30s"                  # the longest one token request may take
+
+A preset fills api_url, auth_url and token_url; a key set explicitly wins, and
+overriding api_url moves a FreeAgent preset's endpoints with it. A token whose
+whole lifetime is under twice refresh_before is renewed at half its lifetime.
+Every mistake is reported as FILE:LINE: KEY: what to do.`,
+	}
+}
