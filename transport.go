@@ -12,7 +12,8 @@ import (
 // Transport is an http.RoundTripper that authorises requests with the
 // Source's token. It sends the token only to the API's host, so a redirect
 // elsewhere never carries it. On a 401 it renews once and, when the request
-// body can be replayed, retries once.
+// body can be replayed, retries once; if that renewal fails, its error (such
+// as ErrLoginRequired) is returned instead of the 401.
 type Transport struct {
 	Source *Source
 	Base   http.RoundTripper // nil: http.DefaultTransport
@@ -54,15 +55,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	src.log.Debug("401 from the API; renewing once and retrying", "path", req.URL.Path)
 	renewed, err := src.renewRejected(ctx, tok.AccessToken)
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 	if err != nil {
+		// The renewal's error (log-in needed, provider down) says more than
+		// the 401 it was meant to cure.
 		if body != nil {
 			body.Close()
 		}
-		src.log.Debug("renewal after 401 failed; passing the 401 on", "error", err.Error())
-		return resp, nil
+		return nil, err
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 	return t.send(req, body, renewed.Type()+" "+renewed.AccessToken)
 }
 

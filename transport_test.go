@@ -2,6 +2,7 @@ package freshtoken_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 )
 
@@ -122,5 +124,19 @@ func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 	}
 	if hits.Load() != 2 {
 		t.Fatalf("the other host saw %d requests, want 2 (the redirect and the direct call)", hits.Load())
+	}
+}
+
+// TestClientReportsAnEndedGrant: a 401 whose renewal meets invalid_grant
+// must say that a log-in is needed, not pass the 401 on.
+func TestClientReportsAnEndedGrant(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	r.provider.RevokeAccessTokens()
+	r.provider.Fault(devprovider.FaultInvalidGrant, 1)
+	_, err := src.Client().Get(src.APIURL() + "v2/company")
+	if !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("err = %v, want ErrLoginRequired", err)
 	}
 }

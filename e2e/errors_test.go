@@ -65,6 +65,11 @@ func TestExitCodes(t *testing.T) {
 	if r.code != 4 || !strings.Contains(r.stdout, "errors") || !strings.Contains(r.stderr, "404") {
 		t.Fatalf("404: exit %d stdout %q stderr %q; want 4 with the body on stdout", r.code, r.stdout, r.stderr)
 	}
+	w.provider.RevokeAccessTokens()
+	w.provider.Fault(devprovider.FaultInvalidGrant, 1)
+	if r := w.run("get", "/v2/company"); r.code != 3 || !strings.Contains(r.stderr, "run `freshtoken login -e dev`") {
+		t.Fatalf("401 whose renewal meets invalid_grant: exit %d %q; want 3 naming login", r.code, r.stderr)
+	}
 	if r := w.run("frobnicate"); r.code != 2 {
 		t.Fatalf("unknown command: exit %d", r.code)
 	}

@@ -61,11 +61,12 @@ func runToken(cmd *cobra.Command, opts *tokenOptions) error {
 		AccessToken string `json:"access_token"`
 		TokenType   string `json:"token_type"`
 		ExpiresAt   string `json:"expires_at,omitempty"`
-		ExpiresIn   int64  `json:"expires_in,omitempty"`
+		ExpiresIn   *int64 `json:"expires_in,omitempty"`
 	}{Env: src.Env(), AccessToken: tok.AccessToken, TokenType: tok.Type()}
 	if !tok.Expiry.IsZero() {
 		doc.ExpiresAt = tok.Expiry.UTC().Format(time.RFC3339)
-		doc.ExpiresIn = int64(time.Until(tok.Expiry).Seconds())
+		in := max(int64(time.Until(tok.Expiry).Seconds()), 0)
+		doc.ExpiresIn = &in
 	}
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")

@@ -6,6 +6,7 @@ package login
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -18,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -108,7 +110,13 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 	codes := make(chan callback, 1)
 	srv := &http.Server{Handler: f.CallbackHandler(req, codes), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	defer srv.Close()
+	// Shutdown, not Close: the browser must get the whole result page, and
+	// the handler signals the result before its response has gone out.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
 	f.logger().Debug("waiting for the browser", "listen", ln.Addr().String(), "timeout", timeout)
 	f.announce(req.URL)
 	select {
@@ -150,11 +158,12 @@ func (f *Flow) manual(ctx context.Context, req Request) (*Result, error) {
 	if err != nil || line == "" {
 		return nil, fmt.Errorf("%s: that is not a URL; paste the whole address from the browser's address bar, starting with http", f.Env)
 	}
-	return f.complete(ctx, req, u.Query())
+	return f.Complete(ctx, req, u.Query())
 }
 
-// complete checks the callback's query and exchanges its code.
-func (f *Flow) complete(ctx context.Context, req Request, q url.Values) (*Result, error) {
+// Complete checks the query a callback received for req and exchanges its
+// code. A server that serves the callback itself (the proxy) calls it.
+func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result, error) {
 	if e := q.Get("error"); e != "" {
 		desc := q.Get("error_description")
 		if desc != "" {
@@ -236,13 +245,16 @@ func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		res, err := f.complete(r.Context(), req, r.URL.Query())
+		res, err := f.Complete(r.Context(), req, r.URL.Query())
+		var body bytes.Buffer
+		page.Execute(&body, pageData{Env: f.Env, Err: errString(err)})
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
 		w.Header().Set("Cache-Control", "no-store")
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 		}
-		page.Execute(w, pageData{Env: f.Env, Err: errString(err)})
+		w.Write(body.Bytes())
 		select {
 		case done <- callback{result: res, err: err}:
 		default:

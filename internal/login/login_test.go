@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -53,10 +54,20 @@ func (s *syncBuffer) String() string {
 func TestLoopbackLoginWithPKCE(t *testing.T) {
 	p, conf := provider(t)
 	var opened string
+	page := make(chan string, 1)
 	flow := &login.Flow{Env: "sandbox", Config: conf, Stderr: io.Discard, Timeout: 10 * time.Second,
 		OpenBrowser: func(u string) error {
 			opened = u
-			go http.Get(u) // the browser follows the provider's redirect to the callback
+			go func() { // the browser follows the provider's redirect to the callback
+				resp, err := http.Get(u)
+				if err != nil {
+					page <- err.Error()
+					return
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				page <- string(b) + fmt.Sprint(err)
+			}()
 			return nil
 		}}
 	ln, err := login.Listen("http://127.0.0.1:0/callback")
@@ -78,6 +89,9 @@ func TestLoopbackLoginWithPKCE(t *testing.T) {
 	}
 	if p.Stats().Exchanges != 1 {
 		t.Fatalf("exchanges = %d", p.Stats().Exchanges)
+	}
+	if got := <-page; !strings.Contains(got, "Logged in to sandbox") || !strings.Contains(got, "</html>") {
+		t.Fatalf("the browser did not get the whole success page: %q", got)
 	}
 }
 

@@ -1,0 +1,431 @@
+package interop
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/interop/authserver"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// envName is the freshtoken environment every test configures.
+const envName = "fosite"
+
+// secretEnv holds the client secret, for freshtoken's client_secret_env; it
+// is set in this process, so the library and every child process see it.
+const secretEnv = "INTEROP_CLIENT_SECRET"
+
+var (
+	// binary is the freshtoken command, built once by TestMain.
+	binary string
+	// clientSecret is the secret of every client registered with fosite,
+	// with characters that HTTP Basic and form encoding must escape.
+	clientSecret = rand.Text() + " +/:=%&é"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "freshtoken-interop-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	// The command is built in freshtoken's own module, with the dependency
+	// versions its go.mod pins: the binary users get, whatever versions
+	// fosite pulls into this module.
+	mod, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/freshtoken/freshtoken").Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "finding freshtoken's module:", err)
+		return 1
+	}
+	binary = filepath.Join(dir, "freshtoken")
+	build := exec.Command("go", "build", "-o", binary, "./cmd/freshtoken")
+	build.Dir = strings.TrimSpace(string(mod))
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building freshtoken:", err)
+		return 1
+	}
+	os.Setenv(secretEnv, clientSecret)
+	return m.Run()
+}
+
+// fixture is a fosite server with one client, and a freshtoken
+// configuration for it: a generic environment, a file store in a temporary
+// folder, and a redirect URI on a free loopback port.
+type fixture struct {
+	srv        *authserver.Server
+	client     authserver.Client
+	clientAuth string // freshtoken's client_auth: "basic" or "body"
+	dir        string
+	config     string
+	storeDir   string
+
+	mu   sync.Mutex
+	logs []string // every stderr of freshtoken, all with --debug
+}
+
+// newFixture starts a server whose client authenticates the way clientAuth
+// ("basic" or "body") says, and writes freshtoken's config for it.
+func newFixture(t *testing.T, clientAuth string) *fixture {
+	t.Helper()
+	method := map[string]string{"basic": authserver.ClientSecretBasic, "body": authserver.ClientSecretPost}[clientAuth]
+	if method == "" {
+		t.Fatalf("client_auth %q is not basic or body", clientAuth)
+	}
+	f := &fixture{clientAuth: clientAuth, dir: t.TempDir()}
+	f.client = authserver.Client{
+		ID:          "freshtoken-" + clientAuth,
+		Secret:      clientSecret,
+		AuthMethod:  method,
+		RedirectURI: fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t)),
+	}
+	f.srv = authserver.New(t, authserver.Options{Clients: []authserver.Client{f.client}})
+	f.storeDir = filepath.Join(f.dir, "store")
+	f.config = filepath.Join(f.dir, "config.toml")
+	config := fmt.Sprintf(`default_env = %q
+
+[store]
+url = %q
+
+[env.%s]
+provider = "generic"
+api_url = %q
+auth_url = %q
+token_url = %q
+client_id = %q
+client_secret_env = %q
+client_auth = %q
+scopes = ["offline_access", "read"]
+redirect_uri = %q
+`, envName, "file://"+f.storeDir, envName, f.srv.URL+"/", f.srv.AuthURL(), f.srv.TokenURL(),
+		f.client.ID, secretEnv, clientAuth, f.client.RedirectURI)
+	if err := os.WriteFile(f.config, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.checkNoSecretLogged(t) })
+	return f
+}
+
+// checkNoSecretLogged fails the test if any secret the server saw appears
+// in freshtoken's debug logs.
+func (f *fixture) checkNoSecretLogged(t *testing.T) {
+	f.mu.Lock()
+	logs := strings.Join(f.logs, "\n")
+	f.mu.Unlock()
+	for _, secret := range append(f.srv.Secrets(), clientSecret) {
+		if strings.Contains(logs, secret) {
+			t.Errorf("a secret appears in freshtoken's debug logs: %.8s…", secret)
+		}
+	}
+}
+
+func (f *fixture) keepLog(stderr string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logs = append(f.logs, stderr)
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// command prepares freshtoken with this fixture's config, debug logging on
+// (shown when a test fails), and no FRESHTOKEN_ variables from outside.
+func (f *fixture) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, append([]string{"--config", f.config, "--debug"}, args...)...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FRESHTOKEN_") && !strings.HasPrefix(kv, "XDG_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "XDG_CONFIG_HOME="+filepath.Join(f.dir, "xdg-config"), "XDG_STATE_HOME="+filepath.Join(f.dir, "xdg-state"))
+	return cmd
+}
+
+type result struct {
+	args           []string
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("freshtoken %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
+}
+
+// start starts freshtoken; wait returns its result.
+func (f *fixture) start(t *testing.T, args ...string) (wait func() result) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	cmd := f.command(ctx, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return func() result {
+		defer cancel()
+		err := cmd.Wait()
+		r := result{args: args, stdout: stdout.String(), stderr: stderr.String(), code: exitCode(t, err)}
+		f.keepLog(r.stderr)
+		return r
+	}
+}
+
+// freshtoken runs freshtoken to the end.
+func (f *fixture) freshtoken(t *testing.T, args ...string) result {
+	t.Helper()
+	return f.start(t, args...)()
+}
+
+// mustRun runs freshtoken, fails the test unless it exits 0, and returns
+// its stdout.
+func (f *fixture) mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	r := f.freshtoken(t, args...)
+	if r.code != 0 {
+		t.Fatalf("%v\ntoken endpoint traffic:%s", r, f.srv.Summary())
+	}
+	return r.stdout
+}
+
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	t.Fatal(err)
+	return -1
+}
+
+// loginResult is what the user saw of a login.
+type loginResult struct {
+	// page is the callback's answer; pageErr is set instead when the
+	// browser got no answer from the callback.
+	page    string
+	pageErr error
+}
+
+// login runs `freshtoken login --no-browser` and plays the user: it reads
+// the authorisation URL from stderr, follows the server's redirects until
+// they reach the callback, visits the callback, and expects login to exit 0.
+func (f *fixture) login(t *testing.T) loginResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := f.command(ctx, "login", "--no-browser")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		stderr strings.Builder
+		urls   = make(chan string, 1)
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pipe)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			mu.Lock()
+			stderr.WriteString(line + "\n")
+			mu.Unlock()
+			if strings.HasPrefix(line, f.srv.AuthURL()+"?") {
+				select {
+				case urls <- line:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, pipe)
+	}()
+	logs := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return stderr.String()
+	}
+	var authURL string
+	select {
+	case authURL = <-urls:
+	case <-done:
+		cmd.Wait()
+		t.Fatalf("login ended without printing the authorisation URL; stderr:\n%s", logs())
+	case <-ctx.Done():
+		t.Fatalf("login printed no authorisation URL in time; stderr:\n%s", logs())
+	}
+	if strings.ContainsAny(authURL, " \t") {
+		t.Fatalf("the authorisation URL is not alone on its line: %q", authURL)
+	}
+	callback := followToCallback(t, authURL, f.client.RedirectURI)
+	if e := callback.Query().Get("error"); e != "" {
+		t.Fatalf("fosite refused the authorisation request: %s: %s\nfreshtoken stderr:\n%s", e, callback.Query().Get("error_description"), logs())
+	}
+	var res loginResult
+	resp, err := http.Get(callback.String())
+	if err == nil {
+		var page []byte
+		page, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		res.page = string(page)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("the callback answered %s", resp.Status)
+		}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL carries the code
+	}
+	res.pageErr = err
+	<-done
+	f.keepLog(logs())
+	if code := exitCode(t, cmd.Wait()); code != 0 {
+		t.Fatalf("login: exit %d; the callback page: %v %s\nstderr:\n%s\ntoken endpoint traffic:%s", code, res.pageErr, res.page, logs(), f.srv.Summary())
+	}
+	if !strings.Contains(logs(), "Logged in to "+envName) {
+		t.Errorf("login did not say it logged in; stderr:\n%s", logs())
+	}
+	if res.pageErr != nil {
+		t.Logf("login succeeded, but the browser got no success page: %v", res.pageErr)
+	}
+	return res
+}
+
+// followToCallback plays the browser: it GETs start and follows redirects
+// one at a time until the next one points at the callback, which it returns
+// without visiting.
+func followToCallback(t *testing.T, start, redirectURI string) *url.URL {
+	t.Helper()
+	browser := &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	next := start
+	for hop := 0; hop < 10; hop++ {
+		resp, err := browser.Get(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		loc, err := resp.Location()
+		if err != nil {
+			t.Fatalf("GET %s answered %s, not a redirect:\n%s", next, resp.Status, body)
+		}
+		if strings.HasPrefix(loc.String(), redirectURI+"?") {
+			return loc
+		}
+		next = loc.String()
+	}
+	t.Fatalf("no redirect to %s after 10 hops from %s", redirectURI, start)
+	return nil
+}
+
+// record reads the environment's stored tokens, as freshtoken left them.
+func (f *fixture) record(t *testing.T) *store.Record {
+	t.Helper()
+	r, err := filestore.New(f.storeDir).Load(context.Background(), envName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// callAPI calls the protected API with accessToken and returns the status.
+func (f *fixture) callAPI(t *testing.T, accessToken string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.srv.APIURL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitExpired waits until fosite refuses accessToken: just past its expiry.
+func (f *fixture) waitExpired(t *testing.T, accessToken string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for f.callAPI(t, accessToken) == http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("the access token is still accepted 5s later; it should live 2s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkMe checks an answer of the protected API.
+func (f *fixture) checkMe(t *testing.T, body string) {
+	t.Helper()
+	var me struct {
+		Subject  string `json:"subject"`
+		ClientID string `json:"client_id"`
+	}
+	if err := json.Unmarshal([]byte(body), &me); err != nil {
+		t.Fatalf("the API's answer is not JSON (%v): %q", err, body)
+	}
+	if me.Subject != authserver.Subject || me.ClientID != f.client.ID {
+		t.Errorf("the API answered for subject %q and client %q, want %q and %q", me.Subject, me.ClientID, authserver.Subject, f.client.ID)
+	}
+}
+
+// checkClean fails the test if fosite revoked a grant, refused a token
+// request, or saw a client authenticate other than as configured.
+func (f *fixture) checkClean(t *testing.T) {
+	t.Helper()
+	if n := f.srv.GrantsRevoked(); n != 0 {
+		t.Errorf("fosite revoked a grant %d time(s): a refresh token was spent twice; token endpoint traffic:%s", n, f.srv.Summary())
+	}
+	for _, r := range f.srv.TokenRequests() {
+		if r.Status != http.StatusOK || r.ClientAuth != f.clientAuth {
+			t.Errorf("a token request failed or used the wrong client authentication (want %s); token endpoint traffic:%s", f.clientAuth, f.srv.Summary())
+			break
+		}
+	}
+}
