@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -125,8 +124,4 @@ func (f *Factory) Source(ctx context.Context, env string) (*freshtoken.Source, e
 		env = f.EnvFlag
 	}
 	return freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: f.ConfigFlag, Env: env, Logger: f.Logger()})
-}
-
-func (f *Factory) errorf(format string, args ...any) {
-	fmt.Fprintf(f.IO.ErrOut, format, args...)
 }

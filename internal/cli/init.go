@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 type initOptions struct {
@@ -23,8 +27,15 @@ func newInitCmd(f *Factory, runF func(*initOptions) error) *cobra.Command {
 		Long: `Write an environment into the configuration file (other environments and
 comments are kept) and print the redirect URI to register with the provider.
 The environment is named by -e; without it, freeagent-sandbox is called
-"sandbox" and freeagent "production".`,
-		Example: `  freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
+"sandbox" and freeagent "production". Flags given for an environment that
+exists replace only what they name.
+
+On a terminal, init asks for whatever the flags leave out (the provider, the
+environment's name, the client id, and how to get the client secret, which is
+never shown as you type it) and then offers to log in. Elsewhere, a missing
+client id is an error.`,
+		Example: `  freshtoken init                  # on a terminal: asks for what it needs
+  freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken init -e production --provider freeagent --client-id ID --client-secret-cmd "pass show freeagent"
   freshtoken init -e myapi --provider generic --api-url https://api.example.com/ \
       --auth-url https://login.example.com/authorize --token-url https://login.example.com/token \
@@ -55,6 +66,7 @@ The environment is named by -e; without it, freeagent-sandbox is called
 }
 
 func runInit(cmd *cobra.Command, opts *initOptions) error {
+	ctx := cmd.Context()
 	f := opts.f
 	s := opts.Settings
 	if opts.Scopes != "" {
@@ -62,17 +74,6 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 			if sc = strings.TrimSpace(sc); sc != "" {
 				s.Scopes = append(s.Scopes, sc)
 			}
-		}
-	}
-	name := f.EnvFlag
-	if name == "" {
-		switch s.Provider {
-		case "freeagent-sandbox":
-			name = "sandbox"
-		case "freeagent":
-			name = "production"
-		default:
-			return usageErrorf("name the environment with -e NAME")
 		}
 	}
 	path, err := f.ConfigPath()
@@ -83,8 +84,35 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 	if err != nil {
 		return err
 	}
+	// On a terminal, what the flags and the existing environment leave
+	// missing is asked for; elsewhere it is an error.
+	var p *prompter
+	if f.IO.InTTY {
+		p = newPrompter(f.IO)
+	}
+	name := f.EnvFlag
+	if _, exists := old.Settings[name]; s.Provider == "" && p != nil && !exists {
+		if s.Provider, err = askProvider(ctx, p); err != nil {
+			return err
+		}
+	}
+	if name == "" {
+		name = defaultEnvName(s.Provider)
+		if p != nil {
+			if name, err = p.ask(ctx, "Name for this environment", name, store.ValidateEnvName); err != nil {
+				return err
+			}
+		} else if name == "" {
+			return usageErrorf("name the environment with -e NAME")
+		}
+	}
 	if prev, ok := old.Settings[name]; ok {
 		s = mergeSettings(prev, s)
+	}
+	if p != nil {
+		if err := askMissing(ctx, p, &s); err != nil {
+			return err
+		}
 	}
 	if s.ClientID == "" {
 		return usageErrorf("--client-id is required: copy the OAuth identifier from the provider's developer dashboard")
@@ -96,8 +124,116 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 	e := conf.Envs[name]
 	fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nRegister this redirect URI with the provider (for FreeAgent: the app's page in the developer dashboard), exactly as shown:\n", name, path)
 	fmt.Fprintln(f.IO.Out, e.RedirectURI)
-	fmt.Fprintf(f.IO.ErrOut, "Then run: freshtoken login -e %s\n", name)
+	if p == nil || !p.asked {
+		fmt.Fprintf(f.IO.ErrOut, "Then run: freshtoken login -e %s\n", name)
+		return nil
+	}
+	return offerLogin(cmd, f, p, e)
+}
+
+// defaultEnvName is the environment name a preset suggests.
+func defaultEnvName(provider string) string {
+	switch provider {
+	case "freeagent-sandbox":
+		return "sandbox"
+	case "freeagent":
+		return "production"
+	}
+	return ""
+}
+
+func askProvider(ctx context.Context, p *prompter) (string, error) {
+	return p.choose(ctx, "Which provider?", []choice{
+		{"freeagent-sandbox", "freeagent-sandbox  FreeAgent's sandbox, for trying things out"},
+		{"freeagent", "freeagent          FreeAgent, with your real accounts"},
+		{"generic", "generic            another OAuth 2.0 provider"},
+	}, 1)
+}
+
+// askMissing asks for what s still lacks: a generic provider's URLs, the
+// client id and where the client secret comes from.
+func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
+	var err error
+	if s.Provider == "" || s.Provider == "generic" {
+		for _, u := range []struct {
+			field    *string
+			question string
+		}{
+			{&s.APIURL, "API root URL (such as https://api.example.com/)"},
+			{&s.AuthURL, "Authorisation endpoint URL"},
+			{&s.TokenURL, "Token endpoint URL"},
+		} {
+			if *u.field == "" {
+				if *u.field, err = p.ask(ctx, u.question, "", checkHTTPURL); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	isFreeAgent := strings.HasPrefix(s.Provider, "freeagent")
+	if s.ClientID == "" {
+		if isFreeAgent {
+			fmt.Fprintln(p.out, "Your app's page in FreeAgent's developer dashboard (https://dev.freeagent.com) shows its OAuth identifier and secret.")
+		}
+		if s.ClientID, err = p.ask(ctx, "OAuth identifier (client ID)", "", nil); err != nil {
+			return err
+		}
+	}
+	if s.ClientSecret != "" || s.ClientSecretEnv != "" || s.ClientSecretCmd != "" {
+		return nil
+	}
+	how, err := p.choose(ctx, "How should freshtoken get the client secret?", []choice{
+		{"variable", "from an environment variable (recommended)"},
+		{"command", `from a command that prints it, such as "pass show freeagent"`},
+		{"config", "stored in the configuration file, readable by you alone"},
+	}, 1)
+	if err != nil {
+		return err
+	}
+	switch how {
+	case "variable":
+		def := "CLIENT_SECRET"
+		if isFreeAgent {
+			def = "FREEAGENT_SECRET"
+		}
+		s.ClientSecretEnv, err = p.ask(ctx, "Variable name", def, func(v string) error {
+			if !envVarName.MatchString(v) {
+				return fmt.Errorf("%q is not a variable name such as FREEAGENT_SECRET", v)
+			}
+			return nil
+		})
+	case "command":
+		s.ClientSecretCmd, err = p.ask(ctx, "Command", "", nil)
+	default:
+		s.ClientSecret, err = p.secret(ctx, "Client secret")
+	}
+	return err
+}
+
+func checkHTTPURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL such as https://api.example.com/", v)
+	}
 	return nil
+}
+
+// offerLogin offers to log in at once, when the client secret can be had.
+func offerLogin(cmd *cobra.Command, f *Factory, p *prompter, e *config.Env) error {
+	ctx := cmd.Context()
+	if _, err := e.ClientSecretValue(ctx); err != nil {
+		fmt.Fprintf(p.out, "Not logging in yet (%v).\nThen run: freshtoken login -e %s\n", err, e.Name)
+		return nil
+	}
+	yes, err := p.confirm(ctx, fmt.Sprintf("Log in to %s now?", e.Name), true)
+	if err != nil || !yes {
+		if err == nil {
+			fmt.Fprintf(p.out, "When you are ready, run: freshtoken login -e %s\n", e.Name)
+		}
+		return err
+	}
+	f.EnvFlag = e.Name
+	return runLogin(cmd, &loginOptions{f: f, Timeout: login.DefaultTimeout})
 }
 
 // mergeSettings keeps what an existing environment had unless a flag

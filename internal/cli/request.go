@@ -10,12 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/apiclient"
+	"github.com/freshtoken/freshtoken/internal/config"
 )
 
 // Version is freshtoken's version, set at build time with -ldflags.
@@ -25,6 +26,13 @@ func userAgent() string {
 	return "freshtoken/" + Version + " (+https://github.com/freshtoken/freshtoken)"
 }
 
+// freeAgentPerMinute is FreeAgent's documented limit of API requests a
+// minute per user, under which long reads pace themselves.
+const freeAgentPerMinute = 120
+
+// freeAgentMaxPerPage is the largest per_page FreeAgent accepts.
+const freeAgentMaxPerPage = "100"
+
 type requestOptions struct {
 	f       *Factory
 	Method  string
@@ -32,6 +40,7 @@ type requestOptions struct {
 	Data    string
 	Headers []string
 	Include bool
+	All     bool
 }
 
 // newRequestCmds builds `request METHOD PATH` and its shorthands.
@@ -43,17 +52,33 @@ func newRequestCmds(f *Factory, runF func(*requestOptions) error) []*cobra.Comma
 	return cmds
 }
 
+const requestLong = `Call the environment's API with a fresh access token. PATH is joined to the
+environment's api_url (a full URL on the same host works too). Every request
+carries a User-Agent and Accept: application/json unless -H replaces them.
+
+The response body goes to stdout: JSON is pretty-printed and coloured on a
+terminal (NO_COLOR turns the colours off) and passed through byte for byte
+when stdout is a pipe or a file. An HTTP error status exits 4, with the body
+still on stdout.
+
+--all follows Link: rel="next" to the last page and prints one document
+shaped like a page with every item merged in (FreeAgent: {"contacts": [...]});
+for FreeAgent it asks for 100 items a page unless PATH sets per_page, and
+paces itself under FreeAgent's 120 requests a minute.
+
+A 429 Too Many Requests is waited out for as long as its Retry-After asks
+(up to 2 minutes, 5 times in a row), then retried; past that the command
+gives up and exits 5.`
+
 func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) *cobra.Command {
 	opts := &requestOptions{f: f, Method: method}
 	cmd := &cobra.Command{
 		Use:   "request METHOD PATH",
 		Short: "Call the API with a fresh token",
-		Long: `Call the environment's API with a fresh access token. PATH is joined to the
-environment's api_url (a full URL on the same host works too). The response
-body goes to stdout: pretty-printed JSON on a terminal, unchanged otherwise.
-An HTTP error status exits 4, with the body still on stdout.`,
+		Long:  requestLong,
 		Example: `  freshtoken request GET /v2/company
-  freshtoken request POST /v2/contacts -d @contact.json`,
+  freshtoken request POST /v2/contacts -d @contact.json
+  freshtoken -e sandbox request GET '/v2/contacts?view=active' --all > contacts.json`,
 		Args: exactArgs(2, "METHOD and PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if method == "" {
@@ -61,10 +86,19 @@ An HTTP error status exits 4, with the body still on stdout.`,
 			} else {
 				opts.Path = args[0]
 			}
+			if err := checkRequestOptions(opts); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return runRequest(cmd, opts)
+			return runRequest(cmd.Context(), opts)
+		},
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if method == "" && len(args) == 0 {
+				return []string{"GET", "POST", "PUT", "PATCH", "DELETE"}, cobra.ShellCompDirectiveNoFileComp
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
 	}
 	if method != "" {
@@ -72,23 +106,53 @@ An HTTP error status exits 4, with the body still on stdout.`,
 		cmd.Use = lower + " PATH"
 		cmd.Short = "Call the API with " + method + " and a fresh token"
 		cmd.Args = exactArgs(1, "PATH")
-		cmd.Example = fmt.Sprintf("  freshtoken -e sandbox %s /v2/contacts", lower)
-		if method == "POST" || method == "PUT" || method == "PATCH" {
-			cmd.Example = fmt.Sprintf(`  freshtoken -e sandbox %s /v2/contacts -d '{"contact":{"first_name":"Ada"}}'
-  freshtoken -e sandbox %s /v2/contacts -d @contact.json`, lower, lower)
+		switch method {
+		case http.MethodGet:
+			cmd.Example = `  freshtoken -e sandbox get /v2/company
+  freshtoken -e sandbox get /v2/contacts --all > contacts.json
+  freshtoken -e sandbox get /v2/invoices -i
+  freshtoken -e sandbox get '/v2/invoices?view=open' -H 'X-RateLimit-Test: true'`
+		case http.MethodDelete:
+			cmd.Example = `  freshtoken -e sandbox delete /v2/contacts/123`
+		default:
+			cmd.Example = fmt.Sprintf(`  freshtoken -e sandbox %s /v2/contacts -d '{"contact":{"first_name":"Ada","last_name":"Lovelace"}}'
+  freshtoken -e sandbox %s /v2/contacts -d @contact.json
+  jq '{contact: .}' ada.json | freshtoken -e sandbox %s /v2/contacts -d @-`, lower, lower, lower)
 		}
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Data, "data", "d", "", "request body: DATA, @FILE, or @- for stdin")
-	fl.StringArrayVarP(&opts.Headers, "header", "H", nil, "extra header 'Key: Value' (repeatable)")
+	fl.StringVarP(&opts.Data, "data", "d", "", "request body: DATA, @FILE, or @- for stdin (JSON gets Content-Type: application/json)")
+	fl.StringArrayVarP(&opts.Headers, "header", "H", nil, "extra header 'Key: Value'; repeatable, and replaces a default of the same name")
 	fl.BoolVarP(&opts.Include, "include", "i", false, "print the status line and headers before the body")
+	fl.BoolVar(&opts.All, "all", false, `follow Link: rel="next" and merge every page into one document (GET only)`)
 	return cmd
 }
 
-func runRequest(cmd *cobra.Command, opts *requestOptions) error {
-	ctx := cmd.Context()
+func checkRequestOptions(opts *requestOptions) error {
+	if opts.Method == "" || strings.ContainsFunc(opts.Method, func(r rune) bool { return r < 'A' || r > 'Z' }) {
+		return usageErrorf("%q is not an HTTP method such as GET or POST", opts.Method)
+	}
+	if opts.All && opts.Method != http.MethodGet {
+		return usageErrorf("--all follows pages of a GET; it cannot be used with %s", opts.Method)
+	}
+	if opts.All && opts.Include {
+		return usageErrorf("--all and --include cannot be used together: the merged document has no single status line or headers")
+	}
+	for _, h := range opts.Headers {
+		if k, _, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(k) == "" {
+			return usageErrorf("-H %q is not 'Key: Value'", h)
+		}
+	}
+	return nil
+}
+
+func runRequest(ctx context.Context, opts *requestOptions) error {
 	f := opts.f
-	src, err := f.Source(ctx, "")
+	env, err := f.Env()
+	if err != nil {
+		return err
+	}
+	src, err := f.Source(ctx, env.Name)
 	if err != nil {
 		return err
 	}
@@ -96,98 +160,113 @@ func runRequest(cmd *cobra.Command, opts *requestOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.All && env.IsFreeAgent() {
+		target = withDefaultQuery(target, "per_page", freeAgentMaxPerPage)
+	}
 	body, err := readData(opts.Data, f.IO.In)
 	if err != nil {
 		return err
 	}
+	req, err := newAPIRequest(ctx, opts.Method, target, body, opts.Headers)
+	if err != nil {
+		return err
+	}
+	var progress *pageProgress
+	if opts.All && f.IO.ErrTTY {
+		progress = &pageProgress{w: f.IO.ErrOut}
+		defer progress.done()
+	}
+	client := &apiclient.Client{
+		HTTP:   src.Client(),
+		Logger: f.Logger(),
+		OnWait: func(w apiclient.Wait) {
+			progress.clear()
+			fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: the API answered 429 Too Many Requests; waiting %s as it asks, then retrying (%d of %d)\n",
+				env.Name, w.Delay, w.Retry, w.MaxRetries)
+		},
+	}
+	if env.IsFreeAgent() {
+		client.PerMinute = freeAgentPerMinute
+	}
+	if !opts.All {
+		resp, err := client.Do(req)
+		if err != nil {
+			return requestError(err, env, target)
+		}
+		defer resp.Body.Close()
+		return writeResponse(f, resp, opts.Include, env.Name)
+	}
+	doc, err := client.All(req, progress.update)
+	progress.done()
+	var se *apiclient.StatusError
+	if errors.As(err, &se) {
+		if werr := writeBody(f, se.Response.Header.Get("Content-Type"), bytes.NewReader(se.Body)); werr != nil {
+			return werr
+		}
+		return &HTTPStatusError{Env: env.Name, Method: se.Response.Request.Method, URL: se.Response.Request.URL.String(),
+			Status: fmt.Sprintf("%s on page %d", se.Response.Status, se.Page)}
+	}
+	if err != nil {
+		return requestError(err, env, target)
+	}
+	return writeBody(f, doc.ContentType, bytes.NewReader(doc.Body))
+}
+
+// newAPIRequest builds the request with freshtoken's default headers, then
+// the -H headers: the first -H of a name replaces its default, and repeats
+// add values. An in-memory body can be replayed after a 429 or a 401.
+func newAPIRequest(ctx context.Context, method, target string, body []byte, headers []string) (*http.Request, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, opts.Method, target, rd)
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return usageErrorf("cannot build the request: %v", err)
+		return nil, usageErrorf("cannot build the request: %v", err)
 	}
 	req.Header.Set("User-Agent", userAgent())
 	req.Header.Set("Accept", "application/json")
 	if body != nil && json.Valid(body) {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	for _, h := range opts.Headers {
-		k, v, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(k) == "" {
-			return usageErrorf("-H %q is not 'Key: Value'", h)
+	replaced := map[string]bool{}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		k, v = http.CanonicalHeaderKey(strings.TrimSpace(k)), strings.TrimSpace(v)
+		if !replaced[k] {
+			req.Header.Del(k)
+			replaced[k] = true
 		}
-		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+		req.Header.Add(k, v)
 	}
-	resp, err := src.Client().Do(req)
-	if err != nil {
-		return apiError(err, src.Env(), target)
-	}
-	defer resp.Body.Close()
-	return writeResponse(f, resp, opts.Include, src.Env())
+	return req, nil
 }
 
-// apiError explains a request that got no answer. The engine's own errors
-// (log-in needed and the like) pass through; net/http only wraps them.
-func apiError(err error, env, target string) error {
-	var fe *freshtoken.Error
-	if errors.As(err, &fe) {
+// requestError explains a request that got no usable answer. The engine's
+// own errors (log-in needed and the like) pass through; net/http only wraps
+// them.
+func requestError(err error, env *config.Env, target string) error {
+	var (
+		fe *freshtoken.Error
+		rl *apiclient.RateLimitError
+		ue *url.Error
+	)
+	switch {
+	case errors.As(err, &fe):
 		return fe
-	}
-	if errors.Is(err, context.Canceled) {
+	case errors.Is(err, context.Canceled):
 		return err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return &freshtoken.Error{Env: env, Kind: freshtoken.ErrUnreachable,
-		Msg: fmt.Sprintf("the API at %s could not be reached (%v); check your connection and api_url", target, err)}
-}
-
-// writeResponse prints resp and turns an error status into HTTPStatusError.
-func writeResponse(f *Factory, resp *http.Response, include bool, env string) error {
-	out := f.IO.Out
-	if include {
-		fmt.Fprintf(out, "%s %s\n", resp.Proto, resp.Status)
-		keys := make([]string, 0, len(resp.Header))
-		for k := range resp.Header {
-			keys = append(keys, k)
+	case errors.As(err, &rl):
+		what := fmt.Sprintf("the API kept answering 429 Too Many Requests after %d retries; wait a minute and try again", rl.Retries)
+		if rl.TooLong {
+			what = fmt.Sprintf("the API answered 429 Too Many Requests and asks to wait %s, longer than freshtoken waits; try again then", rl.Wait)
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			for _, v := range resp.Header[k] {
-				fmt.Fprintf(out, "%s: %s\n", k, v)
-			}
-		}
-		fmt.Fprintln(out)
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: what + " (" + rl.URL + ")"}
+	case errors.As(err, &ue):
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
+			Msg: fmt.Sprintf("the API at %s could not be reached (%v); check your connection and api_url", target, ue.Err)}
 	}
-	if f.IO.OutTTY && isJSON(resp.Header.Get("Content-Type")) {
-		data, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		var pretty bytes.Buffer
-		if json.Indent(&pretty, data, "", "  ") == nil {
-			pretty.WriteByte('\n')
-			data = pretty.Bytes()
-		}
-		if _, err := out.Write(data); err != nil {
-			return err
-		}
-	} else if _, err := io.Copy(out, resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode >= 400 {
-		return &HTTPStatusError{Env: env, Method: resp.Request.Method, URL: resp.Request.URL.String(), Status: resp.Status}
-	}
-	return nil
-}
-
-func isJSON(contentType string) bool {
-	ct := strings.ToLower(contentType)
-	return strings.HasPrefix(ct, "application/json") || strings.Contains(ct, "+json")
+	return fmt.Errorf("%s: %w", env.Name, err)
 }
 
 // resolveURL joins path to the API root; a full URL must be on its host.
@@ -211,6 +290,21 @@ func resolveURL(apiURL, path string) (string, error) {
 		return "", usageErrorf("%q is not a path", path)
 	}
 	return base.ResolveReference(rel).String(), nil
+}
+
+// withDefaultQuery adds key=value to target's query unless key is there,
+// leaving the rest of the query as it was written.
+func withDefaultQuery(target, key, value string) string {
+	u, err := url.Parse(target)
+	if err != nil || u.Query().Has(key) {
+		return target
+	}
+	param := url.QueryEscape(key) + "=" + url.QueryEscape(value)
+	if u.RawQuery != "" {
+		param = u.RawQuery + "&" + param
+	}
+	u.RawQuery = param
+	return u.String()
 }
 
 // readData reads -d: literal data, @FILE, or @- for stdin.

@@ -83,6 +83,7 @@ any OAuth 2.0 provider works by configuration.`,
 		newConfigHelpTopic(),
 	)
 	root.AddCommand(newRequestCmds(f, nil)...)
+	root.AddCommand(newImportCmd(f), newCompletionCmd(f))
 	return root
 }
 

@@ -1,13 +1,16 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
@@ -53,16 +57,54 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"devprovider": cmdDevProvider,
+			"exits":       cmdExits,
+			"expand":      cmdExpand,
 		},
 	})
+}
+
+// cmdExits runs a program as exec does and asserts its exit status:
+//
+//	exits N PROGRAM [ARGS...]
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits N PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	var ee *exec.ExitError
+	if err := ts.Exec(args[1], args[2:]...); errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("%s: %v", args[1], err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdExpand writes a copy of a file with $VARIABLES replaced by their
+// values, for files that must hold what a script learnt as it ran:
+//
+//	expand SOURCE DEST
+func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: expand SOURCE DEST")
+	}
+	text := os.Expand(ts.ReadFile(args[0]), ts.Getenv)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(text), 0o600))
 }
 
 var providers sync.Map // *testscript.TestScript → *devprovider.Provider
 
 // cmdDevProvider drives the dev provider of the running script:
 //
-//	devprovider start [ttl=2s] [grace=5s] [auth=basic|body] [rpm=N]
+//	devprovider start [ttl=2s] [grace=5s] [auth=basic|body] [rpm=N] [contacts=N]
 //	                                 start it; sets $API, $DEV_SECRET, $CALLBACK_PORT
+//	devprovider grant                log in outside freshtoken, with x/oauth2; sets
+//	                                 $ACCESS_TOKEN, $REFRESH_TOKEN, $ISSUED_MS (now, in ms)
+//	devprovider throttle N [SECS]    the next N API requests get 429 with Retry-After: SECS (default 1)
 //	devprovider fault KIND N         the next N token requests fail as KIND
 //	devprovider revoke               every current access token gets 401
 //	devprovider stat NAME N          assert a Stats counter (json name) equals N
@@ -81,6 +123,17 @@ func cmdDevProvider(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	p := v.(*devprovider.Provider)
 	switch args[0] {
+	case "grant":
+		grantOutside(ts)
+	case "throttle":
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		secs := "1"
+		if len(args) > 2 {
+			secs = args[2]
+		}
+		v, _ := throttles.Load(ts)
+		v.(*throttle).set(n, secs)
 	case "fault":
 		n, err := strconv.Atoi(args[2])
 		ts.Check(err)
@@ -137,19 +190,97 @@ func startProvider(ts *testscript.TestScript, args []string) {
 			n, err := strconv.Atoi(v)
 			ts.Check(err)
 			opts.RequestsPerMinute = n
+		case "contacts":
+			n, err := strconv.Atoi(v)
+			ts.Check(err)
+			opts.Contacts = n
 		default:
 			ts.Fatalf("unknown devprovider option %q", a)
 		}
 	}
 	p := devprovider.New(opts)
-	srv := httptest.NewServer(p.Handler())
+	th := &throttle{}
+	srv := httptest.NewServer(th.wrap(p.Handler()))
 	ts.Defer(func() { p.Close(); srv.Close() })
 	providers.Store(ts, p)
-	ts.Defer(func() { providers.Delete(ts) })
+	throttles.Store(ts, th)
+	ts.Defer(func() { providers.Delete(ts); throttles.Delete(ts) })
 	ts.Setenv("API", srv.URL+"/")
 	ts.Setenv("DEV_SECRET", "dev-client-secret")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
 	ts.Setenv("CALLBACK_PORT", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	ln.Close()
+}
+
+var throttles sync.Map // *testscript.TestScript → *throttle
+
+// throttle answers API requests 429 Too Many Requests the way FreeAgent does
+// over its limit (Retry-After and a plain-text body), with a Retry-After short
+// enough for a test to wait out.
+type throttle struct {
+	mu         sync.Mutex
+	n          int
+	retryAfter string
+}
+
+func (th *throttle) set(n int, retryAfter string) {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	th.n, th.retryAfter = n, retryAfter
+}
+
+func (th *throttle) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		th.mu.Lock()
+		limited := th.n > 0 && strings.HasPrefix(r.URL.Path, "/v2/") && r.URL.Path != "/v2/token_endpoint" && r.URL.Path != "/v2/approve_app"
+		if limited {
+			th.n--
+		}
+		retryAfter := th.retryAfter
+		th.mu.Unlock()
+		if !limited {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Retry-After", retryAfter)
+		http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
+	})
+}
+
+// grantOutside logs in to the script's dev provider with x/oauth2, as a
+// Postman user once did, so a script can import tokens freshtoken never saw.
+func grantOutside(ts *testscript.TestScript) {
+	tok, issued, err := loginOutside(context.Background(), ts.Getenv("API"), ts.Getenv("DEV_SECRET"))
+	ts.Check(err)
+	ts.Setenv("ACCESS_TOKEN", tok.AccessToken)
+	ts.Setenv("REFRESH_TOKEN", tok.RefreshToken)
+	ts.Setenv("ISSUED_MS", strconv.FormatInt(issued.UnixMilli(), 10))
+}
+
+// loginOutside gets tokens from the auto-approving dev provider at api (with
+// its trailing slash) as any OAuth client would, without freshtoken: the
+// provider redirects straight back with a code, which x/oauth2 exchanges.
+// issued is when the exchange was sent.
+func loginOutside(ctx context.Context, api, secret string) (tok *oauth2.Token, issued time.Time, err error) {
+	conf := &oauth2.Config{
+		ClientID:     "dev-client-id",
+		ClientSecret: secret,
+		RedirectURL:  "http://127.0.0.1:8787/callback",
+		Endpoint:     oauth2.Endpoint{AuthURL: api + "v2/approve_app", TokenURL: api + "v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader},
+	}
+	verifier := oauth2.GenerateVerifier()
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirects.Get(conf.AuthCodeURL("state", oauth2.S256ChallengeOption(verifier)))
+	if err != nil {
+		return nil, issued, err
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil {
+		return nil, issued, fmt.Errorf("approve_app answered %s, not a redirect", resp.Status)
+	}
+	issued = time.Now()
+	tok, err = conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	return tok, issued, err
 }

@@ -1,0 +1,280 @@
+package apiclient
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Page is what All reports after each page, for a progress display.
+type Page struct {
+	Number int // 1 for the first page
+	Items  int // items gathered so far, this page's included
+	Total  int // X-Total-Count of the first page, or -1 when it did not say
+}
+
+// StatusError is a page that answered an HTTP error status; All stops there.
+type StatusError struct {
+	Page     int
+	Response *http.Response // its body already read into Body and closed
+	Body     []byte
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("page %d (%s) answered %s", e.Page, e.Response.Request.URL, e.Response.Status)
+}
+
+// Document is the result of All.
+type Document struct {
+	Body        []byte // the merged document, or the only page unchanged
+	ContentType string // the first page's
+	Pages       int
+	Items       int // -1 when the only page was not merged, so not counted
+}
+
+// All sends req, a GET, and follows Link: rel="next" to the last page. A
+// single page is returned byte for byte. Several pages are merged into one
+// document of the same shape: a JSON array gets every page's items; a JSON
+// object whose one array member holds the items (FreeAgent's
+// {"contacts": [...]}) keeps its first page's other members and gets every
+// page's items in that member. Pages that cannot be merged so are an error,
+// as is a next link to another host, which would not get the token, or
+// back to a page already read. onPage, when set, is called after each page.
+func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
+	c.init()
+	if req.Method != http.MethodGet {
+		return nil, fmt.Errorf("only GET requests can be paginated, not %s", req.Method)
+	}
+	var (
+		doc   = &Document{Items: -1}
+		first []byte
+		m     *merger
+		total = -1
+		seen  = map[string]bool{}
+		cur   = req
+	)
+	for {
+		doc.Pages++
+		seen[cur.URL.String()] = true
+		resp, err := c.Do(cur)
+		if err != nil {
+			return nil, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("page %d (%s): %w", doc.Pages, cur.URL, err)
+		}
+		if resp.StatusCode >= 400 {
+			return nil, &StatusError{Page: doc.Pages, Response: resp, Body: body}
+		}
+		next, err := nextLink(resp)
+		if err != nil {
+			return nil, fmt.Errorf("page %d (%s): %w", doc.Pages, cur.URL, err)
+		}
+		if doc.Pages == 1 {
+			doc.ContentType = resp.Header.Get("Content-Type")
+			if n, err := strconv.Atoi(resp.Header.Get("X-Total-Count")); err == nil && n >= 0 {
+				total = n
+			}
+			if next == nil {
+				doc.Body = body
+				if onPage != nil {
+					onPage(Page{Number: 1, Items: countItems(body), Total: total})
+				}
+				return doc, nil
+			}
+			first = body
+		}
+		if m == nil {
+			if m, err = newMerger(first); err != nil {
+				return nil, fmt.Errorf("cannot merge the pages of %s: page 1 %w", req.URL, err)
+			}
+		} else if err := m.add(body); err != nil {
+			return nil, fmt.Errorf("cannot merge the pages of %s: page %d %w", req.URL, doc.Pages, err)
+		}
+		if onPage != nil {
+			onPage(Page{Number: doc.Pages, Items: len(m.items), Total: total})
+		}
+		if next == nil {
+			doc.Body = m.document()
+			doc.Items = len(m.items)
+			return doc, nil
+		}
+		next = cur.URL.ResolveReference(next)
+		switch {
+		case next.Scheme != req.URL.Scheme || next.Host != req.URL.Host:
+			return nil, fmt.Errorf("page %d links its next page to %s, on another host; not following it", doc.Pages, next)
+		case seen[next.String()]:
+			return nil, fmt.Errorf("page %d links its next page back to %s, already read; stopping", doc.Pages, next)
+		}
+		c.Logger.Debug("following the next page", "page", doc.Pages+1, "url", next.String())
+		cur = req.Clone(req.Context())
+		cur.URL = next
+		cur.Host = ""
+	}
+}
+
+// nextLink is the rel="next" target of resp's Link headers, or nil.
+func nextLink(resp *http.Response) (*url.URL, error) {
+	for _, l := range parseLinks(resp.Header.Values("Link")) {
+		if l.rels["next"] {
+			u, err := url.Parse(l.target)
+			if err != nil {
+				return nil, fmt.Errorf("its Link header has a next page that is not a URL: %q", l.target)
+			}
+			return u, nil
+		}
+	}
+	return nil, nil
+}
+
+// countItems counts a lone page's items for the progress display: the
+// elements of a top-level array, or of an object's one array member.
+func countItems(body []byte) int {
+	m, err := newMerger(body)
+	if err != nil {
+		return 0
+	}
+	return len(m.items)
+}
+
+// merger gathers the items of pages shaped like the first one.
+type merger struct {
+	array   bool     // the pages are arrays; otherwise objects
+	members []member // the first page's members, in order
+	key     string   // the member holding the items
+	items   []json.RawMessage
+}
+
+type member struct {
+	key   string
+	value json.RawMessage
+}
+
+func newMerger(first []byte) (*merger, error) {
+	m := &merger{}
+	if isArray(first) {
+		m.array = true
+		return m, m.add(first)
+	}
+	members, err := objectMembers(first)
+	if err != nil {
+		return nil, err
+	}
+	var arrays []string
+	for _, mb := range members {
+		if isArray(mb.value) {
+			arrays = append(arrays, mb.key)
+		}
+	}
+	if len(arrays) != 1 {
+		return nil, fmt.Errorf("is an object with %d list members %q; only a page with exactly one list can be merged", len(arrays), arrays)
+	}
+	m.members, m.key = members, arrays[0]
+	return m, m.add(first)
+}
+
+// add appends page's items.
+func (m *merger) add(page []byte) error {
+	list := page
+	if !m.array {
+		members, err := objectMembers(page)
+		if err != nil {
+			return err
+		}
+		list = nil
+		for _, mb := range members {
+			if mb.key == m.key {
+				list = mb.value
+			}
+		}
+		if list == nil {
+			return fmt.Errorf("has no %q list like the first page", m.key)
+		}
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(list, &items); err != nil {
+		return fmt.Errorf("does not hold a JSON list like the first page: %v", err)
+	}
+	m.items = append(m.items, items...)
+	return nil
+}
+
+// document renders the merged document, compact, ending in a newline.
+func (m *merger) document() []byte {
+	var b bytes.Buffer
+	list := func() {
+		b.WriteByte('[')
+		for i, it := range m.items {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			compact(&b, it)
+		}
+		b.WriteByte(']')
+	}
+	if m.array {
+		list()
+	} else {
+		b.WriteByte('{')
+		for i, mb := range m.members {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			key, _ := json.Marshal(mb.key)
+			b.Write(key)
+			b.WriteByte(':')
+			if mb.key == m.key {
+				list()
+			} else {
+				compact(&b, mb.value)
+			}
+		}
+		b.WriteByte('}')
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// compact appends v without white space. v was decoded, so it is valid
+// JSON and Compact cannot fail.
+func compact(b *bytes.Buffer, v json.RawMessage) {
+	json.Compact(b, v)
+}
+
+// objectMembers decodes a JSON object's members in their order.
+func objectMembers(data []byte) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("is not a JSON object or list")
+	}
+	var members []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("is not valid JSON: %v", err)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("is not valid JSON: %v", err)
+		}
+		members = append(members, member{key: tok.(string), value: v})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("is not valid JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("is not one JSON value")
+	}
+	return members, nil
+}
+
+func isArray(data []byte) bool {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	return len(t) > 0 && t[0] == '['
+}

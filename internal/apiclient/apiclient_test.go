@@ -1,0 +1,252 @@
+package apiclient
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+func TestDoWaitsOutRetryAfterAndSucceeds(t *testing.T) {
+	r := newRig(t, devprovider.Options{RequestsPerMinute: 2})
+	var waits []Wait
+	c := &Client{HTTP: r.http, Clock: r.clock, OnWait: func(w Wait) { waits = append(waits, w) }}
+	for i := range 4 {
+		resp, err := c.Do(r.get(t, "/v2/company"))
+		if err != nil {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("call %d: %s, want 200 once the wait is over", i+1, resp.Status)
+		}
+	}
+	// Calls 3 and 4 each met the provider's 429 (2 a minute), waited the
+	// 60 seconds its Retry-After asks, and went through.
+	if got := r.provider.Stats().RateLimited; got != 1 {
+		t.Errorf("provider sent %d 429s, want 1", got)
+	}
+	if len(waits) != 1 || waits[0].Delay != 60*time.Second || waits[0].Retry != 1 || waits[0].MaxRetries != DefaultMaxRetries {
+		t.Errorf("waits = %+v, want one of 60s, retry 1 of %d", waits, DefaultMaxRetries)
+	}
+	if got := r.clock.Slept(); got != 60*time.Second {
+		t.Errorf("slept %s, want 60s", got)
+	}
+}
+
+func TestDoReplaysTheBodyAfterA429(t *testing.T) {
+	r := newRig(t, devprovider.Options{RequestsPerMinute: 1})
+	c := &Client{HTTP: r.http, Clock: r.clock}
+	send := func() (*http.Response, error) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, r.url+"/v2/dev/echo", strings.NewReader(`{"n":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Do(req)
+	}
+	for i := range 2 {
+		resp, err := send()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var echo struct{ Body string }
+		json.NewDecoder(resp.Body).Decode(&echo)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || echo.Body != `{"n":1}` {
+			t.Fatalf("call %d: %s with body %q, want 200 echoing {\"n\":1}", i+1, resp.Status, echo.Body)
+		}
+	}
+	if got := r.provider.Stats().RateLimited; got != 1 {
+		t.Errorf("provider sent %d 429s, want 1 (the second call's first try)", got)
+	}
+}
+
+func TestDoGivesUp(t *testing.T) {
+	t.Run("after MaxRetries 429s in a row", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{RequestsPerMinute: 1})
+		// Another client of the same grant takes every slot that opens up
+		// while this one waits.
+		r.clock.afterSleep = func() {
+			resp, err := r.http.Do(r.get(t, "/v2/users/me"))
+			if err == nil {
+				resp.Body.Close()
+			}
+		}
+		c := &Client{HTTP: r.http, Clock: r.clock, MaxRetries: 2}
+		resp, err := c.Do(r.get(t, "/v2/company"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		_, err = c.Do(r.get(t, "/v2/company"))
+		var rl *RateLimitError
+		if !errors.As(err, &rl) || !errors.Is(err, ErrRateLimited) || rl.Retries != 2 || rl.TooLong {
+			t.Fatalf("err = %v, want a RateLimitError after 2 retries", err)
+		}
+		if !strings.Contains(err.Error(), "kept answering 429 Too Many Requests after 2 retries") {
+			t.Errorf("message %q does not say what happened", err)
+		}
+		if got := r.provider.Stats().RateLimited; got != 3 {
+			t.Errorf("provider sent %d 429s, want 3 (first try and 2 retries)", got)
+		}
+	})
+	t.Run("at once when Retry-After is over MaxWait", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{RequestsPerMinute: 1})
+		c := &Client{HTTP: r.http, Clock: r.clock, MaxWait: 30 * time.Second}
+		resp, err := c.Do(r.get(t, "/v2/company"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		_, err = c.Do(r.get(t, "/v2/company"))
+		var rl *RateLimitError
+		if !errors.As(err, &rl) || !rl.TooLong || rl.Wait != time.Minute {
+			t.Fatalf("err = %v, want a RateLimitError for a 1m wait", err)
+		}
+		if r.clock.Slept() != 0 {
+			t.Errorf("slept %s before giving up, want 0", r.clock.Slept())
+		}
+	})
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		value string
+		wait  time.Duration
+		known bool
+	}{
+		{"60", time.Minute, true},
+		{" 1 ", time.Second, true},
+		{"0", 0, true},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		{"", 0, false},
+		{"-5", 0, false},
+		{"soon", 0, false},
+	}
+	for _, tt := range tests {
+		wait, known := retryAfter(tt.value, now)
+		if wait != tt.wait || known != tt.known {
+			t.Errorf("retryAfter(%q) = %s, %t; want %s, %t", tt.value, wait, known, tt.wait, tt.known)
+		}
+	}
+}
+
+func TestAllMergesEveryPage(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	c := &Client{HTTP: r.http, Clock: r.clock}
+	var pages []Page
+	doc, err := c.All(r.get(t, "/v2/contacts?per_page=10"), func(p Page) { pages = append(pages, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string][]struct {
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal(doc.Body, &got); err != nil {
+		t.Fatalf("merged document is not JSON: %v\n%s", err, doc.Body)
+	}
+	if len(got) != 1 || len(got["contacts"]) != 42 {
+		t.Fatalf("got keys %d and %d contacts, want only \"contacts\" with all 42", len(got), len(got["contacts"]))
+	}
+	for i, c := range got["contacts"] {
+		if want := r.url + "/v2/contacts/" + strconv.Itoa(i+1); c.URL != want {
+			t.Fatalf("contact %d is %s, want %s: every page, in order, once", i+1, c.URL, want)
+		}
+	}
+	if doc.Pages != 5 || doc.Items != 42 || doc.ContentType != "application/json" {
+		t.Errorf("doc = %d pages, %d items, %q; want 5, 42, application/json", doc.Pages, doc.Items, doc.ContentType)
+	}
+	if len(pages) != 5 || pages[0] != (Page{1, 10, 42}) || pages[4] != (Page{5, 42, 42}) {
+		t.Errorf("progress = %+v, want 5 pages counting up to 42 of 42", pages)
+	}
+}
+
+func TestAllReturnsALonePageByteForByte(t *testing.T) {
+	r := newRig(t, devprovider.Options{Contacts: 3})
+	resp, err := r.http.Do(r.get(t, "/v2/contacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	doc, err := (&Client{HTTP: r.http, Clock: r.clock}).All(r.get(t, "/v2/contacts"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(doc.Body) != string(want) || doc.Pages != 1 {
+		t.Errorf("All = %d pages %q, want the page as sent: %q", doc.Pages, doc.Body, want)
+	}
+}
+
+func TestAllStopsAtAnErrorStatus(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	_, err := (&Client{HTTP: r.http, Clock: r.clock}).All(r.get(t, "/v2/contacts/999"), nil)
+	var se *StatusError
+	if !errors.As(err, &se) || se.Response.StatusCode != http.StatusNotFound || !strings.Contains(string(se.Body), "Resource not found") {
+		t.Fatalf("err = %v, want a StatusError carrying the 404 body", err)
+	}
+}
+
+// TestAllPacesUnderTheLimit reads 300 one-item pages from a provider that
+// allows 120 requests a minute. Paced, it never meets a 429; unpaced, the
+// same read does, which shows the pacing is what keeps it under.
+func TestAllPacesUnderTheLimit(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		perMinute int
+		want429   bool
+	}{
+		{"paced", 120, false},
+		{"unpaced", 0, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{Contacts: 300})
+			c := &Client{HTTP: r.http, Clock: r.clock, PerMinute: tt.perMinute}
+			doc, err := c.All(r.get(t, "/v2/contacts?per_page=1"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.Pages != 300 || doc.Items != 300 {
+				t.Fatalf("read %d pages, %d items; want 300 of each", doc.Pages, doc.Items)
+			}
+			if got := r.provider.Stats().RateLimited; (got > 0) != tt.want429 {
+				t.Errorf("provider sent %d 429s; want some: %t", got, tt.want429)
+			}
+		})
+	}
+}
+
+func TestNewPacerStaysUnderTheLimitInAnyMinute(t *testing.T) {
+	for _, perMinute := range []int{1, 5, 120, 3600} {
+		p := newPacer(perMinute)
+		start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+		now := start
+		var sent []time.Time
+		for now.Before(start.Add(5 * time.Minute)) {
+			now = now.Add(p.ReserveN(now, 1).DelayFrom(now))
+			sent = append(sent, now)
+		}
+		for i := range sent {
+			n := 0
+			for _, s := range sent[i:] {
+				if s.Sub(sent[i]) < time.Minute {
+					n++
+				}
+			}
+			if n > perMinute {
+				t.Fatalf("limit %d: %d requests in the minute from %s", perMinute, n, sent[i].Format(time.TimeOnly))
+			}
+		}
+		if perMinute >= 20 && len(sent) < 5*perMinute*8/10 {
+			t.Errorf("limit %d: only %d requests in 5 minutes; pacing is needlessly slow", perMinute, len(sent))
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package apiclient
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestMerger(t *testing.T) {
+	tests := []struct {
+		name  string
+		pages []string
+		want  string // "" when merging must fail with wantErr
+		err   string
+	}{
+		{"arrays", []string{`[1, 2]`, "[3]\n", `[]`}, "[1,2,3]\n", ""},
+		{"one list member", []string{`{"contacts": [{"a": 1}]}`, `{"contacts":[{"a":2}]}`}, `{"contacts":[{"a":1},{"a":2}]}` + "\n", ""},
+		{"other members kept from the first page, in order", []string{`{"z":1,"items":[1],"a":{"b":2}}`, `{"a":null,"items":[2],"z":9}`}, `{"z":1,"items":[1,2],"a":{"b":2}}` + "\n", ""},
+		{"two lists", []string{`{"a":[1],"b":[2]}`}, "", `2 list members ["a" "b"]`},
+		{"no list", []string{`{"a":1}`}, "", `0 list members`},
+		{"not JSON", []string{`<html>`}, "", "is not a JSON object or list"},
+		{"later page lacks the list", []string{`{"a":[1]}`, `{"b":[2]}`}, "", `has no "a" list`},
+		{"later page is not a list", []string{`[1]`, `{"a":[2]}`}, "", "does not hold a JSON list"},
+		{"trailing garbage", []string{`{"a":[1]} x`}, "", "is not"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := newMerger([]byte(tt.pages[0]))
+			for _, p := range tt.pages[1:] {
+				if err != nil {
+					break
+				}
+				err = m.add([]byte(p))
+			}
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(m.document()); got != tt.want {
+				t.Errorf("document = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseLinks(t *testing.T) {
+	h := []string{
+		`<https://api.example.com/v2/contacts?page=1&per_page=10>; rel="prev", <https://api.example.com/v2/contacts?page=3>; rel="next"`,
+		`<https://x.example/a,b>; title="a, b; c"; rel="last first", <broken; rel=next`,
+	}
+	got := parseLinks(h)
+	want := []link{
+		{"https://api.example.com/v2/contacts?page=1&per_page=10", map[string]bool{"prev": true}},
+		{"https://api.example.com/v2/contacts?page=3", map[string]bool{"next": true}},
+		{"https://x.example/a,b", map[string]bool{"last": true, "first": true}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("parseLinks = %+v\nwant %+v", got, want)
+	}
+}
+
+// TestAllRefusesBadNextLinks runs All against an API whose Link headers
+// point elsewhere or in a circle.
+func TestAllRefusesBadNextLinks(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/elsewhere", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", `<http://other.example/page2>; rel="next"`)
+		w.Write([]byte(`[1]`))
+	})
+	mux.HandleFunc("/circle", func(w http.ResponseWriter, r *http.Request) {
+		next := "/circle?page=2"
+		if r.URL.Query().Get("page") == "2" {
+			next = "/circle"
+		}
+		w.Header().Set("Link", "<"+next+`>; rel="next"`)
+		w.Write([]byte(`[1]`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	for path, want := range map[string]string{
+		"/elsewhere": "links its next page to http://other.example/page2, on another host",
+		"/circle":    "page 2 links its next page back to " + srv.URL + "/circle, already read",
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
+		_, err := (&Client{}).All(req, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("All(%s) = %v, want an error saying %q", path, err, want)
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package cli_test
+
+import (
+	"bytes"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// devEnv is a dev provider on loopback HTTP and a private configuration
+// file and token store for it, with one FreeAgent environment, "dev".
+type devEnv struct {
+	provider *devprovider.Provider
+	api      string // the provider's root, ending in "/"
+	config   string // the configuration file
+	dir      string // the folder holding the configuration and the store
+}
+
+func newDevEnv(t *testing.T, opts devprovider.Options) *devEnv {
+	t.Helper()
+	opts.AutoApprove = true
+	p := devprovider.New(opts)
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(p.Close)
+	dir := t.TempDir()
+	e := &devEnv{provider: p, api: srv.URL + "/", config: filepath.Join(dir, "config.toml"), dir: dir}
+	store := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n"
+	if err := os.WriteFile(e.config, []byte(store), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// configure writes the "dev" environment into the configuration.
+func (e *devEnv) configure(t *testing.T) {
+	t.Helper()
+	_, err := config.WriteEnv(e.config, "dev", config.EnvSettings{
+		Provider: "freeagent", APIURL: e.api, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+	}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// login configures "dev" and stores tokens got from the provider outside
+// freshtoken, through the engine's own SaveLogin.
+func (e *devEnv) login(t *testing.T) {
+	t.Helper()
+	e.configure(t)
+	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := freshtoken.Open(t.Context(), freshtoken.OpenOptions{ConfigPath: e.config, Env: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SaveLogin(t.Context(), tok, issued); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run runs freshtoken as main does, with this configuration, and returns
+// its exit code.
+func (e *devEnv) run(ios *cli.IOStreams, args ...string) int {
+	return cli.Main(append([]string{"--config", e.config}, args...), ios)
+}
+
+// testStreams are in-memory streams that claim a terminal where asked.
+func testStreams(outTTY, errTTY bool) (ios *cli.IOStreams, stdout, stderr *bytes.Buffer) {
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	return &cli.IOStreams{In: &bytes.Buffer{}, Out: stdout, ErrOut: stderr, OutTTY: outTTY, ErrTTY: errTTY}, stdout, stderr
+}

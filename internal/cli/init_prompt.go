@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// prompter asks a person at a terminal for what a command is missing. It
+// writes its questions to stderr, so stdout keeps only the result, and reads
+// secrets with echo off. Every question gives up when ctx ends (Ctrl-C),
+// leaving the terminal as it found it.
+type prompter struct {
+	in    *bufio.Reader
+	out   io.Writer
+	fd    int  // stdin's descriptor when it is a terminal, for secrets
+	isTTY bool // whether fd is usable
+	asked bool // whether anything was asked
+}
+
+// errNoAnswer is what a prompt returns when input ends (Ctrl-D).
+var errNoAnswer = errors.New("no answer (input ended); nothing was changed")
+
+func newPrompter(ios *IOStreams) *prompter {
+	p := &prompter{in: bufio.NewReader(ios.In), out: ios.ErrOut}
+	if f, ok := ios.In.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(f.Fd())) {
+		p.fd, p.isTTY = int(f.Fd()), true
+	}
+	return p
+}
+
+// readLine reads one line, without its end, or gives up when ctx ends.
+func (p *prompter) readLine(ctx context.Context) (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		line, err := p.in.ReadString('\n')
+		ch <- result{line, err}
+	}()
+	select {
+	case r := <-ch:
+		switch {
+		case r.err == nil, errors.Is(r.err, io.EOF) && r.line != "":
+			return strings.TrimSpace(r.line), nil
+		case errors.Is(r.err, io.EOF):
+			fmt.Fprintln(p.out)
+			return "", errNoAnswer
+		}
+		return "", r.err
+	case <-ctx.Done():
+		fmt.Fprintln(p.out)
+		return "", ctx.Err()
+	}
+}
+
+// ask asks a question, offering def (if any) for an empty answer, until
+// check accepts the answer. check may be nil.
+func (p *prompter) ask(ctx context.Context, question, def string, check func(string) error) (string, error) {
+	p.asked = true
+	for {
+		if def != "" {
+			fmt.Fprintf(p.out, "%s [%s]: ", question, def)
+		} else {
+			fmt.Fprintf(p.out, "%s: ", question)
+		}
+		answer, err := p.readLine(ctx)
+		if err != nil {
+			return "", err
+		}
+		if answer == "" {
+			answer = def
+		}
+		if answer == "" {
+			fmt.Fprintln(p.out, "  An answer is needed.")
+			continue
+		}
+		if check != nil {
+			if err := check(answer); err != nil {
+				fmt.Fprintf(p.out, "  %v\n", err)
+				continue
+			}
+		}
+		return answer, nil
+	}
+}
+
+// choice is one answer to choose: value, shown as label.
+type choice struct{ value, label string }
+
+// choose offers numbered choices and returns the value chosen; def is the
+// number (from 1) an empty answer picks.
+func (p *prompter) choose(ctx context.Context, question string, choices []choice, def int) (string, error) {
+	fmt.Fprintln(p.out, question)
+	for i, c := range choices {
+		fmt.Fprintf(p.out, "  %d) %s\n", i+1, c.label)
+	}
+	answer, err := p.ask(ctx, fmt.Sprintf("Choose 1-%d", len(choices)), strconv.Itoa(def), func(a string) error {
+		if n, err := strconv.Atoi(a); err != nil || n < 1 || n > len(choices) {
+			return fmt.Errorf("type a number from 1 to %d", len(choices))
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	n, _ := strconv.Atoi(answer)
+	return choices[n-1].value, nil
+}
+
+// confirm asks a yes-or-no question until it gets y, yes, n or no; an
+// empty answer is def.
+func (p *prompter) confirm(ctx context.Context, question string, def bool) (bool, error) {
+	p.asked = true
+	hint := "y/N"
+	if def {
+		hint = "Y/n"
+	}
+	for {
+		fmt.Fprintf(p.out, "%s [%s]: ", question, hint)
+		answer, err := p.readLine(ctx)
+		if err != nil {
+			return false, err
+		}
+		switch strings.ToLower(answer) {
+		case "":
+			return def, nil
+		case "y", "yes":
+			return true, nil
+		case "n", "no":
+			return false, nil
+		}
+		fmt.Fprintln(p.out, "  Answer y or n.")
+	}
+}
+
+// secret asks for a secret without showing what is typed.
+func (p *prompter) secret(ctx context.Context, question string) (string, error) {
+	p.asked = true
+	for {
+		fmt.Fprintf(p.out, "%s (typing is not shown): ", question)
+		answer, err := p.readSecret(ctx)
+		if err != nil {
+			return "", err
+		}
+		if answer != "" {
+			return answer, nil
+		}
+		fmt.Fprintln(p.out, "  An answer is needed.")
+	}
+}
+
+func (p *prompter) readSecret(ctx context.Context) (string, error) {
+	if !p.isTTY {
+		return p.readLine(ctx)
+	}
+	state, err := term.GetState(p.fd)
+	if err != nil {
+		return "", err
+	}
+	type result struct {
+		secret []byte
+		err    error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := term.ReadPassword(p.fd)
+		ch <- result{b, err}
+	}()
+	select {
+	case r := <-ch:
+		fmt.Fprintln(p.out)
+		if errors.Is(r.err, io.EOF) {
+			return "", errNoAnswer
+		}
+		if r.err != nil {
+			return "", r.err
+		}
+		return strings.TrimSpace(string(r.secret)), nil
+	case <-ctx.Done():
+		term.Restore(p.fd, state)
+		fmt.Fprintln(p.out)
+		return "", ctx.Err()
+	}
+}

@@ -1,0 +1,185 @@
+//go:build linux
+
+package cli_test
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+
+	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// screen is what a terminal shows: everything written to the pty, which
+// includes the echo of what is typed while echo is on.
+type screen struct {
+	mu     sync.Mutex
+	text   bytes.Buffer
+	cursor int // how far expect has read
+	ptmx   *os.File
+	tty    *os.File
+}
+
+func newScreen(t *testing.T) *screen {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	s := &screen{ptmx: ptmx, tty: tty}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			s.mu.Lock()
+			s.text.Write(buf[:n])
+			s.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { tty.Close(); ptmx.Close() })
+	return s
+}
+
+func (s *screen) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.text.String()
+}
+
+// waitFor polls until cond holds; a command that never gets there fails
+// the test when its deadline passes, which no passing run comes near.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// expect waits for text to appear after what was already expected.
+func (s *screen) expect(t *testing.T, text string) {
+	t.Helper()
+	waitFor(t, "the terminal to show "+strconv.Quote(text), func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		i := strings.Index(s.text.String()[s.cursor:], text)
+		if i >= 0 {
+			s.cursor += i + len(text)
+		}
+		return i >= 0
+	})
+}
+
+// answer waits for a question and types a line.
+func (s *screen) answer(t *testing.T, question, line string) {
+	t.Helper()
+	s.expect(t, question)
+	if _, err := s.ptmx.Write([]byte(line + "\n")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// echoOff reports whether the terminal has stopped echoing what is typed.
+func (s *screen) echoOff() bool {
+	tio, err := unix.IoctlGetTermios(int(s.tty.Fd()), unix.TCGETS)
+	return err == nil && tio.Lflag&unix.ECHO == 0
+}
+
+// TestInitAsksOnATerminal plays a person at a terminal: init asks for the
+// provider, a name (refusing a bad one), the client id and the secret, which
+// the terminal does not show, then logs in when offered.
+func TestInitAsksOnATerminal(t *testing.T) {
+	e := newDevEnv(t, devprovider.Options{})
+	s := newScreen(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	redirect := "http://" + ln.Addr().String() + "/callback"
+	ln.Close()
+
+	var stdout bytes.Buffer
+	f := &cli.Factory{
+		IO: &cli.IOStreams{In: s.tty, Out: &stdout, ErrOut: s.tty, InTTY: true, ErrTTY: true},
+		// The person clicks Approve in the browser that opens.
+		OpenBrowser: func(url string) error {
+			go func() {
+				if resp, err := http.Get(url); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+			return nil
+		},
+	}
+	root := cli.NewRootCmd(f)
+	root.SetArgs([]string{"--config", e.config, "init", "--api-url", e.api, "--redirect-uri", redirect})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(t.Context()) }()
+
+	s.expect(t, "Which provider?")
+	s.answer(t, "Choose 1-3 [1]: ", "2")
+	s.answer(t, "Name for this environment [production]: ", "my env")
+	s.expect(t, `environment name "my env" may only use letters, digits, '-' and '_'`)
+	s.answer(t, "Name for this environment [production]: ", "dev")
+	s.expect(t, "developer dashboard (https://dev.freeagent.com)")
+	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
+	s.expect(t, "How should freshtoken get the client secret?")
+	s.answer(t, "Choose 1-3 [1]: ", "3")
+	s.expect(t, "Client secret (typing is not shown): ")
+	waitFor(t, "echo to be off", s.echoOff)
+	if _, err := s.ptmx.Write([]byte("dev-client-secret\n")); err != nil {
+		t.Fatal(err)
+	}
+	s.expect(t, "Register this redirect URI")
+	s.answer(t, "Log in to dev now? [Y/n]: ", "")
+	var runErr error
+	waitFor(t, "init to finish", func() bool {
+		select {
+		case runErr = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if runErr != nil {
+		t.Fatalf("init: %v\nscreen:\n%s", runErr, s)
+	}
+	s.expect(t, "Logged in to dev")
+	if strings.Contains(s.String(), "dev-client-secret") {
+		t.Errorf("the terminal showed the client secret:\n%s", s)
+	}
+	if s.echoOff() {
+		t.Error("echo was left off")
+	}
+	if stdout.String() != redirect+"\n" {
+		t.Errorf("stdout = %q, want the redirect URI alone", stdout.String())
+	}
+	conf, _ := os.ReadFile(e.config)
+	for _, want := range []string{`default_env = "dev"`, `provider = "freeagent"`, `client_id = "dev-client-id"`, `client_secret = "dev-client-secret"`} {
+		if !strings.Contains(string(conf), want) {
+			t.Errorf("config lacks %s:\n%s", want, conf)
+		}
+	}
+	ios, out, errOut := testStreams(false, false)
+	if code := e.run(ios, "get", "/v2/company"); code != 0 || !strings.Contains(out.String(), "Dev Ltd") {
+		t.Errorf("get after init exited %d: %s%s", code, out, errOut)
+	}
+}

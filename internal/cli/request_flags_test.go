@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestRequestFlagChecks(t *testing.T) {
+	tests := []struct {
+		method  string // "" for request itself
+		args    string
+		want    requestOptions
+		wantErr bool
+	}{
+		{"", "GET /v2/company", requestOptions{Method: "GET", Path: "/v2/company"}, false},
+		{"", "patch /v2/contacts/1 -d {}", requestOptions{Method: "PATCH", Path: "/v2/contacts/1", Data: "{}"}, false},
+		{"GET", "/v2/contacts --all", requestOptions{Method: "GET", Path: "/v2/contacts", All: true}, false},
+		{"GET", "/v2/company -i -H A:1 --header B:2 -H A:3", requestOptions{Method: "GET", Path: "/v2/company", Include: true, Headers: []string{"A:1", "B:2", "A:3"}}, false},
+		{"POST", "/v2/contacts -d @c.json", requestOptions{Method: "POST", Path: "/v2/contacts", Data: "@c.json"}, false},
+		{"", "GET", requestOptions{}, true},
+		{"", "G3T /v2/company", requestOptions{}, true},
+		{"GET", "/a /b", requestOptions{}, true},
+		{"POST", "/v2/contacts --all", requestOptions{}, true},
+		{"GET", "/v2/contacts --all -i", requestOptions{}, true},
+		{"GET", "/v2/contacts -H nocolon", requestOptions{}, true},
+		{"GET", "/v2/contacts -H :empty", requestOptions{}, true},
+	}
+	for _, tt := range tests {
+		var got *requestOptions
+		cmd := newRequestCmd(testFactory(), tt.method, func(o *requestOptions) error { got = o; return nil })
+		err := execute(t, cmd, tt.args)
+		if tt.wantErr {
+			if ExitCode(err) != ExitUsage {
+				t.Errorf("%s %q: err %v, want a usage error", tt.method, tt.args, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s %q: %v", tt.method, tt.args, err)
+			continue
+		}
+		got.f = nil
+		if !reflect.DeepEqual(*got, tt.want) {
+			t.Errorf("%s %q: got %+v, want %+v", tt.method, tt.args, *got, tt.want)
+		}
+	}
+}
+
+func TestNewAPIRequestHeaders(t *testing.T) {
+	req, err := newAPIRequest(t.Context(), "POST", "https://api.example.com/v2/x", []byte(`{"a":1}`),
+		[]string{"X-Trace: one", "x-trace:two", "Accept: text/csv", "User-Agent:  me/1  "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"X-Trace":      {"one", "two"},
+		"Accept":       {"text/csv"},
+		"User-Agent":   {"me/1"},
+		"Content-Type": {"application/json"},
+	}
+	if !reflect.DeepEqual(map[string][]string(req.Header), want) {
+		t.Errorf("headers = %v, want %v", req.Header, want)
+	}
+	if req.GetBody == nil {
+		t.Error("the body cannot be replayed after a 429 or a 401")
+	}
+	plain, _ := newAPIRequest(t.Context(), "POST", "https://api.example.com/v2/x", []byte(`a=1`), nil)
+	if plain.Header.Get("Content-Type") != "" || plain.Header.Get("Accept") != "application/json" || plain.Header.Get("User-Agent") != userAgent() {
+		t.Errorf("defaults for a non-JSON body: %v", plain.Header)
+	}
+}
+
+func TestImportPostmanFlags(t *testing.T) {
+	tests := []struct {
+		args    string
+		want    importPostmanOptions
+		wantErr bool
+	}{
+		{"export.json", importPostmanOptions{File: "export.json"}, false},
+		{"export.json --force --client-secret-env FREEAGENT_SECRET", importPostmanOptions{File: "export.json", Force: true, ClientSecretEnv: "FREEAGENT_SECRET"}, false},
+		{"", importPostmanOptions{}, true},
+		{"a.json b.json", importPostmanOptions{}, true},
+		{"export.json --client-secret-env $SECRET", importPostmanOptions{}, true},
+	}
+	for _, tt := range tests {
+		var got *importPostmanOptions
+		cmd := newImportPostmanCmd(testFactory(), func(o *importPostmanOptions) error { got = o; return nil })
+		err := execute(t, cmd, tt.args)
+		if tt.wantErr {
+			if ExitCode(err) != ExitUsage {
+				t.Errorf("%q: err %v, want a usage error", tt.args, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+			continue
+		}
+		got.f = nil
+		if *got != tt.want {
+			t.Errorf("%q: got %+v, want %+v", tt.args, *got, tt.want)
+		}
+	}
+}
+
+func TestWithDefaultQuery(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"https://api.example.com/v2/contacts", "https://api.example.com/v2/contacts?per_page=100"},
+		{"https://api.example.com/v2/invoices?updated_since=2026-01-01T00:00:00Z", "https://api.example.com/v2/invoices?updated_since=2026-01-01T00:00:00Z&per_page=100"},
+		{"https://api.example.com/v2/contacts?per_page=5&view=all", "https://api.example.com/v2/contacts?per_page=5&view=all"},
+	} {
+		if got := withDefaultQuery(tt.in, "per_page", "100"); got != tt.want {
+			t.Errorf("withDefaultQuery(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/freshtoken/freshtoken/internal/apiclient"
+)
+
+// writeResponse prints resp and turns an error status into HTTPStatusError.
+func writeResponse(f *Factory, resp *http.Response, include bool, env string) error {
+	if include {
+		out := f.IO.Out
+		fmt.Fprintf(out, "%s %s\n", resp.Proto, resp.Status)
+		keys := make([]string, 0, len(resp.Header))
+		for k := range resp.Header {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			for _, v := range resp.Header[k] {
+				fmt.Fprintf(out, "%s: %s\n", k, v)
+			}
+		}
+		fmt.Fprintln(out)
+	}
+	if err := writeBody(f, resp.Header.Get("Content-Type"), resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode >= 400 {
+		return &HTTPStatusError{Env: env, Method: resp.Request.Method, URL: resp.Request.URL.String(), Status: resp.Status}
+	}
+	return nil
+}
+
+// writeBody copies body to stdout: byte for byte unless stdout is a
+// terminal and the body is JSON, which is then indented, coloured unless
+// colours are off, and ended with a newline.
+func writeBody(f *Factory, contentType string, body io.Reader) error {
+	out := f.IO.Out
+	if !f.IO.OutTTY || !isJSON(contentType) {
+		_, err := io.Copy(out, body)
+		return err
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, bytes.TrimSpace(data), "", "  ") != nil {
+		_, err := out.Write(data)
+		return err
+	}
+	pretty.WriteByte('\n')
+	if colorsOff() {
+		_, err = out.Write(pretty.Bytes())
+	} else {
+		_, err = out.Write(colorJSON(pretty.Bytes()))
+	}
+	return err
+}
+
+func isJSON(contentType string) bool {
+	ct := strings.ToLower(contentType)
+	return strings.HasPrefix(ct, "application/json") || strings.Contains(ct, "+json")
+}
+
+// colorsOff honours NO_COLOR (https://no-color.org) and dumb terminals.
+func colorsOff() bool {
+	return os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb"
+}
+
+// ANSI colours, as jq uses them.
+const (
+	colorKey    = "\x1b[34;1m"
+	colorString = "\x1b[32m"
+	colorNumber = "\x1b[36m"
+	colorBool   = "\x1b[33m"
+	colorNull   = "\x1b[90m"
+	colorReset  = "\x1b[0m"
+)
+
+// colorJSON colours valid JSON text, leaving its layout as it is: object
+// keys, strings, numbers, booleans and null each get their colour.
+func colorJSON(data []byte) []byte {
+	var b bytes.Buffer
+	paint := func(color string, text []byte) {
+		b.WriteString(color)
+		b.Write(text)
+		b.WriteString(colorReset)
+	}
+	for i := 0; i < len(data); {
+		c := data[i]
+		switch {
+		case c == '"':
+			end := i + 1
+			for end < len(data) && data[end] != '"' {
+				if data[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			end = min(end+1, len(data))
+			color := colorString
+			if isKey(data[end:]) {
+				color = colorKey
+			}
+			paint(color, data[i:end])
+			i = end
+		case c == '-' || c >= '0' && c <= '9':
+			end := i + 1
+			for end < len(data) && strings.IndexByte("0123456789.eE+-", data[end]) >= 0 {
+				end++
+			}
+			paint(colorNumber, data[i:end])
+			i = end
+		case bytes.HasPrefix(data[i:], []byte("true")):
+			paint(colorBool, data[i:i+4])
+			i += 4
+		case bytes.HasPrefix(data[i:], []byte("false")):
+			paint(colorBool, data[i:i+5])
+			i += 5
+		case bytes.HasPrefix(data[i:], []byte("null")):
+			paint(colorNull, data[i:i+4])
+			i += 4
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.Bytes()
+}
+
+// isKey reports whether the text after a string starts with a colon, which
+// makes the string an object key.
+func isKey(rest []byte) bool {
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	return len(rest) > 0 && rest[0] == ':'
+}
+
+// pageProgress shows --all's progress on a terminal. A nil *pageProgress
+// shows nothing, so callers need not check whether stderr is a terminal.
+type pageProgress struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+}
+
+// update shows the page just read.
+func (p *pageProgress) update(pg apiclient.Page) {
+	if p == nil {
+		return
+	}
+	if p.bar == nil {
+		p.bar = progressbar.NewOptions(pg.Total,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("items"),
+			progressbar.OptionSetSpinnerChangeInterval(0),
+			progressbar.OptionSetElapsedTime(false),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionThrottle(100*time.Millisecond),
+		)
+	}
+	p.bar.Describe(fmt.Sprintf("page %d", pg.Number))
+	p.bar.Set(pg.Items)
+}
+
+// clear takes the progress line off the screen, for a message to be shown.
+func (p *pageProgress) clear() {
+	if p != nil && p.bar != nil {
+		p.bar.Clear()
+	}
+}
+
+// done stops the display and clears it; calling it again does nothing.
+func (p *pageProgress) done() {
+	if p != nil && p.bar != nil {
+		p.bar.Exit()
+		p.bar.Clear()
+		p.bar = nil
+	}
+}

@@ -1,0 +1,144 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// fetch GETs path with the environment's current access token, without
+// freshtoken's request command, to learn what the API sends.
+func (e *devEnv) fetch(t *testing.T, path string) []byte {
+	t.Helper()
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "token"); code != 0 {
+		t.Fatalf("token exited %d: %s", code, stderr)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.api+strings.TrimPrefix(path, "/"), nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(stdout.String()))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func TestRequestPipedOutputIsTheBodyByteForByte(t *testing.T) {
+	e := newDevEnv(t, devprovider.Options{})
+	e.login(t)
+	for _, path := range []string{"/v2/company", "/v2/contacts?per_page=7", "/v2/dev/download?bytes=300000"} {
+		want := e.fetch(t, path)
+		ios, stdout, stderr := testStreams(false, false)
+		if code := e.run(ios, "get", path); code != 0 {
+			t.Fatalf("get %s exited %d: %s", path, code, stderr)
+		}
+		if !bytes.Equal(stdout.Bytes(), want) {
+			t.Errorf("get %s printed %d bytes that differ from the %d the API sent", path, stdout.Len(), len(want))
+		}
+	}
+}
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+func TestRequestOnATerminal(t *testing.T) {
+	e := newDevEnv(t, devprovider.Options{})
+	e.login(t)
+	raw := e.fetch(t, "/v2/company")
+	var indented bytes.Buffer
+	json.Indent(&indented, bytes.TrimSpace(raw), "", "  ")
+	indented.WriteString("\n")
+	if bytes.Equal(indented.Bytes(), raw) {
+		t.Fatal("the API's body is already indented; this test would prove nothing")
+	}
+
+	t.Run("pretty without colour under NO_COLOR", func(t *testing.T) {
+		t.Setenv("NO_COLOR", "1")
+		ios, stdout, _ := testStreams(true, false)
+		if code := e.run(ios, "get", "/v2/company"); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		if stdout.String() != indented.String() {
+			t.Errorf("got\n%s\nwant\n%s", stdout, indented.String())
+		}
+	})
+	t.Run("pretty and coloured", func(t *testing.T) {
+		t.Setenv("NO_COLOR", "")
+		t.Setenv("TERM", "xterm-256color")
+		ios, stdout, _ := testStreams(true, false)
+		if code := e.run(ios, "get", "/v2/company"); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		for _, want := range []string{"\x1b[34;1m\"company\"\x1b[0m: {", "\x1b[34;1m\"name\"\x1b[0m: \x1b[32m\"Dev Ltd\"\x1b[0m,"} {
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("output lacks %q:\n%q", want, stdout)
+			}
+		}
+		if plain := ansi.ReplaceAllString(stdout.String(), ""); plain != indented.String() {
+			t.Errorf("without its colours the output is\n%s\nwant\n%s", plain, indented.String())
+		}
+	})
+	t.Run("an error body too, exit 4", func(t *testing.T) {
+		t.Setenv("NO_COLOR", "1")
+		ios, stdout, stderr := testStreams(true, true)
+		if code := e.run(ios, "get", "/v2/contacts/999"); code != 4 {
+			t.Fatalf("exit %d, want 4", code)
+		}
+		if want := "{\n  \"errors\": {\n    \"error\": {\n      \"message\": \"Resource not found.\"\n    }\n  }\n}\n"; stdout.String() != want {
+			t.Errorf("stdout = %q, want %q", stdout, want)
+		}
+		if !strings.Contains(stderr.String(), "answered 404 Not Found") {
+			t.Errorf("stderr = %q, want the status", stderr)
+		}
+	})
+	t.Run("anything else as it is", func(t *testing.T) {
+		want := e.fetch(t, "/v2/dev/download?bytes=1000")
+		ios, stdout, _ := testStreams(true, false)
+		if code := e.run(ios, "get", "/v2/dev/download?bytes=1000"); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		if !bytes.Equal(stdout.Bytes(), want) {
+			t.Errorf("a binary body was changed on its way to the terminal")
+		}
+	})
+}
+
+func TestAllShowsProgressOnlyOnATerminal(t *testing.T) {
+	e := newDevEnv(t, devprovider.Options{})
+	e.login(t)
+	for _, errTTY := range []bool{true, false} {
+		ios, stdout, stderr := testStreams(false, errTTY)
+		if code := e.run(ios, "get", "/v2/contacts?per_page=10", "--all"); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var doc struct{ Contacts []json.RawMessage }
+		if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Contacts) != 42 {
+			t.Fatalf("stdout has %d contacts (%v), want 42", len(doc.Contacts), err)
+		}
+		progress := stderr.String()
+		if !errTTY {
+			if progress != "" {
+				t.Errorf("stderr is not a terminal, yet got %q", progress)
+			}
+			continue
+		}
+		for _, want := range []string{"page 1", "page 5", "(42/42)"} {
+			if !strings.Contains(progress, want) {
+				t.Errorf("progress on a terminal lacks %q: %q", want, progress)
+			}
+		}
+		if last := progress[strings.LastIndex(progress, "\r")+1:]; last != "" {
+			t.Errorf("the progress line was left on the screen: %q", progress)
+		}
+	}
+}

@@ -1,0 +1,159 @@
+package postman
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const seedExport = `{
+	"id": "9c1e5c3e-0000-4000-8000-000000000001",
+	"name": "FreeAgent",
+	"values": [
+		{"key": "ResourceKey", "value": "sand", "type": "default", "enabled": true},
+		{"key": "ClientId", "value": " the-id ", "type": "default", "enabled": true},
+		{"key": "ClientSecret", "value": "the-secret", "type": "secret", "enabled": true},
+		{"key": "Resource_sand", "value": "https://api.sandbox.freeagent.com/v2/", "enabled": true},
+		{"key": "RefreshToken_sand", "value": "rt-sand", "type": "secret", "enabled": true},
+		{"key": "AccessToken_sand", "value": "at-sand", "type": "secret"},
+		{"key": "AccessTokenIss_sand", "value": 1772355600000},
+		{"key": "AccessTokenExp_sand", "value": "3600"},
+		{"key": "Resource_prod", "value": "https://api.freeagent.com"},
+		{"key": "RefreshToken_prod", "value": "rt-prod"},
+		{"key": "RefreshToken_prod", "value": "rt-prod-old", "enabled": false},
+		{"key": "Resource_test", "value": "https://api.sandbox.freeagent.com", "enabled": false}
+	],
+	"_postman_variable_scope": "environment",
+	"_postman_exported_at": "2026-03-01T09:00:00.000Z",
+	"_postman_exported_using": "Postman/11.2.0"
+}`
+
+func TestParseSeedLayout(t *testing.T) {
+	exp, err := Parse([]byte(seedExport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Export{Name: "FreeAgent", Layout: Seed, Envs: []Env{
+		{Name: "prod", APIURL: "https://api.freeagent.com/", ClientID: "the-id", ClientSecret: "the-secret", RefreshToken: "rt-prod"},
+		{Name: "sand", Active: true, APIURL: "https://api.sandbox.freeagent.com/", ClientID: "the-id", ClientSecret: "the-secret",
+			RefreshToken: "rt-sand", AccessToken: "at-sand", IssuedAt: time.UnixMilli(1772355600000), Lifetime: time.Hour},
+	}}
+	if !reflect.DeepEqual(exp, want) {
+		t.Errorf("Parse =\n%+v\nwant\n%+v", exp, want)
+	}
+	if exp, ok := exp.Envs[1].Expiry(); !ok || !exp.Equal(time.UnixMilli(1772355600000).Add(time.Hour)) {
+		t.Errorf("sand expiry = %s, %t", exp, ok)
+	}
+	if _, ok := exp.Envs[0].Expiry(); ok {
+		t.Error("prod has no access token, yet its expiry is known")
+	}
+}
+
+func TestParseCommonLayout(t *testing.T) {
+	exp, err := Parse([]byte(`{"name": "My FreeAgent (live)", "values": [
+		{"key": "url", "value": "https://api.freeagent.com/v2"},
+		{"key": "client_id", "value": "id"},
+		{"key": "client_secret", "value": "secret"},
+		{"key": "refresh_token", "value": "rt"},
+		{"key": "access_token", "value": "at"},
+		{"key": "refresh_token", "value": "older", "enabled": false}
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Export{Name: "My FreeAgent (live)", Layout: Common, Envs: []Env{
+		{Name: "my-freeagent-live", APIURL: "https://api.freeagent.com/", ClientID: "id", ClientSecret: "secret", RefreshToken: "rt", AccessToken: "at"},
+	}}
+	if !reflect.DeepEqual(exp, want) {
+		t.Errorf("Parse =\n%+v\nwant\n%+v", exp, want)
+	}
+}
+
+func TestParseRefusesMalformedExports(t *testing.T) {
+	seed := func(values string) string {
+		return `{"name":"x","values":[{"key":"ClientId","value":"id"},{"key":"ClientSecret","value":"s3cr3t"},` + values + `]}`
+	}
+	tests := []struct{ name, export, want string }{
+		{"empty", ``, "does not hold a JSON object"},
+		{"a list", `[]`, "does not hold a JSON object"},
+		{"broken JSON", "{\n  \"values\": [\n    {\"key\": }\n  ]\n}", "not valid JSON (line 3, column 13: invalid character '}'"},
+		{"values not a list", `{"values": {"key": "url"}}`, `"values" should be a list, not object`},
+		{"a collection", `{"info": {"name": "FreeAgent"}, "item": []}`, "is a Postman collection, not an environment"},
+		{"no values", `{"name": "x"}`, `has no "values" list`},
+		{"nothing FreeAgent", `{"values": [{"key": "baseUrl", "value": "x"}]}`, "holds no FreeAgent settings"},
+		{"a key-less entry", `{"values": [{"value": "x"}]}`, "entry 1 of its values has no key"},
+		{"a twice-set key", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"Resource_a","value":"https://h/"}`), "Resource_a is set twice"},
+		{"an object value", seed(`{"key":"Resource_a","value":{"s3cr3t":1}}`), "Resource_a has a list or object as its value"},
+		{"no Resource", seed(`{"key":"RefreshToken_a","value":"rt"}`), "there is no Resource_a, so nothing says which API the a tokens are for"},
+		{"only a client", `{"values":[{"key":"ClientId","value":"id"}]}`, "has no Resource_<key> entry"},
+		{"no ClientId", `{"values":[{"key":"Resource_a","value":"https://h/"}]}`, "ClientId is missing or empty"},
+		{"a disabled ClientId", `{"values":[{"key":"ClientId","value":"id","enabled":false},{"key":"Resource_a","value":"https://h/"}]}`, "ClientId is missing or empty"},
+		{"a Resource that is not a URL", seed(`{"key":"Resource_a","value":"api.freeagent.com"}`), `Resource_a is "api.freeagent.com", not a URL`},
+		{"a Resource from a variable", seed(`{"key":"Resource_a","value":"{{base}}/v2"}`), "refers to another Postman variable"},
+		{"a key unfit for a name", seed(`{"key":"Resource_my key","value":"https://h/"}`), "the key of Resource_my key cannot name a freshtoken environment"},
+		{"a bad issue time", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"AccessTokenIss_a","value":"yesterday"}`), `AccessTokenIss_a is "yesterday", not a time in milliseconds`},
+		{"a bad lifetime", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"AccessTokenExp_a","value":"-1"}`), `AccessTokenExp_a is "-1", not a number of seconds`},
+		{"common without url", `{"values":[{"key":"client_id","value":"id"}]}`, "url is missing or empty"},
+		{"common without client_id", `{"values":[{"key":"url","value":"https://h/"}]}`, "client_id is missing or empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.export))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one saying %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("err %q repeats a secret or spans lines", err)
+			}
+		})
+	}
+}
+
+func TestAPIRoot(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://api.sandbox.freeagent.com":       "https://api.sandbox.freeagent.com/",
+		"https://api.sandbox.freeagent.com/":      "https://api.sandbox.freeagent.com/",
+		"https://api.sandbox.freeagent.com/v2":    "https://api.sandbox.freeagent.com/",
+		"https://api.sandbox.freeagent.com/v2/":   "https://api.sandbox.freeagent.com/",
+		"http://127.0.0.1:8080/fa/v2?x=1#y":       "http://127.0.0.1:8080/fa/",
+		"https://user:pw@api.freeagent.com/v2":    "https://api.freeagent.com/",
+		"https://api.freeagent.com/v2/contacts/1": "https://api.freeagent.com/v2/contacts/1/",
+	} {
+		got, err := apiRoot("url", in)
+		if err != nil || got != want {
+			t.Errorf("apiRoot(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	for in, want := range map[string]string{
+		"FreeAgent Sandbox":   "freeagent-sandbox",
+		"  prod  ":            "prod",
+		"My FreeAgent (live)": "my-freeagent-live",
+		"a_b-c":               "a_b-c",
+		"Ünïcode!":            "n-code",
+		"***":                 "",
+	} {
+		if got := EnvName(in); got != want {
+			t.Errorf("EnvName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "env.json")
+	if err := os.WriteFile(p, []byte(seedExport), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := ReadFile(p)
+	if err != nil || len(exp.Envs) != 2 {
+		t.Fatalf("ReadFile = %v, %v", exp, err)
+	}
+	if _, err := ReadFile(filepath.Join(t.TempDir(), "missing.json")); err == nil {
+		t.Error("ReadFile of a missing file succeeded")
+	}
+}
