@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,34 +12,15 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
-// clock is a settable time source shared by the provider and the engine.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // rig is one environment wired to a dev provider over loopback HTTP.
 type rig struct {
 	t        *testing.T
-	clock    *clock
+	clock    *fakeclock.Clock
 	provider *devprovider.Provider
 	server   *httptest.Server
 	store    *filestore.Store
@@ -51,7 +31,7 @@ type rig struct {
 // returns settings for it; change r.settings before calling r.source.
 func newRig(t *testing.T, popts devprovider.Options) *rig {
 	t.Helper()
-	c := newClock()
+	c := fakeclock.New()
 	popts.Clock = c.Now
 	popts.AutoApprove = true
 	p := devprovider.New(popts)

@@ -72,7 +72,7 @@ func TestDoGivesUp(t *testing.T) {
 		r := newRig(t, devprovider.Options{RequestsPerMinute: 1})
 		// Another client of the same grant takes every slot that opens up
 		// while this one waits.
-		r.clock.afterSleep = func() {
+		r.clock.OnSleep = func() {
 			resp, err := r.http.Do(r.get(t, "/v2/users/me"))
 			if err == nil {
 				resp.Body.Close()

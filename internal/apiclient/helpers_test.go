@@ -1,71 +1,28 @@
 package apiclient
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 )
-
-// fakeClock is a Clock whose Sleep moves time on at once. The dev provider
-// shares it, so a minute's wait for a rate limit takes no real time.
-type fakeClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	slept time.Duration
-	// afterSleep, when set, runs after each Sleep has moved the time on.
-	afterSleep func()
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.slept += d
-	hook := c.afterSleep
-	c.mu.Unlock()
-	if hook != nil {
-		hook()
-	}
-	return nil
-}
-
-func (c *fakeClock) Slept() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.slept
-}
 
 // rig is a dev provider on loopback HTTP, on a fake clock, with a client
 // logged in to it.
 type rig struct {
 	provider *devprovider.Provider
 	url      string // the provider's root, no trailing slash
-	clock    *fakeClock
+	clock    *fakeclock.Clock
 	http     *http.Client // adds the access token
 }
 
 func newRig(t *testing.T, opts devprovider.Options) *rig {
 	t.Helper()
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	opts.Clock = clock.Now
 	opts.AutoApprove = true
 	p := devprovider.New(opts)

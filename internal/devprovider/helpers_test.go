@@ -7,45 +7,27 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 )
 
 // testRedirectURI is the redirect URI the tests register and send.
 const testRedirectURI = "http://127.0.0.1:8787/callback"
-
-// fakeClock is a Clock that moves only when told to.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // testProvider is a Provider served over real HTTP, on a fake clock unless opts
 // brings its own.
 type testProvider struct {
 	*Provider
 	srv   *httptest.Server
-	clock *fakeClock
+	clock *fakeclock.Clock
 }
 
 func start(t *testing.T, opts Options) *testProvider {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New()
 	if opts.Clock == nil {
 		opts.Clock = clock.Now
 	}
