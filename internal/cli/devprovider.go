@@ -43,7 +43,7 @@ this machine; the tokens it issues are worthless anywhere else.`,
 	fl.DurationVar(&o.AccessTTL, "access-ttl", time.Hour, "access token lifetime")
 	fl.DurationVar(&o.ReuseGrace, "reuse-grace", 0, "how long a rotated-out refresh token still works (0: reuse revokes the grant)")
 	fl.BoolVar(&o.AutoApprove, "auto-approve", false, "approve logins without showing the approval page")
-	fl.IntVar(&o.RequestsPerMinute, "requests-per-minute", 120, "API rate limit per grant")
+	fl.IntVar(&o.RequestsPerMinute, "requests-per-minute", 120, "API rate limit per grant (negative: none)")
 	return cmd
 }
 

@@ -79,7 +79,7 @@ func runLogin(cmd *cobra.Command, opts *loginOptions) error {
 	}
 	res, err := flow.Run(ctx)
 	if errors.Is(err, login.ErrPortBusy) {
-		return fmt.Errorf("%s: %w; stop the program using it, or set another port in redirect_uri (and register it with the provider)", env.Name, err)
+		return loginThroughProxy(ctx, opts, env, src, err)
 	}
 	if err != nil {
 		return err

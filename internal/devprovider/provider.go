@@ -53,7 +53,8 @@ type Options struct {
 	// RequirePKCE rejects an authorization request without code_challenge_method=S256.
 	RequirePKCE bool
 
-	// RequestsPerMinute is the API limit per grant in a rolling minute; default 120.
+	// RequestsPerMinute is the API limit per grant in a rolling minute; default 120,
+	// and none when negative (for benchmarks).
 	// Requests with the header X-RateLimit-Test: true count separately, limited to 5.
 	RequestsPerMinute int
 	// RefreshesPerMinute is the refresh_token grant limit per grant in a rolling

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Requests per second to the dev provider's API over loopback, measured with
+# wrk: called directly with a token, through `freshtoken proxy`, and through
+# nginx configured as a reverse proxy that injects the same Authorization
+# header (the yardstick). Prints a Markdown table for docs/performance.md.
+# Besides requests per second, which on a small machine depends on how wrk,
+# the provider and the proxy share the CPUs, it reports the CPU time the proxy
+# process itself spent per request: its own cost, and the steadier number.
+#
+#   bench/proxy.sh                       # 10 s per run, 32 connections, 2 wrk threads
+#   DURATION=30s CONNECTIONS=64 bench/proxy.sh
+#
+# Needs go, wrk, nginx and curl (apt-get install wrk nginx curl). Everything
+# listens on 127.0.0.1 only, and every process it starts is stopped when it
+# ends, however it ends. Not run by CI.
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+PROVIDER_PORT=${PROVIDER_PORT:-18900}
+PROXY_PORT=${PROXY_PORT:-18787}
+NGINX_PORT=${NGINX_PORT:-18788}
+ENDPOINT=/v2/users/me
+
+for tool in go wrk nginx curl; do
+	command -v "$tool" >/dev/null || { echo "bench/proxy.sh needs $tool (apt-get install wrk nginx curl)" >&2; exit 2; }
+done
+for port in "$PROVIDER_PORT" "$PROXY_PORT" "$NGINX_PORT"; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		echo "port $port is in use; set PROVIDER_PORT, PROXY_PORT or NGINX_PORT" >&2
+		exit 2
+	fi
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+# wait_http URL: until something answers there, for at most 10 seconds.
+wait_http() {
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "$1" && return 0
+		sleep 0.1
+	done
+	echo "nothing answers at $1" >&2
+	return 1
+}
+
+cd "$(dirname "$0")/.."
+go build -o "$work/freshtoken" ./cmd/freshtoken
+ft="$work/freshtoken"
+export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state" DEV_SECRET=dev-client-secret
+
+"$ft" dev-provider --listen "127.0.0.1:$PROVIDER_PORT" --auto-approve --requests-per-minute -1 2>"$work/provider.log" &
+pids+=($!)
+wait_http "http://127.0.0.1:$PROVIDER_PORT/"
+
+api="http://127.0.0.1:$PROVIDER_PORT/"
+"$ft" init -e bench --provider freeagent --api-url "$api" --client-id dev-client-id \
+	--client-secret-env DEV_SECRET --redirect-uri "http://127.0.0.1:$PROXY_PORT/callback" >/dev/null 2>&1
+BROWSER="curl -s -o /dev/null -L" "$ft" -e bench login 2>/dev/null
+token=$("$ft" -e bench token)
+
+"$ft" proxy --listen "127.0.0.1:$PROXY_PORT" 2>"$work/proxy.log" &
+pids+=($!)
+proxy_pid=$!
+
+mkdir -p "$work/nginx/logs"
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $work/nginx/body;
+	proxy_temp_path $work/nginx/proxy;
+	fastcgi_temp_path $work/nginx/fastcgi;
+	uwsgi_temp_path $work/nginx/uwsgi;
+	scgi_temp_path $work/nginx/scgi;
+	upstream api {
+		server 127.0.0.1:$PROVIDER_PORT;
+		keepalive 64;
+	}
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		location /bench/ {
+			proxy_pass http://api/;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header Host 127.0.0.1:$PROVIDER_PORT;
+			proxy_set_header Authorization "Bearer $token";
+		}
+	}
+}
+EOF
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+pids+=($!)
+nginx_pid=$!
+
+direct="${api%/}$ENDPOINT"
+through_proxy="http://127.0.0.1:$PROXY_PORT/bench$ENDPOINT"
+through_nginx="http://127.0.0.1:$NGINX_PORT/bench$ENDPOINT"
+wait_http "$through_proxy"
+wait_http "$through_nginx"
+curl -sf -o /dev/null -H "Authorization: Bearer $token" "$direct"
+curl -sf -o /dev/null "$through_proxy"
+curl -sf -o /dev/null "$through_nginx"
+
+# cpu_ticks PID...: the user and system CPU time the processes have used.
+cpu_ticks() {
+	local total=0 pid fields
+	for pid in "$@"; do
+		read -ra fields <"/proc/$pid/stat"
+		total=$((total + fields[13] + fields[14]))
+	done
+	echo "$total"
+}
+
+# measure NAME URL PIDS [wrk args]: one warm-up run, then the measured one,
+# with the CPU time PIDS (a quoted list, or "") used per request.
+measure() {
+	local name=$1 url=$2 accounted=$3
+	shift 3
+	wrk -t "$THREADS" -c "$CONNECTIONS" -d 2s "$@" "$url" >/dev/null
+	local out before after
+	before=$(cpu_ticks $accounted)
+	out=$(wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency "$@" "$url")
+	after=$(cpu_ticks $accounted)
+	if grep -q "Non-2xx" <<<"$out"; then
+		echo "$name: some answers were not 2xx:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+	local rps p50 p99 requests cpu="–"
+	rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
+	p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+	p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+	requests=$(awk '/requests in/ {print $1}' <<<"$out")
+	if [ -n "$accounted" ]; then
+		cpu="$(((after - before) * 1000000 / $(getconf CLK_TCK) / requests)) µs"
+	fi
+	printf '| %s | %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "$cpu"
+}
+
+echo "wrk -t $THREADS -c $CONNECTIONS -d $DURATION, GET $ENDPOINT, $(nproc) CPUs ($(uname -m)), $(go version | cut -d' ' -f3), $(nginx -v 2>&1 | cut -d' ' -f3)"
+echo
+echo "| path | requests/s | latency p50 | latency p99 | proxy CPU per request |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+measure "direct to the dev provider" "$direct" "" -H "Authorization: Bearer $token"
+measure "through freshtoken proxy" "$through_proxy" "$proxy_pid"
+measure "through nginx (header-injecting reverse proxy)" "$through_nginx" "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"

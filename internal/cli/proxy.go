@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken/internal/proxy"
+)
+
+type proxyOptions struct {
+	f           *Factory
+	Listen      string
+	AllowRemote bool
+}
+
+func newProxyCmd(f *Factory, runF func(*proxyOptions) error) *cobra.Command {
+	opts := &proxyOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Serve every environment's API on this machine, with fresh tokens added",
+		Long: `Serve a local reverse proxy: a request to http://127.0.0.1:8787/ENV/PATH goes to
+PATH under environment ENV's api_url, with a fresh Authorization header in
+place of any the client sent. Point Postman, Insomnia, curl or any HTTP client
+at it and leave their authorization settings empty.
+
+Open http://127.0.0.1:8787/ in a browser for a status page with a Log in
+button per environment; log-ins come back to /callback, so registering
+http://127.0.0.1:8787/callback once with the provider serves both the proxy
+and ` + "`freshtoken login`" + `, which completes its log-in through a running proxy.
+
+The proxy listens on loopback only and answers only requests addressed to it
+by its own address, so no web page can use it. --allow-remote lets other
+machines use it (and your tokens), which you should only do on a network you
+trust.`,
+		Example: `  freshtoken proxy
+  curl http://127.0.0.1:8787/sandbox/v2/company
+  freshtoken proxy --listen 127.0.0.1:9000 --debug`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := proxy.CheckListen(opts.Listen, opts.AllowRemote); err != nil {
+				return usageErrorf("%v", err)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runProxy(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8787", "address to listen on")
+	cmd.Flags().BoolVar(&opts.AllowRemote, "allow-remote", false, "let other machines use the proxy, and so your tokens")
+	return cmd
+}
+
+func runProxy(ctx context.Context, opts *proxyOptions) error {
+	f := opts.f
+	conf, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if len(conf.Envs) == 0 {
+		return usageErrorf("no environment is configured in %s; run `freshtoken init` to add one", conf.Path)
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (%v); is a proxy or a `freshtoken login` already running there? Choose another address with --listen", opts.Listen, unwrapOpError(err))
+	}
+	defer ln.Close()
+	p, err := proxy.New(proxy.Options{
+		Addr:        ln.Addr().String(),
+		AllowRemote: opts.AllowRemote,
+		Config:      f.Config,
+		Open:        f.Source,
+		Logger:      f.Logger(),
+		UserAgent:   userAgent(),
+	})
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	if opts.AllowRemote {
+		warnRemote(f.IO.ErrOut, ln.Addr().String())
+	}
+	fmt.Fprintf(f.IO.ErrOut, "freshtoken proxy running at %s/ (Ctrl-C to stop)\n  status page and log-in:  %s/\n", base, base)
+	for _, name := range conf.Names() {
+		fmt.Fprintf(f.IO.ErrOut, "  %-22s  %s/%s/  →  %s\n", name+":", base, name, conf.Envs[name].APIURL)
+	}
+	fmt.Fprintln(f.IO.ErrOut, "Send requests to these addresses with no authorization of your own: freshtoken adds a fresh token.")
+
+	srv := &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(f.Logger().Handler(), slog.LevelDebug),
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if srv.Shutdown(shutdown) != nil {
+			srv.Close()
+		}
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	<-stopped
+	fmt.Fprintln(f.IO.ErrOut, "freshtoken proxy stopped.")
+	return nil
+}
+
+// warnRemote says, on every start, what --allow-remote gives away.
+func warnRemote(w io.Writer, addr string) {
+	fmt.Fprintf(w, `WARNING: --allow-remote is on. Anyone who can connect to %s can call
+WARNING: your APIs as you, with your tokens, and no password. Use it only on a
+WARNING: network you trust, behind a firewall, and stop the proxy when done.
+`, addr)
+}
+
+// unwrapOpError drops the "listen tcp ADDR:" prefix that repeats the address.
+func unwrapOpError(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return oe.Err
+	}
+	return err
+}

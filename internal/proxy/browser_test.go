@@ -1,0 +1,119 @@
+package proxy_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds the headless browser: $CHROMIUM, else chromium on $PATH.
+// The test is skipped without one, except on CI, which installs it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed; CI must install it (apt-get install chromium)")
+		}
+		t.Skip("chromium is not installed")
+	}
+	return p
+}
+
+// TestBrowserLogin is a person using the status page: they log in with the
+// Log in button, approve on the provider's page, come back to the status
+// page showing the environment logged in, renew the token with Renew now,
+// and then open an API address through the proxy.
+func TestBrowserLogin(t *testing.T) {
+	exe := chromium(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: false})
+
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute) // a hung browser fails the test instead of hanging it
+	defer cancel()
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(f.base+"/"),
+		chromedp.Click(chromedp.CSS(`#env-dev[data-state="logged-out"] #login-dev`)),
+		chromedp.WaitVisible(chromedp.ID("approve")),
+	)
+	if err != nil {
+		t.Fatalf("opening the provider's approve page from the status page: %v\nproxy log:\n%s", err, f.logs.String())
+	}
+	approvePage, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("approve")),
+		chromedp.WaitVisible(chromedp.CSS(`#notice[data-done="logged-in"]`)),
+	)
+	if err != nil {
+		t.Fatalf("approving: %v\nproxy log:\n%s", err, f.logs.String())
+	}
+	afterLogin := text(ctx, t, `#env-dev[data-state="logged-in"]`)
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("renew-dev")),
+		chromedp.WaitVisible(chromedp.CSS(`#notice[data-done="renewed"]`)),
+		chromedp.Navigate(f.base+"/dev/v2/users/me"),
+	); err != nil {
+		t.Fatalf("renewing: %v\nproxy log:\n%s", err, f.logs.String())
+	}
+	apiAnswer := text(ctx, t, "body")
+	if !strings.HasPrefix(approvePage, f.api+"v2/approve_app?") {
+		t.Errorf("Log in led to %s, not the provider's approve page", approvePage)
+	}
+	if !strings.Contains(afterLogin, "Logged in") || !strings.Contains(afterLogin, "expires in 1 hour") {
+		t.Errorf("after approving, the environment shows %q", afterLogin)
+	}
+	if !strings.Contains(apiAnswer, `"email":"dev@example.com"`) {
+		t.Errorf("the API through the proxy answered %q", apiAnswer)
+	}
+	if st := f.provider.Stats(); st.Exchanges != 1 || st.Refreshes != 1 {
+		t.Errorf("provider saw %d code exchanges and %d refreshes, want 1 and 1", st.Exchanges, st.Refreshes)
+	}
+
+	// And any other client, with no token of its own.
+	resp, err := http.Get(f.base + "/dev/v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a proxied request after the browser log-in got %d", resp.StatusCode)
+	}
+}
+
+// text is the text of the element sel selects.
+func text(ctx context.Context, t *testing.T, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("reading %s: %v", sel, err)
+	}
+	return s
+}

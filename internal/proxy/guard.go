@@ -1,0 +1,96 @@
+package proxy
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// CheckListen refuses an address other processes on the network could reach,
+// unless allowRemote: an empty host, 0.0.0.0 or a non-loopback IP or name.
+func CheckListen(addr string, allowRemote bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return fmt.Errorf("--listen %q is not HOST:PORT, such as 127.0.0.1:8787", addr)
+	}
+	if allowRemote || isLoopbackHost(host) {
+		return nil
+	}
+	return fmt.Errorf("--listen %s would let other machines use your tokens; listen on a loopback address such as 127.0.0.1:%s, or add --allow-remote if you really mean it", addr, port)
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// guard decides which requests the proxy answers at all. Only requests
+// addressed to the proxy by its own address are served: a web page that
+// rebinds its DNS name to 127.0.0.1 still sends its own name in Host, and a
+// page calling the proxy from the user's browser is named by Origin and
+// Sec-Fetch-Site.
+type guard struct {
+	port  string
+	hosts map[string]bool // host names and IP literals that are the proxy's own
+	anyIP bool            // --allow-remote: any IP literal names the proxy
+}
+
+func newGuard(addr string, allowRemote bool) (guard, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return guard{}, fmt.Errorf("proxy address %q is not HOST:PORT", addr)
+	}
+	g := guard{port: port, hosts: map[string]bool{"localhost": true, strings.ToLower(host): true}, anyIP: allowRemote}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		g.hosts["127.0.0.1"], g.hosts["::1"] = true, true
+	}
+	return g, nil
+}
+
+// own reports whether hostport, a Host header or an origin's host, names
+// this proxy.
+func (g guard) own(hostport string) bool {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]"), "80"
+	}
+	if port != g.port {
+		return false
+	}
+	host = strings.ToLower(host)
+	return g.hosts[host] || g.anyIP && net.ParseIP(host) != nil
+}
+
+// refusal says why r must not be served, or returns "". A cross-site
+// request is refused unless navigation allows it: opening the status page or
+// arriving at the login callback from the provider's page.
+func (g guard) refusal(r *http.Request, navigation bool) string {
+	if !g.own(r.Host) {
+		return fmt.Sprintf("the request is addressed to %q, not to this proxy's own address; freshtoken refuses it so that no web page can reach your tokens by DNS rebinding", r.Host)
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme != "http" || !g.own(u.Host) {
+			return fmt.Sprintf("the request was sent by the web page at %s; freshtoken refuses requests from web pages other than its own status page", o)
+		}
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); !navigation && (site == "cross-site" || site == "same-site") {
+		return "the browser says another web site sent this request; freshtoken refuses requests from web pages other than its own status page"
+	}
+	return ""
+}
+
+// fromThisMachine reports whether r came over a loopback connection.
+func fromThisMachine(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,253 @@
+package proxy_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// accessTTL is the dev provider's token lifetime in these tests; the fake
+// clock makes its length irrelevant to how long they run.
+const accessTTL = time.Hour
+
+// fixture is a dev provider and a proxy in front of it, both on loopback,
+// with two environments: "dev", and "idle", which is never logged in.
+type fixture struct {
+	provider   *devprovider.Provider
+	api        string // the provider's URL, ending in "/"
+	base       string // the proxy's URL, without a trailing "/"
+	addr       string // the proxy's host:port
+	proxy      *proxy.Proxy
+	server     *httptest.Server // serving proxy
+	clock      *fakeclock.Clock // the provider's and the proxy's: a test moves both past an expiry at once
+	configPath string
+	logs       *syncBuffer
+}
+
+type fixtureOptions struct {
+	autoApprove bool
+	quiet       bool // log warnings only, as the proxy does without --debug
+}
+
+func newFixture(t testing.TB) *fixture {
+	return newFixtureWith(t, fixtureOptions{autoApprove: true})
+}
+
+func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
+	t.Helper()
+	f := &fixture{clock: fakeclock.New(), logs: &syncBuffer{}}
+	now := f.clock.Now
+	f.provider = devprovider.New(devprovider.Options{
+		AccessTTL:         accessTTL,
+		AutoApprove:       o.autoApprove,
+		RequirePKCE:       true,
+		RequestsPerMinute: -1,
+		Clock:             now,
+	})
+	api := httptest.NewServer(f.provider.Handler())
+	t.Cleanup(api.Close)
+	t.Cleanup(f.provider.Close) // runs first
+	f.api = api.URL + "/"
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.addr = ln.Addr().String()
+	f.base = "http://" + f.addr
+
+	dir := t.TempDir()
+	f.configPath = filepath.Join(dir, "config.toml")
+	conf := fmt.Sprintf(`default_env = "dev"
+
+[store]
+url = "file://%s"
+
+[env.dev]
+provider = "freeagent"
+api_url = %q
+client_id = "dev-client-id"
+client_secret = "dev-client-secret"
+redirect_uri = "%s/callback"
+
+[env.idle]
+provider = "freeagent"
+api_url = %q
+client_id = "dev-client-id"
+client_secret = "dev-client-secret"
+redirect_uri = "%s/callback"
+`, filepath.Join(dir, "store"), f.api, f.base, f.api, f.base)
+	if err := os.WriteFile(f.configPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	level := slog.LevelDebug
+	if o.quiet {
+		level = slog.LevelWarn
+	}
+	logger := slog.New(redact.NewHandler(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: level})))
+	f.proxy, err = proxy.New(proxy.Options{
+		Addr:   f.addr,
+		Config: func() (*config.File, error) { return config.Load(f.configPath) },
+		Open: func(ctx context.Context, env string) (*freshtoken.Source, error) {
+			return freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: f.configPath, Env: env, Logger: logger, Clock: now})
+		},
+		Logger:    logger,
+		Clock:     now,
+		UserAgent: "freshtoken-test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.server = httptest.NewUnstartedServer(f.proxy)
+	f.server.Listener.Close()
+	f.server.Listener = ln
+	f.server.Start()
+	t.Cleanup(f.server.Close)
+	t.Cleanup(func() { f.checkNoSecretsLogged(t) })
+	return f
+}
+
+// checkNoSecretsLogged fails the test if any secret the provider issued or
+// received appears in the proxy's logs.
+func (f *fixture) checkNoSecretsLogged(t testing.TB) {
+	t.Helper()
+	logs := f.logs.String()
+	for _, s := range f.provider.Secrets() {
+		if strings.Contains(logs, s) {
+			t.Errorf("the proxy's log contains a secret (%.8s…)", s)
+		}
+	}
+}
+
+// login logs "dev" in the way `freshtoken login` does when the proxy holds
+// its redirect address, the auto-approving provider playing the browser.
+func (f *fixture) login(t testing.TB, env string) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := proxy.StartLogin(ctx, f.base, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(l.AuthURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := l.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// source opens an environment as another freshtoken process would.
+func (f *fixture) source(t testing.TB, env string) *freshtoken.Source {
+	t.Helper()
+	src, err := freshtoken.Open(context.Background(), freshtoken.OpenOptions{ConfigPath: f.configPath, Env: env, Clock: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// storedToken is the access token in the store now.
+func (f *fixture) storedToken(t testing.TB) string {
+	t.Helper()
+	rec, err := f.source(t, "dev").Record(context.Background())
+	if err != nil || rec == nil {
+		t.Fatalf("no stored record: %v", err)
+	}
+	return rec.AccessToken
+}
+
+// do sends a request to the proxy and returns the answer with its body read.
+func (f *fixture) do(t *testing.T, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+func (f *fixture) get(t *testing.T, path string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.do(t, req)
+}
+
+// noRedirects returns redirects rather than following them.
+var noRedirects = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// echo is what the provider's /v2/dev/echo saw.
+type echo struct {
+	Method  string            `json:"method"`
+	Host    string            `json:"host"`
+	Path    string            `json:"path"`
+	Query   string            `json:"query"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+}
+
+func decode[T any](t *testing.T, body []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("not the JSON expected: %v\n%s", err, body)
+	}
+	return v
+}
+
+// problemBody is the JSON of the proxy's own answers.
+type problemBody struct {
+	Error      string   `json:"error"`
+	Env        string   `json:"env"`
+	Message    string   `json:"message"`
+	Configured []string `json:"configured"`
+	StatusPage string   `json:"status_page"`
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

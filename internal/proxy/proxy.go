@@ -1,0 +1,262 @@
+// Package proxy is freshtoken's local reverse proxy: a request to
+// http://127.0.0.1:8787/<env>/<path> reaches <path> under that environment's
+// api_url with a fresh Authorization header, so any HTTP client can forget
+// about tokens. Its / is a status page with log-in, renew and log-out buttons,
+// and /callback completes browser logins.
+//
+// It serves only requests addressed to its own address and not sent by other
+// web pages (no DNS rebinding, no drive-by requests from a browser tab); its
+// buttons carry a per-process CSRF token. The token goes only to the
+// environment's API host: a redirect elsewhere is handed back to the client,
+// never followed.
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// Options configure a Proxy.
+type Options struct {
+	// Addr is the host:port the proxy listens on: requests must be addressed
+	// to it, and log-ins started here come back to it.
+	Addr string
+	// AllowRemote serves requests addressed to any IP address of this
+	// machine, not only its loopback ones.
+	AllowRemote bool
+	// Config loads the configuration; the proxy reads it for the list of
+	// environments, and again whenever it meets one it has not opened yet.
+	Config func() (*config.File, error)
+	// Open opens an environment's token source. Each is opened once, when
+	// first needed, and kept for the proxy's life.
+	Open   func(ctx context.Context, env string) (*freshtoken.Source, error)
+	Logger *slog.Logger     // nil: discard
+	Clock  func() time.Time // nil: time.Now; must be the sources' clock
+	// UserAgent is sent upstream for clients that send none (FreeAgent
+	// requires one).
+	UserAgent string
+}
+
+// Proxy is an http.Handler serving the proxy, its status page and its
+// login endpoints.
+type Proxy struct {
+	o        Options
+	guard    guard
+	base     string          // http://host:port of the proxy, for links and redirect URIs
+	csrf     string          // proves a form was posted by the status page
+	upstream *http.Transport // to the APIs, shared by every environment
+	buffers  bufferPool
+	log      *slog.Logger
+	now      func() time.Time
+	control  *http.ServeMux // the status page's forms and the login endpoints
+
+	envs   sync.Map   // name → *envProxy, opened so far
+	openMu sync.Mutex // one opening at a time, so each env is opened once
+
+	recent recentRequests
+	logins logins
+}
+
+// controlPrefix starts the paths of the proxy's own endpoints. The dot
+// keeps them apart from environment names, which cannot contain one.
+const controlPrefix = "/.freshtoken/"
+
+// New returns a Proxy for o.
+func New(o Options) (*Proxy, error) {
+	if o.Config == nil || o.Open == nil {
+		return nil, errors.New("proxy: Options.Config and Options.Open are required")
+	}
+	if err := CheckListen(o.Addr, o.AllowRemote); err != nil {
+		return nil, err
+	}
+	g, err := newGuard(o.Addr, o.AllowRemote)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: randomToken(), upstream: newTransport(), log: o.Logger, now: o.Clock}
+	redact.Register(p.csrf)
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	p.log = p.log.With("component", "proxy")
+	if p.now == nil {
+		p.now = time.Now
+	}
+	p.control = http.NewServeMux()
+	p.control.HandleFunc("GET "+controlPrefix+"static/", serveStatic)
+	p.control.HandleFunc("POST "+controlPrefix+"envs/{env}/login", p.handleLoginButton)
+	p.control.HandleFunc("POST "+controlPrefix+"envs/{env}/renew", p.handleRenewButton)
+	p.control.HandleFunc("POST "+controlPrefix+"envs/{env}/logout", p.handleLogoutButton)
+	p.control.HandleFunc("POST "+controlPrefix+"logins", p.handleStartLogin)
+	p.control.HandleFunc("GET "+controlPrefix+"logins/{id}", p.handleLoginProgress)
+	return p, nil
+}
+
+// baseURL is the proxy's own URL for addr; a proxy listening on every
+// address is reached from this machine at 127.0.0.1.
+func baseURL(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// newTransport keeps connections to each API alive for the next request and
+// leaves compression to the client, so bodies pass through unchanged.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	t.DisableCompression = true
+	return t
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ServeHTTP implements http.Handler.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	callback := p.logins.isCallback(r)
+	navigation := (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		(path == "/" || path == "/favicon.ico" || callback || strings.HasPrefix(path, controlPrefix+"static/"))
+	if why := p.guard.refusal(r, navigation); why != "" {
+		p.log.Warn("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", path, "reason", why)
+		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: why})
+		return
+	}
+	switch {
+	case path == "/":
+		p.handleStatusPage(w, r)
+	case path == "/favicon.ico":
+		serveFavicon(w, r)
+	case callback:
+		p.handleCallback(w, r)
+	case strings.HasPrefix(path, controlPrefix):
+		p.control.ServeHTTP(w, r)
+	default:
+		p.forward(w, r)
+	}
+}
+
+// env returns the named environment's proxy, opening it the first time.
+func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
+	if e, ok := p.envs.Load(name); ok {
+		return e.(*envProxy), nil
+	}
+	p.openMu.Lock()
+	defer p.openMu.Unlock()
+	if e, ok := p.envs.Load(name); ok {
+		return e.(*envProxy), nil
+	}
+	conf, err := p.o.Config()
+	if err != nil {
+		return nil, err
+	}
+	ec := conf.Envs[name]
+	if ec == nil {
+		return nil, &unknownEnvError{name: name, configured: conf.Names()}
+	}
+	src, err := p.o.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	e, err := p.newEnvProxy(ec, src)
+	if err != nil {
+		return nil, err
+	}
+	p.envs.Store(name, e)
+	p.log.Debug("environment opened", "env", name, "api_url", src.APIURL(), "store", src.Location())
+	return e, nil
+}
+
+type unknownEnvError struct {
+	name       string
+	configured []string
+}
+
+func (e *unknownEnvError) Error() string {
+	if len(e.configured) == 0 {
+		return fmt.Sprintf("no environment named %q is configured, nor any other; add one with `freshtoken init -e %s`", e.name, e.name)
+	}
+	return fmt.Sprintf("no environment named %q is configured; use one of: %s", e.name, strings.Join(e.configured, ", "))
+}
+
+// problem is the JSON body of every answer the proxy makes itself, as
+// opposed to passing on the API's: an error code for programs, and a
+// message for people saying what to do.
+type problem struct {
+	Code       string   `json:"error"`
+	Env        string   `json:"env,omitempty"`
+	Message    string   `json:"message"`
+	Configured []string `json:"configured,omitempty"`
+	StatusPage string   `json:"status_page,omitempty"`
+}
+
+// errorHeader marks an answer as the proxy's own, not the API's, and carries
+// its code.
+const errorHeader = "X-Freshtoken-Error"
+
+func writeError(w http.ResponseWriter, status int, pr problem) {
+	w.Header().Set(errorHeader, pr.Code)
+	writeJSON(w, status, pr)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// engineProblem answers err, a failure to get a token or to log in, with the
+// status and code its kind calls for. The codes sort failures the way the
+// CLI's exit codes do.
+func (p *Proxy) engineProblem(env string, err error) (int, problem) {
+	pr := problem{Env: env, Message: err.Error()}
+	var (
+		unknown *unknownEnvError
+		xe      *login.ExchangeError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return http.StatusNotFound, problem{Code: "unknown_environment", Message: err.Error(), Configured: unknown.configured}
+	case errors.Is(err, freshtoken.ErrLoginRequired):
+		pr.Code, pr.StatusPage = "login_required", p.base+"/"
+		pr.Message += fmt.Sprintf(", or open %s/ and click Log in", p.base)
+		return http.StatusUnauthorized, pr
+	case errors.Is(err, freshtoken.ErrUnreachable), errors.As(err, &xe) && !xe.Reachable:
+		pr.Code = "provider_unreachable"
+		return http.StatusBadGateway, pr
+	case errors.Is(err, freshtoken.ErrClientRejected), errors.As(err, &xe) && xe.BadClient:
+		pr.Code = "client_rejected"
+		return http.StatusBadGateway, pr
+	case errors.As(err, &xe):
+		pr.Code = "login_refused"
+		return http.StatusUnauthorized, pr
+	case errors.Is(err, config.ErrInvalid):
+		pr.Code = "invalid_configuration"
+		return http.StatusInternalServerError, pr
+	}
+	pr.Code = "failed"
+	return http.StatusInternalServerError, pr
+}

@@ -1,0 +1,575 @@
+package proxy_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/proxy"
+)
+
+func TestForgedAuthorizationIsReplaced(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	req, _ := http.NewRequest(http.MethodGet, f.base+"/dev/v2/dev/echo", nil)
+	req.Header.Set("Authorization", "Bearer forged-by-the-client")
+	resp, body := f.do(t, req)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	got := decode[echo](t, body).Headers["Authorization"]
+	if want := "Bearer " + f.storedToken(t); got != want {
+		t.Errorf("the API saw Authorization %q, want the stored token", got)
+	}
+}
+
+func TestRequestAndAnswerPassThrough(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	req, _ := http.NewRequest(http.MethodPatch, f.base+"/dev/v2/dev/echo?name=a%2Fb&x=1&x=2", strings.NewReader(`{"contact":{"first_name":"Ada"}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Custom", "kept")
+	req.Header.Set("User-Agent", "my-client/1.0")
+	req.Header.Set("X-Forwarded-For", "10.9.8.7")
+	resp, body := f.do(t, req)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	e := decode[echo](t, body)
+	checks := []struct{ what, got, want string }{
+		{"method", e.Method, http.MethodPatch},
+		{"host", e.Host, strings.TrimSuffix(strings.TrimPrefix(f.api, "http://"), "/")},
+		{"query", e.Query, "name=a%2Fb&x=1&x=2"},
+		{"body", e.Body, `{"contact":{"first_name":"Ada"}}`},
+		{"Content-Type", e.Headers["Content-Type"], "application/json"},
+		{"X-Custom", e.Headers["X-Custom"], "kept"},
+		{"User-Agent", e.Headers["User-Agent"], "my-client/1.0"},
+		{"X-Forwarded-For", e.Headers["X-Forwarded-For"], ""},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: the API saw %q, want %q", c.what, c.got, c.want)
+		}
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("answer Content-Type %q, want the API's application/json", ct)
+	}
+
+	t.Run("a client without a User-Agent gets the proxy's", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, f.base+"/dev/v2/dev/echo", nil)
+		req.Header["User-Agent"] = nil // net/http sends none
+		_, body := f.do(t, req)
+		if ua := decode[echo](t, body).Headers["User-Agent"]; ua != "freshtoken-test" {
+			t.Errorf("the API saw User-Agent %q", ua)
+		}
+	})
+	t.Run("the API's error statuses and bodies pass through", func(t *testing.T) {
+		resp, body := f.get(t, "/dev/v2/dev/download?bytes=-1")
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Freshtoken-Error") != "" || !strings.Contains(string(body), "bytes must be") {
+			t.Errorf("got %d %q: %s", resp.StatusCode, resp.Header.Get("X-Freshtoken-Error"), body)
+		}
+	})
+}
+
+func TestCallsKeepSucceedingAcrossExpiries(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	for i := 1; i <= 3; i++ {
+		f.clock.Advance(accessTTL)
+		resp, body := f.get(t, "/dev/v2/company")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("after expiry %d: status %d: %s", i, resp.StatusCode, body)
+		}
+		if got := f.provider.Stats().Refreshes; got != i {
+			t.Fatalf("after expiry %d: %d refreshes, want %d", i, got, i)
+		}
+	}
+	if got := f.provider.Stats().Unauthorized; got != 0 {
+		t.Errorf("the API answered 401 %d times: tokens were not renewed before expiry", got)
+	}
+}
+
+func TestConcurrentRequestsAtExpiryRenewOnce(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	f.clock.Advance(accessTTL)
+	const n = 100
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	defer client.CloseIdleConnections()
+	start := make(chan struct{})
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			<-start
+			resp, err := client.Get(f.base + "/dev/v2/users/me")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	ok := 0
+	for s := range statuses {
+		if s == http.StatusOK {
+			ok++
+		}
+	}
+	if ok != n {
+		t.Errorf("%d of %d requests succeeded", ok, n)
+	}
+	if got := f.provider.Stats().Refreshes; got != 1 {
+		t.Errorf("%d refreshes for %d concurrent requests at expiry, want 1", got, n)
+	}
+}
+
+func TestUnauthorizedIsRenewedAndRetried(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	replayable := []struct {
+		name string
+		req  func() *http.Request
+		want string // the body the API must see
+	}{
+		{"GET", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, f.base+"/dev/v2/dev/echo", nil)
+			return r
+		}, ""},
+		{"POST with a length", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, f.base+"/dev/v2/dev/echo", strings.NewReader(`{"a":1}`))
+			return r
+		}, `{"a":1}`},
+		{"POST streamed without a length", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, f.base+"/dev/v2/dev/echo", io.MultiReader(strings.NewReader(`{"b":`), strings.NewReader(`2}`)))
+			return r
+		}, `{"b":2}`},
+	}
+	for i, tc := range replayable {
+		t.Run(tc.name, func(t *testing.T) {
+			f.provider.RevokeAccessTokens()
+			resp, body := f.do(t, tc.req())
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			if got := decode[echo](t, body).Body; got != tc.want {
+				t.Errorf("the retry sent body %q, want %q", got, tc.want)
+			}
+			if got := f.provider.Stats().Refreshes; got != i+1 {
+				t.Errorf("%d refreshes, want %d", got, i+1)
+			}
+		})
+	}
+
+	t.Run("a body too large to keep is not replayed", func(t *testing.T) {
+		f.provider.RevokeAccessTokens()
+		before := f.provider.Stats()
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/dev/v2/dev/upload", io.LimitReader(&pattern{}, 3<<20))
+		resp, body := f.do(t, req)
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Freshtoken-Error") != "" {
+			t.Fatalf("got %d %q, want the API's 401 passed back: %s", resp.StatusCode, resp.Header.Get("X-Freshtoken-Error"), body)
+		}
+		if after := f.provider.Stats(); after.APIRequests != before.APIRequests+1 {
+			t.Errorf("%d API requests for one upload, want 1: it was retried", after.APIRequests-before.APIRequests)
+		}
+		resp, body = f.get(t, "/dev/v2/company")
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("the next request got %d: %s", resp.StatusCode, body)
+		}
+	})
+}
+
+// pattern is an endless body in which byte k is k mod 256, like the
+// provider's downloads.
+type pattern struct{ next byte }
+
+func (p *pattern) Read(b []byte) (int, error) {
+	for i := range b {
+		b[i] = p.next
+		p.next++
+	}
+	return len(b), nil
+}
+
+func patternSum(n int64) string {
+	h := sha256.New()
+	io.Copy(h, io.LimitReader(&pattern{}, n))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// allocatedDuring reports how many bytes the whole process allocated while
+// fn ran. A proxy that held a body in memory would allocate at least its size.
+func allocatedDuring(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+func TestLargeBodiesStreamThrough(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	const size = 64 << 20
+	const bound = size / 4
+
+	t.Run("download", func(t *testing.T) {
+		var got int64
+		var sum string
+		alloc := allocatedDuring(func() {
+			resp, err := http.Get(fmt.Sprintf("%s/dev/v2/dev/download?bytes=%d", f.base, size))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.ContentLength != size {
+				t.Errorf("Content-Length %d, want the API's %d", resp.ContentLength, size)
+			}
+			h := sha256.New()
+			got, err = io.Copy(h, resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum = hex.EncodeToString(h.Sum(nil))
+		})
+		if got != size || sum != patternSum(size) {
+			t.Fatalf("received %d bytes with sha256 %s, want %d of the pattern", got, sum, size)
+		}
+		if alloc > bound {
+			t.Errorf("%d MiB allocated while %d MiB went through: the body was held in memory", alloc>>20, size>>20)
+		}
+	})
+
+	for _, tc := range []struct {
+		name   string
+		length int64 // -1: unknown, sent chunked
+	}{{"upload with a length", size}, {"upload streamed without a length", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var status int
+			var body []byte
+			alloc := allocatedDuring(func() {
+				req, _ := http.NewRequest(http.MethodPost, f.base+"/dev/v2/dev/upload", io.NopCloser(io.LimitReader(&pattern{}, size)))
+				req.ContentLength = tc.length
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				status = resp.StatusCode
+				body, _ = io.ReadAll(resp.Body)
+			})
+			if status != http.StatusOK {
+				t.Fatalf("status %d: %s", status, body)
+			}
+			got := decode[struct {
+				Bytes  int64  `json:"bytes"`
+				SHA256 string `json:"sha256"`
+			}](t, body)
+			if got.Bytes != size || got.SHA256 != patternSum(size) {
+				t.Fatalf("the API received %d bytes with sha256 %s, want %d of the pattern", got.Bytes, got.SHA256, size)
+			}
+			if alloc > bound {
+				t.Errorf("%d MiB allocated while %d MiB went through: the body was held in memory", alloc>>20, size>>20)
+			}
+		})
+	}
+}
+
+func TestRedirects(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	var mu sync.Mutex
+	var seen []string // the Authorization each request to the other host carried
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		io.WriteString(w, "elsewhere")
+	}))
+	defer other.Close()
+
+	t.Run("to another host: passed back, not followed, no token", func(t *testing.T) {
+		to := other.URL + "/landing"
+		resp, _ := f.get(t, "/dev/v2/dev/redirect?to="+url.QueryEscape(to))
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != to {
+			t.Fatalf("got %d to %q, want 302 to %s unchanged", resp.StatusCode, resp.Header.Get("Location"), to)
+		}
+		mu.Lock()
+		followed := len(seen)
+		mu.Unlock()
+		if followed != 0 {
+			t.Fatalf("the proxy followed the redirect itself")
+		}
+		// A client that follows it goes there on its own, with nothing of ours.
+		resp, err := http.Get(f.base + "/dev/v2/dev/redirect?to=" + url.QueryEscape(to))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != 1 || seen[0] != "" {
+			t.Errorf("the other host saw Authorization %q", seen)
+		}
+	})
+
+	t.Run("within the API: pointed back through the proxy", func(t *testing.T) {
+		resp, _ := f.get(t, "/dev/v2/dev/redirect?to="+url.QueryEscape(f.api+"v2/company?x=1"))
+		if want := f.base + "/dev/v2/company?x=1"; resp.Header.Get("Location") != want {
+			t.Errorf("Location %q, want %q", resp.Header.Get("Location"), want)
+		}
+		resp, _ = f.get(t, "/dev/v2/dev/redirect?to=/v2/users/me")
+		if want := f.base + "/dev/v2/users/me"; resp.Header.Get("Location") != want {
+			t.Errorf("Location %q, want %q", resp.Header.Get("Location"), want)
+		}
+	})
+}
+
+func TestPaginationLinksPointAtProxy(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	next := f.base + "/dev/v2/contacts?per_page=10"
+	pages := 0
+	for next != "" {
+		resp, err := http.Get(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", next, resp.StatusCode)
+		}
+		pages++
+		next = ""
+		for _, link := range strings.Split(resp.Header.Get("Link"), ",") {
+			if strings.Contains(link, `rel="next"`) {
+				next = strings.Trim(strings.TrimSpace(strings.Split(link, ";")[0]), "<>")
+				if !strings.HasPrefix(next, f.base+"/dev/") {
+					t.Fatalf("next link %q does not go through the proxy", next)
+				}
+			}
+		}
+	}
+	if pages != 5 {
+		t.Errorf("followed %d pages of 42 contacts by 10, want 5", pages)
+	}
+}
+
+func TestRefusesRequestsNotAddressedToIt(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	_, port, _ := strings.Cut(f.addr, ":")
+	cases := []struct {
+		name    string
+		path    string
+		headers map[string]string
+		refused bool
+	}{
+		{"own address", "/dev/v2/company", nil, false},
+		{"localhost", "/dev/v2/company", map[string]string{"Host": "localhost:" + port}, false},
+		{"own origin", "/dev/v2/company", map[string]string{"Origin": f.base}, false},
+		{"same-origin fetch", "/dev/v2/company", map[string]string{"Sec-Fetch-Site": "same-origin"}, false},
+		{"typed in the address bar", "/dev/v2/company", map[string]string{"Sec-Fetch-Site": "none"}, false},
+		{"DNS rebinding", "/dev/v2/company", map[string]string{"Host": "attacker.example:" + port}, true},
+		{"rebinding to the status page", "/", map[string]string{"Host": "attacker.example:" + port}, true},
+		{"another port", "/dev/v2/company", map[string]string{"Host": "127.0.0.1:1"}, true},
+		{"no port", "/dev/v2/company", map[string]string{"Host": "127.0.0.1"}, true},
+		{"foreign origin", "/dev/v2/company", map[string]string{"Origin": "https://attacker.example"}, true},
+		{"foreign origin on the status page", "/", map[string]string{"Origin": "https://attacker.example"}, true},
+		{"local web app", "/dev/v2/company", map[string]string{"Origin": "http://127.0.0.1:3000"}, true},
+		{"null origin", "/dev/v2/company", map[string]string{"Origin": "null"}, true},
+		{"image from another site", "/dev/v2/company", map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
+		{"image from a local site", "/dev/v2/company", map[string]string{"Sec-Fetch-Site": "same-site"}, true},
+		{"link to the status page from another site", "/", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.provider.Stats().APIRequests
+			req, _ := http.NewRequest(http.MethodGet, f.base+tc.path, nil)
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			req.Host = req.Header.Get("Host")
+			resp, body := f.do(t, req)
+			refused := resp.StatusCode == http.StatusForbidden && resp.Header.Get("X-Freshtoken-Error") == "forbidden"
+			if refused != tc.refused {
+				t.Fatalf("status %d (refused: %v), want refused: %v: %s", resp.StatusCode, refused, tc.refused, body)
+			}
+			if reached := f.provider.Stats().APIRequests > before; reached == tc.refused && tc.path != "/" {
+				t.Errorf("the API was reached: %v", reached)
+			}
+		})
+	}
+}
+
+func TestUnknownEnvironment(t *testing.T) {
+	f := newFixture(t)
+	resp, body := f.get(t, "/sandbx/v2/company")
+	p := decode[problemBody](t, body)
+	if resp.StatusCode != http.StatusNotFound || p.Error != "unknown_environment" || strings.Join(p.Configured, ",") != "dev,idle" {
+		t.Errorf("got %d %+v", resp.StatusCode, p)
+	}
+	if !strings.Contains(p.Message, `"sandbx"`) {
+		t.Errorf("message %q does not name the environment asked for", p.Message)
+	}
+}
+
+func TestLoginRequired(t *testing.T) {
+	f := newFixture(t)
+	resp, body := f.get(t, "/idle/v2/company")
+	p := decode[problemBody](t, body)
+	if resp.StatusCode != http.StatusUnauthorized || p.Error != "login_required" || p.Env != "idle" {
+		t.Fatalf("got %d %+v", resp.StatusCode, p)
+	}
+	for _, want := range []string{"freshtoken login -e idle", f.base + "/"} {
+		if !strings.Contains(p.Message, want) {
+			t.Errorf("message %q does not say %q", p.Message, want)
+		}
+	}
+	if f.provider.Stats().APIRequests != 0 {
+		t.Errorf("the API was called without a token")
+	}
+}
+
+func TestLoginThroughTheProxy(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	if got := f.provider.Stats().Exchanges; got != 1 {
+		t.Fatalf("%d code exchanges, want 1", got)
+	}
+	if f.storedToken(t) == "" {
+		t.Fatal("nothing stored")
+	}
+
+	t.Run("a refused log-in is reported to the waiting process", func(t *testing.T) {
+		ctx := t.Context()
+		l, err := proxy.StartLogin(ctx, f.base, "idle")
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth, _ := url.Parse(l.AuthURL())
+		state := auth.Query().Get("state")
+		resp, _ := f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state))
+		if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=login-failed") {
+			t.Errorf("the browser got %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		err = l.Wait(ctx)
+		if err == nil || !strings.Contains(err.Error(), "access_denied") {
+			t.Errorf("Wait: %v, want the provider's refusal", err)
+		}
+		_, page := f.get(t, "/")
+		if !strings.Contains(string(page), "access_denied") {
+			t.Errorf("the status page does not show the failure")
+		}
+	})
+
+	t.Run("an answer to no log-in of ours is turned away", func(t *testing.T) {
+		before := f.provider.Stats().TokenRequests
+		resp, _ := f.get(t, "/callback?code=stolen&state=guessed")
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/?done=stale-login" {
+			t.Errorf("got %d to %q", resp.StatusCode, loc)
+		}
+		if f.provider.Stats().TokenRequests != before {
+			t.Errorf("the code was exchanged")
+		}
+	})
+
+	t.Run("not a freshtoken proxy", func(t *testing.T) {
+		other := httptest.NewServer(http.NotFoundHandler())
+		defer other.Close()
+		if _, err := proxy.StartLogin(t.Context(), other.URL, "dev"); !errors.Is(err, proxy.ErrNotProxy) {
+			t.Errorf("StartLogin: %v, want ErrNotProxy", err)
+		}
+	})
+}
+
+func TestLoginWaitOutlivedByTheProxy(t *testing.T) {
+	f := newFixture(t)
+	l, err := proxy.StartLogin(t.Context(), f.base, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.server.Listener.Close()
+	f.server.CloseClientConnections()
+	err = l.Wait(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "lost touch with the freshtoken proxy at "+f.base) || !strings.Contains(err.Error(), "freshtoken login -e dev") {
+		t.Errorf("Wait: %v, want a message saying the proxy went away", err)
+	}
+}
+
+func TestLoginEndpointsOnlyServeThisMachine(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct{ method, path, body string }{
+		{http.MethodPost, "/.freshtoken/logins", `{"env":"dev"}`},
+		{http.MethodGet, "/.freshtoken/logins/some-id", ""},
+	} {
+		req := httptest.NewRequest(tc.method, f.base+tc.path, strings.NewReader(tc.body))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = "192.0.2.7:50000"
+		w := httptest.NewRecorder()
+		f.proxy.ServeHTTP(w, req)
+		if w.Code != http.StatusForbidden {
+			t.Errorf("%s %s from another machine: %d, want 403", tc.method, tc.path, w.Code)
+		}
+	}
+	// A web page can only send a form, not JSON, without a CORS preflight.
+	req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/logins", strings.NewReader("env=dev"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("a form post started a log-in: %d", resp.StatusCode)
+	}
+}
+
+func TestCheckListen(t *testing.T) {
+	for _, tc := range []struct {
+		addr        string
+		allowRemote bool
+		ok          bool
+	}{
+		{"127.0.0.1:8787", false, true},
+		{"localhost:8787", false, true},
+		{"[::1]:8787", false, true},
+		{"127.0.0.2:8787", false, true},
+		{"0.0.0.0:8787", false, false},
+		{":8787", false, false},
+		{"192.168.1.5:8787", false, false},
+		{"example.com:8787", false, false},
+		{"[::]:8787", false, false},
+		{"0.0.0.0:8787", true, true},
+		{"127.0.0.1", false, false},
+	} {
+		if err := proxy.CheckListen(tc.addr, tc.allowRemote); (err == nil) != tc.ok {
+			t.Errorf("CheckListen(%q, %v) = %v, want ok %v", tc.addr, tc.allowRemote, err, tc.ok)
+		}
+	}
+}
+
+func TestDebugLogsEachRequestOnOneLine(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	f.clock.Advance(accessTTL)
+	f.get(t, "/dev/v2/company")
+	logs := f.logs.String()
+	for _, want := range []string{
+		`msg="proxied request" component=proxy env=dev method=GET path=/dev/v2/company status=200`,
+		`msg="token renewed" env=dev`,
+	} {
+		if strings.Count(logs, want) != 1 {
+			t.Errorf("want one line with %s in:\n%s", want, logs)
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package proxy
+
+import (
+	"net/http"
+	"sync"
+	"time"
+)
+
+// recentLimit is how many proxied requests the status page lists.
+const recentLimit = 50
+
+// request is one proxied request as the status page shows it. It holds the
+// path without the query, which could carry a secret.
+type request struct {
+	At       time.Time
+	Env      string
+	Method   string
+	Path     string
+	Status   int
+	Duration time.Duration
+}
+
+// recentRequests keeps the last recentLimit proxied requests.
+type recentRequests struct {
+	mu   sync.Mutex
+	ring [recentLimit]request
+	next int // index of the slot the next request goes in
+	n    int // slots filled
+}
+
+func (rr *recentRequests) add(r request) {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	rr.ring[rr.next] = r
+	rr.next = (rr.next + 1) % recentLimit
+	rr.n = min(rr.n+1, recentLimit)
+}
+
+// newestFirst returns the kept requests, the newest first.
+func (rr *recentRequests) newestFirst() []request {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	out := make([]request, rr.n)
+	for i := range out {
+		out[i] = rr.ring[(rr.next-1-i+recentLimit)%recentLimit]
+	}
+	return out
+}
+
+// recorder notes the status and size of a response on its way out. Unwrap
+// lets http.ResponseController reach the connection for flushes and
+// protocol upgrades.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (rec *recorder) WriteHeader(code int) {
+	if rec.status == 0 && code >= 200 {
+		rec.status = code
+	}
+	rec.ResponseWriter.WriteHeader(code)
+}
+
+func (rec *recorder) Write(b []byte) (int, error) {
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	n, err := rec.ResponseWriter.Write(b)
+	rec.bytes += int64(n)
+	return n, err
+}
+
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }

@@ -1,0 +1,277 @@
+package proxy
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+//go:embed web
+var web embed.FS
+
+var (
+	page      = template.Must(template.ParseFS(web, "web/status.html"))
+	static, _ = fs.Sub(web, "web/static")
+	files     = http.StripPrefix(controlPrefix+"static/", http.FileServerFS(static))
+)
+
+func serveStatic(w http.ResponseWriter, r *http.Request) { files.ServeHTTP(w, r) }
+
+func serveFavicon(w http.ResponseWriter, r *http.Request) {
+	http.ServeFileFS(w, r, static, "favicon.svg")
+}
+
+// pageHeaders keep the status page to itself: no framing (its buttons
+// cannot be clickjacked), no scripts or styles but its own, no caching, and
+// no Referer sent to the provider. (With no Referer at all, browsers would
+// also send "Origin: null" on the page's own forms, which the guard refuses.)
+func pageHeaders(h http.Header) {
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+}
+
+type pageData struct {
+	Base        string
+	CSRF        string
+	Notice      *notice
+	ConfigError string
+	Envs        []envView
+	Requests    []requestView
+}
+
+type notice struct {
+	Done  string // what it reports, as the redirect's done parameter names it
+	Error bool
+	Text  string
+}
+
+type envView struct {
+	Name, Provider, APIURL, ProxyURL, Store string
+	Default                                 bool
+	LoggedIn                                bool
+	State                                   string // logged-in, logged-out or attention
+	Expiry                                  string
+	LastRenewal                             string
+	Renewals                                int
+	Problem                                 string
+	ProblemAgo                              string
+	LoginFixes                              bool // logging in again fixes the problem
+}
+
+type requestView struct {
+	Time, Env, Method, Path, Duration string
+	Status                            int
+	Class                             string // ok, redirect or error
+}
+
+// notices are the messages a button's redirect back to the page asks for;
+// {env} stands for the environment's name.
+var notices = map[string]struct {
+	error bool
+	text  string
+}{
+	"logged-in":     {false, "Logged in to {env}. freshtoken will keep its token fresh. If you started this from a terminal, you can close this tab."},
+	"login-failed":  {true, "Could not log in to {env}; see the details below."},
+	"renewed":       {false, "Renewed the token of {env}."},
+	"renew-failed":  {true, "Could not renew the token of {env}; see the details below."},
+	"logged-out":    {false, "Logged out of {env}: its tokens are forgotten."},
+	"logout-failed": {true, "Could not log out of {env}; see the details below."},
+	"stale-login":   {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
+}
+
+func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, problem{Code: "method_not_allowed", Message: "the status page only answers GET"})
+		return
+	}
+	data := pageData{Base: p.base, CSRF: p.csrf}
+	conf, err := p.o.Config()
+	if err != nil {
+		data.ConfigError = err.Error()
+	} else {
+		def, _ := conf.Select("")
+		for _, name := range conf.Names() {
+			v := p.envView(r.Context(), name)
+			v.Default = def != nil && def.Name == name
+			data.Envs = append(data.Envs, v)
+		}
+		if n, ok := notices[r.URL.Query().Get("done")]; ok {
+			env := r.URL.Query().Get("env")
+			if conf.Envs[env] == nil {
+				env = "this environment"
+			}
+			data.Notice = &notice{Done: r.URL.Query().Get("done"), Error: n.error, Text: strings.ReplaceAll(n.text, "{env}", env)}
+		}
+	}
+	for _, req := range p.recent.newestFirst() {
+		data.Requests = append(data.Requests, requestView{
+			Time: req.At.Local().Format("15:04:05"), Env: req.Env, Method: req.Method, Path: req.Path,
+			Status: req.Status, Class: statusClass(req.Status), Duration: milliseconds(req.Duration),
+		})
+	}
+	pageHeaders(w.Header())
+	if err := page.Execute(w, data); err != nil {
+		p.log.Debug("status page not sent", "error", err.Error())
+	}
+}
+
+// envView describes an environment for the page, opening it if need be.
+func (p *Proxy) envView(ctx context.Context, name string) envView {
+	v := envView{Name: name, ProxyURL: p.base + "/" + name + "/", State: "logged-out"}
+	e, err := p.env(ctx, name)
+	if err != nil {
+		v.State, v.Problem = "attention", err.Error()
+		return v
+	}
+	v.Provider, v.APIURL, v.Store = e.conf.Provider, e.src.APIURL(), e.src.Location()
+	now := p.now()
+	rec, err := e.src.Record(ctx)
+	if err != nil {
+		v.State, v.Problem = "attention", err.Error()
+		return v
+	}
+	f := e.lastErr.Load()
+	if f != nil && (rec != nil || !f.LoginNeeded) { // logged out needs no explaining
+		v.State, v.Problem, v.ProblemAgo, v.LoginFixes = "attention", f.Msg, ago(now.Sub(f.At)), f.LoginNeeded
+	}
+	if rec == nil {
+		return v
+	}
+	v.LoggedIn, v.Renewals = true, rec.Renewals
+	if v.State != "attention" {
+		v.State = "logged-in"
+	}
+	switch left := rec.Expiry.Sub(now); {
+	case rec.Expiry.IsZero():
+		v.Expiry = "never expires"
+	case left > 0:
+		v.Expiry = "expires in " + human(left)
+	default:
+		v.Expiry = "expired " + ago(-left) + "; renewed on the next request"
+	}
+	v.LastRenewal = "not yet"
+	if !rec.RenewedAt.IsZero() {
+		v.LastRenewal = ago(now.Sub(rec.RenewedAt))
+	}
+	return v
+}
+
+// checkForm accepts a button's form only with this proxy's CSRF token, and
+// returns the environment it names.
+func (p *Proxy) checkForm(w http.ResponseWriter, r *http.Request) (string, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(p.csrf)) != 1 {
+		p.log.Warn("button refused: missing or wrong CSRF token", "path", r.URL.Path)
+		http.Error(w, "This form is out of date, or was not sent by the freshtoken status page. Reload the status page and try again.", http.StatusForbidden)
+		return "", false
+	}
+	return r.PathValue("env"), true
+}
+
+// buttonFailed notes err against the environment and shows the page again.
+func (p *Proxy) buttonFailed(w http.ResponseWriter, r *http.Request, name, done string, err error) {
+	if e, ok := p.envs.Load(name); ok {
+		e.(*envProxy).fail(p.now(), err)
+	}
+	p.log.Warn("button failed", "env", name, "action", done, "error", err.Error())
+	http.Redirect(w, r, "/?done="+done+"&env="+url.QueryEscape(name), http.StatusSeeOther)
+}
+
+func (p *Proxy) handleRenewButton(w http.ResponseWriter, r *http.Request) {
+	name, ok := p.checkForm(w, r)
+	if !ok {
+		return
+	}
+	e, err := p.env(r.Context(), name)
+	if err == nil {
+		_, err = e.src.Renew(context.WithoutCancel(r.Context()))
+	}
+	if err != nil {
+		p.buttonFailed(w, r, name, "renew-failed", err)
+		return
+	}
+	e.succeed()
+	http.Redirect(w, r, "/?done=renewed&env="+url.QueryEscape(name), http.StatusSeeOther)
+}
+
+func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
+	name, ok := p.checkForm(w, r)
+	if !ok {
+		return
+	}
+	e, err := p.env(r.Context(), name)
+	if err == nil {
+		err = e.src.Logout(r.Context())
+	}
+	if err != nil {
+		p.buttonFailed(w, r, name, "logout-failed", err)
+		return
+	}
+	e.succeed()
+	p.log.Info("logged out", "env", name)
+	http.Redirect(w, r, "/?done=logged-out&env="+url.QueryEscape(name), http.StatusSeeOther)
+}
+
+func statusClass(status int) string {
+	switch {
+	case status >= 400 || status == 0:
+		return "error"
+	case status >= 300:
+		return "redirect"
+	}
+	return "ok"
+}
+
+// human says how long d is in words: "42 seconds", "5 minutes", "3 hours 12
+// minutes", "19 days".
+func human(d time.Duration) string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d < time.Minute:
+		return plural(int(d.Round(time.Second).Seconds()), "second")
+	case d < time.Hour:
+		return plural(int(d.Minutes()), "minute")
+	case d < 48*time.Hour:
+		h, m := int(d.Hours()), int(d.Minutes())%60
+		if m == 0 {
+			return plural(h, "hour")
+		}
+		return plural(h, "hour") + " " + plural(m, "minute")
+	}
+	return plural(int(d.Hours()/24), "day")
+}
+
+func ago(d time.Duration) string {
+	if d < time.Second {
+		return "just now"
+	}
+	return human(d) + " ago"
+}
+
+func milliseconds(d time.Duration) string {
+	ms := float64(d) / float64(time.Millisecond)
+	switch {
+	case ms < 10:
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", ms), ".0") + " ms"
+	case ms < 10000:
+		return fmt.Sprintf("%.0f ms", ms)
+	}
+	return fmt.Sprintf("%.1f s", ms/1000)
+}

@@ -1,0 +1,138 @@
+package proxy_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestStatusPage(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	f.clock.Advance(accessTTL)
+	f.get(t, "/dev/v2/contacts?page=2&email=someone@example.com")
+	f.get(t, "/idle/v2/company")
+
+	resp, body := f.get(t, "/")
+	page := string(body)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("status %d, %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, h := range []string{"Content-Security-Policy", "X-Frame-Options"} {
+		if resp.Header.Get(h) == "" {
+			t.Errorf("no %s header: the page could be framed or run foreign scripts", h)
+		}
+	}
+	for _, want := range []string{
+		`id="env-dev" data-state="logged-in"`,
+		`id="env-idle" data-state="logged-out"`, // its 401 needs no other explaining
+		"Not logged in yet. Click <em>Log in</em>",
+		f.base + "/dev/",
+		"expires in 1 hour",
+		"Renewals so far</dt><dd>1</dd>",
+		`id="login-idle"`, `id="renew-dev"`, `id="logout-dev"`,
+		`<td class="path">/dev/v2/contacts</td>`,
+		`<span class="status status-error">401</span>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "someone@example.com") {
+		t.Errorf("the page shows a request's query")
+	}
+	for _, s := range f.provider.Secrets() {
+		if strings.Contains(page, s) {
+			t.Errorf("the page shows a secret (%.8s…)", s)
+		}
+	}
+	for _, asset := range []string{"/.freshtoken/static/status.css", "/.freshtoken/static/status.js", "/favicon.ico"} {
+		if resp, _ := f.get(t, asset); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: status %d", asset, resp.StatusCode)
+		}
+	}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf is the token the status page puts in its forms.
+func (f *fixture) csrf(t *testing.T) string {
+	t.Helper()
+	_, body := f.get(t, "/")
+	m := csrfField.FindSubmatch(body)
+	if m == nil {
+		t.Fatal("no CSRF token on the status page")
+	}
+	return string(m[1])
+}
+
+// press posts a status page button's form as the browser would.
+func (f *fixture) press(t *testing.T, action string, form url.Values, origin string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/dev/"+action, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	resp, _ := f.do(t, req)
+	return resp
+}
+
+func TestButtonsRefuseCrossSiteRequests(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	token := f.csrf(t)
+	for _, tc := range []struct {
+		name   string
+		form   url.Values
+		origin string
+	}{
+		{"no token", url.Values{}, f.base},
+		{"wrong token", url.Values{"csrf": {"guessed"}}, f.base},
+		{"another site with the right token", url.Values{"csrf": {token}}, "https://attacker.example"},
+	} {
+		for _, action := range []string{"renew", "logout", "login"} {
+			if resp := f.press(t, action, tc.form, tc.origin); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s, %s: status %d, want 403", tc.name, action, resp.StatusCode)
+			}
+		}
+	}
+	if st := f.provider.Stats(); st.Refreshes != 0 || f.storedToken(t) == "" {
+		t.Errorf("a refused button acted: %+v", st)
+	}
+}
+
+func TestButtons(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	form := url.Values{"csrf": {f.csrf(t)}}
+
+	resp := f.press(t, "renew", form, f.base)
+	if resp.StatusCode != http.StatusSeeOther || f.provider.Stats().Refreshes != 1 {
+		t.Fatalf("Renew now: %d, %d refreshes", resp.StatusCode, f.provider.Stats().Refreshes)
+	}
+	_, page := f.get(t, resp.Header.Get("Location"))
+	if !strings.Contains(string(page), "Renewed the token of dev.") {
+		t.Errorf("no confirmation after renewing")
+	}
+
+	resp = f.press(t, "login", form, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api+"v2/approve_app?") {
+		t.Errorf("Log in: %d to %q, want the provider's approve page", resp.StatusCode, loc)
+	} else if redirect, _ := url.Parse(loc); redirect.Query().Get("redirect_uri") != f.base+"/callback" {
+		t.Errorf("Log in asks the provider to come back to %q", redirect.Query().Get("redirect_uri"))
+	}
+
+	resp = f.press(t, "logout", form, f.base)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Log out: %d", resp.StatusCode)
+	}
+	if rec, _ := f.source(t, "dev").Record(t.Context()); rec != nil {
+		t.Errorf("tokens still stored after Log out")
+	}
+	if resp, _ := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a request after Log out got %d, want 401", resp.StatusCode)
+	}
+}
