@@ -8,8 +8,9 @@ var (
 	// ErrLoginRequired means there are no usable tokens: none were ever
 	// stored, or the provider refused the refresh token (invalid_grant).
 	ErrLoginRequired = errors.New("log-in needed")
-	// ErrUnreachable means the token endpoint could not be reached, or kept
-	// failing (5xx, HTML, malformed JSON, time-outs) after retries.
+	// ErrUnreachable means the token endpoint, the API or a shared store
+	// could not be reached, kept failing (5xx, HTML, malformed JSON,
+	// time-outs) after retries, or kept rate limiting renewals.
 	ErrUnreachable = errors.New("provider unreachable")
 	// ErrClientRejected means the provider refused the client credentials or
 	// the request's shape (invalid_client and the like): a configuration
@@ -21,7 +22,7 @@ var (
 // act on it: what happened, and what to do next.
 type Error struct {
 	Env  string
-	Kind error // one of the sentinel errors
+	Kind error // a sentinel of this package, or of package store (such as store.ErrCorrupt)
 	Msg  string
 }
 

@@ -36,8 +36,9 @@ func ConfigPath(flag string) (string, error) {
 	return config.DefaultPath()
 }
 
-// Open returns the Source for a configured environment, with its client
-// secret resolved and its store opened.
+// Open returns the Source for a configured environment. It reads only the
+// configuration: the store is first touched, and the client secret first
+// fetched, when a token is needed.
 func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 	path, err := ConfigPath(o.ConfigPath)
 	if err != nil {
@@ -53,7 +54,7 @@ func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 	}
 	dir, err := config.StoreDir(f.StoreURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: store.url: %v", config.ErrInvalid, path, err)
+		return nil, fmt.Errorf("%w: %s: token store: %v", config.ErrInvalid, path, err)
 	}
 	log := o.Logger
 	if log == nil {

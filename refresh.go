@@ -25,44 +25,47 @@ const (
 	badClient                  // invalid_client and other 4xx: configuration
 )
 
+// minRetryAfter is the shortest wait after a 429, whatever Retry-After says.
+const minRetryAfter = time.Second
+
 // refresh spends r's refresh token. The caller holds the store's lock. The
-// new record is saved before it is returned; on failure nothing is written.
+// requests and the store write use work, which no caller can cancel; ctx
+// only ends the waits between tries, when no request is in flight. The new
+// record is saved before it is returned; on failure nothing is written.
 // Before every retry and before reporting invalid_grant it re-reads the
 // store, in case a renewer that ignores the lock replaced the tokens.
-func (s *Source) refresh(ctx context.Context, r *store.Record) (*store.Record, error) {
-	conf, err := s.OAuth2Config(ctx, "")
+func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason string) (*store.Record, error) {
+	conf, err := s.OAuth2Config(work, "")
 	if err != nil {
 		return nil, err
 	}
 	backoff := s.set.RetryBackoff
-	var lastErr error
 	for attempt := 0; ; attempt++ {
 		sentAt := s.now()
 		s.log.Debug("refresh request", "url", s.set.TokenURL, "grant_type", "refresh_token",
 			"client_auth", authStyleName(s.set.AuthStyle), "refresh_token", redact.Secret(r.RefreshToken), "attempt", attempt+1)
 		start := time.Now()
-		tok, err := conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, s.http), &oauth2.Token{RefreshToken: r.RefreshToken}).Token()
+		tok, err := s.requestRefresh(work, conf, r.RefreshToken)
 		if err == nil {
-			n := recordFrom(tok, r, sentAt)
+			n := recordFrom(tok, r, sentAt, reason)
 			s.log.Debug("refresh answered", "duration", time.Since(start).Round(time.Microsecond),
 				"access_token", redact.Secret(n.AccessToken), "expires_in", tok.ExpiresIn,
 				"refresh_token_rotated", n.RefreshToken != r.RefreshToken, "expires", n.Expiry.Format(logTime))
-			if err := s.save(ctx, n); err != nil {
+			if err := s.save(work, n); err != nil {
 				return nil, err
 			}
 			s.cur.Store(n)
-			s.log.Info("token renewed", "expires", n.Expiry.Format(logTime), "renewals", n.Renewals)
+			s.log.Info("token renewed", "for", reason, "expires", n.Expiry.Format(logTime), "renewals", n.Renewals)
 			return n, nil
 		}
 		kind, wait, desc := classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
-		lastErr = err
 		switch kind {
 		case badClient:
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,
 				Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s); check client_id, the client secret and client_auth in the config", s.set.TokenURL, desc)}
 		case badGrant:
-			latest, lerr := s.load(ctx)
+			latest, lerr := s.load(work)
 			if lerr == nil && latest.RefreshToken != r.RefreshToken {
 				s.log.Debug("the store has a newer refresh token; retrying with it")
 				if latest.AccessToken != r.AccessToken && s.fresh(latest, "store after invalid_grant") {
@@ -74,10 +77,11 @@ func (s *Source) refresh(ctx context.Context, r *store.Record) (*store.Record, e
 			}
 			return nil, s.loginError(fmt.Sprintf("the provider refused the refresh token (%s), so the grant has ended", desc))
 		case rateLimited:
-			if wait > s.set.MaxRetryAfter {
+			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
 				return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; try again then", wait)}
+					Msg: fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))}
 			}
+			wait = max(wait, minRetryAfter)
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
 		case passing:
 			if attempt >= len(backoff) {
@@ -90,9 +94,9 @@ func (s *Source) refresh(ctx context.Context, r *store.Record) (*store.Record, e
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %v", s.set.Env, ctx.Err(), redactErr(lastErr))
+			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; your stored tokens are unchanged", s.set.Env, ctx.Err(), desc)
 		}
-		latest, err := s.load(ctx)
+		latest, err := s.load(work)
 		if err != nil {
 			return nil, err
 		}
@@ -103,6 +107,13 @@ func (s *Source) refresh(ctx context.Context, r *store.Record) (*store.Record, e
 		}
 		r = latest
 	}
+}
+
+// requestRefresh sends one refresh_token grant, bounded by Settings.Timeout.
+func (s *Source) requestRefresh(work context.Context, conf *oauth2.Config, refreshToken string) (*oauth2.Token, error) {
+	rctx, cancel := context.WithTimeout(work, s.set.Timeout)
+	defer cancel()
+	return conf.TokenSource(context.WithValue(rctx, oauth2.HTTPClient, s.http), &oauth2.Token{RefreshToken: refreshToken}).Token()
 }
 
 // classify sorts a token request failure and describes it without secrets.
@@ -117,7 +128,7 @@ func classify(err error) (failure, time.Duration, string) {
 	}
 	desc := fmt.Sprintf("HTTP %d", status)
 	if re.ErrorCode != "" {
-		desc += " " + re.ErrorCode
+		desc += " " + redact.OneLine(re.ErrorCode, 60)
 		if re.ErrorDescription != "" {
 			desc += ": " + clip(re.ErrorDescription)
 		}
@@ -151,20 +162,9 @@ func retryAfter(resp *http.Response) time.Duration {
 	return time.Minute
 }
 
-func clip(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 120 {
-		s = s[:120] + "…"
-	}
-	return s
-}
+func clip(s string) string { return redact.OneLine(s, 120) }
 
-func redactErr(err error) string {
-	if err == nil {
-		return ""
-	}
-	return clip(err.Error())
-}
+func redactErr(err error) string { return clip(err.Error()) }
 
 func authStyleName(a oauth2.AuthStyle) string {
 	if a == oauth2.AuthStyleInParams {

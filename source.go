@@ -61,6 +61,12 @@ type Options struct {
 	HTTPClient *http.Client
 }
 
+// DefaultRenewBefore is used when Settings.RenewBefore is zero.
+const DefaultRenewBefore = time.Minute
+
+// secretTimeout bounds a client-secret command, whatever the caller's context.
+const secretTimeout = 30 * time.Second
+
 // Source is a renewing oauth2.TokenSource for one environment. It is safe
 // for concurrent use; a valid token is served from memory with no I/O and
 // no lock shared between callers.
@@ -71,12 +77,19 @@ type Source struct {
 	now   func() time.Time
 	http  *http.Client
 
-	cur  atomic.Pointer[store.Record]
-	gate chan struct{} // one renewal at a time in this process
+	cur atomic.Pointer[store.Record]
 
-	secretOnce sync.Once
-	secret     string
-	secretErr  error
+	mu     sync.Mutex // guards flight and secret
+	flight *flight    // the renewal in progress in this process, if any
+	secret *string    // the client secret, once fetched successfully
+}
+
+// flight is one renewal that every caller arriving meanwhile shares, failure
+// included, so N callers cause at most one renewal.
+type flight struct {
+	done chan struct{}
+	rec  *store.Record
+	err  error
 }
 
 // New returns a Source for s backed by o.Store.
@@ -90,6 +103,9 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.AuthStyle != oauth2.AuthStyleInHeader && s.AuthStyle != oauth2.AuthStyleInParams {
 		return nil, errors.New("freshtoken: Settings.AuthStyle must be AuthStyleInHeader or AuthStyleInParams")
 	}
+	if s.RenewBefore <= 0 {
+		s.RenewBefore = DefaultRenewBefore
+	}
 	if s.Timeout <= 0 {
 		s.Timeout = 30 * time.Second
 	}
@@ -99,7 +115,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter <= 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, gate: make(chan struct{}, 1)}
+	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient}
 	if src.log == nil {
 		src.log = slog.New(slog.DiscardHandler)
 	}
@@ -139,15 +155,26 @@ func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.
 	}, nil
 }
 
+// clientSecret fetches the secret once it is first needed. Only a success
+// is kept: a failed or interrupted secret command is tried again next time.
 func (s *Source) clientSecret(ctx context.Context) (string, error) {
-	s.secretOnce.Do(func() {
-		s.secret = s.set.ClientSecret
-		if s.secret == "" && s.set.ClientSecretFunc != nil {
-			s.secret, s.secretErr = s.set.ClientSecretFunc(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.secret != nil {
+		return *s.secret, nil
+	}
+	secret := s.set.ClientSecret
+	if secret == "" && s.set.ClientSecretFunc != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), secretTimeout)
+		defer cancel()
+		var err error
+		if secret, err = s.set.ClientSecretFunc(cctx); err != nil {
+			return "", err
 		}
-		redact.Register(s.secret)
-	})
-	return s.secret, s.secretErr
+	}
+	redact.Register(secret)
+	s.secret = &secret
+	return secret, nil
 }
 
 // Token returns a valid access token, renewing it first if needed.
@@ -159,7 +186,7 @@ func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return toOAuth2(r), nil
+	return s.token(r), nil
 }
 
 // Renew renews the token now, whatever its expiry.
@@ -168,7 +195,7 @@ func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return toOAuth2(r), nil
+	return s.token(r), nil
 }
 
 // renewRejected returns a token other than rejected, which the API refused:
@@ -178,7 +205,7 @@ func (s *Source) renewRejected(ctx context.Context, rejected string) (*oauth2.To
 	if err != nil {
 		return nil, err
 	}
-	return toOAuth2(r), nil
+	return s.token(r), nil
 }
 
 // Record returns the stored record without renewing anything; nil when the
@@ -214,7 +241,7 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 		return err
 	}
 	defer unlock()
-	r := recordFrom(tok, nil, sentAt)
+	r := recordFrom(tok, nil, sentAt, "")
 	if err := s.save(ctx, r); err != nil {
 		return err
 	}
@@ -231,8 +258,8 @@ func (s *Source) skew(r *store.Record) time.Duration {
 	return skew
 }
 
-// fresh reports whether r can be used now without renewal, and explains the
-// arithmetic in the debug log.
+// fresh reports whether r can be used now without renewal. The debug log
+// explains the arithmetic, except for the memory hits of a busy process.
 func (s *Source) fresh(r *store.Record, why string) bool {
 	if r == nil || r.AccessToken == "" {
 		return false
@@ -243,7 +270,7 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 	now := s.now()
 	skew := s.skew(r)
 	ok := now.Before(r.Expiry.Add(-skew))
-	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+	if (!ok || why != "memory") && s.log.Enabled(context.Background(), slog.LevelDebug) {
 		s.log.Debug("expiry check", "from", why,
 			"issued", r.IssuedAt.Format(logTime), "expires", r.Expiry.Format(logTime),
 			"skew", skew, "now", now.Format(logTime), "remaining", r.Expiry.Sub(now).Round(time.Millisecond),
@@ -252,11 +279,18 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 	return ok
 }
 
-// get is the renewal protocol. Without force it returns a fresh token that
-// is not rejected: from memory, else from the store. Otherwise it takes this
-// process's gate and then the store's lock, re-reads the store under the
-// lock, renews only if what it finds there still needs it, and stores the new
-// tokens before releasing the lock or returning them.
+// recentRenewal is how long after a renewal caused by a 401 another 401 for
+// the renewed token is passed on rather than answered with another renewal,
+// so an API that keeps answering 401 cannot cause a refresh per request.
+const recentRenewal = 15 * time.Second
+
+// errJustRenewed means the rejected token came from a 401's renewal moments
+// ago and renewing again would not help; the Transport passes the 401 on.
+var errJustRenewed = errors.New("the rejected token was renewed moments ago")
+
+// get returns a fresh token that is not rejected: from memory, else from the
+// store, else from a renewal. Renewals are one flight per process: callers
+// arriving while one is in progress wait for it and share its outcome.
 func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.Record, error) {
 	if !force {
 		if r := s.cur.Load(); r != nil && r.AccessToken != rejected && s.fresh(r, "memory") {
@@ -267,29 +301,55 @@ func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.R
 			if err != nil {
 				return nil, err
 			}
-			s.cur.Store(r)
+			s.cur.CompareAndSwap(nil, r)
 			if r.AccessToken != rejected && s.fresh(r, "store") {
 				return r, nil
 			}
 		}
 	}
-	select {
-	case s.gate <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-s.gate }()
-	if !force {
-		if r := s.cur.Load(); r != nil && r.AccessToken != rejected && s.fresh(r, "memory after waiting") {
-			return r, nil
+	for {
+		s.mu.Lock()
+		f, leader := s.flight, s.flight == nil
+		if leader {
+			f = &flight{done: make(chan struct{})}
+			s.flight = f
 		}
+		s.mu.Unlock()
+		if leader {
+			f.rec, f.err = s.renew(ctx, force, rejected)
+			s.mu.Lock()
+			s.flight = nil
+			s.mu.Unlock()
+			close(f.done)
+			return f.rec, f.err
+		}
+		s.log.Debug("waiting for the renewal in flight")
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
+			continue // the leader stopped waiting for the lock; this caller has not
+		}
+		return f.rec, f.err
 	}
+}
+
+// renew takes the store's lock, re-reads the store, renews only if what it
+// finds there still needs it, and stores the new tokens before releasing the
+// lock or returning them. Only the wait for the lock ends with ctx: once the
+// lock is held, the refresh and the store write run to completion (each
+// request bounded by Settings.Timeout), since a refresh cut off after the
+// provider rotated the refresh token would lose the grant.
+func (s *Source) renew(ctx context.Context, force bool, rejected string) (*store.Record, error) {
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	r, err := s.load(ctx)
+	work := context.WithoutCancel(ctx)
+	r, err := s.load(work)
 	if err != nil {
 		return nil, err
 	}
@@ -298,10 +358,22 @@ func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.R
 		s.cur.Store(r)
 		return r, nil
 	}
+	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && s.now().Sub(r.RenewedAt) < recentRenewal {
+		s.log.Debug("the API refused a token that a 401 renewed moments ago; passing this 401 on instead of renewing again",
+			"renewed", r.RenewedAt.Format(logTime))
+		return nil, errJustRenewed
+	}
 	if r.RefreshToken == "" {
 		return nil, s.loginError("the stored tokens have expired and came with no refresh token")
 	}
-	return s.refresh(ctx, r)
+	reason := store.RenewedForExpiry
+	switch {
+	case force:
+		reason = store.RenewedOnRequest
+	case rejected != "" && r.AccessToken == rejected:
+		reason = store.RenewedForRejection
+	}
+	return s.refresh(ctx, work, r, reason)
 }
 
 func (s *Source) load(ctx context.Context) (*store.Record, error) {
@@ -336,8 +408,13 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 
 func (s *Source) save(ctx context.Context, r *store.Record) error {
 	redact.Register(r.AccessToken, r.RefreshToken)
-	if err := s.store.Save(ctx, s.set.Env, r); err != nil {
-		return fmt.Errorf("%s: new tokens were received but could not be saved, so they were not used (%w); fix the store and run `freshtoken login -e %s` if the next renewal fails", s.set.Env, err, s.set.Env)
+	err := s.store.Save(ctx, s.set.Env, r)
+	if err != nil {
+		s.log.Warn("saving the new tokens failed; trying once more", "error", err.Error())
+		err = s.store.Save(ctx, s.set.Env, r)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and if the provider rotated the refresh token you will need `freshtoken login -e %s` once the store is fixed", s.set.Env, err, s.set.Env)
 	}
 	s.log.Debug("tokens saved", "store", s.Location(), "expires", r.Expiry.Format(logTime), "renewals", r.Renewals)
 	return nil
@@ -349,8 +426,9 @@ func (s *Source) loginError(what string) error {
 }
 
 // recordFrom builds the record for tok, received for a request sent at
-// sentAt. A response without a refresh token keeps prev's.
-func recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.Time) *store.Record {
+// sentAt; prev is the record it renews (nil for a login), for the reason
+// given. A response without a refresh token keeps prev's.
+func recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.Time, reason string) *store.Record {
 	r := &store.Record{
 		AccessToken:  tok.AccessToken,
 		TokenType:    tok.TokenType,
@@ -371,6 +449,7 @@ func recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.Time) *store.
 	if prev != nil {
 		r.Renewals = prev.Renewals + 1
 		r.RenewedAt = sentAt
+		r.RenewedFor = reason
 		if r.RefreshToken == "" || r.RefreshToken == prev.RefreshToken {
 			r.RefreshToken = prev.RefreshToken
 			if r.RefreshExpiry.IsZero() {
@@ -395,10 +474,12 @@ func extraSeconds(tok *oauth2.Token, key string) int64 {
 	return 0
 }
 
-func toOAuth2(r *store.Record) *oauth2.Token {
-	t := &oauth2.Token{AccessToken: r.AccessToken, TokenType: r.TokenType, RefreshToken: r.RefreshToken, Expiry: r.Expiry}
+// token is r as x/oauth2 shows it. The refresh token stays inside the
+// engine: a caller spending it independently would break rotation.
+func (s *Source) token(r *store.Record) *oauth2.Token {
+	t := &oauth2.Token{AccessToken: r.AccessToken, TokenType: r.TokenType, Expiry: r.Expiry}
 	if !r.Expiry.IsZero() {
-		t.ExpiresIn = int64(time.Until(r.Expiry).Seconds())
+		t.ExpiresIn = max(int64(r.Expiry.Sub(s.now()).Seconds()), 0)
 	}
 	return t
 }

@@ -2,12 +2,14 @@ package freshtoken_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -408,5 +410,122 @@ func TestForceRenewNeverSettlesForTheOldToken(t *testing.T) {
 	r.provider.Fault(devprovider.Fault5xx, 4)
 	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
 		t.Fatalf("err = %v; want ErrUnreachable, not the old token", err)
+	}
+}
+
+// TestCallerGivingUpDoesNotLoseTheRotation: the provider rotates, then is
+// slow to answer; the caller's deadline passes meanwhile. The refresh must
+// still complete and be stored, or the spent refresh token ends the grant.
+func TestCallerGivingUpDoesNotLoseTheRotation(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, TokenDelay: 200 * time.Millisecond})
+	src := r.source()
+	r.login(src)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	old := r.record().RefreshToken
+	src.Renew(ctx)
+	if rec := r.record(); rec.RefreshToken == old {
+		t.Fatal("the refresh was abandoned with the caller; its rotated token was not stored")
+	}
+	if _, err := r.source().Renew(context.Background()); err != nil {
+		t.Fatalf("the grant did not survive: %v", err)
+	}
+	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestWaitersShareAFailedRenewal: callers arriving during a failing renewal
+// get its outcome instead of each repeating every try.
+func TestWaitersShareAFailedRenewal(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, TokenDelay: 20 * time.Millisecond})
+	src := r.source()
+	r.login(src)
+	r.clock.Advance(time.Hour)
+	r.provider.Fault(devprovider.Fault5xx, 4)
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = src.Token()
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, freshtoken.ErrUnreachable) {
+			t.Fatalf("caller %d: %v, want ErrUnreachable", i, err)
+		}
+	}
+	if n := r.provider.Stats().TokenRequests; n != 1+4 {
+		t.Fatalf("token requests = %d, want the exchange and one renewal's 4 tries", n)
+	}
+}
+
+func TestRateLimitRetriesAreBounded(t *testing.T) {
+	var hits atomic.Int32
+	limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Retry-After", "0")
+		http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
+	}))
+	defer limited.Close()
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.RetryBackoff = []time.Duration{time.Millisecond}
+	src := r.source()
+	r.login(src)
+	r.settings.TokenURL = limited.URL
+	_, err := r.source().Renew(context.Background())
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "rate limiting") {
+		t.Fatalf("err = %v, want ErrUnreachable about rate limiting", err)
+	}
+	if hits.Load() != 2 {
+		t.Fatalf("the token endpoint was asked %d times, want 2 (a try and one retry after at least a second)", hits.Load())
+	}
+}
+
+func TestClientSecretFailureIsNotKept(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	calls := 0
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(ctx context.Context) (string, error) {
+		calls++
+		if calls == 1 {
+			return "", errors.New("password manager locked")
+		}
+		return "dev-client-secret", nil
+	}
+	src := r.source()
+	if _, err := src.OAuth2Config(context.Background(), ""); err == nil {
+		t.Fatal("first fetch should fail")
+	}
+	if conf, err := src.OAuth2Config(context.Background(), ""); err != nil || conf.ClientSecret != "dev-client-secret" {
+		t.Fatalf("second fetch: %v; a failure must not be kept", err)
+	}
+	src.OAuth2Config(context.Background(), "")
+	if calls != 2 {
+		t.Fatalf("secret fetched %d times, want 2: a success is kept", calls)
+	}
+}
+
+// TestProviderEchoingASecretDoesNotLeakIt: a token endpoint that quotes the
+// refresh token in its error must not put it into the error message.
+func TestProviderEchoingASecretDoesNotLeakIt(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	rt := r.record().RefreshToken
+	echoing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		req.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": "bad token " + req.PostForm.Get("refresh_token")})
+	}))
+	defer echoing.Close()
+	r.settings.TokenURL = echoing.URL
+	_, err := r.source().Renew(context.Background())
+	if err == nil || strings.Contains(err.Error(), rt) || !strings.Contains(err.Error(), "invalid_request") {
+		t.Fatalf("err = %v; want invalid_request without the refresh token", err)
 	}
 }

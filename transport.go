@@ -2,6 +2,7 @@ package freshtoken
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,7 +14,9 @@ import (
 // Source's token. It sends the token only to the API's host, so a redirect
 // elsewhere never carries it. On a 401 it renews once and, when the request
 // body can be replayed, retries once; if that renewal fails, its error (such
-// as ErrLoginRequired) is returned instead of the 401.
+// as ErrLoginRequired) is returned instead of the 401. A 401 for a token
+// renewed moments ago is passed on without another renewal, so an API that
+// keeps refusing cannot cause a refresh storm.
 type Transport struct {
 	Source *Source
 	Base   http.RoundTripper // nil: http.DefaultTransport
@@ -49,20 +52,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	body, replayable := replayBody(req)
-	if !replayable {
-		src.log.Debug("401 from the API, but the request body cannot be replayed; not retrying", "path", req.URL.Path)
+	src.log.Debug("401 from the API; renewing once", "path", req.URL.Path, "retry", replayable)
+	renewed, err := src.renewRejected(ctx, tok.AccessToken)
+	if errors.Is(err, errJustRenewed) || err == nil && !replayable {
+		// Nothing to retry with: the token is as new as it gets, or the body
+		// is spent. The renewal still serves the caller's next request.
+		closeReader(body)
 		return resp, nil
 	}
-	src.log.Debug("401 from the API; renewing once and retrying", "path", req.URL.Path)
-	renewed, err := src.renewRejected(ctx, tok.AccessToken)
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if err != nil {
 		// The renewal's error (log-in needed, provider down) says more than
 		// the 401 it was meant to cure.
-		if body != nil {
-			body.Close()
-		}
+		closeReader(body)
 		return nil, err
 	}
 	return t.send(req, body, renewed.Type()+" "+renewed.AccessToken)
@@ -111,9 +114,11 @@ func replayBody(req *http.Request) (io.ReadCloser, bool) {
 	return b, true
 }
 
-func closeBody(req *http.Request) {
-	if req.Body != nil {
-		req.Body.Close()
+func closeBody(req *http.Request) { closeReader(req.Body) }
+
+func closeReader(r io.ReadCloser) {
+	if r != nil {
+		r.Close()
 	}
 }
 

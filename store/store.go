@@ -21,7 +21,17 @@ type Record struct {
 	IssuedAt      time.Time `json:"issued_at,omitzero"`
 	RenewedAt     time.Time `json:"renewed_at,omitzero"`
 	Renewals      int       `json:"renewals"`
+	// RenewedFor says why the last renewal happened: RenewedForExpiry,
+	// RenewedForRejection or RenewedOnRequest.
+	RenewedFor string `json:"renewed_for,omitempty"`
 }
+
+// Reasons for a renewal, as Record.RenewedFor records them.
+const (
+	RenewedForExpiry    = "expiry"    // the token was about to expire
+	RenewedForRejection = "rejection" // the API answered 401 to it
+	RenewedOnRequest    = "request"   // someone asked (freshtoken token --force)
+)
 
 // Lifetime is how long the access token was issued for, or zero when the
 // provider did not say.

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 type loginOptions struct {
@@ -59,6 +60,11 @@ func runLogin(cmd *cobra.Command, opts *loginOptions) error {
 	}
 	src, err := f.Source(ctx, env.Name)
 	if err != nil {
+		return err
+	}
+	// A store that cannot take the tokens fails now, before the browser round
+	// trip; a corrupt record is fine, as logging in replaces it.
+	if _, err := src.Record(ctx); err != nil && !errors.Is(err, store.ErrCorrupt) {
 		return err
 	}
 	conf, err := src.OAuth2Config(ctx, env.RedirectURI)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/cli/browser"
 	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // Main runs freshtoken with args and returns the exit code.
@@ -24,7 +26,7 @@ func Main(args []string, ios *IOStreams) int {
 	if err != nil {
 		var se *silentError
 		if !errors.As(err, &se) {
-			fmt.Fprintf(ios.ErrOut, "freshtoken: %s\n", err)
+			fmt.Fprintf(ios.ErrOut, "freshtoken: %s\n", redact.OneLine(err.Error(), 1000))
 		}
 	}
 	return ExitCode(err)

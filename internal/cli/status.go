@@ -48,6 +48,7 @@ type envStatus struct {
 	ExpiresIn      *int64     `json:"access_token_expires_in,omitempty"`
 	RefreshExpires *time.Time `json:"refresh_token_expires_at,omitempty"`
 	LastRenewal    *time.Time `json:"last_renewal,omitempty"`
+	RenewedFor     string     `json:"last_renewal_for,omitempty"`
 	Renewals       int        `json:"renewals"`
 	Store          string     `json:"store"`
 	Error          string     `json:"error,omitempty"`
@@ -112,6 +113,7 @@ func fillStatus(st *envStatus, rec *store.Record) {
 	if !rec.RenewedAt.IsZero() {
 		t := rec.RenewedAt.UTC()
 		st.LastRenewal = &t
+		st.RenewedFor = rec.RenewedFor
 	}
 }
 
@@ -141,7 +143,11 @@ func printStatus(w io.Writer, st envStatus) {
 			row("refresh token", "no expiry given by the provider")
 		}
 		if st.LastRenewal != nil {
-			row("last renewal", fmt.Sprintf("%s (%d so far)", ago(*st.LastRenewal), st.Renewals))
+			why := ""
+			if st.RenewedFor != "" {
+				why = ", for " + st.RenewedFor
+			}
+			row("last renewal", fmt.Sprintf("%s (%d so far%s)", ago(*st.LastRenewal), st.Renewals, why))
 		} else {
 			row("last renewal", "never (logged in, not yet renewed)")
 		}

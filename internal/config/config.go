@@ -11,11 +11,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // ErrInvalid marks every configuration mistake; the CLI exits 2 on it.
@@ -99,9 +103,6 @@ type Duration struct {
 	set bool
 }
 
-// NewDuration returns a set Duration.
-func NewDuration(d time.Duration) Duration { return Duration{d: d, set: true} }
-
 // UnmarshalTOML implements toml.Unmarshaler.
 func (d *Duration) UnmarshalTOML(v any) error {
 	switch x := v.(type) {
@@ -159,7 +160,13 @@ func Load(path string) (*File, error) {
 	}
 	f.DefaultEnv = raw.DefaultEnv
 	f.StoreURL = raw.Store.URL
-	for name, re := range raw.Env {
+	names := make([]string, 0, len(raw.Env))
+	for name := range raw.Env {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		re := raw.Env[name]
 		e, err := resolve(name, re)
 		if err != nil {
 			var ce *Error
@@ -187,14 +194,21 @@ func Load(path string) (*File, error) {
 	return f, nil
 }
 
+// typeMismatch matches the decoder's message for a value of the wrong type,
+// which it reports without a position of its own.
+var typeMismatch = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
+
 func decodeError(path string, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		msg := pe.Message
 		if pe.LastKey != "" {
-			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
 		}
-		return &Error{Path: path, Line: pe.Position.Line, Msg: msg + "; fix the TOML syntax there"}
+		return &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message + "; fix the TOML syntax there"}
+	}
+	if m := typeMismatch.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{Path: path, Line: line, Key: m[2], Msg: m[3]}
 	}
 	return &Error{Path: path, Msg: err.Error()}
 }
@@ -222,6 +236,9 @@ func (f *File) Select(flag string) (*Env, error) {
 	if name == "" {
 		switch len(f.Envs) {
 		case 0:
+			if !f.Exists {
+				return nil, fmt.Errorf("%w: the configuration file %s does not exist; run `freshtoken init` to create it, or check --config and $FRESHTOKEN_CONFIG", ErrInvalid, f.Path)
+			}
 			return nil, fmt.Errorf("%w: no environment is configured in %s; run `freshtoken init` to add one", ErrInvalid, f.Path)
 		case 1:
 			name = f.Names()[0]
@@ -252,6 +269,9 @@ func StoreDir(storeURL string) (string, error) {
 	}
 	switch u.Scheme {
 	case "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return "", fmt.Errorf("%q has a host part (%q); write an absolute path after three slashes, such as file:///home/me/.local/state/freshtoken", storeURL, u.Host)
+		}
 		if u.Path == "" || !filepath.IsAbs(u.Path) {
 			return "", fmt.Errorf("%q needs an absolute path, such as file:///home/me/.local/state/freshtoken", storeURL)
 		}
@@ -293,7 +313,11 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			return "", fmt.Errorf("%w: environment %s: client_secret_cmd %q failed (%v); run it yourself to see why", ErrInvalid, e.Name, e.ClientSecretCmd, err)
+			why := err.Error()
+			if line, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n"); line != "" {
+				why += ": " + line
+			}
+			return "", fmt.Errorf("%w: environment %s: client_secret_cmd %q failed (%s); run it yourself to see why", ErrInvalid, e.Name, e.ClientSecretCmd, redact.OneLine(why, 200))
 		}
 		v := strings.TrimSpace(string(out))
 		if v == "" {

@@ -3,12 +3,15 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/freshtoken/freshtoken/store"
 )
+
+var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // DefaultTimeout bounds each request to the token endpoint and the API.
 const DefaultTimeout = 30 * time.Second
@@ -105,6 +108,9 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		if s != "" {
 			sources++
 		}
+	}
+	if e.ClientSecretEnv != "" && !envVarName.MatchString(e.ClientSecretEnv) {
+		return nil, bad("client_secret_env", "must be the name of an environment variable (letters, digits and _), not its value; to write the secret itself, use client_secret")
 	}
 	if sources > 1 {
 		return nil, bad("client_secret", "set only one of client_secret, client_secret_env and client_secret_cmd")

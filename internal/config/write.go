@@ -3,6 +3,7 @@ package config
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,6 +70,12 @@ func WriteEnv(path, name string, s EnvSettings, makeDefault bool) (*File, error)
 	}
 	f, err := Load(tmp.Name())
 	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			ce.Path = path
+			ce.Msg += " (nothing was written)"
+			return nil, ce
+		}
 		return nil, fmt.Errorf("%w (nothing was written to %s)", err, path)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {

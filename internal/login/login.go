@@ -32,6 +32,9 @@ import (
 // DefaultTimeout is how long a login waits for the browser to come back.
 const DefaultTimeout = 5 * time.Minute
 
+// ErrStateMismatch means a callback did not carry this login's state.
+var ErrStateMismatch = errors.New("the answer's state does not match this login")
+
 // ErrPortBusy means another program listens on the redirect URI's address.
 var ErrPortBusy = errors.New("the redirect address is in use")
 
@@ -50,7 +53,7 @@ type Flow struct {
 	Stdin    io.Reader
 	Stderr   io.Writer
 	Timeout  time.Duration // 0: DefaultTimeout
-	HTTP     *http.Client  // for the code exchange; nil: http.DefaultClient
+	HTTP     *http.Client  // for the code exchange; nil: a client with a 30 s timeout
 	Logger   *slog.Logger
 	Clock    func() time.Time
 }
@@ -126,6 +129,9 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		}
 		return cb.result, nil
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, fmt.Errorf("%s: login cancelled; nothing was stored", f.Env)
+		}
 		return nil, fmt.Errorf("%s: no answer from the browser within %s; run `freshtoken login -e %s` again and approve access in the browser", f.Env, timeout, f.Env)
 	}
 }
@@ -165,14 +171,14 @@ func (f *Flow) manual(ctx context.Context, req Request) (*Result, error) {
 // code. A server that serves the callback itself (the proxy) calls it.
 func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result, error) {
 	if e := q.Get("error"); e != "" {
-		desc := q.Get("error_description")
+		desc := redact.OneLine(q.Get("error_description"), 200)
 		if desc != "" {
 			desc = " (" + desc + ")"
 		}
-		return nil, fmt.Errorf("%s: the provider did not grant access: %s%s; run `freshtoken login -e %s` and approve access", f.Env, e, desc, f.Env)
+		return nil, fmt.Errorf("%s: the provider did not grant access: %s%s; run `freshtoken login -e %s` and approve access", f.Env, redact.OneLine(e, 60), desc, f.Env)
 	}
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(req.State)) != 1 {
-		return nil, fmt.Errorf("%s: the answer's state does not match this login (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, f.Env)
+		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, ErrStateMismatch, f.Env)
 	}
 	code := q.Get("code")
 	if code == "" {
@@ -234,7 +240,9 @@ type callback struct {
 }
 
 // CallbackHandler serves the redirect URI's path: it completes req and sends
-// the outcome on done once; other paths get 404.
+// the outcome on done once. A callback with the wrong state is refused
+// without ending the login, so a stale tab or a forged request cannot stop
+// the real answer; other paths get 404.
 func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 	path := "/"
 	if u, err := url.Parse(f.Config.RedirectURL); err == nil && u.Path != "" {
@@ -245,7 +253,8 @@ func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		res, err := f.Complete(r.Context(), req, r.URL.Query())
+		// The exchange outlives a browser that gives up: the code is single use.
+		res, err := f.Complete(context.WithoutCancel(r.Context()), req, r.URL.Query())
 		var body bytes.Buffer
 		page.Execute(&body, pageData{Env: f.Env, Err: errString(err)})
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -255,6 +264,9 @@ func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 			w.WriteHeader(http.StatusBadRequest)
 		}
 		w.Write(body.Bytes())
+		if errors.Is(err, ErrStateMismatch) {
+			return
+		}
 		select {
 		case done <- callback{result: res, err: err}:
 		default:
@@ -279,7 +291,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}.ok{color:#176f2c}.err{color:#a12}</style></head><body>
 {{if .Err}}<h1 class="err">Login failed</h1><p>{{.Err}}</p>
-{{else}}<h1 class="ok" id="success">Logged in to {{.Env}}</h1><p>freshtoken has stored your tokens and will keep them fresh. You can close this tab.</p>{{end}}
+{{else}}<h1 class="ok" id="success">Logged in to {{.Env}}</h1><p>You can close this tab and return to freshtoken, which stores your tokens and keeps them fresh.</p>{{end}}
 </body></html>`))
 
 // Listen opens the callback listener on the loopback address of redirectURI.

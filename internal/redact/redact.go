@@ -12,8 +12,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // Secret is a string that never logs or prints in full.
@@ -64,13 +66,38 @@ func Register(values ...string) {
 	}
 }
 
-func scrub(s string) string {
+// Scrub masks every registered secret in s, longest first, so a secret that
+// contains another is masked whole.
+func Scrub(s string) string {
 	registry.RLock()
 	defer registry.RUnlock()
+	values := make([]string, 0, len(registry.values))
 	for v := range registry.values {
 		if strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, Mask(v))
+			values = append(values, v)
 		}
+	}
+	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
+	for _, v := range values {
+		s = strings.ReplaceAll(s, v, Mask(v))
+	}
+	return s
+}
+
+// OneLine makes text from outside (a provider's error description, a
+// callback's query) safe to print on one line: secrets masked, control
+// characters and line breaks turned into spaces, and at most max runes.
+func OneLine(s string, max int) string {
+	s = Scrub(s)
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max]) + "…"
 	}
 	return s
 }
@@ -99,7 +126,7 @@ func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.nex
 
 // Handle implements slog.Handler.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, scrub(r.Message), r.PC)
+	out := slog.NewRecord(r.Time, r.Level, Scrub(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(clean(a))
 		return true
@@ -131,7 +158,7 @@ func clean(a slog.Attr) slog.Attr {
 	}
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, scrub(v.String()))
+		return slog.String(a.Key, Scrub(v.String()))
 	case slog.KindGroup:
 		g := v.Group()
 		c := make([]slog.Attr, len(g))
@@ -141,9 +168,9 @@ func clean(a slog.Attr) slog.Attr {
 		return slog.Attr{Key: a.Key, Value: slog.GroupValue(c...)}
 	case slog.KindAny:
 		if err, ok := v.Any().(error); ok {
-			return slog.String(a.Key, scrub(err.Error()))
+			return slog.String(a.Key, Scrub(err.Error()))
 		}
-		return slog.String(a.Key, scrub(fmt.Sprint(v.Any())))
+		return slog.String(a.Key, Scrub(fmt.Sprint(v.Any())))
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }

@@ -70,3 +70,18 @@ func TestSecretPrintsMasked(t *testing.T) {
 		t.Fatalf("Secret printed in full: %s", b.String())
 	}
 }
+
+func TestOneLine(t *testing.T) {
+	const secret = "one-line-secret-0123456789abcdef"
+	redact.Register(secret, secret[:20]) // a secret inside another is masked whole
+	got := redact.OneLine("bad token "+secret+"\n\x1b[31mred\x1b[0m\tend", 1000)
+	if strings.Contains(got, secret[:20]) || strings.ContainsAny(got, "\n\t\x1b") {
+		t.Fatalf("OneLine = %q", got)
+	}
+	if !strings.Contains(got, redact.Mask(secret)) {
+		t.Fatalf("OneLine = %q, want the whole secret masked as %q", got, redact.Mask(secret))
+	}
+	if got := redact.OneLine(strings.Repeat("é", 50), 10); got != strings.Repeat("é", 10)+"…" {
+		t.Fatalf("clip = %q", got)
+	}
+}

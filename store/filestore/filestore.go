@@ -44,9 +44,6 @@ func New(dir string) *Store {
 	return &Store{dir: dir}
 }
 
-// Dir is the folder the store keeps its files in.
-func (s *Store) Dir() string { return s.dir }
-
 type fileRecord struct {
 	Version int    `json:"version"`
 	Env     string `json:"env"`
@@ -85,10 +82,13 @@ func (s *Store) Load(_ context.Context, env string) (*store.Record, error) {
 	var fr fileRecord
 	dec := json.NewDecoder(f)
 	if err := dec.Decode(&fr); err != nil {
-		return nil, fmt.Errorf("%w: %s is not valid JSON (%v); it was left as it is: fix it, or run `freshtoken login` to replace it", store.ErrCorrupt, p, err)
+		return nil, fmt.Errorf("%w: %s is not valid JSON (%v); it was left as it is: fix it, or run `freshtoken login -e %s` to replace it", store.ErrCorrupt, p, err, env)
+	}
+	if fr.Version > formatVersion {
+		return nil, fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", store.ErrCorrupt, p, fr.Version)
 	}
 	if fr.Version != formatVersion || fr.RefreshToken == "" && fr.AccessToken == "" {
-		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is: run `freshtoken login` to replace it", store.ErrCorrupt, p)
+		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is: run `freshtoken login -e %s` to replace it", store.ErrCorrupt, p, env)
 	}
 	rec := fr.Record
 	return &rec, nil
@@ -134,7 +134,10 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 		return fmt.Errorf("save tokens in %s: %w", s.dir, err)
 	}
 	committed = true
-	return syncDir(s.dir)
+	// The record is in place; a folder that cannot be synced makes it less
+	// durable against power loss, not unsaved, so that is not a failure.
+	syncDir(s.dir)
+	return nil
 }
 
 // Delete implements store.Store.
@@ -183,9 +186,11 @@ func tempPrefix(env string) string { return "." + env + ".json.tmp-" }
 // removeLitter deletes temp files a crashed writer of env left behind. Only
 // a lock holder calls Save, so no live writer owns them.
 func (s *Store) removeLitter(env string) {
-	matches, _ := filepath.Glob(filepath.Join(s.dir, tempPrefix(env)+"*"))
-	for _, m := range matches {
-		os.Remove(m)
+	entries, _ := os.ReadDir(s.dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), tempPrefix(env)) {
+			os.Remove(filepath.Join(s.dir, e.Name()))
+		}
 	}
 }
 

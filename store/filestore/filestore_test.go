@@ -168,15 +168,15 @@ func TestLockExcludesOtherStores(t *testing.T) {
 }
 
 func TestLockHonoursContext(t *testing.T) {
-	s := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	unlock, err := s.Lock(ctx, "sandbox")
+	dir := filepath.Join(t.TempDir(), "tokens")
+	unlock, err := filestore.New(dir).Lock(ctx, "sandbox")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
 	c, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
 	defer cancel()
-	if _, err := filestore.New(s.Dir()).Lock(c, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := filestore.New(dir).Lock(c, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the context's deadline", err)
 	}
 }
