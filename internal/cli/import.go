@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -80,7 +79,7 @@ freshtoken has already replaced, and FreeAgent may end the authorisation.`,
 		Args: exactArgs(1, "the exported FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
-			if opts.ClientSecretEnv != "" && !envVarName.MatchString(opts.ClientSecretEnv) {
+			if opts.ClientSecretEnv != "" && !config.IsEnvVarName(opts.ClientSecretEnv) {
 				return usageErrorf("--client-secret-env %q is not an environment variable name such as FREEAGENT_SECRET", opts.ClientSecretEnv)
 			}
 			if runF != nil {
@@ -99,8 +98,6 @@ freshtoken has already replaced, and FreeAgent may end the authorisation.`,
 	cmd.Flags().StringVar(&opts.ClientSecretEnv, "client-secret-env", "", "read the client secret from this environment variable instead of storing it")
 	return cmd
 }
-
-var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	f := opts.f

@@ -197,7 +197,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 			def = "FREEAGENT_SECRET"
 		}
 		s.ClientSecretEnv, err = p.ask(ctx, "Variable name", def, func(v string) error {
-			if !envVarName.MatchString(v) {
+			if !config.IsEnvVarName(v) {
 				return fmt.Errorf("%q is not a variable name such as FREEAGENT_SECRET", v)
 			}
 			return nil

@@ -13,6 +13,9 @@ import (
 
 var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// IsEnvVarName reports whether s can name an environment variable.
+func IsEnvVarName(s string) bool { return envVarName.MatchString(s) }
+
 // DefaultTimeout bounds each request to the token endpoint and the API.
 const DefaultTimeout = 30 * time.Second
 
