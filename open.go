@@ -2,7 +2,6 @@ package freshtoken
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -54,7 +53,7 @@ func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 	}
 	dir, err := config.StoreDir(f.StoreURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: token store: %v", config.ErrInvalid, path, err)
+		return nil, config.Invalidf("%s: token store: %v", path, err)
 	}
 	log := o.Logger
 	if log == nil {

@@ -61,6 +61,17 @@ type Env struct {
 	Timeout         time.Duration
 }
 
+// Invalidf is a configuration mistake that is not at a place in the file.
+// It matches ErrInvalid without repeating its words.
+func Invalidf(format string, args ...any) error {
+	return &invalid{msg: fmt.Sprintf(format, args...)}
+}
+
+type invalid struct{ msg string }
+
+func (e *invalid) Error() string { return e.msg }
+func (e *invalid) Unwrap() error { return ErrInvalid }
+
 // Error is a configuration mistake at a place in a file.
 type Error struct {
 	Path string
@@ -133,7 +144,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.d.String()), n
 func DefaultPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
-		return "", fmt.Errorf("%w: cannot find your config folder (%v); pass --config PATH", ErrInvalid, err)
+		return "", Invalidf("cannot find your config folder (%v); pass --config PATH", err)
 	}
 	return filepath.Join(dir, "freshtoken", "config.toml"), nil
 }
@@ -237,9 +248,9 @@ func (f *File) Select(flag string) (*Env, error) {
 		switch len(f.Envs) {
 		case 0:
 			if !f.Exists {
-				return nil, fmt.Errorf("%w: the configuration file %s does not exist; run `freshtoken init` to create it, or check --config and $FRESHTOKEN_CONFIG", ErrInvalid, f.Path)
+				return nil, Invalidf("the configuration file %s does not exist; run `freshtoken init` to create it, or check --config and $FRESHTOKEN_CONFIG", f.Path)
 			}
-			return nil, fmt.Errorf("%w: no environment is configured in %s; run `freshtoken init` to add one", ErrInvalid, f.Path)
+			return nil, Invalidf("no environment is configured in %s; run `freshtoken init` to add one", f.Path)
 		case 1:
 			name = f.Names()[0]
 		default:
@@ -253,7 +264,7 @@ func (f *File) Select(flag string) (*Env, error) {
 		if len(f.Envs) > 0 {
 			known = strings.Join(f.Names(), ", ")
 		}
-		return nil, fmt.Errorf("%w: environment %q is not configured in %s (configured: %s); add it with `freshtoken init -e %s`", ErrInvalid, name, f.Path, known, name)
+		return nil, Invalidf("environment %q is not configured in %s (configured: %s); add it with `freshtoken init -e %s`", name, f.Path, known, name)
 	}
 	return e, nil
 }
@@ -304,7 +315,7 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 	case e.ClientSecretEnv != "":
 		v := strings.TrimSpace(os.Getenv(e.ClientSecretEnv))
 		if v == "" {
-			return "", fmt.Errorf("%w: environment %s: the client secret comes from $%s, which is empty; export %s=… first", ErrInvalid, e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
+			return "", Invalidf("environment %s: the client secret comes from $%s, which is empty; export %s=… first", e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
 		}
 		return v, nil
 	case e.ClientSecretCmd != "":
@@ -317,11 +328,11 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 			if line, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n"); line != "" {
 				why += ": " + line
 			}
-			return "", fmt.Errorf("%w: environment %s: client_secret_cmd %q failed (%s); run it yourself to see why", ErrInvalid, e.Name, e.ClientSecretCmd, redact.OneLine(why, 200))
+			return "", Invalidf("environment %s: client_secret_cmd %q failed (%s); run it yourself to see why", e.Name, e.ClientSecretCmd, redact.OneLine(why, 200))
 		}
 		v := strings.TrimSpace(string(out))
 		if v == "" {
-			return "", fmt.Errorf("%w: environment %s: client_secret_cmd %q printed nothing", ErrInvalid, e.Name, e.ClientSecretCmd)
+			return "", Invalidf("environment %s: client_secret_cmd %q printed nothing", e.Name, e.ClientSecretCmd)
 		}
 		return v, nil
 	}
