@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +73,7 @@ const secretTimeout = 30 * time.Second
 // no lock shared between callers.
 type Source struct {
 	set   Settings
+	api   *url.URL // Settings.APIURL parsed once; nil when empty or not a URL
 	store store.Store
 	log   *slog.Logger
 	now   func() time.Time
@@ -116,6 +118,9 @@ func New(s Settings, o Options) (*Source, error) {
 		s.MaxRetryAfter = 65 * time.Second
 	}
 	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient}
+	if s.APIURL != "" {
+		src.api, _ = url.Parse(s.APIURL) // nil if unparsable: ownsHost then matches no host
+	}
 	if src.log == nil {
 		src.log = slog.New(slog.DiscardHandler)
 	}

@@ -71,15 +71,22 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.send(req, body, renewed.Type()+" "+renewed.AccessToken)
 }
 
-// send clones req with body and auth, so the caller's request is untouched.
+// send copies req with body and auth, so the caller's request is untouched.
 func (t *Transport) send(req *http.Request, body io.ReadCloser, auth string) (*http.Response, error) {
-	r := req.Clone(req.Context())
+	// A shallow copy with its own Header is all the Authorization needs:
+	// nothing else of req is changed, here or by the base RoundTripper.
+	r := req.WithContext(req.Context())
+	r.Header = req.Header.Clone()
 	r.Body = body
 	r.Header.Set("Authorization", auth)
-	start := time.Now()
-	resp, err := t.base().RoundTrip(r)
 	log := t.Source.log
-	if log.Enabled(context.Background(), slog.LevelDebug) {
+	debug := log.Enabled(context.Background(), slog.LevelDebug)
+	var start time.Time
+	if debug {
+		start = time.Now()
+	}
+	resp, err := t.base().RoundTrip(r)
+	if debug {
 		if err != nil {
 			log.Debug("api request failed", "method", r.Method, "url", redactURL(r.URL), "duration", time.Since(start).Round(time.Microsecond), "error", err.Error())
 		} else {
@@ -95,8 +102,7 @@ func (s *Source) ownsHost(u *url.URL) bool {
 	if s.set.APIURL == "" {
 		return true
 	}
-	api, err := url.Parse(s.set.APIURL)
-	return err == nil && api.Scheme == u.Scheme && api.Host == u.Host
+	return s.api != nil && s.api.Scheme == u.Scheme && s.api.Host == u.Host
 }
 
 // replayBody returns a fresh copy of the request body for a retry.

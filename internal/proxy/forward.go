@@ -31,6 +31,7 @@ type envProxy struct {
 	conf    *config.Env
 	src     *freshtoken.Source
 	api     *url.URL // ends in "/"
+	apiPath string   // api.EscapedPath(), computed once
 	rp      *httputil.ReverseProxy
 	lastErr atomic.Pointer[failure] // nil once a token has been served since
 }
@@ -51,7 +52,7 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		api.Path += "/"
 		api.RawPath = ""
 	}
-	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api}
+	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath()}
 	e.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite(e),
 		Transport:      &freshtoken.Transport{Source: src, Base: p.upstream},
@@ -73,8 +74,8 @@ func (e *envProxy) succeed() {
 	}
 }
 
-// inbound carries the proxy's address, as the client wrote it, to the
-// rewriting of the API's answer.
+// inbound carries the proxy's host:port, as the client wrote it in Host, to
+// the rewriting of the API's answer.
 type inbound struct{}
 
 // forward proxies r to its environment's API, then lists it among the
@@ -84,8 +85,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	name, _ := splitEnv(r.URL.EscapedPath())
 	rec := &recorder{ResponseWriter: w}
 	defer func() {
-		d := time.Since(start)
-		p.recent.add(request{At: p.now(), Env: name, Method: r.Method, Path: r.URL.Path, Status: rec.status, Duration: d})
+		end := time.Now()
+		d := end.Sub(start)
+		if p.o.Clock != nil {
+			end = p.now()
+		}
+		p.recent.add(request{At: end, Env: name, Method: r.Method, Path: r.URL.Path, Status: rec.status, Duration: d})
 		if p.log.Enabled(r.Context(), slog.LevelDebug) {
 			p.log.Debug("proxied request", "env", name, "method", r.Method, "path", r.URL.Path,
 				"status", rec.status, "bytes", rec.bytes, "duration", d.Round(time.Microsecond))
@@ -106,7 +111,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.succeed()
-	out := r.WithContext(context.WithValue(r.Context(), inbound{}, "http://"+r.Host))
+	out := r.WithContext(context.WithValue(r.Context(), inbound{}, r.Host))
 	if err := makeReplayable(out); err != nil {
 		writeError(rec, http.StatusBadRequest, problem{Code: "bad_request", Env: name, Message: "the request body could not be read: " + err.Error()})
 		return
@@ -126,11 +131,12 @@ func splitEnv(escaped string) (name, rest string) {
 func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 	return func(pr *httputil.ProxyRequest) {
 		_, rest := splitEnv(pr.In.URL.EscapedPath())
-		target := *e.api
-		target.RawPath = e.api.EscapedPath() + rest
+		target := pr.Out.URL // the outgoing request's own copy
+		query := target.RawQuery
+		*target = *e.api
+		target.RawPath = e.apiPath + rest
 		target.Path, _ = url.PathUnescape(target.RawPath) // rest came from EscapedPath: valid
-		target.RawQuery = pr.Out.URL.RawQuery
-		pr.Out.URL = &target
+		target.RawQuery = query
 		pr.Out.Host = ""
 		h := pr.Out.Header
 		h.Del("Authorization")
@@ -214,8 +220,12 @@ var linkTarget = regexp.MustCompile(`<[^>]*>`)
 // getting a fresh token. URLs anywhere else are left alone: the client
 // follows those on its own, without the token.
 func (e *envProxy) pointLinksAtProxy(res *http.Response) error {
-	base, _ := res.Request.Context().Value(inbound{}).(string)
-	for _, key := range []string{"Location", "Content-Location"} {
+	if res.Header["Location"] == nil && res.Header["Content-Location"] == nil && res.Header["Link"] == nil {
+		return nil // nearly every answer: nothing to rewrite
+	}
+	host, _ := res.Request.Context().Value(inbound{}).(string)
+	base := "http://" + host
+	for _, key := range [...]string{"Location", "Content-Location"} {
 		if v := res.Header.Get(key); v != "" {
 			if local, ok := e.throughProxy(v, res.Request.URL, base); ok {
 				res.Header.Set(key, local)
@@ -242,7 +252,7 @@ func (e *envProxy) throughProxy(ref string, reqURL *url.URL, base string) (strin
 		return "", false
 	}
 	path := u.EscapedPath()
-	root := e.api.EscapedPath()
+	root := e.apiPath
 	if path+"/" == root {
 		path = root
 	}
@@ -260,16 +270,22 @@ func (e *envProxy) throughProxy(ref string, reqURL *url.URL, base string) (strin
 	return local, true
 }
 
-// bufferPool recycles the buffers that copy response bodies.
+// bufferPool recycles the buffers that copy response bodies. It holds
+// array pointers, which a slice converts to and from without allocating,
+// where a *[]byte would cost an allocation on every Put.
 type bufferPool struct{ pool sync.Pool }
 
 const copyBuffer = 32 << 10
 
 func (b *bufferPool) Get() []byte {
-	if buf, ok := b.pool.Get().(*[]byte); ok {
-		return *buf
+	if buf, ok := b.pool.Get().(*[copyBuffer]byte); ok {
+		return buf[:]
 	}
-	return make([]byte, copyBuffer)
+	return new([copyBuffer]byte)[:]
 }
 
-func (b *bufferPool) Put(buf []byte) { b.pool.Put(&buf) }
+func (b *bufferPool) Put(buf []byte) {
+	if len(buf) == copyBuffer {
+		b.pool.Put((*[copyBuffer]byte)(buf))
+	}
+}
