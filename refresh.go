@@ -54,7 +54,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			if err := s.save(work, n); err != nil {
 				return nil, err
 			}
-			s.cur.Store(n)
+			s.remember(n)
 			s.log.Info("token renewed", "for", reason, "expires", n.Expiry.Format(logTime), "renewals", n.Renewals)
 			return n, nil
 		}
@@ -69,7 +69,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			if lerr == nil && latest.RefreshToken != r.RefreshToken {
 				s.log.Debug("the store has a newer refresh token; retrying with it")
 				if latest.AccessToken != r.AccessToken && s.fresh(latest, "store after invalid_grant") {
-					s.cur.Store(latest)
+					s.remember(latest)
 					return latest, nil
 				}
 				r = latest
@@ -102,7 +102,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		if latest.AccessToken != r.AccessToken && s.fresh(latest, "store before retry") {
 			s.log.Debug("another renewer stored a new token meanwhile; using it")
-			s.cur.Store(latest)
+			s.remember(latest)
 			return latest, nil
 		}
 		r = latest

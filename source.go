@@ -38,6 +38,10 @@ type Settings struct {
 	RenewBefore time.Duration
 	// Timeout bounds each request to the token endpoint (default 30s).
 	Timeout time.Duration
+	// StoreCheckInterval is how often a process serving a valid token from
+	// memory looks at the store, so a logout or a new login made elsewhere
+	// takes effect within that time (default 10s).
+	StoreCheckInterval time.Duration
 	// RetryBackoff lists the waits before each retry of a token request that
 	// failed for a passing reason; nil means DefaultRetryBackoff.
 	RetryBackoff []time.Duration
@@ -69,8 +73,9 @@ const DefaultRenewBefore = time.Minute
 const secretTimeout = 30 * time.Second
 
 // Source is a renewing oauth2.TokenSource for one environment. It is safe
-// for concurrent use; a valid token is served from memory with no I/O and
-// no lock shared between callers.
+// for concurrent use; a valid token is served from memory with no lock
+// shared between callers, and no I/O but one look at the store every
+// StoreCheckInterval, so a logout or login made elsewhere takes effect.
 type Source struct {
 	set   Settings
 	api   *url.URL // Settings.APIURL parsed once; nil when empty or not a URL
@@ -79,7 +84,8 @@ type Source struct {
 	now   func() time.Time
 	http  *http.Client
 
-	cur atomic.Pointer[store.Record]
+	cur       atomic.Pointer[store.Record]
+	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
 
 	mu     sync.Mutex // guards flight and secret
 	flight *flight    // the renewal in progress in this process, if any
@@ -110,6 +116,9 @@ func New(s Settings, o Options) (*Source, error) {
 	}
 	if s.Timeout <= 0 {
 		s.Timeout = 30 * time.Second
+	}
+	if s.StoreCheckInterval <= 0 {
+		s.StoreCheckInterval = 10 * time.Second
 	}
 	if s.RetryBackoff == nil {
 		s.RetryBackoff = DefaultRetryBackoff
@@ -250,7 +259,7 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 	if err := s.save(ctx, r); err != nil {
 		return err
 	}
-	s.cur.Store(r)
+	s.remember(r)
 	return nil
 }
 
@@ -299,14 +308,19 @@ var errJustRenewed = errors.New("the rejected token was renewed moments ago")
 func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.Record, error) {
 	if !force {
 		if r := s.cur.Load(); r != nil && r.AccessToken != rejected && s.fresh(r, "memory") {
-			return r, nil
+			if !s.checkDue() {
+				return r, nil
+			}
+			return s.recheck(ctx, r, rejected)
 		}
 		if s.cur.Load() == nil {
 			r, err := s.load(ctx)
 			if err != nil {
 				return nil, err
 			}
-			s.cur.CompareAndSwap(nil, r)
+			if s.cur.CompareAndSwap(nil, r) {
+				s.checkedAt.Store(s.now().UnixNano())
+			}
 			if r.AccessToken != rejected && s.fresh(r, "store") {
 				return r, nil
 			}
@@ -341,6 +355,45 @@ func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.R
 	}
 }
 
+// remember makes r the token served from memory, as just read or written.
+func (s *Source) remember(r *store.Record) {
+	s.cur.Store(r)
+	s.checkedAt.Store(s.now().UnixNano())
+}
+
+// checkDue reports whether it is time to compare the memory token with the
+// store, and if so claims that check for this caller alone.
+func (s *Source) checkDue() bool {
+	last := s.checkedAt.Load()
+	now := s.now().UnixNano()
+	return now-last >= int64(s.set.StoreCheckInterval) && s.checkedAt.CompareAndSwap(last, now)
+}
+
+// recheck compares the fresh memory token r with the store: a logout made
+// elsewhere ends it, and a token stored by another process replaces it. A
+// store that cannot be read just now leaves r in use.
+func (s *Source) recheck(ctx context.Context, r *store.Record, rejected string) (*store.Record, error) {
+	latest, err := s.store.Load(ctx, s.set.Env)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.log.Debug("the tokens were deleted from the store (logged out elsewhere)")
+		s.cur.CompareAndSwap(r, nil)
+		return nil, s.loginError("not logged in (logged out elsewhere)")
+	case err != nil:
+		s.log.Debug("could not compare with the store; keeping the token in memory", "error", err.Error())
+		return r, nil
+	case latest.AccessToken == r.AccessToken:
+		return r, nil
+	}
+	redact.Register(latest.AccessToken, latest.RefreshToken)
+	s.log.Debug("the store holds newer tokens (renewed or logged in elsewhere); using them")
+	s.cur.CompareAndSwap(r, latest)
+	if latest.AccessToken != rejected && s.fresh(latest, "store check") {
+		return latest, nil
+	}
+	return s.get(ctx, false, rejected)
+}
+
 // renew takes the store's lock, re-reads the store, renews only if what it
 // finds there still needs it, and stores the new tokens before releasing the
 // lock or returning them. Only the wait for the lock ends with ctx: once the
@@ -360,7 +413,7 @@ func (s *Source) renew(ctx context.Context, force bool, rejected string) (*store
 	}
 	if !force && r.AccessToken != rejected && s.fresh(r, "store under lock") {
 		s.log.Debug("another process renewed the token; using it", "renewed", r.RenewedAt.Format(logTime))
-		s.cur.Store(r)
+		s.remember(r)
 		return r, nil
 	}
 	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && s.now().Sub(r.RenewedAt) < recentRenewal {

@@ -529,3 +529,36 @@ func TestProviderEchoingASecretDoesNotLeakIt(t *testing.T) {
 		t.Fatalf("err = %v; want invalid_request without the refresh token", err)
 	}
 }
+
+// TestLogoutAndLoginElsewhereReachALongRunningProcess: a process serving a
+// token from memory notices, within StoreCheckInterval, that another
+// process logged out or logged in again.
+func TestLogoutAndLoginElsewhereReachALongRunningProcess(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	other, longRunning := r.source(), r.source()
+	r.login(other)
+	first, err := longRunning.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(other) // a new login elsewhere
+	r.clock.Advance(time.Second)
+	if tok, _ := longRunning.Token(); tok.AccessToken != first.AccessToken {
+		t.Fatal("the store was read before StoreCheckInterval passed")
+	}
+	r.clock.Advance(10 * time.Second)
+	tok, err := longRunning.Token()
+	if err != nil || tok.AccessToken == first.AccessToken || tok.AccessToken != r.record().AccessToken {
+		t.Fatalf("after the interval: %v, %v; want the token of the new login", tok, err)
+	}
+	if err := other.Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(10 * time.Second)
+	if _, err := longRunning.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("after a logout elsewhere: %v, want ErrLoginRequired", err)
+	}
+	if n := r.provider.Stats().Refreshes; n != 0 {
+		t.Fatalf("refreshes = %d, want 0", n)
+	}
+}

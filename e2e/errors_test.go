@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -149,5 +150,31 @@ func TestDebugLogsNeverContainSecrets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInterruptedWhileWaiting: Ctrl-C during a wait between retries exits
+// 130 at once, with the store unchanged.
+func TestInterruptedWhileWaiting(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	before := w.storeBytes()
+	w.provider.Fault(devprovider.Fault5xx, 4)
+	cmd := w.command(context.Background(), "token", "--force")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for w.provider.Stats().TokenRequests < 2 { // the first try has failed: it is backing off
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "renewal abandoned") {
+		t.Fatalf("exit %d, stderr %q; want 130 saying the renewal was abandoned", code, stderr.String())
+	}
+	if !bytes.Equal(w.storeBytes(), before) {
+		t.Fatal("the interrupted renewal changed the store")
 	}
 }

@@ -19,6 +19,8 @@ const (
 	ExitLogin       = 3
 	ExitHTTPError   = 4
 	ExitUnreachable = 5
+	// ExitInterrupted follows the shell's convention for SIGINT (128+2).
+	ExitInterrupted = 130
 )
 
 type usageError struct{ msg string }

@@ -23,6 +23,16 @@ func Main(args []string, ios *IOStreams) int {
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil {
+		// Interrupted (Ctrl-C or SIGTERM): a renewal in flight was still seen
+		// through and stored by the engine.
+		msg := "interrupted"
+		if err != context.Canceled {
+			msg = "interrupted: " + redact.OneLine(err.Error(), 1000)
+		}
+		fmt.Fprintf(ios.ErrOut, "freshtoken: %s\n", msg)
+		return ExitInterrupted
+	}
 	if err != nil {
 		var se *silentError
 		if !errors.As(err, &se) {
