@@ -52,7 +52,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				"access_token", redact.Secret(n.AccessToken), "expires_in", tok.ExpiresIn,
 				"refresh_token_rotated", n.RefreshToken != r.RefreshToken, "expires", n.Expiry.Format(logTime))
 			if err := s.save(work, n); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and if the provider rotated the refresh token you will need `freshtoken login -e %s` once the store is fixed", s.set.Env, err, s.set.Env)
 			}
 			s.remember(n)
 			s.log.Info("token renewed", "for", reason, "expires", n.Expiry.Format(logTime), "renewals", n.Renewals)

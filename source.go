@@ -257,7 +257,7 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 	defer unlock()
 	r := recordFrom(tok, nil, sentAt, "")
 	if err := s.save(ctx, r); err != nil {
-		return err
+		return fmt.Errorf("%s: the tokens could not be saved (%w); fix the store, then log in again", s.set.Env, err)
 	}
 	s.remember(r)
 	return nil
@@ -464,15 +464,16 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	return unlock, nil
 }
 
+// save writes r durably, trying a second time if the first write fails.
 func (s *Source) save(ctx context.Context, r *store.Record) error {
 	redact.Register(r.AccessToken, r.RefreshToken)
 	err := s.store.Save(ctx, s.set.Env, r)
 	if err != nil {
-		s.log.Warn("saving the new tokens failed; trying once more", "error", err.Error())
+		s.log.Debug("saving the tokens failed; trying once more", "error", err.Error())
 		err = s.store.Save(ctx, s.set.Env, r)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and if the provider rotated the refresh token you will need `freshtoken login -e %s` once the store is fixed", s.set.Env, err, s.set.Env)
+		return err
 	}
 	s.log.Debug("tokens saved", "store", s.Location(), "expires", r.Expiry.Format(logTime), "renewals", r.Renewals)
 	return nil

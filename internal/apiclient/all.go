@@ -34,6 +34,24 @@ type Document struct {
 	ContentType string // the first page's
 	Pages       int
 	Items       int // -1 when the only page was not merged, so not counted
+	// Total is the first page's X-Total-Count, or -1 when it did not say.
+	// Above the items gathered, it means pages were missed: the API said
+	// there are more items than its pages held.
+	Total int
+	// Gathered is how many items the pages held: Items, or the lone
+	// page's items when it is a list or an object with one list; -1 when
+	// they cannot be counted.
+	Gathered int
+	// midway is set when the read began after the first page (a prev
+	// link, or page=N above 1), so X-Total-Count counts items before it.
+	midway bool
+}
+
+// Short reports whether the API's X-Total-Count promised more items than
+// the pages held: a next link that was not recognised, or a collection that
+// shrank while it was being read. The result may be incomplete.
+func (d *Document) Short() bool {
+	return !d.midway && d.Total >= 0 && d.Gathered >= 0 && d.Total > d.Gathered
 }
 
 // All sends req, a GET, and follows Link: rel="next" to the last page. A
@@ -50,7 +68,7 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		return nil, fmt.Errorf("only GET requests can be paginated, not %s", req.Method)
 	}
 	var (
-		doc   = &Document{Items: -1}
+		doc   = &Document{Items: -1, Total: -1, Gathered: -1}
 		first []byte
 		m     *merger
 		total = -1
@@ -81,10 +99,13 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 			if n, err := strconv.Atoi(resp.Header.Get("X-Total-Count")); err == nil && n >= 0 {
 				total = n
 			}
+			doc.Total = total
+			doc.midway = hasRel(resp, "prev") || positive(cur.URL.Query().Get("page")) > 1
 			if next == nil {
 				doc.Body = body
+				doc.Gathered = countItems(body)
 				if onPage != nil {
-					onPage(Page{Number: 1, Items: countItems(body), Total: total})
+					onPage(Page{Number: 1, Items: max(doc.Gathered, 0), Total: total})
 				}
 				return doc, nil
 			}
@@ -103,6 +124,7 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		if next == nil {
 			doc.Body = m.document()
 			doc.Items = len(m.items)
+			doc.Gathered = doc.Items
 			return doc, nil
 		}
 		next = cur.URL.ResolveReference(next)
@@ -119,6 +141,25 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 	}
 }
 
+// hasRel reports whether resp's Link headers have a link of relation rel.
+func hasRel(resp *http.Response, rel string) bool {
+	for _, l := range parseLinks(resp.Header.Values("Link")) {
+		if l.rels[rel] {
+			return true
+		}
+	}
+	return false
+}
+
+// positive is s as a whole number, or 0.
+func positive(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
 // nextLink is the rel="next" target of resp's Link headers, or nil.
 func nextLink(resp *http.Response) (*url.URL, error) {
 	for _, l := range parseLinks(resp.Header.Values("Link")) {
@@ -133,12 +174,12 @@ func nextLink(resp *http.Response) (*url.URL, error) {
 	return nil, nil
 }
 
-// countItems counts a lone page's items for the progress display: the
-// elements of a top-level array, or of an object's one array member.
+// countItems counts a lone page's items: the elements of a top-level
+// array, or of an object's one array member; -1 when it has no such list.
 func countItems(body []byte) int {
 	m, err := newMerger(body)
 	if err != nil {
-		return 0
+		return -1
 	}
 	return len(m.items)
 }
@@ -179,7 +220,9 @@ func newMerger(first []byte) (*merger, error) {
 	return m, m.add(first)
 }
 
-// add appends page's items.
+// add appends page's items. A later page without the first page's list
+// member, such as {}, holds no items; one with another list instead has a
+// different shape and cannot be merged.
 func (m *merger) add(page []byte) error {
 	list := page
 	if !m.array {
@@ -188,13 +231,20 @@ func (m *merger) add(page []byte) error {
 			return err
 		}
 		list = nil
+		var others []string
 		for _, mb := range members {
-			if mb.key == m.key {
+			switch {
+			case mb.key == m.key:
 				list = mb.value
+			case isArray(mb.value):
+				others = append(others, mb.key)
 			}
 		}
-		if list == nil {
-			return fmt.Errorf("has no %q list like the first page", m.key)
+		switch {
+		case list == nil && len(others) > 0:
+			return fmt.Errorf("has no %q list like the first page, but %q", m.key, others)
+		case list == nil:
+			return nil
 		}
 	}
 	var items []json.RawMessage

@@ -57,6 +57,9 @@ type Wait struct {
 	Delay      time.Duration
 	Retry      int // this will be retry number Retry ...
 	MaxRetries int // ... of at most MaxRetries
+	// Asked is set when Delay is what the 429's Retry-After asked for;
+	// otherwise the API gave no usable Retry-After and Delay is a back-off.
+	Asked bool
 }
 
 // Clock tells the time and sleeps; tests pass one that only pretends to.
@@ -161,7 +164,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		}
 		c.Logger.Debug("429 from the API; waiting before retrying", "url", req.URL.String(), "retry_after", resp.Header.Get("Retry-After"), "wait", wait, "retry", retry+1)
 		if c.OnWait != nil {
-			c.OnWait(Wait{URL: req.URL.String(), Delay: wait, Retry: retry + 1, MaxRetries: c.MaxRetries})
+			c.OnWait(Wait{URL: req.URL.String(), Delay: wait, Retry: retry + 1, MaxRetries: c.MaxRetries, Asked: known})
 		}
 		if err := c.Clock.Sleep(ctx, wait); err != nil {
 			return nil, err
@@ -209,10 +212,23 @@ func retryAfter(v string, now time.Time) (wait time.Duration, known bool) {
 		}
 		return time.Duration(min(secs, 1<<31)) * time.Second, true
 	}
+	if isDigits(v) {
+		// Too many seconds for an int64: a very long wait, not no wait.
+		return time.Duration(1<<31) * time.Second, true
+	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // drain reads a little of an unwanted body so the connection can be reused.

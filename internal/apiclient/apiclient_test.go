@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 )
 
 func TestDoWaitsOutRetryAfterAndSucceeds(t *testing.T) {
@@ -27,12 +29,13 @@ func TestDoWaitsOutRetryAfterAndSucceeds(t *testing.T) {
 			t.Fatalf("call %d: %s, want 200 once the wait is over", i+1, resp.Status)
 		}
 	}
-	// Calls 3 and 4 each met the provider's 429 (2 a minute), waited the
-	// 60 seconds its Retry-After asks, and went through.
+	// Calls 1 and 2 used up the provider's 2 a minute; call 3 met its 429,
+	// waited the 60 seconds its Retry-After asks and went through, opening a
+	// new minute in which call 4 went through at once.
 	if got := r.provider.Stats().RateLimited; got != 1 {
 		t.Errorf("provider sent %d 429s, want 1", got)
 	}
-	if len(waits) != 1 || waits[0].Delay != 60*time.Second || waits[0].Retry != 1 || waits[0].MaxRetries != DefaultMaxRetries {
+	if len(waits) != 1 || waits[0].Delay != 60*time.Second || waits[0].Retry != 1 || waits[0].MaxRetries != DefaultMaxRetries || !waits[0].Asked {
 		t.Errorf("waits = %+v, want one of 60s, retry 1 of %d", waits, DefaultMaxRetries)
 	}
 	if got := r.clock.Slept(); got != 60*time.Second {
@@ -130,6 +133,7 @@ func TestRetryAfter(t *testing.T) {
 		{"", 0, false},
 		{"-5", 0, false},
 		{"soon", 0, false},
+		{"99999999999999999999", time.Duration(1<<31) * time.Second, true},
 	}
 	for _, tt := range tests {
 		wait, known := retryAfter(tt.value, now)
@@ -248,5 +252,109 @@ func TestNewPacerStaysUnderTheLimitInAnyMinute(t *testing.T) {
 		if perMinute >= 20 && len(sent) < 5*perMinute*8/10 {
 			t.Errorf("limit %d: only %d requests in 5 minutes; pacing is needlessly slow", perMinute, len(sent))
 		}
+	}
+}
+
+// TestAllFollowsSingleQuotedRels reads from a provider that writes
+// rel='next', as FreeAgent does: every page is read, not only the first.
+func TestAllFollowsSingleQuotedRels(t *testing.T) {
+	r := newRig(t, devprovider.Options{SingleQuotedRels: true})
+	doc, err := (&Client{HTTP: r.http, Clock: r.clock}).All(r.get(t, "/v2/contacts?per_page=10"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Pages != 5 || doc.Items != 42 || doc.Total != 42 || doc.Short() {
+		t.Errorf("doc = %d pages, %d items of %d (short %t); want 5 pages, 42 of 42", doc.Pages, doc.Items, doc.Total, doc.Short())
+	}
+}
+
+// dropLinks is a transport that hides the Link headers, as a proxy might,
+// or as a parser that did not recognise them would see it.
+type dropLinks struct{ base http.RoundTripper }
+
+func (d dropLinks) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := d.base.RoundTrip(req)
+	if err == nil {
+		resp.Header.Del("Link")
+	}
+	return resp, err
+}
+
+// TestAllSaysWhenPagesWereMissed checks the safety net: a first page whose
+// X-Total-Count promises more items than it holds, with no next link that
+// All could follow, is reported as short.
+func TestAllSaysWhenPagesWereMissed(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	hc := *r.http
+	hc.Transport = dropLinks{base: r.http.Transport}
+	doc, err := (&Client{HTTP: &hc, Clock: r.clock}).All(r.get(t, "/v2/contacts?per_page=10"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Pages != 1 || doc.Gathered != 10 || doc.Total != 42 || !doc.Short() {
+		t.Errorf("doc = %d pages, %d of %d items, short %t; want 1 page of 10 of 42, short", doc.Pages, doc.Gathered, doc.Total, doc.Short())
+	}
+	full, err := (&Client{HTTP: r.http, Clock: r.clock}).All(r.get(t, "/v2/contacts?per_page=10"), nil)
+	if err != nil || full.Short() || full.Gathered != 42 {
+		t.Errorf("with the links: %v, %d items, short %t; want 42, not short", err, full.Gathered, full.Short())
+	}
+	// A read that starts after page 1 gets fewer items than the total, and
+	// rightly so.
+	for _, tt := range []struct {
+		c    *http.Client
+		want int
+	}{{&hc, 10}, {r.http, 22}} {
+		late, err := (&Client{HTTP: tt.c, Clock: r.clock}).All(r.get(t, "/v2/contacts?per_page=10&page=3"), nil)
+		if err != nil || late.Short() || late.Gathered != tt.want {
+			t.Errorf("from page 3: %v, %d items, short %t; want %d, not short", err, late.Gathered, late.Short(), tt.want)
+		}
+	}
+}
+
+// TestDoBacksOffWithoutRetryAfter checks a 429 with no Retry-After is
+// waited out with a back-off that OnWait does not pass off as asked for.
+func TestDoBacksOffWithoutRetryAfter(t *testing.T) {
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n++; n == 1 {
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		}
+		w.Write([]byte("ok"))
+	}))
+	t.Cleanup(srv.Close)
+	clock := fakeclock.New()
+	var waits []Wait
+	c := &Client{Clock: clock, OnWait: func(w Wait) { waits = append(waits, w) }}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(waits) != 1 || waits[0].Asked || waits[0].Delay != time.Second {
+		t.Errorf("waits = %+v, want one back-off of 1s, not asked for", waits)
+	}
+}
+
+// TestDoGivesUpOnAHugeRetryAfter: a Retry-After too large for a number is
+// a very long wait, so the request gives up at once instead of retrying.
+func TestDoGivesUpOnAHugeRetryAfter(t *testing.T) {
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		w.Header().Set("Retry-After", "99999999999999999999")
+		http.Error(w, "come back much later", http.StatusTooManyRequests)
+	}))
+	t.Cleanup(srv.Close)
+	clock := fakeclock.New()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+	_, err := (&Client{Clock: clock}).Do(req)
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || !rl.TooLong {
+		t.Fatalf("err = %v, want a RateLimitError for a wait that is too long", err)
+	}
+	if n != 1 || clock.Slept() != 0 {
+		t.Errorf("sent %d requests and slept %s; want 1 and none", n, clock.Slept())
 	}
 }

@@ -13,7 +13,9 @@ type link struct {
 //	<https://api.example.com/v2/contacts?page=2>; rel="next", <…?page=9>; rel="last"
 //
 // A comma inside <…> or a quoted string does not end a link, and rel may
-// name several relations separated by spaces. Malformed parts are skipped.
+// name several relations separated by spaces. The relation may be quoted
+// with double quotes (RFC 8288), with single quotes (rel='next', as
+// FreeAgent sends it) or not at all. Malformed parts are skipped.
 func parseLinks(values []string) []link {
 	var links []link
 	for _, v := range values {
@@ -32,7 +34,7 @@ func parseLinks(values []string) []link {
 				if !ok || !strings.EqualFold(strings.TrimSpace(k), "rel") {
 					continue
 				}
-				for _, r := range strings.Fields(strings.Trim(strings.TrimSpace(val), `"`)) {
+				for _, r := range strings.Fields(unquote(strings.TrimSpace(val))) {
 					l.rels[strings.ToLower(r)] = true
 				}
 			}
@@ -40,6 +42,14 @@ func parseLinks(values []string) []link {
 		}
 	}
 	return links
+}
+
+// unquote strips one pair of matching double or single quotes.
+func unquote(v string) string {
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		return v[1 : len(v)-1]
+	}
+	return v
 }
 
 // splitOutside splits s at sep where sep is outside <…> and "…".

@@ -21,7 +21,8 @@ func TestMerger(t *testing.T) {
 		{"two lists", []string{`{"a":[1],"b":[2]}`}, "", `2 list members ["a" "b"]`},
 		{"no list", []string{`{"a":1}`}, "", `0 list members`},
 		{"not JSON", []string{`<html>`}, "", "is not a JSON object or list"},
-		{"later page lacks the list", []string{`{"a":[1]}`, `{"b":[2]}`}, "", `has no "a" list`},
+		{"later page has another list", []string{`{"a":[1]}`, `{"b":[2]}`}, "", `has no "a" list like the first page, but ["b"]`},
+		{"later page without the list is empty", []string{`{"a":[1],"n":1}`, `{}`, `{"n":2}`, `{"a":[2]}`}, `{"a":[1,2],"n":1}` + "\n", ""},
 		{"later page is not a list", []string{`[1]`, `{"a":[2]}`}, "", "does not hold a JSON list"},
 		{"trailing garbage", []string{`{"a":[1]} x`}, "", "is not"},
 	}
@@ -54,12 +55,15 @@ func TestParseLinks(t *testing.T) {
 	h := []string{
 		`<https://api.example.com/v2/contacts?page=1&per_page=10>; rel="prev", <https://api.example.com/v2/contacts?page=3>; rel="next"`,
 		`<https://x.example/a,b>; title="a, b; c"; rel="last first", <broken; rel=next`,
+		`<https://api.example.com/v2/contacts?page=4>; rel='next', <https://api.example.com/v2/contacts?page=9>; rel=last`,
 	}
 	got := parseLinks(h)
 	want := []link{
 		{"https://api.example.com/v2/contacts?page=1&per_page=10", map[string]bool{"prev": true}},
 		{"https://api.example.com/v2/contacts?page=3", map[string]bool{"next": true}},
 		{"https://x.example/a,b", map[string]bool{"last": true, "first": true}},
+		{"https://api.example.com/v2/contacts?page=4", map[string]bool{"next": true}},
+		{"https://api.example.com/v2/contacts?page=9", map[string]bool{"last": true}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("parseLinks = %+v\nwant %+v", got, want)

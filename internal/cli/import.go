@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/config"
 	"github.com/freshtoken/freshtoken/internal/postman"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 func newImportCmd(f *Factory) *cobra.Command {
@@ -67,7 +69,15 @@ values are ignored.
 The client secret is written into the configuration file (readable by you
 alone) unless --client-secret-env names an environment variable to read it
 from instead. An environment that already exists is replaced only with
---force. A malformed export changes nothing.
+--force, which takes the provider, api_url and client_id from the export
+and keeps the rest of its settings (redirect_uri, scopes, client_auth,
+refresh_before, timeout) and where its client secret comes from: a secret
+read from a variable or a command is not written into the file.
+
+A malformed export changes nothing. Every environment's token store is
+checked before anything is written; should storing the tokens still fail
+partway, the tokens already written are put back as they were and the
+configuration file is left unchanged, and the error says so.
 
 Once imported, let freshtoken alone renew the tokens: remove the pre-request
 script that renews them from Postman, or Postman will present a refresh token
@@ -101,6 +111,11 @@ freshtoken has already replaced, and FreeAgent may end the authorisation.`,
 
 func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	f := opts.f
+	if f.EnvFlag != "" {
+		if err := store.ValidateEnvName(f.EnvFlag); err != nil {
+			return usageErrorf("-e %q cannot name an environment: %v; nothing was imported", f.EnvFlag, err)
+		}
+	}
 	exp, err := postman.ReadFile(opts.File)
 	if errors.Is(err, fs.ErrNotExist) {
 		return usageErrorf("%s does not exist", opts.File)
@@ -111,11 +126,6 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	envs, err := chooseImported(exp, f.EnvFlag)
 	if err != nil {
 		return err
-	}
-	for _, e := range envs {
-		if e.ClientSecret == "" && opts.ClientSecretEnv == "" {
-			return usageErrorf("%s has no client secret for %s; pass --client-secret-env NAME to read it from an environment variable; nothing was imported", opts.File, e.Name)
-		}
 	}
 	path, err := f.ConfigPath()
 	if err != nil {
@@ -132,12 +142,24 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		}
 	}
 	if len(clash) > 0 {
-		verb := "exists"
+		verb, them := "exists", "it"
 		if len(clash) > 1 {
-			verb = "exist"
+			verb, them = "exist", "them"
 		}
-		return usageErrorf("%s already %s in %s; pass --force to replace it with the import, tokens included; nothing was imported",
-			plural(clash, "environment"), verb, path)
+		return usageErrorf("%s already %s in %s; pass --force to replace %s with the import, tokens included; nothing was imported",
+			plural(clash, "environment"), verb, path, them)
+	}
+	settings := make([]config.EnvSettings, len(envs))
+	for i, e := range envs {
+		var prev *config.EnvSettings
+		if p, ok := conf.Settings[e.Name]; ok {
+			prev = &p
+		}
+		settings[i] = importSettings(e, prev, opts.ClientSecretEnv)
+		s := settings[i]
+		if s.ClientSecret == "" && s.ClientSecretEnv == "" && s.ClientSecretCmd == "" {
+			return usageErrorf("%s has no client secret for %s; pass --client-secret-env NAME to read it from an environment variable; nothing was imported", opts.File, e.Name)
+		}
 	}
 
 	staging, err := stageConfig(path)
@@ -146,33 +168,151 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	}
 	defer os.Remove(staging)
 	def := defaultImported(envs)
-	for _, e := range envs {
-		s := config.EnvSettings{Provider: freeAgentPreset(e.APIURL), APIURL: e.APIURL, ClientID: e.ClientID}
-		if opts.ClientSecretEnv != "" {
-			s.ClientSecretEnv = opts.ClientSecretEnv
-		} else {
-			s.ClientSecret = e.ClientSecret
-		}
-		if _, err := config.WriteEnv(staging, e.Name, s, e.Name == def); err != nil {
+	for i, e := range envs {
+		if _, err := config.WriteEnv(staging, e.Name, settings[i], e.Name == def); err != nil {
+			var ce *config.Error
+			if errors.As(err, &ce) {
+				ce.Path = path // the staging file is no name to show
+			}
 			return fmt.Errorf("%w; nothing was imported", err)
 		}
 	}
-	now := time.Now()
-	stored := make([]string, len(envs))
+
+	// Check every environment's store before writing any: a problem found
+	// now changes nothing. What each held before is kept, to be put back if
+	// a write fails all the same.
+	targets := make([]importTarget, len(envs))
 	for i, e := range envs {
 		src, err := freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: staging, Env: e.Name, Logger: f.Logger()})
 		if err != nil {
-			return err
+			return fmt.Errorf("%w; nothing was imported", err)
 		}
-		if stored[i], err = importTokens(ctx, src, e, now); err != nil {
-			return err
+		t := importTarget{env: e, src: src}
+		t.prev, err = src.Record(ctx)
+		switch {
+		case errors.Is(err, store.ErrCorrupt):
+			// Unreadable tokens are replaced, as a log-in would; they
+			// cannot be put back, but they were of no use.
+			t.prevUnreadable = true
+		case err != nil:
+			return fmt.Errorf("%s: the tokens cannot be stored: %w; nothing was imported", e.Name, err)
+		}
+		targets[i] = t
+	}
+
+	now := time.Now()
+	stored := make([]string, len(envs))
+	for i := range targets {
+		if stored[i], err = importTokens(ctx, targets[i].src, targets[i].env, now); err != nil {
+			return importFailed(ctx, fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err)), targets[:i])
 		}
 	}
 	if err := os.Rename(staging, path); err != nil {
-		return fmt.Errorf("tokens were stored, but the configuration could not be written to %s: %w", path, err)
+		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets)
 	}
-	printImported(f, opts, exp, envs, stored, path)
+	printImported(f, opts, exp, envs, settings, stored, path)
 	return nil
+}
+
+// importTarget is one environment being imported, with the tokens it had.
+type importTarget struct {
+	env            postman.Env
+	src            *freshtoken.Source
+	prev           *store.Record // nil: it had none, or none readable
+	prevUnreadable bool
+}
+
+// importFailed puts back the tokens of the environments already written and
+// says exactly where that leaves things. The configuration file itself is
+// never changed by a failed import.
+func importFailed(ctx context.Context, what string, written []importTarget) error {
+	var restored, lost []string
+	var causes []string
+	for i := len(written) - 1; i >= 0; i-- {
+		t := written[i]
+		if err := restoreTokens(ctx, t); err != nil {
+			lost = append(lost, t.env.Name)
+			causes = append(causes, fmt.Sprintf("%s: %v", t.env.Name, err))
+			continue
+		}
+		restored = append(restored, t.env.Name)
+	}
+	slices.Reverse(restored)
+	slices.Reverse(lost)
+	var b strings.Builder
+	b.WriteString(what)
+	b.WriteString("; the configuration was not changed")
+	if len(restored) > 0 {
+		fmt.Fprintf(&b, ", and the tokens of %s were put back as they were", strings.Join(restored, ", "))
+	}
+	if len(lost) == 0 {
+		b.WriteString(": nothing was imported")
+		return errors.New(b.String())
+	}
+	fmt.Fprintf(&b, "; but the export's tokens for %s are stored and the earlier ones could not be put back (%s): run `freshtoken import` again once the store is fixed, or `freshtoken login` for each",
+		strings.Join(lost, ", "), strings.Join(causes, "; "))
+	return errors.New(b.String())
+}
+
+// restoreTokens puts back the tokens t had before the import: the same
+// access and refresh tokens, expiry and issue time. The engine's renewal
+// count and reason are not kept; they only inform status and debug logs.
+func restoreTokens(ctx context.Context, t importTarget) error {
+	switch {
+	case t.prevUnreadable:
+		return errors.New("they were unreadable before the import")
+	case t.prev == nil:
+		return t.src.Logout(ctx)
+	}
+	r := t.prev
+	tok := &oauth2.Token{AccessToken: r.AccessToken, TokenType: r.TokenType, RefreshToken: r.RefreshToken, Expiry: r.Expiry}
+	if !r.RefreshExpiry.IsZero() && !r.IssuedAt.IsZero() {
+		if secs := int64(r.RefreshExpiry.Sub(r.IssuedAt) / time.Second); secs > 0 {
+			tok = tok.WithExtra(map[string]any{"refresh_token_expires_in": secs})
+		}
+	}
+	if err := t.src.SaveLogin(ctx, tok, r.IssuedAt); err != nil {
+		return storeCause(err)
+	}
+	return nil
+}
+
+// storeCause is why the engine could not store tokens, without the words
+// it uses for a renewal ("the provider issued new tokens but…"), which do
+// not fit an import.
+func storeCause(err error) error {
+	var fe *freshtoken.Error
+	if errors.As(err, &fe) {
+		return errors.New(fe.Msg)
+	}
+	if inner := errors.Unwrap(err); inner != nil {
+		return inner
+	}
+	return err
+}
+
+// importSettings is what e is written as: the export's provider, API root
+// and client id. With --force over an existing environment, the rest of its
+// settings are kept (redirect_uri, scopes, client_auth, refresh_before,
+// timeout), and so is where its client secret comes from: a secret kept out
+// of the file stays out, unless --client-secret-env names another variable.
+// auth_url and token_url are dropped, for the preset to derive them from
+// the new api_url.
+func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string) config.EnvSettings {
+	var s config.EnvSettings
+	if prev != nil {
+		s = *prev
+		s.AuthURL, s.TokenURL = "", ""
+	}
+	s.Provider, s.APIURL, s.ClientID = freeAgentPreset(e.APIURL), e.APIURL, e.ClientID
+	switch {
+	case secretEnv != "":
+		s.ClientSecret, s.ClientSecretEnv, s.ClientSecretCmd = "", secretEnv, ""
+	case s.ClientSecretEnv != "" || s.ClientSecretCmd != "":
+	case e.ClientSecret != "":
+		s.ClientSecret = e.ClientSecret
+	}
+	return s
 }
 
 // chooseImported picks the environments to import and names them: -e
@@ -254,7 +394,9 @@ func importTokens(ctx context.Context, src *freshtoken.Source, e postman.Env, no
 	sentAt := now
 	expiry, known := e.Expiry()
 	if known {
-		tok.AccessToken, tok.ExpiresIn, sentAt = e.AccessToken, int64(e.Lifetime/time.Second), e.IssuedAt
+		// The expiry itself, not expires_in: a lifetime under a second
+		// would round to an expires_in of 0, which means "never expires".
+		tok.AccessToken, tok.Expiry, sentAt = e.AccessToken, expiry, e.IssuedAt
 	}
 	if tok.AccessToken == "" && tok.RefreshToken == "" {
 		if err := src.Logout(ctx); err != nil {
@@ -271,6 +413,8 @@ func importTokens(ctx context.Context, src *freshtoken.Source, e postman.Env, no
 		access = "access token valid until " + expiry.Local().Format("2006-01-02 15:04 MST")
 	case known:
 		access = "access token expired"
+	case e.AccessToken != "" && e.Implausible != "":
+		access = "access token left out: " + e.Implausible + "; it is renewed on first use"
 	case e.AccessToken != "":
 		access = "access token left out: its expiry is unknown"
 	}
@@ -285,7 +429,7 @@ func importTokens(ctx context.Context, src *freshtoken.Source, e postman.Env, no
 
 // printImported summarises the import, without a secret: the environments
 // on stdout, what to do next on stderr.
-func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, stored []string, path string) {
+func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, settings []config.EnvSettings, stored []string, path string) {
 	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.File, exp.Layout, path)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
 	for i, e := range envs {
@@ -294,14 +438,36 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 	tw.Flush()
 
 	w := f.IO.ErrOut
-	if opts.ClientSecretEnv != "" {
-		fmt.Fprintf(w, "The client secret will be read from $%s; the export's was not stored.", opts.ClientSecretEnv)
-		if os.Getenv(opts.ClientSecretEnv) == "" {
-			fmt.Fprintf(w, " It is not set in this shell: export %s=… before renewing.", opts.ClientSecretEnv)
+	notSet := func(v string) {
+		if os.Getenv(v) == "" {
+			fmt.Fprintf(w, " It is not set in this shell: export %s=… before renewing.", v)
 		}
 		fmt.Fprintln(w)
+	}
+	if opts.ClientSecretEnv != "" {
+		fmt.Fprintf(w, "The client secret will be read from $%s; the export's was not stored.", opts.ClientSecretEnv)
+		notSet(opts.ClientSecretEnv)
 	} else {
-		fmt.Fprintf(w, "The client secret is stored in %s as client_secret; only you can read that file.\n", path)
+		// Without the flag, an environment replaced with --force keeps
+		// where its secret came from; the others store the export's.
+		var inFile []string
+		for i, e := range envs {
+			switch s := settings[i]; {
+			case s.ClientSecretEnv != "":
+				fmt.Fprintf(w, "%s keeps reading its client secret from $%s; the export's was not stored.", e.Name, s.ClientSecretEnv)
+				notSet(s.ClientSecretEnv)
+			case s.ClientSecretCmd != "":
+				fmt.Fprintf(w, "%s keeps getting its client secret from its client_secret_cmd; the export's was not stored.\n", e.Name)
+			default:
+				inFile = append(inFile, e.Name)
+			}
+		}
+		switch {
+		case len(inFile) == len(envs):
+			fmt.Fprintf(w, "The client secret is stored in %s as client_secret; only you can read that file.\n", path)
+		case len(inFile) > 0:
+			fmt.Fprintf(w, "For %s, the client secret is stored in %s as client_secret; only you can read that file.\n", strings.Join(inFile, ", "), path)
+		}
 	}
 	fmt.Fprintln(w, "From now on, let freshtoken alone renew these tokens: remove Postman's pre-request script that renews them, or it will spend a refresh token freshtoken has replaced and FreeAgent may end the authorisation.")
 	fmt.Fprintf(w, "Try: freshtoken -e %s get /v2/company\n", defaultImported(envs))

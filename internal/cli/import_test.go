@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // TestImportPostmanStoresTokensPrivately imports a seed export whose tokens
@@ -74,5 +77,172 @@ func TestImportPostmanStoresTokensPrivately(t *testing.T) {
 	if rec.RefreshToken != tok.RefreshToken || rec.AccessToken != tok.AccessToken || rec.TokenType != "Bearer" ||
 		!rec.IssuedAt.Equal(wantIssued) || !rec.Expiry.Equal(wantIssued.Add(time.Duration(tok.ExpiresIn)*time.Second)) {
 		t.Errorf("stored %+v; want the export's tokens, issued %s, expiring %ds later", rec, wantIssued, tok.ExpiresIn)
+	}
+}
+
+// seedExport writes a seed-layout export with a refresh token for each
+// key, got from the provider outside freshtoken, and returns its path.
+func (e *devEnv) seedExport(t *testing.T, keys ...string) string {
+	t.Helper()
+	values := `{"key": "ClientId", "value": "dev-client-id"}, {"key": "ClientSecret", "value": "dev-client-secret"}`
+	for _, k := range keys {
+		tok, _, err := loginOutside(t.Context(), e.api, "dev-client-secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		values += fmt.Sprintf(`, {"key": "Resource_%s", "value": %q}, {"key": "RefreshToken_%s", "value": %q}`, k, e.api, k, tok.RefreshToken)
+	}
+	p := filepath.Join(t.TempDir(), "export.json")
+	if err := os.WriteFile(p, []byte(`{"name": "FreeAgent", "values": [`+values+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// record is what the store holds for env, read through the engine.
+func (e *devEnv) record(t *testing.T, env string) *store.Record {
+	t.Helper()
+	src, err := freshtoken.Open(t.Context(), freshtoken.OpenOptions{ConfigPath: e.config, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := src.Record(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// TestImportPostmanChangesNothingWhenAStoreIsUnusable: a store problem for
+// the second environment (sand, after prod) is found before any token is
+// written, so prod keeps the tokens it had and the configuration is as it
+// was.
+func TestImportPostmanChangesNothingWhenAStoreIsUnusable(t *testing.T) {
+	e := newDevEnv(t, devprovider.Options{})
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod", "sand")); code != 0 {
+		t.Fatalf("first import exited %d: %s", code, stderr)
+	}
+	before := e.record(t, "prod")
+	configBefore, _ := os.ReadFile(e.config)
+	if err := os.Chmod(filepath.Join(e.dir, "state", "sand.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod", "sand"), "--force"); code == 0 {
+		t.Fatalf("import into an unusable store succeeded: %s", stdout)
+	}
+	for _, want := range []string{"sand: the tokens cannot be stored", "has mode 0644", "chmod 600", "nothing was imported"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr = %q, want it to say %q", stderr, want)
+		}
+	}
+	if after := e.record(t, "prod"); !reflect.DeepEqual(after, before) {
+		t.Errorf("prod's tokens changed although the import failed:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if configAfter, _ := os.ReadFile(e.config); string(configAfter) != string(configBefore) {
+		t.Errorf("the configuration changed although the import failed")
+	}
+}
+
+// TestImportPostmanPutsTokensBackWhenAWriteFails: a store write that fails
+// although the checks passed (sand's record is a folder, which reads as
+// unreadable tokens, replaceable as a log-in would) puts back prod's
+// earlier tokens and leaves the configuration alone, and says so, in an
+// import's words rather than a renewal's.
+func TestImportPostmanPutsTokensBackWhenAWriteFails(t *testing.T) {
+	e := newDevEnv(t, devprovider.Options{})
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod", "sand")); code != 0 {
+		t.Fatalf("first import exited %d: %s", code, stderr)
+	}
+	// prod has renewed once since: its record holds more than a log-in's.
+	ios, _, stderr = testStreams(false, false)
+	if code := e.run(ios, "-e", "prod", "token"); code != 0 {
+		t.Fatalf("token exited %d: %s", code, stderr)
+	}
+	before := e.record(t, "prod")
+	configBefore, _ := os.ReadFile(e.config)
+	sand := filepath.Join(e.dir, "state", "sand.json")
+	if err := os.Remove(sand); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(sand, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(sand, 0o700) })
+
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod", "sand"), "--force"); code == 0 {
+		t.Fatalf("import succeeded: %s", stdout)
+	}
+	msg := stderr.String()
+	for _, want := range []string{"the tokens of sand could not be stored", "the configuration was not changed", "the tokens of prod were put back as they were", "nothing was imported"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("stderr = %q, want it to say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "the provider issued new tokens") {
+		t.Errorf("stderr = %q speaks of a renewal; this was an import", msg)
+	}
+	after := e.record(t, "prod")
+	if after.AccessToken != before.AccessToken || after.RefreshToken != before.RefreshToken ||
+		!after.Expiry.Equal(before.Expiry) || !after.IssuedAt.Equal(before.IssuedAt) || !after.RefreshExpiry.Equal(before.RefreshExpiry) {
+		t.Errorf("prod's tokens were not put back:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if configAfter, _ := os.ReadFile(e.config); string(configAfter) != string(configBefore) {
+		t.Errorf("the configuration changed although the import failed")
+	}
+	// prod works on with its old tokens.
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "-e", "prod", "get", "/v2/company"); code != 0 || !strings.Contains(stdout.String(), "Dev Ltd") {
+		t.Errorf("get with prod's restored tokens: exit %d, %s", code, stderr)
+	}
+}
+
+// TestImportPostmanExpiryTimes: a lifetime under a second still gives the
+// access token an expiry (not "never"), and an implausible one leaves the
+// access token out, to be renewed on first use, and says why.
+func TestImportPostmanExpiryTimes(t *testing.T) {
+	e := newDevEnv(t, devprovider.Options{})
+	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(exp string) string {
+		p := filepath.Join(t.TempDir(), "export.json")
+		data := fmt.Sprintf(`{"name": "FreeAgent", "values": [
+			{"key": "ClientId", "value": "dev-client-id"},
+			{"key": "ClientSecret", "value": "dev-client-secret"},
+			{"key": "Resource_sand", "value": %q},
+			{"key": "RefreshToken_sand", "value": %q},
+			{"key": "AccessToken_sand", "value": %q},
+			{"key": "AccessTokenIss_sand", "value": "%d"},
+			{"key": "AccessTokenExp_sand", "value": %q}]}`, e.api, tok.RefreshToken, tok.AccessToken, issued.UnixMilli(), exp)
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", write("0.5")); code != 0 {
+		t.Fatalf("import exited %d: %s", code, stderr)
+	}
+	rec := e.record(t, "sand")
+	if want := time.UnixMilli(issued.UnixMilli()).Add(500 * time.Millisecond); rec.AccessToken != tok.AccessToken || !rec.Expiry.Equal(want) {
+		t.Errorf("stored access token %t, expiry %s; want it, expiring at %s", rec.AccessToken == tok.AccessToken, rec.Expiry, want)
+	}
+
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", write("3600000"), "--force"); code != 0 {
+		t.Fatalf("import exited %d: %s", code, stderr)
+	}
+	if want := "access token left out: AccessTokenExp_sand is 3600000, over a day if it is seconds (milliseconds?); it is renewed on first use"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("summary = %q, want it to say %q", stdout, want)
+	}
+	if rec := e.record(t, "sand"); rec.AccessToken != "" || rec.RefreshToken != tok.RefreshToken {
+		t.Errorf("stored access token %q, refresh token kept %t; want no access token and the refresh token", rec.AccessToken, rec.RefreshToken == tok.RefreshToken)
 	}
 }

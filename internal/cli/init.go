@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -76,6 +77,9 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 			}
 		}
 	}
+	if err := checkInitFlags(f.EnvFlag, s); err != nil {
+		return err
+	}
 	path, err := f.ConfigPath()
 	if err != nil {
 		return err
@@ -129,6 +133,43 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 		return nil
 	}
 	return offerLogin(cmd, f, p, e)
+}
+
+// checkInitFlags reports a bad flag value as the flag it came from, before
+// it could surface as a mistake at a line of the configuration file.
+func checkInitFlags(env string, s config.EnvSettings) error {
+	if env != "" {
+		if err := store.ValidateEnvName(env); err != nil {
+			return usageErrorf("-e %q cannot name an environment: %v", env, err)
+		}
+	}
+	if s.Provider != "" && !slices.Contains(config.Presets(), s.Provider) {
+		return usageErrorf("--provider %s: unknown provider; use one of %s", s.Provider, strings.Join(config.Presets(), ", "))
+	}
+	for _, u := range []struct{ flag, val string }{{"--api-url", s.APIURL}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL}} {
+		if u.val != "" {
+			if err := checkHTTPURL(strings.TrimSpace(u.val)); err != nil {
+				return usageErrorf("%s: %v", u.flag, err)
+			}
+		}
+	}
+	if v := strings.TrimSpace(s.RedirectURI); v != "" {
+		if u, err := url.Parse(v); err != nil || u.Scheme == "" || u.Host == "" {
+			return usageErrorf("--redirect-uri %s: not an absolute URL such as %s", s.RedirectURI, config.DefaultRedirectURI)
+		}
+	}
+	if s.ClientSecretEnv != "" && !config.IsEnvVarName(s.ClientSecretEnv) {
+		return usageErrorf("--client-secret-env %q is not an environment variable name such as FREEAGENT_SECRET", s.ClientSecretEnv)
+	}
+	if s.ClientSecretEnv != "" && s.ClientSecretCmd != "" {
+		return usageErrorf("--client-secret-env and --client-secret-cmd cannot be used together: choose one place to get the client secret")
+	}
+	switch s.ClientAuth {
+	case "", "basic", "body":
+	default:
+		return usageErrorf("--client-auth %s: use basic or body", s.ClientAuth)
+	}
+	return nil
 }
 
 // defaultEnvName is the environment name a preset suggests.

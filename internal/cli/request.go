@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -64,7 +65,12 @@ still on stdout.
 --all follows Link: rel="next" to the last page and prints one document
 shaped like a page with every item merged in (FreeAgent: {"contacts": [...]});
 for FreeAgent it asks for 100 items a page unless PATH sets per_page, and
-paces itself under FreeAgent's 120 requests a minute.
+paces itself under FreeAgent's 120 requests a minute. When the pages hold
+fewer items than the first page's X-Total-Count, a warning on stderr says
+the result may be incomplete.
+
+An API that has not begun to answer within the environment's timeout
+setting (default 30s) is given up on: exit 5.
 
 A 429 Too Many Requests is waited out for as long as its Retry-After asks
 (up to 2 minutes, 5 times in a row), then retried; past that the command
@@ -139,11 +145,30 @@ func checkRequestOptions(opts *requestOptions) error {
 		return usageErrorf("--all and --include cannot be used together: the merged document has no single status line or headers")
 	}
 	for _, h := range opts.Headers {
-		if k, _, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(k) == "" {
+		k, v, ok := strings.Cut(h, ":")
+		k = strings.TrimSpace(k)
+		switch {
+		case !ok || k == "":
 			return usageErrorf("-H %q is not 'Key: Value'", h)
+		case !isHeaderName(k):
+			return usageErrorf("-H %q: %q is not a header name; a name has letters, digits and !#$%%&'*+-.^_`|~, and no spaces", h, k)
+		case strings.ContainsAny(v, "\r\n\x00"):
+			return usageErrorf("-H %q: a header value cannot hold a line break or a NUL", h)
 		}
 	}
 	return nil
+}
+
+// isHeaderName reports whether s is an HTTP field name: an RFC 7230 token.
+func isHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func runRequest(ctx context.Context, opts *requestOptions) error {
@@ -177,12 +202,16 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		defer progress.done()
 	}
 	client := &apiclient.Client{
-		HTTP:   src.Client(),
+		HTTP:   apiHTTPClient(src, env.Timeout),
 		Logger: f.Logger(),
 		OnWait: func(w apiclient.Wait) {
 			progress.clear()
-			fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: the API answered 429 Too Many Requests; waiting %s as it asks, then retrying (%d of %d)\n",
-				env.Name, w.Delay, w.Retry, w.MaxRetries)
+			wait := fmt.Sprintf("waiting %s as it asks", w.Delay)
+			if !w.Asked {
+				wait = fmt.Sprintf("it did not say how long to wait, so backing off for %s", w.Delay)
+			}
+			fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: the API answered 429 Too Many Requests; %s, then retrying (%d of %d)\n",
+				env.Name, wait, w.Retry, w.MaxRetries)
 		},
 	}
 	if env.IsFreeAgent() {
@@ -209,7 +238,34 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	if err != nil {
 		return requestError(err, env, target)
 	}
-	return writeBody(f, doc.ContentType, bytes.NewReader(doc.Body))
+	if err := writeBody(f, doc.ContentType, bytes.NewReader(doc.Body)); err != nil {
+		return err
+	}
+	if doc.Short() {
+		// A warning, not a failure: the collection may simply have shrunk
+		// while it was read. But a script should not take the document for
+		// everything without being told.
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the API said there are %d items (X-Total-Count) but %s held only %d; the result may be incomplete\n",
+			env.Name, doc.Total, pluralCount(doc.Pages, "page"), doc.Gathered)
+	}
+	return nil
+}
+
+func pluralCount(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// apiHTTPClient sends API requests with src's tokens, giving up on an API
+// that has not begun to answer within timeout (the environment's timeout
+// setting). Only the wait for the response's headers is bounded: a long
+// download that keeps arriving is not cut off.
+func apiHTTPClient(src *freshtoken.Source, timeout time.Duration) *http.Client {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.ResponseHeaderTimeout = timeout
+	return &http.Client{Transport: &freshtoken.Transport{Source: src, Base: base}}
 }
 
 // newAPIRequest builds the request with freshtoken's default headers, then
@@ -262,6 +318,9 @@ func requestError(err error, env *config.Env, target string) error {
 			what = fmt.Sprintf("the API answered 429 Too Many Requests and asks to wait %s, longer than freshtoken waits; try again then", rl.Wait)
 		}
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: what + " (" + rl.URL + ")"}
+	case errors.As(err, &ue) && ue.Timeout():
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
+			Msg: fmt.Sprintf("the API at %s did not answer within %s; try again, or raise the environment's timeout setting", target, env.Timeout)}
 	case errors.As(err, &ue):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("the API at %s could not be reached (%v); check your connection and api_url", target, ue.Err)}
@@ -270,26 +329,48 @@ func requestError(err error, env *config.Env, target string) error {
 }
 
 // resolveURL joins path to the API root; a full URL must be on its host.
+// PATH is parsed once, and whatever form it took (a path, //host/path, a
+// URL with a scheme in any case), the URL it resolves to must have the API
+// root's scheme and host.
 func resolveURL(apiURL, path string) (string, error) {
 	base, err := url.Parse(apiURL)
 	if err != nil {
 		return "", err
 	}
-	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
-		u, err := url.Parse(path)
-		if err != nil {
-			return "", usageErrorf("%q is not a URL", path)
-		}
-		if u.Scheme != base.Scheme || u.Host != base.Host {
-			return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
-		}
-		return u.String(), nil
-	}
-	rel, err := url.Parse(strings.TrimPrefix(path, "/"))
+	u, err := url.Parse(path)
 	if err != nil {
-		return "", usageErrorf("%q is not a path", path)
+		return "", usageErrorf("%q is not a path or URL: %v", path, unwrapURLError(err))
 	}
-	return base.ResolveReference(rel).String(), nil
+	if u.Scheme == "" && u.Host == "" && u.User == nil {
+		// A path: relative to the API root, so /v2/x under https://h/api/
+		// is https://h/api/v2/x.
+		rel := *u
+		rel.Path = strings.TrimLeft(u.Path, "/")
+		rel.RawPath = strings.TrimLeft(u.RawPath, "/")
+		u = &rel
+	}
+	resolved := base.ResolveReference(u)
+	onHost := func(t *url.URL) bool {
+		return strings.EqualFold(t.Scheme, base.Scheme) && strings.EqualFold(t.Host, base.Host) && t.User == nil
+	}
+	if !onHost(resolved) {
+		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
+	}
+	resolved.Scheme, resolved.Host = base.Scheme, base.Host
+	target := resolved.String()
+	// The request is built from this text: it must read back as the same host.
+	if again, err := url.Parse(target); err != nil || !onHost(again) {
+		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
+	}
+	return target, nil
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // withDefaultQuery adds key=value to target's query unless key is there,

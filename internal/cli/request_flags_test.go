@@ -2,6 +2,7 @@ package cli
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -24,6 +25,7 @@ func TestRequestFlagChecks(t *testing.T) {
 		{"GET", "/v2/contacts --all -i", requestOptions{}, true},
 		{"GET", "/v2/contacts -H nocolon", requestOptions{}, true},
 		{"GET", "/v2/contacts -H :empty", requestOptions{}, true},
+		{"GET", "/v2/contacts -H X(y):v", requestOptions{}, true},
 	}
 	for _, tt := range tests {
 		var got *requestOptions
@@ -111,6 +113,53 @@ func TestWithDefaultQuery(t *testing.T) {
 	} {
 		if got := withDefaultQuery(tt.in, "per_page", "100"); got != tt.want {
 			t.Errorf("withDefaultQuery(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestResolveURL(t *testing.T) {
+	const api = "https://api.example.com/"
+	for _, tt := range []struct {
+		path, want string // want "" for a usage error
+	}{
+		{"/v2/company", "https://api.example.com/v2/company"},
+		{"v2/contacts?view=all", "https://api.example.com/v2/contacts?view=all"},
+		{"https://api.example.com/v2/company", "https://api.example.com/v2/company"},
+		{"HTTPS://API.example.com/v2/company", "https://api.example.com/v2/company"},
+		// Every other form that names a host is checked the same way.
+		{"HTTP://example.invalid/x", ""},
+		{"Https://example.invalid/x", ""},
+		{"http://api.example.com/v2/company", ""},
+		{"//example.invalid/x", ""},
+		{"https://user@api.example.com/v2/company", ""},
+		{"https:/v2/company", ""},
+		// Three slashes name no host: a path on the API's host.
+		{"///example.invalid/x", "https://api.example.com/example.invalid/x"},
+	} {
+		got, err := resolveURL(api, tt.path)
+		switch {
+		case tt.want == "" && ExitCode(err) != ExitUsage:
+			t.Errorf("resolveURL(%q) = %q, %v; want a usage error", tt.path, got, err)
+		case tt.want != "" && (err != nil || got != tt.want):
+			t.Errorf("resolveURL(%q) = %q, %v; want %q", tt.path, got, err, tt.want)
+		}
+	}
+	got, err := resolveURL("https://h.example/api/", "/v2/x")
+	if err != nil || got != "https://h.example/api/v2/x" {
+		t.Errorf("under a path: %q, %v", got, err)
+	}
+}
+
+func TestRequestHeaderChecks(t *testing.T) {
+	for _, h := range []string{"Bad Key: v", "X(y): v", "X-Ok: a\r\nX-Injected: 1", "X-Ok: a\nb", "X-Ok: a\x00b", "Bad\tKey: v"} {
+		err := checkRequestOptions(&requestOptions{Method: "GET", Headers: []string{h}})
+		if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "-H ") {
+			t.Errorf("-H %q: %v, want a usage error naming -H", h, err)
+		}
+	}
+	for _, h := range []string{"X-Ok: a b\tc", "x-rate_limit.test~!: true", "Empty:"} {
+		if err := checkRequestOptions(&requestOptions{Method: "GET", Headers: []string{h}}); err != nil {
+			t.Errorf("-H %q: %v, want it accepted", h, err)
 		}
 	}
 }

@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 )
@@ -140,5 +144,62 @@ func TestAllShowsProgressOnlyOnATerminal(t *testing.T) {
 		if last := progress[strings.LastIndex(progress, "\r")+1:]; last != "" {
 			t.Errorf("the progress line was left on the screen: %q", progress)
 		}
+	}
+}
+
+// TestRequestGivesUpOnAHungAPI: an API that accepts the request and never
+// answers is given up on after the environment's timeout, exit 5, instead
+// of hanging the command for ever.
+func TestRequestGivesUpOnAHungAPI(t *testing.T) {
+	p := devprovider.New(devprovider.Options{AutoApprove: true})
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/company" {
+			select { // hung: no status line, no headers
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		p.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(p.Close)
+	t.Cleanup(func() { close(release) })
+	dir := t.TempDir()
+	e := &devEnv{provider: p, api: srv.URL + "/", config: filepath.Join(dir, "config.toml"), dir: dir}
+	if err := os.WriteFile(e.config, []byte("[store]\nurl = \"file://"+filepath.Join(dir, "state")+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.login(t)
+	// [env.dev] is the file's last table: this line joins it.
+	f, err := os.OpenFile(e.config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("timeout = \"200ms\"\n")
+	f.Close()
+
+	ios, stdout, stderr := testStreams(false, false)
+	done := make(chan int, 1)
+	go func() { done <- e.run(ios, "get", "/v2/company") }()
+	select {
+	case code := <-done:
+		if code != 5 {
+			t.Errorf("exit %d, want 5: %s", code, stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("get /v2/company is still waiting for a hung API after 30s; want it to give up after the 200ms timeout")
+	}
+	if want := "did not answer within 200ms"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr = %q, want it to say %q", stderr, want)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout = %q, want nothing", stdout)
+	}
+	// The API itself works: only the hung endpoint timed out.
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "get", "/v2/users/me"); code != 0 || !strings.Contains(stdout.String(), "dev@example.com") {
+		t.Errorf("get /v2/users/me: exit %d, %s %s", code, stdout, stderr)
 	}
 }

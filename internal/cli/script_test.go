@@ -101,10 +101,14 @@ var providers sync.Map // *testscript.TestScript → *devprovider.Provider
 // cmdDevProvider drives the dev provider of the running script:
 //
 //	devprovider start [ttl=2s] [grace=5s] [auth=basic|body] [rpm=N] [contacts=N]
-//	                                 start it; sets $API, $DEV_SECRET, $CALLBACK_PORT
+//	                  [rels=single] [links=none]
+//	                                 start it; sets $API, $DEV_SECRET, $CALLBACK_PORT;
+//	                                 rels=single quotes Link relations as FreeAgent does
+//	                                 (rel='next'), links=none drops every Link header
 //	devprovider grant                log in outside freshtoken, with x/oauth2; sets
 //	                                 $ACCESS_TOKEN, $REFRESH_TOKEN, $ISSUED_MS (now, in ms)
-//	devprovider throttle N [SECS]    the next N API requests get 429 with Retry-After: SECS (default 1)
+//	devprovider throttle N [SECS]    the next N API requests get 429 with Retry-After: SECS (default 1;
+//	                                 none: no Retry-After)
 //	devprovider fault KIND N         the next N token requests fail as KIND
 //	devprovider revoke               every current access token gets 401
 //	devprovider stat NAME N          assert a Stats counter (json name) equals N
@@ -173,6 +177,7 @@ func cmdDevProvider(ts *testscript.TestScript, neg bool, args []string) {
 
 func startProvider(ts *testscript.TestScript, args []string) {
 	opts := devprovider.Options{AutoApprove: true, RequirePKCE: true}
+	noLinks := false
 	for _, a := range args {
 		k, v, _ := strings.Cut(a, "=")
 		switch k {
@@ -194,13 +199,21 @@ func startProvider(ts *testscript.TestScript, args []string) {
 			n, err := strconv.Atoi(v)
 			ts.Check(err)
 			opts.Contacts = n
+		case "rels":
+			opts.SingleQuotedRels = v == "single"
+		case "links":
+			noLinks = v == "none"
 		default:
 			ts.Fatalf("unknown devprovider option %q", a)
 		}
 	}
 	p := devprovider.New(opts)
 	th := &throttle{}
-	srv := httptest.NewServer(th.wrap(p.Handler()))
+	h := th.wrap(p.Handler())
+	if noLinks {
+		h = dropLinks(h)
+	}
+	srv := httptest.NewServer(h)
 	ts.Defer(func() { p.Close(); srv.Close() })
 	providers.Store(ts, p)
 	throttles.Store(ts, th)
@@ -243,9 +256,30 @@ func (th *throttle) wrap(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Set("Retry-After", retryAfter)
+		if retryAfter != "none" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
 	})
+}
+
+// dropLinks serves h without its Link headers.
+func dropLinks(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&linkDropper{ResponseWriter: w}, r)
+	})
+}
+
+type linkDropper struct{ http.ResponseWriter }
+
+func (d *linkDropper) WriteHeader(code int) {
+	d.Header().Del("Link")
+	d.ResponseWriter.WriteHeader(code)
+}
+
+func (d *linkDropper) Write(b []byte) (int, error) {
+	d.Header().Del("Link")
+	return d.ResponseWriter.Write(b)
 }
 
 // grantOutside logs in to the script's dev provider with x/oauth2, as a

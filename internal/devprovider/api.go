@@ -179,11 +179,15 @@ func (p *Provider) handleListContacts(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 
 	last := max(1, (total+perPage-1)/perPage)
+	quote := `"`
+	if p.opts.SingleQuotedRels {
+		quote = "'"
+	}
 	link := func(page int, rel string) string {
 		q := r.URL.Query()
 		q.Set("page", strconv.Itoa(page))
 		q.Set("per_page", strconv.Itoa(perPage))
-		return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, base, r.URL.Path, q.Encode(), rel)
+		return fmt.Sprintf(`<%s%s?%s>; rel=%s%s%s`, base, r.URL.Path, q.Encode(), quote, rel, quote)
 	}
 	var links []string
 	if page > 1 {

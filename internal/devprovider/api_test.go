@@ -264,3 +264,14 @@ func TestRedirect(t *testing.T) {
 	}
 	tp.api(t, "GET", "/v2/dev/redirect?to=https://elsewhere.example/", "", nil, nil).wantStatus(t, http.StatusUnauthorized)
 }
+
+func TestContactsSingleQuotedRels(t *testing.T) {
+	tp := start(t, Options{AutoApprove: true, SingleQuotedRels: true})
+	tok := tp.login(t)
+	resp := send(t, noRedirects, http.MethodGet, tp.srv.URL+"/v2/contacts?per_page=10", tok.AccessToken, nil, nil)
+	resp.wantStatus(t, http.StatusOK)
+	want := "<" + tp.srv.URL + "/v2/contacts?page=2&per_page=10>; rel='next'"
+	if got := resp.Header.Get("Link"); !strings.Contains(got, want) || strings.Contains(got, `"`) {
+		t.Errorf("Link = %q, want single-quoted relations such as %q", got, want)
+	}
+}

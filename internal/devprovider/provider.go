@@ -65,6 +65,10 @@ type Options struct {
 	// when negative.
 	Contacts int
 
+	// SingleQuotedRels makes Link headers quote their relations with single
+	// quotes, rel='next', as FreeAgent's API does; default rel="next" (RFC 8288).
+	SingleQuotedRels bool
+
 	// TokenDelay is how long each token request waits before it is handled. A request
 	// whose client gives up during the wait is dropped unhandled: nothing is issued
 	// and no refresh token is rotated.

@@ -17,6 +17,7 @@ package postman
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,11 +64,21 @@ type Env struct {
 	AccessToken  string
 	IssuedAt     time.Time     // when AccessToken was issued; zero when unknown
 	Lifetime     time.Duration // AccessToken's lifetime; zero when unknown
+	// Implausible says why the export's issue time or lifetime cannot be
+	// believed (such as milliseconds where seconds belong), which makes
+	// the expiry unknown; "" when they are plausible or absent.
+	Implausible string
 }
+
+// Plausibility bounds for an access token's issue time and lifetime.
+var (
+	earliestIssue = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxLifetime   = 24 * time.Hour
+)
 
 // Expiry is when AccessToken expires, and whether that is known.
 func (e *Env) Expiry() (time.Time, bool) {
-	if e.AccessToken == "" || e.IssuedAt.IsZero() || e.Lifetime <= 0 {
+	if e.AccessToken == "" || e.IssuedAt.IsZero() || e.Lifetime <= 0 || e.Implausible != "" {
 		return time.Time{}, false
 	}
 	return e.IssuedAt.Add(e.Lifetime), true
@@ -92,7 +103,27 @@ type rawExport struct {
 type rawValue struct {
 	Key     string          `json:"key"`
 	Value   json.RawMessage `json:"value"`
-	Enabled *bool           `json:"enabled"`
+	Enabled json.RawMessage `json:"enabled"`
+}
+
+// disabled reads "enabled": true, false, null or absent.
+func (v *rawValue) disabled() (bool, error) {
+	switch string(bytes.TrimSpace(v.Enabled)) {
+	case "", "null", "true":
+		return false, nil
+	case "false":
+		return true, nil
+	}
+	return false, fmt.Errorf(`has "enabled": %s; it should be true or false, without quotes`, clipJSON(v.Enabled))
+}
+
+// clipJSON shows a short JSON value, or the start of a long one.
+func clipJSON(v json.RawMessage) string {
+	t := string(bytes.TrimSpace(v))
+	if len(t) > 20 {
+		return t[:20] + "…"
+	}
+	return t
 }
 
 // Parse reads an export.
@@ -138,7 +169,14 @@ func Parse(data []byte) (*Export, error) {
 func variables(values []rawValue) (map[string]string, error) {
 	vars := map[string]string{}
 	for i, v := range values {
-		if v.Enabled != nil && !*v.Enabled {
+		off, err := v.disabled()
+		if err != nil {
+			if v.Key == "" {
+				return nil, fmt.Errorf("entry %d of its values %v", i+1, err)
+			}
+			return nil, fmt.Errorf("%s %v", v.Key, err)
+		}
+		if off {
 			continue
 		}
 		if v.Key == "" {
@@ -240,11 +278,15 @@ func seedEnvs(vars map[string]string) ([]Env, error) {
 			RefreshToken: vars["RefreshToken_"+key],
 			AccessToken:  vars["AccessToken_"+key],
 		}
-		if e.IssuedAt, err = millis("AccessTokenIss_"+key, vars["AccessTokenIss_"+key]); err != nil {
+		var doubtIss, doubtExp string
+		if e.IssuedAt, doubtIss, err = millis("AccessTokenIss_"+key, vars["AccessTokenIss_"+key]); err != nil {
 			return nil, err
 		}
-		if e.Lifetime, err = seconds("AccessTokenExp_"+key, vars["AccessTokenExp_"+key]); err != nil {
+		if e.Lifetime, doubtExp, err = seconds("AccessTokenExp_"+key, vars["AccessTokenExp_"+key]); err != nil {
 			return nil, err
+		}
+		if e.Implausible = cmp.Or(doubtIss, doubtExp); e.Implausible != "" {
+			e.IssuedAt, e.Lifetime = time.Time{}, 0
 		}
 		envs = append(envs, e)
 	}
@@ -287,28 +329,48 @@ func apiRoot(key, v string) (string, error) {
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: p + "/"}).String(), nil
 }
 
-// millis reads milliseconds since 1970; "" is zero.
-func millis(key, v string) (time.Time, error) {
+// millis reads milliseconds since 1970; "" is zero. A number that cannot
+// be a recent issue time (NaN, before 2000, more than a day ahead, such as
+// seconds where milliseconds belong) is no error but a doubt, which says
+// why.
+func millis(key, v string) (t time.Time, doubt string, err error) {
 	if v == "" {
-		return time.Time{}, nil
+		return time.Time{}, "", nil
 	}
 	n, err := strconv.ParseFloat(v, 64)
-	if err != nil || n <= 0 || n > math.MaxInt64/2 {
-		return time.Time{}, fmt.Errorf("%s is %q, not a time in milliseconds since 1970 such as %d", key, v, time.Now().UnixMilli())
+	if err != nil || n <= 0 {
+		return time.Time{}, "", fmt.Errorf("%s is %q, not a time in milliseconds since 1970 such as %d", key, v, time.Now().UnixMilli())
 	}
-	return time.UnixMilli(int64(n)), nil
+	latest := time.Now().Add(24 * time.Hour)
+	switch {
+	case math.IsNaN(n) || math.IsInf(n, 0):
+		return time.Time{}, fmt.Sprintf("%s is %s, not a time", key, v), nil
+	case n < float64(earliestIssue.UnixMilli()):
+		return time.Time{}, fmt.Sprintf("%s is %s, before 2000 if it is milliseconds since 1970 (seconds?)", key, v), nil
+	case n > float64(latest.UnixMilli()):
+		return time.Time{}, fmt.Sprintf("%s is %s, in the future if it is milliseconds since 1970", key, v), nil
+	}
+	return time.UnixMilli(int64(n)), "", nil
 }
 
-// seconds reads a duration in seconds; "" is zero.
-func seconds(key, v string) (time.Duration, error) {
+// seconds reads a duration in seconds; "" is zero. A lifetime that cannot
+// be an access token's (NaN, over a day, such as milliseconds where seconds
+// belong) is no error but a doubt, which says why.
+func seconds(key, v string) (d time.Duration, doubt string, err error) {
 	if v == "" {
-		return 0, nil
+		return 0, "", nil
 	}
 	n, err := strconv.ParseFloat(v, 64)
-	if err != nil || n < 0 || n > 1e9 {
-		return 0, fmt.Errorf("%s is %q, not a number of seconds such as 3600", key, v)
+	if err != nil || n < 0 {
+		return 0, "", fmt.Errorf("%s is %q, not a number of seconds such as 3600", key, v)
 	}
-	return time.Duration(n * float64(time.Second)), nil
+	switch {
+	case math.IsNaN(n) || math.IsInf(n, 0):
+		return 0, fmt.Sprintf("%s is %s, not a number of seconds", key, v), nil
+	case n > maxLifetime.Seconds():
+		return 0, fmt.Sprintf("%s is %s, over a day if it is seconds (milliseconds?)", key, v), nil
+	}
+	return time.Duration(n * float64(time.Second)), "", nil
 }
 
 // EnvName makes a Postman environment name fit to name a freshtoken
@@ -339,7 +401,14 @@ func jsonProblem(data []byte, err error) string {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		want := map[reflect.Kind]string{reflect.Slice: "a list", reflect.Struct: "an object", reflect.String: "text"}[te.Type.Kind()]
+		kind := te.Type.Kind()
+		if kind == reflect.Pointer {
+			kind = te.Type.Elem().Kind()
+		}
+		want := map[reflect.Kind]string{reflect.Slice: "a list", reflect.Struct: "an object", reflect.String: "text", reflect.Bool: "true or false"}[kind]
+		if want == "" {
+			want = "a " + kind.String()
+		}
 		return fmt.Sprintf("%q should be %s, not %s", te.Field, want, te.Value)
 	}
 	return err.Error()

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +97,9 @@ func TestParseRefusesMalformedExports(t *testing.T) {
 		{"a key unfit for a name", seed(`{"key":"Resource_my key","value":"https://h/"}`), "the key of Resource_my key cannot name a freshtoken environment"},
 		{"a bad issue time", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"AccessTokenIss_a","value":"yesterday"}`), `AccessTokenIss_a is "yesterday", not a time in milliseconds`},
 		{"a bad lifetime", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"AccessTokenExp_a","value":"-1"}`), `AccessTokenExp_a is "-1", not a number of seconds`},
+		{"enabled as text", seed(`{"key":"Resource_a","value":"https://h/","enabled":"false"}`), `Resource_a has "enabled": "false"; it should be true or false, without quotes`},
+		{"enabled as text without a key", `{"values":[{"value":"x","enabled":"no"}]}`, `entry 1 of its values has "enabled": "no"; it should be true or false`},
+		{"a key that is not text", `{"values":[{"key":1}]}`, `"values.key" should be text, not number`},
 		{"common without url", `{"values":[{"key":"client_id","value":"id"}]}`, "url is missing or empty"},
 		{"common without client_id", `{"values":[{"key":"url","value":"https://h/"}]}`, "client_id is missing or empty"},
 	}
@@ -155,5 +159,43 @@ func TestReadFile(t *testing.T) {
 	}
 	if _, err := ReadFile(filepath.Join(t.TempDir(), "missing.json")); err == nil {
 		t.Error("ReadFile of a missing file succeeded")
+	}
+}
+
+// TestParseDoubtsImplausibleTimes: an issue time or lifetime that cannot be
+// right (seconds for milliseconds and the reverse, NaN, the future) leaves
+// the expiry unknown and says why, rather than storing a wrong expiry.
+func TestParseDoubtsImplausibleTimes(t *testing.T) {
+	recent := time.Now().Add(-10 * time.Minute)
+	export := func(iss, exp string) string {
+		return `{"values":[{"key":"ClientId","value":"id"},{"key":"Resource_a","value":"https://h/"},{"key":"AccessToken_a","value":"at"},` +
+			`{"key":"AccessTokenIss_a","value":"` + iss + `"},{"key":"AccessTokenExp_a","value":"` + exp + `"}]}`
+	}
+	ms := strconv.FormatInt(recent.UnixMilli(), 10)
+	for _, tt := range []struct{ iss, exp, doubt string }{
+		{ms, "3600000", "AccessTokenExp_a is 3600000, over a day if it is seconds (milliseconds?)"},
+		{ms, "NaN", "AccessTokenExp_a is NaN, not a number of seconds"},
+		{ms, "Inf", "AccessTokenExp_a is Inf, not a number of seconds"},
+		{strconv.FormatInt(recent.Unix(), 10), "3600", "before 2000 if it is milliseconds since 1970 (seconds?)"},
+		{"NaN", "3600", "AccessTokenIss_a is NaN, not a time"},
+		{strconv.FormatInt(time.Now().Add(72*time.Hour).UnixMilli(), 10), "3600", "in the future"},
+		{ms, "3600", ""},
+		{ms, "0.5", ""},
+	} {
+		exp, err := Parse([]byte(export(tt.iss, tt.exp)))
+		if err != nil {
+			t.Fatalf("%s, %s: %v", tt.iss, tt.exp, err)
+		}
+		e := exp.Envs[0]
+		_, known := e.Expiry()
+		if tt.doubt == "" {
+			if !known || e.Implausible != "" {
+				t.Errorf("%s, %s: expiry unknown (%q), want it known", tt.iss, tt.exp, e.Implausible)
+			}
+			continue
+		}
+		if known || !strings.Contains(e.Implausible, tt.doubt) || !e.IssuedAt.IsZero() || e.Lifetime != 0 {
+			t.Errorf("%s, %s: known %t, doubt %q, issued %s, lifetime %s; want unknown, doubting %q", tt.iss, tt.exp, known, e.Implausible, e.IssuedAt, e.Lifetime, tt.doubt)
+		}
 	}
 }
