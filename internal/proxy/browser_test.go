@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -108,12 +109,15 @@ func TestBrowserLogin(t *testing.T) {
 	}
 }
 
-// text is the text of the element sel selects.
+// text is the text of the element sel selects. status.js replaces the
+// environments every two seconds, so the element is found and read in one
+// step of the page's script, never between a find and a read.
 func text(ctx context.Context, t *testing.T, sel string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		t.Fatalf("reading %s: %v", sel, err)
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.innerText : null; })()`, sel)
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[*string](js))
+	if err != nil || s == nil {
+		t.Fatalf("reading %s: %v (not on the page)", sel, err)
 	}
-	return s
+	return *s
 }

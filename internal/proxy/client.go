@@ -18,6 +18,9 @@ import (
 // ErrNotProxy means the address did not answer as a freshtoken proxy.
 var ErrNotProxy = errors.New("not a freshtoken proxy")
 
+// ErrLoginExpired means the proxy stopped waiting for the browser.
+var ErrLoginExpired = errors.New("the log-in expired")
+
 // startTimeout bounds asking a proxy to start a log-in, which it answers at
 // once: a program that holds the address and never answers is not one.
 const startTimeout = 30 * time.Second
@@ -36,11 +39,12 @@ func (l *RemoteLogin) AuthURL() string { return l.ticket.AuthURL }
 func (l *RemoteLogin) Store() string { return l.ticket.Store }
 
 // StartLogin asks the proxy at base (http://host:port) to start a log-in to
-// env, whose answer will come back to the proxy.
-func StartLogin(ctx context.Context, base, env string) (*RemoteLogin, error) {
+// env, whose answer will come back to the proxy, and which waits timeout
+// for the browser (0: the proxy's default).
+func StartLogin(ctx context.Context, base, env string, timeout time.Duration) (*RemoteLogin, error) {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	body, _ := json.Marshal(map[string]string{"env": env})
+	body, _ := json.Marshal(map[string]any{"env": env, "timeout_seconds": timeout.Seconds()})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+controlPrefix+"logins", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -82,6 +86,8 @@ func (l *RemoteLogin) Wait(ctx context.Context) error {
 			return nil
 		case pr.Status == "failed":
 			return &remoteError{msg: pr.Error, kind: sentinel(pr.Kind)}
+		case pr.Status == "expired":
+			return fmt.Errorf("%s: %w: the freshtoken proxy at %s stopped waiting for the browser", l.ticket.Env, ErrLoginExpired, l.base)
 		}
 	}
 }

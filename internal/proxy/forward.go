@@ -3,10 +3,13 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // maxReplayBody is the largest request body kept in memory, so that it can
@@ -55,8 +59,8 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath()}
 	e.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite(e),
-		Transport:      &freshtoken.Transport{Source: src, Base: p.upstream},
-		ModifyResponse: e.pointLinksAtProxy,
+		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{p.upstream}},
+		ModifyResponse: p.modifyResponse(e),
 		ErrorHandler:   p.upstreamError(e),
 		BufferPool:     &p.buffers,
 		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
@@ -181,23 +185,81 @@ func makeReplayable(r *http.Request) error {
 	return nil
 }
 
+// upstreamTransport is the proxy's connection to the APIs. It marks the
+// errors of sending a request and reading the answer, so that they can be
+// told from a failure of the engine (a renewal after a 401 that cannot read
+// the client secret, save the new token or take the store's lock).
+type upstreamTransport struct{ base http.RoundTripper }
+
+func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, &networkError{err}
+	}
+	return resp, nil
+}
+
+// networkError is a failure to reach the API or to read its answer.
+type networkError struct{ err error }
+
+func (e *networkError) Error() string { return e.err.Error() }
+func (e *networkError) Unwrap() error { return e.err }
+
+// isNetworkError reports whether err means the API could not be reached
+// or its answer could not be read, as opposed to a failure of freshtoken's
+// own engine.
+func isNetworkError(err error) bool {
+	var (
+		ne   *networkError
+		nete net.Error
+		rhe  tls.RecordHeaderError
+		cve  *tls.CertificateVerificationError
+		ae   tls.AlertError
+		uae  x509.UnknownAuthorityError
+		he   x509.HostnameError
+		cie  x509.CertificateInvalidError
+	)
+	return errors.As(err, &ne) || errors.As(err, &nete) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &rhe) || errors.As(err, &cve) || errors.As(err, &ae) ||
+		errors.As(err, &uae) || errors.As(err, &he) || errors.As(err, &cie)
+}
+
+// loopError is an API's redirect to the proxy itself, which the proxy
+// refuses to pass on.
+type loopError struct{ location string }
+
+func (e *loopError) Error() string {
+	return fmt.Sprintf("the API redirected to %s, which is this proxy; freshtoken does not pass on a redirect that would send the request, with another token, to another environment", e.location)
+}
+
 // upstreamError answers a request the API never answered.
 func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		var fe *freshtoken.Error
-		if errors.As(err, &fe) {
+		var (
+			fe   *freshtoken.Error
+			loop *loopError
+		)
+		switch {
+		case errors.As(err, &fe):
 			e.fail(p.now(), fe)
 			status, pr := p.engineProblem(e.name, fe)
 			writeError(w, status, pr)
-			return
-		}
-		if errors.Is(err, context.Canceled) {
+		case errors.Is(err, context.Canceled):
 			w.WriteHeader(http.StatusBadGateway) // the client has gone; nobody reads this
-			return
+		case errors.As(err, &loop):
+			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", loop.location)
+			writeError(w, http.StatusBadGateway, problem{Code: "redirect_to_proxy", Env: e.name, Message: e.name + ": " + loop.Error()})
+		case isNetworkError(err):
+			err = fmt.Errorf("%s: the API at %s could not be reached (%v); check your connection and api_url", e.name, e.api.Host, unwrapURLError(err))
+			e.fail(p.now(), err)
+			writeError(w, http.StatusBadGateway, problem{Code: "api_unreachable", Env: e.name, Message: err.Error()})
+		default: // the engine failed: renewing after a 401, saving, locking
+			err = unwrapURLError(err)
+			e.fail(p.now(), err)
+			status, pr := p.engineProblem(e.name, err)
+			pr.Message = redact.OneLine(pr.Message, 500)
+			writeError(w, status, pr)
 		}
-		err = fmt.Errorf("%s: the API at %s could not be reached (%v); check your connection and api_url", e.name, e.api.Host, unwrapURLError(err))
-		e.fail(p.now(), err)
-		writeError(w, http.StatusBadGateway, problem{Code: "api_unreachable", Env: e.name, Message: err.Error()})
 	}
 }
 
@@ -214,34 +276,133 @@ func unwrapURLError(err error) error {
 // linkTarget finds the URLs in a Link header.
 var linkTarget = regexp.MustCompile(`<[^>]*>`)
 
+// proxiedCSP is added to every answer passed on. The APIs' pages are
+// served on the proxy's own origin, where a script could read the status
+// page's CSRF token, press its buttons, and call every environment's API
+// with its token. The sandbox gives such a page an origin of its own
+// ("null"), which the guard refuses, and runs none of its scripts. Added
+// to any policy the API sets, it only tightens it; HTTP clients other than
+// browsers ignore it.
+const proxiedCSP = "sandbox; default-src 'none'"
+
+// modifyResponse makes an API's answer safe to pass on: sandboxed, its
+// links and cookies kept to this environment's part of the proxy.
+func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
+	return func(res *http.Response) error {
+		h := res.Header
+		h.Add("Content-Security-Policy", proxiedCSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		if h["Set-Cookie"] != nil {
+			e.confineCookies(h)
+		}
+		if h["Location"] == nil && h["Content-Location"] == nil && h["Link"] == nil {
+			return nil // nearly every answer: nothing to rewrite
+		}
+		return p.pointLinksAtProxy(e, res)
+	}
+}
+
+// linkValue is one link of a Link header: its URL and parameters, up to the
+// next link.
+var linkValue = regexp.MustCompile(`<[^>]*>[^<]*`)
+
 // pointLinksAtProxy rewrites the URLs of the API's answer that lead back
 // under the API (a redirect to another of its pages, pagination links) to
 // the same place through the proxy, so a client that follows them keeps
 // getting a fresh token. URLs anywhere else are left alone: the client
-// follows those on its own, without the token.
-func (e *envProxy) pointLinksAtProxy(res *http.Response) error {
-	if res.Header["Location"] == nil && res.Header["Content-Location"] == nil && res.Header["Link"] == nil {
-		return nil // nearly every answer: nothing to rewrite
-	}
+// follows those on its own, without the token. A URL of the API's own
+// making that leads to the proxy itself is not passed on: following it
+// would take the request, and its method and body, to another environment
+// with that environment's token. Such a redirect becomes an error; such a
+// Content-Location or link is dropped.
+func (p *Proxy) pointLinksAtProxy(e *envProxy, res *http.Response) error {
 	host, _ := res.Request.Context().Value(inbound{}).(string)
 	base := "http://" + host
 	for _, key := range [...]string{"Location", "Content-Location"} {
-		if v := res.Header.Get(key); v != "" {
-			if local, ok := e.throughProxy(v, res.Request.URL, base); ok {
-				res.Header.Set(key, local)
+		v := res.Header.Get(key)
+		if v == "" {
+			continue
+		}
+		if local, ok := e.throughProxy(v, res.Request.URL, base); ok {
+			res.Header.Set(key, local)
+		} else if p.pointsHere(v, res.Request.URL, host) {
+			if key == "Location" {
+				return &loopError{location: v}
 			}
+			res.Header.Del(key)
 		}
 	}
 	links := res.Header["Link"]
-	for i, v := range links {
-		links[i] = linkTarget.ReplaceAllStringFunc(v, func(ref string) string {
-			if local, ok := e.throughProxy(ref[1:len(ref)-1], res.Request.URL, base); ok {
-				return "<" + local + ">"
+	kept := links[:0]
+	for _, v := range links {
+		all := linkValue.FindAllString(v, -1)
+		if all == nil {
+			kept = append(kept, v) // no URL in it
+			continue
+		}
+		var out []string
+		for _, link := range all {
+			link = strings.TrimRight(strings.TrimSpace(link), ", ")
+			ref := linkTarget.FindString(link)
+			target := ref[1 : len(ref)-1]
+			if local, ok := e.throughProxy(target, res.Request.URL, base); ok {
+				link = "<" + local + ">" + link[len(ref):]
+			} else if p.pointsHere(target, res.Request.URL, host) {
+				continue
 			}
-			return ref
-		})
+			out = append(out, link)
+		}
+		if len(out) > 0 {
+			kept = append(kept, strings.Join(out, ", "))
+		}
+	}
+	if len(kept) > 0 {
+		res.Header["Link"] = kept
+	} else if links != nil {
+		res.Header.Del("Link")
 	}
 	return nil
+}
+
+// pointsHere reports whether ref, a URL in an answer to a request for
+// reqURL, leads to this proxy: to the address the client reached it at, or
+// to any other that reaches it.
+func (p *Proxy) pointsHere(ref string, reqURL *url.URL, inboundHost string) bool {
+	u, err := reqURL.Parse(ref)
+	if err != nil {
+		return true // a client might read it otherwise; it is no use to anyone
+	}
+	return u.Host != "" && (strings.EqualFold(u.Host, inboundHost) || p.guard.pointsHere(u.Host))
+}
+
+// confineCookies keeps the API's cookies to its environment's part of the
+// proxy, as nginx's proxy_cookie_path does: every API shares the proxy's
+// host, so a cookie's Domain goes, and its Path moves under /<env>/.
+func (e *envProxy) confineCookies(h http.Header) {
+	cookies := h["Set-Cookie"]
+	kept := cookies[:0]
+	for _, v := range cookies {
+		c, err := http.ParseSetCookie(v)
+		if err != nil {
+			continue // one that cannot be confined is not passed on
+		}
+		c.Domain = ""
+		if c.Path != "" { // none: the browser keeps it under the request's path, already /<env>/…
+			rest, _ := strings.CutPrefix(c.Path, e.api.Path) // outside the API: its whole part
+			if rest == c.Path {
+				rest = ""
+			}
+			c.Path = "/" + e.name + "/" + rest
+		}
+		if s := c.String(); s != "" {
+			kept = append(kept, s)
+		}
+	}
+	if len(kept) == 0 {
+		h.Del("Set-Cookie")
+		return
+	}
+	h["Set-Cookie"] = kept
 }
 
 // throughProxy returns the proxy's URL for ref, a reference in an answer to

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -36,8 +35,8 @@ func isLoopbackHost(host string) bool {
 // Sec-Fetch-Site.
 type guard struct {
 	port  string
-	hosts map[string]bool // host names and IP literals that are the proxy's own
-	anyIP bool            // --allow-remote: any IP literal names the proxy
+	hosts map[string]bool // host names and IP literals that reach the proxy's listener
+	anyIP bool            // --allow-remote: any IP literal in Host names the proxy
 }
 
 func newGuard(addr string, allowRemote bool) (guard, error) {
@@ -45,39 +44,74 @@ func newGuard(addr string, allowRemote bool) (guard, error) {
 	if err != nil {
 		return guard{}, fmt.Errorf("proxy address %q is not HOST:PORT", addr)
 	}
-	g := guard{port: port, hosts: map[string]bool{"localhost": true, strings.ToLower(host): true}, anyIP: allowRemote}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		g.hosts["127.0.0.1"], g.hosts["::1"] = true, true
+	host = strings.ToLower(host)
+	g := guard{port: port, hosts: map[string]bool{host: true}, anyIP: allowRemote}
+	switch ip := net.ParseIP(host); {
+	case ip != nil && ip.IsUnspecified():
+		g.hosts["127.0.0.1"], g.hosts["::1"], g.hosts["localhost"] = true, true, true
+	case isLoopbackHost(host):
+		g.hosts["localhost"] = true
 	}
 	return g, nil
+}
+
+// splitHostPort splits a Host header or a URL's host into a lower-case
+// host, without brackets, and a port, "80" when it names none.
+func splitHostPort(hostport string) (host, port string) {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]"), "80"
+	}
+	return strings.ToLower(host), port
+}
+
+// listening reports whether hostport is an address the proxy's listener
+// is reached at: its own host (or, listening on every address, a loopback
+// one) and its port. Unlike own, it accepts no other IP address with
+// --allow-remote, so it can tell a log-in meant for this listener from one
+// meant for another.
+func (g guard) listening(hostport string) bool {
+	host, port := splitHostPort(hostport)
+	return port == g.port && g.hosts[host]
+}
+
+// pointsHere reports whether hostport, the host of a URL in an API's
+// answer, could reach this proxy: any of its own names, or any loopback or
+// unspecified address, on its port.
+func (g guard) pointsHere(hostport string) bool {
+	if g.own(hostport) {
+		return true
+	}
+	host, port := splitHostPort(hostport)
+	if port != g.port {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return isLoopbackHost(host) || ip != nil && ip.IsUnspecified()
 }
 
 // own reports whether hostport, a Host header or an origin's host, names
 // this proxy.
 func (g guard) own(hostport string) bool {
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host, port = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]"), "80"
-	}
+	host, port := splitHostPort(hostport)
 	if port != g.port {
 		return false
 	}
-	host = strings.ToLower(host)
 	return g.hosts[host] || g.anyIP && net.ParseIP(host) != nil
 }
 
 // refusal says why r must not be served, or returns "". A cross-site
 // request is refused unless navigation allows it: opening the status page or
-// arriving at the login callback from the provider's page.
+// arriving at the login callback from the provider's page. A request sent by
+// a web page must come from the very origin it is addressed to: the status
+// page itself (pages the APIs serve through the proxy are sandboxed, so
+// their origin is "null").
 func (g guard) refusal(r *http.Request, navigation bool) string {
 	if !g.own(r.Host) {
 		return fmt.Sprintf("the request is addressed to %q, not to this proxy's own address; freshtoken refuses it so that no web page can reach your tokens by DNS rebinding", r.Host)
 	}
-	if o := r.Header.Get("Origin"); o != "" {
-		u, err := url.Parse(o)
-		if err != nil || u.Scheme != "http" || !g.own(u.Host) {
-			return fmt.Sprintf("the request was sent by the web page at %s; freshtoken refuses requests from web pages other than its own status page", o)
-		}
+	if o := r.Header.Get("Origin"); o != "" && !strings.EqualFold(o, "http://"+r.Host) {
+		return fmt.Sprintf("the request was sent by the web page at %s; freshtoken refuses requests from web pages other than its own status page", o)
 	}
 	if site := r.Header.Get("Sec-Fetch-Site"); !navigation && (site == "cross-site" || site == "same-site") {
 		return "the browser says another web site sent this request; freshtoken refuses requests from web pages other than its own status page"

@@ -41,11 +41,51 @@ type fixture struct {
 	clock      *fakeclock.Clock // the provider's and the proxy's: a test moves both past an expiry at once
 	configPath string
 	logs       *syncBuffer
+	logger     *slog.Logger
+}
+
+// options are the proxy's options for a proxy at addr with the fixture's
+// configuration; each proxy opens its own sources.
+func (f *fixture) options(addr string, allowRemote bool) proxy.Options {
+	return proxy.Options{
+		Addr:        addr,
+		AllowRemote: allowRemote,
+		Config:      func() (*config.File, error) { return config.Load(f.configPath) },
+		Open: func(ctx context.Context, env string) (*freshtoken.Source, error) {
+			return freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: f.configPath, Env: env, Logger: f.logger, Clock: f.clock.Now})
+		},
+		Logger:    f.logger,
+		Clock:     f.clock.Now,
+		UserAgent: "freshtoken-test",
+	}
+}
+
+// serve starts another proxy, with the fixture's configuration, on a
+// loopback port of its own, and returns its URL.
+func (f *fixture) serve(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := proxy.New(f.options(ln.Addr().String(), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(p)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return "http://" + ln.Addr().String()
 }
 
 type fixtureOptions struct {
 	autoApprove bool
 	quiet       bool // log warnings only, as the proxy does without --debug
+	// moreConfig adds to the configuration file, given the fixture's
+	// provider and proxy addresses.
+	moreConfig func(f *fixture) string
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -96,6 +136,9 @@ client_id = "dev-client-id"
 client_secret = "dev-client-secret"
 redirect_uri = "%s/callback"
 `, filepath.Join(dir, "store"), f.api, f.base, f.api, f.base)
+	if o.moreConfig != nil {
+		conf += o.moreConfig(f)
+	}
 	if err := os.WriteFile(f.configPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -105,16 +148,8 @@ redirect_uri = "%s/callback"
 		level = slog.LevelWarn
 	}
 	logger := slog.New(redact.NewHandler(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: level})))
-	f.proxy, err = proxy.New(proxy.Options{
-		Addr:   f.addr,
-		Config: func() (*config.File, error) { return config.Load(f.configPath) },
-		Open: func(ctx context.Context, env string) (*freshtoken.Source, error) {
-			return freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: f.configPath, Env: env, Logger: logger, Clock: now})
-		},
-		Logger:    logger,
-		Clock:     now,
-		UserAgent: "freshtoken-test",
-	})
+	f.logger = logger
+	f.proxy, err = proxy.New(f.options(f.addr, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +179,7 @@ func (f *fixture) checkNoSecretsLogged(t testing.TB) {
 func (f *fixture) login(t testing.TB, env string) {
 	t.Helper()
 	ctx := context.Background()
-	l, err := proxy.StartLogin(ctx, f.base, env)
+	l, err := proxy.StartLogin(ctx, f.base, env, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,9 @@ const (
 	// exchangeTimeout bounds the code exchange and store write that finish
 	// a log-in, which carry on if the browser goes away meanwhile.
 	exchangeTimeout = time.Minute
+	// maxLoginTimeout bounds how long a log-in waits for the browser, however
+	// long `freshtoken login --timeout` asks for.
+	maxLoginTimeout = 24 * time.Hour
 )
 
 // pendingLogin is a log-in started here, from the status page or for a
@@ -49,10 +52,9 @@ type logins struct {
 	pending []*pendingLogin
 }
 
-func (l *logins) add(pl *pendingLogin) {
+func (l *logins) add(pl *pendingLogin, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
 	l.pending = slices.DeleteFunc(l.pending, func(p *pendingLogin) bool { return now.After(p.expires) })
 	if len(l.pending) >= maxPendingLogins {
 		l.pending = l.pending[1:]
@@ -69,17 +71,20 @@ func (l *logins) isCallback(r *http.Request) bool {
 	if !strings.Contains(r.URL.RawQuery, "state=") || !r.URL.Query().Has("state") {
 		return false
 	}
+	path := r.URL.Path
+	if path == "" {
+		path = "/"
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return p.path == r.URL.Path })
+	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return p.path == path })
 }
 
 // answer returns the unanswered log-in whose state is state, and marks it
 // answered so its state cannot be used twice.
-func (l *logins) answer(state string) *pendingLogin {
+func (l *logins) answer(state string, now time.Time) *pendingLogin {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
 	for _, p := range l.pending {
 		if !p.answered && now.Before(p.expires) && subtle.ConstantTimeCompare([]byte(p.req.State), []byte(state)) == 1 {
 			p.answered = true
@@ -87,6 +92,14 @@ func (l *logins) answer(state string) *pendingLogin {
 		}
 	}
 	return nil
+}
+
+// isAnswered reports whether pl's callback has arrived; its exchange may
+// still be under way.
+func (l *logins) isAnswered(pl *pendingLogin) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return pl.answered
 }
 
 func (l *logins) byID(id string) *pendingLogin {
@@ -102,17 +115,22 @@ func (l *logins) byID(id string) *pendingLogin {
 
 // redirectURI is where the provider sends the browser back to after a
 // log-in started here: the environment's redirect_uri when it names this
-// proxy, so that it matches the one registered with the provider, else the
-// proxy's own /callback.
+// proxy's listening address, so that it matches the one registered with the
+// provider, else the proxy's own /callback.
 func (p *Proxy) redirectURI(ec *config.Env) string {
-	if addr, err := login.LoopbackAddr(ec.RedirectURI); err == nil && p.guard.own(addr) {
+	if addr, err := login.LoopbackAddr(ec.RedirectURI); err == nil && p.guard.listening(addr) {
 		return ec.RedirectURI
 	}
 	return p.base + "/callback"
 }
 
-// startLogin begins a browser log-in to the named environment.
-func (p *Proxy) startLogin(ctx context.Context, name string) (*pendingLogin, error) {
+// startLogin begins a browser log-in to the named environment, which waits
+// timeout for the browser to come back (0: login.DefaultTimeout).
+func (p *Proxy) startLogin(ctx context.Context, name string, timeout time.Duration) (*pendingLogin, error) {
+	if timeout <= 0 {
+		timeout = login.DefaultTimeout
+	}
+	timeout = min(timeout, maxLoginTimeout)
 	e, err := p.env(ctx, name)
 	if err != nil {
 		return nil, err
@@ -126,16 +144,20 @@ func (p *Proxy) startLogin(ctx context.Context, name string) (*pendingLogin, err
 	if err != nil {
 		return nil, err
 	}
+	if u.Path == "" {
+		u.Path = "/" // where a browser asks for http://host:port
+	}
+	now := p.now()
 	pl := &pendingLogin{
 		id:      randomToken(),
 		env:     e,
 		flow:    &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now},
 		req:     login.NewRequest(conf),
 		path:    u.Path,
-		expires: time.Now().Add(login.DefaultTimeout),
+		expires: now.Add(timeout),
 		done:    make(chan struct{}),
 	}
-	p.logins.add(pl)
+	p.logins.add(pl, now)
 	p.log.Debug("log-in started", "env", name, "redirect_uri", redirect)
 	return pl, nil
 }
@@ -144,7 +166,7 @@ func (p *Proxy) startLogin(ctx context.Context, name string) (*pendingLogin, err
 // stores the tokens, and shows the status page.
 func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	pl := p.logins.answer(q.Get("state"))
+	pl := p.logins.answer(q.Get("state"), p.now())
 	if pl == nil {
 		p.log.Warn("log-in answer with no matching log-in", "path", r.URL.Path)
 		http.Redirect(w, r, "/?done=stale-login", http.StatusSeeOther)
@@ -176,7 +198,7 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pl, err := p.startLogin(r.Context(), name)
+	pl, err := p.startLogin(r.Context(), name, 0)
 	if err != nil {
 		p.buttonFailed(w, r, name, "login-failed", err)
 		return
@@ -203,7 +225,7 @@ type loginTicket struct {
 type loginProgress struct {
 	ID     string `json:"id"`
 	Env    string `json:"env"`
-	Status string `json:"status"` // pending, done or failed
+	Status string `json:"status"` // pending, done, failed or expired
 	Error  string `json:"error,omitempty"`
 	Kind   string `json:"kind,omitempty"` // a failure's problem code
 }
@@ -219,12 +241,15 @@ func (p *Proxy) handleStartLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	var body struct {
 		Env string `json:"env"`
+		// Timeout is how long, in seconds, the log-in waits for the
+		// browser: `freshtoken login --timeout`. 0: the default.
+		Timeout float64 `json:"timeout_seconds"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil || body.Env == "" {
 		writeError(w, http.StatusBadRequest, problem{Code: "bad_request", Message: `send {"env": NAME} as application/json`})
 		return
 	}
-	pl, err := p.startLogin(r.Context(), body.Env)
+	pl, err := p.startLogin(r.Context(), body.Env, time.Duration(body.Timeout*float64(time.Second)))
 	if err != nil {
 		status, pr := p.engineProblem(body.Env, err)
 		writeError(w, status, pr)
@@ -243,13 +268,19 @@ func (p *Proxy) handleLoginProgress(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, problem{Code: "unknown_login", Message: "this proxy has no such log-in: it expired, or the proxy was restarted"})
 		return
 	}
-	t := time.NewTimer(progressWait)
-	defer t.Stop()
-	select {
-	case <-pl.done:
-	case <-t.C:
-	case <-r.Context().Done():
-		return
+	wait := progressWait
+	if !p.logins.isAnswered(pl) { // an answered one waits for its exchange
+		wait = min(wait, pl.expires.Sub(p.now()))
+	}
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-pl.done:
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	pr := loginProgress{ID: pl.id, Env: pl.env.name, Status: "pending"}
 	select {
@@ -260,6 +291,9 @@ func (p *Proxy) handleLoginProgress(w http.ResponseWriter, r *http.Request) {
 			pr.Status, pr.Error, pr.Kind = "failed", pl.err.Error(), failed.Code
 		}
 	default:
+		if !p.now().Before(pl.expires) && !p.logins.isAnswered(pl) {
+			pr.Status = "expired"
+		}
 	}
 	writeJSON(w, http.StatusOK, pr)
 }

@@ -137,7 +137,10 @@ func randomToken() string {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	callback := p.logins.isCallback(r)
-	navigation := (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+	// Only a browser opening a page may come from another site: a script's
+	// fetch (Sec-Fetch-Mode cors, no-cors or same-origin) may not.
+	mode := r.Header.Get("Sec-Fetch-Mode")
+	navigation := (r.Method == http.MethodGet || r.Method == http.MethodHead) && (mode == "" || mode == "navigate") &&
 		(path == "/" || path == "/favicon.ico" || callback || strings.HasPrefix(path, controlPrefix+"static/"))
 	if why := p.guard.refusal(r, navigation); why != "" {
 		p.log.Warn("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", path, "reason", why)
@@ -145,12 +148,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case callback: // first: a redirect_uri may name "/"
+		p.handleCallback(w, r)
 	case path == "/":
 		p.handleStatusPage(w, r)
 	case path == "/favicon.ico":
 		serveFavicon(w, r)
-	case callback:
-		p.handleCallback(w, r)
 	case strings.HasPrefix(path, controlPrefix):
 		p.control.ServeHTTP(w, r)
 	default:

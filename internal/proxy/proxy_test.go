@@ -400,6 +400,8 @@ func TestRefusesRequestsNotAddressedToIt(t *testing.T) {
 		{"image from another site", "/dev/v2/company", map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
 		{"image from a local site", "/dev/v2/company", map[string]string{"Sec-Fetch-Site": "same-site"}, true},
 		{"link to the status page from another site", "/", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+		{"link to the status page from another site, opened", "/", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}, false},
+		{"another site's script fetching the status page", "/", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -462,7 +464,7 @@ func TestLoginThroughTheProxy(t *testing.T) {
 
 	t.Run("a refused log-in is reported to the waiting process", func(t *testing.T) {
 		ctx := t.Context()
-		l, err := proxy.StartLogin(ctx, f.base, "idle")
+		l, err := proxy.StartLogin(ctx, f.base, "idle", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -496,7 +498,7 @@ func TestLoginThroughTheProxy(t *testing.T) {
 	t.Run("not a freshtoken proxy", func(t *testing.T) {
 		other := httptest.NewServer(http.NotFoundHandler())
 		defer other.Close()
-		if _, err := proxy.StartLogin(t.Context(), other.URL, "dev"); !errors.Is(err, proxy.ErrNotProxy) {
+		if _, err := proxy.StartLogin(t.Context(), other.URL, "dev", 0); !errors.Is(err, proxy.ErrNotProxy) {
 			t.Errorf("StartLogin: %v, want ErrNotProxy", err)
 		}
 	})
@@ -504,7 +506,7 @@ func TestLoginThroughTheProxy(t *testing.T) {
 
 func TestLoginWaitOutlivedByTheProxy(t *testing.T) {
 	f := newFixture(t)
-	l, err := proxy.StartLogin(t.Context(), f.base, "dev")
+	l, err := proxy.StartLogin(t.Context(), f.base, "dev", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

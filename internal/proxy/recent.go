@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -57,7 +59,7 @@ type recorder struct {
 }
 
 func (rec *recorder) WriteHeader(code int) {
-	if rec.status == 0 && code >= 200 {
+	if rec.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		rec.status = code
 	}
 	rec.ResponseWriter.WriteHeader(code)
@@ -73,3 +75,14 @@ func (rec *recorder) Write(b []byte) (int, error) {
 }
 
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// Hijack takes over the connection for a protocol switch (a websocket):
+// httputil.ReverseProxy writes the API's 101 to it directly, so the 101 is
+// noted here.
+func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(rec.ResponseWriter).Hijack()
+	if err == nil && rec.status == 0 {
+		rec.status = http.StatusSwitchingProtocols
+	}
+	return conn, brw, err
+}

@@ -44,6 +44,8 @@ func pageHeaders(h http.Header) {
 type pageData struct {
 	Base        string
 	CSRF        string
+	Local       bool // the viewer is on this machine, where the buttons work
+	AllowRemote bool // other machines can reach the proxy
 	Notice      *notice
 	ConfigError string
 	Envs        []envView
@@ -96,7 +98,10 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, problem{Code: "method_not_allowed", Message: "the status page only answers GET"})
 		return
 	}
-	data := pageData{Base: p.base, CSRF: p.csrf}
+	data := pageData{Base: p.base, Local: fromThisMachine(r), AllowRemote: p.o.AllowRemote}
+	if data.Local {
+		data.CSRF = p.csrf
+	}
 	conf, err := p.o.Config()
 	if err != nil {
 		data.ConfigError = err.Error()
@@ -158,6 +163,12 @@ func (p *Proxy) envView(ctx context.Context, name string) envView {
 		v.Expiry = "never expires"
 	case left > 0:
 		v.Expiry = "expires in " + human(left)
+	case !rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry):
+		v.Expiry = "expired " + ago(-left) + ", and so has the refresh token: log in again"
+		v.LoginFixes = true
+		if v.State != "attention" {
+			v.State, v.Problem = "attention", "The refresh token has expired, so freshtoken cannot renew the access token."
+		}
 	default:
 		v.Expiry = "expired " + ago(-left) + "; renewed on the next request"
 	}
@@ -171,6 +182,11 @@ func (p *Proxy) envView(ctx context.Context, name string) envView {
 // checkForm accepts a button's form only with this proxy's CSRF token, and
 // returns the environment it names.
 func (p *Proxy) checkForm(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if !fromThisMachine(r) {
+		p.log.Warn("button refused: not from this machine", "path", r.URL.Path, "remote", r.RemoteAddr)
+		http.Error(w, "The buttons of the freshtoken status page work only on the computer running the proxy.", http.StatusForbidden)
+		return "", false
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(p.csrf)) != 1 {
 		p.log.Warn("button refused: missing or wrong CSRF token", "path", r.URL.Path)

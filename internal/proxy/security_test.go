@@ -1,0 +1,408 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/freshtoken/freshtoken/internal/proxy"
+)
+
+// hostileAPI is an API that serves what a hostile or compromised API
+// could: a web page with a script, redirects anywhere, cookies for every
+// path and domain. Its environment is "hostile", whose tokens come from the
+// fixture's provider.
+func hostileAPI(t *testing.T) (*httptest.Server, fixtureOptions) {
+	t.Helper()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/page":
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, `<!doctype html><title>api page</title><p id="p">an API's page</p><script>document.title = "script ran"</script>`)
+		case "/redirect":
+			http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusTemporaryRedirect)
+		case "/links":
+			w.Header().Set("Content-Location", r.URL.Query().Get("to"))
+			w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next", </page>; rel="self"`, r.URL.Query().Get("to")))
+			io.WriteString(w, "{}")
+		case "/cookie":
+			w.Header().Add("Set-Cookie", "a=1; Path=/; Domain=127.0.0.1; HttpOnly")
+			w.Header().Add("Set-Cookie", "b=2; Path=/v2/x")
+			w.Header().Add("Set-Cookie", "c=3")
+		case "/ws":
+			w.Header().Set("Connection", "Upgrade")
+			w.Header().Set("Upgrade", "websocket")
+			w.WriteHeader(http.StatusSwitchingProtocols)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(api.Close)
+	return api, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf(`
+[env.hostile]
+provider = "generic"
+api_url = "%s/"
+auth_url = "%sv2/approve_app"
+token_url = "%sv2/token_endpoint"
+client_id = "dev-client-id"
+client_secret = "dev-client-secret"
+redirect_uri = "%s/callback"
+`, api.URL, f.api, f.api, f.base)
+	}}
+}
+
+// csrfToken reads the CSRF token off the status page, as a script on the
+// proxy's origin could.
+func csrfToken(t *testing.T, f *fixture) string {
+	t.Helper()
+	_, body := f.get(t, "/")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token on the status page")
+	}
+	return string(m[1])
+}
+
+// TestProxiedPagesCannotUseTheProxy opens a page an API serves through the
+// proxy in a browser: its scripts must not run, and script running in it
+// must not read the status page, press its buttons, or call another
+// environment through the proxy.
+func TestProxiedPagesCannotUseTheProxy(t *testing.T) {
+	exe := chromium(t)
+	_, o := hostileAPI(t)
+	f := newFixtureWith(t, o)
+	f.login(t, "dev")
+	f.login(t, "hostile")
+	csrf := csrfToken(t, f)
+
+	ctx := browser(t, exe)
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.base+"/hostile/page")); err != nil {
+		t.Fatal(err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if title == "script ran" {
+		t.Errorf("the API's page ran its script on the proxy's origin")
+	}
+	// A script the page could have run anyway (DevTools runs it regardless
+	// of the page's policy, as an injected script would).
+	attack := `(async () => {
+  const r = {};
+  try { const res = await fetch("/"); const t = await res.text(); r.page = t.includes('name="csrf"') ? "read" : "status " + res.status; } catch (e) { r.page = "blocked"; }
+  try { const res = await fetch("/dev/v2/users/me"); r.api = "status " + res.status; } catch (e) { r.api = "blocked"; }
+  try { await fetch("/.freshtoken/envs/dev/logout", {method: "POST", mode: "no-cors", headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: "csrf=" + encodeURIComponent(` + "`" + csrf + "`" + `)}); r.post = "sent"; } catch (e) { r.post = "blocked"; }
+  return JSON.stringify(r);
+})()`
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[string](attack, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(res, `"page":"read"`) {
+		t.Errorf("a proxied page read the status page (and its CSRF token): %s", res)
+	}
+	if strings.Contains(res, `"api":"status 200"`) {
+		t.Errorf("a proxied page called another environment's API with its token: %s", res)
+	}
+	if rec, err := f.source(t, "dev").Record(context.Background()); err != nil || rec == nil {
+		t.Errorf("a proxied page logged dev out (%v): %s", err, res)
+	}
+}
+
+// browser starts headless Chromium for the test.
+func browser(t *testing.T, exe string) context.Context {
+	t.Helper()
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestProxiedAnswersAreSandboxed(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	resp, _ := f.get(t, "/dev/v2/company")
+	if csp := resp.Header.Values("Content-Security-Policy"); len(csp) != 1 || csp[0] != "sandbox; default-src 'none'" {
+		t.Errorf("Content-Security-Policy %q", csp)
+	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("X-Content-Type-Options %q", resp.Header.Get("X-Content-Type-Options"))
+	}
+}
+
+// TestReferencesToTheProxyAreNotPassedOn: an API's redirect or link to the
+// proxy itself (to another environment, say) must not reach the client.
+func TestReferencesToTheProxyAreNotPassedOn(t *testing.T) {
+	api, o := hostileAPI(t)
+	f := newFixtureWith(t, o)
+	f.login(t, "dev")
+	f.login(t, "hostile")
+	_, port, _ := strings.Cut(f.addr, ":")
+	for _, to := range []string{f.base + "/dev/v2/dev/echo", "http://localhost:" + port + "/dev/v2/dev/echo", "http://0.0.0.0:" + port + "/dev/"} {
+		t.Run(to, func(t *testing.T) {
+			before := f.provider.Stats().APIRequests
+			req, _ := http.NewRequest(http.MethodDelete, f.base+"/hostile/redirect?to="+url.QueryEscape(to), nil)
+			resp, err := http.DefaultClient.Do(req) // follows a 307 with its method
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "redirect_to_proxy" {
+				t.Errorf("got %d %s: %s", resp.StatusCode, resp.Header.Get("X-Freshtoken-Error"), body)
+			}
+			if f.provider.Stats().APIRequests != before {
+				t.Errorf("the redirect reached dev's API")
+			}
+
+			resp, _ = f.get(t, "/hostile/links?to="+url.QueryEscape(to))
+			if cl := resp.Header.Get("Content-Location"); cl != "" {
+				t.Errorf("Content-Location %q passed on", cl)
+			}
+			if link := resp.Header.Get("Link"); link != `<`+f.base+`/hostile/page>; rel="self"` {
+				t.Errorf("Link %q", link)
+			}
+		})
+	}
+	// Elsewhere is still passed on, and the API's own pages through the proxy.
+	resp, _ := f.get(t, "/hostile/redirect?to="+url.QueryEscape("http://example.com/x"))
+	if resp.Header.Get("Location") != "http://example.com/x" {
+		t.Errorf("a redirect elsewhere became %q", resp.Header.Get("Location"))
+	}
+	resp, _ = f.get(t, "/hostile/redirect?to="+url.QueryEscape(api.URL+"/page"))
+	if resp.Header.Get("Location") != f.base+"/hostile/page" {
+		t.Errorf("a redirect within the API became %q", resp.Header.Get("Location"))
+	}
+}
+
+func TestCookiesAreConfinedToTheirEnvironment(t *testing.T) {
+	_, o := hostileAPI(t)
+	f := newFixtureWith(t, o)
+	f.login(t, "hostile")
+	resp, _ := f.get(t, "/hostile/cookie")
+	got := strings.Join(resp.Header.Values("Set-Cookie"), " | ")
+	if want := "a=1; Path=/hostile/; HttpOnly | b=2; Path=/hostile/v2/x | c=3"; got != want {
+		t.Errorf("Set-Cookie %q, want %q", got, want)
+	}
+}
+
+// TestEngineFailureAfter401 is a renewal after a 401 that fails for want
+// of the client secret: a configuration problem, not an unreachable API.
+func TestEngineFailureAfter401(t *testing.T) {
+	t.Setenv("FRESHTOKEN_TEST_SECRET", "dev-client-secret")
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf(`
+[env.env-secret]
+provider = "freeagent"
+api_url = %q
+client_id = "dev-client-id"
+client_secret_env = "FRESHTOKEN_TEST_SECRET"
+redirect_uri = "%s/callback"
+`, f.api, f.base)
+	}})
+	f.login(t, "env-secret")
+	t.Setenv("FRESHTOKEN_TEST_SECRET", "")
+	other := f.serve(t) // a proxy that has not read the secret yet
+	f.provider.RevokeAccessTokens()
+	resp, err := http.Get(other + "/env-secret/v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	p := decode[problemBody](t, body)
+	if resp.StatusCode != http.StatusInternalServerError || p.Error != "invalid_configuration" || !strings.Contains(p.Message, "FRESHTOKEN_TEST_SECRET") {
+		t.Errorf("got %d %+v", resp.StatusCode, p)
+	}
+}
+
+// TestAllowRemote is a proxy listening on a LAN address with --allow-remote.
+func TestAllowRemote(t *testing.T) {
+	f := newFixture(t)
+	_, port, _ := strings.Cut(f.addr, ":")
+	lan := "10.1.2.3:" + port
+	p, err := proxy.New(f.options(lan, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(method, path, remote, origin, body string) *httptest.ResponseRecorder {
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req := httptest.NewRequest(method, "http://"+lan+path, rd)
+		req.RemoteAddr = remote
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if strings.HasPrefix(body, "{") {
+			req.Header.Set("Content-Type", "application/json")
+		} else if body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, req)
+		return w
+	}
+	const local, remote = "127.0.0.1:50000", "10.9.9.9:50000"
+
+	t.Run("an origin at another IP address is refused", func(t *testing.T) {
+		if w := serve("GET", "/", remote, "http://10.6.6.6:"+port, ""); w.Code != http.StatusForbidden {
+			t.Errorf("got %d", w.Code)
+		}
+		if w := serve("GET", "/", remote, "http://"+lan, ""); w.Code != http.StatusOK {
+			t.Errorf("own origin: got %d", w.Code)
+		}
+	})
+	t.Run("log-ins come back to the address listened on", func(t *testing.T) {
+		w := serve("POST", "/.freshtoken/logins", local, "", `{"env":"dev"}`)
+		if w.Code != http.StatusCreated {
+			t.Fatalf("got %d: %s", w.Code, w.Body)
+		}
+		ticket := decode[struct {
+			AuthURL string `json:"auth_url"`
+		}](t, w.Body.Bytes())
+		u, _ := url.Parse(ticket.AuthURL)
+		if got := u.Query().Get("redirect_uri"); got != "http://"+lan+"/callback" {
+			t.Errorf("redirect_uri %q, want this proxy's own http://%s/callback", got, lan)
+		}
+	})
+	t.Run("buttons only on this machine", func(t *testing.T) {
+		page := serve("GET", "/", local, "", "").Body.String()
+		csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+		if csrf == nil || !strings.Contains(page, "Its buttons work only on this computer") {
+			t.Fatalf("the page on this machine has no buttons or says %q", page[strings.Index(page, "<footer"):])
+		}
+		seen := serve("GET", "/", remote, "", "").Body.String()
+		if strings.Contains(seen, `id="login-dev"`) || strings.Contains(seen, "only reachable from this computer") || strings.Contains(seen, csrf[1]) {
+			t.Errorf("another machine sees buttons, the CSRF token, or an untrue footer")
+		}
+		if w := serve("POST", "/.freshtoken/envs/dev/renew", remote, "http://"+lan, "csrf="+url.QueryEscape(csrf[1])); w.Code != http.StatusForbidden {
+			t.Errorf("Renew now from another machine: got %d", w.Code)
+		}
+	})
+}
+
+// TestLoginAtTheRoot is an environment whose redirect_uri is the proxy's
+// root, with or without its slash.
+func TestLoginAtTheRoot(t *testing.T) {
+	for _, suffix := range []string{"/", ""} {
+		t.Run("redirect_uri ending "+suffix, func(t *testing.T) {
+			f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+				return fmt.Sprintf(`
+[env.root]
+provider = "freeagent"
+api_url = %q
+client_id = "dev-client-id"
+client_secret = "dev-client-secret"
+redirect_uri = "%s%s"
+`, f.api, f.base, suffix)
+			}})
+			l, err := proxy.StartLogin(t.Context(), f.base, "root", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.Get(l.AuthURL()) // approved at once; back to the proxy
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if done := resp.Request.URL.Query().Get("done"); done != "logged-in" {
+				t.Fatalf("the browser ended at %s", resp.Request.URL)
+			}
+			if err := l.Wait(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestLoginExpiresWithItsTimeout: a log-in started with `login --timeout`
+// stops waiting when that runs out, and says so.
+func TestLoginExpiresWithItsTimeout(t *testing.T) {
+	f := newFixture(t)
+	l, err := proxy.StartLogin(t.Context(), f.base, "dev", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(61 * time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // only if the proxy never says
+	defer cancel()
+	if err := l.Wait(ctx); !errors.Is(err, proxy.ErrLoginExpired) {
+		t.Errorf("Wait: %v, want ErrLoginExpired", err)
+	}
+}
+
+// TestUpgradesAreListed: a protocol switch (a websocket) shows as 101, not
+// as a failure.
+func TestUpgradesAreListed(t *testing.T) {
+	_, o := hostileAPI(t)
+	f := newFixtureWith(t, o)
+	f.login(t, "hostile")
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /hostile/ws HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", f.addr)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("got %d", resp.StatusCode)
+	}
+	conn.Close()
+	// The proxy lists the request once both sides have closed, just after
+	// this side sees its end: look until it is there.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for {
+		_, page := f.get(t, "/")
+		if strings.Contains(string(page), `<td class="path">/hostile/ws</td><td><span class="status status-ok">101</span>`) {
+			return
+		}
+		if strings.Contains(string(page), `/hostile/ws</td><td><span class="status status-error">none`) {
+			t.Fatal("the upgrade is listed as failed")
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the upgrade was never listed")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestStatusPageAfterTheRefreshTokenExpires: no renewal can help, so the
+// page says to log in again.
+func TestStatusPageAfterTheRefreshTokenExpires(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	f.clock.Advance(21 * 24 * time.Hour) // the provider's refresh tokens last 20 days
+	_, body := f.get(t, "/")
+	page := string(body)
+	if strings.Contains(page, "renewed on the next request") || !strings.Contains(page, "log in again") {
+		t.Errorf("the page says %q", page[strings.Index(page, `id="env-dev"`):strings.Index(page, `id="env-idle"`)])
+	}
+}
