@@ -118,6 +118,19 @@ func (f *Factory) Env() (*config.Env, error) {
 	return c.Select(f.EnvFlag)
 }
 
+// EnvSource is the selected environment's configuration and its engine.
+func (f *Factory) EnvSource(ctx context.Context) (*config.Env, *freshtoken.Source, error) {
+	env, err := f.Env()
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := f.Source(ctx, env.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return env, src, nil
+}
+
 // Source opens the engine for env ("" selects as -e does).
 func (f *Factory) Source(ctx context.Context, env string) (*freshtoken.Source, error) {
 	if env == "" {

@@ -54,11 +54,7 @@ When redirect_uri is not on this machine (Postman's callback, say), use
 func runLogin(cmd *cobra.Command, opts *loginOptions) error {
 	ctx := cmd.Context()
 	f := opts.f
-	env, err := f.Env()
-	if err != nil {
-		return err
-	}
-	src, err := f.Source(ctx, env.Name)
+	env, src, err := f.EnvSource(ctx)
 	if err != nil {
 		return err
 	}

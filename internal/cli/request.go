@@ -173,11 +173,7 @@ func isHeaderName(s string) bool {
 
 func runRequest(ctx context.Context, opts *requestOptions) error {
 	f := opts.f
-	env, err := f.Env()
-	if err != nil {
-		return err
-	}
-	src, err := f.Source(ctx, env.Name)
+	env, src, err := f.EnvSource(ctx)
 	if err != nil {
 		return err
 	}
