@@ -335,12 +335,7 @@ func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.R
 		}
 		s.mu.Unlock()
 		if leader {
-			f.rec, f.err = s.renew(ctx, force, rejected)
-			s.mu.Lock()
-			s.flight = nil
-			s.mu.Unlock()
-			close(f.done)
-			return f.rec, f.err
+			return s.lead(ctx, f, force, rejected)
 		}
 		s.log.Debug("waiting for the renewal in flight")
 		select {
@@ -353,6 +348,20 @@ func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.R
 		}
 		return f.rec, f.err
 	}
+}
+
+// lead runs flight f's renewal and then releases its waiters, even if the
+// renewal panics (net/http recovers a handler's panic; waiters must not hang).
+func (s *Source) lead(ctx context.Context, f *flight, force bool, rejected string) (*store.Record, error) {
+	defer func() {
+		s.mu.Lock()
+		s.flight = nil
+		s.mu.Unlock()
+		close(f.done)
+	}()
+	f.err = fmt.Errorf("%s: the renewal stopped unexpectedly; try again", s.set.Env) // what waiters see after a panic
+	f.rec, f.err = s.renew(ctx, force, rejected)
+	return f.rec, f.err
 }
 
 // remember makes r the token served from memory, as just read or written.
