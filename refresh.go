@@ -120,7 +120,7 @@ func (s *Source) requestRefresh(work context.Context, conf *oauth2.Config, refre
 func classify(err error) (failure, time.Duration, string) {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
-		return passing, 0, redactErr(err)
+		return passing, 0, clip(err.Error())
 	}
 	status := 0
 	if re.Response != nil {
@@ -163,8 +163,6 @@ func retryAfter(resp *http.Response) time.Duration {
 }
 
 func clip(s string) string { return redact.OneLine(s, 120) }
-
-func redactErr(err error) string { return clip(err.Error()) }
 
 func authStyleName(a oauth2.AuthStyle) string {
 	if a == oauth2.AuthStyleInParams {

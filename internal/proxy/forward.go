@@ -106,9 +106,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, status, pr)
 		return
 	}
-	// A renewal, once started, is seen through even if this client gives
-	// up: the provider may already have rotated the refresh token.
-	if _, err := e.src.TokenContext(context.WithoutCancel(r.Context())); err != nil {
+	// Asked here, before forwarding, so that a log-in needed or a provider
+	// down is answered as the proxy's own JSON error. (A renewal the engine
+	// has started is seen through even if this client gives up.)
+	if _, err := e.src.TokenContext(r.Context()); err != nil {
 		e.fail(p.now(), err)
 		status, pr := p.engineProblem(name, err)
 		writeError(rec, status, pr)

@@ -212,7 +212,7 @@ func (p *Proxy) handleRenewButton(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := p.env(r.Context(), name)
 	if err == nil {
-		_, err = e.src.Renew(context.WithoutCancel(r.Context()))
+		_, err = e.src.Renew(r.Context())
 	}
 	if err != nil {
 		p.buttonFailed(w, r, name, "renew-failed", err)
