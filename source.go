@@ -212,9 +212,13 @@ func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 	return s.token(r), nil
 }
 
-// renewRejected returns a token other than rejected, which the API refused:
-// the store's, if another renewer already replaced it, or a new one.
-func (s *Source) renewRejected(ctx context.Context, rejected string) (*oauth2.Token, error) {
+// RenewRejected is what to do when the API answers 401 to the access token
+// rejected: it returns a token to retry with, the store's if another renewer
+// already replaced it, or else a new one. It returns ErrJustRenewed when
+// rejected itself came from a 401's renewal moments ago: renewing again would
+// not help, so pass the 401 on. Transport calls it; a program that sends its
+// requests some other way (a proxy on another HTTP stack) calls it itself.
+func (s *Source) RenewRejected(ctx context.Context, rejected string) (*oauth2.Token, error) {
 	r, err := s.get(ctx, false, rejected)
 	if err != nil {
 		return nil, err
@@ -298,9 +302,10 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 // so an API that keeps answering 401 cannot cause a refresh per request.
 const recentRenewal = 15 * time.Second
 
-// errJustRenewed means the rejected token came from a 401's renewal moments
-// ago and renewing again would not help; the Transport passes the 401 on.
-var errJustRenewed = errors.New("the rejected token was renewed moments ago")
+// ErrJustRenewed means the token the API rejected came from a 401's renewal
+// moments ago and renewing again would not help; the 401 is the answer. It
+// keeps an API that always answers 401 from causing a refresh per request.
+var ErrJustRenewed = errors.New("the rejected token was renewed moments ago")
 
 // get returns a fresh token that is not rejected: from memory, else from the
 // store, else from a renewal. Renewals are one flight per process: callers
@@ -428,7 +433,7 @@ func (s *Source) renew(ctx context.Context, force bool, rejected string) (*store
 	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && s.now().Sub(r.RenewedAt) < recentRenewal {
 		s.log.Debug("the API refused a token that a 401 renewed moments ago; passing this 401 on instead of renewing again",
 			"renewed", r.RenewedAt.Format(logTime))
-		return nil, errJustRenewed
+		return nil, ErrJustRenewed
 	}
 	if r.RefreshToken == "" {
 		return nil, s.loginError("the stored tokens have expired and came with no refresh token")

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/config"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -36,7 +38,9 @@ type envProxy struct {
 	src     *freshtoken.Source
 	api     *url.URL // ends in "/"
 	apiPath string   // api.EscapedPath(), computed once
+	root    string   // the API's scheme, host and apiPath: what the fast path joins paths to
 	rp      *httputil.ReverseProxy
+	client  *fasthttp.HostClient    // the fast path's connections to the API
 	lastErr atomic.Pointer[failure] // nil once a token has been served since
 }
 
@@ -56,7 +60,12 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		api.Path += "/"
 		api.RawPath = ""
 	}
-	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath()}
+	client, err := newUpstream(api, p.o.TLSConfig)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ec.Name, err)
+	}
+	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath(), client: client}
+	e.root = api.Scheme + "://" + api.Host + e.apiPath
 	e.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite(e),
 		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{p.upstream}},
@@ -299,7 +308,11 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		if h["Location"] == nil && h["Content-Location"] == nil && h["Link"] == nil {
 			return nil // nearly every answer: nothing to rewrite
 		}
-		return p.pointLinksAtProxy(e, res)
+		host, _ := res.Request.Context().Value(inbound{}).(string)
+		if loop := p.pointLinksAtProxy(e, h, res.Request.URL, host); loop != nil {
+			return loop
+		}
+		return nil
 	}
 }
 
@@ -316,24 +329,26 @@ var linkValue = regexp.MustCompile(`<[^>]*>[^<]*`)
 // would take the request, and its method and body, to another environment
 // with that environment's token. Such a redirect becomes an error; such a
 // Content-Location or link is dropped.
-func (p *Proxy) pointLinksAtProxy(e *envProxy, res *http.Response) error {
-	host, _ := res.Request.Context().Value(inbound{}).(string)
+//
+// h is the answer's header, reqURL the URL the request went to, and host the
+// proxy's host:port as the client wrote it.
+func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, host string) *loopError {
 	base := "http://" + host
 	for _, key := range [...]string{"Location", "Content-Location"} {
-		v := res.Header.Get(key)
+		v := h.Get(key)
 		if v == "" {
 			continue
 		}
-		if local, ok := e.throughProxy(v, res.Request.URL, base); ok {
-			res.Header.Set(key, local)
-		} else if p.pointsHere(v, res.Request.URL, host) {
+		if local, ok := e.throughProxy(v, reqURL, base); ok {
+			h.Set(key, local)
+		} else if p.pointsHere(v, reqURL, host) {
 			if key == "Location" {
 				return &loopError{location: v}
 			}
-			res.Header.Del(key)
+			h.Del(key)
 		}
 	}
-	links := res.Header["Link"]
+	links := h["Link"]
 	kept := links[:0]
 	for _, v := range links {
 		all := linkValue.FindAllString(v, -1)
@@ -346,9 +361,9 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, res *http.Response) error {
 			link = strings.TrimRight(strings.TrimSpace(link), ", ")
 			ref := linkTarget.FindString(link)
 			target := ref[1 : len(ref)-1]
-			if local, ok := e.throughProxy(target, res.Request.URL, base); ok {
+			if local, ok := e.throughProxy(target, reqURL, base); ok {
 				link = "<" + local + ">" + link[len(ref):]
-			} else if p.pointsHere(target, res.Request.URL, host) {
+			} else if p.pointsHere(target, reqURL, host) {
 				continue
 			}
 			out = append(out, link)
@@ -358,9 +373,9 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, res *http.Response) error {
 		}
 	}
 	if len(kept) > 0 {
-		res.Header["Link"] = kept
+		h["Link"] = kept
 	} else if links != nil {
-		res.Header.Del("Link")
+		h.Del("Link")
 	}
 	return nil
 }

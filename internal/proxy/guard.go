@@ -106,14 +106,17 @@ func (g guard) own(hostport string) bool {
 // a web page must come from the very origin it is addressed to: the status
 // page itself (pages the APIs serve through the proxy are sandboxed, so
 // their origin is "null").
-func (g guard) refusal(r *http.Request, navigation bool) string {
-	if !g.own(r.Host) {
-		return fmt.Sprintf("the request is addressed to %q, not to this proxy's own address; freshtoken refuses it so that no web page can reach your tokens by DNS rebinding", r.Host)
+//
+// host is the request's Host, origin and site its Origin and Sec-Fetch-Site
+// headers.
+func (g guard) refusal(host, origin, site string, navigation bool) string {
+	if !g.own(host) {
+		return fmt.Sprintf("the request is addressed to %q, not to this proxy's own address; freshtoken refuses it so that no web page can reach your tokens by DNS rebinding", host)
 	}
-	if o := r.Header.Get("Origin"); o != "" && !strings.EqualFold(o, "http://"+r.Host) {
-		return fmt.Sprintf("the request was sent by the web page at %s; freshtoken refuses requests from web pages other than its own status page", o)
+	if origin != "" && !strings.EqualFold(origin, "http://"+host) {
+		return fmt.Sprintf("the request was sent by the web page at %s; freshtoken refuses requests from web pages other than its own status page", origin)
 	}
-	if site := r.Header.Get("Sec-Fetch-Site"); !navigation && (site == "cross-site" || site == "same-site") {
+	if !navigation && (site == "cross-site" || site == "same-site") {
 		return "the browser says another web site sent this request; freshtoken refuses requests from web pages other than its own status page"
 	}
 	return ""

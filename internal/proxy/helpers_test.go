@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,11 +38,12 @@ type fixture struct {
 	base       string // the proxy's URL, without a trailing "/"
 	addr       string // the proxy's host:port
 	proxy      *proxy.Proxy
-	server     *httptest.Server // serving proxy
+	stop       func()           // stops the proxy; the test's end does too
 	clock      *fakeclock.Clock // the provider's and the proxy's: a test moves both past an expiry at once
 	configPath string
 	logs       *syncBuffer
 	logger     *slog.Logger
+	tlsConfig  *tls.Config // for APIs served over HTTPS
 }
 
 // options are the proxy's options for a proxy at addr with the fixture's
@@ -57,6 +59,7 @@ func (f *fixture) options(addr string, allowRemote bool) proxy.Options {
 		Logger:    f.logger,
 		Clock:     f.clock.Now,
 		UserAgent: "freshtoken-test",
+		TLSConfig: f.tlsConfig,
 	}
 }
 
@@ -72,12 +75,42 @@ func (f *fixture) serve(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(p)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
+	serve(t, p, ln)
 	return "http://" + ln.Addr().String()
+}
+
+// serve runs p on ln, as `freshtoken proxy` does, until the test ends or
+// the function it returns is called.
+func serve(t testing.TB, p *proxy.Proxy, ln net.Listener) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// genericEnv is the configuration of an environment named env for an API at
+// apiURL whose tokens come from the fixture's provider.
+func genericEnv(f *fixture, env, apiURL string) string {
+	return fmt.Sprintf(`
+[env.%s]
+provider = "generic"
+api_url = "%s/"
+auth_url = "%sv2/approve_app"
+token_url = "%sv2/token_endpoint"
+client_id = "dev-client-id"
+client_secret = "dev-client-secret"
+redirect_uri = "%s/callback"
+`, env, apiURL, f.api, f.api, f.base)
 }
 
 type fixtureOptions struct {
@@ -86,6 +119,7 @@ type fixtureOptions struct {
 	// moreConfig adds to the configuration file, given the fixture's
 	// provider and proxy addresses.
 	moreConfig func(f *fixture) string
+	tlsConfig  *tls.Config // the proxy's, for APIs served over HTTPS
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -94,7 +128,7 @@ func newFixture(t testing.TB) *fixture {
 
 func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 	t.Helper()
-	f := &fixture{clock: fakeclock.New(), logs: &syncBuffer{}}
+	f := &fixture{clock: fakeclock.New(), logs: &syncBuffer{}, tlsConfig: o.tlsConfig}
 	now := f.clock.Now
 	f.provider = devprovider.New(devprovider.Options{
 		AccessTTL:         accessTTL,
@@ -153,11 +187,7 @@ redirect_uri = "%s/callback"
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.server = httptest.NewUnstartedServer(f.proxy)
-	f.server.Listener.Close()
-	f.server.Listener = ln
-	f.server.Start()
-	t.Cleanup(f.server.Close)
+	f.stop = serve(t, f.proxy, ln)
 	t.Cleanup(func() { f.checkNoSecretsLogged(t) })
 	return f
 }
@@ -216,7 +246,13 @@ func (f *fixture) storedToken(t testing.TB) string {
 // do sends a request to the proxy and returns the answer with its body read.
 func (f *fixture) do(t *testing.T, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := noRedirects.Do(req)
+	return send(t, noRedirects, req)
+}
+
+// send sends req with client and returns the answer with its body read.
+func send(t *testing.T, client *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,9 +273,13 @@ func (f *fixture) get(t *testing.T, path string) (*http.Response, []byte) {
 	return f.do(t, req)
 }
 
-// noRedirects returns redirects rather than following them.
+// noRedirects returns redirects rather than following them. Each request
+// has a connection of its own, so that a proxied one is served by the
+// proxy's front, never by net/http on a connection that opened the status
+// page first (TestForwardsFaithfully covers that).
 var noRedirects = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport:     &http.Transport{DisableKeepAlives: true},
 }
 
 // echo is what the provider's /v2/dev/echo saw.

@@ -62,16 +62,19 @@ func (l *logins) add(pl *pendingLogin, now time.Time) {
 	l.pending = append(l.pending, pl)
 }
 
-// isCallback reports whether r is a browser coming back from a log-in: at
-// /callback, or with a state at the redirect path of a log-in started here.
-func (l *logins) isCallback(r *http.Request) bool {
-	if r.URL.Path == "/callback" {
+// isCallback reports whether a request for path?rawQuery is a browser coming
+// back from a log-in: at /callback, or with a state at the redirect path of
+// a log-in started here.
+func (l *logins) isCallback(path, rawQuery string) bool {
+	if path == "/callback" {
 		return true
 	}
-	if !strings.Contains(r.URL.RawQuery, "state=") || !r.URL.Query().Has("state") {
+	if !strings.Contains(rawQuery, "state=") {
 		return false
 	}
-	path := r.URL.Path
+	if q, _ := url.ParseQuery(rawQuery); !q.Has("state") {
+		return false
+	}
 	if path == "" {
 		path = "/"
 	}

@@ -14,6 +14,7 @@ package proxy
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -50,6 +51,9 @@ type Options struct {
 	// UserAgent is sent upstream for clients that send none (FreeAgent
 	// requires one).
 	UserAgent string
+	// TLSConfig is used for APIs served over HTTPS; nil: the system's
+	// roots.
+	TLSConfig *tls.Config
 }
 
 // Proxy is an http.Handler serving the proxy, its status page and its
@@ -88,7 +92,7 @@ func New(o Options) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: randomToken(), upstream: newTransport(), log: o.Logger, now: o.Clock}
+	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: randomToken(), upstream: newTransport(o.TLSConfig), log: o.Logger, now: o.Clock}
 	redact.Register(p.csrf)
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -119,8 +123,11 @@ func baseURL(addr string) string {
 
 // newTransport keeps connections to each API alive for the next request and
 // leaves compression to the client, so bodies pass through unchanged.
-func newTransport() *http.Transport {
+func newTransport(tlsConfig *tls.Config) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	if tlsConfig != nil {
+		t.TLSClientConfig = tlsConfig.Clone()
+	}
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.DisableCompression = true
@@ -136,13 +143,13 @@ func randomToken() string {
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
-	callback := p.logins.isCallback(r)
+	callback := p.logins.isCallback(r.URL.Path, r.URL.RawQuery)
 	// Only a browser opening a page may come from another site: a script's
 	// fetch (Sec-Fetch-Mode cors, no-cors or same-origin) may not.
 	mode := r.Header.Get("Sec-Fetch-Mode")
 	navigation := (r.Method == http.MethodGet || r.Method == http.MethodHead) && (mode == "" || mode == "navigate") &&
 		(path == "/" || path == "/favicon.ico" || callback || strings.HasPrefix(path, controlPrefix+"static/"))
-	if why := p.guard.refusal(r, navigation); why != "" {
+	if why := p.guard.refusal(r.Host, r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"), navigation); why != "" {
 		p.log.Warn("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", path, "reason", why)
 		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: why})
 		return

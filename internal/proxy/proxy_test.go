@@ -510,8 +510,7 @@ func TestLoginWaitOutlivedByTheProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.server.Listener.Close()
-	f.server.CloseClientConnections()
+	f.stop()
 	err = l.Wait(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "lost touch with the freshtoken proxy at "+f.base) || !strings.Contains(err.Error(), "freshtoken login -e dev") {
 		t.Errorf("Wait: %v, want a message saying the proxy went away", err)

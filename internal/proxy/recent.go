@@ -62,6 +62,9 @@ func (rec *recorder) WriteHeader(code int) {
 	if rec.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		rec.status = code
 	}
+	if h := rec.Header(); h["Content-Type"] == nil {
+		h["Content-Type"] = nil // none given: pass none on, where net/http would guess one
+	}
 	rec.ResponseWriter.WriteHeader(code)
 }
 

@@ -50,18 +50,7 @@ func hostileAPI(t *testing.T) (*httptest.Server, fixtureOptions) {
 		}
 	}))
 	t.Cleanup(api.Close)
-	return api, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return fmt.Sprintf(`
-[env.hostile]
-provider = "generic"
-api_url = "%s/"
-auth_url = "%sv2/approve_app"
-token_url = "%sv2/token_endpoint"
-client_id = "dev-client-id"
-client_secret = "dev-client-secret"
-redirect_uri = "%s/callback"
-`, api.URL, f.api, f.api, f.base)
-	}}
+	return api, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "hostile", api.URL) }}
 }
 
 // csrfToken reads the CSRF token off the status page, as a script on the

@@ -1,0 +1,412 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpproxy"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// serveFast forwards ctx's request to its environment's API and reports
+// true, if it is an ordinary proxied request; anything else it leaves alone
+// and reports false, for the back server. It does what forward does through
+// httputil.ReverseProxy and freshtoken.Transport, on fasthttp: the guard, the
+// token, one renewal and one retry after a 401, the answer made safe to pass
+// on, the recent-requests list and the debug line.
+func (p *Proxy) serveFast(ctx *fasthttp.RequestCtx) bool {
+	req := &ctx.Request
+	escaped, query, _ := bytes.Cut(req.Header.RequestURI(), []byte("?"))
+	if len(escaped) < 2 || escaped[0] != '/' || bytes.HasPrefix(escaped, []byte(controlPrefix)) ||
+		string(escaped) == "/favicon.ico" || req.Header.IsConnect() || req.Header.ConnectionUpgrade() {
+		return false
+	}
+	path, err := url.PathUnescape(string(escaped))
+	if err != nil || p.logins.isCallback(path, string(query)) {
+		return false // net/http answers a malformed path; a callback is a log-in's
+	}
+	x := &exchange{p: p, start: time.Now(), method: string(req.Header.Method()), path: path}
+	host := string(req.Header.Host())
+	if why := p.guard.refusal(host, string(req.Header.Peek("Origin")), string(req.Header.Peek("Sec-Fetch-Site")), false); why != "" {
+		p.log.Warn("request refused", "method", x.method, "host", host, "origin", string(req.Header.Peek("Origin")), "path", path, "reason", why)
+		writeFastError(ctx, http.StatusForbidden, problem{Code: "forbidden", Message: why})
+		return true // not listed among the recent requests, as in ServeHTTP
+	}
+	var rest string
+	x.env, rest = splitEnv(string(escaped))
+	p.forwardFast(ctx, x, rest, query, host)
+	return true
+}
+
+// forwardFast sends the request to e's API with a fresh token and answers
+// with what comes back.
+func (p *Proxy) forwardFast(ctx *fasthttp.RequestCtx, x *exchange, rest string, query []byte, inboundHost string) {
+	e, err := p.env(ctx, x.env)
+	if err != nil {
+		status, pr := p.engineProblem(x.env, err)
+		x.answerProblem(ctx, status, pr)
+		return
+	}
+	// Asked before forwarding, as in forward.
+	tok, err := e.src.TokenContext(ctx)
+	if err != nil {
+		e.fail(p.now(), err)
+		status, pr := p.engineProblem(x.env, err)
+		x.answerProblem(ctx, status, pr)
+		return
+	}
+	e.succeed()
+
+	req := &ctx.Request
+	h := &req.Header
+	replayable, err := keepBody(req)
+	if err != nil {
+		x.answerProblem(ctx, http.StatusBadRequest, problem{Code: "bad_request", Env: x.env, Message: "the request body could not be read: " + err.Error()})
+		return
+	}
+	target := e.target(rest, query)
+	req.SetRequestURI(target)
+	clientClose := h.ConnectionClose()
+	h.ResetConnectionClose()
+	drop(h, requestDrops[:])
+	h.Del("Authorization")
+	h.Del("Expect") // the front has already answered it
+	if len(h.UserAgent()) == 0 && p.o.UserAgent != "" {
+		h.SetUserAgent(p.o.UserAgent)
+	}
+	h.Set("Authorization", tok.Type()+" "+tok.AccessToken)
+
+	up := fasthttp.AcquireResponse()
+	err = e.client.Do(req, up)
+	if err == nil && up.StatusCode() == http.StatusUnauthorized {
+		p.log.Debug("401 from the API; renewing once", "env", x.env, "path", x.path, "retry", replayable)
+		renewed, rerr := e.src.RenewRejected(ctx, tok.AccessToken)
+		switch {
+		case errors.Is(rerr, freshtoken.ErrJustRenewed) || rerr == nil && !replayable:
+			// Nothing to retry with: the 401 is the answer. A renewal still
+			// serves the next request.
+		case rerr != nil:
+			// The renewal's error (log-in needed, provider down) says more
+			// than the 401 it was meant to cure.
+			discardBody(up)
+			fasthttp.ReleaseResponse(up)
+			e.fail(p.now(), rerr)
+			status, pr := p.engineProblem(x.env, rerr)
+			pr.Message = redact.OneLine(pr.Message, 500)
+			x.answerProblem(ctx, status, pr)
+			return
+		default:
+			discardBody(up)
+			up.Reset()
+			h.Set("Authorization", renewed.Type()+" "+renewed.AccessToken)
+			err = e.client.Do(req, up)
+		}
+	}
+	if err != nil {
+		fasthttp.ReleaseResponse(up)
+		err = fmt.Errorf("%s: the API at %s could not be reached (%v); check your connection and api_url", x.env, e.api.Host, err)
+		e.fail(p.now(), err)
+		x.answerProblem(ctx, http.StatusBadGateway, problem{Code: "api_unreachable", Env: x.env, Message: redact.OneLine(err.Error(), 500)})
+		return
+	}
+
+	resp := &ctx.Response
+	up.Header.CopyTo(&resp.Header)
+	resp.Header.SetNoDefaultContentType(true) // CopyTo took the client's setting
+	if loop := p.secureAnswer(e, &resp.Header, target, inboundHost); loop != nil {
+		discardBody(up)
+		fasthttp.ReleaseResponse(up)
+		p.log.Warn("redirect to the proxy refused", "env", e.name, "location", loop.location)
+		x.answerProblem(ctx, http.StatusBadGateway, problem{Code: "redirect_to_proxy", Env: e.name, Message: e.name + ": " + loop.Error()})
+		return
+	}
+	resp.Header.ResetConnectionClose()
+	if clientClose {
+		resp.SetConnectionClose()
+	}
+	stream := up.BodyStream()
+	if stream == nil {
+		resp.SetBody(up.Body())
+		fasthttp.ReleaseResponse(up)
+		x.finish(resp.StatusCode(), int64(len(resp.Body())))
+		return
+	}
+	size := up.Header.ContentLength()
+	if size < -1 { // to the end of the connection: chunked to the client
+		size = -1
+	}
+	resp.SetBodyStream(&answerBody{r: stream, up: up, x: x, status: resp.StatusCode()}, size)
+}
+
+// keepBody makes the request's body one that can be sent again after a 401,
+// as makeReplayable does, and reports whether it is: a body of up to
+// maxReplayBody is kept in memory; a longer one streams through once.
+func keepBody(req *fasthttp.Request) (bool, error) {
+	stream := req.BodyStream()
+	if stream == nil {
+		return true, nil
+	}
+	switch n := req.Header.ContentLength(); {
+	case n > maxReplayBody:
+		return false, nil
+	case n >= 0: // the front has read it already
+		req.Body()
+		return true, nil
+	}
+	// Chunked: read it, up to the limit.
+	buf, err := io.ReadAll(io.LimitReader(stream, maxReplayBody+1))
+	if err != nil {
+		return false, err
+	}
+	if len(buf) <= maxReplayBody {
+		req.SetBody(buf)
+		return true, nil
+	}
+	// The server, not this request, owns the stream: replacing it leaves
+	// the rest of the body to read.
+	req.SetBodyStream(io.MultiReader(bytes.NewReader(buf), stream), -1)
+	return false, nil
+}
+
+// discardBody reads what is left of a small answer, so its connection can
+// carry the next request, and lets go of it.
+func discardBody(up *fasthttp.Response) {
+	if s := up.BodyStream(); s != nil {
+		io.Copy(io.Discard, io.LimitReader(s, 64<<10))
+	}
+	up.CloseBodyStream()
+}
+
+// answerDrops are the headers that belong to one connection, not to the
+// request or answer passed on (RFC 9110, section 7.6.1), as
+// httputil.ReverseProxy drops them. fasthttp handles Transfer-Encoding and
+// Connection: close itself.
+var answerDrops = [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Upgrade"}
+
+// requestDrops are those and the forwarding headers a client may have
+// made up, which httputil.ReverseProxy's Rewrite drops too.
+var requestDrops = [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Upgrade",
+	"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
+
+func isOneOf(key []byte, names []string) bool {
+	for _, name := range names {
+		if strings.EqualFold(string(key), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// headers is what drop needs of a request's or an answer's header.
+type headers interface {
+	All() iter.Seq2[[]byte, []byte]
+	Peek(key string) []byte
+	Del(key string)
+}
+
+// drop removes the headers names lists from h, and those h's Connection
+// header names. Nearly every request and answer has none, which one look at
+// each header tells.
+func drop(h headers, names []string) {
+	found := false
+	for k := range h.All() {
+		if found = isOneOf(k, names); found {
+			break
+		}
+	}
+	if !found {
+		return
+	}
+	for name := range strings.SplitSeq(string(h.Peek("Connection")), ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			h.Del(name)
+		}
+	}
+	for _, name := range names {
+		h.Del(name)
+	}
+}
+
+// secureAnswer makes an API's answer safe to pass on, as modifyResponse
+// does: sandboxed, its links and cookies kept to this environment's part of
+// the proxy. It refuses a redirect to the proxy itself.
+func (p *Proxy) secureAnswer(e *envProxy, h *fasthttp.ResponseHeader, target, inboundHost string) *loopError {
+	drop(h, answerDrops[:])
+	h.Add("Content-Security-Policy", proxiedCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	var cookies http.Header
+	for _, v := range h.Cookies() {
+		cookies = appendHeader(cookies, "Set-Cookie", v)
+	}
+	if cookies != nil {
+		e.confineCookies(cookies)
+		h.DelAllCookies()
+		for _, v := range cookies["Set-Cookie"] {
+			h.Add("Set-Cookie", v)
+		}
+	}
+	var links http.Header
+	for k, v := range h.All() {
+		if isOneOf(k, linkHeaders[:]) {
+			links = appendHeader(links, http.CanonicalHeaderKey(string(k)), v)
+		}
+	}
+	if links == nil {
+		return nil // nearly every answer: nothing to rewrite
+	}
+	reqURL, err := url.Parse(target)
+	if err != nil {
+		reqURL = e.api // what the relative references are resolved against; target is under it
+	}
+	if loop := p.pointLinksAtProxy(e, links, reqURL, inboundHost); loop != nil {
+		return loop
+	}
+	for _, key := range linkHeaders {
+		h.Del(key)
+		for _, v := range links[key] {
+			h.Add(key, v)
+		}
+	}
+	return nil
+}
+
+// linkHeaders are the headers whose URLs pointLinksAtProxy rewrites.
+var linkHeaders = [...]string{"Location", "Content-Location", "Link"}
+
+func appendHeader(h http.Header, key string, v []byte) http.Header {
+	if h == nil {
+		h = http.Header{}
+	}
+	h[key] = append(h[key], string(v))
+	return h
+}
+
+// writeFastError answers with pr, as writeError does.
+func writeFastError(ctx *fasthttp.RequestCtx, status int, pr problem) {
+	resp := &ctx.Response
+	resp.Reset()
+	resp.SetStatusCode(status)
+	resp.Header.Set(errorHeader, pr.Code)
+	resp.Header.SetContentType("application/json")
+	resp.Header.Set("Cache-Control", "no-store")
+	b, _ := json.Marshal(pr)
+	resp.SetBody(append(b, '\n'))
+}
+
+// exchange is one request on the fast path, listed among the recent
+// requests and logged once its answer has been sent.
+type exchange struct {
+	p      *Proxy
+	start  time.Time
+	env    string
+	method string
+	path   string
+}
+
+func (x *exchange) answerProblem(ctx *fasthttp.RequestCtx, status int, pr problem) {
+	writeFastError(ctx, status, pr)
+	x.finish(status, int64(len(ctx.Response.Body())))
+}
+
+// finish lists and logs the exchange, as forward does.
+func (x *exchange) finish(status int, n int64) {
+	p := x.p
+	end := time.Now()
+	d := end.Sub(x.start)
+	if p.o.Clock != nil {
+		end = p.now()
+	}
+	p.recent.add(request{At: end, Env: x.env, Method: x.method, Path: x.path, Status: status, Duration: d})
+	if p.log.Enabled(context.Background(), slog.LevelDebug) {
+		p.log.Debug("proxied request", "env", x.env, "method", x.method, "path", x.path,
+			"status", status, "bytes", n, "duration", d.Round(time.Microsecond))
+	}
+}
+
+// answerBody streams an API's answer to the client, then lets go of the
+// API's connection and finishes the exchange.
+type answerBody struct {
+	r      io.Reader
+	up     *fasthttp.Response
+	x      *exchange
+	status int
+	n      int64
+}
+
+func (b *answerBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+// Close is called by the front once the answer is sent, or has failed.
+func (b *answerBody) Close() error {
+	err := b.up.CloseBodyStream()
+	fasthttp.ReleaseResponse(b.up)
+	b.x.finish(b.status, b.n)
+	return err
+}
+
+// target is the URL under e's API for rest, an escaped path, and query.
+func (e *envProxy) target(rest string, query []byte) string {
+	var b strings.Builder
+	b.Grow(len(e.root) + len(rest) + 1 + len(query))
+	b.WriteString(e.root)
+	b.WriteString(rest)
+	if len(query) > 0 {
+		b.WriteByte('?')
+		b.Write(query)
+	}
+	return b.String()
+}
+
+// newUpstream returns the client for the API at api: connections kept alive
+// for the next request, answers streamed, requests sent as the client wrote
+// them. It goes through the HTTP(S)_PROXY of the environment, as net/http
+// does. tlsConfig nil means the system's roots.
+func newUpstream(api *url.URL, tlsConfig *tls.Config) (*fasthttp.HostClient, error) {
+	isTLS := api.Scheme == "https"
+	port := api.Port()
+	if port == "" {
+		port = "80"
+		if isTLS {
+			port = "443"
+		}
+	}
+	dialer := &fasthttpproxy.Dialer{Timeout: 30 * time.Second, ConnectTimeout: 30 * time.Second, DialDualStack: true}
+	dial, err := dialer.GetDialFuncForTLS(true, isTLS)
+	if err != nil {
+		return nil, fmt.Errorf("the proxy settings in the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) are not usable: %v", err)
+	}
+	return &fasthttp.HostClient{
+		Addr:                     net.JoinHostPort(api.Hostname(), port),
+		IsTLS:                    isTLS,
+		TLSConfig:                tlsConfig,
+		Dial:                     dial,
+		DialDualStack:            true,
+		MaxConns:                 1024,
+		MaxConnWaitTimeout:       30 * time.Second,
+		MaxIdleConnDuration:      30 * time.Second,
+		ConnPoolStrategy:         fasthttp.LIFO,
+		ReadBufferSize:           readBuffer,
+		StreamResponseBody:       true,
+		DisablePathNormalizing:   true,
+		NoDefaultUserAgentHeader: true,
+		SecureErrorLogMessage:    true,
+	}, nil
+}
