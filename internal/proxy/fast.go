@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,11 +35,12 @@ func (p *Proxy) serveFast(ctx *fasthttp.RequestCtx) bool {
 		string(escaped) == "/favicon.ico" || req.Header.IsConnect() || req.Header.ConnectionUpgrade() {
 		return false
 	}
-	path, err := url.PathUnescape(string(escaped))
+	escapedPath := string(escaped)
+	path, err := url.PathUnescape(escapedPath)
 	if err != nil || p.logins.isCallback(path, string(query)) {
 		return false // net/http answers a malformed path; a callback is a log-in's
 	}
-	x := &exchange{p: p, start: time.Now(), method: string(req.Header.Method()), path: path}
+	x := &exchange{p: p, start: ctx.Time(), method: string(req.Header.Method()), path: path}
 	host := string(req.Header.Host())
 	if why := p.guard.refusal(host, string(req.Header.Peek("Origin")), string(req.Header.Peek("Sec-Fetch-Site")), false); why != "" {
 		p.log.Warn("request refused", "method", x.method, "host", host, "origin", string(req.Header.Peek("Origin")), "path", path, "reason", why)
@@ -48,7 +48,7 @@ func (p *Proxy) serveFast(ctx *fasthttp.RequestCtx) bool {
 		return true // not listed among the recent requests, as in ServeHTTP
 	}
 	var rest string
-	x.env, rest = splitEnv(string(escaped))
+	x.env, rest = splitEnv(escapedPath)
 	p.forwardFast(ctx, x, rest, query, host)
 	return true
 }
@@ -150,7 +150,8 @@ func (p *Proxy) forwardFast(ctx *fasthttp.RequestCtx, x *exchange, rest string, 
 	if size < -1 { // to the end of the connection: chunked to the client
 		size = -1
 	}
-	resp.SetBodyStream(&answerBody{r: stream, up: up, x: x, status: resp.StatusCode()}, size)
+	x.body, x.up, x.status = stream, up, resp.StatusCode()
+	resp.SetBodyStream(x, size)
 }
 
 // keepBody makes the request's body one that can be sent again after a 401,
@@ -212,26 +213,25 @@ func isOneOf(key []byte, names []string) bool {
 	return false
 }
 
-// headers is what drop needs of a request's or an answer's header.
+// headers is what dropNamed needs of a request's or an answer's header.
 type headers interface {
-	All() iter.Seq2[[]byte, []byte]
 	Peek(key string) []byte
 	Del(key string)
 }
 
 // drop removes the headers names lists from h, and those h's Connection
-// header names. Nearly every request and answer has none, which one look at
-// each header tells.
-func drop(h headers, names []string) {
-	found := false
+// header names. Nearly every request has none, which one look at each header
+// tells.
+func drop(h *fasthttp.RequestHeader, names []string) {
 	for k := range h.All() {
-		if found = isOneOf(k, names); found {
-			break
+		if isOneOf(k, names) {
+			dropNamed(h, names)
+			return
 		}
 	}
-	if !found {
-		return
-	}
+}
+
+func dropNamed(h headers, names []string) {
 	for name := range strings.SplitSeq(string(h.Peek("Connection")), ",") {
 		if name = strings.TrimSpace(name); name != "" {
 			h.Del(name)
@@ -246,9 +246,17 @@ func drop(h headers, names []string) {
 // does: sandboxed, its links and cookies kept to this environment's part of
 // the proxy. It refuses a redirect to the proxy itself.
 func (p *Proxy) secureAnswer(e *envProxy, h *fasthttp.ResponseHeader, target, inboundHost string) *loopError {
-	drop(h, answerDrops[:])
+	hop, nosniff, links := scanAnswer(h)
+	if hop {
+		dropNamed(h, answerDrops[:])
+		_, nosniff, links = scanAnswer(h)
+	}
 	h.Add("Content-Security-Policy", proxiedCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
+	if nosniff {
+		h.Set("X-Content-Type-Options", "nosniff")
+	} else {
+		h.Add("X-Content-Type-Options", "nosniff")
+	}
 	var cookies http.Header
 	for _, v := range h.Cookies() {
 		cookies = appendHeader(cookies, "Set-Cookie", v)
@@ -258,12 +266,6 @@ func (p *Proxy) secureAnswer(e *envProxy, h *fasthttp.ResponseHeader, target, in
 		h.DelAllCookies()
 		for _, v := range cookies["Set-Cookie"] {
 			h.Add("Set-Cookie", v)
-		}
-	}
-	var links http.Header
-	for k, v := range h.All() {
-		if isOneOf(k, linkHeaders[:]) {
-			links = appendHeader(links, http.CanonicalHeaderKey(string(k)), v)
 		}
 	}
 	if links == nil {
@@ -283,6 +285,23 @@ func (p *Proxy) secureAnswer(e *envProxy, h *fasthttp.ResponseHeader, target, in
 		}
 	}
 	return nil
+}
+
+// scanAnswer looks at each of an answer's headers once: whether it has
+// hop-by-hop ones, whether it sets X-Content-Type-Options, and the headers
+// whose links pointLinksAtProxy rewrites.
+func scanAnswer(h *fasthttp.ResponseHeader) (hop, nosniff bool, links http.Header) {
+	for k, v := range h.All() {
+		switch {
+		case isOneOf(k, answerDrops[:]):
+			hop = true
+		case isOneOf(k, linkHeaders[:]):
+			links = appendHeader(links, http.CanonicalHeaderKey(string(k)), v)
+		case strings.EqualFold(string(k), "X-Content-Type-Options"):
+			nosniff = true
+		}
+	}
+	return hop, nosniff, links
 }
 
 // linkHeaders are the headers whose URLs pointLinksAtProxy rewrites.
@@ -309,13 +328,20 @@ func writeFastError(ctx *fasthttp.RequestCtx, status int, pr problem) {
 }
 
 // exchange is one request on the fast path, listed among the recent
-// requests and logged once its answer has been sent.
+// requests and logged once its answer has been sent. It is also the body of
+// an answer the API sent: the front reads the API's body through it, and
+// closes it once it has sent it.
 type exchange struct {
 	p      *Proxy
 	start  time.Time
 	env    string
 	method string
 	path   string
+
+	body   io.Reader          // the API's answer's body
+	up     *fasthttp.Response // the API's answer
+	status int
+	n      int64 // bytes of body sent
 }
 
 func (x *exchange) answerProblem(ctx *fasthttp.RequestCtx, status int, pr problem) {
@@ -338,27 +364,18 @@ func (x *exchange) finish(status int, n int64) {
 	}
 }
 
-// answerBody streams an API's answer to the client, then lets go of the
-// API's connection and finishes the exchange.
-type answerBody struct {
-	r      io.Reader
-	up     *fasthttp.Response
-	x      *exchange
-	status int
-	n      int64
-}
-
-func (b *answerBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.n += int64(n)
+func (x *exchange) Read(p []byte) (int, error) {
+	n, err := x.body.Read(p)
+	x.n += int64(n)
 	return n, err
 }
 
-// Close is called by the front once the answer is sent, or has failed.
-func (b *answerBody) Close() error {
-	err := b.up.CloseBodyStream()
-	fasthttp.ReleaseResponse(b.up)
-	b.x.finish(b.status, b.n)
+// Close lets go of the API's connection and finishes the exchange. The
+// front calls it once the answer is sent, or has failed.
+func (x *exchange) Close() error {
+	err := x.up.CloseBodyStream()
+	fasthttp.ReleaseResponse(x.up)
+	x.finish(x.status, x.n)
 	return err
 }
 

@@ -63,6 +63,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		NoDefaultServerHeader: true,
 		NoDefaultDate:         true,
 		NoDefaultContentType:  true,
+		LazyRequestTime:       true, // the clock is read once, when serveFast asks
 		ReadBufferSize:        readBuffer,
 		IdleTimeout:           2 * time.Minute,
 		KeepHijackedConns:     true, // handed to the back server, which closes them
