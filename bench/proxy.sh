@@ -9,6 +9,7 @@
 #
 #   bench/proxy.sh                       # 10 s per run, 32 connections, 2 wrk threads
 #   DURATION=30s CONNECTIONS=64 bench/proxy.sh
+#   BASELINE=/tmp/freshtoken-old bench/proxy.sh   # also an older build's proxy
 #
 # Needs go, wrk, nginx and curl (apt-get install wrk nginx curl). Everything
 # listens on 127.0.0.1 only, and every process it starts is stopped when it
@@ -21,14 +22,16 @@ THREADS=${THREADS:-2}
 PROVIDER_PORT=${PROVIDER_PORT:-18900}
 PROXY_PORT=${PROXY_PORT:-18787}
 NGINX_PORT=${NGINX_PORT:-18788}
+BASELINE_PORT=${BASELINE_PORT:-18789}
+BASELINE=${BASELINE:-}
 ENDPOINT=/v2/users/me
 
 for tool in go wrk nginx curl; do
 	command -v "$tool" >/dev/null || { echo "bench/proxy.sh needs $tool (apt-get install wrk nginx curl)" >&2; exit 2; }
 done
-for port in "$PROVIDER_PORT" "$PROXY_PORT" "$NGINX_PORT"; do
+for port in "$PROVIDER_PORT" "$PROXY_PORT" "$NGINX_PORT" "$BASELINE_PORT"; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "port $port is in use; set PROVIDER_PORT, PROXY_PORT or NGINX_PORT" >&2
+		echo "port $port is in use; set PROVIDER_PORT, PROXY_PORT, NGINX_PORT or BASELINE_PORT" >&2
 		exit 2
 	fi
 done
@@ -70,6 +73,11 @@ token=$("$ft" -e bench token)
 "$ft" proxy --listen "127.0.0.1:$PROXY_PORT" 2>"$work/proxy.log" &
 pids+=($!)
 proxy_pid=$!
+if [ -n "$BASELINE" ]; then
+	"$BASELINE" proxy --listen "127.0.0.1:$BASELINE_PORT" 2>"$work/baseline.log" &
+	pids+=($!)
+	baseline_pid=$!
+fi
 
 mkdir -p "$work/nginx/logs"
 cat >"$work/nginx/nginx.conf" <<EOF
@@ -113,6 +121,11 @@ wait_http "$through_nginx"
 curl -sf -o /dev/null -H "Authorization: Bearer $token" "$direct"
 curl -sf -o /dev/null "$through_proxy"
 curl -sf -o /dev/null "$through_nginx"
+through_baseline="http://127.0.0.1:$BASELINE_PORT/bench$ENDPOINT"
+if [ -n "$BASELINE" ]; then
+	wait_http "$through_baseline"
+	curl -sf -o /dev/null "$through_baseline"
+fi
 
 # cpu_ticks PID...: the user and system CPU time the processes have used.
 cpu_ticks() {
@@ -156,4 +169,7 @@ echo "| path | requests/s | latency p50 | latency p99 | proxy CPU per request |"
 echo "| --- | ---: | ---: | ---: | ---: |"
 measure "direct to the dev provider" "$direct" "" -H "Authorization: Bearer $token"
 measure "through freshtoken proxy" "$through_proxy" "$proxy_pid"
+if [ -n "$BASELINE" ]; then
+	measure "through the baseline's proxy ($BASELINE)" "$through_baseline" "$baseline_pid"
+fi
 measure "through nginx (header-injecting reverse proxy)" "$through_nginx" "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"
