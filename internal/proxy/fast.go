@@ -32,7 +32,7 @@ func (p *Proxy) serveFast(ctx *fasthttp.RequestCtx) bool {
 	req := &ctx.Request
 	escaped, query, _ := bytes.Cut(req.Header.RequestURI(), []byte("?"))
 	if len(escaped) < 2 || escaped[0] != '/' || bytes.HasPrefix(escaped, []byte(controlPrefix)) ||
-		string(escaped) == "/favicon.ico" || req.Header.IsConnect() || req.Header.ConnectionUpgrade() {
+		string(escaped) == "/favicon.ico" || req.Header.IsConnect() || !req.Header.IsHTTP11() || switchesProtocol(&req.Header) {
 		return false
 	}
 	escapedPath := string(escaped)
@@ -51,6 +51,15 @@ func (p *Proxy) serveFast(ctx *fasthttp.RequestCtx) bool {
 	x.env, rest = splitEnv(escapedPath)
 	p.forwardFast(ctx, x, rest, query, host)
 	return true
+}
+
+// switchesProtocol reports whether a request asks to switch to another
+// protocol, such as a websocket, which net/http's proxy carries through. An
+// offer to upgrade to HTTP/2 (h2c, which curl --http2 adds to ordinary
+// requests) is not: the proxy declines it by answering in HTTP/1.1.
+func switchesProtocol(h *fasthttp.RequestHeader) bool {
+	upgrade := h.Peek("Upgrade")
+	return h.ConnectionUpgrade() && len(upgrade) > 0 && !bytes.EqualFold(upgrade, []byte("h2c"))
 }
 
 // forwardFast sends the request to e's API with a fresh token and answers
@@ -77,10 +86,12 @@ func (p *Proxy) forwardFast(ctx *fasthttp.RequestCtx, x *exchange, rest string, 
 	replayable, err := keepBody(req)
 	if err != nil {
 		x.answerProblem(ctx, http.StatusBadRequest, problem{Code: "bad_request", Env: x.env, Message: "the request body could not be read: " + err.Error()})
+		ctx.SetConnectionClose()
 		return
 	}
 	target := e.target(rest, query)
 	req.SetRequestURI(target)
+	h.SetNoDefaultContentType(true) // a body without one goes without one
 	clientClose := h.ConnectionClose()
 	h.ResetConnectionClose()
 	drop(h, requestDrops[:])
@@ -125,9 +136,23 @@ func (p *Proxy) forwardFast(ctx *fasthttp.RequestCtx, x *exchange, rest string, 
 		return
 	}
 
+	if status := up.StatusCode(); status < 200 {
+		// 1xx cannot end a request; an API that says it switched protocols
+		// to a request that asked for no switch is not followed there.
+		discardBody(up)
+		fasthttp.ReleaseResponse(up)
+		err = fmt.Errorf("%s: the API at %s answered %d, which does not end a request", x.env, e.api.Host, status)
+		e.fail(p.now(), err)
+		x.answerProblem(ctx, http.StatusBadGateway, problem{Code: "api_unreachable", Env: x.env, Message: err.Error()})
+		return
+	}
 	resp := &ctx.Response
 	up.Header.CopyTo(&resp.Header)
-	resp.Header.SetNoDefaultContentType(true) // CopyTo took the client's setting
+	// CopyTo took the client's settings and the API's protocol: the answer
+	// goes out as HTTP/1.1 (an HTTP/1.0 client's request is net/http's),
+	// with no Content-Type the API did not give.
+	resp.Header.SetProtocol([]byte("HTTP/1.1"))
+	resp.Header.SetNoDefaultContentType(true)
 	if loop := p.secureAnswer(e, &resp.Header, target, inboundHost); loop != nil {
 		discardBody(up)
 		fasthttp.ReleaseResponse(up)
@@ -150,6 +175,10 @@ func (p *Proxy) forwardFast(ctx *fasthttp.RequestCtx, x *exchange, rest string, 
 	if size < -1 { // to the end of the connection: chunked to the client
 		size = -1
 	}
+	// An answer of unknown length may be a stream of events, whose client
+	// waits for the headers before the first event comes; one of known
+	// length goes out in one write.
+	resp.ImmediateHeaderFlush = size < 0
 	x.body, x.up, x.status = stream, up, resp.StatusCode()
 	resp.SetBodyStream(x, size)
 }
@@ -165,9 +194,8 @@ func keepBody(req *fasthttp.Request) (bool, error) {
 	switch n := req.Header.ContentLength(); {
 	case n > maxReplayBody:
 		return false, nil
-	case n >= 0: // the front has read it already
-		req.Body()
-		return true, nil
+	case n >= 0:
+		return true, readBody(req, stream, n)
 	}
 	// Chunked: read it, up to the limit.
 	buf, err := io.ReadAll(io.LimitReader(stream, maxReplayBody+1))
@@ -182,6 +210,17 @@ func keepBody(req *fasthttp.Request) (bool, error) {
 	// the rest of the body to read.
 	req.SetBodyStream(io.MultiReader(bytes.NewReader(buf), stream), -1)
 	return false, nil
+}
+
+// readBody reads a body of n bytes into memory. A body that ends before n
+// bytes is an error: the client gave up, and the API gets nothing.
+func readBody(req *fasthttp.Request, stream io.Reader, n int) error {
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(stream, buf); err != nil {
+		return err
+	}
+	req.SetBody(buf)
+	return nil
 }
 
 // discardBody reads what is left of a small answer, so its connection can
@@ -392,6 +431,29 @@ func (e *envProxy) target(rest string, query []byte) string {
 	return b.String()
 }
 
+// idleUpstream is how long a connection to an API is kept for the next
+// request. It is under the 5 seconds Node.js and Apache keep an idle
+// connection: fasthttp does not notice an API closing one, and a request
+// that is not safe to send twice, sent on a connection the API has just
+// closed, fails rather than being sent again.
+const idleUpstream = 4 * time.Second
+
+// answerHeaderLimit bounds an API's answer's header, as net/http's 1 MiB
+// default does.
+const answerHeaderLimit = 1 << 20
+
+// retryOnce sends a request again, once, when the API closed the
+// connection without answering, if sending it twice is harmless: the rule
+// net/http follows, safe methods or an idempotency key. (fasthttp's own
+// sends PUTs again too, up to five times.)
+func retryOnce(req *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	h := &req.Header
+	replayable := h.IsGet() || h.IsHead() || h.IsOptions() || h.IsTrace() ||
+		len(h.Peek("Idempotency-Key")) > 0 || len(h.Peek("X-Idempotency-Key")) > 0
+	closed := errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed)
+	return false, replayable && closed && attempts < 2
+}
+
 // newUpstream returns the client for the API at api: connections kept alive
 // for the next request, answers streamed, requests sent as the client wrote
 // them. It goes through the HTTP(S)_PROXY of the environment, as net/http
@@ -418,9 +480,10 @@ func newUpstream(api *url.URL, tlsConfig *tls.Config) (*fasthttp.HostClient, err
 		DialDualStack:            true,
 		MaxConns:                 1024,
 		MaxConnWaitTimeout:       30 * time.Second,
-		MaxIdleConnDuration:      30 * time.Second,
+		MaxIdleConnDuration:      idleUpstream,
+		RetryIfErr:               retryOnce,
 		ConnPoolStrategy:         fasthttp.LIFO,
-		ReadBufferSize:           readBuffer,
+		ReadBufferSize:           answerHeaderLimit,
 		StreamResponseBody:       true,
 		DisablePathNormalizing:   true,
 		NoDefaultUserAgentHeader: true,

@@ -54,8 +54,8 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 				handOff(ctx, handoff)
 			}
 		},
-		// Bodies of up to maxReplayBody are read before the handler runs, so
-		// they can be sent again after a 401; larger ones stream through.
+		// Bodies stream: the handler reads them. Those of up to
+		// maxReplayBody are read whole, to be sent again after a 401.
 		StreamRequestBody:            true,
 		MaxRequestBodySize:           maxReplayBody,
 		DisablePreParseMultipartForm: true,
@@ -102,8 +102,12 @@ func handOff(ctx *fasthttp.RequestCtx, to *handoffListener) {
 	req := &ctx.Request
 	switch n := req.Header.ContentLength(); {
 	case n >= 0 && n <= maxReplayBody:
-		req.Header.SetContentLength(len(req.Body()))
-	case n != -2: // chunked, or longer than the front reads ahead: read it, to a limit
+		if err := readBody(req, req.BodyStream(), n); err != nil {
+			writeFastError(ctx, http.StatusBadRequest, problem{Code: "bad_request", Message: "the request body could not be read: " + err.Error()})
+			ctx.SetConnectionClose()
+			return
+		}
+	case n != -2: // chunked, or too long: read it, to a limit
 		body, err := io.ReadAll(io.LimitReader(req.BodyStream(), maxReplayBody+1))
 		if err != nil || len(body) > maxReplayBody {
 			writeFastError(ctx, http.StatusRequestEntityTooLarge, problem{Code: "body_too_large", Message: "this request's body is larger than the proxy accepts for its own pages (1 MiB)"})
@@ -113,6 +117,8 @@ func handOff(ctx *fasthttp.RequestCtx, to *handoffListener) {
 		req.SetBody(body)
 		req.Header.SetContentLength(len(body))
 	}
+	req.Header.Del("Expect") // the front has answered it
+	req.Header.SetNoDefaultContentType(true)
 	body := req.Body()
 	head := req.Header.Header()
 	first := make([]byte, 0, len(head)+len(body))

@@ -10,8 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // upstreamAPI is an API that reports what reached it and answers with
@@ -30,6 +33,9 @@ func upstreamAPI(t *testing.T, env string, overTLS bool) (*httptest.Server, fixt
 				"keep_alive":          r.Header.Get("Keep-Alive"),
 				"x_kept":              r.Header.Get("X-Kept"),
 				"user_agent":          r.Header.Get("User-Agent"),
+				"content_type":        r.Header.Get("Content-Type"),
+				"upgrade":             r.Header.Get("Upgrade"),
+				"body_length":         strconv.Itoa(len(body)),
 				"raw_query":           r.URL.RawQuery,
 				"escaped_path":        r.URL.EscapedPath(),
 				"body":                string(body),
@@ -123,6 +129,7 @@ func TestForwardsFaithfully(t *testing.T) {
 				"raw_query":           "a=1%2F2&b=%20",
 				"escaped_path":        "/echo",
 				"body":                "the body",
+				"content_type":        "", // none sent, none made up
 			}
 			for k, v := range want {
 				if seen[k] != v {
@@ -187,5 +194,229 @@ func TestProxiesAfterTheStatusPage(t *testing.T) {
 	e := decode[echo](t, []byte(body))
 	if got, want := e.Headers["Authorization"], "Bearer "+f.storedToken(t); got != want || e.Body != "after the page" {
 		t.Errorf("the API saw Authorization %q and body %q, want %q and %q", got, e.Body, want, "after the page")
+	}
+}
+
+// rawAPI is an API that answers every request with what answer writes on
+// its connection, then closes it. Its environment is named env.
+func rawAPI(t *testing.T, env string, answer func(c net.Conn, req *http.Request)) fixtureOptions {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if req, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+					answer(c, req)
+				}
+			}()
+		}
+	}()
+	url := "http://" + ln.Addr().String()
+	return fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, env, url) }}
+}
+
+// dial opens a connection to the proxy, which the test's end closes.
+func dial(t *testing.T, f *fixture) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second)) // a failure, not a hang
+	return c, bufio.NewReader(c)
+}
+
+func readAnswer(t *testing.T, r *bufio.Reader, method string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(r, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the answer's body: %v", err)
+	}
+	return resp, string(b)
+}
+
+// TestHTTP10: an API that answers in HTTP/1.0, its body ending when it
+// closes the connection (as Python's http.server does), and a client that
+// asks in HTTP/1.0, each get what they can read.
+func TestHTTP10(t *testing.T) {
+	f := newFixtureWith(t, rawAPI(t, "old", func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"ok\":true}")
+	}))
+	f.login(t, "old")
+	f.login(t, "dev")
+	for _, handedOff := range []bool{false, true} {
+		c, r := dial(t, f)
+		if handedOff {
+			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+			readAnswer(t, r, http.MethodGet)
+		}
+		fmt.Fprintf(c, "GET /old/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+		resp, body := readAnswer(t, r, http.MethodGet)
+		if resp.StatusCode != http.StatusOK || body != `{"ok":true}` {
+			t.Errorf("handed off %v: an HTTP/1.0 answer came through as %s %d %q", handedOff, resp.Proto, resp.StatusCode, body)
+		}
+	}
+
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /dev/v2/users/me HTTP/1.0\r\nHost: %s\r\n\r\n", f.addr)
+	resp, body := readAnswer(t, r, http.MethodGet)
+	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) > 0 || !strings.Contains(body, `"user"`) {
+		t.Errorf("an HTTP/1.0 request got %s %d, transfer encoding %v: %.100q", resp.Proto, resp.StatusCode, resp.TransferEncoding, body)
+	}
+}
+
+// TestTruncatedBodyIsNotForwarded: a client that stops sending before the
+// end of the body it announced gets 400, and the API gets nothing.
+func TestTruncatedBodyIsNotForwarded(t *testing.T) {
+	var hits atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "count", api.URL) }})
+	f.login(t, "count")
+	for _, path := range []string{"/count/items", "/.freshtoken/logins"} {
+		c, r := dial(t, f)
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 20000\r\n\r\n%s", path, f.addr, strings.Repeat("a", 10000))
+		c.(*net.TCPConn).CloseWrite()
+		if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: a body cut short got %d %s, want 400", path, resp.StatusCode, body)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the API got %d requests whose body was cut short", n)
+	}
+}
+
+// TestSentAgainOnlyWhenHarmless: when the API closes the connection without
+// answering, a GET is sent once more, and a PUT is not sent again.
+func TestSentAgainOnlyWhenHarmless(t *testing.T) {
+	var gets, puts atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && gets.Add(1) > 1 {
+			io.WriteString(w, "second time")
+			return
+		}
+		if r.Method == http.MethodPut {
+			puts.Add(1)
+		}
+		c, _, _ := http.NewResponseController(w).Hijack()
+		c.Close()
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "drop", api.URL) }})
+	f.login(t, "drop")
+
+	resp, body := f.get(t, "/drop/items/1")
+	if resp.StatusCode != http.StatusOK || string(body) != "second time" || gets.Load() != 2 {
+		t.Errorf("GET: %d %q after %d sends; want 200 %q after 2", resp.StatusCode, body, gets.Load(), "second time")
+	}
+	req, _ := http.NewRequest(http.MethodPut, f.base+"/drop/items/1", strings.NewReader(`{"n":1}`))
+	resp, body = f.do(t, req)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "api_unreachable") || puts.Load() != 1 {
+		t.Errorf("PUT: %d %s after %d sends; want 502 api_unreachable after 1", resp.StatusCode, body, puts.Load())
+	}
+}
+
+// TestLargeAnswerHeader: an answer with a 40 KiB header passes through.
+func TestLargeAnswerHeader(t *testing.T) {
+	big := strings.Repeat("a", 40<<10)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Big", big)
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "big", api.URL) }})
+	f.login(t, "big")
+	resp, body := f.get(t, "/big/x")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Big") != big || string(body) != "ok" {
+		t.Errorf("got %d, an X-Big of %d bytes, %.200q", resp.StatusCode, len(resp.Header.Get("X-Big")), body)
+	}
+}
+
+// TestEventsStreamAsTheyCome: the headers of an answer that streams events,
+// and each event, reach the client as the API sends them, not when it ends.
+// The API waits for the client to have each before it goes on, so a proxy
+// that held them back would fail the test at its deadline.
+func TestEventsStreamAsTheyCome(t *testing.T) {
+	gotHeaders, gotEvent, ended := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		select {
+		case <-gotHeaders:
+		case <-ended:
+			return
+		}
+		io.WriteString(w, "data: 1\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-gotEvent:
+		case <-ended:
+		}
+	}))
+	t.Cleanup(api.Close)
+	t.Cleanup(func() { close(ended) }) // first: the API's handler returns, so it can close
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "events", api.URL) }})
+	f.login(t, "events")
+
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /events/stream HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("no headers while the API waits: %v", err)
+	}
+	close(gotHeaders)
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "data: 1\n" {
+		t.Fatalf("no event while the API waits: %q, %v", line, err)
+	}
+	close(gotEvent)
+}
+
+// TestHTTP2UpgradeOfferDeclined: curl --http2 offers to switch an http://
+// request to HTTP/2; the proxy forwards the request, body and all, in
+// HTTP/1.1, without the offer.
+func TestHTTP2UpgradeOfferDeclined(t *testing.T) {
+	_, o := upstreamAPI(t, "up", false)
+	f := newFixtureWith(t, o)
+	f.login(t, "up")
+	c, r := dial(t, f)
+	body := strings.Repeat("x", 2<<20)
+	fmt.Fprintf(c, "POST /up/echo HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: %d\r\n\r\n", f.addr, len(body))
+	go io.WriteString(c, body)
+	resp, answer := readAnswer(t, r, http.MethodPost)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("got %d %.200s", resp.StatusCode, answer)
+	}
+	seen := decode[map[string]string](t, []byte(answer))
+	if seen["body_length"] != strconv.Itoa(len(body)) || seen["upgrade"] != "" {
+		t.Errorf("the API saw a body of %s bytes and Upgrade %q; want %d and none", seen["body_length"], seen["upgrade"], len(body))
+	}
+}
+
+// TestSwitchNobodyAskedFor: an API that answers 101 to a request that asked
+// for no protocol switch gets a 502, not a connection handed over to it.
+func TestSwitchNobodyAskedFor(t *testing.T) {
+	f := newFixtureWith(t, rawAPI(t, "odd", func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	}))
+	f.login(t, "odd")
+	resp, body := f.get(t, "/odd/x")
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "api_unreachable") {
+		t.Errorf("got %d %s, want 502 api_unreachable", resp.StatusCode, body)
 	}
 }
