@@ -260,9 +260,10 @@ type headers interface {
 
 // drop removes the headers names lists from h, and those h's Connection
 // header names. Nearly every request has none, which one look at each header
-// tells.
+// tells. (It looks at the headers as received: All would parse the cookies,
+// and the Cookie header would go out rewritten, its quotes gone.)
 func drop(h *fasthttp.RequestHeader, names []string) {
-	for k := range h.All() {
+	for k := range h.AllInOrder() {
 		if isOneOf(k, names) {
 			dropNamed(h, names)
 			return

@@ -34,6 +34,7 @@ func upstreamAPI(t *testing.T, env string, overTLS bool) (*httptest.Server, fixt
 				"x_kept":              r.Header.Get("X-Kept"),
 				"user_agent":          r.Header.Get("User-Agent"),
 				"content_type":        r.Header.Get("Content-Type"),
+				"cookie":              strings.Join(r.Header.Values("Cookie"), " | "),
 				"upgrade":             r.Header.Get("Upgrade"),
 				"body_length":         strconv.Itoa(len(body)),
 				"raw_query":           r.URL.RawQuery,
@@ -114,6 +115,8 @@ func TestForwardsFaithfully(t *testing.T) {
 			req.Header.Set("Keep-Alive", "timeout=5")
 			req.Header.Set("X-Kept", "kept")
 			req.Header.Set("User-Agent", "") // none: the proxy sends its own
+			req.Header.Add("Cookie", `sid="a b"; theme=dark`)
+			req.Header.Add("Cookie", "second=line")
 			resp, body := do(req)
 			if resp.StatusCode != http.StatusAccepted {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
@@ -130,6 +133,7 @@ func TestForwardsFaithfully(t *testing.T) {
 				"escaped_path":        "/echo",
 				"body":                "the body",
 				"content_type":        "", // none sent, none made up
+				"cookie":              `sid="a b"; theme=dark | second=line`,
 			}
 			for k, v := range want {
 				if seen[k] != v {
