@@ -130,6 +130,11 @@ func (p *Proxy) forwardFast(ctx *fasthttp.RequestCtx, x *exchange, rest string, 
 	}
 	if err != nil {
 		fasthttp.ReleaseResponse(up)
+		if errors.Is(err, fasthttp.ErrSmallReadBuffer) {
+			err = fmt.Errorf("%s: the API at %s answered with more than %d KiB of headers, more than the proxy accepts", x.env, e.api.Host, answerHeaderLimit>>10)
+			x.answerProblem(ctx, http.StatusBadGateway, problem{Code: "api_unreachable", Env: x.env, Message: err.Error()})
+			return
+		}
 		err = fmt.Errorf("%s: the API at %s could not be reached (%v); check your connection and api_url", x.env, e.api.Host, err)
 		e.fail(p.now(), err)
 		x.answerProblem(ctx, http.StatusBadGateway, problem{Code: "api_unreachable", Env: x.env, Message: redact.OneLine(err.Error(), 500)})
@@ -138,9 +143,13 @@ func (p *Proxy) forwardFast(ctx *fasthttp.RequestCtx, x *exchange, rest string, 
 
 	if status := up.StatusCode(); status < 200 {
 		// 1xx cannot end a request; an API that says it switched protocols
-		// to a request that asked for no switch is not followed there.
+		// to a request that asked for no switch is not followed there. The
+		// client has put the connection back for the next request, though
+		// the API now speaks another protocol on it: close the idle ones.
+		// (Until then, the API can only confuse its own answers.)
 		discardBody(up)
 		fasthttp.ReleaseResponse(up)
+		e.client.CloseIdleConnections()
 		err = fmt.Errorf("%s: the API at %s answered %d, which does not end a request", x.env, e.api.Host, status)
 		e.fail(p.now(), err)
 		x.answerProblem(ctx, http.StatusBadGateway, problem{Code: "api_unreachable", Env: x.env, Message: err.Error()})
@@ -219,7 +228,7 @@ func readBody(req *fasthttp.Request, stream io.Reader, n int) error {
 	if _, err := io.ReadFull(stream, buf); err != nil {
 		return err
 	}
-	req.SetBody(buf)
+	req.SetBodyRaw(buf)
 	return nil
 }
 
@@ -254,7 +263,7 @@ func isOneOf(key []byte, names []string) bool {
 
 // headers is what dropNamed needs of a request's or an answer's header.
 type headers interface {
-	Peek(key string) []byte
+	PeekAll(key string) [][]byte
 	Del(key string)
 }
 
@@ -272,9 +281,11 @@ func drop(h *fasthttp.RequestHeader, names []string) {
 }
 
 func dropNamed(h headers, names []string) {
-	for name := range strings.SplitSeq(string(h.Peek("Connection")), ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			h.Del(name)
+	for _, v := range h.PeekAll("Connection") {
+		for name := range strings.SplitSeq(string(v), ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
 		}
 	}
 	for _, name := range names {
@@ -439,9 +450,9 @@ func (e *envProxy) target(rest string, query []byte) string {
 // closed, fails rather than being sent again.
 const idleUpstream = 4 * time.Second
 
-// answerHeaderLimit bounds an API's answer's header, as net/http's 1 MiB
-// default does.
-const answerHeaderLimit = 1 << 20
+// answerHeaderLimit bounds an API's answer's header. Each request in flight
+// holds a buffer this size; APIs send a few hundred bytes.
+const answerHeaderLimit = 64 << 10
 
 // retryOnce sends a request again, once, when the API closed the
 // connection without answering, if sending it twice is harmless: the rule

@@ -28,9 +28,9 @@ import (
 // proxy is asked to stop.
 const shutdownGrace = 5 * time.Second
 
-// readBuffer bounds a request's or an answer's header. Browsers send every
-// cookie set for 127.0.0.1, whatever its port, so the proxy's status page can
-// get large ones; a request over the limit is answered 431.
+// readBuffer bounds a request's header. Browsers send every cookie set for
+// 127.0.0.1, whatever its port, so the proxy's status page can get large
+// ones; a request over the limit is answered 431.
 const readBuffer = 32 << 10
 
 // Serve serves the proxy on ln until ctx ends or ln fails. Once ctx ends it
@@ -97,7 +97,8 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 
 // handOff gives ctx's connection to the back server, the request ctx holds
 // first. The request is passed on whole, its body read into memory: these
-// requests are pages, forms and protocol switches, whose bodies are small.
+// requests are pages, forms and protocol switches, whose bodies are small,
+// and the rare HTTP/1.0 client, whose uploads are limited to 1 MiB.
 func handOff(ctx *fasthttp.RequestCtx, to *handoffListener) {
 	req := &ctx.Request
 	switch n := req.Header.ContentLength(); {
@@ -110,7 +111,7 @@ func handOff(ctx *fasthttp.RequestCtx, to *handoffListener) {
 	case n != -2: // chunked, or too long: read it, to a limit
 		body, err := io.ReadAll(io.LimitReader(req.BodyStream(), maxReplayBody+1))
 		if err != nil || len(body) > maxReplayBody {
-			writeFastError(ctx, http.StatusRequestEntityTooLarge, problem{Code: "body_too_large", Message: "this request's body is larger than the proxy accepts for its own pages (1 MiB)"})
+			writeFastError(ctx, http.StatusRequestEntityTooLarge, problem{Code: "body_too_large", Message: "the request's body is over 1 MiB, the most the proxy takes for its own pages or from an HTTP/1.0 client; send uploads with HTTP/1.1"})
 			ctx.SetConnectionClose()
 			return
 		}

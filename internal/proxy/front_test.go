@@ -29,7 +29,7 @@ func upstreamAPI(t *testing.T, env string, overTLS bool) (*httptest.Server, fixt
 			seen := map[string]any{
 				"authorization":       r.Header.Get("Authorization"),
 				"proxy_authorization": r.Header.Get("Proxy-Authorization"),
-				"x_hop":               r.Header.Get("X-Hop"),
+				"x_hop":               r.Header.Get("X-Hop") + r.Header.Get("X-Hop-Too"),
 				"keep_alive":          r.Header.Get("Keep-Alive"),
 				"x_kept":              r.Header.Get("X-Kept"),
 				"user_agent":          r.Header.Get("User-Agent"),
@@ -111,12 +111,13 @@ func TestForwardsFaithfully(t *testing.T) {
 			req.Header.Set("Authorization", "Bearer forged")
 			req.Header.Set("Proxy-Authorization", "Basic c2VjcmV0")
 			req.Header.Set("Connection", "X-Hop")
+			req.Header.Add("Connection", "X-Hop-Too")
 			req.Header.Set("X-Hop", "for the proxy only")
+			req.Header.Set("X-Hop-Too", "for the proxy only")
 			req.Header.Set("Keep-Alive", "timeout=5")
 			req.Header.Set("X-Kept", "kept")
 			req.Header.Set("User-Agent", "") // none: the proxy sends its own
-			req.Header.Add("Cookie", `sid="a b"; theme=dark`)
-			req.Header.Add("Cookie", "second=line")
+			req.Header.Set("Cookie", `sid="a b"; theme=dark`)
 			resp, body := do(req)
 			if resp.StatusCode != http.StatusAccepted {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
@@ -132,8 +133,8 @@ func TestForwardsFaithfully(t *testing.T) {
 				"raw_query":           "a=1%2F2&b=%20",
 				"escaped_path":        "/echo",
 				"body":                "the body",
-				"content_type":        "", // none sent, none made up
-				"cookie":              `sid="a b"; theme=dark | second=line`,
+				"content_type":        "",                      // none sent, none made up
+				"cookie":              `sid="a b"; theme=dark`, // quotes and all
 			}
 			for k, v := range want {
 				if seen[k] != v {
@@ -413,14 +414,51 @@ func TestHTTP2UpgradeOfferDeclined(t *testing.T) {
 }
 
 // TestSwitchNobodyAskedFor: an API that answers 101 to a request that asked
-// for no protocol switch gets a 502, not a connection handed over to it.
+// for no protocol switch gets a 502, not a connection handed over to it, and
+// its connection, which now carries another protocol, serves no other request.
 func TestSwitchNobodyAskedFor(t *testing.T) {
+	answered, smuggled, ended := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
 	f := newFixtureWith(t, rawAPI(t, "odd", func(c net.Conn, _ *http.Request) {
+		if !first.CompareAndSwap(false, true) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhonest")
+			return
+		}
 		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		select {
+		case <-answered:
+		case <-ended:
+			return
+		}
+		// What the new protocol carries, looking like an answer, on a
+		// connection kept open.
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nsmuggled!")
+		close(smuggled)
+		<-ended
 	}))
+	t.Cleanup(func() { close(ended) })
 	f.login(t, "odd")
 	resp, body := f.get(t, "/odd/x")
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "api_unreachable") {
 		t.Errorf("got %d %s, want 502 api_unreachable", resp.StatusCode, body)
+	}
+	close(answered)
+	<-smuggled
+	if resp, body = f.get(t, "/odd/y"); string(body) != "honest" {
+		t.Errorf("the next request got %d %q, want the API's answer to it", resp.StatusCode, body)
+	}
+}
+
+// TestHTTP10UploadLimit: an HTTP/1.0 client, served by net/http, may send
+// up to 1 MiB; more gets a 413 that says to use HTTP/1.1.
+func TestHTTP10UploadLimit(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "POST /dev/v2/dev/echo HTTP/1.0\r\nHost: %s\r\nContent-Length: %d\r\n\r\n", f.addr, 2<<20)
+	go io.WriteString(c, strings.Repeat("x", 2<<20))
+	resp, body := readAnswer(t, r, http.MethodPost)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "HTTP/1.1") {
+		t.Errorf("got %d %s, want 413 saying to use HTTP/1.1", resp.StatusCode, body)
 	}
 }
