@@ -20,9 +20,9 @@ import (
 // serves them with half the CPU of net/http, whose server and client hand
 // each request between several goroutines. Every other request — the status
 // page and its buttons, log-ins and their callbacks, protocol switches
-// (websockets) — is handed, with its connection, to a net/http server
-// behind the front, which serves it with ServeHTTP. A connection handed over
-// stays with net/http for the rest of its life.
+// (websockets), HTTP/1.0 clients — is handed, with its connection, to a
+// net/http server behind the front, which serves it with ServeHTTP. A
+// connection handed over stays with net/http for the rest of its life.
 
 // shutdownGrace is how long requests in flight get to finish once the
 // proxy is asked to stop.
@@ -83,9 +83,8 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	stop()
 	grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if front.ShutdownWithContext(grace) != nil {
-		ln.Close()
-	}
+	// Connections still busy after the grace are left to the process's end.
+	front.ShutdownWithContext(grace)
 	if back.Shutdown(grace) != nil {
 		back.Close()
 	}
