@@ -252,6 +252,7 @@ var answerDrops = [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "P
 var requestDrops = [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Upgrade",
 	"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
 
+// isOneOf reports whether the header name key is one of names, in any case.
 func isOneOf(key []byte, names []string) bool {
 	for _, name := range names {
 		if strings.EqualFold(string(key), name) {
@@ -280,6 +281,8 @@ func drop(h *fasthttp.RequestHeader, names []string) {
 	}
 }
 
+// dropNamed removes names from h, and the headers every Connection header
+// of h names.
 func dropNamed(h headers, names []string) {
 	for _, v := range h.PeekAll("Connection") {
 		for name := range strings.SplitSeq(string(v), ",") {
