@@ -2,16 +2,15 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,7 +93,7 @@ func (p *Proxy) forwardFast(ctx *fasthttp.RequestCtx, x *exchange, rest string, 
 	h.SetNoDefaultContentType(true) // a body without one goes without one
 	clientClose := h.ConnectionClose()
 	h.ResetConnectionClose()
-	drop(h, requestDrops[:])
+	drop(h, requestDrops)
 	h.Del("Authorization")
 	h.Del("Expect") // the front has already answered it
 	if len(h.UserAgent()) == 0 && p.o.UserAgent != "" {
@@ -135,7 +134,7 @@ func (p *Proxy) forwardFast(ctx *fasthttp.RequestCtx, x *exchange, rest string, 
 			x.answerProblem(ctx, http.StatusBadGateway, problem{Code: "api_unreachable", Env: x.env, Message: err.Error()})
 			return
 		}
-		err = fmt.Errorf("%s: the API at %s could not be reached (%v); check your connection and api_url", x.env, e.api.Host, err)
+		err = e.unreachable(err)
 		e.fail(p.now(), err)
 		x.answerProblem(ctx, http.StatusBadGateway, problem{Code: "api_unreachable", Env: x.env, Message: redact.OneLine(err.Error(), 500)})
 		return
@@ -245,12 +244,11 @@ func discardBody(up *fasthttp.Response) {
 // request or answer passed on (RFC 9110, section 7.6.1), as
 // httputil.ReverseProxy drops them. fasthttp handles Transfer-Encoding and
 // Connection: close itself.
-var answerDrops = [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Upgrade"}
+var answerDrops = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Upgrade"}
 
 // requestDrops are those and the forwarding headers a client may have
 // made up, which httputil.ReverseProxy's Rewrite drops too.
-var requestDrops = [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Upgrade",
-	"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
+var requestDrops = append(slices.Clip(answerDrops), "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto")
 
 // isOneOf reports whether the header name key is one of names, in any case.
 func isOneOf(key []byte, names []string) bool {
@@ -302,7 +300,7 @@ func dropNamed(h headers, names []string) {
 func (p *Proxy) secureAnswer(e *envProxy, h *fasthttp.ResponseHeader, target, inboundHost string) *loopError {
 	hop, nosniff, links := scanAnswer(h)
 	if hop {
-		dropNamed(h, answerDrops[:])
+		dropNamed(h, answerDrops)
 		_, nosniff, links = scanAnswer(h)
 	}
 	h.Add("Content-Security-Policy", proxiedCSP)
@@ -347,7 +345,7 @@ func (p *Proxy) secureAnswer(e *envProxy, h *fasthttp.ResponseHeader, target, in
 func scanAnswer(h *fasthttp.ResponseHeader) (hop, nosniff bool, links http.Header) {
 	for k, v := range h.All() {
 		switch {
-		case isOneOf(k, answerDrops[:]):
+		case isOneOf(k, answerDrops):
 			hop = true
 		case isOneOf(k, linkHeaders[:]):
 			links = appendHeader(links, http.CanonicalHeaderKey(string(k)), v)
@@ -403,19 +401,9 @@ func (x *exchange) answerProblem(ctx *fasthttp.RequestCtx, status int, pr proble
 	x.finish(status, int64(len(ctx.Response.Body())))
 }
 
-// finish lists and logs the exchange, as forward does.
+// finish lists and logs the exchange.
 func (x *exchange) finish(status int, n int64) {
-	p := x.p
-	end := time.Now()
-	d := end.Sub(x.start)
-	if p.o.Clock != nil {
-		end = p.now()
-	}
-	p.recent.add(request{At: end, Env: x.env, Method: x.method, Path: x.path, Status: status, Duration: d})
-	if p.log.Enabled(context.Background(), slog.LevelDebug) {
-		p.log.Debug("proxied request", "env", x.env, "method", x.method, "path", x.path,
-			"status", status, "bytes", n, "duration", d.Round(time.Microsecond))
-	}
+	x.p.noteRequest(x.start, x.env, x.method, x.path, status, n)
 }
 
 func (x *exchange) Read(p []byte) (int, error) {

@@ -97,18 +97,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name, _ := splitEnv(r.URL.EscapedPath())
 	rec := &recorder{ResponseWriter: w}
-	defer func() {
-		end := time.Now()
-		d := end.Sub(start)
-		if p.o.Clock != nil {
-			end = p.now()
-		}
-		p.recent.add(request{At: end, Env: name, Method: r.Method, Path: r.URL.Path, Status: rec.status, Duration: d})
-		if p.log.Enabled(r.Context(), slog.LevelDebug) {
-			p.log.Debug("proxied request", "env", name, "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "bytes", rec.bytes, "duration", d.Round(time.Microsecond))
-		}
-	}()
+	defer func() { p.noteRequest(start, name, r.Method, r.URL.Path, rec.status, rec.bytes) }()
 	e, err := p.env(r.Context(), name)
 	if err != nil {
 		status, pr := p.engineProblem(name, err)
@@ -260,7 +249,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", loop.location)
 			writeError(w, http.StatusBadGateway, problem{Code: "redirect_to_proxy", Env: e.name, Message: e.name + ": " + loop.Error()})
 		case isNetworkError(err):
-			err = fmt.Errorf("%s: the API at %s could not be reached (%v); check your connection and api_url", e.name, e.api.Host, unwrapURLError(err))
+			err = e.unreachable(unwrapURLError(err))
 			e.fail(p.now(), err)
 			writeError(w, http.StatusBadGateway, problem{Code: "api_unreachable", Env: e.name, Message: err.Error()})
 		default: // the engine failed: renewing after a 401, saving, locking
@@ -271,6 +260,12 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			writeError(w, status, pr)
 		}
 	}
+}
+
+// unreachable says that e's API could not be reached, or its answer read,
+// because of err.
+func (e *envProxy) unreachable(err error) error {
+	return fmt.Errorf("%s: the API at %s could not be reached (%v); check your connection and api_url", e.name, e.api.Host, err)
 }
 
 // unwrapURLError drops net/http's "Get URL:" prefix, which repeats what the

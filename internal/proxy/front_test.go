@@ -202,9 +202,10 @@ func TestProxiesAfterTheStatusPage(t *testing.T) {
 	}
 }
 
-// rawAPI is an API that answers every request with what answer writes on
-// its connection, then closes it. Its environment is named env.
-func rawAPI(t *testing.T, env string, answer func(c net.Conn, req *http.Request)) fixtureOptions {
+// serveOnce listens on loopback and, for each connection, reads one request
+// and calls handle with it and the connection's reader, then closes the
+// connection. It returns the address.
+func serveOnce(t *testing.T, handle func(c net.Conn, r *bufio.Reader, req *http.Request)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -219,13 +220,21 @@ func rawAPI(t *testing.T, env string, answer func(c net.Conn, req *http.Request)
 			}
 			go func() {
 				defer c.Close()
-				if req, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-					answer(c, req)
+				r := bufio.NewReader(c)
+				if req, err := http.ReadRequest(r); err == nil {
+					handle(c, r, req)
 				}
 			}()
 		}
 	}()
-	url := "http://" + ln.Addr().String()
+	return ln.Addr().String()
+}
+
+// rawAPI is an API that answers every request with what answer writes on
+// its connection, then closes it. Its environment is named env.
+func rawAPI(t *testing.T, env string, answer func(c net.Conn, req *http.Request)) fixtureOptions {
+	t.Helper()
+	url := "http://" + serveOnce(t, func(c net.Conn, _ *bufio.Reader, req *http.Request) { answer(c, req) })
 	return fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, env, url) }}
 }
 
@@ -460,5 +469,52 @@ func TestHTTP10UploadLimit(t *testing.T) {
 	resp, body := readAnswer(t, r, http.MethodPost)
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "HTTP/1.1") {
 		t.Errorf("got %d %s, want 413 saying to use HTTP/1.1", resp.StatusCode, body)
+	}
+}
+
+// TestAPIThroughHTTPProxy: with HTTP_PROXY set, the proxy reaches the API
+// through it, as the environment asks (an office network's proxy, say).
+func TestAPIThroughHTTPProxy(t *testing.T) {
+	var sawAuth atomic.Value
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sawAuth.Store(r.Header.Get("Authorization"))
+		io.WriteString(w, "via the proxy")
+	}))
+	t.Cleanup(api.Close)
+	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
+
+	// A CONNECT proxy that takes every host to the API. The API's name is
+	// not a loopback one, which proxy settings never apply to.
+	var tunnels atomic.Value
+	proxyAddr := serveOnce(t, func(c net.Conn, r *bufio.Reader, req *http.Request) {
+		if req.Method != http.MethodConnect {
+			return
+		}
+		tunnels.Store(req.Host)
+		up, err := net.Dial("tcp", api.Listener.Addr().String())
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		go io.Copy(up, r)
+		io.Copy(c, up)
+	})
+	t.Setenv("HTTP_PROXY", "http://"+proxyAddr)
+	t.Setenv("NO_PROXY", "")
+
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "far", "http://api.example.test:"+apiPort)
+	}})
+	f.login(t, "far")
+	resp, body := f.get(t, "/far/x")
+	if resp.StatusCode != http.StatusOK || string(body) != "via the proxy" {
+		t.Fatalf("got %d %s", resp.StatusCode, body)
+	}
+	if got, want := tunnels.Load(), "api.example.test:"+apiPort; got != want {
+		t.Errorf("the HTTP proxy was asked for %v, want %s", got, want)
+	}
+	if auth, _ := sawAuth.Load().(string); !strings.HasPrefix(auth, "Bearer ") {
+		t.Errorf("the API saw Authorization %q", auth)
 	}
 }

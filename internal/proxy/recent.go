@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bufio"
+	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -36,6 +38,22 @@ func (rr *recentRequests) add(r request) {
 	rr.ring[rr.next] = r
 	rr.next = (rr.next + 1) % recentLimit
 	rr.n = min(rr.n+1, recentLimit)
+}
+
+// noteRequest lists a proxied request started at start among the recent
+// requests and logs it on one line, once its answer, n bytes of body, is
+// sent.
+func (p *Proxy) noteRequest(start time.Time, env, method, path string, status int, n int64) {
+	end := time.Now()
+	d := end.Sub(start)
+	if p.o.Clock != nil {
+		end = p.now()
+	}
+	p.recent.add(request{At: end, Env: env, Method: method, Path: path, Status: status, Duration: d})
+	if p.log.Enabled(context.Background(), slog.LevelDebug) {
+		p.log.Debug("proxied request", "env", env, "method", method, "path", path,
+			"status", status, "bytes", n, "duration", d.Round(time.Microsecond))
+	}
 }
 
 // newestFirst returns the kept requests, the newest first.
