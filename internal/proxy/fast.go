@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -185,7 +186,7 @@ func (p *Proxy) forwardFast(ctx *fasthttp.RequestCtx, x *exchange, rest string, 
 	}
 	// An answer of unknown length may be a stream of events, whose client
 	// waits for the headers before the first event comes; one of known
-	// length goes out in one write.
+	// length goes out with its body (see answerBuffer).
 	resp.ImmediateHeaderFlush = size < 0
 	x.body, x.up, x.status = stream, up, resp.StatusCode()
 	resp.SetBodyStream(x, size)
@@ -411,6 +412,42 @@ func (x *exchange) Read(p []byte) (int, error) {
 	x.n += int64(n)
 	return n, err
 }
+
+// SupportsBodyWriteTo tells the front to send the answer's body with
+// WriteTo.
+func (x *exchange) SupportsBodyWriteTo() bool { return true }
+
+// WriteTo sends the answer's body to w as it comes from the API: each read
+// takes what the API has sent so far, up to answerBuffer, and is one write
+// to w (for an answer of unknown length, one chunk, sent at once).
+func (x *exchange) WriteTo(w io.Writer) (int64, error) {
+	buf := answerBuffers.Get().(*[]byte)
+	defer answerBuffers.Put(buf)
+	var sent int64
+	for {
+		n, err := x.Read(*buf)
+		if n > 0 {
+			if _, err := w.Write((*buf)[:n]); err != nil {
+				return sent, err
+			}
+			sent += int64(n)
+		}
+		if err == io.EOF {
+			return sent, nil
+		}
+		if err != nil {
+			return sent, err
+		}
+	}
+}
+
+// answerBuffer is how much of an answer's body the proxy holds on its way
+// to the client. The front's write buffer is as large, so an answer of
+// known length up to about this size, once the API has sent it, leaves in
+// one write with its header.
+const answerBuffer = 32 << 10
+
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, answerBuffer); return &b }}
 
 // Close lets go of the API's connection and finishes the exchange. The
 // front calls it once the answer is sent, or has failed.

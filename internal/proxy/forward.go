@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -278,9 +278,6 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// linkTarget finds the URLs in a Link header.
-var linkTarget = regexp.MustCompile(`<[^>]*>`)
-
 // proxiedCSP is added to every answer passed on. The APIs' pages are
 // served on the proxy's own origin, where a script could read the status
 // page's CSRF token, press its buttons, and call every environment's API
@@ -310,10 +307,6 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		return nil
 	}
 }
-
-// linkValue is one link of a Link header: its URL and parameters, up to the
-// next link.
-var linkValue = regexp.MustCompile(`<[^>]*>[^<]*`)
 
 // pointLinksAtProxy rewrites the URLs of the API's answer that lead back
 // under the API (a redirect to another of its pages, pagination links) to
@@ -346,22 +339,18 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 	links := h["Link"]
 	kept := links[:0]
 	for _, v := range links {
-		all := linkValue.FindAllString(v, -1)
-		if all == nil {
+		if !strings.Contains(v, "<") {
 			kept = append(kept, v) // no URL in it
 			continue
 		}
 		var out []string
-		for _, link := range all {
-			link = strings.TrimRight(strings.TrimSpace(link), ", ")
-			ref := linkTarget.FindString(link)
-			target := ref[1 : len(ref)-1]
+		for target, params := range eachLink(v) {
 			if local, ok := e.throughProxy(target, reqURL, base); ok {
-				link = "<" + local + ">" + link[len(ref):]
+				target = local
 			} else if p.pointsHere(target, reqURL, host) {
 				continue
 			}
-			out = append(out, link)
+			out = append(out, "<"+target+">"+params)
 		}
 		if len(out) > 0 {
 			kept = append(kept, strings.Join(out, ", "))
@@ -373,6 +362,35 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 		h.Del("Link")
 	}
 	return nil
+}
+
+// eachLink yields the links of a Link header value (RFC 8288): the URL
+// between each "<" and the next ">", and the parameters that follow it, up to
+// the next "<", without the white space and commas around them. Text before
+// the first link, and a "<" with no ">" after it, are not links.
+func eachLink(v string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for {
+			start := strings.IndexByte(v, '<')
+			if start < 0 {
+				return
+			}
+			n := strings.IndexByte(v[start:], '>')
+			if n < 0 {
+				return
+			}
+			end := start + n
+			next := strings.IndexByte(v[end:], '<')
+			if next < 0 {
+				next = len(v) - end
+			}
+			params := strings.TrimRight(v[end+1:end+next], " \t,")
+			if !yield(v[start+1:end], params) {
+				return
+			}
+			v = v[end+next:]
+		}
+	}
 }
 
 // pointsHere reports whether ref, a URL in an answer to a request for

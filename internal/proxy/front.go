@@ -65,6 +65,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		NoDefaultContentType:  true,
 		LazyRequestTime:       true, // the clock is read once, when serveFast asks
 		ReadBufferSize:        readBuffer,
+		WriteBufferSize:       answerBuffer,
 		IdleTimeout:           2 * time.Minute,
 		KeepHijackedConns:     true, // handed to the back server, which closes them
 		CloseOnShutdown:       true,

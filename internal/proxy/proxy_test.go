@@ -374,6 +374,34 @@ func TestPaginationLinksPointAtProxy(t *testing.T) {
 	}
 }
 
+// TestLinkHeaders: every link of a Link header that leads under the API is
+// pointed at the proxy, however the API spaces and punctuates the header
+// (RFC 8288); other links and their parameters pass unchanged.
+func TestLinkHeaders(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Link"] = r.URL.Query()["link"]
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "links", api.URL) }})
+	f.login(t, "links")
+	through := f.base + "/links"
+	for _, tc := range []struct{ link, want string }{
+		{`<` + api.URL + `/v2/contacts?page=2>; rel="next", <` + api.URL + `/v2/contacts?page=5>; rel="last"`,
+			`<` + through + `/v2/contacts?page=2>; rel="next", <` + through + `/v2/contacts?page=5>; rel="last"`},
+		{`</a>;rel=next,</b>`, `<` + through + `/a>;rel=next, <` + through + `/b>`},
+		{` , </a> ; rel="x" ,	, `, `<` + through + `/a> ; rel="x"`},
+		{`<https://elsewhere.example/a>; title="a, b"; rel=help`, `<https://elsewhere.example/a>; title="a, b"; rel=help`},
+		{`text before </a>`, `<` + through + `/a>`},
+		{`</a>, <unclosed`, `<` + through + `/a>`},
+		{`no link here`, `no link here`},
+	} {
+		resp, _ := f.get(t, "/links/page?"+url.Values{"link": {tc.link}}.Encode())
+		if got := resp.Header.Get("Link"); got != tc.want {
+			t.Errorf("the API's Link %q\n came through as %q\n want %q", tc.link, got, tc.want)
+		}
+	}
+}
+
 func TestRefusesRequestsNotAddressedToIt(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
