@@ -2,13 +2,17 @@
 # Requests per second to the dev provider's API over loopback, measured with
 # wrk: called directly with a token, through `freshtoken proxy`, and through
 # nginx configured as a reverse proxy that injects the same Authorization
-# header (the yardstick). Prints a Markdown table for docs/performance.md.
+# header (the yardstick). Two requests by default: a small answer
+# (/v2/users/me, 156 bytes) and a page of 42 contacts (10 KB, chunked, with a
+# Link header to rewrite), as a paginated read gets. Prints a Markdown table
+# for each, for docs/performance.md.
 # Besides requests per second, which on a small machine depends on how wrk,
 # the provider and the proxy share the CPUs, it reports the CPU time the proxy
 # process itself spent per request: its own cost, and the steadier number.
 #
 #   bench/proxy.sh                       # 10 s per run, 32 connections, 2 wrk threads
 #   DURATION=30s CONNECTIONS=64 bench/proxy.sh
+#   ENDPOINTS=/v2/company bench/proxy.sh  # other requests, separated by spaces
 #   BASELINE=/tmp/freshtoken-old bench/proxy.sh   # also an older build's proxy
 #
 # Needs go, wrk, nginx and curl (apt-get install wrk nginx curl). Everything
@@ -24,7 +28,7 @@ PROXY_PORT=${PROXY_PORT:-18787}
 NGINX_PORT=${NGINX_PORT:-18788}
 BASELINE_PORT=${BASELINE_PORT:-18789}
 BASELINE=${BASELINE:-}
-ENDPOINT=/v2/users/me
+ENDPOINTS=${ENDPOINTS:-/v2/users/me /v2/contacts?per_page=100}
 
 for tool in go wrk nginx curl; do
 	command -v "$tool" >/dev/null || { echo "bench/proxy.sh needs $tool (apt-get install wrk nginx curl)" >&2; exit 2; }
@@ -113,18 +117,10 @@ nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
 pids+=($!)
 nginx_pid=$!
 
-direct="${api%/}$ENDPOINT"
-through_proxy="http://127.0.0.1:$PROXY_PORT/bench$ENDPOINT"
-through_nginx="http://127.0.0.1:$NGINX_PORT/bench$ENDPOINT"
-wait_http "$through_proxy"
-wait_http "$through_nginx"
-curl -sf -o /dev/null -H "Authorization: Bearer $token" "$direct"
-curl -sf -o /dev/null "$through_proxy"
-curl -sf -o /dev/null "$through_nginx"
-through_baseline="http://127.0.0.1:$BASELINE_PORT/bench$ENDPOINT"
+wait_http "http://127.0.0.1:$PROXY_PORT/"
+wait_http "http://127.0.0.1:$NGINX_PORT/"
 if [ -n "$BASELINE" ]; then
-	wait_http "$through_baseline"
-	curl -sf -o /dev/null "$through_baseline"
+	wait_http "http://127.0.0.1:$BASELINE_PORT/"
 fi
 
 # cpu_ticks PID...: the user and system CPU time the processes have used.
@@ -163,13 +159,26 @@ measure() {
 	printf '| %s | %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "$cpu"
 }
 
-echo "wrk -t $THREADS -c $CONNECTIONS -d $DURATION, GET $ENDPOINT, $(nproc) CPUs ($(uname -m)), $(go version | cut -d' ' -f3), $(nginx -v 2>&1 | cut -d' ' -f3)"
-echo
-echo "| path | requests/s | latency p50 | latency p99 | proxy CPU per request |"
-echo "| --- | ---: | ---: | ---: | ---: |"
-measure "direct to the dev provider" "$direct" "" -H "Authorization: Bearer $token"
-measure "through freshtoken proxy" "$through_proxy" "$proxy_pid"
-if [ -n "$BASELINE" ]; then
-	measure "through the baseline's proxy ($BASELINE)" "$through_baseline" "$baseline_pid"
-fi
-measure "through nginx (header-injecting reverse proxy)" "$through_nginx" "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"
+echo "wrk -t $THREADS -c $CONNECTIONS -d $DURATION, $(nproc) CPUs ($(uname -m)), $(go version | cut -d' ' -f3), $(nginx -v 2>&1 | cut -d' ' -f3)"
+read -ra endpoints <<<"$ENDPOINTS"
+for endpoint in "${endpoints[@]}"; do
+	direct="${api%/}$endpoint"
+	through_proxy="http://127.0.0.1:$PROXY_PORT/bench$endpoint"
+	through_nginx="http://127.0.0.1:$NGINX_PORT/bench$endpoint"
+	through_baseline="http://127.0.0.1:$BASELINE_PORT/bench$endpoint"
+	curl -sf -o /dev/null -H "Authorization: Bearer $token" "$direct"
+	curl -sf -o /dev/null "$through_proxy"
+	curl -sf -o /dev/null "$through_nginx"
+	echo
+	echo "GET $endpoint ($(curl -s -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $token" "$direct") bytes)"
+	echo
+	echo "| path | requests/s | latency p50 | latency p99 | proxy CPU per request |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	measure "direct to the dev provider" "$direct" "" -H "Authorization: Bearer $token"
+	measure "through freshtoken proxy" "$through_proxy" "$proxy_pid"
+	if [ -n "$BASELINE" ]; then
+		curl -sf -o /dev/null "$through_baseline"
+		measure "through the baseline's proxy ($BASELINE)" "$through_baseline" "$baseline_pid"
+	fi
+	measure "through nginx (header-injecting reverse proxy)" "$through_nginx" "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"
+done
