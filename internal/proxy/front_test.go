@@ -293,6 +293,40 @@ func TestHTTP10(t *testing.T) {
 	}
 }
 
+// TestTruncatedAnswerIsNotPassedOnWhole: an API that closes the connection
+// in the middle of an answer's body, of known length or chunked, leaves the
+// client with an answer that fails to read to its end (or, when none of it
+// had left the proxy yet, no answer at all), never one that looks whole.
+func TestTruncatedAnswerIsNotPassedOnWhole(t *testing.T) {
+	part := strings.Repeat("x", 500)
+	f := newFixtureWith(t, rawAPI(t, "cut", func(c net.Conn, req *http.Request) {
+		if req.URL.Path == "/chunked" {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1f4\r\n"+part+"\r\n")
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"+part)
+	}))
+	f.login(t, "cut")
+	for _, path := range []string{"/cut/fixed", "/cut/chunked"} {
+		for _, handedOff := range []bool{false, true} {
+			c, r := dial(t, f)
+			if handedOff {
+				fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+				readAnswer(t, r, http.MethodGet)
+			}
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, f.addr)
+			resp, err := http.ReadResponse(r, nil)
+			if err != nil {
+				continue // the connection closed before the header: nothing looks whole
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err == nil || len(body) > len(part) {
+				t.Errorf("%s, handed off %v: the client read %d bytes and then %v; want at most %d and an error", path, handedOff, len(body), err, len(part))
+			}
+		}
+	}
+}
+
 // TestTruncatedBodyIsNotForwarded: a client that stops sending before the
 // end of the body it announced gets 400, and the API gets nothing.
 func TestTruncatedBodyIsNotForwarded(t *testing.T) {

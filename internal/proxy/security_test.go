@@ -41,6 +41,7 @@ func hostileAPI(t *testing.T) (*httptest.Server, fixtureOptions) {
 			w.Header().Add("Set-Cookie", "a=1; Path=/; Domain=127.0.0.1; HttpOnly")
 			w.Header().Add("Set-Cookie", "b=2; Path=/v2/x")
 			w.Header().Add("Set-Cookie", "c=3")
+			w.Header().Add("Set-Cookie", "b=4; Path=/v2/y") // the same name on another path
 		case "/ws":
 			w.Header().Set("Connection", "Upgrade")
 			w.Header().Set("Upgrade", "websocket")
@@ -192,7 +193,7 @@ func TestCookiesAreConfinedToTheirEnvironment(t *testing.T) {
 	f.login(t, "hostile")
 	resp, _ := f.get(t, "/hostile/cookie")
 	got := strings.Join(resp.Header.Values("Set-Cookie"), " | ")
-	if want := "a=1; Path=/hostile/; HttpOnly | b=2; Path=/hostile/v2/x | c=3"; got != want {
+	if want := "a=1; Path=/hostile/; HttpOnly | b=2; Path=/hostile/v2/x | c=3 | b=4; Path=/hostile/v2/y"; got != want {
 		t.Errorf("Set-Cookie %q, want %q", got, want)
 	}
 }
