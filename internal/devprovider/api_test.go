@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,6 +241,12 @@ func TestDownloadAndUpload(t *testing.T) {
 		}
 	}
 	tp.api(t, "GET", "/v2/dev/download?bytes=-1", tok.AccessToken, nil, nil).wantStatus(t, http.StatusBadRequest)
+	chunked := tp.api(t, "GET", fmt.Sprintf("/v2/dev/download?bytes=%d&chunked=true", n), tok.AccessToken, nil, nil)
+	chunked.wantStatus(t, http.StatusOK)
+	if len(chunked.body) != n || chunked.ContentLength != -1 || !slices.Equal(chunked.body, resp.body) {
+		t.Fatalf("a chunked download gave %d bytes (Content-Length %d), want the same %d bytes without a length", len(chunked.body), chunked.ContentLength, n)
+	}
+	tp.api(t, "GET", "/v2/dev/download?bytes=1&chunked=maybe", tok.AccessToken, nil, nil).wantStatus(t, http.StatusBadRequest)
 
 	upload := make([]byte, 3<<20+7)
 	_, _ = rand.Read(upload)

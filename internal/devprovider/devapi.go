@@ -51,15 +51,28 @@ func handleEcho(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleDownload is GET /v2/dev/download?bytes=N: N bytes of application/octet-stream
-// in which byte k is k mod 256, generated as they are sent.
+// in which byte k is k mod 256, generated as they are sent. They are sent with
+// a Content-Length, or chunked with &chunked=true.
 func handleDownload(w http.ResponseWriter, r *http.Request) {
-	n, err := strconv.ParseInt(r.URL.Query().Get("bytes"), 10, 64)
+	q := r.URL.Query()
+	n, err := strconv.ParseInt(q.Get("bytes"), 10, 64)
 	if err != nil || n < 0 {
 		writeAPIError(w, http.StatusBadRequest, "bytes must be a whole number of bytes, 0 or more.")
 		return
 	}
+	chunked := false
+	if v := q.Get("chunked"); v != "" {
+		if chunked, err = strconv.ParseBool(v); err != nil {
+			writeAPIError(w, http.StatusBadRequest, "chunked must be true or false.")
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+	if chunked {
+		w.(http.Flusher).Flush() // the header goes now, so the body cannot have a length
+	} else {
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+	}
 	_, _ = io.CopyN(w, new(countingPattern), n) // a write error means the client has gone
 }
 

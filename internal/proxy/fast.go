@@ -419,7 +419,9 @@ func (x *exchange) SupportsBodyWriteTo() bool { return true }
 
 // WriteTo sends the answer's body to w as it comes from the API: each read
 // takes what the API has sent so far, up to answerBuffer, and is one write
-// to w (for an answer of unknown length, one chunk, sent at once).
+// to w. For an answer of unknown length that is one chunk, sent at once; for
+// one of known length, the front's write buffer gathers the writes and sends
+// them when it is full or the answer ends.
 func (x *exchange) WriteTo(w io.Writer) (int64, error) {
 	buf := answerBuffers.Get().(*[]byte)
 	defer answerBuffers.Put(buf)

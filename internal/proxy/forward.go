@@ -339,12 +339,10 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 	links := h["Link"]
 	kept := links[:0]
 	for _, v := range links {
-		if !strings.Contains(v, "<") {
-			kept = append(kept, v) // no URL in it
-			continue
-		}
 		var out []string
+		found := false
 		for target, params := range eachLink(v) {
+			found = true
 			if local, ok := e.throughProxy(target, reqURL, base); ok {
 				target = local
 			} else if p.pointsHere(target, reqURL, host) {
@@ -352,7 +350,9 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 			}
 			out = append(out, "<"+target+">"+params)
 		}
-		if len(out) > 0 {
+		if !found {
+			kept = append(kept, v) // no URL in it
+		} else if len(out) > 0 {
 			kept = append(kept, strings.Join(out, ", "))
 		}
 	}

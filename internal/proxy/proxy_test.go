@@ -232,32 +232,38 @@ func TestLargeBodiesStreamThrough(t *testing.T) {
 	const size = 64 << 20
 	const bound = size / 4
 
-	t.Run("download", func(t *testing.T) {
-		var got int64
-		var sum string
-		alloc := allocatedDuring(func() {
-			resp, err := http.Get(fmt.Sprintf("%s/dev/v2/dev/download?bytes=%d", f.base, size))
-			if err != nil {
-				t.Fatal(err)
+	for _, tc := range []struct {
+		name   string
+		query  string
+		length int64 // -1: unknown, sent chunked
+	}{{"download with a length", "", size}, {"download sent chunked", "&chunked=true", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got int64
+			var sum string
+			alloc := allocatedDuring(func() {
+				resp, err := http.Get(fmt.Sprintf("%s/dev/v2/dev/download?bytes=%d%s", f.base, size, tc.query))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				if resp.ContentLength != tc.length {
+					t.Errorf("Content-Length %d, want the API's %d", resp.ContentLength, tc.length)
+				}
+				h := sha256.New()
+				got, err = io.Copy(h, resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum = hex.EncodeToString(h.Sum(nil))
+			})
+			if got != size || sum != patternSum(size) {
+				t.Fatalf("received %d bytes with sha256 %s, want %d of the pattern", got, sum, size)
 			}
-			defer resp.Body.Close()
-			if resp.ContentLength != size {
-				t.Errorf("Content-Length %d, want the API's %d", resp.ContentLength, size)
+			if alloc > bound {
+				t.Errorf("%d MiB allocated while %d MiB went through: the body was held in memory", alloc>>20, size>>20)
 			}
-			h := sha256.New()
-			got, err = io.Copy(h, resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sum = hex.EncodeToString(h.Sum(nil))
 		})
-		if got != size || sum != patternSum(size) {
-			t.Fatalf("received %d bytes with sha256 %s, want %d of the pattern", got, sum, size)
-		}
-		if alloc > bound {
-			t.Errorf("%d MiB allocated while %d MiB went through: the body was held in memory", alloc>>20, size>>20)
-		}
-	})
+	}
 
 	for _, tc := range []struct {
 		name   string
@@ -394,6 +400,7 @@ func TestLinkHeaders(t *testing.T) {
 		{`text before </a>`, `<` + through + `/a>`},
 		{`</a>, <unclosed`, `<` + through + `/a>`},
 		{`no link here`, `no link here`},
+		{`<unclosed`, `<unclosed`},
 	} {
 		resp, _ := f.get(t, "/links/page?"+url.Values{"link": {tc.link}}.Encode())
 		if got := resp.Header.Get("Link"); got != tc.want {
