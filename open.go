@@ -9,7 +9,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // OpenOptions say which configured environment to open.
@@ -51,7 +53,7 @@ func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := config.StoreDir(f.StoreURL)
+	st, err := openStore(f.StoreURL)
 	if err != nil {
 		return nil, config.Invalidf("%s: token store: %v", path, err)
 	}
@@ -60,7 +62,7 @@ func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log.Debug("configuration", "config", path, "env", e.Name, "provider", e.Provider, "api_url", e.APIURL,
-		"token_url", e.TokenURL, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore, "store", dir)
+		"token_url", e.TokenURL, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore, "store", st.Location(e.Name))
 	style := oauth2.AuthStyleInHeader
 	if e.ClientAuth == "body" {
 		style = oauth2.AuthStyleInParams
@@ -76,5 +78,18 @@ func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 		AuthStyle:        style,
 		RenewBefore:      e.RefreshBefore,
 		Timeout:          e.Timeout,
-	}, Options{Store: filestore.New(dir), Logger: log, Clock: o.Clock})
+	}, Options{Store: st, Logger: log, Clock: o.Clock})
+}
+
+// openStore returns the store [store] url names: a folder by default, or a
+// Redis database that many machines share.
+func openStore(storeURL string) (store.Store, error) {
+	if config.IsRedisURL(storeURL) {
+		return redisstore.New(storeURL)
+	}
+	dir, err := config.StoreDir(storeURL)
+	if err != nil {
+		return nil, err
+	}
+	return filestore.New(dir), nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 )
 
 // TestTokenEndpointFaults: each kind of failure gives its exit code and a
@@ -83,6 +84,35 @@ func TestExitCodes(t *testing.T) {
 	os.WriteFile(w.config, []byte("[env.dev]\nprovider = \"freeagent\"\n"), 0o600)
 	if r := w.run("token"); r.code != 2 || !strings.Contains(r.stderr, "config.toml:1: env.dev.client_id: missing") {
 		t.Fatalf("bad config: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// TestSharedStoreUnreachable: with the tokens in Redis and Redis down, a
+// command exits 5 with one line that names Redis and its address, and
+// never shows the password in the store's URL.
+func TestSharedStoreUnreachable(t *testing.T) {
+	srv := redistest.Start(t)
+	url := "redis://:hunter2@" + srv.Addr + "/0"
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, url, "")
+	w.login()
+	w.mustRun("token")
+	srv.Stop()
+	for _, args := range [][]string{{"token"}, {"get", "/v2/company"}} {
+		r := w.run(args...)
+		msg := strings.TrimSuffix(r.stderr, "\n")
+		if r.code != 5 || strings.Contains(msg, "\n") || !strings.Contains(msg, "Redis") || !strings.Contains(msg, srv.Addr) {
+			t.Errorf("%v with Redis down: exit %d, stderr %q; want 5 and one line naming Redis at %s", args, r.code, r.stderr, srv.Addr)
+		}
+		if strings.Contains(r.stderr, "hunter2") {
+			t.Errorf("%v shows the Redis password: %q", args, r.stderr)
+		}
+	}
+	r := w.run("status")
+	if r.code != 5 || !strings.Contains(r.stdout, "problem:") || !strings.Contains(r.stdout, "Redis store at redis://"+srv.Addr) {
+		t.Errorf("status with Redis down: exit %d, stdout %q; want 5 and the problem", r.code, r.stdout)
+	}
+	if strings.Contains(r.stdout+r.stderr, "hunter2") {
+		t.Errorf("status shows the Redis password: %q %q", r.stdout, r.stderr)
 	}
 }
 

@@ -55,6 +55,13 @@ type world struct {
 // extra is appended to the [env.dev] table.
 func newWorld(t *testing.T, popts devprovider.Options, extra string) *world {
 	t.Helper()
+	return newWorldWithStore(t, popts, "", extra)
+}
+
+// newWorldWithStore is newWorld with its tokens kept at storeURL; "" means
+// the world's own folder.
+func newWorldWithStore(t *testing.T, popts devprovider.Options, storeURL, extra string) *world {
+	t.Helper()
 	popts.AutoApprove = true
 	popts.RequirePKCE = true
 	p := devprovider.New(popts)
@@ -63,8 +70,11 @@ func newWorld(t *testing.T, popts devprovider.Options, extra string) *world {
 	w := &world{t: t, dir: t.TempDir(), provider: p, api: srv.URL + "/"}
 	w.config = filepath.Join(w.dir, "config.toml")
 	w.store = filepath.Join(w.dir, "tokens")
+	if storeURL == "" {
+		storeURL = "file://" + w.store
+	}
 	conf := fmt.Sprintf(`[store]
-url = "file://%s"
+url = %q
 
 [env.dev]
 provider = "freeagent"
@@ -73,7 +83,7 @@ client_id = "dev-client-id"
 client_secret_env = "DEV_SECRET"
 redirect_uri = "http://127.0.0.1:%d/callback"
 %s
-`, w.store, w.api, freePort(t), extra)
+`, storeURL, w.api, freePort(t), extra)
 	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

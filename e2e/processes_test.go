@@ -13,14 +13,21 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // TestManyProcessesAtExpiryRefreshOnce starts 24 freshtoken processes at
 // once on an expired token: exactly one refresh may reach the provider, and
-// every process must print the same new token.
+// every process must print the same new token. With the tokens in Redis,
+// the processes stand for machines sharing one authorisation.
 func TestManyProcessesAtExpiryRefreshOnce(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second, TokenDelay: 50 * time.Millisecond}, "")
+	t.Run("file store", func(t *testing.T) { manyProcessesAtExpiry(t, "") })
+	t.Run("redis store", func(t *testing.T) { manyProcessesAtExpiry(t, redistest.Start(t).URL) })
+}
+
+func manyProcessesAtExpiry(t *testing.T, storeURL string) {
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: 2 * time.Second, TokenDelay: 50 * time.Millisecond}, storeURL, "")
 	w.login()
 	first := strings.TrimSpace(w.mustRun("token").stdout)
 	time.Sleep(1100 * time.Millisecond) // past half of the 2 s lifetime: renewal due
@@ -58,6 +65,9 @@ func TestManyProcessesAtExpiryRefreshOnce(t *testing.T) {
 	}
 	if st := w.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
 		t.Fatalf("provider saw %+v; want exactly one refresh and no reuse", st)
+	}
+	if status := w.mustRun("status").stdout; storeURL != "" && !strings.Contains(status, "(key freshtoken:dev)") {
+		t.Fatalf("the tokens are not in Redis; status says:\n%s", status)
 	}
 }
 

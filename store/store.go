@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -80,4 +81,43 @@ func ValidateEnvName(name string) error {
 		}
 	}
 	return nil
+}
+
+// formatVersion is written in every stored record so a later layout can be
+// detected.
+const formatVersion = 1
+
+// stored is a Record as every store keeps it: with its layout's version and
+// its environment's name.
+type stored struct {
+	Version int    `json:"version"`
+	Env     string `json:"env"`
+	Record
+}
+
+// Marshal encodes env's record r as every store keeps it: indented JSON,
+// with the layout's version and the environment's name.
+func Marshal(env string, r *Record) ([]byte, error) {
+	data, err := json.MarshalIndent(stored{Version: formatVersion, Env: env, Record: *r}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+// Unmarshal decodes a record Marshal encoded. A record that cannot be used
+// is an error wrapping ErrCorrupt, which says that it was left where it is,
+// at where, and how to replace it.
+func Unmarshal(data []byte, where, env string) (*Record, error) {
+	var s stored
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("%w: %s is not valid JSON (%v); it was left as it is: fix it, or run `freshtoken login -e %s` to replace it", ErrCorrupt, where, err, env)
+	}
+	if s.Version > formatVersion {
+		return nil, fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", ErrCorrupt, where, s.Version)
+	}
+	if s.Version != formatVersion || s.RefreshToken == "" && s.AccessToken == "" {
+		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is: run `freshtoken login -e %s` to replace it", ErrCorrupt, where, env)
+	}
+	return &s.Record, nil
 }

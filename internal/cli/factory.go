@@ -4,11 +4,14 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/mattn/go-isatty"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/config"
@@ -88,7 +91,17 @@ func (f *Factory) setupLogging() error {
 		return usageErrorf("--log-format must be text or json, not %q", f.LogFormat)
 	}
 	f.logger = slog.New(redact.NewHandler(h))
+	// go-redis reports its connection pool's troubles on its own logger;
+	// the error a command returns says what matters, so they are details.
+	redis.SetLogger(redisLogger{f.logger.With("component", "redis")})
 	return nil
+}
+
+// redisLogger passes go-redis's messages to the debug log.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
 }
 
 func (f *Factory) close() {

@@ -14,6 +14,7 @@ freshtoken/config.toml in your config folder (usually ~/.config).
 
   [store]
   url = "file:///home/me/.local/state/freshtoken"   # the default
+  # url = "redis://:password@redis.internal:6379/0" # shared by many machines (rediss:// for TLS)
 
   [env.sandbox]
   provider = "freeagent-sandbox"   # freeagent, freeagent-sandbox or generic

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -65,6 +66,7 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 	}
 	def, _ := conf.Select("")
 	var all []envStatus
+	unreachable := false
 	for _, name := range conf.Names() {
 		e := conf.Envs[name]
 		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name}
@@ -79,6 +81,7 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 		switch {
 		case err != nil:
 			st.Error = err.Error()
+			unreachable = unreachable || errors.Is(err, store.ErrUnreachable)
 		case rec != nil:
 			fillStatus(&st, rec)
 		}
@@ -87,13 +90,19 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 	if opts.JSON {
 		enc := json.NewEncoder(opts.f.IO.Out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(all)
-	}
-	for i, st := range all {
-		if i > 0 {
-			fmt.Fprintln(opts.f.IO.Out)
+		if err := enc.Encode(all); err != nil {
+			return err
 		}
-		printStatus(opts.f.IO.Out, st)
+	} else {
+		for i, st := range all {
+			if i > 0 {
+				fmt.Fprintln(opts.f.IO.Out)
+			}
+			printStatus(opts.f.IO.Out, st)
+		}
+	}
+	if unreachable { // each environment's problem says where and why
+		return &silentError{code: ExitUnreachable}
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // ErrInvalid marks every configuration mistake; the CLI exits 2 on it.
@@ -198,7 +199,7 @@ func Load(path string) (*File, error) {
 			Msg: fmt.Sprintf("names %q, which is not configured (configured: %s)", f.DefaultEnv, strings.Join(f.Names(), ", "))}
 	}
 	if f.StoreURL != "" {
-		if _, err := StoreDir(f.StoreURL); err != nil {
+		if err := CheckStoreURL(f.StoreURL); err != nil {
 			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"store", "url"}), Key: "store.url", Msg: err.Error()}
 		}
 	}
@@ -269,6 +270,22 @@ func (f *File) Select(flag string) (*Env, error) {
 	return e, nil
 }
 
+// IsRedisURL reports whether storeURL names a Redis store, which many
+// machines can share.
+func IsRedisURL(storeURL string) bool {
+	return strings.HasPrefix(storeURL, "redis://") || strings.HasPrefix(storeURL, "rediss://")
+}
+
+// CheckStoreURL reports whether storeURL names a store freshtoken can open:
+// a folder (file://) or a Redis database (redis://, rediss://).
+func CheckStoreURL(storeURL string) error {
+	if IsRedisURL(storeURL) {
+		return redisstore.CheckURL(storeURL)
+	}
+	_, err := StoreDir(storeURL)
+	return err
+}
+
 // StoreDir turns a file store URL (or "") into a folder.
 func StoreDir(storeURL string) (string, error) {
 	if storeURL == "" {
@@ -287,10 +304,8 @@ func StoreDir(storeURL string) (string, error) {
 			return "", fmt.Errorf("%q needs an absolute path, such as file:///home/me/.local/state/freshtoken", storeURL)
 		}
 		return filepath.Clean(u.Path), nil
-	case "redis", "rediss":
-		return "", fmt.Errorf("%q: the Redis store is not in this version of freshtoken yet; use a file:// URL", storeURL)
 	default:
-		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder", storeURL, u.Scheme)
+		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder or redis://host:6379/0", storeURL, u.Scheme)
 	}
 }
 

@@ -94,7 +94,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad duration", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nrefresh_before = \"soon\"\n", ":4:"},
 		{"syntax", "[env.a]\nclient_id = \"x\n", ":2:"},
 		{"default names nothing", "default_env = \"nope\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: default_env: names \"nope\""},
-		{"redis store not yet", "[store]\nurl = \"redis://127.0.0.1:6379/0\"\n", ":2: store.url:"},
+		{"redis database not a number", "[store]\nurl = \"redis://:hunter2@127.0.0.1:6379/tokens\"\n", ":2: store.url: redis://127.0.0.1:6379/tokens is not a Redis URL"},
 		{"wrong type", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 123\n", ":4: env.a.client_secret: incompatible types"},
 		{"store url with a host", "[store]\nurl = \"file://~/tokens\"\n", ":2: store.url: \"file://~/tokens\" has a host part"},
 		{"secret value in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"s3cr3t-value/+=\"\n", ":4: env.a.client_secret_env: must be the name"},
@@ -115,6 +115,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error spans lines: %q", err)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error shows a password: %q", err)
 			}
 		})
 	}

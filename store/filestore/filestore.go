@@ -11,9 +11,9 @@ package filestore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -30,8 +30,6 @@ const (
 	fileMode fs.FileMode = 0o600
 	// lockPoll is how often a waiting renewer retries the lock file.
 	lockPoll = 10 * time.Millisecond
-	// formatVersion is written in every file so a later layout can be detected.
-	formatVersion = 1
 )
 
 // Store is a folder of token files.
@@ -42,12 +40,6 @@ type Store struct {
 // New returns a store rooted at dir. The folder is created on first write.
 func New(dir string) *Store {
 	return &Store{dir: dir}
-}
-
-type fileRecord struct {
-	Version int    `json:"version"`
-	Env     string `json:"env"`
-	store.Record
 }
 
 func (s *Store) path(env string) string { return filepath.Join(s.dir, env+".json") }
@@ -79,19 +71,11 @@ func (s *Store) Load(_ context.Context, env string) (*store.Record, error) {
 	if err := checkMode(p, fi.Mode(), fileMode, "600"); err != nil {
 		return nil, err
 	}
-	var fr fileRecord
-	dec := json.NewDecoder(f)
-	if err := dec.Decode(&fr); err != nil {
-		return nil, fmt.Errorf("%w: %s is not valid JSON (%v); it was left as it is: fix it, or run `freshtoken login -e %s` to replace it", store.ErrCorrupt, p, err, env)
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s could not be read (%v); it was left as it is: fix it, or run `freshtoken login -e %s` to replace it", store.ErrCorrupt, p, err, env)
 	}
-	if fr.Version > formatVersion {
-		return nil, fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", store.ErrCorrupt, p, fr.Version)
-	}
-	if fr.Version != formatVersion || fr.RefreshToken == "" && fr.AccessToken == "" {
-		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is: run `freshtoken login -e %s` to replace it", store.ErrCorrupt, p, env)
-	}
-	rec := fr.Record
-	return &rec, nil
+	return store.Unmarshal(data, p, env)
 }
 
 // Save implements store.Store. It returns only once the record is on disk.
@@ -103,7 +87,7 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 		return err
 	}
 	s.removeLitter(env)
-	data, err := json.MarshalIndent(fileRecord{Version: formatVersion, Env: env, Record: *r}, "", "  ")
+	data, err := store.Marshal(env, r)
 	if err != nil {
 		return err
 	}
@@ -121,7 +105,7 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	if err := tmp.Chmod(fileMode); err != nil {
 		return fmt.Errorf("save tokens in %s: %w", s.dir, err)
 	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("save tokens in %s: %w", s.dir, err)
 	}
 	if err := tmp.Sync(); err != nil {

@@ -1,0 +1,84 @@
+// Package redistest starts a real redis-server for tests, listening on
+// 127.0.0.1 only and keeping nothing on disk.
+package redistest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Server is a redis-server the test started.
+type Server struct {
+	// URL is the server's redis:// URL, database 0.
+	URL string
+	// Addr is its host:port.
+	Addr string
+	cmd  *exec.Cmd
+}
+
+// Start starts a redis-server on a free port of 127.0.0.1; the test's end
+// stops it. Without redis-server the test fails under CI (CI=true), which
+// installs it, and is skipped elsewhere.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("redis-server is not installed; CI must install it (apt-get install redis-server)")
+		}
+		t.Skip("redis-server is not installed (apt-get install redis-server)")
+	}
+	for range 5 { // a free port may be taken before redis-server binds it
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		_, port, _ := net.SplitHostPort(addr)
+		cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		s := &Server{URL: "redis://" + addr + "/0", Addr: addr, cmd: cmd}
+		if s.ready() {
+			t.Cleanup(s.Stop)
+			return s
+		}
+		s.Stop()
+	}
+	t.Fatal("redis-server did not start")
+	return nil
+}
+
+// Stop stops the server at once, as a crash would.
+func (s *Server) Stop() {
+	if s.cmd.ProcessState == nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}
+}
+
+// ready waits up to 5 seconds for the server to answer PING.
+func (s *Server) ready() bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
+			fmt.Fprint(c, "PING\r\n")
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if strings.HasPrefix(line, "+PONG") {
+				return true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}

@@ -1,0 +1,208 @@
+// Package redisstore keeps each environment's tokens in Redis, so that many
+// machines share one authorisation and renew it one at a time.
+//
+// Invariants: a record is the same JSON the file store writes, under the key
+// freshtoken:<env>, and one that cannot be parsed is reported and left as it
+// is; the renewal lock is the key freshtoken:<env>:lock, set only if absent,
+// holding a random value that only its holder's unlock deletes; the holder
+// extends it while it lives, and it expires within LockTTL of its holder's
+// death. Redis keeps what it is told as durably as it is configured to: run
+// it with appendonly yes.
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// DefaultLockTTL is how long a renewal lock outlives a holder that died
+// without releasing it.
+const DefaultLockTTL = 10 * time.Second
+
+// lockPoll is how often a waiting renewer tries the lock again.
+const lockPoll = 25 * time.Millisecond
+
+// Store is a Redis database of token records.
+type Store struct {
+	client *redis.Client
+	where  string // the URL without its credentials, for messages
+	// LockTTL is how long a lock outlives its holder's death; the live
+	// holder extends it every third of that. Zero means DefaultLockTTL.
+	LockTTL time.Duration
+}
+
+// New returns a store in the Redis database at rawURL:
+// redis://[user:password@]host:port/db, or rediss:// for TLS. It connects
+// when first used.
+func New(rawURL string) (*Store, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a Redis URL (%v); write redis://host:6379/0", Redact(rawURL), err)
+	}
+	// A renewal waits for Redis rather than failing at once: a few tries
+	// over about a second, then the store is unreachable.
+	opts.MaxRetries = 3
+	opts.DialTimeout = 5 * time.Second
+	return &Store{client: redis.NewClient(opts), where: Redact(rawURL)}, nil
+}
+
+// CheckURL reports whether rawURL is a URL New accepts.
+func CheckURL(rawURL string) error {
+	if _, err := redis.ParseURL(rawURL); err != nil {
+		return fmt.Errorf("%s is not a Redis URL (%v); write redis://host:6379/0", Redact(rawURL), err)
+	}
+	return nil
+}
+
+// Redact returns rawURL without its user and password, to show to people.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "the Redis URL"
+	}
+	u.User = nil
+	return u.String()
+}
+
+func key(env string) string     { return "freshtoken:" + env }
+func lockKey(env string) string { return "freshtoken:" + env + ":lock" }
+
+// Location implements store.Store.
+func (s *Store) Location(env string) string {
+	return s.where + " (key " + key(env) + ")"
+}
+
+// Load implements store.Store.
+func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
+	if err := store.ValidateEnvName(env); err != nil {
+		return nil, err
+	}
+	data, err := s.client.Get(ctx, key(env)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.failed("read the tokens", err)
+	}
+	return store.Unmarshal(data, s.Location(env), env)
+}
+
+// Save implements store.Store. It returns once Redis has the record.
+func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
+	if err := store.ValidateEnvName(env); err != nil {
+		return err
+	}
+	data, err := store.Marshal(env, r)
+	if err != nil {
+		return err
+	}
+	if err := s.client.Set(ctx, key(env), data, 0).Err(); err != nil {
+		return s.failed("save the tokens", err)
+	}
+	return nil
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, env string) error {
+	if err := store.ValidateEnvName(env); err != nil {
+		return err
+	}
+	if err := s.client.Del(ctx, key(env)).Err(); err != nil {
+		return s.failed("delete the tokens", err)
+	}
+	return nil
+}
+
+// extend and release act on a lock only while it still holds its holder's
+// value: a lock that expired and was taken by another renewer is not theirs.
+var (
+	extend  = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
+	release = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+)
+
+// Lock implements store.Store. It waits while another renewer, on any
+// machine, holds env's lock, and keeps the lock it takes alive until unlock.
+func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
+	if err := store.ValidateEnvName(env); err != nil {
+		return nil, err
+	}
+	ttl := s.LockTTL
+	if ttl <= 0 {
+		ttl = DefaultLockTTL
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	holder := hex.EncodeToString(b[:])
+	k := lockKey(env)
+	for {
+		ok, err := s.client.SetNX(ctx, k, holder, ttl).Result()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
+			}
+			return nil, s.failed("take the renewal lock", err)
+		}
+		if ok {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
+		case <-time.After(lockPoll):
+		}
+	}
+
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(ttl / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				// A failed extension is tried again at the next tick; the
+				// lock lasts a whole TTL from the last one that worked.
+				extend.Run(context.Background(), s.client, []string{k}, holder, ttl.Milliseconds())
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-stopped
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		release.Run(ctx, s.client, []string{k}, holder)
+	}, nil
+}
+
+// failed describes err, from doing what at Redis. An error Redis answered
+// with (a wrong password, a read-only replica) is a refusal, and a context
+// that ended is that; anything else means Redis could not be reached, and
+// wraps store.ErrUnreachable.
+func (s *Store) failed(what string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("could not %s at %s: %w", what, s.where, err)
+	}
+	var refused redis.Error
+	if errors.As(err, &refused) {
+		return fmt.Errorf("could not %s: Redis at %s answered %q; check [store] url and the Redis server", what, s.where, refused.Error())
+	}
+	return &unreachableError{fmt.Sprintf("could not %s: the Redis store at %s could not be reached (%v); check that Redis is running and [store] url", what, s.where, err)}
+}
+
+// unreachableError is store.ErrUnreachable, told in full.
+type unreachableError struct{ msg string }
+
+func (e *unreachableError) Error() string { return e.msg }
+func (e *unreachableError) Unwrap() error { return store.ErrUnreachable }

@@ -1,0 +1,189 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/redisstore"
+)
+
+func open(t *testing.T, url string) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// raw is a plain client, to look at and tamper with what the store keeps.
+func raw(t *testing.T, srv *redistest.Server) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestSaveLoadDelete(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	// Two stores on one database are two machines sharing it.
+	a, b := open(t, srv.URL), open(t, srv.URL)
+	if _, err := a.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load before any Save: %v, want ErrNotFound", err)
+	}
+	want := &store.Record{AccessToken: "at", TokenType: "Bearer", RefreshToken: "rt",
+		Expiry: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC), Renewals: 3}
+	if err := a.Save(ctx, "sandbox", want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Load(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken != "at" || got.RefreshToken != "rt" || !got.Expiry.Equal(want.Expiry) || got.Renewals != 3 {
+		t.Fatalf("the other machine loaded %+v, want %+v", got, want)
+	}
+	if _, err := b.Load(ctx, "production"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another environment: %v, want ErrNotFound", err)
+	}
+	if err := b.Delete(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after Delete: %v, want ErrNotFound", err)
+	}
+	if err := a.Delete(ctx, "sandbox"); err != nil {
+		t.Fatalf("deleting nothing: %v", err)
+	}
+}
+
+// TestCorruptRecordIsKept: a value freshtoken cannot read is reported, and
+// left as it is.
+func TestCorruptRecordIsKept(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	rc.Set(ctx, "freshtoken:sandbox", "not json", 0)
+	_, err := open(t, srv.URL).Load(ctx, "sandbox")
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "freshtoken login -e sandbox") {
+		t.Fatalf("Load of a corrupt record: %v; want ErrCorrupt saying how to replace it", err)
+	}
+	if v, _ := rc.Get(ctx, "freshtoken:sandbox").Result(); v != "not json" {
+		t.Fatalf("the corrupt record became %q", v)
+	}
+}
+
+// TestLockExcludesOtherMachines: while one store holds an environment's
+// lock, another's Lock waits; it gets the lock once the first lets go.
+func TestLockExcludesOtherMachines(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := open(t, srv.URL), open(t, srv.URL)
+	unlock, err := a.Lock(context.Background(), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := b.Lock(ctx, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a second Lock while the first is held: %v, want it to wait until its deadline", err)
+	}
+	other, err := b.Lock(context.Background(), "production")
+	if err != nil {
+		t.Fatalf("another environment's lock: %v", err)
+	}
+	other()
+	unlock()
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	unlockB, err := b.Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatalf("Lock after the holder let go: %v", err)
+	}
+	unlockB()
+}
+
+// TestLiveHolderKeepsItsLock: a holder's lock outlives its TTL for as long
+// as the holder lives.
+func TestLiveHolderKeepsItsLock(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := open(t, srv.URL), open(t, srv.URL)
+	a.LockTTL = 300 * time.Millisecond
+	unlock, err := a.Lock(context.Background(), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // over three TTLs
+	defer cancel()
+	if _, err := b.Lock(ctx, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock while a live holder has had it for three of its TTLs: %v, want it still held", err)
+	}
+}
+
+// TestDeadHoldersLockExpires: a holder that died holding the lock (its
+// value left in Redis, never extended or released) holds up the others for
+// no longer than the lock's TTL.
+func TestDeadHoldersLockExpires(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	raw(t, srv).Set(ctx, "freshtoken:sandbox:lock", "a holder that died", 500*time.Millisecond)
+	waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	unlock, err := open(t, srv.URL).Lock(waitCtx, "sandbox")
+	if err != nil {
+		t.Fatalf("Lock after the dead holder's lock expired: %v", err)
+	}
+	unlock()
+	if waited := time.Since(start); waited < 300*time.Millisecond {
+		t.Fatalf("Lock took the dead holder's lock after %v, before it expired", waited)
+	}
+}
+
+// TestUnlockLeavesAnotherHoldersLock: a holder whose lock expired and was
+// taken by another does not release the other's lock.
+func TestUnlockLeavesAnotherHoldersLock(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	unlock, err := open(t, srv.URL).Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Set(ctx, "freshtoken:sandbox:lock", "someone else", time.Minute) // as if it had expired and been taken
+	unlock()
+	if v, _ := rc.Get(ctx, "freshtoken:sandbox:lock").Result(); v != "someone else" {
+		t.Fatalf("unlock removed another holder's lock (now %q)", v)
+	}
+}
+
+// TestUnreachable: a store whose Redis is down says so, naming it, and its
+// errors wrap store.ErrUnreachable. A password in the URL is never shown.
+func TestUnreachable(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Stop()
+	s := open(t, "redis://:hunter2@"+srv.Addr+"/0")
+	ctx := context.Background()
+	_, loadErr := s.Load(ctx, "sandbox")
+	saveErr := s.Save(ctx, "sandbox", &store.Record{AccessToken: "at"})
+	_, lockErr := s.Lock(ctx, "sandbox")
+	for what, err := range map[string]error{"Load": loadErr, "Save": saveErr, "Lock": lockErr} {
+		if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), srv.Addr) || !strings.Contains(err.Error(), "Redis") {
+			t.Errorf("%s with Redis down: %v; want ErrUnreachable naming Redis at %s", what, err, srv.Addr)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the error shows the password: %v", what, err)
+		}
+	}
+	if loc := s.Location("sandbox"); strings.Contains(loc, "hunter2") || !strings.Contains(loc, "freshtoken:sandbox") {
+		t.Errorf("Location %q; want the key, without the password", loc)
+	}
+}
