@@ -3,12 +3,14 @@ package freshtoken
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
@@ -85,6 +87,11 @@ func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 // Redis database that many machines share.
 func openStore(storeURL string) (store.Store, error) {
 	if config.IsRedisURL(storeURL) {
+		if u, err := url.Parse(storeURL); err == nil {
+			if pw, ok := u.User.Password(); ok {
+				redact.Register(pw) // never shown, should a message repeat it
+			}
+		}
 		return redisstore.New(storeURL)
 	}
 	dir, err := config.StoreDir(storeURL)

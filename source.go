@@ -478,12 +478,32 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	return unlock, nil
 }
 
-// save writes r durably, trying a second time if the first write fails.
+// saveRetryFor is how long save keeps trying a shared store that cannot be
+// reached: the record may hold the only copy of a rotated refresh token.
+const saveRetryFor = 30 * time.Second
+
+// save writes r durably. A shared store that cannot be reached is tried
+// again, with growing waits, for up to saveRetryFor; any other failure is
+// tried once more.
 func (s *Source) save(ctx context.Context, r *store.Record) error {
 	redact.Register(r.AccessToken, r.RefreshToken)
+	giveUp := time.Now().Add(saveRetryFor)
+	wait := 100 * time.Millisecond
 	err := s.store.Save(ctx, s.set.Env, r)
-	if err != nil {
-		s.log.Debug("saving the tokens failed; trying once more", "error", err.Error())
+	for tries := 1; err != nil; tries++ {
+		if errors.Is(err, store.ErrUnreachable) {
+			if time.Now().Add(wait).After(giveUp) {
+				break
+			}
+			if tries == 1 {
+				s.log.Warn("the token store cannot be reached; keeping the new tokens and trying to save them again", "for", saveRetryFor, "error", err.Error())
+			}
+		} else if tries > 1 {
+			break
+		}
+		s.log.Debug("saving the tokens failed; trying again", "after", wait, "error", err.Error())
+		time.Sleep(wait)
+		wait = min(2*wait, 2*time.Second)
 		err = s.store.Save(ctx, s.set.Env, r)
 	}
 	if err != nil {

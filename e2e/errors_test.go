@@ -3,8 +3,11 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,6 +117,102 @@ func TestSharedStoreUnreachable(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, "hunter2") {
 		t.Errorf("status shows the Redis password: %q %q", r.stdout, r.stderr)
 	}
+}
+
+// TestSharedStoreDenied: Redis refusing the password in [store] url is a
+// configuration error (exit 2) that says what to check.
+func TestSharedStoreDenied(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.RequirePassword(t, "right-password")
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "redis://:wrong-password@"+srv.Addr+"/0", "")
+	if r := w.run("token"); r.code != 2 || !strings.Contains(r.stderr, "check the user and password in [store] url") || strings.Contains(r.stderr, "wrong-password") {
+		t.Errorf("token with a wrong Redis password: exit %d, stderr %q; want 2 saying what to check", r.code, r.stderr)
+	}
+	if r := w.run("status"); r.code != 2 || !strings.Contains(r.stdout, "refused access") {
+		t.Errorf("status with a wrong Redis password: exit %d, stdout %q; want 2 and the problem", r.code, r.stdout)
+	}
+}
+
+// TestRenewalOutlivesARedisOutage: Redis becomes unreachable while the
+// provider is answering a renewal, and comes back a little later. The
+// renewal keeps the new tokens, saves them once Redis is back and succeeds;
+// the rotated refresh token is not lost, and no machine spends the old one.
+func TestRenewalOutlivesARedisOutage(t *testing.T) {
+	link := startRedisLink(t, redistest.Start(t).Addr)
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
+		if grant == "refresh_token" {
+			link.cut(12) // the save that follows meets Redis down, for longer than go-redis retries
+		}
+	}}, "redis://"+link.addr+"/0", "")
+	w.login()
+	old := w.mustRun("token").stdout
+	r := w.run("token", "--force")
+	if r.code != 0 || r.stdout == old || !strings.Contains(r.stderr, "the token store cannot be reached") {
+		t.Fatalf("renewal across an outage: exit %d, stdout %q, stderr %q; want a new token, saved once Redis came back", r.code, r.stdout, r.stderr)
+	}
+	if again := w.mustRun("token").stdout; again != r.stdout {
+		t.Fatalf("the next run got %q, want the saved %q", again, r.stdout)
+	}
+	if st := w.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v; want one refresh and the grant alive", st)
+	}
+}
+
+// redisLink carries connections to Redis, and can be cut.
+type redisLink struct {
+	addr, to string
+	mu       sync.Mutex
+	conns    []net.Conn
+	refuse   int // connections still to refuse
+}
+
+func startRedisLink(t *testing.T, to string) *redisLink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	l := &redisLink{addr: ln.Addr().String(), to: to}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			l.mu.Lock()
+			refused := l.refuse > 0
+			if refused {
+				l.refuse--
+			}
+			l.mu.Unlock()
+			if refused {
+				c.Close()
+				continue
+			}
+			s, err := net.Dial("tcp", to)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			l.mu.Lock()
+			l.conns = append(l.conns, c, s)
+			l.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+	return l
+}
+
+// cut closes every connection the link carries, and refuses the next n.
+func (l *redisLink) cut(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		c.Close()
+	}
+	l.conns, l.refuse = nil, n
 }
 
 func TestLooseStoreModeRefused(t *testing.T) {

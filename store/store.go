@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 )
 
@@ -67,7 +68,22 @@ var (
 	ErrCorrupt = errors.New("stored tokens are unreadable")
 	// ErrUnreachable means a shared store could not be reached.
 	ErrUnreachable = errors.New("token store unreachable")
+	// ErrDenied means a shared store refused the credentials or permissions
+	// it was given: a configuration problem that retrying cannot fix.
+	ErrDenied = errors.New("token store denied access")
 )
+
+// RedactURL returns a store's URL without its user and password, to show to
+// people. A URL that does not parse is not shown at all: the error would
+// repeat it whole.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the [store] url"
+	}
+	u.User = nil
+	return u.String()
+}
 
 // ValidateEnvName reports whether name can be used as a key in every store.
 func ValidateEnvName(name string) error {

@@ -62,7 +62,7 @@ func ExitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &se):
 		return se.code
-	case errors.As(err, &ue), errors.Is(err, config.ErrInvalid), errors.Is(err, freshtoken.ErrClientRejected), isCobraUsage(err):
+	case errors.As(err, &ue), errors.Is(err, config.ErrInvalid), errors.Is(err, freshtoken.ErrClientRejected), errors.Is(err, store.ErrDenied), isCobraUsage(err):
 		return ExitUsage
 	case errors.Is(err, freshtoken.ErrLoginRequired):
 		return ExitLogin

@@ -66,7 +66,7 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 	}
 	def, _ := conf.Select("")
 	var all []envStatus
-	unreachable := false
+	var storeProblem error // the store could not be reached or refused access
 	for _, name := range conf.Names() {
 		e := conf.Envs[name]
 		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name}
@@ -81,7 +81,9 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 		switch {
 		case err != nil:
 			st.Error = err.Error()
-			unreachable = unreachable || errors.Is(err, store.ErrUnreachable)
+			if storeProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied)) {
+				storeProblem = err
+			}
 		case rec != nil:
 			fillStatus(&st, rec)
 		}
@@ -101,8 +103,8 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 			printStatus(opts.f.IO.Out, st)
 		}
 	}
-	if unreachable { // each environment's problem says where and why
-		return &silentError{code: ExitUnreachable}
+	if storeProblem != nil { // each environment's problem says where and why
+		return &silentError{code: ExitCode(storeProblem)}
 	}
 	return nil
 }

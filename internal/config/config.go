@@ -20,6 +20,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -273,7 +274,8 @@ func (f *File) Select(flag string) (*Env, error) {
 // IsRedisURL reports whether storeURL names a Redis store, which many
 // machines can share.
 func IsRedisURL(storeURL string) bool {
-	return strings.HasPrefix(storeURL, "redis://") || strings.HasPrefix(storeURL, "rediss://")
+	u := strings.ToLower(storeURL)
+	return strings.HasPrefix(u, "redis://") || strings.HasPrefix(u, "rediss://")
 }
 
 // CheckStoreURL reports whether storeURL names a store freshtoken can open:
@@ -291,21 +293,24 @@ func StoreDir(storeURL string) (string, error) {
 	if storeURL == "" {
 		return defaultStoreDir()
 	}
+	// Messages show the URL without a user or password, which a mistyped
+	// Redis URL may hold.
 	u, err := url.Parse(storeURL)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a URL; use file:///path/to/folder", storeURL)
+		return "", errors.New("the [store] url is not a valid URL; use file:///path/to/folder or redis://host:6379/0")
 	}
+	shown := store.RedactURL(storeURL)
 	switch u.Scheme {
 	case "file":
 		if u.Host != "" && u.Host != "localhost" {
-			return "", fmt.Errorf("%q has a host part (%q); write an absolute path after three slashes, such as file:///home/me/.local/state/freshtoken", storeURL, u.Host)
+			return "", fmt.Errorf("%q has a host part (%q); write an absolute path after three slashes, such as file:///home/me/.local/state/freshtoken", shown, u.Host)
 		}
 		if u.Path == "" || !filepath.IsAbs(u.Path) {
-			return "", fmt.Errorf("%q needs an absolute path, such as file:///home/me/.local/state/freshtoken", storeURL)
+			return "", fmt.Errorf("%q needs an absolute path, such as file:///home/me/.local/state/freshtoken", shown)
 		}
 		return filepath.Clean(u.Path), nil
 	default:
-		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder or redis://host:6379/0", storeURL, u.Scheme)
+		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder or redis://host:6379/0", shown, u.Scheme)
 	}
 }
 

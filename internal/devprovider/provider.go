@@ -74,6 +74,11 @@ type Options struct {
 	// and no refresh token is rotated.
 	TokenDelay time.Duration
 
+	// OnTokenRequest, if set, is called with the grant type of each token
+	// request as it arrives, before anything else is done with it: a test's
+	// way to act at that moment.
+	OnTokenRequest func(grantType string)
+
 	// Clock is the time source for every expiry and rate-limit decision; default
 	// time.Now. TokenDelay and FaultHang use real time.
 	Clock func() time.Time

@@ -40,9 +40,10 @@ func invalidRequest(description string) error {
 // errRefreshRateLimited is answered with a plain-text 429, not an OAuth error.
 var errRefreshRateLimited = errors.New("refresh rate limit exceeded")
 
-// handleToken is POST /v2/token_endpoint. In order: the request is counted, waits
-// TokenDelay, fails with a pending fault, is refused without valid client
-// credentials, and only then is its grant looked at.
+// handleToken is POST /v2/token_endpoint. In order: the request is counted, is
+// shown to OnTokenRequest, waits TokenDelay, fails with a pending fault, is
+// refused without valid client credentials, and only then is its grant looked
+// at.
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.stats.TokenRequests++
@@ -51,6 +52,9 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	// net/http notices a client that goes away (and cancels the request context)
 	// only once the body has been read, so it is read before the request waits.
 	formErr := r.ParseForm()
+	if p.opts.OnTokenRequest != nil {
+		p.opts.OnTokenRequest(r.PostForm.Get("grant_type"))
+	}
 
 	if p.opts.TokenDelay > 0 {
 		delay := time.NewTimer(p.opts.TokenDelay)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,20 +66,57 @@ func (s *Server) Stop() {
 	}
 }
 
-// ready waits up to 5 seconds for the server to answer PING.
+// ready waits up to 5 seconds for the server to answer, and reports whether
+// the one answering is the process s started (not another test's server that
+// had the port first).
 func (s *Server) ready() bool {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
-			fmt.Fprint(c, "PING\r\n")
-			c.SetReadDeadline(time.Now().Add(time.Second))
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if strings.HasPrefix(line, "+PONG") {
-				return true
-			}
+		if pid, ok := s.pid(); ok {
+			return pid == strconv.Itoa(s.cmd.Process.Pid)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return false
+}
+
+// pid asks the server at s.Addr for its process id.
+func (s *Server) pid() (string, bool) {
+	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		return "", false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	fmt.Fprint(c, "INFO server\r\n")
+	r := bufio.NewReader(c)
+	head, err := r.ReadString('\n') // $<length>, then the text
+	if err != nil || !strings.HasPrefix(head, "$") {
+		return "", false // still loading, or not Redis
+	}
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return "", false
+		}
+		if v, ok := strings.CutPrefix(line, "process_id:"); ok {
+			return strings.TrimSpace(v), true
+		}
+	}
+}
+
+// RequirePassword makes the server refuse clients without password, as a
+// server run with requirepass does.
+func (s *Server) RequirePassword(t testing.TB, password string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$11\r\nrequirepass\r\n$%d\r\n%s\r\n", len(password), password)
+	if reply, err := bufio.NewReader(c).ReadString('\n'); err != nil || reply != "+OK\r\n" {
+		t.Fatalf("CONFIG SET requirepass: %q, %v", reply, err)
+	}
 }

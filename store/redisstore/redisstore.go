@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -44,33 +46,44 @@ type Store struct {
 // redis://[user:password@]host:port/db, or rediss:// for TLS. It connects
 // when first used.
 func New(rawURL string) (*Store, error) {
-	opts, err := redis.ParseURL(rawURL)
+	opts, err := parseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("%s is not a Redis URL (%v); write redis://host:6379/0", Redact(rawURL), err)
+		return nil, err
 	}
-	// A renewal waits for Redis rather than failing at once: a few tries
-	// over about a second, then the store is unreachable.
-	opts.MaxRetries = 3
-	opts.DialTimeout = 5 * time.Second
-	return &Store{client: redis.NewClient(opts), where: Redact(rawURL)}, nil
+	// A command waits for Redis rather than failing at once: a few tries
+	// over a second or two, then the store is unreachable.
+	q := urlQuery(rawURL)
+	if !q.Has("max_retries") {
+		opts.MaxRetries = 3
+	}
+	if !q.Has("dial_timeout") {
+		opts.DialTimeout = 5 * time.Second
+	}
+	return &Store{client: redis.NewClient(opts), where: store.RedactURL(rawURL)}, nil
 }
 
 // CheckURL reports whether rawURL is a URL New accepts.
 func CheckURL(rawURL string) error {
-	if _, err := redis.ParseURL(rawURL); err != nil {
-		return fmt.Errorf("%s is not a Redis URL (%v); write redis://host:6379/0", Redact(rawURL), err)
-	}
-	return nil
+	_, err := parseURL(rawURL)
+	return err
 }
 
-// Redact returns rawURL without its user and password, to show to people.
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "the Redis URL"
+// parseURL is redis.ParseURL, with errors that never show the password.
+func parseURL(rawURL string) (*redis.Options, error) {
+	if _, err := url.Parse(rawURL); err != nil {
+		return nil, errors.New("the [store] url is not a valid URL; write redis://[user:password@]host:6379/0, with any %, /, # or @ in the password written as %25, %2F, %23 or %40")
 	}
-	u.User = nil
-	return u.String()
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a Redis URL (%v); write redis://[user:password@]host:6379/0", store.RedactURL(rawURL), err)
+	}
+	return opts, nil
+}
+
+// urlQuery is the query of rawURL, which parses.
+func urlQuery(rawURL string) url.Values {
+	u, _ := url.Parse(rawURL)
+	return u.Query()
 }
 
 func key(env string) string     { return "freshtoken:" + env }
@@ -122,9 +135,13 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 	return nil
 }
 
-// extend and release act on a lock only while it still holds its holder's
-// value: a lock that expired and was taken by another renewer is not theirs.
+// acquire takes a free lock, and reports a lock already holding the
+// caller's value as taken too: go-redis sends a command again when its answer
+// was lost, and the first may have taken it. extend and release act on a lock
+// only while it still holds its holder's value: a lock that expired and was
+// taken by another renewer is not theirs.
 var (
+	acquire = redis.NewScript(`if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) or redis.call("GET", KEYS[1]) == ARGV[1] then return 1 end return 0`)
 	extend  = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
 	release = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 )
@@ -144,8 +161,10 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	holder := hex.EncodeToString(b[:])
 	k := lockKey(env)
 	for {
-		ok, err := s.client.SetNX(ctx, k, holder, ttl).Result()
+		ok, err := acquire.Run(ctx, s.client, []string{k}, holder, ttl.Milliseconds()).Bool()
 		if err != nil {
+			// The lock may have been taken all the same, its answer lost.
+			go s.release(k, holder)
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
 			}
@@ -177,32 +196,49 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			}
 		}
 	}()
+	var once sync.Once
 	return func() {
-		close(stop)
-		<-stopped
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		release.Run(ctx, s.client, []string{k}, holder)
+		once.Do(func() {
+			close(stop)
+			<-stopped
+			s.release(k, holder)
+		})
 	}, nil
 }
 
-// failed describes err, from doing what at Redis. An error Redis answered
-// with (a wrong password, a read-only replica) is a refusal, and a context
-// that ended is that; anything else means Redis could not be reached, and
-// wraps store.ErrUnreachable.
+// release lets go of the lock k if holder still holds it.
+func (s *Store) release(k, holder string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	release.Run(ctx, s.client, []string{k}, holder)
+}
+
+// failed describes err, from doing what at Redis, as one of the store's
+// errors: a refusal of the credentials or permissions in the URL wraps
+// store.ErrDenied; Redis down, starting, read-only or failing over wraps
+// store.ErrUnreachable; a context that ended is that.
 func (s *Store) failed(what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("could not %s at %s: %w", what, s.where, err)
 	}
-	var refused redis.Error
-	if errors.As(err, &refused) {
-		return fmt.Errorf("could not %s: Redis at %s answered %q; check [store] url and the Redis server", what, s.where, refused.Error())
+	var answer redis.Error
+	if !errors.As(err, &answer) {
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: the Redis store at %s could not be reached (%v); check that Redis is running and [store] url", what, s.where, err)}
 	}
-	return &unreachableError{fmt.Sprintf("could not %s: the Redis store at %s could not be reached (%v); check that Redis is running and [store] url", what, s.where, err)}
+	switch code, _, _ := strings.Cut(answer.Error(), " "); code {
+	case "WRONGPASS", "NOAUTH", "NOPERM":
+		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in [store] url, and the user's permissions (see docs/fleets.md)", what, s.where, answer.Error())}
+	case "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY":
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s cannot serve it just now (%s); try again shortly", what, s.where, answer.Error())}
+	}
+	return fmt.Errorf("could not %s: Redis at %s answered %q", what, s.where, answer.Error())
 }
 
-// unreachableError is store.ErrUnreachable, told in full.
-type unreachableError struct{ msg string }
+// storeError is one of the store's sentinel errors, told in full.
+type storeError struct {
+	kind error
+	msg  string
+}
 
-func (e *unreachableError) Error() string { return e.msg }
-func (e *unreachableError) Unwrap() error { return store.ErrUnreachable }
+func (e *storeError) Error() string { return e.msg }
+func (e *storeError) Unwrap() error { return e.kind }

@@ -187,3 +187,26 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("Location %q; want the key, without the password", loc)
 	}
 }
+
+// TestDenied: Redis refusing the URL's credentials is a configuration
+// problem (store.ErrDenied), not an outage, and says what to check.
+func TestDenied(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	if err := raw(t, srv).ConfigSet(ctx, "requirepass", "right-password").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{"redis://" + srv.Addr + "/0", "redis://:wrong-password@" + srv.Addr + "/0"} {
+		_, err := open(t, url).Load(ctx, "sandbox")
+		if !errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "check the user and password") {
+			t.Errorf("%s: %v; want ErrDenied saying what to check", url, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "wrong-password") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+	s := open(t, "redis://:right-password@"+srv.Addr+"/0")
+	if err := s.Save(ctx, "sandbox", &store.Record{AccessToken: "at"}); err != nil {
+		t.Fatalf("with the right password: %v", err)
+	}
+}
