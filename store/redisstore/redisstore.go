@@ -192,7 +192,9 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			case <-tick.C:
 				// A failed extension is tried again at the next tick; the
 				// lock lasts a whole TTL from the last one that worked.
-				extend.Run(context.Background(), s.client, []string{k}, holder, ttl.Milliseconds())
+				ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
+				extend.Run(ctx, s.client, []string{k}, holder, ttl.Milliseconds())
+				cancel()
 			}
 		}
 	}()
