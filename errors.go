@@ -24,9 +24,18 @@ type Error struct {
 	Env  string
 	Kind error // a sentinel of this package, or of package store (such as store.ErrCorrupt)
 	Msg  string
+	// Err is the failure underneath, when Msg tells of one: a shared
+	// store's, which says whether it was unreachable (store.ErrUnreachable).
+	Err error
 }
 
 func (e *Error) Error() string { return e.Env + ": " + e.Msg }
 
-// Unwrap returns the sentinel, for errors.Is.
-func (e *Error) Unwrap() error { return e.Kind }
+// Unwrap returns the sentinel and the failure underneath, for errors.Is and
+// errors.As.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}

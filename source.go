@@ -454,7 +454,7 @@ func (s *Source) load(ctx context.Context) (*store.Record, error) {
 		return nil, s.loginError("not logged in")
 	}
 	if errors.Is(err, store.ErrUnreachable) {
-		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error()}
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err}
 	}
 	if err != nil {
 		return nil, &Error{Env: s.set.Env, Kind: err, Msg: err.Error()}
@@ -470,7 +470,7 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
 		if errors.Is(err, store.ErrUnreachable) {
-			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error()}
+			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err}
 		}
 		return nil, fmt.Errorf("%s: %w", s.set.Env, err)
 	}

@@ -120,6 +120,7 @@ type fixtureOptions struct {
 	// provider and proxy addresses.
 	moreConfig func(f *fixture) string
 	tlsConfig  *tls.Config // the proxy's, for APIs served over HTTPS
+	storeURL   string      // the token store; "" means a folder of the test's
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -151,10 +152,14 @@ func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 
 	dir := t.TempDir()
 	f.configPath = filepath.Join(dir, "config.toml")
+	storeURL := o.storeURL
+	if storeURL == "" {
+		storeURL = "file://" + filepath.Join(dir, "store")
+	}
 	conf := fmt.Sprintf(`default_env = "dev"
 
 [store]
-url = "file://%s"
+url = %q
 
 [env.dev]
 provider = "freeagent"
@@ -169,7 +174,7 @@ api_url = %q
 client_id = "dev-client-id"
 client_secret = "dev-client-secret"
 redirect_uri = "%s/callback"
-`, filepath.Join(dir, "store"), f.api, f.base, f.api, f.base)
+`, storeURL, f.api, f.base, f.api, f.base)
 	if o.moreConfig != nil {
 		conf += o.moreConfig(f)
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/config"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // Options configure a Proxy.
@@ -254,6 +255,9 @@ func (p *Proxy) engineProblem(env string, err error) (int, problem) {
 		pr.Code, pr.StatusPage = "login_required", p.base+"/"
 		pr.Message += fmt.Sprintf(", or open %s/ and click Log in", p.base)
 		return http.StatusUnauthorized, pr
+	case errors.Is(err, store.ErrUnreachable):
+		pr.Code = "store_unreachable"
+		return http.StatusServiceUnavailable, pr
 	case errors.Is(err, freshtoken.ErrUnreachable), errors.As(err, &xe) && !xe.Reachable:
 		pr.Code = "provider_unreachable"
 		return http.StatusBadGateway, pr
@@ -263,7 +267,7 @@ func (p *Proxy) engineProblem(env string, err error) (int, problem) {
 	case errors.As(err, &xe):
 		pr.Code = "login_refused"
 		return http.StatusUnauthorized, pr
-	case errors.Is(err, config.ErrInvalid):
+	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied):
 		pr.Code = "invalid_configuration"
 		return http.StatusInternalServerError, pr
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 )
 
 func TestForgedAuthorizationIsReplaced(t *testing.T) {
@@ -484,6 +485,35 @@ func TestLoginRequired(t *testing.T) {
 	}
 	if f.provider.Stats().APIRequests != 0 {
 		t.Errorf("the API was called without a token")
+	}
+}
+
+// TestSharedStoreProblems: with the tokens in Redis, a Redis that cannot
+// be reached is answered 503 store_unreachable, not blamed on the API or
+// the provider, and a Redis that refuses the password is a configuration
+// problem. An environment already serving a token goes on serving it.
+func TestSharedStoreProblems(t *testing.T) {
+	srv := redistest.Start(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, storeURL: srv.URL})
+	f.login(t, "dev")
+	if resp, _ := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("with Redis up: %d", resp.StatusCode)
+	}
+	srv.Stop()
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Errorf("an environment with a valid token in memory, Redis down: %d %s", resp.StatusCode, body)
+	}
+	resp, body := f.get(t, "/idle/v2/company") // never read: its tokens are in Redis
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusServiceUnavailable || p.Error != "store_unreachable" || !strings.Contains(p.Message, "Redis") {
+		t.Errorf("an environment whose tokens are in a Redis that is down: %d %+v", resp.StatusCode, p)
+	}
+
+	locked := redistest.Start(t)
+	locked.RequirePassword(t, "right-password")
+	f = newFixtureWith(t, fixtureOptions{autoApprove: true, storeURL: "redis://:wrong-password@" + locked.Addr + "/0"})
+	resp, body = f.get(t, "/dev/v2/company")
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusInternalServerError || p.Error != "invalid_configuration" || strings.Contains(p.Message, "wrong-password") {
+		t.Errorf("a Redis that refuses the password: %d %+v", resp.StatusCode, p)
 	}
 }
 
