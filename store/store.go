@@ -73,15 +73,15 @@ var (
 	ErrDenied = errors.New("token store denied access")
 )
 
-// RedactURL returns a store's URL without its user and password, to show to
-// people. A URL that does not parse is not shown at all: the error would
-// repeat it whole.
+// RedactURL returns a store's URL without its user, password, query and
+// fragment, any of which could hold a secret, to show to people. A URL that
+// does not parse is not shown at all: the error would repeat it whole.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "the [store] url"
 	}
-	u.User = nil
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
 	return u.String()
 }
 

@@ -97,6 +97,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"redis database not a number", "[store]\nurl = \"redis://:hunter2@127.0.0.1:6379/tokens\"\n", ":2: store.url: redis://127.0.0.1:6379/tokens is not a Redis URL"},
 		{"redis password not escaped", "[store]\nurl = \"redis://:hunter2%zz@127.0.0.1:6379/0\"\n", ":2: store.url: the [store] url is not a valid URL"},
 		{"redis scheme in capitals", "[store]\nurl = \"REDIS://:hunter2@127.0.0.1:6379/tokens\"\n", ":2: store.url: redis://127.0.0.1:6379/tokens is not a Redis URL"},
+		{"redis option unknown", "[store]\nurl = \"redis://127.0.0.1:6379/0?password=hunter2\"\n", ":2: store.url: redis://127.0.0.1:6379/0 is not a Redis URL"},
 		{"store scheme unknown", "[store]\nurl = \"redis+tls://:hunter2@127.0.0.1:6379/0\"\n", `:2: store.url: "redis+tls://127.0.0.1:6379/0": unsupported scheme`},
 		{"wrong type", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 123\n", ":4: env.a.client_secret: incompatible types"},
 		{"store url with a host", "[store]\nurl = \"file://~/tokens\"\n", ":2: store.url: \"file://~/tokens\" has a host part"},
