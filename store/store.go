@@ -73,16 +73,15 @@ var (
 	ErrDenied = errors.New("token store denied access")
 )
 
-// RedactURL returns a store's URL without its user, password, query and
-// fragment, any of which could hold a secret, to show to people. A URL that
-// does not parse is not shown at all: the error would repeat it whole.
+// RedactURL returns a store's URL as people may see it: its scheme, host
+// and path, without user, password, query or fragment, any of which could
+// hold a secret. A URL that does not parse that way is not shown at all.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || u.Opaque != "" {
 		return "the [store] url"
 	}
-	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
-	return u.String()
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }
 
 // ValidateEnvName reports whether name can be used as a key in every store.

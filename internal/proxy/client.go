@@ -13,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // ErrNotProxy means the address did not answer as a freshtoken proxy.
@@ -137,6 +138,8 @@ func sentinel(code string) error {
 		return freshtoken.ErrLoginRequired
 	case "provider_unreachable":
 		return freshtoken.ErrUnreachable
+	case "store_unreachable":
+		return store.ErrUnreachable
 	case "client_rejected":
 		return freshtoken.ErrClientRejected
 	case "invalid_configuration", "unknown_environment":

@@ -57,7 +57,7 @@ func New(rawURL string) (*Store, error) {
 		opts.MaxRetries = 3
 	}
 	if !q.Has("dial_timeout") {
-		opts.DialTimeout = 5 * time.Second
+		opts.DialTimeout = 2 * time.Second
 	}
 	return &Store{client: redis.NewClient(opts), where: store.RedactURL(rawURL)}, nil
 }
@@ -68,10 +68,18 @@ func CheckURL(rawURL string) error {
 	return err
 }
 
-// parseURL is redis.ParseURL, with errors that never show the password.
+// parseURL is redis.ParseURL, with errors that never show the password. A
+// user or password holding a character that ends that part of a URL (/, ?,
+// #, @) would be read as the host, path, query or fragment instead, and
+// shown; such a URL is refused, saying how to write it.
 func parseURL(rawURL string) (*redis.Options, error) {
+	if _, rest, ok := strings.Cut(rawURL, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 && strings.ContainsAny(rest[:at], "/?#@") {
+			return nil, errors.New("the user or password in [store] url holds a /, ?, # or @; write them as %2F, %3F, %23 and %40")
+		}
+	}
 	if _, err := url.Parse(rawURL); err != nil {
-		return nil, errors.New("the [store] url is not a valid URL; write redis://[user:password@]host:6379/0, with any %, /, # or @ in the password written as %25, %2F, %23 or %40")
+		return nil, errors.New("the [store] url is not a valid URL; write redis://[user:password@]host:6379/0, with any % in the password written as %25")
 	}
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
@@ -227,7 +235,11 @@ func (s *Store) failed(what string, err error) error {
 	if !errors.As(err, &answer) {
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: the Redis store at %s could not be reached (%v); check that Redis is running and [store] url", what, s.where, err)}
 	}
-	switch code, _, _ := strings.Cut(answer.Error(), " "); code {
+	code, _, _ := strings.Cut(answer.Error(), " ")
+	if code == "ERR" && strings.Contains(answer.Error(), "can't run this command") {
+		code = "NOPERM" // a command in a script that the user may not run (Redis 7.0)
+	}
+	switch code {
 	case "WRONGPASS", "NOAUTH", "NOPERM":
 		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in [store] url, and the user's permissions (see docs/fleets.md)", what, s.where, answer.Error())}
 	case "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY":

@@ -209,4 +209,18 @@ func TestDenied(t *testing.T) {
 	if err := s.Save(ctx, "sandbox", &store.Record{AccessToken: "at"}); err != nil {
 		t.Fatalf("with the right password: %v", err)
 	}
+
+	// A user that may read but not write: refused inside the lock's script too.
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr, Password: "right-password"})
+	defer admin.Close()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "reader", "on", ">reader-password", "~freshtoken:*", "+@connection", "+get", "+eval", "+evalsha").Err(); err != nil {
+		t.Fatal(err)
+	}
+	reader := open(t, "redis://reader:reader-password@"+srv.Addr+"/0")
+	if _, err := reader.Load(ctx, "sandbox"); err != nil {
+		t.Fatalf("the reader's Load: %v", err)
+	}
+	if _, err := reader.Lock(ctx, "sandbox"); !errors.Is(err, store.ErrDenied) {
+		t.Errorf("Lock by a user who may not set keys: %v; want ErrDenied", err)
+	}
 }
