@@ -36,7 +36,7 @@ const lockPoll = 25 * time.Millisecond
 // Store is a Redis database of token records.
 type Store struct {
 	client *redis.Client
-	where  string // the URL without its credentials, for messages
+	where  string // the URL's scheme, host and database only, for messages
 	// LockTTL is how long a lock outlives its holder's death; the live
 	// holder extends it every third of that. Zero means DefaultLockTTL.
 	LockTTL time.Duration
@@ -50,8 +50,9 @@ func New(rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A command waits for Redis rather than failing at once: a few tries
-	// over a second or two, then the store is unreachable.
+	// A command waits for Redis rather than failing at once: four tries,
+	// each dial given 2 s, then the store is unreachable. A Redis that
+	// refuses connections is known unreachable within about 2 s.
 	q := urlQuery(rawURL)
 	if !q.Has("max_retries") {
 		opts.MaxRetries = 3
