@@ -46,14 +46,14 @@ type Store struct {
 // redis://[user:password@]host:port/db, or rediss:// for TLS. It connects
 // when first used.
 func New(rawURL string) (*Store, error) {
-	opts, err := parseURL(rawURL)
+	opts, u, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
 	// A command waits for Redis rather than failing at once: four tries,
 	// each dial given 2 s, then the store is unreachable. A Redis that
 	// refuses connections is known unreachable within about 2 s.
-	q := urlQuery(rawURL)
+	q := u.Query()
 	if !q.Has("max_retries") {
 		opts.MaxRetries = 3
 	}
@@ -65,7 +65,7 @@ func New(rawURL string) (*Store, error) {
 
 // CheckURL reports whether rawURL is a URL New accepts.
 func CheckURL(rawURL string) error {
-	_, err := parseURL(rawURL)
+	_, _, err := parseURL(rawURL)
 	return err
 }
 
@@ -73,26 +73,21 @@ func CheckURL(rawURL string) error {
 // user or password holding a character that ends that part of a URL (/, ?,
 // #, @) would be read as the host, path, query or fragment instead, and
 // shown; such a URL is refused, saying how to write it.
-func parseURL(rawURL string) (*redis.Options, error) {
+func parseURL(rawURL string) (*redis.Options, *url.URL, error) {
 	if _, rest, ok := strings.Cut(rawURL, "://"); ok {
 		if at := strings.LastIndex(rest, "@"); at >= 0 && strings.ContainsAny(rest[:at], "/?#@") {
-			return nil, errors.New("the user or password in [store] url holds a /, ?, # or @; write them as %2F, %3F, %23 and %40")
+			return nil, nil, errors.New("the user or password in [store] url holds a /, ?, # or @; write them as %2F, %3F, %23 and %40")
 		}
 	}
-	if _, err := url.Parse(rawURL); err != nil {
-		return nil, errors.New("the [store] url is not a valid URL; write redis://[user:password@]host:6379/0, with any % in the password written as %25")
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nil, errors.New("the [store] url is not a valid URL; write redis://[user:password@]host:6379/0, with any % in the password written as %25")
 	}
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("%s is not a Redis URL (%v); write redis://[user:password@]host:6379/0", store.RedactURL(rawURL), err)
+		return nil, nil, fmt.Errorf("%s is not a Redis URL (%v); write redis://[user:password@]host:6379/0", store.RedactURL(rawURL), err)
 	}
-	return opts, nil
-}
-
-// urlQuery is the query of rawURL, which parses.
-func urlQuery(rawURL string) url.Values {
-	u, _ := url.Parse(rawURL)
-	return u.Query()
+	return opts, u, nil
 }
 
 func key(env string) string     { return "freshtoken:" + env }
