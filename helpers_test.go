@@ -93,6 +93,18 @@ func (r *rig) login(src *freshtoken.Source) {
 	}
 }
 
+// moveTokenEndpoint points the environment at a token endpoint at url, and
+// the stored grant with it, as if the provider had moved.
+func (r *rig) moveTokenEndpoint(url string) {
+	r.t.Helper()
+	rec := r.record()
+	rec.Grant.TokenURL = url
+	if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
+		r.t.Fatal(err)
+	}
+	r.settings.TokenURL = url
+}
+
 func (r *rig) record() *store.Record {
 	r.t.Helper()
 	rec, err := r.store.Load(context.Background(), r.settings.Env)

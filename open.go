@@ -26,6 +26,8 @@ type OpenOptions struct {
 	Env    string
 	Logger *slog.Logger     // nil: discard
 	Clock  func() time.Time // nil: time.Now
+	// Sending is Options.Sending.
+	Sending func(Renewal) (stored func())
 }
 
 // ConfigPath resolves the configuration file the way Open does.
@@ -80,7 +82,7 @@ func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 		AuthStyle:        style,
 		RenewBefore:      e.RefreshBefore,
 		Timeout:          e.Timeout,
-	}, Options{Store: st, Logger: log, Clock: o.Clock})
+	}, Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending})
 }
 
 // openStore returns the store [store] url names: a folder by default, or a

@@ -45,25 +45,28 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		s.log.Debug("refresh request", "url", s.set.TokenURL, "grant_type", "refresh_token",
 			"client_auth", authStyleName(s.set.AuthStyle), "refresh_token", redact.Secret(r.RefreshToken), "attempt", attempt+1)
 		start := time.Now()
-		tok, err := s.requestRefresh(work, conf, r.RefreshToken)
+		n, err := s.exchange(work, conf, r, sentAt, reason)
 		if err == nil {
-			n := recordFrom(tok, r, sentAt, reason)
-			s.log.Debug("refresh answered", "duration", time.Since(start).Round(time.Microsecond),
-				"access_token", redact.Secret(n.AccessToken), "expires_in", tok.ExpiresIn,
-				"refresh_token_rotated", n.RefreshToken != r.RefreshToken, "expires", n.Expiry.Format(logTime))
-			if err := s.save(work, n); err != nil {
-				return nil, fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and if the provider rotated the refresh token you will need `freshtoken login -e %s` once the store is fixed", s.set.Env, err, s.set.Env)
-			}
-			s.remember(n)
-			s.log.Info("token renewed", "for", reason, "expires", n.Expiry.Format(logTime), "renewals", n.Renewals)
+			// Stored already: only now is anything about the answer logged,
+			// as a log line that cannot be written may end the process.
+			at, known := s.expiry(n)
+			s.log.Debug("refresh answered and stored", "duration", time.Since(start).Round(time.Microsecond),
+				"access_token", redact.Secret(n.AccessToken), "lifetime_known", known,
+				"refresh_token_rotated", n.RefreshToken != r.RefreshToken, "expires", at.Format(logTime))
+			s.log.Info("token renewed", "for", reason, "expires", at.Format(logTime), "renewals", n.Renewals)
 			return n, nil
+		}
+		var unsaved *unsavedError
+		if errors.As(err, &unsaved) {
+			return nil, fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and if the provider rotated the refresh token you will need `freshtoken login -e %s` once the store is fixed", s.set.Env, unsaved.err, s.set.Env)
 		}
 		kind, wait, desc := classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
 		switch kind {
 		case badClient:
-			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,
-				Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s); check client_id, the client secret and client_auth in the config", s.set.TokenURL, desc)}
+			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s); check client_id, the client secret and client_auth in the config", s.set.TokenURL, desc)
+			s.note(work, r, store.ProblemClientRejected, msg)
+			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case badGrant:
 			latest, lerr := s.load(work)
 			if lerr == nil && latest.RefreshToken != r.RefreshToken {
@@ -75,7 +78,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				r = latest
 				continue
 			}
-			return nil, s.loginError(fmt.Sprintf("the provider refused the refresh token (%s), so the grant has ended", desc))
+			msg := fmt.Sprintf("the provider refused the refresh token (%s), so the grant has ended", desc)
+			s.note(work, r, store.ProblemGrantEnded, msg)
+			return nil, s.loginError(msg)
 		case rateLimited:
 			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
 				return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
@@ -109,11 +114,40 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 	}
 }
 
-// requestRefresh sends one refresh_token grant, bounded by Settings.Timeout.
-func (s *Source) requestRefresh(work context.Context, conf *oauth2.Config, refreshToken string) (*oauth2.Token, error) {
+// exchange spends r's refresh token in one request, bounded by
+// Settings.Timeout, and stores the answer before returning it. While the
+// request is in flight or its answer unstored, Options.Sending knows.
+func (s *Source) exchange(work context.Context, conf *oauth2.Config, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
+	defer s.sending(Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout})()
 	rctx, cancel := context.WithTimeout(work, s.set.Timeout)
 	defer cancel()
-	return conf.TokenSource(context.WithValue(rctx, oauth2.HTTPClient, s.http), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	tok, err := conf.TokenSource(context.WithValue(rctx, oauth2.HTTPClient, s.http), &oauth2.Token{RefreshToken: r.RefreshToken}).Token()
+	if err != nil {
+		return nil, err
+	}
+	n := s.recordFrom(tok, r, sentAt, reason)
+	if err := s.save(work, n); err != nil {
+		return nil, &unsavedError{err}
+	}
+	s.remember(n)
+	return n, nil
+}
+
+// unsavedError is a refresh the provider answered whose tokens could not be
+// stored.
+type unsavedError struct{ err error }
+
+func (e *unsavedError) Error() string { return e.err.Error() }
+
+// note records in r, which the caller holds the lock for, a failure that
+// needs a person, so that status and the proxy's page tell of it until a
+// renewal or log-in succeeds. The tokens are kept as they are.
+func (s *Source) note(work context.Context, r *store.Record, kind, msg string) {
+	n := *r
+	n.Problem = &store.Problem{Kind: kind, Message: msg, At: s.now()}
+	if err := s.store.Save(work, s.set.Env, &n); err != nil {
+		s.log.Debug("could not record the problem in the store", "error", err.Error())
+	}
 }
 
 // classify sorts a token request failure and describes it without secrets.

@@ -36,6 +36,10 @@ type Settings struct {
 	// RenewBefore is how long before expiry a token is renewed. A token whose
 	// whole lifetime is under twice this is renewed at half its lifetime.
 	RenewBefore time.Duration
+	// DefaultLifetime is how long a token is taken to live when the provider
+	// gives no usable expires_in (missing, zero or negative): it is used
+	// until the API refuses it, and renewed once this has passed (default 1h).
+	DefaultLifetime time.Duration
 	// Timeout bounds each request to the token endpoint (default 30s).
 	Timeout time.Duration
 	// StoreCheckInterval is how often a process serving a valid token from
@@ -64,10 +68,34 @@ type Options struct {
 	Clock  func() time.Time // nil: time.Now
 	// HTTPClient carries token requests; nil: a client with Settings.Timeout.
 	HTTPClient *http.Client
+	// Sending, if set, is called just before a token request whose answer
+	// must be stored is sent, and the function it returns once that answer
+	// is stored or the request failed. A program uses it to put off exiting
+	// while an answer that may hold the only copy of a rotated refresh token
+	// is still unstored.
+	Sending func(Renewal) (stored func())
 }
+
+// Renewal describes a token request in flight, for Options.Sending.
+type Renewal struct {
+	Env      string
+	TokenURL string
+	Timeout  time.Duration // how long one request may take
+}
+
+// GrantAuthorizationCode is the grant type of the tokens a browser log-in
+// obtains, and of every grant this package renews.
+const GrantAuthorizationCode = "authorization_code"
 
 // DefaultRenewBefore is used when Settings.RenewBefore is zero.
 const DefaultRenewBefore = time.Minute
+
+// DefaultLifetime is used when Settings.DefaultLifetime is zero.
+const DefaultLifetime = time.Hour
+
+// minRenewalGap is the shortest time between two renewals of one
+// environment that nobody forced, whatever lifetimes the provider gives.
+const minRenewalGap = time.Second
 
 // secretTimeout bounds a client-secret command, whatever the caller's context.
 const secretTimeout = 30 * time.Second
@@ -83,6 +111,8 @@ type Source struct {
 	log   *slog.Logger
 	now   func() time.Time
 	http  *http.Client
+	// sending is Options.Sending, or a function that does nothing.
+	sending func(Renewal) func()
 
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
@@ -114,6 +144,9 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.RenewBefore <= 0 {
 		s.RenewBefore = DefaultRenewBefore
 	}
+	if s.DefaultLifetime <= 0 {
+		s.DefaultLifetime = DefaultLifetime
+	}
 	if s.Timeout <= 0 {
 		s.Timeout = 30 * time.Second
 	}
@@ -126,7 +159,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter <= 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient}
+	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, sending: o.Sending}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // nil if unparsable: ownsHost then matches no host
 	}
@@ -139,6 +172,9 @@ func New(s Settings, o Options) (*Source, error) {
 	}
 	if src.http == nil {
 		src.http = &http.Client{Timeout: s.Timeout}
+	}
+	if src.sending == nil {
+		src.sending = func(Renewal) func() { return func() {} }
 	}
 	redact.Register(s.ClientSecret)
 	return src, nil
@@ -236,13 +272,39 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 	return r, err
 }
 
-// Logout forgets the environment's tokens.
+// grant is the grant this environment's tokens must belong to.
+func (s *Source) grant() store.Grant {
+	return store.Grant{TokenURL: s.set.TokenURL, ClientID: s.set.ClientID, Type: GrantAuthorizationCode}
+}
+
+// CheckGrant returns an error wrapping ErrLoginRequired when r's tokens
+// belong to another client or provider than this environment's, as when two
+// configurations use one environment name. Such tokens are never used or
+// sent anywhere; a log-in replaces them. A record from before grants were
+// recorded belongs to whichever environment first uses it.
+func (s *Source) CheckGrant(r *store.Record) error {
+	if r.Grant.IsZero() || r.Grant == s.grant() {
+		return nil
+	}
+	return &Error{Env: s.set.Env, Kind: ErrLoginRequired, Msg: fmt.Sprintf(
+		"the stored tokens belong to %s, not to this environment's %s; they were left untouched: run `freshtoken login -e %s` to replace them",
+		r.Grant, s.grant(), s.set.Env)}
+}
+
+// Logout forgets the environment's tokens. Tokens that belong to another
+// client are left alone.
 func (s *Source) Logout(ctx context.Context) error {
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	r, err := s.store.Load(ctx, s.set.Env)
+	if err == nil {
+		if err := s.CheckGrant(r); err != nil {
+			return err
+		}
+	}
 	s.cur.Store(nil)
 	if err := s.store.Delete(ctx, s.set.Env); err != nil {
 		return err
@@ -259,7 +321,10 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 		return err
 	}
 	defer unlock()
-	r := recordFrom(tok, nil, sentAt, "")
+	if old, err := s.store.Load(ctx, s.set.Env); err == nil && s.CheckGrant(old) != nil {
+		s.log.Warn("replacing stored tokens that belonged to another client", "was", old.Grant.String(), "now", s.grant().String())
+	}
+	r := s.recordFrom(tok, nil, sentAt, "")
 	if err := s.save(ctx, r); err != nil {
 		return fmt.Errorf("%s: the tokens could not be saved (%w); fix the store, then log in again", s.set.Env, err)
 	}
@@ -267,10 +332,22 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 	return nil
 }
 
-// skew is how long before expiry r is renewed.
-func (s *Source) skew(r *store.Record) time.Duration {
+// expiry is when r's access token expires, as far as renewal is concerned:
+// the provider's word, or when its lifetime is unknown, DefaultLifetime
+// after it was issued.
+func (s *Source) expiry(r *store.Record) (at time.Time, known bool) {
+	if !r.Expiry.IsZero() {
+		return r.Expiry, true
+	}
+	return r.IssuedAt.Add(s.set.DefaultLifetime), false
+}
+
+// skew is how long before the expiry at, of a token issued at issued, it is
+// renewed: RenewBefore, or half the lifetime of a token that lives less than
+// twice that.
+func (s *Source) skew(issued, at time.Time) time.Duration {
 	skew := s.set.RenewBefore
-	if life := r.Lifetime(); life > 0 && life < 2*skew {
+	if life := at.Sub(issued); !issued.IsZero() && life > 0 && life < 2*skew {
 		skew = life / 2
 	}
 	return skew
@@ -282,16 +359,14 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 	if r == nil || r.AccessToken == "" {
 		return false
 	}
-	if r.Expiry.IsZero() {
-		return true
-	}
 	now := s.now()
-	skew := s.skew(r)
-	ok := now.Before(r.Expiry.Add(-skew))
+	at, known := s.expiry(r)
+	skew := s.skew(r.IssuedAt, at)
+	ok := now.Before(at.Add(-skew))
 	if (!ok || why != "memory") && s.log.Enabled(context.Background(), slog.LevelDebug) {
 		s.log.Debug("expiry check", "from", why,
-			"issued", r.IssuedAt.Format(logTime), "expires", r.Expiry.Format(logTime),
-			"skew", skew, "now", now.Format(logTime), "remaining", r.Expiry.Sub(now).Round(time.Millisecond),
+			"issued", r.IssuedAt.Format(logTime), "expires", at.Format(logTime), "lifetime_known", known,
+			"skew", skew, "now", now.Format(logTime), "remaining", at.Sub(now).Round(time.Millisecond),
 			"renew", !ok)
 	}
 	return ok
@@ -322,6 +397,11 @@ func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.R
 			r, err := s.load(ctx)
 			if err != nil {
 				return nil, err
+			}
+			if r.Grant.IsZero() {
+				if r, err = s.adopt(ctx); err != nil {
+					return nil, err
+				}
 			}
 			if s.cur.CompareAndSwap(nil, r) {
 				s.checkedAt.Store(s.now().UnixNano())
@@ -399,6 +479,11 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, rejected string) 
 	case latest.AccessToken == r.AccessToken:
 		return r, nil
 	}
+	if err := s.CheckGrant(latest); err != nil {
+		s.log.Debug("the store now holds another client's tokens (logged in with another configuration)")
+		s.cur.CompareAndSwap(r, nil)
+		return nil, err
+	}
 	redact.Register(latest.AccessToken, latest.RefreshToken)
 	s.log.Debug("the store holds newer tokens (renewed or logged in elsewhere); using them")
 	s.cur.CompareAndSwap(r, latest)
@@ -435,8 +520,18 @@ func (s *Source) renew(ctx context.Context, force bool, rejected string) (*store
 			"renewed", r.RenewedAt.Format(logTime))
 		return nil, ErrJustRenewed
 	}
+	// Renewals for expiry come at most once a second, whatever lifetimes
+	// the provider gives; a 401 is answered by the rule above instead.
+	if since := s.now().Sub(r.RenewedAt); !force && rejected == "" && !r.RenewedAt.IsZero() && since >= 0 && since < minRenewalGap {
+		s.log.Debug("the token was renewed under a second ago; using it rather than renewing again", "renewed", r.RenewedAt.Format(logTime))
+		s.remember(r)
+		return r, nil
+	}
 	if r.RefreshToken == "" {
 		return nil, s.loginError("the stored tokens have expired and came with no refresh token")
+	}
+	if p := r.Problem; p != nil && p.Kind == store.ProblemGrantEnded && !force {
+		return nil, s.loginError(fmt.Sprintf("the provider ended the grant %s ago (%s)", s.now().Sub(p.At).Round(time.Second), p.Message))
 	}
 	reason := store.RenewedForExpiry
 	switch {
@@ -459,8 +554,31 @@ func (s *Source) load(ctx context.Context) (*store.Record, error) {
 	if err != nil {
 		return nil, &Error{Env: s.set.Env, Kind: err, Msg: err.Error()}
 	}
+	if err := s.CheckGrant(r); err != nil {
+		return nil, err
+	}
 	s.log.Debug("tokens read", "store", s.Location(), "renewals", r.Renewals)
 	redact.Register(r.AccessToken, r.RefreshToken)
+	return r, nil
+}
+
+// adopt records this environment's grant in a record written before grants
+// were, under the lock, so that from then on only this client uses it.
+func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	r, err := s.load(context.WithoutCancel(ctx))
+	if err != nil || !r.Grant.IsZero() {
+		return r, err
+	}
+	r.Grant = s.grant()
+	if err := s.save(context.WithoutCancel(ctx), r); err != nil {
+		return nil, err
+	}
+	s.log.Debug("the stored tokens had no grant recorded; they now belong to this environment's", "grant", r.Grant.String())
 	return r, nil
 }
 
@@ -520,20 +638,22 @@ func (s *Source) loginError(what string) error {
 
 // recordFrom builds the record for tok, received for a request sent at
 // sentAt; prev is the record it renews (nil for a login), for the reason
-// given. A response without a refresh token keeps prev's.
-func recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.Time, reason string) *store.Record {
+// given. A response without a refresh token keeps prev's. An expires_in
+// that is missing, zero or negative leaves the expiry unknown.
+func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.Time, reason string) *store.Record {
 	r := &store.Record{
 		AccessToken:  tok.AccessToken,
 		TokenType:    tok.TokenType,
 		RefreshToken: tok.RefreshToken,
 		IssuedAt:     sentAt,
+		Grant:        s.grant(),
 	}
 	if r.TokenType == "" {
 		r.TokenType = "Bearer"
 	}
 	if tok.ExpiresIn > 0 {
 		r.Expiry = sentAt.Add(time.Duration(tok.ExpiresIn) * time.Second)
-	} else if !tok.Expiry.IsZero() {
+	} else if tok.ExpiresIn == 0 && tok.Expiry.After(sentAt) {
 		r.Expiry = tok.Expiry
 	}
 	if secs := extraSeconds(tok, "refresh_token_expires_in"); secs > 0 {

@@ -117,7 +117,7 @@ func TestExpiryCountsFromRequestSent(t *testing.T) {
 		r.provider.Handler().ServeHTTP(w, req)
 	}))
 	defer slow.Close()
-	r.settings.TokenURL = slow.URL + "/v2/token_endpoint"
+	r.moveTokenEndpoint(slow.URL + "/v2/token_endpoint")
 	src = r.source()
 	r.clock.Advance(time.Hour)
 	sent := r.clock.Now()
@@ -276,16 +276,33 @@ func TestInvalidGrantNeedsLogin(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	src := r.source()
 	r.login(src)
-	before, _ := os.ReadFile(r.store.Location("sandbox"))
+	before := r.record()
 	r.clock.Advance(time.Hour)
 	r.provider.Fault(devprovider.FaultInvalidGrant, 1)
 	_, err := src.Token()
 	if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "freshtoken login -e sandbox") {
 		t.Fatalf("err = %v; want ErrLoginRequired naming `freshtoken login -e sandbox`", err)
 	}
-	after, _ := os.ReadFile(r.store.Location("sandbox"))
-	if string(before) != string(after) {
-		t.Fatal("invalid_grant changed the store")
+	after := r.record()
+	if after.AccessToken != before.AccessToken || after.RefreshToken != before.RefreshToken || after.Renewals != before.Renewals {
+		t.Fatal("invalid_grant changed the stored tokens")
+	}
+	if after.Problem == nil || after.Problem.Kind != store.ProblemGrantEnded || !after.Problem.At.Equal(r.clock.Now()) {
+		t.Fatalf("problem %+v; want grant_ended recorded now", after.Problem)
+	}
+	// The ended grant is not tried again: the next call says so without a request.
+	requests := r.provider.Stats().TokenRequests
+	if _, err := r.source().Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "ended the grant") {
+		t.Fatalf("second call: %v; want the recorded ended grant", err)
+	}
+	if r.provider.Stats().TokenRequests != requests {
+		t.Fatal("an ended grant was sent to the provider again")
+	}
+	// A log-in clears the problem.
+	r.clock.Advance(2 * time.Second)
+	r.login(src)
+	if p := r.record().Problem; p != nil {
+		t.Fatalf("problem %+v kept after a log-in", p)
 	}
 }
 
@@ -307,7 +324,7 @@ func TestInvalidGrantRereadsStore(t *testing.T) {
 		w.Write([]byte(`{"error":"invalid_grant"}`))
 	}))
 	defer racer.Close()
-	r.settings.TokenURL = racer.URL
+	r.moveTokenEndpoint(racer.URL)
 	tok, err := r.source().Token()
 	if err != nil {
 		t.Fatal(err)
@@ -475,7 +492,7 @@ func TestRateLimitRetriesAreBounded(t *testing.T) {
 	r.settings.RetryBackoff = []time.Duration{time.Millisecond}
 	src := r.source()
 	r.login(src)
-	r.settings.TokenURL = limited.URL
+	r.moveTokenEndpoint(limited.URL)
 	_, err := r.source().Renew(context.Background())
 	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "rate limiting") {
 		t.Fatalf("err = %v, want ErrUnreachable about rate limiting", err)
@@ -523,7 +540,7 @@ func TestProviderEchoingASecretDoesNotLeakIt(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": "bad token " + req.PostForm.Get("refresh_token")})
 	}))
 	defer echoing.Close()
-	r.settings.TokenURL = echoing.URL
+	r.moveTokenEndpoint(echoing.URL)
 	_, err := r.source().Renew(context.Background())
 	if err == nil || strings.Contains(err.Error(), rt) || !strings.Contains(err.Error(), "invalid_request") {
 		t.Fatalf("err = %v; want invalid_request without the refresh token", err)

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -49,15 +50,40 @@ func TestTokenEndpointFaults(t *testing.T) {
 			if !strings.HasPrefix(msg, "freshtoken: dev: ") || strings.Contains(msg, "\n") || !strings.Contains(msg, tt.message) {
 				t.Fatalf("stderr %q; want one line about dev containing %q", r.stderr, tt.message)
 			}
-			if !bytes.Equal(w.storeBytes(), before) {
+			needsPerson := tt.fault == devprovider.FaultInvalidGrant || tt.fault == devprovider.FaultInvalidClient
+			if !needsPerson && !bytes.Equal(w.storeBytes(), before) {
 				t.Fatal("the failure changed the store")
+			}
+			if needsPerson { // the tokens are kept, with the problem beside them for status
+				st := w.mustRun("status", "--json").stdout
+				if !strings.Contains(st, `"problem"`) || !strings.Contains(st, tt.message) {
+					t.Fatalf("status --json does not tell of the problem:\n%s", st)
+				}
+				if !bytes.Equal(stripProblem(t, w.storeBytes()), stripProblem(t, before)) {
+					t.Fatal("the failure changed the stored tokens")
+				}
 			}
 			if tt.fault == devprovider.FaultInvalidGrant {
 				return // the grant is gone in real life; nothing to recover
 			}
 			w.mustRun("token", "--force")
+			if st := w.mustRun("status", "--json").stdout; strings.Contains(st, `"problem"`) {
+				t.Fatalf("a successful renewal left the problem in status:\n%s", st)
+			}
 		})
 	}
+}
+
+// stripProblem is a stored record without its problem, to compare tokens.
+func stripProblem(t *testing.T, record []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(record, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "problem")
+	out, _ := json.Marshal(m)
+	return out
 }
 
 func TestExitCodes(t *testing.T) {

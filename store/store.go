@@ -26,7 +26,45 @@ type Record struct {
 	// RenewedFor says why the last renewal happened: RenewedForExpiry,
 	// RenewedForRejection or RenewedOnRequest.
 	RenewedFor string `json:"renewed_for,omitempty"`
+	// Grant says which grant the tokens belong to. Tokens are used by, and
+	// sent for, only an environment configured with the same grant. Records
+	// written before it existed have none.
+	Grant Grant `json:"grant,omitzero"`
+	// Problem is the last renewal failure that needs a person, kept until a
+	// renewal or a log-in succeeds; nil when all is well.
+	Problem *Problem `json:"problem,omitempty"`
 }
+
+// Grant identifies an authorisation: the token endpoint that issued it, the
+// client it was issued to, and how it was obtained.
+type Grant struct {
+	TokenURL string `json:"token_url,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
+	Type     string `json:"type,omitempty"` // the OAuth grant type that began it, such as authorization_code
+}
+
+// IsZero reports whether g identifies nothing, as in records that predate it.
+func (g Grant) IsZero() bool { return g == Grant{} }
+
+// String describes g for people: "client ID at TOKEN_URL".
+func (g Grant) String() string { return fmt.Sprintf("client %q at %s", g.ClientID, g.TokenURL) }
+
+// Problem is a renewal failure that retrying cannot fix.
+type Problem struct {
+	Kind    string    `json:"kind"`    // ProblemGrantEnded or ProblemClientRejected
+	Message string    `json:"message"` // what happened, without secrets
+	At      time.Time `json:"at"`
+}
+
+// Kinds of Problem.
+const (
+	// ProblemGrantEnded: the provider refused the refresh token
+	// (invalid_grant); only a log-in helps.
+	ProblemGrantEnded = "grant_ended"
+	// ProblemClientRejected: the provider refused the client's credentials;
+	// the configuration needs fixing.
+	ProblemClientRejected = "client_rejected"
+)
 
 // Reasons for a renewal, as Record.RenewedFor records them.
 const (

@@ -84,7 +84,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	if err := appendStore(confPath, storeDir); err != nil {
 		return err
 	}
-	src, err := freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: confPath, Env: "demo", Logger: opts.f.Logger()})
+	src, err := freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: confPath, Env: "demo", Logger: opts.f.Logger(), Sending: opts.f.Sending})
 	if err != nil {
 		return err
 	}

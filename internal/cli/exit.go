@@ -19,8 +19,12 @@ const (
 	ExitLogin       = 3
 	ExitHTTPError   = 4
 	ExitUnreachable = 5
-	// ExitInterrupted follows the shell's convention for SIGINT (128+2).
+	// ExitInterrupted follows the shell's convention for SIGINT (128+2);
+	// SIGTERM and SIGHUP give 128+15 and 128+1.
 	ExitInterrupted = 130
+	// ExitBrokenPipe is a command whose output lost its reader (128+SIGPIPE),
+	// as a pipeline member killed by SIGPIPE would exit.
+	ExitBrokenPipe = 141
 )
 
 type usageError struct{ msg string }

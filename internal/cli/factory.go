@@ -49,6 +49,9 @@ type Factory struct {
 
 	// OpenBrowser opens a URL for a person; tests replace it.
 	OpenBrowser func(url string) error
+	// Sending is told of every token request whose answer must be stored
+	// before the process may exit (freshtoken.Options.Sending); nil: nobody.
+	Sending func(freshtoken.Renewal) func()
 
 	logger  *slog.Logger
 	closers []io.Closer
@@ -149,5 +152,5 @@ func (f *Factory) Source(ctx context.Context, env string) (*freshtoken.Source, e
 	if env == "" {
 		env = f.EnvFlag
 	}
-	return freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: f.ConfigFlag, Env: env, Logger: f.Logger()})
+	return freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: f.ConfigFlag, Env: env, Logger: f.Logger(), Sending: f.Sending})
 }

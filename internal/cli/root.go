@@ -5,8 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
+	"sync"
 
 	"github.com/cli/browser"
 	"github.com/spf13/cobra"
@@ -14,32 +13,45 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
-// Main runs freshtoken with args and returns the exit code.
+// Main runs freshtoken with args and returns the exit code. Whatever
+// signal arrives and whatever pipe closes, it returns only once every
+// renewal sent has been stored (see guard).
 func Main(args []string, ios *IOStreams) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	var (
+		mu     sync.Mutex
+		broken bool // stdout or stderr lost its reader
+	)
+	streams := *ios
+	streams.Out = pipeWatch{w: ios.Out, broken: &broken, mu: &mu}
+	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken, mu: &mu}
+	ctx, g, stop := guardSignals(streams.ErrOut)
 	defer stop()
-	f := &Factory{IO: ios, OpenBrowser: openBrowser}
+	f := &Factory{IO: &streams, OpenBrowser: openBrowser, Sending: g.Sending}
 	defer f.close()
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err != nil && ctx.Err() != nil {
-		// Interrupted (Ctrl-C or SIGTERM): a renewal in flight was still seen
-		// through and stored by the engine.
+	sig := g.settle()
+	var se *silentError
+	switch {
+	case sig != 0:
+		// Interrupted: any renewal in flight was seen through and stored.
 		msg := "interrupted"
-		if err != context.Canceled {
+		if err != nil && err != context.Canceled {
 			msg = "interrupted: " + redact.OneLine(err.Error(), 1000)
 		}
-		fmt.Fprintf(ios.ErrOut, "freshtoken: %s\n", msg)
-		return ExitInterrupted
+		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", msg)
+		return 128 + int(sig)
+	case err != nil && !errors.As(err, &se):
+		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", redact.OneLine(err.Error(), 1000))
 	}
-	if err != nil {
-		var se *silentError
-		if !errors.As(err, &se) {
-			fmt.Fprintf(ios.ErrOut, "freshtoken: %s\n", redact.OneLine(err.Error(), 1000))
-		}
+	code := ExitCode(err)
+	mu.Lock()
+	defer mu.Unlock()
+	if broken && code == ExitOK {
+		return ExitBrokenPipe
 	}
-	return ExitCode(err)
+	return code
 }
 
 // openBrowser honours $BROWSER, as gh does, before asking the desktop.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,8 +53,16 @@ type envStatus struct {
 	RenewedFor     string     `json:"last_renewal_for,omitempty"`
 	Renewals       int        `json:"renewals"`
 	Store          string     `json:"store"`
-	Error          string     `json:"error,omitempty"`
+	// Problem is what needs a person before the tokens can be used or
+	// renewed again: the grant ended, the client was rejected, or the
+	// stored tokens belong to another client.
+	Problem *store.Problem `json:"problem,omitempty"`
+	Error   string         `json:"error,omitempty"`
 }
+
+// problemOtherClient is status's kind for stored tokens that belong to
+// another client or provider than the environment's.
+const problemOtherClient = "other_client"
 
 func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 	ctx := cmd.Context()
@@ -86,6 +95,10 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 			}
 		case rec != nil:
 			fillStatus(&st, rec)
+			if err := src.CheckGrant(rec); err != nil {
+				st.LoggedIn = false
+				st.Problem = &store.Problem{Kind: problemOtherClient, Message: err.Error()}
+			}
 		}
 		all = append(all, st)
 	}
@@ -110,7 +123,8 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 }
 
 func fillStatus(st *envStatus, rec *store.Record) {
-	st.LoggedIn = true
+	st.LoggedIn = rec.Problem == nil || rec.Problem.Kind != store.ProblemGrantEnded
+	st.Problem = rec.Problem
 	st.Renewals = rec.Renewals
 	if !rec.Expiry.IsZero() {
 		t := rec.Expiry.UTC()
@@ -139,10 +153,17 @@ func printStatus(w io.Writer, st envStatus) {
 	switch {
 	case st.Error != "":
 		row("problem", st.Error)
+	case st.Problem != nil && st.Problem.Kind == problemOtherClient:
+		row("logged in", "no: "+strings.TrimPrefix(st.Problem.Message, st.Env+": "))
+	case !st.LoggedIn && st.Problem != nil:
+		row("logged in", fmt.Sprintf("no: %s (%s); run `freshtoken login -e %s`", st.Problem.Message, ago(st.Problem.At), st.Env))
 	case !st.LoggedIn:
 		row("logged in", fmt.Sprintf("no; run `freshtoken login -e %s`", st.Env))
 	default:
 		row("logged in", "yes")
+		if st.Problem != nil {
+			row("problem", fmt.Sprintf("%s (%s)", st.Problem.Message, ago(st.Problem.At)))
+		}
 		if st.ExpiresAt != nil {
 			row("access token", relative("expires", "expired", *st.ExpiresAt))
 		} else {

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+)
+
+// guard keeps a signal from costing the user their grant. Once a token
+// request is sent, its answer may hold the only copy of a rotated refresh
+// token, so the process must not end before the answer is stored:
+//   - SIGPIPE never ends the process: a write to a closed pipe fails instead;
+//   - the first SIGINT, SIGTERM or SIGHUP cancels the command, and the
+//     process exits 128+N once every renewal in flight has been stored;
+//   - a second SIGINT (Ctrl-C again) ends the process at once, with a
+//     warning if that abandons a renewal.
+type guard struct {
+	errOut io.Writer
+	cancel context.CancelFunc
+	exit   func(code int) // os.Exit; tests replace it
+	delay  time.Duration  // how long a wait goes unexplained
+
+	mu       sync.Mutex
+	idle     *sync.Cond
+	inFlight int
+	last     freshtoken.Renewal // the latest renewal sent
+	sig      syscall.Signal     // the first signal received; 0 if none
+}
+
+// guardSignals starts watching for signals and returns the context that the
+// first of them cancels.
+func guardSignals(errOut io.Writer) (context.Context, *guard, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &guard{errOut: errOut, cancel: cancel, exit: os.Exit, delay: time.Second}
+	g.idle = sync.NewCond(&g.mu)
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				g.received(s.(syscall.Signal))
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, g, func() { signal.Stop(ch); close(done); cancel() }
+}
+
+// Sending is freshtoken.Options.Sending: it counts the renewals whose
+// answers are not yet stored.
+func (g *guard) Sending(r freshtoken.Renewal) func() {
+	g.mu.Lock()
+	g.inFlight++
+	g.last = r
+	g.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			g.inFlight--
+			if g.inFlight == 0 {
+				g.idle.Broadcast()
+			}
+			g.mu.Unlock()
+		})
+	}
+}
+
+// received acts on signal s.
+func (g *guard) received(s syscall.Signal) {
+	if s == syscall.SIGPIPE {
+		return // the write that raised it has failed; the command carries on
+	}
+	g.mu.Lock()
+	first := g.sig == 0
+	if first {
+		g.sig = s
+	}
+	busy, last := g.inFlight > 0, g.last
+	g.mu.Unlock()
+	switch {
+	case first:
+		g.cancel()
+		time.AfterFunc(g.delay, g.explainWait)
+	case s == syscall.SIGINT:
+		if busy {
+			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: if %s had already issued new tokens, the refresh token is lost; run `freshtoken login -e %s` if the next call says so\n", host(last.TokenURL), last.Env)
+		}
+		g.exit(128 + int(syscall.SIGINT))
+	}
+}
+
+// explainWait says what the process waits for, if a renewal still is.
+func (g *guard) explainWait() {
+	g.mu.Lock()
+	busy, last := g.inFlight > 0, g.last
+	g.mu.Unlock()
+	if busy {
+		fmt.Fprintf(g.errOut, "freshtoken: waiting up to %s for the renewal already sent to %s to be stored; Ctrl-C again abandons it and may end the authorisation\n",
+			last.Timeout.Round(time.Second), host(last.TokenURL))
+	}
+}
+
+// settle waits until no renewal is in flight and returns the signal that
+// interrupted the process, or 0.
+func (g *guard) settle() syscall.Signal {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.inFlight > 0 {
+		g.idle.Wait()
+	}
+	return g.sig
+}
+
+func host(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "the provider"
+}
+
+// pipeWatch is a stream whose reader may go away (`| head`): a write to it
+// then fails with EPIPE rather than ending the process, and the failure is
+// remembered so that the process exits as a killed pipeline member would.
+type pipeWatch struct {
+	w      io.Writer
+	broken *bool
+	mu     *sync.Mutex
+}
+
+func (p pipeWatch) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		p.mu.Lock()
+		*p.broken = true
+		p.mu.Unlock()
+	}
+	return n, err
+}

@@ -1,0 +1,260 @@
+package freshtoken_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// TestAnotherClientsTokensAreNeverUsed: two configurations give one
+// environment name to different clients or providers. The second never
+// sends, serves or deletes the first's tokens, and the first keeps working.
+func TestAnotherClientsTokensAreNeverUsed(t *testing.T) {
+	tests := []struct {
+		name  string
+		other func(s *freshtoken.Settings, elsewhere string)
+	}{
+		{"another client id", func(s *freshtoken.Settings, _ string) { s.ClientID = "someone-elses-client" }},
+		{"another provider", func(s *freshtoken.Settings, elsewhere string) { s.TokenURL = elsewhere }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			first := r.source()
+			r.login(first)
+			before := r.record()
+			var elsewhereHit atomic.Int32
+			elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				elsewhereHit.Add(1)
+				http.Error(w, "not expected", http.StatusTeapot)
+			}))
+			defer elsewhere.Close()
+			set := r.settings
+			tt.other(&set, elsewhere.URL+"/token")
+			second, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			requests := r.provider.Stats().TokenRequests
+			for _, call := range []func() error{
+				func() error { _, err := second.Token(); return err },
+				func() error { _, err := second.Renew(context.Background()); return err },
+				func() error { return second.Logout(context.Background()) },
+			} {
+				err := call()
+				if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "belong to client") ||
+					!strings.Contains(err.Error(), set.TokenURL) || !strings.Contains(err.Error(), r.settings.TokenURL) {
+					t.Fatalf("err = %v; want log-in needed, naming both grants", err)
+				}
+				if strings.Contains(err.Error(), before.AccessToken) {
+					t.Fatal("the error shows the other client's token")
+				}
+			}
+			if err := second.CheckGrant(before); err == nil {
+				t.Fatal("CheckGrant accepts another client's record")
+			}
+			if r.provider.Stats().TokenRequests != requests || elsewhereHit.Load() != 0 {
+				t.Fatal("the other client's refresh token was sent somewhere")
+			}
+			if after := r.record(); after.AccessToken != before.AccessToken || after.RefreshToken != before.RefreshToken {
+				t.Fatal("the other client's record was changed")
+			}
+			if tok, err := first.Renew(context.Background()); err != nil || tok.AccessToken == before.AccessToken {
+				t.Fatalf("the first environment no longer works: %v", err)
+			}
+		})
+	}
+}
+
+// TestRecordWithoutGrantIsAdopted: a record written before grants were
+// recorded belongs to the first environment that uses it, and to no other.
+func TestRecordWithoutGrantIsAdopted(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	legacy := r.record()
+	legacy.Grant = store.Grant{}
+	if err := r.store.Save(context.Background(), "sandbox", legacy); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.source().Token(); err != nil {
+		t.Fatal(err)
+	}
+	want := store.Grant{TokenURL: r.settings.TokenURL, ClientID: r.settings.ClientID, Type: "authorization_code"}
+	if got := r.record().Grant; got != want {
+		t.Fatalf("grant %+v after first use, want %+v", got, want)
+	}
+	set := r.settings
+	set.ClientID = "someone-elses-client"
+	other, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("another client used an adopted record: %v", err)
+	}
+}
+
+// tokenServer answers every refresh with body, its %d filled with a counter
+// so that each answer carries new tokens.
+func tokenServer(t *testing.T, body string) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		i := n.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, body, i, i)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// TestUnknownLifetimes: an expires_in that is missing, zero or negative is
+// a lifetime unknown: the token is used, not renewed per call and not kept
+// forever, but renewed once DefaultLifetime has passed.
+func TestUnknownLifetimes(t *testing.T) {
+	for _, field := range []string{``, `,"expires_in":0`, `,"expires_in":-30`, `,"expires_in":"-5"`} {
+		t.Run(strings.TrimPrefix(field, ","), func(t *testing.T) {
+			body := `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer"` + field + `}`
+			srv, refreshes := tokenServer(t, body)
+			r := newRig(t, devprovider.Options{})
+			r.settings.TokenURL = srv.URL
+			r.settings.DefaultLifetime = 10 * time.Minute
+			src := r.source()
+			old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
+				IssuedAt: r.clock.Now().Add(-time.Hour), Expiry: r.clock.Now().Add(-time.Minute)}
+			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 20 {
+				tok, err := src.Token()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tok.AccessToken != "access-token-number-1" {
+					t.Fatalf("call %d got %q; want the one renewal's token", i, tok.AccessToken)
+				}
+				r.clock.Advance(20 * time.Second) // 20 calls span 6m40s, within the default lifetime
+			}
+			if n := refreshes.Load(); n != 1 {
+				t.Fatalf("%d refreshes; want 1 for 20 calls", n)
+			}
+			if rec := r.record(); !rec.Expiry.IsZero() {
+				t.Fatalf("stored expiry %s; want none (unknown)", rec.Expiry)
+			}
+			r.clock.Advance(4 * time.Minute) // past the default lifetime, less RenewBefore
+			if tok, err := src.Token(); err != nil || tok.AccessToken != "access-token-number-2" {
+				t.Fatalf("after the default lifetime: %v, %v; want a renewal", tok, err)
+			}
+		})
+	}
+}
+
+// TestRenewalsAtMostOncePerSecond: tokens that live a second are not renewed
+// on every call, whatever the arithmetic says; a forced renewal still is.
+func TestRenewalsAtMostOncePerSecond(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Second})
+	src := r.source()
+	r.login(src)
+	if _, err := src.Renew(context.Background()); err != nil { // a log-in is not a renewal; this is
+		t.Fatal(err)
+	}
+	for range 3 {
+		r.clock.Advance(300 * time.Millisecond) // half the lifetime has passed after the second step
+		if _, err := src.Token(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := r.provider.Stats().Refreshes; n != 1 {
+		t.Fatalf("%d refreshes within a second of the first; want just that one", n)
+	}
+	r.clock.Advance(200 * time.Millisecond)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.provider.Stats().Refreshes; n != 3 {
+		t.Fatalf("%d refreshes; want the first, one due after a second and one forced", n)
+	}
+}
+
+// storeWatcher is a log handler that fails the test if anything is logged
+// after the provider answered a refresh and before the answer was stored:
+// a log line that cannot be written (a closed pipe) may end the process.
+type storeWatcher struct {
+	t        *testing.T
+	r        *rig
+	answered *atomic.Bool
+	oldToken string
+	lines    *atomic.Int32
+}
+
+func (h storeWatcher) Enabled(context.Context, slog.Level) bool { return true }
+func (h storeWatcher) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h storeWatcher) WithGroup(string) slog.Handler            { return h }
+func (h storeWatcher) Handle(_ context.Context, rec slog.Record) error {
+	if h.answered.Load() {
+		h.lines.Add(1)
+		if h.r.record().RefreshToken == h.oldToken {
+			h.t.Errorf("%q was logged after the provider answered, before its tokens were stored", rec.Message)
+		}
+	}
+	return nil
+}
+
+type answeredTransport struct{ answered *atomic.Bool }
+
+func (a answeredTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	a.answered.Store(err == nil)
+	return resp, err
+}
+
+func TestAnswerStoredBeforeAnythingIsLogged(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.login(r.source())
+	var answered atomic.Bool
+	var lines atomic.Int32
+	old := r.record().RefreshToken
+	log := slog.New(storeWatcher{t: t, r: r, answered: &answered, oldToken: old, lines: &lines})
+	var sent, stored atomic.Int32
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, Logger: log,
+		HTTPClient: &http.Client{Transport: answeredTransport{&answered}},
+		Sending: func(rn freshtoken.Renewal) func() {
+			if rn.Env != "sandbox" || rn.TokenURL != r.settings.TokenURL {
+				t.Errorf("Sending told of %+v", rn)
+			}
+			sent.Add(1)
+			return func() {
+				if r.record().RefreshToken == old {
+					t.Error("Sending's stored() was called before the answer was stored")
+				}
+				stored.Add(1)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if lines.Load() == 0 {
+		t.Fatal("nothing was logged after the answer; the test proves nothing")
+	}
+	if sent.Load() != 1 || stored.Load() != 1 {
+		t.Fatalf("Sending called %d times, stored %d; want 1 and 1", sent.Load(), stored.Load())
+	}
+}
