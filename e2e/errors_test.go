@@ -55,8 +55,9 @@ func TestTokenEndpointFaults(t *testing.T) {
 				t.Fatal("the failure changed the store")
 			}
 			if needsPerson { // the tokens are kept, with the problem beside them for status
+				kind := map[devprovider.Fault]string{devprovider.FaultInvalidGrant: "grant_ended", devprovider.FaultInvalidClient: "client_rejected"}[tt.fault]
 				st := w.mustRun("status", "--json").stdout
-				if !strings.Contains(st, `"problem"`) || !strings.Contains(st, tt.message) {
+				if !strings.Contains(st, `"kind": "`+kind+`"`) {
 					t.Fatalf("status --json does not tell of the problem:\n%s", st)
 				}
 				if !bytes.Equal(stripProblem(t, w.storeBytes()), stripProblem(t, before)) {
