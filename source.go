@@ -607,7 +607,15 @@ func (s *Source) save(ctx context.Context, r *store.Record) error {
 	redact.Register(r.AccessToken, r.RefreshToken)
 	giveUp := time.Now().Add(saveRetryFor)
 	wait := 100 * time.Millisecond
-	err := s.store.Save(ctx, s.set.Env, r)
+	saveOnce := func() error {
+		err := s.store.Save(ctx, s.set.Env, r)
+		if errors.Is(err, store.ErrReserveUsed) { // saved, on a full disk
+			s.log.Warn(err.Error())
+			return nil
+		}
+		return err
+	}
+	err := saveOnce()
 	for tries := 1; err != nil; tries++ {
 		if errors.Is(err, store.ErrUnreachable) {
 			if time.Now().Add(wait).After(giveUp) {
@@ -622,7 +630,7 @@ func (s *Source) save(ctx context.Context, r *store.Record) error {
 		s.log.Debug("saving the tokens failed; trying again", "after", wait, "error", err.Error())
 		time.Sleep(wait)
 		wait = min(2*wait, 2*time.Second)
-		err = s.store.Save(ctx, s.set.Env, r)
+		err = saveOnce()
 	}
 	if err != nil {
 		return err

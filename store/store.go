@@ -109,6 +109,9 @@ var (
 	// ErrDenied means a shared store refused the credentials or permissions
 	// it was given: a configuration problem that retrying cannot fix.
 	ErrDenied = errors.New("token store denied access")
+	// ErrReserveUsed comes from a Save that succeeded only by giving up the
+	// store's disk-space reserve: the record is saved, but the disk is full.
+	ErrReserveUsed = errors.New("the disk is full; the tokens were saved in space kept in reserve")
 )
 
 // RedactURL returns a store's URL as people may see it: its scheme, host

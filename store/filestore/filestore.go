@@ -1,12 +1,15 @@
 // Package filestore keeps each environment's tokens in its own JSON file in a
 // private folder.
 //
-// Invariants: the folder is 0700 and every file in it 0600, and a looser mode
-// is refused rather than used; a record is replaced only by writing a temp
-// file, syncing it, renaming it over the old one and syncing the folder, so a
-// reader sees the old record or the new one, never a mix; a record that cannot
-// be parsed is reported and left in place; temp files left by a crashed writer
-// are removed by the next writer of that environment, which holds its lock.
+// Invariants: the folder is 0700 and every file in it 0600, all owned by the
+// user, and anything looser, foreign or a symbolic link is refused rather
+// than used or followed; a record is replaced only by writing a temp file,
+// syncing it, renaming it over the old one and syncing the folder, so a
+// reader sees the old record or the new one, never a mix; a record that
+// cannot be parsed is reported and left in place; temp files left by a
+// crashed writer are removed by the next writer of that environment, which
+// holds its lock; a small reserve file is given up when the disk is full, so
+// that a renewal's answer can still be stored.
 package filestore
 
 import (
@@ -30,6 +33,10 @@ const (
 	fileMode fs.FileMode = 0o600
 	// lockPoll is how often a waiting renewer retries the lock file.
 	lockPoll = 10 * time.Millisecond
+	// reserveName is the file given up to make room on a full disk.
+	reserveName = ".reserve"
+	// reserveSize is many times the size of a record and its temp file.
+	reserveSize = 64 << 10
 )
 
 // Store is a folder of token files.
@@ -56,21 +63,14 @@ func (s *Store) Load(_ context.Context, env string) (*store.Record, error) {
 		return nil, err
 	}
 	p := s.path(env)
-	f, err := os.Open(p)
+	f, err := openPrivate(p, os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	if err := checkMode(p, fi.Mode(), fileMode, "600"); err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s could not be read (%v); it was left as it is: fix it, or run `freshtoken login -e %s` to replace it", store.ErrCorrupt, p, err, env)
@@ -78,7 +78,34 @@ func (s *Store) Load(_ context.Context, env string) (*store.Record, error) {
 	return store.Unmarshal(data, p, env)
 }
 
+// openPrivate opens the file at p, never through a symbolic link, and
+// refuses it unless it is a regular file of the user's that only the user
+// can read and write.
+func openPrivate(p string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(p, flag|noFollow, fileMode)
+	if err != nil {
+		if fi, lerr := os.Lstat(p); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, linkError(p)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = checkFile(p, fi, fileMode, "600")
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // Save implements store.Store. It returns only once the record is on disk.
+// When the disk is full it gives up the reserve to make room, and returns
+// an error wrapping store.ErrReserveUsed with the record saved.
 func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
@@ -91,9 +118,25 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.dir, tempPrefix(env)+"*")
+	err = s.write(env, data)
+	if err != nil && isNoSpace(err) && os.Remove(filepath.Join(s.dir, reserveName)) == nil {
+		if err = s.write(env, data); err == nil {
+			return fmt.Errorf("%w: %s; free some space", store.ErrReserveUsed, s.dir)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("save tokens in %s: %w", s.dir, err)
+	}
+	s.keepReserve()
+	return nil
+}
+
+// write replaces env's record with data: temp file, sync, rename, sync the
+// folder.
+func (s *Store) write(env string, data []byte) error {
+	tmp, err := os.CreateTemp(s.dir, tempPrefix(env)+"*")
+	if err != nil {
+		return err
 	}
 	committed := false
 	defer func() {
@@ -103,25 +146,48 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 		}
 	}()
 	if err := tmp.Chmod(fileMode); err != nil {
-		return fmt.Errorf("save tokens in %s: %w", s.dir, err)
+		return err
 	}
 	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("save tokens in %s: %w", s.dir, err)
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("save tokens in %s: %w", s.dir, err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save tokens in %s: %w", s.dir, err)
+		return err
 	}
 	if err := os.Rename(tmp.Name(), s.path(env)); err != nil {
-		return fmt.Errorf("save tokens in %s: %w", s.dir, err)
+		return err
 	}
 	committed = true
 	// The record is in place; a folder that cannot be synced makes it less
 	// durable against power loss, not unsaved, so that is not a failure.
 	syncDir(s.dir)
 	return nil
+}
+
+// keepReserve makes the reserve file if it is missing. A disk too full for
+// it is no failure: the record is already saved.
+func (s *Store) keepReserve() {
+	p := filepath.Join(s.dir, reserveName)
+	if _, err := os.Lstat(p); err == nil {
+		return
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY|noFollow, fileMode)
+	if err != nil {
+		return
+	}
+	_, err = f.Write(make([]byte, reserveSize))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p) // a partial reserve would be counted on wrongly
+	}
 }
 
 // Delete implements store.Store.
@@ -149,12 +215,13 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		return nil, err
 	}
 	p := filepath.Join(s.dir, env+".lock")
-	if fi, err := os.Stat(p); err == nil {
-		if err := checkMode(p, fi.Mode(), fileMode, "600"); err != nil {
-			return nil, err
-		}
+	// Checked before flock opens it the same way (never through a link).
+	f, err := openPrivate(p, os.O_CREATE|os.O_RDWR)
+	if err != nil {
+		return nil, err
 	}
-	l := flock.New(p, flock.SetPermissions(fileMode))
+	f.Close()
+	l := flock.New(p, flock.SetFlag(os.O_CREATE|os.O_RDWR|noFollow), flock.SetPermissions(fileMode))
 	ok, err := l.TryLockContext(ctx, lockPoll)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", p, err)
@@ -185,26 +252,44 @@ func (s *Store) ensureDir() error {
 	return s.checkDir()
 }
 
-// checkDir refuses a folder others can read; a missing folder is fine.
+// checkDir refuses a folder that is a link, belongs to someone else or that
+// others can use; a missing folder is fine.
 func (s *Store) checkDir() error {
-	fi, err := os.Stat(s.dir)
+	fi, err := os.Lstat(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("token folder: %w", err)
 	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return linkError(s.dir)
+	}
 	if !fi.IsDir() {
 		return fmt.Errorf("token store %s is not a folder", s.dir)
 	}
-	return checkMode(s.dir, fi.Mode(), dirMode, "700")
+	return checkFile(s.dir, fi, dirMode, "700")
 }
 
-func checkMode(path string, got, want fs.FileMode, chmod string) error {
-	if got.Perm()&^want != 0 {
-		return fmt.Errorf("%s has mode %04o, which lets other users read your tokens; run `chmod %s %s`", path, got.Perm(), chmod, shellQuote(path))
+// checkFile refuses what is not the user's, or what others may use.
+func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) error {
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return linkError(path)
+	}
+	if !fi.IsDir() && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file; remove it, and freshtoken will make its own", path)
+	}
+	if foreignOwner(fi) {
+		return fmt.Errorf("%s belongs to another user, who could read or replace your tokens; remove it, or give it to yourself with `chown`", path)
+	}
+	if got := fi.Mode().Perm(); got&^want != 0 {
+		return fmt.Errorf("%s has mode %04o, which lets other users read your tokens; run `chmod %s %s`", path, got, chmod, shellQuote(path))
 	}
 	return nil
+}
+
+func linkError(path string) error {
+	return fmt.Errorf("%s is a symbolic link, which freshtoken never follows in its token store; remove it (and set [store] url to the real folder if that is where tokens belong)", path)
 }
 
 func shellQuote(s string) string {

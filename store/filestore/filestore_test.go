@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,8 +52,8 @@ func TestRoundTripAndModes(t *testing.T) {
 	for _, e := range entries {
 		checkPerm(t, filepath.Join(dir, e.Name()), 0o600)
 	}
-	if len(entries) != 2 {
-		t.Fatalf("store folder holds %d files, want the record and its lock", len(entries))
+	if len(entries) != 3 {
+		t.Fatalf("store folder holds %d files, want the record, its lock and the reserve", len(entries))
 	}
 }
 
@@ -195,5 +197,160 @@ func TestDeleteAndBadNames(t *testing.T) {
 	}
 	if err := s.Save(ctx, "../escape", sample()); err == nil {
 		t.Fatal("an environment name with a path in it was accepted")
+	}
+}
+
+// TestSymbolicLinksNeverFollowed: links planted in the store, dangling or
+// not, are refused, and nothing is created or read where they point.
+func TestSymbolicLinksNeverFollowed(t *testing.T) {
+	elsewhere := t.TempDir()
+	tests := []struct {
+		name  string
+		plant func(t *testing.T, dir string) // dir exists, 0700
+		call  func(s *filestore.Store) error
+	}{
+		{"dangling lock link", func(t *testing.T, dir string) {
+			symlink(t, filepath.Join(elsewhere, "created-by-lock"), filepath.Join(dir, "sandbox.lock"))
+		}, func(s *filestore.Store) error { _, err := s.Lock(ctx, "sandbox"); return err }},
+		{"record link", func(t *testing.T, dir string) {
+			target := filepath.Join(elsewhere, "theirs.json")
+			data, _ := store.Marshal("sandbox", sample())
+			if err := os.WriteFile(target, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			symlink(t, target, filepath.Join(dir, "sandbox.json"))
+		}, func(s *filestore.Store) error { _, err := s.Load(ctx, "sandbox"); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "tokens")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			tt.plant(t, dir)
+			err := tt.call(filestore.New(dir))
+			if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+				t.Fatalf("err = %v; want a refusal naming the symbolic link", err)
+			}
+			if _, err := os.Stat(filepath.Join(elsewhere, "created-by-lock")); err == nil {
+				t.Fatal("a file was created through the link")
+			}
+		})
+	}
+	t.Run("store folder is a link", func(t *testing.T) {
+		real := t.TempDir()
+		link := filepath.Join(t.TempDir(), "tokens")
+		symlink(t, real, link)
+		if err := filestore.New(link).Save(ctx, "sandbox", sample()); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+			t.Fatalf("err = %v; want a refusal naming the symbolic link", err)
+		}
+		if entries, _ := os.ReadDir(real); len(entries) != 0 {
+			t.Fatalf("files written through the link: %v", entries)
+		}
+	})
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestForeignFilesRefused: a store folder or file that belongs to another
+// user is refused, even with private modes.
+func TestForeignFilesRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving a file to another user needs root; CI runs as root")
+	}
+	for _, what := range []string{"folder", "record", "lock"} {
+		t.Run(what, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "tokens")
+			s := filestore.New(dir)
+			if err := s.Save(ctx, "sandbox", sample()); err != nil {
+				t.Fatal(err)
+			}
+			unlock, err := s.Lock(ctx, "sandbox")
+			if err != nil {
+				t.Fatal(err)
+			}
+			unlock()
+			target := map[string]string{"folder": dir, "record": s.Location("sandbox"), "lock": filepath.Join(dir, "sandbox.lock")}[what]
+			if err := os.Chown(target, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			_, lerr := s.Load(ctx, "sandbox")
+			_, kerr := s.Lock(ctx, "sandbox")
+			err = errors.Join(lerr, kerr)
+			if err == nil || !strings.Contains(err.Error(), "belongs to another user") {
+				t.Fatalf("err = %v; want a refusal saying it belongs to another user", err)
+			}
+		})
+	}
+}
+
+// TestFullDiskUsesTheReserve: on a disk with no room left, the reserve is
+// given up so that the record is still saved; once the reserve is gone, a
+// failed save leaves the previous record whole.
+func TestFullDiskUsesTheReserve(t *testing.T) {
+	dir := smallDisk(t)
+	s := filestore.New(dir)
+	first := sample()
+	if err := s.Save(ctx, "sandbox", first); err != nil {
+		t.Fatal(err)
+	}
+	fillDisk(t, dir)
+	second := sample()
+	second.RefreshToken = "refresh-2-rotated"
+	if err := s.Save(ctx, "sandbox", second); !errors.Is(err, store.ErrReserveUsed) {
+		t.Fatalf("save on a full disk: %v; want it saved from the reserve", err)
+	}
+	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != second.RefreshToken {
+		t.Fatalf("after the save on a full disk: %+v, %v; want the rotated token", got, err)
+	}
+	fillDisk(t, dir)
+	third := sample()
+	third.RefreshToken = "refresh-3-rotated"
+	if err := s.Save(ctx, "sandbox", third); err == nil || errors.Is(err, store.ErrReserveUsed) {
+		t.Fatalf("save with no reserve left: %v; want a failure", err)
+	}
+	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != second.RefreshToken {
+		t.Fatalf("a failed save damaged the record: %+v, %v", got, err)
+	}
+}
+
+// smallDisk mounts a 256 KiB tmpfs and returns a store folder on it.
+func smallDisk(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small disk needs root; CI runs as root")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", mnt).CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("mount tmpfs: %v: %s", err, out)
+		}
+		t.Skipf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	return filepath.Join(mnt, "tokens")
+}
+
+// fillDisk writes to a file in dir until the disk is full.
+func fillDisk(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.CreateTemp(filepath.Dir(dir), "filler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	block := make([]byte, 4096)
+	for {
+		if _, err := f.Write(block); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return
+		}
 	}
 }

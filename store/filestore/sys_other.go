@@ -1,0 +1,15 @@
+//go:build !unix
+
+package filestore
+
+import "io/fs"
+
+// noFollow is 0 where the system has no O_NOFOLLOW; links are still refused
+// by the Lstat checks.
+const noFollow = 0
+
+// foreignOwner is false where files carry no Unix owner.
+func foreignOwner(fs.FileInfo) bool { return false }
+
+// isNoSpace reports whether err says the disk is full.
+func isNoSpace(err error) bool { return false }
