@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/cli/browser"
 	"github.com/spf13/cobra"
@@ -32,8 +33,13 @@ func Main(args []string, ios *IOStreams) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	sig := g.settle()
+	mu.Lock()
+	lostReader := broken
+	mu.Unlock()
 	var se *silentError
 	switch {
+	case sig == 0 && lostReader && (err == nil || errors.Is(err, syscall.EPIPE)):
+		return ExitBrokenPipe // nobody is reading: nothing to say, and nowhere to say it
 	case sig != 0:
 		// Interrupted: any renewal in flight was seen through and stored.
 		msg := "interrupted"
@@ -45,13 +51,7 @@ func Main(args []string, ios *IOStreams) int {
 	case err != nil && !errors.As(err, &se):
 		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", redact.OneLine(err.Error(), 1000))
 	}
-	code := ExitCode(err)
-	mu.Lock()
-	defer mu.Unlock()
-	if broken && code == ExitOK {
-		return ExitBrokenPipe
-	}
-	return code
+	return ExitCode(err)
 }
 
 // openBrowser honours $BROWSER, as gh does, before asking the desktop.

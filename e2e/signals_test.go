@@ -1,0 +1,227 @@
+package e2e_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// gate holds the provider's answer to the next refresh until the test lets
+// it go, so that a signal or a closed pipe arrives at the worst moment: the
+// refresh token is about to be rotated and the answer is not yet stored.
+type gate struct {
+	armed   atomic.Bool
+	arrived chan struct{}
+	release chan struct{}
+}
+
+func newGate() *gate {
+	return &gate{arrived: make(chan struct{}, 1), release: make(chan struct{})}
+}
+
+func (g *gate) onTokenRequest(grantType string) {
+	if grantType == "refresh_token" && g.armed.CompareAndSwap(true, false) {
+		g.arrived <- struct{}{}
+		<-g.release
+	}
+}
+
+// wait blocks until the held refresh has arrived.
+func (g *gate) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the refresh never reached the provider")
+	}
+}
+
+// strictWorld is a world whose provider revokes the whole grant when a
+// rotated-out refresh token comes back, with a gate on its next refresh.
+func strictWorld(t *testing.T) (*world, *gate) {
+	g := newGate()
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
+	w.login()
+	t.Cleanup(func() {
+		select {
+		case <-g.release:
+		default:
+			close(g.release)
+		}
+	})
+	g.armed.Store(true)
+	return w, g
+}
+
+// grantKept checks that the rotation reached the store and that the grant
+// still works: a forced renewal succeeds and the provider saw no reuse.
+func grantKept(t *testing.T, w *world, before string) {
+	t.Helper()
+	if s := w.provider.Stats(); s.Refreshes != 1 {
+		t.Fatalf("provider stats %+v; want the one refresh answered", s)
+	}
+	if strings.Contains(string(w.storeBytes()), before) {
+		t.Fatal("the rotated refresh token was not stored")
+	}
+	w.mustRun("token", "--force")
+	if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 || s.Refreshes != 2 {
+		t.Fatalf("provider stats %+v; want a second refresh and no reuse", s)
+	}
+}
+
+func refreshToken(t *testing.T, w *world) string {
+	t.Helper()
+	for line := range strings.SplitSeq(string(w.storeBytes()), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && k == `"refresh_token"` {
+			return strings.Trim(strings.TrimSpace(v), `",`)
+		}
+	}
+	t.Fatal("no refresh token stored")
+	return ""
+}
+
+// TestClosedPipeKeepsTheGrant: `freshtoken --debug token --force 2>&1 |
+// head -1`, with head gone before the provider answers. Every later write
+// fails; freshtoken is not killed by SIGPIPE, stores the answer, and exits
+// 141 as a pipeline member whose reader left.
+func TestClosedPipeKeepsTheGrant(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			w, g := strictWorld(t)
+			before := refreshToken(t, w)
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			ft := w.command(ctx, "--debug", "--log-format", format, "token", "--force")
+			ft.Stdout, ft.Stderr = pw, pw
+			head := exec.CommandContext(ctx, "head", "-1")
+			head.Stdin = pr
+			if err := ft.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if err := head.Start(); err != nil {
+				t.Fatal(err)
+			}
+			pw.Close()
+			pr.Close()
+			g.wait(t)
+			if err := head.Wait(); err != nil { // the pipe has no reader left
+				t.Fatal(err)
+			}
+			close(g.release)
+			ft.Wait()
+			if ws := ft.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() || ft.ProcessState.ExitCode() != 141 {
+				t.Fatalf("freshtoken ended with %v; want exit 141, not death by a signal", ft.ProcessState)
+			}
+			grantKept(t, w, before)
+		})
+	}
+}
+
+// signalled runs `freshtoken token --force`, sends it sig once arrived
+// says the refresh has reached the provider, and returns its exit code and
+// stderr. After freshtoken says what it is waiting for, second is sent if
+// set, and then release is called.
+func signalled(t *testing.T, w *world, arrived func(), release func(), sig, second syscall.Signal) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := w.command(ctx, "token", "--force")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		all  strings.Builder
+		said = make(chan struct{})
+	)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			mu.Lock()
+			all.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if strings.Contains(sc.Text(), "waiting up to") {
+				once.Do(func() { close(said) })
+			}
+		}
+	}()
+	arrived()
+	cmd.Process.Signal(sig)
+	select {
+	case <-said:
+	case <-time.After(30 * time.Second):
+		t.Fatal("freshtoken never said what it was waiting for")
+	}
+	if second != 0 {
+		cmd.Process.Signal(second)
+	}
+	release()
+	cmd.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	return cmd.ProcessState.ExitCode(), all.String()
+}
+
+// TestSignalsSeeTheRenewalThrough: closing the terminal (SIGHUP), stopping
+// a service (SIGTERM) or one Ctrl-C (SIGINT) while the provider is
+// answering: freshtoken says what it waits for, stores the answer, then
+// exits 128+N.
+func TestSignalsSeeTheRenewalThrough(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w, g := strictWorld(t)
+			before := refreshToken(t, w)
+			code, stderr := signalled(t, w, func() { g.wait(t) }, func() { close(g.release) }, sig, 0)
+			if code != 128+int(sig) {
+				t.Fatalf("exit %d; want %d\n%s", code, 128+int(sig), stderr)
+			}
+			if !strings.Contains(stderr, "Ctrl-C again abandons it") || !strings.Contains(stderr, "freshtoken: interrupted") {
+				t.Fatalf("stderr %q; want the wait explained, then interrupted", stderr)
+			}
+			grantKept(t, w, before)
+		})
+	}
+}
+
+// TestSecondCtrlCAbandons: Ctrl-C twice, while a provider that has not
+// answered yet holds the refresh, ends freshtoken at once with a warning.
+// The provider, finding its client gone, rotates nothing, so the grant still
+// works.
+func TestSecondCtrlCAbandons(t *testing.T) {
+	w, g := strictWorld(t)
+	g.armed.Store(false) // the hang holds the refresh instead
+	w.provider.Fault(devprovider.FaultHang, 1)
+	arrived := func() {
+		for deadline := time.Now().Add(30 * time.Second); w.provider.Stats().TokenRequests < 2; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the refresh never reached the provider")
+			}
+		}
+	}
+	code, stderr := signalled(t, w, arrived, func() {}, syscall.SIGINT, syscall.SIGINT)
+	if code != 130 || !strings.Contains(stderr, "renewal abandoned") || !strings.Contains(stderr, "freshtoken login -e dev") {
+		t.Fatalf("exit %d, stderr %q; want 130 with the abandon warning", code, stderr)
+	}
+	w.mustRun("token", "--force")
+	if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", s)
+	}
+}
