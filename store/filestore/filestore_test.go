@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -293,13 +292,13 @@ func TestForeignFilesRefused(t *testing.T) {
 // given up so that the record is still saved; once the reserve is gone, a
 // failed save leaves the previous record whole.
 func TestFullDiskUsesTheReserve(t *testing.T) {
-	dir := smallDisk(t)
+	dir := testdisk.Small(t, "256k")
 	s := filestore.New(dir)
 	first := sample()
 	if err := s.Save(ctx, "sandbox", first); err != nil {
 		t.Fatal(err)
 	}
-	fillDisk(t, dir)
+	testdisk.Fill(t, dir)
 	second := sample()
 	second.RefreshToken = "refresh-2-rotated"
 	if err := s.Save(ctx, "sandbox", second); !errors.Is(err, store.ErrReserveUsed) {
@@ -308,7 +307,7 @@ func TestFullDiskUsesTheReserve(t *testing.T) {
 	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != second.RefreshToken {
 		t.Fatalf("after the save on a full disk: %+v, %v; want the rotated token", got, err)
 	}
-	fillDisk(t, dir)
+	testdisk.Fill(t, dir)
 	third := sample()
 	third.RefreshToken = "refresh-3-rotated"
 	if err := s.Save(ctx, "sandbox", third); err == nil || errors.Is(err, store.ErrReserveUsed) {
@@ -316,41 +315,5 @@ func TestFullDiskUsesTheReserve(t *testing.T) {
 	}
 	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != second.RefreshToken {
 		t.Fatalf("a failed save damaged the record: %+v, %v", got, err)
-	}
-}
-
-// smallDisk mounts a 256 KiB tmpfs and returns a store folder on it.
-func smallDisk(t *testing.T) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small disk needs root; CI runs as root")
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", mnt).CombinedOutput(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("mount tmpfs: %v: %s", err, out)
-		}
-		t.Skipf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
-	return filepath.Join(mnt, "tokens")
-}
-
-// fillDisk writes to a file in dir until the disk is full.
-func fillDisk(t *testing.T, dir string) {
-	t.Helper()
-	f, err := os.CreateTemp(filepath.Dir(dir), "filler")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	block := make([]byte, 4096)
-	for {
-		if _, err := f.Write(block); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return
-		}
 	}
 }
