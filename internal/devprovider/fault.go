@@ -24,8 +24,9 @@ const (
 	// some providers do: a test that secrets never show however they are
 	// encoded.
 	FaultEcho Fault = "echo"
-	// FaultEchoText is 500 with a plain-text body quoting the request as
-	// JSON, where & is \u0026, as a provider's debugging page might.
+	// FaultEchoText is 500 with a plain-text body quoting the request's
+	// refresh token, client secret and Authorization header, decoded, in
+	// JSON (where & is \u0026), as a provider's debugging page might.
 	FaultEchoText Fault = "echo_text"
 )
 
@@ -95,9 +96,10 @@ func (p *Provider) writeFault(w http.ResponseWriter, r *http.Request, kind Fault
 			Description: "could not process Authorization: " + r.Header.Get("Authorization") + " with body " + r.PostForm.Encode()})
 	case FaultEchoText:
 		quoted, _ := json.Marshal(struct {
+			RefreshToken  string `json:"refresh_token"`
+			ClientSecret  string `json:"client_secret"`
 			Authorization string `json:"authorization"`
-			Body          string `json:"body"`
-		}{r.Header.Get("Authorization"), r.PostForm.Encode()})
+		}{r.PostForm.Get("refresh_token"), r.PostForm.Get("client_secret"), r.Header.Get("Authorization")})
 		http.Error(w, "could not process "+string(quoted), http.StatusInternalServerError)
 	}
 }

@@ -398,7 +398,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 }
 
-// TestEchoFaults: the echo faults quote the refused request whole.
+// TestEchoFaults: the echo faults quote the refused request.
 func TestEchoFaults(t *testing.T) {
 	tests := []struct {
 		kind        Fault
@@ -410,9 +410,8 @@ func TestEchoFaults(t *testing.T) {
 			b, _ := json.Marshal(oauthError{Code: "invalid_request", Description: "could not process Authorization: " + auth + " with body " + form})
 			return string(b) + "\n"
 		}},
-		{FaultEchoText, http.StatusInternalServerError, "text/plain", func(auth, form string) string {
-			b, _ := json.Marshal(map[string]string{"authorization": auth, "body": form})
-			return "could not process " + string(b) + "\n"
+		{FaultEchoText, http.StatusInternalServerError, "text/plain", func(auth, _ string) string {
+			return `could not process {"refresh_token":"rt\u0026=/+","client_secret":"s e\u0026c","authorization":"` + auth + `"}` + "\n"
 		}},
 	}
 	for _, tt := range tests {
