@@ -156,6 +156,7 @@ func TestSetKeepsTwoGenerations(t *testing.T) {
 	tokens := []string{"generation-one-token", "generation-two-token", "generation-three-token"}
 	for _, tok := range tokens {
 		redact.Set("sandbox tokens", tok)
+		redact.Set("sandbox tokens", tok) // read again: still one generation
 	}
 	redact.Set("other owner", "other-owner-token")
 	got := redact.Scrub(strings.Join(tokens, " ") + " other-owner-token")

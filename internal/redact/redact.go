@@ -81,10 +81,11 @@ func Register(values ...string) {
 
 // Set makes values the secrets owner holds now (for example an
 // environment's access and refresh tokens), replacing the ones it set
-// before. The replaced values stay masked until the next Set for the same
-// owner, so a message still in flight about them is caught; older ones are
-// forgotten. A long-running process thus masks at most two generations of
-// values per owner. Set with no values forgets the owner after one more Set.
+// before. The replaced values stay masked until the owner's values change
+// again, so a message still in flight about them is caught; older ones are
+// forgotten. Setting the current values again changes nothing. A
+// long-running process thus masks at most two generations of values per
+// owner. Set with no values forgets the owner after one more Set.
 func Set(owner string, values ...string) {
 	registry.Lock()
 	defer registry.Unlock()
@@ -98,6 +99,9 @@ func Set(owner string, values ...string) {
 		}
 	}
 	g := registry.owned[owner]
+	if len(keep) > 0 && slices.Equal(g.current, keep) {
+		return
+	}
 	g.previous, g.current = g.current, keep
 	if len(g.previous) == 0 && len(g.current) == 0 {
 		delete(registry.owned, owner)
