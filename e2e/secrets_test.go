@@ -29,7 +29,7 @@ func TestEncodedSecretsNeverShow(t *testing.T) {
 	for _, auth := range []string{"basic", "body"} {
 		t.Run(auth, func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, ClientSecret: echoSecret, AuthStyle: auth}, "client_auth = \""+auth+"\"\ntimeout = \"300ms\"")
-			useSecretFrom(t, w, "E2E_ECHO_SECRET")
+			setSecretSource(t, w, `client_secret_env = "E2E_ECHO_SECRET"`)
 			w.login()
 			var rec struct {
 				AccessToken  string `json:"access_token"`
@@ -73,14 +73,15 @@ func TestEncodedSecretsNeverShow(t *testing.T) {
 	}
 }
 
-// useSecretFrom points the world's config at the client secret in $name.
-func useSecretFrom(t *testing.T, w *world, name string) {
+// setSecretSource replaces the line of the world's config that says where
+// the client secret comes from.
+func setSecretSource(t *testing.T, w *world, line string) {
 	t.Helper()
 	b, err := os.ReadFile(w.config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.Replace(string(b), `client_secret_env = "DEV_SECRET"`, `client_secret_env = "`+name+`"`, 1)
+	conf := strings.Replace(string(b), `client_secret_env = "DEV_SECRET"`, line, 1)
 	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -119,14 +120,7 @@ func encodedForms(clientSecret string, tokens ...string) map[string]string {
 func TestConfigOthersCouldWriteIsRefused(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	marker := filepath.Join(w.dir, "secret-command-ran")
-	b, err := os.ReadFile(w.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := strings.Replace(string(b), `client_secret_env = "DEV_SECRET"`, `client_secret_cmd = "touch `+marker+`; echo dev-client-secret"`, 1)
-	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	setSecretSource(t, w, `client_secret_cmd = "touch `+marker+`; echo dev-client-secret"`)
 	w.login()
 	if err := os.Remove(marker); err != nil {
 		t.Fatalf("the secret command did not run for a private config: %v", err)

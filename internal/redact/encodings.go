@@ -35,6 +35,9 @@ func compile(v string) pattern {
 	var cores []string
 	anchors := []string{longestAlnum(v)}
 	for _, plain := range plainForms(v) {
+		// Base64 writes three bytes as four characters, so text holding
+		// plain at any offset holds, encoded, one of these three cores:
+		// plain from its first whole group of three on, cut to whole groups.
 		for skip := range 3 {
 			b := []byte(plain[skip:])
 			b = b[:len(b)/3*3]

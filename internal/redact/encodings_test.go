@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -109,11 +108,7 @@ func TestHandlerEveryEncoding(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			var h slog.Handler = slog.NewTextHandler(&buf, nil)
-			if format == "json" {
-				h = slog.NewJSONHandler(&buf, nil)
-			}
-			log := slog.New(redact.NewHandler(h))
+			log := newLogger(format, &buf)
 			for name, text := range forms {
 				log.Info("provider said "+text, "description", text, "form", name)
 			}
