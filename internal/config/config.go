@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -154,12 +156,12 @@ func DefaultPath() (string, error) {
 // Load reads and validates the file at path.
 func Load(path string) (*File, error) {
 	f := &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}}
-	data, err := os.ReadFile(path)
+	data, info, err := readTrusted(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return f, nil
 	}
 	if err != nil {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
+		return nil, err
 	}
 	f.Exists = true
 	var raw rawFile
@@ -192,6 +194,11 @@ func Load(path string) (*File, error) {
 			}
 			return nil, err
 		}
+		if e.ClientSecret != "" {
+			if err := checkSecretFile(path, keyLine(data, toml.Key{"env", name, "client_secret"}), info); err != nil {
+				return nil, err
+			}
+		}
 		f.Envs[name] = e
 		f.Settings[name] = re
 	}
@@ -205,6 +212,34 @@ func Load(path string) (*File, error) {
 		}
 	}
 	return f, nil
+}
+
+// readTrusted reads the file at path, following a symlink (dotfile managers
+// link configs), once checkFile has accepted the file it opened.
+func readTrusted(path string) ([]byte, fs.FileInfo, error) {
+	file, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	if err != nil {
+		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
+	}
+	defer file.Close()
+	info, err := file.Stat()
+	if err != nil {
+		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
+	}
+	if !info.Mode().IsRegular() {
+		return nil, nil, &Error{Path: path, Msg: "is not a regular file; pass --config with the path of a TOML file"}
+	}
+	if err := checkFile(path, info); err != nil {
+		return nil, nil, err
+	}
+	data, err := io.ReadAll(file)
+	if err != nil {
+		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
+	}
+	return data, info, nil
 }
 
 // typeMismatch matches the decoder's message for a value of the wrong type,

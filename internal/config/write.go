@@ -35,10 +35,17 @@ type EnvSettings struct {
 // it was. With makeDefault it also sets default_env when the file has none.
 // The result is validated before it replaces the file, and is written
 // atomically with mode 0600, since it may hold a client secret.
+//
+// A file that Load would refuse as written by someone else is not carried
+// over into a trusted one. A symlinked config is written where the link
+// points, so it stays linked.
 func WriteEnv(path, name string, s EnvSettings, makeDefault bool) (*File, error) {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
+	old, _, err := readTrusted(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
 	}
 	var body bytes.Buffer
 	fmt.Fprintf(&body, "[env.%s]\n", name)

@@ -2,6 +2,7 @@ package devprovider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -18,10 +19,19 @@ const (
 	FaultHang          Fault = "hang"           // no answer until the client gives up or the provider is closed
 	FaultInvalidGrant  Fault = "invalid_grant"  // 400 {"error":"invalid_grant"}
 	FaultInvalidClient Fault = "invalid_client" // 401 {"error":"invalid_client"}
+	// FaultEcho is 400 {"error":"invalid_request"} whose error_description
+	// quotes the request it refused, Authorization header and form body, as
+	// some providers do: a test that secrets never show however they are
+	// encoded.
+	FaultEcho Fault = "echo"
+	// FaultEchoText is 500 with a plain-text body quoting the request's
+	// refresh token, client secret and Authorization header, decoded, in
+	// JSON (where & is \u0026), as a provider's debugging page might.
+	FaultEchoText Fault = "echo_text"
 )
 
 // faultKinds lists every Fault, for validation and error messages.
-var faultKinds = []Fault{Fault5xx, FaultHTML, FaultMalformedJSON, FaultHang, FaultInvalidGrant, FaultInvalidClient}
+var faultKinds = []Fault{Fault5xx, FaultHTML, FaultMalformedJSON, FaultHang, FaultInvalidGrant, FaultInvalidClient, FaultEcho, FaultEchoText}
 
 // pendingFault is a fault still to be applied to the next n token requests.
 type pendingFault struct {
@@ -81,6 +91,16 @@ func (p *Provider) writeFault(w http.ResponseWriter, r *http.Request, kind Fault
 		writeJSON(w, http.StatusBadRequest, oauthError{Code: "invalid_grant"})
 	case FaultInvalidClient:
 		writeJSON(w, http.StatusUnauthorized, oauthError{Code: "invalid_client"})
+	case FaultEcho:
+		writeJSON(w, http.StatusBadRequest, oauthError{Code: "invalid_request",
+			Description: "could not process Authorization: " + r.Header.Get("Authorization") + " with body " + r.PostForm.Encode()})
+	case FaultEchoText:
+		quoted, _ := json.Marshal(struct {
+			RefreshToken  string `json:"refresh_token"`
+			ClientSecret  string `json:"client_secret"`
+			Authorization string `json:"authorization"`
+		}{r.PostForm.Get("refresh_token"), r.PostForm.Get("client_secret"), r.Header.Get("Authorization")})
+		http.Error(w, "could not process "+string(quoted), http.StatusInternalServerError)
 	}
 }
 

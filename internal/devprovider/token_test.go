@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -394,5 +395,36 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("the log holds a secret of length %d", len(secret))
 		}
+	}
+}
+
+// TestEchoFaults: the echo faults quote the refused request.
+func TestEchoFaults(t *testing.T) {
+	tests := []struct {
+		kind        Fault
+		status      int
+		contentType string
+		quote       func(auth, form string) string
+	}{
+		{FaultEcho, http.StatusBadRequest, "application/json", func(auth, form string) string {
+			b, _ := json.Marshal(oauthError{Code: "invalid_request", Description: "could not process Authorization: " + auth + " with body " + form})
+			return string(b) + "\n"
+		}},
+		{FaultEchoText, http.StatusInternalServerError, "text/plain", func(auth, _ string) string {
+			return `could not process {"refresh_token":"rt\u0026=/+","client_secret":"s e\u0026c","authorization":"` + auth + `"}` + "\n"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			tp := start(t, Options{})
+			tp.Fault(tt.kind, 1)
+			form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"rt&=/+"}, "client_secret": {"s e&c"}}
+			resp := tp.postToken(t, form, true)
+			resp.wantStatus(t, tt.status)
+			auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(tp.opts.ClientID+":"+tp.opts.ClientSecret))
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, tt.contentType) || string(resp.body) != tt.quote(auth, form.Encode()) {
+				t.Errorf("Content-Type %q, body %q; want %s quoting the request", ct, resp.body, tt.contentType)
+			}
+		})
 	}
 }

@@ -76,12 +76,19 @@ type Request struct {
 func NewRequest(conf *oauth2.Config) Request {
 	state := randomString()
 	verifier := oauth2.GenerateVerifier()
-	redact.Register(state, verifier)
+	remember(conf, state, verifier)
 	return Request{
 		URL:      conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)),
 		State:    state,
 		Verifier: verifier,
 	}
+}
+
+// remember has every log mask a login's secrets. They are the current
+// values of the client's logins, so a long-running process that logs in
+// again and again (the proxy) masks a bounded set.
+func remember(conf *oauth2.Config, values ...string) {
+	redact.Set("login for "+conf.ClientID+" at "+conf.Endpoint.AuthURL, values...)
 }
 
 func randomString() string {
@@ -170,6 +177,11 @@ func (f *Flow) manual(ctx context.Context, req Request) (*Result, error) {
 // Complete checks the query a callback received for req and exchanges its
 // code. A server that serves the callback itself (the proxy) calls it.
 func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result, error) {
+	// Nothing in an answer is looked at before its state proves it is the
+	// answer to this request: any web page can send the browser here.
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(req.State)) != 1 {
+		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, ErrStateMismatch, f.Env)
+	}
 	if e := q.Get("error"); e != "" {
 		desc := redact.OneLine(q.Get("error_description"), 200)
 		if desc != "" {
@@ -177,14 +189,11 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		}
 		return nil, fmt.Errorf("%s: the provider did not grant access: %s%s; run `freshtoken login -e %s` and approve access", f.Env, redact.OneLine(e, 60), desc, f.Env)
 	}
-	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(req.State)) != 1 {
-		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, ErrStateMismatch, f.Env)
-	}
 	code := q.Get("code")
 	if code == "" {
 		return nil, fmt.Errorf("%s: the answer has no code; run `freshtoken login -e %s` again", f.Env, f.Env)
 	}
-	redact.Register(code)
+	remember(f.Config, req.State, req.Verifier, code)
 	sentAt := f.now()
 	log := f.logger()
 	log.Debug("code exchange", "url", f.Config.Endpoint.TokenURL, "grant_type", "authorization_code", "code", redact.Secret(code), "code_verifier", redact.Secret(req.Verifier))
@@ -196,7 +205,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	if err != nil {
 		return nil, f.exchangeError(err)
 	}
-	redact.Register(tok.AccessToken, tok.RefreshToken)
+	remember(f.Config, req.State, req.Verifier, code, tok.AccessToken, tok.RefreshToken)
 	log.Debug("code exchange answered", "access_token", redact.Secret(tok.AccessToken), "refresh_token", redact.Secret(tok.RefreshToken), "expires_in", tok.ExpiresIn)
 	return &Result{Token: tok, SentAt: sentAt}, nil
 }
@@ -240,9 +249,10 @@ type callback struct {
 }
 
 // CallbackHandler serves the redirect URI's path: it completes req and sends
-// the outcome on done once. A callback with the wrong state is refused
-// without ending the login, so a stale tab or a forged request cannot stop
-// the real answer; other paths get 404.
+// the outcome on done once. A callback without this login's state gets a
+// plain 400 whatever else it carries (an error, a code) and the login keeps
+// waiting, so a stale tab or a forged request cannot end it or put its own
+// words on the terminal; other paths get 404.
 func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 	path := "/"
 	if u, err := url.Parse(f.Config.RedirectURL); err == nil && u.Path != "" {
@@ -255,6 +265,10 @@ func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 		}
 		// The exchange outlives a browser that gives up: the code is single use.
 		res, err := f.Complete(context.WithoutCancel(r.Context()), req, r.URL.Query())
+		if errors.Is(err, ErrStateMismatch) {
+			http.Error(w, "This is not the answer to the login in progress, which is still waiting. Close this tab.", http.StatusBadRequest)
+			return
+		}
 		var body bytes.Buffer
 		page.Execute(&body, pageData{Env: f.Env, Err: errString(err)})
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -264,9 +278,6 @@ func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 			w.WriteHeader(http.StatusBadRequest)
 		}
 		w.Write(body.Bytes())
-		if errors.Is(err, ErrStateMismatch) {
-			return
-		}
 		select {
 		case done <- callback{result: res, err: err}:
 		default:

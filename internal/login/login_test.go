@@ -104,37 +104,72 @@ func mustQuery(t *testing.T, u string) url.Values {
 	return parsed.Query()
 }
 
-func TestStateMismatchIsRefused(t *testing.T) {
+// TestForgedCallbacksAreIgnored sends the running login's loopback server
+// callbacks without its state, each carrying something that would end or
+// steer the login if it were looked at; each gets a plain 400 and the login
+// keeps waiting, until the real answer completes it.
+func TestForgedCallbacksAreIgnored(t *testing.T) {
+	forgeries := []string{
+		"code=forged-code&state=wrong",
+		"error=access_denied&error_description=Forged+text+for+the+terminal",
+		"error=access_denied&error_description=Forged&state=wrong",
+		"error=access_denied&error_description=Forged&state=",
+		"code=forged-code",
+	}
 	p, conf := provider(t)
 	ln, err := login.Listen("http://127.0.0.1:0/callback")
 	if err != nil {
 		t.Fatal(err)
 	}
 	conf.RedirectURL = "http://" + ln.Addr().String() + "/callback"
-	forged := make(chan int, 1)
-	flow := &login.Flow{Env: "sandbox", Config: conf, Listener: ln, Stderr: io.Discard, Timeout: 10 * time.Second,
+	type answer struct {
+		status      int
+		contentType string
+		body        string
+	}
+	answers := make(chan answer, len(forgeries))
+	stderr := &syncBuffer{}
+	flow := &login.Flow{Env: "sandbox", Config: conf, Listener: ln, Stderr: stderr, Timeout: 10 * time.Second,
 		OpenBrowser: func(u string) error {
+			authURL, err := url.Parse(u)
+			if err != nil {
+				return err
+			}
+			state := authURL.Query().Get("state")
 			go func() {
-				// A forged callback with a code but the wrong state comes first;
-				// then the real browser answer.
-				resp, err := http.Get(conf.RedirectURL + "?code=forged-code&state=wrong")
-				if err == nil {
+				for _, q := range forgeries {
+					// A near miss, the state's prefix, is refused too.
+					if strings.HasSuffix(q, "state=wrong") {
+						q = strings.TrimSuffix(q, "wrong") + state[:10]
+					}
+					resp, err := http.Get(conf.RedirectURL + "?" + q)
+					if err != nil {
+						answers <- answer{body: err.Error()}
+						continue
+					}
+					b, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
-					forged <- resp.StatusCode
+					answers <- answer{resp.StatusCode, resp.Header.Get("Content-Type"), string(b)}
 				}
-				http.Get(u)
+				http.Get(u) // the real browser answer comes last
 			}()
 			return nil
 		}}
 	res, err := flow.Run(context.Background())
 	if err != nil {
-		t.Fatalf("the forged callback ended the login: %v", err)
+		t.Fatalf("a forged callback ended the login: %v", err)
 	}
-	if code := <-forged; code != http.StatusBadRequest {
-		t.Fatalf("forged callback answered %d, want 400", code)
+	for _, q := range forgeries {
+		a := <-answers
+		if a.status != http.StatusBadRequest || !strings.HasPrefix(a.contentType, "text/plain") || strings.Contains(a.body, "Forged") {
+			t.Errorf("forged callback %q got %d %s %q, want a plain 400 that repeats nothing", q, a.status, a.contentType, a.body)
+		}
 	}
 	if res.Token.AccessToken == "" || p.Stats().TokenRequests != 1 {
 		t.Fatalf("want exactly the real code exchanged; token requests = %d", p.Stats().TokenRequests)
+	}
+	if strings.Contains(stderr.String(), "Forged") {
+		t.Fatalf("forged text reached the terminal: %s", stderr)
 	}
 }
 

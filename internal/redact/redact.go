@@ -4,14 +4,16 @@
 //
 // Three nets, each catching what the others miss: values of type Secret mask
 // themselves; attributes whose key names a secret are masked whatever their
-// type; and every value registered with Register is masked wherever it
-// appears in a message or string attribute.
+// type; and every value registered with Register or Set is masked wherever
+// it appears in a message or string attribute, in any encoding a provider
+// may quote it in.
 package redact
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -47,39 +49,112 @@ func Mask(s string) string {
 // everywhere they occur.
 const minRegistered = 8
 
+// registry holds the secrets every Handler masks: the permanent ones, and
+// per owner the current values and the ones they replaced.
 var registry struct {
 	sync.RWMutex
-	values map[string]struct{}
+	permanent map[string]struct{}
+	owned     map[string]generations
+	// patterns match every value above in any encoding, longest value first.
+	patterns []pattern
 }
 
-// Register marks values as secrets for every Handler in this process.
+type generations struct{ current, previous []string }
+
+// Register marks values as secrets for every Handler in this process, for as
+// long as it runs: the set only grows. Use it for values that live as long
+// as the process (a client secret, a store password); use Set for values
+// that are replaced over time (tokens), so the set stays bounded.
 func Register(values ...string) {
 	registry.Lock()
 	defer registry.Unlock()
-	if registry.values == nil {
-		registry.values = map[string]struct{}{}
+	if registry.permanent == nil {
+		registry.permanent = map[string]struct{}{}
 	}
 	for _, v := range values {
 		if len(v) >= minRegistered {
-			registry.values[v] = struct{}{}
+			registry.permanent[v] = struct{}{}
 		}
 	}
+	rebuild()
+}
+
+// Set makes values the secrets owner holds now (for example an
+// environment's access and refresh tokens), replacing the ones it set
+// before. The replaced values stay masked until the owner's values change
+// again, so a message still in flight about them is caught; older ones are
+// forgotten. Setting the current values again changes nothing. A
+// long-running process thus masks at most two generations of values per
+// owner. Set with no values forgets the owner after one more Set.
+func Set(owner string, values ...string) {
+	registry.Lock()
+	defer registry.Unlock()
+	if registry.owned == nil {
+		registry.owned = map[string]generations{}
+	}
+	var keep []string
+	for _, v := range values {
+		if len(v) >= minRegistered {
+			keep = append(keep, v)
+		}
+	}
+	g := registry.owned[owner]
+	if len(keep) > 0 && slices.Equal(g.current, keep) {
+		return
+	}
+	g.previous, g.current = g.current, keep
+	if len(g.previous) == 0 && len(g.current) == 0 {
+		delete(registry.owned, owner)
+	} else {
+		registry.owned[owner] = g
+	}
+	rebuild()
+}
+
+// rebuild compiles the patterns for the values now registered, reusing those
+// already compiled. The caller holds the registry's write lock.
+func rebuild() {
+	values := map[string]struct{}{}
+	for v := range registry.permanent {
+		values[v] = struct{}{}
+	}
+	for _, g := range registry.owned {
+		for _, v := range slices.Concat(g.current, g.previous) {
+			values[v] = struct{}{}
+		}
+	}
+	old := map[string]pattern{}
+	for _, p := range registry.patterns {
+		old[p.value] = p
+	}
+	patterns := make([]pattern, 0, len(values))
+	for v := range values {
+		p, ok := old[v]
+		if !ok {
+			p = compile(v)
+		}
+		patterns = append(patterns, p)
+	}
+	sort.Slice(patterns, func(i, j int) bool {
+		if len(patterns[i].value) != len(patterns[j].value) {
+			return len(patterns[i].value) > len(patterns[j].value)
+		}
+		return patterns[i].value < patterns[j].value
+	})
+	registry.patterns = patterns
 }
 
 // Scrub masks every registered secret in s, longest first, so a secret that
-// contains another is masked whole.
+// contains another is masked whole. A secret is found however a provider
+// may have quoted it (see compile): raw, URL-, path- or form-encoded,
+// JSON-escaped, or inside base64 (an HTTP Basic header, an encoded form).
+// Base64 text holding a secret is masked whole, along with whatever else it
+// encodes.
 func Scrub(s string) string {
 	registry.RLock()
 	defer registry.RUnlock()
-	values := make([]string, 0, len(registry.values))
-	for v := range registry.values {
-		if strings.Contains(s, v) {
-			values = append(values, v)
-		}
-	}
-	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
-	for _, v := range values {
-		s = strings.ReplaceAll(s, v, Mask(v))
+	for _, p := range registry.patterns {
+		s = p.replace(s)
 	}
 	return s
 }

@@ -3,6 +3,7 @@ package redact_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -34,11 +35,7 @@ func TestHandlerHidesSecrets(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			var h slog.Handler = slog.NewTextHandler(&buf, nil)
-			if format == "json" {
-				h = slog.NewJSONHandler(&buf, nil)
-			}
-			log := slog.New(redact.NewHandler(h)).With("client_secret", keyed+"-with")
+			log := newLogger(format, &buf).With("client_secret", keyed+"-with")
 			log.Info("message mentions "+registered,
 				"refresh_token", keyed,
 				"Authorization", "Bearer "+keyed,
@@ -60,6 +57,15 @@ func TestHandlerHidesSecrets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newLogger logs in format ("text" or "json") to out through a Handler.
+func newLogger(format string, out io.Writer) *slog.Logger {
+	var h slog.Handler = slog.NewTextHandler(out, nil)
+	if format == "json" {
+		h = slog.NewJSONHandler(out, nil)
+	}
+	return slog.New(redact.NewHandler(h))
 }
 
 func TestSecretPrintsMasked(t *testing.T) {

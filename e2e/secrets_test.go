@@ -1,0 +1,140 @@
+package e2e_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// echoSecret holds every character that URL, form, base64 and JSON
+// encodings write differently.
+const echoSecret = "S3cr+t/=&@! with spaces"
+
+// TestEncodedSecretsNeverShow: a provider that quotes the refused token
+// request in its error (a JSON error_description, or a plain-text 500
+// quoting it as JSON) gets neither the client secret nor the refresh token
+// onto stdout, stderr or the log file, raw, URL- or form-encoded, base64 as
+// in the Basic header, or JSON-escaped; for both client_auth styles and
+// both log formats.
+func TestEncodedSecretsNeverShow(t *testing.T) {
+	t.Setenv("E2E_ECHO_SECRET", echoSecret)
+	for _, auth := range []string{"basic", "body"} {
+		t.Run(auth, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, ClientSecret: echoSecret, AuthStyle: auth}, "client_auth = \""+auth+"\"\ntimeout = \"300ms\"")
+			setSecretSource(t, w, `client_secret_env = "E2E_ECHO_SECRET"`)
+			w.login()
+			var rec struct {
+				AccessToken  string `json:"access_token"`
+				RefreshToken string `json:"refresh_token"`
+			}
+			if err := json.Unmarshal(w.storeBytes(), &rec); err != nil {
+				t.Fatal(err)
+			}
+			leaks := encodedForms(echoSecret, rec.RefreshToken, rec.AccessToken)
+			for _, format := range []string{"text", "json"} {
+				for _, fault := range []struct {
+					kind devprovider.Fault
+					n    int
+					code int
+				}{{devprovider.FaultEcho, 1, 2}, {devprovider.FaultEchoText, 4, 5}} {
+					t.Run(format+"/"+string(fault.kind), func(t *testing.T) {
+						logFile := filepath.Join(t.TempDir(), "debug.log")
+						w.provider.Fault(fault.kind, fault.n)
+						r := w.run("--debug", "--log-format", format, "--log-file", logFile, "token", "--force")
+						logs, err := os.ReadFile(logFile)
+						if err != nil {
+							t.Fatal(err)
+						}
+						all := r.stdout + r.stderr + string(logs)
+						if r.code != fault.code || !strings.Contains(all, "could not process") {
+							t.Fatalf("exit %d, want %d with the provider's quote shown; stderr %s\nlog:\n%s", r.code, fault.code, r.stderr, logs)
+						}
+						for name, leak := range leaks {
+							if strings.Contains(all, leak) {
+								t.Errorf("%s (%q) shown; stderr %s\nlog:\n%s", name, leak, r.stderr, logs)
+							}
+						}
+						if !strings.Contains(all, redact.Mask(echoSecret)) && !strings.Contains(all, redact.Mask(rec.RefreshToken)) {
+							t.Errorf("nothing masked in the output: the quote was not what this test expects; stderr %s\nlog:\n%s", r.stderr, logs)
+						}
+					})
+				}
+			}
+			w.mustRun("token", "--force") // the grant survived
+		})
+	}
+}
+
+// setSecretSource replaces the line of the world's config that says where
+// the client secret comes from.
+func setSecretSource(t *testing.T, w *world, line string) {
+	t.Helper()
+	b, err := os.ReadFile(w.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.Replace(string(b), `client_secret_env = "DEV_SECRET"`, line, 1)
+	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// encodedForms are the ways the secrets could be written, by name: raw,
+// query-, path- and form-encoded, JSON-escaped, and the base64 of the Basic
+// header x/oauth2 sends (the whole header, and the part only the secret
+// determines).
+func encodedForms(clientSecret string, tokens ...string) map[string]string {
+	forms := map[string]string{}
+	for i, v := range append([]string{clientSecret}, tokens...) {
+		j, _ := json.Marshal(v)
+		name := "client secret"
+		if i > 0 {
+			name = "token " + v[:8]
+		}
+		forms[name+" raw"] = v
+		forms[name+" query-escaped"] = url.QueryEscape(v)
+		forms[name+" path-escaped"] = url.PathEscape(v)
+		forms[name+" %20-escaped"] = strings.ReplaceAll(url.QueryEscape(v), "+", "%20")
+		forms[name+" JSON-escaped"] = strings.Trim(string(j), `"`)
+		forms[name+" JSON-escaped in JSON"] = strings.Trim(strings.ReplaceAll(string(j), `\`, `\\`), `"`)
+	}
+	prefix := url.QueryEscape("dev-client-id") + ":"
+	pair := prefix + url.QueryEscape(clientSecret)
+	b64 := base64.StdEncoding.EncodeToString([]byte(pair))
+	forms["Basic credentials"] = b64
+	forms["Basic credentials, the secret's part"] = b64[(len(prefix)+2)/3*4 : len(pair)/3*4]
+	return forms
+}
+
+// TestConfigOthersCouldWriteIsRefused: a config that group or others may
+// write is refused before anything in it is used: its client_secret_cmd
+// never runs.
+func TestConfigOthersCouldWriteIsRefused(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	marker := filepath.Join(w.dir, "secret-command-ran")
+	setSecretSource(t, w, `client_secret_cmd = "touch `+marker+`; echo dev-client-secret"`)
+	w.login()
+	if err := os.Remove(marker); err != nil {
+		t.Fatalf("the secret command did not run for a private config: %v", err)
+	}
+	if err := os.Chmod(w.config, 0o620); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"token", "--force"}, {"login", "--no-browser"}, {"status"}} {
+		r := w.run(args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "`chmod go-w "+w.config+"`") || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and one line with the chmod", args, r.code, r.stderr)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Fatalf("%v ran the secret command of a config others could write", args)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+//go:build unix
+
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/config"
+)
+
+const (
+	withSecret    = "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret = \"plain-secret\"\n"
+	withSecretCmd = "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_cmd = \"pass show freeagent\"\n"
+	withSecretEnv = "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"FA_SECRET\"\n"
+)
+
+// writeMode writes text to a file named name with exactly mode, whatever
+// the umask.
+func writeMode(t *testing.T, name, text string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadRefusesFilesOthersCouldChangeOrRead(t *testing.T) {
+	tests := []struct {
+		name, file, text string
+		mode             os.FileMode
+		want             string // the fix the error names, with PATH for the file; "" loads
+	}{
+		{"private, plain secret", "config.toml", withSecret, 0o600, ""},
+		{"readable, secret from the environment", "config.toml", withSecretEnv, 0o644, ""},
+		{"readable, secret from a command", "config.toml", withSecretCmd, 0o444, ""},
+		{"group-writable, secret command", "config.toml", withSecretCmd, 0o620, "`chmod go-w PATH`"},
+		{"world-writable", "config.toml", withSecretEnv, 0o602, "`chmod go-w PATH`"},
+		{"world-writable, plain secret", "config.toml", withSecret, 0o666, "`chmod go-w PATH`"},
+		{"world-readable, plain secret", "config.toml", withSecret, 0o604, "`chmod 600 PATH`"},
+		{"group-readable, plain secret", "config.toml", withSecret, 0o640, "`chmod 600 PATH`"},
+		{"a path the shell must see quoted", "my config.toml", withSecret, 0o644, "`chmod 600 'PATH'`"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeMode(t, tt.file, tt.text, tt.mode)
+			f, err := config.Load(p)
+			if tt.want == "" {
+				if err != nil || f.Envs["dev"] == nil {
+					t.Fatalf("Load = %v, want the file loaded", err)
+				}
+				return
+			}
+			if f != nil || !errors.Is(err, config.ErrInvalid) {
+				t.Fatalf("Load = %v, %v; want a configuration error", f, err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, strings.ReplaceAll(tt.want, "PATH", p)) || strings.Contains(msg, "\n") || strings.Contains(msg, "plain-secret") {
+				t.Fatalf("error %q; want one line naming %s and no secret", msg, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadNamesTheSecretsLine(t *testing.T) {
+	p := writeMode(t, "config.toml", withSecret, 0o644)
+	_, err := config.Load(p)
+	if err == nil || !strings.HasPrefix(err.Error(), p+":4: client_secret: ") {
+		t.Fatalf("error %v; want it at %s:4", err, p)
+	}
+}
+
+// TestLoadRefusesAnotherUsersFile needs root to give a file away.
+func TestLoadRefusesAnotherUsersFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root can give a file to another user; CI runs this as root")
+	}
+	p := writeMode(t, "config.toml", withSecretCmd, 0o600)
+	if err := os.Chown(p, 12345, 12345); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(p)
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "belongs to uid 12345, not to you (uid 0)") {
+		t.Fatalf("Load = %v; want a refusal naming the owner", err)
+	}
+}
+
+// TestLoadChecksASymlinksTarget: a symlinked config (as dotfile managers
+// make) is followed, and the file it leads to is the one checked.
+func TestLoadChecksASymlinksTarget(t *testing.T) {
+	for _, tt := range []struct {
+		mode os.FileMode
+		ok   bool
+	}{{0o600, true}, {0o622, false}} {
+		target := writeMode(t, "real.toml", withSecretCmd, tt.mode)
+		link := filepath.Join(t.TempDir(), "config.toml")
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		_, err := config.Load(link)
+		if (err == nil) != tt.ok {
+			t.Errorf("a link to a %04o file: Load = %v, want ok=%v", tt.mode, err, tt.ok)
+		}
+	}
+}
+
+func TestWriteEnvWritesPrivateFiles(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.toml")
+	if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecret: "plain-secret"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("config written as %v (%v), want mode 0600", fi.Mode(), err)
+	}
+}
+
+// TestWriteEnvKeepsNothingFromAnUntrustedFile: rewriting a file others
+// could write would launder what they put in it.
+func TestWriteEnvKeepsNothingFromAnUntrustedFile(t *testing.T) {
+	p := writeMode(t, "config.toml", withSecretCmd, 0o666)
+	_, err := config.WriteEnv(p, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false)
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "chmod go-w") {
+		t.Fatalf("WriteEnv = %v; want the file refused", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != withSecretCmd {
+		t.Fatalf("the refused file was changed:\n%s", b)
+	}
+}
+
+func TestWriteEnvThroughASymlink(t *testing.T) {
+	target := writeMode(t, "real.toml", withSecretEnv, 0o600)
+	link := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.WriteEnv(link, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the config is no longer a symlink: %v %v", fi, err)
+	}
+	f, err := config.Load(link)
+	if err != nil || f.Envs["other"] == nil || f.Envs["dev"] == nil {
+		t.Fatalf("Load = %v, %v; want both environments through the link", f, err)
+	}
+}

@@ -1,0 +1,217 @@
+package redact
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// pattern finds one secret in every encoding compile knows.
+type pattern struct {
+	value string
+	re    *regexp.Regexp
+	// anchors are strings of letters and digits, one of which every match
+	// holds: they are written as themselves in every encoding. Text without
+	// any of them is not searched further.
+	anchors []string
+}
+
+// compile builds the pattern for v. It matches:
+//   - v with any of its characters written raw, percent-encoded (either hex
+//     case), as `+` for a space, or JSON-escaped (`\u0026`, `\/`, `\"`), in
+//     any mix: the URL query, path and form encodings and JSON strings.
+//     Where v has a run of three or more ASCII letters and digits, the
+//     longest such run must be written as itself, as every encoder does;
+//   - base64 (standard or URL alphabet, padded or not) of any text holding
+//     v raw, query-escaped (as x/oauth2 escapes id and secret before
+//     building a Basic header), or path-escaped: `id:secret` in a Basic
+//     header, or a whole form-encoded request. The run of base64 text around
+//     it is matched whole.
+func compile(v string) pattern {
+	var cores []string
+	anchors := []string{longestAlnum(v)}
+	for _, plain := range plainForms(v) {
+		// Base64 writes three bytes as four characters, so text holding
+		// plain at any offset holds, encoded, one of these three cores:
+		// plain from its first whole group of three on, cut to whole groups.
+		for skip := range 3 {
+			b := []byte(plain[skip:])
+			b = b[:len(b)/3*3]
+			if len(b) == 0 {
+				continue
+			}
+			for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+				core := enc.EncodeToString(b)
+				cores = append(cores, base64Pattern(core))
+				anchors = append(anchors, longestAlnum(core))
+			}
+		}
+	}
+	slices.Sort(cores)
+	cores = slices.Compact(cores)
+	expr := "(" + strings.Join(cores, "|") + ")|" + textPattern(v)
+	p := pattern{value: v, re: regexp.MustCompile(expr)}
+	slices.Sort(anchors)
+	anchors = slices.Compact(anchors)
+	if !slices.ContainsFunc(anchors, func(a string) bool { return len(a) < minAnchor }) {
+		p.anchors = anchors
+	}
+	return p
+}
+
+// minAnchor is the shortest anchor worth looking for; a value without one
+// is searched for in every text.
+const minAnchor = 3
+
+// longestAlnum is the longest run of ASCII letters and digits in s.
+func longestAlnum(s string) string {
+	best, start := "", 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && isAlnum(s[i]) {
+			continue
+		}
+		if i-start > len(best) {
+			best = s[start:i]
+		}
+		start = i + 1
+	}
+	return best
+}
+
+func isAlnum(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+}
+
+// plainForms are the ways v is written in text that is then base64-encoded.
+func plainForms(v string) []string {
+	q := url.QueryEscape(v)
+	forms := []string{v, q, strings.ReplaceAll(q, "+", "%20"), url.PathEscape(v)}
+	slices.Sort(forms)
+	return slices.Compact(forms)
+}
+
+// textPattern matches v with each character raw, percent-encoded or
+// JSON-escaped.
+func textPattern(v string) string {
+	var b strings.Builder
+	for _, r := range v {
+		alts := []string{regexp.QuoteMeta(string(r))}
+		var pct strings.Builder
+		buf := make([]byte, utf8.UTFMax)
+		for _, c := range buf[:utf8.EncodeRune(buf, r)] {
+			pct.WriteString("%" + hexPattern(fmt.Sprintf("%02X", c)))
+		}
+		alts = append(alts, pct.String())
+		if r <= 0xFFFF {
+			alts = append(alts, `\\u`+hexPattern(fmt.Sprintf("%04X", r)))
+		}
+		switch r {
+		case ' ':
+			alts = append(alts, `\+`)
+		case '"', '\\', '/':
+			alts = append(alts, `\\`+regexp.QuoteMeta(string(r)))
+		}
+		b.WriteString("(?:" + strings.Join(alts, "|") + ")")
+	}
+	return b.String()
+}
+
+// hexPattern matches the hex digits h in either case.
+func hexPattern(h string) string {
+	var b strings.Builder
+	for _, c := range h {
+		if c >= 'A' && c <= 'F' {
+			b.WriteString("[" + string(c) + string(c+'a'-'A') + "]")
+		} else {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// replace masks every match of p in s.
+func (p pattern) replace(s string) string {
+	if p.anchors != nil && !slices.ContainsFunc(p.anchors, func(a string) bool { return strings.Contains(s, a) }) {
+		return s
+	}
+	matches := p.re.FindAllStringSubmatchIndex(s, -1)
+	if matches == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range matches {
+		start, end := m[0], m[1]
+		if m[2] >= 0 {
+			start, end = widenBase64(s, start, end)
+		}
+		if end <= last {
+			continue
+		}
+		b.WriteString(s[last:max(start, last)])
+		b.WriteString(Mask(p.value))
+		last = end
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// widenBase64 grows s[start:end] over the base64 text around it, in either
+// alphabet, padding included, also when quoted in JSON (`\/`) or in a URL
+// (`%2B`, `%2F`, `%3D`).
+func widenBase64(s string, start, end int) (int, int) {
+	for start > 0 {
+		n := base64Unit(s[max(start-3, 0):start], strings.HasSuffix, s[start-1])
+		if n == 0 {
+			break
+		}
+		start -= n
+	}
+	for end < len(s) {
+		n := base64Unit(s[end:min(end+3, len(s))], strings.HasPrefix, s[end])
+		if n == 0 {
+			break
+		}
+		end += n
+	}
+	return start, end
+}
+
+// base64Units are the ways a base64 character may be quoted.
+var base64Units = []string{`%2B`, `%2b`, `%2F`, `%2f`, `%3D`, `%3d`, `\/`}
+
+// base64Unit is the length of the base64 character at one end of s: near
+// is the byte at that end, and at is strings.HasPrefix or HasSuffix. It is 0
+// if no base64 character is there.
+func base64Unit(s string, at func(s, unit string) bool, near byte) int {
+	for _, unit := range base64Units {
+		if at(s, unit) {
+			return len(unit)
+		}
+	}
+	if isAlnum(near) || strings.IndexByte("+/=-_", near) >= 0 {
+		return 1
+	}
+	return 0
+}
+
+// base64Pattern matches base64 text s, also when its `+` and `/` are quoted
+// in JSON or a URL.
+func base64Pattern(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch c {
+		case '+':
+			b.WriteString(`(?:\+|%2[bB])`)
+		case '/':
+			b.WriteString(`(?:/|\\/|%2[fF])`)
+		default:
+			b.WriteRune(c) // letters, digits, '-' and '_' need no quoting
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,171 @@
+package redact_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// quoted returns the ways a provider may quote a request that carried
+// clientID and secret back in its error text, by name.
+func quoted(t *testing.T, clientID, secret string) map[string]string {
+	t.Helper()
+	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {clientID}, "client_secret": {secret}}.Encode()
+	req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1/token", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As golang.org/x/oauth2 builds a Basic header (internal/token.go).
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
+	jsonOf := func(s string) string {
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	pair := clientID + ":" + secret
+	cases := map[string]string{
+		"raw":                           secret,
+		"query escaped":                 url.QueryEscape(secret),
+		"path escaped":                  url.PathEscape(secret),
+		"form body":                     form,
+		"form body, %20 for space":      strings.ReplaceAll(form, "+", "%20"),
+		"form body, lower-case hex":     regexp.MustCompile(`%[0-9A-F]{2}`).ReplaceAllStringFunc(form, strings.ToLower),
+		"JSON":                          jsonOf(secret),
+		"JSON, slash escaped":           strings.ReplaceAll(jsonOf(secret), "/", `\/`),
+		"JSON of the form body":         jsonOf(form),
+		"Basic header (x/oauth2)":       req.Header.Get("Authorization"),
+		"JSON of the Basic header":      strings.ReplaceAll(jsonOf(req.Header.Get("Authorization")), "/", `\/`),
+		"form-escaped Basic header":     url.QueryEscape(req.Header.Get("Authorization")),
+		"base64 std of id:secret":       base64.StdEncoding.EncodeToString([]byte(pair)),
+		"base64 raw std of id:secret":   base64.RawStdEncoding.EncodeToString([]byte(pair)),
+		"base64 url of id:secret":       base64.URLEncoding.EncodeToString([]byte(pair)),
+		"base64 raw url of id:secret":   base64.RawURLEncoding.EncodeToString([]byte(pair)),
+		"base64 of the secret alone":    base64.StdEncoding.EncodeToString([]byte(secret)),
+		"base64 std of the form body":   base64.StdEncoding.EncodeToString([]byte(form)),
+		"base64 url of the form body":   base64.RawURLEncoding.EncodeToString([]byte(form)),
+		"base64 of the escaped pair":    base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID) + ":" + url.PathEscape(secret))),
+		"base64 of secret then newline": base64.StdEncoding.EncodeToString([]byte(secret + "\n")),
+	}
+	return cases
+}
+
+// TestScrubEveryEncoding registers the secret alone, as the engine does, and
+// expects it masked however it was quoted, whatever the client id's length
+// (which shifts the secret within base64's three-byte groups).
+func TestScrubEveryEncoding(t *testing.T) {
+	const secret = "S3cr+t/=&@! with spaces Ünï"
+	redact.Register(secret)
+	for _, clientID := range []string{"client-1", "client-12", "client-123"} {
+		for name, text := range quoted(t, clientID, secret) {
+			t.Run(clientID+"/"+name, func(t *testing.T) {
+				got := redact.Scrub("could not process " + text + " (refused)")
+				if strings.Contains(got, text) {
+					t.Fatalf("Scrub left the %s form in:\n%s", name, got)
+				}
+				if !strings.Contains(got, redact.Mask(secret)) {
+					t.Errorf("Scrub = %q, want the mask %q", got, redact.Mask(secret))
+				}
+				if !strings.HasPrefix(got, "could not process ") || !strings.HasSuffix(got, " (refused)") {
+					t.Errorf("Scrub masked more than the quoted request: %q", got)
+				}
+				// Base64 is masked whole: its edges hold bits of the secret.
+				if want := "could not process " + redact.Mask(secret) + " (refused)"; strings.HasPrefix(name, "base64") && got != want {
+					t.Errorf("Scrub = %q, want %q", got, want)
+				}
+			})
+		}
+	}
+}
+
+func TestScrubLeavesOtherTextAlone(t *testing.T) {
+	redact.Register("S3cr+t/=&@! leave-alone")
+	for _, s := range []string{
+		"grant_type=refresh_token&client_id=abc",
+		"Basic " + base64.StdEncoding.EncodeToString([]byte("someone:else's secret")),
+		`{"error":"invalid_client","error_description":"HTTP Basic: Access denied."}`,
+	} {
+		if got := redact.Scrub(s); got != s {
+			t.Errorf("Scrub(%q) = %q, want it unchanged", s, got)
+		}
+	}
+}
+
+// TestHandlerEveryEncoding sends the quoted forms through the text and JSON
+// handlers, in messages, attributes and errors.
+func TestHandlerEveryEncoding(t *testing.T) {
+	const secret = "H4ndl+r/=&@! secret"
+	redact.Register(secret)
+	forms := quoted(t, "handler-client", secret)
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := newLogger(format, &buf)
+			for name, text := range forms {
+				log.Info("provider said "+text, "description", text, "form", name)
+			}
+			out := buf.String()
+			for name, text := range forms {
+				for _, leak := range []string{text, strings.Trim(mustJSON(t, text), `"`)} {
+					if strings.Contains(out, leak) {
+						t.Fatalf("the %s form leaked in:\n%s", name, out)
+					}
+				}
+			}
+			if n := strings.Count(out, redact.Mask(secret)); n < 2*len(forms) {
+				t.Errorf("%d masks, want at least %d:\n%s", n, 2*len(forms), out)
+			}
+		})
+	}
+}
+
+func mustJSON(t *testing.T, s string) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestOneLineEncodedSecret(t *testing.T) {
+	const secret = "0neL1ne+/=&@! secret"
+	redact.Register(secret)
+	got := redact.OneLine("could not process grant_type=refresh_token&client_secret="+url.QueryEscape(secret)+"\nend", 60)
+	if strings.Contains(got, url.QueryEscape(secret)[:10]) {
+		t.Fatalf("OneLine = %q", got)
+	}
+}
+
+// TestSetKeepsTwoGenerations shows an owner's values are masked while
+// current and one generation after, then forgotten: the set stays bounded.
+func TestSetKeepsTwoGenerations(t *testing.T) {
+	tokens := []string{"generation-one-token", "generation-two-token", "generation-three-token"}
+	for _, tok := range tokens {
+		redact.Set("sandbox tokens", tok)
+		redact.Set("sandbox tokens", tok) // read again: still one generation
+	}
+	redact.Set("other owner", "other-owner-token")
+	got := redact.Scrub(strings.Join(tokens, " ") + " other-owner-token")
+	if !strings.HasPrefix(got, tokens[0]+" ") {
+		t.Errorf("a value two generations old is still masked: %q", got)
+	}
+	for _, tok := range append(tokens[1:], "other-owner-token") {
+		if strings.Contains(got, tok) {
+			t.Errorf("%s not masked: %q", tok, got)
+		}
+	}
+	redact.Set("sandbox tokens")
+	redact.Set("sandbox tokens")
+	if got := redact.Scrub(tokens[2]); got != tokens[2] {
+		t.Errorf("an owner's values are masked after two empty Sets: %q", got)
+	}
+}
