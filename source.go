@@ -484,7 +484,7 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, rejected string) 
 		s.cur.CompareAndSwap(r, nil)
 		return nil, err
 	}
-	redact.Register(latest.AccessToken, latest.RefreshToken)
+	redact.Set(s.Location(), latest.AccessToken, latest.RefreshToken)
 	s.log.Debug("the store holds newer tokens (renewed or logged in elsewhere); using them")
 	s.cur.CompareAndSwap(r, latest)
 	if latest.AccessToken != rejected && s.fresh(latest, "store check") {
@@ -558,7 +558,7 @@ func (s *Source) load(ctx context.Context) (*store.Record, error) {
 		return nil, err
 	}
 	s.log.Debug("tokens read", "store", s.Location(), "renewals", r.Renewals)
-	redact.Register(r.AccessToken, r.RefreshToken)
+	redact.Set(s.Location(), r.AccessToken, r.RefreshToken)
 	return r, nil
 }
 
@@ -604,7 +604,7 @@ const saveRetryFor = 30 * time.Second
 // again, with growing waits, for up to saveRetryFor; any other failure is
 // tried once more.
 func (s *Source) save(ctx context.Context, r *store.Record) error {
-	redact.Register(r.AccessToken, r.RefreshToken)
+	redact.Set(s.Location(), r.AccessToken, r.RefreshToken)
 	giveUp := time.Now().Add(saveRetryFor)
 	wait := 100 * time.Millisecond
 	saveOnce := func() error {
