@@ -82,6 +82,7 @@ func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 		AuthStyle:        style,
 		RenewBefore:      e.RefreshBefore,
 		Timeout:          e.Timeout,
+		DefaultLifetime:  e.DefaultLifetime,
 	}, Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending})
 }
 

@@ -30,6 +30,7 @@ freshtoken/config.toml in your config folder (usually ~/.config).
   client_auth = "basic"            # or "body"; never guessed
   refresh_before = "60s"           # renew this long before expiry
   timeout = "30s"                  # the longest one token request, or the API's first byte, may take
+  default_lifetime = "1h"          # when the provider gives no usable expires_in: renew after this
 
 A preset fills api_url, auth_url and token_url; a key set explicitly wins, and
 overriding api_url moves a FreeAgent preset's endpoints with it. A token whose

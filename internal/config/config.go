@@ -63,6 +63,9 @@ type Env struct {
 	ClientAuth      string
 	RefreshBefore   time.Duration
 	Timeout         time.Duration
+	// DefaultLifetime is how long a token lives when the provider gives no
+	// usable expires_in; zero means the engine's default.
+	DefaultLifetime time.Duration
 }
 
 // Invalidf is a configuration mistake that is not at a place in the file.

@@ -139,6 +139,12 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		}
 		e.Timeout = r.Timeout.d
 	}
+	if r.DefaultLifetime.set {
+		if r.DefaultLifetime.d < time.Second {
+			return nil, bad("default_lifetime", "must be at least a second")
+		}
+		e.DefaultLifetime = r.DefaultLifetime.d
+	}
 	return e, nil
 }
 

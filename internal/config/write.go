@@ -28,6 +28,7 @@ type EnvSettings struct {
 	ClientAuth      string   `toml:"client_auth,omitempty"`
 	RefreshBefore   Duration `toml:"refresh_before,omitempty"`
 	Timeout         Duration `toml:"timeout,omitempty"`
+	DefaultLifetime Duration `toml:"default_lifetime,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that
