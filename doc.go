@@ -16,9 +16,12 @@
 //     failed refresh is never re-sent with a refresh token already spent;
 //   - an *http.Client that renews once and retries once on a 401.
 //
-// Typical use:
+// This package is the engine alone: Settings and a store.Store in, a Source
+// out. It reads no configuration file and links no Redis client; package
+// github.com/freshtoken/freshtoken/config opens a configured environment in
+// one call:
 //
-//	src, err := freshtoken.Open(ctx, freshtoken.OpenOptions{Env: "sandbox"})
+//	src, err := config.Open(ctx, config.OpenOptions{Env: "sandbox"})
 //	if err != nil { … }
 //	resp, err := src.Client().Get(src.APIURL() + "v2/company")
 package freshtoken

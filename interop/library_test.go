@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 )
 
 // open opens the fixture's environment with the library, as a Go program
 // would, optionally with a clock of its own.
 func (f *fixture) open(t *testing.T, clock func() time.Time) *freshtoken.Source {
 	t.Helper()
-	src, err := freshtoken.Open(context.Background(), freshtoken.OpenOptions{ConfigPath: f.config, Env: envName, Clock: clock})
+	src, err := config.Open(context.Background(), config.OpenOptions{Path: f.config, Env: envName, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

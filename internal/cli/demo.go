@@ -13,11 +13,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"golang.org/x/oauth2"
+
 	"github.com/freshtoken/freshtoken"
-	"github.com/freshtoken/freshtoken/internal/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 type demoOptions struct {
@@ -74,17 +76,16 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	}
 	redirect := "http://" + cbLn.Addr().String() + "/callback"
 
-	confPath := filepath.Join(dir, "config.toml")
-	if _, err := config.WriteEnv(confPath, "demo", config.EnvSettings{
-		Provider: "freeagent", APIURL: api, ClientID: "dev-client-id", ClientSecret: "dev-client-secret", RedirectURI: redirect,
-	}, true); err != nil {
-		return err
-	}
-	storeDir := filepath.Join(dir, "tokens")
-	if err := appendStore(confPath, storeDir); err != nil {
-		return err
-	}
-	src, err := freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: confPath, Env: "demo", Logger: opts.f.Logger(), Sending: opts.f.Sending})
+	// The library's way in: settings and a store, no configuration file.
+	src, err := freshtoken.New(freshtoken.Settings{
+		Env:          "demo",
+		ClientID:     "dev-client-id",
+		ClientSecret: "dev-client-secret",
+		AuthURL:      api + "v2/approve_app",
+		TokenURL:     api + "v2/token_endpoint",
+		APIURL:       api,
+		AuthStyle:    oauth2.AuthStyleInHeader,
+	}, freshtoken.Options{Store: filestore.New(filepath.Join(dir, "tokens")), Logger: opts.f.Logger(), Sending: opts.f.Sending})
 	if err != nil {
 		return err
 	}
@@ -195,15 +196,4 @@ func pretendBrowser(ctx context.Context) func(string) error {
 		}()
 		return nil
 	}
-}
-
-// appendStore points the demo configuration's store at dir.
-func appendStore(confPath, dir string) error {
-	f, err := os.OpenFile(confPath, os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = fmt.Fprintf(f, "\n[store]\nurl = %q\n", "file://"+dir)
-	return err
 }

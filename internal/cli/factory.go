@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/freshtoken/freshtoken"
-	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
@@ -114,7 +114,7 @@ func (f *Factory) close() {
 }
 
 // ConfigPath is the configuration file in use.
-func (f *Factory) ConfigPath() (string, error) { return freshtoken.ConfigPath(f.ConfigFlag) }
+func (f *Factory) ConfigPath() (string, error) { return config.Path(f.ConfigFlag) }
 
 // Config loads the configuration file.
 func (f *Factory) Config() (*config.File, error) {
@@ -152,5 +152,5 @@ func (f *Factory) Source(ctx context.Context, env string) (*freshtoken.Source, e
 	if env == "" {
 		env = f.EnvFlag
 	}
-	return freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: f.ConfigFlag, Env: env, Logger: f.Logger(), Sending: f.Sending})
+	return config.Open(ctx, config.OpenOptions{Path: f.ConfigFlag, Env: env, Logger: f.Logger(), Sending: f.Sending})
 }

@@ -7,9 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
-	"github.com/freshtoken/freshtoken/internal/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 )
 
@@ -58,7 +57,7 @@ func (e *devEnv) login(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := freshtoken.Open(t.Context(), freshtoken.OpenOptions{ConfigPath: e.config, Env: "dev"})
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: "dev"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
-	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/postman"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -183,7 +183,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	// a write fails all the same.
 	targets := make([]importTarget, len(envs))
 	for i, e := range envs {
-		src, err := freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: staging, Env: e.Name, Logger: f.Logger(), Sending: f.Sending})
+		src, err := config.Open(ctx, config.OpenOptions{Path: staging, Env: e.Name, Logger: f.Logger(), Sending: f.Sending})
 		if err != nil {
 			return fmt.Errorf("%w; nothing was imported", err)
 		}

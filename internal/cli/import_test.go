@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -65,7 +65,7 @@ func TestImportPostmanStoresTokensPrivately(t *testing.T) {
 		t.Errorf("the configuration folder holds %v, want only config.toml and state", names)
 	}
 
-	src, err := freshtoken.Open(t.Context(), freshtoken.OpenOptions{ConfigPath: e.config, Env: "sand"})
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: "sand"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func (e *devEnv) seedExport(t *testing.T, keys ...string) string {
 // record is what the store holds for env, read through the engine.
 func (e *devEnv) record(t *testing.T, env string) *store.Record {
 	t.Helper()
-	src, err := freshtoken.Open(t.Context(), freshtoken.OpenOptions{ConfigPath: e.config, Env: env})
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/config"
 )
 
 // TestCheckAuthURL: `freshtoken login` opens only the environment's own

@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/apiclient"
-	"github.com/freshtoken/freshtoken/internal/config"
 )
 
 // Version is freshtoken's version, set at build time with -ldflags.

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
-	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/proxy"
@@ -54,7 +54,7 @@ func (f *fixture) options(addr string, allowRemote bool) proxy.Options {
 		AllowRemote: allowRemote,
 		Config:      func() (*config.File, error) { return config.Load(f.configPath) },
 		Open: func(ctx context.Context, env string) (*freshtoken.Source, error) {
-			return freshtoken.Open(ctx, freshtoken.OpenOptions{ConfigPath: f.configPath, Env: env, Logger: f.logger, Clock: f.clock.Now})
+			return config.Open(ctx, config.OpenOptions{Path: f.configPath, Env: env, Logger: f.logger, Clock: f.clock.Now})
 		},
 		Logger:    f.logger,
 		Clock:     f.clock.Now,
@@ -231,7 +231,7 @@ func (f *fixture) login(t testing.TB, env string) {
 // source opens an environment as another freshtoken process would.
 func (f *fixture) source(t testing.TB, env string) *freshtoken.Source {
 	t.Helper()
-	src, err := freshtoken.Open(context.Background(), freshtoken.OpenOptions{ConfigPath: f.configPath, Env: env, Clock: f.clock.Now})
+	src, err := config.Open(context.Background(), config.OpenOptions{Path: f.configPath, Env: env, Clock: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/login"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/config"
 )
 
 const (

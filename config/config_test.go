@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken/config"
 )
 
 func write(t *testing.T, text string) string {

@@ -1,4 +1,4 @@
-package freshtoken
+package config
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/freshtoken/freshtoken/internal/config"
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -18,38 +18,39 @@ import (
 
 // OpenOptions say which configured environment to open.
 type OpenOptions struct {
-	// ConfigPath is the TOML file; "" means $FRESHTOKEN_CONFIG, else
+	// Path is the TOML file; "" means $FRESHTOKEN_CONFIG, else
 	// freshtoken/config.toml in the user's config folder.
-	ConfigPath string
+	Path string
 	// Env is the environment; "" means $FRESHTOKEN_ENV, else default_env,
 	// else the only one configured.
 	Env    string
 	Logger *slog.Logger     // nil: discard
 	Clock  func() time.Time // nil: time.Now
-	// Sending is Options.Sending.
-	Sending func(Renewal) (stored func())
+	// Sending is freshtoken.Options.Sending.
+	Sending func(freshtoken.Renewal) (stored func())
 }
 
-// ConfigPath resolves the configuration file the way Open does.
-func ConfigPath(flag string) (string, error) {
+// Path resolves the configuration file: flag if set, else
+// $FRESHTOKEN_CONFIG, else the default in the user's config folder.
+func Path(flag string) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}
 	if p := os.Getenv("FRESHTOKEN_CONFIG"); p != "" {
 		return p, nil
 	}
-	return config.DefaultPath()
+	return DefaultPath()
 }
 
-// Open returns the Source for a configured environment. It reads only the
-// configuration: the store is first touched, and the client secret first
-// fetched, when a token is needed.
-func Open(ctx context.Context, o OpenOptions) (*Source, error) {
-	path, err := ConfigPath(o.ConfigPath)
+// Open returns the token source for a configured environment, in one call.
+// It reads only the configuration: the store is first touched, and the
+// client secret first fetched, when a token is needed.
+func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
+	path, err := Path(o.Path)
 	if err != nil {
 		return nil, err
 	}
-	f, err := config.Load(path)
+	f, err := Load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -57,9 +58,9 @@ func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(f.StoreURL)
+	st, err := OpenStore(f.StoreURL)
 	if err != nil {
-		return nil, config.Invalidf("%s: token store: %v", path, err)
+		return nil, Invalidf("%s: token store: %v", path, err)
 	}
 	log := o.Logger
 	if log == nil {
@@ -67,11 +68,16 @@ func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 	}
 	log.Debug("configuration", "config", path, "env", e.Name, "provider", e.Provider, "api_url", e.APIURL,
 		"token_url", e.TokenURL, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore, "store", st.Location(e.Name))
+	return freshtoken.New(e.Settings(), freshtoken.Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending})
+}
+
+// Settings are the engine's settings for e.
+func (e *Env) Settings() freshtoken.Settings {
 	style := oauth2.AuthStyleInHeader
 	if e.ClientAuth == "body" {
 		style = oauth2.AuthStyleInParams
 	}
-	return New(Settings{
+	return freshtoken.Settings{
 		Env:              e.Name,
 		ClientID:         e.ClientID,
 		ClientSecretFunc: e.ClientSecretValue,
@@ -83,13 +89,13 @@ func Open(ctx context.Context, o OpenOptions) (*Source, error) {
 		RenewBefore:      e.RefreshBefore,
 		Timeout:          e.Timeout,
 		DefaultLifetime:  e.DefaultLifetime,
-	}, Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending})
+	}
 }
 
-// openStore returns the store [store] url names: a folder by default, or a
+// OpenStore returns the store [store] url names: a folder by default, or a
 // Redis database that many machines share.
-func openStore(storeURL string) (store.Store, error) {
-	if config.IsRedisURL(storeURL) {
+func OpenStore(storeURL string) (store.Store, error) {
+	if IsRedisURL(storeURL) {
 		if u, err := url.Parse(storeURL); err == nil {
 			if pw, ok := u.User.Password(); ok {
 				redact.Register(pw) // never shown, should a message repeat it
@@ -97,7 +103,7 @@ func openStore(storeURL string) (store.Store, error) {
 		}
 		return redisstore.New(storeURL)
 	}
-	dir, err := config.StoreDir(storeURL)
+	dir, err := StoreDir(storeURL)
 	if err != nil {
 		return nil, err
 	}
