@@ -4,25 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
-)
-
-// failure says how a token request failed, which decides what happens next.
-type failure int
-
-const (
-	passing     failure = iota // 5xx, HTML, malformed JSON, time-out, network: retry
-	rateLimited                // 429: wait Retry-After, then retry
-	badGrant                   // invalid_grant: the refresh token is no good
-	badClient                  // invalid_client and other 4xx: configuration
 )
 
 // minRetryAfter is the shortest wait after a 429, whatever Retry-After says.
@@ -58,16 +46,16 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		var unsaved *unsavedError
 		if errors.As(err, &unsaved) {
-			return nil, fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and if the provider rotated the refresh token you will need `freshtoken login -e %s` once the store is fixed", s.set.Env, unsaved.err, s.set.Env)
+			return nil, fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and if the provider rotated the refresh token a log-in will be needed once the store is fixed", s.set.Env, unsaved.err)
 		}
-		kind, wait, desc := classify(err)
+		kind, wait, desc := tokenerr.Classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
 		switch kind {
-		case badClient:
-			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s); check client_id, the client secret and client_auth in the config", s.set.TokenURL, desc)
+		case tokenerr.BadClient:
+			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)
 			s.note(work, r, store.ProblemClientRejected, msg)
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
-		case badGrant:
+		case tokenerr.BadGrant:
 			latest, lerr := s.load(work)
 			if lerr == nil && latest.RefreshToken != r.RefreshToken {
 				s.log.Debug("the store has a newer refresh token; retrying with it")
@@ -81,14 +69,14 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			msg := fmt.Sprintf("the provider refused the refresh token (%s), so the grant has ended", desc)
 			s.note(work, r, store.ProblemGrantEnded, msg)
 			return nil, s.loginError(msg)
-		case rateLimited:
+		case tokenerr.RateLimited:
 			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
 				return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
 					Msg: fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))}
 			}
 			wait = max(wait, minRetryAfter)
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
-		case passing:
+		case tokenerr.Passing:
 			if attempt >= len(backoff) {
 				return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
 					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); your stored tokens are unchanged, try again later", s.set.TokenURL, attempt+1, desc)}
@@ -149,54 +137,6 @@ func (s *Source) note(work context.Context, r *store.Record, kind, msg string) {
 		s.log.Debug("could not record the problem in the store", "error", err.Error())
 	}
 }
-
-// classify sorts a token request failure and describes it without secrets.
-func classify(err error) (failure, time.Duration, string) {
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		return passing, 0, clip(err.Error())
-	}
-	status := 0
-	if re.Response != nil {
-		status = re.Response.StatusCode
-	}
-	desc := fmt.Sprintf("HTTP %d", status)
-	if re.ErrorCode != "" {
-		desc += " " + redact.OneLine(re.ErrorCode, 60)
-		if re.ErrorDescription != "" {
-			desc += ": " + clip(re.ErrorDescription)
-		}
-	} else if body := strings.TrimSpace(string(re.Body)); body != "" && !strings.HasPrefix(body, "<") {
-		desc += " " + clip(body)
-	}
-	switch {
-	case re.ErrorCode == "invalid_grant":
-		return badGrant, 0, desc
-	case status == http.StatusTooManyRequests:
-		return rateLimited, retryAfter(re.Response), desc
-	case status >= 500 || status == http.StatusRequestTimeout || status < 400:
-		return passing, 0, desc
-	default:
-		return badClient, 0, desc
-	}
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date.
-func retryAfter(resp *http.Response) time.Duration {
-	if resp == nil {
-		return time.Minute
-	}
-	v := resp.Header.Get("Retry-After")
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return time.Minute
-}
-
-func clip(s string) string { return redact.OneLine(s, 120) }
 
 func authStyleName(a oauth2.AuthStyle) string {
 	if a == oauth2.AuthStyleInParams {

@@ -287,8 +287,8 @@ func (s *Source) CheckGrant(r *store.Record) error {
 		return nil
 	}
 	return &Error{Env: s.set.Env, Kind: ErrLoginRequired, Msg: fmt.Sprintf(
-		"the stored tokens belong to %s, not to this environment's %s; they were left untouched: run `freshtoken login -e %s` to replace them",
-		r.Grant, s.grant(), s.set.Env)}
+		"the stored tokens belong to %s, not to this environment's %s; they were left untouched, and a log-in replaces them",
+		r.Grant, s.grant())}
 }
 
 // Logout forgets the environment's tokens. Tokens that belong to another
@@ -640,8 +640,7 @@ func (s *Source) save(ctx context.Context, r *store.Record) error {
 }
 
 func (s *Source) loginError(what string) error {
-	return &Error{Env: s.set.Env, Kind: ErrLoginRequired,
-		Msg: fmt.Sprintf("%s; run `freshtoken login -e %s`", what, s.set.Env)}
+	return &Error{Env: s.set.Env, Kind: ErrLoginRequired, Msg: what}
 }
 
 // recordFrom builds the record for tok, received for a request sent at

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/freshtoken/freshtoken"
-	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/internal/login"
-	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/internal/failure"
 )
 
 // Exit codes, as PRODUCT.md promises them.
@@ -31,6 +28,8 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
+func (e *usageError) FailureKind() failure.Kind { return failure.Usage }
+
 func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
@@ -44,6 +43,8 @@ type HTTPStatusError struct {
 	Status string
 }
 
+func (e *HTTPStatusError) FailureKind() failure.Kind { return failure.HTTPError }
+
 func (e *HTTPStatusError) Error() string {
 	return fmt.Sprintf("%s: %s %s answered %s", e.Env, e.Method, e.URL, e.Status)
 }
@@ -53,37 +54,19 @@ type silentError struct{ code int }
 
 func (e *silentError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
-// ExitCode maps an error to the process exit code.
+// ExitCode maps an error to the process exit code, by the one table of
+// failure kinds.
 func ExitCode(err error) int {
-	var (
-		ue *usageError
-		he *HTTPStatusError
-		xe *login.ExchangeError
-		se *silentError
-	)
+	var se *silentError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &se):
 		return se.code
-	case errors.As(err, &ue), errors.Is(err, config.ErrInvalid), errors.Is(err, freshtoken.ErrClientRejected), errors.Is(err, store.ErrDenied), isCobraUsage(err):
+	case isCobraUsage(err):
 		return ExitUsage
-	case errors.Is(err, freshtoken.ErrLoginRequired):
-		return ExitLogin
-	case errors.As(err, &he):
-		return ExitHTTPError
-	case errors.Is(err, freshtoken.ErrUnreachable), errors.Is(err, store.ErrUnreachable):
-		return ExitUnreachable
-	case errors.As(err, &xe):
-		switch {
-		case xe.BadClient:
-			return ExitUsage
-		case !xe.Reachable:
-			return ExitUnreachable
-		}
-		return ExitLogin
 	}
-	return ExitFailure
+	return failure.Of(err).Row().Exit
 }
 
 // isCobraUsage recognises the errors cobra makes for unknown commands.

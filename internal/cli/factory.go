@@ -53,8 +53,9 @@ type Factory struct {
 	// before the process may exit (freshtoken.Options.Sending); nil: nobody.
 	Sending func(freshtoken.Renewal) func()
 
-	logger  *slog.Logger
-	closers []io.Closer
+	logger   *slog.Logger
+	closers  []io.Closer
+	selected string // the environment Env selected
 }
 
 // Logger is the redacting logger the global flags asked for.
@@ -131,7 +132,23 @@ func (f *Factory) Env() (*config.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.Select(f.EnvFlag)
+	e, err := c.Select(f.EnvFlag)
+	if e != nil {
+		f.selected = e.Name
+	}
+	return e, err
+}
+
+// selectedEnv names the environment the command works on, for the next
+// step a message suggests.
+func (f *Factory) selectedEnv() string {
+	switch {
+	case f.selected != "":
+		return f.selected
+	case f.EnvFlag != "":
+		return f.EnvFlag
+	}
+	return "NAME"
 }
 
 // EnvSource is the selected environment's configuration and its engine.

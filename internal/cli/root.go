@@ -11,6 +11,7 @@ import (
 	"github.com/cli/browser"
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
@@ -49,7 +50,11 @@ func Main(args []string, ios *IOStreams) int {
 		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", msg)
 		return 128 + int(sig)
 	case err != nil && !errors.As(err, &se):
-		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", redact.OneLine(err.Error(), 1000))
+		msg := err.Error()
+		if next := failure.Next(err, f.selectedEnv()); next != "" {
+			msg += "; " + next
+		}
+		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", redact.OneLine(msg, 1000))
 	}
 	return ExitCode(err)
 }

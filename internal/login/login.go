@@ -27,6 +27,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 )
 
 // DefaultTimeout is how long a login waits for the browser to come back.
@@ -212,35 +213,28 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 
 // ExchangeError is a code exchange the provider refused.
 type ExchangeError struct {
-	Env        string
-	BadClient  bool
-	Reachable  bool
+	Env string
+	// Class sorts the failure by the same rules as a renewal's.
+	Class      tokenerr.Class
 	Descriptor string
 }
 
 func (e *ExchangeError) Error() string {
-	switch {
-	case e.BadClient:
-		return fmt.Sprintf("%s: the token endpoint rejected the client (%s); check client_id, the client secret and client_auth in the config", e.Env, e.Descriptor)
-	case !e.Reachable:
-		return fmt.Sprintf("%s: the token endpoint could not be reached (%s); check your connection and api_url, then log in again", e.Env, e.Descriptor)
+	switch e.Class {
+	case tokenerr.BadClient:
+		return fmt.Sprintf("%s: the token endpoint rejected the client (%s)", e.Env, e.Descriptor)
+	case tokenerr.RateLimited:
+		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); log in again in a minute", e.Env, e.Descriptor)
+	case tokenerr.Passing:
+		return fmt.Sprintf("%s: the token endpoint could not be reached or kept failing (%s); check your connection and api_url, then log in again", e.Env, e.Descriptor)
 	default:
-		return fmt.Sprintf("%s: the provider refused the login code (%s); run `freshtoken login -e %s` again", e.Env, e.Descriptor, e.Env)
+		return fmt.Sprintf("%s: the provider refused the login code (%s)", e.Env, e.Descriptor)
 	}
 }
 
 func (f *Flow) exchangeError(err error) error {
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		return &ExchangeError{Env: f.Env, Descriptor: err.Error()}
-	}
-	status := 0
-	if re.Response != nil {
-		status = re.Response.StatusCode
-	}
-	desc := fmt.Sprintf("HTTP %d %s", status, re.ErrorCode)
-	bad := re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" || status == http.StatusUnauthorized
-	return &ExchangeError{Env: f.Env, BadClient: bad, Reachable: status > 0 && status < 500, Descriptor: strings.TrimSpace(desc)}
+	class, _, desc := tokenerr.Classify(err)
+	return &ExchangeError{Env: f.Env, Class: class, Descriptor: desc}
 }
 
 type callback struct {

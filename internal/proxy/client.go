@@ -11,9 +11,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/freshtoken/freshtoken"
-	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/store"
+	kinds "github.com/freshtoken/freshtoken/internal/failure"
 )
 
 // ErrNotProxy means the address did not answer as a freshtoken proxy.
@@ -53,7 +51,7 @@ func StartLogin(ctx context.Context, base, env string, timeout time.Duration) (*
 	req.Header.Set("Content-Type", "application/json")
 	l := &RemoteLogin{base: base, http: &http.Client{}}
 	status, err := l.do(req, &l.ticket)
-	var re *remoteError
+	var re *kinds.Error
 	switch {
 	case errors.As(err, &re), errors.Is(err, context.Canceled):
 		return nil, err
@@ -75,7 +73,7 @@ func (l *RemoteLogin) Wait(ctx context.Context) error {
 		}
 		var pr loginProgress
 		status, err := l.do(req, &pr)
-		var re *remoteError
+		var re *kinds.Error
 		switch {
 		case errors.As(err, &re), ctx.Err() != nil:
 			return err
@@ -86,7 +84,7 @@ func (l *RemoteLogin) Wait(ctx context.Context) error {
 		case pr.Status == "done":
 			return nil
 		case pr.Status == "failed":
-			return &remoteError{msg: pr.Error, kind: sentinel(pr.Kind)}
+			return kinds.FromCode(pr.Kind, pr.Error)
 		case pr.Status == "expired":
 			return fmt.Errorf("%s: %w: the freshtoken proxy at %s stopped waiting for the browser", l.ticket.Env, ErrLoginExpired, l.base)
 		}
@@ -94,7 +92,7 @@ func (l *RemoteLogin) Wait(ctx context.Context) error {
 }
 
 // do sends req and decodes a JSON answer into v. A problem the proxy
-// reports comes back as a *remoteError; no answer, or one that is not
+// reports comes back as a *kinds.Error (internal/failure); no answer, or one that is not
 // JSON, as a plain error.
 func (l *RemoteLogin) do(req *http.Request, v any) (int, error) {
 	resp, err := l.http.Do(req)
@@ -113,37 +111,10 @@ func (l *RemoteLogin) do(req *http.Request, v any) (int, error) {
 		if err := json.NewDecoder(resp.Body).Decode(&pr); err != nil {
 			return 0, err
 		}
-		return 0, &remoteError{msg: pr.Message, kind: sentinel(code)}
+		return 0, kinds.FromCode(code, pr.Message)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		return 0, err
 	}
 	return resp.StatusCode, nil
-}
-
-// remoteError is a failure the proxy reported, with the sentinel that sorts
-// it for exit codes.
-type remoteError struct {
-	msg  string
-	kind error
-}
-
-func (e *remoteError) Error() string { return e.msg }
-func (e *remoteError) Unwrap() error { return e.kind }
-
-// sentinel maps a problem code back to the error it came from.
-func sentinel(code string) error {
-	switch code {
-	case "login_required", "login_refused":
-		return freshtoken.ErrLoginRequired
-	case "provider_unreachable":
-		return freshtoken.ErrUnreachable
-	case "store_unreachable":
-		return store.ErrUnreachable
-	case "client_rejected":
-		return freshtoken.ErrClientRejected
-	case "invalid_configuration", "unknown_environment":
-		return config.ErrInvalid
-	}
-	return nil
 }

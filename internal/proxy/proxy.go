@@ -28,9 +28,8 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/internal/login"
+	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redact"
-	"github.com/freshtoken/freshtoken/store"
 )
 
 // Options configure a Proxy.
@@ -240,37 +239,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // engineProblem answers err, a failure to get a token or to log in, with the
-// status and code its kind calls for. The codes sort failures the way the
-// CLI's exit codes do.
+// status and code the table of failure kinds gives it, the same kinds the
+// command line's exit codes follow.
 func (p *Proxy) engineProblem(env string, err error) (int, problem) {
-	pr := problem{Env: env, Message: err.Error()}
-	var (
-		unknown *unknownEnvError
-		xe      *login.ExchangeError
-	)
-	switch {
-	case errors.As(err, &unknown):
-		return http.StatusNotFound, problem{Code: "unknown_environment", Message: err.Error(), Configured: unknown.configured}
-	case errors.Is(err, freshtoken.ErrLoginRequired):
-		pr.Code, pr.StatusPage = "login_required", p.base+"/"
-		pr.Message += fmt.Sprintf(", or open %s/ and click Log in", p.base)
-		return http.StatusUnauthorized, pr
-	case errors.Is(err, store.ErrUnreachable):
-		pr.Code = "store_unreachable"
-		return http.StatusServiceUnavailable, pr
-	case errors.Is(err, freshtoken.ErrUnreachable), errors.As(err, &xe) && !xe.Reachable:
-		pr.Code = "provider_unreachable"
-		return http.StatusBadGateway, pr
-	case errors.Is(err, freshtoken.ErrClientRejected), errors.As(err, &xe) && xe.BadClient:
-		pr.Code = "client_rejected"
-		return http.StatusBadGateway, pr
-	case errors.As(err, &xe):
-		pr.Code = "login_refused"
-		return http.StatusUnauthorized, pr
-	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied):
-		pr.Code = "invalid_configuration"
-		return http.StatusInternalServerError, pr
+	var unknown *unknownEnvError
+	if errors.As(err, &unknown) {
+		row := kinds.UnknownEnv.Row()
+		return row.Status, problem{Code: row.Code, Message: err.Error(), Configured: unknown.configured}
 	}
-	pr.Code = "failed"
-	return http.StatusInternalServerError, pr
+	kind := kinds.Of(err)
+	row := kind.Row()
+	pr := problem{Env: env, Code: row.Code, Message: err.Error()}
+	if next := kinds.Next(err, env); next != "" {
+		pr.Message += "; " + next
+	}
+	if kind == kinds.LoginNeeded || kind == kinds.LoginRefused {
+		pr.StatusPage = p.base + "/"
+		pr.Message += fmt.Sprintf(", or open %s/ and click Log in", p.base)
+	}
+	if row.Status == 0 {
+		return kinds.Unexpected.Row().Status, pr
+	}
+	return row.Status, pr
 }

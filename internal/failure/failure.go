@@ -1,0 +1,162 @@
+// Package failure sorts every failure freshtoken reports into one Kind, and
+// holds the one table that gives each kind its exit code, the proxy's HTTP
+// status and problem code, and the next step a person takes. The command
+// line and the proxy read the table one way (error to code), and the
+// command line reads it back (a proxy's problem code to an error) when it
+// completes a log-in through a running proxy.
+package failure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// Kind is a sort of failure, with one row in the table.
+type Kind int
+
+// The kinds, one per way to fail that a person or a script acts on
+// differently.
+const (
+	Unexpected          Kind = iota // a bug
+	Usage                           // a command used wrongly
+	Config                          // the configuration or the store's credentials are wrong
+	UnknownEnv                      // no such environment is configured
+	ClientRejected                  // the provider refused the client's credentials
+	LoginNeeded                     // no usable tokens: never logged in, the grant ended, another client's tokens
+	LoginRefused                    // the browser log-in was denied or timed out, or its code refused
+	HTTPError                       // the API answered with an error status
+	ProviderUnreachable             // the provider or the API could not be reached, or kept failing
+	StoreUnreachable                // the shared store could not be reached
+	Interrupted                     // a signal ended the command
+)
+
+// Row is what a kind means on each channel.
+type Row struct {
+	Exit   int    // the command's exit code
+	Status int    // the proxy's HTTP status (0: the API's own status is passed on)
+	Code   string // the proxy's problem code
+	// Next is the next step for a person, in a sentence that follows the
+	// message; %[1]s is the environment. Empty when the message says it.
+	Next string
+}
+
+var table = map[Kind]Row{
+	Unexpected:          {1, http.StatusInternalServerError, "failed", ""},
+	Usage:               {2, http.StatusBadRequest, "bad_request", ""},
+	Config:              {2, http.StatusInternalServerError, "invalid_configuration", ""},
+	UnknownEnv:          {2, http.StatusNotFound, "unknown_environment", ""},
+	ClientRejected:      {2, http.StatusBadGateway, "client_rejected", "check client_id, the client secret and client_auth in the config"},
+	LoginNeeded:         {3, http.StatusUnauthorized, "login_required", "run `freshtoken login -e %[1]s`"},
+	LoginRefused:        {3, http.StatusUnauthorized, "login_refused", "run `freshtoken login -e %[1]s` again and approve access in the browser"},
+	HTTPError:           {4, 0, "", ""},
+	ProviderUnreachable: {5, http.StatusBadGateway, "provider_unreachable", ""},
+	StoreUnreachable:    {5, http.StatusServiceUnavailable, "store_unreachable", ""},
+	Interrupted:         {130, 0, "", ""},
+}
+
+// Row returns k's row of the table.
+func (k Kind) Row() Row { return table[k] }
+
+// Kinded is an error that knows its kind.
+type Kinded interface {
+	error
+	FailureKind() Kind
+}
+
+// Of sorts err. Errors from other packages are sorted by their sentinels;
+// an error that knows its kind (Kinded) says it itself.
+func Of(err error) Kind {
+	var (
+		kd Kinded
+		xe *login.ExchangeError
+	)
+	switch {
+	case err == nil:
+		return Unexpected
+	case errors.As(err, &kd):
+		return kd.FailureKind()
+	case errors.Is(err, context.Canceled):
+		return Interrupted
+	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied):
+		return Config
+	case errors.Is(err, freshtoken.ErrClientRejected):
+		return ClientRejected
+	case errors.Is(err, freshtoken.ErrLoginRequired):
+		return LoginNeeded
+	case errors.Is(err, store.ErrUnreachable):
+		return StoreUnreachable
+	case errors.Is(err, freshtoken.ErrUnreachable):
+		return ProviderUnreachable
+	case errors.As(err, &xe):
+		switch xe.Class {
+		case tokenerr.BadClient:
+			return ClientRejected
+		case tokenerr.BadGrant:
+			return LoginRefused
+		}
+		return ProviderUnreachable
+	}
+	return Unexpected
+}
+
+// Next is the next step for err's kind in env, or "" if there is none or
+// err's message already says it.
+func Next(err error, env string) string {
+	next := Of(err).Row().Next
+	if next == "" {
+		return ""
+	}
+	if e := envOf(err); e != "" {
+		env = e
+	}
+	next = fmt.Sprintf(next, env)
+	if strings.Contains(err.Error(), next) {
+		return ""
+	}
+	return next
+}
+
+// envOf is the environment err names, if it does.
+func envOf(err error) string {
+	var (
+		fe *freshtoken.Error
+		xe *login.ExchangeError
+	)
+	switch {
+	case errors.As(err, &fe):
+		return fe.Env
+	case errors.As(err, &xe):
+		return xe.Env
+	}
+	return ""
+}
+
+// Error is a failure known by its kind alone, as read back from a proxy's
+// problem code.
+type Error struct {
+	Kind Kind
+	Msg  string
+}
+
+func (e *Error) Error() string     { return e.Msg }
+func (e *Error) FailureKind() Kind { return e.Kind }
+
+// FromCode is the failure a proxy reported with problem code and message
+// msg: the same kind the proxy sorted it into.
+func FromCode(code, msg string) error {
+	for k, r := range table {
+		if r.Code == code && code != "" {
+			return &Error{Kind: k, Msg: msg}
+		}
+	}
+	return &Error{Kind: Unexpected, Msg: msg}
+}

@@ -1,0 +1,73 @@
+package failure_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// TestTableBothWays: every failure sorts into its kind, whose row gives the
+// exit code and proxy status PRODUCT.md promises; and the problem code the
+// proxy sends for it reads back as the same kind.
+func TestTableBothWays(t *testing.T) {
+	tests := []struct {
+		err    error
+		kind   failure.Kind
+		exit   int
+		status int
+		code   string
+	}{
+		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrLoginRequired, Msg: "not logged in"}, failure.LoginNeeded, 3, 401, "login_required"},
+		{&login.ExchangeError{Env: "dev", Class: tokenerr.BadGrant}, failure.LoginRefused, 3, 401, "login_refused"},
+		{&login.ExchangeError{Env: "dev", Class: tokenerr.RateLimited}, failure.ProviderUnreachable, 5, 502, "provider_unreachable"},
+		{&login.ExchangeError{Env: "dev", Class: tokenerr.Passing}, failure.ProviderUnreachable, 5, 502, "provider_unreachable"},
+		{&login.ExchangeError{Env: "dev", Class: tokenerr.BadClient}, failure.ClientRejected, 2, 502, "client_rejected"},
+		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrClientRejected}, failure.ClientRejected, 2, 502, "client_rejected"},
+		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable}, failure.ProviderUnreachable, 5, 502, "provider_unreachable"},
+		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: fmt.Errorf("redis: %w", store.ErrUnreachable)}, failure.StoreUnreachable, 5, 503, "store_unreachable"},
+		{fmt.Errorf("dev: %w", store.ErrDenied), failure.Config, 2, 500, "invalid_configuration"},
+		{config.Invalidf("a mistake"), failure.Config, 2, 500, "invalid_configuration"},
+		{errors.New("a bug"), failure.Unexpected, 1, 500, "failed"},
+		{context.Canceled, failure.Interrupted, 130, 0, ""},
+	}
+	for _, tt := range tests {
+		got := failure.Of(tt.err)
+		row := got.Row()
+		if got != tt.kind || row.Exit != tt.exit || row.Status != tt.status || row.Code != tt.code {
+			t.Errorf("%v: kind %d %+v; want kind %d exit %d status %d code %q", tt.err, got, row, tt.kind, tt.exit, tt.status, tt.code)
+		}
+		if tt.code == "" {
+			continue
+		}
+		if back := failure.Of(failure.FromCode(row.Code, "msg")); back != got {
+			t.Errorf("code %q reads back as kind %d, want %d", row.Code, back, got)
+		}
+	}
+	if k := failure.Of(failure.FromCode("no_such_code", "msg")); k != failure.Unexpected {
+		t.Errorf("an unknown code reads back as %d", k)
+	}
+}
+
+// TestNextStepsNameTheEnvironment: the next step is added at the edge, once,
+// naming the environment the error is about.
+func TestNextStepsNameTheEnvironment(t *testing.T) {
+	err := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired, Msg: "not logged in"}
+	if got := failure.Next(err, "other"); got != "run `freshtoken login -e sandbox`" {
+		t.Errorf("next step %q", got)
+	}
+	said := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired, Msg: "not logged in; run `freshtoken login -e sandbox`"}
+	if got := failure.Next(said, "sandbox"); got != "" {
+		t.Errorf("next step %q repeated", got)
+	}
+	if got := failure.Next(fmt.Errorf("wrapped: %w", freshtoken.ErrLoginRequired), "prod"); got != "run `freshtoken login -e prod`" {
+		t.Errorf("next step without an environment in the error: %q", got)
+	}
+}

@@ -1,0 +1,77 @@
+// Package tokenerr sorts the failures of a request to a token endpoint, so
+// that a renewal and a log-in read them by the same rules.
+package tokenerr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// Class says how a token request failed, which decides what happens next.
+type Class int
+
+const (
+	Passing     Class = iota // 5xx, HTML, malformed JSON, time-out, network: try again later
+	RateLimited              // 429: wait Retry-After, then try again
+	BadGrant                 // invalid_grant: the refresh token or code is no good
+	BadClient                // invalid_client and other 4xx: the configuration is wrong
+)
+
+// Classify sorts err, from golang.org/x/oauth2, and describes it on one line
+// without secrets. For RateLimited, wait is how long the provider asks to
+// wait (a minute when it does not say).
+func Classify(err error) (c Class, wait time.Duration, desc string) {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return Passing, 0, clip(err.Error())
+	}
+	status := 0
+	if re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	desc = fmt.Sprintf("HTTP %d", status)
+	if re.ErrorCode != "" {
+		desc += " " + redact.OneLine(re.ErrorCode, 60)
+		if re.ErrorDescription != "" {
+			desc += ": " + clip(re.ErrorDescription)
+		}
+	} else if body := strings.TrimSpace(string(re.Body)); body != "" && !strings.HasPrefix(body, "<") {
+		desc += " " + clip(body)
+	}
+	switch {
+	case re.ErrorCode == "invalid_grant":
+		return BadGrant, 0, desc
+	case status == http.StatusTooManyRequests:
+		return RateLimited, RetryAfter(re.Response), desc
+	case status >= 500 || status == http.StatusRequestTimeout || status < 400:
+		return Passing, 0, desc
+	default:
+		return BadClient, 0, desc
+	}
+}
+
+// RetryAfter reads an answer's Retry-After header, in seconds or as an HTTP
+// date; a minute when it is missing or unreadable.
+func RetryAfter(resp *http.Response) time.Duration {
+	if resp == nil {
+		return time.Minute
+	}
+	v := resp.Header.Get("Retry-After")
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return time.Minute
+}
+
+func clip(s string) string { return redact.OneLine(s, 120) }
