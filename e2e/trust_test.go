@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -94,5 +95,39 @@ func TestTwoConfigsOneEnvironmentName(t *testing.T) {
 			w.mustRun("token", "--force")
 			w.mustRun("get", "/v2/company")
 		})
+	}
+}
+
+// TestJSONLogsSpellDurationsAndTimes: in --log-format json every duration is
+// a string such as "1m0s" and every time RFC 3339, for machines and people.
+func TestJSONLogsSpellDurationsAndTimes(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	r := w.mustRun("--debug", "--log-format", "json", "token", "--force")
+	durations, times := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		for k, v := range m {
+			switch k {
+			case "refresh_before", "skew", "remaining", "waited", "duration", "after":
+				if _, ok := v.(string); !ok {
+					t.Errorf("%s = %v (%T) in %q; want a duration string", k, v, v, line)
+				} else if _, err := time.ParseDuration(v.(string)); err != nil {
+					t.Errorf("%s = %v (%T) in %q; want a duration string", k, v, v, line)
+				}
+				durations++
+			case "time", "issued", "expires", "now", "renewed":
+				if _, err := time.Parse(time.RFC3339, fmt.Sprint(v)); err != nil {
+					t.Errorf("%s = %v in %q; want RFC 3339", k, v, line)
+				}
+				times++
+			}
+		}
+	}
+	if durations == 0 || times == 0 {
+		t.Fatalf("saw %d durations and %d times; the test proves nothing:\n%s", durations, times, r.stderr)
 	}
 }

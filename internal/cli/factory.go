@@ -90,6 +90,7 @@ func (f *Factory) setupLogging() error {
 	case "", "text":
 		h = slog.NewTextHandler(w, opts)
 	case "json":
+		opts.ReplaceAttr = durationsAsText
 		h = slog.NewJSONHandler(w, opts)
 	default:
 		return usageErrorf("--log-format must be text or json, not %q", f.LogFormat)
@@ -99,6 +100,15 @@ func (f *Factory) setupLogging() error {
 	// the error a command returns says what matters, so they are details.
 	redis.SetLogger(redisLogger{f.logger.With("component", "redis")})
 	return nil
+}
+
+// durationsAsText writes a duration in JSON logs as people and machines
+// read it, "1m0s", rather than as nanoseconds.
+func durationsAsText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // redisLogger passes go-redis's messages to the debug log.
