@@ -247,8 +247,8 @@ func TestLooseStoreModeRefused(t *testing.T) {
 	w.login()
 	os.Chmod(w.storeFile(), 0o644)
 	r := w.run("token")
-	if r.code == 0 || !strings.Contains(r.stderr, "chmod 600 "+w.storeFile()) {
-		t.Fatalf("exit %d %q; want a refusal saying chmod 600", r.code, r.stderr)
+	if r.code != 2 || !strings.Contains(r.stderr, "chmod 600 "+w.storeFile()) {
+		t.Fatalf("exit %d %q; want a refusal saying chmod 600, exit 2", r.code, r.stderr)
 	}
 }
 

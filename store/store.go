@@ -109,6 +109,10 @@ var (
 	// ErrDenied means a shared store refused the credentials or permissions
 	// it was given: a configuration problem that retrying cannot fix.
 	ErrDenied = errors.New("token store denied access")
+	// ErrInsecure means a file or folder of the store could be read or
+	// changed by someone else (loose modes, another owner, a symbolic
+	// link): refused until the user fixes it, as the message says.
+	ErrInsecure = errors.New("token store is not private")
 	// ErrReserveUsed comes from a Save that succeeded only by giving up the
 	// store's disk-space reserve: the record is saved, but the disk is full.
 	ErrReserveUsed = errors.New("the disk is full; the tokens were saved in space kept in reserve")

@@ -86,7 +86,7 @@ func Of(err error) Kind {
 		return kd.FailureKind()
 	case errors.Is(err, context.Canceled):
 		return Interrupted
-	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied):
+	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure):
 		return Config
 	case errors.Is(err, freshtoken.ErrClientRejected):
 		return ClientRejected

@@ -35,6 +35,7 @@ func TestTableBothWays(t *testing.T) {
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: fmt.Errorf("redis: %w", store.ErrUnreachable)}, failure.StoreUnreachable, 5, 503, "store_unreachable"},
 		{fmt.Errorf("dev: %w", store.ErrDenied), failure.Config, 2, 500, "invalid_configuration"},
 		{config.Invalidf("a mistake"), failure.Config, 2, 500, "invalid_configuration"},
+		{fmt.Errorf("tokens: %w", store.ErrInsecure), failure.Config, 2, 500, "invalid_configuration"},
 		{errors.New("a bug"), failure.Unexpected, 1, 500, "failed"},
 		{context.Canceled, failure.Interrupted, 130, 0, ""},
 	}

@@ -277,20 +277,30 @@ func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) erro
 		return linkError(path)
 	}
 	if !fi.IsDir() && !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file; remove it, and freshtoken will make its own", path)
+		return insecure("%s is not a regular file; remove it, and freshtoken will make its own", path)
 	}
 	if foreignOwner(fi) {
-		return fmt.Errorf("%s belongs to another user, who could read or replace your tokens; remove it, or give it to yourself with `chown`", path)
+		return insecure("%s belongs to another user, who could read or replace your tokens; remove it, or give it to yourself with `chown`", path)
 	}
 	if got := fi.Mode().Perm(); got&^want != 0 {
-		return fmt.Errorf("%s has mode %04o, which lets other users read your tokens; run `chmod %s %s`", path, got, chmod, shellQuote(path))
+		return insecure("%s has mode %04o, which lets other users read your tokens; run `chmod %s %s`", path, got, chmod, shellQuote(path))
 	}
 	return nil
 }
 
 func linkError(path string) error {
-	return fmt.Errorf("%s is a symbolic link, which freshtoken never follows in its token store; remove it (and set [store] url to the real folder if that is where tokens belong)", path)
+	return insecure("%s is a symbolic link, which freshtoken never follows in its token store; remove it (and set [store] url to the real folder if that is where tokens belong)", path)
 }
+
+// insecure is a refusal wrapping store.ErrInsecure, worded as format says.
+func insecure(format string, args ...any) error {
+	return &insecureError{msg: fmt.Sprintf(format, args...)}
+}
+
+type insecureError struct{ msg string }
+
+func (e *insecureError) Error() string { return e.msg }
+func (e *insecureError) Unwrap() error { return store.ErrInsecure }
 
 func shellQuote(s string) string {
 	if strings.ContainsAny(s, " '\"$`\\") {
