@@ -81,6 +81,7 @@ any OAuth 2.0 provider works by configuration.`,
   freshtoken -e sandbox get /v2/company
   curl -H "Authorization: Bearer $(freshtoken token)" https://api.sandbox.freeagent.com/v2/users/me
   freshtoken demo`,
+		Version:       versionText(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -113,7 +114,8 @@ any OAuth 2.0 provider works by configuration.`,
 		newConfigHelpTopic(),
 	)
 	root.AddCommand(newRequestCmds(f, nil)...)
-	root.AddCommand(newImportCmd(f), newCompletionCmd(f))
+	root.AddCommand(newImportCmd(f), newCompletionCmd(f), newVersionCmd(f))
+	root.SetVersionTemplate("{{.Version}}\n")
 	return root
 }
 
