@@ -304,9 +304,47 @@ func (f *File) Select(flag string) (*Env, error) {
 		if len(f.Envs) > 0 {
 			known = strings.Join(f.Names(), ", ")
 		}
+		if near := f.Closest(name); near != "" {
+			return nil, Invalidf("no environment %q in %s; did you mean %q? (configured: %s)", name, f.Path, near, known)
+		}
 		return nil, Invalidf("environment %q is not configured in %s (configured: %s); add it with `freshtoken init -e %s`", name, f.Path, known, name)
 	}
 	return e, nil
+}
+
+// Closest is the configured environment name nearest to name, as a typo of
+// it (one edit, or up to a third of its length); "" when none is.
+func (f *File) Closest(name string) string {
+	best, bestD := "", 0
+	for _, known := range f.Names() {
+		d := editDistance(strings.ToLower(name), strings.ToLower(known))
+		if d <= max(1, len(known)/3) && d < len(known) && (best == "" || d < bestD) {
+			best, bestD = known, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
 }
 
 // IsRedisURL reports whether storeURL names a Redis store, which many

@@ -133,6 +133,25 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 	}
 }
 
+func TestUnknownEnvironmentSuggestsTheClosest(t *testing.T) {
+	p := write(t, "[env.sandbox]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\n\n[env.production]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"sandbx":     `no environment "sandbx" in ` + p + `; did you mean "sandbox"?`,
+		"Production": `did you mean "production"?`,
+		"prod":       "add it with `freshtoken init -e prod`",
+		"staging":    "add it with `freshtoken init -e staging`",
+	} {
+		_, err := f.Select(name)
+		if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, config.ErrInvalid) {
+			t.Errorf("%s: %v; want %q", name, err, want)
+		}
+	}
+}
+
 func TestSelect(t *testing.T) {
 	two := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")
 	one := write(t, "[env.only]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")

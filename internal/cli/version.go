@@ -46,7 +46,9 @@ func newVersionCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, the commit and the Go version it was built with",
-		Args:  exactArgs(0, "no arguments"),
+		Example: `  freshtoken version
+  freshtoken --version`,
+		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, err := fmt.Fprintln(f.IO.Out, versionText())
 			return err
