@@ -41,6 +41,43 @@ type EnvSettings struct {
 // over into a trusted one. A symlinked config is written where the link
 // points, so it stays linked.
 func WriteEnv(path, name string, s EnvSettings, makeDefault bool) (*File, error) {
+	var body bytes.Buffer
+	fmt.Fprintf(&body, "[env.%s]\n", name)
+	if err := toml.NewEncoder(&body).Encode(s); err != nil {
+		return nil, err
+	}
+	return rewrite(path, func(old string) string {
+		text := replaceTable(old, "env."+name, body.String())
+		if makeDefault && !hasTopLevelKey(text, "default_env") {
+			text = fmt.Sprintf("default_env = %q\n\n", name) + text
+		}
+		return text
+	})
+}
+
+// RemoveEnv takes the [env.NAME] table out of the file at path, and
+// default_env with it when it names that environment, leaving the rest (comments
+// included) as it was, with the same care as WriteEnv.
+func RemoveEnv(path, name string) (*File, error) {
+	return rewrite(path, func(old string) string {
+		text := replaceTable(old, "env."+name, "")
+		var kept []string
+		for _, l := range splitLines(text) {
+			k, v, ok := strings.Cut(strings.TrimSpace(l), "=")
+			if ok && normalizeKey(k) == "default_env" && strings.Trim(strings.TrimSpace(v), `"'`) == name {
+				continue
+			}
+			kept = append(kept, l)
+		}
+		return strings.TrimLeft(strings.Join(kept, "\n"), "\n") + "\n"
+	})
+}
+
+// rewrite replaces the file at path with edit of its text, validated first
+// and written atomically with mode 0600. A file that Load would refuse as
+// written by someone else is not carried over into a trusted one. A
+// symlinked config is written where the link points, so it stays linked.
+func rewrite(path string, edit func(old string) string) (*File, error) {
 	if target, err := filepath.EvalSymlinks(path); err == nil {
 		path = target
 	}
@@ -48,15 +85,7 @@ func WriteEnv(path, name string, s EnvSettings, makeDefault bool) (*File, error)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	var body bytes.Buffer
-	fmt.Fprintf(&body, "[env.%s]\n", name)
-	if err := toml.NewEncoder(&body).Encode(s); err != nil {
-		return nil, err
-	}
-	text := replaceTable(string(old), "env."+name, body.String())
-	if makeDefault && !hasTopLevelKey(text, "default_env") {
-		text = fmt.Sprintf("default_env = %q\n\n", name) + text
-	}
+	text := edit(string(old))
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}

@@ -26,6 +26,10 @@ func newLogoutCmd(f *Factory, runF func(*logoutOptions) error) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if rec, err := src.Record(cmd.Context()); err == nil && rec == nil {
+				fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", src.Env(), src.Location())
+				return nil
+			}
 			if err := src.Logout(cmd.Context()); err != nil {
 				return err
 			}

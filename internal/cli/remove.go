@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+type removeOptions struct {
+	f   *Factory
+	Yes bool
+}
+
+func newRemoveCmd(f *Factory, runF func(*removeOptions) error) *cobra.Command {
+	opts := &removeOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "remove",
+		Short: "Take an environment out of the config and forget its tokens",
+		Long: `Remove the environment named with -e from the configuration file, after
+deleting its stored tokens. On a terminal it asks first; scripts pass --yes.
+Tokens stored under that name for another client (by another configuration)
+are left alone.`,
+		Example: `  freshtoken remove -e old-sandbox
+  freshtoken remove -e old-sandbox --yes`,
+		Args: exactArgs(0, "no arguments; name the environment with -e"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.EnvFlag == "" {
+				return usageErrorf("name the environment to remove with -e NAME")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRemove(cmd, opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking")
+	return cmd
+}
+
+func runRemove(cmd *cobra.Command, opts *removeOptions) error {
+	ctx := cmd.Context()
+	f := opts.f
+	env, err := f.Env()
+	if err != nil {
+		return err
+	}
+	conf, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if !opts.Yes {
+		if !f.IO.InTTY {
+			return usageErrorf("removing %s deletes its tokens and its settings in %s; pass --yes to do it without being asked", env.Name, conf.Path)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Remove %s from %s and delete its stored tokens? [y/N] ", env.Name, conf.Path)
+		answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			fmt.Fprintln(f.IO.ErrOut, "Nothing was removed.")
+			return nil
+		}
+	}
+	src, err := f.Source(ctx, env.Name)
+	if err != nil {
+		return err
+	}
+	tokens := "it had no stored tokens"
+	rec, err := src.Record(ctx)
+	switch {
+	case err != nil && !errors.Is(err, store.ErrCorrupt):
+		return fmt.Errorf("%w; nothing was removed", err)
+	case rec != nil && src.CheckGrant(rec) != nil:
+		tokens = fmt.Sprintf("the tokens in %s belong to another client and were kept", src.Location())
+	case rec != nil || err != nil:
+		if err := src.Logout(ctx); err != nil {
+			return fmt.Errorf("%w; nothing was removed", err)
+		}
+		tokens = "its tokens were deleted from " + src.Location()
+	}
+	if _, err := config.RemoveEnv(conf.Path, env.Name); err != nil {
+		return fmt.Errorf("%s: %w (%s)", env.Name, err, tokens)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Removed %s from %s; %s.\n", env.Name, conf.Path, tokens)
+	return nil
+}
