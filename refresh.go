@@ -107,6 +107,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 // request is in flight or its answer unstored, Options.Sending knows.
 func (s *Source) exchange(work context.Context, conf *oauth2.Config, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
 	defer s.sending(Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout})()
+	defer s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", s.set.TokenURL, "timeout", s.set.Timeout)()
 	rctx, cancel := context.WithTimeout(work, s.set.Timeout)
 	defer cancel()
 	tok, err := conf.TokenSource(context.WithValue(rctx, oauth2.HTTPClient, s.http), &oauth2.Token{RefreshToken: r.RefreshToken}).Token()

@@ -585,6 +585,7 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 func (s *Source) lock(ctx context.Context) (func(), error) {
 	start := time.Now()
 	s.log.Debug("waiting for the renewal lock", "store", s.Location())
+	defer s.sayIfSlow("waiting for another process or machine to finish renewing "+s.set.Env+" (it holds the renewal lock)", "store", s.Location())()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
 		if errors.Is(err, store.ErrUnreachable) {
@@ -594,6 +595,16 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	}
 	s.log.Debug("renewal lock held", "waited", time.Since(start).Round(time.Microsecond))
 	return unlock, nil
+}
+
+// slowWait is how long a wait goes before the user is told of it.
+const slowWait = time.Second
+
+// sayIfSlow warns with msg and args if the wait it starts lasts longer than
+// slowWait; the function it returns ends the wait.
+func (s *Source) sayIfSlow(msg string, args ...any) (done func()) {
+	t := time.AfterFunc(slowWait, func() { s.log.Warn(msg, args...) })
+	return func() { t.Stop() }
 }
 
 // saveRetryFor is how long save keeps trying a shared store that cannot be

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // gate holds the provider's answer to the next refresh until the test lets
@@ -224,4 +225,78 @@ func TestSecondCtrlCAbandons(t *testing.T) {
 	if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
 		t.Fatalf("provider stats %+v; want no reuse", s)
 	}
+}
+
+// startWatched starts freshtoken with args and returns a channel closed
+// once its stderr has said want, and a function that waits for its exit.
+func startWatched(t *testing.T, w *world, want string, args ...string) (said <-chan struct{}, wait func() (int, string)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	cmd := w.command(ctx, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan struct{})
+	var all strings.Builder
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), want) {
+				once.Do(func() { close(ch) })
+			}
+		}
+	}()
+	return ch, func() (int, string) {
+		defer cancel()
+		<-done
+		cmd.Wait()
+		return cmd.ProcessState.ExitCode(), all.String()
+	}
+}
+
+func waitSaid(t *testing.T, said <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-said:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("freshtoken never said it was %s", what)
+	}
+}
+
+// TestWaitsAreNeverSilent: a wait of more than a second, for a slow token
+// endpoint or for a renewal lock another process holds, is explained on
+// stderr while it lasts.
+func TestWaitsAreNeverSilent(t *testing.T) {
+	t.Run("slow token endpoint", func(t *testing.T) {
+		w, g := strictWorld(t)
+		said, wait := startWatched(t, w, "waiting for the token endpoint to answer", "token", "--force")
+		g.wait(t)
+		waitSaid(t, said, "waiting for the token endpoint")
+		close(g.release)
+		if code, stderr := wait(); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	})
+	t.Run("lock held by another process", func(t *testing.T) {
+		w, g := strictWorld(t)
+		g.armed.Store(false)
+		unlock, err := filestore.New(w.store).Lock(context.Background(), "dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		said, wait := startWatched(t, w, "waiting for another process or machine to finish renewing dev", "token", "--force")
+		waitSaid(t, said, "waiting for the renewal lock")
+		unlock()
+		if code, stderr := wait(); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	})
 }
