@@ -364,9 +364,13 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 	skew := s.skew(r.IssuedAt, at)
 	ok := now.Before(at.Add(-skew))
 	if (!ok || why != "memory") && s.log.Enabled(context.Background(), slog.LevelDebug) {
+		rule := "refresh_before"
+		if skew != s.set.RenewBefore {
+			rule = "half the lifetime, as it is shorter than twice refresh_before"
+		}
 		s.log.Debug("expiry check", "from", why,
 			"issued", r.IssuedAt.Format(logTime), "expires", at.Format(logTime), "lifetime_known", known,
-			"skew", skew, "now", now.Format(logTime), "remaining", at.Sub(now).Round(time.Millisecond),
+			"skew", skew, "skew_rule", rule, "now", now.Format(logTime), "remaining", at.Sub(now).Round(time.Millisecond),
 			"renew", !ok)
 	}
 	return ok
