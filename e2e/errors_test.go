@@ -291,7 +291,7 @@ func TestDebugLogsNeverContainSecrets(t *testing.T) {
 			w.mustRun(append(flags, "--log-file", logFile, "token", "--force")...)
 			logged, _ := os.ReadFile(logFile)
 			all := stderr.String() + string(logged)
-			for _, want := range []string{"expiry check", "refresh request", "tokens saved", "api request", "code exchange", "401 from the API"} {
+			for _, want := range []string{"expiry check", "half the lifetime, as it is shorter than twice refresh_before", "refresh request", "tokens saved", "api request", "code exchange", "401 from the API"} {
 				if !strings.Contains(all, want) {
 					t.Fatalf("the debug log lacks %q; is it logging at all?\n%s", want, all)
 				}
