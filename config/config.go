@@ -42,6 +42,9 @@ type File struct {
 	Exists     bool
 	DefaultEnv string
 	StoreURL   string
+	// Browser is the command that opens log-in pages (the URL is added as
+	// its last argument); "" means $BROWSER, else the desktop's default.
+	Browser string
 	Envs       map[string]*Env
 	// Settings are the environments as written, before presets and defaults.
 	Settings map[string]EnvSettings
@@ -105,6 +108,7 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 
 type rawFile struct {
 	DefaultEnv string            `toml:"default_env"`
+	Browser    string            `toml:"browser"`
 	Store      rawStore          `toml:"store"`
 	Env        map[string]rawEnv `toml:"env"`
 }
@@ -178,6 +182,7 @@ func Load(path string) (*File, error) {
 	}
 	f.DefaultEnv = raw.DefaultEnv
 	f.StoreURL = raw.Store.URL
+	f.Browser = strings.TrimSpace(raw.Browser)
 	names := make([]string, 0, len(raw.Env))
 	for name := range raw.Env {
 		names = append(names, name)

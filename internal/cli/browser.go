@@ -1,20 +1,56 @@
 package cli
 
 import (
-	"os"
+	"bytes"
+	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
+	"time"
+
+	"github.com/cli/browser"
 )
 
-// startCommand starts a $BROWSER-style command line with url as its last
-// argument and does not wait for it.
-func startCommand(cmdline, url string) error {
+// launchWait is how long a browser command may take to fail before it is
+// taken to have opened the page (a browser itself keeps running).
+const launchWait = time.Second
+
+// openBrowser opens url with cmdline (the config's browser, or $BROWSER) if
+// set, else with the desktop's default. A launcher's own output never
+// reaches the terminal; its failure comes back as an error.
+func openBrowser(cmdline, url string) error {
+	if cmdline == "" {
+		var out bytes.Buffer
+		browser.Stdout, browser.Stderr = &out, &out
+		if err := browser.OpenURL(url); err != nil {
+			return launchError(err, out.String())
+		}
+		return nil
+	}
 	fields := strings.Fields(cmdline)
+	var out bytes.Buffer
 	cmd := exec.Command(fields[0], append(fields[1:], url)...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	go cmd.Wait()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			return launchError(fmt.Errorf("%s: %w", fields[0], err), out.String())
+		}
+	case <-time.After(launchWait):
+	}
 	return nil
+}
+
+// launchError is err with the first line the launcher printed, if any.
+func launchError(err error, output string) error {
+	first, _, _ := strings.Cut(strings.TrimSpace(output), "\n")
+	if first == "" {
+		return err
+	}
+	return errors.Join(err, errors.New(first))
 }

@@ -124,6 +124,16 @@ func (f *Factory) close() {
 	}
 }
 
+// openBrowser opens url with the config's browser command, else $BROWSER,
+// else the desktop's default browser.
+func (f *Factory) openBrowser(url string) error {
+	cmdline := os.Getenv("BROWSER")
+	if c, err := f.Config(); err == nil && c.Browser != "" {
+		cmdline = c.Browser
+	}
+	return openBrowser(cmdline, url)
+}
+
 // ConfigPath is the configuration file in use.
 func (f *Factory) ConfigPath() (string, error) { return config.Path(f.ConfigFlag) }
 

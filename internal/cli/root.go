@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"syscall"
 
-	"github.com/cli/browser"
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/internal/failure"
@@ -28,7 +26,8 @@ func Main(args []string, ios *IOStreams) int {
 	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken, mu: &mu}
 	ctx, g, stop := guardSignals(streams.ErrOut)
 	defer stop()
-	f := &Factory{IO: &streams, OpenBrowser: openBrowser, Sending: g.Sending}
+	f := &Factory{IO: &streams, Sending: g.Sending}
+	f.OpenBrowser = f.openBrowser
 	defer f.close()
 	root := NewRootCmd(f)
 	root.SetArgs(args)
@@ -57,14 +56,6 @@ func Main(args []string, ios *IOStreams) int {
 		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", redact.OneLine(msg, 1000))
 	}
 	return ExitCode(err)
-}
-
-// openBrowser honours $BROWSER, as gh does, before asking the desktop.
-func openBrowser(url string) error {
-	if b := os.Getenv("BROWSER"); b != "" {
-		return startCommand(b, url)
-	}
-	return browser.OpenURL(url)
 }
 
 // NewRootCmd builds the command tree around f.

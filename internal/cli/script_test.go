@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -38,6 +39,23 @@ func TestMain(m *testing.M) {
 				os.Exit(1)
 			}
 			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		},
+		// deny plays a person who clicks Deny: the browser comes back to the
+		// redirect URI with error=access_denied and the request's state.
+		"deny": func() {
+			u, err := url.Parse(os.Args[len(os.Args)-1])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "deny:", err)
+				os.Exit(1)
+			}
+			q := u.Query()
+			back := q.Get("redirect_uri") + "?" + url.Values{"error": {"access_denied"}, "error_description": {"The user denied access."}, "state": {q.Get("state")}}.Encode()
+			resp, err := http.Get(back)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "deny:", err)
+				os.Exit(1)
+			}
 			resp.Body.Close()
 		},
 	})

@@ -86,8 +86,10 @@ func Of(err error) Kind {
 		return kd.FailureKind()
 	case errors.Is(err, context.Canceled):
 		return Interrupted
-	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure):
+	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy):
 		return Config
+	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch):
+		return LoginRefused
 	case errors.Is(err, freshtoken.ErrClientRejected):
 		return ClientRejected
 	case errors.Is(err, freshtoken.ErrLoginRequired):

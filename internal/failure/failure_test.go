@@ -36,6 +36,9 @@ func TestTableBothWays(t *testing.T) {
 		{fmt.Errorf("dev: %w", store.ErrDenied), failure.Config, 2, 500, "invalid_configuration"},
 		{config.Invalidf("a mistake"), failure.Config, 2, 500, "invalid_configuration"},
 		{fmt.Errorf("tokens: %w", store.ErrInsecure), failure.Config, 2, 500, "invalid_configuration"},
+		{fmt.Errorf("dev: %w: no answer from the browser", login.ErrNotApproved), failure.LoginRefused, 3, 401, "login_refused"},
+		{fmt.Errorf("dev: %w", login.ErrStateMismatch), failure.LoginRefused, 3, 401, "login_refused"},
+		{fmt.Errorf("dev: %w: 127.0.0.1:8787", login.ErrPortBusy), failure.Config, 2, 500, "invalid_configuration"},
 		{errors.New("a bug"), failure.Unexpected, 1, 500, "failed"},
 		{context.Canceled, failure.Interrupted, 130, 0, ""},
 	}

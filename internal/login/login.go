@@ -36,6 +36,10 @@ const DefaultTimeout = 5 * time.Minute
 // ErrStateMismatch means a callback did not carry this login's state.
 var ErrStateMismatch = errors.New("the answer's state does not match this login")
 
+// ErrNotApproved means the person did not approve access in time, or the
+// provider answered that access was denied.
+var ErrNotApproved = errors.New("access was not approved")
+
 // ErrPortBusy means another program listens on the redirect URI's address.
 var ErrPortBusy = errors.New("the redirect address is in use")
 
@@ -129,7 +133,7 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		srv.Shutdown(sctx)
 	}()
 	f.logger().Debug("waiting for the browser", "listen", ln.Addr().String(), "timeout", timeout)
-	f.announce(req.URL)
+	f.announce(req.URL, timeout)
 	select {
 	case cb := <-codes:
 		if cb.err != nil {
@@ -140,19 +144,23 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil, fmt.Errorf("%s: login cancelled; nothing was stored", f.Env)
 		}
-		return nil, fmt.Errorf("%s: no answer from the browser within %s; run `freshtoken login -e %s` again and approve access in the browser", f.Env, timeout, f.Env)
+		return nil, fmt.Errorf("%s: %w: no answer from the browser within %s", f.Env, ErrNotApproved, timeout)
 	}
 }
 
-func (f *Flow) announce(authURL string) {
-	if f.OpenBrowser == nil {
-		fmt.Fprintln(f.Stderr, authURL)
-		return
+// announce shows the person where to log in: the browser opens there, or
+// the URL is printed alone on its own line after one line saying what to
+// do with it, also when the browser could not be opened.
+func (f *Flow) announce(authURL string, timeout time.Duration) {
+	if f.OpenBrowser != nil {
+		err := f.OpenBrowser(authURL)
+		if err == nil {
+			fmt.Fprintf(f.Stderr, "Opening your browser to log in to %s. If it does not open, visit:\n%s\n", f.Env, authURL)
+			return
+		}
+		fmt.Fprintf(f.Stderr, "Could not open a browser (%s); set browser in the config or $BROWSER, or use --no-browser.\n", redact.OneLine(err.Error(), 200))
 	}
-	fmt.Fprintf(f.Stderr, "Opening your browser to log in to %s. If it does not open, visit:\n%s\n", f.Env, authURL)
-	if err := f.OpenBrowser(authURL); err != nil {
-		f.logger().Debug("could not open a browser", "error", err.Error())
-	}
+	fmt.Fprintf(f.Stderr, "Open this URL in a browser on this computer and approve access to %s (waiting up to %s):\n%s\n", f.Env, timeout, authURL)
 }
 
 func (f *Flow) manual(ctx context.Context, req Request) (*Result, error) {
@@ -188,7 +196,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		if desc != "" {
 			desc = " (" + desc + ")"
 		}
-		return nil, fmt.Errorf("%s: the provider did not grant access: %s%s; run `freshtoken login -e %s` and approve access", f.Env, redact.OneLine(e, 60), desc, f.Env)
+		return nil, fmt.Errorf("%s: %w: the provider answered %s%s", f.Env, ErrNotApproved, redact.OneLine(e, 60), desc)
 	}
 	code := q.Get("code")
 	if code == "" {
