@@ -11,6 +11,7 @@ func newConfigHelpTopic() *cobra.Command {
 freshtoken/config.toml in your config folder (usually ~/.config).
 
   default_env = "sandbox"          # used when -e and $FRESHTOKEN_ENV are not given
+  browser = "firefox --new-window" # opens log-in pages (default: $BROWSER, else the desktop's)
 
   [store]
   url = "file:///home/me/.local/state/freshtoken"   # the default
