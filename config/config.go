@@ -45,7 +45,7 @@ type File struct {
 	// Browser is the command that opens log-in pages (the URL is added as
 	// its last argument); "" means $BROWSER, else the desktop's default.
 	Browser string
-	Envs       map[string]*Env
+	Envs    map[string]*Env
 	// Settings are the environments as written, before presets and defaults.
 	Settings map[string]EnvSettings
 }

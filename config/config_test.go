@@ -255,3 +255,23 @@ client_id = "prod"
 		t.Fatal("a rejected write changed the file")
 	}
 }
+
+func TestProductionIsMarked(t *testing.T) {
+	for _, tt := range []struct {
+		name, api string
+		want      bool
+	}{
+		{"production", "https://api.freeagent.com/", true},
+		{"books", "https://api.freeagent.com/", true},
+		{"sandbox", "https://api.sandbox.freeagent.com/", false},
+		{"books", "https://api.sandbox.freeagent.com/", false},
+		{"prod", "http://127.0.0.1:8900/", false},
+		{"staging-books", "https://api.example.com/", false},
+		{"myapi", "https://api.example.com/", true},
+	} {
+		e := &config.Env{Name: tt.name, APIURL: tt.api}
+		if got := e.IsProduction(); got != tt.want {
+			t.Errorf("%s at %s: production %v, want %v", tt.name, tt.api, got, tt.want)
+		}
+	}
+}

@@ -50,6 +50,32 @@ func Presets() []string {
 // preset), whose API wants a User-Agent and Accept: application/json.
 func (e *Env) IsFreeAgent() bool { return strings.HasPrefix(e.Provider, "freeagent") }
 
+// nonProduction are words in an API host or an environment name that say
+// its data is not the real thing.
+var nonProduction = []string{"sandbox", "sand", "staging", "stage", "test", "dev", "demo", "local"}
+
+// IsProduction reports whether the environment may hold real data: true
+// unless its API is on this machine, or its API host or its name says
+// sandbox, staging, test, dev, demo or local. Doubt counts as production,
+// so that nobody mistakes live books for a sandbox.
+func (e *Env) IsProduction() bool {
+	u, err := url.Parse(e.APIURL)
+	if err != nil {
+		return true
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1" {
+		return false
+	}
+	name := strings.ToLower(e.Name)
+	for _, w := range nonProduction {
+		if strings.Contains(host, w) || strings.Contains(name, w) {
+			return false
+		}
+	}
+	return true
+}
+
 func resolve(name string, r EnvSettings) (*Env, error) {
 	bad := func(key, format string, args ...any) error {
 		return &Error{Key: "env." + name + "." + key, Msg: fmt.Sprintf(format, args...)}

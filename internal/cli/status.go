@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -43,6 +44,7 @@ stored. It never prints a secret and never renews anything.`,
 type envStatus struct {
 	Env            string     `json:"env"`
 	Default        bool       `json:"default"`
+	Production     bool       `json:"production"`
 	Provider       string     `json:"provider"`
 	APIURL         string     `json:"api_url"`
 	LoggedIn       bool       `json:"logged_in"`
@@ -78,7 +80,7 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 	var storeProblem error // the store could not be reached or refused access
 	for _, name := range conf.Names() {
 		e := conf.Envs[name]
-		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name}
+		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name, Production: e.IsProduction()}
 		src, err := opts.f.Source(ctx, name)
 		if err != nil {
 			st.Error = err.Error()
@@ -113,7 +115,7 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 			if i > 0 {
 				fmt.Fprintln(opts.f.IO.Out)
 			}
-			printStatus(opts.f.IO.Out, st)
+			printStatus(opts.f.IO.Out, st, opts.f.IO.OutTTY && os.Getenv("NO_COLOR") == "")
 		}
 	}
 	if storeProblem != nil { // each environment's problem says where and why
@@ -142,10 +144,17 @@ func fillStatus(st *envStatus, rec *store.Record) {
 	}
 }
 
-func printStatus(w io.Writer, st envStatus) {
+func printStatus(w io.Writer, st envStatus, colour bool) {
 	name := st.Env
 	if st.Default {
 		name += " (default)"
+	}
+	if st.Production {
+		mark := "PRODUCTION: live data"
+		if colour {
+			mark = "\x1b[1;31m" + mark + "\x1b[0m"
+		}
+		name += "  " + mark
 	}
 	fmt.Fprintf(w, "%s\n", name)
 	row := func(k, v string) { fmt.Fprintf(w, "  %-15s %s\n", k+":", v) }
