@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -107,7 +108,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	if err := src.SaveLogin(ctx, res.Token, res.SentAt); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "   logged in; tokens stored in %s\n\n", src.Location())
+	fmt.Fprintf(out, "   logged in; tokens stored in a temporary folder, deleted when the demo ends\n\n")
 
 	fmt.Fprintf(out, "2. Call GET /v2/company %d times, %s apart\n", opts.Calls, opts.Interval)
 	client := src.Client()
@@ -152,8 +153,8 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 		renewals = rec.Renewals
 	}
 	fmt.Fprintf(out, "\n3. Summary\n   %d calls: %d succeeded, %d failed\n", opts.Calls, ok, failed)
-	fmt.Fprintf(out, "   %d renewals, each stored before use; the provider saw %d log-in, %d refreshes, %d 401s, %d grants revoked\n",
-		renewals, st.Exchanges, st.Refreshes, st.Unauthorized, st.GrantsRevoked)
+	fmt.Fprintf(out, "   %s, each stored before use; the provider saw %s, %s, %s and %s\n",
+		count(renewals, "renewal"), count(st.Exchanges, "log-in"), count(st.Refreshes, "refresh"), count(st.Unauthorized, "401"), count(st.GrantsRevoked, "grant revoked"))
 	fmt.Fprintln(out, "   Run it again with --debug to see every decision, secrets masked.")
 	if failed > 0 || st.GrantsRevoked > 0 {
 		return errors.New("the demo saw failures; run it with --debug to see why")
@@ -196,4 +197,21 @@ func pretendBrowser(ctx context.Context) func(string) error {
 		}()
 		return nil
 	}
+}
+
+// count says n things, in the plural when n is not one: "1 401", "2
+// refreshes", "0 grants revoked".
+func count(n int, thing string) string {
+	if n != 1 {
+		first, rest, spaced := strings.Cut(thing, " ")
+		if strings.HasSuffix(first, "sh") {
+			first += "es"
+		} else {
+			first += "s"
+		}
+		if thing = first; spaced {
+			thing += " " + rest
+		}
+	}
+	return fmt.Sprintf("%d %s", n, thing)
 }
