@@ -29,7 +29,7 @@ page, a token endpoint that rotates refresh tokens, and /v2/company,
 this machine; the tokens it issues are worthless anywhere else.`,
 		Example: `  freshtoken dev-provider --listen 127.0.0.1:8900 --access-ttl 30s
   # in another terminal:
-  freshtoken init -e dev --provider freeagent --api-url http://127.0.0.1:8900/ --client-id dev-client-id --client-secret-env DEV_SECRET`,
+  freshtoken init -e dev --provider freeagent-sandbox --api-url http://127.0.0.1:8900/ --client-id dev-client-id --client-secret-env DEV_SECRET`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDevProvider(cmd, opts)
@@ -66,7 +66,7 @@ func runDevProvider(cmd *cobra.Command, opts *devProviderOptions) error {
   token endpoint: %sv2/token_endpoint
   client id %q, client secret %q
 Use it from freshtoken with:
-  freshtoken init -e dev --provider freeagent --api-url %s --client-id %s --client-secret-env DEV_SECRET
+  freshtoken init -e dev --provider freeagent-sandbox --api-url %s --client-id %s --client-secret-env DEV_SECRET
   export DEV_SECRET=%s
 `, base, base, base, opts.Options.ClientID, opts.Options.ClientSecret, base, opts.Options.ClientID, opts.Options.ClientSecret)
 	go func() {

@@ -69,6 +69,18 @@ func (p *Provider) handleRevokeAccess(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// handleRevokeGrants is POST /_dev/revoke-grants: Provider.RevokeGrants.
+func (p *Provider) handleRevokeGrants(w http.ResponseWriter, _ *http.Request) {
+	p.RevokeGrants()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleClearFaults is DELETE /_dev/fault: Provider.ClearFaults.
+func (p *Provider) handleClearFaults(w http.ResponseWriter, _ *http.Request) {
+	p.ClearFaults()
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // handleSecrets is GET /_dev/secrets: Provider.Secrets as a JSON array.
 func (p *Provider) handleSecrets(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, p.Secrets())

@@ -235,6 +235,8 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("GET /_dev/stats", p.handleStats)
 	mux.HandleFunc("POST /_dev/fault", p.handleFault)
 	mux.HandleFunc("POST /_dev/revoke-access", p.handleRevokeAccess)
+	mux.HandleFunc("POST /_dev/revoke-grants", p.handleRevokeGrants)
+	mux.HandleFunc("DELETE /_dev/fault", p.handleClearFaults)
 	mux.HandleFunc("GET /_dev/secrets", p.handleSecrets)
 	return mux
 }
@@ -264,6 +266,33 @@ func (p *Provider) RevokeAccessTokens() {
 		t.revoked = true
 	}
 	p.opts.Logger.Info("access tokens revoked", "issued_so_far", len(p.access))
+}
+
+// RevokeGrants ends every grant issued so far, as a provider does when the
+// user disconnects the app: their refresh tokens answer invalid_grant and
+// their access tokens 401. Grants begun afterwards work.
+func (p *Provider) RevokeGrants() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, t := range p.refresh {
+		if !t.grant.revoked {
+			t.grant.revoked = true
+			n++
+		}
+	}
+	for _, t := range p.access {
+		t.revoked = true
+	}
+	p.opts.Logger.Info("grants revoked", "grants", n)
+}
+
+// ClearFaults forgets every fault injected and not yet used.
+func (p *Provider) ClearFaults() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = nil
+	p.opts.Logger.Info("faults cleared")
 }
 
 // Close releases requests held by FaultHang or TokenDelay; they are answered 503.
