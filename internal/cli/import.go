@@ -397,6 +397,12 @@ func importTokens(ctx context.Context, src *freshtoken.Source, e postman.Env, no
 		// The expiry itself, not expires_in: a lifetime under a second
 		// would round to an expires_in of 0, which means "never expires".
 		tok.AccessToken, tok.Expiry, sentAt = e.AccessToken, expiry, e.IssuedAt
+		if sentAt.IsZero() { // only the expiry is known: take FreeAgent's hour
+			sentAt = expiry.Add(-time.Hour)
+			if sentAt.After(now) {
+				sentAt = now
+			}
+		}
 	}
 	if tok.AccessToken == "" && tok.RefreshToken == "" {
 		if err := src.Logout(ctx); err != nil {

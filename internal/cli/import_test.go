@@ -236,10 +236,10 @@ func TestImportPostmanExpiryTimes(t *testing.T) {
 	}
 
 	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "import", "postman", write("3600000"), "--force"); code != 0 {
+	if code := e.run(ios, "import", "postman", write("360000000"), "--force"); code != 0 {
 		t.Fatalf("import exited %d: %s", code, stderr)
 	}
-	if want := "access token left out: AccessTokenExp_sand is 3600000, over a day if it is seconds (milliseconds?); it is renewed on first use"; !strings.Contains(stdout.String(), want) {
+	if want := "access token left out: AccessTokenExp_sand is 360000000, over a day in seconds or in milliseconds; it is renewed on first use"; !strings.Contains(stdout.String(), want) {
 		t.Errorf("summary = %q, want it to say %q", stdout, want)
 	}
 	if rec := e.record(t, "sand"); rec.AccessToken != "" || rec.RefreshToken != tok.RefreshToken {

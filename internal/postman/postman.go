@@ -1,18 +1,23 @@
 // Package postman reads the FreeAgent settings and tokens out of a Postman
-// environment export: a JSON object whose "values" list holds
-// {key, value, type?, enabled?} entries. Two layouts are understood:
+// environment export (a JSON object whose "values" list holds {key, value,
+// type?, enabled?} entries), or out of a collection export's "variable"
+// list. The layouts people write are understood, with names in any case and
+// with or without '_' or '-' between words:
 //
-//   - the seed layout, one environment per resource key <key>: ClientId,
+//   - the seed layout, one environment per key <key>: ClientId,
 //     ClientSecret, Resource_<key> (the API's URL), RefreshToken_<key>,
-//     AccessToken_<key>, AccessTokenIss_<key> (when it was issued, in
-//     milliseconds since 1970) and AccessTokenExp_<key> (its lifetime in
-//     seconds); ResourceKey names the key in use;
+//     AccessToken_<key>, AccessTokenIss_<key> (when it was issued) and
+//     AccessTokenExp_<key> (its lifetime, or when it expires); ResourceKey
+//     names the key in use;
+//   - the same with the environment first: sandRefreshToken, sandUrl,
+//     prodAccessTokenExp, …;
 //   - the common layout, one environment: url, client_id, client_secret,
 //     refresh_token and access_token.
 //
-// Disabled entries are ignored. Parse either returns every environment
-// complete and checked, or an error that says in one line what is wrong
-// and never repeats a secret.
+// Times are told apart by size: seconds or milliseconds since 1970, and
+// lifetimes in seconds or milliseconds. Disabled entries are ignored. Parse
+// either returns every environment complete and checked, or an error that
+// says in one line what is wrong and never repeats a secret.
 package postman
 
 import (
@@ -38,8 +43,9 @@ import (
 type Layout string
 
 const (
-	Seed   Layout = "seed"
-	Common Layout = "common"
+	Seed     Layout = "seed"      // RefreshToken_sand: the field, then the environment
+	EnvFirst Layout = "env-first" // sandRefreshToken: the environment, then the field
+	Common   Layout = "common"    // refresh_token: one environment
 )
 
 // Export is what an export holds for freshtoken.
@@ -64,6 +70,7 @@ type Env struct {
 	AccessToken  string
 	IssuedAt     time.Time     // when AccessToken was issued; zero when unknown
 	Lifetime     time.Duration // AccessToken's lifetime; zero when unknown
+	ExpiresAt    time.Time     // when AccessToken expires, if the export says so instead of a lifetime
 	// Implausible says why the export's issue time or lifetime cannot be
 	// believed (such as milliseconds where seconds belong), which makes
 	// the expiry unknown; "" when they are plausible or absent.
@@ -78,7 +85,12 @@ var (
 
 // Expiry is when AccessToken expires, and whether that is known.
 func (e *Env) Expiry() (time.Time, bool) {
-	if e.AccessToken == "" || e.IssuedAt.IsZero() || e.Lifetime <= 0 || e.Implausible != "" {
+	switch {
+	case e.AccessToken == "" || e.Implausible != "":
+		return time.Time{}, false
+	case !e.ExpiresAt.IsZero():
+		return e.ExpiresAt, true
+	case e.IssuedAt.IsZero() || e.Lifetime <= 0:
 		return time.Time{}, false
 	}
 	return e.IssuedAt.Add(e.Lifetime), true
@@ -94,10 +106,15 @@ func ReadFile(path string) (*Export, error) {
 }
 
 type rawExport struct {
-	Name   string          `json:"name"`
-	Values *[]rawValue     `json:"values"`
-	Info   json.RawMessage `json:"info"`
-	Item   json.RawMessage `json:"item"`
+	Name     string          `json:"name"`
+	Values   *[]rawValue     `json:"values"`
+	Variable *[]rawValue     `json:"variable"` // a collection's variables
+	Info     *rawInfo        `json:"info"`
+	Item     json.RawMessage `json:"item"`
+}
+
+type rawInfo struct {
+	Name string `json:"name"`
 }
 
 type rawValue struct {
@@ -135,33 +152,53 @@ func Parse(data []byte) (*Export, error) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("it is not valid JSON (%s)", jsonProblem(data, err))
 	}
-	if raw.Values == nil {
+	values, name := raw.Values, raw.Name
+	if values == nil && raw.Variable != nil {
+		values = raw.Variable
+		if raw.Info != nil {
+			name = raw.Info.Name
+		}
+	}
+	if values == nil {
 		if raw.Info != nil || raw.Item != nil {
-			return nil, errors.New("it is a Postman collection, not an environment; in Postman, export the environment instead (Environments, ⋯, Export)")
+			return nil, errors.New("it is a Postman collection without variables; in Postman, export the environment instead (Environments, ⋯, Export)")
 		}
 		return nil, errors.New(`it is not a Postman environment export: it has no "values" list`)
 	}
-	vars, err := variables(*raw.Values)
+	vars, err := variables(*values)
 	if err != nil {
 		return nil, err
 	}
-	exp := &Export{Name: raw.Name}
+	exp := &Export{Name: name}
+	k := sortKeys(vars)
 	switch {
-	case isSeed(vars):
-		exp.Layout = Seed
-		exp.Envs, err = seedEnvs(vars)
-	case isCommon(vars):
+	case len(k.perEnv) > 0:
+		exp.Layout = k.layout
+		exp.Envs, err = keyedEnvs(vars, k)
+	case k.global["url"] != "" || k.global["refreshtoken"] != "" || k.global["accesstoken"] != "":
 		exp.Layout = Common
 		var e Env
-		e, err = commonEnv(vars, raw.Name)
+		e, err = commonEnv(vars, k, name)
 		exp.Envs = []Env{e}
 	default:
-		return nil, errors.New("it holds no FreeAgent settings: expected ClientId and Resource_<key> (with RefreshToken_<key>), or client_id and url (with refresh_token)")
+		return nil, fmt.Errorf("it holds no FreeAgent settings; its keys are %s (values not shown). Accepted: ClientId with Resource_<env> and RefreshToken_<env> (or <env>Url and <env>RefreshToken), or client_id, url and refresh_token", keyList(vars))
 	}
 	if err != nil {
 		return nil, err
 	}
 	return exp, nil
+}
+
+// keyList names the keys of vars, for a message.
+func keyList(vars map[string]string) string {
+	if len(vars) == 0 {
+		return "none"
+	}
+	keys := slices.Sorted(maps.Keys(vars))
+	if len(keys) > 12 {
+		return strings.Join(keys[:12], ", ") + fmt.Sprintf(" and %d more", len(keys)-12)
+	}
+	return strings.Join(keys, ", ")
 }
 
 // variables returns the enabled entries by key, their values as text with
@@ -214,103 +251,146 @@ func valueText(v json.RawMessage) (string, error) {
 	return string(t), nil
 }
 
-// seedSuffixed are the seed layout's per-key variables.
-var seedSuffixed = []string{"Resource_", "RefreshToken_", "AccessToken_", "AccessTokenIss_", "AccessTokenExp_"}
+// envFields are what a per-environment key can hold, by the field's name
+// in lower case without separators; the longest names are tried first.
+var envFields = map[string]string{
+	"resource": "api", "url": "api", "baseurl": "api", "apiurl": "api",
+	"refreshtoken": "refresh", "accesstoken": "access",
+	"accesstokeniss": "issued", "accesstokenissued": "issued", "issuedat": "issued",
+	"accesstokenexp": "expires", "accesstokenexpires": "expires", "accesstokenexpiry": "expires", "expiresin": "expires",
+}
 
-func isSeed(vars map[string]string) bool {
-	for k := range vars {
-		switch k {
-		case "ClientId", "ClientSecret", "ResourceKey":
-			return true
+// globalFields are the keys that hold one value for every environment.
+var globalFields = []string{"clientid", "clientsecret", "resourcekey", "url", "refreshtoken", "accesstoken"}
+
+// keyed is an export's keys sorted: per environment, or for all of them.
+type keyed struct {
+	layout Layout
+	// perEnv maps an environment (in lower case) to its fields' keys.
+	perEnv map[string]map[string]string
+	// global maps a global field to its key.
+	global map[string]string
+}
+
+func squash(s string) string {
+	return strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(s))
+}
+
+// sortKeys reads every key of vars as a global field, or as a field and an
+// environment, in either order.
+func sortKeys(vars map[string]string) keyed {
+	k := keyed{perEnv: map[string]map[string]string{}, global: map[string]string{}}
+	fields := slices.SortedFunc(maps.Keys(envFields), func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	seed, envFirst := 0, 0
+	for key := range vars {
+		if g := squash(key); slices.Contains(globalFields, g) {
+			k.global[g] = key
+			continue
 		}
-		for _, p := range seedSuffixed {
-			if strings.HasPrefix(k, p) {
-				return true
+		env, field, first := splitKey(key, fields)
+		if env == "" {
+			continue
+		}
+		if first {
+			envFirst++
+		} else {
+			seed++
+		}
+		env = strings.ToLower(env)
+		if k.perEnv[env] == nil {
+			k.perEnv[env] = map[string]string{}
+		}
+		k.perEnv[env][envFields[field]] = key
+	}
+	k.layout = Seed
+	if envFirst > seed {
+		k.layout = EnvFirst
+	}
+	return k
+}
+
+// splitKey finds in key a field and an environment, the field first
+// (RefreshToken_sand) or the environment first (sandRefreshToken,
+// sand_refresh_token); envFirst says which.
+func splitKey(key string, fields []string) (env, field string, envFirst bool) {
+	lower := strings.ToLower(key)
+	for _, f := range fields {
+		for i := 1; i <= len(lower); i++ { // the field first, then a separator
+			if squash(lower[:i]) == f && i < len(lower) && (lower[i] == '_' || lower[i] == '-') {
+				if e := strings.Trim(key[i:], "_-"); e != "" {
+					return e, f, false
+				}
+			}
+		}
+		for j := len(lower) - 1; j > 0; j-- { // the environment first, then a word break
+			if squash(lower[j:]) == f && (key[j-1] == '_' || key[j-1] == '-' || key[j] >= 'A' && key[j] <= 'Z') {
+				if e := strings.Trim(key[:j], "_-"); e != "" {
+					return e, f, true
+				}
 			}
 		}
 	}
-	return false
+	return "", "", false
 }
 
-func isCommon(vars map[string]string) bool {
-	for _, k := range []string{"url", "client_id", "client_secret", "refresh_token", "access_token"} {
-		if _, ok := vars[k]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-func seedEnvs(vars map[string]string) ([]Env, error) {
-	keys := map[string]bool{}
-	for k := range vars {
-		for _, p := range seedSuffixed {
-			if key, ok := strings.CutPrefix(k, p); ok && key != "" {
-				keys[key] = true
-			}
-		}
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("it has no Resource_<key> entry, such as Resource_sand with the sandbox API's URL")
-	}
-	clientID := vars["ClientId"]
+func keyedEnvs(vars map[string]string, k keyed) ([]Env, error) {
+	clientKey := cmp.Or(k.global["clientid"], "ClientId")
+	clientID := vars[clientKey]
 	if clientID == "" {
-		return nil, errors.New("ClientId is missing or empty; it is the OAuth identifier from FreeAgent's developer dashboard")
+		return nil, fmt.Errorf("%s is missing or empty; it is the OAuth identifier from FreeAgent's developer dashboard", clientKey)
 	}
 	var envs []Env
-	for _, key := range slices.Sorted(maps.Keys(keys)) {
-		if _, ok := vars["Resource_"+key]; !ok {
-			return nil, fmt.Errorf("there is no Resource_%s, so nothing says which API the %s tokens are for", key, key)
+	for _, name := range slices.Sorted(maps.Keys(k.perEnv)) {
+		f := k.perEnv[name]
+		if f["api"] == "" {
+			if k.layout == Seed {
+				return nil, fmt.Errorf("there is no Resource_%s, so nothing says which API the %s tokens are for", name, name)
+			}
+			return nil, fmt.Errorf("there is no %sUrl (or Resource_%s), so nothing says which API the %s tokens are for", name, name, name)
 		}
-		if err := store.ValidateEnvName(key); err != nil {
-			return nil, fmt.Errorf("the key of Resource_%s cannot name a freshtoken environment: %v", key, err)
+		if err := store.ValidateEnvName(name); err != nil {
+			return nil, fmt.Errorf("the key of %s cannot name a freshtoken environment: %v", f["api"], err)
 		}
-		api, err := apiRoot("Resource_"+key, vars["Resource_"+key])
+		api, err := apiRoot(f["api"], vars[f["api"]])
 		if err != nil {
 			return nil, err
 		}
 		e := Env{
-			Name:         key,
-			Active:       vars["ResourceKey"] == key,
+			Name:         name,
+			Active:       strings.EqualFold(vars[k.global["resourcekey"]], name),
 			APIURL:       api,
 			ClientID:     clientID,
-			ClientSecret: vars["ClientSecret"],
-			RefreshToken: vars["RefreshToken_"+key],
-			AccessToken:  vars["AccessToken_"+key],
+			ClientSecret: vars[k.global["clientsecret"]],
+			RefreshToken: vars[f["refresh"]],
+			AccessToken:  vars[f["access"]],
 		}
-		var doubtIss, doubtExp string
-		if e.IssuedAt, doubtIss, err = millis("AccessTokenIss_"+key, vars["AccessTokenIss_"+key]); err != nil {
+		if err := readTimes(&e, f["issued"], vars[f["issued"]], f["expires"], vars[f["expires"]]); err != nil {
 			return nil, err
-		}
-		if e.Lifetime, doubtExp, err = seconds("AccessTokenExp_"+key, vars["AccessTokenExp_"+key]); err != nil {
-			return nil, err
-		}
-		if e.Implausible = cmp.Or(doubtIss, doubtExp); e.Implausible != "" {
-			e.IssuedAt, e.Lifetime = time.Time{}, 0
 		}
 		envs = append(envs, e)
 	}
 	return envs, nil
 }
 
-func commonEnv(vars map[string]string, exportName string) (Env, error) {
-	if vars["url"] == "" {
-		return Env{}, errors.New("url is missing or empty; it is the API's address, such as https://api.sandbox.freeagent.com")
+func commonEnv(vars map[string]string, k keyed, exportName string) (Env, error) {
+	urlKey, idKey := cmp.Or(k.global["url"], "url"), cmp.Or(k.global["clientid"], "client_id")
+	if vars[urlKey] == "" {
+		return Env{}, fmt.Errorf("%s is missing or empty; it is the API's address, such as https://api.sandbox.freeagent.com", urlKey)
 	}
-	api, err := apiRoot("url", vars["url"])
+	api, err := apiRoot(urlKey, vars[urlKey])
 	if err != nil {
 		return Env{}, err
 	}
-	if vars["client_id"] == "" {
-		return Env{}, errors.New("client_id is missing or empty; it is the OAuth identifier from FreeAgent's developer dashboard")
+	if vars[idKey] == "" {
+		return Env{}, fmt.Errorf("%s is missing or empty; it is the OAuth identifier from FreeAgent's developer dashboard", idKey)
 	}
 	return Env{
 		Name:         EnvName(exportName),
 		APIURL:       api,
-		ClientID:     vars["client_id"],
-		ClientSecret: vars["client_secret"],
-		RefreshToken: vars["refresh_token"],
-		AccessToken:  vars["access_token"],
+		ClientID:     vars[idKey],
+		ClientSecret: vars[k.global["clientsecret"]],
+		RefreshToken: vars[k.global["refreshtoken"]],
+		AccessToken:  vars[k.global["accesstoken"]],
 	}, nil
 }
 
@@ -329,48 +409,67 @@ func apiRoot(key, v string) (string, error) {
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: p + "/"}).String(), nil
 }
 
-// millis reads milliseconds since 1970; "" is zero. A number that cannot
-// be a recent issue time (NaN, before 2000, more than a day ahead, such as
-// seconds where milliseconds belong) is no error but a doubt, which says
-// why.
-func millis(key, v string) (t time.Time, doubt string, err error) {
-	if v == "" {
-		return time.Time{}, "", nil
+// Sizes that tell times apart: an instant in milliseconds since 1970 is
+// over 1e11 (since 1973), in seconds over 1e9 (since 2001); a lifetime over
+// a day's seconds is in milliseconds.
+const (
+	millisSince1970  = 1e11
+	secondsSince1970 = 1e9
+)
+
+// readTimes reads e's issue time (key iss, value issV) and its lifetime or
+// expiry (key exp, value expV) into e. A number that cannot be right (NaN,
+// before 2000, in the future for an issue time, over a day for a lifetime)
+// is no error but a doubt, which leaves the expiry unknown and says why.
+func readTimes(e *Env, iss, issV, exp, expV string) error {
+	var doubts []string
+	if issV != "" {
+		n, err := strconv.ParseFloat(issV, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%s is %q, not a time in seconds or milliseconds since 1970 such as %d", iss, issV, time.Now().UnixMilli())
+		}
+		switch t := instant(n); {
+		case math.IsNaN(n) || math.IsInf(n, 0):
+			doubts = append(doubts, fmt.Sprintf("%s is %s, not a time", iss, issV))
+		case t.Before(earliestIssue):
+			doubts = append(doubts, fmt.Sprintf("%s is %s, before 2000 in seconds or milliseconds since 1970", iss, issV))
+		case t.After(time.Now().Add(24 * time.Hour)):
+			doubts = append(doubts, fmt.Sprintf("%s is %s, in the future", iss, issV))
+		default:
+			e.IssuedAt = t
+		}
 	}
-	n, err := strconv.ParseFloat(v, 64)
-	if err != nil || n <= 0 {
-		return time.Time{}, "", fmt.Errorf("%s is %q, not a time in milliseconds since 1970 such as %d", key, v, time.Now().UnixMilli())
+	if expV != "" {
+		n, err := strconv.ParseFloat(expV, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%s is %q, not a number of seconds such as 3600, nor a time since 1970", exp, expV)
+		}
+		switch {
+		case math.IsNaN(n) || math.IsInf(n, 0):
+			doubts = append(doubts, fmt.Sprintf("%s is %s, not a number of seconds", exp, expV))
+		case n >= secondsSince1970:
+			e.ExpiresAt = instant(n)
+		case n > maxLifetime.Seconds() && n/1000 <= maxLifetime.Seconds():
+			e.Lifetime = time.Duration(n * float64(time.Millisecond))
+		case n > maxLifetime.Seconds():
+			doubts = append(doubts, fmt.Sprintf("%s is %s, over a day in seconds or in milliseconds", exp, expV))
+		default:
+			e.Lifetime = time.Duration(n * float64(time.Second))
+		}
 	}
-	latest := time.Now().Add(24 * time.Hour)
-	switch {
-	case math.IsNaN(n) || math.IsInf(n, 0):
-		return time.Time{}, fmt.Sprintf("%s is %s, not a time", key, v), nil
-	case n < float64(earliestIssue.UnixMilli()):
-		return time.Time{}, fmt.Sprintf("%s is %s, before 2000 if it is milliseconds since 1970 (seconds?)", key, v), nil
-	case n > float64(latest.UnixMilli()):
-		return time.Time{}, fmt.Sprintf("%s is %s, in the future if it is milliseconds since 1970", key, v), nil
+	if len(doubts) > 0 {
+		e.Implausible = strings.Join(doubts, "; ")
+		e.IssuedAt, e.Lifetime, e.ExpiresAt = time.Time{}, 0, time.Time{}
 	}
-	return time.UnixMilli(int64(n)), "", nil
+	return nil
 }
 
-// seconds reads a duration in seconds; "" is zero. A lifetime that cannot
-// be an access token's (NaN, over a day, such as milliseconds where seconds
-// belong) is no error but a doubt, which says why.
-func seconds(key, v string) (d time.Duration, doubt string, err error) {
-	if v == "" {
-		return 0, "", nil
+// instant reads n as seconds or milliseconds since 1970, by its size.
+func instant(n float64) time.Time {
+	if n >= millisSince1970 {
+		return time.UnixMilli(int64(n))
 	}
-	n, err := strconv.ParseFloat(v, 64)
-	if err != nil || n < 0 {
-		return 0, "", fmt.Errorf("%s is %q, not a number of seconds such as 3600", key, v)
-	}
-	switch {
-	case math.IsNaN(n) || math.IsInf(n, 0):
-		return 0, fmt.Sprintf("%s is %s, not a number of seconds", key, v), nil
-	case n > maxLifetime.Seconds():
-		return 0, fmt.Sprintf("%s is %s, over a day if it is seconds (milliseconds?)", key, v), nil
-	}
-	return time.Duration(n * float64(time.Second)), "", nil
+	return time.Unix(int64(n), 0)
 }
 
 // EnvName makes a Postman environment name fit to name a freshtoken

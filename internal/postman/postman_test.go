@@ -82,25 +82,25 @@ func TestParseRefusesMalformedExports(t *testing.T) {
 		{"a list", `[]`, "does not hold a JSON object"},
 		{"broken JSON", "{\n  \"values\": [\n    {\"key\": }\n  ]\n}", "not valid JSON (line 3, column 13: invalid character '}'"},
 		{"values not a list", `{"values": {"key": "url"}}`, `"values" should be a list, not object`},
-		{"a collection", `{"info": {"name": "FreeAgent"}, "item": []}`, "is a Postman collection, not an environment"},
+		{"a collection", `{"info": {"name": "FreeAgent"}, "item": []}`, "is a Postman collection without variables"},
 		{"no values", `{"name": "x"}`, `has no "values" list`},
-		{"nothing FreeAgent", `{"values": [{"key": "baseUrl", "value": "x"}]}`, "holds no FreeAgent settings"},
+		{"nothing FreeAgent", `{"values": [{"key": "host", "value": "x"}, {"key": "other", "value": "s3cr3t"}]}`, "holds no FreeAgent settings; its keys are host, other (values not shown). Accepted:"},
 		{"a key-less entry", `{"values": [{"value": "x"}]}`, "entry 1 of its values has no key"},
 		{"a twice-set key", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"Resource_a","value":"https://h/"}`), "Resource_a is set twice"},
 		{"an object value", seed(`{"key":"Resource_a","value":{"s3cr3t":1}}`), "Resource_a has a list or object as its value"},
 		{"no Resource", seed(`{"key":"RefreshToken_a","value":"rt"}`), "there is no Resource_a, so nothing says which API the a tokens are for"},
-		{"only a client", `{"values":[{"key":"ClientId","value":"id"}]}`, "has no Resource_<key> entry"},
+		{"only a client", `{"values":[{"key":"ClientId","value":"id"}]}`, "holds no FreeAgent settings; its keys are ClientId"},
 		{"no ClientId", `{"values":[{"key":"Resource_a","value":"https://h/"}]}`, "ClientId is missing or empty"},
 		{"a disabled ClientId", `{"values":[{"key":"ClientId","value":"id","enabled":false},{"key":"Resource_a","value":"https://h/"}]}`, "ClientId is missing or empty"},
 		{"a Resource that is not a URL", seed(`{"key":"Resource_a","value":"api.freeagent.com"}`), `Resource_a is "api.freeagent.com", not a URL`},
 		{"a Resource from a variable", seed(`{"key":"Resource_a","value":"{{base}}/v2"}`), "refers to another Postman variable"},
 		{"a key unfit for a name", seed(`{"key":"Resource_my key","value":"https://h/"}`), "the key of Resource_my key cannot name a freshtoken environment"},
-		{"a bad issue time", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"AccessTokenIss_a","value":"yesterday"}`), `AccessTokenIss_a is "yesterday", not a time in milliseconds`},
+		{"a bad issue time", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"AccessTokenIss_a","value":"yesterday"}`), `AccessTokenIss_a is "yesterday", not a time in seconds or milliseconds`},
 		{"a bad lifetime", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"AccessTokenExp_a","value":"-1"}`), `AccessTokenExp_a is "-1", not a number of seconds`},
 		{"enabled as text", seed(`{"key":"Resource_a","value":"https://h/","enabled":"false"}`), `Resource_a has "enabled": "false"; it should be true or false, without quotes`},
 		{"enabled as text without a key", `{"values":[{"value":"x","enabled":"no"}]}`, `entry 1 of its values has "enabled": "no"; it should be true or false`},
 		{"a key that is not text", `{"values":[{"key":1}]}`, `"values.key" should be text, not number`},
-		{"common without url", `{"values":[{"key":"client_id","value":"id"}]}`, "url is missing or empty"},
+		{"common without url", `{"values":[{"key":"client_id","value":"id"},{"key":"refresh_token","value":"rt"}]}`, "url is missing or empty"},
 		{"common without client_id", `{"values":[{"key":"url","value":"https://h/"}]}`, "client_id is missing or empty"},
 	}
 	for _, tt := range tests {
@@ -173,10 +173,12 @@ func TestParseDoubtsImplausibleTimes(t *testing.T) {
 	}
 	ms := strconv.FormatInt(recent.UnixMilli(), 10)
 	for _, tt := range []struct{ iss, exp, doubt string }{
-		{ms, "3600000", "AccessTokenExp_a is 3600000, over a day if it is seconds (milliseconds?)"},
+		{ms, "3600000", ""},       // a lifetime in milliseconds
+		{ms, "360000000", "AccessTokenExp_a is 360000000, over a day in seconds or in milliseconds"},
 		{ms, "NaN", "AccessTokenExp_a is NaN, not a number of seconds"},
 		{ms, "Inf", "AccessTokenExp_a is Inf, not a number of seconds"},
-		{strconv.FormatInt(recent.Unix(), 10), "3600", "before 2000 if it is milliseconds since 1970 (seconds?)"},
+		{strconv.FormatInt(recent.Unix(), 10), "3600", ""}, // an issue time in seconds
+		{"86400", "3600", "before 2000 in seconds or milliseconds since 1970"},
 		{"NaN", "3600", "AccessTokenIss_a is NaN, not a time"},
 		{strconv.FormatInt(time.Now().Add(72*time.Hour).UnixMilli(), 10), "3600", "in the future"},
 		{ms, "3600", ""},
@@ -197,5 +199,60 @@ func TestParseDoubtsImplausibleTimes(t *testing.T) {
 		if known || !strings.Contains(e.Implausible, tt.doubt) || !e.IssuedAt.IsZero() || e.Lifetime != 0 {
 			t.Errorf("%s, %s: known %t, doubt %q, issued %s, lifetime %s; want unknown, doubting %q", tt.iss, tt.exp, known, e.Implausible, e.IssuedAt, e.Lifetime, tt.doubt)
 		}
+	}
+}
+
+// TestParseVariantsPeopleWrite: the layouts people write by hand, in any
+// case, with times in seconds or milliseconds, and a collection's variables.
+func TestParseVariantsPeopleWrite(t *testing.T) {
+	issued := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	secs, ms := strconv.FormatInt(issued.Unix(), 10), strconv.FormatInt(issued.UnixMilli(), 10)
+	expiresMs := strconv.FormatInt(issued.Add(time.Hour).UnixMilli(), 10)
+	sand := Env{Name: "sand", APIURL: "https://api.sandbox.freeagent.com/", ClientID: "the-id", ClientSecret: "the-secret",
+		RefreshToken: "rt-sand", AccessToken: "at-sand", IssuedAt: issued, Lifetime: time.Hour}
+	prod := Env{Name: "prod", APIURL: "https://api.freeagent.com/", ClientID: "the-id", ClientSecret: "the-secret", RefreshToken: "rt-prod"}
+	tests := []struct {
+		name   string
+		export string
+		layout Layout
+		want   []Env
+	}{
+		{"environment first, camel case, seconds", `{"name":"FA","values":[
+			{"key":"ClientID","value":"the-id"},{"key":"clientSecret","value":"the-secret"},
+			{"key":"sandUrl","value":"https://api.sandbox.freeagent.com/v2"},{"key":"sandRefreshToken","value":"rt-sand"},
+			{"key":"sandAccessToken","value":"at-sand"},{"key":"sandAccessTokenIss","value":"` + secs + `"},{"key":"sandAccessTokenExp","value":"3600"},
+			{"key":"prodUrl","value":"https://api.freeagent.com"},{"key":"prodRefreshToken","value":"rt-prod"}]}`, EnvFirst, []Env{prod, sand}},
+		{"environment first, snake case, lifetime in milliseconds", `{"name":"FA","values":[
+			{"key":"client_id","value":"the-id"},{"key":"CLIENT_SECRET","value":"the-secret"},
+			{"key":"sand_resource","value":"https://api.sandbox.freeagent.com"},{"key":"sand_refresh_token","value":"rt-sand"},
+			{"key":"sand_access_token","value":"at-sand"},{"key":"sand_access_token_iss","value":"` + ms + `"},{"key":"sand_access_token_exp","value":"3600000"},
+			{"key":"prod_resource","value":"https://api.freeagent.com"},{"key":"prod_refresh_token","value":"rt-prod"}]}`, EnvFirst, []Env{prod, sand}},
+		{"field first, any case, an absolute expiry", `{"name":"FA","values":[
+			{"key":"clientid","value":"the-id"},{"key":"ClientSecret","value":"the-secret"},
+			{"key":"resource_SAND","value":"https://api.sandbox.freeagent.com"},{"key":"refreshtoken_SAND","value":"rt-sand"},
+			{"key":"accesstoken_SAND","value":"at-sand"},{"key":"AccessTokenExp_SAND","value":"` + expiresMs + `"}]}`, Seed,
+			[]Env{{Name: "sand", APIURL: sand.APIURL, ClientID: "the-id", ClientSecret: "the-secret", RefreshToken: "rt-sand", AccessToken: "at-sand", ExpiresAt: time.UnixMilli(issued.Add(time.Hour).UnixMilli())}}},
+		{"a collection's variables", `{"info":{"name":"FreeAgent API","schema":"https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},"item":[],
+			"variable":[{"key":"ClientId","value":"the-id"},{"key":"ClientSecret","value":"the-secret"},
+			{"key":"Resource_prod","value":"https://api.freeagent.com"},{"key":"RefreshToken_prod","value":"rt-prod"}]}`, Seed, []Env{prod}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exp, err := Parse([]byte(tt.export))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exp.Layout != tt.layout || !reflect.DeepEqual(exp.Envs, tt.want) {
+				t.Errorf("Parse = %s %+v\nwant %s %+v", exp.Layout, exp.Envs, tt.layout, tt.want)
+			}
+			for _, e := range exp.Envs {
+				if e.AccessToken == "" {
+					continue
+				}
+				if at, ok := e.Expiry(); !ok || !at.Equal(issued.Add(time.Hour)) {
+					t.Errorf("%s expires %s (known %t), want %s", e.Name, at, ok, issued.Add(time.Hour))
+				}
+			}
+		})
 	}
 }
