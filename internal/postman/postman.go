@@ -260,8 +260,12 @@ var envFields = map[string]string{
 	"accesstokenexp": "expires", "accesstokenexpires": "expires", "accesstokenexpiry": "expires", "expiresin": "expires",
 }
 
-// globalFields are the keys that hold one value for every environment.
-var globalFields = []string{"clientid", "clientsecret", "resourcekey", "url", "refreshtoken", "accesstoken"}
+// globalFields are the keys that hold one value for every environment, by
+// their names in lower case without separators, and what each holds.
+var globalFields = map[string]string{
+	"clientid": "clientid", "clientsecret": "clientsecret", "resourcekey": "resourcekey",
+	"url": "url", "baseurl": "url", "apiurl": "url", "refreshtoken": "refreshtoken", "accesstoken": "accesstoken",
+}
 
 // keyed is an export's keys sorted: per environment, or for all of them.
 type keyed struct {
@@ -283,7 +287,7 @@ func sortKeys(vars map[string]string) keyed {
 	fields := slices.SortedFunc(maps.Keys(envFields), func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	seed, envFirst := 0, 0
 	for key := range vars {
-		if g := squash(key); slices.Contains(globalFields, g) {
+		if g, ok := globalFields[squash(key)]; ok {
 			k.global[g] = key
 			continue
 		}
