@@ -232,7 +232,22 @@ func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.
 
 // TokenContext is Token with a context bounding any renewal.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
-	r, err := s.get(ctx, false, "")
+	r, err := s.get(ctx, want{})
+	if err != nil {
+		return nil, err
+	}
+	return s.token(r), nil
+}
+
+// TokenValidFor returns an access token that stays valid for at least d,
+// renewing it first if less is left, and only then: a script that will run
+// for ten minutes gets a token that lasts. A token whose whole lifetime is
+// shorter than d is renewed once and returned as it is.
+func (s *Source) TokenValidFor(ctx context.Context, d time.Duration) (*oauth2.Token, error) {
+	r, err := s.get(ctx, want{lasting: d})
+	if err == nil && !s.lasts(r, d) { // another caller's renewal was shared: it may not last
+		r, err = s.get(ctx, want{lasting: d})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +256,7 @@ func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 
 // Renew renews the token now, whatever its expiry.
 func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
-	r, err := s.get(ctx, true, "")
+	r, err := s.get(ctx, want{force: true})
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +270,7 @@ func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 // not help, so pass the 401 on. Transport calls it; a program that sends its
 // requests some other way (a proxy on another HTTP stack) calls it itself.
 func (s *Source) RenewRejected(ctx context.Context, rejected string) (*oauth2.Token, error) {
-	r, err := s.get(ctx, false, rejected)
+	r, err := s.get(ctx, want{rejected: rejected})
 	if err != nil {
 		return nil, err
 	}
@@ -353,6 +368,24 @@ func (s *Source) skew(issued, at time.Time) time.Duration {
 	return skew
 }
 
+// lasts reports whether r's access token is valid for d from now.
+func (s *Source) lasts(r *store.Record, d time.Duration) bool {
+	at, _ := s.expiry(r)
+	return r.AccessToken != "" && !s.now().Add(d).After(at)
+}
+
+// want is what a caller of get needs.
+type want struct {
+	force    bool          // a new token, whatever the store holds (Renew)
+	rejected string        // not this token: the API refused it (RenewRejected)
+	lasting  time.Duration // a token valid for at least this long (TokenValidFor)
+}
+
+// good reports whether r serves w without a renewal, as read from why.
+func (s *Source) good(r *store.Record, w want, why string) bool {
+	return r != nil && r.AccessToken != w.rejected && s.fresh(r, why) && (w.lasting == 0 || s.lasts(r, w.lasting))
+}
+
 // fresh reports whether r can be used now without renewal. The debug log
 // explains the arithmetic, except for the memory hits of a busy process.
 func (s *Source) fresh(r *store.Record, why string) bool {
@@ -389,13 +422,13 @@ var ErrJustRenewed = errors.New("the rejected token was renewed moments ago")
 // get returns a fresh token that is not rejected: from memory, else from the
 // store, else from a renewal. Renewals are one flight per process: callers
 // arriving while one is in progress wait for it and share its outcome.
-func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.Record, error) {
-	if !force {
-		if r := s.cur.Load(); r != nil && r.AccessToken != rejected && s.fresh(r, "memory") {
+func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
+	if !w.force {
+		if r := s.cur.Load(); s.good(r, w, "memory") {
 			if !s.checkDue() {
 				return r, nil
 			}
-			return s.recheck(ctx, r, rejected)
+			return s.recheck(ctx, r, w)
 		}
 		if s.cur.Load() == nil {
 			r, err := s.load(ctx)
@@ -410,7 +443,7 @@ func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.R
 			if s.cur.CompareAndSwap(nil, r) {
 				s.checkedAt.Store(s.now().UnixNano())
 			}
-			if r.AccessToken != rejected && s.fresh(r, "store") {
+			if s.good(r, w, "store") {
 				return r, nil
 			}
 		}
@@ -424,7 +457,7 @@ func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.R
 		}
 		s.mu.Unlock()
 		if leader {
-			return s.lead(ctx, f, force, rejected)
+			return s.lead(ctx, f, w)
 		}
 		s.log.Debug("waiting for the renewal in flight")
 		select {
@@ -441,7 +474,7 @@ func (s *Source) get(ctx context.Context, force bool, rejected string) (*store.R
 
 // lead runs flight f's renewal and then releases its waiters, even if the
 // renewal panics (net/http recovers a handler's panic; waiters must not hang).
-func (s *Source) lead(ctx context.Context, f *flight, force bool, rejected string) (*store.Record, error) {
+func (s *Source) lead(ctx context.Context, f *flight, w want) (*store.Record, error) {
 	defer func() {
 		s.mu.Lock()
 		s.flight = nil
@@ -449,7 +482,7 @@ func (s *Source) lead(ctx context.Context, f *flight, force bool, rejected strin
 		close(f.done)
 	}()
 	f.err = fmt.Errorf("%s: the renewal stopped unexpectedly; try again", s.set.Env) // what waiters see after a panic
-	f.rec, f.err = s.renew(ctx, force, rejected)
+	f.rec, f.err = s.renew(ctx, w)
 	return f.rec, f.err
 }
 
@@ -470,7 +503,7 @@ func (s *Source) checkDue() bool {
 // recheck compares the fresh memory token r with the store: a logout made
 // elsewhere ends it, and a token stored by another process replaces it. A
 // store that cannot be read just now leaves r in use.
-func (s *Source) recheck(ctx context.Context, r *store.Record, rejected string) (*store.Record, error) {
+func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.Record, error) {
 	latest, err := s.store.Load(ctx, s.set.Env)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -491,10 +524,10 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, rejected string) 
 	redact.Set(s.Location(), latest.AccessToken, latest.RefreshToken)
 	s.log.Debug("the store holds newer tokens (renewed or logged in elsewhere); using them")
 	s.cur.CompareAndSwap(r, latest)
-	if latest.AccessToken != rejected && s.fresh(latest, "store check") {
+	if s.good(latest, w, "store check") {
 		return latest, nil
 	}
-	return s.get(ctx, false, rejected)
+	return s.get(ctx, w)
 }
 
 // renew takes the store's lock, re-reads the store, renews only if what it
@@ -503,7 +536,8 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, rejected string) 
 // lock is held, the refresh and the store write run to completion (each
 // request bounded by Settings.Timeout), since a refresh cut off after the
 // provider rotated the refresh token would lose the grant.
-func (s *Source) renew(ctx context.Context, force bool, rejected string) (*store.Record, error) {
+func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
+	force, rejected := w.force, w.rejected
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return nil, err
@@ -514,7 +548,7 @@ func (s *Source) renew(ctx context.Context, force bool, rejected string) (*store
 	if err != nil {
 		return nil, err
 	}
-	if !force && r.AccessToken != rejected && s.fresh(r, "store under lock") {
+	if !force && s.good(r, w, "store under lock") {
 		s.log.Debug("another process renewed the token; using it", "renewed", r.RenewedAt.Format(logTime))
 		s.remember(r)
 		return r, nil

@@ -258,3 +258,39 @@ func TestAnswerStoredBeforeAnythingIsLogged(t *testing.T) {
 		t.Fatalf("Sending called %d times, stored %d; want 1 and 1", sent.Load(), stored.Load())
 	}
 }
+
+// TestTokenValidFor: a token is renewed first when less than the time asked
+// for is left, and only then; another process's renewal that lasts is used.
+func TestTokenValidFor(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	other := r.source() // another process on the same store
+	r.clock.Advance(45 * time.Minute)
+	ctx := context.Background()
+	if _, err := src.TokenValidFor(ctx, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.provider.Stats().Refreshes; n != 0 {
+		t.Fatalf("%d refreshes with 15 minutes left and 10 asked for; want 0", n)
+	}
+	tok, err := src.TokenValidFor(ctx, 20*time.Minute)
+	if err != nil || tok.Expiry.Sub(r.clock.Now()) < 20*time.Minute {
+		t.Fatalf("asked for 20 minutes: %v, %v", tok, err)
+	}
+	if _, err := other.TokenValidFor(ctx, 20*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.provider.Stats().Refreshes; n != 1 {
+		t.Fatalf("%d refreshes; want one, used by both processes", n)
+	}
+	// A token that cannot last that long is renewed once and returned
+	// (renewals for expiry come at most once a second).
+	r.clock.Advance(2 * time.Second)
+	if _, err := src.TokenValidFor(ctx, 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.provider.Stats().Refreshes; n != 2 {
+		t.Fatalf("%d refreshes; want one more for a wish no token can meet", n)
+	}
+}

@@ -33,6 +33,9 @@ func TestTokenFlags(t *testing.T) {
 		{"", tokenOptions{}, false},
 		{"--json", tokenOptions{JSON: true}, false},
 		{"--force --json", tokenOptions{JSON: true, Force: true}, false},
+		{"--min-valid 10m", tokenOptions{MinValid: 10 * time.Minute}, false},
+		{"--min-valid soon", tokenOptions{}, true},
+		{"--force --min-valid 10m", tokenOptions{}, true},
 		{"extra", tokenOptions{}, true},
 	}
 	for _, tt := range tests {
@@ -45,7 +48,7 @@ func TestTokenFlags(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got.JSON != tt.want.JSON || got.Force != tt.want.Force {
+		if err != nil || got.JSON != tt.want.JSON || got.Force != tt.want.Force || got.MinValid != tt.want.MinValid {
 			t.Errorf("%q: got %+v, %v; want %+v", tt.args, got, err, tt.want)
 		}
 	}

@@ -1,17 +1,22 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
 )
 
 type tokenOptions struct {
-	f     *Factory
-	JSON  bool
-	Force bool
+	f        *Factory
+	JSON     bool
+	Force    bool
+	MinValid time.Duration
 }
 
 func newTokenCmd(f *Factory, runF func(*tokenOptions) error) *cobra.Command {
@@ -23,9 +28,13 @@ func newTokenCmd(f *Factory, runF func(*tokenOptions) error) *cobra.Command {
 is about to expire. Scripts call it before each request.`,
 		Example: `  curl -H "Authorization: Bearer $(freshtoken -e sandbox token)" https://api.sandbox.freeagent.com/v2/company
   freshtoken token --json
-  freshtoken token --force    # renew now`,
+  freshtoken token --force    # renew now
+  freshtoken token --min-valid 10m   # a token that lasts the next 10 minutes`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Force && opts.MinValid > 0 {
+				return usageErrorf("--force and --min-valid cannot be used together")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -34,7 +43,20 @@ is about to expire. Scripts call it before each request.`,
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, `print {"env","access_token","token_type","expires_at","expires_in"}`)
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "renew the token now, even if it is still valid")
+	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "renew first if the token has less than this left (such as 10m)")
 	return cmd
+}
+
+// freshToken is src's token: renewed now with force, renewed first if it
+// has less than minValid left, else renewed only when due.
+func freshToken(ctx context.Context, src *freshtoken.Source, force bool, minValid time.Duration) (*oauth2.Token, error) {
+	switch {
+	case force:
+		return src.Renew(ctx)
+	case minValid > 0:
+		return src.TokenValidFor(ctx, minValid)
+	}
+	return src.TokenContext(ctx)
 }
 
 func runToken(cmd *cobra.Command, opts *tokenOptions) error {
@@ -43,11 +65,7 @@ func runToken(cmd *cobra.Command, opts *tokenOptions) error {
 	if err != nil {
 		return err
 	}
-	renew := src.TokenContext
-	if opts.Force {
-		renew = src.Renew
-	}
-	tok, err := renew(ctx)
+	tok, err := freshToken(ctx, src, opts.Force, opts.MinValid)
 	if err != nil {
 		return err
 	}
