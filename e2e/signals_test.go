@@ -300,3 +300,28 @@ func TestWaitsAreNeverSilent(t *testing.T) {
 		}
 	})
 }
+
+// TestExecPassesSignalsOn: SIGTERM to `freshtoken exec` reaches the command,
+// and freshtoken exits with the command's own exit code.
+func TestExecPassesSignalsOn(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := w.command(ctx, "exec", "--", "sh", "-c", `trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("the command said %q, %v", line, err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 42 {
+		t.Fatalf("exit %d; want the command's 42", code)
+	}
+}

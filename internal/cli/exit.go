@@ -57,12 +57,17 @@ func (e *silentError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 // ExitCode maps an error to the process exit code, by the one table of
 // failure kinds.
 func ExitCode(err error) int {
-	var se *silentError
+	var (
+		se *silentError
+		es *exitStatus
+	)
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &se):
 		return se.code
+	case errors.As(err, &es):
+		return es.code
 	case isCobraUsage(err):
 		return ExitUsage
 	}

@@ -36,8 +36,13 @@ func Main(args []string, ios *IOStreams) int {
 	mu.Lock()
 	lostReader := broken
 	mu.Unlock()
-	var se *silentError
+	var (
+		se *silentError
+		es *exitStatus
+	)
 	switch {
+	case errors.As(err, &es):
+		return es.code // the command's own, signal or not
 	case sig == 0 && lostReader && (err == nil || errors.Is(err, syscall.EPIPE)):
 		return ExitBrokenPipe // nobody is reading: nothing to say, and nowhere to say it
 	case sig != 0:
@@ -100,6 +105,7 @@ any OAuth 2.0 provider works by configuration.`,
 		newStatusCmd(f, nil),
 		newLogoutCmd(f, nil),
 		newRemoveCmd(f, nil),
+		newExecCmd(f, nil),
 		newProxyCmd(f, nil),
 		newDemoCmd(f),
 		newDevProviderCmd(f),
