@@ -173,7 +173,7 @@ func TestParseDoubtsImplausibleTimes(t *testing.T) {
 	}
 	ms := strconv.FormatInt(recent.UnixMilli(), 10)
 	for _, tt := range []struct{ iss, exp, doubt string }{
-		{ms, "3600000", ""},       // a lifetime in milliseconds
+		{ms, "3600000", ""}, // a lifetime in milliseconds
 		{ms, "360000000", "AccessTokenExp_a is 360000000, over a day in seconds or in milliseconds"},
 		{ms, "NaN", "AccessTokenExp_a is NaN, not a number of seconds"},
 		{ms, "Inf", "AccessTokenExp_a is Inf, not a number of seconds"},
