@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken/internal/service"
+)
+
+type serviceOptions struct {
+	f         *Factory
+	DryRun    bool
+	FilesOnly bool
+	OS        string
+}
+
+func newServiceCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "service install|uninstall|status",
+		Short: "Run the proxy as a per-user service that starts at log-in",
+		Long: `Install freshtoken's proxy as a service of your user: it starts when you log in,
+restarts after a failure, serves http://127.0.0.1:8787/ and keeps every grant
+alive. A systemd user unit on Linux, a launchd agent on macOS, a Task
+Scheduler task on Windows. It uses the same configuration and token store as
+the command line. See docs/service.md.`,
+		Example: `  freshtoken service install --dry-run
+  freshtoken service install
+  freshtoken service status
+  freshtoken service uninstall`,
+	}
+	for _, sub := range []struct {
+		use, short string
+		run        func(*serviceOptions, *service.Plan) error
+	}{
+		{"install", "Write the service's file and start it", installService},
+		{"uninstall", "Stop the service and remove its file", uninstallService},
+		{"status", "Say whether the service is installed and running", serviceStatus},
+	} {
+		opts := &serviceOptions{f: f}
+		c := &cobra.Command{
+			Use:     sub.use,
+			Short:   sub.short,
+			Example: "  freshtoken service " + sub.use,
+			Args:    exactArgs(0, "no arguments"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				plan, err := opts.plan()
+				if err != nil {
+					return err
+				}
+				return sub.run(opts, plan)
+			},
+		}
+		c.Flags().StringVar(&opts.OS, "os", runtime.GOOS, "the system to describe (linux, darwin or windows), with --dry-run")
+		if sub.use != "status" {
+			c.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be written and run, and change nothing")
+			c.Flags().BoolVar(&opts.FilesOnly, "files-only", false, "write or remove the file, but start or stop nothing")
+		}
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+// plan is the service for this user, running this binary with this
+// configuration.
+func (o *serviceOptions) plan() (*service.Plan, error) {
+	if o.OS != runtime.GOOS && !o.DryRun {
+		return nil, usageErrorf("--os %s describes another system; use it with --dry-run", o.OS)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	conf, err := o.f.ConfigPath()
+	if err != nil {
+		return nil, err
+	}
+	if conf, err = filepath.Abs(conf); err != nil {
+		return nil, err
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return nil, err
+	}
+	return service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: home})
+}
+
+func installService(o *serviceOptions, p *service.Plan) error {
+	f := o.f
+	if o.DryRun {
+		fmt.Fprintf(f.IO.Out, "# %s: would write %s\n%s", p.System, p.Path, p.Text)
+		if !o.FilesOnly {
+			fmt.Fprintln(f.IO.Out, "# and then run:")
+			for _, c := range p.Start {
+				fmt.Fprintf(f.IO.Out, "#   %s\n", strings.Join(c, " "))
+			}
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p.Path), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(p.Path, []byte(p.Text), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Wrote %s.\n", p.Path)
+	if c, err := f.Config(); err == nil {
+		for _, name := range c.Names() {
+			if c.Envs[name].ClientSecretEnv != "" {
+				fmt.Fprintf(f.IO.ErrOut, "Note: %s reads its client secret from $%s, which a service does not see; use client_secret_cmd for it instead.\n", name, c.Envs[name].ClientSecretEnv)
+			}
+		}
+	}
+	if o.FilesOnly {
+		return nil
+	}
+	if err := runAll(p.Start); err != nil {
+		return fmt.Errorf("wrote %s, but could not start it (%v); run %q yourself", p.Path, err, strings.Join(p.Start[len(p.Start)-1], " "))
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Started the %s service %q; its log: %s\n", p.System, service.Name, p.Logs)
+	return nil
+}
+
+func uninstallService(o *serviceOptions, p *service.Plan) error {
+	f := o.f
+	if o.DryRun {
+		if !o.FilesOnly {
+			for _, c := range p.Stop {
+				fmt.Fprintf(f.IO.Out, "# would run: %s\n", strings.Join(c, " "))
+			}
+		}
+		fmt.Fprintf(f.IO.Out, "# would remove %s\n", p.Path)
+		return nil
+	}
+	if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(f.IO.ErrOut, "The service is not installed (no %s); nothing to remove.\n", p.Path)
+		return nil
+	}
+	if !o.FilesOnly {
+		if err := runAll(p.Stop); err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "Could not stop the service (%v); removing its file anyway.\n", err)
+		}
+	}
+	if err := os.Remove(p.Path); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Removed %s.\n", p.Path)
+	return nil
+}
+
+func serviceStatus(o *serviceOptions, p *service.Plan) error {
+	f := o.f
+	if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(f.IO.Out, "not installed (no %s); run `freshtoken service install`\n", p.Path)
+		return nil
+	}
+	fmt.Fprintf(f.IO.Out, "installed: %s\nlog: %s\n", p.Path, p.Logs)
+	out, err := exec.Command(p.Status[0], p.Status[1:]...).CombinedOutput()
+	f.IO.Out.Write(out)
+	if err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "%s says it is not running (%v)\n", p.System, err)
+	}
+	return nil
+}
+
+func runAll(cmds [][]string) error {
+	for _, c := range cmds {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+			return fmt.Errorf("%s: %v %s", strings.Join(c, " "), err, first)
+		}
+	}
+	return nil
+}

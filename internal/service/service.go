@@ -1,0 +1,190 @@
+// Package service describes freshtoken's long-running process (the proxy,
+// which also keeps every grant alive) as a per-user service of the system:
+// a systemd user unit on Linux, a launchd agent on macOS, a Task Scheduler
+// task on Windows. It writes files and names the commands that start and
+// stop them; it runs nothing itself.
+package service
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Name is the service's name on every system.
+const Name = "freshtoken"
+
+// Spec says what the service runs, for whom.
+type Spec struct {
+	Executable string   // the freshtoken binary, an absolute path
+	Args       []string // its arguments, such as --config PATH proxy
+	Home       string   // the user's home folder
+}
+
+// Plan is what installing the service means on one system.
+type Plan struct {
+	System string // "systemd", "launchd" or "Task Scheduler"
+	Path   string // the file written
+	Text   string // its content
+	// Start and Stop are the commands that enable and start, or stop and
+	// disable, the service once the file is in place.
+	Start, Stop [][]string
+	// Status is the command that shows whether it runs.
+	Status []string
+	// Logs says where to read the service's log.
+	Logs string
+}
+
+// For returns the plan for goos ("linux", "darwin" or "windows").
+func For(goos string, s Spec) (*Plan, error) {
+	switch goos {
+	case "linux":
+		return systemd(s), nil
+	case "darwin":
+		return launchd(s)
+	case "windows":
+		return taskScheduler(s)
+	}
+	return nil, fmt.Errorf("freshtoken cannot install a service on %s; run `freshtoken proxy` from your own start-up scripts", goos)
+}
+
+func systemd(s Spec) *Plan {
+	var b strings.Builder
+	fmt.Fprintf(&b, `[Unit]
+Description=freshtoken: fresh OAuth 2.0 tokens and the local proxy
+Documentation=https://github.com/freshtoken/freshtoken/blob/main/docs/service.md
+
+[Service]
+Type=simple
+ExecStart=%s
+Restart=on-failure
+RestartSec=5s
+# A signal sees any renewal in flight through, then exits 128+N.
+SuccessExitStatus=129 130 143
+
+[Install]
+WantedBy=default.target
+`, systemdCommand(append([]string{s.Executable}, s.Args...)))
+	unit := Name + ".service"
+	return &Plan{
+		System: "systemd",
+		Path:   filepath.Join(s.Home, ".config", "systemd", "user", unit),
+		Text:   b.String(),
+		Start:  [][]string{{"systemctl", "--user", "daemon-reload"}, {"systemctl", "--user", "enable", "--now", unit}},
+		Stop:   [][]string{{"systemctl", "--user", "disable", "--now", unit}},
+		Status: []string{"systemctl", "--user", "status", "--no-pager", unit},
+		Logs:   "journalctl --user -u " + unit,
+	}
+}
+
+// systemdCommand quotes args for an ExecStart= line.
+func systemdCommand(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'\\$%;") {
+			a = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `$$`, `%`, `%%`).Replace(a) + `"`
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
+
+func launchd(s Spec) (*Plan, error) {
+	label := "com.github.freshtoken"
+	logs := filepath.Join(s.Home, "Library", "Logs", "freshtoken.log")
+	var args bytes.Buffer
+	for _, a := range append([]string{s.Executable}, s.Args...) {
+		args.WriteString("\t\t<string>")
+		if err := xml.EscapeText(&args, []byte(a)); err != nil {
+			return nil, err
+		}
+		args.WriteString("</string>\n")
+	}
+	text := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>Label</key>
+	<string>%s</string>
+	<key>ProgramArguments</key>
+	<array>
+%s	</array>
+	<key>RunAtLoad</key>
+	<true/>
+	<key>KeepAlive</key>
+	<dict>
+		<key>SuccessfulExit</key>
+		<false/>
+	</dict>
+	<key>StandardErrorPath</key>
+	<string>%s</string>
+</dict>
+</plist>
+`, label, args.String(), xmlText(logs))
+	path := filepath.Join(s.Home, "Library", "LaunchAgents", label+".plist")
+	return &Plan{
+		System: "launchd",
+		Path:   path,
+		Text:   text,
+		Start:  [][]string{{"launchctl", "load", "-w", path}},
+		Stop:   [][]string{{"launchctl", "unload", "-w", path}},
+		Status: []string{"launchctl", "list", label},
+		Logs:   logs,
+	}, nil
+}
+
+func taskScheduler(s Spec) (*Plan, error) {
+	var args []string
+	for _, a := range s.Args {
+		if strings.ContainsAny(a, " \t\"") {
+			a = `"` + strings.ReplaceAll(a, `"`, `\"`) + `"`
+		}
+		args = append(args, a)
+	}
+	text := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
+<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
+  <RegistrationInfo>
+    <Description>freshtoken: fresh OAuth 2.0 tokens and the local proxy</Description>
+  </RegistrationInfo>
+  <Triggers>
+    <LogonTrigger>
+      <Enabled>true</Enabled>
+    </LogonTrigger>
+  </Triggers>
+  <Settings>
+    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>
+    <DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>
+    <StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>
+    <ExecutionTimeLimit>PT0S</ExecutionTimeLimit>
+    <RestartOnFailure>
+      <Interval>PT1M</Interval>
+      <Count>999</Count>
+    </RestartOnFailure>
+  </Settings>
+  <Actions>
+    <Exec>
+      <Command>%s</Command>
+      <Arguments>%s</Arguments>
+    </Exec>
+  </Actions>
+</Task>
+`, xmlText(s.Executable), xmlText(strings.Join(args, " ")))
+	path := filepath.Join(s.Home, "AppData", "Local", "freshtoken", "freshtoken-task.xml")
+	return &Plan{
+		System: "Task Scheduler",
+		Path:   path,
+		Text:   text,
+		Start:  [][]string{{"schtasks", "/Create", "/TN", Name, "/XML", path, "/F"}, {"schtasks", "/Run", "/TN", Name}},
+		Stop:   [][]string{{"schtasks", "/End", "/TN", Name}, {"schtasks", "/Delete", "/TN", Name, "/F"}},
+		Status: []string{"schtasks", "/Query", "/TN", Name, "/V", "/FO", "LIST"},
+		Logs:   "the task's history in Task Scheduler (taskschd.msc)",
+	}, nil
+}
+
+func xmlText(s string) string {
+	var b bytes.Buffer
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
