@@ -120,6 +120,8 @@ type fixtureOptions struct {
 	// provider and proxy addresses.
 	moreConfig func(f *fixture) string
 	tlsConfig  *tls.Config // the proxy's, for APIs served over HTTPS
+	// tune changes the fixture proxy's options before it starts.
+	tune func(*proxy.Options)
 	storeURL   string      // the token store; "" means a folder of the test's
 }
 
@@ -188,7 +190,11 @@ redirect_uri = "%s/callback"
 	}
 	logger := slog.New(redact.NewHandler(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: level})))
 	f.logger = logger
-	f.proxy, err = proxy.New(f.options(f.addr, false))
+	po := f.options(f.addr, false)
+	if o.tune != nil {
+		o.tune(&po)
+	}
+	f.proxy, err = proxy.New(po)
 	if err != nil {
 		t.Fatal(err)
 	}
