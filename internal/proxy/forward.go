@@ -85,8 +85,14 @@ func (e *envProxy) succeed() {
 }
 
 // inbound carries the proxy's host:port, as the client wrote it in Host, to
-// the rewriting of the API's answer.
+// the rewriting of the API's answer, and the request's body to the
+// answering of a failure.
 type inbound struct{}
+
+type inboundRequest struct {
+	host string
+	body *idleBody // nil: none
+}
 
 // forward proxies r to its environment's API, then lists it among the
 // recent requests and logs it on one line.
@@ -111,9 +117,14 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.succeed()
-	out := r.WithContext(context.WithValue(r.Context(), inbound{}, r.Host))
-	if out.Body != nil && out.Body != http.NoBody {
-		out.Body = &idleBody{ReadCloser: out.Body, rc: http.NewResponseController(w), idle: p.timeouts.body}
+	in := inboundRequest{host: r.Host}
+	if r.Body != nil && r.Body != http.NoBody {
+		in.body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: p.timeouts.body}
+		defer in.body.finish()
+	}
+	out := r.WithContext(context.WithValue(r.Context(), inbound{}, in))
+	if in.body != nil {
+		out.Body = in.body
 	}
 	held, err := p.keepForRetry(out)
 	defer p.replayBudget.give(held)
@@ -229,24 +240,49 @@ func (b *budget) give(n int64) { b.left.Add(n) }
 
 // idleBody is a request's body that a client may not leave unsent for
 // longer than idle at a time: each read sets the connection's read
-// deadline, and the deadline goes once the body is read, so it never cuts
-// short the wait for the API's answer.
+// deadline, and the deadline goes once the body is read to its end, so it
+// never cuts short the wait for the API's answer.
 type idleBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
-	idle time.Duration
+	rc      *http.ResponseController
+	idle    time.Duration
+	ended   atomic.Bool // read to its end, or failed
+	stalled atomic.Bool // the client stopped sending it
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
 	b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	n, err := b.ReadCloser.Read(p)
 	if err != nil {
-		b.rc.SetReadDeadline(time.Time{})
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			err = &stalledError{idle: b.idle}
+		b.ended.Store(true)
+		if err == io.EOF {
+			b.rc.SetReadDeadline(time.Time{})
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			b.stalled.Store(true)
+			err = &stalledError{idle: b.idle} // the deadline stays: nothing more is read from this client
 		}
 	}
 	return n, err
+}
+
+// Close leaves the body to finish: the Transport closes it once the API
+// has answered, which may be before the client has sent all of it.
+func (b *idleBody) Close() error { return nil }
+
+// drainLimit is how much of a request's body the proxy reads and throws
+// away after the API has answered without it.
+const drainLimit = 8 << 20
+
+// finish sends the answer, then reads what is left of a body neither read
+// to its end nor failed, up to drainLimit, and closes it. A client that sends its whole body before
+// reading the answer (most do) then gets the answer, where a connection
+// closed with the body unread would be reset under it.
+func (b *idleBody) finish() {
+	if !b.ended.Load() {
+		b.rc.Flush()
+		io.Copy(io.Discard, io.LimitReader(b, drainLimit))
+	}
+	b.ReadCloser.Close()
 }
 
 // stalledError is a client that stopped sending its request's body.
@@ -358,18 +394,20 @@ func (switchError) Error() string {
 func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		var (
-			fe      *freshtoken.Error
-			loop    *loopError
-			silent  *silentError
-			stalled *stalledError
+			fe     *freshtoken.Error
+			loop   *loopError
+			silent *silentError
 		)
+		in, _ := r.Context().Value(inbound{}).(inboundRequest)
 		switch {
 		case errors.As(err, &fe):
 			e.fail(p.now(), fe)
 			status, pr := p.engineProblem(e.name, fe)
 			writeError(w, status, pr)
-		case errors.As(err, &stalled):
-			p.bodyProblem(w, e.name, stalled)
+		case in.body != nil && in.body.stalled.Load():
+			// Whatever failed first, the API or the client's context, the
+			// client's stopping is the cause.
+			p.bodyProblem(w, e.name, &stalledError{idle: in.body.idle})
 		case errors.Is(err, context.Canceled):
 			w.WriteHeader(http.StatusBadGateway) // the client has gone; nobody reads this
 		case errors.As(err, &loop):
@@ -435,8 +473,8 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		if h["Location"] == nil && h["Content-Location"] == nil && h["Link"] == nil {
 			return nil // nearly every answer: nothing to rewrite
 		}
-		host, _ := res.Request.Context().Value(inbound{}).(string)
-		if loop := p.pointLinksAtProxy(e, h, res.Request.URL, host); loop != nil {
+		in, _ := res.Request.Context().Value(inbound{}).(inboundRequest)
+		if loop := p.pointLinksAtProxy(e, h, res.Request.URL, in.host); loop != nil {
 			return loop
 		}
 		return nil

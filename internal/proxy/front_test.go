@@ -30,7 +30,7 @@ func upstreamAPI(t *testing.T, env string, overTLS bool) (*httptest.Server, fixt
 		case "/echo":
 			body, _ := io.ReadAll(r.Body)
 			seen := map[string]any{
-				"authorization":       r.Header.Get("Authorization"),
+				"authorization":       strings.Join(r.Header.Values("Authorization"), " | "),
 				"proxy_authorization": r.Header.Get("Proxy-Authorization"),
 				"x_hop":               r.Header.Get("X-Hop") + r.Header.Get("X-Hop-Too"),
 				"keep_alive":          r.Header.Get("Keep-Alive"),

@@ -24,7 +24,6 @@ func CheckListen(addr string, allowRemote bool) error {
 	return fmt.Errorf("--listen %s would let other machines use your tokens; listen on a loopback address such as 127.0.0.1:%s, or add --allow-remote if you really mean it", addr, port)
 }
 
-
 // guard decides which requests the proxy answers at all. Only requests
 // addressed to the proxy by its own address are served: a web page that
 // rebinds its DNS name to 127.0.0.1 still sends its own name in Host, and a

@@ -121,8 +121,8 @@ type fixtureOptions struct {
 	moreConfig func(f *fixture) string
 	tlsConfig  *tls.Config // the proxy's, for APIs served over HTTPS
 	// tune changes the fixture proxy's options before it starts.
-	tune func(*proxy.Options)
-	storeURL   string      // the token store; "" means a folder of the test's
+	tune     func(*proxy.Options)
+	storeURL string // the token store; "" means a folder of the test's
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -285,9 +285,7 @@ func (f *fixture) get(t *testing.T, path string) (*http.Response, []byte) {
 }
 
 // noRedirects returns redirects rather than following them. Each request
-// has a connection of its own, so that a proxied one is served by the
-// proxy's front, never by net/http on a connection that opened the status
-// page first (TestForwardsFaithfully covers that).
+// has a connection of its own, so that no test depends on another's.
 var noRedirects = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	Transport:     &http.Transport{DisableKeepAlives: true},
