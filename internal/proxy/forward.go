@@ -118,14 +118,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	e.succeed()
 	in := inboundRequest{host: r.Host}
-	if r.Body != nil && r.Body != http.NoBody {
-		in.body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: p.timeouts.body}
+	if in.body, _ = r.Body.(*idleBody); in.body != nil {
 		defer in.body.finish()
 	}
 	out := r.WithContext(context.WithValue(r.Context(), inbound{}, in))
-	if in.body != nil {
-		out.Body = in.body
-	}
 	held, err := p.keepForRetry(out)
 	defer p.replayBudget.give(held)
 	if err != nil {
@@ -238,8 +234,8 @@ func (b *budget) take(n int64) bool {
 
 func (b *budget) give(n int64) { b.left.Add(n) }
 
-// idleBody is a request's body that a client may not leave unsent for
-// longer than idle at a time: each read sets the connection's read
+// idleBody is a request's body, any request's, that a client may not
+// leave unsent for longer than idle at a time: each read sets the connection's read
 // deadline, and the deadline goes once the body is read to its end, so it
 // never cuts short the wait for the API's answer.
 type idleBody struct {
@@ -265,8 +261,9 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close leaves the body to finish: the Transport closes it once the API
-// has answered, which may be before the client has sent all of it.
+// Close leaves the body to finish, or to the server, which closes every
+// request's body itself: the Transport closes it once the API has
+// answered, which may be before the client has sent all of it.
 func (b *idleBody) Close() error { return nil }
 
 // drainLimit is how much of a request's body the proxy reads and throws

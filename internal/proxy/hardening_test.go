@@ -128,8 +128,8 @@ func TestLinksBackIntoTheProxyDropped(t *testing.T) {
 
 // TestStalledClientsAreCutOff: a client that stops in the middle of a
 // request's header has its connection closed, and one that stops in the
-// middle of its body is answered 408; in neither case does the API get
-// the whole request.
+// middle of its body is answered 408 (400 by the proxy's own endpoints); in
+// neither case does the API get the whole request.
 func TestStalledClientsAreCutOff(t *testing.T) {
 	f, hits := twoEnvAPI(t, func(o *proxy.Options) { o.HeaderTimeout, o.BodyTimeout = 200*time.Millisecond, 200*time.Millisecond })
 	c, r := dial(t, f)
@@ -146,6 +146,11 @@ func TestStalledClientsAreCutOff(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the API got %d requests", n)
+	}
+	c, r = dial(t, f)
+	fmt.Fprintf(c, "POST /.freshtoken/logins HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"env\":", f.addr)
+	if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a stalled body for the proxy's own endpoint: got %d %s, want 400", resp.StatusCode, body)
 	}
 }
 
@@ -201,11 +206,18 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 		return genericEnv(f, "slow", api.URL) + "timeout = \"50ms\"\n"
 	}})
 	f.login(t, "slow")
-	resp, body := f.get(t, "/slow/x")
+	// The client's own limit only keeps a failing test from hanging.
+	client := &http.Client{Timeout: 10 * time.Second}
+	req, _ := http.NewRequest(http.MethodGet, f.base+"/slow/x", nil)
+	resp, body := send(t, client, req)
 	if resp.StatusCode != http.StatusGatewayTimeout || resp.Header.Get("X-Freshtoken-Error") != "api_timeout" {
 		t.Errorf("got %d %s, want 504 api_timeout", resp.StatusCode, body)
 	}
-	<-closed
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Error("the connection to the API stayed open")
+	}
 }
 
 // TestAcceptSurvivesRunningOutOfFiles: a proxy that runs out of file

@@ -179,6 +179,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: why})
 		return
 	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: p.timeouts.body}
+	}
 	switch {
 	case callback: // first: a redirect_uri may name "/"
 		p.handleCallback(w, r)
