@@ -100,5 +100,8 @@ func Port(port, scheme string) (int, bool) {
 		}
 	}
 	n, err := strconv.ParseUint(port, 10, 16)
-	return int(n), err == nil
+	if err != nil {
+		return 0, false
+	}
+	return int(n), true
 }
