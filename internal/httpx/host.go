@@ -23,7 +23,7 @@ func ParseHost(host string) (netip.Addr, bool) {
 	}
 	if strings.Contains(host, ":") {
 		a, err := netip.ParseAddr(host)
-		if err != nil || a.Zone() != "" && !a.Is6() {
+		if err != nil {
 			return netip.Addr{}, false
 		}
 		return a.WithZone("").Unmap(), true
