@@ -40,39 +40,10 @@ for port in "$PROVIDER_PORT" "$PROXY_PORT" "$NGINX_PORT" "$BASELINE_PORT"; do
 	fi
 done
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-# wait_http URL: until something answers there, for at most 10 seconds.
-wait_http() {
-	for _ in $(seq 100); do
-		curl -s -o /dev/null "$1" && return 0
-		sleep 0.1
-	done
-	echo "nothing answers at $1" >&2
-	return 1
-}
-
 cd "$(dirname "$0")/.."
-go build -o "$work/freshtoken" ./cmd/freshtoken
-ft="$work/freshtoken"
-export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state" DEV_SECRET=dev-client-secret
-
-"$ft" dev-provider --listen "127.0.0.1:$PROVIDER_PORT" --auto-approve --requests-per-minute -1 2>"$work/provider.log" &
-pids+=($!)
-wait_http "http://127.0.0.1:$PROVIDER_PORT/"
-
+. bench/lib.sh
+start_bench_env "$PROVIDER_PORT" "$PROXY_PORT"
 api="http://127.0.0.1:$PROVIDER_PORT/"
-"$ft" init -e bench --provider freeagent --api-url "$api" --client-id dev-client-id \
-	--client-secret-env DEV_SECRET --redirect-uri "http://127.0.0.1:$PROXY_PORT/callback" >/dev/null 2>&1
-BROWSER="curl -s -o /dev/null -L" "$ft" -e bench login 2>/dev/null
-token=$("$ft" -e bench token)
 
 "$ft" proxy --listen "127.0.0.1:$PROXY_PORT" 2>"$work/proxy.log" &
 pids+=($!)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // Page is what All reports after each page, for a progress display.
@@ -143,8 +145,8 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 
 // hasRel reports whether resp's Link headers have a link of relation rel.
 func hasRel(resp *http.Response, rel string) bool {
-	for _, l := range parseLinks(resp.Header.Values("Link")) {
-		if l.rels[rel] {
+	for _, l := range httpx.ParseLinks(resp.Header.Values("Link")...) {
+		if l.Rel(rel) {
 			return true
 		}
 	}
@@ -162,11 +164,11 @@ func positive(s string) int {
 
 // nextLink is the rel="next" target of resp's Link headers, or nil.
 func nextLink(resp *http.Response) (*url.URL, error) {
-	for _, l := range parseLinks(resp.Header.Values("Link")) {
-		if l.rels["next"] {
-			u, err := url.Parse(l.target)
+	for _, l := range httpx.ParseLinks(resp.Header.Values("Link")...) {
+		if l.Rel("next") {
+			u, err := url.Parse(l.Target)
 			if err != nil {
-				return nil, fmt.Errorf("its Link header has a next page that is not a URL: %q", l.target)
+				return nil, fmt.Errorf("its Link header has a next page that is not a URL: %q", l.Target)
 			}
 			return u, nil
 		}

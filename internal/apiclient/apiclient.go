@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -21,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // Defaults for the zero Client.
@@ -155,7 +156,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		if !known {
 			wait = time.Second << min(retry, 5)
 		}
-		drain(resp)
+		httpx.Drain(resp)
 		switch {
 		case wait > c.MaxWait:
 			return nil, &RateLimitError{URL: req.URL.String(), Retries: retry, Wait: wait, TooLong: true}
@@ -229,12 +230,6 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// drain reads a little of an unwanted body so the connection can be reused.
-func drain(resp *http.Response) {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 }
 
 type realClock struct{}

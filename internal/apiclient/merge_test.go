@@ -3,7 +3,6 @@ package apiclient
 import (
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -48,25 +47,6 @@ func TestMerger(t *testing.T) {
 				t.Errorf("document = %q, want %q", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestParseLinks(t *testing.T) {
-	h := []string{
-		`<https://api.example.com/v2/contacts?page=1&per_page=10>; rel="prev", <https://api.example.com/v2/contacts?page=3>; rel="next"`,
-		`<https://x.example/a,b>; title="a, b; c"; rel="last first", <broken; rel=next`,
-		`<https://api.example.com/v2/contacts?page=4>; rel='next', <https://api.example.com/v2/contacts?page=9>; rel=last`,
-	}
-	got := parseLinks(h)
-	want := []link{
-		{"https://api.example.com/v2/contacts?page=1&per_page=10", map[string]bool{"prev": true}},
-		{"https://api.example.com/v2/contacts?page=3", map[string]bool{"next": true}},
-		{"https://x.example/a,b", map[string]bool{"last": true, "first": true}},
-		{"https://api.example.com/v2/contacts?page=4", map[string]bool{"next": true}},
-		{"https://api.example.com/v2/contacts?page=9", map[string]bool{"last": true}},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("parseLinks = %+v\nwant %+v", got, want)
 	}
 }
 

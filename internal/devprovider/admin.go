@@ -34,7 +34,7 @@ func (p *Provider) handleIndex(w http.ResponseWriter, r *http.Request) {
 		Faults:             faultKinds,
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := pages.ExecuteTemplate(w, "index.html", data); err != nil {
+	if err := pages().ExecuteTemplate(w, "index.html", data); err != nil {
 		p.opts.Logger.Error("index page", "error", err)
 	}
 }

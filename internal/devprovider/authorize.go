@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,7 +19,8 @@ const codeTTL = 15 * time.Minute
 //go:embed pages/*.html
 var pageFiles embed.FS
 
-var pages = template.Must(template.ParseFS(pageFiles, "pages/*.html"))
+// pages are parsed when first served, not at every start of the program.
+var pages = sync.OnceValue(func() *template.Template { return template.Must(template.ParseFS(pageFiles, "pages/*.html")) })
 
 // authRequest is an authorization request: the query of GET /v2/approve_app, carried
 // unchanged in the hidden fields of the approve form.
@@ -70,7 +72,7 @@ func (p *Provider) handleApprovePage(w http.ResponseWriter, r *http.Request) {
 		App, RedirectURI string
 		Fields           []formField
 	}{a.clientID, a.redirectURI, a.fields()}
-	if err := pages.ExecuteTemplate(w, "approve.html", data); err != nil {
+	if err := pages().ExecuteTemplate(w, "approve.html", data); err != nil {
 		p.opts.Logger.Error("approve page", "error", err)
 	}
 }

@@ -8,10 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
 	"strings"
@@ -19,10 +20,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
@@ -31,6 +31,10 @@ import (
 // answering it is passed back to the client.
 const maxReplayBody = 1 << 20
 
+// defaultReplayBudget bounds the memory all the bodies kept for a retry
+// hold at once (Options.ReplayBudget).
+const defaultReplayBudget = 64 << 20
+
 // envProxy forwards one environment's requests to its API.
 type envProxy struct {
 	name    string
@@ -38,9 +42,7 @@ type envProxy struct {
 	src     *freshtoken.Source
 	api     *url.URL // ends in "/"
 	apiPath string   // api.EscapedPath(), computed once
-	root    string   // the API's scheme, host and apiPath: what the fast path joins paths to
 	rp      *httputil.ReverseProxy
-	client  *fasthttp.HostClient    // the fast path's connections to the API
 	lastErr atomic.Pointer[failure] // nil once a token has been served since
 }
 
@@ -60,15 +62,10 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		api.Path += "/"
 		api.RawPath = ""
 	}
-	client, err := newUpstream(api, p.o.TLSConfig)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ec.Name, err)
-	}
-	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath(), client: client}
-	e.root = api.Scheme + "://" + api.Host + e.apiPath
+	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath()}
 	e.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite(e),
-		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{p.upstream}},
+		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{base: p.upstream, firstByte: ec.Timeout}},
 		ModifyResponse: p.modifyResponse(e),
 		ErrorHandler:   p.upstreamError(e),
 		BufferPool:     &p.buffers,
@@ -88,8 +85,14 @@ func (e *envProxy) succeed() {
 }
 
 // inbound carries the proxy's host:port, as the client wrote it in Host, to
-// the rewriting of the API's answer.
+// the rewriting of the API's answer, and the request's body to the
+// answering of a failure.
 type inbound struct{}
+
+type inboundRequest struct {
+	host string
+	body *idleBody // nil: none
+}
 
 // forward proxies r to its environment's API, then lists it among the
 // recent requests and logs it on one line.
@@ -114,12 +117,29 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.succeed()
-	out := r.WithContext(context.WithValue(r.Context(), inbound{}, r.Host))
-	if err := makeReplayable(out); err != nil {
-		writeError(rec, http.StatusBadRequest, problem{Code: "bad_request", Env: name, Message: "the request body could not be read: " + err.Error()})
+	in := inboundRequest{host: r.Host}
+	if in.body, _ = r.Body.(*idleBody); in.body != nil {
+		defer in.body.finish()
+	}
+	out := r.WithContext(context.WithValue(r.Context(), inbound{}, in))
+	held, err := p.keepForRetry(out)
+	defer p.replayBudget.give(held)
+	if err != nil {
+		p.bodyProblem(rec, name, err)
 		return
 	}
 	e.rp.ServeHTTP(rec, out)
+}
+
+// bodyProblem answers a request whose body could not be read: 408 for a
+// client that stopped sending it, 400 for one that ended it early.
+func (p *Proxy) bodyProblem(w http.ResponseWriter, env string, err error) {
+	w.Header().Set("Connection", "close") // what is left of the body is not read
+	if errors.As(err, new(*stalledError)) {
+		writeError(w, http.StatusRequestTimeout, problem{Code: "client_timeout", Env: env, Message: err.Error()})
+		return
+	}
+	writeError(w, http.StatusBadRequest, problem{Code: "bad_request", Env: env, Message: "the request body could not be read: " + err.Error()})
 }
 
 // splitEnv splits an escaped request path into the environment's name and
@@ -130,7 +150,9 @@ func splitEnv(escaped string) (name, rest string) {
 }
 
 // rewrite points the outgoing request at the API. The client's own
-// Authorization goes; the Transport sets the environment's.
+// Authorization goes (every one of them); the Transport sets the
+// environment's. An offer to switch to HTTP/2 (h2c, which curl --http2 adds
+// to ordinary requests) is declined: the request goes on in HTTP/1.1.
 func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 	return func(pr *httputil.ProxyRequest) {
 		_, rest := splitEnv(pr.In.URL.EscapedPath())
@@ -143,6 +165,10 @@ func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 		pr.Out.Host = ""
 		h := pr.Out.Header
 		h.Del("Authorization")
+		if strings.EqualFold(h.Get("Upgrade"), "h2c") {
+			h.Del("Upgrade")
+			h.Del("Connection")
+		}
 		if pr.Out.GetBody != nil {
 			h.Del("Expect") // the whole body is here already
 		}
@@ -152,50 +178,172 @@ func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 	}
 }
 
-// makeReplayable reads a request body of up to maxReplayBody bytes into
-// memory, so the Transport can send it again after a 401. A larger body is
-// left to stream, its first bytes put back in front of the rest.
-func makeReplayable(r *http.Request) error {
+// keepForRetry reads a request body of up to maxReplayBody bytes into
+// memory, so the Transport can send it again after a 401, and returns how
+// much of the replay budget it holds until the request ends. A larger
+// body, or one the budget has no room for, is left to stream through once
+// (its first bytes, if read, put back in front of the rest).
+func (p *Proxy) keepForRetry(r *http.Request) (held int64, err error) {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || r.ContentLength > maxReplayBody {
-		return nil
+		return 0, nil
+	}
+	held = r.ContentLength
+	if held < 0 {
+		held = maxReplayBody + 1
+	}
+	if !p.replayBudget.take(held) {
+		return 0, nil
 	}
 	var buf []byte
 	if r.ContentLength > 0 {
 		buf = make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, buf); err != nil {
-			return err
-		}
+		_, err = io.ReadFull(r.Body, buf)
 	} else {
-		var err error
-		if buf, err = io.ReadAll(io.LimitReader(r.Body, maxReplayBody+1)); err != nil {
-			return err
-		}
-		if len(buf) > maxReplayBody {
-			r.Body = struct {
-				io.Reader
-				io.Closer
-			}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
-			return nil
-		}
+		buf, err = io.ReadAll(io.LimitReader(r.Body, maxReplayBody+1))
 	}
+	if err != nil || len(buf) > maxReplayBody {
+		p.replayBudget.give(held)
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
+		return 0, err
+	}
+	p.replayBudget.give(held - int64(len(buf)))
 	r.ContentLength = int64(len(buf))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
 	r.Body, _ = r.GetBody()
-	return nil
+	return int64(len(buf)), nil
 }
 
-// upstreamTransport is the proxy's connection to the APIs. It marks the
-// errors of sending a request and reading the answer, so that they can be
-// told from a failure of the engine (a renewal after a 401 that cannot read
-// the client secret, save the new token or take the store's lock).
-type upstreamTransport struct{ base http.RoundTripper }
+// budget is an amount of memory shared by the requests in flight.
+type budget struct{ left atomic.Int64 }
+
+// take reserves n bytes, if that many are left.
+func (b *budget) take(n int64) bool {
+	for {
+		left := b.left.Load()
+		if left < n {
+			return false
+		}
+		if b.left.CompareAndSwap(left, left-n) {
+			return true
+		}
+	}
+}
+
+func (b *budget) give(n int64) { b.left.Add(n) }
+
+// idleBody is a request's body, any request's, that a client may not
+// leave unsent for longer than idle at a time: each read sets the connection's read
+// deadline, and the deadline goes once the body is read to its end, so it
+// never cuts short the wait for the API's answer.
+type idleBody struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	idle    time.Duration
+	ended   atomic.Bool // read to its end, or failed
+	stalled atomic.Bool // the client stopped sending it
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.ended.Store(true)
+		if err == io.EOF {
+			b.rc.SetReadDeadline(time.Time{})
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			b.stalled.Store(true)
+			err = &stalledError{idle: b.idle} // the deadline stays: nothing more is read from this client
+		}
+	}
+	return n, err
+}
+
+// Close leaves the body to finish, or to the server, which closes every
+// request's body itself: the Transport closes it once the API has
+// answered, which may be before the client has sent all of it.
+func (b *idleBody) Close() error { return nil }
+
+// drainLimit is how much of a request's body the proxy reads and throws
+// away after the API has answered without it.
+const drainLimit = 8 << 20
+
+// finish sends the answer, then reads what is left of a body neither read
+// to its end nor failed, up to drainLimit, and closes it. A client that sends its whole body before
+// reading the answer (most do) then gets the answer, where a connection
+// closed with the body unread would be reset under it.
+func (b *idleBody) finish() {
+	if !b.ended.Load() {
+		b.rc.Flush()
+		io.Copy(io.Discard, io.LimitReader(b, drainLimit))
+	}
+	b.ReadCloser.Close()
+}
+
+// stalledError is a client that stopped sending its request's body.
+type stalledError struct{ idle time.Duration }
+
+func (e *stalledError) Error() string {
+	return fmt.Sprintf("the client sent none of the rest of the request's body for %v; the proxy gave up on it", e.idle)
+}
+
+// upstreamTransport is an environment's connection to its API. It marks
+// the errors of sending a request and reading the answer, so that they can
+// be told from a failure of the engine (a renewal after a 401 that cannot
+// read the client secret, save the new token or take the store's lock). An
+// API that has not begun to answer firstByte after the request was sent is
+// given up on, and its connection closed.
+type upstreamTransport struct {
+	base      http.RoundTripper
+	firstByte time.Duration
+}
 
 func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
+	ctx, cancel := context.WithCancelCause(req.Context())
+	var (
+		mu       sync.Mutex
+		answered bool
+	)
+	silent := time.AfterFunc(time.Duration(math.MaxInt64), func() { cancel(errAPISilent) })
+	stop := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		answered = true
+		silent.Stop()
+	}
+	trace := &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !answered {
+				silent.Reset(t.firstByte)
+			}
+		},
+		GotFirstResponseByte: stop,
+	}
+	resp, err := t.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, trace)))
+	stop()
 	if err != nil {
+		if context.Cause(ctx) == errAPISilent {
+			return nil, &silentError{after: t.firstByte}
+		}
+		cancel(nil)
 		return nil, &networkError{err}
 	}
-	return resp, nil
+	return resp, nil // ctx ends with the client's request, once the answer is passed on
+}
+
+// errAPISilent is the cause of giving up on an API that did not answer.
+var errAPISilent = errors.New("the API did not answer in time")
+
+// silentError is an API that did not begin to answer within the
+// environment's timeout.
+type silentError struct{ after time.Duration }
+
+func (e *silentError) Error() string {
+	return fmt.Sprintf("the API had not begun to answer %v after the request was sent; the proxy gave up (raise the environment's timeout if it is slow)", e.after)
 }
 
 // networkError is a failure to reach the API or to read its answer.
@@ -231,27 +379,45 @@ func (e *loopError) Error() string {
 	return fmt.Sprintf("the API redirected to %s, which is this proxy; freshtoken does not pass on a redirect that would send the request, with another token, to another environment", e.location)
 }
 
+// switchError is an API that switched protocols when the client asked for
+// no switch.
+type switchError struct{}
+
+func (switchError) Error() string {
+	return "the API answered 101 Switching Protocols to a request that asked for no switch"
+}
+
 // upstreamError answers a request the API never answered.
 func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		var (
-			fe   *freshtoken.Error
-			loop *loopError
+			fe     *freshtoken.Error
+			loop   *loopError
+			silent *silentError
 		)
+		in, _ := r.Context().Value(inbound{}).(inboundRequest)
 		switch {
 		case errors.As(err, &fe):
 			e.fail(p.now(), fe)
 			status, pr := p.engineProblem(e.name, fe)
 			writeError(w, status, pr)
+		case in.body != nil && in.body.stalled.Load():
+			// Whatever failed first, the API or the client's context, the
+			// client's stopping is the cause.
+			p.bodyProblem(w, e.name, &stalledError{idle: in.body.idle})
 		case errors.Is(err, context.Canceled):
 			w.WriteHeader(http.StatusBadGateway) // the client has gone; nobody reads this
 		case errors.As(err, &loop):
 			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", loop.location)
 			writeError(w, http.StatusBadGateway, problem{Code: "redirect_to_proxy", Env: e.name, Message: e.name + ": " + loop.Error()})
-		case isNetworkError(err):
+		case errors.As(err, &silent):
+			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
+			e.fail(p.now(), err)
+			writeError(w, http.StatusGatewayTimeout, problem{Code: "api_timeout", Env: e.name, Message: err.Error()})
+		case isNetworkError(err), errors.Is(err, switchError{}):
 			err = e.unreachable(unwrapURLError(err))
 			e.fail(p.now(), err)
-			writeError(w, http.StatusBadGateway, problem{Code: "api_unreachable", Env: e.name, Message: err.Error()})
+			writeError(w, http.StatusBadGateway, problem{Code: "api_unreachable", Env: e.name, Message: redact.OneLine(err.Error(), 500)})
 		default: // the engine failed: renewing after a 401, saving, locking
 			err = unwrapURLError(err)
 			e.fail(p.now(), err)
@@ -288,9 +454,13 @@ func unwrapURLError(err error) error {
 const proxiedCSP = "sandbox; default-src 'none'"
 
 // modifyResponse makes an API's answer safe to pass on: sandboxed, its
-// links and cookies kept to this environment's part of the proxy.
+// links and cookies kept to this environment's part of the proxy. A
+// protocol switch nobody asked for is not passed on.
 func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 	return func(res *http.Response) error {
+		if res.StatusCode == http.StatusSwitchingProtocols && res.Request.Header.Get("Upgrade") == "" {
+			return switchError{}
+		}
 		h := res.Header
 		h.Add("Content-Security-Policy", proxiedCSP)
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -300,8 +470,8 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		if h["Location"] == nil && h["Content-Location"] == nil && h["Link"] == nil {
 			return nil // nearly every answer: nothing to rewrite
 		}
-		host, _ := res.Request.Context().Value(inbound{}).(string)
-		if loop := p.pointLinksAtProxy(e, h, res.Request.URL, host); loop != nil {
+		in, _ := res.Request.Context().Value(inbound{}).(inboundRequest)
+		if loop := p.pointLinksAtProxy(e, h, res.Request.URL, in.host); loop != nil {
 			return loop
 		}
 		return nil
@@ -311,12 +481,16 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 // pointLinksAtProxy rewrites the URLs of the API's answer that lead back
 // under the API (a redirect to another of its pages, pagination links) to
 // the same place through the proxy, so a client that follows them keeps
-// getting a fresh token. URLs anywhere else are left alone: the client
-// follows those on its own, without the token. A URL of the API's own
-// making that leads to the proxy itself is not passed on: following it
-// would take the request, and its method and body, to another environment
-// with that environment's token. Such a redirect becomes an error; such a
-// Content-Location or link is dropped.
+// getting a fresh token. URLs anywhere else are passed on absolute, so no
+// client resolves them against the proxy's address: the client follows
+// those on its own, without the token. A URL of the API's own making that
+// leads to the proxy itself, under any spelling of its address, is not
+// passed on: following it would take the request, and its method and body,
+// to another environment with that environment's token. Such a redirect
+// becomes an error; such a Content-Location or link is dropped. Every URL
+// is read as browsers, Postman and Node read it (backslashes, dot segments
+// percent-encoded or not), so what the proxy decides about is what the
+// client will follow.
 //
 // h is the answer's header, reqURL the URL the request went to, and host the
 // proxy's host:port as the client wrote it.
@@ -327,32 +501,31 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 		if v == "" {
 			continue
 		}
-		if local, ok := e.throughProxy(v, reqURL, base); ok {
-			h.Set(key, local)
-		} else if p.pointsHere(v, reqURL, host) {
-			if key == "Location" {
-				return &loopError{location: v}
-			}
+		switch out, ok := p.passOn(e, v, reqURL, base, host); {
+		case ok:
+			h.Set(key, out)
+		case key == "Location":
+			return &loopError{location: v}
+		default:
 			h.Del(key)
 		}
 	}
 	links := h["Link"]
 	kept := links[:0]
 	for _, v := range links {
-		var out []string
-		found := false
-		for target, params := range eachLink(v) {
-			found = true
-			if local, ok := e.throughProxy(target, reqURL, base); ok {
-				target = local
-			} else if p.pointsHere(target, reqURL, host) {
-				continue
-			}
-			out = append(out, "<"+target+">"+params)
-		}
-		if !found {
+		parsed := httpx.ParseLinks(v)
+		if len(parsed) == 0 {
 			kept = append(kept, v) // no URL in it
-		} else if len(out) > 0 {
+			continue
+		}
+		var out []string
+		for _, l := range parsed {
+			var ok bool
+			if l.Target, ok = p.passOn(e, l.Target, reqURL, base, host); ok {
+				out = append(out, l.String())
+			}
+		}
+		if len(out) > 0 {
 			kept = append(kept, strings.Join(out, ", "))
 		}
 	}
@@ -364,44 +537,25 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 	return nil
 }
 
-// eachLink yields the links of a Link header value (RFC 8288): the URL
-// between each "<" and the next ">", and the parameters that follow it, up to
-// the next "<", without the white space and commas around them. Text before
-// the first link, and a "<" with no ">" after it, are not links.
-func eachLink(v string) iter.Seq2[string, string] {
-	return func(yield func(string, string) bool) {
-		for {
-			start := strings.IndexByte(v, '<')
-			if start < 0 {
-				return
-			}
-			n := strings.IndexByte(v[start:], '>')
-			if n < 0 {
-				return
-			}
-			end := start + n
-			next := strings.IndexByte(v[end:], '<')
-			if next < 0 {
-				next = len(v) - end
-			}
-			params := strings.TrimRight(v[end+1:end+next], " \t,")
-			if !yield(v[start+1:end], params) {
-				return
-			}
-			v = v[end+next:]
-		}
-	}
-}
-
-// pointsHere reports whether ref, a URL in an answer to a request for
-// reqURL, leads to this proxy: to the address the client reached it at, or
-// to any other that reaches it.
-func (p *Proxy) pointsHere(ref string, reqURL *url.URL, inboundHost string) bool {
-	u, err := reqURL.Parse(ref)
+// passOn returns what ref, a URL in an answer to a request for reqURL,
+// becomes in the answer the client gets, or false when it leads to this
+// proxy and must not be passed on. base is the proxy's URL and inboundHost
+// its host:port, as the client wrote them.
+func (p *Proxy) passOn(e *envProxy, ref string, reqURL *url.URL, base, inboundHost string) (string, bool) {
+	u, err := httpx.ResolveReference(reqURL, ref)
 	if err != nil {
-		return true // a client might read it otherwise; it is no use to anyone
+		return "", false // a client might read it otherwise; it is no use to anyone
 	}
-	return u.Host != "" && (strings.EqualFold(u.Host, inboundHost) || p.guard.pointsHere(u.Host))
+	if local, ok := e.throughProxy(u, base); ok {
+		return local, true
+	}
+	if strings.EqualFold(u.Host, inboundHost) || p.guard.pointsHere(u) {
+		return "", false
+	}
+	if as, err := url.Parse(ref); err == nil && as.IsAbs() && as.Host != "" && as.String() == u.String() {
+		return ref, true // as the API wrote it
+	}
+	return u.String(), true
 }
 
 // confineCookies keeps the API's cookies to its environment's part of the
@@ -434,11 +588,11 @@ func (e *envProxy) confineCookies(h http.Header) {
 	h["Set-Cookie"] = kept
 }
 
-// throughProxy returns the proxy's URL for ref, a reference in an answer to
-// a request for reqURL, when ref lies under the API root.
-func (e *envProxy) throughProxy(ref string, reqURL *url.URL, base string) (string, bool) {
-	u, err := reqURL.Parse(ref)
-	if err != nil || !strings.EqualFold(u.Scheme, e.api.Scheme) || !strings.EqualFold(u.Host, e.api.Host) {
+// throughProxy returns the proxy's URL for u, a resolved URL in an answer,
+// when u lies under the API root. u's path has no dot segments, so neither
+// has the URL returned: no client reads it as another environment's.
+func (e *envProxy) throughProxy(u *url.URL, base string) (string, bool) {
+	if !strings.EqualFold(u.Scheme, e.api.Scheme) || !strings.EqualFold(u.Host, e.api.Host) {
 		return "", false
 	}
 	path := u.EscapedPath()

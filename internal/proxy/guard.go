@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // CheckListen refuses an address other processes on the network could reach,
@@ -14,18 +18,10 @@ func CheckListen(addr string, allowRemote bool) error {
 	if err != nil || port == "" {
 		return fmt.Errorf("--listen %q is not HOST:PORT, such as 127.0.0.1:8787", addr)
 	}
-	if allowRemote || isLoopbackHost(host) {
+	if allowRemote || httpx.IsLoopback(host) {
 		return nil
 	}
 	return fmt.Errorf("--listen %s would let other machines use your tokens; listen on a loopback address such as 127.0.0.1:%s, or add --allow-remote if you really mean it", addr, port)
-}
-
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // guard decides which requests the proxy answers at all. Only requests
@@ -34,23 +30,38 @@ func isLoopbackHost(host string) bool {
 // page calling the proxy from the user's browser is named by Origin and
 // Sec-Fetch-Site.
 type guard struct {
-	port  string
-	hosts map[string]bool // host names and IP literals that reach the proxy's listener
-	anyIP bool            // --allow-remote: any IP literal in Host names the proxy
+	port    string
+	portNum int
+	hosts   map[string]bool // host names and IP literals that reach the proxy's listener
+	ips     map[netip.Addr]bool
+	anyIP   bool // --allow-remote: any IP literal in Host names the proxy
 }
 
 func newGuard(addr string, allowRemote bool) (guard, error) {
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
+	portNum, ok := httpx.Port(port, "http")
+	if err != nil || !ok {
 		return guard{}, fmt.Errorf("proxy address %q is not HOST:PORT", addr)
 	}
 	host = strings.ToLower(host)
-	g := guard{port: port, hosts: map[string]bool{host: true}, anyIP: allowRemote}
-	switch ip := net.ParseIP(host); {
-	case ip != nil && ip.IsUnspecified():
+	g := guard{port: port, portNum: portNum, hosts: map[string]bool{host: true}, ips: map[netip.Addr]bool{}, anyIP: allowRemote}
+	ip, isIP := httpx.ParseHost(host)
+	switch {
+	case isIP && ip.IsUnspecified():
 		g.hosts["127.0.0.1"], g.hosts["::1"], g.hosts["localhost"] = true, true, true
-	case isLoopbackHost(host):
+		// Every address of this machine reaches the listener.
+		addrs, _ := net.InterfaceAddrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok {
+					g.ips[ip.Unmap()] = true
+				}
+			}
+		}
+	case httpx.IsLoopback(host):
 		g.hosts["localhost"] = true
+	case isIP:
+		g.ips[ip] = true
 	}
 	return g, nil
 }
@@ -75,19 +86,20 @@ func (g guard) listening(hostport string) bool {
 	return port == g.port && g.hosts[host]
 }
 
-// pointsHere reports whether hostport, the host of a URL in an API's
-// answer, could reach this proxy: any of its own names, or any loopback or
-// unspecified address, on its port.
-func (g guard) pointsHere(hostport string) bool {
-	if g.own(hostport) {
-		return true
+// pointsHere reports whether u, a resolved URL in an API's answer, could
+// reach this proxy: its port, read as a number, is the proxy's, and its
+// host, however spelled, is a loopback or unspecified address, or one the
+// proxy listens on.
+func (g guard) pointsHere(u *url.URL) bool {
+	port, ok := httpx.Port(u.Port(), u.Scheme)
+	if !ok {
+		return true // no client reaches anything with it; nor need it pass
 	}
-	host, port := splitHostPort(hostport)
-	if port != g.port {
+	if port != g.portNum {
 		return false
 	}
-	ip := net.ParseIP(host)
-	return isLoopbackHost(host) || ip != nil && ip.IsUnspecified()
+	ip, isIP := httpx.ParseHost(u.Hostname())
+	return httpx.ReachesThisMachine(u.Hostname()) || isIP && g.ips[ip] || g.hosts[strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")]
 }
 
 // own reports whether hostport, a Host header or an origin's host, names

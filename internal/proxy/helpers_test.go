@@ -120,7 +120,9 @@ type fixtureOptions struct {
 	// provider and proxy addresses.
 	moreConfig func(f *fixture) string
 	tlsConfig  *tls.Config // the proxy's, for APIs served over HTTPS
-	storeURL   string      // the token store; "" means a folder of the test's
+	// tune changes the fixture proxy's options before it starts.
+	tune     func(*proxy.Options)
+	storeURL string // the token store; "" means a folder of the test's
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -188,7 +190,11 @@ redirect_uri = "%s/callback"
 	}
 	logger := slog.New(redact.NewHandler(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: level})))
 	f.logger = logger
-	f.proxy, err = proxy.New(f.options(f.addr, false))
+	po := f.options(f.addr, false)
+	if o.tune != nil {
+		o.tune(&po)
+	}
+	f.proxy, err = proxy.New(po)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,9 +285,7 @@ func (f *fixture) get(t *testing.T, path string) (*http.Response, []byte) {
 }
 
 // noRedirects returns redirects rather than following them. Each request
-// has a connection of its own, so that a proxied one is served by the
-// proxy's front, never by net/http on a connection that opened the status
-// page first (TestForwardsFaithfully covers that).
+// has a connection of its own, so that no test depends on another's.
 var noRedirects = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	Transport:     &http.Transport{DisableKeepAlives: true},

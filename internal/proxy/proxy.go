@@ -12,6 +12,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -22,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +56,18 @@ type Options struct {
 	// TLSConfig is used for APIs served over HTTPS; nil: the system's
 	// roots.
 	TLSConfig *tls.Config
+	// UpstreamProxy chooses the HTTP proxy that carries a request to an
+	// API, as http.Transport's Proxy does; nil: the HTTPS_PROXY, HTTP_PROXY
+	// and NO_PROXY of the environment (http.ProxyFromEnvironment).
+	UpstreamProxy func(*http.Request) (*url.URL, error)
+	// HeaderTimeout bounds reading a request's header, and BodyTimeout
+	// each pause in sending its body; a client that takes longer is cut
+	// off. Neither bounds a whole upload. Zero: 10 s and 30 s.
+	HeaderTimeout, BodyTimeout time.Duration
+	// ReplayBudget bounds the memory that request bodies kept to be sent
+	// again after a 401 hold at once; beyond it, bodies stream through
+	// once. Zero: 64 MiB.
+	ReplayBudget int64
 }
 
 // Proxy is an http.Handler serving the proxy, its status page and its
@@ -65,9 +79,12 @@ type Proxy struct {
 	csrf     string          // proves a form was posted by the status page
 	upstream *http.Transport // to the APIs, shared by every environment
 	buffers  bufferPool
-	log      *slog.Logger
-	now      func() time.Time
-	control  *http.ServeMux // the status page's forms and the login endpoints
+	timeouts struct{ header, idle, body time.Duration }
+	// replayBudget is what is left of Options.ReplayBudget.
+	replayBudget budget
+	log          *slog.Logger
+	now          func() time.Time
+	control      *http.ServeMux // the status page's forms and the login endpoints
 
 	envs   sync.Map   // name → *envProxy, opened so far
 	openMu sync.Mutex // one opening at a time, so each env is opened once
@@ -92,7 +109,7 @@ func New(o Options) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: randomToken(), upstream: newTransport(o.TLSConfig), log: o.Logger, now: o.Clock}
+	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: randomToken(), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, now: o.Clock}
 	redact.Register(p.csrf)
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -101,6 +118,10 @@ func New(o Options) (*Proxy, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
+	p.timeouts.header = cmp.Or(o.HeaderTimeout, headerTimeout)
+	p.timeouts.body = cmp.Or(o.BodyTimeout, bodyIdleTimeout)
+	p.timeouts.idle = idleTimeout
+	p.replayBudget.give(cmp.Or(o.ReplayBudget, defaultReplayBudget))
 	p.control = http.NewServeMux()
 	p.control.HandleFunc("GET "+controlPrefix+"static/", serveStatic)
 	p.control.HandleFunc("POST "+controlPrefix+"envs/{env}/login", p.handleLoginButton)
@@ -123,10 +144,13 @@ func baseURL(addr string) string {
 
 // newTransport keeps connections to each API alive for the next request and
 // leaves compression to the client, so bodies pass through unchanged.
-func newTransport(tlsConfig *tls.Config) *http.Transport {
+func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if tlsConfig != nil {
 		t.TLSClientConfig = tlsConfig.Clone()
+	}
+	if proxy != nil {
+		t.Proxy = proxy
 	}
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
@@ -153,6 +177,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.log.Warn("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", path, "reason", why)
 		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: why})
 		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: p.timeouts.body}
 	}
 	switch {
 	case callback: // first: a redirect_uri may name "/"

@@ -19,18 +19,24 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redistest"
 )
 
+// TestForgedAuthorizationIsReplaced: the client's own Authorization,
+// however many it sends, goes; the API sees the environment's alone.
 func TestForgedAuthorizationIsReplaced(t *testing.T) {
-	f := newFixture(t)
-	f.login(t, "dev")
-	req, _ := http.NewRequest(http.MethodGet, f.base+"/dev/v2/dev/echo", nil)
-	req.Header.Set("Authorization", "Bearer forged-by-the-client")
-	resp, body := f.do(t, req)
-	if resp.StatusCode != http.StatusOK {
+	_, o := upstreamAPI(t, "up", false)
+	f := newFixtureWith(t, o)
+	f.login(t, "up")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /up/echo HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer forged-one\r\nAuthorization: Bearer forged-two\r\n\r\n", f.addr)
+	resp, body := readAnswer(t, r, http.MethodGet)
+	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
-	got := decode[echo](t, body).Headers["Authorization"]
-	if want := "Bearer " + f.storedToken(t); got != want {
-		t.Errorf("the API saw Authorization %q, want the stored token", got)
+	rec, err := f.source(t, "up").Record(t.Context())
+	if err != nil || rec == nil {
+		t.Fatalf("no stored record: %v", err)
+	}
+	if got, want := decode[map[string]string](t, []byte(body))["authorization"], "Bearer "+rec.AccessToken; got != want {
+		t.Errorf("the API saw Authorization %q, want %q alone", got, want)
 	}
 }
 

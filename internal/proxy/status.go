@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,7 +18,8 @@ import (
 var web embed.FS
 
 var (
-	page      = template.Must(template.ParseFS(web, "web/status.html"))
+	// page is parsed when first served, not at every start of the program.
+	page      = sync.OnceValue(func() *template.Template { return template.Must(template.ParseFS(web, "web/status.html")) })
 	static, _ = fs.Sub(web, "web/static")
 	files     = http.StripPrefix(controlPrefix+"static/", http.FileServerFS(static))
 )
@@ -127,7 +129,7 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	pageHeaders(w.Header())
-	if err := page.Execute(w, data); err != nil {
+	if err := page().Execute(w, data); err != nil {
 		p.log.Debug("status page not sent", "error", err.Error())
 	}
 }

@@ -1,0 +1,107 @@
+package httpx
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// ParseHost returns the IP address host stands for when no name lookup is
+// needed to know it, and ok false otherwise. It reads host as browsers,
+// curl and the C library do: an IPv6 literal with or without brackets
+// (an IPv4-mapped one as its IPv4 address), an IPv4 address in any form
+// inet_aton accepts (127.1, 0x7f000001, 2130706433, 0177.0.0.1), either
+// with a trailing dot, and localhost or a name under .localhost, which is
+// 127.0.0.1 (RFC 6761).
+func ParseHost(host string) (netip.Addr, bool) {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1}), true
+	}
+	if strings.Contains(host, ":") {
+		a, err := netip.ParseAddr(host)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		return a.WithZone("").Unmap(), true
+	}
+	return parseIPv4(host)
+}
+
+// parseIPv4 reads inet_aton's forms: one to four parts, each decimal,
+// octal (a leading 0) or hexadecimal (0x), the last filling the bytes the
+// others leave.
+func parseIPv4(s string) (netip.Addr, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var n uint64
+	for i, p := range parts {
+		v, ok := parseIPv4Part(p)
+		last := i == len(parts)-1
+		if !ok || !last && v > 0xff || last && v >= 1<<(8*(5-len(parts))) {
+			return netip.Addr{}, false
+		}
+		if last {
+			n = n<<(8*(5-len(parts))) | v
+		} else {
+			n = n<<8 | v
+		}
+	}
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}), true
+}
+
+func parseIPv4Part(p string) (uint64, bool) {
+	base := 10
+	switch {
+	case len(p) > 1 && (p[:2] == "0x"):
+		base, p = 16, p[2:]
+		if p == "" {
+			return 0, true // "0x" is 0, as browsers read it
+		}
+	case len(p) > 1 && p[0] == '0':
+		base, p = 8, p[1:]
+	}
+	if p == "" || p[0] == '+' || p[0] == '-' {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(p, base, 32)
+	return v, err == nil
+}
+
+// IsLoopback reports whether host, however it is spelled (see ParseHost),
+// is a loopback address of this machine.
+func IsLoopback(host string) bool {
+	a, ok := ParseHost(host)
+	return ok && a.IsLoopback()
+}
+
+// ReachesThisMachine reports whether host, however it is spelled, leads
+// to this machine without a name lookup: a loopback address, or the
+// unspecified one (0.0.0.0 or ::), which connects to this machine.
+func ReachesThisMachine(host string) bool {
+	a, ok := ParseHost(host)
+	return ok && (a.IsLoopback() || a.IsUnspecified())
+}
+
+// Port reads a URL's or a Host header's port as a number, as clients do
+// (08787 is 8787); an empty port is the scheme's default.
+func Port(port, scheme string) (int, bool) {
+	if port == "" {
+		switch strings.ToLower(scheme) {
+		case "https", "wss":
+			return 443, true
+		default:
+			return 80, true
+		}
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return 0, false
+	}
+	return int(n), true
+}

@@ -1,0 +1,99 @@
+package httpx_test
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
+)
+
+// TestParseHost: every spelling of an IPv4 address that inet_aton and
+// browsers accept is read as that address; names are not addresses.
+func TestParseHost(t *testing.T) {
+	for _, tc := range []struct{ host, want string }{
+		{"127.0.0.1", "127.0.0.1"},
+		{"127.1", "127.0.0.1"},
+		{"127.0.1", "127.0.0.1"},
+		{"0x7f000001", "127.0.0.1"},
+		{"0X7F.1", "127.0.0.1"},
+		{"2130706433", "127.0.0.1"},
+		{"0177.0.0.1", "127.0.0.1"},
+		{"127.0.0.1.", "127.0.0.1"},
+		{"localhost", "127.0.0.1"},
+		{"LocalHost.", "127.0.0.1"},
+		{"api.localhost", "127.0.0.1"},
+		{"[::1]", "::1"},
+		{"::1", "::1"},
+		{"[::ffff:127.0.0.1]", "127.0.0.1"},
+		{"0", "0.0.0.0"},
+		{"192.168.1.5", "192.168.1.5"},
+		{"example.com", ""},
+		{"127.0.0.256", ""},
+		{"1.2.3.4.5", ""},
+		{"4294967296", ""},
+		{"08.1", ""},
+		{"", ""},
+	} {
+		a, ok := httpx.ParseHost(tc.host)
+		got := ""
+		if ok {
+			got = a.String()
+		}
+		if got != tc.want {
+			t.Errorf("ParseHost(%q) = %q, want %q", tc.host, got, tc.want)
+		}
+	}
+}
+
+func TestPort(t *testing.T) {
+	for _, tc := range []struct {
+		port, scheme string
+		want         int
+		ok           bool
+	}{
+		{"8787", "http", 8787, true},
+		{"08787", "http", 8787, true},
+		{"", "http", 80, true},
+		{"", "HTTPS", 443, true},
+		{"65536", "http", 0, false},
+		{"+80", "http", 0, false},
+	} {
+		got, ok := httpx.Port(tc.port, tc.scheme)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("Port(%q, %q) = %d, %v; want %d, %v", tc.port, tc.scheme, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestResolveReference: a URL is resolved as WHATWG readers resolve it,
+// where Go's url package alone would differ.
+func TestResolveReference(t *testing.T) {
+	base, _ := url.Parse("http://api.example/v2/contacts?page=1")
+	for _, tc := range []struct{ ref, want string }{
+		{"/v2/users/me", "http://api.example/v2/users/me"},
+		{"?page=2", "http://api.example/v2/contacts?page=2"},
+		{"/%2e%2e/other/x", "http://api.example/other/x"},
+		{"/a/%2E%2e/b", "http://api.example/b"},
+		{"/a/.%2e/b/%2e/c", "http://api.example/b/c"},
+		{"../../../x", "http://api.example/x"},
+		{`/a/..\b`, "http://api.example/b"},
+		{`http:/\127.0.0.1:8787/x`, "http://127.0.0.1:8787/x"},
+		{`http:\\127.0.0.1/x`, "http://127.0.0.1/x"},
+		{`https:127.0.0.1/x`, "https://127.0.0.1/x"},
+		{`http:x`, "http://api.example/v2/x"},
+		{`///127.0.0.1/x`, "http://127.0.0.1/x"},
+		{`/\127.0.0.1/x`, "http://127.0.0.1/x"},
+		{" \thttp://127.0.0.1/\nx ", "http://127.0.0.1/x"},
+		{`/x?a=\b`, `http://api.example/x?a=\b`},
+		{"mailto:a@example.com", "mailto:a@example.com"},
+	} {
+		u, err := httpx.ResolveReference(base, tc.ref)
+		if err != nil {
+			t.Errorf("ResolveReference(%q): %v", tc.ref, err)
+			continue
+		}
+		if got := u.String(); got != tc.want {
+			t.Errorf("ResolveReference(%q) = %q, want %q", tc.ref, got, tc.want)
+		}
+	}
+}

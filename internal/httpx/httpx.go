@@ -1,0 +1,16 @@
+// Package httpx holds the HTTP details freshtoken's API client and proxy
+// must agree on: what a Link header says, which host names are this
+// machine, and how an unwanted body is let go.
+package httpx
+
+import (
+	"io"
+	"net/http"
+)
+
+// Drain reads what is left of a small unwanted body, up to 64 KiB, so its
+// connection can carry the next request, and closes it.
+func Drain(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}

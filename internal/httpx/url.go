@@ -1,0 +1,134 @@
+package httpx
+
+import (
+	"net/url"
+	"strings"
+)
+
+// ResolveReference resolves ref, a URL found in an answer to a request for
+// base, the way browsers, Postman and Node read it (the WHATWG URL
+// standard), where Go's url package would read it otherwise: tabs and
+// newlines are dropped; in an http(s) URL a backslash is a slash, and any
+// run of slashes after the scheme or at the start of a relative URL begins
+// the host (http:/\127.0.0.1 is http://127.0.0.1); and the path's dot
+// segments, percent-encoded ones too (%2e%2e), are resolved. The path of the
+// URL returned has no dot segments left.
+func ResolveReference(base *url.URL, ref string) (*url.URL, error) {
+	ref = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, strings.Trim(ref, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f "))
+	scheme, rest, hasScheme := splitScheme(ref)
+	switch {
+	case hasScheme && isSpecial(scheme):
+		rest = slashes(rest)
+		switch trimmed := strings.TrimLeft(rest, "/"); {
+		case trimmed != rest || !strings.EqualFold(scheme, base.Scheme):
+			ref = scheme + "://" + trimmed
+		default: // http:path, relative to a base of the same scheme
+			ref = rest
+		}
+	case !hasScheme && isSpecial(base.Scheme):
+		ref = slashes(ref)
+		if strings.HasPrefix(ref, "//") {
+			ref = "//" + strings.TrimLeft(ref, "/")
+		}
+	}
+	u, err := base.Parse(ref)
+	if err != nil {
+		return nil, err
+	}
+	path := removeDotSegments(u.EscapedPath())
+	if u.Path, err = url.PathUnescape(path); err != nil {
+		return nil, err
+	}
+	u.RawPath = path
+	return u, nil
+}
+
+// splitScheme splits "scheme:rest"; hasScheme is false when ref has no
+// scheme.
+func splitScheme(ref string) (scheme, rest string, hasScheme bool) {
+	for i := 0; i < len(ref); i++ {
+		c := ref[i]
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.':
+			if i == 0 {
+				return "", ref, false
+			}
+		case c == ':' && i > 0:
+			return ref[:i], ref[i+1:], true
+		default:
+			return "", ref, false
+		}
+	}
+	return "", ref, false
+}
+
+func isSpecial(scheme string) bool {
+	switch strings.ToLower(scheme) {
+	case "http", "https", "ws", "wss":
+		return true
+	}
+	return false
+}
+
+// slashes turns the backslashes of a URL's host and path into slashes,
+// as WHATWG readers do for http(s) URLs; its query and fragment keep them.
+func slashes(ref string) string {
+	end := strings.IndexAny(ref, "?#")
+	if end < 0 {
+		end = len(ref)
+	}
+	return strings.ReplaceAll(ref[:end], `\`, "/") + ref[end:]
+}
+
+// removeDotSegments resolves the "." and ".." segments of an escaped
+// path (RFC 3986, section 5.2.4), counting %2e as a dot, as WHATWG readers
+// do.
+func removeDotSegments(path string) string {
+	if path == "" {
+		return ""
+	}
+	segs := strings.Split(path, "/")
+	out := make([]string, 0, len(segs))
+	for i, seg := range segs {
+		last := i == len(segs)-1
+		switch dots(seg) {
+		case 1:
+			if last {
+				out = append(out, "")
+			}
+		case 2:
+			if len(out) > 1 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, seg)
+		}
+	}
+	joined := strings.Join(out, "/")
+	if strings.HasPrefix(path, "/") && !strings.HasPrefix(joined, "/") {
+		joined = "/" + joined
+	}
+	return joined
+}
+
+// dots is 1 for a "." segment, 2 for "..", either spelled with %2e, and 0
+// for any other.
+func dots(seg string) int {
+	s := strings.ReplaceAll(strings.ToLower(seg), "%2e", ".")
+	switch s {
+	case ".":
+		return 1
+	case "..":
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,321 @@
+package proxy_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/proxy"
+)
+
+// twoEnvAPI is an environment, "evil", whose API redirects (307, which
+// keeps the method and body) to its to parameter and lists its link
+// parameter in Link; and an environment, "victim", whose API counts the
+// requests that reach it whole, body and all.
+func twoEnvAPI(t *testing.T, tune func(*proxy.Options)) (*fixture, *atomic.Int32) {
+	t.Helper()
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if link := r.URL.Query().Get("link"); link != "" {
+			w.Header().Set("Link", link)
+		}
+		if to := r.URL.Query().Get("to"); to != "" {
+			w.Header().Set("Location", to)
+			w.WriteHeader(http.StatusTemporaryRedirect)
+		}
+	}))
+	t.Cleanup(evil.Close)
+	var hits atomic.Int32
+	victim := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err == nil {
+			hits.Add(1)
+		}
+	}))
+	t.Cleanup(victim.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: tune, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "evil", evil.URL) + genericEnv(f, "victim", victim.URL)
+	}})
+	f.login(t, "evil")
+	f.login(t, "victim")
+	return f, &hits
+}
+
+// proxySpellings are URLs of the victim environment's part of the proxy at
+// addr, under every spelling of the proxy's address a client reaches it by.
+func proxySpellings(addr string) []string {
+	_, port, _ := net.SplitHostPort(addr)
+	return []string{
+		"http://" + addr + "/victim/x",
+		"http://127.1:" + port + "/victim/x",
+		"http://0x7f000001:" + port + "/victim/x",
+		"http://2130706433:" + port + "/victim/x",
+		"http://0177.0.0.1:" + port + "/victim/x",
+		"http://127.0.0.1.:" + port + "/victim/x",
+		"http://localhost:" + port + "/victim/x",
+		"http://LOCALHOST.:" + port + "/victim/x",
+		"http://[::1]:" + port + "/victim/x",
+		"http://[::ffff:127.0.0.1]:" + port + "/victim/x",
+		"http://0.0.0.0:" + port + "/victim/x",
+		"http://127.0.0.1:0" + port + "/victim/x",
+		`http:/\127.0.0.1:` + port + "/victim/x",
+		`http:127.0.0.1:` + port + "/victim/x",
+		`//127.0.0.1:` + port + "/victim/x",
+		`/\127.0.0.1:` + port + "/victim/x",
+		"\thttp://127.0.0.1:" + port + "/vic\ttim/x",
+	}
+}
+
+// TestRedirectBackIntoTheProxyRefused: an API's redirect to the proxy
+// itself, under any spelling of its address, is answered 502
+// redirect_to_proxy, and a client that follows redirects never reaches
+// another environment.
+func TestRedirectBackIntoTheProxyRefused(t *testing.T) {
+	f, hits := twoEnvAPI(t, nil)
+	for _, to := range proxySpellings(f.addr) {
+		req, _ := http.NewRequest(http.MethodDelete, f.base+"/evil/redirect?"+url.Values{"to": {to}}.Encode(), strings.NewReader("the body"))
+		resp, body := send(t, http.DefaultClient, req) // which follows redirects
+		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "redirect_to_proxy" {
+			t.Errorf("a redirect to %q: got %d %s, want 502 redirect_to_proxy", to, resp.StatusCode, body)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the victim's API got %d requests through redirects", n)
+	}
+}
+
+// TestDotSegmentsStayInTheirEnvironment: a redirect or a link to
+// /%2e%2e/<other env>/…, which clients other than Go's resolve as "..",
+// comes through pointing at the same environment, with no dot segment left
+// for the client to resolve.
+func TestDotSegmentsStayInTheirEnvironment(t *testing.T) {
+	f, _ := twoEnvAPI(t, nil)
+	for _, ref := range []string{"/%2e%2e/victim/x", "/%2E./victim/x", "/a/.%2e/%2e%2e/victim/x", `/..\victim/x`, "../../victim/x"} {
+		q := url.Values{"to": {ref}, "link": {"<" + ref + `>; rel="next"`}}
+		resp, body := f.get(t, "/evil/a/b?"+q.Encode())
+		want := f.base + "/evil/victim/x"
+		if got := resp.Header.Get("Location"); got != want {
+			t.Errorf("a redirect to %q came through as %q (%d %s), want %q", ref, got, resp.StatusCode, body, want)
+		}
+		if got := resp.Header.Get("Link"); got != "<"+want+`>; rel="next"` {
+			t.Errorf("a link to %q came through as %q, want it to %q", ref, got, want)
+		}
+	}
+}
+
+// TestLinksBackIntoTheProxyDropped: a Link entry that leads to the proxy
+// itself, under any spelling of its address, is dropped; the others stay.
+func TestLinksBackIntoTheProxyDropped(t *testing.T) {
+	f, _ := twoEnvAPI(t, nil)
+	for _, to := range proxySpellings(f.addr) {
+		link := `<https://elsewhere.example/a>; rel="help", <` + to + `>; rel="next"`
+		resp, _ := f.get(t, "/evil/page?"+url.Values{"link": {link}}.Encode())
+		if got, want := resp.Header.Get("Link"), `<https://elsewhere.example/a>; rel="help"`; got != want {
+			t.Errorf("a link to %q came through as %q, want %q", to, got, want)
+		}
+	}
+}
+
+// TestStalledClientsAreCutOff: a client that stops in the middle of a
+// request's header has its connection closed, and one that stops in the
+// middle of its body is answered 408 (400 by the proxy's own endpoints); in
+// neither case does the API get the whole request.
+func TestStalledClientsAreCutOff(t *testing.T) {
+	f, hits := twoEnvAPI(t, func(o *proxy.Options) { o.HeaderTimeout, o.BodyTimeout = 200*time.Millisecond, 200*time.Millisecond })
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /victim/x HTTP/1.1\r\nHost: %s\r\n", f.addr)
+	if n, err := r.ReadByte(); err != io.EOF {
+		t.Errorf("a stalled header got %q, %v; want the connection closed", n, err)
+	}
+	for _, length := range []int{1000, 3 << 20} { // kept for a retry, and streamed
+		c, r = dial(t, f)
+		fmt.Fprintf(c, "POST /victim/x HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\nthe start", f.addr, length)
+		if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(body, "client_timeout") {
+			t.Errorf("a body of %d stalled: got %d %s, want 408 client_timeout", length, resp.StatusCode, body)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the API got %d requests", n)
+	}
+	c, r = dial(t, f)
+	fmt.Fprintf(c, "POST /.freshtoken/logins HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"env\":", f.addr)
+	if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a stalled body for the proxy's own endpoint: got %d %s, want 400", resp.StatusCode, body)
+	}
+}
+
+// TestReplayBudget: bodies kept in memory for a retry share a budget. While
+// a stalled upload holds it, another request's body streams through once,
+// and a 401 answering it is passed back rather than retried.
+func TestReplayBudget(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.ReplayBudget = 4096 }})
+	f.login(t, "dev")
+	post := func() (*http.Response, []byte) {
+		f.clock.Advance(time.Minute)
+		f.provider.RevokeAccessTokens()
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/dev/v2/dev/echo", strings.NewReader(strings.Repeat("b", 1000)))
+		return f.do(t, req)
+	}
+	if resp, body := post(); resp.StatusCode != http.StatusOK {
+		t.Fatalf("within the budget: got %d %s, want 200 after a retry", resp.StatusCode, body)
+	}
+
+	// An upload that takes most of the budget and sends nothing: the proxy
+	// reads its body, and so says 100 Continue, once it holds the budget.
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "POST /dev/v2/dev/echo HTTP/1.1\r\nHost: %s\r\nExpect: 100-continue\r\nContent-Length: 4000\r\n\r\n", f.addr)
+	if line, err := r.ReadString('\n'); err != nil || !strings.Contains(line, "100") {
+		t.Fatalf("no 100 Continue: %q %v", line, err)
+	}
+	r.ReadString('\n') // the blank line that ends it
+	before := f.provider.Stats().APIRequests
+	resp, body := post()
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Freshtoken-Error") != "" {
+		t.Errorf("over the budget: got %d %s, want the API's 401 passed back", resp.StatusCode, body)
+	}
+	if n := f.provider.Stats().APIRequests - before; n != 1 {
+		t.Errorf("the API got %d requests, want 1: a body over the budget was kept and retried", n)
+	}
+	io.WriteString(c, strings.Repeat("s", 4000))
+	if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusOK {
+		t.Errorf("the upload that held the budget: got %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestSilentAPIGetsGatewayTimeout: an API that has not begun to answer
+// within the environment's timeout gets 504 api_timeout, and its
+// connection is closed.
+func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
+	closed := make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // the connection closed
+		close(closed)
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "slow", api.URL) + "timeout = \"50ms\"\n"
+	}})
+	f.login(t, "slow")
+	// The client's own limit only keeps a failing test from hanging.
+	client := &http.Client{Timeout: 10 * time.Second}
+	req, _ := http.NewRequest(http.MethodGet, f.base+"/slow/x", nil)
+	resp, body := send(t, client, req)
+	if resp.StatusCode != http.StatusGatewayTimeout || resp.Header.Get("X-Freshtoken-Error") != "api_timeout" {
+		t.Errorf("got %d %s, want 504 api_timeout", resp.StatusCode, body)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Error("the connection to the API stayed open")
+	}
+}
+
+// TestAcceptSurvivesRunningOutOfFiles: a proxy that runs out of file
+// descriptors (EMFILE) while accepting a connection keeps serving once some
+// are free again. The proxy runs in a child process, this test run again,
+// with a low limit on open files, all of them in use until the proxy has
+// failed to accept this test's request.
+func TestAcceptSurvivesRunningOutOfFiles(t *testing.T) {
+	if os.Getenv("FRESHTOKEN_EMFILE_CHILD") != "" {
+		emfileChild(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAcceptSurvivesRunningOutOfFiles$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "FRESHTOKEN_EMFILE_CHILD=1")
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	lines := bufio.NewReader(stdout)
+	addr, err := lines.ReadString('\n')
+	if err != nil {
+		t.Fatalf("the child proxy did not start: %v", err)
+	}
+	if line, err := lines.ReadString('\n'); line != "exhausted\n" {
+		t.Fatalf("the child did not run out of files: %q %v", line, err)
+	}
+	// The client's own limit only keeps a failing test from hanging.
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Get("http://" + strings.TrimSpace(addr) + "/")
+	if err != nil {
+		t.Fatalf("the proxy stopped serving after running out of files: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("status page: %d", resp.StatusCode)
+	}
+}
+
+// emfileChild serves a proxy and prints its address; lowers its limit on
+// open files and opens files up to it, then prints "exhausted"; and once
+// the proxy has failed to accept a connection for want of a file, closes
+// them. It ends when its stdin closes.
+func emfileChild(t *testing.T) {
+	failed := make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&watch{w: os.Stderr, needle: "too many open files", seen: failed}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}})
+	fmt.Println(f.addr)
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	low := old
+	low.Cur = 64
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
+	var held []*os.File
+	for {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			break
+		}
+		held = append(held, f)
+	}
+	ended := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(ended)
+	}()
+	fmt.Println("exhausted")
+	select {
+	case <-failed:
+	case <-ended: // the test has failed, or a proxy that stopped logged nothing
+	}
+	for _, f := range held {
+		f.Close()
+	}
+	<-ended
+}
+
+// watch passes writes on to w, and closes seen the first time one holds
+// needle.
+type watch struct {
+	w      io.Writer
+	needle string
+	seen   chan struct{}
+	once   sync.Once
+}
+
+func (w *watch) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.needle) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return w.w.Write(p)
+}
