@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/freshtoken/freshtoken/store"
 )
 
 //go:embed web
@@ -149,11 +151,22 @@ func (p *Proxy) envView(ctx context.Context, name string) envView {
 		v.State, v.Problem = "attention", err.Error()
 		return v
 	}
-	f := e.lastErr.Load()
-	if f != nil && (rec != nil || !f.LoginNeeded) { // logged out needs no explaining
+	if rec != nil {
+		if err := e.src.CheckGrant(rec); err != nil { // as `freshtoken status` says
+			v.State, v.Problem, v.LoginFixes = "attention", err.Error(), true
+			return v
+		}
+	}
+	// A problem recorded in the store is the one `freshtoken status` shows;
+	// one this process met but did not record (the provider unreachable)
+	// comes next.
+	if f := e.lastErr.Load(); rec != nil && rec.Problem != nil {
+		v.State, v.Problem, v.ProblemAgo = "attention", rec.Problem.Message, ago(now.Sub(rec.Problem.At))
+		v.LoginFixes = rec.Problem.Kind == store.ProblemGrantEnded
+	} else if f != nil && (rec != nil || !f.LoginNeeded) { // logged out needs no explaining
 		v.State, v.Problem, v.ProblemAgo, v.LoginFixes = "attention", f.Msg, ago(now.Sub(f.At)), f.LoginNeeded
 	}
-	if rec == nil {
+	if rec == nil || rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded {
 		return v
 	}
 	v.LoggedIn, v.Renewals = true, rec.Renewals
@@ -162,7 +175,7 @@ func (p *Proxy) envView(ctx context.Context, name string) envView {
 	}
 	switch left := rec.Expiry.Sub(now); {
 	case rec.Expiry.IsZero():
-		v.Expiry = "never expires"
+		v.Expiry = "no expiry given by the provider: used until the API refuses it"
 	case left > 0:
 		v.Expiry = "expires in " + human(left)
 	case !rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry):

@@ -1,11 +1,15 @@
 package proxy_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 func TestStatusPage(t *testing.T) {
@@ -134,5 +138,48 @@ func TestButtons(t *testing.T) {
 	}
 	if resp, _ := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a request after Log out got %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestStatusPageAgreesWithStatus: the page tells what `freshtoken status`
+// tells, from the store: a grant the provider ended (recorded by another
+// process), and tokens that belong to another client.
+func TestStatusPageAgreesWithStatus(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	ctx := context.Background()
+	c, err := config.Load(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := config.OpenStore(c.StoreURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.Load(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := *rec
+	ended.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: f.clock.Now()}
+	if err := st.Save(ctx, "dev", &ended); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get(t, "/")
+	for _, want := range []string{`id="env-dev" data-state="attention"`, "so the grant has ended", `id="login-dev"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("with an ended grant, the page lacks %s", want)
+		}
+	}
+	theirs := *rec
+	theirs.Grant.ClientID = "someone-elses-client"
+	if err := st.Save(ctx, "dev", &theirs); err != nil {
+		t.Fatal(err)
+	}
+	_, body = f.get(t, "/")
+	for _, want := range []string{`id="env-dev" data-state="attention"`, "the stored tokens belong to client &#34;someone-elses-client&#34;"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("with another client's tokens, the page lacks %s", want)
+		}
 	}
 }
