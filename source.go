@@ -263,13 +263,12 @@ func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 	return s.token(r), nil
 }
 
-// RenewRejected is what to do when the API answers 401 to the access token
+// renewRejected is what to do when the API answers 401 to the access token
 // rejected: it returns a token to retry with, the store's if another renewer
-// already replaced it, or else a new one. It returns ErrJustRenewed when
+// already replaced it, or else a new one. It returns errJustRenewed when
 // rejected itself came from a 401's renewal moments ago: renewing again would
-// not help, so pass the 401 on. Transport calls it; a program that sends its
-// requests some other way (a proxy on another HTTP stack) calls it itself.
-func (s *Source) RenewRejected(ctx context.Context, rejected string) (*oauth2.Token, error) {
+// not help, so pass the 401 on. Transport is its one caller.
+func (s *Source) renewRejected(ctx context.Context, rejected string) (*oauth2.Token, error) {
 	r, err := s.get(ctx, want{rejected: rejected})
 	if err != nil {
 		return nil, err
@@ -377,7 +376,7 @@ func (s *Source) lasts(r *store.Record, d time.Duration) bool {
 // want is what a caller of get needs.
 type want struct {
 	force    bool          // a new token, whatever the store holds (Renew)
-	rejected string        // not this token: the API refused it (RenewRejected)
+	rejected string        // not this token: the API refused it (renewRejected)
 	lasting  time.Duration // a token valid for at least this long (TokenValidFor)
 }
 
@@ -414,10 +413,10 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 // so an API that keeps answering 401 cannot cause a refresh per request.
 const recentRenewal = 15 * time.Second
 
-// ErrJustRenewed means the token the API rejected came from a 401's renewal
+// errJustRenewed means the token the API rejected came from a 401's renewal
 // moments ago and renewing again would not help; the 401 is the answer. It
 // keeps an API that always answers 401 from causing a refresh per request.
-var ErrJustRenewed = errors.New("the rejected token was renewed moments ago")
+var errJustRenewed = errors.New("the rejected token was renewed moments ago")
 
 // get returns a fresh token that is not rejected: from memory, else from the
 // store, else from a renewal. Renewals are one flight per process: callers
@@ -556,7 +555,7 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && s.now().Sub(r.RenewedAt) < recentRenewal {
 		s.log.Debug("the API refused a token that a 401 renewed moments ago; passing this 401 on instead of renewing again",
 			"renewed", r.RenewedAt.Format(logTime))
-		return nil, ErrJustRenewed
+		return nil, errJustRenewed
 	}
 	// Renewals for expiry come at most once a second, whatever lifetimes
 	// the provider gives; a 401 is answered by the rule above instead.

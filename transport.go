@@ -53,8 +53,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	body, replayable := replayBody(req)
 	src.log.Debug("401 from the API; renewing once", "path", req.URL.Path, "retry", replayable)
-	renewed, err := src.RenewRejected(ctx, tok.AccessToken)
-	if errors.Is(err, ErrJustRenewed) || err == nil && !replayable {
+	renewed, err := src.renewRejected(ctx, tok.AccessToken)
+	if errors.Is(err, errJustRenewed) || err == nil && !replayable {
 		// Nothing to retry with: the token is as new as it gets, or the body
 		// is spent. The renewal still serves the caller's next request.
 		closeReader(body)
