@@ -1,12 +1,16 @@
 package e2e_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -129,5 +133,70 @@ func TestJSONLogsSpellDurationsAndTimes(t *testing.T) {
 	}
 	if durations == 0 || times == 0 {
 		t.Fatalf("saw %d durations and %d times; the test proves nothing:\n%s", durations, times, r.stderr)
+	}
+}
+
+// TestLoginBesideAFakeProxy: a program on the redirect port that answers
+// like a freshtoken proxy but sends the browser elsewhere cannot make
+// `freshtoken login` report success: nothing reaches the store, so it waits
+// out its time and says log-in needed (exit 3).
+func TestLoginBesideAFakeProxy(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	conf, err := os.ReadFile(w.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`redirect_uri = "http://(127\.0\.0\.1:\d+)/callback"`).FindSubmatch(conf)
+	if m == nil {
+		t.Fatal("no redirect_uri in the world's config")
+	}
+	var opened atomic.Int32
+	fake := &http.Server{Addr: string(m[1]), Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("X-Freshtoken-Proxy", "1")
+		if strings.HasSuffix(r.URL.Path, "/login") {
+			opened.Add(1)
+			http.Redirect(rw, r, "http://127.0.0.1:1/another-apps-consent-page", http.StatusSeeOther)
+		}
+	})}
+	ln, err := net.Listen("tcp", fake.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go fake.Serve(ln)
+	t.Cleanup(func() { fake.Close() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := w.command(ctx, "login", "--no-browser", "--timeout", "2s")
+	cmd.Env = append(cmd.Env, "BROWSER=true")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	var said strings.Builder
+	for sc.Scan() {
+		said.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "http://") { // the browser opens the link it is given
+			if resp, err := http.Get(sc.Text()); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 3 || !strings.Contains(said.String(), "no new tokens reached") {
+		t.Fatalf("exit %d, stderr %q; want 3 saying no tokens came", code, said.String())
+	}
+	if opened.Load() != 1 {
+		t.Fatalf("the fake's log-in link was opened %d times; the test proves nothing", opened.Load())
+	}
+	if _, err := os.Stat(w.storeFile()); err == nil {
+		t.Fatal("something was stored")
+	}
+	if s := w.provider.Stats(); s.TokenRequests != 0 {
+		t.Fatalf("provider stats %+v; want nothing asked of it", s)
 	}
 }

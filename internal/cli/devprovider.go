@@ -57,7 +57,7 @@ func runDevProvider(cmd *cobra.Command, opts *devProviderOptions) error {
 	defer p.Close()
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %v; pick another address with --listen", opts.Listen, err)
+		return usageErrorf("cannot listen on %s: %v; pick another address with --listen", opts.Listen, err)
 	}
 	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + ln.Addr().String() + "/"

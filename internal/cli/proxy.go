@@ -69,7 +69,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	}
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s (%v); is a proxy or a `freshtoken login` already running there? Choose another address with --listen", opts.Listen, unwrapOpError(err))
+		return usageErrorf("cannot listen on %s (%v); is a proxy or a `freshtoken login` already running there? Choose another address with --listen", opts.Listen, unwrapOpError(err))
 	}
 	defer ln.Close()
 	p, err := proxy.New(proxy.Options{

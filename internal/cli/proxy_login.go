@@ -2,22 +2,26 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
-	"strings"
+	"net/http"
+	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
-	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
+// storePoll is how often a log-in through the proxy looks at the store.
+const storePoll = 200 * time.Millisecond
+
 // loginThroughProxy completes a log-in through the freshtoken proxy that
-// holds the redirect address: the proxy receives the browser, exchanges the
-// code and stores the tokens, so one registered redirect URI serves both.
-// busy is the error of listening there, reported when no proxy answers.
+// holds the redirect address, so one registered redirect URI serves both:
+// it opens the proxy's own log-in link, and the proxy receives the browser,
+// exchanges the code and stores the tokens. Nothing the program on that
+// port says is trusted: the log-in has succeeded only once the store holds
+// tokens for this environment's client issued after it began. busy is the
+// error of listening there, reported when no proxy answers.
 func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source, busy error) error {
 	f := opts.f
 	addr, err := login.LoopbackAddr(env.RedirectURI)
@@ -25,59 +29,54 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		return err
 	}
 	base := "http://" + addr
-	started, err := proxy.StartLogin(ctx, base, env.Name, opts.Timeout)
-	if errors.Is(err, proxy.ErrNotProxy) {
-		f.Logger().Debug("no freshtoken proxy on the redirect address", "address", addr, "error", err.Error())
+	if !isProxy(ctx, base) {
 		return fmt.Errorf("%s: %w; stop the program using it, or set another port in redirect_uri (and register it with the provider)", env.Name, busy)
 	}
-	if err != nil {
-		return fmt.Errorf("%s: the freshtoken proxy at %s could not start the log-in: %w", env.Name, base, err)
-	}
-	if started.Store() != src.Location() {
-		return fmt.Errorf("%s: the freshtoken proxy at %s keeps this environment's tokens in %s, not in %s where this command looks; start the proxy with the same configuration, or stop it and log in again",
-			env.Name, base, started.Store(), src.Location())
-	}
-	if err := checkAuthURL(started.AuthURL(), env); err != nil {
-		return fmt.Errorf("%s: the program at %s answered like a freshtoken proxy, but %w; not opening it. Stop that program, or set another port in redirect_uri (and register it with the provider)", env.Name, base, err)
-	}
+	began := time.Now()
+	link := proxy.LoginURL(base, env.Name)
 	if opts.NoBrowser || f.OpenBrowser == nil {
-		fmt.Fprintln(f.IO.ErrOut, started.AuthURL())
+		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
+	} else if err := f.OpenBrowser(link); err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "Could not open a browser (%v). Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", err, env.Name, base, opts.Timeout, link)
 	} else {
-		fmt.Fprintf(f.IO.ErrOut, "Opening your browser to log in to %s through the freshtoken proxy at %s. If it does not open, visit:\n%s\n", env.Name, base, started.AuthURL())
-		if err := f.OpenBrowser(started.AuthURL()); err != nil {
-			f.Logger().Debug("could not open a browser", "error", err.Error())
-		}
+		fmt.Fprintf(f.IO.ErrOut, "Opening your browser to log in to %s through the freshtoken proxy at %s. If it does not open, visit:\n%s\n", env.Name, base, link)
 	}
 	wait, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	if err := started.Wait(wait); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, proxy.ErrLoginExpired) {
-			return fmt.Errorf("%s: no answer from the browser within %s; run `freshtoken login -e %s` again and approve access in the browser", env.Name, opts.Timeout, env.Name)
+	tick := time.NewTicker(storePoll)
+	defer tick.Stop()
+	for {
+		rec, err := src.Record(wait)
+		if err == nil && rec != nil && src.CheckGrant(rec) == nil && !rec.IssuedAt.Before(began) {
+			fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
+			return nil
 		}
-		return err
+		select {
+		case <-tick.C:
+		case <-wait.Done():
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%s: %w: no new tokens reached %s within %s (if the proxy at %s uses another configuration, they went to its own store)",
+				env.Name, login.ErrNotApproved, src.Location(), opts.Timeout, base)
+		}
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
-	return nil
 }
 
-// checkAuthURL makes sure that raw, the URL a proxy asks this command to
-// open in the browser, is the environment's own authorization page,
-// sending the browser back to the environment's redirect_uri: whatever
-// holds the redirect port could answer like a proxy.
-func checkAuthURL(raw string, env *config.Env) error {
-	u, err := url.Parse(raw)
+// isProxy reports whether the program at base marks its page as a
+// freshtoken proxy's. It decides only whether to try; nothing more.
+func isProxy(ctx context.Context, base string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/", nil)
 	if err != nil {
-		return fmt.Errorf("its log-in address %q is not a URL", raw)
+		return false
 	}
-	auth, err := url.Parse(env.AuthURL)
-	if err != nil || auth.Host == "" {
-		return fmt.Errorf("auth_url %q is not a URL to compare its log-in address with", env.AuthURL)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
 	}
-	if !strings.EqualFold(u.Scheme, auth.Scheme) || !strings.EqualFold(u.Host, auth.Host) || u.Path != auth.Path || u.User != nil {
-		return fmt.Errorf("its log-in address %s is not under the environment's auth_url %s", redact.OneLine(raw, 200), env.AuthURL)
-	}
-	if got := u.Query().Get("redirect_uri"); got != env.RedirectURI {
-		return fmt.Errorf("its log-in address sends the browser back to %q, not to the environment's redirect_uri %s", got, env.RedirectURI)
-	}
-	return nil
+	resp.Body.Close()
+	return resp.Header.Get(proxy.MarkHeader) != ""
 }

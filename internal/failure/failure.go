@@ -1,9 +1,8 @@
 // Package failure sorts every failure freshtoken reports into one Kind, and
 // holds the one table that gives each kind its exit code, the proxy's HTTP
 // status and problem code, and the next step a person takes. The command
-// line and the proxy read the table one way (error to code), and the
-// command line reads it back (a proxy's problem code to an error) when it
-// completes a log-in through a running proxy.
+// line and the proxy both read it; each problem code names one kind, so a
+// code can always be read back as its kind.
 package failure
 
 import (
@@ -140,25 +139,4 @@ func envOf(err error) string {
 		return xe.Env
 	}
 	return ""
-}
-
-// Error is a failure known by its kind alone, as read back from a proxy's
-// problem code.
-type Error struct {
-	Kind Kind
-	Msg  string
-}
-
-func (e *Error) Error() string     { return e.Msg }
-func (e *Error) FailureKind() Kind { return e.Kind }
-
-// FromCode is the failure a proxy reported with problem code and message
-// msg: the same kind the proxy sorted it into.
-func FromCode(code, msg string) error {
-	for k, r := range table {
-		if r.Code == code && code != "" {
-			return &Error{Kind: k, Msg: msg}
-		}
-	}
-	return &Error{Kind: Unexpected, Msg: msg}
 }

@@ -320,9 +320,9 @@ func TestTruncatedBodyIsNotForwarded(t *testing.T) {
 	t.Cleanup(api.Close)
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "count", api.URL) }})
 	f.login(t, "count")
-	for _, path := range []string{"/count/items", "/.freshtoken/logins"} {
+	for _, path := range []string{"/count/items", "/.freshtoken/envs/count/login"} {
 		c, r := dial(t, f)
-		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 20000\r\n\r\n%s", path, f.addr, strings.Repeat("a", 10000))
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 20000\r\n\r\n%s", path, f.addr, strings.Repeat("a", 10000))
 		c.(*net.TCPConn).CloseWrite()
 		if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: a body cut short got %d %s, want 400", path, resp.StatusCode, body)

@@ -149,7 +149,7 @@ func TestStalledClientsAreCutOff(t *testing.T) {
 		t.Errorf("the API got %d requests", n)
 	}
 	c, r = dial(t, f)
-	fmt.Fprintf(c, "POST /.freshtoken/logins HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"env\":", f.addr)
+	fmt.Fprintf(c, "POST /.freshtoken/envs/victim/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ncsrf=", f.addr)
 	if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a stalled body for the proxy's own endpoint: got %d %s, want 400", resp.StatusCode, body)
 	}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -215,23 +216,37 @@ func (f *fixture) checkNoSecretsLogged(t testing.TB) {
 	}
 }
 
-// login logs "dev" in the way `freshtoken login` does when the proxy holds
-// its redirect address, the auto-approving provider playing the browser.
-func (f *fixture) login(t testing.TB, env string) {
+// login logs env in the way `freshtoken login` does when the proxy holds
+// its redirect address: a browser opens the proxy's log-in link and the
+// auto-approving provider sends it back. It returns where the browser ended.
+func (f *fixture) login(t testing.TB, env string) *url.URL {
 	t.Helper()
-	ctx := context.Background()
-	l, err := proxy.StartLogin(ctx, f.base, env, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(l.AuthURL())
+	resp, err := http.Get(proxy.LoginURL(f.base, env))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if err := l.Wait(ctx); err != nil {
+	if done := resp.Request.URL.Query().Get("done"); done != "logged-in" {
+		t.Fatalf("the log-in of %s ended at %s", env, resp.Request.URL)
+	}
+	return resp.Request.URL
+}
+
+// startLogin opens the proxy's log-in link for env without following it,
+// and returns the state of the log-in it began.
+func (f *fixture) startLogin(t testing.TB, env string) string {
+	t.Helper()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(proxy.LoginURL(f.base, env))
+	if err != nil {
 		t.Fatal(err)
 	}
+	resp.Body.Close()
+	auth, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusSeeOther || auth.Query().Get("state") == "" {
+		t.Fatalf("the log-in link answered %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return auth.Query().Get("state")
 }
 
 // source opens an environment as another freshtoken process would.

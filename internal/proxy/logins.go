@@ -3,8 +3,6 @@ package proxy
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,21 +18,14 @@ const (
 	// maxPendingLogins bounds the log-ins waiting for a browser; starting
 	// another forgets the oldest.
 	maxPendingLogins = 16
-	// progressWait is how long a request for a log-in's progress waits for
-	// it to finish before answering "pending".
-	progressWait = 25 * time.Second
 	// exchangeTimeout bounds the code exchange and store write that finish
 	// a log-in, which carry on if the browser goes away meanwhile.
 	exchangeTimeout = time.Minute
-	// maxLoginTimeout bounds how long a log-in waits for the browser, however
-	// long `freshtoken login --timeout` asks for.
-	maxLoginTimeout = 24 * time.Hour
 )
 
 // pendingLogin is a log-in started here, from the status page or for a
 // `freshtoken login` whose redirect address this proxy holds.
 type pendingLogin struct {
-	id      string // names it to the process waiting for it; not its state
 	env     *envProxy
 	flow    *login.Flow
 	req     login.Request
@@ -97,25 +88,6 @@ func (l *logins) answer(state string, now time.Time) *pendingLogin {
 	return nil
 }
 
-// isAnswered reports whether pl's callback has arrived; its exchange may
-// still be under way.
-func (l *logins) isAnswered(pl *pendingLogin) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return pl.answered
-}
-
-func (l *logins) byID(id string) *pendingLogin {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, p := range l.pending {
-		if p.id == id {
-			return p
-		}
-	}
-	return nil
-}
-
 // redirectURI is where the provider sends the browser back to after a
 // log-in started here: the environment's redirect_uri when it names this
 // proxy's listening address, so that it matches the one registered with the
@@ -128,12 +100,8 @@ func (p *Proxy) redirectURI(ec *config.Env) string {
 }
 
 // startLogin begins a browser log-in to the named environment, which waits
-// timeout for the browser to come back (0: login.DefaultTimeout).
-func (p *Proxy) startLogin(ctx context.Context, name string, timeout time.Duration) (*pendingLogin, error) {
-	if timeout <= 0 {
-		timeout = login.DefaultTimeout
-	}
-	timeout = min(timeout, maxLoginTimeout)
+// login.DefaultTimeout for the browser to come back.
+func (p *Proxy) startLogin(ctx context.Context, name string) (*pendingLogin, error) {
 	e, err := p.env(ctx, name)
 	if err != nil {
 		return nil, err
@@ -152,12 +120,11 @@ func (p *Proxy) startLogin(ctx context.Context, name string, timeout time.Durati
 	}
 	now := p.now()
 	pl := &pendingLogin{
-		id:      randomToken(),
 		env:     e,
 		flow:    &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now},
 		req:     login.NewRequest(conf),
 		path:    u.Path,
-		expires: now.Add(timeout),
+		expires: now.Add(login.DefaultTimeout),
 		done:    make(chan struct{}),
 	}
 	p.logins.add(pl, now)
@@ -201,7 +168,7 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pl, err := p.startLogin(r.Context(), name, 0)
+	pl, err := p.startLogin(r.Context(), name)
 	if err != nil {
 		p.buttonFailed(w, r, name, "login-failed", err)
 		return
@@ -209,94 +176,28 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, pl.req.URL, http.StatusSeeOther)
 }
 
-// The log-in endpoints below let `freshtoken login` log in through a proxy
-// that holds its redirect address: it starts a log-in here, opens the
-// browser at the URL it gets back, and asks until the log-in is over. Only
-// processes on this machine may use them, and a web page cannot: they take
-// JSON, which a page can only send after a CORS preflight this proxy never
-// approves.
-
-// loginTicket is the answer to starting a log-in.
-type loginTicket struct {
-	ID      string `json:"id"`
-	Env     string `json:"env"`
-	AuthURL string `json:"auth_url"`
-	Store   string `json:"store"`
-}
-
-// loginProgress is the answer to asking how a log-in is going.
-type loginProgress struct {
-	ID     string `json:"id"`
-	Env    string `json:"env"`
-	Status string `json:"status"` // pending, done, failed or expired
-	Error  string `json:"error,omitempty"`
-	Kind   string `json:"kind,omitempty"` // a failure's problem code
-}
-
-func (p *Proxy) handleStartLogin(w http.ResponseWriter, r *http.Request) {
+// handleLoginLink is the link `freshtoken login` opens in the browser when
+// this proxy holds the environment's redirect address: it starts a log-in
+// and sends the browser to the provider, like the page's Log in button.
+// The command then waits for the store to hold the new tokens; nothing this
+// proxy says is taken on trust. Only a browser on this machine may use it,
+// and only by opening it (the guard refuses it to other sites).
+func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 	if !fromThisMachine(r) {
 		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: "log-ins can only be started through the proxy from this machine"})
 		return
 	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, problem{Code: "bad_request", Message: `send {"env": NAME} as application/json`})
-		return
-	}
-	var body struct {
-		Env string `json:"env"`
-		// Timeout is how long, in seconds, the log-in waits for the
-		// browser: `freshtoken login --timeout`. 0: the default.
-		Timeout float64 `json:"timeout_seconds"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil || body.Env == "" {
-		writeError(w, http.StatusBadRequest, problem{Code: "bad_request", Message: `send {"env": NAME} as application/json`})
-		return
-	}
-	pl, err := p.startLogin(r.Context(), body.Env, time.Duration(body.Timeout*float64(time.Second)))
+	name := r.PathValue("env")
+	pl, err := p.startLogin(r.Context(), name)
 	if err != nil {
-		status, pr := p.engineProblem(body.Env, err)
-		writeError(w, status, pr)
+		p.buttonFailed(w, r, name, "login-failed", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, loginTicket{ID: pl.id, Env: body.Env, AuthURL: pl.req.URL, Store: pl.env.src.Location()})
+	http.Redirect(w, r, pl.req.URL, http.StatusSeeOther)
 }
 
-func (p *Proxy) handleLoginProgress(w http.ResponseWriter, r *http.Request) {
-	if !fromThisMachine(r) {
-		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: "log-ins can only be followed from this machine"})
-		return
-	}
-	pl := p.logins.byID(r.PathValue("id"))
-	if pl == nil {
-		writeError(w, http.StatusNotFound, problem{Code: "unknown_login", Message: "this proxy has no such log-in: it expired, or the proxy was restarted"})
-		return
-	}
-	wait := progressWait
-	if !p.logins.isAnswered(pl) { // an answered one waits for its exchange
-		wait = min(wait, pl.expires.Sub(p.now()))
-	}
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-pl.done:
-		case <-t.C:
-		case <-r.Context().Done():
-			return
-		}
-	}
-	pr := loginProgress{ID: pl.id, Env: pl.env.name, Status: "pending"}
-	select {
-	case <-pl.done:
-		pr.Status = "done"
-		if pl.err != nil {
-			_, failed := p.engineProblem(pl.env.name, pl.err)
-			pr.Status, pr.Error, pr.Kind = "failed", pl.err.Error(), failed.Code
-		}
-	default:
-		if !p.now().Before(pl.expires) && !p.logins.isAnswered(pl) {
-			pr.Status = "expired"
-		}
-	}
-	writeJSON(w, http.StatusOK, pr)
+// LoginURL is the link that starts a log-in to env through the proxy at
+// base (such as http://127.0.0.1:8787).
+func LoginURL(base, env string) string {
+	return base + controlPrefix + "envs/" + url.PathEscape(env) + "/login"
 }

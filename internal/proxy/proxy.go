@@ -127,8 +127,7 @@ func New(o Options) (*Proxy, error) {
 	p.control.HandleFunc("POST "+controlPrefix+"envs/{env}/login", p.handleLoginButton)
 	p.control.HandleFunc("POST "+controlPrefix+"envs/{env}/renew", p.handleRenewButton)
 	p.control.HandleFunc("POST "+controlPrefix+"envs/{env}/logout", p.handleLogoutButton)
-	p.control.HandleFunc("POST "+controlPrefix+"logins", p.handleStartLogin)
-	p.control.HandleFunc("GET "+controlPrefix+"logins/{id}", p.handleLoginProgress)
+	p.control.HandleFunc("GET "+controlPrefix+"envs/{env}/login", p.handleLoginLink)
 	return p, nil
 }
 

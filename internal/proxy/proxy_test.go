@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -533,21 +532,11 @@ func TestLoginThroughTheProxy(t *testing.T) {
 		t.Fatal("nothing stored")
 	}
 
-	t.Run("a refused log-in is reported to the waiting process", func(t *testing.T) {
-		ctx := t.Context()
-		l, err := proxy.StartLogin(ctx, f.base, "idle", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		auth, _ := url.Parse(l.AuthURL())
-		state := auth.Query().Get("state")
+	t.Run("a refused log-in is shown on the status page", func(t *testing.T) {
+		state := f.startLogin(t, "idle")
 		resp, _ := f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state))
 		if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=login-failed") {
 			t.Errorf("the browser got %d to %q", resp.StatusCode, resp.Header.Get("Location"))
-		}
-		err = l.Wait(ctx)
-		if err == nil || !strings.Contains(err.Error(), "access_denied") {
-			t.Errorf("Wait: %v, want the provider's refusal", err)
 		}
 		_, page := f.get(t, "/")
 		if !strings.Contains(string(page), "access_denied") {
@@ -566,48 +555,24 @@ func TestLoginThroughTheProxy(t *testing.T) {
 		}
 	})
 
-	t.Run("not a freshtoken proxy", func(t *testing.T) {
-		other := httptest.NewServer(http.NotFoundHandler())
-		defer other.Close()
-		if _, err := proxy.StartLogin(t.Context(), other.URL, "dev", 0); !errors.Is(err, proxy.ErrNotProxy) {
-			t.Errorf("StartLogin: %v, want ErrNotProxy", err)
-		}
-	})
 }
 
-func TestLoginWaitOutlivedByTheProxy(t *testing.T) {
+// TestLoginLinkOnlyServesThisMachine: the log-in link starts nothing for
+// another machine, nor for a page of another site.
+func TestLoginLinkOnlyServesThisMachine(t *testing.T) {
 	f := newFixture(t)
-	l, err := proxy.StartLogin(t.Context(), f.base, "dev", 0)
-	if err != nil {
-		t.Fatal(err)
+	req := httptest.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev"), nil)
+	req.RemoteAddr = "192.0.2.7:50000"
+	w := httptest.NewRecorder()
+	f.proxy.ServeHTTP(w, req)
+	if w.Code != http.StatusForbidden {
+		t.Errorf("from another machine: %d, want 403", w.Code)
 	}
-	f.stop()
-	err = l.Wait(t.Context())
-	if err == nil || !strings.Contains(err.Error(), "lost touch with the freshtoken proxy at "+f.base) || !strings.Contains(err.Error(), "freshtoken login -e dev") {
-		t.Errorf("Wait: %v, want a message saying the proxy went away", err)
-	}
-}
-
-func TestLoginEndpointsOnlyServeThisMachine(t *testing.T) {
-	f := newFixture(t)
-	for _, tc := range []struct{ method, path, body string }{
-		{http.MethodPost, "/.freshtoken/logins", `{"env":"dev"}`},
-		{http.MethodGet, "/.freshtoken/logins/some-id", ""},
-	} {
-		req := httptest.NewRequest(tc.method, f.base+tc.path, strings.NewReader(tc.body))
-		req.Header.Set("Content-Type", "application/json")
-		req.RemoteAddr = "192.0.2.7:50000"
-		w := httptest.NewRecorder()
-		f.proxy.ServeHTTP(w, req)
-		if w.Code != http.StatusForbidden {
-			t.Errorf("%s %s from another machine: %d, want 403", tc.method, tc.path, w.Code)
-		}
-	}
-	// A web page can only send a form, not JSON, without a CORS preflight.
-	req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/logins", strings.NewReader("env=dev"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusUnsupportedMediaType {
-		t.Errorf("a form post started a log-in: %d", resp.StatusCode)
+	req, _ = http.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev"), nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a link on another site started a log-in: %d", resp.StatusCode)
 	}
 }
 

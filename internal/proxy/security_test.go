@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 )
 
@@ -267,14 +267,11 @@ func TestAllowRemote(t *testing.T) {
 		}
 	})
 	t.Run("log-ins come back to the address listened on", func(t *testing.T) {
-		w := serve("POST", "/.freshtoken/logins", local, "", `{"env":"dev"}`)
-		if w.Code != http.StatusCreated {
+		w := serve("GET", "/.freshtoken/envs/dev/login", local, "", "")
+		if w.Code != http.StatusSeeOther {
 			t.Fatalf("got %d: %s", w.Code, w.Body)
 		}
-		ticket := decode[struct {
-			AuthURL string `json:"auth_url"`
-		}](t, w.Body.Bytes())
-		u, _ := url.Parse(ticket.AuthURL)
+		u, _ := url.Parse(w.Header().Get("Location"))
 		if got := u.Query().Get("redirect_uri"); got != "http://"+lan+"/callback" {
 			t.Errorf("redirect_uri %q, want this proxy's own http://%s/callback", got, lan)
 		}
@@ -310,38 +307,24 @@ client_secret = "dev-client-secret"
 redirect_uri = "%s%s"
 `, f.api, f.base, suffix)
 			}})
-			l, err := proxy.StartLogin(t.Context(), f.base, "root", 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.Get(l.AuthURL()) // approved at once; back to the proxy
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if done := resp.Request.URL.Query().Get("done"); done != "logged-in" {
-				t.Fatalf("the browser ended at %s", resp.Request.URL)
-			}
-			if err := l.Wait(t.Context()); err != nil {
-				t.Fatal(err)
-			}
+			f.login(t, "root") // approved at once; back to the proxy at its root
 		})
 	}
 }
 
-// TestLoginExpiresWithItsTimeout: a log-in started with `login --timeout`
-// stops waiting when that runs out, and says so.
-func TestLoginExpiresWithItsTimeout(t *testing.T) {
+// TestLoginExpires: a log-in the browser does not come back to within its
+// time is forgotten; a late answer is turned away unexchanged.
+func TestLoginExpires(t *testing.T) {
 	f := newFixture(t)
-	l, err := proxy.StartLogin(t.Context(), f.base, "dev", time.Minute)
-	if err != nil {
-		t.Fatal(err)
+	state := f.startLogin(t, "dev")
+	f.clock.Advance(login.DefaultTimeout + time.Second)
+	before := f.provider.Stats().TokenRequests
+	resp, _ := f.get(t, "/callback?code=late&state="+url.QueryEscape(state))
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/?done=stale-login" {
+		t.Errorf("a late answer got %d to %q", resp.StatusCode, loc)
 	}
-	f.clock.Advance(61 * time.Second)
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // only if the proxy never says
-	defer cancel()
-	if err := l.Wait(ctx); !errors.Is(err, proxy.ErrLoginExpired) {
-		t.Errorf("Wait: %v, want ErrLoginExpired", err)
+	if f.provider.Stats().TokenRequests != before {
+		t.Error("a late answer's code was exchanged")
 	}
 }
 

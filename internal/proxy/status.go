@@ -36,6 +36,12 @@ func serveFavicon(w http.ResponseWriter, r *http.Request) {
 // cannot be clickjacked), no scripts or styles but its own, no caching, and
 // no Referer sent to the provider. (With no Referer at all, browsers would
 // also send "Origin: null" on the page's own forms, which the guard refuses.)
+// MarkHeader marks the status page as a freshtoken proxy's, so that
+// `freshtoken login` can tell it from another program on the redirect
+// port. It says nothing more: a log-in is trusted only once its tokens are
+// in the store.
+const MarkHeader = "X-Freshtoken-Proxy"
+
 func pageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -102,6 +108,7 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, problem{Code: "method_not_allowed", Message: "the status page only answers GET"})
 		return
 	}
+	w.Header().Set(MarkHeader, "1")
 	data := pageData{Base: p.base, Local: fromThisMachine(r), AllowRemote: p.o.AllowRemote}
 	if data.Local {
 		data.CSRF = p.csrf
@@ -203,7 +210,12 @@ func (p *Proxy) checkForm(w http.ResponseWriter, r *http.Request) (string, bool)
 		return "", false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(p.csrf)) != 1 {
+	if err := r.ParseForm(); err != nil {
+		p.log.Warn("button refused: the form could not be read", "path", r.URL.Path, "error", err.Error())
+		http.Error(w, "The form could not be read whole; reload the status page and try again.", http.StatusBadRequest)
+		return "", false
+	}
+	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(p.csrf)) != 1 {
 		p.log.Warn("button refused: missing or wrong CSRF token", "path", r.URL.Path)
 		http.Error(w, "This form is out of date, or was not sent by the freshtoken status page. Reload the status page and try again.", http.StatusForbidden)
 		return "", false

@@ -10,10 +10,9 @@ import (
 	"github.com/freshtoken/freshtoken/store"
 )
 
-// TestProblemCodesComeBackAsTheirErrors: a failure the proxy reports comes
-// back, read from its problem code, as an error of the same kind, so a
-// `freshtoken login` waiting on the proxy exits as it would have on its own.
-func TestProblemCodesComeBackAsTheirErrors(t *testing.T) {
+// TestProblemsFollowTheTable: the proxy answers each failure with the status
+// and code of its kind, the kind the command line's exit code follows.
+func TestProblemsFollowTheTable(t *testing.T) {
 	p := &Proxy{base: "http://127.0.0.1:8787"}
 	for _, err := range []error{
 		&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrLoginRequired},
@@ -24,9 +23,8 @@ func TestProblemCodesComeBackAsTheirErrors(t *testing.T) {
 		fmt.Errorf("dev: %w", fmt.Errorf("wrong password: %w", store.ErrDenied)),
 	} {
 		status, pr := p.engineProblem("dev", err)
-		want := kinds.Of(err)
-		if got := kinds.Of(kinds.FromCode(pr.Code, pr.Message)); got != want || status != want.Row().Status {
-			t.Errorf("%v was answered %d %q, which comes back as kind %d; want %d %d", err, status, pr.Code, got, want.Row().Status, want)
+		if row := kinds.Of(err).Row(); status != row.Status || pr.Code != row.Code || row.Code == "" {
+			t.Errorf("%v was answered %d %q; want %d %q", err, status, pr.Code, row.Status, row.Code)
 		}
 	}
 }
