@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -152,7 +150,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 			return resp, nil
 		}
-		wait, known := retryAfter(resp.Header.Get("Retry-After"), c.Clock.Now())
+		wait, known := httpx.RetryAfter(resp.Header.Get("Retry-After"), c.Clock.Now())
 		if !known {
 			wait = time.Second << min(retry, 5)
 		}
@@ -198,38 +196,6 @@ func replay(req *http.Request) (*http.Request, error) {
 		r.Body = body
 	}
 	return r, nil
-}
-
-// retryAfter reads a Retry-After value, in seconds or as an HTTP date, as a
-// wait from now. known is false when there is no usable value.
-func retryAfter(v string, now time.Time) (wait time.Duration, known bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return time.Duration(min(secs, 1<<31)) * time.Second, true
-	}
-	if isDigits(v) {
-		// Too many seconds for an int64: a very long wait, not no wait.
-		return time.Duration(1<<31) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 type realClock struct{}

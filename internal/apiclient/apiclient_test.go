@@ -118,31 +118,6 @@ func TestDoGivesUp(t *testing.T) {
 	})
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	tests := []struct {
-		value string
-		wait  time.Duration
-		known bool
-	}{
-		{"60", time.Minute, true},
-		{" 1 ", time.Second, true},
-		{"0", 0, true},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
-		{"", 0, false},
-		{"-5", 0, false},
-		{"soon", 0, false},
-		{"99999999999999999999", time.Duration(1<<31) * time.Second, true},
-	}
-	for _, tt := range tests {
-		wait, known := retryAfter(tt.value, now)
-		if wait != tt.wait || known != tt.known {
-			t.Errorf("retryAfter(%q) = %s, %t; want %s, %t", tt.value, wait, known, tt.wait, tt.known)
-		}
-	}
-}
-
 func TestAllMergesEveryPage(t *testing.T) {
 	r := newRig(t, devprovider.Options{})
 	c := &Client{HTTP: r.http, Clock: r.clock}

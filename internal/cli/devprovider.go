@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 type devProviderOptions struct {
@@ -49,7 +50,7 @@ this machine; the tokens it issues are worthless anywhere else.`,
 
 func runDevProvider(cmd *cobra.Command, opts *devProviderOptions) error {
 	host, _, err := net.SplitHostPort(opts.Listen)
-	if err != nil || !net.ParseIP(host).IsLoopback() {
+	if err != nil || !httpx.IsLoopback(host) {
 		return usageErrorf("--listen %q must be a loopback address such as 127.0.0.1:8900", opts.Listen)
 	}
 	opts.Options.Logger = opts.f.Logger().With("component", "dev-provider")

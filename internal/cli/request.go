@@ -18,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/apiclient"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // Version is freshtoken's version, set at build time with -ldflags.
@@ -335,7 +336,7 @@ func resolveURL(apiURL, path string) (string, error) {
 	}
 	u, err := url.Parse(path)
 	if err != nil {
-		return "", usageErrorf("%q is not a path or URL: %v", path, unwrapURLError(err))
+		return "", usageErrorf("%q is not a path or URL: %v", path, httpx.UnwrapURLError(err))
 	}
 	if u.Scheme == "" && u.Host == "" && u.User == nil {
 		// A path: relative to the API root, so /v2/x under https://h/api/
@@ -359,14 +360,6 @@ func resolveURL(apiURL, path string) (string, error) {
 		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
 	}
 	return target, nil
-}
-
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // withDefaultQuery adds key=value to target's query unless key is there,

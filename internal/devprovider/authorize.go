@@ -4,13 +4,14 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // codeTTL is how long an authorization code can be exchanged, as at FreeAgent.
@@ -134,18 +135,10 @@ func (p *Provider) redirectURIProblem(uri string) string {
 		return fmt.Sprintf("redirect_uri %q is not a URL: %v.", uri, err)
 	case len(p.opts.RedirectURIs) > 0 && !slices.Contains(p.opts.RedirectURIs, uri):
 		return fmt.Sprintf("redirect_uri %q is not registered: it must be exactly one of %s.", uri, strings.Join(p.opts.RedirectURIs, ", "))
-	case len(p.opts.RedirectURIs) == 0 && (u.Scheme != "http" || u.Fragment != "" || !isLoopback(u.Hostname())):
+	case len(p.opts.RedirectURIs) == 0 && (u.Scheme != "http" || u.Fragment != "" || !httpx.IsLoopback(u.Hostname())):
 		return fmt.Sprintf("redirect_uri %q is not accepted: it must be an http URL on 127.0.0.1, [::1] or localhost, without a fragment.", uri)
 	}
 	return ""
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // approve issues a single-use authorization code for a and sends the user back.

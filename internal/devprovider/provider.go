@@ -10,14 +10,14 @@
 package devprovider
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // Options configures a Provider. The zero value is a FreeAgent-like provider with
@@ -305,16 +305,9 @@ func (p *Provider) Close() {
 // newSecret returns a fresh random token with the given prefix and remembers it.
 // The caller holds p.mu.
 func (p *Provider) newSecret(prefix string) string {
-	s := prefix + randomText()
+	s := prefix + httpx.RandomToken()
 	p.remember(s)
 	return s
-}
-
-// randomText returns 43 characters of base64url carrying 256 random bits.
-func randomText() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // remember records s as a secret. The caller holds p.mu (or owns p exclusively).

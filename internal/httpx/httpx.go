@@ -1,6 +1,6 @@
-// Package httpx holds the HTTP details freshtoken's API client and proxy
-// must agree on: what a Link header says, which host names are this
-// machine, and how an unwanted body is let go.
+// Package httpx holds the HTTP details every part of freshtoken must agree
+// on: what a Link or Retry-After header says, which host names are this
+// machine, how an unwanted body is let go, and unguessable tokens.
 package httpx
 
 import (

@@ -8,9 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -28,6 +26,8 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // DefaultTimeout is how long a login waits for the browser to come back.
@@ -79,7 +79,7 @@ type Request struct {
 
 // NewRequest makes a fresh state and PKCE verifier for conf.
 func NewRequest(conf *oauth2.Config) Request {
-	state := randomString()
+	state := httpx.RandomToken()
 	verifier := oauth2.GenerateVerifier()
 	remember(conf, state, verifier)
 	return Request{
@@ -94,12 +94,6 @@ func NewRequest(conf *oauth2.Config) Request {
 // again and again (the proxy) masks a bounded set.
 func remember(conf *oauth2.Config, values ...string) {
 	redact.Set("login for "+conf.ClientID+" at "+conf.Endpoint.AuthURL, values...)
-}
-
-func randomString() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // Run performs the login and returns the tokens; it stores nothing.
@@ -334,18 +328,15 @@ func LoopbackAddr(redirectURI string) (string, error) {
 	if u.Scheme != "http" {
 		return "", fmt.Errorf("redirect_uri %s is not a loopback http:// address; use `freshtoken login --manual` and paste the URL you land on", redirectURI)
 	}
-	host, port := u.Hostname(), u.Port()
-	if port == "" {
-		port = "80"
-	}
-	switch host {
-	case "localhost", "127.0.0.1":
-		host = "127.0.0.1"
-	case "::1":
-	default:
+	ip, ok := httpx.ParseHost(u.Hostname())
+	if !ok || !ip.IsLoopback() {
 		return "", fmt.Errorf("redirect_uri %s is not on this machine; use `freshtoken login --manual` and paste the URL you land on", redirectURI)
 	}
-	return net.JoinHostPort(host, port), nil
+	port, ok := httpx.Port(u.Port(), u.Scheme)
+	if !ok {
+		return "", fmt.Errorf("redirect_uri %q has no port freshtoken can listen on", redirectURI)
+	}
+	return net.JoinHostPort(ip.String(), strconv.Itoa(port)), nil
 }
 
 func (f *Flow) logger() *slog.Logger {

@@ -228,7 +228,10 @@ func TestLoopbackAddr(t *testing.T) {
 		{"http://127.0.0.1:8787/callback", "127.0.0.1:8787", ""},
 		{"http://localhost:9000/cb", "127.0.0.1:9000", ""},
 		{"http://[::1]:9000/cb", "[::1]:9000", ""},
+		{"http://127.1:08787/callback", "127.0.0.1:8787", ""}, // spelled as browsers read it
+		{"http://localhost/callback", "127.0.0.1:80", ""},
 		{"https://oauth.pstmn.io/v1/callback", "", "--manual"},
+		{"http://0x7f000001.example.com:8787/callback", "", "--manual"},
 		{"http://example.com:8787/callback", "", "--manual"},
 	}
 	for _, tt := range tests {

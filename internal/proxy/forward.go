@@ -415,11 +415,11 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			e.fail(p.now(), err)
 			writeError(w, http.StatusGatewayTimeout, problem{Code: "api_timeout", Env: e.name, Message: err.Error()})
 		case isNetworkError(err), errors.Is(err, switchError{}):
-			err = e.unreachable(unwrapURLError(err))
+			err = e.unreachable(httpx.UnwrapURLError(err))
 			e.fail(p.now(), err)
 			writeError(w, http.StatusBadGateway, problem{Code: "api_unreachable", Env: e.name, Message: redact.OneLine(err.Error(), 500)})
 		default: // the engine failed: renewing after a 401, saving, locking
-			err = unwrapURLError(err)
+			err = httpx.UnwrapURLError(err)
 			e.fail(p.now(), err)
 			status, pr := p.engineProblem(e.name, err)
 			pr.Message = redact.OneLine(pr.Message, 500)
@@ -432,16 +432,6 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 // because of err.
 func (e *envProxy) unreachable(err error) error {
 	return fmt.Errorf("%s: the API at %s could not be reached (%v); check your connection and api_url", e.name, e.api.Host, err)
-}
-
-// unwrapURLError drops net/http's "Get URL:" prefix, which repeats what the
-// client sent.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // proxiedCSP is added to every answer passed on. The APIs' pages are

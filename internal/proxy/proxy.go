@@ -14,9 +14,7 @@ package proxy
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +30,8 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redact"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // Options configure a Proxy.
@@ -109,7 +109,7 @@ func New(o Options) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: randomToken(), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, now: o.Clock}
+	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: httpx.RandomToken(), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, now: o.Clock}
 	redact.Register(p.csrf)
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -155,12 +155,6 @@ func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, er
 	t.MaxIdleConnsPerHost = 64
 	t.DisableCompression = true
 	return t
-}
-
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // ServeHTTP implements http.Handler.

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
@@ -50,7 +50,7 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	case re.ErrorCode == "invalid_grant":
 		return BadGrant, 0, desc
 	case status == http.StatusTooManyRequests:
-		return RateLimited, RetryAfter(re.Response), desc
+		return RateLimited, retryAfter(re.Response), desc
 	case status >= 500 || status == http.StatusRequestTimeout || status < 400:
 		return Passing, 0, desc
 	default:
@@ -58,18 +58,12 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	}
 }
 
-// RetryAfter reads an answer's Retry-After header, in seconds or as an HTTP
-// date; a minute when it is missing or unreadable.
-func RetryAfter(resp *http.Response) time.Duration {
-	if resp == nil {
-		return time.Minute
-	}
-	v := resp.Header.Get("Retry-After")
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
+// retryAfter is the wait a 429 asks for: a minute when it does not say.
+func retryAfter(resp *http.Response) time.Duration {
+	if resp != nil {
+		if wait, known := httpx.RetryAfter(resp.Header.Get("Retry-After"), time.Now()); known {
+			return wait
+		}
 	}
 	return time.Minute
 }

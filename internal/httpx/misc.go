@@ -1,0 +1,53 @@
+package httpx
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RetryAfter reads a Retry-After value, in seconds or as an HTTP date, as a
+// wait from now. known is false when there is no usable value. A number of
+// seconds too large to count is a very long wait, not none.
+func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(min(secs, 1<<31)) * time.Second, true
+	}
+	if strings.Trim(v, "0123456789") == "" {
+		return time.Duration(1<<31) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// UnwrapURLError drops net/http's "Get URL:" prefix, which repeats what the
+// client sent, and keeps what went wrong.
+func UnwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// RandomToken is an unguessable value for a URL or a header (a log-in's
+// state, a form's CSRF token): 32 random bytes, base64url-encoded.
+func RandomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
