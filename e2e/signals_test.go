@@ -137,48 +137,15 @@ func TestClosedPipeKeepsTheGrant(t *testing.T) {
 // set, and then release is called.
 func signalled(t *testing.T, w *world, arrived func(), release func(), sig, second syscall.Signal) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := w.command(ctx, "token", "--force")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu   sync.Mutex
-		all  strings.Builder
-		said = make(chan struct{})
-	)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
-		for sc.Scan() {
-			mu.Lock()
-			all.WriteString(sc.Text() + "\n")
-			mu.Unlock()
-			if strings.Contains(sc.Text(), "waiting up to") {
-				once.Do(func() { close(said) })
-			}
-		}
-	}()
+	run := startWatched(t, w, "waiting up to", "token", "--force")
 	arrived()
-	cmd.Process.Signal(sig)
-	select {
-	case <-said:
-	case <-time.After(30 * time.Second):
-		t.Fatal("freshtoken never said what it was waiting for")
-	}
+	run.cmd.Process.Signal(sig)
+	waitSaid(t, run.said, "waiting for the renewal in flight")
 	if second != 0 {
-		cmd.Process.Signal(second)
+		run.cmd.Process.Signal(second)
 	}
 	release()
-	cmd.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	return cmd.ProcessState.ExitCode(), all.String()
+	return run.wait()
 }
 
 // TestSignalsSeeTheRenewalThrough: closing the terminal (SIGHUP), stopping
@@ -227,9 +194,15 @@ func TestSecondCtrlCAbandons(t *testing.T) {
 	}
 }
 
-// startWatched starts freshtoken with args and returns a channel closed
-// once its stderr has said want, and a function that waits for its exit.
-func startWatched(t *testing.T, w *world, want string, args ...string) (said <-chan struct{}, wait func() (int, string)) {
+// watched is a freshtoken process whose stderr is being read.
+type watched struct {
+	cmd  *exec.Cmd
+	said <-chan struct{}      // closed once stderr has said what was watched for
+	wait func() (int, string) // waits for the exit; its code and all of stderr
+}
+
+// startWatched starts freshtoken with args, watching its stderr for want.
+func startWatched(t *testing.T, w *world, want string, args ...string) watched {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	cmd := w.command(ctx, args...)
@@ -240,7 +213,7 @@ func startWatched(t *testing.T, w *world, want string, args ...string) (said <-c
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ch := make(chan struct{})
+	said := make(chan struct{})
 	var all strings.Builder
 	done := make(chan struct{})
 	go func() {
@@ -250,16 +223,16 @@ func startWatched(t *testing.T, w *world, want string, args ...string) (said <-c
 		for sc.Scan() {
 			all.WriteString(sc.Text() + "\n")
 			if strings.Contains(sc.Text(), want) {
-				once.Do(func() { close(ch) })
+				once.Do(func() { close(said) })
 			}
 		}
 	}()
-	return ch, func() (int, string) {
+	return watched{cmd: cmd, said: said, wait: func() (int, string) {
 		defer cancel()
 		<-done
 		cmd.Wait()
 		return cmd.ProcessState.ExitCode(), all.String()
-	}
+	}}
 }
 
 func waitSaid(t *testing.T, said <-chan struct{}, what string) {
@@ -277,11 +250,11 @@ func waitSaid(t *testing.T, said <-chan struct{}, what string) {
 func TestWaitsAreNeverSilent(t *testing.T) {
 	t.Run("slow token endpoint", func(t *testing.T) {
 		w, g := strictWorld(t)
-		said, wait := startWatched(t, w, "waiting for the token endpoint to answer", "token", "--force")
+		run := startWatched(t, w, "waiting for the token endpoint to answer", "token", "--force")
 		g.wait(t)
-		waitSaid(t, said, "waiting for the token endpoint")
+		waitSaid(t, run.said, "waiting for the token endpoint")
 		close(g.release)
-		if code, stderr := wait(); code != 0 {
+		if code, stderr := run.wait(); code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 	})
@@ -292,10 +265,10 @@ func TestWaitsAreNeverSilent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		said, wait := startWatched(t, w, "waiting for another process or machine to finish renewing dev", "token", "--force")
-		waitSaid(t, said, "waiting for the renewal lock")
+		run := startWatched(t, w, "waiting for another process or machine to finish renewing dev", "token", "--force")
+		waitSaid(t, run.said, "waiting for the renewal lock")
 		unlock()
-		if code, stderr := wait(); code != 0 {
+		if code, stderr := run.wait(); code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 	})
