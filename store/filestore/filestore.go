@@ -151,7 +151,7 @@ func (s *Store) write(env string, data []byte) error {
 	if _, err := tmp.Write(data); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := syncFile(tmp); err != nil {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
@@ -309,13 +309,18 @@ func shellQuote(s string) string {
 	return s
 }
 
+// syncFile makes a file's content, or a folder's entries, durable. Tests
+// watch it to see that every write syncs the temp file before the rename and
+// the folder after it.
+var syncFile = (*os.File).Sync
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := syncFile(d); err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil

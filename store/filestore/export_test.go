@@ -1,0 +1,18 @@
+package filestore
+
+import (
+	"os"
+	"testing"
+)
+
+// WatchSyncs calls seen with the name of every file or folder the store
+// syncs, just before it is synced, until the test ends.
+func WatchSyncs(t testing.TB, seen func(name string)) {
+	t.Helper()
+	real := syncFile
+	syncFile = func(f *os.File) error {
+		seen(f.Name())
+		return real(f)
+	}
+	t.Cleanup(func() { syncFile = real })
+}
