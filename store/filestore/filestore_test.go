@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,17 +140,24 @@ func TestCrashLitterRemovedByNextWriter(t *testing.T) {
 }
 
 // TestLockExcludesOtherStores: two Store values on one folder (two processes)
-// never hold an environment's lock at once.
+// never hold an environment's lock at once. Each holder does a
+// read-modify-write of a counter file, as a renewal does of the record, and
+// yields in the middle: without the lock, increments are lost.
 func TestLockExcludesOtherStores(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tokens")
+	counter := filepath.Join(t.TempDir(), "counter")
+	if err := os.WriteFile(counter, []byte("0"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const holders, rounds = 8, 25
 	var inside, overlaps atomic.Int32
 	var wg sync.WaitGroup
-	for i := 0; i < 8; i++ {
+	for range holders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			s := filestore.New(dir)
-			for j := 0; j < 20; j++ {
+			for range rounds {
 				unlock, err := s.Lock(ctx, "sandbox")
 				if err != nil {
 					t.Error(err)
@@ -157,15 +166,39 @@ func TestLockExcludesOtherStores(t *testing.T) {
 				if inside.Add(1) > 1 {
 					overlaps.Add(1)
 				}
+				err = increment(counter)
 				inside.Add(-1)
 				unlock()
+				if err != nil {
+					t.Error(err)
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	if overlaps.Load() != 0 {
-		t.Fatalf("%d overlapping lock holders", overlaps.Load())
+	b, err := os.ReadFile(counter)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if got := string(b); got != strconv.Itoa(holders*rounds) || overlaps.Load() != 0 {
+		t.Fatalf("counter %s after %d increments, %d overlapping lock holders; the lock let holders in together", got, holders*rounds, overlaps.Load())
+	}
+}
+
+// increment adds one to the number in the file at p, letting other
+// goroutines run between the read and the write.
+func increment(p string) error {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(string(b))
+	if err != nil {
+		return err
+	}
+	runtime.Gosched()
+	return os.WriteFile(p, []byte(strconv.Itoa(n+1)), 0o600)
 }
 
 func TestLockHonoursContext(t *testing.T) {
@@ -184,7 +217,9 @@ func TestLockHonoursContext(t *testing.T) {
 
 func TestDeleteAndBadNames(t *testing.T) {
 	s := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	s.Save(ctx, "sandbox", sample())
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Delete(ctx, "sandbox"); err != nil {
 		t.Fatal(err)
 	}
