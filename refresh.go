@@ -84,10 +84,8 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			wait = backoff[attempt]
 		}
 		s.log.Debug("retrying refresh", "after", wait)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; your stored tokens are unchanged", s.set.Env, ctx.Err(), desc)
+		if err := s.pause(ctx, wait); err != nil {
+			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; your stored tokens are unchanged", s.set.Env, err, desc)
 		}
 		latest, err := s.load(work)
 		if err != nil {
@@ -136,6 +134,18 @@ func (s *Source) note(work context.Context, r *store.Record, kind, msg string) {
 	n.Problem = &store.Problem{Kind: kind, Message: msg, At: s.now()}
 	if err := s.store.Save(work, s.set.Env, &n); err != nil {
 		s.log.Debug("could not record the problem in the store", "error", err.Error())
+	}
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

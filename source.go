@@ -113,6 +113,9 @@ type Source struct {
 	http  *http.Client
 	// sending is Options.Sending, or a function that does nothing.
 	sending func(Renewal) func()
+	// pause waits between renewal tries, or until its context ends: sleep,
+	// or a test's clock.
+	pause func(context.Context, time.Duration) error
 
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
@@ -159,7 +162,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter <= 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, sending: o.Sending}
+	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, sending: o.Sending, pause: sleep}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // nil if unparsable: ownsHost then matches no host
 	}
