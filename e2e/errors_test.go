@@ -322,9 +322,7 @@ func TestInterruptedWhileWaiting(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for w.provider.Stats().TokenRequests < 2 { // the first try has failed: it is backing off
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, "the first try to fail", func() bool { return w.provider.Stats().TokenRequests >= 2 }) // it is backing off now
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "renewal abandoned") {

@@ -178,11 +178,7 @@ func TestSecondCtrlCAbandons(t *testing.T) {
 	g.armed.Store(false) // the hang holds the refresh instead
 	w.provider.Fault(devprovider.FaultHang, 1)
 	arrived := func() {
-		for deadline := time.Now().Add(30 * time.Second); w.provider.Stats().TokenRequests < 2; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the refresh never reached the provider")
-			}
-		}
+		waitFor(t, "the refresh to reach the provider", func() bool { return w.provider.Stats().TokenRequests >= 2 })
 	}
 	code, stderr := signalled(t, w, arrived, func() {}, syscall.SIGINT, syscall.SIGINT)
 	if code != 130 || !strings.Contains(stderr, "renewal abandoned") || !strings.Contains(stderr, "freshtoken login -e dev") {

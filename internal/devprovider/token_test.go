@@ -316,8 +316,10 @@ func TestFaultHang(t *testing.T) {
 		tp.Fault(FaultHang, 1)
 		answered := make(chan *response)
 		go func() { answered <- tp.postToken(t, refreshForm("x"), true) }()
-		for tp.Stats().TokenRequests == 0 {
-			time.Sleep(time.Millisecond)
+		for deadline := time.Now().Add(10 * time.Second); tp.Stats().TokenRequests == 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the token request never arrived")
+			}
 		}
 		tp.Close()
 		if resp := <-answered; resp.StatusCode != http.StatusServiceUnavailable {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -197,13 +198,16 @@ func TestManualPasteBack(t *testing.T) {
 		// The person opens the printed URL; the provider redirects to Postman's
 		// callback, which they copy from the address bar.
 		var authURL string
-		for authURL == "" {
+		for deadline := time.Now().Add(10 * time.Second); authURL == ""; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				pw.CloseWithError(errors.New("the flow printed no URL within 10s"))
+				return
+			}
 			for _, l := range strings.Split(stderr.String(), "\n") {
 				if strings.HasPrefix(l, "http") {
 					authURL = l
 				}
 			}
-			time.Sleep(5 * time.Millisecond)
 		}
 		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		resp, err := noFollow.Get(authURL)
