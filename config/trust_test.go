@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 const (
@@ -78,9 +79,7 @@ func TestLoadNamesTheSecretsLine(t *testing.T) {
 
 // TestLoadRefusesAnotherUsersFile needs root to give a file away.
 func TestLoadRefusesAnotherUsersFile(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("only root can give a file to another user; CI runs this as root")
-	}
+	testenv.NeedRoot(t, "giving a file to another user")
 	p := writeMode(t, "config.toml", withSecretCmd, 0o600)
 	if err := os.Chown(p, 12345, 12345); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // screen is what a terminal shows: everything written to the pty, which
@@ -35,7 +36,7 @@ func newScreen(t *testing.T) *screen {
 	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pseudo-terminal here: %v", err)
+		testenv.Missing(t, "no pseudo-terminal here: %v", err)
 	}
 	s := &screen{ptmx: ptmx, tty: tty}
 	go func() {

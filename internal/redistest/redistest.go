@@ -6,12 +6,13 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // Server is a redis-server the test started.
@@ -30,10 +31,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server is not installed; CI must install it (apt-get install redis-server)")
-		}
-		t.Skip("redis-server is not installed (apt-get install redis-server)")
+		testenv.Missing(t, "redis-server is not installed (apt-get install redis-server)")
 	}
 	for range 5 { // a free port may be taken before redis-server binds it
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

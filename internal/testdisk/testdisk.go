@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // Small mounts a tmpfs of size (such as "256k") for the test's lifetime and
@@ -17,15 +19,10 @@ import (
 // fails the test.
 func Small(t testing.TB, size string) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small disk needs root; CI runs as root")
-	}
+	testenv.NeedRoot(t, "mounting a small disk")
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", mnt).CombinedOutput(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("mount tmpfs: %v: %s", err, out)
-		}
-		t.Skipf("mount tmpfs: %v: %s", err, out)
+		testenv.Missing(t, "mount tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
 	return filepath.Join(mnt, "tokens")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -294,9 +295,7 @@ func symlink(t *testing.T, target, link string) {
 // TestForeignFilesRefused: a store folder or file that belongs to another
 // user is refused, even with private modes.
 func TestForeignFilesRefused(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("giving a file to another user needs root; CI runs as root")
-	}
+	testenv.NeedRoot(t, "giving a file to another user")
 	for _, what := range []string{"folder", "record", "lock"} {
 		t.Run(what, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "tokens")

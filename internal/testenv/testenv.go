@@ -1,0 +1,28 @@
+// Package testenv lets a test that needs something of the machine (root, a
+// program, a pseudo-terminal) be skipped where that is missing, except
+// under CI (CI set, as .ci/run does): there a missing need fails the test,
+// since CI provides everything and a skipped guard would pass unnoticed.
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// Missing skips t, or fails it under CI, saying what the machine lacks.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI must provide what this test needs: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// NeedRoot is Missing unless the test runs as root, as CI does; what says
+// what root is needed for.
+func NeedRoot(t testing.TB, what string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Missing(t, "%s needs root; CI runs as root", what)
+	}
+}
