@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // oauth2Config is an x/oauth2 client for the fixture's client, bypassing
@@ -145,9 +147,7 @@ func TestRotatedOutRefreshToken(t *testing.T) {
 	if n := f.srv.GrantsRevoked(); n != 1 {
 		t.Errorf("GrantsRevoked = %d, want 1", n)
 	}
-	if after := f.record(t); *after != *before {
-		t.Error("a refused renewal changed the store")
-	}
+	keptWithProblem(t, before, f.record(t))
 }
 
 // TestAccessTokenRevokedEarly revokes the access token before it expires:
@@ -194,9 +194,7 @@ func TestWrongClientAuth(t *testing.T) {
 	if n := f.srv.RefreshGrants(); n != 1 || reqs[len(reqs)-1].ClientAuth != "body" {
 		t.Errorf("want one refresh request, authenticated in the body; token endpoint traffic:%s", f.srv.Summary())
 	}
-	if after := f.record(t); *after != *before {
-		t.Error("a refused renewal changed the store")
-	}
+	keptWithProblem(t, before, f.record(t))
 
 	if err := os.WriteFile(f.config, good, 0o600); err != nil {
 		t.Fatal(err)
@@ -206,5 +204,20 @@ func TestWrongClientAuth(t *testing.T) {
 	}
 	if n := f.srv.GrantsRevoked(); n != 0 {
 		t.Errorf("GrantsRevoked = %d, want 0", n)
+	}
+}
+
+// keptWithProblem checks that a refused renewal left the stored tokens as
+// they were, and recorded beside them the problem that needs a person, for
+// status to show.
+func keptWithProblem(t *testing.T, before, after *store.Record) {
+	t.Helper()
+	if after.Problem == nil {
+		t.Error("the refused renewal recorded no problem in the store")
+	}
+	tokens := *after
+	tokens.Problem = before.Problem
+	if tokens != *before {
+		t.Error("a refused renewal changed the stored tokens")
 	}
 }
