@@ -137,18 +137,6 @@ func (s *Source) note(work context.Context, r *store.Record, kind, msg string) {
 	}
 }
 
-// sleep waits d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func authStyleName(a oauth2.AuthStyle) string {
 	if a == oauth2.AuthStyleInParams {
 		return "body"

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -113,8 +114,8 @@ type Source struct {
 	http  *http.Client
 	// sending is Options.Sending, or a function that does nothing.
 	sending func(Renewal) func()
-	// pause waits between renewal tries, or until its context ends: sleep,
-	// or a test's clock.
+	// pause waits between renewal tries, or until its context ends:
+	// httpx.Wait, or a test's clock.
 	pause func(context.Context, time.Duration) error
 
 	cur       atomic.Pointer[store.Record]
@@ -162,7 +163,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter <= 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, sending: o.Sending, pause: sleep}
+	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, sending: o.Sending, pause: httpx.Wait}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // nil if unparsable: ownsHost then matches no host
 	}

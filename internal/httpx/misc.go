@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -32,6 +33,19 @@ func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// Wait waits d, such as a Retry-After or a backoff, or until ctx ends, and
+// then returns ctx's error.
+func Wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // UnwrapURLError drops net/http's "Get URL:" prefix, which repeats what the
