@@ -14,6 +14,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestTokenEndpointFaults: each kind of failure gives its exit code and a
@@ -322,7 +323,7 @@ func TestInterruptedWhileWaiting(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first try to fail", func() bool { return w.provider.Stats().TokenRequests >= 2 }) // it is backing off now
+	testenv.WaitFor(t, "the first try to fail", func() bool { return w.provider.Stats().TokenRequests >= 2 }) // it is backing off now
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "renewal abandoned") {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -178,7 +179,7 @@ func TestSecondCtrlCAbandons(t *testing.T) {
 	g.armed.Store(false) // the hang holds the refresh instead
 	w.provider.Fault(devprovider.FaultHang, 1)
 	arrived := func() {
-		waitFor(t, "the refresh to reach the provider", func() bool { return w.provider.Stats().TokenRequests >= 2 })
+		testenv.WaitFor(t, "the refresh to reach the provider", func() bool { return w.provider.Stats().TokenRequests >= 2 })
 	}
 	code, stderr := signalled(t, w, arrived, func() {}, syscall.SIGINT, syscall.SIGINT)
 	if code != 130 || !strings.Contains(stderr, "renewal abandoned") || !strings.Contains(stderr, "freshtoken login -e dev") {

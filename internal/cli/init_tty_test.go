@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
@@ -61,23 +60,10 @@ func (s *screen) String() string {
 	return s.text.String()
 }
 
-// waitFor polls until cond holds; a command that never gets there fails
-// the test when its deadline passes, which no passing run comes near.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // expect waits for text to appear after what was already expected.
 func (s *screen) expect(t *testing.T, text string) {
 	t.Helper()
-	waitFor(t, "the terminal to show "+strconv.Quote(text), func() bool {
+	testenv.WaitFor(t, "the terminal to show "+strconv.Quote(text), func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		i := strings.Index(s.text.String()[s.cursor:], text)
@@ -145,14 +131,14 @@ func TestInitAsksOnATerminal(t *testing.T) {
 	s.expect(t, "How should freshtoken get the client secret?")
 	s.answer(t, "Choose 1-3 [1]: ", "3")
 	s.expect(t, "Client secret (typing is not shown): ")
-	waitFor(t, "echo to be off", s.echoOff)
+	testenv.WaitFor(t, "echo to be off", s.echoOff)
 	if _, err := s.ptmx.Write([]byte("dev-client-secret\n")); err != nil {
 		t.Fatal(err)
 	}
 	s.expect(t, "Register this redirect URI")
 	s.answer(t, "Log in to dev now? [Y/n]: ", "")
 	var runErr error
-	waitFor(t, "init to finish", func() bool {
+	testenv.WaitFor(t, "init to finish", func() bool {
 		select {
 		case runErr = <-done:
 			return true

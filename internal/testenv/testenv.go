@@ -1,12 +1,14 @@
 // Package testenv lets a test that needs something of the machine (root, a
 // program, a pseudo-terminal) be skipped where that is missing, except
 // under CI (CI set, as .ci/run does): there a missing need fails the test,
-// since CI provides everything and a skipped guard would pass unnoticed.
+// since CI provides everything and a skipped guard would pass unnoticed. It
+// also gives tests one way to wait for something: with a deadline.
 package testenv
 
 import (
 	"os"
 	"testing"
+	"time"
 )
 
 // Missing skips t, or fails it under CI, saying what the machine lacks.
@@ -24,5 +26,18 @@ func NeedRoot(t testing.TB, what string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		Missing(t, "%s needs root; CI runs as root", what)
+	}
+}
+
+// WaitFor polls until cond holds, and fails the test if it does not within
+// 30 seconds, which no passing run comes near.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
