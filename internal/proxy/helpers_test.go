@@ -233,8 +233,9 @@ func (f *fixture) login(t testing.TB, env string) *url.URL {
 }
 
 // startLogin opens the proxy's log-in link for env without following it,
-// and returns the state of the log-in it began.
-func (f *fixture) startLogin(t testing.TB, env string) string {
+// and returns the state of the log-in it began and the provider's page it
+// sends the browser to.
+func (f *fixture) startLogin(t testing.TB, env string) (state, authURL string) {
 	t.Helper()
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.Get(proxy.LoginURL(f.base, env))
@@ -246,7 +247,7 @@ func (f *fixture) startLogin(t testing.TB, env string) string {
 	if err != nil || resp.StatusCode != http.StatusSeeOther || auth.Query().Get("state") == "" {
 		t.Fatalf("the log-in link answered %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	return auth.Query().Get("state")
+	return auth.Query().Get("state"), auth.String()
 }
 
 // source opens an environment as another freshtoken process would.

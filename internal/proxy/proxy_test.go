@@ -39,6 +39,27 @@ func TestForgedAuthorizationIsReplaced(t *testing.T) {
 	}
 }
 
+// TestForgedAuthorizationIsReplacedOnTheRetry: when the API refuses the
+// token and the proxy renews it and sends the request again, the retry too
+// carries only the renewed token, none of the client's.
+func TestForgedAuthorizationIsReplacedOnTheRetry(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	f.provider.RevokeAccessTokens() // the next request gets a 401, then a retry
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /dev/v2/dev/echo HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer forged-one\r\nAuthorization: Bearer forged-two\r\n\r\n", f.addr)
+	resp, body := readAnswer(t, r, http.MethodGet)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if st := f.provider.Stats(); st.Unauthorized != 1 || st.Refreshes != 1 {
+		t.Fatalf("provider stats %+v; want one 401 and one renewal, so the retry path was taken", st)
+	}
+	if got, want := decode[echo](t, []byte(body)).Headers["Authorization"], "Bearer "+f.storedToken(t); got != want {
+		t.Errorf("the retry carried Authorization %q, want %q alone", got, want)
+	}
+}
+
 func TestRequestAndAnswerPassThrough(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
@@ -533,7 +554,7 @@ func TestLoginThroughTheProxy(t *testing.T) {
 	}
 
 	t.Run("a refused log-in is shown on the status page", func(t *testing.T) {
-		state := f.startLogin(t, "idle")
+		state, _ := f.startLogin(t, "idle")
 		resp, _ := f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state))
 		if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=login-failed") {
 			t.Errorf("the browser got %d to %q", resp.StatusCode, resp.Header.Get("Location"))

@@ -312,11 +312,37 @@ redirect_uri = "%s%s"
 	}
 }
 
+// TestForgedCallbackIsTurnedAway: while a log-in waits for its browser, a
+// callback with another state (any web page can send one) is turned away
+// unexchanged, and leaves the real log-in to finish.
+func TestForgedCallbackIsTurnedAway(t *testing.T) {
+	f := newFixture(t)
+	state, authURL := f.startLogin(t, "dev")
+	before := f.provider.Stats().TokenRequests
+	for _, forged := range []string{"guessed", state + "x", "", state[:len(state)-1]} {
+		resp, _ := f.get(t, "/callback?code=stolen&error=access_denied&state="+url.QueryEscape(forged))
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/?done=stale-login" {
+			t.Errorf("state %q: got %d to %q; want it turned away", forged, resp.StatusCode, loc)
+		}
+	}
+	if f.provider.Stats().TokenRequests != before {
+		t.Fatal("a forged callback's code was exchanged")
+	}
+	resp, err := http.Get(authURL) // the real browser: approved at once, back to the proxy
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if done := resp.Request.URL.Query().Get("done"); done != "logged-in" {
+		t.Fatalf("the real log-in ended at %s", resp.Request.URL)
+	}
+}
+
 // TestLoginExpires: a log-in the browser does not come back to within its
 // time is forgotten; a late answer is turned away unexchanged.
 func TestLoginExpires(t *testing.T) {
 	f := newFixture(t)
-	state := f.startLogin(t, "dev")
+	state, _ := f.startLogin(t, "dev")
 	f.clock.Advance(login.DefaultTimeout + time.Second)
 	before := f.provider.Stats().TokenRequests
 	resp, _ := f.get(t, "/callback?code=late&state="+url.QueryEscape(state))
