@@ -36,7 +36,10 @@ func chromium(t *testing.T) string {
 // and then open an API address through the proxy.
 func TestBrowserLogin(t *testing.T) {
 	exe := chromium(t)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: false})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: false, moreConfig: func(*fixture) string {
+		// Live books, never contacted here: the page marks them apart.
+		return "\n[env.books]\nprovider = \"freeagent\"\nclient_id = \"live-client\"\nclient_secret_env = \"NOT_NEEDED\"\n"
+	}})
 
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(exe),
@@ -77,6 +80,15 @@ func TestBrowserLogin(t *testing.T) {
 		t.Fatalf("approving: %v\nproxy log:\n%s", err, f.logs.String())
 	}
 	afterLogin := text(ctx, t, `#env-dev[data-state="logged-in"]`)
+	production := text(ctx, t, `#env-books.production #production-books`)
+	colour, err := chromedp.Run(ctx, chromedp.Evaluate[*string](`getComputedStyle(document.querySelector("#production-books")).backgroundColor`))
+	if err != nil || colour == nil {
+		t.Fatalf("reading the production mark's colour: %v", err)
+	}
+	devMarked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#env-dev .tag-production") !== null`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("renew-dev")),
 		chromedp.WaitVisible(chromedp.CSS(`#notice[data-done="renewed"]`)),
@@ -90,6 +102,9 @@ func TestBrowserLogin(t *testing.T) {
 	}
 	if !strings.Contains(afterLogin, "Logged in") || !strings.Contains(afterLogin, "expires in 1 hour") {
 		t.Errorf("after approving, the environment shows %q", afterLogin)
+	}
+	if production != "PRODUCTION: live data" || *colour != "rgb(180, 35, 24)" || devMarked {
+		t.Errorf("production mark %q in %s, dev marked %t; want live books marked in red, and the dev provider not", production, *colour, devMarked)
 	}
 	if !strings.Contains(apiAnswer, `"email":"dev@example.com"`) {
 		t.Errorf("the API through the proxy answered %q", apiAnswer)

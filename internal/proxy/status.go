@@ -71,6 +71,7 @@ type notice struct {
 type envView struct {
 	Name, Provider, APIURL, ProxyURL, Store string
 	Default                                 bool
+	Production                              bool // may hold real data: marked so it is not taken for a sandbox
 	LoggedIn                                bool
 	State                                   string // logged-in, logged-out or attention
 	Expiry                                  string
@@ -151,7 +152,7 @@ func (p *Proxy) envView(ctx context.Context, name string) envView {
 		v.State, v.Problem = "attention", err.Error()
 		return v
 	}
-	v.Provider, v.APIURL, v.Store = e.conf.Provider, e.src.APIURL(), e.src.Location()
+	v.Provider, v.APIURL, v.Store, v.Production = e.conf.Provider, e.src.APIURL(), e.src.Location(), e.conf.IsProduction()
 	now := p.now()
 	rec, err := e.src.Record(ctx)
 	if err != nil {
