@@ -1,12 +1,44 @@
 package cli_test
 
 import (
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/failure"
 )
+
+// TestExitCodesAgree: the exit codes the table of failure kinds gives are
+// the ones `freshtoken --help` and the README list.
+func TestExitCodesAgree(t *testing.T) {
+	ios, out, _ := testStreams(false, false)
+	root := cli.NewRootCmd(&cli.Factory{IO: ios})
+	root.SetArgs([]string{"--help"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	help := out.String()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := failure.Unexpected; k <= failure.Interrupted; k++ {
+		listed := fmt.Sprintf("%d ", k.Row().Exit)
+		if k.Row().Exit > 128 {
+			listed = "128+N " // after a signal
+		}
+		if !strings.Contains(help, "\n  "+listed) {
+			t.Errorf("--help does not list exit code %s(kind %d)", listed, k)
+		}
+		if !strings.Contains(string(readme), " "+listed) {
+			t.Errorf("the README does not list exit code %s", listed)
+		}
+	}
+}
 
 // TestEveryCommandHasExamples walks the command tree: every command a
 // person can run or open for help shows examples in its --help.

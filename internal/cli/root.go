@@ -71,7 +71,17 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Long: `freshtoken logs in once with your browser, then keeps your OAuth 2.0 access
 tokens fresh: renewed before they expire, stored safely, one renewal at a time
 however many scripts, terminals or machines use them. FreeAgent is built in;
-any OAuth 2.0 provider works by configuration.`,
+any OAuth 2.0 provider works by configuration.
+
+Exit codes:
+  0    success
+  1    unexpected failure (a bug: please report it)
+  2    usage or configuration error (a busy port, a file with loose permissions too)
+  3    log-in needed (not logged in, the grant ended, the log-in was denied or timed out)
+  4    the API answered with an HTTP error (its body still goes to stdout)
+  5    the provider, the API or the shared store could not be reached, or kept failing
+  128+N after signal N, once any renewal in flight is stored (130 for Ctrl-C)
+  141  the output's reader went away (| head), once any renewal is stored`,
 		Example: `  freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken login -e sandbox
   freshtoken -e sandbox get /v2/company
