@@ -37,6 +37,9 @@ type Settings struct {
 	// RenewBefore is how long before expiry a token is renewed. A token whose
 	// whole lifetime is under twice this is renewed at half its lifetime.
 	RenewBefore time.Duration
+	// IdleLimit is how long the provider lets a grant go unused before it
+	// ends it (zero: no limit); KeepAlive renews well within it.
+	IdleLimit time.Duration
 	// DefaultLifetime is how long a token is taken to live when the provider
 	// gives no usable expires_in (missing, zero or negative): it is used
 	// until the API refuses it, and renewed once this has passed (default 1h).
@@ -382,11 +385,52 @@ type want struct {
 	force    bool          // a new token, whatever the store holds (Renew)
 	rejected string        // not this token: the API refused it (renewRejected)
 	lasting  time.Duration // a token valid for at least this long (TokenValidFor)
+	keep     bool          // a grant that does not need keeping alive now (KeepAlive)
 }
 
 // good reports whether r serves w without a renewal, as read from why.
 func (s *Source) good(r *store.Record, w want, why string) bool {
-	return r != nil && r.AccessToken != w.rejected && s.fresh(r, why) && (w.lasting == 0 || s.lasts(r, w.lasting))
+	return r != nil && r.AccessToken != w.rejected && s.fresh(r, why) && (w.lasting == 0 || s.lasts(r, w.lasting)) &&
+		(!w.keep || !s.due(r))
+}
+
+// maxKeepMargin is the most a keep-alive renewal comes ahead of a deadline.
+const maxKeepMargin = 24 * time.Hour
+
+// Plan says when the grant in r must next be renewed so that it never
+// lapses while unused, and why: a tenth of the refresh token's lifetime
+// (at most a day) before it expires, and as far ahead of IdleLimit. Zero
+// when nothing can be planned: no tokens, another client's, a grant that
+// has ended, or a refresh token whose expiry renewing did not extend.
+func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
+	if r == nil || r.RefreshToken == "" || s.CheckGrant(r) != nil || r.Problem != nil && r.Problem.Kind == store.ProblemGrantEnded {
+		return time.Time{}, ""
+	}
+	if !r.RefreshExpiry.IsZero() && !r.IssuedAt.IsZero() && !r.RefreshNotExtended {
+		life := r.RefreshExpiry.Sub(r.IssuedAt)
+		at = r.RefreshExpiry.Add(-min(life/10, maxKeepMargin))
+		why = "the refresh token expires " + r.RefreshExpiry.Format(time.RFC3339)
+	}
+	if s.set.IdleLimit > 0 && !r.IssuedAt.IsZero() {
+		idle := r.IssuedAt.Add(s.set.IdleLimit - min(s.set.IdleLimit/10, maxKeepMargin))
+		if at.IsZero() || idle.Before(at) {
+			at, why = idle, fmt.Sprintf("the provider ends grants unused for %s", s.set.IdleLimit)
+		}
+	}
+	return at, why
+}
+
+// due reports whether r's grant needs keeping alive now.
+func (s *Source) due(r *store.Record) bool {
+	at, _ := s.Plan(r)
+	return !at.IsZero() && !s.now().Before(at)
+}
+
+// KeepAlive renews the grant if its Plan says it is due, under the lock
+// like any renewal: another keeper that renewed meanwhile is seen, and its
+// tokens used. It returns the record as it now stands.
+func (s *Source) KeepAlive(ctx context.Context) (*store.Record, error) {
+	return s.get(ctx, want{keep: true})
 }
 
 // fresh reports whether r can be used now without renewal. The debug log
@@ -576,6 +620,8 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 	}
 	reason := store.RenewedForExpiry
 	switch {
+	case w.keep && s.due(r):
+		reason = store.RenewedToKeepAlive
 	case force:
 		reason = store.RenewedOnRequest
 	case rejected != "" && r.AccessToken == rejected:
@@ -728,6 +774,10 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 				r.RefreshExpiry = prev.RefreshExpiry
 			}
 		}
+		// A renewal to keep the grant alive that left the refresh token's
+		// expiry where it was shows that renewing cannot extend it.
+		r.RefreshNotExtended = prev.RefreshNotExtended ||
+			reason == store.RenewedToKeepAlive && !prev.RefreshExpiry.IsZero() && !r.RefreshExpiry.After(prev.RefreshExpiry)
 	}
 	return r
 }

@@ -26,6 +26,10 @@ type Record struct {
 	// RenewedFor says why the last renewal happened: RenewedForExpiry,
 	// RenewedForRejection or RenewedOnRequest.
 	RenewedFor string `json:"renewed_for,omitempty"`
+	// RefreshNotExtended is set once a renewal made to keep the grant alive
+	// left the refresh token's expiry where it was: renewing cannot extend
+	// it, and only a log-in will, before it expires.
+	RefreshNotExtended bool `json:"refresh_not_extended,omitempty"`
 	// Grant says which grant the tokens belong to. Tokens are used by, and
 	// sent for, only an environment configured with the same grant. Records
 	// written before it existed have none.
@@ -71,6 +75,7 @@ const (
 	RenewedForExpiry    = "expiry"    // the token was about to expire
 	RenewedForRejection = "rejection" // the API answered 401 to it
 	RenewedOnRequest    = "request"   // someone asked (freshtoken token --force)
+	RenewedToKeepAlive  = "keep-alive" // the grant would have lapsed unused
 )
 
 // Lifetime is how long the access token was issued for, or zero when the

@@ -69,6 +69,12 @@ type Options struct {
 	// quotes, rel='next', as FreeAgent's API does; default rel="next" (RFC 8288).
 	SingleQuotedRels bool
 
+	// FixedRefreshExpiry keeps a grant's refresh tokens expiring when its
+	// first one did, as providers with an absolute grant lifetime do: a
+	// renewal then does not extend it. Default: each renewal gives
+	// RefreshTTL again.
+	FixedRefreshExpiry bool
+
 	// TokenDelay is how long each token request waits before it is handled. A request
 	// whose client gives up during the wait is dropped unhandled: nothing is issued
 	// and no refresh token is rotated.

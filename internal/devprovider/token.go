@@ -240,13 +240,17 @@ func (p *Provider) issue(g *grant, now time.Time) tokenResponse {
 	access := p.newSecret("dev_at_")
 	refresh := p.newSecret("dev_rt_")
 	p.access[access] = &accessToken{grant: g, expires: now.Add(p.opts.AccessTTL)}
-	g.current = &refreshToken{grant: g, expires: now.Add(p.opts.RefreshTTL)}
+	expires := now.Add(p.opts.RefreshTTL)
+	if p.opts.FixedRefreshExpiry && g.current != nil {
+		expires = g.current.expires // renewing does not extend the grant
+	}
+	g.current = &refreshToken{grant: g, expires: expires}
 	p.refresh[refresh] = g.current
 	return tokenResponse{
 		AccessToken:           access,
 		TokenType:             "bearer",
 		ExpiresIn:             int(p.opts.AccessTTL / time.Second),
 		RefreshToken:          refresh,
-		RefreshTokenExpiresIn: int(p.opts.RefreshTTL / time.Second),
+		RefreshTokenExpiresIn: int(expires.Sub(now).Round(time.Second) / time.Second),
 	}
 }

@@ -1,0 +1,89 @@
+package freshtoken_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// TestKeepAliveAcrossManyLifetimes: refresh tokens that live 100 s, and
+// two keepers (two processes on one store) waking every 30 s with nobody
+// calling the API: the grant outlives thirty refresh-token lifetimes with
+// one renewal per lifetime, and the provider never sees an expired or
+// reused refresh token.
+func TestKeepAliveAcrossManyLifetimes(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 100 * time.Second, RefreshesPerMinute: 1000})
+	first := r.source()
+	r.login(first)
+	second := r.source()
+	ctx := context.Background()
+	if at, why := first.Plan(r.record()); !at.Equal(r.clock.Now().Add(90*time.Second)) || why == "" {
+		t.Fatalf("plan %s (%s); want a tenth of the refresh token's 100 s before it expires", at, why)
+	}
+	for range 100 { // 3000 s: thirty lifetimes
+		r.clock.Advance(30 * time.Second)
+		for _, keeper := range []*freshtoken.Source{first, second} {
+			if _, err := keeper.KeepAlive(ctx); err != nil {
+				t.Fatalf("at %s: %v", r.clock.Now(), err)
+			}
+		}
+	}
+	st := r.provider.Stats()
+	// Each renewal comes 90 s into a 100 s lifetime, at the first wake
+	// after that: 3000 s hold 30 to 34 of them, with both keepers awake.
+	if st.Refreshes < 30 || st.Refreshes > 34 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want one refresh per lifetime (30 to 34), not one per keeper, and no reuse", st)
+	}
+	if rec := r.record(); rec.RenewedFor != store.RenewedToKeepAlive || !rec.RefreshExpiry.After(r.clock.Now()) {
+		t.Fatalf("the grant lapsed: %+v", rec)
+	}
+}
+
+// TestKeepAliveWithinTheIdleLimit: a provider that ends grants unused for
+// a while gets a renewal a tenth of that time before the limit.
+func TestKeepAliveWithinTheIdleLimit(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.IdleLimit = 1000 * time.Second
+	src := r.source()
+	r.login(src)
+	at, why := src.Plan(r.record())
+	if !at.Equal(r.clock.Now().Add(900*time.Second)) || why != "the provider ends grants unused for 16m40s" {
+		t.Fatalf("plan %s (%s); want 900 s from now, for the idle limit", at, why)
+	}
+	r.clock.Advance(899 * time.Second)
+	if _, err := src.KeepAlive(context.Background()); err != nil || r.provider.Stats().Refreshes != 0 {
+		t.Fatalf("renewed before the plan: %v, %+v", err, r.provider.Stats())
+	}
+	r.clock.Advance(2 * time.Second)
+	if _, err := src.KeepAlive(context.Background()); err != nil || r.provider.Stats().Refreshes != 1 {
+		t.Fatalf("not renewed when due: %v, %+v", err, r.provider.Stats())
+	}
+}
+
+// TestKeepAliveStopsWhenRenewingCannotHelp: a provider whose renewals do not
+// extend the grant gets one keep-alive renewal, which shows it; then
+// nothing more is planned (only a log-in helps), rather than a renewal
+// storm as the expiry nears.
+func TestKeepAliveStopsWhenRenewingCannotHelp(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 100 * time.Second, FixedRefreshExpiry: true})
+	src := r.source()
+	r.login(src)
+	r.clock.Advance(91 * time.Second)
+	for range 5 {
+		if _, err := src.KeepAlive(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Advance(time.Second)
+	}
+	if n := r.provider.Stats().Refreshes; n != 1 {
+		t.Fatalf("%d refreshes; want the one that showed renewing does not extend the grant", n)
+	}
+	rec := r.record()
+	if at, _ := src.Plan(rec); !rec.RefreshNotExtended || !at.IsZero() {
+		t.Fatalf("not extended %t, plan %s; want it noted and nothing planned", rec.RefreshNotExtended, at)
+	}
+}
