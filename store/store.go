@@ -72,9 +72,9 @@ const (
 
 // Reasons for a renewal, as Record.RenewedFor records them.
 const (
-	RenewedForExpiry    = "expiry"    // the token was about to expire
-	RenewedForRejection = "rejection" // the API answered 401 to it
-	RenewedOnRequest    = "request"   // someone asked (freshtoken token --force)
+	RenewedForExpiry    = "expiry"     // the token was about to expire
+	RenewedForRejection = "rejection"  // the API answered 401 to it
+	RenewedOnRequest    = "request"    // someone asked (freshtoken token --force)
 	RenewedToKeepAlive  = "keep-alive" // the grant would have lapsed unused
 )
 
