@@ -69,6 +69,9 @@ type Env struct {
 	// DefaultLifetime is how long a token lives when the provider gives no
 	// usable expires_in; zero means the engine's default.
 	DefaultLifetime time.Duration
+	// IdleLimit is how long the provider lets a grant go unused (zero: no
+	// limit known); a long-running process renews well within it.
+	IdleLimit time.Duration
 }
 
 // Invalidf is a configuration mistake that is not at a place in the file.
@@ -129,9 +132,9 @@ type Duration struct {
 func (d *Duration) UnmarshalTOML(v any) error {
 	switch x := v.(type) {
 	case string:
-		p, err := time.ParseDuration(x)
+		p, err := parseDuration(x)
 		if err != nil || p < 0 {
-			return fmt.Errorf("%q is not a duration such as \"60s\" or \"2m\"", x)
+			return fmt.Errorf("%q is not a duration such as \"60s\", \"2m\" or \"60d\"", x)
 		}
 		d.d, d.set = p, true
 	case int64:
@@ -143,6 +146,24 @@ func (d *Duration) UnmarshalTOML(v any) error {
 		return fmt.Errorf("%v is not a duration such as \"60s\"", v)
 	}
 	return nil
+}
+
+// parseDuration is time.ParseDuration that also takes days first: "60d",
+// "1d12h".
+func parseDuration(s string) (time.Duration, error) {
+	if days, rest, ok := strings.Cut(s, "d"); ok && days != "" && strings.Trim(days, "0123456789") == "" {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, err
+		}
+		d := time.Duration(n) * 24 * time.Hour
+		if rest == "" {
+			return d, nil
+		}
+		more, err := time.ParseDuration(rest)
+		return d + more, err
+	}
+	return time.ParseDuration(s)
 }
 
 // IsZero reports whether the key was absent.

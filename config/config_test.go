@@ -51,6 +51,7 @@ client_auth = "body"
 refresh_before = "30s"
 timeout = "5s"
 default_lifetime = "2h"
+refresh_idle_limit = "60d"
 `)
 	f, err := config.Load(p)
 	if err != nil {
@@ -76,7 +77,7 @@ default_lifetime = "2h"
 			t.Errorf("%s: got %v %s, want %v %s", tt.env, got, e.RefreshBefore, want, tt.before)
 		}
 	}
-	if e := f.Envs["myapi"]; e.Timeout != 5*time.Second || e.DefaultLifetime != 2*time.Hour || strings.Join(e.Scopes, ",") != "read,offline_access" || e.RedirectURI != config.DefaultRedirectURI {
+	if e := f.Envs["myapi"]; e.Timeout != 5*time.Second || e.DefaultLifetime != 2*time.Hour || e.IdleLimit != 60*24*time.Hour || strings.Join(e.Scopes, ",") != "read,offline_access" || e.RedirectURI != config.DefaultRedirectURI {
 		t.Errorf("myapi: %+v", e)
 	}
 }
@@ -94,6 +95,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad client auth", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_auth = \"auto\"\n", ":4: env.a.client_auth:"},
 		{"bad duration", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nrefresh_before = \"soon\"\n", ":4:"},
 		{"syntax", "[env.a]\nclient_id = \"x\n", ":2:"},
+		{"idle limit not a duration", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nrefresh_idle_limit = \"60 days\"\n", ":4: env.a.refresh_idle_limit"},
 		{"default lifetime under a second", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndefault_lifetime = \"0s\"\n", ":4: env.a.default_lifetime: must be at least a second"},
 		{"default names nothing", "default_env = \"nope\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: default_env: names \"nope\""},
 		{"redis database not a number", "[store]\nurl = \"redis://:hunter2@127.0.0.1:6379/tokens\"\n", ":2: store.url: redis://127.0.0.1:6379/tokens is not a Redis URL"},

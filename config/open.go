@@ -89,6 +89,7 @@ func (e *Env) Settings() freshtoken.Settings {
 		RenewBefore:      e.RefreshBefore,
 		Timeout:          e.Timeout,
 		DefaultLifetime:  e.DefaultLifetime,
+		IdleLimit:        e.IdleLimit,
 	}
 }
 

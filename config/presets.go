@@ -165,6 +165,12 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		}
 		e.Timeout = r.Timeout.d
 	}
+	if r.IdleLimit.set {
+		if r.IdleLimit.d < time.Minute {
+			return nil, bad("refresh_idle_limit", "must be at least a minute, such as \"60d\"")
+		}
+		e.IdleLimit = r.IdleLimit.d
+	}
 	if r.DefaultLifetime.set {
 		if r.DefaultLifetime.d < time.Second {
 			return nil, bad("default_lifetime", "must be at least a second")

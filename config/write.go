@@ -29,6 +29,7 @@ type EnvSettings struct {
 	RefreshBefore   Duration `toml:"refresh_before,omitempty"`
 	Timeout         Duration `toml:"timeout,omitempty"`
 	DefaultLifetime Duration `toml:"default_lifetime,omitempty"`
+	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that

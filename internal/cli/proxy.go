@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 )
 
@@ -18,6 +19,7 @@ type proxyOptions struct {
 	f           *Factory
 	Listen      string
 	AllowRemote bool
+	NoListen    bool
 }
 
 func newProxyCmd(f *Factory, runF func(*proxyOptions) error) *cobra.Command {
@@ -38,13 +40,22 @@ and ` + "`freshtoken login`" + `, which completes its log-in through a running p
 The proxy listens on loopback only and answers only requests addressed to it
 by its own address, so no web page can use it. --allow-remote lets other
 machines use it (and your tokens), which you should only do on a network you
-trust.`,
+trust.
+
+While it runs, it also keeps every logged-in environment's grant alive:
+it renews each one before its refresh token expires and within the
+provider's refresh_idle_limit, even when nothing calls the API.
+--no-listen does only that, with no HTTP server.`,
 		Example: `  freshtoken proxy
   curl http://127.0.0.1:8787/sandbox/v2/company
-  freshtoken proxy --listen 127.0.0.1:9000 --debug`,
+  freshtoken proxy --listen 127.0.0.1:9000 --debug
+  freshtoken proxy --no-listen    # only keep the grants alive`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := proxy.CheckListen(opts.Listen, opts.AllowRemote); err != nil {
+			if opts.NoListen && (cmd.Flags().Changed("listen") || opts.AllowRemote) {
+				return usageErrorf("--no-listen serves nothing, so it takes neither --listen nor --allow-remote")
+			}
+			if err := proxy.CheckListen(opts.Listen, opts.AllowRemote); err != nil && !opts.NoListen {
 				return usageErrorf("%v", err)
 			}
 			if runF != nil {
@@ -55,6 +66,7 @@ trust.`,
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8787", "address to listen on")
 	cmd.Flags().BoolVar(&opts.AllowRemote, "allow-remote", false, "let other machines use the proxy, and so your tokens")
+	cmd.Flags().BoolVar(&opts.NoListen, "no-listen", false, "serve nothing: only keep every grant alive")
 	return cmd
 }
 
@@ -67,6 +79,27 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	if len(conf.Envs) == 0 {
 		return usageErrorf("no environment is configured in %s; run `freshtoken init` to add one", conf.Path)
 	}
+	k := &keeper.Keeper{
+		Envs: func() ([]string, error) {
+			c, err := f.Config()
+			if err != nil {
+				return nil, err
+			}
+			return c.Names(), nil
+		},
+		Open:   f.Source,
+		Logger: f.Logger().With("component", "keeper"),
+	}
+	if opts.NoListen {
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken keeping %s alive (Ctrl-C to stop)\n", plural(conf.Names(), "environment"))
+		k.Run(ctx)
+		fmt.Fprintln(f.IO.ErrOut, "freshtoken stopped.")
+		return nil
+	}
+	keeping, stopKeeping := context.WithCancel(ctx)
+	kept := make(chan struct{})
+	go func() { defer close(kept); k.Run(keeping) }()
+	defer func() { stopKeeping(); <-kept }()
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return usageErrorf("cannot listen on %s (%v); is a proxy or a `freshtoken login` already running there? Choose another address with --listen", opts.Listen, unwrapOpError(err))

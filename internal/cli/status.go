@@ -54,12 +54,20 @@ type envStatus struct {
 	LastRenewal    *time.Time `json:"last_renewal,omitempty"`
 	RenewedFor     string     `json:"last_renewal_for,omitempty"`
 	Renewals       int        `json:"renewals"`
+	// NextRenewal is when a long-running freshtoken (the proxy) renews the
+	// grant so that it does not lapse unused, and why.
+	NextRenewal *plannedRenewal `json:"next_renewal,omitempty"`
 	Store          string     `json:"store"`
 	// Problem is what needs a person before the tokens can be used or
 	// renewed again: the grant ended, the client was rejected, or the
 	// stored tokens belong to another client.
 	Problem *store.Problem `json:"problem,omitempty"`
 	Error   string         `json:"error,omitempty"`
+}
+
+type plannedRenewal struct {
+	At  time.Time `json:"at"`
+	Why string    `json:"why"`
 }
 
 // problemOtherClient is status's kind for stored tokens that belong to
@@ -97,6 +105,9 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 			}
 		case rec != nil:
 			fillStatus(&st, rec)
+			if at, why := src.Plan(rec); !at.IsZero() {
+				st.NextRenewal = &plannedRenewal{At: at.UTC(), Why: why}
+			}
 			if err := src.CheckGrant(rec); err != nil {
 				st.LoggedIn = false
 				st.Problem = &store.Problem{Kind: problemOtherClient, Message: err.Error()}
@@ -182,6 +193,9 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			row("refresh token", relative("expires", "expired", *st.RefreshExpires))
 		} else {
 			row("refresh token", "no expiry given by the provider")
+		}
+		if st.NextRenewal != nil {
+			row("keep-alive", fmt.Sprintf("%s, by a running `freshtoken proxy`, as %s", relative("due", "was due", st.NextRenewal.At), st.NextRenewal.Why))
 		}
 		if st.LastRenewal != nil {
 			why := ""

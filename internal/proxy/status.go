@@ -76,6 +76,7 @@ type envView struct {
 	State                                   string // logged-in, logged-out or attention
 	Expiry                                  string
 	LastRenewal                             string
+	NextRenewal                             string // when this process renews the grant to keep it alive, and why
 	Renewals                                int
 	Problem                                 string
 	ProblemAgo                              string
@@ -194,6 +195,9 @@ func (p *Proxy) envView(ctx context.Context, name string) envView {
 		}
 	default:
 		v.Expiry = "expired " + ago(-left) + "; renewed on the next request"
+	}
+	if at, why := e.src.Plan(rec); !at.IsZero() {
+		v.NextRenewal = "in " + human(max(at.Sub(now), 0)) + ", as " + why
 	}
 	v.LastRenewal = "not yet"
 	if !rec.RenewedAt.IsZero() {

@@ -36,6 +36,7 @@ func TestStatusPage(t *testing.T) {
 		f.base + "/dev/",
 		"expires in 1 hour",
 		"Renewals so far</dt><dd>1</dd>",
+		`<dd id="next-dev">in `, ", as the refresh token expires ",
 		`id="login-idle"`, `id="renew-dev"`, `id="logout-dev"`,
 		`<td class="path">/dev/v2/contacts</td>`,
 		`<span class="status status-error">401</span>`,

@@ -1,0 +1,92 @@
+// Package keeper is the long-running process's watch over every configured
+// environment: it renews each grant when its plan says so (before the
+// refresh token expires, within the provider's idle limit), so that a
+// grant never lapses while nobody uses it. Renewals go through the engine,
+// so they stay one at a time with every other process and machine.
+package keeper
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+)
+
+// DefaultLook is how often the keeper looks again when nothing is planned
+// sooner, so a log-in, a logout or a new environment is seen within it.
+const DefaultLook = time.Minute
+
+// Keeper keeps the grants of the environments Envs names alive.
+type Keeper struct {
+	Envs   func() ([]string, error)                                         // the configured environments, read each round
+	Open   func(ctx context.Context, env string) (*freshtoken.Source, error) // as any command opens one
+	Logger *slog.Logger
+	Look   time.Duration // default DefaultLook
+	// Renewed, if set, is told of each keep-alive renewal.
+	Renewed func(env string)
+}
+
+// Run keeps the grants alive until ctx ends.
+func (k *Keeper) Run(ctx context.Context) {
+	look := k.Look
+	if look <= 0 {
+		look = DefaultLook
+	}
+	for {
+		wait := k.round(ctx, look)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// round renews what is due and returns how long to sleep until the next
+// plan, at most look.
+func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
+	names, err := k.Envs()
+	if err != nil {
+		k.Logger.Warn("keeper: cannot read the configuration; looking again later", "error", err.Error())
+		return look
+	}
+	next := time.Now().Add(look)
+	for _, name := range names {
+		src, err := k.Open(ctx, name)
+		if err != nil {
+			k.Logger.Debug("keeper: cannot open environment", "env", name, "error", err.Error())
+			continue
+		}
+		rec, err := src.Record(ctx)
+		if err != nil {
+			k.Logger.Warn("keeper: cannot read the tokens", "env", name, "error", err.Error())
+			continue
+		}
+		at, why := src.Plan(rec)
+		if at.IsZero() {
+			continue
+		}
+		if !time.Now().Before(at) {
+			k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
+			before := rec
+			if rec, err = src.KeepAlive(ctx); err != nil {
+				k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
+				continue
+			}
+			if k.Renewed != nil && (before == nil || rec.AccessToken != before.AccessToken) {
+				k.Renewed(name)
+			}
+			if at, why = src.Plan(rec); at.IsZero() {
+				continue
+			}
+		}
+		k.Logger.Debug("keeper: next renewal planned", "env", name, "at", at.Format(time.RFC3339), "why", why)
+		if at.Before(next) {
+			next = at
+		}
+	}
+	return max(time.Until(next), time.Second)
+}
