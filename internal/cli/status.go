@@ -57,7 +57,7 @@ type envStatus struct {
 	// NextRenewal is when a long-running freshtoken (the proxy) renews the
 	// grant so that it does not lapse unused, and why.
 	NextRenewal *plannedRenewal `json:"next_renewal,omitempty"`
-	Store          string     `json:"store"`
+	Store       string          `json:"store"`
 	// Problem is what needs a person before the tokens can be used or
 	// renewed again: the grant ended, the client was rejected, or the
 	// stored tokens belong to another client.

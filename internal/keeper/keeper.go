@@ -19,7 +19,7 @@ const DefaultLook = time.Minute
 
 // Keeper keeps the grants of the environments Envs names alive.
 type Keeper struct {
-	Envs   func() ([]string, error)                                         // the configured environments, read each round
+	Envs   func() ([]string, error)                                          // the configured environments, read each round
 	Open   func(ctx context.Context, env string) (*freshtoken.Source, error) // as any command opens one
 	Logger *slog.Logger
 	Look   time.Duration // default DefaultLook
