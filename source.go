@@ -37,6 +37,10 @@ type Settings struct {
 	// RenewBefore is how long before expiry a token is renewed. A token whose
 	// whole lifetime is under twice this is renewed at half its lifetime.
 	RenewBefore time.Duration
+	// KeepAccess has Plan and KeepAlive keep the access token itself fresh
+	// too, renewing it RenewBefore ahead of expiry, for a token file that
+	// tools read at any moment.
+	KeepAccess bool
 	// IdleLimit is how long the provider lets a grant go unused before it
 	// ends it (zero: no limit); KeepAlive renews well within it.
 	IdleLimit time.Duration
@@ -415,6 +419,12 @@ func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
 		idle := r.IssuedAt.Add(s.set.IdleLimit - min(s.set.IdleLimit/10, maxKeepMargin))
 		if at.IsZero() || idle.Before(at) {
 			at, why = idle, fmt.Sprintf("the provider ends grants unused for %s", s.set.IdleLimit)
+		}
+	}
+	if s.set.KeepAccess {
+		exp, _ := s.expiry(r)
+		if fresh := exp.Add(-s.skew(r.IssuedAt, exp)); at.IsZero() || fresh.Before(at) {
+			at, why = fresh, "its token file is kept fresh"
 		}
 	}
 	return at, why

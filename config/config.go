@@ -72,6 +72,9 @@ type Env struct {
 	// IdleLimit is how long the provider lets a grant go unused (zero: no
 	// limit known); a long-running process renews well within it.
 	IdleLimit time.Duration
+	// TokenFile is a file the long-running process keeps holding the
+	// current access token, for tools that read one from a file; "" for none.
+	TokenFile string
 }
 
 // Invalidf is a configuration mistake that is not at a place in the file.

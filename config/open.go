@@ -90,6 +90,7 @@ func (e *Env) Settings() freshtoken.Settings {
 		Timeout:          e.Timeout,
 		DefaultLifetime:  e.DefaultLifetime,
 		IdleLimit:        e.IdleLimit,
+		KeepAccess:       e.TokenFile != "",
 	}
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -164,6 +165,12 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			return nil, bad("timeout", "must be more than zero")
 		}
 		e.Timeout = r.Timeout.d
+	}
+	if tf := strings.TrimSpace(r.TokenFile); tf != "" {
+		if !filepath.IsAbs(tf) {
+			return nil, bad("token_file", "%q is not an absolute path", tf)
+		}
+		e.TokenFile = filepath.Clean(tf)
 	}
 	if r.IdleLimit.set {
 		if r.IdleLimit.d < time.Minute {

@@ -30,6 +30,7 @@ type EnvSettings struct {
 	Timeout         Duration `toml:"timeout,omitempty"`
 	DefaultLifetime Duration `toml:"default_lifetime,omitempty"`
 	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
+	TokenFile       string   `toml:"token_file,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that

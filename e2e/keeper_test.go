@@ -2,13 +2,19 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestKeepersKeepAnIdleGrantAlive: refresh tokens that live two seconds,
@@ -17,6 +23,7 @@ import (
 // lifetimes, renewed about once per lifetime rather than once per keeper,
 // with no reuse.
 func TestKeepersKeepAnIdleGrantAlive(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		store func(t *testing.T) string
@@ -54,5 +61,52 @@ func TestKeepersKeepAnIdleGrantAlive(t *testing.T) {
 			}
 			w.mustRun("token", "--force") // the grant is alive
 		})
+	}
+}
+
+// TestTokenFileIsAlwaysFresh: with token_file set, the keeper keeps the file
+// holding the current access token across many renewals; a reader polling
+// it never finds it missing, partial or holding a token the API refuses.
+func TestTokenFileIsAlwaysFresh(t *testing.T) {
+	t.Parallel()
+	tokenFile := filepath.Join(t.TempDir(), "dev-token")
+	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second, RefreshesPerMinute: 1000, RequestsPerMinute: 100000},
+		fmt.Sprintf("token_file = %q", tokenFile))
+	w.login()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	keeper := w.command(ctx, "proxy", "--no-listen")
+	if err := keeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { keeper.Process.Signal(syscall.SIGTERM); keeper.Wait() }()
+	testenv.WaitFor(t, "the keeper to write the token file", func() bool { _, err := os.Stat(tokenFile); return err == nil })
+	seen := map[string]bool{}
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		data, err := os.ReadFile(tokenFile)
+		if err != nil {
+			t.Fatalf("reading the token file: %v", err)
+		}
+		tok := strings.TrimSuffix(string(data), "\n")
+		if !strings.HasPrefix(tok, "dev_at_") || len(tok) != 50 || strings.Contains(tok, "\n") {
+			t.Fatalf("the token file holds %q", data)
+		}
+		req, _ := http.NewRequest(http.MethodGet, w.api+"v2/company", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("the API answered %d to the token in the file", resp.StatusCode)
+		}
+		seen[tok] = true
+	}
+	if info, err := os.Stat(tokenFile); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("the token file's mode: %v, %v; want 0600", info.Mode(), err)
+	}
+	if len(seen) < 3 {
+		t.Fatalf("the file held %d tokens over 5 s of 2 s tokens; the keeper did not keep it fresh", len(seen))
 	}
 }

@@ -89,6 +89,12 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		},
 		Open:   f.Source,
 		Logger: f.Logger().With("component", "keeper"),
+		TokenFile: func(env string) string {
+			if c, err := f.Config(); err == nil && c.Envs[env] != nil {
+				return c.Envs[env].TokenFile
+			}
+			return ""
+		},
 	}
 	if opts.NoListen {
 		fmt.Fprintf(f.IO.ErrOut, "freshtoken keeping %s alive (Ctrl-C to stop)\n", plural(conf.Names(), "environment"))

@@ -8,9 +8,12 @@ package keeper
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // DefaultLook is how often the keeper looks again when nothing is planned
@@ -25,6 +28,11 @@ type Keeper struct {
 	Look   time.Duration // default DefaultLook
 	// Renewed, if set, is told of each keep-alive renewal.
 	Renewed func(env string)
+	// TokenFile names the file kept holding env's current access token; ""
+	// for none.
+	TokenFile func(env string) string
+
+	written map[string]string // the access token last written to each token file
 }
 
 // Run keeps the grants alive until ctx ends.
@@ -66,10 +74,7 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 			continue
 		}
 		at, why := src.Plan(rec)
-		if at.IsZero() {
-			continue
-		}
-		if !time.Now().Before(at) {
+		if !at.IsZero() && !time.Now().Before(at) {
 			k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
 			before := rec
 			if rec, err = src.KeepAlive(ctx); err != nil {
@@ -79,9 +84,11 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 			if k.Renewed != nil && (before == nil || rec.AccessToken != before.AccessToken) {
 				k.Renewed(name)
 			}
-			if at, why = src.Plan(rec); at.IsZero() {
-				continue
-			}
+			at, why = src.Plan(rec)
+		}
+		k.writeTokenFile(name, rec)
+		if at.IsZero() {
+			continue
 		}
 		k.Logger.Debug("keeper: next renewal planned", "env", name, "at", at.Format(time.RFC3339), "why", why)
 		if at.Before(next) {
@@ -89,4 +96,51 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 		}
 	}
 	return max(time.Until(next), time.Second)
+}
+
+// writeTokenFile puts rec's access token in env's token file, if it has
+// one and the token changed: a temp file, 0600, synced, renamed over the
+// old one, so a reader sees the old token or the new one, never a part.
+func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
+	if k.TokenFile == nil || rec == nil || rec.AccessToken == "" {
+		return
+	}
+	path := k.TokenFile(env)
+	if path == "" || k.written[path] == rec.AccessToken {
+		return
+	}
+	if err := writeFile(path, rec.AccessToken+"\n"); err != nil {
+		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
+		return
+	}
+	if k.written == nil {
+		k.written = map[string]string{}
+	}
+	k.written[path] = rec.AccessToken
+	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
+}
+
+func writeFile(path, text string) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // once renamed, this finds nothing
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.WriteString(text); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
