@@ -32,6 +32,8 @@ freshtoken/config.toml in your config folder (usually ~/.config).
   refresh_before = "60s"           # renew this long before expiry
   timeout = "30s"                  # the longest one token request, or the API's first byte, may take
   default_lifetime = "1h"          # when the provider gives no usable expires_in: renew after this
+  refresh_idle_limit = "60d"       # the provider ends grants unused this long: the proxy renews in time
+  token_file = "/run/user/1000/sandbox-token"   # kept holding the current access token by the proxy
 
 A preset fills api_url, auth_url and token_url; a key set explicitly wins, and
 overriding api_url moves a FreeAgent preset's endpoints with it. A token whose
