@@ -42,6 +42,8 @@ type File struct {
 	Exists     bool
 	DefaultEnv string
 	StoreURL   string
+	// Notify is how a person is told when one is needed.
+	Notify Notify
 	// Browser is the command that opens log-in pages (the URL is added as
 	// its last argument); "" means $BROWSER, else the desktop's default.
 	Browser string
@@ -116,7 +118,21 @@ type rawFile struct {
 	DefaultEnv string            `toml:"default_env"`
 	Browser    string            `toml:"browser"`
 	Store      rawStore          `toml:"store"`
+	Notify     Notify            `toml:"notify"`
 	Env        map[string]rawEnv `toml:"env"`
+}
+
+// Notify says how the long-running process tells a person that one is
+// needed: a command, a webhook, the desktop. Never with a secret.
+type Notify struct {
+	// Command is run through the shell with FRESHTOKEN_EVENT, FRESHTOKEN_ENV
+	// and FRESHTOKEN_MESSAGE in its environment.
+	Command string `toml:"command"`
+	// Webhook gets a POST of {"text": MESSAGE}, as Slack and Teams
+	// incoming webhooks take it.
+	Webhook string `toml:"webhook"`
+	// Desktop shows a desktop notification where the system has one.
+	Desktop bool `toml:"desktop"`
 }
 
 type rawStore struct {
@@ -206,6 +222,13 @@ func Load(path string) (*File, error) {
 	}
 	f.DefaultEnv = raw.DefaultEnv
 	f.StoreURL = raw.Store.URL
+	f.Notify = raw.Notify
+	if f.Notify.Webhook != "" {
+		redact.Register(f.Notify.Webhook) // its path is often its only password
+		if u, err := url.Parse(f.Notify.Webhook); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"notify", "webhook"}), Key: "notify.webhook", Msg: "is not an http(s) URL (it is not shown, as it may hold a secret)"}
+		}
+	}
 	f.Browser = strings.TrimSpace(raw.Browser)
 	names := make([]string, 0, len(raw.Env))
 	for name := range raw.Env {

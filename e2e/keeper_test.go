@@ -2,12 +2,15 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -108,5 +111,58 @@ func TestTokenFileIsAlwaysFresh(t *testing.T) {
 	}
 	if len(seen) < 3 {
 		t.Fatalf("the file held %d tokens over 5 s of 2 s tokens; the keeper did not keep it fresh", len(seen))
+	}
+}
+
+// TestAPersonIsToldWhenTheGrantEnds: the provider ends the grant while a
+// keeper watches it; the keeper's renewal meets invalid_grant, and the
+// person is told once, by command and by webhook, with the command to run
+// and no secret.
+func TestAPersonIsToldWhenTheGrantEnds(t *testing.T) {
+	t.Parallel()
+	var posts atomic.Int32
+	var text atomic.Value
+	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var body struct{ Text string }
+		json.NewDecoder(r.Body).Decode(&body)
+		text.Store(body.Text)
+		posts.Add(1)
+	}))
+	defer hook.Close()
+	told := filepath.Join(t.TempDir(), "told")
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 2 * time.Second}, "", "")
+	conf, err := os.ReadFile(w.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notifyConf := fmt.Sprintf("[notify]\ncommand = %q\nwebhook = %q\n\n", `printf '%s|%s|%s\n' "$FRESHTOKEN_EVENT" "$FRESHTOKEN_ENV" "$FRESHTOKEN_MESSAGE" >>`+told, hook.URL)
+	if err := os.WriteFile(w.config, append([]byte(notifyConf), conf...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.login()
+	w.provider.RevokeGrants()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	keeper := w.command(ctx, "proxy", "--no-listen")
+	if err := keeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { keeper.Process.Signal(syscall.SIGTERM); keeper.Wait() }()
+	testenv.WaitFor(t, "the person to be told", func() bool { return posts.Load() > 0 })
+	data, err := os.ReadFile(told)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "grant_ended|dev|dev: the provider refused the refresh token") || !strings.Contains(lines[0], "run `freshtoken login -e dev`") {
+		t.Fatalf("the command was told %q", lines)
+	}
+	if got, _ := text.Load().(string); posts.Load() != 1 || !strings.Contains(got, "run `freshtoken login -e dev`") {
+		t.Fatalf("the webhook got %d posts, the last %q", posts.Load(), got)
+	}
+	for _, s := range w.provider.Secrets() {
+		if strings.Contains(string(data), s) || strings.Contains(text.Load().(string), s) {
+			t.Fatal("a secret was sent")
+		}
 	}
 }

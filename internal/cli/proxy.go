@@ -8,10 +8,12 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/internal/keeper"
+	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 )
 
@@ -89,6 +91,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		},
 		Open:   f.Source,
 		Logger: f.Logger().With("component", "keeper"),
+		Notify: &notify.Notifier{Config: conf.Notify, Logger: f.Logger().With("component", "notify")},
 		TokenFile: func(env string) string {
 			if c, err := f.Config(); err == nil && c.Envs[env] != nil {
 				return c.Envs[env].TokenFile
@@ -112,6 +115,14 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	}
 	defer ln.Close()
 	p, err := proxy.New(proxy.Options{
+		Banner: func() []string {
+			var lines []string
+			for _, n := range k.Notify.Current() {
+				lines = append(lines, n.Message)
+			}
+			slices.Sort(lines)
+			return lines
+		},
 		Addr:        ln.Addr().String(),
 		AllowRemote: opts.AllowRemote,
 		Config:      f.Config,

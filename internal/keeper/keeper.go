@@ -7,12 +7,15 @@ package keeper
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -26,14 +29,25 @@ type Keeper struct {
 	Open   func(ctx context.Context, env string) (*freshtoken.Source, error) // as any command opens one
 	Logger *slog.Logger
 	Look   time.Duration // default DefaultLook
-	// Renewed, if set, is told of each keep-alive renewal.
-	Renewed func(env string)
 	// TokenFile names the file kept holding env's current access token; ""
 	// for none.
 	TokenFile func(env string) string
+	// Notify, if set, is told each environment's state after each look.
+	Notify *notify.Notifier
 
-	written map[string]string // the access token last written to each token file
+	written   map[string]string    // the access token last written to each token file
+	unreached map[string]time.Time // since when renewals of each environment fail to reach the provider
 }
+
+// Thresholds for telling a person.
+const (
+	// expiringWithin is how close to its expiry a refresh token that
+	// renewing does not extend is told of.
+	expiringWithin = 7 * 24 * time.Hour
+	// failingFor is how long renewals must keep failing to reach the
+	// provider before a person is told.
+	failingFor = 15 * time.Minute
+)
 
 // Run keeps the grants alive until ctx ends.
 func (k *Keeper) Run(ctx context.Context) {
@@ -76,16 +90,19 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 		at, why := src.Plan(rec)
 		if !at.IsZero() && !time.Now().Before(at) {
 			k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
-			before := rec
-			if rec, err = src.KeepAlive(ctx); err != nil {
+			renewed, err := src.KeepAlive(ctx)
+			k.noteReach(name, err)
+			if err != nil {
 				k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
+				if rec, err = src.Record(ctx); err == nil { // the failure may be recorded there
+					k.tell(ctx, src, name, rec)
+				}
 				continue
 			}
-			if k.Renewed != nil && (before == nil || rec.AccessToken != before.AccessToken) {
-				k.Renewed(name)
-			}
+			rec = renewed
 			at, why = src.Plan(rec)
 		}
+		k.tell(ctx, src, name, rec)
 		k.writeTokenFile(name, rec)
 		if at.IsZero() {
 			continue
@@ -96,6 +113,47 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 		}
 	}
 	return max(time.Until(next), time.Second)
+}
+
+// noteReach remembers since when env's renewals fail to reach the provider.
+func (k *Keeper) noteReach(env string, err error) {
+	if k.unreached == nil {
+		k.unreached = map[string]time.Time{}
+	}
+	switch {
+	case err == nil:
+		delete(k.unreached, env)
+	case errors.Is(err, freshtoken.ErrUnreachable):
+		if _, ok := k.unreached[env]; !ok {
+			k.unreached[env] = time.Now()
+		}
+	}
+}
+
+// tell passes env's state, as rec and the keeper's own failures show it,
+// to the notifier.
+func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, rec *store.Record) {
+	if k.Notify == nil {
+		return
+	}
+	login := fmt.Sprintf("; run `freshtoken login -e %s`", env)
+	event, msg := "", ""
+	switch {
+	case rec == nil || src.CheckGrant(rec) != nil:
+	case rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
+		event, msg = notify.GrantEnded, rec.Problem.Message+login
+	case rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
+		event, msg = notify.ClientRejected, rec.Problem.Message+"; check client_id, the client secret and client_auth in the config"
+	case rec.RefreshNotExtended && time.Until(rec.RefreshExpiry) < expiringWithin:
+		event, msg = notify.RefreshExpiring, fmt.Sprintf("the refresh token expires %s and renewing does not extend it%s before then",
+			rec.RefreshExpiry.Local().Format("2006-01-02 15:04 MST"), login)
+	case !k.unreached[env].IsZero() && time.Since(k.unreached[env]) >= failingFor:
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider for %s; the stored tokens are unchanged", time.Since(k.unreached[env]).Round(time.Minute))
+	}
+	if msg != "" {
+		msg = env + ": " + msg
+	}
+	k.Notify.Set(ctx, env, event, msg)
 }
 
 // writeTokenFile puts rec's access token in env's token file, if it has

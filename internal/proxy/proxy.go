@@ -68,6 +68,9 @@ type Options struct {
 	// again after a 401 hold at once; beyond it, bodies stream through
 	// once. Zero: 64 MiB.
 	ReplayBudget int64
+	// Banner, if set, gives what a person is needed for now, as the
+	// notifications said it, for the top of the status page.
+	Banner func() []string
 }
 
 // Proxy is an http.Handler serving the proxy, its status page and its

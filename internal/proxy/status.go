@@ -57,6 +57,7 @@ type pageData struct {
 	Local       bool // the viewer is on this machine, where the buttons work
 	AllowRemote bool // other machines can reach the proxy
 	Notice      *notice
+	Banner      []string // what a person is needed for, as the notifications said it
 	ConfigError string
 	Envs        []envView
 	Requests    []requestView
@@ -112,6 +113,9 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set(MarkHeader, "1")
 	data := pageData{Base: p.base, Local: fromThisMachine(r), AllowRemote: p.o.AllowRemote}
+	if p.o.Banner != nil {
+		data.Banner = p.o.Banner()
+	}
 	if data.Local {
 		data.CSRF = p.csrf
 	}

@@ -3,12 +3,14 @@ package proxy_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -182,5 +184,24 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("with another client's tokens, the page lacks %s", want)
 		}
+	}
+}
+
+// TestStatusPageBanner: what the notifications told a person stands at the
+// top of the page too.
+func TestStatusPageBanner(t *testing.T) {
+	f := newFixture(t)
+	o := f.options(f.addr, false)
+	o.Banner = func() []string { return []string{"dev: the provider ended the grant; run `freshtoken login -e dev`"} }
+	p, err := proxy.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, f.base+"/", nil)
+	req.RemoteAddr = "127.0.0.1:50000"
+	p.ServeHTTP(w, req)
+	if page := w.Body.String(); !strings.Contains(page, `<section id="banner"`) || !strings.Contains(page, "dev: the provider ended the grant; run `freshtoken login -e dev`") {
+		t.Errorf("the page has no banner:\n%s", page)
 	}
 }

@@ -1,0 +1,143 @@
+// Package notify tells a person, once per change of state, that a person
+// is needed: the grant ended, the client was rejected, the refresh token
+// will expire and renewing does not extend it, renewals keep failing. It
+// sends through a command, a webhook and the desktop, and never a secret:
+// what it sends is an event's name, an environment's name and a sentence.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// Events, as FRESHTOKEN_EVENT names them.
+const (
+	GrantEnded      = "grant_ended"
+	ClientRejected  = "client_rejected"
+	RefreshExpiring = "refresh_token_expiring"
+	Unreachable     = "renewals_failing"
+)
+
+// sendTimeout bounds each channel's delivery.
+const sendTimeout = 10 * time.Second
+
+// Notice is one message to a person about one environment.
+type Notice struct {
+	Event, Env, Message string
+	At                  time.Time
+}
+
+// Notifier remembers each environment's state and sends a notice when it
+// changes to one that needs a person.
+type Notifier struct {
+	Config config.Notify
+	Logger *slog.Logger
+	HTTP   *http.Client // nil: a client with sendTimeout
+
+	mu    sync.Mutex
+	state map[string]Notice // the current notice per environment
+}
+
+// Set records env's state: event "" means all is well. A new event is
+// sent on every channel; the same event again is not.
+func (n *Notifier) Set(ctx context.Context, env, event, message string) {
+	n.mu.Lock()
+	if n.state == nil {
+		n.state = map[string]Notice{}
+	}
+	prev, had := n.state[env]
+	if event == "" {
+		delete(n.state, env)
+		n.mu.Unlock()
+		return
+	}
+	if had && prev.Event == event {
+		n.mu.Unlock()
+		return
+	}
+	notice := Notice{Event: event, Env: env, Message: redact.OneLine(message, 400), At: time.Now()}
+	n.state[env] = notice
+	n.mu.Unlock()
+	n.send(ctx, notice)
+}
+
+// Current lists the notices in force, for the status page's banner.
+func (n *Notifier) Current() []Notice {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]Notice, 0, len(n.state))
+	for _, v := range n.state {
+		out = append(out, v)
+	}
+	return out
+}
+
+func (n *Notifier) send(ctx context.Context, notice Notice) {
+	n.Logger.Warn("a person is needed", "env", notice.Env, "event", notice.Event, "message", notice.Message)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	defer cancel()
+	if c := n.Config.Command; c != "" {
+		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c)
+		cmd.Env = append(os.Environ(), "FRESHTOKEN_EVENT="+notice.Event, "FRESHTOKEN_ENV="+notice.Env, "FRESHTOKEN_MESSAGE="+notice.Message)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			n.Logger.Warn("notify: the command failed", "error", err.Error(), "output", redact.OneLine(string(out), 200))
+		}
+	}
+	if n.Config.Webhook != "" {
+		if err := n.post(ctx, notice); err != nil {
+			n.Logger.Warn("notify: the webhook failed", "error", redact.OneLine(err.Error(), 200))
+		}
+	}
+	if n.Config.Desktop {
+		if err := desktop(ctx, notice); err != nil {
+			n.Logger.Debug("notify: no desktop notification", "error", err.Error())
+		}
+	}
+}
+
+func (n *Notifier) post(ctx context.Context, notice Notice) error {
+	body, _ := json.Marshal(map[string]string{"text": notice.Message})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.Config.Webhook, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client := n.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: sendTimeout}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("it answered %s", resp.Status)
+	}
+	return nil
+}
+
+// desktop shows notice with the system's notifier, where it has one.
+func desktop(ctx context.Context, notice Notice) error {
+	title := "freshtoken: " + notice.Env
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd":
+		return exec.CommandContext(ctx, "notify-send", title, notice.Message).Run()
+	case "darwin":
+		script := fmt.Sprintf("display notification %q with title %q", notice.Message, title)
+		return exec.CommandContext(ctx, "osascript", "-e", script).Run()
+	}
+	return fmt.Errorf("no desktop notifications on %s", runtime.GOOS)
+}
