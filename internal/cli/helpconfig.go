@@ -13,6 +13,11 @@ freshtoken/config.toml in your config folder (usually ~/.config).
   default_env = "sandbox"          # used when -e and $FRESHTOKEN_ENV are not given
   browser = "firefox --new-window" # opens log-in pages (default: $BROWSER, else the desktop's)
 
+  [notify]                         # told once per change of state, by a running proxy
+  command = "notify-me.sh"         # gets FRESHTOKEN_EVENT, FRESHTOKEN_ENV, FRESHTOKEN_MESSAGE
+  webhook = "https://hooks.example.com/…"   # POST {"text": …}
+  desktop = true
+
   [store]
   url = "file:///home/me/.local/state/freshtoken"   # the default
   # url = "redis://:password@redis.internal:6379/0" # shared by many machines (rediss:// for TLS)
