@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -38,7 +41,9 @@ func newDemoCmd(f *Factory) *cobra.Command {
 		Long: `Run freshtoken's whole cycle against the built-in FreeAgent-like provider on
 loopback, with no account and no network: a browser-style log-in (PKCE,
 auto-approved), then API calls across several token expiries, each renewal
-shown as it happens, one revoked token recovered from, and a summary.
+shown as it happens, one revoked token recovered from, then the keeper keeping
+an idle grant alive and telling a person when the provider ends it, and a
+summary.
 Nothing is written outside a temporary folder, which is removed at the end.`,
 		Example: `  freshtoken demo
   freshtoken demo --debug     # every decision, one line each, secrets masked`,
@@ -61,7 +66,9 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	}
 	defer os.RemoveAll(dir)
 
-	p := devprovider.New(devprovider.Options{AccessTTL: opts.TTL, AutoApprove: true, RequirePKCE: true})
+	// Refresh tokens that live two access-token lifetimes, so that step 3
+	// shows a grant kept alive with nobody calling the API.
+	p := devprovider.New(devprovider.Options{AccessTTL: opts.TTL, RefreshTTL: 2 * opts.TTL, AutoApprove: true, RequirePKCE: true, RefreshesPerMinute: 1000})
 	defer p.Close()
 	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -146,20 +153,75 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 			}
 		}
 	}
+	idle, notices, err := demoKeeper(ctx, opts, p, src)
+	if err != nil {
+		return err
+	}
 	rec, _ := src.Record(ctx)
 	st := p.Stats()
 	renewals := 0
 	if rec != nil {
 		renewals = rec.Renewals
 	}
-	fmt.Fprintf(out, "\n3. Summary\n   %d calls: %d succeeded, %d failed\n", opts.Calls, ok, failed)
+	fmt.Fprintf(out, "\n4. Summary\n   %d calls: %d succeeded, %d failed; %s kept the idle grant alive; %s\n", opts.Calls, ok, failed, count(idle, "renewal"), count(notices, "notice"))
 	fmt.Fprintf(out, "   %s, each stored before use; the provider saw %s, %s, %s and %s\n",
 		count(renewals, "renewal"), count(st.Exchanges, "log-in"), count(st.Refreshes, "refresh"), count(st.Unauthorized, "401"), count(st.GrantsRevoked, "grant revoked"))
 	fmt.Fprintln(out, "   Run it again with --debug to see every decision, secrets masked.")
-	if failed > 0 || st.GrantsRevoked > 0 {
+	if failed > 0 || st.GrantsRevoked > 0 || idle == 0 || notices != 1 {
 		return errors.New("the demo saw failures; run it with --debug to see why")
 	}
 	return nil
+}
+
+// demoKeeper runs the long-running process's keeper while nobody calls the
+// API: refresh tokens that expire would end the grant, but it renews each
+// in time. Then the provider ends the grant, and the keeper tells a person.
+// It returns how many renewals kept the grant alive and how many notices
+// were given.
+func demoKeeper(ctx context.Context, opts *demoOptions, p *devprovider.Provider, src *freshtoken.Source) (int, int, error) {
+	out := opts.f.IO.Out
+	life := 2 * opts.TTL
+	idle := life + life/5
+	fmt.Fprintf(out, "\n3. Nobody calls the API for %s, while refresh tokens live %s: the keeper (`freshtoken proxy`) renews in time\n", idle, life)
+	log := slog.New(slog.DiscardHandler) // the failure it meets on purpose is told below
+	if opts.f.Debug {
+		log = opts.f.Logger()
+	}
+	note := &notify.Notifier{Logger: log}
+	k := &keeper.Keeper{
+		Envs:   func() ([]string, error) { return []string{src.Env()}, nil },
+		Open:   func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger: log,
+		Look:   opts.TTL / 2,
+		Notify: note,
+	}
+	keeping, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(keeping) }()
+	defer func() { stop(); <-done }()
+	renewed := 0
+	last, _ := src.Record(ctx)
+	watch := func(until time.Time) {
+		for time.Now().Before(until) && ctx.Err() == nil {
+			time.Sleep(100 * time.Millisecond)
+			rec, _ := src.Record(ctx)
+			if rec != nil && last != nil && rec.RefreshToken != last.RefreshToken {
+				renewed++
+				fmt.Fprintf(out, "   renewed to keep the grant alive (#%d); the refresh token now expires in %s\n", rec.Renewals, time.Until(rec.RefreshExpiry).Round(100*time.Millisecond))
+			}
+			last = rec
+		}
+	}
+	watch(time.Now().Add(idle))
+	fmt.Fprintln(out, "   (the provider now ends the grant, as when a user disconnects the app)")
+	p.RevokeGrants()
+	for end := time.Now().Add(2 * life); time.Now().Before(end) && len(note.Current()) == 0 && ctx.Err() == nil; {
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, n := range note.Current() {
+		fmt.Fprintf(out, "   a person is told (command, webhook or desktop, set under [notify]): %s\n", n.Message)
+	}
+	return renewed, len(note.Current()), ctx.Err()
 }
 
 func demoCall(ctx context.Context, c *http.Client, url string) (int, error) {

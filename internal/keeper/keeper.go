@@ -112,8 +112,12 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 			next = at
 		}
 	}
-	return max(time.Until(next), time.Second)
+	return max(time.Until(next), minWait)
 }
+
+// minWait keeps a plan that stays due (the engine renews a grant at most
+// once a second) from spinning the keeper, without sleeping past a plan.
+const minWait = 100 * time.Millisecond
 
 // noteReach remembers since when env's renewals fail to reach the provider.
 func (k *Keeper) noteReach(env string, err error) {
