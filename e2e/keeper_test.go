@@ -76,13 +76,7 @@ func TestTokenFileIsAlwaysFresh(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second, RefreshesPerMinute: 1000, RequestsPerMinute: 100000},
 		fmt.Sprintf("token_file = %q", tokenFile))
 	w.login()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	keeper := w.command(ctx, "proxy", "--no-listen")
-	if err := keeper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { keeper.Process.Signal(syscall.SIGTERM); keeper.Wait() }()
+	startKeeper(t, w)
 	testenv.WaitFor(t, "the keeper to write the token file", func() bool { _, err := os.Stat(tokenFile); return err == nil })
 	seen := map[string]bool{}
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
@@ -141,13 +135,7 @@ func TestAPersonIsToldWhenTheGrantEnds(t *testing.T) {
 	}
 	w.login()
 	w.provider.RevokeGrants()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	keeper := w.command(ctx, "proxy", "--no-listen")
-	if err := keeper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { keeper.Process.Signal(syscall.SIGTERM); keeper.Wait() }()
+	startKeeper(t, w)
 	testenv.WaitFor(t, "the person to be told", func() bool { return posts.Load() > 0 })
 	data, err := os.ReadFile(told)
 	if err != nil {
@@ -165,4 +153,16 @@ func TestAPersonIsToldWhenTheGrantEnds(t *testing.T) {
 			t.Fatal("a secret was sent")
 		}
 	}
+}
+
+// startKeeper runs `freshtoken proxy --no-listen` for w until the test ends.
+func startKeeper(t *testing.T, w *world) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	keeper := w.command(ctx, "proxy", "--no-listen")
+	if err := keeper.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keeper.Process.Signal(syscall.SIGTERM); keeper.Wait(); cancel() })
 }
