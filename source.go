@@ -15,6 +15,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -184,6 +185,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if src.http == nil {
 		src.http = &http.Client{Timeout: s.Timeout}
 	}
+	src.http = tokenerr.Lenient(src.http)
 	if src.sending == nil {
 		src.sending = func(Renewal) func() { return func() {} }
 	}

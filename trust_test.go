@@ -294,3 +294,45 @@ func TestTokenValidFor(t *testing.T) {
 		t.Fatalf("%d refreshes; want one more for a wish no token can meet", n)
 	}
 }
+
+// TestOddLifetimesNeverLoseTheRotation: a provider that rotates the refresh
+// token and writes expires_in in a way x/oauth2 cannot read (a fraction,
+// text, a number too large) must not have its answer thrown away: the new
+// refresh token is stored from the one request, and the lifetime is read
+// as well as it can be.
+func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
+	for _, tt := range []struct {
+		field string
+		known bool
+	}{
+		{`"expires_in":3600.5`, true},
+		{`"expires_in":"3600"`, true},
+		{`"expires_in":"abc"`, false},
+		{`"expires_in":1e308`, true},
+		{`"expires_in":99999999999999999999`, true},
+		{`"expires_in":3600,"refresh_token_expires_in":86400.9`, true},
+		{`"expires_in":3600,"refresh_token_expires_in":"never"`, true},
+	} {
+		t.Run(tt.field, func(t *testing.T) {
+			body := `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer",` + tt.field + `}`
+			srv, refreshes := tokenServer(t, body)
+			r := newRig(t, devprovider.Options{})
+			r.settings.TokenURL = srv.URL
+			old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
+				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
+			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.source().Token(); err != nil {
+				t.Fatal(err)
+			}
+			rec := r.record()
+			if refreshes.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" {
+				t.Fatalf("%d requests, stored %q; want the one answer's rotated refresh token", refreshes.Load(), rec.RefreshToken)
+			}
+			if known := !rec.Expiry.IsZero(); known != tt.known {
+				t.Fatalf("expiry %s known %t; want known %t", rec.Expiry, known, tt.known)
+			}
+		})
+	}
+}

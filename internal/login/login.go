@@ -204,7 +204,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	tok, err := f.Config.Exchange(context.WithValue(ctx, oauth2.HTTPClient, hc), code, oauth2.VerifierOption(req.Verifier))
+	tok, err := f.Config.Exchange(context.WithValue(ctx, oauth2.HTTPClient, tokenerr.Lenient(hc)), code, oauth2.VerifierOption(req.Verifier))
 	if err != nil {
 		return nil, f.exchangeError(err)
 	}

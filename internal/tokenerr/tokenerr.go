@@ -1,5 +1,5 @@
-// Package tokenerr sorts the failures of a request to a token endpoint, so
-// that a renewal and a log-in read them by the same rules.
+// Package tokenerr reads a token endpoint's answers leniently and sorts its
+// failures, so that a renewal and a log-in read them by the same rules.
 package tokenerr
 
 import (

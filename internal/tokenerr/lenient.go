@@ -1,0 +1,105 @@
+package tokenerr
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// maxAnswer bounds a token endpoint's answer that is read to be mended.
+const maxAnswer = 1 << 20
+
+// Lenient returns a client that carries c's requests and mends a token
+// endpoint's JSON answer before golang.org/x/oauth2 reads it: an
+// expires_in or refresh_token_expires_in that is not a whole number
+// (3600.5, "abc", 1e308, a number too large) would make x/oauth2 refuse the
+// whole answer, and with it a new refresh token the provider has already
+// rotated in. A fraction is cut to whole seconds, and a value that cannot
+// be read is dropped: the lifetime is then unknown, which the engine
+// handles.
+func Lenient(c *http.Client) *http.Client {
+	lc := *c
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	lc.Transport = lenientTransport{base}
+	return &lc
+}
+
+type lenientTransport struct{ base http.RoundTripper }
+
+func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(mend(body)))
+	resp.ContentLength = -1
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// mend returns body with its lifetimes made readable, or body unchanged
+// when it is not a JSON object.
+func mend(body []byte) []byte {
+	var fields map[string]json.RawMessage
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(&fields); err != nil {
+		return body
+	}
+	changed := false
+	for _, key := range []string{"expires_in", "refresh_token_expires_in"} {
+		v, ok := fields[key]
+		if !ok {
+			continue
+		}
+		if secs, ok := wholeSeconds(v); ok {
+			if string(v) != strconv.FormatInt(secs, 10) {
+				fields[key], changed = json.RawMessage(strconv.FormatInt(secs, 10)), true
+			}
+			continue
+		}
+		delete(fields, key)
+		changed = true
+	}
+	if !changed {
+		return body
+	}
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// wholeSeconds reads v, a JSON number or a string holding one, as whole
+// seconds that fit an int32 (as x/oauth2 keeps them).
+func wholeSeconds(v json.RawMessage) (int64, bool) {
+	s := strings.TrimSpace(string(v))
+	if unquoted, err := strconv.Unquote(s); err == nil {
+		s = strings.TrimSpace(unquoted)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	f = math.Trunc(f)
+	if f > math.MaxInt32 {
+		f = math.MaxInt32
+	}
+	if f < math.MinInt32 {
+		f = math.MinInt32
+	}
+	return int64(f), true
+}
