@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -293,5 +294,27 @@ func TestExecPassesSignalsOn(t *testing.T) {
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 42 {
 		t.Fatalf("exit %d; want the command's 42", code)
+	}
+}
+
+// TestExecRunsNothingAfterASignal: a signal during the renewal that exec
+// needs first sees the renewal through, then ends freshtoken without
+// starting the command.
+func TestExecRunsNothingAfterASignal(t *testing.T) {
+	w, g := strictWorld(t)
+	ran := filepath.Join(w.dir, "ran")
+	run := startWatched(t, w, "waiting up to", "exec", "--min-valid", "2h", "--", "touch", ran)
+	g.wait(t)
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	waitSaid(t, run.said, "waiting for the renewal in flight")
+	close(g.release)
+	if code, stderr := run.wait(); code != 143 {
+		t.Fatalf("exit %d; want 143\n%s", code, stderr)
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Fatal("the command ran after the signal")
+	}
+	if s := w.provider.Stats(); s.Refreshes != 1 {
+		t.Fatalf("provider stats %+v; want the renewal seen through", s)
 	}
 }

@@ -71,6 +71,9 @@ func runExec(cmd *cobra.Command, opts *execOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil { // a signal came during the renewal: it is stored; run nothing
+		return err
+	}
 	child := exec.Command(opts.Command[0], opts.Command[1:]...)
 	child.Env = append(os.Environ(), opts.Var+"="+tok.AccessToken, "FRESHTOKEN_API_URL="+src.APIURL())
 	child.Stdin, child.Stdout, child.Stderr = f.IO.In, underlying(f.IO.Out), underlying(f.IO.ErrOut)

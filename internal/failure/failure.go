@@ -119,7 +119,9 @@ func Next(err error, env string) string {
 	if e := envOf(err); e != "" {
 		env = e
 	}
-	next = fmt.Sprintf(next, env)
+	if strings.Contains(next, "%[1]s") {
+		next = fmt.Sprintf(next, env)
+	}
 	if strings.Contains(err.Error(), next) {
 		return ""
 	}

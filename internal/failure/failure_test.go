@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken"
@@ -70,8 +71,14 @@ func TestCodesNameOneKind(t *testing.T) {
 }
 
 // TestNextStepsNameTheEnvironment: the next step is added at the edge, once,
-// naming the environment the error is about.
+// naming the environment the error is about, and reads as a sentence.
 func TestNextStepsNameTheEnvironment(t *testing.T) {
+	for k := failure.Unexpected; k <= failure.Interrupted; k++ {
+		err := &freshtoken.Error{Env: "sandbox", Kind: errors.New("x"), Msg: "what happened"}
+		if next := failure.Next(fmt.Errorf("%w", &kinded{err, k}), "sandbox"); strings.Contains(next, "%!") {
+			t.Errorf("kind %d's next step reads %q", k, next)
+		}
+	}
 	err := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired, Msg: "not logged in"}
 	if got := failure.Next(err, "other"); got != "run `freshtoken login -e sandbox`" {
 		t.Errorf("next step %q", got)
@@ -84,3 +91,11 @@ func TestNextStepsNameTheEnvironment(t *testing.T) {
 		t.Errorf("next step without an environment in the error: %q", got)
 	}
 }
+
+// kinded is an error of a given kind, for the table's rows.
+type kinded struct {
+	error
+	kind failure.Kind
+}
+
+func (k *kinded) FailureKind() failure.Kind { return k.kind }

@@ -82,7 +82,7 @@ func (s *Store) Load(_ context.Context, env string) (*store.Record, error) {
 // refuses it unless it is a regular file of the user's that only the user
 // can read and write.
 func openPrivate(p string, flag int) (*os.File, error) {
-	f, err := os.OpenFile(p, flag|noFollow, fileMode)
+	f, err := os.OpenFile(p, flag|noFollow|noBlock, fileMode)
 	if err != nil {
 		if fi, lerr := os.Lstat(p); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
 			return nil, linkError(p)

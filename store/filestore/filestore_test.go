@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -349,5 +350,34 @@ func TestFullDiskUsesTheReserve(t *testing.T) {
 	}
 	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != second.RefreshToken {
 		t.Fatalf("a failed save damaged the record: %+v, %v", got, err)
+	}
+}
+
+// TestFIFORefused: a FIFO planted as a record or a lock is refused at once,
+// not waited on.
+func TestFIFORefused(t *testing.T) {
+	for _, name := range []string{"sandbox.json", "sandbox.lock"} {
+		dir := filepath.Join(t.TempDir(), "tokens")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mkfifo(filepath.Join(dir, name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := filestore.New(dir)
+		done := make(chan error, 1)
+		go func() {
+			_, lerr := s.Load(ctx, "sandbox")
+			_, kerr := s.Lock(ctx, "sandbox")
+			done <- errors.Join(lerr, kerr)
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: %v; want it refused as not a regular file", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the store waited on a FIFO", name)
+		}
 	}
 }

@@ -8,6 +8,9 @@ import "io/fs"
 // by the Lstat checks.
 const noFollow = 0
 
+// noBlock is 0 where opens do not block on special files.
+const noBlock = 0
+
 // foreignOwner is false where files carry no Unix owner.
 func foreignOwner(fs.FileInfo) bool { return false }
 

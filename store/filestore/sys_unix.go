@@ -12,6 +12,10 @@ import (
 // noFollow makes an open fail on a symbolic link rather than follow it.
 const noFollow = syscall.O_NOFOLLOW
 
+// noBlock keeps an open of a FIFO planted in the store from waiting for a
+// writer; it is then refused as not a regular file.
+const noBlock = syscall.O_NONBLOCK
+
 // foreignOwner reports whether fi belongs to a user other than this process's.
 func foreignOwner(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
