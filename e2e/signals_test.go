@@ -302,8 +302,17 @@ func TestExecPassesSignalsOn(t *testing.T) {
 // starting the command.
 func TestExecRunsNothingAfterASignal(t *testing.T) {
 	w, g := strictWorld(t)
+	st := filestore.New(w.store) // the access token has expired: exec must renew first
+	rec, err := st.Load(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Expiry = time.Now().Add(-time.Minute)
+	if err := st.Save(context.Background(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
 	ran := filepath.Join(w.dir, "ran")
-	run := startWatched(t, w, "waiting up to", "exec", "--min-valid", "2h", "--", "touch", ran)
+	run := startWatched(t, w, "waiting up to", "exec", "--", "touch", ran)
 	g.wait(t)
 	run.cmd.Process.Signal(syscall.SIGTERM)
 	waitSaid(t, run.said, "waiting for the renewal in flight")
