@@ -8,16 +8,19 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestFullDiskKeepsTheGrant: the disk fills up between the log-in and a
@@ -198,5 +201,61 @@ func TestLoginBesideAFakeProxy(t *testing.T) {
 	}
 	if s := w.provider.Stats(); s.TokenRequests != 0 {
 		t.Fatalf("provider stats %+v; want nothing asked of it", s)
+	}
+}
+
+// TestLoginBesideAProxyOfAnotherConfiguration: the proxy on the redirect
+// port runs another configuration, whose "dev" is another client, over the
+// same token store. `login` stops before the browser opens (exit 2) rather
+// than let that proxy replace this configuration's tokens, and the proxy
+// refuses its log-in link for this client.
+func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	stored := string(w.storeBytes())
+	conf, err := os.ReadFile(w.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`redirect_uri = "http://(127\.0\.0\.1:\d+)/callback"`).FindSubmatch(conf)
+	if m == nil {
+		t.Fatal("no redirect_uri in the world's config")
+	}
+	other := filepath.Join(w.dir, "other.toml")
+	otherConf := strings.Replace(string(conf), `client_id = "dev-client-id"`, `client_id = "another-client"`, 1)
+	if err := os.WriteFile(other, []byte(otherConf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	proxyCmd := w.command(ctx, "--config", other, "proxy", "--listen", string(m[1]))
+	if err := proxyCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { proxyCmd.Process.Signal(syscall.SIGTERM); proxyCmd.Wait() }()
+	base := "http://" + string(m[1])
+	testenv.WaitFor(t, "the other proxy to listen", func() bool {
+		resp, err := http.Get(base + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+
+	r := w.run("login", "--no-browser", "--timeout", "5s")
+	if r.code != 2 || !strings.Contains(r.stderr, `serves dev for client "another-client"`) {
+		t.Fatalf("exit %d, stderr %q; want 2, naming the proxy's other client", r.code, r.stderr)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Fatalf("the other proxy answered %d to this client's log-in link; want 409", resp.StatusCode)
+	}
+	if string(w.storeBytes()) != stored {
+		t.Fatal("this configuration's tokens were replaced")
 	}
 }

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -32,8 +34,12 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	if !isProxy(ctx, base) {
 		return fmt.Errorf("%s: %w; stop the program using it, or set another port in redirect_uri (and register it with the provider)", env.Name, busy)
 	}
+	if g, ok := proxyGrant(ctx, base, env.Name); ok && (g.ClientID != env.ClientID || g.TokenURL != env.TokenURL || g.Store != src.Location()) {
+		return usageErrorf("%s: the freshtoken proxy at %s serves %s for client %q at %s with tokens in %s, not this configuration's client %q at %s with tokens in %s; logging in through it would not give this configuration tokens. Stop that proxy, or run it with this configuration",
+			env.Name, base, env.Name, g.ClientID, g.TokenURL, g.Store, env.ClientID, env.TokenURL, src.Location())
+	}
 	began := time.Now()
-	link := proxy.LoginURL(base, env.Name)
+	link := proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
@@ -47,7 +53,10 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	defer tick.Stop()
 	for {
 		rec, err := src.Record(wait)
-		if err == nil && rec != nil && src.CheckGrant(rec) == nil && !rec.IssuedAt.Before(began) {
+		if err == nil && rec != nil && !rec.IssuedAt.Before(began) {
+			if err := src.CheckGrant(rec); err != nil {
+				return fmt.Errorf("%w; the freshtoken proxy at %s logged in another client", err, base)
+			}
 			fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
 			return nil
 		}
@@ -61,6 +70,35 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 				env.Name, login.ErrNotApproved, src.Location(), opts.Timeout, base)
 		}
 	}
+}
+
+// grantInfo is what a proxy says it serves an environment for.
+type grantInfo struct {
+	ClientID string `json:"client_id"`
+	TokenURL string `json:"token_url"`
+	Store    string `json:"store"`
+}
+
+// proxyGrant asks the proxy at base which client and store it serves env
+// for. Its answer is used only to refuse a log-in that could not help,
+// never to believe one that did.
+func proxyGrant(ctx context.Context, base, env string) (grantInfo, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var g grantInfo
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, proxy.GrantURL(base, env), nil)
+	if err != nil {
+		return g, false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return g, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&g) != nil {
+		return g, false
+	}
+	return g, true
 }
 
 // isProxy reports whether the program at base marks its page as a

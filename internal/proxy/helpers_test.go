@@ -221,7 +221,7 @@ func (f *fixture) checkNoSecretsLogged(t testing.TB) {
 // auto-approving provider sends it back. It returns where the browser ended.
 func (f *fixture) login(t testing.TB, env string) *url.URL {
 	t.Helper()
-	resp, err := http.Get(proxy.LoginURL(f.base, env))
+	resp, err := http.Get(proxy.LoginURL(f.base, env, "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func (f *fixture) login(t testing.TB, env string) *url.URL {
 func (f *fixture) startLogin(t testing.TB, env string) (state, authURL string) {
 	t.Helper()
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(proxy.LoginURL(f.base, env))
+	resp, err := noFollow.Get(proxy.LoginURL(f.base, env, "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -188,6 +188,16 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("env")
+	if e, err := p.env(r.Context(), name); err == nil {
+		// A `freshtoken login` of another configuration names its client:
+		// logging in this proxy's would replace that one's tokens.
+		q := r.URL.Query()
+		if id, tu := q.Get("client_id"), q.Get("token_url"); id != "" && id != e.conf.ClientID || tu != "" && tu != e.conf.TokenURL {
+			p.log.Warn("log-in link refused: it is for another client", "env", name)
+			http.Error(w, "This freshtoken proxy serves "+name+" for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.", http.StatusConflict)
+			return
+		}
+	}
 	pl, err := p.startLogin(r.Context(), name)
 	if err != nil {
 		p.buttonFailed(w, r, name, "login-failed", err)
@@ -196,8 +206,45 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, pl.req.URL, http.StatusSeeOther)
 }
 
+// grantInfo is what `freshtoken login` checks before opening the log-in
+// link: which client and store this proxy serves the environment for.
+type grantInfo struct {
+	Env      string `json:"env"`
+	ClientID string `json:"client_id"`
+	TokenURL string `json:"token_url"`
+	Store    string `json:"store"`
+}
+
+// handleGrant says which client and store the proxy serves env for, so a
+// `freshtoken login` of another configuration can stop before it starts.
+func (p *Proxy) handleGrant(w http.ResponseWriter, r *http.Request) {
+	if !fromThisMachine(r) {
+		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: "only a program on this machine may ask"})
+		return
+	}
+	name := r.PathValue("env")
+	e, err := p.env(r.Context(), name)
+	if err != nil {
+		status, pr := p.engineProblem(name, err)
+		writeError(w, status, pr)
+		return
+	}
+	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: e.conf.TokenURL, Store: e.src.Location()})
+}
+
+// GrantURL is where the proxy at base says which client and store it
+// serves env for.
+func GrantURL(base, env string) string {
+	return base + controlPrefix + "envs/" + url.PathEscape(env) + "/grant"
+}
+
 // LoginURL is the link that starts a log-in to env through the proxy at
-// base (such as http://127.0.0.1:8787).
-func LoginURL(base, env string) string {
-	return base + controlPrefix + "envs/" + url.PathEscape(env) + "/login"
+// base (such as http://127.0.0.1:8787), for the client at tokenURL with
+// clientID: the proxy refuses it if it serves env for another.
+func LoginURL(base, env, clientID, tokenURL string) string {
+	link := base + controlPrefix + "envs/" + url.PathEscape(env) + "/login"
+	if clientID != "" || tokenURL != "" {
+		link += "?" + url.Values{"client_id": {clientID}, "token_url": {tokenURL}}.Encode()
+	}
+	return link
 }

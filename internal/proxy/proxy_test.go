@@ -582,14 +582,14 @@ func TestLoginThroughTheProxy(t *testing.T) {
 // another machine, nor for a page of another site.
 func TestLoginLinkOnlyServesThisMachine(t *testing.T) {
 	f := newFixture(t)
-	req := httptest.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev"), nil)
+	req := httptest.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", ""), nil)
 	req.RemoteAddr = "192.0.2.7:50000"
 	w := httptest.NewRecorder()
 	f.proxy.ServeHTTP(w, req)
 	if w.Code != http.StatusForbidden {
 		t.Errorf("from another machine: %d, want 403", w.Code)
 	}
-	req, _ = http.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev"), nil)
+	req, _ = http.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", ""), nil)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.Header.Set("Sec-Fetch-Mode", "navigate")
 	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusForbidden {
