@@ -57,7 +57,7 @@ func (g Grant) String() string { return fmt.Sprintf("client %q at %s", g.ClientI
 type Problem struct {
 	Kind    string    `json:"kind"`    // ProblemGrantEnded or ProblemClientRejected
 	Message string    `json:"message"` // what happened, without secrets
-	At      time.Time `json:"at"`
+	At      time.Time `json:"at,omitzero"`
 }
 
 // Kinds of Problem.

@@ -39,6 +39,9 @@ Signals are passed on to COMMAND, and freshtoken exits with its exit code.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.MinValid < 0 {
+				return usageErrorf("--min-valid %s is negative; give how long the token must stay valid, such as 30m", opts.MinValid)
+			}
 			if opts.Var != "" && !config.IsEnvVarName(opts.Var) {
 				return usageErrorf("--var %q is not an environment variable name", opts.Var)
 			}

@@ -35,6 +35,7 @@ func TestTokenFlags(t *testing.T) {
 		{"--force --json", tokenOptions{JSON: true, Force: true}, false},
 		{"--min-valid 10m", tokenOptions{MinValid: 10 * time.Minute}, false},
 		{"--min-valid soon", tokenOptions{}, true},
+		{"--min-valid -5m", tokenOptions{}, true},
 		{"--force --min-valid 10m", tokenOptions{}, true},
 		{"extra", tokenOptions{}, true},
 	}

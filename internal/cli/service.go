@@ -97,6 +97,7 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 
 func installService(o *serviceOptions, p *service.Plan) error {
 	f := o.f
+	warnSecretEnvs(f)
 	if o.DryRun {
 		fmt.Fprintf(f.IO.Out, "# %s: would write %s\n%s", p.System, p.Path, p.Text)
 		if !o.FilesOnly {
@@ -114,13 +115,6 @@ func installService(o *serviceOptions, p *service.Plan) error {
 		return err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Wrote %s.\n", p.Path)
-	if c, err := f.Config(); err == nil {
-		for _, name := range c.Names() {
-			if c.Envs[name].ClientSecretEnv != "" {
-				fmt.Fprintf(f.IO.ErrOut, "Note: %s reads its client secret from $%s, which a service does not see; use client_secret_cmd for it instead.\n", name, c.Envs[name].ClientSecretEnv)
-			}
-		}
-	}
 	if o.FilesOnly {
 		return nil
 	}
@@ -129,6 +123,20 @@ func installService(o *serviceOptions, p *service.Plan) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Started the %s service %q; its log: %s\n", p.System, service.Name, p.Logs)
 	return nil
+}
+
+// warnSecretEnvs says which environments read their client secret from
+// an environment variable, which a service does not see.
+func warnSecretEnvs(f *Factory) {
+	c, err := f.Config()
+	if err != nil {
+		return
+	}
+	for _, name := range c.Names() {
+		if v := c.Envs[name].ClientSecretEnv; v != "" {
+			fmt.Fprintf(f.IO.ErrOut, "Note: %s reads its client secret from $%s, which a service does not see; use client_secret_cmd for it instead.\n", name, v)
+		}
+	}
 }
 
 func uninstallService(o *serviceOptions, p *service.Plan) error {

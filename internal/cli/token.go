@@ -35,6 +35,9 @@ is about to expire. Scripts call it before each request.`,
 			if opts.Force && opts.MinValid > 0 {
 				return usageErrorf("--force and --min-valid cannot be used together")
 			}
+			if opts.MinValid < 0 {
+				return usageErrorf("--min-valid %s is negative; give how long the token must stay valid, such as 10m", opts.MinValid)
+			}
 			if runF != nil {
 				return runF(opts)
 			}
