@@ -258,6 +258,7 @@ var envFields = map[string]string{
 	"refreshtoken": "refresh", "accesstoken": "access",
 	"accesstokeniss": "issued", "accesstokenissued": "issued", "issuedat": "issued",
 	"accesstokenexp": "expires", "accesstokenexpires": "expires", "accesstokenexpiry": "expires", "expiresin": "expires",
+	"clientid": "client_id", "clientsecret": "client_secret",
 }
 
 // globalFields are the keys that hold one value for every environment, by
@@ -338,14 +339,15 @@ func splitKey(key string, fields []string) (env, field string, envFirst bool) {
 }
 
 func keyedEnvs(vars map[string]string, k keyed) ([]Env, error) {
-	clientKey := cmp.Or(k.global["clientid"], "ClientId")
-	clientID := vars[clientKey]
-	if clientID == "" {
-		return nil, fmt.Errorf("%s is missing or empty; it is the OAuth identifier from FreeAgent's developer dashboard", clientKey)
-	}
 	var envs []Env
 	for _, name := range slices.Sorted(maps.Keys(k.perEnv)) {
 		f := k.perEnv[name]
+		clientKey := cmp.Or(f["client_id"], k.global["clientid"], "ClientId") // its own, else the one for all
+		clientID := vars[clientKey]
+		if clientID == "" {
+			return nil, fmt.Errorf("%s is missing or empty; it is the OAuth identifier from FreeAgent's developer dashboard", clientKey)
+		}
+		secret := vars[cmp.Or(f["client_secret"], k.global["clientsecret"])]
 		if f["api"] == "" {
 			if k.layout == Seed {
 				return nil, fmt.Errorf("there is no Resource_%s, so nothing says which API the %s tokens are for", name, name)
@@ -364,7 +366,7 @@ func keyedEnvs(vars map[string]string, k keyed) ([]Env, error) {
 			Active:       strings.EqualFold(vars[k.global["resourcekey"]], name),
 			APIURL:       api,
 			ClientID:     clientID,
-			ClientSecret: vars[k.global["clientsecret"]],
+			ClientSecret: secret,
 			RefreshToken: vars[f["refresh"]],
 			AccessToken:  vars[f["access"]],
 		}

@@ -232,6 +232,9 @@ func TestParseVariantsPeopleWrite(t *testing.T) {
 			{"key":"resource_SAND","value":"https://api.sandbox.freeagent.com"},{"key":"refreshtoken_SAND","value":"rt-sand"},
 			{"key":"accesstoken_SAND","value":"at-sand"},{"key":"AccessTokenExp_SAND","value":"` + expiresMs + `"}]}`, Seed,
 			[]Env{{Name: "sand", APIURL: sand.APIURL, ClientID: "the-id", ClientSecret: "the-secret", RefreshToken: "rt-sand", AccessToken: "at-sand", ExpiresAt: time.UnixMilli(issued.Add(time.Hour).UnixMilli())}}},
+		{"a client per environment", `{"name":"FA","values":[
+			{"key":"prodClientID","value":"the-id"},{"key":"prodClientSecret","value":"the-secret"},
+			{"key":"prodUrl","value":"https://api.freeagent.com"},{"key":"prodRefreshToken","value":"rt-prod"}]}`, EnvFirst, []Env{prod}},
 		{"a collection's variables", `{"info":{"name":"FreeAgent API","schema":"https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},"item":[],
 			"variable":[{"key":"ClientId","value":"the-id"},{"key":"ClientSecret","value":"the-secret"},
 			{"key":"Resource_prod","value":"https://api.freeagent.com"},{"key":"RefreshToken_prod","value":"rt-prod"}]}`, Seed, []Env{prod}},
