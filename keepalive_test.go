@@ -2,6 +2,7 @@ package freshtoken_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -46,7 +47,7 @@ func TestKeepAliveAcrossManyLifetimes(t *testing.T) {
 // TestKeepAliveWithinTheIdleLimit: a provider that ends grants unused for
 // a while gets a renewal a tenth of that time before the limit.
 func TestKeepAliveWithinTheIdleLimit(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, IdleLimit: 1000 * time.Second})
 	r.settings.IdleLimit = 1000 * time.Second
 	src := r.source()
 	r.login(src)
@@ -61,6 +62,16 @@ func TestKeepAliveWithinTheIdleLimit(t *testing.T) {
 	r.clock.Advance(2 * time.Second)
 	if _, err := src.KeepAlive(context.Background()); err != nil || r.provider.Stats().Refreshes != 1 {
 		t.Fatalf("not renewed when due: %v, %+v", err, r.provider.Stats())
+	}
+	// The grant lives on past the idle limit counted from the log-in; left
+	// unused a whole limit, the provider ends it.
+	r.clock.Advance(950 * time.Second)
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatalf("renewed within the limit, the grant ended: %v", err)
+	}
+	r.clock.Advance(1000 * time.Second)
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("left unused a whole idle limit: %v; want the grant ended", err)
 	}
 }
 

@@ -43,6 +43,7 @@ this machine; the tokens it issues are worthless anywhere else.`,
 	fl.StringVar(&o.ClientSecret, "client-secret", "dev-client-secret", "the client secret it accepts")
 	fl.DurationVar(&o.AccessTTL, "access-ttl", time.Hour, "access token lifetime")
 	fl.DurationVar(&o.RefreshTTL, "refresh-ttl", 20*24*time.Hour, "refresh token lifetime")
+	fl.DurationVar(&o.IdleLimit, "idle-limit", 0, "end a grant whose refresh token goes unused this long (0: never)")
 	fl.BoolVar(&o.FixedRefreshExpiry, "fixed-refresh-expiry", false, "renewals keep the grant's first refresh-token expiry, as providers with an absolute grant lifetime do")
 	fl.DurationVar(&o.ReuseGrace, "reuse-grace", 0, "how long a rotated-out refresh token still works (0: reuse revokes the grant)")
 	fl.BoolVar(&o.AutoApprove, "auto-approve", false, "approve logins without showing the approval page")

@@ -69,6 +69,10 @@ type Options struct {
 	// quotes, rel='next', as FreeAgent's API does; default rel="next" (RFC 8288).
 	SingleQuotedRels bool
 
+	// IdleLimit ends a grant whose refresh token has not been used for this
+	// long, as providers that end unused grants do; 0: never.
+	IdleLimit time.Duration
+
 	// FixedRefreshExpiry keeps a grant's refresh tokens expiring when its
 	// first one did, as providers with an absolute grant lifetime do: a
 	// renewal then does not extend it. Default: each renewal gives
@@ -175,6 +179,7 @@ type authCode struct {
 type grant struct {
 	id      string
 	revoked bool
+	used    time.Time     // when it was last begun or renewed
 	current *refreshToken // the one refresh token not yet rotated out
 
 	refreshes window // refresh_token grants accepted in the last minute

@@ -217,6 +217,10 @@ func (p *Provider) refreshGrant(form url.Values) (tokenResponse, error) {
 	if !now.Before(rt.expires) {
 		return tokenResponse{}, invalidGrant("refresh token expired")
 	}
+	if p.opts.IdleLimit > 0 && now.Sub(g.used) >= p.opts.IdleLimit {
+		g.revoked = true
+		return tokenResponse{}, invalidGrant("the grant went unused too long and has ended")
+	}
 	if !rt.rotatedAt.IsZero() {
 		p.stats.ReuseDetected++
 		since := now.Sub(rt.rotatedAt)
@@ -240,6 +244,7 @@ func (p *Provider) issue(g *grant, now time.Time) tokenResponse {
 	access := p.newSecret("dev_at_")
 	refresh := p.newSecret("dev_rt_")
 	p.access[access] = &accessToken{grant: g, expires: now.Add(p.opts.AccessTTL)}
+	g.used = now
 	expires := now.Add(p.opts.RefreshTTL)
 	if p.opts.FixedRefreshExpiry && g.current != nil {
 		expires = g.current.expires // renewing does not extend the grant
