@@ -1,0 +1,84 @@
+package keeper
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// TestEachEventIsTold: each state that needs a person reaches the
+// notifier once, with its event and the next step, from one look of the
+// keeper; all well again clears it.
+func TestEachEventIsTold(t *testing.T) {
+	p := devprovider.New(devprovider.Options{AutoApprove: true})
+	srv := httptest.NewServer(p.Handler())
+	defer srv.Close()
+	defer p.Close()
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: srv.URL + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := store.Grant{TokenURL: srv.URL + "/v2/token_endpoint", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
+		Open:   func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger: slog.New(slog.DiscardHandler), Notify: n}
+	now := time.Now()
+	base := store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890", IssuedAt: now,
+		Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(30 * 24 * time.Hour), Grant: grant}
+	for _, tt := range []struct {
+		name  string
+		edit  func(r *store.Record)
+		event string
+		says  string
+	}{
+		{"grant ended", func(r *store.Record) {
+			r.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: now}
+		}, notify.GrantEnded, "run `freshtoken login -e dev`"},
+		{"client rejected", func(r *store.Record) {
+			r.Problem = &store.Problem{Kind: store.ProblemClientRejected, Message: "the token endpoint rejected the client", At: now}
+		}, notify.ClientRejected, "check client_id"},
+		{"refresh token expiring, renewing does not help", func(r *store.Record) {
+			r.RefreshNotExtended, r.RefreshExpiry = true, now.Add(3*24*time.Hour)
+		}, notify.RefreshExpiring, "renewing does not extend it; run `freshtoken login -e dev` before then"},
+		{"renewals failing for 15 minutes", func(*store.Record) {
+			k.unreached = map[string]time.Time{"dev": now.Add(-16 * time.Minute)}
+		}, notify.Unreachable, "renewals have failed to reach the provider for 16m"},
+		{"all well", func(*store.Record) { k.unreached = nil }, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := base
+			tt.edit(&r)
+			if err := st.Save(context.Background(), "dev", &r); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // the same state twice: told once
+				k.round(context.Background(), time.Minute)
+			}
+			got := n.Current()
+			if tt.event == "" {
+				if len(got) != 0 {
+					t.Fatalf("notices %+v; want none when all is well", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Event != tt.event || !strings.HasPrefix(got[0].Message, "dev: ") || !strings.Contains(got[0].Message, tt.says) {
+				t.Fatalf("notices %+v; want %s saying %q", got, tt.event, tt.says)
+			}
+		})
+	}
+}
