@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/freshtoken/freshtoken/internal/proxy"
 )
 
 // chromium finds the headless browser: $CHROMIUM, else chromium on $PATH.
@@ -36,7 +38,10 @@ func chromium(t *testing.T) string {
 // and then open an API address through the proxy.
 func TestBrowserLogin(t *testing.T) {
 	exe := chromium(t)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: false, moreConfig: func(*fixture) string {
+	banner := "books: the provider ended the grant; run `freshtoken login -e books`"
+	f := newFixtureWith(t, fixtureOptions{autoApprove: false, tune: func(o *proxy.Options) {
+		o.Banner = func() []string { return []string{banner} } // as the keeper's notifications say it
+	}, moreConfig: func(*fixture) string {
 		// Live books, never contacted here: the page marks them apart.
 		return "\n[env.books]\nprovider = \"freeagent\"\nclient_id = \"live-client\"\nclient_secret_env = \"NOT_NEEDED\"\n"
 	}})
@@ -81,6 +86,9 @@ func TestBrowserLogin(t *testing.T) {
 	}
 	afterLogin := text(ctx, t, `#env-dev[data-state="logged-in"]`)
 	production := text(ctx, t, `#env-books.production #production-books`)
+	if got := text(ctx, t, `#banner[role="alert"]`); got != banner {
+		t.Errorf("the banner says %q, want %q", got, banner)
+	}
 	colour, err := chromedp.Run(ctx, chromedp.Evaluate[*string](`getComputedStyle(document.querySelector("#production-books")).backgroundColor`))
 	if err != nil || colour == nil {
 		t.Fatalf("reading the production mark's colour: %v", err)
