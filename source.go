@@ -29,6 +29,7 @@ type Settings struct {
 	ClientSecretFunc func(ctx context.Context) (string, error)
 	AuthURL          string
 	TokenURL         string
+	RevocationURL    string // RFC 7009; "" when the provider has none
 	APIURL           string // tokens are only ever sent to this host; empty: any host
 	Scopes           []string
 	// AuthStyle is oauth2.AuthStyleInHeader or oauth2.AuthStyleInParams.

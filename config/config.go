@@ -74,6 +74,9 @@ type Env struct {
 	// IdleLimit is how long the provider lets a grant go unused (zero: no
 	// limit known); a long-running process renews well within it.
 	IdleLimit time.Duration
+	// RevocationURL is the provider's RFC 7009 endpoint, where `logout`
+	// ends the grant; "" when it has none.
+	RevocationURL string
 	// TokenFile is a file the long-running process keeps holding the
 	// current access token, for tools that read one from a file; "" for none.
 	TokenFile string

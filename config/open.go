@@ -83,6 +83,7 @@ func (e *Env) Settings() freshtoken.Settings {
 		ClientSecretFunc: e.ClientSecretValue,
 		AuthURL:          e.AuthURL,
 		TokenURL:         e.TokenURL,
+		RevocationURL:    e.RevocationURL,
 		APIURL:           e.APIURL,
 		Scopes:           e.Scopes,
 		AuthStyle:        style,

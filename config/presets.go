@@ -166,6 +166,12 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		}
 		e.Timeout = r.Timeout.d
 	}
+	if ru := strings.TrimSpace(r.RevocationURL); ru != "" {
+		if err := checkHTTPURL(ru); err != nil {
+			return nil, bad("revocation_url", "%v", err)
+		}
+		e.RevocationURL = ru
+	}
 	if tf := strings.TrimSpace(r.TokenFile); tf != "" {
 		if !filepath.IsAbs(tf) {
 			return nil, bad("token_file", "%q is not an absolute path", tf)

@@ -31,6 +31,7 @@ type EnvSettings struct {
 	DefaultLifetime Duration `toml:"default_lifetime,omitempty"`
 	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
 	TokenFile       string   `toml:"token_file,omitempty"`
+	RevocationURL   string   `toml:"revocation_url,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that

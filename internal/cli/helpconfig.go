@@ -39,6 +39,7 @@ freshtoken/config.toml in your config folder (usually ~/.config).
   default_lifetime = "1h"          # when the provider gives no usable expires_in: renew after this
   refresh_idle_limit = "60d"       # the provider ends grants unused this long: the proxy renews in time
   token_file = "/run/user/1000/sandbox-token"   # kept holding the current access token by the proxy
+  revocation_url = "https://login.example.com/revoke"   # RFC 7009: logout ends the grant there
 
 A preset fills api_url, auth_url and token_url; a key set explicitly wins, and
 overriding api_url moves a FreeAgent preset's endpoints with it. A token whose

@@ -1,40 +1,87 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken"
 )
 
 type logoutOptions struct {
-	f *Factory
+	f     *Factory
+	Local bool
 }
 
 func newLogoutCmd(f *Factory, runF func(*logoutOptions) error) *cobra.Command {
 	opts := &logoutOptions{f: f}
-	return &cobra.Command{
-		Use:     "logout",
-		Short:   "Forget an environment's tokens",
-		Long:    "Delete the environment's stored tokens. The configuration is kept; `freshtoken login` logs in again.",
-		Example: `  freshtoken logout -e sandbox`,
-		Args:    exactArgs(0, "no arguments"),
+	cmd := &cobra.Command{
+		Use:   "logout",
+		Short: "End an environment's grant at the provider and forget its tokens",
+		Long: `Revoke the environment's tokens at the provider's revocation endpoint (RFC 7009,
+revocation_url in the config) when it has one, then delete them from the store.
+If revocation fails, the tokens are still forgotten and the message says what
+failed. --local only forgets them. The configuration is kept; ` + "`freshtoken login`" + `
+logs in again.`,
+		Example: `  freshtoken logout -e sandbox
+  freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
+		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)
 			}
-			src, err := f.Source(cmd.Context(), "")
-			if err != nil {
-				return err
-			}
-			if rec, err := src.Record(cmd.Context()); err == nil && rec == nil {
-				fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", src.Env(), src.Location())
-				return nil
-			}
-			if err := src.Logout(cmd.Context()); err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s.\n", src.Env(), src.Location())
-			return nil
+			return runLogout(cmd, opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Local, "local", false, "only forget the tokens; do not revoke them at the provider")
+	return cmd
+}
+
+func runLogout(cmd *cobra.Command, opts *logoutOptions) error {
+	ctx, f := cmd.Context(), opts.f
+	src, err := f.Source(ctx, "")
+	if err != nil {
+		return err
+	}
+	rec, err := src.Record(ctx)
+	if err == nil && rec == nil {
+		fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", src.Env(), src.Location())
+		return nil
+	}
+	if err == nil {
+		if err := src.CheckGrant(rec); err != nil {
+			return err // another client's: neither revoked nor forgotten
+		}
+	}
+	var revokeErr error
+	if !opts.Local {
+		revokeErr = src.Revoke(ctx)
+	}
+	if err := src.Logout(ctx); err != nil {
+		return errors.Join(err, revokeErr)
+	}
+	if revokeErr != nil {
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s, but %s; the grant may still be valid at the provider until it expires, or until you remove the app's access there.\n",
+			src.Env(), src.Location(), trimEnv(revokeErr, src.Env()))
+		return &silentError{code: ExitUnreachable}
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: %sits tokens were deleted from %s.\n", src.Env(), revokedText(src, opts.Local), src.Location())
+	return nil
+}
+
+func revokedText(src *freshtoken.Source, local bool) string {
+	if local || !src.CanRevoke() {
+		return ""
+	}
+	return "the grant was revoked at the provider, and "
+}
+
+// trimEnv is err's message without the "ENV: " it starts with.
+func trimEnv(err error, env string) string {
+	msg := err.Error()
+	if len(msg) > len(env)+2 && msg[:len(env)+2] == env+": " {
+		return msg[len(env)+2:]
+	}
+	return msg
 }

@@ -139,6 +139,7 @@ type Stats struct {
 	Exchanges     int `json:"exchanges"`      // successful authorization_code grants
 	Refreshes     int `json:"refreshes"`      // successful refresh_token grants
 	ReuseDetected int `json:"reuse_detected"` // rotated-out refresh token presented (grant not yet revoked)
+	Revocations   int `json:"revocations"`    // requests to the revocation endpoint (RFC 7009)
 	GrantsRevoked int `json:"grants_revoked"`
 	APIRequests   int `json:"api_requests"` // every request to a /v2/ API endpoint
 	RateLimited   int `json:"rate_limited"` // 429s sent (API and token endpoint)
@@ -232,6 +233,7 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("GET /v2/approve_app", p.handleApprovePage)
 	mux.HandleFunc("POST /v2/approve_app", p.handleApproveDecision)
 	mux.HandleFunc("POST /v2/token_endpoint", p.handleToken)
+	mux.HandleFunc("POST /v2/revoke", p.handleRevoke)
 
 	mux.Handle("GET /v2/company", p.api(p.handleCompany))
 	mux.Handle("GET /v2/users/me", p.api(p.handleMe))

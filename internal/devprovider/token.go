@@ -259,3 +259,34 @@ func (p *Provider) issue(g *grant, now time.Time) tokenResponse {
 		RefreshTokenExpiresIn: int(expires.Sub(now).Round(time.Second) / time.Second),
 	}
 }
+
+// handleRevoke is POST /v2/revoke, RFC 7009: the client authenticates as
+// at the token endpoint, and a refresh token ends its whole grant, an
+// access token just itself. An unknown token is no error (200), as the
+// RFC says.
+func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, invalidRequest("the body is not a form: "+err.Error()))
+		return
+	}
+	if _, problem := p.authenticateClient(r); problem != "" {
+		writeJSON(w, http.StatusUnauthorized, &oauthError{Code: "invalid_client", Description: problem})
+		return
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		writeJSON(w, http.StatusBadRequest, invalidRequest("token is missing"))
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stats.Revocations++
+	if rt, ok := p.refresh[token]; ok {
+		rt.grant.revoked = true
+		p.opts.Logger.Info("grant revoked at the client's request", "grant", rt.grant.id)
+	}
+	if at, ok := p.access[token]; ok {
+		at.revoked = true
+	}
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,75 @@
+package freshtoken
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// Revoke asks the provider to end the grant (RFC 7009): the refresh token,
+// then the access token, at Settings.RevocationURL. It stores nothing and
+// forgets nothing; Logout does that, whatever Revoke answered. It does
+// nothing when no revocation endpoint is known, or when no tokens of this
+// environment's grant are stored.
+func (s *Source) Revoke(ctx context.Context) error {
+	if s.set.RevocationURL == "" {
+		return nil
+	}
+	r, err := s.load(ctx)
+	if err != nil {
+		return err
+	}
+	secret, err := s.clientSecret(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range []struct{ token, hint string }{{r.RefreshToken, "refresh_token"}, {r.AccessToken, "access_token"}} {
+		if t.token == "" {
+			continue
+		}
+		if err := s.revoke(ctx, secret, t.token, t.hint); err != nil {
+			return fmt.Errorf("%s: the provider's revocation endpoint %s could not revoke the %s (%w)", s.set.Env, s.set.RevocationURL, strings.ReplaceAll(t.hint, "_", " "), err)
+		}
+		s.log.Debug("token revoked", "url", s.set.RevocationURL, "token_type_hint", t.hint)
+	}
+	return nil
+}
+
+// revoke sends one RFC 7009 request, authenticating the client as the
+// token endpoint does.
+func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
+	form := url.Values{"token": {token}, "token_type_hint": {hint}}
+	if s.set.AuthStyle == oauth2.AuthStyleInParams {
+		form.Set("client_id", s.set.ClientID)
+		form.Set("client_secret", secret)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.set.RevocationURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if s.set.AuthStyle == oauth2.AuthStyleInHeader {
+		req.SetBasicAuth(url.QueryEscape(s.set.ClientID), url.QueryEscape(secret))
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return httpx.UnwrapURLError(err)
+	}
+	defer httpx.Drain(resp)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %s", redact.OneLine(resp.Status, 80))
+	}
+	return nil
+}
+
+// CanRevoke reports whether the provider has a revocation endpoint.
+func (s *Source) CanRevoke() bool { return s.set.RevocationURL != "" }
