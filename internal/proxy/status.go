@@ -265,6 +265,11 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := p.env(r.Context(), name)
 	if err == nil {
+		// As `freshtoken logout`: end the grant at the provider if it can,
+		// and forget the tokens whatever it answered.
+		if rerr := e.src.Revoke(r.Context()); rerr != nil {
+			p.log.Warn("the grant could not be revoked at the provider; forgetting the tokens all the same", "env", name, "error", rerr.Error())
+		}
 		err = e.src.Logout(r.Context())
 	}
 	if err != nil {
