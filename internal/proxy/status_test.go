@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -78,7 +79,13 @@ func (f *fixture) csrf(t *testing.T) string {
 // press posts a status page button's form as the browser would.
 func (f *fixture) press(t *testing.T, action string, form url.Values, origin string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/dev/"+action, strings.NewReader(form.Encode()))
+	return f.pressEnv(t, "dev", action, form, origin)
+}
+
+// pressEnv is press for env's button.
+func (f *fixture) pressEnv(t *testing.T, env, action string, form url.Values, origin string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/"+env+"/"+action, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if origin != "" {
 		req.Header.Set("Origin", origin)
@@ -203,5 +210,22 @@ func TestStatusPageBanner(t *testing.T) {
 	p.ServeHTTP(w, req)
 	if page := w.Body.String(); !strings.Contains(page, `<section id="banner"`) || !strings.Contains(page, "dev: the provider ended the grant; run `freshtoken login -e dev`") {
 		t.Errorf("the page has no banner:\n%s", page)
+	}
+}
+
+// TestLogoutButtonRevokes: the page's Log out ends the grant at the
+// provider's revocation endpoint, as `freshtoken logout` does, and forgets
+// the tokens.
+func TestLogoutButtonRevokes(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = \"%sv2/revoke\"\n", f.api)
+	}})
+	f.login(t, "rev")
+	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if resp.StatusCode != http.StatusSeeOther || f.provider.Stats().Revocations != 2 {
+		t.Fatalf("Log out: %d, %d revocations; want the refresh and access tokens revoked", resp.StatusCode, f.provider.Stats().Revocations)
+	}
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
+		t.Fatalf("after Log out the store holds %+v, %v", rec, err)
 	}
 }
