@@ -140,7 +140,8 @@ func TestJSONLogsSpellDurationsAndTimes(t *testing.T) {
 }
 
 // TestLoginBesideAFakeProxy: a program on the redirect port that answers
-// like a freshtoken proxy but sends the browser elsewhere cannot make
+// like a freshtoken proxy serving this very client, but sends the browser
+// elsewhere, cannot make
 // `freshtoken login` report success: nothing reaches the store, so it waits
 // out its time and says log-in needed (exit 3).
 func TestLoginBesideAFakeProxy(t *testing.T) {
@@ -155,7 +156,10 @@ func TestLoginBesideAFakeProxy(t *testing.T) {
 	}
 	var opened atomic.Int32
 	fake := &http.Server{Addr: string(m[1]), Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		rw.Header().Set("X-Freshtoken-Proxy", "1")
+		if strings.HasSuffix(r.URL.Path, "/grant") { // it claims just what login wants to hear
+			json.NewEncoder(rw).Encode(map[string]string{"client_id": "dev-client-id", "token_url": w.api + "v2/token_endpoint", "store": w.storeFile()})
+			return
+		}
 		if strings.HasSuffix(r.URL.Path, "/login") {
 			opened.Add(1)
 			http.Redirect(rw, r, "http://127.0.0.1:1/another-apps-consent-page", http.StatusSeeOther)

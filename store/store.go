@@ -78,15 +78,6 @@ const (
 	RenewedToKeepAlive  = "keep-alive" // the grant would have lapsed unused
 )
 
-// Lifetime is how long the access token was issued for, or zero when the
-// provider did not say.
-func (r *Record) Lifetime() time.Duration {
-	if r.Expiry.IsZero() || r.IssuedAt.IsZero() {
-		return 0
-	}
-	return r.Expiry.Sub(r.IssuedAt)
-}
-
 // Store keeps records. Implementations make Save durable before returning:
 // a saved refresh token survives a crash the instant after Save returns.
 type Store interface {

@@ -8,17 +8,12 @@ import (
 	"github.com/freshtoken/freshtoken/internal/failure"
 )
 
-// Exit codes, as PRODUCT.md promises them.
+// Exit codes the command line gives itself; every other comes from the table
+// of failure kinds (internal/failure).
 const (
 	ExitOK          = 0
-	ExitFailure     = 1
 	ExitUsage       = 2
-	ExitLogin       = 3
-	ExitHTTPError   = 4
 	ExitUnreachable = 5
-	// ExitInterrupted follows the shell's convention for SIGINT (128+2);
-	// SIGTERM and SIGHUP give 128+15 and 128+1.
-	ExitInterrupted = 130
 	// ExitBrokenPipe is a command whose output lost its reader (128+SIGPIPE),
 	// as a pipeline member killed by SIGPIPE would exit.
 	ExitBrokenPipe = 141

@@ -31,10 +31,11 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		return err
 	}
 	base := "http://" + addr
-	if !isProxy(ctx, base) {
-		return fmt.Errorf("%s: %w; stop the program using it, or set another port in redirect_uri (and register it with the provider)", env.Name, busy)
+	g, ok := proxyGrant(ctx, base, env.Name)
+	if !ok {
+		return fmt.Errorf("%s: %w, and not by a freshtoken proxy serving %s; stop the program using it, or set another port in redirect_uri (and register it with the provider)", env.Name, busy, env.Name)
 	}
-	if g, ok := proxyGrant(ctx, base, env.Name); ok && (g.ClientID != env.ClientID || g.TokenURL != env.TokenURL || g.Store != src.Location()) {
+	if g.ClientID != env.ClientID || g.TokenURL != env.TokenURL || g.Store != src.Location() {
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for client %q at %s with tokens in %s, not this configuration's client %q at %s with tokens in %s; logging in through it would not give this configuration tokens. Stop that proxy, or run it with this configuration",
 			env.Name, base, env.Name, g.ClientID, g.TokenURL, g.Store, env.ClientID, env.TokenURL, src.Location())
 	}
@@ -79,9 +80,10 @@ type grantInfo struct {
 	Store    string `json:"store"`
 }
 
-// proxyGrant asks the proxy at base which client and store it serves env
-// for. Its answer is used only to refuse a log-in that could not help,
-// never to believe one that did.
+// proxyGrant asks the program at base, as a freshtoken proxy, which client
+// and store it serves env for; ok is false when it does not answer as one.
+// The answer is used only to refuse a log-in that could not help, never to
+// believe one that did.
 func proxyGrant(ctx context.Context, base, env string) (grantInfo, bool) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -99,22 +101,4 @@ func proxyGrant(ctx context.Context, base, env string) (grantInfo, bool) {
 		return g, false
 	}
 	return g, true
-}
-
-// isProxy reports whether the program at base marks its page as a
-// freshtoken proxy's. It decides only whether to try; nothing more.
-func isProxy(ctx context.Context, base string) bool {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/", nil)
-	if err != nil {
-		return false
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.Header.Get(proxy.MarkHeader) != ""
 }

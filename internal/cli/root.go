@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -17,13 +17,10 @@ import (
 // signal arrives and whatever pipe closes, it returns only once every
 // renewal sent has been stored (see guard).
 func Main(args []string, ios *IOStreams) int {
-	var (
-		mu     sync.Mutex
-		broken bool // stdout or stderr lost its reader
-	)
+	var broken atomic.Bool // stdout or stderr lost its reader
 	streams := *ios
-	streams.Out = pipeWatch{w: ios.Out, broken: &broken, mu: &mu}
-	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken, mu: &mu}
+	streams.Out = pipeWatch{w: ios.Out, broken: &broken}
+	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken}
 	ctx, g, stop := guardSignals(streams.ErrOut)
 	defer stop()
 	f := &Factory{IO: &streams, Sending: g.Sending}
@@ -33,9 +30,6 @@ func Main(args []string, ios *IOStreams) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	sig := g.settle()
-	mu.Lock()
-	lostReader := broken
-	mu.Unlock()
 	var (
 		se *silentError
 		es *exitStatus
@@ -43,7 +37,7 @@ func Main(args []string, ios *IOStreams) int {
 	switch {
 	case errors.As(err, &es):
 		return es.code // the command's own, signal or not
-	case sig == 0 && lostReader && (err == nil || errors.Is(err, syscall.EPIPE)):
+	case sig == 0 && broken.Load() && (err == nil || errors.Is(err, syscall.EPIPE)):
 		return ExitBrokenPipe // nobody is reading: nothing to say, and nowhere to say it
 	case sig != 0:
 		// Interrupted: any renewal in flight was seen through and stored.

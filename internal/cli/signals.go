@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -136,16 +137,13 @@ func host(rawURL string) string {
 // remembered so that the process exits as a killed pipeline member would.
 type pipeWatch struct {
 	w      io.Writer
-	broken *bool
-	mu     *sync.Mutex
+	broken *atomic.Bool
 }
 
 func (p pipeWatch) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
 	if errors.Is(err, syscall.EPIPE) {
-		p.mu.Lock()
-		*p.broken = true
-		p.mu.Unlock()
+		p.broken.Store(true)
 	}
 	return n, err
 }

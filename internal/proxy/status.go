@@ -36,12 +36,6 @@ func serveFavicon(w http.ResponseWriter, r *http.Request) {
 // cannot be clickjacked), no scripts or styles but its own, no caching, and
 // no Referer sent to the provider. (With no Referer at all, browsers would
 // also send "Origin: null" on the page's own forms, which the guard refuses.)
-// MarkHeader marks the status page as a freshtoken proxy's, so that
-// `freshtoken login` can tell it from another program on the redirect
-// port. It says nothing more: a log-in is trusted only once its tokens are
-// in the store.
-const MarkHeader = "X-Freshtoken-Proxy"
-
 func pageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -111,7 +105,6 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, problem{Code: "method_not_allowed", Message: "the status page only answers GET"})
 		return
 	}
-	w.Header().Set(MarkHeader, "1")
 	data := pageData{Base: p.base, Local: fromThisMachine(r), AllowRemote: p.o.AllowRemote}
 	if p.o.Banner != nil {
 		data.Banner = p.o.Banner()
