@@ -103,7 +103,9 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 			at, why = src.Plan(rec)
 		}
 		k.tell(ctx, src, name, rec)
-		k.writeTokenFile(name, rec)
+		if rec != nil && src.CheckGrant(rec) == nil { // never another client's token
+			k.writeTokenFile(name, rec)
+		}
 		if at.IsZero() {
 			continue
 		}

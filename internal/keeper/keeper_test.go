@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,5 +81,32 @@ func TestEachEventIsTold(t *testing.T) {
 				t.Fatalf("notices %+v; want %s saying %q", got, tt.event, tt.says)
 			}
 		})
+	}
+}
+
+// TestTokenFileNeverHoldsAnotherClientsToken: a keeper of a configuration
+// whose environment shares its name and store with another client's never
+// puts that client's token in its token file.
+func TestTokenFileNeverHoldsAnotherClientsToken(t *testing.T) {
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "mine", ClientSecret: "s3cr3t-value",
+		TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := &store.Record{AccessToken: "their-access-token-123456", RefreshToken: "their-refresh-token-123456",
+		IssuedAt: time.Now(), Expiry: time.Now().Add(time.Hour),
+		Grant: store.Grant{TokenURL: "http://127.0.0.1:2/token", ClientID: "theirs", Type: freshtoken.GrantAuthorizationCode}}
+	if err := st.Save(context.Background(), "dev", theirs); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "token")
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
+		Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(string) string { return file }}
+	k.round(context.Background(), time.Minute)
+	if _, err := os.Stat(file); err == nil {
+		t.Fatal("the token file was written with another client's token")
 	}
 }
