@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -302,7 +303,9 @@ func readTrusted(path string) ([]byte, fs.FileInfo, error) {
 
 // typeMismatch matches the decoder's message for a value of the wrong type,
 // which it reports without a position of its own.
-var typeMismatch = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
+var typeMismatch = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
+})
 
 func decodeError(path string, err error) error {
 	var pe toml.ParseError
@@ -312,7 +315,7 @@ func decodeError(path string, err error) error {
 		}
 		return &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message + "; fix the TOML syntax there"}
 	}
-	if m := typeMismatch.FindStringSubmatch(err.Error()); m != nil {
+	if m := typeMismatch().FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &Error{Path: path, Line: line, Key: m[2], Msg: m[3]}
 	}

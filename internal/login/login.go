@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -266,7 +267,7 @@ func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 			return
 		}
 		var body bytes.Buffer
-		page.Execute(&body, pageData{Env: f.Env, Err: errString(err)})
+		page().Execute(&body, pageData{Env: f.Env, Err: errString(err)})
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
 		w.Header().Set("Cache-Control", "no-store")
@@ -293,13 +294,16 @@ type pageData struct {
 	Err string
 }
 
-var page = template.Must(template.New("page").Parse(`<!doctype html>
+// page is parsed when a login first needs it, not at every start.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>freshtoken</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}.ok{color:#176f2c}.err{color:#a12}</style></head><body>
 {{if .Err}}<h1 class="err">Login failed</h1><p>{{.Err}}</p>
 {{else}}<h1 class="ok" id="success">Logged in to {{.Env}}</h1><p>You can close this tab and return to freshtoken, which stores your tokens and keeps them fresh.</p>{{end}}
 </body></html>`))
+})
 
 // Listen opens the callback listener on the loopback address of redirectURI.
 // "localhost" listens on 127.0.0.1, as RFC 8252 advises.
