@@ -8,8 +8,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -242,5 +246,43 @@ func TestPrivateKeyJWTRefusals(t *testing.T) {
 				t.Fatalf("%d token requests sent with a key that cannot sign", n)
 			}
 		})
+	}
+}
+
+// TestProviderEchoingAnAssertionDoesNotLeakIt: a token endpoint that quotes
+// the client assertion in its error, raw or form-encoded, must not put it
+// into the error message or the log.
+func TestProviderEchoingAnAssertionDoesNotLeakIt(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "private_key_jwt", ClientPublicKey: key.Public()})
+	privateKeyJWT(r, key, "")
+	r.login(r.source())
+	var echoed []string
+	echoing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		form, _ := url.ParseQuery(string(body))
+		echoed = append(echoed, form.Get("client_assertion"))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": "bad assertion " + form.Get("client_assertion") + " in " + string(body)})
+	}))
+	defer echoing.Close()
+	r.moveTokenEndpoint(echoing.URL)
+	var logs bytes.Buffer
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Logger: slog.New(redact.NewHandler(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.Renew(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "invalid_request") {
+		t.Fatalf("err = %v; want invalid_request", err)
+	}
+	if len(echoed) != 1 || echoed[0] == "" {
+		t.Fatalf("the endpoint saw assertions %q; want one", echoed)
+	}
+	// Messages are clipped, so even a part of it must not show.
+	if out := err.Error() + logs.String(); strings.Contains(out, echoed[0][:60]) {
+		t.Fatalf("the assertion leaked:\n%s", out)
 	}
 }

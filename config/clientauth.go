@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/BurntSushi/toml"
 
 	"github.com/freshtoken/freshtoken"
 )
@@ -68,6 +71,49 @@ func (p *Params) UnmarshalTOML(v any) error {
 	return nil
 }
 
+// MarshalTOML implements toml.Marshaler: an inline table, in key order,
+// which stays inside the environment's table when written.
+func (p Params) MarshalTOML() ([]byte, error) {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("{ ")
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		kq := k
+		if !bareKey.MatchString(k) {
+			var err error
+			if kq, err = tomlString(k); err != nil {
+				return nil, err
+			}
+		}
+		vq, err := tomlString(p[k])
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(kq + " = " + vq)
+	}
+	b.WriteString(" }")
+	return []byte(b.String()), nil
+}
+
+// bareKey matches the keys TOML takes without quotes.
+var bareKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// tomlString is s as a TOML string, quoted and escaped by the encoder.
+func tomlString(s string) (string, error) {
+	b, err := toml.Marshal(map[string]string{"v": s})
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(strings.TrimPrefix(string(b), "v = ")), nil
+}
+
 // ownParamKeys are the configuration keys of the settings that set a
 // parameter auth_params or token_params may not repeat.
 var ownParamKeys = map[string]string{"Scopes": "scopes", "Audience": "audience", "Resources": "resource"}
@@ -88,8 +134,8 @@ func paramProblem(check func(string) error, key string) string {
 	return err.Error()
 }
 
-// keyAlgs are the values key_alg takes.
-var keyAlgs = []string{"RS256", "PS256", "ES256", "ES384"}
+// KeyAlgs are the values key_alg takes.
+var KeyAlgs = []string{"RS256", "PS256", "ES256", "ES384"}
 
 // resolveClientAuth checks client_auth and what goes with it (the client
 // secret, key_file, key_id, key_alg, assertion_audience), and the request
@@ -117,8 +163,8 @@ func resolveClientAuth(e *Env, r EnvSettings, bad func(key, format string, args 
 			return bad("key_file", "missing; client_auth = \"private_key_jwt\" signs with the private key in this PEM file, whose public half is registered with the provider")
 		case !filepath.IsAbs(e.KeyFile):
 			return bad("key_file", "%q is not an absolute path", e.KeyFile)
-		case e.KeyAlg != "" && !slices.Contains(keyAlgs, e.KeyAlg):
-			return bad("key_alg", "%q is not one of %s", e.KeyAlg, strings.Join(keyAlgs, ", "))
+		case e.KeyAlg != "" && !slices.Contains(KeyAlgs, e.KeyAlg):
+			return bad("key_alg", "%q is not one of %s", e.KeyAlg, strings.Join(KeyAlgs, ", "))
 		}
 		e.KeyFile = filepath.Clean(e.KeyFile)
 	} else {
