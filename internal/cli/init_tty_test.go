@@ -4,10 +4,16 @@ package cli_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,5 +174,72 @@ func TestInitAsksOnATerminal(t *testing.T) {
 	ios, out, errOut := testStreams(false, false)
 	if code := e.run(ios, "get", "/v2/company"); code != 0 || !strings.Contains(out.String(), "Dev Ltd") {
 		t.Errorf("get after init exited %d: %s%s", code, out, errOut)
+	}
+}
+
+// TestInitAsksForTheKeyFile: with --client-auth private_key_jwt, init on a
+// terminal asks for the key file instead of a secret, refusing one it
+// cannot use, and the log-in it offers signs with that key.
+func TestInitAsksForTheKeyFile(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newDevEnv(t, devprovider.Options{AuthStyle: "private_key_jwt", ClientPublicKey: key.Public()})
+	der, _ := x509.MarshalECPrivateKey(key)
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newScreen(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	redirect := "http://" + ln.Addr().String() + "/callback"
+	ln.Close()
+	f := &cli.Factory{
+		IO: &cli.IOStreams{In: s.tty, Out: io.Discard, ErrOut: s.tty, InTTY: true, ErrTTY: true},
+		OpenBrowser: func(url string) error {
+			go func() {
+				if resp, err := http.Get(url); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+			return nil
+		},
+	}
+	root := cli.NewRootCmd(f)
+	root.SetArgs([]string{"--config", e.config, "init", "-e", "idp", "--provider", "freeagent", "--api-url", e.api, "--redirect-uri", redirect, "--client-auth", "private_key_jwt"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(t.Context()) }()
+
+	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
+	s.answer(t, "Private key file (PEM; its public half is registered with the provider): ", keyFile)
+	s.expect(t, "who could sign as your client; run `chmod 600 "+keyFile+"`")
+	if err := os.Chmod(keyFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.answer(t, "Private key file (PEM; its public half is registered with the provider): ", keyFile)
+	s.answer(t, "Log in to idp now? [Y/n]: ", "")
+	var runErr error
+	testenv.WaitFor(t, "init to finish", func() bool {
+		select {
+		case runErr = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if runErr != nil {
+		t.Fatalf("init: %v\nscreen:\n%s", runErr, s)
+	}
+	s.expect(t, "Logged in to idp")
+	if strings.Contains(s.String(), "client secret") {
+		t.Errorf("init asked about a client secret:\n%s", s)
+	}
+	if st := e.provider.Stats(); st.Exchanges != 1 || st.ClientAssertions != 1 {
+		t.Errorf("stats %+v; want one exchange, authenticated by one assertion", st)
 	}
 }
