@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -115,15 +116,19 @@ func authURL(s *Settings) (string, error) {
 // and revocation endpoints passes through, whatever grant or log-in sends
 // it over the Source's TokenClient: each POST to the token endpoint gains
 // the environment's audience, resources and TokenParams, and under
-// private_key_jwt each POST to either endpoint gains a client assertion
-// of its own. A parameter the request already carries is left as it is.
+// private_key_jwt each POST to it or to another endpoint where the client
+// authenticates gains a client assertion of its own. A parameter the request already carries is left as it is.
 // Requests to any other URL pass untouched, so the assertion, which names
 // the token endpoint, goes nowhere else.
 type tokenRequests struct {
-	base              http.RoundTripper
-	src               *Source
-	token, revocation *url.URL // revocation is nil when there is none
-	params            url.Values
+	base  http.RoundTripper
+	src   *Source
+	token *url.URL
+	// authenticated are the other endpoints where the client
+	// authenticates: the revocation endpoint, if any. (A device
+	// authorization endpoint belongs here too.)
+	authenticated []*url.URL
+	params        url.Values
 }
 
 // tokenClient returns c with tokenRequests in front of its transport.
@@ -137,9 +142,11 @@ func (s *Source) tokenClient(c *http.Client) (*http.Client, error) {
 		return nil, fmt.Errorf("freshtoken: Settings.TokenURL: %w", err)
 	}
 	if s.set.RevocationURL != "" {
-		if t.revocation, err = url.Parse(s.set.RevocationURL); err != nil {
+		u, err := url.Parse(s.set.RevocationURL)
+		if err != nil {
 			return nil, fmt.Errorf("freshtoken: Settings.RevocationURL: %w", err)
 		}
+		t.authenticated = append(t.authenticated, u)
 	}
 	tc := *c
 	tc.Transport = t
@@ -148,8 +155,8 @@ func (s *Source) tokenClient(c *http.Client) (*http.Client, error) {
 
 func (t *tokenRequests) RoundTrip(req *http.Request) (*http.Response, error) {
 	toToken := req.Method == http.MethodPost && sameEndpoint(req.URL, t.token)
-	toRevocation := req.Method == http.MethodPost && t.revocation != nil && sameEndpoint(req.URL, t.revocation)
-	if !toToken && !toRevocation {
+	toOther := req.Method == http.MethodPost && slices.ContainsFunc(t.authenticated, func(e *url.URL) bool { return sameEndpoint(req.URL, e) })
+	if !toToken && !toOther {
 		return t.base.RoundTrip(req)
 	}
 	add := url.Values{}
