@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -86,7 +85,7 @@ func (p Params) MarshalTOML() ([]byte, error) {
 			b.WriteString(", ")
 		}
 		kq := k
-		if !bareKey.MatchString(k) {
+		if !isBareKey(k) {
 			var err error
 			if kq, err = tomlString(k); err != nil {
 				return nil, err
@@ -102,8 +101,10 @@ func (p Params) MarshalTOML() ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// bareKey matches the keys TOML takes without quotes.
-var bareKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+// isBareKey reports whether TOML takes k without quotes.
+func isBareKey(k string) bool {
+	return k != "" && strings.Trim(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == ""
+}
 
 // tomlString is s as a TOML string, quoted and escaped by the encoder.
 func tomlString(s string) (string, error) {
@@ -148,7 +149,7 @@ func resolveClientAuth(e *Env, r EnvSettings, bad func(key, format string, args 
 	default:
 		return bad("client_auth", "%q is not \"basic\", \"body\", \"none\" or \"private_key_jwt\"", e.ClientAuth)
 	}
-	if !e.SendsSecret() {
+	if !SendsSecret(e.ClientAuth) {
 		for _, s := range []struct{ key, val string }{{"client_secret", e.ClientSecret}, {"client_secret_env", e.ClientSecretEnv}, {"client_secret_cmd", e.ClientSecretCmd}} {
 			if s.val != "" {
 				return bad(s.key, "a client with client_auth = %q sends no client secret; remove %s", e.ClientAuth, s.key)
@@ -205,15 +206,17 @@ func resolveClientAuth(e *Env, r EnvSettings, bad func(key, format string, args 
 	return nil
 }
 
-// SendsSecret reports whether the environment's client authenticates with
-// a client secret (basic or body).
-func (e *Env) SendsSecret() bool { return e.ClientAuth == "basic" || e.ClientAuth == "body" }
+// SendsSecret reports whether a client whose client_auth is clientAuth
+// authenticates with a client secret: basic (the default, "") or body.
+func SendsSecret(clientAuth string) bool {
+	return clientAuth == "" || clientAuth == "basic" || clientAuth == "body"
+}
 
 // clientAuthSettings fills in s how the client authenticates and the
 // extras its requests carry.
 func (e *Env) clientAuthSettings(s *freshtoken.Settings) {
 	s.ClientAuth = freshtoken.ClientAuth(e.ClientAuth)
-	if e.SendsSecret() {
+	if SendsSecret(e.ClientAuth) {
 		s.ClientSecretFunc = e.ClientSecretValue
 	}
 	if e.ClientAuth == "private_key_jwt" {

@@ -230,7 +230,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		s.KeyFile, err = p.ask(ctx, "Private key file (PEM; its public half is registered with the provider)", "", checkKeyFileAnswer)
 		return err
 	}
-	if s.ClientSecret != "" || s.ClientSecretEnv != "" || s.ClientSecretCmd != "" || !sendsSecret(s.ClientAuth) {
+	if s.ClientSecret != "" || s.ClientSecretEnv != "" || s.ClientSecretCmd != "" || !config.SendsSecret(s.ClientAuth) {
 		return nil
 	}
 	how, err := p.choose(ctx, "How should freshtoken get the client secret?", []choice{

@@ -102,9 +102,7 @@ func checkClientAuthFlag(s config.EnvSettings) error {
 // authentication that uses no secret drops the old secret, and one that
 // uses no key drops the old key.
 func mergeClientAuth(m *config.EnvSettings, flags config.EnvSettings) {
-	switch flags.ClientAuth {
-	case "":
-	case string(freshtoken.ClientAuthNone), string(freshtoken.ClientAuthPrivateKeyJWT):
+	if !config.SendsSecret(flags.ClientAuth) {
 		m.ClientSecret, m.ClientSecretEnv, m.ClientSecretCmd = "", "", ""
 	}
 	if flags.ClientAuth != "" && flags.ClientAuth != string(freshtoken.ClientAuthPrivateKeyJWT) {
@@ -132,12 +130,6 @@ func mergeClientAuth(m *config.EnvSettings, flags config.EnvSettings) {
 			(*t.into)[k] = v
 		}
 	}
-}
-
-// sendsSecret reports whether a client authenticating as clientAuth has a
-// secret to be asked for.
-func sendsSecret(clientAuth string) bool {
-	return clientAuth == "" || clientAuth == string(freshtoken.ClientAuthBasic) || clientAuth == string(freshtoken.ClientAuthBody)
 }
 
 // checkKeyFileAnswer checks the answer to the question for the key file.
