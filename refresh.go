@@ -31,7 +31,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 	for attempt := 0; ; attempt++ {
 		sentAt := s.now()
 		s.log.Debug("refresh request", "url", s.set.TokenURL, "grant_type", "refresh_token",
-			"client_auth", authStyleName(s.set.AuthStyle), "refresh_token", redact.Secret(r.RefreshToken), "attempt", attempt+1)
+			"client_auth", string(s.set.ClientAuth), "refresh_token", redact.Secret(r.RefreshToken), "attempt", attempt+1)
 		start := time.Now()
 		n, err := s.exchange(work, conf, r, sentAt, reason)
 		if err == nil {
@@ -135,11 +135,4 @@ func (s *Source) note(work context.Context, r *store.Record, kind, msg string) {
 	if err := s.store.Save(work, s.set.Env, &n); err != nil {
 		s.log.Debug("could not record the problem in the store", "error", err.Error())
 	}
-}
-
-func authStyleName(a oauth2.AuthStyle) string {
-	if a == oauth2.AuthStyleInParams {
-		return "body"
-	}
-	return "basic"
 }

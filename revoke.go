@@ -48,7 +48,9 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 	form := url.Values{"token": {token}, "token_type_hint": {hint}}
 	if s.set.AuthStyle == oauth2.AuthStyleInParams {
 		form.Set("client_id", s.set.ClientID)
-		form.Set("client_secret", secret)
+		if secret != "" { // none and private_key_jwt send none (TokenClient adds the assertion)
+			form.Set("client_secret", secret)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
 	defer cancel()

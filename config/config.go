@@ -81,6 +81,20 @@ type Env struct {
 	// TokenFile is a file the long-running process keeps holding the
 	// current access token, for tools that read one from a file; "" for none.
 	TokenFile string
+
+	// KeyFile is the PEM private key of client_auth = "private_key_jwt",
+	// KeyID its kid, KeyAlg its algorithm ("" from the key), and
+	// AssertionAudience the assertions' aud (nil: the token endpoint).
+	KeyFile           string
+	KeyID             string
+	KeyAlg            string
+	AssertionAudience []string
+	// Audience and Resources (RFC 8707) go on the authorization request and
+	// every token request; AuthParams on the first, TokenParams on the others.
+	Audience    string
+	Resources   []string
+	AuthParams  map[string]string
+	TokenParams map[string]string
 }
 
 // Invalidf is a configuration mistake that is not at a place in the file.
@@ -246,9 +260,10 @@ func Load(path string) (*File, error) {
 			var ce *Error
 			if errors.As(err, &ce) {
 				ce.Path = path
-				ce.Line = keyLine(data, toml.Key{"env", name, strings.TrimPrefix(ce.Key, "env."+name+".")})
-				if ce.Line == 0 {
-					ce.Line = keyLine(data, toml.Key{"env", name})
+				// The key's line, else its table's (auth_params.state
+				// written inline), else the environment's.
+				for k := ce.Key; ce.Line == 0 && strings.HasPrefix(k, "env."+name); k = k[:max(strings.LastIndex(k, "."), 0)] {
+					ce.Line = keyLine(data, toml.Key{k})
 				}
 			}
 			return nil, err

@@ -151,12 +151,8 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if sources > 1 {
 		return nil, bad("client_secret", "set only one of client_secret, client_secret_env and client_secret_cmd")
 	}
-	switch e.ClientAuth {
-	case "":
-		e.ClientAuth = "basic"
-	case "basic", "body":
-	default:
-		return nil, bad("client_auth", "%q is not \"basic\" or \"body\"", e.ClientAuth)
+	if err := resolveClientAuth(e, r, bad); err != nil {
+		return nil, err
 	}
 	if e.RedirectURI == "" {
 		e.RedirectURI = DefaultRedirectURI

@@ -34,6 +34,17 @@ type EnvSettings struct {
 	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
 	TokenFile       string   `toml:"token_file,omitempty"`
 	RevocationURL   string   `toml:"revocation_url,omitempty"`
+
+	// How a client without a secret authenticates, and what extras its
+	// requests carry (see clientauth.go).
+	KeyFile           string  `toml:"key_file,omitempty"`
+	KeyID             string  `toml:"key_id,omitempty"`
+	KeyAlg            string  `toml:"key_alg,omitempty"`
+	AssertionAudience Strings `toml:"assertion_audience,omitempty"`
+	Audience          string  `toml:"audience,omitempty"`
+	Resource          Strings `toml:"resource,omitempty"`
+	AuthParams        Params  `toml:"auth_params,omitempty"`
+	TokenParams       Params  `toml:"token_params,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that

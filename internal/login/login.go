@@ -59,9 +59,12 @@ type Flow struct {
 	Stdin    io.Reader
 	Stderr   io.Writer
 	Timeout  time.Duration // 0: DefaultTimeout
-	HTTP     *http.Client  // for the code exchange; nil: a client with a 30 s timeout
-	Logger   *slog.Logger
-	Clock    func() time.Time
+	// HTTP carries the code exchange: the Source's TokenClient, so that it
+	// gets the environment's token parameters and client authentication as
+	// every other token request does; nil: a plain client with a 30 s timeout.
+	HTTP   *http.Client
+	Logger *slog.Logger
+	Clock  func() time.Time
 }
 
 // Result is what a successful login obtained.
@@ -203,9 +206,9 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	log.Debug("code exchange", "url", f.Config.Endpoint.TokenURL, "grant_type", "authorization_code", "code", redact.Secret(code), "code_verifier", redact.Secret(req.Verifier))
 	hc := f.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = tokenerr.Lenient(&http.Client{Timeout: 30 * time.Second})
 	}
-	tok, err := f.Config.Exchange(context.WithValue(ctx, oauth2.HTTPClient, tokenerr.Lenient(hc)), code, oauth2.VerifierOption(req.Verifier))
+	tok, err := f.Config.Exchange(context.WithValue(ctx, oauth2.HTTPClient, hc), code, oauth2.VerifierOption(req.Verifier))
 	if err != nil {
 		return nil, f.exchangeError(err)
 	}

@@ -203,7 +203,7 @@ var secretKeys = map[string]bool{
 	"access_token": true, "refresh_token": true, "id_token": true, "token": true,
 	"client_secret": true, "secret": true, "password": true, "code": true,
 	"code_verifier": true, "verifier": true, "authorization": true, "cookie": true,
-	"set-cookie": true,
+	"set-cookie": true, "client_assertion": true,
 }
 
 // IsSecretKey reports whether an attribute or header named key holds a secret.
