@@ -71,19 +71,56 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// provider is what the harness needs of a server: the authorization
+// endpoint login prints, the protected API, and what to check and show when
+// a test ends.
+type provider interface {
+	AuthURL() string
+	APIURL() string
+	Summary() string   // the token endpoint's traffic, for failure messages
+	Secrets() []string // every secret it issued or received
+}
+
+// harness runs freshtoken as its users do, against one provider: a TOML
+// config with one environment, a file store in a temporary folder, and
+// every stderr of freshtoken kept, to check that no secret was logged.
+type harness struct {
+	p           provider
+	env         string
+	redirectURI string
+	secrets     []string // secrets the provider does not know: the client secret, a private key
+	dir         string
+	config      string
+	storeDir    string
+
+	mu   sync.Mutex
+	logs []string // every stderr of freshtoken, all with --debug
+}
+
+// newHarness writes a config whose default and only environment, env, has
+// envLines (TOML key = value lines), with a file store in a temporary
+// folder. redirectURI is where the provider sends the browser back.
+func newHarness(t *testing.T, p provider, env, redirectURI, envLines string, secrets ...string) *harness {
+	t.Helper()
+	h := &harness{p: p, env: env, redirectURI: redirectURI, secrets: secrets, dir: t.TempDir()}
+	h.storeDir = filepath.Join(h.dir, "store")
+	h.config = filepath.Join(h.dir, "config.toml")
+	config := fmt.Sprintf("default_env = %q\n\n[store]\nurl = %q\n\n[env.%s]\n%s", env, "file://"+h.storeDir, env, envLines)
+	if err := os.WriteFile(h.config, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.checkNoSecretLogged(t) })
+	return h
+}
+
 // fixture is a fosite server with one client, and a freshtoken
 // configuration for it: a generic environment, a file store in a temporary
 // folder, and a redirect URI on a free loopback port.
 type fixture struct {
+	*harness
 	srv        *authserver.Server
 	client     authserver.Client
 	clientAuth string // freshtoken's client_auth: "basic" or "body"
-	dir        string
-	config     string
-	storeDir   string
-
-	mu   sync.Mutex
-	logs []string // every stderr of freshtoken, all with --debug
 }
 
 // newFixture starts a server whose client authenticates the way clientAuth
@@ -94,7 +131,7 @@ func newFixture(t *testing.T, clientAuth string) *fixture {
 	if method == "" {
 		t.Fatalf("client_auth %q is not basic or body", clientAuth)
 	}
-	f := &fixture{clientAuth: clientAuth, dir: t.TempDir()}
+	f := &fixture{clientAuth: clientAuth}
 	f.client = authserver.Client{
 		ID:          "freshtoken-" + clientAuth,
 		Secret:      clientSecret,
@@ -102,15 +139,7 @@ func newFixture(t *testing.T, clientAuth string) *fixture {
 		RedirectURI: fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t)),
 	}
 	f.srv = authserver.New(t, authserver.Options{Clients: []authserver.Client{f.client}})
-	f.storeDir = filepath.Join(f.dir, "store")
-	f.config = filepath.Join(f.dir, "config.toml")
-	config := fmt.Sprintf(`default_env = %q
-
-[store]
-url = %q
-
-[env.%s]
-provider = "generic"
+	f.harness = newHarness(t, f.srv, envName, f.client.RedirectURI, fmt.Sprintf(`provider = "generic"
 api_url = %q
 auth_url = %q
 token_url = %q
@@ -119,32 +148,27 @@ client_secret_env = %q
 client_auth = %q
 scopes = ["offline_access", "read"]
 redirect_uri = %q
-`, envName, "file://"+f.storeDir, envName, f.srv.URL+"/", f.srv.AuthURL(), f.srv.TokenURL(),
-		f.client.ID, secretEnv, clientAuth, f.client.RedirectURI)
-	if err := os.WriteFile(f.config, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.checkNoSecretLogged(t) })
+`, f.srv.URL+"/", f.srv.AuthURL(), f.srv.TokenURL(), f.client.ID, secretEnv, clientAuth, f.client.RedirectURI), clientSecret)
 	return f
 }
 
-// checkNoSecretLogged fails the test if any secret the server saw appears
-// in freshtoken's debug logs.
-func (f *fixture) checkNoSecretLogged(t *testing.T) {
-	f.mu.Lock()
-	logs := strings.Join(f.logs, "\n")
-	f.mu.Unlock()
-	for _, secret := range append(f.srv.Secrets(), clientSecret) {
+// checkNoSecretLogged fails the test if any secret the provider saw, or
+// the harness knows, appears in freshtoken's debug logs.
+func (h *harness) checkNoSecretLogged(t *testing.T) {
+	h.mu.Lock()
+	logs := strings.Join(h.logs, "\n")
+	h.mu.Unlock()
+	for _, secret := range append(h.p.Secrets(), h.secrets...) {
 		if strings.Contains(logs, secret) {
 			t.Errorf("a secret appears in freshtoken's debug logs: %.8s…", secret)
 		}
 	}
 }
 
-func (f *fixture) keepLog(stderr string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.logs = append(f.logs, stderr)
+func (h *harness) keepLog(stderr string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.logs = append(h.logs, stderr)
 }
 
 // freePort returns a loopback port that was free a moment ago.
@@ -160,14 +184,14 @@ func freePort(t *testing.T) int {
 
 // command prepares freshtoken with this fixture's config, debug logging on
 // (shown when a test fails), and no FRESHTOKEN_ variables from outside.
-func (f *fixture) command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, binary, append([]string{"--config", f.config, "--debug"}, args...)...)
+func (h *harness) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, append([]string{"--config", h.config, "--debug"}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "FRESHTOKEN_") && !strings.HasPrefix(kv, "XDG_") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "XDG_CONFIG_HOME="+filepath.Join(f.dir, "xdg-config"), "XDG_STATE_HOME="+filepath.Join(f.dir, "xdg-state"))
+	cmd.Env = append(cmd.Env, "XDG_CONFIG_HOME="+filepath.Join(h.dir, "xdg-config"), "XDG_STATE_HOME="+filepath.Join(h.dir, "xdg-state"))
 	return cmd
 }
 
@@ -182,10 +206,10 @@ func (r result) String() string {
 }
 
 // start starts freshtoken; wait returns its result.
-func (f *fixture) start(t *testing.T, args ...string) (wait func() result) {
+func (h *harness) start(t *testing.T, args ...string) (wait func() result) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	cmd := f.command(ctx, args...)
+	cmd := h.command(ctx, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -196,24 +220,24 @@ func (f *fixture) start(t *testing.T, args ...string) (wait func() result) {
 		defer cancel()
 		err := cmd.Wait()
 		r := result{args: args, stdout: stdout.String(), stderr: stderr.String(), code: exitCode(t, err)}
-		f.keepLog(r.stderr)
+		h.keepLog(r.stderr)
 		return r
 	}
 }
 
 // freshtoken runs freshtoken to the end.
-func (f *fixture) freshtoken(t *testing.T, args ...string) result {
+func (h *harness) freshtoken(t *testing.T, args ...string) result {
 	t.Helper()
-	return f.start(t, args...)()
+	return h.start(t, args...)()
 }
 
 // mustRun runs freshtoken, fails the test unless it exits 0, and returns
 // its stdout.
-func (f *fixture) mustRun(t *testing.T, args ...string) string {
+func (h *harness) mustRun(t *testing.T, args ...string) string {
 	t.Helper()
-	r := f.freshtoken(t, args...)
+	r := h.freshtoken(t, args...)
 	if r.code != 0 {
-		t.Fatalf("%v\ntoken endpoint traffic:%s", r, f.srv.Summary())
+		t.Fatalf("%v\ntoken endpoint traffic:%s", r, h.p.Summary())
 	}
 	return r.stdout
 }
@@ -242,11 +266,11 @@ type loginResult struct {
 // login runs `freshtoken login --no-browser` and plays the user: it reads
 // the authorisation URL from stderr, follows the server's redirects until
 // they reach the callback, visits the callback, and expects login to exit 0.
-func (f *fixture) login(t *testing.T) loginResult {
+func (h *harness) login(t *testing.T) loginResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := f.command(ctx, "login", "--no-browser")
+	cmd := h.command(ctx, "login", "--no-browser")
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	pipe, err := cmd.StderrPipe()
@@ -271,7 +295,7 @@ func (f *fixture) login(t *testing.T) loginResult {
 			mu.Lock()
 			stderr.WriteString(line + "\n")
 			mu.Unlock()
-			if strings.HasPrefix(line, f.srv.AuthURL()+"?") {
+			if strings.HasPrefix(line, h.p.AuthURL()+"?") {
 				select {
 				case urls <- line:
 				default:
@@ -297,9 +321,9 @@ func (f *fixture) login(t *testing.T) loginResult {
 	if strings.ContainsAny(authURL, " \t") {
 		t.Fatalf("the authorisation URL is not alone on its line: %q", authURL)
 	}
-	callback := followToCallback(t, authURL, f.client.RedirectURI)
+	callback := followToCallback(t, authURL, h.redirectURI)
 	if e := callback.Query().Get("error"); e != "" {
-		t.Fatalf("fosite refused the authorisation request: %s: %s\nfreshtoken stderr:\n%s", e, callback.Query().Get("error_description"), logs())
+		t.Fatalf("the provider refused the authorisation request: %s: %s\nfreshtoken stderr:\n%s", e, callback.Query().Get("error_description"), logs())
 	}
 	var res loginResult
 	resp, err := http.Get(callback.String())
@@ -318,11 +342,11 @@ func (f *fixture) login(t *testing.T) loginResult {
 	}
 	res.pageErr = err
 	<-done
-	f.keepLog(logs())
+	h.keepLog(logs())
 	if code := exitCode(t, cmd.Wait()); code != 0 {
-		t.Fatalf("login: exit %d; the callback page: %v %s\nstderr:\n%s\ntoken endpoint traffic:%s", code, res.pageErr, res.page, logs(), f.srv.Summary())
+		t.Fatalf("login: exit %d; the callback page: %v %s\nstderr:\n%s\ntoken endpoint traffic:%s", code, res.pageErr, res.page, logs(), h.p.Summary())
 	}
-	if !strings.Contains(logs(), "Logged in to "+envName) {
+	if !strings.Contains(logs(), "Logged in to "+h.env) {
 		t.Errorf("login did not say it logged in; stderr:\n%s", logs())
 	}
 	if res.pageErr != nil {
@@ -362,19 +386,29 @@ func followToCallback(t *testing.T, start, redirectURI string) *url.URL {
 }
 
 // record reads the environment's stored tokens, as freshtoken left them.
-func (f *fixture) record(t *testing.T) *store.Record {
+func (h *harness) record(t *testing.T) *store.Record {
 	t.Helper()
-	r, err := filestore.New(f.storeDir).Load(context.Background(), envName)
+	r, err := filestore.New(h.storeDir).Load(context.Background(), h.env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-// callAPI calls the protected API with accessToken and returns the status.
-func (f *fixture) callAPI(t *testing.T, accessToken string) int {
+// forgotten says whether the store holds no tokens for the environment.
+func (h *harness) forgotten(t *testing.T) bool {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, f.srv.APIURL(), nil)
+	_, err := filestore.New(h.storeDir).Load(context.Background(), h.env)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	return err != nil
+}
+
+// callAPI calls the protected API with accessToken and returns the status.
+func (h *harness) callAPI(t *testing.T, accessToken string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, h.p.APIURL(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,20 +422,28 @@ func (f *fixture) callAPI(t *testing.T, accessToken string) int {
 	return resp.StatusCode
 }
 
-// waitExpired waits until fosite refuses accessToken: just past its expiry.
-func (f *fixture) waitExpired(t *testing.T, accessToken string) {
+// waitExpired waits until the provider refuses accessToken: just past its
+// expiry.
+func (h *harness) waitExpired(t *testing.T, accessToken string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for f.callAPI(t, accessToken) == http.StatusOK {
+	for h.callAPI(t, accessToken) == http.StatusOK {
 		if time.Now().After(deadline) {
-			t.Fatal("the access token is still accepted 5s later; it should live 2s")
+			t.Fatal("the access token is still accepted 5s later; it should live 2s or less")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// checkMe checks an answer of the protected API.
+// checkMe checks an answer of fosite's protected API.
 func (f *fixture) checkMe(t *testing.T, body string) {
+	t.Helper()
+	checkMe(t, body, authserver.Subject, f.client.ID)
+}
+
+// checkMe checks that an answer of a protected API is for subject and
+// clientID.
+func checkMe(t *testing.T, body, subject, clientID string) {
 	t.Helper()
 	var me struct {
 		Subject  string `json:"subject"`
@@ -410,8 +452,8 @@ func (f *fixture) checkMe(t *testing.T, body string) {
 	if err := json.Unmarshal([]byte(body), &me); err != nil {
 		t.Fatalf("the API's answer is not JSON (%v): %q", err, body)
 	}
-	if me.Subject != authserver.Subject || me.ClientID != f.client.ID {
-		t.Errorf("the API answered for subject %q and client %q, want %q and %q", me.Subject, me.ClientID, authserver.Subject, f.client.ID)
+	if me.Subject != subject || me.ClientID != clientID {
+		t.Errorf("the API answered for subject %q and client %q, want %q and %q", me.Subject, me.ClientID, subject, clientID)
 	}
 }
 

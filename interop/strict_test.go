@@ -16,15 +16,22 @@ import (
 // oauth2Config is an x/oauth2 client for the fixture's client, bypassing
 // freshtoken, to show what the server does with a careless client.
 func (f *fixture) oauth2Config() *oauth2.Config {
+	return clientConfig(f.client.ID, f.client.Secret, f.clientAuth, f.srv.AuthURL(), f.srv.TokenURL(), f.client.RedirectURI)
+}
+
+// clientConfig is an x/oauth2 client that authenticates as freshtoken's
+// client_auth says: "basic" in the header, "body" or "none" (no secret) in
+// the form.
+func clientConfig(id, secret, clientAuth, authURL, tokenURL, redirectURI string) *oauth2.Config {
 	style := oauth2.AuthStyleInHeader
-	if f.clientAuth == "body" {
+	if clientAuth != "basic" {
 		style = oauth2.AuthStyleInParams
 	}
 	return &oauth2.Config{
-		ClientID:     f.client.ID,
-		ClientSecret: f.client.Secret,
-		Endpoint:     oauth2.Endpoint{AuthURL: f.srv.AuthURL(), TokenURL: f.srv.TokenURL(), AuthStyle: style},
-		RedirectURL:  f.client.RedirectURI,
+		ClientID:     id,
+		ClientSecret: secret,
+		Endpoint:     oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL, AuthStyle: style},
+		RedirectURL:  redirectURI,
 		Scopes:       []string{"offline_access"},
 	}
 }
