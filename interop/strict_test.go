@@ -37,7 +37,7 @@ func clientConfig(id, secret, clientAuth, authURL, tokenURL, redirectURI string)
 }
 
 // codeFlow logs in with x/oauth2 and PKCE S256, playing the browser.
-func (f *fixture) codeFlow(t *testing.T, conf *oauth2.Config) *oauth2.Token {
+func codeFlow(t *testing.T, conf *oauth2.Config) *oauth2.Token {
 	t.Helper()
 	verifier := oauth2.GenerateVerifier()
 	cb := followToCallback(t, conf.AuthCodeURL("state-0123456789", oauth2.S256ChallengeOption(verifier)), conf.RedirectURL)
@@ -92,7 +92,7 @@ func TestServerIsStrict(t *testing.T) {
 		for _, auth := range []string{"basic", "body"} {
 			f := newFixture(t, auth)
 			conf := f.oauth2Config()
-			tok := f.codeFlow(t, conf)
+			tok := codeFlow(t, conf)
 			if conf.Endpoint.AuthStyle == oauth2.AuthStyleInHeader {
 				conf.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 			} else {
@@ -108,7 +108,7 @@ func TestServerIsStrict(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, "basic")
 		conf := f.oauth2Config()
-		first := f.codeFlow(t, conf)
+		first := codeFlow(t, conf)
 		second, err := refresh(conf, first.RefreshToken)
 		if err != nil {
 			t.Fatal(err)
