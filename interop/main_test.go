@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -263,67 +264,106 @@ type loginResult struct {
 	pageErr error
 }
 
+// watched is a running freshtoken whose stderr the test reads as it comes.
+type watched struct {
+	h       *harness
+	args    []string
+	cmd     *exec.Cmd
+	cancel  context.CancelFunc
+	stdout  bytes.Buffer
+	done    chan struct{} // closed when stderr ends
+	changed chan struct{} // signalled after each line of stderr
+
+	mu     sync.Mutex
+	stderr strings.Builder
+}
+
+// watch starts freshtoken and reads its stderr as it comes.
+func (h *harness) watch(t *testing.T, args ...string) *watched {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	w := &watched{h: h, args: args, cmd: h.command(ctx, args...), cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}, 1)}
+	w.cmd.Stdout = &w.stdout
+	pipe, err := w.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cancel)
+	go func() {
+		defer close(w.done)
+		sc := bufio.NewScanner(pipe)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			w.mu.Lock()
+			w.stderr.WriteString(sc.Text() + "\n")
+			w.mu.Unlock()
+			select {
+			case w.changed <- struct{}{}:
+			default:
+			}
+		}
+		io.Copy(io.Discard, pipe)
+	}()
+	return w
+}
+
+// logs is the stderr so far.
+func (w *watched) logs() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stderr.String()
+}
+
+// waitFor waits until stderr matches re, and returns the match and its
+// submatches; what names it in the failure message.
+func (w *watched) waitFor(t *testing.T, what string, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(w.logs()); m != nil {
+			return m
+		}
+		select {
+		case <-w.changed:
+		case <-w.done:
+			if m := re.FindStringSubmatch(w.logs()); m != nil {
+				return m
+			}
+			w.wait(t)
+			t.Fatalf("freshtoken %s ended without printing %s; stderr:\n%s", strings.Join(w.args, " "), what, w.logs())
+		case <-deadline:
+			t.Fatalf("freshtoken %s printed no %s in time; stderr:\n%s", strings.Join(w.args, " "), what, w.logs())
+		}
+	}
+}
+
+// wait waits for freshtoken to end and returns its result.
+func (w *watched) wait(t *testing.T) result {
+	t.Helper()
+	defer w.cancel()
+	<-w.done
+	err := w.cmd.Wait()
+	r := result{args: w.args, stdout: w.stdout.String(), stderr: w.logs(), code: exitCode(t, err)}
+	w.h.keepLog(r.stderr)
+	return r
+}
+
 // login runs `freshtoken login --no-browser` and plays the user: it reads
 // the authorisation URL from stderr, follows the server's redirects until
 // they reach the callback, visits the callback, and expects login to exit 0.
 func (h *harness) login(t *testing.T) loginResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := h.command(ctx, "login", "--no-browser")
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu     sync.Mutex
-		stderr strings.Builder
-		urls   = make(chan string, 1)
-		done   = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(pipe)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			mu.Lock()
-			stderr.WriteString(line + "\n")
-			mu.Unlock()
-			if strings.HasPrefix(line, h.p.AuthURL()+"?") {
-				select {
-				case urls <- line:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pipe)
-	}()
-	logs := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return stderr.String()
-	}
-	var authURL string
-	select {
-	case authURL = <-urls:
-	case <-done:
-		cmd.Wait()
-		t.Fatalf("login ended without printing the authorisation URL; stderr:\n%s", logs())
-	case <-ctx.Done():
-		t.Fatalf("login printed no authorisation URL in time; stderr:\n%s", logs())
-	}
+	w := h.watch(t, "login", "--no-browser")
+	authURL := w.waitFor(t, "the authorisation URL", regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(h.p.AuthURL())+`\?.*$`))[0]
 	if strings.ContainsAny(authURL, " \t") {
 		t.Fatalf("the authorisation URL is not alone on its line: %q", authURL)
 	}
 	callback := followToCallback(t, authURL, h.redirectURI)
 	if e := callback.Query().Get("error"); e != "" {
-		t.Fatalf("the provider refused the authorisation request: %s: %s\nfreshtoken stderr:\n%s", e, callback.Query().Get("error_description"), logs())
+		t.Fatalf("the provider refused the authorisation request: %s: %s\nfreshtoken stderr:\n%s", e, callback.Query().Get("error_description"), w.logs())
 	}
 	var res loginResult
 	resp, err := http.Get(callback.String())
@@ -341,13 +381,11 @@ func (h *harness) login(t *testing.T) loginResult {
 		err = ue.Err // the URL carries the code
 	}
 	res.pageErr = err
-	<-done
-	h.keepLog(logs())
-	if code := exitCode(t, cmd.Wait()); code != 0 {
-		t.Fatalf("login: exit %d; the callback page: %v %s\nstderr:\n%s\ntoken endpoint traffic:%s", code, res.pageErr, res.page, logs(), h.p.Summary())
+	if r := w.wait(t); r.code != 0 {
+		t.Fatalf("login: exit %d; the callback page: %v %s\nstderr:\n%s\ntoken endpoint traffic:%s", r.code, res.pageErr, res.page, r.stderr, h.p.Summary())
 	}
-	if !strings.Contains(logs(), "Logged in to "+h.env) {
-		t.Errorf("login did not say it logged in; stderr:\n%s", logs())
+	if !strings.Contains(w.logs(), "Logged in to "+h.env) {
+		t.Errorf("login did not say it logged in; stderr:\n%s", w.logs())
 	}
 	if res.pageErr != nil {
 		t.Logf("login succeeded, but the browser got no success page: %v", res.pageErr)

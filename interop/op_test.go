@@ -81,6 +81,10 @@ func newOPFixture(t *testing.T, s opSetup) *opFixture {
 	}
 	f.srv = oidcop.New(t, oidcop.Options{Clients: []oidcop.Client{f.client}})
 	fmt.Fprintf(&lines, "api_url = %q\n", f.srv.URL+"/")
+	if s.clientAuth == "private_key_jwt" {
+		// zitadel/oidc accepts only its issuer as an assertion's audience.
+		fmt.Fprintf(&lines, "assertion_audience = [%q]\n", f.srv.URL)
+	}
 	if s.discovery {
 		fmt.Fprintf(&lines, "issuer = %q\n", f.srv.URL)
 	} else {
