@@ -226,6 +226,60 @@ func (h *harness) start(t *testing.T, args ...string) (wait func() result) {
 	}
 }
 
+// runAtOnce starts n freshtoken processes with args at once, fails the
+// test unless each exits 0, and counts how many printed each (trimmed)
+// stdout.
+func (h *harness) runAtOnce(t *testing.T, n int, args ...string) map[string]int {
+	t.Helper()
+	waits := make([]func() result, n)
+	for i := range waits {
+		waits[i] = h.start(t, args...)
+	}
+	outputs := map[string]int{}
+	for _, wait := range waits {
+		r := wait()
+		if r.code != 0 {
+			t.Errorf("%v", r)
+		}
+		outputs[strings.TrimSpace(r.stdout)]++
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	return outputs
+}
+
+// editConfig replaces the first old in the config file with new.
+func (h *harness) editConfig(t *testing.T, old, new string) {
+	t.Helper()
+	config, err := os.ReadFile(h.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(config), old) {
+		t.Fatalf("the config has no %q", old)
+	}
+	if err := os.WriteFile(h.config, []byte(strings.Replace(string(config), old, new, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkAuthorization checks that there was one authorisation request:
+// code with PKCE S256, a random state, the client's ID and redirect URI.
+func checkAuthorization(t *testing.T, authz []url.Values, clientID, redirectURI string) {
+	t.Helper()
+	if len(authz) != 1 {
+		t.Fatalf("%d authorisation requests, want 1", len(authz))
+	}
+	q := authz[0]
+	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || len(q.Get("state")) < 16 {
+		t.Errorf("the authorisation request lacks PKCE S256 or a random state: %v", q)
+	}
+	if q.Get("redirect_uri") != redirectURI || q.Get("response_type") != "code" || q.Get("client_id") != clientID {
+		t.Errorf("the authorisation request has client_id %q, redirect_uri %q and response_type %q", q.Get("client_id"), q.Get("redirect_uri"), q.Get("response_type"))
+	}
+}
+
 // freshtoken runs freshtoken to the end.
 func (h *harness) freshtoken(t *testing.T, args ...string) result {
 	t.Helper()

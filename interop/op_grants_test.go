@@ -7,8 +7,6 @@ package interop
 
 import (
 	"net/http"
-	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -53,14 +51,7 @@ func TestOPDiscovery(t *testing.T) {
 	t.Run("no discovery document", func(t *testing.T) {
 		t.Parallel()
 		f := newOPFixture(t, opSetup{discovery: true})
-		config, err := os.ReadFile(f.config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nowhere := strings.Replace(string(config), `issuer = "`+f.srv.URL+`"`, `issuer = "`+f.srv.URL+`/nowhere"`, 1)
-		if err := os.WriteFile(f.config, []byte(nowhere), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		f.editConfig(t, `issuer = "`+f.srv.URL+`"`, `issuer = "`+f.srv.URL+`/nowhere"`)
 		r := f.freshtoken(t, "login", "--no-browser")
 		named := regexp.MustCompile(regexp.QuoteMeta(f.srv.URL)+`/\S*\.well-known/\S*`).MatchString(r.stderr) && strings.Contains(r.stderr, "nowhere")
 		if (r.code != 2 && r.code != 5) || !named {
@@ -102,18 +93,7 @@ func TestOPClientCredentials(t *testing.T) {
 
 			f.waitExpired(t, f.srv.LastIssued(t).AccessToken)
 			const n = 24
-			waits := make([]func() result, n)
-			for i := range waits {
-				waits[i] = f.start(t, "token")
-			}
-			tokens := map[string]int{}
-			for _, wait := range waits {
-				r := wait()
-				if r.code != 0 {
-					t.Errorf("%v", r)
-				}
-				tokens[strings.TrimSpace(r.stdout)]++
-			}
+			tokens := f.runAtOnce(t, n, "token")
 			issued := f.srv.LastIssued(t)
 			if len(tokens) != 1 || tokens[issued.AccessToken] != n {
 				t.Errorf("the %d processes printed %d different tokens, want all the one the provider issued last", n, len(tokens))
@@ -146,19 +126,6 @@ func (f *opFixture) startDeviceLogin(t *testing.T) *deviceLogin {
 	w.waitFor(t, "the verification URL", regexp.MustCompile(regexp.QuoteMeta(f.srv.VerificationURL())))
 	code := w.waitFor(t, "the user code", userCodeRE)[1]
 	return &deviceLogin{watched: w, userCode: code}
-}
-
-// decide plays the user at the verification page.
-func (d *deviceLogin) decide(t *testing.T, f *opFixture, decision string) {
-	t.Helper()
-	resp, err := http.PostForm(f.srv.VerificationURL(), url.Values{"user_code": {d.userCode}, "decision": {decision}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("the verification page answered %s to %s", resp.Status, decision)
-	}
 }
 
 // devicePolls returns the device grant's polls the provider received.
@@ -200,7 +167,7 @@ func TestOPDeviceGrant(t *testing.T) {
 		f := newOPFixture(t, opSetup{discovery: true, grant: "device_code"})
 		d := f.startDeviceLogin(t)
 		f.waitPolls(t, 2)
-		d.decide(t, f, "approve")
+		f.decideDevice(t, d.userCode, "approve")
 		if r := d.wait(t); r.code != 0 {
 			t.Fatalf("%v\ntraffic:%s", r, f.srv.Summary())
 		}
@@ -235,7 +202,7 @@ func TestOPDeviceGrant(t *testing.T) {
 		f.waitPolls(t, 1)
 		f.srv.SlowDown(t, d.userCode, 1)
 		f.waitPolls(t, 2) // the slowed-down one
-		d.decide(t, f, "approve")
+		f.decideDevice(t, d.userCode, "approve")
 		if r := d.wait(t); r.code != 0 {
 			t.Fatalf("%v\ntraffic:%s", r, f.srv.Summary())
 		}
@@ -258,7 +225,7 @@ func TestOPDeviceGrant(t *testing.T) {
 		name, answer, says string
 		end                func(*testing.T, *opFixture, *deviceLogin)
 	}{
-		{"denied", "access_denied", "denied", func(t *testing.T, f *opFixture, d *deviceLogin) { d.decide(t, f, "deny") }},
+		{"denied", "access_denied", "denied", func(t *testing.T, f *opFixture, d *deviceLogin) { f.decideDevice(t, d.userCode, "deny") }},
 		{"expired", "expired_token", "expired", func(t *testing.T, f *opFixture, d *deviceLogin) { f.srv.ExpireDevice(t, d.userCode) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -282,62 +249,44 @@ func TestOPDeviceGrant(t *testing.T) {
 	}
 }
 
-// TestOPPublicClient logs in as a public client (client_auth = "none"):
-// no secret anywhere, PKCE S256 on the code, and renewal and revocation
-// with the client ID alone.
-func TestOPPublicClient(t *testing.T) {
-	t.Skip(`needs freshtoken support for client_auth = "none" (issue 13)`)
+// TestOPClientAuth logs in, renews and logs out as a public client
+// (client_auth = "none": no secret anywhere, PKCE S256 on the code) and as
+// a client that authenticates with a private key (client_auth =
+// "private_key_jwt", key_file in PEM: every token and revocation request
+// carries an assertion signed with the key the provider registered; zitadel
+// accepts only its issuer as the assertions' audience, so the environment
+// sets assertion_audience). Neither the key nor an assertion is logged.
+func TestOPClientAuth(t *testing.T) {
 	t.Parallel()
-	f := newOPFixture(t, opSetup{clientAuth: "none"})
-	f.login(t)
-	f.checkAuthorization(t)
-	f.checkMe(t, f.mustRun(t, "get", "/api/me"))
-	if tok := strings.TrimSpace(f.mustRun(t, "token", "--force")); tok != f.srv.LastIssued(t).AccessToken {
-		t.Errorf("token --force printed %q, not the token the provider issued", tok)
-	}
-	f.checkClean(t)
-	if r := f.freshtoken(t, "logout"); r.code != 0 {
-		t.Fatalf("%v", r)
-	}
-	for _, rv := range f.srv.Revocations() {
-		if rv.Status != http.StatusOK || rv.ClientAuth != "none" {
-			t.Errorf("a revocation failed or sent a credential; traffic:%s", f.srv.Summary())
-		}
-	}
-	if f.srv.GrantsRevoked() != 1 {
-		t.Errorf("logout did not end the grant; traffic:%s", f.srv.Summary())
-	}
-}
-
-// TestOPPrivateKeyJWT logs in as a client that authenticates with a
-// private key (client_auth = "private_key_jwt", key_file in PEM): every
-// token and revocation request carries an assertion signed with the key
-// the provider has registered, and neither the key nor an assertion
-// reaches the logs. zitadel/oidc accepts only its issuer as the
-// assertions' audience, so the environment sets assertion_audience.
-func TestOPPrivateKeyJWT(t *testing.T) {
-	t.Skip(`needs freshtoken support for client_auth = "private_key_jwt" with key_file and assertion_audience (issue 13)`)
-	t.Parallel()
-	f := newOPFixture(t, opSetup{clientAuth: "private_key_jwt"})
-	f.login(t)
-	f.checkAuthorization(t)
-	f.checkMe(t, f.mustRun(t, "get", "/api/me"))
-	if tok := strings.TrimSpace(f.mustRun(t, "token", "--force")); tok != f.srv.LastIssued(t).AccessToken {
-		t.Errorf("token --force printed %q, not the token the provider issued", tok)
-	}
-	f.checkClean(t)
-	if n := f.srv.TokenRequestsFor(oidcop.GrantRefreshToken); n == 0 {
-		t.Errorf("no refresh; traffic:%s", f.srv.Summary())
-	}
-	if r := f.freshtoken(t, "logout"); r.code != 0 {
-		t.Fatalf("%v", r)
-	}
-	for _, rv := range f.srv.Revocations() {
-		if rv.Status != http.StatusOK || rv.ClientAuth != "private_key_jwt" {
-			t.Errorf("a revocation failed or was not authenticated with an assertion; traffic:%s", f.srv.Summary())
-		}
-	}
-	if f.srv.GrantsRevoked() != 1 {
-		t.Errorf("logout did not end the grant; traffic:%s", f.srv.Summary())
+	for _, c := range []struct{ auth, needs string }{
+		{"none", `client_auth = "none"`},
+		{"private_key_jwt", `client_auth = "private_key_jwt" with key_file and assertion_audience`},
+	} {
+		t.Run(c.auth, func(t *testing.T) {
+			t.Skip("needs freshtoken support for " + c.needs + " (issue 13)")
+			t.Parallel()
+			f := newOPFixture(t, opSetup{clientAuth: c.auth})
+			f.login(t)
+			f.checkAuthorization(t)
+			f.checkMe(t, f.mustRun(t, "get", "/api/me"))
+			if tok := strings.TrimSpace(f.mustRun(t, "token", "--force")); tok != f.srv.LastIssued(t).AccessToken {
+				t.Errorf("token --force printed %q, not the token the provider issued", tok)
+			}
+			f.checkClean(t)
+			if n := f.srv.TokenRequestsFor(oidcop.GrantRefreshToken); n == 0 {
+				t.Errorf("no refresh; traffic:%s", f.srv.Summary())
+			}
+			if r := f.freshtoken(t, "logout"); r.code != 0 {
+				t.Fatalf("%v", r)
+			}
+			for _, rv := range f.srv.Revocations() {
+				if rv.Status != http.StatusOK || rv.ClientAuth != c.auth {
+					t.Errorf("a revocation failed or was authenticated other than with %s; traffic:%s", c.auth, f.srv.Summary())
+				}
+			}
+			if f.srv.GrantsRevoked() != 1 {
+				t.Errorf("logout did not end the grant; traffic:%s", f.srv.Summary())
+			}
+		})
 	}
 }

@@ -96,6 +96,20 @@ func (f *opFixture) authorizeCode(t *testing.T) (code, verifier string) {
 	return cb.Query().Get("code"), verifier
 }
 
+// decideDevice plays the user at the device grant's verification page:
+// decision is "approve" or "deny".
+func (f *opFixture) decideDevice(t *testing.T, userCode, decision string) {
+	t.Helper()
+	resp, err := http.PostForm(f.srv.VerificationURL(), url.Values{"user_code": {userCode}, "decision": {decision}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the verification page answered %s to %s", resp.Status, decision)
+	}
+}
+
 // TestOPIsStrict shows that the OpenID provider refuses what a careless
 // client would do, and that each grant works for a careful one, so the
 // other tests passing means freshtoken does it right.
@@ -224,17 +238,6 @@ func TestOPIsStrict(t *testing.T) {
 			t.Helper()
 			return f.post(t, f.srv.TokenURL(), url.Values{"grant_type": {oidcop.GrantDeviceCode}, "device_code": {a.DeviceCode}})
 		}
-		decide := func(a opAnswer, decision string) {
-			t.Helper()
-			resp, err := http.PostForm(f.srv.VerificationURL(), url.Values{"user_code": {a.UserCode}, "decision": {decision}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("the verification page answered %s", resp.Status)
-			}
-		}
 
 		pending := start()
 		if got := poll(pending).Error; got != "authorization_pending" {
@@ -251,7 +254,7 @@ func TestOPIsStrict(t *testing.T) {
 		}
 
 		approved := start()
-		decide(approved, "approve")
+		f.decideDevice(t, approved.UserCode, "approve")
 		a := poll(approved)
 		if a.Status != http.StatusOK || a.RefreshToken == "" {
 			t.Fatalf("an approved device code: %+v", a)
@@ -261,7 +264,7 @@ func TestOPIsStrict(t *testing.T) {
 		}
 
 		denied := start()
-		decide(denied, "deny")
+		f.decideDevice(t, denied.UserCode, "deny")
 		if got := poll(denied).Error; got != "access_denied" {
 			t.Errorf("a denied device code: %q, want access_denied", got)
 		}

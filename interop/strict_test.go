@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -185,14 +184,7 @@ func TestWrongClientAuth(t *testing.T) {
 	f := newFixture(t, "basic")
 	f.login(t)
 	before := f.record(t)
-	good, err := os.ReadFile(f.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := strings.Replace(string(good), `client_auth = "basic"`, `client_auth = "body"`, 1)
-	if err := os.WriteFile(f.config, []byte(bad), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f.editConfig(t, `client_auth = "basic"`, `client_auth = "body"`)
 	r := f.freshtoken(t, "token", "--force")
 	if r.code != 2 || !strings.Contains(r.stderr, "client_auth") {
 		t.Errorf("want exit 2 mentioning client_auth; got %v", r)
@@ -203,9 +195,7 @@ func TestWrongClientAuth(t *testing.T) {
 	}
 	keptWithProblem(t, before, f.record(t))
 
-	if err := os.WriteFile(f.config, good, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f.editConfig(t, `client_auth = "body"`, `client_auth = "basic"`)
 	if tok := strings.TrimSpace(f.mustRun(t, "token", "--force")); tok != f.srv.LastIssued(t).AccessToken {
 		t.Error("after fixing client_auth, renewal did not store fosite's new token")
 	}
