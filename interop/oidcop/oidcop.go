@@ -64,7 +64,6 @@ const (
 
 // Grant types, as sent in grant_type.
 const (
-	GrantAuthorizationCode = string(oidc.GrantTypeCode)
 	GrantRefreshToken      = string(oidc.GrantTypeRefreshToken)
 	GrantClientCredentials = string(oidc.GrantTypeClientCredentials)
 	GrantDeviceCode        = string(oidc.GrantTypeDeviceCode)
@@ -89,9 +88,9 @@ type Client struct {
 	PublicKey   crypto.PublicKey // for PrivateKeyJWT
 }
 
-// KeyID is the key ID the provider gives a private_key_jwt client's key:
+// keyID is the key ID the provider gives a private_key_jwt client's key:
 // its RFC 7638 thumbprint. Assertions may name it in kid, or name no key.
-func KeyID(pub crypto.PublicKey) (string, error) {
+func keyID(pub crypto.PublicKey) (string, error) {
 	tp, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
 	if err != nil {
 		return "", err
@@ -133,7 +132,6 @@ type Issued struct {
 	GrantType    string
 	AccessToken  string
 	RefreshToken string
-	ExpiresIn    int
 }
 
 // Server is a running OpenID provider and protected API on 127.0.0.1.
@@ -153,7 +151,6 @@ type Server struct {
 	revocations          []Revocation
 	discoveries          int
 	deviceAuthorizations int
-	apiStatuses          []int
 }
 
 // New starts a provider for t, closed when t ends.
@@ -182,7 +179,7 @@ func New(t testing.TB, o Options) *Server {
 		cl := &client{Client: c, loginURL: s.URL + LoginPath}
 		if c.PublicKey != nil {
 			var err error
-			if cl.keyID, err = KeyID(c.PublicKey); err != nil {
+			if cl.keyID, err = keyID(c.PublicKey); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -242,7 +239,7 @@ func (s *Server) frontDoor(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := r.URL.Path
 		switch {
-		case r.Method == http.MethodGet && strings.HasPrefix(path, "/.well-known/"):
+		case r.Method == http.MethodGet && path == DiscoveryPath:
 			rec := &recorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
 			if rec.status() == http.StatusOK {
@@ -301,7 +298,6 @@ func (s *Server) clientEndpoint(w http.ResponseWriter, r *http.Request, next htt
 		Error        string `json:"error"`
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`
-		ExpiresIn    int    `json:"expires_in"`
 		DeviceCode   string `json:"device_code"`
 	}
 	json.Unmarshal(rec.body.Bytes(), &answer)
@@ -314,7 +310,7 @@ func (s *Server) clientEndpoint(w http.ResponseWriter, r *http.Request, next htt
 			Time: time.Now(), GrantType: grantType, ClientAuth: method, Status: rec.status(), Error: answer.Error,
 		})
 		if rec.status() == http.StatusOK {
-			s.issued = append(s.issued, Issued{GrantType: grantType, AccessToken: answer.AccessToken, RefreshToken: answer.RefreshToken, ExpiresIn: answer.ExpiresIn})
+			s.issued = append(s.issued, Issued{GrantType: grantType, AccessToken: answer.AccessToken, RefreshToken: answer.RefreshToken})
 		}
 	case RevokePath:
 		s.revocations = append(s.revocations, Revocation{TokenTypeHint: form.Get("token_type_hint"), ClientAuth: method, Status: rec.status()})
@@ -443,16 +439,9 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 			g = s.storage.liveGrant(id)
 		}
 	}
-	status := http.StatusOK
 	if g == nil {
-		status = http.StatusUnauthorized
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	}
-	s.mu.Lock()
-	s.apiStatuses = append(s.apiStatuses, status)
-	s.mu.Unlock()
-	w.WriteHeader(status)
-	if g == nil {
+		w.WriteHeader(http.StatusUnauthorized)
 		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_token"})
 		return
 	}
@@ -582,13 +571,6 @@ func (s *Server) DiscoveryFetches() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.discoveries
-}
-
-// APIStatuses returns the status of every answer of the protected API.
-func (s *Server) APIStatuses() []int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.apiStatuses)
 }
 
 // Summary describes the token and revocation endpoints' traffic, for
