@@ -452,25 +452,17 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 // slow_down, however slow they come.
 func (s *Server) SlowDown(t testing.TB, userCode string, n int) {
 	t.Helper()
-	s.storage.mu.Lock()
-	defer s.storage.mu.Unlock()
-	d, err := s.storage.device(userCode)
-	if err != nil {
+	if err := s.storage.updateDevice(userCode, func(d *device) error { d.slowDowns += n; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	d.slowDowns += n
 }
 
 // ExpireDevice lets the device code of userCode expire now.
 func (s *Server) ExpireDevice(t testing.TB, userCode string) {
 	t.Helper()
-	s.storage.mu.Lock()
-	defer s.storage.mu.Unlock()
-	d, err := s.storage.device(userCode)
-	if err != nil {
+	if err := s.storage.updateDevice(userCode, func(d *device) error { d.expires = time.Now().Add(-time.Second); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	d.expires = time.Now().Add(-time.Second)
 }
 
 // TooFastPolls counts the device grant polls that came sooner than the

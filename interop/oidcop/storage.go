@@ -23,14 +23,12 @@ type storage struct {
 	clients       map[string]*client
 	accessTTL     time.Duration
 	signing       signingKey
-	deviceTTL     time.Duration
 	pollInterval  time.Duration
 	pollTolerance time.Duration
 
 	mu            sync.Mutex
-	authRequests  map[string]*authRequest // by ID
-	codes         map[string]string       // code → auth request ID
-	grants        map[string]*grant
+	authRequests  map[string]*authRequest  // by ID
+	codes         map[string]string        // code → auth request ID
 	accessTokens  map[string]*accessToken  // by ID
 	refreshTokens map[string]*refreshToken // by the token itself
 	devices       map[string]*device       // by device code
@@ -42,7 +40,6 @@ type storage struct {
 // grant is one authorization: a login, a device approval, or a
 // client_credentials request. Ending it retires all its tokens.
 type grant struct {
-	id       string
 	clientID string
 	subject  string
 	scopes   []string
@@ -63,7 +60,6 @@ type refreshToken struct {
 
 type device struct {
 	clientID   string
-	userCode   string
 	scopes     []string
 	expires    time.Time
 	approved   bool
@@ -81,12 +77,10 @@ func newStorage(clients map[string]*client, o Options, key signingKey) *storage 
 		clients:       clients,
 		accessTTL:     o.AccessTokenLifetime,
 		signing:       key,
-		deviceTTL:     o.DeviceCodeLifetime,
 		pollInterval:  o.PollInterval,
 		pollTolerance: o.PollInterval / 10,
 		authRequests:  map[string]*authRequest{},
 		codes:         map[string]string{},
-		grants:        map[string]*grant{},
 		accessTokens:  map[string]*accessToken{},
 		refreshTokens: map[string]*refreshToken{},
 		devices:       map[string]*device{},
@@ -222,7 +216,7 @@ func (s *storage) approve(id, subject string) error {
 
 // newGrant records a new grant for whatever request op is answering.
 func (s *storage) newGrant(request op.TokenRequest) *grant {
-	g := &grant{id: newID(), subject: request.GetSubject(), scopes: request.GetScopes(), authTime: time.Now()}
+	g := &grant{subject: request.GetSubject(), scopes: request.GetScopes(), authTime: time.Now()}
 	switch r := request.(type) {
 	case *authRequest:
 		g.clientID, g.authTime = r.GetClientID(), r.authTime
@@ -231,7 +225,6 @@ func (s *storage) newGrant(request op.TokenRequest) *grant {
 	case *clientCredentialsRequest:
 		g.clientID = r.clientID
 	}
-	s.grants[g.id] = g
 	return g
 }
 
@@ -436,7 +429,7 @@ func (s *storage) StoreDeviceAuthorization(_ context.Context, clientID, deviceCo
 	if _, ok := s.userCodes[userCode]; ok {
 		return op.ErrDuplicateUserCode
 	}
-	s.devices[deviceCode] = &device{clientID: clientID, userCode: userCode, scopes: scopes, expires: expires, interval: s.pollInterval}
+	s.devices[deviceCode] = &device{clientID: clientID, scopes: scopes, expires: expires, interval: s.pollInterval}
 	s.userCodes[userCode] = deviceCode
 	return nil
 }
@@ -479,29 +472,26 @@ func (s *storage) GetDeviceAuthorizatonState(_ context.Context, clientID, device
 	return state, nil
 }
 
-// device finds a device authorization by its user code, for the
-// verification page and the test's controls; the caller holds s.mu.
-func (s *storage) device(userCode string) (*device, error) {
+// updateDevice applies change to the device authorization of userCode.
+func (s *storage) updateDevice(userCode string, change func(*device) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	d, ok := s.devices[s.userCodes[userCode]]
 	if !ok {
-		return nil, fmt.Errorf("no device authorization with user code %q", userCode)
+		return fmt.Errorf("no device authorization with user code %q", userCode)
 	}
-	return d, nil
+	return change(d)
 }
 
 // decideDevice plays the user at the verification page.
 func (s *storage) decideDevice(userCode string, approve bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, err := s.device(userCode)
-	if err != nil {
-		return err
-	}
-	if time.Now().After(d.expires) {
-		return errors.New("the code has expired")
-	}
-	d.approved, d.denied, d.approvedAt = approve, !approve, time.Now()
-	return nil
+	return s.updateDevice(userCode, func(d *device) error {
+		if time.Now().After(d.expires) {
+			return errors.New("the code has expired")
+		}
+		d.approved, d.denied, d.approvedAt = approve, !approve, time.Now()
+		return nil
+	})
 }
 
 // liveGrant returns a copy of the grant of the access token with this ID,
