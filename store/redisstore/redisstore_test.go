@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
@@ -223,4 +224,11 @@ func TestDenied(t *testing.T) {
 	if _, err := reader.Lock(ctx, "sandbox"); !errors.Is(err, store.ErrDenied) {
 		t.Errorf("Lock by a user who may not set keys: %v; want ErrDenied", err)
 	}
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() store.Store {
+		srv := redistest.Start(t)
+		return func() store.Store { return open(t, srv.URL) }
+	})
 }
