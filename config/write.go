@@ -32,6 +32,9 @@ type EnvSettings struct {
 	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
 	TokenFile       string   `toml:"token_file,omitempty"`
 	RevocationURL   string   `toml:"revocation_url,omitempty"`
+
+	// The system keychain's.
+	ClientSecretKeyring bool `toml:"client_secret_keyring,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that
