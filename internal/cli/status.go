@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 type statusOptions struct {
@@ -104,7 +105,7 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 		switch {
 		case err != nil:
 			st.Error = err.Error()
-			if storeProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied)) {
+			if storeProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, keyringstore.ErrNoKeychain)) {
 				storeProblem = err
 			}
 		case rec != nil:

@@ -49,7 +49,7 @@ var ErrNoKeychain = errors.New("no system keychain")
 var ErrLocked = fmt.Errorf("%w: the system keychain is locked", store.ErrUnreachable)
 
 // whatToDo ends every message about a keychain freshtoken cannot use.
-const whatToDo = "or keep the tokens in files instead: remove url = \"keyring://\" from [store] in the config"
+const whatToDo = "or keep the tokens in files instead: take the keyring:// url out of [store] in the config"
 
 // Store is the system keychain, holding each environment's record under
 // one service name.
