@@ -1,13 +1,18 @@
 package keyringstore_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zalando/go-keyring"
 
@@ -149,5 +154,69 @@ func TestClientSecret(t *testing.T) {
 	}
 	if items := kr.Items(t, keyringstore.DefaultService); !slices.Equal(items, []string{"client_secret:client-1"}) {
 		t.Fatalf("the keychain holds %v", items)
+	}
+}
+
+// TestKilledWriterLeavesOldOrNew: a process saving large records over and
+// over is killed with SIGKILL at random points, mid-save included; what
+// the keychain holds is always one whole record, never a mix or nothing.
+func TestKilledWriterLeavesOldOrNew(t *testing.T) {
+	if os.Getenv("KEYRINGSTORE_TEST_WRITER") != "" {
+		writeForever()
+		return
+	}
+	keyringtest.Start(t)
+	state := filepath.Join(t.TempDir(), "state")
+	s := keyringstore.New("freshtoken-test", state)
+	if err := s.Save(ctx, "sandbox", bigRecord(0)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestKilledWriterLeavesOldOrNew$")
+		cmd.Env = append(os.Environ(), "KEYRINGSTORE_TEST_WRITER=1", "KEYRINGSTORE_TEST_STATE="+state)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait for its first save to begin, then kill it somewhere in the
+		// next few saves.
+		bufio.NewReader(out).ReadString('\n')
+		time.Sleep(rand.N(50 * time.Millisecond))
+		cmd.Process.Kill()
+		cmd.Wait()
+		got, err := s.Load(ctx, "sandbox")
+		if err != nil {
+			t.Fatalf("after kill %d: %v", i, err)
+		}
+		if got.AccessToken != bigRecord(got.Renewals).AccessToken {
+			t.Fatalf("after kill %d the record is a mix of two saves", i)
+		}
+	}
+}
+
+// bigRecord is a record of four parts whose every part depends on n.
+func bigRecord(n int) *store.Record {
+	r := storetest.Sample()
+	r.Renewals = n
+	r.AccessToken = strings.Repeat(strconv.Itoa(n%10), 7000)
+	return r
+}
+
+// writeForever is the writer TestKilledWriterLeavesOldOrNew kills.
+func writeForever() {
+	s := keyringstore.New("freshtoken-test", os.Getenv("KEYRINGSTORE_TEST_STATE"))
+	os.Stdout.WriteString("writing\n")
+	for n := 1; ; n++ {
+		unlock, err := s.Lock(ctx, "sandbox")
+		if err != nil {
+			panic(err)
+		}
+		if err := s.Save(ctx, "sandbox", bigRecord(n)); err != nil {
+			panic(err)
+		}
+		unlock()
 	}
 }
