@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -275,29 +274,13 @@ func TestMigrationsKilledAtRandomNeverLoseTheGrant(t *testing.T) {
 // SIGKILL.
 func killAt(t *testing.T, w *world, step string, args ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := w.command(ctx, args...)
-	cmd.Env = append(cmd.Env, "FRESHTOKEN_INTERNAL_MIGRATE_PAUSE="+step)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	paused := false
-	for !paused && sc.Scan() {
-		paused = strings.HasPrefix(sc.Text(), "paused at "+step)
-	}
-	if !paused {
-		cmd.Wait()
-		t.Fatalf("freshtoken %v never paused at %s", args, step)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("freshtoken was not killed by SIGKILL: %v", cmd.ProcessState)
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", step)
+	p := startWatched(t, w, "paused at "+step, args...)
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+	waitSaid(t, p.said, "paused at "+step)
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.wait()
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("freshtoken was not killed by SIGKILL: %v", p.cmd.ProcessState)
 	}
 }
