@@ -74,6 +74,15 @@ func TestKeychainLockedOrAbsent(t *testing.T) {
 				t.Errorf("%v without a keychain: exit %d, stderr %q; want 2 and one line saying so and what to do", args, r.code, r.stderr)
 			}
 		}
+		before, _ := os.ReadFile(w.config)
+		cmd := w.command(context.Background(), "init", "-e", "dev", "--client-secret-keyring")
+		cmd.Stdin = strings.NewReader("dev-client-secret\n")
+		if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "nothing was written") {
+			t.Errorf("init --client-secret-keyring without a keychain: %v, %s; want exit 2 saying nothing was written", err, out)
+		}
+		if after, _ := os.ReadFile(w.config); string(after) != string(before) {
+			t.Errorf("init changed the config though the keychain could not hold the secret:\n%s", after)
+		}
 		if r := w.run("status"); r.code != 2 || !strings.Contains(r.stdout, "no system keychain") {
 			t.Errorf("status without a keychain: exit %d, stdout %q; want 2 and the problem", r.code, r.stdout)
 		}
