@@ -48,7 +48,8 @@ configuration still names the old store until every record has moved.
 
 A record the old store cannot read, or a record of another client already in
 the new store, is left where it is and reported, and the configuration is
-not changed.`,
+not changed. Stop a running proxy or service first, and start it again
+afterwards: until then it looks for the tokens in the old store.`,
 		Example: `  freshtoken store migrate --to keyring://
   freshtoken store migrate --to redis://freshtoken:PASSWORD@redis.internal:6379/0
   freshtoken store migrate --to file:///home/me/.local/state/freshtoken`,
