@@ -95,6 +95,9 @@ type Env struct {
 	Resources   []string
 	AuthParams  map[string]string
 	TokenParams map[string]string
+	// ClientSecretKeyring: the client secret is kept in the system
+	// keychain, under the client id (see ClientSecretWhere).
+	ClientSecretKeyring bool
 }
 
 // Invalidf is a configuration mistake that is not at a place in the file.
@@ -428,10 +431,15 @@ func IsRedisURL(storeURL string) bool {
 }
 
 // CheckStoreURL reports whether storeURL names a store freshtoken can open:
-// a folder (file://) or a Redis database (redis://, rediss://).
+// a folder (file://), a Redis database (redis://, rediss://) or the system
+// keychain (keyring://).
 func CheckStoreURL(storeURL string) error {
 	if IsRedisURL(storeURL) {
 		return redisstore.CheckURL(storeURL)
+	}
+	if IsKeyringURL(storeURL) {
+		_, err := keyringService(storeURL)
+		return err
 	}
 	_, err := StoreDir(storeURL)
 	return err
@@ -446,7 +454,7 @@ func StoreDir(storeURL string) (string, error) {
 	// Redis URL may hold.
 	u, err := url.Parse(storeURL)
 	if err != nil {
-		return "", errors.New("the [store] url is not a valid URL; use file:///path/to/folder or redis://host:6379/0")
+		return "", errors.New("the [store] url is not a valid URL; use file:///path/to/folder, redis://host:6379/0 or keyring://")
 	}
 	shown := store.RedactURL(storeURL)
 	switch u.Scheme {
@@ -459,7 +467,7 @@ func StoreDir(storeURL string) (string, error) {
 		}
 		return filepath.Clean(u.Path), nil
 	default:
-		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder or redis://host:6379/0", shown, u.Scheme)
+		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown, u.Scheme)
 	}
 }
 
@@ -487,6 +495,8 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 			return "", Invalidf("environment %s: the client secret comes from $%s, which is empty; export %s=… first", e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
 		}
 		return v, nil
+	case e.ClientSecretKeyring:
+		return e.clientSecretFromKeyring(ctx)
 	case e.ClientSecretCmd != "":
 		var stderr bytes.Buffer
 		cmd := exec.CommandContext(ctx, "sh", "-c", e.ClientSecretCmd)

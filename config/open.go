@@ -89,9 +89,12 @@ func (e *Env) Settings() freshtoken.Settings {
 	return s
 }
 
-// OpenStore returns the store [store] url names: a folder by default, or a
-// Redis database that many machines share.
+// OpenStore returns the store [store] url names: a folder by default, a
+// Redis database that many machines share, or the system keychain.
 func OpenStore(storeURL string) (store.Store, error) {
+	if IsKeyringURL(storeURL) {
+		return openKeyringStore(storeURL)
+	}
 	if IsRedisURL(storeURL) {
 		if u, err := url.Parse(storeURL); err == nil {
 			if pw, ok := u.User.Password(); ok {

@@ -145,11 +145,14 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			sources++
 		}
 	}
+	if e.ClientSecretKeyring = r.ClientSecretKeyring; e.ClientSecretKeyring {
+		sources++
+	}
 	if e.ClientSecretEnv != "" && !IsEnvVarName(e.ClientSecretEnv) {
 		return nil, bad("client_secret_env", "must be the name of an environment variable (letters, digits and _), not its value; to write the secret itself, use client_secret")
 	}
 	if sources > 1 {
-		return nil, bad("client_secret", "set only one of client_secret, client_secret_env and client_secret_cmd")
+		return nil, bad("client_secret", "set only one of client_secret, client_secret_env, client_secret_cmd and client_secret_keyring")
 	}
 	if err := resolveClientAuth(e, r, bad); err != nil {
 		return nil, err

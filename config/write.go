@@ -45,6 +45,8 @@ type EnvSettings struct {
 	Resource          Strings `toml:"resource,omitempty"`
 	AuthParams        Params  `toml:"auth_params,omitempty"`
 	TokenParams       Params  `toml:"token_params,omitempty"`
+	// The system keychain's.
+	ClientSecretKeyring bool `toml:"client_secret_keyring,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that

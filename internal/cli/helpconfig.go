@@ -21,11 +21,13 @@ freshtoken/config.toml in your config folder (usually ~/.config).
   [store]
   url = "file:///home/me/.local/state/freshtoken"   # the default
   # url = "redis://:password@redis.internal:6379/0" # shared by many machines (rediss:// for TLS)
+  # url = "keyring://"             # the system keychain; keyring://?service=NAME for another service name
 
   [env.sandbox]
   provider = "freeagent-sandbox"   # freeagent, freeagent-sandbox or generic
   client_id = "…"                  # required
   client_secret_env = "FREEAGENT_SECRET"   # or client_secret = "…", or client_secret_cmd = "pass show x"
+  # client_secret_keyring = true   # or the system keychain (init --client-secret-keyring puts it there)
   redirect_uri = "http://127.0.0.1:8787/callback"   # the default
 
   [env.myapi]                      # any OAuth 2.0 provider
@@ -61,6 +63,7 @@ which must be yours and readable by you alone, like an ssh key.
 A preset fills api_url, auth_url and token_url; a key set explicitly wins, and
 overriding api_url moves a FreeAgent preset's endpoints with it. A token whose
 whole lifetime is under twice refresh_before is renewed at half its lifetime.
-Every mistake is reported as FILE:LINE: KEY: what to do.`,
+Every mistake is reported as FILE:LINE: KEY: what to do. ` + "`freshtoken store migrate --to URL`" + `
+moves the tokens to another store and sets [store] url.`,
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 type initOptions struct {
@@ -36,10 +38,16 @@ exists replace only what they name.
 On a terminal, init asks for whatever the flags leave out (the provider, the
 environment's name, the client id, and how to get the client secret, which is
 never shown as you type it) and then offers to log in. Elsewhere, a missing
-client id is an error.`,
+client id is an error.
+
+With --client-secret-keyring the client secret goes into the system keychain
+(asked for on a terminal, read from stdin otherwise) and the configuration
+says client_secret_keyring = true, so the file holds nothing secret. The
+keychain is written first: if it cannot be used, nothing is written at all.`,
 		Example: `  freshtoken init                  # on a terminal: asks for what it needs
   freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken init -e production --provider freeagent --client-id ID --client-secret-cmd "pass show freeagent"
+  pass show freeagent | freshtoken init -e production --provider freeagent --client-id ID --client-secret-keyring
   freshtoken init -e myapi --provider generic --api-url https://api.example.com/ \
       --auth-url https://login.example.com/authorize --token-url https://login.example.com/token \
       --client-id ID --client-secret-env MYAPI_SECRET --scopes read,offline_access --client-auth body
@@ -61,6 +69,7 @@ client id is an error.`,
 	fl.StringVar(&s.ClientID, "client-id", "", "the app's OAuth identifier")
 	fl.StringVar(&s.ClientSecretEnv, "client-secret-env", "", "read the client secret from this environment variable")
 	fl.StringVar(&s.ClientSecretCmd, "client-secret-cmd", "", "run this command to get the client secret (e.g. \"pass show freeagent\")")
+	fl.BoolVar(&s.ClientSecretKeyring, "client-secret-keyring", false, "keep the client secret in the system keychain (asked for on a terminal, else read from stdin)")
 	fl.StringVar(&s.RedirectURI, "redirect-uri", "", "redirect URI registered with the provider (default "+config.DefaultRedirectURI+")")
 	fl.StringVar(&s.APIURL, "api-url", "", "API root URL (presets fill it)")
 	fl.StringVar(&s.AuthURL, "auth-url", "", "authorisation endpoint (presets fill it)")
@@ -132,6 +141,11 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 	if s.ClientID == "" {
 		return usageErrorf("--client-id is required: copy the OAuth identifier from the provider's developer dashboard")
 	}
+	if opts.Settings.ClientSecretKeyring {
+		if err := keepClientSecret(ctx, f, p, s.ClientID); err != nil {
+			return err
+		}
+	}
 	conf, err := config.WriteEnv(path, name, s, true)
 	if err != nil {
 		return err
@@ -174,6 +188,9 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	}
 	if s.ClientSecretEnv != "" && s.ClientSecretCmd != "" {
 		return usageErrorf("--client-secret-env and --client-secret-cmd cannot be used together: choose one place to get the client secret")
+	}
+	if s.ClientSecretKeyring && (s.ClientSecretEnv != "" || s.ClientSecretCmd != "") {
+		return usageErrorf("--client-secret-keyring cannot be used with --client-secret-env or --client-secret-cmd: choose one place to get the client secret")
 	}
 	return checkClientAuthFlag(s)
 }
@@ -230,7 +247,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		s.KeyFile, err = p.ask(ctx, "Private key file (PEM; its public half is registered with the provider)", "", checkKeyFileAnswer)
 		return err
 	}
-	if s.ClientSecret != "" || s.ClientSecretEnv != "" || s.ClientSecretCmd != "" || !config.SendsSecret(s.ClientAuth) {
+	if s.ClientSecret != "" || s.ClientSecretEnv != "" || s.ClientSecretCmd != "" || s.ClientSecretKeyring || !config.SendsSecret(s.ClientAuth) {
 		return nil
 	}
 	how, err := p.choose(ctx, "How should freshtoken get the client secret?", []choice{
@@ -304,11 +321,38 @@ func mergeSettings(prev, flags config.EnvSettings) config.EnvSettings {
 	pick(&m.AuthURL, flags.AuthURL)
 	pick(&m.TokenURL, flags.TokenURL)
 	pick(&m.ClientAuth, flags.ClientAuth)
-	if flags.ClientSecretEnv != "" || flags.ClientSecretCmd != "" || flags.ClientSecret != "" {
+	if flags.ClientSecretEnv != "" || flags.ClientSecretCmd != "" || flags.ClientSecret != "" || flags.ClientSecretKeyring {
 		m.ClientSecret, m.ClientSecretEnv, m.ClientSecretCmd = flags.ClientSecret, flags.ClientSecretEnv, flags.ClientSecretCmd
+		m.ClientSecretKeyring = flags.ClientSecretKeyring
 	}
 	if flags.Scopes != nil {
 		m.Scopes = flags.Scopes
 	}
 	return m
+}
+
+// keepClientSecret puts clientID's secret into the system keychain: asked
+// for without echo on a terminal (p), else read from stdin.
+func keepClientSecret(ctx context.Context, f *Factory, p *prompter, clientID string) error {
+	var secret string
+	if p != nil {
+		var err error
+		if secret, err = p.secret(ctx, "Client secret (kept in the system keychain)"); err != nil {
+			return err
+		}
+	} else {
+		b, err := io.ReadAll(io.LimitReader(f.IO.In, 64<<10))
+		if err != nil {
+			return err
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	if secret == "" {
+		return usageErrorf("--client-secret-keyring: no client secret was given; pipe it in, as in `pass show freeagent | freshtoken init … --client-secret-keyring`; nothing was written")
+	}
+	if err := keyringstore.SetClientSecret(ctx, clientID, secret); err != nil {
+		return fmt.Errorf("the client secret could not be kept in the keychain: %w; nothing was written", err)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "The client secret is kept in the %s.\n", keyringstore.ClientSecretLocation(clientID))
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 type statusOptions struct {
@@ -58,6 +59,9 @@ type envStatus struct {
 	// grant so that it does not lapse unused, and why.
 	NextRenewal *plannedRenewal `json:"next_renewal,omitempty"`
 	Store       string          `json:"store"`
+	// ClientSecretIn says where the client secret is kept (never the
+	// secret itself).
+	ClientSecretIn string `json:"client_secret_in"`
 	// Problem is what needs a person before the tokens can be used or
 	// renewed again: the grant ended, the client was rejected, or the
 	// stored tokens belong to another client.
@@ -88,7 +92,8 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 	var storeProblem error // the store could not be reached or refused access
 	for _, name := range conf.Names() {
 		e := conf.Envs[name]
-		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name, Production: e.IsProduction()}
+		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name, Production: e.IsProduction(),
+			ClientSecretIn: e.ClientSecretWhere()}
 		src, err := opts.f.Source(ctx, name)
 		if err != nil {
 			st.Error = err.Error()
@@ -100,7 +105,7 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 		switch {
 		case err != nil:
 			st.Error = err.Error()
-			if storeProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied)) {
+			if storeProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, keyringstore.ErrNoKeychain)) {
 				storeProblem = err
 			}
 		case rec != nil:
@@ -210,6 +215,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 	if st.Store != "" {
 		row("stored in", st.Store)
 	}
+	row("client secret", st.ClientSecretIn)
 }
 
 func relative(future, past string, t time.Time) string {
