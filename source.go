@@ -30,8 +30,18 @@ type Settings struct {
 	AuthURL          string
 	TokenURL         string
 	RevocationURL    string // RFC 7009; "" when the provider has none
-	APIURL           string // tokens are only ever sent to this host; empty: any host
-	Scopes           []string
+	DeviceAuthURL    string // RFC 8628 device authorization; "" when the provider has none
+	// Issuer names the authorization server whose discovery document gives
+	// the endpoints left empty above; tokens are then bound to it, not to
+	// TokenURL, so that serving a stored token needs no discovery.
+	Issuer string
+	// Discover, if set, returns the endpoints that the fields above leave
+	// empty. It is called when a token request or a revocation first needs
+	// an endpoint, never to serve a stored token, and its first success is
+	// kept for the Source's life.
+	Discover func(ctx context.Context) (Endpoints, error)
+	APIURL   string // tokens are only ever sent to this host; empty: any host
+	Scopes   []string
 	// AuthStyle is oauth2.AuthStyleInHeader or oauth2.AuthStyleInParams.
 	// Auto-detection is refused: it re-sends a failed refresh with the other
 	// style, spending a rotating refresh token twice.
@@ -62,6 +72,14 @@ type Settings struct {
 	// MaxRetryAfter is the longest Retry-After the engine waits out on a 429
 	// from the token endpoint before giving up (default 65s).
 	MaxRetryAfter time.Duration
+}
+
+// Endpoints are where a provider's OAuth 2.0 endpoints are.
+type Endpoints struct {
+	AuthURL       string
+	TokenURL      string
+	RevocationURL string // "" when the provider has none
+	DeviceAuthURL string // "" when the provider has none
 }
 
 // logTime is how debug lines show instants: to the millisecond, since the
@@ -133,6 +151,10 @@ type Source struct {
 	mu     sync.Mutex // guards flight and secret
 	flight *flight    // the renewal in progress in this process, if any
 	secret *string    // the client secret, once fetched successfully
+
+	// endpointsMu guards the endpoints in set, which Discover fills once.
+	endpointsMu sync.Mutex
+	discovered  bool
 }
 
 // flight is one renewal that every caller arriving meanwhile shares, failure
@@ -148,8 +170,8 @@ func New(s Settings, o Options) (*Source, error) {
 	if o.Store == nil {
 		return nil, errors.New("freshtoken: Options.Store is required")
 	}
-	if s.Env == "" || s.TokenURL == "" {
-		return nil, errors.New("freshtoken: Settings.Env and Settings.TokenURL are required")
+	if s.Env == "" || s.TokenURL == "" && s.Discover == nil {
+		return nil, errors.New("freshtoken: Settings.Env, and Settings.TokenURL or Settings.Discover, are required")
 	}
 	if s.AuthStyle != oauth2.AuthStyleInHeader && s.AuthStyle != oauth2.AuthStyleInParams {
 		return nil, errors.New("freshtoken: Settings.AuthStyle must be AuthStyleInHeader or AuthStyleInParams")
@@ -206,6 +228,10 @@ func (s *Source) Location() string { return s.store.Location(s.set.Env) }
 // OAuth2Config is the x/oauth2 configuration for this environment, with the
 // client secret resolved.
 func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.Config, error) {
+	ep, err := s.Endpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
 	secret, err := s.clientSecret(ctx)
 	if err != nil {
 		return nil, err
@@ -213,10 +239,40 @@ func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.
 	return &oauth2.Config{
 		ClientID:     s.set.ClientID,
 		ClientSecret: secret,
-		Endpoint:     oauth2.Endpoint{AuthURL: s.set.AuthURL, TokenURL: s.set.TokenURL, AuthStyle: s.set.AuthStyle},
+		Endpoint:     oauth2.Endpoint{AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, AuthStyle: s.set.AuthStyle},
 		RedirectURL:  redirectURI,
 		Scopes:       s.set.Scopes,
 	}, nil
+}
+
+// Endpoints returns the provider's endpoints, discovering the ones Settings
+// leave empty the first time they are needed. Endpoints set in Settings win.
+// A failed discovery is tried again on the next call.
+func (s *Source) Endpoints(ctx context.Context) (Endpoints, error) {
+	s.endpointsMu.Lock()
+	defer s.endpointsMu.Unlock()
+	if !s.discovered && s.set.Discover != nil {
+		found, err := s.set.Discover(ctx)
+		if err != nil {
+			return Endpoints{}, err
+		}
+		for _, f := range []struct {
+			set   *string
+			found string
+		}{
+			{&s.set.AuthURL, found.AuthURL}, {&s.set.TokenURL, found.TokenURL},
+			{&s.set.RevocationURL, found.RevocationURL}, {&s.set.DeviceAuthURL, found.DeviceAuthURL},
+		} {
+			if *f.set == "" {
+				*f.set = f.found
+			}
+		}
+		if s.set.TokenURL == "" {
+			return Endpoints{}, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: "the provider's discovery document names no token endpoint; set token_url"}
+		}
+	}
+	s.discovered = true
+	return Endpoints{AuthURL: s.set.AuthURL, TokenURL: s.set.TokenURL, RevocationURL: s.set.RevocationURL, DeviceAuthURL: s.set.DeviceAuthURL}, nil
 }
 
 // clientSecret fetches the secret once it is first needed. Only a success
@@ -302,6 +358,9 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 
 // grant is the grant this environment's tokens must belong to.
 func (s *Source) grant() store.Grant {
+	if s.set.Issuer != "" {
+		return store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: GrantAuthorizationCode}
+	}
 	return store.Grant{TokenURL: s.set.TokenURL, ClientID: s.set.ClientID, Type: GrantAuthorizationCode}
 }
 

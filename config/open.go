@@ -2,7 +2,9 @@ package config
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -67,23 +70,63 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log.Debug("configuration", "config", path, "env", e.Name, "provider", e.Provider, "api_url", e.APIURL,
-		"token_url", e.TokenURL, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore, "store", st.Location(e.Name))
-	return freshtoken.New(e.Settings(), freshtoken.Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending})
+		"token_url", e.TokenURL, "issuer", e.Issuer, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore,
+		"ca_file", e.CAFile, "store", st.Location(e.Name))
+	rt, err := e.Transport()
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Timeout: e.Timeout, Transport: rt}
+	set := e.Settings()
+	if set.Discover != nil {
+		d := &discovery{env: e, http: hc, log: log.With("env", e.Name), now: o.Clock}
+		if d.now == nil {
+			d.now = time.Now
+		}
+		set.Discover = d.endpoints
+	}
+	return freshtoken.New(set, freshtoken.Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending, HTTPClient: hc})
 }
 
-// Settings are the engine's settings for e.
+// Transport carries the environment's requests to its provider and its
+// API: through the proxy HTTPS_PROXY or HTTP_PROXY names unless NO_PROXY
+// exempts the host, trusting ca_file beside the system's roots, and
+// explaining in one line a certificate that is not trusted.
+func (e *Env) Transport() (http.RoundTripper, error) {
+	t, err := httpx.NewTransport(e.CAFile)
+	if err != nil {
+		return nil, Invalidf("environment %s: ca_file: %v", e.Name, err)
+	}
+	return httpx.ExplainTLS(t), nil
+}
+
+// TLSConfig is the TLS configuration for e's connections: nil for the
+// system's roots, else one that also trusts ca_file.
+func (e *Env) TLSConfig() (*tls.Config, error) {
+	t, err := httpx.NewTransport(e.CAFile)
+	if err != nil {
+		return nil, Invalidf("environment %s: ca_file: %v", e.Name, err)
+	}
+	return t.TLSClientConfig, nil
+}
+
+// Settings are the engine's settings for e. With an issuer, endpoints
+// not set are discovered when first needed, the document cached beside
+// the configuration file.
 func (e *Env) Settings() freshtoken.Settings {
 	style := oauth2.AuthStyleInHeader
 	if e.ClientAuth == "body" {
 		style = oauth2.AuthStyleInParams
 	}
-	return freshtoken.Settings{
+	set := freshtoken.Settings{
 		Env:              e.Name,
 		ClientID:         e.ClientID,
 		ClientSecretFunc: e.ClientSecretValue,
 		AuthURL:          e.AuthURL,
 		TokenURL:         e.TokenURL,
 		RevocationURL:    e.RevocationURL,
+		DeviceAuthURL:    e.DeviceAuthURL,
+		Issuer:           e.Issuer,
 		APIURL:           e.APIURL,
 		Scopes:           e.Scopes,
 		AuthStyle:        style,
@@ -93,6 +136,10 @@ func (e *Env) Settings() freshtoken.Settings {
 		IdleLimit:        e.IdleLimit,
 		KeepAccess:       e.TokenFile != "",
 	}
+	if e.Issuer != "" {
+		set.Discover = (&discovery{env: e, log: slog.New(slog.DiscardHandler), now: time.Now}).endpoints
+	}
+	return set
 }
 
 // OpenStore returns the store [store] url names: a folder by default, or a

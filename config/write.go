@@ -34,6 +34,12 @@ type EnvSettings struct {
 	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
 	TokenFile       string   `toml:"token_file,omitempty"`
 	RevocationURL   string   `toml:"revocation_url,omitempty"`
+
+	// Discovery, presets with parameters, and corporate networks.
+	Issuer        string `toml:"issuer,omitempty"`
+	DeviceAuthURL string `toml:"device_auth_url,omitempty"`
+	Tenant        string `toml:"tenant,omitempty"`
+	CAFile        string `toml:"ca_file,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that

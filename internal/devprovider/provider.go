@@ -144,6 +144,7 @@ type Stats struct {
 	APIRequests   int `json:"api_requests"` // every request to a /v2/ API endpoint
 	RateLimited   int `json:"rate_limited"` // 429s sent (API and token endpoint)
 	Unauthorized  int `json:"unauthorized"` // 401s sent by the API
+	Discoveries   int `json:"discoveries"`  // discovery documents served
 }
 
 // Provider is a FreeAgent-like OAuth 2.0 provider and API. It is safe for concurrent
@@ -234,6 +235,8 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("POST /v2/approve_app", p.handleApproveDecision)
 	mux.HandleFunc("POST /v2/token_endpoint", p.handleToken)
 	mux.HandleFunc("POST /v2/revoke", p.handleRevoke)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", p.handleDiscovery)
+	mux.HandleFunc("GET /.well-known/openid-configuration", p.handleDiscovery)
 
 	mux.Handle("GET /v2/company", p.api(p.handleCompany))
 	mux.Handle("GET /v2/users/me", p.api(p.handleMe))
