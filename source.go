@@ -139,6 +139,9 @@ type Source struct {
 	log   *slog.Logger
 	now   func() time.Time
 	http  *http.Client
+	// plain is the client before the engine's handling of token answers,
+	// for a log-in's code exchange.
+	plain *http.Client
 	// sending is Options.Sending, or a function that does nothing.
 	sending func(Renewal) func()
 	// pause waits between renewal tries, or until its context ends:
@@ -208,6 +211,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if src.http == nil {
 		src.http = &http.Client{Timeout: s.Timeout}
 	}
+	src.plain = src.http
 	src.http = tokenerr.Lenient(src.http)
 	if src.sending == nil {
 		src.sending = func(Renewal) func() { return func() {} }
@@ -221,6 +225,10 @@ func (s *Source) Env() string { return s.set.Env }
 
 // APIURL is the environment's API root, ending in "/".
 func (s *Source) APIURL() string { return s.set.APIURL }
+
+// HTTPClient is the client token requests go through (Options.HTTPClient),
+// for a log-in's code exchange to reach the provider the same way.
+func (s *Source) HTTPClient() *http.Client { return s.plain }
 
 // Location says where the environment's tokens are stored.
 func (s *Source) Location() string { return s.store.Location(s.set.Env) }

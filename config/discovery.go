@@ -86,11 +86,11 @@ func (d *discovery) cachePath() string {
 // endpoints is freshtoken.Settings.Discover for the environment.
 func (d *discovery) endpoints(ctx context.Context) (freshtoken.Endpoints, error) {
 	if d.http == nil {
-		rt, err := d.env.Transport()
+		t, err := d.env.Transport()
 		if err != nil {
 			return freshtoken.Endpoints{}, err
 		}
-		d.http = &http.Client{Timeout: d.env.Timeout, Transport: rt}
+		d.http = &http.Client{Timeout: d.env.Timeout, Transport: httpx.ExplainTLS(t)}
 	}
 	doc, err := d.document(ctx)
 	if err != nil {

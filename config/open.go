@@ -2,7 +2,6 @@ package config
 
 import (
 	"context"
-	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -72,11 +71,11 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 	log.Debug("configuration", "config", path, "env", e.Name, "provider", e.Provider, "api_url", e.APIURL,
 		"token_url", e.TokenURL, "issuer", e.Issuer, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore,
 		"ca_file", e.CAFile, "store", st.Location(e.Name))
-	rt, err := e.Transport()
+	t, err := e.Transport()
 	if err != nil {
 		return nil, err
 	}
-	hc := &http.Client{Timeout: e.Timeout, Transport: rt}
+	hc := &http.Client{Timeout: e.Timeout, Transport: httpx.ExplainTLS(t)}
 	set := e.Settings()
 	if set.Discover != nil {
 		d := &discovery{env: e, http: hc, log: log.With("env", e.Name), now: o.Clock}
@@ -88,26 +87,17 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 	return freshtoken.New(set, freshtoken.Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending, HTTPClient: hc})
 }
 
-// Transport carries the environment's requests to its provider and its
-// API: through the proxy HTTPS_PROXY or HTTP_PROXY names unless NO_PROXY
-// exempts the host, trusting ca_file beside the system's roots, and
-// explaining in one line a certificate that is not trusted.
-func (e *Env) Transport() (http.RoundTripper, error) {
+// Transport is a new transport for the environment's requests to its
+// provider and its API: through the proxy HTTPS_PROXY or HTTP_PROXY names
+// unless NO_PROXY exempts the host, trusting ca_file beside the system's
+// roots. Wrap it in httpx.ExplainTLS to have an untrusted certificate
+// explained in one line.
+func (e *Env) Transport() (*http.Transport, error) {
 	t, err := httpx.NewTransport(e.CAFile)
 	if err != nil {
 		return nil, Invalidf("environment %s: ca_file: %v", e.Name, err)
 	}
-	return httpx.ExplainTLS(t), nil
-}
-
-// TLSConfig is the TLS configuration for e's connections: nil for the
-// system's roots, else one that also trusts ca_file.
-func (e *Env) TLSConfig() (*tls.Config, error) {
-	t, err := httpx.NewTransport(e.CAFile)
-	if err != nil {
-		return nil, Invalidf("environment %s: ca_file: %v", e.Name, err)
-	}
-	return t.TLSClientConfig, nil
+	return t, nil
 }
 
 // Settings are the engine's settings for e. With an issuer, endpoints

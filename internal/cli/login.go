@@ -74,6 +74,7 @@ func runLogin(cmd *cobra.Command, opts *loginOptions) error {
 		Stdin:   f.IO.In,
 		Stderr:  f.IO.ErrOut,
 		Timeout: opts.Timeout,
+		HTTP:    src.HTTPClient(),
 		Logger:  f.Logger(),
 	}
 	if !opts.NoBrowser && !opts.Manual {
