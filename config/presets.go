@@ -49,8 +49,8 @@ type preset struct {
 	// needsScopes: the provider refuses an authorisation request without
 	// a scope, and no one scope suits everybody.
 	needsScopes bool
-	// authParams go on the authorisation request. The auth_params key
-	// lays the environment's own over them.
+	// authParams go on the authorisation request, as part of the
+	// authorisation URL's query; a parameter the URL has already wins.
 	authParams map[string]string
 	// tenant: the endpoints hold "{tenant}", set by the tenant key.
 	tenant bool
@@ -237,6 +237,9 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			*f.dst = strings.ReplaceAll(f.from, "{tenant}", e.Tenant)
 		}
 	}
+	if len(p.authParams) > 0 && e.AuthURL != "" {
+		e.AuthURL = withParams(e.AuthURL, p.authParams)
+	}
 	if e.Issuer = strings.TrimSpace(r.Issuer); e.Issuer != "" {
 		if err := checkIssuer(e.Issuer); err != nil {
 			return nil, bad("issuer", "%v", err)
@@ -337,6 +340,23 @@ func checkHTTPURL(s string) error {
 		return fmt.Errorf("%q is not an http(s) URL such as https://api.example.com/", s)
 	}
 	return nil
+}
+
+// withParams adds params to the query of rawURL, keeping those it has.
+// A URL that does not parse is returned as it is, for checkHTTPURL to report.
+func withParams(rawURL string, params map[string]string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	q := u.Query()
+	for k, v := range params {
+		if !q.Has(k) {
+			q.Set(k, v)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // checkIssuer accepts what RFC 8414 allows an issuer to be: an https URL
