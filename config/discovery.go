@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
@@ -53,6 +54,11 @@ type cachedDiscovery struct {
 	ExpiresAt time.Time         `json:"expires_at"`
 	Document  discoveryDocument `json:"document"`
 }
+
+// fetchedDocuments are the documents this process fetched, by cache path,
+// so that it fetches each at most once while it is fresh even where the
+// cache cannot be written.
+var fetchedDocuments sync.Map // string → *cachedDiscovery
 
 // discovery finds an environment's endpoints from its issuer's discovery
 // document. The document is read from the cache while it is fresh, else
@@ -112,6 +118,10 @@ func (d *discovery) document(ctx context.Context) (*discoveryDocument, error) {
 		d.log.Debug("discovery document from the cache", "issuer", d.env.Issuer, "fetched", cached.FetchedAt.Format(time.RFC3339), "expires", cached.ExpiresAt.Format(time.RFC3339))
 		return &cached.Document, nil
 	}
+	if v, ok := fetchedDocuments.Load(d.cachePath()); ok && now.Before(v.(*cachedDiscovery).ExpiresAt) {
+		d.log.Debug("discovery document fetched earlier by this process", "issuer", d.env.Issuer)
+		return &v.(*cachedDiscovery).Document, nil
+	}
 	fetched, err := d.fetch(ctx)
 	if err != nil {
 		if cached != nil && errors.Is(err, freshtoken.ErrUnreachable) {
@@ -121,6 +131,7 @@ func (d *discovery) document(ctx context.Context) (*discoveryDocument, error) {
 		}
 		return nil, err
 	}
+	fetchedDocuments.Store(d.cachePath(), fetched)
 	d.writeCache(fetched)
 	return &fetched.Document, nil
 }

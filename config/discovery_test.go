@@ -80,8 +80,10 @@ func issuerConfig(t *testing.T, dir, issuer, extra string) string {
 	return p
 }
 
+// openIdP opens environment "idp" as a new process would.
 func openIdP(t *testing.T, path string, clock func() time.Time, log *slog.Logger) *freshtoken.Source {
 	t.Helper()
+	config.ForgetFetchedDiscoveries()
 	src, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: "idp", Clock: clock, Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -246,8 +248,9 @@ func TestDiscoveryCache(t *testing.T) {
 }
 
 // TestDiscoveryOnlyWhenNeeded: serving a stored valid token fetches no
-// document, and tokens are bound to the issuer; the first renewal
-// discovers the dev provider's endpoints and uses them, once per process.
+// document, and tokens are bound to the issuer; renewals use the dev
+// provider's discovered endpoints, fetched once per process, even by
+// another source in it when the cache file is gone.
 func TestDiscoveryOnlyWhenNeeded(t *testing.T) {
 	p := devprovider.New(devprovider.Options{AutoApprove: true})
 	srv := httptest.NewServer(p.Handler())
@@ -284,6 +287,17 @@ func TestDiscoveryOnlyWhenNeeded(t *testing.T) {
 	}
 	if st := p.Stats(); st.Discoveries != 2 || st.Refreshes != 2 {
 		t.Fatalf("stats %+v; want one more discovery for two renewals", st)
+	}
+	os.RemoveAll(filepath.Join(dir, "discovery"))
+	third, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: "idp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := third.Renew(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); st.Discoveries != 2 || st.Refreshes != 3 {
+		t.Fatalf("stats %+v; want no second discovery in this process", st)
 	}
 	r, err := again.Record(t.Context())
 	if err != nil || r.Grant.Issuer != srv.URL || r.Grant.TokenURL != "" {
