@@ -48,7 +48,10 @@ type File struct {
 	// Browser is the command that opens log-in pages (the URL is added as
 	// its last argument); "" means $BROWSER, else the desktop's default.
 	Browser string
-	Envs    map[string]*Env
+	// CAFile is a PEM file of certificate authorities trusted beside the
+	// system's, for every environment that names none of its own.
+	CAFile string
+	Envs   map[string]*Env
 	// Settings are the environments as written, before presets and defaults.
 	Settings map[string]EnvSettings
 }
@@ -98,6 +101,22 @@ type Env struct {
 	// ClientSecretKeyring: the client secret is kept in the system
 	// keychain, under the client id (see ClientSecretWhere).
 	ClientSecretKeyring bool
+	// Issuer is the authorization server whose discovery document (RFC
+	// 8414 or OpenID Connect) fills the endpoints not set explicitly, when
+	// a token request first needs one; "" when every endpoint is set.
+	Issuer string
+	// DeviceAuthURL is the provider's RFC 8628 device authorization
+	// endpoint; "" when it has none or discovery will find it.
+	DeviceAuthURL string
+	// Tenant is the directory a multi-tenant provider (microsoft) signs in
+	// to: "common" by default.
+	Tenant string
+	// CAFile is a PEM file of certificate authorities trusted beside the
+	// system's: the environment's ca_file, else the file's top-level one.
+	CAFile string
+	// discoveryDir is where discovery documents are cached: a folder
+	// beside the configuration file.
+	discoveryDir string
 }
 
 // Invalidf is a configuration mistake that is not at a place in the file.
@@ -138,6 +157,7 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 type rawFile struct {
 	DefaultEnv string            `toml:"default_env"`
 	Browser    string            `toml:"browser"`
+	CAFile     string            `toml:"ca_file"`
 	Store      rawStore          `toml:"store"`
 	Notify     Notify            `toml:"notify"`
 	Env        map[string]rawEnv `toml:"env"`
@@ -251,6 +271,11 @@ func Load(path string) (*File, error) {
 		}
 	}
 	f.Browser = strings.TrimSpace(raw.Browser)
+	if f.CAFile = strings.TrimSpace(raw.CAFile); f.CAFile != "" {
+		if err := checkCAFile(f.CAFile); err != nil {
+			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"ca_file"}), Key: "ca_file", Msg: err.Error()}
+		}
+	}
 	names := make([]string, 0, len(raw.Env))
 	for name := range raw.Env {
 		names = append(names, name)
@@ -276,6 +301,10 @@ func Load(path string) (*File, error) {
 				return nil, err
 			}
 		}
+		if e.CAFile == "" {
+			e.CAFile = f.CAFile
+		}
+		e.discoveryDir = filepath.Join(filepath.Dir(path), "discovery")
 		f.Envs[name] = e
 		f.Settings[name] = re
 	}

@@ -47,6 +47,11 @@ type EnvSettings struct {
 	TokenParams       Params  `toml:"token_params,omitempty"`
 	// The system keychain's.
 	ClientSecretKeyring bool `toml:"client_secret_keyring,omitempty"`
+	// Discovery, presets with parameters, and corporate networks.
+	Issuer        string `toml:"issuer,omitempty"`
+	DeviceAuthURL string `toml:"device_auth_url,omitempty"`
+	Tenant        string `toml:"tenant,omitempty"`
+	CAFile        string `toml:"ca_file,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that

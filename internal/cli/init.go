@@ -65,7 +65,7 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
 	}
 	fl := cmd.Flags()
 	s := &opts.Settings
-	fl.StringVar(&s.Provider, "provider", "", "freeagent, freeagent-sandbox or generic")
+	fl.StringVar(&s.Provider, "provider", "", strings.Join(config.Presets(), ", "))
 	fl.StringVar(&s.ClientID, "client-id", "", "the app's OAuth identifier")
 	fl.StringVar(&s.ClientSecretEnv, "client-secret-env", "", "read the client secret from this environment variable")
 	fl.StringVar(&s.ClientSecretCmd, "client-secret-cmd", "", "run this command to get the client secret (e.g. \"pass show freeagent\")")
@@ -77,6 +77,9 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
 	fl.StringVar(&s.ClientAuth, "client-auth", "", "how the client authenticates: basic (default), body, none (a public client, no secret) or private_key_jwt (with --key-file)")
 	fl.StringVar(&opts.Scopes, "scopes", "", "comma-separated scopes to request")
 	opts.Extras.add(fl, s)
+	fl.StringVar(&s.Issuer, "issuer", "", "the provider's issuer URL: discovery fills the endpoints not given")
+	fl.StringVar(&s.Tenant, "tenant", "", "the Microsoft tenant (default "+config.DefaultTenant+")")
+	fl.StringVar(&s.CAFile, "ca-file", "", "PEM file of a private certificate authority to trust")
 	cmd.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(config.Presets(), cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("client-auth", cobra.FixedCompletions([]string{"basic", "body", "none", "private_key_jwt"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("key-alg", cobra.FixedCompletions(config.KeyAlgs, cobra.ShellCompDirectiveNoFileComp))
@@ -171,7 +174,7 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	if s.Provider != "" && !slices.Contains(config.Presets(), s.Provider) {
 		return usageErrorf("--provider %s: unknown provider; use one of %s", s.Provider, strings.Join(config.Presets(), ", "))
 	}
-	for _, u := range []struct{ flag, val string }{{"--api-url", s.APIURL}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL}} {
+	for _, u := range []struct{ flag, val string }{{"--api-url", s.APIURL}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL}, {"--issuer", s.Issuer}} {
 		if u.val != "" {
 			if err := checkHTTPURL(strings.TrimSpace(u.val)); err != nil {
 				return usageErrorf("%s: %v", u.flag, err)
@@ -210,6 +213,11 @@ func askProvider(ctx context.Context, p *prompter) (string, error) {
 	return p.choose(ctx, "Which provider?", []choice{
 		{"freeagent-sandbox", "freeagent-sandbox  FreeAgent's sandbox, for trying things out"},
 		{"freeagent", "freeagent          FreeAgent, with your real accounts"},
+		{"xero", "xero               Xero"},
+		{"quickbooks", "quickbooks         QuickBooks Online"},
+		{"quickbooks-sandbox", "quickbooks-sandbox QuickBooks Online's sandbox companies"},
+		{"google", "google             Google APIs"},
+		{"microsoft", "microsoft          Microsoft Graph (Entra ID)"},
 		{"generic", "generic            another OAuth 2.0 provider"},
 	}, 1)
 }
@@ -227,7 +235,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 			{&s.AuthURL, "Authorisation endpoint URL"},
 			{&s.TokenURL, "Token endpoint URL"},
 		} {
-			if *u.field == "" {
+			if *u.field == "" && (s.Issuer == "" || u.field == &s.APIURL) {
 				if *u.field, err = p.ask(ctx, u.question, "", checkHTTPURL); err != nil {
 					return err
 				}

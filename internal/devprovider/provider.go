@@ -155,6 +155,7 @@ type Stats struct {
 	Unauthorized  int `json:"unauthorized"` // 401s sent by the API
 	// ClientAssertions counts private_key_jwt assertions accepted.
 	ClientAssertions int `json:"client_assertions"`
+	Discoveries      int `json:"discoveries"` // discovery documents served
 }
 
 // Provider is a FreeAgent-like OAuth 2.0 provider and API. It is safe for concurrent
@@ -252,6 +253,8 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("POST /v2/approve_app", p.handleApproveDecision)
 	mux.HandleFunc("POST /v2/token_endpoint", p.handleToken)
 	mux.HandleFunc("POST /v2/revoke", p.handleRevoke)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", p.handleDiscovery)
+	mux.HandleFunc("GET /.well-known/openid-configuration", p.handleDiscovery)
 
 	mux.Handle("GET /v2/company", p.api(p.handleCompany))
 	mux.Handle("GET /v2/users/me", p.api(p.handleMe))
