@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -36,6 +37,12 @@ provider = "google"
 client_id = "id"
 scopes = ["https://www.googleapis.com/auth/drive.readonly"]
 
+[env.google2]
+provider = "google"
+client_id = "id"
+scopes = ["openid"]
+auth_params = { prompt = "select_account" }
+
 [env.ms]
 provider = "microsoft"
 client_id = "id"
@@ -60,7 +67,7 @@ client_id = "id"
 		{"xero", "https://api.xero.com/", "https://login.xero.com/identity/connect/authorize", "https://identity.xero.com/connect/token", "https://identity.xero.com/connect/revocation", "", "basic", 60 * day, []string{"offline_access"}},
 		{"qb", "https://quickbooks.api.intuit.com/", "https://appcenter.intuit.com/connect/oauth2", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke", "", "basic", 100 * day, []string{"com.intuit.quickbooks.accounting"}},
 		{"qbs", "https://sandbox-quickbooks.api.intuit.com/", "https://appcenter.intuit.com/connect/oauth2", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke", "", "basic", 100 * day, []string{"com.intuit.quickbooks.accounting"}},
-		{"google", "https://www.googleapis.com/", "https://accounts.google.com/o/oauth2/v2/auth?access_type=offline&prompt=consent", "https://oauth2.googleapis.com/token", "https://oauth2.googleapis.com/revoke", "https://oauth2.googleapis.com/device/code", "body", 180 * day, []string{"https://www.googleapis.com/auth/drive.readonly"}},
+		{"google", "https://www.googleapis.com/", "https://accounts.google.com/o/oauth2/v2/auth", "https://oauth2.googleapis.com/token", "https://oauth2.googleapis.com/revoke", "https://oauth2.googleapis.com/device/code", "body", 180 * day, []string{"https://www.googleapis.com/auth/drive.readonly"}},
 		{"ms", "https://graph.microsoft.com/", "https://login.microsoftonline.com/common/oauth2/v2.0/authorize", "https://login.microsoftonline.com/common/oauth2/v2.0/token", "", "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode", "body", 90 * day, []string{"User.Read", "offline_access"}},
 		{"mstenant", "https://graph.microsoft.com/", "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize", "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token", "", "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode", "body", 90 * day, []string{"offline_access"}},
 	} {
@@ -70,6 +77,14 @@ client_id = "id"
 		if !slices.Equal(got, want) || e.IdleLimit != tc.idle || !slices.Equal(e.Scopes, tc.scopes) {
 			t.Errorf("%s: %q idle %v scopes %q\nwant %q idle %v scopes %q", tc.env, got, e.IdleLimit, e.Scopes, want, tc.idle, tc.scopes)
 		}
+	}
+	// Google issues a refresh token only to an offline request with consent;
+	// the environment's own auth_params win.
+	if got := f.Envs["google"].AuthParams; !maps.Equal(got, map[string]string{"access_type": "offline", "prompt": "consent"}) {
+		t.Errorf("google auth_params = %v, want access_type=offline and prompt=consent", got)
+	}
+	if got := f.Envs["google2"].AuthParams; !maps.Equal(got, map[string]string{"access_type": "offline", "prompt": "select_account"}) {
+		t.Errorf("google auth_params = %v, want the environment's prompt and the preset's access_type", got)
 	}
 	if ms := f.Envs["ms"]; ms.Tenant != config.DefaultTenant {
 		t.Errorf("microsoft tenant = %q, want %q", ms.Tenant, config.DefaultTenant)
