@@ -236,14 +236,6 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			*f.dst = strings.ReplaceAll(f.from, "{tenant}", e.Tenant)
 		}
 	}
-	for k, v := range p.authParams {
-		if _, set := e.AuthParams[k]; !set {
-			if e.AuthParams == nil {
-				e.AuthParams = map[string]string{}
-			}
-			e.AuthParams[k] = v
-		}
-	}
 	if e.Issuer = strings.TrimSpace(r.Issuer); e.Issuer != "" {
 		if err := checkIssuer(e.Issuer); err != nil {
 			return nil, bad("issuer", "%v", err)
@@ -303,6 +295,15 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	if err := resolveClientAuth(e, r, bad); err != nil {
 		return nil, err
+	}
+	// The preset's authorization parameters, under the environment's own.
+	for k, v := range p.authParams {
+		if _, set := e.AuthParams[k]; !set {
+			if e.AuthParams == nil {
+				e.AuthParams = map[string]string{}
+			}
+			e.AuthParams[k] = v
+		}
 	}
 	if e.RedirectURI == "" {
 		e.RedirectURI = DefaultRedirectURI
