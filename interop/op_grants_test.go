@@ -21,7 +21,6 @@ import (
 // processes that follow. An issuer with no discovery document is an error
 // naming the URL.
 func TestOPDiscovery(t *testing.T) {
-	t.Skip("needs freshtoken support for discovery: issuer = … (issue 13)")
 	t.Parallel()
 
 	t.Run("endpoints from discovery", func(t *testing.T) {
