@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // fetch GETs path with the environment's current access token, without
@@ -26,15 +26,7 @@ func (e *devEnv) fetch(t *testing.T, path string) []byte {
 	}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.api+strings.TrimPrefix(path, "/"), nil)
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(stdout.String()))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, body := testenv.Do(t, nil, req)
 	return body
 }
 

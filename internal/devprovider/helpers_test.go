@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // testRedirectURI is the redirect URI the tests register and send.
@@ -165,15 +166,7 @@ func send(t *testing.T, client *http.Client, method, url, token string, header h
 
 func do(t *testing.T, client *http.Client, req *http.Request) *response {
 	t.Helper()
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := testenv.Do(t, client, req)
 	return &response{Response: resp, body: body}
 }
 

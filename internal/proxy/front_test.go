@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // upstreamAPI is an API that reports what reached it and answers with
@@ -96,7 +97,7 @@ func TestForwardsFaithfully(t *testing.T) {
 			t.Cleanup(client.CloseIdleConnections)
 			do := func(req *http.Request) (*http.Response, []byte) {
 				t.Helper()
-				return send(t, client, req)
+				return testenv.Do(t, client, req)
 			}
 			get := func(path string) (*http.Response, []byte) {
 				req, _ := http.NewRequest(http.MethodGet, f.base+path, nil)

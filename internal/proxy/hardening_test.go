@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // twoEnvAPI is an environment, "evil", whose API redirects (307, which
@@ -85,7 +86,7 @@ func TestRedirectBackIntoTheProxyRefused(t *testing.T) {
 	f, hits := twoEnvAPI(t, nil)
 	for _, to := range proxySpellings(f.addr) {
 		req, _ := http.NewRequest(http.MethodDelete, f.base+"/evil/redirect?"+url.Values{"to": {to}}.Encode(), strings.NewReader("the body"))
-		resp, body := send(t, http.DefaultClient, req) // which follows redirects
+		resp, body := testenv.Do(t, http.DefaultClient, req) // which follows redirects
 		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "redirect_to_proxy" {
 			t.Errorf("a redirect to %q: got %d %s, want 502 redirect_to_proxy", to, resp.StatusCode, body)
 		}
@@ -210,7 +211,7 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 10 * time.Second}
 	req, _ := http.NewRequest(http.MethodGet, f.base+"/slow/x", nil)
-	resp, body := send(t, client, req)
+	resp, body := testenv.Do(t, client, req)
 	if resp.StatusCode != http.StatusGatewayTimeout || resp.Header.Get("X-Freshtoken-Error") != "api_timeout" {
 		t.Errorf("got %d %s, want 504 api_timeout", resp.StatusCode, body)
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,6 +24,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // accessTTL is the dev provider's token lifetime in these tests; the fake
@@ -273,22 +273,7 @@ func (f *fixture) storedToken(t testing.TB) string {
 // do sends a request to the proxy and returns the answer with its body read.
 func (f *fixture) do(t *testing.T, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
-	return send(t, noRedirects, req)
-}
-
-// send sends req with client and returns the answer with its body read.
-func send(t *testing.T, client *http.Client, req *http.Request) (*http.Response, []byte) {
-	t.Helper()
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	return testenv.Do(t, noRedirects, req)
 }
 
 func (f *fixture) get(t *testing.T, path string) (*http.Response, []byte) {

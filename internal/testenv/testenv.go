@@ -2,10 +2,13 @@
 // program, a pseudo-terminal) be skipped where that is missing, except
 // under CI (CI set, as .ci/run does): there a missing need fails the test,
 // since CI provides everything and a skipped guard would pass unnoticed. It
-// also gives tests one way to wait for something: with a deadline.
+// also gives tests one way to wait for something (with a deadline) and to
+// send an HTTP request and read its answer.
 package testenv
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -40,4 +43,23 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// Do sends req with client (http.DefaultClient when nil) and returns the
+// answer with its body read and closed, failing t if either goes wrong.
+func Do(t testing.TB, client *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
 }
