@@ -43,7 +43,7 @@ func corpWorld(t *testing.T) (*world, *corpnet.CA, *corpnet.Proxy, func(caLine, 
 		return nil, nil
 	}
 	w.browser = &http.Client{Transport: &http.Transport{Proxy: viaProxy, TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	write := func(caLine, topLevel string) {
 		conf := fmt.Sprintf("%s\n[store]\nurl = %q\n\n[env.dev]\nissuer = %q\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret_env = \"DEV_SECRET\"\nredirect_uri = \"http://127.0.0.1:%d/callback\"\n%s\n",
 			topLevel, "file://"+w.store, base, w.api, port, caLine)
@@ -69,7 +69,7 @@ func TestCorporateNetwork(t *testing.T) {
 	}
 	w.mustRun("token", "--force")
 
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	listen := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	proxyCmd := w.command(t.Context(), "proxy", "--listen", listen)
 	if err := proxyCmd.Start(); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestDevProviderDiscovery: a newcomer runs `freshtoken dev-provider`, pastes
@@ -15,7 +16,7 @@ import (
 // document.
 func TestDevProviderDiscovery(t *testing.T) {
 	w := newWorld(t, devprovider.Options{}, "")
-	dev := w.command(t.Context(), "dev-provider", "--auto-approve", "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	dev := w.command(t.Context(), "dev-provider", "--auto-approve", "--listen", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)))
 	stderr, err := dev.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +44,7 @@ func TestDevProviderDiscovery(t *testing.T) {
 		t.Fatalf("the init line names no issuer: %s", initLine)
 	}
 	// A port of its own rather than the default 8787, which other tests may hold.
-	w.mustRun(append(strings.Fields(initLine)[1:], "--redirect-uri", fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t)))...)
+	w.mustRun(append(strings.Fields(initLine)[1:], "--redirect-uri", fmt.Sprintf("http://127.0.0.1:%d/callback", testenv.FreePort(t)))...)
 	w.login("-e", "idp")
 	if out := w.mustRun("-e", "idp", "get", "/v2/company").stdout; !strings.Contains(out, "company") {
 		t.Fatalf("get /v2/company: %s", out)

@@ -14,6 +14,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // keyringWorld is a world keeping its tokens in a private system keychain,
@@ -152,7 +153,7 @@ func TestImportPostmanIntoTheKeychain(t *testing.T) {
 	}
 	// The imported refresh token is not the provider's, but a log-in with
 	// the keychain's secret works.
-	w.mustRun("init", "-e", "dev", "--redirect-uri", fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t)))
+	w.mustRun("init", "-e", "dev", "--redirect-uri", fmt.Sprintf("http://127.0.0.1:%d/callback", testenv.FreePort(t)))
 	w.login()
 	if st := w.provider.Stats(); st.Exchanges != 1 {
 		t.Fatalf("provider saw %+v; want a log-in with the keychain's secret", st)

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 var binary string
@@ -87,21 +87,11 @@ client_id = "dev-client-id"
 client_secret_env = "DEV_SECRET"
 redirect_uri = "http://127.0.0.1:%d/callback"
 %s
-`, storeURL, w.api, freePort(t), extra)
+`, storeURL, w.api, testenv.FreePort(t), extra)
 	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return w
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func (w *world) command(ctx context.Context, args ...string) *exec.Cmd {

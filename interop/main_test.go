@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/interop/authserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -137,7 +137,7 @@ func newFixture(t *testing.T, clientAuth string) *fixture {
 		ID:          "freshtoken-" + clientAuth,
 		Secret:      clientSecret,
 		AuthMethod:  method,
-		RedirectURI: fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t)),
+		RedirectURI: fmt.Sprintf("http://127.0.0.1:%d/callback", testenv.FreePort(t)),
 	}
 	f.srv = authserver.New(t, authserver.Options{Clients: []authserver.Client{f.client}})
 	f.harness = newHarness(t, f.srv, envName, f.client.RedirectURI, fmt.Sprintf(`provider = "generic"
@@ -170,17 +170,6 @@ func (h *harness) keepLog(stderr string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.logs = append(h.logs, stderr)
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // command prepares freshtoken with this fixture's config, debug logging on

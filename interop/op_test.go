@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/interop/oidcop"
 )
 
@@ -61,7 +62,7 @@ func newOPFixture(t *testing.T, s opSetup) *opFixture {
 	f.client = oidcop.Client{
 		ID:          "freshtoken-" + s.clientAuth,
 		AuthMethod:  opMethods[s.clientAuth],
-		RedirectURI: fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t)),
+		RedirectURI: fmt.Sprintf("http://127.0.0.1:%d/callback", testenv.FreePort(t)),
 	}
 	var lines strings.Builder
 	fmt.Fprintf(&lines, "client_id = %q\nclient_auth = %q\nredirect_uri = %q\nscopes = [\"offline_access\", \"read\"]\n",

@@ -8,6 +8,7 @@ package testenv
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"testing"
@@ -62,4 +63,16 @@ func Do(t testing.TB, client *http.Client, req *http.Request) (*http.Response, [
 		t.Fatal(err)
 	}
 	return resp, body
+}
+
+// FreePort is a port on 127.0.0.1 that was free a moment ago, for a
+// configuration to name before the program that listens on it starts.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
