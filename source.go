@@ -30,8 +30,15 @@ type Settings struct {
 	AuthURL          string
 	TokenURL         string
 	RevocationURL    string // RFC 7009; "" when the provider has none
-	APIURL           string // tokens are only ever sent to this host; empty: any host
-	Scopes           []string
+	// Grant is how the environment obtains tokens: GrantAuthorizationCode
+	// (also when empty), GrantClientCredentials or GrantDeviceCode. Stored
+	// records are bound to it.
+	Grant string
+	// DeviceAuthURL is the RFC 8628 device authorization endpoint, which
+	// StartDeviceLogin asks for a user code; needed with GrantDeviceCode.
+	DeviceAuthURL string
+	APIURL        string // tokens are only ever sent to this host; empty: any host
+	Scopes        []string
 	// AuthStyle is oauth2.AuthStyleInHeader or oauth2.AuthStyleInParams.
 	// Auto-detection is refused: it re-sends a failed refresh with the other
 	// style, spending a rotating refresh token twice.
@@ -93,9 +100,18 @@ type Renewal struct {
 	Timeout  time.Duration // how long one request may take
 }
 
-// GrantAuthorizationCode is the grant type of the tokens a browser log-in
-// obtains, and of every grant this package renews.
-const GrantAuthorizationCode = "authorization_code"
+// The grants an environment's tokens come from (Settings.Grant), spelled as
+// the token endpoint's grant_type.
+const (
+	// GrantAuthorizationCode: a browser log-in, then refresh-token renewals.
+	GrantAuthorizationCode = "authorization_code"
+	// GrantClientCredentials: no log-in and no refresh token; a new token
+	// is requested with the client's credentials whenever one is due.
+	GrantClientCredentials = "client_credentials"
+	// GrantDeviceCode: an RFC 8628 log-in on another device
+	// (StartDeviceLogin), then refresh-token renewals.
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
+)
 
 // DefaultRenewBefore is used when Settings.RenewBefore is zero.
 const DefaultRenewBefore = time.Minute
@@ -153,6 +169,13 @@ func New(s Settings, o Options) (*Source, error) {
 	}
 	if s.AuthStyle != oauth2.AuthStyleInHeader && s.AuthStyle != oauth2.AuthStyleInParams {
 		return nil, errors.New("freshtoken: Settings.AuthStyle must be AuthStyleInHeader or AuthStyleInParams")
+	}
+	switch s.Grant {
+	case "":
+		s.Grant = GrantAuthorizationCode
+	case GrantAuthorizationCode, GrantClientCredentials, GrantDeviceCode:
+	default:
+		return nil, fmt.Errorf("freshtoken: Settings.Grant %q is not GrantAuthorizationCode, GrantClientCredentials or GrantDeviceCode", s.Grant)
 	}
 	if s.RenewBefore <= 0 {
 		s.RenewBefore = DefaultRenewBefore
@@ -302,8 +325,15 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 
 // grant is the grant this environment's tokens must belong to.
 func (s *Source) grant() store.Grant {
-	return store.Grant{TokenURL: s.set.TokenURL, ClientID: s.set.ClientID, Type: GrantAuthorizationCode}
+	return store.Grant{TokenURL: s.set.TokenURL, ClientID: s.set.ClientID, Type: s.set.Grant}
 }
+
+// Grant is how the environment obtains tokens (Settings.Grant).
+func (s *Source) Grant() string { return s.set.Grant }
+
+// NeedsLogin reports whether the environment's grant begins with a person
+// logging in; client credentials need none.
+func (s *Source) NeedsLogin() bool { return s.set.Grant != GrantClientCredentials }
 
 // CheckGrant returns an error wrapping ErrLoginRequired when r's tokens
 // belong to another client or provider than this environment's, as when two
@@ -410,6 +440,9 @@ const maxKeepMargin = 24 * time.Hour
 // when nothing can be planned: no tokens, another client's, a grant that
 // has ended, or a refresh token whose expiry renewing did not extend.
 func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
+	if s.set.Grant == GrantClientCredentials {
+		return s.planFetch(r)
+	}
 	if r == nil || r.RefreshToken == "" || s.CheckGrant(r) != nil || r.Problem != nil && r.Problem.Kind == store.ProblemGrantEnded {
 		return time.Time{}, ""
 	}
@@ -431,6 +464,22 @@ func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
 		}
 	}
 	return at, why
+}
+
+// planFetch is Plan for client credentials: there is no grant to keep
+// alive, as a new token can be had whenever one is wanted, so the only
+// plan is a token file's: fetch when its token is due, or now when there is
+// none yet.
+func (s *Source) planFetch(r *store.Record) (at time.Time, why string) {
+	if !s.set.KeepAccess || r != nil && s.CheckGrant(r) != nil {
+		return time.Time{}, ""
+	}
+	why = "its token file is kept fresh"
+	if r == nil {
+		return s.now(), why
+	}
+	exp, _ := s.expiry(r)
+	return exp.Add(-s.skew(r.IssuedAt, exp)), why
 }
 
 // due reports whether r's grant needs keeping alive now.
@@ -495,7 +544,7 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 			if err != nil {
 				return nil, err
 			}
-			if r.Grant.IsZero() {
+			if r != nil && r.Grant.IsZero() {
 				if r, err = s.adopt(ctx); err != nil {
 					return nil, err
 				}
@@ -569,6 +618,9 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 	case errors.Is(err, store.ErrNotFound):
 		s.log.Debug("the tokens were deleted from the store (logged out elsewhere)")
 		s.cur.CompareAndSwap(r, nil)
+		if s.set.Grant == GrantClientCredentials {
+			return s.get(ctx, w) // a new token needs no log-in
+		}
 		return nil, s.loginError("not logged in (logged out elsewhere)")
 	case err != nil:
 		s.log.Debug("could not compare with the store; keeping the token in memory", "error", err.Error())
@@ -613,6 +665,9 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 		s.remember(r)
 		return r, nil
 	}
+	if r == nil { // client credentials, none obtained yet
+		return s.refresh(ctx, work, nil, store.RenewedForExpiry)
+	}
 	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && s.now().Sub(r.RenewedAt) < recentRenewal {
 		s.log.Debug("the API refused a token that a 401 renewed moments ago; passing this 401 on instead of renewing again",
 			"renewed", r.RenewedAt.Format(logTime))
@@ -625,7 +680,7 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 		s.remember(r)
 		return r, nil
 	}
-	if r.RefreshToken == "" {
+	if r.RefreshToken == "" && s.set.Grant != GrantClientCredentials {
 		return nil, s.loginError("the stored tokens have expired and came with no refresh token")
 	}
 	if p := r.Problem; p != nil && p.Kind == store.ProblemGrantEnded && !force {
@@ -643,8 +698,14 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 	return s.refresh(ctx, work, r, reason)
 }
 
+// load reads the environment's record under the rules for using it. With
+// client credentials, no record is no error: nil, as a token request needs
+// no log-in.
 func (s *Source) load(ctx context.Context) (*store.Record, error) {
 	r, err := s.store.Load(ctx, s.set.Env)
+	if errors.Is(err, store.ErrNotFound) && s.set.Grant == GrantClientCredentials {
+		return nil, nil
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, s.loginError("not logged in")
 	}
@@ -671,7 +732,7 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	}
 	defer unlock()
 	r, err := s.load(context.WithoutCancel(ctx))
-	if err != nil || !r.Grant.IsZero() {
+	if err != nil || r == nil || !r.Grant.IsZero() {
 		return r, err
 	}
 	r.Grant = s.grant()
@@ -769,13 +830,27 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 	if r.TokenType == "" {
 		r.TokenType = "Bearer"
 	}
-	if tok.ExpiresIn > 0 {
-		r.Expiry = sentAt.Add(time.Duration(tok.ExpiresIn) * time.Second)
-	} else if tok.ExpiresIn == 0 && tok.Expiry.After(sentAt) {
+	expiresIn := tok.ExpiresIn
+	if expiresIn == 0 { // x/oauth2's client credentials keep it only among the extras
+		expiresIn = extraSeconds(tok, "expires_in")
+	}
+	if expiresIn > 0 {
+		r.Expiry = sentAt.Add(time.Duration(expiresIn) * time.Second)
+	} else if expiresIn == 0 && tok.Expiry.After(sentAt) {
 		r.Expiry = tok.Expiry
 	}
 	if secs := extraSeconds(tok, "refresh_token_expires_in"); secs > 0 {
 		r.RefreshExpiry = sentAt.Add(time.Duration(secs) * time.Second)
+	}
+	if s.set.Grant == GrantClientCredentials {
+		// Every token is had with the client's credentials; a refresh
+		// token some providers add anyway is not kept, so none is ever spent.
+		r.RefreshToken, r.RefreshExpiry = "", time.Time{}
+		r.RenewedAt, r.RenewedFor = sentAt, reason
+		if prev != nil {
+			r.Renewals = prev.Renewals + 1
+		}
+		return r
 	}
 	if prev != nil {
 		r.Renewals = prev.Renewals + 1
