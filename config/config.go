@@ -80,6 +80,13 @@ type Env struct {
 	// TokenFile is a file the long-running process keeps holding the
 	// current access token, for tools that read one from a file; "" for none.
 	TokenFile string
+
+	// Grant is how the environment obtains tokens: GrantAuthorizationCode
+	// (the default), GrantClientCredentials or GrantDeviceCode.
+	Grant string
+	// DeviceAuthURL is the RFC 8628 device authorization endpoint, for
+	// GrantDeviceCode; "" when none is known.
+	DeviceAuthURL string
 }
 
 // Invalidf is a configuration mistake that is not at a place in the file.

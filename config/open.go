@@ -67,7 +67,7 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log.Debug("configuration", "config", path, "env", e.Name, "provider", e.Provider, "api_url", e.APIURL,
-		"token_url", e.TokenURL, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore, "store", st.Location(e.Name))
+		"token_url", e.TokenURL, "grant", e.Grant, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore, "store", st.Location(e.Name))
 	return freshtoken.New(e.Settings(), freshtoken.Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending})
 }
 
@@ -92,6 +92,8 @@ func (e *Env) Settings() freshtoken.Settings {
 		DefaultLifetime:  e.DefaultLifetime,
 		IdleLimit:        e.IdleLimit,
 		KeepAccess:       e.TokenFile != "",
+		Grant:            engineGrant(e.Grant),
+		DeviceAuthURL:    e.DeviceAuthURL,
 	}
 }
 

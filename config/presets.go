@@ -123,6 +123,9 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		}
 	}
 	for _, u := range []struct{ key, val string }{{"api_url", e.APIURL}, {"auth_url", e.AuthURL}, {"token_url", e.TokenURL}} {
+		if u.val == "" && u.key == "auth_url" && !needsAuthURL(r) {
+			continue
+		}
 		if u.val == "" {
 			return nil, bad(u.key, "missing; the generic provider needs api_url, auth_url and token_url")
 		}
@@ -189,6 +192,9 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			return nil, bad("default_lifetime", "must be at least a second")
 		}
 		e.DefaultLifetime = r.DefaultLifetime.d
+	}
+	if err := resolveGrant(e, r); err != nil {
+		return nil, err
 	}
 	return e, nil
 }

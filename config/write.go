@@ -32,6 +32,10 @@ type EnvSettings struct {
 	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
 	TokenFile       string   `toml:"token_file,omitempty"`
 	RevocationURL   string   `toml:"revocation_url,omitempty"`
+
+	// How the environment obtains tokens (see grants.go).
+	Grant         string `toml:"grant,omitempty"`
+	DeviceAuthURL string `toml:"device_auth_url,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that

@@ -131,6 +131,24 @@ func (p *Provider) DecideDevice(userCode string, approve bool) error {
 	return nil
 }
 
+// ExpireDevices makes every device code issued so far expire now: polls
+// with it are answered expired_token, and its user code is refused.
+func (p *Provider) ExpireDevices() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.opts.Clock()
+	for _, d := range p.devices {
+		d.expires = now
+	}
+	p.opts.Logger.Info("device codes expired", "codes", len(p.devices))
+}
+
+// handleExpireDevices is POST /_dev/expire-devices: Provider.ExpireDevices.
+func (p *Provider) handleExpireDevices(w http.ResponseWriter, _ *http.Request) {
+	p.ExpireDevices()
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // deviceGrant runs the device_code grant (RFC 8628 §3.4, §3.5). The caller
 // holds p.mu.
 func (p *Provider) deviceGrant(form url.Values) (tokenResponse, error) {

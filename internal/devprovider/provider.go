@@ -283,6 +283,7 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("POST /_dev/revoke-access", p.handleRevokeAccess)
 	mux.HandleFunc("POST /_dev/revoke-grants", p.handleRevokeGrants)
 	mux.HandleFunc("DELETE /_dev/fault", p.handleClearFaults)
+	mux.HandleFunc("POST /_dev/expire-devices", p.handleExpireDevices)
 	mux.HandleFunc("GET /_dev/secrets", p.handleSecrets)
 	return mux
 }
