@@ -58,7 +58,9 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 // shown on the page, nothing for client credentials, else the browser goes
 // to the provider.
 func (p *Proxy) loginButton(w http.ResponseWriter, r *http.Request, e *envProxy) (handled bool) {
-	back := func(done string) { http.Redirect(w, r, "/?done="+done+"&env="+url.QueryEscape(e.name), http.StatusSeeOther) }
+	back := func(done string) {
+		http.Redirect(w, r, "/?done="+done+"&env="+url.QueryEscape(e.name), http.StatusSeeOther)
+	}
 	switch e.conf.Grant {
 	case config.GrantClientCredentials:
 		back("login-not-needed")

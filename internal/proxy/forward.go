@@ -43,7 +43,7 @@ type envProxy struct {
 	api     *url.URL // ends in "/"
 	apiPath string   // api.EscapedPath(), computed once
 	rp      *httputil.ReverseProxy
-	lastErr atomic.Pointer[failure] // nil once a token has been served since
+	lastErr atomic.Pointer[failure]     // nil once a token has been served since
 	device  atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
 }
 

@@ -96,13 +96,13 @@ var notices = map[string]struct {
 	error bool
 	text  string
 }{
-	"logged-in":     {false, "Logged in to {env}. freshtoken will keep its token fresh. If you started this from a terminal, you can close this tab."},
-	"login-failed":  {true, "Could not log in to {env}; see the details below."},
-	"renewed":       {false, "Renewed the token of {env}."},
-	"renew-failed":  {true, "Could not renew the token of {env}; see the details below."},
-	"logged-out":    {false, "Logged out of {env}: its tokens are forgotten."},
-	"logout-failed": {true, "Could not log out of {env}; see the details below."},
-	"stale-login":   {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
+	"logged-in":        {false, "Logged in to {env}. freshtoken will keep its token fresh. If you started this from a terminal, you can close this tab."},
+	"login-failed":     {true, "Could not log in to {env}; see the details below."},
+	"renewed":          {false, "Renewed the token of {env}."},
+	"renew-failed":     {true, "Could not renew the token of {env}; see the details below."},
+	"logged-out":       {false, "Logged out of {env}: its tokens are forgotten."},
+	"logout-failed":    {true, "Could not log out of {env}; see the details below."},
+	"stale-login":      {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
 	"device-login":     {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
 	"login-not-needed": {false, "{env} uses client credentials: no log-in is needed."},
 }
