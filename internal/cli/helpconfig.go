@@ -41,6 +41,13 @@ freshtoken/config.toml in your config folder (usually ~/.config).
   token_file = "/run/user/1000/sandbox-token"   # kept holding the current access token by the proxy
   revocation_url = "https://login.example.com/revoke"   # RFC 7009: logout ends the grant there
 
+  [env.machine]                    # how tokens are had: grant = …
+  grant = "client_credentials"     # no log-in, no refresh token: a new token with the client's
+                                   # credentials whenever one is due (auth_url not needed)
+  # grant = "device_code"          # RFC 8628: login shows a URL and a code to enter on any device
+  # device_auth_url = "https://login.example.com/device"   # needed by device_code
+  # grant = "authorization_code"   # the default: log in with a browser
+
 A preset fills api_url, auth_url and token_url; a key set explicitly wins, and
 overriding api_url moves a FreeAgent preset's endpoints with it. A token whose
 whole lifetime is under twice refresh_before is renewed at half its lifetime.
