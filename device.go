@@ -163,19 +163,21 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 		}
 		sentAt := s.now()
 		tok, err := d.poll(work, poll)
+		answer := "approved"
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			answer = re.ErrorCode
+		} else if err != nil {
+			answer = ""
+		}
+		s.log.Debug("device poll", "attempt", attempt, "answer", answer)
 		if err == nil {
 			if err := s.SaveLogin(work, tok, sentAt); err != nil {
 				return err
 			}
-			s.log.Debug("device log-in approved and stored", "polls", attempt)
+			s.log.Debug("device log-in stored", "polls", attempt)
 			return nil
 		}
-		var re *oauth2.RetrieveError
-		answer := ""
-		if errors.As(err, &re) {
-			answer = re.ErrorCode
-		}
-		s.log.Debug("device poll", "attempt", attempt, "answer", answer)
 		switch answer {
 		case "authorization_pending", "slow_down":
 			failures = 0
