@@ -390,6 +390,27 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 	return nil
 }
 
+// LoginWithClientCredentials fetches a token with the client's credentials
+// and stores it in place of whatever the store holds for the environment,
+// another grant's tokens included, as SaveLogin does for a log-in. Client
+// credentials need no log-in otherwise: this is how tokens of another grant
+// (the environment used to log in another way) are replaced.
+func (s *Source) LoginWithClientCredentials(ctx context.Context) error {
+	if s.set.Grant != GrantClientCredentials {
+		return fmt.Errorf("freshtoken: %s does not use client credentials", s.set.Env)
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if old, err := s.store.Load(ctx, s.set.Env); err == nil && s.CheckGrant(old) != nil {
+		s.log.Warn("replacing stored tokens that belonged to another grant", "was", old.Grant.String(), "now", s.grant().String())
+	}
+	_, err = s.refresh(ctx, context.WithoutCancel(ctx), nil, store.RenewedOnRequest)
+	return err
+}
+
 // expiry is when r's access token expires, as far as renewal is concerned:
 // the provider's word, or when its lifetime is unknown, DefaultLifetime
 // after it was issued.

@@ -71,8 +71,7 @@ func runLogin(cmd *cobra.Command, opts *loginOptions) error {
 	}
 	switch env.Grant {
 	case config.GrantClientCredentials:
-		fmt.Fprintf(f.IO.ErrOut, "%s uses client credentials: no log-in is needed; a token is fetched with the client's credentials whenever one is due.\n", env.Name)
-		return nil
+		return runClientCredentialsLogin(ctx, f, env.Name, src)
 	case config.GrantDeviceCode:
 		return runDeviceLogin(ctx, opts, env, src)
 	}

@@ -10,6 +10,23 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 )
 
+// runClientCredentialsLogin is login for grant = "client_credentials":
+// nothing to do but say so, unless the store holds another grant's tokens
+// for the environment (it used to log in another way), which a token
+// fetched with the client's credentials then replaces.
+func runClientCredentialsLogin(ctx context.Context, f *Factory, env string, src *freshtoken.Source) error {
+	rec, err := src.Record(ctx)
+	if err == nil && rec != nil && src.CheckGrant(rec) != nil {
+		if err := src.LoginWithClientCredentials(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.ErrOut, "%s uses client credentials: the tokens of another grant stored for it were replaced by one fetched with the client's credentials; no log-in is needed.\n", env)
+		return nil
+	}
+	fmt.Fprintf(f.IO.ErrOut, "%s uses client credentials: no log-in is needed; a token is fetched with the client's credentials whenever one is due.\n", env)
+	return nil
+}
+
 // deviceProgressEvery is how often a device log-in still waiting says so,
 // at the normal log level; --debug logs every poll.
 const deviceProgressEvery = 30 * time.Second
