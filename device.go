@@ -70,7 +70,7 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
 	defer cancel()
 	sentAt := s.now()
-	s.log.Debug("device authorization request", "url", s.set.DeviceAuthURL, "client_auth", authStyleName(s.set.AuthStyle))
+	s.log.Debug("device authorization request", "url", s.set.DeviceAuthURL, "client_auth", string(s.set.ClientAuth))
 	resp, err := s.postForm(rctx, s.set.DeviceAuthURL, secret, form)
 	if err != nil {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,

@@ -64,7 +64,8 @@ func (r *rig) source() *freshtoken.Source {
 }
 
 // login obtains a first grant the way a browser would (auto-approved, with
-// PKCE) and stores it through src.
+// PKCE), exchanging the code through src's TokenClient as internal/login
+// does, and stores it through src.
 func (r *rig) login(src *freshtoken.Source) {
 	r.t.Helper()
 	ctx := context.Background()
@@ -84,7 +85,7 @@ func (r *rig) login(src *freshtoken.Source) {
 		r.t.Fatalf("approve did not redirect with a code: %s %q", resp.Status, resp.Header.Get("Location"))
 	}
 	sent := r.clock.Now()
-	tok, err := conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	tok, err := conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 	for attempt := 0; ; attempt++ {
 		sentAt := s.now()
 		s.log.Debug("refresh request", "url", s.set.TokenURL, "grant_type", req.grantType,
-			"client_auth", authStyleName(s.set.AuthStyle), "refresh_token", redact.Secret(refreshToken(r)), "attempt", attempt+1)
+			"client_auth", string(s.set.ClientAuth), "refresh_token", redact.Secret(refreshToken(r)), "attempt", attempt+1)
 		start := time.Now()
 		n, err := s.exchange(work, req, r, sentAt, reason)
 		if err == nil {
@@ -195,11 +195,4 @@ func refreshToken(r *store.Record) string {
 		return ""
 	}
 	return r.RefreshToken
-}
-
-func authStyleName(a oauth2.AuthStyle) string {
-	if a == oauth2.AuthStyleInParams {
-		return "body"
-	}
-	return "basic"
 }

@@ -57,12 +57,15 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 	return nil
 }
 
-// postForm posts form to endpoint through s.http, authenticating the client
-// as the token endpoint does.
+// postForm posts form to endpoint through s.http (the TokenClient, which
+// adds a client assertion where one is due), authenticating the client as
+// the token endpoint does.
 func (s *Source) postForm(ctx context.Context, endpoint, secret string, form url.Values) (*http.Response, error) {
 	if s.set.AuthStyle == oauth2.AuthStyleInParams {
 		form.Set("client_id", s.set.ClientID)
-		form.Set("client_secret", secret)
+		if secret != "" { // none and private_key_jwt send none (TokenClient adds the assertion)
+			form.Set("client_secret", secret)
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {

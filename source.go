@@ -39,10 +39,29 @@ type Settings struct {
 	DeviceAuthURL string
 	APIURL        string // tokens are only ever sent to this host; empty: any host
 	Scopes        []string
-	// AuthStyle is oauth2.AuthStyleInHeader or oauth2.AuthStyleInParams.
-	// Auto-detection is refused: it re-sends a failed refresh with the other
-	// style, spending a rotating refresh token twice.
+	// AuthStyle is oauth2.AuthStyleInHeader or oauth2.AuthStyleInParams,
+	// for a client that sets no ClientAuth. Auto-detection is refused: it
+	// re-sends a failed refresh with the other style, spending a rotating
+	// refresh token twice.
 	AuthStyle oauth2.AuthStyle
+
+	// ClientAuth is how the client authenticates (see ClientAuth); ""
+	// means basic or body, as AuthStyle says.
+	ClientAuth ClientAuth
+	// ClientKey signs the assertions of private_key_jwt; nil otherwise.
+	ClientKey *ClientKey
+	// Audience (the audience parameter many providers take) and Resources
+	// (RFC 8707) name the API the tokens are for. Both are sent on the
+	// authorization request and on every token request.
+	Audience  string
+	Resources []string
+	// AuthParams are added to the authorization request and TokenParams to
+	// every token request, for providers that want more (Google's
+	// access_type = "offline", prompt = "consent"). Neither may name a
+	// parameter freshtoken sets itself: see CheckAuthParam, CheckTokenParam.
+	AuthParams  map[string]string
+	TokenParams map[string]string
+
 	// RenewBefore is how long before expiry a token is renewed. A token whose
 	// whole lifetime is under twice this is renewed at half its lifetime.
 	RenewBefore time.Duration
@@ -146,9 +165,12 @@ type Source struct {
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
 
-	mu     sync.Mutex // guards flight and secret
-	flight *flight    // the renewal in progress in this process, if any
-	secret *string    // the client secret, once fetched successfully
+	mu     sync.Mutex  // guards flight, secret and key
+	flight *flight     // the renewal in progress in this process, if any
+	secret *string     // the client secret, once fetched successfully
+	key    *signingKey // the private_key_jwt key, once loaded successfully
+	// authURL is Settings.AuthURL asking for the environment's extras.
+	authURL string
 }
 
 // flight is one renewal that every caller arriving meanwhile shares, failure
@@ -167,8 +189,11 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.Env == "" || s.TokenURL == "" {
 		return nil, errors.New("freshtoken: Settings.Env and Settings.TokenURL are required")
 	}
-	if s.AuthStyle != oauth2.AuthStyleInHeader && s.AuthStyle != oauth2.AuthStyleInParams {
-		return nil, errors.New("freshtoken: Settings.AuthStyle must be AuthStyleInHeader or AuthStyleInParams")
+	if err := checkClientAuth(&s); err != nil {
+		return nil, err
+	}
+	if err := checkParams(&s); err != nil {
+		return nil, err
 	}
 	switch s.Grant {
 	case "":
@@ -210,6 +235,13 @@ func New(s Settings, o Options) (*Source, error) {
 		src.http = &http.Client{Timeout: s.Timeout}
 	}
 	src.http = tokenerr.Lenient(src.http)
+	var err error
+	if src.http, err = src.tokenClient(src.http); err != nil {
+		return nil, err
+	}
+	if src.authURL, err = authURL(&s); err != nil {
+		return nil, err
+	}
 	if src.sending == nil {
 		src.sending = func(Renewal) func() { return func() {} }
 	}
@@ -226,8 +258,16 @@ func (s *Source) APIURL() string { return s.set.APIURL }
 // Location says where the environment's tokens are stored.
 func (s *Source) Location() string { return s.store.Location(s.set.Env) }
 
+// TokenClient carries every request to the provider's token and revocation
+// endpoints, a log-in's code exchange included: it adds the environment's
+// token parameters and client assertion (see ClientAuth) whatever the grant.
+// Pass it to x/oauth2 in the context (oauth2.HTTPClient).
+func (s *Source) TokenClient() *http.Client { return s.http }
+
 // OAuth2Config is the x/oauth2 configuration for this environment, with the
-// client secret resolved.
+// client secret resolved (or under private_key_jwt, the key loaded). Its
+// AuthURL asks for the environment's audience, resources and AuthParams;
+// its token requests get the rest only when sent through TokenClient.
 func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.Config, error) {
 	secret, err := s.clientSecret(ctx)
 	if err != nil {
@@ -236,7 +276,7 @@ func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.
 	return &oauth2.Config{
 		ClientID:     s.set.ClientID,
 		ClientSecret: secret,
-		Endpoint:     oauth2.Endpoint{AuthURL: s.set.AuthURL, TokenURL: s.set.TokenURL, AuthStyle: s.set.AuthStyle},
+		Endpoint:     oauth2.Endpoint{AuthURL: s.authURL, TokenURL: s.set.TokenURL, AuthStyle: s.set.AuthStyle},
 		RedirectURL:  redirectURI,
 		Scopes:       s.set.Scopes,
 	}, nil
@@ -244,9 +284,16 @@ func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.
 
 // clientSecret fetches the secret once it is first needed. Only a success
 // is kept: a failed or interrupted secret command is tried again next time.
+// A client that sends no secret has "", and under private_key_jwt its key
+// is loaded instead, so that a key that cannot be used is reported before
+// any request is sent.
 func (s *Source) clientSecret(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.set.ClientAuth == ClientAuthPrivateKeyJWT {
+		_, err := s.clientKey(ctx)
+		return "", err
+	}
 	if s.secret != nil {
 		return *s.secret, nil
 	}

@@ -22,10 +22,11 @@ wait_http() {
 }
 
 # start_bench_env PROVIDER_PORT REDIRECT_PORT: builds freshtoken into
-# $work/freshtoken (also $ft), starts the dev provider with no rate limit,
+# $work/freshtoken (also $ft) as release/build.sh does (static, no symbol
+# table), so what is measured is what users run, starts the dev provider with no rate limit,
 # and logs environment "bench" in; its access token goes into $token.
 start_bench_env() {
-	go build -o "$work/freshtoken" ./cmd/freshtoken
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/freshtoken" ./cmd/freshtoken
 	ft="$work/freshtoken"
 	export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state" DEV_SECRET=dev-client-secret
 	"$ft" dev-provider --listen "127.0.0.1:$1" --auto-approve --requests-per-minute -1 2>"$work/provider.log" &

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -80,6 +81,20 @@ type Env struct {
 	// TokenFile is a file the long-running process keeps holding the
 	// current access token, for tools that read one from a file; "" for none.
 	TokenFile string
+
+	// KeyFile is the PEM private key of client_auth = "private_key_jwt",
+	// KeyID its kid, KeyAlg its algorithm ("" from the key), and
+	// AssertionAudience the assertions' aud (nil: the token endpoint).
+	KeyFile           string
+	KeyID             string
+	KeyAlg            string
+	AssertionAudience []string
+	// Audience and Resources (RFC 8707) go on the authorization request and
+	// every token request; AuthParams on the first, TokenParams on the others.
+	Audience    string
+	Resources   []string
+	AuthParams  map[string]string
+	TokenParams map[string]string
 
 	// Grant is how the environment obtains tokens: GrantAuthorizationCode
 	// (the default), GrantClientCredentials or GrantDeviceCode.
@@ -252,9 +267,10 @@ func Load(path string) (*File, error) {
 			var ce *Error
 			if errors.As(err, &ce) {
 				ce.Path = path
-				ce.Line = keyLine(data, toml.Key{"env", name, strings.TrimPrefix(ce.Key, "env."+name+".")})
-				if ce.Line == 0 {
-					ce.Line = keyLine(data, toml.Key{"env", name})
+				// The key's line, else its table's (auth_params.state
+				// written inline), else the environment's.
+				for k := ce.Key; ce.Line == 0 && strings.HasPrefix(k, "env."+name); k = k[:max(strings.LastIndex(k, "."), 0)] {
+					ce.Line = keyLine(data, toml.Key{k})
 				}
 			}
 			return nil, err
@@ -309,7 +325,9 @@ func readTrusted(path string) ([]byte, fs.FileInfo, error) {
 
 // typeMismatch matches the decoder's message for a value of the wrong type,
 // which it reports without a position of its own.
-var typeMismatch = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
+var typeMismatch = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
+})
 
 func decodeError(path string, err error) error {
 	var pe toml.ParseError
@@ -319,7 +337,7 @@ func decodeError(path string, err error) error {
 		}
 		return &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message + "; fix the TOML syntax there"}
 	}
-	if m := typeMismatch.FindStringSubmatch(err.Error()); m != nil {
+	if m := typeMismatch().FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &Error{Path: path, Line: line, Key: m[2], Msg: m[3]}
 	}

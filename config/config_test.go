@@ -277,3 +277,14 @@ func TestProductionIsMarked(t *testing.T) {
 		}
 	}
 }
+
+func TestIsEnvVarName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"FA_SECRET": true, "_x": true, "a1": true, "A": true,
+		"": false, "1A": false, "A-B": false, "s3cr3t/+=": false, "A B": false, "É": false,
+	} {
+		if got := config.IsEnvVarName(name); got != want {
+			t.Errorf("IsEnvVarName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

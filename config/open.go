@@ -7,8 +7,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
@@ -73,28 +71,24 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 
 // Settings are the engine's settings for e.
 func (e *Env) Settings() freshtoken.Settings {
-	style := oauth2.AuthStyleInHeader
-	if e.ClientAuth == "body" {
-		style = oauth2.AuthStyleInParams
+	s := freshtoken.Settings{
+		Env:             e.Name,
+		ClientID:        e.ClientID,
+		AuthURL:         e.AuthURL,
+		TokenURL:        e.TokenURL,
+		RevocationURL:   e.RevocationURL,
+		APIURL:          e.APIURL,
+		Scopes:          e.Scopes,
+		RenewBefore:     e.RefreshBefore,
+		Timeout:         e.Timeout,
+		DefaultLifetime: e.DefaultLifetime,
+		IdleLimit:       e.IdleLimit,
+		KeepAccess:      e.TokenFile != "",
+		Grant:           engineGrant(e.Grant),
+		DeviceAuthURL:   e.DeviceAuthURL,
 	}
-	return freshtoken.Settings{
-		Env:              e.Name,
-		ClientID:         e.ClientID,
-		ClientSecretFunc: e.ClientSecretValue,
-		AuthURL:          e.AuthURL,
-		TokenURL:         e.TokenURL,
-		RevocationURL:    e.RevocationURL,
-		APIURL:           e.APIURL,
-		Scopes:           e.Scopes,
-		AuthStyle:        style,
-		RenewBefore:      e.RefreshBefore,
-		Timeout:          e.Timeout,
-		DefaultLifetime:  e.DefaultLifetime,
-		IdleLimit:        e.IdleLimit,
-		KeepAccess:       e.TokenFile != "",
-		Grant:            engineGrant(e.Grant),
-		DeviceAuthURL:    e.DeviceAuthURL,
-	}
+	e.clientAuthSettings(&s)
+	return s
 }
 
 // OpenStore returns the store [store] url names: a folder by default, or a

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -12,10 +11,17 @@ import (
 	"github.com/freshtoken/freshtoken/store"
 )
 
-var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// IsEnvVarName reports whether s can name an environment variable.
-func IsEnvVarName(s string) bool { return envVarName.MatchString(s) }
+// IsEnvVarName reports whether s can name an environment variable: a letter
+// or underscore, then letters, digits and underscores (ASCII).
+func IsEnvVarName(s string) bool {
+	for i, c := range s {
+		letter := c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // DefaultTimeout bounds each request to the token endpoint and the API.
 const DefaultTimeout = 30 * time.Second
@@ -142,18 +148,14 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			sources++
 		}
 	}
-	if e.ClientSecretEnv != "" && !envVarName.MatchString(e.ClientSecretEnv) {
+	if e.ClientSecretEnv != "" && !IsEnvVarName(e.ClientSecretEnv) {
 		return nil, bad("client_secret_env", "must be the name of an environment variable (letters, digits and _), not its value; to write the secret itself, use client_secret")
 	}
 	if sources > 1 {
 		return nil, bad("client_secret", "set only one of client_secret, client_secret_env and client_secret_cmd")
 	}
-	switch e.ClientAuth {
-	case "":
-		e.ClientAuth = "basic"
-	case "basic", "body":
-	default:
-		return nil, bad("client_auth", "%q is not \"basic\" or \"body\"", e.ClientAuth)
+	if err := resolveClientAuth(e, r, bad); err != nil {
+		return nil, err
 	}
 	if e.RedirectURI == "" {
 		e.RedirectURI = DefaultRedirectURI

@@ -9,3 +9,5 @@ import "io/fs"
 const enforcesModes = false
 
 func checkFile(string, fs.FileInfo) error { return nil }
+
+func checkPrivateFile(string, fs.FileInfo) string { return "" }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 )
 
 // EnvSettings are the keys `init` and `import` write for one environment.
@@ -32,6 +34,17 @@ type EnvSettings struct {
 	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
 	TokenFile       string   `toml:"token_file,omitempty"`
 	RevocationURL   string   `toml:"revocation_url,omitempty"`
+
+	// How a client without a secret authenticates, and what extras its
+	// requests carry (see clientauth.go).
+	KeyFile           string  `toml:"key_file,omitempty"`
+	KeyID             string  `toml:"key_id,omitempty"`
+	KeyAlg            string  `toml:"key_alg,omitempty"`
+	AssertionAudience Strings `toml:"assertion_audience,omitempty"`
+	Audience          string  `toml:"audience,omitempty"`
+	Resource          Strings `toml:"resource,omitempty"`
+	AuthParams        Params  `toml:"auth_params,omitempty"`
+	TokenParams       Params  `toml:"token_params,omitempty"`
 
 	// How the environment obtains tokens (see grants.go).
 	Grant         string `toml:"grant,omitempty"`
@@ -96,33 +109,22 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".config.toml.tmp-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(text); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
-	f, err := Load(tmp.Name())
-	if err != nil {
+	var f *File
+	err = atomicfile.Write(path, []byte(text), atomicfile.Options{Check: func(tmp string) error {
+		var lerr error
+		f, lerr = Load(tmp)
 		var ce *Error
-		if errors.As(err, &ce) {
+		switch {
+		case errors.As(lerr, &ce):
 			ce.Path = path
 			ce.Msg += " (nothing was written)"
-			return nil, ce
+			return ce
+		case lerr != nil:
+			return fmt.Errorf("%w (nothing was written to %s)", lerr, path)
 		}
-		return nil, fmt.Errorf("%w (nothing was written to %s)", err, path)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil
+	}})
+	if err != nil {
 		return nil, err
 	}
 	f.Path = path

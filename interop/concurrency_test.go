@@ -2,7 +2,6 @@ package interop
 
 import (
 	"net/http"
-	"strings"
 	"testing"
 )
 
@@ -21,21 +20,7 @@ func TestConcurrentProcesses(t *testing.T) {
 			f.waitExpired(t, old.AccessToken)
 
 			const n = 20
-			waits := make([]func() result, n)
-			for i := range waits {
-				waits[i] = f.start(t, "token")
-			}
-			tokens := map[string]int{}
-			for _, wait := range waits {
-				r := wait()
-				if r.code != 0 {
-					t.Errorf("%v", r)
-				}
-				tokens[strings.TrimSpace(r.stdout)]++
-			}
-			if t.Failed() {
-				t.FailNow()
-			}
+			tokens := f.runAtOnce(t, n, "token")
 			issued := f.srv.LastIssued(t)
 			if len(tokens) != 1 || tokens[issued.AccessToken] != n {
 				t.Errorf("the %d processes printed %d different tokens, want all the one fosite issued last", n, len(tokens))
@@ -53,15 +38,8 @@ func TestConcurrentProcesses(t *testing.T) {
 
 			// Again after the next expiry, with API calls instead.
 			f.waitExpired(t, issued.AccessToken)
-			for i := range waits {
-				waits[i] = f.start(t, "get", "/api/me")
-			}
-			for _, wait := range waits {
-				if r := wait(); r.code != 0 {
-					t.Errorf("%v", r)
-				} else {
-					f.checkMe(t, r.stdout)
-				}
+			for me := range f.runAtOnce(t, n, "get", "/api/me") {
+				f.checkMe(t, me)
 			}
 			if got := f.srv.RefreshGrants(); got != 2 {
 				t.Errorf("fosite saw %d refreshes in all, want 2; token endpoint traffic:%s", got, f.srv.Summary())

@@ -19,17 +19,7 @@ func TestLogin(t *testing.T) {
 				t.Errorf("the browser did not get the success page: %v\n%s", res.pageErr, res.page)
 			}
 
-			authz := f.srv.Authorizations()
-			if len(authz) != 1 {
-				t.Fatalf("%d authorisation requests, want 1", len(authz))
-			}
-			q := authz[0]
-			if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || len(q.Get("state")) < 16 {
-				t.Errorf("the authorisation request lacks PKCE S256 or a random state: %v", q)
-			}
-			if q.Get("redirect_uri") != f.client.RedirectURI || q.Get("response_type") != "code" {
-				t.Errorf("the authorisation request has redirect_uri %q and response_type %q", q.Get("redirect_uri"), q.Get("response_type"))
-			}
+			checkAuthorization(t, f.srv.Authorizations(), f.client.ID, f.client.RedirectURI)
 			reqs := f.srv.TokenRequests()
 			if len(reqs) != 1 || reqs[0].GrantType != "authorization_code" {
 				t.Fatalf("want one code exchange; token endpoint traffic:%s", f.srv.Summary())

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -71,19 +72,56 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// provider is what the harness needs of a server: the authorization
+// endpoint login prints, the protected API, and what to check and show when
+// a test ends.
+type provider interface {
+	AuthURL() string
+	APIURL() string
+	Summary() string   // the token endpoint's traffic, for failure messages
+	Secrets() []string // every secret it issued or received
+}
+
+// harness runs freshtoken as its users do, against one provider: a TOML
+// config with one environment, a file store in a temporary folder, and
+// every stderr of freshtoken kept, to check that no secret was logged.
+type harness struct {
+	p           provider
+	env         string
+	redirectURI string
+	secrets     []string // secrets the provider does not know: the client secret, a private key
+	dir         string
+	config      string
+	storeDir    string
+
+	mu   sync.Mutex
+	logs []string // every stderr of freshtoken, all with --debug
+}
+
+// newHarness writes a config whose default and only environment, env, has
+// envLines (TOML key = value lines), with a file store in a temporary
+// folder. redirectURI is where the provider sends the browser back.
+func newHarness(t *testing.T, p provider, env, redirectURI, envLines string, secrets ...string) *harness {
+	t.Helper()
+	h := &harness{p: p, env: env, redirectURI: redirectURI, secrets: secrets, dir: t.TempDir()}
+	h.storeDir = filepath.Join(h.dir, "store")
+	h.config = filepath.Join(h.dir, "config.toml")
+	config := fmt.Sprintf("default_env = %q\n\n[store]\nurl = %q\n\n[env.%s]\n%s", env, "file://"+h.storeDir, env, envLines)
+	if err := os.WriteFile(h.config, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.checkNoSecretLogged(t) })
+	return h
+}
+
 // fixture is a fosite server with one client, and a freshtoken
 // configuration for it: a generic environment, a file store in a temporary
 // folder, and a redirect URI on a free loopback port.
 type fixture struct {
+	*harness
 	srv        *authserver.Server
 	client     authserver.Client
 	clientAuth string // freshtoken's client_auth: "basic" or "body"
-	dir        string
-	config     string
-	storeDir   string
-
-	mu   sync.Mutex
-	logs []string // every stderr of freshtoken, all with --debug
 }
 
 // newFixture starts a server whose client authenticates the way clientAuth
@@ -94,7 +132,7 @@ func newFixture(t *testing.T, clientAuth string) *fixture {
 	if method == "" {
 		t.Fatalf("client_auth %q is not basic or body", clientAuth)
 	}
-	f := &fixture{clientAuth: clientAuth, dir: t.TempDir()}
+	f := &fixture{clientAuth: clientAuth}
 	f.client = authserver.Client{
 		ID:          "freshtoken-" + clientAuth,
 		Secret:      clientSecret,
@@ -102,15 +140,7 @@ func newFixture(t *testing.T, clientAuth string) *fixture {
 		RedirectURI: fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t)),
 	}
 	f.srv = authserver.New(t, authserver.Options{Clients: []authserver.Client{f.client}})
-	f.storeDir = filepath.Join(f.dir, "store")
-	f.config = filepath.Join(f.dir, "config.toml")
-	config := fmt.Sprintf(`default_env = %q
-
-[store]
-url = %q
-
-[env.%s]
-provider = "generic"
+	f.harness = newHarness(t, f.srv, envName, f.client.RedirectURI, fmt.Sprintf(`provider = "generic"
 api_url = %q
 auth_url = %q
 token_url = %q
@@ -119,32 +149,27 @@ client_secret_env = %q
 client_auth = %q
 scopes = ["offline_access", "read"]
 redirect_uri = %q
-`, envName, "file://"+f.storeDir, envName, f.srv.URL+"/", f.srv.AuthURL(), f.srv.TokenURL(),
-		f.client.ID, secretEnv, clientAuth, f.client.RedirectURI)
-	if err := os.WriteFile(f.config, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.checkNoSecretLogged(t) })
+`, f.srv.URL+"/", f.srv.AuthURL(), f.srv.TokenURL(), f.client.ID, secretEnv, clientAuth, f.client.RedirectURI), clientSecret)
 	return f
 }
 
-// checkNoSecretLogged fails the test if any secret the server saw appears
-// in freshtoken's debug logs.
-func (f *fixture) checkNoSecretLogged(t *testing.T) {
-	f.mu.Lock()
-	logs := strings.Join(f.logs, "\n")
-	f.mu.Unlock()
-	for _, secret := range append(f.srv.Secrets(), clientSecret) {
+// checkNoSecretLogged fails the test if any secret the provider saw, or
+// the harness knows, appears in freshtoken's debug logs.
+func (h *harness) checkNoSecretLogged(t *testing.T) {
+	h.mu.Lock()
+	logs := strings.Join(h.logs, "\n")
+	h.mu.Unlock()
+	for _, secret := range append(h.p.Secrets(), h.secrets...) {
 		if strings.Contains(logs, secret) {
 			t.Errorf("a secret appears in freshtoken's debug logs: %.8s…", secret)
 		}
 	}
 }
 
-func (f *fixture) keepLog(stderr string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.logs = append(f.logs, stderr)
+func (h *harness) keepLog(stderr string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.logs = append(h.logs, stderr)
 }
 
 // freePort returns a loopback port that was free a moment ago.
@@ -160,14 +185,14 @@ func freePort(t *testing.T) int {
 
 // command prepares freshtoken with this fixture's config, debug logging on
 // (shown when a test fails), and no FRESHTOKEN_ variables from outside.
-func (f *fixture) command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, binary, append([]string{"--config", f.config, "--debug"}, args...)...)
+func (h *harness) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, append([]string{"--config", h.config, "--debug"}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "FRESHTOKEN_") && !strings.HasPrefix(kv, "XDG_") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "XDG_CONFIG_HOME="+filepath.Join(f.dir, "xdg-config"), "XDG_STATE_HOME="+filepath.Join(f.dir, "xdg-state"))
+	cmd.Env = append(cmd.Env, "XDG_CONFIG_HOME="+filepath.Join(h.dir, "xdg-config"), "XDG_STATE_HOME="+filepath.Join(h.dir, "xdg-state"))
 	return cmd
 }
 
@@ -182,10 +207,10 @@ func (r result) String() string {
 }
 
 // start starts freshtoken; wait returns its result.
-func (f *fixture) start(t *testing.T, args ...string) (wait func() result) {
+func (h *harness) start(t *testing.T, args ...string) (wait func() result) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	cmd := f.command(ctx, args...)
+	cmd := h.command(ctx, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -196,24 +221,78 @@ func (f *fixture) start(t *testing.T, args ...string) (wait func() result) {
 		defer cancel()
 		err := cmd.Wait()
 		r := result{args: args, stdout: stdout.String(), stderr: stderr.String(), code: exitCode(t, err)}
-		f.keepLog(r.stderr)
+		h.keepLog(r.stderr)
 		return r
 	}
 }
 
-// freshtoken runs freshtoken to the end.
-func (f *fixture) freshtoken(t *testing.T, args ...string) result {
+// runAtOnce starts n freshtoken processes with args at once, fails the
+// test unless each exits 0, and counts how many printed each (trimmed)
+// stdout.
+func (h *harness) runAtOnce(t *testing.T, n int, args ...string) map[string]int {
 	t.Helper()
-	return f.start(t, args...)()
+	waits := make([]func() result, n)
+	for i := range waits {
+		waits[i] = h.start(t, args...)
+	}
+	outputs := map[string]int{}
+	for _, wait := range waits {
+		r := wait()
+		if r.code != 0 {
+			t.Errorf("%v", r)
+		}
+		outputs[strings.TrimSpace(r.stdout)]++
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	return outputs
+}
+
+// editConfig replaces the first old in the config file with new.
+func (h *harness) editConfig(t *testing.T, old, new string) {
+	t.Helper()
+	config, err := os.ReadFile(h.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(config), old) {
+		t.Fatalf("the config has no %q", old)
+	}
+	if err := os.WriteFile(h.config, []byte(strings.Replace(string(config), old, new, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkAuthorization checks that there was one authorisation request:
+// code with PKCE S256, a random state, the client's ID and redirect URI.
+func checkAuthorization(t *testing.T, authz []url.Values, clientID, redirectURI string) {
+	t.Helper()
+	if len(authz) != 1 {
+		t.Fatalf("%d authorisation requests, want 1", len(authz))
+	}
+	q := authz[0]
+	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || len(q.Get("state")) < 16 {
+		t.Errorf("the authorisation request lacks PKCE S256 or a random state: %v", q)
+	}
+	if q.Get("redirect_uri") != redirectURI || q.Get("response_type") != "code" || q.Get("client_id") != clientID {
+		t.Errorf("the authorisation request has client_id %q, redirect_uri %q and response_type %q", q.Get("client_id"), q.Get("redirect_uri"), q.Get("response_type"))
+	}
+}
+
+// freshtoken runs freshtoken to the end.
+func (h *harness) freshtoken(t *testing.T, args ...string) result {
+	t.Helper()
+	return h.start(t, args...)()
 }
 
 // mustRun runs freshtoken, fails the test unless it exits 0, and returns
 // its stdout.
-func (f *fixture) mustRun(t *testing.T, args ...string) string {
+func (h *harness) mustRun(t *testing.T, args ...string) string {
 	t.Helper()
-	r := f.freshtoken(t, args...)
+	r := h.freshtoken(t, args...)
 	if r.code != 0 {
-		t.Fatalf("%v\ntoken endpoint traffic:%s", r, f.srv.Summary())
+		t.Fatalf("%v\ntoken endpoint traffic:%s", r, h.p.Summary())
 	}
 	return r.stdout
 }
@@ -239,67 +318,106 @@ type loginResult struct {
 	pageErr error
 }
 
-// login runs `freshtoken login --no-browser` and plays the user: it reads
-// the authorisation URL from stderr, follows the server's redirects until
-// they reach the callback, visits the callback, and expects login to exit 0.
-func (f *fixture) login(t *testing.T) loginResult {
+// watched is a running freshtoken whose stderr the test reads as it comes.
+type watched struct {
+	h       *harness
+	args    []string
+	cmd     *exec.Cmd
+	cancel  context.CancelFunc
+	stdout  bytes.Buffer
+	done    chan struct{} // closed when stderr ends
+	changed chan struct{} // signalled after each line of stderr
+
+	mu     sync.Mutex
+	stderr strings.Builder
+}
+
+// watch starts freshtoken and reads its stderr as it comes.
+func (h *harness) watch(t *testing.T, args ...string) *watched {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := f.command(ctx, "login", "--no-browser")
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	pipe, err := cmd.StderrPipe()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	w := &watched{h: h, args: args, cmd: h.command(ctx, args...), cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}, 1)}
+	w.cmd.Stdout = &w.stdout
+	pipe, err := w.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu     sync.Mutex
-		stderr strings.Builder
-		urls   = make(chan string, 1)
-		done   = make(chan struct{})
-	)
+	t.Cleanup(cancel)
 	go func() {
-		defer close(done)
+		defer close(w.done)
 		sc := bufio.NewScanner(pipe)
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
-			line := sc.Text()
-			mu.Lock()
-			stderr.WriteString(line + "\n")
-			mu.Unlock()
-			if strings.HasPrefix(line, f.srv.AuthURL()+"?") {
-				select {
-				case urls <- line:
-				default:
-				}
+			w.mu.Lock()
+			w.stderr.WriteString(sc.Text() + "\n")
+			w.mu.Unlock()
+			select {
+			case w.changed <- struct{}{}:
+			default:
 			}
 		}
 		io.Copy(io.Discard, pipe)
 	}()
-	logs := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return stderr.String()
+	return w
+}
+
+// logs is the stderr so far.
+func (w *watched) logs() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stderr.String()
+}
+
+// waitFor waits until stderr matches re, and returns the match and its
+// submatches; what names it in the failure message.
+func (w *watched) waitFor(t *testing.T, what string, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(w.logs()); m != nil {
+			return m
+		}
+		select {
+		case <-w.changed:
+		case <-w.done:
+			if m := re.FindStringSubmatch(w.logs()); m != nil {
+				return m
+			}
+			w.wait(t)
+			t.Fatalf("freshtoken %s ended without printing %s; stderr:\n%s", strings.Join(w.args, " "), what, w.logs())
+		case <-deadline:
+			t.Fatalf("freshtoken %s printed no %s in time; stderr:\n%s", strings.Join(w.args, " "), what, w.logs())
+		}
 	}
-	var authURL string
-	select {
-	case authURL = <-urls:
-	case <-done:
-		cmd.Wait()
-		t.Fatalf("login ended without printing the authorisation URL; stderr:\n%s", logs())
-	case <-ctx.Done():
-		t.Fatalf("login printed no authorisation URL in time; stderr:\n%s", logs())
-	}
+}
+
+// wait waits for freshtoken to end and returns its result.
+func (w *watched) wait(t *testing.T) result {
+	t.Helper()
+	defer w.cancel()
+	<-w.done
+	err := w.cmd.Wait()
+	r := result{args: w.args, stdout: w.stdout.String(), stderr: w.logs(), code: exitCode(t, err)}
+	w.h.keepLog(r.stderr)
+	return r
+}
+
+// login runs `freshtoken login --no-browser` and plays the user: it reads
+// the authorisation URL from stderr, follows the server's redirects until
+// they reach the callback, visits the callback, and expects login to exit 0.
+func (h *harness) login(t *testing.T) loginResult {
+	t.Helper()
+	w := h.watch(t, "login", "--no-browser")
+	authURL := w.waitFor(t, "the authorisation URL", regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(h.p.AuthURL())+`\?.*$`))[0]
 	if strings.ContainsAny(authURL, " \t") {
 		t.Fatalf("the authorisation URL is not alone on its line: %q", authURL)
 	}
-	callback := followToCallback(t, authURL, f.client.RedirectURI)
+	callback := followToCallback(t, authURL, h.redirectURI)
 	if e := callback.Query().Get("error"); e != "" {
-		t.Fatalf("fosite refused the authorisation request: %s: %s\nfreshtoken stderr:\n%s", e, callback.Query().Get("error_description"), logs())
+		t.Fatalf("the provider refused the authorisation request: %s: %s\nfreshtoken stderr:\n%s", e, callback.Query().Get("error_description"), w.logs())
 	}
 	var res loginResult
 	resp, err := http.Get(callback.String())
@@ -317,13 +435,11 @@ func (f *fixture) login(t *testing.T) loginResult {
 		err = ue.Err // the URL carries the code
 	}
 	res.pageErr = err
-	<-done
-	f.keepLog(logs())
-	if code := exitCode(t, cmd.Wait()); code != 0 {
-		t.Fatalf("login: exit %d; the callback page: %v %s\nstderr:\n%s\ntoken endpoint traffic:%s", code, res.pageErr, res.page, logs(), f.srv.Summary())
+	if r := w.wait(t); r.code != 0 {
+		t.Fatalf("login: exit %d; the callback page: %v %s\nstderr:\n%s\ntoken endpoint traffic:%s", r.code, res.pageErr, res.page, r.stderr, h.p.Summary())
 	}
-	if !strings.Contains(logs(), "Logged in to "+envName) {
-		t.Errorf("login did not say it logged in; stderr:\n%s", logs())
+	if !strings.Contains(w.logs(), "Logged in to "+h.env) {
+		t.Errorf("login did not say it logged in; stderr:\n%s", w.logs())
 	}
 	if res.pageErr != nil {
 		t.Logf("login succeeded, but the browser got no success page: %v", res.pageErr)
@@ -362,19 +478,29 @@ func followToCallback(t *testing.T, start, redirectURI string) *url.URL {
 }
 
 // record reads the environment's stored tokens, as freshtoken left them.
-func (f *fixture) record(t *testing.T) *store.Record {
+func (h *harness) record(t *testing.T) *store.Record {
 	t.Helper()
-	r, err := filestore.New(f.storeDir).Load(context.Background(), envName)
+	r, err := filestore.New(h.storeDir).Load(context.Background(), h.env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-// callAPI calls the protected API with accessToken and returns the status.
-func (f *fixture) callAPI(t *testing.T, accessToken string) int {
+// forgotten says whether the store holds no tokens for the environment.
+func (h *harness) forgotten(t *testing.T) bool {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, f.srv.APIURL(), nil)
+	_, err := filestore.New(h.storeDir).Load(context.Background(), h.env)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	return err != nil
+}
+
+// callAPI calls the protected API with accessToken and returns the status.
+func (h *harness) callAPI(t *testing.T, accessToken string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, h.p.APIURL(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,20 +514,28 @@ func (f *fixture) callAPI(t *testing.T, accessToken string) int {
 	return resp.StatusCode
 }
 
-// waitExpired waits until fosite refuses accessToken: just past its expiry.
-func (f *fixture) waitExpired(t *testing.T, accessToken string) {
+// waitExpired waits until the provider refuses accessToken: just past its
+// expiry.
+func (h *harness) waitExpired(t *testing.T, accessToken string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for f.callAPI(t, accessToken) == http.StatusOK {
+	for h.callAPI(t, accessToken) == http.StatusOK {
 		if time.Now().After(deadline) {
-			t.Fatal("the access token is still accepted 5s later; it should live 2s")
+			t.Fatal("the access token is still accepted 5s later; it should live 2s or less")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// checkMe checks an answer of the protected API.
+// checkMe checks an answer of fosite's protected API.
 func (f *fixture) checkMe(t *testing.T, body string) {
+	t.Helper()
+	checkMe(t, body, authserver.Subject, f.client.ID)
+}
+
+// checkMe checks that an answer of a protected API is for subject and
+// clientID.
+func checkMe(t *testing.T, body, subject, clientID string) {
 	t.Helper()
 	var me struct {
 		Subject  string `json:"subject"`
@@ -410,8 +544,8 @@ func (f *fixture) checkMe(t *testing.T, body string) {
 	if err := json.Unmarshal([]byte(body), &me); err != nil {
 		t.Fatalf("the API's answer is not JSON (%v): %q", err, body)
 	}
-	if me.Subject != authserver.Subject || me.ClientID != f.client.ID {
-		t.Errorf("the API answered for subject %q and client %q, want %q and %q", me.Subject, me.ClientID, authserver.Subject, f.client.ID)
+	if me.Subject != subject || me.ClientID != clientID {
+		t.Errorf("the API answered for subject %q and client %q, want %q and %q", me.Subject, me.ClientID, subject, clientID)
 	}
 }
 

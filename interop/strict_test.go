@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -16,21 +15,28 @@ import (
 // oauth2Config is an x/oauth2 client for the fixture's client, bypassing
 // freshtoken, to show what the server does with a careless client.
 func (f *fixture) oauth2Config() *oauth2.Config {
+	return clientConfig(f.client.ID, f.client.Secret, f.clientAuth, f.srv.AuthURL(), f.srv.TokenURL(), f.client.RedirectURI)
+}
+
+// clientConfig is an x/oauth2 client that authenticates as freshtoken's
+// client_auth says: "basic" in the header, "body" or "none" (no secret) in
+// the form.
+func clientConfig(id, secret, clientAuth, authURL, tokenURL, redirectURI string) *oauth2.Config {
 	style := oauth2.AuthStyleInHeader
-	if f.clientAuth == "body" {
+	if clientAuth != "basic" {
 		style = oauth2.AuthStyleInParams
 	}
 	return &oauth2.Config{
-		ClientID:     f.client.ID,
-		ClientSecret: f.client.Secret,
-		Endpoint:     oauth2.Endpoint{AuthURL: f.srv.AuthURL(), TokenURL: f.srv.TokenURL(), AuthStyle: style},
-		RedirectURL:  f.client.RedirectURI,
+		ClientID:     id,
+		ClientSecret: secret,
+		Endpoint:     oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL, AuthStyle: style},
+		RedirectURL:  redirectURI,
 		Scopes:       []string{"offline_access"},
 	}
 }
 
 // codeFlow logs in with x/oauth2 and PKCE S256, playing the browser.
-func (f *fixture) codeFlow(t *testing.T, conf *oauth2.Config) *oauth2.Token {
+func codeFlow(t *testing.T, conf *oauth2.Config) *oauth2.Token {
 	t.Helper()
 	verifier := oauth2.GenerateVerifier()
 	cb := followToCallback(t, conf.AuthCodeURL("state-0123456789", oauth2.S256ChallengeOption(verifier)), conf.RedirectURL)
@@ -85,7 +91,7 @@ func TestServerIsStrict(t *testing.T) {
 		for _, auth := range []string{"basic", "body"} {
 			f := newFixture(t, auth)
 			conf := f.oauth2Config()
-			tok := f.codeFlow(t, conf)
+			tok := codeFlow(t, conf)
 			if conf.Endpoint.AuthStyle == oauth2.AuthStyleInHeader {
 				conf.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 			} else {
@@ -101,7 +107,7 @@ func TestServerIsStrict(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, "basic")
 		conf := f.oauth2Config()
-		first := f.codeFlow(t, conf)
+		first := codeFlow(t, conf)
 		second, err := refresh(conf, first.RefreshToken)
 		if err != nil {
 			t.Fatal(err)
@@ -178,14 +184,7 @@ func TestWrongClientAuth(t *testing.T) {
 	f := newFixture(t, "basic")
 	f.login(t)
 	before := f.record(t)
-	good, err := os.ReadFile(f.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := strings.Replace(string(good), `client_auth = "basic"`, `client_auth = "body"`, 1)
-	if err := os.WriteFile(f.config, []byte(bad), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f.editConfig(t, `client_auth = "basic"`, `client_auth = "body"`)
 	r := f.freshtoken(t, "token", "--force")
 	if r.code != 2 || !strings.Contains(r.stderr, "client_auth") {
 		t.Errorf("want exit 2 mentioning client_auth; got %v", r)
@@ -196,9 +195,7 @@ func TestWrongClientAuth(t *testing.T) {
 	}
 	keptWithProblem(t, before, f.record(t))
 
-	if err := os.WriteFile(f.config, good, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f.editConfig(t, `client_auth = "body"`, `client_auth = "basic"`)
 	if tok := strings.TrimSpace(f.mustRun(t, "token", "--force")); tok != f.srv.LastIssued(t).AccessToken {
 		t.Error("after fixing client_auth, renewal did not store fosite's new token")
 	}

@@ -109,7 +109,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 		return err
 	}
 	flow := &login.Flow{Env: "demo", Config: conf, Listener: cbLn, Stderr: io.Discard, Timeout: 30 * time.Second,
-		Logger: opts.f.Logger(), OpenBrowser: pretendBrowser(ctx)}
+		Logger: opts.f.Logger(), OpenBrowser: pretendBrowser(ctx), HTTP: src.TokenClient()}
 	res, err := flow.Run(ctx)
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ freshtoken/config.toml in your config folder (usually ~/.config).
   auth_url = "https://login.example.com/authorize"
   token_url = "https://login.example.com/token"
   scopes = ["read", "offline_access"]
-  client_auth = "basic"            # or "body"; never guessed
+  client_auth = "basic"            # basic | body | none | private_key_jwt; never guessed
   refresh_before = "60s"           # renew this long before expiry
   timeout = "30s"                  # the longest one token request, or the API's first byte, may take
   default_lifetime = "1h"          # when the provider gives no usable expires_in: renew after this
@@ -41,12 +41,29 @@ freshtoken/config.toml in your config folder (usually ~/.config).
   token_file = "/run/user/1000/sandbox-token"   # kept holding the current access token by the proxy
   revocation_url = "https://login.example.com/revoke"   # RFC 7009: logout ends the grant there
 
+  [env.idp]                        # client authentication without a secret, and extras
+  client_auth = "private_key_jwt"  # "none": a public client (no secret; the log-in uses PKCE)
+  key_file = "/home/me/.config/freshtoken/idp-key.pem"  # PEM private key (RSA 2048+, EC P-256/P-384), mode 600
+  key_id = "k1"                    # the kid the provider knows the key by (optional)
+  key_alg = "PS256"                # RS256 | PS256 | ES256 | ES384 (default: from the key)
+  assertion_audience = "https://login.example.com"  # the assertions' aud (default: token_url)
+  audience = "https://api.example.com"   # on the authorization request and every token request
+  resource = ["https://api.example.com/"]   # RFC 8707; one string or a list, sent likewise
+  auth_params = { prompt = "consent", access_type = "offline" }   # added to the authorization request
+  token_params = { }               # added to every token request (code, refresh and other grants)
+
   [env.machine]                    # how tokens are had: grant = …
   grant = "client_credentials"     # no log-in, no refresh token: a new token with the client's
                                    # credentials whenever one is due (auth_url not needed)
   # grant = "device_code"          # RFC 8628: login shows a URL and a code to enter on any device
   # device_auth_url = "https://login.example.com/device"   # needed by device_code
   # grant = "authorization_code"   # the default: log in with a browser
+
+auth_params and token_params cannot set what freshtoken sets itself (state,
+redirect_uri, code_challenge, grant_type, client_id, …) nor what has a key of
+its own (scope, audience, resource). Under private_key_jwt each token and
+revocation request carries a new assertion (RFC 7523) signed with key_file,
+which must be yours and readable by you alone, like an ssh key.
 
 A preset fills api_url, auth_url and token_url; a key set explicitly wins, and
 overriding api_url moves a FreeAgent preset's endpoints with it. A token whose

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/store"
@@ -18,6 +19,7 @@ type initOptions struct {
 	f        *Factory
 	Settings config.EnvSettings
 	Scopes   string
+	Extras   extraFlags
 }
 
 func newInitCmd(f *Factory, runF func(*initOptions) error) *cobra.Command {
@@ -40,7 +42,11 @@ client id is an error.`,
   freshtoken init -e production --provider freeagent --client-id ID --client-secret-cmd "pass show freeagent"
   freshtoken init -e myapi --provider generic --api-url https://api.example.com/ \
       --auth-url https://login.example.com/authorize --token-url https://login.example.com/token \
-      --client-id ID --client-secret-env MYAPI_SECRET --scopes read,offline_access --client-auth body`,
+      --client-id ID --client-secret-env MYAPI_SECRET --scopes read,offline_access --client-auth body
+  freshtoken init -e idp --provider generic --api-url https://api.example.com/ \
+      --auth-url https://login.example.com/authorize --token-url https://login.example.com/token \
+      --client-id ID --client-auth private_key_jwt --key-file idp-key.pem --key-id k1 \
+      --audience https://api.example.com --auth-param prompt=consent`,
 		Args: exactArgs(0, "no arguments; the environment is named with -e"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -59,13 +65,15 @@ client id is an error.`,
 	fl.StringVar(&s.APIURL, "api-url", "", "API root URL (presets fill it)")
 	fl.StringVar(&s.AuthURL, "auth-url", "", "authorisation endpoint (presets fill it)")
 	fl.StringVar(&s.TokenURL, "token-url", "", "token endpoint (presets fill it)")
-	fl.StringVar(&s.ClientAuth, "client-auth", "", "how the client authenticates at the token endpoint: basic (default) or body")
+	fl.StringVar(&s.ClientAuth, "client-auth", "", "how the client authenticates: basic (default), body, none (a public client, no secret) or private_key_jwt (with --key-file)")
 	fl.StringVar(&opts.Scopes, "scopes", "", "comma-separated scopes to request")
+	opts.Extras.add(fl, s)
 	fl.StringVar(&s.Grant, "grant", "", "how tokens are had: authorization_code (default, a browser log-in), device_code or client_credentials")
 	fl.StringVar(&s.DeviceAuthURL, "device-auth-url", "", "the device authorization endpoint, for --grant device_code")
 	cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions([]string{config.GrantAuthorizationCode, config.GrantDeviceCode, config.GrantClientCredentials}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(config.Presets(), cobra.ShellCompDirectiveNoFileComp))
-	cmd.RegisterFlagCompletionFunc("client-auth", cobra.FixedCompletions([]string{"basic", "body"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("client-auth", cobra.FixedCompletions([]string{"basic", "body", "none", "private_key_jwt"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("key-alg", cobra.FixedCompletions(config.KeyAlgs, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -81,6 +89,9 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 		}
 	}
 	if err := checkInitFlags(f.EnvFlag, s); err != nil {
+		return err
+	}
+	if err := opts.Extras.apply(&s); err != nil {
 		return err
 	}
 	path, err := f.ConfigPath()
@@ -180,12 +191,7 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	if s.ClientSecretEnv != "" && s.ClientSecretCmd != "" {
 		return usageErrorf("--client-secret-env and --client-secret-cmd cannot be used together: choose one place to get the client secret")
 	}
-	switch s.ClientAuth {
-	case "", "basic", "body":
-	default:
-		return usageErrorf("--client-auth %s: use basic or body", s.ClientAuth)
-	}
-	return nil
+	return checkClientAuthFlag(s)
 }
 
 // defaultEnvName is the environment name a preset suggests.
@@ -239,7 +245,11 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 			return err
 		}
 	}
-	if s.ClientSecret != "" || s.ClientSecretEnv != "" || s.ClientSecretCmd != "" {
+	if s.ClientAuth == string(freshtoken.ClientAuthPrivateKeyJWT) && s.KeyFile == "" {
+		s.KeyFile, err = p.ask(ctx, "Private key file (PEM; its public half is registered with the provider)", "", checkKeyFileAnswer)
+		return err
+	}
+	if s.ClientSecret != "" || s.ClientSecretEnv != "" || s.ClientSecretCmd != "" || !config.SendsSecret(s.ClientAuth) {
 		return nil
 	}
 	how, err := p.choose(ctx, "How should freshtoken get the client secret?", []choice{
@@ -305,6 +315,7 @@ func mergeSettings(prev, flags config.EnvSettings) config.EnvSettings {
 		}
 	}
 	m := prev
+	mergeClientAuth(&m, flags)
 	pick(&m.Provider, flags.Provider)
 	pick(&m.ClientID, flags.ClientID)
 	pick(&m.RedirectURI, flags.RedirectURI)

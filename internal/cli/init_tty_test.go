@@ -4,10 +4,16 @@ package cli_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,32 +95,56 @@ func (s *screen) echoOff() bool {
 	return err == nil && tio.Lflag&unix.ECHO == 0
 }
 
+// freeRedirectURI is a loopback redirect URI on a port nothing listens on.
+func freeRedirectURI(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String() + "/callback"
+}
+
+// approvingBrowser is the browser of a person who clicks Approve.
+func approvingBrowser(url string) error {
+	go func() {
+		if resp, err := http.Get(url); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	return nil
+}
+
+// finished waits for a command running in the background to send its
+// outcome on done.
+func finished(t *testing.T, done <-chan error) error {
+	t.Helper()
+	var err error
+	testenv.WaitFor(t, "the command to finish", func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	return err
+}
+
 // TestInitAsksOnATerminal plays a person at a terminal: init asks for the
 // provider, a name (refusing a bad one), the client id and the secret, which
 // the terminal does not show, then logs in when offered.
 func TestInitAsksOnATerminal(t *testing.T) {
 	e := newDevEnv(t, devprovider.Options{})
 	s := newScreen(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	redirect := "http://" + ln.Addr().String() + "/callback"
-	ln.Close()
+	redirect := freeRedirectURI(t)
 
 	var stdout bytes.Buffer
 	f := &cli.Factory{
-		IO: &cli.IOStreams{In: s.tty, Out: &stdout, ErrOut: s.tty, InTTY: true, ErrTTY: true},
-		// The person clicks Approve in the browser that opens.
-		OpenBrowser: func(url string) error {
-			go func() {
-				if resp, err := http.Get(url); err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}()
-			return nil
-		},
+		IO:          &cli.IOStreams{In: s.tty, Out: &stdout, ErrOut: s.tty, InTTY: true, ErrTTY: true},
+		OpenBrowser: approvingBrowser,
 	}
 	root := cli.NewRootCmd(f)
 	root.SetArgs([]string{"--config", e.config, "init", "--api-url", e.api, "--redirect-uri", redirect})
@@ -137,16 +167,7 @@ func TestInitAsksOnATerminal(t *testing.T) {
 	}
 	s.expect(t, "Register this redirect URI")
 	s.answer(t, "Log in to dev now? [Y/n]: ", "")
-	var runErr error
-	testenv.WaitFor(t, "init to finish", func() bool {
-		select {
-		case runErr = <-done:
-			return true
-		default:
-			return false
-		}
-	})
-	if runErr != nil {
+	if runErr := finished(t, done); runErr != nil {
 		t.Fatalf("init: %v\nscreen:\n%s", runErr, s)
 	}
 	s.expect(t, "Logged in to dev")
@@ -168,5 +189,50 @@ func TestInitAsksOnATerminal(t *testing.T) {
 	ios, out, errOut := testStreams(false, false)
 	if code := e.run(ios, "get", "/v2/company"); code != 0 || !strings.Contains(out.String(), "Dev Ltd") {
 		t.Errorf("get after init exited %d: %s%s", code, out, errOut)
+	}
+}
+
+// TestInitAsksForTheKeyFile: with --client-auth private_key_jwt, init on a
+// terminal asks for the key file instead of a secret, refusing one it
+// cannot use, and the log-in it offers signs with that key.
+func TestInitAsksForTheKeyFile(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newDevEnv(t, devprovider.Options{AuthStyle: "private_key_jwt", ClientPublicKey: key.Public()})
+	der, _ := x509.MarshalECPrivateKey(key)
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newScreen(t)
+	redirect := freeRedirectURI(t)
+	f := &cli.Factory{
+		IO:          &cli.IOStreams{In: s.tty, Out: io.Discard, ErrOut: s.tty, InTTY: true, ErrTTY: true},
+		OpenBrowser: approvingBrowser,
+	}
+	root := cli.NewRootCmd(f)
+	root.SetArgs([]string{"--config", e.config, "init", "-e", "idp", "--provider", "freeagent", "--api-url", e.api, "--redirect-uri", redirect, "--client-auth", "private_key_jwt"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(t.Context()) }()
+
+	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
+	s.answer(t, "Private key file (PEM; its public half is registered with the provider): ", keyFile)
+	s.expect(t, "who could sign as your client; run `chmod 600 "+keyFile+"`")
+	if err := os.Chmod(keyFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.answer(t, "Private key file (PEM; its public half is registered with the provider): ", keyFile)
+	s.answer(t, "Log in to idp now? [Y/n]: ", "")
+	if runErr := finished(t, done); runErr != nil {
+		t.Fatalf("init: %v\nscreen:\n%s", runErr, s)
+	}
+	s.expect(t, "Logged in to idp")
+	if strings.Contains(s.String(), "client secret") {
+		t.Errorf("init asked about a client secret:\n%s", s)
+	}
+	if st := e.provider.Stats(); st.Exchanges != 1 || st.ClientAssertions != 1 {
+		t.Errorf("stats %+v; want one exchange, authenticated by one assertion", st)
 	}
 }

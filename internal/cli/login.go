@@ -92,6 +92,7 @@ func runLogin(cmd *cobra.Command, opts *loginOptions) error {
 		Stderr:  f.IO.ErrOut,
 		Timeout: opts.Timeout,
 		Logger:  f.Logger(),
+		HTTP:    src.TokenClient(),
 	}
 	if !opts.NoBrowser && !opts.Manual {
 		flow.OpenBrowser = f.OpenBrowser

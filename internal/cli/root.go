@@ -81,7 +81,10 @@ Exit codes:
   freshtoken -e sandbox get /v2/company
   curl -H "Authorization: Bearer $(freshtoken token)" https://api.sandbox.freeagent.com/v2/users/me
   freshtoken demo`,
-		Version:       versionText(),
+		// Any non-empty Version gives the --version flag; what it prints
+		// comes from the template, so the build information is only read
+		// when asked for.
+		Version:       "see template",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -118,7 +121,8 @@ Exit codes:
 	)
 	root.AddCommand(newRequestCmds(f, nil)...)
 	root.AddCommand(newImportCmd(f), newCompletionCmd(f), newVersionCmd(f))
-	root.SetVersionTemplate("{{.Version}}\n")
+	cobra.AddTemplateFunc("versionText", versionText)
+	root.SetVersionTemplate("{{versionText}}\n")
 	return root
 }
 

@@ -2,7 +2,14 @@ package cli_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -175,11 +182,17 @@ var providers sync.Map // *testscript.TestScript → *devprovider.Provider
 
 // cmdDevProvider drives the dev provider of the running script:
 //
-//	devprovider start [ttl=2s] [grace=5s] [auth=basic|body] [rpm=N] [contacts=N]
-//	                  [rels=single] [links=none]
+//	devprovider start [ttl=2s] [grace=5s] [auth=basic|body|none|private_key_jwt]
+//	                  [key=pkcs1|pkcs8|sec1] [rpm=N] [contacts=N] [rels=single] [links=none]
 //	                                 start it; sets $API, $DEV_SECRET, $CALLBACK_PORT;
+//	                                 key= writes a new client key in that PEM encoding to
+//	                                 $KEY_FILE and registers its public half (kid "k1");
 //	                                 rels=single quotes Link relations as FreeAgent does
 //	                                 (rel='next'), links=none drops every Link header
+//	devprovider param ENDPOINT KEY [VALUE]
+//	                                 assert the latest request to ENDPOINT (authorize,
+//	                                 token, revoke) carried KEY, with VALUE (several values
+//	                                 joined by commas); with !, that it did not carry KEY
 //	devprovider grant                log in outside freshtoken, with x/oauth2; sets
 //	                                 $ACCESS_TOKEN, $REFRESH_TOKEN, $ISSUED_MS (now, in ms)
 //	devprovider throttle N [SECS]    the next N API requests get 429 with Retry-After: SECS (default 1;
@@ -219,6 +232,8 @@ func cmdDevProvider(ts *testscript.TestScript, neg bool, args []string) {
 		p.Fault(devprovider.Fault(args[1]), n)
 	case "revoke":
 		p.RevokeAccessTokens()
+	case "param":
+		checkParam(ts, p, neg, args[1:])
 	case "stat":
 		data, _ := json.Marshal(p.Stats())
 		var m map[string]int
@@ -278,6 +293,9 @@ func startProvider(ts *testscript.TestScript, args []string) {
 			opts.SingleQuotedRels = v == "single"
 		case "links":
 			noLinks = v == "none"
+		case "key":
+			opts.ClientPublicKey = writeClientKey(ts, v)
+			opts.ClientKeyID = "k1"
 		default:
 			ts.Fatalf("unknown devprovider option %q", a)
 		}
@@ -392,4 +410,58 @@ func loginOutside(ctx context.Context, api, secret string) (tok *oauth2.Token, i
 	issued = time.Now()
 	tok, err = conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
 	return tok, issued, err
+}
+
+// writeClientKey writes a new client key to $WORK/client-key.pem in the PEM
+// encoding named (pkcs1: RSA; pkcs8: RSA; sec1: EC P-256), sets $KEY_FILE,
+// and returns the public half.
+func writeClientKey(ts *testscript.TestScript, encoding string) crypto.PublicKey {
+	var key crypto.Signer
+	var block *pem.Block
+	switch encoding {
+	case "pkcs1", "pkcs8":
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		ts.Check(err)
+		key, block = k, &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}
+		if encoding == "pkcs8" {
+			der, err := x509.MarshalPKCS8PrivateKey(k)
+			ts.Check(err)
+			block = &pem.Block{Type: "PRIVATE KEY", Bytes: der}
+		}
+	case "sec1":
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		ts.Check(err)
+		der, err := x509.MarshalECPrivateKey(k)
+		ts.Check(err)
+		key, block = k, &pem.Block{Type: "EC PRIVATE KEY", Bytes: der}
+	default:
+		ts.Fatalf("unknown key encoding %q", encoding)
+	}
+	path := ts.MkAbs("client-key.pem")
+	ts.Check(os.WriteFile(path, pem.EncodeToMemory(block), 0o600))
+	ts.Setenv("KEY_FILE", path)
+	return key.Public()
+}
+
+// checkParam asserts what the latest request to an endpoint carried:
+//
+//	devprovider param ENDPOINT KEY [VALUE]
+func checkParam(ts *testscript.TestScript, p *devprovider.Provider, neg bool, args []string) {
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: devprovider param ENDPOINT KEY [VALUE]")
+	}
+	r, ok := p.LastReceived(args[0])
+	if !ok {
+		ts.Fatalf("no %s request was received", args[0])
+	}
+	got, has := r.Params[args[1]]
+	switch {
+	case neg && has:
+		ts.Fatalf("the %s request carried %s = %q", args[0], args[1], got)
+	case neg:
+	case !has:
+		ts.Fatalf("the %s request did not carry %s (it carried %v)", args[0], args[1], r.Params)
+	case len(args) == 3 && strings.Join(got, ",") != args[2]:
+		ts.Fatalf("the %s request carried %s = %q, want %q", args[0], args[1], strings.Join(got, ","), args[2])
+	}
 }

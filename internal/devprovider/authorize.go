@@ -59,6 +59,9 @@ func (a authRequest) fields() []formField {
 // handleApprovePage is GET /v2/approve_app: the consent page, or with AutoApprove a
 // redirect straight back with a code.
 func (p *Provider) handleApprovePage(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.record("authorize", r.URL.Query())
+	p.mu.Unlock()
 	a, ok := p.checkAuthRequest(w, r, r.URL.Query())
 	if !ok {
 		return

@@ -10,6 +10,7 @@
 package devprovider
 
 import (
+	"crypto"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -41,10 +42,18 @@ type Options struct {
 	// whole grant: every access and refresh token issued under it.
 	ReuseGrace time.Duration
 
-	// AuthStyle is how the token endpoint accepts client credentials: "basic"
-	// (HTTP Basic only), "body" (client_id and client_secret in the form only), or ""
-	// (either, FreeAgent's behaviour).
+	// AuthStyle is how the token and revocation endpoints authenticate the
+	// client: "basic" (HTTP Basic only), "body" (client_id and client_secret
+	// in the form only), "" (either, FreeAgent's behaviour), "none" (a public
+	// client: client_id in the form, and no credentials at all), or
+	// "private_key_jwt" (a client assertion signed by the key whose public
+	// half is ClientPublicKey, and no secret).
 	AuthStyle string
+	// ClientPublicKey verifies private_key_jwt assertions: an
+	// *rsa.PublicKey or *ecdsa.PublicKey.
+	ClientPublicKey crypto.PublicKey
+	// ClientKeyID, when set, is the kid every assertion must name.
+	ClientKeyID string
 
 	// RedirectURIs is the exact-match allow list for redirect_uri. Empty accepts any
 	// http URL on 127.0.0.1, [::1] or localhost, with any port and path.
@@ -155,6 +164,14 @@ type Stats struct {
 	TokenRequests int `json:"token_requests"` // every request to the token endpoint
 	Exchanges     int `json:"exchanges"`      // successful authorization_code grants
 	Refreshes     int `json:"refreshes"`      // successful refresh_token grants
+	ReuseDetected int `json:"reuse_detected"` // rotated-out refresh token presented (grant not yet revoked)
+	Revocations   int `json:"revocations"`    // requests to the revocation endpoint (RFC 7009)
+	GrantsRevoked int `json:"grants_revoked"`
+	APIRequests   int `json:"api_requests"` // every request to a /v2/ API endpoint
+	RateLimited   int `json:"rate_limited"` // 429s sent (API and token endpoint)
+	Unauthorized  int `json:"unauthorized"` // 401s sent by the API
+	// ClientAssertions counts private_key_jwt assertions accepted.
+	ClientAssertions int `json:"client_assertions"`
 	// ClientCredentials counts successful client_credentials grants.
 	ClientCredentials int `json:"client_credentials"`
 	// DeviceAuthorizations counts user codes issued by the device
@@ -163,12 +180,6 @@ type Stats struct {
 	DeviceAuthorizations int `json:"device_authorizations"`
 	DeviceLogins         int `json:"device_logins"`
 	SlowDowns            int `json:"slow_downs"`
-	ReuseDetected        int `json:"reuse_detected"` // rotated-out refresh token presented (grant not yet revoked)
-	Revocations          int `json:"revocations"`    // requests to the revocation endpoint (RFC 7009)
-	GrantsRevoked        int `json:"grants_revoked"`
-	APIRequests          int `json:"api_requests"` // every request to a /v2/ API endpoint
-	RateLimited          int `json:"rate_limited"` // 429s sent (API and token endpoint)
-	Unauthorized         int `json:"unauthorized"` // 401s sent by the API
 }
 
 // Provider is a FreeAgent-like OAuth 2.0 provider and API. It is safe for concurrent
@@ -193,7 +204,9 @@ type Provider struct {
 	refresh   map[string]*refreshToken // every refresh token ever issued
 	secrets   []string                 // every secret issued or received, in order, no duplicates
 	secretSet map[string]bool
-	contacts  []contact // contact id n is contacts[n-1]
+	contacts  []contact            // contact id n is contacts[n-1]
+	received  []Received           // every authorization, token and revocation request
+	jtis      map[string]time.Time // client assertions' jti, until they expire
 }
 
 // authCode is an authorization code waiting to be exchanged.
@@ -232,9 +245,13 @@ type refreshToken struct {
 func New(opts Options) *Provider {
 	opts = opts.withDefaults()
 	switch opts.AuthStyle {
-	case "", "basic", "body":
+	case "", "basic", "body", "none":
+	case "private_key_jwt":
+		if opts.ClientPublicKey == nil {
+			panic("devprovider: AuthStyle private_key_jwt needs ClientPublicKey")
+		}
 	default:
-		panic(fmt.Sprintf("devprovider: unknown AuthStyle %q (want \"basic\", \"body\" or \"\")", opts.AuthStyle))
+		panic(fmt.Sprintf("devprovider: unknown AuthStyle %q (want \"basic\", \"body\", \"none\", \"private_key_jwt\" or \"\")", opts.AuthStyle))
 	}
 	p := &Provider{
 		opts:      opts,
@@ -245,6 +262,7 @@ func New(opts Options) *Provider {
 		access:    map[string]*accessToken{},
 		refresh:   map[string]*refreshToken{},
 		secretSet: map[string]bool{},
+		jtis:      map[string]time.Time{},
 		contacts:  seedContacts(opts.Contacts, opts.Clock()),
 	}
 	p.remember(opts.ClientSecret)

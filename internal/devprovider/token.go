@@ -52,6 +52,9 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	// net/http notices a client that goes away (and cancels the request context)
 	// only once the body has been read, so it is read before the request waits.
 	formErr := r.ParseForm()
+	p.mu.Lock()
+	p.record("token", r.PostForm)
+	p.mu.Unlock()
 	if p.opts.OnTokenRequest != nil {
 		p.opts.OnTokenRequest(r.PostForm.Get("grant_type"))
 	}
@@ -125,34 +128,6 @@ func (p *Provider) runGrant(form url.Values) (tokenResponse, error) {
 		return tokenResponse{}, &oauthError{status: http.StatusBadRequest, Code: "unsupported_grant_type",
 			Description: fmt.Sprintf("grant_type %q is not supported", grantType)}
 	}
-}
-
-// authenticateClient checks the client credentials of a parsed token request, in the
-// places AuthStyle allows. usedBasic reports whether the request carried HTTP Basic
-// credentials, which decides the shape of a 401; problem is "" when the client is
-// authenticated and otherwise says why not, without repeating a credential.
-func (p *Provider) authenticateClient(r *http.Request) (usedBasic bool, problem string) {
-	id, secret, usedBasic := r.BasicAuth()
-	switch {
-	case usedBasic && p.opts.AuthStyle == "body":
-		return true, "HTTP Basic credentials sent, but this provider takes client credentials in the body only"
-	case !usedBasic && p.opts.AuthStyle == "basic":
-		return false, "no HTTP Basic credentials, and this provider takes client credentials by HTTP Basic only"
-	case usedBasic:
-		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded before encoding.
-		var idErr, secretErr error
-		id, idErr = url.QueryUnescape(id)
-		secret, secretErr = url.QueryUnescape(secret)
-		if idErr != nil || secretErr != nil {
-			return true, "HTTP Basic credentials are not form-urlencoded"
-		}
-	default:
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	if !equal(id, p.opts.ClientID) || !equal(secret, p.opts.ClientSecret) {
-		return usedBasic, "wrong client_id or client_secret"
-	}
-	return usedBasic, ""
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
@@ -273,6 +248,9 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, invalidRequest("the body is not a form: "+err.Error()))
 		return
 	}
+	p.mu.Lock()
+	p.record("revoke", r.PostForm)
+	p.mu.Unlock()
 	if _, problem := p.authenticateClient(r); problem != "" {
 		writeJSON(w, http.StatusUnauthorized, &oauthError{Code: "invalid_client", Description: problem})
 		return

@@ -35,7 +35,7 @@ const (
 	HTTPError                       // the API answered with an error status
 	ProviderUnreachable             // the provider or the API could not be reached, or kept failing
 	StoreUnreachable                // the shared store could not be reached
-	Interrupted                     // a signal ended the command
+	Interrupted                     // a signal ended the command, or stopped the proxy mid-request
 )
 
 // Row is what a kind means on each channel.
@@ -59,7 +59,7 @@ var table = map[Kind]Row{
 	HTTPError:           {4, 0, "", ""},
 	ProviderUnreachable: {5, http.StatusBadGateway, "provider_unreachable", ""},
 	StoreUnreachable:    {5, http.StatusServiceUnavailable, "store_unreachable", ""},
-	Interrupted:         {130, 0, "", ""},
+	Interrupted:         {130, http.StatusServiceUnavailable, "interrupted", ""},
 }
 
 // Row returns k's row of the table.

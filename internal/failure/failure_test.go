@@ -40,7 +40,7 @@ func TestTableBothWays(t *testing.T) {
 		{fmt.Errorf("dev: %w", login.ErrStateMismatch), failure.LoginRefused, 3, 401, "login_refused"},
 		{fmt.Errorf("dev: %w: 127.0.0.1:8787", login.ErrPortBusy), failure.Config, 2, 500, "invalid_configuration"},
 		{errors.New("a bug"), failure.Unexpected, 1, 500, "failed"},
-		{context.Canceled, failure.Interrupted, 130, 0, ""},
+		{context.Canceled, failure.Interrupted, 130, 503, "interrupted"},
 	}
 	for _, tt := range tests {
 		got := failure.Of(tt.err)

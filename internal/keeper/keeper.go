@@ -10,11 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -173,7 +172,7 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	if path == "" || k.written[path] == rec.AccessToken {
 		return
 	}
-	if err := writeFile(path, rec.AccessToken+"\n"); err != nil {
+	if err := atomicfile.Write(path, []byte(rec.AccessToken+"\n"), atomicfile.Options{}); err != nil {
 		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
 		return
 	}
@@ -182,29 +181,4 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	}
 	k.written[path] = rec.AccessToken
 	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
-}
-
-func writeFile(path, text string) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // once renamed, this finds nothing
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.WriteString(text); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -58,9 +59,12 @@ type Flow struct {
 	Stdin    io.Reader
 	Stderr   io.Writer
 	Timeout  time.Duration // 0: DefaultTimeout
-	HTTP     *http.Client  // for the code exchange; nil: a client with a 30 s timeout
-	Logger   *slog.Logger
-	Clock    func() time.Time
+	// HTTP carries the code exchange: the Source's TokenClient, so that it
+	// gets the environment's token parameters and client authentication as
+	// every other token request does; nil: a plain client with a 30 s timeout.
+	HTTP   *http.Client
+	Logger *slog.Logger
+	Clock  func() time.Time
 }
 
 // Result is what a successful login obtained.
@@ -202,9 +206,9 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	log.Debug("code exchange", "url", f.Config.Endpoint.TokenURL, "grant_type", "authorization_code", "code", redact.Secret(code), "code_verifier", redact.Secret(req.Verifier))
 	hc := f.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = tokenerr.Lenient(&http.Client{Timeout: 30 * time.Second})
 	}
-	tok, err := f.Config.Exchange(context.WithValue(ctx, oauth2.HTTPClient, tokenerr.Lenient(hc)), code, oauth2.VerifierOption(req.Verifier))
+	tok, err := f.Config.Exchange(context.WithValue(ctx, oauth2.HTTPClient, hc), code, oauth2.VerifierOption(req.Verifier))
 	if err != nil {
 		return nil, f.exchangeError(err)
 	}
@@ -266,7 +270,7 @@ func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 			return
 		}
 		var body bytes.Buffer
-		page.Execute(&body, pageData{Env: f.Env, Err: errString(err)})
+		page().Execute(&body, pageData{Env: f.Env, Err: errString(err)})
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
 		w.Header().Set("Cache-Control", "no-store")
@@ -293,13 +297,16 @@ type pageData struct {
 	Err string
 }
 
-var page = template.Must(template.New("page").Parse(`<!doctype html>
+// page is parsed when a login first needs it, not at every start.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>freshtoken</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}.ok{color:#176f2c}.err{color:#a12}</style></head><body>
 {{if .Err}}<h1 class="err">Login failed</h1><p>{{.Err}}</p>
 {{else}}<h1 class="ok" id="success">Logged in to {{.Env}}</h1><p>You can close this tab and return to freshtoken, which stores your tokens and keeps them fresh.</p>{{end}}
 </body></html>`))
+})
 
 // Listen opens the callback listener on the loopback address of redirectURI.
 // "localhost" listens on 127.0.0.1, as RFC 8252 advises.

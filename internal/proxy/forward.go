@@ -22,6 +22,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
@@ -112,6 +113,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	// down is answered as the proxy's own JSON error. (A renewal the engine
 	// has started is seen through even if this client gives up.)
 	if _, err := e.src.TokenContext(r.Context()); err != nil {
+		if errors.Is(context.Cause(r.Context()), errStopping) {
+			writeError(rec, http.StatusServiceUnavailable, stoppingProblem(name, false))
+			return
+		}
 		e.fail(p.now(), err)
 		status, pr := p.engineProblem(name, err)
 		writeError(rec, status, pr)
@@ -388,6 +393,16 @@ func (switchError) Error() string {
 	return "the API answered 101 Switching Protocols to a request that asked for no switch"
 }
 
+// stoppingProblem answers a request the proxy's stopping cut short, before
+// it was sent to the API or after.
+func stoppingProblem(env string, sent bool) problem {
+	msg := env + ": the proxy stopped before sending the request to the API; send it again once the proxy runs"
+	if sent {
+		msg = env + ": the proxy stopped before the API answered; the request may have reached the API, so check before sending it again once the proxy runs"
+	}
+	return problem{Code: kinds.Interrupted.Row().Code, Env: env, Message: msg}
+}
+
 // upstreamError answers a request the API never answered.
 func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
@@ -406,6 +421,9 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			// Whatever failed first, the API or the client's context, the
 			// client's stopping is the cause.
 			p.bodyProblem(w, e.name, &stalledError{idle: in.body.idle})
+		case errors.Is(context.Cause(r.Context()), errStopping):
+			p.log.Warn("request cut short: the proxy is stopping", "env", e.name, "method", r.Method, "path", r.URL.Path)
+			writeError(w, http.StatusServiceUnavailable, stoppingProblem(e.name, true))
 		case errors.Is(err, context.Canceled):
 			w.WriteHeader(http.StatusBadGateway) // the client has gone; nobody reads this
 		case errors.As(err, &loop):

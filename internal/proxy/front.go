@@ -24,8 +24,15 @@ const (
 )
 
 // shutdownGrace is how long requests in flight get to finish once the
-// proxy is asked to stop.
-const shutdownGrace = 5 * time.Second
+// proxy is asked to stop; stoppedGrace how long those still running then
+// get to send the client the proxy's answer that they were cut short.
+const (
+	shutdownGrace = 5 * time.Second
+	stoppedGrace  = time.Second
+)
+
+// errStopping ends the requests still in flight once shutdownGrace is over.
+var errStopping = errors.New("the proxy is stopping")
 
 // maxHeaderBytes bounds a request's header. Browsers send every cookie set
 // for 127.0.0.1, whatever its port, so the proxy's status page can get
@@ -33,13 +40,14 @@ const shutdownGrace = 5 * time.Second
 const maxHeaderBytes = 32 << 10
 
 // Serve serves the proxy on ln until ctx ends or ln fails. Once ctx ends it
-// stops taking requests, ends the status page's pending log-in waits, and
-// gives the requests in flight shutdownGrace to finish. A temporary accept
+// stops taking requests and gives the requests in flight shutdownGrace to
+// finish; those still running then are ended, and their clients told so
+// (503, "interrupted"). A temporary accept
 // failure, such as running out of file descriptors, does not end it:
 // http.Server waits a moment and accepts again.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
-	stopping, stop := context.WithCancel(context.Background())
-	defer stop()
+	stopping, stop := context.WithCancelCause(context.Background())
+	defer stop(nil)
 	srv := &http.Server{
 		Handler:           p,
 		ReadHeaderTimeout: p.timeouts.header,
@@ -56,11 +64,15 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-failed:
 	}
-	stop()
-	grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	grace, cancel := context.WithTimeout(context.Background(), p.timeouts.shutdown)
 	defer cancel()
 	if srv.Shutdown(grace) != nil {
-		srv.Close() // connections still busy after the grace
+		stop(errStopping)
+		last, cancel := context.WithTimeout(context.Background(), stoppedGrace)
+		defer cancel()
+		if srv.Shutdown(last) != nil {
+			srv.Close()
+		}
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

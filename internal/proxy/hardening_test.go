@@ -319,3 +319,67 @@ func (w *watch) Write(p []byte) (int, error) {
 	}
 	return w.w.Write(p)
 }
+
+// TestStoppingLetsRequestsInFlightFinish: a proxy asked to stop (SIGTERM,
+// Ctrl-C) takes no new requests but lets those in flight finish within its
+// grace; one still waiting on the API after the grace is answered 503
+// "interrupted", saying the request may have reached the API.
+func TestStoppingLetsRequestsInFlightFinish(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan string, 2)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // so that the server sees the connection close
+		arrived <- r.URL.Path
+		select {
+		case <-release:
+			io.WriteString(w, `{"answered":true}`)
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(api.Close)
+	for _, tt := range []struct {
+		name     string
+		answered bool // the API answers within the grace
+	}{{"answered within the grace", true}, {"cut short after the grace", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+				tune:       func(o *proxy.Options) { o.ShutdownGrace = 300 * time.Millisecond },
+				moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
+			f.login(t, "api")
+			type answer struct {
+				resp *http.Response
+				body []byte
+			}
+			got := make(chan answer, 1)
+			go func() {
+				req, _ := http.NewRequest(http.MethodPost, f.base+"/api/invoices", strings.NewReader("{}"))
+				resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+				if err != nil {
+					t.Error(err)
+					got <- answer{}
+					return
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				got <- answer{resp, body}
+			}()
+			<-arrived
+			stopped := make(chan struct{})
+			go func() { f.stop(); close(stopped) }()
+			if tt.answered {
+				release <- struct{}{}
+			}
+			a := <-got
+			<-stopped
+			if a.resp == nil {
+				return
+			}
+			switch {
+			case tt.answered && (a.resp.StatusCode != http.StatusOK || string(a.body) != `{"answered":true}`):
+				t.Errorf("got %d %s, want the API's answer", a.resp.StatusCode, a.body)
+			case !tt.answered && (a.resp.StatusCode != http.StatusServiceUnavailable || a.resp.Header.Get("X-Freshtoken-Error") != "interrupted" || !strings.Contains(string(a.body), "may have reached the API")):
+				t.Errorf("got %d %q %s, want 503 interrupted saying the request may have reached the API", a.resp.StatusCode, a.resp.Header.Get("X-Freshtoken-Error"), a.body)
+			}
+		})
+	}
+}

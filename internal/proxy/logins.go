@@ -121,7 +121,7 @@ func (p *Proxy) startLogin(ctx context.Context, name string) (*pendingLogin, err
 	now := p.now()
 	pl := &pendingLogin{
 		env:     e,
-		flow:    &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now},
+		flow:    &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient()},
 		req:     login.NewRequest(conf),
 		path:    u.Path,
 		expires: now.Add(login.DefaultTimeout),

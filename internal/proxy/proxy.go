@@ -64,6 +64,9 @@ type Options struct {
 	// each pause in sending its body; a client that takes longer is cut
 	// off. Neither bounds a whole upload. Zero: 10 s and 30 s.
 	HeaderTimeout, BodyTimeout time.Duration
+	// ShutdownGrace is how long requests in flight get to finish once
+	// Serve's context ends (zero: 5 s).
+	ShutdownGrace time.Duration
 	// ReplayBudget bounds the memory that request bodies kept to be sent
 	// again after a 401 hold at once; beyond it, bodies stream through
 	// once. Zero: 64 MiB.
@@ -82,7 +85,7 @@ type Proxy struct {
 	csrf     string          // proves a form was posted by the status page
 	upstream *http.Transport // to the APIs, shared by every environment
 	buffers  bufferPool
-	timeouts struct{ header, idle, body time.Duration }
+	timeouts struct{ header, idle, body, shutdown time.Duration }
 	// replayBudget is what is left of Options.ReplayBudget.
 	replayBudget budget
 	log          *slog.Logger
@@ -124,6 +127,7 @@ func New(o Options) (*Proxy, error) {
 	p.timeouts.header = cmp.Or(o.HeaderTimeout, headerTimeout)
 	p.timeouts.body = cmp.Or(o.BodyTimeout, bodyIdleTimeout)
 	p.timeouts.idle = idleTimeout
+	p.timeouts.shutdown = cmp.Or(o.ShutdownGrace, shutdownGrace)
 	p.replayBudget.give(cmp.Or(o.ReplayBudget, defaultReplayBudget))
 	p.control = http.NewServeMux()
 	p.control.HandleFunc("GET "+controlPrefix+"static/", serveStatic)

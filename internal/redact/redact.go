@@ -55,8 +55,13 @@ var registry struct {
 	sync.RWMutex
 	permanent map[string]struct{}
 	owned     map[string]generations
-	// patterns match every value above in any encoding, longest value first.
+	// patterns match every value above in any encoding, longest value
+	// first. They are compiled when a text is first scrubbed after the
+	// values changed (stale), not when the values change: a short command
+	// that registers a client secret and a token but logs nothing never
+	// pays for compiling them.
 	patterns []pattern
+	stale    bool
 }
 
 type generations struct{ current, previous []string }
@@ -76,7 +81,7 @@ func Register(values ...string) {
 			registry.permanent[v] = struct{}{}
 		}
 	}
-	rebuild()
+	registry.stale = true
 }
 
 // Set makes values the secrets owner holds now (for example an
@@ -108,7 +113,25 @@ func Set(owner string, values ...string) {
 	} else {
 		registry.owned[owner] = g
 	}
-	rebuild()
+	registry.stale = true
+}
+
+// current is the patterns for the values now registered, compiled if the
+// values changed since they last were.
+func current() []pattern {
+	registry.RLock()
+	patterns, stale := registry.patterns, registry.stale
+	registry.RUnlock()
+	if !stale {
+		return patterns
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if registry.stale {
+		rebuild()
+		registry.stale = false
+	}
+	return registry.patterns
 }
 
 // rebuild compiles the patterns for the values now registered, reusing those
@@ -151,9 +174,7 @@ func rebuild() {
 // Base64 text holding a secret is masked whole, along with whatever else it
 // encodes.
 func Scrub(s string) string {
-	registry.RLock()
-	defer registry.RUnlock()
-	for _, p := range registry.patterns {
+	for _, p := range current() {
 		s = p.replace(s)
 	}
 	return s
@@ -182,7 +203,7 @@ var secretKeys = map[string]bool{
 	"access_token": true, "refresh_token": true, "id_token": true, "token": true,
 	"client_secret": true, "secret": true, "password": true, "code": true,
 	"code_verifier": true, "verifier": true, "authorization": true, "cookie": true,
-	"set-cookie": true,
+	"set-cookie": true, "client_assertion": true,
 }
 
 // IsSecretKey reports whether an attribute or header named key holds a secret.

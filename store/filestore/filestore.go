@@ -25,6 +25,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -134,37 +135,7 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 // write replaces env's record with data: temp file, sync, rename, sync the
 // folder.
 func (s *Store) write(env string, data []byte) error {
-	tmp, err := os.CreateTemp(s.dir, tempPrefix(env)+"*")
-	if err != nil {
-		return err
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(fileMode); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := syncFile(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), s.path(env)); err != nil {
-		return err
-	}
-	committed = true
-	// The record is in place; a folder that cannot be synced makes it less
-	// durable against power loss, not unsaved, so that is not a failure.
-	syncDir(s.dir)
-	return nil
+	return atomicfile.Write(s.path(env), data, atomicfile.Options{Perm: fileMode, TempPrefix: tempPrefix(env), Sync: syncFile})
 }
 
 // keepReserve makes the reserve file if it is missing. A disk too full for
@@ -315,12 +286,7 @@ func shellQuote(s string) string {
 var syncFile = (*os.File).Sync
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := syncFile(d); err != nil {
+	if err := atomicfile.SyncDir(dir, syncFile); err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil

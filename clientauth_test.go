@@ -1,0 +1,288 @@
+package freshtoken_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// TestExtraParamsReachEveryRequest: audience, resources and auth_params go
+// on the authorization request; audience, resources and token_params on
+// the code exchange, every refresh, and nowhere else; the revocation
+// request gets none of them.
+func TestExtraParamsReachEveryRequest(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.RevocationURL = r.server.URL + "/v2/revoke"
+	r.settings.Audience = "https://api.example.com"
+	r.settings.Resources = []string{"https://api.example.com/a", "https://api.example.com/b"}
+	r.settings.AuthParams = map[string]string{"prompt": "consent"}
+	r.settings.TokenParams = map[string]string{"access_type": "offline"}
+	src := r.source()
+	r.login(src)
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Revoke(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	common := url.Values{"audience": {r.settings.Audience}, "resource": r.settings.Resources}
+	var grants []string
+	for _, rcv := range r.provider.Received() {
+		want := url.Values{}
+		switch rcv.Endpoint {
+		case "authorize":
+			want = with(common, "prompt", "consent")
+			if rcv.Params.Has("access_type") {
+				t.Errorf("the authorization request carries a token parameter: %v", rcv.Params)
+			}
+		case "token":
+			grants = append(grants, rcv.Params.Get("grant_type"))
+			want = with(common, "access_type", "offline")
+			if rcv.Params.Has("prompt") {
+				t.Errorf("a token request carries an authorization parameter: %v", rcv.Params)
+			}
+		case "revoke":
+			if rcv.Params.Has("audience") || rcv.Params.Has("access_type") {
+				t.Errorf("the revocation request carries token parameters: %v", rcv.Params)
+			}
+		}
+		for k, v := range want {
+			if !slices.Equal(rcv.Params[k], v) {
+				t.Errorf("%s request: %s = %q, want %q", rcv.Endpoint, k, rcv.Params[k], v)
+			}
+		}
+	}
+	if !slices.Equal(grants, []string{"authorization_code", "refresh_token", "refresh_token"}) {
+		t.Fatalf("token requests %v; want the exchange and two refreshes", grants)
+	}
+}
+
+func with(v url.Values, k, val string) url.Values {
+	c := url.Values{k: {val}}
+	for k, vs := range v {
+		c[k] = vs
+	}
+	return c
+}
+
+func TestOwnParamsAreRefused(t *testing.T) {
+	for _, tt := range []struct {
+		auth, token map[string]string
+		want        string
+	}{
+		{auth: map[string]string{"state": "x"}, want: `AuthParams: freshtoken sets "state" itself`},
+		{auth: map[string]string{"redirect_uri": "x"}, want: `AuthParams: freshtoken sets "redirect_uri" itself`},
+		{auth: map[string]string{"scope": "x"}, want: `AuthParams: "scope" has a setting of its own (Scopes)`},
+		{token: map[string]string{"grant_type": "x"}, want: `TokenParams: freshtoken sets "grant_type" itself`},
+		{token: map[string]string{"client_assertion": "x"}, want: `TokenParams: freshtoken sets "client_assertion" itself`},
+		{token: map[string]string{"resource": "x"}, want: `TokenParams: "resource" has a setting of its own (Resources)`},
+	} {
+		r := newRig(t, devprovider.Options{})
+		r.settings.AuthParams, r.settings.TokenParams = tt.auth, tt.token
+		_, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New = %v, want an error saying %s", err, tt.want)
+		}
+	}
+}
+
+// TestPublicClient: client_auth none sends client_id and no secret, to the
+// token endpoint and the revocation endpoint alike; the log-in uses PKCE.
+func TestPublicClient(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "none", RequirePKCE: true})
+	r.settings.ClientAuth, r.settings.AuthStyle, r.settings.ClientSecret = freshtoken.ClientAuthNone, 0, ""
+	r.settings.RevocationURL = r.server.URL + "/v2/revoke"
+	src := r.source()
+	r.login(src)
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Revoke(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.provider.Stats(); st.Exchanges != 1 || st.Refreshes != 1 || st.Revocations != 2 {
+		t.Fatalf("stats %+v; want an exchange, a refresh and two revocations, all accepted", st)
+	}
+	for _, rcv := range r.provider.Received() {
+		if rcv.Endpoint != "authorize" && rcv.Params.Get("client_id") != "dev-client-id" {
+			t.Errorf("%s request without the client_id: %v", rcv.Endpoint, rcv.Params)
+		}
+	}
+	r.settings.ClientSecret = "dev-client-secret"
+	if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), "sends no client secret") {
+		t.Fatalf("New with a secret for a public client = %v; want it refused", err)
+	}
+}
+
+// keyPair is a client key and the public half the provider registers.
+type keyPair struct {
+	name, alg string
+	key       crypto.Signer
+}
+
+func clientKeys(t *testing.T) []keyPair {
+	t.Helper()
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	return []keyPair{{"RSA", "", rsaKey}, {"RSA-PSS", "PS256", rsaKey}, {"EC P-256", "", p256}, {"EC P-384", "", p384}}
+}
+
+// privateKeyJWT sets r's settings to private_key_jwt with key, as key-1.
+func privateKeyJWT(r *rig, key crypto.Signer, alg string) {
+	r.settings.ClientAuth, r.settings.AuthStyle, r.settings.ClientSecret = freshtoken.ClientAuthPrivateKeyJWT, 0, ""
+	r.settings.ClientKey = &freshtoken.ClientKey{
+		Load:      func(context.Context) (crypto.Signer, error) { return key, nil },
+		ID:        "key-1",
+		Algorithm: alg,
+	}
+	r.settings.RevocationURL = r.server.URL + "/v2/revoke"
+}
+
+// TestPrivateKeyJWT: every token request (the exchange, each refresh) and
+// each revocation carries an assertion of its own, signed with the
+// client's key, that the provider verifies; no secret is sent.
+func TestPrivateKeyJWT(t *testing.T) {
+	for _, k := range clientKeys(t) {
+		t.Run(k.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "private_key_jwt", ClientPublicKey: k.key.Public(), ClientKeyID: "key-1"})
+			privateKeyJWT(r, k.key, k.alg)
+			var logs bytes.Buffer
+			src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+				Logger: slog.New(redact.NewHandler(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.login(src)
+			for range 2 { // the provider refuses an assertion it has seen: each must be new
+				if _, err := src.Renew(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := src.Revoke(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if st := r.provider.Stats(); st.ClientAssertions != 5 || st.Refreshes != 2 || st.Revocations != 2 {
+				t.Fatalf("stats %+v; want 5 assertions accepted: the exchange, two refreshes, two revocations", st)
+			}
+			for _, s := range r.provider.Secrets() {
+				if strings.Contains(logs.String(), s) {
+					t.Fatalf("the debug log holds a secret the provider saw (%.10s…):\n%s", s, logs.String())
+				}
+			}
+			if !strings.Contains(logs.String(), "client_auth=private_key_jwt") {
+				t.Fatalf("the debug log does not say how the client authenticates:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// TestPrivateKeyJWTRefusals: a key the provider does not know is a
+// rejected client, tried once; a key that cannot be loaded, or does not fit
+// the algorithm asked for, is reported before any request is sent.
+func TestPrivateKeyJWTRefusals(t *testing.T) {
+	keys := clientKeys(t)
+	t.Run("another key", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "private_key_jwt", ClientPublicKey: keys[2].key.Public()})
+		privateKeyJWT(r, keys[2].key, "")
+		src := r.source()
+		r.login(src)
+		privateKeyJWT(r, keys[3].key, "")
+		_, err := r.source().Renew(context.Background())
+		if !errors.Is(err, freshtoken.ErrClientRejected) {
+			t.Fatalf("err = %v, want ErrClientRejected", err)
+		}
+		if n := r.provider.Stats().TokenRequests; n != 2 {
+			t.Fatalf("token requests = %d; want the exchange and one refresh try", n)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		load func(context.Context) (crypto.Signer, error)
+		alg  string
+		want string
+	}{
+		{"unloadable", func(context.Context) (crypto.Signer, error) { return nil, errors.New("key.pem: no such file") }, "", "no such file"},
+		{"wrong algorithm", func(context.Context) (crypto.Signer, error) { return keys[2].key, nil }, "RS256", `algorithm "RS256" does not fit this key; use [ES256]`},
+		{"short RSA key", func(context.Context) (crypto.Signer, error) {
+			k, err := rsa.GenerateKey(rand.Reader, 1024)
+			return k, err
+		}, "", "1024 bits"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AuthStyle: "private_key_jwt", ClientPublicKey: keys[2].key.Public()})
+			privateKeyJWT(r, nil, tt.alg)
+			r.settings.ClientKey.Load = tt.load
+			_, err := r.source().OAuth2Config(context.Background(), "")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one saying %s", err, tt.want)
+			}
+			if n := r.provider.Stats().TokenRequests; n != 0 {
+				t.Fatalf("%d token requests sent with a key that cannot sign", n)
+			}
+		})
+	}
+}
+
+// TestProviderEchoingAnAssertionDoesNotLeakIt: a token endpoint that quotes
+// the client assertion in its error, raw or form-encoded, must not put it
+// into the error message or the log.
+func TestProviderEchoingAnAssertionDoesNotLeakIt(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "private_key_jwt", ClientPublicKey: key.Public()})
+	privateKeyJWT(r, key, "")
+	r.login(r.source())
+	var echoed []string
+	echoing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		form, _ := url.ParseQuery(string(body))
+		echoed = append(echoed, form.Get("client_assertion"))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": "bad assertion " + form.Get("client_assertion") + " in " + string(body)})
+	}))
+	defer echoing.Close()
+	r.moveTokenEndpoint(echoing.URL)
+	var logs bytes.Buffer
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Logger: slog.New(redact.NewHandler(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.Renew(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "invalid_request") {
+		t.Fatalf("err = %v; want invalid_request", err)
+	}
+	if len(echoed) != 1 || echoed[0] == "" {
+		t.Fatalf("the endpoint saw assertions %q; want one", echoed)
+	}
+	// Messages are clipped, so even a part of it must not show.
+	if out := err.Error() + logs.String(); strings.Contains(out, echoed[0][:60]) {
+		t.Fatalf("the assertion leaked:\n%s", out)
+	}
+}

@@ -1,0 +1,219 @@
+package config_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// writeKey writes key to a private file as PEM blocks of the types given
+// (each with the same DER, which is what the types' encodings hold), and
+// returns its path.
+func writeKey(t *testing.T, mode os.FileMode, blocks ...*pem.Block) string {
+	t.Helper()
+	var text []byte
+	for _, b := range blocks {
+		text = append(text, pem.EncodeToMemory(b)...)
+	}
+	return writeMode(t, "key.pem", string(text), mode)
+}
+
+func pkcs8(t *testing.T, key any) *pem.Block {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pem.Block{Type: "PRIVATE KEY", Bytes: der}
+}
+
+func sec1(t *testing.T, key *ecdsa.PrivateKey) *pem.Block {
+	t.Helper()
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pem.Block{Type: "EC PRIVATE KEY", Bytes: der}
+}
+
+// TestReadClientKey: the standard PEM encodings of RSA and EC keys are
+// read; anything else, or a file others could read, is refused with one
+// line saying what to do.
+func TestReadClientKey(t *testing.T) {
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	shortRSA, _ := rsa.GenerateKey(rand.Reader, 1024)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	pub, _ := x509.MarshalPKIXPublicKey(rsaKey.Public())
+	for _, tt := range []struct {
+		name   string
+		mode   os.FileMode
+		blocks []*pem.Block
+		want   string // in the error; "" reads the key
+	}{
+		{"RSA, PKCS #1", 0o600, []*pem.Block{{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}}, ""},
+		{"RSA, PKCS #8", 0o400, []*pem.Block{pkcs8(t, rsaKey)}, ""},
+		{"EC P-256, SEC 1 after its parameters", 0o600, []*pem.Block{{Type: "EC PARAMETERS", Bytes: []byte{6, 8, 42, 134, 72, 206, 61, 3, 1, 7}}, sec1(t, p256)}, ""},
+		{"EC P-256, PKCS #8", 0o600, []*pem.Block{pkcs8(t, p256)}, ""},
+		{"EC P-384, SEC 1", 0o600, []*pem.Block{sec1(t, p384)}, ""},
+		{"readable by others", 0o644, []*pem.Block{pkcs8(t, p256)}, "can be read or changed by group or others (mode 0644), who could sign as your client; run `chmod 600 PATH`"},
+		{"readable by the group", 0o640, []*pem.Block{pkcs8(t, p256)}, "(mode 0640)"},
+		{"not PEM", 0o600, nil, "holds no PEM private key; it should start with -----BEGIN PRIVATE KEY-----"},
+		{"a public key", 0o600, []*pem.Block{{Type: "PUBLIC KEY", Bytes: pub}}, "holds a public key, not a private key; key_file names the private key, whose public half is registered with the provider"},
+		{"encrypted", 0o600, []*pem.Block{{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{1}}}, "is encrypted with a passphrase"},
+		{"Ed25519", 0o600, []*pem.Block{pkcs8(t, edKey)}, "holds an Ed25519 key"},
+		{"EC P-521", 0o600, []*pem.Block{sec1(t, p521)}, "holds an EC key on P-521; use an RSA key (2048 bits or more) or an EC key on P-256 or P-384"},
+		{"short RSA", 0o600, []*pem.Block{pkcs8(t, shortRSA)}, "holds an RSA key of 1024 bits"},
+		{"corrupt", 0o600, []*pem.Block{{Type: "EC PRIVATE KEY", Bytes: []byte("nonsense")}}, "holds a EC PRIVATE KEY block that cannot be read"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeKey(t, tt.mode, tt.blocks...)
+			key, err := config.ReadClientKey(path)
+			if tt.want == "" {
+				if err != nil || key == nil {
+					t.Fatalf("ReadClientKey = %v", err)
+				}
+				text, _ := os.ReadFile(path)
+				if masked := redact.Scrub(string(text)); strings.Contains(masked, "PRIVATE KEY-----\n") {
+					t.Fatalf("the key's text is not masked in logs: %q", masked)
+				}
+				return
+			}
+			want := strings.ReplaceAll(tt.want, "PATH", path)
+			if err == nil || !strings.HasPrefix(err.Error(), path+" ") || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("ReadClientKey = %v; want one line starting with the path, saying %s", err, want)
+			}
+		})
+	}
+	t.Run("missing", func(t *testing.T) {
+		_, err := config.ReadClientKey(filepath.Join(t.TempDir(), "nowhere.pem"))
+		if err == nil || !strings.Contains(err.Error(), "nowhere.pem does not exist; write the client's private key there (PEM), or correct key_file") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a folder", func(t *testing.T) {
+		_, err := config.ReadClientKey(t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "is not a regular file") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("another user's", func(t *testing.T) {
+		testenv.NeedRoot(t, "giving a file to another user")
+		path := writeKey(t, 0o600, pkcs8(t, p256))
+		if err := os.Chown(path, 12345, 12345); err != nil {
+			t.Fatal(err)
+		}
+		_, err := config.ReadClientKey(path)
+		if err == nil || !strings.Contains(err.Error(), "belongs to uid 12345, not to you (uid 0), so it may not be yours to sign with") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+// TestClientAuthAndExtras: what the keys say reaches the engine's settings.
+func TestClientAuthAndExtras(t *testing.T) {
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	keyFile := writeKey(t, 0o600, sec1(t, p256))
+	p := write(t, `
+[env.public]
+api_url = "https://api.example.com/"
+auth_url = "https://login.example.com/authorize"
+token_url = "https://login.example.com/token"
+client_id = "app"
+client_auth = "none"
+audience = "https://api.example.com"
+resource = "https://api.example.com/"
+auth_params = { prompt = "consent", max_age = 300 }
+
+[env.public.token_params]
+access_type = "offline"
+
+[env.signed]
+api_url = "https://api.example.com/"
+auth_url = "https://login.example.com/authorize"
+token_url = "https://login.example.com/token"
+client_id = "app"
+client_auth = "private_key_jwt"
+key_file = "`+keyFile+`"
+key_id = "k1"
+assertion_audience = ["https://login.example.com", "https://login.example.com/token"]
+resource = ["https://a.example.com/", "https://b.example.com/"]
+`)
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := f.Envs["public"].Settings()
+	if pub.ClientAuth != freshtoken.ClientAuthNone || pub.ClientSecretFunc != nil || pub.ClientKey != nil ||
+		pub.Audience != "https://api.example.com" || !slices.Equal(pub.Resources, []string{"https://api.example.com/"}) ||
+		pub.AuthParams["prompt"] != "consent" || pub.AuthParams["max_age"] != "300" || pub.TokenParams["access_type"] != "offline" {
+		t.Fatalf("public: %+v", pub)
+	}
+	signed := f.Envs["signed"].Settings()
+	if signed.ClientAuth != freshtoken.ClientAuthPrivateKeyJWT || signed.ClientSecretFunc != nil || signed.ClientKey.ID != "k1" ||
+		!slices.Equal(signed.ClientKey.Audience, []string{"https://login.example.com", "https://login.example.com/token"}) ||
+		!slices.Equal(signed.Resources, []string{"https://a.example.com/", "https://b.example.com/"}) {
+		t.Fatalf("signed: %+v", signed)
+	}
+	key, err := signed.ClientKey.Load(context.Background())
+	if err != nil || !key.Public().(*ecdsa.PublicKey).Equal(p256.Public()) {
+		t.Fatalf("the key loaded is not the one in key_file: %v", err)
+	}
+	for _, name := range []string{"public", "signed"} {
+		if _, err := config.Open(context.Background(), config.OpenOptions{Path: p, Env: name}); err != nil {
+			t.Fatalf("Open %s: %v", name, err)
+		}
+	}
+	os.Chmod(keyFile, 0o644)
+	if _, err := signed.ClientKey.Load(context.Background()); !errors.Is(err, config.ErrInvalid) || !strings.HasPrefix(err.Error(), "environment signed: key_file "+keyFile+" can be read") {
+		t.Fatalf("a loose key file: %v; want a configuration error naming the environment and the file", err)
+	}
+}
+
+// TestClientAuthMistakes: each mistake is reported at its line, naming the
+// key and what to do.
+func TestClientAuthMistakes(t *testing.T) {
+	const head = "[env.x]\nprovider = \"freeagent\"\nclient_id = \"id\"\n"
+	for _, tt := range []struct {
+		body string
+		want string // after "PATH:"
+	}{
+		{`client_auth = "jwt"`, `4: env.x.client_auth: "jwt" is not "basic", "body", "none" or "private_key_jwt"`},
+		{"client_auth = \"none\"\nclient_secret_env = \"S\"", `5: env.x.client_secret_env: a client with client_auth = "none" sends no client secret; remove client_secret_env`},
+		{`client_auth = "private_key_jwt"`, `1: env.x.key_file: missing; client_auth = "private_key_jwt" signs with the private key in this PEM file`},
+		{"client_auth = \"private_key_jwt\"\nkey_file = \"key.pem\"", `5: env.x.key_file: "key.pem" is not an absolute path`},
+		{"client_auth = \"private_key_jwt\"\nkey_file = \"/k.pem\"\nkey_alg = \"HS256\"", `6: env.x.key_alg: "HS256" is not one of RS256, PS256, ES256, ES384`},
+		{`key_id = "k1"`, `4: env.x.key_id: is only for client_auth = "private_key_jwt"`},
+		{`resource = "api"`, `4: env.x.resource: "api" is not an absolute URI without a fragment (RFC 8707)`},
+		{`auth_params = { prompt = "consent", state = "x" }`, `4: env.x.auth_params.state: freshtoken sets "state" itself; remove it from the table`},
+		{`auth_params = { scope = "read" }`, `4: env.x.auth_params.scope: "scope" has a key of its own; set scopes instead`},
+		{"[env.x.token_params]\naccess_type = \"offline\"\ngrant_type = \"password\"", `6: env.x.token_params.grant_type: freshtoken sets "grant_type" itself`},
+		{"[env.x.token_params]\naudience = \"a\"", `5: env.x.token_params.audience: "audience" has a key of its own; set audience instead`},
+		{`auth_params = { n = [1] }`, `4: env.x.auth_params: `},
+		{`resource = 3`, `4: env.x.resource: `},
+	} {
+		p := write(t, head+tt.body+"\n")
+		_, err := config.Load(p)
+		if !errors.Is(err, config.ErrInvalid) || !strings.HasPrefix(err.Error(), p+":"+tt.want) {
+			t.Errorf("%s\nLoad = %v\nwant %s:%s", tt.body, err, p, tt.want)
+		}
+	}
+}

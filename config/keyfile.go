@@ -1,0 +1,136 @@
+package config
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// maxKeyFile bounds what is read of a key file: a PEM private key is a
+// few kilobytes.
+const maxKeyFile = 64 << 10
+
+// ClientKey reads the private key that key_file names, for
+// client_auth = "private_key_jwt". See ReadClientKey.
+func (e *Env) ClientKey(context.Context) (crypto.Signer, error) {
+	k, err := ReadClientKey(e.KeyFile)
+	if err != nil {
+		return nil, Invalidf("environment %s: key_file %s", e.Name, err)
+	}
+	return k, nil
+}
+
+// ReadClientKey reads an unencrypted PEM private key, RSA (PKCS #1 or
+// PKCS #8) or EC (SEC 1 or PKCS #8), from the file at path, which must
+// belong to the user and be neither readable nor writable by anyone else.
+// Its text is masked in every log from then on. An error starts with the
+// path and says what to do.
+func ReadClientKey(path string) (crypto.Signer, error) {
+	data, err := readPrivateFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s %w", shellQuote(path), err)
+	}
+	redact.Register(strings.TrimSpace(string(data)))
+	k, err := parseClientKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s %w", shellQuote(path), err)
+	}
+	return k, nil
+}
+
+// readPrivateFile reads the file at path, following a symlink, once
+// checkPrivateFile has accepted the file it opened.
+func readPrivateFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, errors.New("does not exist; write the client's private key there (PEM), or correct key_file")
+	case err != nil:
+		return nil, fmt.Errorf("cannot be read (%v)", errors.Unwrap(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("cannot be read (%v)", errors.Unwrap(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errors.New("is not a regular file; key_file names a PEM file holding the private key")
+	}
+	if msg := checkPrivateFile(path, fi); msg != "" {
+		return nil, errors.New(msg)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot be read (%v)", err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, errors.New("is too large for a PEM private key")
+	}
+	return data, nil
+}
+
+// unsupported is what to use instead of a key that cannot sign.
+const unsupported = "use an RSA key (2048 bits or more) or an EC key on P-256 or P-384, such as `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem`"
+
+// parseClientKey reads the first private key in PEM data; EC PARAMETERS
+// blocks before it (as openssl ecparam -genkey writes) are skipped.
+func parseClientKey(data []byte) (crypto.Signer, error) {
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return nil, errors.New("holds no PEM private key; it should start with -----BEGIN PRIVATE KEY----- (or RSA PRIVATE KEY, EC PRIVATE KEY)")
+		}
+		if block.Type == "EC PARAMETERS" {
+			continue
+		}
+		if block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
+			return nil, errors.New("is encrypted with a passphrase, which freshtoken cannot ask for; keep it unencrypted, guarded by its file mode (`openssl pkey -in KEY -out key_file`)")
+		}
+		var key any
+		var err error
+		switch block.Type {
+		case "PRIVATE KEY":
+			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+		case "RSA PRIVATE KEY":
+			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		case "EC PRIVATE KEY":
+			key, err = x509.ParseECPrivateKey(block.Bytes)
+		case "PUBLIC KEY", "RSA PUBLIC KEY", "CERTIFICATE":
+			return nil, fmt.Errorf("holds a %s, not a private key; key_file names the private key, whose public half is registered with the provider", strings.ToLower(block.Type))
+		default:
+			return nil, fmt.Errorf("holds a %q block, not a private key; %s", block.Type, unsupported)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("holds a %s block that cannot be read (%v)", block.Type, err)
+		}
+		switch k := key.(type) {
+		case *rsa.PrivateKey:
+			if k.N.BitLen() < 2048 {
+				return nil, fmt.Errorf("holds an RSA key of %d bits, too short to trust; %s", k.N.BitLen(), unsupported)
+			}
+			return k, nil
+		case *ecdsa.PrivateKey:
+			if name := k.Curve.Params().Name; name != "P-256" && name != "P-384" {
+				return nil, fmt.Errorf("holds an EC key on %s; %s", name, unsupported)
+			}
+			return k, nil
+		case ed25519.PrivateKey:
+			return nil, fmt.Errorf("holds an Ed25519 key, which few providers take for client assertions; %s", unsupported)
+		default:
+			return nil, fmt.Errorf("holds a %T, which cannot sign client assertions here; %s", key, unsupported)
+		}
+	}
+}

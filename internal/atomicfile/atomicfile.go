@@ -1,0 +1,92 @@
+// Package atomicfile replaces a file so that a reader sees either the old
+// content or the new, never a mix, and so that the new content survives a
+// crash or power loss once Write returns: a temp file in the same folder,
+// written and synced, then renamed over the file, then the folder synced.
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// Options adjust Write. The zero value writes a file of mode 0600.
+type Options struct {
+	// Perm is the new file's mode (0600 when zero).
+	Perm os.FileMode
+	// TempPrefix names the temp file, which is the prefix and a random
+	// suffix ("." + the file's name + ".tmp-" when empty), so that a writer
+	// can find and remove the temp files of one that crashed.
+	TempPrefix string
+	// Check, if set, is given the temp file's path once its content is
+	// durable; an error from it is returned as it is, and the file is then
+	// left as it was.
+	Check func(tmp string) error
+	// Sync makes a file's content, or a folder's entries, durable
+	// ((*os.File).Sync when nil). Tests watch it.
+	Sync func(*os.File) error
+}
+
+// Write replaces path's content with data. On failure the file is as it
+// was, and the temp file is gone. A folder that cannot be synced after the
+// rename makes the new content less durable against power loss, not
+// unwritten, so that is not a failure.
+func Write(path string, data []byte, o Options) error {
+	dir := filepath.Dir(path)
+	if o.Perm == 0 {
+		o.Perm = 0o600
+	}
+	if o.TempPrefix == "" {
+		o.TempPrefix = "." + filepath.Base(path) + ".tmp-"
+	}
+	if o.Sync == nil {
+		o.Sync = (*os.File).Sync
+	}
+	tmp, err := os.CreateTemp(dir, o.TempPrefix+"*")
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(o.Perm); err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := o.Sync(tmp); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if o.Check != nil {
+		if err := o.Check(tmp.Name()); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	committed = true
+	SyncDir(dir, o.Sync)
+	return nil
+}
+
+// SyncDir makes dir's entries durable, with sync ((*os.File).Sync when
+// nil): a rename or a removal in it survives power loss.
+func SyncDir(dir string, sync func(*os.File) error) error {
+	if sync == nil {
+		sync = (*os.File).Sync
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return sync(d)
+}

@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
+)
+
+// extraFlags are init's flags for how the client authenticates without a
+// secret and what extras its requests carry.
+type extraFlags struct {
+	Resources   []string
+	AuthParams  []string // KEY=VALUE
+	TokenParams []string
+}
+
+func (x *extraFlags) add(fl *pflag.FlagSet, s *config.EnvSettings) {
+	fl.StringVar(&s.KeyFile, "key-file", "", "the PEM private key of --client-auth private_key_jwt (its public half is registered with the provider)")
+	fl.StringVar(&s.KeyID, "key-id", "", "the key's id at the provider (the assertions' kid)")
+	fl.StringVar(&s.KeyAlg, "key-alg", "", "the signing algorithm: "+strings.Join(config.KeyAlgs, ", ")+" (default: RS256 for RSA, ES256 or ES384 for EC)")
+	fl.StringVar(&s.Audience, "audience", "", "the API the tokens are for, as the provider names it (its audience parameter)")
+	fl.StringArrayVar(&x.Resources, "resource", nil, "the API's URI as RFC 8707 resource indicator (repeat for several)")
+	fl.StringArrayVar(&x.AuthParams, "auth-param", nil, "KEY=VALUE added to the authorization request, such as prompt=consent (repeatable)")
+	fl.StringArrayVar(&x.TokenParams, "token-param", nil, "KEY=VALUE added to every token request (repeatable)")
+}
+
+// apply puts the flags into s, checking each as the flag it came from.
+func (x *extraFlags) apply(s *config.EnvSettings) error {
+	for _, r := range x.Resources {
+		if u, err := url.Parse(r); err != nil || !u.IsAbs() || u.Fragment != "" {
+			return usageErrorf("--resource %s: not an absolute URI without a fragment, such as https://api.example.com/", r)
+		}
+		s.Resource = append(s.Resource, r)
+	}
+	var err error
+	if s.AuthParams, err = paramFlags("--auth-param", x.AuthParams, freshtoken.CheckAuthParam); err != nil {
+		return err
+	}
+	if s.TokenParams, err = paramFlags("--token-param", x.TokenParams, freshtoken.CheckTokenParam); err != nil {
+		return err
+	}
+	if s.KeyFile != "" {
+		if s.KeyFile, err = filepath.Abs(s.KeyFile); err != nil {
+			return usageErrorf("--key-file: %v", err)
+		}
+		if _, err := config.ReadClientKey(s.KeyFile); err != nil {
+			return usageErrorf("--key-file %v", err)
+		}
+	}
+	return nil
+}
+
+// ownParamFlags are the flags for parameters --auth-param and
+// --token-param may not set.
+var ownParamFlags = map[string]string{"Scopes": "--scopes", "Audience": "--audience", "Resources": "--resource"}
+
+func paramFlags(flag string, pairs []string, check func(string) error) (config.Params, error) {
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	out := config.Params{}
+	for _, kv := range pairs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, usageErrorf("%s %q: write KEY=VALUE, such as prompt=consent", flag, kv)
+		}
+		var own *freshtoken.ErrOwnParam
+		switch err := check(k); {
+		case errors.As(err, &own) && own.Setting == "":
+			return nil, usageErrorf("%s %s: freshtoken sets %q itself", flag, kv, k)
+		case errors.As(err, &own):
+			return nil, usageErrorf("%s %s: %q has a flag of its own: use %s", flag, kv, k, ownParamFlags[own.Setting])
+		case err != nil:
+			return nil, usageErrorf("%s %q: %v", flag, kv, err)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// checkClientAuthFlag checks --client-auth and --key-alg.
+func checkClientAuthFlag(s config.EnvSettings) error {
+	if s.ClientAuth != "" && !slices.Contains(freshtoken.ClientAuths, freshtoken.ClientAuth(s.ClientAuth)) {
+		return usageErrorf("--client-auth %s: use basic, body, none or private_key_jwt", s.ClientAuth)
+	}
+	if s.KeyAlg != "" && !slices.Contains(config.KeyAlgs, s.KeyAlg) {
+		return usageErrorf("--key-alg %s: use one of %s", s.KeyAlg, strings.Join(config.KeyAlgs, ", "))
+	}
+	return nil
+}
+
+// mergeClientAuth keeps what an existing environment had of the client's
+// authentication and extras unless a flag replaces it. A client
+// authentication that uses no secret drops the old secret, and one that
+// uses no key drops the old key.
+func mergeClientAuth(m *config.EnvSettings, flags config.EnvSettings) {
+	if !config.SendsSecret(flags.ClientAuth) {
+		m.ClientSecret, m.ClientSecretEnv, m.ClientSecretCmd = "", "", ""
+	}
+	if flags.ClientAuth != "" && flags.ClientAuth != string(freshtoken.ClientAuthPrivateKeyJWT) {
+		m.KeyFile, m.KeyID, m.KeyAlg, m.AssertionAudience = "", "", "", nil
+	}
+	for _, f := range []struct {
+		p *string
+		v string
+	}{{&m.KeyFile, flags.KeyFile}, {&m.KeyID, flags.KeyID}, {&m.KeyAlg, flags.KeyAlg}, {&m.Audience, flags.Audience}} {
+		if f.v != "" {
+			*f.p = f.v
+		}
+	}
+	if flags.Resource != nil {
+		m.Resource = flags.Resource
+	}
+	for _, t := range []struct {
+		into *config.Params
+		from config.Params
+	}{{&m.AuthParams, flags.AuthParams}, {&m.TokenParams, flags.TokenParams}} {
+		if len(t.from) > 0 && *t.into == nil {
+			*t.into = config.Params{}
+		}
+		for k, v := range t.from {
+			(*t.into)[k] = v
+		}
+	}
+}
+
+// checkKeyFileAnswer checks the answer to the question for the key file.
+func checkKeyFileAnswer(v string) error {
+	if !filepath.IsAbs(v) {
+		return fmt.Errorf("%q is not an absolute path", v)
+	}
+	_, err := config.ReadClientKey(v)
+	return err
+}

@@ -1,0 +1,222 @@
+package freshtoken
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Parameters the authorization request carries that freshtoken sets itself,
+// or that have their own setting; AuthParams may not name them.
+var ownAuthParams = map[string]string{
+	"response_type": "", "client_id": "", "redirect_uri": "", "state": "",
+	"code_challenge": "", "code_challenge_method": "",
+	"scope": "Scopes", "audience": "Audience", "resource": "Resources",
+}
+
+// Parameters of token requests that freshtoken or a grant sets, or that
+// have their own setting; TokenParams may not name them.
+var ownTokenParams = map[string]string{
+	"grant_type": "", "code": "", "code_verifier": "", "redirect_uri": "", "refresh_token": "",
+	"device_code": "", "client_id": "", "client_secret": "", "client_assertion": "",
+	"client_assertion_type": "",
+	"scope":                 "Scopes", "audience": "Audience", "resource": "Resources",
+}
+
+// ErrOwnParam is the error of CheckAuthParam and CheckTokenParam.
+type ErrOwnParam struct {
+	Param string
+	// Setting is the setting that sets it instead; "" when freshtoken sets
+	// it itself.
+	Setting string
+}
+
+func (e *ErrOwnParam) Error() string {
+	if e.Setting == "" {
+		return fmt.Sprintf("freshtoken sets %q itself", e.Param)
+	}
+	return fmt.Sprintf("%q has a setting of its own (%s)", e.Param, e.Setting)
+}
+
+// CheckAuthParam reports whether an extra parameter of the authorization
+// request (Settings.AuthParams) may be named key: not one freshtoken sets
+// itself, such as state, nor one with a setting of its own, such as scope.
+func CheckAuthParam(key string) error { return checkParam(ownAuthParams, key) }
+
+// CheckTokenParam is CheckAuthParam for Settings.TokenParams.
+func CheckTokenParam(key string) error { return checkParam(ownTokenParams, key) }
+
+func checkParam(own map[string]string, key string) error {
+	if strings.TrimSpace(key) == "" {
+		return fmt.Errorf("an empty parameter name")
+	}
+	if setting, ok := own[key]; ok {
+		return &ErrOwnParam{Param: key, Setting: setting}
+	}
+	return nil
+}
+
+// checkParams checks both tables of extra parameters.
+func checkParams(s *Settings) error {
+	for _, t := range []struct {
+		name  string
+		check func(string) error
+		m     map[string]string
+	}{{"AuthParams", CheckAuthParam, s.AuthParams}, {"TokenParams", CheckTokenParam, s.TokenParams}} {
+		for k := range t.m {
+			if err := t.check(k); err != nil {
+				return fmt.Errorf("freshtoken: Settings.%s: %w", t.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// extraParams are the parameters that Audience, Resources and params add
+// to a request.
+func extraParams(s *Settings, params map[string]string) url.Values {
+	v := url.Values{}
+	if s.Audience != "" {
+		v.Set("audience", s.Audience)
+	}
+	for _, r := range s.Resources {
+		v.Add("resource", r)
+	}
+	for k, p := range params {
+		v.Set(k, p)
+	}
+	return v
+}
+
+// authURL is Settings.AuthURL with the environment's audience, resources
+// and AuthParams added to its query, so that every authorization request
+// made from it (x/oauth2's AuthCodeURL keeps the query) asks for them.
+func authURL(s *Settings) (string, error) {
+	extra := extraParams(s, s.AuthParams)
+	if s.AuthURL == "" || len(extra) == 0 {
+		return s.AuthURL, nil
+	}
+	u, err := url.Parse(s.AuthURL)
+	if err != nil {
+		return "", fmt.Errorf("freshtoken: Settings.AuthURL: %w", err)
+	}
+	q := u.Query()
+	for k, v := range extra {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// tokenRequests is the one layer every request to the provider's token
+// and revocation endpoints passes through, whatever grant or log-in sends
+// it over the Source's TokenClient: each POST to the token endpoint gains
+// the environment's audience, resources and TokenParams, and under
+// private_key_jwt each POST to it or to another endpoint where the client
+// authenticates gains a client assertion of its own. A parameter the request already carries is left as it is.
+// Requests to any other URL pass untouched, so the assertion, which names
+// the token endpoint, goes nowhere else.
+type tokenRequests struct {
+	base  http.RoundTripper
+	src   *Source
+	token *url.URL
+	// authenticated are the other endpoints where the client
+	// authenticates: the revocation and device authorization endpoints,
+	// if any.
+	authenticated []*url.URL
+	params        url.Values
+}
+
+// tokenClient returns c with tokenRequests in front of its transport.
+func (s *Source) tokenClient(c *http.Client) (*http.Client, error) {
+	t := &tokenRequests{base: c.Transport, src: s, params: extraParams(&s.set, s.set.TokenParams)}
+	if t.base == nil {
+		t.base = http.DefaultTransport
+	}
+	var err error
+	if t.token, err = url.Parse(s.set.TokenURL); err != nil {
+		return nil, fmt.Errorf("freshtoken: Settings.TokenURL: %w", err)
+	}
+	for _, e := range []struct{ name, url string }{{"RevocationURL", s.set.RevocationURL}, {"DeviceAuthURL", s.set.DeviceAuthURL}} {
+		if e.url == "" {
+			continue
+		}
+		u, err := url.Parse(e.url)
+		if err != nil {
+			return nil, fmt.Errorf("freshtoken: Settings.%s: %w", e.name, err)
+		}
+		t.authenticated = append(t.authenticated, u)
+	}
+	tc := *c
+	tc.Transport = t
+	return &tc, nil
+}
+
+func (t *tokenRequests) RoundTrip(req *http.Request) (*http.Response, error) {
+	toToken := req.Method == http.MethodPost && sameEndpoint(req.URL, t.token)
+	toOther := req.Method == http.MethodPost && slices.ContainsFunc(t.authenticated, func(e *url.URL) bool { return sameEndpoint(req.URL, e) })
+	if !toToken && !toOther {
+		return t.base.RoundTrip(req)
+	}
+	add := url.Values{}
+	if toToken {
+		for k, v := range t.params {
+			add[k] = v
+		}
+	}
+	if t.src.set.ClientAuth == ClientAuthPrivateKeyJWT {
+		a, err := t.src.clientAssertion(req.Context())
+		if err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		add.Set("client_assertion_type", assertionType)
+		add.Set("client_assertion", a)
+	}
+	if len(add) == 0 {
+		return t.base.RoundTrip(req)
+	}
+	form, err := readForm(req)
+	if err != nil {
+		return nil, err
+	}
+	var added []string
+	for k, v := range add {
+		if !form.Has(k) {
+			form[k] = v
+			added = append(added, k)
+		}
+	}
+	sort.Strings(added)
+	t.src.log.Debug("token request parameters added", "url", redactURL(req.URL), "client_auth", string(t.src.set.ClientAuth), "added", strings.Join(added, ","))
+	body := form.Encode()
+	r := req.Clone(req.Context())
+	r.Body = io.NopCloser(strings.NewReader(body))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	r.ContentLength = int64(len(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return t.base.RoundTrip(r)
+}
+
+// readForm reads and closes req's form body.
+func readForm(req *http.Request) (url.Values, error) {
+	if req.Body == nil {
+		return url.Values{}, nil
+	}
+	defer req.Body.Close()
+	b, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	return url.ParseQuery(string(b))
+}
+
+// sameEndpoint reports whether u addresses the endpoint e.
+func sameEndpoint(u, e *url.URL) bool {
+	return strings.EqualFold(u.Scheme, e.Scheme) && strings.EqualFold(u.Host, e.Host) &&
+		u.EscapedPath() == e.EscapedPath() && u.RawQuery == e.RawQuery
+}
