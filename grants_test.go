@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -68,28 +67,7 @@ func TestClientCredentialsOneFetchAcrossSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.clock.Advance(time.Hour)
-	var wg sync.WaitGroup
-	tokens := make([]string, 40)
-	errs := make([]error, 40)
-	for i := range tokens {
-		src := a
-		if i%2 == 1 {
-			src = b
-		}
-		wg.Go(func() {
-			tok, err := src.Token()
-			errs[i] = err
-			if err == nil {
-				tokens[i] = tok.AccessToken
-			}
-		})
-	}
-	wg.Wait()
-	for i := range tokens {
-		if errs[i] != nil || tokens[i] != tokens[0] {
-			t.Fatalf("caller %d: %q, %v; want %q", i, tokens[i], errs[i], tokens[0])
-		}
-	}
+	tokenAtOnce(t, 40, a, b)
 	if n := r.provider.Stats().ClientCredentials; n != 2 {
 		t.Fatalf("%d client credentials grants; want 2 (the first token and one renewal)", n)
 	}

@@ -95,7 +95,7 @@ func (p *Provider) handleDeviceDecision(w http.ResponseWriter, r *http.Request) 
 	}
 	status := http.StatusOK
 	if err := p.DecideDevice(r.PostForm.Get("user_code"), approve); err != nil {
-		msg, status = err.Error(), http.StatusBadRequest
+		msg, status = "Nothing was decided: "+err.Error()+".", http.StatusBadRequest
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -117,11 +117,11 @@ func (p *Provider) DecideDevice(userCode string, approve bool) error {
 	d := p.devices[p.userCodes[user]]
 	switch {
 	case d == nil:
-		return fmt.Errorf("Unknown code %q: check it and try again.", userCode)
+		return fmt.Errorf("no code %q is waiting; check it and try again", userCode)
 	case !p.opts.Clock().Before(d.expires):
-		return errors.New("This code has expired: start again on your device.")
+		return errors.New("the code has expired; start again on your device")
 	case d.decision != "":
-		return errors.New("This code has been used already.")
+		return errors.New("the code has been used already")
 	}
 	d.decision = "deny"
 	if approve {
