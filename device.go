@@ -161,8 +161,11 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 		if !d.Expiry.IsZero() && !s.now().Before(d.Expiry) {
 			return d.refused("the code expired before the log-in was approved")
 		}
-		sentAt := s.now()
-		tok, err := d.poll(work, poll)
+		err := d.poll(work, poll)
+		var unsaved *unsavedError
+		if errors.As(err, &unsaved) {
+			return unsaved.err
+		}
 		answer := "approved"
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
@@ -172,10 +175,6 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 		}
 		s.log.Debug("device poll", "attempt", attempt, "answer", answer)
 		if err == nil {
-			if err := s.SaveLogin(work, tok, sentAt); err != nil {
-				return err
-			}
-			s.log.Debug("device log-in stored", "polls", attempt)
 			return nil
 		}
 		switch answer {
@@ -220,14 +219,25 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 	}
 }
 
-// poll sends one device token request, bounded by Settings.Timeout. While
-// it is in flight, Options.Sending knows: its answer may be the tokens.
-func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) (*oauth2.Token, error) {
+// poll sends one device token request, bounded by Settings.Timeout, and
+// stores the tokens it brings, if any, as SaveLogin does (a failure to
+// store them is an *unsavedError). Until they are stored or the request
+// has failed, Options.Sending knows: the device code is spent once the
+// provider answers with tokens.
+func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) error {
 	s := d.src
 	defer s.sending(Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout})()
 	rctx, cancel := context.WithTimeout(work, s.set.Timeout)
 	defer cancel()
-	return req.Token(context.WithValue(rctx, oauth2.HTTPClient, s.http))
+	sentAt := s.now()
+	tok, err := req.Token(context.WithValue(rctx, oauth2.HTTPClient, s.http))
+	if err != nil {
+		return err
+	}
+	if err := s.SaveLogin(work, tok, sentAt); err != nil {
+		return &unsavedError{err}
+	}
+	return nil
 }
 
 func (d *DeviceLogin) refused(msg string) error {
