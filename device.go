@@ -53,10 +53,15 @@ const defaultDeviceInterval = 5 * time.Second
 const slowDownStep = 5 * time.Second
 
 // StartDeviceLogin asks the device authorization endpoint
-// (Settings.DeviceAuthURL) for a user code, authenticating the client as
+// (Settings.DeviceAuthURL, set or discovered) for a user code, authenticating the client as
 // the token endpoint does; Wait completes the log-in.
 func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
-	if s.set.DeviceAuthURL == "" {
+	ep, err := s.Endpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := ep.DeviceAuthURL
+	if endpoint == "" {
 		return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: "no device authorization endpoint is known; set device_auth_url"}
 	}
 	secret, err := s.clientSecret(ctx)
@@ -70,17 +75,17 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
 	defer cancel()
 	sentAt := s.now()
-	s.log.Debug("device authorization request", "url", s.set.DeviceAuthURL, "client_auth", string(s.set.ClientAuth))
-	resp, err := s.postForm(rctx, s.set.DeviceAuthURL, secret, form)
+	s.log.Debug("device authorization request", "url", endpoint, "client_auth", string(s.set.ClientAuth))
+	resp, err := s.postForm(rctx, endpoint, secret, form)
 	if err != nil {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
-			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v)", s.set.DeviceAuthURL, err)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v)", endpoint, err)}
 	}
 	defer httpx.Drain(resp)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
-			Msg: fmt.Sprintf("the device authorization endpoint %s stopped answering (%v)", s.set.DeviceAuthURL, err)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s stopped answering (%v)", endpoint, err)}
 	}
 	if resp.StatusCode != http.StatusOK {
 		re := &oauth2.RetrieveError{Response: resp, Body: body}
@@ -94,10 +99,10 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 		class, _, desc := tokenerr.Classify(re)
 		if class == tokenerr.BadClient || class == tokenerr.BadGrant {
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,
-				Msg: fmt.Sprintf("the device authorization endpoint %s refused the client (%s)", s.set.DeviceAuthURL, desc)}
+				Msg: fmt.Sprintf("the device authorization endpoint %s refused the client (%s)", endpoint, desc)}
 		}
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-			Msg: fmt.Sprintf("the device authorization endpoint %s failed (%s); try again later", s.set.DeviceAuthURL, desc)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s failed (%s); try again later", endpoint, desc)}
 	}
 	var a struct {
 		DeviceCode              string `json:"device_code"`
@@ -110,7 +115,7 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	}
 	if err := json.Unmarshal(body, &a); err != nil || a.DeviceCode == "" || a.UserCode == "" || a.VerificationURI == "" && a.VerificationURL == "" {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-			Msg: fmt.Sprintf("the device authorization endpoint %s answered without a device code, user code and verification URI; check device_auth_url", s.set.DeviceAuthURL)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s answered without a device code, user code and verification URI; check device_auth_url", endpoint)}
 	}
 	redact.Register(a.DeviceCode)
 	d := &DeviceLogin{

@@ -19,12 +19,18 @@ import (
 // nothing when no revocation endpoint is known, or when no tokens of this
 // environment's grant are stored.
 func (s *Source) Revoke(ctx context.Context) error {
-	if s.set.RevocationURL == "" {
+	if !s.CanRevoke() {
 		return nil
 	}
 	r, err := s.load(ctx)
 	if err != nil || r == nil {
 		return err
+	}
+	if _, err := s.Endpoints(ctx); err != nil {
+		return err
+	}
+	if !s.CanRevoke() { // discovery found none
+		return nil
 	}
 	secret, err := s.clientSecret(ctx)
 	if err != nil {
@@ -83,5 +89,10 @@ func (s *Source) postForm(ctx context.Context, endpoint, secret string, form url
 	return resp, nil
 }
 
-// CanRevoke reports whether the provider has a revocation endpoint.
-func (s *Source) CanRevoke() bool { return s.set.RevocationURL != "" }
+// CanRevoke reports whether the provider has a revocation endpoint, or may
+// have one that discovery has not looked for yet.
+func (s *Source) CanRevoke() bool {
+	s.endpointsMu.Lock()
+	defer s.endpointsMu.Unlock()
+	return s.set.RevocationURL != "" || !s.discovered && s.set.Discover != nil
+}

@@ -32,13 +32,21 @@ type Settings struct {
 	RevocationURL    string // RFC 7009; "" when the provider has none
 	// Grant is how the environment obtains tokens: GrantAuthorizationCode
 	// (also when empty), GrantClientCredentials or GrantDeviceCode. Stored
-	// records are bound to it.
-	Grant string
-	// DeviceAuthURL is the RFC 8628 device authorization endpoint, which
-	// StartDeviceLogin asks for a user code; needed with GrantDeviceCode.
-	DeviceAuthURL string
-	APIURL        string // tokens are only ever sent to this host; empty: any host
-	Scopes        []string
+	// records are bound to it. GrantDeviceCode needs DeviceAuthURL, set or
+	// discovered.
+	Grant         string
+	DeviceAuthURL string // RFC 8628 device authorization; "" when the provider has none
+	// Issuer names the authorization server whose discovery document gives
+	// the endpoints left empty above; tokens are then bound to it, not to
+	// TokenURL, so that serving a stored token needs no discovery.
+	Issuer string
+	// Discover, if set, returns the endpoints that the fields above leave
+	// empty. It is called when a token request or a revocation first needs
+	// an endpoint, never to serve a stored token, and its first success is
+	// kept for the Source's life.
+	Discover func(ctx context.Context) (Endpoints, error)
+	APIURL   string // tokens are only ever sent to this host; empty: any host
+	Scopes   []string
 	// AuthStyle is oauth2.AuthStyleInHeader or oauth2.AuthStyleInParams,
 	// for a client that sets no ClientAuth. Auto-detection is refused: it
 	// re-sends a failed refresh with the other style, spending a rotating
@@ -88,6 +96,14 @@ type Settings struct {
 	// MaxRetryAfter is the longest Retry-After the engine waits out on a 429
 	// from the token endpoint before giving up (default 65s).
 	MaxRetryAfter time.Duration
+}
+
+// Endpoints are where a provider's OAuth 2.0 endpoints are.
+type Endpoints struct {
+	AuthURL       string
+	TokenURL      string
+	RevocationURL string // "" when the provider has none
+	DeviceAuthURL string // "" when the provider has none
 }
 
 // logTime is how debug lines show instants: to the millisecond, since the
@@ -156,6 +172,10 @@ type Source struct {
 	log   *slog.Logger
 	now   func() time.Time
 	http  *http.Client
+	// plain is Options.HTTPClient, before the engine's handling of token
+	// requests and answers: its transport (proxy, trusted authorities)
+	// carries API requests too.
+	plain *http.Client
 	// sending is Options.Sending, or a function that does nothing.
 	sending func(Renewal) func()
 	// pause waits between renewal tries, or until its context ends:
@@ -169,8 +189,10 @@ type Source struct {
 	flight *flight     // the renewal in progress in this process, if any
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
-	// authURL is Settings.AuthURL asking for the environment's extras.
-	authURL string
+
+	// endpointsMu guards the endpoints in set, which Discover fills once.
+	endpointsMu sync.Mutex
+	discovered  bool
 }
 
 // flight is one renewal that every caller arriving meanwhile shares, failure
@@ -186,8 +208,8 @@ func New(s Settings, o Options) (*Source, error) {
 	if o.Store == nil {
 		return nil, errors.New("freshtoken: Options.Store is required")
 	}
-	if s.Env == "" || s.TokenURL == "" {
-		return nil, errors.New("freshtoken: Settings.Env and Settings.TokenURL are required")
+	if s.Env == "" || s.TokenURL == "" && s.Discover == nil {
+		return nil, errors.New("freshtoken: Settings.Env, and Settings.TokenURL or Settings.Discover, are required")
 	}
 	if err := checkClientAuth(&s); err != nil {
 		return nil, err
@@ -234,12 +256,13 @@ func New(s Settings, o Options) (*Source, error) {
 	if src.http == nil {
 		src.http = &http.Client{Timeout: s.Timeout}
 	}
+	src.plain = src.http
 	src.http = tokenerr.Lenient(src.http)
 	var err error
 	if src.http, err = src.tokenClient(src.http); err != nil {
 		return nil, err
 	}
-	if src.authURL, err = authURL(&s); err != nil {
+	if _, err = authURL(&s, s.AuthURL); err != nil {
 		return nil, err
 	}
 	if src.sending == nil {
@@ -269,6 +292,14 @@ func (s *Source) TokenClient() *http.Client { return s.http }
 // AuthURL asks for the environment's audience, resources and AuthParams;
 // its token requests get the rest only when sent through TokenClient.
 func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.Config, error) {
+	ep, err := s.Endpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := authURL(&s.set, ep.AuthURL)
+	if err != nil {
+		return nil, err
+	}
 	secret, err := s.clientSecret(ctx)
 	if err != nil {
 		return nil, err
@@ -276,10 +307,51 @@ func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.
 	return &oauth2.Config{
 		ClientID:     s.set.ClientID,
 		ClientSecret: secret,
-		Endpoint:     oauth2.Endpoint{AuthURL: s.authURL, TokenURL: s.set.TokenURL, AuthStyle: s.set.AuthStyle},
+		Endpoint:     oauth2.Endpoint{AuthURL: auth, TokenURL: ep.TokenURL, AuthStyle: s.set.AuthStyle},
 		RedirectURL:  redirectURI,
 		Scopes:       s.set.Scopes,
 	}, nil
+}
+
+// Endpoints returns the provider's endpoints, discovering the ones Settings
+// leave empty the first time they are needed. Endpoints set in Settings win.
+// A failed discovery is tried again on the next call.
+func (s *Source) Endpoints(ctx context.Context) (Endpoints, error) {
+	s.endpointsMu.Lock()
+	defer s.endpointsMu.Unlock()
+	if !s.discovered && s.set.Discover != nil {
+		found, err := s.set.Discover(ctx)
+		if err != nil {
+			return Endpoints{}, err
+		}
+		for _, f := range []struct {
+			set   *string
+			found string
+		}{
+			{&s.set.AuthURL, found.AuthURL}, {&s.set.TokenURL, found.TokenURL},
+			{&s.set.RevocationURL, found.RevocationURL}, {&s.set.DeviceAuthURL, found.DeviceAuthURL},
+		} {
+			if *f.set == "" {
+				*f.set = f.found
+			}
+		}
+		if s.set.TokenURL == "" {
+			return Endpoints{}, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: "the provider's discovery document names no token endpoint; set token_url"}
+		}
+	}
+	s.discovered = true
+	return s.endpointsLocked(), nil
+}
+
+// knownEndpoints are the endpoints as known now, without discovering any.
+func (s *Source) knownEndpoints() Endpoints {
+	s.endpointsMu.Lock()
+	defer s.endpointsMu.Unlock()
+	return s.endpointsLocked()
+}
+
+func (s *Source) endpointsLocked() Endpoints {
+	return Endpoints{AuthURL: s.set.AuthURL, TokenURL: s.set.TokenURL, RevocationURL: s.set.RevocationURL, DeviceAuthURL: s.set.DeviceAuthURL}
 }
 
 // clientSecret fetches the secret once it is first needed. Only a success
@@ -372,6 +444,9 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 
 // grant is the grant this environment's tokens must belong to.
 func (s *Source) grant() store.Grant {
+	if s.set.Issuer != "" {
+		return store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant}
+	}
 	return store.Grant{TokenURL: s.set.TokenURL, ClientID: s.set.ClientID, Type: s.set.Grant}
 }
 

@@ -92,15 +92,16 @@ func extraParams(s *Settings, params map[string]string) url.Values {
 	return v
 }
 
-// authURL is Settings.AuthURL with the environment's audience, resources
-// and AuthParams added to its query, so that every authorization request
-// made from it (x/oauth2's AuthCodeURL keeps the query) asks for them.
-func authURL(s *Settings) (string, error) {
+// authURL is base, the authorization endpoint, with the environment's
+// audience, resources and AuthParams added to its query, so that every
+// authorization request made from it (x/oauth2's AuthCodeURL keeps the
+// query) asks for them.
+func authURL(s *Settings, base string) (string, error) {
 	extra := extraParams(s, s.AuthParams)
-	if s.AuthURL == "" || len(extra) == 0 {
-		return s.AuthURL, nil
+	if base == "" || len(extra) == 0 {
+		return base, nil
 	}
-	u, err := url.Parse(s.AuthURL)
+	u, err := url.Parse(base)
 	if err != nil {
 		return "", fmt.Errorf("freshtoken: Settings.AuthURL: %w", err)
 	}
@@ -121,14 +122,9 @@ func authURL(s *Settings) (string, error) {
 // Requests to any other URL pass untouched, so the assertion, which names
 // the token endpoint, goes nowhere else.
 type tokenRequests struct {
-	base  http.RoundTripper
-	src   *Source
-	token *url.URL
-	// authenticated are the other endpoints where the client
-	// authenticates: the revocation and device authorization endpoints,
-	// if any.
-	authenticated []*url.URL
-	params        url.Values
+	base   http.RoundTripper
+	src    *Source
+	params url.Values
 }
 
 // tokenClient returns c with tokenRequests in front of its transport.
@@ -137,19 +133,12 @@ func (s *Source) tokenClient(c *http.Client) (*http.Client, error) {
 	if t.base == nil {
 		t.base = http.DefaultTransport
 	}
-	var err error
-	if t.token, err = url.Parse(s.set.TokenURL); err != nil {
-		return nil, fmt.Errorf("freshtoken: Settings.TokenURL: %w", err)
-	}
-	for _, e := range []struct{ name, url string }{{"RevocationURL", s.set.RevocationURL}, {"DeviceAuthURL", s.set.DeviceAuthURL}} {
-		if e.url == "" {
-			continue
-		}
-		u, err := url.Parse(e.url)
-		if err != nil {
+	for _, e := range []struct{ name, url string }{
+		{"TokenURL", s.set.TokenURL}, {"RevocationURL", s.set.RevocationURL}, {"DeviceAuthURL", s.set.DeviceAuthURL},
+	} {
+		if _, err := url.Parse(e.url); err != nil {
 			return nil, fmt.Errorf("freshtoken: Settings.%s: %w", e.name, err)
 		}
-		t.authenticated = append(t.authenticated, u)
 	}
 	tc := *c
 	tc.Transport = t
@@ -157,8 +146,11 @@ func (s *Source) tokenClient(c *http.Client) (*http.Client, error) {
 }
 
 func (t *tokenRequests) RoundTrip(req *http.Request) (*http.Response, error) {
-	toToken := req.Method == http.MethodPost && sameEndpoint(req.URL, t.token)
-	toOther := req.Method == http.MethodPost && slices.ContainsFunc(t.authenticated, func(e *url.URL) bool { return sameEndpoint(req.URL, e) })
+	// The endpoints as known now: discovery may fill them after New.
+	ep := t.src.knownEndpoints()
+	toToken := req.Method == http.MethodPost && sameEndpoint(req.URL, ep.TokenURL)
+	// The other endpoints where the client authenticates.
+	toOther := req.Method == http.MethodPost && slices.ContainsFunc([]string{ep.RevocationURL, ep.DeviceAuthURL}, func(e string) bool { return e != "" && sameEndpoint(req.URL, e) })
 	if !toToken && !toOther {
 		return t.base.RoundTrip(req)
 	}
@@ -215,8 +207,12 @@ func readForm(req *http.Request) (url.Values, error) {
 	return url.ParseQuery(string(b))
 }
 
-// sameEndpoint reports whether u addresses the endpoint e.
-func sameEndpoint(u, e *url.URL) bool {
+// sameEndpoint reports whether u addresses the endpoint at endpoint.
+func sameEndpoint(u *url.URL, endpoint string) bool {
+	e, err := url.Parse(endpoint)
+	if err != nil || endpoint == "" {
+		return false
+	}
 	return strings.EqualFold(u.Scheme, e.Scheme) && strings.EqualFold(u.Host, e.Host) &&
 		u.EscapedPath() == e.EscapedPath() && u.RawQuery == e.RawQuery
 }

@@ -22,10 +22,11 @@ type Transport struct {
 	Base   http.RoundTripper // nil: http.DefaultTransport
 }
 
-// Client returns an *http.Client whose Transport is a Transport over
-// http.DefaultTransport.
+// Client returns an *http.Client whose Transport is a Transport over the
+// transport of Options.HTTPClient (its proxy and trusted certificate
+// authorities), else http.DefaultTransport.
 func (s *Source) Client() *http.Client {
-	return &http.Client{Transport: &Transport{Source: s}}
+	return &http.Client{Transport: &Transport{Source: s, Base: s.plain.Transport}}
 }
 
 func (t *Transport) base() http.RoundTripper {

@@ -150,7 +150,11 @@ func resolveClientAuth(e *Env, r EnvSettings, bad func(key, format string, args 
 		return bad("client_auth", "%q is not \"basic\", \"body\", \"none\" or \"private_key_jwt\"", e.ClientAuth)
 	}
 	if !SendsSecret(e.ClientAuth) {
-		for _, s := range []struct{ key, val string }{{"client_secret", e.ClientSecret}, {"client_secret_env", e.ClientSecretEnv}, {"client_secret_cmd", e.ClientSecretCmd}} {
+		keyring := ""
+		if e.ClientSecretKeyring {
+			keyring = "true"
+		}
+		for _, s := range []struct{ key, val string }{{"client_secret", e.ClientSecret}, {"client_secret_env", e.ClientSecretEnv}, {"client_secret_cmd", e.ClientSecretCmd}, {"client_secret_keyring", keyring}} {
 			if s.val != "" {
 				return bad(s.key, "a client with client_auth = %q sends no client secret; remove %s", e.ClientAuth, s.key)
 			}

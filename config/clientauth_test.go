@@ -198,6 +198,7 @@ func TestClientAuthMistakes(t *testing.T) {
 	}{
 		{`client_auth = "jwt"`, `4: env.x.client_auth: "jwt" is not "basic", "body", "none" or "private_key_jwt"`},
 		{"client_auth = \"none\"\nclient_secret_env = \"S\"", `5: env.x.client_secret_env: a client with client_auth = "none" sends no client secret; remove client_secret_env`},
+		{"client_auth = \"none\"\nclient_secret_keyring = true", `5: env.x.client_secret_keyring: a client with client_auth = "none" sends no client secret; remove client_secret_keyring`},
 		{`client_auth = "private_key_jwt"`, `1: env.x.key_file: missing; client_auth = "private_key_jwt" signs with the private key in this PEM file`},
 		{"client_auth = \"private_key_jwt\"\nkey_file = \"key.pem\"", `5: env.x.key_file: "key.pem" is not an absolute path`},
 		{"client_auth = \"private_key_jwt\"\nkey_file = \"/k.pem\"\nkey_alg = \"HS256\"", `6: env.x.key_alg: "HS256" is not one of RS256, PS256, ES256, ES384`},

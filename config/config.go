@@ -48,7 +48,10 @@ type File struct {
 	// Browser is the command that opens log-in pages (the URL is added as
 	// its last argument); "" means $BROWSER, else the desktop's default.
 	Browser string
-	Envs    map[string]*Env
+	// CAFile is a PEM file of certificate authorities trusted beside the
+	// system's, for every environment that names none of its own.
+	CAFile string
+	Envs   map[string]*Env
 	// Settings are the environments as written, before presets and defaults.
 	Settings map[string]EnvSettings
 }
@@ -95,13 +98,28 @@ type Env struct {
 	Resources   []string
 	AuthParams  map[string]string
 	TokenParams map[string]string
-
+	// ClientSecretKeyring: the client secret is kept in the system
+	// keychain, under the client id (see ClientSecretWhere).
+	ClientSecretKeyring bool
+	// Issuer is the authorization server whose discovery document (RFC
+	// 8414 or OpenID Connect) fills the endpoints not set explicitly, when
+	// a token request first needs one; "" when every endpoint is set.
+	Issuer string
+	// DeviceAuthURL is the provider's RFC 8628 device authorization
+	// endpoint; "" when it has none or discovery will find it.
+	DeviceAuthURL string
+	// Tenant is the directory a multi-tenant provider (microsoft) signs in
+	// to: "common" by default.
+	Tenant string
+	// CAFile is a PEM file of certificate authorities trusted beside the
+	// system's: the environment's ca_file, else the file's top-level one.
+	CAFile string
+	// discoveryDir is where discovery documents are cached: a folder
+	// beside the configuration file.
+	discoveryDir string
 	// Grant is how the environment obtains tokens: GrantAuthorizationCode
 	// (the default), GrantClientCredentials or GrantDeviceCode.
 	Grant string
-	// DeviceAuthURL is the RFC 8628 device authorization endpoint, for
-	// GrantDeviceCode; "" when none is known.
-	DeviceAuthURL string
 }
 
 // Invalidf is a configuration mistake that is not at a place in the file.
@@ -142,6 +160,7 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 type rawFile struct {
 	DefaultEnv string            `toml:"default_env"`
 	Browser    string            `toml:"browser"`
+	CAFile     string            `toml:"ca_file"`
 	Store      rawStore          `toml:"store"`
 	Notify     Notify            `toml:"notify"`
 	Env        map[string]rawEnv `toml:"env"`
@@ -255,6 +274,11 @@ func Load(path string) (*File, error) {
 		}
 	}
 	f.Browser = strings.TrimSpace(raw.Browser)
+	if f.CAFile = strings.TrimSpace(raw.CAFile); f.CAFile != "" {
+		if err := checkCAFile(f.CAFile); err != nil {
+			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"ca_file"}), Key: "ca_file", Msg: err.Error()}
+		}
+	}
 	names := make([]string, 0, len(raw.Env))
 	for name := range raw.Env {
 		names = append(names, name)
@@ -280,6 +304,10 @@ func Load(path string) (*File, error) {
 				return nil, err
 			}
 		}
+		if e.CAFile == "" {
+			e.CAFile = f.CAFile
+		}
+		e.discoveryDir = filepath.Join(filepath.Dir(path), "discovery")
 		f.Envs[name] = e
 		f.Settings[name] = re
 	}
@@ -435,10 +463,15 @@ func IsRedisURL(storeURL string) bool {
 }
 
 // CheckStoreURL reports whether storeURL names a store freshtoken can open:
-// a folder (file://) or a Redis database (redis://, rediss://).
+// a folder (file://), a Redis database (redis://, rediss://) or the system
+// keychain (keyring://).
 func CheckStoreURL(storeURL string) error {
 	if IsRedisURL(storeURL) {
 		return redisstore.CheckURL(storeURL)
+	}
+	if IsKeyringURL(storeURL) {
+		_, err := keyringService(storeURL)
+		return err
 	}
 	_, err := StoreDir(storeURL)
 	return err
@@ -453,7 +486,7 @@ func StoreDir(storeURL string) (string, error) {
 	// Redis URL may hold.
 	u, err := url.Parse(storeURL)
 	if err != nil {
-		return "", errors.New("the [store] url is not a valid URL; use file:///path/to/folder or redis://host:6379/0")
+		return "", errors.New("the [store] url is not a valid URL; use file:///path/to/folder, redis://host:6379/0 or keyring://")
 	}
 	shown := store.RedactURL(storeURL)
 	switch u.Scheme {
@@ -466,7 +499,7 @@ func StoreDir(storeURL string) (string, error) {
 		}
 		return filepath.Clean(u.Path), nil
 	default:
-		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder or redis://host:6379/0", shown, u.Scheme)
+		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown, u.Scheme)
 	}
 }
 
@@ -494,6 +527,8 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 			return "", Invalidf("environment %s: the client secret comes from $%s, which is empty; export %s=… first", e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
 		}
 		return v, nil
+	case e.ClientSecretKeyring:
+		return e.clientSecretFromKeyring(ctx)
 	case e.ClientSecretCmd != "":
 		var stderr bytes.Buffer
 		cmd := exec.CommandContext(ctx, "sh", "-c", e.ClientSecretCmd)

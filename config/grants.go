@@ -13,7 +13,7 @@ const (
 	GrantDeviceCode        = "device_code"        // RFC 8628: a code entered on another device
 )
 
-// resolveGrant checks the grant and device_auth_url keys of r into e.
+// resolveGrant checks the grant key of r into e.
 func resolveGrant(e *Env, r EnvSettings) error {
 	bad := func(key, msg string) error { return &Error{Key: "env." + e.Name + "." + key, Msg: msg} }
 	switch g := strings.TrimSpace(r.Grant); g {
@@ -26,12 +26,6 @@ func resolveGrant(e *Env, r EnvSettings) error {
 	default:
 		return bad("grant", `"`+g+`" is not "authorization_code", "client_credentials" or "device_code"`)
 	}
-	if u := strings.TrimSpace(r.DeviceAuthURL); u != "" {
-		if err := checkHTTPURL(u); err != nil {
-			return bad("device_auth_url", err.Error())
-		}
-		e.DeviceAuthURL = u
-	}
 	return nil
 }
 
@@ -43,12 +37,13 @@ func needsAuthURL(r EnvSettings) bool {
 }
 
 // MissingDeviceAuthURL is the mistake of a device_code environment for
-// which no device authorization endpoint is known, or nil.
+// which no device authorization endpoint is set and none can be
+// discovered, or nil.
 func (e *Env) MissingDeviceAuthURL() error {
-	if e.Grant != GrantDeviceCode || e.DeviceAuthURL != "" {
+	if e.Grant != GrantDeviceCode || e.DeviceAuthURL != "" || e.Issuer != "" {
 		return nil
 	}
-	return Invalidf(`environment %s: grant = "device_code" needs the provider's device authorization endpoint; set device_auth_url`, e.Name)
+	return Invalidf(`environment %s: grant = "device_code" needs the provider's device authorization endpoint; set device_auth_url, or issuer to discover it`, e.Name)
 }
 
 // engineGrant is the engine's name for grant.

@@ -3,11 +3,13 @@ package config
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -65,11 +67,40 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log.Debug("configuration", "config", path, "env", e.Name, "provider", e.Provider, "api_url", e.APIURL,
-		"token_url", e.TokenURL, "grant", e.Grant, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore, "store", st.Location(e.Name))
-	return freshtoken.New(e.Settings(), freshtoken.Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending})
+		"token_url", e.TokenURL, "issuer", e.Issuer, "grant", e.Grant, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore,
+		"ca_file", e.CAFile, "store", st.Location(e.Name))
+	t, err := e.Transport()
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Timeout: e.Timeout, Transport: httpx.ExplainTLS(t)}
+	set := e.Settings()
+	if set.Discover != nil {
+		d := &discovery{env: e, http: hc, log: log.With("env", e.Name), now: o.Clock}
+		if d.now == nil {
+			d.now = time.Now
+		}
+		set.Discover = d.endpoints
+	}
+	return freshtoken.New(set, freshtoken.Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending, HTTPClient: hc})
 }
 
-// Settings are the engine's settings for e.
+// Transport is a new transport for the environment's requests to its
+// provider and its API: through the proxy HTTPS_PROXY or HTTP_PROXY names
+// unless NO_PROXY exempts the host, trusting ca_file beside the system's
+// roots. Wrap it in httpx.ExplainTLS to have an untrusted certificate
+// explained in one line.
+func (e *Env) Transport() (*http.Transport, error) {
+	t, err := httpx.NewTransport(e.CAFile)
+	if err != nil {
+		return nil, Invalidf("environment %s: ca_file: %v", e.Name, err)
+	}
+	return t, nil
+}
+
+// Settings are the engine's settings for e. With an issuer, endpoints
+// not set are discovered when first needed, the document cached beside
+// the configuration file.
 func (e *Env) Settings() freshtoken.Settings {
 	s := freshtoken.Settings{
 		Env:             e.Name,
@@ -77,6 +108,8 @@ func (e *Env) Settings() freshtoken.Settings {
 		AuthURL:         e.AuthURL,
 		TokenURL:        e.TokenURL,
 		RevocationURL:   e.RevocationURL,
+		DeviceAuthURL:   e.DeviceAuthURL,
+		Issuer:          e.Issuer,
 		APIURL:          e.APIURL,
 		Scopes:          e.Scopes,
 		RenewBefore:     e.RefreshBefore,
@@ -85,15 +118,20 @@ func (e *Env) Settings() freshtoken.Settings {
 		IdleLimit:       e.IdleLimit,
 		KeepAccess:      e.TokenFile != "",
 		Grant:           engineGrant(e.Grant),
-		DeviceAuthURL:   e.DeviceAuthURL,
+	}
+	if e.Issuer != "" {
+		s.Discover = (&discovery{env: e, log: slog.New(slog.DiscardHandler), now: time.Now}).endpoints
 	}
 	e.clientAuthSettings(&s)
 	return s
 }
 
-// OpenStore returns the store [store] url names: a folder by default, or a
-// Redis database that many machines share.
+// OpenStore returns the store [store] url names: a folder by default, a
+// Redis database that many machines share, or the system keychain.
 func OpenStore(storeURL string) (store.Store, error) {
+	if IsKeyringURL(storeURL) {
+		return openKeyringStore(storeURL)
+	}
 	if IsRedisURL(storeURL) {
 		if u, err := url.Parse(storeURL); err == nil {
 			if pw, ok := u.User.Password(); ok {

@@ -1,13 +1,16 @@
 package config
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -26,21 +29,105 @@ func IsEnvVarName(s string) bool {
 // DefaultTimeout bounds each request to the token endpoint and the API.
 const DefaultTimeout = 30 * time.Second
 
-// preset fills the URLs of a known provider. For FreeAgent the endpoints hang
-// off the API root, so overriding api_url moves them too.
+// preset is what a provider's own documentation says about it (see
+// docs/providers.md for the pages): where its endpoints are, how it
+// authenticates clients, how long it lets a grant go unused, and what it
+// needs before it issues refresh tokens. Keys set in the file win.
 type preset struct {
-	apiURL   string
+	apiURL string
+	// endpoint derives the endpoints from the API root, so that overriding
+	// api_url moves them too (FreeAgent).
 	endpoint func(apiURL string) (authURL, tokenURL string)
+	// Fixed endpoints; "{tenant}" in them is the environment's tenant.
+	authURL, tokenURL, revocationURL, deviceAuthURL string
+	clientAuth                                      string        // the style the provider documents; "" for basic
+	idleLimit                                       time.Duration // grants unused this long end
+	// scopes are always requested: without them the provider issues no
+	// refresh token (offline_access) or no access to its API.
+	scopes []string
+	// needsScopes: the provider refuses an authorisation request without
+	// a scope, and no one scope suits everybody.
+	needsScopes bool
+	// authParams go on the authorisation request, under the environment's
+	// own auth_params: one it sets wins.
+	authParams map[string]string
+	// tenant: the endpoints hold "{tenant}", set by the tenant key.
+	tenant bool
 }
 
 func freeAgentEndpoints(api string) (string, string) {
 	return api + "v2/approve_app", api + "v2/token_endpoint"
 }
 
+// DefaultTenant is the Microsoft tenant used when tenant is not set: any
+// work, school or personal Microsoft account.
+const DefaultTenant = "common"
+
+const day = 24 * time.Hour
+
+var quickBooks = preset{
+	authURL:       "https://appcenter.intuit.com/connect/oauth2",
+	tokenURL:      "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+	revocationURL: "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+	clientAuth:    "basic",
+	idleLimit:     100 * day,
+	scopes:        []string{"com.intuit.quickbooks.accounting"},
+}
+
 var presets = map[string]preset{
 	"freeagent":         {apiURL: "https://api.freeagent.com/", endpoint: freeAgentEndpoints},
 	"freeagent-sandbox": {apiURL: "https://api.sandbox.freeagent.com/", endpoint: freeAgentEndpoints},
 	"generic":           {},
+	"xero": {
+		apiURL:        "https://api.xero.com/",
+		authURL:       "https://login.xero.com/identity/connect/authorize",
+		tokenURL:      "https://identity.xero.com/connect/token",
+		revocationURL: "https://identity.xero.com/connect/revocation",
+		clientAuth:    "basic",
+		idleLimit:     60 * day,
+		scopes:        []string{"offline_access"},
+	},
+	"quickbooks":         withAPI(quickBooks, "https://quickbooks.api.intuit.com/"),
+	"quickbooks-sandbox": withAPI(quickBooks, "https://sandbox-quickbooks.api.intuit.com/"),
+	"google": {
+		apiURL:        "https://www.googleapis.com/",
+		authURL:       "https://accounts.google.com/o/oauth2/v2/auth",
+		tokenURL:      "https://oauth2.googleapis.com/token",
+		revocationURL: "https://oauth2.googleapis.com/revoke",
+		deviceAuthURL: "https://oauth2.googleapis.com/device/code",
+		clientAuth:    "body",
+		idleLimit:     180 * day,
+		needsScopes:   true,
+		authParams:    map[string]string{"access_type": "offline", "prompt": "consent"},
+	},
+	"microsoft": {
+		apiURL:        "https://graph.microsoft.com/",
+		authURL:       "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+		tokenURL:      "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+		deviceAuthURL: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode",
+		clientAuth:    "body",
+		idleLimit:     90 * day,
+		scopes:        []string{"offline_access"},
+		tenant:        true,
+	},
+}
+
+func withAPI(p preset, apiURL string) preset {
+	p.apiURL = apiURL
+	return p
+}
+
+// isTenantName reports whether s can be what the tenant key takes: a
+// tenant's ID (a GUID), one of its domain names, or common, organizations
+// or consumers: ASCII letters and digits, then also dots and hyphens.
+func isTenantName(s string) bool {
+	for i, c := range s {
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || c != '.' && c != '-') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Presets lists the provider names `provider =` accepts.
@@ -128,16 +215,62 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			e.TokenURL = tok
 		}
 	}
-	for _, u := range []struct{ key, val string }{{"api_url", e.APIURL}, {"auth_url", e.AuthURL}, {"token_url", e.TokenURL}} {
-		if u.val == "" && u.key == "auth_url" && !needsAuthURL(r) {
-			continue
+	e.Tenant = strings.TrimSpace(r.Tenant)
+	switch {
+	case e.Tenant != "" && !p.tenant:
+		return nil, bad("tenant", "only the microsoft provider takes a tenant; remove it")
+	case e.Tenant == "" && p.tenant:
+		e.Tenant = DefaultTenant
+	case e.Tenant != "" && !isTenantName(e.Tenant):
+		return nil, bad("tenant", "%q is not a tenant ID, one of its domain names, or common, organizations or consumers", e.Tenant)
+	}
+	e.RevocationURL = strings.TrimSpace(r.RevocationURL)
+	e.DeviceAuthURL = strings.TrimSpace(r.DeviceAuthURL)
+	for _, f := range []struct {
+		dst  *string
+		from string
+	}{
+		{&e.AuthURL, p.authURL}, {&e.TokenURL, p.tokenURL}, {&e.RevocationURL, p.revocationURL}, {&e.DeviceAuthURL, p.deviceAuthURL},
+	} {
+		if *f.dst == "" {
+			*f.dst = strings.ReplaceAll(f.from, "{tenant}", e.Tenant)
 		}
+	}
+	if e.Issuer = strings.TrimSpace(r.Issuer); e.Issuer != "" {
+		if err := checkIssuer(e.Issuer); err != nil {
+			return nil, bad("issuer", "%v", err)
+		}
+	}
+	for _, u := range []struct {
+		key, val string
+		needed   bool
+	}{
+		{"api_url", e.APIURL, true}, {"auth_url", e.AuthURL, e.Issuer == "" && needsAuthURL(r)}, {"token_url", e.TokenURL, e.Issuer == ""},
+		{"revocation_url", e.RevocationURL, false}, {"device_auth_url", e.DeviceAuthURL, false},
+	} {
 		if u.val == "" {
-			return nil, bad(u.key, "missing; the generic provider needs api_url, auth_url and token_url")
+			if u.needed {
+				return nil, bad(u.key, "missing; the generic provider needs api_url, and issuer or auth_url and token_url")
+			}
+			continue
 		}
 		if err := checkHTTPURL(u.val); err != nil {
 			return nil, bad(u.key, "%v", err)
 		}
+	}
+	if p.needsScopes && len(e.Scopes) == 0 {
+		return nil, bad("scopes", "missing; the %s provider needs the scopes of the APIs you call, such as scopes = [\"openid\", \"email\"]", e.Provider)
+	}
+	for _, sc := range p.scopes {
+		if !slices.Contains(e.Scopes, sc) {
+			e.Scopes = append(slices.Clone(e.Scopes), sc)
+		}
+	}
+	if ca := strings.TrimSpace(r.CAFile); ca != "" {
+		if err := checkCAFile(ca); err != nil {
+			return nil, bad("ca_file", "%v", err)
+		}
+		e.CAFile = ca
 	}
 	if e.ClientID == "" {
 		return nil, bad("client_id", "missing; copy the OAuth identifier of your app into it, or run `freshtoken init -e %s`", name)
@@ -148,14 +281,29 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			sources++
 		}
 	}
+	if e.ClientSecretKeyring = r.ClientSecretKeyring; e.ClientSecretKeyring {
+		sources++
+	}
 	if e.ClientSecretEnv != "" && !IsEnvVarName(e.ClientSecretEnv) {
 		return nil, bad("client_secret_env", "must be the name of an environment variable (letters, digits and _), not its value; to write the secret itself, use client_secret")
 	}
 	if sources > 1 {
-		return nil, bad("client_secret", "set only one of client_secret, client_secret_env and client_secret_cmd")
+		return nil, bad("client_secret", "set only one of client_secret, client_secret_env, client_secret_cmd and client_secret_keyring")
+	}
+	if e.ClientAuth == "" {
+		e.ClientAuth = p.clientAuth
 	}
 	if err := resolveClientAuth(e, r, bad); err != nil {
 		return nil, err
+	}
+	// The preset's authorization parameters, under the environment's own.
+	for k, v := range p.authParams {
+		if _, set := e.AuthParams[k]; !set {
+			if e.AuthParams == nil {
+				e.AuthParams = map[string]string{}
+			}
+			e.AuthParams[k] = v
+		}
 	}
 	if e.RedirectURI == "" {
 		e.RedirectURI = DefaultRedirectURI
@@ -171,18 +319,13 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		}
 		e.Timeout = r.Timeout.d
 	}
-	if ru := strings.TrimSpace(r.RevocationURL); ru != "" {
-		if err := checkHTTPURL(ru); err != nil {
-			return nil, bad("revocation_url", "%v", err)
-		}
-		e.RevocationURL = ru
-	}
 	if tf := strings.TrimSpace(r.TokenFile); tf != "" {
 		if !filepath.IsAbs(tf) {
 			return nil, bad("token_file", "%q is not an absolute path", tf)
 		}
 		e.TokenFile = filepath.Clean(tf)
 	}
+	e.IdleLimit = p.idleLimit
 	if r.IdleLimit.set {
 		if r.IdleLimit.d < time.Minute {
 			return nil, bad("refresh_idle_limit", "must be at least a minute, such as \"60d\"")
@@ -207,6 +350,31 @@ func checkHTTPURL(s string) error {
 		return fmt.Errorf("%q is not an http(s) URL such as https://api.example.com/", s)
 	}
 	return nil
+}
+
+// checkIssuer accepts what RFC 8414 allows an issuer to be: an https URL
+// with no query or fragment (http only on this machine, for the dev
+// provider and tests).
+func checkIssuer(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || u.Scheme != "https" && u.Scheme != "http":
+		return fmt.Errorf("%q is not an https URL such as https://login.example.com/realms/x", s)
+	case u.Scheme == "http" && !httpx.IsLoopback(u.Hostname()):
+		return fmt.Errorf("%q must use https: the endpoints it names are trusted with your tokens", s)
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#"):
+		return fmt.Errorf("%q has a query or a fragment, which an issuer may not have; write it as the provider names it", s)
+	}
+	return nil
+}
+
+// checkCAFile accepts an absolute path to a PEM file holding at least one
+// certificate.
+func checkCAFile(path string) error {
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("%q is not an absolute path", path)
+	}
+	return httpx.AppendPEMFile(x509.NewCertPool(), path)
 }
 
 func checkRedirectURI(s string) error {

@@ -45,10 +45,15 @@ type EnvSettings struct {
 	Resource          Strings `toml:"resource,omitempty"`
 	AuthParams        Params  `toml:"auth_params,omitempty"`
 	TokenParams       Params  `toml:"token_params,omitempty"`
-
-	// How the environment obtains tokens (see grants.go).
-	Grant         string `toml:"grant,omitempty"`
+	// The system keychain's.
+	ClientSecretKeyring bool `toml:"client_secret_keyring,omitempty"`
+	// Discovery, presets with parameters, and corporate networks.
+	Issuer        string `toml:"issuer,omitempty"`
 	DeviceAuthURL string `toml:"device_auth_url,omitempty"`
+	Tenant        string `toml:"tenant,omitempty"`
+	CAFile        string `toml:"ca_file,omitempty"`
+	// How the environment obtains tokens (see grants.go).
+	Grant string `toml:"grant,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that

@@ -120,3 +120,25 @@ func (rc *runningCmd) wait(t *testing.T, code int) string {
 	}
 	return rc.stderr.String()
 }
+
+// TestDeviceLoginThroughDiscovery: with issuer and no device_auth_url, the
+// device authorization endpoint comes from the discovery document.
+func TestDeviceLoginThroughDiscovery(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second}, "")
+	conf := "[store]\nurl = \"file://" + w.store + "\"\n\n[env.dev]\nprovider = \"generic\"\napi_url = \"" + w.api +
+		"\"\nissuer = \"" + strings.TrimSuffix(w.api, "/") + "\"\ngrant = \"device_code\"\nclient_id = \"dev-client-id\"\nclient_secret_env = \"DEV_SECRET\"\n"
+	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rc, code := w.startDeviceLogin(ctx)
+	if err := w.provider.DecideDevice(code, true); err != nil {
+		t.Fatal(err)
+	}
+	rc.wait(t, 0)
+	w.mustRun("token", "--force")
+	if st := w.provider.Stats(); st.Discoveries == 0 || st.DeviceLogins != 1 || st.Refreshes != 1 {
+		t.Fatalf("provider saw %+v; want the endpoints discovered, one device log-in and a refresh", st)
+	}
+}

@@ -49,6 +49,10 @@ type world struct {
 	store    string
 	provider *devprovider.Provider
 	api      string
+	// env is added to every command's environment.
+	env []string
+	// browser opens the log-in page; nil: http.DefaultClient.
+	browser *http.Client
 }
 
 // newWorld starts a provider and writes a config for environment "dev";
@@ -103,6 +107,7 @@ func freePort(t *testing.T) int {
 func (w *world) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Env = append(os.Environ(), "FRESHTOKEN_CONFIG="+w.config, "DEV_SECRET=dev-client-secret", "FRESHTOKEN_ENV=", "FRESHTOKEN_DEBUG=", "NO_COLOR=1")
+	cmd.Env = append(cmd.Env, w.env...)
 	return cmd
 }
 
@@ -163,7 +168,11 @@ func (w *world) login(extra ...string) result {
 			if strings.ContainsAny(authURL, " \t") {
 				w.t.Fatalf("the URL line holds more than the URL: %q", line)
 			}
-			resp, err := http.Get(authURL)
+			browser := w.browser
+			if browser == nil {
+				browser = http.DefaultClient
+			}
+			resp, err := browser.Get(authURL)
 			if err != nil {
 				w.t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -22,11 +23,18 @@ import (
 // every process must print the same new token. With the tokens in Redis,
 // the processes stand for machines sharing one authorisation.
 func TestManyProcessesAtExpiryRefreshOnce(t *testing.T) {
-	t.Run("file store", func(t *testing.T) { manyProcessesAtExpiry(t, "") })
-	t.Run("redis store", func(t *testing.T) { manyProcessesAtExpiry(t, redistest.Start(t).URL) })
+	t.Run("file store", func(t *testing.T) { manyProcessesAtExpiry(t, "", "dev.json") })
+	t.Run("redis store", func(t *testing.T) { manyProcessesAtExpiry(t, redistest.Start(t).URL, "(key freshtoken:dev)") })
+	t.Run("keyring store", func(t *testing.T) {
+		keyringtest.Start(t)
+		t.Setenv("XDG_STATE_HOME", t.TempDir())
+		manyProcessesAtExpiry(t, "keyring://", `system keychain (Secret Service) (service "freshtoken", account "dev")`)
+	})
 }
 
-func manyProcessesAtExpiry(t *testing.T, storeURL string) {
+// manyProcessesAtExpiry runs the test with the tokens at storeURL, which
+// status shows as where.
+func manyProcessesAtExpiry(t *testing.T, storeURL, where string) {
 	w := newWorldWithStore(t, devprovider.Options{AccessTTL: 2 * time.Second, TokenDelay: 50 * time.Millisecond}, storeURL, "")
 	w.login()
 	first := strings.TrimSpace(w.mustRun("token").stdout)
@@ -37,8 +45,8 @@ func manyProcessesAtExpiry(t *testing.T, storeURL string) {
 	if st := w.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
 		t.Fatalf("provider saw %+v; want exactly one refresh and no reuse", st)
 	}
-	if status := w.mustRun("status").stdout; storeURL != "" && !strings.Contains(status, "(key freshtoken:dev)") {
-		t.Fatalf("the tokens are not in Redis; status says:\n%s", status)
+	if status := w.mustRun("status").stdout; !strings.Contains(status, where) {
+		t.Fatalf("the tokens are not in %s; status says:\n%s", where, status)
 	}
 }
 

@@ -39,10 +39,12 @@ type Record struct {
 	Problem *Problem `json:"problem,omitempty"`
 }
 
-// Grant identifies an authorisation: the token endpoint that issued it, the
-// client it was issued to, and how it was obtained.
+// Grant identifies an authorisation: the token endpoint (or, for endpoints
+// found by discovery, the issuer) that issued it, the client it was issued
+// to, and how it was obtained.
 type Grant struct {
 	TokenURL string `json:"token_url,omitempty"`
+	Issuer   string `json:"issuer,omitempty"`
 	ClientID string `json:"client_id,omitempty"`
 	Type     string `json:"type,omitempty"` // the OAuth grant type that began it, such as authorization_code
 }
@@ -50,8 +52,13 @@ type Grant struct {
 // IsZero reports whether g identifies nothing, as in records that predate it.
 func (g Grant) IsZero() bool { return g == Grant{} }
 
-// String describes g for people: "client ID at TOKEN_URL".
-func (g Grant) String() string { return fmt.Sprintf("client %q at %s", g.ClientID, g.TokenURL) }
+// String describes g for people: "client ID at TOKEN_URL" (or "of ISSUER").
+func (g Grant) String() string {
+	if g.Issuer != "" {
+		return fmt.Sprintf("client %q of %s", g.ClientID, g.Issuer)
+	}
+	return fmt.Sprintf("client %q at %s", g.ClientID, g.TokenURL)
+}
 
 // Problem is a renewal failure that retrying cannot fix.
 type Problem struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,8 +27,10 @@ func newDevProviderCmd(f *Factory) *cobra.Command {
 		Short: "Serve the built-in FreeAgent-like provider, for trying things out",
 		Long: `Serve a FreeAgent-like OAuth 2.0 provider and API on loopback: an approval
 page, a token endpoint that rotates refresh tokens, and /v2/company,
-/v2/users/me and /v2/contacts with pagination and rate limits. Nothing leaves
-this machine; the tokens it issues are worthless anywhere else.
+/v2/users/me and /v2/contacts with pagination and rate limits, a revocation
+endpoint, and discovery documents (RFC 8414 and OpenID Connect) for trying
+issuer = "…". Nothing leaves this machine; the tokens it issues are worthless
+anywhere else.
 
 Besides the authorization-code grant it offers client credentials and the
 device grant (RFC 8628): a device authorization endpoint at
@@ -72,15 +75,19 @@ func runDevProvider(cmd *cobra.Command, opts *devProviderOptions) error {
 	}
 	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + ln.Addr().String() + "/"
+	issuer := strings.TrimSuffix(base, "/")
 	fmt.Fprintf(opts.f.IO.ErrOut, `dev provider serving on %s (Ctrl-C to stop)
   approve page:   %sv2/approve_app
   token endpoint: %sv2/token_endpoint
   device grant:   %sv2/device_authorization (approve codes at %sv2/device)
+  discovery:      %s.well-known/openid-configuration (issuer %s)
   client id %q, client secret %q
 Use it from freshtoken with:
   freshtoken init -e dev --provider freeagent-sandbox --api-url %s --client-id %s --client-secret-env DEV_SECRET
+or, with the endpoints found by discovery:
+  freshtoken init -e idp --provider generic --api-url %s --issuer %s --client-id %s --client-secret-env DEV_SECRET
   export DEV_SECRET=%s
-`, base, base, base, base, base, opts.Options.ClientID, opts.Options.ClientSecret, base, opts.Options.ClientID, opts.Options.ClientSecret)
+`, base, base, base, base, base, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret, base, opts.Options.ClientID, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret)
 	go func() {
 		<-cmd.Context().Done()
 		srv.Close()

@@ -3,11 +3,13 @@ package cli_test
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/failure"
 )
@@ -57,4 +59,22 @@ func TestEveryCommandHasExamples(t *testing.T) {
 		}
 	}
 	walk(cli.NewRootCmd(&cli.Factory{IO: ios}))
+}
+
+// TestHelpConfigNamesEveryKey: `freshtoken help config` shows every key an
+// environment may have.
+func TestHelpConfigNamesEveryKey(t *testing.T) {
+	ios, out, _ := testStreams(false, false)
+	root := cli.NewRootCmd(&cli.Factory{IO: ios})
+	root.SetArgs([]string{"help", "config"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	fields := reflect.TypeFor[config.EnvSettings]()
+	for i := range fields.NumField() {
+		key, _, _ := strings.Cut(fields.Field(i).Tag.Get("toml"), ",")
+		if !strings.Contains(out.String(), " "+key+" = ") {
+			t.Errorf("help config does not show %s", key)
+		}
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/postman"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 func newImportCmd(f *Factory) *cobra.Command {
@@ -46,6 +47,9 @@ type importPostmanOptions struct {
 	File            string
 	Force           bool
 	ClientSecretEnv string
+	// ClientSecretKeyring puts the export's client secret into the system
+	// keychain instead of the configuration file.
+	ClientSecretKeyring bool
 }
 
 func newImportPostmanCmd(f *Factory, runF func(*importPostmanOptions) error) *cobra.Command {
@@ -68,7 +72,7 @@ values are ignored.
 
 The client secret is written into the configuration file (readable by you
 alone) unless --client-secret-env names an environment variable to read it
-from instead. An environment that already exists is replaced only with
+from instead, or --client-secret-keyring puts it into the system keychain. An environment that already exists is replaced only with
 --force, which takes the provider, api_url and client_id from the export
 and keeps the rest of its settings (redirect_uri, scopes, client_auth,
 refresh_before, timeout) and where its client secret comes from: a secret
@@ -85,12 +89,16 @@ freshtoken has already replaced, and FreeAgent may end the authorisation.`,
 		Example: `  freshtoken import postman FreeAgent.postman_environment.json
   freshtoken import postman FreeAgent.postman_environment.json -e sand --force
   freshtoken import postman sandbox.json -e sandbox --client-secret-env FREEAGENT_SECRET
+  freshtoken import postman FreeAgent.postman_environment.json --client-secret-keyring
   freshtoken -e sand get /v2/company`,
 		Args: exactArgs(1, "the exported FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			if opts.ClientSecretEnv != "" && !config.IsEnvVarName(opts.ClientSecretEnv) {
 				return usageErrorf("--client-secret-env %q is not an environment variable name such as FREEAGENT_SECRET", opts.ClientSecretEnv)
+			}
+			if opts.ClientSecretEnv != "" && opts.ClientSecretKeyring {
+				return usageErrorf("--client-secret-env and --client-secret-keyring cannot be used together: choose one place for the client secret")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -106,6 +114,7 @@ freshtoken has already replaced, and FreeAgent may end the authorisation.`,
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace environments that already exist, and their tokens")
 	cmd.Flags().StringVar(&opts.ClientSecretEnv, "client-secret-env", "", "read the client secret from this environment variable instead of storing it")
+	cmd.Flags().BoolVar(&opts.ClientSecretKeyring, "client-secret-keyring", false, "keep the export's client secret in the system keychain, not in the configuration file")
 	return cmd
 }
 
@@ -155,9 +164,12 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		if p, ok := conf.Settings[e.Name]; ok {
 			prev = &p
 		}
-		settings[i] = importSettings(e, prev, opts.ClientSecretEnv)
+		settings[i] = importSettings(e, prev, opts.ClientSecretEnv, opts.ClientSecretKeyring)
 		s := settings[i]
-		if s.ClientSecret == "" && s.ClientSecretEnv == "" && s.ClientSecretCmd == "" {
+		if opts.ClientSecretKeyring && e.ClientSecret == "" {
+			return usageErrorf("%s has no client secret for %s to put into the keychain; nothing was imported", opts.File, e.Name)
+		}
+		if s.ClientSecret == "" && s.ClientSecretEnv == "" && s.ClientSecretCmd == "" && !s.ClientSecretKeyring {
 			return usageErrorf("%s has no client secret for %s; pass --client-secret-env NAME to read it from an environment variable; nothing was imported", opts.File, e.Name)
 		}
 	}
@@ -198,6 +210,14 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return fmt.Errorf("%s: the tokens cannot be stored: %w; nothing was imported", e.Name, err)
 		}
 		targets[i] = t
+	}
+
+	if opts.ClientSecretKeyring {
+		for _, e := range envs {
+			if err := keyringstore.SetClientSecret(ctx, e.ClientID, e.ClientSecret); err != nil {
+				return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported", e.Name, err)
+			}
+		}
 	}
 
 	now := time.Now()
@@ -295,10 +315,11 @@ func storeCause(err error) error {
 // and client id. With --force over an existing environment, the rest of its
 // settings are kept (redirect_uri, scopes, client_auth, refresh_before,
 // timeout), and so is where its client secret comes from: a secret kept out
-// of the file stays out, unless --client-secret-env names another variable.
+// of the file stays out, unless --client-secret-env names another variable
+// or keyring puts the export's into the system keychain.
 // auth_url and token_url are dropped, for the preset to derive them from
 // the new api_url.
-func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string) config.EnvSettings {
+func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, keyring bool) config.EnvSettings {
 	var s config.EnvSettings
 	if prev != nil {
 		s = *prev
@@ -307,8 +328,10 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string) c
 	s.Provider, s.APIURL, s.ClientID = freeAgentPreset(e.APIURL), e.APIURL, e.ClientID
 	switch {
 	case secretEnv != "":
-		s.ClientSecret, s.ClientSecretEnv, s.ClientSecretCmd = "", secretEnv, ""
-	case s.ClientSecretEnv != "" || s.ClientSecretCmd != "":
+		s.ClientSecret, s.ClientSecretEnv, s.ClientSecretCmd, s.ClientSecretKeyring = "", secretEnv, "", false
+	case keyring:
+		s.ClientSecret, s.ClientSecretEnv, s.ClientSecretCmd, s.ClientSecretKeyring = "", "", "", true
+	case s.ClientSecretEnv != "" || s.ClientSecretCmd != "" || s.ClientSecretKeyring:
 	case e.ClientSecret != "":
 		s.ClientSecret = e.ClientSecret
 	}
@@ -464,6 +487,10 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 				notSet(s.ClientSecretEnv)
 			case s.ClientSecretCmd != "":
 				fmt.Fprintf(w, "%s keeps getting its client secret from its client_secret_cmd; the export's was not stored.\n", e.Name)
+			case s.ClientSecretKeyring && opts.ClientSecretKeyring:
+				fmt.Fprintf(w, "The client secret of %s is kept in the %s; the configuration file holds none.\n", e.Name, keyringstore.ClientSecretLocation(e.ClientID))
+			case s.ClientSecretKeyring:
+				fmt.Fprintf(w, "%s keeps reading its client secret from the system keychain; the export's was not stored.\n", e.Name)
 			default:
 				inFile = append(inFile, e.Name)
 			}

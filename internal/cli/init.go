@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 type initOptions struct {
@@ -36,10 +38,16 @@ exists replace only what they name.
 On a terminal, init asks for whatever the flags leave out (the provider, the
 environment's name, the client id, and how to get the client secret, which is
 never shown as you type it) and then offers to log in. Elsewhere, a missing
-client id is an error.`,
+client id is an error.
+
+With --client-secret-keyring the client secret goes into the system keychain
+(asked for on a terminal, read from stdin otherwise) and the configuration
+says client_secret_keyring = true, so the file holds nothing secret. The
+keychain is written first: if it cannot be used, nothing is written at all.`,
 		Example: `  freshtoken init                  # on a terminal: asks for what it needs
   freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken init -e production --provider freeagent --client-id ID --client-secret-cmd "pass show freeagent"
+  pass show freeagent | freshtoken init -e production --provider freeagent --client-id ID --client-secret-keyring
   freshtoken init -e myapi --provider generic --api-url https://api.example.com/ \
       --auth-url https://login.example.com/authorize --token-url https://login.example.com/token \
       --client-id ID --client-secret-env MYAPI_SECRET --scopes read,offline_access --client-auth body
@@ -57,10 +65,11 @@ client id is an error.`,
 	}
 	fl := cmd.Flags()
 	s := &opts.Settings
-	fl.StringVar(&s.Provider, "provider", "", "freeagent, freeagent-sandbox or generic")
+	fl.StringVar(&s.Provider, "provider", "", strings.Join(config.Presets(), ", "))
 	fl.StringVar(&s.ClientID, "client-id", "", "the app's OAuth identifier")
 	fl.StringVar(&s.ClientSecretEnv, "client-secret-env", "", "read the client secret from this environment variable")
 	fl.StringVar(&s.ClientSecretCmd, "client-secret-cmd", "", "run this command to get the client secret (e.g. \"pass show freeagent\")")
+	fl.BoolVar(&s.ClientSecretKeyring, "client-secret-keyring", false, "keep the client secret in the system keychain (asked for on a terminal, else read from stdin)")
 	fl.StringVar(&s.RedirectURI, "redirect-uri", "", "redirect URI registered with the provider (default "+config.DefaultRedirectURI+")")
 	fl.StringVar(&s.APIURL, "api-url", "", "API root URL (presets fill it)")
 	fl.StringVar(&s.AuthURL, "auth-url", "", "authorisation endpoint (presets fill it)")
@@ -68,8 +77,11 @@ client id is an error.`,
 	fl.StringVar(&s.ClientAuth, "client-auth", "", "how the client authenticates: basic (default), body, none (a public client, no secret) or private_key_jwt (with --key-file)")
 	fl.StringVar(&opts.Scopes, "scopes", "", "comma-separated scopes to request")
 	opts.Extras.add(fl, s)
+	fl.StringVar(&s.Issuer, "issuer", "", "the provider's issuer URL: discovery fills the endpoints not given")
+	fl.StringVar(&s.Tenant, "tenant", "", "the Microsoft tenant (default "+config.DefaultTenant+")")
+	fl.StringVar(&s.CAFile, "ca-file", "", "PEM file of a private certificate authority to trust")
 	fl.StringVar(&s.Grant, "grant", "", "how tokens are had: authorization_code (default, a browser log-in), device_code or client_credentials")
-	fl.StringVar(&s.DeviceAuthURL, "device-auth-url", "", "the device authorization endpoint, for --grant device_code")
+	fl.StringVar(&s.DeviceAuthURL, "device-auth-url", "", "the device authorization endpoint, for --grant device_code (discovery finds it from --issuer)")
 	cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions([]string{config.GrantAuthorizationCode, config.GrantDeviceCode, config.GrantClientCredentials}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(config.Presets(), cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("client-auth", cobra.FixedCompletions([]string{"basic", "body", "none", "private_key_jwt"}, cobra.ShellCompDirectiveNoFileComp))
@@ -135,6 +147,11 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 	if s.ClientID == "" {
 		return usageErrorf("--client-id is required: copy the OAuth identifier from the provider's developer dashboard")
 	}
+	if opts.Settings.ClientSecretKeyring {
+		if err := keepClientSecret(ctx, f, p, s.ClientID); err != nil {
+			return err
+		}
+	}
 	conf, err := config.WriteEnv(path, name, s, true)
 	if err != nil {
 		return err
@@ -173,7 +190,7 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	default:
 		return usageErrorf("--grant %s: use authorization_code, device_code or client_credentials", s.Grant)
 	}
-	for _, u := range []struct{ flag, val string }{{"--api-url", s.APIURL}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL}, {"--device-auth-url", s.DeviceAuthURL}} {
+	for _, u := range []struct{ flag, val string }{{"--api-url", s.APIURL}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL}, {"--issuer", s.Issuer}, {"--device-auth-url", s.DeviceAuthURL}} {
 		if u.val != "" {
 			if err := checkHTTPURL(strings.TrimSpace(u.val)); err != nil {
 				return usageErrorf("%s: %v", u.flag, err)
@@ -190,6 +207,9 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	}
 	if s.ClientSecretEnv != "" && s.ClientSecretCmd != "" {
 		return usageErrorf("--client-secret-env and --client-secret-cmd cannot be used together: choose one place to get the client secret")
+	}
+	if s.ClientSecretKeyring && (s.ClientSecretEnv != "" || s.ClientSecretCmd != "") {
+		return usageErrorf("--client-secret-keyring cannot be used with --client-secret-env or --client-secret-cmd: choose one place to get the client secret")
 	}
 	return checkClientAuthFlag(s)
 }
@@ -209,6 +229,11 @@ func askProvider(ctx context.Context, p *prompter) (string, error) {
 	return p.choose(ctx, "Which provider?", []choice{
 		{"freeagent-sandbox", "freeagent-sandbox  FreeAgent's sandbox, for trying things out"},
 		{"freeagent", "freeagent          FreeAgent, with your real accounts"},
+		{"xero", "xero               Xero"},
+		{"quickbooks", "quickbooks         QuickBooks Online"},
+		{"quickbooks-sandbox", "quickbooks-sandbox QuickBooks Online's sandbox companies"},
+		{"google", "google             Google APIs"},
+		{"microsoft", "microsoft          Microsoft Graph (Entra ID)"},
 		{"generic", "generic            another OAuth 2.0 provider"},
 	}, 1)
 }
@@ -229,7 +254,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 			if u.field == &s.AuthURL && s.Grant != "" && s.Grant != config.GrantAuthorizationCode {
 				continue // only a browser log-in uses it
 			}
-			if *u.field == "" {
+			if *u.field == "" && (s.Issuer == "" || u.field == &s.APIURL) {
 				if *u.field, err = p.ask(ctx, u.question, "", checkHTTPURL); err != nil {
 					return err
 				}
@@ -249,7 +274,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		s.KeyFile, err = p.ask(ctx, "Private key file (PEM; its public half is registered with the provider)", "", checkKeyFileAnswer)
 		return err
 	}
-	if s.ClientSecret != "" || s.ClientSecretEnv != "" || s.ClientSecretCmd != "" || !config.SendsSecret(s.ClientAuth) {
+	if s.ClientSecret != "" || s.ClientSecretEnv != "" || s.ClientSecretCmd != "" || s.ClientSecretKeyring || !config.SendsSecret(s.ClientAuth) {
 		return nil
 	}
 	how, err := p.choose(ctx, "How should freshtoken get the client secret?", []choice{
@@ -325,11 +350,38 @@ func mergeSettings(prev, flags config.EnvSettings) config.EnvSettings {
 	pick(&m.ClientAuth, flags.ClientAuth)
 	pick(&m.Grant, flags.Grant)
 	pick(&m.DeviceAuthURL, flags.DeviceAuthURL)
-	if flags.ClientSecretEnv != "" || flags.ClientSecretCmd != "" || flags.ClientSecret != "" {
+	if flags.ClientSecretEnv != "" || flags.ClientSecretCmd != "" || flags.ClientSecret != "" || flags.ClientSecretKeyring {
 		m.ClientSecret, m.ClientSecretEnv, m.ClientSecretCmd = flags.ClientSecret, flags.ClientSecretEnv, flags.ClientSecretCmd
+		m.ClientSecretKeyring = flags.ClientSecretKeyring
 	}
 	if flags.Scopes != nil {
 		m.Scopes = flags.Scopes
 	}
 	return m
+}
+
+// keepClientSecret puts clientID's secret into the system keychain: asked
+// for without echo on a terminal (p), else read from stdin.
+func keepClientSecret(ctx context.Context, f *Factory, p *prompter, clientID string) error {
+	var secret string
+	if p != nil {
+		var err error
+		if secret, err = p.secret(ctx, "Client secret (kept in the system keychain)"); err != nil {
+			return err
+		}
+	} else {
+		b, err := io.ReadAll(io.LimitReader(f.IO.In, 64<<10))
+		if err != nil {
+			return err
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	if secret == "" {
+		return usageErrorf("--client-secret-keyring: no client secret was given; pipe it in, as in `pass show freeagent | freshtoken init … --client-secret-keyring`; nothing was written")
+	}
+	if err := keyringstore.SetClientSecret(ctx, clientID, secret); err != nil {
+		return fmt.Errorf("the client secret could not be kept in the keychain: %w; nothing was written", err)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "The client secret is kept in the %s.\n", keyringstore.ClientSecretLocation(clientID))
+	return nil
 }

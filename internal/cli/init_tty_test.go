@@ -152,7 +152,7 @@ func TestInitAsksOnATerminal(t *testing.T) {
 	go func() { done <- root.ExecuteContext(t.Context()) }()
 
 	s.expect(t, "Which provider?")
-	s.answer(t, "Choose 1-3 [1]: ", "2")
+	s.answer(t, "Choose 1-8 [1]: ", "2")
 	s.answer(t, "Name for this environment [production]: ", "my env")
 	s.expect(t, `environment name "my env" may only use letters, digits, '-' and '_'`)
 	s.answer(t, "Name for this environment [production]: ", "dev")

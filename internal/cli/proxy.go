@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/proxy"
@@ -81,6 +82,10 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	if len(conf.Envs) == 0 {
 		return usageErrorf("no environment is configured in %s; run `freshtoken init` to add one", conf.Path)
 	}
+	webhook, err := httpx.NewTransport(conf.CAFile) // the top-level ca_file
+	if err != nil {
+		return usageErrorf("%s: ca_file: %v", conf.Path, err)
+	}
 	k := &keeper.Keeper{
 		Envs: func() ([]string, error) {
 			c, err := f.Config()
@@ -91,7 +96,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		},
 		Open:   f.Source,
 		Logger: f.Logger().With("component", "keeper"),
-		Notify: &notify.Notifier{Config: conf.Notify, Logger: f.Logger().With("component", "notify")},
+		Notify: &notify.Notifier{Config: conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(webhook)},
 		TokenFile: func(env string) string {
 			if c, err := f.Config(); err == nil && c.Envs[env] != nil {
 				return c.Envs[env].TokenFile

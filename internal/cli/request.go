@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -198,8 +197,12 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		progress = &pageProgress{w: f.IO.ErrOut}
 		defer progress.done()
 	}
+	hc, err := apiHTTPClient(env, src)
+	if err != nil {
+		return err
+	}
 	client := &apiclient.Client{
-		HTTP:   apiHTTPClient(src, env.Timeout),
+		HTTP:   hc,
 		Logger: f.Logger(),
 		OnWait: func(w apiclient.Wait) {
 			progress.clear()
@@ -259,10 +262,13 @@ func pluralCount(n int, noun string) string {
 // that has not begun to answer within timeout (the environment's timeout
 // setting). Only the wait for the response's headers is bounded: a long
 // download that keeps arriving is not cut off.
-func apiHTTPClient(src *freshtoken.Source, timeout time.Duration) *http.Client {
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.ResponseHeaderTimeout = timeout
-	return &http.Client{Transport: &freshtoken.Transport{Source: src, Base: base}}
+func apiHTTPClient(env *config.Env, src *freshtoken.Source) (*http.Client, error) {
+	base, err := env.Transport()
+	if err != nil {
+		return nil, err
+	}
+	base.ResponseHeaderTimeout = env.Timeout
+	return &http.Client{Transport: &freshtoken.Transport{Source: src, Base: httpx.ExplainTLS(base)}}, nil
 }
 
 // newAPIRequest builds the request with freshtoken's default headers, then

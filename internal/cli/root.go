@@ -112,6 +112,7 @@ Exit codes:
 		newStatusCmd(f, nil),
 		newLogoutCmd(f, nil),
 		newRemoveCmd(f, nil),
+		newStoreCmd(f),
 		newExecCmd(f, nil),
 		newServiceCmd(f),
 		newProxyCmd(f, nil),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 type statusOptions struct {
@@ -63,6 +64,9 @@ type envStatus struct {
 	// grant so that it does not lapse unused, and why.
 	NextRenewal *plannedRenewal `json:"next_renewal,omitempty"`
 	Store       string          `json:"store"`
+	// ClientSecretIn says where the client secret is kept (never the
+	// secret itself).
+	ClientSecretIn string `json:"client_secret_in"`
 	// Problem is what needs a person before the tokens can be used or
 	// renewed again: the grant ended, the client was rejected, or the
 	// stored tokens belong to another client.
@@ -94,7 +98,7 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 	for _, name := range conf.Names() {
 		e := conf.Envs[name]
 		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name, Production: e.IsProduction(),
-			Grant: e.Grant, NeedsLogin: e.Grant != config.GrantClientCredentials}
+			ClientSecretIn: e.ClientSecretWhere(), Grant: e.Grant, NeedsLogin: e.Grant != config.GrantClientCredentials}
 		src, err := opts.f.Source(ctx, name)
 		if err != nil {
 			st.Error = err.Error()
@@ -106,7 +110,7 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 		switch {
 		case err != nil:
 			st.Error = err.Error()
-			if storeProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied)) {
+			if storeProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, keyringstore.ErrNoKeychain)) {
 				storeProblem = err
 			}
 		case rec != nil:
@@ -226,6 +230,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 	if st.Store != "" {
 		row("stored in", st.Store)
 	}
+	row("client secret", st.ClientSecretIn)
 }
 
 // grantText names st's grant for people, and whether it needs a log-in.

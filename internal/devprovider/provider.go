@@ -172,6 +172,7 @@ type Stats struct {
 	Unauthorized  int `json:"unauthorized"` // 401s sent by the API
 	// ClientAssertions counts private_key_jwt assertions accepted.
 	ClientAssertions int `json:"client_assertions"`
+	Discoveries      int `json:"discoveries"` // discovery documents served
 	// ClientCredentials counts successful client_credentials grants.
 	ClientCredentials int `json:"client_credentials"`
 	// DeviceAuthorizations counts user codes issued by the device
@@ -282,6 +283,8 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("POST /v2/approve_app", p.handleApproveDecision)
 	mux.HandleFunc("POST /v2/token_endpoint", p.handleToken)
 	mux.HandleFunc("POST /v2/revoke", p.handleRevoke)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", p.handleDiscovery)
+	mux.HandleFunc("GET /.well-known/openid-configuration", p.handleDiscovery)
 	mux.HandleFunc("POST /v2/device_authorization", p.handleDeviceAuthorization)
 	mux.HandleFunc("GET /v2/device", p.handleDevicePage)
 	mux.HandleFunc("POST /v2/device", p.handleDeviceDecision)

@@ -17,6 +17,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 // Kind is a sort of failure, with one row in the table.
@@ -27,14 +28,14 @@ type Kind int
 const (
 	Unexpected          Kind = iota // a bug
 	Usage                           // a command used wrongly
-	Config                          // the configuration or the store's credentials are wrong
+	Config                          // the configuration or the store's credentials are wrong, or the keychain it names does not exist
 	UnknownEnv                      // no such environment is configured
 	ClientRejected                  // the provider refused the client's credentials
 	LoginNeeded                     // no usable tokens: never logged in, the grant ended, another client's tokens
 	LoginRefused                    // the browser or device log-in was denied or timed out, or its code refused or expired
 	HTTPError                       // the API answered with an error status
 	ProviderUnreachable             // the provider or the API could not be reached, or kept failing
-	StoreUnreachable                // the shared store could not be reached
+	StoreUnreachable                // the shared store could not be reached, or the keychain is locked
 	Interrupted                     // a signal ended the command, or stopped the proxy mid-request
 )
 
@@ -85,7 +86,8 @@ func Of(err error) Kind {
 		return kd.FailureKind()
 	case errors.Is(err, context.Canceled):
 		return Interrupted
-	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy):
+	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy),
+		errors.Is(err, keyringstore.ErrNoKeychain):
 		return Config
 	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, freshtoken.ErrLoginRefused):
 		return LoginRefused

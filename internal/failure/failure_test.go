@@ -13,6 +13,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 // TestTableBothWays: every failure sorts into its kind, whose row gives the
@@ -39,6 +40,8 @@ func TestTableBothWays(t *testing.T) {
 		{fmt.Errorf("dev: %w: no answer from the browser", login.ErrNotApproved), failure.LoginRefused, 3, 401, "login_refused"},
 		{fmt.Errorf("dev: %w", login.ErrStateMismatch), failure.LoginRefused, 3, 401, "login_refused"},
 		{fmt.Errorf("dev: %w: 127.0.0.1:8787", login.ErrPortBusy), failure.Config, 2, 500, "invalid_configuration"},
+		{fmt.Errorf("tokens: %w", keyringstore.ErrNoKeychain), failure.Config, 2, 500, "invalid_configuration"},
+		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: keyringstore.ErrLocked}, failure.StoreUnreachable, 5, 503, "store_unreachable"},
 		{errors.New("a bug"), failure.Unexpected, 1, 500, "failed"},
 		{context.Canceled, failure.Interrupted, 130, 503, "interrupted"},
 	}

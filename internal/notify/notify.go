@@ -44,7 +44,10 @@ type Notice struct {
 type Notifier struct {
 	Config config.Notify
 	Logger *slog.Logger
-	HTTP   *http.Client // nil: a client with sendTimeout
+	HTTP   *http.Client // nil: a client with sendTimeout over Transport
+	// Transport carries webhook posts when HTTP is nil; nil:
+	// http.DefaultTransport.
+	Transport http.RoundTripper
 
 	mu    sync.Mutex
 	state map[string]Notice // the current notice per environment
@@ -116,7 +119,7 @@ func (n *Notifier) post(ctx context.Context, notice Notice) error {
 	req.Header.Set("Content-Type", "application/json")
 	client := n.HTTP
 	if client == nil {
-		client = &http.Client{Timeout: sendTimeout}
+		client = &http.Client{Timeout: sendTimeout, Transport: n.Transport}
 	}
 	resp, err := client.Do(req)
 	if err != nil {

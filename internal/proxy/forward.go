@@ -64,10 +64,18 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		api.Path += "/"
 		api.RawPath = ""
 	}
+	upstream := p.upstream
+	if ec.CAFile != "" { // its own certificate authorities, trusted for its API alone
+		t, err := ec.Transport()
+		if err != nil {
+			return nil, err
+		}
+		upstream = newTransport(t.TLSClientConfig, p.o.UpstreamProxy)
+	}
 	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath()}
 	e.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite(e),
-		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{base: p.upstream, firstByte: ec.Timeout}},
+		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{base: httpx.ExplainTLS(upstream), firstByte: ec.Timeout}},
 		ModifyResponse: p.modifyResponse(e),
 		ErrorHandler:   p.upstreamError(e),
 		BufferPool:     &p.buffers,

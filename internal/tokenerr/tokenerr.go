@@ -31,7 +31,7 @@ const (
 func Classify(err error) (c Class, wait time.Duration, desc string) {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
-		return Passing, 0, clip(err.Error())
+		return Passing, 0, clip(httpx.UnwrapURLError(err).Error())
 	}
 	status := 0
 	if re.Response != nil {

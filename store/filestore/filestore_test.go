@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
@@ -380,4 +381,11 @@ func TestFIFORefused(t *testing.T) {
 			t.Fatalf("%s: the store waited on a FIFO", name)
 		}
 	}
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() store.Store {
+		dir := filepath.Join(t.TempDir(), "tokens")
+		return func() store.Store { return filestore.New(dir) }
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
@@ -31,40 +32,6 @@ func raw(t *testing.T, srv *redistest.Server) *redis.Client {
 	return c
 }
 
-func TestSaveLoadDelete(t *testing.T) {
-	srv := redistest.Start(t)
-	ctx := context.Background()
-	// Two stores on one database are two machines sharing it.
-	a, b := open(t, srv.URL), open(t, srv.URL)
-	if _, err := a.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("Load before any Save: %v, want ErrNotFound", err)
-	}
-	want := &store.Record{AccessToken: "at", TokenType: "Bearer", RefreshToken: "rt",
-		Expiry: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC), Renewals: 3}
-	if err := a.Save(ctx, "sandbox", want); err != nil {
-		t.Fatal(err)
-	}
-	got, err := b.Load(ctx, "sandbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.AccessToken != "at" || got.RefreshToken != "rt" || !got.Expiry.Equal(want.Expiry) || got.Renewals != 3 {
-		t.Fatalf("the other machine loaded %+v, want %+v", got, want)
-	}
-	if _, err := b.Load(ctx, "production"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("another environment: %v, want ErrNotFound", err)
-	}
-	if err := b.Delete(ctx, "sandbox"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("Load after Delete: %v, want ErrNotFound", err)
-	}
-	if err := a.Delete(ctx, "sandbox"); err != nil {
-		t.Fatalf("deleting nothing: %v", err)
-	}
-}
-
 // TestCorruptRecordIsKept: a value freshtoken cannot read is reported, and
 // left as it is.
 func TestCorruptRecordIsKept(t *testing.T) {
@@ -79,35 +46,6 @@ func TestCorruptRecordIsKept(t *testing.T) {
 	if v, _ := rc.Get(ctx, "freshtoken:sandbox").Result(); v != "not json" {
 		t.Fatalf("the corrupt record became %q", v)
 	}
-}
-
-// TestLockExcludesOtherMachines: while one store holds an environment's
-// lock, another's Lock waits; it gets the lock once the first lets go.
-func TestLockExcludesOtherMachines(t *testing.T) {
-	srv := redistest.Start(t)
-	a, b := open(t, srv.URL), open(t, srv.URL)
-	unlock, err := a.Lock(context.Background(), "sandbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	if _, err := b.Lock(ctx, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("a second Lock while the first is held: %v, want it to wait until its deadline", err)
-	}
-	other, err := b.Lock(context.Background(), "production")
-	if err != nil {
-		t.Fatalf("another environment's lock: %v", err)
-	}
-	other()
-	unlock()
-	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	unlockB, err := b.Lock(ctx, "sandbox")
-	if err != nil {
-		t.Fatalf("Lock after the holder let go: %v", err)
-	}
-	unlockB()
 }
 
 // TestLiveHolderKeepsItsLock: a holder's lock outlives its TTL for as long
@@ -223,4 +161,11 @@ func TestDenied(t *testing.T) {
 	if _, err := reader.Lock(ctx, "sandbox"); !errors.Is(err, store.ErrDenied) {
 		t.Errorf("Lock by a user who may not set keys: %v; want ErrDenied", err)
 	}
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() store.Store {
+		srv := redistest.Start(t)
+		return func() store.Store { return open(t, srv.URL) }
+	})
 }

@@ -1,0 +1,294 @@
+package config
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// How long a discovery document is kept: what its Cache-Control max-age
+// says, within these bounds, else a day.
+const (
+	DefaultDiscoveryLifetime = 24 * time.Hour
+	minDiscoveryLifetime     = 5 * time.Minute
+	maxDiscoveryLifetime     = 7 * 24 * time.Hour
+)
+
+// maxDiscoveryDocument bounds the discovery document read.
+const maxDiscoveryDocument = 1 << 20
+
+// discoveryDocument is the part of an RFC 8414 or OpenID Connect
+// discovery document freshtoken uses.
+type discoveryDocument struct {
+	Issuer                      string   `json:"issuer"`
+	AuthorizationEndpoint       string   `json:"authorization_endpoint,omitempty"`
+	TokenEndpoint               string   `json:"token_endpoint"`
+	RevocationEndpoint          string   `json:"revocation_endpoint,omitempty"`
+	DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint,omitempty"`
+	TokenEndpointAuthMethods    []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+}
+
+// cachedDiscovery is a discovery document as cached beside the config.
+type cachedDiscovery struct {
+	URL       string            `json:"url"` // where it was fetched
+	FetchedAt time.Time         `json:"fetched_at"`
+	ExpiresAt time.Time         `json:"expires_at"`
+	Document  discoveryDocument `json:"document"`
+}
+
+// fetchedDocuments are the documents this process fetched, by cache path,
+// so that it fetches each at most once while it is fresh even where the
+// cache cannot be written.
+var fetchedDocuments sync.Map // string → *cachedDiscovery
+
+// discovery finds an environment's endpoints from its issuer's discovery
+// document. The document is read from the cache while it is fresh, else
+// fetched once and cached; when the provider cannot be reached, a stale
+// cached copy is used rather than nothing.
+type discovery struct {
+	env  *Env
+	http *http.Client
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// wellKnownURLs are where issuer's discovery document may be, in the order
+// tried: RFC 8414's, with the well-known part inserted before the issuer's
+// path, then OpenID Connect's, appended to it.
+func wellKnownURLs(issuer string) []string {
+	u, _ := url.Parse(issuer) // checked by checkIssuer
+	path := strings.TrimSuffix(u.EscapedPath(), "/")
+	root := u.Scheme + "://" + u.Host
+	rfc8414 := root + "/.well-known/oauth-authorization-server" + path
+	oidc := root + path + "/.well-known/openid-configuration"
+	return []string{rfc8414, oidc}
+}
+
+// cachePath is the file issuer's document is cached in.
+func (d *discovery) cachePath() string {
+	sum := sha256.Sum256([]byte(d.env.Issuer))
+	return filepath.Join(d.env.discoveryDir, hex.EncodeToString(sum[:16])+".json")
+}
+
+// endpoints is freshtoken.Settings.Discover for the environment.
+func (d *discovery) endpoints(ctx context.Context) (freshtoken.Endpoints, error) {
+	if d.http == nil {
+		t, err := d.env.Transport()
+		if err != nil {
+			return freshtoken.Endpoints{}, err
+		}
+		d.http = &http.Client{Timeout: d.env.Timeout, Transport: httpx.ExplainTLS(t)}
+	}
+	doc, err := d.document(ctx)
+	if err != nil {
+		return freshtoken.Endpoints{}, err
+	}
+	d.checkClientAuth(doc.TokenEndpointAuthMethods)
+	return freshtoken.Endpoints{
+		AuthURL:       doc.AuthorizationEndpoint,
+		TokenURL:      doc.TokenEndpoint,
+		RevocationURL: doc.RevocationEndpoint,
+		DeviceAuthURL: doc.DeviceAuthorizationEndpoint,
+	}, nil
+}
+
+func (d *discovery) document(ctx context.Context) (*discoveryDocument, error) {
+	cached := d.readCache()
+	now := d.now()
+	if cached != nil && now.Before(cached.ExpiresAt) {
+		d.log.Debug("discovery document from the cache", "issuer", d.env.Issuer, "fetched", cached.FetchedAt.Format(time.RFC3339), "expires", cached.ExpiresAt.Format(time.RFC3339))
+		return &cached.Document, nil
+	}
+	if v, ok := fetchedDocuments.Load(d.cachePath()); ok && now.Before(v.(*cachedDiscovery).ExpiresAt) {
+		d.log.Debug("discovery document fetched earlier by this process", "issuer", d.env.Issuer)
+		return &v.(*cachedDiscovery).Document, nil
+	}
+	fetched, err := d.fetch(ctx)
+	if err != nil {
+		if cached != nil && errors.Is(err, freshtoken.ErrUnreachable) {
+			d.log.Debug("discovery failed; using the stale cached document", "issuer", d.env.Issuer,
+				"fetched", cached.FetchedAt.Format(time.RFC3339), "expired", cached.ExpiresAt.Format(time.RFC3339), "error", err.Error())
+			return &cached.Document, nil
+		}
+		return nil, err
+	}
+	fetchedDocuments.Store(d.cachePath(), fetched)
+	d.writeCache(fetched)
+	return &fetched.Document, nil
+}
+
+// readCache returns the cached document for the issuer, fresh or stale;
+// nil when there is none, or none this user can trust.
+func (d *discovery) readCache() *cachedDiscovery {
+	path := d.cachePath()
+	info, err := os.Lstat(path)
+	if err != nil {
+		return nil
+	}
+	if !info.Mode().IsRegular() {
+		d.log.Warn("discovery cache is not a regular file; ignoring it", "path", path)
+		return nil
+	}
+	if err := checkFile(path, info); err != nil {
+		d.log.Warn("discovery cache ignored", "error", err.Error())
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var c cachedDiscovery
+	if err := json.Unmarshal(data, &c); err != nil || c.Document.Issuer != d.env.Issuer || d.check(&c.Document, c.URL) != nil {
+		d.log.Debug("discovery cache unreadable; fetching again", "path", path)
+		return nil
+	}
+	return &c
+}
+
+func (d *discovery) writeCache(c *cachedDiscovery) {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err == nil {
+		err = os.MkdirAll(d.env.discoveryDir, 0o700)
+	}
+	if err == nil {
+		err = atomicfile.Write(d.cachePath(), append(data, '\n'), atomicfile.Options{})
+	}
+	if err != nil {
+		d.log.Debug("discovery document not cached", "path", d.cachePath(), "error", err.Error())
+		return
+	}
+	d.log.Debug("discovery document cached", "path", d.cachePath(), "expires", c.ExpiresAt.Format(time.RFC3339))
+}
+
+// fetch tries each well-known URL until one has a document.
+func (d *discovery) fetch(ctx context.Context) (*cachedDiscovery, error) {
+	urls := wellKnownURLs(d.env.Issuer)
+	var missing []string
+	for _, u := range urls {
+		c, found, err := d.fetchOne(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			return c, nil
+		}
+		missing = append(missing, u)
+	}
+	return nil, Invalidf("%s: issuer %s has no discovery document (neither %s answered with one); check issuer, or set auth_url and token_url instead",
+		d.env.Name, d.env.Issuer, strings.Join(missing, " nor "))
+}
+
+// fetchOne fetches the document at u; found is false when u has none (a
+// 4xx answer), so the next URL is tried.
+func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery, found bool, err error) {
+	unreachable := func(why string) error {
+		return &freshtoken.Error{Env: d.env.Name, Kind: freshtoken.ErrUnreachable,
+			Msg: fmt.Sprintf("the discovery document at %s could not be fetched (%s); check issuer and your network, or set auth_url and token_url", u, why)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.env.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	req.Header.Set("Accept", "application/json")
+	d.log.Debug("discovery request", "url", u)
+	sent := d.now()
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return nil, false, unreachable(redact.OneLine(httpx.UnwrapURLError(err).Error(), 200))
+	}
+	defer httpx.Drain(resp)
+	d.log.Debug("discovery answer", "url", u, "status", resp.StatusCode)
+	switch {
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout:
+		return nil, false, unreachable("HTTP " + strconv.Itoa(resp.StatusCode))
+	case resp.StatusCode != http.StatusOK:
+		return nil, false, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryDocument))
+	if err != nil {
+		return nil, false, unreachable(redact.OneLine(err.Error(), 200))
+	}
+	var doc discoveryDocument
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, false, Invalidf("%s: the discovery document at %s is not JSON (%s); check issuer", d.env.Name, u, redact.OneLine(err.Error(), 100))
+	}
+	if err := d.check(&doc, u); err != nil {
+		return nil, false, err
+	}
+	return &cachedDiscovery{URL: u, FetchedAt: sent, ExpiresAt: sent.Add(lifetime(resp.Header.Get("Cache-Control"))), Document: doc}, true, nil
+}
+
+// check refuses a document for another issuer (RFC 8414 section 3.3), one
+// without a token endpoint, and endpoints that are not http(s) URLs.
+func (d *discovery) check(doc *discoveryDocument, u string) error {
+	if doc.Issuer != d.env.Issuer {
+		return Invalidf("%s: the discovery document at %s is for issuer %q, not %q; set issuer exactly as the provider writes it (a trailing slash counts)",
+			d.env.Name, u, redact.OneLine(doc.Issuer, 200), d.env.Issuer)
+	}
+	if doc.TokenEndpoint == "" {
+		return Invalidf("%s: the discovery document at %s names no token_endpoint; set token_url", d.env.Name, u)
+	}
+	for _, e := range []string{doc.AuthorizationEndpoint, doc.TokenEndpoint, doc.RevocationEndpoint, doc.DeviceAuthorizationEndpoint} {
+		if e == "" {
+			continue
+		}
+		if err := checkHTTPURL(e); err != nil {
+			return Invalidf("%s: the discovery document at %s names an endpoint that %v", d.env.Name, u, err)
+		}
+	}
+	return nil
+}
+
+// clientAuthMethods are the token_endpoint_auth_methods_supported names of
+// each client_auth.
+var clientAuthMethods = map[string]string{
+	"basic": "client_secret_basic", "body": "client_secret_post", "none": "none", "private_key_jwt": "private_key_jwt",
+}
+
+// checkClientAuth warns when the provider says its token endpoint does not
+// take the configured client authentication. It never changes it: the
+// style is chosen in the configuration, not guessed.
+func (d *discovery) checkClientAuth(supported []string) {
+	method, ok := clientAuthMethods[d.env.ClientAuth]
+	if !ok || len(supported) == 0 || slices.Contains(supported, method) {
+		return
+	}
+	d.log.Warn(fmt.Sprintf("%s: the provider's discovery document lists %s for its token endpoint, not %s (client_auth = %q); if token requests are refused, change client_auth",
+		d.env.Name, redact.OneLine(strings.Join(supported, ", "), 200), method, d.env.ClientAuth))
+}
+
+// lifetime is how long a document is kept: its Cache-Control max-age,
+// within bounds, else a day.
+func lifetime(cacheControl string) time.Duration {
+	for _, directive := range strings.Split(cacheControl, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(directive), "=")
+		if !strings.EqualFold(k, "max-age") {
+			continue
+		}
+		if n, err := strconv.ParseInt(strings.Trim(v, `"`), 10, 64); err == nil && n >= 0 {
+			return min(max(time.Duration(min(n, int64(maxDiscoveryLifetime/time.Second)))*time.Second, minDiscoveryLifetime), maxDiscoveryLifetime)
+		}
+	}
+	return DefaultDiscoveryLifetime
+}

@@ -1,0 +1,351 @@
+package config_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
+)
+
+// metadataServer serves one discovery document at path, counting fetches;
+// issuer and endpoints are under its own URL plus issuerPath.
+type metadataServer struct {
+	*httptest.Server
+	fetches      atomic.Int32
+	issuer       string
+	cacheControl string
+}
+
+func newMetadataServer(t *testing.T, issuerPath string, wellKnown func(issuer string) string, tweak func(doc map[string]any)) *metadataServer {
+	t.Helper()
+	m := &metadataServer{}
+	mux := http.NewServeMux()
+	m.Server = httptest.NewServer(mux)
+	t.Cleanup(m.Close)
+	m.issuer = m.URL + issuerPath
+	doc := map[string]any{
+		"issuer":                        m.issuer,
+		"authorization_endpoint":        m.issuer + "/auth",
+		"token_endpoint":                m.issuer + "/token",
+		"revocation_endpoint":           m.issuer + "/revoke",
+		"device_authorization_endpoint": m.issuer + "/device",
+	}
+	if tweak != nil {
+		tweak(doc)
+	}
+	mux.HandleFunc("GET "+strings.TrimPrefix(wellKnown(m.issuer), m.URL), func(w http.ResponseWriter, r *http.Request) {
+		m.fetches.Add(1)
+		if m.cacheControl != "" {
+			w.Header().Set("Cache-Control", m.cacheControl)
+		}
+		json.NewEncoder(w).Encode(doc)
+	})
+	return m
+}
+
+func rfc8414(issuer string) string {
+	i := strings.Index(issuer[len("http://"):], "/") + len("http://")
+	if i < len("http://") {
+		return issuer + "/.well-known/oauth-authorization-server"
+	}
+	return issuer[:i] + "/.well-known/oauth-authorization-server" + issuer[i:]
+}
+
+func oidc(issuer string) string { return issuer + "/.well-known/openid-configuration" }
+
+// issuerConfig writes a configuration with one environment, "idp", using
+// issuer, and extra keys; the store is beside it.
+func issuerConfig(t *testing.T, dir, issuer, extra string) string {
+	t.Helper()
+	p := filepath.Join(dir, "config.toml")
+	text := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n\n[env.idp]\napi_url = \"https://api.example.com/\"\nclient_id = \"id\"\nclient_secret = \"s\"\nissuer = \"" + issuer + "\"\n" + extra
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// openIdP opens environment "idp" as a new process would.
+func openIdP(t *testing.T, path string, clock func() time.Time, log *slog.Logger) *freshtoken.Source {
+	t.Helper()
+	config.ForgetFetchedDiscoveries()
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: "idp", Clock: clock, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// TestDiscoveryDocuments: an RFC 8414 document (at the path-inserted URL
+// for an issuer with a path) and an OpenID Connect one both fill every
+// endpoint; the first needs no second URL tried.
+func TestDiscoveryDocuments(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		issuerPath string
+		wellKnown  func(string) string
+	}{
+		{"rfc8414 with path", "/realms/x", rfc8414},
+		{"rfc8414 without path", "", rfc8414},
+		{"oidc with path", "/realms/x", oidc},
+		{"oidc without path", "", oidc},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMetadataServer(t, tc.issuerPath, tc.wellKnown, nil)
+			src := openIdP(t, issuerConfig(t, t.TempDir(), m.issuer, ""), nil, nil)
+			ep, err := src.Endpoints(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := freshtoken.Endpoints{AuthURL: m.issuer + "/auth", TokenURL: m.issuer + "/token", RevocationURL: m.issuer + "/revoke", DeviceAuthURL: m.issuer + "/device"}
+			if ep != want {
+				t.Fatalf("endpoints = %+v, want %+v", ep, want)
+			}
+			if !src.CanRevoke() {
+				t.Error("CanRevoke = false with a discovered revocation endpoint")
+			}
+			if n := m.fetches.Load(); n != 1 {
+				t.Errorf("%d fetches, want 1", n)
+			}
+		})
+	}
+}
+
+// TestDiscoveryExplicitEndpointsWin: endpoints in the file are used as
+// written; discovery fills only the others.
+func TestDiscoveryExplicitEndpointsWin(t *testing.T) {
+	m := newMetadataServer(t, "/realms/x", oidc, nil)
+	src := openIdP(t, issuerConfig(t, t.TempDir(), m.issuer, "token_url = \"https://other.example.com/token\"\nrevocation_url = \"https://other.example.com/revoke\"\n"), nil, nil)
+	ep, err := src.Endpoints(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.TokenURL != "https://other.example.com/token" || ep.RevocationURL != "https://other.example.com/revoke" || ep.AuthURL != m.issuer+"/auth" {
+		t.Fatalf("endpoints = %+v", ep)
+	}
+}
+
+// TestDiscoveryRefusals: a document naming another issuer, one that is
+// not JSON, and an issuer with no document are configuration errors
+// naming the URL; nothing is cached.
+func TestDiscoveryRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		tweak func(map[string]any)
+		want  string
+	}{
+		{"issuer mismatch", func(d map[string]any) { d["issuer"] = "https://evil.example.com" }, `is for issuer "https://evil.example.com"`},
+		{"no token endpoint", func(d map[string]any) { delete(d, "token_endpoint") }, "names no token_endpoint"},
+		{"bad endpoint", func(d map[string]any) { d["token_endpoint"] = "javascript:alert(1)" }, "is not an http(s) URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMetadataServer(t, "/realms/x", rfc8414, tc.tweak)
+			dir := t.TempDir()
+			_, err := openIdP(t, issuerConfig(t, dir, m.issuer, ""), nil, nil).Endpoints(t.Context())
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), rfc8414(m.issuer)) {
+				t.Fatalf("err = %v; want ErrInvalid saying %q and naming the URL", err, tc.want)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(dir, "discovery")); len(entries) > 0 {
+				t.Errorf("a refused document was cached: %v", entries)
+			}
+		})
+	}
+	t.Run("no document", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		t.Cleanup(srv.Close)
+		_, err := openIdP(t, issuerConfig(t, t.TempDir(), srv.URL+"/realms/x", ""), nil, nil).Endpoints(t.Context())
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), srv.URL+"/.well-known/oauth-authorization-server/realms/x") ||
+			!strings.Contains(err.Error(), srv.URL+"/realms/x/.well-known/openid-configuration") {
+			t.Fatalf("err = %v; want ErrInvalid naming both URLs tried", err)
+		}
+	})
+}
+
+// TestDiscoveryUnreachable: a provider that cannot be reached is
+// ErrUnreachable, in one line naming the URL.
+func TestDiscoveryUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	issuer := srv.URL + "/realms/x"
+	srv.Close()
+	_, err := openIdP(t, issuerConfig(t, t.TempDir(), issuer, ""), nil, nil).Endpoints(t.Context())
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "the discovery document at "+rfc8414(issuer)+" could not be fetched") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v; want ErrUnreachable naming the URL, on one line", err)
+	}
+}
+
+// TestDiscoveryCache: a second process reads the cached document (mode
+// 0600) without a fetch; once its lifetime (Cache-Control max-age, within
+// bounds, else a day) has passed it is fetched again; and when the
+// provider cannot be reached then, the stale copy is used and the debug
+// log says so.
+func TestDiscoveryCache(t *testing.T) {
+	for _, tc := range []struct {
+		cacheControl string
+		lifetime     time.Duration
+	}{
+		{"", config.DefaultDiscoveryLifetime},
+		{"public, max-age=600", 10 * time.Minute},
+		{"max-age=1", 5 * time.Minute},           // at least five minutes
+		{"max-age=99999999", 7 * 24 * time.Hour}, // at most a week
+	} {
+		t.Run(tc.cacheControl, func(t *testing.T) {
+			clock := fakeclock.New()
+			m := newMetadataServer(t, "/realms/x", oidc, nil)
+			m.cacheControl = tc.cacheControl
+			dir := t.TempDir()
+			path := issuerConfig(t, dir, m.issuer, "")
+			if _, err := openIdP(t, path, clock.Now, nil).Endpoints(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			files, _ := filepath.Glob(filepath.Join(dir, "discovery", "*.json"))
+			if len(files) != 1 {
+				t.Fatalf("cache files: %v", files)
+			}
+			if fi, err := os.Stat(files[0]); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("cache file: %v, %v; want mode 0600", fi.Mode(), err)
+			}
+			clock.Advance(tc.lifetime - time.Second)
+			if _, err := openIdP(t, path, clock.Now, nil).Endpoints(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if n := m.fetches.Load(); n != 1 {
+				t.Fatalf("%d fetches within the lifetime, want 1", n)
+			}
+			clock.Advance(2 * time.Second)
+			if _, err := openIdP(t, path, clock.Now, nil).Endpoints(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if n := m.fetches.Load(); n != 2 {
+				t.Fatalf("%d fetches after the lifetime, want 2", n)
+			}
+			clock.Advance(tc.lifetime + time.Second)
+			m.Close()
+			var log bytes.Buffer
+			ep, err := openIdP(t, path, clock.Now, slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))).Endpoints(t.Context())
+			if err != nil || ep.TokenURL != m.issuer+"/token" {
+				t.Fatalf("stale cache not used: %+v, %v", ep, err)
+			}
+			if !strings.Contains(log.String(), "using the stale cached document") {
+				t.Errorf("debug log does not say the stale copy was used:\n%s", log.String())
+			}
+		})
+	}
+}
+
+// TestDiscoveryOnlyWhenNeeded: serving a stored valid token fetches no
+// document, and tokens are bound to the issuer; renewals use the dev
+// provider's discovered endpoints, fetched once per process, even by
+// another source in it when the cache file is gone.
+func TestDiscoveryOnlyWhenNeeded(t *testing.T) {
+	p := devprovider.New(devprovider.Options{AutoApprove: true})
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(p.Close)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	text := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n\n[env.idp]\napi_url = \"" + srv.URL + "/\"\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nissuer = \"" + srv.URL + "\"\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := openIdP(t, path, nil, nil)
+	rec, err := loginAtDevProvider(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Stats().Discoveries; got != 1 {
+		t.Fatalf("%d discoveries for the log-in, want 1", got)
+	}
+	os.RemoveAll(filepath.Join(dir, "discovery"))
+
+	again := openIdP(t, path, nil, nil)
+	tok, err := again.Token()
+	if err != nil || tok.AccessToken != rec.AccessToken {
+		t.Fatalf("stored token not served: %v", err)
+	}
+	if got := p.Stats().Discoveries; got != 1 {
+		t.Fatalf("serving a stored token fetched the discovery document (%d fetches)", got)
+	}
+	for range 2 {
+		if _, err := again.Renew(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := p.Stats(); st.Discoveries != 2 || st.Refreshes != 2 {
+		t.Fatalf("stats %+v; want one more discovery for two renewals", st)
+	}
+	os.RemoveAll(filepath.Join(dir, "discovery"))
+	third, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: "idp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := third.Renew(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); st.Discoveries != 2 || st.Refreshes != 3 {
+		t.Fatalf("stats %+v; want no second discovery in this process", st)
+	}
+	r, err := again.Record(t.Context())
+	if err != nil || r.Grant.Issuer != srv.URL || r.Grant.TokenURL != "" {
+		t.Fatalf("grant %+v, %v; want bound to the issuer", r.Grant, err)
+	}
+}
+
+// loginAtDevProvider logs in at the dev provider (which approves at once)
+// with src's discovered endpoints, and stores the tokens through src.
+func loginAtDevProvider(t *testing.T, src *freshtoken.Source) (*oauth2.Token, error) {
+	t.Helper()
+	conf, err := src.OAuth2Config(t.Context(), "http://127.0.0.1:1/callback")
+	if err != nil {
+		return nil, err
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(conf.AuthCodeURL("state"))
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil {
+		return nil, err
+	}
+	sent := time.Now()
+	tok, err := conf.Exchange(t.Context(), loc.Query().Get("code"))
+	if err != nil {
+		return nil, err
+	}
+	return tok, src.SaveLogin(t.Context(), tok, sent)
+}
+
+// TestDiscoveryClientAuthWarning: a document that lists other client
+// authentication methods than the configured one gets a warning, and the
+// configured one is still used.
+func TestDiscoveryClientAuthWarning(t *testing.T) {
+	m := newMetadataServer(t, "", oidc, func(d map[string]any) { d["token_endpoint_auth_methods_supported"] = []string{"client_secret_post"} })
+	var log bytes.Buffer
+	src := openIdP(t, issuerConfig(t, t.TempDir(), m.issuer, "client_auth = \"basic\"\n"), nil, slog.New(slog.NewTextHandler(&log, nil)))
+	if _, err := src.Endpoints(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), "lists client_secret_post for its token endpoint, not client_secret_basic") {
+		t.Fatalf("no warning:\n%s", log.String())
+	}
+	conf, err := src.OAuth2Config(t.Context(), "")
+	if err != nil || conf.Endpoint.AuthStyle != oauth2.AuthStyleInHeader {
+		t.Fatalf("client auth changed: %v, %v", conf.Endpoint.AuthStyle, err)
+	}
+}

@@ -1,0 +1,4 @@
+package config
+
+// ForgetFetchedDiscoveries makes this process as a new one to discovery.
+func ForgetFetchedDiscoveries() { fetchedDocuments.Clear() }

@@ -1,0 +1,143 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
+)
+
+// This file holds what the system keychain adds to the configuration (the
+// keyring:// store URL and client_secret_keyring), and what moving between
+// stores needs.
+
+// IsKeyringURL reports whether storeURL names the system keychain.
+func IsKeyringURL(storeURL string) bool {
+	return strings.HasPrefix(strings.ToLower(storeURL), "keyring:")
+}
+
+// keyringService returns the service name a keyring:// URL gives: the
+// service query parameter, else keyringstore.DefaultService. The URL has no
+// host, path or other parameter.
+func keyringService(storeURL string) (string, error) {
+	u, err := url.Parse(storeURL)
+	if err != nil || u.Opaque != "" || u.Host != "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.Fragment != "" {
+		return "", fmt.Errorf("%q is not a keychain URL; write keyring://, or keyring://?service=NAME to keep these tokens apart from others", store.RedactURL(storeURL))
+	}
+	q := u.Query()
+	for k := range q {
+		if k != "service" {
+			return "", fmt.Errorf("keyring:// takes one option, service, not %q", k)
+		}
+	}
+	if !q.Has("service") {
+		return keyringstore.DefaultService, nil
+	}
+	svc := strings.TrimSpace(q.Get("service"))
+	if svc == "" {
+		return "", errors.New("keyring://?service= needs a name, such as keyring://?service=freshtoken-work")
+	}
+	return svc, nil
+}
+
+// openKeyringStore is the keychain store a keyring:// URL names, with its
+// renewal lock files in the default state folder, where the file store
+// keeps its own.
+func openKeyringStore(storeURL string) (store.Store, error) {
+	svc, err := keyringService(storeURL)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := defaultStoreDir()
+	if err != nil {
+		return nil, err
+	}
+	return keyringstore.New(svc, dir), nil
+}
+
+// StoreID names the records a store URL's store holds: two URLs with the
+// same ID are one store, however they are written.
+func StoreID(storeURL string) (string, error) {
+	switch {
+	case IsRedisURL(storeURL):
+		return store.RedactURL(storeURL), nil
+	case IsKeyringURL(storeURL):
+		svc, err := keyringService(storeURL)
+		return "keyring:" + svc, err
+	}
+	dir, err := StoreDir(storeURL)
+	return "file:" + dir, err
+}
+
+// LockDomain says which renewal locks a store URL's store takes: two URLs
+// with the same domain share their locks, so one process must not take an
+// environment's lock through both.
+func LockDomain(storeURL string) (string, error) {
+	switch {
+	case IsRedisURL(storeURL):
+		return store.RedactURL(storeURL), nil
+	case IsKeyringURL(storeURL):
+		if _, err := keyringService(storeURL); err != nil {
+			return "", err
+		}
+		return defaultStoreDir()
+	}
+	return StoreDir(storeURL)
+}
+
+// clientSecretFromKeyring returns e's client secret from the keychain.
+func (e *Env) clientSecretFromKeyring(ctx context.Context) (string, error) {
+	v, err := keyringstore.ClientSecret(ctx, e.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", Invalidf("environment %s: client_secret_keyring is set, but the system keychain holds no client secret for client %q; put it there with `freshtoken init -e %s --client-secret-keyring`",
+			e.Name, e.ClientID, e.Name)
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(v), nil
+}
+
+// ClientSecretWhere says where e's client secret is kept, for people, and
+// never the secret: the keychain, an environment variable, a command's
+// output, the config file, or nowhere (a public client).
+func (e *Env) ClientSecretWhere() string {
+	switch {
+	case e.ClientSecretKeyring:
+		return keyringstore.ClientSecretLocation(e.ClientID)
+	case e.ClientSecret != "":
+		return "the config file"
+	case e.ClientSecretEnv != "":
+		return "$" + e.ClientSecretEnv
+	case e.ClientSecretCmd != "":
+		return "the output of client_secret_cmd"
+	}
+	return "none (a public client)"
+}
+
+// SetStoreURL sets [store] url in the file at path to storeURL, leaving
+// the rest of the file (comments included) as it was, with the same care as
+// WriteEnv.
+func SetStoreURL(path, storeURL string) (*File, error) {
+	line := fmt.Sprintf("url = %q", storeURL)
+	return rewrite(path, func(old string) string {
+		lines := splitLines(old)
+		in := false
+		for i, l := range lines {
+			t := strings.TrimSpace(l)
+			if strings.HasPrefix(t, "[") {
+				in = normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]")) == "store"
+				continue
+			}
+			if k, _, ok := strings.Cut(t, "="); in && ok && normalizeKey(k) == "url" {
+				lines[i] = line
+				return strings.Join(lines, "\n") + "\n"
+			}
+		}
+		return replaceTable(old, "store", "[store]\n"+line+"\n")
+	})
+}

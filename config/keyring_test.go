@@ -1,0 +1,120 @@
+package config_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
+)
+
+func TestKeyringStoreURLs(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	for url, want := range map[string]string{
+		"keyring://":                     `service "freshtoken"`,
+		"keyring:":                       `service "freshtoken"`,
+		"KEYRING://":                     `service "freshtoken"`,
+		"keyring://?service=freshtoken2": `service "freshtoken2"`,
+	} {
+		s, err := config.OpenStore(url)
+		if err != nil {
+			t.Errorf("%s: %v", url, err)
+			continue
+		}
+		if loc := s.Location("dev"); !strings.Contains(loc, want) {
+			t.Errorf("%s: Location %q, want %s", url, loc, want)
+		}
+	}
+	for url, want := range map[string]string{
+		"keyring://host":            "not a keychain URL",
+		"keyring:///path":           "not a keychain URL",
+		"keyring://?service=":       "needs a name",
+		"keyring://?collection=x":   "takes one option, service",
+		"keyring://user:pw@/":       "not a keychain URL",
+		"keyring://?service=x#frag": "not a keychain URL",
+	} {
+		err := config.CheckStoreURL(url)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "pw") {
+			t.Errorf("%s: %v, want an error saying %q", url, err, want)
+		}
+	}
+}
+
+func TestStoreIDs(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", "/state")
+	same := [][2]string{
+		{"", "file:///state/freshtoken"},
+		{"keyring://", "keyring://?service=freshtoken"},
+		{"redis://:a@h:6379/0", "redis://:b@h:6379/0"},
+	}
+	for _, p := range same {
+		a, _ := config.StoreID(p[0])
+		b, _ := config.StoreID(p[1])
+		if a != b {
+			t.Errorf("%q and %q are one store, but their IDs are %q and %q", p[0], p[1], a, b)
+		}
+	}
+	a, _ := config.StoreID("")
+	b, _ := config.StoreID("keyring://")
+	if a == b {
+		t.Error("the default folder and the keychain have one ID")
+	}
+	la, _ := config.LockDomain("")
+	lb, _ := config.LockDomain("keyring://")
+	if la != lb {
+		t.Errorf("the keychain's locks (%s) are not the default folder's (%s)", lb, la)
+	}
+}
+
+func TestClientSecretKeyring(t *testing.T) {
+	base := "[env.a]\nprovider = \"freeagent\"\nclient_id = \"client-1\"\nclient_secret_keyring = true\n"
+	_, err := config.Load(write(t, base+"client_secret_env = \"E\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "set only one of client_secret, client_secret_env, client_secret_cmd and client_secret_keyring") {
+		t.Fatalf("two sources: %v", err)
+	}
+	keyringtest.Start(t)
+	f, err := config.Load(write(t, base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.Envs["a"]
+	if _, err := e.ClientSecretValue(context.Background()); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "--client-secret-keyring") {
+		t.Fatalf("no secret in the keychain: %v; want a configuration error saying how to put it there", err)
+	}
+	if err := keyringstore.SetClientSecret(context.Background(), "client-1", " s3cr3t\n"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.ClientSecretValue(context.Background()); err != nil || v != "s3cr3t" {
+		t.Fatalf("ClientSecretValue = %q, %v", v, err)
+	}
+	if w := e.ClientSecretWhere(); !strings.Contains(w, `account "client_secret:client-1"`) {
+		t.Fatalf("ClientSecretWhere = %q", w)
+	}
+}
+
+func TestSetStoreURLKeepsTheRest(t *testing.T) {
+	for name, text := range map[string]string{
+		"no table":  "# mine\ndefault_env = \"a\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n",
+		"table":     "# mine\ndefault_env = \"a\"\n\n[store]\n# where\nurl = \"file:///tmp/x\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n",
+		"table end": "# mine\ndefault_env = \"a\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[store]\nurl = \"file:///tmp/x\"\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := write(t, text)
+			f, err := config.SetStoreURL(p, "keyring://")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.StoreURL != "keyring://" || f.DefaultEnv != "a" || f.Envs["a"] == nil {
+				t.Fatalf("after SetStoreURL: store %q, default %q, envs %v", f.StoreURL, f.DefaultEnv, f.Names())
+			}
+			b, _ := os.ReadFile(p)
+			if !strings.Contains(string(b), "# mine") || strings.Count(string(b), "[store]") != 1 {
+				t.Fatalf("the file became:\n%s", b)
+			}
+		})
+	}
+}

@@ -1,0 +1,185 @@
+package config_test
+
+import (
+	"fmt"
+	"maps"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// TestProviderPresets: each preset fills the endpoints, client
+// authentication, idle limit and scopes its provider documents.
+func TestProviderPresets(t *testing.T) {
+	p := write(t, `
+[env.xero]
+provider = "xero"
+client_id = "id"
+
+[env.qb]
+provider = "quickbooks"
+client_id = "id"
+
+[env.qbs]
+provider = "quickbooks-sandbox"
+client_id = "id"
+
+[env.google]
+provider = "google"
+client_id = "id"
+scopes = ["https://www.googleapis.com/auth/drive.readonly"]
+
+[env.google2]
+provider = "google"
+client_id = "id"
+scopes = ["openid"]
+auth_params = { prompt = "select_account" }
+
+[env.ms]
+provider = "microsoft"
+client_id = "id"
+scopes = ["User.Read"]
+
+[env.mstenant]
+provider = "microsoft"
+tenant = "contoso.onmicrosoft.com"
+client_id = "id"
+`)
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		env                                         string
+		api, auth, token, revocation, device, auth2 string
+		idle                                        time.Duration
+		scopes                                      []string
+	}{
+		{"xero", "https://api.xero.com/", "https://login.xero.com/identity/connect/authorize", "https://identity.xero.com/connect/token", "https://identity.xero.com/connect/revocation", "", "basic", 60 * day, []string{"offline_access"}},
+		{"qb", "https://quickbooks.api.intuit.com/", "https://appcenter.intuit.com/connect/oauth2", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke", "", "basic", 100 * day, []string{"com.intuit.quickbooks.accounting"}},
+		{"qbs", "https://sandbox-quickbooks.api.intuit.com/", "https://appcenter.intuit.com/connect/oauth2", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke", "", "basic", 100 * day, []string{"com.intuit.quickbooks.accounting"}},
+		{"google", "https://www.googleapis.com/", "https://accounts.google.com/o/oauth2/v2/auth", "https://oauth2.googleapis.com/token", "https://oauth2.googleapis.com/revoke", "https://oauth2.googleapis.com/device/code", "body", 180 * day, []string{"https://www.googleapis.com/auth/drive.readonly"}},
+		{"ms", "https://graph.microsoft.com/", "https://login.microsoftonline.com/common/oauth2/v2.0/authorize", "https://login.microsoftonline.com/common/oauth2/v2.0/token", "", "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode", "body", 90 * day, []string{"User.Read", "offline_access"}},
+		{"mstenant", "https://graph.microsoft.com/", "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize", "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token", "", "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode", "body", 90 * day, []string{"offline_access"}},
+	} {
+		e := f.Envs[tc.env]
+		got := []string{e.APIURL, e.AuthURL, e.TokenURL, e.RevocationURL, e.DeviceAuthURL, e.ClientAuth}
+		want := []string{tc.api, tc.auth, tc.token, tc.revocation, tc.device, tc.auth2}
+		if !slices.Equal(got, want) || e.IdleLimit != tc.idle || !slices.Equal(e.Scopes, tc.scopes) {
+			t.Errorf("%s: %q idle %v scopes %q\nwant %q idle %v scopes %q", tc.env, got, e.IdleLimit, e.Scopes, want, tc.idle, tc.scopes)
+		}
+	}
+	// Google issues a refresh token only to an offline request with consent;
+	// the environment's own auth_params win.
+	if got := f.Envs["google"].AuthParams; !maps.Equal(got, map[string]string{"access_type": "offline", "prompt": "consent"}) {
+		t.Errorf("google auth_params = %v, want access_type=offline and prompt=consent", got)
+	}
+	if got := f.Envs["google2"].AuthParams; !maps.Equal(got, map[string]string{"access_type": "offline", "prompt": "select_account"}) {
+		t.Errorf("google auth_params = %v, want the environment's prompt and the preset's access_type", got)
+	}
+	if ms := f.Envs["ms"]; ms.Tenant != config.DefaultTenant {
+		t.Errorf("microsoft tenant = %q, want %q", ms.Tenant, config.DefaultTenant)
+	}
+	if f.Settings["ms"].Scopes[0] != "User.Read" || len(f.Settings["ms"].Scopes) != 1 {
+		t.Errorf("the required scope was written into the settings as given: %q", f.Settings["ms"].Scopes)
+	}
+}
+
+// TestProviderPresetMistakes: a preset's own requirements are one clear
+// line at the key.
+func TestProviderPresetMistakes(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{
+		{"[env.g]\nprovider = \"google\"\nclient_id = \"id\"\n", ":1: env.g.scopes: missing; the google provider needs the scopes"},
+		{"[env.x]\nprovider = \"xero\"\ntenant = \"abc\"\nclient_id = \"id\"\n", ":3: env.x.tenant: only the microsoft provider takes a tenant"},
+		{"[env.m]\nprovider = \"microsoft\"\ntenant = \"a/b\"\nclient_id = \"id\"\n", `:3: env.m.tenant: "a/b" is not a tenant ID`},
+		{"[env.i]\napi_url = \"https://api.example.com/\"\nissuer = \"http://login.example.com\"\nclient_id = \"id\"\n", `:3: env.i.issuer: "http://login.example.com" must use https`},
+		{"[env.i]\napi_url = \"https://api.example.com/\"\nissuer = \"https://login.example.com/?x=1\"\nclient_id = \"id\"\n", "has a query or a fragment"},
+		{"[env.i]\napi_url = \"https://api.example.com/\"\nclient_id = \"id\"\n", "env.i.auth_url: missing; the generic provider needs api_url, and issuer or auth_url and token_url"},
+		{"[env.c]\nprovider = \"xero\"\nclient_id = \"id\"\nca_file = \"corp.pem\"\n", `:4: env.c.ca_file: "corp.pem" is not an absolute path`},
+		{"[env.c]\nprovider = \"xero\"\nclient_id = \"id\"\nca_file = \"/nonexistent/corp.pem\"\n", ":4: env.c.ca_file: cannot read /nonexistent/corp.pem"},
+		{"ca_file = \"/nonexistent/corp.pem\"\n[env.c]\nprovider = \"xero\"\nclient_id = \"id\"\n", ":1: ca_file: cannot read /nonexistent/corp.pem"},
+	} {
+		_, err := config.Load(write(t, tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: err = %v, want one line with %q", tc.env, err, tc.want)
+		}
+	}
+}
+
+// TestProviderPresetsAgainstDevProvider: each preset, with its URLs
+// pointed at the dev provider (which accepts only the client
+// authentication the provider documents), logs in asking for the scopes
+// the provider needs, renews, and revokes at logout where the provider
+// can.
+func TestProviderPresetsAgainstDevProvider(t *testing.T) {
+	for _, tc := range []struct {
+		provider, style, extra string
+		scopes                 []string
+		revokes                bool
+		params                 url.Values // on the authorisation request
+	}{
+		{"xero", "basic", "", []string{"offline_access"}, true, nil},
+		{"quickbooks", "basic", "", []string{"com.intuit.quickbooks.accounting"}, true, nil},
+		{"quickbooks-sandbox", "basic", "", []string{"com.intuit.quickbooks.accounting"}, true, nil},
+		{"google", "body", "scopes = [\"openid\"]\n", []string{"openid"}, true, url.Values{"access_type": {"offline"}, "prompt": {"consent"}}},
+		{"microsoft", "body", "scopes = [\"User.Read\"]\ntenant = \"organizations\"\n", []string{"User.Read", "offline_access"}, false, nil},
+	} {
+		t.Run(tc.provider, func(t *testing.T) {
+			p := devprovider.New(devprovider.Options{AutoApprove: true, AuthStyle: tc.style})
+			srv := httptest.NewServer(p.Handler())
+			t.Cleanup(srv.Close)
+			t.Cleanup(p.Close)
+			dir := t.TempDir()
+			path := filepath.Join(dir, "config.toml")
+			revocation := ""
+			if tc.revokes {
+				revocation = fmt.Sprintf("revocation_url = %q\n", srv.URL+"/v2/revoke")
+			}
+			text := fmt.Sprintf("[store]\nurl = %q\n\n[env.idp]\nprovider = %q\napi_url = %q\nauth_url = %q\ntoken_url = %q\n%sclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\n%s",
+				"file://"+filepath.Join(dir, "state"), tc.provider, srv.URL+"/", srv.URL+"/v2/approve_app", srv.URL+"/v2/token_endpoint", revocation, tc.extra)
+			if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			src := openIdP(t, path, nil, nil)
+			conf, err := src.OAuth2Config(t.Context(), "http://127.0.0.1:1/callback")
+			if err != nil {
+				t.Fatal(err)
+			}
+			authURL, _ := url.Parse(conf.AuthCodeURL("state"))
+			if got := strings.Fields(authURL.Query().Get("scope")); !slices.Equal(got, tc.scopes) {
+				t.Errorf("the log-in asks for scopes %q, want %q", got, tc.scopes)
+			}
+			for k := range tc.params {
+				if got := authURL.Query().Get(k); got != tc.params.Get(k) {
+					t.Errorf("the log-in sends %s=%q, want %q", k, got, tc.params.Get(k))
+				}
+			}
+			if _, err := loginAtDevProvider(t, src); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := src.Renew(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if err := src.Revoke(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			st := p.Stats()
+			wantRevocations := 0
+			if tc.revokes {
+				wantRevocations = 2 // the refresh token, then the access token
+			}
+			if st.Exchanges != 1 || st.Refreshes != 1 || st.Revocations != wantRevocations {
+				t.Fatalf("provider stats %+v; want one exchange, one refresh and %d revocations", st, wantRevocations)
+			}
+		})
+	}
+}

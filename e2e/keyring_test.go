@@ -1,0 +1,295 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
+	"github.com/freshtoken/freshtoken/internal/redistest"
+)
+
+// keyringWorld is a world keeping its tokens in a private system keychain,
+// with its state folder (the renewal locks) of its own.
+func keyringWorld(t *testing.T, popts devprovider.Options) (*world, *keyringtest.Bus) {
+	t.Helper()
+	kr := keyringtest.Start(t)
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	return newWorldWithStore(t, popts, "keyring://", ""), kr
+}
+
+// stateRecords lists the records (not the lock files) in the state folder,
+// where the file store would have put them.
+func stateRecords(t *testing.T) []string {
+	t.Helper()
+	found, err := filepath.Glob(filepath.Join(os.Getenv("XDG_STATE_HOME"), "freshtoken", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// TestKeychainLockedOrAbsent: with the keychain locked, or no keychain at
+// all, a command says so in one line with what to do, exits as the
+// contract says (locked: 5, unavailable for now; none: 2, a setting to
+// change), and writes no token anywhere else.
+func TestKeychainLockedOrAbsent(t *testing.T) {
+	t.Run("locked", func(t *testing.T) {
+		w, kr := keyringWorld(t, devprovider.Options{AccessTTL: 2 * time.Second})
+		w.login()
+		w.mustRun("token")
+		kr.Lock(t)
+		for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}} {
+			r := w.run(args...)
+			msg := strings.TrimSuffix(r.stderr, "\n")
+			if r.code != 5 || strings.Contains(msg, "\n") || !strings.Contains(msg, "locked") || !strings.Contains(msg, "unlock it") || !strings.Contains(msg, "[store]") {
+				t.Errorf("%v with the keychain locked: exit %d, stderr %q; want 5 and one line saying to unlock it or choose the file store", args, r.code, r.stderr)
+			}
+		}
+		if r := w.run("status"); r.code != 5 || !strings.Contains(r.stdout, "locked") {
+			t.Errorf("status with the keychain locked: exit %d, stdout %q", r.code, r.stdout)
+		}
+		if found := stateRecords(t); len(found) != 0 {
+			t.Errorf("tokens were written beside the keychain: %v", found)
+		}
+		if _, err := os.Stat(w.store); !os.IsNotExist(err) {
+			t.Errorf("the file store's folder was made: %v", err)
+		}
+	})
+	t.Run("absent", func(t *testing.T) {
+		keyringtest.NoBus(t)
+		t.Setenv("XDG_STATE_HOME", t.TempDir())
+		w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "keyring://", "")
+		for _, args := range [][]string{{"token"}, {"login", "--no-browser"}, {"get", "/v2/company"}} {
+			r := w.run(args...)
+			msg := strings.TrimSuffix(r.stderr, "\n")
+			if r.code != 2 || strings.Contains(msg, "\n") || !strings.Contains(msg, "no system keychain") || !strings.Contains(msg, "[store]") {
+				t.Errorf("%v without a keychain: exit %d, stderr %q; want 2 and one line saying so and what to do", args, r.code, r.stderr)
+			}
+		}
+		before, _ := os.ReadFile(w.config)
+		cmd := w.command(context.Background(), "init", "-e", "dev", "--client-secret-keyring")
+		cmd.Stdin = strings.NewReader("dev-client-secret\n")
+		if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "nothing was written") {
+			t.Errorf("init --client-secret-keyring without a keychain: %v, %s; want exit 2 saying nothing was written", err, out)
+		}
+		if after, _ := os.ReadFile(w.config); string(after) != string(before) {
+			t.Errorf("init changed the config though the keychain could not hold the secret:\n%s", after)
+		}
+		if r := w.run("status"); r.code != 2 || !strings.Contains(r.stdout, "no system keychain") {
+			t.Errorf("status without a keychain: exit %d, stdout %q; want 2 and the problem", r.code, r.stdout)
+		}
+		if st := w.provider.Stats(); st.TokenRequests != 0 {
+			t.Errorf("the provider was asked for tokens (%+v) that could not have been kept", st)
+		}
+		if found := stateRecords(t); len(found) != 0 {
+			t.Errorf("tokens were written beside the missing keychain: %v", found)
+		}
+	})
+}
+
+// TestClientSecretFromTheKeychain: `init --client-secret-keyring` takes the
+// secret from stdin into the keychain and leaves none in the config; login
+// and renewals then authenticate with it (the provider checks it), and
+// status says where it is.
+func TestClientSecretFromTheKeychain(t *testing.T) {
+	w, kr := keyringWorld(t, devprovider.Options{AccessTTL: time.Hour})
+	setSecretSource(t, w, "")
+	cmd := w.command(context.Background(), "init", "-e", "dev", "--client-secret-keyring")
+	cmd.Stdin = strings.NewReader("dev-client-secret\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("init --client-secret-keyring: %v\n%s", err, out)
+	}
+	conf, _ := os.ReadFile(w.config)
+	if !strings.Contains(string(conf), "client_secret_keyring = true") || strings.Contains(string(conf), "dev-client-secret") || strings.Contains(string(conf), "client_secret_env") {
+		t.Fatalf("the config after init --client-secret-keyring:\n%s", conf)
+	}
+	if items := kr.Items(t, "freshtoken"); !strings.Contains(strings.Join(items, " "), "client_secret:dev-client-id") {
+		t.Fatalf("the keychain holds %v; want the client secret under client_secret:dev-client-id", items)
+	}
+	w.login()
+	w.mustRun("token", "--force")
+	if st := w.provider.Stats(); st.Exchanges != 1 || st.Refreshes != 1 {
+		t.Fatalf("provider saw %+v; want the log-in and a renewal, both with the keychain's secret", st)
+	}
+	status := w.mustRun("status").stdout
+	if !strings.Contains(status, `client secret:  system keychain (Secret Service) (service "freshtoken", account "client_secret:dev-client-id")`) {
+		t.Fatalf("status does not say the client secret is in the keychain:\n%s", status)
+	}
+	if !strings.Contains(status, `stored in:      system keychain (Secret Service) (service "freshtoken", account "dev")`) {
+		t.Fatalf("status does not say the tokens are in the keychain:\n%s", status)
+	}
+	if strings.Contains(w.mustRun("status", "--json").stdout, "dev-client-secret") {
+		t.Fatal("status --json shows the client secret")
+	}
+}
+
+// TestImportPostmanIntoTheKeychain: `import postman --client-secret-keyring`
+// keeps the export's client secret in the keychain, not in the file.
+func TestImportPostmanIntoTheKeychain(t *testing.T) {
+	w, _ := keyringWorld(t, devprovider.Options{AccessTTL: time.Hour})
+	os.WriteFile(w.config, []byte("[store]\nurl = \"keyring://\"\n"), 0o600)
+	export := filepath.Join(w.dir, "export.json")
+	os.WriteFile(export, fmt.Appendf(nil, `{"name": "my-freeagent", "values": [
+		{"key": "url", "value": %q, "enabled": true},
+		{"key": "client_id", "value": "dev-client-id", "enabled": true},
+		{"key": "client_secret", "value": "dev-client-secret", "enabled": true},
+		{"key": "refresh_token", "value": "not-yet-issued", "enabled": true}]}`, w.api), 0o600)
+	w.mustRun("import", "postman", export, "-e", "dev", "--client-secret-keyring")
+	conf, _ := os.ReadFile(w.config)
+	if !strings.Contains(string(conf), "client_secret_keyring = true") || strings.Contains(string(conf), "dev-client-secret") {
+		t.Fatalf("the config after import --client-secret-keyring:\n%s", conf)
+	}
+	if status := w.mustRun("status").stdout; !strings.Contains(status, `account "dev"`) || !strings.Contains(status, `account "client_secret:dev-client-id"`) {
+		t.Fatalf("the imported tokens and secret are not in the keychain; status says:\n%s", status)
+	}
+	// The imported refresh token is not the provider's, but a log-in with
+	// the keychain's secret works.
+	w.mustRun("init", "-e", "dev", "--redirect-uri", fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t)))
+	w.login()
+	if st := w.provider.Stats(); st.Exchanges != 1 {
+		t.Fatalf("provider saw %+v; want a log-in with the keychain's secret", st)
+	}
+}
+
+// TestMigrateBetweenStores: file → keychain → Redis → file. Each move
+// takes the grant along unchanged (the next command needs no renewal and
+// no log-in), leaves nothing in the old store, and points [store] url at
+// the new one.
+func TestMigrateBetweenStores(t *testing.T) {
+	kr := keyringtest.Start(t)
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	srv := redistest.Start(t)
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	token := w.mustRun("token").stdout
+	for _, to := range []struct{ url, where string }{
+		{"keyring://", `system keychain (Secret Service) (service "freshtoken", account "dev")`},
+		{srv.URL, "(key freshtoken:dev)"},
+		{"file://" + w.store, w.storeFile()},
+	} {
+		r := w.mustRun("store", "migrate", "--to", to.url)
+		if !strings.Contains(r.stdout, "dev: moved to ") {
+			t.Fatalf("migrate --to %s said %q", to.url, r.stdout)
+		}
+		conf, _ := os.ReadFile(w.config)
+		if !strings.Contains(string(conf), fmt.Sprintf("url = %q", to.url)) {
+			t.Fatalf("after migrate --to %s the config reads:\n%s", to.url, conf)
+		}
+		if got := w.mustRun("token").stdout; got != token {
+			t.Fatalf("after migrate --to %s the token is %q, was %q", to.url, got, token)
+		}
+		if status := w.mustRun("status").stdout; !strings.Contains(status, to.where) {
+			t.Fatalf("after migrate --to %s status says:\n%s", to.url, status)
+		}
+		if to.url != "keyring://" && len(kr.Items(t, "freshtoken")) != 0 {
+			t.Fatalf("after migrate --to %s the keychain still holds %v", to.url, kr.Items(t, "freshtoken"))
+		}
+	}
+	if st := w.provider.Stats(); st.Refreshes != 0 || st.Exchanges != 1 {
+		t.Fatalf("provider saw %+v; moving the tokens must not renew them or need a log-in", st)
+	}
+	if r := w.mustRun("store", "migrate", "--to", "file://"+w.store); !strings.Contains(r.stderr, "nothing was moved") {
+		t.Fatalf("migrate to the store in use: %q", r.stderr)
+	}
+	if _, err := os.Stat(w.storeFile()); err != nil {
+		t.Fatalf("migrating to the store in use lost the record: %v", err)
+	}
+}
+
+// TestMigrateKilledAtEveryStepLosesNothing: `store migrate` is killed with
+// SIGKILL after the copy, after its check, after the old copy's deletion
+// and before the config names the new store; run again, it finishes, and
+// the grant works (a forced renewal succeeds with no refresh token reused).
+func TestMigrateKilledAtEveryStepLosesNothing(t *testing.T) {
+	for _, step := range []string{"copied", "verified", "deleted", "moved"} {
+		t.Run(step, func(t *testing.T) {
+			keyringtest.Start(t)
+			t.Setenv("XDG_STATE_HOME", t.TempDir())
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.login()
+			w.mustRun("token", "--force") // a rotated refresh token, which only the store holds
+			killAt(t, w, step, "store", "migrate", "--to", "keyring://")
+
+			// Before the run again, whichever store the config names has
+			// the grant, or the other has it and the run again moves it.
+			w.mustRun("store", "migrate", "--to", "keyring://")
+			conf, _ := os.ReadFile(w.config)
+			if !strings.Contains(string(conf), `url = "keyring://"`) {
+				t.Fatalf("after the run again the config reads:\n%s", conf)
+			}
+			if _, err := os.Stat(w.storeFile()); !os.IsNotExist(err) {
+				t.Fatalf("the old copy is still in the file store: %v", err)
+			}
+			w.mustRun("token", "--force")
+			if st := w.provider.Stats(); st.Refreshes != 2 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+				t.Fatalf("provider saw %+v; want a second renewal with the rotated token, no reuse", st)
+			}
+		})
+	}
+}
+
+// TestMigrationsKilledAtRandomNeverLoseTheGrant moves the tokens between
+// the file store and the keychain, killing each move with SIGKILL at a
+// random point of it (inside a keychain write included) and then running it
+// again: the grant is never lost, and never renewed or logged in again.
+func TestMigrationsKilledAtRandomNeverLoseTheGrant(t *testing.T) {
+	keyringtest.Start(t)
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	token := w.mustRun("token").stdout
+	stores := []string{"keyring://", "file://" + w.store}
+	start := time.Now()
+	w.mustRun("store", "migrate", "--to", stores[0])
+	took := time.Since(start)
+	killed := 0
+	for i := range 30 {
+		to := stores[(i+1)%2]
+		cmd := w.command(context.Background(), "store", "migrate", "--to", to)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(rand.N(took))
+		if cmd.Process.Signal(syscall.SIGKILL) == nil {
+			if err := cmd.Wait(); err != nil && strings.Contains(err.Error(), "killed") {
+				killed++
+			}
+		} else {
+			cmd.Wait()
+		}
+		w.mustRun("store", "migrate", "--to", to)
+		if got := w.mustRun("token").stdout; got != token {
+			t.Fatalf("after kill %d and a run again the token is %q, was %q", i, got, token)
+		}
+	}
+	if killed < 10 {
+		t.Fatalf("only %d of 30 moves were killed mid-run; the test proves nothing", killed)
+	}
+	if st := w.provider.Stats(); st.Refreshes != 0 || st.Exchanges != 1 {
+		t.Fatalf("provider saw %+v; the moves must not renew the tokens or need a log-in", st)
+	}
+	t.Logf("%d moves killed mid-run (a whole move takes %v)", killed, took)
+}
+
+// killAt runs freshtoken with args, paused at step, and kills it there with
+// SIGKILL.
+func killAt(t *testing.T, w *world, step string, args ...string) {
+	t.Helper()
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", step)
+	p := startWatched(t, w, "paused at "+step, args...)
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+	waitSaid(t, p.said, "paused at "+step)
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.wait()
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("freshtoken was not killed by SIGKILL: %v", p.cmd.ProcessState)
+	}
+}

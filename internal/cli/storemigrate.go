@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+func newStoreCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "store",
+		Short: "Manage where tokens are stored",
+		Long: `Manage the token store that [store] url names: a folder (the default), a
+Redis database shared by many machines, or the system keychain (keyring://).`,
+		Example: `  freshtoken store migrate --to keyring://`,
+		Args:    exactArgs(0, "a subcommand: migrate"),
+	}
+	cmd.AddCommand(newStoreMigrateCmd(f, nil))
+	return cmd
+}
+
+type storeMigrateOptions struct {
+	f  *Factory
+	To string
+}
+
+func newStoreMigrateCmd(f *Factory, runF func(*storeMigrateOptions) error) *cobra.Command {
+	opts := &storeMigrateOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "migrate --to URL",
+		Short: "Move every environment's tokens to another store",
+		Long: `Move every configured environment's tokens from the store [store] url names
+to the store --to names (a folder, a Redis database or the system keychain),
+then set [store] url to it.
+
+Each environment is moved under its renewal lock, so no renewal runs while it
+moves: its record is written to the new store, read back and compared, and
+only then deleted from the old one. Interrupted at any point, even by a
+crash, nothing is lost: run the same command again and it carries on, since
+the old store keeps each record until its copy is verified, and the
+configuration still names the old store until every record has moved.
+
+A record the old store cannot read, or a record of another client already in
+the new store, is left where it is and reported, and the configuration is
+not changed. Stop a running proxy or service first, and start it again
+afterwards: until then it looks for the tokens in the old store.`,
+		Example: `  freshtoken store migrate --to keyring://
+  freshtoken store migrate --to redis://freshtoken:PASSWORD@redis.internal:6379/0
+  freshtoken store migrate --to file:///home/me/.local/state/freshtoken`,
+		Args: exactArgs(0, "no arguments; name the new store with --to URL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.To == "" {
+				return usageErrorf("name the store to move the tokens to with --to URL, such as --to keyring://")
+			}
+			if err := config.CheckStoreURL(opts.To); err != nil {
+				return usageErrorf("--to: %v", err)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runStoreMigrate(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.To, "to", "", "the store to move the tokens to: file:///FOLDER, redis://HOST:PORT/DB or keyring://")
+	return cmd
+}
+
+// migratePause names a step at which `store migrate` stops and waits to be
+// killed, for the tests that kill it there (e2e). It is no user setting.
+var migratePause = os.Getenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE")
+
+// migrateStep marks that env has reached step, pausing there if the tests
+// asked for it.
+func migrateStep(ctx context.Context, f *Factory, step, env string) {
+	if migratePause != step {
+		return
+	}
+	fmt.Fprintf(f.IO.ErrOut, "paused at %s %s\n", step, env)
+	<-ctx.Done()
+}
+
+func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
+	f := opts.f
+	conf, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if len(conf.Envs) == 0 {
+		return usageErrorf("no environment is configured in %s; there is nothing to move", conf.Path)
+	}
+	fromID, _ := config.StoreID(conf.StoreURL) // Load checked it
+	toID, _ := config.StoreID(opts.To)
+	if fromID == toID {
+		fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already; nothing was moved.\n", shownStore(opts.To))
+		return nil
+	}
+	fromDomain, _ := config.LockDomain(conf.StoreURL)
+	toDomain, _ := config.LockDomain(opts.To)
+	from, err := config.OpenStore(conf.StoreURL)
+	if err != nil {
+		return err
+	}
+	to, err := config.OpenStore(opts.To)
+	if err != nil {
+		return usageErrorf("--to: %v", err)
+	}
+	var first error
+	for _, env := range conf.Names() {
+		said, err := migrateEnv(ctx, f, env, from, to, fromDomain != toDomain)
+		if err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", env, err)
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		fmt.Fprintf(f.IO.Out, "%s: %s\n", env, said)
+	}
+	if first != nil {
+		fmt.Fprintf(f.IO.ErrOut, "[store] url still names %s; fix the above and run the same command again\n", shownStore(conf.StoreURL))
+		return &silentError{code: ExitCode(first)}
+	}
+	migrateStep(ctx, f, "moved", "")
+	if _, err := config.SetStoreURL(conf.Path, opts.To); err != nil {
+		return fmt.Errorf("every record is in %s, but [store] url could not be set to it (%w); set it by hand", shownStore(opts.To), err)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "[store] url in %s now names %s\n", conf.Path, shownStore(opts.To))
+	return nil
+}
+
+// shownStore is a store URL as people may see it.
+func shownStore(u string) string {
+	if u == "" {
+		return "the default folder"
+	}
+	return store.RedactURL(u)
+}
+
+// migrateEnv moves env's record from one store to the other under its
+// renewal lock (both stores' locks, when they are not the same), and says
+// what it did. The old record is deleted only once the new store gives back
+// the same record.
+func migrateEnv(ctx context.Context, f *Factory, env string, from, to store.Store, lockBoth bool) (string, error) {
+	unlock, err := from.Lock(ctx, env)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if lockBoth {
+		unlockTo, err := to.Lock(ctx, env)
+		if err != nil {
+			return "", err
+		}
+		defer unlockTo()
+	}
+	rec, err := from.Load(ctx, env)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, err := to.Load(ctx, env); err == nil {
+			return "already in " + to.Location(env), nil
+		}
+		return "no tokens to move (not logged in)", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w; it was not moved", err)
+	}
+	there, err := to.Load(ctx, env)
+	switch {
+	case err == nil && !there.Grant.IsZero() && !rec.Grant.IsZero() && there.Grant != rec.Grant:
+		return "", fmt.Errorf("%s already holds tokens of %s, not of %s; neither was moved or changed", to.Location(env), there.Grant, rec.Grant)
+	case err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrCorrupt):
+		return "", err
+	}
+	if err := to.Save(ctx, env, rec); err != nil {
+		return "", fmt.Errorf("%w; it was kept in %s", err, from.Location(env))
+	}
+	migrateStep(ctx, f, "copied", env)
+	back, err := to.Load(ctx, env)
+	if err != nil {
+		return "", fmt.Errorf("the copy in %s cannot be read back (%w); the tokens were kept in %s", to.Location(env), err, from.Location(env))
+	}
+	if !sameRecord(env, back, rec) {
+		return "", fmt.Errorf("the copy in %s differs from the original; the tokens were kept in %s", to.Location(env), from.Location(env))
+	}
+	migrateStep(ctx, f, "verified", env)
+	if err := from.Delete(ctx, env); err != nil {
+		return "", fmt.Errorf("moved to %s, but the old copy could not be deleted from %s (%w); delete it, or run the same command again", to.Location(env), from.Location(env), err)
+	}
+	migrateStep(ctx, f, "deleted", env)
+	return "moved to " + to.Location(env), nil
+}
+
+// sameRecord reports whether two records are stored alike.
+func sameRecord(env string, a, b *store.Record) bool {
+	x, errA := store.Marshal(env, a)
+	y, errB := store.Marshal(env, b)
+	return errA == nil && errB == nil && string(x) == string(y)
+}

@@ -1,0 +1,125 @@
+package httpx
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+)
+
+// CertPool is the system's trusted roots with the PEM certificates in
+// caFile added, for a private certificate authority; the system's alone
+// when caFile is "".
+func CertPool(caFile string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if caFile == "" {
+		return pool, nil
+	}
+	if err := AppendPEMFile(pool, caFile); err != nil {
+		return nil, err
+	}
+	return pool, nil
+}
+
+// AppendPEMFile adds the certificates in the PEM file to pool, and says
+// which file failed and why when it holds none.
+func AppendPEMFile(pool *x509.CertPool, caFile string) error {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return fmt.Errorf("cannot read %s (%v)", caFile, errors.Unwrap(err))
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("%s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", caFile)
+	}
+	return nil
+}
+
+// NewTransport is a copy of http.DefaultTransport, which honours
+// HTTPS_PROXY, HTTP_PROXY and NO_PROXY, that also trusts the certificates
+// in caFile ("" for the system's roots alone). Every outbound client of
+// freshtoken is built on it, or on http.DefaultTransport itself.
+func NewTransport(caFile string) (*http.Transport, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		pool, err := CertPool(caFile)
+		if err != nil {
+			return nil, err
+		}
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return t, nil
+}
+
+// ExplainTLS wraps a RoundTripper so that a certificate its server showed
+// and this machine does not trust fails with one line saying whose
+// certificate, what is wrong with it, and what to do.
+func ExplainTLS(base http.RoundTripper) http.RoundTripper { return explainTLS{base} }
+
+type explainTLS struct{ base http.RoundTripper }
+
+func (t explainTLS) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		err = explainCertificate(err, req.URL.Hostname())
+	}
+	return resp, err
+}
+
+// CertificateError is a server certificate this machine does not trust.
+type CertificateError struct {
+	Host string
+	Why  string // "is signed by an unknown authority; set ca_file", and the like
+	Err  error
+}
+
+func (e *CertificateError) Error() string { return "the certificate of " + e.Host + " " + e.Why }
+
+func (e *CertificateError) Unwrap() error { return e.Err }
+
+// explainCertificate returns err as a *CertificateError when it is one of
+// the certificate failures people can act on, and unchanged otherwise.
+func explainCertificate(err error, host string) error {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return &CertificateError{Host: host, Why: "is signed by an unknown authority; set ca_file", Err: err}
+	case errors.As(err, &hostname):
+		return &CertificateError{Host: host, Why: fmt.Sprintf("is for another host (%s); check the URL, or the proxy or firewall that answered", certNames(hostname.Certificate)), Err: err}
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		c := invalid.Cert
+		return &CertificateError{Host: host, Why: fmt.Sprintf("has expired or is not yet valid (valid %s to %s); check this machine's clock, or tell the server's owner",
+			c.NotBefore.UTC().Format(time.DateOnly), c.NotAfter.UTC().Format(time.DateOnly)), Err: err}
+	case errors.As(err, &invalid):
+		return &CertificateError{Host: host, Why: "is not valid (" + invalid.Error() + "); tell the server's owner", Err: err}
+	}
+	return err
+}
+
+func certNames(c *x509.Certificate) string {
+	switch {
+	case c == nil:
+		return "unknown names"
+	case len(c.DNSNames) > 0:
+		return "valid for " + c.DNSNames[0] + moreNames(len(c.DNSNames)-1)
+	case c.Subject.CommonName != "":
+		return "valid for " + c.Subject.CommonName
+	}
+	return "valid for no host name"
+}
+
+func moreNames(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" and %d more", n)
+}

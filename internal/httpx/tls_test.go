@@ -1,0 +1,92 @@
+package httpx_test
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/corpnet"
+	"github.com/freshtoken/freshtoken/internal/httpx"
+)
+
+// TestExplainTLS: through a forward proxy, a server whose certificate a
+// private authority issued is trusted once that authority's file is
+// given; otherwise, and for a certificate for another host or one that
+// has expired, the error is one line naming the host and what to do.
+func TestExplainTLS(t *testing.T) {
+	ca := corpnet.NewCA(t)
+	now := time.Now()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	for _, tc := range []struct {
+		name   string
+		caFile bool
+		host   string // the certificate's
+		from   time.Time
+		until  time.Time
+		want   string // "" for success
+	}{
+		{name: "trusted", caFile: true, host: "login.corp.test", from: now.Add(-time.Hour), until: now.Add(time.Hour)},
+		{name: "unknown authority", host: "login.corp.test", from: now.Add(-time.Hour), until: now.Add(time.Hour),
+			want: "the certificate of login.corp.test is signed by an unknown authority; set ca_file"},
+		{name: "another host", caFile: true, host: "other.corp.test", from: now.Add(-time.Hour), until: now.Add(time.Hour),
+			want: "the certificate of login.corp.test is for another host (valid for other.corp.test)"},
+		{name: "expired", caFile: true, host: "login.corp.test", from: now.Add(-48 * time.Hour), until: now.Add(-24 * time.Hour),
+			want: "the certificate of login.corp.test has expired or is not yet valid (valid " + now.Add(-48*time.Hour).UTC().Format(time.DateOnly)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := corpnet.ServeWith(t, ok, ca.Certificate(t, tc.host, tc.from, tc.until))
+			fwd := corpnet.NewProxy(t, srv.Listener.Addr().String())
+			caFile := ""
+			if tc.caFile {
+				caFile = ca.File
+			}
+			tr, err := httpx.NewTransport(caFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proxyURL, _ := url.Parse(fwd.URL)
+			tr.Proxy = http.ProxyURL(proxyURL)
+			target := corpnet.URL(srv, "login.corp.test")
+			resp, err := (&http.Client{Transport: httpx.ExplainTLS(tr)}).Get(target + "/")
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			} else {
+				var ce *httpx.CertificateError
+				if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+					t.Fatalf("err = %v; want a CertificateError saying %q", err, tc.want)
+				}
+			}
+			if hosts := fwd.Hosts(); !slices.Contains(hosts, strings.TrimPrefix(target, "https://")) {
+				t.Errorf("the proxy was asked for %v, not %s", hosts, target)
+			}
+		})
+	}
+}
+
+// TestCertPoolErrors: a ca_file that cannot be read, or holds no
+// certificate, says which file and why.
+func TestCertPoolErrors(t *testing.T) {
+	if _, err := httpx.CertPool("/nonexistent/ca.pem"); err == nil || !strings.Contains(err.Error(), "cannot read /nonexistent/ca.pem") {
+		t.Errorf("missing file: %v", err)
+	}
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := httpx.CertPool(notPEM); err == nil || !strings.Contains(err.Error(), notPEM+" holds no PEM certificate") {
+		t.Errorf("a file without a certificate: %v", err)
+	}
+	ca := corpnet.NewCA(t)
+	if _, err := httpx.CertPool(ca.File); err != nil {
+		t.Errorf("a PEM certificate: %v", err)
+	}
+}

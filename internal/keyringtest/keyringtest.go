@@ -1,0 +1,207 @@
+// Package keyringtest gives a test a real, private system keychain: a D-Bus
+// session bus of its own and a gnome-keyring-daemon on it serving the Secret
+// Service, with a "login" keyring unlocked by a password. The test's
+// DBUS_SESSION_BUS_ADDRESS points at that bus (child processes inherit it),
+// and the test's end stops both daemons. Nothing of the user's own keychain
+// is touched: the keyring's files live in the test's temporary folder.
+package keyringtest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	dbus "github.com/godbus/dbus/v5"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+const (
+	secretsName     = "org.freedesktop.secrets"
+	secretsPath     = "/org/freedesktop/secrets"
+	loginCollection = "/org/freedesktop/secrets/collection/login"
+	// password unlocks the test's login keyring.
+	password = "keyringtest-password"
+)
+
+// busConfig is a session bus that activates no services: a Secret Service
+// is on it only when the test starts one.
+const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`
+
+// Bus is a private D-Bus session bus, and the keyring daemon on it if one
+// was started.
+type Bus struct {
+	// Address is the bus's address, as DBUS_SESSION_BUS_ADDRESS gives it.
+	Address string
+	dir     string
+}
+
+// Start starts a bus and an unlocked keyring on it, and points the test's
+// DBUS_SESSION_BUS_ADDRESS at the bus. Without dbus-daemon or
+// gnome-keyring-daemon the test fails under CI (CI=true), which installs
+// them, and is skipped elsewhere.
+func Start(t *testing.T) *Bus {
+	t.Helper()
+	b := StartBus(t)
+	b.startKeyring(t)
+	return b
+}
+
+// StartBus starts a bus with no Secret Service on it, and points the test's
+// DBUS_SESSION_BUS_ADDRESS at it.
+func StartBus(t *testing.T) *Bus {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		testenv.Missing(t, "a private Secret Service is only set up on Linux")
+	}
+	bin, err := exec.LookPath("dbus-daemon")
+	if err != nil {
+		testenv.Missing(t, "dbus-daemon is not installed (apt-get install dbus)")
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "bus.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, busConfig, dir), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(cmd) })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("dbus-daemon printed no address: %v", err)
+	}
+	b := &Bus{Address: strings.TrimSpace(line), dir: dir}
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", b.Address)
+	// The process-wide session connection (the keychain library's) is
+	// closed at the end, so the next test's bus gets a connection of its own.
+	t.Cleanup(closeSharedConnection)
+	return b
+}
+
+// startKeyring starts gnome-keyring-daemon on the bus, with a login keyring
+// unlocked by password, and waits for it to serve.
+func (b *Bus) startKeyring(t *testing.T) {
+	t.Helper()
+	bin, err := exec.LookPath("gnome-keyring-daemon")
+	if err != nil {
+		testenv.Missing(t, "gnome-keyring-daemon is not installed (apt-get install gnome-keyring)")
+	}
+	home := filepath.Join(b.dir, "home")
+	run := filepath.Join(b.dir, "run")
+	for _, d := range []string{home, run} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "--foreground", "--unlock", "--components=secrets")
+	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+b.Address, "HOME="+home,
+		"XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_RUNTIME_DIR="+run, "XDG_CONFIG_HOME="+filepath.Join(home, "config"))
+	cmd.Stdin = strings.NewReader(password)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(cmd) })
+	conn := b.connect(t)
+	testenv.WaitFor(t, "gnome-keyring-daemon to serve an unlocked login keyring", func() bool {
+		v, err := conn.Object(secretsName, loginCollection).GetProperty("org.freedesktop.Secret.Collection.Locked")
+		locked, ok := v.Value().(bool)
+		return err == nil && ok && !locked
+	})
+}
+
+// connect is a connection of the test's own to the bus.
+func (b *Bus) connect(t *testing.T) *dbus.Conn {
+	t.Helper()
+	conn, err := dbus.Connect(b.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// Lock locks the login keyring, as a screen lock or a timeout does.
+func (b *Bus) Lock(t *testing.T) {
+	t.Helper()
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	err := b.connect(t).Object(secretsName, secretsPath).
+		Call("org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{loginCollection}).Store(&locked, &prompt)
+	if err != nil || len(locked) != 1 {
+		t.Fatalf("locking the keyring: %v (locked %v, prompt %s)", err, locked, prompt)
+	}
+}
+
+// Items lists the labels of the items in the login keyring whose service
+// attribute is service, to see what a test left there.
+func (b *Bus) Items(t *testing.T, service string) []string {
+	t.Helper()
+	conn := b.connect(t)
+	var items []dbus.ObjectPath
+	err := conn.Object(secretsName, loginCollection).
+		Call("org.freedesktop.Secret.Collection.SearchItems", 0, map[string]string{"service": service}).Store(&items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accounts []string
+	for _, it := range items {
+		v, err := conn.Object(secretsName, it).GetProperty("org.freedesktop.Secret.Item.Attributes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		attrs, _ := v.Value().(map[string]string)
+		accounts = append(accounts, attrs["username"])
+	}
+	return accounts
+}
+
+// NoBus points the test's DBUS_SESSION_BUS_ADDRESS nowhere, and hides any
+// bus the user's session has, as on a server or in CI: no keychain at all.
+func NoBus(t *testing.T) {
+	t.Helper()
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	t.Cleanup(closeSharedConnection)
+}
+
+// closeSharedConnection closes godbus's process-wide session connection if
+// it is open, without opening one.
+func closeSharedConnection() {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		return
+	}
+	if conn, err := dbus.SessionBus(); err == nil {
+		conn.Close()
+	}
+}
+
+// stop kills a daemon and waits for it.
+func stop(cmd *exec.Cmd) {
+	if cmd.Process != nil && cmd.ProcessState == nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+}

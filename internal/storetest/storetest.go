@@ -1,0 +1,237 @@
+// Package storetest is the contract every store.Store keeps, as one suite
+// that the file, Redis and keychain stores each run unchanged: records round
+// trip whole (a large one included), environments are separate, deleting
+// forgets, bad names are refused, and the renewal lock excludes every other
+// holder, so no read-modify-write under it is ever lost.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// Opener makes an empty store for one test and returns a function that
+// opens it: each call is another Store value on the same records, as
+// another process or machine would have.
+type Opener func(t *testing.T) (open func() store.Store)
+
+// Run runs the contract against the stores newStore makes.
+func Run(t *testing.T, newStore Opener) {
+	t.Run("RoundTrip", func(t *testing.T) { roundTrip(t, newStore(t)) })
+	t.Run("LargeRecord", func(t *testing.T) { largeRecord(t, newStore(t)) })
+	t.Run("EnvironmentsAreSeparate", func(t *testing.T) { separate(t, newStore(t)) })
+	t.Run("BadNames", func(t *testing.T) { badNames(t, newStore(t)) })
+	t.Run("LockExcludesOtherHolders", func(t *testing.T) { lockExcludes(t, newStore(t)) })
+	t.Run("NoUpdateLostUnderTheLock", func(t *testing.T) { noUpdateLost(t, newStore(t)) })
+}
+
+var ctx = context.Background()
+
+// Sample is a record with every field set.
+func Sample() *store.Record {
+	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	return &store.Record{AccessToken: "access-1", TokenType: "Bearer", Expiry: now.Add(time.Hour),
+		RefreshToken: "refresh-1", RefreshExpiry: now.Add(20 * 24 * time.Hour), IssuedAt: now,
+		RenewedAt: now, Renewals: 2, RenewedFor: store.RenewedForExpiry, RefreshNotExtended: true,
+		Grant:   store.Grant{TokenURL: "https://api.example.com/v2/token_endpoint", ClientID: "client-1", Type: "authorization_code"},
+		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the grant ended — log in again", At: now}}
+}
+
+// same reports whether two records hold the same values.
+func same(t *testing.T, env string, got, want *store.Record) bool {
+	t.Helper()
+	g, err := store.Marshal(env, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := store.Marshal(env, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(g) == string(w)
+}
+
+func roundTrip(t *testing.T, open func() store.Store) {
+	a, b := open(), open()
+	if _, err := a.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load before any Save: %v, want ErrNotFound", err)
+	}
+	want := Sample()
+	if err := a.Save(ctx, "sandbox", want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Load(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !same(t, "sandbox", got, want) {
+		t.Fatalf("another store value loaded %+v, want %+v", got, want)
+	}
+	next := Sample()
+	next.AccessToken, next.RefreshToken, next.Renewals, next.Problem = "access-2", "refresh-2", 3, nil
+	if err := b.Save(ctx, "sandbox", next); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Load(ctx, "sandbox"); err != nil || !same(t, "sandbox", got, next) {
+		t.Fatalf("after a second Save: %+v, %v; want %+v", got, err, next)
+	}
+	if loc := a.Location("sandbox"); !strings.Contains(loc, "sandbox") {
+		t.Fatalf("Location %q does not name the environment", loc)
+	}
+	if err := a.Delete(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after Delete: %v, want ErrNotFound", err)
+	}
+	if err := b.Delete(ctx, "sandbox"); err != nil {
+		t.Fatalf("deleting nothing: %v", err)
+	}
+}
+
+// largeRecord: Microsoft's and Google's access tokens are JWTs of 2-4 KB,
+// beyond what some keychains take in one item.
+func largeRecord(t *testing.T, open func() store.Store) {
+	s := open()
+	want := Sample()
+	want.AccessToken = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + strings.Repeat("eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20i", 80) + ".c2lnbmF0dXJl"
+	want.RefreshToken = "0.AVYA" + strings.Repeat("r3fr35h-", 200)
+	want.Problem.Message = strings.Repeat("ünïcödé ", 300) // characters of two bytes across every part boundary
+	for range 2 {
+		if err := s.Save(ctx, "sandbox", want); err != nil {
+			t.Fatalf("saving a record of %d bytes: %v", len(want.AccessToken)+len(want.RefreshToken), err)
+		}
+		got, err := open().Load(ctx, "sandbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !same(t, "sandbox", got, want) {
+			t.Fatal("the large record came back changed")
+		}
+		want.AccessToken = want.AccessToken[:len(want.AccessToken)/2] // then a smaller one replaces it
+	}
+}
+
+func separate(t *testing.T, open func() store.Store) {
+	s := open()
+	one, two := Sample(), Sample()
+	two.AccessToken = "access-production"
+	if err := s.Save(ctx, "sandbox", one); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "production"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another environment: %v, want ErrNotFound", err)
+	}
+	if err := s.Save(ctx, "production", two); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Load(ctx, "production"); err != nil || got.AccessToken != "access-production" {
+		t.Fatalf("deleting sandbox changed production: %+v, %v", got, err)
+	}
+}
+
+func badNames(t *testing.T, open func() store.Store) {
+	s := open()
+	for _, name := range []string{"", "../escape", "a/b", "a.b", "a:b"} {
+		if _, err := s.Load(ctx, name); err == nil || errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Load(%q): %v, want the name refused", name, err)
+		}
+		if err := s.Save(ctx, name, Sample()); err == nil {
+			t.Errorf("Save(%q) accepted the name", name)
+		}
+		if err := s.Delete(ctx, name); err == nil {
+			t.Errorf("Delete(%q) accepted the name", name)
+		}
+		if _, err := s.Lock(ctx, name); err == nil {
+			t.Errorf("Lock(%q) accepted the name", name)
+		}
+	}
+}
+
+// lockExcludes: while one holder has an environment's lock, another's Lock
+// waits until its context ends; another environment's lock is free; once
+// the holder lets go, the lock can be had.
+func lockExcludes(t *testing.T, open func() store.Store) {
+	a, b := open(), open()
+	unlock, err := a.Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, err := b.Lock(wait, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a second Lock while the first is held: %v, want it to wait until its deadline", err)
+	}
+	other, err := b.Lock(ctx, "production")
+	if err != nil {
+		t.Fatalf("another environment's lock: %v", err)
+	}
+	other()
+	unlock()
+	wait, cancel = context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	unlockB, err := b.Lock(wait, "sandbox")
+	if err != nil {
+		t.Fatalf("Lock after the holder let go: %v", err)
+	}
+	unlockB()
+}
+
+// noUpdateLost: holders on separate store values each add to the record's
+// renewal count under the lock, as renewals do; without mutual exclusion
+// some additions are lost.
+func noUpdateLost(t *testing.T, open func() store.Store) {
+	if err := open().Save(ctx, "sandbox", Sample()); err != nil {
+		t.Fatal(err)
+	}
+	const holders, each = 4, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, holders*each)
+	for range holders {
+		s := open()
+		wg.Go(func() {
+			for range each {
+				errs <- increment(s)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := open().Load(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := Sample().Renewals + holders*each; got.Renewals != want {
+		t.Fatalf("renewal count %d after %d locked increments, want %d: the lock let holders overlap", got.Renewals, holders*each, want)
+	}
+}
+
+func increment(s store.Store) error {
+	unlock, err := s.Lock(ctx, "sandbox")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	r, err := s.Load(ctx, "sandbox")
+	if err != nil {
+		return err
+	}
+	runtime.Gosched() // let another holder in, if the lock would
+	r.Renewals++
+	return s.Save(ctx, "sandbox", r)
+}

@@ -1,0 +1,85 @@
+package keyringstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	dbus "github.com/godbus/dbus/v5"
+)
+
+const systemName = "system keychain (Secret Service)"
+
+const (
+	secretsName    = "org.freedesktop.secrets"
+	secretsPath    = "/org/freedesktop/secrets"
+	loginKeyring   = "/org/freedesktop/secrets/collection/login"
+	checkTimeout   = 10 * time.Second
+	propCollection = "org.freedesktop.Secret.Service.Collections"
+)
+
+// check asks the session bus for the Secret Service and the keyring the
+// keychain library writes to (the "login" keyring, else the default one),
+// on a connection of its own: no D-Bus is started (godbus would run
+// dbus-launch to make one) and no unlock prompt is raised, which would
+// wait forever where nobody can answer it.
+func check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	conn, err := dbus.SessionBusPrivateNoAutoStartup()
+	if err != nil {
+		why := "no D-Bus session bus was found: DBUS_SESSION_BUS_ADDRESS is not set"
+		if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+			why = fmt.Sprintf("the D-Bus session bus could not be reached (%v)", err)
+		}
+		return absent(why)
+	}
+	defer conn.Close()
+	if err := conn.Auth(nil); err != nil {
+		return absent(fmt.Sprintf("the D-Bus session bus refused this user (%v)", err))
+	}
+	if err := conn.Hello(); err != nil {
+		return absent(fmt.Sprintf("the D-Bus session bus did not answer (%v)", err))
+	}
+	svc := conn.Object(secretsName, secretsPath)
+	var collections []dbus.ObjectPath
+	if err := getProperty(ctx, svc, propCollection, &collections); err != nil {
+		var de dbus.Error
+		if errors.As(err, &de) && (de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
+			return absent("no Secret Service is running on the D-Bus session bus (install and start gnome-keyring, KWallet or KeePassXC's Secret Service)")
+		}
+		return absent(fmt.Sprintf("the Secret Service did not answer (%v)", err))
+	}
+	keyring := dbus.ObjectPath(loginKeyring)
+	if !slices.Contains(collections, keyring) {
+		if err := svc.CallWithContext(ctx, "org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&keyring); err != nil || keyring == "/" {
+			return absent("the Secret Service has no default keyring (create one in your desktop's Passwords and Keys)")
+		}
+	}
+	var locked bool
+	if err := getProperty(ctx, conn.Object(secretsName, keyring), "org.freedesktop.Secret.Collection.Locked", &locked); err != nil {
+		return absent(fmt.Sprintf("the Secret Service did not say whether its keyring is locked (%v)", err))
+	}
+	if locked {
+		return fmt.Errorf("%w (keyring %s); unlock it (log in to the desktop, or open Passwords and Keys and unlock it), %s", ErrLocked, keyring, whatToDo)
+	}
+	return nil
+}
+
+// getProperty reads the property prop (INTERFACE.NAME) of obj into into.
+func getProperty(ctx context.Context, obj dbus.BusObject, prop string, into any) error {
+	dot := strings.LastIndex(prop, ".")
+	var v dbus.Variant
+	if err := obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, prop[:dot], prop[dot+1:]).Store(&v); err != nil {
+		return err
+	}
+	return dbus.Store([]any{v.Value()}, into)
+}
+
+func absent(why string) error {
+	return fmt.Errorf("%w: %s; start a desktop session with a keychain, %s", ErrNoKeychain, why, whatToDo)
+}

@@ -1,0 +1,24 @@
+//go:build !linux
+
+package keyringstore
+
+import (
+	"context"
+	"runtime"
+)
+
+// systemName names the keychain in messages.
+var systemName = func() string {
+	switch runtime.GOOS {
+	case "darwin":
+		return "system keychain (macOS Keychain)"
+	case "windows":
+		return "system keychain (Windows Credential Manager)"
+	}
+	return "system keychain"
+}()
+
+// check finds nothing to check ahead: the Keychain and the Credential
+// Manager are always there, and report a locked or missing keychain on the
+// first use, as failed words it.
+func check(context.Context) error { return nil }

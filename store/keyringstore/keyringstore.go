@@ -1,0 +1,289 @@
+// Package keyringstore keeps each environment's tokens in the system's
+// keychain: the Secret Service on Linux (GNOME Keyring, KWallet, KeePassXC),
+// the login Keychain on macOS, the Credential Manager on Windows.
+//
+// Invariants: a record is the JSON every store writes, cut into parts no
+// larger than any of those systems takes in one item (Windows: 2560 bytes),
+// kept in one of two slots; a small head item names the slot, the number of
+// parts and their checksum, and a Save writes the other slot in full before
+// it replaces the head, so a reader (or a writer killed at any point) sees
+// the old record or the new one, never a mix. A record whose parts do not
+// match their head is reported and left as it is. Nothing is ever written
+// anywhere but the keychain: a keychain that is missing or locked is an
+// error that says so. Renewal locks are the file store's lock files in the
+// state folder, so renewals are single-flight exactly as with files.
+package keyringstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// DefaultService is the service name the items are kept under.
+const DefaultService = "freshtoken"
+
+// partSize is the most a part holds: under Windows' 2560-byte limit on a
+// credential, and under macOS's 4096-byte limit on the `security` command
+// line that stores it once base64 has grown it by a third.
+const partSize = 2000
+
+// ErrNoKeychain means this system has no keychain freshtoken can reach (no
+// D-Bus session, or no Secret Service on it): a setting to change, not an
+// outage to wait out.
+var ErrNoKeychain = errors.New("no system keychain")
+
+// ErrLocked means the keychain is there but locked; it wraps
+// store.ErrUnreachable, as the keychain is unavailable until a person
+// unlocks it.
+var ErrLocked = fmt.Errorf("%w: the system keychain is locked", store.ErrUnreachable)
+
+// whatToDo ends every message about a keychain freshtoken cannot use.
+const whatToDo = "or keep the tokens in files instead: take the keyring:// url out of [store] in the config"
+
+// Store is the system keychain, holding each environment's record under
+// one service name.
+type Store struct {
+	service string
+	locks   *filestore.Store
+}
+
+// New returns a store keeping records under service in the system
+// keychain, with its renewal lock files in lockDir.
+func New(service, lockDir string) *Store {
+	return &Store{service: service, locks: filestore.New(lockDir)}
+}
+
+// head is the item that says where a record's parts are.
+type head struct {
+	Slot   string `json:"slot"`
+	Parts  int    `json:"parts"`
+	SHA256 string `json:"sha256"`
+}
+
+func (s *Store) partAccount(env, slot string, i int) string {
+	return env + "." + slot + "." + strconv.Itoa(i)
+}
+
+// Location implements store.Store.
+func (s *Store) Location(env string) string {
+	return fmt.Sprintf("%s (service %q, account %q)", systemName, s.service, env)
+}
+
+// Load implements store.Store. A reader racing a writer may find the head
+// moved on under it; it then reads again.
+func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
+	if err := s.ready(ctx, env); err != nil {
+		return nil, err
+	}
+	var err error
+	for range 3 {
+		var h *head
+		h, err = s.head(env)
+		if err != nil {
+			return nil, err
+		}
+		var data []byte
+		if data, err = s.parts(env, h); err == nil {
+			return store.Unmarshal(data, s.Location(env), env)
+		}
+		if now, herr := s.head(env); herr != nil || *now == *h {
+			break // not moved on: the parts are wrong
+		}
+	}
+	return nil, err
+}
+
+// head reads env's head item: store.ErrNotFound if there is none.
+func (s *Store) head(env string) (*head, error) {
+	v, err := keyring.Get(s.service, env)
+	if errors.Is(err, keyring.ErrNotFound) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, failed(err)
+	}
+	var h head
+	if json.Unmarshal([]byte(v), &h) != nil || h.Parts < 1 || h.Slot != "a" && h.Slot != "b" {
+		return nil, fmt.Errorf("%w: %s does not say where the tokens are; it was left as it is: run `freshtoken login -e %s` to replace it", store.ErrCorrupt, s.Location(env), env)
+	}
+	return &h, nil
+}
+
+// parts reads and checks the parts h names.
+func (s *Store) parts(env string, h *head) ([]byte, error) {
+	var data []byte
+	for i := 1; i <= h.Parts; i++ {
+		v, err := keyring.Get(s.service, s.partAccount(env, h.Slot, i))
+		if errors.Is(err, keyring.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %s lacks part %d of %d of its tokens; it was left as it is: run `freshtoken login -e %s` to replace it", store.ErrCorrupt, s.Location(env), i, h.Parts, env)
+		}
+		if err != nil {
+			return nil, failed(err)
+		}
+		data = append(data, v...)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h.SHA256 {
+		return nil, fmt.Errorf("%w: the parts of %s do not match their checksum; they were left as they are: run `freshtoken login -e %s` to replace them", store.ErrCorrupt, s.Location(env), env)
+	}
+	return data, nil
+}
+
+// Save implements store.Store: the new parts go into the slot the head does
+// not name, then the head is replaced, then the old slot is cleared.
+func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
+	if err := s.ready(ctx, env); err != nil {
+		return err
+	}
+	data, err := store.Marshal(env, r)
+	if err != nil {
+		return err
+	}
+	old, err := s.head(env)
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrCorrupt) {
+		return err
+	}
+	slot := "a"
+	if old != nil && old.Slot == "a" {
+		slot = "b"
+	}
+	chunks := split(string(data))
+	for i, c := range chunks {
+		if err := keyring.Set(s.service, s.partAccount(env, slot, i+1), c); err != nil {
+			return failed(err)
+		}
+	}
+	if err := s.clear(env, slot, len(chunks)+1); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	h, _ := json.Marshal(head{Slot: slot, Parts: len(chunks), SHA256: hex.EncodeToString(sum[:])})
+	if err := keyring.Set(s.service, env, string(h)); err != nil {
+		return failed(err)
+	}
+	if old != nil {
+		// The record is saved; parts of the old one left behind are
+		// replaced by the next Save, and removed by Delete.
+		s.clear(env, old.Slot, 1)
+	}
+	return nil
+}
+
+// split cuts data into parts of at most partSize bytes, never inside a
+// character.
+func split(data string) []string {
+	var parts []string
+	for len(data) > partSize {
+		n := partSize
+		for n > 0 && !utf8.RuneStart(data[n]) {
+			n--
+		}
+		parts = append(parts, data[:n])
+		data = data[n:]
+	}
+	return append(parts, data)
+}
+
+// clear deletes the parts of env's slot from the from-th on.
+func (s *Store) clear(env, slot string, from int) error {
+	for i := from; ; i++ {
+		err := keyring.Delete(s.service, s.partAccount(env, slot, i))
+		if errors.Is(err, keyring.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return failed(err)
+		}
+	}
+}
+
+// Delete implements store.Store: the head goes first, so the record is
+// gone at once, then every part of both slots.
+func (s *Store) Delete(ctx context.Context, env string) error {
+	if err := s.ready(ctx, env); err != nil {
+		return err
+	}
+	if err := keyring.Delete(s.service, env); err != nil && !errors.Is(err, keyring.ErrNotFound) {
+		return failed(err)
+	}
+	for _, slot := range []string{"a", "b"} {
+		if err := s.clear(env, slot, 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Lock implements store.Store with the file store's lock file for env in
+// the state folder. A keychain that cannot be used is reported before the
+// lock file is made.
+func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
+	if err := s.ready(ctx, env); err != nil {
+		return nil, err
+	}
+	return s.locks.Lock(ctx, env)
+}
+
+// ready refuses a bad environment name, and a keychain that is missing or
+// locked.
+func (s *Store) ready(ctx context.Context, env string) error {
+	if err := store.ValidateEnvName(env); err != nil {
+		return err
+	}
+	return Check(ctx)
+}
+
+// Check reports whether the system keychain can be used now: an error
+// wrapping ErrNoKeychain when there is none, or ErrLocked when it is locked.
+func Check(ctx context.Context) error { return check(ctx) }
+
+// failed words an error from the keychain for people.
+func failed(err error) error {
+	return fmt.Errorf("%w: the %s failed (%v); unlock it, %s", store.ErrUnreachable, systemName, err, whatToDo)
+}
+
+// clientSecretAccount is the account a client's secret is kept under. It
+// cannot be an environment's, whose names hold no colon.
+func clientSecretAccount(clientID string) string { return "client_secret:" + clientID }
+
+// ClientSecret returns the client secret kept in the keychain for
+// clientID, under DefaultService; store.ErrNotFound when there is none.
+func ClientSecret(ctx context.Context, clientID string) (string, error) {
+	if err := Check(ctx); err != nil {
+		return "", err
+	}
+	v, err := keyring.Get(DefaultService, clientSecretAccount(clientID))
+	if errors.Is(err, keyring.ErrNotFound) {
+		return "", store.ErrNotFound
+	}
+	if err != nil {
+		return "", failed(err)
+	}
+	return v, nil
+}
+
+// SetClientSecret keeps secret in the keychain as clientID's.
+func SetClientSecret(ctx context.Context, clientID, secret string) error {
+	if err := Check(ctx); err != nil {
+		return err
+	}
+	if err := keyring.Set(DefaultService, clientSecretAccount(clientID), secret); err != nil {
+		return failed(err)
+	}
+	return nil
+}
+
+// ClientSecretLocation says where ClientSecret looks, for people.
+func ClientSecretLocation(clientID string) string {
+	return fmt.Sprintf("%s (service %q, account %q)", systemName, DefaultService, clientSecretAccount(clientID))
+}

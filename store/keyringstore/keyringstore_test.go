@@ -1,0 +1,222 @@
+package keyringstore_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
+	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
+)
+
+var ctx = context.Background()
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() store.Store {
+		keyringtest.Start(t)
+		locks := filepath.Join(t.TempDir(), "state")
+		return func() store.Store { return keyringstore.New(keyringstore.DefaultService, locks) }
+	})
+}
+
+// TestLargeRecordIsSplitAndCleared: a record beyond one item's size is kept
+// in parts, a smaller one replacing it leaves no parts of the larger
+// behind, and Delete leaves nothing at all.
+func TestLargeRecordIsSplitAndCleared(t *testing.T) {
+	kr := keyringtest.Start(t)
+	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
+	big := storetest.Sample()
+	big.AccessToken = strings.Repeat("j", 4096) // a large JWT
+	if err := s.Save(ctx, "sandbox", big); err != nil {
+		t.Fatal(err)
+	}
+	items := kr.Items(t, "freshtoken-test")
+	if len(items) < 4 {
+		t.Fatalf("a 4 KB token is kept in %v; want a head and at least three parts", items)
+	}
+	for _, v := range items {
+		secret, err := keyring.Get("freshtoken-test", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(secret) > 2560 {
+			t.Fatalf("item %s holds %d bytes, more than Windows takes", v, len(secret))
+		}
+	}
+	if err := s.Save(ctx, "sandbox", storetest.Sample()); err != nil {
+		t.Fatal(err)
+	}
+	if items := kr.Items(t, "freshtoken-test"); len(items) != 2 {
+		t.Fatalf("after a small record replaced the large one the keychain holds %v; want its head and one part", items)
+	}
+	if err := s.Delete(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if items := kr.Items(t, "freshtoken-test"); len(items) != 0 {
+		t.Fatalf("Delete left %v in the keychain", items)
+	}
+}
+
+// TestPartsThatDoNotMatchAreReportedAndKept: a part changed behind
+// freshtoken's back is reported as corrupt, naming how to replace it, and
+// left as it is.
+func TestPartsThatDoNotMatchAreReportedAndKept(t *testing.T) {
+	keyringtest.Start(t)
+	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
+	if err := s.Save(ctx, "sandbox", storetest.Sample()); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.Set("freshtoken-test", "sandbox.a.1", `{"version":1,"access_token":"tampered"}`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Load(ctx, "sandbox")
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "freshtoken login -e sandbox") {
+		t.Fatalf("Load of a tampered part: %v; want ErrCorrupt saying how to replace it", err)
+	}
+	if v, _ := keyring.Get("freshtoken-test", "sandbox.a.1"); !strings.Contains(v, "tampered") {
+		t.Fatal("the corrupt part was changed")
+	}
+}
+
+// TestLockedKeychain: a locked keychain is said to be locked, with what to
+// do, wrapping store.ErrUnreachable; no lock file or record is written to
+// the state folder, and nothing is written to the keychain.
+func TestLockedKeychain(t *testing.T) {
+	kr := keyringtest.Start(t)
+	state := filepath.Join(t.TempDir(), "state")
+	s := keyringstore.New("freshtoken-test", state)
+	kr.Lock(t)
+	_, loadErr := s.Load(ctx, "sandbox")
+	saveErr := s.Save(ctx, "sandbox", storetest.Sample())
+	_, lockErr := s.Lock(ctx, "sandbox")
+	for what, err := range map[string]error{"Load": loadErr, "Save": saveErr, "Lock": lockErr} {
+		if !errors.Is(err, keyringstore.ErrLocked) || !errors.Is(err, store.ErrUnreachable) ||
+			!strings.Contains(err.Error(), "unlock it") || !strings.Contains(err.Error(), "[store]") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s with the keychain locked: %v; want one line saying it is locked and what to do", what, err)
+		}
+	}
+	if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the state folder was made (%v) though the keychain could not be used", err)
+	}
+}
+
+// TestNoKeychain: without a session bus, or with one but no Secret Service
+// on it, every use says there is no keychain and what to do, and writes
+// nothing anywhere.
+func TestNoKeychain(t *testing.T) {
+	for name, setup := range map[string]func(t *testing.T){
+		"no bus":            keyringtest.NoBus,
+		"no secret service": func(t *testing.T) { keyringtest.StartBus(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			setup(t)
+			state := filepath.Join(t.TempDir(), "state")
+			s := keyringstore.New(keyringstore.DefaultService, state)
+			_, loadErr := s.Load(ctx, "sandbox")
+			saveErr := s.Save(ctx, "sandbox", storetest.Sample())
+			_, lockErr := s.Lock(ctx, "sandbox")
+			_, secretErr := keyringstore.ClientSecret(ctx, "client-1")
+			for what, err := range map[string]error{"Load": loadErr, "Save": saveErr, "Lock": lockErr, "ClientSecret": secretErr} {
+				if !errors.Is(err, keyringstore.ErrNoKeychain) || !strings.Contains(err.Error(), "[store]") || strings.Contains(err.Error(), "\n") {
+					t.Errorf("%s: %v; want one line saying there is no keychain and what to do", what, err)
+				}
+			}
+			if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the state folder was made (%v) though there is no keychain", err)
+			}
+		})
+	}
+}
+
+func TestClientSecret(t *testing.T) {
+	kr := keyringtest.Start(t)
+	if _, err := keyringstore.ClientSecret(ctx, "client-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("before any is kept: %v, want ErrNotFound", err)
+	}
+	if err := keyringstore.SetClientSecret(ctx, "client-1", "s3cr3t"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := keyringstore.ClientSecret(ctx, "client-1"); err != nil || got != "s3cr3t" {
+		t.Fatalf("ClientSecret = %q, %v", got, err)
+	}
+	if items := kr.Items(t, keyringstore.DefaultService); !slices.Equal(items, []string{"client_secret:client-1"}) {
+		t.Fatalf("the keychain holds %v", items)
+	}
+}
+
+// TestKilledWriterLeavesOldOrNew: a process saving large records over and
+// over is killed with SIGKILL at random points, mid-save included; what
+// the keychain holds is always one whole record, never a mix or nothing.
+func TestKilledWriterLeavesOldOrNew(t *testing.T) {
+	if os.Getenv("KEYRINGSTORE_TEST_WRITER") != "" {
+		writeForever()
+		return
+	}
+	keyringtest.Start(t)
+	state := filepath.Join(t.TempDir(), "state")
+	s := keyringstore.New("freshtoken-test", state)
+	if err := s.Save(ctx, "sandbox", bigRecord(0)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestKilledWriterLeavesOldOrNew$")
+		cmd.Env = append(os.Environ(), "KEYRINGSTORE_TEST_WRITER=1", "KEYRINGSTORE_TEST_STATE="+state)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait for its first save to begin, then kill it somewhere in the
+		// next few saves.
+		bufio.NewReader(out).ReadString('\n')
+		time.Sleep(rand.N(50 * time.Millisecond))
+		cmd.Process.Kill()
+		cmd.Wait()
+		got, err := s.Load(ctx, "sandbox")
+		if err != nil {
+			t.Fatalf("after kill %d: %v", i, err)
+		}
+		if got.AccessToken != bigRecord(got.Renewals).AccessToken {
+			t.Fatalf("after kill %d the record is a mix of two saves", i)
+		}
+	}
+}
+
+// bigRecord is a record of four parts whose every part depends on n.
+func bigRecord(n int) *store.Record {
+	r := storetest.Sample()
+	r.Renewals = n
+	r.AccessToken = strings.Repeat(strconv.Itoa(n%10), 7000)
+	return r
+}
+
+// writeForever is the writer TestKilledWriterLeavesOldOrNew kills.
+func writeForever() {
+	s := keyringstore.New("freshtoken-test", os.Getenv("KEYRINGSTORE_TEST_STATE"))
+	os.Stdout.WriteString("writing\n")
+	for n := 1; ; n++ {
+		unlock, err := s.Lock(ctx, "sandbox")
+		if err != nil {
+			panic(err)
+		}
+		if err := s.Save(ctx, "sandbox", bigRecord(n)); err != nil {
+			panic(err)
+		}
+		unlock()
+	}
+}
