@@ -16,6 +16,9 @@ var (
 	// the request's shape (invalid_client and the like): a configuration
 	// problem that retrying cannot fix.
 	ErrClientRejected = errors.New("client rejected")
+	// ErrLoginRefused means a log-in on another device (the device grant)
+	// did not complete: it was denied, or its code expired unapproved.
+	ErrLoginRefused = errors.New("log-in refused")
 )
 
 // Error is a failure in one environment, phrased for the person who has to

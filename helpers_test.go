@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,6 +105,33 @@ func (r *rig) moveTokenEndpoint(url string) {
 		r.t.Fatal(err)
 	}
 	r.settings.TokenURL = url
+}
+
+// tokenAtOnce has n goroutines ask for a token at once, spread over srcs,
+// and returns the token they all got; it fails the test unless every one
+// got the same.
+func tokenAtOnce(t *testing.T, n int, srcs ...*freshtoken.Source) string {
+	t.Helper()
+	var wg sync.WaitGroup
+	tokens := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		src := srcs[i%len(srcs)]
+		wg.Go(func() {
+			tok, err := src.Token()
+			errs[i] = err
+			if err == nil {
+				tokens[i] = tok.AccessToken
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || tokens[i] != tokens[0] {
+			t.Fatalf("caller %d: %q, %v; want %q", i, tokens[i], errs[i], tokens[0])
+		}
+	}
+	return tokens[0]
 }
 
 func (r *rig) record() *store.Record {

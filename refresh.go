@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
@@ -16,31 +18,70 @@ import (
 // minRetryAfter is the shortest wait after a 429, whatever Retry-After says.
 const minRetryAfter = time.Second
 
-// refresh spends r's refresh token. The caller holds the store's lock. The
-// requests and the store write use work, which no caller can cancel; ctx
-// only ends the waits between tries, when no request is in flight. The new
-// record is saved before it is returned; on failure nothing is written.
-// Before every retry and before reporting invalid_grant it re-reads the
-// store, in case a renewer that ignores the lock replaced the tokens.
-func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason string) (*store.Record, error) {
+// renewal asks the token endpoint for the tokens that replace r, in the way
+// the environment's grant renews: by spending r's refresh token, or for
+// client credentials by presenting the client's credentials again. r is
+// nil when client credentials have never been used. The request goes
+// through s.http with the environment's oauth2 configuration, so whatever
+// decorates token requests there applies to every grant.
+type renewal struct {
+	grantType string
+	send      func(ctx context.Context, r *store.Record) (*oauth2.Token, error)
+}
+
+func (s *Source) renewal(work context.Context) (renewal, error) {
 	conf, err := s.OAuth2Config(work, "")
+	if err != nil {
+		return renewal{}, err
+	}
+	if s.set.Grant == GrantClientCredentials {
+		cc := clientCredentials(conf, nil)
+		return renewal{GrantClientCredentials, func(ctx context.Context, _ *store.Record) (*oauth2.Token, error) {
+			return cc.Token(ctx)
+		}}, nil
+	}
+	return renewal{"refresh_token", func(ctx context.Context, r *store.Record) (*oauth2.Token, error) {
+		return conf.TokenSource(ctx, &oauth2.Token{RefreshToken: r.RefreshToken}).Token()
+	}}, nil
+}
+
+// clientCredentials is a token request that authenticates the client as
+// conf does, with params added to the form: the client_credentials grant,
+// or with params naming another grant_type, any request whose answer is
+// tokens (the device grant's polls).
+func clientCredentials(conf *oauth2.Config, params url.Values) *clientcredentials.Config {
+	return &clientcredentials.Config{
+		ClientID: conf.ClientID, ClientSecret: conf.ClientSecret, TokenURL: conf.Endpoint.TokenURL,
+		Scopes: conf.Scopes, AuthStyle: conf.Endpoint.AuthStyle, EndpointParams: params,
+	}
+}
+
+// refresh replaces r's tokens as the grant renews (see renewal). The caller
+// holds the store's lock. The requests and the store write use work, which
+// no caller can cancel; ctx only ends the waits between tries, when no
+// request is in flight. The new record is saved before it is returned; on
+// failure nothing is written. Before every retry and before reporting
+// invalid_grant it re-reads the store, in case a renewer that ignores the
+// lock replaced the tokens.
+func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason string) (*store.Record, error) {
+	req, err := s.renewal(work)
 	if err != nil {
 		return nil, err
 	}
 	backoff := s.set.RetryBackoff
 	for attempt := 0; ; attempt++ {
 		sentAt := s.now()
-		s.log.Debug("refresh request", "url", s.set.TokenURL, "grant_type", "refresh_token",
-			"client_auth", string(s.set.ClientAuth), "refresh_token", redact.Secret(r.RefreshToken), "attempt", attempt+1)
+		s.log.Debug("refresh request", "url", s.set.TokenURL, "grant_type", req.grantType,
+			"client_auth", string(s.set.ClientAuth), "refresh_token", redact.Secret(refreshToken(r)), "attempt", attempt+1)
 		start := time.Now()
-		n, err := s.exchange(work, conf, r, sentAt, reason)
+		n, err := s.exchange(work, req, r, sentAt, reason)
 		if err == nil {
 			// Stored already: only now is anything about the answer logged,
 			// as a log line that cannot be written may end the process.
 			at, known := s.expiry(n)
 			s.log.Debug("refresh answered and stored", "duration", time.Since(start).Round(time.Microsecond),
 				"access_token", redact.Secret(n.AccessToken), "lifetime_known", known,
-				"refresh_token_rotated", n.RefreshToken != r.RefreshToken, "expires", at.Format(logTime))
+				"refresh_token_rotated", n.RefreshToken != refreshToken(r), "expires", at.Format(logTime))
 			s.log.Info("token renewed", "for", reason, "expires", at.Format(logTime), "renewals", n.Renewals)
 			return n, nil
 		}
@@ -56,6 +97,13 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			s.note(work, r, store.ProblemClientRejected, msg)
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case tokenerr.BadGrant:
+			if s.set.Grant == GrantClientCredentials {
+				// No refresh token was spent: the provider refuses the
+				// client's credentials grant, which only configuration fixes.
+				msg := fmt.Sprintf("the token endpoint %s refused the client credentials grant (%s)", s.set.TokenURL, desc)
+				s.note(work, r, store.ProblemClientRejected, msg)
+				return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
+			}
 			latest, lerr := s.load(work)
 			if lerr == nil && latest.RefreshToken != r.RefreshToken {
 				s.log.Debug("the store has a newer refresh token; retrying with it")
@@ -91,7 +139,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		if err != nil {
 			return nil, err
 		}
-		if latest.AccessToken != r.AccessToken && s.fresh(latest, "store before retry") {
+		if latest != nil && (r == nil || latest.AccessToken != r.AccessToken) && s.fresh(latest, "store before retry") {
 			s.log.Debug("another renewer stored a new token meanwhile; using it")
 			s.remember(latest)
 			return latest, nil
@@ -100,15 +148,15 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 	}
 }
 
-// exchange spends r's refresh token in one request, bounded by
-// Settings.Timeout, and stores the answer before returning it. While the
-// request is in flight or its answer unstored, Options.Sending knows.
-func (s *Source) exchange(work context.Context, conf *oauth2.Config, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
+// exchange sends req's request for r once, bounded by Settings.Timeout, and
+// stores the answer before returning it. While the request is in flight or
+// its answer unstored, Options.Sending knows.
+func (s *Source) exchange(work context.Context, req renewal, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
 	defer s.sending(Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout})()
 	defer s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", s.set.TokenURL, "timeout", s.set.Timeout)()
 	rctx, cancel := context.WithTimeout(work, s.set.Timeout)
 	defer cancel()
-	tok, err := conf.TokenSource(context.WithValue(rctx, oauth2.HTTPClient, s.http), &oauth2.Token{RefreshToken: r.RefreshToken}).Token()
+	tok, err := req.send(context.WithValue(rctx, oauth2.HTTPClient, s.http), r)
 	if err != nil {
 		return nil, err
 	}
@@ -128,11 +176,23 @@ func (e *unsavedError) Error() string { return e.err.Error() }
 
 // note records in r, which the caller holds the lock for, a failure that
 // needs a person, so that status and the proxy's page tell of it until a
-// renewal or log-in succeeds. The tokens are kept as they are.
+// renewal or log-in succeeds. The tokens are kept as they are. With no
+// record (client credentials never obtained) there is nowhere to note it.
 func (s *Source) note(work context.Context, r *store.Record, kind, msg string) {
+	if r == nil {
+		return
+	}
 	n := *r
 	n.Problem = &store.Problem{Kind: kind, Message: msg, At: s.now()}
 	if err := s.store.Save(work, s.set.Env, &n); err != nil {
 		s.log.Debug("could not record the problem in the store", "error", err.Error())
 	}
+}
+
+// refreshToken is r's refresh token; "" when there is no record.
+func refreshToken(r *store.Record) string {
+	if r == nil {
+		return ""
+	}
+	return r.RefreshToken
 }

@@ -23,7 +23,7 @@ func (s *Source) Revoke(ctx context.Context) error {
 		return nil
 	}
 	r, err := s.load(ctx)
-	if err != nil {
+	if err != nil || r == nil {
 		return err
 	}
 	if _, err := s.Endpoints(ctx); err != nil {
@@ -48,35 +48,45 @@ func (s *Source) Revoke(ctx context.Context) error {
 	return nil
 }
 
-// revoke sends one RFC 7009 request, authenticating the client as the
-// token endpoint does.
+// revoke sends one RFC 7009 request.
 func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
-	form := url.Values{"token": {token}, "token_type_hint": {hint}}
-	if s.set.AuthStyle == oauth2.AuthStyleInParams {
-		form.Set("client_id", s.set.ClientID)
-		if secret != "" { // none and private_key_jwt send none (TokenClient adds the assertion)
-			form.Set("client_secret", secret)
-		}
-	}
 	ctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.set.RevocationURL, strings.NewReader(form.Encode()))
+	resp, err := s.postForm(ctx, s.set.RevocationURL, secret, url.Values{"token": {token}, "token_type_hint": {hint}})
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if s.set.AuthStyle == oauth2.AuthStyleInHeader {
-		req.SetBasicAuth(url.QueryEscape(s.set.ClientID), url.QueryEscape(secret))
-	}
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return httpx.UnwrapURLError(err)
 	}
 	defer httpx.Drain(resp)
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("HTTP %s", redact.OneLine(resp.Status, 80))
 	}
 	return nil
+}
+
+// postForm posts form to endpoint through s.http (the TokenClient, which
+// adds a client assertion where one is due), authenticating the client as
+// the token endpoint does.
+func (s *Source) postForm(ctx context.Context, endpoint, secret string, form url.Values) (*http.Response, error) {
+	if s.set.AuthStyle == oauth2.AuthStyleInParams {
+		form.Set("client_id", s.set.ClientID)
+		if secret != "" { // none and private_key_jwt send none (TokenClient adds the assertion)
+			form.Set("client_secret", secret)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if s.set.AuthStyle == oauth2.AuthStyleInHeader {
+		req.SetBasicAuth(url.QueryEscape(s.set.ClientID), url.QueryEscape(secret))
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return nil, httpx.UnwrapURLError(err)
+	}
+	return resp, nil
 }
 
 // CanRevoke reports whether the provider has a revocation endpoint, or may

@@ -30,7 +30,12 @@ type Settings struct {
 	AuthURL          string
 	TokenURL         string
 	RevocationURL    string // RFC 7009; "" when the provider has none
-	DeviceAuthURL    string // RFC 8628 device authorization; "" when the provider has none
+	// Grant is how the environment obtains tokens: GrantAuthorizationCode
+	// (also when empty), GrantClientCredentials or GrantDeviceCode. Stored
+	// records are bound to it. GrantDeviceCode needs DeviceAuthURL, set or
+	// discovered.
+	Grant         string
+	DeviceAuthURL string // RFC 8628 device authorization; "" when the provider has none
 	// Issuer names the authorization server whose discovery document gives
 	// the endpoints left empty above; tokens are then bound to it, not to
 	// TokenURL, so that serving a stored token needs no discovery.
@@ -130,9 +135,18 @@ type Renewal struct {
 	Timeout  time.Duration // how long one request may take
 }
 
-// GrantAuthorizationCode is the grant type of the tokens a browser log-in
-// obtains, and of every grant this package renews.
-const GrantAuthorizationCode = "authorization_code"
+// The grants an environment's tokens come from (Settings.Grant), spelled as
+// the token endpoint's grant_type.
+const (
+	// GrantAuthorizationCode: a browser log-in, then refresh-token renewals.
+	GrantAuthorizationCode = "authorization_code"
+	// GrantClientCredentials: no log-in and no refresh token; a new token
+	// is requested with the client's credentials whenever one is due.
+	GrantClientCredentials = "client_credentials"
+	// GrantDeviceCode: an RFC 8628 log-in on another device
+	// (StartDeviceLogin), then refresh-token renewals.
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
+)
 
 // DefaultRenewBefore is used when Settings.RenewBefore is zero.
 const DefaultRenewBefore = time.Minute
@@ -202,6 +216,13 @@ func New(s Settings, o Options) (*Source, error) {
 	}
 	if err := checkParams(&s); err != nil {
 		return nil, err
+	}
+	switch s.Grant {
+	case "":
+		s.Grant = GrantAuthorizationCode
+	case GrantAuthorizationCode, GrantClientCredentials, GrantDeviceCode:
+	default:
+		return nil, fmt.Errorf("freshtoken: Settings.Grant %q is not GrantAuthorizationCode, GrantClientCredentials or GrantDeviceCode", s.Grant)
 	}
 	if s.RenewBefore <= 0 {
 		s.RenewBefore = DefaultRenewBefore
@@ -424,10 +445,17 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 // grant is the grant this environment's tokens must belong to.
 func (s *Source) grant() store.Grant {
 	if s.set.Issuer != "" {
-		return store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: GrantAuthorizationCode}
+		return store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant}
 	}
-	return store.Grant{TokenURL: s.set.TokenURL, ClientID: s.set.ClientID, Type: GrantAuthorizationCode}
+	return store.Grant{TokenURL: s.set.TokenURL, ClientID: s.set.ClientID, Type: s.set.Grant}
 }
+
+// Grant is how the environment obtains tokens (Settings.Grant).
+func (s *Source) Grant() string { return s.set.Grant }
+
+// NeedsLogin reports whether the environment's grant begins with a person
+// logging in; client credentials need none.
+func (s *Source) NeedsLogin() bool { return s.set.Grant != GrantClientCredentials }
 
 // CheckGrant returns an error wrapping ErrLoginRequired when r's tokens
 // belong to another client or provider than this environment's, as when two
@@ -484,6 +512,27 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 	return nil
 }
 
+// LoginWithClientCredentials fetches a token with the client's credentials
+// and stores it in place of whatever the store holds for the environment,
+// another grant's tokens included, as SaveLogin does for a log-in. Client
+// credentials need no log-in otherwise: this is how tokens of another grant
+// (the environment used to log in another way) are replaced.
+func (s *Source) LoginWithClientCredentials(ctx context.Context) error {
+	if s.set.Grant != GrantClientCredentials {
+		return fmt.Errorf("freshtoken: %s does not use client credentials", s.set.Env)
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if old, err := s.store.Load(ctx, s.set.Env); err == nil && s.CheckGrant(old) != nil {
+		s.log.Warn("replacing stored tokens that belonged to another grant", "was", old.Grant.String(), "now", s.grant().String())
+	}
+	_, err = s.refresh(ctx, context.WithoutCancel(ctx), nil, store.RenewedOnRequest)
+	return err
+}
+
 // expiry is when r's access token expires, as far as renewal is concerned:
 // the provider's word, or when its lifetime is unknown, DefaultLifetime
 // after it was issued.
@@ -534,6 +583,9 @@ const maxKeepMargin = 24 * time.Hour
 // when nothing can be planned: no tokens, another client's, a grant that
 // has ended, or a refresh token whose expiry renewing did not extend.
 func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
+	if s.set.Grant == GrantClientCredentials {
+		return s.planFetch(r)
+	}
 	if r == nil || r.RefreshToken == "" || s.CheckGrant(r) != nil || r.Problem != nil && r.Problem.Kind == store.ProblemGrantEnded {
 		return time.Time{}, ""
 	}
@@ -555,6 +607,22 @@ func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
 		}
 	}
 	return at, why
+}
+
+// planFetch is Plan for client credentials: there is no grant to keep
+// alive, as a new token can be had whenever one is wanted, so the only
+// plan is a token file's: fetch when its token is due, or now when there is
+// none yet.
+func (s *Source) planFetch(r *store.Record) (at time.Time, why string) {
+	if !s.set.KeepAccess || r != nil && s.CheckGrant(r) != nil {
+		return time.Time{}, ""
+	}
+	why = "its token file is kept fresh"
+	if r == nil {
+		return s.now(), why
+	}
+	exp, _ := s.expiry(r)
+	return exp.Add(-s.skew(r.IssuedAt, exp)), why
 }
 
 // due reports whether r's grant needs keeping alive now.
@@ -619,7 +687,7 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 			if err != nil {
 				return nil, err
 			}
-			if r.Grant.IsZero() {
+			if r != nil && r.Grant.IsZero() {
 				if r, err = s.adopt(ctx); err != nil {
 					return nil, err
 				}
@@ -693,6 +761,9 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 	case errors.Is(err, store.ErrNotFound):
 		s.log.Debug("the tokens were deleted from the store (logged out elsewhere)")
 		s.cur.CompareAndSwap(r, nil)
+		if s.set.Grant == GrantClientCredentials {
+			return s.get(ctx, w) // a new token needs no log-in
+		}
 		return nil, s.loginError("not logged in (logged out elsewhere)")
 	case err != nil:
 		s.log.Debug("could not compare with the store; keeping the token in memory", "error", err.Error())
@@ -737,6 +808,9 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 		s.remember(r)
 		return r, nil
 	}
+	if r == nil { // client credentials, none obtained yet
+		return s.refresh(ctx, work, nil, store.RenewedForExpiry)
+	}
 	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && s.now().Sub(r.RenewedAt) < recentRenewal {
 		s.log.Debug("the API refused a token that a 401 renewed moments ago; passing this 401 on instead of renewing again",
 			"renewed", r.RenewedAt.Format(logTime))
@@ -749,7 +823,7 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 		s.remember(r)
 		return r, nil
 	}
-	if r.RefreshToken == "" {
+	if r.RefreshToken == "" && s.set.Grant != GrantClientCredentials {
 		return nil, s.loginError("the stored tokens have expired and came with no refresh token")
 	}
 	if p := r.Problem; p != nil && p.Kind == store.ProblemGrantEnded && !force {
@@ -767,8 +841,14 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 	return s.refresh(ctx, work, r, reason)
 }
 
+// load reads the environment's record under the rules for using it. With
+// client credentials, no record is no error: nil, as a token request needs
+// no log-in.
 func (s *Source) load(ctx context.Context) (*store.Record, error) {
 	r, err := s.store.Load(ctx, s.set.Env)
+	if errors.Is(err, store.ErrNotFound) && s.set.Grant == GrantClientCredentials {
+		return nil, nil
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, s.loginError("not logged in")
 	}
@@ -795,7 +875,7 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	}
 	defer unlock()
 	r, err := s.load(context.WithoutCancel(ctx))
-	if err != nil || !r.Grant.IsZero() {
+	if err != nil || r == nil || !r.Grant.IsZero() {
 		return r, err
 	}
 	r.Grant = s.grant()
@@ -893,13 +973,27 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 	if r.TokenType == "" {
 		r.TokenType = "Bearer"
 	}
-	if tok.ExpiresIn > 0 {
-		r.Expiry = sentAt.Add(time.Duration(tok.ExpiresIn) * time.Second)
-	} else if tok.ExpiresIn == 0 && tok.Expiry.After(sentAt) {
+	expiresIn := tok.ExpiresIn
+	if expiresIn == 0 { // x/oauth2's client credentials keep it only among the extras
+		expiresIn = extraSeconds(tok, "expires_in")
+	}
+	if expiresIn > 0 {
+		r.Expiry = sentAt.Add(time.Duration(expiresIn) * time.Second)
+	} else if expiresIn == 0 && tok.Expiry.After(sentAt) {
 		r.Expiry = tok.Expiry
 	}
 	if secs := extraSeconds(tok, "refresh_token_expires_in"); secs > 0 {
 		r.RefreshExpiry = sentAt.Add(time.Duration(secs) * time.Second)
+	}
+	if s.set.Grant == GrantClientCredentials {
+		// Every token is had with the client's credentials; a refresh
+		// token some providers add anyway is not kept, so none is ever spent.
+		r.RefreshToken, r.RefreshExpiry = "", time.Time{}
+		r.RenewedAt, r.RenewedFor = sentAt, reason
+		if prev != nil {
+			r.Renewals = prev.Renewals + 1
+		}
+		return r
 	}
 	if prev != nil {
 		r.Renewals = prev.Renewals + 1

@@ -157,26 +157,7 @@ func TestGoroutinesAtExpiryCauseOneRefresh(t *testing.T) {
 	src := r.source()
 	r.login(src)
 	r.clock.Advance(time.Hour)
-	var wg sync.WaitGroup
-	tokens := make([]string, 50)
-	errs := make([]error, 50)
-	for i := range tokens {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tok, err := src.Token()
-			errs[i] = err
-			if err == nil {
-				tokens[i] = tok.AccessToken
-			}
-		}()
-	}
-	wg.Wait()
-	for i := range tokens {
-		if errs[i] != nil || tokens[i] != tokens[0] {
-			t.Fatalf("caller %d: %q, %v; want %q", i, tokens[i], errs[i], tokens[0])
-		}
-	}
+	tokenAtOnce(t, 50, src)
 	if n := r.provider.Stats().Refreshes; n != 1 {
 		t.Fatalf("refreshes = %d, want 1", n)
 	}

@@ -117,6 +117,9 @@ type Env struct {
 	// discoveryDir is where discovery documents are cached: a folder
 	// beside the configuration file.
 	discoveryDir string
+	// Grant is how the environment obtains tokens: GrantAuthorizationCode
+	// (the default), GrantClientCredentials or GrantDeviceCode.
+	Grant string
 }
 
 // Invalidf is a configuration mistake that is not at a place in the file.

@@ -67,7 +67,7 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log.Debug("configuration", "config", path, "env", e.Name, "provider", e.Provider, "api_url", e.APIURL,
-		"token_url", e.TokenURL, "issuer", e.Issuer, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore,
+		"token_url", e.TokenURL, "issuer", e.Issuer, "grant", e.Grant, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore,
 		"ca_file", e.CAFile, "store", st.Location(e.Name))
 	t, err := e.Transport()
 	if err != nil {
@@ -117,6 +117,7 @@ func (e *Env) Settings() freshtoken.Settings {
 		DefaultLifetime: e.DefaultLifetime,
 		IdleLimit:       e.IdleLimit,
 		KeepAccess:      e.TokenFile != "",
+		Grant:           engineGrant(e.Grant),
 	}
 	if e.Issuer != "" {
 		s.Discover = (&discovery{env: e, log: slog.New(slog.DiscardHandler), now: time.Now}).endpoints

@@ -52,6 +52,8 @@ type EnvSettings struct {
 	DeviceAuthURL string `toml:"device_auth_url,omitempty"`
 	Tenant        string `toml:"tenant,omitempty"`
 	CAFile        string `toml:"ca_file,omitempty"`
+	// How the environment obtains tokens (see grants.go).
+	Grant string `toml:"grant,omitempty"`
 }
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that

@@ -72,10 +72,20 @@ func TestKeepersKeepAnIdleGrantAlive(t *testing.T) {
 // it never finds it missing, partial or holding a token the API refuses.
 func TestTokenFileIsAlwaysFresh(t *testing.T) {
 	t.Parallel()
+	t.Run("authorization code", func(t *testing.T) { tokenFileIsAlwaysFresh(t, "") })
+	// With client credentials there is no grant to keep alive: the keeper
+	// only fetches a token when the file's is due.
+	t.Run("client credentials", func(t *testing.T) { tokenFileIsAlwaysFresh(t, `grant = "client_credentials"`) })
+}
+
+func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
+	t.Parallel()
 	tokenFile := filepath.Join(t.TempDir(), "dev-token")
 	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second, RefreshesPerMinute: 1000, RequestsPerMinute: 100000},
-		fmt.Sprintf("token_file = %q", tokenFile))
-	w.login()
+		fmt.Sprintf("token_file = %q\n%s", tokenFile, grant))
+	if grant == "" {
+		w.login()
+	}
 	startKeeper(t, w)
 	testenv.WaitFor(t, "the keeper to write the token file", func() bool { _, err := os.Stat(tokenFile); return err == nil })
 	seen := map[string]bool{}
@@ -105,6 +115,9 @@ func TestTokenFileIsAlwaysFresh(t *testing.T) {
 	}
 	if len(seen) < 3 {
 		t.Fatalf("the file held %d tokens over 5 s of 2 s tokens; the keeper did not keep it fresh", len(seen))
+	}
+	if st := w.provider.Stats(); st.ClientCredentials+st.Refreshes > 8 {
+		t.Fatalf("provider saw %+v over 5 s of 2 s tokens; want a token about every second, no more", st)
 	}
 }
 

@@ -39,8 +39,40 @@ func manyProcessesAtExpiry(t *testing.T, storeURL, where string) {
 	w.login()
 	first := strings.TrimSpace(w.mustRun("token").stdout)
 	time.Sleep(1100 * time.Millisecond) // past half of the 2 s lifetime: renewal due
+	if tok := w.tokenInEveryProcess(24); tok == first {
+		t.Fatal("the token was not renewed")
+	}
+	if st := w.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v; want exactly one refresh and no reuse", st)
+	}
+	if status := w.mustRun("status").stdout; !strings.Contains(status, where) {
+		t.Fatalf("the tokens are not in %s; status says:\n%s", where, status)
+	}
+}
 
-	const n = 24
+// TestManyProcessesAtExpiryFetchOnce is the same with client credentials:
+// 24 processes at expiry make exactly one token request, where there is no
+// refresh token to guard and nothing but the lock keeps them from each
+// asking for a token.
+func TestManyProcessesAtExpiryFetchOnce(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second, TokenDelay: 50 * time.Millisecond}, `grant = "client_credentials"`)
+	first := strings.TrimSpace(w.mustRun("token").stdout)
+	time.Sleep(1100 * time.Millisecond) // past half of the 2 s lifetime: a new token due
+	before := w.provider.Stats().TokenRequests
+	if tok := w.tokenInEveryProcess(24); tok == first {
+		t.Fatal("no new token was fetched")
+	}
+	if st := w.provider.Stats(); st.TokenRequests-before != 1 || st.ClientCredentials != 2 || st.Refreshes != 0 {
+		t.Fatalf("provider saw %+v (%d token requests at expiry); want exactly one", st, st.TokenRequests-before)
+	}
+}
+
+// tokenInEveryProcess starts n `freshtoken token` processes at once and
+// returns the token they all printed; it fails the test unless every one
+// succeeded with the same token.
+func (w *world) tokenInEveryProcess(n int) string {
+	t := w.t
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmds := make([]*bytes.Buffer, n)
@@ -63,20 +95,12 @@ func manyProcessesAtExpiry(t *testing.T, storeURL, where string) {
 		}
 	}
 	tok := strings.TrimSpace(cmds[0].String())
-	if tok == first {
-		t.Fatal("the token was not renewed")
-	}
 	for i := range n {
 		if got := strings.TrimSpace(cmds[i].String()); got != tok {
 			t.Fatalf("process %d printed %q, process 0 %q", i, got, tok)
 		}
 	}
-	if st := w.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
-		t.Fatalf("provider saw %+v; want exactly one refresh and no reuse", st)
-	}
-	if status := w.mustRun("status").stdout; !strings.Contains(status, where) {
-		t.Fatalf("the tokens are not in %s; status says:\n%s", where, status)
-	}
+	return tok
 }
 
 // TestKilledRenewalsNeverLoseTheGrant kills renewing processes with SIGKILL

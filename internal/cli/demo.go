@@ -85,7 +85,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	redirect := "http://" + cbLn.Addr().String() + "/callback"
 
 	// The library's way in: settings and a store, no configuration file.
-	src, err := freshtoken.New(freshtoken.Settings{
+	settings := freshtoken.Settings{
 		Env:          "demo",
 		ClientID:     "dev-client-id",
 		ClientSecret: "dev-client-secret",
@@ -93,7 +93,9 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 		TokenURL:     api + "v2/token_endpoint",
 		APIURL:       api,
 		AuthStyle:    oauth2.AuthStyleInHeader,
-	}, freshtoken.Options{Store: filestore.New(filepath.Join(dir, "tokens")), Logger: opts.f.Logger(), Sending: opts.f.Sending})
+	}
+	storage := freshtoken.Options{Store: filestore.New(filepath.Join(dir, "tokens")), Logger: opts.f.Logger(), Sending: opts.f.Sending}
+	src, err := freshtoken.New(settings, storage)
 	if err != nil {
 		return err
 	}
@@ -157,17 +159,26 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	if err != nil {
 		return err
 	}
+	settings.Env, settings.Grant = "demo-machine", freshtoken.GrantClientCredentials
+	machine, err := freshtoken.New(settings, storage)
+	if err != nil {
+		return err
+	}
+	fetched, err := demoMachine(ctx, opts, api, machine)
+	if err != nil {
+		return err
+	}
 	rec, _ := src.Record(ctx)
 	st := p.Stats()
 	renewals := 0
 	if rec != nil {
 		renewals = rec.Renewals
 	}
-	fmt.Fprintf(out, "\n4. Summary\n   %d calls: %d succeeded, %d failed; %s kept the idle grant alive; %s\n", opts.Calls, ok, failed, count(idle, "renewal"), count(notices, "notice"))
+	fmt.Fprintf(out, "\n5. Summary\n   %d calls: %d succeeded, %d failed; %s kept the idle grant alive; %s\n", opts.Calls, ok, failed, count(idle, "renewal"), count(notices, "notice"))
 	fmt.Fprintf(out, "   %s, each stored before use; the provider saw %s, %s, %s and %s\n",
 		count(renewals, "renewal"), count(st.Exchanges, "log-in"), count(st.Refreshes, "refresh"), count(st.Unauthorized, "401"), count(st.GrantsRevoked, "grant revoked"))
 	fmt.Fprintln(out, "   Run it again with --debug to see every decision, secrets masked.")
-	if failed > 0 || st.GrantsRevoked > 0 || idle == 0 || notices != 1 {
+	if failed > 0 || st.GrantsRevoked > 0 || idle == 0 || notices != 1 || fetched != 2 {
 		return errors.New("the demo saw failures; run it with --debug to see why")
 	}
 	return nil
@@ -222,6 +233,37 @@ func demoKeeper(ctx context.Context, opts *demoOptions, p *devprovider.Provider,
 		fmt.Fprintf(out, "   a person is told (command, webhook or desktop, set under [notify]): %s\n", n.Message)
 	}
 	return renewed, len(note.Current()), ctx.Err()
+}
+
+// demoMachine calls the API as a machine client with client credentials:
+// no log-in, and when the token is due a new one is fetched with the
+// client's credentials, there being no refresh token. It returns how many
+// tokens were fetched.
+func demoMachine(ctx context.Context, opts *demoOptions, api string, src *freshtoken.Source) (int, error) {
+	out := opts.f.IO.Out
+	fmt.Fprintln(out, "\n4. A machine client (grant = \"client_credentials\"): no log-in, no refresh token")
+	client := src.Client()
+	fetched, last := 0, ""
+	for i := 1; i <= 2; i++ {
+		if i == 2 {
+			fmt.Fprintf(out, "   (waiting %s, past the point where the token is due)\n", opts.TTL)
+			select {
+			case <-time.After(opts.TTL):
+			case <-ctx.Done():
+				return fetched, ctx.Err()
+			}
+		}
+		status, err := demoCall(ctx, client, api+"v2/company")
+		if err != nil {
+			return fetched, err
+		}
+		if rec, _ := src.Record(ctx); rec != nil && rec.AccessToken != last {
+			fetched++
+			last = rec.AccessToken
+			fmt.Fprintf(out, "   call %d: %d  <- token %s fetched with the client's credentials\n", i, status, redact.Mask(rec.AccessToken))
+		}
+	}
+	return fetched, nil
 }
 
 func demoCall(ctx context.Context, c *http.Client, url string) (int, error) {

@@ -30,7 +30,12 @@ page, a token endpoint that rotates refresh tokens, and /v2/company,
 /v2/users/me and /v2/contacts with pagination and rate limits, a revocation
 endpoint, and discovery documents (RFC 8414 and OpenID Connect) for trying
 issuer = "…". Nothing leaves this machine; the tokens it issues are worthless
-anywhere else.`,
+anywhere else.
+
+Besides the authorization-code grant it offers client credentials and the
+device grant (RFC 8628): a device authorization endpoint at
+/v2/device_authorization and a verification page at /v2/device, where you
+approve or deny a code.`,
 		Example: `  freshtoken dev-provider --listen 127.0.0.1:8900 --access-ttl 30s
   # in another terminal:
   freshtoken init -e dev --provider freeagent-sandbox --api-url http://127.0.0.1:8900/ --client-id dev-client-id --client-secret-env DEV_SECRET`,
@@ -50,6 +55,8 @@ anywhere else.`,
 	fl.BoolVar(&o.FixedRefreshExpiry, "fixed-refresh-expiry", false, "renewals keep the grant's first refresh-token expiry, as providers with an absolute grant lifetime do")
 	fl.DurationVar(&o.ReuseGrace, "reuse-grace", 0, "how long a rotated-out refresh token still works (0: reuse revokes the grant)")
 	fl.BoolVar(&o.AutoApprove, "auto-approve", false, "approve logins without showing the approval page")
+	fl.DurationVar(&o.DeviceInterval, "device-interval", 5*time.Second, "how often a device log-in may poll (whole seconds)")
+	fl.DurationVar(&o.DeviceCodeTTL, "device-code-ttl", 10*time.Minute, "how long a device log-in's code waits for approval")
 	fl.IntVar(&o.RequestsPerMinute, "requests-per-minute", 120, "API rate limit per grant (negative: none)")
 	return cmd
 }
@@ -72,6 +79,7 @@ func runDevProvider(cmd *cobra.Command, opts *devProviderOptions) error {
 	fmt.Fprintf(opts.f.IO.ErrOut, `dev provider serving on %s (Ctrl-C to stop)
   approve page:   %sv2/approve_app
   token endpoint: %sv2/token_endpoint
+  device grant:   %sv2/device_authorization (approve codes at %sv2/device)
   discovery:      %s.well-known/openid-configuration (issuer %s)
   client id %q, client secret %q
 Use it from freshtoken with:
@@ -79,7 +87,7 @@ Use it from freshtoken with:
 or, with the endpoints found by discovery:
   freshtoken init -e idp --provider generic --api-url %s --issuer %s --client-id %s --client-secret-env DEV_SECRET
   export DEV_SECRET=%s
-`, base, base, base, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret, base, opts.Options.ClientID, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret)
+`, base, base, base, base, base, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret, base, opts.Options.ClientID, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret)
 	go func() {
 		<-cmd.Context().Done()
 		srv.Close()

@@ -68,6 +68,13 @@ freshtoken/config.toml in your config folder (usually ~/.config).
   scopes = ["User.Read"]           # offline_access is added: Microsoft needs it for refresh tokens
   client_id = "…"
 
+  [env.machine]                    # how tokens are had: grant = …
+  grant = "client_credentials"     # no log-in, no refresh token: a new token with the client's
+                                   # credentials whenever one is due (auth_url not needed)
+  # grant = "device_code"          # RFC 8628: login shows a URL and a code to enter on any device
+  # device_auth_url = "https://login.example.com/device"   # needed by device_code
+  # grant = "authorization_code"   # the default: log in with a browser
+
 auth_params and token_params cannot set what freshtoken sets itself (state,
 redirect_uri, code_challenge, grant_type, client_id, …) nor what has a key of
 its own (scope, audience, resource). Under private_key_jwt each token and

@@ -80,6 +80,9 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
 	fl.StringVar(&s.Issuer, "issuer", "", "the provider's issuer URL: discovery fills the endpoints not given")
 	fl.StringVar(&s.Tenant, "tenant", "", "the Microsoft tenant (default "+config.DefaultTenant+")")
 	fl.StringVar(&s.CAFile, "ca-file", "", "PEM file of a private certificate authority to trust")
+	fl.StringVar(&s.Grant, "grant", "", "how tokens are had: authorization_code (default, a browser log-in), device_code or client_credentials")
+	fl.StringVar(&s.DeviceAuthURL, "device-auth-url", "", "the device authorization endpoint, for --grant device_code (discovery finds it from --issuer)")
+	cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions([]string{config.GrantAuthorizationCode, config.GrantDeviceCode, config.GrantClientCredentials}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(config.Presets(), cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("client-auth", cobra.FixedCompletions([]string{"basic", "body", "none", "private_key_jwt"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("key-alg", cobra.FixedCompletions(config.KeyAlgs, cobra.ShellCompDirectiveNoFileComp))
@@ -154,6 +157,14 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 		return err
 	}
 	e := conf.Envs[name]
+	switch e.Grant {
+	case config.GrantClientCredentials:
+		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s. It uses client credentials: no log-in is needed.\nTry: freshtoken -e %s token\n", name, path, name)
+		return nil
+	case config.GrantDeviceCode:
+		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nThen run: freshtoken login -e %s (it shows a code to enter on any device)\n", name, path, name)
+		return nil
+	}
 	fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nRegister this redirect URI with the provider (for FreeAgent: the app's page in the developer dashboard), exactly as shown:\n", name, path)
 	fmt.Fprintln(f.IO.Out, e.RedirectURI)
 	if p == nil || !p.asked {
@@ -174,7 +185,12 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	if s.Provider != "" && !slices.Contains(config.Presets(), s.Provider) {
 		return usageErrorf("--provider %s: unknown provider; use one of %s", s.Provider, strings.Join(config.Presets(), ", "))
 	}
-	for _, u := range []struct{ flag, val string }{{"--api-url", s.APIURL}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL}, {"--issuer", s.Issuer}} {
+	switch s.Grant {
+	case "", config.GrantAuthorizationCode, config.GrantDeviceCode, config.GrantClientCredentials:
+	default:
+		return usageErrorf("--grant %s: use authorization_code, device_code or client_credentials", s.Grant)
+	}
+	for _, u := range []struct{ flag, val string }{{"--api-url", s.APIURL}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL}, {"--issuer", s.Issuer}, {"--device-auth-url", s.DeviceAuthURL}} {
 		if u.val != "" {
 			if err := checkHTTPURL(strings.TrimSpace(u.val)); err != nil {
 				return usageErrorf("%s: %v", u.flag, err)
@@ -235,6 +251,9 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 			{&s.AuthURL, "Authorisation endpoint URL"},
 			{&s.TokenURL, "Token endpoint URL"},
 		} {
+			if u.field == &s.AuthURL && s.Grant != "" && s.Grant != config.GrantAuthorizationCode {
+				continue // only a browser log-in uses it
+			}
 			if *u.field == "" && (s.Issuer == "" || u.field == &s.APIURL) {
 				if *u.field, err = p.ask(ctx, u.question, "", checkHTTPURL); err != nil {
 					return err
@@ -329,6 +348,8 @@ func mergeSettings(prev, flags config.EnvSettings) config.EnvSettings {
 	pick(&m.AuthURL, flags.AuthURL)
 	pick(&m.TokenURL, flags.TokenURL)
 	pick(&m.ClientAuth, flags.ClientAuth)
+	pick(&m.Grant, flags.Grant)
+	pick(&m.DeviceAuthURL, flags.DeviceAuthURL)
 	if flags.ClientSecretEnv != "" || flags.ClientSecretCmd != "" || flags.ClientSecret != "" || flags.ClientSecretKeyring {
 		m.ClientSecret, m.ClientSecretEnv, m.ClientSecretCmd = flags.ClientSecret, flags.ClientSecretEnv, flags.ClientSecretCmd
 		m.ClientSecretKeyring = flags.ClientSecretKeyring

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -16,6 +17,9 @@ type loginOptions struct {
 	NoBrowser bool
 	Manual    bool
 	Timeout   time.Duration
+	// TimeoutSet says --timeout was given: a device log-in then waits no
+	// longer, where it otherwise waits as long as its code lasts.
+	TimeoutSet bool
 }
 
 func newLoginCmd(f *Factory, runF func(*loginOptions) error) *cobra.Command {
@@ -30,7 +34,13 @@ listens on the loopback address only. The tokens are then stored and kept
 fresh by every other command.
 
 When redirect_uri is not on this machine (Postman's callback, say), use
---manual and paste the URL your browser lands on.`,
+--manual and paste the URL your browser lands on.
+
+With grant = "device_code" (RFC 8628; for SSH sessions and machines without
+a browser), login prints a verification URL and a code to enter there on any
+device, opens the URL where a browser can (not with --no-browser), and waits
+until you approve (Ctrl-C stops). With grant = "client_credentials" there is
+nothing to log in to: tokens are fetched with the client's own credentials.`,
 		Example: `  freshtoken login -e sandbox
   freshtoken login --no-browser     # print the URL instead of opening a browser
   freshtoken login --manual         # paste the URL you land on`,
@@ -39,6 +49,7 @@ When redirect_uri is not on this machine (Postman's callback, say), use
 			if opts.NoBrowser && opts.Manual {
 				return usageErrorf("--no-browser and --manual cannot be used together")
 			}
+			opts.TimeoutSet = cmd.Flags().Changed("timeout")
 			if runF != nil {
 				return runF(opts)
 			}
@@ -47,7 +58,7 @@ When redirect_uri is not on this machine (Postman's callback, say), use
 	}
 	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the authorisation URL on stderr instead of opening a browser")
 	cmd.Flags().BoolVar(&opts.Manual, "manual", false, "for a redirect URI that is not on this machine: paste the URL you land on")
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", login.DefaultTimeout, "how long to wait for the browser")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", login.DefaultTimeout, "how long to wait for the browser (device_code: default, as long as the code lasts)")
 	return cmd
 }
 
@@ -57,6 +68,12 @@ func runLogin(cmd *cobra.Command, opts *loginOptions) error {
 	env, src, err := f.EnvSource(ctx)
 	if err != nil {
 		return err
+	}
+	switch env.Grant {
+	case config.GrantClientCredentials:
+		return runClientCredentialsLogin(ctx, f, env.Name, src)
+	case config.GrantDeviceCode:
+		return runDeviceLogin(ctx, opts, env, src)
 	}
 	// A store that cannot take the tokens fails now, before the browser round
 	// trip; a corrupt record is fine, as logging in replaces it.

@@ -65,7 +65,64 @@ func TestMain(m *testing.M) {
 			}
 			resp.Body.Close()
 		},
+		// device plays a person at the device grant's verification page:
+		//	device approve|deny|expire N URL
+		// opened as a browser on the verification URL that carries the
+		// user code, it waits until the provider has seen N token requests
+		// (the log-in's polls), then approves or denies that code, or lets
+		// it expire (through the provider's /_dev/expire-devices).
+		"device": func() {
+			if err := decideDevice(os.Args[1], os.Args[2], os.Args[3]); err != nil {
+				fmt.Fprintln(os.Stderr, "device:", err)
+				os.Exit(1)
+			}
+		},
 	})
+}
+
+func decideDevice(decision, polls, verifyURL string) error {
+	u, err := url.Parse(verifyURL)
+	if err != nil {
+		return err
+	}
+	want, err := strconv.Atoi(polls)
+	if err != nil {
+		return err
+	}
+	stats := u.Scheme + "://" + u.Host + "/_dev/stats"
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var st devprovider.Stats
+		resp, err := http.Get(stats)
+		if err != nil {
+			return err
+		}
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if st.TokenRequests >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the provider saw %d token requests in 30s, not %d", st.TokenRequests, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	page := *u
+	page.RawQuery = ""
+	if decision == "expire" {
+		page.Path = "/_dev/expire-devices"
+	}
+	resp, err := http.PostForm(page.String(), url.Values{"user_code": {u.Query().Get("user_code")}, "decision": {decision}})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("the verification page answered %s", resp.Status)
+	}
+	return nil
 }
 
 // TestScripts runs the end-to-end scripts in testdata/script: the real
@@ -209,7 +266,7 @@ func cmdDevProvider(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func startProvider(ts *testscript.TestScript, args []string) {
-	opts := devprovider.Options{AutoApprove: true, RequirePKCE: true}
+	opts := devprovider.Options{AutoApprove: true, RequirePKCE: true, DeviceInterval: time.Second}
 	noLinks := false
 	for _, a := range args {
 		k, v, _ := strings.Cut(a, "=")

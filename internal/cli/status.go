@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
@@ -43,11 +44,15 @@ stored. It never prints a secret and never renews anything.`,
 }
 
 type envStatus struct {
-	Env            string     `json:"env"`
-	Default        bool       `json:"default"`
-	Production     bool       `json:"production"`
-	Provider       string     `json:"provider"`
-	APIURL         string     `json:"api_url"`
+	Env        string `json:"env"`
+	Default    bool   `json:"default"`
+	Production bool   `json:"production"`
+	Provider   string `json:"provider"`
+	APIURL     string `json:"api_url"`
+	// Grant is how the environment obtains tokens (`grant =` in the
+	// config); NeedsLogin is false for client credentials, which need none.
+	Grant          string     `json:"grant"`
+	NeedsLogin     bool       `json:"needs_login"`
 	LoggedIn       bool       `json:"logged_in"`
 	ExpiresAt      *time.Time `json:"access_token_expires_at,omitempty"`
 	ExpiresIn      *int64     `json:"access_token_expires_in,omitempty"`
@@ -93,7 +98,7 @@ func runStatus(cmd *cobra.Command, opts *statusOptions) error {
 	for _, name := range conf.Names() {
 		e := conf.Envs[name]
 		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name, Production: e.IsProduction(),
-			ClientSecretIn: e.ClientSecretWhere()}
+			ClientSecretIn: e.ClientSecretWhere(), Grant: e.Grant, NeedsLogin: e.Grant != config.GrantClientCredentials}
 		src, err := opts.f.Source(ctx, name)
 		if err != nil {
 			st.Error = err.Error()
@@ -175,17 +180,24 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 	fmt.Fprintf(w, "%s\n", name)
 	row := func(k, v string) { fmt.Fprintf(w, "  %-15s %s\n", k+":", v) }
 	row("provider", st.Provider+"  "+st.APIURL)
+	row("grant", grantText(st))
 	switch {
 	case st.Error != "":
 		row("problem", st.Error)
 	case st.Problem != nil && st.Problem.Kind == problemOtherClient:
 		row("logged in", "no: "+strings.TrimPrefix(st.Problem.Message, st.Env+": "))
+	case !st.LoggedIn && !st.NeedsLogin:
+		row("access token", "none yet; one is fetched with the client's credentials when needed")
 	case !st.LoggedIn && st.Problem != nil:
 		row("logged in", fmt.Sprintf("no: %s (%s); run `freshtoken login -e %s`", st.Problem.Message, ago(st.Problem.At), st.Env))
 	case !st.LoggedIn:
 		row("logged in", fmt.Sprintf("no; run `freshtoken login -e %s`", st.Env))
 	default:
-		row("logged in", "yes")
+		loggedIn := "yes"
+		if !st.NeedsLogin {
+			loggedIn = "not needed"
+		}
+		row("logged in", loggedIn)
 		if st.Problem != nil {
 			row("problem", fmt.Sprintf("%s (%s)", st.Problem.Message, ago(st.Problem.At)))
 		}
@@ -194,9 +206,12 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		} else {
 			row("access token", "no expiry given by the provider")
 		}
-		if st.RefreshExpires != nil {
+		switch {
+		case !st.NeedsLogin:
+			row("refresh token", "none; a new access token is fetched with the client's credentials when due")
+		case st.RefreshExpires != nil:
 			row("refresh token", relative("expires", "expired", *st.RefreshExpires))
-		} else {
+		default:
 			row("refresh token", "no expiry given by the provider")
 		}
 		if st.NextRenewal != nil {
@@ -216,6 +231,17 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		row("stored in", st.Store)
 	}
 	row("client secret", st.ClientSecretIn)
+}
+
+// grantText names st's grant for people, and whether it needs a log-in.
+func grantText(st envStatus) string {
+	switch st.Grant {
+	case config.GrantClientCredentials:
+		return "client credentials (no log-in needed)"
+	case config.GrantDeviceCode:
+		return "device code (log in with a code on any device)"
+	}
+	return "authorization code (log in with a browser)"
 }
 
 func relative(future, past string, t time.Time) string {

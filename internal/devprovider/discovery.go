@@ -30,9 +30,10 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"authorization_endpoint":                base + "/v2/approve_app",
 		"token_endpoint":                        base + "/v2/token_endpoint",
 		"revocation_endpoint":                   base + "/v2/revoke",
+		"device_authorization_endpoint":         base + "/v2/device_authorization",
 		"token_endpoint_auth_methods_supported": methods,
 		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"},
 		"code_challenge_methods_supported":      []string{"S256"},
 	})
 }

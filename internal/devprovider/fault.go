@@ -28,10 +28,14 @@ const (
 	// refresh token, client secret and Authorization header, decoded, in
 	// JSON (where & is \u0026), as a provider's debugging page might.
 	FaultEchoText Fault = "echo_text"
+	// FaultSlowDown is 400 {"error":"slow_down"}, as a device-grant poll
+	// that comes too often is answered; the device code it names must then
+	// be polled 5 s more slowly, or it is answered slow_down again.
+	FaultSlowDown Fault = "slow_down"
 )
 
 // faultKinds lists every Fault, for validation and error messages.
-var faultKinds = []Fault{Fault5xx, FaultHTML, FaultMalformedJSON, FaultHang, FaultInvalidGrant, FaultInvalidClient, FaultEcho, FaultEchoText}
+var faultKinds = []Fault{Fault5xx, FaultHTML, FaultMalformedJSON, FaultHang, FaultInvalidGrant, FaultInvalidClient, FaultEcho, FaultEchoText, FaultSlowDown}
 
 // pendingFault is a fault still to be applied to the next n token requests.
 type pendingFault struct {
@@ -101,6 +105,11 @@ func (p *Provider) writeFault(w http.ResponseWriter, r *http.Request, kind Fault
 			Authorization string `json:"authorization"`
 		}{r.PostForm.Get("refresh_token"), r.PostForm.Get("client_secret"), r.Header.Get("Authorization")})
 		http.Error(w, "could not process "+string(quoted), http.StatusInternalServerError)
+	case FaultSlowDown:
+		p.mu.Lock()
+		p.slowDown(r.PostForm.Get("device_code"))
+		p.mu.Unlock()
+		writeJSON(w, http.StatusBadRequest, oauthError{Code: "slow_down"})
 	}
 }
 

@@ -82,6 +82,15 @@ type Options struct {
 	// long, as providers that end unused grants do; 0: never.
 	IdleLimit time.Duration
 
+	// DeviceInterval is the wait between device-grant polls that the device
+	// authorization endpoint asks for (whole seconds); default 5s, as RFC
+	// 8628 says. A poll sooner than that is answered slow_down, and the
+	// device code's interval grows by 5 s.
+	DeviceInterval time.Duration
+	// DeviceCodeTTL is how long a device code waits for the person before
+	// it expires (expired_token); default 10 minutes.
+	DeviceCodeTTL time.Duration
+
 	// FixedRefreshExpiry keeps a grant's refresh tokens expiring when its
 	// first one did, as providers with an absolute grant lifetime do: a
 	// renewal then does not extend it. Default: each renewal gives
@@ -126,6 +135,14 @@ func (o Options) withDefaults() Options {
 	if o.RequestsPerMinute == 0 {
 		o.RequestsPerMinute = 120
 	}
+	if o.DeviceInterval <= 0 {
+		o.DeviceInterval = 5 * time.Second
+	}
+	o.DeviceInterval = max(o.DeviceInterval.Truncate(time.Second), time.Second)
+	if o.DeviceCodeTTL <= 0 {
+		o.DeviceCodeTTL = 10 * time.Minute
+	}
+	o.DeviceCodeTTL = max(o.DeviceCodeTTL.Truncate(time.Second), time.Second)
 	if o.RefreshesPerMinute == 0 {
 		o.RefreshesPerMinute = 15
 	}
@@ -156,6 +173,14 @@ type Stats struct {
 	// ClientAssertions counts private_key_jwt assertions accepted.
 	ClientAssertions int `json:"client_assertions"`
 	Discoveries      int `json:"discoveries"` // discovery documents served
+	// ClientCredentials counts successful client_credentials grants.
+	ClientCredentials int `json:"client_credentials"`
+	// DeviceAuthorizations counts user codes issued by the device
+	// authorization endpoint; DeviceLogins, device codes exchanged for
+	// tokens; SlowDowns, slow_down answers (real or injected).
+	DeviceAuthorizations int `json:"device_authorizations"`
+	DeviceLogins         int `json:"device_logins"`
+	SlowDowns            int `json:"slow_downs"`
 }
 
 // Provider is a FreeAgent-like OAuth 2.0 provider and API. It is safe for concurrent
@@ -172,6 +197,9 @@ type Provider struct {
 	stats     Stats
 	faults    []pendingFault           // applied to token requests, oldest first
 	codes     map[string]*authCode     // unused authorization codes
+	devices   map[string]*deviceAuth   // device codes not yet answered for good
+	userCodes map[string]string        // user code → device code
+	client    *grant                   // the client_credentials grant, once used
 	grantSeq  int                      // grants issued so far; the next one is "g<grantSeq+1>"
 	access    map[string]*accessToken  // every access token ever issued
 	refresh   map[string]*refreshToken // every refresh token ever issued
@@ -230,6 +258,8 @@ func New(opts Options) *Provider {
 		opts:      opts,
 		closed:    make(chan struct{}),
 		codes:     map[string]*authCode{},
+		devices:   map[string]*deviceAuth{},
+		userCodes: map[string]string{},
 		access:    map[string]*accessToken{},
 		refresh:   map[string]*refreshToken{},
 		secretSet: map[string]bool{},
@@ -255,6 +285,9 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("POST /v2/revoke", p.handleRevoke)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", p.handleDiscovery)
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.handleDiscovery)
+	mux.HandleFunc("POST /v2/device_authorization", p.handleDeviceAuthorization)
+	mux.HandleFunc("GET /v2/device", p.handleDevicePage)
+	mux.HandleFunc("POST /v2/device", p.handleDeviceDecision)
 
 	mux.Handle("GET /v2/company", p.api(p.handleCompany))
 	mux.Handle("GET /v2/users/me", p.api(p.handleMe))
@@ -271,6 +304,7 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("POST /_dev/revoke-access", p.handleRevokeAccess)
 	mux.HandleFunc("POST /_dev/revoke-grants", p.handleRevokeGrants)
 	mux.HandleFunc("DELETE /_dev/fault", p.handleClearFaults)
+	mux.HandleFunc("POST /_dev/expire-devices", p.handleExpireDevices)
 	mux.HandleFunc("GET /_dev/secrets", p.handleSecrets)
 	return mux
 }

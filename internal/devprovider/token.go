@@ -16,8 +16,8 @@ type tokenResponse struct {
 	AccessToken           string `json:"access_token"`
 	TokenType             string `json:"token_type"`
 	ExpiresIn             int    `json:"expires_in"`
-	RefreshToken          string `json:"refresh_token"`
-	RefreshTokenExpiresIn int    `json:"refresh_token_expires_in"`
+	RefreshToken          string `json:"refresh_token,omitempty"`
+	RefreshTokenExpiresIn int    `json:"refresh_token_expires_in,omitempty"`
 }
 
 // oauthError is an RFC 6749 §5.2 error answer, sent with status.
@@ -118,6 +118,10 @@ func (p *Provider) runGrant(form url.Values) (tokenResponse, error) {
 		return p.exchange(form)
 	case "refresh_token":
 		return p.refreshGrant(form)
+	case "client_credentials":
+		return p.clientGrant()
+	case "urn:ietf:params:oauth:grant-type:device_code":
+		return p.deviceGrant(form)
 	case "":
 		return tokenResponse{}, invalidRequest("grant_type is missing")
 	default:

@@ -32,7 +32,7 @@ const (
 	UnknownEnv                      // no such environment is configured
 	ClientRejected                  // the provider refused the client's credentials
 	LoginNeeded                     // no usable tokens: never logged in, the grant ended, another client's tokens
-	LoginRefused                    // the browser log-in was denied or timed out, or its code refused
+	LoginRefused                    // the browser or device log-in was denied or timed out, or its code refused or expired
 	HTTPError                       // the API answered with an error status
 	ProviderUnreachable             // the provider or the API could not be reached, or kept failing
 	StoreUnreachable                // the shared store could not be reached, or the keychain is locked
@@ -89,7 +89,7 @@ func Of(err error) Kind {
 	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy),
 		errors.Is(err, keyringstore.ErrNoKeychain):
 		return Config
-	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch):
+	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, freshtoken.ErrLoginRefused):
 		return LoginRefused
 	case errors.Is(err, freshtoken.ErrClientRejected):
 		return ClientRejected

@@ -44,7 +44,8 @@ type envProxy struct {
 	api     *url.URL // ends in "/"
 	apiPath string   // api.EscapedPath(), computed once
 	rp      *httputil.ReverseProxy
-	lastErr atomic.Pointer[failure] // nil once a token has been served since
+	lastErr atomic.Pointer[failure]     // nil once a token has been served since
+	device  atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
 }
 
 // failure is the last thing that went wrong in an environment, for the status page.

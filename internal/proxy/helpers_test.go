@@ -139,6 +139,7 @@ func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 		AutoApprove:       o.autoApprove,
 		RequirePKCE:       true,
 		RequestsPerMinute: -1,
+		DeviceInterval:    time.Second,
 		Clock:             now,
 	})
 	api := httptest.NewServer(f.provider.Handler())

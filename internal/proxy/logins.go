@@ -168,6 +168,9 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if e, err := p.env(r.Context(), name); err == nil && p.loginButton(w, r, e) {
+		return
+	}
 	pl, err := p.startLogin(r.Context(), name)
 	if err != nil {
 		p.buttonFailed(w, r, name, "login-failed", err)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"embed"
@@ -76,6 +77,11 @@ type envView struct {
 	Problem                                 string
 	ProblemAgo                              string
 	LoginFixes                              bool // logging in again fixes the problem
+	// NoLogin is set for client credentials, which need no log-in.
+	NoLogin bool
+	// A device log-in waiting for the person: where to go, and the code
+	// to enter there.
+	DeviceURI, DeviceLink, UserCode, DeviceExpiry string
 }
 
 type requestView struct {
@@ -90,13 +96,15 @@ var notices = map[string]struct {
 	error bool
 	text  string
 }{
-	"logged-in":     {false, "Logged in to {env}. freshtoken will keep its token fresh. If you started this from a terminal, you can close this tab."},
-	"login-failed":  {true, "Could not log in to {env}; see the details below."},
-	"renewed":       {false, "Renewed the token of {env}."},
-	"renew-failed":  {true, "Could not renew the token of {env}; see the details below."},
-	"logged-out":    {false, "Logged out of {env}: its tokens are forgotten."},
-	"logout-failed": {true, "Could not log out of {env}; see the details below."},
-	"stale-login":   {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
+	"logged-in":        {false, "Logged in to {env}. freshtoken will keep its token fresh. If you started this from a terminal, you can close this tab."},
+	"login-failed":     {true, "Could not log in to {env}; see the details below."},
+	"renewed":          {false, "Renewed the token of {env}."},
+	"renew-failed":     {true, "Could not renew the token of {env}; see the details below."},
+	"logged-out":       {false, "Logged out of {env}: its tokens are forgotten."},
+	"logout-failed":    {true, "Could not log out of {env}; see the details below."},
+	"stale-login":      {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
+	"device-login":     {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
+	"login-not-needed": {false, "{env} uses client credentials: no log-in is needed."},
 }
 
 func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
@@ -151,7 +159,14 @@ func (p *Proxy) envView(ctx context.Context, name string) envView {
 		return v
 	}
 	v.Provider, v.APIURL, v.Store, v.Production = e.conf.Provider, e.src.APIURL(), e.src.Location(), e.conf.IsProduction()
+	v.NoLogin = !e.src.NeedsLogin()
 	now := p.now()
+	if dl := e.device.Load(); dl != nil {
+		v.DeviceURI, v.DeviceLink, v.UserCode = dl.uri, cmp.Or(dl.complete, dl.uri), dl.userCode
+		if !dl.expires.IsZero() {
+			v.DeviceExpiry = "the code expires in " + human(max(dl.expires.Sub(now), 0))
+		}
+	}
 	rec, err := e.src.Record(ctx)
 	if err != nil {
 		v.State, v.Problem = "attention", err.Error()

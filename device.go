@@ -1,0 +1,250 @@
+package freshtoken
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
+)
+
+// DeviceLogin is an RFC 8628 log-in under way: a person opens
+// VerificationURI on any device with a browser and enters UserCode there
+// (or opens VerificationURIComplete, which carries the code), while Wait
+// polls the token endpoint until they have approved or denied it.
+type DeviceLogin struct {
+	VerificationURI         string
+	VerificationURIComplete string // "" when the provider gives none
+	UserCode                string
+	Expiry                  time.Time // when the code expires unapproved
+
+	src      *Source
+	code     string        // the device code: a secret, never shown
+	interval time.Duration // between polls; slow_down adds 5 s
+	began    time.Time
+}
+
+// DevicePoll is a poll that found the log-in not yet approved, for a
+// caller reporting progress.
+type DevicePoll struct {
+	Answer   string        // "authorization_pending" or "slow_down"
+	Waited   time.Duration // since the code was issued
+	Left     time.Duration // until the code expires; 0 when unknown
+	Interval time.Duration // until the next poll
+}
+
+// defaultDeviceInterval is the wait between polls when the provider gives
+// none, as RFC 8628 §3.2 says.
+const defaultDeviceInterval = 5 * time.Second
+
+// slowDownStep is how much each slow_down answer lengthens the wait between
+// polls, for that poll and all after it (RFC 8628 §3.5).
+const slowDownStep = 5 * time.Second
+
+// StartDeviceLogin asks the device authorization endpoint
+// (Settings.DeviceAuthURL, set or discovered) for a user code, authenticating the client as
+// the token endpoint does; Wait completes the log-in.
+func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
+	ep, err := s.Endpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := ep.DeviceAuthURL
+	if endpoint == "" {
+		return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: "no device authorization endpoint is known; set device_auth_url"}
+	}
+	secret, err := s.clientSecret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	form := url.Values{"client_id": {s.set.ClientID}}
+	if len(s.set.Scopes) > 0 {
+		form.Set("scope", strings.Join(s.set.Scopes, " "))
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
+	defer cancel()
+	sentAt := s.now()
+	s.log.Debug("device authorization request", "url", endpoint, "client_auth", string(s.set.ClientAuth))
+	resp, err := s.postForm(rctx, endpoint, secret, form)
+	if err != nil {
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
+			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v)", endpoint, err)}
+	}
+	defer httpx.Drain(resp)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
+			Msg: fmt.Sprintf("the device authorization endpoint %s stopped answering (%v)", endpoint, err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		re := &oauth2.RetrieveError{Response: resp, Body: body}
+		var e struct {
+			Code        string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(body, &e) == nil {
+			re.ErrorCode, re.ErrorDescription = e.Code, e.Description
+		}
+		class, _, desc := tokenerr.Classify(re)
+		if class == tokenerr.BadClient || class == tokenerr.BadGrant {
+			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,
+				Msg: fmt.Sprintf("the device authorization endpoint %s refused the client (%s)", endpoint, desc)}
+		}
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
+			Msg: fmt.Sprintf("the device authorization endpoint %s failed (%s); try again later", endpoint, desc)}
+	}
+	var a struct {
+		DeviceCode              string `json:"device_code"`
+		UserCode                string `json:"user_code"`
+		VerificationURI         string `json:"verification_uri"`
+		VerificationURL         string `json:"verification_url"` // as Google spells it
+		VerificationURIComplete string `json:"verification_uri_complete"`
+		ExpiresIn               int64  `json:"expires_in"`
+		Interval                int64  `json:"interval"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil || a.DeviceCode == "" || a.UserCode == "" || a.VerificationURI == "" && a.VerificationURL == "" {
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
+			Msg: fmt.Sprintf("the device authorization endpoint %s answered without a device code, user code and verification URI; check device_auth_url", endpoint)}
+	}
+	redact.Register(a.DeviceCode)
+	d := &DeviceLogin{
+		VerificationURI:         a.VerificationURI,
+		VerificationURIComplete: a.VerificationURIComplete,
+		UserCode:                a.UserCode,
+		src:                     s,
+		code:                    a.DeviceCode,
+		interval:                defaultDeviceInterval,
+		began:                   sentAt,
+	}
+	if d.VerificationURI == "" {
+		d.VerificationURI = a.VerificationURL
+	}
+	if a.ExpiresIn > 0 {
+		d.Expiry = sentAt.Add(time.Duration(a.ExpiresIn) * time.Second)
+	}
+	if a.Interval > 0 && a.Interval < int64(time.Hour/time.Second) {
+		d.interval = time.Duration(a.Interval) * time.Second
+	}
+	s.log.Debug("device authorization answered", "verification_uri", d.VerificationURI, "user_code", d.UserCode,
+		"device_code", redact.Secret(d.code), "expires", d.Expiry.Format(logTime), "interval", d.interval)
+	return d, nil
+}
+
+// Wait polls the token endpoint at the interval the provider asked for
+// until the person approves or denies the log-in or the code expires, and
+// stores the tokens as SaveLogin does. A slow_down answer lengthens the
+// interval by 5 s for good; progress, if not nil, is told of each poll that
+// found the log-in still pending. Passing failures and 429s are retried as
+// renewals are. A denied or expired log-in is an error wrapping
+// ErrLoginRefused. ctx ends the waits between polls; a poll in flight and
+// the storing of its answer run to completion.
+func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error {
+	s := d.src
+	work := context.WithoutCancel(ctx)
+	conf, err := s.OAuth2Config(work, "")
+	if err != nil {
+		return err
+	}
+	conf.Scopes = nil // not part of the device grant's token request
+	poll := clientCredentials(conf, url.Values{"grant_type": {GrantDeviceCode}, "device_code": {d.code}})
+	wait, failures := d.interval, 0
+	for attempt := 1; ; attempt++ {
+		if err := s.pause(ctx, wait); err != nil {
+			return fmt.Errorf("%s: log-in abandoned (%w)", s.set.Env, err)
+		}
+		if !d.Expiry.IsZero() && !s.now().Before(d.Expiry) {
+			return d.refused("the code expired before the log-in was approved")
+		}
+		err := d.poll(work, poll)
+		var unsaved *unsavedError
+		if errors.As(err, &unsaved) {
+			return unsaved.err
+		}
+		answer := "approved"
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			answer = re.ErrorCode
+		} else if err != nil {
+			answer = ""
+		}
+		s.log.Debug("device poll", "attempt", attempt, "answer", answer)
+		if err == nil {
+			return nil
+		}
+		switch answer {
+		case "authorization_pending", "slow_down":
+			failures = 0
+			if answer == "slow_down" {
+				d.interval += slowDownStep
+			}
+			wait = d.interval
+			if progress != nil {
+				p := DevicePoll{Answer: answer, Waited: s.now().Sub(d.began), Interval: wait}
+				if !d.Expiry.IsZero() {
+					p.Left = d.Expiry.Sub(s.now())
+				}
+				progress(p)
+			}
+			continue
+		case "expired_token":
+			return d.refused("the code expired before the log-in was approved")
+		case "access_denied":
+			return d.refused("the log-in was denied at the provider")
+		}
+		class, retryAfter, desc := tokenerr.Classify(err)
+		switch class {
+		case tokenerr.BadGrant:
+			return d.refused(fmt.Sprintf("the provider refused the device code (%s)", desc))
+		case tokenerr.BadClient:
+			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)}
+		case tokenerr.RateLimited:
+			if retryAfter > s.set.MaxRetryAfter {
+				return &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf("the token endpoint is rate limiting the log-in and asks to wait %s; log in again then", retryAfter.Round(time.Second))}
+			}
+			wait = max(retryAfter, minRetryAfter, d.interval)
+		case tokenerr.Passing:
+			if failures >= len(s.set.RetryBackoff) {
+				return &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf("the token endpoint %s kept failing during the log-in (%s); log in again later", s.set.TokenURL, desc)}
+			}
+			wait = max(s.set.RetryBackoff[failures], d.interval)
+			failures++
+		}
+		s.log.Debug("device poll failed; polling again", "after", wait, "error", desc)
+	}
+}
+
+// poll sends one device token request, bounded by Settings.Timeout, and
+// stores the tokens it brings, if any, as SaveLogin does (a failure to
+// store them is an *unsavedError). Until they are stored or the request
+// has failed, Options.Sending knows: the device code is spent once the
+// provider answers with tokens.
+func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) error {
+	s := d.src
+	defer s.sending(Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout})()
+	rctx, cancel := context.WithTimeout(work, s.set.Timeout)
+	defer cancel()
+	sentAt := s.now()
+	tok, err := req.Token(context.WithValue(rctx, oauth2.HTTPClient, s.http))
+	if err != nil {
+		return err
+	}
+	if err := s.SaveLogin(work, tok, sentAt); err != nil {
+		return &unsavedError{err}
+	}
+	return nil
+}
+
+func (d *DeviceLogin) refused(msg string) error {
+	return &Error{Env: d.src.set.Env, Kind: ErrLoginRefused, Msg: msg}
+}

@@ -1,0 +1,288 @@
+package freshtoken_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// clientRig is a rig whose environment uses client credentials.
+func clientRig(t *testing.T, popts devprovider.Options) *rig {
+	t.Helper()
+	r := newRig(t, popts)
+	r.settings.Grant = freshtoken.GrantClientCredentials
+	return r
+}
+
+func TestClientCredentialsFetchWhenDueAndStoreFirst(t *testing.T) {
+	r := clientRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	tok, err := src.Token() // no log-in: the first token is fetched
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := r.record()
+	if rec.AccessToken != tok.AccessToken || rec.RefreshToken != "" {
+		t.Fatalf("the store holds %+v; want the token served, and no refresh token", rec)
+	}
+	if rec.Grant.Type != freshtoken.GrantClientCredentials {
+		t.Fatalf("the record's grant is %+v; want type client_credentials", rec.Grant)
+	}
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.provider.Stats().ClientCredentials; n != 1 {
+		t.Fatalf("%d client credentials requests for a token still valid; want 1", n)
+	}
+	r.clock.Advance(time.Hour - 30*time.Second) // within refresh_before of expiry
+	again, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.AccessToken == tok.AccessToken || r.record().AccessToken != again.AccessToken {
+		t.Fatal("a token due for renewal was not replaced by a new one, stored")
+	}
+	if st := r.provider.Stats(); st.ClientCredentials != 2 || st.Refreshes != 0 {
+		t.Fatalf("stats %+v: want two client credentials grants and no refresh", st)
+	}
+}
+
+// TestClientCredentialsOneFetchAcrossSources: goroutines over two Sources
+// sharing a store (two processes) at expiry cause one token request.
+func TestClientCredentialsOneFetchAcrossSources(t *testing.T) {
+	r := clientRig(t, devprovider.Options{AccessTTL: time.Hour})
+	a, b := r.source(), r.source()
+	if _, err := a.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Token(); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Hour)
+	tokenAtOnce(t, 40, a, b)
+	if n := r.provider.Stats().ClientCredentials; n != 2 {
+		t.Fatalf("%d client credentials grants; want 2 (the first token and one renewal)", n)
+	}
+}
+
+func TestClientCredentials401FetchesOnceAndRetries(t *testing.T) {
+	r := clientRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	r.provider.RevokeAccessTokens()
+	resp, err := src.Client().Get(r.server.URL + "/v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d after a 401; want the retry's 200", resp.StatusCode)
+	}
+	if st := r.provider.Stats(); st.ClientCredentials != 2 || st.Unauthorized != 1 {
+		t.Fatalf("stats %+v: want one 401 and one new token", st)
+	}
+}
+
+func TestClientCredentialsFailures(t *testing.T) {
+	t.Run("passing fault retried", func(t *testing.T) {
+		r := clientRig(t, devprovider.Options{})
+		r.provider.Fault(devprovider.Fault5xx, 2)
+		if _, err := r.source().Token(); err != nil {
+			t.Fatal(err)
+		}
+		if st := r.provider.Stats(); st.TokenRequests != 3 || st.ClientCredentials != 1 {
+			t.Fatalf("stats %+v: want two failures retried, then a token", st)
+		}
+	})
+	t.Run("invalid_client not retried", func(t *testing.T) {
+		r := clientRig(t, devprovider.Options{})
+		r.provider.Fault(devprovider.FaultInvalidClient, 5)
+		_, err := r.source().Token()
+		if !errors.Is(err, freshtoken.ErrClientRejected) {
+			t.Fatalf("err = %v; want ErrClientRejected", err)
+		}
+		if n := r.provider.Stats().TokenRequests; n != 1 {
+			t.Fatalf("%d token requests; invalid_client must not be retried", n)
+		}
+	})
+	t.Run("invalid_grant is the configuration's", func(t *testing.T) {
+		r := clientRig(t, devprovider.Options{})
+		r.provider.Fault(devprovider.FaultInvalidGrant, 1)
+		if _, err := r.source().Token(); !errors.Is(err, freshtoken.ErrClientRejected) {
+			t.Fatalf("err = %v; want ErrClientRejected, as no log-in can help", err)
+		}
+	})
+}
+
+func TestClientCredentialsLogoutForgetsAndTheNextTokenIsNew(t *testing.T) {
+	r := clientRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	first, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.store.Load(context.Background(), "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after logout the store answers %v", err)
+	}
+	next, err := src.Token()
+	if err != nil || next.AccessToken == first.AccessToken {
+		t.Fatalf("after logout: %v, same token %v; want a new token with no log-in", err, next != nil && next.AccessToken == first.AccessToken)
+	}
+}
+
+// TestClientCredentialsPlan: a keeper fetches client credentials only for
+// a token file, when its token is due; otherwise there is nothing to keep.
+func TestClientCredentialsPlan(t *testing.T) {
+	r := clientRig(t, devprovider.Options{AccessTTL: time.Hour})
+	if at, _ := r.source().Plan(nil); !at.IsZero() {
+		t.Fatalf("Plan without a token file = %v; want nothing planned", at)
+	}
+	r.settings.KeepAccess = true
+	r.settings.IdleLimit = 24 * time.Hour
+	src := r.source()
+	if at, _ := src.Plan(nil); at.IsZero() || at.After(r.clock.Now()) {
+		t.Fatalf("Plan with a token file and no token = %v; want now", at)
+	}
+	rec, err := src.KeepAlive(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, _ := src.Plan(rec); !at.Equal(rec.Expiry.Add(-time.Minute)) {
+		t.Fatalf("Plan = %v; want refresh_before ahead of the expiry %v, nothing for the idle limit", at, rec.Expiry)
+	}
+}
+
+// deviceRig is a rig for the device grant, polling on the fake clock.
+func deviceRig(t *testing.T, popts devprovider.Options) (*rig, *freshtoken.Source) {
+	t.Helper()
+	popts.DeviceInterval = time.Second
+	r := newRig(t, popts)
+	r.settings.Grant = freshtoken.GrantDeviceCode
+	r.settings.DeviceAuthURL = r.server.URL + "/v2/device_authorization"
+	src := r.source()
+	freshtoken.SetPause(src, r.clock.Sleep)
+	return r, src
+}
+
+func TestDeviceLogin(t *testing.T) {
+	r, src := deviceRig(t, devprovider.Options{AccessTTL: time.Hour})
+	ctx := context.Background()
+	d, err := src.StartDeviceLogin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.UserCode == "" || !strings.HasPrefix(d.VerificationURI, r.server.URL) || !strings.Contains(d.VerificationURIComplete, "user_code=") {
+		t.Fatalf("device login %+v lacks what the person needs", d)
+	}
+	var polls []freshtoken.DevicePoll
+	err = d.Wait(ctx, func(p freshtoken.DevicePoll) {
+		polls = append(polls, p)
+		if len(polls) == 3 {
+			if err := r.provider.DecideDevice(d.UserCode, true); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(polls) != 3 || polls[0].Answer != "authorization_pending" || polls[0].Interval != time.Second {
+		t.Fatalf("progress %+v; want three pending polls a second apart", polls)
+	}
+	rec := r.record()
+	if rec.Grant.Type != freshtoken.GrantDeviceCode || rec.RefreshToken == "" {
+		t.Fatalf("stored %+v; want the device grant's tokens with a refresh token", rec.Grant)
+	}
+	r.clock.Advance(time.Hour)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.provider.Stats(); st.DeviceLogins != 1 || st.Refreshes != 1 || st.SlowDowns != 0 {
+		t.Fatalf("stats %+v: want one device log-in, then a refresh-token renewal", st)
+	}
+}
+
+func TestDeviceLoginSlowsDown(t *testing.T) {
+	r, src := deviceRig(t, devprovider.Options{})
+	ctx := context.Background()
+	d, err := src.StartDeviceLogin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.provider.Fault(devprovider.FaultSlowDown, 1)
+	var answers []string
+	err = d.Wait(ctx, func(p freshtoken.DevicePoll) {
+		answers = append(answers, p.Answer)
+		if p.Answer == "slow_down" {
+			if p.Interval != 6*time.Second {
+				t.Errorf("after slow_down the interval is %v; want 6s", p.Interval)
+			}
+			r.provider.DecideDevice(d.UserCode, true)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A poll sooner than 6 s after the slow_down would have been answered
+	// slow_down again.
+	if st := r.provider.Stats(); st.SlowDowns != 1 || st.DeviceLogins != 1 {
+		t.Fatalf("stats %+v, answers %v: want one slow_down, honoured", st, answers)
+	}
+}
+
+func TestDeviceLoginRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		act  func(r *rig, d *freshtoken.DeviceLogin)
+		want string
+	}{
+		{"denied", func(r *rig, d *freshtoken.DeviceLogin) { r.provider.DecideDevice(d.UserCode, false) }, "denied"},
+		{"expired", func(r *rig, _ *freshtoken.DeviceLogin) { r.clock.Advance(time.Hour) }, "the code expired"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, src := deviceRig(t, devprovider.Options{DeviceCodeTTL: time.Minute})
+			ctx := context.Background()
+			d, err := src.StartDeviceLogin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = d.Wait(ctx, func(freshtoken.DevicePoll) { tc.act(r, d) })
+			if !errors.Is(err, freshtoken.ErrLoginRefused) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v; want ErrLoginRefused saying %q", err, tc.want)
+			}
+			if _, err := r.store.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("the store answers %v; want nothing stored", err)
+			}
+		})
+	}
+}
+
+func TestDeviceLoginStopsWhenCancelled(t *testing.T) {
+	r, src := deviceRig(t, devprovider.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := src.StartDeviceLogin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Wait(ctx, func(freshtoken.DevicePoll) { cancel() })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v; want the cancellation", err)
+	}
+	if n := r.provider.Stats().TokenRequests; n != 1 {
+		t.Fatalf("%d polls; want none after the cancellation", n)
+	}
+}

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
+)
+
+// runClientCredentialsLogin is login for grant = "client_credentials":
+// nothing to do but say so, unless the store holds another grant's tokens
+// for the environment (it used to log in another way), which a token
+// fetched with the client's credentials then replaces.
+func runClientCredentialsLogin(ctx context.Context, f *Factory, env string, src *freshtoken.Source) error {
+	rec, err := src.Record(ctx)
+	if err == nil && rec != nil && src.CheckGrant(rec) != nil {
+		if err := src.LoginWithClientCredentials(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.ErrOut, "%s uses client credentials: the tokens of another grant stored for it were replaced by one fetched with the client's credentials; no log-in is needed.\n", env)
+		return nil
+	}
+	fmt.Fprintf(f.IO.ErrOut, "%s uses client credentials: no log-in is needed; a token is fetched with the client's credentials whenever one is due.\n", env)
+	return nil
+}
+
+// deviceProgressEvery is how often a device log-in still waiting says so,
+// at the normal log level; --debug logs every poll.
+const deviceProgressEvery = 30 * time.Second
+
+// runDeviceLogin is login for grant = "device_code": it shows the
+// verification URL and the user code, opens the URL that carries the code
+// where a browser can, and waits for the person to approve.
+func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source) error {
+	f := opts.f
+	if err := env.MissingDeviceAuthURL(); err != nil {
+		return err
+	}
+	d, err := src.StartDeviceLogin(ctx)
+	if err != nil {
+		return err
+	}
+	w := f.IO.ErrOut
+	fmt.Fprintf(w, "To log in to %s, open this page on any device and enter the code %s:\n%s\n", env.Name, d.UserCode, d.VerificationURI)
+	if d.VerificationURIComplete != "" && !opts.NoBrowser {
+		if err := f.OpenBrowser(d.VerificationURIComplete); err == nil {
+			fmt.Fprintf(w, "A browser was opened on that page with the code filled in; check that it shows %s.\n", d.UserCode)
+		}
+	}
+	expires := ""
+	if !d.Expiry.IsZero() {
+		expires = fmt.Sprintf("; the code expires in %s", human(time.Until(d.Expiry)))
+	}
+	fmt.Fprintf(w, "Waiting for approval%s (Ctrl-C to stop)…\n", expires)
+	wctx := ctx
+	if opts.TimeoutSet {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	told := time.Duration(0)
+	err = d.Wait(wctx, func(p freshtoken.DevicePoll) {
+		switch {
+		case p.Answer == "slow_down":
+			fmt.Fprintf(w, "The provider asked for fewer checks; checking every %s from now on.\n", p.Interval)
+		case p.Waited-told >= deviceProgressEvery:
+			told = p.Waited
+			left := ""
+			if p.Left > 0 {
+				left = fmt.Sprintf(" (the code expires in %s)", human(p.Left))
+			}
+			fmt.Fprintf(w, "Still waiting for approval at %s, code %s%s…\n", d.VerificationURI, d.UserCode, left)
+		}
+	})
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrLoginRefused, Msg: fmt.Sprintf("access was not approved within %s", opts.Timeout)}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
+	return nil
+}

@@ -1,0 +1,149 @@
+package proxy_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// deviceFixture is a fixture with environment "tv", which logs in with the
+// device grant, and "machine", which uses client credentials.
+func deviceFixture(t *testing.T) *fixture {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		api := strings.TrimSuffix(f.api, "/")
+		return genericEnv(f, "tv", api) + fmt.Sprintf("grant = \"device_code\"\ndevice_auth_url = \"%sv2/device_authorization\"\n", f.api) +
+			genericEnv(f, "machine", api) + "grant = \"client_credentials\"\n"
+	}})
+	// The provider paces polls by its clock, which is the proxy's fake
+	// one: it must pass as the proxy's real-time polls do.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				f.clock.Advance(time.Second)
+			}
+		}
+	}()
+	return f
+}
+
+var userCode = regexp.MustCompile(`id="code-tv">([A-Z]{4}-[A-Z]{4})<`)
+
+// TestDeviceLoginButton: the Log in button of a device_code environment
+// shows the verification URL and the code on the page, and once the
+// person approves, the page shows the environment logged in and the code
+// gone.
+func TestDeviceLoginButton(t *testing.T) {
+	f := deviceFixture(t)
+	resp := f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if loc := resp.Header.Get("Location"); loc != "/?done=device-login&env=tv" {
+		t.Fatalf("Log in answered %d to %q; want the status page showing the code", resp.StatusCode, loc)
+	}
+	_, page := f.get(t, "/?done=device-login&env=tv")
+	m := userCode.FindSubmatch(page)
+	if m == nil || !strings.Contains(string(page), ">"+f.api+"v2/device</a>") || !strings.Contains(string(page), "To log in to tv, open the page shown below") {
+		t.Fatalf("the page shows no verification URL and code:\n%s", page)
+	}
+	if err := f.provider.DecideDevice(string(m[1]), true); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the device log-in to be stored", func() bool {
+		rec, _ := f.source(t, "tv").Record(t.Context())
+		return rec != nil
+	})
+	_, page = f.get(t, "/")
+	if userCode.Match(page) || !regexp.MustCompile(`id="env-tv" data-state="logged-in"`).Match(page) {
+		t.Fatalf("after approval the page still shows the code, or not tv logged in:\n%s", page)
+	}
+	if resp, _ := f.get(t, "/tv/v2/company"); resp.StatusCode != 200 {
+		t.Fatalf("a request through the proxy after the device log-in got %d", resp.StatusCode)
+	}
+	if st := f.provider.Stats(); st.DeviceLogins != 1 || st.DeviceAuthorizations != 1 {
+		t.Fatalf("provider saw %+v; want one device authorisation and log-in", st)
+	}
+}
+
+// TestClientCredentialsOnThePage: no Log in button, and Fetch a token
+// fetches one.
+func TestClientCredentialsOnThePage(t *testing.T) {
+	f := deviceFixture(t)
+	_, page := f.get(t, "/")
+	if strings.Contains(string(page), `id="login-machine"`) || !strings.Contains(string(page), "uses client credentials: no log-in is needed") {
+		t.Fatalf("the page offers a log-in for client credentials:\n%s", page)
+	}
+	resp := f.pressEnv(t, "machine", "renew", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if resp.StatusCode != 303 || f.provider.Stats().ClientCredentials != 1 {
+		t.Fatalf("Fetch a token: %d, %+v", resp.StatusCode, f.provider.Stats())
+	}
+	resp = f.pressEnv(t, "machine", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if loc := resp.Header.Get("Location"); loc != "/?done=login-not-needed&env=machine" {
+		t.Fatalf("Log in for client credentials led to %q", loc)
+	}
+}
+
+// TestBrowserDeviceLogin is a person logging in to a device_code
+// environment from the status page: Log in shows the code, they open the
+// verification page it links to (the code filled in), approve, and the
+// status page turns to logged in by itself.
+func TestBrowserDeviceLogin(t *testing.T) {
+	exe := chromium(t)
+	f := deviceFixture(t)
+	ctx := browser(t, exe)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(f.base+"/"),
+		chromedp.Click(chromedp.CSS(`#env-tv[data-state="logged-out"] #login-tv`)),
+		chromedp.WaitVisible(chromedp.ID("code-tv")),
+	)
+	if err != nil {
+		t.Fatalf("pressing Log in: %v\nproxy log:\n%s", err, f.logs.String())
+	}
+	code := text(ctx, t, "#code-tv")
+	link, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#device-tv a").href`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	statusPage, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("approve")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filled, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#user_code").value`))
+	if err != nil || filled != code {
+		t.Fatalf("the verification page has %q filled in, want %q (%v)", filled, code, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("approve")),
+		chromedp.WaitVisible(chromedp.ID("message")),
+		chromedp.Navigate(statusPage),
+		chromedp.WaitVisible(chromedp.CSS(`#env-tv[data-state="logged-in"]`)), // status.js refreshes the page
+	)
+	if err != nil {
+		t.Fatalf("approving: %v\nproxy log:\n%s", err, f.logs.String())
+	}
+	if gone, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#code-tv") === null`)); err != nil || !gone {
+		t.Fatalf("the code is still shown after the log-in (%v)", err)
+	}
+	if st := f.provider.Stats(); st.DeviceLogins != 1 {
+		t.Fatalf("provider saw %+v; want one device log-in", st)
+	}
+}
