@@ -1,9 +1,7 @@
 package interop
 
-// Tests of issue 13's features against the OpenID provider. Each is
-// written against the contract in PRODUCT.md and skipped, naming what it
-// needs, until that feature is in freshtoken; delete the t.Skip line when
-// it merges.
+// Tests of discovery, the other grants and the other ways a client
+// authenticates, against the OpenID provider.
 
 import (
 	"net/http"
@@ -69,7 +67,6 @@ func TestOPDiscovery(t *testing.T) {
 // client authentication method: no log-in, `token` fetches a token, and
 // when it expires, 24 processes at once cause one token request.
 func TestOPClientCredentials(t *testing.T) {
-	t.Skip(`needs freshtoken support for grant = "client_credentials" (issue 13)`)
 	t.Parallel()
 	for _, auth := range []string{"basic", "body"} {
 		t.Run(auth, func(t *testing.T) {
@@ -158,7 +155,6 @@ func (f *opFixture) waitPolls(t *testing.T, n int) {
 // sooner than the interval allows with slow_down and counts it; none may
 // come.
 func TestOPDeviceGrant(t *testing.T) {
-	t.Skip(`needs freshtoken support for grant = "device_code" and discovery (issue 13)`)
 	t.Parallel()
 
 	t.Run("approved", func(t *testing.T) {
