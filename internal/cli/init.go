@@ -350,6 +350,9 @@ func mergeSettings(prev, flags config.EnvSettings) config.EnvSettings {
 	pick(&m.ClientAuth, flags.ClientAuth)
 	pick(&m.Grant, flags.Grant)
 	pick(&m.DeviceAuthURL, flags.DeviceAuthURL)
+	pick(&m.Issuer, flags.Issuer)
+	pick(&m.Tenant, flags.Tenant)
+	pick(&m.CAFile, flags.CAFile)
 	if flags.ClientSecretEnv != "" || flags.ClientSecretCmd != "" || flags.ClientSecret != "" || flags.ClientSecretKeyring {
 		m.ClientSecret, m.ClientSecretEnv, m.ClientSecretCmd = flags.ClientSecret, flags.ClientSecretEnv, flags.ClientSecretCmd
 		m.ClientSecretKeyring = flags.ClientSecretKeyring
