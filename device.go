@@ -30,7 +30,10 @@ type DeviceLogin struct {
 	VerificationURI         string
 	VerificationURIComplete string // "" when the provider gives none
 	UserCode                string
-	Expiry                  time.Time // when the code expires unapproved
+	// Expiry is when the code expires unapproved, and Wait gives up: as the
+	// provider says, within maxDeviceCodeLife, or defaultDeviceCodeLife
+	// after it was issued when the provider does not say.
+	Expiry time.Time
 
 	src      *Source
 	code     string        // the device code: a secret, never shown
@@ -43,13 +46,24 @@ type DeviceLogin struct {
 type DevicePoll struct {
 	Answer   string        // "authorization_pending" or "slow_down"
 	Waited   time.Duration // since the code was issued
-	Left     time.Duration // until the code expires; 0 when unknown
+	Left     time.Duration // until the code expires
 	Interval time.Duration // until the next poll
 }
 
 // defaultDeviceInterval is the wait between polls when the provider gives
 // none, as RFC 8628 §3.2 says.
 const defaultDeviceInterval = 5 * time.Second
+
+// A device log-in's code lives as long as the provider says, within
+// maxDeviceCodeLife, and defaultDeviceCodeLife when it does not say (RFC
+// 8628 requires it to), so that no log-in waits for ever. An interval
+// longer than maxDeviceInterval is taken as maxDeviceInterval: a person who
+// approves should not wait longer than that to be told.
+const (
+	defaultDeviceCodeLife = 15 * time.Minute
+	maxDeviceCodeLife     = time.Hour
+	maxDeviceInterval     = time.Minute
+)
 
 // slowDownStep is how much each slow_down answer lengthens the wait between
 // polls, for that poll and all after it (RFC 8628 §3.5).
@@ -143,11 +157,13 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 			s.log.Debug("verification_uri_complete ignored: not an http(s) page on the verification URI's host")
 		}
 	}
+	life := defaultDeviceCodeLife
 	if a.ExpiresIn > 0 {
-		d.Expiry = sentAt.Add(time.Duration(a.ExpiresIn) * time.Second)
+		life = time.Duration(min(a.ExpiresIn, int64(maxDeviceCodeLife/time.Second))) * time.Second
 	}
-	if a.Interval > 0 && a.Interval < int64(time.Hour/time.Second) {
-		d.interval = time.Duration(a.Interval) * time.Second
+	d.Expiry = sentAt.Add(life)
+	if a.Interval > 0 {
+		d.interval = time.Duration(min(a.Interval, int64(maxDeviceInterval/time.Second))) * time.Second
 	}
 	s.log.Debug("device authorization answered", "verification_uri", d.VerificationURI, "user_code", d.UserCode,
 		"device_code", redact.Secret(d.code), "expires", d.Expiry.Format(logTime), "interval", d.interval)
@@ -173,10 +189,10 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 	poll := clientCredentials(conf, url.Values{"grant_type": {GrantDeviceCode}, "device_code": {d.code}})
 	wait, failures := d.interval, 0
 	for attempt := 1; ; attempt++ {
-		if err := s.pause(ctx, wait); err != nil {
+		if err := s.pause(ctx, min(wait, max(d.Expiry.Sub(s.now()), 0))); err != nil {
 			return fmt.Errorf("%s: log-in abandoned (%w)", s.set.Env, err)
 		}
-		if !d.Expiry.IsZero() && !s.now().Before(d.Expiry) {
+		if !s.now().Before(d.Expiry) {
 			return d.refused("the code expired before the log-in was approved")
 		}
 		err := d.poll(work, poll)
@@ -203,11 +219,7 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 			}
 			wait = d.interval
 			if progress != nil {
-				p := DevicePoll{Answer: answer, Waited: s.now().Sub(d.began), Interval: wait}
-				if !d.Expiry.IsZero() {
-					p.Left = d.Expiry.Sub(s.now())
-				}
-				progress(p)
+				progress(DevicePoll{Answer: answer, Waited: s.now().Sub(d.began), Left: d.Expiry.Sub(s.now()), Interval: wait})
 			}
 			continue
 		case "expired_token":

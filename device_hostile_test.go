@@ -131,3 +131,55 @@ func TestDeviceCompleteURIOnlyWhenSafe(t *testing.T) {
 		})
 	}
 }
+
+// TestDeviceLifetimesAndIntervalsWithinReason: a provider that gives the
+// code no lifetime, an absurd one, or an absurd interval still gets a
+// log-in that ends, and that polls while the code can still be approved.
+func TestDeviceLifetimesAndIntervalsWithinReason(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer map[string]any
+	}{
+		{"no expires_in", map[string]any{}},
+		{"zero expires_in", map[string]any{"expires_in": 0}},
+		{"negative expires_in", map[string]any{"expires_in": -5}},
+		{"expires_in that overflows a duration", map[string]any{"expires_in": 1e12}},
+		{"interval longer than the code lives", map[string]any{"expires_in": 900, "interval": 3000}},
+		{"negative interval", map[string]any{"expires_in": 900, "interval": -1}},
+	} {
+		t.Run(tc.name+"/never approved", func(t *testing.T) {
+			tc.answer["user_code"], tc.answer["verification_uri"] = "WDJB-MJHT", "https://login.example.com/device"
+			h := newHostileDevice(t, tc.answer)
+			d, err := h.src.StartDeviceLogin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			began := h.clock.Now()
+			err = d.Wait(ctx, func(p freshtoken.DevicePoll) {
+				if h.clock.Now().Sub(began) > 2*time.Hour {
+					t.Error("still polling after two hours")
+					cancel()
+				}
+			})
+			if !errors.Is(err, freshtoken.ErrLoginRefused) || !strings.Contains(err.Error(), "expired") {
+				t.Fatalf("err = %v; want the code taken to have expired", err)
+			}
+			if d.Expiry.IsZero() || d.Expiry.Sub(began) > time.Hour {
+				t.Fatalf("Expiry %v after it began; want a known expiry within the hour", d.Expiry.Sub(began))
+			}
+		})
+		t.Run(tc.name+"/approved at once", func(t *testing.T) {
+			h := newHostileDevice(t, tc.answer)
+			h.approved.Store(true)
+			d, err := h.src.StartDeviceLogin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Wait(context.Background(), nil); err != nil {
+				t.Fatalf("Wait = %v; want the approval found by a poll", err)
+			}
+		})
+	}
+}

@@ -14,18 +14,14 @@ import (
 // denied it at the provider, or the code has expired.
 type deviceLogin struct {
 	uri, complete, userCode string
-	expires                 time.Time // zero: the provider did not say
+	expires                 time.Time
 }
-
-// deviceLoginLimit bounds the wait for a device log-in whose provider gave
-// its code no lifetime.
-const deviceLoginLimit = 15 * time.Minute
 
 // startDeviceLogin asks the provider for a user code for e, unless one
 // shown already is still waiting, and polls for the person's answer in the
 // background; the tokens go to the store, where the page finds them.
 func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
-	if dl := e.device.Load(); dl != nil && (dl.expires.IsZero() || p.now().Before(dl.expires)) {
+	if dl := e.device.Load(); dl != nil && p.now().Before(dl.expires) {
 		return nil
 	}
 	if err := e.conf.MissingDeviceAuthURL(); err != nil {
@@ -39,9 +35,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 	e.device.Store(dl)
 	p.log.Debug("device log-in started", "env", e.name, "verification_uri", dl.uri)
 	go func() {
-		wctx, cancel := context.WithTimeout(context.Background(), deviceLoginLimit)
-		defer cancel()
-		err := d.Wait(wctx, nil)
+		err := d.Wait(context.Background(), nil) // it ends when the code expires
 		e.device.CompareAndSwap(dl, nil)
 		if err != nil {
 			p.log.Warn("log-in failed", "env", e.name, "error", err.Error())

@@ -163,9 +163,7 @@ func (p *Proxy) envView(ctx context.Context, name string) envView {
 	now := p.now()
 	if dl := e.device.Load(); dl != nil {
 		v.DeviceURI, v.DeviceLink, v.UserCode = dl.uri, cmp.Or(dl.complete, dl.uri), dl.userCode
-		if !dl.expires.IsZero() {
-			v.DeviceExpiry = "the code expires in " + human(max(dl.expires.Sub(now), 0))
-		}
+		v.DeviceExpiry = "the code expires in " + human(max(dl.expires.Sub(now), 0))
 	}
 	rec, err := e.src.Record(ctx)
 	if err != nil {
