@@ -1,9 +1,11 @@
 package freshtoken_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -181,5 +184,37 @@ func TestDeviceLifetimesAndIntervalsWithinReason(t *testing.T) {
 				t.Fatalf("Wait = %v; want the approval found by a poll", err)
 			}
 		})
+	}
+}
+
+// TestEnormousTokenFromTheProvider: a token endpoint may answer with a
+// token as large as an answer is read (a megabyte). The token is stored and
+// served, and the debug log masks it, where masking it used to crash the
+// process.
+func TestEnormousTokenFromTheProvider(t *testing.T) {
+	big := strings.Repeat("Enorm0usT0ken.", (1<<20-100)/14)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": big, "token_type": "Bearer", "expires_in": 3600})
+	}))
+	t.Cleanup(srv.Close)
+	var logs bytes.Buffer
+	src, err := freshtoken.New(freshtoken.Settings{
+		Env: "machine", ClientID: "id", ClientSecret: "client-secret-0123456789", TokenURL: srv.URL,
+		Grant: freshtoken.GrantClientCredentials, AuthStyle: oauth2.AuthStyleInHeader,
+	}, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens"),
+		Logger: slog.New(redact.NewHandler(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken != big {
+		t.Fatalf("Token = %d bytes; want the provider's %d", len(tok.AccessToken), len(big))
+	}
+	if strings.Contains(logs.String(), big[:64]) {
+		t.Fatal("the debug log shows the token")
 	}
 }
