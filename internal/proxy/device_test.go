@@ -147,3 +147,37 @@ func TestBrowserDeviceLogin(t *testing.T) {
 		t.Fatalf("provider saw %+v; want one device log-in", st)
 	}
 }
+
+// TestDeviceLoginCompletedElsewhere: Log in shows a code on the page, and
+// the person logs in another way (`freshtoken login` in a terminal, with
+// its own code). The page stops showing its code once the store holds the
+// new tokens, and its code expiring later is no problem to report: the
+// environment is logged in.
+func TestDeviceLoginCompletedElsewhere(t *testing.T) {
+	f := deviceFixture(t)
+	f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if _, page := f.get(t, "/"); !userCode.Match(page) {
+		t.Fatalf("the page shows no code:\n%s", page)
+	}
+	// The terminal's log-in, with a code of its own.
+	src := f.source(t, "tv")
+	d, err := src.StartDeviceLogin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.provider.DecideDevice(d.UserCode, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Wait(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the page to stop showing its code", func() bool {
+		_, page := f.get(t, "/")
+		return !userCode.Match(page)
+	})
+	f.clock.Advance(2 * time.Hour) // well past when the page's code expired
+	_, page := f.get(t, "/")
+	if !regexp.MustCompile(`id="env-tv" data-state="logged-in"`).Match(page) || strings.Contains(string(page), "Last problem") {
+		t.Fatalf("the page does not show tv logged in:\n%s", page)
+	}
+}

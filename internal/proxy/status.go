@@ -161,11 +161,11 @@ func (p *Proxy) envView(ctx context.Context, name string) envView {
 	v.Provider, v.APIURL, v.Store, v.Production = e.conf.Provider, e.src.APIURL(), e.src.Location(), e.conf.IsProduction()
 	v.NoLogin = !e.src.NeedsLogin()
 	now := p.now()
-	if dl := e.device.Load(); dl != nil {
+	rec, err := e.src.Record(ctx)
+	if dl := e.device.Load(); dl != nil && !e.loggedInSince(rec, dl.began) {
 		v.DeviceURI, v.DeviceLink, v.UserCode = dl.uri, cmp.Or(dl.complete, dl.uri), dl.userCode
 		v.DeviceExpiry = "the code expires in " + human(max(dl.expires.Sub(now), 0))
 	}
-	rec, err := e.src.Record(ctx)
 	if err != nil {
 		v.State, v.Problem = "attention", err.Error()
 		return v
