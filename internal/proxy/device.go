@@ -28,6 +28,8 @@ type deviceLogin struct {
 // terminal) ends it: the page stops showing its code, and the code's
 // expiry is no failure.
 func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
+	e.starting.Lock()
+	defer e.starting.Unlock()
 	if dl := e.device.Load(); dl != nil && p.now().Before(dl.expires) {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -226,5 +227,21 @@ func TestDeviceCodeOnlyOnThisMachine(t *testing.T) {
 	}
 	if seen := serve("GET", "/", remote, "").Body.String(); strings.Contains(seen, m[1]) {
 		t.Fatalf("another machine sees the code %s:\n%s", m[1], seen)
+	}
+}
+
+// TestTwoTabsOneDeviceLogin: Log in pressed in two tabs at once starts one
+// device log-in, whose code both show; a second one would be polled
+// unseen until its code expired.
+func TestTwoTabsOneDeviceLogin(t *testing.T) {
+	f := deviceFixture(t)
+	csrf := f.csrf(t)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { f.pressEnv(t, "tv", "login", url.Values{"csrf": {csrf}}, f.base) })
+	}
+	wg.Wait()
+	if n := f.provider.Stats().DeviceAuthorizations; n != 1 {
+		t.Fatalf("%d device authorisations; want one", n)
 	}
 }
