@@ -263,3 +263,55 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 		t.Fatal("this configuration's tokens were replaced")
 	}
 }
+
+// TestLoginBesideAProxyOfAnotherGrant: the proxy on the redirect port
+// serves "dev" with the device grant (its config said so when it opened
+// dev), while this configuration logs in through a browser. `login` stops
+// before the browser opens (exit 2), and the proxy refuses its log-in
+// link: a browser log-in there would be stored as the device grant's.
+func TestLoginBesideAProxyOfAnotherGrant(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	conf, err := os.ReadFile(w.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`redirect_uri = "http://(127\.0\.0\.1:\d+)/callback"`).FindSubmatch(conf)
+	if m == nil {
+		t.Fatal("no redirect_uri in the world's config")
+	}
+	other := filepath.Join(w.dir, "other.toml")
+	if err := os.WriteFile(other, append(conf, "grant = \"device_code\"\ndevice_auth_url = \""+w.api+"v2/device_authorization\"\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	proxyCmd := w.command(ctx, "--config", other, "proxy", "--listen", string(m[1]))
+	if err := proxyCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { proxyCmd.Process.Signal(syscall.SIGTERM); proxyCmd.Wait() }()
+	base := "http://" + string(m[1])
+	testenv.WaitFor(t, "the other proxy to listen", func() bool {
+		resp, err := http.Get(base + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	r := w.run("login", "--no-browser", "--timeout", "5s")
+	if r.code != 2 || !strings.Contains(r.stderr, `serves dev with grant = "device_code"`) {
+		t.Fatalf("exit %d, stderr %q; want 2, naming the proxy's grant", r.code, r.stderr)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Fatalf("the proxy answered %d to a browser log-in link for its device-grant environment; want 409", resp.StatusCode)
+	}
+	if _, err := os.Stat(w.storeFile()); err == nil {
+		t.Fatal("something was stored")
+	}
+}

@@ -245,3 +245,26 @@ func TestTwoTabsOneDeviceLogin(t *testing.T) {
 		t.Fatalf("%d device authorisations; want one", n)
 	}
 }
+
+// TestLoginLinkOnlyForTheBrowserGrant: the link `freshtoken login` opens
+// when this proxy holds the redirect address starts a browser log-in (the
+// authorization code grant). For an environment this proxy serves with
+// another grant (its config changed since the proxy opened it, say), it
+// would store authorization-code tokens as that grant's: it is refused,
+// and the grant it serves is said, so `freshtoken login` can stop early.
+func TestLoginLinkOnlyForTheBrowserGrant(t *testing.T) {
+	f := deviceFixture(t)
+	for _, env := range []string{"tv", "machine"} {
+		resp, body := f.get(t, "/.freshtoken/envs/"+env+"/login")
+		if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "grant") {
+			t.Fatalf("%s: the log-in link answered %d %q (Location %q); want it refused", env, resp.StatusCode, body, resp.Header.Get("Location"))
+		}
+		_, body = f.get(t, "/.freshtoken/envs/"+env+"/grant")
+		if !strings.Contains(string(body), `"grant":`) {
+			t.Fatalf("%s: the grant answer %s does not name the grant", env, body)
+		}
+	}
+	if st := f.provider.Stats(); st.TokenRequests != 0 {
+		t.Fatalf("provider saw %+v", st)
+	}
+}
