@@ -127,8 +127,9 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 		VerificationURI         string `json:"verification_uri"`
 		VerificationURL         string `json:"verification_url"` // as Google spells it
 		VerificationURIComplete string `json:"verification_uri_complete"`
-		ExpiresIn               int64  `json:"expires_in"`
-		Interval                int64  `json:"interval"`
+		// Numbers, or strings holding them as some providers write them.
+		ExpiresIn json.RawMessage `json:"expires_in"`
+		Interval  json.RawMessage `json:"interval"`
 	}
 	if err := json.Unmarshal(body, &a); err != nil || a.DeviceCode == "" || a.UserCode == "" || a.VerificationURI == "" && a.VerificationURL == "" {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
@@ -158,12 +159,12 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 		}
 	}
 	life := defaultDeviceCodeLife
-	if a.ExpiresIn > 0 {
-		life = time.Duration(min(a.ExpiresIn, int64(maxDeviceCodeLife/time.Second))) * time.Second
+	if secs, ok := tokenerr.WholeSeconds(a.ExpiresIn); ok && secs > 0 {
+		life = time.Duration(min(secs, int64(maxDeviceCodeLife/time.Second))) * time.Second
 	}
 	d.Expiry = sentAt.Add(life)
-	if a.Interval > 0 {
-		d.interval = time.Duration(min(a.Interval, int64(maxDeviceInterval/time.Second))) * time.Second
+	if secs, ok := tokenerr.WholeSeconds(a.Interval); ok && secs > 0 {
+		d.interval = time.Duration(min(secs, int64(maxDeviceInterval/time.Second))) * time.Second
 	}
 	s.log.Debug("device authorization answered", "verification_uri", d.VerificationURI, "user_code", d.UserCode,
 		"device_code", redact.Secret(d.code), "expires", d.Expiry.Format(logTime), "interval", d.interval)

@@ -149,6 +149,9 @@ func TestDeviceLifetimesAndIntervalsWithinReason(t *testing.T) {
 		{"expires_in that overflows a duration", map[string]any{"expires_in": 1e12}},
 		{"interval longer than the code lives", map[string]any{"expires_in": 900, "interval": 3000}},
 		{"negative interval", map[string]any{"expires_in": 900, "interval": -1}},
+		// As Azure AD's v1 endpoint writes them.
+		{"numbers as strings", map[string]any{"expires_in": "900", "interval": "2"}},
+		{"fractions", map[string]any{"expires_in": 900.5, "interval": 2.5}},
 	} {
 		t.Run(tc.name+"/never approved", func(t *testing.T) {
 			tc.answer["user_code"], tc.answer["verification_uri"] = "WDJB-MJHT", "https://login.example.com/device"
