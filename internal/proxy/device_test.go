@@ -3,9 +3,7 @@ package proxy_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -193,39 +190,20 @@ func TestDeviceLoginCompletedElsewhere(t *testing.T) {
 // environment, so it is for the person at this machine, who started it.
 func TestDeviceCodeOnlyOnThisMachine(t *testing.T) {
 	f := deviceFixture(t)
-	_, port, _ := strings.Cut(f.addr, ":")
-	lan := "10.1.2.3:" + port
-	p, err := proxy.New(f.options(lan, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve := func(method, path, remote, body string) *httptest.ResponseRecorder {
-		var rd io.Reader
-		if body != "" {
-			rd = strings.NewReader(body)
-		}
-		req := httptest.NewRequest(method, "http://"+lan+path, rd)
-		req.RemoteAddr = remote
-		if body != "" {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		w := httptest.NewRecorder()
-		p.ServeHTTP(w, req)
-		return w
-	}
+	_, serve := lanProxy(t, f)
 	const local, remote = "127.0.0.1:50000", "10.9.9.9:50000"
-	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(serve("GET", "/", local, "").Body.String())
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(serve("GET", "/", local, "", "").Body.String())
 	if csrf == nil {
 		t.Fatal("no CSRF token on this machine's page")
 	}
-	if w := serve("POST", "/.freshtoken/envs/tv/login", local, "csrf="+url.QueryEscape(csrf[1])); w.Code != http.StatusSeeOther {
+	if w := serve("POST", "/.freshtoken/envs/tv/login", local, "", "csrf="+url.QueryEscape(csrf[1])); w.Code != http.StatusSeeOther {
 		t.Fatalf("Log in: %d %s", w.Code, w.Body)
 	}
-	m := userCode.FindStringSubmatch(serve("GET", "/", local, "").Body.String())
+	m := userCode.FindStringSubmatch(serve("GET", "/", local, "", "").Body.String())
 	if m == nil {
 		t.Fatal("this machine's page shows no code")
 	}
-	if seen := serve("GET", "/", remote, "").Body.String(); strings.Contains(seen, m[1]) {
+	if seen := serve("GET", "/", remote, "", "").Body.String(); strings.Contains(seen, m[1]) {
 		t.Fatalf("another machine sees the code %s:\n%s", m[1], seen)
 	}
 }
