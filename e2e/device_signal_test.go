@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -20,18 +19,12 @@ func TestClosedTerminalDuringTheApprovedPoll(t *testing.T) {
 	var armed atomic.Bool
 	arrived, release := make(chan struct{}, 1), make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second, OnTokenRequest: func(grantType string) {
+	w := deviceWorldWith(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second, OnTokenRequest: func(grantType string) {
 		if strings.HasSuffix(grantType, "device_code") && armed.CompareAndSwap(true, false) {
 			arrived <- struct{}{}
 			<-release
 		}
-	}}, "")
-	f, err := os.OpenFile(w.config, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString("grant = \"device_code\"\ndevice_auth_url = \"" + w.api + "v2/device_authorization\"\n")
-	f.Close()
+	}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rc, code := w.startDeviceLogin(ctx)
