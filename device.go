@@ -1,6 +1,7 @@
 package freshtoken
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -27,7 +30,10 @@ type DeviceLogin struct {
 	VerificationURI         string
 	VerificationURIComplete string // "" when the provider gives none
 	UserCode                string
-	Expiry                  time.Time // when the code expires unapproved
+	// Expiry is when the code expires unapproved, and Wait gives up: as the
+	// provider says, within maxDeviceCodeLife, or defaultDeviceCodeLife
+	// after it was issued when the provider does not say.
+	Expiry time.Time
 
 	src      *Source
 	code     string        // the device code: a secret, never shown
@@ -40,13 +46,24 @@ type DeviceLogin struct {
 type DevicePoll struct {
 	Answer   string        // "authorization_pending" or "slow_down"
 	Waited   time.Duration // since the code was issued
-	Left     time.Duration // until the code expires; 0 when unknown
+	Left     time.Duration // until the code expires
 	Interval time.Duration // until the next poll
 }
 
 // defaultDeviceInterval is the wait between polls when the provider gives
 // none, as RFC 8628 §3.2 says.
 const defaultDeviceInterval = 5 * time.Second
+
+// A device log-in's code lives as long as the provider says, within
+// maxDeviceCodeLife, and defaultDeviceCodeLife when it does not say (RFC
+// 8628 requires it to), so that no log-in waits for ever. An interval
+// longer than maxDeviceInterval is taken as maxDeviceInterval: a person who
+// approves should not wait longer than that to be told.
+const (
+	defaultDeviceCodeLife = 15 * time.Minute
+	maxDeviceCodeLife     = time.Hour
+	maxDeviceInterval     = time.Minute
+)
 
 // slowDownStep is how much each slow_down answer lengthens the wait between
 // polls, for that poll and all after it (RFC 8628 §3.5).
@@ -110,8 +127,9 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 		VerificationURI         string `json:"verification_uri"`
 		VerificationURL         string `json:"verification_url"` // as Google spells it
 		VerificationURIComplete string `json:"verification_uri_complete"`
-		ExpiresIn               int64  `json:"expires_in"`
-		Interval                int64  `json:"interval"`
+		// Numbers, or strings holding them as some providers write them.
+		ExpiresIn json.RawMessage `json:"expires_in"`
+		Interval  json.RawMessage `json:"interval"`
 	}
 	if err := json.Unmarshal(body, &a); err != nil || a.DeviceCode == "" || a.UserCode == "" || a.VerificationURI == "" && a.VerificationURL == "" {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
@@ -119,22 +137,34 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	}
 	redact.Register(a.DeviceCode)
 	d := &DeviceLogin{
-		VerificationURI:         a.VerificationURI,
-		VerificationURIComplete: a.VerificationURIComplete,
-		UserCode:                a.UserCode,
-		src:                     s,
-		code:                    a.DeviceCode,
-		interval:                defaultDeviceInterval,
-		began:                   sentAt,
+		VerificationURI: cmp.Or(a.VerificationURI, a.VerificationURL),
+		UserCode:        a.UserCode,
+		src:             s,
+		code:            a.DeviceCode,
+		interval:        defaultDeviceInterval,
+		began:           sentAt,
 	}
-	if d.VerificationURI == "" {
-		d.VerificationURI = a.VerificationURL
+	page, err := showableURI(d.VerificationURI)
+	if err != nil || !showableCode(d.UserCode) {
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
+			Msg: fmt.Sprintf("the device authorization endpoint %s answered with a user code or verification URI that cannot be shown safely (control characters, or not an http(s) page); check device_auth_url", endpoint)}
 	}
-	if a.ExpiresIn > 0 {
-		d.Expiry = sentAt.Add(time.Duration(a.ExpiresIn) * time.Second)
+	if a.VerificationURIComplete != "" {
+		// It is opened in the browser and linked from the proxy's page,
+		// where the person cannot check it as they can the URI they read.
+		if complete, err := showableURI(a.VerificationURIComplete); err == nil && complete.Scheme == page.Scheme && strings.EqualFold(complete.Host, page.Host) {
+			d.VerificationURIComplete = a.VerificationURIComplete
+		} else {
+			s.log.Debug("verification_uri_complete ignored: not an http(s) page on the verification URI's host")
+		}
 	}
-	if a.Interval > 0 && a.Interval < int64(time.Hour/time.Second) {
-		d.interval = time.Duration(a.Interval) * time.Second
+	life := defaultDeviceCodeLife
+	if secs, ok := tokenerr.WholeSeconds(a.ExpiresIn); ok && secs > 0 {
+		life = time.Duration(min(secs, int64(maxDeviceCodeLife/time.Second))) * time.Second
+	}
+	d.Expiry = sentAt.Add(life)
+	if secs, ok := tokenerr.WholeSeconds(a.Interval); ok && secs > 0 {
+		d.interval = time.Duration(min(secs, int64(maxDeviceInterval/time.Second))) * time.Second
 	}
 	s.log.Debug("device authorization answered", "verification_uri", d.VerificationURI, "user_code", d.UserCode,
 		"device_code", redact.Secret(d.code), "expires", d.Expiry.Format(logTime), "interval", d.interval)
@@ -160,10 +190,10 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 	poll := clientCredentials(conf, url.Values{"grant_type": {GrantDeviceCode}, "device_code": {d.code}})
 	wait, failures := d.interval, 0
 	for attempt := 1; ; attempt++ {
-		if err := s.pause(ctx, wait); err != nil {
+		if err := s.pause(ctx, min(wait, max(d.Expiry.Sub(s.now()), 0))); err != nil {
 			return fmt.Errorf("%s: log-in abandoned (%w)", s.set.Env, err)
 		}
-		if !d.Expiry.IsZero() && !s.now().Before(d.Expiry) {
+		if !s.now().Before(d.Expiry) {
 			return d.refused("the code expired before the log-in was approved")
 		}
 		err := d.poll(work, poll)
@@ -190,11 +220,7 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 			}
 			wait = d.interval
 			if progress != nil {
-				p := DevicePoll{Answer: answer, Waited: s.now().Sub(d.began), Interval: wait}
-				if !d.Expiry.IsZero() {
-					p.Left = d.Expiry.Sub(s.now())
-				}
-				progress(p)
+				progress(DevicePoll{Answer: answer, Waited: s.now().Sub(d.began), Left: d.Expiry.Sub(s.now()), Interval: wait})
 			}
 			continue
 		case "expired_token":
@@ -243,6 +269,46 @@ func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) 
 		return &unsavedError{err}
 	}
 	return nil
+}
+
+// showableURI parses a verification URI, which is printed on the person's
+// terminal, linked from the proxy's page and opened in their browser: an
+// absolute http(s) URL of printable ASCII (no escape sequences, no
+// look-alike letters), naming its host without user info (as in
+// https://login.example.com@evil.example/).
+func showableURI(raw string) (*url.URL, error) {
+	for _, c := range []byte(raw) {
+		if c <= ' ' || c >= 0x7f {
+			return nil, errors.New("not printable ASCII")
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.User != nil {
+		return nil, errors.New("not an http(s) URL naming its host alone")
+	}
+	return u, nil
+}
+
+// maxUserCode is the longest user code shown; RFC 8628's are a few
+// characters, made to be typed.
+const maxUserCode = 64
+
+// showableCode reports whether a user code can be printed and shown as it
+// is: printable characters only (no escape sequences, carriage returns or
+// bidi overrides), and short.
+func showableCode(code string) bool {
+	if utf8.RuneCountInString(code) > maxUserCode {
+		return false
+	}
+	for _, r := range code {
+		if !unicode.IsGraphic(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *DeviceLogin) refused(msg string) error {

@@ -286,3 +286,26 @@ func TestDeviceLoginStopsWhenCancelled(t *testing.T) {
 		t.Fatalf("%d polls; want none after the cancellation", n)
 	}
 }
+
+// TestSwitchingGrantsSaysWhichGrant: an environment whose grant changed in
+// the config, with tokens of the old grant stored, refuses them, and says
+// which grant they belong to: the client and endpoint are the same, so a
+// message naming only those would contradict itself.
+func TestSwitchingGrantsSaysWhichGrant(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	r.login(r.source())
+	for _, tc := range []struct{ grant, name string }{
+		{freshtoken.GrantDeviceCode, "device code"},
+		{freshtoken.GrantClientCredentials, "client credentials"},
+	} {
+		r.settings.Grant = tc.grant
+		_, err := r.source().Token()
+		if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "by authorization code, not to this environment's") ||
+			!strings.Contains(err.Error(), "by "+tc.name+";") {
+			t.Fatalf("%s: err = %v; want the two grants named", tc.name, err)
+		}
+	}
+	if st := r.provider.Stats(); st.Refreshes != 0 || st.ClientCredentials != 0 {
+		t.Fatalf("stats %+v: the old grant's tokens were used", st)
+	}
+}

@@ -18,7 +18,13 @@ import (
 // deviceWorld is a world whose environment logs in with the device grant.
 func deviceWorld(t *testing.T) *world {
 	t.Helper()
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second}, "")
+	return deviceWorldWith(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second})
+}
+
+// deviceWorldWith is deviceWorld with a provider of popts.
+func deviceWorldWith(t *testing.T, popts devprovider.Options) *world {
+	t.Helper()
+	w := newWorld(t, popts, "")
 	f, err := os.OpenFile(w.config, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -146,16 +146,9 @@ func TestJSONLogsSpellDurationsAndTimes(t *testing.T) {
 // out its time and says log-in needed (exit 3).
 func TestLoginBesideAFakeProxy(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	conf, err := os.ReadFile(w.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`redirect_uri = "http://(127\.0\.0\.1:\d+)/callback"`).FindSubmatch(conf)
-	if m == nil {
-		t.Fatal("no redirect_uri in the world's config")
-	}
+	_, addr := w.redirectAddr()
 	var opened atomic.Int32
-	fake := &http.Server{Addr: string(m[1]), Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	fake := &http.Server{Addr: addr, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/grant") { // it claims just what login wants to hear
 			json.NewEncoder(rw).Encode(map[string]string{"client_id": "dev-client-id", "token_url": w.api + "v2/token_endpoint", "store": w.storeFile()})
 			return
@@ -209,35 +202,69 @@ func TestLoginBesideAFakeProxy(t *testing.T) {
 }
 
 // TestLoginBesideAProxyOfAnotherConfiguration: the proxy on the redirect
-// port runs another configuration, whose "dev" is another client, over the
-// same token store. `login` stops before the browser opens (exit 2) rather
-// than let that proxy replace this configuration's tokens, and the proxy
-// refuses its log-in link for this client.
+// port runs another configuration over the same token store, whose "dev"
+// is another client, or the same client with the device grant (a browser
+// log-in there would be stored as the device grant's). `login` stops before
+// the browser opens (exit 2) rather than let that proxy replace this
+// configuration's tokens, and the proxy refuses its log-in link.
 func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	w.login()
-	stored := string(w.storeBytes())
-	conf, err := os.ReadFile(w.config)
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		edit func(w *world, conf string) string
+		says string
+	}{
+		{"another client", func(_ *world, conf string) string {
+			return strings.Replace(conf, `client_id = "dev-client-id"`, `client_id = "another-client"`, 1)
+		}, `serves dev for client "another-client"`},
+		{"another grant", func(w *world, conf string) string {
+			return conf + "grant = \"device_code\"\ndevice_auth_url = \"" + w.api + "v2/device_authorization\"\n"
+		}, `serves dev with grant = "device_code"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.login()
+			stored := string(w.storeBytes())
+			conf, addr := w.redirectAddr()
+			base := w.proxyOfAnotherConfig(tc.edit(w, conf), addr)
+
+			r := w.run("login", "--no-browser", "--timeout", "5s")
+			if r.code != 2 || !strings.Contains(r.stderr, tc.says) {
+				t.Fatalf("exit %d, stderr %q; want 2, saying %q", r.code, r.stderr, tc.says)
+			}
+			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusConflict {
+				t.Fatalf("the other proxy answered %d to this configuration's log-in link; want 409", resp.StatusCode)
+			}
+			if string(w.storeBytes()) != stored {
+				t.Fatal("this configuration's tokens were replaced")
+			}
+		})
 	}
-	m := regexp.MustCompile(`redirect_uri = "http://(127\.0\.0\.1:\d+)/callback"`).FindSubmatch(conf)
-	if m == nil {
-		t.Fatal("no redirect_uri in the world's config")
-	}
+}
+
+// proxyOfAnotherConfig runs `freshtoken proxy` on addr with the
+// configuration conf, over this world's store, until the test ends, and
+// returns its address.
+func (w *world) proxyOfAnotherConfig(conf, addr string) string {
+	t := w.t
+	t.Helper()
 	other := filepath.Join(w.dir, "other.toml")
-	otherConf := strings.Replace(string(conf), `client_id = "dev-client-id"`, `client_id = "another-client"`, 1)
-	if err := os.WriteFile(other, []byte(otherConf), 0o600); err != nil {
+	if err := os.WriteFile(other, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	proxyCmd := w.command(ctx, "--config", other, "proxy", "--listen", string(m[1]))
+	proxyCmd := w.command(ctx, "--config", other, "proxy", "--listen", addr)
 	if err := proxyCmd.Start(); err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	defer func() { proxyCmd.Process.Signal(syscall.SIGTERM); proxyCmd.Wait() }()
-	base := "http://" + string(m[1])
+	t.Cleanup(func() { proxyCmd.Process.Signal(syscall.SIGTERM); proxyCmd.Wait(); cancel() })
+	base := "http://" + addr
 	testenv.WaitFor(t, "the other proxy to listen", func() bool {
 		resp, err := http.Get(base + "/")
 		if err == nil {
@@ -245,21 +272,20 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 		}
 		return err == nil
 	})
+	return base
+}
 
-	r := w.run("login", "--no-browser", "--timeout", "5s")
-	if r.code != 2 || !strings.Contains(r.stderr, `serves dev for client "another-client"`) {
-		t.Fatalf("exit %d, stderr %q; want 2, naming the proxy's other client", r.code, r.stderr)
-	}
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint"))
+// redirectAddr returns the world's configuration and the address of its
+// redirect_uri.
+func (w *world) redirectAddr() (conf, addr string) {
+	w.t.Helper()
+	b, err := os.ReadFile(w.config)
 	if err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusConflict {
-		t.Fatalf("the other proxy answered %d to this client's log-in link; want 409", resp.StatusCode)
+	m := regexp.MustCompile(`redirect_uri = "http://(127\.0\.0\.1:\d+)/callback"`).FindStringSubmatch(string(b))
+	if m == nil {
+		w.t.Fatal("no redirect_uri in the world's config")
 	}
-	if string(w.storeBytes()) != stored {
-		t.Fatal("this configuration's tokens were replaced")
-	}
+	return string(b), m[1]
 }

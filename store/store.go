@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -52,12 +53,21 @@ type Grant struct {
 // IsZero reports whether g identifies nothing, as in records that predate it.
 func (g Grant) IsZero() bool { return g == Grant{} }
 
-// String describes g for people: "client ID at TOKEN_URL" (or "of ISSUER").
+// String describes g for people: "client ID at TOKEN_URL" (or "of ISSUER"),
+// and "by device code" or the like: two grants of one client differ only
+// in their type.
 func (g Grant) String() string {
+	s := fmt.Sprintf("client %q at %s", g.ClientID, g.TokenURL)
 	if g.Issuer != "" {
-		return fmt.Sprintf("client %q of %s", g.ClientID, g.Issuer)
+		s = fmt.Sprintf("client %q of %s", g.ClientID, g.Issuer)
 	}
-	return fmt.Sprintf("client %q at %s", g.ClientID, g.TokenURL)
+	switch g.Type {
+	case "":
+		return s
+	case "urn:ietf:params:oauth:grant-type:device_code":
+		return s + " by device code"
+	}
+	return s + " by " + strings.ReplaceAll(g.Type, "_", " ")
 }
 
 // Problem is a renewal failure that retrying cannot fix.

@@ -50,11 +50,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 			fmt.Fprintf(w, "A browser was opened on that page with the code filled in; check that it shows %s.\n", d.UserCode)
 		}
 	}
-	expires := ""
-	if !d.Expiry.IsZero() {
-		expires = fmt.Sprintf("; the code expires in %s", human(time.Until(d.Expiry)))
-	}
-	fmt.Fprintf(w, "Waiting for approval%s (Ctrl-C to stop)…\n", expires)
+	fmt.Fprintf(w, "Waiting for approval; the code expires in %s (Ctrl-C to stop)…\n", human(time.Until(d.Expiry)))
 	wctx := ctx
 	if opts.TimeoutSet {
 		var cancel context.CancelFunc
@@ -68,11 +64,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 			fmt.Fprintf(w, "The provider asked for fewer checks; checking every %s from now on.\n", p.Interval)
 		case p.Waited-told >= deviceProgressEvery:
 			told = p.Waited
-			left := ""
-			if p.Left > 0 {
-				left = fmt.Sprintf(" (the code expires in %s)", human(p.Left))
-			}
-			fmt.Fprintf(w, "Still waiting for approval at %s, code %s%s…\n", d.VerificationURI, d.UserCode, left)
+			fmt.Fprintf(w, "Still waiting for approval at %s, code %s (the code expires in %s)…\n", d.VerificationURI, d.UserCode, human(max(p.Left, 0)))
 		}
 	})
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {

@@ -35,6 +35,10 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	if !ok {
 		return fmt.Errorf("%s: %w, and not by a freshtoken proxy serving %s; stop the program using it, or set another port in redirect_uri (and register it with the provider)", env.Name, busy, env.Name)
 	}
+	if g.Grant != "" && g.Grant != env.Grant {
+		return usageErrorf("%s: the freshtoken proxy at %s serves %s with grant = %q, not this configuration's %q; logging in through it would store tokens of the wrong grant. Restart that proxy so that it reads the config again",
+			env.Name, base, env.Name, g.Grant, env.Grant)
+	}
 	if g.ClientID != env.ClientID || g.TokenURL != env.TokenURL || g.Store != src.Location() {
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for client %q at %s with tokens in %s, not this configuration's client %q at %s with tokens in %s; logging in through it would not give this configuration tokens. Stop that proxy, or run it with this configuration",
 			env.Name, base, env.Name, g.ClientID, g.TokenURL, g.Store, env.ClientID, env.TokenURL, src.Location())
@@ -77,6 +81,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 type grantInfo struct {
 	ClientID string `json:"client_id"`
 	TokenURL string `json:"token_url"`
+	Grant    string `json:"grant"` // "" from a proxy older than grants
 	Store    string `json:"store"`
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
@@ -36,6 +37,9 @@ type Keeper struct {
 
 	written   map[string]string    // the access token last written to each token file
 	unreached map[string]time.Time // since when renewals of each environment fail to reach the provider
+	// rejected is why the provider rejected the client of each environment
+	// that has no record to note it in (client credentials never had).
+	rejected map[string]string
 }
 
 // Thresholds for telling a person.
@@ -91,6 +95,7 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 			k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
 			renewed, err := src.KeepAlive(ctx)
 			k.noteReach(name, err)
+			k.noteRejected(name, rec, err)
 			if err != nil {
 				k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
 				if rec, err = src.Record(ctx); err == nil { // the failure may be recorded there
@@ -135,6 +140,23 @@ func (k *Keeper) noteReach(env string, err error) {
 	}
 }
 
+// noteRejected remembers err if it is the provider rejecting env's client
+// where there is no record (rec) to hold it, and forgets it on success.
+func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
+	if k.rejected == nil {
+		k.rejected = map[string]string{}
+	}
+	switch {
+	case err == nil:
+		delete(k.rejected, env)
+	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
+		k.rejected[env] = err.Error()
+	}
+}
+
+// checkClient is the next step when the provider rejects the client.
+const checkClient = "; check client_id, the client secret and client_auth in the config"
+
 // tell passes env's state, as rec and the keeper's own failures show it,
 // to the notifier.
 func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, rec *store.Record) {
@@ -144,11 +166,13 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	login := fmt.Sprintf("; run `freshtoken login -e %s`", env)
 	event, msg := "", ""
 	switch {
+	case rec == nil && k.rejected[env] != "":
+		event, msg = notify.ClientRejected, strings.TrimPrefix(k.rejected[env], env+": ")+checkClient
 	case rec == nil || src.CheckGrant(rec) != nil:
 	case rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
 		event, msg = notify.GrantEnded, rec.Problem.Message+login
 	case rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
-		event, msg = notify.ClientRejected, rec.Problem.Message+"; check client_id, the client secret and client_auth in the config"
+		event, msg = notify.ClientRejected, rec.Problem.Message+checkClient
 	case rec.RefreshNotExtended && time.Until(rec.RefreshExpiry) < expiringWithin:
 		event, msg = notify.RefreshExpiring, fmt.Sprintf("the refresh token expires %s and renewing does not extend it%s before then",
 			rec.RefreshExpiry.Local().Format("2006-01-02 15:04 MST"), login)

@@ -110,3 +110,44 @@ func TestTokenFileNeverHoldsAnotherClientsToken(t *testing.T) {
 		t.Fatal("the token file was written with another client's token")
 	}
 }
+
+// TestRejectedClientCredentialsAreTold: a client-credentials environment
+// with a token file, whose client the provider rejects before any token
+// was had, has no record to note the problem in; the keeper still tells
+// the person (once), and stops once a token is had.
+func TestRejectedClientCredentialsAreTold(t *testing.T) {
+	p := devprovider.New(devprovider.Options{})
+	srv := httptest.NewServer(p.Handler())
+	defer srv.Close()
+	defer p.Close()
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	open := func(secret string) *freshtoken.Source {
+		src, err := freshtoken.New(freshtoken.Settings{Env: "machine", ClientID: "dev-client-id", ClientSecret: secret,
+			TokenURL: srv.URL + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader,
+			Grant: freshtoken.GrantClientCredentials, KeepAccess: true}, freshtoken.Options{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	src := open("a-wrong-client-secret")
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	file := filepath.Join(t.TempDir(), "token")
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"machine"}, nil },
+		Open:   func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger: slog.New(slog.DiscardHandler), Notify: n,
+		TokenFile: func(string) string { return file }}
+	k.round(context.Background(), time.Minute)
+	got := n.Current()
+	if len(got) != 1 || got[0].Event != notify.ClientRejected || !strings.HasPrefix(got[0].Message, "machine: ") || !strings.Contains(got[0].Message, "check client_id") {
+		t.Fatalf("notices %+v; want the rejected client told", got)
+	}
+	src = open("dev-client-secret")
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 0 {
+		t.Fatalf("notices %+v; want none once a token is had", got)
+	}
+	if b, err := os.ReadFile(file); err != nil || len(b) < 10 {
+		t.Fatalf("token file: %q, %v", b, err)
+	}
+}

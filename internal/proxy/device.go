@@ -2,11 +2,14 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // deviceLogin is a device-grant log-in begun with the status page's Log in
@@ -14,35 +17,49 @@ import (
 // denied it at the provider, or the code has expired.
 type deviceLogin struct {
 	uri, complete, userCode string
-	expires                 time.Time // zero: the provider did not say
+	expires                 time.Time
+	began                   time.Time // when it was started
 }
-
-// deviceLoginLimit bounds the wait for a device log-in whose provider gave
-// its code no lifetime.
-const deviceLoginLimit = 15 * time.Minute
 
 // startDeviceLogin asks the provider for a user code for e, unless one
 // shown already is still waiting, and polls for the person's answer in the
-// background; the tokens go to the store, where the page finds them.
+// background; the tokens go to the store, where the page finds them. A
+// log-in completed meanwhile another way (`freshtoken login` in a
+// terminal) ends it: the page stops showing its code, and the code's
+// expiry is no failure.
 func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
-	if dl := e.device.Load(); dl != nil && (dl.expires.IsZero() || p.now().Before(dl.expires)) {
+	e.starting.Lock()
+	defer e.starting.Unlock()
+	if dl := e.device.Load(); dl != nil && p.now().Before(dl.expires) {
 		return nil
 	}
 	if err := e.conf.MissingDeviceAuthURL(); err != nil {
 		return err
 	}
+	began := p.now()
 	d, err := e.src.StartDeviceLogin(ctx)
 	if err != nil {
 		return err
 	}
-	dl := &deviceLogin{uri: d.VerificationURI, complete: d.VerificationURIComplete, userCode: d.UserCode, expires: d.Expiry}
+	dl := &deviceLogin{uri: d.VerificationURI, complete: d.VerificationURIComplete, userCode: d.UserCode, expires: d.Expiry, began: began}
 	e.device.Store(dl)
 	p.log.Debug("device log-in started", "env", e.name, "verification_uri", dl.uri)
 	go func() {
-		wctx, cancel := context.WithTimeout(context.Background(), deviceLoginLimit)
+		wctx, cancel := context.WithCancel(context.Background()) // the wait ends when the code expires
 		defer cancel()
-		err := d.Wait(wctx, nil)
+		elsewhere := false
+		err := d.Wait(wctx, func(freshtoken.DevicePoll) {
+			if rec, err := e.src.Record(wctx); err == nil && e.loggedInSince(rec, dl.began) {
+				elsewhere = true
+				cancel()
+			}
+		})
 		e.device.CompareAndSwap(dl, nil)
+		if elsewhere && errors.Is(err, context.Canceled) {
+			p.log.Info("device log-in ended: logged in another way meanwhile", "env", e.name)
+			e.succeed()
+			return
+		}
 		if err != nil {
 			p.log.Warn("log-in failed", "env", e.name, "error", err.Error())
 			e.fail(p.now(), err)
@@ -74,4 +91,12 @@ func (p *Proxy) loginButton(w http.ResponseWriter, r *http.Request, e *envProxy)
 		return false
 	}
 	return true
+}
+
+// loggedInSince reports whether rec, the stored record, is a log-in to e
+// made at or after t, however it was made: tokens of e's grant, issued
+// then, and not renewed since (a renewal of older tokens is no log-in).
+// A device log-in's code is shown until then.
+func (e *envProxy) loggedInSince(rec *store.Record, t time.Time) bool {
+	return rec != nil && rec.RenewedAt.IsZero() && !rec.IssuedAt.Before(t) && e.src.CheckGrant(rec) == nil
 }

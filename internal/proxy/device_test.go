@@ -3,9 +3,11 @@ package proxy_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,5 +147,102 @@ func TestBrowserDeviceLogin(t *testing.T) {
 	}
 	if st := f.provider.Stats(); st.DeviceLogins != 1 {
 		t.Fatalf("provider saw %+v; want one device log-in", st)
+	}
+}
+
+// TestDeviceLoginCompletedElsewhere: Log in shows a code on the page, and
+// the person logs in another way (`freshtoken login` in a terminal, with
+// its own code). The page stops showing its code once the store holds the
+// new tokens, and its code expiring later is no problem to report: the
+// environment is logged in.
+func TestDeviceLoginCompletedElsewhere(t *testing.T) {
+	f := deviceFixture(t)
+	f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if _, page := f.get(t, "/"); !userCode.Match(page) {
+		t.Fatalf("the page shows no code:\n%s", page)
+	}
+	// The terminal's log-in, with a code of its own.
+	src := f.source(t, "tv")
+	d, err := src.StartDeviceLogin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.provider.DecideDevice(d.UserCode, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Wait(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the page to stop showing its code", func() bool {
+		_, page := f.get(t, "/")
+		return !userCode.Match(page)
+	})
+	f.clock.Advance(2 * time.Hour) // well past when the page's code expired
+	_, page := f.get(t, "/")
+	if !regexp.MustCompile(`id="env-tv" data-state="logged-in"`).Match(page) || strings.Contains(string(page), "Last problem") {
+		t.Fatalf("the page does not show tv logged in:\n%s", page)
+	}
+}
+
+// TestDeviceCodeOnlyOnThisMachine: with --allow-remote, other machines see
+// the status page. A device log-in's code is not shown to them: whoever
+// enters it at the provider approves their own account into this
+// environment, so it is for the person at this machine, who started it.
+func TestDeviceCodeOnlyOnThisMachine(t *testing.T) {
+	f := deviceFixture(t)
+	_, serve := lanProxy(t, f)
+	const local, remote = "127.0.0.1:50000", "10.9.9.9:50000"
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(serve("GET", "/", local, "", "").Body.String())
+	if csrf == nil {
+		t.Fatal("no CSRF token on this machine's page")
+	}
+	if w := serve("POST", "/.freshtoken/envs/tv/login", local, "", "csrf="+url.QueryEscape(csrf[1])); w.Code != http.StatusSeeOther {
+		t.Fatalf("Log in: %d %s", w.Code, w.Body)
+	}
+	m := userCode.FindStringSubmatch(serve("GET", "/", local, "", "").Body.String())
+	if m == nil {
+		t.Fatal("this machine's page shows no code")
+	}
+	if seen := serve("GET", "/", remote, "", "").Body.String(); strings.Contains(seen, m[1]) {
+		t.Fatalf("another machine sees the code %s:\n%s", m[1], seen)
+	}
+}
+
+// TestTwoTabsOneDeviceLogin: Log in pressed in two tabs at once starts one
+// device log-in, whose code both show; a second one would be polled
+// unseen until its code expired.
+func TestTwoTabsOneDeviceLogin(t *testing.T) {
+	f := deviceFixture(t)
+	csrf := f.csrf(t)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { f.pressEnv(t, "tv", "login", url.Values{"csrf": {csrf}}, f.base) })
+	}
+	wg.Wait()
+	if n := f.provider.Stats().DeviceAuthorizations; n != 1 {
+		t.Fatalf("%d device authorisations; want one", n)
+	}
+}
+
+// TestLoginLinkOnlyForTheBrowserGrant: the link `freshtoken login` opens
+// when this proxy holds the redirect address starts a browser log-in (the
+// authorization code grant). For an environment this proxy serves with
+// another grant (its config changed since the proxy opened it, say), it
+// would store authorization-code tokens as that grant's: it is refused,
+// and the grant it serves is said, so `freshtoken login` can stop early.
+func TestLoginLinkOnlyForTheBrowserGrant(t *testing.T) {
+	f := deviceFixture(t)
+	for _, env := range []string{"tv", "machine"} {
+		resp, body := f.get(t, "/.freshtoken/envs/"+env+"/login")
+		if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "grant") {
+			t.Fatalf("%s: the log-in link answered %d %q (Location %q); want it refused", env, resp.StatusCode, body, resp.Header.Get("Location"))
+		}
+		_, body = f.get(t, "/.freshtoken/envs/"+env+"/grant")
+		if !strings.Contains(string(body), `"grant":`) {
+			t.Fatalf("%s: the grant answer %s does not name the grant", env, body)
+		}
+	}
+	if st := f.provider.Stats(); st.TokenRequests != 0 {
+		t.Fatalf("provider saw %+v", st)
 	}
 }

@@ -46,6 +46,9 @@ type envProxy struct {
 	rp      *httputil.ReverseProxy
 	lastErr atomic.Pointer[failure]     // nil once a token has been served since
 	device  atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
+	// starting is held while a device log-in is started, so that Log in
+	// pressed in two tabs at once starts one.
+	starting sync.Mutex
 }
 
 // failure is the last thing that went wrong in an environment, for the status page.

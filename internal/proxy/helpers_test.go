@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -336,4 +337,36 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// lanProxy is a proxy of f's configuration listening on a LAN address with
+// --allow-remote, and a way to send it a request from the address remote,
+// with an Origin and a body (JSON or a form) if not "".
+func lanProxy(t *testing.T, f *fixture) (lan string, serve func(method, path, remote, origin, body string) *httptest.ResponseRecorder) {
+	t.Helper()
+	_, port, _ := strings.Cut(f.addr, ":")
+	lan = "10.1.2.3:" + port
+	p, err := proxy.New(f.options(lan, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lan, func(method, path, remote, origin, body string) *httptest.ResponseRecorder {
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req := httptest.NewRequest(method, "http://"+lan+path, rd)
+		req.RemoteAddr = remote
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if strings.HasPrefix(body, "{") {
+			req.Header.Set("Content-Type", "application/json")
+		} else if body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, req)
+		return w
+	}
 }

@@ -200,6 +200,13 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "This freshtoken proxy serves "+name+" for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.", http.StatusConflict)
 			return
 		}
+		// The link starts a browser log-in, whose tokens would be stored
+		// as those of whatever grant this proxy serves the environment with.
+		if e.conf.Grant != config.GrantAuthorizationCode {
+			p.log.Warn("log-in link refused: the environment uses another grant", "env", name, "grant", e.conf.Grant)
+			http.Error(w, "This freshtoken proxy serves "+name+" with grant = \""+e.conf.Grant+"\", which does not log in through a browser; nothing was changed. Restart the proxy if you changed the grant in the config.", http.StatusConflict)
+			return
+		}
 	}
 	pl, err := p.startLogin(r.Context(), name)
 	if err != nil {
@@ -215,6 +222,7 @@ type grantInfo struct {
 	Env      string `json:"env"`
 	ClientID string `json:"client_id"`
 	TokenURL string `json:"token_url"`
+	Grant    string `json:"grant"`
 	Store    string `json:"store"`
 }
 
@@ -232,7 +240,7 @@ func (p *Proxy) handleGrant(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, pr)
 		return
 	}
-	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: e.conf.TokenURL, Store: e.src.Location()})
+	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: e.conf.TokenURL, Grant: e.conf.Grant, Store: e.src.Location()})
 }
 
 // GrantURL is where the proxy at base says which client and store it

@@ -17,7 +17,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/freshtoken/freshtoken/internal/login"
-	"github.com/freshtoken/freshtoken/internal/proxy"
 )
 
 // hostileAPI is an API that serves what a hostile or compromised API
@@ -231,31 +230,8 @@ redirect_uri = "%s/callback"
 // TestAllowRemote is a proxy listening on a LAN address with --allow-remote.
 func TestAllowRemote(t *testing.T) {
 	f := newFixture(t)
-	_, port, _ := strings.Cut(f.addr, ":")
-	lan := "10.1.2.3:" + port
-	p, err := proxy.New(f.options(lan, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve := func(method, path, remote, origin, body string) *httptest.ResponseRecorder {
-		var rd io.Reader
-		if body != "" {
-			rd = strings.NewReader(body)
-		}
-		req := httptest.NewRequest(method, "http://"+lan+path, rd)
-		req.RemoteAddr = remote
-		if origin != "" {
-			req.Header.Set("Origin", origin)
-		}
-		if strings.HasPrefix(body, "{") {
-			req.Header.Set("Content-Type", "application/json")
-		} else if body != "" {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		w := httptest.NewRecorder()
-		p.ServeHTTP(w, req)
-		return w
-	}
+	lan, serve := lanProxy(t, f)
+	_, port, _ := strings.Cut(lan, ":")
 	const local, remote = "127.0.0.1:50000", "10.9.9.9:50000"
 
 	t.Run("an origin at another IP address is refused", func(t *testing.T) {

@@ -126,7 +126,7 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		def, _ := conf.Select("")
 		for _, name := range conf.Names() {
-			v := p.envView(r.Context(), name)
+			v := p.envView(r.Context(), name, data.Local)
 			v.Default = def != nil && def.Name == name
 			data.Envs = append(data.Envs, v)
 		}
@@ -151,7 +151,10 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // envView describes an environment for the page, opening it if need be.
-func (p *Proxy) envView(ctx context.Context, name string) envView {
+// A device log-in's code is shown only to a viewer on this machine (local):
+// whoever enters it at the provider approves their own account into the
+// environment.
+func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	v := envView{Name: name, ProxyURL: p.base + "/" + name + "/", State: "logged-out"}
 	e, err := p.env(ctx, name)
 	if err != nil {
@@ -161,13 +164,11 @@ func (p *Proxy) envView(ctx context.Context, name string) envView {
 	v.Provider, v.APIURL, v.Store, v.Production = e.conf.Provider, e.src.APIURL(), e.src.Location(), e.conf.IsProduction()
 	v.NoLogin = !e.src.NeedsLogin()
 	now := p.now()
-	if dl := e.device.Load(); dl != nil {
-		v.DeviceURI, v.DeviceLink, v.UserCode = dl.uri, cmp.Or(dl.complete, dl.uri), dl.userCode
-		if !dl.expires.IsZero() {
-			v.DeviceExpiry = "the code expires in " + human(max(dl.expires.Sub(now), 0))
-		}
-	}
 	rec, err := e.src.Record(ctx)
+	if dl := e.device.Load(); dl != nil && local && !e.loggedInSince(rec, dl.began) {
+		v.DeviceURI, v.DeviceLink, v.UserCode = dl.uri, cmp.Or(dl.complete, dl.uri), dl.userCode
+		v.DeviceExpiry = "the code expires in " + human(max(dl.expires.Sub(now), 0))
+	}
 	if err != nil {
 		v.State, v.Problem = "attention", err.Error()
 		return v

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -13,7 +14,11 @@ import (
 // pattern finds one secret in every encoding compile knows.
 type pattern struct {
 	value string
-	re    *regexp.Regexp
+	re    *regexp.Regexp // nil for a value longer than maxPatterned
+	// literals, for a value longer than maxPatterned, are its encodings as
+	// whole strings; based says which are base64.
+	literals []string
+	based    []bool
 	// anchors are strings of letters and digits, one of which every match
 	// holds: they are written as themselves in every encoding. Text without
 	// any of them is not searched further.
@@ -31,6 +36,9 @@ type pattern struct {
 //     building a Basic header), or path-escaped: `id:secret` in a Basic
 //     header, or a whole form-encoded request. The run of base64 text around
 //     it is matched whole.
+//
+// A value longer than maxPatterned is matched as whole strings instead: raw,
+// each escaping with either hex case, JSON-escaped, and the base64 cores.
 func compile(v string) pattern {
 	var cores []string
 	anchors := []string{longestAlnum(v)}
@@ -46,15 +54,28 @@ func compile(v string) pattern {
 			}
 			for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
 				core := enc.EncodeToString(b)
-				cores = append(cores, base64Pattern(core))
+				cores = append(cores, core)
 				anchors = append(anchors, longestAlnum(core))
 			}
 		}
 	}
 	slices.Sort(cores)
 	cores = slices.Compact(cores)
-	expr := "(" + strings.Join(cores, "|") + ")|" + textPattern(v)
-	p := pattern{value: v, re: regexp.MustCompile(expr)}
+	p := pattern{value: v}
+	if len(v) > maxPatterned {
+		texts := textForms(v)
+		p.literals = append(texts, cores...)
+		p.based = make([]bool, len(p.literals))
+		for i := len(texts); i < len(p.based); i++ {
+			p.based[i] = true
+		}
+	} else {
+		based := make([]string, len(cores))
+		for i, core := range cores {
+			based[i] = base64Pattern(core)
+		}
+		p.re = regexp.MustCompile("(" + strings.Join(based, "|") + ")|" + textPattern(v))
+	}
 	slices.Sort(anchors)
 	anchors = slices.Compact(anchors)
 	if !slices.ContainsFunc(anchors, func(a string) bool { return len(a) < minAnchor }) {
@@ -62,6 +83,39 @@ func compile(v string) pattern {
 	}
 	return p
 }
+
+// maxPatterned is the longest value compile writes a regular expression
+// for. A provider may answer with a token or device code of up to a
+// megabyte, for which the expression would take seconds to build, or fail
+// to (regexp refuses expressions that large).
+const maxPatterned = 16 << 10
+
+// textForms are the ways text may quote v whole, for a value too long for
+// a regular expression: raw, URL- and form-escaped (%20 or + for a space,
+// hex digits in either case), path-escaped, and JSON-escaped (with or
+// without HTML characters escaped, / written raw or as \/).
+func textForms(v string) []string {
+	q := url.QueryEscape(v)
+	forms := []string{v, q, strings.ReplaceAll(q, "+", "%20"), url.PathEscape(v)}
+	for _, f := range forms[1:] {
+		forms = append(forms, lowerHex.ReplaceAllStringFunc(f, strings.ToLower))
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	plain := strings.TrimSuffix(b.String(), "\n")
+	html, _ := json.Marshal(v)
+	for _, j := range []string{plain, string(html)} {
+		j = j[1 : len(j)-1]
+		forms = append(forms, j, strings.ReplaceAll(j, "/", `\/`))
+	}
+	slices.Sort(forms)
+	return slices.Compact(forms)
+}
+
+// lowerHex finds the percent-escapes written with upper-case hex digits.
+var lowerHex = regexp.MustCompile(`%[0-9A-F]{2}`)
 
 // minAnchor is the shortest anchor worth looking for; a value without one
 // is searched for in every text.
@@ -138,7 +192,7 @@ func (p pattern) replace(s string) string {
 	if p.anchors != nil && !slices.ContainsFunc(p.anchors, func(a string) bool { return strings.Contains(s, a) }) {
 		return s
 	}
-	matches := p.re.FindAllStringSubmatchIndex(s, -1)
+	matches := p.find(s)
 	if matches == nil {
 		return s
 	}
@@ -158,6 +212,32 @@ func (p pattern) replace(s string) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// find returns where p matches in s, in order, as regexp's
+// FindAllStringSubmatchIndex does for p.re: m[2] >= 0 marks base64.
+func (p pattern) find(s string) [][]int {
+	if p.re != nil {
+		return p.re.FindAllStringSubmatchIndex(s, -1)
+	}
+	var matches [][]int
+	for i, lit := range p.literals {
+		for at := 0; ; {
+			n := strings.Index(s[at:], lit)
+			if n < 0 {
+				break
+			}
+			start, end := at+n, at+n+len(lit)
+			m := []int{start, end, -1, -1}
+			if p.based[i] {
+				m[2], m[3] = start, end
+			}
+			matches = append(matches, m)
+			at = end
+		}
+	}
+	slices.SortFunc(matches, func(a, b []int) int { return a[0] - b[0] })
+	return matches
 }
 
 // widenBase64 grows s[start:end] over the base64 text around it, in either

@@ -169,3 +169,26 @@ func TestSetKeepsTwoGenerations(t *testing.T) {
 		t.Errorf("an owner's values are masked after two empty Sets: %q", got)
 	}
 }
+
+// TestEnormousSecretIsMaskedWithoutCrashing: a provider may answer with a
+// token or device code of up to a megabyte (the most an answer is read
+// to), far beyond what one regular expression can hold. Masking it must
+// neither panic nor take seconds, and still find it raw, escaped, in JSON
+// and in base64.
+func TestEnormousSecretIsMaskedWithoutCrashing(t *testing.T) {
+	secret := strings.Repeat("Enorm0us/t0ken+", 1<<20/15)
+	redact.Register(secret)
+	for name, text := range map[string]string{
+		"raw":                 secret,
+		"query escaped":       url.QueryEscape(secret),
+		"lower-case hex":      regexp.MustCompile(`%[0-9A-F]{2}`).ReplaceAllStringFunc(url.QueryEscape(secret), strings.ToLower),
+		"JSON":                strings.Trim(mustJSON(t, secret), `"`),
+		"JSON, slash escaped": strings.ReplaceAll(strings.Trim(mustJSON(t, secret), `"`), "/", `\/`),
+		"base64":              base64.StdEncoding.EncodeToString([]byte("x=" + secret)),
+	} {
+		got := redact.Scrub("provider said " + text + " (end)")
+		if want := "provider said " + redact.Mask(secret) + " (end)"; got != want {
+			t.Errorf("%s: Scrub left %d bytes, want %q", name, len(got), want)
+		}
+	}
+}

@@ -64,7 +64,7 @@ func mend(body []byte) []byte {
 		if !ok {
 			continue
 		}
-		if secs, ok := wholeSeconds(v); ok {
+		if secs, ok := WholeSeconds(v); ok {
 			if string(v) != strconv.FormatInt(secs, 10) {
 				fields[key], changed = json.RawMessage(strconv.FormatInt(secs, 10)), true
 			}
@@ -83,9 +83,10 @@ func mend(body []byte) []byte {
 	return out
 }
 
-// wholeSeconds reads v, a JSON number or a string holding one, as whole
-// seconds that fit an int32 (as x/oauth2 keeps them).
-func wholeSeconds(v json.RawMessage) (int64, bool) {
+// WholeSeconds reads v, a JSON number or a string holding one, as whole
+// seconds that fit an int32 (as x/oauth2 keeps them); ok is false when v
+// holds no number.
+func WholeSeconds(v json.RawMessage) (int64, bool) {
 	s := strings.TrimSpace(string(v))
 	if unquoted, err := strconv.Unquote(s); err == nil {
 		s = strings.TrimSpace(unquoted)

