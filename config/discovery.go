@@ -240,7 +240,8 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 }
 
 // check refuses a document for another issuer (RFC 8414 section 3.3), one
-// without a token endpoint, and endpoints that are not http(s) URLs.
+// without a token endpoint, and endpoints that are not https URLs (http
+// only on this machine).
 func (d *discovery) check(doc *discoveryDocument, u string) error {
 	if doc.Issuer != d.env.Issuer {
 		return Invalidf("%s: the discovery document at %s is for issuer %q, not %q; set issuer exactly as the provider writes it (a trailing slash counts)",
@@ -253,7 +254,7 @@ func (d *discovery) check(doc *discoveryDocument, u string) error {
 		if e == "" {
 			continue
 		}
-		if err := checkHTTPURL(e); err != nil {
+		if err := checkDiscoveredEndpoint(e); err != nil {
 			return Invalidf("%s: the discovery document at %s names an endpoint that %v", d.env.Name, u, err)
 		}
 	}

@@ -141,8 +141,9 @@ func TestDiscoveryExplicitEndpointsWin(t *testing.T) {
 }
 
 // TestDiscoveryRefusals: a document naming another issuer, one that is
-// not JSON, and an issuer with no document are configuration errors
-// naming the URL; nothing is cached.
+// not JSON, one that would send tokens in clear text over the network (an
+// http endpoint not on this machine), and an issuer with no document are
+// configuration errors naming the URL; nothing is cached.
 func TestDiscoveryRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -152,6 +153,8 @@ func TestDiscoveryRefusals(t *testing.T) {
 		{"issuer mismatch", func(d map[string]any) { d["issuer"] = "https://evil.example.com" }, `is for issuer "https://evil.example.com"`},
 		{"no token endpoint", func(d map[string]any) { delete(d, "token_endpoint") }, "names no token_endpoint"},
 		{"bad endpoint", func(d map[string]any) { d["token_endpoint"] = "javascript:alert(1)" }, "is not an http(s) URL"},
+		{"token endpoint in clear text", func(d map[string]any) { d["token_endpoint"] = "http://login.example.com/token" }, "must use https"},
+		{"revocation endpoint in clear text", func(d map[string]any) { d["revocation_endpoint"] = "http://login.example.com/revoke" }, "must use https"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMetadataServer(t, "/realms/x", rfc8414, tc.tweak)

@@ -365,6 +365,19 @@ func checkIssuer(s string) error {
 	return nil
 }
 
+// checkDiscoveredEndpoint accepts an endpoint a discovery document names:
+// an https URL (http only on this machine, as for the issuer), since each
+// is sent tokens, client secrets or codes.
+func checkDiscoveredEndpoint(s string) error {
+	if err := checkHTTPURL(s); err != nil {
+		return err
+	}
+	if u, _ := url.Parse(s); u.Scheme == "http" && !httpx.IsLoopback(u.Hostname()) {
+		return fmt.Errorf("%q must use https: it would be sent your tokens in clear text", s)
+	}
+	return nil
+}
+
 // checkCAFile accepts an absolute path to a PEM file holding at least one
 // certificate.
 func checkCAFile(path string) error {
