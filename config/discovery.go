@@ -96,7 +96,7 @@ func (d *discovery) endpoints(ctx context.Context) (freshtoken.Endpoints, error)
 		if err != nil {
 			return freshtoken.Endpoints{}, err
 		}
-		d.http = &http.Client{Timeout: d.env.Timeout, Transport: httpx.ExplainTLS(t)}
+		d.http = discoveryClient(&http.Client{Timeout: d.env.Timeout, Transport: httpx.ExplainTLS(t)})
 	}
 	doc, err := d.document(ctx)
 	if err != nil {
@@ -110,6 +110,28 @@ func (d *discovery) endpoints(ctx context.Context) (freshtoken.Endpoints, error)
 		DeviceAuthURL: doc.DeviceAuthorizationEndpoint,
 	}, nil
 }
+
+// discoveryClient is c for discovery requests: it follows no redirect from
+// https to http, where whoever answers in clear text could name any token
+// endpoint for the issuer.
+func discoveryClient(c *http.Client) *http.Client {
+	dc := *c
+	dc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return &clearTextRedirect{to: (&url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: req.URL.Path}).String()}
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &dc
+}
+
+// clearTextRedirect is an https discovery URL redirecting to http.
+type clearTextRedirect struct{ to string }
+
+func (e *clearTextRedirect) Error() string { return "redirected to " + e.to }
 
 func (d *discovery) document(ctx context.Context) (*discoveryDocument, error) {
 	cached := d.readCache()
@@ -214,6 +236,11 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 	d.log.Debug("discovery request", "url", u)
 	sent := d.now()
 	resp, err := d.http.Do(req)
+	var downgrade *clearTextRedirect
+	if errors.As(err, &downgrade) {
+		return nil, false, Invalidf("%s: the discovery document at %s redirects to %s, in clear text, where anyone on the way could name another token endpoint; ask the provider for an https address, or set auth_url and token_url",
+			d.env.Name, u, redact.OneLine(downgrade.to, 200))
+	}
 	if err != nil {
 		return nil, false, unreachable(redact.OneLine(httpx.UnwrapURLError(err).Error(), 200))
 	}

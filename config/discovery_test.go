@@ -18,6 +18,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 )
@@ -350,5 +351,35 @@ func TestDiscoveryClientAuthWarning(t *testing.T) {
 	conf, err := src.OAuth2Config(t.Context(), "")
 	if err != nil || conf.Endpoint.AuthStyle != oauth2.AuthStyleInHeader {
 		t.Fatalf("client auth changed: %v, %v", conf.Endpoint.AuthStyle, err)
+	}
+}
+
+// TestDiscoveryRedirectToClearText: an https issuer whose well-known URL
+// redirects to http is refused, since whoever answers in clear text could
+// name any token endpoint; the document served there is not used.
+func TestDiscoveryRedirectToClearText(t *testing.T) {
+	ca := corpnet.NewCA(t)
+	var issuer string
+	var servedInClear atomic.Int32
+	clear := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		servedInClear.Add(1)
+		json.NewEncoder(w).Encode(map[string]any{"issuer": issuer, "token_endpoint": issuer + "/token"})
+	}))
+	t.Cleanup(clear.Close)
+	secure := ca.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, clear.URL+r.URL.Path, http.StatusFound)
+	}), "localhost")
+	base := corpnet.URL(secure, "localhost")
+	issuer = base + "/realms/x"
+	dir := t.TempDir()
+	_, err := openIdP(t, issuerConfig(t, dir, issuer, "ca_file = \""+ca.File+"\"\n"), nil, nil).Endpoints(t.Context())
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "redirects to "+clear.URL) || !strings.Contains(err.Error(), base+"/.well-known/oauth-authorization-server/realms/x") {
+		t.Fatalf("err = %v; want ErrInvalid naming the URL and the redirect", err)
+	}
+	if n := servedInClear.Load(); n != 0 {
+		t.Errorf("the redirect to http was followed %d times", n)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "discovery")); len(entries) > 0 {
+		t.Errorf("a document fetched in clear text was cached: %v", entries)
 	}
 }

@@ -76,7 +76,7 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 	hc := &http.Client{Timeout: e.Timeout, Transport: httpx.ExplainTLS(t)}
 	set := e.Settings()
 	if set.Discover != nil {
-		d := &discovery{env: e, http: hc, log: log.With("env", e.Name), now: o.Clock}
+		d := &discovery{env: e, http: discoveryClient(hc), log: log.With("env", e.Name), now: o.Clock}
 		if d.now == nil {
 			d.now = time.Now
 		}
