@@ -85,13 +85,13 @@ func TestClientSecretKeyring(t *testing.T) {
 	if _, err := e.ClientSecretValue(context.Background()); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "--client-secret-keyring") {
 		t.Fatalf("no secret in the keychain: %v; want a configuration error saying how to put it there", err)
 	}
-	if err := keyringstore.SetClientSecret(context.Background(), "client-1", " s3cr3t\n"); err != nil {
+	if err := keyringstore.SetClientSecret(context.Background(), "client-1", "https://api.freeagent.com/v2/token_endpoint", " s3cr3t\n"); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := e.ClientSecretValue(context.Background()); err != nil || v != "s3cr3t" {
 		t.Fatalf("ClientSecretValue = %q, %v", v, err)
 	}
-	if w := e.ClientSecretWhere(); !strings.Contains(w, `account "client_secret:client-1"`) {
+	if w := e.ClientSecretWhere(); !strings.Contains(w, `account "client_secret:client-1 at https://api.freeagent.com/v2/token_endpoint"`) {
 		t.Fatalf("ClientSecretWhere = %q", w)
 	}
 }
