@@ -17,6 +17,9 @@ const (
 	withSecret    = "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret = \"plain-secret\"\n"
 	withSecretCmd = "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_cmd = \"pass show freeagent\"\n"
 	withSecretEnv = "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"FA_SECRET\"\n"
+	// A Redis password in the store URL opens every environment's tokens.
+	withStorePassword = "[store]\nurl = \"redis://:plain-secret@127.0.0.1:6379/0\"\n\n" + withSecretEnv
+	withStoreUser     = "[store]\nurl = \"redis://127.0.0.1:6379/0\"\n\n" + withSecretEnv
 )
 
 // writeMode writes text to a file named name with exactly mode, whatever
@@ -48,6 +51,9 @@ func TestLoadRefusesFilesOthersCouldChangeOrRead(t *testing.T) {
 		{"world-readable, plain secret", "config.toml", withSecret, 0o604, "`chmod 600 PATH`"},
 		{"group-readable, plain secret", "config.toml", withSecret, 0o640, "`chmod 600 PATH`"},
 		{"a path the shell must see quoted", "my config.toml", withSecret, 0o644, "`chmod 600 'PATH'`"},
+		{"world-readable, store password", "config.toml", withStorePassword, 0o644, "`chmod 600 PATH`"},
+		{"private, store password", "config.toml", withStorePassword, 0o600, ""},
+		{"world-readable, store without password", "config.toml", withStoreUser, 0o644, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
