@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -379,10 +380,15 @@ func checkDiscoveredEndpoint(s string) error {
 }
 
 // checkCAFile accepts an absolute path to a PEM file holding at least one
-// certificate.
+// certificate, that only its owner (this user, or root) can change.
 func checkCAFile(path string) error {
 	if !filepath.IsAbs(path) {
 		return fmt.Errorf("%q is not an absolute path", path)
+	}
+	if fi, err := os.Stat(path); err == nil {
+		if msg := checkAuthorityFile(path, fi); msg != "" {
+			return fmt.Errorf("%s %s", shellQuote(path), msg)
+		}
 	}
 	return httpx.AppendPEMFile(x509.NewCertPool(), path)
 }

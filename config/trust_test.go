@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -154,5 +155,34 @@ func TestWriteEnvThroughASymlink(t *testing.T) {
 	f, err := config.Load(link)
 	if err != nil || f.Envs["other"] == nil || f.Envs["dev"] == nil {
 		t.Fatalf("Load = %v, %v; want both environments through the link", f, err)
+	}
+}
+
+// TestLoadRefusesACAFileOthersCouldChange: whoever can write ca_file can
+// add an authority and read every token request; such a file is refused,
+// at the top level and in an environment, with the chmod that fixes it.
+func TestLoadRefusesACAFileOthersCouldChange(t *testing.T) {
+	ca := corpnet.NewCA(t)
+	for _, where := range []string{"top", "env"} {
+		t.Run(where, func(t *testing.T) {
+			if err := os.Chmod(ca.File, 0o666); err != nil {
+				t.Fatal(err)
+			}
+			line := "ca_file = \"" + ca.File + "\"\n"
+			text := line + withSecretEnv
+			if where == "env" {
+				text = withSecretEnv + line
+			}
+			p := writeMode(t, "config.toml", text, 0o600)
+			if _, err := config.Load(p); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "ca_file") || !strings.Contains(err.Error(), "`chmod go-w "+ca.File+"`") {
+				t.Fatalf("Load = %v; want a configuration error at ca_file saying to chmod go-w it", err)
+			}
+			if err := os.Chmod(ca.File, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := config.Load(p); err != nil {
+				t.Fatalf("a ca_file only its owner can change: %v", err)
+			}
+		})
 	}
 }

@@ -40,6 +40,20 @@ func checkPrivateFile(path string, fi fs.FileInfo) string {
 	return ""
 }
 
+// checkAuthorityFile refuses a ca_file (fi, after any symlink) that
+// belongs to another user (root excepted) or that group or others may
+// write: whoever can add an authority to it can read every request; it
+// returns what is wrong, or "".
+func checkAuthorityFile(path string, fi fs.FileInfo) string {
+	if msg := foreignOwner(path, fi); msg != "" {
+		return msg + ", who could add an authority to it and read your token requests; use a file of your own, or have it given to you with " + chown(path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Sprintf("is writable by group or others (mode %04o), who could add an authority to it and read your token requests; run `chmod go-w %s`", perm, shellQuote(path))
+	}
+	return ""
+}
+
 // foreignOwner says that fi belongs to another user than this one (or
 // root), or returns "".
 func foreignOwner(path string, fi fs.FileInfo) string {
