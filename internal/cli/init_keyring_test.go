@@ -25,6 +25,9 @@ func TestClientSecretKeyringPerProvider(t *testing.T) {
 			"--token-url", "https://login."+env+".example/token"); code != 0 {
 			t.Fatalf("init -e %s: exit %d: %s", env, code, stderr)
 		}
+		if !strings.Contains(stderr.String(), `account "client_secret:cli at https://login.`+env+`.example/token"`) {
+			t.Errorf("init -e %s does not say where it kept the secret: %s", env, stderr)
+		}
 	}
 	f, err := config.Load(e.config)
 	if err != nil {
