@@ -74,7 +74,7 @@ type RedirectError struct {
 }
 
 func (e *RedirectError) Error() string {
-	return fmt.Sprintf("HTTP %d redirecting to %s, which freshtoken does not follow, as it would send your tokens there; if that is the provider's token endpoint, set token_url to it", e.Status, e.To)
+	return fmt.Sprintf("HTTP %d redirecting to %s, which freshtoken does not follow, as it would send your tokens there; if that is the provider's endpoint, set it in the configuration (token_url, revocation_url)", e.Status, e.To)
 }
 
 // refuseRedirect is the token client's CheckRedirect.
