@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -101,9 +102,25 @@ type explainTLS struct{ base http.RoundTripper }
 func (t explainTLS) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		err = explainCertificate(err, req.URL.Hostname())
+		err = explainCertificate(err, t.certificateOf(req, err))
 	}
 	return resp, err
+}
+
+// certificateOf names whose certificate a failed request's err is about:
+// an https proxy's when the connection to the proxy failed (Go marks that
+// "proxyconnect"), else the request's host.
+func (t explainTLS) certificateOf(req *http.Request, err error) string {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "proxyconnect" {
+		return req.URL.Hostname()
+	}
+	if tr, ok := t.base.(*http.Transport); ok && tr.Proxy != nil {
+		if u, perr := tr.Proxy(req); perr == nil && u != nil {
+			return "the proxy " + u.Hostname()
+		}
+	}
+	return "the proxy"
 }
 
 // CertificateError is a server certificate this machine does not trust.
