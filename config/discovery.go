@@ -33,7 +33,7 @@ const (
 	maxDiscoveryLifetime     = 7 * 24 * time.Hour
 )
 
-// maxDiscoveryDocument bounds the discovery document read.
+// maxDiscoveryDocument bounds the discovery document read (1 MiB).
 const maxDiscoveryDocument = 1 << 20
 
 // discoveryDocument is the part of an RFC 8414 or OpenID Connect
@@ -252,9 +252,12 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 	case resp.StatusCode != http.StatusOK:
 		return nil, false, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryDocument))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryDocument+1))
 	if err != nil {
 		return nil, false, unreachable(redact.OneLine(err.Error(), 200))
+	}
+	if len(body) > maxDiscoveryDocument {
+		return nil, false, Invalidf("%s: the discovery document at %s is larger than 1 MiB, far more than any provider's; check issuer, or set auth_url and token_url", d.env.Name, u)
 	}
 	var doc discoveryDocument
 	if err := json.Unmarshal(body, &doc); err != nil {
