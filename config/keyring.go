@@ -41,6 +41,9 @@ func keyringService(storeURL string) (string, error) {
 	if svc == "" {
 		return "", errors.New("keyring://?service= needs a name, such as keyring://?service=freshtoken-work")
 	}
+	if strings.IndexFunc(svc, notPrintableASCII) >= 0 {
+		return "", errors.New("keyring://?service= takes a name of printable ASCII characters, such as keyring://?service=freshtoken-work")
+	}
 	return svc, nil
 }
 

@@ -276,6 +276,11 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if e.ClientID == "" {
 		return nil, bad("client_id", "missing; copy the OAuth identifier of your app into it, or run `freshtoken init -e %s`", name)
 	}
+	// A client id is printable ASCII (RFC 6749 appendix A.1); a control
+	// character would also reach the keychain's command line on macOS.
+	if i := strings.IndexFunc(e.ClientID, notPrintableASCII); i >= 0 {
+		return nil, bad("client_id", "holds %q, which no client id has (printable ASCII only); copy the identifier again from the provider", []rune(e.ClientID[i:])[0])
+	}
 	sources := 0
 	for _, s := range []string{e.ClientSecret, e.ClientSecretEnv, e.ClientSecretCmd} {
 		if s != "" {
@@ -365,6 +370,9 @@ func checkIssuer(s string) error {
 	}
 	return nil
 }
+
+// notPrintableASCII reports whether r is outside RFC 6749's VSCHAR.
+func notPrintableASCII(r rune) bool { return r < 0x20 || r > 0x7e }
 
 // checkDiscoveredEndpoint accepts an endpoint a discovery document names:
 // an https URL (http only on this machine, as for the issuer), since each
