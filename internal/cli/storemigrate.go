@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,7 +53,9 @@ configuration still names the old store until every record has moved.
 
 A record the old store cannot read, or a record of another client already in
 the new store, is left where it is and reported, and the configuration is
-not changed. Stop a running proxy or service first, and start it again
+not changed. Newer tokens of the same grant already in the new store (another
+machine moved there first and has renewed since) are kept, and the older copy
+is left where it was. Stop a running proxy or service first, and start it again
 afterwards: until then it looks for the tokens in the old store.`,
 		Example: `  freshtoken store migrate --to keyring://
   pass show freshtoken-redis | freshtoken store migrate --to -   # redis://freshtoken:PASSWORD@redis.internal:6379/0, kept out of the process list
@@ -188,6 +191,11 @@ func migrateEnv(ctx context.Context, f *Factory, env string, from, to store.Stor
 		return "", fmt.Errorf("%s already holds tokens of %s, not of %s; neither was moved or changed", to.Location(env), there.Grant, rec.Grant)
 	case err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrCorrupt):
 		return "", err
+	case err == nil && there.IssuedAt.After(rec.IssuedAt):
+		// Another machine moved there first and has renewed since: its
+		// refresh token is the live one, and this older copy's may be spent.
+		return fmt.Sprintf("%s already holds newer tokens of this grant (issued %s), which were kept; the older copy was left in %s",
+			to.Location(env), there.IssuedAt.Format(time.RFC3339), from.Location(env)), nil
 	}
 	if err := to.Save(ctx, env, rec); err != nil {
 		return "", fmt.Errorf("%w; it was kept in %s", err, from.Location(env))
