@@ -333,7 +333,7 @@ func Load(path string) (*File, error) {
 // readTrusted reads the file at path, following a symlink (dotfile managers
 // link configs), once checkFile has accepted the file it opened.
 func readTrusted(path string) ([]byte, fs.FileInfo, error) {
-	file, err := os.Open(path)
+	file, err := os.OpenFile(path, os.O_RDONLY|openNonblocking, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, err
 	}

@@ -397,6 +397,9 @@ func checkCAFile(path string) error {
 		return fmt.Errorf("%q is not an absolute path", path)
 	}
 	if fi, err := os.Stat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file; ca_file names a PEM file of certificates", shellQuote(path))
+		}
 		if msg := checkAuthorityFile(path, fi); msg != "" {
 			return fmt.Errorf("%s %s", shellQuote(path), msg)
 		}

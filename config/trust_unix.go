@@ -13,6 +13,11 @@ import (
 // checkSecretFile read them to mean.
 const enforcesModes = true
 
+// openNonblocking opens a file to read without waiting: a named pipe with
+// no writer would otherwise hold the open forever, where the file's type
+// is checked only once it is open.
+const openNonblocking = syscall.O_NONBLOCK
+
 // checkFile refuses a config file that someone else could have written:
 // one that belongs to another user (root excepted, as ssh allows) or that
 // group or others may write. fi describes the file as opened, after any
