@@ -95,6 +95,8 @@ func TestOwnParamsAreRefused(t *testing.T) {
 		{auth: map[string]string{"state": "x"}, want: `AuthParams: freshtoken sets "state" itself`},
 		{auth: map[string]string{"redirect_uri": "x"}, want: `AuthParams: freshtoken sets "redirect_uri" itself`},
 		{auth: map[string]string{"scope": "x"}, want: `AuthParams: "scope" has a setting of its own (Scopes)`},
+		{auth: map[string]string{"client_secret": "x"}, want: `AuthParams: "client_secret" is a credential, which never goes in the authorization URL`},
+		{auth: map[string]string{"client_assertion": "x"}, want: `AuthParams: "client_assertion" is a credential, which never goes in the authorization URL`},
 		{token: map[string]string{"grant_type": "x"}, want: `TokenParams: freshtoken sets "grant_type" itself`},
 		{token: map[string]string{"client_assertion": "x"}, want: `TokenParams: freshtoken sets "client_assertion" itself`},
 		{token: map[string]string{"resource": "x"}, want: `TokenParams: "resource" has a setting of its own (Resources)`},

@@ -119,6 +119,8 @@ type Options struct {
 	Logger *slog.Logger     // nil: discard
 	Clock  func() time.Time // nil: time.Now
 	// HTTPClient carries token requests; nil: a client with Settings.Timeout.
+	// Token requests follow no redirect, whatever its CheckRedirect says:
+	// one would re-send the refresh token wherever it pointed.
 	HTTPClient *http.Client
 	// Sending, if set, is called just before a token request whose answer
 	// must be stored is sent, and the function it returns once that answer

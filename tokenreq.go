@@ -42,10 +42,21 @@ func (e *ErrOwnParam) Error() string {
 	return fmt.Sprintf("%q has a setting of its own (%s)", e.Param, e.Setting)
 }
 
+// credentials are parameters that hold a secret. The authorization request
+// is a URL in the browser, whose history and the provider's logs keep it,
+// so AuthParams may not name them.
+var credentials = []string{"client_secret", "client_assertion", "client_assertion_type", "code_verifier", "refresh_token", "password"}
+
 // CheckAuthParam reports whether an extra parameter of the authorization
 // request (Settings.AuthParams) may be named key: not one freshtoken sets
-// itself, such as state, nor one with a setting of its own, such as scope.
-func CheckAuthParam(key string) error { return checkParam(ownAuthParams, key) }
+// itself, such as state, nor one with a setting of its own, such as scope,
+// nor a credential, such as client_secret.
+func CheckAuthParam(key string) error {
+	if slices.Contains(credentials, key) {
+		return fmt.Errorf("%q is a credential, which never goes in the authorization URL: the browser's history and the provider's logs keep it", key)
+	}
+	return checkParam(ownAuthParams, key)
+}
 
 // CheckTokenParam is CheckAuthParam for Settings.TokenParams.
 func CheckTokenParam(key string) error { return checkParam(ownTokenParams, key) }

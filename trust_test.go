@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
@@ -332,6 +335,49 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 			}
 			if known := !rec.Expiry.IsZero(); known != tt.known {
 				t.Fatalf("expiry %s known %t; want known %t", rec.Expiry, known, tt.known)
+			}
+		})
+	}
+}
+
+// TestTokenEndpointRedirectIsNotFollowed: a token endpoint answering a
+// refresh with a redirect does not get the request re-sent where it points
+// (Go's client re-sends a POST's body on 307 and 308, and that body holds
+// the refresh token and, with body authentication, the client secret);
+// the redirect is reported as a configuration error naming where it led,
+// and the stored tokens are kept.
+func TestTokenEndpointRedirectIsNotFollowed(t *testing.T) {
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			var leaked atomic.Int32
+			thirdParty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				leaked.Add(1)
+				http.Error(w, "thanks", http.StatusTeapot)
+			}))
+			defer thirdParty.Close()
+			redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				http.Redirect(w, req, thirdParty.URL+"/collect", status)
+			}))
+			defer redirecting.Close()
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			r.settings.AuthStyle = oauth2.AuthStyleInParams
+			r.login(r.source())
+			before := r.record()
+			r.moveTokenEndpoint(redirecting.URL + "/v2/token_endpoint")
+			src := r.source()
+			r.clock.Advance(2 * time.Hour)
+			_, err := src.Token()
+			if n := leaked.Load(); n != 0 {
+				t.Fatalf("the redirect was followed: the third party got %d requests", n)
+			}
+			if err == nil || !strings.Contains(err.Error(), "redirect") || !strings.Contains(err.Error(), thirdParty.URL+"/collect") {
+				t.Fatalf("err = %v; want one naming the redirect and where it led", err)
+			}
+			if !errors.Is(err, freshtoken.ErrClientRejected) {
+				t.Errorf("err = %v; want a configuration error, not one to retry", err)
+			}
+			if got := r.record(); got.RefreshToken != before.RefreshToken {
+				t.Error("the stored refresh token changed")
 			}
 		})
 	}

@@ -300,7 +300,8 @@ func Load(path string) (*File, error) {
 			return nil, err
 		}
 		if e.ClientSecret != "" {
-			if err := checkSecretFile(path, keyLine(data, toml.Key{"env", name, "client_secret"}), info); err != nil {
+			if err := checkSecretFile(path, keyLine(data, toml.Key{"env", name, "client_secret"}), "client_secret",
+				", or move the secret to client_secret_env or client_secret_cmd", info); err != nil {
 				return nil, err
 			}
 		}
@@ -316,8 +317,17 @@ func Load(path string) (*File, error) {
 			Msg: fmt.Sprintf("names %q, which is not configured (configured: %s)", f.DefaultEnv, strings.Join(f.Names(), ", "))}
 	}
 	if f.StoreURL != "" {
+		line := keyLine(data, toml.Key{"store", "url"})
 		if err := CheckStoreURL(f.StoreURL); err != nil {
-			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"store", "url"}), Key: "store.url", Msg: err.Error()}
+			return nil, &Error{Path: path, Line: line, Key: "store.url", Msg: err.Error()}
+		}
+		// A store's password opens every environment's tokens.
+		if u, err := url.Parse(f.StoreURL); err == nil && u.User != nil {
+			if _, hasPassword := u.User.Password(); hasPassword {
+				if err := checkSecretFile(path, line, "store.url", "", info); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	return f, nil
@@ -326,7 +336,7 @@ func Load(path string) (*File, error) {
 // readTrusted reads the file at path, following a symlink (dotfile managers
 // link configs), once checkFile has accepted the file it opened.
 func readTrusted(path string) ([]byte, fs.FileInfo, error) {
-	file, err := os.Open(path)
+	file, err := os.OpenFile(path, os.O_RDONLY|openNonblocking, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, err
 	}

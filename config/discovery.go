@@ -33,7 +33,7 @@ const (
 	maxDiscoveryLifetime     = 7 * 24 * time.Hour
 )
 
-// maxDiscoveryDocument bounds the discovery document read.
+// maxDiscoveryDocument bounds the discovery document read (1 MiB).
 const maxDiscoveryDocument = 1 << 20
 
 // discoveryDocument is the part of an RFC 8414 or OpenID Connect
@@ -96,7 +96,7 @@ func (d *discovery) endpoints(ctx context.Context) (freshtoken.Endpoints, error)
 		if err != nil {
 			return freshtoken.Endpoints{}, err
 		}
-		d.http = &http.Client{Timeout: d.env.Timeout, Transport: httpx.ExplainTLS(t)}
+		d.http = discoveryClient(&http.Client{Timeout: d.env.Timeout, Transport: httpx.ExplainTLS(t)})
 	}
 	doc, err := d.document(ctx)
 	if err != nil {
@@ -110,6 +110,28 @@ func (d *discovery) endpoints(ctx context.Context) (freshtoken.Endpoints, error)
 		DeviceAuthURL: doc.DeviceAuthorizationEndpoint,
 	}, nil
 }
+
+// discoveryClient is c for discovery requests: it follows no redirect from
+// https to http, where whoever answers in clear text could name any token
+// endpoint for the issuer.
+func discoveryClient(c *http.Client) *http.Client {
+	dc := *c
+	dc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return &clearTextRedirect{to: (&url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: req.URL.Path}).String()}
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &dc
+}
+
+// clearTextRedirect is an https discovery URL redirecting to http.
+type clearTextRedirect struct{ to string }
+
+func (e *clearTextRedirect) Error() string { return "redirected to " + e.to }
 
 func (d *discovery) document(ctx context.Context) (*discoveryDocument, error) {
 	cached := d.readCache()
@@ -214,6 +236,11 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 	d.log.Debug("discovery request", "url", u)
 	sent := d.now()
 	resp, err := d.http.Do(req)
+	var downgrade *clearTextRedirect
+	if errors.As(err, &downgrade) {
+		return nil, false, Invalidf("%s: the discovery document at %s redirects to %s, in clear text, where anyone on the way could name another token endpoint; ask the provider for an https address, or set auth_url and token_url",
+			d.env.Name, u, redact.OneLine(downgrade.to, 200))
+	}
 	if err != nil {
 		return nil, false, unreachable(redact.OneLine(httpx.UnwrapURLError(err).Error(), 200))
 	}
@@ -225,9 +252,12 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 	case resp.StatusCode != http.StatusOK:
 		return nil, false, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryDocument))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryDocument+1))
 	if err != nil {
 		return nil, false, unreachable(redact.OneLine(err.Error(), 200))
+	}
+	if len(body) > maxDiscoveryDocument {
+		return nil, false, Invalidf("%s: the discovery document at %s is larger than 1 MiB, far more than any provider's; check issuer, or set auth_url and token_url", d.env.Name, u)
 	}
 	var doc discoveryDocument
 	if err := json.Unmarshal(body, &doc); err != nil {
@@ -240,7 +270,8 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 }
 
 // check refuses a document for another issuer (RFC 8414 section 3.3), one
-// without a token endpoint, and endpoints that are not http(s) URLs.
+// without a token endpoint, and endpoints that are not https URLs (http
+// only on this machine).
 func (d *discovery) check(doc *discoveryDocument, u string) error {
 	if doc.Issuer != d.env.Issuer {
 		return Invalidf("%s: the discovery document at %s is for issuer %q, not %q; set issuer exactly as the provider writes it (a trailing slash counts)",
@@ -253,7 +284,7 @@ func (d *discovery) check(doc *discoveryDocument, u string) error {
 		if e == "" {
 			continue
 		}
-		if err := checkHTTPURL(e); err != nil {
+		if err := checkDiscoveredEndpoint(e); err != nil {
 			return Invalidf("%s: the discovery document at %s names an endpoint that %v", d.env.Name, u, err)
 		}
 	}

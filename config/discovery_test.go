@@ -18,6 +18,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 )
@@ -141,8 +142,9 @@ func TestDiscoveryExplicitEndpointsWin(t *testing.T) {
 }
 
 // TestDiscoveryRefusals: a document naming another issuer, one that is
-// not JSON, and an issuer with no document are configuration errors
-// naming the URL; nothing is cached.
+// not JSON, one that would send tokens in clear text over the network (an
+// http endpoint not on this machine), and an issuer with no document are
+// configuration errors naming the URL; nothing is cached.
 func TestDiscoveryRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -152,6 +154,9 @@ func TestDiscoveryRefusals(t *testing.T) {
 		{"issuer mismatch", func(d map[string]any) { d["issuer"] = "https://evil.example.com" }, `is for issuer "https://evil.example.com"`},
 		{"no token endpoint", func(d map[string]any) { delete(d, "token_endpoint") }, "names no token_endpoint"},
 		{"bad endpoint", func(d map[string]any) { d["token_endpoint"] = "javascript:alert(1)" }, "is not an http(s) URL"},
+		{"too large", func(d map[string]any) { d["padding"] = strings.Repeat("x", 2<<20) }, "larger than 1 MiB"},
+		{"token endpoint in clear text", func(d map[string]any) { d["token_endpoint"] = "http://login.example.com/token" }, "must use https"},
+		{"revocation endpoint in clear text", func(d map[string]any) { d["revocation_endpoint"] = "http://login.example.com/revoke" }, "must use https"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMetadataServer(t, "/realms/x", rfc8414, tc.tweak)
@@ -347,5 +352,35 @@ func TestDiscoveryClientAuthWarning(t *testing.T) {
 	conf, err := src.OAuth2Config(t.Context(), "")
 	if err != nil || conf.Endpoint.AuthStyle != oauth2.AuthStyleInHeader {
 		t.Fatalf("client auth changed: %v, %v", conf.Endpoint.AuthStyle, err)
+	}
+}
+
+// TestDiscoveryRedirectToClearText: an https issuer whose well-known URL
+// redirects to http is refused, since whoever answers in clear text could
+// name any token endpoint; the document served there is not used.
+func TestDiscoveryRedirectToClearText(t *testing.T) {
+	ca := corpnet.NewCA(t)
+	var issuer string
+	var servedInClear atomic.Int32
+	clear := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		servedInClear.Add(1)
+		json.NewEncoder(w).Encode(map[string]any{"issuer": issuer, "token_endpoint": issuer + "/token"})
+	}))
+	t.Cleanup(clear.Close)
+	secure := ca.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, clear.URL+r.URL.Path, http.StatusFound)
+	}), "localhost")
+	base := corpnet.URL(secure, "localhost")
+	issuer = base + "/realms/x"
+	dir := t.TempDir()
+	_, err := openIdP(t, issuerConfig(t, dir, issuer, "ca_file = \""+ca.File+"\"\n"), nil, nil).Endpoints(t.Context())
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "redirects to "+clear.URL) || !strings.Contains(err.Error(), base+"/.well-known/oauth-authorization-server/realms/x") {
+		t.Fatalf("err = %v; want ErrInvalid naming the URL and the redirect", err)
+	}
+	if n := servedInClear.Load(); n != 0 {
+		t.Errorf("the redirect to http was followed %d times", n)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "discovery")); len(entries) > 0 {
+		t.Errorf("a document fetched in clear text was cached: %v", entries)
 	}
 }

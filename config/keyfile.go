@@ -53,7 +53,7 @@ func ReadClientKey(path string) (crypto.Signer, error) {
 // readPrivateFile reads the file at path, following a symlink, once
 // checkPrivateFile has accepted the file it opened.
 func readPrivateFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblocking, 0)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, errors.New("does not exist; write the client's private key there (PEM), or correct key_file")

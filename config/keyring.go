@@ -41,6 +41,9 @@ func keyringService(storeURL string) (string, error) {
 	if svc == "" {
 		return "", errors.New("keyring://?service= needs a name, such as keyring://?service=freshtoken-work")
 	}
+	if strings.IndexFunc(svc, notPrintableASCII) >= 0 {
+		return "", errors.New("keyring://?service= takes a name of printable ASCII characters, such as keyring://?service=freshtoken-work")
+	}
 	return svc, nil
 }
 
@@ -89,12 +92,33 @@ func LockDomain(storeURL string) (string, error) {
 	return StoreDir(storeURL)
 }
 
+// secretHolder is whom e's client secret is sent to: the issuer, else the
+// token endpoint. A secret in the keychain is kept for one client id at
+// one of them.
+func (e *Env) secretHolder() string {
+	if e.Issuer != "" {
+		return e.Issuer
+	}
+	return e.TokenURL
+}
+
+// NewEnv is the environment s describes under name, resolved as Load
+// resolves it (presets, defaults), for what has to happen before it is
+// written, such as keeping its client secret in the keychain.
+func NewEnv(name string, s EnvSettings) (*Env, error) { return resolve(name, s) }
+
+// KeepClientSecret puts secret into the system keychain as e's, where
+// client_secret_keyring reads it.
+func (e *Env) KeepClientSecret(ctx context.Context, secret string) error {
+	return keyringstore.SetClientSecret(ctx, e.ClientID, e.secretHolder(), secret)
+}
+
 // clientSecretFromKeyring returns e's client secret from the keychain.
 func (e *Env) clientSecretFromKeyring(ctx context.Context) (string, error) {
-	v, err := keyringstore.ClientSecret(ctx, e.ClientID)
+	v, err := keyringstore.ClientSecret(ctx, e.ClientID, e.secretHolder())
 	if errors.Is(err, store.ErrNotFound) {
-		return "", Invalidf("environment %s: client_secret_keyring is set, but the system keychain holds no client secret for client %q; put it there with `freshtoken init -e %s --client-secret-keyring`",
-			e.Name, e.ClientID, e.Name)
+		return "", Invalidf("environment %s: client_secret_keyring is set, but the system keychain holds no client secret for client %q at %s; put it there with `freshtoken init -e %s --client-secret-keyring`",
+			e.Name, e.ClientID, e.secretHolder(), e.Name)
 	}
 	if err != nil {
 		return "", err
@@ -108,7 +132,7 @@ func (e *Env) clientSecretFromKeyring(ctx context.Context) (string, error) {
 func (e *Env) ClientSecretWhere() string {
 	switch {
 	case e.ClientSecretKeyring:
-		return keyringstore.ClientSecretLocation(e.ClientID)
+		return keyringstore.ClientSecretLocation(e.ClientID, e.secretHolder())
 	case e.ClientSecret != "":
 		return "the config file"
 	case e.ClientSecretEnv != "":

@@ -85,13 +85,13 @@ func TestClientSecretKeyring(t *testing.T) {
 	if _, err := e.ClientSecretValue(context.Background()); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "--client-secret-keyring") {
 		t.Fatalf("no secret in the keychain: %v; want a configuration error saying how to put it there", err)
 	}
-	if err := keyringstore.SetClientSecret(context.Background(), "client-1", " s3cr3t\n"); err != nil {
+	if err := keyringstore.SetClientSecret(context.Background(), "client-1", "https://api.freeagent.com/v2/token_endpoint", " s3cr3t\n"); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := e.ClientSecretValue(context.Background()); err != nil || v != "s3cr3t" {
 		t.Fatalf("ClientSecretValue = %q, %v", v, err)
 	}
-	if w := e.ClientSecretWhere(); !strings.Contains(w, `account "client_secret:client-1"`) {
+	if w := e.ClientSecretWhere(); !strings.Contains(w, `account "client_secret:client-1 at https://api.freeagent.com/v2/token_endpoint"`) {
 		t.Fatalf("ClientSecretWhere = %q", w)
 	}
 }
@@ -114,6 +114,28 @@ func TestSetStoreURLKeepsTheRest(t *testing.T) {
 			b, _ := os.ReadFile(p)
 			if !strings.Contains(string(b), "# mine") || strings.Count(string(b), "[store]") != 1 {
 				t.Fatalf("the file became:\n%s", b)
+			}
+		})
+	}
+}
+
+// TestControlCharactersAreRefused: a client id is printable ASCII (RFC 6749
+// appendix A.1), and a keychain service name has no control character:
+// either is handed to the keychain, which on macOS is a `security -i`
+// command line that a newline would end, letting the rest run as another
+// command. A client id from an imported file is refused the same way, at
+// its line.
+func TestControlCharactersAreRefused(t *testing.T) {
+	for name, text := range map[string]string{
+		"client id with a newline": "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\ndelete-keychain login.keychain\"\n",
+		"client id with a tab":     "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\tx\"\n",
+		"client id beyond ASCII":   "[env.a]\nprovider = \"freeagent\"\nclient_id = \"clí\"\n",
+		"service with a newline":   "[store]\nurl = \"keyring://?service=a%0Adelete-keychain\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\"\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := config.Load(write(t, text))
+			if !errors.Is(err, config.ErrInvalid) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Load = %v; want a one-line configuration error", err)
 			}
 		})
 	}

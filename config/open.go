@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -76,7 +77,7 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 	hc := &http.Client{Timeout: e.Timeout, Transport: httpx.ExplainTLS(t)}
 	set := e.Settings()
 	if set.Discover != nil {
-		d := &discovery{env: e, http: hc, log: log.With("env", e.Name), now: o.Clock}
+		d := &discovery{env: e, http: discoveryClient(hc), log: log.With("env", e.Name), now: o.Clock}
 		if d.now == nil {
 			d.now = time.Now
 		}
@@ -92,7 +93,11 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 // explained in one line.
 func (e *Env) Transport() (*http.Transport, error) {
 	t, err := httpx.NewTransport(e.CAFile)
-	if err != nil {
+	var proxyErr *httpx.ProxyEnvError
+	switch {
+	case errors.As(err, &proxyErr):
+		return nil, Invalidf("environment %s: %v", e.Name, err)
+	case err != nil:
 		return nil, Invalidf("environment %s: ca_file: %v", e.Name, err)
 	}
 	return t, nil

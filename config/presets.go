@@ -2,8 +2,10 @@ package config
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -275,6 +277,11 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if e.ClientID == "" {
 		return nil, bad("client_id", "missing; copy the OAuth identifier of your app into it, or run `freshtoken init -e %s`", name)
 	}
+	// A client id is printable ASCII (RFC 6749 appendix A.1); a control
+	// character would also reach the keychain's command line on macOS.
+	if i := strings.IndexFunc(e.ClientID, notPrintableASCII); i >= 0 {
+		return nil, bad("client_id", "holds %q, which no client id has (printable ASCII only); copy the identifier again from the provider", []rune(e.ClientID[i:])[0])
+	}
 	sources := 0
 	for _, s := range []string{e.ClientSecret, e.ClientSecretEnv, e.ClientSecretCmd} {
 		if s != "" {
@@ -360,6 +367,8 @@ func checkIssuer(s string) error {
 	switch {
 	case err != nil || u.Host == "" || u.Scheme != "https" && u.Scheme != "http":
 		return fmt.Errorf("%q is not an https URL such as https://login.example.com/realms/x", s)
+	case u.User != nil: // not shown: it may hold a password
+		return errors.New("has a user or password, which an issuer never has; write it as the provider names it, such as https://login.example.com/realms/x")
 	case u.Scheme == "http" && !httpx.IsLoopback(u.Hostname()):
 		return fmt.Errorf("%q must use https: the endpoints it names are trusted with your tokens", s)
 	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#"):
@@ -368,11 +377,35 @@ func checkIssuer(s string) error {
 	return nil
 }
 
+// notPrintableASCII reports whether r is outside RFC 6749's VSCHAR.
+func notPrintableASCII(r rune) bool { return r < 0x20 || r > 0x7e }
+
+// checkDiscoveredEndpoint accepts an endpoint a discovery document names:
+// an https URL (http only on this machine, as for the issuer), since each
+// is sent tokens, client secrets or codes.
+func checkDiscoveredEndpoint(s string) error {
+	if err := checkHTTPURL(s); err != nil {
+		return err
+	}
+	if u, _ := url.Parse(s); u.Scheme == "http" && !httpx.IsLoopback(u.Hostname()) {
+		return fmt.Errorf("%q must use https: it would be sent your tokens in clear text", s)
+	}
+	return nil
+}
+
 // checkCAFile accepts an absolute path to a PEM file holding at least one
-// certificate.
+// certificate, that only its owner (this user, or root) can change.
 func checkCAFile(path string) error {
 	if !filepath.IsAbs(path) {
 		return fmt.Errorf("%q is not an absolute path", path)
+	}
+	if fi, err := os.Stat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file; ca_file names a PEM file of certificates", shellQuote(path))
+		}
+		if msg := checkAuthorityFile(path, fi); msg != "" {
+			return fmt.Errorf("%s %s", shellQuote(path), msg)
+		}
 	}
 	return httpx.AppendPEMFile(x509.NewCertPool(), path)
 }

@@ -183,3 +183,14 @@ func TestProviderPresetsAgainstDevProvider(t *testing.T) {
 		})
 	}
 }
+
+// TestIssuerWithCredentialsIsRefused: an issuer never has a user or
+// password; one written with them is refused at its line, and the error
+// (like the debug log, the discovery cache and status, which would
+// otherwise show the issuer) never shows the password.
+func TestIssuerWithCredentialsIsRefused(t *testing.T) {
+	_, err := config.Load(write(t, "[env.i]\napi_url = \"https://api.example.com/\"\nissuer = \"https://me:s3cr3t@login.example.com/x\"\nclient_id = \"id\"\n"))
+	if err == nil || !strings.Contains(err.Error(), ":3: env.i.issuer:") || !strings.Contains(err.Error(), "user or password") || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("err = %v; want one at the issuer's line, without the password", err)
+	}
+}

@@ -6,14 +6,14 @@ import (
 	"strings"
 )
 
-// checkSecretFile refuses a file holding a plain client_secret, at line,
-// that group or others may read.
-func checkSecretFile(path string, line int, fi fs.FileInfo) error {
+// checkSecretFile refuses a file holding a secret at key, at line, that
+// group or others may read; orElse, if not "", says what else may be done.
+func checkSecretFile(path string, line int, key, orElse string, fi fs.FileInfo) error {
 	if !enforcesModes {
 		return nil
 	}
 	if perm := fi.Mode().Perm(); perm&0o044 != 0 {
-		return &Error{Path: path, Line: line, Key: "client_secret", Msg: fmt.Sprintf("is readable by group or others (mode %04o), who could read the secret; run `chmod 600 %s`, or move the secret to client_secret_env or client_secret_cmd", perm, shellQuote(path))}
+		return &Error{Path: path, Line: line, Key: key, Msg: fmt.Sprintf("is readable by group or others (mode %04o), who could read the secret; run `chmod 600 %s`%s", perm, shellQuote(path), orElse)}
 	}
 	return nil
 }

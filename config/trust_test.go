@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -17,6 +18,9 @@ const (
 	withSecret    = "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret = \"plain-secret\"\n"
 	withSecretCmd = "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_cmd = \"pass show freeagent\"\n"
 	withSecretEnv = "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"FA_SECRET\"\n"
+	// A Redis password in the store URL opens every environment's tokens.
+	withStorePassword = "[store]\nurl = \"redis://:plain-secret@127.0.0.1:6379/0\"\n\n" + withSecretEnv
+	withStoreUser     = "[store]\nurl = \"redis://127.0.0.1:6379/0\"\n\n" + withSecretEnv
 )
 
 // writeMode writes text to a file named name with exactly mode, whatever
@@ -48,6 +52,9 @@ func TestLoadRefusesFilesOthersCouldChangeOrRead(t *testing.T) {
 		{"world-readable, plain secret", "config.toml", withSecret, 0o604, "`chmod 600 PATH`"},
 		{"group-readable, plain secret", "config.toml", withSecret, 0o640, "`chmod 600 PATH`"},
 		{"a path the shell must see quoted", "my config.toml", withSecret, 0o644, "`chmod 600 'PATH'`"},
+		{"world-readable, store password", "config.toml", withStorePassword, 0o644, "`chmod 600 PATH`"},
+		{"private, store password", "config.toml", withStorePassword, 0o600, ""},
+		{"world-readable, store without password", "config.toml", withStoreUser, 0o644, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,5 +155,34 @@ func TestWriteEnvThroughASymlink(t *testing.T) {
 	f, err := config.Load(link)
 	if err != nil || f.Envs["other"] == nil || f.Envs["dev"] == nil {
 		t.Fatalf("Load = %v, %v; want both environments through the link", f, err)
+	}
+}
+
+// TestLoadRefusesACAFileOthersCouldChange: whoever can write ca_file can
+// add an authority and read every token request; such a file is refused,
+// at the top level and in an environment, with the chmod that fixes it.
+func TestLoadRefusesACAFileOthersCouldChange(t *testing.T) {
+	ca := corpnet.NewCA(t)
+	for _, where := range []string{"top", "env"} {
+		t.Run(where, func(t *testing.T) {
+			if err := os.Chmod(ca.File, 0o666); err != nil {
+				t.Fatal(err)
+			}
+			line := "ca_file = \"" + ca.File + "\"\n"
+			text := line + withSecretEnv
+			if where == "env" {
+				text = withSecretEnv + line
+			}
+			p := writeMode(t, "config.toml", text, 0o600)
+			if _, err := config.Load(p); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "ca_file") || !strings.Contains(err.Error(), "`chmod go-w "+ca.File+"`") {
+				t.Fatalf("Load = %v; want a configuration error at ca_file saying to chmod go-w it", err)
+			}
+			if err := os.Chmod(ca.File, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := config.Load(p); err != nil {
+				t.Fatalf("a ca_file only its owner can change: %v", err)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -112,8 +113,9 @@ func TestClientSecretFromTheKeychain(t *testing.T) {
 	if !strings.Contains(string(conf), "client_secret_keyring = true") || strings.Contains(string(conf), "dev-client-secret") || strings.Contains(string(conf), "client_secret_env") {
 		t.Fatalf("the config after init --client-secret-keyring:\n%s", conf)
 	}
-	if items := kr.Items(t, "freshtoken"); !strings.Contains(strings.Join(items, " "), "client_secret:dev-client-id") {
-		t.Fatalf("the keychain holds %v; want the client secret under client_secret:dev-client-id", items)
+	account := "client_secret:dev-client-id at " + w.api + "v2/token_endpoint"
+	if items := kr.Items(t, "freshtoken"); !slices.Contains(items, account) {
+		t.Fatalf("the keychain holds %v; want the client secret under %s", items, account)
 	}
 	w.login()
 	w.mustRun("token", "--force")
@@ -121,7 +123,7 @@ func TestClientSecretFromTheKeychain(t *testing.T) {
 		t.Fatalf("provider saw %+v; want the log-in and a renewal, both with the keychain's secret", st)
 	}
 	status := w.mustRun("status").stdout
-	if !strings.Contains(status, `client secret:  system keychain (Secret Service) (service "freshtoken", account "client_secret:dev-client-id")`) {
+	if !strings.Contains(status, `client secret:  system keychain (Secret Service) (service "freshtoken", account "`+account+`")`) {
 		t.Fatalf("status does not say the client secret is in the keychain:\n%s", status)
 	}
 	if !strings.Contains(status, `stored in:      system keychain (Secret Service) (service "freshtoken", account "dev")`) {
@@ -148,7 +150,7 @@ func TestImportPostmanIntoTheKeychain(t *testing.T) {
 	if !strings.Contains(string(conf), "client_secret_keyring = true") || strings.Contains(string(conf), "dev-client-secret") {
 		t.Fatalf("the config after import --client-secret-keyring:\n%s", conf)
 	}
-	if status := w.mustRun("status").stdout; !strings.Contains(status, `account "dev"`) || !strings.Contains(status, `account "client_secret:dev-client-id"`) {
+	if status := w.mustRun("status").stdout; !strings.Contains(status, `account "dev"`) || !strings.Contains(status, `account "client_secret:dev-client-id at `+w.api+`v2/token_endpoint"`) {
 		t.Fatalf("the imported tokens and secret are not in the keychain; status says:\n%s", status)
 	}
 	// The imported refresh token is not the provider's, but a log-in with

@@ -20,7 +20,6 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/postman"
 	"github.com/freshtoken/freshtoken/store"
-	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 func newImportCmd(f *Factory) *cobra.Command {
@@ -213,8 +212,12 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	}
 
 	if opts.ClientSecretKeyring {
+		staged, err := config.Load(staging)
+		if err != nil {
+			return fmt.Errorf("%w; nothing was imported", err)
+		}
 		for _, e := range envs {
-			if err := keyringstore.SetClientSecret(ctx, e.ClientID, e.ClientSecret); err != nil {
+			if err := staged.Envs[e.Name].KeepClientSecret(ctx, e.ClientSecret); err != nil {
 				return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported", e.Name, err)
 			}
 		}
@@ -488,7 +491,11 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 			case s.ClientSecretCmd != "":
 				fmt.Fprintf(w, "%s keeps getting its client secret from its client_secret_cmd; the export's was not stored.\n", e.Name)
 			case s.ClientSecretKeyring && opts.ClientSecretKeyring:
-				fmt.Fprintf(w, "The client secret of %s is kept in the %s; the configuration file holds none.\n", e.Name, keyringstore.ClientSecretLocation(e.ClientID))
+				where := "system keychain"
+				if ce, err := config.NewEnv(e.Name, s); err == nil {
+					where = ce.ClientSecretWhere()
+				}
+				fmt.Fprintf(w, "The client secret of %s is kept in the %s; the configuration file holds none.\n", e.Name, where)
 			case s.ClientSecretKeyring:
 				fmt.Fprintf(w, "%s keeps reading its client secret from the system keychain; the export's was not stored.\n", e.Name)
 			default:

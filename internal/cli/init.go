@@ -14,7 +14,6 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/store"
-	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 type initOptions struct {
@@ -148,7 +147,11 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 		return usageErrorf("--client-id is required: copy the OAuth identifier from the provider's developer dashboard")
 	}
 	if opts.Settings.ClientSecretKeyring {
-		if err := keepClientSecret(ctx, f, p, s.ClientID); err != nil {
+		e, err := config.NewEnv(name, s)
+		if err != nil {
+			return err
+		}
+		if err := keepClientSecret(ctx, f, p, e); err != nil {
 			return err
 		}
 	}
@@ -363,9 +366,9 @@ func mergeSettings(prev, flags config.EnvSettings) config.EnvSettings {
 	return m
 }
 
-// keepClientSecret puts clientID's secret into the system keychain: asked
+// keepClientSecret puts e's client secret into the system keychain: asked
 // for without echo on a terminal (p), else read from stdin.
-func keepClientSecret(ctx context.Context, f *Factory, p *prompter, clientID string) error {
+func keepClientSecret(ctx context.Context, f *Factory, p *prompter, e *config.Env) error {
 	var secret string
 	if p != nil {
 		var err error
@@ -382,9 +385,9 @@ func keepClientSecret(ctx context.Context, f *Factory, p *prompter, clientID str
 	if secret == "" {
 		return usageErrorf("--client-secret-keyring: no client secret was given; pipe it in, as in `pass show freeagent | freshtoken init … --client-secret-keyring`; nothing was written")
 	}
-	if err := keyringstore.SetClientSecret(ctx, clientID, secret); err != nil {
+	if err := e.KeepClientSecret(ctx, secret); err != nil {
 		return fmt.Errorf("the client secret could not be kept in the keychain: %w; nothing was written", err)
 	}
-	fmt.Fprintf(f.IO.ErrOut, "The client secret is kept in the %s.\n", keyringstore.ClientSecretLocation(clientID))
+	fmt.Fprintf(f.IO.ErrOut, "The client secret is kept in the %s.\n", e.ClientSecretWhere())
 	return nil
 }

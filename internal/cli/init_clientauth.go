@@ -78,8 +78,8 @@ func paramFlags(flag string, pairs []string, check func(string) error) (config.P
 			return nil, usageErrorf("%s %s: freshtoken sets %q itself", flag, kv, k)
 		case errors.As(err, &own):
 			return nil, usageErrorf("%s %s: %q has a flag of its own: use %s", flag, kv, k, ownParamFlags[own.Setting])
-		case err != nil:
-			return nil, usageErrorf("%s %q: %v", flag, kv, err)
+		case err != nil: // the value is not shown: it may be a secret
+			return nil, usageErrorf("%s %s=…: %v", flag, k, err)
 		}
 		out[k] = v
 	}

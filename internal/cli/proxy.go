@@ -83,7 +83,11 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		return usageErrorf("no environment is configured in %s; run `freshtoken init` to add one", conf.Path)
 	}
 	webhook, err := httpx.NewTransport(conf.CAFile) // the top-level ca_file
-	if err != nil {
+	var proxyErr *httpx.ProxyEnvError
+	switch {
+	case errors.As(err, &proxyErr):
+		return usageErrorf("%v", err)
+	case err != nil:
 		return usageErrorf("%s: ca_file: %v", conf.Path, err)
 	}
 	k := &keeper.Keeper{

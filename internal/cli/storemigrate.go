@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,7 +40,9 @@ func newStoreMigrateCmd(f *Factory, runF func(*storeMigrateOptions) error) *cobr
 		Short: "Move every environment's tokens to another store",
 		Long: `Move every configured environment's tokens from the store [store] url names
 to the store --to names (a folder, a Redis database or the system keychain),
-then set [store] url to it.
+then set [store] url to it. With --to -, the URL is read from stdin: a
+password in it then never shows in the process list, where any user of the
+machine can read command lines.
 
 Each environment is moved under its renewal lock, so no renewal runs while it
 moves: its record is written to the new store, read back and compared, and
@@ -48,15 +53,26 @@ configuration still names the old store until every record has moved.
 
 A record the old store cannot read, or a record of another client already in
 the new store, is left where it is and reported, and the configuration is
-not changed. Stop a running proxy or service first, and start it again
+not changed. Newer tokens of the same grant already in the new store (another
+machine moved there first and has renewed since) are kept, and the older copy
+is left where it was. Stop a running proxy or service first, and start it again
 afterwards: until then it looks for the tokens in the old store.`,
 		Example: `  freshtoken store migrate --to keyring://
-  freshtoken store migrate --to redis://freshtoken:PASSWORD@redis.internal:6379/0
+  pass show freshtoken-redis | freshtoken store migrate --to -   # redis://freshtoken:PASSWORD@redis.internal:6379/0, kept out of the process list
   freshtoken store migrate --to file:///home/me/.local/state/freshtoken`,
 		Args: exactArgs(0, "no arguments; name the new store with --to URL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.To == "" {
 				return usageErrorf("name the store to move the tokens to with --to URL, such as --to keyring://")
+			}
+			if opts.To == "-" {
+				b, err := io.ReadAll(io.LimitReader(f.IO.In, 64<<10))
+				if err != nil {
+					return err
+				}
+				if opts.To, _, _ = strings.Cut(strings.TrimSpace(string(b)), "\n"); opts.To == "" {
+					return usageErrorf("--to -: no URL on stdin; pipe it in, as in `pass show freshtoken-redis | freshtoken store migrate --to -`")
+				}
 			}
 			if err := config.CheckStoreURL(opts.To); err != nil {
 				return usageErrorf("--to: %v", err)
@@ -67,7 +83,7 @@ afterwards: until then it looks for the tokens in the old store.`,
 			return runStoreMigrate(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.To, "to", "", "the store to move the tokens to: file:///FOLDER, redis://HOST:PORT/DB or keyring://")
+	cmd.Flags().StringVar(&opts.To, "to", "", "the store to move the tokens to: file:///FOLDER, redis://HOST:PORT/DB or keyring://; - reads it from stdin")
 	return cmd
 }
 
@@ -175,6 +191,11 @@ func migrateEnv(ctx context.Context, f *Factory, env string, from, to store.Stor
 		return "", fmt.Errorf("%s already holds tokens of %s, not of %s; neither was moved or changed", to.Location(env), there.Grant, rec.Grant)
 	case err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrCorrupt):
 		return "", err
+	case err == nil && there.IssuedAt.After(rec.IssuedAt):
+		// Another machine moved there first and has renewed since: its
+		// refresh token is the live one, and this older copy's may be spent.
+		return fmt.Sprintf("%s already holds newer tokens of this grant (issued %s), which were kept; the older copy was left in %s",
+			to.Location(env), there.IssuedAt.Format(time.RFC3339), from.Location(env)), nil
 	}
 	if err := to.Save(ctx, env, rec); err != nil {
 		return "", fmt.Errorf("%w; it was kept in %s", err, from.Location(env))

@@ -5,7 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 )
@@ -44,7 +46,12 @@ func AppendPEMFile(pool *x509.CertPool, caFile string) error {
 // HTTPS_PROXY, HTTP_PROXY and NO_PROXY, that also trusts the certificates
 // in caFile ("" for the system's roots alone). Every outbound client of
 // freshtoken is built on it, or on http.DefaultTransport itself.
+// A proxy variable Go cannot read is a *ProxyEnvError: Go would ignore
+// it and send every request around the proxy.
 func NewTransport(caFile string) (*http.Transport, error) {
+	if err := checkProxyEnv(); err != nil {
+		return nil, err
+	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if caFile != "" {
 		pool, err := CertPool(caFile)
@@ -54,6 +61,35 @@ func NewTransport(caFile string) (*http.Transport, error) {
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	return t, nil
+}
+
+// ProxyEnvError is a proxy variable that holds no URL Go can read.
+type ProxyEnvError struct{ Name string }
+
+func (e *ProxyEnvError) Error() string {
+	return e.Name + " is set but is not a URL that can be read, so the proxy would be bypassed; percent-encode the special characters of its user and password (% as %25, # as %23, @ as %40, / as %2F), as in http://user:p%40ss@proxy.example.com:3128"
+}
+
+// checkProxyEnv reads the proxy variables as Go's ProxyFromEnvironment
+// does (the upper-case name first), and refuses one it would ignore.
+func checkProxyEnv() error {
+	for _, names := range [][2]string{{"HTTPS_PROXY", "https_proxy"}, {"HTTP_PROXY", "http_proxy"}} {
+		name := names[0]
+		v := os.Getenv(name)
+		if v == "" {
+			name, v = names[1], os.Getenv(names[1])
+		}
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+			continue
+		}
+		if _, err := url.Parse("http://" + v); err != nil {
+			return &ProxyEnvError{Name: name}
+		}
+	}
+	return nil
 }
 
 // ExplainTLS wraps a RoundTripper so that a certificate its server showed
@@ -66,9 +102,25 @@ type explainTLS struct{ base http.RoundTripper }
 func (t explainTLS) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		err = explainCertificate(err, req.URL.Hostname())
+		err = explainCertificate(err, t.certificateOf(req, err))
 	}
 	return resp, err
+}
+
+// certificateOf names whose certificate a failed request's err is about:
+// an https proxy's when the connection to the proxy failed (Go marks that
+// "proxyconnect"), else the request's host.
+func (t explainTLS) certificateOf(req *http.Request, err error) string {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "proxyconnect" {
+		return req.URL.Hostname()
+	}
+	if tr, ok := t.base.(*http.Transport); ok && tr.Proxy != nil {
+		if u, perr := tr.Proxy(req); perr == nil && u != nil {
+			return "the proxy " + u.Hostname()
+		}
+	}
+	return "the proxy"
 }
 
 // CertificateError is a server certificate this machine does not trust.

@@ -90,3 +90,32 @@ func TestCertPoolErrors(t *testing.T) {
 		t.Errorf("a PEM certificate: %v", err)
 	}
 }
+
+// TestExplainTLSBlamesAnHTTPSProxy: when the certificate that fails is an
+// https proxy's (HTTPS_PROXY=https://…), the error says it is the proxy's
+// and names it, rather than blaming the provider the request was for.
+func TestExplainTLSBlamesAnHTTPSProxy(t *testing.T) {
+	ca := corpnet.NewCA(t)
+	now := time.Now()
+	proxy := corpnet.ServeWith(t, http.NotFoundHandler(), ca.Certificate(t, "proxy.corp.test", now.Add(-time.Hour), now.Add(time.Hour)))
+	for _, tc := range []struct {
+		name, caFile, want string
+	}{
+		// Go checks the name first, and the proxy is reached by its address.
+		{"another host, unknown authority", "", "the certificate of the proxy 127.0.0.1 is for another host (valid for proxy.corp.test)"},
+		{"another host", ca.File, "the certificate of the proxy 127.0.0.1 is for another host (valid for proxy.corp.test)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := httpx.NewTransport(tc.caFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proxyURL, _ := url.Parse(proxy.URL) // https://127.0.0.1:PORT
+			tr.Proxy = http.ProxyURL(proxyURL)
+			_, err = (&http.Client{Transport: httpx.ExplainTLS(tr)}).Get("https://login.corp.test/")
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(httpx.UnwrapURLError(err).Error(), "login.corp.test") {
+				t.Fatalf("err = %v; want one saying %q, not blaming login.corp.test", err, tc.want)
+			}
+		})
+	}
+}

@@ -20,9 +20,10 @@ const maxAnswer = 1 << 20
 // whole answer, and with it a new refresh token the provider has already
 // rotated in. A fraction is cut to whole seconds, and a value that cannot
 // be read is dropped: the lifetime is then unknown, which the engine
-// handles.
+// handles. The client follows no redirect (see RedirectError).
 func Lenient(c *http.Client) *http.Client {
 	lc := *c
+	lc.CheckRedirect = refuseRedirect
 	base := c.Transport
 	if base == nil {
 		base = http.DefaultTransport

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -29,6 +30,10 @@ const (
 // without secrets. For RateLimited, wait is how long the provider asks to
 // wait (a minute when it does not say).
 func Classify(err error) (c Class, wait time.Duration, desc string) {
+	var redirect *RedirectError
+	if errors.As(err, &redirect) {
+		return BadClient, 0, redirect.Error()
+	}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		return Passing, 0, clip(httpx.UnwrapURLError(err).Error())
@@ -56,6 +61,29 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	default:
 		return BadClient, 0, desc
 	}
+}
+
+// RedirectError is a token endpoint's answer redirecting elsewhere. It is
+// never followed: on 307 and 308 Go re-sends a POST's body, which holds the
+// refresh token or code and maybe the client's credentials, to wherever the
+// provider (or whoever answers for it) points, in clear text if it says
+// http. Only the configured endpoint is sent them.
+type RedirectError struct {
+	Status int
+	To     string // where it pointed, without user, query or fragment
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("HTTP %d redirecting to %s, which freshtoken does not follow, as it would send your tokens there; if that is the provider's endpoint, set it in the configuration (token_url, revocation_url)", e.Status, e.To)
+}
+
+// refuseRedirect is the token client's CheckRedirect.
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	e := &RedirectError{To: redact.OneLine((&url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: req.URL.Path}).String(), 200)}
+	if req.Response != nil {
+		e.Status = req.Response.StatusCode
+	}
+	return e
 }
 
 // retryAfter is the wait a 429 asks for: a minute when it does not say.

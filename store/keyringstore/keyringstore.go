@@ -252,17 +252,22 @@ func failed(err error) error {
 	return fmt.Errorf("%w: the %s failed (%v); unlock it, %s", store.ErrUnreachable, systemName, err, whatToDo)
 }
 
-// clientSecretAccount is the account a client's secret is kept under. It
-// cannot be an environment's, whose names hold no colon.
-func clientSecretAccount(clientID string) string { return "client_secret:" + clientID }
+// clientSecretAccount is the account of the secret clientID uses at
+// provider (an issuer or a token endpoint): one per client and provider,
+// since two providers may give one client id to different clients, and
+// each is sent only its own. It cannot be an environment's, whose names
+// hold no colon.
+func clientSecretAccount(clientID, provider string) string {
+	return "client_secret:" + clientID + " at " + provider
+}
 
-// ClientSecret returns the client secret kept in the keychain for
-// clientID, under DefaultService; store.ErrNotFound when there is none.
-func ClientSecret(ctx context.Context, clientID string) (string, error) {
+// ClientSecret returns the client secret kept in the keychain for clientID
+// at provider, under DefaultService; store.ErrNotFound when there is none.
+func ClientSecret(ctx context.Context, clientID, provider string) (string, error) {
 	if err := Check(ctx); err != nil {
 		return "", err
 	}
-	v, err := keyring.Get(DefaultService, clientSecretAccount(clientID))
+	v, err := keyring.Get(DefaultService, clientSecretAccount(clientID, provider))
 	if errors.Is(err, keyring.ErrNotFound) {
 		return "", store.ErrNotFound
 	}
@@ -272,18 +277,18 @@ func ClientSecret(ctx context.Context, clientID string) (string, error) {
 	return v, nil
 }
 
-// SetClientSecret keeps secret in the keychain as clientID's.
-func SetClientSecret(ctx context.Context, clientID, secret string) error {
+// SetClientSecret keeps secret in the keychain as clientID's at provider.
+func SetClientSecret(ctx context.Context, clientID, provider, secret string) error {
 	if err := Check(ctx); err != nil {
 		return err
 	}
-	if err := keyring.Set(DefaultService, clientSecretAccount(clientID), secret); err != nil {
+	if err := keyring.Set(DefaultService, clientSecretAccount(clientID, provider), secret); err != nil {
 		return failed(err)
 	}
 	return nil
 }
 
 // ClientSecretLocation says where ClientSecret looks, for people.
-func ClientSecretLocation(clientID string) string {
-	return fmt.Sprintf("%s (service %q, account %q)", systemName, DefaultService, clientSecretAccount(clientID))
+func ClientSecretLocation(clientID, provider string) string {
+	return fmt.Sprintf("%s (service %q, account %q)", systemName, DefaultService, clientSecretAccount(clientID, provider))
 }

@@ -128,7 +128,7 @@ func TestNoKeychain(t *testing.T) {
 			_, loadErr := s.Load(ctx, "sandbox")
 			saveErr := s.Save(ctx, "sandbox", storetest.Sample())
 			_, lockErr := s.Lock(ctx, "sandbox")
-			_, secretErr := keyringstore.ClientSecret(ctx, "client-1")
+			_, secretErr := keyringstore.ClientSecret(ctx, "client-1", "https://login.example.com")
 			for what, err := range map[string]error{"Load": loadErr, "Save": saveErr, "Lock": lockErr, "ClientSecret": secretErr} {
 				if !errors.Is(err, keyringstore.ErrNoKeychain) || !strings.Contains(err.Error(), "[store]") || strings.Contains(err.Error(), "\n") {
 					t.Errorf("%s: %v; want one line saying there is no keychain and what to do", what, err)
@@ -141,18 +141,24 @@ func TestNoKeychain(t *testing.T) {
 	}
 }
 
+// TestClientSecret: a client secret is kept for one client id at one
+// provider; the same client id at another provider has none.
 func TestClientSecret(t *testing.T) {
 	kr := keyringtest.Start(t)
-	if _, err := keyringstore.ClientSecret(ctx, "client-1"); !errors.Is(err, store.ErrNotFound) {
+	const at, elsewhere = "https://login.example.com", "https://login.example.org"
+	if _, err := keyringstore.ClientSecret(ctx, "client-1", at); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("before any is kept: %v, want ErrNotFound", err)
 	}
-	if err := keyringstore.SetClientSecret(ctx, "client-1", "s3cr3t"); err != nil {
+	if err := keyringstore.SetClientSecret(ctx, "client-1", at, "s3cr3t"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := keyringstore.ClientSecret(ctx, "client-1"); err != nil || got != "s3cr3t" {
+	if got, err := keyringstore.ClientSecret(ctx, "client-1", at); err != nil || got != "s3cr3t" {
 		t.Fatalf("ClientSecret = %q, %v", got, err)
 	}
-	if items := kr.Items(t, keyringstore.DefaultService); !slices.Equal(items, []string{"client_secret:client-1"}) {
+	if got, err := keyringstore.ClientSecret(ctx, "client-1", elsewhere); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ClientSecret at another provider = %q, %v; want ErrNotFound", got, err)
+	}
+	if items := kr.Items(t, keyringstore.DefaultService); !slices.Equal(items, []string{"client_secret:client-1 at " + at}) {
 		t.Fatalf("the keychain holds %v", items)
 	}
 }

@@ -1,0 +1,82 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// TestStoreMigrateReadsTheURLFromStdin: `store migrate --to -` takes the
+// URL from stdin, so a store password never shows in the process list
+// (where any user of the machine can read a command line); nothing on
+// stdin is a usage error saying what to pipe in.
+func TestStoreMigrateReadsTheURLFromStdin(t *testing.T) {
+	e := newDevEnv(t, devprovider.Options{})
+	e.login(t)
+	target := filepath.Join(e.dir, "moved")
+	ios, stdout, stderr := testStreams(false, false)
+	ios.In = strings.NewReader("file://" + target + "\n")
+	if code := e.run(ios, "store", "migrate", "--to", "-"); code != 0 {
+		t.Fatalf("store migrate --to -: exit %d\n%s%s", code, stdout, stderr)
+	}
+	f, err := config.Load(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.StoreURL != "file://"+target {
+		t.Fatalf("[store] url = %q, want the URL given on stdin", f.StoreURL)
+	}
+	if _, err := os.Stat(filepath.Join(target, "dev.json")); err != nil {
+		t.Fatalf("the record did not move: %v", err)
+	}
+	ios, _, stderr = testStreams(false, false)
+	ios.In = strings.NewReader("\n")
+	if code := e.run(ios, "store", "migrate", "--to", "-"); code != 2 || !strings.Contains(stderr.String(), "stdin") {
+		t.Fatalf("--to - with nothing on stdin: exit %d, %s; want 2 saying what to pipe in", code, stderr)
+	}
+}
+
+// TestStoreMigrateKeepsNewerTokensAlreadyThere: the new store already
+// holds newer tokens of the same grant (another machine of a fleet moved
+// there first and has renewed since; this machine's copy is older, its
+// refresh token maybe spent). Moving this machine's copy over them would
+// lose the only live refresh token; they are kept, the older copy is left
+// where it was, and the configuration names the new store.
+func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
+	e := newDevEnv(t, devprovider.Options{})
+	e.login(t)
+	old, err := filestore.New(filepath.Join(e.dir, "state")).Load(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := *old
+	newer.RefreshToken, newer.AccessToken = "the-fleets-live-refresh-token", "the-fleets-access-token"
+	newer.IssuedAt, newer.RenewedAt, newer.Renewals = old.IssuedAt.Add(time.Hour), old.IssuedAt.Add(time.Hour), old.Renewals+5
+	target := filepath.Join(e.dir, "fleet")
+	if err := filestore.New(target).Save(t.Context(), "dev", &newer); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "store", "migrate", "--to", "file://"+target); code != 0 {
+		t.Fatalf("store migrate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	there, err := filestore.New(target).Load(t.Context(), "dev")
+	if err != nil || there.RefreshToken != newer.RefreshToken {
+		t.Fatalf("the newer tokens in the new store were replaced (%v)", err)
+	}
+	if kept, err := filestore.New(filepath.Join(e.dir, "state")).Load(t.Context(), "dev"); err != nil || kept.RefreshToken != old.RefreshToken {
+		t.Fatalf("the older copy was not left where it was (%v)", err)
+	}
+	if !strings.Contains(stdout.String(), "newer") {
+		t.Errorf("migrate does not say it kept the newer tokens: %s", stdout)
+	}
+	if f, err := config.Load(e.config); err != nil || f.StoreURL != "file://"+target {
+		t.Fatalf("[store] url after the migration: %v", err)
+	}
+}
