@@ -53,13 +53,37 @@ is about to expire. Scripts call it before each request.`,
 // freshToken is src's token: renewed now with force, renewed first if it
 // has less than minValid left, else renewed only when due.
 func freshToken(ctx context.Context, src *freshtoken.Source, force bool, minValid time.Duration) (*oauth2.Token, error) {
+	var (
+		tok *oauth2.Token
+		err error
+	)
 	switch {
 	case force:
-		return src.Renew(ctx)
+		tok, err = src.Renew(ctx)
 	case minValid > 0:
-		return src.TokenValidFor(ctx, minValid)
+		tok, err = src.TokenValidFor(ctx, minValid)
+	default:
+		tok, err = src.TokenContext(ctx)
 	}
-	return src.TokenContext(ctx)
+	if err == nil && !headerSafe(tok.AccessToken+tok.TokenType) {
+		// Printed, it could drive the terminal (escape sequences); no
+		// HTTP header can carry it anyway. The grant is kept: the next
+		// renewal may give a usable one.
+		return nil, &freshtoken.Error{Env: src.Env(), Kind: freshtoken.ErrUnreachable,
+			Msg: "the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry, so it is not printed; run `freshtoken token --force` for another, and tell the provider if it happens again"}
+	}
+	return tok, err
+}
+
+// headerSafe reports whether s is printable ASCII, as a bearer token is
+// (RFC 6750's b64token, and what an HTTP header can carry).
+func headerSafe(s string) bool {
+	for i := range len(s) {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func runToken(cmd *cobra.Command, opts *tokenOptions) error {

@@ -32,10 +32,15 @@ const (
 	// that comes too often is answered; the device code it names must then
 	// be polled 5 s more slowly, or it is answered slow_down again.
 	FaultSlowDown Fault = "slow_down"
+	// FaultUnprintableToken is 200 with an access token that holds a
+	// terminal escape sequence (an OSC 52 clipboard write), as a hostile
+	// provider might send, and the refresh token presented, so the grant
+	// goes on.
+	FaultUnprintableToken Fault = "unprintable_token"
 )
 
 // faultKinds lists every Fault, for validation and error messages.
-var faultKinds = []Fault{Fault5xx, FaultHTML, FaultMalformedJSON, FaultHang, FaultInvalidGrant, FaultInvalidClient, FaultEcho, FaultEchoText, FaultSlowDown}
+var faultKinds = []Fault{Fault5xx, FaultHTML, FaultMalformedJSON, FaultHang, FaultInvalidGrant, FaultInvalidClient, FaultEcho, FaultEchoText, FaultSlowDown, FaultUnprintableToken}
 
 // pendingFault is a fault still to be applied to the next n token requests.
 type pendingFault struct {
@@ -105,6 +110,9 @@ func (p *Provider) writeFault(w http.ResponseWriter, r *http.Request, kind Fault
 			Authorization string `json:"authorization"`
 		}{r.PostForm.Get("refresh_token"), r.PostForm.Get("client_secret"), r.Header.Get("Authorization")})
 		http.Error(w, "could not process "+string(quoted), http.StatusInternalServerError)
+	case FaultUnprintableToken:
+		writeJSON(w, http.StatusOK, map[string]any{"access_token": "dev_at_\x1b]52;c;cm0gLXJmIH4K\x07", "token_type": "Bearer",
+			"expires_in": 3600, "refresh_token": r.PostForm.Get("refresh_token")})
 	case FaultSlowDown:
 		p.mu.Lock()
 		p.slowDown(r.PostForm.Get("device_code"))
