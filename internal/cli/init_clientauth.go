@@ -103,7 +103,7 @@ func checkClientAuthFlag(s config.EnvSettings) error {
 // uses no key drops the old key.
 func mergeClientAuth(m *config.EnvSettings, flags config.EnvSettings) {
 	if !config.SendsSecret(flags.ClientAuth) {
-		m.ClientSecret, m.ClientSecretEnv, m.ClientSecretCmd = "", "", ""
+		m.ClientSecret, m.ClientSecretEnv, m.ClientSecretCmd, m.ClientSecretKeyring = "", "", "", false
 	}
 	if flags.ClientAuth != "" && flags.ClientAuth != string(freshtoken.ClientAuthPrivateKeyJWT) {
 		m.KeyFile, m.KeyID, m.KeyAlg, m.AssertionAudience = "", "", "", nil

@@ -42,3 +42,27 @@ func TestClientSecretKeyringPerProvider(t *testing.T) {
 		}
 	}
 }
+
+// TestInitClientAuthWithoutSecretDropsKeyring: switching an environment
+// whose client secret is in the keychain to a client authentication that
+// sends no secret leaves a configuration that loads, as it does for the
+// other places a secret can come from.
+func TestInitClientAuthWithoutSecretDropsKeyring(t *testing.T) {
+	e := newDevEnv(t, devprovider.Options{})
+	if _, err := config.WriteEnv(e.config, "pub", config.EnvSettings{
+		Provider: "freeagent", APIURL: e.api, ClientID: "cli", ClientSecretKeyring: true,
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "init", "-e", "pub", "--client-auth", "none"); code != 0 {
+		t.Fatalf("init --client-auth none: exit %d: %s", code, stderr)
+	}
+	f, err := config.Load(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env := f.Envs["pub"]; env.ClientAuth != "none" || env.ClientSecretKeyring {
+		t.Errorf("after init --client-auth none: client_auth %q, client_secret_keyring %v; want none, false", env.ClientAuth, env.ClientSecretKeyring)
+	}
+}
