@@ -142,11 +142,10 @@ var KeyAlgs = []string{"RS256", "PS256", "ES256", "ES384"}
 // secret, key_file, key_id, key_alg, assertion_audience), and the request
 // extras (audience, resource, auth_params, token_params), into e.
 func resolveClientAuth(e *Env, r EnvSettings, bad func(key, format string, args ...any) error) error {
-	switch e.ClientAuth {
-	case "":
-		e.ClientAuth = "basic"
-	case "basic", "body", "none", "private_key_jwt":
-	default:
+	if e.ClientAuth == "" {
+		e.ClientAuth = string(freshtoken.ClientAuthBasic)
+	}
+	if !slices.Contains(freshtoken.ClientAuths, freshtoken.ClientAuth(e.ClientAuth)) {
 		return bad("client_auth", "%q is not \"basic\", \"body\", \"none\" or \"private_key_jwt\"", e.ClientAuth)
 	}
 	if !SendsSecret(e.ClientAuth) {

@@ -83,7 +83,7 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
 	fl.StringVar(&s.DeviceAuthURL, "device-auth-url", "", "the device authorization endpoint, for --grant device_code (discovery finds it from --issuer)")
 	cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions([]string{config.GrantAuthorizationCode, config.GrantDeviceCode, config.GrantClientCredentials}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(config.Presets(), cobra.ShellCompDirectiveNoFileComp))
-	cmd.RegisterFlagCompletionFunc("client-auth", cobra.FixedCompletions([]string{"basic", "body", "none", "private_key_jwt"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("client-auth", cobra.FixedCompletions(clientAuthNames(), cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("key-alg", cobra.FixedCompletions(config.KeyAlgs, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

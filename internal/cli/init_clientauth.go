@@ -86,6 +86,15 @@ func paramFlags(flag string, pairs []string, check func(string) error) (config.P
 	return out, nil
 }
 
+// clientAuthNames are the values --client-auth takes.
+func clientAuthNames() []string {
+	names := make([]string, len(freshtoken.ClientAuths))
+	for i, a := range freshtoken.ClientAuths {
+		names[i] = string(a)
+	}
+	return names
+}
+
 // checkClientAuthFlag checks --client-auth and --key-alg.
 func checkClientAuthFlag(s config.EnvSettings) error {
 	if s.ClientAuth != "" && !slices.Contains(freshtoken.ClientAuths, freshtoken.ClientAuth(s.ClientAuth)) {
