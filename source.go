@@ -41,7 +41,7 @@ type Settings struct {
 	// TokenURL, so that serving a stored token needs no discovery.
 	Issuer string
 	// Discover, if set, returns the endpoints that the fields above leave
-	// empty. It is called when a token request or a revocation first needs
+	// empty; it needs Issuer. It is called when a token request or a revocation first needs
 	// an endpoint, never to serve a stored token, and its first success is
 	// kept for the Source's life.
 	Discover func(ctx context.Context) (Endpoints, error)
@@ -192,7 +192,8 @@ type Source struct {
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
 
-	// endpointsMu guards the endpoints in set, which Discover fills once.
+	// endpointsMu guards the endpoints in set, which Discover fills once:
+	// read them under it (knownEndpoints), or after Endpoints returned.
 	endpointsMu sync.Mutex
 	discovered  bool
 }
@@ -212,6 +213,11 @@ func New(s Settings, o Options) (*Source, error) {
 	}
 	if s.Env == "" || s.TokenURL == "" && s.Discover == nil {
 		return nil, errors.New("freshtoken: Settings.Env, and Settings.TokenURL or Settings.Discover, are required")
+	}
+	if s.Discover != nil && s.Issuer == "" {
+		// Tokens are bound to the issuer: a token endpoint still to be
+		// discovered cannot bind them.
+		return nil, errors.New("freshtoken: Settings.Discover needs Settings.Issuer, to which the tokens are bound")
 	}
 	if err := checkClientAuth(&s); err != nil {
 		return nil, err

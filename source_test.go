@@ -399,6 +399,67 @@ func TestNewRefusesAutoDetect(t *testing.T) {
 	}
 }
 
+// TestNewRefusesDiscoverWithoutIssuer: tokens of a discovering environment
+// are bound to its issuer; without one they would be bound to a token
+// endpoint not known until discovery, so a stored token could not be served
+// before it.
+func TestNewRefusesDiscoverWithoutIssuer(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	r.settings.TokenURL = ""
+	r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) {
+		return freshtoken.Endpoints{TokenURL: r.server.URL + "/v2/token_endpoint"}, nil
+	}
+	if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), "Settings.Issuer") {
+		t.Fatalf("New accepted Discover without Issuer (err %v)", err)
+	}
+}
+
+// TestDiscoveryWhileServing: endpoints that discovery fills while other
+// goroutines serve the stored token, renew it and revoke it are read safely
+// (this test is for -race), and a stored token is served without discovery.
+func TestDiscoveryWhileServing(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.login(r.source())
+	rec := r.record()
+	rec.Grant.TokenURL, rec.Grant.Issuer = "", "https://issuer.example"
+	if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
+		t.Fatal(err)
+	}
+	var discoveries atomic.Int32
+	ep := freshtoken.Endpoints{AuthURL: r.settings.AuthURL, TokenURL: r.settings.TokenURL, RevocationURL: r.server.URL + "/v2/revoke"}
+	r.settings.Issuer = "https://issuer.example"
+	r.settings.AuthURL, r.settings.TokenURL = "", ""
+	r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) {
+		discoveries.Add(1)
+		return ep, nil
+	}
+	src := r.source()
+	if _, err := src.Token(); err != nil || discoveries.Load() != 0 {
+		t.Fatalf("serving the stored token: %v, %d discoveries; want none", err, discoveries.Load())
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for _, f := range []func(context.Context) error{
+		func(ctx context.Context) error { _, err := src.TokenContext(ctx); return err },
+		func(ctx context.Context) error { _, err := src.Renew(ctx); return err },
+		func(ctx context.Context) error { _ = src.CanRevoke(); _, err := src.Endpoints(ctx); return err },
+		func(ctx context.Context) error { _, err := src.OAuth2Config(ctx, ""); return err },
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- f(context.Background()) }()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if got, _ := src.Endpoints(context.Background()); got != ep || discoveries.Load() != 1 {
+		t.Errorf("endpoints %+v after %d discoveries; want %+v after one", got, discoveries.Load(), ep)
+	}
+}
+
 // TestForceRenewNeverSettlesForTheOldToken: the re-read before a retry takes
 // another renewer's new token, never the one this renewal set out to replace.
 func TestForceRenewNeverSettlesForTheOldToken(t *testing.T) {
