@@ -72,7 +72,7 @@ freshtoken/config.toml in your config folder (usually ~/.config).
   grant = "client_credentials"     # no log-in, no refresh token: a new token with the client's
                                    # credentials whenever one is due (auth_url not needed)
   # grant = "device_code"          # RFC 8628: login shows a URL and a code to enter on any device
-  # device_auth_url = "https://login.example.com/device"   # needed by device_code
+  # device_auth_url = "https://login.example.com/device"   # needed by device_code, unless a preset or issuer gives it
   # grant = "authorization_code"   # the default: log in with a browser
 
 auth_params and token_params cannot set what freshtoken sets itself (state,
