@@ -72,13 +72,14 @@ func paramFlags(flag string, pairs []string, check func(string) error) (config.P
 		if !ok || strings.TrimSpace(k) == "" {
 			return nil, usageErrorf("%s %q: write KEY=VALUE, such as prompt=consent", flag, kv)
 		}
+		// The value is never shown: it may be a secret (client_secret=…).
 		var own *freshtoken.ErrOwnParam
 		switch err := check(k); {
 		case errors.As(err, &own) && own.Setting == "":
-			return nil, usageErrorf("%s %s: freshtoken sets %q itself", flag, kv, k)
+			return nil, usageErrorf("%s %s=…: freshtoken sets %q itself", flag, k, k)
 		case errors.As(err, &own):
-			return nil, usageErrorf("%s %s: %q has a flag of its own: use %s", flag, kv, k, ownParamFlags[own.Setting])
-		case err != nil: // the value is not shown: it may be a secret
+			return nil, usageErrorf("%s %s=…: %q has a flag of its own: use %s", flag, k, k, ownParamFlags[own.Setting])
+		case err != nil:
 			return nil, usageErrorf("%s %s=…: %v", flag, k, err)
 		}
 		out[k] = v
