@@ -29,13 +29,6 @@ func resolveGrant(e *Env, r EnvSettings) error {
 	return nil
 }
 
-// needsAuthURL reports whether the grant r names logs in through an
-// authorisation endpoint: only the authorization-code grant does.
-func needsAuthURL(r EnvSettings) bool {
-	g := strings.TrimSpace(r.Grant)
-	return g == "" || g == GrantAuthorizationCode
-}
-
 // MissingDeviceAuthURL is the mistake of a device_code environment for
 // which no device authorization endpoint is set and none can be
 // discovered, or nil.

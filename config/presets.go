@@ -243,11 +243,14 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			return nil, bad("issuer", "%v", err)
 		}
 	}
+	if err := resolveGrant(e, r); err != nil {
+		return nil, err
+	}
 	for _, u := range []struct {
 		key, val string
 		needed   bool
 	}{
-		{"api_url", e.APIURL, true}, {"auth_url", e.AuthURL, e.Issuer == "" && needsAuthURL(r)}, {"token_url", e.TokenURL, e.Issuer == ""},
+		{"api_url", e.APIURL, true}, {"auth_url", e.AuthURL, e.Issuer == "" && e.Grant == GrantAuthorizationCode}, {"token_url", e.TokenURL, e.Issuer == ""},
 		{"revocation_url", e.RevocationURL, false}, {"device_auth_url", e.DeviceAuthURL, false},
 	} {
 		if u.val == "" {
@@ -344,9 +347,6 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			return nil, bad("default_lifetime", "must be at least a second")
 		}
 		e.DefaultLifetime = r.DefaultLifetime.d
-	}
-	if err := resolveGrant(e, r); err != nil {
-		return nil, err
 	}
 	return e, nil
 }
