@@ -415,8 +415,9 @@ func TestNewRefusesDiscoverWithoutIssuer(t *testing.T) {
 }
 
 // TestDiscoveryWhileServing: endpoints that discovery fills while other
-// goroutines serve the stored token, renew it and revoke it are read safely
-// (this test is for -race), and a stored token is served without discovery.
+// goroutines serve the stored token, renew it and ask for the endpoints are
+// read safely (this test is for -race); a stored token is served without
+// discovery, and the document is asked for once.
 func TestDiscoveryWhileServing(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.login(r.source())
