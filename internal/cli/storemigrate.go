@@ -128,7 +128,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	}
 	var first error
 	for _, env := range conf.Names() {
-		said, err := migrateEnv(ctx, f, env, from, to, fromDomain != toDomain)
+		said, err := migrateEnv(ctx, f, env, from, to, fromDomain, toDomain)
 		if err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", env, err)
 			if first == nil {
@@ -159,21 +159,26 @@ func shownStore(u string) string {
 }
 
 // migrateEnv moves env's record from one store to the other under its
-// renewal lock (both stores' locks, when they are not the same), and says
-// what it did. The old record is deleted only once the new store gives back
-// the same record.
-func migrateEnv(ctx context.Context, f *Factory, env string, from, to store.Store, lockBoth bool) (string, error) {
-	unlock, err := from.Lock(ctx, env)
-	if err != nil {
-		return "", err
+// renewal lock (both stores' locks, when their lock domains differ), and
+// says what it did. The old record is deleted only once the new store
+// gives back the same record. Both locks are taken in the order of their
+// domains, whichever way the move goes, so that two opposite migrations
+// (on two machines sharing a Redis store) wait for each other instead of
+// each holding one lock for ever.
+func migrateEnv(ctx context.Context, f *Factory, env string, from, to store.Store, fromDomain, toDomain string) (string, error) {
+	locks := []store.Store{from}
+	switch {
+	case toDomain < fromDomain:
+		locks = []store.Store{to, from}
+	case toDomain > fromDomain:
+		locks = append(locks, to)
 	}
-	defer unlock()
-	if lockBoth {
-		unlockTo, err := to.Lock(ctx, env)
+	for _, st := range locks {
+		unlock, err := st.Lock(ctx, env)
 		if err != nil {
 			return "", err
 		}
-		defer unlockTo()
+		defer unlock()
 	}
 	rec, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
