@@ -102,6 +102,7 @@ var notices = map[string]struct {
 	"renew-failed":     {true, "Could not renew the token of {env}; see the details below."},
 	"logged-out":       {false, "Logged out of {env}: its tokens are forgotten."},
 	"logout-failed":    {true, "Could not log out of {env}; see the details below."},
+	"logged-out-here":  {true, "Logged out of {env}: its tokens are forgotten here, but the provider could not be told to end the grant (see the details below); to end it there, remove the app's access in your account at the provider."},
 	"stale-login":      {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
 	"device-login":     {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
 	"login-not-needed": {false, "{env} uses client credentials: no log-in is needed."},
@@ -273,10 +274,11 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, err := p.env(r.Context(), name)
+	var rerr error
 	if err == nil {
 		// As `freshtoken logout`: end the grant at the provider if it can,
 		// and forget the tokens whatever it answered.
-		if rerr := e.src.Revoke(r.Context()); rerr != nil {
+		if rerr = e.src.Revoke(r.Context()); rerr != nil {
 			p.log.Warn("the grant could not be revoked at the provider; forgetting the tokens all the same", "env", name, "error", rerr.Error())
 		}
 		err = e.src.Logout(r.Context())
@@ -285,8 +287,13 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		p.buttonFailed(w, r, name, "logout-failed", err)
 		return
 	}
-	e.succeed()
 	p.log.Info("logged out", "env", name)
+	if rerr != nil {
+		e.fail(p.now(), fmt.Errorf("the tokens are forgotten, but revoking them at the provider failed: %w", rerr))
+		http.Redirect(w, r, "/?done=logged-out-here&env="+url.QueryEscape(name), http.StatusSeeOther)
+		return
+	}
+	e.succeed()
 	http.Redirect(w, r, "/?done=logged-out&env="+url.QueryEscape(name), http.StatusSeeOther)
 }
 

@@ -229,3 +229,31 @@ func TestLogoutButtonRevokes(t *testing.T) {
 		t.Fatalf("after Log out the store holds %+v, %v", rec, err)
 	}
 }
+
+// TestLogoutButtonSaysWhenRevocationFailed: when the provider's revocation
+// endpoint fails, Log out still forgets the tokens, and the page says that
+// the grant may live on at the provider, with what failed.
+func TestLogoutButtonSaysWhenRevocationFailed(t *testing.T) {
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "revocation is down", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(broken.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", broken.URL+"/revoke")
+	}})
+	f.login(t, "rev")
+	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || loc != "/?done=logged-out-here&env=rev" {
+		t.Fatalf("Log out: %d to %q; want the page saying the grant was not ended at the provider", resp.StatusCode, loc)
+	}
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
+		t.Fatalf("after Log out the store holds %+v, %v", rec, err)
+	}
+	_, page := f.get(t, loc)
+	for _, want := range []string{"could not be told to end the grant", "revoking them at the provider failed"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the page does not say %q:\n%s", want, page)
+		}
+	}
+}
