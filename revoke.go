@@ -2,7 +2,9 @@ package freshtoken
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 )
 
 // Revoke asks the provider to end the grant (RFC 7009): the refresh token,
@@ -58,10 +61,33 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 	}
 	defer httpx.Drain(resp)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %s", redact.OneLine(resp.Status, 80))
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		re := &oauth2.RetrieveError{Response: resp, Body: body}
+		var e struct {
+			Code string `json:"error"`
+		}
+		if json.Unmarshal(body, &e) == nil {
+			re.ErrorCode = e.Code
+		}
+		refused := &revocationRefused{status: redact.OneLine(resp.Status, 80), kind: ErrUnreachable}
+		if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient {
+			refused.kind = ErrClientRejected
+		}
+		return refused
 	}
 	return nil
 }
+
+// revocationRefused is a revocation endpoint's refusal: of the client
+// (ErrClientRejected, the configuration's to fix) or for another reason
+// (ErrUnreachable).
+type revocationRefused struct {
+	status string
+	kind   error
+}
+
+func (e *revocationRefused) Error() string { return "HTTP " + e.status }
+func (e *revocationRefused) Unwrap() error { return e.kind }
 
 // postForm posts form to endpoint through s.http (the TokenClient, which
 // adds a client assertion where one is due), authenticating the client as

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/failure"
 )
 
 type logoutOptions struct {
@@ -64,7 +65,14 @@ func runLogout(cmd *cobra.Command, opts *logoutOptions) error {
 	if revokeErr != nil {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s, but %s; the grant may still be valid at the provider until it expires, or until you remove the app's access there.\n",
 			src.Env(), src.Location(), trimEnv(revokeErr, src.Env()))
-		return &silentError{code: ExitUnreachable}
+		// A client the provider refused, or a secret that could not be
+		// read, is the configuration's (2); anything else kept the
+		// provider from answering (5).
+		code := failure.Of(revokeErr).Row().Exit
+		if code == failure.Unexpected.Row().Exit {
+			code = ExitUnreachable
+		}
+		return &silentError{code: code}
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: %sits tokens were deleted from %s.\n", src.Env(), revokedText(src, opts.Local), src.Location())
 	return nil
