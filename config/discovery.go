@@ -26,11 +26,12 @@ import (
 )
 
 // How long a discovery document is kept: what its Cache-Control max-age
-// says, within these bounds, else a day.
+// says, within these bounds, else a day. At most a day, so that a provider
+// that moves its endpoints is followed within a day whatever it promised.
 const (
 	DefaultDiscoveryLifetime = 24 * time.Hour
 	minDiscoveryLifetime     = 5 * time.Minute
-	maxDiscoveryLifetime     = 7 * 24 * time.Hour
+	maxDiscoveryLifetime     = 24 * time.Hour
 )
 
 // maxDiscoveryDocument bounds the discovery document read (1 MiB).
