@@ -277,10 +277,8 @@ func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) 
 // look-alike letters), naming its host without user info (as in
 // https://login.example.com@evil.example/).
 func showableURI(raw string) (*url.URL, error) {
-	for _, c := range []byte(raw) {
-		if c <= ' ' || c >= 0x7f {
-			return nil, errors.New("not printable ASCII")
-		}
+	if !httpx.PrintableASCII(raw) || strings.Contains(raw, " ") {
+		return nil, errors.New("not printable ASCII without spaces")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
@@ -41,7 +42,7 @@ func keyringService(storeURL string) (string, error) {
 	if svc == "" {
 		return "", errors.New("keyring://?service= needs a name, such as keyring://?service=freshtoken-work")
 	}
-	if strings.IndexFunc(svc, notPrintableASCII) >= 0 {
+	if !httpx.PrintableASCII(svc) {
 		return "", errors.New("keyring://?service= takes a name of printable ASCII characters, such as keyring://?service=freshtoken-work")
 	}
 	return svc, nil

@@ -282,7 +282,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	// A client id is printable ASCII (RFC 6749 appendix A.1); a control
 	// character would also reach the keychain's command line on macOS.
-	if i := strings.IndexFunc(e.ClientID, notPrintableASCII); i >= 0 {
+	if i := strings.IndexFunc(e.ClientID, httpx.NotPrintableASCII); i >= 0 {
 		return nil, bad("client_id", "holds %q, which no client id has (printable ASCII only); copy the identifier again from the provider", []rune(e.ClientID[i:])[0])
 	}
 	sources := 0
@@ -376,9 +376,6 @@ func checkIssuer(s string) error {
 	}
 	return nil
 }
-
-// notPrintableASCII reports whether r is outside RFC 6749's VSCHAR.
-func notPrintableASCII(r rune) bool { return r < 0x20 || r > 0x7e }
 
 // checkDiscoveredEndpoint accepts an endpoint a discovery document names:
 // an https URL (http only on this machine, as for the issuer), since each

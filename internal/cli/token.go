@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 type tokenOptions struct {
@@ -65,7 +66,7 @@ func freshToken(ctx context.Context, src *freshtoken.Source, force bool, minVali
 	default:
 		tok, err = src.TokenContext(ctx)
 	}
-	if err == nil && !headerSafe(tok.AccessToken+tok.TokenType) {
+	if err == nil && !httpx.PrintableASCII(tok.AccessToken+tok.TokenType) {
 		// Printed, it could drive the terminal (escape sequences); no
 		// HTTP header can carry it anyway. The grant is kept: the next
 		// renewal may give a usable one.
@@ -73,17 +74,6 @@ func freshToken(ctx context.Context, src *freshtoken.Source, force bool, minVali
 			Msg: "the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry, so it is not printed; run `freshtoken token --force` for another, and tell the provider if it happens again"}
 	}
 	return tok, err
-}
-
-// headerSafe reports whether s is printable ASCII, as a bearer token is
-// (RFC 6750's b64token, and what an HTTP header can carry).
-func headerSafe(s string) bool {
-	for i := range len(s) {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 func runToken(cmd *cobra.Command, opts *tokenOptions) error {

@@ -65,3 +65,13 @@ func RandomToken() string {
 	rand.Read(b) // crypto/rand.Read never fails
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// PrintableASCII reports whether s is printable ASCII, space included
+// (RFC 6749's VSCHAR and SP): what a client id, a bearer token or an HTTP
+// header value is made of, and what can be printed on a terminal without
+// driving it (no escape sequences, carriage returns or look-alike letters).
+func PrintableASCII(s string) bool { return strings.IndexFunc(s, NotPrintableASCII) < 0 }
+
+// NotPrintableASCII reports whether r is outside printable ASCII, for
+// finding the first such character (strings.IndexFunc).
+func NotPrintableASCII(r rune) bool { return r < 0x20 || r > 0x7e }

@@ -32,3 +32,14 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintableASCII(t *testing.T) {
+	for s, want := range map[string]bool{
+		"dev_at_abc-._~+/=": true, "a b": true, "": true,
+		"a\x1b]52;c;x\x07": false, "a\rb": false, "a\nb": false, "\x7f": false, "é": false, "\xff": false,
+	} {
+		if got := httpx.PrintableASCII(s); got != want {
+			t.Errorf("PrintableASCII(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
