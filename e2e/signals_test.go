@@ -327,3 +327,28 @@ func TestExecRunsNothingAfterASignal(t *testing.T) {
 		t.Fatalf("provider stats %+v; want the renewal seen through", s)
 	}
 }
+
+// TestClosedPipeBeforeAnyRenewal: the reader of stdout and stderr is gone
+// before freshtoken writes a thing, and nothing needs renewing (`token`
+// watches for signals only from a renewal on). The writes fail; the process
+// is not killed by SIGPIPE and exits 141.
+func TestClosedPipeBeforeAnyRenewal(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	for _, args := range [][]string{{"token"}, {"--debug", "token", "--json"}, {"status"}, {"version"}, {"get", "/v2/company"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr.Close()
+			ft := w.command(context.Background(), args...)
+			ft.Stdout, ft.Stderr = pw, pw
+			err = ft.Run()
+			pw.Close()
+			if ws := ft.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() || ft.ProcessState.ExitCode() != 141 {
+				t.Fatalf("freshtoken %s ended with %v (%v); want exit 141, not death by a signal", strings.Join(args, " "), ft.ProcessState, err)
+			}
+		})
+	}
+}

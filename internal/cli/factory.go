@@ -27,10 +27,11 @@ type IOStreams struct {
 	InTTY, OutTTY, ErrTTY bool
 }
 
-// SystemStreams are the process's own streams.
+// SystemStreams are the process's own streams; writing to a pipe whose
+// reader has gone fails with EPIPE rather than ending the process.
 func SystemStreams() *IOStreams {
 	return &IOStreams{
-		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		In: os.Stdin, Out: outputFile(os.Stdout), ErrOut: outputFile(os.Stderr),
 		InTTY:  isatty.IsTerminal(os.Stdin.Fd()),
 		OutTTY: isatty.IsTerminal(os.Stdout.Fd()),
 		ErrTTY: isatty.IsTerminal(os.Stderr.Fd()),
@@ -52,6 +53,9 @@ type Factory struct {
 	// Sending is told of every token request whose answer must be stored
 	// before the process may exit (freshtoken.Options.Sending); nil: nobody.
 	Sending func(freshtoken.Renewal) func()
+	// watchSignals makes signals cancel the command (see guard); nil: they
+	// end the process.
+	watchSignals func()
 
 	logger   *slog.Logger
 	closers  []io.Closer

@@ -19,16 +19,27 @@ import (
 // guard keeps a signal from costing the user their grant. Once a token
 // request is sent, its answer may hold the only copy of a rotated refresh
 // token, so the process must not end before the answer is stored:
-//   - SIGPIPE never ends the process: a write to a closed pipe fails instead;
-//   - the first SIGINT, SIGTERM or SIGHUP cancels the command, and the
-//     process exits 128+N once every renewal in flight has been stored;
+//   - SIGPIPE never ends the process: a write to a closed pipe fails instead
+//     (see SystemStreams and pipeWatch);
+//   - once watching, the first SIGINT, SIGTERM or SIGHUP cancels the
+//     command, and the process exits 128+N once every renewal in flight has
+//     been stored;
 //   - a second SIGINT (Ctrl-C again) ends the process at once, with a
 //     warning if that abandons a renewal.
+//
+// The guard watches from just before the first token request (Sending) at
+// the latest; a command that runs for long watches from its start. Until
+// then a signal ends the process the ordinary way, as nothing is in flight,
+// and a quick command that sends no token request (`token` with a valid
+// token) starts no signal machinery at all.
 type guard struct {
 	errOut io.Writer
 	cancel context.CancelFunc
 	exit   func(code int) // os.Exit; tests replace it
 	delay  time.Duration  // how long a wait goes unexplained
+	ch     chan os.Signal
+	done   chan struct{}
+	once   sync.Once // starts the watching
 
 	mu       sync.Mutex
 	idle     *sync.Cond
@@ -37,31 +48,40 @@ type guard struct {
 	sig      syscall.Signal     // the first signal received; 0 if none
 }
 
-// guardSignals starts watching for signals and returns the context that the
-// first of them cancels.
-func guardSignals(errOut io.Writer) (context.Context, *guard, func()) {
+// guardSignals returns the guard and the context that the first signal
+// cancels once the guard watches; stop ends the watching.
+func guardSignals(errOut io.Writer) (ctx context.Context, g *guard, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	g := &guard{errOut: errOut, cancel: cancel, exit: os.Exit, delay: time.Second}
+	g = &guard{errOut: errOut, cancel: cancel, exit: os.Exit, delay: time.Second,
+		ch: make(chan os.Signal, 4), done: make(chan struct{})}
 	g.idle = sync.NewCond(&g.mu)
-	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-ch:
-				g.received(s.(syscall.Signal))
-			case <-done:
-				return
-			}
-		}
-	}()
-	return ctx, g, func() { signal.Stop(ch); close(done); cancel() }
+	return ctx, g, func() { signal.Stop(g.ch); close(g.done); cancel() }
 }
 
-// Sending is freshtoken.Options.Sending: it counts the renewals whose
-// answers are not yet stored.
+// watch starts watching for signals, once.
+func (g *guard) watch() {
+	g.once.Do(func() {
+		// SIGPIPE too: whatever writes to the process's descriptors 1 and
+		// 2 directly (the log package) then also gets EPIPE, not death.
+		signal.Notify(g.ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+		go func() {
+			for {
+				select {
+				case s := <-g.ch:
+					g.received(s.(syscall.Signal))
+				case <-g.done:
+					return
+				}
+			}
+		}()
+	})
+}
+
+// Sending is freshtoken.Options.Sending: it watches for signals, if the
+// guard does not yet, and counts the renewals whose answers are not yet
+// stored.
 func (g *guard) Sending(r freshtoken.Renewal) func() {
+	g.watch()
 	g.mu.Lock()
 	g.inFlight++
 	g.last = r

@@ -1,0 +1,22 @@
+//go:build unix
+
+package cli
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// outputFile is a descriptor of its own for f, the process's standard
+// output or error. Go ends a process whose write to descriptor 1 or 2 meets
+// a pipe with no reader (SIGPIPE), but returns EPIPE from a write to any
+// other descriptor (see os/signal); freshtoken must outlive a reader that
+// went away (`| head`) until every renewal it sent is stored.
+func outputFile(f *os.File) *os.File {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return f // a closed descriptor: writes fail either way
+	}
+	return os.NewFile(uintptr(fd), f.Name())
+}
