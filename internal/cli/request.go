@@ -195,7 +195,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	var progress *pageProgress
 	if opts.All && f.IO.ErrTTY {
 		progress = &pageProgress{w: f.IO.ErrOut}
-		defer progress.done()
+		defer progress.clear()
 	}
 	hc, err := apiHTTPClient(env, src)
 	if err != nil {
@@ -226,7 +226,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		return writeResponse(f, resp, opts.Include, env.Name)
 	}
 	doc, err := client.All(req, progress.update)
-	progress.done()
+	progress.clear()
 	var se *apiclient.StatusError
 	if errors.As(err, &se) {
 		if werr := writeBody(f, se.Response.Header.Get("Content-Type"), bytes.NewReader(se.Body)); werr != nil {

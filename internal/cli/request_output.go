@@ -9,9 +9,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/freshtoken/freshtoken/internal/apiclient"
 )
@@ -147,11 +144,12 @@ func isKey(rest []byte) bool {
 	return len(rest) > 0 && rest[0] == ':'
 }
 
-// pageProgress shows --all's progress on a terminal. A nil *pageProgress
-// shows nothing, so callers need not check whether stderr is a terminal.
+// pageProgress shows --all's progress on a terminal, one line rewritten in
+// place. A nil *pageProgress shows nothing, so callers need not check
+// whether stderr is a terminal.
 type pageProgress struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
+	w     io.Writer
+	shown int // the width of the line on the screen; 0 when none is
 }
 
 // update shows the page just read.
@@ -159,34 +157,20 @@ func (p *pageProgress) update(pg apiclient.Page) {
 	if p == nil {
 		return
 	}
-	if p.bar == nil {
-		p.bar = progressbar.NewOptions(pg.Total,
-			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("items"),
-			progressbar.OptionSetSpinnerChangeInterval(0),
-			progressbar.OptionSetElapsedTime(false),
-			progressbar.OptionSetPredictTime(false),
-			progressbar.OptionThrottle(100*time.Millisecond),
-		)
+	line := fmt.Sprintf("page %d: %d items", pg.Number, pg.Items)
+	if pg.Total >= 0 {
+		line = fmt.Sprintf("page %d: %d of %d items", pg.Number, pg.Items, pg.Total)
 	}
-	p.bar.Describe(fmt.Sprintf("page %d", pg.Number))
-	p.bar.Set(pg.Items)
+	line += strings.Repeat(" ", max(p.shown-len(line), 0)) // over a longer line before
+	fmt.Fprintf(p.w, "\r%s", line)
+	p.shown = len(line)
 }
 
-// clear takes the progress line off the screen, for a message to be shown.
+// clear takes the progress line off the screen; calling it again does
+// nothing.
 func (p *pageProgress) clear() {
-	if p != nil && p.bar != nil {
-		p.bar.Clear()
-	}
-}
-
-// done stops the display and clears it; calling it again does nothing.
-func (p *pageProgress) done() {
-	if p != nil && p.bar != nil {
-		p.bar.Exit()
-		p.bar.Clear()
-		p.bar = nil
+	if p != nil && p.shown > 0 {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.shown))
+		p.shown = 0
 	}
 }

@@ -128,7 +128,7 @@ func TestAllShowsProgressOnlyOnATerminal(t *testing.T) {
 			}
 			continue
 		}
-		for _, want := range []string{"page 1", "page 5", "(42/42)"} {
+		for _, want := range []string{"page 1: 10 of 42 items", "page 5: 42 of 42 items"} {
 			if !strings.Contains(progress, want) {
 				t.Errorf("progress on a terminal lacks %q: %q", want, progress)
 			}
