@@ -98,7 +98,7 @@ func textForms(v string) []string {
 	q := url.QueryEscape(v)
 	forms := []string{v, q, strings.ReplaceAll(q, "+", "%20"), url.PathEscape(v)}
 	for _, f := range forms[1:] {
-		forms = append(forms, lowerHex.ReplaceAllStringFunc(f, strings.ToLower))
+		forms = append(forms, lowerEscapes(f))
 	}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
@@ -114,8 +114,19 @@ func textForms(v string) []string {
 	return slices.Compact(forms)
 }
 
-// lowerHex finds the percent-escapes written with upper-case hex digits.
-var lowerHex = regexp.MustCompile(`%[0-9A-F]{2}`)
+// lowerEscapes is s with the hex digits of its percent-escapes in lower
+// case (%2F becomes %2f), as some encoders write them.
+func lowerEscapes(s string) string {
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' && isUpperHex(b[i+1]) && isUpperHex(b[i+2]) {
+			b[i+1], b[i+2] = b[i+1]|0x20, b[i+2]|0x20 // digits already have the bit
+		}
+	}
+	return string(b)
+}
+
+func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
 
 // minAnchor is the shortest anchor worth looking for; a value without one
 // is searched for in every text.
