@@ -48,9 +48,7 @@ Nothing is written outside a temporary folder, which is removed at the end.`,
 		Example: `  freshtoken demo
   freshtoken demo --debug     # every decision, one line each, secrets masked`,
 		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDemo(cmd.Context(), opts)
-		},
+		RunE: runner(opts, nil, runDemo),
 	}
 	cmd.Flags().IntVar(&opts.Calls, "calls", 10, "how many API calls to make")
 	cmd.Flags().DurationVar(&opts.Interval, "interval", 700*time.Millisecond, "pause between calls")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -40,9 +41,7 @@ approve or deny a code.`,
   # in another terminal:
   freshtoken init -e dev --provider freeagent-sandbox --api-url http://127.0.0.1:8900/ --client-id dev-client-id --client-secret-env DEV_SECRET`,
 		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDevProvider(cmd, opts)
-		},
+		RunE: runner(opts, nil, runDevProvider),
 	}
 	fl := cmd.Flags()
 	o := &opts.Options
@@ -61,7 +60,7 @@ approve or deny a code.`,
 	return cmd
 }
 
-func runDevProvider(cmd *cobra.Command, opts *devProviderOptions) error {
+func runDevProvider(ctx context.Context, opts *devProviderOptions) error {
 	host, _, err := net.SplitHostPort(opts.Listen)
 	if err != nil || !httpx.IsLoopback(host) {
 		return usageErrorf("--listen %q must be a loopback address such as 127.0.0.1:8900", opts.Listen)
@@ -89,7 +88,7 @@ or, with the endpoints found by discovery:
   export DEV_SECRET=%s
 `, base, base, base, base, base, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret, base, opts.Options.ClientID, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret)
 	go func() {
-		<-cmd.Context().Done()
+		<-ctx.Done()
 		srv.Close()
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

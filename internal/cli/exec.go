@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,7 +39,7 @@ Signals are passed on to COMMAND, and freshtoken exits with its exit code.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if opts.MinValid < 0 {
 				return usageErrorf("--min-valid %s is negative; give how long the token must stay valid, such as 30m", opts.MinValid)
 			}
@@ -46,11 +47,9 @@ Signals are passed on to COMMAND, and freshtoken exits with its exit code.`,
 				return usageErrorf("--var %q is not an environment variable name", opts.Var)
 			}
 			opts.Command = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return runExec(cmd, opts)
+			return nil
 		},
+		RunE: runner(opts, runF, runExec),
 	}
 	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "renew first if the token has less than this left (such as 30m)")
 	cmd.Flags().StringVar(&opts.Var, "var", "FRESHTOKEN_ACCESS_TOKEN", "the environment variable that holds the token")
@@ -63,8 +62,7 @@ type exitStatus struct{ code int }
 
 func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-func runExec(cmd *cobra.Command, opts *execOptions) error {
-	ctx := cmd.Context()
+func runExec(ctx context.Context, opts *execOptions) error {
 	f := opts.f
 	src, err := f.Source(ctx, "")
 	if err != nil {

@@ -91,7 +91,7 @@ freshtoken has already replaced, and FreeAgent may end the authorisation.`,
   freshtoken import postman FreeAgent.postman_environment.json --client-secret-keyring
   freshtoken -e sand get /v2/company`,
 		Args: exactArgs(1, "the exported FILE"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		PreRunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			if opts.ClientSecretEnv != "" && !config.IsEnvVarName(opts.ClientSecretEnv) {
 				return usageErrorf("--client-secret-env %q is not an environment variable name such as FREEAGENT_SECRET", opts.ClientSecretEnv)
@@ -99,11 +99,9 @@ freshtoken has already replaced, and FreeAgent may end the authorisation.`,
 			if opts.ClientSecretEnv != "" && opts.ClientSecretKeyring {
 				return usageErrorf("--client-secret-env and --client-secret-keyring cannot be used together: choose one place for the client secret")
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runImportPostman(cmd.Context(), opts)
+			return nil
 		},
+		RunE: runner(opts, runF, runImportPostman),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			if len(args) > 0 {
 				return nil, cobra.ShellCompDirectiveNoFileComp

@@ -55,12 +55,7 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
       --client-id ID --client-auth private_key_jwt --key-file idp-key.pem --key-id k1 \
       --audience https://api.example.com --auth-param prompt=consent`,
 		Args: exactArgs(0, "no arguments; the environment is named with -e"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runInit(cmd, opts)
-		},
+		RunE: runner(opts, runF, runInit),
 	}
 	fl := cmd.Flags()
 	s := &opts.Settings
@@ -88,8 +83,7 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
 	return cmd
 }
 
-func runInit(cmd *cobra.Command, opts *initOptions) error {
-	ctx := cmd.Context()
+func runInit(ctx context.Context, opts *initOptions) error {
 	f := opts.f
 	s := opts.Settings
 	if opts.Scopes != "" {
@@ -174,7 +168,7 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Then run: freshtoken login -e %s\n", name)
 		return nil
 	}
-	return offerLogin(cmd, f, p, e)
+	return offerLogin(ctx, f, p, e)
 }
 
 // checkInitFlags reports a bad flag value as the flag it came from, before
@@ -317,8 +311,7 @@ func checkHTTPURL(v string) error {
 }
 
 // offerLogin offers to log in at once, when the client secret can be had.
-func offerLogin(cmd *cobra.Command, f *Factory, p *prompter, e *config.Env) error {
-	ctx := cmd.Context()
+func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) error {
 	if _, err := e.ClientSecretValue(ctx); err != nil {
 		fmt.Fprintf(p.out, "Not logging in yet (%v).\nThen run: freshtoken login -e %s\n", err, e.Name)
 		return nil
@@ -331,7 +324,7 @@ func offerLogin(cmd *cobra.Command, f *Factory, p *prompter, e *config.Env) erro
 		return err
 	}
 	f.EnvFlag = e.Name
-	return runLogin(cmd, &loginOptions{f: f, Timeout: login.DefaultTimeout})
+	return runLogin(ctx, &loginOptions{f: f, Timeout: login.DefaultTimeout})
 }
 
 // mergeSettings keeps what an existing environment had unless a flag

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -45,16 +46,14 @@ nothing to log in to: tokens are fetched with the client's own credentials.`,
   freshtoken login --no-browser     # print the URL instead of opening a browser
   freshtoken login --manual         # paste the URL you land on`,
 		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if opts.NoBrowser && opts.Manual {
 				return usageErrorf("--no-browser and --manual cannot be used together")
 			}
 			opts.TimeoutSet = cmd.Flags().Changed("timeout")
-			if runF != nil {
-				return runF(opts)
-			}
-			return runLogin(cmd, opts)
+			return nil
 		},
+		RunE: runner(opts, runF, runLogin),
 	}
 	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the authorisation URL on stderr instead of opening a browser")
 	cmd.Flags().BoolVar(&opts.Manual, "manual", false, "for a redirect URI that is not on this machine: paste the URL you land on")
@@ -62,8 +61,7 @@ nothing to log in to: tokens are fetched with the client's own credentials.`,
 	return cmd
 }
 
-func runLogin(cmd *cobra.Command, opts *loginOptions) error {
-	ctx := cmd.Context()
+func runLogin(ctx context.Context, opts *loginOptions) error {
 	f := opts.f
 	env, src, err := f.EnvSource(ctx)
 	if err != nil {

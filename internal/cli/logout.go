@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -28,19 +29,14 @@ logs in again.`,
 		Example: `  freshtoken logout -e sandbox
   freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
 		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runLogout(cmd, opts)
-		},
+		RunE: runner(opts, runF, runLogout),
 	}
 	cmd.Flags().BoolVar(&opts.Local, "local", false, "only forget the tokens; do not revoke them at the provider")
 	return cmd
 }
 
-func runLogout(cmd *cobra.Command, opts *logoutOptions) error {
-	ctx, f := cmd.Context(), opts.f
+func runLogout(ctx context.Context, opts *logoutOptions) error {
+	f := opts.f
 	src, err := f.Source(ctx, "")
 	if err != nil {
 		return err

@@ -54,18 +54,16 @@ provider's refresh_idle_limit, even when nothing calls the API.
   freshtoken proxy --listen 127.0.0.1:9000 --debug
   freshtoken proxy --no-listen    # only keep the grants alive`,
 		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if opts.NoListen && (cmd.Flags().Changed("listen") || opts.AllowRemote) {
 				return usageErrorf("--no-listen serves nothing, so it takes neither --listen nor --allow-remote")
 			}
 			if err := proxy.CheckListen(opts.Listen, opts.AllowRemote); err != nil && !opts.NoListen {
 				return usageErrorf("%v", err)
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runProxy(cmd.Context(), opts)
+			return nil
 		},
+		RunE: runner(opts, runF, runProxy),
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8787", "address to listen on")
 	cmd.Flags().BoolVar(&opts.AllowRemote, "allow-remote", false, "let other machines use the proxy, and so your tokens")

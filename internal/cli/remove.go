@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -29,22 +30,19 @@ are left alone.`,
 		Example: `  freshtoken remove -e old-sandbox
   freshtoken remove -e old-sandbox --yes`,
 		Args: exactArgs(0, "no arguments; name the environment with -e"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if f.EnvFlag == "" {
 				return usageErrorf("name the environment to remove with -e NAME")
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runRemove(cmd, opts)
+			return nil
 		},
+		RunE: runner(opts, runF, runRemove),
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking")
 	return cmd
 }
 
-func runRemove(cmd *cobra.Command, opts *removeOptions) error {
-	ctx := cmd.Context()
+func runRemove(ctx context.Context, opts *removeOptions) error {
 	f := opts.f
 	env, err := f.Env()
 	if err != nil {

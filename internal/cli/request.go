@@ -86,7 +86,7 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
   freshtoken request POST /v2/contacts -d @contact.json
   freshtoken -e sandbox request GET '/v2/contacts?view=active' --all > contacts.json`,
 		Args: exactArgs(2, "METHOD and PATH"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if method == "" {
 				opts.Method, opts.Path = strings.ToUpper(args[0]), args[1]
 			} else {
@@ -95,11 +95,9 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
 			if err := checkRequestOptions(opts); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runRequest(cmd.Context(), opts)
+			return nil
 		},
+		RunE: runner(opts, runF, runRequest),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			if method == "" && len(args) == 0 {
 				return []string{"GET", "POST", "PUT", "PATCH", "DELETE"}, cobra.ShellCompDirectiveNoFileComp

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,12 +33,7 @@ stored. It never prints a secret and never renews anything.`,
 		Example: `  freshtoken status
   freshtoken status --json`,
 		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runStatus(cmd, opts)
-		},
+		RunE: runner(opts, runF, runStatus),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array, one object per environment")
 	return cmd
@@ -83,8 +79,7 @@ type plannedRenewal struct {
 // another client or provider than the environment's.
 const problemOtherClient = "other_client"
 
-func runStatus(cmd *cobra.Command, opts *statusOptions) error {
-	ctx := cmd.Context()
+func runStatus(ctx context.Context, opts *statusOptions) error {
 	conf, err := opts.f.Config()
 	if err != nil {
 		return err

@@ -61,7 +61,7 @@ afterwards: until then it looks for the tokens in the old store.`,
   pass show freshtoken-redis | freshtoken store migrate --to -   # redis://freshtoken:PASSWORD@redis.internal:6379/0, kept out of the process list
   freshtoken store migrate --to file:///home/me/.local/state/freshtoken`,
 		Args: exactArgs(0, "no arguments; name the new store with --to URL"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if opts.To == "" {
 				return usageErrorf("name the store to move the tokens to with --to URL, such as --to keyring://")
 			}
@@ -77,11 +77,9 @@ afterwards: until then it looks for the tokens in the old store.`,
 			if err := config.CheckStoreURL(opts.To); err != nil {
 				return usageErrorf("--to: %v", err)
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runStoreMigrate(cmd.Context(), opts)
+			return nil
 		},
+		RunE: runner(opts, runF, runStoreMigrate),
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "the store to move the tokens to: file:///FOLDER, redis://HOST:PORT/DB or keyring://; - reads it from stdin")
 	return cmd
