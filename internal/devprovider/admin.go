@@ -33,10 +33,7 @@ func (p *Provider) handleIndex(w http.ResponseWriter, r *http.Request) {
 		RefreshesPerMinute: p.opts.RefreshesPerMinute,
 		Faults:             faultKinds,
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := pages().ExecuteTemplate(w, "index.html", data); err != nil {
-		p.opts.Logger.Error("index page", "error", err)
-	}
+	p.writePage(w, http.StatusOK, "index", data)
 }
 
 // handleStats is GET /_dev/stats.

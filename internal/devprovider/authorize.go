@@ -23,6 +23,15 @@ var pageFiles embed.FS
 // pages are parsed when first served, not at every start of the program.
 var pages = sync.OnceValue(func() *template.Template { return template.Must(template.ParseFS(pageFiles, "pages/*.html")) })
 
+// writePage answers with the page pages/name.html filled in from data.
+func (p *Provider) writePage(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := pages().ExecuteTemplate(w, name+".html", data); err != nil {
+		p.opts.Logger.Error(name+" page", "error", err)
+	}
+}
+
 // authRequest is an authorization request: the query of GET /v2/approve_app, carried
 // unchanged in the hidden fields of the approve form.
 type authRequest struct {
@@ -70,15 +79,12 @@ func (p *Provider) handleApprovePage(w http.ResponseWriter, r *http.Request) {
 		p.approve(w, r, a)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	data := struct {
 		App, RedirectURI string
 		Fields           []formField
 	}{a.clientID, a.redirectURI, a.fields()}
-	if err := pages().ExecuteTemplate(w, "approve.html", data); err != nil {
-		p.opts.Logger.Error("approve page", "error", err)
-	}
+	p.writePage(w, http.StatusOK, "approve", data)
 }
 
 // handleApproveDecision is POST /v2/approve_app, sent by the consent page's Approve

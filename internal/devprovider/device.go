@@ -73,12 +73,9 @@ func newUserCode() string {
 // person enters the user code (filled in from ?user_code=) and approves or
 // denies.
 func (p *Provider) handleDevicePage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	data := struct{ UserCode, Message string }{UserCode: r.URL.Query().Get("user_code")}
-	if err := pages().ExecuteTemplate(w, "device.html", data); err != nil {
-		p.opts.Logger.Error("device page", "error", err)
-	}
+	p.writePage(w, http.StatusOK, "device", data)
 }
 
 // handleDeviceDecision is POST /v2/device, sent by the verification page
@@ -97,12 +94,8 @@ func (p *Provider) handleDeviceDecision(w http.ResponseWriter, r *http.Request) 
 	if err := p.DecideDevice(r.PostForm.Get("user_code"), approve); err != nil {
 		msg, status = "Nothing was decided: "+err.Error()+".", http.StatusBadRequest
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
 	data := struct{ UserCode, Message string }{Message: msg}
-	if err := pages().ExecuteTemplate(w, "device.html", data); err != nil {
-		p.opts.Logger.Error("device page", "error", err)
-	}
+	p.writePage(w, status, "device", data)
 }
 
 // DecideDevice approves or denies the device authorisation with userCode
