@@ -171,6 +171,12 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	if e, err := p.env(r.Context(), name); err == nil && p.loginButton(w, r, e) {
 		return
 	}
+	p.sendToProvider(w, r, name)
+}
+
+// sendToProvider starts a log-in of name and sends the browser to the
+// provider.
+func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name string) {
 	pl, err := p.startLogin(r.Context(), name)
 	if err != nil {
 		p.buttonFailed(w, r, name, "login-failed", err)
@@ -208,12 +214,7 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	pl, err := p.startLogin(r.Context(), name)
-	if err != nil {
-		p.buttonFailed(w, r, name, "login-failed", err)
-		return
-	}
-	http.Redirect(w, r, pl.req.URL, http.StatusSeeOther)
+	p.sendToProvider(w, r, name)
 }
 
 // grantInfo is what `freshtoken login` checks before opening the log-in
