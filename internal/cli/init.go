@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -330,25 +331,17 @@ func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) err
 // mergeSettings keeps what an existing environment had unless a flag
 // replaces it.
 func mergeSettings(prev, flags config.EnvSettings) config.EnvSettings {
-	pick := func(p *string, v string) {
-		if v != "" {
-			*p = v
-		}
-	}
 	m := prev
 	mergeClientAuth(&m, flags)
-	pick(&m.Provider, flags.Provider)
-	pick(&m.ClientID, flags.ClientID)
-	pick(&m.RedirectURI, flags.RedirectURI)
-	pick(&m.APIURL, flags.APIURL)
-	pick(&m.AuthURL, flags.AuthURL)
-	pick(&m.TokenURL, flags.TokenURL)
-	pick(&m.ClientAuth, flags.ClientAuth)
-	pick(&m.Grant, flags.Grant)
-	pick(&m.DeviceAuthURL, flags.DeviceAuthURL)
-	pick(&m.Issuer, flags.Issuer)
-	pick(&m.Tenant, flags.Tenant)
-	pick(&m.CAFile, flags.CAFile)
+	// Every text setting a flag gives (--provider, --client-id, --key-file,
+	// …) replaces the old one, so a new flag cannot be left out here; the
+	// client secret's settings are replaced together below.
+	to, from := reflect.ValueOf(&m).Elem(), reflect.ValueOf(flags)
+	for i := range from.NumField() {
+		if v := from.Field(i); v.Kind() == reflect.String && v.String() != "" {
+			to.Field(i).SetString(v.String())
+		}
+	}
 	if flags.ClientSecretEnv != "" || flags.ClientSecretCmd != "" || flags.ClientSecret != "" || flags.ClientSecretKeyring {
 		m.ClientSecret, m.ClientSecretEnv, m.ClientSecretCmd = flags.ClientSecret, flags.ClientSecretEnv, flags.ClientSecretCmd
 		m.ClientSecretKeyring = flags.ClientSecretKeyring

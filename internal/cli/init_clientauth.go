@@ -108,7 +108,8 @@ func checkClientAuthFlag(s config.EnvSettings) error {
 }
 
 // mergeClientAuth keeps what an existing environment had of the client's
-// authentication and extras unless a flag replaces it. A client
+// authentication and extras unless a flag replaces it (mergeSettings
+// replaces the text settings a flag gives, such as --key-file). A client
 // authentication that uses no secret drops the old secret, and one that
 // uses no key drops the old key.
 func mergeClientAuth(m *config.EnvSettings, flags config.EnvSettings) {
@@ -117,14 +118,6 @@ func mergeClientAuth(m *config.EnvSettings, flags config.EnvSettings) {
 	}
 	if flags.ClientAuth != "" && flags.ClientAuth != string(freshtoken.ClientAuthPrivateKeyJWT) {
 		m.KeyFile, m.KeyID, m.KeyAlg, m.AssertionAudience = "", "", "", nil
-	}
-	for _, f := range []struct {
-		p *string
-		v string
-	}{{&m.KeyFile, flags.KeyFile}, {&m.KeyID, flags.KeyID}, {&m.KeyAlg, flags.KeyAlg}, {&m.Audience, flags.Audience}} {
-		if f.v != "" {
-			*f.p = f.v
-		}
 	}
 	if flags.Resource != nil {
 		m.Resource = flags.Resource
