@@ -23,11 +23,12 @@ const openNonblocking = syscall.O_NONBLOCK
 // group or others may write. fi describes the file as opened, after any
 // symlink: the file read is the file checked.
 func checkFile(path string, fi fs.FileInfo) error {
-	if msg := foreignOwner(path, fi); msg != "" {
-		return &Error{Path: path, Msg: msg + ", so it could change what freshtoken runs; use a config file of your own, or have it given to you with " + chown(path)}
-	}
-	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return &Error{Path: path, Msg: fmt.Sprintf("is writable by group or others (mode %04o), who could change what freshtoken runs; run `chmod go-w %s`", perm, shellQuote(path))}
+	if msg := checkTrusted(path, fi, fileTrust{
+		owned:  ", so it could change what freshtoken runs",
+		opened: "who could change what freshtoken runs",
+		yours:  "a config file of your own",
+	}); msg != "" {
+		return &Error{Path: path, Msg: msg}
 	}
 	return nil
 }
@@ -36,13 +37,12 @@ func checkFile(path string, fi fs.FileInfo) error {
 // that belongs to another user (root excepted) or that group or others may
 // read or write, as ssh refuses such a key; it returns what is wrong, or "".
 func checkPrivateFile(path string, fi fs.FileInfo) string {
-	if msg := foreignOwner(path, fi); msg != "" {
-		return msg + ", so it may not be yours to sign with; use a key of your own, or have it given to you with " + chown(path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Sprintf("can be read or changed by group or others (mode %04o), who could sign as your client; run `chmod 600 %s`", perm, shellQuote(path))
-	}
-	return ""
+	return checkTrusted(path, fi, fileTrust{
+		private: true,
+		owned:   ", so it may not be yours to sign with",
+		opened:  "who could sign as your client",
+		yours:   "a key of your own",
+	})
 }
 
 // checkAuthorityFile refuses a ca_file (fi, after any symlink) that
@@ -50,11 +50,35 @@ func checkPrivateFile(path string, fi fs.FileInfo) string {
 // write: whoever can add an authority to it can read every request; it
 // returns what is wrong, or "".
 func checkAuthorityFile(path string, fi fs.FileInfo) string {
+	return checkTrusted(path, fi, fileTrust{
+		owned:  ", who could add an authority to it and read your token requests",
+		opened: "who could add an authority to it and read your token requests",
+		yours:  "a file of your own",
+	})
+}
+
+// fileTrust is what a refusal of a file says, and whether group and others
+// may not read the file either.
+type fileTrust struct {
+	private bool
+	owned   string // after whose the file is: what that user could do
+	opened  string // after the file's mode: who could do what
+	yours   string // what to use instead of another user's file
+}
+
+// checkTrusted says what is wrong with a file (fi) that must belong to
+// this user (or root) and that group and others may not write (nor read,
+// if t.private), or returns "".
+func checkTrusted(path string, fi fs.FileInfo, t fileTrust) string {
 	if msg := foreignOwner(path, fi); msg != "" {
-		return msg + ", who could add an authority to it and read your token requests; use a file of your own, or have it given to you with " + chown(path)
+		return msg + t.owned + "; use " + t.yours + ", or have it given to you with " + chown(path)
 	}
-	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Sprintf("is writable by group or others (mode %04o), who could add an authority to it and read your token requests; run `chmod go-w %s`", perm, shellQuote(path))
+	mask, open, fix := fs.FileMode(0o022), "is writable", "go-w"
+	if t.private {
+		mask, open, fix = 0o077, "can be read or changed", "600"
+	}
+	if perm := fi.Mode().Perm(); perm&mask != 0 {
+		return fmt.Sprintf("%s by group or others (mode %04o), %s; run `chmod %s %s`", open, perm, t.opened, fix, shellQuote(path))
 	}
 	return ""
 }
