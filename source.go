@@ -504,14 +504,11 @@ func (s *Source) Logout(ctx context.Context) error {
 // SaveLogin stores the tokens a log-in obtained; sentAt is when the code
 // exchange was sent, from which the expiry is counted.
 func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.Time) error {
-	unlock, err := s.lock(ctx)
+	unlock, err := s.lockToReplace(ctx, "client")
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if old, err := s.store.Load(ctx, s.set.Env); err == nil && s.CheckGrant(old) != nil {
-		s.log.Warn("replacing stored tokens that belonged to another client", "was", old.Grant.String(), "now", s.grant().String())
-	}
 	r := s.recordFrom(tok, nil, sentAt, "")
 	if err := s.save(ctx, r); err != nil {
 		return fmt.Errorf("%s: the tokens could not be saved (%w); fix the store, then log in again", s.set.Env, err)
@@ -529,16 +526,27 @@ func (s *Source) LoginWithClientCredentials(ctx context.Context) error {
 	if s.set.Grant != GrantClientCredentials {
 		return fmt.Errorf("freshtoken: %s does not use client credentials", s.set.Env)
 	}
-	unlock, err := s.lock(ctx)
+	unlock, err := s.lockToReplace(ctx, "grant")
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if old, err := s.store.Load(ctx, s.set.Env); err == nil && s.CheckGrant(old) != nil {
-		s.log.Warn("replacing stored tokens that belonged to another grant", "was", old.Grant.String(), "now", s.grant().String())
-	}
 	_, err = s.refresh(ctx, context.WithoutCancel(ctx), nil, store.RenewedOnRequest)
 	return err
+}
+
+// lockToReplace takes the renewal lock to store new tokens in place of
+// whatever the store holds for the environment, saying so when they
+// belonged to another client or grant (other names which).
+func (s *Source) lockToReplace(ctx context.Context, other string) (func(), error) {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if old, err := s.store.Load(ctx, s.set.Env); err == nil && s.CheckGrant(old) != nil {
+		s.log.Warn("replacing stored tokens that belonged to another "+other, "was", old.Grant.String(), "now", s.grant().String())
+	}
+	return unlock, nil
 }
 
 // expiry is when r's access token expires, as far as renewal is concerned:
