@@ -133,14 +133,11 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	if err != nil {
 		return err
 	}
-	path, err := f.ConfigPath()
+	conf, err := f.Config()
 	if err != nil {
 		return err
 	}
-	conf, err := config.Load(path)
-	if err != nil {
-		return err
-	}
+	path := conf.Path
 	var clash []string
 	for _, e := range envs {
 		if _, ok := conf.Envs[e.Name]; ok && !opts.Force {

@@ -100,14 +100,11 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if err := opts.Extras.apply(&s); err != nil {
 		return err
 	}
-	path, err := f.ConfigPath()
+	old, err := f.Config()
 	if err != nil {
 		return err
 	}
-	old, err := config.Load(path)
-	if err != nil {
-		return err
-	}
+	path := old.Path
 	// On a terminal, what the flags and the existing environment leave
 	// missing is asked for; elsewhere it is an error.
 	var p *prompter
