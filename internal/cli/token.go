@@ -32,18 +32,16 @@ is about to expire. Scripts call it before each request.`,
   freshtoken token --force    # renew now
   freshtoken token --min-valid 10m   # a token that lasts the next 10 minutes`,
 		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Force && opts.MinValid > 0 {
 				return usageErrorf("--force and --min-valid cannot be used together")
 			}
 			if opts.MinValid < 0 {
 				return usageErrorf("--min-valid %s is negative; give how long the token must stay valid, such as 10m", opts.MinValid)
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runToken(cmd, opts)
+			return nil
 		},
+		RunE: runner(opts, runF, runToken),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, `print {"env","access_token","token_type","expires_at","expires_in"}`)
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "renew the token now, even if it is still valid")
@@ -76,8 +74,7 @@ func freshToken(ctx context.Context, src *freshtoken.Source, force bool, minVali
 	return tok, err
 }
 
-func runToken(cmd *cobra.Command, opts *tokenOptions) error {
-	ctx := cmd.Context()
+func runToken(ctx context.Context, opts *tokenOptions) error {
 	src, err := opts.f.Source(ctx, "")
 	if err != nil {
 		return err
