@@ -10,19 +10,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 )
 
-// open opens the fixture's environment with the library, as a Go program
-// would, optionally with a clock of its own.
-func (f *fixture) open(t *testing.T, clock func() time.Time) *freshtoken.Source {
+// libraryClient starts a fosite server whose client authenticates the way
+// clientAuth says, logs in with the command, and opens the environment with
+// the library, as a Go program would, optionally with a clock of its own;
+// it returns the fixture and the Source's HTTP client.
+func libraryClient(t *testing.T, clientAuth string, clock func() time.Time) (*fixture, *http.Client) {
 	t.Helper()
+	f := newFixture(t, clientAuth)
+	f.login(t)
 	src, err := config.Open(context.Background(), config.OpenOptions{Path: f.config, Env: envName, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return src
+	return f, src.Client()
 }
 
 // get calls api through client and returns the status.
@@ -41,11 +44,8 @@ func get(client *http.Client, api string) (int, error) {
 // exactly one refresh per expiry.
 func TestLibraryClockedExpiries(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "basic")
-	f.login(t)
 	var skew atomic.Int64
-	src := f.open(t, func() time.Time { return time.Now().Add(time.Duration(skew.Load())) })
-	client := src.Client()
+	f, client := libraryClient(t, "basic", func() time.Time { return time.Now().Add(time.Duration(skew.Load())) })
 	for i := 1; i <= 3; i++ {
 		skew.Add(int64(time.Hour))
 		var wg sync.WaitGroup
@@ -78,9 +78,7 @@ func TestLibraryClockedExpiries(t *testing.T) {
 // every refresh fosite saw is one renewal freshtoken stored.
 func TestLibraryRealExpiries(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "body")
-	f.login(t)
-	client := f.open(t, nil).Client()
+	f, client := libraryClient(t, "body", nil)
 	deadline := time.Now().Add(3 * time.Second)
 	var calls atomic.Int64
 	var wg sync.WaitGroup
@@ -121,9 +119,7 @@ func TestLibraryRealExpiries(t *testing.T) {
 // token the other process stored, without a refresh of its own.
 func TestLibraryAfterRenewalElsewhere(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "basic")
-	f.login(t)
-	client := f.open(t, nil).Client()
+	f, client := libraryClient(t, "basic", nil)
 	if st, err := get(client, f.srv.APIURL()); st != http.StatusOK {
 		t.Fatalf("the API answered %d (%v)", st, err)
 	}

@@ -552,3 +552,19 @@ func (f *fixture) checkClean(t *testing.T) {
 		}
 	}
 }
+
+// secretAuths are the client authentication methods with a client secret,
+// as freshtoken's client_auth names them.
+var secretAuths = []string{"basic", "body"}
+
+// eachClientAuth runs test in parallel with other tests, as a parallel
+// subtest for each of auths (freshtoken's client_auth values).
+func eachClientAuth(t *testing.T, auths []string, test func(t *testing.T, auth string)) {
+	t.Parallel()
+	for _, auth := range auths {
+		t.Run(auth, func(t *testing.T) {
+			t.Parallel()
+			test(t, auth)
+		})
+	}
+}

@@ -67,42 +67,38 @@ func TestOPDiscovery(t *testing.T) {
 // client authentication method: no log-in, `token` fetches a token, and
 // when it expires, 24 processes at once cause one token request.
 func TestOPClientCredentials(t *testing.T) {
-	t.Parallel()
-	for _, auth := range []string{"basic", "body"} {
-		t.Run(auth, func(t *testing.T) {
-			t.Parallel()
-			f := newOPFixture(t, opSetup{clientAuth: auth, grant: "client_credentials"})
-			tok := strings.TrimSpace(f.mustRun(t, "token"))
-			if tok != f.srv.LastIssued(t).AccessToken {
-				t.Fatalf("token printed %q, not the token the provider issued", tok)
-			}
-			if n := f.srv.TokenRequestsFor(oidcop.GrantClientCredentials); n != 1 {
-				t.Fatalf("%d client_credentials requests, want 1; traffic:%s", n, f.srv.Summary())
-			}
-			checkMe(t, f.mustRun(t, "get", "/api/me"), f.client.ID, f.client.ID) // fetches a new token if the machine is slow: expires_in is 1
-			f.checkClean(t)
+	eachClientAuth(t, secretAuths, func(t *testing.T, auth string) {
+		f := newOPFixture(t, opSetup{clientAuth: auth, grant: "client_credentials"})
+		tok := strings.TrimSpace(f.mustRun(t, "token"))
+		if tok != f.srv.LastIssued(t).AccessToken {
+			t.Fatalf("token printed %q, not the token the provider issued", tok)
+		}
+		if n := f.srv.TokenRequestsFor(oidcop.GrantClientCredentials); n != 1 {
+			t.Fatalf("%d client_credentials requests, want 1; traffic:%s", n, f.srv.Summary())
+		}
+		checkMe(t, f.mustRun(t, "get", "/api/me"), f.client.ID, f.client.ID) // fetches a new token if the machine is slow: expires_in is 1
+		f.checkClean(t)
 
-			sent := len(f.srv.TokenRequests())
-			if r := f.freshtoken(t, "login"); r.code == 1 || len(f.srv.Authorizations()) != 0 || len(f.srv.TokenRequests()) != sent {
-				t.Errorf("login with client_credentials should say no log-in is needed, and send nothing; got %v\ntraffic:%s", r, f.srv.Summary())
-			}
+		sent := len(f.srv.TokenRequests())
+		if r := f.freshtoken(t, "login"); r.code == 1 || len(f.srv.Authorizations()) != 0 || len(f.srv.TokenRequests()) != sent {
+			t.Errorf("login with client_credentials should say no log-in is needed, and send nothing; got %v\ntraffic:%s", r, f.srv.Summary())
+		}
 
-			f.waitExpired(t, f.srv.LastIssued(t).AccessToken)
-			const n = 24
-			tokens := f.runAtOnce(t, n, "token")
-			issued := f.srv.LastIssued(t)
-			if len(tokens) != 1 || tokens[issued.AccessToken] != n {
-				t.Errorf("the %d processes printed %d different tokens, want all the one the provider issued last", n, len(tokens))
-			}
-			if got := len(f.srv.TokenRequests()) - sent; got != 1 {
-				t.Errorf("%d processes at expiry made %d token requests, want 1; traffic:%s", n, got, f.srv.Summary())
-			}
-			if got := f.srv.TokenRequestsFor(oidcop.GrantClientCredentials); got != len(f.srv.TokenRequests()) {
-				t.Errorf("token requests of other grants than client_credentials; traffic:%s", f.srv.Summary())
-			}
-			f.checkClean(t)
-		})
-	}
+		f.waitExpired(t, f.srv.LastIssued(t).AccessToken)
+		const n = 24
+		tokens := f.runAtOnce(t, n, "token")
+		issued := f.srv.LastIssued(t)
+		if len(tokens) != 1 || tokens[issued.AccessToken] != n {
+			t.Errorf("the %d processes printed %d different tokens, want all the one the provider issued last", n, len(tokens))
+		}
+		if got := len(f.srv.TokenRequests()) - sent; got != 1 {
+			t.Errorf("%d processes at expiry made %d token requests, want 1; traffic:%s", n, got, f.srv.Summary())
+		}
+		if got := f.srv.TokenRequestsFor(oidcop.GrantClientCredentials); got != len(f.srv.TokenRequests()) {
+			t.Errorf("token requests of other grants than client_credentials; traffic:%s", f.srv.Summary())
+		}
+		f.checkClean(t)
+	})
 }
 
 // deviceLogin is `freshtoken login` of the device grant, under way.
@@ -252,32 +248,28 @@ func TestOPDeviceGrant(t *testing.T) {
 // accepts only its issuer as the assertions' audience, so the environment
 // sets assertion_audience). Neither the key nor an assertion is logged.
 func TestOPClientAuth(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct{ auth string }{{"none"}, {"private_key_jwt"}} {
-		t.Run(c.auth, func(t *testing.T) {
-			t.Parallel()
-			f := newOPFixture(t, opSetup{clientAuth: c.auth})
-			f.login(t)
-			f.checkAuthorization(t)
-			f.checkMe(t, f.mustRun(t, "get", "/api/me"))
-			if tok := strings.TrimSpace(f.mustRun(t, "token", "--force")); tok != f.srv.LastIssued(t).AccessToken {
-				t.Errorf("token --force printed %q, not the token the provider issued", tok)
+	eachClientAuth(t, []string{"none", "private_key_jwt"}, func(t *testing.T, auth string) {
+		f := newOPFixture(t, opSetup{clientAuth: auth})
+		f.login(t)
+		f.checkAuthorization(t)
+		f.checkMe(t, f.mustRun(t, "get", "/api/me"))
+		if tok := strings.TrimSpace(f.mustRun(t, "token", "--force")); tok != f.srv.LastIssued(t).AccessToken {
+			t.Errorf("token --force printed %q, not the token the provider issued", tok)
+		}
+		f.checkClean(t)
+		if n := f.srv.TokenRequestsFor(oidcop.GrantRefreshToken); n == 0 {
+			t.Errorf("no refresh; traffic:%s", f.srv.Summary())
+		}
+		if r := f.freshtoken(t, "logout"); r.code != 0 {
+			t.Fatalf("%v", r)
+		}
+		for _, rv := range f.srv.Revocations() {
+			if rv.Status != http.StatusOK || rv.ClientAuth != auth {
+				t.Errorf("a revocation failed or was authenticated other than with %s; traffic:%s", auth, f.srv.Summary())
 			}
-			f.checkClean(t)
-			if n := f.srv.TokenRequestsFor(oidcop.GrantRefreshToken); n == 0 {
-				t.Errorf("no refresh; traffic:%s", f.srv.Summary())
-			}
-			if r := f.freshtoken(t, "logout"); r.code != 0 {
-				t.Fatalf("%v", r)
-			}
-			for _, rv := range f.srv.Revocations() {
-				if rv.Status != http.StatusOK || rv.ClientAuth != c.auth {
-					t.Errorf("a revocation failed or was authenticated other than with %s; traffic:%s", c.auth, f.srv.Summary())
-				}
-			}
-			if f.srv.GrantsRevoked() != 1 {
-				t.Errorf("logout did not end the grant; traffic:%s", f.srv.Summary())
-			}
-		})
-	}
+		}
+		if f.srv.GrantsRevoked() != 1 {
+			t.Errorf("logout did not end the grant; traffic:%s", f.srv.Summary())
+		}
+	})
 }

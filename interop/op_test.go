@@ -158,60 +158,56 @@ func (f *opFixture) checkAuthorization(t *testing.T) {
 // (behind freshtoken's back) then ends the grant, which shows the provider
 // would have caught a second refresh.
 func TestOPRotation(t *testing.T) {
-	t.Parallel()
-	for _, auth := range []string{"basic", "body"} {
-		t.Run(auth, func(t *testing.T) {
-			t.Parallel()
-			f := newOPFixture(t, opSetup{clientAuth: auth})
-			f.login(t)
-			f.checkAuthorization(t)
-			first, issued := f.record(t), f.srv.LastIssued(t)
-			if first.AccessToken != issued.AccessToken || first.RefreshToken != issued.RefreshToken || issued.RefreshToken == "" {
-				t.Fatal("the store does not hold the tokens the provider issued")
-			}
-			f.checkMe(t, f.mustRun(t, "get", "/api/me")) // renews if the machine is slow: expires_in is 1
+	eachClientAuth(t, secretAuths, func(t *testing.T, auth string) {
+		f := newOPFixture(t, opSetup{clientAuth: auth})
+		f.login(t)
+		f.checkAuthorization(t)
+		first, issued := f.record(t), f.srv.LastIssued(t)
+		if first.AccessToken != issued.AccessToken || first.RefreshToken != issued.RefreshToken || issued.RefreshToken == "" {
+			t.Fatal("the store does not hold the tokens the provider issued")
+		}
+		f.checkMe(t, f.mustRun(t, "get", "/api/me")) // renews if the machine is slow: expires_in is 1
 
-			cur := f.record(t)
-			f.waitExpired(t, cur.AccessToken)
-			before := f.srv.TokenRequestsFor(oidcop.GrantRefreshToken)
-			tokens := f.runAtOnce(t, 2, "token")
-			renewed := f.srv.LastIssued(t)
-			if tokens[renewed.AccessToken] != 2 {
-				t.Errorf("the two processes printed %d different tokens, want both the renewed one", len(tokens))
-			}
-			if n := f.srv.TokenRequestsFor(oidcop.GrantRefreshToken) - before; n != 1 {
-				t.Fatalf("%d refreshes for two processes at expiry, want 1; traffic:%s", n, f.srv.Summary())
-			}
-			f.checkClean(t)
-			rec := f.record(t)
-			if rec.RefreshToken != renewed.RefreshToken || rec.RefreshToken == cur.RefreshToken || rec.Renewals != cur.Renewals+1 {
-				t.Fatalf("the store does not hold the one rotated refresh token (renewals %d, before %d)", rec.Renewals, cur.Renewals)
-			}
+		cur := f.record(t)
+		f.waitExpired(t, cur.AccessToken)
+		before := f.srv.TokenRequestsFor(oidcop.GrantRefreshToken)
+		tokens := f.runAtOnce(t, 2, "token")
+		renewed := f.srv.LastIssued(t)
+		if tokens[renewed.AccessToken] != 2 {
+			t.Errorf("the two processes printed %d different tokens, want both the renewed one", len(tokens))
+		}
+		if n := f.srv.TokenRequestsFor(oidcop.GrantRefreshToken) - before; n != 1 {
+			t.Fatalf("%d refreshes for two processes at expiry, want 1; traffic:%s", n, f.srv.Summary())
+		}
+		f.checkClean(t)
+		rec := f.record(t)
+		if rec.RefreshToken != renewed.RefreshToken || rec.RefreshToken == cur.RefreshToken || rec.Renewals != cur.Renewals+1 {
+			t.Fatalf("the store does not hold the one rotated refresh token (renewals %d, before %d)", rec.Renewals, cur.Renewals)
+		}
 
-			// The grant lives on: the rotated refresh token works.
-			tok := strings.TrimSpace(f.mustRun(t, "token", "--force"))
-			if tok != f.srv.LastIssued(t).AccessToken || tok == renewed.AccessToken {
-				t.Errorf("token --force printed %q, not the new token the provider issued", tok)
-			}
-			f.checkMe(t, f.mustRun(t, "get", "/api/me"))
-			f.checkClean(t)
+		// The grant lives on: the rotated refresh token works.
+		tok := strings.TrimSpace(f.mustRun(t, "token", "--force"))
+		if tok != f.srv.LastIssued(t).AccessToken || tok == renewed.AccessToken {
+			t.Errorf("token --force printed %q, not the new token the provider issued", tok)
+		}
+		f.checkMe(t, f.mustRun(t, "get", "/api/me"))
+		f.checkClean(t)
 
-			// The retired refresh token, presented again, ends the grant.
-			if _, err := refresh(f.oauth2Config(), first.RefreshToken); oauthError(err) != "invalid_grant" {
-				t.Fatalf("the retired refresh token presented again gave %v, want invalid_grant", err)
-			}
-			if n := f.srv.ReuseDetections(); n != 1 {
-				t.Errorf("ReuseDetections = %d after a reuse, want 1", n)
-			}
-			if st := f.callAPI(t, tok); st != http.StatusUnauthorized {
-				t.Errorf("the API answered %d to the ended grant's access token, want 401", st)
-			}
-			r := f.freshtoken(t, "token", "--force")
-			if r.code != 3 || !strings.Contains(r.stderr, "freshtoken login -e "+opEnv) {
-				t.Errorf("after the grant ended: want exit 3 naming `freshtoken login -e %s`; got %v", opEnv, r)
-			}
-		})
-	}
+		// The retired refresh token, presented again, ends the grant.
+		if _, err := refresh(f.oauth2Config(), first.RefreshToken); oauthError(err) != "invalid_grant" {
+			t.Fatalf("the retired refresh token presented again gave %v, want invalid_grant", err)
+		}
+		if n := f.srv.ReuseDetections(); n != 1 {
+			t.Errorf("ReuseDetections = %d after a reuse, want 1", n)
+		}
+		if st := f.callAPI(t, tok); st != http.StatusUnauthorized {
+			t.Errorf("the API answered %d to the ended grant's access token, want 401", st)
+		}
+		r := f.freshtoken(t, "token", "--force")
+		if r.code != 3 || !strings.Contains(r.stderr, "freshtoken login -e "+opEnv) {
+			t.Errorf("after the grant ended: want exit 3 naming `freshtoken login -e %s`; got %v", opEnv, r)
+		}
+	})
 }
 
 // TestOPLogout logs out: freshtoken revokes the refresh token, then the
@@ -220,46 +216,42 @@ func TestOPRotation(t *testing.T) {
 // afterwards. With --local nothing reaches the provider and the grant
 // stays alive.
 func TestOPLogout(t *testing.T) {
-	t.Parallel()
-	for _, auth := range []string{"basic", "body"} {
-		t.Run(auth, func(t *testing.T) {
-			t.Parallel()
-			f := newOPFixture(t, opSetup{clientAuth: auth})
-			f.login(t)
-			before := f.record(t)
-			r := f.freshtoken(t, "logout")
-			if r.code != 0 || !strings.Contains(r.stderr, "revoked") {
-				t.Fatalf("want exit 0 saying the grant was revoked; got %v", r)
+	eachClientAuth(t, secretAuths, func(t *testing.T, auth string) {
+		f := newOPFixture(t, opSetup{clientAuth: auth})
+		f.login(t)
+		before := f.record(t)
+		r := f.freshtoken(t, "logout")
+		if r.code != 0 || !strings.Contains(r.stderr, "revoked") {
+			t.Fatalf("want exit 0 saying the grant was revoked; got %v", r)
+		}
+		revs := f.srv.Revocations()
+		if len(revs) != 2 || revs[0].TokenTypeHint != "refresh_token" || revs[1].TokenTypeHint != "access_token" {
+			t.Fatalf("want the refresh token, then the access token, revoked; traffic:%s", f.srv.Summary())
+		}
+		for _, rv := range revs {
+			if rv.Status != http.StatusOK || rv.ClientAuth != auth {
+				t.Errorf("a revocation failed or was authenticated other than with %s; traffic:%s", auth, f.srv.Summary())
 			}
-			revs := f.srv.Revocations()
-			if len(revs) != 2 || revs[0].TokenTypeHint != "refresh_token" || revs[1].TokenTypeHint != "access_token" {
-				t.Fatalf("want the refresh token, then the access token, revoked; traffic:%s", f.srv.Summary())
-			}
-			for _, rv := range revs {
-				if rv.Status != http.StatusOK || rv.ClientAuth != auth {
-					t.Errorf("a revocation failed or was authenticated other than with %s; traffic:%s", auth, f.srv.Summary())
-				}
-			}
-			if n := f.srv.GrantsRevoked(); n != 1 {
-				t.Errorf("GrantsRevoked = %d, want 1", n)
-			}
-			if !f.forgotten(t) {
-				t.Error("the tokens are still stored after logout")
-			}
-			if _, err := refresh(f.oauth2Config(), before.RefreshToken); oauthError(err) != "invalid_grant" {
-				t.Errorf("the revoked refresh token gave %v, want invalid_grant", err)
-			}
-			if st := f.callAPI(t, before.AccessToken); st != http.StatusUnauthorized {
-				t.Errorf("the API answered %d to the revoked access token, want 401", st)
-			}
-			if n := f.srv.ReuseDetections(); n != 0 {
-				t.Errorf("ReuseDetections = %d, want 0: the grant was revoked, not reused", n)
-			}
-			if r := f.freshtoken(t, "token"); r.code != 3 {
-				t.Errorf("token after logout: want exit 3 (log-in needed); got %v", r)
-			}
-		})
-	}
+		}
+		if n := f.srv.GrantsRevoked(); n != 1 {
+			t.Errorf("GrantsRevoked = %d, want 1", n)
+		}
+		if !f.forgotten(t) {
+			t.Error("the tokens are still stored after logout")
+		}
+		if _, err := refresh(f.oauth2Config(), before.RefreshToken); oauthError(err) != "invalid_grant" {
+			t.Errorf("the revoked refresh token gave %v, want invalid_grant", err)
+		}
+		if st := f.callAPI(t, before.AccessToken); st != http.StatusUnauthorized {
+			t.Errorf("the API answered %d to the revoked access token, want 401", st)
+		}
+		if n := f.srv.ReuseDetections(); n != 0 {
+			t.Errorf("ReuseDetections = %d, want 0: the grant was revoked, not reused", n)
+		}
+		if r := f.freshtoken(t, "token"); r.code != 3 {
+			t.Errorf("token after logout: want exit 3 (log-in needed); got %v", r)
+		}
+	})
 
 	t.Run("local", func(t *testing.T) {
 		t.Parallel()
