@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,9 +46,7 @@ func corpWorld(t *testing.T) (*world, *corpnet.CA, *corpnet.Proxy, func(caLine, 
 	write := func(caLine, topLevel string) {
 		conf := fmt.Sprintf("%s\n[store]\nurl = %q\n\n[env.dev]\nissuer = %q\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret_env = \"DEV_SECRET\"\nredirect_uri = \"http://127.0.0.1:%d/callback\"\n%s\n",
 			topLevel, "file://"+w.store, base, w.api, port, caLine)
-		if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		w.writeConfig(conf)
 	}
 	write("ca_file = "+fmt.Sprintf("%q", ca.File), "")
 	return w, ca, fwd, write

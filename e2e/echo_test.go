@@ -36,15 +36,8 @@ func TestLogsMaskTokensTheAPIEchoes(t *testing.T) {
 	defer echo.Close()
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
-	b, err := os.ReadFile(w.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := strings.Replace(string(b), fmt.Sprintf("api_url = %q", w.api),
-		fmt.Sprintf("api_url = %q\ntoken_url = %q", echo.URL+"/", w.api+"v2/token_endpoint"), 1)
-	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api),
+		fmt.Sprintf("api_url = %q\ntoken_url = %q", echo.URL+"/", w.api+"v2/token_endpoint"), 1))
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
 			logFile := filepath.Join(t.TempDir(), "debug.log")

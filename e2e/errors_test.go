@@ -112,7 +112,7 @@ func TestExitCodes(t *testing.T) {
 	if r := w.run("-e", "nope", "token"); r.code != 2 || !strings.Contains(r.stderr, `environment "nope" is not configured`) {
 		t.Fatalf("unknown env: exit %d %q", r.code, r.stderr)
 	}
-	os.WriteFile(w.config, []byte("[env.dev]\nprovider = \"freeagent\"\n"), 0o600)
+	w.writeConfig("[env.dev]\nprovider = \"freeagent\"\n")
 	if r := w.run("token"); r.code != 2 || !strings.Contains(r.stderr, "config.toml:1: env.dev.client_id: missing") {
 		t.Fatalf("bad config: exit %d %q", r.code, r.stderr)
 	}

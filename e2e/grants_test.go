@@ -25,14 +25,7 @@ func deviceWorld(t *testing.T) *world {
 func deviceWorldWith(t *testing.T, popts devprovider.Options) *world {
 	t.Helper()
 	w := newWorld(t, popts, "")
-	f, err := os.OpenFile(w.config, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString("grant = \"device_code\"\ndevice_auth_url = \"" + w.api + "v2/device_authorization\"\n"); err != nil {
-		t.Fatal(err)
-	}
+	w.writeConfig(w.readConfig() + "grant = \"device_code\"\ndevice_auth_url = \"" + w.api + "v2/device_authorization\"\n")
 	return w
 }
 
@@ -40,8 +33,10 @@ var codeLine = regexp.MustCompile(`enter the code ([A-Z]{4}-[A-Z]{4}):`)
 
 // startDeviceLogin starts `freshtoken login` with args and returns it with
 // the user code it printed, and a reader of the rest of its stderr.
-func (w *world) startDeviceLogin(ctx context.Context, args ...string) (*runningCmd, string) {
+func (w *world) startDeviceLogin(args ...string) (*runningCmd, string) {
 	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	w.t.Cleanup(cancel)
 	cmd := w.command(ctx, append([]string{"login", "--no-browser"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -67,9 +62,7 @@ func (w *world) startDeviceLogin(ctx context.Context, args ...string) (*runningC
 // tokens, with --debug, show no device code, token or client secret.
 func TestGrantLogsNeverContainSecrets(t *testing.T) {
 	w := deviceWorld(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	rc, code := w.startDeviceLogin(ctx, "--debug")
+	rc, code := w.startDeviceLogin("--debug")
 	if err := w.provider.DecideDevice(code, true); err != nil {
 		t.Fatal(err)
 	}
@@ -96,9 +89,7 @@ func TestGrantLogsNeverContainSecrets(t *testing.T) {
 // at once, storing nothing.
 func TestCtrlCStopsADeviceLogin(t *testing.T) {
 	w := deviceWorld(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	rc, _ := w.startDeviceLogin(ctx)
+	rc, _ := w.startDeviceLogin()
 	rc.cmd.Process.Signal(os.Interrupt)
 	if out := rc.wait(t, 130); !strings.Contains(out, "log-in abandoned") {
 		t.Fatalf("stderr %q; want it to say the log-in was abandoned", out)
@@ -133,12 +124,8 @@ func TestDeviceLoginThroughDiscovery(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second}, "")
 	conf := "[store]\nurl = \"file://" + w.store + "\"\n\n[env.dev]\nprovider = \"generic\"\napi_url = \"" + w.api +
 		"\"\nissuer = \"" + strings.TrimSuffix(w.api, "/") + "\"\ngrant = \"device_code\"\nclient_id = \"dev-client-id\"\nclient_secret_env = \"DEV_SECRET\"\n"
-	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	rc, code := w.startDeviceLogin(ctx)
+	w.writeConfig(conf)
+	rc, code := w.startDeviceLogin()
 	if err := w.provider.DecideDevice(code, true); err != nil {
 		t.Fatal(err)
 	}

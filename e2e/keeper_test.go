@@ -1,17 +1,14 @@
 package e2e_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,22 +36,14 @@ func TestKeepersKeepAnIdleGrantAlive(t *testing.T) {
 			const life = 2 * time.Second
 			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: life, RefreshesPerMinute: 1000}, tc.store(t), "")
 			w.login()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			var keepers []*exec.Cmd
+			var keepers []func() int
 			for range 2 {
-				k := w.command(ctx, "proxy", "--no-listen")
-				if err := k.Start(); err != nil {
-					t.Fatal(err)
-				}
-				keepers = append(keepers, k)
+				keepers = append(keepers, w.startDaemon("proxy", "--no-listen"))
 			}
 			const watched = 4 * life // four lifetimes: without the keepers the grant ends after one
 			time.Sleep(watched)
-			for _, k := range keepers {
-				k.Process.Signal(syscall.SIGTERM)
-				k.Wait()
-				if code := k.ProcessState.ExitCode(); code != 143 {
+			for _, stop := range keepers {
+				if code := stop(); code != 143 {
 					t.Errorf("a keeper exited %d after SIGTERM; want 143", code)
 				}
 			}
@@ -86,7 +75,7 @@ func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
 	if grant == "" {
 		w.login()
 	}
-	startKeeper(t, w)
+	w.startDaemon("proxy", "--no-listen")
 	testenv.WaitFor(t, "the keeper to write the token file", func() bool { _, err := os.Stat(tokenFile); return err == nil })
 	seen := map[string]bool{}
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
@@ -138,17 +127,11 @@ func TestAPersonIsToldWhenTheGrantEnds(t *testing.T) {
 	defer hook.Close()
 	told := filepath.Join(t.TempDir(), "told")
 	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 2 * time.Second}, "", "")
-	conf, err := os.ReadFile(w.config)
-	if err != nil {
-		t.Fatal(err)
-	}
 	notifyConf := fmt.Sprintf("[notify]\ncommand = %q\nwebhook = %q\n\n", `printf '%s|%s|%s\n' "$FRESHTOKEN_EVENT" "$FRESHTOKEN_ENV" "$FRESHTOKEN_MESSAGE" >>`+told, hook.URL)
-	if err := os.WriteFile(w.config, append([]byte(notifyConf), conf...), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	w.writeConfig(notifyConf + w.readConfig())
 	w.login()
 	w.provider.RevokeGrants()
-	startKeeper(t, w)
+	w.startDaemon("proxy", "--no-listen")
 	testenv.WaitFor(t, "the person to be told", func() bool { return posts.Load() > 0 })
 	data, err := os.ReadFile(told)
 	if err != nil {
@@ -166,16 +149,4 @@ func TestAPersonIsToldWhenTheGrantEnds(t *testing.T) {
 			t.Fatal("a secret was sent")
 		}
 	}
-}
-
-// startKeeper runs `freshtoken proxy --no-listen` for w until the test ends.
-func startKeeper(t *testing.T, w *world) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	keeper := w.command(ctx, "proxy", "--no-listen")
-	if err := keeper.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { keeper.Process.Signal(syscall.SIGTERM); keeper.Wait(); cancel() })
 }

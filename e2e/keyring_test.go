@@ -18,12 +18,19 @@ import (
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
-// keyringWorld is a world keeping its tokens in a private system keychain,
-// with its state folder (the renewal locks) of its own.
-func keyringWorld(t *testing.T, popts devprovider.Options) (*world, *keyringtest.Bus) {
+// privateKeychain starts a system keychain of the test's own, and gives the
+// test a state folder (the renewal locks) of its own.
+func privateKeychain(t *testing.T) *keyringtest.Bus {
 	t.Helper()
 	kr := keyringtest.Start(t)
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	return kr
+}
+
+// keyringWorld is a world keeping its tokens in a private system keychain.
+func keyringWorld(t *testing.T, popts devprovider.Options) (*world, *keyringtest.Bus) {
+	t.Helper()
+	kr := privateKeychain(t)
 	return newWorldWithStore(t, popts, "keyring://", ""), kr
 }
 
@@ -76,13 +83,13 @@ func TestKeychainLockedOrAbsent(t *testing.T) {
 				t.Errorf("%v without a keychain: exit %d, stderr %q; want 2 and one line saying so and what to do", args, r.code, r.stderr)
 			}
 		}
-		before, _ := os.ReadFile(w.config)
+		before := w.readConfig()
 		cmd := w.command(context.Background(), "init", "-e", "dev", "--client-secret-keyring")
 		cmd.Stdin = strings.NewReader("dev-client-secret\n")
 		if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "nothing was written") {
 			t.Errorf("init --client-secret-keyring without a keychain: %v, %s; want exit 2 saying nothing was written", err, out)
 		}
-		if after, _ := os.ReadFile(w.config); string(after) != string(before) {
+		if after := w.readConfig(); after != before {
 			t.Errorf("init changed the config though the keychain could not hold the secret:\n%s", after)
 		}
 		if r := w.run("status"); r.code != 2 || !strings.Contains(r.stdout, "no system keychain") {
@@ -109,8 +116,8 @@ func TestClientSecretFromTheKeychain(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("init --client-secret-keyring: %v\n%s", err, out)
 	}
-	conf, _ := os.ReadFile(w.config)
-	if !strings.Contains(string(conf), "client_secret_keyring = true") || strings.Contains(string(conf), "dev-client-secret") || strings.Contains(string(conf), "client_secret_env") {
+	conf := w.readConfig()
+	if !strings.Contains(conf, "client_secret_keyring = true") || strings.Contains(conf, "dev-client-secret") || strings.Contains(conf, "client_secret_env") {
 		t.Fatalf("the config after init --client-secret-keyring:\n%s", conf)
 	}
 	account := "client_secret:dev-client-id at " + w.api + "v2/token_endpoint"
@@ -138,7 +145,7 @@ func TestClientSecretFromTheKeychain(t *testing.T) {
 // keeps the export's client secret in the keychain, not in the file.
 func TestImportPostmanIntoTheKeychain(t *testing.T) {
 	w, _ := keyringWorld(t, devprovider.Options{AccessTTL: time.Hour})
-	os.WriteFile(w.config, []byte("[store]\nurl = \"keyring://\"\n"), 0o600)
+	w.writeConfig("[store]\nurl = \"keyring://\"\n")
 	export := filepath.Join(w.dir, "export.json")
 	os.WriteFile(export, fmt.Appendf(nil, `{"name": "my-freeagent", "values": [
 		{"key": "url", "value": %q, "enabled": true},
@@ -146,8 +153,8 @@ func TestImportPostmanIntoTheKeychain(t *testing.T) {
 		{"key": "client_secret", "value": "dev-client-secret", "enabled": true},
 		{"key": "refresh_token", "value": "not-yet-issued", "enabled": true}]}`, w.api), 0o600)
 	w.mustRun("import", "postman", export, "-e", "dev", "--client-secret-keyring")
-	conf, _ := os.ReadFile(w.config)
-	if !strings.Contains(string(conf), "client_secret_keyring = true") || strings.Contains(string(conf), "dev-client-secret") {
+	conf := w.readConfig()
+	if !strings.Contains(conf, "client_secret_keyring = true") || strings.Contains(conf, "dev-client-secret") {
 		t.Fatalf("the config after import --client-secret-keyring:\n%s", conf)
 	}
 	if status := w.mustRun("status").stdout; !strings.Contains(status, `account "dev"`) || !strings.Contains(status, `account "client_secret:dev-client-id at `+w.api+`v2/token_endpoint"`) {
@@ -167,8 +174,7 @@ func TestImportPostmanIntoTheKeychain(t *testing.T) {
 // no log-in), leaves nothing in the old store, and points [store] url at
 // the new one.
 func TestMigrateBetweenStores(t *testing.T) {
-	kr := keyringtest.Start(t)
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	kr := privateKeychain(t)
 	srv := redistest.Start(t)
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
@@ -182,8 +188,8 @@ func TestMigrateBetweenStores(t *testing.T) {
 		if !strings.Contains(r.stdout, "dev: moved to ") {
 			t.Fatalf("migrate --to %s said %q", to.url, r.stdout)
 		}
-		conf, _ := os.ReadFile(w.config)
-		if !strings.Contains(string(conf), fmt.Sprintf("url = %q", to.url)) {
+		conf := w.readConfig()
+		if !strings.Contains(conf, fmt.Sprintf("url = %q", to.url)) {
 			t.Fatalf("after migrate --to %s the config reads:\n%s", to.url, conf)
 		}
 		if got := w.mustRun("token").stdout; got != token {
@@ -214,8 +220,7 @@ func TestMigrateBetweenStores(t *testing.T) {
 func TestMigrateKilledAtEveryStepLosesNothing(t *testing.T) {
 	for _, step := range []string{"copied", "verified", "deleted", "moved"} {
 		t.Run(step, func(t *testing.T) {
-			keyringtest.Start(t)
-			t.Setenv("XDG_STATE_HOME", t.TempDir())
+			privateKeychain(t)
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 			w.login()
 			w.mustRun("token", "--force") // a rotated refresh token, which only the store holds
@@ -224,8 +229,8 @@ func TestMigrateKilledAtEveryStepLosesNothing(t *testing.T) {
 			// Before the run again, whichever store the config names has
 			// the grant, or the other has it and the run again moves it.
 			w.mustRun("store", "migrate", "--to", "keyring://")
-			conf, _ := os.ReadFile(w.config)
-			if !strings.Contains(string(conf), `url = "keyring://"`) {
+			conf := w.readConfig()
+			if !strings.Contains(conf, `url = "keyring://"`) {
 				t.Fatalf("after the run again the config reads:\n%s", conf)
 			}
 			if _, err := os.Stat(w.storeFile()); !os.IsNotExist(err) {
@@ -244,8 +249,7 @@ func TestMigrateKilledAtEveryStepLosesNothing(t *testing.T) {
 // random point of it (inside a keychain write included) and then running it
 // again: the grant is never lost, and never renewed or logged in again.
 func TestMigrationsKilledAtRandomNeverLoseTheGrant(t *testing.T) {
-	keyringtest.Start(t)
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	privateKeychain(t)
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
 	token := w.mustRun("token").stdout
@@ -256,17 +260,8 @@ func TestMigrationsKilledAtRandomNeverLoseTheGrant(t *testing.T) {
 	killed := 0
 	for i := range 30 {
 		to := stores[(i+1)%2]
-		cmd := w.command(context.Background(), "store", "migrate", "--to", to)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(rand.N(took))
-		if cmd.Process.Signal(syscall.SIGKILL) == nil {
-			if err := cmd.Wait(); err != nil && strings.Contains(err.Error(), "killed") {
-				killed++
-			}
-		} else {
-			cmd.Wait()
+		if w.killAfter(rand.N(took), "store", "migrate", "--to", to) {
+			killed++
 		}
 		w.mustRun("store", "migrate", "--to", to)
 		if got := w.mustRun("token").stdout; got != token {

@@ -15,6 +15,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,6 +185,61 @@ func (w *world) login(extra ...string) result {
 		w.t.Fatalf("login: exit %d: %s", r.code, r.stderr)
 	}
 	return r
+}
+
+// startDaemon starts freshtoken with args, to run until stop, or the end of
+// the test, sends it SIGTERM; stop waits for it and returns its exit code.
+func (w *world) startDaemon(args ...string) (stop func() int) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	cmd := w.command(ctx, args...)
+	if err := cmd.Start(); err != nil {
+		cancel()
+		w.t.Fatal(err)
+	}
+	stop = sync.OnceValue(func() int {
+		defer cancel()
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		return cmd.ProcessState.ExitCode()
+	})
+	w.t.Cleanup(func() { stop() })
+	return stop
+}
+
+// killAfter starts freshtoken with args, sends it SIGKILL after d, and says
+// whether that killed it, rather than finding it already ended.
+func (w *world) killAfter(d time.Duration, args ...string) bool {
+	w.t.Helper()
+	cmd := w.command(context.Background(), args...)
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	time.Sleep(d)
+	if cmd.Process.Signal(syscall.SIGKILL) != nil {
+		cmd.Wait()
+		return false
+	}
+	err := cmd.Wait()
+	return err != nil && strings.Contains(err.Error(), "killed")
+}
+
+// readConfig returns the world's config file.
+func (w *world) readConfig() string {
+	w.t.Helper()
+	b, err := os.ReadFile(w.config)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return string(b)
+}
+
+// writeConfig replaces the world's config file with conf.
+func (w *world) writeConfig(conf string) {
+	w.t.Helper()
+	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 func (w *world) storeFile() string { return filepath.Join(w.store, "dev.json") }

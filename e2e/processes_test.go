@@ -8,12 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
-	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -26,8 +24,7 @@ func TestManyProcessesAtExpiryRefreshOnce(t *testing.T) {
 	t.Run("file store", func(t *testing.T) { manyProcessesAtExpiry(t, "", "dev.json") })
 	t.Run("redis store", func(t *testing.T) { manyProcessesAtExpiry(t, redistest.Start(t).URL, "(key freshtoken:dev)") })
 	t.Run("keyring store", func(t *testing.T) {
-		keyringtest.Start(t)
-		t.Setenv("XDG_STATE_HOME", t.TempDir())
+		privateKeychain(t)
 		manyProcessesAtExpiry(t, "keyring://", `system keychain (Secret Service) (service "freshtoken", account "dev")`)
 	})
 }
@@ -114,17 +111,8 @@ func TestKilledRenewalsNeverLoseTheGrant(t *testing.T) {
 	st := filestore.New(w.store)
 	killed := 0
 	for i := range 40 {
-		cmd := w.command(context.Background(), "token", "--force")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(rand.IntN(15_000)) * time.Microsecond)
-		if cmd.Process.Signal(syscall.SIGKILL) == nil {
-			if err := cmd.Wait(); err != nil && strings.Contains(err.Error(), "killed") {
-				killed++
-			}
-		} else {
-			cmd.Wait()
+		if w.killAfter(time.Duration(rand.IntN(15_000))*time.Microsecond, "token", "--force") {
+			killed++
 		}
 		if _, err := st.Load(context.Background(), "dev"); err != nil {
 			t.Fatalf("after kill %d the store is unreadable: %v", i, err)

@@ -77,14 +77,7 @@ func TestEncodedSecretsNeverShow(t *testing.T) {
 // the client secret comes from.
 func setSecretSource(t *testing.T, w *world, line string) {
 	t.Helper()
-	b, err := os.ReadFile(w.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := strings.Replace(string(b), `client_secret_env = "DEV_SECRET"`, line, 1)
-	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	w.writeConfig(strings.Replace(w.readConfig(), `client_secret_env = "DEV_SECRET"`, line, 1))
 }
 
 // encodedForms are the ways the secrets could be written, by name: raw,

@@ -18,42 +18,21 @@ import (
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
-// gate holds the provider's answer to the next refresh until the test lets
-// it go, so that a signal or a closed pipe arrives at the worst moment: the
-// refresh token is about to be rotated and the answer is not yet stored.
+// gate holds the provider's answer to the next token request of one grant
+// type until the test lets it go, so that a signal or a closed pipe arrives
+// at the worst moment: a refresh token is about to be rotated, or a device
+// code spent, and the answer is not yet stored.
 type gate struct {
-	armed   atomic.Bool
-	arrived chan struct{}
-	release chan struct{}
+	grantType string
+	armed     atomic.Bool
+	arrived   chan struct{}
+	release   chan struct{}
 }
 
-func newGate() *gate {
-	return &gate{arrived: make(chan struct{}, 1), release: make(chan struct{})}
-}
-
-func (g *gate) onTokenRequest(grantType string) {
-	if grantType == "refresh_token" && g.armed.CompareAndSwap(true, false) {
-		g.arrived <- struct{}{}
-		<-g.release
-	}
-}
-
-// wait blocks until the held refresh has arrived.
-func (g *gate) wait(t *testing.T) {
-	t.Helper()
-	select {
-	case <-g.arrived:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the refresh never reached the provider")
-	}
-}
-
-// strictWorld is a world whose provider revokes the whole grant when a
-// rotated-out refresh token comes back, with a gate on its next refresh.
-func strictWorld(t *testing.T) (*world, *gate) {
-	g := newGate()
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
-	w.login()
+// newGate makes a gate, not yet armed, for requests of grantType; it lets
+// any held request go when the test ends.
+func newGate(t *testing.T, grantType string) *gate {
+	g := &gate{grantType: grantType, arrived: make(chan struct{}, 1), release: make(chan struct{})}
 	t.Cleanup(func() {
 		select {
 		case <-g.release:
@@ -61,6 +40,32 @@ func strictWorld(t *testing.T) (*world, *gate) {
 			close(g.release)
 		}
 	})
+	return g
+}
+
+func (g *gate) onTokenRequest(grantType string) {
+	if grantType == g.grantType && g.armed.CompareAndSwap(true, false) {
+		g.arrived <- struct{}{}
+		<-g.release
+	}
+}
+
+// wait blocks until the held request has arrived.
+func (g *gate) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the %s request never reached the provider", g.grantType)
+	}
+}
+
+// strictWorld is a world whose provider revokes the whole grant when a
+// rotated-out refresh token comes back, with a gate on its next refresh.
+func strictWorld(t *testing.T) (*world, *gate) {
+	g := newGate(t, "refresh_token")
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
+	w.login()
 	g.armed.Store(true)
 	return w, g
 }
@@ -130,6 +135,40 @@ func TestClosedPipeKeepsTheGrant(t *testing.T) {
 			}
 			grantKept(t, w, before)
 		})
+	}
+}
+
+// TestClosedTerminalDuringTheApprovedPoll: the terminal closes (SIGHUP)
+// while the poll that the provider answers with tokens is in flight. The
+// device code is spent once the provider answers, so the answer is stored
+// before freshtoken exits 129.
+func TestClosedTerminalDuringTheApprovedPoll(t *testing.T) {
+	g := newGate(t, "urn:ietf:params:oauth:grant-type:device_code")
+	w := deviceWorldWith(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second, OnTokenRequest: g.onTokenRequest})
+	rc, code := w.startDeviceLogin()
+	if err := w.provider.DecideDevice(code, true); err != nil {
+		t.Fatal(err)
+	}
+	g.armed.Store(true)
+	g.wait(t)
+	rc.cmd.Process.Signal(syscall.SIGHUP)
+	for { // freshtoken says what it waits for while the answer is held
+		line, err := rc.rd.ReadString('\n')
+		rc.stderr.WriteString(line)
+		if strings.Contains(line, "Ctrl-C again abandons it") {
+			break
+		}
+		if err != nil {
+			t.Fatalf("freshtoken did not say it waits for the answer: %v\n%s", err, rc.stderr.String())
+		}
+	}
+	close(g.release)
+	if out := rc.wait(t, 129); !strings.Contains(out, "interrupted") {
+		t.Fatalf("stderr %q; want it to say it was interrupted", out)
+	}
+	w.mustRun("get", "/v2/users/me")
+	if st := w.provider.Stats(); st.DeviceLogins != 1 || st.Refreshes != 0 {
+		t.Fatalf("provider saw %+v; want the device log-in's tokens stored and used", st)
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -257,13 +256,7 @@ func (w *world) proxyOfAnotherConfig(conf, addr string) string {
 	if err := os.WriteFile(other, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	proxyCmd := w.command(ctx, "--config", other, "proxy", "--listen", addr)
-	if err := proxyCmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxyCmd.Process.Signal(syscall.SIGTERM); proxyCmd.Wait(); cancel() })
+	w.startDaemon("--config", other, "proxy", "--listen", addr)
 	base := "http://" + addr
 	testenv.WaitFor(t, "the other proxy to listen", func() bool {
 		resp, err := http.Get(base + "/")
@@ -279,13 +272,10 @@ func (w *world) proxyOfAnotherConfig(conf, addr string) string {
 // redirect_uri.
 func (w *world) redirectAddr() (conf, addr string) {
 	w.t.Helper()
-	b, err := os.ReadFile(w.config)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	m := regexp.MustCompile(`redirect_uri = "http://(127\.0\.0\.1:\d+)/callback"`).FindStringSubmatch(string(b))
+	conf = w.readConfig()
+	m := regexp.MustCompile(`redirect_uri = "http://(127\.0\.0\.1:\d+)/callback"`).FindStringSubmatch(conf)
 	if m == nil {
 		w.t.Fatal("no redirect_uri in the world's config")
 	}
-	return string(b), m[1]
+	return conf, m[1]
 }
