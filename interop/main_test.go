@@ -22,6 +22,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/interop/authserver"
+	"github.com/freshtoken/freshtoken/interop/internal/traffic"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -80,6 +81,7 @@ type provider interface {
 	APIURL() string
 	Summary() string   // the token endpoint's traffic, for failure messages
 	Secrets() []string // every secret it issued or received
+	TokenRequests() []traffic.TokenRequest
 }
 
 // harness runs freshtoken as its users do, against one provider: a TOML
@@ -542,12 +544,20 @@ func checkMe(t *testing.T, body, subject, clientID string) {
 // request, or saw a client authenticate other than as configured.
 func (f *fixture) checkClean(t *testing.T) {
 	t.Helper()
-	if n := f.srv.GrantsRevoked(); n != 0 {
-		t.Errorf("fosite revoked a grant %d time(s): a refresh token was spent twice; token endpoint traffic:%s", n, f.srv.Summary())
+	f.checkTraffic(t, f.clientAuth, f.srv.GrantsRevoked())
+}
+
+// checkTraffic fails the test if the provider saw a refresh token spent
+// twice (reuses is how many times), refused a token request, or saw the
+// client authenticate other than with clientAuth.
+func (h *harness) checkTraffic(t *testing.T, clientAuth string, reuses int) {
+	t.Helper()
+	if reuses != 0 {
+		t.Errorf("the provider saw a refresh token spent twice %d time(s) and ended the grant; token endpoint traffic:%s", reuses, h.p.Summary())
 	}
-	for _, r := range f.srv.TokenRequests() {
-		if r.Status != http.StatusOK || r.ClientAuth != f.clientAuth {
-			t.Errorf("a token request failed or used the wrong client authentication (want %s); token endpoint traffic:%s", f.clientAuth, f.srv.Summary())
+	for _, r := range h.p.TokenRequests() {
+		if r.Status != http.StatusOK || r.ClientAuth != clientAuth {
+			t.Errorf("a token request failed or used the wrong client authentication (want %s); token endpoint traffic:%s", clientAuth, h.p.Summary())
 			break
 		}
 	}

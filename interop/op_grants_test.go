@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/interop/internal/traffic"
 	"github.com/freshtoken/freshtoken/interop/oidcop"
 )
 
@@ -121,8 +122,8 @@ func (f *opFixture) startDeviceLogin(t *testing.T) *deviceLogin {
 }
 
 // devicePolls returns the device grant's polls the provider received.
-func (f *opFixture) devicePolls() []oidcop.TokenRequest {
-	var polls []oidcop.TokenRequest
+func (f *opFixture) devicePolls() []traffic.TokenRequest {
+	var polls []traffic.TokenRequest
 	for _, r := range f.srv.TokenRequests() {
 		if r.GrantType == oidcop.GrantDeviceCode {
 			polls = append(polls, r)

@@ -134,15 +134,7 @@ func (f *opFixture) checkMe(t *testing.T, body string) {
 // token request, or saw the client authenticate other than as configured.
 func (f *opFixture) checkClean(t *testing.T) {
 	t.Helper()
-	if n := f.srv.ReuseDetections(); n != 0 {
-		t.Errorf("the provider saw a refresh token spent twice %d time(s); traffic:%s", n, f.srv.Summary())
-	}
-	for _, r := range f.srv.TokenRequests() {
-		if r.Status != http.StatusOK || r.ClientAuth != f.clientAuth {
-			t.Errorf("a token request failed or used the wrong client authentication (want %s); traffic:%s", f.clientAuth, f.srv.Summary())
-			break
-		}
-	}
+	f.checkTraffic(t, f.clientAuth, f.srv.ReuseDetections())
 }
 
 // checkAuthorization checks the one authorisation request.

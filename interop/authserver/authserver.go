@@ -15,11 +15,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +25,8 @@ import (
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/storage"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/freshtoken/freshtoken/interop/internal/traffic"
 )
 
 // Paths the server answers on.
@@ -65,36 +64,20 @@ type Options struct {
 	AccessTokenLifetime time.Duration
 }
 
-// Issued is one successful answer of the token endpoint.
-type Issued struct {
-	GrantType    string
-	AccessToken  string
-	RefreshToken string
-}
-
-// TokenRequest is one request to the token endpoint, whatever its outcome.
-type TokenRequest struct {
-	GrantType  string
-	ClientAuth string // "basic", "body", or "none": how the request carried the client secret
-	Status     int
-	Error      string // the OAuth error code of a refused request
-}
-
 // Server is a running authorization server and protected API on 127.0.0.1.
 type Server struct {
 	// URL is the server's root, without a trailing slash.
 	URL string
 
+	// Log has what the server saw: authorisation and token requests, the
+	// tokens it issued, and the secrets it issued or received.
+	traffic.Log
+
 	provider fosite.OAuth2Provider
 	store    *revocationRecorder
 	http     *httptest.Server
 
-	mu          sync.Mutex
-	secrets     []string
-	authorizes  []url.Values
-	requests    []TokenRequest
-	issued      []Issued
-	apiStatuses []int
+	apiStatuses traffic.List[int]
 }
 
 // New starts a server for t, closed when t ends.
@@ -167,9 +150,7 @@ func (s *Server) APIURL() string { return s.URL + APIPath }
 // ones (no PKCE, plain PKCE, unknown redirect URI) with an error redirect.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	s.mu.Lock()
-	s.authorizes = append(s.authorizes, r.URL.Query())
-	s.mu.Unlock()
+	s.AddAuthorization(r.URL.Query())
 	ar, err := s.provider.NewAuthorizeRequest(ctx, r)
 	if err != nil {
 		s.provider.WriteAuthorizeError(ctx, w, ar, err)
@@ -183,24 +164,22 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteAuthorizeError(ctx, w, ar, err)
 		return
 	}
-	s.mu.Lock()
-	s.secrets = append(s.secrets, resp.GetCode())
-	s.mu.Unlock()
+	s.AddSecrets(resp.GetCode())
 	s.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.ParseForm()
-	req := TokenRequest{GrantType: r.PostForm.Get("grant_type"), ClientAuth: clientAuth(r)}
-	var issued *Issued
+	req := traffic.TokenRequest{Time: time.Now(), GrantType: r.PostForm.Get("grant_type"), ClientAuth: clientAuth(r)}
+	var issued traffic.Issued
 	ar, err := s.provider.NewAccessRequest(ctx, r, &fosite.DefaultSession{})
 	if err == nil {
 		var resp fosite.AccessResponder
 		resp, err = s.provider.NewAccessResponse(ctx, ar)
 		if err == nil {
 			refresh, _ := resp.GetExtra("refresh_token").(string)
-			issued = &Issued{GrantType: req.GrantType, AccessToken: resp.GetAccessToken(), RefreshToken: refresh}
+			issued = traffic.Issued{GrantType: req.GrantType, AccessToken: resp.GetAccessToken(), RefreshToken: refresh}
 			s.provider.WriteAccessResponse(ctx, w, ar, resp)
 		}
 	}
@@ -211,18 +190,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	} else {
 		req.Status = http.StatusOK
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = append(s.requests, req)
 	for _, k := range []string{"code", "code_verifier", "refresh_token", "client_secret"} {
-		if v := r.PostForm.Get(k); v != "" {
-			s.secrets = append(s.secrets, v)
-		}
+		s.AddSecrets(r.PostForm.Get(k))
 	}
-	if issued != nil {
-		s.issued = append(s.issued, *issued)
-		s.secrets = append(s.secrets, issued.AccessToken, issued.RefreshToken)
-	}
+	s.AddSecrets(issued.AccessToken, issued.RefreshToken)
+	s.AddTokenRequest(req, issued)
 }
 
 // clientAuth says how a token request, its form parsed, carried its client
@@ -247,9 +219,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusUnauthorized
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
-	s.mu.Lock()
-	s.apiStatuses = append(s.apiStatuses, status)
-	s.mu.Unlock()
+	s.apiStatuses.Add(status)
 	w.WriteHeader(status)
 	if err != nil {
 		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_token"})
@@ -277,63 +247,12 @@ func (s *Server) RevokeAccessToken(t testing.TB, accessToken string) {
 	}
 }
 
-// Secrets returns every secret the server issued or received: codes, PKCE
-// verifiers, access and refresh tokens, client secrets sent in a body.
-func (s *Server) Secrets() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.secrets...)
-}
-
-// Authorizations returns the query of every request to the authorize endpoint.
-func (s *Server) Authorizations() []url.Values {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]url.Values(nil), s.authorizes...)
-}
-
-// TokenRequests returns every request the token endpoint received, in order.
-func (s *Server) TokenRequests() []TokenRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]TokenRequest(nil), s.requests...)
-}
-
 // RefreshGrants counts the refresh_token grant requests received,
 // successful or not.
-func (s *Server) RefreshGrants() int {
-	n := 0
-	for _, r := range s.TokenRequests() {
-		if r.GrantType == "refresh_token" {
-			n++
-		}
-	}
-	return n
-}
-
-// Issued returns every successful token endpoint answer, in order.
-func (s *Server) Issued() []Issued {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Issued(nil), s.issued...)
-}
-
-// LastIssued is the most recent successful token endpoint answer.
-func (s *Server) LastIssued(t testing.TB) Issued {
-	t.Helper()
-	all := s.Issued()
-	if len(all) == 0 {
-		t.Fatal("the server has issued no tokens")
-	}
-	return all[len(all)-1]
-}
+func (s *Server) RefreshGrants() int { return s.TokenRequestsFor("refresh_token") }
 
 // APIStatuses returns the status of every answer of the protected API.
-func (s *Server) APIStatuses() []int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]int(nil), s.apiStatuses...)
-}
+func (s *Server) APIStatuses() []int { return s.apiStatuses.All() }
 
 // GrantsRevoked counts the grants fosite revoked on its own, each time it
 // saw a refresh token (or an authorization code) presented twice. Routine
@@ -342,16 +261,6 @@ func (s *Server) GrantsRevoked() int {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
 	return s.store.refreshRevocations
-}
-
-// Summary describes the token endpoint's traffic, for failure messages.
-func (s *Server) Summary() string {
-	var b strings.Builder
-	for i, r := range s.TokenRequests() {
-		b.WriteString("\n  ")
-		fmt.Fprintf(&b, "%d %s auth=%s status=%d %s", i+1, r.GrantType, r.ClientAuth, r.Status, r.Error)
-	}
-	return b.String()
 }
 
 // revocationRecorder counts the grant revocations fosite's handlers ask

@@ -25,7 +25,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +33,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/freshtoken/freshtoken/interop/internal/traffic"
 )
 
 // Paths the server answers on; the first five are op's defaults.
@@ -111,15 +112,6 @@ type Options struct {
 	PollInterval time.Duration
 }
 
-// TokenRequest is one request to the token endpoint, whatever its outcome.
-type TokenRequest struct {
-	Time       time.Time
-	GrantType  string
-	ClientAuth string // "basic", "body", "none" or "private_key_jwt": how the client authenticated
-	Status     int
-	Error      string // the OAuth error code of a refused request
-}
-
 // Revocation is one request to the revocation endpoint.
 type Revocation struct {
 	TokenTypeHint string
@@ -127,28 +119,22 @@ type Revocation struct {
 	Status        int
 }
 
-// Issued is one successful answer of the token endpoint.
-type Issued struct {
-	GrantType    string
-	AccessToken  string
-	RefreshToken string
-}
-
 // Server is a running OpenID provider and protected API on 127.0.0.1.
 type Server struct {
 	// URL is the issuer: the server's root, without a trailing slash.
 	URL string
 
+	// Log has what the provider saw: authorisation and token requests, the
+	// tokens it issued, and the secrets it issued or received.
+	traffic.Log
+
 	provider *op.Provider
 	storage  *storage
 	http     *httptest.Server
 
+	revocations traffic.List[Revocation]
+
 	mu                   sync.Mutex
-	secrets              []string
-	authorizations       []url.Values
-	requests             []TokenRequest
-	issued               []Issued
-	revocations          []Revocation
 	discoveries          int
 	deviceAuthorizations int
 }
@@ -249,14 +235,12 @@ func (s *Server) frontDoor(next http.Handler) http.Handler {
 			}
 			return
 		case r.Method == http.MethodGet && path == AuthorizePath:
-			s.mu.Lock()
-			s.authorizations = append(s.authorizations, r.URL.Query())
-			s.mu.Unlock()
+			s.AddAuthorization(r.URL.Query())
 		case r.Method == http.MethodGet && path == AuthorizePath+"/callback":
 			rec := &recorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
 			if loc, err := url.Parse(rec.Header().Get("Location")); err == nil && loc.Query().Get("code") != "" {
-				s.addSecrets(loc.Query().Get("code"))
+				s.AddSecrets(loc.Query().Get("code"))
 			}
 			return
 		case r.Method == http.MethodPost && (path == TokenPath || path == RevokePath || path == DevicePath):
@@ -277,11 +261,11 @@ func (s *Server) clientEndpoint(w http.ResponseWriter, r *http.Request, next htt
 	method, clientID := clientAuth(r)
 	if _, pass, ok := r.BasicAuth(); ok {
 		if p, err := url.QueryUnescape(pass); err == nil {
-			s.addSecrets(p)
+			s.AddSecrets(p)
 		}
 	}
 	for _, k := range []string{"code", "code_verifier", "refresh_token", "client_secret", "client_assertion", "device_code", "token"} {
-		s.addSecrets(form.Get(k))
+		s.AddSecrets(form.Get(k))
 	}
 	rec := &recorder{ResponseWriter: w, body: &bytes.Buffer{}}
 	if c, ok := s.storage.clients[clientID]; ok && clientAuthNames[c.Client.AuthMethod] != method {
@@ -301,27 +285,19 @@ func (s *Server) clientEndpoint(w http.ResponseWriter, r *http.Request, next htt
 		DeviceCode   string `json:"device_code"`
 	}
 	json.Unmarshal(rec.body.Bytes(), &answer)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.AddSecrets(answer.AccessToken, answer.RefreshToken, answer.DeviceCode)
 	switch r.URL.Path {
 	case TokenPath:
 		grantType := form.Get("grant_type")
-		s.requests = append(s.requests, TokenRequest{
-			Time: time.Now(), GrantType: grantType, ClientAuth: method, Status: rec.status(), Error: answer.Error,
-		})
-		if rec.status() == http.StatusOK {
-			s.issued = append(s.issued, Issued{GrantType: grantType, AccessToken: answer.AccessToken, RefreshToken: answer.RefreshToken})
-		}
+		s.AddTokenRequest(traffic.TokenRequest{Time: time.Now(), GrantType: grantType, ClientAuth: method, Status: rec.status(), Error: answer.Error},
+			traffic.Issued{GrantType: grantType, AccessToken: answer.AccessToken, RefreshToken: answer.RefreshToken})
 	case RevokePath:
-		s.revocations = append(s.revocations, Revocation{TokenTypeHint: form.Get("token_type_hint"), ClientAuth: method, Status: rec.status()})
+		s.revocations.Add(Revocation{TokenTypeHint: form.Get("token_type_hint"), ClientAuth: method, Status: rec.status()})
 	case DevicePath:
 		if rec.status() == http.StatusOK {
+			s.mu.Lock()
 			s.deviceAuthorizations++
-		}
-	}
-	for _, v := range []string{answer.AccessToken, answer.RefreshToken, answer.DeviceCode} {
-		if v != "" {
-			s.secrets = append(s.secrets, v)
+			s.mu.Unlock()
 		}
 	}
 }
@@ -380,16 +356,6 @@ func (r *recorder) status() int {
 		return http.StatusOK
 	}
 	return r.code
-}
-
-func (s *Server) addSecrets(values ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, v := range values {
-		if v != "" {
-			s.secrets = append(s.secrets, v)
-		}
-	}
 }
 
 // login is the login step op sends the browser to: the user logs in as
@@ -484,64 +450,8 @@ func (s *Server) DeviceAuthorizations() int {
 	return s.deviceAuthorizations
 }
 
-// Secrets returns every secret the server issued or received: codes, PKCE
-// verifiers, device codes, access and refresh tokens, client secrets and
-// client assertions.
-func (s *Server) Secrets() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.secrets)
-}
-
-// Authorizations returns the query of every authorization request.
-func (s *Server) Authorizations() []url.Values {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.authorizations)
-}
-
-// TokenRequests returns every request the token endpoint received, in order.
-func (s *Server) TokenRequests() []TokenRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
-
-// TokenRequestsFor counts the token requests of one grant type, successful
-// or not.
-func (s *Server) TokenRequestsFor(grantType string) int {
-	n := 0
-	for _, r := range s.TokenRequests() {
-		if r.GrantType == grantType {
-			n++
-		}
-	}
-	return n
-}
-
-// Issued returns every successful token endpoint answer, in order.
-func (s *Server) Issued() []Issued {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.issued)
-}
-
-// LastIssued is the most recent successful token endpoint answer.
-func (s *Server) LastIssued(t testing.TB) Issued {
-	t.Helper()
-	all := s.Issued()
-	if len(all) == 0 {
-		t.Fatal("the provider has issued no tokens")
-	}
-	return all[len(all)-1]
-}
-
 // Revocations returns every request to the revocation endpoint, in order.
-func (s *Server) Revocations() []Revocation {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.revocations)
-}
+func (s *Server) Revocations() []Revocation { return s.revocations.All() }
 
 // GrantsRevoked counts the grants ended through the revocation endpoint.
 func (s *Server) GrantsRevoked() int {
@@ -569,9 +479,7 @@ func (s *Server) DiscoveryFetches() int {
 // failure messages.
 func (s *Server) Summary() string {
 	var b strings.Builder
-	for i, r := range s.TokenRequests() {
-		fmt.Fprintf(&b, "\n  %d %s %s auth=%s status=%d %s", i+1, r.Time.Format("15:04:05.000"), r.GrantType, r.ClientAuth, r.Status, r.Error)
-	}
+	b.WriteString(s.Log.Summary())
 	for _, r := range s.Revocations() {
 		fmt.Fprintf(&b, "\n  revoke %s auth=%s status=%d", r.TokenTypeHint, r.ClientAuth, r.Status)
 	}
