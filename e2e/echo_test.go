@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -40,14 +38,12 @@ func TestLogsMaskTokensTheAPIEchoes(t *testing.T) {
 		fmt.Sprintf("api_url = %q\ntoken_url = %q", echo.URL+"/", w.api+"v2/token_endpoint"), 1))
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
-			logFile := filepath.Join(t.TempDir(), "debug.log")
 			before := followed.Load()
-			r := w.mustRun("--debug", "--log-format", format, "--log-file", logFile, "get", "/v2/company")
-			logs, err := os.ReadFile(logFile)
-			if err != nil {
-				t.Fatal(err)
+			r, logs := w.runLogging("--debug", "--log-format", format, "get", "/v2/company")
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
-			all := r.stderr + string(logs)
+			all := r.stderr + logs
 			if followed.Load() == before || !strings.Contains(all, "echoed=") {
 				t.Fatalf("the echoing redirect was not followed and logged; the test would prove nothing\n%s", all)
 			}

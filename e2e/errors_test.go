@@ -276,7 +276,6 @@ func TestDebugLogsNeverContainSecrets(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, "")
-			logFile := w.dir + "/debug.log"
 			flags := []string{"--debug", "--log-format", format}
 			var stderr strings.Builder
 			stderr.WriteString(w.login(flags...).stderr)
@@ -289,9 +288,11 @@ func TestDebugLogsNeverContainSecrets(t *testing.T) {
 			stderr.WriteString(w.mustRun(append(flags, "get", "/v2/users/me")...).stderr)
 			w.provider.Fault(devprovider.FaultInvalidGrant, 1)
 			stderr.WriteString(w.run(append(flags, "token", "--force")...).stderr)
-			w.mustRun(append(flags, "--log-file", logFile, "token", "--force")...)
-			logged, _ := os.ReadFile(logFile)
-			all := stderr.String() + string(logged)
+			r, logged := w.runLogging(append(flags, "token", "--force")...)
+			if r.code != 0 {
+				t.Fatalf("token --force with a log file: exit %d: %s", r.code, r.stderr)
+			}
+			all := stderr.String() + logged
 			for _, want := range []string{"expiry check", "half the lifetime, as it is shorter than twice refresh_before", "refresh request", "tokens saved", "api request", "code exchange", "401 from the API"} {
 				if !strings.Contains(all, want) {
 					t.Fatalf("the debug log lacks %q; is it logging at all?\n%s", want, all)

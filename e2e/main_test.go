@@ -207,6 +207,19 @@ func (w *world) startDaemon(args ...string) (stop func() int) {
 	return stop
 }
 
+// runLogging runs freshtoken with args and a --log-file of its own, and
+// returns its result and what it wrote to the log file.
+func (w *world) runLogging(args ...string) (result, string) {
+	w.t.Helper()
+	logFile := filepath.Join(w.t.TempDir(), "debug.log")
+	r := w.run(append([]string{"--log-file", logFile}, args...)...)
+	logs, err := os.ReadFile(logFile)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return r, string(logs)
+}
+
 // killAfter starts freshtoken with args, sends it SIGKILL after d, and says
 // whether that killed it, rather than finding it already ended.
 func (w *world) killAfter(d time.Duration, args ...string) bool {

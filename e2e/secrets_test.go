@@ -46,14 +46,9 @@ func TestEncodedSecretsNeverShow(t *testing.T) {
 					code int
 				}{{devprovider.FaultEcho, 1, 2}, {devprovider.FaultEchoText, 4, 5}} {
 					t.Run(format+"/"+string(fault.kind), func(t *testing.T) {
-						logFile := filepath.Join(t.TempDir(), "debug.log")
 						w.provider.Fault(fault.kind, fault.n)
-						r := w.run("--debug", "--log-format", format, "--log-file", logFile, "token", "--force")
-						logs, err := os.ReadFile(logFile)
-						if err != nil {
-							t.Fatal(err)
-						}
-						all := r.stdout + r.stderr + string(logs)
+						r, logs := w.runLogging("--debug", "--log-format", format, "token", "--force")
+						all := r.stdout + r.stderr + logs
 						if r.code != fault.code || !strings.Contains(all, "could not process") {
 							t.Fatalf("exit %d, want %d with the provider's quote shown; stderr %s\nlog:\n%s", r.code, fault.code, r.stderr, logs)
 						}
