@@ -1,12 +1,7 @@
 package e2e_test
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -32,30 +27,11 @@ func deviceWorldWith(t *testing.T, popts devprovider.Options) *world {
 var codeLine = regexp.MustCompile(`enter the code ([A-Z]{4}-[A-Z]{4}):`)
 
 // startDeviceLogin starts `freshtoken login` with args and returns it with
-// the user code it printed, and a reader of the rest of its stderr.
-func (w *world) startDeviceLogin(args ...string) (*runningCmd, string) {
+// the user code it printed.
+func (w *world) startDeviceLogin(args ...string) (*watched, string) {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	w.t.Cleanup(cancel)
-	cmd := w.command(ctx, append([]string{"login", "--no-browser"}, args...)...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		w.t.Fatal(err)
-	}
-	rc := &runningCmd{cmd: cmd, rd: bufio.NewReader(stderr)}
-	for {
-		line, err := rc.rd.ReadString('\n')
-		rc.stderr.WriteString(line)
-		if m := codeLine.FindStringSubmatch(line); m != nil {
-			return rc, m[1]
-		}
-		if err != nil {
-			w.t.Fatalf("login printed no code: %v\n%s", err, rc.stderr.String())
-		}
-	}
+	p := w.watch(append([]string{"login", "--no-browser"}, args...)...)
+	return p, p.stderr.WaitFor(w.t, "the user code", codeLine)[1]
 }
 
 // TestGrantLogsNeverContainSecrets: a device log-in and client-credentials
@@ -66,7 +42,7 @@ func TestGrantLogsNeverContainSecrets(t *testing.T) {
 	if err := w.provider.DecideDevice(code, true); err != nil {
 		t.Fatal(err)
 	}
-	all := rc.wait(t, 0)
+	all := rc.waitExit(t, 0)
 	all += w.mustRun("--debug", "token", "--force").stderr
 
 	machine := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, `grant = "client_credentials"`)
@@ -91,31 +67,12 @@ func TestCtrlCStopsADeviceLogin(t *testing.T) {
 	w := deviceWorld(t)
 	rc, _ := w.startDeviceLogin()
 	rc.cmd.Process.Signal(os.Interrupt)
-	if out := rc.wait(t, 130); !strings.Contains(out, "log-in abandoned") {
+	if out := rc.waitExit(t, 130); !strings.Contains(out, "log-in abandoned") {
 		t.Fatalf("stderr %q; want it to say the log-in was abandoned", out)
 	}
 	if _, err := os.Stat(w.storeFile()); !os.IsNotExist(err) {
 		t.Fatalf("the interrupted log-in left %s (%v)", w.storeFile(), err)
 	}
-}
-
-// runningCmd is a freshtoken process whose stderr is being read.
-type runningCmd struct {
-	cmd    *exec.Cmd
-	rd     *bufio.Reader
-	stderr bytes.Buffer
-}
-
-// wait reads the rest of stderr, waits for the process and fails the test
-// unless it exited with code; it returns all of stderr.
-func (rc *runningCmd) wait(t *testing.T, code int) string {
-	t.Helper()
-	io.Copy(&rc.stderr, rc.rd)
-	rc.cmd.Wait()
-	if got := rc.cmd.ProcessState.ExitCode(); got != code {
-		t.Fatalf("exit %d, want %d:\n%s", got, code, rc.stderr.String())
-	}
-	return rc.stderr.String()
 }
 
 // TestDeviceLoginThroughDiscovery: with issuer and no device_auth_url, the
@@ -129,7 +86,7 @@ func TestDeviceLoginThroughDiscovery(t *testing.T) {
 	if err := w.provider.DecideDevice(code, true); err != nil {
 		t.Fatal(err)
 	}
-	rc.wait(t, 0)
+	rc.waitExit(t, 0)
 	w.mustRun("token", "--force")
 	if st := w.provider.Stats(); st.Discoveries == 0 || st.DeviceLogins != 1 || st.Refreshes != 1 {
 		t.Fatalf("provider saw %+v; want the endpoints discovered, one device log-in and a refresh", st)

@@ -282,9 +282,9 @@ func TestMigrationsKilledAtRandomNeverLoseTheGrant(t *testing.T) {
 func killAt(t *testing.T, w *world, step string, args ...string) {
 	t.Helper()
 	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", step)
-	p := startWatched(t, w, "paused at "+step, args...)
+	p := w.watch(args...)
 	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
-	waitSaid(t, p.said, "paused at "+step)
+	p.waitSaid(t, "paused at "+step)
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	p.wait()
 	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -205,6 +207,54 @@ func (w *world) startDaemon(args ...string) (stop func() int) {
 	})
 	w.t.Cleanup(func() { stop() })
 	return stop
+}
+
+// watched is a running freshtoken whose stderr the test reads as it comes.
+type watched struct {
+	cmd    *exec.Cmd
+	stderr *testenv.Output // closed when freshtoken has ended
+}
+
+// watch starts freshtoken with args and reads its stderr as it comes.
+func (w *world) watch(args ...string) *watched {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	w.t.Cleanup(cancel)
+	p := &watched{cmd: w.command(ctx, args...), stderr: testenv.NewOutput()}
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	go func() {
+		p.cmd.Wait()
+		cancel()
+		p.stderr.Close()
+	}()
+	return p
+}
+
+// waitSaid waits until stderr says text.
+func (p *watched) waitSaid(t *testing.T, text string) {
+	t.Helper()
+	p.stderr.WaitFor(t, strconv.Quote(text), regexp.MustCompile(regexp.QuoteMeta(text)))
+}
+
+// wait waits for freshtoken to end, and returns its exit code and all of
+// its stderr.
+func (p *watched) wait() (int, string) {
+	<-p.stderr.Closed()
+	return p.cmd.ProcessState.ExitCode(), p.stderr.String()
+}
+
+// waitExit is wait that fails the test unless freshtoken exited with code;
+// it returns all of stderr.
+func (p *watched) waitExit(t *testing.T, code int) string {
+	t.Helper()
+	got, stderr := p.wait()
+	if got != code {
+		t.Fatalf("exit %d, want %d:\n%s", got, code, stderr)
+	}
+	return stderr
 }
 
 // runLogging runs freshtoken with args and a --log-file of its own, and

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -152,18 +151,9 @@ func TestClosedTerminalDuringTheApprovedPoll(t *testing.T) {
 	g.armed.Store(true)
 	g.wait(t)
 	rc.cmd.Process.Signal(syscall.SIGHUP)
-	for { // freshtoken says what it waits for while the answer is held
-		line, err := rc.rd.ReadString('\n')
-		rc.stderr.WriteString(line)
-		if strings.Contains(line, "Ctrl-C again abandons it") {
-			break
-		}
-		if err != nil {
-			t.Fatalf("freshtoken did not say it waits for the answer: %v\n%s", err, rc.stderr.String())
-		}
-	}
+	rc.waitSaid(t, "Ctrl-C again abandons it") // what it waits for while the answer is held
 	close(g.release)
-	if out := rc.wait(t, 129); !strings.Contains(out, "interrupted") {
+	if out := rc.waitExit(t, 129); !strings.Contains(out, "interrupted") {
 		t.Fatalf("stderr %q; want it to say it was interrupted", out)
 	}
 	w.mustRun("get", "/v2/users/me")
@@ -178,10 +168,10 @@ func TestClosedTerminalDuringTheApprovedPoll(t *testing.T) {
 // set, and then release is called.
 func signalled(t *testing.T, w *world, arrived func(), release func(), sig, second syscall.Signal) (int, string) {
 	t.Helper()
-	run := startWatched(t, w, "waiting up to", "token", "--force")
+	run := w.watch("token", "--force")
 	arrived()
 	run.cmd.Process.Signal(sig)
-	waitSaid(t, run.said, "waiting for the renewal in flight")
+	run.waitSaid(t, "waiting up to")
 	if second != 0 {
 		run.cmd.Process.Signal(second)
 	}
@@ -231,65 +221,15 @@ func TestSecondCtrlCAbandons(t *testing.T) {
 	}
 }
 
-// watched is a freshtoken process whose stderr is being read.
-type watched struct {
-	cmd  *exec.Cmd
-	said <-chan struct{}      // closed once stderr has said what was watched for
-	wait func() (int, string) // waits for the exit; its code and all of stderr
-}
-
-// startWatched starts freshtoken with args, watching its stderr for want.
-func startWatched(t *testing.T, w *world, want string, args ...string) watched {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	cmd := w.command(ctx, args...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	said := make(chan struct{})
-	var all strings.Builder
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
-		for sc.Scan() {
-			all.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), want) {
-				once.Do(func() { close(said) })
-			}
-		}
-	}()
-	return watched{cmd: cmd, said: said, wait: func() (int, string) {
-		defer cancel()
-		<-done
-		cmd.Wait()
-		return cmd.ProcessState.ExitCode(), all.String()
-	}}
-}
-
-func waitSaid(t *testing.T, said <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-said:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("freshtoken never said it was %s", what)
-	}
-}
-
 // TestWaitsAreNeverSilent: a wait of more than a second, for a slow token
 // endpoint or for a renewal lock another process holds, is explained on
 // stderr while it lasts.
 func TestWaitsAreNeverSilent(t *testing.T) {
 	t.Run("slow token endpoint", func(t *testing.T) {
 		w, g := strictWorld(t)
-		run := startWatched(t, w, "waiting for the token endpoint to answer", "token", "--force")
+		run := w.watch("token", "--force")
 		g.wait(t)
-		waitSaid(t, run.said, "waiting for the token endpoint")
+		run.waitSaid(t, "waiting for the token endpoint to answer")
 		close(g.release)
 		if code, stderr := run.wait(); code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
@@ -302,8 +242,8 @@ func TestWaitsAreNeverSilent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run := startWatched(t, w, "waiting for another process or machine to finish renewing dev", "token", "--force")
-		waitSaid(t, run.said, "waiting for the renewal lock")
+		run := w.watch("token", "--force")
+		run.waitSaid(t, "waiting for another process or machine to finish renewing dev")
 		unlock()
 		if code, stderr := run.wait(); code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
@@ -351,10 +291,10 @@ func TestExecRunsNothingAfterASignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran := filepath.Join(w.dir, "ran")
-	run := startWatched(t, w, "waiting up to", "exec", "--", "touch", ran)
+	run := w.watch("exec", "--", "touch", ran)
 	g.wait(t)
 	run.cmd.Process.Signal(syscall.SIGTERM)
-	waitSaid(t, run.said, "waiting for the renewal in flight")
+	run.waitSaid(t, "waiting up to")
 	close(g.release)
 	if code, stderr := run.wait(); code != 143 {
 		t.Fatalf("exit %d; want 143\n%s", code, stderr)

@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -311,89 +310,48 @@ type loginResult struct {
 
 // watched is a running freshtoken whose stderr the test reads as it comes.
 type watched struct {
-	h       *harness
-	args    []string
-	cmd     *exec.Cmd
-	cancel  context.CancelFunc
-	stdout  bytes.Buffer
-	done    chan struct{} // closed when stderr ends
-	changed chan struct{} // signalled after each line of stderr
-
-	mu     sync.Mutex
-	stderr strings.Builder
+	args   []string
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr *testenv.Output // closed when freshtoken has ended
+	err    error           // cmd.Wait's, once stderr is closed
 }
 
-// watch starts freshtoken and reads its stderr as it comes.
+// watch starts freshtoken and reads its stderr as it comes; the harness
+// keeps its stderr when it ends.
 func (h *harness) watch(t *testing.T, args ...string) *watched {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	w := &watched{h: h, args: args, cmd: h.command(ctx, args...), cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}, 1)}
-	w.cmd.Stdout = &w.stdout
-	pipe, err := w.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(cancel)
+	w := &watched{args: args, cmd: h.command(ctx, args...), stderr: testenv.NewOutput()}
+	w.cmd.Stdout, w.cmd.Stderr = &w.stdout, w.stderr
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cancel)
 	go func() {
-		defer close(w.done)
-		sc := bufio.NewScanner(pipe)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			w.mu.Lock()
-			w.stderr.WriteString(sc.Text() + "\n")
-			w.mu.Unlock()
-			select {
-			case w.changed <- struct{}{}:
-			default:
-			}
-		}
-		io.Copy(io.Discard, pipe)
+		w.err = w.cmd.Wait()
+		cancel()
+		h.keepLog(w.stderr.String())
+		w.stderr.Close()
 	}()
 	return w
 }
 
 // logs is the stderr so far.
-func (w *watched) logs() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.stderr.String()
-}
+func (w *watched) logs() string { return w.stderr.String() }
 
 // waitFor waits until stderr matches re, and returns the match and its
 // submatches; what names it in the failure message.
 func (w *watched) waitFor(t *testing.T, what string, re *regexp.Regexp) []string {
 	t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		if m := re.FindStringSubmatch(w.logs()); m != nil {
-			return m
-		}
-		select {
-		case <-w.changed:
-		case <-w.done:
-			if m := re.FindStringSubmatch(w.logs()); m != nil {
-				return m
-			}
-			w.wait(t)
-			t.Fatalf("freshtoken %s ended without printing %s; stderr:\n%s", strings.Join(w.args, " "), what, w.logs())
-		case <-deadline:
-			t.Fatalf("freshtoken %s printed no %s in time; stderr:\n%s", strings.Join(w.args, " "), what, w.logs())
-		}
-	}
+	return w.stderr.WaitFor(t, what+" (freshtoken "+strings.Join(w.args, " ")+")", re)
 }
 
 // wait waits for freshtoken to end and returns its result.
 func (w *watched) wait(t *testing.T) result {
 	t.Helper()
-	defer w.cancel()
-	<-w.done
-	err := w.cmd.Wait()
-	r := result{args: w.args, stdout: w.stdout.String(), stderr: w.logs(), code: exitCode(t, err)}
-	w.h.keepLog(r.stderr)
-	return r
+	<-w.stderr.Closed()
+	return result{args: w.args, stdout: w.stdout.String(), stderr: w.logs(), code: exitCode(t, w.err)}
 }
 
 // login runs `freshtoken login --no-browser` and plays the user: it reads

@@ -2,8 +2,9 @@
 // program, a pseudo-terminal) be skipped where that is missing, except
 // under CI (CI set, as .ci/run does): there a missing need fails the test,
 // since CI provides everything and a skipped guard would pass unnoticed. It
-// also gives tests one way to wait for something (with a deadline) and to
-// send an HTTP request and read its answer.
+// also gives tests one way to wait for something (with a deadline), to wait
+// for what a running command prints (Output), and to send an HTTP request
+// and read its answer.
 package testenv
 
 import (
