@@ -305,6 +305,17 @@ func (w *world) writeConfig(conf string) {
 	}
 }
 
+// writeOtherConfig writes conf to a config file named name in the world's
+// folder, beside its own, and returns its path.
+func (w *world) writeOtherConfig(name, conf string) string {
+	w.t.Helper()
+	path := filepath.Join(w.dir, name)
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	return path
+}
+
 func (w *world) storeFile() string { return filepath.Join(w.store, "dev.json") }
 
 func (w *world) storeBytes() []byte {

@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -10,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -73,11 +70,7 @@ func TestTwoConfigsOneEnvironmentName(t *testing.T) {
 				http.Error(rw, "unexpected", http.StatusTeapot)
 			}))
 			defer other.Close()
-			second := filepath.Join(w.dir, "second.toml")
-			conf := fmt.Sprintf("[store]\nurl = %q\n\n[env.dev]\n%s", "file://"+w.store, tt.env(w.api, other.URL+"/"))
-			if err := os.WriteFile(second, []byte(conf), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			second := w.writeOtherConfig("second.toml", fmt.Sprintf("[store]\nurl = %q\n\n[env.dev]\n%s", "file://"+w.store, tt.env(w.api, other.URL+"/")))
 			requests := w.provider.Stats().TokenRequests
 			for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}, {"logout"}} {
 				r := w.run(append([]string{"--config", second}, args...)...)
@@ -164,30 +157,14 @@ func TestLoginBesideAFakeProxy(t *testing.T) {
 	go fake.Serve(ln)
 	t.Cleanup(func() { fake.Close() })
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := w.command(ctx, "login", "--no-browser", "--timeout", "2s")
-	cmd.Env = append(cmd.Env, "BROWSER=true")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
+	w.env = append(w.env, "BROWSER=true")
+	login := w.watch("login", "--no-browser", "--timeout", "2s")
+	link := login.stderr.WaitFor(t, "the log-in link", regexp.MustCompile(`(?m)^http://\S+$`))[0]
+	if resp, err := http.Get(link); err == nil { // the browser opens the link it is given
+		resp.Body.Close()
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	var said strings.Builder
-	for sc.Scan() {
-		said.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "http://") { // the browser opens the link it is given
-			if resp, err := http.Get(sc.Text()); err == nil {
-				resp.Body.Close()
-			}
-		}
-	}
-	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 3 || !strings.Contains(said.String(), "no new tokens reached") {
-		t.Fatalf("exit %d, stderr %q; want 3 saying no tokens came", code, said.String())
+	if code, said := login.wait(); code != 3 || !strings.Contains(said, "no new tokens reached") {
+		t.Fatalf("exit %d, stderr %q; want 3 saying no tokens came", code, said)
 	}
 	if opened.Load() != 1 {
 		t.Fatalf("the fake's log-in link was opened %d times; the test proves nothing", opened.Load())
@@ -252,10 +229,7 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 func (w *world) proxyOfAnotherConfig(conf, addr string) string {
 	t := w.t
 	t.Helper()
-	other := filepath.Join(w.dir, "other.toml")
-	if err := os.WriteFile(other, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	other := w.writeOtherConfig("other.toml", conf)
 	w.startDaemon("--config", other, "proxy", "--listen", addr)
 	base := "http://" + addr
 	testenv.WaitFor(t, "the other proxy to listen", func() bool {

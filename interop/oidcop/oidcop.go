@@ -26,7 +26,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,9 +134,8 @@ type Server struct {
 
 	revocations traffic.List[Revocation]
 
-	mu                   sync.Mutex
-	discoveries          int
-	deviceAuthorizations int
+	discoveries          atomic.Int64
+	deviceAuthorizations atomic.Int64
 }
 
 // New starts a provider for t, closed when t ends.
@@ -229,9 +228,7 @@ func (s *Server) frontDoor(next http.Handler) http.Handler {
 			rec := &recorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
 			if rec.status() == http.StatusOK {
-				s.mu.Lock()
-				s.discoveries++
-				s.mu.Unlock()
+				s.discoveries.Add(1)
 			}
 			return
 		case r.Method == http.MethodGet && path == AuthorizePath:
@@ -295,9 +292,7 @@ func (s *Server) clientEndpoint(w http.ResponseWriter, r *http.Request, next htt
 		s.revocations.Add(Revocation{TokenTypeHint: form.Get("token_type_hint"), ClientAuth: method, Status: rec.status()})
 	case DevicePath:
 		if rec.status() == http.StatusOK {
-			s.mu.Lock()
-			s.deviceAuthorizations++
-			s.mu.Unlock()
+			s.deviceAuthorizations.Add(1)
 		}
 	}
 }
@@ -444,11 +439,7 @@ func (s *Server) TooFastPolls() int {
 }
 
 // DeviceAuthorizations counts the device codes issued.
-func (s *Server) DeviceAuthorizations() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.deviceAuthorizations
-}
+func (s *Server) DeviceAuthorizations() int { return int(s.deviceAuthorizations.Load()) }
 
 // Revocations returns every request to the revocation endpoint, in order.
 func (s *Server) Revocations() []Revocation { return s.revocations.All() }
@@ -469,11 +460,7 @@ func (s *Server) ReuseDetections() int {
 }
 
 // DiscoveryFetches counts the discovery documents served.
-func (s *Server) DiscoveryFetches() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.discoveries
-}
+func (s *Server) DiscoveryFetches() int { return int(s.discoveries.Load()) }
 
 // Summary describes the token and revocation endpoints' traffic, for
 // failure messages.
