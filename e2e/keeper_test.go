@@ -89,12 +89,7 @@ func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
 		}
 		req, _ := http.NewRequest(http.MethodGet, w.api+"v2/company", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
+		if resp, _ := testenv.Do(t, nil, req); resp.StatusCode != http.StatusOK {
 			t.Fatalf("the API answered %d to the token in the file", resp.StatusCode)
 		}
 		seen[tok] = true

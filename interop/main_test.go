@@ -454,12 +454,7 @@ func (h *harness) callAPI(t *testing.T, accessToken string) int {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	resp, _ := testenv.Do(t, nil, req)
 	return resp.StatusCode
 }
 
