@@ -142,3 +142,13 @@ func (r *rig) record() *store.Record {
 	}
 	return rec
 }
+
+// loggedIn is a rig whose access tokens last an hour, with a source that
+// has logged in through it.
+func loggedIn(t *testing.T) (*rig, *freshtoken.Source) {
+	t.Helper()
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	return r, src
+}

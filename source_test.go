@@ -76,9 +76,7 @@ func TestRenewalTiming(t *testing.T) {
 }
 
 func TestRotationStoredAcrossExpiries(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, src := loggedIn(t)
 	seen := map[string]bool{r.record().RefreshToken: true}
 	for i := 1; i <= 3; i++ {
 		r.clock.Advance(time.Hour)
@@ -109,9 +107,7 @@ func TestRotationStoredAcrossExpiries(t *testing.T) {
 // TestExpiryCountsFromRequestSent: a slow token endpoint must not make the
 // stored expiry later than the provider's.
 func TestExpiryCountsFromRequestSent(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, src := loggedIn(t)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.clock.Advance(20 * time.Second) // the request takes 20 s
 		r.provider.Handler().ServeHTTP(w, req)
@@ -153,9 +149,7 @@ func TestKeepsRefreshTokenWhenNoneReturned(t *testing.T) {
 }
 
 func TestGoroutinesAtExpiryCauseOneRefresh(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, src := loggedIn(t)
 	r.clock.Advance(time.Hour)
 	tokenAtOnce(t, 50, src)
 	if n := r.provider.Stats().Refreshes; n != 1 {
@@ -191,9 +185,7 @@ func TestSourcesSharingAStoreRenewOnce(t *testing.T) {
 }
 
 func TestForceRenew(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, src := loggedIn(t)
 	first := r.record()
 	tok, err := src.Renew(context.Background())
 	if err != nil {
@@ -254,9 +246,7 @@ func TestFaultsAreRetriedThenReported(t *testing.T) {
 }
 
 func TestInvalidGrantNeedsLogin(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, src := loggedIn(t)
 	before := r.record()
 	r.clock.Advance(time.Hour)
 	r.provider.Fault(devprovider.FaultInvalidGrant, 1)
@@ -290,9 +280,7 @@ func TestInvalidGrantNeedsLogin(t *testing.T) {
 // TestInvalidGrantRereadsStore: a writer that ignores the lock renewed while
 // our request was in flight; its token is used instead of asking for a login.
 func TestInvalidGrantRereadsStore(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, _ := loggedIn(t)
 	r.clock.Advance(time.Hour)
 	theirs := &store.Record{AccessToken: "their-fresh-access-token", RefreshToken: "their-refresh-token-123",
 		IssuedAt: r.clock.Now(), Expiry: r.clock.Now().Add(time.Hour)}
@@ -464,9 +452,7 @@ func TestDiscoveryWhileServing(t *testing.T) {
 // TestForceRenewNeverSettlesForTheOldToken: the re-read before a retry takes
 // another renewer's new token, never the one this renewal set out to replace.
 func TestForceRenewNeverSettlesForTheOldToken(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, src := loggedIn(t)
 	r.provider.Fault(devprovider.Fault5xx, 4)
 	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
 		t.Fatalf("err = %v; want ErrUnreachable, not the old token", err)
@@ -572,9 +558,7 @@ func TestClientSecretFailureIsNotKept(t *testing.T) {
 // TestProviderEchoingASecretDoesNotLeakIt: a token endpoint that quotes the
 // refresh token in its error must not put it into the error message.
 func TestProviderEchoingASecretDoesNotLeakIt(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, _ := loggedIn(t)
 	rt := r.record().RefreshToken
 	echoing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		req.ParseForm()

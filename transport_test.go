@@ -22,9 +22,7 @@ type echo struct {
 }
 
 func TestClientRenewsOnceOn401AndRetries(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, src := loggedIn(t)
 	first := r.record().AccessToken
 	r.provider.RevokeAccessTokens()
 
@@ -91,9 +89,7 @@ func TestClientDoesNotRetryA401Twice(t *testing.T) {
 }
 
 func TestClientDoesNotReplayAnUnreplayableBody(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, src := loggedIn(t)
 	r.provider.RevokeAccessTokens()
 	req, _ := http.NewRequest(http.MethodPost, src.APIURL()+"v2/dev/echo", io.NopCloser(strings.NewReader("once")))
 	resp, err := src.Client().Do(req)
@@ -116,9 +112,7 @@ func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 		leaked.Store(req.Header.Get("Authorization"))
 	}))
 	defer other.Close()
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	_, src := loggedIn(t)
 
 	resp, err := src.Client().Get(src.APIURL() + "v2/dev/redirect?to=" + other.URL + "/elsewhere")
 	if err != nil {
@@ -144,9 +138,7 @@ func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 // TestClientReportsAnEndedGrant: a 401 whose renewal meets invalid_grant
 // must say that a log-in is needed, not pass the 401 on.
 func TestClientReportsAnEndedGrant(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, src := loggedIn(t)
 	r.provider.RevokeAccessTokens()
 	r.provider.Fault(devprovider.FaultInvalidGrant, 1)
 	_, err := src.Client().Get(src.APIURL() + "v2/company")

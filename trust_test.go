@@ -83,9 +83,7 @@ func TestAnotherClientsTokensAreNeverUsed(t *testing.T) {
 // TestRecordWithoutGrantIsAdopted: a record written before grants were
 // recorded belongs to the first environment that uses it, and to no other.
 func TestRecordWithoutGrantIsAdopted(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, _ := loggedIn(t)
 	legacy := r.record()
 	legacy.Grant = store.Grant{}
 	if err := r.store.Save(context.Background(), "sandbox", legacy); err != nil {
@@ -265,9 +263,7 @@ func TestAnswerStoredBeforeAnythingIsLogged(t *testing.T) {
 // TestTokenValidFor: a token is renewed first when less than the time asked
 // for is left, and only then; another process's renewal that lasts is used.
 func TestTokenValidFor(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	r, src := loggedIn(t)
 	other := r.source() // another process on the same store
 	r.clock.Advance(45 * time.Minute)
 	ctx := context.Background()
