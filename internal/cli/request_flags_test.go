@@ -73,36 +73,16 @@ func TestNewAPIRequestHeaders(t *testing.T) {
 }
 
 func TestImportPostmanFlags(t *testing.T) {
-	tests := []struct {
-		args    string
-		want    importPostmanOptions
-		wantErr bool
-	}{
+	checkFlags(t, []flagCase[importPostmanOptions]{
 		{"export.json", importPostmanOptions{File: "export.json"}, false},
 		{"export.json --force --client-secret-env FREEAGENT_SECRET", importPostmanOptions{File: "export.json", Force: true, ClientSecretEnv: "FREEAGENT_SECRET"}, false},
 		{"", importPostmanOptions{}, true},
 		{"a.json b.json", importPostmanOptions{}, true},
 		{"export.json --client-secret-env $SECRET", importPostmanOptions{}, true},
-	}
-	for _, tt := range tests {
-		var got *importPostmanOptions
-		cmd := newImportPostmanCmd(testFactory(), func(o *importPostmanOptions) error { got = o; return nil })
-		err := execute(t, cmd, tt.args)
-		if tt.wantErr {
-			if ExitCode(err) != ExitUsage {
-				t.Errorf("%q: err %v, want a usage error", tt.args, err)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%q: %v", tt.args, err)
-			continue
-		}
-		got.f = nil
-		if *got != tt.want {
-			t.Errorf("%q: got %+v, want %+v", tt.args, *got, tt.want)
-		}
-	}
+	}, newImportPostmanCmd, func(g, w importPostmanOptions) bool {
+		g.f = nil
+		return g == w
+	})
 }
 
 func TestWithDefaultQuery(t *testing.T) {
