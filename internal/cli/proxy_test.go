@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,20 +18,9 @@ import (
 // binary serving the proxy in the background, other freshtoken processes
 // and HTTP clients using it, against a dev provider over loopback HTTP.
 func TestProxyScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir: "testdata/proxy",
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("HOME", env.WorkDir)
-			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
-			env.Setenv("XDG_STATE_HOME", filepath.Join(env.WorkDir, ".state"))
-			return nil
-		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"devprovider": cmdDevProvider,
-			"exits":       cmdExits,
-			"waithttp":    cmdWaitHTTP,
-			"fetch":       cmdFetch,
-		},
+	runScripts(t, "testdata/proxy", map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"waithttp": cmdWaitHTTP,
+		"fetch":    cmdFetch,
 	})
 }
 

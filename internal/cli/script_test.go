@@ -128,8 +128,18 @@ func decideDevice(decision, polls, verifyURL string) error {
 // TestScripts runs the end-to-end scripts in testdata/script: the real
 // freshtoken binary against a dev provider over loopback HTTP.
 func TestScripts(t *testing.T) {
+	runScripts(t, "testdata/script", map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"expand": cmdExpand,
+	})
+}
+
+// runScripts runs the scripts in dir, each with a home folder of its own
+// and NO_COLOR set, with the devprovider and exits commands and cmds.
+func runScripts(t *testing.T, dir string, cmds map[string]func(ts *testscript.TestScript, neg bool, args []string)) {
+	cmds["devprovider"] = cmdDevProvider
+	cmds["exits"] = cmdExits
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir: dir,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
@@ -137,11 +147,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NO_COLOR", "1")
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"devprovider": cmdDevProvider,
-			"exits":       cmdExits,
-			"expand":      cmdExpand,
-		},
+		Cmds: cmds,
 	})
 }
 
@@ -265,6 +271,13 @@ func cmdDevProvider(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// scriptArg is v parsed by parse, failing the script if it does not parse.
+func scriptArg[T any](ts *testscript.TestScript, v string, parse func(string) (T, error)) T {
+	x, err := parse(v)
+	ts.Check(err)
+	return x
+}
+
 func startProvider(ts *testscript.TestScript, args []string) {
 	opts := devprovider.Options{AutoApprove: true, RequirePKCE: true, DeviceInterval: time.Second}
 	noLinks := false
@@ -272,23 +285,15 @@ func startProvider(ts *testscript.TestScript, args []string) {
 		k, v, _ := strings.Cut(a, "=")
 		switch k {
 		case "ttl":
-			d, err := time.ParseDuration(v)
-			ts.Check(err)
-			opts.AccessTTL = d
+			opts.AccessTTL = scriptArg(ts, v, time.ParseDuration)
 		case "grace":
-			d, err := time.ParseDuration(v)
-			ts.Check(err)
-			opts.ReuseGrace = d
+			opts.ReuseGrace = scriptArg(ts, v, time.ParseDuration)
 		case "auth":
 			opts.AuthStyle = v
 		case "rpm":
-			n, err := strconv.Atoi(v)
-			ts.Check(err)
-			opts.RequestsPerMinute = n
+			opts.RequestsPerMinute = scriptArg(ts, v, strconv.Atoi)
 		case "contacts":
-			n, err := strconv.Atoi(v)
-			ts.Check(err)
-			opts.Contacts = n
+			opts.Contacts = scriptArg(ts, v, strconv.Atoi)
 		case "rels":
 			opts.SingleQuotedRels = v == "single"
 		case "links":
