@@ -21,7 +21,14 @@ type devEnv struct {
 	dir      string // the folder holding the configuration and the store
 }
 
-func newDevEnv(t *testing.T, opts devprovider.Options) *devEnv {
+// newDevEnv is a devEnv whose provider has the default options.
+func newDevEnv(t *testing.T) *devEnv {
+	t.Helper()
+	return newDevEnvWith(t, devprovider.Options{})
+}
+
+// newDevEnvWith is a devEnv whose provider has opts, auto-approving.
+func newDevEnvWith(t *testing.T, opts devprovider.Options) *devEnv {
 	t.Helper()
 	opts.AutoApprove = true
 	p := devprovider.New(opts)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -21,7 +20,7 @@ import (
 // configuration file, which now holds the client secret, that only its owner
 // can read, with no staging file left beside it.
 func TestImportPostmanStoresTokensPrivately(t *testing.T) {
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	if err := os.Chmod(e.config, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +117,7 @@ func (e *devEnv) record(t *testing.T, env string) *store.Record {
 // written, so prod keeps the tokens it had and the configuration is as it
 // was.
 func TestImportPostmanChangesNothingWhenAStoreIsUnusable(t *testing.T) {
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod", "sand")); code != 0 {
 		t.Fatalf("first import exited %d: %s", code, stderr)
@@ -152,7 +151,7 @@ func TestImportPostmanChangesNothingWhenAStoreIsUnusable(t *testing.T) {
 // earlier tokens and leaves the configuration alone, and says so, in an
 // import's words rather than a renewal's.
 func TestImportPostmanPutsTokensBackWhenAWriteFails(t *testing.T) {
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod", "sand")); code != 0 {
 		t.Fatalf("first import exited %d: %s", code, stderr)
@@ -205,7 +204,7 @@ func TestImportPostmanPutsTokensBackWhenAWriteFails(t *testing.T) {
 // access token an expiry (not "never"), and an implausible one leaves the
 // access token out, to be renewed on first use, and says why.
 func TestImportPostmanExpiryTimes(t *testing.T) {
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 )
 
@@ -16,7 +15,7 @@ import (
 // neither provider is ever sent the other's secret.
 func TestClientSecretKeyringPerProvider(t *testing.T) {
 	keyringtest.Start(t)
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	for _, env := range []string{"work", "home"} {
 		ios, _, stderr := testStreams(false, false)
 		ios.In = strings.NewReader(env + "-secret\n")
@@ -48,7 +47,7 @@ func TestClientSecretKeyringPerProvider(t *testing.T) {
 // sends no secret leaves a configuration that loads, as it does for the
 // other places a secret can come from.
 func TestInitClientAuthWithoutSecretDropsKeyring(t *testing.T) {
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	if _, err := config.WriteEnv(e.config, "pub", config.EnvSettings{
 		Provider: "freeagent", APIURL: e.api, ClientID: "cli", ClientSecretKeyring: true,
 	}, true); err != nil {

@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -89,6 +88,31 @@ func (s *screen) answer(t *testing.T, question, line string) {
 	}
 }
 
+// start runs freshtoken with args in the background on s's terminal, its
+// standard output going to out and its browser approving, and returns
+// where its outcome will be sent.
+func (s *screen) start(t *testing.T, out io.Writer, args ...string) <-chan error {
+	root := cli.NewRootCmd(&cli.Factory{
+		IO:          &cli.IOStreams{In: s.tty, Out: out, ErrOut: s.tty, InTTY: true, ErrTTY: true},
+		OpenBrowser: approvingBrowser,
+	})
+	root.SetArgs(args)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(t.Context()) }()
+	return done
+}
+
+// acceptLogin says yes to init's offer to log in to env, and waits for init
+// to finish, having logged in.
+func (s *screen) acceptLogin(t *testing.T, env string, done <-chan error) {
+	t.Helper()
+	s.answer(t, "Log in to "+env+" now? [Y/n]: ", "")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("init: %v\nscreen:\n%s", err, s)
+	}
+	s.expect(t, "Logged in to "+env)
+}
+
 // echoOff reports whether the terminal has stopped echoing what is typed.
 func (s *screen) echoOff() bool {
 	tio, err := unix.IoctlGetTermios(int(s.tty.Fd()), unix.TCGETS)
@@ -98,12 +122,7 @@ func (s *screen) echoOff() bool {
 // freeRedirectURI is a loopback redirect URI on a port nothing listens on.
 func freeRedirectURI(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return "http://" + ln.Addr().String() + "/callback"
+	return "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)) + "/callback"
 }
 
 // approvingBrowser is the browser of a person who clicks Approve.
@@ -137,19 +156,12 @@ func finished(t *testing.T, done <-chan error) error {
 // provider, a name (refusing a bad one), the client id and the secret, which
 // the terminal does not show, then logs in when offered.
 func TestInitAsksOnATerminal(t *testing.T) {
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	s := newScreen(t)
 	redirect := freeRedirectURI(t)
 
 	var stdout bytes.Buffer
-	f := &cli.Factory{
-		IO:          &cli.IOStreams{In: s.tty, Out: &stdout, ErrOut: s.tty, InTTY: true, ErrTTY: true},
-		OpenBrowser: approvingBrowser,
-	}
-	root := cli.NewRootCmd(f)
-	root.SetArgs([]string{"--config", e.config, "init", "--api-url", e.api, "--redirect-uri", redirect})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(t.Context()) }()
+	done := s.start(t, &stdout, "--config", e.config, "init", "--api-url", e.api, "--redirect-uri", redirect)
 
 	s.expect(t, "Which provider?")
 	s.answer(t, "Choose 1-8 [1]: ", "2")
@@ -166,11 +178,7 @@ func TestInitAsksOnATerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.expect(t, "Register this redirect URI")
-	s.answer(t, "Log in to dev now? [Y/n]: ", "")
-	if runErr := finished(t, done); runErr != nil {
-		t.Fatalf("init: %v\nscreen:\n%s", runErr, s)
-	}
-	s.expect(t, "Logged in to dev")
+	s.acceptLogin(t, "dev", done)
 	if strings.Contains(s.String(), "dev-client-secret") {
 		t.Errorf("the terminal showed the client secret:\n%s", s)
 	}
@@ -200,7 +208,7 @@ func TestInitAsksForTheKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newDevEnv(t, devprovider.Options{AuthStyle: "private_key_jwt", ClientPublicKey: key.Public()})
+	e := newDevEnvWith(t, devprovider.Options{AuthStyle: "private_key_jwt", ClientPublicKey: key.Public()})
 	der, _ := x509.MarshalECPrivateKey(key)
 	keyFile := filepath.Join(t.TempDir(), "key.pem")
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o644); err != nil {
@@ -208,14 +216,7 @@ func TestInitAsksForTheKeyFile(t *testing.T) {
 	}
 	s := newScreen(t)
 	redirect := freeRedirectURI(t)
-	f := &cli.Factory{
-		IO:          &cli.IOStreams{In: s.tty, Out: io.Discard, ErrOut: s.tty, InTTY: true, ErrTTY: true},
-		OpenBrowser: approvingBrowser,
-	}
-	root := cli.NewRootCmd(f)
-	root.SetArgs([]string{"--config", e.config, "init", "-e", "idp", "--provider", "freeagent", "--api-url", e.api, "--redirect-uri", redirect, "--client-auth", "private_key_jwt"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(t.Context()) }()
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "idp", "--provider", "freeagent", "--api-url", e.api, "--redirect-uri", redirect, "--client-auth", "private_key_jwt")
 
 	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
 	s.answer(t, "Private key file (PEM; its public half is registered with the provider): ", keyFile)
@@ -224,11 +225,7 @@ func TestInitAsksForTheKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.answer(t, "Private key file (PEM; its public half is registered with the provider): ", keyFile)
-	s.answer(t, "Log in to idp now? [Y/n]: ", "")
-	if runErr := finished(t, done); runErr != nil {
-		t.Fatalf("init: %v\nscreen:\n%s", runErr, s)
-	}
-	s.expect(t, "Logged in to idp")
+	s.acceptLogin(t, "idp", done)
 	if strings.Contains(s.String(), "client secret") {
 		t.Errorf("init asked about a client secret:\n%s", s)
 	}

@@ -31,7 +31,7 @@ func (e *devEnv) fetch(t *testing.T, path string) []byte {
 }
 
 func TestRequestPipedOutputIsTheBodyByteForByte(t *testing.T) {
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	e.login(t)
 	for _, path := range []string{"/v2/company", "/v2/contacts?per_page=7", "/v2/dev/download?bytes=300000"} {
 		want := e.fetch(t, path)
@@ -48,7 +48,7 @@ func TestRequestPipedOutputIsTheBodyByteForByte(t *testing.T) {
 var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 func TestRequestOnATerminal(t *testing.T) {
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	e.login(t)
 	raw := e.fetch(t, "/v2/company")
 	var indented bytes.Buffer
@@ -110,7 +110,7 @@ func TestRequestOnATerminal(t *testing.T) {
 }
 
 func TestAllShowsProgressOnlyOnATerminal(t *testing.T) {
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	e.login(t)
 	for _, errTTY := range []bool{true, false} {
 		ios, stdout, stderr := testStreams(false, errTTY)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -17,7 +16,7 @@ import (
 // (where any user of the machine can read a command line); nothing on
 // stdin is a usage error saying what to pipe in.
 func TestStoreMigrateReadsTheURLFromStdin(t *testing.T) {
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	e.login(t)
 	target := filepath.Join(e.dir, "moved")
 	ios, stdout, stderr := testStreams(false, false)
@@ -49,7 +48,7 @@ func TestStoreMigrateReadsTheURLFromStdin(t *testing.T) {
 // lose the only live refresh token; they are kept, the older copy is left
 // where it was, and the configuration names the new store.
 func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
-	e := newDevEnv(t, devprovider.Options{})
+	e := newDevEnv(t)
 	e.login(t)
 	old, err := filestore.New(filepath.Join(e.dir, "state")).Load(t.Context(), "dev")
 	if err != nil {
