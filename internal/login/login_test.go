@@ -1,7 +1,6 @@
 package login_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 func provider(t *testing.T, redirectURIs ...string) (*devprovider.Provider, *oauth2.Config) {
@@ -32,24 +31,6 @@ func provider(t *testing.T, redirectURIs ...string) (*devprovider.Provider, *oau
 		Endpoint:    oauth2.Endpoint{AuthURL: srv.URL + "/v2/approve_app", TokenURL: srv.URL + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader},
 		RedirectURL: "http://127.0.0.1:0/callback",
 	}
-}
-
-// syncBuffer is written by the flow and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestLoopbackLoginWithPKCE(t *testing.T) {
@@ -129,7 +110,7 @@ func TestForgedCallbacksAreIgnored(t *testing.T) {
 		body        string
 	}
 	answers := make(chan answer, len(forgeries))
-	stderr := &syncBuffer{}
+	stderr := testenv.NewOutput()
 	flow := &login.Flow{Env: "sandbox", Config: conf, Listener: ln, Stderr: stderr, Timeout: 10 * time.Second,
 		OpenBrowser: func(u string) error {
 			authURL, err := url.Parse(u)
@@ -192,7 +173,7 @@ func TestManualPasteBack(t *testing.T) {
 	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
 	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
 	pr, pw := io.Pipe()
-	stderr := &syncBuffer{}
+	stderr := testenv.NewOutput()
 	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: 10 * time.Second}
 	go func() {
 		// The person opens the printed URL; the provider redirects to Postman's

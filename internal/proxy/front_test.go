@@ -166,24 +166,11 @@ func TestForwardsFaithfully(t *testing.T) {
 func TestProxiesAfterTheStatusPage(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
-	conn, err := net.Dial("tcp", f.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	r := bufio.NewReader(conn)
+	conn, r := dial(t, f)
 	send := func(method, path, body string) (*http.Response, string) {
 		t.Helper()
 		fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer forged\r\nContent-Length: %d\r\n\r\n%s", method, path, f.addr, len(body), body)
-		resp, err := http.ReadResponse(r, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, string(b)
+		return readAnswer(t, r, method)
 	}
 	if resp, body := send(http.MethodGet, "/", ""); resp.StatusCode != http.StatusOK || !strings.Contains(body, "freshtoken") {
 		t.Fatalf("status page: %d", resp.StatusCode)

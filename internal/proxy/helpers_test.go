@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -43,7 +42,7 @@ type fixture struct {
 	stop       func()           // stops the proxy; the test's end does too
 	clock      *fakeclock.Clock // the provider's and the proxy's: a test moves both past an expiry at once
 	configPath string
-	logs       *syncBuffer
+	logs       *testenv.Output
 	logger     *slog.Logger
 	tlsConfig  *tls.Config // for APIs served over HTTPS
 }
@@ -133,7 +132,7 @@ func newFixture(t testing.TB) *fixture {
 
 func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 	t.Helper()
-	f := &fixture{clock: fakeclock.New(), logs: &syncBuffer{}, tlsConfig: o.tlsConfig}
+	f := &fixture{clock: fakeclock.New(), logs: testenv.NewOutput(), tlsConfig: o.tlsConfig}
 	now := f.clock.Now
 	f.provider = devprovider.New(devprovider.Options{
 		AccessTTL:         accessTTL,
@@ -320,23 +319,6 @@ type problemBody struct {
 	Message    string   `json:"message"`
 	Configured []string `json:"configured"`
 	StatusPage string   `json:"status_page"`
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // lanProxy is a proxy of f's configuration listening on a LAN address with

@@ -1,15 +1,12 @@
 package proxy_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -53,18 +50,6 @@ func hostileAPI(t *testing.T) (*httptest.Server, fixtureOptions) {
 	return api, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "hostile", api.URL) }}
 }
 
-// csrfToken reads the CSRF token off the status page, as a script on the
-// proxy's origin could.
-func csrfToken(t *testing.T, f *fixture) string {
-	t.Helper()
-	_, body := f.get(t, "/")
-	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("no CSRF token on the status page")
-	}
-	return string(m[1])
-}
-
 // TestProxiedPagesCannotUseTheProxy opens a page an API serves through the
 // proxy in a browser: its scripts must not run, and script running in it
 // must not read the status page, press its buttons, or call another
@@ -75,7 +60,7 @@ func TestProxiedPagesCannotUseTheProxy(t *testing.T) {
 	f := newFixtureWith(t, o)
 	f.login(t, "dev")
 	f.login(t, "hostile")
-	csrf := csrfToken(t, f)
+	csrf := f.csrf(t) // as a script on the proxy's origin could read it
 
 	ctx := browser(t, exe)
 	if err := chromedp.Do(ctx, chromedp.Navigate(f.base+"/hostile/page")); err != nil {
@@ -254,7 +239,7 @@ func TestAllowRemote(t *testing.T) {
 	})
 	t.Run("buttons only on this machine", func(t *testing.T) {
 		page := serve("GET", "/", local, "", "").Body.String()
-		csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+		csrf := csrfField.FindStringSubmatch(page)
 		if csrf == nil || !strings.Contains(page, "Its buttons work only on this computer") {
 			t.Fatalf("the page on this machine has no buttons or says %q", page[strings.Index(page, "<footer"):])
 		}
@@ -336,15 +321,9 @@ func TestUpgradesAreListed(t *testing.T) {
 	_, o := hostileAPI(t)
 	f := newFixtureWith(t, o)
 	f.login(t, "hostile")
-	conn, err := net.Dial("tcp", f.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, r := dial(t, f)
 	fmt.Fprintf(conn, "GET /hostile/ws HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", f.addr)
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, _ := readAnswer(t, r, http.MethodGet)
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("got %d", resp.StatusCode)
 	}
