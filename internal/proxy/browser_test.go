@@ -8,11 +8,11 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // chromium finds the headless browser: $CHROMIUM, else chromium on $PATH.
@@ -24,12 +24,23 @@ func chromium(t *testing.T) string {
 	}
 	p, err := exec.LookPath("chromium")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed; CI must install it (apt-get install chromium)")
-		}
-		t.Skip("chromium is not installed")
+		testenv.Missing(t, "chromium is not installed (apt-get install chromium)")
 	}
 	return p
+}
+
+// pressLogIn opens the status page, presses env's Log in button and waits
+// for the element with the id next to show.
+func pressLogIn(ctx context.Context, t *testing.T, f *fixture, env, next string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(f.base+"/"),
+		chromedp.Click(chromedp.CSS(`#env-`+env+`[data-state="logged-out"] #login-`+env)),
+		chromedp.WaitVisible(chromedp.ID(next)),
+	)
+	if err != nil {
+		t.Fatalf("pressing Log in for %s on the status page: %v\nproxy log:\n%s", env, err, f.logs.String())
+	}
 }
 
 // TestBrowserLogin is a person using the status page: they log in with the
@@ -46,33 +57,8 @@ func TestBrowserLogin(t *testing.T) {
 		return "\n[env.books]\nprovider = \"freeagent\"\nclient_id = \"live-client\"\nclient_secret_env = \"NOT_NEEDED\"\n"
 	}})
 
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute) // a hung browser fails the test instead of hanging it
-	defer cancel()
-
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(f.base+"/"),
-		chromedp.Click(chromedp.CSS(`#env-dev[data-state="logged-out"] #login-dev`)),
-		chromedp.WaitVisible(chromedp.ID("approve")),
-	)
-	if err != nil {
-		t.Fatalf("opening the provider's approve page from the status page: %v\nproxy log:\n%s", err, f.logs.String())
-	}
+	ctx := browser(t, exe)
+	pressLogIn(ctx, t, f, "dev", "approve")
 	approvePage, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
 		t.Fatal(err)

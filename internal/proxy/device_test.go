@@ -105,14 +105,7 @@ func TestBrowserDeviceLogin(t *testing.T) {
 	exe := chromium(t)
 	f := deviceFixture(t)
 	ctx := browser(t, exe)
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(f.base+"/"),
-		chromedp.Click(chromedp.CSS(`#env-tv[data-state="logged-out"] #login-tv`)),
-		chromedp.WaitVisible(chromedp.ID("code-tv")),
-	)
-	if err != nil {
-		t.Fatalf("pressing Log in: %v\nproxy log:\n%s", err, f.logs.String())
-	}
+	pressLogIn(ctx, t, f, "tv", "code-tv")
 	code := text(ctx, t, "#code-tv")
 	link, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#device-tv a").href`))
 	if err != nil {
