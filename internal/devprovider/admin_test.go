@@ -9,8 +9,7 @@ import (
 
 // TestAdminEndpoints drives the provider the way a test of a separate process does.
 func TestAdminEndpoints(t *testing.T) {
-	tp := start(t, Options{AutoApprove: true})
-	tok := tp.login(t)
+	tp, tok := loggedIn(t, Options{})
 	admin := func(method, path string) *response {
 		return send(t, http.DefaultClient, method, tp.srv.URL+path, "", nil, nil)
 	}

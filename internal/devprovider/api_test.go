@@ -15,8 +15,7 @@ import (
 )
 
 func TestCompanyAndUser(t *testing.T) {
-	tp := start(t, Options{AutoApprove: true})
-	tok := tp.login(t)
+	tp, tok := loggedIn(t, Options{})
 
 	var company struct{ Company struct{ Name, URL string } }
 	tp.api(t, "GET", "/v2/company", tok.AccessToken, nil, nil).decode(t, &company)
@@ -43,8 +42,7 @@ func TestAPIUnauthorized(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tp := start(t, Options{AutoApprove: true})
-			tok := tp.login(t)
+			tp, tok := loggedIn(t, Options{})
 			tt.invalidate(tp)
 			resp := tp.api(t, "GET", "/v2/company", tt.token(tok.AccessToken), nil, nil)
 			resp.wantStatus(t, http.StatusUnauthorized)
@@ -75,13 +73,12 @@ func TestAPIRateLimits(t *testing.T) {
 		header http.Header
 		limit  int
 	}{
-		{"RequestsPerMinute", Options{AutoApprove: true, RequestsPerMinute: 3}, nil, 3},
-		{"X-RateLimit-Test", Options{AutoApprove: true}, http.Header{"X-Ratelimit-Test": {"true"}}, 5},
+		{"RequestsPerMinute", Options{RequestsPerMinute: 3}, nil, 3},
+		{"X-RateLimit-Test", Options{}, http.Header{"X-Ratelimit-Test": {"true"}}, 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tp := start(t, tt.opts)
-			tok := tp.login(t)
+			tp, tok := loggedIn(t, tt.opts)
 			for range tt.limit {
 				tp.api(t, "GET", "/v2/company", tok.AccessToken, tt.header, nil).wantStatus(t, http.StatusOK)
 			}
@@ -103,8 +100,7 @@ func TestAPIRateLimits(t *testing.T) {
 	}
 
 	t.Run("test header counts apart", func(t *testing.T) {
-		tp := start(t, Options{AutoApprove: true})
-		tok := tp.login(t)
+		tp, tok := loggedIn(t, Options{})
 		for range testRateLimit {
 			tp.api(t, "GET", "/v2/company", tok.AccessToken, http.Header{"X-Ratelimit-Test": {"true"}}, nil)
 		}
@@ -125,8 +121,7 @@ func links(t *testing.T, resp *response) map[string]string {
 }
 
 func TestContactsPagination(t *testing.T) {
-	tp := start(t, Options{AutoApprove: true})
-	tok := tp.login(t)
+	tp, tok := loggedIn(t, Options{})
 
 	seen := map[string]int{}
 	next := tp.srv.URL + "/v2/contacts?per_page=10&view=active"
@@ -171,8 +166,7 @@ func TestContactsPagination(t *testing.T) {
 }
 
 func TestContactsPageSize(t *testing.T) {
-	tp := start(t, Options{AutoApprove: true, Contacts: 150})
-	tok := tp.login(t)
+	tp, tok := loggedIn(t, Options{Contacts: 150})
 	for query, want := range map[string]int{"": 25, "?per_page=100": 100, "?per_page=1000": 100, "?page=2&per_page=100": 50, "?page=99": 0} {
 		var body struct{ Contacts []any }
 		tp.api(t, "GET", "/v2/contacts"+query, tok.AccessToken, nil, nil).decode(t, &body)
@@ -183,8 +177,7 @@ func TestContactsPageSize(t *testing.T) {
 }
 
 func TestCreateAndGetContact(t *testing.T) {
-	tp := start(t, Options{AutoApprove: true})
-	tok := tp.login(t)
+	tp, tok := loggedIn(t, Options{})
 	jsonHeader := http.Header{"Content-Type": {"application/json"}}
 
 	resp := tp.api(t, "POST", "/v2/contacts", tok.AccessToken, jsonHeader, strings.NewReader(`{"contact":{"organisation_name":"Acme","email":"a@acme.test"}}`))
@@ -213,8 +206,7 @@ func TestCreateAndGetContact(t *testing.T) {
 }
 
 func TestEcho(t *testing.T) {
-	tp := start(t, Options{AutoApprove: true})
-	tok := tp.login(t)
+	tp, tok := loggedIn(t, Options{})
 	resp := tp.api(t, "PUT", "/v2/dev/echo?a=1&b=two", tok.AccessToken, http.Header{"X-Custom": {"one", "two"}}, strings.NewReader("hello"))
 	resp.wantStatus(t, http.StatusOK)
 	var got echoResponse
@@ -226,8 +218,7 @@ func TestEcho(t *testing.T) {
 }
 
 func TestDownloadAndUpload(t *testing.T) {
-	tp := start(t, Options{AutoApprove: true})
-	tok := tp.login(t)
+	tp, tok := loggedIn(t, Options{})
 
 	const n = 100_003
 	resp := tp.api(t, "GET", fmt.Sprintf("/v2/dev/download?bytes=%d", n), tok.AccessToken, nil, nil)
@@ -262,8 +253,7 @@ func TestDownloadAndUpload(t *testing.T) {
 }
 
 func TestRedirect(t *testing.T) {
-	tp := start(t, Options{AutoApprove: true})
-	tok := tp.login(t)
+	tp, tok := loggedIn(t, Options{})
 	resp := tp.api(t, "GET", "/v2/dev/redirect?to=https://elsewhere.example/steal", tok.AccessToken, nil, nil)
 	resp.wantStatus(t, http.StatusFound)
 	if loc := resp.Header.Get("Location"); loc != "https://elsewhere.example/steal" {
@@ -273,8 +263,7 @@ func TestRedirect(t *testing.T) {
 }
 
 func TestContactsSingleQuotedRels(t *testing.T) {
-	tp := start(t, Options{AutoApprove: true, SingleQuotedRels: true})
-	tok := tp.login(t)
+	tp, tok := loggedIn(t, Options{SingleQuotedRels: true})
 	resp := send(t, noRedirects, http.MethodGet, tp.srv.URL+"/v2/contacts?per_page=10", tok.AccessToken, nil, nil)
 	resp.wantStatus(t, http.StatusOK)
 	want := "<" + tp.srv.URL + "/v2/contacts?page=2&per_page=10>; rel='next'"

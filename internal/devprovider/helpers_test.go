@@ -93,6 +93,15 @@ func (tp *testProvider) login(t *testing.T) *oauth2.Token {
 	return tok
 }
 
+// loggedIn starts a provider with opts, approving automatically, and logs
+// in to it.
+func loggedIn(t *testing.T, opts Options) (*testProvider, *oauth2.Token) {
+	t.Helper()
+	opts.AutoApprove = true
+	tp := start(t, opts)
+	return tp, tp.login(t)
+}
+
 // refresh spends refreshToken at the token endpoint through x/oauth2.
 func (tp *testProvider) refresh(t *testing.T, refreshToken string) (*oauth2.Token, error) {
 	t.Helper()
