@@ -70,6 +70,19 @@ func TestDoReplaysTheBodyAfterA429(t *testing.T) {
 	}
 }
 
+// overLimit spends the provider's one request a minute with a first call
+// through c, and returns what a second call gets.
+func (r *rig) overLimit(t *testing.T, c *Client) error {
+	t.Helper()
+	resp, err := c.Do(r.get(t, "/v2/company"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	_, err = c.Do(r.get(t, "/v2/company"))
+	return err
+}
+
 func TestDoGivesUp(t *testing.T) {
 	t.Run("after MaxRetries 429s in a row", func(t *testing.T) {
 		r := newRig(t, devprovider.Options{RequestsPerMinute: 1})
@@ -82,12 +95,7 @@ func TestDoGivesUp(t *testing.T) {
 			}
 		}
 		c := &Client{HTTP: r.http, Clock: r.clock, MaxRetries: 2}
-		resp, err := c.Do(r.get(t, "/v2/company"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		_, err = c.Do(r.get(t, "/v2/company"))
+		err := r.overLimit(t, c)
 		var rl *RateLimitError
 		if !errors.As(err, &rl) || !errors.Is(err, ErrRateLimited) || rl.Retries != 2 || rl.TooLong {
 			t.Fatalf("err = %v, want a RateLimitError after 2 retries", err)
@@ -102,12 +110,7 @@ func TestDoGivesUp(t *testing.T) {
 	t.Run("at once when Retry-After is over MaxWait", func(t *testing.T) {
 		r := newRig(t, devprovider.Options{RequestsPerMinute: 1})
 		c := &Client{HTTP: r.http, Clock: r.clock, MaxWait: 30 * time.Second}
-		resp, err := c.Do(r.get(t, "/v2/company"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		_, err = c.Do(r.get(t, "/v2/company"))
+		err := r.overLimit(t, c)
 		var rl *RateLimitError
 		if !errors.As(err, &rl) || !rl.TooLong || rl.Wait != time.Minute {
 			t.Fatalf("err = %v, want a RateLimitError for a 1m wait", err)
