@@ -21,8 +21,18 @@ func write(t *testing.T, text string) string {
 	return p
 }
 
+// load is the configuration text, written to a file and loaded.
+func load(t *testing.T, text string) *config.File {
+	t.Helper()
+	f, err := config.Load(write(t, text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestPresets(t *testing.T) {
-	p := write(t, `
+	f := load(t, `
 default_env = "sandbox"
 [env.sandbox]
 provider = "freeagent-sandbox"
@@ -53,10 +63,6 @@ timeout = "5s"
 default_lifetime = "2h"
 refresh_idle_limit = "60d"
 `)
-	f, err := config.Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		env, api, auth, token, clientID, style string
 		before                                 time.Duration

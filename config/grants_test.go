@@ -10,7 +10,7 @@ import (
 )
 
 func TestGrants(t *testing.T) {
-	p := write(t, `
+	f := load(t, `
 [env.code]
 provider = "freeagent"
 client_id = "id"
@@ -28,10 +28,6 @@ device_auth_url = "https://login.example.com/device"
 grant = "device_code"
 client_id = "id"
 `)
-	f, err := config.Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tt := range []struct{ env, grant, engine, deviceURL string }{
 		{"code", config.GrantAuthorizationCode, freshtoken.GrantAuthorizationCode, ""},
 		{"machine", config.GrantClientCredentials, freshtoken.GrantClientCredentials, ""},
@@ -62,11 +58,7 @@ func TestGrantMistakes(t *testing.T) {
 			}
 		})
 	}
-	p := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ngrant = \"device_code\"\n")
-	f, err := config.Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := load(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ngrant = \"device_code\"\n")
 	if err := f.Envs["a"].MissingDeviceAuthURL(); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "set device_auth_url") {
 		t.Fatalf("a device_code environment without device_auth_url: %v", err)
 	}

@@ -77,10 +77,7 @@ func TestClientSecretKeyring(t *testing.T) {
 		t.Fatalf("two sources: %v", err)
 	}
 	keyringtest.Start(t)
-	f, err := config.Load(write(t, base))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := load(t, base)
 	e := f.Envs["a"]
 	if _, err := e.ClientSecretValue(context.Background()); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "--client-secret-keyring") {
 		t.Fatalf("no secret in the keychain: %v; want a configuration error saying how to put it there", err)

@@ -19,7 +19,7 @@ import (
 // TestProviderPresets: each preset fills the endpoints, client
 // authentication, idle limit and scopes its provider documents.
 func TestProviderPresets(t *testing.T) {
-	p := write(t, `
+	f := load(t, `
 [env.xero]
 provider = "xero"
 client_id = "id"
@@ -53,10 +53,6 @@ provider = "microsoft"
 tenant = "contoso.onmicrosoft.com"
 client_id = "id"
 `)
-	f, err := config.Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	day := 24 * time.Hour
 	for _, tc := range []struct {
 		env                                         string
