@@ -10,30 +10,13 @@ import (
 )
 
 func TestGrants(t *testing.T) {
-	f := load(t, `
-[env.code]
-provider = "freeagent"
-client_id = "id"
-
-[env.machine]
-api_url = "https://api.example.com/"
-token_url = "https://login.example.com/token"
-grant = "client_credentials"
-client_id = "id"
-
-[env.tv]
-api_url = "https://api.example.com/"
-token_url = "https://login.example.com/token"
-device_auth_url = "https://login.example.com/device"
-grant = "device_code"
-client_id = "id"
-`)
-	for _, tt := range []struct{ env, grant, engine, deviceURL string }{
-		{"code", config.GrantAuthorizationCode, freshtoken.GrantAuthorizationCode, ""},
-		{"machine", config.GrantClientCredentials, freshtoken.GrantClientCredentials, ""},
-		{"tv", config.GrantDeviceCode, freshtoken.GrantDeviceCode, "https://login.example.com/device"},
+	const generic = "api_url = \"https://api.example.com/\"\ntoken_url = \"https://login.example.com/token\"\n"
+	for _, tt := range []struct{ env, text, grant, engine, deviceURL string }{
+		{"code", "provider = \"freeagent\"\n", config.GrantAuthorizationCode, freshtoken.GrantAuthorizationCode, ""},
+		{"machine", generic + "grant = \"client_credentials\"\n", config.GrantClientCredentials, freshtoken.GrantClientCredentials, ""},
+		{"tv", generic + "device_auth_url = \"https://login.example.com/device\"\ngrant = \"device_code\"\n", config.GrantDeviceCode, freshtoken.GrantDeviceCode, "https://login.example.com/device"},
 	} {
-		e := f.Envs[tt.env]
+		e := load(t, "[env."+tt.env+"]\n"+tt.text+"client_id = \"id\"\n").Envs[tt.env]
 		s := e.Settings()
 		if e.Grant != tt.grant || s.Grant != tt.engine || s.DeviceAuthURL != tt.deviceURL {
 			t.Errorf("%s: grant %q, engine %q, device_auth_url %q; want %q, %q, %q", tt.env, e.Grant, s.Grant, s.DeviceAuthURL, tt.grant, tt.engine, tt.deviceURL)

@@ -115,25 +115,3 @@ func TestSetStoreURLKeepsTheRest(t *testing.T) {
 		})
 	}
 }
-
-// TestControlCharactersAreRefused: a client id is printable ASCII (RFC 6749
-// appendix A.1), and a keychain service name has no control character:
-// either is handed to the keychain, which on macOS is a `security -i`
-// command line that a newline would end, letting the rest run as another
-// command. A client id from an imported file is refused the same way, at
-// its line.
-func TestControlCharactersAreRefused(t *testing.T) {
-	for name, text := range map[string]string{
-		"client id with a newline": "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\ndelete-keychain login.keychain\"\n",
-		"client id with a tab":     "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\tx\"\n",
-		"client id beyond ASCII":   "[env.a]\nprovider = \"freeagent\"\nclient_id = \"clí\"\n",
-		"service with a newline":   "[store]\nurl = \"keyring://?service=a%0Adelete-keychain\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\"\n",
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := config.Load(write(t, text))
-			if !errors.Is(err, config.ErrInvalid) || strings.Contains(err.Error(), "\n") {
-				t.Fatalf("Load = %v; want a one-line configuration error", err)
-			}
-		})
-	}
-}
