@@ -233,6 +233,17 @@ func dial(t *testing.T, f *fixture) (net.Conn, *bufio.Reader) {
 	return c, bufio.NewReader(c)
 }
 
+// rawGet sends a GET for path, with the header lines extra (each ending
+// in \r\n) as they are written, on a connection of its own, and reads the
+// answer; the connection is closed once the answer is read.
+func (f *fixture) rawGet(t *testing.T, path, extra string) (*http.Response, string) {
+	t.Helper()
+	c, r := dial(t, f)
+	defer c.Close()
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", path, f.addr, extra)
+	return readAnswer(t, r, http.MethodGet)
+}
+
 func readAnswer(t *testing.T, r *bufio.Reader, method string) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.ReadResponse(r, &http.Request{Method: method})
@@ -255,14 +266,12 @@ func TestHTTP10(t *testing.T) {
 	}))
 	f.login(t, "old")
 	f.login(t, "dev")
-	c, r := dial(t, f)
-	fmt.Fprintf(c, "GET /old/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
-	resp, body := readAnswer(t, r, http.MethodGet)
+	resp, body := f.rawGet(t, "/old/x", "")
 	if resp.StatusCode != http.StatusOK || body != `{"ok":true}` {
 		t.Errorf("an HTTP/1.0 answer came through as %s %d %q", resp.Proto, resp.StatusCode, body)
 	}
 
-	c, r = dial(t, f)
+	c, r := dial(t, f)
 	fmt.Fprintf(c, "GET /dev/v2/users/me HTTP/1.0\r\nHost: %s\r\n\r\n", f.addr)
 	resp, body = readAnswer(t, r, http.MethodGet)
 	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) > 0 || !strings.Contains(body, `"user"`) {

@@ -24,9 +24,7 @@ func TestForgedAuthorizationIsReplaced(t *testing.T) {
 	_, o := upstreamAPI(t, "up", false)
 	f := newFixtureWith(t, o)
 	f.login(t, "up")
-	c, r := dial(t, f)
-	fmt.Fprintf(c, "GET /up/echo HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer forged-one\r\nAuthorization: Bearer forged-two\r\n\r\n", f.addr)
-	resp, body := readAnswer(t, r, http.MethodGet)
+	resp, body := f.rawGet(t, "/up/echo", "Authorization: Bearer forged-one\r\nAuthorization: Bearer forged-two\r\n")
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
@@ -46,9 +44,7 @@ func TestForgedAuthorizationIsReplacedOnTheRetry(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
 	f.provider.RevokeAccessTokens() // the next request gets a 401, then a retry
-	c, r := dial(t, f)
-	fmt.Fprintf(c, "GET /dev/v2/dev/echo HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer forged-one\r\nAuthorization: Bearer forged-two\r\n\r\n", f.addr)
-	resp, body := readAnswer(t, r, http.MethodGet)
+	resp, body := f.rawGet(t, "/dev/v2/dev/echo", "Authorization: Bearer forged-one\r\nAuthorization: Bearer forged-two\r\n")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}

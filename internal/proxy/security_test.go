@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // hostileAPI is an API that serves what a hostile or compromised API
@@ -324,31 +325,19 @@ func TestUpgradesAreListed(t *testing.T) {
 	_, o := hostileAPI(t)
 	f := newFixtureWith(t, o)
 	f.login(t, "hostile")
-	conn, r := dial(t, f)
-	fmt.Fprintf(conn, "GET /hostile/ws HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", f.addr)
-	resp, _ := readAnswer(t, r, http.MethodGet)
+	resp, _ := f.rawGet(t, "/hostile/ws", "Connection: Upgrade\r\nUpgrade: websocket\r\n")
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("got %d", resp.StatusCode)
 	}
-	conn.Close()
 	// The proxy lists the request once both sides have closed, just after
 	// this side sees its end: look until it is there.
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	for {
+	testenv.WaitFor(t, "the upgrade to be listed", func() bool {
 		_, page := f.get(t, "/")
-		if strings.Contains(string(page), `<td class="path">/hostile/ws</td><td><span class="status status-ok">101</span>`) {
-			return
-		}
 		if strings.Contains(string(page), `/hostile/ws</td><td><span class="status status-error">none`) {
 			t.Fatal("the upgrade is listed as failed")
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("the upgrade was never listed")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+		return strings.Contains(string(page), `<td class="path">/hostile/ws</td><td><span class="status status-ok">101</span>`)
+	})
 }
 
 // TestStatusPageAfterTheRefreshTokenExpires: no renewal can help, so the
