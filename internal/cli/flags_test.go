@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -77,44 +76,4 @@ func TestLoginFlags(t *testing.T) {
 	}, newLoginCmd, func(g, w loginOptions) bool {
 		return g.NoBrowser == w.NoBrowser && g.Manual == w.Manual && g.Timeout == w.Timeout
 	})
-}
-
-func TestRequestFlags(t *testing.T) {
-	tests := []struct {
-		cmd, args string
-		method    string
-		path      string
-		headers   []string
-		data      string
-		include   bool
-		wantErr   bool
-	}{
-		{"get", "/v2/company", "GET", "/v2/company", nil, "", false, false},
-		{"post", "/v2/contacts -d @c.json -H X-A:1 -H X-B:2 -i", "POST", "/v2/contacts", []string{"X-A:1", "X-B:2"}, "@c.json", true, false},
-		{"request", "patch /v2/contacts/1 --data {}", "PATCH", "/v2/contacts/1", nil, "{}", false, false},
-		{"request", "GET", "", "", nil, "", false, true},
-		{"get", "", "", "", nil, "", false, true},
-	}
-	for _, tt := range tests {
-		var got *requestOptions
-		var cmd *cobra.Command
-		for _, c := range newRequestCmds(testFactory(), func(o *requestOptions) error { got = o; return nil }) {
-			if c.Name() == tt.cmd {
-				cmd = c
-			}
-		}
-		err := execute(t, cmd, tt.args)
-		if tt.wantErr {
-			if ExitCode(err) != ExitUsage {
-				t.Errorf("%s %q: err %v, want a usage error", tt.cmd, tt.args, err)
-			}
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s %q: %v", tt.cmd, tt.args, err)
-		}
-		if got.Method != tt.method || got.Path != tt.path || got.Data != tt.data || got.Include != tt.include || !reflect.DeepEqual(got.Headers, tt.headers) {
-			t.Errorf("%s %q: got %+v", tt.cmd, tt.args, got)
-		}
-	}
 }

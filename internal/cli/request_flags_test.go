@@ -4,46 +4,59 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
-func TestRequestFlagChecks(t *testing.T) {
+// TestRequestFlags: request and each method's own command (get, post, ...)
+// give the options their flags say, or a usage error.
+func TestRequestFlags(t *testing.T) {
 	tests := []struct {
-		method  string // "" for request itself
+		cmd     string
 		args    string
 		want    requestOptions
 		wantErr bool
 	}{
-		{"", "GET /v2/company", requestOptions{Method: "GET", Path: "/v2/company"}, false},
-		{"", "patch /v2/contacts/1 -d {}", requestOptions{Method: "PATCH", Path: "/v2/contacts/1", Data: "{}"}, false},
-		{"GET", "/v2/contacts --all", requestOptions{Method: "GET", Path: "/v2/contacts", All: true}, false},
-		{"GET", "/v2/company -i -H A:1 --header B:2 -H A:3", requestOptions{Method: "GET", Path: "/v2/company", Include: true, Headers: []string{"A:1", "B:2", "A:3"}}, false},
-		{"POST", "/v2/contacts -d @c.json", requestOptions{Method: "POST", Path: "/v2/contacts", Data: "@c.json"}, false},
-		{"", "GET", requestOptions{}, true},
-		{"", "G3T /v2/company", requestOptions{}, true},
-		{"GET", "/a /b", requestOptions{}, true},
-		{"POST", "/v2/contacts --all", requestOptions{}, true},
-		{"GET", "/v2/contacts --all -i", requestOptions{}, true},
-		{"GET", "/v2/contacts -H nocolon", requestOptions{}, true},
-		{"GET", "/v2/contacts -H :empty", requestOptions{}, true},
-		{"GET", "/v2/contacts -H X(y):v", requestOptions{}, true},
+		{"request", "GET /v2/company", requestOptions{Method: "GET", Path: "/v2/company"}, false},
+		{"request", "patch /v2/contacts/1 -d {}", requestOptions{Method: "PATCH", Path: "/v2/contacts/1", Data: "{}"}, false},
+		{"request", "patch /v2/contacts/1 --data {}", requestOptions{Method: "PATCH", Path: "/v2/contacts/1", Data: "{}"}, false},
+		{"get", "/v2/company", requestOptions{Method: "GET", Path: "/v2/company"}, false},
+		{"get", "/v2/contacts --all", requestOptions{Method: "GET", Path: "/v2/contacts", All: true}, false},
+		{"get", "/v2/company -i -H A:1 --header B:2 -H A:3", requestOptions{Method: "GET", Path: "/v2/company", Include: true, Headers: []string{"A:1", "B:2", "A:3"}}, false},
+		{"post", "/v2/contacts -d @c.json", requestOptions{Method: "POST", Path: "/v2/contacts", Data: "@c.json"}, false},
+		{"post", "/v2/contacts -d @c.json -H X-A:1 -H X-B:2 -i", requestOptions{Method: "POST", Path: "/v2/contacts", Headers: []string{"X-A:1", "X-B:2"}, Data: "@c.json", Include: true}, false},
+		{"request", "GET", requestOptions{}, true},
+		{"request", "G3T /v2/company", requestOptions{}, true},
+		{"get", "", requestOptions{}, true},
+		{"get", "/a /b", requestOptions{}, true},
+		{"post", "/v2/contacts --all", requestOptions{}, true},
+		{"get", "/v2/contacts --all -i", requestOptions{}, true},
+		{"get", "/v2/contacts -H nocolon", requestOptions{}, true},
+		{"get", "/v2/contacts -H :empty", requestOptions{}, true},
+		{"get", "/v2/contacts -H X(y):v", requestOptions{}, true},
 	}
 	for _, tt := range tests {
 		var got *requestOptions
-		cmd := newRequestCmd(testFactory(), tt.method, func(o *requestOptions) error { got = o; return nil })
+		var cmd *cobra.Command
+		for _, c := range newRequestCmds(testFactory(), func(o *requestOptions) error { got = o; return nil }) {
+			if c.Name() == tt.cmd {
+				cmd = c
+			}
+		}
 		err := execute(t, cmd, tt.args)
 		if tt.wantErr {
 			if ExitCode(err) != ExitUsage {
-				t.Errorf("%s %q: err %v, want a usage error", tt.method, tt.args, err)
+				t.Errorf("%s %q: err %v, want a usage error", tt.cmd, tt.args, err)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("%s %q: %v", tt.method, tt.args, err)
+			t.Errorf("%s %q: %v", tt.cmd, tt.args, err)
 			continue
 		}
 		got.f = nil
 		if !reflect.DeepEqual(*got, tt.want) {
-			t.Errorf("%s %q: got %+v, want %+v", tt.method, tt.args, *got, tt.want)
+			t.Errorf("%s %q: got %+v, want %+v", tt.cmd, tt.args, *got, tt.want)
 		}
 	}
 }
