@@ -12,10 +12,9 @@ import (
 // give the options their flags say, or a usage error.
 func TestRequestFlags(t *testing.T) {
 	tests := []struct {
-		cmd     string
-		args    string
-		want    requestOptions
-		wantErr bool
+		cmd, args string
+		want      requestOptions
+		wantErr   bool
 	}{
 		{"request", "GET /v2/company", requestOptions{Method: "GET", Path: "/v2/company"}, false},
 		{"request", "patch /v2/contacts/1 -d {}", requestOptions{Method: "PATCH", Path: "/v2/contacts/1", Data: "{}"}, false},
