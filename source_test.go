@@ -510,13 +510,10 @@ func TestWaitersShareAFailedRenewal(t *testing.T) {
 }
 
 func TestRateLimitRetriesAreBounded(t *testing.T) {
-	var hits atomic.Int32
-	limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		hits.Add(1)
+	limited, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "0")
 		http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
-	}))
-	defer limited.Close()
+	})
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.RetryBackoff = []time.Duration{time.Millisecond}
 	src := r.source()

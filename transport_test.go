@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -52,12 +51,9 @@ func TestClientRenewsOnceOn401AndRetries(t *testing.T) {
 }
 
 func TestClientDoesNotRetryA401Twice(t *testing.T) {
-	var calls atomic.Int32
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		calls.Add(1)
+	api, calls := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
-	}))
-	defer api.Close()
+	})
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.APIURL = api.URL + "/"
 	src := r.source()
@@ -105,13 +101,10 @@ func TestClientDoesNotReplayAnUnreplayableBody(t *testing.T) {
 
 func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 	var leaked atomic.Value
-	var hits atomic.Int32
 	leaked.Store("")
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		hits.Add(1)
+	other, hits := countingServer(t, func(_ http.ResponseWriter, req *http.Request) {
 		leaked.Store(req.Header.Get("Authorization"))
-	}))
-	defer other.Close()
+	})
 	_, src := loggedIn(t)
 
 	resp, err := src.Client().Get(src.APIURL() + "v2/dev/redirect?to=" + other.URL + "/elsewhere")

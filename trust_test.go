@@ -37,12 +37,9 @@ func TestAnotherClientsTokensAreNeverUsed(t *testing.T) {
 			first := r.source()
 			r.login(first)
 			before := r.record()
-			var elsewhereHit atomic.Int32
-			elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-				elsewhereHit.Add(1)
+			elsewhere, elsewhereHit := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
 				http.Error(w, "not expected", http.StatusTeapot)
-			}))
-			defer elsewhere.Close()
+			})
 			set := r.settings
 			tt.other(&set, elsewhere.URL+"/token")
 			second, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
@@ -345,12 +342,9 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 func TestTokenEndpointRedirectIsNotFollowed(t *testing.T) {
 	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			var leaked atomic.Int32
-			thirdParty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-				leaked.Add(1)
+			thirdParty, leaked := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
 				http.Error(w, "thanks", http.StatusTeapot)
-			}))
-			defer thirdParty.Close()
+			})
 			redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				http.Redirect(w, req, thirdParty.URL+"/collect", status)
 			}))
