@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,19 +105,6 @@ func (r *rig) moveTokenEndpoint(url string) {
 		r.t.Fatal(err)
 	}
 	r.settings.TokenURL = url
-}
-
-// countingServer is a server on loopback that answers with handle and
-// counts the requests it gets.
-func countingServer(t *testing.T, handle http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		n.Add(1)
-		handle(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &n
 }
 
 // tokenAtOnce has n goroutines ask for a token at once, spread over srcs,

@@ -104,6 +104,19 @@ func TestRecordWithoutGrantIsAdopted(t *testing.T) {
 	}
 }
 
+// countingServer is a server on loopback that answers with handle and
+// counts the requests it gets.
+func countingServer(t *testing.T, handle http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		n.Add(1)
+		handle(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
 // tokenServer answers every refresh with body, its %d filled with a counter
 // so that each answer carries new tokens.
 func tokenServer(t *testing.T, body string) (*httptest.Server, *atomic.Int32) {
