@@ -36,17 +36,7 @@ func TestExtraParamsReachEveryRequest(t *testing.T) {
 	r.settings.Resources = []string{"https://api.example.com/a", "https://api.example.com/b"}
 	r.settings.AuthParams = map[string]string{"prompt": "consent"}
 	r.settings.TokenParams = map[string]string{"access_type": "offline"}
-	src := r.source()
-	r.login(src)
-	if _, err := src.Renew(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := src.Renew(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := src.Revoke(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	r.wholeGrant(r.source(), 2)
 	common := url.Values{"audience": {r.settings.Audience}, "resource": r.settings.Resources}
 	var grants []string
 	for _, rcv := range r.provider.Received() {
@@ -116,14 +106,7 @@ func TestPublicClient(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "none", RequirePKCE: true})
 	r.settings.ClientAuth, r.settings.AuthStyle, r.settings.ClientSecret = freshtoken.ClientAuthNone, 0, ""
 	r.settings.RevocationURL = r.server.URL + "/v2/revoke"
-	src := r.source()
-	r.login(src)
-	if _, err := src.Renew(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := src.Revoke(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	r.wholeGrant(r.source(), 1)
 	if st := r.provider.Stats(); st.Exchanges != 1 || st.Refreshes != 1 || st.Revocations != 2 {
 		t.Fatalf("stats %+v; want an exchange, a refresh and two revocations, all accepted", st)
 	}
@@ -180,15 +163,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r.login(src)
-			for range 2 { // the provider refuses an assertion it has seen: each must be new
-				if _, err := src.Renew(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := src.Revoke(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			r.wholeGrant(src, 2) // the provider refuses an assertion it has seen: each must be new
 			if st := r.provider.Stats(); st.ClientAssertions != 5 || st.Refreshes != 2 || st.Revocations != 2 {
 				t.Fatalf("stats %+v; want 5 assertions accepted: the exchange, two refreshes, two revocations", st)
 			}

@@ -95,6 +95,21 @@ func (r *rig) login(src *freshtoken.Source) {
 	}
 }
 
+// wholeGrant takes src through a grant's whole life: a log-in, renewals
+// renewals, and revocation.
+func (r *rig) wholeGrant(src *freshtoken.Source, renewals int) {
+	r.t.Helper()
+	r.login(src)
+	for range renewals {
+		if _, err := src.Renew(context.Background()); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	if err := src.Revoke(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
 // moveTokenEndpoint points the environment at a token endpoint at url, and
 // the stored grant with it, as if the provider had moved.
 func (r *rig) moveTokenEndpoint(url string) {
