@@ -24,11 +24,7 @@ type syncSeen struct {
 // syncs the folder once the file is gone. Without the first sync a power
 // loss can leave an empty record; without the second, the old one.
 func TestSaveSyncsBeforeAndAfterTheRename(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "tokens")
-	s := filestore.New(dir)
-	if err := s.Save(ctx, "sandbox", sample()); err != nil {
-		t.Fatal(err)
-	}
+	dir, s := saved(t)
 	old := readOrMissing(t, s.Location("sandbox"))
 	var seen []syncSeen
 	filestore.WatchSyncs(t, func(name string) {
