@@ -31,7 +31,7 @@ import (
 // request gets none of them.
 func TestExtraParamsReachEveryRequest(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	r.settings.RevocationURL = r.server.URL + "/v2/revoke"
+	r.settings.RevocationURL = r.url + "/v2/revoke"
 	r.settings.Audience = "https://api.example.com"
 	r.settings.Resources = []string{"https://api.example.com/a", "https://api.example.com/b"}
 	r.settings.AuthParams = map[string]string{"prompt": "consent"}
@@ -105,7 +105,7 @@ func TestOwnParamsAreRefused(t *testing.T) {
 func TestPublicClient(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "none", RequirePKCE: true})
 	r.settings.ClientAuth, r.settings.AuthStyle, r.settings.ClientSecret = freshtoken.ClientAuthNone, 0, ""
-	r.settings.RevocationURL = r.server.URL + "/v2/revoke"
+	r.settings.RevocationURL = r.url + "/v2/revoke"
 	r.wholeGrant(r.source(), 1)
 	if st := r.provider.Stats(); st.Exchanges != 1 || st.Refreshes != 1 || st.Revocations != 2 {
 		t.Fatalf("stats %+v; want an exchange, a refresh and two revocations, all accepted", st)
@@ -146,7 +146,7 @@ func privateKeyJWT(r *rig, key crypto.Signer, alg string) {
 		ID:        "key-1",
 		Algorithm: alg,
 	}
-	r.settings.RevocationURL = r.server.URL + "/v2/revoke"
+	r.settings.RevocationURL = r.url + "/v2/revoke"
 }
 
 // TestPrivateKeyJWT: every token request (the exchange, each refresh) and

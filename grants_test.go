@@ -80,7 +80,7 @@ func TestClientCredentials401FetchesOnceAndRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.provider.RevokeAccessTokens()
-	resp, err := src.Client().Get(r.server.URL + "/v2/company")
+	resp, err := src.Client().Get(r.url + "/v2/company")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func deviceRig(t *testing.T, popts devprovider.Options) (*rig, *freshtoken.Sourc
 	popts.DeviceInterval = time.Second
 	r := newRig(t, popts)
 	r.settings.Grant = freshtoken.GrantDeviceCode
-	r.settings.DeviceAuthURL = r.server.URL + "/v2/device_authorization"
+	r.settings.DeviceAuthURL = r.url + "/v2/device_authorization"
 	src := r.source()
 	freshtoken.SetPause(src, r.clock.Sleep)
 	return r, src
@@ -185,7 +185,7 @@ func TestDeviceLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.UserCode == "" || !strings.HasPrefix(d.VerificationURI, r.server.URL) || !strings.Contains(d.VerificationURIComplete, "user_code=") {
+	if d.UserCode == "" || !strings.HasPrefix(d.VerificationURI, r.url) || !strings.Contains(d.VerificationURIComplete, "user_code=") {
 		t.Fatalf("device login %+v lacks what the person needs", d)
 	}
 	var polls []freshtoken.DevicePoll

@@ -3,7 +3,6 @@ package freshtoken_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -23,7 +23,7 @@ type rig struct {
 	t        *testing.T
 	clock    *fakeclock.Clock
 	provider *devprovider.Provider
-	server   *httptest.Server
+	url      string // the provider's root, no trailing slash
 	store    *filestore.Store
 	settings freshtoken.Settings
 }
@@ -35,19 +35,17 @@ func newRig(t *testing.T, popts devprovider.Options) *rig {
 	c := fakeclock.New()
 	popts.Clock = c.Now
 	popts.AutoApprove = true
-	p := devprovider.New(popts)
-	srv := httptest.NewServer(p.Handler())
-	t.Cleanup(func() { p.Close(); srv.Close() })
+	p, base := devserver.Start(t, popts)
 	return &rig{
-		t: t, clock: c, provider: p, server: srv,
+		t: t, clock: c, provider: p, url: base,
 		store: filestore.New(t.TempDir() + "/tokens"),
 		settings: freshtoken.Settings{
 			Env:          "sandbox",
 			ClientID:     "dev-client-id",
 			ClientSecret: "dev-client-secret",
-			AuthURL:      srv.URL + "/v2/approve_app",
-			TokenURL:     srv.URL + "/v2/token_endpoint",
-			APIURL:       srv.URL + "/",
+			AuthURL:      base + "/v2/approve_app",
+			TokenURL:     base + "/v2/token_endpoint",
+			APIURL:       base + "/",
 			AuthStyle:    oauth2.AuthStyleInHeader,
 			RenewBefore:  time.Minute,
 			RetryBackoff: []time.Duration{5 * time.Millisecond, 5 * time.Millisecond, 5 * time.Millisecond},

@@ -395,7 +395,7 @@ func TestNewRefusesDiscoverWithoutIssuer(t *testing.T) {
 	r := newRig(t, devprovider.Options{})
 	r.settings.TokenURL = ""
 	r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) {
-		return freshtoken.Endpoints{TokenURL: r.server.URL + "/v2/token_endpoint"}, nil
+		return freshtoken.Endpoints{TokenURL: r.url + "/v2/token_endpoint"}, nil
 	}
 	if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), "Settings.Issuer") {
 		t.Fatalf("New accepted Discover without Issuer (err %v)", err)
@@ -415,7 +415,7 @@ func TestDiscoveryWhileServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var discoveries atomic.Int32
-	ep := freshtoken.Endpoints{AuthURL: r.settings.AuthURL, TokenURL: r.settings.TokenURL, RevocationURL: r.server.URL + "/v2/revoke"}
+	ep := freshtoken.Endpoints{AuthURL: r.settings.AuthURL, TokenURL: r.settings.TokenURL, RevocationURL: r.url + "/v2/revoke"}
 	r.settings.Issuer = "https://issuer.example"
 	r.settings.AuthURL, r.settings.TokenURL = "", ""
 	r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) {

@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
 
 // metadataServer serves one discovery document at path, counting fetches;
@@ -257,13 +258,10 @@ func TestDiscoveryCache(t *testing.T) {
 // provider's discovered endpoints, fetched once per process, even by
 // another source in it when the cache file is gone.
 func TestDiscoveryOnlyWhenNeeded(t *testing.T) {
-	p := devprovider.New(devprovider.Options{AutoApprove: true})
-	srv := httptest.NewServer(p.Handler())
-	t.Cleanup(srv.Close)
-	t.Cleanup(p.Close)
+	p, base := devserver.Start(t, devprovider.Options{AutoApprove: true})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.toml")
-	text := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n\n[env.idp]\napi_url = \"" + srv.URL + "/\"\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nissuer = \"" + srv.URL + "\"\n"
+	text := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n\n[env.idp]\napi_url = \"" + base + "/\"\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nissuer = \"" + base + "\"\n"
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +303,7 @@ func TestDiscoveryOnlyWhenNeeded(t *testing.T) {
 		t.Fatalf("stats %+v; want no second discovery in this process", st)
 	}
 	r, err := again.Record(t.Context())
-	if err != nil || r.Grant.Issuer != srv.URL || r.Grant.TokenURL != "" {
+	if err != nil || r.Grant.Issuer != base || r.Grant.TokenURL != "" {
 		t.Fatalf("grant %+v, %v; want bound to the issuer", r.Grant, err)
 	}
 }

@@ -3,7 +3,6 @@ package config_test
 import (
 	"fmt"
 	"maps"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
 
 // TestProviderPresets: each preset fills the endpoints, client
@@ -130,18 +130,15 @@ func TestProviderPresetsAgainstDevProvider(t *testing.T) {
 		{"microsoft", "body", "scopes = [\"User.Read\"]\ntenant = \"organizations\"\n", []string{"User.Read", "offline_access"}, false, nil},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
-			p := devprovider.New(devprovider.Options{AutoApprove: true, AuthStyle: tc.style})
-			srv := httptest.NewServer(p.Handler())
-			t.Cleanup(srv.Close)
-			t.Cleanup(p.Close)
+			p, base := devserver.Start(t, devprovider.Options{AutoApprove: true, AuthStyle: tc.style})
 			dir := t.TempDir()
 			path := filepath.Join(dir, "config.toml")
 			revocation := ""
 			if tc.revokes {
-				revocation = fmt.Sprintf("revocation_url = %q\n", srv.URL+"/v2/revoke")
+				revocation = fmt.Sprintf("revocation_url = %q\n", base+"/v2/revoke")
 			}
 			text := fmt.Sprintf("[store]\nurl = %q\n\n[env.idp]\nprovider = %q\napi_url = %q\nauth_url = %q\ntoken_url = %q\n%sclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\n%s",
-				"file://"+filepath.Join(dir, "state"), tc.provider, srv.URL+"/", srv.URL+"/v2/approve_app", srv.URL+"/v2/token_endpoint", revocation, tc.extra)
+				"file://"+filepath.Join(dir, "state"), tc.provider, base+"/", base+"/v2/approve_app", base+"/v2/token_endpoint", revocation, tc.extra)
 			if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 				t.Fatal(err)
 			}

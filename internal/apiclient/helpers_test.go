@@ -2,13 +2,13 @@ package apiclient
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
 
 // rig is a dev provider on loopback HTTP, on a fake clock, with a client
@@ -25,14 +25,11 @@ func newRig(t *testing.T, opts devprovider.Options) *rig {
 	clock := fakeclock.New()
 	opts.Clock = clock.Now
 	opts.AutoApprove = true
-	p := devprovider.New(opts)
-	srv := httptest.NewServer(p.Handler())
-	t.Cleanup(srv.Close)
-	t.Cleanup(p.Close)
-	tok := login(t, srv.URL)
+	p, base := devserver.Start(t, opts)
+	tok := login(t, base)
 	return &rig{
 		provider: p,
-		url:      srv.URL,
+		url:      base,
 		clock:    clock,
 		http:     oauth2.NewClient(t.Context(), oauth2.StaticTokenSource(tok)),
 	}

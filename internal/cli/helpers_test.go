@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"bytes"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
 
 // devEnv is a dev provider on loopback HTTP and a private configuration
@@ -31,12 +31,9 @@ func newDevEnv(t *testing.T) *devEnv {
 func newDevEnvWith(t *testing.T, opts devprovider.Options) *devEnv {
 	t.Helper()
 	opts.AutoApprove = true
-	p := devprovider.New(opts)
-	srv := httptest.NewServer(p.Handler())
-	t.Cleanup(srv.Close)
-	t.Cleanup(p.Close)
+	p, base := devserver.Start(t, opts)
 	dir := t.TempDir()
-	e := &devEnv{provider: p, api: srv.URL + "/", config: filepath.Join(dir, "config.toml"), dir: dir}
+	e := &devEnv{provider: p, api: base + "/", config: filepath.Join(dir, "config.toml"), dir: dir}
 	store := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n"
 	if err := os.WriteFile(e.config, []byte(store), 0o600); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package keeper
 import (
 	"context"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -23,17 +23,14 @@ import (
 // notifier once, with its event and the next step, from one look of the
 // keeper; all well again clears it.
 func TestEachEventIsTold(t *testing.T) {
-	p := devprovider.New(devprovider.Options{AutoApprove: true})
-	srv := httptest.NewServer(p.Handler())
-	defer srv.Close()
-	defer p.Close()
+	_, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
 	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
 	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-		TokenURL: srv.URL + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st})
+		TokenURL: root + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
-	grant := store.Grant{TokenURL: srv.URL + "/v2/token_endpoint", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
+	grant := store.Grant{TokenURL: root + "/v2/token_endpoint", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
 	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
 	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
 		Open:   func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
@@ -116,14 +113,11 @@ func TestTokenFileNeverHoldsAnotherClientsToken(t *testing.T) {
 // was had, has no record to note the problem in; the keeper still tells
 // the person (once), and stops once a token is had.
 func TestRejectedClientCredentialsAreTold(t *testing.T) {
-	p := devprovider.New(devprovider.Options{})
-	srv := httptest.NewServer(p.Handler())
-	defer srv.Close()
-	defer p.Close()
+	_, root := devserver.Start(t, devprovider.Options{})
 	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
 	open := func(secret string) *freshtoken.Source {
 		src, err := freshtoken.New(freshtoken.Settings{Env: "machine", ClientID: "dev-client-id", ClientSecret: secret,
-			TokenURL: srv.URL + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader,
+			TokenURL: root + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader,
 			Grant: freshtoken.GrantClientCredentials, KeepAccess: true}, freshtoken.Options{Store: st})
 		if err != nil {
 			t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -19,16 +18,15 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
 
 func provider(t *testing.T, redirectURIs ...string) (*devprovider.Provider, *oauth2.Config) {
 	t.Helper()
-	p := devprovider.New(devprovider.Options{AutoApprove: true, RequirePKCE: true, RedirectURIs: redirectURIs})
-	srv := httptest.NewServer(p.Handler())
-	t.Cleanup(func() { p.Close(); srv.Close() })
+	p, base := devserver.Start(t, devprovider.Options{AutoApprove: true, RequirePKCE: true, RedirectURIs: redirectURIs})
 	return p, &oauth2.Config{
 		ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-		Endpoint:    oauth2.Endpoint{AuthURL: srv.URL + "/v2/approve_app", TokenURL: srv.URL + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader},
+		Endpoint:    oauth2.Endpoint{AuthURL: base + "/v2/approve_app", TokenURL: base + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader},
 		RedirectURL: "http://127.0.0.1:0/callback",
 	}
 }
