@@ -39,45 +39,52 @@ func TestMain(m *testing.M) {
 		// approve plays a person's browser: it opens the URL and follows the
 		// redirects, which an auto-approving dev provider sends back to the
 		// login callback.
-		"approve": func() {
-			resp, err := http.Get(os.Args[len(os.Args)-1])
+		"approve": scriptProgram("approve", func(args []string) error {
+			resp, err := http.Get(args[len(args)-1])
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "approve:", err)
-				os.Exit(1)
+				return err
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-		},
+			return nil
+		}),
 		// deny plays a person who clicks Deny: the browser comes back to the
 		// redirect URI with error=access_denied and the request's state.
-		"deny": func() {
-			u, err := url.Parse(os.Args[len(os.Args)-1])
+		"deny": scriptProgram("deny", func(args []string) error {
+			u, err := url.Parse(args[len(args)-1])
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "deny:", err)
-				os.Exit(1)
+				return err
 			}
 			q := u.Query()
 			back := q.Get("redirect_uri") + "?" + url.Values{"error": {"access_denied"}, "error_description": {"The user denied access."}, "state": {q.Get("state")}}.Encode()
 			resp, err := http.Get(back)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "deny:", err)
-				os.Exit(1)
+				return err
 			}
 			resp.Body.Close()
-		},
+			return nil
+		}),
 		// device plays a person at the device grant's verification page:
 		//	device approve|deny|expire N URL
 		// opened as a browser on the verification URL that carries the
 		// user code, it waits until the provider has seen N token requests
 		// (the log-in's polls), then approves or denies that code, or lets
 		// it expire (through the provider's /_dev/expire-devices).
-		"device": func() {
-			if err := decideDevice(os.Args[1], os.Args[2], os.Args[3]); err != nil {
-				fmt.Fprintln(os.Stderr, "device:", err)
-				os.Exit(1)
-			}
-		},
+		"device": scriptProgram("device", func(args []string) error {
+			return decideDevice(args[1], args[2], args[3])
+		}),
 	})
+}
+
+// scriptProgram is a program the scripts run, named name: run gets its
+// arguments, and an error it returns is printed and exits 1.
+func scriptProgram(name string, run func(args []string) error) func() {
+	return func() {
+		if err := run(os.Args); err != nil {
+			fmt.Fprintln(os.Stderr, name+":", err)
+			os.Exit(1)
+		}
+	}
 }
 
 func decideDevice(decision, polls, verifyURL string) error {
