@@ -70,16 +70,23 @@ func rfc8414(issuer string) string {
 
 func oidc(issuer string) string { return issuer + "/.well-known/openid-configuration" }
 
-// issuerConfig writes a configuration with one environment, "idp", using
-// issuer, and extra keys; the store is beside it.
-func issuerConfig(t *testing.T, dir, issuer, extra string) string {
+// idpConfig writes a configuration into dir with one environment, "idp",
+// of keys, and the store beside it; it returns the file's path.
+func idpConfig(t *testing.T, dir, keys string) string {
 	t.Helper()
 	p := filepath.Join(dir, "config.toml")
-	text := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n\n[env.idp]\napi_url = \"https://api.example.com/\"\nclient_id = \"id\"\nclient_secret = \"s\"\nissuer = \"" + issuer + "\"\n" + extra
+	text := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n\n[env.idp]\n" + keys
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// issuerConfig is idpConfig with an environment using issuer, and extra
+// keys.
+func issuerConfig(t *testing.T, dir, issuer, extra string) string {
+	t.Helper()
+	return idpConfig(t, dir, "api_url = \"https://api.example.com/\"\nclient_id = \"id\"\nclient_secret = \"s\"\nissuer = \""+issuer+"\"\n"+extra)
 }
 
 // openIdP opens environment "idp" as a new process would.
@@ -260,11 +267,7 @@ func TestDiscoveryCache(t *testing.T) {
 func TestDiscoveryOnlyWhenNeeded(t *testing.T) {
 	p, base := devserver.Start(t, devprovider.Options{AutoApprove: true})
 	dir := t.TempDir()
-	path := filepath.Join(dir, "config.toml")
-	text := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n\n[env.idp]\napi_url = \"" + base + "/\"\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nissuer = \"" + base + "\"\n"
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := idpConfig(t, dir, "api_url = \""+base+"/\"\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nissuer = \""+base+"\"\n")
 	src := openIdP(t, path, nil, nil)
 	rec, err := loginAtDevProvider(t, src)
 	if err != nil {

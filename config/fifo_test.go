@@ -3,7 +3,6 @@
 package config_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -25,14 +24,7 @@ func TestNamedPipesAreRefusedAtOnce(t *testing.T) {
 	for name, read := range map[string]func() error{
 		"key_file": func() error { _, err := config.ReadClientKey(fifo); return err },
 		"config":   func() error { _, err := config.Load(fifo); return err },
-		"ca_file": func() error {
-			p := filepath.Join(t.TempDir(), "config.toml")
-			if err := os.WriteFile(p, []byte("ca_file = \""+fifo+"\"\n"), 0o600); err != nil {
-				return err
-			}
-			_, err := config.Load(p)
-			return err
-		},
+		"ca_file":  func() error { _, err := config.Load(write(t, "ca_file = \""+fifo+"\"\n")); return err },
 	} {
 		t.Run(name, func(t *testing.T) {
 			done := make(chan error, 1)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -131,17 +129,12 @@ func TestProviderPresetsAgainstDevProvider(t *testing.T) {
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
 			p, base := devserver.Start(t, devprovider.Options{AutoApprove: true, AuthStyle: tc.style})
-			dir := t.TempDir()
-			path := filepath.Join(dir, "config.toml")
 			revocation := ""
 			if tc.revokes {
 				revocation = fmt.Sprintf("revocation_url = %q\n", base+"/v2/revoke")
 			}
-			text := fmt.Sprintf("[store]\nurl = %q\n\n[env.idp]\nprovider = %q\napi_url = %q\nauth_url = %q\ntoken_url = %q\n%sclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\n%s",
-				"file://"+filepath.Join(dir, "state"), tc.provider, base+"/", base+"/v2/approve_app", base+"/v2/token_endpoint", revocation, tc.extra)
-			if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			path := idpConfig(t, t.TempDir(), fmt.Sprintf("provider = %q\napi_url = %q\nauth_url = %q\ntoken_url = %q\n%sclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\n%s",
+				tc.provider, base+"/", base+"/v2/approve_app", base+"/v2/token_endpoint", revocation, tc.extra))
 			src := openIdP(t, path, nil, nil)
 			conf, err := src.OAuth2Config(t.Context(), "http://127.0.0.1:1/callback")
 			if err != nil {
