@@ -107,14 +107,14 @@ func TestRotationStoredAcrossExpiries(t *testing.T) {
 // TestExpiryCountsFromRequestSent: a slow token endpoint must not make the
 // stored expiry later than the provider's.
 func TestExpiryCountsFromRequestSent(t *testing.T) {
-	r, src := loggedIn(t)
+	r, _ := loggedIn(t)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.clock.Advance(20 * time.Second) // the request takes 20 s
 		r.provider.Handler().ServeHTTP(w, req)
 	}))
 	defer slow.Close()
 	r.moveTokenEndpoint(slow.URL + "/v2/token_endpoint")
-	src = r.source()
+	src := r.source()
 	r.clock.Advance(time.Hour)
 	sent := r.clock.Now()
 	if _, err := src.Token(); err != nil {
