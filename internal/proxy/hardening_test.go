@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -53,12 +52,12 @@ func twoEnvAPI(t *testing.T, tune func(*proxy.Options)) (*fixture, *atomic.Int32
 	return f, &hits
 }
 
-// proxySpellings are URLs of the victim environment's part of the proxy at
-// addr, under every spelling of the proxy's address a client reaches it by.
-func proxySpellings(addr string) []string {
-	_, port, _ := net.SplitHostPort(addr)
+// proxySpellings are URLs of the victim environment's part of f's proxy,
+// under every spelling of the proxy's address a client reaches it by.
+func proxySpellings(f *fixture) []string {
+	port := f.port()
 	return []string{
-		"http://" + addr + "/victim/x",
+		"http://" + f.addr + "/victim/x",
 		"http://127.1:" + port + "/victim/x",
 		"http://0x7f000001:" + port + "/victim/x",
 		"http://2130706433:" + port + "/victim/x",
@@ -84,7 +83,7 @@ func proxySpellings(addr string) []string {
 // another environment.
 func TestRedirectBackIntoTheProxyRefused(t *testing.T) {
 	f, hits := twoEnvAPI(t, nil)
-	for _, to := range proxySpellings(f.addr) {
+	for _, to := range proxySpellings(f) {
 		req, _ := http.NewRequest(http.MethodDelete, f.base+"/evil/redirect?"+url.Values{"to": {to}}.Encode(), strings.NewReader("the body"))
 		resp, body := testenv.Do(t, http.DefaultClient, req) // which follows redirects
 		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "redirect_to_proxy" {
@@ -119,7 +118,7 @@ func TestDotSegmentsStayInTheirEnvironment(t *testing.T) {
 // itself, under any spelling of its address, is dropped; the others stay.
 func TestLinksBackIntoTheProxyDropped(t *testing.T) {
 	f, _ := twoEnvAPI(t, nil)
-	for _, to := range proxySpellings(f.addr) {
+	for _, to := range proxySpellings(f) {
 		link := `<https://elsewhere.example/a>; rel="help", <` + to + `>; rel="next"`
 		resp, _ := f.get(t, "/evil/page?"+url.Values{"link": {link}}.Encode())
 		if got, want := resp.Header.Get("Link"), `<https://elsewhere.example/a>; rel="help"`; got != want {

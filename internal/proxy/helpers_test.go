@@ -205,6 +205,12 @@ redirect_uri = "%s/callback"
 	return f
 }
 
+// port is the port the proxy listens on.
+func (f *fixture) port() string {
+	_, port, _ := net.SplitHostPort(f.addr)
+	return port
+}
+
 // checkNoSecretsLogged fails the test if any secret the provider issued or
 // received appears in the proxy's logs.
 func (f *fixture) checkNoSecretsLogged(t testing.TB) {
@@ -326,8 +332,7 @@ type problemBody struct {
 // with an Origin and a body (JSON or a form) if not "".
 func lanProxy(t *testing.T, f *fixture) (lan string, serve func(method, path, remote, origin, body string) *httptest.ResponseRecorder) {
 	t.Helper()
-	_, port, _ := strings.Cut(f.addr, ":")
-	lan = "10.1.2.3:" + port
+	lan = "10.1.2.3:" + f.port()
 	p, err := proxy.New(f.options(lan, true))
 	if err != nil {
 		t.Fatal(err)

@@ -435,7 +435,7 @@ func TestLinkHeaders(t *testing.T) {
 func TestRefusesRequestsNotAddressedToIt(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
-	_, port, _ := strings.Cut(f.addr, ":")
+	port := f.port()
 	cases := []struct {
 		name    string
 		path    string

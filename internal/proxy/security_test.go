@@ -137,7 +137,7 @@ func TestReferencesToTheProxyAreNotPassedOn(t *testing.T) {
 	f := newFixtureWith(t, o)
 	f.login(t, "dev")
 	f.login(t, "hostile")
-	_, port, _ := strings.Cut(f.addr, ":")
+	port := f.port()
 	for _, to := range []string{f.base + "/dev/v2/dev/echo", "http://localhost:" + port + "/dev/v2/dev/echo", "http://0.0.0.0:" + port + "/dev/"} {
 		t.Run(to, func(t *testing.T) {
 			before := f.provider.Stats().APIRequests
