@@ -21,8 +21,7 @@ import (
 )
 
 func TestValidTokenServedWithoutRefresh(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	r.login(r.source())
+	r, _ := loggedIn(t)
 	src := r.source() // a fresh process: one store read, no refresh
 	tok, err := src.Token()
 	if err != nil {
@@ -407,8 +406,7 @@ func TestNewRefusesDiscoverWithoutIssuer(t *testing.T) {
 // read safely (this test is for -race); a stored token is served without
 // discovery, and the document is asked for once.
 func TestDiscoveryWhileServing(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	r.login(r.source())
+	r, _ := loggedIn(t)
 	rec := r.record()
 	rec.Grant.TokenURL, rec.Grant.Issuer = "", "https://issuer.example"
 	if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {

@@ -235,8 +235,7 @@ func (a answeredTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 }
 
 func TestAnswerStoredBeforeAnythingIsLogged(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	r.login(r.source())
+	r, _ := loggedIn(t)
 	var answered atomic.Bool
 	var lines atomic.Int32
 	old := r.record().RefreshToken
