@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -19,3 +20,13 @@ func runner[O any](opts O, runF func(O) error, run func(context.Context, O) erro
 		return run(cmd.Context(), opts)
 	}
 }
+
+// repeatable is a flag given once per value (-H 'A: b' -H 'C: d'), each
+// kept whole, commas and all, as with pflag's StringArray, which would
+// instead write its empty default out as CSV when defined: a 4 KiB buffer
+// per flag at every start-up.
+type repeatable []string
+
+func (r *repeatable) Set(v string) error { *r = append(*r, v); return nil }
+func (r *repeatable) Type() string       { return "stringArray" }
+func (r *repeatable) String() string     { return strings.Join(*r, ", ") }

@@ -27,9 +27,9 @@ func (x *extraFlags) add(fl *pflag.FlagSet, s *config.EnvSettings) {
 	fl.StringVar(&s.KeyID, "key-id", "", "the key's id at the provider (the assertions' kid)")
 	fl.StringVar(&s.KeyAlg, "key-alg", "", "the signing algorithm: "+strings.Join(config.KeyAlgs, ", ")+" (default: RS256 for RSA, ES256 or ES384 for EC)")
 	fl.StringVar(&s.Audience, "audience", "", "the API the tokens are for, as the provider names it (its audience parameter)")
-	fl.StringArrayVar(&x.Resources, "resource", nil, "the API's URI as RFC 8707 resource indicator (repeat for several)")
-	fl.StringArrayVar(&x.AuthParams, "auth-param", nil, "KEY=VALUE added to the authorization request, such as prompt=consent (repeatable)")
-	fl.StringArrayVar(&x.TokenParams, "token-param", nil, "KEY=VALUE added to every token request (repeatable)")
+	fl.Var((*repeatable)(&x.Resources), "resource", "the API's URI as RFC 8707 resource indicator (repeat for several)")
+	fl.Var((*repeatable)(&x.AuthParams), "auth-param", "KEY=VALUE added to the authorization request, such as prompt=consent (repeatable)")
+	fl.Var((*repeatable)(&x.TokenParams), "token-param", "KEY=VALUE added to every token request (repeatable)")
 }
 
 // apply puts the flags into s, checking each as the flag it came from.

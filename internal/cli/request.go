@@ -126,7 +126,7 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Data, "data", "d", "", "request body: DATA, @FILE, or @- for stdin (JSON gets Content-Type: application/json)")
-	fl.StringArrayVarP(&opts.Headers, "header", "H", nil, "extra header 'Key: Value'; repeatable, and replaces a default of the same name")
+	fl.VarP((*repeatable)(&opts.Headers), "header", "H", "extra header 'Key: Value'; repeatable, and replaces a default of the same name")
 	fl.BoolVarP(&opts.Include, "include", "i", false, "print the status line and headers before the body")
 	fl.BoolVar(&opts.All, "all", false, `follow Link: rel="next" and merge every page into one document (GET only)`)
 	return cmd
