@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -327,6 +328,38 @@ func TestClosedPipeBeforeAnyRenewal(t *testing.T) {
 			pw.Close()
 			if ws := ft.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() || ft.ProcessState.ExitCode() != 141 {
 				t.Fatalf("freshtoken %s ended with %v (%v); want exit 141, not death by a signal", strings.Join(args, " "), ft.ProcessState, err)
+			}
+		})
+	}
+}
+
+// TestExecLeavesCtrlCToTheCommand: Ctrl-C, once or twice, while `freshtoken
+// exec` runs a command that handles it (an editor, a REPL, `terraform
+// apply`): the signals reach the command, and freshtoken neither ends
+// before it nor reports an interruption the command chose to survive; it
+// exits with the command's own code.
+func TestExecLeavesCtrlCToTheCommand(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	for _, tc := range []struct {
+		name  string
+		times int
+		code  int
+	}{{"once", 1, 0}, {"twice", 2, 7}} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The command counts the interrupts; at tc.times it ends with
+			// tc.code. It gives up after ten seconds, so that a test that
+			// fails does not leave it running.
+			script := fmt.Sprintf(`n=0; trap 'n=$((n+1)); echo "interrupt $n" >&2; [ $n -ge %d ] && exit %d' INT; echo ready >&2; i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; exit 3`, tc.times, tc.code)
+			run := w.watch("exec", "--", "sh", "-c", script)
+			run.waitSaid(t, "ready")
+			for i := 1; i <= tc.times; i++ {
+				run.cmd.Process.Signal(syscall.SIGINT)
+				run.waitSaid(t, fmt.Sprintf("interrupt %d", i))
+			}
+			code, stderr := run.wait()
+			if code != tc.code || strings.Contains(stderr, "freshtoken:") {
+				t.Fatalf("exit %d, stderr %q; want the command's %d and nothing from freshtoken", code, stderr, tc.code)
 			}
 		})
 	}
