@@ -82,6 +82,9 @@ func runExec(ctx context.Context, opts *execOptions) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	if f.handOver != nil && !f.handOver() { // a signal came after the renewal
+		return context.Canceled
+	}
 	if err := child.Start(); err != nil {
 		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", opts.Command[0], err)
 		return &exitStatus{127}

@@ -56,6 +56,9 @@ type Factory struct {
 	// watchSignals makes signals cancel the command (see guard); nil: they
 	// end the process.
 	watchSignals func()
+	// handOver leaves signals to a command freshtoken runs, reporting
+	// false if one came first (see guard.handOver); nil: it may start.
+	handOver func() bool
 
 	logger   *slog.Logger
 	closers  []io.Closer

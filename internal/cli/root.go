@@ -23,7 +23,7 @@ func Main(args []string, ios *IOStreams) int {
 	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken}
 	ctx, g, stop := guardSignals(streams.ErrOut)
 	defer stop()
-	f := &Factory{IO: &streams, Sending: g.Sending, watchSignals: g.watch}
+	f := &Factory{IO: &streams, Sending: g.Sending, watchSignals: g.watch, handOver: g.handOver}
 	f.OpenBrowser = f.openBrowser
 	defer f.close()
 	root := NewRootCmd(f)

@@ -25,7 +25,9 @@ import (
 //     command, and the process exits 128+N once every renewal in flight has
 //     been stored;
 //   - a second SIGINT (Ctrl-C again) ends the process at once, with a
-//     warning if that abandons a renewal.
+//     warning if that abandons a renewal;
+//   - once exec's command runs (handOver), signals are that command's: the
+//     guard leaves them alone and freshtoken exits with its exit code.
 //
 // The guard watches from just before the first token request (Sending) at
 // the latest; a command that runs for long watches from its start. Until
@@ -46,6 +48,7 @@ type guard struct {
 	inFlight int
 	last     freshtoken.Renewal // the latest renewal sent
 	sig      syscall.Signal     // the first signal received; 0 if none
+	handed   bool               // signals are the business of a command freshtoken runs
 }
 
 // guardSignals returns the guard and the context that the first signal
@@ -99,12 +102,26 @@ func (g *guard) Sending(r freshtoken.Renewal) func() {
 	}
 }
 
+// handOver leaves signals to a command freshtoken runs (exec), which
+// decides when to end, and reports whether it may start: false when a
+// signal came first. Call it with no renewal in flight.
+func (g *guard) handOver() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.handed = g.sig == 0
+	return g.handed
+}
+
 // received acts on signal s.
 func (g *guard) received(s syscall.Signal) {
 	if s == syscall.SIGPIPE {
 		return // the write that raised it has failed; the command carries on
 	}
 	g.mu.Lock()
+	if g.handed {
+		g.mu.Unlock()
+		return
+	}
 	first := g.sig == 0
 	if first {
 		g.sig = s
