@@ -364,3 +364,27 @@ func TestExecLeavesCtrlCToTheCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestFullDiskFailsTheOutput: output redirected to a full disk (`status >
+// status.txt`) fails the command with the reason, rather than leaving an
+// empty file behind an exit 0.
+func TestFullDiskFailsTheOutput(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	for _, args := range [][]string{{"token"}, {"status"}, {"status", "--json"}, {"get", "/v2/company"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+			if err != nil {
+				testenv.Missing(t, "/dev/full: %v", err)
+			}
+			defer full.Close()
+			var stderr strings.Builder
+			ft := w.command(context.Background(), args...)
+			ft.Stdout, ft.Stderr = full, &stderr
+			ft.Run()
+			if code := ft.ProcessState.ExitCode(); code == 0 || !strings.Contains(stderr.String(), "no space left on device") {
+				t.Fatalf("exit %d, stderr %q; want a failure that says the disk is full", code, stderr.String())
+			}
+		})
+	}
+}
