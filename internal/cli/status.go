@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -127,11 +128,15 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			return err
 		}
 	} else {
+		var b bytes.Buffer // written at once, so that a failed write fails the command
 		for i, st := range all {
 			if i > 0 {
-				fmt.Fprintln(opts.f.IO.Out)
+				b.WriteString("\n")
 			}
-			printStatus(opts.f.IO.Out, st, opts.f.IO.OutTTY && os.Getenv("NO_COLOR") == "")
+			printStatus(&b, st, opts.f.IO.OutTTY && os.Getenv("NO_COLOR") == "")
+		}
+		if _, err := opts.f.IO.Out.Write(b.Bytes()); err != nil {
+			return err
 		}
 	}
 	if storeProblem != nil { // each environment's problem says where and why
