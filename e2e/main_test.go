@@ -218,9 +218,20 @@ type watched struct {
 // watch starts freshtoken with args and reads its stderr as it comes.
 func (w *world) watch(args ...string) *watched {
 	w.t.Helper()
+	return w.watchAfter("", args...)
+}
+
+// watchAfter is watch with freshtoken started by a shell that first runs
+// prelude, such as `trap "" HUP` as nohup does; "": started directly.
+func (w *world) watchAfter(prelude string, args ...string) *watched {
+	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	w.t.Cleanup(cancel)
 	p := &watched{cmd: w.command(ctx, args...), stderr: testenv.NewOutput()}
+	if prelude != "" {
+		p.cmd.Args = append([]string{"sh", "-c", prelude + `; exec "$0" "$@"`}, p.cmd.Args...)
+		p.cmd.Path, p.cmd.Err = exec.LookPath("sh")
+	}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		w.t.Fatal(err)

@@ -388,3 +388,26 @@ func TestFullDiskFailsTheOutput(t *testing.T) {
 		})
 	}
 }
+
+// TestNohupIsHonoured: started with SIGHUP ignored (`nohup freshtoken proxy
+// --no-listen &`, then the terminal closes), freshtoken keeps running, and
+// a command that exec runs inherits the ignored SIGHUP as it would without
+// freshtoken in between.
+func TestNohupIsHonoured(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	const nohup = `trap "" HUP`
+	t.Run("proxy", func(t *testing.T) {
+		run := w.watchAfter(nohup, "proxy", "--no-listen")
+		run.waitSaid(t, "keeping environment dev alive")
+		run.cmd.Process.Signal(syscall.SIGHUP) // ignored: the SIGTERM after it is the first signal
+		run.cmd.Process.Signal(syscall.SIGTERM)
+		run.waitExit(t, 143)
+	})
+	t.Run("exec", func(t *testing.T) {
+		run := w.watchAfter(nohup, "exec", "--", "sh", "-c", `kill -HUP $$; echo survived >&2`)
+		if stderr := run.waitExit(t, 0); !strings.Contains(stderr, "survived") {
+			t.Fatalf("stderr %q; want the command to survive its own SIGHUP", stderr)
+		}
+	})
+}
