@@ -80,8 +80,10 @@ func runExec(ctx context.Context, opts *execOptions) error {
 	child.Stdin, child.Stdout, child.Stderr = f.IO.In, underlying(f.IO.Out), underlying(f.IO.ErrOut)
 	// Signals go to the command, which decides when to end.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+	if pass := stopping(); len(pass) > 0 { // none: Notify would take every signal
+		signal.Notify(sigs, pass...)
+		defer signal.Stop(sigs)
+	}
 	if f.handOver != nil && !f.handOver() { // a signal came after the renewal
 		return context.Canceled
 	}

@@ -66,7 +66,7 @@ func (g *guard) watch() {
 	g.once.Do(func() {
 		// SIGPIPE too: whatever writes to the process's descriptors 1 and
 		// 2 directly (the log package) then also gets EPIPE, not death.
-		signal.Notify(g.ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+		signal.Notify(g.ch, append(stopping(), syscall.SIGPIPE)...)
 		go func() {
 			for {
 				select {
@@ -78,6 +78,20 @@ func (g *guard) watch() {
 			}
 		}()
 	})
+}
+
+// stopping are the signals that would end the process: SIGINT, SIGTERM and
+// SIGHUP, less those it was started ignoring (nohup ignores SIGHUP, a
+// shell's background job SIGINT), which Notify would stop ignoring, for
+// freshtoken and for the command exec runs.
+func stopping() []os.Signal {
+	var sigs []os.Signal
+	for _, s := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		if !signal.Ignored(s) {
+			sigs = append(sigs, s)
+		}
+	}
+	return sigs
 }
 
 // Sending is freshtoken.Options.Sending: it watches for signals, if the
