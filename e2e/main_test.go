@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -29,6 +30,10 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv("E2E_COUNT_INTERRUPTS") != "" {
+		countInterrupts()
+		return
+	}
 	dir, err := os.MkdirTemp("", "freshtoken-e2e-")
 	if err != nil {
 		panic(err)
@@ -43,6 +48,26 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// countInterrupts is a command for exec to run, in place of the tests: it
+// says "ready", waits for a SIGINT, and after the first counts those that
+// follow within half a second, then says how many came in all.
+func countInterrupts() {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT)
+	fmt.Fprintln(os.Stderr, "ready")
+	<-sigs
+	n, more := 1, time.After(500*time.Millisecond)
+	for {
+		select {
+		case <-sigs:
+			n++
+		case <-more:
+			fmt.Fprintf(os.Stderr, "interrupts: %d\n", n)
+			return
+		}
+	}
 }
 
 // world is one user's machine: a config, a token store and a provider.

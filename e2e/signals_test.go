@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -362,6 +363,31 @@ func TestExecLeavesCtrlCToTheCommand(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want the command's %d and nothing from freshtoken", code, stderr, tc.code)
 			}
 		})
+	}
+}
+
+// TestExecCtrlCAtATerminalArrivesOnce: a terminal's Ctrl-C goes to its
+// whole foreground process group, freshtoken and the command exec runs
+// alike. The command must see it once: a tool that takes a second Ctrl-C
+// as "stop now" (`terraform apply`) must not get two for one keypress.
+func TestExecCtrlCAtATerminalArrivesOnce(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := w.command(ctx, "exec", "--", os.Args[0]) // as countInterrupts
+	cmd.Env = append(cmd.Env, "E2E_COUNT_INTERRUPTS=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a group of its own, as a terminal's job
+	out := testenv.NewOutput()
+	cmd.Stderr = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); out.Close() }()
+	out.WaitFor(t, "ready", regexp.MustCompile(`ready`))
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) // the terminal's Ctrl-C
+	if m := out.WaitFor(t, "the count", regexp.MustCompile(`interrupts: (\d+)`)); m[1] != "1" {
+		t.Fatalf("one Ctrl-C reached the command %s times", m[1])
 	}
 }
 

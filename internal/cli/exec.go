@@ -2,13 +2,9 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,7 +26,8 @@ func newExecCmd(f *Factory, runF func(*execOptions) error) *cobra.Command {
 		Short: "Run a command with a fresh access token in its environment",
 		Long: `Run COMMAND with FRESHTOKEN_ACCESS_TOKEN (or the variable --var names) and
 FRESHTOKEN_API_URL set, for tools that read a token from their environment.
-Signals are passed on to COMMAND, and freshtoken exits with its exit code.`,
+COMMAND takes freshtoken's place (on Windows, runs beside it): signals and
+the terminal are its own, and its exit code is freshtoken's.`,
 		Example: `  freshtoken -e sandbox exec -- sh -c 'curl -H "Authorization: Bearer $FRESHTOKEN_ACCESS_TOKEN" "$FRESHTOKEN_API_URL"v2/company'
   freshtoken exec --min-valid 30m --var FREEAGENT_TOKEN -- ./nightly-export.sh`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -77,51 +74,5 @@ func runExec(ctx context.Context, opts *execOptions) error {
 	}
 	child := exec.Command(opts.Command[0], opts.Command[1:]...)
 	child.Env = append(os.Environ(), opts.Var+"="+tok.AccessToken, "FRESHTOKEN_API_URL="+src.APIURL())
-	child.Stdin, child.Stdout, child.Stderr = f.IO.In, underlying(f.IO.Out), underlying(f.IO.ErrOut)
-	// Signals go to the command, which decides when to end.
-	sigs := make(chan os.Signal, 4)
-	if pass := stopping(); len(pass) > 0 { // none: Notify would take every signal
-		signal.Notify(sigs, pass...)
-		defer signal.Stop(sigs)
-	}
-	if f.handOver != nil && !f.handOver() { // a signal came after the renewal
-		return context.Canceled
-	}
-	if err := child.Start(); err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", opts.Command[0], err)
-		return &exitStatus{127}
-	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				child.Process.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
-	err = child.Wait()
-	close(done)
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ee):
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return &exitStatus{128 + int(ws.Signal())}
-		}
-		return &exitStatus{ee.ExitCode()}
-	}
-	return err
-}
-
-// underlying is the stream w writes to, so that a command freshtoken runs
-// shares the terminal rather than a pipe.
-func underlying(w io.Writer) io.Writer {
-	if p, ok := w.(pipeWatch); ok {
-		return p.w
-	}
-	return w
+	return runCommand(f, child)
 }

@@ -1,0 +1,40 @@
+//go:build !unix
+
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+)
+
+// runCommand runs child beside freshtoken, sharing its console, which
+// gives Ctrl-C to both, and returns its exit status.
+func runCommand(f *Factory, child *exec.Cmd) error {
+	child.Stdin, child.Stdout, child.Stderr = f.IO.In, underlying(f.IO.Out), underlying(f.IO.ErrOut)
+	if f.handOver != nil && !f.handOver() { // a signal came after the renewal
+		return context.Canceled
+	}
+	if err := child.Start(); err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", child.Args[0], err)
+		return &exitStatus{127}
+	}
+	var ee *exec.ExitError
+	if err := child.Wait(); errors.As(err, &ee) {
+		return &exitStatus{ee.ExitCode()}
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// underlying is the stream w writes to, so that a command freshtoken runs
+// shares the console rather than a pipe.
+func underlying(w io.Writer) io.Writer {
+	if p, ok := w.(pipeWatch); ok {
+		return p.w
+	}
+	return w
+}

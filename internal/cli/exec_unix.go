@@ -1,0 +1,33 @@
+//go:build unix
+
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"os/signal"
+	"syscall"
+)
+
+// runCommand puts child's program in freshtoken's place (execve), as env
+// and nice do: signals, the terminal and the exit status are the command's
+// own, with no process in between to pass them on (a terminal's Ctrl-C
+// reaches the whole foreground group, so a copy passed on arrived twice),
+// and what freshtoken was started ignoring (nohup's SIGHUP) stays ignored.
+// It returns only if the program cannot be run.
+func runCommand(f *Factory, child *exec.Cmd) error {
+	if child.Err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", child.Args[0], child.Err)
+		return &exitStatus{127}
+	}
+	// From here a signal ends freshtoken as it would the command: no
+	// renewal is in flight.
+	signal.Reset(stopping()...)
+	if f.handOver != nil && !f.handOver() { // one came before
+		return context.Canceled
+	}
+	err := syscall.Exec(child.Path, child.Args, child.Env)
+	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", child.Args[0], err)
+	return &exitStatus{126}
+}
