@@ -26,8 +26,8 @@ import (
 //     been stored;
 //   - a second SIGINT (Ctrl-C again) ends the process at once, with a
 //     warning if that abandons a renewal;
-//   - once exec's command runs (handOver), signals are that command's: the
-//     guard leaves them alone and freshtoken exits with its exit code.
+//   - once exec hands over to its command (handOver), signals are that
+//     command's, and the guard leaves them alone.
 //
 // The guard watches from just before the first token request (Sending) at
 // the latest; a command that runs for long watches from its start. Until
