@@ -19,7 +19,7 @@ type execOptions struct {
 	Command  []string
 }
 
-func newExecCmd(f *Factory, runF func(*execOptions) error) *cobra.Command {
+func newExecCmd(f *Factory) *cobra.Command {
 	opts := &execOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "exec [flags] -- COMMAND [ARG…]",
@@ -46,7 +46,7 @@ the terminal are its own, and its exit code is freshtoken's.`,
 			opts.Command = args
 			return nil
 		},
-		RunE: runner(opts, runF, runExec),
+		RunE: runner(opts, nil, runExec),
 	}
 	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "renew first if the token has less than this left (such as 30m)")
 	cmd.Flags().StringVar(&opts.Var, "var", "FRESHTOKEN_ACCESS_TOKEN", "the environment variable that holds the token")

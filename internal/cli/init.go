@@ -24,7 +24,7 @@ type initOptions struct {
 	Extras   extraFlags
 }
 
-func newInitCmd(f *Factory, runF func(*initOptions) error) *cobra.Command {
+func newInitCmd(f *Factory) *cobra.Command {
 	opts := &initOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -56,7 +56,7 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
       --client-id ID --client-auth private_key_jwt --key-file idp-key.pem --key-id k1 \
       --audience https://api.example.com --auth-param prompt=consent`,
 		Args: exactArgs(0, "no arguments; the environment is named with -e"),
-		RunE: runner(opts, runF, runInit),
+		RunE: runner(opts, nil, runInit),
 	}
 	fl := cmd.Flags()
 	s := &opts.Settings

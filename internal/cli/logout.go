@@ -16,7 +16,7 @@ type logoutOptions struct {
 	Local bool
 }
 
-func newLogoutCmd(f *Factory, runF func(*logoutOptions) error) *cobra.Command {
+func newLogoutCmd(f *Factory) *cobra.Command {
 	opts := &logoutOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "logout",
@@ -29,7 +29,7 @@ logs in again.`,
 		Example: `  freshtoken logout -e sandbox
   freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
 		Args: exactArgs(0, "no arguments"),
-		RunE: runner(opts, runF, runLogout),
+		RunE: runner(opts, nil, runLogout),
 	}
 	cmd.Flags().BoolVar(&opts.Local, "local", false, "only forget the tokens; do not revoke them at the provider")
 	return cmd

@@ -18,7 +18,7 @@ type removeOptions struct {
 	Yes bool
 }
 
-func newRemoveCmd(f *Factory, runF func(*removeOptions) error) *cobra.Command {
+func newRemoveCmd(f *Factory) *cobra.Command {
 	opts := &removeOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "remove",
@@ -36,7 +36,7 @@ are left alone.`,
 			}
 			return nil
 		},
-		RunE: runner(opts, runF, runRemove),
+		RunE: runner(opts, nil, runRemove),
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking")
 	return cmd

@@ -109,14 +109,14 @@ Exit codes:
 	root.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(
-		newInitCmd(f, nil),
+		newInitCmd(f),
 		newLoginCmd(f, nil),
 		quickly(newTokenCmd(f, nil)),
-		quickly(newStatusCmd(f, nil)),
-		newLogoutCmd(f, nil),
-		newRemoveCmd(f, nil),
+		quickly(newStatusCmd(f)),
+		newLogoutCmd(f),
+		newRemoveCmd(f),
 		newStoreCmd(f),
-		newExecCmd(f, nil),
+		newExecCmd(f),
 		newServiceCmd(f),
 		newProxyCmd(f, nil),
 		newDemoCmd(f),

@@ -23,7 +23,7 @@ type statusOptions struct {
 	JSON bool
 }
 
-func newStatusCmd(f *Factory, runF func(*statusOptions) error) *cobra.Command {
+func newStatusCmd(f *Factory) *cobra.Command {
 	opts := &statusOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -34,7 +34,7 @@ stored. It never prints a secret and never renews anything.`,
 		Example: `  freshtoken status
   freshtoken status --json`,
 		Args: exactArgs(0, "no arguments"),
-		RunE: runner(opts, runF, runStatus),
+		RunE: runner(opts, nil, runStatus),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array, one object per environment")
 	return cmd

@@ -24,7 +24,7 @@ Redis database shared by many machines, or the system keychain (keyring://).`,
 		Example: `  freshtoken store migrate --to keyring://`,
 		Args:    exactArgs(0, "a subcommand: migrate"),
 	}
-	cmd.AddCommand(newStoreMigrateCmd(f, nil))
+	cmd.AddCommand(newStoreMigrateCmd(f))
 	return cmd
 }
 
@@ -33,7 +33,7 @@ type storeMigrateOptions struct {
 	To string
 }
 
-func newStoreMigrateCmd(f *Factory, runF func(*storeMigrateOptions) error) *cobra.Command {
+func newStoreMigrateCmd(f *Factory) *cobra.Command {
 	opts := &storeMigrateOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "migrate --to URL",
@@ -79,7 +79,7 @@ afterwards: until then it looks for the tokens in the old store.`,
 			}
 			return nil
 		},
-		RunE: runner(opts, runF, runStoreMigrate),
+		RunE: runner(opts, nil, runStoreMigrate),
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "the store to move the tokens to: file:///FOLDER, redis://HOST:PORT/DB or keyring://; - reads it from stdin")
 	return cmd
