@@ -153,6 +153,19 @@ func (f *Factory) Config() (*config.File, error) {
 	return config.Load(p)
 }
 
+// configured is the configuration, or a usage error saying that no
+// environment is configured, and then what to do.
+func (f *Factory) configured(then string) (*config.File, error) {
+	conf, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if len(conf.Envs) == 0 {
+		return nil, usageErrorf("no environment is configured in %s; %s", conf.Path, then)
+	}
+	return conf, nil
+}
+
 // Env is the selected environment's configuration.
 func (f *Factory) Env() (*config.Env, error) {
 	c, err := f.Config()

@@ -73,12 +73,9 @@ provider's refresh_idle_limit, even when nothing calls the API.
 
 func runProxy(ctx context.Context, opts *proxyOptions) error {
 	f := opts.f
-	conf, err := f.Config()
+	conf, err := f.configured("run `freshtoken init` to add one")
 	if err != nil {
 		return err
-	}
-	if len(conf.Envs) == 0 {
-		return usageErrorf("no environment is configured in %s; run `freshtoken init` to add one", conf.Path)
 	}
 	webhook, err := httpx.NewTransport(conf.CAFile) // the top-level ca_file
 	var proxyErr *httpx.ProxyEnvError

@@ -81,12 +81,9 @@ type plannedRenewal struct {
 const problemOtherClient = "other_client"
 
 func runStatus(ctx context.Context, opts *statusOptions) error {
-	conf, err := opts.f.Config()
+	conf, err := opts.f.configured("run `freshtoken init` to add one")
 	if err != nil {
 		return err
-	}
-	if len(conf.Envs) == 0 {
-		return usageErrorf("no environment is configured in %s; run `freshtoken init` to add one", conf.Path)
 	}
 	def, _ := conf.Select("")
 	var all []envStatus

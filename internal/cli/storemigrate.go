@@ -101,12 +101,9 @@ func migrateStep(ctx context.Context, f *Factory, step, env string) {
 
 func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	f := opts.f
-	conf, err := f.Config()
+	conf, err := f.configured("there is nothing to move")
 	if err != nil {
 		return err
-	}
-	if len(conf.Envs) == 0 {
-		return usageErrorf("no environment is configured in %s; there is nothing to move", conf.Path)
 	}
 	fromID, _ := config.StoreID(conf.StoreURL) // Load checked it
 	toID, _ := config.StoreID(opts.To)
