@@ -32,10 +32,7 @@ type rig struct {
 // returns settings for it; change r.settings before calling r.source.
 func newRig(t *testing.T, popts devprovider.Options) *rig {
 	t.Helper()
-	c := fakeclock.New()
-	popts.Clock = c.Now
-	popts.AutoApprove = true
-	p, base := devserver.Start(t, popts)
+	p, base, c := devserver.StartOnClock(t, popts)
 	return &rig{
 		t: t, clock: c, provider: p, url: base,
 		store: filestore.New(t.TempDir() + "/tokens"),

@@ -22,10 +22,7 @@ type rig struct {
 
 func newRig(t *testing.T, opts devprovider.Options) *rig {
 	t.Helper()
-	clock := fakeclock.New()
-	opts.Clock = clock.Now
-	opts.AutoApprove = true
-	p, base := devserver.Start(t, opts)
+	p, base, clock := devserver.StartOnClock(t, opts)
 	tok := login(t, base)
 	return &rig{
 		provider: p,

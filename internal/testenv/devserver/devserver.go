@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 )
 
 // Start serves a provider made with opts on 127.0.0.1 until the test ends,
@@ -20,4 +21,15 @@ func Start(t testing.TB, opts devprovider.Options) (*devprovider.Provider, strin
 	t.Cleanup(srv.Close)
 	t.Cleanup(p.Close) // runs first: srv.Close waits for requests still hung
 	return p, srv.URL
+}
+
+// StartOnClock is Start with the provider on a fake clock of its own, which
+// it returns too, approving every log-in at once.
+func StartOnClock(t testing.TB, opts devprovider.Options) (*devprovider.Provider, string, *fakeclock.Clock) {
+	t.Helper()
+	c := fakeclock.New()
+	opts.Clock = c.Now
+	opts.AutoApprove = true
+	p, base := Start(t, opts)
+	return p, base, c
 }
