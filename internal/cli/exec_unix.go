@@ -27,7 +27,7 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	if f.handOver != nil && !f.handOver() { // one came before
 		return context.Canceled
 	}
-	err := syscall.Exec(child.Path, child.Args, child.Env)
+	err := syscall.Exec(child.Path, child.Args, child.Environ()) // Environ: the last of each name, as Start gives
 	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", child.Args[0], err)
 	return &exitStatus{126}
 }
