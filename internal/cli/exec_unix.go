@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"os/signal"
@@ -29,5 +30,8 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	}
 	err := syscall.Exec(child.Path, child.Args, child.Environ()) // Environ: the last of each name, as Start gives
 	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", child.Args[0], err)
-	return &exitStatus{126}
+	if errors.Is(err, syscall.ENOENT) { // not found, as env and a shell say
+		return &exitStatus{127}
+	}
+	return &exitStatus{126} // found but cannot run
 }
