@@ -40,8 +40,11 @@ the terminal are its own, and its exit code is freshtoken's.`,
 			if opts.MinValid < 0 {
 				return usageErrorf("--min-valid %s is negative; give how long the token must stay valid, such as 30m", opts.MinValid)
 			}
-			if opts.Var != "" && !config.IsEnvVarName(opts.Var) {
+			if !config.IsEnvVarName(opts.Var) {
 				return usageErrorf("--var %q is not an environment variable name", opts.Var)
+			}
+			if opts.Var == apiURLVar {
+				return usageErrorf("--var %s would hide the API's URL from the command; name another variable", apiURLVar)
 			}
 			opts.Command = args
 			return nil
@@ -52,6 +55,9 @@ the terminal are its own, and its exit code is freshtoken's.`,
 	cmd.Flags().StringVar(&opts.Var, "var", "FRESHTOKEN_ACCESS_TOKEN", "the environment variable that holds the token")
 	return cmd
 }
+
+// apiURLVar holds the API's URL in the environment of exec's command.
+const apiURLVar = "FRESHTOKEN_API_URL"
 
 // exitStatus is the exit code of a command freshtoken ran, passed on as it
 // is, whatever signal freshtoken saw meanwhile.
@@ -73,6 +79,6 @@ func runExec(ctx context.Context, opts *execOptions) error {
 		return err
 	}
 	child := exec.Command(opts.Command[0], opts.Command[1:]...)
-	child.Env = append(os.Environ(), opts.Var+"="+tok.AccessToken, "FRESHTOKEN_API_URL="+src.APIURL())
+	child.Env = append(os.Environ(), opts.Var+"="+tok.AccessToken, apiURLVar+"="+src.APIURL())
 	return runCommand(f, child)
 }
