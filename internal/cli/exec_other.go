@@ -10,6 +10,9 @@ import (
 	"os/exec"
 )
 
+// commandTakesOver: exec's command runs beside freshtoken (see handOver).
+const commandTakesOver = false
+
 // runCommand runs child beside freshtoken, sharing its console, which
 // gives Ctrl-C to both, and returns its exit status.
 func runCommand(f *Factory, child *exec.Cmd) error {

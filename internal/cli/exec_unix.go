@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"os/signal"
 	"syscall"
 )
+
+// commandTakesOver: exec's command takes freshtoken's place (see handOver).
+const commandTakesOver = true
 
 // runCommand puts child's program in freshtoken's place (execve), as env
 // and nice do: signals, the terminal and the exit status are the command's
@@ -22,9 +24,8 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", child.Args[0], child.Err)
 		return &exitStatus{127}
 	}
-	// From here a signal ends freshtoken as it would the command: no
-	// renewal is in flight.
-	signal.Reset(stopping()...)
+	// handOver stops catching signals: from here one ends freshtoken as it
+	// would the command, as no renewal is in flight.
 	if f.handOver != nil && !f.handOver() { // one came before
 		return context.Canceled
 	}

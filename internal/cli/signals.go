@@ -35,13 +35,14 @@ import (
 // and a quick command that sends no token request (`token` with a valid
 // token) starts no signal machinery at all.
 type guard struct {
-	errOut io.Writer
-	cancel context.CancelFunc
-	exit   func(code int) // os.Exit; tests replace it
-	delay  time.Duration  // how long a wait goes unexplained
-	ch     chan os.Signal
-	done   chan struct{}
-	once   sync.Once // starts the watching
+	errOut  io.Writer
+	cancel  context.CancelFunc
+	exit    func(code int) // os.Exit; tests replace it
+	delay   time.Duration  // how long a wait goes unexplained
+	ch      chan os.Signal
+	once    sync.Once      // starts the watching
+	stopped sync.Once      // ends it
+	watcher sync.WaitGroup // the goroutine that acts on ch
 
 	mu       sync.Mutex
 	idle     *sync.Cond
@@ -56,9 +57,9 @@ type guard struct {
 func guardSignals(errOut io.Writer) (ctx context.Context, g *guard, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	g = &guard{errOut: errOut, cancel: cancel, exit: os.Exit, delay: time.Second,
-		ch: make(chan os.Signal, 4), done: make(chan struct{})}
+		ch: make(chan os.Signal, 4)}
 	g.idle = sync.NewCond(&g.mu)
-	return ctx, g, func() { signal.Stop(g.ch); close(g.done); cancel() }
+	return ctx, g, func() { g.unwatch(); cancel() }
 }
 
 // watch starts watching for signals, once.
@@ -67,16 +68,28 @@ func (g *guard) watch() {
 		// SIGPIPE too: whatever writes to the process's descriptors 1 and
 		// 2 directly (the log package) then also gets EPIPE, not death.
 		signal.Notify(g.ch, append(stopping(), syscall.SIGPIPE)...)
+		g.watcher.Add(1)
 		go func() {
-			for {
-				select {
-				case s := <-g.ch:
-					g.received(s.(syscall.Signal))
-				case <-g.done:
-					return
-				}
+			defer g.watcher.Done()
+			for s := range g.ch {
+				g.received(s.(syscall.Signal))
 			}
 		}()
+	})
+}
+
+// unwatch stops catching signals, so that each later one acts as it would
+// without freshtoken's watching (or on the command exec hands the process
+// to), and returns once every signal caught before has been acted on.
+func (g *guard) unwatch() {
+	g.once.Do(func() {}) // no watching starts after this
+	g.stopped.Do(func() {
+		signal.Stop(g.ch) // each signal caught so far is in g.ch: none is lost
+		close(g.ch)
+		g.watcher.Wait()
+		for s := range g.ch { // caught before any watching started
+			g.received(s.(syscall.Signal))
+		}
 	})
 }
 
@@ -118,8 +131,14 @@ func (g *guard) Sending(r freshtoken.Renewal) func() {
 
 // handOver leaves signals to a command freshtoken runs (exec), which
 // decides when to end, and reports whether it may start: false when a
-// signal came first. Call it with no renewal in flight.
+// signal came first. Where the command takes the process over, freshtoken
+// stops catching signals first, so that one that comes in between is
+// either seen here or acts as it would on the command. Call it with no
+// renewal in flight.
 func (g *guard) handOver() bool {
+	if commandTakesOver {
+		g.unwatch()
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.handed = g.sig == 0
