@@ -29,7 +29,11 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	if f.handOver != nil && !f.handOver() { // one came before
 		return context.Canceled
 	}
-	err := syscall.Exec(child.Path, child.Args, child.Environ()) // Environ: the last of each name, as Start gives
+	env := child.Environ() // the last of each name, as Start gives
+	err := syscall.Exec(child.Path, child.Args, env)
+	if errors.Is(err, syscall.ENOEXEC) { // a script with no #! line: sh runs it, as env (execvp) and a shell do
+		err = syscall.Exec("/bin/sh", append([]string{"sh", child.Path}, child.Args[1:]...), env)
+	}
 	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", child.Args[0], err)
 	if errors.Is(err, syscall.ENOENT) { // not found, as env and a shell say
 		return &exitStatus{127}
