@@ -1,13 +1,9 @@
 package e2e_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -253,62 +249,6 @@ func TestWaitsAreNeverSilent(t *testing.T) {
 	})
 }
 
-// TestExecPassesSignalsOn: SIGTERM to `freshtoken exec` reaches the command,
-// and freshtoken exits with the command's own exit code.
-func TestExecPassesSignalsOn(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	w.login()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := w.command(ctx, "exec", "--", "sh", "-c", `trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done`)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
-		t.Fatalf("the command said %q, %v", line, err)
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 42 {
-		t.Fatalf("exit %d; want the command's 42", code)
-	}
-}
-
-// TestExecRunsNothingAfterASignal: a signal during the renewal that exec
-// needs first sees the renewal through, then ends freshtoken without
-// starting the command.
-func TestExecRunsNothingAfterASignal(t *testing.T) {
-	w, g := strictWorld(t)
-	st := filestore.New(w.store) // the access token has expired: exec must renew first
-	rec, err := st.Load(context.Background(), "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.Expiry = time.Now().Add(-time.Minute)
-	if err := st.Save(context.Background(), "dev", rec); err != nil {
-		t.Fatal(err)
-	}
-	ran := filepath.Join(w.dir, "ran")
-	run := w.watch("exec", "--", "touch", ran)
-	g.wait(t)
-	run.cmd.Process.Signal(syscall.SIGTERM)
-	run.waitSaid(t, "waiting up to")
-	close(g.release)
-	if code, stderr := run.wait(); code != 143 {
-		t.Fatalf("exit %d; want 143\n%s", code, stderr)
-	}
-	if _, err := os.Stat(ran); err == nil {
-		t.Fatal("the command ran after the signal")
-	}
-	if s := w.provider.Stats(); s.Refreshes != 1 {
-		t.Fatalf("provider stats %+v; want the renewal seen through", s)
-	}
-}
-
 // TestClosedPipeBeforeAnyRenewal: the reader of stdout and stderr is gone
 // before freshtoken writes a thing, and nothing needs renewing (`token`
 // watches for signals only from a renewal on). The writes fail; the process
@@ -331,63 +271,6 @@ func TestClosedPipeBeforeAnyRenewal(t *testing.T) {
 				t.Fatalf("freshtoken %s ended with %v (%v); want exit 141, not death by a signal", strings.Join(args, " "), ft.ProcessState, err)
 			}
 		})
-	}
-}
-
-// TestExecLeavesCtrlCToTheCommand: Ctrl-C, once or twice, while `freshtoken
-// exec` runs a command that handles it (an editor, a REPL, `terraform
-// apply`): the signals reach the command, and freshtoken neither ends
-// before it nor reports an interruption the command chose to survive; it
-// exits with the command's own code.
-func TestExecLeavesCtrlCToTheCommand(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	w.login()
-	for _, tc := range []struct {
-		name  string
-		times int
-		code  int
-	}{{"once", 1, 0}, {"twice", 2, 7}} {
-		t.Run(tc.name, func(t *testing.T) {
-			// The command counts the interrupts; at tc.times it ends with
-			// tc.code. It gives up after ten seconds, so that a test that
-			// fails does not leave it running.
-			script := fmt.Sprintf(`n=0; trap 'n=$((n+1)); echo "interrupt $n" >&2; [ $n -ge %d ] && exit %d' INT; echo ready >&2; i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; exit 3`, tc.times, tc.code)
-			run := w.watch("exec", "--", "sh", "-c", script)
-			run.waitSaid(t, "ready")
-			for i := 1; i <= tc.times; i++ {
-				run.cmd.Process.Signal(syscall.SIGINT)
-				run.waitSaid(t, fmt.Sprintf("interrupt %d", i))
-			}
-			code, stderr := run.wait()
-			if code != tc.code || strings.Contains(stderr, "freshtoken:") {
-				t.Fatalf("exit %d, stderr %q; want the command's %d and nothing from freshtoken", code, stderr, tc.code)
-			}
-		})
-	}
-}
-
-// TestExecCtrlCAtATerminalArrivesOnce: a terminal's Ctrl-C goes to its
-// whole foreground process group, freshtoken and the command exec runs
-// alike. The command must see it once: a tool that takes a second Ctrl-C
-// as "stop now" (`terraform apply`) must not get two for one keypress.
-func TestExecCtrlCAtATerminalArrivesOnce(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	w.login()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := w.command(ctx, "exec", "--", os.Args[0]) // as countInterrupts
-	cmd.Env = append(cmd.Env, "E2E_COUNT_INTERRUPTS=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a group of its own, as a terminal's job
-	out := testenv.NewOutput()
-	cmd.Stderr = out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); out.Close() }()
-	out.WaitFor(t, "ready", regexp.MustCompile(`ready`))
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) // the terminal's Ctrl-C
-	if m := out.WaitFor(t, "the count", regexp.MustCompile(`interrupts: (\d+)`)); m[1] != "1" {
-		t.Fatalf("one Ctrl-C reached the command %s times", m[1])
 	}
 }
 

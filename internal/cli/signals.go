@@ -86,10 +86,7 @@ func (g *guard) unwatch() {
 	g.stopped.Do(func() {
 		signal.Stop(g.ch) // each signal caught so far is in g.ch: none is lost
 		close(g.ch)
-		g.watcher.Wait()
-		for s := range g.ch { // caught before any watching started
-			g.received(s.(syscall.Signal))
-		}
+		g.watcher.Wait() // the watcher, if it started, acts on them all
 	})
 }
 

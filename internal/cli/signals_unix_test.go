@@ -15,7 +15,8 @@ import (
 func TestHandOverSeesASignalNotYetActedOn(t *testing.T) {
 	_, g, stop := guardSignals(io.Discard)
 	defer stop()
-	g.ch <- syscall.SIGTERM // caught; nothing has read it yet
+	g.watch()
+	g.ch <- syscall.SIGTERM // caught; the guard may not have read it yet
 	if g.handOver() {
 		t.Fatal("handOver let the command start after a signal")
 	}
