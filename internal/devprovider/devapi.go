@@ -73,13 +73,14 @@ func handleDownload(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 	}
-	_, _ = io.CopyN(w, new(countingPattern), n) // a write error means the client has gone
+	_, _ = io.CopyN(w, new(Pattern), n) // a write error means the client has gone
 }
 
-// countingPattern is an endless stream in which byte k is k mod 256.
-type countingPattern struct{ next byte }
+// Pattern is the endless stream that /v2/dev/download serves, in which
+// byte k is k mod 256; tests send it, and check what arrives, with it.
+type Pattern struct{ next byte }
 
-func (c *countingPattern) Read(b []byte) (int, error) {
+func (c *Pattern) Read(b []byte) (int, error) {
 	for i := range b {
 		b[i] = c.next
 		c.next++

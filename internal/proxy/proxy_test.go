@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 )
@@ -206,7 +207,7 @@ func TestUnauthorizedIsRenewedAndRetried(t *testing.T) {
 		f.clock.Advance(time.Minute)
 		f.provider.RevokeAccessTokens()
 		before := f.provider.Stats()
-		req, _ := http.NewRequest(http.MethodPost, f.base+"/dev/v2/dev/upload", io.LimitReader(&pattern{}, 3<<20))
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/dev/v2/dev/upload", io.LimitReader(&devprovider.Pattern{}, 3<<20))
 		resp, body := f.do(t, req)
 		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Freshtoken-Error") != "" {
 			t.Fatalf("got %d %q, want the API's 401 passed back: %s", resp.StatusCode, resp.Header.Get("X-Freshtoken-Error"), body)
@@ -221,21 +222,9 @@ func TestUnauthorizedIsRenewedAndRetried(t *testing.T) {
 	})
 }
 
-// pattern is an endless body in which byte k is k mod 256, like the
-// provider's downloads.
-type pattern struct{ next byte }
-
-func (p *pattern) Read(b []byte) (int, error) {
-	for i := range b {
-		b[i] = p.next
-		p.next++
-	}
-	return len(b), nil
-}
-
 func patternSum(n int64) string {
 	h := sha256.New()
-	io.Copy(h, io.LimitReader(&pattern{}, n))
+	io.Copy(h, io.LimitReader(&devprovider.Pattern{}, n))
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -296,7 +285,7 @@ func TestLargeBodiesStreamThrough(t *testing.T) {
 			var status int
 			var body []byte
 			alloc := allocatedDuring(func() {
-				req, _ := http.NewRequest(http.MethodPost, f.base+"/dev/v2/dev/upload", io.NopCloser(io.LimitReader(&pattern{}, size)))
+				req, _ := http.NewRequest(http.MethodPost, f.base+"/dev/v2/dev/upload", io.NopCloser(io.LimitReader(&devprovider.Pattern{}, size)))
 				req.ContentLength = tc.length
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
