@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +28,8 @@ func newExecCmd(f *Factory) *cobra.Command {
 		Short: "Run a command with a fresh access token in its environment",
 		Long: `Run COMMAND with FRESHTOKEN_ACCESS_TOKEN (or the variable --var names) and
 FRESHTOKEN_API_URL set, for tools that read a token from their environment.
+FRESHTOKEN_ENV and FRESHTOKEN_CONFIG name the environment and the
+configuration file, so that freshtoken run by COMMAND works on the same one.
 COMMAND takes freshtoken's place (on Windows, runs beside it): signals and
 the terminal are its own, and its exit code is freshtoken's.`,
 		Example: `  freshtoken -e sandbox exec -- sh -c 'curl -H "Authorization: Bearer $FRESHTOKEN_ACCESS_TOKEN" "$FRESHTOKEN_API_URL"v2/company'
@@ -43,8 +47,8 @@ the terminal are its own, and its exit code is freshtoken's.`,
 			if !config.IsEnvVarName(opts.Var) {
 				return usageErrorf("--var %q is not an environment variable name", opts.Var)
 			}
-			if opts.Var == apiURLVar {
-				return usageErrorf("--var %s would hide the API's URL from the command; name another variable", apiURLVar)
+			if slices.Contains(childVars, opts.Var) {
+				return usageErrorf("--var %s would hide what freshtoken tells the command; name another variable", opts.Var)
 			}
 			opts.Command = args
 			return nil
@@ -56,8 +60,10 @@ the terminal are its own, and its exit code is freshtoken's.`,
 	return cmd
 }
 
-// apiURLVar holds the API's URL in the environment of exec's command.
-const apiURLVar = "FRESHTOKEN_API_URL"
+// childVars are set in the environment of exec's command besides the
+// token (see runExec): the API's URL, and the environment and configuration
+// file in use.
+var childVars = []string{"FRESHTOKEN_API_URL", "FRESHTOKEN_ENV", "FRESHTOKEN_CONFIG"}
 
 // exitStatus is the exit code of a command freshtoken ran, passed on as it
 // is, whatever signal freshtoken saw meanwhile.
@@ -71,6 +77,13 @@ func runExec(ctx context.Context, opts *execOptions) error {
 	if err != nil {
 		return err
 	}
+	path, err := f.ConfigPath()
+	if err != nil {
+		return err
+	}
+	if path, err = filepath.Abs(path); err != nil { // the command may change folder
+		return err
+	}
 	tok, err := freshToken(ctx, src, false, opts.MinValid)
 	if err != nil {
 		return err
@@ -79,6 +92,7 @@ func runExec(ctx context.Context, opts *execOptions) error {
 		return err
 	}
 	child := exec.Command(opts.Command[0], opts.Command[1:]...)
-	child.Env = append(os.Environ(), opts.Var+"="+tok.AccessToken, apiURLVar+"="+src.APIURL())
+	child.Env = append(os.Environ(), opts.Var+"="+tok.AccessToken,
+		"FRESHTOKEN_API_URL="+src.APIURL(), "FRESHTOKEN_ENV="+src.Env(), "FRESHTOKEN_CONFIG="+path)
 	return runCommand(f, child)
 }
