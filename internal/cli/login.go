@@ -50,6 +50,9 @@ nothing to log in to: tokens are fetched with the client's own credentials.`,
 			if opts.NoBrowser && opts.Manual {
 				return usageErrorf("--no-browser and --manual cannot be used together")
 			}
+			if opts.Timeout <= 0 {
+				return usageErrorf("--timeout %s is too short; give how long to wait for the approval, such as 10m", opts.Timeout)
+			}
 			opts.TimeoutSet = cmd.Flags().Changed("timeout")
 			return nil
 		},
