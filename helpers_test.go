@@ -2,9 +2,11 @@ package freshtoken_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,11 +54,7 @@ func newRig(t *testing.T, popts devprovider.Options) *rig {
 
 func (r *rig) source() *freshtoken.Source {
 	r.t.Helper()
-	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return src
+	return r.sourceOn(r.store)
 }
 
 // login obtains a first grant the way a browser would (auto-approved, with
@@ -161,4 +159,39 @@ func loggedIn(t *testing.T) (*rig, *freshtoken.Source) {
 	src := r.source()
 	r.login(src)
 	return r, src
+}
+
+// ownStore is the rig's file store behind a program's own store.Store, as a
+// library user may write one: while broken, its Save fails; from the
+// hangFrom-th Load on (0: never), Load waits until its context ends.
+type ownStore struct {
+	store.Store
+	broken   atomic.Bool
+	loads    atomic.Int32
+	hangFrom int32
+}
+
+func (o *ownStore) Load(ctx context.Context, env string) (*store.Record, error) {
+	if n := o.loads.Add(1); o.hangFrom > 0 && n >= o.hangFrom {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return o.Store.Load(ctx, env)
+}
+
+func (o *ownStore) Save(ctx context.Context, env string, r *store.Record) error {
+	if o.broken.Load() {
+		return errors.New("the program's store is down")
+	}
+	return o.Store.Save(ctx, env, r)
+}
+
+// sourceOn is a source for the rig's environment backed by st.
+func (r *rig) sourceOn(st store.Store) *freshtoken.Source {
+	r.t.Helper()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return src
 }

@@ -87,7 +87,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		var unsaved *unsavedError
 		if errors.As(err, &unsaved) {
-			return nil, fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and if the provider rotated the refresh token a log-in will be needed once the store is fixed", s.set.Env, unsaved.err)
+			return nil, s.unsavedFailure(unsaved.err)
 		}
 		kind, wait, desc := tokenerr.Classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
@@ -162,6 +162,11 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	}
 	n := s.recordFrom(tok, r, sentAt, reason)
 	if err := s.save(work, n); err != nil {
+		if spent := refreshToken(r); spent != "" && n.RefreshToken != spent {
+			s.mu.Lock()
+			s.unsaved = &unsavedRenewal{rec: n, spent: spent}
+			s.mu.Unlock()
+		}
 		return nil, &unsavedError{err}
 	}
 	s.remember(n)
@@ -173,6 +178,53 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 type unsavedError struct{ err error }
 
 func (e *unsavedError) Error() string { return e.err.Error() }
+
+// unsavedFailure reports a renewal whose answer could not be stored.
+func (s *Source) unsavedFailure(err error) error {
+	return fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and this program keeps them to save before its next renewal; if it exits first and the provider rotated the refresh token, a log-in will be needed once the store is fixed", s.set.Env, err)
+}
+
+// unsavedRenewal is a renewal's answer rec that the store refused; spent is
+// the refresh token it rotated out.
+type unsavedRenewal struct {
+	rec   *store.Record
+	spent string
+}
+
+// saveUnsaved stores the answer of an earlier renewal that the store
+// refused, if the store still holds the refresh token that renewal spent,
+// and returns the record the store now holds. Spending that token again
+// would end the grant at a provider that detects reuse. When the store
+// holds other tokens (a log-in, another renewer's), they win and the
+// unsaved answer is dropped. The caller holds the lock.
+func (s *Source) saveUnsaved(work context.Context, r *store.Record) (*store.Record, error) {
+	s.mu.Lock()
+	u := s.unsaved
+	s.mu.Unlock()
+	if u == nil {
+		return r, nil
+	}
+	if r == nil || r.RefreshToken != u.spent {
+		s.dropUnsaved(u)
+		s.log.Debug("the store no longer holds the refresh token an unsaved renewal spent; dropping that renewal's tokens")
+		return r, nil
+	}
+	if err := s.save(work, u.rec); err != nil {
+		return nil, s.unsavedFailure(err)
+	}
+	s.dropUnsaved(u)
+	s.log.Info("tokens renewed earlier, which the store refused then, are saved now", "renewals", u.rec.Renewals)
+	s.remember(u.rec)
+	return u.rec, nil
+}
+
+func (s *Source) dropUnsaved(u *unsavedRenewal) {
+	s.mu.Lock()
+	if s.unsaved == u {
+		s.unsaved = nil
+	}
+	s.mu.Unlock()
+}
 
 // note records in r, which the caller holds the lock for, a failure that
 // needs a person, so that status and the proxy's page tell of it until a

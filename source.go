@@ -187,10 +187,14 @@ type Source struct {
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
 
-	mu     sync.Mutex  // guards flight, secret and key
+	mu     sync.Mutex  // guards flight, secret, key and unsaved
 	flight *flight     // the renewal in progress in this process, if any
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
+	// unsaved is a renewal's answer that the store refused, with the
+	// rotated-out refresh token it replaces; the next renewal saves it
+	// rather than spend that refresh token again.
+	unsaved *unsavedRenewal
 
 	// endpointsMu guards the endpoints in set, which Discover fills once:
 	// read them under it (knownEndpoints), or after Endpoints returned.
@@ -815,8 +819,11 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 	}
 	defer unlock()
 	work := context.WithoutCancel(ctx)
-	r, err := s.load(work)
+	r, err := s.load(ctx) // nothing is sent yet: the caller may still give up
 	if err != nil {
+		return nil, err
+	}
+	if r, err = s.saveUnsaved(work, r); err != nil {
 		return nil, err
 	}
 	if !force && s.good(r, w, "store under lock") {

@@ -601,3 +601,60 @@ func TestLogoutAndLoginElsewhereReachALongRunningProcess(t *testing.T) {
 		t.Fatalf("refreshes = %d, want 0", n)
 	}
 }
+
+// TestUnsavedRotationIsSavedBeforeTheNextRenewal: the provider rotates the
+// refresh token but the store refuses the answer. The process keeps the new
+// tokens and, once the store works again, saves them instead of spending
+// the rotated-out refresh token, which would end the grant.
+func TestUnsavedRotationIsSavedBeforeTheNextRenewal(t *testing.T) {
+	r, _ := loggedIn(t)
+	own := &ownStore{Store: r.store}
+	src := r.sourceOn(own)
+	spent := r.record().RefreshToken
+	own.broken.Store(true)
+	_, err := src.Renew(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "could not be saved") || !strings.Contains(err.Error(), "keeps them") {
+		t.Fatalf("err = %v; want the unsaved tokens reported as kept", err)
+	}
+	if r.record().RefreshToken != spent {
+		t.Fatal("the store changed while broken")
+	}
+	own.broken.Store(false)
+	r.clock.Advance(time.Hour)
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("once the store works again: %v", err)
+	}
+	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("stats %+v: the rotated-out refresh token was spent again", st)
+	}
+	if r.record().RefreshToken == spent {
+		t.Fatal("the kept tokens were not saved")
+	}
+}
+
+// TestStoreHangingUnderTheLockEndsWithTheCaller: a program's own store that
+// stops answering once the renewal lock is held is waited for only as long
+// as the caller's context allows, since no token request has been sent yet.
+func TestStoreHangingUnderTheLockEndsWithTheCaller(t *testing.T) {
+	r, _ := loggedIn(t)
+	src := r.sourceOn(&ownStore{Store: r.store, hangFrom: 2}) // the first Load serves the expired token
+	r.clock.Advance(time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(ctx)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want the caller's deadline", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("TokenContext outlived its context by 10 s while the store hung")
+	}
+	if n := r.provider.Stats().TokenRequests; n != 1 {
+		t.Fatalf("token requests = %d, want the log-in's alone", n)
+	}
+}
