@@ -70,6 +70,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 	}
 	backoff := s.set.RetryBackoff
 	for attempt := 0; ; attempt++ {
+		if err := s.stillLocked(work); err != nil {
+			return nil, err
+		}
 		sentAt := s.now()
 		s.log.Debug("refresh request", "url", s.set.TokenURL, "grant_type", req.grantType,
 			"client_auth", string(s.set.ClientAuth), "refresh_token", redact.Secret(refreshToken(r)), "attempt", attempt+1)
@@ -171,6 +174,32 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	}
 	s.remember(n)
 	return n, nil
+}
+
+// errLockLost means the store's renewal lock passed to another renewer
+// before a token request was sent: that renewer may have spent the refresh
+// token already, so nothing was sent.
+var errLockLost = errors.New("the renewal lock passed to another renewer")
+
+// stillLocked returns errLockLost when the store's renewal lock, which the
+// caller took, has passed to another renewer, as a lock with a time limit
+// does when its holder was paused past it. Only a request that spends a
+// refresh token needs it: client credentials spend nothing.
+func (s *Source) stillLocked(work context.Context) error {
+	c, ok := s.store.(store.LockChecker)
+	if !ok || s.set.Grant == GrantClientCredentials {
+		return nil
+	}
+	held, err := c.HoldsLock(work, s.set.Env)
+	switch {
+	case errors.Is(err, store.ErrUnreachable):
+		return &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error() + "; nothing was sent, your stored tokens are unchanged", Err: err}
+	case err != nil:
+		return fmt.Errorf("%s: %w", s.set.Env, err)
+	case !held:
+		return errLockLost
+	}
+	return nil
 }
 
 // unsavedError is a refresh the provider answered whose tokens could not be

@@ -811,7 +811,30 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 // lock is held, the refresh and the store write run to completion (each
 // request bounded by Settings.Timeout), since a refresh cut off after the
 // provider rotated the refresh token would lose the grant.
+//
+// A lock that passed to another renewer before the token request was sent
+// (its holder was paused past its time limit) is taken again, and the store
+// re-read, a few times before giving up.
 func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
+	for tries := 1; ; tries++ {
+		r, err := s.renewLocked(ctx, w)
+		if !errors.Is(err, errLockLost) {
+			return r, err
+		}
+		if tries == maxLockTries {
+			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf(
+				"the renewal lock at %s passed to another renewer before each of %d token requests could be sent; nothing was sent, your stored tokens are unchanged, try again", s.Location(), tries)}
+		}
+		s.log.Warn("the renewal lock passed to another renewer before the token request was sent (this process was paused longer than the lock lasts); nothing was sent, taking the lock again")
+	}
+}
+
+// maxLockTries is how many times renew takes a lock that keeps passing to
+// other renewers before the token request is sent.
+const maxLockTries = 3
+
+// renewLocked is one try of renew, under one taking of the lock.
+func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error) {
 	force, rejected := w.force, w.rejected
 	unlock, err := s.lock(ctx)
 	if err != nil {

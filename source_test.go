@@ -17,7 +17,9 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 func TestValidTokenServedWithoutRefresh(t *testing.T) {
@@ -656,5 +658,44 @@ func TestStoreHangingUnderTheLockEndsWithTheCaller(t *testing.T) {
 	}
 	if n := r.provider.Stats().TokenRequests; n != 1 {
 		t.Fatalf("token requests = %d, want the log-in's alone", n)
+	}
+}
+
+// TestLockLostWhilePausedSendsNothing: a renewer paused (a suspended machine,
+// a stopped process) past the Redis lock's time limit, while another machine
+// takes the lock and renews, must not then send the refresh token that the
+// other renewal spent: it takes the lock again and finds that renewal.
+func TestLockLostWhilePausedSendsNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	shared := func() store.Store {
+		st, err := redisstore.New(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.login(r.sourceOn(shared()))
+	elsewhere := r.sourceOn(shared())
+	var renewedElsewhere error
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
+		// Runs under the lock, before the token request: here this renewer
+		// is paused until its lock expires and another machine renews.
+		srv.Command(t, "DEL", "freshtoken:sandbox:lock")
+		_, renewedElsewhere = elsewhere.Token()
+		return "dev-client-secret", nil
+	}
+	paused := r.sourceOn(shared())
+	r.clock.Advance(time.Hour)
+	tok, err := paused.Token()
+	if err != nil || renewedElsewhere != nil {
+		t.Fatalf("paused: %v; elsewhere: %v", err, renewedElsewhere)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("stats %+v: want the one refresh made elsewhere, no reuse", st)
+	}
+	if rec, err := shared().Load(context.Background(), "sandbox"); err != nil || rec.AccessToken != tok.AccessToken {
+		t.Fatal("the paused renewer did not use the token renewed elsewhere")
 	}
 }

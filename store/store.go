@@ -112,6 +112,18 @@ type Store interface {
 	Location(env string) string
 }
 
+// LockChecker is a Store whose renewal lock can end while its holder still
+// runs: a lock with a time limit, as in Redis, expires while its holder is
+// paused past it (a suspended machine, a stopped process) and may pass to
+// another renewer. The engine asks just before each token request, and
+// sends none with a lock it no longer holds: the other renewer may have
+// spent the refresh token already.
+type LockChecker interface {
+	// HoldsLock reports whether env's lock, taken through this Store's
+	// Lock and not yet released, is still the caller's.
+	HoldsLock(ctx context.Context, env string) (bool, error)
+}
+
 var (
 	// ErrNotFound means the environment has never been logged in (or was logged out).
 	ErrNotFound = errors.New("no tokens stored")

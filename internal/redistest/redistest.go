@@ -107,14 +107,28 @@ func (s *Server) pid() (string, bool) {
 // server run with requirepass does.
 func (s *Server) RequirePassword(t testing.TB, password string) {
 	t.Helper()
+	if reply := s.Command(t, "CONFIG", "SET", "requirepass", password); reply != "+OK" {
+		t.Fatalf("CONFIG SET requirepass: %q", reply)
+	}
+}
+
+// Command sends one command to the server, as a client without password,
+// and returns the first line of its reply.
+func (s *Server) Command(t testing.TB, args ...string) string {
+	t.Helper()
 	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(time.Second))
-	fmt.Fprintf(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$11\r\nrequirepass\r\n$%d\r\n%s\r\n", len(password), password)
-	if reply, err := bufio.NewReader(c).ReadString('\n'); err != nil || reply != "+OK\r\n" {
-		t.Fatalf("CONFIG SET requirepass: %q, %v", reply, err)
+	fmt.Fprintf(c, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(c, "$%d\r\n%s\r\n", len(a), a)
 	}
+	reply, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s: %v", args[0], err)
+	}
+	return strings.TrimSuffix(reply, "\r\n")
 }

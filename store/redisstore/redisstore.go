@@ -40,6 +40,9 @@ type Store struct {
 	// LockTTL is how long a lock outlives its holder's death; the live
 	// holder extends it every third of that. Zero means DefaultLockTTL.
 	LockTTL time.Duration
+
+	mu      sync.Mutex
+	holders map[string]string // env → the value of the lock this Store holds
 }
 
 // New returns a store in the Redis database at rawURL:
@@ -202,14 +205,44 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			}
 		}
 	}()
+	s.mu.Lock()
+	if s.holders == nil {
+		s.holders = map[string]string{}
+	}
+	s.holders[env] = holder
+	s.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			close(stop)
 			<-stopped
+			s.mu.Lock()
+			if s.holders[env] == holder {
+				delete(s.holders, env)
+			}
+			s.mu.Unlock()
 			s.release(k, holder)
 		})
 	}, nil
+}
+
+// HoldsLock implements store.LockChecker: it asks Redis whether env's lock
+// still holds the value this Store's Lock set.
+func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
+	s.mu.Lock()
+	holder, ok := s.holders[env]
+	s.mu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	v, err := s.client.Get(ctx, lockKey(env)).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.failed("check the renewal lock", err)
+	}
+	return v == holder, nil
 }
 
 // release lets go of the lock k if holder still holds it.

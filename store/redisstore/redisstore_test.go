@@ -86,17 +86,24 @@ func TestDeadHoldersLockExpires(t *testing.T) {
 	}
 }
 
-// TestUnlockLeavesAnotherHoldersLock: a holder whose lock expired and was
-// taken by another does not release the other's lock.
+// TestUnlockLeavesAnotherHoldersLock: a lock that expired and passed to
+// another holder is no longer held, and its first holder's unlock leaves it.
 func TestUnlockLeavesAnotherHoldersLock(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	rc := raw(t, srv)
-	unlock, err := open(t, srv.URL).Lock(ctx, "sandbox")
+	s := open(t, srv.URL)
+	unlock, err := s.Lock(ctx, "sandbox")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if held, err := s.HoldsLock(ctx, "sandbox"); !held || err != nil {
+		t.Fatalf("HoldsLock of a lock just taken: %v, %v", held, err)
+	}
 	rc.Set(ctx, "freshtoken:sandbox:lock", "someone else", time.Minute) // as if it had expired and been taken
+	if held, err := s.HoldsLock(ctx, "sandbox"); held || err != nil {
+		t.Fatalf("HoldsLock of a lock another holder took: %v, %v", held, err)
+	}
 	unlock()
 	if v, _ := rc.Get(ctx, "freshtoken:sandbox:lock").Result(); v != "someone else" {
 		t.Fatalf("unlock removed another holder's lock (now %q)", v)
