@@ -111,7 +111,7 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
-		return nil, s.failed("read the tokens", err)
+		return nil, s.failed(ctx, "read the tokens", err)
 	}
 	return store.Unmarshal(data, s.Location(env), env)
 }
@@ -126,7 +126,7 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 		return err
 	}
 	if err := s.client.Set(ctx, key(env), data, 0).Err(); err != nil {
-		return s.failed("save the tokens", err)
+		return s.failed(ctx, "save the tokens", err)
 	}
 	return nil
 }
@@ -137,7 +137,7 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 		return err
 	}
 	if err := s.client.Del(ctx, key(env)).Err(); err != nil {
-		return s.failed("delete the tokens", err)
+		return s.failed(ctx, "delete the tokens", err)
 	}
 	return nil
 }
@@ -175,7 +175,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
 			}
-			return nil, s.failed("take the renewal lock", err)
+			return nil, s.failed(ctx, "take the renewal lock", err)
 		}
 		if ok {
 			break
@@ -240,7 +240,7 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, s.failed("check the renewal lock", err)
+		return false, s.failed(ctx, "check the renewal lock", err)
 	}
 	return v == holder, nil
 }
@@ -252,17 +252,23 @@ func (s *Store) release(k, holder string) {
 	release.Run(ctx, s.client, []string{k}, holder)
 }
 
-// failed describes err, from doing what at Redis, as one of the store's
-// errors: a refusal of the credentials or permissions in the URL wraps
-// store.ErrDenied; Redis down, starting, read-only or failing over wraps
-// store.ErrUnreachable; a context that ended is that.
-func (s *Store) failed(what string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("could not %s at %s: %w", what, s.where, err)
+// failed describes err, from doing what at Redis for a caller with ctx, as
+// one of the store's errors: a refusal of the credentials or permissions in
+// the URL wraps store.ErrDenied; Redis down, starting, read-only or failing
+// over wraps store.ErrUnreachable, as does a dial that timed out on its own
+// (a TLS handshake with a Redis that speaks none); the caller's context
+// that ended is that.
+func (s *Store) failed(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("could not %s at %s: %w", what, s.where, ctx.Err())
 	}
 	var answer redis.Error
 	if !errors.As(err, &answer) {
-		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: the Redis store at %s could not be reached (%v); check that Redis is running and [store] url", what, s.where, err)}
+		check := "check that Redis is running and [store] url"
+		if strings.HasPrefix(s.where, "rediss:") {
+			check = "check that Redis is running, that it serves TLS (rediss://; redis:// is without), and [store] url"
+		}
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: the Redis store at %s could not be reached (%v); %s", what, s.where, err, check)}
 	}
 	code, _, _ := strings.Cut(answer.Error(), " ")
 	if code == "ERR" && strings.Contains(answer.Error(), "can't run this command") {

@@ -133,6 +133,18 @@ func TestUnreachable(t *testing.T) {
 	}
 }
 
+// TestTLSToAPlainServer: rediss:// to a Redis without TLS, whose handshake
+// never completes, is an unreachable store that says to check TLS, not a
+// caller's deadline.
+func TestTLSToAPlainServer(t *testing.T) {
+	srv := redistest.Start(t)
+	s := open(t, "rediss://:hunter2@"+srv.Addr+"/0?dial_timeout=100ms&max_retries=1")
+	_, err := s.Load(context.Background(), "sandbox")
+	if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "TLS") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("Load: %v; want ErrUnreachable saying to check TLS, without the password", err)
+	}
+}
+
 // TestDenied: Redis refusing the URL's credentials is a configuration
 // problem (store.ErrDenied), not an outage, and says what to check.
 func TestDenied(t *testing.T) {
