@@ -39,6 +39,10 @@ func (t *Transport) base() http.RoundTripper {
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	src := t.Source
+	if src == nil {
+		closeBody(req)
+		return nil, errors.New("freshtoken: Transport's Source is nil")
+	}
 	if !src.ownsHost(req.URL) {
 		return t.base().RoundTrip(req)
 	}

@@ -139,3 +139,14 @@ func TestClientReportsAnEndedGrant(t *testing.T) {
 		t.Fatalf("err = %v, want ErrLoginRequired", err)
 	}
 }
+
+// TestTransportWithoutSourceFails: a Transport built without a Source
+// fails its requests with an error saying so, as x/oauth2's does, rather
+// than panicking in the caller's goroutine.
+func TestTransportWithoutSourceFails(t *testing.T) {
+	c := &http.Client{Transport: &freshtoken.Transport{}}
+	_, err := c.Get("http://127.0.0.1:1/v2/company")
+	if err == nil || !strings.Contains(err.Error(), "Transport's Source is nil") {
+		t.Fatalf("err = %v; want one saying the Source is nil", err)
+	}
+}
