@@ -259,8 +259,8 @@ func TestCorruptStoreReportedAndKept(t *testing.T) {
 	garbage := []byte(`{"version":1,"access_tok`)
 	os.WriteFile(w.storeFile(), garbage, 0o600)
 	r := w.run("token", "--force")
-	if r.code == 0 || !strings.Contains(r.stderr, w.storeFile()) {
-		t.Fatalf("exit %d %q; want an error naming the file", r.code, r.stderr)
+	if r.code != 3 || !strings.Contains(r.stderr, w.storeFile()) || strings.Count(r.stderr, "freshtoken login") != 1 {
+		t.Fatalf("exit %d %q; want an error naming the file and saying to log in once, exit 3 (not 1, a bug)", r.code, r.stderr)
 	}
 	if !bytes.Equal(w.storeBytes(), garbage) {
 		t.Fatal("the corrupt file was overwritten by something other than a login")

@@ -129,6 +129,10 @@ var (
 	ErrNotFound = errors.New("no tokens stored")
 	// ErrCorrupt means a record exists but cannot be read; it is kept as it is.
 	ErrCorrupt = errors.New("stored tokens are unreadable")
+	// ErrNewerFormat means a record was written by a newer freshtoken, in
+	// a layout this one cannot read: upgrading reads it, where a log-in
+	// would replace it. It wraps ErrCorrupt.
+	ErrNewerFormat = fmt.Errorf("%w", ErrCorrupt)
 	// ErrUnreachable means a shared store could not be reached.
 	ErrUnreachable = errors.New("token store unreachable")
 	// ErrDenied means a shared store refused the credentials or permissions
@@ -199,7 +203,7 @@ func Unmarshal(data []byte, where, env string) (*Record, error) {
 		return nil, fmt.Errorf("%w: %s is not valid JSON (%v); it was left as it is: fix it, or run `freshtoken login -e %s` to replace it", ErrCorrupt, where, err, env)
 	}
 	if s.Version > formatVersion {
-		return nil, fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", ErrCorrupt, where, s.Version)
+		return nil, fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", ErrNewerFormat, where, s.Version)
 	}
 	if s.Version != formatVersion || s.RefreshToken == "" && s.AccessToken == "" {
 		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is: run `freshtoken login -e %s` to replace it", ErrCorrupt, where, env)

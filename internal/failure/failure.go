@@ -87,13 +87,13 @@ func Of(err error) Kind {
 	case errors.Is(err, context.Canceled):
 		return Interrupted
 	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy),
-		errors.Is(err, keyringstore.ErrNoKeychain):
+		errors.Is(err, keyringstore.ErrNoKeychain), errors.Is(err, store.ErrNewerFormat):
 		return Config
 	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, freshtoken.ErrLoginRefused):
 		return LoginRefused
 	case errors.Is(err, freshtoken.ErrClientRejected):
 		return ClientRejected
-	case errors.Is(err, freshtoken.ErrLoginRequired):
+	case errors.Is(err, freshtoken.ErrLoginRequired), errors.Is(err, store.ErrCorrupt):
 		return LoginNeeded
 	case errors.Is(err, store.ErrUnreachable):
 		return StoreUnreachable

@@ -42,6 +42,8 @@ func TestTableBothWays(t *testing.T) {
 		{fmt.Errorf("dev: %w: 127.0.0.1:8787", login.ErrPortBusy), failure.Config, 2, 500, "invalid_configuration"},
 		{fmt.Errorf("tokens: %w", keyringstore.ErrNoKeychain), failure.Config, 2, 500, "invalid_configuration"},
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: keyringstore.ErrLocked}, failure.StoreUnreachable, 5, 503, "store_unreachable"},
+		{&freshtoken.Error{Env: "dev", Kind: fmt.Errorf("%w: not JSON", store.ErrCorrupt)}, failure.LoginNeeded, 3, 401, "login_required"},
+		{&freshtoken.Error{Env: "dev", Kind: fmt.Errorf("%w: format 2", store.ErrNewerFormat)}, failure.Config, 2, 500, "invalid_configuration"},
 		{errors.New("a bug"), failure.Unexpected, 1, 500, "failed"},
 		{context.Canceled, failure.Interrupted, 130, 503, "interrupted"},
 	}
