@@ -166,9 +166,11 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	n := s.recordFrom(tok, r, sentAt, reason)
 	if err := s.save(work, n); err != nil {
 		if spent := refreshToken(r); spent != "" && n.RefreshToken != spent {
+			u := &unsavedRenewal{rec: n, spent: spent}
 			s.mu.Lock()
-			s.unsaved = &unsavedRenewal{rec: n, spent: spent}
+			s.unsaved = u
 			s.mu.Unlock()
+			go s.saveLater(u)
 		}
 		return nil, &unsavedError{err}
 	}
@@ -210,7 +212,7 @@ func (e *unsavedError) Error() string { return e.err.Error() }
 
 // unsavedFailure reports a renewal whose answer could not be stored.
 func (s *Source) unsavedFailure(err error) error {
-	return fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and this program keeps them to save before its next renewal; if it exits first and the provider rotated the refresh token, a log-in will be needed once the store is fixed", s.set.Env, err)
+	return fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and this program keeps them and saves them as soon as the store works again; if it exits first and the provider rotated the refresh token, a log-in will be needed once the store is fixed", s.set.Env, err)
 }
 
 // unsavedRenewal is a renewal's answer rec that the store refused; spent is
@@ -221,11 +223,11 @@ type unsavedRenewal struct {
 }
 
 // saveUnsaved stores the answer of an earlier renewal that the store
-// refused, if the store still holds the refresh token that renewal spent,
-// and returns the record the store now holds. Spending that token again
-// would end the grant at a provider that detects reuse. When the store
-// holds other tokens (a log-in, another renewer's), they win and the
-// unsaved answer is dropped. The caller holds the lock.
+// refused (see saveLater), if the store still holds the refresh token that
+// renewal spent, and returns the record the store now holds. Spending that
+// token again would end the grant at a provider that detects reuse. When
+// the store holds other tokens (a log-in, another renewer's), they win and
+// the unsaved answer is dropped. The caller holds the lock.
 func (s *Source) saveUnsaved(work context.Context, r *store.Record) (*store.Record, error) {
 	s.mu.Lock()
 	u := s.unsaved
@@ -245,6 +247,34 @@ func (s *Source) saveUnsaved(work context.Context, r *store.Record) (*store.Reco
 	s.log.Info("tokens renewed earlier, which the store refused then, are saved now", "renewals", u.rec.Renewals)
 	s.remember(u.rec)
 	return u.rec, nil
+}
+
+// saveLater tries again and again, in the background, to save u under the
+// lock, until it is saved or dropped, so that other processes sharing the
+// store find the rotated tokens as soon as it works again rather than spend
+// the refresh token they replace. A log-out made meanwhile drops u.
+func (s *Source) saveLater(u *unsavedRenewal) {
+	for wait := time.Second; s.isUnsaved(u); wait = min(2*wait, time.Minute) {
+		s.pause(context.Background(), wait)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if unlock, err := s.lock(ctx); err == nil {
+			r, err := s.load(ctx)
+			switch {
+			case errors.Is(err, ErrLoginRequired):
+				s.dropUnsaved(u)
+			case err == nil:
+				s.saveUnsaved(ctx, r)
+			}
+			unlock()
+		}
+		cancel()
+	}
+}
+
+func (s *Source) isUnsaved(u *unsavedRenewal) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unsaved == u
 }
 
 func (s *Source) dropUnsaved(u *unsavedRenewal) {

@@ -192,8 +192,9 @@ type Source struct {
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
 	// unsaved is a renewal's answer that the store refused, with the
-	// rotated-out refresh token it replaces; the next renewal saves it
-	// rather than spend that refresh token again.
+	// rotated-out refresh token it replaces; it is saved in the background
+	// as soon as the store works again, and by the next renewal before it
+	// would spend that refresh token again.
 	unsaved *unsavedRenewal
 
 	// endpointsMu guards the endpoints in set, which Discover fills once:
