@@ -163,12 +163,15 @@ func loggedIn(t *testing.T) (*rig, *freshtoken.Source) {
 
 // ownStore is the rig's file store behind a program's own store.Store, as a
 // library user may write one: while broken, its Save fails; from the
-// hangFrom-th Load on (0: never), Load waits until its context ends.
+// hangFrom-th Load on (0: never), Load waits until its context ends; with
+// nilForNone, Load tells of no record with (nil, nil) instead of
+// store.ErrNotFound.
 type ownStore struct {
 	store.Store
-	broken   atomic.Bool
-	loads    atomic.Int32
-	hangFrom int32
+	broken     atomic.Bool
+	loads      atomic.Int32
+	hangFrom   int32
+	nilForNone bool
 }
 
 func (o *ownStore) Load(ctx context.Context, env string) (*store.Record, error) {
@@ -176,7 +179,11 @@ func (o *ownStore) Load(ctx context.Context, env string) (*store.Record, error) 
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	return o.Store.Load(ctx, env)
+	r, err := o.Store.Load(ctx, env)
+	if o.nilForNone && errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return r, err
 }
 
 func (o *ownStore) Save(ctx context.Context, env string, r *store.Record) error {

@@ -448,7 +448,7 @@ func (s *Source) renewRejected(ctx context.Context, rejected string) (*oauth2.To
 // Record returns the stored record without renewing anything; nil when the
 // environment has never logged in.
 func (s *Source) Record(ctx context.Context) (*store.Record, error) {
-	r, err := s.store.Load(ctx, s.set.Env)
+	r, err := s.loadStored(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -492,7 +492,7 @@ func (s *Source) Logout(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	r, err := s.store.Load(ctx, s.set.Env)
+	r, err := s.loadStored(ctx)
 	if err == nil {
 		if err := s.CheckGrant(r); err != nil {
 			return err
@@ -548,7 +548,7 @@ func (s *Source) lockToReplace(ctx context.Context, other string) (func(), error
 	if err != nil {
 		return nil, err
 	}
-	if old, err := s.store.Load(ctx, s.set.Env); err == nil && s.CheckGrant(old) != nil {
+	if old, err := s.loadStored(ctx); err == nil && s.CheckGrant(old) != nil {
 		s.log.Warn("replacing stored tokens that belonged to another "+other, "was", old.Grant.String(), "now", s.grant().String())
 	}
 	return unlock, nil
@@ -777,7 +777,7 @@ func (s *Source) checkDue() bool {
 // elsewhere ends it, and a token stored by another process replaces it. A
 // store that cannot be read just now leaves r in use.
 func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.Record, error) {
-	latest, err := s.store.Load(ctx, s.set.Env)
+	latest, err := s.loadStored(ctx)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.log.Debug("the tokens were deleted from the store (logged out elsewhere)")
@@ -892,7 +892,7 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 // client credentials, no record is no error: nil, as a token request needs
 // no log-in.
 func (s *Source) load(ctx context.Context) (*store.Record, error) {
-	r, err := s.store.Load(ctx, s.set.Env)
+	r, err := s.loadStored(ctx)
 	if errors.Is(err, store.ErrNotFound) && s.set.Grant == GrantClientCredentials {
 		return nil, nil
 	}
@@ -911,6 +911,17 @@ func (s *Source) load(ctx context.Context) (*store.Record, error) {
 	s.log.Debug("tokens read", "store", s.Location(), "renewals", r.Renewals)
 	redact.Set(s.Location(), r.AccessToken, r.RefreshToken)
 	return r, nil
+}
+
+// loadStored is the store's Load of the environment's record. A store that
+// tells of no record with (nil, nil), as a program's own may, is taken to
+// mean store.ErrNotFound.
+func (s *Source) loadStored(ctx context.Context) (*store.Record, error) {
+	r, err := s.store.Load(ctx, s.set.Env)
+	if r == nil && err == nil {
+		return nil, store.ErrNotFound
+	}
+	return r, err
 }
 
 // adopt records this environment's grant in a record written before grants

@@ -358,11 +358,28 @@ func TestRateLimitedRefreshGivesUp(t *testing.T) {
 	}
 }
 
+// TestNotLoggedIn: no record is a log-in needed, also from a program's own
+// store that tells of none with (nil, nil) rather than store.ErrNotFound,
+// whether a new process finds none or a long-running one sees a log-out.
 func TestNotLoggedIn(t *testing.T) {
-	r := newRig(t, devprovider.Options{})
-	_, err := r.source().Token()
-	if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "not logged in") {
-		t.Fatalf("err = %v, want ErrLoginRequired", err)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.StoreCheckInterval = time.Second
+	for name, st := range map[string]store.Store{"file store": r.store, "own store": &ownStore{Store: r.store, nilForNone: true}} {
+		t.Run(name, func(t *testing.T) {
+			_, err := r.sourceOn(st).Token()
+			if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "not logged in") {
+				t.Fatalf("err = %v, want ErrLoginRequired", err)
+			}
+			running := r.sourceOn(st)
+			r.login(running)
+			if err := r.source().Logout(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			r.clock.Advance(2 * time.Second)
+			if _, err := running.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+				t.Fatalf("after a log-out elsewhere: %v, want ErrLoginRequired", err)
+			}
+		})
 	}
 }
 
