@@ -169,7 +169,7 @@ const secretTimeout = 30 * time.Second
 // StoreCheckInterval, so a logout or login made elsewhere takes effect.
 type Source struct {
 	set   Settings
-	api   *url.URL // Settings.APIURL parsed once; nil when empty or not a URL
+	api   *url.URL // Settings.APIURL parsed once; nil when empty
 	store store.Store
 	log   *slog.Logger
 	now   func() time.Time
@@ -219,6 +219,13 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.Env == "" || s.TokenURL == "" && s.Discover == nil {
 		return nil, errors.New("freshtoken: Settings.Env, and Settings.TokenURL or Settings.Discover, are required")
 	}
+	if err := store.ValidateEnvName(s.Env); err != nil {
+		return nil, fmt.Errorf("freshtoken: Settings.Env: %w", err)
+	}
+	if u, err := url.Parse(s.APIURL); s.APIURL != "" && (err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
+		// Such a URL matches no request: the token would silently never be sent.
+		return nil, fmt.Errorf("freshtoken: Settings.APIURL %q is not an http(s) URL with a host, such as https://api.example.com/", s.APIURL)
+	}
 	if s.Discover != nil && s.Issuer == "" {
 		// Tokens are bound to the issuer: a token endpoint still to be
 		// discovered cannot bind them.
@@ -257,7 +264,7 @@ func New(s Settings, o Options) (*Source, error) {
 	}
 	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, sending: o.Sending, pause: httpx.Wait}
 	if s.APIURL != "" {
-		src.api, _ = url.Parse(s.APIURL) // nil if unparsable: ownsHost then matches no host
+		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
 	if src.log == nil {
 		src.log = slog.New(slog.DiscardHandler)

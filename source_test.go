@@ -406,6 +406,22 @@ func TestNewRefusesAutoDetect(t *testing.T) {
 	}
 }
 
+// TestNewRefusesWhatCouldNeverWork: settings that would fail on every call,
+// or silently send the token nowhere (an API URL without a scheme or host
+// matches no request), are refused by New, naming the setting.
+func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
+	for field, set := range map[string]func(*freshtoken.Settings){
+		"Settings.APIURL": func(s *freshtoken.Settings) { s.APIURL = "api.example.com/" },
+		"Settings.Env":    func(s *freshtoken.Settings) { s.Env = "my env" },
+	} {
+		r := newRig(t, devprovider.Options{})
+		set(&r.settings)
+		if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("New: %v; want an error naming %s", err, field)
+		}
+	}
+}
+
 // TestNewRefusesDiscoverWithoutIssuer: tokens of a discovering environment
 // are bound to its issuer; without one they would be bound to a token
 // endpoint not known until discovery, so a stored token could not be served

@@ -107,7 +107,7 @@ func (s *Source) ownsHost(u *url.URL) bool {
 	if s.set.APIURL == "" {
 		return true
 	}
-	return s.api != nil && s.api.Scheme == u.Scheme && s.api.Host == u.Host
+	return s.api.Scheme == u.Scheme && s.api.Host == u.Host
 }
 
 // replayBody returns a fresh copy of the request body for a retry.
