@@ -254,10 +254,10 @@ func (s *Store) release(k, holder string) {
 
 // failed describes err, from doing what at Redis for a caller with ctx, as
 // one of the store's errors: a refusal of the credentials or permissions in
-// the URL wraps store.ErrDenied; Redis down, starting, read-only or failing
-// over wraps store.ErrUnreachable, as does a dial that timed out on its own
-// (a TLS handshake with a Redis that speaks none); the caller's context
-// that ended is that.
+// the URL wraps store.ErrDenied; Redis down, starting, read-only, out of
+// memory or failing over wraps store.ErrUnreachable, as does a dial that
+// timed out on its own (a TLS handshake with a Redis that speaks none); the
+// caller's context that ended is that.
 func (s *Store) failed(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("could not %s at %s: %w", what, s.where, ctx.Err())
@@ -277,6 +277,8 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	switch code {
 	case "WRONGPASS", "NOAUTH", "NOPERM":
 		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in [store] url, and the user's permissions (see docs/fleets.md)", what, s.where, answer.Error())}
+	case "OOM":
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s is out of memory (%s); free some or raise its maxmemory, then try again", what, s.where, answer.Error())}
 	case "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY":
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s cannot serve it just now (%s); try again shortly", what, s.where, answer.Error())}
 	}

@@ -145,6 +145,25 @@ func TestTLSToAPlainServer(t *testing.T) {
 	}
 }
 
+// TestOutOfMemory: a Redis over its maxmemory refuses writes; that is the
+// store unable to serve just now (store.ErrUnreachable) and says what to do,
+// not an unexpected failure.
+func TestOutOfMemory(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	if err := raw(t, srv).ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, srv.URL)
+	saveErr := s.Save(ctx, "sandbox", &store.Record{AccessToken: "at"})
+	_, lockErr := s.Lock(ctx, "sandbox")
+	for what, err := range map[string]error{"Save": saveErr, "Lock": lockErr} {
+		if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "maxmemory") {
+			t.Errorf("%s on a full Redis: %v; want ErrUnreachable saying to raise maxmemory", what, err)
+		}
+	}
+}
+
 // TestDenied: Redis refusing the URL's credentials is a configuration
 // problem (store.ErrDenied), not an outage, and says what to check.
 func TestDenied(t *testing.T) {
