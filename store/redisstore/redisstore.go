@@ -110,6 +110,10 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	if errors.Is(err, redis.Nil) {
 		return nil, store.ErrNotFound
 	}
+	if err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") {
+		kind, _ := s.client.Type(ctx, key(env)).Result()
+		return nil, fmt.Errorf("%w: %s holds a Redis %s, not freshtoken's tokens; it was left as it is: run `freshtoken login -e %s` to replace it", store.ErrCorrupt, s.Location(env), kind, env)
+	}
 	if err != nil {
 		return nil, s.failed(ctx, "read the tokens", err)
 	}

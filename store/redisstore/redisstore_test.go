@@ -46,6 +46,13 @@ func TestCorruptRecordIsKept(t *testing.T) {
 	if v, _ := rc.Get(ctx, "freshtoken:sandbox").Result(); v != "not json" {
 		t.Fatalf("the corrupt record became %q", v)
 	}
+
+	// Another program's value of another type under the key (a hash).
+	rc.HSet(ctx, "freshtoken:prod", "a", "b")
+	_, err = open(t, srv.URL).Load(ctx, "prod")
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "freshtoken login -e prod") || !strings.Contains(err.Error(), "hash") {
+		t.Fatalf("Load of a hash: %v; want ErrCorrupt naming its type and saying how to replace it", err)
+	}
 }
 
 // TestLiveHolderKeepsItsLock: a holder's lock outlives its TTL for as long
