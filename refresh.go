@@ -210,8 +210,15 @@ type unsavedError struct{ err error }
 
 func (e *unsavedError) Error() string { return e.err.Error() }
 
-// unsavedFailure reports a renewal whose answer could not be stored.
+// unsavedFailure reports a renewal whose answer could not be stored: kept
+// to be saved later when it rotated the refresh token, else not needed.
 func (s *Source) unsavedFailure(err error) error {
+	s.mu.Lock()
+	kept := s.unsaved != nil
+	s.mu.Unlock()
+	if !kept {
+		return fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and as the refresh token was not rotated, the stored tokens still work once the store is fixed", s.set.Env, err)
+	}
 	return fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and this program keeps them and saves them as soon as the store works again; if it exits first and the provider rotated the refresh token, a log-in will be needed once the store is fixed", s.set.Env, err)
 }
 

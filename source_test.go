@@ -137,9 +137,16 @@ func TestKeepsRefreshTokenWhenNoneReturned(t *testing.T) {
 	r.settings.TokenURL = srv.URL
 	src := r.source()
 	old := &store.Record{AccessToken: "old-access", RefreshToken: "keep-this-refresh-token", Expiry: r.clock.Now().Add(-time.Minute),
-		RefreshExpiry: r.clock.Now().Add(24 * time.Hour)}
+		RefreshExpiry: r.clock.Now().Add(24 * time.Hour), Grant: store.Grant{TokenURL: srv.URL, ClientID: "dev-client-id", Type: "authorization_code"}}
 	if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
 		t.Fatal(err)
+	}
+	// A store that refuses this answer loses nothing: the stored refresh
+	// token still works, and the error says so rather than ask for a log-in.
+	broken := &ownStore{Store: r.store}
+	broken.broken.Store(true)
+	if _, err := r.sourceOn(broken).Token(); err == nil || !strings.Contains(err.Error(), "still work") || strings.Contains(err.Error(), "log-in") {
+		t.Fatalf("err = %v; want it to say the stored tokens still work", err)
 	}
 	if _, err := src.Token(); err != nil {
 		t.Fatal(err)
