@@ -120,7 +120,8 @@ type Options struct {
 	Clock  func() time.Time // nil: time.Now
 	// HTTPClient carries token requests; nil: a client with Settings.Timeout.
 	// Token requests follow no redirect, whatever its CheckRedirect says:
-	// one would re-send the refresh token wherever it pointed.
+	// one would re-send the refresh token wherever it pointed. Settings.Timeout
+	// bounds them, whatever its Timeout says.
 	HTTPClient *http.Client
 	// Sending, if set, is called just before a token request whose answer
 	// must be stored is sent, and the function it returns once that answer
@@ -277,7 +278,11 @@ func New(s Settings, o Options) (*Source, error) {
 		src.http = &http.Client{Timeout: s.Timeout}
 	}
 	src.plain = src.http
-	src.http = tokenerr.Lenient(src.http)
+	src.http = tokenerr.Lenient(src.http) // a copy: the caller's client is left as it is
+	// Settings.Timeout bounds token requests, not a shorter Timeout the
+	// caller's client has for its API calls: a renewal cut off after the
+	// provider rotated the refresh token would have to spend it again.
+	src.http.Timeout = s.Timeout
 	var err error
 	if src.http, err = src.tokenClient(src.http); err != nil {
 		return nil, err

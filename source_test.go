@@ -522,6 +522,26 @@ func TestCallerGivingUpDoesNotLoseTheRotation(t *testing.T) {
 	}
 }
 
+// TestTokenRequestsOutlastAShortClientTimeout: a program passes its own
+// HTTP client, whose Timeout suits its API calls but not a slow token
+// endpoint. Settings.Timeout bounds token requests, not the client's
+// Timeout, which would cut every renewal off (each try spending the refresh
+// token at a provider that processes it anyway).
+func TestTokenRequestsOutlastAShortClientTimeout(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, TokenDelay: 200 * time.Millisecond})
+	r.login(r.source())
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: &http.Client{Timeout: 20 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatalf("Renew through a client with a short Timeout: %v", err)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 {
+		t.Fatalf("stats %+v; want one refresh", st)
+	}
+}
+
 // TestWaitersShareAFailedRenewal: callers arriving during a failing renewal
 // get its outcome instead of each repeating every try.
 func TestWaitersShareAFailedRenewal(t *testing.T) {
