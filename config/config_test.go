@@ -302,3 +302,50 @@ func TestIsEnvVarName(t *testing.T) {
 		}
 	}
 }
+
+// TestRewritesOfFilesFromOtherEditors: init and remove edit a file as
+// other editors save it (a byte-order mark, CRLF line ends, a line longer
+// than 64 KiB, a comment after default_env) without losing or keeping
+// anything they should not, or failing on what Load reads.
+func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
+	env := func(name, id string) string {
+		return "[env." + name + "]\nprovider = \"freeagent\"\nclient_id = \"" + id + "\"\nclient_secret_env = \"S\"\n"
+	}
+	for _, tc := range []struct{ name, text string }{
+		{"byte-order mark", "\ufeff" + env("dev", "old") + env("other", "keep")},
+		{"CRLF", strings.ReplaceAll(`default_env = "dev"`+"\n"+env("dev", "old")+env("other", "keep"), "\n", "\r\n")},
+		{"long line", env("dev", "old") + "# " + strings.Repeat("x", 70<<10) + "\n" + env("other", "keep")},
+		{"comment after default_env", `default_env = "dev"  # the one I use` + "\n" + env("dev", "old") + env("other", "keep")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := write(t, tc.text)
+			if _, err := config.Load(p); err != nil {
+				t.Fatal(err)
+			}
+			f, err := config.RemoveEnv(write(t, tc.text), "dev")
+			if err != nil {
+				t.Fatalf("RemoveEnv: %v", err)
+			}
+			if _, ok := f.Envs["dev"]; ok || f.Envs["other"] == nil {
+				t.Fatalf("after RemoveEnv of the file as it was: envs %v", f.Names())
+			}
+			f, err = config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, true)
+			if err != nil {
+				t.Fatalf("WriteEnv: %v", err)
+			}
+			if f.Envs["dev"].ClientID != "new" || f.Envs["other"] == nil || f.Envs["other"].ClientID != "keep" {
+				t.Fatalf("after WriteEnv: dev %+v, other %+v", f.Envs["dev"], f.Envs["other"])
+			}
+			f, err = config.RemoveEnv(p, "dev")
+			if err != nil {
+				t.Fatalf("RemoveEnv: %v", err)
+			}
+			if _, ok := f.Envs["dev"]; ok || f.Envs["other"] == nil || f.Envs["other"].ClientID != "keep" {
+				t.Fatalf("after RemoveEnv: envs %v", f.Names())
+			}
+			if text, _ := os.ReadFile(p); strings.Contains(string(text), "default_env") {
+				t.Errorf("default_env still names the removed environment:\n%.300s", text)
+			}
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -88,8 +87,10 @@ func RemoveEnv(path, name string) (*File, error) {
 		text := replaceTable(old, "env."+name, "")
 		var kept []string
 		for _, l := range splitLines(text) {
-			k, v, ok := strings.Cut(strings.TrimSpace(l), "=")
-			if ok && normalizeKey(k) == "default_env" && strings.Trim(strings.TrimSpace(v), `"'`) == name {
+			var line struct {
+				DefaultEnv string `toml:"default_env"`
+			}
+			if _, err := toml.Decode(l, &line); err == nil && line.DefaultEnv == name {
 				continue
 			}
 			kept = append(kept, l)
@@ -110,7 +111,9 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	text := edit(string(old))
+	// A byte-order mark (as Windows editors save) would hide the first
+	// line's table or key from the edit; Load reads the file without it.
+	text := edit(strings.TrimPrefix(string(old), "\ufeff"))
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}
@@ -169,11 +172,15 @@ func replaceTable(text, header, body string) string {
 	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
 }
 
+// splitLines is text's lines without their line ends (LF or CRLF), of any
+// length.
 func splitLines(text string) []string {
-	var lines []string
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
+	if text == "" {
+		return nil
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
 	}
 	return lines
 }
