@@ -168,7 +168,13 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		}
 	}
 
-	staging, err := stageConfig(path)
+	// A configuration that is a link is written where it points, as init
+	// writes it, so that it stays a link.
+	target := path
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		target = t
+	}
+	staging, err := stageConfig(target)
 	if err != nil {
 		return err
 	}
@@ -225,7 +231,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return importFailed(ctx, fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err)), targets[:i])
 		}
 	}
-	if err := os.Rename(staging, path); err != nil {
+	if err := os.Rename(staging, target); err != nil {
 		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets)
 	}
 	printImported(f, opts, exp, envs, settings, stored, path)

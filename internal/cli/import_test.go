@@ -245,3 +245,38 @@ func TestImportPostmanExpiryTimes(t *testing.T) {
 		t.Errorf("stored access token %q, refresh token kept %t; want no access token and the refresh token", rec.AccessToken, rec.RefreshToken == tok.RefreshToken)
 	}
 }
+
+// TestImportPostmanThroughASymlinkedConfig: a configuration that is a
+// symbolic link (to a dotfiles checkout) is written where the link points,
+// as init writes it, and stays a link.
+func TestImportPostmanThroughASymlinkedConfig(t *testing.T) {
+	e := newDevEnv(t)
+	target := filepath.Join(t.TempDir(), "dotfiles", "freshtoken.toml")
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(e.config, target); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, e.config); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "sand")); code != 0 {
+		t.Fatalf("import exited %d: %s", code, stderr)
+	}
+	if fi, err := os.Lstat(e.config); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the configuration is no longer a link: %v %v", fi.Mode(), err)
+	}
+	f, err := config.Load(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.Envs["sand"]; !ok {
+		t.Fatalf("the link's target has %v, want sand imported into it", f.Names())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(target))
+	if len(entries) != 1 {
+		t.Errorf("the target's folder holds %d files, want only the configuration", len(entries))
+	}
+}
