@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -347,5 +349,29 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 				t.Errorf("default_env still names the removed environment:\n%.300s", text)
 			}
 		})
+	}
+}
+
+// TestConcurrentEditsAreAllKept: init, remove and store migrate, run at
+// once (two scripts, two terminals), each read the file, edit it and write
+// it back; no edit may undo another's.
+func TestConcurrentEditsAreAllKept(t *testing.T) {
+	p := write(t, "# mine\n")
+	names := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	var wg sync.WaitGroup
+	for _, n := range names {
+		wg.Go(func() {
+			if _, err := config.WriteEnv(p, n, config.EnvSettings{Provider: "freeagent", ClientID: n, ClientSecretEnv: "S"}, false); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Names(); !slices.Equal(got, names) {
+		t.Fatalf("after %d edits at once the file has %v", len(names), got)
 	}
 }

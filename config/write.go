@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/gofrs/flock"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 )
@@ -107,6 +108,10 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 	if target, err := filepath.EvalSymlinks(path); err == nil {
 		path = target
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	defer lockFolder(filepath.Dir(path))()
 	old, _, err := readTrusted(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -114,9 +119,6 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 	// A byte-order mark (as Windows editors save) would hide the first
 	// line's table or key from the edit; Load reads the file without it.
 	text := edit(strings.TrimPrefix(string(old), "\ufeff"))
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
-	}
 	var f *File
 	err = atomicfile.Write(path, []byte(text), atomicfile.Options{Check: func(tmp string) error {
 		var lerr error
@@ -137,6 +139,19 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 	}
 	f.Path = path
 	return f, nil
+}
+
+// lockFolder makes the edits of configuration files in dir take turns, so
+// that init, remove and store migrate run at once (two scripts, two
+// terminals) never undo each other's. It locks the folder itself, leaving
+// no lock file beside the configuration; where a folder cannot be locked
+// (Windows), edits do not wait for each other.
+func lockFolder(dir string) (unlock func()) {
+	l := flock.New(dir, flock.SetFlag(os.O_RDONLY))
+	if err := l.Lock(); err != nil {
+		return func() {}
+	}
+	return func() { l.Unlock() }
 }
 
 // replaceTable swaps the table named header (and everything up to the next
