@@ -183,6 +183,8 @@ func TestSelect(t *testing.T) {
 		{"the only one", one, "", "", "only", ""},
 		{"ambiguous", two, "", "", "", "choose one with -e NAME"},
 		{"unknown", two, "c", "", "", `environment "c" is not configured`},
+		{"unknown in the env var", two, "", "c", "", `environment "c" (from $FRESHTOKEN_ENV) is not configured in ` + two + ` (configured: a, b); add it with ` + "`freshtoken init -e c`" + `; or unset FRESHTOKEN_ENV`},
+		{"typo in the env var", one, "", "onl", "", `no environment "onl" (from $FRESHTOKEN_ENV) in ` + one + `; did you mean "only"? (configured: only); or unset FRESHTOKEN_ENV`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
