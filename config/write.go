@@ -66,15 +66,39 @@ type EnvSettings struct {
 // over into a trusted one. A symlinked config is written where the link
 // points, so it stays linked.
 func WriteEnv(path, name string, s EnvSettings, makeDefault bool) (*File, error) {
-	var body bytes.Buffer
-	fmt.Fprintf(&body, "[env.%s]\n", name)
-	if err := toml.NewEncoder(&body).Encode(s); err != nil {
-		return nil, err
+	def := ""
+	if makeDefault {
+		def = name
 	}
-	return rewrite(path, func(old string) string {
-		text := replaceTable(old, "env."+name, body.String())
-		if makeDefault && !hasTopLevelKey(text, "default_env") {
-			text = fmt.Sprintf("default_env = %q\n\n", name) + text
+	return WriteEnvs(path, []NamedEnv{{Name: name, Settings: s}}, def)
+}
+
+// NamedEnv is an environment for WriteEnvs.
+type NamedEnv struct {
+	Name     string
+	Settings EnvSettings
+}
+
+// WriteEnvs writes each environment's table into the file at path in one
+// edit, as WriteEnv writes one: all of them or, if the result does not
+// load, none. defaultEnv, if not "", becomes default_env when the file has
+// none.
+func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
+	tables := make([]string, len(envs))
+	for i, e := range envs {
+		var body bytes.Buffer
+		fmt.Fprintf(&body, "[env.%s]\n", e.Name)
+		if err := toml.NewEncoder(&body).Encode(e.Settings); err != nil {
+			return nil, err
+		}
+		tables[i] = body.String()
+	}
+	return rewrite(path, func(text string) string {
+		for i, e := range envs {
+			text = replaceTable(text, "env."+e.Name, tables[i])
+		}
+		if defaultEnv != "" && !hasTopLevelKey(text, "default_env") {
+			text = fmt.Sprintf("default_env = %q\n\n", defaultEnv) + text
 		}
 		return text
 	})

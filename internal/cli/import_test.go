@@ -280,3 +280,41 @@ func TestImportPostmanThroughASymlinkedConfig(t *testing.T) {
 		t.Errorf("the target's folder holds %d files, want only the configuration", len(entries))
 	}
 }
+
+// TestImportPostmanKeepsEditsMadeMeanwhile: init (or remove, or store
+// migrate) editing the configuration while an import runs loses nothing,
+// nor does the import.
+func TestImportPostmanKeepsEditsMadeMeanwhile(t *testing.T) {
+	e := newDevEnv(t)
+	export := e.seedExport(t, "prod", "sand")
+	done := make(chan int)
+	go func() {
+		ios, _, _ := testStreams(false, false)
+		done <- e.run(ios, "import", "postman", export)
+	}()
+	var written []string
+	for n := 0; ; n++ {
+		name := fmt.Sprintf("meanwhile%d", n)
+		if _, err := config.WriteEnv(e.config, name, config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false); err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, name)
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("import exited %d", code)
+			}
+			f, err := config.Load(e.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range append(written, "prod", "sand") {
+				if _, ok := f.Envs[want]; !ok {
+					t.Errorf("%s is missing after the import (%d edits made meanwhile): %v", want, len(written), f.Names())
+				}
+			}
+			return
+		default:
+		}
+	}
+}
