@@ -377,3 +377,27 @@ func TestConcurrentEditsAreAllKept(t *testing.T) {
 		t.Fatalf("after %d edits at once the file has %v", len(names), got)
 	}
 }
+
+// TestEditsRemoveTheLitterOfACrashedEdit: an edit killed before its rename
+// leaves a temp file (which may hold a client secret); the next edit of that
+// configuration removes it, and leaves other files' alone.
+func TestEditsRemoveTheLitterOfACrashedEdit(t *testing.T) {
+	p := write(t, "# mine\n")
+	dir := filepath.Dir(p)
+	litter := filepath.Join(dir, ".config.toml.tmp-123456")
+	other := filepath.Join(dir, ".other.toml.tmp-123456")
+	for _, f := range []string{litter, other} {
+		if err := os.WriteFile(f, []byte("client_secret = \"s\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(litter); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the crashed edit's temp file is still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file's temp file was removed: %v", err)
+	}
+}

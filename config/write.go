@@ -135,7 +135,11 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}
-	defer lockFolder(filepath.Dir(path))()
+	unlock, locked := lockFolder(filepath.Dir(path))
+	defer unlock()
+	if locked {
+		removeLitter(path)
+	}
 	old, _, err := readTrusted(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -169,13 +173,26 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 // that init, remove and store migrate run at once (two scripts, two
 // terminals) never undo each other's. It locks the folder itself, leaving
 // no lock file beside the configuration; where a folder cannot be locked
-// (Windows), edits do not wait for each other.
-func lockFolder(dir string) (unlock func()) {
+// (Windows), edits do not wait for each other, and locked is false.
+func lockFolder(dir string) (unlock func(), locked bool) {
 	l := flock.New(dir, flock.SetFlag(os.O_RDONLY))
 	if err := l.Lock(); err != nil {
-		return func() {}
+		return func() {}, false
 	}
-	return func() { l.Unlock() }
+	return func() { l.Unlock() }, true
+}
+
+// removeLitter removes the temp files of edits of the configuration at path
+// that were killed before their rename; they may hold a client secret. Call
+// it holding the folder's lock, when no edit is under way.
+func removeLitter(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-" // atomicfile's temp names
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // replaceTable swaps the table named header (and everything up to the next
