@@ -395,9 +395,14 @@ func (f *File) Names() []string {
 // Select picks the environment: the -e flag, else FRESHTOKEN_ENV, else
 // default_env, else the only one configured.
 func (f *File) Select(flag string) (*Env, error) {
-	name := flag
+	// A name the user did not type now says where it came from, and how
+	// to be rid of it.
+	name, from, unset := flag, "", ""
 	if name == "" {
 		name = os.Getenv("FRESHTOKEN_ENV")
+		if name != "" {
+			from, unset = " (from $FRESHTOKEN_ENV)", "; or unset FRESHTOKEN_ENV"
+		}
 	}
 	if name == "" {
 		name = f.DefaultEnv
@@ -423,9 +428,9 @@ func (f *File) Select(flag string) (*Env, error) {
 			known = strings.Join(f.Names(), ", ")
 		}
 		if near := f.Closest(name); near != "" {
-			return nil, Invalidf("no environment %q in %s; did you mean %q? (configured: %s)", name, f.Path, near, known)
+			return nil, Invalidf("no environment %q%s in %s; did you mean %q? (configured: %s)%s", name, from, f.Path, near, known, unset)
 		}
-		return nil, Invalidf("environment %q is not configured in %s (configured: %s); add it with `freshtoken init -e %s`", name, f.Path, known, name)
+		return nil, Invalidf("environment %q%s is not configured in %s (configured: %s); add it with `freshtoken init -e %s`%s", name, from, f.Path, known, name, unset)
 	}
 	return e, nil
 }

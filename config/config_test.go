@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,6 +183,8 @@ func TestSelect(t *testing.T) {
 		{"the only one", one, "", "", "only", ""},
 		{"ambiguous", two, "", "", "", "choose one with -e NAME"},
 		{"unknown", two, "c", "", "", `environment "c" is not configured`},
+		{"unknown in the env var", two, "", "c", "", `environment "c" (from $FRESHTOKEN_ENV) is not configured in ` + two + ` (configured: a, b); add it with ` + "`freshtoken init -e c`" + `; or unset FRESHTOKEN_ENV`},
+		{"typo in the env var", one, "", "onl", "", `no environment "onl" (from $FRESHTOKEN_ENV) in ` + one + `; did you mean "only"? (configured: only); or unset FRESHTOKEN_ENV`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,5 +304,100 @@ func TestIsEnvVarName(t *testing.T) {
 		if got := config.IsEnvVarName(name); got != want {
 			t.Errorf("IsEnvVarName(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// TestRewritesOfFilesFromOtherEditors: init and remove edit a file as
+// other editors save it (a byte-order mark, CRLF line ends, a line longer
+// than 64 KiB, a comment after default_env) without losing or keeping
+// anything they should not, or failing on what Load reads.
+func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
+	env := func(name, id string) string {
+		return "[env." + name + "]\nprovider = \"freeagent\"\nclient_id = \"" + id + "\"\nclient_secret_env = \"S\"\n"
+	}
+	for _, tc := range []struct{ name, text string }{
+		{"byte-order mark", "\ufeff" + env("dev", "old") + env("other", "keep")},
+		{"CRLF", strings.ReplaceAll(`default_env = "dev"`+"\n"+env("dev", "old")+env("other", "keep"), "\n", "\r\n")},
+		{"long line", env("dev", "old") + "# " + strings.Repeat("x", 70<<10) + "\n" + env("other", "keep")},
+		{"comment after default_env", `default_env = "dev"  # the one I use` + "\n" + env("dev", "old") + env("other", "keep")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := write(t, tc.text)
+			if _, err := config.Load(p); err != nil {
+				t.Fatal(err)
+			}
+			f, err := config.RemoveEnv(write(t, tc.text), "dev")
+			if err != nil {
+				t.Fatalf("RemoveEnv: %v", err)
+			}
+			if _, ok := f.Envs["dev"]; ok || f.Envs["other"] == nil {
+				t.Fatalf("after RemoveEnv of the file as it was: envs %v", f.Names())
+			}
+			f, err = config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, true)
+			if err != nil {
+				t.Fatalf("WriteEnv: %v", err)
+			}
+			if f.Envs["dev"].ClientID != "new" || f.Envs["other"] == nil || f.Envs["other"].ClientID != "keep" {
+				t.Fatalf("after WriteEnv: dev %+v, other %+v", f.Envs["dev"], f.Envs["other"])
+			}
+			f, err = config.RemoveEnv(p, "dev")
+			if err != nil {
+				t.Fatalf("RemoveEnv: %v", err)
+			}
+			if _, ok := f.Envs["dev"]; ok || f.Envs["other"] == nil || f.Envs["other"].ClientID != "keep" {
+				t.Fatalf("after RemoveEnv: envs %v", f.Names())
+			}
+			if text, _ := os.ReadFile(p); strings.Contains(string(text), "default_env") {
+				t.Errorf("default_env still names the removed environment:\n%.300s", text)
+			}
+		})
+	}
+}
+
+// TestConcurrentEditsAreAllKept: init, remove and store migrate, run at
+// once (two scripts, two terminals), each read the file, edit it and write
+// it back; no edit may undo another's.
+func TestConcurrentEditsAreAllKept(t *testing.T) {
+	p := write(t, "# mine\n")
+	names := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	var wg sync.WaitGroup
+	for _, n := range names {
+		wg.Go(func() {
+			if _, err := config.WriteEnv(p, n, config.EnvSettings{Provider: "freeagent", ClientID: n, ClientSecretEnv: "S"}, false); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Names(); !slices.Equal(got, names) {
+		t.Fatalf("after %d edits at once the file has %v", len(names), got)
+	}
+}
+
+// TestEditsRemoveTheLitterOfACrashedEdit: an edit killed before its rename
+// leaves a temp file (which may hold a client secret); the next edit of that
+// configuration removes it, and leaves other files' alone.
+func TestEditsRemoveTheLitterOfACrashedEdit(t *testing.T) {
+	p := write(t, "# mine\n")
+	dir := filepath.Dir(p)
+	litter := filepath.Join(dir, ".config.toml.tmp-123456")
+	other := filepath.Join(dir, ".other.toml.tmp-123456")
+	for _, f := range []string{litter, other} {
+		if err := os.WriteFile(f, []byte("client_secret = \"s\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(litter); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the crashed edit's temp file is still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file's temp file was removed: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/gofrs/flock"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 )
@@ -66,15 +66,39 @@ type EnvSettings struct {
 // over into a trusted one. A symlinked config is written where the link
 // points, so it stays linked.
 func WriteEnv(path, name string, s EnvSettings, makeDefault bool) (*File, error) {
-	var body bytes.Buffer
-	fmt.Fprintf(&body, "[env.%s]\n", name)
-	if err := toml.NewEncoder(&body).Encode(s); err != nil {
-		return nil, err
+	def := ""
+	if makeDefault {
+		def = name
 	}
-	return rewrite(path, func(old string) string {
-		text := replaceTable(old, "env."+name, body.String())
-		if makeDefault && !hasTopLevelKey(text, "default_env") {
-			text = fmt.Sprintf("default_env = %q\n\n", name) + text
+	return WriteEnvs(path, []NamedEnv{{Name: name, Settings: s}}, def)
+}
+
+// NamedEnv is an environment for WriteEnvs.
+type NamedEnv struct {
+	Name     string
+	Settings EnvSettings
+}
+
+// WriteEnvs writes each environment's table into the file at path in one
+// edit, as WriteEnv writes one: all of them or, if the result does not
+// load, none. defaultEnv, if not "", becomes default_env when the file has
+// none.
+func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
+	tables := make([]string, len(envs))
+	for i, e := range envs {
+		var body bytes.Buffer
+		fmt.Fprintf(&body, "[env.%s]\n", e.Name)
+		if err := toml.NewEncoder(&body).Encode(e.Settings); err != nil {
+			return nil, err
+		}
+		tables[i] = body.String()
+	}
+	return rewrite(path, func(text string) string {
+		for i, e := range envs {
+			text = replaceTable(text, "env."+e.Name, tables[i])
+		}
+		if defaultEnv != "" && !hasTopLevelKey(text, "default_env") {
+			text = fmt.Sprintf("default_env = %q\n\n", defaultEnv) + text
 		}
 		return text
 	})
@@ -88,8 +112,10 @@ func RemoveEnv(path, name string) (*File, error) {
 		text := replaceTable(old, "env."+name, "")
 		var kept []string
 		for _, l := range splitLines(text) {
-			k, v, ok := strings.Cut(strings.TrimSpace(l), "=")
-			if ok && normalizeKey(k) == "default_env" && strings.Trim(strings.TrimSpace(v), `"'`) == name {
+			var line struct {
+				DefaultEnv string `toml:"default_env"`
+			}
+			if _, err := toml.Decode(l, &line); err == nil && line.DefaultEnv == name {
 				continue
 			}
 			kept = append(kept, l)
@@ -106,14 +132,21 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 	if target, err := filepath.EvalSymlinks(path); err == nil {
 		path = target
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	unlock, locked := lockFolder(filepath.Dir(path))
+	defer unlock()
+	if locked {
+		removeLitter(path)
+	}
 	old, _, err := readTrusted(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	text := edit(string(old))
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
-	}
+	// A byte-order mark (as Windows editors save) would hide the first
+	// line's table or key from the edit; Load reads the file without it.
+	text := edit(strings.TrimPrefix(string(old), "\ufeff"))
 	var f *File
 	err = atomicfile.Write(path, []byte(text), atomicfile.Options{Check: func(tmp string) error {
 		var lerr error
@@ -134,6 +167,32 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 	}
 	f.Path = path
 	return f, nil
+}
+
+// lockFolder makes the edits of configuration files in dir take turns, so
+// that init, remove and store migrate run at once (two scripts, two
+// terminals) never undo each other's. It locks the folder itself, leaving
+// no lock file beside the configuration; where a folder cannot be locked
+// (Windows), edits do not wait for each other, and locked is false.
+func lockFolder(dir string) (unlock func(), locked bool) {
+	l := flock.New(dir, flock.SetFlag(os.O_RDONLY))
+	if err := l.Lock(); err != nil {
+		return func() {}, false
+	}
+	return func() { l.Unlock() }, true
+}
+
+// removeLitter removes the temp files of edits of the configuration at path
+// that were killed before their rename; they may hold a client secret. Call
+// it holding the folder's lock, when no edit is under way.
+func removeLitter(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-" // atomicfile's temp names
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // replaceTable swaps the table named header (and everything up to the next
@@ -169,11 +228,15 @@ func replaceTable(text, header, body string) string {
 	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
 }
 
+// splitLines is text's lines without their line ends (LF or CRLF), of any
+// length.
 func splitLines(text string) []string {
-	var lines []string
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
+	if text == "" {
+		return nil
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
 	}
 	return lines
 }

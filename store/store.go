@@ -158,10 +158,18 @@ func RedactURL(raw string) string {
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }
 
+// MaxEnvNameLength is the longest environment name: each store can use it
+// in its keys, and the file store in its file names, which a file system
+// limits to 255 bytes.
+const MaxEnvNameLength = 64
+
 // ValidateEnvName reports whether name can be used as a key in every store.
 func ValidateEnvName(name string) error {
 	if name == "" {
 		return errors.New("environment name is empty")
+	}
+	if len(name) > MaxEnvNameLength {
+		return fmt.Errorf("environment name %.12q… is %d characters long; use at most %d", name, len(name), MaxEnvNameLength)
 	}
 	for _, c := range name {
 		ok := c == '-' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'

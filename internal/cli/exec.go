@@ -55,6 +55,10 @@ the terminal are its own, and its exit code is freshtoken's.`,
 		},
 		RunE: runner(opts, nil, runExec),
 	}
+	// Everything from the command on is the command's, -- or not: a flag
+	// freshtoken also has (-e, --debug) must reach the command, not choose
+	// freshtoken's environment for it.
+	cmd.Flags().SetInterspersed(false)
 	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "renew first if the token has less than this left (such as 30m)")
 	cmd.Flags().StringVar(&opts.Var, "var", "FRESHTOKEN_ACCESS_TOKEN", "the environment variable that holds the token")
 	return cmd

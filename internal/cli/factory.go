@@ -4,11 +4,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/mattn/go-isatty"
 	"github.com/redis/go-redis/v9"
@@ -89,7 +91,7 @@ func (f *Factory) setupLogging() error {
 			return usageErrorf("--log-file: %v", err)
 		}
 		f.closers = append(f.closers, lf)
-		w = lf
+		w = &logFile{file: lf, path: f.LogFile, errOut: f.IO.ErrOut}
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
@@ -107,6 +109,34 @@ func (f *Factory) setupLogging() error {
 	// the error a command returns says what matters, so they are details.
 	redis.SetLogger(redisLogger{f.logger.With("component", "redis")})
 	return nil
+}
+
+// logFile is the --log-file: once a write to it fails (a full disk), that
+// is said on stderr, and the log goes on there rather than being lost
+// without a word.
+type logFile struct {
+	mu     sync.Mutex
+	file   io.Writer
+	path   string
+	errOut io.Writer
+	failed bool
+}
+
+func (l *logFile) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.failed {
+		_, err := l.file.Write(b)
+		if err == nil {
+			return len(b), nil
+		}
+		l.failed = true
+		if cause := errors.Unwrap(err); cause != nil {
+			err = cause
+		}
+		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead\n", l.path, err)
+	}
+	return l.errOut.Write(b)
 }
 
 // durationsAsText writes a duration in JSON logs as people and machines

@@ -168,20 +168,30 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		}
 	}
 
-	staging, err := stageConfig(path)
+	// The environments are written first into a copy of the configuration
+	// beside the one it is (where a link points), to open their stores; the
+	// configuration itself gets them last, in one edit of what it holds
+	// then, so that an edit made meanwhile (init, another import) is kept.
+	target := path
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		target = t
+	}
+	staging, err := stageConfig(target)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(staging)
-	def := defaultImported(envs)
+	named := make([]config.NamedEnv, len(envs))
 	for i, e := range envs {
-		if _, err := config.WriteEnv(staging, e.Name, settings[i], e.Name == def); err != nil {
-			var ce *config.Error
-			if errors.As(err, &ce) {
-				ce.Path = path // the staging file is no name to show
-			}
-			return fmt.Errorf("%w; nothing was imported", err)
+		named[i] = config.NamedEnv{Name: e.Name, Settings: settings[i]}
+	}
+	def := defaultImported(envs)
+	if _, err := config.WriteEnvs(staging, named, def); err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			ce.Path = path // the staging file is no name to show
 		}
+		return fmt.Errorf("%w; nothing was imported", err)
 	}
 
 	// Check every environment's store before writing any: a problem found
@@ -225,7 +235,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return importFailed(ctx, fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err)), targets[:i])
 		}
 	}
-	if err := os.Rename(staging, path); err != nil {
+	if _, err := config.WriteEnvs(path, named, def); err != nil {
 		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets)
 	}
 	printImported(f, opts, exp, envs, settings, stored, path)

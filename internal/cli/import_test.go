@@ -245,3 +245,76 @@ func TestImportPostmanExpiryTimes(t *testing.T) {
 		t.Errorf("stored access token %q, refresh token kept %t; want no access token and the refresh token", rec.AccessToken, rec.RefreshToken == tok.RefreshToken)
 	}
 }
+
+// TestImportPostmanThroughASymlinkedConfig: a configuration that is a
+// symbolic link (to a dotfiles checkout) is written where the link points,
+// as init writes it, and stays a link.
+func TestImportPostmanThroughASymlinkedConfig(t *testing.T) {
+	e := newDevEnv(t)
+	target := filepath.Join(t.TempDir(), "dotfiles", "freshtoken.toml")
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(e.config, target); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, e.config); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "sand")); code != 0 {
+		t.Fatalf("import exited %d: %s", code, stderr)
+	}
+	if fi, err := os.Lstat(e.config); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the configuration is no longer a link: %v %v", fi.Mode(), err)
+	}
+	f, err := config.Load(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.Envs["sand"]; !ok {
+		t.Fatalf("the link's target has %v, want sand imported into it", f.Names())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(target))
+	if len(entries) != 1 {
+		t.Errorf("the target's folder holds %d files, want only the configuration", len(entries))
+	}
+}
+
+// TestImportPostmanKeepsEditsMadeMeanwhile: init (or remove, or store
+// migrate) editing the configuration while an import runs loses nothing,
+// nor does the import.
+func TestImportPostmanKeepsEditsMadeMeanwhile(t *testing.T) {
+	e := newDevEnv(t)
+	export := e.seedExport(t, "prod", "sand")
+	done := make(chan int)
+	go func() {
+		ios, _, _ := testStreams(false, false)
+		done <- e.run(ios, "import", "postman", export)
+	}()
+	var written []string
+	for n := 0; ; n++ {
+		name := fmt.Sprintf("meanwhile%d", n)
+		if _, err := config.WriteEnv(e.config, name, config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false); err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, name)
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("import exited %d", code)
+			}
+			f, err := config.Load(e.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range append(written, "prod", "sand") {
+				if _, ok := f.Envs[want]; !ok {
+					t.Errorf("%s is missing after the import (%d edits made meanwhile): %v", want, len(written), f.Names())
+				}
+			}
+			return
+		default:
+		}
+	}
+}

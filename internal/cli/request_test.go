@@ -195,3 +195,28 @@ func TestRequestGivesUpOnAHungAPI(t *testing.T) {
 		t.Errorf("get /v2/users/me: exit %d, %s %s", code, stdout, stderr)
 	}
 }
+
+// TestLogFileOnAFullDisk: a --log-file that cannot be written (a full disk)
+// is said once on stderr, the log goes on there, and the command still
+// does its work.
+func TestLogFileOnAFullDisk(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	e := newDevEnv(t)
+	e.login(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "--debug", "--log-file", "/dev/full", "get", "/v2/company"); code != 0 {
+		t.Fatalf("get exited %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout.String(), "Dev Ltd") {
+		t.Errorf("stdout %q, want the company", stdout)
+	}
+	said := regexp.MustCompile(`(?m)^freshtoken: --log-file /dev/full: .*no space left on device; logging to stderr instead$`)
+	if n := len(said.FindAllString(stderr.String(), -1)); n != 1 {
+		t.Errorf("the failed log file was said %d times, want once:\n%s", n, stderr)
+	}
+	if !strings.Contains(stderr.String(), "level=DEBUG") {
+		t.Errorf("no log went to stderr instead:\n%s", stderr)
+	}
+}

@@ -142,7 +142,19 @@ func separate(t *testing.T, open func() store.Store) {
 
 func badNames(t *testing.T, open func() store.Store) {
 	s := open()
-	for _, name := range []string{"", "../escape", "a/b", "a.b", "a:b"} {
+	longest := strings.Repeat("n", store.MaxEnvNameLength)
+	if err := s.Save(ctx, longest, Sample()); err != nil {
+		t.Fatalf("Save of a name of the longest length allowed: %v", err)
+	}
+	if _, err := s.Load(ctx, longest); err != nil {
+		t.Fatalf("Load of a name of the longest length allowed: %v", err)
+	}
+	unlock, err := s.Lock(ctx, longest)
+	if err != nil {
+		t.Fatalf("Lock of a name of the longest length allowed: %v", err)
+	}
+	unlock()
+	for _, name := range []string{"", "../escape", "a/b", "a.b", "a:b", longest + "n"} {
 		if _, err := s.Load(ctx, name); err == nil || errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Load(%q): %v, want the name refused", name, err)
 		}
