@@ -492,7 +492,7 @@ func (s *Source) CheckGrant(r *store.Record) error {
 		return nil
 	}
 	return &Error{Env: s.set.Env, Kind: ErrLoginRequired, Msg: fmt.Sprintf(
-		"the stored tokens belong to %s, not to this environment's %s; they were left untouched, and a log-in replaces them",
+		"the stored tokens belong to %s, not to this environment's %s; they were left untouched: a log-in replaces them, and a store of this environment's own keeps both",
 		r.Grant, s.grant())}
 }
 

@@ -40,12 +40,12 @@ func (e *Env) ClientKey(context.Context) (crypto.Signer, error) {
 func ReadClientKey(path string) (crypto.Signer, error) {
 	data, err := readPrivateFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s %w", shellQuote(path), err)
+		return nil, fmt.Errorf("%s %w", ShellQuote(path), err)
 	}
 	redact.Register(strings.TrimSpace(string(data)))
 	k, err := parseClientKey(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s %w", shellQuote(path), err)
+		return nil, fmt.Errorf("%s %w", ShellQuote(path), err)
 	}
 	return k, nil
 }

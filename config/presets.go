@@ -398,10 +398,10 @@ func checkCAFile(path string) error {
 	}
 	if fi, err := os.Stat(path); err == nil {
 		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("%s is not a regular file; ca_file names a PEM file of certificates", shellQuote(path))
+			return fmt.Errorf("%s is not a regular file; ca_file names a PEM file of certificates", ShellQuote(path))
 		}
 		if msg := checkAuthorityFile(path, fi); msg != "" {
-			return fmt.Errorf("%s %s", shellQuote(path), msg)
+			return fmt.Errorf("%s %s", ShellQuote(path), msg)
 		}
 	}
 	return httpx.AppendPEMFile(x509.NewCertPool(), path)

@@ -78,7 +78,7 @@ func checkTrusted(path string, fi fs.FileInfo, t fileTrust) string {
 		mask, open, fix = 0o077, "can be read or changed", "600"
 	}
 	if perm := fi.Mode().Perm(); perm&mask != 0 {
-		return fmt.Sprintf("%s by group or others (mode %04o), %s; run `chmod %s %s`", open, perm, t.opened, fix, shellQuote(path))
+		return fmt.Sprintf("%s by group or others (mode %04o), %s; run `chmod %s %s`", open, perm, t.opened, fix, ShellQuote(path))
 	}
 	return ""
 }
@@ -95,5 +95,5 @@ func foreignOwner(path string, fi fs.FileInfo) string {
 }
 
 func chown(path string) string {
-	return fmt.Sprintf("`sudo chown %d %s`", os.Geteuid(), shellQuote(path))
+	return fmt.Sprintf("`sudo chown %d %s`", os.Geteuid(), ShellQuote(path))
 }

@@ -74,7 +74,7 @@ func TestTwoConfigsOneEnvironmentName(t *testing.T) {
 			requests := w.provider.Stats().TokenRequests
 			for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}, {"logout"}} {
 				r := w.run(append([]string{"--config", second}, args...)...)
-				if r.code != 3 || !strings.Contains(r.stderr, "belong to client") || !strings.Contains(r.stderr, "freshtoken login -e dev") {
+				if r.code != 3 || !strings.Contains(r.stderr, "belong to client") || !strings.Contains(r.stderr, "freshtoken --config "+second+" login -e dev") {
 					t.Fatalf("%v: exit %d, stderr %q; want 3 naming the other grant and the log-in", args, r.code, r.stderr)
 				}
 				if r.stdout != "" {

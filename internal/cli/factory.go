@@ -171,6 +171,26 @@ func (f *Factory) openBrowser(url string) error {
 	return openBrowser(cmdline, url)
 }
 
+// commandLine is a freshtoken command line for a message to suggest, such
+// as "login -e dev": with --config when the configuration file was named by
+// it, so that the step works on the same file and not the default one.
+func (f *Factory) commandLine(args string) string {
+	if f.ConfigFlag == "" {
+		return "freshtoken " + args
+	}
+	return "freshtoken --config " + config.ShellQuote(f.ConfigFlag) + " " + args
+}
+
+// suggesting rewrites the commands msg suggests in backquotes, such as
+// `freshtoken login -e dev`, as commandLine writes them: the packages below
+// the command line do not know of --config.
+func (f *Factory) suggesting(msg string) string {
+	if f.ConfigFlag == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, "`freshtoken ", "`"+f.commandLine(""))
+}
+
 // ConfigPath is the configuration file in use.
 func (f *Factory) ConfigPath() (string, error) { return config.Path(f.ConfigFlag) }
 

@@ -470,7 +470,7 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.File, exp.Layout, path)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
 	for i, e := range envs {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Name, e.APIURL, stored[i])
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Name, e.APIURL, f.suggesting(stored[i]))
 	}
 	tw.Flush()
 
@@ -515,7 +515,7 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 		}
 	}
 	fmt.Fprintln(w, "From now on, let freshtoken alone renew these tokens: remove Postman's pre-request script that renews them, or it will spend a refresh token freshtoken has replaced and FreeAgent may end the authorisation.")
-	fmt.Fprintf(w, "Try: freshtoken -e %s get /v2/company\n", defaultImported(envs))
+	fmt.Fprintf(w, "Try: %s\n", f.commandLine("-e "+defaultImported(envs)+" get /v2/company"))
 }
 
 func names(envs []postman.Env) []string {

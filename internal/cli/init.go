@@ -154,16 +154,16 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	e := conf.Envs[name]
 	switch e.Grant {
 	case config.GrantClientCredentials:
-		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s. It uses client credentials: no log-in is needed.\nTry: freshtoken -e %s token\n", name, path, name)
+		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s. It uses client credentials: no log-in is needed.\nTry: %s\n", name, path, f.commandLine("-e "+name+" token"))
 		return nil
 	case config.GrantDeviceCode:
-		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nThen run: freshtoken login -e %s (it shows a code to enter on any device)\n", name, path, name)
+		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nThen run: %s (it shows a code to enter on any device)\n", name, path, f.commandLine("login -e "+name))
 		return nil
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nRegister this redirect URI with the provider (for FreeAgent: the app's page in the developer dashboard), exactly as shown:\n", name, path)
 	fmt.Fprintln(f.IO.Out, e.RedirectURI)
 	if p == nil || !p.asked {
-		fmt.Fprintf(f.IO.ErrOut, "Then run: freshtoken login -e %s\n", name)
+		fmt.Fprintf(f.IO.ErrOut, "Then run: %s\n", f.commandLine("login -e "+name))
 		return nil
 	}
 	return offerLogin(ctx, f, p, e)
@@ -311,13 +311,13 @@ func checkHTTPURL(v string) error {
 // offerLogin offers to log in at once, when the client secret can be had.
 func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) error {
 	if _, err := e.ClientSecretValue(ctx); err != nil {
-		fmt.Fprintf(p.out, "Not logging in yet (%v).\nThen run: freshtoken login -e %s\n", err, e.Name)
+		fmt.Fprintf(p.out, "Not logging in yet (%v).\nThen run: %s\n", err, f.commandLine("login -e "+e.Name))
 		return nil
 	}
 	yes, err := p.confirm(ctx, fmt.Sprintf("Log in to %s now?", e.Name), true)
 	if err != nil || !yes {
 		if err == nil {
-			fmt.Fprintf(p.out, "When you are ready, run: freshtoken login -e %s\n", e.Name)
+			fmt.Fprintf(p.out, "When you are ready, run: %s\n", f.commandLine("login -e "+e.Name))
 		}
 		return err
 	}

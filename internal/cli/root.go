@@ -25,6 +25,7 @@ func Main(args []string, ios *IOStreams) int {
 	defer stop()
 	f := &Factory{IO: &streams, Sending: g.Sending, watchSignals: g.watch, handOver: g.handOver}
 	f.OpenBrowser = f.openBrowser
+	g.commandLine = f.commandLine
 	defer f.close()
 	root := NewRootCmd(f)
 	root.SetArgs(args)
@@ -45,14 +46,14 @@ func Main(args []string, ios *IOStreams) int {
 		if err != nil && err != context.Canceled {
 			msg = "interrupted: " + redact.OneLine(err.Error(), 1000)
 		}
-		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", msg)
+		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", f.suggesting(msg))
 		return 128 + int(sig)
 	case err != nil && !errors.As(err, &se):
 		msg := err.Error()
 		if next := failure.Next(err, f.selectedEnv()); next != "" {
 			msg += "; " + next
 		}
-		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", redact.OneLine(msg, 1000))
+		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", redact.OneLine(f.suggesting(msg), 1000))
 	}
 	return ExitCode(err)
 }

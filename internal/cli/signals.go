@@ -35,14 +35,17 @@ import (
 // and a quick command that sends no token request (`token` with a valid
 // token) starts no signal machinery at all.
 type guard struct {
-	errOut  io.Writer
-	cancel  context.CancelFunc
-	exit    func(code int) // os.Exit; tests replace it
-	delay   time.Duration  // how long a wait goes unexplained
-	ch      chan os.Signal
-	once    sync.Once      // starts the watching
-	stopped sync.Once      // ends it
-	watcher sync.WaitGroup // the goroutine that acts on ch
+	errOut io.Writer
+	// commandLine writes a freshtoken command to suggest (Main gives it
+	// Factory.commandLine, which knows --config).
+	commandLine func(args string) string
+	cancel      context.CancelFunc
+	exit        func(code int) // os.Exit; tests replace it
+	delay       time.Duration  // how long a wait goes unexplained
+	ch          chan os.Signal
+	once        sync.Once      // starts the watching
+	stopped     sync.Once      // ends it
+	watcher     sync.WaitGroup // the goroutine that acts on ch
 
 	mu       sync.Mutex
 	idle     *sync.Cond
@@ -57,7 +60,7 @@ type guard struct {
 func guardSignals(errOut io.Writer) (ctx context.Context, g *guard, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	g = &guard{errOut: errOut, cancel: cancel, exit: os.Exit, delay: time.Second,
-		ch: make(chan os.Signal, 4)}
+		ch: make(chan os.Signal, 4), commandLine: func(args string) string { return "freshtoken " + args }}
 	g.idle = sync.NewCond(&g.mu)
 	return ctx, g, func() { g.unwatch(); cancel() }
 }
@@ -164,7 +167,7 @@ func (g *guard) received(s syscall.Signal) {
 		time.AfterFunc(g.delay, g.explainWait)
 	case s == syscall.SIGINT:
 		if busy {
-			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: if %s had already issued new tokens, the refresh token is lost; run `freshtoken login -e %s` if the next call says so\n", host(last.TokenURL), last.Env)
+			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: if %s had already issued new tokens, the refresh token is lost; run `%s` if the next call says so\n", host(last.TokenURL), g.commandLine("login -e "+last.Env))
 		}
 		g.exit(128 + int(syscall.SIGINT))
 	}

@@ -132,7 +132,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			}
 			printStatus(&b, st, opts.f.IO.OutTTY && os.Getenv("NO_COLOR") == "")
 		}
-		if _, err := opts.f.IO.Out.Write(b.Bytes()); err != nil {
+		if _, err := io.WriteString(opts.f.IO.Out, opts.f.suggesting(b.String())); err != nil {
 			return err
 		}
 	}
