@@ -93,9 +93,10 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 			}
 			return c.Names(), nil
 		},
-		Open:   f.Source,
-		Logger: f.Logger().With("component", "keeper"),
-		Notify: &notify.Notifier{Config: conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(webhook)},
+		Open:       f.Source,
+		Logger:     f.Logger().With("component", "keeper"),
+		Notify:     &notify.Notifier{Config: conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(webhook)},
+		Suggesting: f.suggesting,
 		TokenFile: func(env string) string {
 			if c, err := f.Config(); err == nil && c.Envs[env] != nil {
 				return c.Envs[env].TokenFile
@@ -132,6 +133,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		Config:      f.Config,
 		Open:        f.Source,
 		Logger:      f.Logger(),
+		Suggesting:  f.suggesting,
 		UserAgent:   userAgent(),
 	})
 	if err != nil {

@@ -34,6 +34,9 @@ type Keeper struct {
 	TokenFile func(env string) string
 	// Notify, if set, is told each environment's state after each look.
 	Notify *notify.Notifier
+	// Suggesting, if set, rewrites the freshtoken commands a message
+	// suggests as the command line writes them (naming its --config).
+	Suggesting func(msg string) string
 
 	written   map[string]string    // the access token last written to each token file
 	unreached map[string]time.Time // since when renewals of each environment fail to reach the provider
@@ -181,6 +184,9 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	}
 	if msg != "" {
 		msg = env + ": " + msg
+	}
+	if k.Suggesting != nil {
+		msg = k.Suggesting(msg)
 	}
 	k.Notify.Set(ctx, env, event, msg)
 }

@@ -56,7 +56,14 @@ func TestEachEventIsTold(t *testing.T) {
 		{"renewals failing for 15 minutes", func(*store.Record) {
 			k.unreached = map[string]time.Time{"dev": now.Add(-16 * time.Minute)}
 		}, notify.Unreachable, "renewals have failed to reach the provider for 16m"},
-		{"all well", func(*store.Record) { k.unreached = nil }, "", ""},
+		{"grant ended, the configuration named by --config", func(r *store.Record) {
+			k.unreached = nil
+			k.Suggesting = func(msg string) string {
+				return strings.ReplaceAll(msg, "`freshtoken ", "`freshtoken --config b.toml ")
+			}
+			r.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: now}
+		}, notify.GrantEnded, "run `freshtoken --config b.toml login -e dev`"},
+		{"all well", func(*store.Record) { k.Suggesting = nil }, "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := base

@@ -50,6 +50,9 @@ type Options struct {
 	Open   func(ctx context.Context, env string) (*freshtoken.Source, error)
 	Logger *slog.Logger     // nil: discard
 	Clock  func() time.Time // nil: time.Now; must be the sources' clock
+	// Suggesting, if set, rewrites the freshtoken commands an error message
+	// suggests as the command line writes them (naming its --config).
+	Suggesting func(msg string) string
 	// UserAgent is sent upstream for clients that send none (FreeAgent
 	// requires one).
 	UserAgent string
@@ -280,6 +283,9 @@ func (p *Proxy) engineProblem(env string, err error) (int, problem) {
 	pr := problem{Env: env, Code: row.Code, Message: err.Error()}
 	if next := kinds.Next(err, env); next != "" {
 		pr.Message += "; " + next
+	}
+	if p.o.Suggesting != nil {
+		pr.Message = p.o.Suggesting(pr.Message)
 	}
 	if kind == kinds.LoginNeeded || kind == kinds.LoginRefused {
 		pr.StatusPage = p.base + "/"
