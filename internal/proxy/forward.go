@@ -257,13 +257,16 @@ func (b *budget) give(n int64) { b.left.Add(n) }
 // never cuts short the wait for the API's answer.
 type idleBody struct {
 	io.ReadCloser
-	rc      *http.ResponseController
-	idle    time.Duration
-	ended   atomic.Bool // read to its end, or failed
-	stalled atomic.Bool // the client stopped sending it
+	rc        *http.ResponseController
+	idle      time.Duration
+	continues bool        // the client sends it once told "100 Continue", which the first read does
+	asked     atomic.Bool // read from: asked for, if the client waits to be
+	ended     atomic.Bool // read to its end, or failed
+	stalled   atomic.Bool // the client stopped sending it
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
+	b.asked.Store(true)
 	b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	n, err := b.ReadCloser.Read(p)
 	if err != nil {
@@ -290,9 +293,11 @@ const drainLimit = 8 << 20
 // finish sends the answer, then reads what is left of a body neither read
 // to its end nor failed, up to drainLimit, and closes it. A client that sends its whole body before
 // reading the answer (most do) then gets the answer, where a connection
-// closed with the body unread would be reset under it.
+// closed with the body unread would be reset under it. A body the client
+// waits to be asked for, and was not, is left unread: the server closes
+// the connection after the answer.
 func (b *idleBody) finish() {
-	if !b.ended.Load() {
+	if !b.ended.Load() && (b.asked.Load() || !b.continues) {
 		b.rc.Flush()
 		io.Copy(io.Discard, io.LimitReader(b, drainLimit))
 	}

@@ -330,6 +330,29 @@ func TestTruncatedBodyIsNotForwarded(t *testing.T) {
 	}
 }
 
+// TestEarlyAnswerToExpectContinue: a client that asks "Expect:
+// 100-continue" before a body too large to keep for a retry gets the
+// API's answer as soon as the API refuses the body unread, as it would
+// from the API itself: not a wait for a body nobody asked it for, and no
+// "100 Continue" after the answer.
+func TestEarlyAnswerToExpectContinue(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "upload", api.URL) }})
+	f.login(t, "upload")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "POST /upload/files HTTP/1.1\r\nHost: %s\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", f.addr, 2<<20)
+	resp, body := readAnswer(t, r, http.MethodPost)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("got %d %q, want the API's 413", resp.StatusCode, body)
+	}
+	if rest, err := io.ReadAll(r); len(rest) > 0 || err != nil {
+		t.Errorf("after the answer the connection carried %q and then %v; want it closed", rest, err)
+	}
+}
+
 // TestSentAgainOnlyWhenHarmless: when the API closes a kept-alive
 // connection without answering, a GET is sent once more, and a PUT is not
 // sent again.
