@@ -490,7 +490,7 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		h.Add("Content-Security-Policy", proxiedCSP)
 		h.Set("X-Content-Type-Options", "nosniff")
 		if h["Set-Cookie"] != nil {
-			e.confineCookies(h)
+			e.confineCookies(h, res.Request.URL.Path)
 		}
 		if h["Location"] == nil && h["Content-Location"] == nil && h["Link"] == nil {
 			return nil // nearly every answer: nothing to rewrite
@@ -585,8 +585,11 @@ func (p *Proxy) passOn(e *envProxy, ref string, reqURL *url.URL, base, inboundHo
 
 // confineCookies keeps the API's cookies to its environment's part of the
 // proxy, as nginx's proxy_cookie_path does: every API shares the proxy's
-// host, so a cookie's Domain goes, and its Path moves under /<env>/.
-func (e *envProxy) confineCookies(h http.Header) {
+// host, so a cookie's Domain goes, and its Path moves under /<env>/. A
+// cookie without a Path gets the one a browser would give it at the API,
+// apiPath being the path the request went to: at the proxy, the browser's
+// own choice for a request to /<env> would be the whole proxy.
+func (e *envProxy) confineCookies(h http.Header, apiPath string) {
 	cookies := h["Set-Cookie"]
 	kept := cookies[:0]
 	for _, v := range cookies {
@@ -595,13 +598,14 @@ func (e *envProxy) confineCookies(h http.Header) {
 			continue // one that cannot be confined is not passed on
 		}
 		c.Domain = ""
-		if c.Path != "" { // none: the browser keeps it under the request's path, already /<env>/…
-			rest, _ := strings.CutPrefix(c.Path, e.api.Path) // outside the API: its whole part
-			if rest == c.Path {
-				rest = ""
-			}
-			c.Path = "/" + e.name + "/" + rest
+		if !strings.HasPrefix(c.Path, "/") { // RFC 6265 5.1.4's default-path
+			c.Path = apiPath[:max(strings.LastIndexByte(apiPath, '/'), 0)]
 		}
+		rest, _ := strings.CutPrefix(c.Path, e.api.Path) // outside the API: its whole part
+		if rest == c.Path {
+			rest = ""
+		}
+		c.Path = "/" + e.name + "/" + rest
 		if s := c.String(); s != "" {
 			kept = append(kept, s)
 		}
