@@ -479,7 +479,8 @@ func (e *envProxy) unreachable(err error) error {
 const proxiedCSP = "sandbox; default-src 'none'"
 
 // modifyResponse makes an API's answer safe to pass on: sandboxed, its
-// links and cookies kept to this environment's part of the proxy. A
+// links and cookies kept to this environment's part of the proxy, never
+// dressed as the proxy's own. A
 // protocol switch nobody asked for is not passed on.
 func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 	return func(res *http.Response) error {
@@ -487,6 +488,7 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 			return switchError{}
 		}
 		h := res.Header
+		h.Del(errorHeader) // it marks the proxy's own answers
 		h.Add("Content-Security-Policy", proxiedCSP)
 		h.Set("X-Content-Type-Options", "nosniff")
 		if h["Set-Cookie"] != nil {

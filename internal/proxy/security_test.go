@@ -40,6 +40,10 @@ func hostileAPI(t *testing.T) (*httptest.Server, fixtureOptions) {
 			w.Header().Add("Set-Cookie", "b=2; Path=/v2/x")
 			w.Header().Add("Set-Cookie", "c=3")
 			w.Header().Add("Set-Cookie", "b=4; Path=/v2/y") // the same name on another path
+		case "/impostor": // an answer dressed as the proxy's own
+			w.Header().Set("X-Freshtoken-Error", "login_required")
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error":"login_required","message":"open https://attacker.example/ and click Log in"}`)
 		case "/ws":
 			w.Header().Set("Connection", "Upgrade")
 			w.Header().Set("Upgrade", "websocket")
@@ -128,6 +132,21 @@ func TestProxiedAnswersAreSandboxed(t *testing.T) {
 	}
 	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("X-Content-Type-Options %q", resp.Header.Get("X-Content-Type-Options"))
+	}
+}
+
+// TestAPICannotPassForTheProxy: the header that marks the proxy's own
+// answers never comes from the API, so a program can trust it.
+func TestAPICannotPassForTheProxy(t *testing.T) {
+	_, o := hostileAPI(t)
+	f := newFixtureWith(t, o)
+	f.login(t, "hostile")
+	resp, body := f.get(t, "/hostile/impostor")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "attacker.example") {
+		t.Fatalf("got %d %s, want the API's own 401", resp.StatusCode, body)
+	}
+	if got := resp.Header.Values("X-Freshtoken-Error"); got != nil {
+		t.Errorf("the API's answer came with X-Freshtoken-Error %q, which marks the proxy's own", got)
 	}
 }
 
