@@ -487,6 +487,12 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		if res.StatusCode == http.StatusSwitchingProtocols && res.Request.Header.Get("Upgrade") == "" {
 			return switchError{}
 		}
+		if res.StatusCode != http.StatusSwitchingProtocols { // whose body is the connection
+			// Trailers, the API's headers after the body, announced or
+			// not: none of them is made safe.
+			res.Trailer = nil
+			res.Body = trailerless{res.Body, res}
+		}
 		h := res.Header
 		h.Del(errorHeader) // it marks the proxy's own answers
 		h.Add("Content-Security-Policy", proxiedCSP)
@@ -503,6 +509,20 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		}
 		return nil
 	}
+}
+
+// trailerless is the body of an answer whose trailers are not passed on:
+// they arrive with its end, so they go once it is closed, before the
+// ReverseProxy looks for them.
+type trailerless struct {
+	io.ReadCloser
+	res *http.Response
+}
+
+func (b trailerless) Close() error {
+	err := b.ReadCloser.Close()
+	b.res.Trailer = nil
+	return err
 }
 
 // pointLinksAtProxy rewrites the URLs of the API's answer that lead back

@@ -279,6 +279,30 @@ func TestHTTP10(t *testing.T) {
 	}
 }
 
+// TestTrailersAreNotPassedOn: trailers, which would carry an API's
+// headers past what the proxy makes safe (a cookie for the whole proxy, a
+// redirect into it, the proxy's own error marker), do not reach the client.
+func TestTrailersAreNotPassedOn(t *testing.T) {
+	f := newFixtureWith(t, rawAPI(t, "trailing", func(c net.Conn, req *http.Request) {
+		announce := ""
+		if req.URL.Path == "/announced" {
+			announce = "Trailer: Set-Cookie, Location, X-Freshtoken-Error\r\n"
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n"+announce+"Transfer-Encoding: chunked\r\n\r\n"+
+			"5\r\nbody\n\r\n0\r\nSet-Cookie: t=1; Path=/\r\nLocation: /\r\nX-Freshtoken-Error: login_required\r\n\r\n")
+	}))
+	f.login(t, "trailing")
+	for _, path := range []string{"/trailing/announced", "/trailing/unannounced"} {
+		resp, body := f.rawGet(t, path, "TE: trailers\r\n")
+		if resp.StatusCode != http.StatusOK || body != "body\n" {
+			t.Fatalf("%s: got %d %q, want the API's answer", path, resp.StatusCode, body)
+		}
+		if len(resp.Trailer) > 0 {
+			t.Errorf("%s: the client got the API's trailers %v", path, resp.Trailer)
+		}
+	}
+}
+
 // TestTruncatedAnswerIsNotPassedOnWhole: an API that closes the connection
 // in the middle of an answer's body, of known length or chunked, leaves the
 // client with an answer that fails to read to its end, never one that looks
