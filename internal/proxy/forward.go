@@ -167,8 +167,8 @@ func splitEnv(escaped string) (name, rest string) {
 }
 
 // rewrite points the outgoing request at the API. The client's own
-// Authorization goes (every one of them); the Transport sets the
-// environment's. An offer to switch to HTTP/2 (h2c, which curl --http2 adds
+// Authorization goes (every one of them, and the body's trailers); the
+// Transport sets the environment's. An offer to switch to HTTP/2 (h2c, which curl --http2 adds
 // to ordinary requests) is declined: the request goes on in HTTP/1.1.
 func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 	return func(pr *httputil.ProxyRequest) {
@@ -180,8 +180,10 @@ func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 		target.Path, _ = url.PathUnescape(target.RawPath) // rest came from EscapedPath: valid
 		target.RawQuery = query
 		pr.Out.Host = ""
+		pr.Out.Trailer = nil // where a client could put another Authorization
 		h := pr.Out.Header
 		h.Del("Authorization")
+		h.Del("Te") // the API's trailers are not passed on either
 		if strings.EqualFold(h.Get("Upgrade"), "h2c") {
 			h.Del("Upgrade")
 			h.Del("Connection")

@@ -44,6 +44,8 @@ func upstreamAPI(t *testing.T, env string, overTLS bool) (*httptest.Server, fixt
 				"raw_query":           r.URL.RawQuery,
 				"escaped_path":        r.URL.EscapedPath(),
 				"body":                string(body),
+				"trailer":             fmt.Sprint(r.Trailer),
+				"te":                  r.Header.Get("Te"),
 			}
 			w.Header()["Content-Type"] = nil // none, and none sniffed
 			w.Header().Set("Server", "upstream/1")

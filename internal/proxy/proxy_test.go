@@ -38,6 +38,32 @@ func TestForgedAuthorizationIsReplaced(t *testing.T) {
 	}
 }
 
+// TestNoTrailersAreSent: a body's trailers, where a client could put an
+// Authorization of its own, do not reach the API, whether the body is kept
+// for a retry or streams through; nor does "TE: trailers", since the API's
+// trailers do not reach the client.
+func TestNoTrailersAreSent(t *testing.T) {
+	_, o := upstreamAPI(t, "up", false)
+	f := newFixtureWith(t, o)
+	f.login(t, "up")
+	for _, size := range []int{10, 2 << 20} {
+		c, r := dial(t, f)
+		fmt.Fprintf(c, "POST /up/echo HTTP/1.1\r\nHost: %s\r\nTE: trailers\r\nTrailer: Authorization, X-Other\r\nTransfer-Encoding: chunked\r\n\r\n"+
+			"%x\r\n%s\r\n0\r\nAuthorization: Bearer forged\r\nX-Other: 1\r\n\r\n", f.addr, size, strings.Repeat("x", size))
+		resp, body := readAnswer(t, r, http.MethodPost)
+		seen := decode[map[string]string](t, []byte(body))
+		if resp.StatusCode != http.StatusAccepted || seen["body_length"] != fmt.Sprint(size) {
+			t.Fatalf("a %d-byte body: status %d, the API read %s bytes", size, resp.StatusCode, seen["body_length"])
+		}
+		if seen["trailer"] != "map[]" {
+			t.Errorf("a %d-byte body: the API got the trailers %s", size, seen["trailer"])
+		}
+		if seen["te"] != "" { // nor is it told the client takes trailers, which it would not get
+			t.Errorf("a %d-byte body: the API got TE %q", size, seen["te"])
+		}
+	}
+}
+
 // TestForgedAuthorizationIsReplacedOnTheRetry: when the API refuses the
 // token and the proxy renews it and sends the request again, the retry too
 // carries only the renewed token, none of the client's.
