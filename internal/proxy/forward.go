@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -328,6 +329,7 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	ctx, cancel := context.WithCancelCause(req.Context())
 	var (
 		mu       sync.Mutex
+		wrote    bool // the whole request, body and all
 		answered bool
 	)
 	silent := time.AfterFunc(time.Duration(math.MaxInt64), func() { cancel(errAPISilent) })
@@ -341,11 +343,24 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		WroteRequest: func(httptrace.WroteRequestInfo) {
 			mu.Lock()
 			defer mu.Unlock()
+			wrote = true
 			if !answered {
 				silent.Reset(t.firstByte)
 			}
 		},
 		GotFirstResponseByte: stop,
+		// An interim answer (100 Continue, 102 Processing, 103 Early
+		// Hints) is no answer: the API has firstByte again to begin one,
+		// once the request is sent (a 100 Continue asks for the body).
+		Got1xxResponse: func(int, textproto.MIMEHeader) error {
+			mu.Lock()
+			defer mu.Unlock()
+			answered = false
+			if wrote {
+				silent.Reset(t.firstByte)
+			}
+			return nil
+		},
 	}
 	resp, err := t.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, trace)))
 	stop()

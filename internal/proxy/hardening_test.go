@@ -195,12 +195,22 @@ func TestReplayBudget(t *testing.T) {
 
 // TestSilentAPIGetsGatewayTimeout: an API that has not begun to answer
 // within the environment's timeout gets 504 api_timeout, and its
-// connection is closed.
+// connection is closed; so does one whose last word was an interim answer
+// (103 Early Hints, 102 Processing), which is no answer.
 func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
-	closed := make(chan struct{})
+	closed := make(chan struct{}, 1)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hints":
+			w.WriteHeader(http.StatusEarlyHints)
+		case "/processing":
+			w.WriteHeader(http.StatusProcessing)
+		}
 		<-r.Context().Done() // the connection closed
-		close(closed)
+		select {
+		case closed <- struct{}{}:
+		default: // a failing test stopped waiting
+		}
 	}))
 	t.Cleanup(api.Close)
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
@@ -209,15 +219,62 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 	f.login(t, "slow")
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 10 * time.Second}
-	req, _ := http.NewRequest(http.MethodGet, f.base+"/slow/x", nil)
-	resp, body := testenv.Do(t, client, req)
-	if resp.StatusCode != http.StatusGatewayTimeout || resp.Header.Get("X-Freshtoken-Error") != "api_timeout" {
-		t.Errorf("got %d %s, want 504 api_timeout", resp.StatusCode, body)
+	for _, path := range []string{"/slow/x", "/slow/hints", "/slow/processing"} {
+		req, _ := http.NewRequest(http.MethodGet, f.base+path, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Errorf("%s: %v, want 504 api_timeout", path, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusGatewayTimeout || resp.Header.Get("X-Freshtoken-Error") != "api_timeout" {
+			t.Errorf("%s: got %d %s, want 504 api_timeout", path, resp.StatusCode, body)
+		}
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s: the connection to the API stayed open", path)
+		}
 	}
-	select {
-	case <-closed:
-	case <-time.After(10 * time.Second):
-		t.Error("the connection to the API stayed open")
+}
+
+// TestSlowUploadAfterContinueIsNoSilence: the API's 100 Continue starts
+// no wait for its answer while the client is still sending the body, however
+// much longer than the environment's timeout that takes.
+func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	var firstRead atomic.Int64 // when the API got the body's first bytes, in Unix nanoseconds
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 1)
+		if _, err := io.ReadFull(r.Body, buf); err != nil { // sends 100 Continue
+			return
+		}
+		firstRead.Store(time.Now().UnixNano())
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%d", n+1)
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "upload", api.URL) + fmt.Sprintf("timeout = %q\n", timeout.String())
+	}})
+	f.login(t, "upload")
+	const size = 2 << 20 // streamed: too large to keep for a retry
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "POST /upload/file HTTP/1.1\r\nHost: %s\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", f.addr, size)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("the proxy answered %q (%v), want 100 Continue", line, err)
+	}
+	r.ReadString('\n')
+	io.WriteString(c, strings.Repeat("a", size/2))
+	testenv.WaitFor(t, "the upload to take longer than the timeout", func() bool {
+		at := firstRead.Load()
+		return at != 0 && time.Since(time.Unix(0, at)) > 4*timeout
+	})
+	io.WriteString(c, strings.Repeat("a", size-size/2))
+	resp, body := readAnswer(t, r, http.MethodPost)
+	if resp.StatusCode != http.StatusOK || body != fmt.Sprint(size) {
+		t.Errorf("got %d %s, want the API's 200 %d", resp.StatusCode, body, size)
 	}
 }
 
