@@ -646,4 +646,11 @@ func TestDebugLogsEachRequestOnOneLine(t *testing.T) {
 			t.Errorf("want one line with %s in:\n%s", want, logs)
 		}
 	}
+	// A secret of the client's own in the query, which the proxy cannot know
+	// to mask, is masked by its name.
+	const own = "the-clients-own-secret-0123456789"
+	f.get(t, "/dev/v2/company?page=2&access_token="+own+"&Client_Secret="+own+"&password="+url.QueryEscape(own))
+	if logs := f.logs.String(); strings.Contains(logs, own) || !strings.Contains(logs, "page=2") {
+		t.Errorf("the query's secret is logged, or the rest of it is not:\n%s", logs)
+	}
 }
