@@ -175,7 +175,11 @@ func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 	return func(pr *httputil.ProxyRequest) {
 		_, rest := splitEnv(pr.In.URL.EscapedPath())
 		target := pr.Out.URL // the outgoing request's own copy
-		query := target.RawQuery
+		// As the client wrote it: the ReverseProxy's copy is re-encoded,
+		// reordered and short of every parameter net/url cannot read (a
+		// semicolon, a bare %) where it finds one. The proxy decides
+		// nothing by the query, so no API reads it otherwise than the proxy.
+		query := pr.In.URL.RawQuery
 		*target = *e.api
 		target.RawPath = e.apiPath + rest
 		target.Path, _ = url.PathUnescape(target.RawPath) // rest came from EscapedPath: valid

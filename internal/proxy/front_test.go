@@ -162,6 +162,21 @@ func TestForwardsFaithfully(t *testing.T) {
 	}
 }
 
+// TestQueryPassesAsWritten: a query that net/url reads otherwise than an
+// API might (semicolons, a bare %) reaches the API as the client wrote it,
+// not re-encoded, reordered, or with parameters dropped.
+func TestQueryPassesAsWritten(t *testing.T) {
+	_, o := upstreamAPI(t, "up", false)
+	f := newFixtureWith(t, o)
+	f.login(t, "up")
+	for _, query := range []string{"where=id%3D5;id%3D6&b=2&a=1", "q=100%&z=1&a=2", "fields=a;b"} {
+		resp, body := f.rawGet(t, "/up/echo?"+query, "")
+		if got := decode[map[string]string](t, []byte(body))["raw_query"]; resp.StatusCode != http.StatusAccepted || got != query {
+			t.Errorf("the query %q reached the API as %q (%d)", query, got, resp.StatusCode)
+		}
+	}
+}
+
 // TestProxiesAfterTheStatusPage: a browser that opens the status page and
 // then an API's URL does both on one connection; the second request is
 // proxied like any other.
