@@ -74,6 +74,11 @@ func proxySpellings(f *fixture) []string {
 		`//127.0.0.1:` + port + "/victim/x",
 		`/\127.0.0.1:` + port + "/victim/x",
 		"\thttp://127.0.0.1:" + port + "/vic\ttim/x",
+		// Mapped to ASCII as browsers, Node and curl map a host (UTS #46).
+		"http://\uff11\uff12\uff17.0.0.1:" + port + "/victim/x", // fullwidth digits
+		"http://127\u30020\u30020\u30021:" + port + "/victim/x", // ideographic full stops
+		"http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54:" + port + "/victim/x",
+		"http://%EF%BC%91%EF%BC%92%EF%BC%97.0.0.1:" + port + "/victim/x",
 	}
 }
 
