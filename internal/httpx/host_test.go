@@ -96,6 +96,7 @@ func TestResolveReference(t *testing.T) {
 		{" \thttp://127.0.0.1/\nx ", "http://127.0.0.1/x"},
 		{`/x?a=\b`, `http://api.example/x?a=\b`},
 		{"mailto:a@example.com", "mailto:a@example.com"},
+		{"/files/100%.pdf?q=50%&r=%2", "http://api.example/files/100%25.pdf?q=50%25&r=%252"}, // a bare % is data
 	} {
 		u, err := httpx.ResolveReference(base, tc.ref)
 		if err != nil {

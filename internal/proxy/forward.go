@@ -414,12 +414,26 @@ func isNetworkError(err error) bool {
 		errors.As(err, &uae) || errors.As(err, &he) || errors.As(err, &cie)
 }
 
-// loopError is an API's redirect to the proxy itself, which the proxy
-// refuses to pass on.
-type loopError struct{ location string }
+// loopError is an API's redirect to the proxy itself, or to a URL the
+// proxy cannot read (unreadable), which it refuses to pass on.
+type loopError struct {
+	location   string
+	unreadable bool
+}
 
 func (e *loopError) Error() string {
+	if e.unreadable {
+		return fmt.Sprintf("the API redirected to %s, which is not a URL freshtoken can read, so it cannot tell whether following it would send the request to another environment; freshtoken does not pass it on", e.location)
+	}
 	return fmt.Sprintf("the API redirected to %s, which is this proxy; freshtoken does not pass on a redirect that would send the request, with another token, to another environment", e.location)
+}
+
+// code is the error code of the proxy's answer.
+func (e *loopError) code() string {
+	if e.unreadable {
+		return "bad_redirect"
+	}
+	return "redirect_to_proxy"
 }
 
 // switchError is an API that switched protocols when the client asked for
@@ -465,7 +479,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			w.WriteHeader(http.StatusBadGateway) // the client has gone; nobody reads this
 		case errors.As(err, &loop):
 			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", loop.location)
-			writeError(w, http.StatusBadGateway, problem{Code: "redirect_to_proxy", Env: e.name, Message: e.name + ": " + loop.Error()})
+			writeError(w, http.StatusBadGateway, problem{Code: loop.code(), Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
 		case errors.As(err, &silent):
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
@@ -569,11 +583,11 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 		if v == "" {
 			continue
 		}
-		switch out, ok := p.passOn(e, v, reqURL, base, host); {
-		case ok:
+		switch out, refused := p.passOn(e, v, reqURL, base, host); {
+		case refused == nil:
 			h.Set(key, out)
 		case key == "Location":
-			return &loopError{location: v}
+			return refused
 		default:
 			h.Del(key)
 		}
@@ -588,8 +602,8 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 		}
 		var out []string
 		for _, l := range parsed {
-			var ok bool
-			if l.Target, ok = p.passOn(e, l.Target, reqURL, base, host); ok {
+			var refused *loopError
+			if l.Target, refused = p.passOn(e, l.Target, reqURL, base, host); refused == nil {
 				out = append(out, l.String())
 			}
 		}
@@ -606,24 +620,32 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 }
 
 // passOn returns what ref, a URL in an answer to a request for reqURL,
-// becomes in the answer the client gets, or false when it leads to this
-// proxy and must not be passed on. base is the proxy's URL and inboundHost
-// its host:port, as the client wrote them.
-func (p *Proxy) passOn(e *envProxy, ref string, reqURL *url.URL, base, inboundHost string) (string, bool) {
+// becomes in the answer the client gets, or why it must not be passed on:
+// it leads to this proxy, or it cannot be read. base is the proxy's URL
+// and inboundHost its host:port, as the client wrote them.
+func (p *Proxy) passOn(e *envProxy, ref string, reqURL *url.URL, base, inboundHost string) (string, *loopError) {
 	u, err := httpx.ResolveReference(reqURL, ref)
-	if err != nil {
-		return "", false // a client might read it otherwise; it is no use to anyone
+	if err != nil || !readablePort(u) {
+		// A client might read it otherwise; it is no use to anyone.
+		return "", &loopError{location: ref, unreadable: true}
 	}
 	if local, ok := e.throughProxy(u, base); ok {
-		return local, true
+		return local, nil
 	}
 	if strings.EqualFold(u.Host, inboundHost) || p.guard.pointsHere(u) {
-		return "", false
+		return "", &loopError{location: ref}
 	}
 	if as, err := url.Parse(ref); err == nil && as.IsAbs() && as.Host != "" && as.String() == u.String() {
-		return ref, true // as the API wrote it
+		return ref, nil // as the API wrote it
 	}
-	return u.String(), true
+	return u.String(), nil
+}
+
+// readablePort reports whether u's port, if any, is one a client can
+// connect to (at most 65535).
+func readablePort(u *url.URL) bool {
+	_, ok := httpx.Port(u.Port(), u.Scheme)
+	return ok
 }
 
 // confineCookies keeps the API's cookies to its environment's part of the

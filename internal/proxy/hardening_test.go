@@ -84,15 +84,20 @@ func proxySpellings(f *fixture) []string {
 
 // TestRedirectBackIntoTheProxyRefused: an API's redirect to the proxy
 // itself, under any spelling of its address, is answered 502
-// redirect_to_proxy, and a client that follows redirects never reaches
-// another environment.
+// redirect_to_proxy (bad_redirect for the one Go's url package cannot
+// read), and a client that follows redirects never reaches another
+// environment.
 func TestRedirectBackIntoTheProxyRefused(t *testing.T) {
 	f, hits := twoEnvAPI(t, nil)
 	for _, to := range proxySpellings(f) {
 		req, _ := http.NewRequest(http.MethodDelete, f.base+"/evil/redirect?"+url.Values{"to": {to}}.Encode(), strings.NewReader("the body"))
 		resp, body := testenv.Do(t, http.DefaultClient, req) // which follows redirects
-		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "redirect_to_proxy" {
-			t.Errorf("a redirect to %q: got %d %s, want 502 redirect_to_proxy", to, resp.StatusCode, body)
+		want := "redirect_to_proxy"
+		if strings.HasPrefix(to, "http:127") { // a relative path whose first segment has a colon
+			want = "bad_redirect"
+		}
+		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != want {
+			t.Errorf("a redirect to %q: got %d %s, want 502 %s", to, resp.StatusCode, body, want)
 		}
 	}
 	if n := hits.Load(); n != 0 {

@@ -376,6 +376,21 @@ func TestRedirects(t *testing.T) {
 		}
 	})
 
+	t.Run("to a sloppy URL elsewhere (a bare %), which clients follow: passed back", func(t *testing.T) {
+		resp, body := f.get(t, "/dev/v2/dev/redirect?to="+url.QueryEscape("https://cdn.example/files/100%.pdf"))
+		if want := "https://cdn.example/files/100%25.pdf"; resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+			t.Errorf("got %d to %q %s, want 302 to %s", resp.StatusCode, resp.Header.Get("Location"), body, want)
+		}
+	})
+
+	t.Run("to a URL no client can follow: refused, saying so", func(t *testing.T) {
+		resp, body := f.get(t, "/dev/v2/dev/redirect?to="+url.QueryEscape("https://other.example:99999/x"))
+		pr := decode[problemBody](t, body)
+		if resp.StatusCode != http.StatusBadGateway || pr.Error != "bad_redirect" || strings.Contains(pr.Message, "this proxy") || !strings.Contains(pr.Message, "other.example:99999") {
+			t.Errorf("got %d %s, want 502 bad_redirect naming the URL, not the proxy", resp.StatusCode, body)
+		}
+	})
+
 	t.Run("within the API: pointed back through the proxy", func(t *testing.T) {
 		resp, _ := f.get(t, "/dev/v2/dev/redirect?to="+url.QueryEscape(f.api+"v2/company?x=1"))
 		if want := f.base + "/dev/v2/company?x=1"; resp.Header.Get("Location") != want {
