@@ -294,6 +294,15 @@ func TestHTTP10(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) > 0 || !strings.Contains(body, `"user"`) {
 		t.Errorf("an HTTP/1.0 request got %s %d, transfer encoding %v: %.100q", resp.Proto, resp.StatusCode, resp.TransferEncoding, body)
 	}
+
+	// Without a Host header, which HTTP/1.0 does not require, it is refused
+	// saying what to add.
+	c, r = dial(t, f)
+	io.WriteString(c, "GET /dev/v2/users/me HTTP/1.0\r\n\r\n")
+	resp, body = readAnswer(t, r, http.MethodGet)
+	if msg := decode[problemBody](t, []byte(body)).Message; resp.StatusCode != http.StatusForbidden || !strings.Contains(msg, "no Host header") || !strings.Contains(msg, "Host: "+f.addr) {
+		t.Errorf("an HTTP/1.0 request without Host got %d %s; want 403 saying to send Host: %s", resp.StatusCode, body, f.addr)
+	}
 }
 
 // TestTrailersAreNotPassedOn: trailers, which would carry an API's
