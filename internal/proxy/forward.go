@@ -578,18 +578,24 @@ func (b trailerless) Close() error {
 // proxy's host:port as the client wrote it.
 func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, host string) *loopError {
 	base := "http://" + host
+	// Each value: clients that get several follow different ones (curl
+	// the last, Go the first, Node all of them joined).
 	for _, key := range [...]string{"Location", "Content-Location"} {
-		v := h.Get(key)
-		if v == "" {
-			continue
-		}
-		switch out, refused := p.passOn(e, v, reqURL, base, host); {
-		case refused == nil:
-			h.Set(key, out)
-		case key == "Location":
-			return refused
-		default:
-			h.Del(key)
+		values := h[key]
+		for i, v := range values {
+			if v == "" {
+				continue
+			}
+			out, refused := p.passOn(e, v, reqURL, base, host)
+			if refused == nil {
+				values[i] = out
+				continue
+			}
+			if key == "Location" {
+				return refused
+			}
+			h.Del(key) // every value of it
+			break
 		}
 	}
 	links := h["Link"]

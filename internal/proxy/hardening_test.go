@@ -31,8 +31,11 @@ func twoEnvAPI(t *testing.T, tune func(*proxy.Options)) (*fixture, *atomic.Int32
 		if link := r.URL.Query().Get("link"); link != "" {
 			w.Header().Set("Link", link)
 		}
-		if to := r.URL.Query().Get("to"); to != "" {
-			w.Header().Set("Location", to)
+		if cl := r.URL.Query()["content_location"]; cl != nil {
+			w.Header()["Content-Location"] = cl
+		}
+		if to := r.URL.Query()["to"]; to != nil {
+			w.Header()["Location"] = to // each one given
 			w.WriteHeader(http.StatusTemporaryRedirect)
 		}
 	}))
@@ -102,6 +105,30 @@ func TestRedirectBackIntoTheProxyRefused(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the victim's API got %d requests through redirects", n)
+	}
+}
+
+// TestEveryLocationIsChecked: an answer with several Location (or
+// Content-Location) headers, of which clients follow different ones (curl
+// the last, Go the first), has each checked: one leading to the proxy after
+// an empty or harmless one is refused all the same.
+func TestEveryLocationIsChecked(t *testing.T) {
+	f, hits := twoEnvAPI(t, nil)
+	into := "http://" + f.addr + "/victim/x"
+	for _, before := range []string{"", "https://elsewhere.example/"} {
+		q := url.Values{"to": {before, into}}
+		resp, body := f.get(t, "/evil/redirect?"+q.Encode())
+		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "redirect_to_proxy" {
+			t.Errorf("Location %q then %q: got %d %v %s, want 502 redirect_to_proxy", before, into, resp.StatusCode, resp.Header["Location"], body)
+		}
+		q = url.Values{"content_location": {before, into}}
+		resp, _ = f.get(t, "/evil/page?"+q.Encode())
+		if got := resp.Header.Values("Content-Location"); len(got) > 0 {
+			t.Errorf("Content-Location %q then %q came through as %q", before, into, got)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the victim's API got %d requests", n)
 	}
 }
 
