@@ -609,7 +609,10 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 		var out []string
 		for _, l := range parsed {
 			var refused *loopError
-			if l.Target, refused = p.passOn(e, l.Target, reqURL, base, host); refused == nil {
+			l.Target, refused = p.passOn(e, l.Target, reqURL, base, host)
+			// A < in a link is where lenient readers (Python requests
+			// splits at every ", <") see another link, one not checked.
+			if refused == nil && !strings.ContainsAny(l.Target+l.Params, "<>") {
 				out = append(out, l.String())
 			}
 		}

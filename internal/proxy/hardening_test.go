@@ -162,6 +162,19 @@ func TestLinksBackIntoTheProxyDropped(t *testing.T) {
 			t.Errorf("a link to %q came through as %q, want %q", to, got, want)
 		}
 	}
+	// A link hidden inside another, where RFC 8288 sees none but lenient
+	// readers (Python requests' resp.links, which split at every ", <") see
+	// the rel="next" to follow: the entry that hides it goes.
+	to := "http://" + f.addr + "/victim/x"
+	for _, link := range []string{
+		`<https://elsewhere.example/a, <` + to + `>; rel="next"`,
+		`<https://elsewhere.example/a>; rel="next"; title="x, <` + to + `>; rel=next"`,
+	} {
+		resp, _ := f.get(t, "/evil/page?"+url.Values{"link": {`<https://elsewhere.example/b>; rel="help", ` + link}}.Encode())
+		if got, want := resp.Header.Get("Link"), `<https://elsewhere.example/b>; rel="help"`; got != want {
+			t.Errorf("the links %q came through as %q, want %q", link, got, want)
+		}
+	}
 }
 
 // TestStalledClientsAreCutOff: a client that stops in the middle of a
