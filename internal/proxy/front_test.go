@@ -329,6 +329,30 @@ func TestTrailersAreNotPassedOn(t *testing.T) {
 	}
 }
 
+// TestInterimAnswersPassBare: an API's interim answer (103 Early Hints)
+// reaches the client without its headers, which would carry past what the
+// proxy makes safe a cookie for the whole proxy, a link into it, or the
+// proxy's own error marker.
+func TestInterimAnswersPassBare(t *testing.T) {
+	f := newFixtureWith(t, rawAPI(t, "hints", func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: <http://127.0.0.1:1/dev/x>; rel=preload\r\nSet-Cookie: a=1; Path=/\r\nX-Freshtoken-Error: login_required\r\n\r\n"+
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	}))
+	f.login(t, "hints")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /hints/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+	interim, err := http.ReadResponse(r, nil)
+	if err != nil || interim.StatusCode != http.StatusEarlyHints {
+		t.Fatalf("got %v (%v), want the API's 103 first", interim, err)
+	}
+	if len(interim.Header) > 0 {
+		t.Errorf("the 103 came with the API's headers %v", interim.Header)
+	}
+	if resp, body := readAnswer(t, r, http.MethodGet); resp.StatusCode != http.StatusOK || body != "ok" {
+		t.Errorf("then %d %q, want the API's 200", resp.StatusCode, body)
+	}
+}
+
 // TestTruncatedAnswerIsNotPassedOnWhole: an API that closes the connection
 // in the middle of an answer's body, of known length or chunked, leaves the
 // client with an answer that fails to read to its end, never one that looks
