@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // Transport is an http.RoundTripper that authorises requests with the
@@ -133,10 +136,21 @@ func closeReader(r io.ReadCloser) {
 	}
 }
 
-// redactURL drops any user information; the log handler masks known
-// secrets elsewhere in it.
+// redactURL drops any user information, and masks the query's values
+// named as secrets (access_token=…, a client's own, which no one
+// registered); the log handler masks known secrets elsewhere in it.
 func redactURL(u *url.URL) string {
 	c := *u
 	c.User = nil
+	if c.RawQuery != "" {
+		params := strings.Split(c.RawQuery, "&")
+		for i, param := range params {
+			k, v, _ := strings.Cut(param, "=")
+			if name, err := url.QueryUnescape(k); err == nil && redact.IsSecretKey(name) {
+				params[i] = k + "=" + redact.Mask(v) // for people to read, not to follow
+			}
+		}
+		c.RawQuery = strings.Join(params, "&")
+	}
 	return c.String()
 }

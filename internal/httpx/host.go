@@ -4,6 +4,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // ParseHost returns the IP address host stands for when no name lookup is
@@ -12,8 +15,15 @@ import (
 // (an IPv4-mapped one as its IPv4 address), an IPv4 address in any form
 // inet_aton accepts (127.1, 0x7f000001, 2130706433, 0177.0.0.1), either
 // with a trailing dot, and localhost or a name under .localhost, which is
-// 127.0.0.1 (RFC 6761).
+// 127.0.0.1 (RFC 6761). A host with other than ASCII in it is first
+// mapped as browsers, Node and curl map it (UTS #46): fullwidth digits,
+// ideographic full stops and the like are the ASCII they stand for.
 func ParseHost(host string) (netip.Addr, bool) {
+	if !isASCII(host) {
+		// What is mapped, even where a label then fails a check that a
+		// lenient reader might not make.
+		host, _ = hostMapping.ToASCII(host)
+	}
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		host = host[1 : len(host)-1]
@@ -29,6 +39,19 @@ func ParseHost(host string) (netip.Addr, bool) {
 		return a.WithZone("").Unmap(), true
 	}
 	return parseIPv4(host)
+}
+
+// hostMapping maps a host to ASCII as the WHATWG URL standard does (its
+// "domain to ASCII", not strict).
+var hostMapping = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(false), idna.CheckHyphens(false), idna.BidiRule(), idna.CheckJoiners(true))
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // parseIPv4 reads inet_aton's forms: one to four parts, each decimal,

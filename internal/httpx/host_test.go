@@ -26,6 +26,16 @@ func TestParseHost(t *testing.T) {
 		{"::1", "::1"},
 		{"[::ffff:127.0.0.1]", "127.0.0.1"},
 		{"0", "0.0.0.0"},
+		{"\uff11\uff12\uff17.0.0.1", "127.0.0.1"}, // fullwidth digits, as UTS #46 maps them
+		{"127\u30020\u30020\u30021", "127.0.0.1"}, // ideographic full stops
+		{"\u2460\u2461\u2466.0.0.1", "127.0.0.1"}, // circled digits
+		{"\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54", "127.0.0.1"}, // fullwidth localhost
+		{"\u00b9\u00b2\u2077.0.0.1", "127.0.0.1"},                               // superscript digits
+		{"127\uff0e0\uff0e0\uff0e1", "127.0.0.1"},                               // fullwidth full stops
+		{"0\uff587f000001", "127.0.0.1"},                                        // fullwidth x
+		{"127.0.0.1\u00ad", "127.0.0.1"},                                        // a soft hyphen, which mapping drops
+		{"12\u200b7.0.0.1", "127.0.0.1"},                                        // a zero-width space, likewise
+		{"b\u00fccher.example", ""},
 		{"192.168.1.5", "192.168.1.5"},
 		{"example.com", ""},
 		{"127.0.0.256", ""},
@@ -86,6 +96,7 @@ func TestResolveReference(t *testing.T) {
 		{" \thttp://127.0.0.1/\nx ", "http://127.0.0.1/x"},
 		{`/x?a=\b`, `http://api.example/x?a=\b`},
 		{"mailto:a@example.com", "mailto:a@example.com"},
+		{"/files/100%.pdf?q=50%&r=%2", "http://api.example/files/100%25.pdf?q=50%25&r=%252"}, // a bare % is data
 	} {
 		u, err := httpx.ResolveReference(base, tc.ref)
 		if err != nil {

@@ -10,9 +10,10 @@ import (
 // standard), where Go's url package would read it otherwise: tabs and
 // newlines are dropped; in an http(s) URL a backslash is a slash, and any
 // run of slashes after the scheme or at the start of a relative URL begins
-// the host (http:/\127.0.0.1 is http://127.0.0.1); and the path's dot
-// segments, percent-encoded ones too (%2e%2e), are resolved. The path of the
-// URL returned has no dot segments left.
+// the host (http:/\127.0.0.1 is http://127.0.0.1); a % not followed by two
+// hex digits is a % (100%.pdf is 100%25.pdf); and the path's dot segments,
+// percent-encoded ones too (%2e%2e), are resolved. The path of the URL
+// returned has no dot segments left.
 func ResolveReference(base *url.URL, ref string) (*url.URL, error) {
 	ref = strings.Map(func(r rune) rune {
 		if r == '\t' || r == '\n' || r == '\r' {
@@ -36,7 +37,7 @@ func ResolveReference(base *url.URL, ref string) (*url.URL, error) {
 			ref = "//" + strings.TrimLeft(ref, "/")
 		}
 	}
-	u, err := base.Parse(ref)
+	u, err := base.Parse(barePercentsEscaped(ref))
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +85,26 @@ func slashes(ref string) string {
 		end = len(ref)
 	}
 	return strings.ReplaceAll(ref[:end], `\`, "/") + ref[end:]
+}
+
+// barePercentsEscaped escapes each % that begins no percent-encoded byte,
+// which WHATWG readers keep as it is and Go's url package refuses.
+func barePercentsEscaped(ref string) string {
+	if !strings.Contains(ref, "%") {
+		return ref
+	}
+	var b strings.Builder
+	for i := 0; i < len(ref); i++ {
+		b.WriteByte(ref[i])
+		if ref[i] == '%' && !(i+2 < len(ref) && isHex(ref[i+1]) && isHex(ref[i+2])) {
+			b.WriteString("25")
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // removeDotSegments resolves the "." and ".." segments of an escaped

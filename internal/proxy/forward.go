@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -167,21 +168,27 @@ func splitEnv(escaped string) (name, rest string) {
 }
 
 // rewrite points the outgoing request at the API. The client's own
-// Authorization goes (every one of them); the Transport sets the
-// environment's. An offer to switch to HTTP/2 (h2c, which curl --http2 adds
+// Authorization goes (every one of them, and the body's trailers); the
+// Transport sets the environment's. An offer to switch to HTTP/2 (h2c, which curl --http2 adds
 // to ordinary requests) is declined: the request goes on in HTTP/1.1.
 func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 	return func(pr *httputil.ProxyRequest) {
 		_, rest := splitEnv(pr.In.URL.EscapedPath())
 		target := pr.Out.URL // the outgoing request's own copy
-		query := target.RawQuery
+		// As the client wrote it: the ReverseProxy's copy is re-encoded,
+		// reordered and short of every parameter net/url cannot read (a
+		// semicolon, a bare %) where it finds one. The proxy decides
+		// nothing by the query, so no API reads it otherwise than the proxy.
+		query := pr.In.URL.RawQuery
 		*target = *e.api
 		target.RawPath = e.apiPath + rest
 		target.Path, _ = url.PathUnescape(target.RawPath) // rest came from EscapedPath: valid
 		target.RawQuery = query
 		pr.Out.Host = ""
+		pr.Out.Trailer = nil // where a client could put another Authorization
 		h := pr.Out.Header
 		h.Del("Authorization")
+		h.Del("Te") // the API's trailers are not passed on either
 		if strings.EqualFold(h.Get("Upgrade"), "h2c") {
 			h.Del("Upgrade")
 			h.Del("Connection")
@@ -257,13 +264,16 @@ func (b *budget) give(n int64) { b.left.Add(n) }
 // never cuts short the wait for the API's answer.
 type idleBody struct {
 	io.ReadCloser
-	rc      *http.ResponseController
-	idle    time.Duration
-	ended   atomic.Bool // read to its end, or failed
-	stalled atomic.Bool // the client stopped sending it
+	rc        *http.ResponseController
+	idle      time.Duration
+	continues bool        // the client sends it once told "100 Continue", which the first read does
+	asked     atomic.Bool // read from: asked for, if the client waits to be
+	ended     atomic.Bool // read to its end, or failed
+	stalled   atomic.Bool // the client stopped sending it
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
+	b.asked.Store(true)
 	b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	n, err := b.ReadCloser.Read(p)
 	if err != nil {
@@ -290,9 +300,11 @@ const drainLimit = 8 << 20
 // finish sends the answer, then reads what is left of a body neither read
 // to its end nor failed, up to drainLimit, and closes it. A client that sends its whole body before
 // reading the answer (most do) then gets the answer, where a connection
-// closed with the body unread would be reset under it.
+// closed with the body unread would be reset under it. A body the client
+// waits to be asked for, and was not, is left unread: the server closes
+// the connection after the answer.
 func (b *idleBody) finish() {
-	if !b.ended.Load() {
+	if !b.ended.Load() && (b.asked.Load() || !b.continues) {
 		b.rc.Flush()
 		io.Copy(io.Discard, io.LimitReader(b, drainLimit))
 	}
@@ -321,6 +333,7 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	ctx, cancel := context.WithCancelCause(req.Context())
 	var (
 		mu       sync.Mutex
+		wrote    bool // the whole request, body and all
 		answered bool
 	)
 	silent := time.AfterFunc(time.Duration(math.MaxInt64), func() { cancel(errAPISilent) })
@@ -334,11 +347,24 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		WroteRequest: func(httptrace.WroteRequestInfo) {
 			mu.Lock()
 			defer mu.Unlock()
+			wrote = true
 			if !answered {
 				silent.Reset(t.firstByte)
 			}
 		},
 		GotFirstResponseByte: stop,
+		// An interim answer (100 Continue, 102 Processing, 103 Early
+		// Hints) is no answer: the API has firstByte again to begin one,
+		// once the request is sent (a 100 Continue asks for the body).
+		Got1xxResponse: func(int, textproto.MIMEHeader) error {
+			mu.Lock()
+			defer mu.Unlock()
+			answered = false
+			if wrote {
+				silent.Reset(t.firstByte)
+			}
+			return nil
+		},
 	}
 	resp, err := t.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, trace)))
 	stop()
@@ -388,12 +414,26 @@ func isNetworkError(err error) bool {
 		errors.As(err, &uae) || errors.As(err, &he) || errors.As(err, &cie)
 }
 
-// loopError is an API's redirect to the proxy itself, which the proxy
-// refuses to pass on.
-type loopError struct{ location string }
+// loopError is an API's redirect to the proxy itself, or to a URL the
+// proxy cannot read (unreadable), which it refuses to pass on.
+type loopError struct {
+	location   string
+	unreadable bool
+}
 
 func (e *loopError) Error() string {
+	if e.unreadable {
+		return fmt.Sprintf("the API redirected to %s, which is not a URL freshtoken can read, so it cannot tell whether following it would send the request to another environment; freshtoken does not pass it on", e.location)
+	}
 	return fmt.Sprintf("the API redirected to %s, which is this proxy; freshtoken does not pass on a redirect that would send the request, with another token, to another environment", e.location)
+}
+
+// code is the error code of the proxy's answer.
+func (e *loopError) code() string {
+	if e.unreadable {
+		return "bad_redirect"
+	}
+	return "redirect_to_proxy"
 }
 
 // switchError is an API that switched protocols when the client asked for
@@ -439,7 +479,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			w.WriteHeader(http.StatusBadGateway) // the client has gone; nobody reads this
 		case errors.As(err, &loop):
 			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", loop.location)
-			writeError(w, http.StatusBadGateway, problem{Code: "redirect_to_proxy", Env: e.name, Message: e.name + ": " + loop.Error()})
+			writeError(w, http.StatusBadGateway, problem{Code: loop.code(), Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
 		case errors.As(err, &silent):
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
@@ -474,18 +514,26 @@ func (e *envProxy) unreachable(err error) error {
 const proxiedCSP = "sandbox; default-src 'none'"
 
 // modifyResponse makes an API's answer safe to pass on: sandboxed, its
-// links and cookies kept to this environment's part of the proxy. A
+// links and cookies kept to this environment's part of the proxy, never
+// dressed as the proxy's own. A
 // protocol switch nobody asked for is not passed on.
 func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 	return func(res *http.Response) error {
 		if res.StatusCode == http.StatusSwitchingProtocols && res.Request.Header.Get("Upgrade") == "" {
 			return switchError{}
 		}
+		if res.StatusCode != http.StatusSwitchingProtocols { // whose body is the connection
+			// Trailers, the API's headers after the body, announced or
+			// not: none of them is made safe.
+			res.Trailer = nil
+			res.Body = trailerless{res.Body, res}
+		}
 		h := res.Header
+		h.Del(errorHeader) // it marks the proxy's own answers
 		h.Add("Content-Security-Policy", proxiedCSP)
 		h.Set("X-Content-Type-Options", "nosniff")
 		if h["Set-Cookie"] != nil {
-			e.confineCookies(h)
+			e.confineCookies(h, res.Request.URL.Path)
 		}
 		if h["Location"] == nil && h["Content-Location"] == nil && h["Link"] == nil {
 			return nil // nearly every answer: nothing to rewrite
@@ -496,6 +544,20 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		}
 		return nil
 	}
+}
+
+// trailerless is the body of an answer whose trailers are not passed on:
+// they arrive with its end, so they go once it is closed, before the
+// ReverseProxy looks for them.
+type trailerless struct {
+	io.ReadCloser
+	res *http.Response
+}
+
+func (b trailerless) Close() error {
+	err := b.ReadCloser.Close()
+	b.res.Trailer = nil
+	return err
 }
 
 // pointLinksAtProxy rewrites the URLs of the API's answer that lead back
@@ -516,18 +578,24 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 // proxy's host:port as the client wrote it.
 func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, host string) *loopError {
 	base := "http://" + host
+	// Each value: clients that get several follow different ones (curl
+	// the last, Go the first, Node all of them joined).
 	for _, key := range [...]string{"Location", "Content-Location"} {
-		v := h.Get(key)
-		if v == "" {
-			continue
-		}
-		switch out, ok := p.passOn(e, v, reqURL, base, host); {
-		case ok:
-			h.Set(key, out)
-		case key == "Location":
-			return &loopError{location: v}
-		default:
-			h.Del(key)
+		values := h[key]
+		for i, v := range values {
+			if v == "" {
+				continue
+			}
+			out, refused := p.passOn(e, v, reqURL, base, host)
+			if refused == nil {
+				values[i] = out
+				continue
+			}
+			if key == "Location" {
+				return refused
+			}
+			h.Del(key) // every value of it
+			break
 		}
 	}
 	links := h["Link"]
@@ -540,8 +608,11 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 		}
 		var out []string
 		for _, l := range parsed {
-			var ok bool
-			if l.Target, ok = p.passOn(e, l.Target, reqURL, base, host); ok {
+			var refused *loopError
+			l.Target, refused = p.passOn(e, l.Target, reqURL, base, host)
+			// A < in a link is where lenient readers (Python requests
+			// splits at every ", <") see another link, one not checked.
+			if refused == nil && !strings.ContainsAny(l.Target+l.Params, "<>") {
 				out = append(out, l.String())
 			}
 		}
@@ -558,30 +629,41 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 }
 
 // passOn returns what ref, a URL in an answer to a request for reqURL,
-// becomes in the answer the client gets, or false when it leads to this
-// proxy and must not be passed on. base is the proxy's URL and inboundHost
-// its host:port, as the client wrote them.
-func (p *Proxy) passOn(e *envProxy, ref string, reqURL *url.URL, base, inboundHost string) (string, bool) {
+// becomes in the answer the client gets, or why it must not be passed on:
+// it leads to this proxy, or it cannot be read. base is the proxy's URL
+// and inboundHost its host:port, as the client wrote them.
+func (p *Proxy) passOn(e *envProxy, ref string, reqURL *url.URL, base, inboundHost string) (string, *loopError) {
 	u, err := httpx.ResolveReference(reqURL, ref)
-	if err != nil {
-		return "", false // a client might read it otherwise; it is no use to anyone
+	if err != nil || !readablePort(u) {
+		// A client might read it otherwise; it is no use to anyone.
+		return "", &loopError{location: ref, unreadable: true}
 	}
 	if local, ok := e.throughProxy(u, base); ok {
-		return local, true
+		return local, nil
 	}
 	if strings.EqualFold(u.Host, inboundHost) || p.guard.pointsHere(u) {
-		return "", false
+		return "", &loopError{location: ref}
 	}
 	if as, err := url.Parse(ref); err == nil && as.IsAbs() && as.Host != "" && as.String() == u.String() {
-		return ref, true // as the API wrote it
+		return ref, nil // as the API wrote it
 	}
-	return u.String(), true
+	return u.String(), nil
+}
+
+// readablePort reports whether u's port, if any, is one a client can
+// connect to (at most 65535).
+func readablePort(u *url.URL) bool {
+	_, ok := httpx.Port(u.Port(), u.Scheme)
+	return ok
 }
 
 // confineCookies keeps the API's cookies to its environment's part of the
 // proxy, as nginx's proxy_cookie_path does: every API shares the proxy's
-// host, so a cookie's Domain goes, and its Path moves under /<env>/.
-func (e *envProxy) confineCookies(h http.Header) {
+// host, so a cookie's Domain goes, and its Path moves under /<env>/. A
+// cookie without a Path gets the one a browser would give it at the API,
+// apiPath being the path the request went to: at the proxy, the browser's
+// own choice for a request to /<env> would be the whole proxy.
+func (e *envProxy) confineCookies(h http.Header, apiPath string) {
 	cookies := h["Set-Cookie"]
 	kept := cookies[:0]
 	for _, v := range cookies {
@@ -590,13 +672,14 @@ func (e *envProxy) confineCookies(h http.Header) {
 			continue // one that cannot be confined is not passed on
 		}
 		c.Domain = ""
-		if c.Path != "" { // none: the browser keeps it under the request's path, already /<env>/…
-			rest, _ := strings.CutPrefix(c.Path, e.api.Path) // outside the API: its whole part
-			if rest == c.Path {
-				rest = ""
-			}
-			c.Path = "/" + e.name + "/" + rest
+		if !strings.HasPrefix(c.Path, "/") { // RFC 6265 5.1.4's default-path
+			c.Path = apiPath[:max(strings.LastIndexByte(apiPath, '/'), 0)]
 		}
+		rest, _ := strings.CutPrefix(c.Path, e.api.Path) // outside the API: its whole part
+		if rest == c.Path {
+			rest = ""
+		}
+		c.Path = "/" + e.name + "/" + rest
 		if s := c.String(); s != "" {
 			kept = append(kept, s)
 		}

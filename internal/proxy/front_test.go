@@ -44,6 +44,8 @@ func upstreamAPI(t *testing.T, env string, overTLS bool) (*httptest.Server, fixt
 				"raw_query":           r.URL.RawQuery,
 				"escaped_path":        r.URL.EscapedPath(),
 				"body":                string(body),
+				"trailer":             fmt.Sprint(r.Trailer),
+				"te":                  r.Header.Get("Te"),
 			}
 			w.Header()["Content-Type"] = nil // none, and none sniffed
 			w.Header().Set("Server", "upstream/1")
@@ -157,6 +159,21 @@ func TestForwardsFaithfully(t *testing.T) {
 				t.Errorf("204: status %d, %d bytes of body", resp.StatusCode, len(body))
 			}
 		})
+	}
+}
+
+// TestQueryPassesAsWritten: a query that net/url reads otherwise than an
+// API might (semicolons, a bare %) reaches the API as the client wrote it,
+// not re-encoded, reordered, or with parameters dropped.
+func TestQueryPassesAsWritten(t *testing.T) {
+	_, o := upstreamAPI(t, "up", false)
+	f := newFixtureWith(t, o)
+	f.login(t, "up")
+	for _, query := range []string{"where=id%3D5;id%3D6&b=2&a=1", "q=100%&z=1&a=2", "fields=a;b"} {
+		resp, body := f.rawGet(t, "/up/echo?"+query, "")
+		if got := decode[map[string]string](t, []byte(body))["raw_query"]; resp.StatusCode != http.StatusAccepted || got != query {
+			t.Errorf("the query %q reached the API as %q (%d)", query, got, resp.StatusCode)
+		}
 	}
 }
 
@@ -277,6 +294,63 @@ func TestHTTP10(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) > 0 || !strings.Contains(body, `"user"`) {
 		t.Errorf("an HTTP/1.0 request got %s %d, transfer encoding %v: %.100q", resp.Proto, resp.StatusCode, resp.TransferEncoding, body)
 	}
+
+	// Without a Host header, which HTTP/1.0 does not require, it is refused
+	// saying what to add.
+	c, r = dial(t, f)
+	io.WriteString(c, "GET /dev/v2/users/me HTTP/1.0\r\n\r\n")
+	resp, body = readAnswer(t, r, http.MethodGet)
+	if msg := decode[problemBody](t, []byte(body)).Message; resp.StatusCode != http.StatusForbidden || !strings.Contains(msg, "no Host header") || !strings.Contains(msg, "Host: "+f.addr) {
+		t.Errorf("an HTTP/1.0 request without Host got %d %s; want 403 saying to send Host: %s", resp.StatusCode, body, f.addr)
+	}
+}
+
+// TestTrailersAreNotPassedOn: trailers, which would carry an API's
+// headers past what the proxy makes safe (a cookie for the whole proxy, a
+// redirect into it, the proxy's own error marker), do not reach the client.
+func TestTrailersAreNotPassedOn(t *testing.T) {
+	f := newFixtureWith(t, rawAPI(t, "trailing", func(c net.Conn, req *http.Request) {
+		announce := ""
+		if req.URL.Path == "/announced" {
+			announce = "Trailer: Set-Cookie, Location, X-Freshtoken-Error\r\n"
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n"+announce+"Transfer-Encoding: chunked\r\n\r\n"+
+			"5\r\nbody\n\r\n0\r\nSet-Cookie: t=1; Path=/\r\nLocation: /\r\nX-Freshtoken-Error: login_required\r\n\r\n")
+	}))
+	f.login(t, "trailing")
+	for _, path := range []string{"/trailing/announced", "/trailing/unannounced"} {
+		resp, body := f.rawGet(t, path, "TE: trailers\r\n")
+		if resp.StatusCode != http.StatusOK || body != "body\n" {
+			t.Fatalf("%s: got %d %q, want the API's answer", path, resp.StatusCode, body)
+		}
+		if len(resp.Trailer) > 0 {
+			t.Errorf("%s: the client got the API's trailers %v", path, resp.Trailer)
+		}
+	}
+}
+
+// TestInterimAnswersPassBare: an API's interim answer (103 Early Hints)
+// reaches the client without its headers, which would carry past what the
+// proxy makes safe a cookie for the whole proxy, a link into it, or the
+// proxy's own error marker.
+func TestInterimAnswersPassBare(t *testing.T) {
+	f := newFixtureWith(t, rawAPI(t, "hints", func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: <http://127.0.0.1:1/dev/x>; rel=preload\r\nSet-Cookie: a=1; Path=/\r\nX-Freshtoken-Error: login_required\r\n\r\n"+
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	}))
+	f.login(t, "hints")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /hints/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+	interim, err := http.ReadResponse(r, nil)
+	if err != nil || interim.StatusCode != http.StatusEarlyHints {
+		t.Fatalf("got %v (%v), want the API's 103 first", interim, err)
+	}
+	if len(interim.Header) > 0 {
+		t.Errorf("the 103 came with the API's headers %v", interim.Header)
+	}
+	if resp, body := readAnswer(t, r, http.MethodGet); resp.StatusCode != http.StatusOK || body != "ok" {
+		t.Errorf("then %d %q, want the API's 200", resp.StatusCode, body)
+	}
 }
 
 // TestTruncatedAnswerIsNotPassedOnWhole: an API that closes the connection
@@ -327,6 +401,29 @@ func TestTruncatedBodyIsNotForwarded(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the API got %d requests whose body was cut short", n)
+	}
+}
+
+// TestEarlyAnswerToExpectContinue: a client that asks "Expect:
+// 100-continue" before a body too large to keep for a retry gets the
+// API's answer as soon as the API refuses the body unread, as it would
+// from the API itself: not a wait for a body nobody asked it for, and no
+// "100 Continue" after the answer.
+func TestEarlyAnswerToExpectContinue(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "upload", api.URL) }})
+	f.login(t, "upload")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "POST /upload/files HTTP/1.1\r\nHost: %s\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", f.addr, 2<<20)
+	resp, body := readAnswer(t, r, http.MethodPost)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("got %d %q, want the API's 413", resp.StatusCode, body)
+	}
+	if rest, err := io.ReadAll(r); len(rest) > 0 || err != nil {
+		t.Errorf("after the answer the connection carried %q and then %v; want it closed", rest, err)
 	}
 }
 

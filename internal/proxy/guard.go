@@ -30,6 +30,7 @@ func CheckListen(addr string, allowRemote bool) error {
 // page calling the proxy from the user's browser is named by Origin and
 // Sec-Fetch-Site.
 type guard struct {
+	addr    string // the host:port a client names, as the proxy's own links do
 	port    string
 	portNum int
 	hosts   map[string]bool // host names and IP literals that reach the proxy's listener
@@ -44,7 +45,7 @@ func newGuard(addr string, allowRemote bool) (guard, error) {
 		return guard{}, fmt.Errorf("proxy address %q is not HOST:PORT", addr)
 	}
 	host = strings.ToLower(host)
-	g := guard{port: port, portNum: portNum, hosts: map[string]bool{host: true}, ips: map[netip.Addr]bool{}, anyIP: allowRemote}
+	g := guard{addr: strings.TrimPrefix(baseURL(addr), "http://"), port: port, portNum: portNum, hosts: map[string]bool{host: true}, ips: map[netip.Addr]bool{}, anyIP: allowRemote}
 	ip, isIP := httpx.ParseHost(host)
 	switch {
 	case isIP && ip.IsUnspecified():
@@ -122,6 +123,9 @@ func (g guard) own(hostport string) bool {
 // host is the request's Host, origin and site its Origin and Sec-Fetch-Site
 // headers.
 func (g guard) refusal(host, origin, site string, navigation bool) string {
+	if host == "" { // HTTP/1.0 does not require one
+		return fmt.Sprintf("the request has no Host header; freshtoken serves only requests that name its own address, so that no web page can reach your tokens by DNS rebinding: send Host: %s", g.addr)
+	}
 	if !g.own(host) {
 		return fmt.Sprintf("the request is addressed to %q, not to this proxy's own address; freshtoken refuses it so that no web page can reach your tokens by DNS rebinding", host)
 	}

@@ -31,8 +31,11 @@ func twoEnvAPI(t *testing.T, tune func(*proxy.Options)) (*fixture, *atomic.Int32
 		if link := r.URL.Query().Get("link"); link != "" {
 			w.Header().Set("Link", link)
 		}
-		if to := r.URL.Query().Get("to"); to != "" {
-			w.Header().Set("Location", to)
+		if cl := r.URL.Query()["content_location"]; cl != nil {
+			w.Header()["Content-Location"] = cl
+		}
+		if to := r.URL.Query()["to"]; to != nil {
+			w.Header()["Location"] = to // each one given
 			w.WriteHeader(http.StatusTemporaryRedirect)
 		}
 	}))
@@ -74,24 +77,58 @@ func proxySpellings(f *fixture) []string {
 		`//127.0.0.1:` + port + "/victim/x",
 		`/\127.0.0.1:` + port + "/victim/x",
 		"\thttp://127.0.0.1:" + port + "/vic\ttim/x",
+		// Mapped to ASCII as browsers, Node and curl map a host (UTS #46).
+		"http://\uff11\uff12\uff17.0.0.1:" + port + "/victim/x", // fullwidth digits
+		"http://127\u30020\u30020\u30021:" + port + "/victim/x", // ideographic full stops
+		"http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54:" + port + "/victim/x",
+		"http://%EF%BC%91%EF%BC%92%EF%BC%97.0.0.1:" + port + "/victim/x",
 	}
 }
 
 // TestRedirectBackIntoTheProxyRefused: an API's redirect to the proxy
 // itself, under any spelling of its address, is answered 502
-// redirect_to_proxy, and a client that follows redirects never reaches
-// another environment.
+// redirect_to_proxy (bad_redirect for the one Go's url package cannot
+// read), and a client that follows redirects never reaches another
+// environment.
 func TestRedirectBackIntoTheProxyRefused(t *testing.T) {
 	f, hits := twoEnvAPI(t, nil)
 	for _, to := range proxySpellings(f) {
 		req, _ := http.NewRequest(http.MethodDelete, f.base+"/evil/redirect?"+url.Values{"to": {to}}.Encode(), strings.NewReader("the body"))
 		resp, body := testenv.Do(t, http.DefaultClient, req) // which follows redirects
-		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "redirect_to_proxy" {
-			t.Errorf("a redirect to %q: got %d %s, want 502 redirect_to_proxy", to, resp.StatusCode, body)
+		want := "redirect_to_proxy"
+		if strings.HasPrefix(to, "http:127") { // a relative path whose first segment has a colon
+			want = "bad_redirect"
+		}
+		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != want {
+			t.Errorf("a redirect to %q: got %d %s, want 502 %s", to, resp.StatusCode, body, want)
 		}
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the victim's API got %d requests through redirects", n)
+	}
+}
+
+// TestEveryLocationIsChecked: an answer with several Location (or
+// Content-Location) headers, of which clients follow different ones (curl
+// the last, Go the first), has each checked: one leading to the proxy after
+// an empty or harmless one is refused all the same.
+func TestEveryLocationIsChecked(t *testing.T) {
+	f, hits := twoEnvAPI(t, nil)
+	into := "http://" + f.addr + "/victim/x"
+	for _, before := range []string{"", "https://elsewhere.example/"} {
+		q := url.Values{"to": {before, into}}
+		resp, body := f.get(t, "/evil/redirect?"+q.Encode())
+		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "redirect_to_proxy" {
+			t.Errorf("Location %q then %q: got %d %v %s, want 502 redirect_to_proxy", before, into, resp.StatusCode, resp.Header["Location"], body)
+		}
+		q = url.Values{"content_location": {before, into}}
+		resp, _ = f.get(t, "/evil/page?"+q.Encode())
+		if got := resp.Header.Values("Content-Location"); len(got) > 0 {
+			t.Errorf("Content-Location %q then %q came through as %q", before, into, got)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the victim's API got %d requests", n)
 	}
 }
 
@@ -123,6 +160,19 @@ func TestLinksBackIntoTheProxyDropped(t *testing.T) {
 		resp, _ := f.get(t, "/evil/page?"+url.Values{"link": {link}}.Encode())
 		if got, want := resp.Header.Get("Link"), `<https://elsewhere.example/a>; rel="help"`; got != want {
 			t.Errorf("a link to %q came through as %q, want %q", to, got, want)
+		}
+	}
+	// A link hidden inside another, where RFC 8288 sees none but lenient
+	// readers (Python requests' resp.links, which split at every ", <") see
+	// the rel="next" to follow: the entry that hides it goes.
+	to := "http://" + f.addr + "/victim/x"
+	for _, link := range []string{
+		`<https://elsewhere.example/a, <` + to + `>; rel="next"`,
+		`<https://elsewhere.example/a>; rel="next"; title="x, <` + to + `>; rel=next"`,
+	} {
+		resp, _ := f.get(t, "/evil/page?"+url.Values{"link": {`<https://elsewhere.example/b>; rel="help", ` + link}}.Encode())
+		if got, want := resp.Header.Get("Link"), `<https://elsewhere.example/b>; rel="help"`; got != want {
+			t.Errorf("the links %q came through as %q, want %q", link, got, want)
 		}
 	}
 }
@@ -195,12 +245,22 @@ func TestReplayBudget(t *testing.T) {
 
 // TestSilentAPIGetsGatewayTimeout: an API that has not begun to answer
 // within the environment's timeout gets 504 api_timeout, and its
-// connection is closed.
+// connection is closed; so does one whose last word was an interim answer
+// (103 Early Hints, 102 Processing), which is no answer.
 func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
-	closed := make(chan struct{})
+	closed := make(chan struct{}, 1)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hints":
+			w.WriteHeader(http.StatusEarlyHints)
+		case "/processing":
+			w.WriteHeader(http.StatusProcessing)
+		}
 		<-r.Context().Done() // the connection closed
-		close(closed)
+		select {
+		case closed <- struct{}{}:
+		default: // a failing test stopped waiting
+		}
 	}))
 	t.Cleanup(api.Close)
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
@@ -209,15 +269,62 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 	f.login(t, "slow")
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 10 * time.Second}
-	req, _ := http.NewRequest(http.MethodGet, f.base+"/slow/x", nil)
-	resp, body := testenv.Do(t, client, req)
-	if resp.StatusCode != http.StatusGatewayTimeout || resp.Header.Get("X-Freshtoken-Error") != "api_timeout" {
-		t.Errorf("got %d %s, want 504 api_timeout", resp.StatusCode, body)
+	for _, path := range []string{"/slow/x", "/slow/hints", "/slow/processing"} {
+		req, _ := http.NewRequest(http.MethodGet, f.base+path, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Errorf("%s: %v, want 504 api_timeout", path, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusGatewayTimeout || resp.Header.Get("X-Freshtoken-Error") != "api_timeout" {
+			t.Errorf("%s: got %d %s, want 504 api_timeout", path, resp.StatusCode, body)
+		}
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s: the connection to the API stayed open", path)
+		}
 	}
-	select {
-	case <-closed:
-	case <-time.After(10 * time.Second):
-		t.Error("the connection to the API stayed open")
+}
+
+// TestSlowUploadAfterContinueIsNoSilence: the API's 100 Continue starts
+// no wait for its answer while the client is still sending the body, however
+// much longer than the environment's timeout that takes.
+func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	var firstRead atomic.Int64 // when the API got the body's first bytes, in Unix nanoseconds
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 1)
+		if _, err := io.ReadFull(r.Body, buf); err != nil { // sends 100 Continue
+			return
+		}
+		firstRead.Store(time.Now().UnixNano())
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%d", n+1)
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "upload", api.URL) + fmt.Sprintf("timeout = %q\n", timeout.String())
+	}})
+	f.login(t, "upload")
+	const size = 2 << 20 // streamed: too large to keep for a retry
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "POST /upload/file HTTP/1.1\r\nHost: %s\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", f.addr, size)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("the proxy answered %q (%v), want 100 Continue", line, err)
+	}
+	r.ReadString('\n')
+	io.WriteString(c, strings.Repeat("a", size/2))
+	testenv.WaitFor(t, "the upload to take longer than the timeout", func() bool {
+		at := firstRead.Load()
+		return at != 0 && time.Since(time.Unix(0, at)) > 4*timeout
+	})
+	io.WriteString(c, strings.Repeat("a", size-size/2))
+	resp, body := readAnswer(t, r, http.MethodPost)
+	if resp.StatusCode != http.StatusOK || body != fmt.Sprint(size) {
+		t.Errorf("got %d %s, want the API's 200 %d", resp.StatusCode, body, size)
 	}
 }
 

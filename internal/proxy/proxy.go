@@ -183,7 +183,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: p.timeouts.body}
+		// On a copy: the server goes on seeing its own body, so that an
+		// answer sent before the body was asked for (Expect:
+		// 100-continue) goes out at once, and ends the connection.
+		body := &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: p.timeouts.body,
+			continues: r.ProtoAtLeast(1, 1) && strings.EqualFold(r.Header.Get("Expect"), "100-continue")}
+		r = r.WithContext(r.Context())
+		r.Body = body
 	}
 	switch {
 	case callback: // first: a redirect_uri may name "/"

@@ -38,6 +38,32 @@ func TestForgedAuthorizationIsReplaced(t *testing.T) {
 	}
 }
 
+// TestNoTrailersAreSent: a body's trailers, where a client could put an
+// Authorization of its own, do not reach the API, whether the body is kept
+// for a retry or streams through; nor does "TE: trailers", since the API's
+// trailers do not reach the client.
+func TestNoTrailersAreSent(t *testing.T) {
+	_, o := upstreamAPI(t, "up", false)
+	f := newFixtureWith(t, o)
+	f.login(t, "up")
+	for _, size := range []int{10, 2 << 20} {
+		c, r := dial(t, f)
+		fmt.Fprintf(c, "POST /up/echo HTTP/1.1\r\nHost: %s\r\nTE: trailers\r\nTrailer: Authorization, X-Other\r\nTransfer-Encoding: chunked\r\n\r\n"+
+			"%x\r\n%s\r\n0\r\nAuthorization: Bearer forged\r\nX-Other: 1\r\n\r\n", f.addr, size, strings.Repeat("x", size))
+		resp, body := readAnswer(t, r, http.MethodPost)
+		seen := decode[map[string]string](t, []byte(body))
+		if resp.StatusCode != http.StatusAccepted || seen["body_length"] != fmt.Sprint(size) {
+			t.Fatalf("a %d-byte body: status %d, the API read %s bytes", size, resp.StatusCode, seen["body_length"])
+		}
+		if seen["trailer"] != "map[]" {
+			t.Errorf("a %d-byte body: the API got the trailers %s", size, seen["trailer"])
+		}
+		if seen["te"] != "" { // nor is it told the client takes trailers, which it would not get
+			t.Errorf("a %d-byte body: the API got TE %q", size, seen["te"])
+		}
+	}
+}
+
 // TestForgedAuthorizationIsReplacedOnTheRetry: when the API refuses the
 // token and the proxy renews it and sends the request again, the retry too
 // carries only the renewed token, none of the client's.
@@ -350,6 +376,21 @@ func TestRedirects(t *testing.T) {
 		}
 	})
 
+	t.Run("to a sloppy URL elsewhere (a bare %), which clients follow: passed back", func(t *testing.T) {
+		resp, body := f.get(t, "/dev/v2/dev/redirect?to="+url.QueryEscape("https://cdn.example/files/100%.pdf"))
+		if want := "https://cdn.example/files/100%25.pdf"; resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+			t.Errorf("got %d to %q %s, want 302 to %s", resp.StatusCode, resp.Header.Get("Location"), body, want)
+		}
+	})
+
+	t.Run("to a URL no client can follow: refused, saying so", func(t *testing.T) {
+		resp, body := f.get(t, "/dev/v2/dev/redirect?to="+url.QueryEscape("https://other.example:99999/x"))
+		pr := decode[problemBody](t, body)
+		if resp.StatusCode != http.StatusBadGateway || pr.Error != "bad_redirect" || strings.Contains(pr.Message, "this proxy") || !strings.Contains(pr.Message, "other.example:99999") {
+			t.Errorf("got %d %s, want 502 bad_redirect naming the URL, not the proxy", resp.StatusCode, body)
+		}
+	})
+
 	t.Run("within the API: pointed back through the proxy", func(t *testing.T) {
 		resp, _ := f.get(t, "/dev/v2/dev/redirect?to="+url.QueryEscape(f.api+"v2/company?x=1"))
 		if want := f.base + "/dev/v2/company?x=1"; resp.Header.Get("Location") != want {
@@ -619,5 +660,12 @@ func TestDebugLogsEachRequestOnOneLine(t *testing.T) {
 		if strings.Count(logs, want) != 1 {
 			t.Errorf("want one line with %s in:\n%s", want, logs)
 		}
+	}
+	// A secret of the client's own in the query, which the proxy cannot know
+	// to mask, is masked by its name.
+	const own = "the-clients-own-secret-0123456789"
+	f.get(t, "/dev/v2/company?page=2&access_token="+own+"&Client_Secret="+own+"&password="+url.QueryEscape(own))
+	if logs := f.logs.String(); strings.Contains(logs, own) || !strings.Contains(logs, "page=2") {
+		t.Errorf("the query's secret is logged, or the rest of it is not:\n%s", logs)
 	}
 }

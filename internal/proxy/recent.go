@@ -80,6 +80,12 @@ func (rec *recorder) WriteHeader(code int) {
 	if rec.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		rec.status = code
 	}
+	if code < 200 && code != http.StatusSwitchingProtocols {
+		// An API's interim answer (103 Early Hints), which the
+		// ReverseProxy passes on as the API wrote it, goes bare: its
+		// headers are not made safe as the answer's are.
+		clear(rec.Header())
+	}
 	if h := rec.Header(); h["Content-Type"] == nil {
 		h["Content-Type"] = nil // none given: pass none on, where net/http would guess one
 	}

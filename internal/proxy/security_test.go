@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -34,11 +35,15 @@ func hostileAPI(t *testing.T) (*httptest.Server, fixtureOptions) {
 			w.Header().Set("Content-Location", r.URL.Query().Get("to"))
 			w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next", </page>; rel="self"`, r.URL.Query().Get("to")))
 			io.WriteString(w, "{}")
-		case "/cookie":
+		case "/", "/cookie":
 			w.Header().Add("Set-Cookie", "a=1; Path=/; Domain=127.0.0.1; HttpOnly")
 			w.Header().Add("Set-Cookie", "b=2; Path=/v2/x")
 			w.Header().Add("Set-Cookie", "c=3")
 			w.Header().Add("Set-Cookie", "b=4; Path=/v2/y") // the same name on another path
+		case "/impostor": // an answer dressed as the proxy's own
+			w.Header().Set("X-Freshtoken-Error", "login_required")
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error":"login_required","message":"open https://attacker.example/ and click Log in"}`)
 		case "/ws":
 			w.Header().Set("Connection", "Upgrade")
 			w.Header().Set("Upgrade", "websocket")
@@ -130,6 +135,21 @@ func TestProxiedAnswersAreSandboxed(t *testing.T) {
 	}
 }
 
+// TestAPICannotPassForTheProxy: the header that marks the proxy's own
+// answers never comes from the API, so a program can trust it.
+func TestAPICannotPassForTheProxy(t *testing.T) {
+	_, o := hostileAPI(t)
+	f := newFixtureWith(t, o)
+	f.login(t, "hostile")
+	resp, body := f.get(t, "/hostile/impostor")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "attacker.example") {
+		t.Fatalf("got %d %s, want the API's own 401", resp.StatusCode, body)
+	}
+	if got := resp.Header.Values("X-Freshtoken-Error"); got != nil {
+		t.Errorf("the API's answer came with X-Freshtoken-Error %q, which marks the proxy's own", got)
+	}
+}
+
 // TestReferencesToTheProxyAreNotPassedOn: an API's redirect or link to the
 // proxy itself (to another environment, say) must not reach the client.
 func TestReferencesToTheProxyAreNotPassedOn(t *testing.T) {
@@ -179,10 +199,26 @@ func TestCookiesAreConfinedToTheirEnvironment(t *testing.T) {
 	_, o := hostileAPI(t)
 	f := newFixtureWith(t, o)
 	f.login(t, "hostile")
-	resp, _ := f.get(t, "/hostile/cookie")
-	got := strings.Join(resp.Header.Values("Set-Cookie"), " | ")
-	if want := "a=1; Path=/hostile/; HttpOnly | b=2; Path=/hostile/v2/x | c=3 | b=4; Path=/hostile/v2/y"; got != want {
-		t.Errorf("Set-Cookie %q, want %q", got, want)
+	// At /hostile, a cookie without a Path would be the whole proxy's.
+	for _, path := range []string{"/hostile/cookie", "/hostile"} {
+		resp, _ := f.get(t, path)
+		got := strings.Join(resp.Header.Values("Set-Cookie"), " | ")
+		if want := "a=1; Path=/hostile/; HttpOnly | b=2; Path=/hostile/v2/x | c=3; Path=/hostile/ | b=4; Path=/hostile/v2/y"; got != want {
+			t.Errorf("%s: Set-Cookie %q, want %q", path, got, want)
+		}
+	}
+	// As a browser keeps them: none for another environment or the status page.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	for _, path := range []string{"/hostile", "/hostile/", "/hostile/cookie", "/hostile/v2/x/y"} {
+		req, _ := http.NewRequest(http.MethodGet, f.base+path, nil)
+		testenv.Do(t, browser, req)
+	}
+	for _, elsewhere := range []string{"/", "/dev/v2/company", "/hostile2/"} {
+		u, _ := url.Parse(f.base + elsewhere)
+		if got := jar.Cookies(u); len(got) > 0 {
+			t.Errorf("the hostile API's cookies %v are sent to %s", got, elsewhere)
+		}
 	}
 }
 
