@@ -21,6 +21,10 @@ const (
 	// bodyIdleTimeout is how long a request's body may pause between two
 	// reads before the proxy gives up on the client.
 	bodyIdleTimeout = 30 * time.Second
+	// sendTimeout is how long a client may take to accept one write of an
+	// answer (at most 32 KiB), as nginx's send_timeout: one that stopped
+	// reading would otherwise hold its connection to the API for ever.
+	sendTimeout = time.Minute
 )
 
 // shutdownGrace is how long requests in flight get to finish once the
@@ -57,7 +61,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return stopping },
 	}
 	failed := make(chan error, 1)
-	go func() { failed <- srv.Serve(ln) }()
+	go func() { failed <- srv.Serve(sendLimited{ln, p.timeouts.send}) }()
 
 	var err error
 	select {
@@ -78,4 +82,40 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// sendLimited is a listener whose connections give every write limit to
+// be accepted by the client (see sendTimeout). Whatever writes to a
+// connection, the server or a protocol switched to (a websocket), writes
+// through Write, which sets the deadline first.
+type sendLimited struct {
+	net.Listener
+	limit time.Duration
+}
+
+func (l sendLimited) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err // as it is: the server waits and accepts again after a temporary one
+	}
+	return &sendLimitedConn{Conn: c, limit: l.limit}, nil
+}
+
+type sendLimitedConn struct {
+	net.Conn
+	limit time.Duration
+}
+
+func (c *sendLimitedConn) Write(b []byte) (int, error) {
+	c.Conn.SetWriteDeadline(time.Now().Add(c.limit))
+	return c.Conn.Write(b)
+}
+
+// CloseWrite lets the server close its side first, so that a client still
+// sending reads the answer before the connection is reset.
+func (c *sendLimitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }

@@ -205,6 +205,33 @@ func TestStalledClientsAreCutOff(t *testing.T) {
 	}
 }
 
+// TestClientThatStopsReadingIsCutOff: a client that stops reading an
+// endless answer is cut off once a write to it has waited SendTimeout, and
+// the connection to the API goes with it; both were held for ever.
+func TestClientThatStopsReadingIsCutOff(t *testing.T) {
+	closed := make(chan struct{}, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 32<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				break
+			}
+		}
+		closed <- struct{}{}
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.SendTimeout = 200 * time.Millisecond },
+		moreConfig: func(f *fixture) string { return genericEnv(f, "endless", api.URL) }})
+	f.login(t, "endless")
+	c, _ := dial(t, f)
+	fmt.Fprintf(c, "GET /endless/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr) // and read nothing
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the connection to the API stayed open while the client read nothing")
+	}
+}
+
 // TestReplayBudget: bodies kept in memory for a retry share a budget. While
 // a stalled upload holds it, another request's body streams through once,
 // and a 401 answering it is passed back rather than retried.

@@ -63,10 +63,11 @@ type Options struct {
 	// API, as http.Transport's Proxy does; nil: the HTTPS_PROXY, HTTP_PROXY
 	// and NO_PROXY of the environment (http.ProxyFromEnvironment).
 	UpstreamProxy func(*http.Request) (*url.URL, error)
-	// HeaderTimeout bounds reading a request's header, and BodyTimeout
-	// each pause in sending its body; a client that takes longer is cut
-	// off. Neither bounds a whole upload. Zero: 10 s and 30 s.
-	HeaderTimeout, BodyTimeout time.Duration
+	// HeaderTimeout bounds reading a request's header, BodyTimeout each
+	// pause in sending its body, and SendTimeout each write of an answer
+	// to the client; a client that takes longer is cut off. None bounds a
+	// whole upload or download. Zero: 10 s, 30 s and 60 s.
+	HeaderTimeout, BodyTimeout, SendTimeout time.Duration
 	// ShutdownGrace is how long requests in flight get to finish once
 	// Serve's context ends (zero: 5 s).
 	ShutdownGrace time.Duration
@@ -88,7 +89,7 @@ type Proxy struct {
 	csrf     string          // proves a form was posted by the status page
 	upstream *http.Transport // to the APIs, shared by every environment
 	buffers  bufferPool
-	timeouts struct{ header, idle, body, shutdown time.Duration }
+	timeouts struct{ header, idle, body, send, shutdown time.Duration }
 	// replayBudget is what is left of Options.ReplayBudget.
 	replayBudget budget
 	log          *slog.Logger
@@ -129,6 +130,7 @@ func New(o Options) (*Proxy, error) {
 	}
 	p.timeouts.header = cmp.Or(o.HeaderTimeout, headerTimeout)
 	p.timeouts.body = cmp.Or(o.BodyTimeout, bodyIdleTimeout)
+	p.timeouts.send = cmp.Or(o.SendTimeout, sendTimeout)
 	p.timeouts.idle = idleTimeout
 	p.timeouts.shutdown = cmp.Or(o.ShutdownGrace, shutdownGrace)
 	p.replayBudget.give(cmp.Or(o.ReplayBudget, defaultReplayBudget))
