@@ -203,18 +203,18 @@ func Marshal(env string, r *Record) ([]byte, error) {
 }
 
 // Unmarshal decodes a record Marshal encoded. A record that cannot be used
-// is an error wrapping ErrCorrupt, which says that it was left where it is,
-// at where, and how to replace it.
-func Unmarshal(data []byte, where, env string) (*Record, error) {
+// is an error wrapping ErrCorrupt, which says that it was left as it is, at
+// where, and that a log-in replaces it.
+func Unmarshal(data []byte, where string) (*Record, error) {
 	var s stored
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("%w: %s is not valid JSON (%v); it was left as it is: fix it, or run `freshtoken login -e %s` to replace it", ErrCorrupt, where, err, env)
+		return nil, fmt.Errorf("%w: %s is not valid JSON (%v); it was left as it is, and a log-in replaces it", ErrCorrupt, where, err)
 	}
 	if s.Version > formatVersion {
 		return nil, fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", ErrNewerFormat, where, s.Version)
 	}
 	if s.Version != formatVersion || s.RefreshToken == "" && s.AccessToken == "" {
-		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is: run `freshtoken login -e %s` to replace it", ErrCorrupt, where, env)
+		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is, and a log-in replaces it", ErrCorrupt, where)
 	}
 	return &s.Record, nil
 }

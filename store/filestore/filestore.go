@@ -74,9 +74,9 @@ func (s *Store) Load(_ context.Context, env string) (*store.Record, error) {
 	defer f.Close()
 	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s could not be read (%v); it was left as it is: fix it, or run `freshtoken login -e %s` to replace it", store.ErrCorrupt, p, err, env)
+		return nil, fmt.Errorf("%w: %s could not be read (%v); it was left as it is, and a log-in replaces it", store.ErrCorrupt, p, err)
 	}
-	return store.Unmarshal(data, p, env)
+	return store.Unmarshal(data, p)
 }
 
 // openPrivate opens the file at p, never through a symbolic link, and

@@ -95,7 +95,7 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		}
 		var data []byte
 		if data, err = s.parts(env, h); err == nil {
-			return store.Unmarshal(data, s.Location(env), env)
+			return store.Unmarshal(data, s.Location(env))
 		}
 		if now, herr := s.head(env); herr != nil || *now == *h {
 			break // not moved on: the parts are wrong
@@ -115,7 +115,7 @@ func (s *Store) head(env string) (*head, error) {
 	}
 	var h head
 	if json.Unmarshal([]byte(v), &h) != nil || h.Parts < 1 || h.Slot != "a" && h.Slot != "b" {
-		return nil, fmt.Errorf("%w: %s does not say where the tokens are; it was left as it is: run `freshtoken login -e %s` to replace it", store.ErrCorrupt, s.Location(env), env)
+		return nil, fmt.Errorf("%w: %s does not say where the tokens are; it was left as it is, and a log-in replaces it", store.ErrCorrupt, s.Location(env))
 	}
 	return &h, nil
 }
@@ -126,7 +126,7 @@ func (s *Store) parts(env string, h *head) ([]byte, error) {
 	for i := 1; i <= h.Parts; i++ {
 		v, err := keyring.Get(s.service, s.partAccount(env, h.Slot, i))
 		if errors.Is(err, keyring.ErrNotFound) {
-			return nil, fmt.Errorf("%w: %s lacks part %d of %d of its tokens; it was left as it is: run `freshtoken login -e %s` to replace it", store.ErrCorrupt, s.Location(env), i, h.Parts, env)
+			return nil, fmt.Errorf("%w: %s lacks part %d of %d of its tokens; it was left as it is, and a log-in replaces it", store.ErrCorrupt, s.Location(env), i, h.Parts)
 		}
 		if err != nil {
 			return nil, failed(err)
@@ -134,7 +134,7 @@ func (s *Store) parts(env string, h *head) ([]byte, error) {
 		data = append(data, v...)
 	}
 	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h.SHA256 {
-		return nil, fmt.Errorf("%w: the parts of %s do not match their checksum; they were left as they are: run `freshtoken login -e %s` to replace them", store.ErrCorrupt, s.Location(env), env)
+		return nil, fmt.Errorf("%w: the parts of %s do not match their checksum; they were left as they are, and a log-in replaces them", store.ErrCorrupt, s.Location(env))
 	}
 	return data, nil
 }

@@ -112,12 +112,12 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	}
 	if err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") {
 		kind, _ := s.client.Type(ctx, key(env)).Result()
-		return nil, fmt.Errorf("%w: %s holds a Redis %s, not freshtoken's tokens; it was left as it is: run `freshtoken login -e %s` to replace it", store.ErrCorrupt, s.Location(env), kind, env)
+		return nil, fmt.Errorf("%w: %s holds a Redis %s, not freshtoken's tokens; it was left as it is, and a log-in replaces it", store.ErrCorrupt, s.Location(env), kind)
 	}
 	if err != nil {
 		return nil, s.failed(ctx, "read the tokens", err)
 	}
-	return store.Unmarshal(data, s.Location(env), env)
+	return store.Unmarshal(data, s.Location(env))
 }
 
 // Save implements store.Store. It returns once Redis has the record.
