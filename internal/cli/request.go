@@ -67,7 +67,10 @@ shaped like a page with every item merged in (FreeAgent: {"contacts": [...]});
 for FreeAgent it asks for 100 items a page unless PATH sets per_page, and
 paces itself under FreeAgent's 120 requests a minute. When the pages hold
 fewer items than the first page's X-Total-Count, a warning on stderr says
-the result may be incomplete.
+the result may be incomplete. Pages --all cannot join (a next link to
+another host or back to a page already read, a page that is not JSON like
+the first, a page cut off, more than 256 MiB in all) print nothing and
+exit 5.
 
 An API that has not begun to answer within the environment's timeout
 setting (default 30s) is given up on: exit 5.
@@ -319,6 +322,9 @@ func requestError(err error, env *config.Env, target string) error {
 			what = fmt.Sprintf("the API answered 429 Too Many Requests and asks to wait %s, longer than freshtoken waits; try again then", rl.Wait)
 		}
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: what + " (" + rl.URL + ")"}
+	case errors.Is(err, apiclient.ErrPages):
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
+			Msg: fmt.Sprintf("%v; the API's pages could not be gathered into one document, so nothing was printed: read its pages one at a time without --all", err)}
 	case errors.As(err, &ue) && ue.Timeout():
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("the API at %s did not answer within %s; try again, or raise the environment's timeout setting", target, env.Timeout)}
