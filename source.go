@@ -417,7 +417,7 @@ func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.token(r), nil
+	return s.serve(r)
 }
 
 // TokenValidFor returns an access token that stays valid for at least d,
@@ -432,7 +432,7 @@ func (s *Source) TokenValidFor(ctx context.Context, d time.Duration) (*oauth2.To
 	if err != nil {
 		return nil, err
 	}
-	return s.token(r), nil
+	return s.serve(r)
 }
 
 // Renew renews the token now, whatever its expiry.
@@ -441,7 +441,7 @@ func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.token(r), nil
+	return s.serve(r)
 }
 
 // renewRejected is what to do when the API answers 401 to the access token
@@ -454,7 +454,7 @@ func (s *Source) renewRejected(ctx context.Context, rejected string) (*oauth2.To
 	if err != nil {
 		return nil, err
 	}
-	return s.token(r), nil
+	return s.serve(r)
 }
 
 // Record returns the stored record without renewing anything; nil when the
@@ -1095,6 +1095,19 @@ func extraSeconds(tok *oauth2.Token, key string) int64 {
 		return n
 	}
 	return 0
+}
+
+// serve is r's token for a caller, refused when no HTTP header can carry
+// it: an access token or token type from the provider holding a line break
+// or another control character would forge headers, or drive the terminal
+// it is printed on. The record stays stored, its refresh token with it: a
+// renewal may bring a usable access token.
+func (s *Source) serve(r *store.Record) (*oauth2.Token, error) {
+	if !httpx.PrintableASCII(r.AccessToken + r.TokenType) {
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken,
+			Msg: "the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry, so it is neither sent nor shown; the grant is kept"}
+	}
+	return s.token(r), nil
 }
 
 // token is r as x/oauth2 shows it. The refresh token stays inside the
