@@ -58,8 +58,8 @@ environment's api_url (a full URL on the same host works too). Every request
 carries a User-Agent and Accept: application/json unless -H replaces them.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
-terminal (NO_COLOR turns the colours off) and passed through byte for byte
-when stdout is a pipe or a file. An HTTP error status exits 4, with the body
+terminal (NO_COLOR turns the colours off; a body over 16 MiB passes as it
+comes) and passed through byte for byte when stdout is a pipe or a file. An HTTP error status exits 4, with the body
 still on stdout.
 
 --all follows Link: rel="next" to the last page and prints one document
