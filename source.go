@@ -2,11 +2,13 @@ package freshtoken
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -1083,18 +1085,25 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 	return r
 }
 
+// extraSeconds is tok's lifetime key in whole seconds, read as the token
+// endpoint's JSON answers are mended (tokenerr.WholeSeconds): a fraction
+// cut, a value too large kept within an int32, so that adding it to a time
+// cannot wrap round into the past; 0 when it holds no number. A
+// form-encoded answer, which x/oauth2 reads as it is, gives it as a string.
 func extraSeconds(tok *oauth2.Token, key string) int64 {
+	var raw string
 	switch v := tok.Extra(key).(type) {
 	case float64:
-		return int64(v)
+		raw = strconv.FormatFloat(v, 'g', -1, 64)
 	case int64:
-		return v
+		raw = strconv.FormatInt(v, 10)
 	case string:
-		var n int64
-		fmt.Sscan(v, &n)
-		return n
+		raw = v
+	default:
+		return 0
 	}
-	return 0
+	secs, _ := tokenerr.WholeSeconds(json.RawMessage(raw))
+	return secs
 }
 
 // serve is r's token for a caller, refused when no HTTP header can carry

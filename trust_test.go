@@ -124,7 +124,11 @@ func tokenServer(t *testing.T, body string) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		i := n.Add(1)
-		w.Header().Set("Content-Type", "application/json")
+		if strings.HasPrefix(body, "{") {
+			w.Header().Set("Content-Type", "application/json")
+		} else { // as GitHub answers
+			w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+		}
 		fmt.Fprintf(w, body, i, i)
 	}))
 	t.Cleanup(srv.Close)
@@ -320,9 +324,15 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 		{`"expires_in":99999999999999999999`, true},
 		{`"expires_in":3600,"refresh_token_expires_in":86400.9`, true},
 		{`"expires_in":3600,"refresh_token_expires_in":"never"`, true},
+		// Form-encoded answers, which x/oauth2 reads without mending.
+		{`expires_in=99999999999999999`, true},
+		{`expires_in=3600&refresh_token_expires_in=99999999999999999`, true},
 	} {
 		t.Run(tt.field, func(t *testing.T) {
 			body := `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer",` + tt.field + `}`
+			if !strings.HasPrefix(tt.field, `"`) {
+				body = "access_token=access-token-number-%d&refresh_token=refresh-token-number-%d&token_type=bearer&" + tt.field
+			}
 			srv, refreshes := tokenServer(t, body)
 			r := newRig(t, devprovider.Options{})
 			r.settings.TokenURL = srv.URL
@@ -340,6 +350,13 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 			}
 			if known := !rec.Expiry.IsZero(); known != tt.known {
 				t.Fatalf("expiry %s known %t; want known %t", rec.Expiry, known, tt.known)
+			}
+			// A lifetime too large to add to the issue time must not wrap
+			// round into the past: the token would be renewed on every call.
+			for what, at := range map[string]time.Time{"access": rec.Expiry, "refresh": rec.RefreshExpiry} {
+				if !at.IsZero() && !at.After(rec.IssuedAt) {
+					t.Errorf("the %s token expires %s, before it was issued (%s)", what, at, rec.IssuedAt)
+				}
 			}
 		})
 	}
