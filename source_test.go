@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -402,6 +403,34 @@ func TestLogout(t *testing.T) {
 	}
 	if _, err := os.Stat(r.store.Location("sandbox")); !os.IsNotExist(err) {
 		t.Fatalf("token file still there: %v", err)
+	}
+}
+
+// TestRevokeWhereAccessTokensCannotBeRevoked: a revocation endpoint that
+// revokes the refresh token and answers unsupported_token_type for the
+// access token (RFC 7009 2.2.1: it does not revoke access tokens) has ended
+// the grant; that is no failure, and certainly not the client's.
+func TestRevokeWhereAccessTokensCannotBeRevoked(t *testing.T) {
+	var revoked []string
+	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		req.ParseForm()
+		hint := req.PostForm.Get("token_type_hint")
+		revoked = append(revoked, hint)
+		if hint == "access_token" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"unsupported_token_type"}`))
+		}
+	})
+	r := newRig(t, devprovider.Options{})
+	r.settings.RevocationURL = srv.URL + "/revoke"
+	src := r.source()
+	r.login(src)
+	if err := src.Revoke(context.Background()); err != nil {
+		t.Fatalf("Revoke: %v; want success once the refresh token is revoked", err)
+	}
+	if !slices.Equal(revoked, []string{"refresh_token", "access_token"}) {
+		t.Fatalf("revoked %q; want the refresh token, then the access token", revoked)
 	}
 }
 
