@@ -190,7 +190,7 @@ type Source struct {
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
 
-	mu     sync.Mutex  // guards flight, secret, key and unsaved
+	mu     sync.Mutex  // guards flight, secret, key, unsaved and the rest
 	flight *flight     // the renewal in progress in this process, if any
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
@@ -199,6 +199,10 @@ type Source struct {
 	// as soon as the store works again, and by the next renewal before it
 	// would spend that refresh token again.
 	unsaved *unsavedRenewal
+	// restUntil and restErr hold renewals back after one gave up (see
+	// restAfter); restErr is nil when none did since the last success.
+	restUntil time.Time
+	restErr   error
 
 	// endpointsMu guards the endpoints in set, which Discover fills once:
 	// read them under it (knownEndpoints), or after Endpoints returned.
@@ -868,6 +872,11 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 		s.log.Debug("another process renewed the token; using it", "renewed", r.RenewedAt.Format(logTime))
 		s.remember(r)
 		return r, nil
+	}
+	if !force {
+		if err := s.resting(); err != nil {
+			return nil, err
+		}
 	}
 	if r == nil { // client credentials, none obtained yet
 		return s.refresh(ctx, work, nil, store.RenewedForExpiry)

@@ -248,6 +248,7 @@ func TestFaultsAreRetriedThenReported(t *testing.T) {
 			if string(before) != string(after) {
 				t.Fatal("a failed renewal changed the store")
 			}
+			r.clock.Advance(30 * time.Second) // renewals rest after one gave up
 			if _, err := src.Token(); err != nil {
 				t.Fatalf("after the faults end: %v", err)
 			}
@@ -344,6 +345,60 @@ func TestClientRejectedIsNotRetried(t *testing.T) {
 		}
 		if st := r.provider.Stats(); st.TokenRequests != 2 || st.ReuseDetected != 0 {
 			t.Fatalf("stats %+v: want a single refresh try and no reuse", st)
+		}
+	})
+}
+
+// TestFailedRenewalRestsBeforeTheNext: once a renewal has given up (the
+// token endpoint kept failing, or asked to wait longer than is waited),
+// the callers that come next, such as a proxy's clients, get its error
+// without another token request until the rest is over: 30 s, or as long
+// as the provider asked. Each client request of a proxy made four token
+// requests while the provider was down, a refresh storm. A forced renewal
+// is not held back, nor is a token another process stored meanwhile.
+func TestFailedRenewalRestsBeforeTheNext(t *testing.T) {
+	t.Run("kept failing", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+		src := r.source()
+		r.login(src)
+		r.clock.Advance(time.Hour)
+		r.provider.Fault(devprovider.Fault5xx, 4)
+		if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+			t.Fatalf("err = %v, want ErrUnreachable", err)
+		}
+		tries := r.provider.Stats().TokenRequests
+		for range 10 {
+			r.clock.Advance(time.Second)
+			if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+				t.Fatalf("while resting: err = %v, want the failure again", err)
+			}
+		}
+		if n := r.provider.Stats().TokenRequests - tries; n != 0 {
+			t.Fatalf("%d token requests within 10 s of a renewal that gave up", n)
+		}
+		r.clock.Advance(20 * time.Second)
+		if _, err := src.Token(); err != nil {
+			t.Fatalf("after the rest: %v", err)
+		}
+	})
+	t.Run("asked to wait", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{AccessTTL: 30 * time.Second, RefreshesPerMinute: 1})
+		r.settings.MaxRetryAfter = time.Second
+		src := r.source()
+		r.login(src)
+		if _, err := src.Renew(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
+			t.Fatalf("err = %v, want ErrUnreachable: the provider allows one renewal a minute", err)
+		}
+		tries := r.provider.Stats().TokenRequests
+		r.clock.Advance(40 * time.Second) // the token expired, past the 30 s rest, not the minute asked
+		if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) || r.provider.Stats().TokenRequests != tries {
+			t.Fatalf("err = %v after %d more token requests; want none before the wait the provider asked for", err, r.provider.Stats().TokenRequests-tries)
+		}
+		if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) || r.provider.Stats().TokenRequests == tries {
+			t.Fatalf("err = %v; want a forced renewal to ask again (and meet the limit)", err)
 		}
 	})
 }
