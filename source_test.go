@@ -358,9 +358,7 @@ func TestClientRejectedIsNotRetried(t *testing.T) {
 // is not held back, nor is a token another process stored meanwhile.
 func TestFailedRenewalRestsBeforeTheNext(t *testing.T) {
 	t.Run("kept failing", func(t *testing.T) {
-		r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-		src := r.source()
-		r.login(src)
+		r, src := loggedIn(t)
 		r.clock.Advance(time.Hour)
 		r.provider.Fault(devprovider.Fault5xx, 4)
 		if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
