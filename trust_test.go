@@ -124,7 +124,7 @@ func tokenServer(t *testing.T, body string) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		i := n.Add(1)
-		if strings.HasPrefix(body, "{") {
+		if strings.Contains(body, "{") {
 			w.Header().Set("Content-Type", "application/json")
 		} else { // as GitHub answers
 			w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
@@ -333,21 +333,7 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 			if !strings.HasPrefix(tt.field, `"`) {
 				body = "access_token=access-token-number-%d&refresh_token=refresh-token-number-%d&token_type=bearer&" + tt.field
 			}
-			srv, refreshes := tokenServer(t, body)
-			r := newRig(t, devprovider.Options{})
-			r.settings.TokenURL = srv.URL
-			old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
-				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
-			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := r.source().Token(); err != nil {
-				t.Fatal(err)
-			}
-			rec := r.record()
-			if refreshes.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" {
-				t.Fatalf("%d requests, stored %q; want the one answer's rotated refresh token", refreshes.Load(), rec.RefreshToken)
-			}
+			rec := renewOnceFrom(t, body)
 			if known := !rec.Expiry.IsZero(); known != tt.known {
 				t.Fatalf("expiry %s known %t; want known %t", rec.Expiry, known, tt.known)
 			}
@@ -360,6 +346,41 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAnswerWithAByteOrderMarkIsRead: a JSON answer that starts with a
+// UTF-8 byte order mark, as some servers write it, is read, and its
+// rotated refresh token stored; x/oauth2 refused it as malformed, and the
+// retries spent the old refresh token again, which a provider detecting
+// reuse answers by ending the grant.
+func TestAnswerWithAByteOrderMarkIsRead(t *testing.T) {
+	rec := renewOnceFrom(t, "\ufeff"+`{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`)
+	if rec.Expiry.IsZero() {
+		t.Fatal("the answer's expires_in was not read")
+	}
+}
+
+// renewOnceFrom renews an expired record at a token endpoint answering
+// body (see tokenServer), checks that one request stored the answer's
+// rotated refresh token, and returns the record stored.
+func renewOnceFrom(t *testing.T, body string) *store.Record {
+	t.Helper()
+	srv, refreshes := tokenServer(t, body)
+	r := newRig(t, devprovider.Options{})
+	r.settings.TokenURL = srv.URL
+	old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
+		IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
+	if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.source().Token(); err != nil {
+		t.Fatal(err)
+	}
+	rec := r.record()
+	if refreshes.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" {
+		t.Fatalf("%d requests, stored %q; want the one answer's rotated refresh token", refreshes.Load(), rec.RefreshToken)
+	}
+	return rec
 }
 
 // TestTokenEndpointRedirectIsNotFollowed: a token endpoint answering a
