@@ -19,6 +19,11 @@ var (
 	// ErrLoginRefused means a log-in on another device (the device grant)
 	// did not complete: it was denied, or its code expired unapproved.
 	ErrLoginRefused = errors.New("log-in refused")
+	// ErrUnusableToken means the provider issued an access token (or token
+	// type) holding control or non-ASCII characters, which no HTTP header
+	// can carry. It is the Err of an *Error of kind ErrUnreachable: the
+	// grant is kept, and a renewal may bring a usable token.
+	ErrUnusableToken = errors.New("unusable access token")
 )
 
 // Error is a failure in one environment, phrased for the person who has to

@@ -79,6 +79,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		start := time.Now()
 		n, err := s.exchange(work, req, r, sentAt, reason)
 		if err == nil {
+			s.restAfter(0, nil)
 			// Stored already: only now is anything about the answer logged,
 			// as a log line that cannot be written may end the process.
 			at, known := s.expiry(n)
@@ -122,15 +123,15 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			return nil, s.loginError(msg)
 		case tokenerr.RateLimited:
 			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
-				return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))}
+				return nil, s.restAfter(max(wait, failedRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
+					Msg: fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))})
 			}
 			wait = max(wait, minRetryAfter)
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
 		case tokenerr.Passing:
 			if attempt >= len(backoff) {
-				return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); your stored tokens are unchanged, try again later", s.set.TokenURL, attempt+1, desc)}
+				return nil, s.restAfter(failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
+					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); your stored tokens are unchanged, try again later", s.set.TokenURL, attempt+1, desc)})
 			}
 			wait = backoff[attempt]
 		}
@@ -149,6 +150,43 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		r = latest
 	}
+}
+
+// failedRest is how long renewals rest, unless forced, after one gave up
+// because the token endpoint kept failing: without it each of a proxy's
+// clients would send a volley of token requests of its own, turning the
+// provider's outage into a refresh storm. After a 429 they rest as long as
+// the provider asked, up to maxRest.
+const (
+	failedRest = 30 * time.Second
+	maxRest    = time.Hour
+)
+
+// restAfter holds renewals back for d, at most maxRest, after one that gave
+// up with err: renew answers err meanwhile. A token another process stores
+// is still used, and a forced renewal still asks. It returns err; with a
+// nil err (a success) it ends the rest.
+func (s *Source) restAfter(d time.Duration, err *Error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		s.restErr = nil
+		return nil
+	}
+	s.restUntil, s.restErr = s.now().Add(min(d, maxRest)), err
+	return err
+}
+
+// resting is the error of the renewal that gave up, while renewals rest
+// after it; nil otherwise.
+func (s *Source) resting() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.restErr == nil || !s.now().Before(s.restUntil) {
+		return nil
+	}
+	s.log.Debug("the last renewal gave up moments ago; not asking the token endpoint again yet", "until", s.restUntil.Format(logTime))
+	return s.restErr
 }
 
 // exchange sends req's request for r once, bounded by Settings.Timeout, and

@@ -69,6 +69,13 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 		if json.Unmarshal(body, &e) == nil {
 			re.ErrorCode = e.Code
 		}
+		if hint == "access_token" && re.ErrorCode == "unsupported_token_type" {
+			// RFC 7009 2.2.1: the provider does not revoke access tokens.
+			// The refresh token, revoked first, ended the grant; the access
+			// token lasts until it expires.
+			s.log.Debug("the provider does not revoke access tokens; the access token lasts until it expires", "url", s.set.RevocationURL)
+			return nil
+		}
 		refused := &revocationRefused{status: redact.OneLine(resp.Status, 80), kind: ErrUnreachable}
 		if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient {
 			refused.kind = ErrClientRejected

@@ -2,11 +2,13 @@ package freshtoken
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -188,7 +190,7 @@ type Source struct {
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
 
-	mu     sync.Mutex  // guards flight, secret, key and unsaved
+	mu     sync.Mutex  // guards flight, secret, key, unsaved and the rest
 	flight *flight     // the renewal in progress in this process, if any
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
@@ -197,6 +199,10 @@ type Source struct {
 	// as soon as the store works again, and by the next renewal before it
 	// would spend that refresh token again.
 	unsaved *unsavedRenewal
+	// restUntil and restErr hold renewals back after one gave up (see
+	// restAfter); restErr is nil when none did since the last success.
+	restUntil time.Time
+	restErr   error
 
 	// endpointsMu guards the endpoints in set, which Discover fills once:
 	// read them under it (knownEndpoints), or after Endpoints returned.
@@ -417,7 +423,7 @@ func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.token(r), nil
+	return s.serve(r)
 }
 
 // TokenValidFor returns an access token that stays valid for at least d,
@@ -432,7 +438,7 @@ func (s *Source) TokenValidFor(ctx context.Context, d time.Duration) (*oauth2.To
 	if err != nil {
 		return nil, err
 	}
-	return s.token(r), nil
+	return s.serve(r)
 }
 
 // Renew renews the token now, whatever its expiry.
@@ -441,7 +447,7 @@ func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.token(r), nil
+	return s.serve(r)
 }
 
 // renewRejected is what to do when the API answers 401 to the access token
@@ -454,7 +460,7 @@ func (s *Source) renewRejected(ctx context.Context, rejected string) (*oauth2.To
 	if err != nil {
 		return nil, err
 	}
-	return s.token(r), nil
+	return s.serve(r)
 }
 
 // Record returns the stored record without renewing anything; nil when the
@@ -867,6 +873,11 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 		s.remember(r)
 		return r, nil
 	}
+	if !force {
+		if err := s.resting(); err != nil {
+			return nil, err
+		}
+	}
 	if r == nil { // client credentials, none obtained yet
 		return s.refresh(ctx, work, nil, store.RenewedForExpiry)
 	}
@@ -1083,18 +1094,38 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 	return r
 }
 
+// extraSeconds is tok's lifetime key in whole seconds, read as the token
+// endpoint's JSON answers are mended (tokenerr.WholeSeconds): a fraction
+// cut, a value too large kept within an int32, so that adding it to a time
+// cannot wrap round into the past; 0 when it holds no number. A
+// form-encoded answer, which x/oauth2 reads as it is, gives it as a string.
 func extraSeconds(tok *oauth2.Token, key string) int64 {
+	var raw string
 	switch v := tok.Extra(key).(type) {
 	case float64:
-		return int64(v)
+		raw = strconv.FormatFloat(v, 'g', -1, 64)
 	case int64:
-		return v
+		raw = strconv.FormatInt(v, 10)
 	case string:
-		var n int64
-		fmt.Sscan(v, &n)
-		return n
+		raw = v
+	default:
+		return 0
 	}
-	return 0
+	secs, _ := tokenerr.WholeSeconds(json.RawMessage(raw))
+	return secs
+}
+
+// serve is r's token for a caller, refused when no HTTP header can carry
+// it: an access token or token type from the provider holding a line break
+// or another control character would forge headers, or drive the terminal
+// it is printed on. The record stays stored, its refresh token with it: a
+// renewal may bring a usable access token.
+func (s *Source) serve(r *store.Record) (*oauth2.Token, error) {
+	if !httpx.PrintableASCII(r.AccessToken + r.TokenType) {
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken,
+			Msg: "the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry, so it is neither sent nor shown; the grant is kept"}
+	}
+	return s.token(r), nil
 }
 
 // token is r as x/oauth2 shows it. The refresh token stays inside the

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -247,6 +248,7 @@ func TestFaultsAreRetriedThenReported(t *testing.T) {
 			if string(before) != string(after) {
 				t.Fatal("a failed renewal changed the store")
 			}
+			r.clock.Advance(30 * time.Second) // renewals rest after one gave up
 			if _, err := src.Token(); err != nil {
 				t.Fatalf("after the faults end: %v", err)
 			}
@@ -347,6 +349,58 @@ func TestClientRejectedIsNotRetried(t *testing.T) {
 	})
 }
 
+// TestFailedRenewalRestsBeforeTheNext: once a renewal has given up (the
+// token endpoint kept failing, or asked to wait longer than is waited),
+// the callers that come next, such as a proxy's clients, get its error
+// without another token request until the rest is over: 30 s, or as long
+// as the provider asked. Each client request of a proxy made four token
+// requests while the provider was down, a refresh storm. A forced renewal
+// is not held back, nor is a token another process stored meanwhile.
+func TestFailedRenewalRestsBeforeTheNext(t *testing.T) {
+	t.Run("kept failing", func(t *testing.T) {
+		r, src := loggedIn(t)
+		r.clock.Advance(time.Hour)
+		r.provider.Fault(devprovider.Fault5xx, 4)
+		if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+			t.Fatalf("err = %v, want ErrUnreachable", err)
+		}
+		tries := r.provider.Stats().TokenRequests
+		for range 10 {
+			r.clock.Advance(time.Second)
+			if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+				t.Fatalf("while resting: err = %v, want the failure again", err)
+			}
+		}
+		if n := r.provider.Stats().TokenRequests - tries; n != 0 {
+			t.Fatalf("%d token requests within 10 s of a renewal that gave up", n)
+		}
+		r.clock.Advance(20 * time.Second)
+		if _, err := src.Token(); err != nil {
+			t.Fatalf("after the rest: %v", err)
+		}
+	})
+	t.Run("asked to wait", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{AccessTTL: 30 * time.Second, RefreshesPerMinute: 1})
+		r.settings.MaxRetryAfter = time.Second
+		src := r.source()
+		r.login(src)
+		if _, err := src.Renew(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
+			t.Fatalf("err = %v, want ErrUnreachable: the provider allows one renewal a minute", err)
+		}
+		tries := r.provider.Stats().TokenRequests
+		r.clock.Advance(40 * time.Second) // the token expired, past the 30 s rest, not the minute asked
+		if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) || r.provider.Stats().TokenRequests != tries {
+			t.Fatalf("err = %v after %d more token requests; want none before the wait the provider asked for", err, r.provider.Stats().TokenRequests-tries)
+		}
+		if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) || r.provider.Stats().TokenRequests == tries {
+			t.Fatalf("err = %v; want a forced renewal to ask again (and meet the limit)", err)
+		}
+	})
+}
+
 func TestRateLimitedRefreshGivesUp(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, RefreshesPerMinute: 1})
 	r.settings.MaxRetryAfter = time.Second
@@ -402,6 +456,34 @@ func TestLogout(t *testing.T) {
 	}
 	if _, err := os.Stat(r.store.Location("sandbox")); !os.IsNotExist(err) {
 		t.Fatalf("token file still there: %v", err)
+	}
+}
+
+// TestRevokeWhereAccessTokensCannotBeRevoked: a revocation endpoint that
+// revokes the refresh token and answers unsupported_token_type for the
+// access token (RFC 7009 2.2.1: it does not revoke access tokens) has ended
+// the grant; that is no failure, and certainly not the client's.
+func TestRevokeWhereAccessTokensCannotBeRevoked(t *testing.T) {
+	var revoked []string
+	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		req.ParseForm()
+		hint := req.PostForm.Get("token_type_hint")
+		revoked = append(revoked, hint)
+		if hint == "access_token" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"unsupported_token_type"}`))
+		}
+	})
+	r := newRig(t, devprovider.Options{})
+	r.settings.RevocationURL = srv.URL + "/revoke"
+	src := r.source()
+	r.login(src)
+	if err := src.Revoke(context.Background()); err != nil {
+		t.Fatalf("Revoke: %v; want success once the refresh token is revoked", err)
+	}
+	if !slices.Equal(revoked, []string{"refresh_token", "access_token"}) {
+		t.Fatalf("revoked %q; want the refresh token, then the access token", revoked)
 	}
 }
 

@@ -150,3 +150,35 @@ func TestTransportWithoutSourceFails(t *testing.T) {
 		t.Fatalf("err = %v; want one saying the Source is nil", err)
 	}
 }
+
+// TestClientRefusesATokenNoHeaderCanCarry: an access token holding a control
+// character (a line break that would forge a header) is never put in a
+// request; the error says what the provider did, not that the API is
+// unreachable, and the grant is kept so a renewal can bring a usable one.
+func TestClientRefusesATokenNoHeaderCanCarry(t *testing.T) {
+	r, src := loggedIn(t)
+	r.provider.Fault(devprovider.FaultUnprintableToken, 1)
+	if _, err := src.Renew(t.Context()); err == nil {
+		t.Fatal("Renew returned a token no HTTP header can carry")
+	}
+	before := r.provider.Stats().APIRequests
+	_, err := src.Client().Get(src.APIURL() + "v2/company")
+	var fe *freshtoken.Error
+	if !errors.As(err, &fe) || !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(fe.Msg, "control or non-ASCII characters") {
+		t.Fatalf("err = %v, want an *Error (ErrUnreachable) saying the token holds control characters", err)
+	}
+	if n := r.provider.Stats().APIRequests - before; n != 0 {
+		t.Fatalf("the API got %d requests", n)
+	}
+	if _, err := src.Renew(t.Context()); err != nil {
+		t.Fatalf("the next renewal: %v", err)
+	}
+	resp, err := src.Client().Get(src.APIURL() + "v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %s after a usable token was had", resp.Status)
+	}
+}

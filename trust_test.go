@@ -124,7 +124,11 @@ func tokenServer(t *testing.T, body string) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		i := n.Add(1)
-		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(body, "{") {
+			w.Header().Set("Content-Type", "application/json")
+		} else { // as GitHub answers
+			w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+		}
 		fmt.Fprintf(w, body, i, i)
 	}))
 	t.Cleanup(srv.Close)
@@ -320,29 +324,63 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 		{`"expires_in":99999999999999999999`, true},
 		{`"expires_in":3600,"refresh_token_expires_in":86400.9`, true},
 		{`"expires_in":3600,"refresh_token_expires_in":"never"`, true},
+		// Form-encoded answers, which x/oauth2 reads without mending.
+		{`expires_in=99999999999999999`, true},
+		{`expires_in=3600&refresh_token_expires_in=99999999999999999`, true},
 	} {
 		t.Run(tt.field, func(t *testing.T) {
 			body := `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer",` + tt.field + `}`
-			srv, refreshes := tokenServer(t, body)
-			r := newRig(t, devprovider.Options{})
-			r.settings.TokenURL = srv.URL
-			old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
-				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
-			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
-				t.Fatal(err)
+			if !strings.HasPrefix(tt.field, `"`) {
+				body = "access_token=access-token-number-%d&refresh_token=refresh-token-number-%d&token_type=bearer&" + tt.field
 			}
-			if _, err := r.source().Token(); err != nil {
-				t.Fatal(err)
-			}
-			rec := r.record()
-			if refreshes.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" {
-				t.Fatalf("%d requests, stored %q; want the one answer's rotated refresh token", refreshes.Load(), rec.RefreshToken)
-			}
+			rec := renewOnceFrom(t, body)
 			if known := !rec.Expiry.IsZero(); known != tt.known {
 				t.Fatalf("expiry %s known %t; want known %t", rec.Expiry, known, tt.known)
 			}
+			// A lifetime too large to add to the issue time must not wrap
+			// round into the past: the token would be renewed on every call.
+			for what, at := range map[string]time.Time{"access": rec.Expiry, "refresh": rec.RefreshExpiry} {
+				if !at.IsZero() && !at.After(rec.IssuedAt) {
+					t.Errorf("the %s token expires %s, before it was issued (%s)", what, at, rec.IssuedAt)
+				}
+			}
 		})
 	}
+}
+
+// TestAnswerWithAByteOrderMarkIsRead: a JSON answer that starts with a
+// UTF-8 byte order mark, as some servers write it, is read, and its
+// rotated refresh token stored; x/oauth2 refused it as malformed, and the
+// retries spent the old refresh token again, which a provider detecting
+// reuse answers by ending the grant.
+func TestAnswerWithAByteOrderMarkIsRead(t *testing.T) {
+	rec := renewOnceFrom(t, "\ufeff"+`{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`)
+	if rec.Expiry.IsZero() {
+		t.Fatal("the answer's expires_in was not read")
+	}
+}
+
+// renewOnceFrom renews an expired record at a token endpoint answering
+// body (see tokenServer), checks that one request stored the answer's
+// rotated refresh token, and returns the record stored.
+func renewOnceFrom(t *testing.T, body string) *store.Record {
+	t.Helper()
+	srv, refreshes := tokenServer(t, body)
+	r := newRig(t, devprovider.Options{})
+	r.settings.TokenURL = srv.URL
+	old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
+		IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
+	if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.source().Token(); err != nil {
+		t.Fatal(err)
+	}
+	rec := r.record()
+	if refreshes.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" {
+		t.Fatalf("%d requests, stored %q; want the one answer's rotated refresh token", refreshes.Load(), rec.RefreshToken)
+	}
+	return rec
 }
 
 // TestTokenEndpointRedirectIsNotFollowed: a token endpoint answering a

@@ -272,7 +272,7 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 
 // check refuses a document for another issuer (RFC 8414 section 3.3), one
 // without a token endpoint, and endpoints that are not https URLs (http
-// only on this machine).
+// only on this machine, for an http issuer).
 func (d *discovery) check(doc *discoveryDocument, u string) error {
 	if doc.Issuer != d.env.Issuer {
 		return Invalidf("%s: the discovery document at %s is for issuer %q, not %q; set issuer exactly as the provider writes it (a trailing slash counts)",
@@ -281,11 +281,13 @@ func (d *discovery) check(doc *discoveryDocument, u string) error {
 	if doc.TokenEndpoint == "" {
 		return Invalidf("%s: the discovery document at %s names no token_endpoint; set token_url", d.env.Name, u)
 	}
+	iss, err := url.Parse(d.env.Issuer)
+	httpsIssuer := err == nil && iss.Scheme == "https"
 	for _, e := range []string{doc.AuthorizationEndpoint, doc.TokenEndpoint, doc.RevocationEndpoint, doc.DeviceAuthorizationEndpoint} {
 		if e == "" {
 			continue
 		}
-		if err := checkDiscoveredEndpoint(e); err != nil {
+		if err := checkDiscoveredEndpoint(e, httpsIssuer); err != nil {
 			return Invalidf("%s: the discovery document at %s names an endpoint that %v", d.env.Name, u, err)
 		}
 	}

@@ -385,3 +385,21 @@ func TestDiscoveryRedirectToClearText(t *testing.T) {
 		t.Errorf("a document fetched in clear text was cached: %v", entries)
 	}
 }
+
+// TestDiscoveryHTTPSIssuerNamesNoClearTextEndpoint: an https issuer's
+// document naming an http endpoint, even on this machine, is refused: the
+// token requests would leave TLS for whatever listens on that port (another
+// user's process, on a shared machine). Only an http issuer, a provider
+// running on this machine, may name http endpoints here.
+func TestDiscoveryHTTPSIssuerNamesNoClearTextEndpoint(t *testing.T) {
+	ca := corpnet.NewCA(t)
+	var issuer string
+	secure := ca.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"issuer": issuer, "token_endpoint": "http://127.0.0.1:1/token"})
+	}), "localhost")
+	issuer = corpnet.URL(secure, "localhost") + "/realms/x"
+	_, err := openIdP(t, issuerConfig(t, t.TempDir(), issuer, "ca_file = \""+ca.File+"\"\n"), nil, nil).Endpoints(t.Context())
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), `"http://127.0.0.1:1/token" must use https`) {
+		t.Fatalf("err = %v; want ErrInvalid refusing the clear-text endpoint", err)
+	}
+}

@@ -378,13 +378,14 @@ func checkIssuer(s string) error {
 }
 
 // checkDiscoveredEndpoint accepts an endpoint a discovery document names:
-// an https URL (http only on this machine, as for the issuer), since each
-// is sent tokens, client secrets or codes.
-func checkDiscoveredEndpoint(s string) error {
+// an https URL (http only on this machine, and only for an http issuer, a
+// provider on this machine), since each is sent tokens, client secrets or
+// codes.
+func checkDiscoveredEndpoint(s string, httpsIssuer bool) error {
 	if err := checkHTTPURL(s); err != nil {
 		return err
 	}
-	if u, _ := url.Parse(s); u.Scheme == "http" && !httpx.IsLoopback(u.Hostname()) {
+	if u, _ := url.Parse(s); u.Scheme == "http" && (httpsIssuer || !httpx.IsLoopback(u.Hostname())) {
 		return fmt.Errorf("%q must use https: it would be sent your tokens in clear text", s)
 	}
 	return nil

@@ -3,6 +3,7 @@ package apiclient
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,27 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
 )
+
+// DefaultMaxBytes is the most All reads, of every page together, for a
+// Client whose MaxBytes is zero.
+const DefaultMaxBytes = 256 << 20
+
+// ErrPages means All could not gather the pages into one document: a page
+// could not be read whole, a next link leads to another host or back to a
+// page already read, the pages are not alike JSON, or together they hold
+// more than MaxBytes. The API answered, but not with pages All can join.
+var ErrPages = errors.New("the pages cannot be gathered into one document")
+
+// pagesError is an error of All that is ErrPages.
+type pagesError struct{ error }
+
+func (e pagesError) Is(target error) bool { return target == ErrPages }
+
+func (e pagesError) Unwrap() error { return errors.Unwrap(e.error) }
+
+func pagesErrorf(format string, args ...any) error {
+	return pagesError{fmt.Errorf(format, args...)}
+}
 
 // Page is what All reports after each page, for a progress display.
 type Page struct {
@@ -63,7 +85,9 @@ func (d *Document) Short() bool {
 // {"contacts": [...]}) keeps its first page's other members and gets every
 // page's items in that member. Pages that cannot be merged so are an error,
 // as is a next link to another host, which would not get the token, or
-// back to a page already read. onPage, when set, is called after each page.
+// back to a page already read, and so are pages holding more than MaxBytes
+// in all; each of these is ErrPages. onPage, when set, is called after
+// each page.
 func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 	c.init()
 	if req.Method != http.MethodGet {
@@ -76,6 +100,8 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		total = -1
 		seen  = map[string]bool{}
 		cur   = req
+		// budget is how many more bytes the pages may bring.
+		budget = c.MaxBytes
 	)
 	for {
 		doc.Pages++
@@ -84,17 +110,20 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		body, err := io.ReadAll(resp.Body)
+		body, err := io.ReadAll(io.LimitReader(resp.Body, budget+1))
 		resp.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("page %d (%s): %w", doc.Pages, cur.URL, err)
+			return nil, pagesErrorf("page %d (%s): %w", doc.Pages, cur.URL, err)
+		}
+		if budget -= int64(len(body)); budget < 0 {
+			return nil, pagesErrorf("page %d (%s) brings the pages to more than %s, the most that are gathered; stopping", doc.Pages, cur.URL, mebibytes(c.MaxBytes))
 		}
 		if resp.StatusCode >= 400 {
 			return nil, &StatusError{Page: doc.Pages, Response: resp, Body: body}
 		}
 		next, err := nextLink(resp)
 		if err != nil {
-			return nil, fmt.Errorf("page %d (%s): %w", doc.Pages, cur.URL, err)
+			return nil, pagesErrorf("page %d (%s): %w", doc.Pages, cur.URL, err)
 		}
 		if doc.Pages == 1 {
 			doc.ContentType = resp.Header.Get("Content-Type")
@@ -115,10 +144,10 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		}
 		if m == nil {
 			if m, err = newMerger(first); err != nil {
-				return nil, fmt.Errorf("cannot merge the pages of %s: page 1 %w", req.URL, err)
+				return nil, pagesErrorf("cannot merge the pages of %s: page 1 %w", req.URL, err)
 			}
 		} else if err := m.add(body); err != nil {
-			return nil, fmt.Errorf("cannot merge the pages of %s: page %d %w", req.URL, doc.Pages, err)
+			return nil, pagesErrorf("cannot merge the pages of %s: page %d %w", req.URL, doc.Pages, err)
 		}
 		if onPage != nil {
 			onPage(Page{Number: doc.Pages, Items: len(m.items), Total: total})
@@ -132,15 +161,20 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		next = cur.URL.ResolveReference(next)
 		switch {
 		case next.Scheme != req.URL.Scheme || next.Host != req.URL.Host:
-			return nil, fmt.Errorf("page %d links its next page to %s, on another host; not following it", doc.Pages, next)
+			return nil, pagesErrorf("page %d links its next page to %s, on another host; not following it", doc.Pages, next)
 		case seen[next.String()]:
-			return nil, fmt.Errorf("page %d links its next page back to %s, already read; stopping", doc.Pages, next)
+			return nil, pagesErrorf("page %d links its next page back to %s, already read; stopping", doc.Pages, next)
 		}
 		c.Logger.Debug("following the next page", "page", doc.Pages+1, "url", next.String())
 		cur = req.Clone(req.Context())
 		cur.URL = next
 		cur.Host = ""
 	}
+}
+
+// mebibytes is n bytes in MiB, for people.
+func mebibytes(n int64) string {
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64) + " MiB"
 }
 
 // hasRel reports whether resp's Link headers have a link of relation rel.

@@ -82,6 +82,9 @@ type Client struct {
 	// MaxWait is the longest single Retry-After waited out (default
 	// DefaultMaxWait); a longer one gives up at once.
 	MaxWait time.Duration
+	// MaxBytes is the most All reads of every page together, unzipped
+	// (default DefaultMaxBytes): All holds them in memory to join them.
+	MaxBytes int64
 	// OnWait, when set, is told before each wait for a 429.
 	OnWait func(Wait)
 	Logger *slog.Logger // nil: discard
@@ -98,6 +101,9 @@ func (c *Client) init() {
 		}
 		if c.MaxRetries <= 0 {
 			c.MaxRetries = DefaultMaxRetries
+		}
+		if c.MaxBytes <= 0 {
+			c.MaxBytes = DefaultMaxBytes
 		}
 		if c.MaxWait <= 0 {
 			c.MaxWait = DefaultMaxWait

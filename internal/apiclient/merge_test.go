@@ -1,8 +1,13 @@
 package apiclient
 
 import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -76,6 +81,61 @@ func TestAllRefusesBadNextLinks(t *testing.T) {
 		_, err := (&Client{}).All(req, nil)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("All(%s) = %v, want an error saying %q", path, err, want)
+		}
+		if !errors.Is(err, ErrPages) {
+			t.Errorf("All(%s) = %v, not ErrPages", path, err)
+		}
+	}
+}
+
+// TestAllStopsAtMaxBytes runs All against an API whose pages together, or
+// one page once unzipped, hold more than MaxBytes: it stops reading there,
+// with an error, rather than gathering them all in memory (an endless body
+// or a gzip bomb would take every byte the machine has).
+func TestAllStopsAtMaxBytes(t *testing.T) {
+	const limit = 1 << 20
+	mux := http.NewServeMux()
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", `</big?page=2>; rel="next"`)
+		if r.URL.Query().Get("page") == "2" {
+			w.Header().Del("Link")
+		}
+		fmt.Fprintf(w, `[%q]`, strings.Repeat("x", limit))
+	})
+	mux.HandleFunc("/many", func(w http.ResponseWriter, r *http.Request) {
+		// 64 KiB a page, forty pages: 2.5 MiB in all.
+		n, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		if n < 40 {
+			w.Header().Set("Link", fmt.Sprintf(`</many?page=%d>; rel="next"`, n+1))
+		}
+		fmt.Fprintf(w, `[%q]`, strings.Repeat("x", 64<<10))
+	})
+	mux.HandleFunc("/bomb", func(w http.ResponseWriter, r *http.Request) {
+		// 8 MiB of spaces, a few KiB on the wire; Go's transport unzips it.
+		w.Header().Set("Content-Encoding", "gzip")
+		if r.URL.Query().Get("page") == "" {
+			w.Header().Set("Link", `</bomb?page=2>; rel="next"`)
+		}
+		gz := gzip.NewWriter(w)
+		gz.Write([]byte("["))
+		gz.Write(bytes.Repeat([]byte(" "), 8<<20))
+		gz.Write([]byte("]"))
+		gz.Close()
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/big", "/many", "/bomb"} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
+		doc, err := (&Client{MaxBytes: limit}).All(req, nil)
+		if err == nil {
+			t.Errorf("All(%s) gathered %d bytes, over MaxBytes %d, without an error", path, len(doc.Body), limit)
+			continue
+		}
+		if want := "more than 1 MiB"; !strings.Contains(err.Error(), want) {
+			t.Errorf("All(%s) = %v, want an error saying %q", path, err, want)
+		}
+		if !errors.Is(err, ErrPages) {
+			t.Errorf("All(%s) = %v, not ErrPages", path, err)
 		}
 	}
 }

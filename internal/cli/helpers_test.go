@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,6 +38,23 @@ func newDevEnvWith(t *testing.T, opts devprovider.Options) *devEnv {
 	e := &devEnv{provider: p, api: base + "/", config: filepath.Join(dir, "config.toml"), dir: dir}
 	store := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n"
 	if err := os.WriteFile(e.config, []byte(store), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// newDevEnvBehind is a devEnv whose API and token endpoint are served by
+// front, which is given the dev provider's handler to pass requests on to:
+// an API that misbehaves in ways the dev provider does not.
+func newDevEnvBehind(t *testing.T, front func(provider http.Handler) http.Handler) *devEnv {
+	t.Helper()
+	p := devprovider.New(devprovider.Options{AutoApprove: true})
+	srv := httptest.NewServer(front(p.Handler()))
+	t.Cleanup(srv.Close)
+	t.Cleanup(p.Close)
+	dir := t.TempDir()
+	e := &devEnv{provider: p, api: srv.URL + "/", config: filepath.Join(dir, "config.toml"), dir: dir}
+	if err := os.WriteFile(e.config, []byte("[store]\nurl = \"file://"+filepath.Join(dir, "state")+"\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return e

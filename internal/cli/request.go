@@ -58,8 +58,8 @@ environment's api_url (a full URL on the same host works too). Every request
 carries a User-Agent and Accept: application/json unless -H replaces them.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
-terminal (NO_COLOR turns the colours off) and passed through byte for byte
-when stdout is a pipe or a file. An HTTP error status exits 4, with the body
+terminal (NO_COLOR turns the colours off; a body over 16 MiB passes as it
+comes) and passed through byte for byte when stdout is a pipe or a file. An HTTP error status exits 4, with the body
 still on stdout.
 
 --all follows Link: rel="next" to the last page and prints one document
@@ -67,7 +67,10 @@ shaped like a page with every item merged in (FreeAgent: {"contacts": [...]});
 for FreeAgent it asks for 100 items a page unless PATH sets per_page, and
 paces itself under FreeAgent's 120 requests a minute. When the pages hold
 fewer items than the first page's X-Total-Count, a warning on stderr says
-the result may be incomplete.
+the result may be incomplete. Pages --all cannot join (a next link to
+another host or back to a page already read, a page that is not JSON like
+the first, a page cut off, more than 256 MiB in all) print nothing and
+exit 5.
 
 An API that has not begun to answer within the environment's timeout
 setting (default 30s) is given up on: exit 5.
@@ -319,6 +322,9 @@ func requestError(err error, env *config.Env, target string) error {
 			what = fmt.Sprintf("the API answered 429 Too Many Requests and asks to wait %s, longer than freshtoken waits; try again then", rl.Wait)
 		}
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: what + " (" + rl.URL + ")"}
+	case errors.Is(err, apiclient.ErrPages):
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
+			Msg: fmt.Sprintf("%v; the API's pages could not be gathered into one document, so nothing was printed: read its pages one at a time without --all", err)}
 	case errors.As(err, &ue) && ue.Timeout():
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("the API at %s did not answer within %s; try again, or raise the environment's timeout setting", target, env.Timeout)}

@@ -40,16 +40,23 @@ func writeResponse(f *Factory, resp *http.Response, include bool, env string) er
 }
 
 // writeBody copies body to stdout: byte for byte unless stdout is a
-// terminal and the body is JSON, which is then indented, coloured unless
-// colours are off, and ended with a newline.
+// terminal and the body is JSON of at most maxPretty bytes, which is then
+// indented, coloured unless colours are off, and ended with a newline.
 func writeBody(f *Factory, contentType string, body io.Reader) error {
 	out := f.IO.Out
 	if !f.IO.OutTTY || !isJSON(contentType) {
 		_, err := io.Copy(out, body)
 		return err
 	}
-	data, err := io.ReadAll(body)
+	data, err := io.ReadAll(io.LimitReader(body, maxPretty+1))
 	if err != nil {
+		return err
+	}
+	if len(data) > maxPretty {
+		if _, err := out.Write(data); err != nil {
+			return err
+		}
+		_, err := io.Copy(out, body)
 		return err
 	}
 	var pretty bytes.Buffer
@@ -65,6 +72,10 @@ func writeBody(f *Factory, contentType string, body io.Reader) error {
 	}
 	return err
 }
+
+// maxPretty is the largest JSON body indented for a terminal; a larger
+// one is passed through as it comes, rather than read whole into memory.
+const maxPretty = 16 << 20
 
 func isJSON(contentType string) bool {
 	ct := strings.ToLower(contentType)

@@ -1,6 +1,10 @@
 package cli
 
-import "testing"
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
 
 func TestColorJSON(t *testing.T) {
 	const (
@@ -22,5 +26,22 @@ func TestColorJSON(t *testing.T) {
 		if got := string(colorJSON([]byte(tt.in))); got != tt.want {
 			t.Errorf("colorJSON(%s)\n got %q\nwant %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestWriteBodyPassesALargeJSONBodyThrough: JSON to a terminal is indented
+// only up to maxPretty; a larger body (an endless one, a gzip bomb) passes
+// through as it comes instead of being gathered in memory until the
+// process dies.
+func TestWriteBodyPassesALargeJSONBodyThrough(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	body := []byte(`[` + strings.Repeat(`1,`, maxPretty/2) + `1]`)
+	var out bytes.Buffer
+	f := &Factory{IO: &IOStreams{Out: &out, OutTTY: true}}
+	if err := writeBody(f, "application/json", bytes.NewReader(body)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), body) {
+		t.Fatalf("a %d-byte JSON body, over maxPretty, reached the terminal changed (%d bytes)", len(body), out.Len())
 	}
 }

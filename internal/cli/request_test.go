@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -143,26 +140,20 @@ func TestAllShowsProgressOnlyOnATerminal(t *testing.T) {
 // answers is given up on after the environment's timeout, exit 5, instead
 // of hanging the command for ever.
 func TestRequestGivesUpOnAHungAPI(t *testing.T) {
-	p := devprovider.New(devprovider.Options{AutoApprove: true})
 	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v2/company" {
-			select { // hung: no status line, no headers
-			case <-release:
-			case <-r.Context().Done():
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/company" {
+				select { // hung: no status line, no headers
+				case <-release:
+				case <-r.Context().Done():
+				}
+				return
 			}
-			return
-		}
-		p.Handler().ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(p.Close)
+			provider.ServeHTTP(w, r)
+		})
+	})
 	t.Cleanup(func() { close(release) })
-	dir := t.TempDir()
-	e := &devEnv{provider: p, api: srv.URL + "/", config: filepath.Join(dir, "config.toml"), dir: dir}
-	if err := os.WriteFile(e.config, []byte("[store]\nurl = \"file://"+filepath.Join(dir, "state")+"\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	e.login(t)
 	// [env.dev] is the file's last table: this line joins it.
 	f, err := os.OpenFile(e.config, os.O_APPEND|os.O_WRONLY, 0)
@@ -218,5 +209,55 @@ func TestLogFileOnAFullDisk(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "level=DEBUG") {
 		t.Errorf("no log went to stderr instead:\n%s", stderr)
+	}
+}
+
+// TestAllReportsPagesItCannotGather: an API whose pages --all cannot join
+// (a next link to another host or back to a page read, a later page that
+// is not JSON, a page cut off mid-body) is the API failing, not freshtoken:
+// one line saying what to do, exit 5, and nothing on stdout.
+func TestAllReportsPagesItCannotGather(t *testing.T) {
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			page2 := r.URL.Query().Get("page") == "2"
+			switch r.URL.Path {
+			case "/v2/elsewhere":
+				w.Header().Set("Link", `<http://other.example/v2/elsewhere?page=2>; rel="next"`)
+			case "/v2/circle":
+				w.Header().Set("Link", `</v2/circle?page=2>; rel="next"`)
+			case "/v2/html":
+				if page2 {
+					w.Write([]byte("<html>Service Unavailable</html>"))
+					return
+				}
+				w.Header().Set("Link", `</v2/html?page=2>; rel="next"`)
+			case "/v2/cut":
+				w.Header().Set("Content-Length", "1000")
+				w.Write([]byte(`{"contacts":[`))
+				return
+			default:
+				provider.ServeHTTP(w, r)
+				return
+			}
+			w.Write([]byte(`{"contacts":[{"n":1}]}`))
+		})
+	})
+	e.login(t)
+	for path, want := range map[string]string{
+		"/v2/elsewhere": "page 1 links its next page to http://other.example/v2/elsewhere?page=2, on another host",
+		"/v2/circle":    "page 2 links its next page back to",
+		"/v2/html":      "page 2 is not a JSON object or list",
+		"/v2/cut":       "page 1 (" + e.api + "v2/cut?per_page=100): unexpected EOF",
+	} {
+		ios, stdout, stderr := testStreams(false, false)
+		if code := e.run(ios, "get", path, "--all"); code != 5 {
+			t.Errorf("get %s --all: exit %d, want 5: %s", path, code, stderr)
+		}
+		if msg := stderr.String(); !strings.Contains(msg, want) || !strings.HasSuffix(msg, "read its pages one at a time without --all\n") || strings.Count(msg, "\n") != 1 {
+			t.Errorf("get %s --all: stderr = %q, want one line saying %q and what to do", path, msg, want)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("get %s --all: stdout = %q, want nothing", path, stdout)
+		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
-	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 type tokenOptions struct {
@@ -52,26 +51,13 @@ is about to expire. Scripts call it before each request.`,
 // freshToken is src's token: renewed now with force, renewed first if it
 // has less than minValid left, else renewed only when due.
 func freshToken(ctx context.Context, src *freshtoken.Source, force bool, minValid time.Duration) (*oauth2.Token, error) {
-	var (
-		tok *oauth2.Token
-		err error
-	)
 	switch {
 	case force:
-		tok, err = src.Renew(ctx)
+		return src.Renew(ctx)
 	case minValid > 0:
-		tok, err = src.TokenValidFor(ctx, minValid)
-	default:
-		tok, err = src.TokenContext(ctx)
+		return src.TokenValidFor(ctx, minValid)
 	}
-	if err == nil && !httpx.PrintableASCII(tok.AccessToken+tok.TokenType) {
-		// Printed, it could drive the terminal (escape sequences); no
-		// HTTP header can carry it anyway. The grant is kept: the next
-		// renewal may give a usable one.
-		return nil, &freshtoken.Error{Env: src.Env(), Kind: freshtoken.ErrUnreachable,
-			Msg: "the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry, so it is not printed; run `freshtoken token --force` for another, and tell the provider if it happens again"}
-	}
-	return tok, err
+	return src.TokenContext(ctx)
 }
 
 func runToken(ctx context.Context, opts *tokenOptions) error {

@@ -115,6 +115,9 @@ func Of(err error) Kind {
 // err's message already says it.
 func Next(err error, env string) string {
 	next := Of(err).Row().Next
+	if errors.Is(err, freshtoken.ErrUnusableToken) {
+		next = "run `freshtoken token --force -e %[1]s` for another, and tell the provider if it happens again"
+	}
 	if next == "" {
 		return ""
 	}

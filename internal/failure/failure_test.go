@@ -92,6 +92,10 @@ func TestNextStepsNameTheEnvironment(t *testing.T) {
 	if got := failure.Next(said, "sandbox"); got != "" {
 		t.Errorf("next step %q repeated", got)
 	}
+	unusable := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrUnreachable, Err: freshtoken.ErrUnusableToken, Msg: "an access token no header can carry"}
+	if got := failure.Next(unusable, "other"); !strings.HasPrefix(got, "run `freshtoken token --force -e sandbox` for another") {
+		t.Errorf("next step for an unusable token: %q", got)
+	}
 	if got := failure.Next(fmt.Errorf("wrapped: %w", freshtoken.ErrLoginRequired), "prod"); got != "run `freshtoken login -e prod`" {
 		t.Errorf("next step without an environment in the error: %q", got)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -192,7 +193,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 }
 
 // writeTokenFile puts rec's access token in env's token file, if it has
-// one and the token changed: a temp file, 0600, synced, renamed over the
+// one, it changed and an HTTP header can carry it: a temp file, 0600, synced, renamed over the
 // old one, so a reader sees the old token or the new one, never a part.
 func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	if k.TokenFile == nil || rec == nil || rec.AccessToken == "" {
@@ -200,6 +201,12 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	}
 	path := k.TokenFile(env)
 	if path == "" || k.written[path] == rec.AccessToken {
+		return
+	}
+	if !httpx.PrintableASCII(rec.AccessToken) {
+		// A line break in it would reach a script's request as a header
+		// of its own; the next renewal may bring a usable token.
+		k.Logger.Warn("keeper: the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry; the token file is left as it was", "env", env, "path", path)
 		return
 	}
 	if err := atomicfile.Write(path, []byte(rec.AccessToken+"\n"), atomicfile.Options{}); err != nil {

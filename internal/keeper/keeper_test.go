@@ -90,28 +90,41 @@ func TestEachEventIsTold(t *testing.T) {
 
 // TestTokenFileNeverHoldsAnotherClientsToken: a keeper of a configuration
 // whose environment shares its name and store with another client's never
-// puts that client's token in its token file.
+// puts that client's token in its token file; nor a token of its own that
+// no HTTP header can carry, whose line break a script reading the file
+// would send on as a header of its own.
 func TestTokenFileNeverHoldsAnotherClientsToken(t *testing.T) {
-	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "mine", ClientSecret: "s3cr3t-value",
-		TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs := &store.Record{AccessToken: "their-access-token-123456", RefreshToken: "their-refresh-token-123456",
-		IssuedAt: time.Now(), Expiry: time.Now().Add(time.Hour),
-		Grant: store.Grant{TokenURL: "http://127.0.0.1:2/token", ClientID: "theirs", Type: freshtoken.GrantAuthorizationCode}}
-	if err := st.Save(context.Background(), "dev", theirs); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "token")
-	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
-		Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
-		Logger:    slog.New(slog.DiscardHandler),
-		TokenFile: func(string) string { return file }}
-	k.round(context.Background(), time.Minute)
-	if _, err := os.Stat(file); err == nil {
-		t.Fatal("the token file was written with another client's token")
+	mine := store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "mine", Type: freshtoken.GrantAuthorizationCode}
+	for _, tt := range []struct {
+		name  string
+		token string
+		grant store.Grant
+	}{
+		{"another client's token", "their-access-token-123456", store.Grant{TokenURL: "http://127.0.0.1:2/token", ClientID: "theirs", Type: freshtoken.GrantAuthorizationCode}},
+		{"a token with a line break", "my-access-token\r\nX-Injected: 1", mine},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+			src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: mine.ClientID, ClientSecret: "s3cr3t-value",
+				TokenURL: mine.TokenURL, AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := &store.Record{AccessToken: tt.token, RefreshToken: "a-refresh-token-123456",
+				IssuedAt: time.Now(), Expiry: time.Now().Add(time.Hour), Grant: tt.grant}
+			if err := st.Save(context.Background(), "dev", rec); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "token")
+			k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
+				Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+				Logger:    slog.New(slog.DiscardHandler),
+				TokenFile: func(string) string { return file }}
+			k.round(context.Background(), time.Minute)
+			if b, err := os.ReadFile(file); err == nil {
+				t.Fatalf("the token file was written with %s: %q", tt.name, b)
+			}
+		})
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 const maxAnswer = 1 << 20
 
 // Lenient returns a client that carries c's requests and mends a token
-// endpoint's JSON answer before golang.org/x/oauth2 reads it: an
+// endpoint's JSON answer before golang.org/x/oauth2 reads it: a leading
+// UTF-8 byte order mark, which some servers write, is dropped, and an
 // expires_in or refresh_token_expires_in that is not a whole number
 // (3600.5, "abc", 1e308, a number too large) would make x/oauth2 refuse the
 // whole answer, and with it a new refresh token the provider has already
@@ -44,11 +45,14 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(mend(body)))
+	resp.Body = io.NopCloser(bytes.NewReader(mend(bytes.TrimPrefix(body, byteOrderMark))))
 	resp.ContentLength = -1
 	resp.Header.Del("Content-Length")
 	return resp, nil
 }
+
+// byteOrderMark is UTF-8's, which encoding/json refuses before a value.
+var byteOrderMark = []byte("\ufeff")
 
 // mend returns body with its lifetimes made readable, or body unchanged
 // when it is not a JSON object.
