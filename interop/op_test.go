@@ -196,7 +196,7 @@ func TestOPRotation(t *testing.T) {
 			t.Errorf("the API answered %d to the ended grant's access token, want 401", st)
 		}
 		r := f.freshtoken(t, "token", "--force")
-		if r.code != 3 || !strings.Contains(r.stderr, "freshtoken login -e "+opEnv) {
+		if r.code != 3 || !strings.Contains(r.stderr, " login -e "+opEnv+"`") {
 			t.Errorf("after the grant ended: want exit 3 naming `freshtoken login -e %s`; got %v", opEnv, r)
 		}
 	})

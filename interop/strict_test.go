@@ -147,7 +147,7 @@ func TestRotatedOutRefreshToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := f.freshtoken(t, "token", "--force")
-	if r.code != 3 || !strings.Contains(r.stderr, "freshtoken login -e "+envName) {
+	if r.code != 3 || !strings.Contains(r.stderr, " login -e "+envName+"`") {
 		t.Errorf("want exit 3 naming `freshtoken login -e %s`; got %v", envName, r)
 	}
 	if n := f.srv.GrantsRevoked(); n != 1 {
