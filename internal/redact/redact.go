@@ -181,17 +181,22 @@ func Scrub(s string) string {
 }
 
 // OneLine makes text from outside (a provider's error description, a
-// callback's query) safe to print on one line: secrets masked, control
-// characters and line breaks turned into spaces, and at most max runes.
+// callback's query) safe to print on one line: secrets masked, each control
+// character or line break, with the white space around it, turned into one
+// space, and at most max runes. Spaces in a row elsewhere are kept: they may
+// be part of a path in a command the text suggests.
 func OneLine(s string, max int) string {
 	s = Scrub(s)
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
+	parts := strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp)
+	})
+	kept := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			kept = append(kept, p)
 		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
+	}
+	s = strings.Join(kept, " ")
 	if r := []rune(s); len(r) > max {
 		s = string(r[:max]) + "…"
 	}

@@ -90,4 +90,9 @@ func TestOneLine(t *testing.T) {
 	if got := redact.OneLine(strings.Repeat("é", 50), 10); got != strings.Repeat("é", 10)+"…" {
 		t.Fatalf("clip = %q", got)
 	}
+	// Spaces in a row are kept, as a path quoted in a suggested command
+	// needs them; a line break takes the white space around it.
+	if got, want := redact.OneLine("run `chmod 600 'my  dir/c.toml'`  \n\t  then\u2028again", 1000), "run `chmod 600 'my  dir/c.toml'` then again"; got != want {
+		t.Fatalf("OneLine = %q, want %q", got, want)
+	}
 }
