@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -21,8 +22,8 @@ const (
 	// bodyIdleTimeout is how long a request's body may pause between two
 	// reads before the proxy gives up on the client.
 	bodyIdleTimeout = 30 * time.Second
-	// sendTimeout is how long a client may take to accept one write of an
-	// answer (at most 32 KiB), as nginx's send_timeout: one that stopped
+	// sendTimeout is how long a client may take nothing of an answer
+	// being written to it, as nginx's send_timeout: one that stopped
 	// reading would otherwise hold its connection to the API for ever.
 	sendTimeout = time.Minute
 )
@@ -106,9 +107,20 @@ type sendLimitedConn struct {
 	limit time.Duration
 }
 
+// Write gives the client the limit to take some of b, and the limit again
+// each time it has taken some: it is a wait in which the client takes
+// nothing that ends the connection, as with nginx's send_timeout, so a
+// client reading slowly but steadily gets the whole answer.
 func (c *sendLimitedConn) Write(b []byte) (int, error) {
-	c.Conn.SetWriteDeadline(time.Now().Add(c.limit))
-	return c.Conn.Write(b)
+	n := 0
+	for {
+		c.Conn.SetWriteDeadline(time.Now().Add(c.limit))
+		m, err := c.Conn.Write(b[n:])
+		n += m
+		if m == 0 || err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, err
+		}
+	}
 }
 
 // CloseWrite lets the server close its side first, so that a client still

@@ -64,8 +64,8 @@ type Options struct {
 	// and NO_PROXY of the environment (http.ProxyFromEnvironment).
 	UpstreamProxy func(*http.Request) (*url.URL, error)
 	// HeaderTimeout bounds reading a request's header, BodyTimeout each
-	// pause in sending its body, and SendTimeout each write of an answer
-	// to the client; a client that takes longer is cut off. None bounds a
+	// pause in sending its body, and SendTimeout each pause in taking an
+	// answer; a client that takes longer is cut off. None bounds a
 	// whole upload or download. Zero: 10 s, 30 s and 60 s.
 	HeaderTimeout, BodyTimeout, SendTimeout time.Duration
 	// ShutdownGrace is how long requests in flight get to finish once
