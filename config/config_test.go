@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 )
 
 func write(t *testing.T, text string) string {
@@ -399,5 +400,28 @@ func TestEditsRemoveTheLitterOfACrashedEdit(t *testing.T) {
 	}
 	if _, err := os.Stat(other); err != nil {
 		t.Errorf("another file's temp file was removed: %v", err)
+	}
+}
+
+// TestAnEditThatCannotBeWrittenSaysSo: a configuration that cannot be
+// written (a full disk, a folder it may not write in) is a configuration
+// error naming the file, not the temp file's, saying nothing was written,
+// and the file is left as it was.
+func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
+	dir := testdisk.Small(t, "64k")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(p, []byte("# mine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer testdisk.Fill(t, dir)()
+	_, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false)
+	if !errors.Is(err, config.ErrInvalid) || !strings.HasPrefix(err.Error(), p+": cannot write it (no space left on device)") || !strings.Contains(err.Error(), "nothing was written") {
+		t.Errorf("WriteEnv on a full disk: %v; want a configuration error: %s: cannot write it (no space left on device) …, nothing was written", err, p)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
+		t.Errorf("the file holds %q, want it as it was", b)
 	}
 }

@@ -133,7 +133,7 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 		path = target
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot create its folder (%v); nothing was written", cause(err))}
 	}
 	unlock, locked := lockFolder(filepath.Dir(path))
 	defer unlock()
@@ -147,7 +147,10 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 	// A byte-order mark (as Windows editors save) would hide the first
 	// line's table or key from the edit; Load reads the file without it.
 	text := edit(strings.TrimPrefix(string(old), "\ufeff"))
-	var f *File
+	var (
+		f       *File
+		refused error // the edit's result, refused by Load
+	)
 	err = atomicfile.Write(path, []byte(text), atomicfile.Options{Check: func(tmp string) error {
 		var lerr error
 		f, lerr = Load(tmp)
@@ -156,17 +159,29 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 		case errors.As(lerr, &ce):
 			ce.Path = path
 			ce.Msg += " (nothing was written)"
-			return ce
+			refused = ce
 		case lerr != nil:
-			return fmt.Errorf("%w (nothing was written to %s)", lerr, path)
+			refused = fmt.Errorf("%w (nothing was written to %s)", lerr, path)
 		}
-		return nil
+		return refused
 	}})
-	if err != nil {
+	switch {
+	case err != nil && err == refused:
 		return nil, err
+	case err != nil: // a full disk, a folder it may not write in: the file's, not its temp file's
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot write it (%v); nothing was written", cause(err))}
 	}
 	f.Path = path
 	return f, nil
+}
+
+// cause is what the operating system said of a file operation that failed
+// (no space left on device), without the operation and path err names.
+func cause(err error) error {
+	if c := errors.Unwrap(err); c != nil {
+		return c
+	}
+	return err
 }
 
 // lockFolder makes the edits of configuration files in dir take turns, so

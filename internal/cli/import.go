@@ -177,8 +177,11 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		target = t
 	}
 	staging, err := stageConfig(target)
-	if err != nil {
-		return err
+	if err != nil { // a full disk, a folder it may not write in
+		if cause := errors.Unwrap(err); cause != nil {
+			err = cause
+		}
+		return &config.Error{Path: path, Msg: fmt.Sprintf("cannot write it (%v); nothing was imported", err)}
 	}
 	defer os.Remove(staging)
 	named := make([]config.NamedEnv, len(envs))
@@ -389,16 +392,16 @@ func freeAgentPreset(api string) string {
 }
 
 // stageConfig copies the configuration file (if any) to a private file
-// beside it, for the import to write to and check before it replaces the
-// original in one rename.
+// beside it, for the import to write its environments into and open their
+// stores from; the configuration itself gets them in one edit at the end.
 func stageConfig(path string) (string, error) {
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("read %s: %w", path, err)
+		return "", err
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("create %s: %w", dir, err)
+		return "", err
 	}
 	tmp, err := os.CreateTemp(dir, ".config.toml.import-*")
 	if err != nil {

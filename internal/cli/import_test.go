@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -316,5 +317,34 @@ func TestImportPostmanKeepsEditsMadeMeanwhile(t *testing.T) {
 			return
 		default:
 		}
+	}
+}
+
+// TestImportPostmanIntoAConfigurationThatCannotBeWritten: a configuration
+// whose folder cannot take the import (a full disk) is a configuration
+// error (exit 2) naming it, not the import's temp file, and nothing is
+// imported.
+func TestImportPostmanIntoAConfigurationThatCannotBeWritten(t *testing.T) {
+	e := newDevEnv(t)
+	export := e.seedExport(t, "prod")
+	dir := testdisk.Small(t, "64k")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(e.config)
+	e.config = filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(e.config, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer testdisk.Fill(t, dir)()
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", export); code != 2 {
+		t.Errorf("import into a full disk exited %d, want 2: %s", code, stderr)
+	}
+	if want := e.config + ": cannot write it (no space left on device); nothing was imported"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr = %q, want it to say %q", stderr, want)
+	}
+	if b, _ := os.ReadFile(e.config); string(b) != string(text) {
+		t.Errorf("the configuration changed although the import failed: %s", b)
 	}
 }
