@@ -149,7 +149,7 @@ func (e *Env) ClientSecretWhere() string {
 // WriteEnv.
 func SetStoreURL(path, storeURL string) (*File, error) {
 	line := fmt.Sprintf("url = %q", storeURL)
-	return rewrite(path, func(old string) string {
+	return rewrite(path, nil, func(old string) string {
 		lines := splitLines(old)
 		in := false
 		for i, l := range lines {

@@ -93,7 +93,7 @@ func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
 		}
 		tables[i] = body.String()
 	}
-	return rewrite(path, func(text string) string {
+	return rewrite(path, nil, func(text string) string {
 		for i, e := range envs {
 			text = replaceTable(text, "env."+e.Name, tables[i])
 		}
@@ -107,8 +107,14 @@ func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
 // RemoveEnv takes the [env.NAME] table out of the file at path, and
 // default_env with it when it names that environment, leaving the rest (comments
 // included) as it was, with the same care as WriteEnv.
-func RemoveEnv(path, name string) (*File, error) {
-	return rewrite(path, func(old string) string {
+func RemoveEnv(path, name string) (*File, error) { return RemoveEnvAfter(path, name, nil) }
+
+// RemoveEnvAfter is RemoveEnv, calling first, if not nil, once the edited
+// file is written and checked, just before it replaces the file: what
+// first does (deleting the environment's tokens) is done only when the
+// edit can be made, and if first fails the file is left as it was.
+func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
+	return rewrite(path, first, func(old string) string {
 		text := replaceTable(old, "env."+name, "")
 		var kept []string
 		for _, l := range splitLines(text) {
@@ -125,10 +131,11 @@ func RemoveEnv(path, name string) (*File, error) {
 }
 
 // rewrite replaces the file at path with edit of its text, validated first
-// and written atomically with mode 0600. A file that Load would refuse as
-// written by someone else is not carried over into a trusted one. A
-// symlinked config is written where the link points, so it stays linked.
-func rewrite(path string, edit func(old string) string) (*File, error) {
+// and written atomically with mode 0600, calling first (if not nil) just
+// before the replacement. A file that Load would refuse as written by
+// someone else is not carried over into a trusted one. A symlinked config
+// is written where the link points, so it stays linked.
+func rewrite(path string, first func() error, edit func(old string) string) (*File, error) {
 	if target, err := filepath.EvalSymlinks(path); err == nil {
 		path = target
 	}
@@ -149,7 +156,7 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 	text := edit(strings.TrimPrefix(string(old), "\ufeff"))
 	var (
 		f       *File
-		refused error // the edit's result, refused by Load
+		refused error // the edit refused by Load, or first's error
 	)
 	err = atomicfile.Write(path, []byte(text), atomicfile.Options{Check: func(tmp string) error {
 		var lerr error
@@ -162,6 +169,8 @@ func rewrite(path string, edit func(old string) string) (*File, error) {
 			refused = ce
 		case lerr != nil:
 			refused = fmt.Errorf("%w (nothing was written to %s)", lerr, path)
+		case first != nil:
+			refused = first()
 		}
 		return refused
 	}})

@@ -348,3 +348,33 @@ func TestImportPostmanIntoAConfigurationThatCannotBeWritten(t *testing.T) {
 		t.Errorf("the configuration changed although the import failed: %s", b)
 	}
 }
+
+// TestRemoveFromAConfigurationThatCannotBeWritten: remove deletes an
+// environment's tokens only once its configuration can take the edit; on a
+// full disk both are left as they were, where the tokens were deleted and
+// the environment kept, needing a log-in.
+func TestRemoveFromAConfigurationThatCannotBeWritten(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	dir := testdisk.Small(t, "64k")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(e.config)
+	e.config = filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(e.config, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	free := testdisk.Fill(t, dir)
+	defer free()
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "-e", "dev", "remove", "--yes"); code != 2 {
+		t.Errorf("remove on a full disk exited %d, want 2: %s", code, stderr)
+	}
+	if want := "cannot write it (no space left on device); nothing was written; nothing was removed"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr = %q, want it to say %q", stderr, want)
+	}
+	if rec := e.record(t, "dev"); rec == nil || rec.RefreshToken == "" {
+		t.Errorf("dev's tokens are gone although it is still configured: %+v", rec)
+	}
+}

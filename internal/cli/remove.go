@@ -69,19 +69,35 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	}
 	tokens := "it had no stored tokens"
 	rec, err := src.Record(ctx)
+	// The tokens are deleted once the configuration's edit is written, just
+	// before it replaces the file: a configuration that cannot be written
+	// (a full disk) keeps the environment and its tokens both.
+	var forget func() error
+	forgotten := false
 	switch {
 	case err != nil && !errors.Is(err, store.ErrCorrupt):
 		return fmt.Errorf("%w; nothing was removed", err)
 	case rec != nil && src.CheckGrant(rec) != nil:
 		tokens = fmt.Sprintf("the tokens in %s belong to another client and were kept", src.Location())
 	case rec != nil || err != nil:
-		if err := src.Logout(ctx); err != nil {
-			return fmt.Errorf("%w; nothing was removed", err)
+		forget = func() error {
+			if err := src.Logout(ctx); err != nil {
+				return err
+			}
+			forgotten = true
+			tokens = "its tokens were deleted from " + src.Location()
+			return nil
 		}
-		tokens = "its tokens were deleted from " + src.Location()
 	}
-	if _, err := config.RemoveEnv(conf.Path, env.Name); err != nil {
-		return fmt.Errorf("%s: %w (%s)", env.Name, err, tokens)
+	if _, err := config.RemoveEnvAfter(conf.Path, env.Name, forget); err != nil {
+		var ce *config.Error
+		switch {
+		case forgotten: // the file could not be replaced after all
+			return fmt.Errorf("%s: %w (%s)", env.Name, err, tokens)
+		case errors.As(err, &ce):
+			return fmt.Errorf("%s: %w; nothing was removed", env.Name, err)
+		}
+		return fmt.Errorf("%w; nothing was removed", err)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s from %s; %s.\n", env.Name, conf.Path, tokens)
 	return nil
