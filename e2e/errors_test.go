@@ -48,7 +48,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 				t.Fatalf("stdout %q, want nothing on failure", r.stdout)
 			}
 			msg := strings.TrimSuffix(r.stderr, "\n")
-			if !strings.HasPrefix(msg, "freshtoken: dev: ") || strings.Contains(msg, "\n") || !strings.Contains(msg, tt.message) {
+			if !strings.HasPrefix(msg, "freshtoken: dev: ") || strings.Contains(msg, "\n") || !strings.Contains(msg, w.suggested(tt.message)) {
 				t.Fatalf("stderr %q; want one line about dev containing %q", r.stderr, tt.message)
 			}
 			needsPerson := tt.fault == devprovider.FaultInvalidGrant || tt.fault == devprovider.FaultInvalidClient
@@ -90,7 +90,7 @@ func stripProblem(t *testing.T, record []byte) []byte {
 
 func TestExitCodes(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	if r := w.run("token"); r.code != 3 || !strings.Contains(r.stderr, "not logged in; run `freshtoken login -e dev`") {
+	if r := w.run("token"); r.code != 3 || !strings.Contains(r.stderr, w.suggested("not logged in; run `freshtoken login -e dev`")) {
 		t.Fatalf("before login: exit %d %q", r.code, r.stderr)
 	}
 	w.login()
@@ -100,7 +100,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	w.provider.RevokeAccessTokens()
 	w.provider.Fault(devprovider.FaultInvalidGrant, 1)
-	if r := w.run("get", "/v2/company"); r.code != 3 || !strings.Contains(r.stderr, "run `freshtoken login -e dev`") {
+	if r := w.run("get", "/v2/company"); r.code != 3 || !strings.Contains(r.stderr, w.suggested("run `freshtoken login -e dev`")) {
 		t.Fatalf("401 whose renewal meets invalid_grant: exit %d %q; want 3 naming login", r.code, r.stderr)
 	}
 	if r := w.run("frobnicate"); r.code != 2 {
@@ -259,7 +259,7 @@ func TestCorruptStoreReportedAndKept(t *testing.T) {
 	garbage := []byte(`{"version":1,"access_tok`)
 	os.WriteFile(w.storeFile(), garbage, 0o600)
 	r := w.run("token", "--force")
-	if r.code != 3 || !strings.Contains(r.stderr, w.storeFile()) || strings.Count(r.stderr, "freshtoken login") != 1 {
+	if r.code != 3 || !strings.Contains(r.stderr, w.storeFile()) || strings.Count(r.stderr, w.suggested("`freshtoken login")) != 1 {
 		t.Fatalf("exit %d %q; want an error naming the file and saying to log in once, exit 3 (not 1, a bug)", r.code, r.stderr)
 	}
 	if !bytes.Equal(w.storeBytes(), garbage) {

@@ -133,10 +133,10 @@ func TestAPersonIsToldWhenTheGrantEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], "grant_ended|dev|dev: the provider refused the refresh token") || !strings.Contains(lines[0], "run `freshtoken login -e dev`") {
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "grant_ended|dev|dev: the provider refused the refresh token") || !strings.Contains(lines[0], w.suggested("run `freshtoken login -e dev`")) {
 		t.Fatalf("the command was told %q", lines)
 	}
-	if got, _ := text.Load().(string); posts.Load() != 1 || !strings.Contains(got, "run `freshtoken login -e dev`") {
+	if got, _ := text.Load().(string); posts.Load() != 1 || !strings.Contains(got, w.suggested("run `freshtoken login -e dev`")) {
 		t.Fatalf("the webhook got %d posts, the last %q", posts.Load(), got)
 	}
 	for _, s := range w.provider.Secrets() {

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -321,6 +322,12 @@ func (w *world) killAfter(d time.Duration, args ...string) bool {
 	}
 	err := cmd.Wait()
 	return err != nil && strings.Contains(err.Error(), "killed")
+}
+
+// suggested is msg with the freshtoken commands it suggests written as the
+// world's runs write them: naming its config, which FRESHTOKEN_CONFIG chose.
+func (w *world) suggested(msg string) string {
+	return strings.ReplaceAll(msg, "`freshtoken ", "`freshtoken --config "+config.ShellQuote(w.config)+" ")
 }
 
 // readConfig returns the world's config file.

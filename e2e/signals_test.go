@@ -210,7 +210,7 @@ func TestSecondCtrlCAbandons(t *testing.T) {
 		testenv.WaitFor(t, "the refresh to reach the provider", func() bool { return w.provider.Stats().TokenRequests >= 2 })
 	}
 	code, stderr := signalled(t, w, arrived, func() {}, syscall.SIGINT, syscall.SIGINT)
-	if code != 130 || !strings.Contains(stderr, "renewal abandoned") || !strings.Contains(stderr, "freshtoken login -e dev") {
+	if code != 130 || !strings.Contains(stderr, "renewal abandoned") || !strings.Contains(stderr, w.suggested("`freshtoken login -e dev`")) {
 		t.Fatalf("exit %d, stderr %q; want 130 with the abandon warning", code, stderr)
 	}
 	w.mustRun("token", "--force")

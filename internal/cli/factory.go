@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -173,19 +174,35 @@ func (f *Factory) openBrowser(url string) error {
 
 // commandLine is a freshtoken command line for a message to suggest, such
 // as "login -e dev": with --config when the configuration file was named by
-// it, so that the step works on the same file and not the default one.
+// it or by $FRESHTOKEN_CONFIG (which exec sets for its command), so that
+// the step works on the same file and not the default one, in whatever
+// shell it is pasted.
 func (f *Factory) commandLine(args string) string {
-	if f.ConfigFlag == "" {
+	named := f.configNamed()
+	if named == "" {
 		return "freshtoken " + args
 	}
-	return "freshtoken --config " + config.ShellQuote(f.ConfigFlag) + " " + args
+	return "freshtoken --config " + config.ShellQuote(named) + " " + args
+}
+
+// configNamed is the configuration file a suggested command names: the one
+// --config or $FRESHTOKEN_CONFIG chose, or "" for the default one.
+func (f *Factory) configNamed() string {
+	if f.ConfigFlag != "" {
+		return f.ConfigFlag
+	}
+	p := os.Getenv("FRESHTOKEN_CONFIG")
+	if def, err := config.DefaultPath(); p == "" || err == nil && filepath.Clean(p) == filepath.Clean(def) {
+		return ""
+	}
+	return p
 }
 
 // suggesting rewrites the commands msg suggests in backquotes, such as
 // `freshtoken login -e dev`, as commandLine writes them: the packages below
 // the command line do not know of --config.
 func (f *Factory) suggesting(msg string) string {
-	if f.ConfigFlag == "" {
+	if f.configNamed() == "" {
 		return msg
 	}
 	return strings.ReplaceAll(msg, "`freshtoken ", "`"+f.commandLine(""))
