@@ -84,6 +84,15 @@ type NamedEnv struct {
 // load, none. defaultEnv, if not "", becomes default_env when the file has
 // none.
 func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
+	edit, err := envsEdit(envs, defaultEnv)
+	if err != nil {
+		return nil, err
+	}
+	return rewrite(path, nil, edit)
+}
+
+// envsEdit is the edit WriteEnvs makes of a file's text.
+func envsEdit(envs []NamedEnv, defaultEnv string) (func(text string) string, error) {
 	tables := make([]string, len(envs))
 	for i, e := range envs {
 		var body bytes.Buffer
@@ -93,7 +102,7 @@ func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
 		}
 		tables[i] = body.String()
 	}
-	return rewrite(path, nil, func(text string) string {
+	return func(text string) string {
 		for i, e := range envs {
 			text = replaceTable(text, "env."+e.Name, tables[i])
 		}
@@ -101,8 +110,87 @@ func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
 			text = fmt.Sprintf("default_env = %q\n\n", defaultEnv) + text
 		}
 		return text
-	})
+	}, nil
 }
+
+// StageEnvs writes a copy of the file at path (of the file a link points
+// to) with envs written into it as WriteEnvs would write them, beside it,
+// and checks it as Load does: an import opens the environments' stores
+// from it before the file itself gets them. It returns the copy's path and
+// the function that removes it. The copy is locked while it is in use, so
+// that an edit of the configuration removes only copies whose import was
+// killed before it could (they may hold a client secret).
+func StageEnvs(path string, envs []NamedEnv, defaultEnv string) (staging string, release func(), err error) {
+	edit, err := envsEdit(envs, defaultEnv)
+	if err != nil {
+		return "", nil, err
+	}
+	target := path
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		target = t
+	}
+	dir := filepath.Dir(target)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, &Error{Path: path, Msg: fmt.Sprintf("cannot create its folder (%v); nothing was written", cause(err))}
+	}
+	unlock, locked := lockFolder(dir)
+	defer unlock()
+	if locked {
+		removeLitter(target)
+	}
+	old, _, err := readTrusted(target)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", nil, err
+	}
+	staging, err = writeStaging(target, edit(strings.TrimPrefix(string(old), "\ufeff")))
+	if err != nil {
+		return "", nil, &Error{Path: path, Msg: fmt.Sprintf("cannot write it (%v); nothing was written", cause(err))}
+	}
+	inUse := flock.New(staging)
+	if ok, err := inUse.TryLock(); !ok || err != nil { // on a system without locks, it may be removed while in use
+		inUse = nil
+	}
+	release = func() {
+		os.Remove(staging)
+		if inUse != nil {
+			inUse.Unlock()
+		}
+	}
+	if _, err := Load(staging); err != nil {
+		release()
+		var ce *Error
+		if errors.As(err, &ce) {
+			ce.Path = path
+			ce.Msg += " (nothing was written)"
+			return "", nil, ce
+		}
+		return "", nil, fmt.Errorf("%w (nothing was written to %s)", err, path)
+	}
+	return staging, release, nil
+}
+
+// writeStaging writes text into a new private file beside the
+// configuration at path, named as stagingPrefix says.
+func writeStaging(path, text string) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), stagingPrefix(path)+"*")
+	if err != nil {
+		return "", err
+	}
+	if _, err := tmp.WriteString(text); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
+}
+
+// stagingPrefix begins the names of StageEnvs's copies of the
+// configuration at path.
+func stagingPrefix(path string) string { return "." + filepath.Base(path) + ".import-" }
 
 // RemoveEnv takes the [env.NAME] table out of the file at path, and
 // default_env with it when it names that environment, leaving the rest (comments
@@ -207,14 +295,25 @@ func lockFolder(dir string) (unlock func(), locked bool) {
 }
 
 // removeLitter removes the temp files of edits of the configuration at path
-// that were killed before their rename; they may hold a client secret. Call
-// it holding the folder's lock, when no edit is under way.
+// that were killed before their rename, and the staged copies (StageEnvs)
+// of imports killed before they removed them; either may hold a client
+// secret. A staged copy still locked by its import is left alone. Call it
+// holding the folder's lock, when no edit is under way.
 func removeLitter(path string) {
 	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-" // atomicfile's temp names
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
-			os.Remove(filepath.Join(dir, e.Name()))
+		name := filepath.Join(dir, e.Name())
+		switch {
+		case !e.Type().IsRegular():
+		case strings.HasPrefix(e.Name(), prefix):
+			os.Remove(name)
+		case strings.HasPrefix(e.Name(), stagingPrefix(path)):
+			l := flock.New(name)
+			if ok, err := l.TryLock(); ok && err == nil {
+				os.Remove(name)
+				l.Unlock()
+			}
 		}
 	}
 }

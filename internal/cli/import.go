@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -172,30 +171,16 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	// beside the one it is (where a link points), to open their stores; the
 	// configuration itself gets them last, in one edit of what it holds
 	// then, so that an edit made meanwhile (init, another import) is kept.
-	target := path
-	if t, err := filepath.EvalSymlinks(path); err == nil {
-		target = t
-	}
-	staging, err := stageConfig(target)
-	if err != nil { // a full disk, a folder it may not write in
-		if cause := errors.Unwrap(err); cause != nil {
-			err = cause
-		}
-		return &config.Error{Path: path, Msg: fmt.Sprintf("cannot write it (%v); nothing was imported", err)}
-	}
-	defer os.Remove(staging)
 	named := make([]config.NamedEnv, len(envs))
 	for i, e := range envs {
 		named[i] = config.NamedEnv{Name: e.Name, Settings: settings[i]}
 	}
 	def := defaultImported(envs)
-	if _, err := config.WriteEnvs(staging, named, def); err != nil {
-		var ce *config.Error
-		if errors.As(err, &ce) {
-			ce.Path = path // the staging file is no name to show
-		}
+	staging, release, err := config.StageEnvs(path, named, def)
+	if err != nil {
 		return fmt.Errorf("%w; nothing was imported", err)
 	}
+	defer release()
 
 	// Check every environment's store before writing any: a problem found
 	// now changes nothing. What each held before is kept, to be put back if
@@ -389,34 +374,6 @@ func freeAgentPreset(api string) string {
 		return "freeagent-sandbox"
 	}
 	return "freeagent"
-}
-
-// stageConfig copies the configuration file (if any) to a private file
-// beside it, for the import to write its environments into and open their
-// stores from; the configuration itself gets them in one edit at the end.
-func stageConfig(path string) (string, error) {
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	tmp, err := os.CreateTemp(dir, ".config.toml.import-*")
-	if err != nil {
-		return "", err
-	}
-	if _, err := tmp.Write(old); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	return tmp.Name(), nil
 }
 
 // importTokens stores e's tokens as a log-in's, through the engine and

@@ -341,7 +341,7 @@ func TestImportPostmanIntoAConfigurationThatCannotBeWritten(t *testing.T) {
 	if code := e.run(ios, "import", "postman", export); code != 2 {
 		t.Errorf("import into a full disk exited %d, want 2: %s", code, stderr)
 	}
-	if want := e.config + ": cannot write it (no space left on device); nothing was imported"; !strings.Contains(stderr.String(), want) {
+	if want := e.config + ": cannot write it (no space left on device); nothing was written; nothing was imported"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr = %q, want it to say %q", stderr, want)
 	}
 	if b, _ := os.ReadFile(e.config); string(b) != string(text) {
