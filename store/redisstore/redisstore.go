@@ -163,10 +163,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, err
 	}
-	ttl := s.LockTTL
-	if ttl <= 0 {
-		ttl = DefaultLockTTL
-	}
+	ttl := s.lockTTL()
 	var b [16]byte
 	rand.Read(b[:])
 	holder := hex.EncodeToString(b[:])
@@ -230,8 +227,17 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	}, nil
 }
 
+func (s *Store) lockTTL() time.Duration {
+	if s.LockTTL <= 0 {
+		return DefaultLockTTL
+	}
+	return s.LockTTL
+}
+
 // HoldsLock implements store.LockChecker: it asks Redis whether env's lock
-// still holds the value this Store's Lock set.
+// still holds the value this Store's Lock set and, in the same step, gives
+// a lock found held a whole TTL to live, so that the token request sent
+// next does not outlast a lock that was about to expire.
 func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	s.mu.Lock()
 	holder, ok := s.holders[env]
@@ -239,14 +245,11 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	v, err := s.client.Get(ctx, lockKey(env)).Result()
-	if errors.Is(err, redis.Nil) {
-		return false, nil
-	}
+	held, err := extend.Run(ctx, s.client, []string{lockKey(env)}, holder, s.lockTTL().Milliseconds()).Bool()
 	if err != nil {
 		return false, s.failed(ctx, "check the renewal lock", err)
 	}
-	return v == holder, nil
+	return held, nil
 }
 
 // release lets go of the lock k if holder still holds it.

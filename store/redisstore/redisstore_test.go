@@ -117,6 +117,32 @@ func TestUnlockLeavesAnotherHoldersLock(t *testing.T) {
 	}
 }
 
+// TestHoldsLockRenewsTheLock: the check made just before a token request
+// is sent leaves the lock a whole TTL to live, not whatever was left of it:
+// a holder resumed moments before its lock expires (its extensions missed
+// while it was paused or cut off from Redis) would otherwise find the lock
+// its own, send the refresh token, and lose the lock to another renewer
+// that sends the same refresh token a moment later.
+func TestHoldsLockRenewsTheLock(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	s := open(t, srv.URL)
+	s.LockTTL = time.Minute // no extension comes during the test
+	unlock, err := s.Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	rc.PExpire(ctx, "freshtoken:sandbox:lock", 50*time.Millisecond) // about to expire
+	if held, err := s.HoldsLock(ctx, "sandbox"); !held || err != nil {
+		t.Fatalf("HoldsLock: %v, %v", held, err)
+	}
+	if ttl := rc.PTTL(ctx, "freshtoken:sandbox:lock").Val(); ttl < 30*time.Second {
+		t.Fatalf("the lock found held has %v left; want a whole TTL from the check", ttl)
+	}
+}
+
 // TestUnreachable: a store whose Redis is down says so, naming it, and its
 // errors wrap store.ErrUnreachable. A password in the URL is never shown.
 func TestUnreachable(t *testing.T) {
