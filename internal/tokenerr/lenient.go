@@ -37,7 +37,7 @@ type lenientTransport struct{ base http.RoundTripper }
 
 func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
+	if err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 { // x/oauth2 reads any 2xx as an answer
 		return resp, err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
