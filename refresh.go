@@ -69,6 +69,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		return nil, err
 	}
 	backoff := s.set.RetryBackoff
+	if err := s.waitAsAsked(ctx); err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		if err := s.stillLocked(work); err != nil {
 			return nil, err
@@ -136,6 +139,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			wait = backoff[attempt]
 		}
 		s.log.Debug("retrying refresh", "after", wait)
+		s.mu.Lock()
+		s.nextTry = s.now().Add(wait)
+		s.mu.Unlock()
 		if err := s.pause(ctx, wait); err != nil {
 			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; your stored tokens are unchanged", s.set.Env, err, desc)
 		}
@@ -187,6 +193,24 @@ func (s *Source) resting() error {
 	}
 	s.log.Debug("the last renewal gave up moments ago; not asking the token endpoint again yet", "until", s.restUntil.Format(logTime))
 	return s.restErr
+}
+
+// waitAsAsked waits, or until ctx ends, for what is left of the wait
+// before a retry that a renewal abandoned (its caller gave up): the token
+// endpoint asked for it, or is failing, and the next renewal starting its
+// tries afresh at once would turn callers that give up into a refresh storm.
+func (s *Source) waitAsAsked(ctx context.Context) error {
+	s.mu.Lock()
+	left := s.nextTry.Sub(s.now())
+	s.mu.Unlock()
+	if left <= 0 {
+		return nil
+	}
+	s.log.Debug("waiting what is left of the wait an abandoned renewal began", "wait", left)
+	if err := s.pause(ctx, left); err != nil {
+		return fmt.Errorf("%s: renewal abandoned (%w) while waiting, as the token endpoint asked or kept failing, before asking it again; your stored tokens are unchanged", s.set.Env, err)
+	}
+	return nil
 }
 
 // exchange sends req's request for r once, bounded by Settings.Timeout, and

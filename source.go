@@ -203,6 +203,9 @@ type Source struct {
 	// restAfter); restErr is nil when none did since the last success.
 	restUntil time.Time
 	restErr   error
+	// nextTry is when the wait before a renewal's next try ends; a renewal
+	// abandoned during the wait leaves it to the next (see waitAsAsked).
+	nextTry time.Time
 
 	// endpointsMu guards the endpoints in set, which Discover fills once:
 	// read them under it (knownEndpoints), or after Endpoints returned.
