@@ -369,6 +369,44 @@ func TestAnswerWithAByteOrderMarkIsRead(t *testing.T) {
 	}
 }
 
+// TestJSONAnswerLabelledAsPlainText: a token endpoint writing its JSON
+// answers as text/plain (as some do, ssoready's and kanidm's among them) is
+// read as JSON. x/oauth2 reads text/plain as form-encoded: a JSON answer
+// holding rotated tokens came out with no access token, and the retries
+// spent the rotated-out refresh token again; a JSON invalid_grant came out
+// without its error code, taken for the client being rejected (a
+// configuration error) instead of the grant having ended.
+func TestJSONAnswerLabelledAsPlainText(t *testing.T) {
+	answer := func(status int, body string) http.HandlerFunc {
+		var n atomic.Int32
+		return func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(status)
+			i := n.Add(1)
+			fmt.Fprintf(w, body, i, i)
+		}
+	}
+	t.Run("tokens", func(t *testing.T) {
+		r, _ := loggedIn(t)
+		srv, hits := countingServer(t, answer(http.StatusOK, `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`))
+		r.moveTokenEndpoint(srv.URL)
+		if _, err := r.source().Renew(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if rec := r.record(); hits.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" || rec.Expiry.IsZero() {
+			t.Fatalf("%d requests, stored %q expiring %s; want the one answer's rotated refresh token and its lifetime", hits.Load(), rec.RefreshToken, rec.Expiry)
+		}
+	})
+	t.Run("invalid_grant", func(t *testing.T) {
+		r, _ := loggedIn(t)
+		srv, _ := countingServer(t, answer(http.StatusBadRequest, `{"error":"invalid_grant","error_description":"refresh token %d of %d revoked"}`))
+		r.moveTokenEndpoint(srv.URL)
+		if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "invalid_grant") {
+			t.Fatalf("err = %v; want ErrLoginRequired for the grant that ended", err)
+		}
+	})
+}
+
 // renewOnceFrom renews an expired record at a token endpoint answering
 // body with status (see tokenServer), checks that one request stored the
 // answer's rotated refresh token, and returns the record stored.
