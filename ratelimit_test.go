@@ -96,3 +96,36 @@ func TestAbandonedWaitStillHonoursRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestAbandonedTriesCount: the tries of a renewal whose caller gave up
+// during a wait count towards the next renewal's, so callers that each give
+// up within the backoff (a proxy's clients with short timeouts) still reach
+// the rest that follows a renewal giving up, instead of keeping the failing
+// token endpoint busy with tries that start afresh.
+func TestAbandonedTriesCount(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	r.clock.Advance(time.Hour)
+	r.provider.Fault(devprovider.Fault5xx, 100)
+	impatient, hangUp := context.WithCancel(context.Background())
+	freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error {
+		if ctx == impatient {
+			hangUp()
+		}
+		return r.clock.Sleep(ctx, d)
+	})
+	before := r.provider.Stats().TokenRequests
+	if _, err := src.TokenContext(impatient); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the caller that gave up: %v", err)
+	}
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("the next caller: %v, want ErrUnreachable", err)
+	}
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("the caller after: %v, want ErrUnreachable", err)
+	}
+	if n := r.provider.Stats().TokenRequests - before; n != 4 {
+		t.Fatalf("%d token requests; want one renewal's 4 tries, shared by the callers, then the rest", n)
+	}
+}

@@ -69,10 +69,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		return nil, err
 	}
 	backoff := s.set.RetryBackoff
-	if err := s.waitAsAsked(ctx); err != nil {
+	first, err := s.resumeTries(ctx)
+	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
+	for attempt := first; ; attempt++ {
 		if err := s.stillLocked(work); err != nil {
 			return nil, err
 		}
@@ -139,10 +140,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			wait = backoff[attempt]
 		}
 		s.log.Debug("retrying refresh", "after", wait)
-		s.mu.Lock()
-		s.nextTry = s.now().Add(wait)
-		s.mu.Unlock()
+		next := s.now().Add(wait)
 		if err := s.pause(ctx, wait); err != nil {
+			s.leaveTries(&leftTries{made: attempt + 1, next: next})
 			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; your stored tokens are unchanged", s.set.Env, err, desc)
 		}
 		latest, err := s.load(work)
@@ -195,22 +195,43 @@ func (s *Source) resting() error {
 	return s.restErr
 }
 
-// waitAsAsked waits, or until ctx ends, for what is left of the wait
-// before a retry that a renewal abandoned (its caller gave up): the token
-// endpoint asked for it, or is failing, and the next renewal starting its
-// tries afresh at once would turn callers that give up into a refresh storm.
-func (s *Source) waitAsAsked(ctx context.Context) error {
+// leftTries are the tries of a renewal abandoned during the wait before
+// its next (its caller gave up), and when that next try was due.
+type leftTries struct {
+	made int
+	next time.Time
+}
+
+// leaveTries leaves l to the next renewal (see resumeTries).
+func (s *Source) leaveTries(l *leftTries) {
 	s.mu.Lock()
-	left := s.nextTry.Sub(s.now())
+	s.left = l
 	s.mu.Unlock()
-	if left <= 0 {
-		return nil
+}
+
+// resumeTries takes up the tries a renewal left when its caller gave up
+// (see leaveTries): it waits, or until ctx ends, for what is left of the wait
+// before the next try, and returns how many tries were made. Starting the
+// tries afresh at once would let callers that give up, such as a proxy's
+// clients with short timeouts, ignore a Retry-After and never reach the
+// rest after a renewal that gave up: a refresh storm. Tries left longer
+// than failedRest ago are forgotten.
+func (s *Source) resumeTries(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	l := s.left
+	s.left = nil
+	s.mu.Unlock()
+	if l == nil || s.now().After(l.next.Add(failedRest)) {
+		return 0, nil
 	}
-	s.log.Debug("waiting what is left of the wait an abandoned renewal began", "wait", left)
-	if err := s.pause(ctx, left); err != nil {
-		return fmt.Errorf("%s: renewal abandoned (%w) while waiting, as the token endpoint asked or kept failing, before asking it again; your stored tokens are unchanged", s.set.Env, err)
+	if wait := l.next.Sub(s.now()); wait > 0 {
+		s.log.Debug("waiting what is left of the wait before a renewal's next try, whose caller gave up", "wait", wait, "tries", l.made)
+		if err := s.pause(ctx, wait); err != nil {
+			s.leaveTries(l)
+			return 0, fmt.Errorf("%s: renewal abandoned (%w) while waiting, as the token endpoint asked or kept failing, before asking it again; your stored tokens are unchanged", s.set.Env, err)
+		}
 	}
-	return nil
+	return l.made, nil
 }
 
 // exchange sends req's request for r once, bounded by Settings.Timeout, and

@@ -190,7 +190,7 @@ type Source struct {
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
 
-	mu     sync.Mutex  // guards flight, secret, key, unsaved and the rest
+	mu     sync.Mutex  // guards flight, secret, key, unsaved, the rest and left
 	flight *flight     // the renewal in progress in this process, if any
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
@@ -203,9 +203,9 @@ type Source struct {
 	// restAfter); restErr is nil when none did since the last success.
 	restUntil time.Time
 	restErr   error
-	// nextTry is when the wait before a renewal's next try ends; a renewal
-	// abandoned during the wait leaves it to the next (see waitAsAsked).
-	nextTry time.Time
+	// left holds the tries of a renewal abandoned during a wait, for the
+	// next renewal to take up (see resumeTries); nil when none was.
+	left *leftTries
 
 	// endpointsMu guards the endpoints in set, which Discover fills once:
 	// read them under it (knownEndpoints), or after Endpoints returned.
