@@ -973,7 +973,9 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 func (s *Source) lock(ctx context.Context) (func(), error) {
 	start := time.Now()
 	s.log.Debug("waiting for the renewal lock", "store", s.Location())
-	defer s.sayIfSlow("waiting for another process or machine to finish renewing "+s.set.Env+" (it holds the renewal lock)", "store", s.Location())()
+	// A store slow to answer makes the wait as long as a lock held by
+	// another renewer does; the warning cannot tell which.
+	defer s.sayIfSlow("waiting for the renewal lock of "+s.set.Env+": another process or machine is renewing it, or the store is slow to answer", "store", s.Location())()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
 		if errors.Is(err, store.ErrUnreachable) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -844,5 +846,34 @@ func TestLockLostWhilePausedSendsNothing(t *testing.T) {
 	}
 	if rec, err := shared().Load(context.Background(), "sandbox"); err != nil || rec.AccessToken != tok.AccessToken {
 		t.Fatal("the paused renewer did not use the token renewed elsewhere")
+	}
+}
+
+// TestSilentStoreIsNotBlamedOnAnotherRenewer: a shared store that does not
+// answer (a Redis hung or cut off) makes the wait for the renewal lock
+// slow; the warning about the wait must not say that another process or
+// machine holds the lock, which sent people looking for a renewer that was
+// not there.
+func TestSilentStoreIsNotBlamedOnAnotherRenewer(t *testing.T) {
+	silent, err := net.Listen("tcp", "127.0.0.1:0") // takes connections, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	st, err := redisstore.New("redis://" + silent.Addr().String() + "/0?max_retries=-1&read_timeout=1500ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+	if out := logs.String(); !strings.Contains(out, "waiting for the renewal lock") || strings.Contains(out, "holds the renewal lock") {
+		t.Fatalf("logs:\n%s\nwant the slow wait for the lock told without blaming another renewer", out)
 	}
 }
