@@ -42,7 +42,8 @@ type Store struct {
 	LockTTL time.Duration
 
 	mu      sync.Mutex
-	holders map[string]string // env → the value of the lock this Store holds
+	holders map[string]string        // env → the value of the lock this Store holds
+	turns   map[string]chan struct{} // env → a place for one holder at a time in this Store
 }
 
 // New returns a store in the Redis database at rawURL:
@@ -158,7 +159,8 @@ var (
 )
 
 // Lock implements store.Store. It waits while another renewer, on any
-// machine, holds env's lock, and keeps the lock it takes alive until unlock.
+// machine or through this Store, holds env's lock, and keeps the lock it
+// takes alive until unlock.
 func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, err
@@ -168,11 +170,21 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	rand.Read(b[:])
 	holder := hex.EncodeToString(b[:])
 	k := lockKey(env)
+	// One holder at a time in this Store, whatever Redis says: a lock that
+	// expired there while its holder here lives is still that holder's, and
+	// HoldsLock knows one holder per environment.
+	turn := s.turn(env)
+	select {
+	case turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
+	}
 	for {
 		ok, err := acquire.Run(ctx, s.client, []string{k}, holder, ttl.Milliseconds()).Bool()
 		if err != nil {
 			// The lock may have been taken all the same, its answer lost.
 			go s.release(k, holder)
+			<-turn
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
 			}
@@ -183,6 +195,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		}
 		select {
 		case <-ctx.Done():
+			<-turn
 			return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
 		case <-time.After(lockPoll):
 		}
@@ -218,13 +231,27 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			close(stop)
 			<-stopped
 			s.mu.Lock()
-			if s.holders[env] == holder {
-				delete(s.holders, env)
-			}
+			delete(s.holders, env)
 			s.mu.Unlock()
 			s.release(k, holder)
+			<-turn
 		})
 	}, nil
+}
+
+// turn is env's place for one lock holder at a time in this Store.
+func (s *Store) turn(env string) chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.turns == nil {
+		s.turns = map[string]chan struct{}{}
+	}
+	t, ok := s.turns[env]
+	if !ok {
+		t = make(chan struct{}, 1)
+		s.turns[env] = t
+	}
+	return t
 }
 
 func (s *Store) lockTTL() time.Duration {
