@@ -357,7 +357,8 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 //
 // x/oauth2 takes any 2xx status as an answer, so a 201 Created is mended as
 // a 200 is: a byte order mark or a fractional expires_in in it made
-// x/oauth2 refuse it the same way.
+// x/oauth2 refuse it the same way. An error starting with a byte order mark
+// is read as well.
 func TestAnswerWithAByteOrderMarkIsRead(t *testing.T) {
 	for _, status := range []int{http.StatusOK, http.StatusCreated} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
@@ -366,6 +367,14 @@ func TestAnswerWithAByteOrderMarkIsRead(t *testing.T) {
 				t.Fatal("the answer's expires_in was not read")
 			}
 		})
+	}
+	// An error written so is read too: its invalid_grant is a grant that
+	// ended, not a client the provider rejected.
+	r, _ := loggedIn(t)
+	srv, _ := tokenServer(t, http.StatusBadRequest, "\ufeff"+`{"error":"invalid_grant","error_description":"refresh token %d of %d revoked"}`)
+	r.moveTokenEndpoint(srv.URL)
+	if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("err = %v; want ErrLoginRequired for the grant that ended", err)
 	}
 }
 
