@@ -95,7 +95,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		var unsaved *unsavedError
 		if errors.As(err, &unsaved) {
-			return nil, s.unsavedFailure(unsaved.err)
+			// Each caller asking again would be a token request whose
+			// answer the store refuses again.
+			return nil, s.restAfter(failedRest, s.unsavedFailure(unsaved.err))
 		}
 		kind, wait, desc := tokenerr.Classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
@@ -159,10 +161,10 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 }
 
 // failedRest is how long renewals rest, unless forced, after one gave up
-// because the token endpoint kept failing: without it each of a proxy's
-// clients would send a volley of token requests of its own, turning the
-// provider's outage into a refresh storm. After a 429 they rest as long as
-// the provider asked, up to maxRest.
+// because the token endpoint kept failing, or its answer could not be
+// stored: without it each of a proxy's clients would send a volley of token
+// requests of its own, turning the provider's outage into a refresh storm.
+// After a 429 they rest as long as the provider asked, up to maxRest.
 const (
 	failedRest = 30 * time.Second
 	maxRest    = time.Hour
@@ -172,7 +174,7 @@ const (
 // up with err: renew answers err meanwhile. A token another process stores
 // is still used, and a forced renewal still asks. It returns err; with a
 // nil err (a success) it ends the rest.
-func (s *Source) restAfter(d time.Duration, err *Error) error {
+func (s *Source) restAfter(d time.Duration, err error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
