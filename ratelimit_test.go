@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,5 +51,81 @@ func TestRateLimitWaitsAtLeastASecond(t *testing.T) {
 				t.Fatalf("waited %s between the two tries; want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAbandonedWaitStillHonoursRetryAfter: a caller that gives up while its
+// renewal waits out a 429's Retry-After (a proxy client that hung up) does
+// not let the next caller send at once: that caller waits what is left of
+// the wait first. Every caller giving up started the tries afresh, so
+// clients with short timeouts turned a rate limit into a refresh storm.
+func TestAbandonedWaitStillHonoursRetryAfter(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	var sent []time.Time
+	var mu sync.Mutex
+	limited, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		sent = append(sent, r.clock.Now())
+		mu.Unlock()
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
+	})
+	r.settings.RetryBackoff = []time.Duration{time.Millisecond} // one retry
+	r.login(r.source())
+	r.moveTokenEndpoint(limited.URL)
+	src := r.source()
+	impatient, hangUp := context.WithCancel(context.Background())
+	freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error {
+		if ctx == impatient {
+			hangUp() // the caller gives up during the wait
+		}
+		return r.clock.Sleep(ctx, d)
+	})
+	if _, err := src.Renew(impatient); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the caller that gave up: %v", err)
+	}
+	r.clock.Advance(10 * time.Second)
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("the next caller: %v, want ErrUnreachable", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(sent); i++ {
+		if gap := sent[i].Sub(sent[i-1]); gap < time.Minute {
+			t.Fatalf("token request %d came %s after the one answered Retry-After: 60", i+1, gap)
+		}
+	}
+}
+
+// TestAbandonedTriesCount: the tries of a renewal whose caller gave up
+// during a wait count towards the next renewal's, so callers that each give
+// up within the backoff (a proxy's clients with short timeouts) still reach
+// the rest that follows a renewal giving up, instead of keeping the failing
+// token endpoint busy with tries that start afresh.
+func TestAbandonedTriesCount(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.source()
+	r.login(src)
+	r.clock.Advance(time.Hour)
+	r.provider.Fault(devprovider.Fault5xx, 100)
+	impatient, hangUp := context.WithCancel(context.Background())
+	freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error {
+		if ctx == impatient {
+			hangUp()
+		}
+		return r.clock.Sleep(ctx, d)
+	})
+	before := r.provider.Stats().TokenRequests
+	if _, err := src.TokenContext(impatient); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the caller that gave up: %v", err)
+	}
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("the next caller: %v, want ErrUnreachable", err)
+	}
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("the caller after: %v, want ErrUnreachable", err)
+	}
+	if n := r.provider.Stats().TokenRequests - before; n != 4 {
+		t.Fatalf("%d token requests; want one renewal's 4 tries, shared by the callers, then the rest", n)
 	}
 }

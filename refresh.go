@@ -69,7 +69,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		return nil, err
 	}
 	backoff := s.set.RetryBackoff
-	for attempt := 0; ; attempt++ {
+	first, err := s.resumeTries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := first; ; attempt++ {
 		if err := s.stillLocked(work); err != nil {
 			return nil, err
 		}
@@ -91,7 +95,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		var unsaved *unsavedError
 		if errors.As(err, &unsaved) {
-			return nil, s.unsavedFailure(unsaved.err)
+			// Each caller asking again would be a token request whose
+			// answer the store refuses again.
+			return nil, s.restAfter(failedRest, s.unsavedFailure(unsaved.err))
 		}
 		kind, wait, desc := tokenerr.Classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
@@ -136,7 +142,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			wait = backoff[attempt]
 		}
 		s.log.Debug("retrying refresh", "after", wait)
+		next := s.now().Add(wait)
 		if err := s.pause(ctx, wait); err != nil {
+			s.leaveTries(&leftTries{made: attempt + 1, next: next})
 			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; your stored tokens are unchanged", s.set.Env, err, desc)
 		}
 		latest, err := s.load(work)
@@ -153,10 +161,10 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 }
 
 // failedRest is how long renewals rest, unless forced, after one gave up
-// because the token endpoint kept failing: without it each of a proxy's
-// clients would send a volley of token requests of its own, turning the
-// provider's outage into a refresh storm. After a 429 they rest as long as
-// the provider asked, up to maxRest.
+// because the token endpoint kept failing, or its answer could not be
+// stored: without it each of a proxy's clients would send a volley of token
+// requests of its own, turning the provider's outage into a refresh storm.
+// After a 429 they rest as long as the provider asked, up to maxRest.
 const (
 	failedRest = 30 * time.Second
 	maxRest    = time.Hour
@@ -166,7 +174,7 @@ const (
 // up with err: renew answers err meanwhile. A token another process stores
 // is still used, and a forced renewal still asks. It returns err; with a
 // nil err (a success) it ends the rest.
-func (s *Source) restAfter(d time.Duration, err *Error) error {
+func (s *Source) restAfter(d time.Duration, err error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
@@ -187,6 +195,45 @@ func (s *Source) resting() error {
 	}
 	s.log.Debug("the last renewal gave up moments ago; not asking the token endpoint again yet", "until", s.restUntil.Format(logTime))
 	return s.restErr
+}
+
+// leftTries are the tries of a renewal abandoned during the wait before
+// its next (its caller gave up), and when that next try was due.
+type leftTries struct {
+	made int
+	next time.Time
+}
+
+// leaveTries leaves l to the next renewal (see resumeTries).
+func (s *Source) leaveTries(l *leftTries) {
+	s.mu.Lock()
+	s.left = l
+	s.mu.Unlock()
+}
+
+// resumeTries takes up the tries a renewal left when its caller gave up
+// (see leaveTries): it waits, or until ctx ends, for what is left of the wait
+// before the next try, and returns how many tries were made. Starting the
+// tries afresh at once would let callers that give up, such as a proxy's
+// clients with short timeouts, ignore a Retry-After and never reach the
+// rest after a renewal that gave up: a refresh storm. Tries left longer
+// than failedRest ago are forgotten.
+func (s *Source) resumeTries(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	l := s.left
+	s.left = nil
+	s.mu.Unlock()
+	if l == nil || s.now().After(l.next.Add(failedRest)) {
+		return 0, nil
+	}
+	if wait := l.next.Sub(s.now()); wait > 0 {
+		s.log.Debug("waiting what is left of the wait before a renewal's next try, whose caller gave up", "wait", wait, "tries", l.made)
+		if err := s.pause(ctx, wait); err != nil {
+			s.leaveTries(l)
+			return 0, fmt.Errorf("%s: renewal abandoned (%w) while waiting, as the token endpoint asked or kept failing, before asking it again; your stored tokens are unchanged", s.set.Env, err)
+		}
+	}
+	return l.made, nil
 }
 
 // exchange sends req's request for r once, bounded by Settings.Timeout, and

@@ -190,7 +190,7 @@ type Source struct {
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
 
-	mu     sync.Mutex  // guards flight, secret, key, unsaved and the rest
+	mu     sync.Mutex  // guards flight, secret, key, unsaved, the rest and left
 	flight *flight     // the renewal in progress in this process, if any
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
@@ -203,6 +203,9 @@ type Source struct {
 	// restAfter); restErr is nil when none did since the last success.
 	restUntil time.Time
 	restErr   error
+	// left holds the tries of a renewal abandoned during a wait, for the
+	// next renewal to take up (see resumeTries); nil when none was.
+	left *leftTries
 
 	// endpointsMu guards the endpoints in set, which Discover fills once:
 	// read them under it (knownEndpoints), or after Endpoints returned.
@@ -970,7 +973,9 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 func (s *Source) lock(ctx context.Context) (func(), error) {
 	start := time.Now()
 	s.log.Debug("waiting for the renewal lock", "store", s.Location())
-	defer s.sayIfSlow("waiting for another process or machine to finish renewing "+s.set.Env+" (it holds the renewal lock)", "store", s.Location())()
+	// A store slow to answer makes the wait as long as a lock held by
+	// another renewer does; the warning cannot tell which.
+	defer s.sayIfSlow("waiting for the renewal lock of "+s.set.Env+": another process or machine is renewing it, or the store is slow to answer", "store", s.Location())()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
 		if errors.Is(err, store.ErrUnreachable) {

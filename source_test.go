@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -844,5 +846,72 @@ func TestLockLostWhilePausedSendsNothing(t *testing.T) {
 	}
 	if rec, err := shared().Load(context.Background(), "sandbox"); err != nil || rec.AccessToken != tok.AccessToken {
 		t.Fatal("the paused renewer did not use the token renewed elsewhere")
+	}
+}
+
+// TestSilentStoreIsNotBlamedOnAnotherRenewer: a shared store that does not
+// answer (a Redis hung or cut off) makes the wait for the renewal lock
+// slow; the warning about the wait must not say that another process or
+// machine holds the lock, which sent people looking for a renewer that was
+// not there.
+func TestSilentStoreIsNotBlamedOnAnotherRenewer(t *testing.T) {
+	silent, err := net.Listen("tcp", "127.0.0.1:0") // takes connections, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	st, err := redisstore.New("redis://" + silent.Addr().String() + "/0?max_retries=-1&read_timeout=1500ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+	if out := logs.String(); !strings.Contains(out, "waiting for the renewal lock") || strings.Contains(out, "holds the renewal lock") {
+		t.Fatalf("logs:\n%s\nwant the slow wait for the lock told without blaming another renewer", out)
+	}
+}
+
+// TestUnsavedAnswerThatRotatedNothingRests: a store that refuses every
+// answer, at a provider that does not rotate refresh tokens, does not get
+// a token request from each caller: the renewal's failure is answered for
+// the rest that follows a renewal that gave up, as when the token endpoint
+// keeps failing. (An answer that rotated the refresh token is kept and
+// saved before the next renewal, which sends nothing meanwhile.)
+func TestUnsavedAnswerThatRotatedNothingRests(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	srv, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"access_token":"an-access-token-that-is-never-saved","token_type":"bearer","expires_in":3600}`))
+	})
+	r.settings.TokenURL = srv.URL
+	expired := &store.Record{AccessToken: "old-access-token", RefreshToken: "a-refresh-token-never-rotated",
+		IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour),
+		Grant: store.Grant{TokenURL: srv.URL, ClientID: r.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+	if err := r.store.Save(context.Background(), "sandbox", expired); err != nil {
+		t.Fatal(err)
+	}
+	own := &ownStore{Store: r.store}
+	own.broken.Store(true)
+	src := r.sourceOn(own)
+	for range 10 {
+		r.clock.Advance(time.Second)
+		if _, err := src.Token(); err == nil || !strings.Contains(err.Error(), "could not be saved") {
+			t.Fatalf("err = %v; want the answer that could not be saved", err)
+		}
+	}
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("%d token requests from 10 callers within 10 s while the store refused every answer; want 1", n)
+	}
+	r.clock.Advance(30 * time.Second)
+	own.broken.Store(false)
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("after the rest, with the store working: %v", err)
 	}
 }

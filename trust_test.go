@@ -119,7 +119,7 @@ func countingServer(t *testing.T, handle http.HandlerFunc) (*httptest.Server, *a
 
 // tokenServer answers every refresh with body, its %d filled with a counter
 // so that each answer carries new tokens.
-func tokenServer(t *testing.T, body string) (*httptest.Server, *atomic.Int32) {
+func tokenServer(t *testing.T, status int, body string) (*httptest.Server, *atomic.Int32) {
 	t.Helper()
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -129,6 +129,7 @@ func tokenServer(t *testing.T, body string) (*httptest.Server, *atomic.Int32) {
 		} else { // as GitHub answers
 			w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
 		}
+		w.WriteHeader(status)
 		fmt.Fprintf(w, body, i, i)
 	}))
 	t.Cleanup(srv.Close)
@@ -142,7 +143,7 @@ func TestUnknownLifetimes(t *testing.T) {
 	for _, field := range []string{``, `,"expires_in":0`, `,"expires_in":-30`, `,"expires_in":"-5"`} {
 		t.Run(strings.TrimPrefix(field, ","), func(t *testing.T) {
 			body := `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer"` + field + `}`
-			srv, refreshes := tokenServer(t, body)
+			srv, refreshes := tokenServer(t, http.StatusOK, body)
 			r := newRig(t, devprovider.Options{})
 			r.settings.TokenURL = srv.URL
 			r.settings.DefaultLifetime = 10 * time.Minute
@@ -333,7 +334,7 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 			if !strings.HasPrefix(tt.field, `"`) {
 				body = "access_token=access-token-number-%d&refresh_token=refresh-token-number-%d&token_type=bearer&" + tt.field
 			}
-			rec := renewOnceFrom(t, body)
+			rec := renewOnceFrom(t, http.StatusOK, body)
 			if known := !rec.Expiry.IsZero(); known != tt.known {
 				t.Fatalf("expiry %s known %t; want known %t", rec.Expiry, known, tt.known)
 			}
@@ -353,19 +354,74 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 // rotated refresh token stored; x/oauth2 refused it as malformed, and the
 // retries spent the old refresh token again, which a provider detecting
 // reuse answers by ending the grant.
+//
+// x/oauth2 takes any 2xx status as an answer, so a 201 Created is mended as
+// a 200 is: a byte order mark or a fractional expires_in in it made
+// x/oauth2 refuse it the same way. An error starting with a byte order mark
+// is read as well.
 func TestAnswerWithAByteOrderMarkIsRead(t *testing.T) {
-	rec := renewOnceFrom(t, "\ufeff"+`{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`)
-	if rec.Expiry.IsZero() {
-		t.Fatal("the answer's expires_in was not read")
+	for _, status := range []int{http.StatusOK, http.StatusCreated} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			rec := renewOnceFrom(t, status, "\ufeff"+`{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600.5}`)
+			if rec.Expiry.IsZero() {
+				t.Fatal("the answer's expires_in was not read")
+			}
+		})
+	}
+	// An error written so is read too: its invalid_grant is a grant that
+	// ended, not a client the provider rejected.
+	r, _ := loggedIn(t)
+	srv, _ := tokenServer(t, http.StatusBadRequest, "\ufeff"+`{"error":"invalid_grant","error_description":"refresh token %d of %d revoked"}`)
+	r.moveTokenEndpoint(srv.URL)
+	if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("err = %v; want ErrLoginRequired for the grant that ended", err)
 	}
 }
 
+// TestJSONAnswerLabelledAsPlainText: a token endpoint writing its JSON
+// answers as text/plain (as some do, ssoready's and kanidm's among them) is
+// read as JSON. x/oauth2 reads text/plain as form-encoded: a JSON answer
+// holding rotated tokens came out with no access token, and the retries
+// spent the rotated-out refresh token again; a JSON invalid_grant came out
+// without its error code, taken for the client being rejected (a
+// configuration error) instead of the grant having ended.
+func TestJSONAnswerLabelledAsPlainText(t *testing.T) {
+	answer := func(status int, body string) http.HandlerFunc {
+		var n atomic.Int32
+		return func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(status)
+			i := n.Add(1)
+			fmt.Fprintf(w, body, i, i)
+		}
+	}
+	t.Run("tokens", func(t *testing.T) {
+		r, _ := loggedIn(t)
+		srv, hits := countingServer(t, answer(http.StatusOK, `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`))
+		r.moveTokenEndpoint(srv.URL)
+		if _, err := r.source().Renew(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if rec := r.record(); hits.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" || rec.Expiry.IsZero() {
+			t.Fatalf("%d requests, stored %q expiring %s; want the one answer's rotated refresh token and its lifetime", hits.Load(), rec.RefreshToken, rec.Expiry)
+		}
+	})
+	t.Run("invalid_grant", func(t *testing.T) {
+		r, _ := loggedIn(t)
+		srv, _ := countingServer(t, answer(http.StatusBadRequest, `{"error":"invalid_grant","error_description":"refresh token %d of %d revoked"}`))
+		r.moveTokenEndpoint(srv.URL)
+		if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "invalid_grant") {
+			t.Fatalf("err = %v; want ErrLoginRequired for the grant that ended", err)
+		}
+	})
+}
+
 // renewOnceFrom renews an expired record at a token endpoint answering
-// body (see tokenServer), checks that one request stored the answer's
-// rotated refresh token, and returns the record stored.
-func renewOnceFrom(t *testing.T, body string) *store.Record {
+// body with status (see tokenServer), checks that one request stored the
+// answer's rotated refresh token, and returns the record stored.
+func renewOnceFrom(t *testing.T, status int, body string) *store.Record {
 	t.Helper()
-	srv, refreshes := tokenServer(t, body)
+	srv, refreshes := tokenServer(t, status, body)
 	r := newRig(t, devprovider.Options{})
 	r.settings.TokenURL = srv.URL
 	old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",

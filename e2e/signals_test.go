@@ -241,7 +241,7 @@ func TestWaitsAreNeverSilent(t *testing.T) {
 			t.Fatal(err)
 		}
 		run := w.watch("token", "--force")
-		run.waitSaid(t, "waiting for another process or machine to finish renewing dev")
+		run.waitSaid(t, "waiting for the renewal lock of dev: another process or machine is renewing it")
 		unlock()
 		if code, stderr := run.wait(); code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,7 +16,8 @@ const maxAnswer = 1 << 20
 
 // Lenient returns a client that carries c's requests and mends a token
 // endpoint's JSON answer before golang.org/x/oauth2 reads it: a leading
-// UTF-8 byte order mark, which some servers write, is dropped, and an
+// UTF-8 byte order mark, which some servers write, is dropped, a JSON
+// answer or error labelled text/plain is labelled JSON, and an
 // expires_in or refresh_token_expires_in that is not a whole number
 // (3600.5, "abc", 1e308, a number too large) would make x/oauth2 refuse the
 // whole answer, and with it a new refresh token the provider has already
@@ -37,7 +39,7 @@ type lenientTransport struct{ base http.RoundTripper }
 
 func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
+	if err != nil {
 		return resp, err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
@@ -45,10 +47,27 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(mend(bytes.TrimPrefix(body, byteOrderMark))))
+	body = bytes.TrimPrefix(body, byteOrderMark)
+	if labelledAsForm(resp.Header) && json.Valid(body) && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+		// x/oauth2 would read it as form-encoded, finding neither the
+		// tokens nor the error code in it.
+		resp.Header.Set("Content-Type", "application/json")
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 { // x/oauth2 reads any 2xx as an answer
+		body = mend(body)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = -1
 	resp.Header.Del("Content-Length")
 	return resp, nil
+}
+
+// labelledAsForm reports whether h gives a type x/oauth2 reads as
+// form-encoded: text/plain, which some servers give their JSON answers, or
+// form-encoding itself.
+func labelledAsForm(h http.Header) bool {
+	t, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return t == "text/plain" || t == "application/x-www-form-urlencoded"
 }
 
 // byteOrderMark is UTF-8's, which encoding/json refuses before a value.

@@ -42,7 +42,8 @@ type Store struct {
 	LockTTL time.Duration
 
 	mu      sync.Mutex
-	holders map[string]string // env → the value of the lock this Store holds
+	holders map[string]string        // env → the value of the lock this Store holds
+	turns   map[string]chan struct{} // env → a place for one holder at a time in this Store
 }
 
 // New returns a store in the Redis database at rawURL:
@@ -158,24 +159,32 @@ var (
 )
 
 // Lock implements store.Store. It waits while another renewer, on any
-// machine, holds env's lock, and keeps the lock it takes alive until unlock.
+// machine or through this Store, holds env's lock, and keeps the lock it
+// takes alive until unlock.
 func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, err
 	}
-	ttl := s.LockTTL
-	if ttl <= 0 {
-		ttl = DefaultLockTTL
-	}
+	ttl := s.lockTTL()
 	var b [16]byte
 	rand.Read(b[:])
 	holder := hex.EncodeToString(b[:])
 	k := lockKey(env)
+	// One holder at a time in this Store, whatever Redis says: a lock that
+	// expired there while its holder here lives is still that holder's, and
+	// HoldsLock knows one holder per environment.
+	turn := s.turn(env)
+	select {
+	case turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
+	}
 	for {
 		ok, err := acquire.Run(ctx, s.client, []string{k}, holder, ttl.Milliseconds()).Bool()
 		if err != nil {
 			// The lock may have been taken all the same, its answer lost.
 			go s.release(k, holder)
+			<-turn
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
 			}
@@ -186,6 +195,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		}
 		select {
 		case <-ctx.Done():
+			<-turn
 			return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
 		case <-time.After(lockPoll):
 		}
@@ -221,17 +231,40 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			close(stop)
 			<-stopped
 			s.mu.Lock()
-			if s.holders[env] == holder {
-				delete(s.holders, env)
-			}
+			delete(s.holders, env)
 			s.mu.Unlock()
 			s.release(k, holder)
+			<-turn
 		})
 	}, nil
 }
 
+// turn is env's place for one lock holder at a time in this Store.
+func (s *Store) turn(env string) chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.turns == nil {
+		s.turns = map[string]chan struct{}{}
+	}
+	t, ok := s.turns[env]
+	if !ok {
+		t = make(chan struct{}, 1)
+		s.turns[env] = t
+	}
+	return t
+}
+
+func (s *Store) lockTTL() time.Duration {
+	if s.LockTTL <= 0 {
+		return DefaultLockTTL
+	}
+	return s.LockTTL
+}
+
 // HoldsLock implements store.LockChecker: it asks Redis whether env's lock
-// still holds the value this Store's Lock set.
+// still holds the value this Store's Lock set and, in the same step, gives
+// a lock found held a whole TTL to live, so that the token request sent
+// next does not outlast a lock that was about to expire.
 func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	s.mu.Lock()
 	holder, ok := s.holders[env]
@@ -239,14 +272,11 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	v, err := s.client.Get(ctx, lockKey(env)).Result()
-	if errors.Is(err, redis.Nil) {
-		return false, nil
-	}
+	held, err := extend.Run(ctx, s.client, []string{lockKey(env)}, holder, s.lockTTL().Milliseconds()).Bool()
 	if err != nil {
 		return false, s.failed(ctx, "check the renewal lock", err)
 	}
-	return v == holder, nil
+	return held, nil
 }
 
 // release lets go of the lock k if holder still holds it.

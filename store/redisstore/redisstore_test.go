@@ -117,6 +117,65 @@ func TestUnlockLeavesAnotherHoldersLock(t *testing.T) {
 	}
 }
 
+// TestHoldsLockRenewsTheLock: the check made just before a token request
+// is sent leaves the lock a whole TTL to live, not whatever was left of it:
+// a holder resumed moments before its lock expires (its extensions missed
+// while it was paused or cut off from Redis) would otherwise find the lock
+// its own, send the refresh token, and lose the lock to another renewer
+// that sends the same refresh token a moment later.
+func TestHoldsLockRenewsTheLock(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	s := open(t, srv.URL)
+	s.LockTTL = time.Minute // no extension comes during the test
+	unlock, err := s.Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	rc.PExpire(ctx, "freshtoken:sandbox:lock", 50*time.Millisecond) // about to expire
+	if held, err := s.HoldsLock(ctx, "sandbox"); !held || err != nil {
+		t.Fatalf("HoldsLock: %v, %v", held, err)
+	}
+	if ttl := rc.PTTL(ctx, "freshtoken:sandbox:lock").Val(); ttl < 30*time.Second {
+		t.Fatalf("the lock found held has %v left; want a whole TTL from the check", ttl)
+	}
+}
+
+// TestOneHolderPerStore: two renewers of one process sharing a Store (a
+// program with a Source per request) never hold env's lock at once, even
+// when the first one's lock expired in Redis (its extensions missed while
+// Redis was cut off): the second waits for the first's unlock. Each Store
+// knows one holder per environment, so with both holding, the first would
+// take the second's lock for its own and send its refresh token beside it.
+func TestOneHolderPerStore(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s := open(t, srv.URL)
+	unlock, err := s.Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw(t, srv).Del(ctx, "freshtoken:sandbox:lock") // expired, its holder alive
+	waitCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if unlock2, err := s.Lock(waitCtx, "sandbox"); err == nil {
+		held, _ := s.HoldsLock(ctx, "sandbox")
+		unlock2()
+		t.Fatalf("a second renewer of this process took the lock while the first still held it (the first's check says held: %t)", held)
+	}
+	if held, err := s.HoldsLock(ctx, "sandbox"); held || err != nil {
+		t.Fatalf("HoldsLock of a lock that expired: %v, %v", held, err)
+	}
+	unlock()
+	unlock2, err := s.Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatalf("Lock once the first holder let go: %v", err)
+	}
+	unlock2()
+}
+
 // TestUnreachable: a store whose Redis is down says so, naming it, and its
 // errors wrap store.ErrUnreachable. A password in the URL is never shown.
 func TestUnreachable(t *testing.T) {
