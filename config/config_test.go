@@ -379,27 +379,51 @@ func TestConcurrentEditsAreAllKept(t *testing.T) {
 	}
 }
 
-// TestEditsRemoveTheLitterOfACrashedEdit: an edit killed before its rename
-// leaves a temp file (which may hold a client secret); the next edit of that
-// configuration removes it, and leaves other files' alone.
-func TestEditsRemoveTheLitterOfACrashedEdit(t *testing.T) {
+// TestEditsRemoveTheLitterOfCrashedEditsAndKilledImports: the next edit of
+// a configuration removes the temp file of an edit killed before its rename
+// and the staged copy of an import killed before it could remove it (either
+// may hold a client secret); it leaves other files' temp files and a copy
+// still in use alone, and a copy goes once its import releases it.
+func TestEditsRemoveTheLitterOfCrashedEditsAndKilledImports(t *testing.T) {
 	p := write(t, "# mine\n")
+	dev := config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}
+	staging, release, err := config.StageEnvs(p, []config.NamedEnv{{Name: "dev", Settings: dev}}, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := config.Load(staging); err != nil || f.Envs["dev"] == nil || f.DefaultEnv != "dev" {
+		t.Fatalf("the staged copy: %v, %+v; want it to hold dev, the default", err, f)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
+		t.Errorf("staging changed the configuration: %q", b)
+	}
 	dir := filepath.Dir(p)
 	litter := filepath.Join(dir, ".config.toml.tmp-123456")
+	killed := filepath.Join(dir, ".config.toml.import-123456")
 	other := filepath.Join(dir, ".other.toml.tmp-123456")
-	for _, f := range []string{litter, other} {
+	for _, f := range []string{litter, killed, other} {
 		if err := os.WriteFile(f, []byte("client_secret = \"s\"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false); err != nil {
+	if _, err := config.WriteEnv(p, "dev", dev, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(litter); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the crashed edit's temp file is still there: %v", err)
 	}
+	if _, err := os.Stat(killed); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the killed import's copy is still there: %v", err)
+	}
 	if _, err := os.Stat(other); err != nil {
 		t.Errorf("another file's temp file was removed: %v", err)
+	}
+	if _, err := os.Stat(staging); err != nil {
+		t.Errorf("the copy in use was removed: %v", err)
+	}
+	release()
+	if _, err := os.Stat(staging); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the copy is still there once released: %v", err)
 	}
 }
 
@@ -423,41 +447,5 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
 		t.Errorf("the file holds %q, want it as it was", b)
-	}
-}
-
-// TestStagedCopiesOfAKilledImportAreRemoved: an import's staged copy of the
-// configuration (which may hold a client secret) is removed by the next
-// edit of that configuration once the import that made it has gone, killed
-// before it could remove it; a copy still in use is left alone.
-func TestStagedCopiesOfAKilledImportAreRemoved(t *testing.T) {
-	p := write(t, "# mine\n")
-	dir := filepath.Dir(p)
-	killed := filepath.Join(dir, ".config.toml.import-123456")
-	if err := os.WriteFile(killed, []byte("client_secret = \"s\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	staging, release, err := config.StageEnvs(p, []config.NamedEnv{{Name: "dev", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}}}, "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f, err := config.Load(staging); err != nil || f.Envs["dev"] == nil || f.DefaultEnv != "dev" {
-		t.Fatalf("the staged copy: %v, %+v; want it to hold dev, the default", err, f)
-	}
-	if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
-		t.Errorf("staging changed the configuration: %q", b)
-	}
-	if _, err := config.WriteEnv(p, "other", config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(killed); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the killed import's copy is still there: %v", err)
-	}
-	if _, err := os.Stat(staging); err != nil {
-		t.Errorf("the copy in use was removed: %v", err)
-	}
-	release()
-	if _, err := os.Stat(staging); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the copy is still there once released: %v", err)
 	}
 }

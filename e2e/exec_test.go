@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
-	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -35,8 +34,7 @@ func TestExecLeavesNoDescriptorToTheCommand(t *testing.T) {
 		{"file store", func(*testing.T) string { return "" }},
 		{"redis store", func(t *testing.T) string { return redistest.Start(t).URL }},
 		{"keychain", func(t *testing.T) string {
-			keyringtest.Start(t)
-			t.Setenv("XDG_STATE_HOME", t.TempDir())
+			privateKeychain(t)
 			return "keyring://"
 		}},
 	} {

@@ -113,6 +113,23 @@ func (e *devEnv) record(t *testing.T, env string) *store.Record {
 	return rec
 }
 
+// configOnAFullDisk moves e's configuration to a small disk of its own and
+// fills the disk; it returns the configuration's text and the function that
+// frees the disk.
+func (e *devEnv) configOnAFullDisk(t *testing.T) (text []byte, free func()) {
+	t.Helper()
+	dir := testdisk.Small(t, "64k")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	text, _ = os.ReadFile(e.config)
+	e.config = filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(e.config, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return text, testdisk.Fill(t, dir)
+}
+
 // TestImportPostmanChangesNothingWhenAStoreIsUnusable: a store problem for
 // the second environment (sand, after prod) is found before any token is
 // written, so prod keeps the tokens it had and the configuration is as it
@@ -327,16 +344,8 @@ func TestImportPostmanKeepsEditsMadeMeanwhile(t *testing.T) {
 func TestImportPostmanIntoAConfigurationThatCannotBeWritten(t *testing.T) {
 	e := newDevEnv(t)
 	export := e.seedExport(t, "prod")
-	dir := testdisk.Small(t, "64k")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	text, _ := os.ReadFile(e.config)
-	e.config = filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(e.config, text, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	defer testdisk.Fill(t, dir)()
+	text, free := e.configOnAFullDisk(t)
+	defer free()
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "import", "postman", export); code != 2 {
 		t.Errorf("import into a full disk exited %d, want 2: %s", code, stderr)
@@ -356,16 +365,7 @@ func TestImportPostmanIntoAConfigurationThatCannotBeWritten(t *testing.T) {
 func TestRemoveFromAConfigurationThatCannotBeWritten(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
-	dir := testdisk.Small(t, "64k")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	text, _ := os.ReadFile(e.config)
-	e.config = filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(e.config, text, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	free := testdisk.Fill(t, dir)
+	_, free := e.configOnAFullDisk(t)
 	defer free()
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "-e", "dev", "remove", "--yes"); code != 2 {

@@ -32,14 +32,31 @@ func raw(t *testing.T, srv *redistest.Server) *redis.Client {
 	return c
 }
 
+// started starts a Redis of the test's own and returns a store on it and
+// a plain client (raw's) to it.
+func started(t *testing.T) (*redisstore.Store, *redis.Client) {
+	t.Helper()
+	srv := redistest.Start(t)
+	return open(t, srv.URL), raw(t, srv)
+}
+
+// lock takes s's lock on sandbox, failing the test if it cannot.
+func lock(t *testing.T, s *redisstore.Store) (unlock func()) {
+	t.Helper()
+	unlock, err := s.Lock(context.Background(), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return unlock
+}
+
 // TestCorruptRecordIsKept: a value freshtoken cannot read is reported, and
 // left as it is.
 func TestCorruptRecordIsKept(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rc := started(t)
 	ctx := context.Background()
-	rc := raw(t, srv)
 	rc.Set(ctx, "freshtoken:sandbox", "not json", 0)
-	_, err := open(t, srv.URL).Load(ctx, "sandbox")
+	_, err := s.Load(ctx, "sandbox")
 	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "a log-in replaces it") || strings.Contains(err.Error(), "`freshtoken") {
 		t.Fatalf("Load of a corrupt record: %v; want ErrCorrupt saying how to replace it, and no command (the command line adds it)", err)
 	}
@@ -49,7 +66,7 @@ func TestCorruptRecordIsKept(t *testing.T) {
 
 	// Another program's value of another type under the key (a hash).
 	rc.HSet(ctx, "freshtoken:prod", "a", "b")
-	_, err = open(t, srv.URL).Load(ctx, "prod")
+	_, err = s.Load(ctx, "prod")
 	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "a log-in replaces it") || !strings.Contains(err.Error(), "hash") {
 		t.Fatalf("Load of a hash: %v; want ErrCorrupt naming its type and saying how to replace it", err)
 	}
@@ -61,10 +78,7 @@ func TestLiveHolderKeepsItsLock(t *testing.T) {
 	srv := redistest.Start(t)
 	a, b := open(t, srv.URL), open(t, srv.URL)
 	a.LockTTL = 300 * time.Millisecond
-	unlock, err := a.Lock(context.Background(), "sandbox")
-	if err != nil {
-		t.Fatal(err)
-	}
+	unlock := lock(t, a)
 	defer unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // over three TTLs
 	defer cancel()
@@ -77,13 +91,13 @@ func TestLiveHolderKeepsItsLock(t *testing.T) {
 // value left in Redis, never extended or released) holds up the others for
 // no longer than the lock's TTL.
 func TestDeadHoldersLockExpires(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rc := started(t)
 	ctx := context.Background()
-	raw(t, srv).Set(ctx, "freshtoken:sandbox:lock", "a holder that died", 500*time.Millisecond)
+	rc.Set(ctx, "freshtoken:sandbox:lock", "a holder that died", 500*time.Millisecond)
 	waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	start := time.Now()
-	unlock, err := open(t, srv.URL).Lock(waitCtx, "sandbox")
+	unlock, err := s.Lock(waitCtx, "sandbox")
 	if err != nil {
 		t.Fatalf("Lock after the dead holder's lock expired: %v", err)
 	}
@@ -96,14 +110,9 @@ func TestDeadHoldersLockExpires(t *testing.T) {
 // TestUnlockLeavesAnotherHoldersLock: a lock that expired and passed to
 // another holder is no longer held, and its first holder's unlock leaves it.
 func TestUnlockLeavesAnotherHoldersLock(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rc := started(t)
 	ctx := context.Background()
-	rc := raw(t, srv)
-	s := open(t, srv.URL)
-	unlock, err := s.Lock(ctx, "sandbox")
-	if err != nil {
-		t.Fatal(err)
-	}
+	unlock := lock(t, s)
 	if held, err := s.HoldsLock(ctx, "sandbox"); !held || err != nil {
 		t.Fatalf("HoldsLock of a lock just taken: %v, %v", held, err)
 	}
@@ -124,15 +133,10 @@ func TestUnlockLeavesAnotherHoldersLock(t *testing.T) {
 // its own, send the refresh token, and lose the lock to another renewer
 // that sends the same refresh token a moment later.
 func TestHoldsLockRenewsTheLock(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rc := started(t)
 	ctx := context.Background()
-	rc := raw(t, srv)
-	s := open(t, srv.URL)
 	s.LockTTL = time.Minute // no extension comes during the test
-	unlock, err := s.Lock(ctx, "sandbox")
-	if err != nil {
-		t.Fatal(err)
-	}
+	unlock := lock(t, s)
 	defer unlock()
 	rc.PExpire(ctx, "freshtoken:sandbox:lock", 50*time.Millisecond) // about to expire
 	if held, err := s.HoldsLock(ctx, "sandbox"); !held || err != nil {
@@ -150,14 +154,10 @@ func TestHoldsLockRenewsTheLock(t *testing.T) {
 // knows one holder per environment, so with both holding, the first would
 // take the second's lock for its own and send its refresh token beside it.
 func TestOneHolderPerStore(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rc := started(t)
 	ctx := context.Background()
-	s := open(t, srv.URL)
-	unlock, err := s.Lock(ctx, "sandbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw(t, srv).Del(ctx, "freshtoken:sandbox:lock") // expired, its holder alive
+	unlock := lock(t, s)
+	rc.Del(ctx, "freshtoken:sandbox:lock") // expired, its holder alive
 	waitCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	if unlock2, err := s.Lock(waitCtx, "sandbox"); err == nil {
