@@ -142,21 +142,55 @@ func TestWriteEnvKeepsNothingFromAnUntrustedFile(t *testing.T) {
 	}
 }
 
+// TestWriteEnvThroughASymlink: a symlinked config (a dotfile manager's) is
+// written where the link points and stays a link, also when the file it
+// points to is not made yet, through a relative link and a chain of them.
 func TestWriteEnvThroughASymlink(t *testing.T) {
 	target := writeMode(t, "real.toml", withSecretEnv, 0o600)
-	link := filepath.Join(t.TempDir(), "config.toml")
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	links := map[string]string{ // link → where it points
+		"config.toml": target,
+		"new.toml":    "dotfiles/freshtoken.toml", // a folder and a file not made yet
+		"chain.toml":  "hop.toml",
+		"hop.toml":    filepath.Join(dir, "dotfiles/chained.toml"),
 	}
-	if _, err := config.WriteEnv(link, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err != nil {
-		t.Fatal(err)
+	for link, to := range links {
+		if err := os.Symlink(to, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
-		t.Fatalf("the config is no longer a symlink: %v %v", fi, err)
+	for link, want := range map[string][]string{"config.toml": {"other", "dev"}, "new.toml": {"other"}, "chain.toml": {"other"}} {
+		path := filepath.Join(dir, link)
+		if _, err := config.WriteEnv(path, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("%s is no longer a symlink: %v %v", link, fi, err)
+		}
+		f, err := config.Load(path)
+		if err != nil {
+			t.Fatalf("Load(%s): %v", link, err)
+		}
+		for _, env := range want {
+			if f.Envs[env] == nil {
+				t.Errorf("Load(%s) has no environment %s through the link", link, env)
+			}
+		}
 	}
-	f, err := config.Load(link)
-	if err != nil || f.Envs["other"] == nil || f.Envs["dev"] == nil {
-		t.Fatalf("Load = %v, %v; want both environments through the link", f, err)
+	for _, made := range []string{"dotfiles/freshtoken.toml", "dotfiles/chained.toml"} {
+		if _, err := os.Stat(filepath.Join(dir, made)); err != nil {
+			t.Errorf("the file the link points to was not made: %v", err)
+		}
+	}
+	// Links in a loop point nowhere: the edit fails and leaves them links.
+	loop := filepath.Join(dir, "loop.toml")
+	os.Symlink("loop2.toml", loop)
+	os.Symlink("loop.toml", filepath.Join(dir, "loop2.toml"))
+	if _, err := config.WriteEnv(loop, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err == nil {
+		t.Error("an edit through links in a loop succeeded")
+	}
+	if fi, err := os.Lstat(loop); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the looping link was replaced: %v %v", fi, err)
 	}
 }
 

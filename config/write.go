@@ -125,10 +125,7 @@ func StageEnvs(path string, envs []NamedEnv, defaultEnv string) (staging string,
 	if err != nil {
 		return "", nil, err
 	}
-	target := path
-	if t, err := filepath.EvalSymlinks(path); err == nil {
-		target = t
-	}
+	target := linkTarget(path)
 	dir := filepath.Dir(target)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, &Error{Path: path, Msg: fmt.Sprintf("cannot create its folder (%v); nothing was written", cause(err))}
@@ -224,9 +221,7 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 // someone else is not carried over into a trusted one. A symlinked config
 // is written where the link points, so it stays linked.
 func rewrite(path string, first func() error, edit func(old string) string) (*File, error) {
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
-	}
+	path = linkTarget(path)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot create its folder (%v); nothing was written", cause(err))}
 	}
@@ -270,6 +265,27 @@ func rewrite(path string, first func() error, edit func(old string) string) (*Fi
 	}
 	f.Path = path
 	return f, nil
+}
+
+// linkTarget is the file an edit of the configuration at path writes:
+// where a symbolic link points (a dotfile manager's), even to a file not
+// made yet, so that the link stays a link; else path itself.
+func linkTarget(path string) string {
+	at := path
+	for range 40 { // as many links as Linux follows; a loop ends in path, which no edit can read
+		if t, err := filepath.EvalSymlinks(at); err == nil {
+			return t
+		}
+		l, err := os.Readlink(at)
+		if err != nil {
+			return at
+		}
+		if !filepath.IsAbs(l) {
+			l = filepath.Join(filepath.Dir(at), l)
+		}
+		at = l
+	}
+	return path
 }
 
 // cause is what the operating system said of a file operation that failed
