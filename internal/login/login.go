@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -181,12 +182,17 @@ func (f *Flow) manual(ctx context.Context, req Request) (*Result, error) {
 	return f.Complete(ctx, req, u.Query())
 }
 
+// answers reports whether the query a callback received carries req's state.
+func (req Request) answers(q url.Values) bool {
+	return subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(req.State)) == 1
+}
+
 // Complete checks the query a callback received for req and exchanges its
 // code. A server that serves the callback itself (the proxy) calls it.
 func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result, error) {
 	// Nothing in an answer is looked at before its state proves it is the
 	// answer to this request: any web page can send the browser here.
-	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(req.State)) != 1 {
+	if !req.answers(q) {
 		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, ErrStateMismatch, f.Env)
 	}
 	if e := q.Get("error"); e != "" {
@@ -249,7 +255,9 @@ type callback struct {
 }
 
 // CallbackHandler serves the redirect URI's path: it completes req and sends
-// the outcome on done once. A callback without this login's state gets a
+// the outcome on done once. Only the first callback with req's state is
+// looked at: a reload would present its code a second time, which providers
+// take for a stolen code. A callback without this login's state gets a
 // plain 400 whatever else it carries (an error, a code) and the login keeps
 // waiting, so a stale tab or a forged request cannot end it or put its own
 // words on the terminal; other paths get 404.
@@ -258,17 +266,23 @@ func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 	if u, err := url.Parse(f.Config.RedirectURL); err == nil && u.Path != "" {
 		path = u.Path
 	}
+	var answered atomic.Bool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != path {
 			http.NotFound(w, r)
 			return
 		}
-		// The exchange outlives a browser that gives up: the code is single use.
-		res, err := f.Complete(context.WithoutCancel(r.Context()), req, r.URL.Query())
-		if errors.Is(err, ErrStateMismatch) {
+		q := r.URL.Query()
+		if !req.answers(q) {
 			http.Error(w, "This is not the answer to the login in progress, which is still waiting. Close this tab.", http.StatusBadRequest)
 			return
 		}
+		if answered.Swap(true) {
+			http.Error(w, "This login has been answered already; see freshtoken for how it went. Close this tab.", http.StatusBadRequest)
+			return
+		}
+		// The exchange outlives a browser that gives up: the code is single use.
+		res, err := f.Complete(context.WithoutCancel(r.Context()), req, q)
 		var body bytes.Buffer
 		page().Execute(&body, pageData{Env: f.Env, Err: errString(err)})
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

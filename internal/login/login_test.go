@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,6 +151,70 @@ func TestForgedCallbacksAreIgnored(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "Forged") {
 		t.Fatalf("forged text reached the terminal: %s", stderr)
+	}
+}
+
+// TestACallbackIsAnsweredOnce: the browser coming back twice with the same
+// answer (a reload while the code exchange is under way) exchanges the code
+// once. A second exchange of a code is what providers treat as a stolen
+// code, revoking every token it gave.
+func TestACallbackIsAnsweredOnce(t *testing.T) {
+	var callbackURL string
+	var requests atomic.Int32
+	reload := make(chan int, 1)
+	second := make(chan struct{})
+	p, base := devserver.Start(t, devprovider.Options{AutoApprove: true, RequirePKCE: true,
+		OnTokenRequest: func(string) {
+			if requests.Add(1) > 1 {
+				close(second)
+				return
+			}
+			// The person reloads the page while the exchange is under way;
+			// the exchange goes on once the reload is answered, or has sent
+			// the code again.
+			go func() {
+				resp, err := http.Get(callbackURL)
+				if err != nil {
+					reload <- 0
+					return
+				}
+				resp.Body.Close()
+				reload <- resp.StatusCode
+			}()
+			select {
+			case status := <-reload:
+				reload <- status
+			case <-second:
+			}
+		}})
+	ln, err := login.Listen("http://127.0.0.1:0/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := &oauth2.Config{ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		Endpoint:    oauth2.Endpoint{AuthURL: base + "/v2/approve_app", TokenURL: base + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader},
+		RedirectURL: "http://" + ln.Addr().String() + "/callback"}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	flow := &login.Flow{Env: "sandbox", Config: conf, Listener: ln, Stderr: io.Discard, Timeout: 10 * time.Second,
+		OpenBrowser: func(u string) error {
+			resp, err := noFollow.Get(u)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			callbackURL = resp.Header.Get("Location")
+			go http.Get(callbackURL)
+			return nil
+		}}
+	res, err := flow.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status := <-reload; status != http.StatusBadRequest {
+		t.Errorf("the reloaded callback got %d, want 400", status)
+	}
+	if s := p.Stats(); s.TokenRequests != 1 || s.Exchanges != 1 || res.Token.RefreshToken == "" {
+		t.Fatalf("want the code exchanged once, and its tokens returned: token requests %d, exchanges %d, token %+v", s.TokenRequests, s.Exchanges, res.Token)
 	}
 }
 
