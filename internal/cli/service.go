@@ -92,7 +92,12 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: home})
+	plan, err := service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: home})
+	if err != nil {
+		// Another system, or a path no service file can carry.
+		return nil, usageErrorf("%v", err)
+	}
+	return plan, nil
 }
 
 func installService(o *serviceOptions, p *service.Plan) error {
