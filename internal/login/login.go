@@ -42,6 +42,10 @@ var ErrStateMismatch = errors.New("the answer's state does not match this login"
 // provider answered that access was denied.
 var ErrNotApproved = errors.New("access was not approved")
 
+// ErrBadPaste means what was pasted in a manual login is not the address
+// the browser landed on after approving.
+var ErrBadPaste = errors.New("that is not the address your browser landed on")
+
 // ErrPortBusy means another program listens on the redirect URI's address.
 var ErrPortBusy = errors.New("the redirect address is in use")
 
@@ -111,7 +115,7 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 	defer cancel()
 	req := NewRequest(f.Config)
 	if f.Manual {
-		return f.manual(ctx, req)
+		return f.manual(ctx, req, timeout)
 	}
 	ln := f.Listener
 	if ln == nil {
@@ -141,7 +145,7 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		return cb.result, nil
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.Canceled) {
-			return nil, fmt.Errorf("%s: login cancelled; nothing was stored", f.Env)
+			return nil, f.cancelled()
 		}
 		return nil, fmt.Errorf("%s: %w: no answer from the browser within %s", f.Env, ErrNotApproved, timeout)
 	}
@@ -162,24 +166,40 @@ func (f *Flow) announce(authURL string, timeout time.Duration) {
 	fmt.Fprintf(f.Stderr, "Open this URL in a browser on this computer and approve access to %s (waiting up to %s):\n%s\n", f.Env, timeout, authURL)
 }
 
-func (f *Flow) manual(ctx context.Context, req Request) (*Result, error) {
+func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (*Result, error) {
 	fmt.Fprintf(f.Stderr, "Open this URL in a browser and approve access:\n%s\nThen paste the whole URL your browser landed on, and press Enter:\n", req.URL)
 	lines := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(f.Stdin).ReadString('\n')
 		lines <- strings.TrimSpace(line)
 	}()
+	again := fmt.Sprintf("run `freshtoken login --manual -e %s` again", f.Env)
 	var line string
 	select {
 	case line = <-lines:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%s: no URL was pasted in time; run `freshtoken login --manual -e %s` again", f.Env, f.Env)
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, f.cancelled()
+		}
+		return nil, fmt.Errorf("%s: %w: no URL was pasted within %s; %s", f.Env, ErrNotApproved, timeout, again)
 	}
 	u, err := url.Parse(line)
-	if err != nil || line == "" {
-		return nil, fmt.Errorf("%s: that is not a URL; paste the whole address from the browser's address bar, starting with http", f.Env)
+	if err != nil || !u.IsAbs() {
+		return nil, fmt.Errorf("%s: %w: paste the whole address from the browser's address bar, starting with http; %s", f.Env, ErrBadPaste, again)
 	}
-	return f.Complete(ctx, req, u.Query())
+	q := u.Query()
+	switch {
+	case !req.answers(q):
+		return nil, fmt.Errorf("%s: %w (an earlier log-in's URL?); %s", f.Env, ErrStateMismatch, again)
+	case !q.Has("code") && !q.Has("error"):
+		return nil, fmt.Errorf("%s: %w: it has no code (the URL to open, perhaps); %s, approve access and paste the address you land on", f.Env, ErrBadPaste, again)
+	}
+	return f.Complete(ctx, req, q)
+}
+
+// cancelled is the error of a login stopped by Ctrl-C.
+func (f *Flow) cancelled() error {
+	return fmt.Errorf("%s: login cancelled; nothing was stored", f.Env)
 }
 
 // answers reports whether the query a callback received carries req's state.

@@ -271,6 +271,79 @@ func TestManualPasteBack(t *testing.T) {
 	}
 }
 
+// TestManualPastesThatAreNoAnswer: what a person may paste instead of the
+// address they landed on (nothing, words, the URL to open itself, an earlier
+// log-in's answer), and pasting nothing in time, each end the log-in with
+// one line that says to run the manual log-in again, and send nothing to
+// the provider.
+func TestManualPastesThatAreNoAnswer(t *testing.T) {
+	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	tests := []struct {
+		name  string
+		paste func(authURL string) string // "" pastes nothing at all
+		want  error
+	}{
+		{"end of input", func(string) string { return "" }, login.ErrBadPaste},
+		{"words", func(string) string { return "I approved it\n" }, login.ErrBadPaste},
+		{"the URL to open", func(u string) string { return u + "\n" }, login.ErrBadPaste},
+		{"an earlier answer", func(string) string { return conf.RedirectURL + "?code=old-code&state=old-state\n" }, login.ErrStateMismatch},
+		{"nothing in time", nil, login.ErrNotApproved},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			stderr := testenv.NewOutput()
+			flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: 10 * time.Second}
+			if tt.paste == nil {
+				flow.Timeout = 100 * time.Millisecond
+			} else {
+				go func() {
+					var authURL string
+					for deadline := time.Now().Add(10 * time.Second); authURL == "" && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+						for _, l := range strings.Split(stderr.String(), "\n") {
+							if strings.HasPrefix(l, "http") {
+								authURL = l
+							}
+						}
+					}
+					io.WriteString(pw, tt.paste(authURL))
+					pw.Close()
+				}()
+			}
+			_, err := flow.Run(context.Background())
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), "run `freshtoken login --manual -e sandbox` again") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("err = %v, want %v, on one line, saying to run the manual log-in again", err, tt.want)
+			}
+		})
+	}
+	if n := p.Stats().TokenRequests; n != 0 {
+		t.Errorf("%d token requests for pastes that carry no answer", n)
+	}
+}
+
+// TestManualLoginCancelled: Ctrl-C while the manual log-in waits for the
+// pasted URL says the log-in was cancelled, not that time ran out.
+func TestManualLoginCancelled(t *testing.T) {
+	_, conf := provider(t)
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := testenv.NewOutput()
+	go func() {
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "press Enter") && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		}
+		cancel()
+	}()
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: 10 * time.Second}
+	_, err := flow.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "cancelled") || strings.Contains(err.Error(), "in time") {
+		t.Fatalf("err = %v, want the log-in cancelled", err)
+	}
+}
+
 func TestLoopbackAddr(t *testing.T) {
 	tests := []struct{ uri, want, wantErr string }{
 		{"http://127.0.0.1:8787/callback", "127.0.0.1:8787", ""},
