@@ -85,7 +85,9 @@ WantedBy=default.target
 		System: "systemd",
 		Path:   filepath.Join(s.Home, ".config", "systemd", "user", unit),
 		Text:   b.String(),
-		Start:  [][]string{{"systemctl", "--user", "daemon-reload"}, {"systemctl", "--user", "enable", "--now", unit}},
+		// restart, not start: an install over a running service (after
+		// moving the binary or the config) takes effect at once.
+		Start:  [][]string{{"systemctl", "--user", "daemon-reload"}, {"systemctl", "--user", "enable", unit}, {"systemctl", "--user", "restart", unit}},
 		Stop:   [][]string{{"systemctl", "--user", "disable", "--now", unit}},
 		Status: []string{"systemctl", "--user", "status", "--no-pager", unit},
 		Logs:   "journalctl --user -u " + unit,

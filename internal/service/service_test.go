@@ -22,7 +22,8 @@ func spec(t *testing.T) service.Spec {
 
 // TestSystemdUnitIsValid: the unit systemd would load passes
 // systemd-analyze verify, runs this binary with the configuration named,
-// restarts on failure and treats the exit after a signal as success.
+// restarts on failure, treats the exit after a signal as success, and is
+// restarted by an install over a running one.
 func TestSystemdUnitIsValid(t *testing.T) {
 	p, err := service.For("linux", spec(t))
 	if err != nil {
@@ -46,6 +47,11 @@ func TestSystemdUnitIsValid(t *testing.T) {
 	}
 	if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s\n%s", err, out, p.Text)
+	}
+	// Installing again (after moving the binary or the config) must take
+	// effect in a service already running: start alone leaves it as it was.
+	if last := strings.Join(p.Start[len(p.Start)-1], " "); last != "systemctl --user restart freshtoken.service" {
+		t.Errorf("the last start command %q would leave a running service on its old unit", last)
 	}
 	broken := strings.Replace(p.Text, "ExecStart="+spec(t).Executable, "ExecStart=/nonexistent/freshtoken", 1)
 	if err := os.WriteFile(unit, []byte(broken), 0o600); err != nil {
