@@ -127,6 +127,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"client id with a newline", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\ndelete-keychain login.keychain\"\n", ":3: env.a.client_id: holds '\\n'"},
 		{"client id with a tab", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\tx\"\n", ":3: env.a.client_id: holds '\\t'"},
 		{"client id beyond ASCII", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"clí\"\n", ":3: env.a.client_id: holds 'í'"},
+		// The provider sends the browser back to the redirect URI as given:
+		// on port 0, login would wait for a browser that cannot come.
+		{"redirect uri on port 0", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:0/callback\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:0/callback\" names port 0"},
 		{"service with a newline", "[store]\nurl = \"keyring://?service=a%0Adelete-keychain\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\"\n", ":2: store.url: keyring://?service= takes a name of printable ASCII"},
 	}
 	for _, tt := range tests {

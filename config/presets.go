@@ -410,8 +410,11 @@ func checkCAFile(path string) error {
 
 func checkRedirectURI(s string) error {
 	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || u.Host == "" {
+	switch {
+	case err != nil || u.Scheme == "" || u.Host == "":
 		return fmt.Errorf("%q is not an absolute URL such as %s", s, DefaultRedirectURI)
+	case u.Port() != "" && strings.Trim(u.Port(), "0") == "":
+		return fmt.Errorf("%q names port 0, where the browser cannot come back; give the port registered with the provider, such as %s", s, DefaultRedirectURI)
 	}
 	return nil
 }

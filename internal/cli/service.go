@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/service"
 )
 
@@ -92,12 +93,23 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: home})
+	plan, err := service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: home})
+	if err != nil {
+		// Another system, or a path no service file can carry.
+		return nil, usageErrorf("%v", err)
+	}
+	return plan, nil
 }
 
 func installService(o *serviceOptions, p *service.Plan) error {
 	f := o.f
-	warnSecretEnvs(f)
+	// A service whose proxy cannot start would fail at every start, while
+	// install said it started.
+	conf, err := f.configured("run `freshtoken init` first, as the service runs the proxy, which needs one")
+	if err != nil {
+		return err
+	}
+	warnSecretEnvs(f, conf)
 	if o.DryRun {
 		fmt.Fprintf(f.IO.Out, "# %s: would write %s\n%s", p.System, p.Path, p.Text)
 		if !o.FilesOnly {
@@ -127,11 +139,7 @@ func installService(o *serviceOptions, p *service.Plan) error {
 
 // warnSecretEnvs says which environments read their client secret from
 // an environment variable, which a service does not see.
-func warnSecretEnvs(f *Factory) {
-	c, err := f.Config()
-	if err != nil {
-		return
-	}
+func warnSecretEnvs(f *Factory, c *config.File) {
 	for _, name := range c.Names() {
 		if v := c.Envs[name].ClientSecretEnv; v != "" {
 			fmt.Fprintf(f.IO.ErrOut, "Note: %s reads its client secret from $%s, which a service does not see; use client_secret_cmd for it instead.\n", name, v)

@@ -89,6 +89,8 @@ func Of(err error) Kind {
 	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy),
 		errors.Is(err, keyringstore.ErrNoKeychain), errors.Is(err, store.ErrNewerFormat):
 		return Config
+	case errors.Is(err, login.ErrBadPaste):
+		return Usage
 	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, freshtoken.ErrLoginRefused):
 		return LoginRefused
 	case errors.Is(err, freshtoken.ErrClientRejected):
@@ -112,7 +114,7 @@ func Of(err error) Kind {
 }
 
 // Next is the next step for err's kind in env, or "" if there is none or
-// err's message already says it.
+// err's message already says it (or another log-in to run).
 func Next(err error, env string) string {
 	next := Of(err).Row().Next
 	if errors.Is(err, freshtoken.ErrUnusableToken) {
@@ -127,7 +129,10 @@ func Next(err error, env string) string {
 	if strings.Contains(next, "%[1]s") {
 		next = fmt.Sprintf(next, env)
 	}
-	if strings.Contains(err.Error(), next) {
+	// A message that already says which log-in to run (a manual one, say)
+	// is not followed by another.
+	const runLogin = "run `freshtoken login "
+	if strings.Contains(err.Error(), next) || strings.HasPrefix(next, runLogin) && strings.Contains(err.Error(), runLogin) {
 		return ""
 	}
 	return next

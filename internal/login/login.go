@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +41,10 @@ var ErrStateMismatch = errors.New("the answer's state does not match this login"
 // ErrNotApproved means the person did not approve access in time, or the
 // provider answered that access was denied.
 var ErrNotApproved = errors.New("access was not approved")
+
+// ErrBadPaste means what was pasted in a manual login is not the address
+// the browser landed on after approving.
+var ErrBadPaste = errors.New("that is not the address your browser landed on")
 
 // ErrPortBusy means another program listens on the redirect URI's address.
 var ErrPortBusy = errors.New("the redirect address is in use")
@@ -110,7 +115,7 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 	defer cancel()
 	req := NewRequest(f.Config)
 	if f.Manual {
-		return f.manual(ctx, req)
+		return f.manual(ctx, req, timeout)
 	}
 	ln := f.Listener
 	if ln == nil {
@@ -140,7 +145,7 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		return cb.result, nil
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.Canceled) {
-			return nil, fmt.Errorf("%s: login cancelled; nothing was stored", f.Env)
+			return nil, f.cancelled()
 		}
 		return nil, fmt.Errorf("%s: %w: no answer from the browser within %s", f.Env, ErrNotApproved, timeout)
 	}
@@ -161,24 +166,45 @@ func (f *Flow) announce(authURL string, timeout time.Duration) {
 	fmt.Fprintf(f.Stderr, "Open this URL in a browser on this computer and approve access to %s (waiting up to %s):\n%s\n", f.Env, timeout, authURL)
 }
 
-func (f *Flow) manual(ctx context.Context, req Request) (*Result, error) {
+func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (*Result, error) {
 	fmt.Fprintf(f.Stderr, "Open this URL in a browser and approve access:\n%s\nThen paste the whole URL your browser landed on, and press Enter:\n", req.URL)
 	lines := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(f.Stdin).ReadString('\n')
 		lines <- strings.TrimSpace(line)
 	}()
+	again := fmt.Sprintf("run `freshtoken login --manual -e %s` again", f.Env)
 	var line string
 	select {
 	case line = <-lines:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%s: no URL was pasted in time; run `freshtoken login --manual -e %s` again", f.Env, f.Env)
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, f.cancelled()
+		}
+		return nil, fmt.Errorf("%s: %w: no URL was pasted within %s; %s", f.Env, ErrNotApproved, timeout, again)
 	}
 	u, err := url.Parse(line)
-	if err != nil || line == "" {
-		return nil, fmt.Errorf("%s: that is not a URL; paste the whole address from the browser's address bar, starting with http", f.Env)
+	if err != nil || !u.IsAbs() {
+		return nil, fmt.Errorf("%s: %w: paste the whole address from the browser's address bar, starting with http; %s", f.Env, ErrBadPaste, again)
 	}
-	return f.Complete(ctx, req, u.Query())
+	q := u.Query()
+	switch {
+	case !req.answers(q):
+		return nil, fmt.Errorf("%s: %w (an earlier log-in's URL?); %s", f.Env, ErrStateMismatch, again)
+	case !q.Has("code") && !q.Has("error"):
+		return nil, fmt.Errorf("%s: %w: it has no code (the URL to open, perhaps); %s, approve access and paste the address you land on", f.Env, ErrBadPaste, again)
+	}
+	return f.Complete(ctx, req, q)
+}
+
+// cancelled is the error of a login stopped by Ctrl-C.
+func (f *Flow) cancelled() error {
+	return fmt.Errorf("%s: login cancelled; nothing was stored", f.Env)
+}
+
+// answers reports whether the query a callback received carries req's state.
+func (req Request) answers(q url.Values) bool {
+	return subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(req.State)) == 1
 }
 
 // Complete checks the query a callback received for req and exchanges its
@@ -186,7 +212,7 @@ func (f *Flow) manual(ctx context.Context, req Request) (*Result, error) {
 func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result, error) {
 	// Nothing in an answer is looked at before its state proves it is the
 	// answer to this request: any web page can send the browser here.
-	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(req.State)) != 1 {
+	if !req.answers(q) {
 		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, ErrStateMismatch, f.Env)
 	}
 	if e := q.Get("error"); e != "" {
@@ -249,7 +275,9 @@ type callback struct {
 }
 
 // CallbackHandler serves the redirect URI's path: it completes req and sends
-// the outcome on done once. A callback without this login's state gets a
+// the outcome on done once. Only the first callback with req's state is
+// looked at: a reload would present its code a second time, which providers
+// take for a stolen code. A callback without this login's state gets a
 // plain 400 whatever else it carries (an error, a code) and the login keeps
 // waiting, so a stale tab or a forged request cannot end it or put its own
 // words on the terminal; other paths get 404.
@@ -258,17 +286,23 @@ func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 	if u, err := url.Parse(f.Config.RedirectURL); err == nil && u.Path != "" {
 		path = u.Path
 	}
+	var answered atomic.Bool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != path {
 			http.NotFound(w, r)
 			return
 		}
-		// The exchange outlives a browser that gives up: the code is single use.
-		res, err := f.Complete(context.WithoutCancel(r.Context()), req, r.URL.Query())
-		if errors.Is(err, ErrStateMismatch) {
+		q := r.URL.Query()
+		if !req.answers(q) {
 			http.Error(w, "This is not the answer to the login in progress, which is still waiting. Close this tab.", http.StatusBadRequest)
 			return
 		}
+		if answered.Swap(true) {
+			http.Error(w, "This login has been answered already; see freshtoken for how it went. Close this tab.", http.StatusBadRequest)
+			return
+		}
+		// The exchange outlives a browser that gives up: the code is single use.
+		res, err := f.Complete(context.WithoutCancel(r.Context()), req, q)
 		var body bytes.Buffer
 		page().Execute(&body, pageData{Env: f.Env, Err: errString(err)})
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,6 +154,70 @@ func TestForgedCallbacksAreIgnored(t *testing.T) {
 	}
 }
 
+// TestACallbackIsAnsweredOnce: the browser coming back twice with the same
+// answer (a reload while the code exchange is under way) exchanges the code
+// once. A second exchange of a code is what providers treat as a stolen
+// code, revoking every token it gave.
+func TestACallbackIsAnsweredOnce(t *testing.T) {
+	var callbackURL string
+	var requests atomic.Int32
+	reload := make(chan int, 1)
+	second := make(chan struct{})
+	p, base := devserver.Start(t, devprovider.Options{AutoApprove: true, RequirePKCE: true,
+		OnTokenRequest: func(string) {
+			if requests.Add(1) > 1 {
+				close(second)
+				return
+			}
+			// The person reloads the page while the exchange is under way;
+			// the exchange goes on once the reload is answered, or has sent
+			// the code again.
+			go func() {
+				resp, err := http.Get(callbackURL)
+				if err != nil {
+					reload <- 0
+					return
+				}
+				resp.Body.Close()
+				reload <- resp.StatusCode
+			}()
+			select {
+			case status := <-reload:
+				reload <- status
+			case <-second:
+			}
+		}})
+	ln, err := login.Listen("http://127.0.0.1:0/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := &oauth2.Config{ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		Endpoint:    oauth2.Endpoint{AuthURL: base + "/v2/approve_app", TokenURL: base + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader},
+		RedirectURL: "http://" + ln.Addr().String() + "/callback"}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	flow := &login.Flow{Env: "sandbox", Config: conf, Listener: ln, Stderr: io.Discard, Timeout: 10 * time.Second,
+		OpenBrowser: func(u string) error {
+			resp, err := noFollow.Get(u)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			callbackURL = resp.Header.Get("Location")
+			go http.Get(callbackURL)
+			return nil
+		}}
+	res, err := flow.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status := <-reload; status != http.StatusBadRequest {
+		t.Errorf("the reloaded callback got %d, want 400", status)
+	}
+	if s := p.Stats(); s.TokenRequests != 1 || s.Exchanges != 1 || res.Token.RefreshToken == "" {
+		t.Fatalf("want the code exchanged once, and its tokens returned: token requests %d, exchanges %d, token %+v", s.TokenRequests, s.Exchanges, res.Token)
+	}
+}
+
 // TestPKCEVerifierIsTheChallenges checks the pair the flow sends: the
 // challenge in the URL must be S256 of the verifier sent in the exchange.
 func TestPKCEVerifierIsTheChallenges(t *testing.T) {
@@ -203,6 +268,79 @@ func TestManualPasteBack(t *testing.T) {
 	}
 	if res.Token.RefreshToken == "" || p.Stats().Exchanges != 1 {
 		t.Fatalf("manual login did not exchange the code: %+v", res.Token)
+	}
+}
+
+// TestManualPastesThatAreNoAnswer: what a person may paste instead of the
+// address they landed on (nothing, words, the URL to open itself, an earlier
+// log-in's answer), and pasting nothing in time, each end the log-in with
+// one line that says to run the manual log-in again, and send nothing to
+// the provider.
+func TestManualPastesThatAreNoAnswer(t *testing.T) {
+	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	tests := []struct {
+		name  string
+		paste func(authURL string) string // "" pastes nothing at all
+		want  error
+	}{
+		{"end of input", func(string) string { return "" }, login.ErrBadPaste},
+		{"words", func(string) string { return "I approved it\n" }, login.ErrBadPaste},
+		{"the URL to open", func(u string) string { return u + "\n" }, login.ErrBadPaste},
+		{"an earlier answer", func(string) string { return conf.RedirectURL + "?code=old-code&state=old-state\n" }, login.ErrStateMismatch},
+		{"nothing in time", nil, login.ErrNotApproved},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			stderr := testenv.NewOutput()
+			flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: 10 * time.Second}
+			if tt.paste == nil {
+				flow.Timeout = 100 * time.Millisecond
+			} else {
+				go func() {
+					var authURL string
+					for deadline := time.Now().Add(10 * time.Second); authURL == "" && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+						for _, l := range strings.Split(stderr.String(), "\n") {
+							if strings.HasPrefix(l, "http") {
+								authURL = l
+							}
+						}
+					}
+					io.WriteString(pw, tt.paste(authURL))
+					pw.Close()
+				}()
+			}
+			_, err := flow.Run(context.Background())
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), "run `freshtoken login --manual -e sandbox` again") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("err = %v, want %v, on one line, saying to run the manual log-in again", err, tt.want)
+			}
+		})
+	}
+	if n := p.Stats().TokenRequests; n != 0 {
+		t.Errorf("%d token requests for pastes that carry no answer", n)
+	}
+}
+
+// TestManualLoginCancelled: Ctrl-C while the manual log-in waits for the
+// pasted URL says the log-in was cancelled, not that time ran out.
+func TestManualLoginCancelled(t *testing.T) {
+	_, conf := provider(t)
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := testenv.NewOutput()
+	go func() {
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "press Enter") && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		}
+		cancel()
+	}()
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: 10 * time.Second}
+	_, err := flow.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "cancelled") || strings.Contains(err.Error(), "in time") {
+		t.Fatalf("err = %v, want the log-in cancelled", err)
 	}
 }
 

@@ -182,13 +182,14 @@ func Scrub(s string) string {
 
 // OneLine makes text from outside (a provider's error description, a
 // callback's query) safe to print on one line: secrets masked, each control
-// character or line break, with the white space around it, turned into one
-// space, and at most max runes. Spaces in a row elsewhere are kept: they may
+// character, line break or bidirectional control (which would show the text
+// in another order than it is), with the white space around it, turned into
+// one space, and at most max runes. Spaces in a row elsewhere are kept: they may
 // be part of a path in a command the text suggests.
 func OneLine(s string, max int) string {
 	s = Scrub(s)
 	parts := strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp)
+		return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control)
 	})
 	kept := parts[:0]
 	for _, p := range parts {

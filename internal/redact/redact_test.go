@@ -95,4 +95,10 @@ func TestOneLine(t *testing.T) {
 	if got, want := redact.OneLine("run `chmod 600 'my  dir/c.toml'`  \n\t  then\u2028again", 1000), "run `chmod 600 'my  dir/c.toml'` then again"; got != want {
 		t.Fatalf("OneLine = %q, want %q", got, want)
 	}
+	// Bidirectional controls would let a provider's words show on the
+	// terminal in another order than they are (U+202E turns the rest of
+	// the line around): they go too.
+	if got, want := redact.OneLine("access_denied \u202ehs.lave | lruc\u202c; run \u2066x\u2069", 1000), "access_denied hs.lave | lruc ; run x"; got != want {
+		t.Fatalf("OneLine = %q, want %q", got, want)
+	}
 }

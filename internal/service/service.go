@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"html"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Name is the service's name on every system.
@@ -38,10 +40,17 @@ type Plan struct {
 }
 
 // For returns the plan for goos ("linux", "darwin" or "windows").
+// A path holding a control character is refused: no service file can
+// carry one safely (a line break would start a line of the file's own).
 func For(goos string, s Spec) (*Plan, error) {
+	for _, a := range append([]string{s.Executable}, s.Args...) {
+		if strings.ContainsFunc(a, unicode.IsControl) {
+			return nil, fmt.Errorf("a service cannot run %s: it holds a control character (a line break?); keep freshtoken and its config file at paths without one", strconv.Quote(a))
+		}
+	}
 	switch goos {
 	case "linux":
-		return systemd(s), nil
+		return systemd(s)
 	case "darwin":
 		return launchd(s)
 	case "windows":
@@ -50,7 +59,11 @@ func For(goos string, s Spec) (*Plan, error) {
 	return nil, fmt.Errorf("freshtoken cannot install a service on %s; run `freshtoken proxy` from your own start-up scripts", goos)
 }
 
-func systemd(s Spec) *Plan {
+func systemd(s Spec) (*Plan, error) {
+	cmd, err := systemdCommand(s.Executable, s.Args)
+	if err != nil {
+		return nil, err
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `[Unit]
 Description=freshtoken: fresh OAuth 2.0 tokens and the local proxy
@@ -66,29 +79,39 @@ SuccessExitStatus=129 130 143
 
 [Install]
 WantedBy=default.target
-`, systemdCommand(append([]string{s.Executable}, s.Args...)))
+`, cmd)
 	unit := Name + ".service"
 	return &Plan{
 		System: "systemd",
 		Path:   filepath.Join(s.Home, ".config", "systemd", "user", unit),
 		Text:   b.String(),
-		Start:  [][]string{{"systemctl", "--user", "daemon-reload"}, {"systemctl", "--user", "enable", "--now", unit}},
+		// restart, not start: an install over a running service (after
+		// moving the binary or the config) takes effect at once.
+		Start:  [][]string{{"systemctl", "--user", "daemon-reload"}, {"systemctl", "--user", "enable", unit}, {"systemctl", "--user", "restart", unit}},
 		Stop:   [][]string{{"systemctl", "--user", "disable", "--now", unit}},
 		Status: []string{"systemctl", "--user", "status", "--no-pager", unit},
 		Logs:   "journalctl --user -u " + unit,
-	}
+	}, nil
 }
 
-// systemdCommand quotes args for an ExecStart= line.
-func systemdCommand(args []string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
+// systemdCommand is an ExecStart= line running exe with args. systemd
+// expands specifiers (%) in the whole line but variables ($) only in the
+// arguments, and refuses an executable path holding a quote or backslash.
+func systemdCommand(exe string, args []string) (string, error) {
+	if strings.ContainsAny(exe, `"'\`) {
+		return "", fmt.Errorf("systemd cannot run %s: it refuses quotes and backslashes in a program's path; move freshtoken to a folder without them", exe)
+	}
+	q := []string{exe}
+	if strings.ContainsAny(exe, " \t;%") {
+		q[0] = `"` + strings.ReplaceAll(exe, "%", "%%") + `"`
+	}
+	for _, a := range args {
 		if a == "" || strings.ContainsAny(a, " \t\"'\\$%;") {
 			a = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `$$`, `%`, `%%`).Replace(a) + `"`
 		}
-		q[i] = a
+		q = append(q, a)
 	}
-	return strings.Join(q, " ")
+	return strings.Join(q, " "), nil
 }
 
 func launchd(s Spec) (*Plan, error) {

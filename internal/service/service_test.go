@@ -22,7 +22,8 @@ func spec(t *testing.T) service.Spec {
 
 // TestSystemdUnitIsValid: the unit systemd would load passes
 // systemd-analyze verify, runs this binary with the configuration named,
-// restarts on failure and treats the exit after a signal as success.
+// restarts on failure, treats the exit after a signal as success, and is
+// restarted by an install over a running one.
 func TestSystemdUnitIsValid(t *testing.T) {
 	p, err := service.For("linux", spec(t))
 	if err != nil {
@@ -46,6 +47,11 @@ func TestSystemdUnitIsValid(t *testing.T) {
 	}
 	if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s\n%s", err, out, p.Text)
+	}
+	// Installing again (after moving the binary or the config) must take
+	// effect in a service already running: start alone leaves it as it was.
+	if last := strings.Join(p.Start[len(p.Start)-1], " "); last != "systemctl --user restart freshtoken.service" {
+		t.Errorf("the last start command %q would leave a running service on its old unit", last)
 	}
 	broken := strings.Replace(p.Text, "ExecStart="+spec(t).Executable, "ExecStart=/nonexistent/freshtoken", 1)
 	if err := os.WriteFile(unit, []byte(broken), 0o600); err != nil {
@@ -83,5 +89,61 @@ func TestAgentAndTaskAreWellFormed(t *testing.T) {
 	}
 	if _, err := service.For("plan9", spec(t)); err == nil {
 		t.Error("a service for plan9")
+	}
+}
+
+// TestHostilePathsInTheUnit: an executable path and a config path holding
+// systemd's specifier and variable signs, quotes and a space still name the
+// same files once systemd reads the unit (systemd-analyze verify finds the
+// binary); a path that no unit can carry (a line break, which would start a
+// line of the unit's own, or a quote in the binary's path, which systemd
+// refuses) is refused on every system with what to do.
+func TestHostilePathsInTheUnit(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		testenv.Missing(t, "systemd-analyze is missing (Debian package systemd)")
+	}
+	dir := filepath.Join(t.TempDir(), "my tools 100% $HOME")
+	exe := filepath.Join(dir, "fresh token")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	conf := `/home/me/it's "50%" $HOME\config.toml`
+	p, err := service.For("linux", service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: "/home/me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `ExecStart="` + strings.ReplaceAll(exe, "%", "%%") + `" --config "/home/me/it's \"50%%\" $$HOME\\config.toml" proxy` + "\n"
+	if !strings.Contains(p.Text, want) {
+		t.Errorf("unit lacks %q:\n%s", want, p.Text)
+	}
+	unit := filepath.Join(t.TempDir(), "freshtoken.service")
+	if err := os.WriteFile(unit, []byte(p.Text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s\n%s", err, out, p.Text)
+	}
+
+	injected := "/home/me/x\nExecStartPre=/bin/rm -rf /home/me\n#/config.toml"
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		for _, s := range []service.Spec{
+			{Executable: exe, Args: []string{"--config", injected, "proxy"}, Home: "/home/me"},
+			{Executable: "/opt/x\x01/freshtoken", Args: []string{"proxy"}, Home: "/home/me"},
+		} {
+			p, err := service.For(goos, s)
+			if err == nil || !strings.Contains(err.Error(), "control character") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%s: err = %v, want one line refusing the control character", goos, err)
+				if p != nil {
+					t.Logf("%s", p.Text)
+				}
+			}
+		}
+	}
+	if _, err := service.For("linux", service.Spec{Executable: `/opt/it's/freshtoken`, Args: []string{"proxy"}, Home: "/home/me"}); err == nil || !strings.Contains(err.Error(), "move freshtoken") {
+		t.Errorf("a quote in the binary's path: err = %v, want it refused with what to do", err)
 	}
 }
