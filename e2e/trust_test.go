@@ -9,10 +9,13 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
@@ -175,6 +178,49 @@ func TestLoginBesideAFakeProxy(t *testing.T) {
 	if s := w.provider.Stats(); s.TokenRequests != 0 {
 		t.Fatalf("provider stats %+v; want nothing asked of it", s)
 	}
+}
+
+// TestLoginBesideAnotherUsersProgram: on a shared machine, another user's
+// program on the redirect port, saying all that login wants to hear, is not
+// asked anything nor given the browser: login says whose port it is and
+// exits 2.
+func TestLoginBesideAnotherUsersProgram(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	_, addr := w.redirectAddr()
+	var asked atomic.Int32
+	fake := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		json.NewEncoder(rw).Encode(map[string]string{"client_id": "dev-client-id", "token_url": w.api + "v2/token_endpoint", "store": w.storeFile()})
+	})}
+	go fake.Serve(listenAs(t, 65534, addr))
+	t.Cleanup(func() { fake.Close() })
+
+	r := w.run("login", "--no-browser", "--timeout", "2s")
+	if r.code != 2 || !strings.Contains(r.stderr, "by a program of another user (uid 65534)") || strings.Contains(r.stderr, "http://") {
+		t.Fatalf("exit %d, stderr %q; want 2 naming the other user, and no link to open", r.code, r.stderr)
+	}
+	if asked.Load() != 0 {
+		t.Fatalf("the other user's program was asked %d times", asked.Load())
+	}
+}
+
+// listenAs listens at addr with a socket that belongs to user uid, as a
+// program of that user would (root only): the kernel gives a socket the
+// owner of the thread that makes it.
+func listenAs(t *testing.T, uid int, addr string) net.Listener {
+	t.Helper()
+	testenv.NeedRoot(t, "a socket of another user")
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := unix.Setfsuid(uid); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Setfsuid(os.Getuid())
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }
 
 // TestLoginBesideAProxyOfAnotherConfiguration: the proxy on the redirect

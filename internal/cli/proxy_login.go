@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
@@ -31,6 +32,11 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		return err
 	}
 	base := "http://" + addr
+	if uid, known := login.ListenerUID(addr); known && uid != os.Getuid() {
+		// On a shared machine, another user's program there would get the
+		// browser, and with it the log-in.
+		return fmt.Errorf("%s: %w, by a program of another user (uid %d), which is not trusted with your log-in; stop it, or set another port in redirect_uri (and register it with the provider)", env.Name, busy, uid)
+	}
 	g, ok := proxyGrant(ctx, base, env.Name)
 	if !ok {
 		return fmt.Errorf("%s: %w, and not by a freshtoken proxy serving %s; stop the program using it, or set another port in redirect_uri (and register it with the provider)", env.Name, busy, env.Name)
