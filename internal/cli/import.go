@@ -74,7 +74,9 @@ from instead, or --client-secret-keyring puts it into the system keychain. An en
 --force, which takes the provider, api_url and client_id from the export
 and keeps the rest of its settings (redirect_uri, scopes, client_auth,
 refresh_before, timeout) and where its client secret comes from: a secret
-read from a variable or a command is not written into the file.
+read from a variable or a command is not written into the file. Tokens
+renewed since the export was made are kept, as that renewal spent the
+export's refresh token (logout --local first to store the export's anyway).
 
 A malformed export changes nothing. Every environment's token store is
 checked before anything is written; should storing the tokens still fail
@@ -219,7 +221,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	now := time.Now()
 	stored := make([]string, len(envs))
 	for i := range targets {
-		if stored[i], err = importTokens(ctx, targets[i].src, targets[i].env, now); err != nil {
+		if stored[i], err = importTokens(ctx, targets[i], now); err != nil {
 			return importFailed(ctx, fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err)), targets[:i])
 		}
 	}
@@ -376,11 +378,20 @@ func freeAgentPreset(api string) string {
 	return "freeagent"
 }
 
-// importTokens stores e's tokens as a log-in's, through the engine and
-// under its lock, and says what was stored. An access token whose expiry
-// the export does not give is left out: the first call renews it. An
-// environment with no tokens has any old ones deleted.
-func importTokens(ctx context.Context, src *freshtoken.Source, e postman.Env, now time.Time) (string, error) {
+// importTokens stores the export's tokens for t as a log-in's, through the
+// engine and under its lock, and says what was stored. An access token
+// whose expiry the export does not give is left out: the first call renews
+// it. An environment with no tokens has any old ones deleted. Stored tokens
+// newer than the export's are kept (see keepsStored).
+func importTokens(ctx context.Context, t importTarget, now time.Time) (string, error) {
+	src, e := t.src, t.env
+	if keepsStored(src, t.prev, e) {
+		how := "renewed since the export, whose refresh token they replaced"
+		if e.IssuedAt.IsZero() {
+			how = "which may be newer than the export's (it does not say when its own were issued)"
+		}
+		return fmt.Sprintf("kept the stored tokens, %s; to store the export's anyway, run `freshtoken logout --local -e %s` first", how, e.Name), nil
+	}
 	tok := &oauth2.Token{TokenType: "Bearer", RefreshToken: e.RefreshToken}
 	sentAt := now
 	expiry, known := e.Expiry()
@@ -422,6 +433,17 @@ func importTokens(ctx context.Context, src *freshtoken.Source, e postman.Env, no
 		return "refresh token", nil
 	}
 	return "refresh token; " + access, nil
+}
+
+// keepsStored reports whether an import leaves the stored tokens in place:
+// they are of the environment's grant, with no problem recorded, and hold a
+// refresh token other than the export's, issued after the export's tokens
+// (or the export does not say when those were). Such tokens came from a
+// renewal that spent the export's refresh token, and a provider that rotates
+// refresh tokens ends the grant when it sees a spent one again.
+func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool {
+	return prev != nil && prev.Problem == nil && prev.RefreshToken != "" && prev.RefreshToken != e.RefreshToken &&
+		src.CheckGrant(prev) == nil && (e.IssuedAt.IsZero() || prev.IssuedAt.After(e.IssuedAt))
 }
 
 // printImported summarises the import, without a secret: the environments
