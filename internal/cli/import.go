@@ -177,7 +177,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	for i, e := range envs {
 		named[i] = config.NamedEnv{Name: e.Name, Settings: settings[i]}
 	}
-	def := defaultImported(envs)
+	def := defaultImported(envs, settings)
 	staging, release, err := config.StageEnvs(path, named, def)
 	if err != nil {
 		return fmt.Errorf("%w; nothing was imported", err)
@@ -360,10 +360,16 @@ func chooseImported(exp *postman.Export, flag string) ([]postman.Env, error) {
 
 // defaultImported is the environment to make the default when the
 // configuration has none: the one Postman's ResourceKey was set to, else
-// the first.
-func defaultImported(envs []postman.Env) string {
+// the first that is not production (FreeAgent's sandbox), else the first.
+// A command run without -e then never reaches the live books by accident.
+func defaultImported(envs []postman.Env, settings []config.EnvSettings) string {
 	for _, e := range envs {
 		if e.Active {
+			return e.Name
+		}
+	}
+	for i, e := range envs {
+		if ce, err := config.NewEnv(e.Name, settings[i]); err == nil && !ce.IsProduction() {
 			return e.Name
 		}
 	}
@@ -497,7 +503,7 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 		}
 	}
 	fmt.Fprintln(w, "From now on, let freshtoken alone renew these tokens: remove Postman's pre-request script that renews them, or it will spend a refresh token freshtoken has replaced and FreeAgent may end the authorisation.")
-	fmt.Fprintf(w, "Try: %s\n", f.commandLine("-e "+defaultImported(envs)+" get /v2/company"))
+	fmt.Fprintf(w, "Try: %s\n", f.commandLine("-e "+defaultImported(envs, settings)+" get /v2/company"))
 }
 
 func names(envs []postman.Env) []string {
