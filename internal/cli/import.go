@@ -442,13 +442,15 @@ func importTokens(ctx context.Context, t importTarget, now time.Time) (string, e
 }
 
 // keepsStored reports whether an import leaves the stored tokens in place:
-// they are of the environment's grant, with no problem recorded, and hold a
+// they are of the environment's grant, which has not ended (a rejected
+// client leaves it alive, and the import may be its fix), and hold a
 // refresh token other than the export's, issued after the export's tokens
 // (or the export does not say when those were). Such tokens came from a
 // renewal that spent the export's refresh token, and a provider that rotates
 // refresh tokens ends the grant when it sees a spent one again.
 func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool {
-	return prev != nil && prev.Problem == nil && prev.RefreshToken != "" && prev.RefreshToken != e.RefreshToken &&
+	ended := prev != nil && prev.Problem != nil && prev.Problem.Kind == store.ProblemGrantEnded
+	return prev != nil && !ended && prev.RefreshToken != "" && prev.RefreshToken != e.RefreshToken &&
 		src.CheckGrant(prev) == nil && (e.IssuedAt.IsZero() || prev.IssuedAt.After(e.IssuedAt))
 }
 
