@@ -27,7 +27,7 @@ func newTokenCmd(f *Factory, runF func(*tokenOptions) error) *cobra.Command {
 		Short: "Print a valid access token, renewing it if needed",
 		Long: `Print a valid access token and a newline on stdout, renewing it first when it
 is about to expire. Scripts call it before each request.`,
-		Example: `  curl -H "Authorization: Bearer $(freshtoken -e sandbox token)" https://api.sandbox.freeagent.com/v2/company
+		Example: `  curl -H "Authorization: Bearer $(freshtoken -e sandbox token)" -H "Accept: application/json" https://api.sandbox.freeagent.com/v2/company
   freshtoken token --json
   freshtoken token --force    # renew now
   freshtoken token --min-valid 10m   # a token that lasts the next 10 minutes`,
