@@ -200,6 +200,9 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	if s.ClientSecretEnv != "" && !config.IsEnvVarName(s.ClientSecretEnv) {
 		return usageErrorf("--client-secret-env %q is not an environment variable name such as FREEAGENT_SECRET", s.ClientSecretEnv)
 	}
+	if id := strings.TrimSpace(s.ClientID); slices.Contains(examplePlaceholders, strings.ToUpper(id)) {
+		return usageErrorf("--client-id %s is the example's placeholder; give your app's OAuth identifier, from the provider's developer dashboard (FreeAgent: https://dev.freeagent.com)", id)
+	}
 	if s.ClientSecretEnv != "" && s.ClientSecretCmd != "" {
 		return usageErrorf("--client-secret-env and --client-secret-cmd cannot be used together: choose one place to get the client secret")
 	}
@@ -208,6 +211,10 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	}
 	return checkClientAuthFlag(s)
 }
+
+// examplePlaceholders are the client ids the README's and --help's examples
+// write, which a newcomer may copy as they are.
+var examplePlaceholders = []string{"YOUR_ID", "ID"}
 
 // defaultEnvName is the environment name a preset suggests.
 func defaultEnvName(provider string) string {
