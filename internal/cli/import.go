@@ -94,8 +94,8 @@ freshtoken has already replaced, and FreeAgent may end the authorisation.`,
 		Args: exactArgs(1, "the exported FILE"),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
-			if opts.ClientSecretEnv != "" && !config.IsEnvVarName(opts.ClientSecretEnv) {
-				return usageErrorf("--client-secret-env %q is not an environment variable name such as FREEAGENT_SECRET", opts.ClientSecretEnv)
+			if err := checkSecretEnvFlag(opts.ClientSecretEnv); err != nil {
+				return err
 			}
 			if opts.ClientSecretEnv != "" && opts.ClientSecretKeyring {
 				return usageErrorf("--client-secret-env and --client-secret-keyring cannot be used together: choose one place for the client secret")
