@@ -111,7 +111,17 @@ func NewEnv(name string, s EnvSettings) (*Env, error) { return resolve(name, s) 
 // KeepClientSecret puts secret into the system keychain as e's, where
 // client_secret_keyring reads it.
 func (e *Env) KeepClientSecret(ctx context.Context, secret string) error {
-	return keyringstore.SetClientSecret(ctx, e.ClientID, e.secretHolder(), secret)
+	return e.secretElsewhere(keyringstore.SetClientSecret(ctx, e.ClientID, e.secretHolder(), secret))
+}
+
+// secretElsewhere gives err, when the keychain could not be used for e's
+// client secret, the command that keeps it in a variable instead.
+func (e *Env) secretElsewhere(err error) error {
+	var ue *keyringstore.UnusableError
+	if errors.As(err, &ue) {
+		return ue.WithFix(fmt.Sprintf("or keep the client secret in an environment variable instead (freshtoken init -e %s --client-secret-env NAME)", e.Name))
+	}
+	return err
 }
 
 // clientSecretFromKeyring returns e's client secret from the keychain.
@@ -122,7 +132,7 @@ func (e *Env) clientSecretFromKeyring(ctx context.Context) (string, error) {
 			e.Name, e.ClientID, e.secretHolder(), e.Name)
 	}
 	if err != nil {
-		return "", err
+		return "", e.secretElsewhere(err)
 	}
 	return strings.TrimSpace(v), nil
 }

@@ -174,7 +174,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	}
 	fmt.Fprintf(out, "\n5. Summary\n   %d calls: %d succeeded, %d failed; %s kept the idle grant alive; %s\n", opts.Calls, ok, failed, count(idle, "renewal"), count(notices, "notice"))
 	fmt.Fprintf(out, "   %s, each stored before use; the provider saw %s, %s, %s and %s\n",
-		count(renewals, "renewal"), count(st.Exchanges, "log-in"), count(st.Refreshes, "refresh"), count(st.Unauthorized, "401"), count(st.GrantsRevoked, "grant revoked"))
+		count(renewals, "renewal"), count(st.Exchanges, "log-in"), count(st.Refreshes, "refresh"), count(st.Unauthorized, "401"), count(st.GrantsRevoked, "grant revoked for a reused refresh token"))
 	fmt.Fprintln(out, "   Run it again with --debug to see every decision, secrets masked.")
 	if failed > 0 || st.GrantsRevoked > 0 || idle == 0 || notices != 1 || fetched != 2 {
 		return errors.New("the demo saw failures; run it with --debug to see why")
@@ -302,7 +302,7 @@ func pretendBrowser(ctx context.Context) func(string) error {
 }
 
 // count says n things, in the plural when n is not one: "1 401", "2
-// refreshes", "0 grants revoked".
+// refreshes", "0 grants revoked for a reused refresh token".
 func count(n int, thing string) string {
 	if n != 1 {
 		first, rest, spaced := strings.Cut(thing, " ")

@@ -32,7 +32,7 @@ FRESHTOKEN_ENV and FRESHTOKEN_CONFIG name the environment and the
 configuration file, so that freshtoken run by COMMAND works on the same one.
 COMMAND takes freshtoken's place (on Windows, runs beside it): signals and
 the terminal are its own, and its exit code is freshtoken's.`,
-		Example: `  freshtoken -e sandbox exec -- sh -c 'curl -H "Authorization: Bearer $FRESHTOKEN_ACCESS_TOKEN" "$FRESHTOKEN_API_URL"v2/company'
+		Example: `  freshtoken -e sandbox exec -- sh -c 'curl -H "Authorization: Bearer $FRESHTOKEN_ACCESS_TOKEN" -H "Accept: application/json" "$FRESHTOKEN_API_URL"v2/company'
   freshtoken exec --min-valid 30m --var FREEAGENT_TOKEN -- ./nightly-export.sh`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -88,7 +88,7 @@ func runExec(ctx context.Context, opts *execOptions) error {
 	if path, err = filepath.Abs(path); err != nil { // the command may change folder
 		return err
 	}
-	tok, err := freshToken(ctx, src, false, opts.MinValid)
+	tok, err := freshToken(ctx, f.IO.ErrOut, src, false, opts.MinValid)
 	if err != nil {
 		return err
 	}

@@ -36,12 +36,18 @@ type HTTPStatusError struct {
 	Method string
 	URL    string
 	Status string
+	// Hint is what to try instead, when the request itself looks wrong.
+	Hint string
 }
 
 func (e *HTTPStatusError) FailureKind() failure.Kind { return failure.HTTPError }
 
 func (e *HTTPStatusError) Error() string {
-	return fmt.Sprintf("%s: %s %s answered %s", e.Env, e.Method, e.URL, e.Status)
+	msg := fmt.Sprintf("%s: %s %s answered %s", e.Env, e.Method, e.URL, e.Status)
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
 }
 
 // silentError carries an exit code for a failure already reported.

@@ -61,6 +61,36 @@ func TestEveryCommandHasExamples(t *testing.T) {
 	walk(cli.NewRootCmd(&cli.Factory{IO: ios}))
 }
 
+// TestCurlExamplesAskForJSON: FreeAgent wants Accept: application/json on
+// every request, so every curl example in --help, the README and docs/ that
+// calls an API with a token sends it, and can be pasted as it is.
+func TestCurlExamplesAskForJSON(t *testing.T) {
+	ios, _, _ := testStreams(false, false)
+	texts := map[string]string{}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		texts[c.CommandPath()+" --help"] = c.Long + "\n" + c.Example
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(cli.NewRootCmd(&cli.Factory{IO: ios}))
+	for _, doc := range []string{"../../README.md", "../../docs/postman.md", "../../docs/proxy.md"} {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[doc] = strings.ReplaceAll(string(data), "\\\n", "")
+	}
+	for where, text := range texts {
+		for line := range strings.Lines(text) {
+			if strings.Contains(line, "curl ") && strings.Contains(line, "Authorization: Bearer") && !strings.Contains(line, "Accept: application/json") {
+				t.Errorf("%s: a curl example without Accept: application/json: %s", where, strings.TrimSpace(line))
+			}
+		}
+	}
+}
+
 // TestHelpConfigNamesEveryKey: `freshtoken help config` shows every key an
 // environment may have.
 func TestHelpConfigNamesEveryKey(t *testing.T) {

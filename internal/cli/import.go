@@ -74,7 +74,9 @@ from instead, or --client-secret-keyring puts it into the system keychain. An en
 --force, which takes the provider, api_url and client_id from the export
 and keeps the rest of its settings (redirect_uri, scopes, client_auth,
 refresh_before, timeout) and where its client secret comes from: a secret
-read from a variable or a command is not written into the file.
+read from a variable or a command is not written into the file. Tokens
+renewed since the export was made are kept, as that renewal spent the
+export's refresh token (logout --local first to store the export's anyway).
 
 A malformed export changes nothing. Every environment's token store is
 checked before anything is written; should storing the tokens still fail
@@ -92,8 +94,8 @@ freshtoken has already replaced, and FreeAgent may end the authorisation.`,
 		Args: exactArgs(1, "the exported FILE"),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
-			if opts.ClientSecretEnv != "" && !config.IsEnvVarName(opts.ClientSecretEnv) {
-				return usageErrorf("--client-secret-env %q is not an environment variable name such as FREEAGENT_SECRET", opts.ClientSecretEnv)
+			if err := checkSecretEnvFlag(opts.ClientSecretEnv); err != nil {
+				return err
 			}
 			if opts.ClientSecretEnv != "" && opts.ClientSecretKeyring {
 				return usageErrorf("--client-secret-env and --client-secret-keyring cannot be used together: choose one place for the client secret")
@@ -175,7 +177,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	for i, e := range envs {
 		named[i] = config.NamedEnv{Name: e.Name, Settings: settings[i]}
 	}
-	def := defaultImported(envs)
+	def := defaultImported(envs, settings)
 	staging, release, err := config.StageEnvs(path, named, def)
 	if err != nil {
 		return fmt.Errorf("%w; nothing was imported", err)
@@ -219,7 +221,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	now := time.Now()
 	stored := make([]string, len(envs))
 	for i := range targets {
-		if stored[i], err = importTokens(ctx, targets[i].src, targets[i].env, now); err != nil {
+		if stored[i], err = importTokens(ctx, targets[i], now); err != nil {
 			return importFailed(ctx, fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err)), targets[:i])
 		}
 	}
@@ -358,10 +360,16 @@ func chooseImported(exp *postman.Export, flag string) ([]postman.Env, error) {
 
 // defaultImported is the environment to make the default when the
 // configuration has none: the one Postman's ResourceKey was set to, else
-// the first.
-func defaultImported(envs []postman.Env) string {
+// the first that is not production (FreeAgent's sandbox), else the first.
+// A command run without -e then never reaches the live books by accident.
+func defaultImported(envs []postman.Env, settings []config.EnvSettings) string {
 	for _, e := range envs {
 		if e.Active {
+			return e.Name
+		}
+	}
+	for i, e := range envs {
+		if ce, err := config.NewEnv(e.Name, settings[i]); err == nil && !ce.IsProduction() {
 			return e.Name
 		}
 	}
@@ -376,11 +384,20 @@ func freeAgentPreset(api string) string {
 	return "freeagent"
 }
 
-// importTokens stores e's tokens as a log-in's, through the engine and
-// under its lock, and says what was stored. An access token whose expiry
-// the export does not give is left out: the first call renews it. An
-// environment with no tokens has any old ones deleted.
-func importTokens(ctx context.Context, src *freshtoken.Source, e postman.Env, now time.Time) (string, error) {
+// importTokens stores the export's tokens for t as a log-in's, through the
+// engine and under its lock, and says what was stored. An access token
+// whose expiry the export does not give is left out: the first call renews
+// it. An environment with no tokens has any old ones deleted. Stored tokens
+// newer than the export's are kept (see keepsStored).
+func importTokens(ctx context.Context, t importTarget, now time.Time) (string, error) {
+	src, e := t.src, t.env
+	if keepsStored(src, t.prev, e) {
+		how := "renewed since the export, whose refresh token they replaced"
+		if e.IssuedAt.IsZero() {
+			how = "which may be newer than the export's (it does not say when its own were issued)"
+		}
+		return fmt.Sprintf("kept the stored tokens, %s; to store the export's anyway, run `freshtoken logout --local -e %s` first", how, e.Name), nil
+	}
 	tok := &oauth2.Token{TokenType: "Bearer", RefreshToken: e.RefreshToken}
 	sentAt := now
 	expiry, known := e.Expiry()
@@ -422,6 +439,19 @@ func importTokens(ctx context.Context, src *freshtoken.Source, e postman.Env, no
 		return "refresh token", nil
 	}
 	return "refresh token; " + access, nil
+}
+
+// keepsStored reports whether an import leaves the stored tokens in place:
+// they are of the environment's grant, which has not ended (a rejected
+// client leaves it alive, and the import may be its fix), and hold a
+// refresh token other than the export's, issued after the export's tokens
+// (or the export does not say when those were). Such tokens came from a
+// renewal that spent the export's refresh token, and a provider that rotates
+// refresh tokens ends the grant when it sees a spent one again.
+func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool {
+	ended := prev != nil && prev.Problem != nil && prev.Problem.Kind == store.ProblemGrantEnded
+	return prev != nil && !ended && prev.RefreshToken != "" && prev.RefreshToken != e.RefreshToken &&
+		src.CheckGrant(prev) == nil && (e.IssuedAt.IsZero() || prev.IssuedAt.After(e.IssuedAt))
 }
 
 // printImported summarises the import, without a secret: the environments
@@ -475,7 +505,7 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 		}
 	}
 	fmt.Fprintln(w, "From now on, let freshtoken alone renew these tokens: remove Postman's pre-request script that renews them, or it will spend a refresh token freshtoken has replaced and FreeAgent may end the authorisation.")
-	fmt.Fprintf(w, "Try: %s\n", f.commandLine("-e "+defaultImported(envs)+" get /v2/company"))
+	fmt.Fprintf(w, "Try: %s\n", f.commandLine("-e "+defaultImported(envs, settings)+" get /v2/company"))
 }
 
 func names(envs []postman.Env) []string {

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"reflect"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -197,8 +199,11 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 			return usageErrorf("--redirect-uri %s: not an absolute URL such as %s", s.RedirectURI, config.DefaultRedirectURI)
 		}
 	}
-	if s.ClientSecretEnv != "" && !config.IsEnvVarName(s.ClientSecretEnv) {
-		return usageErrorf("--client-secret-env %q is not an environment variable name such as FREEAGENT_SECRET", s.ClientSecretEnv)
+	if err := checkSecretEnvFlag(s.ClientSecretEnv); err != nil {
+		return err
+	}
+	if id := strings.TrimSpace(s.ClientID); slices.Contains(examplePlaceholders, strings.ToUpper(id)) {
+		return usageErrorf("--client-id %s is the example's placeholder; give your app's OAuth identifier, from the provider's developer dashboard (FreeAgent: https://dev.freeagent.com)", id)
 	}
 	if s.ClientSecretEnv != "" && s.ClientSecretCmd != "" {
 		return usageErrorf("--client-secret-env and --client-secret-cmd cannot be used together: choose one place to get the client secret")
@@ -208,6 +213,38 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	}
 	return checkClientAuthFlag(s)
 }
+
+// checkSecretEnvFlag checks --client-secret-env: the name of a variable,
+// not the secret itself, which a newcomer may paste there. Such a value is
+// not echoed, nor written where status would print it.
+func checkSecretEnvFlag(name string) error {
+	switch {
+	case name == "":
+		return nil
+	case looksLikeASecret(name):
+		return usageErrorf("--client-secret-env takes the name of the environment variable that holds the client secret, such as FREEAGENT_SECRET, and what was given looks like the secret itself (not shown); export FREEAGENT_SECRET=… and pass --client-secret-env FREEAGENT_SECRET")
+	case !config.IsEnvVarName(name):
+		return usageErrorf("--client-secret-env %q is not an environment variable name such as FREEAGENT_SECRET", name)
+	}
+	return nil
+}
+
+// looksLikeASecret reports whether s, given as a variable's name, is rather
+// a generated secret: 16 characters or more mixing upper and lower case
+// letters and digits, as nobody names a variable.
+func looksLikeASecret(s string) bool {
+	var upper, lower, digit bool
+	for _, r := range s {
+		upper = upper || unicode.IsUpper(r)
+		lower = lower || unicode.IsLower(r)
+		digit = digit || unicode.IsDigit(r)
+	}
+	return len(s) >= 16 && upper && lower && digit
+}
+
+// examplePlaceholders are the client ids the README's and --help's examples
+// write, which a newcomer may copy as they are.
+var examplePlaceholders = []string{"YOUR_ID", "ID"}
 
 // defaultEnvName is the environment name a preset suggests.
 func defaultEnvName(provider string) string {
@@ -287,7 +324,10 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 			def = "FREEAGENT_SECRET"
 		}
 		s.ClientSecretEnv, err = p.ask(ctx, "Variable name", def, func(v string) error {
-			if !config.IsEnvVarName(v) {
+			switch {
+			case looksLikeASecret(v):
+				return errors.New("that looks like the secret itself; give the name of the variable that holds it, such as FREEAGENT_SECRET, and export it in your shell")
+			case !config.IsEnvVarName(v):
 				return fmt.Errorf("%q is not a variable name such as FREEAGENT_SECRET", v)
 			}
 			return nil

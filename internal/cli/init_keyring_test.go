@@ -65,3 +65,17 @@ func TestInitClientAuthWithoutSecretDropsKeyring(t *testing.T) {
 		t.Errorf("after init --client-auth none: client_auth %q, client_secret_keyring %v; want none, false", env.ClientAuth, env.ClientSecretKeyring)
 	}
 }
+
+// TestInitClientSecretKeyringWithoutAKeychain: init --client-secret-keyring
+// where there is no keychain says to keep the secret in a variable
+// instead, not to take keyring:// out of [store], which is about tokens.
+func TestInitClientSecretKeyringWithoutAKeychain(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	e := newDevEnv(t)
+	ios, _, stderr := testStreams(false, false)
+	ios.In = strings.NewReader("dev-client-secret\n")
+	code := e.run(ios, "init", "-e", "dev", "--provider", "freeagent", "--client-id", "dev-client-id", "--client-secret-keyring")
+	if msg := stderr.String(); code != 2 || strings.Contains(msg, "[store]") || !strings.Contains(msg, "or keep the client secret in an environment variable instead (freshtoken init -e dev --client-secret-env NAME)") {
+		t.Errorf("exit %d, %s; want 2, saying to keep the secret in a variable instead", code, msg)
+	}
+}

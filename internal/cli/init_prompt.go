@@ -24,8 +24,9 @@ type prompter struct {
 	asked bool // whether anything was asked
 }
 
-// errNoAnswer is what a prompt returns when input ends (Ctrl-D).
-var errNoAnswer = errors.New("no answer (input ended); nothing was changed")
+// errNoAnswer is what a prompt returns when input ends (Ctrl-D): a person
+// who stopped answering, a usage error rather than a bug.
+var errNoAnswer error = &usageError{msg: "no answer (input ended), so nothing was changed; run `freshtoken init` again and answer each question, or give the answers as flags (see `freshtoken init --help`)"}
 
 func newPrompter(ios *IOStreams) *prompter {
 	p := &prompter{in: bufio.NewReader(ios.In), out: ios.ErrOut}

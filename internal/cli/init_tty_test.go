@@ -233,3 +233,42 @@ func TestInitAsksForTheKeyFile(t *testing.T) {
 		t.Errorf("stats %+v; want one exchange, authenticated by one assertion", st)
 	}
 }
+
+// TestInitInputEndedIsAUsageError: Ctrl-D at a question is no bug (exit
+// 1) but a person who stopped answering: exit 2, saying how to go on, and
+// the configuration is not written.
+func TestInitInputEndedIsAUsageError(t *testing.T) {
+	e := newDevEnv(t)
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "later", "--provider", "freeagent")
+	s.expect(t, "OAuth identifier (client ID): ")
+	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
+		t.Fatal(err)
+	}
+	err := finished(t, done)
+	if code := cli.ExitCode(err); code != 2 || err == nil || !strings.Contains(err.Error(), "run `freshtoken init` again") {
+		t.Errorf("init exited %d (%v); want 2, saying to run init again", code, err)
+	}
+	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "later") {
+		t.Errorf("the configuration was written:\n%s", conf)
+	}
+}
+
+// TestInitRefusesASecretAsAVariableName: the secret itself, typed where
+// init asks for the name of the variable holding it, is asked for again,
+// and is never written into the configuration as a name status prints.
+func TestInitRefusesASecretAsAVariableName(t *testing.T) {
+	e := newDevEnv(t)
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "dev", "--provider", "freeagent", "--api-url", e.api, "--client-id", "dev-client-id", "--redirect-uri", freeRedirectURI(t))
+	s.answer(t, "Choose 1-3 [1]: ", "1")
+	s.answer(t, "Variable name [FREEAGENT_SECRET]: ", "Zx81hQ2mP0wLk7sT3vB9")
+	s.expect(t, "that looks like the secret itself")
+	s.answer(t, "Variable name [FREEAGENT_SECRET]: ", "")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("init: %v\nscreen:\n%s", err, s)
+	}
+	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "Zx81hQ2mP0wLk7sT3vB9") || !strings.Contains(string(conf), `client_secret_env = "FREEAGENT_SECRET"`) {
+		t.Errorf("the configuration holds:\n%s", conf)
+	}
+}

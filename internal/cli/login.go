@@ -48,7 +48,7 @@ nothing to log in to: tokens are fetched with the client's own credentials.`,
 		Args: exactArgs(0, "no arguments"),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if opts.NoBrowser && opts.Manual {
-				return usageErrorf("--no-browser and --manual cannot be used together")
+				return usageErrorf("--manual never opens a browser (it prints the URL for you to open); drop --no-browser")
 			}
 			if opts.Timeout <= 0 {
 				return usageErrorf("--timeout %s is too short; give how long to wait for the approval, such as 10m", opts.Timeout)

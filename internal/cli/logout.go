@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/failure"
 )
 
@@ -70,15 +69,15 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		}
 		return &silentError{code: code}
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: %sits tokens were deleted from %s.\n", src.Env(), revokedText(src, opts.Local), src.Location())
-	return nil
-}
-
-func revokedText(src *freshtoken.Source, local bool) string {
-	if local || !src.CanRevoke() {
-		return ""
+	switch {
+	case opts.Local:
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s.\n", src.Env(), src.Location())
+	case !src.CanRevoke():
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access at the provider.\n", src.Env(), src.Location())
+	default:
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the grant was revoked at the provider, and its tokens were deleted from %s.\n", src.Env(), src.Location())
 	}
-	return "the grant was revoked at the provider, and "
+	return nil
 }
 
 // trimEnv is err's message without the "ENV: " it starts with.

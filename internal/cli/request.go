@@ -224,7 +224,12 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 			return requestError(err, env, target)
 		}
 		defer resp.Body.Close()
-		return writeResponse(f, resp, opts.Include, env.Name)
+		err = writeResponse(f, resp, opts.Include, env.Name)
+		var he *HTTPStatusError
+		if errors.As(err, &he) && resp.StatusCode == http.StatusNotFound && env.IsFreeAgent() {
+			he.Hint = freeAgentPathHint(opts.Path)
+		}
+		return err
 	}
 	doc, err := client.All(req, progress.update)
 	progress.clear()
@@ -250,6 +255,20 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 			env.Name, doc.Total, pluralCount(doc.Pages, "page"), doc.Gathered)
 	}
 	return nil
+}
+
+// freeAgentPathHint is what to try when FreeAgent answered 404 to a path
+// without the /v2/ that every FreeAgent API path starts with; "" for a path
+// that has it, or a full URL.
+func freeAgentPathHint(path string) string {
+	if strings.Contains(path, "://") {
+		return ""
+	}
+	path = "/" + strings.TrimPrefix(path, "/")
+	if path == "/v2" || strings.HasPrefix(path, "/v2/") || strings.HasPrefix(path, "/v2?") {
+		return ""
+	}
+	return "FreeAgent's API paths start with /v2/: try /v2" + path
 }
 
 func pluralCount(n int, noun string) string {

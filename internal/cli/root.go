@@ -80,7 +80,7 @@ Exit codes:
 		Example: `  freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken login -e sandbox
   freshtoken -e sandbox get /v2/company
-  curl -H "Authorization: Bearer $(freshtoken token)" https://api.sandbox.freeagent.com/v2/users/me
+  curl -H "Authorization: Bearer $(freshtoken token)" -H "Accept: application/json" https://api.sandbox.freeagent.com/v2/users/me
   freshtoken demo`,
 		// Any non-empty Version gives the --version flag; what it prints
 		// comes from the template, so the build information is only read

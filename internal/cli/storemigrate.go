@@ -13,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 func newStoreCmd(f *Factory) *cobra.Command {
@@ -121,6 +122,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if err != nil {
 		return usageErrorf("--to: %v", err)
 	}
+	if err := checkKeychainTarget(ctx, opts.To); err != nil {
+		return err
+	}
 	var first error
 	for _, env := range conf.Names() {
 		said, err := migrateEnv(ctx, f, env, from, to, fromDomain, toDomain)
@@ -221,4 +225,22 @@ func sameRecord(env string, a, b *store.Record) bool {
 	x, errA := store.Marshal(env, a)
 	y, errB := store.Marshal(env, b)
 	return errA == nil && errB == nil && string(x) == string(y)
+}
+
+// checkKeychainTarget finds out, before anything moves, whether a keychain
+// that --to names can be used, and says what to do about --to if not: the
+// keychain's own advice is about a keyring:// in [store], which is not there.
+func checkKeychainTarget(ctx context.Context, to string) error {
+	if !strings.HasPrefix(to, "keyring:") {
+		return nil
+	}
+	err := keyringstore.Check(ctx)
+	var ue *keyringstore.UnusableError
+	if errors.As(err, &ue) {
+		err = ue.WithFix("or move the tokens to a folder (--to file:///…) or to Redis instead")
+	}
+	if err != nil {
+		return fmt.Errorf("--to %s: %w; nothing was moved", to, err) // a keychain URL holds no password
+	}
+	return nil
 }

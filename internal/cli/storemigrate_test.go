@@ -79,3 +79,22 @@ func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
 		t.Fatalf("[store] url after the migration: %v", err)
 	}
 }
+
+// TestStoreMigrateToAMissingKeychainSaysWhatToDo: --to keyring:// where
+// there is no keychain (no D-Bus session, as over SSH) is a usage error
+// about --to, with what to choose instead; it said to take keyring:// out
+// of [store] in the config, which the user never put there.
+func TestStoreMigrateToAMissingKeychainSaysWhatToDo(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	e := newDevEnv(t)
+	e.login(t)
+	ios, _, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "keyring://")
+	if msg := stderr.String(); code != 2 || strings.Contains(msg, "[store] in the config") || !strings.Contains(msg, "--to keyring://: no system keychain") ||
+		!strings.Contains(msg, "or move the tokens to a folder (--to file:///…) or to Redis instead") {
+		t.Errorf("exit %d, %s; want 2, about --to and what to choose instead", code, msg)
+	}
+	if rec := e.record(t, "dev"); rec == nil {
+		t.Error("the tokens are gone")
+	}
+}

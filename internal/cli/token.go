@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,7 +27,7 @@ func newTokenCmd(f *Factory, runF func(*tokenOptions) error) *cobra.Command {
 		Short: "Print a valid access token, renewing it if needed",
 		Long: `Print a valid access token and a newline on stdout, renewing it first when it
 is about to expire. Scripts call it before each request.`,
-		Example: `  curl -H "Authorization: Bearer $(freshtoken -e sandbox token)" https://api.sandbox.freeagent.com/v2/company
+		Example: `  curl -H "Authorization: Bearer $(freshtoken -e sandbox token)" -H "Accept: application/json" https://api.sandbox.freeagent.com/v2/company
   freshtoken token --json
   freshtoken token --force    # renew now
   freshtoken token --min-valid 10m   # a token that lasts the next 10 minutes`,
@@ -49,13 +50,22 @@ is about to expire. Scripts call it before each request.`,
 }
 
 // freshToken is src's token: renewed now with force, renewed first if it
-// has less than minValid left, else renewed only when due.
-func freshToken(ctx context.Context, src *freshtoken.Source, force bool, minValid time.Duration) (*oauth2.Token, error) {
+// has less than minValid left, else renewed only when due. A token that
+// still will not last minValid (the provider's live less) comes with a
+// warning on w, so that a long script is not surprised halfway.
+func freshToken(ctx context.Context, w io.Writer, src *freshtoken.Source, force bool, minValid time.Duration) (*oauth2.Token, error) {
 	switch {
 	case force:
 		return src.Renew(ctx)
 	case minValid > 0:
-		return src.TokenValidFor(ctx, minValid)
+		tok, err := src.TokenValidFor(ctx, minValid)
+		if err == nil && !tok.Expiry.IsZero() {
+			if left := time.Until(tok.Expiry); left < minValid {
+				fmt.Fprintf(w, "freshtoken: %s: warning: this token is valid for only %s, less than --min-valid %s: the provider issues none that last longer\n",
+					src.Env(), left.Round(time.Second), minValid)
+			}
+		}
+		return tok, err
 	}
 	return src.TokenContext(ctx)
 }
@@ -65,7 +75,7 @@ func runToken(ctx context.Context, opts *tokenOptions) error {
 	if err != nil {
 		return err
 	}
-	tok, err := freshToken(ctx, src, opts.Force, opts.MinValid)
+	tok, err := freshToken(ctx, opts.f.IO.ErrOut, src, opts.Force, opts.MinValid)
 	if err != nil {
 		return err
 	}

@@ -96,16 +96,17 @@ var notices = map[string]struct {
 	error bool
 	text  string
 }{
-	"logged-in":        {false, "Logged in to {env}. freshtoken will keep its token fresh. If you started this from a terminal, you can close this tab."},
-	"login-failed":     {true, "Could not log in to {env}; see the details below."},
-	"renewed":          {false, "Renewed the token of {env}."},
-	"renew-failed":     {true, "Could not renew the token of {env}; see the details below."},
-	"logged-out":       {false, "Logged out of {env}: its tokens are forgotten."},
-	"logout-failed":    {true, "Could not log out of {env}; see the details below."},
-	"logged-out-here":  {true, "Logged out of {env}: its tokens are forgotten here, but the provider could not be told to end the grant (see the details below); to end it there, remove the app's access in your account at the provider."},
-	"stale-login":      {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
-	"device-login":     {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
-	"login-not-needed": {false, "{env} uses client credentials: no log-in is needed."},
+	"logged-in":            {false, "Logged in to {env}. freshtoken will keep its token fresh. If you started this from a terminal, you can close this tab."},
+	"login-failed":         {true, "Could not log in to {env}; see the details below."},
+	"renewed":              {false, "Renewed the token of {env}."},
+	"renew-failed":         {true, "Could not renew the token of {env}; see the details below."},
+	"logged-out":           {false, "Logged out of {env}: its tokens are forgotten."},
+	"logout-failed":        {true, "Could not log out of {env}; see the details below."},
+	"logged-out-unrevoked": {false, "Logged out of {env}: its tokens are forgotten here; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access in your account at the provider."},
+	"logged-out-here":      {true, "Logged out of {env}: its tokens are forgotten here, but the provider could not be told to end the grant (see the details below); to end it there, remove the app's access in your account at the provider."},
+	"stale-login":          {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
+	"device-login":         {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
+	"login-not-needed":     {false, "{env} uses client credentials: no log-in is needed."},
 }
 
 func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
@@ -294,6 +295,10 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.succeed()
+	if !e.src.CanRevoke() {
+		http.Redirect(w, r, "/?done=logged-out-unrevoked&env="+url.QueryEscape(name), http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/?done=logged-out&env="+url.QueryEscape(name), http.StatusSeeOther)
 }
 

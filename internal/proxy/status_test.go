@@ -230,6 +230,26 @@ func TestLogoutButtonRevokes(t *testing.T) {
 	}
 }
 
+// TestLogoutButtonSaysTheGrantLivesOnWithoutARevocationURL: for a provider
+// with no revocation endpoint (FreeAgent documents none), Log out forgets
+// the tokens and the page says that the grant was not ended at the
+// provider, as `freshtoken logout` does.
+func TestLogoutButtonSaysTheGrantLivesOnWithoutARevocationURL(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/"))
+	}})
+	f.login(t, "rev")
+	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || loc != "/?done=logged-out-unrevoked&env=rev" {
+		t.Fatalf("Log out: %d to %q; want the page saying the grant was not ended at the provider", resp.StatusCode, loc)
+	}
+	_, page := f.get(t, loc)
+	if want := "has no revocation endpoint (revocation_url), so the grant was not ended there"; !strings.Contains(string(page), want) {
+		t.Errorf("the page does not say %q:\n%s", want, page)
+	}
+}
+
 // TestLogoutButtonSaysWhenRevocationFailed: when the provider's revocation
 // endpoint fails, Log out still forgets the tokens, and the page says that
 // the grant may live on at the provider, with what failed.

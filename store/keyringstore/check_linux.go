@@ -65,7 +65,7 @@ func check(ctx context.Context) error {
 		return absent(fmt.Sprintf("the Secret Service did not say whether its keyring is locked (%v)", err))
 	}
 	if locked {
-		return fmt.Errorf("%w (keyring %s); unlock it (log in to the desktop, or open Passwords and Keys and unlock it), %s", ErrLocked, keyring, whatToDo)
+		return &UnusableError{kind: ErrLocked, reason: fmt.Sprintf("%v (keyring %s); unlock it (log in to the desktop, or open Passwords and Keys and unlock it)", ErrLocked, keyring), fix: tokensFix}
 	}
 	return nil
 }
@@ -81,5 +81,5 @@ func getProperty(ctx context.Context, obj dbus.BusObject, prop string, into any)
 }
 
 func absent(why string) error {
-	return fmt.Errorf("%w: %s; start a desktop session with a keychain, %s", ErrNoKeychain, why, whatToDo)
+	return &UnusableError{kind: ErrNoKeychain, reason: fmt.Sprintf("%v: %s; start a desktop session with a keychain", ErrNoKeychain, why), fix: tokensFix}
 }

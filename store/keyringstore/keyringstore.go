@@ -48,8 +48,41 @@ var ErrNoKeychain = errors.New("no system keychain")
 // unlocks it.
 var ErrLocked = fmt.Errorf("%w: the system keychain is locked", store.ErrUnreachable)
 
-// whatToDo ends every message about a keychain freshtoken cannot use.
-const whatToDo = "or keep the tokens in files instead: take the keyring:// url out of [store] in the config"
+// tokensFix ends a message about a keychain the tokens cannot be kept in;
+// secretFix one about a keychain the client secret cannot be kept in.
+const (
+	tokensFix = "or keep the tokens in files instead: take the keyring:// url out of [store] in the config"
+	secretFix = "or keep the client secret in an environment variable instead"
+)
+
+// UnusableError is a keychain freshtoken cannot use now: there is none
+// (it wraps ErrNoKeychain), it is locked (ErrLocked), or it failed
+// (store.ErrUnreachable). Its message ends with what to do instead, for
+// what the keychain was to hold; WithFix gives the same error with other
+// advice, for a caller that knows better (store migrate's --to).
+type UnusableError struct {
+	kind   error
+	reason string // what happened, and how to make the keychain usable
+	fix    string // what to do instead
+}
+
+func (e *UnusableError) Error() string { return e.reason + ", " + e.fix }
+
+func (e *UnusableError) Unwrap() error { return e.kind }
+
+// WithFix is e ending with fix ("or …") instead.
+func (e *UnusableError) WithFix(fix string) *UnusableError {
+	return &UnusableError{kind: e.kind, reason: e.reason, fix: fix}
+}
+
+// withFix gives err, if the keychain could not be used, fix instead.
+func withFix(err error, fix string) error {
+	var ue *UnusableError
+	if errors.As(err, &ue) {
+		return ue.WithFix(fix)
+	}
+	return err
+}
 
 // Store is the system keychain, holding each environment's record under
 // one service name.
@@ -249,7 +282,7 @@ func Check(ctx context.Context) error { return check(ctx) }
 
 // failed words an error from the keychain for people.
 func failed(err error) error {
-	return fmt.Errorf("%w: the %s failed (%v); unlock it, %s", store.ErrUnreachable, systemName, err, whatToDo)
+	return &UnusableError{kind: store.ErrUnreachable, reason: fmt.Sprintf("%v: the %s failed (%v); unlock it", store.ErrUnreachable, systemName, err), fix: tokensFix}
 }
 
 // clientSecretAccount is the account of the secret clientID uses at
@@ -265,14 +298,14 @@ func clientSecretAccount(clientID, provider string) string {
 // at provider, under DefaultService; store.ErrNotFound when there is none.
 func ClientSecret(ctx context.Context, clientID, provider string) (string, error) {
 	if err := Check(ctx); err != nil {
-		return "", err
+		return "", withFix(err, secretFix)
 	}
 	v, err := keyring.Get(DefaultService, clientSecretAccount(clientID, provider))
 	if errors.Is(err, keyring.ErrNotFound) {
 		return "", store.ErrNotFound
 	}
 	if err != nil {
-		return "", failed(err)
+		return "", withFix(failed(err), secretFix)
 	}
 	return v, nil
 }
@@ -280,10 +313,10 @@ func ClientSecret(ctx context.Context, clientID, provider string) (string, error
 // SetClientSecret keeps secret in the keychain as clientID's at provider.
 func SetClientSecret(ctx context.Context, clientID, provider, secret string) error {
 	if err := Check(ctx); err != nil {
-		return err
+		return withFix(err, secretFix)
 	}
 	if err := keyring.Set(DefaultService, clientSecretAccount(clientID, provider), secret); err != nil {
-		return failed(err)
+		return withFix(failed(err), secretFix)
 	}
 	return nil
 }
