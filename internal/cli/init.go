@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -221,7 +222,7 @@ func checkSecretEnvFlag(name string) error {
 	switch {
 	case name == "":
 		return nil
-	case looksLikeASecret(name):
+	case looksLikeASecret(name) && os.Getenv(name) == "": // a variable set by that name is one
 		return usageErrorf("--client-secret-env takes the name of the environment variable that holds the client secret, such as FREEAGENT_SECRET, and what was given looks like the secret itself (not shown); export FREEAGENT_SECRET=… and pass --client-secret-env FREEAGENT_SECRET")
 	case !config.IsEnvVarName(name):
 		return usageErrorf("--client-secret-env %q is not an environment variable name such as FREEAGENT_SECRET", name)
