@@ -25,10 +25,18 @@ func TestDevProviderDiscovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dev.Process.Kill(); dev.Wait() })
+	// The steps it prints work copied from the top down: the secret's
+	// export comes before any command that needs it.
 	var initLine string
+	exported := false
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, "freshtoken init -e idp ") {
+		l := strings.TrimSpace(sc.Text())
+		exported = exported || strings.HasPrefix(l, "export DEV_SECRET=")
+		if strings.HasPrefix(l, "freshtoken ") && !exported {
+			t.Fatalf("dev-provider printed %q before the export of DEV_SECRET", l)
+		}
+		if strings.HasPrefix(l, "freshtoken init -e idp ") {
 			initLine = l
 			break
 		}

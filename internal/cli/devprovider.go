@@ -81,12 +81,13 @@ func runDevProvider(ctx context.Context, opts *devProviderOptions) error {
   device grant:   %sv2/device_authorization (approve codes at %sv2/device)
   discovery:      %s.well-known/openid-configuration (issuer %s)
   client id %q, client secret %q
-Use it from freshtoken with:
+Use it from freshtoken, in another terminal, with:
+  export DEV_SECRET=%s
   freshtoken init -e dev --provider freeagent-sandbox --api-url %s --client-id %s --client-secret-env DEV_SECRET
+  freshtoken -e dev login
 or, with the endpoints found by discovery:
   freshtoken init -e idp --provider generic --api-url %s --issuer %s --client-id %s --client-secret-env DEV_SECRET
-  export DEV_SECRET=%s
-`, base, base, base, base, base, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret, base, opts.Options.ClientID, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret)
+`, base, base, base, base, base, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret, opts.Options.ClientSecret, base, opts.Options.ClientID, base, issuer, opts.Options.ClientID)
 	go func() {
 		<-ctx.Done()
 		srv.Close()
