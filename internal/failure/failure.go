@@ -35,6 +35,7 @@ const (
 	LoginRefused                    // the browser or device log-in was denied or timed out, or its code refused or expired
 	HTTPError                       // the API answered with an error status
 	ProviderUnreachable             // the provider or the API could not be reached, or kept failing
+	UnusableToken                   // the provider issued an access token no HTTP header can carry
 	StoreUnreachable                // the shared store could not be reached, or the keychain is locked
 	Interrupted                     // a signal ended the command, or stopped the proxy mid-request
 )
@@ -59,6 +60,7 @@ var table = map[Kind]Row{
 	LoginRefused:        {3, http.StatusUnauthorized, "login_refused", "run `freshtoken login -e %[1]s` again and approve access in the browser"},
 	HTTPError:           {4, 0, "", ""},
 	ProviderUnreachable: {5, http.StatusBadGateway, "provider_unreachable", ""},
+	UnusableToken:       {5, http.StatusBadGateway, "unusable_token", "run `freshtoken token --force -e %[1]s` for another, and tell the provider if it happens again"},
 	StoreUnreachable:    {5, http.StatusServiceUnavailable, "store_unreachable", ""},
 	Interrupted:         {130, http.StatusServiceUnavailable, "interrupted", ""},
 }
@@ -89,6 +91,8 @@ func Of(err error) Kind {
 	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy),
 		errors.Is(err, keyringstore.ErrNoKeychain), errors.Is(err, store.ErrNewerFormat):
 		return Config
+	case errors.Is(err, freshtoken.ErrUnusableToken):
+		return UnusableToken
 	case errors.Is(err, login.ErrBadPaste):
 		return Usage
 	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, freshtoken.ErrLoginRefused):
@@ -117,9 +121,6 @@ func Of(err error) Kind {
 // err's message already says it (or another log-in to run).
 func Next(err error, env string) string {
 	next := Of(err).Row().Next
-	if errors.Is(err, freshtoken.ErrUnusableToken) {
-		next = "run `freshtoken token --force -e %[1]s` for another, and tell the provider if it happens again"
-	}
 	if next == "" {
 		return ""
 	}

@@ -33,6 +33,7 @@ func TestTableBothWays(t *testing.T) {
 		{&login.ExchangeError{Env: "dev", Class: tokenerr.BadClient}, failure.ClientRejected, 2, 502, "client_rejected"},
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrClientRejected}, failure.ClientRejected, 2, 502, "client_rejected"},
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable}, failure.ProviderUnreachable, 5, 502, "provider_unreachable"},
+		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: freshtoken.ErrUnusableToken}, failure.UnusableToken, 5, 502, "unusable_token"},
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: fmt.Errorf("redis: %w", store.ErrUnreachable)}, failure.StoreUnreachable, 5, 503, "store_unreachable"},
 		{fmt.Errorf("dev: %w", store.ErrDenied), failure.Config, 2, 500, "invalid_configuration"},
 		{config.Invalidf("a mistake"), failure.Config, 2, 500, "invalid_configuration"},
