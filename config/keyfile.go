@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // maxKeyFile bounds what is read of a key file: a PEM private key is a
@@ -40,12 +41,12 @@ func (e *Env) ClientKey(context.Context) (crypto.Signer, error) {
 func ReadClientKey(path string) (crypto.Signer, error) {
 	data, err := readPrivateFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s %w", ShellQuote(path), err)
+		return nil, fmt.Errorf("%s %w", shellquote.Word(path), err)
 	}
 	redact.Register(strings.TrimSpace(string(data)))
 	k, err := parseClientKey(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s %w", ShellQuote(path), err)
+		return nil, fmt.Errorf("%s %w", shellquote.Word(path), err)
 	}
 	return k, nil
 }

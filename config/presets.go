@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -399,10 +400,10 @@ func checkCAFile(path string) error {
 	}
 	if fi, err := os.Stat(path); err == nil {
 		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("%s is not a regular file; ca_file names a PEM file of certificates", ShellQuote(path))
+			return fmt.Errorf("%s is not a regular file; ca_file names a PEM file of certificates", shellquote.Word(path))
 		}
 		if msg := checkAuthorityFile(path, fi); msg != "" {
-			return fmt.Errorf("%s %s", ShellQuote(path), msg)
+			return fmt.Errorf("%s %s", shellquote.Word(path), msg)
 		}
 	}
 	return httpx.AppendPEMFile(x509.NewCertPool(), path)

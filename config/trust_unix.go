@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // enforcesModes says whether file modes mean here what checkFile and
@@ -78,7 +80,7 @@ func checkTrusted(path string, fi fs.FileInfo, t fileTrust) string {
 		mask, open, fix = 0o077, "can be read or changed", "600"
 	}
 	if perm := fi.Mode().Perm(); perm&mask != 0 {
-		return fmt.Sprintf("%s by group or others (mode %04o), %s; run `chmod %s %s`", open, perm, t.opened, fix, ShellQuote(path))
+		return fmt.Sprintf("%s by group or others (mode %04o), %s; run `chmod %s %s`", open, perm, t.opened, fix, shellquote.Word(path))
 	}
 	return ""
 }
@@ -95,5 +97,5 @@ func foreignOwner(path string, fi fs.FileInfo) string {
 }
 
 func chown(path string) string {
-	return fmt.Sprintf("`sudo chown %d %s`", os.Geteuid(), ShellQuote(path))
+	return fmt.Sprintf("`sudo chown %d %s`", os.Geteuid(), shellquote.Word(path))
 }

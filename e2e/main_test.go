@@ -23,8 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -327,7 +327,7 @@ func (w *world) killAfter(d time.Duration, args ...string) bool {
 // suggested is msg with the freshtoken commands it suggests written as the
 // world's runs write them: naming its config, which FRESHTOKEN_CONFIG chose.
 func (w *world) suggested(msg string) string {
-	return strings.ReplaceAll(msg, "`freshtoken ", "`freshtoken --config "+config.ShellQuote(w.config)+" ")
+	return strings.ReplaceAll(msg, "`freshtoken ", "`freshtoken --config "+shellquote.Word(w.config)+" ")
 }
 
 // readConfig returns the world's config file.

@@ -19,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // IOStreams are a command's standard streams and what they are attached to.
@@ -182,7 +183,7 @@ func (f *Factory) commandLine(args string) string {
 	if named == "" {
 		return "freshtoken " + args
 	}
-	return "freshtoken --config " + config.ShellQuote(named) + " " + args
+	return "freshtoken --config " + shellquote.Word(named) + " " + args
 }
 
 // configNamed is the configuration file a suggested command names: the one

@@ -26,6 +26,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -254,7 +255,7 @@ func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) erro
 		return insecure("%s belongs to another user, who could read or replace your tokens; remove it, or give it to yourself with `chown`", path)
 	}
 	if got := fi.Mode().Perm(); got&^want != 0 {
-		return insecure("%s has mode %04o, which lets other users read your tokens; run `chmod %s %s`", path, got, chmod, shellQuote(path))
+		return insecure("%s has mode %04o, which lets other users read your tokens; run `chmod %s %s`", path, got, chmod, shellquote.Word(path))
 	}
 	return nil
 }
@@ -272,13 +273,6 @@ type insecureError struct{ msg string }
 
 func (e *insecureError) Error() string { return e.msg }
 func (e *insecureError) Unwrap() error { return store.ErrInsecure }
-
-func shellQuote(s string) string {
-	if strings.ContainsAny(s, " '\"$`\\") {
-		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-	}
-	return s
-}
 
 // syncFile makes a file's content, or a folder's entries, durable. Tests
 // watch it to see that every write syncs the temp file before the rename and
