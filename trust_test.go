@@ -478,3 +478,36 @@ func TestTokenEndpointRedirectIsNotFollowed(t *testing.T) {
 		})
 	}
 }
+
+// TestWebPagesFromTheTokenEndpointAreRetried: a web page in place of a
+// token answer, whatever its status (a gateway's 403, a maintenance 404),
+// is retried and then reported as the provider failing (exit 5), as
+// PRODUCT.md has it, and not as the client being rejected; the stored
+// tokens are kept, and a 404 asks whether the URL is right.
+func TestWebPagesFromTheTokenEndpointAreRetried(t *testing.T) {
+	for _, status := range []int{http.StatusForbidden, http.StatusNotFound, http.StatusBadRequest} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			srv, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.WriteHeader(status)
+				fmt.Fprint(w, "<!doctype html><title>Just a moment…</title>")
+			})
+			r, _ := loggedIn(t)
+			before := r.record()
+			r.moveTokenEndpoint(srv.URL)
+			_, err := r.source().Renew(context.Background())
+			if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "web page") {
+				t.Fatalf("err = %v; want ErrUnreachable telling of a web page", err)
+			}
+			if n := hits.Load(); n != 4 {
+				t.Fatalf("%d token requests; want 4 tries", n)
+			}
+			if status == http.StatusNotFound && !strings.Contains(err.Error(), "URL right") {
+				t.Fatalf("err = %v; want it to ask whether the URL is right", err)
+			}
+			if after := r.record(); after.RefreshToken != before.RefreshToken || after.AccessToken != before.AccessToken {
+				t.Fatal("the failure changed the stored tokens")
+			}
+		})
+	}
+}

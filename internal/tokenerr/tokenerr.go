@@ -43,12 +43,19 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		status = re.Response.StatusCode
 	}
 	desc = fmt.Sprintf("HTTP %d", status)
-	if re.ErrorCode != "" {
+	body := strings.TrimSpace(string(re.Body))
+	page := re.ErrorCode == "" && isHTML(re.Response, body)
+	switch {
+	case re.ErrorCode != "":
 		desc += " " + redact.OneLine(re.ErrorCode, 60)
 		if re.ErrorDescription != "" {
 			desc += ": " + clip(re.ErrorDescription)
 		}
-	} else if body := strings.TrimSpace(string(re.Body)); body != "" && !strings.HasPrefix(body, "<") {
+	case page && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed):
+		desc += ", a web page rather than an OAuth answer: is the endpoint's URL right?"
+	case page:
+		desc += ", a web page rather than an OAuth answer"
+	case body != "":
 		desc += " " + clip(body)
 	}
 	switch {
@@ -56,11 +63,23 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		return BadGrant, 0, desc
 	case status == http.StatusTooManyRequests:
 		return RateLimited, retryAfter(re.Response), desc
-	case status >= 500 || status == http.StatusRequestTimeout || status < 400:
+	case status >= 500 || status == http.StatusRequestTimeout || status < 400 || page:
+		// A web page comes from whatever stands in front of the provider (a
+		// gateway, a firewall, a maintenance page), never from the token
+		// endpoint itself: the request was not handled, so trying again
+		// spends nothing.
 		return Passing, 0, desc
 	default:
 		return BadClient, 0, desc
 	}
+}
+
+// isHTML tells whether an answer is a web page.
+func isHTML(resp *http.Response, body string) bool {
+	if resp != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Type"))), "text/html") {
+		return true
+	}
+	return strings.HasPrefix(body, "<")
 }
 
 // RedirectError is a token endpoint's answer redirecting elsewhere. It is
