@@ -75,12 +75,9 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 	if o.OS != runtime.GOOS && !o.DryRun {
 		return nil, usageErrorf("--os %s describes another system; use it with --dry-run", o.OS)
 	}
-	exe, err := os.Executable()
+	exe, err := serviceExecutable()
 	if err != nil {
 		return nil, err
-	}
-	if real, err := filepath.EvalSymlinks(exe); err == nil {
-		exe = real
 	}
 	conf, err := o.f.ConfigPath()
 	if err != nil {
@@ -99,6 +96,36 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 		return nil, usageErrorf("%v", err)
 	}
 	return plan, nil
+}
+
+// serviceExecutable is the program a service runs: the path this one was
+// started by, when it leads here, rather than where that path leads. A
+// package manager's link (Homebrew's bin/freshtoken, a Nix profile's) stays
+// put when an upgrade removes the versioned folder it pointed into.
+func serviceExecutable() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	started := os.Args[0]
+	if !strings.ContainsRune(started, filepath.Separator) {
+		if started, err = exec.LookPath(started); err != nil {
+			return exe, nil
+		}
+	}
+	started, err = filepath.Abs(started)
+	if err != nil {
+		return exe, nil
+	}
+	a, errA := os.Stat(started)
+	b, errB := os.Stat(exe)
+	if errA != nil || errB != nil || !os.SameFile(a, b) {
+		return exe, nil
+	}
+	return started, nil
 }
 
 func installService(o *serviceOptions, p *service.Plan) error {
