@@ -98,3 +98,19 @@ func TestStoreMigrateToAMissingKeychainSaysWhatToDo(t *testing.T) {
 		t.Error("the tokens are gone")
 	}
 }
+
+// TestStoreMigrateToARedisThatIsDown: the error names the URL given with
+// --to and points there, not only at [store] url, which still names the
+// old store; the tokens stay where they were.
+func TestStoreMigrateToARedisThatIsDown(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	ios, _, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "redis://127.0.0.1:1/0")
+	if msg := stderr.String(); code != 5 || !strings.Contains(msg, "redis://127.0.0.1:1/0 could not be reached") || !strings.Contains(msg, "--to") {
+		t.Errorf("exit %d, %s; want 5, naming the Redis of --to", code, msg)
+	}
+	if rec := e.record(t, "dev"); rec == nil {
+		t.Error("the tokens are gone")
+	}
+}
