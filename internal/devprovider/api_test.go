@@ -300,6 +300,15 @@ func TestAdminEndpoints(t *testing.T) {
 	if !slices.Contains(secrets, tok.AccessToken) || !slices.Contains(secrets, tok.RefreshToken) {
 		t.Errorf("/_dev/secrets lacks the tokens issued")
 	}
+
+	admin("POST", "/_dev/fault?kind=5xx").wantStatus(t, http.StatusNoContent)
+	admin("DELETE", "/_dev/fault").wantStatus(t, http.StatusNoContent)
+	renewed := tp.mustRefresh(t, tok.RefreshToken)
+
+	admin("POST", "/_dev/revoke-grants").wantStatus(t, http.StatusNoContent)
+	if _, err := tp.refresh(t, renewed.RefreshToken); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Errorf("refresh after /_dev/revoke-grants: %v, want invalid_grant", err)
+	}
 }
 
 func TestIndexPage(t *testing.T) {

@@ -299,13 +299,15 @@ func (p *Provider) routes() http.Handler {
 	mux.Handle("POST /v2/dev/upload", p.api(handleUpload))
 	mux.Handle("GET /v2/dev/redirect", p.api(handleRedirect))
 
-	mux.HandleFunc("GET /_dev/stats", p.handleStats)
+	// The admin endpoints, for tests that drive a separate process: each does
+	// what the Provider method it names does.
+	mux.HandleFunc("GET /_dev/stats", asJSON(p.Stats))
 	mux.HandleFunc("POST /_dev/fault", p.handleFault)
-	mux.HandleFunc("POST /_dev/revoke-access", p.handleRevokeAccess)
-	mux.HandleFunc("POST /_dev/revoke-grants", p.handleRevokeGrants)
-	mux.HandleFunc("DELETE /_dev/fault", p.handleClearFaults)
-	mux.HandleFunc("POST /_dev/expire-devices", p.handleExpireDevices)
-	mux.HandleFunc("GET /_dev/secrets", p.handleSecrets)
+	mux.HandleFunc("POST /_dev/revoke-access", noContent(p.RevokeAccessTokens))
+	mux.HandleFunc("POST /_dev/revoke-grants", noContent(p.RevokeGrants))
+	mux.HandleFunc("DELETE /_dev/fault", noContent(p.ClearFaults))
+	mux.HandleFunc("POST /_dev/expire-devices", noContent(p.ExpireDevices))
+	mux.HandleFunc("GET /_dev/secrets", asJSON(p.Secrets))
 	return mux
 }
 
