@@ -22,10 +22,10 @@ func TestCompanyAndUser(t *testing.T) {
 	if company.Company.Name != "Dev Ltd" || company.Company.URL != tp.srv.URL+"/v2/company" {
 		t.Errorf("company %+v", company.Company)
 	}
-	var user struct{ User struct{ Email string } }
+	var user struct{ User struct{ Email, URL string } }
 	tp.api(t, "GET", "/v2/users/me", tok.AccessToken, nil, nil).decode(t, &user)
-	if user.User.Email == "" {
-		t.Error("/v2/users/me has no user")
+	if user.User.Email != "dev@example.com" || user.User.URL != tp.srv.URL+"/v2/users/1" {
+		t.Errorf("/v2/users/me: user %+v", user.User)
 	}
 }
 
