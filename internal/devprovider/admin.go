@@ -36,11 +36,6 @@ func (p *Provider) handleIndex(w http.ResponseWriter, r *http.Request) {
 	p.writePage(w, http.StatusOK, "index", data)
 }
 
-// handleStats is GET /_dev/stats.
-func (p *Provider) handleStats(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, p.Stats())
-}
-
 // handleFault is POST /_dev/fault?kind=K&n=N (n defaults to 1), as Provider.Fault.
 func (p *Provider) handleFault(w http.ResponseWriter, r *http.Request) {
 	kind := Fault(r.FormValue("kind"))
@@ -60,25 +55,17 @@ func (p *Provider) handleFault(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleRevokeAccess is POST /_dev/revoke-access, as Provider.RevokeAccessTokens.
-func (p *Provider) handleRevokeAccess(w http.ResponseWriter, _ *http.Request) {
-	p.RevokeAccessTokens()
-	w.WriteHeader(http.StatusNoContent)
+// noContent is an admin endpoint that does what do does and answers 204.
+func noContent(do func()) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		do()
+		w.WriteHeader(http.StatusNoContent)
+	}
 }
 
-// handleRevokeGrants is POST /_dev/revoke-grants: Provider.RevokeGrants.
-func (p *Provider) handleRevokeGrants(w http.ResponseWriter, _ *http.Request) {
-	p.RevokeGrants()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// handleClearFaults is DELETE /_dev/fault: Provider.ClearFaults.
-func (p *Provider) handleClearFaults(w http.ResponseWriter, _ *http.Request) {
-	p.ClearFaults()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// handleSecrets is GET /_dev/secrets: Provider.Secrets as a JSON array.
-func (p *Provider) handleSecrets(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, p.Secrets())
+// asJSON is an admin endpoint that answers what get returns, as JSON.
+func asJSON[T any](get func() T) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, get())
+	}
 }

@@ -109,27 +109,34 @@ func baseURL(r *http.Request) string {
 	return "http://" + r.Host
 }
 
-func (p *Provider) handleCompany(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"company": map[string]any{
-		"url":                baseURL(r) + "/v2/company",
+// devCompany and devUser are the resources at /v2/company and /v2/users/me, which
+// never change, without their url.
+var (
+	devCompany = map[string]any{
 		"name":               "Dev Ltd",
 		"subdomain":          "devltd",
 		"type":               "UkLimitedCompany",
 		"currency":           "GBP",
 		"mileage_units":      "miles",
 		"company_start_date": "2020-04-01",
-	}})
-}
-
-func (p *Provider) handleMe(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{
-		"url":              baseURL(r) + "/v2/users/1",
+	}
+	devUser = map[string]any{
 		"first_name":       "Dev",
 		"last_name":        "User",
 		"email":            "dev@example.com",
 		"role":             "Director",
 		"permission_level": 8,
-	}})
+	}
+)
+
+// fixed is a GET endpoint answering {key: fields} for a resource that never
+// changes, with its url: path at the address the request was sent to.
+func fixed(key, path string, fields map[string]any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		shown := maps.Clone(fields)
+		shown["url"] = baseURL(r) + path
+		writeJSON(w, http.StatusOK, map[string]any{key: shown})
+	}
 }
 
 // contact is a contact's fields, without its url, which depends on the request.

@@ -22,10 +22,10 @@ func TestCompanyAndUser(t *testing.T) {
 	if company.Company.Name != "Dev Ltd" || company.Company.URL != tp.srv.URL+"/v2/company" {
 		t.Errorf("company %+v", company.Company)
 	}
-	var user struct{ User struct{ Email string } }
+	var user struct{ User struct{ Email, URL string } }
 	tp.api(t, "GET", "/v2/users/me", tok.AccessToken, nil, nil).decode(t, &user)
-	if user.User.Email == "" {
-		t.Error("/v2/users/me has no user")
+	if user.User.Email != "dev@example.com" || user.User.URL != tp.srv.URL+"/v2/users/1" {
+		t.Errorf("/v2/users/me: user %+v", user.User)
 	}
 }
 
@@ -299,6 +299,15 @@ func TestAdminEndpoints(t *testing.T) {
 	admin("GET", "/_dev/secrets").decode(t, &secrets)
 	if !slices.Contains(secrets, tok.AccessToken) || !slices.Contains(secrets, tok.RefreshToken) {
 		t.Errorf("/_dev/secrets lacks the tokens issued")
+	}
+
+	admin("POST", "/_dev/fault?kind=5xx").wantStatus(t, http.StatusNoContent)
+	admin("DELETE", "/_dev/fault").wantStatus(t, http.StatusNoContent)
+	renewed := tp.mustRefresh(t, tok.RefreshToken)
+
+	admin("POST", "/_dev/revoke-grants").wantStatus(t, http.StatusNoContent)
+	if _, err := tp.refresh(t, renewed.RefreshToken); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Errorf("refresh after /_dev/revoke-grants: %v, want invalid_grant", err)
 	}
 }
 

@@ -136,12 +136,6 @@ func (p *Provider) ExpireDevices() {
 	p.opts.Logger.Info("device codes expired", "codes", len(p.devices))
 }
 
-// handleExpireDevices is POST /_dev/expire-devices: Provider.ExpireDevices.
-func (p *Provider) handleExpireDevices(w http.ResponseWriter, _ *http.Request) {
-	p.ExpireDevices()
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // deviceGrant runs the device_code grant (RFC 8628 §3.4, §3.5). The caller
 // holds p.mu.
 func (p *Provider) deviceGrant(form url.Values) (tokenResponse, error) {

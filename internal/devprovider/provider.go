@@ -289,8 +289,8 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("GET /v2/device", p.handleDevicePage)
 	mux.HandleFunc("POST /v2/device", p.handleDeviceDecision)
 
-	mux.Handle("GET /v2/company", p.api(p.handleCompany))
-	mux.Handle("GET /v2/users/me", p.api(p.handleMe))
+	mux.Handle("GET /v2/company", p.api(fixed("company", "/v2/company", devCompany)))
+	mux.Handle("GET /v2/users/me", p.api(fixed("user", "/v2/users/1", devUser)))
 	mux.Handle("GET /v2/contacts", p.api(p.handleListContacts))
 	mux.Handle("POST /v2/contacts", p.api(p.handleCreateContact))
 	mux.Handle("GET /v2/contacts/{id}", p.api(p.handleGetContact))
@@ -299,13 +299,15 @@ func (p *Provider) routes() http.Handler {
 	mux.Handle("POST /v2/dev/upload", p.api(handleUpload))
 	mux.Handle("GET /v2/dev/redirect", p.api(handleRedirect))
 
-	mux.HandleFunc("GET /_dev/stats", p.handleStats)
+	// The admin endpoints, for tests that drive a separate process: each does
+	// what the Provider method it names does.
+	mux.HandleFunc("GET /_dev/stats", asJSON(p.Stats))
 	mux.HandleFunc("POST /_dev/fault", p.handleFault)
-	mux.HandleFunc("POST /_dev/revoke-access", p.handleRevokeAccess)
-	mux.HandleFunc("POST /_dev/revoke-grants", p.handleRevokeGrants)
-	mux.HandleFunc("DELETE /_dev/fault", p.handleClearFaults)
-	mux.HandleFunc("POST /_dev/expire-devices", p.handleExpireDevices)
-	mux.HandleFunc("GET /_dev/secrets", p.handleSecrets)
+	mux.HandleFunc("POST /_dev/revoke-access", noContent(p.RevokeAccessTokens))
+	mux.HandleFunc("POST /_dev/revoke-grants", noContent(p.RevokeGrants))
+	mux.HandleFunc("DELETE /_dev/fault", noContent(p.ClearFaults))
+	mux.HandleFunc("POST /_dev/expire-devices", noContent(p.ExpireDevices))
+	mux.HandleFunc("GET /_dev/secrets", asJSON(p.Secrets))
 	return mux
 }
 
