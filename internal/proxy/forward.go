@@ -121,6 +121,16 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, status, pr)
 		return
 	}
+	if strings.EqualFold(r.Method, http.MethodTrace) || strings.EqualFold(r.Method, http.MethodConnect) {
+		// An API answering TRACE echoes the request back, with the
+		// Authorization header this proxy adds: the access token would be
+		// the client's to take. CONNECT asks for a tunnel, which this proxy
+		// does not make.
+		rec.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+		writeError(rec, http.StatusMethodNotAllowed, problem{Code: "method_not_allowed", Env: name,
+			Message: fmt.Sprintf("the proxy does not forward %s requests: they would hand the access token to the client or ask for a tunnel", strings.ToUpper(r.Method))})
+		return
+	}
 	// Asked here, before forwarding, so that a log-in needed or a provider
 	// down is answered as the proxy's own JSON error. (A renewal the engine
 	// has started is seen through even if this client gives up.)

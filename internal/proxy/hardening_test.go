@@ -517,3 +517,38 @@ func TestStoppingLetsRequestsInFlightFinish(t *testing.T) {
 		})
 	}
 }
+
+// TestTraceAndConnectAreNotForwarded: TRACE would have an API that answers
+// it echo the request back, the Authorization header the proxy adds among
+// it, handing the access token to the client (to any machine, with
+// --allow-remote); CONNECT asks for a tunnel the proxy does not make. Both
+// are refused, and never reach the API.
+func TestTraceAndConnectAreNotForwarded(t *testing.T) {
+	var reached atomic.Int32
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		w.Header().Set("Content-Type", "message/http")
+		r.Header.Write(w)
+	}))
+	t.Cleanup(echo.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "echo", echo.URL)
+	}})
+	f.login(t, "echo")
+	for _, method := range []string{http.MethodTrace, http.MethodConnect, "trace"} {
+		req, _ := http.NewRequest(method, f.base+"/echo/x", nil)
+		resp, body := f.do(t, req)
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("X-Freshtoken-Error") != "method_not_allowed" ||
+			resp.Header.Get("Allow") == "" || strings.Contains(string(body), "Bearer") {
+			t.Errorf("%s: %d %q (Allow %q); want 405 method_not_allowed without the token", method, resp.StatusCode, body, resp.Header.Get("Allow"))
+		}
+	}
+	if n := reached.Load(); n != 0 {
+		t.Fatalf("%d requests reached the API", n)
+	}
+	// Other methods, however rare, still go through.
+	req, _ := http.NewRequest("PROPFIND", f.base+"/echo/x", nil)
+	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusOK || reached.Load() != 1 {
+		t.Fatalf("PROPFIND: %d, %d requests reached the API; want it forwarded", resp.StatusCode, reached.Load())
+	}
+}
