@@ -544,8 +544,10 @@ func (s *Source) saveUnsaved(work context.Context, r *store.Record) (*store.Reco
 	return u.rec, nil
 }
 
-// saveLaterMax is the longest wait between saveLater's tries.
-const saveLaterMax = 30 * time.Second
+// saveLaterMax is the longest wait between saveLater's tries: short, as
+// until the answer is saved another process may spend the refresh token
+// it replaces, and a try is one lock, one read and one write.
+const saveLaterMax = 5 * time.Second
 
 // saveLater tries again and again, in the background, with growing waits,
 // to save u under the lock, until it is saved or dropped, so that other

@@ -57,7 +57,7 @@ type guard struct {
 	last     freshtoken.Renewal // the latest renewal sent
 	unsaved  int                // renewals in flight whose answer the store refused (Renewal.Unsaved)
 	refused  freshtoken.Renewal // the latest of them
-	told     bool               // the wait for them has been explained
+	told     string             // how the wait for them was last explained to be abandoned; "" if not
 	sig      syscall.Signal     // the first signal received; 0 if none
 	handed   bool               // signals are the business of a command freshtoken runs
 }
@@ -136,6 +136,9 @@ func (g *guard) Sending(r freshtoken.Renewal) func() {
 			g.inFlight--
 			if r.Unsaved {
 				g.unsaved--
+				if g.unsaved == 0 {
+					g.told = "" // a later one is told of afresh
+				}
 			}
 			if g.inFlight == 0 {
 				g.idle.Broadcast()
@@ -198,7 +201,6 @@ func (g *guard) explainWait() {
 	msg := ""
 	switch {
 	case g.unsaved > 0:
-		g.told = false // said again, now that Ctrl-C once abandons them
 		msg = g.unsavedWait()
 	case g.inFlight > 0:
 		msg = fmt.Sprintf("freshtoken: waiting up to %s for the renewal already sent to %s to be stored; Ctrl-C again abandons it and may end the authorisation\n",
@@ -208,17 +210,18 @@ func (g *guard) explainWait() {
 	fmt.Fprint(g.errOut, msg)
 }
 
-// unsavedWait is the line that says, once, that the process waits for the
-// store to take an answer it refused; "" once said. The caller holds g.mu.
+// unsavedWait is the line that says that the process waits for the store
+// to take an answer it refused; "" once said, until a first Ctrl-C changes
+// how to abandon it. The caller holds g.mu.
 func (g *guard) unsavedWait() string {
-	if g.told {
-		return ""
-	}
-	g.told = true
 	abandon := "Ctrl-C twice"
 	if g.sig != 0 {
 		abandon = "Ctrl-C again"
 	}
+	if g.told == abandon {
+		return ""
+	}
+	g.told = abandon
 	return fmt.Sprintf("freshtoken: waiting for the store to take the new tokens from %s, which it refused; trying again until it does, then exiting; %s abandons them, and the refresh token with them\n",
 		host(g.refused.TokenURL), abandon)
 }
