@@ -21,8 +21,10 @@ var (
 	ErrLoginRefused = errors.New("log-in refused")
 	// ErrUnusableToken means the provider issued an access token (or token
 	// type) holding control or non-ASCII characters, which no HTTP header
-	// can carry. It is the Err of an *Error of kind ErrUnreachable: the
-	// grant is kept, and a renewal may bring a usable token.
+	// can carry, or answered a renewal with a new refresh token and no
+	// access token (which is stored, and spent by the next renewal). It is
+	// the Err of an *Error of kind ErrUnreachable: the grant is kept, and a
+	// renewal may bring a usable token.
 	ErrUnusableToken = errors.New("unusable access token")
 )
 

@@ -1,10 +1,17 @@
 package freshtoken
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
+	"net/http"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -94,10 +101,16 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			return n, nil
 		}
 		var unsaved *unsavedError
-		if errors.As(err, &unsaved) {
+		switch {
+		case errors.Is(err, errLockLost):
+			return nil, err
+		case errors.As(err, &unsaved):
 			// Each caller asking again would be a token request whose
 			// answer the store refuses again.
 			return nil, s.restAfter(failedRest, s.unsavedFailure(unsaved.err))
+		case errors.Is(err, ErrUnusableToken):
+			// Stored already; asking again at once would bring the same.
+			return nil, s.restAfter(failedRest, err)
 		}
 		kind, wait, desc := tokenerr.Classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
@@ -237,36 +250,151 @@ func (s *Source) resumeTries(ctx context.Context) (int, error) {
 }
 
 // exchange sends req's request for r once, bounded by Settings.Timeout, and
-// stores the answer before returning it. While the request is in flight or
-// its answer unstored, Options.Sending knows.
+// stores the answer before returning it (see keep). While the request is in
+// flight or its answer unstored, Options.Sending knows.
+//
+// An answer that x/oauth2 refuses (no access token, or an empty one) but
+// that holds a new refresh token is stored all the same, since the provider
+// has rotated out the one sent: sending that again would end the grant at
+// a provider that detects reuse. The error then wraps ErrUnusableToken.
 func (s *Source) exchange(work context.Context, req renewal, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
-	defer s.sending(Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout})()
+	defer s.sending(s.inFlight(false))()
 	defer s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", s.set.TokenURL, "timeout", s.set.Timeout)()
 	rctx, cancel := context.WithTimeout(work, s.set.Timeout)
 	defer cancel()
-	tok, err := req.send(context.WithValue(rctx, oauth2.HTTPClient, s.http), r)
+	ans := &answerCopy{base: s.http.Transport}
+	client := *s.http
+	client.Transport = ans
+	tok, err := req.send(context.WithValue(rctx, oauth2.HTTPClient, &client), r)
 	if err != nil {
-		return nil, err
+		n := s.rotatedOnly(ans, r, sentAt, reason)
+		if n == nil {
+			return nil, err
+		}
+		if err := s.keep(work, n, r); err != nil {
+			return nil, err
+		}
+		_, _, desc := tokenerr.Classify(err)
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken, Msg: fmt.Sprintf(
+			"the provider answered the renewal with a new refresh token but no usable access token (%s); the new refresh token is stored, and the next renewal uses it", desc)}
 	}
 	n := s.recordFrom(tok, r, sentAt, reason)
-	if err := s.save(work, n); err != nil {
-		if spent := refreshToken(r); spent != "" && n.RefreshToken != spent {
-			u := &unsavedRenewal{rec: n, spent: spent}
-			s.mu.Lock()
-			s.unsaved = u
-			s.mu.Unlock()
-			go s.saveLater(u)
-		}
-		return nil, &unsavedError{err}
+	if err := s.keep(work, n, r); err != nil {
+		return nil, err
 	}
-	s.remember(n)
 	return n, nil
 }
 
+// inFlight describes the renewal under way for Options.Sending; unsaved
+// when its answer is in and the store refused it.
+func (s *Source) inFlight(unsaved bool) Renewal {
+	return Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout, Unsaved: unsaved}
+}
+
+// keep saves n, the answer to a renewal of r, and makes it the token
+// served. An answer the store refuses that rotated r's refresh token is
+// kept to be saved later (see saveLater), and Options.Sending knows until
+// it is; the error is then an *unsavedError, or wraps errLockLost when the
+// store refused it because the renewal lock passed to another renewer.
+func (s *Source) keep(work context.Context, n, r *store.Record) error {
+	err := s.save(work, n)
+	if err == nil {
+		s.remember(n)
+		return nil
+	}
+	if spent := refreshToken(r); spent != "" && n.RefreshToken != spent {
+		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, spent: spent, stored: s.sending(s.inFlight(true))}
+		u.keep()
+		if !errors.Is(err, errLockLost) {
+			s.log.Warn("the store refused the new tokens; keeping them and trying again until it takes them", "store", s.Location(), "error", err.Error())
+		}
+		go s.saveLater(u)
+	}
+	if errors.Is(err, errLockLost) {
+		return err
+	}
+	return &unsavedError{err}
+}
+
+// answerCopy carries token requests and keeps a copy of the last 2xx
+// answer, so that one x/oauth2 refuses can still be read (rotatedOnly).
+type answerCopy struct {
+	base        http.RoundTripper
+	body        []byte
+	contentType string
+}
+
+func (a *answerCopy) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := a.base.RoundTrip(req)
+	if err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	a.body, a.contentType = body, resp.Header.Get("Content-Type")
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
+// maxAnswer bounds the answer answerCopy keeps, as tokenerr.Lenient does
+// the answer it reads.
+const maxAnswer = 1 << 20
+
+// rotatedOnly is the record for a 2xx answer to a renewal of r that x/oauth2
+// refused, when it holds a new refresh token; nil otherwise. It is read as
+// x/oauth2 reads answers (form-encoded when so labelled or text/plain,
+// else JSON). r's access token is kept while it is valid; otherwise the
+// record holds none, and the next call renews with the new refresh token.
+func (s *Source) rotatedOnly(ans *answerCopy, r *store.Record, sentAt time.Time, reason string) *store.Record {
+	spent := refreshToken(r)
+	if ans.body == nil || spent == "" || s.set.Grant == GrantClientCredentials {
+		return nil
+	}
+	tok := &oauth2.Token{}
+	if ct, _, _ := mime.ParseMediaType(ans.contentType); ct == "application/x-www-form-urlencoded" || ct == "text/plain" {
+		vals, err := url.ParseQuery(string(ans.body))
+		if err != nil {
+			return nil
+		}
+		tok.RefreshToken = vals.Get("refresh_token")
+		tok = tok.WithExtra(vals)
+	} else {
+		var fields map[string]any
+		if json.Unmarshal(ans.body, &fields) != nil {
+			return nil
+		}
+		tok.RefreshToken, _ = fields["refresh_token"].(string)
+		tok = tok.WithExtra(fields)
+	}
+	if tok.RefreshToken == "" || tok.RefreshToken == spent {
+		return nil
+	}
+	n := s.recordFrom(tok, r, sentAt, reason)
+	n.AccessToken, n.Expiry = "", time.Time{}
+	if s.lasts(r, 0) {
+		n.AccessToken, n.TokenType, n.Expiry, n.IssuedAt = r.AccessToken, r.TokenType, r.Expiry, r.IssuedAt
+	}
+	return n
+}
+
 // errLockLost means the store's renewal lock passed to another renewer
-// before a token request was sent: that renewer may have spent the refresh
-// token already, so nothing was sent.
+// before a token request was sent, or before its answer was stored: that
+// renewer may have spent the refresh token already, or stored newer tokens,
+// so nothing was sent, or the answer was not stored.
 var errLockLost = errors.New("the renewal lock passed to another renewer")
+
+// errSaveRefused wraps errLockLost: the store refused to save a record, as
+// its renewal lock had passed to another renewer (see Source.save).
+var errSaveRefused = fmt.Errorf("%w before the tokens were stored", errLockLost)
+
+// lockLost reports whether the renewal lock the caller took has passed to
+// another renewer (see stillLocked).
+func (s *Source) lockLost(ctx context.Context) bool {
+	return errors.Is(s.stillLocked(ctx), errLockLost)
+}
 
 // stillLocked returns errLockLost when the store's renewal lock, which the
 // caller took, has passed to another renewer, as a lock with a time limit
@@ -295,65 +423,148 @@ type unsavedError struct{ err error }
 
 func (e *unsavedError) Error() string { return e.err.Error() }
 
-// unsavedFailure reports a renewal whose answer could not be stored: kept
-// to be saved later when it rotated the refresh token, else not needed.
+// unsavedFailure reports a renewal whose answer could not be stored (err):
+// kept to be saved later when it rotated the refresh token, else not needed.
 func (s *Source) unsavedFailure(err error) error {
-	s.mu.Lock()
-	kept := s.unsaved != nil
-	s.mu.Unlock()
-	if !kept {
-		return fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and as the refresh token was not rotated, the stored tokens still work once the store is fixed", s.set.Env, err)
-	}
-	return fmt.Errorf("%s: the provider issued new tokens but they could not be saved (%w); they were not used, and this program keeps them and saves them as soon as the store works again; if it exits first and the provider rotated the refresh token, a log-in will be needed once the store is fixed", s.set.Env, err)
+	return &unsavedAnswerError{env: s.set.Env, err: err, kept: s.unsavedNow()}
 }
+
+// unsavedAnswerError is the error of a renewal whose answer the store refused;
+// kept is that answer, kept to be saved later, or nil when it rotated
+// nothing. Its message tells how things stand when it is read, which for a
+// command is once the kept answer is saved.
+type unsavedAnswerError struct {
+	env  string
+	err  error
+	kept *unsavedRenewal
+}
+
+func (e *unsavedAnswerError) Error() string {
+	switch {
+	case e.kept == nil:
+		return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and as the refresh token was not rotated, the stored tokens still work once the store is fixed", e.env, e.err)
+	case e.kept.saved.Load():
+		return fmt.Sprintf("%s: the provider issued new tokens that the store refused (%v), and took later, once it worked again; nothing is lost, try again", e.env, e.err)
+	}
+	return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and this program keeps them and saves them as soon as the store works again; if it exits first and the provider rotated the refresh token, a log-in will be needed once the store is fixed", e.env, e.err)
+}
+
+func (e *unsavedAnswerError) Unwrap() error { return e.err }
 
 // unsavedRenewal is a renewal's answer rec that the store refused; spent is
 // the refresh token it rotated out.
 type unsavedRenewal struct {
-	rec   *store.Record
-	spent string
+	key    string // where it is to be stored (Source.unsavedKey)
+	rec    *store.Record
+	spent  string
+	stored func()      // Options.Sending's, called once it is saved or dropped
+	saved  atomic.Bool // it was saved
+}
+
+// unsavedAnswers holds the renewals' answers that a store refused, by where
+// each is to be stored, for every Source of the process: a program that
+// builds a Source for each job must not have the next one spend the refresh
+// token an earlier one's answer rotated out, nor have each keep trying to
+// save an answer of its own.
+var (
+	unsavedMu      sync.Mutex
+	unsavedAnswers = map[string]*unsavedRenewal{}
+)
+
+// unsavedKey names where the environment's record is stored.
+func (s *Source) unsavedKey() string { return s.Location() + "\x00" + s.set.Env }
+
+// unsavedNow is the answer kept to be saved where s stores its record; nil
+// when there is none.
+func (s *Source) unsavedNow() *unsavedRenewal {
+	unsavedMu.Lock()
+	defer unsavedMu.Unlock()
+	return unsavedAnswers[s.unsavedKey()]
+}
+
+// keep makes u the answer to be saved where it belongs, in place of any
+// older one there.
+func (u *unsavedRenewal) keep() {
+	unsavedMu.Lock()
+	old := unsavedAnswers[u.key]
+	unsavedAnswers[u.key] = u
+	unsavedMu.Unlock()
+	if old != nil {
+		old.stored()
+	}
+}
+
+// pending reports whether u is still to be saved.
+func (u *unsavedRenewal) pending() bool {
+	unsavedMu.Lock()
+	defer unsavedMu.Unlock()
+	return unsavedAnswers[u.key] == u
+}
+
+// drop forgets u, saved or given up for other tokens the store holds.
+func (u *unsavedRenewal) drop() {
+	unsavedMu.Lock()
+	mine := unsavedAnswers[u.key] == u
+	if mine {
+		delete(unsavedAnswers, u.key)
+	}
+	unsavedMu.Unlock()
+	if mine {
+		u.stored()
+	}
 }
 
 // saveUnsaved stores the answer of an earlier renewal that the store
-// refused (see saveLater), if the store still holds the refresh token that
-// renewal spent, and returns the record the store now holds. Spending that
-// token again would end the grant at a provider that detects reuse. When
-// the store holds other tokens (a log-in, another renewer's), they win and
-// the unsaved answer is dropped. The caller holds the lock.
+// refused (see saveLater), made by this Source or another of the process,
+// if the store still holds the refresh token that renewal spent, and
+// returns the record the store now holds. Spending that token again would
+// end the grant at a provider that detects reuse. When the store holds
+// other tokens (a log-in, another renewer's), they win and the unsaved
+// answer is dropped. The caller holds the lock.
 func (s *Source) saveUnsaved(work context.Context, r *store.Record) (*store.Record, error) {
-	s.mu.Lock()
-	u := s.unsaved
-	s.mu.Unlock()
+	u := s.unsavedNow()
 	if u == nil {
 		return r, nil
 	}
 	if r == nil || r.RefreshToken != u.spent {
-		s.dropUnsaved(u)
+		u.drop()
 		s.log.Debug("the store no longer holds the refresh token an unsaved renewal spent; dropping that renewal's tokens")
 		return r, nil
 	}
 	if err := s.save(work, u.rec); err != nil {
+		if errors.Is(err, errLockLost) {
+			return nil, err
+		}
 		return nil, s.unsavedFailure(err)
 	}
-	s.dropUnsaved(u)
+	u.saved.Store(true)
+	u.drop()
 	s.log.Info("tokens renewed earlier, which the store refused then, are saved now", "renewals", u.rec.Renewals)
 	s.remember(u.rec)
 	return u.rec, nil
 }
 
-// saveLater tries again and again, in the background, to save u under the
-// lock, until it is saved or dropped, so that other processes sharing the
-// store find the rotated tokens as soon as it works again rather than spend
-// the refresh token they replace. A log-out made meanwhile drops u.
+// saveLaterMax is the longest wait between saveLater's tries: short, as
+// until the answer is saved another process may spend the refresh token
+// it replaces, and a try is one lock, one read and one write.
+const saveLaterMax = 5 * time.Second
+
+// saveLater tries again and again, in the background, with growing waits,
+// to save u under the lock, until it is saved or dropped, so that other
+// processes sharing the store find the rotated tokens as soon as it works
+// again rather than spend the refresh token they replace. It stops once the
+// store holds other tokens than those u replaces (a log-in or another
+// renewer's), or none (a log-out), or another client's, and when a newer
+// answer takes u's place.
 func (s *Source) saveLater(u *unsavedRenewal) {
-	for wait := time.Second; s.isUnsaved(u); wait = min(2*wait, time.Minute) {
+	for wait := time.Second; u.pending(); wait = min(2*wait, saveLaterMax) {
 		s.pause(context.Background(), wait)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		if unlock, err := s.lock(ctx); err == nil {
 			r, err := s.load(ctx)
 			switch {
 			case errors.Is(err, ErrLoginRequired):
-				s.dropUnsaved(u)
+				u.drop()
 			case err == nil:
 				s.saveUnsaved(ctx, r)
 			}
@@ -361,20 +572,6 @@ func (s *Source) saveLater(u *unsavedRenewal) {
 		}
 		cancel()
 	}
-}
-
-func (s *Source) isUnsaved(u *unsavedRenewal) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.unsaved == u
-}
-
-func (s *Source) dropUnsaved(u *unsavedRenewal) {
-	s.mu.Lock()
-	if s.unsaved == u {
-		s.unsaved = nil
-	}
-	s.mu.Unlock()
 }
 
 // note records in r, which the caller holds the lock for, a failure that

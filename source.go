@@ -129,7 +129,10 @@ type Options struct {
 	// must be stored is sent, and the function it returns once that answer
 	// is stored or the request failed. A program uses it to put off exiting
 	// while an answer that may hold the only copy of a rotated refresh token
-	// is still unstored.
+	// is still unstored. An answer the store refuses that rotated the
+	// refresh token is kept and saved as soon as the store takes it: Sending
+	// is called again for it, with Renewal.Unsaved set, and its function
+	// once it is saved, or dropped for other tokens the store holds by then.
 	Sending func(Renewal) (stored func())
 }
 
@@ -138,6 +141,11 @@ type Renewal struct {
 	Env      string
 	TokenURL string
 	Timeout  time.Duration // how long one request may take
+	// Unsaved: the provider has answered, rotating the refresh token, and
+	// the store refused the answer. The process keeps it, and tries again
+	// until the store takes it; if the process ends first, the refresh
+	// token is lost and a log-in is needed.
+	Unsaved bool
 }
 
 // The grants an environment's tokens come from (Settings.Grant), spelled as
@@ -190,15 +198,10 @@ type Source struct {
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
 
-	mu     sync.Mutex  // guards flight, secret, key, unsaved, the rest and left
+	mu     sync.Mutex  // guards flight, secret, key, the rest and left
 	flight *flight     // the renewal in progress in this process, if any
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
-	// unsaved is a renewal's answer that the store refused, with the
-	// rotated-out refresh token it replaces; it is saved in the background
-	// as soon as the store works again, and by the next renewal before it
-	// would spend that refresh token again.
-	unsaved *unsavedRenewal
 	// restUntil and restErr hold renewals back after one gave up (see
 	// restAfter); restErr is nil when none did since the last success.
 	restUntil time.Time
@@ -530,17 +533,23 @@ func (s *Source) Logout(ctx context.Context) error {
 // SaveLogin stores the tokens a log-in obtained; sentAt is when the code
 // exchange was sent, from which the expiry is counted.
 func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.Time) error {
-	unlock, err := s.lockToReplace(ctx, "client")
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	r := s.recordFrom(tok, nil, sentAt, "")
-	if err := s.save(ctx, r); err != nil {
-		return fmt.Errorf("%s: the tokens could not be saved (%w); fix the store, then log in again", s.set.Env, err)
+	for tries := 1; ; tries++ {
+		unlock, err := s.lockToReplace(ctx, "client")
+		if err != nil {
+			return err
+		}
+		err = s.save(ctx, r)
+		unlock()
+		switch {
+		case err == nil:
+			s.remember(r)
+			return nil
+		case !errors.Is(err, errLockLost) || tries == maxLockTries:
+			return fmt.Errorf("%s: the tokens could not be saved (%w); fix the store, then log in again", s.set.Env, err)
+		}
+		// A log-in replaces whatever another renewer stored meanwhile.
 	}
-	s.remember(r)
-	return nil
 }
 
 // LoginWithClientCredentials fetches a token with the client's credentials
@@ -843,11 +852,18 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 		if !errors.Is(err, errLockLost) {
 			return r, err
 		}
-		if tries == maxLockTries {
+		answered := errors.Is(err, errSaveRefused)
+		switch {
+		case tries == maxLockTries && answered:
+			return nil, s.unsavedFailure(err)
+		case tries == maxLockTries:
 			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf(
 				"the renewal lock at %s passed to another renewer before each of %d token requests could be sent; nothing was sent, your stored tokens are unchanged, try again", s.Location(), tries)}
+		case answered:
+			s.log.Warn("the renewal lock passed to another renewer before the provider's answer was stored (this process was paused longer than the lock lasts); the store refused it, so taking the lock again to keep whichever tokens are newer")
+		default:
+			s.log.Warn("the renewal lock passed to another renewer before the token request was sent (this process was paused longer than the lock lasts); nothing was sent, taking the lock again")
 		}
-		s.log.Warn("the renewal lock passed to another renewer before the token request was sent (this process was paused longer than the lock lasts); nothing was sent, taking the lock again")
 	}
 }
 
@@ -891,7 +907,7 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 	}
 	// Renewals for expiry come at most once a second, whatever lifetimes
 	// the provider gives; a 401 is answered by the rule above instead.
-	if since := s.now().Sub(r.RenewedAt); !force && rejected == "" && !r.RenewedAt.IsZero() && since >= 0 && since < minRenewalGap {
+	if since := s.now().Sub(r.RenewedAt); !force && rejected == "" && r.AccessToken != "" && !r.RenewedAt.IsZero() && since >= 0 && since < minRenewalGap {
 		s.log.Debug("the token was renewed under a second ago; using it rather than renewing again", "renewed", r.RenewedAt.Format(logTime))
 		s.remember(r)
 		return r, nil
@@ -957,13 +973,18 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
 	r, err := s.load(context.WithoutCancel(ctx))
 	if err != nil || r == nil || !r.Grant.IsZero() {
+		unlock()
 		return r, err
 	}
 	r.Grant = s.grant()
-	if err := s.save(context.WithoutCancel(ctx), r); err != nil {
+	err = s.save(context.WithoutCancel(ctx), r)
+	unlock()
+	switch {
+	case errors.Is(err, errLockLost):
+		return s.adopt(ctx) // another renewer may have stored newer tokens meanwhile
+	case err != nil:
 		return nil, err
 	}
 	s.log.Debug("the stored tokens had no grant recorded; they now belong to this environment's", "grant", r.Grant.String())
@@ -1003,7 +1024,9 @@ const saveRetryFor = 30 * time.Second
 
 // save writes r durably. A shared store that cannot be reached is tried
 // again, with growing waits, for up to saveRetryFor; any other failure is
-// tried once more.
+// tried once more, except a refusal because the renewal lock, which the
+// caller took, passed to another renewer meanwhile: that wraps
+// errSaveRefused, as another renewer's newer tokens may be stored.
 func (s *Source) save(ctx context.Context, r *store.Record) error {
 	redact.Set(s.Location(), r.AccessToken, r.RefreshToken)
 	giveUp := time.Now().Add(saveRetryFor)
@@ -1018,6 +1041,11 @@ func (s *Source) save(ctx context.Context, r *store.Record) error {
 	}
 	err := saveOnce()
 	for tries := 1; err != nil; tries++ {
+		if !errors.Is(err, store.ErrUnreachable) && s.lockLost(ctx) {
+			// The store refused it for that: another renewer's tokens,
+			// newer, may be stored (see store.LockChecker).
+			return fmt.Errorf("%w (%v)", errSaveRefused, err)
+		}
 		if errors.Is(err, store.ErrUnreachable) {
 			if time.Now().Add(wait).After(giveUp) {
 				break

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -810,19 +811,25 @@ func TestStoreHangingUnderTheLockEndsWithTheCaller(t *testing.T) {
 	}
 }
 
-// TestLockLostWhilePausedSendsNothing: a renewer paused (a suspended machine,
-// a stopped process) past the Redis lock's time limit, while another machine
-// takes the lock and renews, must not then send the refresh token that the
-// other renewal spent: it takes the lock again and finds that renewal.
-func TestLockLostWhilePausedSendsNothing(t *testing.T) {
+// sharedRedis starts a Redis of the test's own; each call of the function
+// it returns is another machine's store in it.
+func sharedRedis(t *testing.T) (*redistest.Server, func() store.Store) {
 	srv := redistest.Start(t)
-	shared := func() store.Store {
+	return srv, func() store.Store {
 		st, err := redisstore.New(srv.URL)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return st
 	}
+}
+
+// TestLockLostWhilePausedSendsNothing: a renewer paused (a suspended machine,
+// a stopped process) past the Redis lock's time limit, while another machine
+// takes the lock and renews, must not then send the refresh token that the
+// other renewal spent: it takes the lock again and finds that renewal.
+func TestLockLostWhilePausedSendsNothing(t *testing.T) {
+	srv, shared := sharedRedis(t)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.login(r.sourceOn(shared()))
 	elsewhere := r.sourceOn(shared())
@@ -846,6 +853,125 @@ func TestLockLostWhilePausedSendsNothing(t *testing.T) {
 	}
 	if rec, err := shared().Load(context.Background(), "sandbox"); err != nil || rec.AccessToken != tok.AccessToken {
 		t.Fatal("the paused renewer did not use the token renewed elsewhere")
+	}
+}
+
+// TestLockLostBeforeTheSaveKeepsTheNewerTokens: a renewer paused between
+// the provider's answer and its save, past the Redis lock's time limit,
+// while another machine takes the lock and renews (a provider with a grace
+// for reuse answers both), must not overwrite the other machine's newer
+// tokens with its own, whose refresh token the other renewal rotated out:
+// spending it later ends the grant. Its save is refused; it re-reads the
+// store and uses the newer tokens.
+func TestLockLostBeforeTheSaveKeepsTheNewerTokens(t *testing.T) {
+	srv, shared := sharedRedis(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, ReuseGrace: time.Minute})
+	r.login(r.sourceOn(shared()))
+	elsewhere := r.sourceOn(shared())
+	var (
+		once             sync.Once
+		renewedElsewhere *oauth2.Token
+		errElsewhere     error
+	)
+	pausing := &http.Client{Transport: afterAnswer(func() {
+		once.Do(func() {
+			// The answer is in, not yet stored: here this renewer is
+			// paused until its lock expires and another machine renews.
+			srv.Command(t, "DEL", "freshtoken:sandbox:lock")
+			renewedElsewhere, errElsewhere = elsewhere.Token()
+		})
+	})}
+	paused, err := freshtoken.New(r.settings, freshtoken.Options{Store: shared(), Clock: r.clock.Now, HTTPClient: pausing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Hour)
+	tok, err := paused.Token()
+	if err != nil || errElsewhere != nil {
+		t.Fatalf("paused: %v; elsewhere: %v", err, errElsewhere)
+	}
+	stored, err := shared().Load(context.Background(), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.AccessToken != renewedElsewhere.AccessToken || tok.AccessToken != stored.AccessToken {
+		t.Fatalf("the paused renewer got %q, the store holds %q; want the other machine's newer %q kept and used", tok.AccessToken, stored.AccessToken, renewedElsewhere.AccessToken)
+	}
+	r.clock.Advance(2 * time.Hour) // past the reuse grace
+	if _, err := r.sourceOn(shared()).Token(); err != nil {
+		t.Fatalf("the grant did not survive: %v", err)
+	}
+	if st := r.provider.Stats(); st.GrantsRevoked != 0 {
+		t.Fatalf("stats %+v: a rotated-out refresh token was stored and spent", st)
+	}
+}
+
+// afterAnswer is a transport that calls hook after each answer comes back.
+type afterAnswer func()
+
+func (h afterAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	h()
+	return resp, err
+}
+
+// savingGoroutines counts the goroutines saving a renewal's answer that
+// the store refused.
+func savingGoroutines() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), ").saveLater(")
+}
+
+// TestSourcesBuiltAgainShareAnUnsavedRotation: a program that builds a
+// Source for each job, over a store that refuses a renewal's answer. The
+// next Sources must not spend the refresh token that answer rotated out
+// (the provider would end the grant), nor each start a goroutine that
+// tries for ever to save an answer of its own: one goroutine keeps the
+// answer and saves it once the store works, then ends. One that finds the
+// store holding other tokens (a log-in elsewhere) drops the answer and ends.
+func TestSourcesBuiltAgainShareAnUnsavedRotation(t *testing.T) {
+	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
+	r, _ := loggedIn(t)
+	own := &ownStore{Store: r.store}
+	spent := r.record().RefreshToken
+	own.broken.Store(true)
+	if _, err := r.sourceOn(own).Renew(context.Background()); err == nil {
+		t.Fatal("a renewal whose answer the store refused succeeded")
+	}
+	r.clock.Advance(time.Hour)
+	for range 5 {
+		if _, err := r.sourceOn(own).Token(); err == nil || !strings.Contains(err.Error(), "could not be saved") {
+			t.Fatalf("err = %v; want the answer that could not be saved", err)
+		}
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("stats %+v: want one refresh, and the rotated-out refresh token never sent again", st)
+	}
+	if n := savingGoroutines(); n != 1 {
+		t.Fatalf("%d goroutines saving the refused answers; want 1", n)
+	}
+	own.broken.Store(false)
+	testenv.WaitFor(t, "the kept answer to be saved and its goroutine to end", func() bool { return savingGoroutines() == 0 })
+	if r.record().RefreshToken == spent {
+		t.Fatal("the kept answer was not saved")
+	}
+	if _, err := r.sourceOn(own).Renew(context.Background()); err != nil {
+		t.Fatalf("the grant did not survive: %v", err)
+	}
+
+	own.broken.Store(true)
+	if _, err := r.sourceOn(own).Renew(context.Background()); err == nil {
+		t.Fatal("a renewal whose answer the store refused succeeded")
+	}
+	r.login(r.source()) // elsewhere, with a store that works
+	loggedIn := r.record().RefreshToken
+	testenv.WaitFor(t, "the refused answer's goroutine to end", func() bool { return savingGoroutines() == 0 })
+	own.broken.Store(false)
+	if r.record().RefreshToken != loggedIn {
+		t.Fatal("the log-in's tokens were overwritten")
+	}
+	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -507,6 +509,119 @@ func TestWebPagesFromTheTokenEndpointAreRetried(t *testing.T) {
 			}
 			if after := r.record(); after.RefreshToken != before.RefreshToken || after.AccessToken != before.AccessToken {
 				t.Fatal("the failure changed the stored tokens")
+			}
+		})
+	}
+}
+
+// rotatingEndpoint is a token endpoint that rotates the refresh token at
+// every renewal and, as strict providers do, ends the whole grant when a
+// rotated-out refresh token comes back. Its first answer is first, given
+// the new refresh token (%s) and labelled as JSON when it holds a "{";
+// later answers are whole.
+type rotatingEndpoint struct {
+	*httptest.Server
+	mu        sync.Mutex
+	current   string
+	presented []string // the refresh tokens sent, in order
+	revoked   bool
+}
+
+func newRotatingEndpoint(t *testing.T, first, refreshToken string) *rotatingEndpoint {
+	t.Helper()
+	e := &rotatingEndpoint{current: refreshToken}
+	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		req.ParseForm()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		rt := req.PostForm.Get("refresh_token")
+		e.presented = append(e.presented, rt)
+		if e.revoked || rt != e.current {
+			e.revoked = true
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"invalid_grant","error_description":"refresh token reused; the grant is revoked"}`))
+			return
+		}
+		n := len(e.presented)
+		e.current = fmt.Sprintf("rotated-refresh-token-%d", n)
+		body := fmt.Sprintf(`{"access_token":"access-token-%d","refresh_token":%q,"token_type":"bearer","expires_in":3600}`, n, e.current)
+		if n == 1 {
+			body = fmt.Sprintf(first, e.current)
+		}
+		if strings.Contains(body, "{") {
+			w.Header().Set("Content-Type", "application/json")
+		} else {
+			w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		w.Write([]byte(body))
+	}))
+	t.Cleanup(e.Close)
+	return e
+}
+
+// sent is what the endpoint saw: the refresh tokens sent, and whether it
+// ended the grant.
+func (e *rotatingEndpoint) sent() ([]string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.presented), e.revoked
+}
+
+// TestAnswerWithoutAnAccessTokenKeepsTheRotation: a provider answers a
+// renewal with a new refresh token but no access token (or an empty one).
+// x/oauth2 refuses such an answer ("server response missing access_token"),
+// and the engine took it for a passing failure and tried again with the old
+// refresh token, which a rotating provider answers by ending the grant. The
+// new refresh token is stored at once, nothing is sent again with the old
+// one, the old access token is kept only while it is valid, the failure is
+// the provider's unusable answer (exit 5), and the next renewal spends the
+// new refresh token.
+func TestAnswerWithoutAnAccessTokenKeepsTheRotation(t *testing.T) {
+	for _, tt := range []struct {
+		name, first string
+		oldValid    bool
+	}{
+		{"missing", `{"refresh_token":%q,"token_type":"bearer","expires_in":3600}`, false},
+		{"empty", `{"access_token":"","refresh_token":%q,"token_type":"bearer","expires_in":3600,"refresh_token_expires_in":86400}`, false},
+		{"form-encoded", `refresh_token=%s&token_type=bearer&expires_in=3600`, false},
+		{"old access token still valid", `{"refresh_token":%q}`, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{})
+			e := newRotatingEndpoint(t, tt.first, "first-refresh-token")
+			r.settings.TokenURL = e.URL
+			old := &store.Record{AccessToken: "old-access-token", TokenType: "bearer", RefreshToken: "first-refresh-token",
+				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour),
+				Grant: store.Grant{TokenURL: e.URL, ClientID: r.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+			if tt.oldValid {
+				old.IssuedAt, old.Expiry = r.clock.Now().Add(-time.Minute), r.clock.Now().Add(time.Hour)
+			}
+			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+				t.Fatal(err)
+			}
+			_, err := r.source().Renew(context.Background())
+			if !errors.Is(err, freshtoken.ErrUnusableToken) || !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "no usable access token") {
+				t.Fatalf("err = %v; want the provider's unusable answer, saying it held no access token", err)
+			}
+			if sent, revoked := e.sent(); len(sent) != 1 || revoked {
+				t.Fatalf("refresh tokens sent %q, grant revoked %t; want the first sent once", sent, revoked)
+			}
+			rec := r.record()
+			wantAccess := ""
+			if tt.oldValid {
+				wantAccess = old.AccessToken
+			}
+			if rec.RefreshToken != "rotated-refresh-token-1" || rec.AccessToken != wantAccess {
+				t.Fatalf("stored refresh token %q, access token %q; want the rotated one and %q", rec.RefreshToken, rec.AccessToken, wantAccess)
+			}
+			r.clock.Advance(2 * time.Hour)
+			tok, err := r.source().Token()
+			if err != nil || tok.AccessToken != "access-token-2" {
+				t.Fatalf("the next renewal: %v, %v; want access-token-2", tok, err)
+			}
+			if sent, revoked := e.sent(); len(sent) != 2 || sent[1] != "rotated-refresh-token-1" || revoked {
+				t.Fatalf("refresh tokens sent %q, grant revoked %t; want the rotated one spent next", sent, revoked)
 			}
 		})
 	}

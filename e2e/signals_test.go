@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -319,4 +320,75 @@ func TestNohupIsHonoured(t *testing.T) {
 			t.Fatalf("stderr %q; want the command to survive its own SIGHUP", stderr)
 		}
 	})
+}
+
+// fullDiskWorld is strictWorld with its tokens on a small disk, full with
+// its reserve spent: the answer to the renewal the gate holds cannot be
+// stored until free is called.
+func fullDiskWorld(t *testing.T) (w *world, g *gate, free func()) {
+	dir := testdisk.Small(t, "256k")
+	g = newGate(t, "refresh_token")
+	w = newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "file://"+dir, "")
+	w.store = dir
+	w.login()
+	freeFirst := testdisk.Fill(t, dir)
+	w.mustRun("token", "--force") // stored from the reserve, which is spent
+	freeAgain := testdisk.Fill(t, dir)
+	g.armed.Store(true)
+	return w, g, func() { freeFirst(); freeAgain() }
+}
+
+// TestSignalWhileTheStoreRefusesTheAnswer: SIGHUP, SIGTERM or SIGINT comes
+// while the provider answers a renewal whose answer the store (a full disk)
+// refuses. freshtoken keeps the rotated tokens and tries again until the
+// store takes them, and only then exits 128+N; it exited at once, and the
+// rotated refresh token was lost.
+func TestSignalWhileTheStoreRefusesTheAnswer(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w, g, free := fullDiskWorld(t)
+			before := refreshToken(t, w)
+			run := w.watch("token", "--force")
+			g.wait(t)
+			run.cmd.Process.Signal(sig)
+			run.waitSaid(t, "waiting up to")
+			close(g.release)
+			run.waitSaid(t, "waiting for the store to take the new tokens")
+			free()
+			if code, stderr := run.wait(); code != 128+int(sig) || !strings.Contains(stderr, "freshtoken: interrupted") {
+				t.Fatalf("exit %d; want %d, interrupted, once stored\n%s", code, 128+int(sig), stderr)
+			}
+			if refreshToken(t, w) == before {
+				t.Fatal("the rotated refresh token was not stored")
+			}
+			w.mustRun("token", "--force")
+			if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
+				t.Fatalf("provider stats %+v; want no reuse", s)
+			}
+		})
+	}
+}
+
+// TestSecondCtrlCAbandonsTheRefusedAnswer: Ctrl-C twice while the store
+// refuses the answer: freshtoken exits 130 at once, saying in one line that
+// the refresh token is lost and which log-in to run.
+func TestSecondCtrlCAbandonsTheRefusedAnswer(t *testing.T) {
+	w, g, _ := fullDiskWorld(t)
+	run := w.watch("token", "--force")
+	g.wait(t)
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "waiting up to")
+	close(g.release)
+	run.waitSaid(t, "waiting for the store to take the new tokens")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	code, stderr := run.wait()
+	warning := ""
+	for line := range strings.SplitSeq(stderr, "\n") {
+		if strings.Contains(line, "abandoned") {
+			warning = line
+		}
+	}
+	if code != 130 || !strings.Contains(warning, "the refresh token is lost") || !strings.Contains(warning, w.suggested("`freshtoken login -e dev`")) {
+		t.Fatalf("exit %d, stderr %q; want 130 and one line saying the refresh token is lost and to log in", code, stderr)
+	}
 }

@@ -24,8 +24,12 @@ import (
 //   - once watching, the first SIGINT, SIGTERM or SIGHUP cancels the
 //     command, and the process exits 128+N once every renewal in flight has
 //     been stored;
+//   - an answer the store refused, which rotated the refresh token, is in
+//     flight until the engine, trying again, has stored it: the process
+//     waits for it, signal or not, and says so;
 //   - a second SIGINT (Ctrl-C again) ends the process at once, with a
-//     warning if that abandons a renewal;
+//     warning if that abandons a renewal, saying the refresh token is lost
+//     when the provider's answer is known to have rotated it;
 //   - once exec hands over to its command (handOver), signals are that
 //     command's, and the guard leaves them alone.
 //
@@ -48,9 +52,12 @@ type guard struct {
 	watcher     sync.WaitGroup // the goroutine that acts on ch
 
 	mu       sync.Mutex
-	idle     *sync.Cond
+	idle     *sync.Cond // broadcast when inFlight reaches 0, or unsaved grows
 	inFlight int
 	last     freshtoken.Renewal // the latest renewal sent
+	unsaved  int                // renewals in flight whose answer the store refused (Renewal.Unsaved)
+	refused  freshtoken.Renewal // the latest of them
+	told     string             // how the wait for them was last explained to be abandoned; "" if not
 	sig      syscall.Signal     // the first signal received; 0 if none
 	handed   bool               // signals are the business of a command freshtoken runs
 }
@@ -114,13 +121,25 @@ func (g *guard) Sending(r freshtoken.Renewal) func() {
 	g.watch()
 	g.mu.Lock()
 	g.inFlight++
-	g.last = r
+	if r.Unsaved {
+		g.unsaved++
+		g.refused = r
+		g.idle.Broadcast() // settle explains the wait
+	} else {
+		g.last = r
+	}
 	g.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			g.mu.Lock()
 			g.inFlight--
+			if r.Unsaved {
+				g.unsaved--
+				if g.unsaved == 0 {
+					g.told = "" // a later one is told of afresh
+				}
+			}
 			if g.inFlight == 0 {
 				g.idle.Broadcast()
 			}
@@ -159,14 +178,17 @@ func (g *guard) received(s syscall.Signal) {
 	if first {
 		g.sig = s
 	}
-	busy, last := g.inFlight > 0, g.last
+	busy, last, unsaved, refused := g.inFlight > 0, g.last, g.unsaved > 0, g.refused
 	g.mu.Unlock()
 	switch {
 	case first:
 		g.cancel()
 		time.AfterFunc(g.delay, g.explainWait)
 	case s == syscall.SIGINT:
-		if busy {
+		switch {
+		case unsaved:
+			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(refused.TokenURL), g.commandLine("login -e "+refused.Env))
+		case busy:
 			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: if %s had already issued new tokens, the refresh token is lost; run `%s` if the next call says so\n", host(last.TokenURL), g.commandLine("login -e "+last.Env))
 		}
 		g.exit(128 + int(syscall.SIGINT))
@@ -176,21 +198,52 @@ func (g *guard) received(s syscall.Signal) {
 // explainWait says what the process waits for, if a renewal still is.
 func (g *guard) explainWait() {
 	g.mu.Lock()
-	busy, last := g.inFlight > 0, g.last
-	g.mu.Unlock()
-	if busy {
-		fmt.Fprintf(g.errOut, "freshtoken: waiting up to %s for the renewal already sent to %s to be stored; Ctrl-C again abandons it and may end the authorisation\n",
-			last.Timeout.Round(time.Second), host(last.TokenURL))
+	msg := ""
+	switch {
+	case g.unsaved > 0:
+		msg = g.unsavedWait()
+	case g.inFlight > 0:
+		msg = fmt.Sprintf("freshtoken: waiting up to %s for the renewal already sent to %s to be stored; Ctrl-C again abandons it and may end the authorisation\n",
+			g.last.Timeout.Round(time.Second), host(g.last.TokenURL))
 	}
+	g.mu.Unlock()
+	fmt.Fprint(g.errOut, msg)
 }
 
-// settle waits until no renewal is in flight and returns the signal that
+// unsavedWait is the line that says that the process waits for the store
+// to take an answer it refused; "" once said, until a first Ctrl-C changes
+// how to abandon it. The caller holds g.mu.
+func (g *guard) unsavedWait() string {
+	abandon := "Ctrl-C twice"
+	if g.sig != 0 {
+		abandon = "Ctrl-C again"
+	}
+	if g.told == abandon {
+		return ""
+	}
+	g.told = abandon
+	return fmt.Sprintf("freshtoken: waiting for the store to take the new tokens from %s, which it refused; trying again until it does, then exiting; %s abandons them, and the refresh token with them\n",
+		host(g.refused.TokenURL), abandon)
+}
+
+// settle waits until no renewal is in flight, saying so while it waits for
+// the store to take an answer it refused, and returns the signal that
 // interrupted the process, or 0.
 func (g *guard) settle() syscall.Signal {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for g.inFlight > 0 {
-		g.idle.Wait()
+		msg := ""
+		if g.unsaved > 0 {
+			msg = g.unsavedWait()
+		}
+		if msg == "" {
+			g.idle.Wait()
+			continue
+		}
+		g.mu.Unlock() // a stalled stderr must not hold up a second Ctrl-C
+		fmt.Fprint(g.errOut, msg)
+		g.mu.Lock()
 	}
 	return g.sig
 }

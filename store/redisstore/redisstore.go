@@ -121,7 +121,13 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	return store.Unmarshal(data, s.Location(env))
 }
 
-// Save implements store.Store. It returns once Redis has the record.
+// Save implements store.Store. It returns once Redis has the record. While
+// this Store holds env's renewal lock, it saves only if Redis says the lock
+// is still its own, in the same step (fenced): a holder paused past the
+// lock's time limit, whose lock passed to another renewer, must not
+// overwrite the newer tokens that renewer may have saved. It then returns
+// an error and writes nothing; HoldsLock reports false. Without the lock
+// (a caller outside the renewal rules) it saves as it is told.
 func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
@@ -130,11 +136,28 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := s.client.Set(ctx, key(env), data, 0).Err(); err != nil {
+	s.mu.Lock()
+	holder, locked := s.holders[env]
+	s.mu.Unlock()
+	if !locked {
+		if err := s.client.Set(ctx, key(env), data, 0).Err(); err != nil {
+			return s.failed(ctx, "save the tokens", err)
+		}
+		return nil
+	}
+	saved, err := fencedSave.Run(ctx, s.client, []string{key(env), lockKey(env)}, data, holder).Bool()
+	if err != nil {
 		return s.failed(ctx, "save the tokens", err)
+	}
+	if !saved {
+		return fmt.Errorf("could not save the tokens: the renewal lock %s at %s passed to another renewer while this one was paused longer than it lasts; nothing was written", lockKey(env), s.where)
 	}
 	return nil
 }
+
+// fencedSave sets KEYS[1] to ARGV[1] only while the lock KEYS[2] holds the
+// caller's value ARGV[2].
+var fencedSave = redis.NewScript(`if redis.call("GET", KEYS[2]) == ARGV[2] then redis.call("SET", KEYS[1], ARGV[1]) return 1 end return 0`)
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, env string) error {

@@ -126,6 +126,39 @@ func TestUnlockLeavesAnotherHoldersLock(t *testing.T) {
 	}
 }
 
+// TestSaveOnlyWhileHoldingTheLock: a holder whose lock expired while it was
+// paused, and passed to another holder that has saved newer tokens since,
+// cannot overwrite them with its older ones: its Save is refused, in the
+// same step as the check that the lock is still its own. A Store that took
+// no lock (a caller outside the renewal rules, as the contract's tests
+// are) saves as before.
+func TestSaveOnlyWhileHoldingTheLock(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	paused, other := open(t, srv.URL), open(t, srv.URL)
+	unlockPaused := lock(t, paused)
+	defer unlockPaused()
+	raw(t, srv).Del(ctx, "freshtoken:sandbox:lock") // expired while its holder was paused
+	unlockOther := lock(t, other)
+	newer := storetest.Sample()
+	newer.RefreshToken = "the-newer-refresh-token"
+	if err := other.Save(ctx, "sandbox", newer); err != nil {
+		t.Fatal(err)
+	}
+	older := storetest.Sample()
+	older.RefreshToken = "the-older-refresh-token"
+	if err := paused.Save(ctx, "sandbox", older); err == nil || !strings.Contains(err.Error(), "renewal lock") {
+		t.Fatalf("Save by a holder that lost the lock: %v; want it refused, naming the lock", err)
+	}
+	if got, err := other.Load(ctx, "sandbox"); err != nil || got.RefreshToken != newer.RefreshToken {
+		t.Fatalf("stored %v, %v; want the newer tokens kept", got, err)
+	}
+	unlockOther()
+	if err := open(t, srv.URL).Save(ctx, "sandbox", older); err != nil {
+		t.Fatalf("Save without a lock: %v", err)
+	}
+}
+
 // TestHoldsLockRenewsTheLock: the check made just before a token request
 // is sent leaves the lock a whole TTL to live, not whatever was left of it:
 // a holder resumed moments before its lock expires (its extensions missed
