@@ -46,6 +46,26 @@ func TestFullDiskKeepsTheGrant(t *testing.T) {
 	}
 }
 
+// TestFullDiskWithTheReserveSpent: the disk is full, its reserve spent, when
+// a renewal's answer comes. freshtoken keeps the rotated tokens, says it
+// waits for the store, stores them once there is room, and exits 5 (the
+// store kept failing) rather than 1 (a bug): nothing is lost.
+func TestFullDiskWithTheReserveSpent(t *testing.T) {
+	w, g, free := fullDiskWorld(t)
+	before := refreshToken(t, w)
+	run := w.watch("token", "--force")
+	g.wait(t)
+	close(g.release)
+	run.waitSaid(t, "waiting for the store to take the new tokens")
+	free()
+	if code, stderr := run.wait(); code != 5 || !strings.Contains(stderr, "nothing is lost") {
+		t.Fatalf("exit %d; want 5, saying nothing is lost\n%s", code, stderr)
+	}
+	if refreshToken(t, w) == before {
+		t.Fatal("the rotated refresh token was not stored")
+	}
+}
+
 // TestTwoConfigsOneEnvironmentName: a second configuration names its
 // environment "dev" too, for another client or another provider, and shares
 // the token folder. It never sends or prints the first's tokens, and says

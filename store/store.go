@@ -135,6 +135,10 @@ var (
 	ErrNewerFormat = fmt.Errorf("%w", ErrCorrupt)
 	// ErrUnreachable means a shared store could not be reached.
 	ErrUnreachable = errors.New("token store unreachable")
+	// ErrWriteFailed comes from a store on this machine that could not
+	// write a record: the disk is full (its reserve spent), read-only, or
+	// failing. It lasts until someone makes room or mends it.
+	ErrWriteFailed = errors.New("token store could not write")
 	// ErrDenied means a shared store refused the credentials or permissions
 	// it was given: a configuration problem that retrying cannot fix.
 	ErrDenied = errors.New("token store denied access")

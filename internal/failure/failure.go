@@ -36,7 +36,7 @@ const (
 	HTTPError                       // the API answered with an error status
 	ProviderUnreachable             // the provider or the API could not be reached, or kept failing
 	UnusableToken                   // the provider issued an access token no HTTP header can carry
-	StoreUnreachable                // the shared store could not be reached, or the keychain is locked
+	StoreUnreachable                // the shared store could not be reached, the keychain is locked, or the disk is full
 	Interrupted                     // a signal ended the command, or stopped the proxy mid-request
 )
 
@@ -101,7 +101,7 @@ func Of(err error) Kind {
 		return ClientRejected
 	case errors.Is(err, freshtoken.ErrLoginRequired), errors.Is(err, store.ErrCorrupt):
 		return LoginNeeded
-	case errors.Is(err, store.ErrUnreachable):
+	case errors.Is(err, store.ErrUnreachable), errors.Is(err, store.ErrWriteFailed):
 		return StoreUnreachable
 	case errors.Is(err, freshtoken.ErrUnreachable):
 		return ProviderUnreachable

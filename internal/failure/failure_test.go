@@ -36,6 +36,7 @@ func TestTableBothWays(t *testing.T) {
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: freshtoken.ErrUnusableToken}, failure.UnusableToken, 5, 502, "unusable_token"},
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: fmt.Errorf("redis: %w", store.ErrUnreachable)}, failure.StoreUnreachable, 5, 503, "store_unreachable"},
 		{fmt.Errorf("dev: %w", store.ErrDenied), failure.Config, 2, 500, "invalid_configuration"},
+		{fmt.Errorf("%w: save tokens: no space left on device", store.ErrWriteFailed), failure.StoreUnreachable, 5, 503, "store_unreachable"},
 		{config.Invalidf("a mistake"), failure.Config, 2, 500, "invalid_configuration"},
 		{fmt.Errorf("tokens: %w", store.ErrInsecure), failure.Config, 2, 500, "invalid_configuration"},
 		{fmt.Errorf("dev: %w: no answer from the browser", login.ErrNotApproved), failure.LoginRefused, 3, 401, "login_refused"},

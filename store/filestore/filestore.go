@@ -127,7 +127,10 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("save tokens in %s: %w", s.dir, err)
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("%w: save tokens in %s: %w", store.ErrDenied, s.dir, err)
+		}
+		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrWriteFailed, s.dir, err)
 	}
 	s.keepReserve()
 	return nil
