@@ -427,9 +427,27 @@ func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	r, err := s.get(ctx, want{})
 	if err != nil {
-		return nil, err
+		if r = s.stillValid(err); r == nil {
+			return nil, err
+		}
 	}
 	return s.serve(r)
+}
+
+// stillValid is the token in use when its renewal, due some time before it
+// expires (refresh_before), failed because the provider or the store could
+// not be reached: until it expires, it serves better than an error. nil for
+// other failures, or a token with no known expiry, or one expired.
+func (s *Source) stillValid(err error) *store.Record {
+	if !errors.Is(err, ErrUnreachable) || errors.Is(err, ErrUnusableToken) {
+		return nil
+	}
+	r := s.cur.Load()
+	if r == nil || r.AccessToken == "" || r.Expiry.IsZero() || !s.now().Before(r.Expiry) {
+		return nil
+	}
+	s.log.Warn("could not renew the access token; using it until it expires", "expires_in", r.Expiry.Sub(s.now()).Round(time.Second), "error", err.Error())
+	return r
 }
 
 // TokenValidFor returns an access token that stays valid for at least d,

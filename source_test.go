@@ -197,6 +197,37 @@ func TestSourcesSharingAStoreRenewOnce(t *testing.T) {
 	}
 }
 
+// TestStillValidTokenOutlivesAFailedRenewal: the provider is down when the
+// token is due for renewal (refresh_before ahead of its expiry). The token
+// is still good for those seconds: Token serves it rather than an error,
+// until it expires; a caller that asked for a token lasting longer, or a
+// forced renewal, is told of the failure.
+func TestStillValidTokenOutlivesAFailedRenewal(t *testing.T) {
+	r, src := loggedIn(t)
+	before := r.record()
+	r.clock.Advance(time.Hour - 30*time.Second) // 30 s left, within refresh_before
+	r.provider.Fault(devprovider.Fault5xx, 4)
+	tok, err := src.Token()
+	if err != nil || tok.AccessToken != before.AccessToken {
+		t.Fatalf("Token() = %v, %v; want the token still valid for 30 s", tok, err)
+	}
+	if n := r.provider.Stats().TokenRequests; n != 1+4 {
+		t.Fatalf("%d token requests; want the exchange and 4 tries of the renewal", n)
+	}
+	if _, err := src.TokenValidFor(context.Background(), 10*time.Minute); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("TokenValidFor(10m) = %v; want ErrUnreachable, as the token lasts 30 s", err)
+	}
+	r.provider.Fault(devprovider.Fault5xx, 4)
+	if _, err := src.Renew(context.Background()); err == nil {
+		t.Fatal("Renew succeeded while the provider is down")
+	}
+	r.provider.Fault(devprovider.Fault5xx, 8)
+	r.clock.Advance(30 * time.Second) // expired now
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("Token() after expiry = %v; want ErrUnreachable", err)
+	}
+}
+
 func TestForceRenew(t *testing.T) {
 	r, src := loggedIn(t)
 	first := r.record()
