@@ -142,14 +142,14 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			return nil, s.loginError(msg)
 		case tokenerr.RateLimited:
 			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
-				return nil, s.restAfter(max(wait, failedRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
+				return nil, s.restShared(work, r, max(wait, failedRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
 					Msg: fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))})
 			}
 			wait = max(wait, minRetryAfter)
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
 		case tokenerr.Passing:
 			if attempt >= len(backoff) {
-				return nil, s.restAfter(failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
+				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
 					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); your stored tokens are unchanged, try again later", s.set.TokenURL, attempt+1, desc)})
 			}
 			wait = backoff[attempt]
@@ -196,6 +196,39 @@ func (s *Source) restAfter(d time.Duration, err error) error {
 	}
 	s.restUntil, s.restErr = s.now().Add(min(d, maxRest)), err
 	return err
+}
+
+// restShared is restAfter for a renewal of r that gave up because the token
+// endpoint kept failing or asked to wait: the rest is also written into
+// r's record, so that other processes and machines sharing the store rest
+// too (see restingElsewhere). A script that runs freshtoken in a loop
+// would otherwise make a volley of token requests at every run. The caller
+// holds the lock.
+func (s *Source) restShared(work context.Context, r *store.Record, d time.Duration, err *Error) error {
+	if r != nil {
+		n := *r
+		n.Rest = &store.Rest{Until: s.now().Add(min(d, maxRest)), Message: err.Msg}
+		if serr := s.store.Save(work, s.set.Env, &n); serr != nil {
+			s.log.Debug("could not record the rest in the store", "error", serr.Error())
+		}
+	}
+	return s.restAfter(d, err)
+}
+
+// restingElsewhere is the error of a renewal that another process gave up
+// on, while renewals rest after it (r.Rest, see restShared); nil otherwise.
+// This process then rests as long.
+func (s *Source) restingElsewhere(r *store.Record) error {
+	if r == nil || r.Rest == nil {
+		return nil
+	}
+	left := r.Rest.Until.Sub(s.now())
+	if left <= 0 {
+		return nil
+	}
+	s.log.Debug("a renewal gave up moments ago, maybe in another process; not asking the token endpoint again yet", "until", r.Rest.Until.Format(logTime))
+	return s.restAfter(left, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf(
+		"%s (renewals rest after that, so no token request is sent for another %s unless forced)", r.Rest.Message, left.Round(time.Second))})
 }
 
 // resting is the error of the renewal that gave up, while renewals rest

@@ -914,6 +914,9 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 		if err := s.resting(); err != nil {
 			return nil, err
 		}
+		if err := s.restingElsewhere(r); err != nil {
+			return nil, err
+		}
 	}
 	if r == nil { // client credentials, none obtained yet
 		return s.refresh(ctx, work, nil, store.RenewedForExpiry)

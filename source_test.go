@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -228,6 +229,43 @@ func TestStillValidTokenOutlivesAFailedRenewal(t *testing.T) {
 	}
 }
 
+// TestRestIsSharedThroughTheStore: after a renewal gave up on a failing
+// token endpoint, another process (here another Source on the same store)
+// rests too, instead of sending a volley of token requests of its own, as a
+// script running freshtoken in a loop would; a forced renewal still asks,
+// and once the rest is over, renewals go on.
+func TestRestIsSharedThroughTheStore(t *testing.T) {
+	r, src := loggedIn(t)
+	r.clock.Advance(time.Hour)
+	r.provider.Fault(devprovider.Fault5xx, 4)
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("Token() = %v; want ErrUnreachable", err)
+	}
+	requests := r.provider.Stats().TokenRequests
+	for range 3 { // three more runs of a script
+		_, err := r.source().Token()
+		if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "kept failing after 4 tries") || !strings.Contains(err.Error(), "renewals rest") {
+			t.Fatalf("Token() from another process = %v; want the failure that began the rest, and the rest", err)
+		}
+	}
+	if n := r.provider.Stats().TokenRequests; n != requests {
+		t.Fatalf("%d more token requests while renewals rest; want none", n-requests)
+	}
+	if _, err := r.source().Renew(context.Background()); err != nil {
+		t.Fatalf("a forced renewal during the rest: %v", err)
+	}
+	if rec := r.record(); rec.Rest != nil {
+		t.Fatalf("the renewed record keeps the rest %+v", rec.Rest)
+	}
+	r.clock.Advance(time.Hour) // expired again; the next failure rests anew
+	r.provider.Fault(devprovider.Fault5xx, 4)
+	r.source().Token()
+	r.clock.Advance(31 * time.Second)
+	if _, err := r.source().Token(); err != nil {
+		t.Fatalf("after the rest: %v", err)
+	}
+}
+
 func TestForceRenew(t *testing.T) {
 	r, src := loggedIn(t)
 	first := r.record()
@@ -265,7 +303,7 @@ func TestFaultsAreRetriedThenReported(t *testing.T) {
 			r.settings.Timeout = 200 * time.Millisecond
 			src := r.source()
 			r.login(src)
-			before, _ := os.ReadFile(r.store.Location("sandbox"))
+			before := *r.record()
 			r.clock.Advance(time.Hour)
 			r.provider.Fault(fault, 4) // every try fails
 			_, err := src.Token()
@@ -278,9 +316,12 @@ func TestFaultsAreRetriedThenReported(t *testing.T) {
 			if n := r.provider.Stats().TokenRequests; n != 1+4 {
 				t.Fatalf("token requests = %d, want the exchange and 4 tries", n)
 			}
-			after, _ := os.ReadFile(r.store.Location("sandbox"))
-			if string(before) != string(after) {
-				t.Fatal("a failed renewal changed the store")
+			after := *r.record()
+			if after.Rest == nil {
+				t.Fatal("the rest after the failure is not in the store, for other processes")
+			}
+			if after.Rest = nil; !reflect.DeepEqual(before, after) {
+				t.Fatalf("a failed renewal changed the stored tokens: %+v, then %+v", before, after)
 			}
 			r.clock.Advance(30 * time.Second) // renewals rest after one gave up
 			if _, err := src.Token(); err != nil {

@@ -38,6 +38,18 @@ type Record struct {
 	// Problem is the last renewal failure that needs a person, kept until a
 	// renewal or a log-in succeeds; nil when all is well.
 	Problem *Problem `json:"problem,omitempty"`
+	// Rest holds renewals back, unless forced, after one gave up because
+	// the token endpoint kept failing or asked to wait, in every process
+	// and on every machine sharing the store; nil when none did since the
+	// tokens were last renewed.
+	Rest *Rest `json:"rest,omitempty"`
+}
+
+// Rest is a wait before the next token request: until Until, a renewal
+// answers Message, the failure that began it, instead of asking.
+type Rest struct {
+	Until   time.Time `json:"until"`
+	Message string    `json:"message"`
 }
 
 // Grant identifies an authorisation: the token endpoint (or, for endpoints
