@@ -68,6 +68,12 @@ func TestTokenEndpointFaults(t *testing.T) {
 			if tt.fault == devprovider.FaultInvalidGrant {
 				return // the grant is gone in real life; nothing to recover
 			}
+			if tt.code == 5 { // the next run that needs a renewal, as from a script's loop, rests rather than asks
+				requests := w.provider.Stats().TokenRequests
+				if r := w.run("token", "--min-valid", "2h"); r.code != 5 || !strings.Contains(r.stderr, "renewals rest") || w.provider.Stats().TokenRequests != requests {
+					t.Fatalf("the next run: exit %d, %d token requests, stderr %q; want 5, none, saying renewals rest", r.code, w.provider.Stats().TokenRequests-requests, r.stderr)
+				}
+			}
 			w.mustRun("token", "--force")
 			if st := w.mustRun("status", "--json").stdout; strings.Contains(st, `"problem"`) {
 				t.Fatalf("a successful renewal left the problem in status:\n%s", st)
