@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -401,5 +402,53 @@ func TestDiscoveryHTTPSIssuerNamesNoClearTextEndpoint(t *testing.T) {
 	_, err := openIdP(t, issuerConfig(t, t.TempDir(), issuer, "ca_file = \""+ca.File+"\"\n"), nil, nil).Endpoints(t.Context())
 	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), `"http://127.0.0.1:1/token" must use https`) {
 		t.Fatalf("err = %v; want ErrInvalid refusing the clear-text endpoint", err)
+	}
+}
+
+// TestDiscoveryTriesOpenIDConnectAfterAWrongAnswer: a provider whose
+// RFC 8414 URL answers 200 with something other than its document (a web
+// app's page served for every path, or the document of the issuer at the
+// host's root) but whose OpenID Connect URL has its document is found
+// there; discovery used to stop at the first answer. When neither URL has
+// the document, the wrong answer is the one reported.
+func TestDiscoveryTriesOpenIDConnectAfterAWrongAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter, root string)
+		want   string
+	}{
+		{"a web page for every path", func(w http.ResponseWriter, root string) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<!doctype html><title>Sign in</title>"))
+		}, "is not JSON"},
+		{"the root issuer's document", func(w http.ResponseWriter, root string) {
+			json.NewEncoder(w).Encode(map[string]any{"issuer": root, "token_endpoint": root + "/token"})
+		}, "is for issuer"},
+	} {
+		for _, oidcServed := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/openid configuration served %v", tc.name, oidcServed), func(t *testing.T) {
+				var srv *httptest.Server
+				srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					issuer := srv.URL + "/realms/x"
+					if oidcServed && r.URL.Path == "/realms/x/.well-known/openid-configuration" {
+						json.NewEncoder(w).Encode(map[string]any{"issuer": issuer, "token_endpoint": issuer + "/token"})
+						return
+					}
+					tc.answer(w, srv.URL)
+				}))
+				t.Cleanup(srv.Close)
+				issuer := srv.URL + "/realms/x"
+				ep, err := openIdP(t, issuerConfig(t, t.TempDir(), issuer, ""), nil, nil).Endpoints(t.Context())
+				if !oidcServed {
+					if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), rfc8414(issuer)) {
+						t.Fatalf("err = %v; want ErrInvalid saying %q of %s", err, tc.want, rfc8414(issuer))
+					}
+					return
+				}
+				if err != nil || ep.TokenURL != issuer+"/token" {
+					t.Fatalf("endpoints = %+v, %v; want the OpenID Connect document's", ep, err)
+				}
+			})
+		}
 	}
 }
