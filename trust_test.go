@@ -351,6 +351,29 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 	}
 }
 
+// TestIntuitsRefreshTokenLifetimeIsRead: QuickBooks (Intuit) names the
+// refresh token's lifetime x_refresh_token_expires_in; it was not read, so
+// status showed the refresh token's expiry as unknown and the keeper could
+// not renew before it (Intuit caps refresh tokens at five years). The
+// standard name wins where both are given.
+func TestIntuitsRefreshTokenLifetimeIsRead(t *testing.T) {
+	for _, tt := range []struct {
+		field string
+		want  time.Duration
+	}{
+		{`"x_refresh_token_expires_in":8726400`, 8726400 * time.Second},
+		{`"x_refresh_token_expires_in":"8726400"`, 8726400 * time.Second},
+		{`"refresh_token_expires_in":86400,"x_refresh_token_expires_in":8726400`, 86400 * time.Second},
+	} {
+		t.Run(tt.field, func(t *testing.T) {
+			rec := renewOnceFrom(t, http.StatusOK, `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600,`+tt.field+`}`)
+			if got := rec.RefreshExpiry.Sub(rec.IssuedAt); got != tt.want {
+				t.Fatalf("refresh token lives %s; want %s", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestAnswerWithAByteOrderMarkIsRead: a JSON answer that starts with a
 // UTF-8 byte order mark, as some servers write it, is read, and its
 // rotated refresh token stored; x/oauth2 refused it as malformed, and the
