@@ -82,6 +82,8 @@ func TestReadClientKey(t *testing.T) {
 		{"Ed25519", 0o600, []*pem.Block{pkcs8(t, edKey)}, "holds an Ed25519 key"},
 		{"EC P-521", 0o600, []*pem.Block{sec1(t, p521)}, "holds an EC key on P-521; use an RSA key (2048 bits or more) or an EC key on P-256 or P-384"},
 		{"short RSA", 0o600, []*pem.Block{pkcs8(t, shortRSA)}, "holds an RSA key of 1024 bits"},
+		// ssh-keygen's own format, which used to be called "not a private key".
+		{"an OpenSSH key", 0o600, []*pem.Block{{Type: "OPENSSH PRIVATE KEY", Bytes: []byte("openssh-key-v1\x00")}}, "holds a private key in OpenSSH's format, which freshtoken cannot read; rewrite it as PEM with `ssh-keygen -p -m PKCS8 -f PATH`"},
 		{"corrupt", 0o600, []*pem.Block{{Type: "EC PRIVATE KEY", Bytes: []byte("nonsense")}}, "holds a EC PRIVATE KEY block that cannot be read"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
