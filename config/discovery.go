@@ -28,7 +28,8 @@ import (
 
 // How long a discovery document is kept: what its Cache-Control max-age
 // says, within these bounds, else a day. At most a day, so that a provider
-// that moves its endpoints is followed within a day whatever it promised.
+// that moves its endpoints is followed within a day whatever it promised
+// (by new processes: a Source keeps the endpoints it found).
 const (
 	DefaultDiscoveryLifetime = 24 * time.Hour
 	minDiscoveryLifetime     = 5 * time.Minute
