@@ -80,8 +80,10 @@ func with(v url.Values, k, val string) url.Values {
 func TestOwnParamsAreRefused(t *testing.T) {
 	for _, tt := range []struct {
 		auth, token map[string]string
+		authURL     string
 		want        string
 	}{
+		{authURL: "https://login.example.com/authorize?redirect_uri=https%3A%2F%2Fevil.example%2F&state=x&prompt=login", want: `Settings.AuthURL: its query holds redirect_uri, state, which the authorization request adds itself`},
 		{auth: map[string]string{"state": "x"}, want: `AuthParams: freshtoken sets "state" itself`},
 		{auth: map[string]string{"redirect_uri": "x"}, want: `AuthParams: freshtoken sets "redirect_uri" itself`},
 		{auth: map[string]string{"scope": "x"}, want: `AuthParams: "scope" has a setting of its own (Scopes)`},
@@ -93,6 +95,9 @@ func TestOwnParamsAreRefused(t *testing.T) {
 	} {
 		r := newRig(t, devprovider.Options{})
 		r.settings.AuthParams, r.settings.TokenParams = tt.auth, tt.token
+		if tt.authURL != "" {
+			r.settings.AuthURL = tt.authURL
+		}
 		_, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("New = %v, want an error saying %s", err, tt.want)

@@ -211,6 +211,10 @@ func TestClientAuthMistakes(t *testing.T) {
 		{"[env.x.token_params]\naccess_type = \"offline\"\ngrant_type = \"password\"", `6: env.x.token_params.grant_type: freshtoken sets "grant_type" itself`},
 		{"[env.x.token_params]\naudience = \"a\"", `5: env.x.token_params.audience: "audience" has a key of its own; set audience instead`},
 		{`auth_params = { n = [1] }`, `4: env.x.auth_params: `},
+		// A whole log-in URL copied from a browser or Postman: the provider
+		// would take its redirect_uri and stale state, not freshtoken's.
+		{"[env.y]\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/authorize?client_id=id&response_type=code&redirect_uri=https%3A%2F%2Foauth.pstmn.io%2Fv1%2Fcallback&state=3f9a1c&client_secret=hunter2&p=B2C_1_signin\"\ntoken_url = \"https://login.example.com/token\"\nclient_id = \"id\"",
+			`6: env.y.auth_url: its query holds client_id, client_secret, redirect_uri, response_type, state, the parameters of one log-in (copied from a browser?), which freshtoken adds itself; write the authorization endpoint alone, such as "https://login.example.com/authorize?p=B2C_1_signin"`},
 		{`resource = 3`, `4: env.x.resource: `},
 	} {
 		p := write(t, head+tt.body+"\n")

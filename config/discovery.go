@@ -312,6 +312,10 @@ func (d *discovery) check(doc *discoveryDocument, u string) error {
 			return Invalidf("%s: the discovery document at %s names an endpoint that %v", d.env.Name, u, err)
 		}
 	}
+	if own, _ := freshtoken.OwnParamsInAuthURL(doc.AuthorizationEndpoint); len(own) > 0 {
+		return Invalidf("%s: the discovery document at %s names an authorization endpoint whose query holds %s, which freshtoken adds itself; set auth_url",
+			d.env.Name, u, strings.Join(own, ", "))
+	}
 	return nil
 }
 

@@ -165,6 +165,9 @@ func TestDiscoveryRefusals(t *testing.T) {
 		{"bad endpoint", func(d map[string]any) { d["token_endpoint"] = "javascript:alert(1)" }, "is not an http(s) URL"},
 		{"too large", func(d map[string]any) { d["padding"] = strings.Repeat("x", 2<<20) }, "larger than 1 MiB"},
 		{"token endpoint in clear text", func(d map[string]any) { d["token_endpoint"] = "http://login.example.com/token" }, "must use https"},
+		{"authorization endpoint with a log-in's parameters", func(d map[string]any) {
+			d["authorization_endpoint"] = d["issuer"].(string) + "/auth?redirect_uri=https%3A%2F%2Fevil.example%2F"
+		}, "names an authorization endpoint whose query holds redirect_uri, which freshtoken adds itself"},
 		{"revocation endpoint in clear text", func(d map[string]any) { d["revocation_endpoint"] = "http://login.example.com/revoke" }, "must use https"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
@@ -273,6 +274,10 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		if err := checkHTTPURL(u.val); err != nil {
 			return nil, bad(u.key, "%v", err)
 		}
+	}
+	if own, endpoint := freshtoken.OwnParamsInAuthURL(e.AuthURL); len(own) > 0 {
+		return nil, bad("auth_url", "its query holds %s, the parameters of one log-in (copied from a browser?), which freshtoken adds itself; write the authorization endpoint alone, such as %q",
+			strings.Join(own, ", "), endpoint)
 	}
 	if p.needsScopes && len(e.Scopes) == 0 {
 		return nil, bad("scopes", "missing; the %s provider needs the scopes of the APIs you call, such as scopes = [\"openid\", \"email\"]", e.Provider)
