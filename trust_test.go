@@ -403,6 +403,33 @@ func TestAnswerWithAByteOrderMarkIsRead(t *testing.T) {
 	}
 }
 
+// TestInteractionRequiredNeedsLogin: Microsoft answers a refresh with
+// interaction_required when a person must sign in again (multi-factor
+// authentication, consent, a conditional-access policy), and some providers
+// with OpenID Connect's login_required or consent_required. Each needs a
+// log-in, once, like invalid_grant: it was taken for the client being
+// rejected, a configuration error sending the user to check client_id and
+// the secret, and noted as such for status and notifications.
+func TestInteractionRequiredNeedsLogin(t *testing.T) {
+	for _, code := range []string{"interaction_required", "login_required", "consent_required"} {
+		t.Run(code, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			srv, hits := tokenServer(t, http.StatusBadRequest, `{"error":"`+code+`","error_description":"AADSTS50076: you must use multi-factor authentication (%d of %d)"}`)
+			r.moveTokenEndpoint(srv.URL)
+			_, err := r.source().Renew(context.Background())
+			if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "multi-factor") {
+				t.Fatalf("err = %v; want ErrLoginRequired with the provider's reason", err)
+			}
+			if n := hits.Load(); n != 1 {
+				t.Fatalf("%d token requests; want one", n)
+			}
+			if p := r.record().Problem; p == nil || p.Kind != store.ProblemGrantEnded {
+				t.Fatalf("problem %+v; want a log-in needed noted", p)
+			}
+		})
+	}
+}
+
 // TestJSONAnswerLabelledAsPlainText: a token endpoint writing its JSON
 // answers as text/plain (as some do, ssoready's and kanidm's among them) is
 // read as JSON. x/oauth2 reads text/plain as form-encoded: a JSON answer

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ type Class int
 const (
 	Passing     Class = iota // 5xx, HTML, malformed JSON, time-out, network: try again later
 	RateLimited              // 429: wait Retry-After, then try again
-	BadGrant                 // invalid_grant: the refresh token or code is no good
+	BadGrant                 // invalid_grant or a person must sign in: the refresh token or code is no good
 	BadClient                // invalid_client and other 4xx: the configuration is wrong
 )
 
@@ -59,7 +60,7 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		desc += " " + clip(body)
 	}
 	switch {
-	case re.ErrorCode == "invalid_grant":
+	case re.ErrorCode == "invalid_grant" || slices.Contains(personNeeded, re.ErrorCode):
 		return BadGrant, 0, desc
 	case status == http.StatusTooManyRequests:
 		return RateLimited, retryAfter(re.Response), desc
@@ -81,6 +82,12 @@ func isHTML(resp *http.Response, body string) bool {
 	}
 	return strings.HasPrefix(body, "<")
 }
+
+// personNeeded are the errors by which a provider says that a person must
+// sign in again before it issues tokens: OpenID Connect's, which Microsoft
+// also answers a refresh with (multi-factor authentication, consent, a
+// conditional-access policy).
+var personNeeded = []string{"interaction_required", "login_required", "consent_required"}
 
 // RedirectError is a token endpoint's answer redirecting elsewhere. It is
 // never followed: on 307 and 308 Go re-sends a POST's body, which holds the
