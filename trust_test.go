@@ -430,6 +430,37 @@ func TestInteractionRequiredNeedsLogin(t *testing.T) {
 	}
 }
 
+// TestPassingTroubleIsRetriedWhateverItsStatus: a token endpoint saying
+// temporarily_unavailable or server_error (Microsoft lists the first among
+// its token endpoint's answers) is busy, not refusing the client, whatever
+// 4xx status it sends with it: the renewal is tried again and succeeds.
+// It was taken for a rejected client, a configuration error noted for
+// status and notifications, and never retried.
+func TestPassingTroubleIsRetriedWhateverItsStatus(t *testing.T) {
+	for _, code := range []string{"temporarily_unavailable", "server_error"} {
+		t.Run(code, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			var n atomic.Int32
+			srv, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if n.Add(1) == 1 {
+					w.WriteHeader(http.StatusBadRequest)
+					fmt.Fprintf(w, `{"error":%q,"error_description":"AADSTS90033: try again"}`, code)
+					return
+				}
+				w.Write([]byte(`{"access_token":"access-token-after-trouble","refresh_token":"refresh-token-after-trouble","token_type":"bearer","expires_in":3600}`))
+			})
+			r.moveTokenEndpoint(srv.URL)
+			if _, err := r.source().Renew(context.Background()); err != nil {
+				t.Fatalf("Renew = %v; want the second try's tokens", err)
+			}
+			if rec := r.record(); hits.Load() != 2 || rec.RefreshToken != "refresh-token-after-trouble" || rec.Problem != nil {
+				t.Fatalf("%d requests, stored %q, problem %+v; want the renewal retried and stored", hits.Load(), rec.RefreshToken, rec.Problem)
+			}
+		})
+	}
+}
+
 // TestJSONAnswerLabelledAsPlainText: a token endpoint writing its JSON
 // answers as text/plain (as some do, ssoready's and kanidm's among them) is
 // read as JSON. x/oauth2 reads text/plain as form-encoded: a JSON answer

@@ -64,7 +64,7 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		return BadGrant, 0, desc
 	case status == http.StatusTooManyRequests:
 		return RateLimited, retryAfter(re.Response), desc
-	case status >= 500 || status == http.StatusRequestTimeout || status < 400 || page:
+	case status >= 500 || status == http.StatusRequestTimeout || status < 400 || page || slices.Contains(busy, re.ErrorCode):
 		// A web page comes from whatever stands in front of the provider (a
 		// gateway, a firewall, a maintenance page), never from the token
 		// endpoint itself: the request was not handled, so trying again
@@ -88,6 +88,12 @@ func isHTML(resp *http.Response, body string) bool {
 // also answers a refresh with (multi-factor authentication, consent, a
 // conditional-access policy).
 var personNeeded = []string{"interaction_required", "login_required", "consent_required"}
+
+// busy are the errors by which a provider says it cannot answer now
+// (Microsoft lists temporarily_unavailable among its token endpoint's
+// answers): not a refusal, whatever 4xx status comes with them, so the
+// request is tried again.
+var busy = []string{"temporarily_unavailable", "server_error"}
 
 // RedirectError is a token endpoint's answer redirecting elsewhere. It is
 // never followed: on 307 and 308 Go re-sends a POST's body, which holds the
