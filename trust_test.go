@@ -430,6 +430,35 @@ func TestInteractionRequiredNeedsLogin(t *testing.T) {
 	}
 }
 
+// TestErrorsAnsweredWith200: GitHub answers a refused token request with
+// 200 OK and an error code of its own. A refresh token it no longer takes
+// (bad_refresh_token) needs a log-in, and wrong client credentials
+// (incorrect_client_credentials) are a configuration error, each after one
+// request: both were taken for passing trouble, retried with the same
+// request, and reported as a provider that could not be reached (exit 5).
+func TestErrorsAnsweredWith200(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want error
+	}{
+		{`{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired (%d of %d)."}`, freshtoken.ErrLoginRequired},
+		{`error=bad_refresh_token&error_description=The+refresh+token+passed+is+incorrect+or+expired+%d+%d`, freshtoken.ErrLoginRequired},
+		{`{"error":"incorrect_client_credentials","error_description":"The client_id and/or client_secret passed are incorrect (%d of %d)."}`, freshtoken.ErrClientRejected},
+	} {
+		t.Run(tc.body, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			srv, hits := tokenServer(t, http.StatusOK, tc.body)
+			r.moveTokenEndpoint(srv.URL)
+			if _, err := r.source().Renew(context.Background()); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), "incorrect") {
+				t.Fatalf("err = %v; want %v with the provider's reason", err, tc.want)
+			}
+			if n := hits.Load(); n != 1 {
+				t.Fatalf("%d token requests; want one", n)
+			}
+		})
+	}
+}
+
 // TestPassingTroubleIsRetriedWhateverItsStatus: a token endpoint saying
 // temporarily_unavailable or server_error (Microsoft lists the first among
 // its token endpoint's answers) is busy, not refusing the client, whatever

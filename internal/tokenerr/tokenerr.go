@@ -60,11 +60,13 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		desc += " " + clip(body)
 	}
 	switch {
-	case re.ErrorCode == "invalid_grant" || slices.Contains(personNeeded, re.ErrorCode):
+	case slices.Contains(badGrant, re.ErrorCode) || slices.Contains(personNeeded, re.ErrorCode):
 		return BadGrant, 0, desc
 	case status == http.StatusTooManyRequests:
 		return RateLimited, retryAfter(re.Response), desc
-	case status >= 500 || status == http.StatusRequestTimeout || status < 400 || page || slices.Contains(busy, re.ErrorCode):
+	// An error code with a status below 400 (GitHub answers 200) is a
+	// refusal all the same: sending the request again changes nothing.
+	case status >= 500 || status == http.StatusRequestTimeout || status < 400 && re.ErrorCode == "" || page || slices.Contains(busy, re.ErrorCode):
 		// A web page comes from whatever stands in front of the provider (a
 		// gateway, a firewall, a maintenance page), never from the token
 		// endpoint itself: the request was not handled, so trying again
@@ -82,6 +84,10 @@ func isHTML(resp *http.Response, body string) bool {
 	}
 	return strings.HasPrefix(body, "<")
 }
+
+// badGrant are the errors by which a provider refuses the refresh token,
+// code or device code itself: invalid_grant, and GitHub's names for it.
+var badGrant = []string{"invalid_grant", "bad_refresh_token", "bad_verification_code", "incorrect_device_code"}
 
 // personNeeded are the errors by which a provider says that a person must
 // sign in again before it issues tokens: OpenID Connect's, which Microsoft
