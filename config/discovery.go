@@ -295,6 +295,10 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 // without a token endpoint, and endpoints that are not https URLs (http
 // only on this machine, for an http issuer).
 func (d *discovery) check(doc *discoveryDocument, u string) error {
+	if doc.Issuer != d.env.Issuer && strings.Contains(doc.Issuer, "{") {
+		return Invalidf("%s: the discovery document at %s names a template of an issuer (%q), not one issuer; for Microsoft, use provider = \"microsoft\" with tenant instead of issuer, or the issuer of one tenant",
+			d.env.Name, u, redact.OneLine(doc.Issuer, 200))
+	}
 	if doc.Issuer != d.env.Issuer {
 		return Invalidf("%s: the discovery document at %s is for issuer %q, not %q; set issuer exactly as the provider writes it (a trailing slash counts)",
 			d.env.Name, u, redact.OneLine(doc.Issuer, 200), d.env.Issuer)

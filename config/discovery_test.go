@@ -161,6 +161,10 @@ func TestDiscoveryRefusals(t *testing.T) {
 		want  string
 	}{
 		{"issuer mismatch", func(d map[string]any) { d["issuer"] = "https://evil.example.com" }, `is for issuer "https://evil.example.com"`},
+		// Microsoft's document for common, organizations and consumers,
+		// whose issuer is a template: no issuer key could match it.
+		{"a template of an issuer", func(d map[string]any) { d["issuer"] = "https://login.microsoftonline.com/{tenantid}/v2.0" },
+			`names a template of an issuer ("https://login.microsoftonline.com/{tenantid}/v2.0"), not one issuer; for Microsoft, use provider = "microsoft" with tenant instead of issuer`},
 		{"no token endpoint", func(d map[string]any) { delete(d, "token_endpoint") }, "names no token_endpoint"},
 		{"bad endpoint", func(d map[string]any) { d["token_endpoint"] = "javascript:alert(1)" }, "is not an http(s) URL"},
 		{"too large", func(d map[string]any) { d["padding"] = strings.Repeat("x", 2<<20) }, "larger than 1 MiB"},
