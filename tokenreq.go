@@ -11,10 +11,12 @@ import (
 )
 
 // Parameters the authorization request carries that freshtoken sets itself,
-// or that have their own setting; AuthParams may not name them.
+// or that have their own setting; AuthParams may not name them. Its
+// response_mode is the default, query, as the callback reads the code from
+// the query: form_post or fragment would leave the log-in waiting.
 var ownAuthParams = map[string]string{
 	"response_type": "", "client_id": "", "redirect_uri": "", "state": "",
-	"code_challenge": "", "code_challenge_method": "",
+	"code_challenge": "", "code_challenge_method": "", "response_mode": "",
 	"scope": "Scopes", "audience": "Audience", "resource": "Resources",
 }
 

@@ -207,6 +207,7 @@ func TestClientAuthMistakes(t *testing.T) {
 		{`key_id = "k1"`, `4: env.x.key_id: is only for client_auth = "private_key_jwt"`},
 		{`resource = "api"`, `4: env.x.resource: "api" is not an absolute URI without a fragment (RFC 8707)`},
 		{`auth_params = { prompt = "consent", state = "x" }`, `4: env.x.auth_params.state: freshtoken sets "state" itself; remove it from the table`},
+		{`auth_params = { response_mode = "form_post" }`, `4: env.x.auth_params.response_mode: freshtoken sets "response_mode" itself; remove it from the table`},
 		{`auth_params = { scope = "read" }`, `4: env.x.auth_params.scope: "scope" has a key of its own; set scopes instead`},
 		{"[env.x.token_params]\naccess_type = \"offline\"\ngrant_type = \"password\"", `6: env.x.token_params.grant_type: freshtoken sets "grant_type" itself`},
 		{"[env.x.token_params]\naudience = \"a\"", `5: env.x.token_params.audience: "audience" has a key of its own; set audience instead`},
