@@ -80,10 +80,15 @@ func with(v url.Values, k, val string) url.Values {
 func TestOwnParamsAreRefused(t *testing.T) {
 	for _, tt := range []struct {
 		auth, token map[string]string
+		authURL     string
 		want        string
 	}{
+		{authURL: "https://login.example.com/authorize?redirect_uri=https%3A%2F%2Fevil.example%2F&state=x&prompt=login", want: `Settings.AuthURL: its query holds redirect_uri, state, which the authorization request adds itself`},
 		{auth: map[string]string{"state": "x"}, want: `AuthParams: freshtoken sets "state" itself`},
 		{auth: map[string]string{"redirect_uri": "x"}, want: `AuthParams: freshtoken sets "redirect_uri" itself`},
+		// The callback reads the code from the query: form_post or fragment
+		// left the log-in waiting for a code that never came.
+		{auth: map[string]string{"response_mode": "form_post"}, want: `AuthParams: freshtoken sets "response_mode" itself`},
 		{auth: map[string]string{"scope": "x"}, want: `AuthParams: "scope" has a setting of its own (Scopes)`},
 		{auth: map[string]string{"client_secret": "x"}, want: `AuthParams: "client_secret" is a credential, which never goes in the authorization URL`},
 		{auth: map[string]string{"client_assertion": "x"}, want: `AuthParams: "client_assertion" is a credential, which never goes in the authorization URL`},
@@ -93,6 +98,9 @@ func TestOwnParamsAreRefused(t *testing.T) {
 	} {
 		r := newRig(t, devprovider.Options{})
 		r.settings.AuthParams, r.settings.TokenParams = tt.auth, tt.token
+		if tt.authURL != "" {
+			r.settings.AuthURL = tt.authURL
+		}
 		_, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("New = %v, want an error saying %s", err, tt.want)

@@ -85,7 +85,11 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	if err != nil {
 		return nil, err
 	}
-	form := url.Values{"client_id": {s.set.ClientID}}
+	// This is the grant's authorization request: the API the tokens are
+	// for is asked for here (Auth0 reads audience nowhere else in this
+	// grant; RFC 8707 puts resource here).
+	form := extraParams(&s.set, nil)
+	form.Set("client_id", s.set.ClientID)
 	if len(s.set.Scopes) > 0 {
 		form.Set("scope", strings.Join(s.set.Scopes, " "))
 	}

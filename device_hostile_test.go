@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,19 +26,23 @@ import (
 // hostileDevice is a provider whose device authorization endpoint answers
 // with answer (the device_code is added), and whose token endpoint answers
 // each poll with authorization_pending until approved is set, then with
-// tokens. Polls are counted.
+// tokens. Polls are counted, and the last device authorization request's
+// form kept. tweak, if given, changes the Source's settings.
 type hostileDevice struct {
-	src      *freshtoken.Source
-	clock    *fakeclock.Clock
-	polls    atomic.Int32
-	approved atomic.Bool
+	src        *freshtoken.Source
+	clock      *fakeclock.Clock
+	polls      atomic.Int32
+	approved   atomic.Bool
+	deviceForm atomic.Pointer[url.Values]
 }
 
-func newHostileDevice(t *testing.T, answer map[string]any) *hostileDevice {
+func newHostileDevice(t *testing.T, answer map[string]any, tweak ...func(*freshtoken.Settings)) *hostileDevice {
 	t.Helper()
 	h := &hostileDevice{clock: fakeclock.New()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /device", func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		h.deviceForm.Store(&r.PostForm)
 		a := map[string]any{"device_code": "the-device-code-0123456789"}
 		for k, v := range answer {
 			a[k] = v
@@ -56,11 +62,15 @@ func newHostileDevice(t *testing.T, answer map[string]any) *hostileDevice {
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	src, err := freshtoken.New(freshtoken.Settings{
+	set := freshtoken.Settings{
 		Env: "tv", ClientID: "id", ClientSecret: "client-secret-0123456789",
 		TokenURL: srv.URL + "/token", DeviceAuthURL: srv.URL + "/device", Grant: freshtoken.GrantDeviceCode,
 		AuthStyle: oauth2.AuthStyleInHeader, RetryBackoff: []time.Duration{time.Millisecond},
-	}, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens"), Clock: h.clock.Now})
+	}
+	for _, f := range tweak {
+		f(&set)
+	}
+	src, err := freshtoken.New(set, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens"), Clock: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +113,33 @@ func TestDeviceAnswersUnsafeToShowAreRefused(t *testing.T) {
 				t.Fatalf("the error repeats the escape: %q", err)
 			}
 		})
+	}
+}
+
+// TestDeviceLoginAsksForTheAudience: the device authorization request is
+// the device grant's authorization request, where a provider decides which
+// API the tokens are for: Auth0 reads audience there and nowhere else in
+// this grant, and RFC 8707 puts resource there. Without them the log-in
+// gave tokens the API refused. Authorization parameters for the browser
+// (Google's access_type, prompt) do not go there.
+func TestDeviceLoginAsksForTheAudience(t *testing.T) {
+	h := newHostileDevice(t, map[string]any{"user_code": "WDJB-MJHT", "verification_uri": "https://login.example.com/device"}, func(s *freshtoken.Settings) {
+		s.Scopes = []string{"read"}
+		s.Audience = "https://api.example.com"
+		s.Resources = []string{"https://api.example.com/a", "https://api.example.com/b"}
+		s.AuthParams = map[string]string{"prompt": "consent"}
+		s.TokenParams = map[string]string{"access_type": "offline"}
+	})
+	if _, err := h.src.StartDeviceLogin(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	form := *h.deviceForm.Load()
+	if form.Get("audience") != "https://api.example.com" || !slices.Equal(form["resource"], []string{"https://api.example.com/a", "https://api.example.com/b"}) ||
+		form.Get("scope") != "read" || form.Get("client_id") != "id" {
+		t.Fatalf("device authorization request %v; want client_id, scope, audience and both resources", form)
+	}
+	if form.Has("prompt") || form.Has("access_type") {
+		t.Fatalf("device authorization request %v carries browser or token parameters", form)
 	}
 }
 

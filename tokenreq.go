@@ -11,10 +11,12 @@ import (
 )
 
 // Parameters the authorization request carries that freshtoken sets itself,
-// or that have their own setting; AuthParams may not name them.
+// or that have their own setting; AuthParams may not name them. Its
+// response_mode is the default, query, as the callback reads the code from
+// the query: form_post or fragment would leave the log-in waiting.
 var ownAuthParams = map[string]string{
 	"response_type": "", "client_id": "", "redirect_uri": "", "state": "",
-	"code_challenge": "", "code_challenge_method": "",
+	"code_challenge": "", "code_challenge_method": "", "response_mode": "",
 	"scope": "Scopes", "audience": "Audience", "resource": "Resources",
 }
 
@@ -71,8 +73,37 @@ func checkParam(own map[string]string, key string) error {
 	return nil
 }
 
-// checkParams checks both tables of extra parameters.
+// OwnParamsInAuthURL lists, sorted, the parameters in the query of
+// authURL that AuthParams could not hold either: those of one log-in (a
+// whole authorization URL copied from a browser), which the provider would
+// read in place of the ones freshtoken adds, and credentials. endpoint is
+// authURL without them.
+func OwnParamsInAuthURL(authURL string) (own []string, endpoint string) {
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return nil, authURL
+	}
+	q := u.Query()
+	for k := range q {
+		if k != "" && CheckAuthParam(k) != nil {
+			own = append(own, k)
+			q.Del(k)
+		}
+	}
+	if len(own) == 0 {
+		return nil, authURL
+	}
+	sort.Strings(own)
+	u.RawQuery = q.Encode()
+	return own, u.String()
+}
+
+// checkParams checks both tables of extra parameters, and the query of
+// the authorization endpoint.
 func checkParams(s *Settings) error {
+	if own, _ := OwnParamsInAuthURL(s.AuthURL); len(own) > 0 {
+		return fmt.Errorf("freshtoken: Settings.AuthURL: its query holds %s, which the authorization request adds itself; give the endpoint alone", strings.Join(own, ", "))
+	}
 	for _, t := range []struct {
 		name  string
 		check func(string) error

@@ -351,6 +351,29 @@ func TestOddLifetimesNeverLoseTheRotation(t *testing.T) {
 	}
 }
 
+// TestIntuitsRefreshTokenLifetimeIsRead: QuickBooks (Intuit) names the
+// refresh token's lifetime x_refresh_token_expires_in; it was not read, so
+// status showed the refresh token's expiry as unknown and the keeper could
+// not renew before it (Intuit caps refresh tokens at five years). The
+// standard name wins where both are given.
+func TestIntuitsRefreshTokenLifetimeIsRead(t *testing.T) {
+	for _, tt := range []struct {
+		field string
+		want  time.Duration
+	}{
+		{`"x_refresh_token_expires_in":8726400`, 8726400 * time.Second},
+		{`"x_refresh_token_expires_in":"8726400"`, 8726400 * time.Second},
+		{`"refresh_token_expires_in":86400,"x_refresh_token_expires_in":8726400`, 86400 * time.Second},
+	} {
+		t.Run(tt.field, func(t *testing.T) {
+			rec := renewOnceFrom(t, http.StatusOK, `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600,`+tt.field+`}`)
+			if got := rec.RefreshExpiry.Sub(rec.IssuedAt); got != tt.want {
+				t.Fatalf("refresh token lives %s; want %s", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestAnswerWithAByteOrderMarkIsRead: a JSON answer that starts with a
 // UTF-8 byte order mark, as some servers write it, is read, and its
 // rotated refresh token stored; x/oauth2 refused it as malformed, and the
@@ -377,6 +400,93 @@ func TestAnswerWithAByteOrderMarkIsRead(t *testing.T) {
 	r.moveTokenEndpoint(srv.URL)
 	if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		t.Fatalf("err = %v; want ErrLoginRequired for the grant that ended", err)
+	}
+}
+
+// TestInteractionRequiredNeedsLogin: Microsoft answers a refresh with
+// interaction_required when a person must sign in again (multi-factor
+// authentication, consent, a conditional-access policy), and some providers
+// with OpenID Connect's login_required or consent_required. Each needs a
+// log-in, once, like invalid_grant: it was taken for the client being
+// rejected, a configuration error sending the user to check client_id and
+// the secret, and noted as such for status and notifications.
+func TestInteractionRequiredNeedsLogin(t *testing.T) {
+	for _, code := range []string{"interaction_required", "login_required", "consent_required"} {
+		t.Run(code, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			srv, hits := tokenServer(t, http.StatusBadRequest, `{"error":"`+code+`","error_description":"AADSTS50076: you must use multi-factor authentication (%d of %d)"}`)
+			r.moveTokenEndpoint(srv.URL)
+			_, err := r.source().Renew(context.Background())
+			if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "multi-factor") {
+				t.Fatalf("err = %v; want ErrLoginRequired with the provider's reason", err)
+			}
+			if n := hits.Load(); n != 1 {
+				t.Fatalf("%d token requests; want one", n)
+			}
+			if p := r.record().Problem; p == nil || p.Kind != store.ProblemGrantEnded {
+				t.Fatalf("problem %+v; want a log-in needed noted", p)
+			}
+		})
+	}
+}
+
+// TestErrorsAnsweredWith200: GitHub answers a refused token request with
+// 200 OK and an error code of its own. A refresh token it no longer takes
+// (bad_refresh_token) needs a log-in, and wrong client credentials
+// (incorrect_client_credentials) are a configuration error, each after one
+// request: both were taken for passing trouble, retried with the same
+// request, and reported as a provider that could not be reached (exit 5).
+func TestErrorsAnsweredWith200(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want error
+	}{
+		{`{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired (%d of %d)."}`, freshtoken.ErrLoginRequired},
+		{`error=bad_refresh_token&error_description=The+refresh+token+passed+is+incorrect+or+expired+%d+%d`, freshtoken.ErrLoginRequired},
+		{`{"error":"incorrect_client_credentials","error_description":"The client_id and/or client_secret passed are incorrect (%d of %d)."}`, freshtoken.ErrClientRejected},
+	} {
+		t.Run(tc.body, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			srv, hits := tokenServer(t, http.StatusOK, tc.body)
+			r.moveTokenEndpoint(srv.URL)
+			if _, err := r.source().Renew(context.Background()); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), "incorrect") {
+				t.Fatalf("err = %v; want %v with the provider's reason", err, tc.want)
+			}
+			if n := hits.Load(); n != 1 {
+				t.Fatalf("%d token requests; want one", n)
+			}
+		})
+	}
+}
+
+// TestPassingTroubleIsRetriedWhateverItsStatus: a token endpoint saying
+// temporarily_unavailable or server_error (Microsoft lists the first among
+// its token endpoint's answers) is busy, not refusing the client, whatever
+// 4xx status it sends with it: the renewal is tried again and succeeds.
+// It was taken for a rejected client, a configuration error noted for
+// status and notifications, and never retried.
+func TestPassingTroubleIsRetriedWhateverItsStatus(t *testing.T) {
+	for _, code := range []string{"temporarily_unavailable", "server_error"} {
+		t.Run(code, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			var n atomic.Int32
+			srv, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if n.Add(1) == 1 {
+					w.WriteHeader(http.StatusBadRequest)
+					fmt.Fprintf(w, `{"error":%q,"error_description":"AADSTS90033: try again"}`, code)
+					return
+				}
+				w.Write([]byte(`{"access_token":"access-token-after-trouble","refresh_token":"refresh-token-after-trouble","token_type":"bearer","expires_in":3600}`))
+			})
+			r.moveTokenEndpoint(srv.URL)
+			if _, err := r.source().Renew(context.Background()); err != nil {
+				t.Fatalf("Renew = %v; want the second try's tokens", err)
+			}
+			if rec := r.record(); hits.Load() != 2 || rec.RefreshToken != "refresh-token-after-trouble" || rec.Problem != nil {
+				t.Fatalf("%d requests, stored %q, problem %+v; want the renewal retried and stored", hits.Load(), rec.RefreshToken, rec.Problem)
+			}
+		})
 	}
 }
 

@@ -82,6 +82,8 @@ func TestReadClientKey(t *testing.T) {
 		{"Ed25519", 0o600, []*pem.Block{pkcs8(t, edKey)}, "holds an Ed25519 key"},
 		{"EC P-521", 0o600, []*pem.Block{sec1(t, p521)}, "holds an EC key on P-521; use an RSA key (2048 bits or more) or an EC key on P-256 or P-384"},
 		{"short RSA", 0o600, []*pem.Block{pkcs8(t, shortRSA)}, "holds an RSA key of 1024 bits"},
+		// ssh-keygen's own format, which used to be called "not a private key".
+		{"an OpenSSH key", 0o600, []*pem.Block{{Type: "OPENSSH PRIVATE KEY", Bytes: []byte("openssh-key-v1\x00")}}, "holds a private key in OpenSSH's format, which freshtoken cannot read; rewrite it as PEM with `ssh-keygen -p -m PKCS8 -f PATH`"},
 		{"corrupt", 0o600, []*pem.Block{{Type: "EC PRIVATE KEY", Bytes: []byte("nonsense")}}, "holds a EC PRIVATE KEY block that cannot be read"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,10 +207,15 @@ func TestClientAuthMistakes(t *testing.T) {
 		{`key_id = "k1"`, `4: env.x.key_id: is only for client_auth = "private_key_jwt"`},
 		{`resource = "api"`, `4: env.x.resource: "api" is not an absolute URI without a fragment (RFC 8707)`},
 		{`auth_params = { prompt = "consent", state = "x" }`, `4: env.x.auth_params.state: freshtoken sets "state" itself; remove it from the table`},
+		{`auth_params = { response_mode = "form_post" }`, `4: env.x.auth_params.response_mode: freshtoken sets "response_mode" itself; remove it from the table`},
 		{`auth_params = { scope = "read" }`, `4: env.x.auth_params.scope: "scope" has a key of its own; set scopes instead`},
 		{"[env.x.token_params]\naccess_type = \"offline\"\ngrant_type = \"password\"", `6: env.x.token_params.grant_type: freshtoken sets "grant_type" itself`},
 		{"[env.x.token_params]\naudience = \"a\"", `5: env.x.token_params.audience: "audience" has a key of its own; set audience instead`},
 		{`auth_params = { n = [1] }`, `4: env.x.auth_params: `},
+		// A whole log-in URL copied from a browser or Postman: the provider
+		// would take its redirect_uri and stale state, not freshtoken's.
+		{"[env.y]\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/authorize?client_id=id&response_type=code&redirect_uri=https%3A%2F%2Foauth.pstmn.io%2Fv1%2Fcallback&state=3f9a1c&client_secret=hunter2&p=B2C_1_signin\"\ntoken_url = \"https://login.example.com/token\"\nclient_id = \"id\"",
+			`6: env.y.auth_url: its query holds client_id, client_secret, redirect_uri, response_type, state, the parameters of one log-in (copied from a browser?), which freshtoken adds itself; write the authorization endpoint alone, such as "https://login.example.com/authorize?p=B2C_1_signin"`},
 		{`resource = 3`, `4: env.x.resource: `},
 	} {
 		p := write(t, head+tt.body+"\n")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,7 +28,8 @@ import (
 
 // How long a discovery document is kept: what its Cache-Control max-age
 // says, within these bounds, else a day. At most a day, so that a provider
-// that moves its endpoints is followed within a day whatever it promised.
+// that moves its endpoints is followed within a day whatever it promised
+// (by new processes: a Source keeps the endpoints it found).
 const (
 	DefaultDiscoveryLifetime = 24 * time.Hour
 	minDiscoveryLifetime     = 5 * time.Minute
@@ -202,12 +204,20 @@ func (d *discovery) writeCache(c *cachedDiscovery) {
 	d.log.Debug("discovery document cached", "path", d.cachePath(), "expires", c.ExpiresAt.Format(time.RFC3339))
 }
 
-// fetch tries each well-known URL until one has a document.
+// fetch tries each well-known URL until one has the issuer's document.
+// A wrong answer at one is reported only when none has it.
 func (d *discovery) fetch(ctx context.Context) (*cachedDiscovery, error) {
 	urls := wellKnownURLs(d.env.Issuer)
 	var missing []string
+	var wrong error
 	for _, u := range urls {
 		c, found, err := d.fetchOne(ctx, u)
+		var w wrongAnswer
+		if errors.As(err, &w) {
+			d.log.Debug("discovery answer is not the issuer's document; trying the next URL", "url", u, "error", w.Error())
+			wrong = cmp.Or(wrong, w.error)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -216,12 +226,20 @@ func (d *discovery) fetch(ctx context.Context) (*cachedDiscovery, error) {
 		}
 		missing = append(missing, u)
 	}
+	if wrong != nil {
+		return nil, wrong
+	}
 	return nil, Invalidf("%s: issuer %s has no discovery document (neither %s answered with one); check issuer, or set auth_url and token_url instead",
 		d.env.Name, d.env.Issuer, strings.Join(missing, " nor "))
 }
 
+// wrongAnswer is an answer at a well-known URL that is not the issuer's
+// document: a page a web app serves for every path, or the document of
+// another issuer on the same host. The next URL may still have it.
+type wrongAnswer struct{ error }
+
 // fetchOne fetches the document at u; found is false when u has none (a
-// 4xx answer), so the next URL is tried.
+// 4xx answer), so the next URL is tried, as it is after a wrongAnswer.
 func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery, found bool, err error) {
 	unreachable := func(why string) error {
 		return &freshtoken.Error{Env: d.env.Name, Kind: freshtoken.ErrUnreachable,
@@ -262,9 +280,12 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 	}
 	var doc discoveryDocument
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, false, Invalidf("%s: the discovery document at %s is not JSON (%s); check issuer", d.env.Name, u, redact.OneLine(err.Error(), 100))
+		return nil, false, wrongAnswer{Invalidf("%s: the discovery document at %s is not JSON (%s); check issuer", d.env.Name, u, redact.OneLine(err.Error(), 100))}
 	}
 	if err := d.check(&doc, u); err != nil {
+		if doc.Issuer != d.env.Issuer {
+			err = wrongAnswer{err}
+		}
 		return nil, false, err
 	}
 	return &cachedDiscovery{URL: u, FetchedAt: sent, ExpiresAt: sent.Add(lifetime(resp.Header.Get("Cache-Control"))), Document: doc}, true, nil
@@ -274,6 +295,10 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 // without a token endpoint, and endpoints that are not https URLs (http
 // only on this machine, for an http issuer).
 func (d *discovery) check(doc *discoveryDocument, u string) error {
+	if doc.Issuer != d.env.Issuer && strings.Contains(doc.Issuer, "{") {
+		return Invalidf("%s: the discovery document at %s names a template of an issuer (%q), not one issuer; for Microsoft, use provider = \"microsoft\" with tenant instead of issuer, or the issuer of one tenant",
+			d.env.Name, u, redact.OneLine(doc.Issuer, 200))
+	}
 	if doc.Issuer != d.env.Issuer {
 		return Invalidf("%s: the discovery document at %s is for issuer %q, not %q; set issuer exactly as the provider writes it (a trailing slash counts)",
 			d.env.Name, u, redact.OneLine(doc.Issuer, 200), d.env.Issuer)
@@ -290,6 +315,10 @@ func (d *discovery) check(doc *discoveryDocument, u string) error {
 		if err := checkDiscoveredEndpoint(e, httpsIssuer); err != nil {
 			return Invalidf("%s: the discovery document at %s names an endpoint that %v", d.env.Name, u, err)
 		}
+	}
+	if own, _ := freshtoken.OwnParamsInAuthURL(doc.AuthorizationEndpoint); len(own) > 0 {
+		return Invalidf("%s: the discovery document at %s names an authorization endpoint whose query holds %s, which freshtoken adds itself; set auth_url",
+			d.env.Name, u, strings.Join(own, ", "))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -160,10 +161,17 @@ func TestDiscoveryRefusals(t *testing.T) {
 		want  string
 	}{
 		{"issuer mismatch", func(d map[string]any) { d["issuer"] = "https://evil.example.com" }, `is for issuer "https://evil.example.com"`},
+		// Microsoft's document for common, organizations and consumers,
+		// whose issuer is a template: no issuer key could match it.
+		{"a template of an issuer", func(d map[string]any) { d["issuer"] = "https://login.microsoftonline.com/{tenantid}/v2.0" },
+			`names a template of an issuer ("https://login.microsoftonline.com/{tenantid}/v2.0"), not one issuer; for Microsoft, use provider = "microsoft" with tenant instead of issuer`},
 		{"no token endpoint", func(d map[string]any) { delete(d, "token_endpoint") }, "names no token_endpoint"},
 		{"bad endpoint", func(d map[string]any) { d["token_endpoint"] = "javascript:alert(1)" }, "is not an http(s) URL"},
 		{"too large", func(d map[string]any) { d["padding"] = strings.Repeat("x", 2<<20) }, "larger than 1 MiB"},
 		{"token endpoint in clear text", func(d map[string]any) { d["token_endpoint"] = "http://login.example.com/token" }, "must use https"},
+		{"authorization endpoint with a log-in's parameters", func(d map[string]any) {
+			d["authorization_endpoint"] = d["issuer"].(string) + "/auth?redirect_uri=https%3A%2F%2Fevil.example%2F"
+		}, "names an authorization endpoint whose query holds redirect_uri, which freshtoken adds itself"},
 		{"revocation endpoint in clear text", func(d map[string]any) { d["revocation_endpoint"] = "http://login.example.com/revoke" }, "must use https"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -401,5 +409,53 @@ func TestDiscoveryHTTPSIssuerNamesNoClearTextEndpoint(t *testing.T) {
 	_, err := openIdP(t, issuerConfig(t, t.TempDir(), issuer, "ca_file = \""+ca.File+"\"\n"), nil, nil).Endpoints(t.Context())
 	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), `"http://127.0.0.1:1/token" must use https`) {
 		t.Fatalf("err = %v; want ErrInvalid refusing the clear-text endpoint", err)
+	}
+}
+
+// TestDiscoveryTriesOpenIDConnectAfterAWrongAnswer: a provider whose
+// RFC 8414 URL answers 200 with something other than its document (a web
+// app's page served for every path, or the document of the issuer at the
+// host's root) but whose OpenID Connect URL has its document is found
+// there; discovery used to stop at the first answer. When neither URL has
+// the document, the wrong answer is the one reported.
+func TestDiscoveryTriesOpenIDConnectAfterAWrongAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter, root string)
+		want   string
+	}{
+		{"a web page for every path", func(w http.ResponseWriter, root string) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<!doctype html><title>Sign in</title>"))
+		}, "is not JSON"},
+		{"the root issuer's document", func(w http.ResponseWriter, root string) {
+			json.NewEncoder(w).Encode(map[string]any{"issuer": root, "token_endpoint": root + "/token"})
+		}, "is for issuer"},
+	} {
+		for _, oidcServed := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/openid configuration served %v", tc.name, oidcServed), func(t *testing.T) {
+				var srv *httptest.Server
+				srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					issuer := srv.URL + "/realms/x"
+					if oidcServed && r.URL.Path == "/realms/x/.well-known/openid-configuration" {
+						json.NewEncoder(w).Encode(map[string]any{"issuer": issuer, "token_endpoint": issuer + "/token"})
+						return
+					}
+					tc.answer(w, srv.URL)
+				}))
+				t.Cleanup(srv.Close)
+				issuer := srv.URL + "/realms/x"
+				ep, err := openIdP(t, issuerConfig(t, t.TempDir(), issuer, ""), nil, nil).Endpoints(t.Context())
+				if !oidcServed {
+					if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), rfc8414(issuer)) {
+						t.Fatalf("err = %v; want ErrInvalid saying %q of %s", err, tc.want, rfc8414(issuer))
+					}
+					return
+				}
+				if err != nil || ep.TokenURL != issuer+"/token" {
+					t.Fatalf("endpoints = %+v, %v; want the OpenID Connect document's", ep, err)
+				}
+			})
+		}
 	}
 }

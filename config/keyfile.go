@@ -45,6 +45,10 @@ func ReadClientKey(path string) (crypto.Signer, error) {
 	}
 	redact.Register(strings.TrimSpace(string(data)))
 	k, err := parseClientKey(data)
+	if errors.Is(err, errOpenSSHKey) {
+		return nil, fmt.Errorf("%s holds a private key in OpenSSH's format, which freshtoken cannot read; rewrite it as PEM with `ssh-keygen -p -m PKCS8 -f %s`",
+			shellquote.Word(path), shellquote.Word(path))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %w", shellquote.Word(path), err)
 	}
@@ -85,6 +89,9 @@ func readPrivateFile(path string) ([]byte, error) {
 // unsupported is what to use instead of a key that cannot sign.
 const unsupported = "use an RSA key (2048 bits or more) or an EC key on P-256 or P-384, such as `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem`"
 
+// errOpenSSHKey is a private key as ssh-keygen writes it by default.
+var errOpenSSHKey = errors.New("an OpenSSH private key")
+
 // parseClientKey reads the first private key in PEM data; EC PARAMETERS
 // blocks before it (as openssl ecparam -genkey writes) are skipped.
 func parseClientKey(data []byte) (crypto.Signer, error) {
@@ -109,6 +116,8 @@ func parseClientKey(data []byte) (crypto.Signer, error) {
 			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 		case "EC PRIVATE KEY":
 			key, err = x509.ParseECPrivateKey(block.Bytes)
+		case "OPENSSH PRIVATE KEY":
+			return nil, errOpenSSHKey
 		case "PUBLIC KEY", "RSA PUBLIC KEY", "CERTIFICATE":
 			return nil, fmt.Errorf("holds a %s, not a private key; key_file names the private key, whose public half is registered with the provider", strings.ToLower(block.Type))
 		default:

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
@@ -62,6 +63,13 @@ func freeAgentEndpoints(api string) (string, string) {
 	return api + "v2/approve_app", api + "v2/token_endpoint"
 }
 
+// offlineAccess is the scope that asks for a refresh token.
+const offlineAccess = "offline_access"
+
+// multiTenants are the Microsoft tenants that are not one directory: they
+// let people of many sign in, but no client acts as itself there.
+var multiTenants = []string{"common", "organizations", "consumers"}
+
 // DefaultTenant is the Microsoft tenant used when tenant is not set: any
 // work, school or personal Microsoft account.
 const DefaultTenant = "common"
@@ -88,7 +96,7 @@ var presets = map[string]preset{
 		revocationURL: "https://identity.xero.com/connect/revocation",
 		clientAuth:    "basic",
 		idleLimit:     60 * day,
-		scopes:        []string{"offline_access"},
+		scopes:        []string{offlineAccess},
 	},
 	"quickbooks":         withAPI(quickBooks, "https://quickbooks.api.intuit.com/"),
 	"quickbooks-sandbox": withAPI(quickBooks, "https://sandbox-quickbooks.api.intuit.com/"),
@@ -110,7 +118,7 @@ var presets = map[string]preset{
 		deviceAuthURL: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode",
 		clientAuth:    "body",
 		idleLimit:     90 * day,
-		scopes:        []string{"offline_access"},
+		scopes:        []string{offlineAccess},
 		tenant:        true,
 	},
 }
@@ -247,6 +255,9 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if err := resolveGrant(e, r); err != nil {
 		return nil, err
 	}
+	if p.tenant && e.Grant == GrantClientCredentials && slices.Contains(multiTenants, strings.ToLower(e.Tenant)) {
+		return nil, bad("tenant", "client credentials need your organisation's own directory, not %q: set tenant to its ID or domain name, such as \"contoso.onmicrosoft.com\"", e.Tenant)
+	}
 	for _, u := range []struct {
 		key, val string
 		needed   bool
@@ -264,10 +275,17 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			return nil, bad(u.key, "%v", err)
 		}
 	}
+	if own, endpoint := freshtoken.OwnParamsInAuthURL(e.AuthURL); len(own) > 0 {
+		return nil, bad("auth_url", "its query holds %s, the parameters of one log-in (copied from a browser?), which freshtoken adds itself; write the authorization endpoint alone, such as %q",
+			strings.Join(own, ", "), endpoint)
+	}
 	if p.needsScopes && len(e.Scopes) == 0 {
 		return nil, bad("scopes", "missing; the %s provider needs the scopes of the APIs you call, such as scopes = [\"openid\", \"email\"]", e.Provider)
 	}
 	for _, sc := range p.scopes {
+		if sc == offlineAccess && e.Grant == GrantClientCredentials {
+			continue // no refresh token to ask for; Microsoft refuses the scope here
+		}
 		if !slices.Contains(e.Scopes, sc) {
 			e.Scopes = append(slices.Clone(e.Scopes), sc)
 		}

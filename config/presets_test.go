@@ -109,6 +109,50 @@ func TestProviderPresetMistakes(t *testing.T) {
 	}
 }
 
+// TestPresetsForClientCredentials: offline_access asks for a refresh token,
+// which client credentials never bring, and Microsoft refuses the scope in
+// that grant (invalid_scope), so the presets do not add it there; nor do
+// Microsoft's client credentials work at a tenant that is not one
+// directory (common, organizations, consumers, or none set), which is
+// refused at the tenant's line.
+func TestPresetsForClientCredentials(t *testing.T) {
+	f := load(t, `
+[env.graph]
+provider = "microsoft"
+grant = "client_credentials"
+tenant = "contoso.onmicrosoft.com"
+client_id = "id"
+scopes = ["https://graph.microsoft.com/.default"]
+
+[env.books]
+provider = "xero"
+grant = "client_credentials"
+client_id = "id"
+scopes = ["accounting.transactions"]
+
+[env.tv]
+provider = "microsoft"
+grant = "device_code"
+client_id = "id"
+scopes = ["User.Read"]
+`)
+	for env, want := range map[string][]string{
+		"graph": {"https://graph.microsoft.com/.default"},
+		"books": {"accounting.transactions"},
+		"tv":    {"User.Read", "offline_access"},
+	} {
+		if got := f.Envs[env].Scopes; !slices.Equal(got, want) {
+			t.Errorf("%s: scopes %q, want %q", env, got, want)
+		}
+	}
+	for _, tenant := range []string{"", "tenant = \"common\"\n", "tenant = \"organizations\"\n", "tenant = \"Consumers\"\n"} {
+		_, err := config.Load(write(t, "[env.m]\nprovider = \"microsoft\"\ngrant = \"client_credentials\"\n"+tenant+"client_id = \"id\"\n"))
+		if err == nil || !strings.Contains(err.Error(), "env.m.tenant: client credentials need your organisation's own directory") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: err = %v; want one line saying to set the tenant", tenant, err)
+		}
+	}
+}
+
 // TestProviderPresetsAgainstDevProvider: each preset, with its URLs
 // pointed at the dev provider (which accepts only the client
 // authentication the provider documents), logs in asking for the scopes

@@ -23,7 +23,9 @@ const maxAnswer = 1 << 20
 // whole answer, and with it a new refresh token the provider has already
 // rotated in. A fraction is cut to whole seconds, and a value that cannot
 // be read is dropped: the lifetime is then unknown, which the engine
-// handles. The client follows no redirect (see RedirectError).
+// handles. Intuit's name for the refresh token's lifetime,
+// x_refresh_token_expires_in, is read as refresh_token_expires_in where
+// that is not given. The client follows no redirect (see RedirectError).
 func Lenient(c *http.Client) *http.Client {
 	lc := *c
 	lc.CheckRedirect = refuseRedirect
@@ -70,6 +72,10 @@ func labelledAsForm(h http.Header) bool {
 	return t == "text/plain" || t == "application/x-www-form-urlencoded"
 }
 
+// intuitRefreshLifetime is how Intuit (QuickBooks) names
+// refresh_token_expires_in.
+const intuitRefreshLifetime = "x_refresh_token_expires_in"
+
 // byteOrderMark is UTF-8's, which encoding/json refuses before a value.
 var byteOrderMark = []byte("\ufeff")
 
@@ -83,6 +89,11 @@ func mend(body []byte) []byte {
 		return body
 	}
 	changed := false
+	if v, ok := fields[intuitRefreshLifetime]; ok {
+		if _, std := fields["refresh_token_expires_in"]; !std {
+			fields["refresh_token_expires_in"], changed = v, true
+		}
+	}
 	for _, key := range []string{"expires_in", "refresh_token_expires_in"} {
 		v, ok := fields[key]
 		if !ok {

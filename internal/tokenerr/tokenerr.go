@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ type Class int
 const (
 	Passing     Class = iota // 5xx, HTML, malformed JSON, time-out, network: try again later
 	RateLimited              // 429: wait Retry-After, then try again
-	BadGrant                 // invalid_grant: the refresh token or code is no good
+	BadGrant                 // invalid_grant or a person must sign in: the refresh token or code is no good
 	BadClient                // invalid_client and other 4xx: the configuration is wrong
 )
 
@@ -59,11 +60,13 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		desc += " " + clip(body)
 	}
 	switch {
-	case re.ErrorCode == "invalid_grant":
+	case slices.Contains(badGrant, re.ErrorCode) || slices.Contains(personNeeded, re.ErrorCode):
 		return BadGrant, 0, desc
 	case status == http.StatusTooManyRequests:
 		return RateLimited, retryAfter(re.Response), desc
-	case status >= 500 || status == http.StatusRequestTimeout || status < 400 || page:
+	// An error code with a status below 400 (GitHub answers 200) is a
+	// refusal all the same: sending the request again changes nothing.
+	case status >= 500 || status == http.StatusRequestTimeout || status < 400 && re.ErrorCode == "" || page || slices.Contains(busy, re.ErrorCode):
 		// A web page comes from whatever stands in front of the provider (a
 		// gateway, a firewall, a maintenance page), never from the token
 		// endpoint itself: the request was not handled, so trying again
@@ -81,6 +84,22 @@ func isHTML(resp *http.Response, body string) bool {
 	}
 	return strings.HasPrefix(body, "<")
 }
+
+// badGrant are the errors by which a provider refuses the refresh token,
+// code or device code itself: invalid_grant, and GitHub's names for it.
+var badGrant = []string{"invalid_grant", "bad_refresh_token", "bad_verification_code", "incorrect_device_code"}
+
+// personNeeded are the errors by which a provider says that a person must
+// sign in again before it issues tokens: OpenID Connect's, which Microsoft
+// also answers a refresh with (multi-factor authentication, consent, a
+// conditional-access policy).
+var personNeeded = []string{"interaction_required", "login_required", "consent_required"}
+
+// busy are the errors by which a provider says it cannot answer now
+// (Microsoft lists temporarily_unavailable among its token endpoint's
+// answers): not a refusal, whatever 4xx status comes with them, so the
+// request is tried again.
+var busy = []string{"temporarily_unavailable", "server_error"}
 
 // RedirectError is a token endpoint's answer redirecting elsewhere. It is
 // never followed: on 307 and 308 Go re-sends a POST's body, which holds the
