@@ -235,12 +235,7 @@ func TestStillValidTokenOutlivesAFailedRenewal(t *testing.T) {
 // script running freshtoken in a loop would; a forced renewal still asks,
 // and once the rest is over, renewals go on.
 func TestRestIsSharedThroughTheStore(t *testing.T) {
-	r, src := loggedIn(t)
-	r.clock.Advance(time.Hour)
-	r.provider.Fault(devprovider.Fault5xx, 4)
-	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
-		t.Fatalf("Token() = %v; want ErrUnreachable", err)
-	}
+	r, _ := gaveUp(t)
 	requests := r.provider.Stats().TokenRequests
 	for range 3 { // three more runs of a script
 		_, err := r.source().Token()
@@ -264,6 +259,19 @@ func TestRestIsSharedThroughTheStore(t *testing.T) {
 	if _, err := r.source().Token(); err != nil {
 		t.Fatalf("after the rest: %v", err)
 	}
+}
+
+// gaveUp is a logged-in rig whose Source's renewal gave up: the token had
+// expired, and the token endpoint failed every try.
+func gaveUp(t *testing.T) (*rig, *freshtoken.Source) {
+	t.Helper()
+	r, src := loggedIn(t)
+	r.clock.Advance(time.Hour)
+	r.provider.Fault(devprovider.Fault5xx, 4)
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+	return r, src
 }
 
 func TestForceRenew(t *testing.T) {
@@ -433,12 +441,7 @@ func TestClientRejectedIsNotRetried(t *testing.T) {
 // is not held back, nor is a token another process stored meanwhile.
 func TestFailedRenewalRestsBeforeTheNext(t *testing.T) {
 	t.Run("kept failing", func(t *testing.T) {
-		r, src := loggedIn(t)
-		r.clock.Advance(time.Hour)
-		r.provider.Fault(devprovider.Fault5xx, 4)
-		if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
-			t.Fatalf("err = %v, want ErrUnreachable", err)
-		}
+		r, src := gaveUp(t)
 		tries := r.provider.Stats().TokenRequests
 		for range 10 {
 			r.clock.Advance(time.Second)

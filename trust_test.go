@@ -395,10 +395,8 @@ func TestAnswerWithAByteOrderMarkIsRead(t *testing.T) {
 	}
 	// An error written so is read too: its invalid_grant is a grant that
 	// ended, not a client the provider rejected.
-	r, _ := loggedIn(t)
 	srv, _ := tokenServer(t, http.StatusBadRequest, "\ufeff"+`{"error":"invalid_grant","error_description":"refresh token %d of %d revoked"}`)
-	r.moveTokenEndpoint(srv.URL)
-	if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
+	if _, _, err := renewAt(t, srv); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		t.Fatalf("err = %v; want ErrLoginRequired for the grant that ended", err)
 	}
 }
@@ -413,10 +411,8 @@ func TestAnswerWithAByteOrderMarkIsRead(t *testing.T) {
 func TestInteractionRequiredNeedsLogin(t *testing.T) {
 	for _, code := range []string{"interaction_required", "login_required", "consent_required"} {
 		t.Run(code, func(t *testing.T) {
-			r, _ := loggedIn(t)
 			srv, hits := tokenServer(t, http.StatusBadRequest, `{"error":"`+code+`","error_description":"AADSTS50076: you must use multi-factor authentication (%d of %d)"}`)
-			r.moveTokenEndpoint(srv.URL)
-			_, err := r.source().Renew(context.Background())
+			r, _, err := renewAt(t, srv)
 			if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "multi-factor") {
 				t.Fatalf("err = %v; want ErrLoginRequired with the provider's reason", err)
 			}
@@ -446,10 +442,8 @@ func TestErrorsAnsweredWith200(t *testing.T) {
 		{`{"error":"incorrect_client_credentials","error_description":"The client_id and/or client_secret passed are incorrect (%d of %d)."}`, freshtoken.ErrClientRejected},
 	} {
 		t.Run(tc.body, func(t *testing.T) {
-			r, _ := loggedIn(t)
 			srv, hits := tokenServer(t, http.StatusOK, tc.body)
-			r.moveTokenEndpoint(srv.URL)
-			if _, err := r.source().Renew(context.Background()); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), "incorrect") {
+			if _, _, err := renewAt(t, srv); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), "incorrect") {
 				t.Fatalf("err = %v; want %v with the provider's reason", err, tc.want)
 			}
 			if n := hits.Load(); n != 1 {
@@ -468,7 +462,6 @@ func TestErrorsAnsweredWith200(t *testing.T) {
 func TestPassingTroubleIsRetriedWhateverItsStatus(t *testing.T) {
 	for _, code := range []string{"temporarily_unavailable", "server_error"} {
 		t.Run(code, func(t *testing.T) {
-			r, _ := loggedIn(t)
 			var n atomic.Int32
 			srv, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
@@ -479,8 +472,8 @@ func TestPassingTroubleIsRetriedWhateverItsStatus(t *testing.T) {
 				}
 				w.Write([]byte(`{"access_token":"access-token-after-trouble","refresh_token":"refresh-token-after-trouble","token_type":"bearer","expires_in":3600}`))
 			})
-			r.moveTokenEndpoint(srv.URL)
-			if _, err := r.source().Renew(context.Background()); err != nil {
+			r, _, err := renewAt(t, srv)
+			if err != nil {
 				t.Fatalf("Renew = %v; want the second try's tokens", err)
 			}
 			if rec := r.record(); hits.Load() != 2 || rec.RefreshToken != "refresh-token-after-trouble" || rec.Problem != nil {
@@ -508,10 +501,9 @@ func TestJSONAnswerLabelledAsPlainText(t *testing.T) {
 		}
 	}
 	t.Run("tokens", func(t *testing.T) {
-		r, _ := loggedIn(t)
 		srv, hits := countingServer(t, answer(http.StatusOK, `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`))
-		r.moveTokenEndpoint(srv.URL)
-		if _, err := r.source().Renew(context.Background()); err != nil {
+		r, _, err := renewAt(t, srv)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if rec := r.record(); hits.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" || rec.Expiry.IsZero() {
@@ -519,13 +511,23 @@ func TestJSONAnswerLabelledAsPlainText(t *testing.T) {
 		}
 	})
 	t.Run("invalid_grant", func(t *testing.T) {
-		r, _ := loggedIn(t)
 		srv, _ := countingServer(t, answer(http.StatusBadRequest, `{"error":"invalid_grant","error_description":"refresh token %d of %d revoked"}`))
-		r.moveTokenEndpoint(srv.URL)
-		if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "invalid_grant") {
+		if _, _, err := renewAt(t, srv); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Fatalf("err = %v; want ErrLoginRequired for the grant that ended", err)
 		}
 	})
+}
+
+// renewAt logs a rig in, moves its token endpoint to srv and renews there
+// once; it returns the rig, the record before the renewal, and the
+// renewal's error.
+func renewAt(t *testing.T, srv *httptest.Server) (*rig, *store.Record, error) {
+	t.Helper()
+	r, _ := loggedIn(t)
+	before := r.record()
+	r.moveTokenEndpoint(srv.URL)
+	_, err := r.source().Renew(context.Background())
+	return r, before, err
 }
 
 // renewOnceFrom renews an expired record at a token endpoint answering
@@ -604,10 +606,7 @@ func TestWebPagesFromTheTokenEndpointAreRetried(t *testing.T) {
 				w.WriteHeader(status)
 				fmt.Fprint(w, "<!doctype html><title>Just a moment…</title>")
 			})
-			r, _ := loggedIn(t)
-			before := r.record()
-			r.moveTokenEndpoint(srv.URL)
-			_, err := r.source().Renew(context.Background())
+			r, before, err := renewAt(t, srv)
 			if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "web page") {
 				t.Fatalf("err = %v; want ErrUnreachable telling of a web page", err)
 			}
