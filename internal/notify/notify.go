@@ -48,6 +48,9 @@ type Notifier struct {
 	// Transport carries webhook posts when HTTP is nil; nil:
 	// http.DefaultTransport.
 	Transport http.RoundTripper
+	// Timeout bounds each notice's delivery on all channels (sendTimeout
+	// when zero).
+	Timeout time.Duration
 
 	mu    sync.Mutex
 	state map[string]Notice // the current notice per environment
@@ -89,13 +92,22 @@ func (n *Notifier) Current() []Notice {
 
 func (n *Notifier) send(ctx context.Context, notice Notice) {
 	n.Logger.Warn("a person is needed", "env", notice.Env, "event", notice.Event, "message", notice.Message)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	timeout := n.Timeout
+	if timeout <= 0 {
+		timeout = sendTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	if c := n.Config.Command; c != "" {
 		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c)
 		cmd.Env = append(os.Environ(), "FRESHTOKEN_EVENT="+notice.Event, "FRESHTOKEN_ENV="+notice.Env, "FRESHTOKEN_MESSAGE="+notice.Message)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			n.Logger.Warn("notify: the command failed", "error", err.Error(), "output", redact.OneLine(string(out), 200))
+		out := &head{max: 200}
+		cmd.Stdout, cmd.Stderr = out, out
+		// A child the command leaves running may hold its output open
+		// past the timeout; Wait stops waiting for it.
+		cmd.WaitDelay = time.Second
+		if err := cmd.Run(); err != nil {
+			n.Logger.Warn("notify: the command failed", "error", err.Error(), "output", redact.OneLine(string(out.b), 200))
 		}
 	}
 	if n.Config.Webhook != "" {
@@ -108,6 +120,18 @@ func (n *Notifier) send(ctx context.Context, notice Notice) {
 			n.Logger.Debug("notify: no desktop notification", "error", err.Error())
 		}
 	}
+}
+
+// head keeps the first max bytes written to it, and drops the rest: a
+// command's output is only ever shown that far.
+type head struct {
+	b   []byte
+	max int
+}
+
+func (h *head) Write(p []byte) (int, error) {
+	h.b = append(h.b, p[:min(len(p), max(h.max-len(h.b), 0))]...)
+	return len(p), nil
 }
 
 func (n *Notifier) post(ctx context.Context, notice Notice) error {

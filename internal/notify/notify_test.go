@@ -9,9 +9,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/notify"
@@ -67,5 +69,32 @@ func TestOncePerChangeOfState(t *testing.T) {
 	}
 	if strings.Contains(string(told), secret) || strings.Contains(strings.Join(posts, ""), secret) {
 		t.Fatal("a secret was sent")
+	}
+}
+
+// TestCommandCannotStallOrSwamp: a notify command is the user's own
+// script, and may leave a child running that holds its output open (a
+// `sleep` in a script that outlives the shell killed at the timeout) or
+// write without end. Neither may stall the keeper, whose renewals wait
+// for the notice, nor fill the process's memory with its output.
+func TestCommandCannotStallOrSwamp(t *testing.T) {
+	for _, tt := range []struct{ name, command string }{
+		{"a child holding its output open", "sleep 60; true"},
+		{"output by the hundred megabytes", "head -c 200000000 /dev/zero"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := &notify.Notifier{Config: config.Notify{Command: tt.command}, Logger: slog.New(slog.DiscardHandler), Timeout: time.Second}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			n.Set(context.Background(), "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("telling took %s with a timeout of 1s", took.Round(time.Second))
+			}
+			runtime.ReadMemStats(&after)
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+				t.Errorf("telling allocated %d MiB for the command's output", grew>>20)
+			}
+		})
 	}
 }
