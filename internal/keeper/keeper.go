@@ -82,6 +82,9 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 		k.Logger.Warn("keeper: cannot read the configuration; looking again later", "error", err.Error())
 		return look
 	}
+	if k.Notify != nil {
+		k.Notify.Keep(names)
+	}
 	next := time.Now().Add(look)
 	for _, name := range names {
 		src, err := k.Open(ctx, name)

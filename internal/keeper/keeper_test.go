@@ -165,3 +165,36 @@ func TestRejectedClientCredentialsAreTold(t *testing.T) {
 		t.Fatalf("token file: %q, %v", b, err)
 	}
 }
+
+// TestNoticesOfRemovedEnvironmentsEnd: an environment taken out of the
+// configuration, or renamed, under a running keeper takes its notice with
+// it: the status page's banner no longer tells of a grant nobody keeps.
+func TestNoticesOfRemovedEnvironmentsEnd(t *testing.T) {
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	grant := store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: grant.ClientID, ClientSecret: "s3cr3t-value",
+		TokenURL: grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := st.Save(context.Background(), "dev", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: now, Expiry: now.Add(time.Hour), Grant: grant,
+		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: now}}); err != nil {
+		t.Fatal(err)
+	}
+	envs := []string{"dev"}
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k := &Keeper{Envs: func() ([]string, error) { return envs, nil },
+		Open:   func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger: slog.New(slog.DiscardHandler), Notify: n}
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 1 || got[0].Env != "dev" {
+		t.Fatalf("notices %+v; want dev's ended grant", got)
+	}
+	envs = nil
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 0 {
+		t.Fatalf("notices %+v once dev is no longer configured; want none", got)
+	}
+}

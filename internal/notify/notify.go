@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -77,6 +78,18 @@ func (n *Notifier) Set(ctx context.Context, env, event, message string) {
 	n.state[env] = notice
 	n.mu.Unlock()
 	n.send(ctx, notice)
+}
+
+// Keep forgets the state of every environment but envs, those still
+// configured: a notice of one removed or renamed is no longer in force.
+func (n *Notifier) Keep(envs []string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for env := range n.state {
+		if !slices.Contains(envs, env) {
+			delete(n.state, env)
+		}
+	}
 }
 
 // Current lists the notices in force, for the status page's banner.
