@@ -38,9 +38,11 @@ type Keeper struct {
 	// Suggesting, if set, rewrites the freshtoken commands a message
 	// suggests as the command line writes them (naming its --config).
 	Suggesting func(msg string) string
+	// Now is the clock, the engine's own (nil: time.Now).
+	Now func() time.Time
 
-	written   map[string]string    // the access token last written to each token file
-	unreached map[string]time.Time // since when renewals of each environment fail to reach the provider
+	written map[string]string  // the access token last written to each token file
+	failing map[string]failure // since when, and why, renewals of each environment fail
 	// rejected is why the provider rejected the client of each environment
 	// that has no record to note it in (client credentials never had).
 	rejected map[string]string
@@ -51,10 +53,17 @@ const (
 	// expiringWithin is how close to its expiry a refresh token that
 	// renewing does not extend is told of.
 	expiringWithin = 7 * 24 * time.Hour
-	// failingFor is how long renewals must keep failing to reach the
-	// provider before a person is told.
+	// failingFor is how long renewals must keep failing (to reach the
+	// provider, or for a reason of this machine's) before a person is told.
 	failingFor = 15 * time.Minute
 )
+
+// failure is an environment's renewals failing: since when, and the
+// latest reason.
+type failure struct {
+	since time.Time
+	err   error
+}
 
 // Run keeps the grants alive until ctx ends.
 func (k *Keeper) Run(ctx context.Context) {
@@ -85,7 +94,7 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 	if k.Notify != nil {
 		k.Notify.Keep(names)
 	}
-	next := time.Now().Add(look)
+	next := k.now().Add(look)
 	for _, name := range names {
 		src, err := k.Open(ctx, name)
 		if err != nil {
@@ -95,13 +104,15 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 		rec, err := src.Record(ctx)
 		if err != nil {
 			k.Logger.Warn("keeper: cannot read the tokens", "env", name, "error", err.Error())
+			k.noteFailure(name, err)
+			k.tell(ctx, src, name, nil)
 			continue
 		}
 		at, why := src.Plan(rec)
-		if !at.IsZero() && !time.Now().Before(at) {
+		if !at.IsZero() && !k.now().Before(at) {
 			k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
 			renewed, err := src.KeepAlive(ctx)
-			k.noteReach(name, err)
+			k.noteFailure(name, err)
 			k.noteRejected(name, rec, err)
 			if err != nil {
 				k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
@@ -112,6 +123,8 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 			}
 			rec = renewed
 			at, why = src.Plan(rec)
+		} else if f, ok := k.failing[name]; ok && rec != nil && rec.IssuedAt.After(f.since) {
+			k.noteFailure(name, nil) // renewed or logged in since, elsewhere
 		}
 		k.tell(ctx, src, name, rec)
 		if rec != nil && src.CheckGrant(rec) == nil { // never another client's token
@@ -125,26 +138,38 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 			next = at
 		}
 	}
-	return max(time.Until(next), minWait)
+	return max(next.Sub(k.now()), minWait)
+}
+
+func (k *Keeper) now() time.Time {
+	if k.Now == nil {
+		return time.Now()
+	}
+	return k.Now()
 }
 
 // minWait keeps a plan that stays due (the engine renews a grant at most
 // once a second) from spinning the keeper, without sleeping past a plan.
 const minWait = 100 * time.Millisecond
 
-// noteReach remembers since when env's renewals fail to reach the provider.
-func (k *Keeper) noteReach(env string, err error) {
-	if k.unreached == nil {
-		k.unreached = map[string]time.Time{}
+// noteFailure remembers since when, and why, env's renewals fail (err),
+// and forgets it when they work (err nil). The provider ending the
+// grant or rejecting the client is noted in the record, and told as such
+// first.
+func (k *Keeper) noteFailure(env string, err error) {
+	if k.failing == nil {
+		k.failing = map[string]failure{}
 	}
-	switch {
-	case err == nil:
-		delete(k.unreached, env)
-	case errors.Is(err, freshtoken.ErrUnreachable):
-		if _, ok := k.unreached[env]; !ok {
-			k.unreached[env] = time.Now()
-		}
+	if err == nil {
+		delete(k.failing, env)
+		return
 	}
+	f, ok := k.failing[env]
+	if !ok {
+		f.since = k.now()
+	}
+	f.err = err
+	k.failing[env] = f
 }
 
 // noteRejected remembers err if it is the provider rejecting env's client
@@ -171,20 +196,24 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		return
 	}
 	login := fmt.Sprintf("; run `freshtoken login -e %s`", env)
+	ours := rec != nil && src.CheckGrant(rec) == nil
+	failing, failed := k.failing[env]
+	failed = failed && k.now().Sub(failing.since) >= failingFor
 	event, msg := "", ""
 	switch {
 	case rec == nil && k.rejected[env] != "":
 		event, msg = notify.ClientRejected, strings.TrimPrefix(k.rejected[env], env+": ")+checkClient
-	case rec == nil || src.CheckGrant(rec) != nil:
-	case rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
+	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
 		event, msg = notify.GrantEnded, rec.Problem.Message+login
-	case rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
+	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
 		event, msg = notify.ClientRejected, rec.Problem.Message+checkClient
-	case rec.RefreshNotExtended && time.Until(rec.RefreshExpiry) < expiringWithin:
+	case ours && rec.RefreshNotExtended && rec.RefreshExpiry.Sub(k.now()) < expiringWithin:
 		event, msg = notify.RefreshExpiring, fmt.Sprintf("the refresh token expires %s and renewing does not extend it%s before then",
 			rec.RefreshExpiry.Local().Format("2006-01-02 15:04 MST"), login)
-	case !k.unreached[env].IsZero() && time.Since(k.unreached[env]) >= failingFor:
-		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider for %s; the stored tokens are unchanged", time.Since(k.unreached[env]).Round(time.Minute))
+	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider for %s; the stored tokens are unchanged", k.now().Sub(failing.since).Round(time.Minute))
+	case failed:
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed for %s: %s", k.now().Sub(failing.since).Round(time.Minute), strings.TrimPrefix(failing.err.Error(), env+": "))
 	}
 	if msg != "" {
 		msg = env + ": " + msg

@@ -2,7 +2,10 @@ package keeper
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
@@ -53,11 +57,12 @@ func TestEachEventIsTold(t *testing.T) {
 		{"refresh token expiring, renewing does not help", func(r *store.Record) {
 			r.RefreshNotExtended, r.RefreshExpiry = true, now.Add(3*24*time.Hour)
 		}, notify.RefreshExpiring, "renewing does not extend it; run `freshtoken login -e dev` before then"},
-		{"renewals failing for 15 minutes", func(*store.Record) {
-			k.unreached = map[string]time.Time{"dev": now.Add(-16 * time.Minute)}
+		{"renewals failing for 15 minutes", func(r *store.Record) {
+			r.IssuedAt = now.Add(-20 * time.Minute)
+			k.failing = map[string]failure{"dev": {since: now.Add(-16 * time.Minute), err: freshtoken.ErrUnreachable}}
 		}, notify.Unreachable, "renewals have failed to reach the provider for 16m"},
 		{"grant ended, the configuration named by --config", func(r *store.Record) {
-			k.unreached = nil
+			k.failing = nil
 			k.Suggesting = func(msg string) string {
 				return strings.ReplaceAll(msg, "`freshtoken ", "`freshtoken --config b.toml ")
 			}
@@ -196,5 +201,99 @@ func TestNoticesOfRemovedEnvironmentsEnd(t *testing.T) {
 	k.round(context.Background(), time.Minute)
 	if got := n.Current(); len(got) != 0 {
 		t.Fatalf("notices %+v once dev is no longer configured; want none", got)
+	}
+}
+
+// TestRenewalsFailingForAnyReasonAreTold: renewals that keep failing
+// for a reason of this machine's (the service does not see the client
+// secret's variable, the keychain is locked, the stored tokens are
+// unreadable) let the grant lapse as surely as a provider that cannot be
+// reached; after the same 15 minutes a person is told, once, with the
+// reason, and the notice ends after a log-in elsewhere, or when renewals
+// work again.
+func TestRenewalsFailingForAnyReasonAreTold(t *testing.T) {
+	_, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
+	clock := fakeclock.New()
+	dir := filepath.Join(t.TempDir(), "tokens")
+	st := filestore.New(dir)
+	locked := false
+	open := func(context.Context, string) (*freshtoken.Source, error) { // as the keeper does, each round
+		return freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app",
+			AuthStyle: oauth2.AuthStyleInHeader, IdleLimit: time.Hour,
+			ClientSecretFunc: func(context.Context) (string, error) {
+				if locked {
+					return "", errors.New("the keychain is locked; unlock it")
+				}
+				return "dev-client-secret", nil
+			}}, freshtoken.Options{Store: st, Clock: clock.Now})
+	}
+	src, err := open(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	locked = true
+	clock.Advance(time.Hour) // past the idle limit's plan: due
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
+		Open:   open,
+		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now}
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 0 {
+		t.Fatalf("notices %+v at the first failure; want none yet", got)
+	}
+	clock.Advance(16 * time.Minute)
+	for range 2 {
+		k.round(context.Background(), time.Minute)
+	}
+	if got := n.Current(); len(got) != 1 || got[0].Event != notify.Unreachable || !strings.HasPrefix(got[0].Message, "dev: renewals have failed for 16m") ||
+		!strings.Contains(got[0].Message, "the keychain is locked; unlock it") {
+		t.Fatalf("notices %+v; want renewals failing for 16m, saying why", got)
+	}
+	login(t, src, clock.Now()) // by hand, elsewhere: the keeper's failures are over
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 0 {
+		t.Fatalf("notices %+v after a log-in; want none", got)
+	}
+	clock.Advance(time.Hour)
+	k.round(context.Background(), time.Minute)
+	clock.Advance(16 * time.Minute)
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 1 {
+		t.Fatalf("notices %+v; want renewals failing again", got)
+	}
+	locked = false
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 0 {
+		t.Fatalf("notices %+v once renewals work; want none", got)
+	}
+}
+
+// login stores a log-in to the dev provider in src's store, as issued at
+// sent.
+func login(t *testing.T, src *freshtoken.Source, sent time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier := oauth2.GenerateVerifier()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("approve did not redirect with a code: %s %q", resp.Status, resp.Header.Get("Location"))
+	}
+	tok, err := conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SaveLogin(ctx, tok, sent); err != nil {
+		t.Fatal(err)
 	}
 }
