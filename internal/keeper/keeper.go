@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -41,7 +42,6 @@ type Keeper struct {
 	// Now is the clock, the engine's own (nil: time.Now).
 	Now func() time.Time
 
-	written map[string]string  // the access token last written to each token file
 	failing map[string]failure // since when, and why, renewals of each environment fail
 	// rejected is why the provider rejected the client of each environment
 	// that has no record to note it in (client credentials never had).
@@ -225,14 +225,16 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 }
 
 // writeTokenFile puts rec's access token in env's token file, if it has
-// one, it changed and an HTTP header can carry it: a temp file, 0600, synced, renamed over the
-// old one, so a reader sees the old token or the new one, never a part.
+// one, the file does not hold it already (it may have been removed or
+// changed under the keeper) and an HTTP header can carry it: a temp file,
+// 0600, synced, renamed over the old one, so a reader sees the old token
+// or the new one, never a part.
 func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	if k.TokenFile == nil || rec == nil || rec.AccessToken == "" {
 		return
 	}
 	path := k.TokenFile(env)
-	if path == "" || k.written[path] == rec.AccessToken {
+	if path == "" || holds(path, rec.AccessToken+"\n") {
 		return
 	}
 	if !httpx.PrintableASCII(rec.AccessToken) {
@@ -245,9 +247,16 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
 		return
 	}
-	if k.written == nil {
-		k.written = map[string]string{}
-	}
-	k.written[path] = rec.AccessToken
 	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
+}
+
+// holds reports whether path is a regular file (not a link, nor a pipe
+// that reading would wait on) holding exactly content.
+func holds(path, content string) bool {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(content)) {
+		return false
+	}
+	b, err := os.ReadFile(path)
+	return err == nil && string(b) == content
 }

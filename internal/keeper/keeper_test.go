@@ -297,3 +297,40 @@ func login(t *testing.T, src *freshtoken.Source, sent time.Time) {
 		t.Fatal(err)
 	}
 }
+
+// TestTokenFileIsPutBack: a token file removed or changed under a running
+// keeper (the session's /run/user folder emptied at log-out, an editor's
+// slip) holds the current token again at the next look, not only after
+// the next renewal, which for a long-lived token may be a day away.
+func TestTokenFileIsPutBack(t *testing.T) {
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	grant := store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: grant.ClientID, ClientSecret: "s3cr3t-value",
+		TokenURL: grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}, freshtoken.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := st.Save(context.Background(), "dev", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: now, Expiry: now.Add(24 * time.Hour), Grant: grant}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "token")
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
+		Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(string) string { return file }}
+	for _, spoil := range []func() error{
+		func() error { return os.Remove(file) },
+		func() error { return os.WriteFile(file, []byte("edited\n"), 0o600) },
+	} {
+		k.round(context.Background(), time.Minute)
+		if err := spoil(); err != nil {
+			t.Fatal(err)
+		}
+		k.round(context.Background(), time.Minute)
+		if b, err := os.ReadFile(file); err != nil || string(b) != "access-token-1234567890\n" {
+			t.Fatalf("token file %q, %v; want the current token put back", b, err)
+		}
+	}
+}
