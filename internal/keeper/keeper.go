@@ -43,6 +43,7 @@ type Keeper struct {
 	Now func() time.Time
 
 	failing map[string]failure // since when, and why, renewals of each environment fail
+	names   []string           // the environments the configuration last named
 	// rejected is why the provider rejected the client of each environment
 	// that has no record to note it in (client credentials never had).
 	rejected map[string]string
@@ -58,11 +59,13 @@ const (
 	failingFor = 15 * time.Minute
 )
 
-// failure is an environment's renewals failing: since when, and the
-// latest reason.
+// failure is an environment's renewals failing: since when, the latest
+// reason, and whether it was a renewal that failed, rather than reading
+// the configuration or the stored tokens.
 type failure struct {
-	since time.Time
-	err   error
+	since    time.Time
+	err      error
+	renewing bool
 }
 
 // Run keeps the grants alive until ctx ends.
@@ -88,9 +91,16 @@ func (k *Keeper) Run(ctx context.Context) {
 func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 	names, err := k.Envs()
 	if err != nil {
+		// No environment is kept alive until it is fixed: told as each
+		// one's renewals failing.
 		k.Logger.Warn("keeper: cannot read the configuration; looking again later", "error", err.Error())
+		for _, name := range k.names {
+			k.noteFailure(name, err, false)
+			k.tell(ctx, nil, name, nil)
+		}
 		return look
 	}
+	k.names = names
 	if k.Notify != nil {
 		k.Notify.Keep(names)
 	}
@@ -98,13 +108,15 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 	for _, name := range names {
 		src, err := k.Open(ctx, name)
 		if err != nil {
-			k.Logger.Debug("keeper: cannot open environment", "env", name, "error", err.Error())
+			k.Logger.Warn("keeper: cannot open environment", "env", name, "error", err.Error())
+			k.noteFailure(name, err, false)
+			k.tell(ctx, nil, name, nil)
 			continue
 		}
 		rec, err := src.Record(ctx)
 		if err != nil {
 			k.Logger.Warn("keeper: cannot read the tokens", "env", name, "error", err.Error())
-			k.noteFailure(name, err)
+			k.noteFailure(name, err, false)
 			k.tell(ctx, src, name, nil)
 			continue
 		}
@@ -112,7 +124,7 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 		if !at.IsZero() && !k.now().Before(at) {
 			k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
 			renewed, err := src.KeepAlive(ctx)
-			k.noteFailure(name, err)
+			k.noteFailure(name, err, true)
 			k.noteRejected(name, rec, err)
 			if err != nil {
 				k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
@@ -123,8 +135,8 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 			}
 			rec = renewed
 			at, why = src.Plan(rec)
-		} else if f, ok := k.failing[name]; ok && rec != nil && rec.IssuedAt.After(f.since) {
-			k.noteFailure(name, nil) // renewed or logged in since, elsewhere
+		} else if f, ok := k.failing[name]; ok && (!f.renewing || rec != nil && rec.IssuedAt.After(f.since)) {
+			k.noteFailure(name, nil, false) // read again; or renewed or logged in since, elsewhere
 		}
 		k.tell(ctx, src, name, rec)
 		if rec != nil && src.CheckGrant(rec) == nil { // never another client's token
@@ -152,11 +164,12 @@ func (k *Keeper) now() time.Time {
 // once a second) from spinning the keeper, without sleeping past a plan.
 const minWait = 100 * time.Millisecond
 
-// noteFailure remembers since when, and why, env's renewals fail (err),
-// and forgets it when they work (err nil). The provider ending the
+// noteFailure remembers since when, and why, env's renewals fail (err;
+// renewing if a renewal failed), and forgets it when they work (err nil).
+// The provider ending the
 // grant or rejecting the client is noted in the record, and told as such
 // first.
-func (k *Keeper) noteFailure(env string, err error) {
+func (k *Keeper) noteFailure(env string, err error, renewing bool) {
 	if k.failing == nil {
 		k.failing = map[string]failure{}
 	}
@@ -168,7 +181,7 @@ func (k *Keeper) noteFailure(env string, err error) {
 	if !ok {
 		f.since = k.now()
 	}
-	f.err = err
+	f.err, f.renewing = err, renewing
 	k.failing[env] = f
 }
 
@@ -190,7 +203,7 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 const checkClient = "; check client_id, the client secret and client_auth in the config"
 
 // tell passes env's state, as rec and the keeper's own failures show it,
-// to the notifier.
+// to the notifier; src is nil when env could not be opened.
 func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, rec *store.Record) {
 	if k.Notify == nil {
 		return

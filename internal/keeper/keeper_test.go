@@ -59,7 +59,7 @@ func TestEachEventIsTold(t *testing.T) {
 		}, notify.RefreshExpiring, "renewing does not extend it; run `freshtoken login -e dev` before then"},
 		{"renewals failing for 15 minutes", func(r *store.Record) {
 			r.IssuedAt = now.Add(-20 * time.Minute)
-			k.failing = map[string]failure{"dev": {since: now.Add(-16 * time.Minute), err: freshtoken.ErrUnreachable}}
+			k.failing = map[string]failure{"dev": {since: now.Add(-16 * time.Minute), err: freshtoken.ErrUnreachable, renewing: true}}
 		}, notify.Unreachable, "renewals have failed to reach the provider for 16m"},
 		{"grant ended, the configuration named by --config", func(r *store.Record) {
 			k.failing = nil
@@ -332,5 +332,63 @@ func TestTokenFileIsPutBack(t *testing.T) {
 		if b, err := os.ReadFile(file); err != nil || string(b) != "access-token-1234567890\n" {
 			t.Fatalf("token file %q, %v; want the current token put back", b, err)
 		}
+	}
+}
+
+// TestUnreadableConfigurationIsTold: a configuration that cannot be
+// read (a slip in an edit), or an environment that cannot be opened
+// from it, keeps the keeper from renewing anything; as for any other
+// failing renewals, each environment it kept is told after 15 minutes,
+// with the reason.
+func TestUnreadableConfigurationIsTold(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		envs func(broken bool) ([]string, error)
+		open func(broken bool) error
+	}{
+		{"the configuration", func(broken bool) ([]string, error) {
+			if broken {
+				return nil, errors.New("/home/me/.config/freshtoken/config.toml:3: syntax error")
+			}
+			return []string{"dev"}, nil
+		}, func(bool) error { return nil }},
+		{"an environment in it", func(bool) ([]string, error) { return []string{"dev"}, nil }, func(broken bool) error {
+			if broken {
+				return errors.New("/home/me/.config/freshtoken/config.toml:3: syntax error")
+			}
+			return nil
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := fakeclock.New()
+			src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "s3cr3t-value",
+				TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens")), Clock: clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			broken := false
+			n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+			k := &Keeper{Envs: func() ([]string, error) { return tt.envs(broken) },
+				Open: func(context.Context, string) (*freshtoken.Source, error) {
+					if err := tt.open(broken); err != nil {
+						return nil, err
+					}
+					return src, nil
+				},
+				Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now}
+			k.round(context.Background(), time.Minute)
+			broken = true
+			k.round(context.Background(), time.Minute)
+			clock.Advance(16 * time.Minute)
+			k.round(context.Background(), time.Minute)
+			if got := n.Current(); len(got) != 1 || got[0].Env != "dev" || !strings.Contains(got[0].Message, "renewals have failed for 16m0s: /home/me/.config/freshtoken/config.toml:3: syntax error") {
+				t.Fatalf("notices %+v; want dev's renewals failing, saying why", got)
+			}
+			broken = false
+			k.round(context.Background(), time.Minute)
+			if got := n.Current(); len(got) != 0 {
+				t.Fatalf("notices %+v once fixed; want none", got)
+			}
+		})
 	}
 }
