@@ -44,6 +44,7 @@ type Keeper struct {
 
 	failing map[string]failure // since when, and why, renewals of each environment fail
 	names   []string           // the environments the configuration last named
+	wrote   map[string]string  // what the keeper last wrote to each token file
 	// rejected is why the provider rejected the client of each environment
 	// that has no record to note it in (client credentials never had).
 	rejected map[string]string
@@ -139,7 +140,9 @@ func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
 			k.noteFailure(name, nil, false) // read again; or renewed or logged in since, elsewhere
 		}
 		k.tell(ctx, src, name, rec)
-		if rec != nil && src.CheckGrant(rec) == nil { // never another client's token
+		if rec == nil {
+			k.removeTokenFile(name)
+		} else if src.CheckGrant(rec) == nil { // never another client's token
 			k.writeTokenFile(name, rec)
 		}
 		if at.IsZero() {
@@ -247,7 +250,8 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		return
 	}
 	path := k.TokenFile(env)
-	if path == "" || holds(path, rec.AccessToken+"\n") {
+	content := rec.AccessToken + "\n"
+	if path == "" || holds(path, content) {
 		return
 	}
 	if !httpx.PrintableASCII(rec.AccessToken) {
@@ -256,11 +260,34 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.Logger.Warn("keeper: the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry; the token file is left as it was", "env", env, "path", path)
 		return
 	}
-	if err := atomicfile.Write(path, []byte(rec.AccessToken+"\n"), atomicfile.Options{}); err != nil {
+	if err := atomicfile.Write(path, []byte(content), atomicfile.Options{}); err != nil {
 		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
 		return
 	}
+	if k.wrote == nil {
+		k.wrote = map[string]string{}
+	}
+	k.wrote[path] = content
 	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
+}
+
+// removeTokenFile removes env's token file once its tokens are forgotten
+// (a log-out), if it holds what the keeper wrote there: never a file of
+// someone else's.
+func (k *Keeper) removeTokenFile(env string) {
+	if k.TokenFile == nil {
+		return
+	}
+	path := k.TokenFile(env)
+	if content, ok := k.wrote[path]; !ok || !holds(path, content) {
+		return
+	}
+	if err := os.Remove(path); err != nil {
+		k.Logger.Warn("keeper: cannot remove the token file of a logged-out environment", "env", env, "path", path, "error", err.Error())
+		return
+	}
+	delete(k.wrote, path)
+	k.Logger.Debug("keeper: token file removed, as the tokens are forgotten", "env", env, "path", path)
 }
 
 // holds reports whether path is a regular file (not a link, nor a pipe

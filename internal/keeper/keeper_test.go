@@ -392,3 +392,42 @@ func TestUnreadableConfigurationIsTold(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenFileGoesWithTheTokens: a log-out (by the command line or the
+// status page's button) forgets the tokens; the token file the keeper
+// wrote goes with them, rather than keep an access token that `logout
+// --local` left valid. A file the keeper did not write is left alone.
+func TestTokenFileGoesWithTheTokens(t *testing.T) {
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	grant := store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: grant.ClientID, ClientSecret: "s3cr3t-value",
+		TokenURL: grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}, freshtoken.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "token")
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
+		Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(string) string { return file }}
+	now := time.Now()
+	if err := st.Save(context.Background(), "dev", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: now, Expiry: now.Add(time.Hour), Grant: grant}); err != nil {
+		t.Fatal(err)
+	}
+	k.round(context.Background(), time.Minute)
+	if err := src.Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	k.round(context.Background(), time.Minute)
+	if b, err := os.ReadFile(file); err == nil {
+		t.Fatalf("the token file still holds %q after a log-out", b)
+	}
+	if err := os.WriteFile(file, []byte("the user's own\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k.round(context.Background(), time.Minute)
+	if b, err := os.ReadFile(file); err != nil || string(b) != "the user's own\n" {
+		t.Fatalf("a file the keeper did not write: %q, %v; want it left alone", b, err)
+	}
+}
