@@ -85,17 +85,19 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	case err != nil:
 		return usageErrorf("%s: ca_file: %v", conf.Path, err)
 	}
+	notifier := &notify.Notifier{Config: conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(webhook)}
 	k := &keeper.Keeper{
 		Envs: func() ([]string, error) {
 			c, err := f.Config()
 			if err != nil {
 				return nil, err
 			}
+			notifier.Configure(c.Notify)
 			return c.Names(), nil
 		},
 		Open:       f.Source,
 		Logger:     f.Logger().With("component", "keeper"),
-		Notify:     &notify.Notifier{Config: conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(webhook)},
+		Notify:     notifier,
 		Suggesting: f.suggesting,
 		TokenFile: func(env string) string {
 			if c, err := f.Config(); err == nil && c.Envs[env] != nil {

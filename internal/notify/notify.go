@@ -43,7 +43,7 @@ type Notice struct {
 // Notifier remembers each environment's state and sends a notice when it
 // changes to one that needs a person.
 type Notifier struct {
-	Config config.Notify
+	Config config.Notify // as the configuration was; Configure changes it
 	Logger *slog.Logger
 	HTTP   *http.Client // nil: a client with sendTimeout over Transport
 	// Transport carries webhook posts when HTTP is nil; nil:
@@ -76,8 +76,9 @@ func (n *Notifier) Set(ctx context.Context, env, event, message string) {
 	}
 	notice := Notice{Event: event, Env: env, Message: redact.OneLine(message, 400), At: time.Now()}
 	n.state[env] = notice
+	conf := n.Config
 	n.mu.Unlock()
-	n.send(ctx, notice)
+	n.send(ctx, conf, notice)
 }
 
 // Keep forgets the state of every environment but envs, those still
@@ -92,6 +93,14 @@ func (n *Notifier) Keep(envs []string) {
 	}
 }
 
+// Configure makes c the channels of the notices from now on: a running
+// process follows edits to the configuration.
+func (n *Notifier) Configure(c config.Notify) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.Config = c
+}
+
 // Current lists the notices in force, for the status page's banner.
 func (n *Notifier) Current() []Notice {
 	n.mu.Lock()
@@ -103,7 +112,7 @@ func (n *Notifier) Current() []Notice {
 	return out
 }
 
-func (n *Notifier) send(ctx context.Context, notice Notice) {
+func (n *Notifier) send(ctx context.Context, conf config.Notify, notice Notice) {
 	n.Logger.Warn("a person is needed", "env", notice.Env, "event", notice.Event, "message", notice.Message)
 	timeout := n.Timeout
 	if timeout <= 0 {
@@ -111,7 +120,7 @@ func (n *Notifier) send(ctx context.Context, notice Notice) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	if c := n.Config.Command; c != "" {
+	if c := conf.Command; c != "" {
 		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c)
 		cmd.Env = append(os.Environ(), "FRESHTOKEN_EVENT="+notice.Event, "FRESHTOKEN_ENV="+notice.Env, "FRESHTOKEN_MESSAGE="+notice.Message)
 		out := &head{max: 200}
@@ -123,12 +132,12 @@ func (n *Notifier) send(ctx context.Context, notice Notice) {
 			n.Logger.Warn("notify: the command failed", "error", err.Error(), "output", redact.OneLine(string(out.b), 200))
 		}
 	}
-	if n.Config.Webhook != "" {
-		if err := n.post(ctx, notice); err != nil {
+	if conf.Webhook != "" {
+		if err := n.post(ctx, conf.Webhook, notice); err != nil {
 			n.Logger.Warn("notify: the webhook failed", "error", redact.OneLine(err.Error(), 200))
 		}
 	}
-	if n.Config.Desktop {
+	if conf.Desktop {
 		if err := desktop(ctx, notice); err != nil {
 			n.Logger.Debug("notify: no desktop notification", "error", err.Error())
 		}
@@ -147,9 +156,9 @@ func (h *head) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (n *Notifier) post(ctx context.Context, notice Notice) error {
+func (n *Notifier) post(ctx context.Context, webhook string, notice Notice) error {
 	body, _ := json.Marshal(map[string]string{"text": notice.Message})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.Config.Webhook, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhook, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
