@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/notify"
@@ -92,10 +93,14 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 			if err != nil {
 				return nil, err
 			}
-			notifier.Configure(c.Notify)
 			return c.Names(), nil
 		},
-		Open:       f.Source,
+		Open: func(ctx context.Context, env string) (*freshtoken.Source, error) {
+			if c, err := f.Config(); err == nil {
+				notifier.Configure(c.Notify) // edits are followed, as the environments' are
+			}
+			return f.Source(ctx, env)
+		},
 		Logger:     f.Logger().With("component", "keeper"),
 		Notify:     notifier,
 		Suggesting: f.suggesting,

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
@@ -42,8 +44,8 @@ type Keeper struct {
 	// Now is the clock, the engine's own (nil: time.Now).
 	Now func() time.Time
 
+	mu      sync.Mutex         // guards the maps below, which each environment's watch uses
 	failing map[string]failure // since when, and why, renewals of each environment fail
-	names   []string           // the environments the configuration last named
 	wrote   map[string]string  // what the keeper last wrote to each token file
 	// rejected is why the provider rejected the client of each environment
 	// that has no record to note it in (client credentials never had).
@@ -69,15 +71,41 @@ type failure struct {
 	renewing bool
 }
 
-// Run keeps the grants alive until ctx ends.
+// Run keeps the grants alive until ctx ends: each environment on a watch
+// of its own, so that one whose provider is slow to answer (each renewal
+// waiting out its timeout and its retries) holds up no other. The
+// configuration is read again every look, for environments added or
+// removed; each watch reads it too, and tells when it cannot.
 func (k *Keeper) Run(ctx context.Context) {
 	look := k.Look
 	if look <= 0 {
 		look = DefaultLook
 	}
+	watches := map[string]context.CancelFunc{}
+	var wg sync.WaitGroup
+	defer func() {
+		for _, stop := range watches {
+			stop()
+		}
+		wg.Wait()
+	}()
 	for {
-		wait := k.round(ctx, look)
-		t := time.NewTimer(wait)
+		if names, ok := k.configured(); ok {
+			for name, stop := range watches {
+				if !slices.Contains(names, name) {
+					stop()
+					delete(watches, name)
+				}
+			}
+			for _, name := range names {
+				if watches[name] == nil {
+					watching, stop := context.WithCancel(ctx)
+					watches[name] = stop
+					wg.Go(func() { k.watch(watching, name, look) })
+				}
+			}
+		}
+		t := time.NewTimer(look)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -87,67 +115,77 @@ func (k *Keeper) Run(ctx context.Context) {
 	}
 }
 
-// round renews what is due and returns how long to sleep until the next
-// plan, at most look.
-func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
+// configured lists the environments configured, and forgets the notices
+// of any other; false when the configuration cannot be read.
+func (k *Keeper) configured() ([]string, bool) {
 	names, err := k.Envs()
 	if err != nil {
-		// No environment is kept alive until it is fixed: told as each
-		// one's renewals failing.
 		k.Logger.Warn("keeper: cannot read the configuration; looking again later", "error", err.Error())
-		for _, name := range k.names {
-			k.noteFailure(name, err, false)
-			k.tell(ctx, nil, name, nil)
-		}
-		return look
+		return nil, false
 	}
-	k.names = names
 	if k.Notify != nil {
 		k.Notify.Keep(names)
 	}
-	next := k.now().Add(look)
-	for _, name := range names {
-		src, err := k.Open(ctx, name)
-		if err != nil {
-			k.Logger.Warn("keeper: cannot open environment", "env", name, "error", err.Error())
-			k.noteFailure(name, err, false)
-			k.tell(ctx, nil, name, nil)
-			continue
+	return names, true
+}
+
+// watch keeps env's grant alive until ctx ends.
+func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
+	for {
+		t := time.NewTimer(k.keep(ctx, env, look))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
 		}
-		rec, err := src.Record(ctx)
+	}
+}
+
+// keep renews env's grant if it is due, tells what needs a person, keeps
+// its token file, and returns how long to sleep until its next plan, at
+// most look.
+func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time.Duration {
+	src, err := k.Open(ctx, name)
+	if err != nil {
+		k.Logger.Warn("keeper: cannot open environment", "env", name, "error", err.Error())
+		k.noteFailure(name, err, false)
+		k.tell(ctx, nil, name, nil)
+		return look
+	}
+	rec, err := src.Record(ctx)
+	if err != nil {
+		k.Logger.Warn("keeper: cannot read the tokens", "env", name, "error", err.Error())
+		k.noteFailure(name, err, false)
+		k.tell(ctx, src, name, nil)
+		return look
+	}
+	at, why := src.Plan(rec)
+	if !at.IsZero() && !k.now().Before(at) {
+		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
+		renewed, err := src.KeepAlive(ctx)
+		k.noteFailure(name, err, true)
+		k.noteRejected(name, rec, err)
 		if err != nil {
-			k.Logger.Warn("keeper: cannot read the tokens", "env", name, "error", err.Error())
-			k.noteFailure(name, err, false)
-			k.tell(ctx, src, name, nil)
-			continue
-		}
-		at, why := src.Plan(rec)
-		if !at.IsZero() && !k.now().Before(at) {
-			k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
-			renewed, err := src.KeepAlive(ctx)
-			k.noteFailure(name, err, true)
-			k.noteRejected(name, rec, err)
-			if err != nil {
-				k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
-				if rec, err = src.Record(ctx); err == nil { // the failure may be recorded there
-					k.tell(ctx, src, name, rec)
-				}
-				continue
+			k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
+			if rec, err = src.Record(ctx); err == nil { // the failure may be recorded there
+				k.tell(ctx, src, name, rec)
 			}
-			rec = renewed
-			at, why = src.Plan(rec)
-		} else if f, ok := k.failing[name]; ok && (!f.renewing || rec != nil && rec.IssuedAt.After(f.since)) {
-			k.noteFailure(name, nil, false) // read again; or renewed or logged in since, elsewhere
+			return look
 		}
-		k.tell(ctx, src, name, rec)
-		if rec == nil {
-			k.removeTokenFile(name)
-		} else if src.CheckGrant(rec) == nil { // never another client's token
-			k.writeTokenFile(name, rec)
-		}
-		if at.IsZero() {
-			continue
-		}
+		rec = renewed
+		at, why = src.Plan(rec)
+	} else {
+		k.noteRead(name, rec)
+	}
+	k.tell(ctx, src, name, rec)
+	if rec == nil {
+		k.removeTokenFile(name)
+	} else if src.CheckGrant(rec) == nil { // never another client's token
+		k.writeTokenFile(name, rec)
+	}
+	next := k.now().Add(look)
+	if !at.IsZero() {
 		k.Logger.Debug("keeper: next renewal planned", "env", name, "at", at.Format(time.RFC3339), "why", why)
 		if at.Before(next) {
 			next = at
@@ -173,6 +211,8 @@ const minWait = 100 * time.Millisecond
 // grant or rejecting the client is noted in the record, and told as such
 // first.
 func (k *Keeper) noteFailure(env string, err error, renewing bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if k.failing == nil {
 		k.failing = map[string]failure{}
 	}
@@ -191,6 +231,8 @@ func (k *Keeper) noteFailure(env string, err error, renewing bool) {
 // noteRejected remembers err if it is the provider rejecting env's client
 // where there is no record (rec) to hold it, and forgets it on success.
 func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if k.rejected == nil {
 		k.rejected = map[string]string{}
 	}
@@ -199,6 +241,17 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 		delete(k.rejected, env)
 	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
 		k.rejected[env] = err.Error()
+	}
+}
+
+// noteRead forgets env's failures once its configuration and tokens were
+// read (rec), when they were failures to read them, or when rec was
+// renewed or logged in to since its renewals began failing.
+func (k *Keeper) noteRead(env string, rec *store.Record) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if f, ok := k.failing[env]; ok && (!f.renewing || rec != nil && rec.IssuedAt.After(f.since)) {
+		delete(k.failing, env)
 	}
 }
 
@@ -213,12 +266,15 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	}
 	login := fmt.Sprintf("; run `freshtoken login -e %s`", env)
 	ours := rec != nil && src.CheckGrant(rec) == nil
+	k.mu.Lock()
 	failing, failed := k.failing[env]
+	rejected := k.rejected[env]
+	k.mu.Unlock()
 	failed = failed && k.now().Sub(failing.since) >= failingFor
 	event, msg := "", ""
 	switch {
-	case rec == nil && k.rejected[env] != "":
-		event, msg = notify.ClientRejected, strings.TrimPrefix(k.rejected[env], env+": ")+checkClient
+	case rec == nil && rejected != "":
+		event, msg = notify.ClientRejected, strings.TrimPrefix(rejected, env+": ")+checkClient
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
 		event, msg = notify.GrantEnded, rec.Problem.Message+login
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
@@ -264,6 +320,8 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
 		return
 	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if k.wrote == nil {
 		k.wrote = map[string]string{}
 	}
@@ -279,6 +337,8 @@ func (k *Keeper) removeTokenFile(env string) {
 		return
 	}
 	path := k.TokenFile(env)
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if content, ok := k.wrote[path]; !ok || !holds(path, content) {
 		return
 	}

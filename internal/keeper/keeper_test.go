@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,10 +19,20 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
+
+// round is one look at every configured environment, one after
+// another, as Run's watches each make them.
+func (k *Keeper) round(ctx context.Context, look time.Duration) {
+	names, _ := k.configured()
+	for _, name := range names {
+		k.keep(ctx, name, look)
+	}
+}
 
 // TestEachEventIsTold: each state that needs a person reaches the
 // notifier once, with its event and the next step, from one look of the
@@ -335,61 +346,39 @@ func TestTokenFileIsPutBack(t *testing.T) {
 	}
 }
 
-// TestUnreadableConfigurationIsTold: a configuration that cannot be
-// read (a slip in an edit), or an environment that cannot be opened
-// from it, keeps the keeper from renewing anything; as for any other
-// failing renewals, each environment it kept is told after 15 minutes,
-// with the reason.
+// TestUnreadableConfigurationIsTold: a configuration that an edit left
+// unreadable keeps the keeper from renewing anything; as for any other
+// failing renewals, each environment is told after 15 minutes, with the
+// reason, and the notice ends once it is fixed.
 func TestUnreadableConfigurationIsTold(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		envs func(broken bool) ([]string, error)
-		open func(broken bool) error
-	}{
-		{"the configuration", func(broken bool) ([]string, error) {
+	clock := fakeclock.New()
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "s3cr3t-value",
+		TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens")), Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := false
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
+		Open: func(context.Context, string) (*freshtoken.Source, error) { // as config.Open, which reads the file
 			if broken {
 				return nil, errors.New("/home/me/.config/freshtoken/config.toml:3: syntax error")
 			}
-			return []string{"dev"}, nil
-		}, func(bool) error { return nil }},
-		{"an environment in it", func(bool) ([]string, error) { return []string{"dev"}, nil }, func(broken bool) error {
-			if broken {
-				return errors.New("/home/me/.config/freshtoken/config.toml:3: syntax error")
-			}
-			return nil
-		}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			clock := fakeclock.New()
-			src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "s3cr3t-value",
-				TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens")), Clock: clock.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			broken := false
-			n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
-			k := &Keeper{Envs: func() ([]string, error) { return tt.envs(broken) },
-				Open: func(context.Context, string) (*freshtoken.Source, error) {
-					if err := tt.open(broken); err != nil {
-						return nil, err
-					}
-					return src, nil
-				},
-				Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now}
-			k.round(context.Background(), time.Minute)
-			broken = true
-			k.round(context.Background(), time.Minute)
-			clock.Advance(16 * time.Minute)
-			k.round(context.Background(), time.Minute)
-			if got := n.Current(); len(got) != 1 || got[0].Env != "dev" || !strings.Contains(got[0].Message, "renewals have failed for 16m0s: /home/me/.config/freshtoken/config.toml:3: syntax error") {
-				t.Fatalf("notices %+v; want dev's renewals failing, saying why", got)
-			}
-			broken = false
-			k.round(context.Background(), time.Minute)
-			if got := n.Current(); len(got) != 0 {
-				t.Fatalf("notices %+v once fixed; want none", got)
-			}
-		})
+			return src, nil
+		},
+		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now}
+	k.round(context.Background(), time.Minute)
+	broken = true
+	k.round(context.Background(), time.Minute)
+	clock.Advance(16 * time.Minute)
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 1 || got[0].Env != "dev" || !strings.Contains(got[0].Message, "renewals have failed for 16m0s: /home/me/.config/freshtoken/config.toml:3: syntax error") {
+		t.Fatalf("notices %+v; want dev's renewals failing, saying why", got)
+	}
+	broken = false
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 0 {
+		t.Fatalf("notices %+v once fixed; want none", got)
 	}
 }
 
@@ -430,4 +419,45 @@ func TestTokenFileGoesWithTheTokens(t *testing.T) {
 	if b, err := os.ReadFile(file); err != nil || string(b) != "the user's own\n" {
 		t.Fatalf("a file the keeper did not write: %q, %v; want it left alone", b, err)
 	}
+}
+
+// TestASilentProviderHoldsUpNoOtherEnvironment: one environment's
+// provider that takes its time to answer (down for hours behind a
+// firewall that drops packets: each renewal waits out its timeout and
+// retries) holds up no other environment's renewals, nor its token file.
+func TestASilentProviderHoldsUpNoOtherEnvironment(t *testing.T) {
+	release := make(chan struct{})
+	silent := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	defer silent.Close()
+	_, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	sources := map[string]*freshtoken.Source{}
+	for name, tokenURL := range map[string]string{"a-silent": silent.URL + "/token", "b-fine": root + "/v2/token_endpoint"} {
+		src, err := freshtoken.New(freshtoken.Settings{Env: name, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+			TokenURL: tokenURL, AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true,
+			Timeout: time.Minute}, freshtoken.Options{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources[name] = src
+	}
+	login(t, sources["b-fine"], time.Now().Add(-2*time.Hour)) // its token is due
+	if err := st.Save(context.Background(), "a-silent", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: time.Now().Add(-2 * time.Hour), Expiry: time.Now().Add(-time.Hour),
+		Grant: store.Grant{TokenURL: silent.URL + "/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "b-token")
+	ctx, cancel := context.WithCancel(context.Background())
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"a-silent", "b-fine"}, nil },
+		Open:      func(_ context.Context, name string) (*freshtoken.Source, error) { return sources[name], nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(env string) string { return map[string]string{"b-fine": file}[env] }}
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	defer func() { cancel(); close(release); <-done }()
+	testenv.WaitFor(t, "b-fine's token file while a-silent's provider says nothing", func() bool {
+		_, err := os.Stat(file)
+		return err == nil
+	})
 }
