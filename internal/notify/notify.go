@@ -45,9 +45,7 @@ type Notice struct {
 type Notifier struct {
 	Config config.Notify // as the configuration was; Configure changes it
 	Logger *slog.Logger
-	HTTP   *http.Client // nil: a client with sendTimeout over Transport
-	// Transport carries webhook posts when HTTP is nil; nil:
-	// http.DefaultTransport.
+	// Transport carries webhook posts; nil: http.DefaultTransport.
 	Transport http.RoundTripper
 	// Timeout bounds each notice's delivery on all channels (sendTimeout
 	// when zero).
@@ -163,10 +161,11 @@ func (n *Notifier) post(ctx context.Context, webhook string, notice Notice) erro
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	client := n.HTTP
-	if client == nil {
-		client = &http.Client{Timeout: sendTimeout, Transport: n.Transport}
-	}
+	// A redirect is not followed: a hostile webhook would send the post
+	// on to any address, the local proxy's included, which would pass it
+	// to an API with the user's token. It is a failure, as webhooks of
+	// chat services do not redirect.
+	client := &http.Client{Transport: n.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
 		return err

@@ -98,3 +98,33 @@ func TestCommandCannotStallOrSwamp(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhookRedirectIsNotFollowed: a webhook that answers with a
+// redirect (hostile, or taken over) cannot send the notice's POST on to
+// another address, such as the local proxy, which would pass it to an
+// API with the user's token; the notice is reported as failed.
+func TestWebhookRedirectIsNotFollowed(t *testing.T) {
+	var hits int
+	var mu sync.Mutex
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+	}))
+	defer target.Close()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/production/v2/invoices", http.StatusTemporaryRedirect)
+	}))
+	defer hook.Close()
+	var logs strings.Builder
+	n := &notify.Notifier{Config: config.Notify{Webhook: hook.URL}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	n.Set(context.Background(), "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+	mu.Lock()
+	defer mu.Unlock()
+	if hits != 0 {
+		t.Fatalf("the webhook's redirect was followed %d times", hits)
+	}
+	if !strings.Contains(logs.String(), "notify: the webhook failed") {
+		t.Fatalf("log %q; want the webhook's failure", logs.String())
+	}
+}
