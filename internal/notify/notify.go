@@ -182,7 +182,9 @@ func desktop(ctx context.Context, notice Notice) error {
 	title := "freshtoken: " + notice.Env
 	switch runtime.GOOS {
 	case "linux", "freebsd", "openbsd":
-		return exec.CommandContext(ctx, "notify-send", title, notice.Message).Run()
+		// "--": a message starting with an environment named "-prod" is
+		// the body, not an option.
+		return exec.CommandContext(ctx, "notify-send", "--", title, notice.Message).Run()
 	case "darwin":
 		script := fmt.Sprintf("display notification %q with title %q", notice.Message, title)
 		return exec.CommandContext(ctx, "osascript", "-e", script).Run()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -126,5 +127,32 @@ func TestWebhookRedirectIsNotFollowed(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "notify: the webhook failed") {
 		t.Fatalf("log %q; want the webhook's failure", logs.String())
+	}
+}
+
+// TestDesktopNoticeOfAnEnvironmentNamedLikeAnOption: an environment may
+// be named "-prod"; its message, which starts with the name, reaches
+// notify-send after "--", as the body and not as an option that
+// notify-send would refuse, losing the notice.
+func TestDesktopNoticeOfAnEnvironmentNamedLikeAnOption(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("notify-send is the desktop's notifier on Linux")
+	}
+	bin := t.TempDir()
+	got := filepath.Join(bin, "args")
+	// It records the arguments notify-send would parse.
+	script := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >" + got + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "notify-send"), []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	n := &notify.Notifier{Config: config.Notify{Desktop: true}, Logger: slog.New(slog.DiscardHandler)}
+	n.Set(context.Background(), "-prod", notify.GrantEnded, "-prod: the grant ended")
+	b, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args := strings.Split(strings.TrimSpace(string(b)), "\n"); !slices.Equal(args, []string{"--", "freshtoken: -prod", "-prod: the grant ended"}) {
+		t.Fatalf("notify-send got %q; want the title and body after --", args)
 	}
 }
