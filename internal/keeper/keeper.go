@@ -146,16 +146,13 @@ func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
 // its token file, and returns how long to sleep until its next plan, at
 // most look.
 func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time.Duration {
+	var rec *store.Record
 	src, err := k.Open(ctx, name)
-	if err != nil {
-		k.Logger.Warn("keeper: cannot open environment", "env", name, "error", err.Error())
-		k.noteFailure(name, err, false)
-		k.tell(ctx, nil, name, nil)
-		return look
+	if err == nil {
+		rec, err = src.Record(ctx)
 	}
-	rec, err := src.Record(ctx)
 	if err != nil {
-		k.Logger.Warn("keeper: cannot read the tokens", "env", name, "error", err.Error())
+		k.Logger.Warn("keeper: cannot read the environment's configuration or tokens", "env", name, "error", err.Error())
 		k.noteFailure(name, err, false)
 		k.tell(ctx, src, name, nil)
 		return look
@@ -259,7 +256,7 @@ func (k *Keeper) noteRead(env string, rec *store.Record) {
 const checkClient = "; check client_id, the client secret and client_auth in the config"
 
 // tell passes env's state, as rec and the keeper's own failures show it,
-// to the notifier; src is nil when env could not be opened.
+// to the notifier; src may be nil when rec is.
 func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, rec *store.Record) {
 	if k.Notify == nil {
 		return

@@ -186,33 +186,17 @@ func TestRejectedClientCredentialsAreTold(t *testing.T) {
 // configuration, or renamed, under a running keeper takes its notice with
 // it: the status page's banner no longer tells of a grant nobody keeps.
 func TestNoticesOfRemovedEnvironmentsEnd(t *testing.T) {
-	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	grant := store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
-	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: grant.ClientID, ClientSecret: "s3cr3t-value",
-		TokenURL: grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	if err := st.Save(context.Background(), "dev", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
-		IssuedAt: now, Expiry: now.Add(time.Hour), Grant: grant,
-		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: now}}); err != nil {
-		t.Fatal(err)
-	}
+	src := stored(t, false, func(r *store.Record) {
+		r.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: r.IssuedAt}
+	})
 	envs := []string{"dev"}
 	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
 	k := &Keeper{Envs: func() ([]string, error) { return envs, nil },
 		Open:   func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
 		Logger: slog.New(slog.DiscardHandler), Notify: n}
-	k.round(context.Background(), time.Minute)
-	if got := n.Current(); len(got) != 1 || got[0].Env != "dev" {
-		t.Fatalf("notices %+v; want dev's ended grant", got)
-	}
+	tells(t, k, n, "dev: the provider refused the refresh token")
 	envs = nil
-	k.round(context.Background(), time.Minute)
-	if got := n.Current(); len(got) != 0 {
-		t.Fatalf("notices %+v once dev is no longer configured; want none", got)
-	}
+	tells(t, k, n, "")
 }
 
 // TestRenewalsFailingForAnyReasonAreTold: renewals that keep failing
@@ -314,23 +298,9 @@ func login(t *testing.T, src *freshtoken.Source, sent time.Time) {
 // slip) holds the current token again at the next look, not only after
 // the next renewal, which for a long-lived token may be a day away.
 func TestTokenFileIsPutBack(t *testing.T) {
-	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	grant := store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
-	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: grant.ClientID, ClientSecret: "s3cr3t-value",
-		TokenURL: grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}, freshtoken.Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	if err := st.Save(context.Background(), "dev", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
-		IssuedAt: now, Expiry: now.Add(24 * time.Hour), Grant: grant}); err != nil {
-		t.Fatal(err)
-	}
+	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(24 * time.Hour) })
 	file := filepath.Join(t.TempDir(), "token")
-	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
-		Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
-		Logger:    slog.New(slog.DiscardHandler),
-		TokenFile: func(string) string { return file }}
+	k := keeping(src, file)
 	for _, spoil := range []func() error{
 		func() error { return os.Remove(file) },
 		func() error { return os.WriteFile(file, []byte("edited\n"), 0o600) },
@@ -369,17 +339,11 @@ func TestUnreadableConfigurationIsTold(t *testing.T) {
 		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now}
 	k.round(context.Background(), time.Minute)
 	broken = true
-	k.round(context.Background(), time.Minute)
+	tells(t, k, n, "")
 	clock.Advance(16 * time.Minute)
-	k.round(context.Background(), time.Minute)
-	if got := n.Current(); len(got) != 1 || got[0].Env != "dev" || !strings.Contains(got[0].Message, "renewals have failed for 16m0s: /home/me/.config/freshtoken/config.toml:3: syntax error") {
-		t.Fatalf("notices %+v; want dev's renewals failing, saying why", got)
-	}
+	tells(t, k, n, "dev: renewals have failed for 16m0s: /home/me/.config/freshtoken/config.toml:3: syntax error")
 	broken = false
-	k.round(context.Background(), time.Minute)
-	if got := n.Current(); len(got) != 0 {
-		t.Fatalf("notices %+v once fixed; want none", got)
-	}
+	tells(t, k, n, "")
 }
 
 // TestTokenFileGoesWithTheTokens: a log-out (by the command line or the
@@ -387,23 +351,9 @@ func TestUnreadableConfigurationIsTold(t *testing.T) {
 // wrote goes with them, rather than keep an access token that `logout
 // --local` left valid. A file the keeper did not write is left alone.
 func TestTokenFileGoesWithTheTokens(t *testing.T) {
-	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	grant := store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
-	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: grant.ClientID, ClientSecret: "s3cr3t-value",
-		TokenURL: grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}, freshtoken.Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := stored(t, true, func(*store.Record) {})
 	file := filepath.Join(t.TempDir(), "token")
-	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
-		Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
-		Logger:    slog.New(slog.DiscardHandler),
-		TokenFile: func(string) string { return file }}
-	now := time.Now()
-	if err := st.Save(context.Background(), "dev", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
-		IssuedAt: now, Expiry: now.Add(time.Hour), Grant: grant}); err != nil {
-		t.Fatal(err)
-	}
+	k := keeping(src, file)
 	k.round(context.Background(), time.Minute)
 	if err := src.Logout(context.Background()); err != nil {
 		t.Fatal(err)
@@ -460,4 +410,45 @@ func TestASilentProviderHoldsUpNoOtherEnvironment(t *testing.T) {
 		_, err := os.Stat(file)
 		return err == nil
 	})
+}
+
+// stored is a source for "dev" (keeping a token file if keepAccess) whose
+// store holds a log-in of its client, as edit changes it.
+func stored(t *testing.T, keepAccess bool, edit func(*store.Record)) *freshtoken.Source {
+	t.Helper()
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	grant := store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: grant.ClientID, ClientSecret: "s3cr3t-value",
+		TokenURL: grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: keepAccess}, freshtoken.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	rec := &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: now, Expiry: now.Add(time.Hour), Grant: grant}
+	edit(rec)
+	if err := st.Save(context.Background(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// keeping is a keeper of src's environment alone, with its token file at
+// file.
+func keeping(src *freshtoken.Source, file string) *Keeper {
+	return &Keeper{Envs: func() ([]string, error) { return []string{src.Env()}, nil },
+		Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(string) string { return file }}
+}
+
+// tells has k look at its environments, and checks that n then holds one
+// notice, saying want, or none if want is "".
+func tells(t *testing.T, k *Keeper, n *notify.Notifier, want string) {
+	t.Helper()
+	k.round(context.Background(), time.Minute)
+	got := n.Current()
+	if want == "" && len(got) != 0 || want != "" && (len(got) != 1 || !strings.HasPrefix(got[0].Message, want)) {
+		t.Fatalf("notices %+v; want %q", got, want)
+	}
 }
