@@ -9,9 +9,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -167,6 +169,13 @@ func (n *Notifier) post(ctx context.Context, webhook string, notice Notice) erro
 	// chat services do not redirect.
 	client := &http.Client{Transport: n.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		// Its URL, as Go writes it (the scheme in lower case, a password
+		// as ***), is the webhook's password in a form redaction may not
+		// know.
+		return urlErr.Err
+	}
 	if err != nil {
 		return err
 	}

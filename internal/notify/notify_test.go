@@ -156,3 +156,22 @@ func TestDesktopNoticeOfAnEnvironmentNamedLikeAnOption(t *testing.T) {
 		t.Fatalf("notify-send got %q; want the title and body after --", args)
 	}
 }
+
+// TestWebhookFailureNeverShowsItsURL: the webhook's URL is its password,
+// and is never logged, however it is written: Go's errors quote the URL
+// as it reads it (the scheme in lower case, a password as ***), which is
+// not the text of the configuration that redaction knows.
+func TestWebhookFailureNeverShowsItsURL(t *testing.T) {
+	for _, hook := range []string{
+		"HTTP://127.0.0.1:1/services/T0/B0/webhook-path-secret-1",
+		"http://user:pass@127.0.0.1:1/services/T0/B0/webhook-path-secret-2",
+	} {
+		redact.Register(hook) // as config.Load does
+		var logs strings.Builder
+		n := &notify.Notifier{Config: config.Notify{Webhook: hook}, Logger: slog.New(redact.NewHandler(slog.NewTextHandler(&logs, nil)))}
+		n.Set(context.Background(), "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+		if !strings.Contains(logs.String(), "notify: the webhook failed") || strings.Contains(logs.String(), "webhook-path-secret") {
+			t.Errorf("log %q; want the failure, without the webhook's URL", logs.String())
+		}
+	}
+}
