@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/notify"
@@ -450,5 +451,50 @@ func tells(t *testing.T, k *Keeper, n *notify.Notifier, want string) {
 	got := n.Current()
 	if want == "" && len(got) != 0 || want != "" && (len(got) != 1 || !strings.HasPrefix(got[0].Message, want)) {
 		t.Fatalf("notices %+v; want %q", got, want)
+	}
+}
+
+// TestProviderDownForHoursThenBack: the provider answers 503 for hours.
+// The keeper keeps trying, tells a person once after 15 minutes (not on
+// every failed look), keeps the stored tokens, and once the provider is
+// back renews, writes the token file and takes the notice back.
+func TestProviderDownForHoursThenBack(t *testing.T) {
+	p, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
+	clock := fakeclock.New()
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader,
+		KeepAccess: true, RetryBackoff: []time.Duration{time.Millisecond}}, freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	file := filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	k.Now = clock.Now
+	told := filepath.Join(t.TempDir(), "told")
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler),
+		Config: config.Notify{Command: `printf '%s\n' "$FRESHTOKEN_EVENT" >>` + told}}
+	k.round(context.Background(), time.Minute)
+	first, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Fault(devprovider.Fault5xx, 1<<20)
+	clock.Advance(2 * time.Hour) // the access token is due
+	for range 3 * 60 {           // three hours of looks, a minute apart
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	if b, _ := os.ReadFile(told); string(b) != notify.Unreachable+"\n" {
+		t.Fatalf("told %q over three hours down; want renewals_failing once", b)
+	}
+	if rec, err := st.Load(context.Background(), "dev"); err != nil || rec.AccessToken != strings.TrimSpace(string(first)) {
+		t.Fatalf("the stored tokens changed while the provider was down: %v", err)
+	}
+	p.ClearFaults()
+	tells(t, k, k.Notify, "")
+	if b, err := os.ReadFile(file); err != nil || string(b) == string(first) {
+		t.Fatalf("token file %q, %v; want a new token once the provider is back", b, err)
 	}
 }
