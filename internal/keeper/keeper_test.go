@@ -498,3 +498,36 @@ func TestProviderDownForHoursThenBack(t *testing.T) {
 		t.Fatalf("token file %q, %v; want a new token once the provider is back", b, err)
 	}
 }
+
+// TestRefreshTokenExpiresWhileAsleep: the machine sleeps past the refresh
+// token's expiry, so the keeper's planned renewal never came. At its
+// first look after waking it tries, meets the provider's invalid_grant,
+// and tells a person once to log in; it does not try again until then.
+func TestRefreshTokenExpiresWhileAsleep(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	k := keeping(src, "")
+	k.Now = clock.Now
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	tells(t, k, k.Notify, "")
+	clock.Advance(3 * 24 * time.Hour) // asleep, lid closed
+	tells(t, k, k.Notify, "dev: the provider")
+	before := p.Stats().TokenRequests
+	for range 10 {
+		clock.Advance(time.Minute)
+		tells(t, k, k.Notify, "dev: the provider")
+	}
+	if n := p.Stats().TokenRequests - before; n != 0 {
+		t.Fatalf("%d more token requests with an ended grant; want none before a log-in", n)
+	}
+	if got := k.Notify.Current(); got[0].Event != notify.GrantEnded || !strings.Contains(got[0].Message, "run `freshtoken login -e dev`") {
+		t.Fatalf("notice %+v; want the grant ended, saying to log in", got)
+	}
+}
