@@ -60,6 +60,11 @@ const (
 	// failingFor is how long renewals must keep failing (to reach the
 	// provider, or for a reason of this machine's) before a person is told.
 	failingFor = 15 * time.Minute
+	// rejectedRetry is how long after the provider rejected the client it
+	// is tried again: a configuration error, never retried at every look,
+	// but its secret may be fixed where the configuration does not show it
+	// (a variable, the keychain).
+	rejectedRetry = time.Hour
 )
 
 // failure is an environment's renewals failing: since when, the latest
@@ -158,6 +163,11 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		return look
 	}
 	at, why := src.Plan(rec)
+	if rec != nil && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected && !at.IsZero() {
+		if again := rec.Problem.At.Add(rejectedRetry); at.Before(again) {
+			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
+		}
+	}
 	if !at.IsZero() && !k.now().Before(at) {
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
 		renewed, err := src.KeepAlive(ctx)

@@ -531,3 +531,37 @@ func TestRefreshTokenExpiresWhileAsleep(t *testing.T) {
 		t.Fatalf("notice %+v; want the grant ended, saying to log in", got)
 	}
 }
+
+// TestRejectedClientIsNotHammered: the provider rejects the client (its
+// secret was rotated at the provider, say) and nobody fixes the
+// configuration for days. A rejected client is a configuration error,
+// never retried as such: the keeper tries again once an hour, in case the
+// secret was fixed where the configuration does not show it (a variable,
+// the keychain), not at every look, which providers count as an attack.
+func TestRejectedClientIsNotHammered(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	k := keeping(src, filepath.Join(t.TempDir(), "token"))
+	k.Now = clock.Now
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	p.Fault(devprovider.FaultInvalidClient, 1<<20)
+	clock.Advance(2 * time.Hour)
+	before := p.Stats().TokenRequests
+	for range 3 * 60 { // three hours of looks, a minute apart
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	if n := p.Stats().TokenRequests - before; n > 4 {
+		t.Fatalf("%d token requests in three hours with a rejected client; want one an hour", n)
+	}
+	p.ClearFaults()
+	clock.Advance(time.Hour)
+	tells(t, k, k.Notify, "")
+}
