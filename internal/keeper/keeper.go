@@ -29,7 +29,7 @@ const DefaultLook = time.Minute
 
 // Keeper keeps the grants of the environments Envs names alive.
 type Keeper struct {
-	Envs   func() ([]string, error)                                          // the configured environments, read each round
+	Envs   func() ([]string, error)                                          // the configured environments, read every look
 	Open   func(ctx context.Context, env string) (*freshtoken.Source, error) // as any command opens one
 	Logger *slog.Logger
 	Look   time.Duration // default DefaultLook
@@ -47,9 +47,10 @@ type Keeper struct {
 	mu      sync.Mutex         // guards the maps below, which each environment's watch uses
 	failing map[string]failure // since when, and why, renewals of each environment fail
 	wrote   map[string]string  // what the keeper last wrote to each token file
-	// rejected is why the provider rejected the client of each environment
-	// that has no record to note it in (client credentials never had).
-	rejected map[string]string
+	// rejected is when and why the provider rejected the client of each
+	// environment that has no record to note it in (client credentials
+	// never had).
+	rejected map[string]*store.Problem
 }
 
 // Thresholds for telling a person.
@@ -163,8 +164,8 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		return look
 	}
 	at, why := src.Plan(rec)
-	if rec != nil && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected && !at.IsZero() {
-		if again := rec.Problem.At.Add(rejectedRetry); at.Before(again) {
+	if p := k.rejection(name, rec); p != nil && !at.IsZero() {
+		if again := p.At.Add(rejectedRetry); at.Before(again) {
 			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
 		}
 	}
@@ -241,13 +242,13 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.rejected == nil {
-		k.rejected = map[string]string{}
+		k.rejected = map[string]*store.Problem{}
 	}
 	switch {
 	case err == nil:
 		delete(k.rejected, env)
 	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
-		k.rejected[env] = err.Error()
+		k.rejected[env] = &store.Problem{Kind: store.ProblemClientRejected, Message: err.Error(), At: k.now()}
 	}
 }
 
@@ -260,6 +261,21 @@ func (k *Keeper) noteRead(env string, rec *store.Record) {
 	if f, ok := k.failing[env]; ok && (!f.renewing || rec != nil && rec.IssuedAt.After(f.since)) {
 		delete(k.failing, env)
 	}
+}
+
+// rejection is the provider's rejection of env's client, as its record
+// rec notes it, or as the keeper noted it where there is no record; nil
+// when there is none.
+func (k *Keeper) rejection(env string, rec *store.Record) *store.Problem {
+	if rec != nil {
+		if rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected {
+			return rec.Problem
+		}
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.rejected[env]
 }
 
 // checkClient is the next step when the provider rejects the client.
@@ -280,8 +296,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	failed = failed && k.now().Sub(failing.since) >= failingFor
 	event, msg := "", ""
 	switch {
-	case rec == nil && rejected != "":
-		event, msg = notify.ClientRejected, strings.TrimPrefix(rejected, env+": ")+checkClient
+	case rec == nil && rejected != nil:
+		event, msg = notify.ClientRejected, strings.TrimPrefix(rejected.Message, env+": ")+checkClient
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
 		event, msg = notify.GrantEnded, rec.Problem.Message+login
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:

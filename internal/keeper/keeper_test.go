@@ -148,14 +148,15 @@ func TestTokenFileNeverHoldsAnotherClientsToken(t *testing.T) {
 // TestRejectedClientCredentialsAreTold: a client-credentials environment
 // with a token file, whose client the provider rejects before any token
 // was had, has no record to note the problem in; the keeper still tells
-// the person (once), and stops once a token is had.
+// the person (once), tries again once an hour rather than at every look,
+// and stops telling once a token is had.
 func TestRejectedClientCredentialsAreTold(t *testing.T) {
-	_, root := devserver.Start(t, devprovider.Options{})
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
 	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
 	open := func(secret string) *freshtoken.Source {
 		src, err := freshtoken.New(freshtoken.Settings{Env: "machine", ClientID: "dev-client-id", ClientSecret: secret,
 			TokenURL: root + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader,
-			Grant: freshtoken.GrantClientCredentials, KeepAccess: true}, freshtoken.Options{Store: st})
+			Grant: freshtoken.GrantClientCredentials, KeepAccess: true}, freshtoken.Options{Store: st, Clock: clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,18 +167,23 @@ func TestRejectedClientCredentialsAreTold(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "token")
 	k := &Keeper{Envs: func() ([]string, error) { return []string{"machine"}, nil },
 		Open:   func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
-		Logger: slog.New(slog.DiscardHandler), Notify: n,
+		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now,
 		TokenFile: func(string) string { return file }}
 	k.round(context.Background(), time.Minute)
+	for range 30 {
+		clock.Advance(time.Minute)
+		k.round(context.Background(), time.Minute)
+	}
+	if n := p.Stats().TokenRequests; n != 1 {
+		t.Fatalf("%d token requests in half an hour with a rejected client; want one", n)
+	}
 	got := n.Current()
 	if len(got) != 1 || got[0].Event != notify.ClientRejected || !strings.HasPrefix(got[0].Message, "machine: ") || !strings.Contains(got[0].Message, "check client_id") {
 		t.Fatalf("notices %+v; want the rejected client told", got)
 	}
 	src = open("dev-client-secret")
-	k.round(context.Background(), time.Minute)
-	if got := n.Current(); len(got) != 0 {
-		t.Fatalf("notices %+v; want none once a token is had", got)
-	}
+	clock.Advance(time.Hour)
+	tells(t, k, n, "")
 	if b, err := os.ReadFile(file); err != nil || len(b) < 10 {
 		t.Fatalf("token file: %q, %v", b, err)
 	}
