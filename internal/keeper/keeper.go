@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -374,10 +375,12 @@ func (k *Keeper) removeTokenFile(env string) {
 }
 
 // holds reports whether path is a regular file (not a link, nor a pipe
-// that reading would wait on) holding exactly content.
+// that reading would wait on) that only the user can read (where modes
+// say so: not on Windows), holding exactly content.
 func holds(path, content string) bool {
 	fi, err := os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(content)) {
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(content)) ||
+		runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
 		return false
 	}
 	b, err := os.ReadFile(path)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -300,10 +301,11 @@ func login(t *testing.T, src *freshtoken.Source, sent time.Time) {
 	}
 }
 
-// TestTokenFileIsPutBack: a token file removed or changed under a running
-// keeper (the session's /run/user folder emptied at log-out, an editor's
-// slip) holds the current token again at the next look, not only after
-// the next renewal, which for a long-lived token may be a day away.
+// TestTokenFileIsPutBack: a token file removed, changed or opened to
+// others under a running keeper (the session's /run/user folder emptied
+// at log-out, an editor's slip, a careless chmod) holds the current token
+// again, readable by the user alone, at the next look, not only after the
+// next renewal, which for a long-lived token may be a day away.
 func TestTokenFileIsPutBack(t *testing.T) {
 	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(24 * time.Hour) })
 	file := filepath.Join(t.TempDir(), "token")
@@ -311,6 +313,7 @@ func TestTokenFileIsPutBack(t *testing.T) {
 	for _, spoil := range []func() error{
 		func() error { return os.Remove(file) },
 		func() error { return os.WriteFile(file, []byte("edited\n"), 0o600) },
+		func() error { return os.Chmod(file, 0o644) },
 	} {
 		k.round(context.Background(), time.Minute)
 		if err := spoil(); err != nil {
@@ -319,6 +322,9 @@ func TestTokenFileIsPutBack(t *testing.T) {
 		k.round(context.Background(), time.Minute)
 		if b, err := os.ReadFile(file); err != nil || string(b) != "access-token-1234567890\n" {
 			t.Fatalf("token file %q, %v; want the current token put back", b, err)
+		}
+		if fi, err := os.Stat(file); runtime.GOOS != "windows" && (err != nil || fi.Mode().Perm() != 0o600) {
+			t.Fatalf("token file mode %v, %v; want 0600 again", fi.Mode().Perm(), err)
 		}
 	}
 }
