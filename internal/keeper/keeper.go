@@ -279,6 +279,9 @@ func (k *Keeper) rejection(env string, rec *store.Record) *store.Problem {
 	return k.rejected[env]
 }
 
+// noticeTime is how a notice writes a time.
+const noticeTime = "2006-01-02 15:04 MST"
+
 // checkClient is the next step when the provider rejects the client.
 const checkClient = "; check client_id, the client secret and client_auth in the config"
 
@@ -305,11 +308,13 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		event, msg = notify.ClientRejected, rec.Problem.Message+checkClient
 	case ours && rec.RefreshNotExtended && rec.RefreshExpiry.Sub(k.now()) < expiringWithin:
 		event, msg = notify.RefreshExpiring, fmt.Sprintf("the refresh token expires %s and renewing does not extend it%s before then",
-			rec.RefreshExpiry.Local().Format("2006-01-02 15:04 MST"), login)
+			rec.RefreshExpiry.Local().Format(noticeTime), login)
 	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
-		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider for %s; the stored tokens are unchanged", k.now().Sub(failing.since).Round(time.Minute))
+		// "since", not "for": the notice stays as first told while the
+		// failures go on.
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; the stored tokens are unchanged", failing.since.Local().Format(noticeTime))
 	case failed:
-		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed for %s: %s", k.now().Sub(failing.since).Round(time.Minute), strings.TrimPrefix(failing.err.Error(), env+": "))
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed since %s: %s", failing.since.Local().Format(noticeTime), strings.TrimPrefix(failing.err.Error(), env+": "))
 	}
 	if msg != "" {
 		msg = env + ": " + msg

@@ -73,7 +73,7 @@ func TestEachEventIsTold(t *testing.T) {
 		{"renewals failing for 15 minutes", func(r *store.Record) {
 			r.IssuedAt = now.Add(-20 * time.Minute)
 			k.failing = map[string]failure{"dev": {since: now.Add(-16 * time.Minute), err: freshtoken.ErrUnreachable, renewing: true}}
-		}, notify.Unreachable, "renewals have failed to reach the provider for 16m"},
+		}, notify.Unreachable, "renewals have failed to reach the provider since " + now.Add(-16*time.Minute).Local().Format(noticeTime)},
 		{"grant ended, the configuration named by --config", func(r *store.Record) {
 			k.failing = nil
 			k.Suggesting = func(msg string) string {
@@ -249,7 +249,7 @@ func TestRenewalsFailingForAnyReasonAreTold(t *testing.T) {
 	for range 2 {
 		k.round(context.Background(), time.Minute)
 	}
-	if got := n.Current(); len(got) != 1 || got[0].Event != notify.Unreachable || !strings.HasPrefix(got[0].Message, "dev: renewals have failed for 16m") ||
+	if got := n.Current(); len(got) != 1 || got[0].Event != notify.Unreachable || !strings.HasPrefix(got[0].Message, "dev: renewals have failed since "+clock.Now().Add(-16*time.Minute).Local().Format(noticeTime)) ||
 		!strings.Contains(got[0].Message, "the keychain is locked; unlock it") {
 		t.Fatalf("notices %+v; want renewals failing for 16m, saying why", got)
 	}
@@ -354,7 +354,7 @@ func TestUnreadableConfigurationIsTold(t *testing.T) {
 	broken = true
 	tells(t, k, n, "")
 	clock.Advance(16 * time.Minute)
-	tells(t, k, n, "dev: renewals have failed for 16m0s: /home/me/.config/freshtoken/config.toml:3: syntax error")
+	tells(t, k, n, "dev: renewals have failed since "+clock.Now().Add(-16*time.Minute).Local().Format(noticeTime)+": /home/me/.config/freshtoken/config.toml:3: syntax error")
 	broken = false
 	tells(t, k, n, "")
 }
