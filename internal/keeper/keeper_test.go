@@ -3,6 +3,7 @@ package keeper
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -20,11 +21,13 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 // round is one look at every configured environment, one after
@@ -576,4 +579,49 @@ func TestRejectedClientIsNotHammered(t *testing.T) {
 	p.ClearFaults()
 	clock.Advance(time.Hour)
 	tells(t, k, k.Notify, "")
+}
+
+// TestLockedKeychainIsTold: with client_secret_keyring, the keyring
+// locked under a running keeper (a screen lock, a timeout, a session
+// that ended while the service lingers) stops every renewal. Against a
+// real Secret Service, the person is told after 15 minutes that the
+// keychain is locked, and to unlock it; the stored tokens are kept.
+func TestLockedKeychainIsTold(t *testing.T) {
+	bus := keyringtest.Start(t)
+	_, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour})
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.toml")
+	text := fmt.Sprintf("[store]\nurl = \"file://%s/tokens\"\n\n[env.dev]\nprovider = \"freeagent-sandbox\"\napi_url = \"%s/\"\nclient_id = \"dev-client-id\"\nclient_secret_keyring = true\nrefresh_idle_limit = \"2h\"\n", dir, root)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyringstore.SetClientSecret(context.Background(), "dev-client-id", root+"/v2/token_endpoint", "dev-client-secret"); err != nil {
+		t.Fatal(err)
+	}
+	open := func(ctx context.Context, env string) (*freshtoken.Source, error) {
+		return config.Open(ctx, config.OpenOptions{Path: conf, Env: env, Clock: clock.Now})
+	}
+	src, err := open(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	before, err := src.Record(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil }, Open: open,
+		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now}
+	bus.Lock(t)
+	clock.Advance(2 * time.Hour) // the idle limit's plan is due
+	tells(t, k, n, "")
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: renewals have failed since ")
+	if msg := n.Current()[0].Message; !strings.Contains(msg, "locked") || !strings.Contains(msg, "unlock it") {
+		t.Fatalf("notice %q; want it to say the keychain is locked, and to unlock it", msg)
+	}
+	if after, err := src.Record(context.Background()); err != nil || after.RefreshToken != before.RefreshToken {
+		t.Fatalf("the stored tokens changed with the keychain locked: %v", err)
+	}
 }
