@@ -48,6 +48,9 @@ type Keeper struct {
 	mu      sync.Mutex         // guards the maps below, which each environment's watch uses
 	failing map[string]failure // since when, and why, renewals of each environment fail
 	wrote   map[string]string  // what the keeper last wrote to each token file
+	// unwritten is since when, and why, each environment's token file
+	// cannot be written.
+	unwritten map[string]failure
 	// rejected is when and why the provider rejected the client of each
 	// environment that has no record to note it in (client credentials
 	// never had).
@@ -69,9 +72,10 @@ const (
 	rejectedRetry = time.Hour
 )
 
-// failure is an environment's renewals failing: since when, the latest
-// reason, and whether it was a renewal that failed, rather than reading
-// the configuration or the stored tokens.
+// failure is something of an environment's that keeps failing (its
+// renewals, its token file): since when, the latest reason, and whether
+// it was a renewal that failed, rather than reading the configuration or
+// the stored tokens.
 type failure struct {
 	since    time.Time
 	err      error
@@ -187,12 +191,12 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	} else {
 		k.noteRead(name, rec)
 	}
-	k.tell(ctx, src, name, rec)
 	if rec == nil {
 		k.removeTokenFile(name)
 	} else if src.CheckGrant(rec) == nil { // never another client's token
 		k.writeTokenFile(name, rec)
 	}
+	k.tell(ctx, src, name, rec)
 	next := k.now().Add(look)
 	if !at.IsZero() {
 		k.Logger.Debug("keeper: next renewal planned", "env", name, "at", at.Format(time.RFC3339), "why", why)
@@ -216,25 +220,36 @@ const minWait = 100 * time.Millisecond
 
 // noteFailure remembers since when, and why, env's renewals fail (err;
 // renewing if a renewal failed), and forgets it when they work (err nil).
-// The provider ending the
-// grant or rejecting the client is noted in the record, and told as such
-// first.
+// The provider ending the grant or rejecting the client is noted in the
+// record, and told as such first.
 func (k *Keeper) noteFailure(env string, err error, renewing bool) {
+	k.note(&k.failing, env, err, renewing)
+}
+
+// noteWrite remembers since when, and why, env's token file cannot be
+// written (err), and forgets it when it was, or needs not be (err nil).
+func (k *Keeper) noteWrite(env string, err error) {
+	k.note(&k.unwritten, env, err, false)
+}
+
+// note records in *m env's failure err, which began now unless it goes
+// on, or forgets it when err is nil.
+func (k *Keeper) note(m *map[string]failure, env string, err error, renewing bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.failing == nil {
-		k.failing = map[string]failure{}
-	}
 	if err == nil {
-		delete(k.failing, env)
+		delete(*m, env)
 		return
 	}
-	f, ok := k.failing[env]
+	if *m == nil {
+		*m = map[string]failure{}
+	}
+	f, ok := (*m)[env]
 	if !ok {
 		f.since = k.now()
 	}
 	f.err, f.renewing = err, renewing
-	k.failing[env] = f
+	(*m)[env] = f
 }
 
 // noteRejected remembers err if it is the provider rejecting env's client
@@ -295,9 +310,11 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	ours := rec != nil && src.CheckGrant(rec) == nil
 	k.mu.Lock()
 	failing, failed := k.failing[env]
+	unwritten, unwrote := k.unwritten[env]
 	rejected := k.rejected[env]
 	k.mu.Unlock()
 	failed = failed && k.now().Sub(failing.since) >= failingFor
+	unwrote = unwrote && k.now().Sub(unwritten.since) >= failingFor
 	event, msg := "", ""
 	switch {
 	case rec == nil && rejected != nil:
@@ -315,6 +332,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; the stored tokens are unchanged", failing.since.Local().Format(noticeTime))
 	case failed:
 		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed since %s: %s", failing.since.Local().Format(noticeTime), strings.TrimPrefix(failing.err.Error(), env+": "))
+	case unwrote:
+		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s cannot be written since %s (%v); check token_file and its folder", k.TokenFile(env), unwritten.since.Local().Format(noticeTime), unwritten.err)
 	}
 	if msg != "" {
 		msg = env + ": " + msg
@@ -337,6 +356,7 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	path := k.TokenFile(env)
 	content := rec.AccessToken + "\n"
 	if path == "" || holds(path, content) {
+		k.noteWrite(env, nil)
 		return
 	}
 	if !httpx.PrintableASCII(rec.AccessToken) {
@@ -345,7 +365,9 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.Logger.Warn("keeper: the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry; the token file is left as it was", "env", env, "path", path)
 		return
 	}
-	if err := atomicfile.Write(path, []byte(content), atomicfile.Options{}); err != nil {
+	err := atomicfile.Write(path, []byte(content), atomicfile.Options{})
+	k.noteWrite(env, err)
+	if err != nil {
 		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
 		return
 	}
@@ -362,6 +384,7 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 // (a log-out), if it holds what the keeper wrote there: never a file of
 // someone else's.
 func (k *Keeper) removeTokenFile(env string) {
+	k.noteWrite(env, nil)
 	if k.TokenFile == nil {
 		return
 	}

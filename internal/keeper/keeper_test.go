@@ -625,3 +625,28 @@ func TestLockedKeychainIsTold(t *testing.T) {
 		t.Fatalf("the stored tokens changed with the keychain locked: %v", err)
 	}
 }
+
+// TestUnwritableTokenFileIsTold: a token file whose folder is missing
+// (a path mistyped, a /run/user folder gone) or cannot be written leaves
+// the scripts that read it with a stale token or none. After 15 minutes
+// a person is told, once, with the reason; the notice ends once the file
+// is written.
+func TestUnwritableTokenFileIsTold(t *testing.T) {
+	clock := fakeclock.New()
+	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(24 * time.Hour) })
+	dir := filepath.Join(t.TempDir(), "run")
+	k := keeping(src, filepath.Join(dir, "token"))
+	k.Now = clock.Now
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k.Notify = n
+	tells(t, k, n, "")
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: the token file "+filepath.Join(dir, "token")+" cannot be written since ")
+	if got := n.Current(); got[0].Event != notify.TokenFileFailing || !strings.Contains(got[0].Message, "no such file or directory") {
+		t.Fatalf("notice %+v; want token_file_failing saying why", got)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tells(t, k, n, "")
+}

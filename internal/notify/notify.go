@@ -1,6 +1,7 @@
 // Package notify tells a person, once per change of state, that a person
 // is needed: the grant ended, the client was rejected, the refresh token
-// will expire and renewing does not extend it, renewals keep failing. It
+// will expire and renewing does not extend it, renewals keep failing, a
+// token file cannot be written. It
 // sends through a command, a webhook and the desktop, and never a secret:
 // what it sends is an event's name, an environment's name and a sentence.
 package notify
@@ -31,6 +32,8 @@ const (
 	ClientRejected  = "client_rejected"
 	RefreshExpiring = "refresh_token_expiring"
 	Unreachable     = "renewals_failing"
+	// TokenFileFailing: a token_file has not been written for a while.
+	TokenFileFailing = "token_file_failing"
 )
 
 // sendTimeout bounds each channel's delivery.
