@@ -23,6 +23,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
@@ -649,4 +650,40 @@ func TestUnwritableTokenFileIsTold(t *testing.T) {
 		t.Fatal(err)
 	}
 	tells(t, k, n, "")
+}
+
+// TestTokenFileOnAFullDisk: the token file's disk fills up. The file keeps
+// the token it held, whole (never a part of the new one), no temp file is
+// left behind, and after 15 minutes a person is told; once there is room
+// the file holds the current token and the notice ends.
+func TestTokenFileOnAFullDisk(t *testing.T) {
+	dir := testdisk.Small(t, "64k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte("an-older-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock := fakeclock.New()
+	src := stored(t, true, func(*store.Record) {})
+	k := keeping(src, file)
+	k.Now = clock.Now
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k.Notify = n
+	free := testdisk.Fill(t, dir)
+	tells(t, k, n, "")
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: the token file "+file+" cannot be written since ")
+	if b, err := os.ReadFile(file); err != nil || string(b) != "an-older-token\n" {
+		t.Fatalf("token file %q, %v on a full disk; want the older token, whole", b, err)
+	}
+	if names, _ := filepath.Glob(filepath.Join(dir, ".token.tmp-*")); len(names) != 0 {
+		t.Fatalf("temp files left on the full disk: %q", names)
+	}
+	free()
+	tells(t, k, n, "")
+	if b, err := os.ReadFile(file); err != nil || string(b) != "access-token-1234567890\n" {
+		t.Fatalf("token file %q, %v once there is room; want the current token", b, err)
+	}
 }

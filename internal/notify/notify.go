@@ -1,9 +1,9 @@
 // Package notify tells a person, once per change of state, that a person
 // is needed: the grant ended, the client was rejected, the refresh token
 // will expire and renewing does not extend it, renewals keep failing, a
-// token file cannot be written. It
-// sends through a command, a webhook and the desktop, and never a secret:
-// what it sends is an event's name, an environment's name and a sentence.
+// token file cannot be written. It sends through a command, a webhook and
+// the desktop, and never a secret: what it sends is an event's name, an
+// environment's name and a sentence.
 package notify
 
 import (
