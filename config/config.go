@@ -330,7 +330,42 @@ func Load(path string) (*File, error) {
 			}
 		}
 	}
+	if err := f.checkTokenFiles(data); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// checkTokenFiles refuses a token_file that the keeper, replacing it whole
+// with an access token, would destroy something else by: a file in the
+// token store's folder (the stored refresh token), this configuration
+// file, or another environment's token file.
+func (f *File) checkTokenFiles(data []byte) error {
+	storeDir := ""
+	if !IsKeyringURL(f.StoreURL) && !IsRedisURL(f.StoreURL) {
+		storeDir, _ = StoreDir(f.StoreURL) // checked already; "" when there is no user folder
+	}
+	self, _ := filepath.Abs(f.Path)
+	owner := map[string]string{}
+	for _, name := range f.Names() {
+		tf := f.Envs[name].TokenFile
+		if tf == "" {
+			continue
+		}
+		msg := ""
+		if rel, err := filepath.Rel(storeDir, tf); storeDir != "" && err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			msg = fmt.Sprintf("is inside the token store's folder (%s), where writing it would destroy the stored tokens; name a file outside it", storeDir)
+		} else if tf == self {
+			msg = "is this configuration file; name a file of its own"
+		} else if other, ok := owner[tf]; ok {
+			msg = fmt.Sprintf("is also env.%s's token_file; give each environment a file of its own", other)
+		}
+		if msg != "" {
+			return &Error{Path: f.Path, Line: keyLine(data, toml.Key{"env", name, "token_file"}), Key: "env." + name + ".token_file", Msg: msg}
+		}
+		owner[tf] = name
+	}
+	return nil
 }
 
 // readTrusted reads the file at path, following a symlink (dotfile managers

@@ -452,3 +452,42 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 		t.Errorf("the file holds %q, want it as it was", b)
 	}
 }
+
+// TestTokenFileCannotReplaceWhatItMustNot: the keeper replaces a
+// token_file whole with an access token. Named as the stored tokens'
+// file (or anything else in the store's folder), the configuration
+// file, or another environment's token file, it would destroy the
+// refresh token, the configuration, or keep two tokens flipping in one
+// file; each is refused at its line.
+func TestTokenFileCannotReplaceWhatItMustNot(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	t.Setenv("XDG_STATE_HOME", state)
+	p := filepath.Join(dir, "config.toml")
+	env := func(name, tokenFile string) string {
+		return "[env." + name + "]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_file = \"" + tokenFile + "\"\n"
+	}
+	for _, tt := range []struct{ name, text, want string }{
+		{"the stored tokens' file", "[store]\nurl = \"file://" + dir + "/tokens\"\n" + env("a", dir+"/tokens/a.json"),
+			":6: env.a.token_file: is inside the token store's folder"},
+		{"the default store's folder", env("a", state+"/freshtoken/a.json"), ":4: env.a.token_file: is inside the token store's folder"},
+		{"the configuration file", env("a", dir+"/./config.toml"), ":4: env.a.token_file: is this configuration file"},
+		{"another environment's", env("a", dir+"/token") + env("b", dir+"/token"), ":8: env.b.token_file: is also env.a's token_file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(p, []byte(tt.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := config.Load(p)
+			if err == nil || !errors.Is(err, config.ErrInvalid) || !strings.HasPrefix(err.Error(), p) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v; want one naming the file and saying %q", err, tt.want)
+			}
+		})
+	}
+	if err := os.WriteFile(p, []byte(env("a", dir+"/a-token")+env("b", dir+"/b-token")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Load(p); err != nil {
+		t.Fatalf("a token file of its own for each environment: %v", err)
+	}
+}

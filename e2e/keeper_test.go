@@ -145,3 +145,22 @@ func TestAPersonIsToldWhenTheGrantEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestNotifyAddedUnderARunningKeeper: a [notify] added to the
+// configuration while a keeper runs (the service started at log-in, long
+// before) is used from its next look, as the environments are: the
+// person is told when the grant ends, with no restart.
+func TestNotifyAddedUnderARunningKeeper(t *testing.T) {
+	t.Parallel()
+	told := filepath.Join(t.TempDir(), "told")
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 2 * time.Second}, "", "")
+	w.login()
+	w.startDaemon("proxy", "--no-listen")
+	testenv.WaitFor(t, "the keeper's first renewal", func() bool { return w.provider.Stats().Refreshes > 0 })
+	w.writeConfig(fmt.Sprintf("[notify]\ncommand = %q\n\n", `printf '%s\n' "$FRESHTOKEN_EVENT" >>`+told) + w.readConfig())
+	w.provider.RevokeGrants()
+	testenv.WaitFor(t, "the person to be told", func() bool {
+		data, _ := os.ReadFile(told)
+		return string(data) == "grant_ended\n"
+	})
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/notify"
@@ -85,6 +86,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	case err != nil:
 		return usageErrorf("%s: ca_file: %v", conf.Path, err)
 	}
+	notifier := &notify.Notifier{Config: conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(webhook)}
 	k := &keeper.Keeper{
 		Envs: func() ([]string, error) {
 			c, err := f.Config()
@@ -93,9 +95,14 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 			}
 			return c.Names(), nil
 		},
-		Open:       f.Source,
+		Open: func(ctx context.Context, env string) (*freshtoken.Source, error) {
+			if c, err := f.Config(); err == nil {
+				notifier.Configure(c.Notify) // edits are followed, as the environments' are
+			}
+			return f.Source(ctx, env)
+		},
 		Logger:     f.Logger().With("component", "keeper"),
-		Notify:     &notify.Notifier{Config: conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(webhook)},
+		Notify:     notifier,
 		Suggesting: f.suggesting,
 		TokenFile: func(env string) string {
 			if c, err := f.Config(); err == nil && c.Envs[env] != nil {

@@ -10,7 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
@@ -26,7 +30,7 @@ const DefaultLook = time.Minute
 
 // Keeper keeps the grants of the environments Envs names alive.
 type Keeper struct {
-	Envs   func() ([]string, error)                                          // the configured environments, read each round
+	Envs   func() ([]string, error)                                          // the configured environments, read every look
 	Open   func(ctx context.Context, env string) (*freshtoken.Source, error) // as any command opens one
 	Logger *slog.Logger
 	Look   time.Duration // default DefaultLook
@@ -38,12 +42,19 @@ type Keeper struct {
 	// Suggesting, if set, rewrites the freshtoken commands a message
 	// suggests as the command line writes them (naming its --config).
 	Suggesting func(msg string) string
+	// Now is the clock, the engine's own (nil: time.Now).
+	Now func() time.Time
 
-	written   map[string]string    // the access token last written to each token file
-	unreached map[string]time.Time // since when renewals of each environment fail to reach the provider
-	// rejected is why the provider rejected the client of each environment
-	// that has no record to note it in (client credentials never had).
-	rejected map[string]string
+	mu      sync.Mutex         // guards the maps below, which each environment's watch uses
+	failing map[string]failure // since when, and why, renewals of each environment fail
+	wrote   map[string]string  // what the keeper last wrote to each token file
+	// unwritten is since when, and why, each environment's token file
+	// cannot be written.
+	unwritten map[string]failure
+	// rejected is when and why the provider rejected the client of each
+	// environment that has no record to note it in (client credentials
+	// never had).
+	rejected map[string]*store.Problem
 }
 
 // Thresholds for telling a person.
@@ -51,20 +62,61 @@ const (
 	// expiringWithin is how close to its expiry a refresh token that
 	// renewing does not extend is told of.
 	expiringWithin = 7 * 24 * time.Hour
-	// failingFor is how long renewals must keep failing to reach the
-	// provider before a person is told.
+	// failingFor is how long renewals must keep failing (to reach the
+	// provider, or for a reason of this machine's) before a person is told.
 	failingFor = 15 * time.Minute
+	// rejectedRetry is how long after the provider rejected the client it
+	// is tried again: a configuration error, never retried at every look,
+	// but its secret may be fixed where the configuration does not show it
+	// (a variable, the keychain).
+	rejectedRetry = time.Hour
 )
 
-// Run keeps the grants alive until ctx ends.
+// failure is something of an environment's that keeps failing (its
+// renewals, its token file): since when, the latest reason, and whether
+// it was a renewal that failed, rather than reading the configuration or
+// the stored tokens.
+type failure struct {
+	since    time.Time
+	err      error
+	renewing bool
+}
+
+// Run keeps the grants alive until ctx ends: each environment on a watch
+// of its own, so that one whose provider is slow to answer (each renewal
+// waiting out its timeout and its retries) holds up no other. The
+// configuration is read again every look, for environments added or
+// removed; each watch reads it too, and tells when it cannot.
 func (k *Keeper) Run(ctx context.Context) {
 	look := k.Look
 	if look <= 0 {
 		look = DefaultLook
 	}
+	watches := map[string]context.CancelFunc{}
+	var wg sync.WaitGroup
+	defer func() {
+		for _, stop := range watches {
+			stop()
+		}
+		wg.Wait()
+	}()
 	for {
-		wait := k.round(ctx, look)
-		t := time.NewTimer(wait)
+		if names, ok := k.configured(); ok {
+			for name, stop := range watches {
+				if !slices.Contains(names, name) {
+					stop()
+					delete(watches, name)
+				}
+			}
+			for _, name := range names {
+				if watches[name] == nil {
+					watching, stop := context.WithCancel(ctx)
+					watches[name] = stop
+					wg.Go(func() { k.watch(watching, name, look) })
+				}
+			}
+		}
+		t := time.NewTimer(look)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -74,114 +126,214 @@ func (k *Keeper) Run(ctx context.Context) {
 	}
 }
 
-// round renews what is due and returns how long to sleep until the next
-// plan, at most look.
-func (k *Keeper) round(ctx context.Context, look time.Duration) time.Duration {
+// configured lists the environments configured, and forgets the notices
+// of any other; false when the configuration cannot be read.
+func (k *Keeper) configured() ([]string, bool) {
 	names, err := k.Envs()
 	if err != nil {
 		k.Logger.Warn("keeper: cannot read the configuration; looking again later", "error", err.Error())
+		return nil, false
+	}
+	if k.Notify != nil {
+		k.Notify.Keep(names)
+	}
+	return names, true
+}
+
+// watch keeps env's grant alive until ctx ends.
+func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
+	for {
+		t := time.NewTimer(k.keep(ctx, env, look))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// keep renews env's grant if it is due, tells what needs a person, keeps
+// its token file, and returns how long to sleep until its next plan, at
+// most look.
+func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time.Duration {
+	var rec *store.Record
+	src, err := k.Open(ctx, name)
+	if err == nil {
+		rec, err = src.Record(ctx)
+	}
+	if err != nil {
+		k.Logger.Warn("keeper: cannot read the environment's configuration or tokens", "env", name, "error", err.Error())
+		k.noteFailure(name, err, false)
+		k.tell(ctx, src, name, nil)
 		return look
 	}
-	next := time.Now().Add(look)
-	for _, name := range names {
-		src, err := k.Open(ctx, name)
-		if err != nil {
-			k.Logger.Debug("keeper: cannot open environment", "env", name, "error", err.Error())
-			continue
+	at, why := src.Plan(rec)
+	if p := k.rejection(name, rec); p != nil && !at.IsZero() {
+		if again := p.At.Add(rejectedRetry); at.Before(again) {
+			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
 		}
-		rec, err := src.Record(ctx)
+	}
+	if !at.IsZero() && !k.now().Before(at) {
+		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
+		renewed, err := src.KeepAlive(ctx)
+		k.noteFailure(name, err, true)
+		k.noteRejected(name, rec, err)
 		if err != nil {
-			k.Logger.Warn("keeper: cannot read the tokens", "env", name, "error", err.Error())
-			continue
-		}
-		at, why := src.Plan(rec)
-		if !at.IsZero() && !time.Now().Before(at) {
-			k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
-			renewed, err := src.KeepAlive(ctx)
-			k.noteReach(name, err)
-			k.noteRejected(name, rec, err)
-			if err != nil {
-				k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
-				if rec, err = src.Record(ctx); err == nil { // the failure may be recorded there
-					k.tell(ctx, src, name, rec)
-				}
-				continue
+			k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
+			if rec, err = src.Record(ctx); err == nil { // the failure may be recorded there
+				k.tell(ctx, src, name, rec)
 			}
-			rec = renewed
-			at, why = src.Plan(rec)
+			return look
 		}
-		k.tell(ctx, src, name, rec)
-		if rec != nil && src.CheckGrant(rec) == nil { // never another client's token
-			k.writeTokenFile(name, rec)
-		}
-		if at.IsZero() {
-			continue
-		}
+		rec = renewed
+		at, why = src.Plan(rec)
+	} else {
+		k.noteRead(name, rec)
+	}
+	if rec == nil {
+		k.removeTokenFile(name)
+	} else if src.CheckGrant(rec) == nil { // never another client's token
+		k.writeTokenFile(name, rec)
+	}
+	k.tell(ctx, src, name, rec)
+	next := k.now().Add(look)
+	if !at.IsZero() {
 		k.Logger.Debug("keeper: next renewal planned", "env", name, "at", at.Format(time.RFC3339), "why", why)
 		if at.Before(next) {
 			next = at
 		}
 	}
-	return max(time.Until(next), minWait)
+	return max(next.Sub(k.now()), minWait)
+}
+
+func (k *Keeper) now() time.Time {
+	if k.Now == nil {
+		return time.Now()
+	}
+	return k.Now()
 }
 
 // minWait keeps a plan that stays due (the engine renews a grant at most
 // once a second) from spinning the keeper, without sleeping past a plan.
 const minWait = 100 * time.Millisecond
 
-// noteReach remembers since when env's renewals fail to reach the provider.
-func (k *Keeper) noteReach(env string, err error) {
-	if k.unreached == nil {
-		k.unreached = map[string]time.Time{}
+// noteFailure remembers since when, and why, env's renewals fail (err;
+// renewing if a renewal failed), and forgets it when they work (err nil).
+// The provider ending the grant or rejecting the client is noted in the
+// record, and told as such first.
+func (k *Keeper) noteFailure(env string, err error, renewing bool) {
+	k.note(&k.failing, env, err, renewing)
+}
+
+// noteWrite remembers since when, and why, env's token file cannot be
+// written (err), and forgets it when it was, or needs not be (err nil).
+func (k *Keeper) noteWrite(env string, err error) {
+	k.note(&k.unwritten, env, err, false)
+}
+
+// note records in *m env's failure err, which began now unless it goes
+// on, or forgets it when err is nil.
+func (k *Keeper) note(m *map[string]failure, env string, err error, renewing bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err == nil {
+		delete(*m, env)
+		return
 	}
-	switch {
-	case err == nil:
-		delete(k.unreached, env)
-	case errors.Is(err, freshtoken.ErrUnreachable):
-		if _, ok := k.unreached[env]; !ok {
-			k.unreached[env] = time.Now()
-		}
+	if *m == nil {
+		*m = map[string]failure{}
 	}
+	f, ok := (*m)[env]
+	if !ok {
+		f.since = k.now()
+	}
+	f.err, f.renewing = err, renewing
+	(*m)[env] = f
 }
 
 // noteRejected remembers err if it is the provider rejecting env's client
 // where there is no record (rec) to hold it, and forgets it on success.
 func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if k.rejected == nil {
-		k.rejected = map[string]string{}
+		k.rejected = map[string]*store.Problem{}
 	}
 	switch {
 	case err == nil:
 		delete(k.rejected, env)
 	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
-		k.rejected[env] = err.Error()
+		k.rejected[env] = &store.Problem{Kind: store.ProblemClientRejected, Message: err.Error(), At: k.now()}
 	}
 }
+
+// noteRead forgets env's failures once its configuration and tokens were
+// read (rec), when they were failures to read them, or when rec was
+// renewed or logged in to since its renewals began failing.
+func (k *Keeper) noteRead(env string, rec *store.Record) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if f, ok := k.failing[env]; ok && (!f.renewing || rec != nil && rec.IssuedAt.After(f.since)) {
+		delete(k.failing, env)
+	}
+}
+
+// rejection is the provider's rejection of env's client, as its record
+// rec notes it, or as the keeper noted it where there is no record; nil
+// when there is none.
+func (k *Keeper) rejection(env string, rec *store.Record) *store.Problem {
+	if rec != nil {
+		if rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected {
+			return rec.Problem
+		}
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.rejected[env]
+}
+
+// noticeTime is how a notice writes a time.
+const noticeTime = "2006-01-02 15:04 MST"
 
 // checkClient is the next step when the provider rejects the client.
 const checkClient = "; check client_id, the client secret and client_auth in the config"
 
 // tell passes env's state, as rec and the keeper's own failures show it,
-// to the notifier.
+// to the notifier; src may be nil when rec is.
 func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, rec *store.Record) {
 	if k.Notify == nil {
 		return
 	}
 	login := fmt.Sprintf("; run `freshtoken login -e %s`", env)
+	ours := rec != nil && src.CheckGrant(rec) == nil
+	k.mu.Lock()
+	failing, failed := k.failing[env]
+	unwritten, unwrote := k.unwritten[env]
+	rejected := k.rejected[env]
+	k.mu.Unlock()
+	failed = failed && k.now().Sub(failing.since) >= failingFor
+	unwrote = unwrote && k.now().Sub(unwritten.since) >= failingFor
 	event, msg := "", ""
 	switch {
-	case rec == nil && k.rejected[env] != "":
-		event, msg = notify.ClientRejected, strings.TrimPrefix(k.rejected[env], env+": ")+checkClient
-	case rec == nil || src.CheckGrant(rec) != nil:
-	case rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
+	case rec == nil && rejected != nil:
+		event, msg = notify.ClientRejected, strings.TrimPrefix(rejected.Message, env+": ")+checkClient
+	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
 		event, msg = notify.GrantEnded, rec.Problem.Message+login
-	case rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
+	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
 		event, msg = notify.ClientRejected, rec.Problem.Message+checkClient
-	case rec.RefreshNotExtended && time.Until(rec.RefreshExpiry) < expiringWithin:
+	case ours && rec.RefreshNotExtended && rec.RefreshExpiry.Sub(k.now()) < expiringWithin:
 		event, msg = notify.RefreshExpiring, fmt.Sprintf("the refresh token expires %s and renewing does not extend it%s before then",
-			rec.RefreshExpiry.Local().Format("2006-01-02 15:04 MST"), login)
-	case !k.unreached[env].IsZero() && time.Since(k.unreached[env]) >= failingFor:
-		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider for %s; the stored tokens are unchanged", time.Since(k.unreached[env]).Round(time.Minute))
+			rec.RefreshExpiry.Local().Format(noticeTime), login)
+	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
+		// "since", not "for": the notice stays as first told while the
+		// failures go on.
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; the stored tokens are unchanged", failing.since.Local().Format(noticeTime))
+	case failed:
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed since %s: %s", failing.since.Local().Format(noticeTime), strings.TrimPrefix(failing.err.Error(), env+": "))
+	case unwrote:
+		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s cannot be written since %s (%v); check token_file and its folder", k.TokenFile(env), unwritten.since.Local().Format(noticeTime), unwritten.err)
 	}
 	if msg != "" {
 		msg = env + ": " + msg
@@ -193,14 +345,18 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 }
 
 // writeTokenFile puts rec's access token in env's token file, if it has
-// one, it changed and an HTTP header can carry it: a temp file, 0600, synced, renamed over the
-// old one, so a reader sees the old token or the new one, never a part.
+// one, the file does not hold it already (it may have been removed or
+// changed under the keeper) and an HTTP header can carry it: a temp file,
+// 0600, synced, renamed over the old one, so a reader sees the old token
+// or the new one, never a part.
 func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	if k.TokenFile == nil || rec == nil || rec.AccessToken == "" {
 		return
 	}
 	path := k.TokenFile(env)
-	if path == "" || k.written[path] == rec.AccessToken {
+	content := rec.AccessToken + "\n"
+	if path == "" || holds(path, content) {
+		k.noteWrite(env, nil)
 		return
 	}
 	if !httpx.PrintableASCII(rec.AccessToken) {
@@ -209,13 +365,52 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.Logger.Warn("keeper: the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry; the token file is left as it was", "env", env, "path", path)
 		return
 	}
-	if err := atomicfile.Write(path, []byte(rec.AccessToken+"\n"), atomicfile.Options{}); err != nil {
+	err := atomicfile.Write(path, []byte(content), atomicfile.Options{})
+	k.noteWrite(env, err)
+	if err != nil {
 		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
 		return
 	}
-	if k.written == nil {
-		k.written = map[string]string{}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.wrote == nil {
+		k.wrote = map[string]string{}
 	}
-	k.written[path] = rec.AccessToken
+	k.wrote[path] = content
 	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
+}
+
+// removeTokenFile removes env's token file once its tokens are forgotten
+// (a log-out), if it holds what the keeper wrote there: never a file of
+// someone else's.
+func (k *Keeper) removeTokenFile(env string) {
+	k.noteWrite(env, nil)
+	if k.TokenFile == nil {
+		return
+	}
+	path := k.TokenFile(env)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if content, ok := k.wrote[path]; !ok || !holds(path, content) {
+		return
+	}
+	if err := os.Remove(path); err != nil {
+		k.Logger.Warn("keeper: cannot remove the token file of a logged-out environment", "env", env, "path", path, "error", err.Error())
+		return
+	}
+	delete(k.wrote, path)
+	k.Logger.Debug("keeper: token file removed, as the tokens are forgotten", "env", env, "path", path)
+}
+
+// holds reports whether path is a regular file (not a link, nor a pipe
+// that reading would wait on) that only the user can read (where modes
+// say so: not on Windows), holding exactly content.
+func holds(path, content string) bool {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(content)) ||
+		runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		return false
+	}
+	b, err := os.ReadFile(path)
+	return err == nil && string(b) == content
 }

@@ -2,9 +2,15 @@ package keeper
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,12 +18,27 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
+
+// round is one look at every configured environment, one after
+// another, as Run's watches each make them.
+func (k *Keeper) round(ctx context.Context, look time.Duration) {
+	names, _ := k.configured()
+	for _, name := range names {
+		k.keep(ctx, name, look)
+	}
+}
 
 // TestEachEventIsTold: each state that needs a person reaches the
 // notifier once, with its event and the next step, from one look of the
@@ -53,11 +74,12 @@ func TestEachEventIsTold(t *testing.T) {
 		{"refresh token expiring, renewing does not help", func(r *store.Record) {
 			r.RefreshNotExtended, r.RefreshExpiry = true, now.Add(3*24*time.Hour)
 		}, notify.RefreshExpiring, "renewing does not extend it; run `freshtoken login -e dev` before then"},
-		{"renewals failing for 15 minutes", func(*store.Record) {
-			k.unreached = map[string]time.Time{"dev": now.Add(-16 * time.Minute)}
-		}, notify.Unreachable, "renewals have failed to reach the provider for 16m"},
+		{"renewals failing for 15 minutes", func(r *store.Record) {
+			r.IssuedAt = now.Add(-20 * time.Minute)
+			k.failing = map[string]failure{"dev": {since: now.Add(-16 * time.Minute), err: freshtoken.ErrUnreachable, renewing: true}}
+		}, notify.Unreachable, "renewals have failed to reach the provider since " + now.Add(-16*time.Minute).Local().Format(noticeTime)},
 		{"grant ended, the configuration named by --config", func(r *store.Record) {
-			k.unreached = nil
+			k.failing = nil
 			k.Suggesting = func(msg string) string {
 				return strings.ReplaceAll(msg, "`freshtoken ", "`freshtoken --config b.toml ")
 			}
@@ -131,14 +153,15 @@ func TestTokenFileNeverHoldsAnotherClientsToken(t *testing.T) {
 // TestRejectedClientCredentialsAreTold: a client-credentials environment
 // with a token file, whose client the provider rejects before any token
 // was had, has no record to note the problem in; the keeper still tells
-// the person (once), and stops once a token is had.
+// the person (once), tries again once an hour rather than at every look,
+// and stops telling once a token is had.
 func TestRejectedClientCredentialsAreTold(t *testing.T) {
-	_, root := devserver.Start(t, devprovider.Options{})
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
 	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
 	open := func(secret string) *freshtoken.Source {
 		src, err := freshtoken.New(freshtoken.Settings{Env: "machine", ClientID: "dev-client-id", ClientSecret: secret,
 			TokenURL: root + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader,
-			Grant: freshtoken.GrantClientCredentials, KeepAccess: true}, freshtoken.Options{Store: st})
+			Grant: freshtoken.GrantClientCredentials, KeepAccess: true}, freshtoken.Options{Store: st, Clock: clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,19 +172,518 @@ func TestRejectedClientCredentialsAreTold(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "token")
 	k := &Keeper{Envs: func() ([]string, error) { return []string{"machine"}, nil },
 		Open:   func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
-		Logger: slog.New(slog.DiscardHandler), Notify: n,
+		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now,
 		TokenFile: func(string) string { return file }}
 	k.round(context.Background(), time.Minute)
+	for range 30 {
+		clock.Advance(time.Minute)
+		k.round(context.Background(), time.Minute)
+	}
+	if n := p.Stats().TokenRequests; n != 1 {
+		t.Fatalf("%d token requests in half an hour with a rejected client; want one", n)
+	}
 	got := n.Current()
 	if len(got) != 1 || got[0].Event != notify.ClientRejected || !strings.HasPrefix(got[0].Message, "machine: ") || !strings.Contains(got[0].Message, "check client_id") {
 		t.Fatalf("notices %+v; want the rejected client told", got)
 	}
 	src = open("dev-client-secret")
-	k.round(context.Background(), time.Minute)
-	if got := n.Current(); len(got) != 0 {
-		t.Fatalf("notices %+v; want none once a token is had", got)
-	}
+	clock.Advance(time.Hour)
+	tells(t, k, n, "")
 	if b, err := os.ReadFile(file); err != nil || len(b) < 10 {
 		t.Fatalf("token file: %q, %v", b, err)
+	}
+}
+
+// TestNoticesOfRemovedEnvironmentsEnd: an environment taken out of the
+// configuration, or renamed, under a running keeper takes its notice with
+// it: the status page's banner no longer tells of a grant nobody keeps.
+func TestNoticesOfRemovedEnvironmentsEnd(t *testing.T) {
+	src := stored(t, false, func(r *store.Record) {
+		r.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: r.IssuedAt}
+	})
+	envs := []string{"dev"}
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k := &Keeper{Envs: func() ([]string, error) { return envs, nil },
+		Open:   func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger: slog.New(slog.DiscardHandler), Notify: n}
+	tells(t, k, n, "dev: the provider refused the refresh token")
+	envs = nil
+	tells(t, k, n, "")
+}
+
+// TestRenewalsFailingForAnyReasonAreTold: renewals that keep failing
+// for a reason of this machine's (the service does not see the client
+// secret's variable, the keychain is locked, the stored tokens are
+// unreadable) let the grant lapse as surely as a provider that cannot be
+// reached; after the same 15 minutes a person is told, once, with the
+// reason, and the notice ends after a log-in elsewhere, or when renewals
+// work again.
+func TestRenewalsFailingForAnyReasonAreTold(t *testing.T) {
+	_, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
+	clock := fakeclock.New()
+	dir := filepath.Join(t.TempDir(), "tokens")
+	st := filestore.New(dir)
+	locked := false
+	open := func(context.Context, string) (*freshtoken.Source, error) { // as the keeper does, each round
+		return freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app",
+			AuthStyle: oauth2.AuthStyleInHeader, IdleLimit: time.Hour,
+			ClientSecretFunc: func(context.Context) (string, error) {
+				if locked {
+					return "", errors.New("the keychain is locked; unlock it")
+				}
+				return "dev-client-secret", nil
+			}}, freshtoken.Options{Store: st, Clock: clock.Now})
+	}
+	src, err := open(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	locked = true
+	clock.Advance(time.Hour) // past the idle limit's plan: due
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
+		Open:   open,
+		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now}
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 0 {
+		t.Fatalf("notices %+v at the first failure; want none yet", got)
+	}
+	clock.Advance(16 * time.Minute)
+	for range 2 {
+		k.round(context.Background(), time.Minute)
+	}
+	if got := n.Current(); len(got) != 1 || got[0].Event != notify.Unreachable || !strings.HasPrefix(got[0].Message, "dev: renewals have failed since "+clock.Now().Add(-16*time.Minute).Local().Format(noticeTime)) ||
+		!strings.Contains(got[0].Message, "the keychain is locked; unlock it") {
+		t.Fatalf("notices %+v; want renewals failing for 16m, saying why", got)
+	}
+	login(t, src, clock.Now()) // by hand, elsewhere: the keeper's failures are over
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 0 {
+		t.Fatalf("notices %+v after a log-in; want none", got)
+	}
+	clock.Advance(time.Hour)
+	k.round(context.Background(), time.Minute)
+	clock.Advance(16 * time.Minute)
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 1 {
+		t.Fatalf("notices %+v; want renewals failing again", got)
+	}
+	locked = false
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 0 {
+		t.Fatalf("notices %+v once renewals work; want none", got)
+	}
+}
+
+// login stores a log-in to the dev provider in src's store, as issued at
+// sent.
+func login(t *testing.T, src *freshtoken.Source, sent time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier := oauth2.GenerateVerifier()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("approve did not redirect with a code: %s %q", resp.Status, resp.Header.Get("Location"))
+	}
+	tok, err := conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SaveLogin(ctx, tok, sent); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTokenFileIsPutBack: a token file removed, changed or opened to
+// others under a running keeper (the session's /run/user folder emptied
+// at log-out, an editor's slip, a careless chmod) holds the current token
+// again, readable by the user alone, at the next look, not only after the
+// next renewal, which for a long-lived token may be a day away.
+func TestTokenFileIsPutBack(t *testing.T) {
+	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(24 * time.Hour) })
+	file := filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	for _, spoil := range []func() error{
+		func() error { return os.Remove(file) },
+		func() error { return os.WriteFile(file, []byte("edited\n"), 0o600) },
+		func() error { return os.Chmod(file, 0o644) },
+	} {
+		k.round(context.Background(), time.Minute)
+		if err := spoil(); err != nil {
+			t.Fatal(err)
+		}
+		k.round(context.Background(), time.Minute)
+		if b, err := os.ReadFile(file); err != nil || string(b) != "access-token-1234567890\n" {
+			t.Fatalf("token file %q, %v; want the current token put back", b, err)
+		}
+		if fi, err := os.Stat(file); runtime.GOOS != "windows" && (err != nil || fi.Mode().Perm() != 0o600) {
+			t.Fatalf("token file mode %v, %v; want 0600 again", fi.Mode().Perm(), err)
+		}
+	}
+}
+
+// TestUnreadableConfigurationIsTold: a configuration that an edit left
+// unreadable keeps the keeper from renewing anything; as for any other
+// failing renewals, each environment is told after 15 minutes, with the
+// reason, and the notice ends once it is fixed.
+func TestUnreadableConfigurationIsTold(t *testing.T) {
+	clock := fakeclock.New()
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "s3cr3t-value",
+		TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens")), Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := false
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
+		Open: func(context.Context, string) (*freshtoken.Source, error) { // as config.Open, which reads the file
+			if broken {
+				return nil, errors.New("/home/me/.config/freshtoken/config.toml:3: syntax error")
+			}
+			return src, nil
+		},
+		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now}
+	k.round(context.Background(), time.Minute)
+	broken = true
+	tells(t, k, n, "")
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: renewals have failed since "+clock.Now().Add(-16*time.Minute).Local().Format(noticeTime)+": /home/me/.config/freshtoken/config.toml:3: syntax error")
+	broken = false
+	tells(t, k, n, "")
+}
+
+// TestTokenFileGoesWithTheTokens: a log-out (by the command line or the
+// status page's button) forgets the tokens; the token file the keeper
+// wrote goes with them, rather than keep an access token that `logout
+// --local` left valid. A file the keeper did not write is left alone.
+func TestTokenFileGoesWithTheTokens(t *testing.T) {
+	src := stored(t, true, func(*store.Record) {})
+	file := filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	k.round(context.Background(), time.Minute)
+	if err := src.Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	k.round(context.Background(), time.Minute)
+	if b, err := os.ReadFile(file); err == nil {
+		t.Fatalf("the token file still holds %q after a log-out", b)
+	}
+	if err := os.WriteFile(file, []byte("the user's own\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k.round(context.Background(), time.Minute)
+	if b, err := os.ReadFile(file); err != nil || string(b) != "the user's own\n" {
+		t.Fatalf("a file the keeper did not write: %q, %v; want it left alone", b, err)
+	}
+}
+
+// TestASilentProviderHoldsUpNoOtherEnvironment: one environment's
+// provider that takes its time to answer (down for hours behind a
+// firewall that drops packets: each renewal waits out its timeout and
+// retries) holds up no other environment's renewals, nor its token file.
+func TestASilentProviderHoldsUpNoOtherEnvironment(t *testing.T) {
+	release := make(chan struct{})
+	silent := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	defer silent.Close()
+	_, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	sources := map[string]*freshtoken.Source{}
+	for name, tokenURL := range map[string]string{"a-silent": silent.URL + "/token", "b-fine": root + "/v2/token_endpoint"} {
+		src, err := freshtoken.New(freshtoken.Settings{Env: name, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+			TokenURL: tokenURL, AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true,
+			Timeout: time.Minute}, freshtoken.Options{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources[name] = src
+	}
+	login(t, sources["b-fine"], time.Now().Add(-2*time.Hour)) // its token is due
+	if err := st.Save(context.Background(), "a-silent", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: time.Now().Add(-2 * time.Hour), Expiry: time.Now().Add(-time.Hour),
+		Grant: store.Grant{TokenURL: silent.URL + "/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "b-token")
+	ctx, cancel := context.WithCancel(context.Background())
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"a-silent", "b-fine"}, nil },
+		Open:      func(_ context.Context, name string) (*freshtoken.Source, error) { return sources[name], nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(env string) string { return map[string]string{"b-fine": file}[env] }}
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	defer func() { cancel(); close(release); <-done }()
+	testenv.WaitFor(t, "b-fine's token file while a-silent's provider says nothing", func() bool {
+		_, err := os.Stat(file)
+		return err == nil
+	})
+}
+
+// stored is a source for "dev" (keeping a token file if keepAccess) whose
+// store holds a log-in of its client, as edit changes it.
+func stored(t *testing.T, keepAccess bool, edit func(*store.Record)) *freshtoken.Source {
+	t.Helper()
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	grant := store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: grant.ClientID, ClientSecret: "s3cr3t-value",
+		TokenURL: grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: keepAccess}, freshtoken.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	rec := &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: now, Expiry: now.Add(time.Hour), Grant: grant}
+	edit(rec)
+	if err := st.Save(context.Background(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// keeping is a keeper of src's environment alone, with its token file at
+// file.
+func keeping(src *freshtoken.Source, file string) *Keeper {
+	return &Keeper{Envs: func() ([]string, error) { return []string{src.Env()}, nil },
+		Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(string) string { return file }}
+}
+
+// tells has k look at its environments, and checks that n then holds one
+// notice, saying want, or none if want is "".
+func tells(t *testing.T, k *Keeper, n *notify.Notifier, want string) {
+	t.Helper()
+	k.round(context.Background(), time.Minute)
+	got := n.Current()
+	if want == "" && len(got) != 0 || want != "" && (len(got) != 1 || !strings.HasPrefix(got[0].Message, want)) {
+		t.Fatalf("notices %+v; want %q", got, want)
+	}
+}
+
+// TestProviderDownForHoursThenBack: the provider answers 503 for hours.
+// The keeper keeps trying, tells a person once after 15 minutes (not on
+// every failed look), keeps the stored tokens, and once the provider is
+// back renews, writes the token file and takes the notice back.
+func TestProviderDownForHoursThenBack(t *testing.T) {
+	p, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
+	clock := fakeclock.New()
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader,
+		KeepAccess: true, RetryBackoff: []time.Duration{time.Millisecond}}, freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	file := filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	k.Now = clock.Now
+	told := filepath.Join(t.TempDir(), "told")
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler),
+		Config: config.Notify{Command: `printf '%s\n' "$FRESHTOKEN_EVENT" >>` + told}}
+	k.round(context.Background(), time.Minute)
+	first, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Fault(devprovider.Fault5xx, 1<<20)
+	clock.Advance(2 * time.Hour) // the access token is due
+	for range 3 * 60 {           // three hours of looks, a minute apart
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	if b, _ := os.ReadFile(told); string(b) != notify.Unreachable+"\n" {
+		t.Fatalf("told %q over three hours down; want renewals_failing once", b)
+	}
+	if rec, err := st.Load(context.Background(), "dev"); err != nil || rec.AccessToken != strings.TrimSpace(string(first)) {
+		t.Fatalf("the stored tokens changed while the provider was down: %v", err)
+	}
+	p.ClearFaults()
+	tells(t, k, k.Notify, "")
+	if b, err := os.ReadFile(file); err != nil || string(b) == string(first) {
+		t.Fatalf("token file %q, %v; want a new token once the provider is back", b, err)
+	}
+}
+
+// TestRefreshTokenExpiresWhileAsleep: the machine sleeps past the refresh
+// token's expiry, so the keeper's planned renewal never came. At its
+// first look after waking it tries, meets the provider's invalid_grant,
+// and tells a person once to log in; it does not try again until then.
+func TestRefreshTokenExpiresWhileAsleep(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	k := keeping(src, "")
+	k.Now = clock.Now
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	tells(t, k, k.Notify, "")
+	clock.Advance(3 * 24 * time.Hour) // asleep, lid closed
+	tells(t, k, k.Notify, "dev: the provider")
+	before := p.Stats().TokenRequests
+	for range 10 {
+		clock.Advance(time.Minute)
+		tells(t, k, k.Notify, "dev: the provider")
+	}
+	if n := p.Stats().TokenRequests - before; n != 0 {
+		t.Fatalf("%d more token requests with an ended grant; want none before a log-in", n)
+	}
+	if got := k.Notify.Current(); got[0].Event != notify.GrantEnded || !strings.Contains(got[0].Message, "run `freshtoken login -e dev`") {
+		t.Fatalf("notice %+v; want the grant ended, saying to log in", got)
+	}
+}
+
+// TestRejectedClientIsNotHammered: the provider rejects the client (its
+// secret was rotated at the provider, say) and nobody fixes the
+// configuration for days. A rejected client is a configuration error,
+// never retried as such: the keeper tries again once an hour, in case the
+// secret was fixed where the configuration does not show it (a variable,
+// the keychain), not at every look, which providers count as an attack.
+func TestRejectedClientIsNotHammered(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	k := keeping(src, filepath.Join(t.TempDir(), "token"))
+	k.Now = clock.Now
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	p.Fault(devprovider.FaultInvalidClient, 1<<20)
+	clock.Advance(2 * time.Hour)
+	before := p.Stats().TokenRequests
+	for range 3 * 60 { // three hours of looks, a minute apart
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	if n := p.Stats().TokenRequests - before; n > 4 {
+		t.Fatalf("%d token requests in three hours with a rejected client; want one an hour", n)
+	}
+	p.ClearFaults()
+	clock.Advance(time.Hour)
+	tells(t, k, k.Notify, "")
+}
+
+// TestLockedKeychainIsTold: with client_secret_keyring, the keyring
+// locked under a running keeper (a screen lock, a timeout, a session
+// that ended while the service lingers) stops every renewal. Against a
+// real Secret Service, the person is told after 15 minutes that the
+// keychain is locked, and to unlock it; the stored tokens are kept.
+func TestLockedKeychainIsTold(t *testing.T) {
+	bus := keyringtest.Start(t)
+	_, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour})
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.toml")
+	text := fmt.Sprintf("[store]\nurl = \"file://%s/tokens\"\n\n[env.dev]\nprovider = \"freeagent-sandbox\"\napi_url = \"%s/\"\nclient_id = \"dev-client-id\"\nclient_secret_keyring = true\nrefresh_idle_limit = \"2h\"\n", dir, root)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyringstore.SetClientSecret(context.Background(), "dev-client-id", root+"/v2/token_endpoint", "dev-client-secret"); err != nil {
+		t.Fatal(err)
+	}
+	open := func(ctx context.Context, env string) (*freshtoken.Source, error) {
+		return config.Open(ctx, config.OpenOptions{Path: conf, Env: env, Clock: clock.Now})
+	}
+	src, err := open(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	before, err := src.Record(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil }, Open: open,
+		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now}
+	bus.Lock(t)
+	clock.Advance(2 * time.Hour) // the idle limit's plan is due
+	tells(t, k, n, "")
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: renewals have failed since ")
+	if msg := n.Current()[0].Message; !strings.Contains(msg, "locked") || !strings.Contains(msg, "unlock it") {
+		t.Fatalf("notice %q; want it to say the keychain is locked, and to unlock it", msg)
+	}
+	if after, err := src.Record(context.Background()); err != nil || after.RefreshToken != before.RefreshToken {
+		t.Fatalf("the stored tokens changed with the keychain locked: %v", err)
+	}
+}
+
+// TestUnwritableTokenFileIsTold: a token file whose folder is missing
+// (a path mistyped, a /run/user folder gone) or cannot be written leaves
+// the scripts that read it with a stale token or none. After 15 minutes
+// a person is told, once, with the reason; the notice ends once the file
+// is written.
+func TestUnwritableTokenFileIsTold(t *testing.T) {
+	clock := fakeclock.New()
+	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(24 * time.Hour) })
+	dir := filepath.Join(t.TempDir(), "run")
+	k := keeping(src, filepath.Join(dir, "token"))
+	k.Now = clock.Now
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k.Notify = n
+	tells(t, k, n, "")
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: the token file "+filepath.Join(dir, "token")+" cannot be written since ")
+	if got := n.Current(); got[0].Event != notify.TokenFileFailing || !strings.Contains(got[0].Message, "no such file or directory") {
+		t.Fatalf("notice %+v; want token_file_failing saying why", got)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tells(t, k, n, "")
+}
+
+// TestTokenFileOnAFullDisk: the token file's disk fills up. The file keeps
+// the token it held, whole (never a part of the new one), no temp file is
+// left behind, and after 15 minutes a person is told; once there is room
+// the file holds the current token and the notice ends.
+func TestTokenFileOnAFullDisk(t *testing.T) {
+	dir := testdisk.Small(t, "64k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte("an-older-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock := fakeclock.New()
+	src := stored(t, true, func(*store.Record) {})
+	k := keeping(src, file)
+	k.Now = clock.Now
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k.Notify = n
+	free := testdisk.Fill(t, dir)
+	tells(t, k, n, "")
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: the token file "+file+" cannot be written since ")
+	if b, err := os.ReadFile(file); err != nil || string(b) != "an-older-token\n" {
+		t.Fatalf("token file %q, %v on a full disk; want the older token, whole", b, err)
+	}
+	if names, _ := filepath.Glob(filepath.Join(dir, ".token.tmp-*")); len(names) != 0 {
+		t.Fatalf("temp files left on the full disk: %q", names)
+	}
+	free()
+	tells(t, k, n, "")
+	if b, err := os.ReadFile(file); err != nil || string(b) != "access-token-1234567890\n" {
+		t.Fatalf("token file %q, %v once there is room; want the current token", b, err)
 	}
 }

@@ -1,20 +1,24 @@
 // Package notify tells a person, once per change of state, that a person
 // is needed: the grant ended, the client was rejected, the refresh token
-// will expire and renewing does not extend it, renewals keep failing. It
-// sends through a command, a webhook and the desktop, and never a secret:
-// what it sends is an event's name, an environment's name and a sentence.
+// will expire and renewing does not extend it, renewals keep failing, a
+// token file cannot be written. It sends through a command, a webhook and
+// the desktop, and never a secret: what it sends is an event's name, an
+// environment's name and a sentence.
 package notify
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,6 +32,8 @@ const (
 	ClientRejected  = "client_rejected"
 	RefreshExpiring = "refresh_token_expiring"
 	Unreachable     = "renewals_failing"
+	// TokenFileFailing: a token_file has not been written for a while.
+	TokenFileFailing = "token_file_failing"
 )
 
 // sendTimeout bounds each channel's delivery.
@@ -42,12 +48,13 @@ type Notice struct {
 // Notifier remembers each environment's state and sends a notice when it
 // changes to one that needs a person.
 type Notifier struct {
-	Config config.Notify
+	Config config.Notify // as the configuration was; Configure changes it
 	Logger *slog.Logger
-	HTTP   *http.Client // nil: a client with sendTimeout over Transport
-	// Transport carries webhook posts when HTTP is nil; nil:
-	// http.DefaultTransport.
+	// Transport carries webhook posts; nil: http.DefaultTransport.
 	Transport http.RoundTripper
+	// Timeout bounds each notice's delivery on all channels (sendTimeout
+	// when zero).
+	Timeout time.Duration
 
 	mu    sync.Mutex
 	state map[string]Notice // the current notice per environment
@@ -72,8 +79,29 @@ func (n *Notifier) Set(ctx context.Context, env, event, message string) {
 	}
 	notice := Notice{Event: event, Env: env, Message: redact.OneLine(message, 400), At: time.Now()}
 	n.state[env] = notice
+	conf := n.Config
 	n.mu.Unlock()
-	n.send(ctx, notice)
+	n.send(ctx, conf, notice)
+}
+
+// Keep forgets the state of every environment but envs, those still
+// configured: a notice of one removed or renamed is no longer in force.
+func (n *Notifier) Keep(envs []string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for env := range n.state {
+		if !slices.Contains(envs, env) {
+			delete(n.state, env)
+		}
+	}
+}
+
+// Configure makes c the channels of the notices from now on: a running
+// process follows edits to the configuration.
+func (n *Notifier) Configure(c config.Notify) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.Config = c
 }
 
 // Current lists the notices in force, for the status page's banner.
@@ -87,41 +115,70 @@ func (n *Notifier) Current() []Notice {
 	return out
 }
 
-func (n *Notifier) send(ctx context.Context, notice Notice) {
+func (n *Notifier) send(ctx context.Context, conf config.Notify, notice Notice) {
 	n.Logger.Warn("a person is needed", "env", notice.Env, "event", notice.Event, "message", notice.Message)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	timeout := n.Timeout
+	if timeout <= 0 {
+		timeout = sendTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	if c := n.Config.Command; c != "" {
+	if c := conf.Command; c != "" {
 		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c)
 		cmd.Env = append(os.Environ(), "FRESHTOKEN_EVENT="+notice.Event, "FRESHTOKEN_ENV="+notice.Env, "FRESHTOKEN_MESSAGE="+notice.Message)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			n.Logger.Warn("notify: the command failed", "error", err.Error(), "output", redact.OneLine(string(out), 200))
+		out := &head{max: 200}
+		cmd.Stdout, cmd.Stderr = out, out
+		// A child the command leaves running may hold its output open
+		// past the timeout; Wait stops waiting for it.
+		cmd.WaitDelay = time.Second
+		if err := cmd.Run(); err != nil {
+			n.Logger.Warn("notify: the command failed", "error", err.Error(), "output", redact.OneLine(string(out.b), 200))
 		}
 	}
-	if n.Config.Webhook != "" {
-		if err := n.post(ctx, notice); err != nil {
+	if conf.Webhook != "" {
+		if err := n.post(ctx, conf.Webhook, notice); err != nil {
 			n.Logger.Warn("notify: the webhook failed", "error", redact.OneLine(err.Error(), 200))
 		}
 	}
-	if n.Config.Desktop {
+	if conf.Desktop {
 		if err := desktop(ctx, notice); err != nil {
 			n.Logger.Debug("notify: no desktop notification", "error", err.Error())
 		}
 	}
 }
 
-func (n *Notifier) post(ctx context.Context, notice Notice) error {
+// head keeps the first max bytes written to it, and drops the rest: a
+// command's output is only ever shown that far.
+type head struct {
+	b   []byte
+	max int
+}
+
+func (h *head) Write(p []byte) (int, error) {
+	h.b = append(h.b, p[:min(len(p), max(h.max-len(h.b), 0))]...)
+	return len(p), nil
+}
+
+func (n *Notifier) post(ctx context.Context, webhook string, notice Notice) error {
 	body, _ := json.Marshal(map[string]string{"text": notice.Message})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.Config.Webhook, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhook, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	client := n.HTTP
-	if client == nil {
-		client = &http.Client{Timeout: sendTimeout, Transport: n.Transport}
-	}
+	// A redirect is not followed: a hostile webhook would send the post
+	// on to any address, the local proxy's included, which would pass it
+	// to an API with the user's token. It is a failure, as webhooks of
+	// chat services do not redirect.
+	client := &http.Client{Transport: n.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		// Its URL, as Go writes it (the scheme in lower case, a password
+		// as ***), is the webhook's password in a form redaction may not
+		// know.
+		return urlErr.Err
+	}
 	if err != nil {
 		return err
 	}
@@ -137,7 +194,9 @@ func desktop(ctx context.Context, notice Notice) error {
 	title := "freshtoken: " + notice.Env
 	switch runtime.GOOS {
 	case "linux", "freebsd", "openbsd":
-		return exec.CommandContext(ctx, "notify-send", title, notice.Message).Run()
+		// "--": a message starting with an environment named "-prod" is
+		// the body, not an option.
+		return exec.CommandContext(ctx, "notify-send", "--", title, notice.Message).Run()
 	case "darwin":
 		script := fmt.Sprintf("display notification %q with title %q", notice.Message, title)
 		return exec.CommandContext(ctx, "osascript", "-e", script).Run()

@@ -9,9 +9,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/notify"
@@ -67,5 +70,108 @@ func TestOncePerChangeOfState(t *testing.T) {
 	}
 	if strings.Contains(string(told), secret) || strings.Contains(strings.Join(posts, ""), secret) {
 		t.Fatal("a secret was sent")
+	}
+}
+
+// TestCommandCannotStallOrSwamp: a notify command is the user's own
+// script, and may leave a child running that holds its output open (a
+// `sleep` in a script that outlives the shell killed at the timeout) or
+// write without end. Neither may stall the keeper, whose renewals wait
+// for the notice, nor fill the process's memory with its output.
+func TestCommandCannotStallOrSwamp(t *testing.T) {
+	for _, tt := range []struct{ name, command string }{
+		{"a child holding its output open", "sleep 60; true"},
+		{"output by the hundred megabytes", "head -c 200000000 /dev/zero"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := &notify.Notifier{Config: config.Notify{Command: tt.command}, Logger: slog.New(slog.DiscardHandler), Timeout: time.Second}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			n.Set(context.Background(), "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("telling took %s with a timeout of 1s", took.Round(time.Second))
+			}
+			runtime.ReadMemStats(&after)
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+				t.Errorf("telling allocated %d MiB for the command's output", grew>>20)
+			}
+		})
+	}
+}
+
+// TestWebhookRedirectIsNotFollowed: a webhook that answers with a
+// redirect (hostile, or taken over) cannot send the notice's POST on to
+// another address, such as the local proxy, which would pass it to an
+// API with the user's token; the notice is reported as failed.
+func TestWebhookRedirectIsNotFollowed(t *testing.T) {
+	var hits int
+	var mu sync.Mutex
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+	}))
+	defer target.Close()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/production/v2/invoices", http.StatusTemporaryRedirect)
+	}))
+	defer hook.Close()
+	var logs strings.Builder
+	n := &notify.Notifier{Config: config.Notify{Webhook: hook.URL}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	n.Set(context.Background(), "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+	mu.Lock()
+	defer mu.Unlock()
+	if hits != 0 {
+		t.Fatalf("the webhook's redirect was followed %d times", hits)
+	}
+	if !strings.Contains(logs.String(), "notify: the webhook failed") {
+		t.Fatalf("log %q; want the webhook's failure", logs.String())
+	}
+}
+
+// TestDesktopNoticeOfAnEnvironmentNamedLikeAnOption: an environment may
+// be named "-prod"; its message, which starts with the name, reaches
+// notify-send after "--", as the body and not as an option that
+// notify-send would refuse, losing the notice.
+func TestDesktopNoticeOfAnEnvironmentNamedLikeAnOption(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("notify-send is the desktop's notifier on Linux")
+	}
+	bin := t.TempDir()
+	got := filepath.Join(bin, "args")
+	// It records the arguments notify-send would parse.
+	script := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >" + got + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "notify-send"), []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	n := &notify.Notifier{Config: config.Notify{Desktop: true}, Logger: slog.New(slog.DiscardHandler)}
+	n.Set(context.Background(), "-prod", notify.GrantEnded, "-prod: the grant ended")
+	b, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args := strings.Split(strings.TrimSpace(string(b)), "\n"); !slices.Equal(args, []string{"--", "freshtoken: -prod", "-prod: the grant ended"}) {
+		t.Fatalf("notify-send got %q; want the title and body after --", args)
+	}
+}
+
+// TestWebhookFailureNeverShowsItsURL: the webhook's URL is its password,
+// and is never logged, however it is written: Go's errors quote the URL
+// as it reads it (the scheme in lower case, a password as ***), which is
+// not the text of the configuration that redaction knows.
+func TestWebhookFailureNeverShowsItsURL(t *testing.T) {
+	for _, hook := range []string{
+		"HTTP://127.0.0.1:1/services/T0/B0/webhook-path-secret-1",
+		"http://user:pass@127.0.0.1:1/services/T0/B0/webhook-path-secret-2",
+	} {
+		redact.Register(hook) // as config.Load does
+		var logs strings.Builder
+		n := &notify.Notifier{Config: config.Notify{Webhook: hook}, Logger: slog.New(redact.NewHandler(slog.NewTextHandler(&logs, nil)))}
+		n.Set(context.Background(), "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+		if !strings.Contains(logs.String(), "notify: the webhook failed") || strings.Contains(logs.String(), "webhook-path-secret") {
+			t.Errorf("log %q; want the failure, without the webhook's URL", logs.String())
+		}
 	}
 }
