@@ -3,8 +3,6 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,19 +65,8 @@ func (r *rig) login(src *freshtoken.Source) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	verifier := oauth2.GenerateVerifier()
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
-		r.t.Fatalf("approve did not redirect with a code: %s %q", resp.Status, resp.Header.Get("Location"))
-	}
 	sent := r.clock.Now()
-	tok, err := conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	tok, err := devserver.Login(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), conf)
 	if err != nil {
 		r.t.Fatal(err)
 	}

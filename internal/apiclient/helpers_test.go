@@ -46,20 +46,9 @@ func login(t *testing.T, base string) *oauth2.Token {
 			AuthStyle: oauth2.AuthStyleInHeader,
 		},
 	}
-	verifier := oauth2.GenerateVerifier()
-	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirects.Get(conf.AuthCodeURL("state", oauth2.S256ChallengeOption(verifier)))
+	tok, err := devserver.Login(t.Context(), conf)
 	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, err := resp.Location()
-	if err != nil {
-		t.Fatalf("approve_app answered %s without a redirect", resp.Status)
-	}
-	tok, err := conf.Exchange(t.Context(), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatalf("exchange: %v", err)
+		t.Fatalf("log-in: %v", err)
 	}
 	return tok
 }

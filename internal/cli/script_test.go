@@ -31,6 +31,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
 
 func TestMain(m *testing.M) {
@@ -408,19 +409,8 @@ func loginOutside(ctx context.Context, api, secret string) (tok *oauth2.Token, i
 		RedirectURL:  "http://127.0.0.1:8787/callback",
 		Endpoint:     oauth2.Endpoint{AuthURL: api + "v2/approve_app", TokenURL: api + "v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader},
 	}
-	verifier := oauth2.GenerateVerifier()
-	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirects.Get(conf.AuthCodeURL("state", oauth2.S256ChallengeOption(verifier)))
-	if err != nil {
-		return nil, issued, err
-	}
-	resp.Body.Close()
-	loc, err := resp.Location()
-	if err != nil {
-		return nil, issued, fmt.Errorf("approve_app answered %s, not a redirect", resp.Status)
-	}
 	issued = time.Now()
-	tok, err = conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	tok, err = devserver.Login(ctx, conf)
 	return tok, issued, err
 }
 

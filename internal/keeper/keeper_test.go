@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -285,18 +284,7 @@ func login(t *testing.T, src *freshtoken.Source, sent time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := oauth2.GenerateVerifier()
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
-		t.Fatalf("approve did not redirect with a code: %s %q", resp.Status, resp.Header.Get("Location"))
-	}
-	tok, err := conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	tok, err := devserver.Login(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), conf)
 	if err != nil {
 		t.Fatal(err)
 	}

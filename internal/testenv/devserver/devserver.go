@@ -5,8 +5,13 @@
 package devserver
 
 import (
+	"context"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
@@ -32,4 +37,23 @@ func StartOnClock(t testing.TB, opts devprovider.Options) (*devprovider.Provider
 	opts.AutoApprove = true
 	p, base := Start(t, opts)
 	return p, base, c
+}
+
+// Login logs in at an auto-approving dev provider as any OAuth client would,
+// with x/oauth2 and PKCE: its approve page redirects straight back with a
+// code, which conf exchanges using ctx (and ctx's oauth2.HTTPClient, if it
+// names one).
+func Login(ctx context.Context, conf *oauth2.Config) (*oauth2.Token, error) {
+	verifier := oauth2.GenerateVerifier()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(conf.AuthCodeURL("state", oauth2.S256ChallengeOption(verifier)))
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil || loc.Query().Get("code") == "" {
+		return nil, fmt.Errorf("the approve page answered %s, not a redirect with a code", resp.Status)
+	}
+	return conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
 }
