@@ -16,6 +16,8 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
+	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,9 +46,12 @@ type envProxy struct {
 	src     *freshtoken.Source
 	api     *url.URL // ends in "/"
 	apiPath string   // api.EscapedPath(), computed once
-	rp      *httputil.ReverseProxy
-	lastErr atomic.Pointer[failure]     // nil once a token has been served since
-	device  atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
+	// tokenPaths are the paths of the provider's token and revocation
+	// endpoints that lie on the API's host, cleaned and lower-cased.
+	tokenPaths []string
+	rp         *httputil.ReverseProxy
+	lastErr    atomic.Pointer[failure]     // nil once a token has been served since
+	device     atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
 	// starting is held while a device log-in is started, so that Log in
 	// pressed in two tabs at once starts one.
 	starting sync.Mutex
@@ -77,6 +82,11 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		upstream = newTransport(t.TLSClientConfig, p.o.UpstreamProxy)
 	}
 	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath()}
+	for _, ep := range []string{ec.TokenURL, ec.RevocationURL} {
+		if u, err := url.Parse(ep); err == nil && strings.EqualFold(u.Scheme, api.Scheme) && strings.EqualFold(u.Host, api.Host) {
+			e.tokenPaths = append(e.tokenPaths, strings.ToLower(path.Clean("/"+u.Path)))
+		}
+	}
 	e.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite(e),
 		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{base: httpx.ExplainTLS(upstream), firstByte: ec.Timeout}},
@@ -131,6 +141,14 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("the proxy does not forward %s requests: they would hand the access token to the client or ask for a tunnel", strings.ToUpper(r.Method))})
 		return
 	}
+	if e.toTokenEndpoint(r.URL.EscapedPath()) {
+		// Postman's old pre-request script, left in place once its base
+		// URL points here, would spend a refresh token freshtoken has
+		// replaced, and the provider would end the grant.
+		writeError(rec, http.StatusForbidden, problem{Code: "token_endpoint", Env: name,
+			Message: name + ": the proxy does not forward requests to the provider's token endpoint: freshtoken renews this environment's tokens itself, and a refresh token sent by another program could end the authorisation; delete the pre-request script that renews tokens"})
+		return
+	}
 	// Asked here, before forwarding, so that a log-in needed or a provider
 	// down is answered as the proxy's own JSON error. (A renewal the engine
 	// has started is seen through even if this client gives up.)
@@ -157,6 +175,22 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.rp.ServeHTTP(rec, out)
+}
+
+// toTokenEndpoint reports whether a request for escaped, a path of the
+// proxy's, would go to the provider's token or revocation endpoint, read as
+// an API would read it: percent-decoded, dot segments and repeated or
+// trailing slashes resolved, in any case.
+func (e *envProxy) toTokenEndpoint(escaped string) bool {
+	if len(e.tokenPaths) == 0 {
+		return false
+	}
+	_, rest := splitEnv(escaped)
+	to, err := url.PathUnescape(e.apiPath + rest)
+	if err != nil {
+		return false
+	}
+	return slices.Contains(e.tokenPaths, strings.ToLower(path.Clean(to)))
 }
 
 // bodyProblem answers a request whose body could not be read: 408 for a

@@ -552,3 +552,50 @@ func TestTraceAndConnectAreNotForwarded(t *testing.T) {
 		t.Fatalf("PROPFIND: %d, %d requests reached the API; want it forwarded", resp.StatusCode, reached.Load())
 	}
 }
+
+// TestTokenEndpointIsNotForwarded: Postman's old pre-request script, left
+// in place once the base URL points at the proxy, posts its refresh token
+// to {{base_url}}/v2/token_endpoint, which reaches FreeAgent's token
+// endpoint through the proxy. That refresh token has been replaced by
+// freshtoken's renewals: FreeAgent sees it reused and ends the grant, and
+// the user must log in again. Requests to the environment's token and
+// revocation endpoints, under any spelling of their path, are refused and
+// never reach the provider.
+func TestTokenEndpointIsNotForwarded(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("revocation_url = %q\n", f.api+"v2/revoke") // of [env.idle], the last table
+	}})
+	f.login(t, "dev")
+	f.login(t, "idle")
+	refreshToken := func(env string) string {
+		rec, err := f.source(t, env).Record(t.Context())
+		if err != nil || rec == nil {
+			t.Fatalf("no stored record for %s: %v", env, err)
+		}
+		return rec.RefreshToken
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken("dev")}, "token": {refreshToken("idle")},
+		"client_id": {"dev-client-id"}, "client_secret": {"dev-client-secret"}}.Encode()
+	before := f.provider.Stats()
+	for _, path := range []string{"/dev/v2/token_endpoint", "/dev/v2/token_endpoint/", "/dev/v2/%74oken_endpoint",
+		"/dev/v2/./token_endpoint", "/dev//v2/token_endpoint", "/dev/V2/Token_Endpoint", "/idle/v2/revoke"} {
+		req, _ := http.NewRequest(http.MethodPost, f.base+path, strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, body := f.do(t, req)
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("X-Freshtoken-Error") != "token_endpoint" ||
+			!strings.Contains(string(body), "pre-request script") {
+			t.Errorf("POST %s: %d %s; want 403 token_endpoint naming the pre-request script", path, resp.StatusCode, body)
+		}
+	}
+	if after := f.provider.Stats(); after.TokenRequests != before.TokenRequests || after.Revocations != before.Revocations {
+		t.Fatalf("requests reached the provider: %d token requests, %d revocations, before %d, %d",
+			after.TokenRequests, after.Revocations, before.TokenRequests, before.Revocations)
+	}
+	// The grant lives on, and the rest of the API is still forwarded.
+	if _, err := f.source(t, "dev").Renew(t.Context()); err != nil {
+		t.Fatalf("renewing after the refused requests: %v", err)
+	}
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /dev/v2/company: %d %s", resp.StatusCode, body)
+	}
+}
