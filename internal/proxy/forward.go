@@ -46,6 +46,13 @@ type envProxy struct {
 	src     *freshtoken.Source
 	api     *url.URL // ends in "/"
 	apiPath string   // api.EscapedPath(), computed once
+	// storeURL and caFile are the configuration's [store] url and ca_file,
+	// which the environment was opened with, beside conf.
+	storeURL, caFile string
+	// opened is the configuration file as it was when the environment was
+	// opened from it; once the file changes, the environment is opened
+	// again if its configuration has.
+	opened atomic.Pointer[configStamp]
 	// tokenPaths are the paths of the provider's token and revocation
 	// endpoints that lie on the API's host, cleaned and lower-cased.
 	tokenPaths []string

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -597,5 +598,47 @@ func TestTokenEndpointIsNotForwarded(t *testing.T) {
 	}
 	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /dev/v2/company: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestChangedEnvironmentIsReopened: an environment changed while the proxy
+// runs (`import postman --force` of an export with another API address,
+// `init`, an edit) is served as the configuration now says. The proxy went
+// on forwarding to the old API with the old token, called the environment
+// logged out once that token was refused, and its Log in button logged in
+// to the old configuration, over the tokens just imported.
+func TestChangedEnvironmentIsReopened(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the change: %d %s", resp.StatusCode, body)
+	}
+	other := devprovider.New(devprovider.Options{AccessTTL: accessTTL, AutoApprove: true, RequirePKCE: true, RequestsPerMinute: -1, Clock: f.clock.Now})
+	srv := httptest.NewServer(other.Handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(other.Close)
+	conf, err := os.ReadFile(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// [env.dev] is the first with this api_url.
+	changed := strings.Replace(string(conf), fmt.Sprintf("api_url = %q", f.api), fmt.Sprintf("api_url = %q", srv.URL+"/"), 1)
+	if err := os.WriteFile(f.configPath, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := f.provider.Stats().APIRequests
+	resp, body := f.get(t, "/dev/v2/company")
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Freshtoken-Error") != "login_required" || !strings.Contains(string(body), srv.URL) {
+		t.Errorf("after the change: %d %s; want 401 login_required: the store holds the old API's tokens", resp.StatusCode, body)
+	}
+	if n := f.provider.Stats().APIRequests - before; n != 0 {
+		t.Errorf("%d requests went to the old API after the change", n)
+	}
+	f.login(t, "dev")
+	if st := other.Stats(); st.Exchanges != 1 {
+		t.Fatalf("the log-in after the change made %d code exchanges at the new provider; want 1", st.Exchanges)
+	}
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK || other.Stats().APIRequests != 1 {
+		t.Fatalf("after logging in again: %d %s, %d requests at the new API", resp.StatusCode, body, other.Stats().APIRequests)
 	}
 }
