@@ -642,3 +642,18 @@ func TestChangedEnvironmentIsReopened(t *testing.T) {
 		t.Fatalf("after logging in again: %d %s, %d requests at the new API", resp.StatusCode, body, other.Stats().APIRequests)
 	}
 }
+
+// TestForeignHostSaysWhatToDo: a Postman request with a Host header set by
+// hand (to FreeAgent's name, as copied from its documentation) is refused,
+// and the refusal says what to send instead, not only why.
+func TestForeignHostSaysWhatToDo(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	req, _ := http.NewRequest(http.MethodGet, f.base+"/dev/v2/company", nil)
+	req.Host = "api.sandbox.freeagent.com"
+	resp, body := f.do(t, req)
+	msg := decode[problemBody](t, body).Message
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(msg, "remove the Host header your client sets") || !strings.Contains(msg, f.addr) {
+		t.Fatalf("%d %s; want 403 saying to remove the Host header and send to %s", resp.StatusCode, msg, f.addr)
+	}
+}
