@@ -53,6 +53,9 @@ type envProxy struct {
 	// opened from it; once the file changes, the environment is opened
 	// again if its configuration has.
 	opened atomic.Pointer[configStamp]
+	// loops: api is this proxy's own address, where every request would
+	// come back to it.
+	loops bool
 	// tokenPaths are the paths of the provider's token and revocation
 	// endpoints that lie on the API's host, cleaned and lower-cased.
 	tokenPaths []string
@@ -88,7 +91,7 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		}
 		upstream = newTransport(t.TLSClientConfig, p.o.UpstreamProxy)
 	}
-	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath()}
+	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath(), loops: p.guard.pointsHere(api)}
 	for _, ep := range []string{ec.TokenURL, ec.RevocationURL} {
 		if u, err := url.Parse(ep); err == nil && strings.EqualFold(u.Scheme, api.Scheme) && strings.EqualFold(u.Host, api.Host) {
 			e.tokenPaths = append(e.tokenPaths, strings.ToLower(path.Clean("/"+u.Path)))
@@ -146,6 +149,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		rec.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
 		writeError(rec, http.StatusMethodNotAllowed, problem{Code: "method_not_allowed", Env: name,
 			Message: fmt.Sprintf("the proxy does not forward %s requests: they would hand the access token to the client or ask for a tunnel", strings.ToUpper(r.Method))})
+		return
+	}
+	if e.loops {
+		// Postman's base URL, which points here, imported as the API's.
+		status, pr := p.engineProblem(name, config.Invalidf("%s: api_url %s is this proxy's own address, so each request would come back to it for ever; set api_url to the API's own address (FreeAgent: https://api.freeagent.com/ or https://api.sandbox.freeagent.com/), as only your client's base URL points at the proxy", name, e.api))
+		writeError(rec, status, pr)
 		return
 	}
 	if e.toTokenEndpoint(r.URL.EscapedPath()) {

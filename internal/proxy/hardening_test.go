@@ -657,3 +657,32 @@ func TestForeignHostSaysWhatToDo(t *testing.T) {
 		t.Fatalf("%d %s; want 403 saying to remove the Host header and send to %s", resp.StatusCode, msg, f.addr)
 	}
 }
+
+// TestAPIAtTheProxyItselfIsRefused: an environment whose api_url is the
+// proxy's own address (Postman's base URL, pointed at the proxy, imported
+// back with `import postman`) would have each request forwarded to the
+// proxy again, for ever: one request made thousands, and as many open
+// connections, within seconds. It is answered at once with a configuration
+// error saying what api_url should be, under any spelling of the address.
+func TestAPIAtTheProxyItselfIsRefused(t *testing.T) {
+	spellings := []string{"127.0.0.1", "localhost", "127.1"}
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		var conf string
+		for i, host := range spellings {
+			conf += genericEnv(f, fmt.Sprintf("self%d", i), fmt.Sprintf("http://%s:%s/self%d", host, f.port(), i))
+		}
+		return conf
+	}})
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := range spellings {
+		env := fmt.Sprintf("self%d", i)
+		f.login(t, env) // the status page and the log-in still work
+		req, _ := http.NewRequest(http.MethodGet, f.base+"/"+env+"/v2/company", nil)
+		resp, body := testenv.Do(t, client, req)
+		msg := decode[problemBody](t, body).Message
+		if resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("X-Freshtoken-Error") != "invalid_configuration" ||
+			!strings.Contains(msg, "this proxy's own address") || !strings.Contains(msg, "https://api.sandbox.freeagent.com/") {
+			t.Errorf("%s: %d %s; want 500 invalid_configuration saying api_url is the proxy itself", env, resp.StatusCode, body)
+		}
+	}
+}
