@@ -36,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -358,6 +359,9 @@ func keyedEnvs(vars map[string]string, k keyed) ([]Env, error) {
 			return nil, fmt.Errorf("the key of %s cannot name a freshtoken environment: %v", f["api"], err)
 		}
 		api, err := apiRoot(f["api"], vars[f["api"]])
+		if err == nil {
+			err = notTheProxy(f["api"], vars[f["api"]], api, name)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -384,6 +388,9 @@ func commonEnv(vars map[string]string, k keyed, exportName string) (Env, error) 
 		return Env{}, fmt.Errorf("%s is missing or empty; it is the API's address, such as https://api.sandbox.freeagent.com", urlKey)
 	}
 	api, err := apiRoot(urlKey, vars[urlKey])
+	if err == nil {
+		err = notTheProxy(urlKey, vars[urlKey], api, EnvName(exportName))
+	}
 	if err != nil {
 		return Env{}, err
 	}
@@ -413,6 +420,19 @@ func apiRoot(key, v string) (string, error) {
 	p := strings.TrimSuffix(u.Path, "/")
 	p = strings.TrimSuffix(p, "/v2")
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: p + "/"}).String(), nil
+}
+
+// notTheProxy refuses api, the API root read from key's value v, when it is
+// the address freshtoken's proxy gives the environment name: a loopback
+// host and the name alone as its path. That is Postman's base URL once it
+// points at the proxy (docs/postman.md); imported as the API's address, the
+// proxy would send every request back to itself.
+func notTheProxy(key, v, api, name string) error {
+	u, err := url.Parse(api)
+	if err != nil || !httpx.ReachesThisMachine(u.Hostname()) || !strings.EqualFold(u.Path, "/"+name+"/") {
+		return nil
+	}
+	return fmt.Errorf("%s is %q, the address of freshtoken's proxy (Postman's base URL, pointed at it); put FreeAgent's own address there, such as https://api.sandbox.freeagent.com, and import again", key, v)
 }
 
 // Sizes that tell times apart: an instant in milliseconds since 1970 is

@@ -100,6 +100,9 @@ func TestParseRefusesMalformedExports(t *testing.T) {
 		{"enabled as text", seed(`{"key":"Resource_a","value":"https://h/","enabled":"false"}`), `Resource_a has "enabled": "false"; it should be true or false, without quotes`},
 		{"enabled as text without a key", `{"values":[{"value":"x","enabled":"no"}]}`, `entry 1 of its values has "enabled": "no"; it should be true or false`},
 		{"a key that is not text", `{"values":[{"key":1}]}`, `"values.key" should be text, not number`},
+		{"a Resource at freshtoken's proxy", seed(`{"key":"Resource_sand","value":"http://127.0.0.1:8787/sand"}`), `Resource_sand is "http://127.0.0.1:8787/sand", the address of freshtoken's proxy (Postman's base URL, pointed at it); put FreeAgent's own address there, such as https://api.sandbox.freeagent.com, and import again`},
+		{"a Resource at the proxy, with /v2", seed(`{"key":"Resource_prod","value":"http://localhost:8787/PROD/v2/"}`), `the address of freshtoken's proxy`},
+		{"a common url at the proxy", `{"name":"FreeAgent Sandbox","values":[{"key":"url","value":"http://127.0.0.1:8787/freeagent-sandbox"},{"key":"client_id","value":"id"}]}`, `the address of freshtoken's proxy`},
 		{"common without url", `{"values":[{"key":"client_id","value":"id"},{"key":"refresh_token","value":"rt"}]}`, "url is missing or empty"},
 		{"common without client_id", `{"values":[{"key":"url","value":"https://h/"}]}`, "client_id is missing or empty"},
 	}

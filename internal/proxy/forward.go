@@ -16,6 +16,8 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
+	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,9 +46,22 @@ type envProxy struct {
 	src     *freshtoken.Source
 	api     *url.URL // ends in "/"
 	apiPath string   // api.EscapedPath(), computed once
-	rp      *httputil.ReverseProxy
-	lastErr atomic.Pointer[failure]     // nil once a token has been served since
-	device  atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
+	// storeURL and caFile are the configuration's [store] url and ca_file,
+	// which the environment was opened with, beside conf.
+	storeURL, caFile string
+	// opened is the configuration file as it was when the environment was
+	// opened from it; once the file changes, the environment is opened
+	// again if its configuration has.
+	opened atomic.Pointer[configStamp]
+	// loops: api is this proxy's own address, where every request would
+	// come back to it.
+	loops bool
+	// tokenPaths are the paths of the provider's token and revocation
+	// endpoints that lie on the API's host, cleaned and lower-cased.
+	tokenPaths []string
+	rp         *httputil.ReverseProxy
+	lastErr    atomic.Pointer[failure]     // nil once a token has been served since
+	device     atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
 	// starting is held while a device log-in is started, so that Log in
 	// pressed in two tabs at once starts one.
 	starting sync.Mutex
@@ -76,7 +91,12 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		}
 		upstream = newTransport(t.TLSClientConfig, p.o.UpstreamProxy)
 	}
-	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath()}
+	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath(), loops: p.guard.pointsHere(api)}
+	for _, ep := range []string{ec.TokenURL, ec.RevocationURL} {
+		if u, err := url.Parse(ep); err == nil && strings.EqualFold(u.Scheme, api.Scheme) && strings.EqualFold(u.Host, api.Host) {
+			e.tokenPaths = append(e.tokenPaths, strings.ToLower(path.Clean("/"+u.Path)))
+		}
+	}
 	e.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite(e),
 		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{base: httpx.ExplainTLS(upstream), firstByte: ec.Timeout}},
@@ -131,6 +151,20 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("the proxy does not forward %s requests: they would hand the access token to the client or ask for a tunnel", strings.ToUpper(r.Method))})
 		return
 	}
+	if e.loops {
+		// Postman's base URL, which points here, imported as the API's.
+		status, pr := p.engineProblem(name, config.Invalidf("%s: api_url %s is this proxy's own address, so each request would come back to it for ever; set api_url to the API's own address (FreeAgent: https://api.freeagent.com/ or https://api.sandbox.freeagent.com/), as only your client's base URL points at the proxy", name, e.api))
+		writeError(rec, status, pr)
+		return
+	}
+	if e.toTokenEndpoint(r.URL.EscapedPath()) {
+		// Postman's old pre-request script, left in place once its base
+		// URL points here, would spend a refresh token freshtoken has
+		// replaced, and the provider would end the grant.
+		writeError(rec, http.StatusForbidden, problem{Code: "token_endpoint", Env: name,
+			Message: name + ": the proxy does not forward requests to the provider's token endpoint: freshtoken renews this environment's tokens itself, and a refresh token sent by another program could end the authorisation; delete the pre-request script that renews tokens"})
+		return
+	}
 	// Asked here, before forwarding, so that a log-in needed or a provider
 	// down is answered as the proxy's own JSON error. (A renewal the engine
 	// has started is seen through even if this client gives up.)
@@ -157,6 +191,22 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.rp.ServeHTTP(rec, out)
+}
+
+// toTokenEndpoint reports whether a request for escaped, a path of the
+// proxy's, would go to the provider's token or revocation endpoint, read as
+// an API would read it: percent-decoded, dot segments and repeated or
+// trailing slashes resolved, in any case.
+func (e *envProxy) toTokenEndpoint(escaped string) bool {
+	if len(e.tokenPaths) == 0 {
+		return false
+	}
+	_, rest := splitEnv(escaped)
+	to, err := url.PathUnescape(e.apiPath + rest)
+	if err != nil {
+		return false
+	}
+	return slices.Contains(e.tokenPaths, strings.ToLower(path.Clean(to)))
 }
 
 // bodyProblem answers a request whose body could not be read: 408 for a

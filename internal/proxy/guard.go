@@ -127,7 +127,7 @@ func (g guard) refusal(host, origin, site string, navigation bool) string {
 		return fmt.Sprintf("the request has no Host header; freshtoken serves only requests that name its own address, so that no web page can reach your tokens by DNS rebinding: send Host: %s", g.addr)
 	}
 	if !g.own(host) {
-		return fmt.Sprintf("the request is addressed to %q, not to this proxy's own address; freshtoken refuses it so that no web page can reach your tokens by DNS rebinding", host)
+		return fmt.Sprintf("the request is addressed to %q, not to this proxy's own address; freshtoken refuses it so that no web page can reach your tokens by DNS rebinding; remove the Host header your client sets, and send the request to http://%s/", host, g.addr)
 	}
 	if origin != "" && !strings.EqualFold(origin, "http://"+host) {
 		return fmt.Sprintf("the request was sent by the web page at %s; freshtoken refuses requests from web pages other than its own status page", origin)

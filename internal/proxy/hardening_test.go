@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -550,5 +551,138 @@ func TestTraceAndConnectAreNotForwarded(t *testing.T) {
 	req, _ := http.NewRequest("PROPFIND", f.base+"/echo/x", nil)
 	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusOK || reached.Load() != 1 {
 		t.Fatalf("PROPFIND: %d, %d requests reached the API; want it forwarded", resp.StatusCode, reached.Load())
+	}
+}
+
+// TestTokenEndpointIsNotForwarded: Postman's old pre-request script, left
+// in place once the base URL points at the proxy, posts its refresh token
+// to {{base_url}}/v2/token_endpoint, which reaches FreeAgent's token
+// endpoint through the proxy. That refresh token has been replaced by
+// freshtoken's renewals: FreeAgent sees it reused and ends the grant, and
+// the user must log in again. Requests to the environment's token and
+// revocation endpoints, under any spelling of their path, are refused and
+// never reach the provider.
+func TestTokenEndpointIsNotForwarded(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("revocation_url = %q\n", f.api+"v2/revoke") // of [env.idle], the last table
+	}})
+	f.login(t, "dev")
+	f.login(t, "idle")
+	refreshToken := func(env string) string {
+		rec, err := f.source(t, env).Record(t.Context())
+		if err != nil || rec == nil {
+			t.Fatalf("no stored record for %s: %v", env, err)
+		}
+		return rec.RefreshToken
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken("dev")}, "token": {refreshToken("idle")},
+		"client_id": {"dev-client-id"}, "client_secret": {"dev-client-secret"}}.Encode()
+	before := f.provider.Stats()
+	for _, path := range []string{"/dev/v2/token_endpoint", "/dev/v2/token_endpoint/", "/dev/v2/%74oken_endpoint",
+		"/dev/v2/./token_endpoint", "/dev//v2/token_endpoint", "/dev/V2/Token_Endpoint", "/idle/v2/revoke"} {
+		req, _ := http.NewRequest(http.MethodPost, f.base+path, strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, body := f.do(t, req)
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("X-Freshtoken-Error") != "token_endpoint" ||
+			!strings.Contains(string(body), "pre-request script") {
+			t.Errorf("POST %s: %d %s; want 403 token_endpoint naming the pre-request script", path, resp.StatusCode, body)
+		}
+	}
+	if after := f.provider.Stats(); after.TokenRequests != before.TokenRequests || after.Revocations != before.Revocations {
+		t.Fatalf("requests reached the provider: %d token requests, %d revocations, before %d, %d",
+			after.TokenRequests, after.Revocations, before.TokenRequests, before.Revocations)
+	}
+	// The grant lives on, and the rest of the API is still forwarded.
+	if _, err := f.source(t, "dev").Renew(t.Context()); err != nil {
+		t.Fatalf("renewing after the refused requests: %v", err)
+	}
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /dev/v2/company: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestChangedEnvironmentIsReopened: an environment changed while the proxy
+// runs (`import postman --force` of an export with another API address,
+// `init`, an edit) is served as the configuration now says. The proxy went
+// on forwarding to the old API with the old token, called the environment
+// logged out once that token was refused, and its Log in button logged in
+// to the old configuration, over the tokens just imported.
+func TestChangedEnvironmentIsReopened(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the change: %d %s", resp.StatusCode, body)
+	}
+	other := devprovider.New(devprovider.Options{AccessTTL: accessTTL, AutoApprove: true, RequirePKCE: true, RequestsPerMinute: -1, Clock: f.clock.Now})
+	srv := httptest.NewServer(other.Handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(other.Close)
+	conf, err := os.ReadFile(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// [env.dev] is the first with this api_url.
+	changed := strings.Replace(string(conf), fmt.Sprintf("api_url = %q", f.api), fmt.Sprintf("api_url = %q", srv.URL+"/"), 1)
+	if err := os.WriteFile(f.configPath, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := f.provider.Stats().APIRequests
+	resp, body := f.get(t, "/dev/v2/company")
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Freshtoken-Error") != "login_required" || !strings.Contains(string(body), srv.URL) {
+		t.Errorf("after the change: %d %s; want 401 login_required: the store holds the old API's tokens", resp.StatusCode, body)
+	}
+	if n := f.provider.Stats().APIRequests - before; n != 0 {
+		t.Errorf("%d requests went to the old API after the change", n)
+	}
+	f.login(t, "dev")
+	if st := other.Stats(); st.Exchanges != 1 {
+		t.Fatalf("the log-in after the change made %d code exchanges at the new provider; want 1", st.Exchanges)
+	}
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK || other.Stats().APIRequests != 1 {
+		t.Fatalf("after logging in again: %d %s, %d requests at the new API", resp.StatusCode, body, other.Stats().APIRequests)
+	}
+}
+
+// TestForeignHostSaysWhatToDo: a Postman request with a Host header set by
+// hand (to FreeAgent's name, as copied from its documentation) is refused,
+// and the refusal says what to send instead, not only why.
+func TestForeignHostSaysWhatToDo(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	req, _ := http.NewRequest(http.MethodGet, f.base+"/dev/v2/company", nil)
+	req.Host = "api.sandbox.freeagent.com"
+	resp, body := f.do(t, req)
+	msg := decode[problemBody](t, body).Message
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(msg, "remove the Host header your client sets") || !strings.Contains(msg, f.addr) {
+		t.Fatalf("%d %s; want 403 saying to remove the Host header and send to %s", resp.StatusCode, msg, f.addr)
+	}
+}
+
+// TestAPIAtTheProxyItselfIsRefused: an environment whose api_url is the
+// proxy's own address (Postman's base URL, pointed at the proxy, imported
+// back with `import postman`) would have each request forwarded to the
+// proxy again, for ever: one request made thousands, and as many open
+// connections, within seconds. It is answered at once with a configuration
+// error saying what api_url should be, under any spelling of the address.
+func TestAPIAtTheProxyItselfIsRefused(t *testing.T) {
+	spellings := []string{"127.0.0.1", "localhost", "127.1"}
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		var conf string
+		for i, host := range spellings {
+			conf += genericEnv(f, fmt.Sprintf("self%d", i), fmt.Sprintf("http://%s:%s/self%d", host, f.port(), i))
+		}
+		return conf
+	}})
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := range spellings {
+		env := fmt.Sprintf("self%d", i)
+		f.login(t, env) // the status page and the log-in still work
+		req, _ := http.NewRequest(http.MethodGet, f.base+"/"+env+"/v2/company", nil)
+		resp, body := testenv.Do(t, client, req)
+		msg := decode[problemBody](t, body).Message
+		if resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("X-Freshtoken-Error") != "invalid_configuration" ||
+			!strings.Contains(msg, "this proxy's own address") || !strings.Contains(msg, "https://api.sandbox.freeagent.com/") {
+			t.Errorf("%s: %d %s; want 500 invalid_configuration saying api_url is the proxy itself", env, resp.StatusCode, body)
+		}
 	}
 }

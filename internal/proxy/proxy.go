@@ -22,6 +22,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -43,10 +45,11 @@ type Options struct {
 	// machine, not only its loopback ones.
 	AllowRemote bool
 	// Config loads the configuration; the proxy reads it for the list of
-	// environments, and again whenever it meets one it has not opened yet.
+	// environments, again whenever it meets one it has not opened yet, and
+	// again once the file has changed.
 	Config func() (*config.File, error)
-	// Open opens an environment's token source. Each is opened once, when
-	// first needed, and kept for the proxy's life.
+	// Open opens an environment's token source. Each is opened when first
+	// needed, and kept until the configuration of the environment changes.
 	Open   func(ctx context.Context, env string) (*freshtoken.Source, error)
 	Logger *slog.Logger     // nil: discard
 	Clock  func() time.Time // nil: time.Now; must be the sources' clock
@@ -209,21 +212,34 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // env returns the named environment's proxy, opening it the first time.
 func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
-	if e, ok := p.envs.Load(name); ok {
+	if e, ok := p.envs.Load(name); ok && e.(*envProxy).opened.Load().current() {
 		return e.(*envProxy), nil
 	}
 	p.openMu.Lock()
 	defer p.openMu.Unlock()
+	var cached *envProxy
 	if e, ok := p.envs.Load(name); ok {
-		return e.(*envProxy), nil
+		cached = e.(*envProxy)
+		if cached.opened.Load().current() {
+			return cached, nil
+		}
 	}
 	conf, err := p.o.Config()
 	if err != nil {
+		if cached != nil { // a file caught mid-edit, say: serve on as opened
+			return cached, nil
+		}
 		return nil, err
 	}
+	stamp := stampOf(conf.Path) // taken after reading: a later edit is seen next time
 	ec := conf.Envs[name]
 	if ec == nil {
+		p.envs.Delete(name)
 		return nil, &unknownEnvError{name: name, configured: conf.Names()}
+	}
+	if cached != nil && reflect.DeepEqual(cached.conf, ec) && cached.storeURL == conf.StoreURL && cached.caFile == conf.CAFile {
+		cached.opened.Store(stamp) // the file changed, but not this environment
+		return cached, nil
 	}
 	src, err := p.o.Open(ctx, name)
 	if err != nil {
@@ -233,9 +249,33 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.storeURL, e.caFile = conf.StoreURL, conf.CAFile
+	e.opened.Store(stamp)
 	p.envs.Store(name, e)
-	p.log.Debug("environment opened", "env", name, "api_url", src.APIURL(), "store", src.Location())
+	p.log.Debug("environment opened", "env", name, "api_url", src.APIURL(), "store", src.Location(), "reopened", cached != nil)
 	return e, nil
+}
+
+// configStamp tells whether the configuration file has changed since an
+// environment was opened from it: its path, time of change and size.
+type configStamp struct {
+	path string
+	mod  time.Time
+	size int64
+}
+
+func stampOf(path string) *configStamp {
+	st := &configStamp{path: path}
+	if fi, err := os.Stat(path); err == nil {
+		st.mod, st.size = fi.ModTime(), fi.Size()
+	}
+	return st
+}
+
+// current reports whether the file is as it was when s was taken.
+func (s *configStamp) current() bool {
+	now := stampOf(s.path)
+	return now.mod.Equal(s.mod) && now.size == s.size
 }
 
 type unknownEnvError struct {
