@@ -3,7 +3,6 @@
 package config
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -23,6 +21,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/shellrun"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
@@ -564,6 +563,10 @@ func defaultStoreDir() (string, error) {
 	return filepath.Join(home, ".local", "state", "freshtoken"), nil
 }
 
+// maxSecretOutput bounds what client_secret_cmd may print: a client secret
+// is short, and a command flooding its output must not fill the memory.
+const maxSecretOutput = 64 << 10
+
 // ClientSecretValue returns the client secret from whichever source the
 // environment names, trimmed of the white space that copy and paste adds.
 // An environment with no secret source is a public client: "".
@@ -580,13 +583,13 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 	case e.ClientSecretKeyring:
 		return e.clientSecretFromKeyring(ctx)
 	case e.ClientSecretCmd != "":
-		var stderr bytes.Buffer
-		cmd := exec.CommandContext(ctx, "sh", "-c", e.ClientSecretCmd)
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
+		out, stderr, more, err := shellrun.Run(ctx, e.ClientSecretCmd, nil, maxSecretOutput, maxSecretOutput)
+		if more {
+			return "", Invalidf("environment %s: client_secret_cmd %q printed more than %d KiB, which is no client secret; make it print the secret alone", e.Name, e.ClientSecretCmd, maxSecretOutput>>10)
+		}
 		if err != nil {
 			why := err.Error()
-			if line, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n"); line != "" {
+			if line, _, _ := strings.Cut(strings.TrimSpace(string(stderr)), "\n"); line != "" {
 				why += ": " + line
 			}
 			return "", Invalidf("environment %s: client_secret_cmd %q failed (%s); run it yourself to see why", e.Name, e.ClientSecretCmd, redact.OneLine(why, 200))

@@ -225,9 +225,27 @@ func TestClientSecretSources(t *testing.T) {
 		{config.Env{Name: "a", ClientSecretCmd: "echo from-cmd"}, "from-cmd", ""},
 		{config.Env{Name: "a", ClientSecretCmd: "exit 3"}, "", "client_secret_cmd \"exit 3\" failed"},
 		{config.Env{Name: "a"}, "", ""},
+		// An agent the command starts keeps its output open: it is not
+		// waited for (a 30 s wait here, for ever with a real agent).
+		{config.Env{Name: "a", ClientSecretCmd: "echo from-cmd; sleep 30 &"}, "from-cmd", ""},
+		// A flood is cut off, not read whole into memory.
+		{config.Env{Name: "a", ClientSecretCmd: "yes | tr -d '\\n'"}, "", "printed more than 64 KiB"},
 	}
 	for _, tt := range tests {
-		got, err := tt.e.ClientSecretValue(ctx)
+		var (
+			got string
+			err error
+		)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			got, err = tt.e.ClientSecretValue(ctx)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%+v: still waiting for the command", tt.e)
+		}
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, config.ErrInvalid) {
 				t.Errorf("%+v: err = %v, want %q", tt.e, err, tt.wantErr)

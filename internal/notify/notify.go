@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/shellrun"
 )
 
 // Events, as FRESHTOKEN_EVENT names them.
@@ -124,15 +124,9 @@ func (n *Notifier) send(ctx context.Context, conf config.Notify, notice Notice) 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	if c := conf.Command; c != "" {
-		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c)
-		cmd.Env = append(os.Environ(), "FRESHTOKEN_EVENT="+notice.Event, "FRESHTOKEN_ENV="+notice.Env, "FRESHTOKEN_MESSAGE="+notice.Message)
-		out := &head{max: 200}
-		cmd.Stdout, cmd.Stderr = out, out
-		// A child the command leaves running may hold its output open
-		// past the timeout; Wait stops waiting for it.
-		cmd.WaitDelay = time.Second
-		if err := cmd.Run(); err != nil {
-			n.Logger.Warn("notify: the command failed", "error", err.Error(), "output", redact.OneLine(string(out.b), 200))
+		env := []string{"FRESHTOKEN_EVENT=" + notice.Event, "FRESHTOKEN_ENV=" + notice.Env, "FRESHTOKEN_MESSAGE=" + notice.Message}
+		if stdout, stderr, _, err := shellrun.Run(ctx, c, env, 200, 1<<20); err != nil {
+			n.Logger.Warn("notify: the command failed", "error", err.Error(), "output", redact.OneLine(string(stdout)+" "+string(stderr), 200))
 		}
 	}
 	if conf.Webhook != "" {
@@ -145,18 +139,6 @@ func (n *Notifier) send(ctx context.Context, conf config.Notify, notice Notice) 
 			n.Logger.Debug("notify: no desktop notification", "error", err.Error())
 		}
 	}
-}
-
-// head keeps the first max bytes written to it, and drops the rest: a
-// command's output is only ever shown that far.
-type head struct {
-	b   []byte
-	max int
-}
-
-func (h *head) Write(p []byte) (int, error) {
-	h.b = append(h.b, p[:min(len(p), max(h.max-len(h.b), 0))]...)
-	return len(p), nil
 }
 
 func (n *Notifier) post(ctx context.Context, webhook string, notice Notice) error {
