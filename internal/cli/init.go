@@ -155,6 +155,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		return err
 	}
 	e := conf.Envs[name]
+	warnClearText(f.IO.ErrOut, e)
 	switch e.Grant {
 	case config.GrantClientCredentials:
 		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s. It uses client credentials: no log-in is needed.\nTry: %s\n", name, path, f.commandLine("-e "+name+" token"))

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -70,6 +75,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil {
 		return err
 	}
+	warnClearText(f.IO.ErrOut, env)
 	switch env.Grant {
 	case config.GrantClientCredentials:
 		return runClientCredentialsLogin(ctx, f, env.Name, src)
@@ -110,4 +116,30 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
 	return nil
+}
+
+// warnClearText warns, in one line, of e's endpoints on another machine
+// that are plain http: the client secret, the codes and the tokens cross
+// the network there where anyone on the way can read them. (Discovery and
+// issuer refuse this; an address written by hand, such as an identity
+// provider on a home network, is the person's to choose.)
+func warnClearText(w io.Writer, e *config.Env) {
+	var keys []string
+	for _, u := range []struct{ key, url string }{
+		{"api_url", e.APIURL}, {"auth_url", e.AuthURL}, {"token_url", e.TokenURL},
+		{"revocation_url", e.RevocationURL}, {"device_auth_url", e.DeviceAuthURL},
+	} {
+		if p, err := url.Parse(u.url); err == nil && strings.EqualFold(p.Scheme, "http") && !httpx.IsLoopback(p.Hostname()) {
+			keys = append(keys, u.key+" "+redact.OneLine(p.Scheme+"://"+p.Host+p.Path, 120))
+		}
+	}
+	verb := "are"
+	switch len(keys) {
+	case 0:
+		return
+	case 1:
+		verb = "is"
+	}
+	fmt.Fprintf(w, "freshtoken: %s: warning: %s %s plain http to another machine, where anyone on the way can read the client secret and the tokens; use the provider's https address\n",
+		e.Name, strings.Join(keys, ", "), verb)
 }
