@@ -453,15 +453,8 @@ func TestEditsRemoveTheLitterOfCrashedEditsAndKilledImports(t *testing.T) {
 // error naming the file, not the temp file's, saying nothing was written,
 // and the file is left as it was.
 func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
-	dir := testdisk.Small(t, "64k")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(p, []byte("# mine\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	defer testdisk.Fill(t, dir)()
+	p := testdisk.SmallFile(t, "64k", "config.toml", []byte("# mine\n"))
+	defer testdisk.Fill(t, filepath.Dir(p))()
 	_, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false)
 	if !errors.Is(err, config.ErrInvalid) || !strings.HasPrefix(err.Error(), p+": cannot write it (no space left on device)") || !strings.Contains(err.Error(), "nothing was written") {
 		t.Errorf("WriteEnv on a full disk: %v; want a configuration error: %s: cannot write it (no space left on device) …, nothing was written", err, p)

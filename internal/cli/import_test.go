@@ -118,16 +118,9 @@ func (e *devEnv) record(t *testing.T, env string) *store.Record {
 // frees the disk.
 func (e *devEnv) configOnAFullDisk(t *testing.T) (text []byte, free func()) {
 	t.Helper()
-	dir := testdisk.Small(t, "64k")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
 	text, _ = os.ReadFile(e.config)
-	e.config = filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(e.config, text, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return text, testdisk.Fill(t, dir)
+	e.config = testdisk.SmallFile(t, "64k", "config.toml", text)
+	return text, testdisk.Fill(t, filepath.Dir(e.config))
 }
 
 // TestImportPostmanChangesNothingWhenAStoreIsUnusable: a store problem for

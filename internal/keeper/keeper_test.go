@@ -645,14 +645,8 @@ func TestUnwritableTokenFileIsTold(t *testing.T) {
 // left behind, and after 15 minutes a person is told; once there is room
 // the file holds the current token and the notice ends.
 func TestTokenFileOnAFullDisk(t *testing.T) {
-	dir := testdisk.Small(t, "64k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "token")
-	if err := os.WriteFile(file, []byte("an-older-token\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := testdisk.SmallFile(t, "64k", "token", []byte("an-older-token\n"))
+	dir := filepath.Dir(file)
 	clock := fakeclock.New()
 	src := stored(t, true, func(*store.Record) {})
 	k := keeping(src, file)

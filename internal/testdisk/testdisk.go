@@ -28,6 +28,21 @@ func Small(t testing.TB, size string) string {
 	return filepath.Join(mnt, "tokens")
 }
 
+// SmallFile is Small with the folder made (0700), holding a file of that
+// name with content (0600), whose path it returns.
+func SmallFile(t testing.TB, size, name string, content []byte) string {
+	t.Helper()
+	dir := Small(t, size)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // Fill writes a file beside dir until the disk is full, and returns a
 // function that removes it.
 func Fill(t testing.TB, dir string) (free func()) {
