@@ -3,16 +3,24 @@ package config_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 func write(t *testing.T, text string) string {
@@ -500,5 +508,44 @@ func TestTokenFileCannotReplaceWhatItMustNot(t *testing.T) {
 	}
 	if _, err := config.Load(p); err != nil {
 		t.Fatalf("a token file of its own for each environment: %v", err)
+	}
+}
+
+// TestSourcesOpenedPerJobShareConnections: a program that opens a Source for
+// each job or request, as library users do, reuses the connections earlier
+// ones opened, instead of leaving each Source's idle connection (a socket
+// and two goroutines) open for a minute and a half, which runs a busy
+// program out of file descriptors.
+func TestSourcesOpenedPerJobShareConnections(t *testing.T) {
+	var conns atomic.Int32
+	api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("{}")) }))
+	api.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	api.Start()
+	defer api.Close()
+	dir := t.TempDir()
+	path := idpConfig(t, dir, fmt.Sprintf("api_url = %q\nauth_url = %q\ntoken_url = %q\nclient_id = \"id\"\nclient_secret = \"s\"\n", api.URL+"/", api.URL+"/auth", api.URL+"/token"))
+	rec := &store.Record{AccessToken: "at", TokenType: "Bearer", RefreshToken: "rt", IssuedAt: time.Now(), Expiry: time.Now().Add(time.Hour),
+		Grant: store.Grant{TokenURL: api.URL + "/token", ClientID: "id", Type: "authorization_code"}}
+	if err := filestore.New(filepath.Join(dir, "state")).Save(t.Context(), "idp", rec); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		src, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: "idp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := src.Client().Get(src.APIURL() + "v2/company")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("20 Sources opened one after another made %d connections to the API; want them to share one", n)
 	}
 }

@@ -95,7 +95,7 @@ func (d *discovery) cachePath() string {
 // endpoints is freshtoken.Settings.Discover for the environment.
 func (d *discovery) endpoints(ctx context.Context) (freshtoken.Endpoints, error) {
 	if d.http == nil {
-		t, err := d.env.Transport()
+		t, err := d.env.sharedTransport()
 		if err != nil {
 			return freshtoken.Endpoints{}, err
 		}

@@ -70,7 +70,7 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 	log.Debug("configuration", "config", path, "env", e.Name, "provider", e.Provider, "api_url", e.APIURL,
 		"token_url", e.TokenURL, "issuer", e.Issuer, "grant", e.Grant, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore,
 		"ca_file", e.CAFile, "store", st.Location(e.Name))
-	t, err := e.Transport()
+	t, err := e.sharedTransport()
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +91,15 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 // unless NO_PROXY exempts the host, trusting ca_file beside the system's
 // roots. Wrap it in httpx.ExplainTLS to have an untrusted certificate
 // explained in one line.
-func (e *Env) Transport() (*http.Transport, error) {
-	t, err := httpx.NewTransport(e.CAFile)
+func (e *Env) Transport() (*http.Transport, error) { return e.transport(httpx.NewTransport) }
+
+// sharedTransport is Transport's, shared by every Source Open makes in the
+// process (see httpx.SharedTransport): a program that opens one for each job
+// reuses the connections the earlier ones left idle.
+func (e *Env) sharedTransport() (*http.Transport, error) { return e.transport(httpx.SharedTransport) }
+
+func (e *Env) transport(newTransport func(caFile string) (*http.Transport, error)) (*http.Transport, error) {
+	t, err := newTransport(e.CAFile)
 	var proxyErr *httpx.ProxyEnvError
 	switch {
 	case errors.As(err, &proxyErr):

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -62,6 +64,42 @@ func NewTransport(caFile string) (*http.Transport, error) {
 	}
 	return t, nil
 }
+
+// SharedTransport is NewTransport's transport for caFile, made once in the
+// process for each content of caFile and shared by every caller, which must
+// not change it: the connections one caller leaves idle serve the next,
+// where a transport each would keep its own open (a socket and two
+// goroutines) for 90 seconds. An edited caFile gets a transport of its own.
+func SharedTransport(caFile string) (*http.Transport, error) {
+	if err := checkProxyEnv(); err != nil {
+		return nil, err
+	}
+	key := caFile
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return NewTransport(caFile) // which says what is wrong with it
+		}
+		sum := sha256.Sum256(pem)
+		key += "\x00" + string(sum[:])
+	}
+	shared.Lock()
+	defer shared.Unlock()
+	if t := shared.m[key]; t != nil {
+		return t, nil
+	}
+	t, err := NewTransport(caFile)
+	if err == nil {
+		shared.m[key] = t
+	}
+	return t, err
+}
+
+// shared holds SharedTransport's transports.
+var shared = struct {
+	sync.Mutex
+	m map[string]*http.Transport
+}{m: map[string]*http.Transport{}}
 
 // ProxyEnvError is a proxy variable that holds no URL Go can read.
 type ProxyEnvError struct{ Name string }
