@@ -1025,8 +1025,46 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 		}
 		return nil, fmt.Errorf("%s: %w", s.set.Env, err)
 	}
+	if !s.holdsAlone() {
+		unlock()
+		return nil, fmt.Errorf("%s: the token store's Lock let this renewer in while another of this process held it, so nothing was sent: a store.Store's Lock must exclude every other renewer until it is released (see store.Store)", s.set.Env)
+	}
 	s.log.Debug("renewal lock held", "waited", time.Since(start).Round(time.Microsecond))
-	return unlock, nil
+	return func() { s.release(); unlock() }, nil
+}
+
+// heldLocks are the renewal locks held in the process, by where the record
+// they guard is stored (Source.unsavedKey), so that a store whose Lock
+// excludes nobody is caught before two renewers spend one refresh token.
+// Locks that can pass to another holder (store.LockChecker) are left out:
+// the engine asks those stores instead.
+var (
+	heldMu    sync.Mutex
+	heldLocks = map[string]bool{}
+)
+
+// holdsAlone records that s now holds its store's lock, and reports whether
+// no one else in the process does.
+func (s *Source) holdsAlone() bool {
+	if _, ok := s.store.(store.LockChecker); ok {
+		return true
+	}
+	heldMu.Lock()
+	defer heldMu.Unlock()
+	if heldLocks[s.unsavedKey()] {
+		return false
+	}
+	heldLocks[s.unsavedKey()] = true
+	return true
+}
+
+// release records that s is about to release its store's lock.
+func (s *Source) release() {
+	if _, ok := s.store.(store.LockChecker); !ok {
+		heldMu.Lock()
+		delete(heldLocks, s.unsavedKey())
+		heldMu.Unlock()
+	}
 }
 
 // slowWait is how long a wait goes before the user is told of it.

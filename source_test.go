@@ -886,6 +886,40 @@ func TestStoreHangingUnderTheLockEndsWithTheCaller(t *testing.T) {
 	}
 }
 
+// looseLock is a program's own store whose Lock excludes nobody.
+type looseLock struct{ store.Store }
+
+func (looseLock) Lock(context.Context, string) (func(), error) { return func() {}, nil }
+
+// TestLockThatExcludesNobodyIsRefused: a program's own store whose Lock lets
+// a second renewer of the process in while the first holds it would have
+// both spend one refresh token, and a provider that detects reuse end the
+// grant. The second is refused before it sends anything, in an error that
+// says what is wrong with the store; the first renews.
+func TestLockThatExcludesNobodyIsRefused(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.login(r.source())
+	second := r.sourceOn(looseLock{r.store})
+	var secondErr error
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
+		// Runs under the first renewer's lock, before its token request.
+		_, secondErr = second.Token()
+		return "dev-client-secret", nil
+	}
+	first := r.sourceOn(looseLock{r.store})
+	r.clock.Advance(time.Hour)
+	if _, err := first.Token(); err != nil {
+		t.Fatalf("the first renewer: %v", err)
+	}
+	if secondErr == nil || !strings.Contains(secondErr.Error(), "Lock") {
+		t.Fatalf("the second renewer: %v; want a refusal naming the store's Lock", secondErr)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("stats %+v: want one refresh, no reuse", st)
+	}
+}
+
 // sharedRedis starts a Redis of the test's own; each call of the function
 // it returns is another machine's store in it.
 func sharedRedis(t *testing.T) (*redistest.Server, func() store.Store) {
