@@ -235,9 +235,19 @@ func New(s Settings, o Options) (*Source, error) {
 	if err := store.ValidateEnvName(s.Env); err != nil {
 		return nil, fmt.Errorf("freshtoken: Settings.Env: %w", err)
 	}
-	if u, err := url.Parse(s.APIURL); s.APIURL != "" && (err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
-		// Such a URL matches no request: the token would silently never be sent.
-		return nil, fmt.Errorf("freshtoken: Settings.APIURL %q is not an http(s) URL with a host, such as https://api.example.com/", s.APIURL)
+	for _, f := range []struct{ name, url, example string }{
+		// An API URL that is not one matches no request: the token would
+		// silently never be sent. An endpoint that is not one would fail
+		// every request, as if the provider were down.
+		{"APIURL", s.APIURL, "https://api.example.com/"},
+		{"TokenURL", s.TokenURL, "https://login.example.com/token"},
+		{"AuthURL", s.AuthURL, "https://login.example.com/authorize"},
+		{"RevocationURL", s.RevocationURL, "https://login.example.com/revoke"},
+		{"DeviceAuthURL", s.DeviceAuthURL, "https://login.example.com/device"},
+	} {
+		if u, err := url.Parse(f.url); f.url != "" && (err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
+			return nil, fmt.Errorf("freshtoken: Settings.%s %q is not an http(s) URL with a host, such as %s", f.name, f.url, f.example)
+		}
 	}
 	if s.Discover != nil && s.Issuer == "" {
 		// Tokens are bound to the issuer: a token endpoint still to be

@@ -575,11 +575,17 @@ func TestNewRefusesAutoDetect(t *testing.T) {
 
 // TestNewRefusesWhatCouldNeverWork: settings that would fail on every call,
 // or silently send the token nowhere (an API URL without a scheme or host
-// matches no request), are refused by New, naming the setting.
+// matches no request), are refused by New, naming the setting. An endpoint
+// without one was reported at each renewal as a provider that kept
+// failing, to be tried again later.
 func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
 	for field, set := range map[string]func(*freshtoken.Settings){
-		"Settings.APIURL": func(s *freshtoken.Settings) { s.APIURL = "api.example.com/" },
-		"Settings.Env":    func(s *freshtoken.Settings) { s.Env = "my env" },
+		"Settings.APIURL":        func(s *freshtoken.Settings) { s.APIURL = "api.example.com/" },
+		"Settings.Env":           func(s *freshtoken.Settings) { s.Env = "my env" },
+		"Settings.TokenURL":      func(s *freshtoken.Settings) { s.TokenURL = "login.example.com/token" },
+		"Settings.AuthURL":       func(s *freshtoken.Settings) { s.AuthURL = "ftp://login.example.com/authorize" },
+		"Settings.RevocationURL": func(s *freshtoken.Settings) { s.RevocationURL = "https:///revoke" },
+		"Settings.DeviceAuthURL": func(s *freshtoken.Settings) { s.DeviceAuthURL = "/device" },
 	} {
 		r := newRig(t, devprovider.Options{})
 		set(&r.settings)
