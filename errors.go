@@ -8,9 +8,11 @@ var (
 	// ErrLoginRequired means there are no usable tokens: none were ever
 	// stored, or the provider refused the refresh token (invalid_grant).
 	ErrLoginRequired = errors.New("log-in needed")
-	// ErrUnreachable means the token endpoint, the API or a shared store
-	// could not be reached, kept failing (5xx, HTML, malformed JSON,
-	// time-outs) after retries, or kept rate limiting renewals.
+	// ErrUnreachable means the token endpoint or a shared store could not
+	// be reached, kept failing (5xx, HTML, malformed JSON, time-outs) after
+	// retries, or kept rate limiting renewals. A Transport passes on the
+	// API's own failures as net/http's errors, as it would without
+	// freshtoken (the command line reports them with this sentinel).
 	ErrUnreachable = errors.New("provider unreachable")
 	// ErrClientRejected means the provider refused the client credentials or
 	// the request's shape (invalid_client and the like): a configuration

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -137,6 +138,27 @@ func TestClientReportsAnEndedGrant(t *testing.T) {
 	_, err := src.Client().Get(src.APIURL() + "v2/company")
 	if !errors.Is(err, freshtoken.ErrLoginRequired) {
 		t.Fatalf("err = %v, want ErrLoginRequired", err)
+	}
+}
+
+// TestClientPassesOnTheAPIsOwnFailures: an API that cannot be reached is
+// net/http's error, as without freshtoken, not ErrUnreachable, which tells
+// of the token endpoint or the store (the documentation said the API too).
+func TestClientPassesOnTheAPIsOwnFailures(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + l.Addr().String() + "/"
+	l.Close()
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.APIURL = down
+	src := r.source()
+	r.login(src)
+	_, err = src.Client().Get(down + "v2/company")
+	var op *net.OpError
+	if !errors.As(err, &op) || errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("err = %v; want net/http's error, not ErrUnreachable", err)
 	}
 }
 
