@@ -1035,6 +1035,9 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 		}
 		return nil, fmt.Errorf("%s: %w", s.set.Env, err)
 	}
+	if unlock == nil { // a program's own store, with nothing to release
+		unlock = func() {}
+	}
 	if !s.holdsAlone() {
 		unlock()
 		return nil, fmt.Errorf("%s: the token store's Lock let this renewer in while another of this process held it, so nothing was sent: a store.Store's Lock must exclude every other renewer until it is released (see store.Store)", s.set.Env)

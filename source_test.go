@@ -926,6 +926,26 @@ func TestLockThatExcludesNobodyIsRefused(t *testing.T) {
 	}
 }
 
+// noUnlock is a program's own store whose Lock hands back no unlock function.
+type noUnlock struct{ store.Store }
+
+func (noUnlock) Lock(context.Context, string) (func(), error) { return nil, nil }
+
+// TestLockWithoutUnlockFunction: a program's own store whose Lock returns
+// (nil, nil), as a stub for a program of one process may, is a lock with
+// nothing to release, not a panic once the renewal is stored.
+func TestLockWithoutUnlockFunction(t *testing.T) {
+	r, _ := loggedIn(t)
+	src := r.sourceOn(noUnlock{r.store})
+	r.clock.Advance(time.Hour)
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("a renewal through a Lock that returned no unlock function: %v", err)
+	}
+	if err := src.Logout(context.Background()); err != nil {
+		t.Fatalf("a log-out through it: %v", err)
+	}
+}
+
 // sharedRedis starts a Redis of the test's own; each call of the function
 // it returns is another machine's store in it.
 func sharedRedis(t *testing.T) (*redistest.Server, func() store.Store) {
