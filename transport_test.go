@@ -1,6 +1,7 @@
 package freshtoken_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -202,5 +203,26 @@ func TestClientRefusesATokenNoHeaderCanCarry(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %s after a usable token was had", resp.Status)
+	}
+}
+
+// TestClientTimeoutNeverLosesARenewal: a program's http.Client whose
+// Timeout passes while the token request it caused is in flight gets its
+// deadline's error only once the provider's answer is stored, so a program
+// that exits on that error (log.Fatal) cannot lose the rotated refresh
+// token, as TokenContext documents.
+func TestClientTimeoutNeverLosesARenewal(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, TokenDelay: 300 * time.Millisecond})
+	src := r.source()
+	r.login(src)
+	old := r.record().RefreshToken
+	r.clock.Advance(time.Hour)
+	c := src.Client()
+	c.Timeout = 50 * time.Millisecond
+	if _, err := c.Get(src.APIURL() + "v2/company"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v; want the client's deadline", err)
+	}
+	if r.record().RefreshToken == old {
+		t.Fatal("the client's deadline was reported before the rotated refresh token was stored: a program exiting on it loses the grant")
 	}
 }
