@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
@@ -107,12 +108,15 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, auth string) (*h
 }
 
 // ownsHost reports whether u is on the API's host (any host when no API URL
-// is configured).
+// is configured), however either spells it: in any case, with or without
+// the scheme's default port.
 func (s *Source) ownsHost(u *url.URL) bool {
 	if s.set.APIURL == "" {
 		return true
 	}
-	return s.api.Scheme == u.Scheme && s.api.Host == u.Host
+	apiPort, _ := httpx.Port(s.api.Port(), s.api.Scheme)
+	port, ok := httpx.Port(u.Port(), u.Scheme)
+	return strings.EqualFold(s.api.Scheme, u.Scheme) && strings.EqualFold(s.api.Hostname(), u.Hostname()) && ok && port == apiPort
 }
 
 // replayBody returns a fresh copy of the request body for a retry.

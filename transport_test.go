@@ -130,6 +130,42 @@ func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 	}
 }
 
+// TestTokenReachesTheAPIHostHoweverItIsSpelled: the API's host written in
+// another case, or its port left to the scheme's default, is the same host
+// (as a next-page link or a redirect may write it): the request gets the
+// token, rather than a 401 with none sent.
+func TestTokenReachesTheAPIHostHoweverItIsSpelled(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	api := r.url + "/"
+	r.settings.APIURL = strings.Replace(api, "127.0.0.1", "LocalHost", 1)
+	src := r.source()
+	r.login(src)
+	for _, u := range []string{strings.Replace(api, "127.0.0.1", "localhost", 1), r.settings.APIURL} {
+		resp, err := src.Client().Get(u + "v2/company")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s; want the token sent to the API's host however it is spelled", u, resp.Status)
+		}
+	}
+	r.settings.APIURL = "https://api.example.com/"
+	src = r.source()
+	var sent string
+	c := &http.Client{Transport: &freshtoken.Transport{Source: src, Base: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		sent = req.Header.Get("Authorization")
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: req}, nil
+	})}}
+	if _, err := c.Get("https://API.example.com:443/v2/company"); err != nil || sent == "" {
+		t.Fatalf("https://API.example.com:443/: Authorization %q, %v; want the token sent", sent, err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
 // TestClientReportsAnEndedGrant: a 401 whose renewal meets invalid_grant
 // must say that a log-in is needed, not pass the 401 on.
 func TestClientReportsAnEndedGrant(t *testing.T) {
