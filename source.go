@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -259,6 +260,9 @@ func New(s Settings, o Options) (*Source, error) {
 	}
 	if err := checkParams(&s); err != nil {
 		return nil, err
+	}
+	if s.APIURL != "" && !strings.HasSuffix(s.APIURL, "/") && !strings.ContainsAny(s.APIURL, "?#") {
+		s.APIURL += "/" // the root, as APIURL promises: APIURL() + "v2/…" is a path on it
 	}
 	switch s.Grant {
 	case "":

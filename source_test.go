@@ -595,6 +595,27 @@ func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
 	}
 }
 
+// TestAPIURLEndsInASlash: an API URL given without its final slash is the
+// same root: APIURL ends in "/", as documented, so APIURL() + "v2/company"
+// is a path on the API's host, not a request to the host "…v2".
+func TestAPIURLEndsInASlash(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.APIURL = r.url
+	src := r.source()
+	r.login(src)
+	if got := src.APIURL(); got != r.url+"/" {
+		t.Fatalf("APIURL() = %q; want %q", got, r.url+"/")
+	}
+	resp, err := src.Client().Get(src.APIURL() + "v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %s; want 200", resp.Status)
+	}
+}
+
 // TestNewRefusesDiscoverWithoutIssuer: tokens of a discovering environment
 // are bound to its issuer; without one they would be bound to a token
 // endpoint not known until discovery, so a stored token could not be served
