@@ -45,7 +45,9 @@ func Path(flag string) (string, error) {
 
 // Open returns the token source for a configured environment, in one call.
 // It reads only the configuration: the store is first touched, and the
-// client secret first fetched, when a token is needed.
+// client secret first fetched, when a token is needed. The sources it
+// returns share their HTTP connections, so a program may open one for each
+// job or request.
 func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 	path, err := Path(o.Path)
 	if err != nil {
