@@ -65,8 +65,8 @@ func clientCredentials(conf *oauth2.Config, params url.Values) *clientcredential
 
 // refresh replaces r's tokens as the grant renews (see renewal). The caller
 // holds the store's lock. The requests and the store write use work, which
-// no caller can cancel; ctx only ends the waits between tries, when no
-// request is in flight. The new record is saved before it is returned; on
+// no caller can cancel; ctx only ends the waits between tries, and the
+// check of the lock before each, when no request is in flight. The new record is saved before it is returned; on
 // failure nothing is written. Before every retry and before reporting
 // invalid_grant it re-reads the store, in case a renewer that ignores the
 // lock replaced the tokens.
@@ -81,7 +81,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		return nil, err
 	}
 	for attempt := first; ; attempt++ {
-		if err := s.stillLocked(work); err != nil {
+		if err := s.stillLocked(ctx); err != nil { // nothing is sent yet: the caller may still give up
 			return nil, err
 		}
 		sentAt := s.now()

@@ -887,30 +887,47 @@ func TestUnsavedRotationIsSavedOnceTheStoreWorks(t *testing.T) {
 }
 
 // TestStoreHangingUnderTheLockEndsWithTheCaller: a program's own store that
-// stops answering once the renewal lock is held is waited for only as long
-// as the caller's context allows, since no token request has been sent yet.
+// stops answering once the renewal lock is held (its Load, or its HoldsLock
+// just before the token request) is waited for only as long as the caller's
+// context allows, since no token request has been sent yet.
 func TestStoreHangingUnderTheLockEndsWithTheCaller(t *testing.T) {
-	r, _ := loggedIn(t)
-	src := r.sourceOn(&ownStore{Store: r.store, hangFrom: 2}) // the first Load serves the expired token
-	r.clock.Advance(time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, err := src.TokenContext(ctx)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("err = %v, want the caller's deadline", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("TokenContext outlived its context by 10 s while the store hung")
+	for name, hanging := range map[string]func(store.Store) store.Store{
+		"Load":      func(st store.Store) store.Store { return &ownStore{Store: st, hangFrom: 2} }, // the first Load serves the expired token
+		"HoldsLock": func(st store.Store) store.Store { return silentChecker{st} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			src := r.sourceOn(hanging(r.store))
+			r.clock.Advance(time.Hour)
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, err := src.TokenContext(ctx)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("err = %v, want the caller's deadline", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("TokenContext outlived its context by 10 s while the store hung")
+			}
+			if n := r.provider.Stats().TokenRequests; n != 1 {
+				t.Fatalf("token requests = %d, want the log-in's alone", n)
+			}
+		})
 	}
-	if n := r.provider.Stats().TokenRequests; n != 1 {
-		t.Fatalf("token requests = %d, want the log-in's alone", n)
-	}
+}
+
+// silentChecker is a program's own store.LockChecker whose HoldsLock never
+// answers, until its context ends.
+type silentChecker struct{ store.Store }
+
+func (silentChecker) HoldsLock(ctx context.Context, _ string) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
 }
 
 // looseLock is a program's own store whose Lock excludes nobody.
