@@ -3,7 +3,6 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -80,14 +79,8 @@ func TestClientCredentials401FetchesOnceAndRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.provider.RevokeAccessTokens()
-	resp, err := src.Client().Get(r.url + "/v2/company")
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d after a 401; want the retry's 200", resp.StatusCode)
+	if status := getStatus(t, src, r.url+"/v2/company"); status != http.StatusOK {
+		t.Fatalf("status %d after a 401; want the retry's 200", status)
 	}
 	if st := r.provider.Stats(); st.ClientCredentials != 2 || st.Unauthorized != 1 {
 		t.Fatalf("stats %+v: want one 401 and one new token", st)

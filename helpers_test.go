@@ -3,6 +3,7 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -188,4 +189,17 @@ func (r *rig) sourceOn(st store.Store) *freshtoken.Source {
 		r.t.Fatal(err)
 	}
 	return src
+}
+
+// getStatus GETs u through src's client, which adds the token, and returns
+// the status of the answer, its body read and closed.
+func getStatus(t *testing.T, src *freshtoken.Source, u string) int {
+	t.Helper()
+	resp, err := src.Client().Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }

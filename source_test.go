@@ -606,13 +606,8 @@ func TestAPIURLEndsInASlash(t *testing.T) {
 	if got := src.APIURL(); got != r.url+"/" {
 		t.Fatalf("APIURL() = %q; want %q", got, r.url+"/")
 	}
-	resp, err := src.Client().Get(src.APIURL() + "v2/company")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %s; want 200", resp.Status)
+	if status := getStatus(t, src, src.APIURL()+"v2/company"); status != http.StatusOK {
+		t.Fatalf("status %d; want 200", status)
 	}
 }
 

@@ -61,13 +61,8 @@ func TestClientDoesNotRetryA401Twice(t *testing.T) {
 	src := r.source()
 	r.login(src)
 	for range 20 {
-		resp, err := src.Client().Get(api.URL + "/v2/company")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("status %d, want the 401 passed on", resp.StatusCode)
+		if status := getStatus(t, src, api.URL+"/v2/company"); status != http.StatusUnauthorized {
+			t.Fatalf("status %d, want the 401 passed on", status)
 		}
 	}
 	// The first call renews and retries once; the token is then moments old,
@@ -76,11 +71,7 @@ func TestClientDoesNotRetryA401Twice(t *testing.T) {
 		t.Fatalf("API calls %d, refreshes %d; want 21 and 1", calls.Load(), r.provider.Stats().Refreshes)
 	}
 	r.clock.Advance(time.Minute)
-	resp, err := src.Client().Get(api.URL + "/v2/company")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	getStatus(t, src, api.URL+"/v2/company")
 	if r.provider.Stats().Refreshes != 2 {
 		t.Fatal("a 401 long after the last renewal did not renew")
 	}
@@ -141,13 +132,8 @@ func TestTokenReachesTheAPIHostHoweverItIsSpelled(t *testing.T) {
 	src := r.source()
 	r.login(src)
 	for _, u := range []string{strings.Replace(api, "127.0.0.1", "localhost", 1), r.settings.APIURL} {
-		resp, err := src.Client().Get(u + "v2/company")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: %s; want the token sent to the API's host however it is spelled", u, resp.Status)
+		if status := getStatus(t, src, u+"v2/company"); status != http.StatusOK {
+			t.Fatalf("%s: %d; want the token sent to the API's host however it is spelled", u, status)
 		}
 	}
 	r.settings.APIURL = "https://api.example.com/"
@@ -232,13 +218,8 @@ func TestClientRefusesATokenNoHeaderCanCarry(t *testing.T) {
 	if _, err := src.Renew(t.Context()); err != nil {
 		t.Fatalf("the next renewal: %v", err)
 	}
-	resp, err := src.Client().Get(src.APIURL() + "v2/company")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %s after a usable token was had", resp.Status)
+	if status := getStatus(t, src, src.APIURL()+"v2/company"); status != http.StatusOK {
+		t.Fatalf("status %d after a usable token was had", status)
 	}
 }
 
