@@ -73,9 +73,16 @@ func TestTokenEndpointFaults(t *testing.T) {
 				if r := w.run("token", "--min-valid", "2h"); r.code != 5 || !strings.Contains(r.stderr, "renewals rest") || w.provider.Stats().TokenRequests != requests {
 					t.Fatalf("the next run: exit %d, %d token requests, stderr %q; want 5, none, saying renewals rest", r.code, w.provider.Stats().TokenRequests-requests, r.stderr)
 				}
+				// status tells of the rest too, and why
+				if st := w.mustRun("status").stdout; !strings.Contains(st, "renewals:") || !strings.Contains(st, "resting") || !strings.Contains(st, "kept failing") {
+					t.Fatalf("status does not tell of the rest:\n%s", st)
+				}
+				if st := w.mustRun("status", "--json").stdout; !strings.Contains(st, `"renewals_rest"`) {
+					t.Fatalf("status --json does not tell of the rest:\n%s", st)
+				}
 			}
 			w.mustRun("token", "--force")
-			if st := w.mustRun("status", "--json").stdout; strings.Contains(st, `"problem"`) {
+			if st := w.mustRun("status", "--json").stdout; strings.Contains(st, `"problem"`) || strings.Contains(st, `"renewals_rest"`) {
 				t.Fatalf("a successful renewal left the problem in status:\n%s", st)
 			}
 		})

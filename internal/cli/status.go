@@ -68,7 +68,10 @@ type envStatus struct {
 	// renewed again: the grant ended, the client was rejected, or the
 	// stored tokens belong to another client.
 	Problem *store.Problem `json:"problem,omitempty"`
-	Error   string         `json:"error,omitempty"`
+	// Rest is the wait before the next token request after a renewal gave
+	// up (the provider kept failing or asked to wait), while it lasts.
+	Rest  *store.Rest `json:"renewals_rest,omitempty"`
+	Error string      `json:"error,omitempty"`
 }
 
 type plannedRenewal struct {
@@ -146,6 +149,9 @@ func fillStatus(st *envStatus, rec *store.Record) {
 	st.LoggedIn = rec.Problem == nil || rec.Problem.Kind != store.ProblemGrantEnded
 	st.Problem = rec.Problem
 	st.Renewals = rec.Renewals
+	if rec.Rest != nil && time.Now().Before(rec.Rest.Until) {
+		st.Rest = rec.Rest
+	}
 	if !rec.Expiry.IsZero() {
 		t := rec.Expiry.UTC()
 		in := int64(time.Until(t).Seconds())
@@ -197,6 +203,10 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		row("logged in", loggedIn)
 		if st.Problem != nil {
 			row("problem", fmt.Sprintf("%s (%s)", st.Problem.Message, ago(st.Problem.At)))
+		}
+		if st.Rest != nil {
+			row("renewals", fmt.Sprintf("resting %s more (until %s; --force does not wait) after: %s",
+				human(time.Until(st.Rest.Until)), st.Rest.Until.Local().Format("15:04:05 MST"), st.Rest.Message))
 		}
 		if st.ExpiresAt != nil {
 			row("access token", relative("expires", "expired", *st.ExpiresAt))
