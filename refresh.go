@@ -226,6 +226,13 @@ func (s *Source) restingElsewhere(r *store.Record) error {
 	if left <= 0 {
 		return nil
 	}
+	if left > maxRest+time.Minute {
+		// No rest is longer than maxRest: this one was written by a
+		// machine whose clock is ahead, and would hold renewals back here
+		// as far ahead as that clock is.
+		s.log.Debug("the store holds a rest longer than any renewal takes, written by a clock ahead of this one; not following it", "until", r.Rest.Until.Format(logTime))
+		return nil
+	}
 	s.log.Debug("a renewal gave up moments ago, maybe in another process; not asking the token endpoint again yet", "until", r.Rest.Until.Format(logTime))
 	return s.restAfter(left, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf(
 		"%s (renewals rest after that, so no token request is sent for another %s unless forced)", r.Rest.Message, left.Round(time.Second))})

@@ -274,6 +274,27 @@ func gaveUp(t *testing.T) (*rig, *freshtoken.Source) {
 	return r, src
 }
 
+// TestRestFromAClockAheadIsIgnored: a rest written into the store by a
+// machine whose clock runs a day ahead would hold back every other
+// machine's renewals for that day, long after their tokens expired; no
+// renewal rests longer than an hour, so a rest that ends later than that
+// came from such a clock and is not followed.
+func TestRestFromAClockAheadIsIgnored(t *testing.T) {
+	r, src := loggedIn(t)
+	rec := r.record()
+	rec.Rest = &store.Rest{Until: r.clock.Now().Add(24*time.Hour + 30*time.Second), Message: "the token endpoint kept failing"}
+	if err := r.store.Save(context.Background(), "sandbox", rec); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Hour)
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("Token() with a rest a day long in the store = %v; want a renewal", err)
+	}
+	if got := r.record(); got.Rest != nil || got.Renewals != rec.Renewals+1 {
+		t.Fatalf("stored record %+v; want renewed, with no rest", got)
+	}
+}
+
 func TestForceRenew(t *testing.T) {
 	r, src := loggedIn(t)
 	first := r.record()
