@@ -274,6 +274,26 @@ func gaveUp(t *testing.T) (*rig, *freshtoken.Source) {
 	return r, src
 }
 
+// TestLogInEndsTheRest: a log-in is answered by the token endpoint, so
+// the rest after a renewal that gave up ends with it: a proxy whose Log in
+// button was pressed during the rest went on refusing to renew the new
+// tokens, once they expired, with the outage that had ended.
+func TestLogInEndsTheRest(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: 10 * time.Second})
+	src := r.source()
+	r.login(src)
+	r.clock.Advance(10 * time.Second)
+	r.provider.Fault(devprovider.Fault5xx, 4)
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("Token() = %v; want ErrUnreachable", err)
+	}
+	r.login(src) // the proxy's Log in button, during the 30 s rest
+	r.clock.Advance(10 * time.Second)
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("Token() once the new tokens expired = %v; want them renewed", err)
+	}
+}
+
 // TestRestFromAClockAheadIsIgnored: a rest written into the store by a
 // machine whose clock runs a day ahead would hold back every other
 // machine's renewals for that day, long after their tokens expired; no
