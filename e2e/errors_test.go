@@ -343,3 +343,21 @@ func TestInterruptedWhileWaiting(t *testing.T) {
 		t.Fatal("the interrupted renewal changed the store")
 	}
 }
+
+// TestWrongClientSecretIsAConfigurationError: the provider answering a
+// renewal with FreeAgent's "401 HTTP Basic: Access denied." (Rails labels
+// it text/html) is the client rejected: exit 2, one token request, the
+// tokens kept. It was taken for a gateway's web page: four requests, exit 5.
+func TestWrongClientSecretIsAConfigurationError(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	before := w.provider.Stats().TokenRequests
+	w.writeConfig(strings.Replace(w.readConfig(), `client_secret_env = "DEV_SECRET"`, `client_secret = "wrong-secret"`, 1))
+	r := w.run("token", "--force")
+	if r.code != 2 || !strings.Contains(r.stderr, "Access denied") {
+		t.Fatalf("token --force with a wrong client secret: exit %d, stderr %q; want 2 quoting the provider", r.code, r.stderr)
+	}
+	if n := w.provider.Stats().TokenRequests - before; n != 1 {
+		t.Fatalf("%d token requests; want 1, never retried", n)
+	}
+}
