@@ -1038,6 +1038,26 @@ func savingGoroutines() int {
 	return strings.Count(string(buf[:runtime.Stack(buf, true)]), ").saveLater(")
 }
 
+// TestADroppedRefusedAnswerSaysSo: an answer the store refused, dropped
+// because a log-in stored other tokens meanwhile, is no longer kept: the
+// error, read when the command ends, said that it was kept and that a
+// log-in would be needed, over the log-in just made.
+func TestADroppedRefusedAnswerSaysSo(t *testing.T) {
+	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
+	r, _ := loggedIn(t)
+	own := &ownStore{Store: r.store}
+	own.broken.Store(true)
+	_, err := r.sourceOn(own).Renew(context.Background())
+	if err == nil {
+		t.Fatal("a renewal whose answer the store refused succeeded")
+	}
+	r.login(r.source()) // elsewhere, with a store that works
+	testenv.WaitFor(t, "the refused answer's goroutine to end", func() bool { return savingGoroutines() == 0 })
+	if msg := err.Error(); strings.Contains(msg, "keeps them") || !strings.Contains(msg, "other tokens") {
+		t.Fatalf("err = %q; want it to say the answer gave way to other tokens", msg)
+	}
+}
+
 // TestSourcesBuiltAgainShareAnUnsavedRotation: a program that builds a
 // Source for each job, over a store that refuses a renewal's answer. The
 // next Sources must not spend the refresh token that answer rotated out
