@@ -361,3 +361,22 @@ func TestWrongClientSecretIsAConfigurationError(t *testing.T) {
 		t.Fatalf("%d token requests; want 1, never retried", n)
 	}
 }
+
+// TestStatusTellsOfTheRest: after a renewal gave up on a failing token
+// endpoint, every run rests (exit 5, no token request) until the rest
+// ends; status, text and JSON, says so and until when, instead of showing
+// all well while each call fails.
+func TestStatusTellsOfTheRest(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	w.provider.Fault(devprovider.Fault5xx, 4)
+	if r := w.run("token", "--force"); r.code != 5 {
+		t.Fatalf("token --force against a failing token endpoint: exit %d, %q; want 5", r.code, r.stderr)
+	}
+	if st := w.mustRun("status").stdout; !strings.Contains(st, "renewals:") || !strings.Contains(st, "resting") || !strings.Contains(st, "kept failing") {
+		t.Fatalf("status does not tell of the rest:\n%s", st)
+	}
+	if st := w.mustRun("status", "--json").stdout; !strings.Contains(st, `"renewals_rest"`) || !strings.Contains(st, `"until"`) {
+		t.Fatalf("status --json does not tell of the rest:\n%s", st)
+	}
+}

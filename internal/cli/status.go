@@ -68,7 +68,11 @@ type envStatus struct {
 	// renewed again: the grant ended, the client was rejected, or the
 	// stored tokens belong to another client.
 	Problem *store.Problem `json:"problem,omitempty"`
-	Error   string         `json:"error,omitempty"`
+	// Rest holds back renewals, in every process sharing the store, until
+	// its end, after one gave up (the token endpoint kept failing or asked
+	// to wait); nil when none does.
+	Rest  *store.Rest `json:"renewals_rest,omitempty"`
+	Error string      `json:"error,omitempty"`
 }
 
 type plannedRenewal struct {
@@ -145,6 +149,9 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 func fillStatus(st *envStatus, rec *store.Record) {
 	st.LoggedIn = rec.Problem == nil || rec.Problem.Kind != store.ProblemGrantEnded
 	st.Problem = rec.Problem
+	if rec.Rest != nil && time.Now().Before(rec.Rest.Until) {
+		st.Rest = rec.Rest
+	}
 	st.Renewals = rec.Renewals
 	if !rec.Expiry.IsZero() {
 		t := rec.Expiry.UTC()
@@ -197,6 +204,9 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		row("logged in", loggedIn)
 		if st.Problem != nil {
 			row("problem", fmt.Sprintf("%s (%s)", st.Problem.Message, ago(st.Problem.At)))
+		}
+		if st.Rest != nil {
+			row("renewals", fmt.Sprintf("resting, no token request unless forced, %s, after: %s", relative("to end", "ended", st.Rest.Until), st.Rest.Message))
 		}
 		if st.ExpiresAt != nil {
 			row("access token", relative("expires", "expired", *st.ExpiresAt))
