@@ -226,6 +226,13 @@ func (s *Source) restingElsewhere(r *store.Record) error {
 	if left <= 0 {
 		return nil
 	}
+	if left > maxRest+time.Minute {
+		// No rest is longer than maxRest: this one was written by a
+		// machine whose clock is ahead, and would hold renewals back here
+		// as far ahead as that clock is.
+		s.log.Debug("the store holds a rest longer than any renewal takes, written by a clock ahead of this one; not following it", "until", r.Rest.Until.Format(logTime))
+		return nil
+	}
 	s.log.Debug("a renewal gave up moments ago, maybe in another process; not asking the token endpoint again yet", "until", r.Rest.Until.Format(logTime))
 	return s.restAfter(left, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf(
 		"%s (renewals rest after that, so no token request is sent for another %s unless forced)", r.Rest.Message, left.Round(time.Second))})
@@ -478,6 +485,8 @@ func (e *unsavedAnswerError) Error() string {
 		return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and as the refresh token was not rotated, the stored tokens still work once the store is fixed", e.env, e.err)
 	case e.kept.saved.Load():
 		return fmt.Sprintf("%s: the provider issued new tokens that the store refused (%v), and took later, once it worked again; nothing is lost, try again", e.env, e.err)
+	case !e.kept.pending():
+		return fmt.Sprintf("%s: the provider issued new tokens that the store refused (%v); meanwhile the store came to hold other tokens (a log-in's or another renewer's) or none (a log-out), which stand instead; run `freshtoken status -e %s` to see", e.env, e.err, e.env)
 	}
 	return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and this program keeps them and saves them as soon as the store works again; if it exits first and the provider rotated the refresh token, a log-in will be needed once the store is fixed", e.env, e.err)
 }

@@ -579,6 +579,7 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 		unlock()
 		switch {
 		case err == nil:
+			s.restAfter(0, nil) // new tokens begin afresh: the rest was for renewing the old
 			s.remember(r)
 			return nil
 		case !errors.Is(err, errLockLost) || tries == maxLockTries:

@@ -274,6 +274,47 @@ func gaveUp(t *testing.T) (*rig, *freshtoken.Source) {
 	return r, src
 }
 
+// TestLogInEndsTheRest: a log-in is answered by the token endpoint, so
+// the rest after a renewal that gave up ends with it: a proxy whose Log in
+// button was pressed during the rest went on refusing to renew the new
+// tokens, once they expired, with the outage that had ended.
+func TestLogInEndsTheRest(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: 10 * time.Second})
+	src := r.source()
+	r.login(src)
+	r.clock.Advance(10 * time.Second)
+	r.provider.Fault(devprovider.Fault5xx, 4)
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("Token() = %v; want ErrUnreachable", err)
+	}
+	r.login(src) // the proxy's Log in button, during the 30 s rest
+	r.clock.Advance(10 * time.Second)
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("Token() once the new tokens expired = %v; want them renewed", err)
+	}
+}
+
+// TestRestFromAClockAheadIsIgnored: a rest written into the store by a
+// machine whose clock runs a day ahead would hold back every other
+// machine's renewals for that day, long after their tokens expired; no
+// renewal rests longer than an hour, so a rest that ends later than that
+// came from such a clock and is not followed.
+func TestRestFromAClockAheadIsIgnored(t *testing.T) {
+	r, src := loggedIn(t)
+	rec := r.record()
+	rec.Rest = &store.Rest{Until: r.clock.Now().Add(24*time.Hour + 30*time.Second), Message: "the token endpoint kept failing"}
+	if err := r.store.Save(context.Background(), "sandbox", rec); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Hour)
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("Token() with a rest a day long in the store = %v; want a renewal", err)
+	}
+	if got := r.record(); got.Rest != nil || got.Renewals != rec.Renewals+1 {
+		t.Fatalf("stored record %+v; want renewed, with no rest", got)
+	}
+}
+
 func TestForceRenew(t *testing.T) {
 	r, src := loggedIn(t)
 	first := r.record()
@@ -1088,6 +1129,26 @@ func (h afterAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
 func savingGoroutines() int {
 	buf := make([]byte, 1<<20)
 	return strings.Count(string(buf[:runtime.Stack(buf, true)]), ").saveLater(")
+}
+
+// TestADroppedRefusedAnswerSaysSo: an answer the store refused, dropped
+// because a log-in stored other tokens meanwhile, is no longer kept: the
+// error, read when the command ends, said that it was kept and that a
+// log-in would be needed, over the log-in just made.
+func TestADroppedRefusedAnswerSaysSo(t *testing.T) {
+	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
+	r, _ := loggedIn(t)
+	own := &ownStore{Store: r.store}
+	own.broken.Store(true)
+	_, err := r.sourceOn(own).Renew(context.Background())
+	if err == nil {
+		t.Fatal("a renewal whose answer the store refused succeeded")
+	}
+	r.login(r.source()) // elsewhere, with a store that works
+	testenv.WaitFor(t, "the refused answer's goroutine to end", func() bool { return savingGoroutines() == 0 })
+	if msg := err.Error(); strings.Contains(msg, "keeps them") || !strings.Contains(msg, "other tokens") {
+		t.Fatalf("err = %q; want it to say the answer gave way to other tokens", msg)
+	}
 }
 
 // TestSourcesBuiltAgainShareAnUnsavedRotation: a program that builds a

@@ -735,3 +735,27 @@ func TestAnswerWithoutAnAccessTokenKeepsTheRotation(t *testing.T) {
 		})
 	}
 }
+
+// TestFreeAgentsAccessDeniedIsARejectedClient: FreeAgent answers wrong
+// client credentials with Rails' "401 HTTP Basic: Access denied.", which
+// Rails labels text/html though it is one line of text. That is the client
+// rejected (exit 2, never retried), not a web page from a gateway: it was
+// retried four times, reported as the provider failing (exit 5), and
+// renewals rested as after an outage.
+func TestFreeAgentsAccessDeniedIsARejectedClient(t *testing.T) {
+	srv, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("WWW-Authenticate", `Basic realm="Application"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, "HTTP Basic: Access denied.\n")
+	})
+	r, _ := loggedIn(t)
+	r.moveTokenEndpoint(srv.URL)
+	_, err := r.source().Renew(context.Background())
+	if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "Access denied") {
+		t.Fatalf("err = %v; want ErrClientRejected quoting the answer", err)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("%d token requests; want 1, never retried", n)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -547,5 +548,27 @@ func TestSourcesOpenedPerJobShareConnections(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Fatalf("20 Sources opened one after another made %d connections to the API; want them to share one", n)
+	}
+}
+
+// TestReopeningARedisStoreOpensNoMoreConnections: a long-running proxy
+// opens an environment again at each of its keeper's looks (a minute) and
+// after each edit of the file; each opening of a Redis store kept a
+// connection open for the process's life, so Redis (maxclients) or the
+// proxy (its descriptors) ran out within days.
+func TestReopeningARedisStoreOpensNoMoreConnections(t *testing.T) {
+	srv := redistest.Start(t)
+	p := write(t, "[store]\nurl = \""+srv.URL+"\"\n\n[env.dev]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\nclient_secret = \"s\"\n")
+	for range 20 {
+		src, err := config.Open(t.Context(), config.OpenOptions{Path: p, Env: "dev"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Record(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.Clients(t); n > 2 {
+		t.Errorf("%d connections to Redis after opening one environment 20 times, want at most 2", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
@@ -140,6 +141,31 @@ func (e *Env) Settings() freshtoken.Settings {
 	return s
 }
 
+// redisStores are the Redis stores opened so far, by URL: one client, and
+// its pool of connections, serves every opening of one URL in the process.
+// A long-running proxy opens an environment again at each of its keeper's
+// looks and after each edit of the file; a client of its own for each kept
+// a connection open for the process's life, until Redis refused clients.
+var (
+	redisMu     sync.Mutex
+	redisStores = map[string]*redisstore.Store{}
+)
+
+// sharedRedis is the Redis store at storeURL, opened once per process.
+func sharedRedis(storeURL string) (*redisstore.Store, error) {
+	redisMu.Lock()
+	defer redisMu.Unlock()
+	if st := redisStores[storeURL]; st != nil {
+		return st, nil
+	}
+	st, err := redisstore.New(storeURL)
+	if err != nil {
+		return nil, err
+	}
+	redisStores[storeURL] = st
+	return st, nil
+}
+
 // OpenStore returns the store [store] url names: a folder by default, a
 // Redis database that many machines share, or the system keychain.
 func OpenStore(storeURL string) (store.Store, error) {
@@ -152,7 +178,7 @@ func OpenStore(storeURL string) (store.Store, error) {
 				redact.Register(pw) // never shown, should a message repeat it
 			}
 		}
-		return redisstore.New(storeURL)
+		return sharedRedis(storeURL)
 	}
 	dir, err := StoreDir(storeURL)
 	if err != nil {

@@ -73,13 +73,6 @@ func TestTokenEndpointFaults(t *testing.T) {
 				if r := w.run("token", "--min-valid", "2h"); r.code != 5 || !strings.Contains(r.stderr, "renewals rest") || w.provider.Stats().TokenRequests != requests {
 					t.Fatalf("the next run: exit %d, %d token requests, stderr %q; want 5, none, saying renewals rest", r.code, w.provider.Stats().TokenRequests-requests, r.stderr)
 				}
-				// status tells of the rest too, and why
-				if st := w.mustRun("status").stdout; !strings.Contains(st, "renewals:") || !strings.Contains(st, "resting") || !strings.Contains(st, "kept failing") {
-					t.Fatalf("status does not tell of the rest:\n%s", st)
-				}
-				if st := w.mustRun("status", "--json").stdout; !strings.Contains(st, `"renewals_rest"`) {
-					t.Fatalf("status --json does not tell of the rest:\n%s", st)
-				}
 			}
 			w.mustRun("token", "--force")
 			if st := w.mustRun("status", "--json").stdout; strings.Contains(st, `"problem"`) || strings.Contains(st, `"renewals_rest"`) {
@@ -348,5 +341,42 @@ func TestInterruptedWhileWaiting(t *testing.T) {
 	}
 	if !bytes.Equal(w.storeBytes(), before) {
 		t.Fatal("the interrupted renewal changed the store")
+	}
+}
+
+// TestWrongClientSecretIsAConfigurationError: the provider answering a
+// renewal with FreeAgent's "401 HTTP Basic: Access denied." (Rails labels
+// it text/html) is the client rejected: exit 2, one token request, the
+// tokens kept. It was taken for a gateway's web page: four requests, exit 5.
+func TestWrongClientSecretIsAConfigurationError(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	before := w.provider.Stats().TokenRequests
+	w.writeConfig(strings.Replace(w.readConfig(), `client_secret_env = "DEV_SECRET"`, `client_secret = "wrong-secret"`, 1))
+	r := w.run("token", "--force")
+	if r.code != 2 || !strings.Contains(r.stderr, "Access denied") {
+		t.Fatalf("token --force with a wrong client secret: exit %d, stderr %q; want 2 quoting the provider", r.code, r.stderr)
+	}
+	if n := w.provider.Stats().TokenRequests - before; n != 1 {
+		t.Fatalf("%d token requests; want 1, never retried", n)
+	}
+}
+
+// TestStatusTellsOfTheRest: after a renewal gave up on a failing token
+// endpoint, every run rests (exit 5, no token request) until the rest
+// ends; status, text and JSON, says so and until when, instead of showing
+// all well while each call fails.
+func TestStatusTellsOfTheRest(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	w.provider.Fault(devprovider.Fault5xx, 4)
+	if r := w.run("token", "--force"); r.code != 5 {
+		t.Fatalf("token --force against a failing token endpoint: exit %d, %q; want 5", r.code, r.stderr)
+	}
+	if st := w.mustRun("status").stdout; !strings.Contains(st, "renewals:") || !strings.Contains(st, "resting") || !strings.Contains(st, "kept failing") {
+		t.Fatalf("status does not tell of the rest:\n%s", st)
+	}
+	if st := w.mustRun("status", "--json").stdout; !strings.Contains(st, `"renewals_rest"`) || !strings.Contains(st, `"until"`) {
+		t.Fatalf("status --json does not tell of the rest:\n%s", st)
 	}
 }

@@ -148,10 +148,10 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 func fillStatus(st *envStatus, rec *store.Record) {
 	st.LoggedIn = rec.Problem == nil || rec.Problem.Kind != store.ProblemGrantEnded
 	st.Problem = rec.Problem
-	st.Renewals = rec.Renewals
 	if rec.Rest != nil && time.Now().Before(rec.Rest.Until) {
 		st.Rest = rec.Rest
 	}
+	st.Renewals = rec.Renewals
 	if !rec.Expiry.IsZero() {
 		t := rec.Expiry.UTC()
 		in := int64(time.Until(t).Seconds())

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -87,8 +88,12 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	if problem != "" {
 		p.opts.Logger.Info("client authentication failed", "reason", problem)
 		if usedBasic {
+			// As FreeAgent's Rails answers it: one line of text, labelled
+			// text/html all the same.
 			w.Header().Set("WWW-Authenticate", `Basic realm="Application"`)
-			http.Error(w, "HTTP Basic: Access denied.", http.StatusUnauthorized)
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, "HTTP Basic: Access denied.\n")
 		} else {
 			writeJSON(w, http.StatusUnauthorized, &oauthError{Code: "invalid_client", Description: problem})
 		}

@@ -79,14 +79,17 @@ func (s *Server) ready() bool {
 }
 
 // pid asks the server at s.Addr for its process id.
-func (s *Server) pid() (string, bool) {
+func (s *Server) pid() (string, bool) { return s.info("server", "process_id") }
+
+// info asks the server for field of an INFO section.
+func (s *Server) info(section, field string) (string, bool) {
 	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
 	if err != nil {
 		return "", false
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(time.Second))
-	fmt.Fprint(c, "INFO server\r\n")
+	fmt.Fprintf(c, "INFO %s\r\n", section)
 	r := bufio.NewReader(c)
 	head, err := r.ReadString('\n') // $<length>, then the text
 	if err != nil || !strings.HasPrefix(head, "$") {
@@ -97,10 +100,22 @@ func (s *Server) pid() (string, bool) {
 		if err != nil {
 			return "", false
 		}
-		if v, ok := strings.CutPrefix(line, "process_id:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			return strings.TrimSpace(v), true
 		}
 	}
+}
+
+// Clients is how many clients are connected to the server, besides the
+// connection that asks.
+func (s *Server) Clients(t testing.TB) int {
+	t.Helper()
+	v, ok := s.info("clients", "connected_clients")
+	n, err := strconv.Atoi(v)
+	if !ok || err != nil {
+		t.Fatalf("INFO clients: no connected_clients (%q)", v)
+	}
+	return n - 1
 }
 
 // RequirePassword makes the server refuse clients without password, as a

@@ -77,12 +77,15 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	}
 }
 
-// isHTML tells whether an answer is a web page.
+// isHTML tells whether an answer is a web page: markup, or nothing
+// labelled text/html. A line of text is no page whatever its label: Rails,
+// FreeAgent's, labels its "HTTP Basic: Access denied." text/html, and that
+// is the token endpoint rejecting the client.
 func isHTML(resp *http.Response, body string) bool {
-	if resp != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Type"))), "text/html") {
+	if strings.HasPrefix(body, "<") {
 		return true
 	}
-	return strings.HasPrefix(body, "<")
+	return body == "" && resp != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Type"))), "text/html")
 }
 
 // badGrant are the errors by which a provider refuses the refresh token,
