@@ -66,8 +66,8 @@ func clientCredentials(conf *oauth2.Config, params url.Values) *clientcredential
 // refresh replaces r's tokens as the grant renews (see renewal). The caller
 // holds the store's lock. The requests and the store write use work, which
 // no caller can cancel; ctx only ends the waits between tries, and the
-// check of the lock before each, when no request is in flight. The new record is saved before it is returned; on
-// failure nothing is written. Before every retry and before reporting
+// check of the lock before each, when no request is in flight. The new
+// record is saved before it is returned; on failure nothing is written. Before every retry and before reporting
 // invalid_grant it re-reads the store, in case a renewer that ignores the
 // lock replaced the tokens.
 func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason string) (*store.Record, error) {
@@ -486,7 +486,7 @@ func (e *unsavedAnswerError) Error() string {
 	case e.kept.saved.Load():
 		return fmt.Sprintf("%s: the provider issued new tokens that the store refused (%v), and took later, once it worked again; nothing is lost, try again", e.env, e.err)
 	case !e.kept.pending():
-		return fmt.Sprintf("%s: the provider issued new tokens that the store refused (%v); meanwhile the store came to hold other tokens (a log-in's or another renewer's) or none (a log-out), which stand instead; run `freshtoken status -e %s` to see", e.env, e.err, e.env)
+		return fmt.Sprintf("%s: the provider issued new tokens that the store refused (%v); meanwhile the store came to hold other tokens (a log-in's or another renewer's) or none (a log-out), which stand instead", e.env, e.err)
 	}
 	return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and this program keeps them and saves them as soon as the store works again; if it exits first and the provider rotated the refresh token, a log-in will be needed once the store is fixed", e.env, e.err)
 }
