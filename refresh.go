@@ -369,7 +369,7 @@ func (a *answerCopy) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, tokenerr.MaxAnswer))
 	resp.Body.Close()
 	if err != nil {
 		return nil, err
@@ -378,10 +378,6 @@ func (a *answerCopy) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
 }
-
-// maxAnswer bounds the answer answerCopy keeps, as tokenerr.Lenient does
-// the answer it reads.
-const maxAnswer = 1 << 20
 
 // rotatedOnly is the record for a 2xx answer to a renewal of r that x/oauth2
 // refused, when it holds a new refresh token; nil otherwise. It is read as

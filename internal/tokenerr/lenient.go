@@ -11,8 +11,9 @@ import (
 	"strings"
 )
 
-// maxAnswer bounds a token endpoint's answer that is read to be mended.
-const maxAnswer = 1 << 20
+// MaxAnswer bounds a token endpoint's answer that is read whole: to be
+// mended here, or kept by the engine to be read again.
+const MaxAnswer = 1 << 20
 
 // Lenient returns a client that carries c's requests and mends a token
 // endpoint's JSON answer before golang.org/x/oauth2 reads it: a leading
@@ -44,7 +45,7 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer))
 	resp.Body.Close()
 	if err != nil {
 		return nil, err
