@@ -299,15 +299,23 @@ func TestFullDiskUsesTheReserve(t *testing.T) {
 	fullWithReserveSpent(t)
 }
 
-// fullWithReserveSpent is a store on a small disk that is full, its reserve
-// given up for a rotated refresh token the record now holds.
-func fullWithReserveSpent(t *testing.T) (*filestore.Store, *store.Record) {
+// onSmallDisk is a store on a small disk of its own, holding the sample for
+// sandbox, and its folder.
+func onSmallDisk(t *testing.T) (string, *filestore.Store) {
 	t.Helper()
 	dir := testdisk.Small(t, "256k")
 	s := filestore.New(dir)
 	if err := s.Save(ctx, "sandbox", sample()); err != nil {
 		t.Fatal(err)
 	}
+	return dir, s
+}
+
+// fullWithReserveSpent is a store on a small disk that is full, its reserve
+// given up for a rotated refresh token the record now holds.
+func fullWithReserveSpent(t *testing.T) (*filestore.Store, *store.Record) {
+	t.Helper()
+	dir, s := onSmallDisk(t)
 	testdisk.Fill(t, dir)
 	second := sample()
 	second.RefreshToken = "refresh-2-rotated"
@@ -377,11 +385,7 @@ func TestFullDiskRefusesWhatCannotBeWrittenInPlace(t *testing.T) {
 // failed write (exit 5, store_unreachable: the disk needs mending), not as
 // access denied (a configuration problem), and the record is left whole.
 func TestReadOnlyDiskRefuses(t *testing.T) {
-	dir := testdisk.Small(t, "256k")
-	s := filestore.New(dir)
-	if err := s.Save(ctx, "sandbox", sample()); err != nil {
-		t.Fatal(err)
-	}
+	dir, s := onSmallDisk(t)
 	testdisk.ReadOnly(t, dir)
 	rotated := sample()
 	rotated.RefreshToken = "refresh-2-rotated"
