@@ -322,39 +322,39 @@ func TestNohupIsHonoured(t *testing.T) {
 	})
 }
 
-// fullDiskWorld is strictWorld with its tokens on a small disk, full with
-// its reserve spent: the answer to the renewal the gate holds cannot be
-// stored until free is called.
-func fullDiskWorld(t *testing.T) (w *world, g *gate, free func()) {
+// diskWorld is strictWorld with its tokens on a small disk of their own,
+// which a test turns read-only (testdisk.ReadOnly on w.store) once the
+// renewal the gate holds has taken the lock: the store then refuses that
+// renewal's answer until the disk is writable again. (A full disk no longer
+// refuses it: the answer is written over the record in place.)
+func diskWorld(t *testing.T) (*world, *gate) {
 	dir := testdisk.Small(t, "256k")
-	g = newGate(t, "refresh_token")
-	w = newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "file://"+dir, "")
+	g := newGate(t, "refresh_token")
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "file://"+dir, "")
 	w.store = dir
 	w.login()
-	freeFirst := testdisk.Fill(t, dir)
-	w.mustRun("token", "--force") // stored from the reserve, which is spent
-	freeAgain := testdisk.Fill(t, dir)
 	g.armed.Store(true)
-	return w, g, func() { freeFirst(); freeAgain() }
+	return w, g
 }
 
 // TestSignalWhileTheStoreRefusesTheAnswer: SIGHUP, SIGTERM or SIGINT comes
-// while the provider answers a renewal whose answer the store (a full disk)
-// refuses. freshtoken keeps the rotated tokens and tries again until the
+// while the provider answers a renewal whose answer the store (a disk turned
+// read-only) refuses. freshtoken keeps the rotated tokens and tries again until the
 // store takes them, and only then exits 128+N; it exited at once, and the
 // rotated refresh token was lost.
 func TestSignalWhileTheStoreRefusesTheAnswer(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			w, g, free := fullDiskWorld(t)
+			w, g := diskWorld(t)
 			before := refreshToken(t, w)
 			run := w.watch("token", "--force")
 			g.wait(t)
+			writable := testdisk.ReadOnly(t, w.store)
 			run.cmd.Process.Signal(sig)
 			run.waitSaid(t, "waiting up to")
 			close(g.release)
 			run.waitSaid(t, "waiting for the store to take the new tokens")
-			free()
+			writable()
 			if code, stderr := run.wait(); code != 128+int(sig) || !strings.Contains(stderr, "freshtoken: interrupted") {
 				t.Fatalf("exit %d; want %d, interrupted, once stored\n%s", code, 128+int(sig), stderr)
 			}
@@ -373,9 +373,10 @@ func TestSignalWhileTheStoreRefusesTheAnswer(t *testing.T) {
 // refuses the answer: freshtoken exits 130 at once, saying in one line that
 // the refresh token is lost and which log-in to run.
 func TestSecondCtrlCAbandonsTheRefusedAnswer(t *testing.T) {
-	w, g, _ := fullDiskWorld(t)
+	w, g := diskWorld(t)
 	run := w.watch("token", "--force")
 	g.wait(t)
+	testdisk.ReadOnly(t, w.store)
 	run.cmd.Process.Signal(syscall.SIGINT)
 	run.waitSaid(t, "waiting up to")
 	close(g.release)

@@ -46,20 +46,59 @@ func TestFullDiskKeepsTheGrant(t *testing.T) {
 	}
 }
 
-// TestFullDiskWithTheReserveSpent: the disk is full, its reserve spent, when
-// a renewal's answer comes. freshtoken keeps the rotated tokens, says it
-// waits for the store, stores them once there is room, and exits 5 (the
-// store kept failing) rather than 1 (a bug): nothing is lost.
+// TestFullDiskWithTheReserveSpent: the disk is full and its reserve spent
+// when a renewal (run A) rotates the refresh token, and the next run (B, as
+// from cron) renews too. A stores the rotated tokens over the record in
+// place and warns that the disk is full; B finds them, and the provider,
+// which ends the whole grant when a rotated-out refresh token comes back,
+// keeps it. The store refused A's answer: B sent the spent refresh token,
+// the grant ended, and the user had to log in again.
 func TestFullDiskWithTheReserveSpent(t *testing.T) {
-	w, g, free := fullDiskWorld(t)
+	dir := testdisk.Small(t, "256k")
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "file://"+dir, "")
+	w.store = dir
+	w.login()
+	testdisk.Fill(t, dir)
+	w.mustRun("token", "--force") // stored from the reserve, which is spent
+	testdisk.Fill(t, dir)
+	before := refreshToken(t, w)
+	a := w.watch("token", "--force")
+	a.stderr.WaitFor(t, "a full disk's warning or a wait for the store", regexp.MustCompile("disk is full|waiting for the store"))
+	b := w.run("token", "--force")
+	if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; run B sent the refresh token run A spent, and the grant ended\nA: %s\nB: %s", s, a.stderr.String(), b.stderr)
+	}
+	if b.code != 0 || !strings.Contains(b.stderr, "disk is full") || strings.TrimSpace(b.stdout) == "" {
+		t.Fatalf("run B: exit %d, stdout %q, stderr %q; want the token, and a warning that the disk is full", b.code, b.stdout, b.stderr)
+	}
+	if stderr := a.waitExit(t, 0); !strings.Contains(stderr, "disk is full") || !strings.Contains(stderr, "in place") {
+		t.Fatalf("run A: stderr %q; want a warning that the disk is full, the tokens saved in place", stderr)
+	}
+	if refreshToken(t, w) == before {
+		t.Fatal("run B's rotated refresh token was not stored")
+	}
+	w.mustRun("get", "/v2/company")
+	if s := w.provider.Stats(); s.Refreshes != 3 || s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want three refreshes and no reuse", s)
+	}
+}
+
+// TestReadOnlyDiskKeepsTheAnswer: the disk turns read-only while a renewal
+// is under way, so the store refuses its answer. freshtoken keeps the
+// rotated tokens, says it waits for the store, stores them once the disk is
+// writable again, and exits 5 (the store kept failing) rather than 1 (a
+// bug): nothing is lost.
+func TestReadOnlyDiskKeepsTheAnswer(t *testing.T) {
+	w, g := diskWorld(t)
 	before := refreshToken(t, w)
 	run := w.watch("token", "--force")
 	g.wait(t)
+	writable := testdisk.ReadOnly(t, w.store)
 	close(g.release)
 	run.waitSaid(t, "waiting for the store to take the new tokens")
-	free()
-	if code, stderr := run.wait(); code != 5 || !strings.Contains(stderr, "nothing is lost") {
-		t.Fatalf("exit %d; want 5, saying nothing is lost\n%s", code, stderr)
+	writable()
+	if code, stderr := run.wait(); code != 5 || !strings.Contains(stderr, "nothing is lost") || !strings.Contains(stderr, "read-only file system") {
+		t.Fatalf("exit %d; want 5, saying the disk is read-only and nothing is lost\n%s", code, stderr)
 	}
 	if refreshToken(t, w) == before {
 		t.Fatal("the rotated refresh token was not stored")

@@ -148,8 +148,9 @@ var (
 	// ErrUnreachable means a shared store could not be reached.
 	ErrUnreachable = errors.New("token store unreachable")
 	// ErrWriteFailed comes from a store on this machine that could not
-	// write a record: the disk is full (its reserve spent), read-only, or
-	// failing. It lasts until someone makes room or mends it.
+	// write a record: the disk is full (its reserve spent, and the record
+	// not fitting in place of the old one), read-only, or failing. It lasts
+	// until someone makes room or mends it.
 	ErrWriteFailed = errors.New("token store could not write")
 	// ErrDenied means a shared store refused the credentials or permissions
 	// it was given: a configuration problem that retrying cannot fix.
@@ -159,7 +160,8 @@ var (
 	// link): refused until the user fixes it, as the message says.
 	ErrInsecure = errors.New("token store is not private")
 	// ErrReserveUsed comes from a Save that succeeded only by giving up the
-	// store's disk-space reserve: the record is saved, but the disk is full.
+	// store's disk-space reserve, or with it spent by writing the record in
+	// place of the old one: the record is saved, but the disk is full.
 	ErrReserveUsed = errors.New("the disk is full; the tokens were saved in space kept in reserve")
 )
 

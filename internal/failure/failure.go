@@ -36,7 +36,7 @@ const (
 	HTTPError                       // the API answered with an error status
 	ProviderUnreachable             // the provider or the API could not be reached, or kept failing
 	UnusableToken                   // the provider issued an access token no HTTP header can carry
-	StoreUnreachable                // the shared store could not be reached, the keychain is locked, or the disk is full
+	StoreUnreachable                // the shared store could not be reached, the keychain is locked, or the disk is full or read-only
 	Interrupted                     // a signal ended the command, or stopped the proxy mid-request
 )
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -61,4 +62,29 @@ func Fill(t testing.TB, dir string) (free func()) {
 			return func() { os.Remove(f.Name()) }
 		}
 	}
+}
+
+// ReadOnly makes the folder dir, on a disk of Small's, read-only until
+// writable is called or the test ends: writes in it fail with EROFS, as on
+// a disk the system remounted read-only after errors. It mounts a read-only
+// view of dir over dir, which works while a process holds a file in it open
+// for writing, as a renewer holds its lock file (a read-only remount of the
+// disk itself is then refused as busy).
+func ReadOnly(t testing.TB, dir string) (writable func()) {
+	t.Helper()
+	mount := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("mount", args...).CombinedOutput(); err != nil {
+			t.Fatalf("mount %v: %v: %s", args, err, out)
+		}
+	}
+	mount("--bind", dir, dir)
+	writable = sync.OnceFunc(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+	t.Cleanup(writable)
+	mount("-o", "remount,bind,ro", dir)
+	return writable
 }

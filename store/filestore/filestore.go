@@ -9,10 +9,12 @@
 // cannot be parsed is reported and left in place; temp files left by a
 // crashed writer are removed by the next writer of that environment, which
 // holds its lock; a small reserve file is given up when the disk is full, so
-// that a renewal's answer can still be stored.
+// that a renewal's answer can still be stored, and with the reserve spent the
+// record is written over in place when its file's blocks can hold it.
 package filestore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -106,8 +108,9 @@ func openPrivate(p string, flag int) (*os.File, error) {
 }
 
 // Save implements store.Store. It returns only once the record is on disk.
-// When the disk is full it gives up the reserve to make room, and returns
-// an error wrapping store.ErrReserveUsed with the record saved.
+// When the disk is full it gives up the reserve to make room, or else
+// writes the record in place (see overwrite), and returns an error wrapping
+// store.ErrReserveUsed with the record saved.
 func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
@@ -126,6 +129,9 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 			return fmt.Errorf("%w: %s; free some space", store.ErrReserveUsed, s.dir)
 		}
 	}
+	if err != nil && isNoSpace(err) && s.overwrite(env, data) == nil {
+		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; free some space", s.dir)}
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) {
 			return fmt.Errorf("%w: save tokens in %s: %w", store.ErrDenied, s.dir, err)
@@ -141,6 +147,50 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 func (s *Store) write(env string, data []byte) error {
 	return atomicfile.Write(s.path(env), data, atomicfile.Options{Perm: fileMode, TempPrefix: tempPrefix(env), Sync: syncFile})
 }
+
+// overwrite writes data over env's record file in place, the last resort
+// when the disk is too full for a temp file even with the reserve given
+// up. Refusing the answer instead would leave the record holding the
+// refresh token that the answer replaced, already spent: another process
+// (the next cron run) would take the lock, send it, and a provider that
+// detects reuse would end the grant. Writing in place needs no new space
+// where the file's blocks already hold the new content (ext4, xfs, tmpfs),
+// so it is tried only then; on a copy-on-write file system (btrfs, zfs) it
+// fails like the temp file did. It is not atomic: a power loss or a failure
+// mid-write can leave a torn record, which Load reports as unreadable and
+// keeps, asking for a log-in, but never a revoked grant. A shorter record
+// is padded with spaces, which JSON ignores, to the old one's length, so
+// that one write replaces it with no truncation after it.
+func (s *Store) overwrite(env string, data []byte) error {
+	p := s.path(env)
+	f, err := openPrivate(p, os.O_WRONLY)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if pad := fi.Size() - int64(len(data)); pad > 0 {
+		data = append(data, bytes.Repeat([]byte{' '}, int(pad))...)
+	}
+	if room := allocated(fi); room < int64(len(data)) {
+		return fmt.Errorf("%s has %d bytes on disk, too few for the %d of the new record", p, room, len(data))
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		return err
+	}
+	return syncFile(f)
+}
+
+// fullDiskError is a Save that succeeded only by writing the record in
+// place on a full disk; it wraps store.ErrReserveUsed, as the record is
+// saved but there is no room left.
+type fullDiskError struct{ msg string }
+
+func (e *fullDiskError) Error() string { return e.msg }
+func (e *fullDiskError) Unwrap() error { return store.ErrReserveUsed }
 
 // keepReserve makes the reserve file if it is missing. A disk too full for
 // it is no failure: the record is already saved.

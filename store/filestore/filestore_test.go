@@ -294,32 +294,107 @@ func TestForeignFilesRefused(t *testing.T) {
 }
 
 // TestFullDiskUsesTheReserve: on a disk with no room left, the reserve is
-// given up so that the record is still saved; once the reserve is gone, a
-// failed save leaves the previous record whole.
+// given up so that the record is still saved.
 func TestFullDiskUsesTheReserve(t *testing.T) {
+	fullWithReserveSpent(t)
+}
+
+// onSmallDisk is a store on a small disk of its own, holding the sample for
+// sandbox, and its folder.
+func onSmallDisk(t *testing.T) (string, *filestore.Store) {
+	t.Helper()
 	dir := testdisk.Small(t, "256k")
 	s := filestore.New(dir)
-	first := sample()
-	if err := s.Save(ctx, "sandbox", first); err != nil {
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
 		t.Fatal(err)
 	}
+	return dir, s
+}
+
+// fullWithReserveSpent is a store on a small disk that is full, its reserve
+// given up for a rotated refresh token the record now holds.
+func fullWithReserveSpent(t *testing.T) (*filestore.Store, *store.Record) {
+	t.Helper()
+	dir, s := onSmallDisk(t)
 	testdisk.Fill(t, dir)
 	second := sample()
 	second.RefreshToken = "refresh-2-rotated"
-	if err := s.Save(ctx, "sandbox", second); !errors.Is(err, store.ErrReserveUsed) {
+	if err := s.Save(ctx, "sandbox", second); !errors.Is(err, store.ErrReserveUsed) || !strings.Contains(err.Error(), "kept in reserve") {
 		t.Fatalf("save on a full disk: %v; want it saved from the reserve", err)
 	}
 	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != second.RefreshToken {
 		t.Fatalf("after the save on a full disk: %+v, %v; want the rotated token", got, err)
 	}
 	testdisk.Fill(t, dir)
-	third := sample()
-	third.RefreshToken = "refresh-3-rotated"
-	if err := s.Save(ctx, "sandbox", third); err == nil || errors.Is(err, store.ErrReserveUsed) {
-		t.Fatalf("save with no reserve left: %v; want a failure", err)
+	return s, second
+}
+
+// TestFullDiskWithTheReserveSpentWritesInPlace: with the reserve spent, a
+// rotated refresh token is written over the record, in the same file, and
+// the save says the disk is full, as one from the reserve does; a shorter
+// record after it reads back whole. Refusing it left the spent refresh
+// token stored, for the next process to send and end the grant.
+func TestFullDiskWithTheReserveSpentWritesInPlace(t *testing.T) {
+	s, _ := fullWithReserveSpent(t)
+	file, err := os.Stat(s.Location("sandbox"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != second.RefreshToken {
-		t.Fatalf("a failed save damaged the record: %+v, %v", got, err)
+	longer, shorter := sample(), sample()
+	longer.AccessToken, longer.RefreshToken = "access-3-"+strings.Repeat("x", 1000), "refresh-3-rotated"
+	shorter.AccessToken, shorter.RefreshToken = "a4", "r4"
+	for _, r := range []*store.Record{longer, shorter} {
+		err := s.Save(ctx, "sandbox", r)
+		if !errors.Is(err, store.ErrReserveUsed) || !strings.HasPrefix(err.Error(), "the disk is full") || !strings.Contains(err.Error(), "in place") || !strings.HasSuffix(err.Error(), "free some space") {
+			t.Fatalf("save with the reserve spent: %v; want it saved in place, saying the disk is full", err)
+		}
+		got, err := s.Load(ctx, "sandbox")
+		if err != nil || got.AccessToken != r.AccessToken || got.RefreshToken != r.RefreshToken {
+			t.Fatalf("after the save in place: %+v, %v; want the new tokens", got, err)
+		}
+		if now, err := os.Stat(s.Location("sandbox")); err != nil || !os.SameFile(file, now) {
+			t.Fatalf("the record is another file (%v): not written in place", err)
+		}
+	}
+}
+
+// TestFullDiskRefusesWhatCannotBeWrittenInPlace: with the reserve spent, a
+// record larger than the disk space its file holds, and the first record of
+// an environment, are refused as a failed write, leaving what is stored
+// whole.
+func TestFullDiskRefusesWhatCannotBeWrittenInPlace(t *testing.T) {
+	s, stored := fullWithReserveSpent(t)
+	big := sample()
+	big.AccessToken = strings.Repeat("a", 8<<10)
+	err := s.Save(ctx, "sandbox", big)
+	if !errors.Is(err, store.ErrWriteFailed) || errors.Is(err, store.ErrReserveUsed) || !strings.Contains(err.Error(), "no space left on device") {
+		t.Fatalf("save of a record too big to write in place: %v; want a failed write on a full disk", err)
+	}
+	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != stored.RefreshToken || got.AccessToken != stored.AccessToken {
+		t.Fatalf("a refused save damaged the record: %+v, %v", got, err)
+	}
+	if err := s.Save(ctx, "other", sample()); !errors.Is(err, store.ErrWriteFailed) || errors.Is(err, store.ErrReserveUsed) {
+		t.Fatalf("first save of an environment on a full disk: %v; want a failed write", err)
+	}
+	if _, err := s.Load(ctx, "other"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after the refused first save: %v; want nothing stored", err)
+	}
+}
+
+// TestReadOnlyDiskRefuses: on a disk turned read-only a save fails as a
+// failed write (exit 5, store_unreachable: the disk needs mending), not as
+// access denied (a configuration problem), and the record is left whole.
+func TestReadOnlyDiskRefuses(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	testdisk.ReadOnly(t, dir)
+	rotated := sample()
+	rotated.RefreshToken = "refresh-2-rotated"
+	err := s.Save(ctx, "sandbox", rotated)
+	if !errors.Is(err, store.ErrWriteFailed) || errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrReserveUsed) || !errors.Is(err, syscall.EROFS) {
+		t.Fatalf("save on a read-only disk: %v; want a failed write saying the file system is read-only", err)
+	}
+	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != "refresh-1" {
+		t.Fatalf("a refused save damaged the record: %+v, %v", got, err)
 	}
 }
 
