@@ -8,8 +8,8 @@
 // reader sees the old record or the new one, never a mix; a record that
 // cannot be parsed is reported and left in place; temp files left by a
 // crashed writer are removed by the next writer of that environment, which
-// holds its lock, and the lock file by the holder that finds the record
-// gone; a small reserve file is given up when the disk is full, so that a
+// holds its lock, and the lock file by the holder that deleted the record;
+// a small reserve file is given up when the disk is full, so that a
 // renewal's answer can still be stored, and with the reserve spent the
 // record is written over in place when its file's blocks can hold it.
 package filestore
@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -47,6 +48,9 @@ const (
 // Store is a folder of token files.
 type Store struct {
 	dir string
+
+	mu        sync.Mutex
+	forgotten map[string]bool // environments whose record Delete removed: their lock holder removes the lock file
 }
 
 // New returns a store rooted at dir. The folder is created on first write.
@@ -225,6 +229,12 @@ func (s *Store) Delete(_ context.Context, env string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", s.path(env), err)
 	}
+	s.mu.Lock()
+	if s.forgotten == nil {
+		s.forgotten = map[string]bool{}
+	}
+	s.forgotten[env] = true
+	s.mu.Unlock()
 	if err == nil {
 		return syncDir(s.dir)
 	}
@@ -234,8 +244,8 @@ func (s *Store) Delete(_ context.Context, env string) error {
 // Lock implements store.Store with an advisory lock on ENV.lock, which excludes
 // other processes and other Lock calls in this one alike.
 //
-// The lock file is removed with the record, by the holder before it lets
-// go, so that forgotten environments leave no litter. A lock is therefore
+// The lock file is removed with the record (Delete), by the holder before
+// it lets go, so that forgotten environments leave no litter. A lock is therefore
 // held only once the file it was taken on is still the one at ENV.lock: a
 // renewer that waited on a file since removed takes the lock again on the
 // new one, so two holders never overlap.
@@ -271,10 +281,15 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	}
 }
 
-// unlock lets go of env's lock, first removing the lock file when env has
-// no record left (logged out, removed), as only a holder may.
+// unlock lets go of env's lock, first removing the lock file when Delete
+// forgot env's record (logged out, removed) and no record came back, as
+// only a holder may.
 func (s *Store) unlock(l *flock.Flock, env string) {
-	if _, err := os.Lstat(s.path(env)); errors.Is(err, fs.ErrNotExist) {
+	s.mu.Lock()
+	forgotten := s.forgotten[env]
+	delete(s.forgotten, env)
+	s.mu.Unlock()
+	if _, err := os.Lstat(s.path(env)); forgotten && errors.Is(err, fs.ErrNotExist) {
 		os.Remove(l.Path())
 	}
 	l.Unlock()

@@ -137,17 +137,17 @@ func TestCrashLitterRemovedByNextWriter(t *testing.T) {
 // TestLockExcludesOtherStores: two Store values on one folder (two processes)
 // never hold an environment's lock at once. Each holder does a
 // read-modify-write of a counter file, as a renewal does of the record, and
-// yields in the middle: without the lock, increments are lost. There is no
-// record, so each holder removes the lock file as it lets go, as after a
-// log-out: waiters keep meeting lock files removed under them, and must
-// not take a lock on one while another holder has the new one.
+// yields in the middle: without the lock, increments are lost. Each holder
+// also deletes the record, as a log-out does, and so removes the lock file
+// as it lets go: waiters keep meeting lock files removed under them, and
+// must not take a lock on one while another holder has the new one.
 func TestLockExcludesOtherStores(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tokens")
 	counter := filepath.Join(t.TempDir(), "counter")
 	if err := os.WriteFile(counter, []byte("0"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const holders, rounds = 8, 200
+	const holders, rounds = 8, 400
 	var inside, overlaps atomic.Int32
 	var wg sync.WaitGroup
 	for range holders {
@@ -164,7 +164,7 @@ func TestLockExcludesOtherStores(t *testing.T) {
 				if inside.Add(1) > 1 {
 					overlaps.Add(1)
 				}
-				err = increment(counter)
+				err = errors.Join(increment(counter), s.Delete(ctx, "sandbox"))
 				inside.Add(-1)
 				unlock()
 				if err != nil {
