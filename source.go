@@ -470,11 +470,14 @@ func (s *Source) stillValid(err error) *store.Record {
 
 // TokenValidFor returns an access token that stays valid for at least d,
 // renewing it first if less is left, and only then: a script that will run
-// for ten minutes gets a token that lasts. A token whose whole lifetime is
-// shorter than d is renewed once and returned as it is.
+// for ten minutes gets a token that lasts. When the provider's tokens live
+// less than d (plus refresh_before), no renewal can meet d: the token is
+// then renewed only once it is older than refresh_before, and returned as
+// it is, so that callers asking too much get tokens as fresh as renewing
+// makes them, not a renewal per call.
 func (s *Source) TokenValidFor(ctx context.Context, d time.Duration) (*oauth2.Token, error) {
 	r, err := s.get(ctx, want{lasting: d})
-	if err == nil && !s.lasts(r, d) { // another caller's renewal was shared: it may not last
+	if err == nil && !s.lasts(r, s.attainable(r, d)) { // another caller's renewal was shared: it may not last
 		r, err = s.get(ctx, want{lasting: d})
 	}
 	if err != nil {
@@ -642,6 +645,22 @@ func (s *Source) skew(issued, at time.Time) time.Duration {
 	return skew
 }
 
+// attainable is the most of d that renewing can give: d, or when r shows
+// that the provider's tokens live less than d plus their renewal margin
+// (skew), their lifetime less that margin. Asking for more than that would
+// renew on every call and never get it.
+func (s *Source) attainable(r *store.Record, d time.Duration) time.Duration {
+	if r.IssuedAt.IsZero() {
+		return d
+	}
+	at, _ := s.expiry(r)
+	life := at.Sub(r.IssuedAt)
+	if most := life - s.skew(r.IssuedAt, at); life > 0 && d > most {
+		return most
+	}
+	return d
+}
+
 // lasts reports whether r's access token is valid for d from now.
 func (s *Source) lasts(r *store.Record, d time.Duration) bool {
 	at, _ := s.expiry(r)
@@ -658,7 +677,7 @@ type want struct {
 
 // good reports whether r serves w without a renewal, as read from why.
 func (s *Source) good(r *store.Record, w want, why string) bool {
-	return r != nil && r.AccessToken != w.rejected && s.fresh(r, why) && (w.lasting == 0 || s.lasts(r, w.lasting)) &&
+	return r != nil && r.AccessToken != w.rejected && s.fresh(r, why) && (w.lasting == 0 || s.lasts(r, s.attainable(r, w.lasting))) &&
 		(!w.keep || !s.due(r))
 }
 

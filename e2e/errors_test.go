@@ -15,6 +15,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // TestTokenEndpointFaults: each kind of failure gives its exit code and a
@@ -69,6 +70,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 				return // the grant is gone in real life; nothing to recover
 			}
 			if tt.code == 5 { // the next run that needs a renewal, as from a script's loop, rests rather than asks
+				w.age(2 * time.Minute) // too old for a token that lasts 2h as nearly as the provider's can
 				requests := w.provider.Stats().TokenRequests
 				if r := w.run("token", "--min-valid", "2h"); r.code != 5 || !strings.Contains(r.stderr, "renewals rest") || w.provider.Stats().TokenRequests != requests {
 					t.Fatalf("the next run: exit %d, %d token requests, stderr %q; want 5, none, saying renewals rest", r.code, w.provider.Stats().TokenRequests-requests, r.stderr)
@@ -79,6 +81,24 @@ func TestTokenEndpointFaults(t *testing.T) {
 				t.Fatalf("a successful renewal left the problem in status:\n%s", st)
 			}
 		})
+	}
+}
+
+// age moves the stored record's issue time and expiry d into the past, as
+// if d had passed since it was stored.
+func (w *world) age(d time.Duration) {
+	w.t.Helper()
+	r, err := store.Unmarshal(w.storeBytes(), w.storeFile())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	r.IssuedAt, r.Expiry = r.IssuedAt.Add(-d), r.Expiry.Add(-d)
+	b, err := store.Marshal("dev", r)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(w.storeFile(), b, 0o600); err != nil {
+		w.t.Fatal(err)
 	}
 }
 

@@ -45,14 +45,15 @@ is about to expire. Scripts call it before each request.`,
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, `print {"env","access_token","token_type","expires_at","expires_in"}`)
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "renew the token now, even if it is still valid")
-	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "renew first if the token has less than this left (such as 10m)")
+	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "renew first if the token has less than this left (such as 10m); more than the provider's tokens last gets a warning")
 	return cmd
 }
 
 // freshToken is src's token: renewed now with force, renewed first if it
 // has less than minValid left, else renewed only when due. A token that
-// still will not last minValid (the provider's live less) comes with a
-// warning on w, so that a long script is not surprised halfway.
+// still will not last minValid (the provider's live less, and renewing on
+// every call would not change that) comes with a warning on w, so that a
+// long script is not surprised halfway.
 func freshToken(ctx context.Context, w io.Writer, src *freshtoken.Source, force bool, minValid time.Duration) (*oauth2.Token, error) {
 	switch {
 	case force:
@@ -61,8 +62,12 @@ func freshToken(ctx context.Context, w io.Writer, src *freshtoken.Source, force 
 		tok, err := src.TokenValidFor(ctx, minValid)
 		if err == nil && !tok.Expiry.IsZero() {
 			if left := time.Until(tok.Expiry); left < minValid {
-				fmt.Fprintf(w, "freshtoken: %s: warning: this token is valid for only %s, less than --min-valid %s: the provider issues none that last longer\n",
-					src.Env(), left.Round(time.Second), minValid)
+				why := "the provider issues none that last longer"
+				if r, _ := src.Record(ctx); r != nil && !r.IssuedAt.IsZero() && r.Expiry.Equal(tok.Expiry) {
+					why = fmt.Sprintf("the provider's tokens last %s, and renewing on every call would not make one last longer", r.Expiry.Sub(r.IssuedAt).Round(time.Second))
+				}
+				fmt.Fprintf(w, "freshtoken: %s: warning: this token is valid for only %s, less than --min-valid %s: %s\n",
+					src.Env(), left.Round(time.Second), minValid, why)
 			}
 		}
 		return tok, err

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	dbus "github.com/godbus/dbus/v5"
@@ -51,6 +52,7 @@ type Bus struct {
 	// Address is the bus's address, as DBUS_SESSION_BUS_ADDRESS gives it.
 	Address string
 	dir     string
+	keyring *exec.Cmd // gnome-keyring-daemon, if started
 }
 
 // Start starts a bus and an unlocked keyring on it, and points the test's
@@ -124,12 +126,62 @@ func (b *Bus) startKeyring(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stop(cmd) })
+	b.keyring = cmd
 	conn := b.connect(t)
 	testenv.WaitFor(t, "gnome-keyring-daemon to serve an unlocked login keyring", func() bool {
 		v, err := conn.Object(secretsName, loginCollection).GetProperty("org.freedesktop.Secret.Collection.Locked")
 		locked, ok := v.Value().(bool)
 		return err == nil && ok && !locked
 	})
+}
+
+// StartSilent starts a bus with a Secret Service on it that says its login
+// keyring is unlocked and then answers nothing more (opening a session,
+// unlocking), as one waiting on an unlock or access prompt that nobody can
+// see; and points the test's DBUS_SESSION_BUS_ADDRESS at the bus. The
+// calls it holds are answered with an error at the test's end.
+func StartSilent(t *testing.T) *Bus {
+	t.Helper()
+	b := StartBus(t)
+	conn := b.connect(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	props := func(values map[string]any) map[string]any {
+		return map[string]any{"Get": func(_, prop string) (dbus.Variant, *dbus.Error) {
+			v, ok := values[prop]
+			if !ok {
+				return dbus.Variant{}, dbus.MakeFailedError(fmt.Errorf("no property %s", prop))
+			}
+			return dbus.MakeVariant(v), nil
+		}}
+	}
+	held := func() *dbus.Error {
+		<-release
+		return dbus.MakeFailedError(fmt.Errorf("the test ended"))
+	}
+	for _, e := range []struct {
+		methods     map[string]any
+		path, iface string
+	}{
+		{props(map[string]any{"Collections": []dbus.ObjectPath{loginCollection}}), secretsPath, "org.freedesktop.DBus.Properties"},
+		{props(map[string]any{"Locked": false}), loginCollection, "org.freedesktop.DBus.Properties"},
+		{map[string]any{
+			"OpenSession": func(string, dbus.Variant) (dbus.Variant, dbus.ObjectPath, *dbus.Error) {
+				return dbus.Variant{}, "/", held()
+			},
+			"Unlock": func([]dbus.ObjectPath) ([]dbus.ObjectPath, dbus.ObjectPath, *dbus.Error) {
+				return nil, "/", held()
+			},
+		}, secretsPath, "org.freedesktop.Secret.Service"},
+	} {
+		if err := conn.ExportMethodTable(e.methods, dbus.ObjectPath(e.path), e.iface); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reply, err := conn.RequestName(secretsName, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("owning %s on the test bus: %v (reply %d)", secretsName, err, reply)
+	}
+	return b
 }
 
 // connect is a connection of the test's own to the bus.
@@ -152,6 +204,15 @@ func (b *Bus) Lock(t *testing.T) {
 		Call("org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{loginCollection}).Store(&locked, &prompt)
 	if err != nil || len(locked) != 1 {
 		t.Fatalf("locking the keyring: %v (locked %v, prompt %s)", err, locked, prompt)
+	}
+}
+
+// Pause stops gnome-keyring-daemon (SIGSTOP) for the rest of the test: it
+// is still on the bus, and answers nothing.
+func (b *Bus) Pause(t *testing.T) {
+	t.Helper()
+	if err := b.keyring.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -73,6 +73,7 @@ type envView struct {
 	Expiry                                  string
 	LastRenewal                             string
 	NextRenewal                             string // when this process renews the grant to keep it alive, and why
+	Rest                                    string // the wait before renewals try again, after they gave up (as status's "renewals" row)
 	Renewals                                int
 	Problem                                 string
 	ProblemAgo                              string
@@ -217,6 +218,10 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	v.LastRenewal = "not yet"
 	if !rec.RenewedAt.IsZero() {
 		v.LastRenewal = ago(now.Sub(rec.RenewedAt))
+	}
+	if rest := rec.Rest; rest != nil && now.Before(rest.Until) {
+		v.Rest = fmt.Sprintf("resting %s more (until %s; Renew now does not wait) after: %s",
+			human(rest.Until.Sub(now)), rest.Until.Local().Format("15:04:05 MST"), rest.Message)
 	}
 	return v
 }

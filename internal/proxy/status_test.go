@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/proxy"
@@ -152,8 +153,9 @@ func TestButtons(t *testing.T) {
 }
 
 // TestStatusPageAgreesWithStatus: the page tells what `freshtoken status`
-// tells, from the store: a grant the provider ended (recorded by another
-// process), and tokens that belong to another client.
+// tells, from the store: renewals resting after they gave up, a grant the
+// provider ended (both recorded by another process), and tokens that belong
+// to another client.
 func TestStatusPageAgreesWithStatus(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
@@ -170,12 +172,27 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	resting := *rec
+	resting.Rest = &store.Rest{Until: f.clock.Now().Add(5 * time.Minute), Message: "the provider kept failing after 4 tries (HTTP 503 <b>down</b>)"}
+	if err := st.Save(ctx, "dev", &resting); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get(t, "/")
+	for _, want := range []string{`id="rest-dev">resting 5 minutes more (until `, "Renew now does not wait) after: the provider kept failing after 4 tries (HTTP 503 &lt;b&gt;down&lt;/b&gt;)"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("with renewals resting, the page lacks %s", want)
+		}
+	}
+	f.clock.Advance(5 * time.Minute)
+	if _, body := f.get(t, "/"); strings.Contains(string(body), `id="rest-dev"`) {
+		t.Error("the page still shows a rest that has ended")
+	}
 	ended := *rec
 	ended.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: f.clock.Now()}
 	if err := st.Save(ctx, "dev", &ended); err != nil {
 		t.Fatal(err)
 	}
-	_, body := f.get(t, "/")
+	_, body = f.get(t, "/")
 	for _, want := range []string{`id="env-dev" data-state="attention"`, "so the grant has ended", `id="login-dev"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("with an ended grant, the page lacks %s", want)

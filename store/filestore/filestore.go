@@ -8,8 +8,9 @@
 // reader sees the old record or the new one, never a mix; a record that
 // cannot be parsed is reported and left in place; temp files left by a
 // crashed writer are removed by the next writer of that environment, which
-// holds its lock; a small reserve file is given up when the disk is full, so
-// that a renewal's answer can still be stored, and with the reserve spent the
+// holds its lock, and the lock file by the holder that deleted the record;
+// a small reserve file is given up when the disk is full, so that a
+// renewal's answer can still be stored, and with the reserve spent the
 // record is written over in place when its file's blocks can hold it.
 package filestore
 
@@ -23,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -46,6 +48,9 @@ const (
 // Store is a folder of token files.
 type Store struct {
 	dir string
+
+	mu        sync.Mutex
+	forgotten map[string]bool // environments whose record Delete removed: their lock holder removes the lock file
 }
 
 // New returns a store rooted at dir. The folder is created on first write.
@@ -224,6 +229,12 @@ func (s *Store) Delete(_ context.Context, env string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", s.path(env), err)
 	}
+	s.mu.Lock()
+	if s.forgotten == nil {
+		s.forgotten = map[string]bool{}
+	}
+	s.forgotten[env] = true
+	s.mu.Unlock()
 	if err == nil {
 		return syncDir(s.dir)
 	}
@@ -232,6 +243,12 @@ func (s *Store) Delete(_ context.Context, env string) error {
 
 // Lock implements store.Store with an advisory lock on ENV.lock, which excludes
 // other processes and other Lock calls in this one alike.
+//
+// The lock file is removed with the record (Delete), by the holder before
+// it lets go, so that forgotten environments leave no litter. A lock is therefore
+// held only once the file it was taken on is still the one at ENV.lock: a
+// renewer that waited on a file since removed takes the lock again on the
+// new one, so two holders never overlap.
 func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, err
@@ -240,21 +257,42 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		return nil, err
 	}
 	p := filepath.Join(s.dir, env+".lock")
-	// Checked before flock opens it the same way (never through a link).
-	f, err := openPrivate(p, os.O_CREATE|os.O_RDWR)
-	if err != nil {
-		return nil, err
+	for {
+		// Checked before flock opens it the same way (never through a link).
+		f, err := openPrivate(p, os.O_CREATE|os.O_RDWR)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		l := flock.New(p, flock.SetFlag(os.O_CREATE|os.O_RDWR|noFollow), flock.SetPermissions(fileMode))
+		ok, err := l.TryLockContext(ctx, lockPoll)
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", p, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("lock %s: %w", p, ctx.Err())
+		}
+		if held, err := l.Stat(); err == nil {
+			if now, err := os.Lstat(p); err == nil && os.SameFile(held, now) {
+				return func() { s.unlock(l, env) }, nil
+			}
+		}
+		l.Unlock() // taken on a lock file its last holder removed: take it again
 	}
-	f.Close()
-	l := flock.New(p, flock.SetFlag(os.O_CREATE|os.O_RDWR|noFollow), flock.SetPermissions(fileMode))
-	ok, err := l.TryLockContext(ctx, lockPoll)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", p, err)
+}
+
+// unlock lets go of env's lock, first removing the lock file when Delete
+// forgot env's record (logged out, removed) and no record came back, as
+// only a holder may.
+func (s *Store) unlock(l *flock.Flock, env string) {
+	s.mu.Lock()
+	forgotten := s.forgotten[env]
+	delete(s.forgotten, env)
+	s.mu.Unlock()
+	if _, err := os.Lstat(s.path(env)); forgotten && errors.Is(err, fs.ErrNotExist) {
+		os.Remove(l.Path())
 	}
-	if !ok {
-		return nil, fmt.Errorf("lock %s: %w", p, ctx.Err())
-	}
-	return func() { l.Unlock() }, nil
+	l.Unlock()
 }
 
 func tempPrefix(env string) string { return "." + env + ".json.tmp-" }

@@ -137,14 +137,17 @@ func TestCrashLitterRemovedByNextWriter(t *testing.T) {
 // TestLockExcludesOtherStores: two Store values on one folder (two processes)
 // never hold an environment's lock at once. Each holder does a
 // read-modify-write of a counter file, as a renewal does of the record, and
-// yields in the middle: without the lock, increments are lost.
+// yields in the middle: without the lock, increments are lost. Each holder
+// also deletes the record, as a log-out does, and so removes the lock file
+// as it lets go: waiters keep meeting lock files removed under them, and
+// must not take a lock on one while another holder has the new one.
 func TestLockExcludesOtherStores(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tokens")
 	counter := filepath.Join(t.TempDir(), "counter")
 	if err := os.WriteFile(counter, []byte("0"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const holders, rounds = 8, 25
+	const holders, rounds = 8, 400
 	var inside, overlaps atomic.Int32
 	var wg sync.WaitGroup
 	for range holders {
@@ -161,7 +164,7 @@ func TestLockExcludesOtherStores(t *testing.T) {
 				if inside.Add(1) > 1 {
 					overlaps.Add(1)
 				}
-				err = increment(counter)
+				err = errors.Join(increment(counter), s.Delete(ctx, "sandbox"))
 				inside.Add(-1)
 				unlock()
 				if err != nil {
@@ -194,6 +197,37 @@ func increment(p string) error {
 	}
 	runtime.Gosched()
 	return os.WriteFile(p, []byte(strconv.Itoa(n+1)), 0o600)
+}
+
+// TestForgettingRemovesTheLock: the holder that deletes the record removes
+// the lock file before letting go, so no litter stays; the lock file of a
+// record that stays is kept. (That holders never overlap while lock files
+// come and go is TestLockExcludesOtherStores.)
+func TestForgettingRemovesTheLock(t *testing.T) {
+	dir, s := saved(t)
+	unlock, err := s.Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	lockFile := filepath.Join(dir, "sandbox.lock")
+	if _, err := os.Stat(lockFile); err != nil {
+		t.Fatalf("the lock file of a kept record was removed: %v", err)
+	}
+	unlock, err = s.Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != ".reserve" {
+			t.Errorf("%s is left in the store folder after the record was deleted", e.Name())
+		}
+	}
 }
 
 func TestLockHonoursContext(t *testing.T) {

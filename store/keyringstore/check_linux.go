@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	dbus "github.com/godbus/dbus/v5"
 )
@@ -18,7 +17,6 @@ const (
 	secretsName    = "org.freedesktop.secrets"
 	secretsPath    = "/org/freedesktop/secrets"
 	loginKeyring   = "/org/freedesktop/secrets/collection/login"
-	checkTimeout   = 10 * time.Second
 	propCollection = "org.freedesktop.Secret.Service.Collections"
 )
 
@@ -26,10 +24,8 @@ const (
 // keychain library writes to (the "login" keyring, else the default one),
 // on a connection of its own: no D-Bus is started (godbus would run
 // dbus-launch to make one) and no unlock prompt is raised, which would
-// wait forever where nobody can answer it.
+// wait forever where nobody can answer it. Check bounds how long it waits.
 func check(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	defer cancel()
 	conn, err := dbus.SessionBusPrivateNoAutoStartup()
 	if err != nil {
 		why := "no D-Bus session bus was found: DBUS_SESSION_BUS_ADDRESS is not set"

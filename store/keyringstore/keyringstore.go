@@ -122,15 +122,15 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	var err error
 	for range 3 {
 		var h *head
-		h, err = s.head(env)
+		h, err = s.head(ctx, env)
 		if err != nil {
 			return nil, err
 		}
 		var data []byte
-		if data, err = s.parts(env, h); err == nil {
+		if data, err = s.parts(ctx, env, h); err == nil {
 			return store.Unmarshal(data, s.Location(env))
 		}
-		if now, herr := s.head(env); herr != nil || *now == *h {
+		if now, herr := s.head(ctx, env); herr != nil || *now == *h {
 			break // not moved on: the parts are wrong
 		}
 	}
@@ -138,13 +138,13 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 }
 
 // head reads env's head item: store.ErrNotFound if there is none.
-func (s *Store) head(env string) (*head, error) {
-	v, err := keyring.Get(s.service, env)
+func (s *Store) head(ctx context.Context, env string) (*head, error) {
+	v, err := get(ctx, s.service, env)
 	if errors.Is(err, keyring.ErrNotFound) {
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
-		return nil, failed(err)
+		return nil, err
 	}
 	var h head
 	if json.Unmarshal([]byte(v), &h) != nil || h.Parts < 1 || h.Slot != "a" && h.Slot != "b" {
@@ -154,15 +154,15 @@ func (s *Store) head(env string) (*head, error) {
 }
 
 // parts reads and checks the parts h names.
-func (s *Store) parts(env string, h *head) ([]byte, error) {
+func (s *Store) parts(ctx context.Context, env string, h *head) ([]byte, error) {
 	var data []byte
 	for i := 1; i <= h.Parts; i++ {
-		v, err := keyring.Get(s.service, s.partAccount(env, h.Slot, i))
+		v, err := get(ctx, s.service, s.partAccount(env, h.Slot, i))
 		if errors.Is(err, keyring.ErrNotFound) {
 			return nil, fmt.Errorf("%w: %s lacks part %d of %d of its tokens; it was left as it is, and a log-in replaces it", store.ErrCorrupt, s.Location(env), i, h.Parts)
 		}
 		if err != nil {
-			return nil, failed(err)
+			return nil, err
 		}
 		data = append(data, v...)
 	}
@@ -182,7 +182,7 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 	if err != nil {
 		return err
 	}
-	old, err := s.head(env)
+	old, err := s.head(ctx, env)
 	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrCorrupt) {
 		return err
 	}
@@ -192,22 +192,22 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 	}
 	chunks := split(string(data))
 	for i, c := range chunks {
-		if err := keyring.Set(s.service, s.partAccount(env, slot, i+1), c); err != nil {
-			return failed(err)
+		if err := set(ctx, s.service, s.partAccount(env, slot, i+1), c); err != nil {
+			return err
 		}
 	}
-	if err := s.clear(env, slot, len(chunks)+1); err != nil {
+	if err := s.clear(ctx, env, slot, len(chunks)+1); err != nil {
 		return err
 	}
 	sum := sha256.Sum256(data)
 	h, _ := json.Marshal(head{Slot: slot, Parts: len(chunks), SHA256: hex.EncodeToString(sum[:])})
-	if err := keyring.Set(s.service, env, string(h)); err != nil {
-		return failed(err)
+	if err := set(ctx, s.service, env, string(h)); err != nil {
+		return err
 	}
 	if old != nil {
 		// The record is saved; parts of the old one left behind are
 		// replaced by the next Save, and removed by Delete.
-		s.clear(env, old.Slot, 1)
+		s.clear(ctx, env, old.Slot, 1)
 	}
 	return nil
 }
@@ -228,14 +228,14 @@ func split(data string) []string {
 }
 
 // clear deletes the parts of env's slot from the from-th on.
-func (s *Store) clear(env, slot string, from int) error {
+func (s *Store) clear(ctx context.Context, env, slot string, from int) error {
 	for i := from; ; i++ {
-		err := keyring.Delete(s.service, s.partAccount(env, slot, i))
+		err := remove(ctx, s.service, s.partAccount(env, slot, i))
 		if errors.Is(err, keyring.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
-			return failed(err)
+			return err
 		}
 	}
 }
@@ -246,11 +246,11 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 	if err := s.ready(ctx, env); err != nil {
 		return err
 	}
-	if err := keyring.Delete(s.service, env); err != nil && !errors.Is(err, keyring.ErrNotFound) {
-		return failed(err)
+	if err := remove(ctx, s.service, env); err != nil && !errors.Is(err, keyring.ErrNotFound) {
+		return err
 	}
 	for _, slot := range []string{"a", "b"} {
-		if err := s.clear(env, slot, 1); err != nil {
+		if err := s.clear(ctx, env, slot, 1); err != nil {
 			return err
 		}
 	}
@@ -277,8 +277,12 @@ func (s *Store) ready(ctx context.Context, env string) error {
 }
 
 // Check reports whether the system keychain can be used now: an error
-// wrapping ErrNoKeychain when there is none, or ErrLocked when it is locked.
-func Check(ctx context.Context) error { return check(ctx) }
+// wrapping ErrNoKeychain when there is none, ErrLocked when it is locked,
+// or store.ErrUnreachable when it did not answer in time.
+func Check(ctx context.Context) error {
+	_, err := bounded(ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, check(ctx) })
+	return err
+}
 
 // failed words an error from the keychain for people.
 func failed(err error) error {
@@ -300,12 +304,12 @@ func ClientSecret(ctx context.Context, clientID, provider string) (string, error
 	if err := Check(ctx); err != nil {
 		return "", withFix(err, secretFix)
 	}
-	v, err := keyring.Get(DefaultService, clientSecretAccount(clientID, provider))
+	v, err := get(ctx, DefaultService, clientSecretAccount(clientID, provider))
 	if errors.Is(err, keyring.ErrNotFound) {
 		return "", store.ErrNotFound
 	}
 	if err != nil {
-		return "", withFix(failed(err), secretFix)
+		return "", withFix(err, secretFix)
 	}
 	return v, nil
 }
@@ -315,8 +319,8 @@ func SetClientSecret(ctx context.Context, clientID, provider, secret string) err
 	if err := Check(ctx); err != nil {
 		return withFix(err, secretFix)
 	}
-	if err := keyring.Set(DefaultService, clientSecretAccount(clientID, provider), secret); err != nil {
-		return withFix(failed(err), secretFix)
+	if err := set(ctx, DefaultService, clientSecretAccount(clientID, provider), secret); err != nil {
+		return withFix(err, secretFix)
 	}
 	return nil
 }

@@ -113,6 +113,60 @@ func TestLockedKeychain(t *testing.T) {
 	}
 }
 
+// TestKeychainThatDoesNotAnswer: a keychain that never answers (one
+// waiting on a prompt nobody sees over ssh or from cron, or a daemon
+// stopped) holds no call past the time limit: each says in one line what
+// happened and what to do, wrapping store.ErrUnreachable, and writes no
+// record anywhere. (Lock asks the keychain only whether it is unlocked: the
+// silent one answers that.)
+func TestKeychainThatDoesNotAnswer(t *testing.T) {
+	for name, tc := range map[string]struct {
+		start        func(t *testing.T)
+		answersCheck bool
+	}{
+		"silent after saying it is unlocked": {func(t *testing.T) { keyringtest.StartSilent(t) }, true},
+		"daemon stopped":                     {func(t *testing.T) { keyringtest.Start(t).Pause(t) }, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tc.start(t)
+			keyringstore.SetAnswerTimeout(t, 300*time.Millisecond)
+			state := filepath.Join(t.TempDir(), "state")
+			s := keyringstore.New("freshtoken-test", state)
+			errs := make(chan map[string]error, 1)
+			go func() {
+				got := map[string]error{}
+				_, got["Load"] = s.Load(ctx, "sandbox")
+				got["Save"] = s.Save(ctx, "sandbox", storetest.Sample())
+				got["Delete"] = s.Delete(ctx, "sandbox")
+				if !tc.answersCheck {
+					_, got["Lock"] = s.Lock(ctx, "sandbox")
+				}
+				_, got["ClientSecret"] = keyringstore.ClientSecret(ctx, "client-1", "https://login.example.com")
+				got["SetClientSecret"] = keyringstore.SetClientSecret(ctx, "client-1", "https://login.example.com", "s3cr3t")
+				errs <- got
+			}()
+			var got map[string]error
+			select {
+			case got = <-errs:
+			case <-time.After(20 * time.Second):
+				t.Fatal("a call to a keychain that does not answer was still waiting after 20 s, with a limit of 300 ms")
+			}
+			for what, err := range got {
+				if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "did not answer within 300ms") ||
+					!strings.Contains(err.Error(), "unlock it in your desktop session") || strings.Contains(err.Error(), "\n") {
+					t.Errorf("%s: %v; want one line saying the keychain did not answer and what to do", what, err)
+				}
+			}
+			if err := got["ClientSecret"]; err != nil && !strings.Contains(err.Error(), "keep the client secret in an environment variable instead") {
+				t.Errorf("ClientSecret: %v; want the advice about the secret", err)
+			}
+			if entries, _ := os.ReadDir(state); len(entries) > 0 {
+				t.Errorf("the state folder holds %v though the keychain did not answer", entries)
+			}
+		})
+	}
+}
+
 // TestNoKeychain: without a session bus, or with one but no Secret Service
 // on it, every use says there is no keychain and what to do, and writes
 // nothing anywhere.

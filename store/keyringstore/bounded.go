@@ -1,0 +1,90 @@
+package keyringstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// answerTimeout is the longest freshtoken waits for the keychain to answer
+// one call. A keychain waiting on an unlock or access prompt that nobody
+// sees (over ssh, from cron or a service) would otherwise hold the command
+// forever.
+var answerTimeout = 30 * time.Second
+
+// errNoAnswer is why a call's context ends when the keychain took too long.
+var errNoAnswer = errors.New("the keychain did not answer in time")
+
+// bounded runs do, one call to the keychain, for at most answerTimeout and
+// no longer than ctx lasts. A call that takes longer is abandoned, not
+// stopped (the keychain library takes no context): its answer, if it ever
+// comes, is dropped.
+func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, answerTimeout, errNoAnswer)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := do(ctx)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil && errors.Is(context.Cause(ctx), errNoAnswer) {
+			return r.v, noAnswer()
+		}
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		if errors.Is(context.Cause(ctx), errNoAnswer) {
+			return zero, noAnswer()
+		}
+		return zero, ctx.Err()
+	}
+}
+
+// noAnswer says that the keychain did not answer in time, and what to do.
+func noAnswer() error {
+	return &UnusableError{kind: store.ErrUnreachable, fix: tokensFix, reason: fmt.Sprintf(
+		"%v: the %s did not answer within %s, as when it waits on an unlock or access prompt nobody can see (over ssh, from cron or a service); unlock it in your desktop session, or run freshtoken there",
+		store.ErrUnreachable, systemName, answerTimeout)}
+}
+
+// get is keyring.Get bounded: keyring.ErrNotFound as it is, other failures
+// worded for people.
+func get(ctx context.Context, service, account string) (string, error) {
+	v, err := bounded(ctx, func(context.Context) (string, error) { return keyring.Get(service, account) })
+	return v, worded(err)
+}
+
+// set is keyring.Set bounded, its failures worded for people.
+func set(ctx context.Context, service, account, value string) error {
+	_, err := bounded(ctx, func(context.Context) (struct{}, error) { return struct{}{}, keyring.Set(service, account, value) })
+	return worded(err)
+}
+
+// remove is keyring.Delete bounded: keyring.ErrNotFound as it is, other
+// failures worded for people.
+func remove(ctx context.Context, service, account string) error {
+	_, err := bounded(ctx, func(context.Context) (struct{}, error) { return struct{}{}, keyring.Delete(service, account) })
+	return worded(err)
+}
+
+// worded is err from the keychain library for people: keyring.ErrNotFound,
+// a context's end and errors already worded are left as they are.
+func worded(err error) error {
+	var ue *UnusableError
+	if err == nil || errors.Is(err, keyring.ErrNotFound) || errors.As(err, &ue) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return failed(err)
+}
