@@ -17,7 +17,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"path"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,9 +55,6 @@ type envProxy struct {
 	// loops: api is this proxy's own address, where every request would
 	// come back to it.
 	loops bool
-	// tokenPaths are the paths of the provider's token and revocation
-	// endpoints that lie on the API's host, cleaned and lower-cased.
-	tokenPaths []string
 	rp         *httputil.ReverseProxy
 	lastErr    atomic.Pointer[failure]     // nil once a token has been served since
 	device     atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
@@ -92,11 +88,6 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		upstream = newTransport(t.TLSClientConfig, p.o.UpstreamProxy)
 	}
 	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath(), loops: p.guard.pointsHere(api)}
-	for _, ep := range []string{ec.TokenURL, ec.RevocationURL} {
-		if u, err := url.Parse(ep); err == nil && strings.EqualFold(u.Scheme, api.Scheme) && strings.EqualFold(u.Host, api.Host) {
-			e.tokenPaths = append(e.tokenPaths, strings.ToLower(path.Clean("/"+u.Path)))
-		}
-	}
 	e.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite(e),
 		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{base: httpx.ExplainTLS(upstream), firstByte: ec.Timeout}},
@@ -157,7 +148,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, status, pr)
 		return
 	}
-	if e.toTokenEndpoint(r.URL.EscapedPath()) {
+	if e.toTokenEndpoint(r.Context(), r.URL.EscapedPath()) {
 		// Postman's old pre-request script, left in place once its base
 		// URL points here, would spend a refresh token freshtoken has
 		// replaced, and the provider would end the grant.
@@ -196,17 +187,29 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // toTokenEndpoint reports whether a request for escaped, a path of the
 // proxy's, would go to the provider's token or revocation endpoint, read as
 // an API would read it: percent-decoded, dot segments and repeated or
-// trailing slashes resolved, in any case.
-func (e *envProxy) toTokenEndpoint(escaped string) bool {
-	if len(e.tokenPaths) == 0 {
-		return false
+// trailing slashes resolved, in any case. The endpoints are the ones the
+// configuration names or, with an issuer, the ones discovered (from the
+// cached document where it is fresh); where discovery fails, only the
+// configured ones are known, and the request is judged by them.
+func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
+	ep, err := e.src.Endpoints(ctx)
+	if err != nil {
+		ep = freshtoken.Endpoints{TokenURL: e.conf.TokenURL, RevocationURL: e.conf.RevocationURL}
 	}
 	_, rest := splitEnv(escaped)
 	to, err := url.PathUnescape(e.apiPath + rest)
 	if err != nil {
 		return false
 	}
-	return slices.Contains(e.tokenPaths, strings.ToLower(path.Clean(to)))
+	to = strings.ToLower(path.Clean(to))
+	for _, endpoint := range []string{ep.TokenURL, ep.RevocationURL} {
+		u, err := url.Parse(endpoint)
+		if err == nil && endpoint != "" && strings.EqualFold(u.Scheme, e.api.Scheme) && strings.EqualFold(u.Host, e.api.Host) &&
+			strings.ToLower(path.Clean("/"+u.Path)) == to {
+			return true
+		}
+	}
+	return false
 }
 
 // bodyProblem answers a request whose body could not be read: 408 for a

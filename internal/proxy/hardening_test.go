@@ -561,13 +561,17 @@ func TestTraceAndConnectAreNotForwarded(t *testing.T) {
 // freshtoken's renewals: FreeAgent sees it reused and ends the grant, and
 // the user must log in again. Requests to the environment's token and
 // revocation endpoints, under any spelling of their path, are refused and
-// never reach the provider.
+// never reach the provider: endpoints set in the configuration, and those
+// discovered from an issuer (which were forwarded).
 func TestTokenEndpointIsNotForwarded(t *testing.T) {
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return fmt.Sprintf("revocation_url = %q\n", f.api+"v2/revoke") // of [env.idle], the last table
+		return fmt.Sprintf("revocation_url = %q\n", f.api+"v2/revoke") + // of [env.idle], the last table
+			fmt.Sprintf("\n[env.found]\nprovider = \"generic\"\nissuer = %q\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\n",
+				strings.TrimSuffix(f.api, "/"), f.api, f.base)
 	}})
 	f.login(t, "dev")
 	f.login(t, "idle")
+	f.login(t, "found")
 	refreshToken := func(env string) string {
 		rec, err := f.source(t, env).Record(t.Context())
 		if err != nil || rec == nil {
@@ -579,7 +583,8 @@ func TestTokenEndpointIsNotForwarded(t *testing.T) {
 		"client_id": {"dev-client-id"}, "client_secret": {"dev-client-secret"}}.Encode()
 	before := f.provider.Stats()
 	for _, path := range []string{"/dev/v2/token_endpoint", "/dev/v2/token_endpoint/", "/dev/v2/%74oken_endpoint",
-		"/dev/v2/./token_endpoint", "/dev//v2/token_endpoint", "/dev/V2/Token_Endpoint", "/idle/v2/revoke"} {
+		"/dev/v2/./token_endpoint", "/dev//v2/token_endpoint", "/dev/V2/Token_Endpoint", "/idle/v2/revoke",
+		"/found/v2/token_endpoint", "/found/v2/revoke"} {
 		req, _ := http.NewRequest(http.MethodPost, f.base+path, strings.NewReader(form))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		resp, body := f.do(t, req)
