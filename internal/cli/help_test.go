@@ -108,3 +108,31 @@ func TestHelpConfigNamesEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpLinksDocsByAddress: help that points to a page of the
+// documentation gives its address, since an installed freshtoken (a .deb,
+// an archive) has no docs/ folder beside it.
+func TestHelpLinksDocsByAddress(t *testing.T) {
+	ios, out, _ := testStreams(false, false)
+	root := cli.NewRootCmd(&cli.Factory{IO: ios})
+	texts := map[string]string{}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		texts[c.CommandPath()+" --help"] = c.Long + "\n" + c.Example
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	root.SetArgs([]string{"help", "config"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	texts["help config"] = out.String()
+	const site = "https://github.com/freshtoken/freshtoken/blob/main/"
+	for where, text := range texts {
+		if strings.Count(text, "docs/") != strings.Count(text, site+"docs/") {
+			t.Errorf("%s names a page of docs/ without its address (%s…)", where, site)
+		}
+	}
+}
