@@ -31,7 +31,7 @@ func newStatusCmd(f *Factory) *cobra.Command {
 		Long: `Show each configured environment (or, with -e, that one): whether it is
 logged in, when its access and refresh tokens expire, when it was last renewed
 and where its tokens are stored. It never prints a secret and never renews
-anything. In --json, logged_in says whether tokens are held now, and
+anything. In --json, logged_in says whether it is logged in now, and
 needs_login whether the grant has a log-in at all (false only for client
 credentials).`,
 		Example: `  freshtoken status
