@@ -39,7 +39,9 @@ device grant (RFC 8628): a device authorization endpoint at
 approve or deny a code.`,
 		Example: `  freshtoken dev-provider --listen 127.0.0.1:8900 --access-ttl 30s
   # in another terminal:
-  freshtoken init -e dev --provider freeagent-sandbox --api-url http://127.0.0.1:8900/ --client-id dev-client-id --client-secret-env DEV_SECRET`,
+  export DEV_SECRET=dev-client-secret
+  freshtoken init -e dev --provider freeagent-sandbox --api-url http://127.0.0.1:8900/ --client-id dev-client-id --client-secret-env DEV_SECRET
+  freshtoken -e dev login`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: runner(opts, nil, runDevProvider),
 	}

@@ -66,15 +66,7 @@ func TestEveryCommandHasExamples(t *testing.T) {
 // calls an API with a token sends it, and can be pasted as it is.
 func TestCurlExamplesAskForJSON(t *testing.T) {
 	ios, _, _ := testStreams(false, false)
-	texts := map[string]string{}
-	var walk func(*cobra.Command)
-	walk = func(c *cobra.Command) {
-		texts[c.CommandPath()+" --help"] = c.Long + "\n" + c.Example
-		for _, sub := range c.Commands() {
-			walk(sub)
-		}
-	}
-	walk(cli.NewRootCmd(&cli.Factory{IO: ios}))
+	texts := helpTexts(cli.NewRootCmd(&cli.Factory{IO: ios}))
 	for _, doc := range []string{"../../README.md", "../../docs/postman.md", "../../docs/proxy.md"} {
 		data, err := os.ReadFile(doc)
 		if err != nil {
@@ -107,4 +99,39 @@ func TestHelpConfigNamesEveryKey(t *testing.T) {
 			t.Errorf("help config does not show %s", key)
 		}
 	}
+}
+
+// TestHelpLinksDocsByAddress: help that points to a page of the
+// documentation gives its address, since an installed freshtoken (a .deb,
+// an archive) has no docs/ folder beside it.
+func TestHelpLinksDocsByAddress(t *testing.T) {
+	ios, out, _ := testStreams(false, false)
+	root := cli.NewRootCmd(&cli.Factory{IO: ios})
+	texts := helpTexts(root)
+	root.SetArgs([]string{"help", "config"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	texts["help config"] = out.String()
+	const site = "https://github.com/freshtoken/freshtoken/blob/main/"
+	for where, text := range texts {
+		if strings.Count(text, "docs/") != strings.Count(text, site+"docs/") {
+			t.Errorf("%s names a page of docs/ without its address (%s…)", where, site)
+		}
+	}
+}
+
+// helpTexts is the --help text (Long and Example) of root and of every
+// command under it, by "COMMAND --help".
+func helpTexts(root *cobra.Command) map[string]string {
+	texts := map[string]string{}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		texts[c.CommandPath()+" --help"] = c.Long + "\n" + c.Example
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	return texts
 }

@@ -89,7 +89,8 @@ when first needed (never to serve a stored token), cached beside this file
 for as long as the provider says (a day by default). Requests go through the
 proxy HTTPS_PROXY or HTTP_PROXY names, except to hosts NO_PROXY lists. A token
 whose whole lifetime is under twice refresh_before is renewed at half its
-lifetime. See docs/providers.md for each provider.
+lifetime. Each provider, in detail:
+https://github.com/freshtoken/freshtoken/blob/main/docs/providers.md
 Every mistake is reported as FILE:LINE: KEY: what to do. ` + "`freshtoken store migrate --to URL`" + `
 moves the tokens to another store and sets [store] url.`,
 	}

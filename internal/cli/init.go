@@ -164,7 +164,11 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nThen run: %s (it shows a code to enter on any device)\n", name, path, f.commandLine("login -e "+name))
 		return nil
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nRegister this redirect URI with the provider (for FreeAgent: the app's page in the developer dashboard), exactly as shown:\n", name, path)
+	where := "" // where a FreeAgent user registers it
+	if strings.HasPrefix(e.Provider, "freeagent") {
+		where = " (the app's page in FreeAgent's developer dashboard)"
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nRegister this redirect URI with the provider%s, exactly as shown:\n", name, path, where)
 	fmt.Fprintln(f.IO.Out, e.RedirectURI)
 	if p == nil || !p.asked {
 		fmt.Fprintf(f.IO.ErrOut, "Then run: %s\n", f.commandLine("login -e "+name))

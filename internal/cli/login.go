@@ -65,7 +65,7 @@ nothing to log in to: tokens are fetched with the client's own credentials.`,
 	}
 	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the authorisation URL on stderr instead of opening a browser")
 	cmd.Flags().BoolVar(&opts.Manual, "manual", false, "for a redirect URI that is not on this machine: paste the URL you land on")
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", login.DefaultTimeout, "how long to wait for the browser (device_code: default, as long as the code lasts)")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", login.DefaultTimeout, "how long to wait for the browser log-in; a device log-in waits as long as its code lasts unless this is given")
 	return cmd
 }
 

@@ -122,9 +122,13 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
 		case http.MethodDelete:
 			cmd.Example = `  freshtoken -e sandbox delete /v2/contacts/123`
 		default:
-			cmd.Example = fmt.Sprintf(`  freshtoken -e sandbox %s /v2/contacts -d '{"contact":{"first_name":"Ada","last_name":"Lovelace"}}'
-  freshtoken -e sandbox %s /v2/contacts -d @contact.json
-  jq '{contact: .}' ada.json | freshtoken -e sandbox %s /v2/contacts -d @-`, lower, lower, lower)
+			path := "/v2/contacts" // POST creates one; PUT and PATCH change the one they name
+			if method != http.MethodPost {
+				path += "/123"
+			}
+			cmd.Example = fmt.Sprintf(`  freshtoken -e sandbox %[1]s %[2]s -d '{"contact":{"first_name":"Ada","last_name":"Lovelace"}}'
+  freshtoken -e sandbox %[1]s %[2]s -d @contact.json
+  jq '{contact: .}' ada.json | freshtoken -e sandbox %[1]s %[2]s -d @-`, lower, path)
 		}
 	}
 	fl := cmd.Flags()

@@ -31,7 +31,8 @@ func newServiceCmd(f *Factory) *cobra.Command {
 restarts after a failure, serves http://127.0.0.1:8787/ and keeps every grant
 alive. A systemd user unit on Linux, a launchd agent on macOS, a Task
 Scheduler task on Windows. It uses the same configuration and token store as
-the command line. See docs/service.md.`,
+the command line. More:
+https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
 		Example: `  freshtoken service install --dry-run
   freshtoken service install
   freshtoken service status

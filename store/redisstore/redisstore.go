@@ -333,7 +333,7 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	}
 	switch code {
 	case "WRONGPASS", "NOAUTH", "NOPERM":
-		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in the store's URL ([store] url, or store migrate's --to), and the user's permissions (see docs/fleets.md)", what, s.where, answer.Error())}
+		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in the store's URL ([store] url, or store migrate's --to), and the user's permissions (see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", what, s.where, answer.Error())}
 	case "OOM":
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s is out of memory (%s); free some or raise its maxmemory, then try again", what, s.where, answer.Error())}
 	case "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY":
