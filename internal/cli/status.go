@@ -28,14 +28,13 @@ func newStatusCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every environment: logged in or not, expiries, last renewal",
-		Long: `Show each configured environment (or, with -e, that one): whether it is
+		Long: `Show every configured environment (-e does not narrow it): whether it is
 logged in, when its access and refresh tokens expire, when it was last renewed
 and where its tokens are stored. It never prints a secret and never renews
 anything. In --json, logged_in says whether it is logged in now, and
 needs_login whether the grant has a log-in at all (false only for client
 credentials).`,
 		Example: `  freshtoken status
-  freshtoken -e sandbox status
   freshtoken status --json`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: runner(opts, nil, runStatus),
@@ -93,17 +92,9 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		return err
 	}
 	def, _ := conf.Select("")
-	names := conf.Names()
-	if opts.f.EnvFlag != "" { // -e narrows it to one environment
-		e, err := conf.Select(opts.f.EnvFlag)
-		if err != nil {
-			return err
-		}
-		names = []string{e.Name}
-	}
 	var all []envStatus
 	var storeProblem error // the store could not be reached or refused access
-	for _, name := range names {
+	for _, name := range conf.Names() {
 		e := conf.Envs[name]
 		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name, Production: e.IsProduction(),
 			ClientSecretIn: e.ClientSecretWhere(), Grant: e.Grant, NeedsLogin: e.Grant != config.GrantClientCredentials}
