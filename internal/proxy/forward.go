@@ -54,10 +54,10 @@ type envProxy struct {
 	opened atomic.Pointer[configStamp]
 	// loops: api is this proxy's own address, where every request would
 	// come back to it.
-	loops bool
-	rp         *httputil.ReverseProxy
-	lastErr    atomic.Pointer[failure]     // nil once a token has been served since
-	device     atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
+	loops   bool
+	rp      *httputil.ReverseProxy
+	lastErr atomic.Pointer[failure]     // nil once a token has been served since
+	device  atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
 	// starting is held while a device log-in is started, so that Log in
 	// pressed in two tabs at once starts one.
 	starting sync.Mutex
