@@ -63,8 +63,9 @@ func (s *Store) path(env string) string { return filepath.Join(s.dir, env+".json
 // Location implements store.Store.
 func (s *Store) Location(env string) string { return s.path(env) }
 
-// Load implements store.Store.
-func (s *Store) Load(_ context.Context, env string) (*store.Record, error) {
+// Load implements store.Store. It reads the record whole, never while a
+// writer is over it in place (see overwrite).
+func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, err
 	}
@@ -80,6 +81,9 @@ func (s *Store) Load(_ context.Context, env string) (*store.Record, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if err := lockContent(ctx, f, false); err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s could not be read (%v); it was left as it is, and a log-in replaces it", store.ErrCorrupt, p, err)
@@ -163,9 +167,11 @@ func (s *Store) write(env string, data []byte) error {
 // so it is tried only then; on a copy-on-write file system (btrfs, zfs) it
 // fails like the temp file did. It is not atomic: a power loss or a failure
 // mid-write can leave a torn record, which Load reports as unreadable and
-// keeps, asking for a log-in, but never a revoked grant. A shorter record
-// is padded with spaces, which JSON ignores, to the old one's length, so
-// that one write replaces it with no truncation after it.
+// keeps, asking for a log-in, but never a revoked grant; readers wait for
+// the write to end (an exclusive lock on the file, which Load's shared one
+// waits for), so they never read it half written. A shorter record is
+// padded with spaces, which JSON ignores, to the old one's length, so that
+// one write replaces it with no truncation after it.
 func (s *Store) overwrite(env string, data []byte) error {
 	p := s.path(env)
 	f, err := openPrivate(p, os.O_WRONLY)
@@ -182,6 +188,9 @@ func (s *Store) overwrite(env string, data []byte) error {
 	}
 	if room := allocated(fi); room < int64(len(data)) {
 		return fmt.Errorf("%s has %d bytes on disk, too few for the %d of the new record", p, room, len(data))
+	}
+	if err := lockContent(context.Background(), f, true); err != nil {
+		return err
 	}
 	if _, err := f.WriteAt(data, 0); err != nil {
 		return err
