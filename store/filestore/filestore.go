@@ -103,10 +103,16 @@ func openPrivate(p string, flag int) (*os.File, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
+		if fi, serr := os.Lstat(p); serr == nil && fi.IsDir() {
+			return nil, notRegular(p)
+		}
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
 	fi, err := f.Stat()
-	if err == nil {
+	switch {
+	case err == nil && fi.IsDir():
+		err = notRegular(p)
+	case err == nil:
 		err = checkFile(p, fi, fileMode, "600")
 	}
 	if err != nil {
@@ -349,7 +355,7 @@ func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) erro
 		return linkError(path)
 	}
 	if !fi.IsDir() && !fi.Mode().IsRegular() {
-		return insecure("%s is not a regular file; remove it, and freshtoken will make its own", path)
+		return notRegular(path)
 	}
 	if foreignOwner(fi) {
 		return insecure("%s belongs to another user, who could read or replace your tokens; remove it, or give it to yourself with `chown`", path)
@@ -358,6 +364,10 @@ func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) erro
 		return insecure("%s has mode %04o, which lets other users read your tokens; run `chmod %s %s`", path, got, chmod, shellquote.Word(path))
 	}
 	return nil
+}
+
+func notRegular(path string) error {
+	return insecure("%s is not a regular file; remove it, and freshtoken will make its own", path)
 }
 
 func linkError(path string) error {
