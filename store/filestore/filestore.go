@@ -109,10 +109,7 @@ func openPrivate(p string, flag int) (*os.File, error) {
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
 	fi, err := f.Stat()
-	switch {
-	case err == nil && fi.IsDir():
-		err = notRegular(p)
-	case err == nil:
+	if err == nil {
 		err = checkFile(p, fi, fileMode, "600")
 	}
 	if err != nil {
