@@ -215,6 +215,22 @@ func (s *Source) restShared(work context.Context, r *store.Record, d time.Durati
 	return s.restAfter(d, err)
 }
 
+// RestLeft is how long renewals of r's environment still rest after one
+// gave up (r.Rest), as every renewer follows it: 0 when there is no rest,
+// it has ended, or it is longer than any rest is (maxRest), written by a
+// machine whose clock is ahead, which would otherwise hold renewals back
+// here as far ahead as that clock is. status and the proxy's page tell of
+// the rest only while it is followed.
+func RestLeft(r *store.Record, now time.Time) time.Duration {
+	if r == nil || r.Rest == nil {
+		return 0
+	}
+	if left := r.Rest.Until.Sub(now); left > 0 && left <= maxRest+time.Minute {
+		return left
+	}
+	return 0
+}
+
 // restingElsewhere is the error of a renewal that another process gave up
 // on, while renewals rest after it (r.Rest, see restShared); nil otherwise.
 // This process then rests as long.
@@ -222,15 +238,11 @@ func (s *Source) restingElsewhere(r *store.Record) error {
 	if r == nil || r.Rest == nil {
 		return nil
 	}
-	left := r.Rest.Until.Sub(s.now())
+	left := RestLeft(r, s.now())
 	if left <= 0 {
-		return nil
-	}
-	if left > maxRest+time.Minute {
-		// No rest is longer than maxRest: this one was written by a
-		// machine whose clock is ahead, and would hold renewals back here
-		// as far ahead as that clock is.
-		s.log.Debug("the store holds a rest longer than any renewal takes, written by a clock ahead of this one; not following it", "until", r.Rest.Until.Format(logTime))
+		if r.Rest.Until.After(s.now()) {
+			s.log.Debug("the store holds a rest longer than any renewal takes, written by a clock ahead of this one; not following it", "until", r.Rest.Until.Format(logTime))
+		}
 		return nil
 	}
 	s.log.Debug("a renewal gave up moments ago, maybe in another process; not asking the token endpoint again yet", "until", r.Rest.Until.Format(logTime))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -74,7 +75,7 @@ func StoreID(storeURL string) (string, error) {
 		return "keyring:" + svc, err
 	}
 	dir, err := StoreDir(storeURL)
-	return "file:" + dir, err
+	return "file:" + resolved(dir), err
 }
 
 // LockDomain says which renewal locks a store URL's store takes: two URLs
@@ -88,9 +89,21 @@ func LockDomain(storeURL string) (string, error) {
 		if _, err := keyringService(storeURL); err != nil {
 			return "", err
 		}
-		return defaultStoreDir()
+		dir, err := defaultStoreDir()
+		return resolved(dir), err
 	}
-	return StoreDir(storeURL)
+	dir, err := StoreDir(storeURL)
+	return resolved(dir), err
+}
+
+// resolved is the folder dir with the symbolic links on its path followed
+// (as macOS's /tmp is /private/tmp), so that one folder has one name
+// however it is reached; a folder not yet made is named as it is written.
+func resolved(dir string) string {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		return real
+	}
+	return dir
 }
 
 // secretHolder is whom e's client secret is sent to: the issuer, else the

@@ -399,4 +399,22 @@ func TestStatusTellsOfTheRest(t *testing.T) {
 	if st := w.mustRun("status", "--json").stdout; !strings.Contains(st, `"renewals_rest"`) || !strings.Contains(st, `"until"`) {
 		t.Fatalf("status --json does not tell of the rest:\n%s", st)
 	}
+	// A rest written by a machine whose clock is a day ahead is not
+	// followed (renewals go on), and status does not tell of it either.
+	rec, err := store.Unmarshal(w.storeBytes(), w.storeFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Rest.Until = time.Now().Add(25 * time.Hour)
+	data, err := store.Marshal("dev", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.storeFile(), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.mustRun("token", "--min-valid", "2h")
+	if st := w.mustRun("status").stdout; strings.Contains(st, "resting") {
+		t.Fatalf("status tells of a rest that renewals do not follow, written by a clock a day ahead:\n%s", st)
+	}
 }

@@ -250,6 +250,31 @@ func TestWaitsAreNeverSilent(t *testing.T) {
 	})
 }
 
+// TestMigrateWaitingForTheLock: `store migrate` waiting for a renewal lock
+// another process holds says so, as every wait does (it waited in
+// silence); SIGTERM then ends it with 143, moving nothing and saying it
+// was interrupted, not "exit 130" (the code of another signal, which it
+// does not exit with).
+func TestMigrateWaitingForTheLock(t *testing.T) {
+	w := newWorld(t, devprovider.Options{}, "")
+	w.login()
+	unlock, err := filestore.New(w.store).Lock(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	run := w.watch("store", "migrate", "--to", "file://"+w.dir+"/moved")
+	run.waitSaid(t, "waiting for the renewal lock of dev")
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	stderr := run.waitExit(t, 128+int(syscall.SIGTERM))
+	if !strings.Contains(stderr, "freshtoken: interrupted") || strings.Contains(stderr, "exit 130") {
+		t.Fatalf("stderr: %s; want it to say it was interrupted, and no other exit code", stderr)
+	}
+	if _, err := os.Stat(w.storeFile()); err != nil {
+		t.Fatalf("the record moved or is gone: %v", err)
+	}
+}
+
 // TestClosedPipeBeforeAnyRenewal: the reader of stdout and stderr is gone
 // before freshtoken writes a thing, and nothing needs renewing (`token`
 // watches for signals only from a renewal on). The writes fail; the process

@@ -43,7 +43,7 @@ func Main(args []string, ios *IOStreams) int {
 	case sig != 0:
 		// Interrupted: any renewal in flight was seen through and stored.
 		msg := "interrupted"
-		if err != nil && err != context.Canceled {
+		if err != nil && err != context.Canceled && !errors.As(err, &se) { // a silent error's failures were said
 			msg = "interrupted: " + redact.OneLine(err.Error(), 1000)
 		}
 		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", f.suggesting(msg))

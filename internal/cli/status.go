@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
@@ -151,7 +152,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 func fillStatus(st *envStatus, rec *store.Record) {
 	st.LoggedIn = rec.Problem == nil || rec.Problem.Kind != store.ProblemGrantEnded
 	st.Problem = rec.Problem
-	if rec.Rest != nil && time.Now().Before(rec.Rest.Until) {
+	if freshtoken.RestLeft(rec, time.Now()) > 0 {
 		st.Rest = rec.Rest
 	}
 	st.Renewals = rec.Renewals

@@ -173,7 +173,15 @@ func migrateEnv(ctx context.Context, f *Factory, env string, from, to store.Stor
 		locks = append(locks, to)
 	}
 	for _, st := range locks {
+		said := make(chan struct{})
+		slow := time.AfterFunc(time.Second, func() {
+			fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
+			close(said)
+		})
 		unlock, err := st.Lock(ctx, env)
+		if !slow.Stop() {
+			<-said
+		}
 		if err != nil {
 			return "", err
 		}

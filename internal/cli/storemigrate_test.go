@@ -41,6 +41,34 @@ func TestStoreMigrateReadsTheURLFromStdin(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateToTheSameFolderByAnotherPath: --to naming the token
+// folder through a symbolic link in its path (as macOS's /tmp is
+// /private/tmp) is the same store: nothing moves, and migrate says so. It
+// took the folder's lock twice, once per spelling, and waited on itself
+// for ever, saying nothing.
+func TestStoreMigrateToTheSameFolderByAnotherPath(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	link := filepath.Join(e.dir, "link")
+	if err := os.Symlink(e.dir, link); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	done := make(chan int, 1)
+	go func() { done <- e.run(ios, "store", "migrate", "--to", "file://"+filepath.Join(link, "state")) }()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(stderr.String(), "already; nothing was moved") {
+			t.Fatalf("store migrate to the same folder: exit %d\n%s%s; want 0 saying the tokens are there already", code, stdout, stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("store migrate to the same folder by another path was still waiting after 20 s")
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "state", "dev.json")); err != nil {
+		t.Fatalf("the record is gone: %v", err)
+	}
+}
+
 // TestStoreMigrateKeepsNewerTokensAlreadyThere: the new store already
 // holds newer tokens of the same grant (another machine of a fleet moved
 // there first and has renewed since; this machine's copy is older, its

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -219,7 +220,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	if !rec.RenewedAt.IsZero() {
 		v.LastRenewal = ago(now.Sub(rec.RenewedAt))
 	}
-	if rest := rec.Rest; rest != nil && now.Before(rest.Until) {
+	if rest := rec.Rest; freshtoken.RestLeft(rec, now) > 0 {
 		v.Rest = fmt.Sprintf("resting %s more (until %s; Renew now does not wait) after: %s",
 			human(rest.Until.Sub(now)), rest.Until.Local().Format("15:04:05 MST"), rest.Message)
 	}

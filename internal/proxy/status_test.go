@@ -187,6 +187,13 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	if _, body := f.get(t, "/"); strings.Contains(string(body), `id="rest-dev"`) {
 		t.Error("the page still shows a rest that has ended")
 	}
+	resting.Rest.Until = f.clock.Now().Add(25 * time.Hour) // written by a clock a day ahead: renewals do not follow it
+	if err := st.Save(ctx, "dev", &resting); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := f.get(t, "/"); strings.Contains(string(body), `id="rest-dev"`) {
+		t.Error("the page shows a rest that renewals do not follow, written by a clock a day ahead")
+	}
 	ended := *rec
 	ended.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: f.clock.Now()}
 	if err := st.Save(ctx, "dev", &ended); err != nil {

@@ -63,8 +63,9 @@ func (s *Store) path(env string) string { return filepath.Join(s.dir, env+".json
 // Location implements store.Store.
 func (s *Store) Location(env string) string { return s.path(env) }
 
-// Load implements store.Store.
-func (s *Store) Load(_ context.Context, env string) (*store.Record, error) {
+// Load implements store.Store. It reads the record whole, never while a
+// writer is over it in place (see overwrite).
+func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, err
 	}
@@ -80,6 +81,10 @@ func (s *Store) Load(_ context.Context, env string) (*store.Record, error) {
 		return nil, err
 	}
 	defer f.Close()
+	// On a file system without file locks, the record is read unlocked.
+	if err := lockContent(ctx, f, false); err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s could not be read (%v); it was left as it is, and a log-in replaces it", store.ErrCorrupt, p, err)
@@ -98,6 +103,9 @@ func openPrivate(p string, flag int) (*os.File, error) {
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
+		}
+		if fi, serr := os.Lstat(p); serr == nil && fi.IsDir() {
+			return nil, notRegular(p)
 		}
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
@@ -163,9 +171,11 @@ func (s *Store) write(env string, data []byte) error {
 // so it is tried only then; on a copy-on-write file system (btrfs, zfs) it
 // fails like the temp file did. It is not atomic: a power loss or a failure
 // mid-write can leave a torn record, which Load reports as unreadable and
-// keeps, asking for a log-in, but never a revoked grant. A shorter record
-// is padded with spaces, which JSON ignores, to the old one's length, so
-// that one write replaces it with no truncation after it.
+// keeps, asking for a log-in, but never a revoked grant; readers wait for
+// the write to end (an exclusive lock on the file, which Load's shared one
+// waits for), so they never read it half written. A shorter record is
+// padded with spaces, which JSON ignores, to the old one's length, so that
+// one write replaces it with no truncation after it.
 func (s *Store) overwrite(env string, data []byte) error {
 	p := s.path(env)
 	f, err := openPrivate(p, os.O_WRONLY)
@@ -183,6 +193,9 @@ func (s *Store) overwrite(env string, data []byte) error {
 	if room := allocated(fi); room < int64(len(data)) {
 		return fmt.Errorf("%s has %d bytes on disk, too few for the %d of the new record", p, room, len(data))
 	}
+	// Written unlocked on a file system without file locks: refusing the
+	// answer for that would be worse than a reader finding it torn.
+	lockContent(context.Background(), f, true)
 	if _, err := f.WriteAt(data, 0); err != nil {
 		return err
 	}
@@ -340,7 +353,7 @@ func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) erro
 		return linkError(path)
 	}
 	if !fi.IsDir() && !fi.Mode().IsRegular() {
-		return insecure("%s is not a regular file; remove it, and freshtoken will make its own", path)
+		return notRegular(path)
 	}
 	if foreignOwner(fi) {
 		return insecure("%s belongs to another user, who could read or replace your tokens; remove it, or give it to yourself with `chown`", path)
@@ -349,6 +362,10 @@ func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) erro
 		return insecure("%s has mode %04o, which lets other users read your tokens; run `chmod %s %s`", path, got, chmod, shellquote.Word(path))
 	}
 	return nil
+}
+
+func notRegular(path string) error {
+	return insecure("%s is not a regular file; remove it, and freshtoken will make its own", path)
 }
 
 func linkError(path string) error {

@@ -392,6 +392,44 @@ func TestFullDiskWithTheReserveSpentWritesInPlace(t *testing.T) {
 	}
 }
 
+// TestInPlaceWriteNeverReadTorn: readers that do not hold the renewal lock
+// (token, status, the proxy) never find the record unreadable while a
+// renewer writes over it in place on a full disk: they read the record
+// before the write or after it. A torn read was reported as stored tokens
+// that are unreadable, and `token` said to log in though the grant was fine.
+func TestInPlaceWriteNeverReadTorn(t *testing.T) {
+	s, _ := fullWithReserveSpent(t)
+	var (
+		stop atomic.Bool
+		torn atomic.Value
+		wg   sync.WaitGroup
+	)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				if _, err := s.Load(ctx, "sandbox"); err != nil {
+					torn.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	for i := range 3000 {
+		r := sample()
+		r.AccessToken = "access-" + strings.Repeat("a", 50+i%400)
+		r.RefreshToken = "refresh-" + strings.Repeat("r", 50+(i*7)%400)
+		if err := s.Save(ctx, "sandbox", r); !errors.Is(err, store.ErrReserveUsed) {
+			t.Fatalf("save %d with the reserve spent: %v; want it saved in place", i, err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if err := torn.Load(); err != nil {
+		t.Fatalf("a reader found the record torn by a write in place: %v", err)
+	}
+}
+
 // TestFullDiskRefusesWhatCannotBeWrittenInPlace: with the reserve spent, a
 // record larger than the disk space its file holds, and the first record of
 // an environment, are refused as a failed write, leaving what is stored
@@ -458,6 +496,20 @@ func TestFIFORefused(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s: the store waited on a FIFO", name)
 		}
+	}
+}
+
+// TestDirectoryRefused: a folder where the lock file belongs is refused as
+// not a regular file, with what to do (exit 2), as a FIFO is. It was an
+// unexpected failure (exit 1) saying "is a directory" twice.
+func TestDirectoryRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	if err := os.MkdirAll(filepath.Join(dir, "sandbox.lock"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := filestore.New(dir).Lock(ctx, "sandbox")
+	if !errors.Is(err, store.ErrInsecure) || !strings.Contains(err.Error(), "is not a regular file; remove it") {
+		t.Errorf("a folder at the lock file's place: %v; want it refused as not a regular file", err)
 	}
 }
 

@@ -2,7 +2,11 @@
 
 package filestore
 
-import "io/fs"
+import (
+	"context"
+	"io/fs"
+	"os"
+)
 
 // noFollow is 0 where the system has no O_NOFOLLOW; links are still refused
 // by the Lstat checks.
@@ -20,3 +24,6 @@ func isNoSpace(err error) bool { return false }
 // allocated is 0 where the system does not say how much disk a file holds:
 // a record is then never written in place.
 func allocated(fs.FileInfo) int64 { return 0 }
+
+// lockContent does nothing where records are never written in place.
+func lockContent(context.Context, *os.File, bool) error { return nil }

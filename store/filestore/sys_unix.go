@@ -3,10 +3,12 @@
 package filestore
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 )
 
 // noFollow makes an open fail on a symbolic link rather than follow it.
@@ -33,4 +35,39 @@ func allocated(fi fs.FileInfo) int64 {
 		return st.Blocks * 512
 	}
 	return 0
+}
+
+// lockContent takes a lock on f's content: a shared one for a reader, which
+// waits until ctx ends, or an exclusive one for a writer over it in place,
+// which waits for the readers to finish. Closing f releases it.
+func lockContent(ctx context.Context, f *os.File, exclusive bool) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	flock := func(how int) (err error) {
+		if cerr := rc.Control(func(fd uintptr) { err = syscall.Flock(int(fd), how) }); cerr != nil {
+			return cerr
+		}
+		return err
+	}
+	for {
+		var err error
+		if exclusive {
+			err = flock(syscall.LOCK_EX)
+		} else {
+			err = flock(syscall.LOCK_SH | syscall.LOCK_NB)
+		}
+		switch {
+		case errors.Is(err, syscall.EINTR):
+		case !errors.Is(err, syscall.EWOULDBLOCK):
+			return err
+		default:
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
 }

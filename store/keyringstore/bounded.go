@@ -20,10 +20,18 @@ var answerTimeout = 30 * time.Second
 // errNoAnswer is why a call's context ends when the keychain took too long.
 var errNoAnswer = errors.New("the keychain did not answer in time")
 
+// calling admits one call to the keychain at a time in the process. A call
+// given up on keeps its place until the keychain answers it, so that calls
+// to a keychain that does not answer do not pile up (each a goroutine and a
+// D-Bus call waiting for ever), and its late answer (a part written or
+// removed) never lands after a later call's.
+var calling = make(chan struct{}, 1)
+
 // bounded runs do, one call to the keychain, for at most answerTimeout and
-// no longer than ctx lasts. A call that takes longer is abandoned, not
-// stopped (the keychain library takes no context): its answer, if it ever
-// comes, is dropped.
+// no longer than ctx lasts, the wait for an earlier call still unanswered
+// included. A call that takes longer is abandoned, not stopped (the
+// keychain library takes no context): its answer, if it ever comes, is
+// dropped.
 func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, answerTimeout, errNoAnswer)
 	defer cancel()
@@ -31,8 +39,18 @@ func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T
 		v   T
 		err error
 	}
+	select {
+	case calling <- struct{}{}:
+	case <-ctx.Done():
+		var zero T
+		if errors.Is(context.Cause(ctx), errNoAnswer) {
+			return zero, noAnswer()
+		}
+		return zero, ctx.Err()
+	}
 	done := make(chan result, 1)
 	go func() {
+		defer func() { <-calling }()
 		v, err := do(ctx)
 		done <- result{v, err}
 	}()

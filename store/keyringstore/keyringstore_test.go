@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -164,6 +165,29 @@ func TestKeychainThatDoesNotAnswer(t *testing.T) {
 				t.Errorf("the state folder holds %v though the keychain did not answer", entries)
 			}
 		})
+	}
+}
+
+// TestUnansweredCallsDoNotPileUp: calls given up on a keychain that does
+// not answer do not pile up, each a goroutine and a D-Bus call waiting for
+// ever (a proxy kept adding them at each renewal and each view of its
+// page): while one is still unanswered, the next waits for it, and gives
+// up saying the same.
+func TestUnansweredCallsDoNotPileUp(t *testing.T) {
+	keyringtest.StartSilent(t)
+	keyringstore.SetAnswerTimeout(t, 50*time.Millisecond)
+	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) {
+		t.Fatalf("Load from a silent keychain: %v; want it unreachable", err)
+	}
+	before := runtime.NumGoroutine()
+	for range 20 {
+		if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "did not answer within 50ms") {
+			t.Fatalf("Load from a silent keychain: %v; want it unreachable, saying it did not answer", err)
+		}
+	}
+	if grew := runtime.NumGoroutine() - before; grew > 2 {
+		t.Fatalf("20 calls given up on left %d more goroutines waiting on the keychain", grew)
 	}
 }
 
