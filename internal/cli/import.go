@@ -110,7 +110,7 @@ freshtoken has already replaced, and FreeAgent may end the authorisation.`,
 			return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
 		},
 	}
-	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace environments that already exist, and their tokens")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace environments that already exist, and their tokens (also tokens another configuration stored under the same name)")
 	cmd.Flags().StringVar(&opts.ClientSecretEnv, "client-secret-env", "", "read the client secret from this environment variable instead of storing it")
 	cmd.Flags().BoolVar(&opts.ClientSecretKeyring, "client-secret-keyring", false, "keep the export's client secret in the system keychain, not in the configuration file")
 	return cmd
@@ -202,6 +202,12 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			t.prevUnreadable = true
 		case err != nil:
 			return fmt.Errorf("%s: the tokens cannot be stored: %w; nothing was imported", e.Name, err)
+		case t.prev != nil && !opts.Force && src.CheckGrant(t.prev) != nil:
+			// Not this configuration's (it has no such environment, or the
+			// clash above would have stopped the import): another
+			// configuration sharing the store is logged in with them.
+			return usageErrorf("%s: %s already holds tokens named %s for %s, perhaps of another configuration that uses this store; pass --force to replace them, or give this configuration a [store] url of its own; nothing was imported",
+				e.Name, src.Location(), e.Name, t.prev.Grant)
 		}
 		targets[i] = t
 	}

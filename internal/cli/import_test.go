@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/store"
@@ -153,6 +155,55 @@ func TestImportPostmanChangesNothingWhenAStoreIsUnusable(t *testing.T) {
 	}
 	if configAfter, _ := os.ReadFile(e.config); string(configAfter) != string(configBefore) {
 		t.Errorf("the configuration changed although the import failed")
+	}
+}
+
+// TestImportPostmanKeepsAnotherConfigurationsTokens: two configurations
+// share the default token folder, and the other one's sand is logged in
+// with another client. Importing an export with a sand into this
+// configuration, which has none, replaced those tokens with a warning, and
+// the other configuration needed a browser log-in. It is refused, naming
+// --force and a store of its own; with --force the export's are stored.
+func TestImportPostmanKeepsAnotherConfigurationsTokens(t *testing.T) {
+	e := newDevEnv(t)
+	other := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(other, []byte("[store]\nurl = \"file://"+filepath.Join(e.dir, "state")+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.WriteEnv(other, "sand", config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "other-client", ClientSecret: "other-secret"}, true); err != nil {
+		t.Fatal(err)
+	}
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: other, Env: "sand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SaveLogin(t.Context(), &oauth2.Token{AccessToken: "other-at", RefreshToken: "other-rt", Expiry: time.Now().Add(time.Hour)}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	export := e.seedExport(t, "sand")
+
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", export); code != 2 {
+		t.Fatalf("import over another client's tokens exited %d, want 2: %s", code, stderr)
+	}
+	for _, want := range []string{"sand", "other-client", "--force", "[store] url", "nothing was imported"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr = %q, want it to say %q", stderr, want)
+		}
+	}
+	if rec, err := src.Record(t.Context()); err != nil || rec == nil || rec.RefreshToken != "other-rt" {
+		t.Fatalf("the other configuration's tokens are now %+v, %v; want them kept", rec, err)
+	}
+	if text, _ := os.ReadFile(e.config); strings.Contains(string(text), "[env.sand]") {
+		t.Errorf("the refused import wrote the environment into the configuration:\n%s", text)
+	}
+
+	ios, _, stderr = testStreams(false, false)
+	if code := e.run(ios, "import", "postman", export, "--force"); code != 0 {
+		t.Fatalf("import --force exited %d: %s", code, stderr)
+	}
+	if rec := e.record(t, "sand"); rec == nil || rec.RefreshToken == "other-rt" {
+		t.Errorf("after import --force the store holds %+v; want the export's tokens", rec)
 	}
 }
 
