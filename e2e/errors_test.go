@@ -399,8 +399,8 @@ func TestStatusTellsOfTheRest(t *testing.T) {
 	if st := w.mustRun("status", "--json").stdout; !strings.Contains(st, `"renewals_rest"`) || !strings.Contains(st, `"until"`) {
 		t.Fatalf("status --json does not tell of the rest:\n%s", st)
 	}
-	// A rest written by a machine whose clock is a day ahead is not
-	// followed (renewals go on), and status does not tell of it either.
+	// A rest written by a machine whose clock is a day ahead is not told
+	// of by status, nor followed by renewals.
 	rec, err := store.Unmarshal(w.storeBytes(), w.storeFile())
 	if err != nil {
 		t.Fatal(err)
@@ -413,8 +413,13 @@ func TestStatusTellsOfTheRest(t *testing.T) {
 	if err := os.WriteFile(w.storeFile(), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w.mustRun("token", "--min-valid", "2h")
 	if st := w.mustRun("status").stdout; strings.Contains(st, "resting") {
 		t.Fatalf("status tells of a rest that renewals do not follow, written by a clock a day ahead:\n%s", st)
+	}
+	// A renewal due (the token is 59 minutes old) goes ahead.
+	w.age(59 * time.Minute)
+	refreshes := w.provider.Stats().Refreshes
+	if r := w.run("token"); r.code != 0 || w.provider.Stats().Refreshes != refreshes+1 {
+		t.Fatalf("a due renewal under a rest a day ahead: exit %d, %d refreshes, stderr %q; want it renewed", r.code, w.provider.Stats().Refreshes-refreshes, r.stderr)
 	}
 }
