@@ -61,6 +61,9 @@ type envProxy struct {
 	// starting is held while a device log-in is started, so that Log in
 	// pressed in two tabs at once starts one.
 	starting sync.Mutex
+	// undiscovered is when discovering the issuer's endpoints for
+	// toTokenEndpoint last failed, if it did.
+	undiscovered atomic.Pointer[time.Time]
 }
 
 // failure is the last thing that went wrong in an environment, for the status page.
@@ -187,15 +190,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // toTokenEndpoint reports whether a request for escaped, a path of the
 // proxy's, would go to the provider's token or revocation endpoint, read as
 // an API would read it: percent-decoded, dot segments and repeated or
-// trailing slashes resolved, in any case. The endpoints are the ones the
-// configuration names or, with an issuer, the ones discovered (from the
-// cached document where it is fresh); where discovery fails, only the
-// configured ones are known, and the request is judged by them.
+// trailing slashes resolved, in any case.
 func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
-	ep, err := e.src.Endpoints(ctx)
-	if err != nil {
-		ep = freshtoken.Endpoints{TokenURL: e.conf.TokenURL, RevocationURL: e.conf.RevocationURL}
-	}
+	ep := e.tokenEndpoints(ctx)
 	_, rest := splitEnv(escaped)
 	to, err := url.PathUnescape(e.apiPath + rest)
 	if err != nil {
@@ -210,6 +207,38 @@ func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
 		}
 	}
 	return false
+}
+
+// Discovery for toTokenEndpoint waits at most discoveryWait, and after a
+// failure is not tried again for undiscoveredFor: an issuer out of reach
+// (with no cached document) must not hold up requests that a valid token
+// serves.
+const (
+	discoveryWait   = 2 * time.Second
+	undiscoveredFor = time.Minute
+)
+
+// tokenEndpoints are the environment's token and revocation endpoints: the
+// ones the configuration names and, with an issuer, the ones discovered
+// (at once from the cached document while it is fresh). While discovery
+// fails, only the configured ones are known.
+func (e *envProxy) tokenEndpoints(ctx context.Context) freshtoken.Endpoints {
+	configured := freshtoken.Endpoints{TokenURL: e.conf.TokenURL, RevocationURL: e.conf.RevocationURL}
+	if e.conf.Issuer == "" {
+		return configured
+	}
+	if at := e.undiscovered.Load(); at != nil && time.Since(*at) < undiscoveredFor {
+		return configured
+	}
+	ctx, cancel := context.WithTimeout(ctx, discoveryWait)
+	defer cancel()
+	ep, err := e.src.Endpoints(ctx)
+	if err != nil {
+		now := time.Now()
+		e.undiscovered.Store(&now)
+		return configured
+	}
+	return ep
 }
 
 // bodyProblem answers a request whose body could not be read: 408 for a

@@ -606,6 +606,32 @@ func TestTokenEndpointIsNotForwarded(t *testing.T) {
 	}
 }
 
+// TestIssuerOutOfReachHoldsNothingUp: telling a request for a discovered
+// token endpoint apart needs the issuer's endpoints; an issuer that does not
+// answer (and no cached document) must not hold up every request for its
+// timeout. Discovery is waited for briefly, and after a failure not again
+// for a while: three requests ask the issuer once.
+func TestIssuerOutOfReachHoldsNothingUp(t *testing.T) {
+	var asked atomic.Int32
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(silent.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("\n[env.silent]\nprovider = \"generic\"\nissuer = %q\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\n",
+			silent.URL, f.api, f.base)
+	}})
+	for range 3 {
+		if resp, body := f.get(t, "/silent/v2/company"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("GET /silent/v2/company: %d %s; want 401, not logged in", resp.StatusCode, body)
+		}
+	}
+	if n := asked.Load(); n != 1 {
+		t.Fatalf("the silent issuer was asked %d times for 3 requests; want once", n)
+	}
+}
+
 // TestChangedEnvironmentIsReopened: an environment changed while the proxy
 // runs (`import postman --force` of an export with another API address,
 // `init`, an edit) is served as the configuration now says. The proxy went
