@@ -64,7 +64,7 @@ func freshToken(ctx context.Context, w io.Writer, src *freshtoken.Source, force 
 			if left := time.Until(tok.Expiry); left < minValid {
 				why := "the provider issues none that last longer"
 				if r, _ := src.Record(ctx); r != nil && !r.IssuedAt.IsZero() && r.Expiry.Equal(tok.Expiry) {
-					why = fmt.Sprintf("the provider's tokens last %s, and renewing on every call would not make one last longer", r.Expiry.Sub(r.IssuedAt).Round(time.Second))
+					why = fmt.Sprintf("the provider's tokens last %s, so no renewal can meet it; it is renewed as usual rather than on every call", r.Expiry.Sub(r.IssuedAt).Round(time.Second))
 				}
 				fmt.Fprintf(w, "freshtoken: %s: warning: this token is valid for only %s, less than --min-valid %s: %s\n",
 					src.Env(), left.Round(time.Second), minValid, why)
