@@ -513,6 +513,27 @@ func TestDirectoryRefused(t *testing.T) {
 	}
 }
 
+// A token folder that cannot be made (a file where a folder of its path
+// should be, as with $XDG_STATE_HOME set to a file; a folder the user may not
+// write in, as with cron's HOME=/) is a configuration error naming the folder
+// and what to set, from Load already, so that login says so before the
+// browser round trip rather than after, when the tokens are lost.
+func TestFolderThatCannotBeMadeSaysWhatToSet(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "state")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := filestore.New(filepath.Join(file, "freshtoken"))
+	_, loadErr := s.Load(ctx, "sandbox")
+	_, lockErr := s.Lock(ctx, "sandbox")
+	saveErr := s.Save(ctx, "sandbox", sample())
+	for what, err := range map[string]error{"Load": loadErr, "Lock": lockErr, "Save": saveErr} {
+		if !errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), "[store] url") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s under a file: %v; want a configuration error saying to set [store] url", what, err)
+		}
+	}
+}
+
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) func() store.Store {
 		dir := filepath.Join(t.TempDir(), "tokens")
