@@ -95,6 +95,12 @@ func TestLoadRefusesAnotherUsersFile(t *testing.T) {
 	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "belongs to uid 12345, not to you (uid 0)") {
 		t.Fatalf("Load = %v; want a refusal naming the owner", err)
 	}
+	// Root (sudo with the user's HOME) is told to run freshtoken as that
+	// user, never to take the user's file with chown, which would lock the
+	// user out of their own configuration.
+	if msg := err.Error(); strings.Contains(msg, "chown") || !strings.Contains(msg, "sudo -u '#12345' freshtoken") {
+		t.Fatalf("Load as root = %v; want it to say to run freshtoken as uid 12345, not to chown the file", err)
+	}
 }
 
 // TestLoadChecksASymlinksTarget: a symlinked config (as dotfile managers

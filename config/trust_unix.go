@@ -73,6 +73,9 @@ type fileTrust struct {
 // if t.private), or returns "".
 func checkTrusted(path string, fi fs.FileInfo, t fileTrust) string {
 	if msg := foreignOwner(path, fi); msg != "" {
+		if os.Geteuid() == 0 {
+			return msg + t.owned + "; run freshtoken as its owner (`" + shellquote.AsUser(int(fi.Sys().(*syscall.Stat_t).Uid)) + " …`), not as root, whose files that user could not use"
+		}
 		return msg + t.owned + "; use " + t.yours + ", or have it given to you with " + chown(path)
 	}
 	mask, open, fix := fs.FileMode(0o022), "is writable", "go-w"

@@ -393,6 +393,9 @@ func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) erro
 	if !fi.IsDir() && !fi.Mode().IsRegular() {
 		return notRegular(path)
 	}
+	if foreignOwner(fi) && os.Geteuid() == 0 {
+		return insecure("%s belongs to another user: run freshtoken as its owner (`%s …`), not as root, whose files that user could not use", path, shellquote.AsUser(owner(fi)))
+	}
 	if foreignOwner(fi) {
 		return insecure("%s belongs to another user, who could read or replace your tokens; remove it, or give it to yourself with `chown`", path)
 	}

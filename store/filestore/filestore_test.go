@@ -323,6 +323,11 @@ func TestForeignFilesRefused(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "belongs to another user") {
 				t.Fatalf("err = %v; want a refusal saying it belongs to another user", err)
 			}
+			// Root (sudo with the user's HOME) must not take the user's
+			// tokens with chown, which would lock the user out of them.
+			if msg := err.Error(); strings.Contains(msg, "chown") || !strings.Contains(msg, "sudo -u nobody freshtoken") {
+				t.Fatalf("err as root = %v; want it to say to run freshtoken as that user, not to chown", err)
+			}
 		})
 	}
 }

@@ -18,6 +18,9 @@ const noBlock = 0
 // foreignOwner is false where files carry no Unix owner.
 func foreignOwner(fs.FileInfo) bool { return false }
 
+// owner is never asked where files carry no Unix owner.
+func owner(fs.FileInfo) int { return -1 }
+
 // isNoSpace reports whether err says the disk is full.
 func isNoSpace(err error) bool { return false }
 

@@ -19,6 +19,9 @@ const noFollow = syscall.O_NOFOLLOW
 const noBlock = syscall.O_NONBLOCK
 
 // foreignOwner reports whether fi belongs to a user other than this process's.
+// owner is the uid fi belongs to.
+func owner(fi fs.FileInfo) int { return int(fi.Sys().(*syscall.Stat_t).Uid) }
+
 func foreignOwner(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) != os.Geteuid()
