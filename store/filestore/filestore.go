@@ -328,6 +328,11 @@ func (s *Store) removeLitter(env string) {
 }
 
 func (s *Store) ensureDir() error {
+	if _, err := os.Lstat(s.dir); errors.Is(err, fs.ErrNotExist) {
+		if err := creatable(s.dir); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(s.dir, dirMode); err != nil {
 		return folderError(s.dir, err)
 	}
@@ -336,7 +341,8 @@ func (s *Store) ensureDir() error {
 
 // creatable returns why the missing folder dir could not be made, if it
 // could not: the nearest folder above it that exists must be one the user
-// may write in.
+// may write in, and for root not another user's (root, with sudo keeping
+// the user's HOME, would leave a folder there that locks the user out).
 func creatable(dir string) error {
 	for parent := filepath.Dir(dir); ; parent = filepath.Dir(parent) {
 		fi, err := os.Stat(parent)
@@ -351,6 +357,9 @@ func creatable(dir string) error {
 		}
 		if err != nil {
 			return folderError(dir, err)
+		}
+		if foreignOwner(fi) && os.Geteuid() == 0 {
+			return insecure("the token folder %s would be made in %s, which belongs to another user: run freshtoken as its owner (`%s …`), not as root, whose files that user could not use", dir, parent, shellquote.AsUser(owner(fi)))
 		}
 		return nil
 	}

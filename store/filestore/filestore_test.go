@@ -332,6 +332,33 @@ func TestForeignFilesRefused(t *testing.T) {
 	}
 }
 
+// Root (sudo keeping the user's HOME) never makes the token folder inside
+// a folder of another user: a root-owned folder there locked that user out
+// of their own tokens. It is told to run freshtoken as that user.
+func TestRootMakesNoFolderInAnotherUsersFolder(t *testing.T) {
+	testenv.NeedRoot(t, "giving a folder to another user")
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(home, ".local", "state", "freshtoken")
+	s := filestore.New(dir)
+	_, loadErr := s.Load(ctx, "sandbox")
+	_, lockErr := s.Lock(ctx, "sandbox")
+	saveErr := s.Save(ctx, "sandbox", sample())
+	for what, err := range map[string]error{"Load": loadErr, "Lock": lockErr, "Save": saveErr} {
+		if !errors.Is(err, store.ErrInsecure) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") {
+			t.Errorf("%s as root in another user's folder: %v; want a refusal saying to run freshtoken as that user", what, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(home, ".local")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("root made a folder in another user's folder (%v)", err)
+	}
+}
+
 // TestFullDiskUsesTheReserve: on a disk with no room left, the reserve is
 // given up so that the record is still saved.
 func TestFullDiskUsesTheReserve(t *testing.T) {
