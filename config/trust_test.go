@@ -122,6 +122,30 @@ func TestLoadChecksASymlinksTarget(t *testing.T) {
 	}
 }
 
+// Root (sudo keeping the user's HOME) never writes a new config into
+// another user's folder: `sudo -E freshtoken init` left a root-owned
+// ~/.config/freshtoken that the user could no longer read. It is told to run
+// freshtoken as that user, and nothing is written.
+func TestWriteEnvAsRootWritesNothingInAnotherUsersFolder(t *testing.T) {
+	testenv.NeedRoot(t, "giving a folder to another user")
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(home, ".config", "freshtoken", "config.toml"), filepath.Join(home, "config.toml")} {
+		_, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "SECRET"}, true)
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") {
+			t.Errorf("WriteEnv(%s) as root = %v; want a refusal saying to run freshtoken as that user", p, err)
+		}
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("root wrote %v in another user's folder", entries)
+	}
+}
+
 func TestWriteEnvWritesPrivateFiles(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "config.toml")
