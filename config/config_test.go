@@ -220,6 +220,30 @@ func TestSelect(t *testing.T) {
 	}
 }
 
+// A relative --config (or $FRESHTOKEN_CONFIG) in a folder since deleted (a
+// script's temporary folder) is said to be so, not reported as a config
+// with no environments, to be added with an init that then fails.
+func TestRelativePathInADeletedFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gone")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FRESHTOKEN_CONFIG", "env.toml")
+	for _, flag := range []string{"c.toml", ""} {
+		_, err := config.Path(flag)
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "current folder no longer exists") {
+			t.Errorf("Path(%q) in a deleted folder = %v; want an error saying the current folder is gone", flag, err)
+		}
+	}
+	if p, err := config.Path("/abs/c.toml"); err != nil || p != "/abs/c.toml" {
+		t.Errorf("Path of an absolute file in a deleted folder = %q, %v; want it as given", p, err)
+	}
+}
+
 func TestClientSecretSources(t *testing.T) {
 	ctx := context.Background()
 	t.Setenv("FA_SECRET", "  from-env \n")
