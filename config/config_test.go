@@ -129,6 +129,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"store url with a host", "[store]\nurl = \"file://~/tokens\"\n", ":2: store.url: \"file://~/tokens\" has a host part"},
 		{"secret value in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"s3cr3t-value/+=\"\n", ":4: env.a.client_secret_env: must be the name"},
 		{"bad env name", "[env.\"a b\"]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", "may only use letters"},
+		// A disk that ignores case (macOS, Windows) keeps Prod's and prod's
+		// tokens in one file, where a log-in to one replaced the other's.
+		{"env names differing in case", "[env.prod]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.sand]\nprovider = \"freeagent-sandbox\"\nclient_id = \"y\"\n\n[env.Prod]\nprovider = \"xero\"\nclient_id = \"z\"\n", ":1: env.prod: differs from env.Prod only in case"},
 		// A client id is printable ASCII (RFC 6749 appendix A.1), and a
 		// keychain service name has no control character: either is handed
 		// to the keychain, which on macOS is a `security -i` command line
