@@ -283,7 +283,13 @@ func Load(path string) (*File, error) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	folded := map[string]string{}
 	for _, name := range names {
+		if other, ok := folded[strings.ToLower(name)]; ok {
+			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"env", name}), Key: "env." + name,
+				Msg: fmt.Sprintf("differs from env.%s only in case, and a disk that ignores case (macOS, Windows) keeps both environments' tokens in one file; rename one", other)}
+		}
+		folded[strings.ToLower(name)] = name
 		re := raw.Env[name]
 		e, err := resolve(name, re)
 		if err != nil {

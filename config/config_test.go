@@ -129,6 +129,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"store url with a host", "[store]\nurl = \"file://~/tokens\"\n", ":2: store.url: \"file://~/tokens\" has a host part"},
 		{"secret value in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"s3cr3t-value/+=\"\n", ":4: env.a.client_secret_env: must be the name"},
 		{"bad env name", "[env.\"a b\"]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", "may only use letters"},
+		// A disk that ignores case (macOS, Windows) keeps Prod's and prod's
+		// tokens in one file, where a log-in to one replaced the other's.
+		{"env names differing in case", "[env.prod]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.sand]\nprovider = \"freeagent-sandbox\"\nclient_id = \"y\"\n\n[env.Prod]\nprovider = \"xero\"\nclient_id = \"z\"\n", ":1: env.prod: differs from env.Prod only in case"},
 		// A client id is printable ASCII (RFC 6749 appendix A.1), and a
 		// keychain service name has no control character: either is handed
 		// to the keychain, which on macOS is a `security -i` command line
@@ -217,6 +220,30 @@ func TestSelect(t *testing.T) {
 				t.Fatalf("got %v, %v; want %s", e, err, tt.want)
 			}
 		})
+	}
+}
+
+// A relative --config (or $FRESHTOKEN_CONFIG) in a folder since deleted (a
+// script's temporary folder) is said to be so, not reported as a config
+// with no environments, to be added with an init that then fails.
+func TestRelativePathInADeletedFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gone")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FRESHTOKEN_CONFIG", "env.toml")
+	for _, flag := range []string{"c.toml", ""} {
+		_, err := config.Path(flag)
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "current folder no longer exists") {
+			t.Errorf("Path(%q) in a deleted folder = %v; want an error saying the current folder is gone", flag, err)
+		}
+	}
+	if p, err := config.Path("/abs/c.toml"); err != nil || p != "/abs/c.toml" {
+		t.Errorf("Path of an absolute file in a deleted folder = %q, %v; want it as given", p, err)
 	}
 }
 

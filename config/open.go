@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -36,12 +37,24 @@ type OpenOptions struct {
 // $FRESHTOKEN_CONFIG, else the default in the user's config folder.
 func Path(flag string) (string, error) {
 	if flag != "" {
-		return flag, nil
+		return inThisFolder(flag)
 	}
 	if p := os.Getenv("FRESHTOKEN_CONFIG"); p != "" {
-		return p, nil
+		return inThisFolder(p)
 	}
 	return DefaultPath()
+}
+
+// inThisFolder returns p, refusing a relative path while the current
+// folder no longer exists (a script's temporary folder, deleted): no file
+// can be found or written there.
+func inThisFolder(p string) (string, error) {
+	if !filepath.IsAbs(p) {
+		if _, err := os.Getwd(); err != nil {
+			return "", Invalidf("%s: the current folder no longer exists (%v); cd into one that does, or give the config file's full path", p, cause(err))
+		}
+	}
+	return p, nil
 }
 
 // Open returns the token source for a configured environment, in one call.

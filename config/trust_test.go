@@ -95,6 +95,12 @@ func TestLoadRefusesAnotherUsersFile(t *testing.T) {
 	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "belongs to uid 12345, not to you (uid 0)") {
 		t.Fatalf("Load = %v; want a refusal naming the owner", err)
 	}
+	// Root (sudo with the user's HOME) is told to run freshtoken as that
+	// user, never to take the user's file with chown, which would lock the
+	// user out of their own configuration.
+	if msg := err.Error(); strings.Contains(msg, "chown") || !strings.Contains(msg, "sudo -u '#12345' freshtoken") {
+		t.Fatalf("Load as root = %v; want it to say to run freshtoken as uid 12345, not to chown the file", err)
+	}
 }
 
 // TestLoadChecksASymlinksTarget: a symlinked config (as dotfile managers
@@ -113,6 +119,30 @@ func TestLoadChecksASymlinksTarget(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("a link to a %04o file: Load = %v, want ok=%v", tt.mode, err, tt.ok)
 		}
+	}
+}
+
+// Root (sudo keeping the user's HOME) never writes a new config into
+// another user's folder: `sudo -E freshtoken init` left a root-owned
+// ~/.config/freshtoken that the user could no longer read. It is told to run
+// freshtoken as that user, and nothing is written.
+func TestWriteEnvAsRootWritesNothingInAnotherUsersFolder(t *testing.T) {
+	testenv.NeedRoot(t, "giving a folder to another user")
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(home, ".config", "freshtoken", "config.toml"), filepath.Join(home, "config.toml")} {
+		_, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "SECRET"}, true)
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") {
+			t.Errorf("WriteEnv(%s) as root = %v; want a refusal saying to run freshtoken as that user", p, err)
+		}
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("root wrote %v in another user's folder", entries)
 	}
 }
 

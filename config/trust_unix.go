@@ -3,9 +3,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/freshtoken/freshtoken/internal/shellquote"
@@ -73,6 +75,9 @@ type fileTrust struct {
 // if t.private), or returns "".
 func checkTrusted(path string, fi fs.FileInfo, t fileTrust) string {
 	if msg := foreignOwner(path, fi); msg != "" {
+		if os.Geteuid() == 0 {
+			return msg + t.owned + "; run freshtoken as its owner (`" + shellquote.AsUser(int(fi.Sys().(*syscall.Stat_t).Uid)) + " …`), not as root, whose files that user could not use"
+		}
 		return msg + t.owned + "; use " + t.yours + ", or have it given to you with " + chown(path)
 	}
 	mask, open, fix := fs.FileMode(0o022), "is writable", "go-w"
@@ -94,6 +99,28 @@ func foreignOwner(path string, fi fs.FileInfo) string {
 		}
 	}
 	return ""
+}
+
+// rootWritingForAnother says why root may not make the config file path
+// that is not there yet, or returns "": the nearest folder of it that
+// exists belongs to another user, whom a root-owned file or folder there
+// would lock out (sudo keeping the user's HOME).
+func rootWritingForAnother(path string) string {
+	if _, err := os.Lstat(path); os.Geteuid() != 0 || !errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			if msg := foreignOwner(dir, fi); msg != "" {
+				return fmt.Sprintf("its folder %s %s: run freshtoken as its owner (`%s …`), not as root, whose files that user could not read; nothing was written", dir, msg, shellquote.AsUser(int(fi.Sys().(*syscall.Stat_t).Uid)))
+			}
+			return ""
+		}
+		if dir == filepath.Dir(dir) {
+			return ""
+		}
+	}
 }
 
 func chown(path string) string {

@@ -127,6 +127,9 @@ func StageEnvs(path string, envs []NamedEnv, defaultEnv string) (staging string,
 	}
 	target := linkTarget(path)
 	dir := filepath.Dir(target)
+	if msg := rootWritingForAnother(target); msg != "" {
+		return "", nil, &Error{Path: path, Msg: msg}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, &Error{Path: path, Msg: fmt.Sprintf("cannot create its folder (%v); nothing was written", cause(err))}
 	}
@@ -222,6 +225,9 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 // is written where the link points, so it stays linked.
 func rewrite(path string, first func() error, edit func(old string) string) (*File, error) {
 	path = linkTarget(path)
+	if msg := rootWritingForAnother(path); msg != "" {
+		return nil, &Error{Path: path, Msg: msg}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot create its folder (%v); nothing was written", cause(err))}
 	}

@@ -168,22 +168,30 @@ func (f *Flow) announce(authURL string, timeout time.Duration) {
 
 func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (*Result, error) {
 	fmt.Fprintf(f.Stderr, "Open this URL in a browser and approve access:\n%s\nThen paste the whole URL your browser landed on, and press Enter:\n", req.URL)
-	lines := make(chan string, 1)
+	type pasted struct {
+		line  string
+		ended bool // the input ended before anything was pasted
+	}
+	lines := make(chan pasted, 1)
 	go func() {
-		line, _ := bufio.NewReader(f.Stdin).ReadString('\n')
-		lines <- strings.TrimSpace(line)
+		line, err := bufio.NewReader(f.Stdin).ReadString('\n')
+		line = strings.TrimSpace(line)
+		lines <- pasted{line, err != nil && line == ""}
 	}()
 	again := fmt.Sprintf("run `freshtoken login --manual -e %s` again", f.Env)
-	var line string
+	var p pasted
 	select {
-	case line = <-lines:
+	case p = <-lines:
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil, f.cancelled()
 		}
 		return nil, fmt.Errorf("%s: %w: no URL was pasted within %s; %s", f.Env, ErrNotApproved, timeout, again)
 	}
-	u, err := url.Parse(line)
+	if p.ended {
+		return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the standard input ended (it is not a terminal); %s in a terminal", f.Env, again)}
+	}
+	u, err := url.Parse(p.line)
 	if err != nil || !u.IsAbs() {
 		return nil, fmt.Errorf("%s: %w: paste the whole address from the browser's address bar, starting with http; %s", f.Env, ErrBadPaste, again)
 	}
@@ -196,6 +204,13 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 	}
 	return f.Complete(ctx, req, q)
 }
+
+// noPaste is a manual log-in's error when its input ended with nothing
+// pasted: a bad paste, said without claiming something was pasted.
+type noPaste struct{ msg string }
+
+func (e noPaste) Error() string { return e.msg }
+func (e noPaste) Unwrap() error { return ErrBadPaste }
 
 // cancelled is the error of a login stopped by Ctrl-C.
 func (f *Flow) cancelled() error {

@@ -286,12 +286,15 @@ func TestManualPastesThatAreNoAnswer(t *testing.T) {
 		name  string
 		paste func(authURL string) string // "" pastes nothing at all
 		want  error
+		say   string
 	}{
-		{"end of input", func(string) string { return "" }, login.ErrBadPaste},
-		{"words", func(string) string { return "I approved it\n" }, login.ErrBadPaste},
-		{"the URL to open", func(u string) string { return u + "\n" }, login.ErrBadPaste},
-		{"an earlier answer", func(string) string { return conf.RedirectURL + "?code=old-code&state=old-state\n" }, login.ErrStateMismatch},
-		{"nothing in time", nil, login.ErrNotApproved},
+		// stdin closed or /dev/null (cron, `<&-`): the person never had a
+		// chance to paste, and is not told they pasted the wrong thing.
+		{"end of input", func(string) string { return "" }, login.ErrBadPaste, "nothing was pasted: the standard input ended"},
+		{"words", func(string) string { return "I approved it\n" }, login.ErrBadPaste, "paste the whole address"},
+		{"the URL to open", func(u string) string { return u + "\n" }, login.ErrBadPaste, "it has no code"},
+		{"an earlier answer", func(string) string { return conf.RedirectURL + "?code=old-code&state=old-state\n" }, login.ErrStateMismatch, "earlier log-in"},
+		{"nothing in time", nil, login.ErrNotApproved, "no URL was pasted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,8 +319,8 @@ func TestManualPastesThatAreNoAnswer(t *testing.T) {
 				}()
 			}
 			_, err := flow.Run(context.Background())
-			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), "run `freshtoken login --manual -e sandbox` again") || strings.Contains(err.Error(), "\n") {
-				t.Errorf("err = %v, want %v, on one line, saying to run the manual log-in again", err, tt.want)
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.say) || !strings.Contains(err.Error(), "run `freshtoken login --manual -e sandbox` again") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("err = %v, want %v, on one line, saying %q and to run the manual log-in again", err, tt.want, tt.say)
 			}
 		})
 	}

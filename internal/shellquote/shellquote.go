@@ -4,6 +4,8 @@ package shellquote
 
 import (
 	"fmt"
+	"os/user"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -48,4 +50,15 @@ func Word(path string) string {
 	}
 	b.WriteByte('\'')
 	return b.String()
+}
+
+// AsUser is the command that runs freshtoken as the user uid, for root
+// (sudo with another user's HOME) to be told instead of taking that user's
+// files, which would lock the user out of them: `sudo -u NAME freshtoken`.
+func AsUser(uid int) string {
+	name := "#" + strconv.Itoa(uid)
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	return "sudo -u " + Word(name) + " freshtoken"
 }

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -75,6 +76,11 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	p := s.path(env)
 	f, err := openPrivate(p, os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Lstat(s.dir); errors.Is(err, fs.ErrNotExist) {
+			if err := creatable(s.dir); err != nil {
+				return nil, err
+			}
+		}
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
@@ -322,10 +328,51 @@ func (s *Store) removeLitter(env string) {
 }
 
 func (s *Store) ensureDir() error {
+	if _, err := os.Lstat(s.dir); errors.Is(err, fs.ErrNotExist) {
+		if err := creatable(s.dir); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(s.dir, dirMode); err != nil {
-		return fmt.Errorf("create token folder: %w", err)
+		return folderError(s.dir, err)
 	}
 	return s.checkDir()
+}
+
+// creatable returns why the missing folder dir could not be made, if it
+// could not: the nearest folder above it that exists must be one the user
+// may write in, and for root not another user's (root, with sudo keeping
+// the user's HOME, would leave a folder there that locks the user out).
+func creatable(dir string) error {
+	for parent := filepath.Dir(dir); ; parent = filepath.Dir(parent) {
+		fi, err := os.Stat(parent)
+		if errors.Is(err, fs.ErrNotExist) && parent != filepath.Dir(parent) {
+			continue
+		}
+		if err == nil && !fi.IsDir() {
+			err = &fs.PathError{Op: "mkdir", Path: parent, Err: syscall.ENOTDIR}
+		}
+		if err == nil {
+			err = canWriteIn(parent)
+		}
+		if err != nil {
+			return folderError(dir, err)
+		}
+		if foreignOwner(fi) && os.Geteuid() == 0 {
+			return insecure("the token folder %s would be made in %s, which belongs to another user: run freshtoken as its owner (`%s …`), not as root, whose files that user could not use", dir, parent, shellquote.AsUser(owner(fi)))
+		}
+		return nil
+	}
+}
+
+// folderError is why the token folder dir cannot be made or used: a
+// failing or read-only disk is a failed write, anything else (a file in
+// its path, a folder the user may not write in) a configuration to change.
+func folderError(dir string, err error) error {
+	if errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO) || isNoSpace(err) {
+		return fmt.Errorf("%w: create token folder %s: %w", store.ErrWriteFailed, dir, err)
+	}
+	return fmt.Errorf("%w: the token folder %s cannot be made (%v); set [store] url (or $XDG_STATE_HOME) to a folder you can write in", store.ErrDenied, dir, err)
 }
 
 // checkDir refuses a folder that is a link, belongs to someone else or that
@@ -336,7 +383,7 @@ func (s *Store) checkDir() error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("token folder: %w", err)
+		return folderError(s.dir, err)
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		return linkError(s.dir)
@@ -354,6 +401,9 @@ func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) erro
 	}
 	if !fi.IsDir() && !fi.Mode().IsRegular() {
 		return notRegular(path)
+	}
+	if foreignOwner(fi) && os.Geteuid() == 0 {
+		return insecure("%s belongs to another user: run freshtoken as its owner (`%s …`), not as root, whose files that user could not use", path, shellquote.AsUser(owner(fi)))
 	}
 	if foreignOwner(fi) {
 		return insecure("%s belongs to another user, who could read or replace your tokens; remove it, or give it to yourself with `chown`", path)

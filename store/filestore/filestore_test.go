@@ -323,7 +323,39 @@ func TestForeignFilesRefused(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "belongs to another user") {
 				t.Fatalf("err = %v; want a refusal saying it belongs to another user", err)
 			}
+			// Root (sudo with the user's HOME) must not take the user's
+			// tokens with chown, which would lock the user out of them.
+			if msg := err.Error(); strings.Contains(msg, "chown") || !strings.Contains(msg, "sudo -u nobody freshtoken") {
+				t.Fatalf("err as root = %v; want it to say to run freshtoken as that user, not to chown", err)
+			}
 		})
+	}
+}
+
+// Root (sudo keeping the user's HOME) never makes the token folder inside
+// a folder of another user: a root-owned folder there locked that user out
+// of their own tokens. It is told to run freshtoken as that user.
+func TestRootMakesNoFolderInAnotherUsersFolder(t *testing.T) {
+	testenv.NeedRoot(t, "giving a folder to another user")
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(home, ".local", "state", "freshtoken")
+	s := filestore.New(dir)
+	_, loadErr := s.Load(ctx, "sandbox")
+	_, lockErr := s.Lock(ctx, "sandbox")
+	saveErr := s.Save(ctx, "sandbox", sample())
+	for what, err := range map[string]error{"Load": loadErr, "Lock": lockErr, "Save": saveErr} {
+		if !errors.Is(err, store.ErrInsecure) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") {
+			t.Errorf("%s as root in another user's folder: %v; want a refusal saying to run freshtoken as that user", what, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(home, ".local")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("root made a folder in another user's folder (%v)", err)
 	}
 }
 
@@ -510,6 +542,27 @@ func TestDirectoryRefused(t *testing.T) {
 	_, err := filestore.New(dir).Lock(ctx, "sandbox")
 	if !errors.Is(err, store.ErrInsecure) || !strings.Contains(err.Error(), "is not a regular file; remove it") {
 		t.Errorf("a folder at the lock file's place: %v; want it refused as not a regular file", err)
+	}
+}
+
+// A token folder that cannot be made (a file where a folder of its path
+// should be, as with $XDG_STATE_HOME set to a file; a folder the user may not
+// write in, as with cron's HOME=/) is a configuration error naming the folder
+// and what to set, from Load already, so that login says so before the
+// browser round trip rather than after, when the tokens are lost.
+func TestFolderThatCannotBeMadeSaysWhatToSet(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "state")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := filestore.New(filepath.Join(file, "freshtoken"))
+	_, loadErr := s.Load(ctx, "sandbox")
+	_, lockErr := s.Lock(ctx, "sandbox")
+	saveErr := s.Save(ctx, "sandbox", sample())
+	for what, err := range map[string]error{"Load": loadErr, "Lock": lockErr, "Save": saveErr} {
+		if !errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), "[store] url") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s under a file: %v; want a configuration error saying to set [store] url", what, err)
+		}
 	}
 }
 

@@ -18,6 +18,9 @@ const noBlock = 0
 // foreignOwner is false where files carry no Unix owner.
 func foreignOwner(fs.FileInfo) bool { return false }
 
+// owner is never asked where files carry no Unix owner.
+func owner(fs.FileInfo) int { return -1 }
+
 // isNoSpace reports whether err says the disk is full.
 func isNoSpace(err error) bool { return false }
 
@@ -27,3 +30,7 @@ func allocated(fs.FileInfo) int64 { return 0 }
 
 // lockContent does nothing where records are never written in place.
 func lockContent(context.Context, *os.File, bool) error { return nil }
+
+// canWriteIn leaves it to the folder's creation to say where the user may
+// not write.
+func canWriteIn(string) error { return nil }

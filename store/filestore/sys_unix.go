@@ -19,6 +19,9 @@ const noFollow = syscall.O_NOFOLLOW
 const noBlock = syscall.O_NONBLOCK
 
 // foreignOwner reports whether fi belongs to a user other than this process's.
+// owner is the uid fi belongs to.
+func owner(fi fs.FileInfo) int { return int(fi.Sys().(*syscall.Stat_t).Uid) }
+
 func foreignOwner(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) != os.Geteuid()
@@ -70,4 +73,12 @@ func lockContent(ctx context.Context, f *os.File, exclusive bool) error {
 			}
 		}
 	}
+}
+
+// canWriteIn reports whether the user may make a folder in dir.
+func canWriteIn(dir string) error {
+	if err := syscall.Access(dir, 0o3); err != nil { // W_OK|X_OK
+		return &fs.PathError{Op: "mkdir", Path: dir, Err: err}
+	}
+	return nil
 }
