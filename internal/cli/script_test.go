@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
 
@@ -326,10 +326,9 @@ func startProvider(ts *testscript.TestScript, args []string) {
 	ts.Defer(func() { providers.Delete(ts); throttles.Delete(ts) })
 	ts.Setenv("API", srv.URL+"/")
 	ts.Setenv("DEV_SECRET", "dev-client-secret")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testenv.PickPort()
 	ts.Check(err)
-	ts.Setenv("CALLBACK_PORT", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
-	ln.Close()
+	ts.Setenv("CALLBACK_PORT", strconv.Itoa(port))
 }
 
 var throttles sync.Map // *testscript.TestScript → *throttle

@@ -34,13 +34,12 @@ func Start(t testing.TB) *Server {
 		testenv.Missing(t, "redis-server is not installed (apt-get install redis-server)")
 	}
 	for range 5 { // a free port may be taken before redis-server binds it
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		p, err := testenv.PickPort()
 		if err != nil {
 			t.Fatal(err)
 		}
-		addr := ln.Addr().String()
-		ln.Close()
-		_, port, _ := net.SplitHostPort(addr)
+		port := strconv.Itoa(p)
+		addr := net.JoinHostPort("127.0.0.1", port)
 		cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

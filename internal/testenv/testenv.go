@@ -8,10 +8,14 @@
 package testenv
 
 import (
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -70,10 +74,35 @@ func Do(t testing.TB, client *http.Client, req *http.Request) (*http.Response, [
 // configuration to name before the program that listens on it starts.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := PickPort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
+
+// PickPort is FreePort for callers without a testing.TB (testscript). The
+// port is taken below the range the system picks from for servers started
+// on port 0 and for outgoing connections (32768 and up on Linux, 49152 and
+// up on macOS and Windows), so that none of those takes it between now and
+// its use, and it is never given twice by one test process.
+func PickPort() (int, error) {
+	for range 1000 {
+		port := minPicked + rand.IntN(maxPicked-minPicked)
+		if _, given := pickedPorts.LoadOrStore(port, true); given {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port, nil
+	}
+	return 0, fmt.Errorf("no free port on 127.0.0.1 from %d to %d", minPicked, maxPicked)
+}
+
+// The ports PickPort gives, and those it gave.
+const minPicked, maxPicked = 20000, 32000
+
+var pickedPorts sync.Map // int → true
