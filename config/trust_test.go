@@ -127,14 +127,7 @@ func TestLoadChecksASymlinksTarget(t *testing.T) {
 // ~/.config/freshtoken that the user could no longer read. It is told to run
 // freshtoken as that user, and nothing is written.
 func TestWriteEnvAsRootWritesNothingInAnotherUsersFolder(t *testing.T) {
-	testenv.NeedRoot(t, "giving a folder to another user")
-	home := filepath.Join(t.TempDir(), "home")
-	if err := os.Mkdir(home, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(home, 65534, 65534); err != nil {
-		t.Fatal(err)
-	}
+	home := testenv.NobodysFolder(t, "home")
 	for _, p := range []string{filepath.Join(home, ".config", "freshtoken", "config.toml"), filepath.Join(home, "config.toml")} {
 		_, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "SECRET"}, true)
 		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") {

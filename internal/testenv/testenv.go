@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -36,6 +37,22 @@ func NeedRoot(t testing.TB, what string) {
 	if os.Geteuid() != 0 {
 		Missing(t, "%s needs root; CI runs as root", what)
 	}
+}
+
+// NobodysFolder makes a folder named name in a temporary folder and gives
+// it to the user nobody (65534), as root finds a user's home under
+// `sudo -E`; it needs root, and the folder's path is returned.
+func NobodysFolder(t testing.TB, name string) string {
+	t.Helper()
+	NeedRoot(t, "giving a folder to another user")
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // WaitFor polls until cond holds, and fails the test if it does not within

@@ -336,14 +336,7 @@ func TestForeignFilesRefused(t *testing.T) {
 // a folder of another user: a root-owned folder there locked that user out
 // of their own tokens. It is told to run freshtoken as that user.
 func TestRootMakesNoFolderInAnotherUsersFolder(t *testing.T) {
-	testenv.NeedRoot(t, "giving a folder to another user")
-	home := filepath.Join(t.TempDir(), "home")
-	if err := os.Mkdir(home, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(home, 65534, 65534); err != nil {
-		t.Fatal(err)
-	}
+	home := testenv.NobodysFolder(t, "home")
 	dir := filepath.Join(home, ".local", "state", "freshtoken")
 	s := filestore.New(dir)
 	_, loadErr := s.Load(ctx, "sandbox")
