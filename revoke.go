@@ -125,7 +125,7 @@ func (s *Source) postForm(ctx context.Context, endpoint, secret string, form url
 // CanRevoke reports whether the provider has a revocation endpoint, or may
 // have one that discovery has not looked for yet.
 func (s *Source) CanRevoke() bool {
-	s.endpointsMu.Lock()
-	defer s.endpointsMu.Unlock()
+	s.endpointsMu <- struct{}{}
+	defer func() { <-s.endpointsMu }()
 	return s.set.RevocationURL != "" || !s.discovered && s.set.Discover != nil
 }

@@ -211,9 +211,11 @@ type Source struct {
 	// next renewal to take up (see resumeTries); nil when none was.
 	left *leftTries
 
-	// endpointsMu guards the endpoints in set, which Discover fills once:
-	// read them under it (knownEndpoints), or after Endpoints returned.
-	endpointsMu sync.Mutex
+	// endpointsMu (a lock of one place) guards the endpoints in set, which
+	// Discover fills once: read them under it (knownEndpoints), or after
+	// Endpoints returned. Endpoints waits for it only as long as its context
+	// lets it.
+	endpointsMu chan struct{}
 	discovered  bool
 }
 
@@ -289,7 +291,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter <= 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, sending: o.Sending, pause: httpx.Wait}
+	src := &Source{set: s, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, sending: o.Sending, pause: httpx.Wait}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
@@ -368,8 +370,19 @@ func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.
 // leave empty the first time they are needed. Endpoints set in Settings win.
 // A failed discovery is tried again on the next call.
 func (s *Source) Endpoints(ctx context.Context) (Endpoints, error) {
-	s.endpointsMu.Lock()
-	defer s.endpointsMu.Unlock()
+	select {
+	case s.endpointsMu <- struct{}{}:
+	default:
+		// A discovery under way (a renewal's, with its own timeout) holds
+		// a caller that waits less (the proxy's check) no longer than it
+		// would wait for the issuer itself.
+		select {
+		case s.endpointsMu <- struct{}{}:
+		case <-ctx.Done():
+			return Endpoints{}, fmt.Errorf("waiting for the discovery of the provider's endpoints: %w", ctx.Err())
+		}
+	}
+	defer func() { <-s.endpointsMu }()
 	if !s.discovered && s.set.Discover != nil {
 		found, err := s.set.Discover(ctx)
 		if err != nil {
@@ -396,8 +409,8 @@ func (s *Source) Endpoints(ctx context.Context) (Endpoints, error) {
 
 // knownEndpoints are the endpoints as known now, without discovering any.
 func (s *Source) knownEndpoints() Endpoints {
-	s.endpointsMu.Lock()
-	defer s.endpointsMu.Unlock()
+	s.endpointsMu <- struct{}{}
+	defer func() { <-s.endpointsMu }()
 	return s.endpointsLocked()
 }
 

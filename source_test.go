@@ -713,6 +713,37 @@ func TestDiscoveryWhileServing(t *testing.T) {
 	}
 }
 
+// TestEndpointsWaitNoLongerThanTheirContext: a discovery under way (a
+// renewal's, waiting on a slow issuer with its own timeout) holds a caller
+// with a shorter deadline (the proxy's check for the token endpoint, 2 s) no
+// longer than that deadline; it waited for the other discovery to end.
+func TestEndpointsWaitNoLongerThanTheirContext(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	r.settings.Issuer = "https://issuer.example"
+	r.settings.AuthURL, r.settings.TokenURL = "", ""
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	r.settings.Discover = func(ctx context.Context) (freshtoken.Endpoints, error) {
+		once.Do(func() { close(entered) })
+		<-release
+		return freshtoken.Endpoints{}, errors.New("the issuer did not answer")
+	}
+	src := r.source()
+	go src.Endpoints(context.Background())
+	<-entered
+	released := time.AfterFunc(5*time.Second, func() { close(release) })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := src.Endpoints(ctx)
+	if !released.Stop() {
+		t.Fatalf("Endpoints with a 50 ms deadline waited for the other discovery to end (%v)", err)
+	}
+	close(release)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Endpoints past its deadline: %v; want the deadline said", err)
+	}
+}
+
 // TestForceRenewNeverSettlesForTheOldToken: the re-read before a retry takes
 // another renewer's new token, never the one this renewal set out to replace.
 func TestForceRenewNeverSettlesForTheOldToken(t *testing.T) {

@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -58,6 +59,25 @@ func TestGrantLogsNeverContainSecrets(t *testing.T) {
 		if strings.Contains(all, s) {
 			t.Fatalf("a secret (%.8s…) appears in the logs", s)
 		}
+	}
+}
+
+// TestDeviceLoginSaysFirstWhereTokensCannotGo: a token folder that cannot
+// be made is said before the device log-in shows its code, as before the
+// browser's; the person approved, and then the tokens were lost.
+func TestDeviceLoginSaysFirstWhereTokensCannotGo(t *testing.T) {
+	w := deviceWorld(t)
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.writeConfig(strings.Replace(w.readConfig(), "file://"+w.store, "file://"+filepath.Join(file, "tokens"), 1))
+	r := w.run("login", "--no-browser", "--timeout", "3s")
+	if r.code != 2 || strings.Contains(r.stderr, "enter the code") || !strings.Contains(r.stderr, "cannot be made") {
+		t.Fatalf("login: exit %d, stderr %q; want exit 2 saying the token folder cannot be made, before any code", r.code, r.stderr)
+	}
+	if st := w.provider.Stats(); st.DeviceAuthorizations != 0 {
+		t.Fatalf("provider saw %+v; want no device log-in started", st)
 	}
 }
 

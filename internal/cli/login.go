@@ -76,16 +76,17 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		return err
 	}
 	warnClearText(f.IO.ErrOut, env)
-	switch env.Grant {
-	case config.GrantClientCredentials:
+	if env.Grant == config.GrantClientCredentials {
 		return runClientCredentialsLogin(ctx, f, env.Name, src)
-	case config.GrantDeviceCode:
-		return runDeviceLogin(ctx, opts, env, src)
 	}
-	// A store that cannot take the tokens fails now, before the browser round
-	// trip; a corrupt record is fine, as logging in replaces it.
+	// A store that cannot take the tokens fails now, before the person
+	// approves in the browser or on the device page; a corrupt record is
+	// fine, as logging in replaces it.
 	if _, err := src.Record(ctx); err != nil && !errors.Is(err, store.ErrCorrupt) {
 		return err
+	}
+	if env.Grant == config.GrantDeviceCode {
+		return runDeviceLogin(ctx, opts, env, src)
 	}
 	conf, err := src.OAuth2Config(ctx, env.RedirectURI)
 	if err != nil {

@@ -276,6 +276,10 @@ type keyed struct {
 	perEnv map[string]map[string]string
 	// global maps a global field to its key.
 	global map[string]string
+	// twice is the first two keys that set one field of the environment
+	// twiceEnv, their names differing only in case; empty when none do.
+	twice    [2]string
+	twiceEnv string
 }
 
 func squash(s string) string {
@@ -288,7 +292,7 @@ func sortKeys(vars map[string]string) keyed {
 	k := keyed{perEnv: map[string]map[string]string{}, global: map[string]string{}}
 	fields := slices.SortedFunc(maps.Keys(envFields), func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	seed, envFirst := 0, 0
-	for key := range vars {
+	for _, key := range slices.Sorted(maps.Keys(vars)) {
 		if g, ok := globalFields[squash(key)]; ok {
 			k.global[g] = key
 			continue
@@ -305,6 +309,9 @@ func sortKeys(vars map[string]string) keyed {
 		env = strings.ToLower(env)
 		if k.perEnv[env] == nil {
 			k.perEnv[env] = map[string]string{}
+		}
+		if other := k.perEnv[env][envFields[field]]; strings.EqualFold(other, key) && k.twice[0] == "" {
+			k.twice, k.twiceEnv = [2]string{other, key}, env
 		}
 		k.perEnv[env][envFields[field]] = key
 	}
@@ -340,6 +347,9 @@ func splitKey(key string, fields []string) (env, field string, envFirst bool) {
 }
 
 func keyedEnvs(vars map[string]string, k keyed) ([]Env, error) {
+	if k.twice[0] != "" {
+		return nil, fmt.Errorf("%s and %s both set the environment %s (names are read in lower case); in Postman, delete or rename one of them and export again", k.twice[0], k.twice[1], k.twiceEnv)
+	}
 	var envs []Env
 	for _, name := range slices.Sorted(maps.Keys(k.perEnv)) {
 		f := k.perEnv[name]

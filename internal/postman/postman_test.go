@@ -87,6 +87,10 @@ func TestParseRefusesMalformedExports(t *testing.T) {
 		{"nothing FreeAgent", `{"values": [{"key": "host", "value": "x"}, {"key": "other", "value": "s3cr3t"}]}`, "holds no FreeAgent settings; its keys are host, other (values not shown). Accepted:"},
 		{"a key-less entry", `{"values": [{"value": "x"}]}`, "entry 1 of its values has no key"},
 		{"a twice-set key", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"Resource_a","value":"https://h/"}`), "Resource_a is set twice"},
+		// Both set one field of one environment (names are read in lower
+		// case): which one was imported depended on the map's order.
+		{"names differing in case", seed(`{"key":"Resource_sand","value":"https://h/"},{"key":"RefreshToken_sand","value":"r1"},{"key":"Resource_Sand","value":"https://h/"},{"key":"RefreshToken_Sand","value":"r2"}`),
+			"RefreshToken_Sand and RefreshToken_sand both set the environment sand"},
 		{"an object value", seed(`{"key":"Resource_a","value":{"s3cr3t":1}}`), "Resource_a has a list or object as its value"},
 		{"no Resource", seed(`{"key":"RefreshToken_a","value":"rt"}`), "there is no Resource_a, so nothing says which API the a tokens are for"},
 		{"only a client", `{"values":[{"key":"ClientId","value":"id"}]}`, "holds no FreeAgent settings; its keys are ClientId"},

@@ -221,21 +221,26 @@ const (
 // tokenEndpoints are the environment's token and revocation endpoints: the
 // ones the configuration names and, with an issuer, the ones discovered
 // (at once from the cached document while it is fresh). While discovery
-// fails, only the configured ones are known.
+// fails, only the configured ones are known; in the while after a failure
+// the issuer is not asked, but endpoints found since (by a renewal, or in
+// the cached document) still count.
 func (e *envProxy) tokenEndpoints(ctx context.Context) freshtoken.Endpoints {
 	configured := freshtoken.Endpoints{TokenURL: e.conf.TokenURL, RevocationURL: e.conf.RevocationURL}
 	if e.conf.Issuer == "" {
 		return configured
 	}
+	wait := discoveryWait
 	if at := e.undiscovered.Load(); at != nil && time.Since(*at) < undiscoveredFor {
-		return configured
+		wait = 0
 	}
-	ctx, cancel := context.WithTimeout(ctx, discoveryWait)
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	ep, err := e.src.Endpoints(ctx)
 	if err != nil {
-		now := time.Now()
-		e.undiscovered.Store(&now)
+		if wait > 0 {
+			now := time.Now()
+			e.undiscovered.Store(&now)
+		}
 		return configured
 	}
 	return ep

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -629,6 +630,54 @@ func TestIssuerOutOfReachHoldsNothingUp(t *testing.T) {
 	}
 	if n := asked.Load(); n != 1 {
 		t.Fatalf("the silent issuer was asked %d times for 3 requests; want once", n)
+	}
+}
+
+// TestSlowIssuerFoundLaterIsRefused: an issuer slower than the proxy's
+// wait for discovery is not waited for again for a while, but endpoints
+// found meanwhile (by a renewal, or in the cached document) still count: a
+// request for the discovered token endpoint was forwarded for a minute after.
+func TestSlowIssuerFoundLaterIsRefused(t *testing.T) {
+	var asked atomic.Int32
+	var f *fixture
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if asked.Add(1) == 1 {
+			<-r.Context().Done() // longer than the proxy waits
+			return
+		}
+		resp, err := http.Get(f.api + strings.TrimPrefix(r.URL.Path, "/"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		var doc map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		doc["issuer"] = "http://" + r.Host
+		json.NewEncoder(w).Encode(doc)
+	}))
+	t.Cleanup(slow.Close)
+	f = newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("\n[env.slow]\nprovider = \"generic\"\nissuer = %q\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\n",
+			slow.URL, f.api, f.base)
+	}})
+	if resp, body := f.get(t, "/slow/v2/company"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("GET /slow/v2/company: %d %s; want 401, not logged in", resp.StatusCode, body)
+	}
+	if ep, err := f.source(t, "slow").Endpoints(t.Context()); err != nil || ep.TokenURL != f.api+"v2/token_endpoint" {
+		t.Fatalf("discovering the slow issuer's endpoints: %+v, %v", ep, err)
+	}
+	before := f.provider.Stats()
+	req, _ := http.NewRequest(http.MethodPost, f.base+"/slow/v2/token_endpoint", strings.NewReader("grant_type=refresh_token&refresh_token=x"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, body := f.do(t, req); resp.StatusCode != http.StatusForbidden || resp.Header.Get("X-Freshtoken-Error") != "token_endpoint" {
+		t.Errorf("POST /slow/v2/token_endpoint after discovery succeeded: %d %s; want 403 token_endpoint", resp.StatusCode, body)
+	}
+	if after := f.provider.Stats(); after.TokenRequests != before.TokenRequests {
+		t.Fatalf("the request reached the provider's token endpoint")
 	}
 }
 

@@ -18,10 +18,10 @@ const noFollow = syscall.O_NOFOLLOW
 // writer; it is then refused as not a regular file.
 const noBlock = syscall.O_NONBLOCK
 
-// foreignOwner reports whether fi belongs to a user other than this process's.
 // owner is the uid fi belongs to.
 func owner(fi fs.FileInfo) int { return int(fi.Sys().(*syscall.Stat_t).Uid) }
 
+// foreignOwner reports whether fi belongs to a user other than this process's.
 func foreignOwner(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) != os.Geteuid()
