@@ -114,9 +114,7 @@ func (s *Source) ownsHost(u *url.URL) bool {
 	if s.set.APIURL == "" {
 		return true
 	}
-	apiPort, _ := httpx.Port(s.api.Port(), s.api.Scheme)
-	port, ok := httpx.Port(u.Port(), u.Scheme)
-	return strings.EqualFold(s.api.Scheme, u.Scheme) && strings.EqualFold(s.api.Hostname(), u.Hostname()) && ok && port == apiPort
+	return httpx.SameOrigin(s.api, u)
 }
 
 // replayBody returns a fresh copy of the request body for a retry.

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -109,6 +110,14 @@ func IsLoopback(host string) bool {
 func ReachesThisMachine(host string) bool {
 	a, ok := ParseHost(host)
 	return ok && (a.IsLoopback() || a.IsUnspecified())
+}
+
+// SameOrigin reports whether a and b name one scheme, host and port, however
+// they spell them: in any case, with or without the scheme's default port.
+func SameOrigin(a, b *url.URL) bool {
+	pa, okA := Port(a.Port(), a.Scheme)
+	pb, okB := Port(b.Port(), b.Scheme)
+	return okA && okB && pa == pb && strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname())
 }
 
 // Port reads a URL's or a Host header's port as a number, as clients do

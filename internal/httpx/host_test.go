@@ -55,6 +55,33 @@ func TestParseHost(t *testing.T) {
 	}
 }
 
+// TestSameOrigin: one origin however it is spelled (case, the default
+// port written or not); another scheme, host or port is another.
+func TestSameOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"https://api.example.com/", "https://api.example.com/token", true},
+		{"https://api.example.com/", "HTTPS://API.Example.COM:443/token", true},
+		{"http://127.0.0.1:8080/", "http://127.0.0.1:08080/x", true},
+		{"http://api.example.com/", "http://api.example.com:80/", true},
+		{"https://api.example.com/", "http://api.example.com/", false},
+		{"https://api.example.com/", "https://api.example.com:8443/", false},
+		{"https://api.example.com/", "https://login.example.com/", false},
+		{"https://api.example.com/", "https://api.example.com:x/", false},
+	} {
+		a, _ := url.Parse(tc.a)
+		b, _ := url.Parse(tc.b)
+		if b == nil { // a port net/url refuses
+			b = &url.URL{Scheme: "https", Host: "api.example.com:x"}
+		}
+		if got := httpx.SameOrigin(a, b); got != tc.same {
+			t.Errorf("SameOrigin(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+	}
+}
+
 func TestPort(t *testing.T) {
 	for _, tc := range []struct {
 		port, scheme string

@@ -201,8 +201,7 @@ func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
 	to = strings.ToLower(path.Clean(to))
 	for _, endpoint := range []string{ep.TokenURL, ep.RevocationURL} {
 		u, err := url.Parse(endpoint)
-		if err == nil && endpoint != "" && strings.EqualFold(u.Scheme, e.api.Scheme) && strings.EqualFold(u.Host, e.api.Host) &&
-			strings.ToLower(path.Clean("/"+u.Path)) == to {
+		if err == nil && endpoint != "" && httpx.SameOrigin(u, e.api) && strings.ToLower(path.Clean("/"+u.Path)) == to {
 			return true
 		}
 	}

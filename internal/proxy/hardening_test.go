@@ -566,7 +566,8 @@ func TestTraceAndConnectAreNotForwarded(t *testing.T) {
 // discovered from an issuer (which were forwarded).
 func TestTokenEndpointIsNotForwarded(t *testing.T) {
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return fmt.Sprintf("revocation_url = %q\n", f.api+"v2/revoke") + // of [env.idle], the last table
+		// [env.idle]'s, the last table, on the API's host spelled otherwise.
+		return fmt.Sprintf("revocation_url = %q\n", strings.Replace(strings.ToUpper(f.api[:4])+f.api[4:], "127.0.0.1:", "127.0.0.1:0", 1)+"v2/revoke") +
 			fmt.Sprintf("\n[env.found]\nprovider = \"generic\"\nissuer = %q\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\n",
 				strings.TrimSuffix(f.api, "/"), f.api, f.base)
 	}})
