@@ -359,7 +359,7 @@ func creatable(dir string) error {
 			return folderError(dir, err)
 		}
 		if foreignOwner(fi) && os.Geteuid() == 0 {
-			return insecure("the token folder %s would be made in %s, which belongs to another user: run freshtoken as its owner (`%s …`), not as root, whose files that user could not use", dir, parent, shellquote.AsUser(owner(fi)))
+			return insecure("the token folder %s would be made in %s, which belongs to another user: run freshtoken as its owner (`%s …`), not as root, whose files that user could not use, or set [store] url to a folder of root's own", dir, parent, shellquote.AsUser(owner(fi)))
 		}
 		return nil
 	}
@@ -403,7 +403,7 @@ func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) erro
 		return notRegular(path)
 	}
 	if foreignOwner(fi) && os.Geteuid() == 0 {
-		return insecure("%s belongs to another user: run freshtoken as its owner (`%s …`), not as root, whose files that user could not use", path, shellquote.AsUser(owner(fi)))
+		return insecure("%s belongs to another user: run freshtoken as its owner (`%s …`), not as root, whose files that user could not use, or set [store] url to a folder of root's own", path, shellquote.AsUser(owner(fi)))
 	}
 	if foreignOwner(fi) {
 		return insecure("%s belongs to another user, who could read or replace your tokens; remove it, or give it to yourself with `chown`", path)

@@ -343,8 +343,8 @@ func TestRootMakesNoFolderInAnotherUsersFolder(t *testing.T) {
 	_, lockErr := s.Lock(ctx, "sandbox")
 	saveErr := s.Save(ctx, "sandbox", sample())
 	for what, err := range map[string]error{"Load": loadErr, "Lock": lockErr, "Save": saveErr} {
-		if !errors.Is(err, store.ErrInsecure) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") {
-			t.Errorf("%s as root in another user's folder: %v; want a refusal saying to run freshtoken as that user", what, err)
+		if !errors.Is(err, store.ErrInsecure) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") || !strings.Contains(err.Error(), "[store] url") {
+			t.Errorf("%s as root in another user's folder: %v; want a refusal saying to run freshtoken as that user, or to set [store] url", what, err)
 		}
 	}
 	if _, err := os.Lstat(filepath.Join(home, ".local")); !errors.Is(err, os.ErrNotExist) {
