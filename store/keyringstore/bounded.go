@@ -43,10 +43,7 @@ func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T
 	case calling <- struct{}{}:
 	case <-ctx.Done():
 		var zero T
-		if errors.Is(context.Cause(ctx), errNoAnswer) {
-			return zero, noAnswer()
-		}
-		return zero, ctx.Err()
+		return zero, ended(ctx)
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -62,11 +59,17 @@ func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T
 		return r.v, r.err
 	case <-ctx.Done():
 		var zero T
-		if errors.Is(context.Cause(ctx), errNoAnswer) {
-			return zero, noAnswer()
-		}
-		return zero, ctx.Err()
+		return zero, ended(ctx)
 	}
+}
+
+// ended is why a keychain call's ctx ended: the keychain not answering in
+// time, or the caller's own context.
+func ended(ctx context.Context) error {
+	if errors.Is(context.Cause(ctx), errNoAnswer) {
+		return noAnswer()
+	}
+	return ctx.Err()
 }
 
 // noAnswer says that the keychain did not answer in time, and what to do.
