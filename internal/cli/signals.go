@@ -203,21 +203,30 @@ func (g *guard) explainWait() {
 	case g.unsaved > 0:
 		msg = g.unsavedWait()
 	case g.inFlight > 0:
-		msg = fmt.Sprintf("freshtoken: waiting up to %s for the renewal already sent to %s to be stored; Ctrl-C again abandons it and may end the authorisation\n",
-			g.last.Timeout.Round(time.Second), host(g.last.TokenURL))
+		msg = fmt.Sprintf("freshtoken: waiting up to %s for the renewal already sent to %s to be stored; %s abandons it and may end the authorisation\n",
+			g.last.Timeout.Round(time.Second), host(g.last.TokenURL), g.abandonKeys())
 	}
 	g.mu.Unlock()
 	fmt.Fprint(g.errOut, msg)
 }
 
+// abandonKeys is what abandons a renewal in flight from here: a second
+// SIGINT does, whatever the first signal was. The caller holds g.mu.
+func (g *guard) abandonKeys() string {
+	switch g.sig {
+	case 0:
+		return "Ctrl-C twice"
+	case syscall.SIGINT:
+		return "Ctrl-C again"
+	}
+	return "Ctrl-C" // stopped by SIGTERM or SIGHUP: one Ctrl-C is the second signal
+}
+
 // unsavedWait is the line that says that the process waits for the store
-// to take an answer it refused; "" once said, until a first Ctrl-C changes
+// to take an answer it refused; "" once said, until a first signal changes
 // how to abandon it. The caller holds g.mu.
 func (g *guard) unsavedWait() string {
-	abandon := "Ctrl-C twice"
-	if g.sig != 0 {
-		abandon = "Ctrl-C again"
-	}
+	abandon := g.abandonKeys()
 	if g.told == abandon {
 		return ""
 	}

@@ -29,8 +29,8 @@ func TestHandOverSeesASignalNotYetActedOn(t *testing.T) {
 }
 
 // TestRefusedAnswerWaitIsToldOnce: the wait for the store to take an answer
-// it refused is told once, and once more after a first signal (Ctrl-C once
-// more then abandons it), not again each time settle or explainWait looks;
+// it refused is told once, and once more after a first signal (one Ctrl-C
+// then abandons it), not again each time settle or explainWait looks;
 // a proxy stopped by SIGTERM told it twice in a row.
 func TestRefusedAnswerWaitIsToldOnce(t *testing.T) {
 	var out strings.Builder
@@ -43,7 +43,32 @@ func TestRefusedAnswerWaitIsToldOnce(t *testing.T) {
 	g.sig = syscall.SIGTERM
 	g.explainWait()
 	g.explainWait()
-	if n, again := strings.Count(out.String(), "waiting for the store"), strings.Count(out.String(), "Ctrl-C again abandons them"); n != 2 || again != 1 {
+	if n, again := strings.Count(out.String(), "waiting for the store"), strings.Count(out.String(), "; Ctrl-C abandons them"); n != 2 || again != 1 {
 		t.Fatalf("told %d times (%d after the signal); want once before and once after:\n%s", n, again, out.String())
+	}
+}
+
+// TestAbandonIsToldAsTheNextSignal: a process stopped by SIGTERM (systemd,
+// kill) is abandoned by one Ctrl-C, the second signal; "Ctrl-C again" is
+// for the one stopped by Ctrl-C.
+func TestAbandonIsToldAsTheNextSignal(t *testing.T) {
+	for _, c := range []struct {
+		first syscall.Signal
+		want  string
+	}{
+		{syscall.SIGTERM, "to be stored; Ctrl-C abandons it"},
+		{syscall.SIGHUP, "to be stored; Ctrl-C abandons it"},
+		{syscall.SIGINT, "to be stored; Ctrl-C again abandons it"},
+	} {
+		var out strings.Builder
+		_, g, stop := guardSignals(&out)
+		stored := g.Sending(freshtoken.Renewal{Env: "dev", TokenURL: "http://provider.example/token"})
+		g.sig = c.first
+		g.explainWait()
+		stored()
+		stop()
+		if !strings.Contains(out.String(), c.want) {
+			t.Errorf("after %v: %q; want it to say %q", c.first, out.String(), c.want)
+		}
 	}
 }
