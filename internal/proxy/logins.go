@@ -138,7 +138,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	pl := p.logins.answer(q.Get("state"), p.now())
 	if pl == nil {
-		p.log.Warn("log-in answer with no matching log-in", "path", r.URL.Path)
+		p.warnOutsider("log-in answer with no matching log-in", "path", r.URL.Path)
 		http.Redirect(w, r, "/?done=stale-login", http.StatusSeeOther)
 		return
 	}
