@@ -145,7 +145,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), exchangeTimeout)
 	defer cancel()
-	e, err := p.current(ctx, pl)
+	e, err := p.current(ctx, pl.env)
 	if err == nil {
 		var res *login.Result
 		if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
@@ -165,19 +165,18 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/?done=logged-in&env="+url.QueryEscape(pl.env.name), http.StatusSeeOther)
 }
 
-// current returns the environment pl logs in to, as it is served now, and
-// an error if that is no longer as pl began: removed from the
-// configuration, or changed (another provider, another client), pl's
-// tokens would be stored over those of the configuration in force, which
-// would be lost. The environment is pl's when there is no other.
-func (p *Proxy) current(ctx context.Context, pl *pendingLogin) (*envProxy, error) {
-	name := pl.env.name
-	e, err := p.env(ctx, name)
+// current returns the environment that a log-in begun for e logs in to, as
+// it is served now, and an error if that is no longer e: removed from the
+// configuration, or changed (another provider, another client), the
+// log-in's tokens would be stored over those of the configuration in
+// force, which would be lost. The environment is e when there is no other.
+func (p *Proxy) current(ctx context.Context, e *envProxy) (*envProxy, error) {
+	now, err := p.env(ctx, e.name)
 	if err != nil {
-		return pl.env, fmt.Errorf("%s: the log-in stored nothing, as the environment cannot be served now: %w", name, err)
+		return e, fmt.Errorf("%s: the log-in stored nothing, as the environment cannot be served now: %w", e.name, err)
 	}
-	if e != pl.env {
-		return e, fmt.Errorf("%s: the configuration of %s changed after this log-in began, so it stored nothing, and the tokens stored are kept; log in again", name, name)
+	if now != e {
+		return now, fmt.Errorf("%s: the configuration of %s changed after this log-in began, so it stored nothing, and the tokens stored are kept; log in again", e.name, e.name)
 	}
 	return e, nil
 }
