@@ -75,6 +75,15 @@ func TestClientDoesNotRetryA401Twice(t *testing.T) {
 	if r.provider.Stats().Refreshes != 2 {
 		t.Fatal("a 401 long after the last renewal did not renew")
 	}
+	// A clock set back an hour (put right after running ahead, or another
+	// machine sharing the store, its clock ahead, renewed) finds the last
+	// renewal an hour in the future: that is not moments ago, and a 401
+	// renews, where every 401 was passed on until the clock caught up.
+	r.clock.Advance(-time.Hour)
+	getStatus(t, src, api.URL+"/v2/company")
+	if r.provider.Stats().Refreshes != 3 {
+		t.Fatal("a 401 after the clock was set back did not renew")
+	}
 }
 
 func TestClientDoesNotReplayAnUnreplayableBody(t *testing.T) {

@@ -88,12 +88,13 @@ func (f *Factory) setupLogging() error {
 	}
 	var w io.Writer = f.IO.ErrOut
 	if f.LogFile != "" {
-		lf, err := os.OpenFile(f.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		lf, err := openLogFile(f.LogFile)
 		if err != nil {
 			return usageErrorf("--log-file: %v", err)
 		}
-		f.closers = append(f.closers, lf)
-		w = &logFile{file: lf, path: f.LogFile, errOut: f.IO.ErrOut}
+		l := &logFile{file: lf, path: f.LogFile, errOut: f.IO.ErrOut}
+		f.closers = append(f.closers, l)
+		w = l
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
@@ -113,22 +114,31 @@ func (f *Factory) setupLogging() error {
 	return nil
 }
 
-// logFile is the --log-file: once a write to it fails (a full disk), that
-// is said on stderr, and the log goes on there rather than being lost
-// without a word.
+// logFile is the --log-file. It follows its path: moved away (logrotate)
+// or removed, the file is opened again there, so a long-running proxy's log
+// goes where a person looks. Once a write to it fails (a full disk, a
+// folder removed), that is said on stderr, and the log goes on there
+// rather than being lost without a word.
 type logFile struct {
 	mu     sync.Mutex
-	file   io.Writer
+	file   *os.File
 	path   string
 	errOut io.Writer
 	failed bool
+}
+
+func openLogFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }
 
 func (l *logFile) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.failed {
-		_, err := l.file.Write(b)
+		err := l.follow()
+		if err == nil {
+			_, err = l.file.Write(b)
+		}
 		if err == nil {
 			return len(b), nil
 		}
@@ -139,6 +149,30 @@ func (l *logFile) Write(b []byte) (int, error) {
 		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead\n", l.path, err)
 	}
 	return l.errOut.Write(b)
+}
+
+// follow opens the file at l.path again when it is no longer the file
+// being written.
+func (l *logFile) follow() error {
+	there, err := os.Stat(l.path)
+	if err == nil {
+		if open, err := l.file.Stat(); err == nil && os.SameFile(there, open) {
+			return nil
+		}
+	}
+	f, err := openLogFile(l.path)
+	if err != nil {
+		return err
+	}
+	l.file.Close()
+	l.file = f
+	return nil
+}
+
+func (l *logFile) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.file.Close()
 }
 
 // durationsAsText writes a duration in JSON logs as people and machines

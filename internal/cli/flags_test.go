@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,45 @@ import (
 
 func testFactory() *Factory {
 	return &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}}
+}
+
+// TestLogFileFollowsItsPath: the --log-file of a long-running proxy, moved
+// away (logrotate, without copytruncate) or removed, goes on at its path,
+// a new file 0600: the log went on into the moved file, or into a removed
+// one nobody could read and whose space was never freed.
+func TestLogFileFollowsItsPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "proxy.log")
+	f := testFactory()
+	f.LogFile = path
+	if err := f.setupLogging(); err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	read := func(p string) string {
+		b, _ := os.ReadFile(p)
+		return string(b)
+	}
+	f.Logger().Warn("first")
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	f.Logger().Warn("second")
+	if rotated, now := read(path+".1"), read(path); !strings.Contains(rotated, "first") || strings.Contains(rotated, "second") || !strings.Contains(now, "second") {
+		t.Errorf("after the move, the moved file holds %q and the path %q", rotated, now)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	f.Logger().Warn("third")
+	if now := read(path); !strings.Contains(now, "third") || strings.Contains(now, "second") {
+		t.Errorf("after the removal, the path holds %q", now)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the new log file: %v, %v", fi.Mode(), err)
+	}
+	if said := f.IO.ErrOut.(*bytes.Buffer).String(); said != "" {
+		t.Errorf("stderr: %q", said)
+	}
 }
 
 func execute(t *testing.T, cmd *cobra.Command, args string) error {

@@ -26,7 +26,9 @@ type deviceLogin struct {
 // background; the tokens go to the store, where the page finds them. A
 // log-in completed meanwhile another way (`freshtoken login` in a
 // terminal) ends it: the page stops showing its code, and the code's
-// expiry is no failure.
+// expiry is no failure. So does a change of the environment's
+// configuration, which would have the old one's tokens stored over the
+// new one's (see current).
 func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 	e.starting.Lock()
 	defer e.starting.Unlock()
@@ -48,13 +50,22 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 		wctx, cancel := context.WithCancel(context.Background()) // the wait ends when the code expires
 		defer cancel()
 		elsewhere := false
+		var changed error // the environment's configuration, since it began
+		cur := e
 		err := d.Wait(wctx, func(freshtoken.DevicePoll) {
-			if rec, err := e.src.Record(wctx); err == nil && e.loggedInSince(rec, dl.began) {
+			if cur, changed = p.current(wctx, e); changed != nil {
+				cancel()
+			} else if rec, err := e.src.Record(wctx); err == nil && e.loggedInSince(rec, dl.began) {
 				elsewhere = true
 				cancel()
 			}
 		})
 		e.device.CompareAndSwap(dl, nil)
+		if changed != nil && errors.Is(err, context.Canceled) {
+			p.log.Warn("log-in failed", "env", e.name, "error", changed.Error())
+			cur.fail(p.now(), changed)
+			return
+		}
 		if elsewhere && errors.Is(err, context.Canceled) {
 			p.log.Info("device log-in ended: logged in another way meanwhile", "env", e.name)
 			e.succeed()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -174,6 +175,39 @@ func TestDeviceLoginCompletedElsewhere(t *testing.T) {
 	_, page := f.get(t, "/")
 	if !regexp.MustCompile(`id="env-tv" data-state="logged-in"`).Match(page) || strings.Contains(string(page), "Last problem") {
 		t.Fatalf("the page does not show tv logged in:\n%s", page)
+	}
+}
+
+// TestDeviceLoginEndsWhenItsEnvironmentChanges: a device log-in begun on the
+// page before its environment's configuration changed stored, once
+// approved, the old configuration's tokens over whatever the new one held.
+// It ends at its next poll after the change, storing nothing, and the page
+// says why.
+func TestDeviceLoginEndsWhenItsEnvironmentChanges(t *testing.T) {
+	f := deviceFixture(t)
+	f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	_, page := f.get(t, "/")
+	code := userCode.FindSubmatch(page)
+	if code == nil {
+		t.Fatalf("the page shows no code:\n%s", page)
+	}
+	conf, err := os.ReadFile(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(conf), "grant = \"device_code\"\n", "grant = \"device_code\"\ntimeout = \"31s\"\n", 1)
+	if err := os.WriteFile(f.configPath, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the page to say that the device log-in ended", func() bool {
+		_, page := f.get(t, "/")
+		return !userCode.Match(page) && strings.Contains(string(page), "changed after this log-in began")
+	})
+	if err := f.provider.DecideDevice(string(code[1]), true); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := f.source(t, "tv").Record(t.Context()); rec != nil {
+		t.Error("the old configuration's device log-in stored tokens")
 	}
 }
 

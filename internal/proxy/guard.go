@@ -7,8 +7,11 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // CheckListen refuses an address other processes on the network could reach,
@@ -146,4 +149,53 @@ func fromThisMachine(r *http.Request) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// outsiderWarnings bounds the warnings that requests from outside cause,
+// refused or turned away: a web page in the user's browser sends as many
+// as it likes, each with a path of up to 32 KiB, and would fill the disk
+// under the log. At most outsiderBurst are logged in each outsiderWindow,
+// each value cut to outsiderValue runes; the next one logged says how many
+// were not.
+type outsiderWarnings struct {
+	mu       sync.Mutex
+	since    time.Time // when the current window began
+	logged   int       // in the current window
+	unlogged int       // since the last one logged
+}
+
+const (
+	outsiderBurst  = 10
+	outsiderWindow = time.Minute
+	outsiderValue  = 200
+)
+
+// warnOutsider logs msg with args, pairs of a key and a string, unless
+// the window's warnings are spent.
+func (p *Proxy) warnOutsider(msg string, args ...string) {
+	w := &p.outsiders
+	w.mu.Lock()
+	if now := p.now(); now.Sub(w.since) >= outsiderWindow || now.Before(w.since) {
+		w.since, w.logged = now, 0
+	}
+	if w.logged >= outsiderBurst {
+		w.unlogged++
+		w.mu.Unlock()
+		return
+	}
+	w.logged++
+	unlogged := w.unlogged
+	w.unlogged = 0
+	w.mu.Unlock()
+	attrs := make([]any, 0, len(args)+2)
+	for i, a := range args {
+		if i%2 == 1 {
+			a = redact.OneLine(a, outsiderValue)
+		}
+		attrs = append(attrs, a)
+	}
+	if unlogged > 0 {
+		attrs = append(attrs, "unlogged", unlogged)
+	}
+	p.log.Warn(msg, attrs...)
 }

@@ -724,6 +724,48 @@ func TestChangedEnvironmentIsReopened(t *testing.T) {
 	}
 }
 
+// TestLogInBegunBeforeAChangeStoresNothing: a log-in begun on the status
+// page before the environment's configuration changed (another provider,
+// another client), and approved in its old tab after a log-in under the new
+// configuration, stored the old configuration's tokens over the new ones,
+// which were lost. It now stores nothing and says to log in again.
+func TestLogInBegunBeforeAChangeStoresNothing(t *testing.T) {
+	f := newFixture(t)
+	_, oldTab := f.startLogin(t, "dev")
+	other := devprovider.New(devprovider.Options{AccessTTL: accessTTL, AutoApprove: true, RequirePKCE: true, RequestsPerMinute: -1, Clock: f.clock.Now})
+	srv := httptest.NewServer(other.Handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(other.Close)
+	conf, err := os.ReadFile(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(conf), fmt.Sprintf("api_url = %q", f.api), fmt.Sprintf("api_url = %q", srv.URL+"/"), 1)
+	if err := os.WriteFile(f.configPath, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.login(t, "dev")
+	resp, err := http.Get(oldTab) // approved at the old provider, back to the proxy
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if done := resp.Request.URL.Query().Get("done"); done != "login-failed" {
+		t.Errorf("the old tab's log-in ended at %s; want done=login-failed", resp.Request.URL)
+	}
+	if n := f.provider.Stats().Exchanges; n != 0 {
+		t.Errorf("the old tab's code was exchanged %d times at the old provider", n)
+	}
+	src := f.source(t, "dev") // as the next process reads the store
+	if rec, err := src.Record(t.Context()); err != nil || rec == nil || src.CheckGrant(rec) != nil {
+		t.Errorf("the tokens of the log-in under the new configuration are gone from the store: %v", err)
+	}
+	_, page := f.get(t, "/")
+	if !strings.Contains(string(page), "changed after this log-in began") {
+		t.Errorf("the status page does not say why the old tab's log-in stored nothing")
+	}
+}
+
 // TestForeignHostSaysWhatToDo: a Postman request with a Host header set by
 // hand (to FreeAgent's name, as copied from its documentation) is refused,
 // and the refusal says what to send instead, not only why.

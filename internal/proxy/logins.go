@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -138,27 +139,46 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	pl := p.logins.answer(q.Get("state"), p.now())
 	if pl == nil {
-		p.log.Warn("log-in answer with no matching log-in", "path", r.URL.Path)
+		p.warnOutsider("log-in answer with no matching log-in", "path", r.URL.Path)
 		http.Redirect(w, r, "/?done=stale-login", http.StatusSeeOther)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), exchangeTimeout)
 	defer cancel()
-	res, err := pl.flow.Complete(ctx, pl.req, q)
+	e, err := p.current(ctx, pl.env)
 	if err == nil {
-		err = pl.env.src.SaveLogin(ctx, res.Token, res.SentAt)
+		var res *login.Result
+		if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
+			err = pl.env.src.SaveLogin(ctx, res.Token, res.SentAt)
+		}
 	}
 	pl.err = err
 	close(pl.done)
 	if err != nil {
 		p.log.Warn("log-in failed", "env", pl.env.name, "error", err.Error())
-		pl.env.fail(p.now(), err)
+		e.fail(p.now(), err)
 		http.Redirect(w, r, "/?done=login-failed&env="+url.QueryEscape(pl.env.name), http.StatusSeeOther)
 		return
 	}
 	pl.env.succeed()
 	p.log.Info("logged in", "env", pl.env.name, "store", pl.env.src.Location())
 	http.Redirect(w, r, "/?done=logged-in&env="+url.QueryEscape(pl.env.name), http.StatusSeeOther)
+}
+
+// current returns the environment that a log-in begun for e logs in to, as
+// it is served now, and an error if that is no longer e: removed from the
+// configuration, or changed (another provider, another client), the
+// log-in's tokens would be stored over those of the configuration in
+// force, which would be lost. The environment is e when there is no other.
+func (p *Proxy) current(ctx context.Context, e *envProxy) (*envProxy, error) {
+	now, err := p.env(ctx, e.name)
+	if err != nil {
+		return e, fmt.Errorf("%s: the log-in stored nothing, as the environment cannot be served now: %w", e.name, err)
+	}
+	if now != e {
+		return now, fmt.Errorf("%s: the configuration of %s changed after this log-in began, so it stored nothing, and the tokens stored are kept; log in again", e.name, e.name)
+	}
+	return e, nil
 }
 
 // handleLoginButton is the status page's Log in: it sends the browser to

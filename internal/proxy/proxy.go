@@ -102,8 +102,9 @@ type Proxy struct {
 	envs   sync.Map   // name → *envProxy, opened so far
 	openMu sync.Mutex // one opening at a time, so each env is opened once
 
-	recent recentRequests
-	logins logins
+	recent    recentRequests
+	logins    logins
+	outsiders outsiderWarnings
 }
 
 // controlPrefix starts the paths of the proxy's own endpoints. The dot
@@ -183,7 +184,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	navigation := (r.Method == http.MethodGet || r.Method == http.MethodHead) && (mode == "" || mode == "navigate") &&
 		(path == "/" || path == "/favicon.ico" || callback || strings.HasPrefix(path, controlPrefix+"static/"))
 	if why := p.guard.refusal(r.Host, r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"), navigation); why != "" {
-		p.log.Warn("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", path, "reason", why)
+		p.warnOutsider("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", path, "reason", why)
 		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: why})
 		return
 	}

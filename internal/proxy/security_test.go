@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,39 @@ func TestAPICannotPassForTheProxy(t *testing.T) {
 
 // TestReferencesToTheProxyAreNotPassedOn: an API's redirect or link to the
 // proxy itself (to another environment, say) must not reach the client.
+// TestOutsidersCannotFloodTheLog: a web page in the user's browser may send
+// the proxy as many requests as it likes, each refused or turned away, and
+// each was a warning holding its whole path (up to 32 KiB): a page wrote
+// 90 MB a second to --log-file, or to a service's log, until the disk was
+// full. The log gets a few such lines a minute, paths cut short, and then
+// says how many went unlogged.
+func TestOutsidersCannotFloodTheLog(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true})
+	long := "/dev/" + strings.Repeat("a", 20<<10)
+	send := func(path, mode string, want int) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, f.base+path, nil)
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Sec-Fetch-Mode", mode)
+		if resp, _ := f.do(t, req); resp.StatusCode != want {
+			t.Fatalf("%.40s: got %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	for range 100 {
+		send(long, "no-cors", http.StatusForbidden)
+		send("/callback?state=forged", "navigate", http.StatusSeeOther)
+	}
+	if n := len(f.logs.String()); n > 16<<10 {
+		t.Errorf("200 requests from a web page logged %d bytes", n)
+	}
+	f.clock.Advance(time.Minute)
+	send(long, "no-cors", http.StatusForbidden)
+	unlogged := regexp.MustCompile(`level=WARN msg="request refused".* unlogged=(\d+)`).FindStringSubmatch(f.logs.String())
+	if unlogged == nil || unlogged[1] == "0" {
+		t.Errorf("the log does not say how many went unlogged:\n%.2000s", f.logs.String())
+	}
+}
+
 func TestReferencesToTheProxyAreNotPassedOn(t *testing.T) {
 	api, o := hostileAPI(t)
 	f := newFixtureWith(t, o)

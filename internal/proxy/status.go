@@ -231,18 +231,18 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 // returns the environment it names.
 func (p *Proxy) checkForm(w http.ResponseWriter, r *http.Request) (string, bool) {
 	if !fromThisMachine(r) {
-		p.log.Warn("button refused: not from this machine", "path", r.URL.Path, "remote", r.RemoteAddr)
+		p.warnOutsider("button refused: not from this machine", "path", r.URL.Path, "remote", r.RemoteAddr)
 		http.Error(w, "The buttons of the freshtoken status page work only on the computer running the proxy.", http.StatusForbidden)
 		return "", false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	if err := r.ParseForm(); err != nil {
-		p.log.Warn("button refused: the form could not be read", "path", r.URL.Path, "error", err.Error())
+		p.warnOutsider("button refused: the form could not be read", "path", r.URL.Path, "error", err.Error())
 		http.Error(w, "The form could not be read whole; reload the status page and try again.", http.StatusBadRequest)
 		return "", false
 	}
 	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(p.csrf)) != 1 {
-		p.log.Warn("button refused: missing or wrong CSRF token", "path", r.URL.Path)
+		p.warnOutsider("button refused: missing or wrong CSRF token", "path", r.URL.Path)
 		http.Error(w, "This form is out of date, or was not sent by the freshtoken status page. Reload the status page and try again.", http.StatusForbidden)
 		return "", false
 	}
