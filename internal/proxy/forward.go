@@ -574,7 +574,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 		case errors.Is(err, context.Canceled):
 			w.WriteHeader(http.StatusBadGateway) // the client has gone; nobody reads this
 		case errors.As(err, &loop):
-			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", loop.location)
+			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", redact.OneLine(loop.location, 1000))
 			writeError(w, http.StatusBadGateway, problem{Code: loop.code(), Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
 		case errors.As(err, &silent):
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)

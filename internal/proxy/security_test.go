@@ -186,6 +186,27 @@ func TestOutsidersCannotFloodTheLog(t *testing.T) {
 	}
 }
 
+// TestARefusedRedirectIsLoggedShort: the warning for a redirect back into
+// the proxy held the API's whole Location, up to the 10 MB a response
+// header may take, on every request sent to a hostile API.
+func TestARefusedRedirectIsLoggedShort(t *testing.T) {
+	_, o := hostileAPI(t)
+	o.quiet = true
+	f := newFixtureWith(t, o)
+	f.login(t, "hostile")
+	to := f.base + "/dev/" + strings.Repeat("a", 16<<10)
+	req, _ := http.NewRequest(http.MethodGet, f.base+"/hostile/redirect?to="+url.QueryEscape(to), nil)
+	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("got %d, want 502", resp.StatusCode)
+	}
+	if !strings.Contains(f.logs.String(), "redirect to the proxy refused") {
+		t.Fatalf("no warning logged:\n%.2000s", f.logs.String())
+	}
+	if n := len(f.logs.String()); n > 4<<10 {
+		t.Errorf("a refused redirect logged %d bytes", n)
+	}
+}
+
 func TestReferencesToTheProxyAreNotPassedOn(t *testing.T) {
 	api, o := hostileAPI(t)
 	f := newFixtureWith(t, o)
