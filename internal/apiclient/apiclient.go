@@ -161,7 +161,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		if !known {
 			wait = time.Second << min(retry, 5)
 		}
-		httpx.Drain(resp)
+		// Closed unread: nothing bounds the body of an API's answer, and
+		// one that stalls would hold the retry for ever.
+		resp.Body.Close()
 		switch {
 		case wait > c.MaxWait:
 			return nil, &RateLimitError{URL: req.URL.String(), Retries: retry, Wait: wait, TooLong: true}
