@@ -143,8 +143,14 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			return nil, s.loginError(msg)
 		case tokenerr.RateLimited:
 			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
-				return nil, s.restShared(work, r, max(wait, failedRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))})
+				rest := max(wait, failedRest)
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))
+				if wait <= s.set.MaxRetryAfter {
+					// Its waits were waited out: what is left is the rest,
+					// whatever the last one asked (a date past, 0s).
+					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; your stored tokens are unchanged, try again in %s", attempt+1, min(rest, maxRest).Round(time.Second))
+				}
+				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: msg})
 			}
 			wait = max(wait, minRetryAfter)
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)

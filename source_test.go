@@ -838,6 +838,11 @@ func TestRateLimitRetriesAreBounded(t *testing.T) {
 	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "rate limiting") {
 		t.Fatalf("err = %v, want ErrUnreachable about rate limiting", err)
 	}
+	// Its Retry-After of 0s was waited out (a second at least); it said to
+	// try again "then", in 0s, while renewals rested for 30s.
+	if msg := err.Error(); strings.Contains(msg, "wait 0s") || !strings.Contains(msg, "after 2 tries") || !strings.Contains(msg, "try again in 30s") {
+		t.Fatalf("err = %v, want it to say how many tries were made and when to try again", err)
+	}
 	if hits.Load() != 2 {
 		t.Fatalf("the token endpoint was asked %d times, want 2 (a try and one retry after at least a second)", hits.Load())
 	}
