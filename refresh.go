@@ -403,7 +403,8 @@ func (a *answerCopy) RoundTrip(req *http.Request) (*http.Response, error) {
 // rotatedOnly is the record for a 2xx answer to a renewal of r that x/oauth2
 // refused, when it holds a new refresh token; nil otherwise. It is read as
 // x/oauth2 reads answers (form-encoded when so labelled or text/plain,
-// else JSON). An answer cut off (its connection lost, or its JSON
+// else JSON), but as JSON whatever its label when it begins as a JSON
+// object does (see tokenerr.Lenient). An answer cut off (its connection lost, or its JSON
 // unfinished) is read as far as it is whole: the provider that wrote it
 // has rotated out the refresh token sent. r's access token is kept while
 // it is valid; otherwise the record holds none, and the next call renews
@@ -414,12 +415,14 @@ func (s *Source) rotatedOnly(ans *answerCopy, r *store.Record, sentAt time.Time,
 		return nil
 	}
 	tok := &oauth2.Token{}
-	if ct, _, _ := mime.ParseMediaType(ans.contentType); ct == "application/x-www-form-urlencoded" || ct == "text/plain" {
-		body := string(ans.body)
+	body := bytes.TrimPrefix(ans.body, []byte("\ufeff"))
+	object := bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
+	if ct, _, _ := mime.ParseMediaType(ans.contentType); !object && (ct == "application/x-www-form-urlencoded" || ct == "text/plain") {
+		form := string(body)
 		if ans.cut { // only values ended by the next "&" are whole
-			body = body[:strings.LastIndex(body, "&")+1]
+			form = form[:strings.LastIndex(form, "&")+1]
 		}
-		vals, err := url.ParseQuery(body)
+		vals, err := url.ParseQuery(form)
 		if err != nil {
 			return nil
 		}
@@ -427,11 +430,11 @@ func (s *Source) rotatedOnly(ans *answerCopy, r *store.Record, sentAt time.Time,
 		tok = tok.WithExtra(vals)
 	} else {
 		var fields map[string]any
-		if json.Unmarshal(ans.body, &fields) == nil {
+		if json.Unmarshal(body, &fields) == nil {
 			tok.RefreshToken, _ = fields["refresh_token"].(string)
 			tok = tok.WithExtra(fields)
 		} else {
-			tok.RefreshToken = partialRefreshToken(ans.body)
+			tok.RefreshToken = partialRefreshToken(body)
 		}
 	}
 	if tok.RefreshToken == "" || tok.RefreshToken == spent {
@@ -449,7 +452,7 @@ func (s *Source) rotatedOnly(ans *answerCopy, r *store.Record, sentAt time.Time,
 // body begins, read as far as body is valid JSON: the last one whole
 // there (encoding/json takes the last of repeated members), or "".
 func partialRefreshToken(body []byte) string {
-	d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(body, []byte("\ufeff"))))
+	d := json.NewDecoder(bytes.NewReader(body))
 	if t, err := d.Token(); err != nil || t != json.Delim('{') {
 		return ""
 	}

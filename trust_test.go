@@ -497,7 +497,9 @@ func TestPassingTroubleIsRetriedWhateverItsStatus(t *testing.T) {
 // holding rotated tokens came out with no access token, and the retries
 // spent the rotated-out refresh token again; a JSON invalid_grant came out
 // without its error code, taken for the client being rejected (a
-// configuration error) instead of the grant having ended.
+// configuration error) instead of the grant having ended. A JSON answer so
+// labelled and cut off after its rotated refresh token was read as a form,
+// which held none.
 func TestJSONAnswerLabelledAsPlainText(t *testing.T) {
 	answer := func(status int, body string) http.HandlerFunc {
 		var n atomic.Int32
@@ -516,6 +518,16 @@ func TestJSONAnswerLabelledAsPlainText(t *testing.T) {
 		}
 		if rec := r.record(); hits.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" || rec.Expiry.IsZero() {
 			t.Fatalf("%d requests, stored %q expiring %s; want the one answer's rotated refresh token and its lifetime", hits.Load(), rec.RefreshToken, rec.Expiry)
+		}
+	})
+	t.Run("tokens cut off", func(t *testing.T) {
+		srv, hits := countingServer(t, answer(http.StatusOK, `{"refresh_token":"refresh-token-number-%d","access_token":"access-token-number-%d","token_ty`))
+		r, _, err := renewAt(t, srv)
+		if !errors.Is(err, freshtoken.ErrUnusableToken) {
+			t.Fatalf("err = %v; want the provider's unusable answer", err)
+		}
+		if rec := r.record(); hits.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" {
+			t.Fatalf("%d requests, stored %q; want the rotated refresh token the cut-off answer held, from one request", hits.Load(), rec.RefreshToken)
 		}
 	})
 	t.Run("invalid_grant", func(t *testing.T) {
