@@ -165,7 +165,7 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 			return nil, pagesErrorf("page %d links its next page by a URL that brings the pages to more than %s, the most that are gathered; stopping", doc.Pages, mebibytes(c.MaxBytes))
 		}
 		switch {
-		case next.Scheme != req.URL.Scheme || next.Host != req.URL.Host:
+		case !httpx.SameOrigin(next, req.URL):
 			return nil, pagesErrorf("page %d links its next page to %s, on another host; not following it", doc.Pages, next)
 		case seen[next.String()]:
 			return nil, pagesErrorf("page %d links its next page back to %s, already read; stopping", doc.Pages, next)

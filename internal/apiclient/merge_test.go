@@ -88,6 +88,30 @@ func TestAllRefusesBadNextLinks(t *testing.T) {
 	}
 }
 
+// TestAllFollowsTheAPIHostHoweverItIsSpelled: a next link naming the API's
+// host in another case (an API that writes its own name, where api_url
+// has capitals), or with the scheme's default port written out, is the
+// same host, as the engine's Transport, which sends it the token, has it;
+// it was refused as another host, and nothing was printed.
+func TestAllFollowsTheAPIHostHoweverItIsSpelled(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "" {
+			w.Header().Set("Link", "<"+strings.Replace(srv.URL, "127.0.0.1", "LOCALHOST", 1)+`/items?page=2>; rel="next"`)
+		}
+		fmt.Fprintf(w, `[%q]`, r.URL.Query().Get("page"))
+	}))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)+"/items", nil)
+	doc, err := (&Client{}).All(req, nil)
+	if err != nil {
+		t.Fatalf("All = %v; want the next page on the same host followed", err)
+	}
+	if got := string(doc.Body); got != `["","2"]`+"\n" {
+		t.Errorf("document %q; want both pages", got)
+	}
+}
+
 // TestAllStopsAtMaxBytes runs All against an API whose pages together, or
 // one page once unzipped, hold more than MaxBytes: it stops reading there,
 // with an error, rather than gathering them all in memory (an endless body
