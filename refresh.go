@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,8 +143,14 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			return nil, s.loginError(msg)
 		case tokenerr.RateLimited:
 			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
-				return nil, s.restShared(work, r, max(wait, failedRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))})
+				rest := max(wait, failedRest)
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))
+				if wait <= s.set.MaxRetryAfter {
+					// Its waits were waited out: what is left is the rest,
+					// whatever the last one asked (a date past, 0s).
+					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; your stored tokens are unchanged, try again in %s", attempt+1, min(rest, maxRest).Round(time.Second))
+				}
+				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: msg})
 			}
 			wait = max(wait, minRetryAfter)
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
@@ -369,11 +376,13 @@ func (s *Source) keep(work context.Context, n, r *store.Record) error {
 }
 
 // answerCopy carries token requests and keeps a copy of the last 2xx
-// answer, so that one x/oauth2 refuses can still be read (rotatedOnly).
+// answer, so that one x/oauth2 refuses can still be read (rotatedOnly);
+// of an answer whose connection was lost, the part that came (cut).
 type answerCopy struct {
 	base        http.RoundTripper
 	body        []byte
 	contentType string
+	cut         bool
 }
 
 func (a *answerCopy) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -383,10 +392,10 @@ func (a *answerCopy) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, tokenerr.MaxAnswer))
 	resp.Body.Close()
+	a.body, a.contentType, a.cut = body, resp.Header.Get("Content-Type"), err != nil
 	if err != nil {
 		return nil, err
 	}
-	a.body, a.contentType = body, resp.Header.Get("Content-Type")
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
 }
@@ -394,16 +403,26 @@ func (a *answerCopy) RoundTrip(req *http.Request) (*http.Response, error) {
 // rotatedOnly is the record for a 2xx answer to a renewal of r that x/oauth2
 // refused, when it holds a new refresh token; nil otherwise. It is read as
 // x/oauth2 reads answers (form-encoded when so labelled or text/plain,
-// else JSON). r's access token is kept while it is valid; otherwise the
-// record holds none, and the next call renews with the new refresh token.
+// else JSON), but as JSON whatever its label when it begins as a JSON
+// object does (see tokenerr.Lenient). An answer cut off (its connection lost, or its JSON
+// unfinished) is read as far as it is whole: the provider that wrote it
+// has rotated out the refresh token sent. r's access token is kept while
+// it is valid; otherwise the record holds none, and the next call renews
+// with the new refresh token.
 func (s *Source) rotatedOnly(ans *answerCopy, r *store.Record, sentAt time.Time, reason string) *store.Record {
 	spent := refreshToken(r)
 	if ans.body == nil || spent == "" || s.set.Grant == GrantClientCredentials {
 		return nil
 	}
 	tok := &oauth2.Token{}
-	if ct, _, _ := mime.ParseMediaType(ans.contentType); ct == "application/x-www-form-urlencoded" || ct == "text/plain" {
-		vals, err := url.ParseQuery(string(ans.body))
+	body := bytes.TrimPrefix(ans.body, []byte("\ufeff"))
+	object := bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
+	if ct, _, _ := mime.ParseMediaType(ans.contentType); !object && (ct == "application/x-www-form-urlencoded" || ct == "text/plain") {
+		form := string(body)
+		if ans.cut { // only values ended by the next "&" are whole
+			form = form[:strings.LastIndex(form, "&")+1]
+		}
+		vals, err := url.ParseQuery(form)
 		if err != nil {
 			return nil
 		}
@@ -411,11 +430,12 @@ func (s *Source) rotatedOnly(ans *answerCopy, r *store.Record, sentAt time.Time,
 		tok = tok.WithExtra(vals)
 	} else {
 		var fields map[string]any
-		if json.Unmarshal(ans.body, &fields) != nil {
-			return nil
+		if json.Unmarshal(body, &fields) == nil {
+			tok.RefreshToken, _ = fields["refresh_token"].(string)
+			tok = tok.WithExtra(fields)
+		} else {
+			tok.RefreshToken = partialRefreshToken(body)
 		}
-		tok.RefreshToken, _ = fields["refresh_token"].(string)
-		tok = tok.WithExtra(fields)
 	}
 	if tok.RefreshToken == "" || tok.RefreshToken == spent {
 		return nil
@@ -426,6 +446,32 @@ func (s *Source) rotatedOnly(ans *answerCopy, r *store.Record, sentAt time.Time,
 		n.AccessToken, n.TokenType, n.Expiry, n.IssuedAt = r.AccessToken, r.TokenType, r.Expiry, r.IssuedAt
 	}
 	return n
+}
+
+// partialRefreshToken is the refresh_token member of the JSON object that
+// body begins, read as far as body is valid JSON: the last one whole
+// there (encoding/json takes the last of repeated members), or "".
+func partialRefreshToken(body []byte) string {
+	d := json.NewDecoder(bytes.NewReader(body))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	found := ""
+	for d.More() {
+		key, err := d.Token()
+		if err != nil {
+			return found
+		}
+		var v json.RawMessage
+		if err := d.Decode(&v); err != nil {
+			return found
+		}
+		if key == "refresh_token" {
+			found = ""
+			json.Unmarshal(v, &found)
+		}
+	}
+	return found
 }
 
 // errLockLost means the store's renewal lock passed to another renewer

@@ -20,13 +20,14 @@ import (
 // then the access token, at Settings.RevocationURL. It stores nothing and
 // forgets nothing; Logout does that, whatever Revoke answered. It does
 // nothing when no revocation endpoint is known, or when no tokens of this
-// environment's grant are stored.
+// environment's grant are stored. It holds the renewal lock from reading
+// the tokens until the provider has answered, so that no renewal replaces
+// them meanwhile with tokens it was not asked to revoke.
 func (s *Source) Revoke(ctx context.Context) error {
 	if !s.CanRevoke() {
 		return nil
 	}
-	r, err := s.load(ctx)
-	if err != nil || r == nil {
+	if r, err := s.load(ctx); err != nil || r == nil {
 		return err
 	}
 	if _, err := s.Endpoints(ctx); err != nil {
@@ -37,6 +38,15 @@ func (s *Source) Revoke(ctx context.Context) error {
 	}
 	secret, err := s.clientSecret(ctx)
 	if err != nil {
+		return err
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	r, err := s.load(ctx)
+	if err != nil || r == nil {
 		return err
 	}
 	for _, t := range []struct{ token, hint string }{{r.RefreshToken, "refresh_token"}, {r.AccessToken, "access_token"}} {

@@ -606,6 +606,42 @@ func TestRevokeWhereAccessTokensCannotBeRevoked(t *testing.T) {
 	}
 }
 
+// TestNoRenewalWhileRevoking: a renewal by another process while logout
+// revokes the grant waits until the revocation is over. It renewed in
+// between, and logout then deleted the new tokens, whose refresh token
+// the provider was never asked to revoke (it may outlive the one revoked,
+// rotated out), and said the grant was revoked.
+func TestNoRenewalWhileRevoking(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	var elsewhere atomic.Pointer[freshtoken.Source]
+	var renewedMeanwhile []error
+	srv, _ := countingServer(t, func(_ http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), 300*time.Millisecond)
+		defer cancel()
+		_, err := elsewhere.Load().Renew(ctx)
+		renewedMeanwhile = append(renewedMeanwhile, err)
+	})
+	r.settings.RevocationURL = srv.URL + "/revoke"
+	src := r.source()
+	r.login(src)
+	elsewhere.Store(r.source())
+	before := r.record()
+	if err := src.Revoke(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(renewedMeanwhile) != 2 {
+		t.Fatalf("%d revocation requests; want the refresh token's and the access token's", len(renewedMeanwhile))
+	}
+	for i, err := range renewedMeanwhile {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("renewal %d during the revocation: %v; want it still waiting for the lock when its caller gave up", i+1, err)
+		}
+	}
+	if r.record().RefreshToken != before.RefreshToken {
+		t.Fatal("the stored refresh token is no longer the one revoked")
+	}
+}
+
 func TestNewRefusesAutoDetect(t *testing.T) {
 	r := newRig(t, devprovider.Options{})
 	r.settings.AuthStyle = oauth2.AuthStyleAutoDetect
@@ -837,6 +873,11 @@ func TestRateLimitRetriesAreBounded(t *testing.T) {
 	_, err := r.source().Renew(context.Background())
 	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "rate limiting") {
 		t.Fatalf("err = %v, want ErrUnreachable about rate limiting", err)
+	}
+	// Its Retry-After of 0s was waited out (a second at least); it said to
+	// try again "then", in 0s, while renewals rested for 30s.
+	if msg := err.Error(); strings.Contains(msg, "wait 0s") || !strings.Contains(msg, "after 2 tries") || !strings.Contains(msg, "try again in 30s") {
+		t.Fatalf("err = %v, want it to say how many tries were made and when to try again", err)
 	}
 	if hits.Load() != 2 {
 		t.Fatalf("the token endpoint was asked %d times, want 2 (a try and one retry after at least a second)", hits.Load())

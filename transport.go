@@ -71,7 +71,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeReader(body)
 		return resp, nil
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	// Closed unread: nothing bounds the body of an API's answer, and one
+	// that stalls would hold the retry for ever.
 	resp.Body.Close()
 	if err != nil {
 		// The renewal's error (log-in needed, provider down) says more than

@@ -497,7 +497,9 @@ func TestPassingTroubleIsRetriedWhateverItsStatus(t *testing.T) {
 // holding rotated tokens came out with no access token, and the retries
 // spent the rotated-out refresh token again; a JSON invalid_grant came out
 // without its error code, taken for the client being rejected (a
-// configuration error) instead of the grant having ended.
+// configuration error) instead of the grant having ended. A JSON answer so
+// labelled and cut off after its rotated refresh token was read as a form,
+// which held none.
 func TestJSONAnswerLabelledAsPlainText(t *testing.T) {
 	answer := func(status int, body string) http.HandlerFunc {
 		var n atomic.Int32
@@ -516,6 +518,16 @@ func TestJSONAnswerLabelledAsPlainText(t *testing.T) {
 		}
 		if rec := r.record(); hits.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" || rec.Expiry.IsZero() {
 			t.Fatalf("%d requests, stored %q expiring %s; want the one answer's rotated refresh token and its lifetime", hits.Load(), rec.RefreshToken, rec.Expiry)
+		}
+	})
+	t.Run("tokens cut off", func(t *testing.T) {
+		srv, hits := countingServer(t, answer(http.StatusOK, `{"refresh_token":"refresh-token-number-%d","access_token":"access-token-number-%d","token_ty`))
+		r, _, err := renewAt(t, srv)
+		if !errors.Is(err, freshtoken.ErrUnusableToken) {
+			t.Fatalf("err = %v; want the provider's unusable answer", err)
+		}
+		if rec := r.record(); hits.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" {
+			t.Fatalf("%d requests, stored %q; want the rotated refresh token the cut-off answer held, from one request", hits.Load(), rec.RefreshToken)
 		}
 	})
 	t.Run("invalid_grant", func(t *testing.T) {
@@ -634,8 +646,9 @@ func TestWebPagesFromTheTokenEndpointAreRetried(t *testing.T) {
 // rotatingEndpoint is a token endpoint that rotates the refresh token at
 // every renewal and, as strict providers do, ends the whole grant when a
 // rotated-out refresh token comes back. Its first answer is first, given
-// the new refresh token (%s) and labelled as JSON when it holds a "{";
-// later answers are whole.
+// the new refresh token (%s) and labelled as JSON when it holds a "{",
+// its connection lost where it holds connectionLost; later answers are
+// whole.
 type rotatingEndpoint struct {
 	*httptest.Server
 	mu        sync.Mutex
@@ -671,11 +684,20 @@ func newRotatingEndpoint(t *testing.T, first, refreshToken string) *rotatingEndp
 		} else {
 			w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
 		}
+		if before, _, cut := strings.Cut(body, connectionLost); cut {
+			// The length promises the whole answer; the connection ends
+			// after the part before the mark.
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			body = before
+		}
 		w.Write([]byte(body))
 	}))
 	t.Cleanup(e.Close)
 	return e
 }
+
+// connectionLost marks where rotatingEndpoint's first answer is cut off.
+const connectionLost = "<connection lost>"
 
 // sent is what the endpoint saw: the refresh tokens sent, and whether it
 // ended the grant.
@@ -693,7 +715,9 @@ func (e *rotatingEndpoint) sent() ([]string, bool) {
 // new refresh token is stored at once, nothing is sent again with the old
 // one, the old access token is kept only while it is valid, the failure is
 // the provider's unusable answer (exit 5), and the next renewal spends the
-// new refresh token.
+// new refresh token. So too for an answer cut off after its refresh token
+// (its JSON unfinished, or its connection lost): it was taken for a
+// passing failure, and the retry spent the rotated-out refresh token.
 func TestAnswerWithoutAnAccessTokenKeepsTheRotation(t *testing.T) {
 	for _, tt := range []struct {
 		name, first string
@@ -703,6 +727,10 @@ func TestAnswerWithoutAnAccessTokenKeepsTheRotation(t *testing.T) {
 		{"empty", `{"access_token":"","refresh_token":%q,"token_type":"bearer","expires_in":3600,"refresh_token_expires_in":86400}`, false},
 		{"form-encoded", `refresh_token=%s&token_type=bearer&expires_in=3600`, false},
 		{"old access token still valid", `{"refresh_token":%q}`, true},
+		{"JSON cut off", `{"refresh_token":%q,"access_token":"a1","token_type":"bearer","expires_in":36`, false},
+		{"connection lost", `{"access_token":"a1","refresh_token":%q,"token_type":"bea` + connectionLost + `rer","expires_in":3600}`, false},
+		{"connection lost in a nested value", `{"refresh_token":%q,"user":{"refresh_token":"not-this-one","name":"Jo` + connectionLost + `e"}}`, false},
+		{"form-encoded, connection lost", `refresh_token=%s&access_token=a1&token_type=bea` + connectionLost + `rer`, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, devprovider.Options{})

@@ -173,6 +173,15 @@ func TestDiscoveryRefusals(t *testing.T) {
 			d["authorization_endpoint"] = d["issuer"].(string) + "/auth?redirect_uri=https%3A%2F%2Fevil.example%2F"
 		}, "names an authorization endpoint whose query holds redirect_uri, which freshtoken adds itself"},
 		{"revocation endpoint in clear text", func(d map[string]any) { d["revocation_endpoint"] = "http://login.example.com/revoke" }, "must use https"},
+		// The log-in prints the authorization URL, and a browser opens it:
+		// U+202E showed the rest of the line reversed, U+009B is a
+		// terminal's control sequence introducer.
+		{"authorization endpoint with a bidirectional control", func(d map[string]any) {
+			d["authorization_endpoint"] = d["issuer"].(string) + "/auth/\u202egro.elgoog"
+		}, "which a terminal would not show as it is"},
+		{"authorization endpoint with a C1 control", func(d map[string]any) {
+			d["authorization_endpoint"] = d["issuer"].(string) + "/auth/\u009b31m"
+		}, "which a terminal would not show as it is"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMetadataServer(t, "/realms/x", rfc8414, tc.tweak)

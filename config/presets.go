@@ -399,10 +399,15 @@ func checkIssuer(s string) error {
 // checkDiscoveredEndpoint accepts an endpoint a discovery document names:
 // an https URL (http only on this machine, and only for an http issuer, a
 // provider on this machine), since each is sent tokens, client secrets or
-// codes.
+// codes, of printable ASCII, since a log-in prints the authorization URL
+// for a person to open (a bidirectional control would show it otherwise
+// than it is, a C1 control is a terminal's escape).
 func checkDiscoveredEndpoint(s string, httpsIssuer bool) error {
 	if err := checkHTTPURL(s); err != nil {
 		return err
+	}
+	if !httpx.PrintableASCII(s) {
+		return fmt.Errorf("%q holds characters other than printable ASCII (controls, bidirectional marks), which a terminal would not show as it is; URLs write others percent-encoded", s)
 	}
 	if u, _ := url.Parse(s); u.Scheme == "http" && (httpsIssuer || !httpx.IsLoopback(u.Hostname())) {
 		return fmt.Errorf("%q must use https: it would be sent your tokens in clear text", s)

@@ -20,7 +20,8 @@ const DefaultMaxBytes = 256 << 20
 // ErrPages means All could not gather the pages into one document: a page
 // could not be read whole, a next link leads to another host or back to a
 // page already read, the pages are not alike JSON, or together they hold
-// more than MaxBytes. The API answered, but not with pages All can join.
+// more than MaxBytes (their next links included). The API answered, but not
+// with pages All can join.
 var ErrPages = errors.New("the pages cannot be gathered into one document")
 
 // pagesError is an error of All that is ErrPages.
@@ -159,8 +160,12 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 			return doc, nil
 		}
 		next = cur.URL.ResolveReference(next)
+		// Each link read is kept (seen), so it counts as a page's bytes do.
+		if budget -= int64(len(next.String())); budget < 0 {
+			return nil, pagesErrorf("page %d links its next page by a URL that brings the pages to more than %s, the most that are gathered; stopping", doc.Pages, mebibytes(c.MaxBytes))
+		}
 		switch {
-		case next.Scheme != req.URL.Scheme || next.Host != req.URL.Host:
+		case !httpx.SameOrigin(next, req.URL):
 			return nil, pagesErrorf("page %d links its next page to %s, on another host; not following it", doc.Pages, next)
 		case seen[next.String()]:
 			return nil, pagesErrorf("page %d links its next page back to %s, already read; stopping", doc.Pages, next)

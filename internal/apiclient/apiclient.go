@@ -82,8 +82,9 @@ type Client struct {
 	// MaxWait is the longest single Retry-After waited out (default
 	// DefaultMaxWait); a longer one gives up at once.
 	MaxWait time.Duration
-	// MaxBytes is the most All reads of every page together, unzipped
-	// (default DefaultMaxBytes): All holds them in memory to join them.
+	// MaxBytes is the most All reads of every page together, unzipped, and
+	// of their next links (default DefaultMaxBytes): All holds them in
+	// memory to join them, and the links to see that none leads back.
 	MaxBytes int64
 	// OnWait, when set, is told before each wait for a 429.
 	OnWait func(Wait)
@@ -160,7 +161,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		if !known {
 			wait = time.Second << min(retry, 5)
 		}
-		httpx.Drain(resp)
+		// Closed unread: nothing bounds the body of an API's answer, and
+		// one that stalls would hold the retry for ever.
+		resp.Body.Close()
 		switch {
 		case wait > c.MaxWait:
 			return nil, &RateLimitError{URL: req.URL.String(), Retries: retry, Wait: wait, TooLong: true}

@@ -88,10 +88,37 @@ func TestAllRefusesBadNextLinks(t *testing.T) {
 	}
 }
 
+// TestAllFollowsTheAPIHostHoweverItIsSpelled: a next link naming the API's
+// host in another case (an API that writes its own name, where api_url
+// has capitals), or with the scheme's default port written out, is the
+// same host, as the engine's Transport, which sends it the token, has it;
+// it was refused as another host, and nothing was printed.
+func TestAllFollowsTheAPIHostHoweverItIsSpelled(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "" {
+			w.Header().Set("Link", "<"+strings.Replace(srv.URL, "127.0.0.1", "LOCALHOST", 1)+`/items?page=2>; rel="next"`)
+		}
+		fmt.Fprintf(w, `[%q]`, r.URL.Query().Get("page"))
+	}))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)+"/items", nil)
+	doc, err := (&Client{}).All(req, nil)
+	if err != nil {
+		t.Fatalf("All = %v; want the next page on the same host followed", err)
+	}
+	if got := string(doc.Body); got != `["","2"]`+"\n" {
+		t.Errorf("document %q; want both pages", got)
+	}
+}
+
 // TestAllStopsAtMaxBytes runs All against an API whose pages together, or
 // one page once unzipped, hold more than MaxBytes: it stops reading there,
 // with an error, rather than gathering them all in memory (an endless body
-// or a gzip bomb would take every byte the machine has).
+// or a gzip bomb would take every byte the machine has). The next links
+// count too: All keeps each to see that none leads back, and empty pages
+// each linking on by a URL of 256 KiB (a response header may hold 10 MiB)
+// filled memory while the pages' bodies counted two bytes each.
 func TestAllStopsAtMaxBytes(t *testing.T) {
 	const limit = 1 << 20
 	mux := http.NewServeMux()
@@ -110,6 +137,13 @@ func TestAllStopsAtMaxBytes(t *testing.T) {
 		}
 		fmt.Fprintf(w, `[%q]`, strings.Repeat("x", 64<<10))
 	})
+	mux.HandleFunc("/links", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		if n < 40 {
+			w.Header().Set("Link", fmt.Sprintf(`</links?page=%d&pad=%s>; rel="next"`, n+1, strings.Repeat("x", 256<<10)))
+		}
+		w.Write([]byte(`[]`))
+	})
 	mux.HandleFunc("/bomb", func(w http.ResponseWriter, r *http.Request) {
 		// 8 MiB of spaces, a few KiB on the wire; Go's transport unzips it.
 		w.Header().Set("Content-Encoding", "gzip")
@@ -124,11 +158,11 @@ func TestAllStopsAtMaxBytes(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	for _, path := range []string{"/big", "/many", "/bomb"} {
+	for _, path := range []string{"/big", "/many", "/links", "/bomb"} {
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
 		doc, err := (&Client{MaxBytes: limit}).All(req, nil)
 		if err == nil {
-			t.Errorf("All(%s) gathered %d bytes, over MaxBytes %d, without an error", path, len(doc.Body), limit)
+			t.Errorf("All(%s) returned %d bytes without an error, though its pages hold more than MaxBytes %d", path, len(doc.Body), limit)
 			continue
 		}
 		if want := "more than 1 MiB"; !strings.Contains(err.Error(), want) {

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/apiclient"
 )
 
@@ -30,13 +33,34 @@ func writeResponse(f *Factory, resp *http.Response, include bool, env string) er
 		}
 		fmt.Fprintln(out)
 	}
-	if err := writeBody(f, resp.Header.Get("Content-Type"), resp.Body); err != nil {
+	body := &apiBody{r: resp.Body}
+	if err := writeBody(f, resp.Header.Get("Content-Type"), body); err != nil {
+		if body.err != nil && !errors.Is(body.err, context.Canceled) {
+			return &freshtoken.Error{Env: env, Kind: freshtoken.ErrUnreachable, Msg: fmt.Sprintf(
+				"the API's answer from %s could not be read whole (%v), so what was printed is incomplete; try again", resp.Request.URL, body.err)}
+		}
 		return err
 	}
 	if resp.StatusCode >= 400 {
 		return &HTTPStatusError{Env: env, Method: resp.Request.Method, URL: resp.Request.URL.String(), Status: resp.Status}
 	}
 	return nil
+}
+
+// apiBody is an answer's body that keeps the error its reading met, which
+// is the API's (a connection lost, a body that cannot be unzipped), to
+// tell it from stdout's.
+type apiBody struct {
+	r   io.Reader
+	err error
+}
+
+func (b *apiBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
 }
 
 // writeBody copies body to stdout: byte for byte unless stdout is a

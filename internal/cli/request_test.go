@@ -187,6 +187,40 @@ func TestRequestGivesUpOnAHungAPI(t *testing.T) {
 	}
 }
 
+// TestRequestReportsAnAnswerItCannotReadWhole: an answer whose body breaks
+// off (its connection lost before its length) or cannot be unzipped is the
+// API failing: exit 5, one line naming the environment and the URL and
+// saying that what was printed is incomplete. It was exit 1, "a bug", with
+// a bare "unexpected EOF" or "gzip: invalid header".
+func TestRequestReportsAnAnswerItCannotReadWhole(t *testing.T) {
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/v2/cut":
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Length", "1000")
+				w.Write([]byte(`{"company":{`))
+			case "/v2/zipped":
+				w.Header().Set("Content-Encoding", "gzip")
+				w.Write([]byte("not gzip at all"))
+			default:
+				provider.ServeHTTP(w, r)
+			}
+		})
+	})
+	e.login(t)
+	for path, why := range map[string]string{"/v2/cut": "unexpected EOF", "/v2/zipped": "gzip: invalid header"} {
+		ios, _, stderr := testStreams(false, false)
+		if code := e.run(ios, "get", path); code != 5 {
+			t.Errorf("get %s: exit %d, want 5: %s", path, code, stderr)
+		}
+		want := "freshtoken: dev: the API's answer from " + e.api + strings.TrimPrefix(path, "/") + " could not be read whole (" + why + "), so what was printed is incomplete; try again\n"
+		if stderr.String() != want {
+			t.Errorf("get %s: stderr = %q, want %q", path, stderr, want)
+		}
+	}
+}
+
 // TestLogFileOnAFullDisk: a --log-file that cannot be written (a full disk)
 // is said once on stderr, the log goes on there, and the command still
 // does its work.

@@ -264,6 +264,8 @@ type ExchangeError struct {
 	// Class sorts the failure by the same rules as a renewal's.
 	Class      tokenerr.Class
 	Descriptor string
+	// Wait is how long a RateLimited exchange's Retry-After asks to wait.
+	Wait time.Duration
 }
 
 func (e *ExchangeError) Error() string {
@@ -271,7 +273,7 @@ func (e *ExchangeError) Error() string {
 	case tokenerr.BadClient:
 		return fmt.Sprintf("%s: the token endpoint rejected the client (%s)", e.Env, e.Descriptor)
 	case tokenerr.RateLimited:
-		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); log in again in a minute", e.Env, e.Descriptor)
+		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); log in again in %s", e.Env, e.Descriptor, max(e.Wait, time.Second).Round(time.Second))
 	case tokenerr.Passing:
 		return fmt.Sprintf("%s: the token endpoint could not be reached or kept failing (%s); check your connection and api_url, then log in again", e.Env, e.Descriptor)
 	default:
@@ -280,8 +282,8 @@ func (e *ExchangeError) Error() string {
 }
 
 func (f *Flow) exchangeError(err error) error {
-	class, _, desc := tokenerr.Classify(err)
-	return &ExchangeError{Env: f.Env, Class: class, Descriptor: desc}
+	class, wait, desc := tokenerr.Classify(err)
+	return &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait}
 }
 
 type callback struct {

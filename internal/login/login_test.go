@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"runtime"
@@ -406,5 +407,29 @@ func TestBusyPort(t *testing.T) {
 	defer ln.Close()
 	if _, err := login.Listen("http://" + ln.Addr().String() + "/callback"); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("err = %v, want the port reported busy", err)
+	}
+}
+
+// TestRateLimitedExchangeSaysHowLongToWait: a code exchange the token
+// endpoint answers with 429 says to log in again after the wait its
+// Retry-After asks for (it always said "in a minute", to someone an hour
+// of failed log-ins away), or after a minute when it does not say.
+func TestRateLimitedExchangeSaysHowLongToWait(t *testing.T) {
+	for retryAfter, want := range map[string]string{"3600": "log in again in 1h0m0s", "": "log in again in 1m0s"} {
+		t.Run(retryAfter, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if retryAfter != "" {
+					w.Header().Set("Retry-After", retryAfter)
+				}
+				http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
+			}))
+			t.Cleanup(srv.Close)
+			conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+			req := login.NewRequest(conf)
+			_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v; want it to say %q", err, want)
+			}
+		})
 	}
 }

@@ -48,7 +48,11 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer))
 	resp.Body.Close()
 	if err != nil {
-		return nil, err
+		// The part read goes on with the error: an answer whose connection
+		// was lost may already hold the refresh token the provider rotated
+		// in, which the engine then keeps.
+		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+		return resp, nil
 	}
 	body = bytes.TrimPrefix(body, byteOrderMark)
 	if labelledAsForm(resp.Header) && json.Valid(body) && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
@@ -64,6 +68,11 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Header.Del("Content-Length")
 	return resp, nil
 }
+
+// errReader fails every read with its error.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // labelledAsForm reports whether h gives a type x/oauth2 reads as
 // form-encoded: text/plain, which some servers give their JSON answers, or
