@@ -465,6 +465,9 @@ var typeMismatch = sync.OnceValue(func() *regexp.Regexp {
 func decodeError(path string, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
+		if m := definedTwice().FindStringSubmatch(pe.Message); m != nil {
+			return &Error{Path: path, Line: pe.Position.Line, Key: m[1], Msg: "is written twice; keep one of the two and delete the other"}
+		}
 		if pe.LastKey != "" {
 			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
 		}
@@ -476,6 +479,12 @@ func decodeError(path string, err error) error {
 	}
 	return &Error{Path: path, Msg: err.Error()}
 }
+
+// definedTwice matches the decoder's message for a key or table written
+// twice, which names the key (its LastKey is a table's parent).
+var definedTwice = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^Key '([^']+)' has already been defined\.$`)
+})
 
 // wrongTypes matches the decoder's words for a value of the wrong type,
 // which name Go's types: what was written, and what the setting is.

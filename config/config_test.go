@@ -137,6 +137,10 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// second spelling of a table replaced the whole first table.
 		{"a key twice in two cases", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nClient_ID = \"y\"\n", ":4: env.a.Client_ID: unknown key; keys are written in lower case: client_id"},
 		{"a table twice in two cases", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[Env.a]\nclient_id = \"y\"\n", ":5: Env: unknown key; keys are written in lower case: env"},
+		// The decoder named the table's parent ("env: Key 'env.a' has
+		// already been defined.") and said nothing of what to do.
+		{"a table twice", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.a]\nclient_id = \"y\"\n", ":5: env.a: is written twice; keep one of the two and delete the other"},
+		{"a key twice", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_id = \"y\"\n", ":4: env.a.client_id: is written twice; keep one of the two and delete the other"},
 		{"a key in capitals", "DEFAULT_ENV = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: DEFAULT_ENV: unknown key; keys are written in lower case: default_env"},
 		{"store url with a host", "[store]\nurl = \"file://~/tokens\"\n", ":2: store.url: \"file://~/tokens\" has a host part"},
 		{"secret value in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"s3cr3t-value/+=\"\n", ":4: env.a.client_secret_env: must be the name"},
