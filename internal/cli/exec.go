@@ -31,7 +31,13 @@ FRESHTOKEN_API_URL set, for tools that read a token from their environment.
 FRESHTOKEN_ENV and FRESHTOKEN_CONFIG name the environment and the
 configuration file, so that freshtoken run by COMMAND works on the same one.
 COMMAND takes freshtoken's place (on Windows, runs beside it): signals and
-the terminal are its own, and its exit code is freshtoken's.`,
+the terminal are its own, and its exit code is freshtoken's.
+
+The variable holds the token as it was when COMMAND started: nothing is left
+to renew it. A COMMAND that may run longer than the token lasts (FreeAgent's:
+an hour) asks for the time it needs with --min-valid, within what the
+provider's tokens last, or runs ` + "`freshtoken token`" + ` before each request for one
+that is fresh, or sends its requests through ` + "`freshtoken proxy`" + `.`,
 		Example: `  freshtoken -e sandbox exec -- sh -c 'curl -H "Authorization: Bearer $FRESHTOKEN_ACCESS_TOKEN" -H "Accept: application/json" "$FRESHTOKEN_API_URL"v2/company'
   freshtoken exec --min-valid 30m --var FREEAGENT_TOKEN -- ./nightly-export.sh`,
 		Args: func(cmd *cobra.Command, args []string) error {
