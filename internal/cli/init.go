@@ -361,6 +361,9 @@ func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) err
 		return nil
 	}
 	yes, err := p.confirm(ctx, fmt.Sprintf("Log in to %s now?", e.Name), true)
+	if errors.Is(err, errNoAnswer) { // the environment is written: only the offer went unanswered
+		err = nil
+	}
 	if err != nil || !yes {
 		if err == nil {
 			fmt.Fprintf(p.out, "When you are ready, run: %s\n", f.commandLine("login -e "+e.Name))
