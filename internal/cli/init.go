@@ -90,6 +90,7 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
 func runInit(ctx context.Context, opts *initOptions) error {
 	f := opts.f
 	s := opts.Settings
+	trimSpaces(&s)
 	if opts.Scopes != "" {
 		for _, sc := range strings.Split(opts.Scopes, ",") {
 			if sc = strings.TrimSpace(sc); sc != "" {
@@ -372,6 +373,17 @@ func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) err
 	}
 	f.EnvFlag = e.Name
 	return runLogin(ctx, &loginOptions{f: f, Timeout: login.DefaultTimeout})
+}
+
+// trimSpaces trims the white space a paste brings along (a client id copied
+// with a line end) from every text setting the flags give.
+func trimSpaces(s *config.EnvSettings) {
+	v := reflect.ValueOf(s).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.String {
+			f.SetString(strings.TrimSpace(f.String()))
+		}
+	}
 }
 
 // mergeSettings keeps what an existing environment had unless a flag
