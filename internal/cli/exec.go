@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,6 +57,9 @@ that is fresh, or sends its requests through ` + "`freshtoken proxy`" + `.`,
 			if slices.Contains(childVars, opts.Var) {
 				return usageErrorf("--var %s would hide what freshtoken tells the command; name another variable", opts.Var)
 			}
+			if systemVar(opts.Var) {
+				return usageErrorf("--var %s names a variable the system reads for itself; name one of the command's own, such as FREEAGENT_TOKEN", opts.Var)
+			}
 			opts.Command = args
 			return nil
 		},
@@ -74,6 +78,22 @@ that is fresh, or sends its requests through ` + "`freshtoken proxy`" + `.`,
 // token (see runExec): the API's URL, and the environment and configuration
 // file in use.
 var childVars = []string{"FRESHTOKEN_API_URL", "FRESHTOKEN_ENV", "FRESHTOKEN_CONFIG"}
+
+// systemVar reports whether name is read by the system rather than by the
+// command: the token there would break the command (PATH, HOME), or be
+// printed by the dynamic loader (LD_PRELOAD) where logs keep it.
+func systemVar(name string) bool {
+	switch strings.ToUpper(name) {
+	case "PATH", "HOME", "SHELL", "USER", "LOGNAME", "PWD", "IFS", "TMPDIR", "TERM", "LANG", "TZ", "ENV", "BASH_ENV", "SYSTEMROOT", "COMSPEC", "PATHEXT":
+		return true
+	}
+	for _, prefix := range []string{"LD_", "DYLD_", "LC_"} {
+		if strings.HasPrefix(strings.ToUpper(name), prefix) {
+			return true
+		}
+	}
+	return false
+}
 
 // exitStatus is the exit code of a command freshtoken ran, passed on as it
 // is, whatever signal freshtoken saw meanwhile.
