@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -234,6 +235,57 @@ func (d Duration) IsZero() bool { return !d.set }
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.d.String()), nil }
 
+// miscased finds a key that the decoder took for a setting spelt in
+// another case (it matches names regardless of case), and that setting's
+// name: Client_ID beside client_id replaced it silently, and a table
+// [Env.a] after [env.a] replaced that whole environment.
+func miscased(keys []toml.Key) (toml.Key, string) {
+	for _, k := range keys {
+		t := reflect.TypeFor[rawFile]()
+		for i, part := range k {
+			if t.Kind() == reflect.Map {
+				t = t.Elem() // a name of the file's own: an environment's, a parameter's
+				continue
+			}
+			if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(reflect.TypeFor[toml.Unmarshaler]()) {
+				break
+			}
+			name, ft := settingNamed(t, part)
+			if name == "" {
+				break
+			}
+			if name != part {
+				return k[:i+1], name
+			}
+			t = ft
+		}
+	}
+	return nil, ""
+}
+
+// settingNamed is the TOML name and type of t's field that the decoder
+// fills from key, or "".
+func settingNamed(t reflect.Type, key string) (string, reflect.Type) {
+	var folded reflect.StructField
+	for _, f := range reflect.VisibleFields(t) {
+		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		if name == key {
+			return name, f.Type
+		}
+		if strings.EqualFold(name, key) {
+			folded = f
+		}
+	}
+	if folded.Type == nil {
+		return "", nil
+	}
+	name, _, _ := strings.Cut(folded.Tag.Get("toml"), ",")
+	return name, folded.Type
+}
+
 // DefaultPath is the configuration file used without --config or FRESHTOKEN_CONFIG.
 func DefaultPath() (string, error) {
 	dir, err := os.UserConfigDir()
@@ -262,6 +314,9 @@ func Load(path string) (*File, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
 		return nil, &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; see `freshtoken help config` for the keys that exist"}
+	}
+	if k, want := miscased(md.Keys()); k != nil {
+		return nil, &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; keys are written in lower case: " + want}
 	}
 	f.DefaultEnv = raw.DefaultEnv
 	f.StoreURL = raw.Store.URL
@@ -410,6 +465,9 @@ var typeMismatch = sync.OnceValue(func() *regexp.Regexp {
 func decodeError(path string, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
+		if m := definedTwice().FindStringSubmatch(pe.Message); m != nil {
+			return &Error{Path: path, Line: pe.Position.Line, Key: m[1], Msg: "is written twice; keep one of the two and delete the other"}
+		}
 		if pe.LastKey != "" {
 			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
 		}
@@ -417,9 +475,65 @@ func decodeError(path string, err error) error {
 	}
 	if m := typeMismatch().FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &Error{Path: path, Line: line, Key: m[2], Msg: m[3]}
+		return &Error{Path: path, Line: line, Key: m[2], Msg: wrongType(m[2], m[3])}
 	}
 	return &Error{Path: path, Msg: err.Error()}
+}
+
+// definedTwice matches the decoder's message for a key or table written
+// twice, which names the key (its LastKey is a table's parent).
+var definedTwice = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^Key '([^']+)' has already been defined\.$`)
+})
+
+// wrongTypes matches the decoder's words for a value of the wrong type,
+// which name Go's types: what was written, and what the setting is.
+var wrongTypes = sync.OnceValue(func() []*regexp.Regexp {
+	return []*regexp.Regexp{
+		regexp.MustCompile(`^incompatible types: TOML value has type (\S+); destination has type (\S+)$`),
+		regexp.MustCompile(`^type mismatch for \S+: expected (table) but found (\S+)$`),
+	}
+})
+
+// wrongType says in a person's words what key holds and what to write
+// instead, from the decoder's msg.
+func wrongType(key, msg string) string {
+	var got, want string
+	if m := wrongTypes()[0].FindStringSubmatch(msg); m != nil {
+		got, want = m[1], m[2]
+	} else if m := wrongTypes()[1].FindStringSubmatch(msg); m != nil {
+		got, want = m[2], m[1]
+	} else {
+		return msg
+	}
+	switch {
+	case strings.HasPrefix(got, "int"), strings.HasPrefix(got, "float"):
+		got = "a number"
+	case got == "string":
+		got = "text"
+	case got == "bool":
+		got = "true or false"
+	case strings.Contains(got, "[]"):
+		got = "a list"
+	case strings.HasPrefix(got, "map"):
+		got = "a table"
+	}
+	switch want {
+	case "string":
+		want = `text in quotes, such as "x"`
+	case "slice":
+		want = `a list, such as ["read", "write"]`
+	case "boolean", "bool":
+		want = "true or false, without quotes"
+	case "table":
+		want = "a table: a line [" + key + "] with its keys below it"
+		if strings.HasPrefix(key, "env.") && strings.Count(key, ".") == 1 {
+			want = "a table: a line [" + key + "] with the environment's keys below it"
+		}
+	default:
+		want = "a " + want
+	}
+	return fmt.Sprintf("is %s; write %s", got, want)
 }
 
 // Names lists the configured environments in order.

@@ -125,7 +125,23 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"redis URL without slashes", "[store]\nurl = \"redis:default:hunter2@redis.internal/0\"\n", `:2: store.url: "the [store] url": unsupported scheme "redis"`},
 		{"redis option unknown", "[store]\nurl = \"redis://127.0.0.1:6379/0?password=hunter2\"\n", ":2: store.url: redis://127.0.0.1:6379/0 is not a Redis URL"},
 		{"store scheme unknown", "[store]\nurl = \"redis+tls://:hunter2@127.0.0.1:6379/0\"\n", `:2: store.url: "redis+tls://127.0.0.1:6379/0": unsupported scheme`},
-		{"wrong type", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 123\n", ":4: env.a.client_secret: incompatible types"},
+		// What the decoder says of a value of the wrong type named Go's
+		// types ("destination has type slice"), and not what to write.
+		{"wrong type", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 123\n", `:4: env.a.client_secret: is a number; write text in quotes, such as "x"`},
+		{"scopes as text", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes = \"read\"\n", `:4: env.a.scopes: is text; write a list, such as ["read", "write"]`},
+		{"true in quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_keyring = \"yes\"\n", ":4: env.a.client_secret_keyring: is text; write true or false, without quotes"},
+		{"an environment that is no table", "[env]\na = 1\n", ":2: env.a: is a number; write a table: a line [env.a] with the environment's keys below it"},
+		{"store that is no table", "store = \"file:///tmp/x\"\n", ":1: store: is text; write a table: a line [store] with its keys below it"},
+		// The decoder matches keys to settings regardless of case: a
+		// second spelling of a key replaced the first silently, and a
+		// second spelling of a table replaced the whole first table.
+		{"a key twice in two cases", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nClient_ID = \"y\"\n", ":4: env.a.Client_ID: unknown key; keys are written in lower case: client_id"},
+		{"a table twice in two cases", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[Env.a]\nclient_id = \"y\"\n", ":5: Env: unknown key; keys are written in lower case: env"},
+		// The decoder named the table's parent ("env: Key 'env.a' has
+		// already been defined.") and said nothing of what to do.
+		{"a table twice", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.a]\nclient_id = \"y\"\n", ":5: env.a: is written twice; keep one of the two and delete the other"},
+		{"a key twice", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_id = \"y\"\n", ":4: env.a.client_id: is written twice; keep one of the two and delete the other"},
+		{"a key in capitals", "DEFAULT_ENV = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: DEFAULT_ENV: unknown key; keys are written in lower case: default_env"},
 		{"store url with a host", "[store]\nurl = \"file://~/tokens\"\n", ":2: store.url: \"file://~/tokens\" has a host part"},
 		{"secret value in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"s3cr3t-value/+=\"\n", ":4: env.a.client_secret_env: must be the name"},
 		{"bad env name", "[env.\"a b\"]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", "may only use letters"},

@@ -29,7 +29,7 @@ func keyLine(data []byte, key toml.Key) int {
 				continue
 			}
 			table = normalizeKey(strings.Trim(line[:end], "[]"))
-			if table == want {
+			if table == want || strings.HasPrefix(table, want+".") {
 				return n
 			}
 			continue

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,7 +32,13 @@ FRESHTOKEN_API_URL set, for tools that read a token from their environment.
 FRESHTOKEN_ENV and FRESHTOKEN_CONFIG name the environment and the
 configuration file, so that freshtoken run by COMMAND works on the same one.
 COMMAND takes freshtoken's place (on Windows, runs beside it): signals and
-the terminal are its own, and its exit code is freshtoken's.`,
+the terminal are its own, and its exit code is freshtoken's.
+
+The variable holds the token as it was when COMMAND started: nothing is left
+to renew it. A COMMAND that may run longer than the token lasts (FreeAgent's:
+an hour) asks for the time it needs with --min-valid, within what the
+provider's tokens last, or runs ` + "`freshtoken token`" + ` before each request for one
+that is fresh, or sends its requests through ` + "`freshtoken proxy`" + `.`,
 		Example: `  freshtoken -e sandbox exec -- sh -c 'curl -H "Authorization: Bearer $FRESHTOKEN_ACCESS_TOKEN" -H "Accept: application/json" "$FRESHTOKEN_API_URL"v2/company'
   freshtoken exec --min-valid 30m --var FREEAGENT_TOKEN -- ./nightly-export.sh`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -49,6 +56,9 @@ the terminal are its own, and its exit code is freshtoken's.`,
 			}
 			if slices.Contains(childVars, opts.Var) {
 				return usageErrorf("--var %s would hide what freshtoken tells the command; name another variable", opts.Var)
+			}
+			if systemVar(opts.Var) {
+				return usageErrorf("--var %s names a variable the system reads for itself; name one of the command's own, such as FREEAGENT_TOKEN", opts.Var)
 			}
 			opts.Command = args
 			return nil
@@ -68,6 +78,22 @@ the terminal are its own, and its exit code is freshtoken's.`,
 // token (see runExec): the API's URL, and the environment and configuration
 // file in use.
 var childVars = []string{"FRESHTOKEN_API_URL", "FRESHTOKEN_ENV", "FRESHTOKEN_CONFIG"}
+
+// systemVar reports whether name is read by the system rather than by the
+// command: the token there would break the command (PATH, HOME), or be
+// printed by the dynamic loader (LD_PRELOAD) where logs keep it.
+func systemVar(name string) bool {
+	switch strings.ToUpper(name) {
+	case "PATH", "HOME", "SHELL", "USER", "LOGNAME", "PWD", "IFS", "TMPDIR", "TERM", "LANG", "TZ", "ENV", "BASH_ENV", "SYSTEMROOT", "COMSPEC", "PATHEXT":
+		return true
+	}
+	for _, prefix := range []string{"LD_", "DYLD_", "LC_"} {
+		if strings.HasPrefix(strings.ToUpper(name), prefix) {
+			return true
+		}
+	}
+	return false
+}
 
 // exitStatus is the exit code of a command freshtoken ran, passed on as it
 // is, whatever signal freshtoken saw meanwhile.

@@ -90,6 +90,7 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
 func runInit(ctx context.Context, opts *initOptions) error {
 	f := opts.f
 	s := opts.Settings
+	trimSpaces(&s)
 	if opts.Scopes != "" {
 		for _, sc := range strings.Split(opts.Scopes, ",") {
 			if sc = strings.TrimSpace(sc); sc != "" {
@@ -361,6 +362,9 @@ func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) err
 		return nil
 	}
 	yes, err := p.confirm(ctx, fmt.Sprintf("Log in to %s now?", e.Name), true)
+	if errors.Is(err, errNoAnswer) { // the environment is written: only the offer went unanswered
+		err = nil
+	}
 	if err != nil || !yes {
 		if err == nil {
 			fmt.Fprintf(p.out, "When you are ready, run: %s\n", f.commandLine("login -e "+e.Name))
@@ -369,6 +373,17 @@ func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) err
 	}
 	f.EnvFlag = e.Name
 	return runLogin(ctx, &loginOptions{f: f, Timeout: login.DefaultTimeout})
+}
+
+// trimSpaces trims the white space a paste brings along (a client id copied
+// with a line end) from every text setting the flags give.
+func trimSpaces(s *config.EnvSettings) {
+	v := reflect.ValueOf(s).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.String {
+			f.SetString(strings.TrimSpace(f.String()))
+		}
+	}
 }
 
 // mergeSettings keeps what an existing environment had unless a flag

@@ -254,6 +254,30 @@ func TestInitInputEndedIsAUsageError(t *testing.T) {
 	}
 }
 
+// TestInitInputEndedAtTheOfferToLogIn: input ended (Ctrl-D) at the offer to
+// log in, once the environment is written, is no answer to that offer alone:
+// init says how to log in later and succeeds. It said that nothing was
+// changed and to run init again, exit 2, over the environment it had written.
+func TestInitInputEndedAtTheOfferToLogIn(t *testing.T) {
+	e := newDevEnv(t)
+	t.Setenv("FT_TEST_DEV_SECRET", "dev-client-secret")
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "later", "--provider", "freeagent", "--api-url", e.api,
+		"--client-secret-env", "FT_TEST_DEV_SECRET", "--redirect-uri", freeRedirectURI(t))
+	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
+	s.expect(t, "Log in to later now? [Y/n]: ")
+	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
+		t.Fatal(err)
+	}
+	if err := finished(t, done); err != nil {
+		t.Fatalf("init: %v (exit %d); want success, the environment written\nscreen:\n%s", err, cli.ExitCode(err), s)
+	}
+	s.expect(t, "When you are ready, run: freshtoken")
+	if conf, _ := os.ReadFile(e.config); !strings.Contains(string(conf), "[env.later]") {
+		t.Errorf("the configuration was not written:\n%s", conf)
+	}
+}
+
 // TestInitRefusesASecretAsAVariableName: the secret itself, typed where
 // init asks for the name of the variable holding it, is asked for again,
 // and is never written into the configuration as a name status prints.

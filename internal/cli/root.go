@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -128,7 +129,28 @@ Exit codes:
 	root.AddCommand(newImportCmd(f), quickly(newCompletionCmd(f)), quickly(newVersionCmd(f)))
 	cobra.AddTemplateFunc("versionText", versionText)
 	root.SetVersionTemplate("{{versionText}}\n")
+	refuseUnknownHelpTopics(root)
 	return root
+}
+
+// refuseUnknownHelpTopics makes `help` of a command or topic that does not
+// exist a usage error of one line, where cobra's prints the whole usage to
+// stdout and succeeds.
+func refuseUnknownHelpTopics(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	help, _, err := root.Find([]string{"help"})
+	if err != nil || help.Run == nil {
+		return
+	}
+	show := help.Run
+	help.Run = nil
+	help.RunE = func(c *cobra.Command, args []string) error {
+		if cmd, _, err := c.Root().Find(args); cmd == nil || err != nil {
+			return usageErrorf("no command or help topic %q; `%s help` lists them", strings.Join(args, " "), c.Root().Name())
+		}
+		show(c, args)
+		return nil
+	}
 }
 
 // quick is the annotation of a command that ends in moments unless it

@@ -23,9 +23,11 @@ package postman
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"net/url"
@@ -35,6 +37,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/store"
@@ -97,13 +100,48 @@ func (e *Env) Expiry() (time.Time, bool) {
 	return e.IssuedAt.Add(e.Lifetime), true
 }
 
-// ReadFile parses the export in the file at path.
+// MaxExportSize is more than any Postman export holds.
+const MaxExportSize = 64 << 20
+
+// ReadFile parses the export in the file at path. A file larger than any
+// export (a device, a pipe that never ends) is refused once MaxExportSize
+// has been read, rather than read until memory runs out.
 func ReadFile(path string) (*Export, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxExportSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxExportSize {
+		return nil, fmt.Errorf("it is over %d MiB, larger than any Postman export; in Postman, export the environment again (Environments, ⋯, Export)", MaxExportSize>>20)
+	}
 	return Parse(data)
+}
+
+// asUTF8 is data as UTF-8 without a byte-order mark, as JSON is read: an
+// export opened and saved again in an editor may start with one (Notepad),
+// or be in UTF-16 (PowerShell's redirections).
+func asUTF8(data []byte) []byte {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte("\xef\xbb\xbf")):
+		return data[3:]
+	case bytes.HasPrefix(data, []byte("\xff\xfe")):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(data, []byte("\xfe\xff")):
+		order = binary.BigEndian
+	default:
+		return data
+	}
+	units := make([]uint16, 0, len(data)/2)
+	for i := 2; i+1 < len(data); i += 2 {
+		units = append(units, order.Uint16(data[i:]))
+	}
+	return []byte(string(utf16.Decode(units)))
 }
 
 type rawExport struct {
@@ -146,6 +184,7 @@ func clipJSON(v json.RawMessage) string {
 
 // Parse reads an export.
 func Parse(data []byte) (*Export, error) {
+	data = asUTF8(data)
 	var raw rawExport
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
 		return nil, errors.New("it is not a Postman environment export: it does not hold a JSON object")
@@ -461,10 +500,16 @@ func readTimes(e *Env, iss, issV, exp, expV string) error {
 	var doubts []string
 	if issV != "" {
 		n, err := strconv.ParseFloat(issV, 64)
-		if err != nil || n <= 0 {
-			return fmt.Errorf("%s is %q, not a time in seconds or milliseconds since 1970 such as %d", iss, issV, time.Now().UnixMilli())
+		t := instant(n)
+		if err != nil { // a date, perhaps
+			if t, err = time.Parse(time.RFC3339Nano, issV); err == nil {
+				n = float64(t.Unix())
+			}
 		}
-		switch t := instant(n); {
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%s is %q, not a time in seconds or milliseconds since 1970 such as %d, nor a date such as %s", iss, issV, time.Now().UnixMilli(), time.Now().UTC().Format(time.RFC3339))
+		}
+		switch {
 		case math.IsNaN(n) || math.IsInf(n, 0):
 			doubts = append(doubts, fmt.Sprintf("%s is %s, not a time", iss, issV))
 		case t.Before(earliestIssue):
@@ -477,10 +522,13 @@ func readTimes(e *Env, iss, issV, exp, expV string) error {
 	}
 	if expV != "" {
 		n, err := strconv.ParseFloat(expV, 64)
-		if err != nil || n < 0 {
-			return fmt.Errorf("%s is %q, not a number of seconds such as 3600, nor a time since 1970", exp, expV)
+		date, derr := time.Parse(time.RFC3339Nano, expV)
+		if err != nil && derr != nil || n < 0 {
+			return fmt.Errorf("%s is %q, not a number of seconds such as 3600, nor a time since 1970 or a date such as %s", exp, expV, time.Now().UTC().Format(time.RFC3339))
 		}
 		switch {
+		case err != nil: // the date it expires
+			e.ExpiresAt = date
 		case math.IsNaN(n) || math.IsInf(n, 0):
 			doubts = append(doubts, fmt.Sprintf("%s is %s, not a number of seconds", exp, expV))
 		case n >= secondsSince1970:

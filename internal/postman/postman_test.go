@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 )
 
 const seedExport = `{
@@ -169,6 +170,63 @@ func TestReadFile(t *testing.T) {
 	}
 }
 
+// TestReadFileSavedByOtherEditors: an export opened and saved again in an
+// editor that writes a byte-order mark (Notepad, PowerShell's UTF-8 or its
+// default UTF-16) is the same export; it was called "not a Postman
+// environment export".
+func TestReadFileSavedByOtherEditors(t *testing.T) {
+	utf16 := func(bigEndian bool) []byte {
+		var b []byte
+		for _, u := range utf16.Encode([]rune("\ufeff" + seedExport)) {
+			if bigEndian {
+				b = append(b, byte(u>>8), byte(u))
+			} else {
+				b = append(b, byte(u), byte(u>>8))
+			}
+		}
+		return b
+	}
+	for name, data := range map[string][]byte{
+		"UTF-8 with a BOM":     append([]byte("\ufeff"), seedExport...),
+		"CRLF":                 []byte(strings.ReplaceAll(seedExport, "\n", "\r\n")),
+		"UTF-16 LE with a BOM": utf16(false),
+		"UTF-16 BE with a BOM": utf16(true),
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "env.json")
+			if err := os.WriteFile(p, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			exp, err := ReadFile(p)
+			if err != nil || len(exp.Envs) != 2 {
+				t.Fatalf("ReadFile = %+v, %v; want the seed export's two environments", exp, err)
+			}
+		})
+	}
+}
+
+// TestReadFileRefusesWhatNoExportIs: a file larger than any export (a
+// device, a pipe that never ends) is refused once that much has been read;
+// it was read whole, until the system killed freshtoken for its memory.
+func TestReadFileRefusesWhatNoExportIs(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "env.json")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxExportSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = ReadFile(p)
+	if err == nil || !strings.Contains(err.Error(), "larger than any Postman export") {
+		t.Fatalf("ReadFile of a file over %d bytes = %v, want it refused for its size", MaxExportSize, err)
+	}
+	if _, err := ReadFile("/dev/zero"); err == nil || !strings.Contains(err.Error(), "larger than any Postman export") {
+		t.Fatalf("ReadFile(/dev/zero) = %v, want it refused for its size", err)
+	}
+}
+
 // TestParseDoubtsImplausibleTimes: an issue time or lifetime that cannot be
 // right (seconds for milliseconds and the reverse, NaN, the future) leaves
 // the expiry unknown and says why, rather than storing a wrong expiry.
@@ -190,6 +248,11 @@ func TestParseDoubtsImplausibleTimes(t *testing.T) {
 		{strconv.FormatInt(time.Now().Add(72*time.Hour).UnixMilli(), 10), "3600", "in the future"},
 		{ms, "3600", ""},
 		{ms, "0.5", ""},
+		// Dates as a script's new Date().toISOString() writes them, where
+		// a number was expected: the time it expires, the time it was issued.
+		{ms, recent.Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000Z"), ""},
+		{recent.Format(time.RFC3339), "3600", ""},
+		{time.Now().Add(72 * time.Hour).Format(time.RFC3339), "3600", "in the future"},
 	} {
 		exp, err := Parse([]byte(export(tt.iss, tt.exp)))
 		if err != nil {
