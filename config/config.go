@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -241,6 +242,9 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.d.String()), n
 // [Env.a] after [env.a] replaced that whole environment.
 func miscased(keys []toml.Key) (toml.Key, string) {
 	for _, k := range keys {
+		if !slices.ContainsFunc(k, hasUpper) {
+			continue // the common case, and start-up's: no setting to look up
+		}
 		t := reflect.TypeFor[rawFile]()
 		for i, part := range k {
 			if t.Kind() == reflect.Map {
@@ -262,6 +266,8 @@ func miscased(keys []toml.Key) (toml.Key, string) {
 	}
 	return nil, ""
 }
+
+func hasUpper(s string) bool { return strings.ToLower(s) != s }
 
 // settingNamed is the TOML name and type of t's field that the decoder
 // fills from key, or "".
