@@ -9,13 +9,10 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
@@ -261,25 +258,6 @@ func TestLoginBesideAnotherUsersProgram(t *testing.T) {
 	if asked.Load() != 0 {
 		t.Fatalf("the other user's program was asked %d times", asked.Load())
 	}
-}
-
-// listenAs listens at addr with a socket that belongs to user uid, as a
-// program of that user would (root only): the kernel gives a socket the
-// owner of the thread that makes it.
-func listenAs(t *testing.T, uid int, addr string) net.Listener {
-	t.Helper()
-	testenv.NeedRoot(t, "a socket of another user")
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := unix.Setfsuid(uid); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Setfsuid(os.Getuid())
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln
 }
 
 // TestLoginBesideAProxyOfAnotherConfiguration: the proxy on the redirect
