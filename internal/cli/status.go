@@ -74,8 +74,11 @@ type envStatus struct {
 	Problem *store.Problem `json:"problem,omitempty"`
 	// Rest is the wait before the next token request after a renewal gave
 	// up (the provider kept failing or asked to wait), while it lasts.
-	Rest  *store.Rest `json:"renewals_rest,omitempty"`
-	Error string      `json:"error,omitempty"`
+	Rest *store.Rest `json:"renewals_rest,omitempty"`
+	// NoAccessToken: the record holds a refresh token alone (imported, or
+	// kept from an answer cut off), and the next call renews.
+	NoAccessToken bool   `json:"-"`
+	Error         string `json:"error,omitempty"`
 }
 
 type plannedRenewal struct {
@@ -156,6 +159,7 @@ func fillStatus(st *envStatus, rec *store.Record) {
 		st.Rest = rec.Rest
 	}
 	st.Renewals = rec.Renewals
+	st.NoAccessToken = rec.AccessToken == ""
 	if !rec.Expiry.IsZero() {
 		t := rec.Expiry.UTC()
 		in := int64(time.Until(t).Seconds())
@@ -212,9 +216,12 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			row("renewals", fmt.Sprintf("resting %s more (until %s; --force does not wait) after: %s",
 				human(time.Until(st.Rest.Until)), st.Rest.Until.Local().Format("15:04:05 MST"), st.Rest.Message))
 		}
-		if st.ExpiresAt != nil {
+		switch {
+		case st.NoAccessToken:
+			row("access token", "none held; the next call fetches one with the refresh token")
+		case st.ExpiresAt != nil:
 			row("access token", relative("expires", "expired", *st.ExpiresAt))
-		} else {
+		default:
 			row("access token", "no expiry given by the provider")
 		}
 		switch {

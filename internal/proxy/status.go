@@ -200,6 +200,8 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		v.State = "logged-in"
 	}
 	switch left := rec.Expiry.Sub(now); {
+	case rec.AccessToken == "":
+		v.Expiry = "none held; renewed on the next request"
 	case rec.Expiry.IsZero():
 		v.Expiry = "no expiry given by the provider: used until the API refuses it"
 	case left > 0:

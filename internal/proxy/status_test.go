@@ -194,6 +194,14 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	if _, body := f.get(t, "/"); strings.Contains(string(body), `id="rest-dev"`) {
 		t.Error("the page shows a rest that renewals do not follow, written by a clock a day ahead")
 	}
+	refreshOnly := *rec // imported, or kept from an answer cut off
+	refreshOnly.AccessToken, refreshOnly.Expiry = "", time.Time{}
+	if err := st.Save(ctx, "dev", &refreshOnly); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := f.get(t, "/"); !strings.Contains(string(body), "none held; renewed on the next request") {
+		t.Error("with a refresh token alone, the page does not say no access token is held")
+	}
 	ended := *rec
 	ended.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: f.clock.Now()}
 	if err := st.Save(ctx, "dev", &ended); err != nil {
