@@ -972,7 +972,9 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 	if r == nil { // client credentials, none obtained yet
 		return s.refresh(ctx, work, nil, store.RenewedForExpiry)
 	}
-	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && s.now().Sub(r.RenewedAt) < recentRenewal {
+	// A renewal time further ahead than that was written by a machine whose
+	// clock runs ahead: it says nothing of how recent the renewal was.
+	if since := s.now().Sub(r.RenewedAt); r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && since > -recentRenewal && since < recentRenewal {
 		s.log.Debug("the API refused a token that a 401 renewed moments ago; passing this 401 on instead of renewing again",
 			"renewed", r.RenewedAt.Format(logTime))
 		return nil, errJustRenewed

@@ -317,6 +317,33 @@ func TestRestFromAClockAheadIsIgnored(t *testing.T) {
 	}
 }
 
+// TestRejectionRenewedByAClockAheadIsRenewedAgain: a machine whose clock
+// runs ten minutes ahead renews for a 401 and stores that renewal's time,
+// ten minutes in this machine's future. When the API refuses that token
+// here too (revoked again), this machine renews once more and retries: it
+// took the future time for "renewed moments ago" and passed every 401 on,
+// for as long as its clock was behind.
+func TestRejectionRenewedByAClockAheadIsRenewedAgain(t *testing.T) {
+	r, here := loggedIn(t)
+	ahead, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: func() time.Time { return r.clock.Now().Add(10 * time.Minute) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	company := r.url + "/v2/company"
+	r.provider.RevokeAccessTokens()
+	if code := getStatus(t, ahead, company); code != http.StatusOK {
+		t.Fatalf("the machine ahead got %d; want its 401 renewed and retried", code)
+	}
+	r.clock.Advance(time.Minute)
+	r.provider.RevokeAccessTokens()
+	if code := getStatus(t, here, company); code != http.StatusOK {
+		t.Fatalf("this machine got %d; want its 401 renewed and retried", code)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 2 {
+		t.Fatalf("stats %+v: want one renewal on each machine", st)
+	}
+}
+
 func TestForceRenew(t *testing.T) {
 	r, src := loggedIn(t)
 	first := r.record()
