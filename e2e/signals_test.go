@@ -314,6 +314,36 @@ func TestCommandDuringAMigrationFollowsTheTokens(t *testing.T) {
 	}
 }
 
+// TestMigrationHoldsTheLockUntilTheConfigurationNamesTheNewStore: `store
+// migrate` holds each environment's renewal lock until the configuration
+// names the new store, so a command waiting for that lock finds the
+// tokens moved and the configuration saying where: it runs again there.
+// The migration let go of the lock first, and a command that took it in
+// between found the old store empty, the configuration unchanged, and said
+// to log in (exit 3).
+func TestMigrationHoldsTheLockUntilTheConfigurationNamesTheNewStore(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	moved := filestore.New(w.dir + "/moved")
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "moved")
+	migrate := w.watch("store", "migrate", "--to", "file://"+w.dir+"/moved")
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+	migrate.waitSaid(t, "paused at moved")
+	run := w.watch("token", "--force")
+	run.waitSaid(t, "waiting for the renewal lock of dev")
+	migrate.cmd.Process.Signal(syscall.SIGTERM) // it goes on from the pause
+	migrate.wait()
+	if !strings.Contains(w.readConfig(), "file://"+w.dir+"/moved") {
+		t.Fatalf("the migration did not name the new store:\n%s", w.readConfig())
+	}
+	if stderr := run.waitExit(t, 0); strings.Contains(stderr, "login") {
+		t.Fatalf("stderr: %s", stderr)
+	}
+	if got, err := moved.Load(context.Background(), "dev"); err != nil || got.Renewals != 1 {
+		t.Fatalf("the moved record: %+v, %v; want it renewed once", got, err)
+	}
+}
+
 // TestClosedPipeBeforeAnyRenewal: the reader of stdout and stderr is gone
 // before freshtoken writes a thing, and nothing needs renewing (`token`
 // watches for signals only from a renewal on). The writes fail; the process
