@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
@@ -25,6 +26,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -312,6 +314,33 @@ func TestRestFromAClockAheadIsIgnored(t *testing.T) {
 	}
 	if got := r.record(); got.Rest != nil || got.Renewals != rec.Renewals+1 {
 		t.Fatalf("stored record %+v; want renewed, with no rest", got)
+	}
+}
+
+// TestRejectionRenewedByAClockAheadIsRenewedAgain: a machine whose clock
+// runs ten minutes ahead renews for a 401 and stores that renewal's time,
+// ten minutes in this machine's future. When the API refuses that token
+// here too (revoked again), this machine renews once more and retries: it
+// took the future time for "renewed moments ago" and passed every 401 on,
+// for as long as its clock was behind.
+func TestRejectionRenewedByAClockAheadIsRenewedAgain(t *testing.T) {
+	r, here := loggedIn(t)
+	ahead, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: func() time.Time { return r.clock.Now().Add(10 * time.Minute) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	company := r.url + "/v2/company"
+	r.provider.RevokeAccessTokens()
+	if code := getStatus(t, ahead, company); code != http.StatusOK {
+		t.Fatalf("the machine ahead got %d; want its 401 renewed and retried", code)
+	}
+	r.clock.Advance(time.Minute)
+	r.provider.RevokeAccessTokens()
+	if code := getStatus(t, here, company); code != http.StatusOK {
+		t.Fatalf("this machine got %d; want its 401 renewed and retried", code)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 2 {
+		t.Fatalf("stats %+v: want one renewal on each machine", st)
 	}
 }
 
@@ -1184,6 +1213,75 @@ func TestLockLostBeforeTheSaveKeepsTheNewerTokens(t *testing.T) {
 	}
 	if st := r.provider.Stats(); st.GrantsRevoked != 0 {
 		t.Fatalf("stats %+v: a rotated-out refresh token was stored and spent", st)
+	}
+}
+
+// TestLockFileRemovedWhileHeldSendsNothing: the file store's lock file
+// removed while a renewer holds the lock (someone cleaning up stale-looking
+// .lock files) lets a second renewer take a lock on a new file and renew. The
+// first, before its token request and again before its save, sees that the
+// lock it holds is no longer the store's: it sends nothing with the refresh
+// token the second spent, and never stores its answer over the second's
+// newer tokens. It sent it, and the provider ended the grant.
+func TestLockFileRemovedWhileHeldSendsNothing(t *testing.T) {
+	for _, when := range []string{"before the request", "before the save"} {
+		t.Run(when, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "tokens")
+			grace := time.Duration(0)
+			if when == "before the save" {
+				grace = time.Minute // a provider that answers both renewers
+			}
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour, ReuseGrace: grace})
+			r.login(r.sourceOn(filestore.New(dir)))
+			elsewhere := r.sourceOn(filestore.New(dir))
+			var (
+				once             sync.Once
+				renewedElsewhere *oauth2.Token
+				errElsewhere     error
+			)
+			renewElsewhere := func() {
+				once.Do(func() {
+					if err := os.Remove(filepath.Join(dir, "sandbox.lock")); err != nil {
+						t.Error(err)
+					}
+					renewedElsewhere, errElsewhere = elsewhere.Token()
+				})
+			}
+			settings := r.settings
+			client := http.DefaultClient
+			if when == "before the request" {
+				settings.ClientSecret = ""
+				settings.ClientSecretFunc = func(context.Context) (string, error) {
+					renewElsewhere() // under the lock, before the token request
+					return "dev-client-secret", nil
+				}
+			} else {
+				client = &http.Client{Transport: afterAnswer(renewElsewhere)}
+			}
+			first, err := freshtoken.New(settings, freshtoken.Options{Store: filestore.New(dir), Clock: r.clock.Now, HTTPClient: client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.clock.Advance(time.Hour)
+			tok, err := first.Token()
+			if err != nil || errElsewhere != nil {
+				t.Fatalf("first: %v; elsewhere: %v", err, errElsewhere)
+			}
+			stored, err := filestore.New(dir).Load(context.Background(), "sandbox")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.AccessToken != renewedElsewhere.AccessToken || tok.AccessToken != stored.AccessToken {
+				t.Fatalf("the first renewer got %q, the store holds %q; want the other renewal's %q kept and used", tok.AccessToken, stored.AccessToken, renewedElsewhere.AccessToken)
+			}
+			r.clock.Advance(2 * time.Hour) // past any reuse grace
+			if _, err := r.sourceOn(filestore.New(dir)).Token(); err != nil {
+				t.Fatalf("the grant did not survive: %v", err)
+			}
+			if st := r.provider.Stats(); st.GrantsRevoked != 0 || st.ReuseDetected != 0 && grace == 0 {
+				t.Fatalf("stats %+v: a spent refresh token was sent", st)
+			}
+		})
 	}
 }
 

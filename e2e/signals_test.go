@@ -275,6 +275,75 @@ func TestMigrateWaitingForTheLock(t *testing.T) {
 	}
 }
 
+// TestCommandDuringAMigrationFollowsTheTokens: a command that read the
+// configuration before `store migrate` named the new store in it, and found
+// the old store empty once it had the lock (the migration moved the tokens
+// meanwhile), runs again on the store the configuration now names. It said
+// "not logged in; run `freshtoken login`" (exit 3) to about one command in
+// six hundred of ten scripts calling freshtoken through a migration.
+func TestCommandDuringAMigrationFollowsTheTokens(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	old, moved := filestore.New(w.store), filestore.New(w.dir+"/moved")
+	unlock, err := old.Lock(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	run := w.watch("token", "--force")
+	run.waitSaid(t, "waiting for the renewal lock of dev")
+	// What store migrate does, under the lock the command waits for.
+	rec, err := old.Load(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := moved.Save(ctx, "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Delete(ctx, "dev"); err != nil {
+		t.Fatal(err)
+	}
+	w.writeConfig(strings.Replace(w.readConfig(), "file://"+w.store, "file://"+w.dir+"/moved", 1))
+	unlock()
+	if stderr := run.waitExit(t, 0); strings.Contains(stderr, "login") {
+		t.Fatalf("stderr: %s", stderr)
+	}
+	if got, err := moved.Load(ctx, "dev"); err != nil || got.Renewals != rec.Renewals+1 {
+		t.Fatalf("the moved record: %+v, %v; want it renewed once", got, err)
+	}
+}
+
+// TestMigrationHoldsTheLockUntilTheConfigurationNamesTheNewStore: `store
+// migrate` holds each environment's renewal lock until the configuration
+// names the new store, so a command waiting for that lock finds the
+// tokens moved and the configuration saying where: it runs again there.
+// The migration let go of the lock first, and a command that took it in
+// between found the old store empty, the configuration unchanged, and said
+// to log in (exit 3).
+func TestMigrationHoldsTheLockUntilTheConfigurationNamesTheNewStore(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	moved := filestore.New(w.dir + "/moved")
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "moved")
+	migrate := w.watch("store", "migrate", "--to", "file://"+w.dir+"/moved")
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+	migrate.waitSaid(t, "paused at moved")
+	run := w.watch("token", "--force")
+	run.waitSaid(t, "waiting for the renewal lock of dev")
+	migrate.cmd.Process.Signal(syscall.SIGTERM) // it goes on from the pause
+	migrate.wait()
+	if !strings.Contains(w.readConfig(), "file://"+w.dir+"/moved") {
+		t.Fatalf("the migration did not name the new store:\n%s", w.readConfig())
+	}
+	if stderr := run.waitExit(t, 0); strings.Contains(stderr, "login") {
+		t.Fatalf("stderr: %s", stderr)
+	}
+	if got, err := moved.Load(context.Background(), "dev"); err != nil || got.Renewals != 1 {
+		t.Fatalf("the moved record: %+v, %v; want it renewed once", got, err)
+	}
+}
+
 // TestClosedPipeBeforeAnyRenewal: the reader of stdout and stderr is gone
 // before freshtoken writes a thing, and nothing needs renewing (`token`
 // watches for signals only from a renewal on). The writes fail; the process

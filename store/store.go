@@ -127,7 +127,8 @@ type Store interface {
 // LockChecker is a Store whose renewal lock can end while its holder still
 // runs: a lock with a time limit, as in Redis, expires while its holder is
 // paused past it (a suspended machine, a stopped process) and may pass to
-// another renewer. The engine asks just before each token request, and
+// another renewer; a lock file removed while held lets another renewer lock
+// a new one. The engine asks just before each token request, and
 // sends none with a lock it no longer holds: the other renewer may have
 // spent the refresh token already.
 type LockChecker interface {

@@ -67,6 +67,9 @@ type Factory struct {
 	logger   *slog.Logger
 	closers  []io.Closer
 	selected string // the environment Env selected
+	// opened are the Sources the command opened, to tell whether their
+	// store is still the one the configuration names (see storeMoved).
+	opened []*freshtoken.Source
 }
 
 // Logger is the redacting logger the global flags asked for.
@@ -311,5 +314,34 @@ func (f *Factory) Source(ctx context.Context, env string) (*freshtoken.Source, e
 	if env == "" {
 		env = f.EnvFlag
 	}
-	return config.Open(ctx, config.OpenOptions{Path: f.ConfigFlag, Env: env, Logger: f.Logger(), Sending: f.Sending})
+	src, err := config.Open(ctx, config.OpenOptions{Path: f.ConfigFlag, Env: env, Logger: f.Logger(), Sending: f.Sending})
+	if err == nil {
+		f.opened = append(f.opened, src)
+	}
+	return src, err
+}
+
+// storeMoved reports whether err, a command's failure, says to log in
+// because the store it read held no tokens, while the configuration now
+// names another store for them: `store migrate` moved them between the
+// command's reading of the configuration and of the store. The command
+// can then run again, on the tokens where they are now.
+func (f *Factory) storeMoved(err error) bool {
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || len(f.opened) == 0 {
+		return false
+	}
+	conf, cerr := f.Config()
+	if cerr != nil {
+		return false
+	}
+	st, serr := config.OpenStore(conf.StoreURL)
+	if serr != nil {
+		return false
+	}
+	for _, src := range f.opened {
+		if st.Location(src.Env()) != src.Location() {
+			return true
+		}
+	}
+	return false
 }

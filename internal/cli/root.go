@@ -31,6 +31,12 @@ func Main(args []string, ios *IOStreams) int {
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if ctx.Err() == nil && f.storeMoved(err) {
+		f.opened = nil
+		root = NewRootCmd(f)
+		root.SetArgs(args)
+		err = root.ExecuteContext(ctx)
+	}
 	sig := g.settle()
 	var (
 		se *silentError

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -130,7 +131,11 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	}
 	var first error
 	for _, env := range conf.Names() {
-		said, err := migrateEnv(ctx, f, env, from, to, fromDomain, toDomain)
+		said, release, err := migrateEnv(ctx, f, env, from, to, fromDomain, toDomain)
+		// Held until [store] url names the new store: a command waiting
+		// for the lock then finds the tokens gone from the old store and
+		// the configuration saying where they are.
+		defer release()
 		if err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", env, err)
 			if first == nil {
@@ -162,12 +167,24 @@ func shownStore(u string) string {
 
 // migrateEnv moves env's record from one store to the other under its
 // renewal lock (both stores' locks, when their lock domains differ), and
-// says what it did. The old record is deleted only once the new store
+// says what it did; release lets go of the locks, which it returns held. The old record is deleted only once the new store
 // gives back the same record. Both locks are taken in the order of their
 // domains, whichever way the move goes, so that two opposite migrations
 // (on two machines sharing a Redis store) wait for each other instead of
 // each holding one lock for ever.
-func migrateEnv(ctx context.Context, f *Factory, env string, from, to store.Store, fromDomain, toDomain string) (string, error) {
+func migrateEnv(ctx context.Context, f *Factory, env string, from, to store.Store, fromDomain, toDomain string) (said string, release func(), err error) {
+	var unlocks []func()
+	release = func() {
+		for _, unlock := range slices.Backward(unlocks) {
+			unlock()
+		}
+	}
+	said, err = moveEnv(ctx, f, env, from, to, fromDomain, toDomain, &unlocks)
+	return said, release, err
+}
+
+// moveEnv is migrateEnv's work; each lock it takes is added to unlocks.
+func moveEnv(ctx context.Context, f *Factory, env string, from, to store.Store, fromDomain, toDomain string, unlocks *[]func()) (string, error) {
 	locks := []store.Store{from}
 	switch {
 	case toDomain < fromDomain:
@@ -188,7 +205,7 @@ func migrateEnv(ctx context.Context, f *Factory, env string, from, to store.Stor
 		if err != nil {
 			return "", err
 		}
-		defer unlock()
+		*unlocks = append(*unlocks, unlock)
 	}
 	rec, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {

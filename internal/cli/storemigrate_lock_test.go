@@ -30,7 +30,8 @@ func TestMigrationTakesLocksInOneOrder(t *testing.T) {
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, err := migrateEnv(mctx, nil, "dev", second, first, later, earlier)
+		_, release, err := migrateEnv(mctx, nil, "dev", second, first, later, earlier)
+		release()
 		done <- err
 	}()
 	held := func(s store.Store) bool {

@@ -51,7 +51,8 @@ type Store struct {
 	dir string
 
 	mu        sync.Mutex
-	forgotten map[string]bool // environments whose record Delete removed: their lock holder removes the lock file
+	forgotten map[string]bool         // environments whose record Delete removed: their lock holder removes the lock file
+	held      map[string]*flock.Flock // environments whose lock this Store holds, and the lock taken
 }
 
 // New returns a store rooted at dir. The folder is created on first write.
@@ -136,6 +137,9 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	}
 	if err := s.ensureDir(); err != nil {
 		return err
+	}
+	if !s.stillHeld(env) {
+		return fmt.Errorf("could not save the tokens: the lock file %s was removed while this renewer held it, so another renewer may have stored newer tokens; nothing was written", filepath.Join(s.dir, env+".lock"))
 	}
 	s.removeLitter(env)
 	data, err := store.Marshal(env, r)
@@ -291,10 +295,14 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		if !ok {
 			return nil, fmt.Errorf("lock %s: %w", p, ctx.Err())
 		}
-		if held, err := l.Stat(); err == nil {
-			if now, err := os.Lstat(p); err == nil && os.SameFile(held, now) {
-				return func() { s.unlock(l, env) }, nil
+		if sameFile(l, p) {
+			s.mu.Lock()
+			if s.held == nil {
+				s.held = map[string]*flock.Flock{}
 			}
+			s.held[env] = l
+			s.mu.Unlock()
+			return func() { s.unlock(l, env) }, nil
 		}
 		l.Unlock() // taken on a lock file its last holder removed: take it again
 	}
@@ -307,11 +315,45 @@ func (s *Store) unlock(l *flock.Flock, env string) {
 	s.mu.Lock()
 	forgotten := s.forgotten[env]
 	delete(s.forgotten, env)
+	if s.held[env] == l {
+		delete(s.held, env)
+	}
 	s.mu.Unlock()
 	if _, err := os.Lstat(s.path(env)); forgotten && errors.Is(err, fs.ErrNotExist) {
 		os.Remove(l.Path())
 	}
 	l.Unlock()
+}
+
+// sameFile reports whether the lock l holds is on the file at path p.
+func sameFile(l *flock.Flock, p string) bool {
+	held, err := l.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := os.Lstat(p)
+	return err == nil && os.SameFile(held, now)
+}
+
+// HoldsLock implements store.LockChecker. A lock file removed while its lock
+// is held (someone clearing stale-looking .lock files) lets the next renewer
+// take a lock on a new file, and both would spend one refresh token: the
+// holder learns here that its lock is no longer the store's.
+func (s *Store) HoldsLock(_ context.Context, env string) (bool, error) {
+	s.mu.Lock()
+	l := s.held[env]
+	s.mu.Unlock()
+	return l != nil && sameFile(l, filepath.Join(s.dir, env+".lock")), nil
+}
+
+// stillHeld reports whether a Save of env may write: when this Store holds
+// env's lock, only while its lock file is still the one locked, as another
+// renewer may have stored newer tokens under a lock on a new one.
+func (s *Store) stillHeld(env string) bool {
+	s.mu.Lock()
+	l := s.held[env]
+	s.mu.Unlock()
+	return l == nil || sameFile(l, filepath.Join(s.dir, env+".lock"))
 }
 
 func tempPrefix(env string) string { return "." + env + ".json.tmp-" }

@@ -112,7 +112,11 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		return nil, store.ErrNotFound
 	}
 	if err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") {
-		kind, _ := s.client.Type(ctx, key(env)).Result()
+		// A user limited to the commands freshtoken uses may not ask.
+		kind, terr := s.client.Type(ctx, key(env)).Result()
+		if terr != nil || kind == "" {
+			kind = "value of another type"
+		}
 		return nil, fmt.Errorf("%w: %s holds a Redis %s, not freshtoken's tokens; it was left as it is, and a log-in replaces it", store.ErrCorrupt, s.Location(env), kind)
 	}
 	if err != nil {

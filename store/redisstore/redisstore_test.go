@@ -53,7 +53,8 @@ func lock(t *testing.T, s *redisstore.Store) (unlock func()) {
 // TestCorruptRecordIsKept: a value freshtoken cannot read is reported, and
 // left as it is.
 func TestCorruptRecordIsKept(t *testing.T) {
-	s, rc := started(t)
+	srv := redistest.Start(t)
+	s, rc := open(t, srv.URL), raw(t, srv)
 	ctx := context.Background()
 	rc.Set(ctx, "freshtoken:sandbox", "not json", 0)
 	_, err := s.Load(ctx, "sandbox")
@@ -69,6 +70,16 @@ func TestCorruptRecordIsKept(t *testing.T) {
 	_, err = s.Load(ctx, "prod")
 	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "a log-in replaces it") || !strings.Contains(err.Error(), "hash") {
 		t.Fatalf("Load of a hash: %v; want ErrCorrupt naming its type and saying how to replace it", err)
+	}
+
+	// The user docs/fleets.md gives freshtoken, which may not ask for TYPE:
+	// it said "holds a Redis , not freshtoken's tokens".
+	if err := rc.Do(ctx, "ACL", "SETUSER", "freshtoken", "on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = open(t, "redis://freshtoken:pw@"+srv.Addr+"/0").Load(ctx, "prod")
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "holds a Redis value of another type, not freshtoken's tokens") {
+		t.Fatalf("Load of a hash by a user who may not ask its type: %v; want ErrCorrupt saying it holds another type", err)
 	}
 }
 
