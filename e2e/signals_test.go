@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -311,6 +312,63 @@ func TestCommandDuringAMigrationFollowsTheTokens(t *testing.T) {
 	}
 	if got, err := moved.Load(ctx, "dev"); err != nil || got.Renewals != rec.Renewals+1 {
 		t.Fatalf("the moved record: %+v, %v; want it renewed once", got, err)
+	}
+}
+
+// TestRequestReadingStdinIsNotRunAgainAfterAMigration: a command whose
+// request body came from stdin (-d @-) has read it, so running it again on
+// the store a migration moved its tokens to would send an empty body; it
+// says to run it again instead. With a body of its own (-d DATA) it runs
+// again, as token does.
+func TestRequestReadingStdinIsNotRunAgainAfterAMigration(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, data string
+		code       int
+	}{
+		{"stdin", "@-", 5},
+		{"data", "hello", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.login()
+			moved := w.dir + "/moved"
+			old := filestore.New(w.store)
+			unlock, err := old.Lock(ctx, "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unlock()
+			rec, err := old.Load(ctx, "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.Expiry = time.Now().Add(-time.Minute) // the command must renew, under the lock
+			if err := old.Save(ctx, "dev", rec); err != nil {
+				t.Fatal(err)
+			}
+			body := filepath.Join(w.dir, "body")
+			if err := os.WriteFile(body, []byte("hello"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			run := w.watchAfter("exec <"+body, "put", "/v2/dev/echo", "-d", tc.data)
+			run.waitSaid(t, "waiting for the renewal lock of dev")
+			if err := filestore.New(moved).Save(ctx, "dev", rec); err != nil {
+				t.Fatal(err)
+			}
+			if err := old.Delete(ctx, "dev"); err != nil {
+				t.Fatal(err)
+			}
+			w.writeConfig(strings.Replace(w.readConfig(), "file://"+w.store, "file://"+moved, 1))
+			unlock()
+			stderr := run.waitExit(t, tc.code)
+			if tc.code != 0 && !strings.Contains(stderr, "run it again") {
+				t.Errorf("stderr %q; want it to say to run the command again", stderr)
+			}
+			if got, want := w.provider.Stats().APIRequests, 1-min(tc.code, 1); got != want {
+				t.Errorf("the API got %d requests; want %d", got, want)
+			}
+		})
 	}
 }
 

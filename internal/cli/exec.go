@@ -103,6 +103,7 @@ func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.cod
 
 func runExec(ctx context.Context, opts *execOptions) error {
 	f := opts.f
+	f.rerunnable = true
 	src, err := f.Source(ctx, "")
 	if err != nil {
 		return err

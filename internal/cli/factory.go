@@ -70,6 +70,10 @@ type Factory struct {
 	// opened are the Sources the command opened, to tell whether their
 	// store is still the one the configuration names (see storeMoved).
 	opened []*freshtoken.Source
+	// rerunnable: the command has done nothing that running it again
+	// would not do the same way (it read no stdin, which would be empty
+	// the second time), so it may run again after its tokens moved.
+	rerunnable bool
 }
 
 // Logger is the redacting logger the global flags asked for.
@@ -321,27 +325,28 @@ func (f *Factory) Source(ctx context.Context, env string) (*freshtoken.Source, e
 	return src, err
 }
 
-// storeMoved reports whether err, a command's failure, says to log in
-// because the store it read held no tokens, while the configuration now
-// names another store for them: `store migrate` moved them between the
-// command's reading of the configuration and of the store. The command
-// can then run again, on the tokens where they are now.
-func (f *Factory) storeMoved(err error) bool {
+// storeMoved is the environment whose tokens err, a command's failure,
+// says are missing because `store migrate` moved them between the
+// command's reading of the configuration and of the store: the store it
+// read held no tokens, and the configuration now names another store for
+// them. The command can run again, on the tokens where they are now, if
+// it is rerunnable. "" for any other failure.
+func (f *Factory) storeMoved(err error) string {
 	if !errors.Is(err, freshtoken.ErrLoginRequired) || len(f.opened) == 0 {
-		return false
+		return ""
 	}
 	conf, cerr := f.Config()
 	if cerr != nil {
-		return false
+		return ""
 	}
 	st, serr := config.OpenStore(conf.StoreURL)
 	if serr != nil {
-		return false
+		return ""
 	}
 	for _, src := range f.opened {
 		if st.Location(src.Env()) != src.Location() {
-			return true
+			return src.Env()
 		}
 	}
-	return false
+	return ""
 }

@@ -178,6 +178,7 @@ func isHeaderName(s string) bool {
 
 func runRequest(ctx context.Context, opts *requestOptions) error {
 	f := opts.f
+	f.rerunnable = !strings.HasPrefix(opts.Data, "@") // a file may be a pipe (-d @<(…)), read once
 	env, src, err := f.EnvSource(ctx)
 	if err != nil {
 		return err

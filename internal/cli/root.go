@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
@@ -31,11 +32,15 @@ func Main(args []string, ios *IOStreams) int {
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if ctx.Err() == nil && f.storeMoved(err) {
-		f.opened = nil
-		root = NewRootCmd(f)
-		root.SetArgs(args)
-		err = root.ExecuteContext(ctx)
+	if env := f.storeMoved(err); env != "" && ctx.Err() == nil {
+		if f.rerunnable {
+			f.opened = nil
+			root = NewRootCmd(f)
+			root.SetArgs(args)
+			err = root.ExecuteContext(ctx)
+		} else {
+			err = &freshtoken.Error{Env: env, Kind: freshtoken.ErrUnreachable, Msg: "the tokens moved to another store (store migrate) while this command waited for them; run it again"}
+		}
 	}
 	sig := g.settle()
 	var (

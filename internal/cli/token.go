@@ -76,6 +76,7 @@ func freshToken(ctx context.Context, w io.Writer, src *freshtoken.Source, force 
 }
 
 func runToken(ctx context.Context, opts *tokenOptions) error {
+	opts.f.rerunnable = true
 	src, err := opts.f.Source(ctx, "")
 	if err != nil {
 		return err
