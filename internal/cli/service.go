@@ -91,7 +91,13 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: home})
+	// The token store's default folder follows $XDG_STATE_HOME, which the
+	// service would not see: it would look for the tokens elsewhere.
+	var env []string
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		env = append(env, "XDG_STATE_HOME="+d)
+	}
+	plan, err := service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: home, Env: env})
 	if err != nil {
 		// Another system, or a path no service file can carry.
 		return nil, usageErrorf("%v", err)
