@@ -165,7 +165,8 @@ func installService(o *serviceOptions, p *service.Plan) error {
 		return nil
 	}
 	if err := runAll(p.Start); err != nil {
-		return fmt.Errorf("wrote %s, but could not start it (%v); run %q yourself", p.Path, err, strings.Join(p.Start[len(p.Start)-1], " "))
+		// The system's set-up, not a bug: exit 2, as a missing keychain.
+		return config.Invalidf("wrote %s, but could not start it (%v); %s, or run `freshtoken proxy` yourself", p.Path, err, p.Manual)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Started the %s service %q; its log: %s\n", p.System, service.Name, p.Logs)
 	return nil

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // Name is the service's name on every system.
@@ -42,6 +44,9 @@ type Plan struct {
 	Status []string
 	// Logs says where to read the service's log.
 	Logs string
+	// Manual says how a person starts the service when Start could not:
+	// most often there is no service manager of the user's to reach.
+	Manual string
 }
 
 // For returns the plan for goos ("linux", "darwin" or "windows").
@@ -101,6 +106,7 @@ WantedBy=default.target
 		Stop:   [][]string{{"systemctl", "--user", "disable", "--now", unit}},
 		Status: []string{"systemctl", "--user", "status", "--no-pager", unit},
 		Logs:   "journalctl --user -u " + unit,
+		Manual: "run `freshtoken service install` again once your user's systemd runs (on a server without a desktop session: `loginctl enable-linger $USER`, then log in again)",
 	}, nil
 }
 
@@ -170,6 +176,7 @@ func launchd(s Spec) (*Plan, error) {
 		Stop:   [][]string{{"launchctl", "unload", "-w", path}},
 		Status: []string{"launchctl", "list", label},
 		Logs:   logs,
+		Manual: "run `launchctl load -w " + shellquote.Word(path) + "` yourself",
 	}, nil
 }
 
@@ -218,6 +225,7 @@ func taskScheduler(s Spec) (*Plan, error) {
 		Stop:   [][]string{{"schtasks", "/End", "/TN", Name}, {"schtasks", "/Delete", "/TN", Name, "/F"}},
 		Status: []string{"schtasks", "/Query", "/TN", Name, "/V", "/FO", "LIST"},
 		Logs:   "the task's history in Task Scheduler (taskschd.msc)",
+		Manual: "run `schtasks /Create /TN " + Name + " /XML \"" + path + "\" /F` yourself",
 	}, nil
 }
 
