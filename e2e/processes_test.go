@@ -27,6 +27,31 @@ func TestManyProcessesAtExpiryRefreshOnce(t *testing.T) {
 		privateKeychain(t)
 		manyProcessesAtExpiry(t, "keyring://", `system keychain (Secret Service) (service "freshtoken", account "dev")`)
 	})
+	// The keychain is one per user, whatever $XDG_STATE_HOME says: half
+	// the processes with another one (a cron job, a service, a sandboxed
+	// terminal without the shell's) took their renewal locks in another
+	// folder, renewed at once with one refresh token, and the provider
+	// ended the grant.
+	t.Run("keyring store two state folders", func(t *testing.T) {
+		privateKeychain(t)
+		w := newWorldWithStore(t, devprovider.Options{AccessTTL: 2 * time.Second, TokenDelay: 50 * time.Millisecond}, "keyring://", "")
+		w.login()
+		first := strings.TrimSpace(w.mustRun("token").stdout)
+		time.Sleep(1100 * time.Millisecond) // past half of the 2 s lifetime: renewal due
+		other := "XDG_STATE_HOME=" + t.TempDir()
+		apart := func(i int) []string {
+			if i%2 == 1 {
+				return []string{other}
+			}
+			return nil
+		}
+		if tok := w.tokenInEveryProcessWith(24, apart); tok == first {
+			t.Fatal("the token was not renewed")
+		}
+		if st := w.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+			t.Fatalf("provider saw %+v; want exactly one refresh and no reuse", st)
+		}
+	})
 }
 
 // manyProcessesAtExpiry runs the test with the tokens at storeURL, which
@@ -68,6 +93,13 @@ func TestManyProcessesAtExpiryFetchOnce(t *testing.T) {
 // returns the token they all printed; it fails the test unless every one
 // succeeded with the same token.
 func (w *world) tokenInEveryProcess(n int) string {
+	w.t.Helper()
+	return w.tokenInEveryProcessWith(n, func(int) []string { return nil })
+}
+
+// tokenInEveryProcessWith is tokenInEveryProcess with env(i) added to the
+// environment of process i.
+func (w *world) tokenInEveryProcessWith(n int, env func(i int) []string) string {
 	t := w.t
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -77,6 +109,7 @@ func (w *world) tokenInEveryProcess(n int) string {
 	var procs []*exec.Cmd
 	for i := range n {
 		cmd := w.command(ctx, "token")
+		cmd.Env = append(cmd.Env, env(i)...)
 		cmds[i], errs[i] = &bytes.Buffer{}, &bytes.Buffer{}
 		cmd.Stdout, cmd.Stderr = cmds[i], errs[i]
 		procs = append(procs, cmd)
