@@ -344,7 +344,8 @@ func Load(path string) (*File, error) {
 // checkTokenFiles refuses a token_file that the keeper, replacing it whole
 // with an access token, would destroy something else by: a file in the
 // token store's folder (the stored refresh token), this configuration
-// file, or another environment's token file.
+// file, or another environment's token file; and one in a folder where
+// another user could put a file in its place.
 func (f *File) checkTokenFiles(data []byte) error {
 	storeDir := ""
 	if !IsKeyringURL(f.StoreURL) && !IsRedisURL(f.StoreURL) {
@@ -368,6 +369,8 @@ func (f *File) checkTokenFiles(data []byte) error {
 			msg = "is this configuration file; name a file of its own"
 		} else if other, ok := owner[lands]; ok {
 			msg = fmt.Sprintf("is also env.%s's token_file; give each environment a file of its own", other)
+		} else if fi, err := os.Stat(filepath.Dir(tf)); err == nil {
+			msg = checkTokenFileFolder(filepath.Dir(tf), fi)
 		}
 		if msg != "" {
 			return &Error{Path: f.Path, Line: keyLine(data, toml.Key{"env", name, "token_file"}), Key: "env." + name + ".token_file", Msg: msg}
