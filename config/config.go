@@ -405,7 +405,8 @@ func Load(path string) (*File, error) {
 // checkTokenFiles refuses a token_file that the keeper, replacing it whole
 // with an access token, would destroy something else by: a file in the
 // token store's folder (the stored refresh token), this configuration
-// file, or another environment's token file.
+// file, or another environment's token file; and one in a folder where
+// another user could put a file in its place.
 func (f *File) checkTokenFiles(data []byte) error {
 	storeDir := ""
 	if !IsKeyringURL(f.StoreURL) && !IsRedisURL(f.StoreURL) {
@@ -418,20 +419,67 @@ func (f *File) checkTokenFiles(data []byte) error {
 		if tf == "" {
 			continue
 		}
+		// Each also as it lands, by whatever path it is written: a
+		// symbolic link to a folder on the way (macOS's /tmp is
+		// /private/tmp) leads to the same files.
+		lands := landing(tf)
 		msg := ""
-		if rel, err := filepath.Rel(storeDir, tf); storeDir != "" && err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if storeDir != "" && (within(storeDir, tf) || underFolder(storeDir, tf)) {
 			msg = fmt.Sprintf("is inside the token store's folder (%s), where writing it would destroy the stored tokens; name a file outside it", storeDir)
-		} else if tf == self {
+		} else if tf == self || lands == landing(self) {
 			msg = "is this configuration file; name a file of its own"
-		} else if other, ok := owner[tf]; ok {
+		} else if other, ok := owner[lands]; ok {
 			msg = fmt.Sprintf("is also env.%s's token_file; give each environment a file of its own", other)
+		} else if fi, err := os.Stat(filepath.Dir(tf)); err == nil {
+			msg = checkTokenFileFolder(filepath.Dir(tf), fi)
 		}
 		if msg != "" {
 			return &Error{Path: f.Path, Line: keyLine(data, toml.Key{"env", name, "token_file"}), Key: "env." + name + ".token_file", Msg: msg}
 		}
-		owner[tf] = name
+		owner[lands] = name
 	}
 	return nil
+}
+
+// within reports whether path is dir or lies under it, by their names.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// landing is the file that writing path, by renaming a file over it,
+// replaces: path with the symbolic links of its folders resolved, as far
+// as they exist (path's own last name is replaced, not followed).
+func landing(path string) string {
+	dir, rest := filepath.Dir(path), filepath.Base(path)
+	for {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(real, rest)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return path
+		}
+		dir, rest = parent, filepath.Join(filepath.Base(dir), rest)
+	}
+}
+
+// underFolder reports whether one of path's folders is dir itself, by
+// another name: a symbolic link to it on the way, another case on a file
+// system that ignores case, a bind mount.
+func underFolder(dir, path string) bool {
+	want, err := os.Stat(dir)
+	if err != nil {
+		return false
+	}
+	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && os.SameFile(fi, want) {
+			return true
+		}
+		if filepath.Dir(d) == d {
+			return false
+		}
+	}
 }
 
 // readTrusted reads the file at path, following a symlink (dotfile managers

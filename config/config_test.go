@@ -527,6 +527,14 @@ func TestTokenFileCannotReplaceWhatItMustNot(t *testing.T) {
 	state := filepath.Join(dir, "state")
 	t.Setenv("XDG_STATE_HOME", state)
 	p := filepath.Join(dir, "config.toml")
+	for _, d := range []string{filepath.Join(dir, "tokens"), filepath.Join(state, "freshtoken")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(dir, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
 	env := func(name, tokenFile string) string {
 		return "[env." + name + "]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_file = \"" + tokenFile + "\"\n"
 	}
@@ -536,6 +544,14 @@ func TestTokenFileCannotReplaceWhatItMustNot(t *testing.T) {
 		{"the default store's folder", env("a", state+"/freshtoken/a.json"), ":4: env.a.token_file: is inside the token store's folder"},
 		{"the configuration file", env("a", dir+"/./config.toml"), ":4: env.a.token_file: is this configuration file"},
 		{"another environment's", env("a", dir+"/token") + env("b", dir+"/token"), ":8: env.b.token_file: is also env.a's token_file"},
+		// The same files by another path (a symbolic link to a folder, as
+		// macOS's /tmp is /private/tmp): the keeper replaced the stored
+		// record with an access token, and the grant was lost.
+		{"the stored tokens' file by a linked folder", "[store]\nurl = \"file://" + dir + "/tokens\"\n" + env("a", dir+"/link/tokens/a.json"),
+			":6: env.a.token_file: is inside the token store's folder"},
+		{"the default store's folder by a linked folder", env("a", dir+"/link/state/freshtoken/a.json"), ":4: env.a.token_file: is inside the token store's folder"},
+		{"the configuration file by a linked folder", env("a", dir+"/link/config.toml"), ":4: env.a.token_file: is this configuration file"},
+		{"another environment's by a linked folder", env("a", dir+"/token") + env("b", dir+"/link/token"), ":8: env.b.token_file: is also env.a's token_file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tt.text), 0o600); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -50,18 +51,31 @@ func keyringService(storeURL string) (string, error) {
 }
 
 // openKeyringStore is the keychain store a keyring:// URL names, with its
-// renewal lock files in the default state folder, where the file store
-// keeps its own.
+// renewal lock files in keyringLockDir.
 func openKeyringStore(storeURL string) (store.Store, error) {
 	svc, err := keyringService(storeURL)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := defaultStoreDir()
+	dir, err := keyringLockDir()
 	if err != nil {
 		return nil, err
 	}
 	return keyringstore.New(svc, dir), nil
+}
+
+// keyringLockDir is the folder of the keychain's renewal lock files: the
+// home folder's default state folder, whatever $XDG_STATE_HOME says. The
+// keychain is one per user, so every process of the user must take the
+// same locks; with $XDG_STATE_HOME, a process without the shell's (a cron
+// job, a service, a sandboxed terminal) locked elsewhere and renewed with
+// the same refresh token at once, and the provider ended the grant.
+func keyringLockDir() (string, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find your home folder (%v), where the keychain's renewal locks are kept; set $HOME", err)
+	}
+	return filepath.Join(home, ".local", "state", "freshtoken"), nil
 }
 
 // StoreID names the records a store URL's store holds: two URLs with the
@@ -89,7 +103,7 @@ func LockDomain(storeURL string) (string, error) {
 		if _, err := keyringService(storeURL); err != nil {
 			return "", err
 		}
-		dir, err := defaultStoreDir()
+		dir, err := keyringLockDir()
 		return resolved(dir), err
 	}
 	dir, err := StoreDir(storeURL)

@@ -63,10 +63,13 @@ func TestStoreIDs(t *testing.T) {
 	if a == b {
 		t.Error("the default folder and the keychain have one ID")
 	}
-	la, _ := config.LockDomain("")
+	// The keychain is one per user: its locks are the home folder's
+	// default state folder's, whatever $XDG_STATE_HOME says.
+	t.Setenv("HOME", "/home/me")
+	la, _ := config.LockDomain("file:///home/me/.local/state/freshtoken")
 	lb, _ := config.LockDomain("keyring://")
 	if la != lb {
-		t.Errorf("the keychain's locks (%s) are not the default folder's (%s)", lb, la)
+		t.Errorf("the keychain's locks (%s) are not the home folder's state folder's (%s)", lb, la)
 	}
 }
 

@@ -16,4 +16,6 @@ func checkPrivateFile(string, fs.FileInfo) string { return "" }
 
 func checkAuthorityFile(string, fs.FileInfo) string { return "" }
 
+func checkTokenFileFolder(string, fs.FileInfo) string { return "" }
+
 func rootWritingForAnother(string) string { return "" }

@@ -243,3 +243,30 @@ func TestLoadRefusesACAFileOthersCouldChange(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenFileInAFolderOthersCanWrite: a token_file in a folder others
+// may write (/tmp) is refused at its line: another user could put a file
+// of theirs there first, which the keeper cannot replace (the sticky bit)
+// and the user's scripts would read as the user's token, sending their
+// requests to that user's account.
+func TestTokenFileInAFolderOthersCanWrite(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	text := withSecretEnv + "token_file = \"" + filepath.Join(shared, "token") + "\"\n"
+	p := writeMode(t, "config.toml", text, 0o600)
+	if _, err := config.Load(p); err != nil {
+		t.Fatalf("a token file in a folder of the user's own: %v", err)
+	}
+	for _, mode := range []os.FileMode{0o777 | os.ModeSticky, 0o770} {
+		if err := os.Chmod(shared, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := config.Load(p)
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), ":5: env.dev.token_file: its folder "+shared+" may be written by group or others") ||
+			!strings.Contains(err.Error(), "a folder of your own") || strings.Contains(err.Error(), "chmod") {
+			t.Errorf("folder mode %v: Load = %v; want a configuration error at token_file saying to use a folder of one's own", mode, err)
+		}
+	}
+}

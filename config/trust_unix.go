@@ -61,6 +61,22 @@ func checkAuthorityFile(path string, fi fs.FileInfo) string {
 	})
 }
 
+// checkTokenFileFolder says what is wrong with the folder dir (fi, after
+// any symlink) a token_file is written in, or returns "": one that
+// another user (root excepted) owns, or that group or others may write
+// (/tmp), where another user could put a file of theirs first, which the
+// keeper could not replace and scripts would read as the user's token.
+func checkTokenFileFolder(dir string, fi fs.FileInfo) string {
+	const risk = "who could put a file of theirs there first, which your scripts would read as your token; name a file in a folder of your own"
+	if msg := foreignOwner(dir, fi); msg != "" {
+		return "its folder " + dir + " " + msg + ", " + risk
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Sprintf("its folder %s may be written by group or others (mode %04o), %s", dir, perm, risk)
+	}
+	return ""
+}
+
 // fileTrust is what a refusal of a file says, and whether group and others
 // may not read the file either.
 type fileTrust struct {

@@ -24,6 +24,7 @@ func privateKeychain(t *testing.T) *keyringtest.Bus {
 	t.Helper()
 	kr := keyringtest.Start(t)
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir()) // the keychain's renewal locks are in the home folder
 	return kr
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,34 @@ func TestManyProcessesAtExpiryRefreshOnce(t *testing.T) {
 	t.Run("keyring store", func(t *testing.T) {
 		privateKeychain(t)
 		manyProcessesAtExpiry(t, "keyring://", `system keychain (Secret Service) (service "freshtoken", account "dev")`)
+	})
+	// The keychain is one per user, whatever $XDG_STATE_HOME says: half
+	// the processes with another one (a cron job, a service, a sandboxed
+	// terminal without the shell's) took their renewal locks in another
+	// folder, renewed at once with one refresh token, and the provider
+	// ended the grant.
+	t.Run("keyring store two state folders", func(t *testing.T) {
+		privateKeychain(t)
+		w := newWorldWithStore(t, devprovider.Options{AccessTTL: 2 * time.Second, TokenDelay: 50 * time.Millisecond}, "keyring://", "")
+		w.login()
+		first := strings.TrimSpace(w.mustRun("token").stdout)
+		time.Sleep(1100 * time.Millisecond) // past half of the 2 s lifetime: renewal due
+		other := "XDG_STATE_HOME=" + t.TempDir()
+		apart := func(i int) []string {
+			if i%2 == 1 {
+				return []string{other}
+			}
+			return nil
+		}
+		// Every process succeeds (a spent refresh token ended the grant:
+		// exit 3) and the provider saw no reuse; a slow machine may let a
+		// late process renew the renewed token again, each with its own.
+		if toks := w.tokensInEveryProcess(24, apart); !slices.ContainsFunc(toks, func(tok string) bool { return tok != first }) {
+			t.Fatal("the token was not renewed")
+		}
+		if st := w.provider.Stats(); st.Refreshes < 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+			t.Fatalf("provider saw %+v; want a refresh and no reuse", st)
+		}
 	})
 }
 
@@ -70,6 +99,21 @@ func TestManyProcessesAtExpiryFetchOnce(t *testing.T) {
 func (w *world) tokenInEveryProcess(n int) string {
 	t := w.t
 	t.Helper()
+	toks := w.tokensInEveryProcess(n, func(int) []string { return nil })
+	for i, tok := range toks {
+		if tok != toks[0] {
+			t.Fatalf("process %d printed %q, process 0 %q", i, tok, toks[0])
+		}
+	}
+	return toks[0]
+}
+
+// tokensInEveryProcess starts n `freshtoken token` processes at once, with
+// env(i) added to the environment of process i, and returns the token each
+// printed; it fails the test unless every one succeeded.
+func (w *world) tokensInEveryProcess(n int, env func(i int) []string) []string {
+	t := w.t
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmds := make([]*bytes.Buffer, n)
@@ -77,6 +121,7 @@ func (w *world) tokenInEveryProcess(n int) string {
 	var procs []*exec.Cmd
 	for i := range n {
 		cmd := w.command(ctx, "token")
+		cmd.Env = append(cmd.Env, env(i)...)
 		cmds[i], errs[i] = &bytes.Buffer{}, &bytes.Buffer{}
 		cmd.Stdout, cmd.Stderr = cmds[i], errs[i]
 		procs = append(procs, cmd)
@@ -91,13 +136,11 @@ func (w *world) tokenInEveryProcess(n int) string {
 			t.Fatalf("process %d: %v: %s", i, err, errs[i])
 		}
 	}
-	tok := strings.TrimSpace(cmds[0].String())
+	toks := make([]string, n)
 	for i := range n {
-		if got := strings.TrimSpace(cmds[i].String()); got != tok {
-			t.Fatalf("process %d printed %q, process 0 %q", i, got, tok)
-		}
+		toks[i] = strings.TrimSpace(cmds[i].String())
 	}
-	return tok
+	return toks
 }
 
 // TestKilledRenewalsNeverLoseTheGrant kills renewing processes with SIGKILL

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,12 +96,51 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: home})
+	env, _ := serviceEnv()
+	plan, err := service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: home, Env: env})
 	if err != nil {
 		// Another system, or a path no service file can carry.
 		return nil, usageErrorf("%v", err)
 	}
 	return plan, nil
+}
+
+// serviceVars are the variables of this process a service runs with too,
+// as it would not see them: the token store's default folder follows
+// $XDG_STATE_HOME (without it the service looked for the tokens
+// elsewhere), and the provider is reached through the proxy and with the
+// certificates these name (without them its renewals failed).
+var serviceVars = []string{"XDG_STATE_HOME", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"}
+
+// serviceEnv is serviceVars as set here (NAME=value), but for proxies
+// whose URL holds a password, which are named in withPassword instead: a
+// service's file is shown by --dry-run and by the system's tools.
+func serviceEnv() (env, withPassword []string) {
+	for _, name := range serviceVars {
+		v := os.Getenv(name)
+		switch {
+		case v == "" || name == "XDG_STATE_HOME" && !filepath.IsAbs(v):
+		case strings.HasSuffix(strings.ToUpper(name), "_PROXY") && hasPassword(v):
+			withPassword = append(withPassword, name)
+		default:
+			env = append(env, name+"="+v)
+		}
+	}
+	return env, withPassword
+}
+
+// hasPassword reports whether the proxy URL v holds a password, as Go
+// reads it (a URL without a scheme is an http one).
+func hasPassword(v string) bool {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		u, err = url.Parse("http://" + v)
+	}
+	if err != nil {
+		return strings.Contains(v, "@") // unreadable: assume the worst
+	}
+	_, ok := u.User.Password()
+	return ok
 }
 
 // serviceExecutable is the program a service runs: the path this one was
@@ -142,6 +182,15 @@ func installService(o *serviceOptions, p *service.Plan) error {
 		return err
 	}
 	warnSecretEnvs(f, conf)
+	if _, withPassword := serviceEnv(); p.System != "Task Scheduler" {
+		for _, name := range withPassword {
+			how := "add it to the agent's EnvironmentVariables in " + p.Path
+			if p.System == "systemd" {
+				how = "give it to the service with `systemctl --user edit " + service.Name + ".service` ([Service] Environment=" + name + "=…)"
+			}
+			fmt.Fprintf(f.IO.ErrOut, "Note: $%s holds a password, which is not written into the service's file; %s.\n", name, how)
+		}
+	}
 	if o.DryRun {
 		fmt.Fprintf(f.IO.Out, "# %s: would write %s\n%s", p.System, p.Path, p.Text)
 		if !o.FilesOnly {
@@ -163,7 +212,8 @@ func installService(o *serviceOptions, p *service.Plan) error {
 		return nil
 	}
 	if err := runAll(p.Start); err != nil {
-		return fmt.Errorf("wrote %s, but could not start it (%v); run %q yourself", p.Path, err, strings.Join(p.Start[len(p.Start)-1], " "))
+		// The system's set-up, not a bug: exit 2, as a missing keychain.
+		return config.Invalidf("wrote %s, but could not start it (%v); %s, or run `freshtoken proxy` yourself", p.Path, err, p.Manual)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Started the %s service %q; its log: %s\n", p.System, service.Name, p.Logs)
 	return nil

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -171,14 +172,20 @@ func (n *Notifier) post(ctx context.Context, webhook string, notice Notice) erro
 	return nil
 }
 
+// markupText escapes text for a notification body, which the Desktop
+// Notifications Specification makes a small XML-based markup.
+var markupText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 // desktop shows notice with the system's notifier, where it has one.
 func desktop(ctx context.Context, notice Notice) error {
 	title := "freshtoken: " + notice.Env
 	switch runtime.GOOS {
 	case "linux", "freebsd", "openbsd":
 		// "--": a message starting with an environment named "-prod" is
-		// the body, not an option.
-		return exec.CommandContext(ctx, "notify-send", "--", title, notice.Message).Run()
+		// the body, not an option. The body is markup to the notification
+		// server, and the message is text: a provider's words in it must
+		// not become a link to click, nor leave it not well-formed.
+		return exec.CommandContext(ctx, "notify-send", "--", title, markupText.Replace(notice.Message)).Run()
 	case "darwin":
 		script := fmt.Sprintf("display notification %q with title %q", notice.Message, title)
 		return exec.CommandContext(ctx, "osascript", "-e", script).Run()

@@ -138,22 +138,50 @@ func TestDesktopNoticeOfAnEnvironmentNamedLikeAnOption(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("notify-send is the desktop's notifier on Linux")
 	}
+	got := recordingNotifySend(t)
+	n := &notify.Notifier{Config: config.Notify{Desktop: true}, Logger: slog.New(slog.DiscardHandler)}
+	n.Set(context.Background(), "-prod", notify.GrantEnded, "-prod: the grant ended")
+	if args := got(); !slices.Equal(args, []string{"--", "freshtoken: -prod", "-prod: the grant ended"}) {
+		t.Fatalf("notify-send got %q; want the title and body after --", args)
+	}
+}
+
+// TestDesktopNoticeIsNotMarkup: a desktop notice's body is markup to the
+// notification server (the Desktop Notifications Specification), and a
+// provider's words in it (an error_description) are text: a link the
+// provider wrote was shown as one to click in a notice from freshtoken,
+// and a bare & or < (a URL's query, an HTML error page) left a body that
+// is not well-formed.
+func TestDesktopNoticeIsNotMarkup(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("notify-send is the desktop's notifier on Linux")
+	}
+	got := recordingNotifySend(t)
+	n := &notify.Notifier{Config: config.Notify{Desktop: true}, Logger: slog.New(slog.DiscardHandler)}
+	n.Set(context.Background(), "prod", notify.GrantEnded, `prod: the provider refused (<a href="https://evil.example/?a=1&b=2">log in here</a>)`)
+	want := `prod: the provider refused (&lt;a href="https://evil.example/?a=1&amp;b=2"&gt;log in here&lt;/a&gt;)`
+	if args := got(); len(args) != 3 || args[2] != want {
+		t.Fatalf("notify-send got %q; want the body %q, as text", args, want)
+	}
+}
+
+// recordingNotifySend puts a notify-send on PATH that records the
+// arguments it would parse, and returns what it recorded last.
+func recordingNotifySend(t *testing.T) func() []string {
+	t.Helper()
 	bin := t.TempDir()
 	got := filepath.Join(bin, "args")
-	// It records the arguments notify-send would parse.
 	script := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >" + got + "\n"
 	if err := os.WriteFile(filepath.Join(bin, "notify-send"), []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	n := &notify.Notifier{Config: config.Notify{Desktop: true}, Logger: slog.New(slog.DiscardHandler)}
-	n.Set(context.Background(), "-prod", notify.GrantEnded, "-prod: the grant ended")
-	b, err := os.ReadFile(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if args := strings.Split(strings.TrimSpace(string(b)), "\n"); !slices.Equal(args, []string{"--", "freshtoken: -prod", "-prod: the grant ended"}) {
-		t.Fatalf("notify-send got %q; want the title and body after --", args)
+	return func() []string {
+		b, err := os.ReadFile(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
 	}
 }
 

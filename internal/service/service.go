@@ -10,9 +10,12 @@ import (
 	"fmt"
 	"html"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // Name is the service's name on every system.
@@ -23,6 +26,10 @@ type Spec struct {
 	Executable string   // the freshtoken binary, an absolute path
 	Args       []string // its arguments, such as --config PATH proxy
 	Home       string   // the user's home folder
+	// Env is variables (NAME=value) it runs with, which a service would
+	// not otherwise see: those the command line found the token store by.
+	// A Task Scheduler task cannot carry them.
+	Env []string
 }
 
 // Plan is what installing the service means on one system.
@@ -37,13 +44,16 @@ type Plan struct {
 	Status []string
 	// Logs says where to read the service's log.
 	Logs string
+	// Manual says how a person starts the service when Start could not:
+	// most often there is no service manager of the user's to reach.
+	Manual string
 }
 
 // For returns the plan for goos ("linux", "darwin" or "windows").
-// A path holding a control character is refused: no service file can
-// carry one safely (a line break would start a line of the file's own).
+// A path or variable holding a control character is refused: no service
+// file can carry one safely (a line break would start a line of the file's own).
 func For(goos string, s Spec) (*Plan, error) {
-	for _, a := range append([]string{s.Executable}, s.Args...) {
+	for _, a := range slices.Concat([]string{s.Executable}, s.Args, s.Env) {
 		if strings.ContainsFunc(a, unicode.IsControl) {
 			return nil, fmt.Errorf("a service cannot run %s: it holds a control character (a line break?); keep freshtoken and its config file at paths without one", strconv.Quote(a))
 		}
@@ -64,6 +74,11 @@ func systemd(s Spec) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	var env strings.Builder
+	for _, kv := range s.Env {
+		// Quoted, as C escapes; % is a specifier, $ is not expanded here.
+		fmt.Fprintf(&env, "Environment=\"%s\"\n", strings.NewReplacer(`\`, `\\`, `"`, `\"`, `%`, `%%`).Replace(kv))
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `[Unit]
 Description=freshtoken: fresh OAuth 2.0 tokens and the local proxy
@@ -71,7 +86,7 @@ Documentation=https://github.com/freshtoken/freshtoken/blob/main/docs/service.md
 
 [Service]
 Type=simple
-ExecStart=%s
+%sExecStart=%s
 Restart=on-failure
 RestartSec=5s
 # A signal sees any renewal in flight through, then exits 128+N.
@@ -79,7 +94,7 @@ SuccessExitStatus=129 130 143
 
 [Install]
 WantedBy=default.target
-`, cmd)
+`, env.String(), cmd)
 	unit := Name + ".service"
 	return &Plan{
 		System: "systemd",
@@ -91,6 +106,7 @@ WantedBy=default.target
 		Stop:   [][]string{{"systemctl", "--user", "disable", "--now", unit}},
 		Status: []string{"systemctl", "--user", "status", "--no-pager", unit},
 		Logs:   "journalctl --user -u " + unit,
+		Manual: "run `freshtoken service install` again once your user's systemd runs (on a server without a desktop session: `loginctl enable-linger $USER`, then log in again)",
 	}, nil
 }
 
@@ -121,6 +137,15 @@ func launchd(s Spec) (*Plan, error) {
 	for _, a := range append([]string{s.Executable}, s.Args...) {
 		args.WriteString("\t\t<string>" + xmlText(a) + "</string>\n")
 	}
+	var env bytes.Buffer
+	if len(s.Env) > 0 {
+		env.WriteString("\t<key>EnvironmentVariables</key>\n\t<dict>\n")
+		for _, kv := range s.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			env.WriteString("\t\t<key>" + xmlText(k) + "</key>\n\t\t<string>" + xmlText(v) + "</string>\n")
+		}
+		env.WriteString("\t</dict>\n")
+	}
 	text := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
@@ -130,7 +155,7 @@ func launchd(s Spec) (*Plan, error) {
 	<key>ProgramArguments</key>
 	<array>
 %s	</array>
-	<key>RunAtLoad</key>
+%s	<key>RunAtLoad</key>
 	<true/>
 	<key>KeepAlive</key>
 	<dict>
@@ -141,7 +166,7 @@ func launchd(s Spec) (*Plan, error) {
 	<string>%s</string>
 </dict>
 </plist>
-`, label, args.String(), xmlText(logs))
+`, label, args.String(), env.String(), xmlText(logs))
 	path := filepath.Join(s.Home, "Library", "LaunchAgents", label+".plist")
 	return &Plan{
 		System: "launchd",
@@ -151,6 +176,7 @@ func launchd(s Spec) (*Plan, error) {
 		Stop:   [][]string{{"launchctl", "unload", "-w", path}},
 		Status: []string{"launchctl", "list", label},
 		Logs:   logs,
+		Manual: "run `launchctl load -w " + shellquote.Word(path) + "` yourself",
 	}, nil
 }
 
@@ -199,6 +225,7 @@ func taskScheduler(s Spec) (*Plan, error) {
 		Stop:   [][]string{{"schtasks", "/End", "/TN", Name}, {"schtasks", "/Delete", "/TN", Name, "/F"}},
 		Status: []string{"schtasks", "/Query", "/TN", Name, "/V", "/FO", "LIST"},
 		Logs:   "the task's history in Task Scheduler (taskschd.msc)",
+		Manual: "run `schtasks /Create /TN " + Name + " /XML \"" + path + "\" /F` yourself",
 	}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,11 +129,54 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 		t.Fatalf("systemd-analyze verify: %v\n%s\n%s", err, out, p.Text)
 	}
 
+	// The variables the command line found the token store by (a
+	// $XDG_STATE_HOME of the user's shell, which a service does not see)
+	// go with it: without them the service looked in another folder,
+	// found no tokens, and kept no grant alive.
+	state := `/home/me/st "100%" $HOME\state`
+	envSpec := service.Spec{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + state}, Home: "/home/me"}
+	p, err = service.For("linux", envSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `Environment="XDG_STATE_HOME=/home/me/st \"100%%\" $HOME\\state"` + "\n"; !strings.Contains(p.Text, want) {
+		t.Errorf("unit lacks %q:\n%s", want, p.Text)
+	}
+	if err := os.WriteFile(unit, []byte(p.Text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s\n%s", err, out, p.Text)
+	}
+	p, err = service.For("darwin", envSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The agent's keys and strings in order: EnvironmentVariables, then
+	// its one variable's name and value.
+	var words []string
+	d := xml.NewDecoder(strings.NewReader(p.Text))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			break
+		}
+		if c, ok := tok.(xml.CharData); ok && strings.TrimSpace(string(c)) != "" {
+			words = append(words, string(c))
+		}
+	}
+	i := slices.Index(words, "EnvironmentVariables")
+	found := i >= 0 && i+2 < len(words) && words[i+1] == "XDG_STATE_HOME" && words[i+2] == state
+	if !found {
+		t.Errorf("the launchd agent does not set XDG_STATE_HOME to %q:\n%s", state, p.Text)
+	}
+
 	injected := "/home/me/x\nExecStartPre=/bin/rm -rf /home/me\n#/config.toml"
 	for _, goos := range []string{"linux", "darwin", "windows"} {
 		for _, s := range []service.Spec{
 			{Executable: exe, Args: []string{"--config", injected, "proxy"}, Home: "/home/me"},
 			{Executable: "/opt/x\x01/freshtoken", Args: []string{"proxy"}, Home: "/home/me"},
+			{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + injected}, Home: "/home/me"},
 		} {
 			p, err := service.For(goos, s)
 			if err == nil || !strings.Contains(err.Error(), "control character") || strings.Contains(err.Error(), "\n") {

@@ -10,8 +10,9 @@
 // the old record or the new one, never a mix. A record whose parts do not
 // match their head is reported and left as it is. Nothing is ever written
 // anywhere but the keychain: a keychain that is missing or locked is an
-// error that says so. Renewal locks are the file store's lock files in the
-// state folder, so renewals are single-flight exactly as with files.
+// error that says so. Renewal locks are the file store's lock files in a
+// folder the caller names, one for every process of the user (as the
+// keychain is), so renewals are single-flight exactly as with files.
 package keyringstore
 
 import (
