@@ -25,7 +25,7 @@ import (
 // Settings describe one environment's client and provider.
 type Settings struct {
 	Env          string // the environment's name, used as the store key
-	ClientID     string
+	ClientID     string // as the provider issued it; required
 	ClientSecret string // empty for a public client, or when ClientSecretFunc is set
 	// ClientSecretFunc fetches the secret the first time a token request
 	// needs it, so serving a valid token never runs a secret command.
@@ -237,6 +237,11 @@ func New(s Settings, o Options) (*Source, error) {
 	}
 	if err := store.ValidateEnvName(s.Env); err != nil {
 		return nil, fmt.Errorf("freshtoken: Settings.Env: %w", err)
+	}
+	// An id no provider issued would be refused at every token request,
+	// and would bind a record stored before grants were to that id.
+	if s.ClientID == "" || strings.TrimSpace(s.ClientID) != s.ClientID {
+		return nil, fmt.Errorf("freshtoken: Settings.ClientID %q is empty or has white space around it; give the client id the provider issued", s.ClientID)
 	}
 	for _, f := range []struct{ name, url, example string }{
 		// An API URL that is not one matches no request: the token would

@@ -655,19 +655,30 @@ func TestNewRefusesAutoDetect(t *testing.T) {
 // matches no request), are refused by New, naming the setting. An endpoint
 // without one was reported at each renewal as a provider that kept
 // failing, to be tried again later.
+//
+// A client id that is empty or has white space around it (an unset
+// environment variable, a line pasted with its newline) matches no client:
+// its token requests are refused, and a record
+// stored before grants were recorded was bound to that id, so the program,
+// once mended, was told its tokens belonged to another client.
 func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
-	for field, set := range map[string]func(*freshtoken.Settings){
-		"Settings.APIURL":        func(s *freshtoken.Settings) { s.APIURL = "api.example.com/" },
-		"Settings.Env":           func(s *freshtoken.Settings) { s.Env = "my env" },
-		"Settings.TokenURL":      func(s *freshtoken.Settings) { s.TokenURL = "login.example.com/token" },
-		"Settings.AuthURL":       func(s *freshtoken.Settings) { s.AuthURL = "ftp://login.example.com/authorize" },
-		"Settings.RevocationURL": func(s *freshtoken.Settings) { s.RevocationURL = "https:///revoke" },
-		"Settings.DeviceAuthURL": func(s *freshtoken.Settings) { s.DeviceAuthURL = "/device" },
+	for _, c := range []struct {
+		field string
+		set   func(*freshtoken.Settings)
+	}{
+		{"Settings.APIURL", func(s *freshtoken.Settings) { s.APIURL = "api.example.com/" }},
+		{"Settings.Env", func(s *freshtoken.Settings) { s.Env = "my env" }},
+		{"Settings.TokenURL", func(s *freshtoken.Settings) { s.TokenURL = "login.example.com/token" }},
+		{"Settings.AuthURL", func(s *freshtoken.Settings) { s.AuthURL = "ftp://login.example.com/authorize" }},
+		{"Settings.RevocationURL", func(s *freshtoken.Settings) { s.RevocationURL = "https:///revoke" }},
+		{"Settings.DeviceAuthURL", func(s *freshtoken.Settings) { s.DeviceAuthURL = "/device" }},
+		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "" }},
+		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "dev-client-id\n" }},
 	} {
 		r := newRig(t, devprovider.Options{})
-		set(&r.settings)
-		if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), field) {
-			t.Errorf("New: %v; want an error naming %s", err, field)
+		c.set(&r.settings)
+		if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("New: %v; want an error naming %s", err, c.field)
 		}
 	}
 }
