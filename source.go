@@ -1088,7 +1088,7 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	}
 	if !s.holdsAlone() {
 		unlock()
-		return nil, fmt.Errorf("%s: the token store's Lock let this renewer in while another of this process held it, so nothing was sent: a store.Store's Lock must exclude every other renewer until it is released (see store.Store)", s.set.Env)
+		return nil, fmt.Errorf("%s: the token store's Lock let this renewer in while another of this process held it, or another store gives the same Location (%s), so nothing was sent: a store.Store's Lock must exclude every other renewer until it is released, and stores that keep different records must give different Locations (see store.Store)", s.set.Env, s.Location())
 	}
 	s.log.Debug("renewal lock held", "waited", time.Since(start).Round(time.Microsecond))
 	return func() { s.release(); unlock() }, nil

@@ -25,6 +25,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -1080,6 +1081,45 @@ func TestLockThatExcludesNobodyIsRefused(t *testing.T) {
 	}
 	if st := r.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
 		t.Fatalf("stats %+v: want one refresh, no reuse", st)
+	}
+}
+
+// placeStore is a program's own store that names the place of every
+// record by one place, whatever its Store holds.
+type placeStore struct {
+	store.Store
+	place string
+}
+
+func (p placeStore) Location(string) string { return p.place }
+
+// TestStoresNamingOnePlaceAreToldApartByLocation: a program that keeps each
+// customer's tokens in a store of their own, each with a Lock that works,
+// but names them all with one Location ("the database"), has two
+// customers' renewals refused when they meet, since the engine tells stores
+// apart by Location. The error said only that the store's Lock excluded
+// nobody, and sent the program's authors looking at a lock that worked; it
+// names Location too, and store.Store says Location must tell places apart.
+func TestStoresNamingOnePlaceAreToldApartByLocation(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	first := placeStore{filestore.New(t.TempDir() + "/customer-1"), "the database"}
+	second := placeStore{filestore.New(t.TempDir() + "/customer-2"), "the database"}
+	r.login(r.sourceOn(first))
+	secondSrc := r.sourceOn(second)
+	r.login(secondSrc)
+	var secondErr error
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
+		// Runs under the first customer's lock, before its token request.
+		_, secondErr = secondSrc.Renew(context.Background())
+		return "dev-client-secret", nil
+	}
+	r.clock.Advance(time.Hour)
+	if _, err := r.sourceOn(first).Token(); err != nil {
+		t.Fatalf("the first customer's renewal: %v", err)
+	}
+	if secondErr == nil || !strings.Contains(secondErr.Error(), "Location") {
+		t.Fatalf("the second customer's renewal: %v; want a refusal naming the stores' Location", secondErr)
 	}
 }
 
