@@ -134,6 +134,7 @@ type Options struct {
 	// refresh token is kept and saved as soon as the store takes it: Sending
 	// is called again for it, with Renewal.Unsaved set, and its function
 	// once it is saved, or dropped for other tokens the store holds by then.
+	// It may return nil, when it has nothing to do then.
 	Sending func(Renewal) (stored func())
 }
 
@@ -190,7 +191,8 @@ type Source struct {
 	// requests and answers: its transport (proxy, trusted authorities)
 	// carries API requests too.
 	plain *http.Client
-	// sending is Options.Sending, or a function that does nothing.
+	// sending tells Options.Sending, if set, and returns the function to
+	// call once the answer is stored: one that does nothing when it gave none.
 	sending func(Renewal) func()
 	// pause waits between renewal tries, or until its context ends:
 	// httpx.Wait, or a test's clock.
@@ -296,7 +298,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter <= 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, sending: o.Sending, pause: httpx.Wait}
+	src := &Source{set: s, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, pause: httpx.Wait}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
@@ -323,8 +325,13 @@ func New(s Settings, o Options) (*Source, error) {
 	if _, err = authURL(&s, s.AuthURL); err != nil {
 		return nil, err
 	}
-	if src.sending == nil {
-		src.sending = func(Renewal) func() { return func() {} }
+	src.sending = func(r Renewal) func() {
+		if o.Sending != nil {
+			if stored := o.Sending(r); stored != nil {
+				return stored
+			}
+		}
+		return func() {} // nothing to tell, as from a program that only logs
 	}
 	redact.Register(s.ClientSecret)
 	return src, nil

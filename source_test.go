@@ -1143,6 +1143,37 @@ func TestLockWithoutUnlockFunction(t *testing.T) {
 	}
 }
 
+// TestSendingWithoutStoredFunction: a program's Options.Sending that only
+// wants to be told of token requests, and returns nil rather than a
+// function, is a wait with nothing to end, not a panic once the answer is
+// stored: the renewal's caller panicked, and for an answer the store
+// refused, the goroutine saving it crashed the program once it had.
+func TestSendingWithoutStoredFunction(t *testing.T) {
+	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
+	r, _ := loggedIn(t)
+	own := &ownStore{Store: r.store}
+	var told atomic.Int32
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: own, Clock: r.clock.Now, Sending: func(freshtoken.Renewal) func() {
+		told.Add(1)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatalf("a renewal told to a Sending that returned no function: %v", err)
+	}
+	own.broken.Store(true)
+	if _, err := src.Renew(context.Background()); err == nil {
+		t.Fatal("a renewal whose answer the store refused succeeded")
+	}
+	own.broken.Store(false)
+	testenv.WaitFor(t, "the kept answer to be saved and its goroutine to end", func() bool { return savingGoroutines() == 0 })
+	if n := told.Load(); n != 3 {
+		t.Fatalf("Sending told of %d token requests and kept answers; want 3", n)
+	}
+}
+
 // sharedRedis starts a Redis of the test's own; each call of the function
 // it returns is another machine's store in it.
 func sharedRedis(t *testing.T) (*redistest.Server, func() store.Store) {
