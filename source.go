@@ -1085,6 +1085,9 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	defer s.sayIfSlow("waiting for the renewal lock of "+s.set.Env+": another process or machine is renewing it, or the store is slow to answer", "store", s.Location())()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", s.set.Env, callerGaveUp(ctx, err))
+		}
 		if errors.Is(err, store.ErrUnreachable) {
 			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err}
 		}
@@ -1099,6 +1102,17 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	}
 	s.log.Debug("renewal lock held", "waited", time.Since(start).Round(time.Microsecond))
 	return func() { s.release(); unlock() }, nil
+}
+
+// callerGaveUp is err, the failure of a store's Lock once ctx has ended, as
+// the end of ctx, whatever words the store told it in: the callers waiting
+// for this renewal must see that its caller gave up, and go on (see get),
+// not fail with it.
+func callerGaveUp(ctx context.Context, err error) error {
+	if errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return fmt.Errorf("%w (%v)", ctx.Err(), err)
 }
 
 // heldLocks are the renewal locks held in the process, by where the record

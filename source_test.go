@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -1120,6 +1121,61 @@ func TestStoresNamingOnePlaceAreToldApartByLocation(t *testing.T) {
 	}
 	if secondErr == nil || !strings.Contains(secondErr.Error(), "Location") {
 		t.Fatalf("the second customer's renewal: %v; want a refusal naming the stores' Location", secondErr)
+	}
+}
+
+// flatLock is a program's own store whose Lock, when its context ends,
+// tells of it in words only (fmt.Errorf with %v), as many do.
+type flatLock struct{ store.Store }
+
+func (f flatLock) Lock(ctx context.Context, env string) (func(), error) {
+	unlock, err := f.Store.Lock(ctx, env)
+	if err != nil {
+		return nil, fmt.Errorf("the database's lock: %v", err)
+	}
+	return unlock, nil
+}
+
+// TestWaitersOutliveALeaderThatGaveUp: the caller leading a renewal gives up
+// while it waits for the store's lock (its HTTP client went away), and the
+// other callers waiting for that renewal go on and renew, whatever words
+// the store's Lock gives the end of the leader's context in. Through a
+// store that wrapped it with %v, each of them failed with the leader's
+// "context canceled", though their own contexts were alive.
+func TestWaitersOutliveALeaderThatGaveUp(t *testing.T) {
+	for name, wrap := range map[string]func(store.Store) store.Store{
+		"file store": func(s store.Store) store.Store { return s },
+		"own store":  func(s store.Store) store.Store { return flatLock{s} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			logs := testenv.NewOutput()
+			src, err := freshtoken.New(r.settings, freshtoken.Options{Store: wrap(r.store), Clock: r.clock.Now,
+				Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			held, err := r.store.Lock(context.Background(), r.settings.Env) // another process renews
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.clock.Advance(time.Hour)
+			ctx, cancel := context.WithCancel(context.Background())
+			leader := make(chan error, 1)
+			go func() { _, err := src.TokenContext(ctx); leader <- err }()
+			testenv.WaitFor(t, "the leader to wait for the lock", func() bool { return strings.Contains(logs.String(), "waiting for the renewal lock") })
+			waiter := make(chan error, 1)
+			go func() { _, err := src.Token(); waiter <- err }()
+			testenv.WaitFor(t, "the other caller to wait for the renewal", func() bool { return strings.Contains(logs.String(), "waiting for the renewal in flight") })
+			cancel()
+			if err := <-leader; !errors.Is(err, context.Canceled) {
+				t.Errorf("the leader: %v; want its context's end", err)
+			}
+			held()
+			if err := <-waiter; err != nil {
+				t.Fatalf("the caller still waiting: %v; want a token renewed for it", err)
+			}
+		})
 	}
 }
 
