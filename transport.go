@@ -25,19 +25,25 @@ import (
 // context does: a token request already sent is seen through and stored.
 type Transport struct {
 	Source *Source
-	Base   http.RoundTripper // nil: http.DefaultTransport
+	// Base carries the requests; nil: the transport of the Source's
+	// Options.HTTPClient (its proxy and trusted certificate authorities),
+	// else http.DefaultTransport.
+	Base http.RoundTripper
 }
 
-// Client returns an *http.Client whose Transport is a Transport over the
-// transport of Options.HTTPClient (its proxy and trusted certificate
-// authorities), else http.DefaultTransport.
+// Client returns an *http.Client whose Transport is a Transport with no
+// Base: it sends over the transport of Options.HTTPClient, else
+// http.DefaultTransport.
 func (s *Source) Client() *http.Client {
-	return &http.Client{Transport: &Transport{Source: s, Base: s.plain.Transport}}
+	return &http.Client{Transport: &Transport{Source: s}}
 }
 
 func (t *Transport) base() http.RoundTripper {
-	if t.Base != nil {
+	switch {
+	case t.Base != nil:
 		return t.Base
+	case t.Source.plain.Transport != nil:
+		return t.Source.plain.Transport
 	}
 	return http.DefaultTransport
 }

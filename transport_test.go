@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -237,6 +238,36 @@ func TestTransportWithoutSourceFails(t *testing.T) {
 	_, err := c.Get("http://127.0.0.1:1/v2/company")
 	if err == nil || !strings.Contains(err.Error(), "Transport's Source is nil") {
 		t.Fatalf("err = %v; want one saying the Source is nil", err)
+	}
+}
+
+// TestTransportWithoutBaseUsesTheSourcesTransport: a program that wraps the
+// Source in a Transport of its own, as it would x/oauth2's, reaches an API
+// that only the Source's HTTP client trusts (config.Open's, with the
+// environment's ca_file), as src.Client() does: a nil Base meant
+// http.DefaultTransport, which failed every request with an unknown
+// certificate authority while the token requests went through.
+func TestTransportWithoutBaseUsesTheSourcesTransport(t *testing.T) {
+	r, _ := loggedIn(t)
+	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Header.Get("Authorization") == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(api.Close)
+	r.settings.APIURL = api.URL + "/"
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: api.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: &freshtoken.Transport{Source: src}}
+	resp, err := c.Get(api.URL + "/v2/company")
+	if err != nil {
+		t.Fatalf("through a Transport without Base: %v; want the Source's transport, which trusts the API", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d; want 200 with the token sent", resp.StatusCode)
 	}
 }
 
