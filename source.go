@@ -48,7 +48,7 @@ type Settings struct {
 	// an endpoint, never to serve a stored token, and its first success is
 	// kept for the Source's life.
 	Discover func(ctx context.Context) (Endpoints, error)
-	APIURL   string // tokens are only ever sent to this host; empty: any host
+	APIURL   string // tokens are only ever sent to this host; empty: the host of each request made, not one a redirect leads to
 	Scopes   []string
 	// AuthStyle is oauth2.AuthStyleInHeader or oauth2.AuthStyleInParams,
 	// for a client that sets no ClientAuth. Auto-detection is refused: it

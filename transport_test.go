@@ -166,6 +166,32 @@ func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 	}
 }
 
+// TestTokenNeverFollowsARedirectWithoutAPIURL: a Source without an API URL
+// sends the token to whichever host the program asks, as x/oauth2's
+// Transport does, but not to another host a redirect leads to: the
+// redirect target received it.
+func TestTokenNeverFollowsARedirectWithoutAPIURL(t *testing.T) {
+	var leaked atomic.Value
+	leaked.Store("")
+	other, hits := countingServer(t, func(_ http.ResponseWriter, req *http.Request) {
+		leaked.Store(req.Header.Get("Authorization"))
+	})
+	r, _ := loggedIn(t)
+	r.settings.APIURL = ""
+	src := r.source()
+	if status := getStatus(t, src, r.url+"/v2/company"); status != http.StatusOK {
+		t.Fatalf("the host asked: %d; want the token sent", status)
+	}
+	resp, err := src.Client().Get(r.url + "/v2/dev/redirect?to=" + other.URL + "/elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if v := leaked.Load().(string); hits.Load() != 1 || v != "" {
+		t.Fatalf("the redirect target, asked %d times, received Authorization %q; want once, without", hits.Load(), v)
+	}
+}
+
 // TestTokenReachesTheAPIHostHoweverItIsSpelled: the API's host written in
 // another case, or its port left to the scheme's default, is the same host
 // (as a next-page link or a redirect may write it): the request gets the
