@@ -25,7 +25,7 @@ import (
 // Settings describe one environment's client and provider.
 type Settings struct {
 	Env          string // the environment's name, used as the store key
-	ClientID     string
+	ClientID     string // as the provider issued it; required
 	ClientSecret string // empty for a public client, or when ClientSecretFunc is set
 	// ClientSecretFunc fetches the secret the first time a token request
 	// needs it, so serving a valid token never runs a secret command.
@@ -48,7 +48,7 @@ type Settings struct {
 	// an endpoint, never to serve a stored token, and its first success is
 	// kept for the Source's life.
 	Discover func(ctx context.Context) (Endpoints, error)
-	APIURL   string // tokens are only ever sent to this host; empty: any host
+	APIURL   string // tokens are only ever sent to this host; empty: the host of each request made, not one a redirect leads to
 	Scopes   []string
 	// AuthStyle is oauth2.AuthStyleInHeader or oauth2.AuthStyleInParams,
 	// for a client that sets no ClientAuth. Auto-detection is refused: it
@@ -134,6 +134,7 @@ type Options struct {
 	// refresh token is kept and saved as soon as the store takes it: Sending
 	// is called again for it, with Renewal.Unsaved set, and its function
 	// once it is saved, or dropped for other tokens the store holds by then.
+	// It may return nil, when it has nothing to do then.
 	Sending func(Renewal) (stored func())
 }
 
@@ -190,7 +191,8 @@ type Source struct {
 	// requests and answers: its transport (proxy, trusted authorities)
 	// carries API requests too.
 	plain *http.Client
-	// sending is Options.Sending, or a function that does nothing.
+	// sending tells Options.Sending, if set, and returns the function to
+	// call once the answer is stored: one that does nothing when it gave none.
 	sending func(Renewal) func()
 	// pause waits between renewal tries, or until its context ends:
 	// httpx.Wait, or a test's clock.
@@ -237,6 +239,11 @@ func New(s Settings, o Options) (*Source, error) {
 	}
 	if err := store.ValidateEnvName(s.Env); err != nil {
 		return nil, fmt.Errorf("freshtoken: Settings.Env: %w", err)
+	}
+	// An id no provider issued would be refused at every token request,
+	// and would bind a record stored before grants were to that id.
+	if s.ClientID == "" || strings.TrimSpace(s.ClientID) != s.ClientID {
+		return nil, fmt.Errorf("freshtoken: Settings.ClientID %q is empty or has white space around it; give the client id the provider issued", s.ClientID)
 	}
 	for _, f := range []struct{ name, url, example string }{
 		// An API URL that is not one matches no request: the token would
@@ -291,7 +298,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter <= 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, sending: o.Sending, pause: httpx.Wait}
+	src := &Source{set: s, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, pause: httpx.Wait}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
@@ -318,8 +325,13 @@ func New(s Settings, o Options) (*Source, error) {
 	if _, err = authURL(&s, s.AuthURL); err != nil {
 		return nil, err
 	}
-	if src.sending == nil {
-		src.sending = func(Renewal) func() { return func() {} }
+	src.sending = func(r Renewal) func() {
+		if o.Sending != nil {
+			if stored := o.Sending(r); stored != nil {
+				return stored
+			}
+		}
+		return func() {} // nothing to tell, as from a program that only logs
 	}
 	redact.Register(s.ClientSecret)
 	return src, nil
@@ -1073,6 +1085,9 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	defer s.sayIfSlow("waiting for the renewal lock of "+s.set.Env+": another process or machine is renewing it, or the store is slow to answer", "store", s.Location())()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", s.set.Env, callerGaveUp(ctx, err))
+		}
 		if errors.Is(err, store.ErrUnreachable) {
 			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err}
 		}
@@ -1083,10 +1098,21 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	}
 	if !s.holdsAlone() {
 		unlock()
-		return nil, fmt.Errorf("%s: the token store's Lock let this renewer in while another of this process held it, so nothing was sent: a store.Store's Lock must exclude every other renewer until it is released (see store.Store)", s.set.Env)
+		return nil, fmt.Errorf("%s: the token store's Lock let this renewer in while another of this process held it, or another store gives the same Location (%s), so nothing was sent: a store.Store's Lock must exclude every other renewer until it is released, and stores that keep different records must give different Locations (see store.Store)", s.set.Env, s.Location())
 	}
 	s.log.Debug("renewal lock held", "waited", time.Since(start).Round(time.Microsecond))
 	return func() { s.release(); unlock() }, nil
+}
+
+// callerGaveUp is err, the failure of a store's Lock once ctx has ended, as
+// the end of ctx, whatever words the store told it in: the callers waiting
+// for this renewal must see that its caller gave up, and go on (see get),
+// not fail with it.
+func callerGaveUp(ctx context.Context, err error) error {
+	if errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return fmt.Errorf("%w (%v)", ctx.Err(), err)
 }
 
 // heldLocks are the renewal locks held in the process, by where the record

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -684,19 +685,30 @@ func TestNewRefusesAutoDetect(t *testing.T) {
 // matches no request), are refused by New, naming the setting. An endpoint
 // without one was reported at each renewal as a provider that kept
 // failing, to be tried again later.
+//
+// A client id that is empty or has white space around it (an unset
+// environment variable, a line pasted with its newline) matches no client:
+// its token requests are refused, and a record
+// stored before grants were recorded was bound to that id, so the program,
+// once mended, was told its tokens belonged to another client.
 func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
-	for field, set := range map[string]func(*freshtoken.Settings){
-		"Settings.APIURL":        func(s *freshtoken.Settings) { s.APIURL = "api.example.com/" },
-		"Settings.Env":           func(s *freshtoken.Settings) { s.Env = "my env" },
-		"Settings.TokenURL":      func(s *freshtoken.Settings) { s.TokenURL = "login.example.com/token" },
-		"Settings.AuthURL":       func(s *freshtoken.Settings) { s.AuthURL = "ftp://login.example.com/authorize" },
-		"Settings.RevocationURL": func(s *freshtoken.Settings) { s.RevocationURL = "https:///revoke" },
-		"Settings.DeviceAuthURL": func(s *freshtoken.Settings) { s.DeviceAuthURL = "/device" },
+	for _, c := range []struct {
+		field string
+		set   func(*freshtoken.Settings)
+	}{
+		{"Settings.APIURL", func(s *freshtoken.Settings) { s.APIURL = "api.example.com/" }},
+		{"Settings.Env", func(s *freshtoken.Settings) { s.Env = "my env" }},
+		{"Settings.TokenURL", func(s *freshtoken.Settings) { s.TokenURL = "login.example.com/token" }},
+		{"Settings.AuthURL", func(s *freshtoken.Settings) { s.AuthURL = "ftp://login.example.com/authorize" }},
+		{"Settings.RevocationURL", func(s *freshtoken.Settings) { s.RevocationURL = "https:///revoke" }},
+		{"Settings.DeviceAuthURL", func(s *freshtoken.Settings) { s.DeviceAuthURL = "/device" }},
+		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "" }},
+		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "dev-client-id\n" }},
 	} {
 		r := newRig(t, devprovider.Options{})
-		set(&r.settings)
-		if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), field) {
-			t.Errorf("New: %v; want an error naming %s", err, field)
+		c.set(&r.settings)
+		if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("New: %v; want an error naming %s", err, c.field)
 		}
 	}
 }
@@ -1101,6 +1113,100 @@ func TestLockThatExcludesNobodyIsRefused(t *testing.T) {
 	}
 }
 
+// placeStore is a program's own store that names the place of every
+// record by one place, whatever its Store holds.
+type placeStore struct {
+	store.Store
+	place string
+}
+
+func (p placeStore) Location(string) string { return p.place }
+
+// TestStoresNamingOnePlaceAreToldApartByLocation: a program that keeps each
+// customer's tokens in a store of their own, each with a Lock that works,
+// but names them all with one Location ("the database"), has two
+// customers' renewals refused when they meet, since the engine tells stores
+// apart by Location. The error said only that the store's Lock excluded
+// nobody, and sent the program's authors looking at a lock that worked; it
+// names Location too, and store.Store says Location must tell places apart.
+func TestStoresNamingOnePlaceAreToldApartByLocation(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	first := placeStore{filestore.New(t.TempDir() + "/customer-1"), "the database"}
+	second := placeStore{filestore.New(t.TempDir() + "/customer-2"), "the database"}
+	r.login(r.sourceOn(first))
+	secondSrc := r.sourceOn(second)
+	r.login(secondSrc)
+	var secondErr error
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
+		// Runs under the first customer's lock, before its token request.
+		_, secondErr = secondSrc.Renew(context.Background())
+		return "dev-client-secret", nil
+	}
+	r.clock.Advance(time.Hour)
+	if _, err := r.sourceOn(first).Token(); err != nil {
+		t.Fatalf("the first customer's renewal: %v", err)
+	}
+	if secondErr == nil || !strings.Contains(secondErr.Error(), "Location") {
+		t.Fatalf("the second customer's renewal: %v; want a refusal naming the stores' Location", secondErr)
+	}
+}
+
+// flatLock is a program's own store whose Lock, when its context ends,
+// tells of it in words only (fmt.Errorf with %v), as many do.
+type flatLock struct{ store.Store }
+
+func (f flatLock) Lock(ctx context.Context, env string) (func(), error) {
+	unlock, err := f.Store.Lock(ctx, env)
+	if err != nil {
+		return nil, fmt.Errorf("the database's lock: %v", err)
+	}
+	return unlock, nil
+}
+
+// TestWaitersOutliveALeaderThatGaveUp: the caller leading a renewal gives up
+// while it waits for the store's lock (its HTTP client went away), and the
+// other callers waiting for that renewal go on and renew, whatever words
+// the store's Lock gives the end of the leader's context in. Through a
+// store that wrapped it with %v, each of them failed with the leader's
+// "context canceled", though their own contexts were alive.
+func TestWaitersOutliveALeaderThatGaveUp(t *testing.T) {
+	for name, wrap := range map[string]func(store.Store) store.Store{
+		"file store": func(s store.Store) store.Store { return s },
+		"own store":  func(s store.Store) store.Store { return flatLock{s} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			logs := testenv.NewOutput()
+			src, err := freshtoken.New(r.settings, freshtoken.Options{Store: wrap(r.store), Clock: r.clock.Now,
+				Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			held, err := r.store.Lock(context.Background(), r.settings.Env) // another process renews
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.clock.Advance(time.Hour)
+			ctx, cancel := context.WithCancel(context.Background())
+			leader := make(chan error, 1)
+			go func() { _, err := src.TokenContext(ctx); leader <- err }()
+			testenv.WaitFor(t, "the leader to wait for the lock", func() bool { return strings.Contains(logs.String(), "waiting for the renewal lock") })
+			waiter := make(chan error, 1)
+			go func() { _, err := src.Token(); waiter <- err }()
+			testenv.WaitFor(t, "the other caller to wait for the renewal", func() bool { return strings.Contains(logs.String(), "waiting for the renewal in flight") })
+			cancel()
+			if err := <-leader; !errors.Is(err, context.Canceled) {
+				t.Errorf("the leader: %v; want its context's end", err)
+			}
+			held()
+			if err := <-waiter; err != nil {
+				t.Fatalf("the caller still waiting: %v; want a token renewed for it", err)
+			}
+		})
+	}
+}
+
 // noUnlock is a program's own store whose Lock hands back no unlock function.
 type noUnlock struct{ store.Store }
 
@@ -1118,6 +1224,37 @@ func TestLockWithoutUnlockFunction(t *testing.T) {
 	}
 	if err := src.Logout(context.Background()); err != nil {
 		t.Fatalf("a log-out through it: %v", err)
+	}
+}
+
+// TestSendingWithoutStoredFunction: a program's Options.Sending that only
+// wants to be told of token requests, and returns nil rather than a
+// function, is a wait with nothing to end, not a panic once the answer is
+// stored: the renewal's caller panicked, and for an answer the store
+// refused, the goroutine saving it crashed the program once it had.
+func TestSendingWithoutStoredFunction(t *testing.T) {
+	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
+	r, _ := loggedIn(t)
+	own := &ownStore{Store: r.store}
+	var told atomic.Int32
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: own, Clock: r.clock.Now, Sending: func(freshtoken.Renewal) func() {
+		told.Add(1)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatalf("a renewal told to a Sending that returned no function: %v", err)
+	}
+	own.broken.Store(true)
+	if _, err := src.Renew(context.Background()); err == nil {
+		t.Fatal("a renewal whose answer the store refused succeeded")
+	}
+	own.broken.Store(false)
+	testenv.WaitFor(t, "the kept answer to be saved and its goroutine to end", func() bool { return savingGoroutines() == 0 })
+	if n := told.Load(); n != 3 {
+		t.Fatalf("Sending told of %d token requests and kept answers; want 3", n)
 	}
 }
 

@@ -25,19 +25,25 @@ import (
 // context does: a token request already sent is seen through and stored.
 type Transport struct {
 	Source *Source
-	Base   http.RoundTripper // nil: http.DefaultTransport
+	// Base carries the requests; nil: the transport of the Source's
+	// Options.HTTPClient (its proxy and trusted certificate authorities),
+	// else http.DefaultTransport.
+	Base http.RoundTripper
 }
 
-// Client returns an *http.Client whose Transport is a Transport over the
-// transport of Options.HTTPClient (its proxy and trusted certificate
-// authorities), else http.DefaultTransport.
+// Client returns an *http.Client whose Transport is a Transport with no
+// Base: it sends over the transport of Options.HTTPClient, else
+// http.DefaultTransport.
 func (s *Source) Client() *http.Client {
-	return &http.Client{Transport: &Transport{Source: s, Base: s.plain.Transport}}
+	return &http.Client{Transport: &Transport{Source: s}}
 }
 
 func (t *Transport) base() http.RoundTripper {
-	if t.Base != nil {
+	switch {
+	case t.Base != nil:
 		return t.Base
+	case t.Source.plain.Transport != nil:
+		return t.Source.plain.Transport
 	}
 	return http.DefaultTransport
 }
@@ -49,7 +55,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errors.New("freshtoken: Transport's Source is nil")
 	}
-	if !src.ownsHost(req.URL) {
+	if !src.ownsHost(req) {
 		return t.base().RoundTrip(req)
 	}
 	ctx := req.Context()
@@ -108,14 +114,19 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, auth string) (*h
 	return resp, err
 }
 
-// ownsHost reports whether u is on the API's host (any host when no API URL
-// is configured), however either spells it: in any case, with or without
-// the scheme's default port.
-func (s *Source) ownsHost(u *url.URL) bool {
-	if s.set.APIURL == "" {
-		return true
+// ownsHost reports whether req is for the API's host, however either
+// spells it: in any case, with or without the scheme's default port. With
+// no API URL configured, the API is the host of the request the program
+// made, and not another host that a redirect from there leads to.
+func (s *Source) ownsHost(req *http.Request) bool {
+	if s.set.APIURL != "" {
+		return httpx.SameOrigin(s.api, req.URL)
 	}
-	return httpx.SameOrigin(s.api, u)
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	return httpx.SameOrigin(first.URL, req.URL)
 }
 
 // replayBody returns a fresh copy of the request body for a retry.

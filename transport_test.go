@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -165,6 +166,32 @@ func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 	}
 }
 
+// TestTokenNeverFollowsARedirectWithoutAPIURL: a Source without an API URL
+// sends the token to whichever host the program asks, as x/oauth2's
+// Transport does, but not to another host a redirect leads to: the
+// redirect target received it.
+func TestTokenNeverFollowsARedirectWithoutAPIURL(t *testing.T) {
+	var leaked atomic.Value
+	leaked.Store("")
+	other, hits := countingServer(t, func(_ http.ResponseWriter, req *http.Request) {
+		leaked.Store(req.Header.Get("Authorization"))
+	})
+	r, _ := loggedIn(t)
+	r.settings.APIURL = ""
+	src := r.source()
+	if status := getStatus(t, src, r.url+"/v2/company"); status != http.StatusOK {
+		t.Fatalf("the host asked: %d; want the token sent", status)
+	}
+	resp, err := src.Client().Get(r.url + "/v2/dev/redirect?to=" + other.URL + "/elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if v := leaked.Load().(string); hits.Load() != 1 || v != "" {
+		t.Fatalf("the redirect target, asked %d times, received Authorization %q; want once, without", hits.Load(), v)
+	}
+}
+
 // TestTokenReachesTheAPIHostHoweverItIsSpelled: the API's host written in
 // another case, or its port left to the scheme's default, is the same host
 // (as a next-page link or a redirect may write it): the request gets the
@@ -237,6 +264,36 @@ func TestTransportWithoutSourceFails(t *testing.T) {
 	_, err := c.Get("http://127.0.0.1:1/v2/company")
 	if err == nil || !strings.Contains(err.Error(), "Transport's Source is nil") {
 		t.Fatalf("err = %v; want one saying the Source is nil", err)
+	}
+}
+
+// TestTransportWithoutBaseUsesTheSourcesTransport: a program that wraps the
+// Source in a Transport of its own, as it would x/oauth2's, reaches an API
+// that only the Source's HTTP client trusts (config.Open's, with the
+// environment's ca_file), as src.Client() does: a nil Base meant
+// http.DefaultTransport, which failed every request with an unknown
+// certificate authority while the token requests went through.
+func TestTransportWithoutBaseUsesTheSourcesTransport(t *testing.T) {
+	r, _ := loggedIn(t)
+	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Header.Get("Authorization") == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(api.Close)
+	r.settings.APIURL = api.URL + "/"
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: api.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: &freshtoken.Transport{Source: src}}
+	resp, err := c.Get(api.URL + "/v2/company")
+	if err != nil {
+		t.Fatalf("through a Transport without Base: %v; want the Source's transport, which trusts the API", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d; want 200 with the token sent", resp.StatusCode)
 	}
 }
 

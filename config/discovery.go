@@ -68,7 +68,10 @@ var fetchedDocuments sync.Map // string → *cachedDiscovery
 // fetched once and cached; when the provider cannot be reached, a stale
 // cached copy is used rather than nothing.
 type discovery struct {
-	env  *Env
+	env *Env
+	// mu guards http, which endpoints makes when Open gave none: every
+	// Source built from one Settings shares this discovery.
+	mu   sync.Mutex
 	http *http.Client
 	log  *slog.Logger
 	now  func() time.Time
@@ -94,13 +97,16 @@ func (d *discovery) cachePath() string {
 
 // endpoints is freshtoken.Settings.Discover for the environment.
 func (d *discovery) endpoints(ctx context.Context) (freshtoken.Endpoints, error) {
+	d.mu.Lock()
 	if d.http == nil {
 		t, err := d.env.sharedTransport()
 		if err != nil {
+			d.mu.Unlock()
 			return freshtoken.Endpoints{}, err
 		}
 		d.http = discoveryClient(&http.Client{Timeout: d.env.Timeout, Transport: httpx.ExplainTLS(t)})
 	}
+	d.mu.Unlock()
 	doc, err := d.document(ctx)
 	if err != nil {
 		return freshtoken.Endpoints{}, err

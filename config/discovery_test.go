@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -326,6 +327,42 @@ func TestDiscoveryOnlyWhenNeeded(t *testing.T) {
 	if err != nil || r.Grant.Issuer != base || r.Grant.TokenURL != "" {
 		t.Fatalf("grant %+v, %v; want bound to the issuer", r.Grant, err)
 	}
+}
+
+// TestDiscoveryFromSettingsSharedBySources: a program that takes the pieces
+// (Env.Settings, OpenStore) once and builds a Source for each job from
+// them shares one discovery among those Sources; their renewals at once
+// discover race-free (go test -race): each set up the discovery's HTTP
+// client for itself, unguarded.
+func TestDiscoveryFromSettingsSharedBySources(t *testing.T) {
+	_, base := devserver.Start(t, devprovider.Options{AutoApprove: true})
+	path := idpConfig(t, t.TempDir(), "api_url = \""+base+"/\"\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nissuer = \""+base+"\"\n")
+	f, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := f.Select("idp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := config.OpenStore(f.StoreURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := e.Settings()
+	var wg sync.WaitGroup
+	for range 8 {
+		src, err := freshtoken.New(set, freshtoken.Options{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			if ep, err := src.Endpoints(t.Context()); err != nil || ep.TokenURL == "" {
+				t.Errorf("Endpoints: %+v, %v; want the discovered token endpoint", ep, err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // loginAtDevProvider logs in at the dev provider (which approves at once)

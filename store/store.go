@@ -120,7 +120,10 @@ type Store interface {
 	// Lock blocks until the caller is the environment's only renewer, or ctx
 	// ends. The returned function releases the lock.
 	Lock(ctx context.Context, env string) (unlock func(), err error)
-	// Location says where the environment's record lives, for people.
+	// Location says where the environment's record lives, for people and
+	// for the engine, which tells stores apart by it: two stores give one
+	// Location only when they keep the same records (two openings of one
+	// folder). A store per customer names the customer in it.
 	Location(env string) string
 }
 

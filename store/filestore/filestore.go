@@ -56,7 +56,13 @@ type Store struct {
 }
 
 // New returns a store rooted at dir. The folder is created on first write.
+// A relative dir is taken from the working folder now: the store stays
+// there when the program changes its working folder, and its Location is
+// the one its full path gives.
 func New(dir string) *Store {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	return &Store{dir: dir}
 }
 

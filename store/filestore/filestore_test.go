@@ -559,6 +559,28 @@ func TestFolderThatCannotBeMadeSaysWhatToSet(t *testing.T) {
 	}
 }
 
+// TestRelativeFolderStaysPut: a program that names its token folder
+// relative to its working folder, and then changes working folder (a
+// daemon moving to /), still finds its tokens there: the store read and
+// wrote wherever the working folder was at each call, so it told the
+// program to log in, and two spellings of one folder (relative and
+// absolute) gave two Locations, which the engine takes for two stores.
+func TestRelativeFolderStaysPut(t *testing.T) {
+	home := t.TempDir()
+	t.Chdir(home)
+	s := filestore.New("tokens")
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	if r, err := s.Load(ctx, "sandbox"); err != nil || r.RefreshToken != sample().RefreshToken {
+		t.Fatalf("Load after a change of working folder: %+v, %v; want the record saved before it", r, err)
+	}
+	if got, want := s.Location("sandbox"), filestore.New(filepath.Join(home, "tokens")).Location("sandbox"); got != want {
+		t.Fatalf("Location = %q; want %q, as for the folder's full path", got, want)
+	}
+}
+
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) func() store.Store {
 		dir := filepath.Join(t.TempDir(), "tokens")
