@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,6 +163,46 @@ func TestClosedTerminalDuringTheApprovedPoll(t *testing.T) {
 	}
 }
 
+// TestCtrlZWaitsForTheRenewal: Ctrl-Z (SIGTSTP) while the provider is
+// answering suspends freshtoken only once the answer is stored: suspended
+// with it in hand, it held the only copy of the rotated refresh token, and
+// a shared store's lock passed to another machine, which spent the old one.
+// `fg` (SIGCONT) then lets it carry on and finish.
+func TestCtrlZWaitsForTheRenewal(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("telling a suspended process needs /proc")
+	}
+	w, g := strictWorld(t)
+	before := refreshToken(t, w)
+	run := w.watch("token", "--force")
+	g.wait(t)
+	run.cmd.Process.Signal(syscall.SIGTSTP)
+	run.waitSaid(t, "suspending once the renewal already sent to")
+	if strings.Contains(processState(t, run.cmd.Process.Pid), "T") {
+		t.Fatal("suspended with the provider's answer not yet stored")
+	}
+	close(g.release)
+	testenv.WaitFor(t, "freshtoken to suspend itself", func() bool { return processState(t, run.cmd.Process.Pid) == "T" })
+	if strings.Contains(string(w.storeBytes()), before) {
+		t.Fatal("suspended before the rotated refresh token was stored")
+	}
+	run.cmd.Process.Signal(syscall.SIGCONT)
+	run.waitExit(t, 0)
+	grantKept(t, w, before)
+}
+
+// processState is the state letter of process pid (R, S, T for stopped…).
+func processState(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, _ := strings.Cut(string(b), ") ")
+	state, _, _ := strings.Cut(after, " ")
+	return state
+}
+
 // signalled runs `freshtoken token --force`, sends it sig once arrived
 // says the refresh has reached the provider, and returns its exit code and
 // stderr. After freshtoken says what it is waiting for, second is sent if
@@ -180,11 +221,11 @@ func signalled(t *testing.T, w *world, arrived func(), release func(), sig, seco
 }
 
 // TestSignalsSeeTheRenewalThrough: closing the terminal (SIGHUP), stopping
-// a service (SIGTERM) or one Ctrl-C (SIGINT) while the provider is
-// answering: freshtoken says what it waits for, stores the answer, then
-// exits 128+N.
+// a service (SIGTERM), one Ctrl-C (SIGINT) or Ctrl-\ (SIGQUIT, which ended
+// a Go program at once with a stack dump) while the provider is answering:
+// freshtoken says what it waits for, stores the answer, then exits 128+N.
 func TestSignalsSeeTheRenewalThrough(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT} {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w, g := strictWorld(t)
 			before := refreshToken(t, w)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -30,6 +31,10 @@ import (
 //   - a second SIGINT (Ctrl-C again) ends the process at once, with a
 //     warning if that abandons a renewal, saying the refresh token is lost
 //     when the provider's answer is known to have rotated it;
+//   - SIGQUIT (Ctrl-\) is one of the signals that end the process, and
+//     waits like them; SIGTSTP (Ctrl-Z) suspends it once no renewal is in
+//     flight, as a suspended renewer would hold the renewal lock (see
+//     suspending);
 //   - once exec hands over to its command (handOver), signals are that
 //     command's, and the guard leaves them alone.
 //
@@ -60,6 +65,7 @@ type guard struct {
 	told     string             // how the wait for them was last explained to be abandoned; "" if not
 	sig      syscall.Signal     // the first signal received; 0 if none
 	handed   bool               // signals are the business of a command freshtoken runs
+	suspend  bool               // Ctrl-Z came with a renewal in flight: suspend once none is
 }
 
 // guardSignals returns the guard and the context that the first signal
@@ -77,7 +83,7 @@ func (g *guard) watch() {
 	g.once.Do(func() {
 		// SIGPIPE too: whatever writes to the process's descriptors 1 and
 		// 2 directly (the log package) then also gets EPIPE, not death.
-		signal.Notify(g.ch, append(stopping(), syscall.SIGPIPE)...)
+		signal.Notify(g.ch, append(append(stopping(), suspending...), syscall.SIGPIPE)...)
 		g.watcher.Add(1)
 		go func() {
 			defer g.watcher.Done()
@@ -100,13 +106,13 @@ func (g *guard) unwatch() {
 	})
 }
 
-// stopping are the signals that would end the process: SIGINT, SIGTERM and
-// SIGHUP, less those it was started ignoring (nohup ignores SIGHUP, a
+// stopping are the signals that would end the process: SIGINT, SIGTERM,
+// SIGHUP and SIGQUIT, less those it was started ignoring (nohup ignores SIGHUP, a
 // shell's background job SIGINT), which Notify would stop ignoring, for
 // freshtoken and for the command exec runs.
 func stopping() []os.Signal {
 	var sigs []os.Signal
-	for _, s := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+	for _, s := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
 		if !signal.Ignored(s) {
 			sigs = append(sigs, s)
 		}
@@ -140,10 +146,15 @@ func (g *guard) Sending(r freshtoken.Renewal) func() {
 					g.told = "" // a later one is told of afresh
 				}
 			}
+			suspendNow := false
 			if g.inFlight == 0 {
 				g.idle.Broadcast()
+				suspendNow, g.suspend = g.suspend, false
 			}
 			g.mu.Unlock()
+			if suspendNow {
+				suspend()
+			}
 		})
 	}
 }
@@ -172,6 +183,17 @@ func (g *guard) received(s syscall.Signal) {
 	g.mu.Lock()
 	if g.handed {
 		g.mu.Unlock()
+		return
+	}
+	if slices.Contains(suspending, os.Signal(s)) {
+		g.suspend = g.inFlight > 0
+		later, last := g.suspend, g.last
+		g.mu.Unlock()
+		if !later {
+			suspend()
+			return
+		}
+		fmt.Fprintf(g.errOut, "freshtoken: suspending once the renewal already sent to %s is stored\n", host(last.TokenURL))
 		return
 	}
 	first := g.sig == 0
@@ -219,7 +241,7 @@ func (g *guard) abandonKeys() string {
 	case syscall.SIGINT:
 		return "Ctrl-C again"
 	}
-	return "Ctrl-C" // stopped by SIGTERM or SIGHUP: one Ctrl-C is the second signal
+	return "Ctrl-C" // stopped by SIGTERM, SIGHUP or SIGQUIT: one Ctrl-C is the second signal
 }
 
 // unsavedWait is the line that says that the process waits for the store
