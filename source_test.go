@@ -24,10 +24,12 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -1359,66 +1361,76 @@ func TestLockLostBeforeTheSaveKeepsTheNewerTokens(t *testing.T) {
 // first, before its token request and again before its save, sees that the
 // lock it holds is no longer the store's: it sends nothing with the refresh
 // token the second spent, and never stores its answer over the second's
-// newer tokens. It sent it, and the provider ended the grant.
+// newer tokens. It sent it, and the provider ended the grant. The keychain
+// store's renewal locks are the same lock files.
 func TestLockFileRemovedWhileHeldSendsNothing(t *testing.T) {
-	for _, when := range []string{"before the request", "before the save"} {
-		t.Run(when, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "tokens")
-			grace := time.Duration(0)
-			if when == "before the save" {
-				grace = time.Minute // a provider that answers both renewers
+	for _, kind := range []string{"file", "keyring"} {
+		for _, when := range []string{"before the request", "before the save"} {
+			t.Run(kind+" "+when, func(t *testing.T) { lockFileRemovedWhileHeld(t, kind, when) })
+		}
+	}
+}
+
+func lockFileRemovedWhileHeld(t *testing.T, kind, when string) {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	newStore := func() store.Store { return filestore.New(dir) }
+	if kind == "keyring" {
+		keyringtest.Start(t)
+		newStore = func() store.Store { return keyringstore.New(keyringstore.DefaultService, dir) }
+	}
+	grace := time.Duration(0)
+	if when == "before the save" {
+		grace = time.Minute // a provider that answers both renewers
+	}
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, ReuseGrace: grace})
+	r.login(r.sourceOn(newStore()))
+	elsewhere := r.sourceOn(newStore())
+	var (
+		once             sync.Once
+		renewedElsewhere *oauth2.Token
+		errElsewhere     error
+	)
+	renewElsewhere := func() {
+		once.Do(func() {
+			if err := os.Remove(filepath.Join(dir, "sandbox.lock")); err != nil {
+				t.Error(err)
 			}
-			r := newRig(t, devprovider.Options{AccessTTL: time.Hour, ReuseGrace: grace})
-			r.login(r.sourceOn(filestore.New(dir)))
-			elsewhere := r.sourceOn(filestore.New(dir))
-			var (
-				once             sync.Once
-				renewedElsewhere *oauth2.Token
-				errElsewhere     error
-			)
-			renewElsewhere := func() {
-				once.Do(func() {
-					if err := os.Remove(filepath.Join(dir, "sandbox.lock")); err != nil {
-						t.Error(err)
-					}
-					renewedElsewhere, errElsewhere = elsewhere.Token()
-				})
-			}
-			settings := r.settings
-			client := http.DefaultClient
-			if when == "before the request" {
-				settings.ClientSecret = ""
-				settings.ClientSecretFunc = func(context.Context) (string, error) {
-					renewElsewhere() // under the lock, before the token request
-					return "dev-client-secret", nil
-				}
-			} else {
-				client = &http.Client{Transport: afterAnswer(renewElsewhere)}
-			}
-			first, err := freshtoken.New(settings, freshtoken.Options{Store: filestore.New(dir), Clock: r.clock.Now, HTTPClient: client})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.clock.Advance(time.Hour)
-			tok, err := first.Token()
-			if err != nil || errElsewhere != nil {
-				t.Fatalf("first: %v; elsewhere: %v", err, errElsewhere)
-			}
-			stored, err := filestore.New(dir).Load(context.Background(), "sandbox")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if stored.AccessToken != renewedElsewhere.AccessToken || tok.AccessToken != stored.AccessToken {
-				t.Fatalf("the first renewer got %q, the store holds %q; want the other renewal's %q kept and used", tok.AccessToken, stored.AccessToken, renewedElsewhere.AccessToken)
-			}
-			r.clock.Advance(2 * time.Hour) // past any reuse grace
-			if _, err := r.sourceOn(filestore.New(dir)).Token(); err != nil {
-				t.Fatalf("the grant did not survive: %v", err)
-			}
-			if st := r.provider.Stats(); st.GrantsRevoked != 0 || st.ReuseDetected != 0 && grace == 0 {
-				t.Fatalf("stats %+v: a spent refresh token was sent", st)
-			}
+			renewedElsewhere, errElsewhere = elsewhere.Token()
 		})
+	}
+	settings := r.settings
+	client := http.DefaultClient
+	if when == "before the request" {
+		settings.ClientSecret = ""
+		settings.ClientSecretFunc = func(context.Context) (string, error) {
+			renewElsewhere() // under the lock, before the token request
+			return "dev-client-secret", nil
+		}
+	} else {
+		client = &http.Client{Transport: afterAnswer(renewElsewhere)}
+	}
+	first, err := freshtoken.New(settings, freshtoken.Options{Store: newStore(), Clock: r.clock.Now, HTTPClient: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Hour)
+	tok, err := first.Token()
+	if err != nil || errElsewhere != nil {
+		t.Fatalf("first: %v; elsewhere: %v", err, errElsewhere)
+	}
+	stored, err := newStore().Load(context.Background(), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.AccessToken != renewedElsewhere.AccessToken || tok.AccessToken != stored.AccessToken {
+		t.Fatalf("the first renewer got %q, the store holds %q; want the other renewal's %q kept and used", tok.AccessToken, stored.AccessToken, renewedElsewhere.AccessToken)
+	}
+	r.clock.Advance(2 * time.Hour) // past any reuse grace
+	if _, err := r.sourceOn(newStore()).Token(); err != nil {
+		t.Fatalf("the grant did not survive: %v", err)
+	}
+	if st := r.provider.Stats(); st.GrantsRevoked != 0 || st.ReuseDetected != 0 && grace == 0 {
+		t.Fatalf("stats %+v: a spent refresh token was sent", st)
 	}
 }
 
