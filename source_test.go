@@ -1273,108 +1273,39 @@ func sharedRedis(t *testing.T) (*redistest.Server, func() store.Store) {
 	}
 }
 
-// TestLockLostWhilePausedSendsNothing: a renewer paused (a suspended machine,
-// a stopped process) past the Redis lock's time limit, while another machine
-// takes the lock and renews, must not then send the refresh token that the
-// other renewal spent: it takes the lock again and finds that renewal.
-func TestLockLostWhilePausedSendsNothing(t *testing.T) {
-	srv, shared := sharedRedis(t)
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	r.login(r.sourceOn(shared()))
-	elsewhere := r.sourceOn(shared())
-	var renewedElsewhere error
-	r.settings.ClientSecret = ""
-	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
-		// Runs under the lock, before the token request: here this renewer
-		// is paused until its lock expires and another machine renews.
-		srv.Command(t, "DEL", "freshtoken:sandbox:lock")
-		_, renewedElsewhere = elsewhere.Token()
-		return "dev-client-secret", nil
-	}
-	paused := r.sourceOn(shared())
-	r.clock.Advance(time.Hour)
-	tok, err := paused.Token()
-	if err != nil || renewedElsewhere != nil {
-		t.Fatalf("paused: %v; elsewhere: %v", err, renewedElsewhere)
-	}
-	if st := r.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
-		t.Fatalf("stats %+v: want the one refresh made elsewhere, no reuse", st)
-	}
-	if rec, err := shared().Load(context.Background(), "sandbox"); err != nil || rec.AccessToken != tok.AccessToken {
-		t.Fatal("the paused renewer did not use the token renewed elsewhere")
-	}
-}
-
-// TestLockLostBeforeTheSaveKeepsTheNewerTokens: a renewer paused between
-// the provider's answer and its save, past the Redis lock's time limit,
-// while another machine takes the lock and renews (a provider with a grace
-// for reuse answers both), must not overwrite the other machine's newer
-// tokens with its own, whose refresh token the other renewal rotated out:
-// spending it later ends the grant. Its save is refused; it re-reads the
-// store and uses the newer tokens.
-func TestLockLostBeforeTheSaveKeepsTheNewerTokens(t *testing.T) {
-	srv, shared := sharedRedis(t)
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, ReuseGrace: time.Minute})
-	r.login(r.sourceOn(shared()))
-	elsewhere := r.sourceOn(shared())
-	var (
-		once             sync.Once
-		renewedElsewhere *oauth2.Token
-		errElsewhere     error
-	)
-	pausing := &http.Client{Transport: afterAnswer(func() {
-		once.Do(func() {
-			// The answer is in, not yet stored: here this renewer is
-			// paused until its lock expires and another machine renews.
-			srv.Command(t, "DEL", "freshtoken:sandbox:lock")
-			renewedElsewhere, errElsewhere = elsewhere.Token()
-		})
-	})}
-	paused, err := freshtoken.New(r.settings, freshtoken.Options{Store: shared(), Clock: r.clock.Now, HTTPClient: pausing})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(time.Hour)
-	tok, err := paused.Token()
-	if err != nil || errElsewhere != nil {
-		t.Fatalf("paused: %v; elsewhere: %v", err, errElsewhere)
-	}
-	stored, err := shared().Load(context.Background(), "sandbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stored.AccessToken != renewedElsewhere.AccessToken || tok.AccessToken != stored.AccessToken {
-		t.Fatalf("the paused renewer got %q, the store holds %q; want the other machine's newer %q kept and used", tok.AccessToken, stored.AccessToken, renewedElsewhere.AccessToken)
-	}
-	r.clock.Advance(2 * time.Hour) // past the reuse grace
-	if _, err := r.sourceOn(shared()).Token(); err != nil {
-		t.Fatalf("the grant did not survive: %v", err)
-	}
-	if st := r.provider.Stats(); st.GrantsRevoked != 0 {
-		t.Fatalf("stats %+v: a rotated-out refresh token was stored and spent", st)
-	}
-}
-
-// TestLockFileRemovedWhileHeldSendsNothing: the file store's lock file
-// removed while a renewer holds the lock (someone cleaning up stale-looking
-// .lock files) lets a second renewer take a lock on a new file and renew. The
-// first, before its token request and again before its save, sees that the
-// lock it holds is no longer the store's: it sends nothing with the refresh
-// token the second spent, and never stores its answer over the second's
-// newer tokens. It sent it, and the provider ended the grant. The keychain
-// store's renewal locks are the same lock files.
-func TestLockFileRemovedWhileHeldSendsNothing(t *testing.T) {
-	for _, kind := range []string{"file", "keyring"} {
+// TestLockLostWhileHeldSendsNothing: a renewer whose lock passes to another
+// renewer while it holds it, the other renewing meanwhile, must neither
+// send the refresh token the other spent (the provider ends the grant) nor
+// store its answer over the other's newer tokens, whose refresh token the
+// other rotated out: before its token request, and again before its save,
+// it sees that the lock is no longer its own, takes it again and uses the
+// newer tokens. A Redis lock passes when its holder is paused (a suspended
+// machine, a stopped process) past the lock's time limit; a lock file of
+// the file store, or of the keychain store, whose locks are the same lock
+// files, when it is removed while held (someone clearing stale-looking
+// .lock files) and the next renewer locks a new one.
+func TestLockLostWhileHeldSendsNothing(t *testing.T) {
+	for _, kind := range []string{"redis", "file", "keyring"} {
 		for _, when := range []string{"before the request", "before the save"} {
-			t.Run(kind+" "+when, func(t *testing.T) { lockFileRemovedWhileHeld(t, kind, when) })
+			t.Run(kind+" "+when, func(t *testing.T) { lockLostWhileHeld(t, kind, when) })
 		}
 	}
 }
 
-func lockFileRemovedWhileHeld(t *testing.T, kind, when string) {
+func lockLostWhileHeld(t *testing.T, kind, when string) {
 	dir := filepath.Join(t.TempDir(), "tokens")
 	newStore := func() store.Store { return filestore.New(dir) }
-	if kind == "keyring" {
+	loseLock := func() {
+		if err := os.Remove(filepath.Join(dir, "sandbox.lock")); err != nil {
+			t.Error(err)
+		}
+	}
+	switch kind {
+	case "redis":
+		var srv *redistest.Server
+		srv, newStore = sharedRedis(t)
+		loseLock = func() { srv.Command(t, "DEL", "freshtoken:sandbox:lock") }
+	case "keyring":
 		keyringtest.Start(t)
 		newStore = func() store.Store { return keyringstore.New(keyringstore.DefaultService, dir) }
 	}
@@ -1392,9 +1323,7 @@ func lockFileRemovedWhileHeld(t *testing.T, kind, when string) {
 	)
 	renewElsewhere := func() {
 		once.Do(func() {
-			if err := os.Remove(filepath.Join(dir, "sandbox.lock")); err != nil {
-				t.Error(err)
-			}
+			loseLock()
 			renewedElsewhere, errElsewhere = elsewhere.Token()
 		})
 	}
