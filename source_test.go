@@ -24,10 +24,12 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -1271,154 +1273,93 @@ func sharedRedis(t *testing.T) (*redistest.Server, func() store.Store) {
 	}
 }
 
-// TestLockLostWhilePausedSendsNothing: a renewer paused (a suspended machine,
-// a stopped process) past the Redis lock's time limit, while another machine
-// takes the lock and renews, must not then send the refresh token that the
-// other renewal spent: it takes the lock again and finds that renewal.
-func TestLockLostWhilePausedSendsNothing(t *testing.T) {
-	srv, shared := sharedRedis(t)
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	r.login(r.sourceOn(shared()))
-	elsewhere := r.sourceOn(shared())
-	var renewedElsewhere error
-	r.settings.ClientSecret = ""
-	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
-		// Runs under the lock, before the token request: here this renewer
-		// is paused until its lock expires and another machine renews.
-		srv.Command(t, "DEL", "freshtoken:sandbox:lock")
-		_, renewedElsewhere = elsewhere.Token()
-		return "dev-client-secret", nil
-	}
-	paused := r.sourceOn(shared())
-	r.clock.Advance(time.Hour)
-	tok, err := paused.Token()
-	if err != nil || renewedElsewhere != nil {
-		t.Fatalf("paused: %v; elsewhere: %v", err, renewedElsewhere)
-	}
-	if st := r.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
-		t.Fatalf("stats %+v: want the one refresh made elsewhere, no reuse", st)
-	}
-	if rec, err := shared().Load(context.Background(), "sandbox"); err != nil || rec.AccessToken != tok.AccessToken {
-		t.Fatal("the paused renewer did not use the token renewed elsewhere")
+// TestLockLostWhileHeldSendsNothing: a renewer whose lock passes to another
+// renewer while it holds it, the other renewing meanwhile, must neither
+// send the refresh token the other spent (the provider ends the grant) nor
+// store its answer over the other's newer tokens, whose refresh token the
+// other rotated out: before its token request, and again before its save,
+// it sees that the lock is no longer its own, takes it again and uses the
+// newer tokens. A Redis lock passes when its holder is paused (a suspended
+// machine, a stopped process) past the lock's time limit; a lock file of
+// the file store, or of the keychain store, whose locks are the same lock
+// files, when it is removed while held (someone clearing stale-looking
+// .lock files) and the next renewer locks a new one.
+func TestLockLostWhileHeldSendsNothing(t *testing.T) {
+	for _, kind := range []string{"redis", "file", "keyring"} {
+		for _, when := range []string{"before the request", "before the save"} {
+			t.Run(kind+" "+when, func(t *testing.T) { lockLostWhileHeld(t, kind, when) })
+		}
 	}
 }
 
-// TestLockLostBeforeTheSaveKeepsTheNewerTokens: a renewer paused between
-// the provider's answer and its save, past the Redis lock's time limit,
-// while another machine takes the lock and renews (a provider with a grace
-// for reuse answers both), must not overwrite the other machine's newer
-// tokens with its own, whose refresh token the other renewal rotated out:
-// spending it later ends the grant. Its save is refused; it re-reads the
-// store and uses the newer tokens.
-func TestLockLostBeforeTheSaveKeepsTheNewerTokens(t *testing.T) {
-	srv, shared := sharedRedis(t)
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, ReuseGrace: time.Minute})
-	r.login(r.sourceOn(shared()))
-	elsewhere := r.sourceOn(shared())
+func lockLostWhileHeld(t *testing.T, kind, when string) {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	newStore := func() store.Store { return filestore.New(dir) }
+	loseLock := func() {
+		if err := os.Remove(filepath.Join(dir, "sandbox.lock")); err != nil {
+			t.Error(err)
+		}
+	}
+	switch kind {
+	case "redis":
+		var srv *redistest.Server
+		srv, newStore = sharedRedis(t)
+		loseLock = func() { srv.Command(t, "DEL", "freshtoken:sandbox:lock") }
+	case "keyring":
+		keyringtest.Start(t)
+		newStore = func() store.Store { return keyringstore.New(keyringstore.DefaultService, dir) }
+	}
+	grace := time.Duration(0)
+	if when == "before the save" {
+		grace = time.Minute // a provider that answers both renewers
+	}
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, ReuseGrace: grace})
+	r.login(r.sourceOn(newStore()))
+	elsewhere := r.sourceOn(newStore())
 	var (
 		once             sync.Once
 		renewedElsewhere *oauth2.Token
 		errElsewhere     error
 	)
-	pausing := &http.Client{Transport: afterAnswer(func() {
+	renewElsewhere := func() {
 		once.Do(func() {
-			// The answer is in, not yet stored: here this renewer is
-			// paused until its lock expires and another machine renews.
-			srv.Command(t, "DEL", "freshtoken:sandbox:lock")
+			loseLock()
 			renewedElsewhere, errElsewhere = elsewhere.Token()
 		})
-	})}
-	paused, err := freshtoken.New(r.settings, freshtoken.Options{Store: shared(), Clock: r.clock.Now, HTTPClient: pausing})
+	}
+	settings := r.settings
+	client := http.DefaultClient
+	if when == "before the request" {
+		settings.ClientSecret = ""
+		settings.ClientSecretFunc = func(context.Context) (string, error) {
+			renewElsewhere() // under the lock, before the token request
+			return "dev-client-secret", nil
+		}
+	} else {
+		client = &http.Client{Transport: afterAnswer(renewElsewhere)}
+	}
+	first, err := freshtoken.New(settings, freshtoken.Options{Store: newStore(), Clock: r.clock.Now, HTTPClient: client})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.clock.Advance(time.Hour)
-	tok, err := paused.Token()
+	tok, err := first.Token()
 	if err != nil || errElsewhere != nil {
-		t.Fatalf("paused: %v; elsewhere: %v", err, errElsewhere)
+		t.Fatalf("first: %v; elsewhere: %v", err, errElsewhere)
 	}
-	stored, err := shared().Load(context.Background(), "sandbox")
+	stored, err := newStore().Load(context.Background(), "sandbox")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if stored.AccessToken != renewedElsewhere.AccessToken || tok.AccessToken != stored.AccessToken {
-		t.Fatalf("the paused renewer got %q, the store holds %q; want the other machine's newer %q kept and used", tok.AccessToken, stored.AccessToken, renewedElsewhere.AccessToken)
+		t.Fatalf("the first renewer got %q, the store holds %q; want the other renewal's %q kept and used", tok.AccessToken, stored.AccessToken, renewedElsewhere.AccessToken)
 	}
-	r.clock.Advance(2 * time.Hour) // past the reuse grace
-	if _, err := r.sourceOn(shared()).Token(); err != nil {
+	r.clock.Advance(2 * time.Hour) // past any reuse grace
+	if _, err := r.sourceOn(newStore()).Token(); err != nil {
 		t.Fatalf("the grant did not survive: %v", err)
 	}
-	if st := r.provider.Stats(); st.GrantsRevoked != 0 {
-		t.Fatalf("stats %+v: a rotated-out refresh token was stored and spent", st)
-	}
-}
-
-// TestLockFileRemovedWhileHeldSendsNothing: the file store's lock file
-// removed while a renewer holds the lock (someone cleaning up stale-looking
-// .lock files) lets a second renewer take a lock on a new file and renew. The
-// first, before its token request and again before its save, sees that the
-// lock it holds is no longer the store's: it sends nothing with the refresh
-// token the second spent, and never stores its answer over the second's
-// newer tokens. It sent it, and the provider ended the grant.
-func TestLockFileRemovedWhileHeldSendsNothing(t *testing.T) {
-	for _, when := range []string{"before the request", "before the save"} {
-		t.Run(when, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "tokens")
-			grace := time.Duration(0)
-			if when == "before the save" {
-				grace = time.Minute // a provider that answers both renewers
-			}
-			r := newRig(t, devprovider.Options{AccessTTL: time.Hour, ReuseGrace: grace})
-			r.login(r.sourceOn(filestore.New(dir)))
-			elsewhere := r.sourceOn(filestore.New(dir))
-			var (
-				once             sync.Once
-				renewedElsewhere *oauth2.Token
-				errElsewhere     error
-			)
-			renewElsewhere := func() {
-				once.Do(func() {
-					if err := os.Remove(filepath.Join(dir, "sandbox.lock")); err != nil {
-						t.Error(err)
-					}
-					renewedElsewhere, errElsewhere = elsewhere.Token()
-				})
-			}
-			settings := r.settings
-			client := http.DefaultClient
-			if when == "before the request" {
-				settings.ClientSecret = ""
-				settings.ClientSecretFunc = func(context.Context) (string, error) {
-					renewElsewhere() // under the lock, before the token request
-					return "dev-client-secret", nil
-				}
-			} else {
-				client = &http.Client{Transport: afterAnswer(renewElsewhere)}
-			}
-			first, err := freshtoken.New(settings, freshtoken.Options{Store: filestore.New(dir), Clock: r.clock.Now, HTTPClient: client})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.clock.Advance(time.Hour)
-			tok, err := first.Token()
-			if err != nil || errElsewhere != nil {
-				t.Fatalf("first: %v; elsewhere: %v", err, errElsewhere)
-			}
-			stored, err := filestore.New(dir).Load(context.Background(), "sandbox")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if stored.AccessToken != renewedElsewhere.AccessToken || tok.AccessToken != stored.AccessToken {
-				t.Fatalf("the first renewer got %q, the store holds %q; want the other renewal's %q kept and used", tok.AccessToken, stored.AccessToken, renewedElsewhere.AccessToken)
-			}
-			r.clock.Advance(2 * time.Hour) // past any reuse grace
-			if _, err := r.sourceOn(filestore.New(dir)).Token(); err != nil {
-				t.Fatalf("the grant did not survive: %v", err)
-			}
-			if st := r.provider.Stats(); st.GrantsRevoked != 0 || st.ReuseDetected != 0 && grace == 0 {
-				t.Fatalf("stats %+v: a spent refresh token was sent", st)
-			}
-		})
+	if st := r.provider.Stats(); st.GrantsRevoked != 0 || st.ReuseDetected != 0 && grace == 0 {
+		t.Fatalf("stats %+v: a spent refresh token was sent", st)
 	}
 }
 

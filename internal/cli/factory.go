@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -67,9 +69,12 @@ type Factory struct {
 	logger   *slog.Logger
 	closers  []io.Closer
 	selected string // the environment Env selected
-	// opened are the Sources the command opened, to tell whether their
-	// store is still the one the configuration names (see storeMoved).
-	opened []*freshtoken.Source
+	// opened is the last Source the command opened for each environment,
+	// to tell whether its store is still the one the configuration names
+	// (see storeMoved). The last only: a proxy's keeper opens each
+	// environment again at every look.
+	opened   map[string]*freshtoken.Source
+	openedMu sync.Mutex // the proxy's handlers and its keeper open at once
 	// rerunnable: the command has done nothing that running it again
 	// would not do the same way (it read no stdin, which would be empty
 	// the second time), so it may run again after its tokens moved.
@@ -320,7 +325,12 @@ func (f *Factory) Source(ctx context.Context, env string) (*freshtoken.Source, e
 	}
 	src, err := config.Open(ctx, config.OpenOptions{Path: f.ConfigFlag, Env: env, Logger: f.Logger(), Sending: f.Sending})
 	if err == nil {
-		f.opened = append(f.opened, src)
+		f.openedMu.Lock()
+		if f.opened == nil {
+			f.opened = map[string]*freshtoken.Source{}
+		}
+		f.opened[src.Env()] = src
+		f.openedMu.Unlock()
 	}
 	return src, err
 }
@@ -332,6 +342,8 @@ func (f *Factory) Source(ctx context.Context, env string) (*freshtoken.Source, e
 // them. The command can run again, on the tokens where they are now, if
 // it is rerunnable. "" for any other failure.
 func (f *Factory) storeMoved(err error) string {
+	f.openedMu.Lock()
+	defer f.openedMu.Unlock()
 	if !errors.Is(err, freshtoken.ErrLoginRequired) || len(f.opened) == 0 {
 		return ""
 	}
@@ -343,9 +355,9 @@ func (f *Factory) storeMoved(err error) string {
 	if serr != nil {
 		return ""
 	}
-	for _, src := range f.opened {
-		if st.Location(src.Env()) != src.Location() {
-			return src.Env()
+	for _, env := range slices.Sorted(maps.Keys(f.opened)) {
+		if st.Location(env) != f.opened[env].Location() {
+			return env
 		}
 	}
 	return ""

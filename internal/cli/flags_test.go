@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +53,41 @@ func TestLogFileFollowsItsPath(t *testing.T) {
 	}
 	if said := f.IO.ErrOut.(*bytes.Buffer).String(); said != "" {
 		t.Errorf("stderr: %q", said)
+	}
+}
+
+// TestSourcesKeptOnePerEnvironment: a long-running proxy's keeper opens
+// each environment again at every look (once a minute), and the Factory
+// keeps the Sources it opened to tell whether store migrate moved their
+// tokens. It kept every one: a proxy's memory grew by a Source per
+// environment a minute for as long as it ran. The last of each will do.
+// The proxy's handlers and its keeper open at once (a data race under
+// -race).
+func TestSourcesKeptOnePerEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	conf := filepath.Join(dir, "config.toml")
+	text := "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"id\"\n"
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := testFactory()
+	f.ConfigFlag = conf
+	f.Logger() // as the command's start sets it up
+	var wg sync.WaitGroup
+	for _, env := range []string{"a", "b"} {
+		wg.Go(func() {
+			for range 100 {
+				if _, err := f.Source(context.Background(), env); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(f.opened); n != 2 {
+		t.Fatalf("the Factory keeps %d Sources after opening two environments 100 times each; want 2", n)
 	}
 }
 

@@ -113,25 +113,26 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 var serviceVars = []string{"XDG_STATE_HOME", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"}
 
 // serviceEnv is serviceVars as set here (NAME=value), but for proxies
-// whose URL holds a password, which are named in withPassword instead: a
+// whose URL holds credentials, which are named in withCredentials instead: a
 // service's file is shown by --dry-run and by the system's tools.
-func serviceEnv() (env, withPassword []string) {
+func serviceEnv() (env, withCredentials []string) {
 	for _, name := range serviceVars {
 		v := os.Getenv(name)
 		switch {
 		case v == "" || name == "XDG_STATE_HOME" && !filepath.IsAbs(v):
-		case strings.HasSuffix(strings.ToUpper(name), "_PROXY") && hasPassword(v):
-			withPassword = append(withPassword, name)
+		case strings.HasSuffix(strings.ToUpper(name), "_PROXY") && hasCredentials(v):
+			withCredentials = append(withCredentials, name)
 		default:
 			env = append(env, name+"="+v)
 		}
 	}
-	return env, withPassword
+	return env, withCredentials
 }
 
-// hasPassword reports whether the proxy URL v holds a password, as Go
-// reads it (a URL without a scheme is an http one).
-func hasPassword(v string) bool {
+// hasCredentials reports whether the proxy URL v holds credentials, as
+// Go reads it (a URL without a scheme is an http one): a password, or a
+// user name alone, which some proxies take a key as.
+func hasCredentials(v string) bool {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" {
 		u, err = url.Parse("http://" + v)
@@ -139,8 +140,7 @@ func hasPassword(v string) bool {
 	if err != nil {
 		return strings.Contains(v, "@") // unreadable: assume the worst
 	}
-	_, ok := u.User.Password()
-	return ok
+	return u.User != nil
 }
 
 // serviceExecutable is the program a service runs: the path this one was
@@ -182,13 +182,13 @@ func installService(o *serviceOptions, p *service.Plan) error {
 		return err
 	}
 	warnSecretEnvs(f, conf)
-	if _, withPassword := serviceEnv(); p.System != "Task Scheduler" {
-		for _, name := range withPassword {
+	if _, withCredentials := serviceEnv(); p.System != "Task Scheduler" {
+		for _, name := range withCredentials {
 			how := "add it to the agent's EnvironmentVariables in " + p.Path
 			if p.System == "systemd" {
 				how = "give it to the service with `systemctl --user edit " + service.Name + ".service` ([Service] Environment=" + name + "=…)"
 			}
-			fmt.Fprintf(f.IO.ErrOut, "Note: $%s holds a password, which is not written into the service's file; %s.\n", name, how)
+			fmt.Fprintf(f.IO.ErrOut, "Note: $%s holds credentials (a user name or password), which are not written into the service's file; %s.\n", name, how)
 		}
 	}
 	if o.DryRun {

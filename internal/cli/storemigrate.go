@@ -167,11 +167,12 @@ func shownStore(u string) string {
 
 // migrateEnv moves env's record from one store to the other under its
 // renewal lock (both stores' locks, when their lock domains differ), and
-// says what it did; release lets go of the locks, which it returns held. The old record is deleted only once the new store
-// gives back the same record. Both locks are taken in the order of their
-// domains, whichever way the move goes, so that two opposite migrations
-// (on two machines sharing a Redis store) wait for each other instead of
-// each holding one lock for ever.
+// says what it did; release lets go of the locks, which it returns held.
+// The old record is deleted only once the new store gives back the same
+// record. Both locks are taken in the order of their domains, whichever
+// way the move goes, so that two opposite migrations (on two machines
+// sharing a Redis store) wait for each other instead of each holding one
+// lock for ever.
 func migrateEnv(ctx context.Context, f *Factory, env string, from, to store.Store, fromDomain, toDomain string) (said string, release func(), err error) {
 	var unlocks []func()
 	release = func() {

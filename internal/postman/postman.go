@@ -100,11 +100,11 @@ func (e *Env) Expiry() (time.Time, bool) {
 	return e.IssuedAt.Add(e.Lifetime), true
 }
 
-// MaxExportSize is more than any Postman export holds.
-const MaxExportSize = 64 << 20
+// maxExportSize is more than any Postman export holds.
+const maxExportSize = 64 << 20
 
 // ReadFile parses the export in the file at path. A file larger than any
-// export (a device, a pipe that never ends) is refused once MaxExportSize
+// export (a device, a pipe that never ends) is refused once maxExportSize
 // has been read, rather than read until memory runs out.
 func ReadFile(path string) (*Export, error) {
 	f, err := os.Open(path)
@@ -112,12 +112,12 @@ func ReadFile(path string) (*Export, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxExportSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxExportSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxExportSize {
-		return nil, fmt.Errorf("it is over %d MiB, larger than any Postman export; in Postman, export the environment again (Environments, ⋯, Export)", MaxExportSize>>20)
+	if len(data) > maxExportSize {
+		return nil, fmt.Errorf("it is over %d MiB, larger than any Postman export; in Postman, export the environment again (Environments, ⋯, Export)", maxExportSize>>20)
 	}
 	return Parse(data)
 }

@@ -214,13 +214,13 @@ func TestReadFileRefusesWhatNoExportIs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Truncate(MaxExportSize + 1); err != nil {
+	if err := f.Truncate(maxExportSize + 1); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
 	_, err = ReadFile(p)
 	if err == nil || !strings.Contains(err.Error(), "larger than any Postman export") {
-		t.Fatalf("ReadFile of a file over %d bytes = %v, want it refused for its size", MaxExportSize, err)
+		t.Fatalf("ReadFile of a file over %d bytes = %v, want it refused for its size", maxExportSize, err)
 	}
 	if _, err := ReadFile("/dev/zero"); err == nil || !strings.Contains(err.Error(), "larger than any Postman export") {
 		t.Fatalf("ReadFile(/dev/zero) = %v, want it refused for its size", err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -191,14 +190,7 @@ func TestDeviceLoginEndsWhenItsEnvironmentChanges(t *testing.T) {
 	if code == nil {
 		t.Fatalf("the page shows no code:\n%s", page)
 	}
-	conf, err := os.ReadFile(f.configPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	changed := strings.Replace(string(conf), "grant = \"device_code\"\n", "grant = \"device_code\"\ntimeout = \"31s\"\n", 1)
-	if err := os.WriteFile(f.configPath, []byte(changed), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f.editConfig(t, "grant = \"device_code\"\n", "grant = \"device_code\"\ntimeout = \"31s\"\n")
 	testenv.WaitFor(t, "the page to say that the device log-in ended", func() bool {
 		_, page := f.get(t, "/")
 		return !userCode.Match(page) && strings.Contains(string(page), "changed after this log-in began")

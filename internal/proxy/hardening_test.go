@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -694,22 +693,10 @@ func TestChangedEnvironmentIsReopened(t *testing.T) {
 	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("before the change: %d %s", resp.StatusCode, body)
 	}
-	other := devprovider.New(devprovider.Options{AccessTTL: accessTTL, AutoApprove: true, RequirePKCE: true, RequestsPerMinute: -1, Clock: f.clock.Now})
-	srv := httptest.NewServer(other.Handler())
-	t.Cleanup(srv.Close)
-	t.Cleanup(other.Close)
-	conf, err := os.ReadFile(f.configPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// [env.dev] is the first with this api_url.
-	changed := strings.Replace(string(conf), fmt.Sprintf("api_url = %q", f.api), fmt.Sprintf("api_url = %q", srv.URL+"/"), 1)
-	if err := os.WriteFile(f.configPath, []byte(changed), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	other, otherURL := f.moveDev(t)
 	before := f.provider.Stats().APIRequests
 	resp, body := f.get(t, "/dev/v2/company")
-	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Freshtoken-Error") != "login_required" || !strings.Contains(string(body), srv.URL) {
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Freshtoken-Error") != "login_required" || !strings.Contains(string(body), otherURL) {
 		t.Errorf("after the change: %d %s; want 401 login_required: the store holds the old API's tokens", resp.StatusCode, body)
 	}
 	if n := f.provider.Stats().APIRequests - before; n != 0 {
@@ -732,18 +719,7 @@ func TestChangedEnvironmentIsReopened(t *testing.T) {
 func TestLogInBegunBeforeAChangeStoresNothing(t *testing.T) {
 	f := newFixture(t)
 	_, oldTab := f.startLogin(t, "dev")
-	other := devprovider.New(devprovider.Options{AccessTTL: accessTTL, AutoApprove: true, RequirePKCE: true, RequestsPerMinute: -1, Clock: f.clock.Now})
-	srv := httptest.NewServer(other.Handler())
-	t.Cleanup(srv.Close)
-	t.Cleanup(other.Close)
-	conf, err := os.ReadFile(f.configPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	changed := strings.Replace(string(conf), fmt.Sprintf("api_url = %q", f.api), fmt.Sprintf("api_url = %q", srv.URL+"/"), 1)
-	if err := os.WriteFile(f.configPath, []byte(changed), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f.moveDev(t)
 	f.login(t, "dev")
 	resp, err := http.Get(oldTab) // approved at the old provider, back to the proxy
 	if err != nil {

@@ -267,6 +267,35 @@ func (f *fixture) source(t testing.TB, env string) *freshtoken.Source {
 	return src
 }
 
+// editConfig replaces the first old in the configuration file with new, as
+// a person editing it while the proxy runs.
+func (f *fixture) editConfig(t testing.TB, old, new string) {
+	t.Helper()
+	conf, err := os.ReadFile(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(conf), old, new, 1)
+	if changed == string(conf) {
+		t.Fatalf("the configuration holds no %q", old)
+	}
+	if err := os.WriteFile(f.configPath, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// moveDev starts another provider and points env.dev (the first
+// environment with the fixture's api_url) at it, returning it and its URL.
+func (f *fixture) moveDev(t testing.TB) (*devprovider.Provider, string) {
+	t.Helper()
+	other := devprovider.New(devprovider.Options{AccessTTL: accessTTL, AutoApprove: true, RequirePKCE: true, RequestsPerMinute: -1, Clock: f.clock.Now})
+	srv := httptest.NewServer(other.Handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(other.Close)
+	f.editConfig(t, fmt.Sprintf("api_url = %q", f.api), fmt.Sprintf("api_url = %q", srv.URL+"/"))
+	return other, srv.URL
+}
+
 // storedToken is the access token in the store now.
 func (f *fixture) storedToken(t testing.TB) string {
 	t.Helper()

@@ -22,7 +22,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/zalando/go-keyring"
@@ -89,13 +91,17 @@ func withFix(err error, fix string) error {
 // one service name.
 type Store struct {
 	service string
+	lockDir string
 	locks   *filestore.Store
+
+	mu   sync.Mutex
+	held map[string]bool // environments whose renewal lock this Store holds
 }
 
 // New returns a store keeping records under service in the system
 // keychain, with its renewal lock files in lockDir.
 func New(service, lockDir string) *Store {
-	return &Store{service: service, locks: filestore.New(lockDir)}
+	return &Store{service: service, lockDir: lockDir, locks: filestore.New(lockDir)}
 }
 
 // head is the item that says where a record's parts are.
@@ -178,6 +184,9 @@ func (s *Store) parts(ctx context.Context, env string, h *head) ([]byte, error) 
 func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 	if err := s.ready(ctx, env); err != nil {
 		return err
+	}
+	if !s.stillHeld(ctx, env) {
+		return fmt.Errorf("could not save the tokens: the lock file %s was removed while this renewer held it, so another renewer may have stored newer tokens; nothing was written", filepath.Join(s.lockDir, env+".lock"))
 	}
 	data, err := store.Marshal(env, r)
 	if err != nil {
@@ -265,7 +274,42 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := s.ready(ctx, env); err != nil {
 		return nil, err
 	}
-	return s.locks.Lock(ctx, env)
+	unlock, err := s.locks.Lock(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.held == nil {
+		s.held = map[string]bool{}
+	}
+	s.held[env] = true
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.held, env)
+		s.mu.Unlock()
+		unlock()
+	}, nil
+}
+
+// HoldsLock implements store.LockChecker, as the file store does: a lock
+// file removed while its lock is held lets the next renewer take a lock on
+// a new one.
+func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
+	return s.locks.HoldsLock(ctx, env)
+}
+
+// stillHeld reports whether a Save of env may write: when this Store holds
+// env's lock, only while its lock file is still the one locked.
+func (s *Store) stillHeld(ctx context.Context, env string) bool {
+	s.mu.Lock()
+	held := s.held[env]
+	s.mu.Unlock()
+	if !held {
+		return true
+	}
+	ok, _ := s.locks.HoldsLock(ctx, env)
+	return ok
 }
 
 // ready refuses a bad environment name, and a keychain that is missing or
