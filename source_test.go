@@ -608,6 +608,30 @@ func TestLogout(t *testing.T) {
 	}
 }
 
+// TestLogoutKeepsANewerFreshtokensRecord: tokens stored by a newer
+// freshtoken (an upgrade rolled back) are not deleted, as the status page's
+// Log out did: this one could neither revoke them nor tell whose they are.
+func TestLogoutKeepsANewerFreshtokensRecord(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	src := r.source()
+	r.login(src)
+	path := r.store.Location("sandbox")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(data), `"version": 1,`, `"version": 2,`, 1)
+	if err := os.WriteFile(path, []byte(newer), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Logout(context.Background()); !errors.Is(err, store.ErrNewerFormat) || !strings.HasSuffix(err.Error(), "nothing was deleted") {
+		t.Fatalf("Logout: %v; want store.ErrNewerFormat, saying nothing was deleted", err)
+	}
+	if kept, err := os.ReadFile(path); err != nil || string(kept) != newer {
+		t.Fatalf("the newer record was not kept as it was: %v", err)
+	}
+}
+
 // TestRevokeWhereAccessTokensCannotBeRevoked: a revocation endpoint that
 // revokes the refresh token and answers unsupported_token_type for the
 // access token (RFC 7009 2.2.1: it does not revoke access tokens) has ended
