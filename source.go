@@ -648,8 +648,11 @@ func (s *Source) lockToReplace(ctx context.Context, other string) (func(), error
 	if err != nil {
 		return nil, err
 	}
-	if old, err := s.loadStored(ctx); err == nil && s.CheckGrant(old) != nil {
+	switch old, err := s.loadStored(ctx); {
+	case err == nil && s.CheckGrant(old) != nil:
 		s.log.Warn("replacing stored tokens that belonged to another "+other, "was", old.Grant.String(), "now", s.grant().String())
+	case errors.Is(err, store.ErrNewerFormat):
+		s.log.Warn("replacing stored tokens a newer freshtoken wrote, which this one can neither read nor revoke", "store", s.Location())
 	}
 	return unlock, nil
 }
