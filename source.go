@@ -573,7 +573,9 @@ func (s *Source) CheckGrant(r *store.Record) error {
 }
 
 // Logout forgets the environment's tokens. Tokens that belong to another
-// client are left alone.
+// client are left alone, and so are tokens a newer freshtoken stored
+// (store.ErrNewerFormat): this one cannot tell whose they are, nor revoke
+// them, as the newer one can.
 func (s *Source) Logout(ctx context.Context) error {
 	unlock, err := s.lock(ctx)
 	if err != nil {
@@ -581,10 +583,13 @@ func (s *Source) Logout(ctx context.Context) error {
 	}
 	defer unlock()
 	r, err := s.loadStored(ctx)
-	if err == nil {
+	switch {
+	case err == nil:
 		if err := s.CheckGrant(r); err != nil {
 			return err
 		}
+	case errors.Is(err, store.ErrNewerFormat):
+		return &Error{Env: s.set.Env, Kind: err, Msg: err.Error() + "; nothing was deleted"}
 	}
 	s.cur.Store(nil)
 	if err := s.store.Delete(ctx, s.set.Env); err != nil {
@@ -643,8 +648,11 @@ func (s *Source) lockToReplace(ctx context.Context, other string) (func(), error
 	if err != nil {
 		return nil, err
 	}
-	if old, err := s.loadStored(ctx); err == nil && s.CheckGrant(old) != nil {
+	switch old, err := s.loadStored(ctx); {
+	case err == nil && s.CheckGrant(old) != nil:
 		s.log.Warn("replacing stored tokens that belonged to another "+other, "was", old.Grant.String(), "now", s.grant().String())
+	case errors.Is(err, store.ErrNewerFormat):
+		s.log.Warn("replacing stored tokens a newer freshtoken wrote, which this one can neither read nor revoke", "store", s.Location())
 	}
 	return unlock, nil
 }

@@ -610,6 +610,56 @@ func TestLogout(t *testing.T) {
 	}
 }
 
+// TestLogoutKeepsANewerFreshtokensRecord: tokens stored by a newer
+// freshtoken (an upgrade rolled back) are not deleted, as the status page's
+// Log out did: this one could neither revoke them nor tell whose they are.
+func TestLogoutKeepsANewerFreshtokensRecord(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	src := r.source()
+	r.login(src)
+	path := r.store.Location("sandbox")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(data), `"version": 1,`, `"version": 2,`, 1)
+	if err := os.WriteFile(path, []byte(newer), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Logout(context.Background()); !errors.Is(err, store.ErrNewerFormat) || !strings.HasSuffix(err.Error(), "nothing was deleted") {
+		t.Fatalf("Logout: %v; want store.ErrNewerFormat, saying nothing was deleted", err)
+	}
+	if kept, err := os.ReadFile(path); err != nil || string(kept) != newer {
+		t.Fatalf("the newer record was not kept as it was: %v", err)
+	}
+}
+
+// TestLoginOverANewerFreshtokensRecordSaysSo: a log-in replaces tokens a
+// newer freshtoken stored (an upgrade rolled back), as it replaces another
+// client's, and says so as it does for those: it replaced them silently,
+// leaving a grant nobody could revoke any more.
+func TestLoginOverANewerFreshtokensRecordSaysSo(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	r.login(r.source())
+	path := r.store.Location("sandbox")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(data), `"version": 1,`, `"version": 2,`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "newer freshtoken") {
+		t.Fatalf("logs %q; want a warning that the tokens of a newer freshtoken were replaced", logs.String())
+	}
+}
+
 // TestRevokeWhereAccessTokensCannotBeRevoked: a revocation endpoint that
 // revokes the refresh token and answers unsupported_token_type for the
 // access token (RFC 7009 2.2.1: it does not revoke access tokens) has ended

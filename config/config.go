@@ -319,7 +319,7 @@ func Load(path string) (*File, error) {
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
-		return nil, &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; see `freshtoken help config` for the keys that exist"}
+		return nil, &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; `freshtoken help config` lists the keys this freshtoken knows (one named only in newer docs needs an upgrade)"}
 	}
 	if k, want := miscased(md.Keys()); k != nil {
 		return nil, &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; keys are written in lower case: " + want}

@@ -105,6 +105,10 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		name, text, want string
 	}{
 		{"unknown key", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclinet_secret = \"y\"\n", ":4: env.a.clinet_secret: unknown key"},
+		// A key the docs of a later freshtoken name (the README online is
+		// ahead of the one installed, or an upgrade was rolled back): it
+		// was said not to exist, which sent people looking for a typo.
+		{"a later freshtoken's key", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nrevocation_hint = \"y\"\n", ":4: env.a.revocation_hint: unknown key; `freshtoken help config` lists the keys this freshtoken knows (one named only in newer docs needs an upgrade)"},
 		{"missing client id", "[env.a]\nprovider = \"freeagent\"\n", ":1: env.a.client_id: missing"},
 		{"bad url", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\napi_url = \"not a url\"\n", ":4: env.a.api_url:"},
 		{"unknown provider", "\n[env.a]\nprovider = \"freagent\"\nclient_id = \"x\"\n", ":3: env.a.provider: unknown provider \"freagent\""},

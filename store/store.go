@@ -203,7 +203,11 @@ func ValidateEnvName(name string) error {
 }
 
 // formatVersion is written in every stored record so a later layout can be
-// detected.
+// detected. An older freshtoken reads a record of its own format and drops
+// the fields it does not know when it saves one: raise it for a field whose
+// loss would break a promise, not for one an older freshtoken may lose.
+// Format 1 gained Grant, Problem, Rest and RefreshNotExtended without; the
+// versions from before Grant forget it (docs/fleets.md, Upgrading).
 const formatVersion = 1
 
 // stored is a Record as every store keeps it: with its layout's version and

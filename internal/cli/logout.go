@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 type logoutOptions struct {
@@ -45,10 +46,13 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", src.Env(), src.Location())
 		return nil
 	}
-	if err == nil {
+	switch {
+	case err == nil:
 		if err := src.CheckGrant(rec); err != nil {
 			return err // another client's: neither revoked nor forgotten
 		}
+	case errors.Is(err, store.ErrNewerFormat):
+		return src.Logout(ctx) // a newer freshtoken's: refused, nothing deleted
 	}
 	var revokeErr error
 	if !opts.Local {

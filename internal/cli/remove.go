@@ -75,6 +75,8 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	var forget func() error
 	forgotten := false
 	switch {
+	case errors.Is(err, store.ErrNewerFormat): // whose they are, and how to revoke them, only a newer freshtoken can tell
+		return fmt.Errorf("%s: %w; nothing was removed", env.Name, err)
 	case err != nil && !errors.Is(err, store.ErrCorrupt):
 		return fmt.Errorf("%w; nothing was removed", err)
 	case rec != nil && src.CheckGrant(rec) != nil:

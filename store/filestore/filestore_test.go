@@ -1,7 +1,9 @@
 package filestore_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -39,6 +41,48 @@ func saved(t *testing.T) (string, *filestore.Store) {
 		t.Fatal(err)
 	}
 	return dir, s
+}
+
+// TestTheFirstFreshtokenReadsTodaysRecords: the record this freshtoken
+// writes is read, with the first layout's fields, by every freshtoken since
+// the first (an upgrade rolled back; an older proxy or fleet machine on the
+// same store): those keys keep their names and types, and the format stays
+// 1, which the first one requires, until a field an older one would drop
+// must not be lost (store.go). The reader is the first freshtoken's.
+func TestTheFirstFreshtokenReadsTodaysRecords(t *testing.T) {
+	r := sample()
+	r.RenewedFor = store.RenewedForExpiry
+	r.Grant = store.Grant{TokenURL: "https://api.freeagent.com/v2/token_endpoint", ClientID: "client-1", Type: "authorization_code"}
+	r.Rest = &store.Rest{Until: r.IssuedAt.Add(time.Minute), Message: "the token endpoint asked to wait"}
+	dir := filepath.Join(t.TempDir(), "tokens")
+	if err := filestore.New(dir).Save(ctx, "sandbox", r); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "sandbox.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type firstRecord struct { // store.Record and filestore's fileRecord of 28 November 2026
+		Version       int       `json:"version"`
+		Env           string    `json:"env"`
+		AccessToken   string    `json:"access_token,omitempty"`
+		TokenType     string    `json:"token_type,omitempty"`
+		Expiry        time.Time `json:"expiry,omitzero"`
+		RefreshToken  string    `json:"refresh_token,omitempty"`
+		RefreshExpiry time.Time `json:"refresh_token_expiry,omitzero"`
+		IssuedAt      time.Time `json:"issued_at,omitzero"`
+		RenewedAt     time.Time `json:"renewed_at,omitzero"`
+		Renewals      int       `json:"renewals"`
+		RenewedFor    string    `json:"renewed_for,omitempty"`
+	}
+	var got firstRecord
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&got); err != nil {
+		t.Fatalf("the first freshtoken cannot decode today's record: %v\n%s", err, data)
+	}
+	want := firstRecord{1, "sandbox", r.AccessToken, r.TokenType, r.Expiry, r.RefreshToken, r.RefreshExpiry, r.IssuedAt, r.RenewedAt, r.Renewals, r.RenewedFor}
+	if got != want {
+		t.Fatalf("the first freshtoken reads today's record as\n%+v\nwant\n%+v", got, want)
+	}
 }
 
 // TestModes: the folder and every file in it, lock and reserve included,
