@@ -32,9 +32,10 @@ func newStatusCmd(f *Factory) *cobra.Command {
 		Long: `Show every configured environment (-e does not narrow it): whether it is
 logged in, when its access and refresh tokens expire, when it was last renewed
 and where its tokens are stored. It never prints a secret and never renews
-anything. In --json, logged_in says whether it is logged in now, and
+anything. In --json, logged_in says whether it is logged in now,
 needs_login whether the grant has a log-in at all (false only for client
-credentials).`,
+credentials), and access_token_held whether an access token is stored (not
+when only a refresh token was imported: the next call fetches one).`,
 		Example: `  freshtoken status
   freshtoken status --json`,
 		Args: exactArgs(0, "no arguments"),
@@ -75,10 +76,10 @@ type envStatus struct {
 	// Rest is the wait before the next token request after a renewal gave
 	// up (the provider kept failing or asked to wait), while it lasts.
 	Rest *store.Rest `json:"renewals_rest,omitempty"`
-	// NoAccessToken: the record holds a refresh token alone (imported, or
-	// kept from an answer cut off), and the next call renews.
-	NoAccessToken bool   `json:"-"`
-	Error         string `json:"error,omitempty"`
+	// AccessTokenHeld is false for a record holding a refresh token alone
+	// (imported, or kept from an answer cut off): the next call renews.
+	AccessTokenHeld bool   `json:"access_token_held"`
+	Error           string `json:"error,omitempty"`
 }
 
 type plannedRenewal struct {
@@ -159,7 +160,7 @@ func fillStatus(st *envStatus, rec *store.Record) {
 		st.Rest = rec.Rest
 	}
 	st.Renewals = rec.Renewals
-	st.NoAccessToken = rec.AccessToken == ""
+	st.AccessTokenHeld = rec.AccessToken != ""
 	if !rec.Expiry.IsZero() {
 		t := rec.Expiry.UTC()
 		in := int64(time.Until(t).Seconds())
@@ -217,7 +218,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 				human(time.Until(st.Rest.Until)), st.Rest.Until.Local().Format("15:04:05 MST"), st.Rest.Message))
 		}
 		switch {
-		case st.NoAccessToken:
+		case !st.AccessTokenHeld:
 			row("access token", "none held; the next call fetches one with the refresh token")
 		case st.ExpiresAt != nil:
 			row("access token", relative("expires", "expired", *st.ExpiresAt))
