@@ -204,6 +204,12 @@ func installService(o *serviceOptions, p *service.Plan) error {
 	if err := os.MkdirAll(filepath.Dir(p.Path), 0o700); err != nil {
 		return err
 	}
+	// One service a user: another configuration's is replaced.
+	if old, err := os.ReadFile(p.Path); err == nil {
+		if was, now := service.InstalledConfig(string(old)), service.InstalledConfig(p.Text); was != "" && was != now {
+			fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s); it now runs %s, and the environments of the other are no longer kept alive by a service.\n", was, now)
+		}
+	}
 	if err := os.WriteFile(p.Path, []byte(p.Text), 0o600); err != nil {
 		return err
 	}

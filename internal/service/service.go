@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"html"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/freshtoken/freshtoken/internal/shellquote"
@@ -109,6 +111,31 @@ WantedBy=default.target
 		Manual: "run `freshtoken service install` again once your user's systemd runs (on a server without a desktop session: `loginctl enable-linger $USER`, then log in again)",
 	}, nil
 }
+
+// InstalledConfig is the configuration file that text, a systemd unit or
+// launchd agent written by For, runs freshtoken with; "" if it names none.
+func InstalledConfig(text string) string {
+	if m := systemdConfig().FindStringSubmatch(text); m != nil {
+		arg := m[1]
+		if strings.HasPrefix(arg, `"`) {
+			arg = strings.NewReplacer(`\\`, `\`, `\"`, `"`, `$$`, `$`, `%%`, `%`).Replace(strings.Trim(arg, `"`))
+		}
+		return arg
+	}
+	if m := launchdConfig().FindStringSubmatch(text); m != nil {
+		return html.UnescapeString(m[1])
+	}
+	return ""
+}
+
+var (
+	systemdConfig = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^ExecStart=.* --config ("(?:[^"\\]|\\.)*"|\S+) proxy$`)
+	})
+	launchdConfig = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<string>--config</string>\s*<string>([^<]*)</string>`)
+	})
+)
 
 // systemdCommand is an ExecStart= line running exe with args. systemd
 // expands specifiers (%) in the whole line but variables ($) only in the

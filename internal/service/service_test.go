@@ -191,3 +191,23 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 		t.Errorf("a quote in the binary's path: err = %v, want it refused with what to do", err)
 	}
 }
+
+// TestInstalledConfigReadsBackWhatForWrote: install names the configuration
+// a service it replaces ran with, read back from its file however that file
+// quotes the path.
+func TestInstalledConfigReadsBackWhatForWrote(t *testing.T) {
+	for _, conf := range []string{"/home/me/.config/freshtoken/config.toml", `/home/me/it's "50%" $HOME\config & <more>.toml`} {
+		for _, goos := range []string{"linux", "darwin"} {
+			p, err := service.For(goos, service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy"}, Home: "/home/me"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := service.InstalledConfig(p.Text); got != conf {
+				t.Errorf("%s: read back %q from:\n%s\nwant %q", goos, got, p.Text, conf)
+			}
+		}
+	}
+	if got := service.InstalledConfig("[Service]\nExecStart=/usr/bin/true\n"); got != "" {
+		t.Errorf("a unit naming no configuration gave %q", got)
+	}
+}
