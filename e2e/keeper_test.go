@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,4 +165,70 @@ func TestNotifyAddedUnderARunningKeeper(t *testing.T) {
 		data, _ := os.ReadFile(told)
 		return string(data) == "grant_ended\n"
 	})
+}
+
+// TestProxyStartsTheUpgradedVersion: a package upgrade renames a new
+// freshtoken over the one a running proxy was started from. The proxy
+// stops, seeing any renewal through, and starts the new version in its
+// place (same process, same arguments), which serves on: left running the
+// old version beside newer commands, it shared their token store while
+// taking its locks where they might not, and the two spent one refresh
+// token.
+func TestProxyStartsTheUpgradedVersion(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	bin := filepath.Join(t.TempDir(), "freshtoken")
+	install := func() {
+		data, err := os.ReadFile(binary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin+".new", data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(bin+".new", bin); err != nil { // as dpkg and brew do
+			t.Fatal(err)
+		}
+	}
+	install()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	w.env = append(w.env, "FRESHTOKEN_INTERNAL_UPGRADE_CHECK=100ms")
+	cmd := w.command(t.Context(), "proxy", "--listen", addr)
+	cmd.Path, cmd.Args[0] = bin, bin
+	run := &watched{cmd: cmd, stderr: testenv.NewOutput()}
+	cmd.Stderr = run.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); run.stderr.Close() }()
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); <-run.stderr.Closed() })
+	get := func() {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + "/dev/v2/company")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("through the proxy: %d", resp.StatusCode)
+		}
+	}
+	run.waitSaid(t, "freshtoken proxy running at")
+	get()
+	install()
+	run.waitSaid(t, "starting the new version, "+bin)
+	testenv.WaitFor(t, "the new version to serve", func() bool {
+		return strings.Count(run.stderr.String(), "freshtoken proxy running at") == 2
+	})
+	get()
+	if runtime.GOOS != "linux" {
+		return // only /proc tells which file a process runs
+	}
+	exe, err := os.Stat(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now, err := os.Stat(bin); err != nil || !os.SameFile(exe, now) {
+		t.Fatalf("the process runs %v, not the new binary (%v)", exe, err)
+	}
 }

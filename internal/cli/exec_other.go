@@ -13,6 +13,12 @@ import (
 // commandTakesOver: exec's command runs beside freshtoken (see handOver).
 const commandTakesOver = false
 
+// canRestart: a process cannot put another program in its own place here,
+// so a proxy does not watch for an upgrade (see watchUpgrade).
+const canRestart = false
+
+func restart(string) error { return errors.ErrUnsupported }
+
 // runCommand runs child beside freshtoken, sharing its console, which
 // gives Ctrl-C to both, and returns its exit status.
 func runCommand(f *Factory, child *exec.Cmd) error {

@@ -6,12 +6,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"syscall"
 )
 
 // commandTakesOver: exec's command takes freshtoken's place (see handOver).
 const commandTakesOver = true
+
+// canRestart: a proxy can start a new freshtoken in its own place (see
+// watchUpgrade).
+const canRestart = true
+
+// restart runs the freshtoken at path in this process's place, with the
+// same arguments and environment; it returns only if that fails.
+func restart(path string) error {
+	return syscall.Exec(path, os.Args, os.Environ())
+}
 
 // runCommand puts child's program in freshtoken's place (execve), as env
 // and nice do: signals, the terminal and the exit status are the command's

@@ -78,6 +78,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	if err != nil {
 		return err
 	}
+	ctx, upgradedTo := watchUpgrade(ctx, f.Logger())
 	webhook, err := httpx.NewTransport(conf.CAFile) // the top-level ca_file
 	var proxyErr *httpx.ProxyEnvError
 	switch {
@@ -115,6 +116,9 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "freshtoken keeping %s alive (Ctrl-C to stop)\n", plural(conf.Names(), "environment"))
 		k.Run(ctx)
 		fmt.Fprintln(f.IO.ErrOut, "freshtoken stopped.")
+		if u := upgradedTo(); u != nil {
+			return u
+		}
 		return nil
 	}
 	keeping, stopKeeping := context.WithCancel(ctx)
@@ -167,6 +171,9 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		return err
 	}
 	fmt.Fprintln(f.IO.ErrOut, "freshtoken proxy stopped.")
+	if u := upgradedTo(); u != nil {
+		return u
+	}
 	return nil
 }
 

@@ -43,6 +43,13 @@ func Main(args []string, ios *IOStreams) int {
 		}
 	}
 	sig := g.settle()
+	var up *upgraded
+	if errors.As(err, &up) && sig == 0 { // every renewal in flight is stored
+		fmt.Fprintf(streams.ErrOut, "freshtoken: starting the new version, %s\n", up.path)
+		if rerr := restart(up.path); rerr != nil {
+			err = fmt.Errorf("%w; it could not be started in this one's place (%v)", up, rerr)
+		}
+	}
 	var (
 		se *silentError
 		es *exitStatus

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// upgradeCheck is how often a long-running proxy looks whether the file it
+// was started from has been replaced; FRESHTOKEN_INTERNAL_UPGRADE_CHECK (a
+// duration) shortens it for the tests that replace it. It is no user setting.
+var upgradeCheck = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("FRESHTOKEN_INTERNAL_UPGRADE_CHECK")); err == nil && d > 0 {
+		return d
+	}
+	return time.Minute
+}()
+
+// upgraded ends a proxy whose binary was replaced (an upgrade): Main then
+// starts the new one in its place, with the same arguments.
+type upgraded struct{ path string }
+
+func (u *upgraded) Error() string {
+	return "freshtoken at " + u.path + " was replaced (an upgrade); start `freshtoken proxy` again to run the new version"
+}
+
+// watchUpgrade returns ctx, which ends once the freshtoken binary the
+// process was started from is replaced by another (a package upgrade
+// renames a new file over it), and a function that then tells which. A
+// proxy left running an older freshtoken beside newer commands shares
+// their token store, but may take its locks elsewhere or miss a fix, and
+// two renewers spending one refresh token end the grant; so the proxy
+// stops and, on Unix, starts the new binary in its place. The new file must
+// look the same at two looks in a row, so that one still being written is
+// not started.
+func watchUpgrade(ctx context.Context, log *slog.Logger) (context.Context, func() *upgraded) {
+	none := func() *upgraded { return nil }
+	path := startedFrom()
+	first, err := os.Stat(path)
+	if !canRestart || path == "" || err != nil {
+		return ctx, none
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		tick := time.NewTicker(upgradeCheck)
+		defer tick.Stop()
+		var last os.FileInfo
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			now, err := os.Stat(path)
+			if err != nil || sameBinary(now, first) || !now.Mode().IsRegular() || now.Mode()&0o111 == 0 {
+				last = nil
+				continue
+			}
+			if last == nil || !sameBinary(now, last) {
+				last = now // changed since the last look: perhaps still being written
+				continue
+			}
+			log.Warn("freshtoken was replaced (an upgrade): stopping, to start the new version in this one's place", "path", path)
+			cancel(&upgraded{path: path})
+			return
+		}
+	}()
+	return ctx, func() *upgraded {
+		var u *upgraded
+		if errors.As(context.Cause(ctx), &u) {
+			return u
+		}
+		return nil
+	}
+}
+
+// sameBinary reports whether a and b are the same file, unchanged.
+func sameBinary(a, b os.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// startedFrom is the path the process was started by: the command's own
+// (a service's link into a package manager's versioned folder, which an
+// upgrade points elsewhere), found on $PATH for a bare name; "" if unknown.
+func startedFrom() string {
+	arg := os.Args[0]
+	switch {
+	case filepath.IsAbs(arg):
+		return arg
+	case strings.ContainsRune(arg, filepath.Separator):
+		abs, _ := filepath.Abs(arg)
+		return abs
+	}
+	if p, err := exec.LookPath(arg); err == nil {
+		abs, _ := filepath.Abs(p)
+		return abs
+	}
+	return ""
+}
