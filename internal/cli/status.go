@@ -217,22 +217,20 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			row("renewals", fmt.Sprintf("resting %s more (until %s; --force does not wait) after: %s",
 				human(time.Until(st.Rest.Until)), st.Rest.Until.Local().Format("15:04:05 MST"), st.Rest.Message))
 		}
-		switch {
-		case !st.AccessTokenHeld:
-			row("access token", "none held; the next call fetches one with the refresh token")
-		case st.ExpiresAt != nil:
-			row("access token", relative("expires", "expired", *st.ExpiresAt))
-		default:
-			row("access token", "no expiry given by the provider")
+		// expiry is a token's row: what stands instead when there is none,
+		// else when it expires, if the provider said.
+		expiry := func(token string, none bool, instead string, at *time.Time) {
+			switch {
+			case none:
+				row(token, instead)
+			case at != nil:
+				row(token, relative("expires", "expired", *at))
+			default:
+				row(token, "no expiry given by the provider")
+			}
 		}
-		switch {
-		case !st.NeedsLogin:
-			row("refresh token", "none; a new access token is fetched with the client's credentials when due")
-		case st.RefreshExpires != nil:
-			row("refresh token", relative("expires", "expired", *st.RefreshExpires))
-		default:
-			row("refresh token", "no expiry given by the provider")
-		}
+		expiry("access token", !st.AccessTokenHeld, "none held; the next call fetches one with the refresh token", st.ExpiresAt)
+		expiry("refresh token", !st.NeedsLogin, "none; a new access token is fetched with the client's credentials when due", st.RefreshExpires)
 		if st.NextRenewal != nil {
 			row("keep-alive", fmt.Sprintf("%s, by a running `freshtoken proxy`, as %s", relative("due", "was due", st.NextRenewal.At), st.NextRenewal.Why))
 		}
