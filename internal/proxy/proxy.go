@@ -282,13 +282,22 @@ func (s *configStamp) current() bool {
 type unknownEnvError struct {
 	name       string
 	configured []string
+	// path is the request's escaped path, when it was a request for the
+	// API and its first part reads as an API's (v2, 2.0): the client's base
+	// URL lacks the environment, and is shown where it goes.
+	path string
 }
 
 func (e *unknownEnvError) Error() string {
 	if len(e.configured) == 0 {
 		return fmt.Sprintf("no environment named %q is configured, nor any other; add one with `freshtoken init -e %s`", e.name, e.name)
 	}
-	return fmt.Sprintf("no environment named %q is configured; use one of: %s", e.name, strings.Join(e.configured, ", "))
+	msg := fmt.Sprintf("no environment named %q is configured; use one of: %s", e.name, strings.Join(e.configured, ", "))
+	if first := strings.ToLower(e.name); e.path != "" && (strings.HasPrefix(first, "v") && strings.IndexAny(first, "0123456789") == 1 || strings.Contains(first, ".")) {
+		// Postman's {{base}} set to the proxy's address alone.
+		msg += fmt.Sprintf(", first in the path: /<env>%s", redact.OneLine(e.path, 200))
+	}
+	return msg
 }
 
 // problem is the JSON body of every answer the proxy makes itself, as
