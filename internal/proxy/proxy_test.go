@@ -524,7 +524,7 @@ func TestUnknownEnvironment(t *testing.T) {
 	// A base URL without the environment (Postman's {{base}} set to the
 	// proxy's address alone) is told where the name goes.
 	_, body = f.get(t, "/v2/company")
-	if p := decode[problemBody](t, body); !strings.Contains(p.Message, "first in the path: /<env>/v2/company") {
+	if p := decode[problemBody](t, body); !strings.Contains(p.Message, "first in the path: /ENV/v2/company") {
 		t.Errorf("message %q does not show the path with an environment first", p.Message)
 	}
 }
