@@ -159,7 +159,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// Due early (refresh_before), the token still serves: its
 				// callers (every request a proxy holds) get it rather than
 				// wait, and renewals rest as long as the provider asked.
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, and the access token serves until it expires", wait.Round(time.Second))
+				// The error is the rest's, told to callers once it has
+				// expired.
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))
 				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: msg})
 			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
