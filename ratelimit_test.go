@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,5 +128,42 @@ func TestAbandonedTriesCount(t *testing.T) {
 	}
 	if n := r.provider.Stats().TokenRequests - before; n != 4 {
 		t.Fatalf("%d token requests; want one renewal's 4 tries, shared by the callers, then the rest", n)
+	}
+}
+
+// TestRateLimitedRenewalServesTheStillValidToken: a renewal due before the
+// token expires (refresh_before) that the token endpoint answers 429 does
+// not hold the caller for the Retry-After while the token still serves: it
+// gets the token at once, and renewals rest as the 429 asked. A proxy held
+// every request for three minutes (three waits of 60 s, the token expiring
+// meanwhile) and then answered 503.
+func TestRateLimitedRenewalServesTheStillValidToken(t *testing.T) {
+	r, _ := loggedIn(t)
+	before := r.record()
+	limited, requests := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
+	})
+	r.moveTokenEndpoint(limited.URL)
+	src := r.source()
+	freshtoken.SetPause(src, r.clock.Sleep)
+	r.clock.Advance(time.Hour - 30*time.Second) // 30 s left, within refresh_before
+	for i := range 3 {
+		tok, err := src.Token()
+		if err != nil || tok.AccessToken != before.AccessToken {
+			t.Fatalf("Token() %d = %v; want the token still valid for 30 s", i+1, err)
+		}
+	}
+	if slept, n := r.clock.Slept(), requests.Load(); slept != 0 || n != 1 {
+		t.Fatalf("the callers waited %s and made %d token requests; want none waited, and one request, then the rest", slept, n)
+	}
+	r.clock.Advance(31 * time.Second) // expired, the rest not over
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.HasSuffix(err.Error(), "try again then") || requests.Load() != 1 {
+		t.Fatalf("Token() once expired, during the rest = %v after %d token requests; want ErrUnreachable saying to try again once the wait is over, and no request", err, requests.Load())
+	}
+	r.clock.Advance(30 * time.Second) // the minute asked for is over
+	src.Token()
+	if n := requests.Load(); n < 2 {
+		t.Fatalf("%d token requests; want the endpoint asked again once the minute is over", n)
 	}
 }

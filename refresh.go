@@ -70,8 +70,10 @@ func clientCredentials(conf *oauth2.Config, params url.Values) *clientcredential
 // check of the lock before each, when no request is in flight. The new
 // record is saved before it is returned; on failure nothing is written. Before every retry and before reporting
 // invalid_grant it re-reads the store, in case a renewer that ignores the
-// lock replaced the tokens.
-func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason string) (*store.Record, error) {
+// lock replaced the tokens. A caller that takes r's access token while it
+// is valid (servesValid: Token, the proxy) is not held up by a 429's wait
+// when that token still serves.
+func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason string, servesValid bool) (*store.Record, error) {
 	req, err := s.renewal(work)
 	if err != nil {
 		return nil, err
@@ -153,6 +155,15 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: msg})
 			}
 			wait = max(wait, minRetryAfter)
+			if servesValid && r != nil && r.AccessToken != "" && s.now().Before(r.Expiry) {
+				// Due early (refresh_before), the token still serves: its
+				// callers (every request a proxy holds) get it rather than
+				// wait, and renewals rest as long as the provider asked.
+				// The error is the rest's, told to callers once it has
+				// expired.
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))
+				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: msg})
+			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
 		case tokenerr.Passing:
 			if attempt >= len(backoff) {

@@ -636,7 +636,7 @@ func (s *Source) LoginWithClientCredentials(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	_, err = s.refresh(ctx, context.WithoutCancel(ctx), nil, store.RenewedOnRequest)
+	_, err = s.refresh(ctx, context.WithoutCancel(ctx), nil, store.RenewedOnRequest, false)
 	return err
 }
 
@@ -990,7 +990,7 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 		}
 	}
 	if r == nil { // client credentials, none obtained yet
-		return s.refresh(ctx, work, nil, store.RenewedForExpiry)
+		return s.refresh(ctx, work, nil, store.RenewedForExpiry, false)
 	}
 	// Moments ago either way: a renewal further in the future was written
 	// by a clock ahead of this one, or before this clock was set back.
@@ -1021,7 +1021,7 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 	case rejected != "" && r.AccessToken == rejected:
 		reason = store.RenewedForRejection
 	}
-	return s.refresh(ctx, work, r, reason)
+	return s.refresh(ctx, work, r, reason, reason == store.RenewedForExpiry && w.lasting == 0)
 }
 
 // load reads the environment's record under the rules for using it. With

@@ -366,6 +366,18 @@ func TestProductionIsMarked(t *testing.T) {
 		{"prod", "http://127.0.0.1:8900/", false},
 		{"staging-books", "https://api.example.com/", false},
 		{"myapi", "https://api.example.com/", true},
+		// A name or host that merely holds such a word is no sandbox, nor
+		// is a provider's production API under any name.
+		{"devon", "https://api.freeagent.com/", true},
+		{"test", "https://api.freeagent.com/", true},
+		{"sanderson", "https://api.example.com/", true},
+		{"books", "https://api.contestpro.com/", true},
+		{"latest", "https://api.example.com/", true},
+		{"books", "https://api.test.example.com/", false},
+		{"acme-sandbox2", "https://api.example.com/", false},
+		{"books", "https://sandbox-quickbooks.api.intuit.com/", false},
+		{"dev", "https://quickbooks.api.intuit.com/", true},
+		{"Testing", "https://api.example.com/", false},
 	} {
 		e := &config.Env{Name: tt.name, APIURL: tt.api}
 		if got := e.IsProduction(); got != tt.want {

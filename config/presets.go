@@ -157,12 +157,14 @@ func (e *Env) IsFreeAgent() bool { return strings.HasPrefix(e.Provider, "freeage
 
 // nonProduction are words in an API host or an environment name that say
 // its data is not the real thing.
-var nonProduction = []string{"sandbox", "sand", "staging", "stage", "test", "dev", "demo", "local"}
+var nonProduction = []string{"sandbox", "sand", "staging", "stage", "test", "testing", "dev", "development", "demo", "local"}
 
 // IsProduction reports whether the environment may hold real data: true
-// unless its API is on this machine, or its API host or its name says
-// sandbox, staging, test, dev, demo or local. Doubt counts as production,
-// so that nobody mistakes live books for a sandbox.
+// unless its API is on this machine, or its API host or its name has
+// sandbox, staging, test, dev, demo or local as a word (not within one:
+// devon is a name, latest no test). A preset's production API is
+// production whatever the environment is called. Doubt counts as
+// production, so that nobody mistakes live books for a sandbox.
 func (e *Env) IsProduction() bool {
 	u, err := url.Parse(e.APIURL)
 	if err != nil {
@@ -172,13 +174,19 @@ func (e *Env) IsProduction() bool {
 	if host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1" {
 		return false
 	}
-	name := strings.ToLower(e.Name)
-	for _, w := range nonProduction {
-		if strings.Contains(host, w) || strings.Contains(name, w) {
-			return false
+	for name, p := range presets {
+		if pu, err := url.Parse(p.apiURL); err == nil && p.apiURL != "" && !strings.HasSuffix(name, "-sandbox") && pu.Hostname() == host {
+			return true
 		}
 	}
-	return true
+	return !saysNotProduction(host) && !saysNotProduction(e.Name)
+}
+
+// saysNotProduction reports whether s has one of nonProduction as a word,
+// words being its runs of letters (sandbox2 and acme-sandbox have one).
+func saysNotProduction(s string) bool {
+	words := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return r < 'a' || r > 'z' })
+	return slices.ContainsFunc(words, func(w string) bool { return slices.Contains(nonProduction, w) })
 }
 
 func resolve(name string, r EnvSettings) (*Env, error) {

@@ -422,6 +422,9 @@ func importTokens(ctx context.Context, t importTarget, now time.Time) (string, e
 		if err := src.Logout(ctx); err != nil {
 			return "", err
 		}
+		if e.EmptyRefreshKey != "" {
+			return fmt.Sprintf("no tokens: %s is empty in the export (Postman exports initial values: use Persist All on the environment and export again), or run `freshtoken login -e %s`", e.EmptyRefreshKey, e.Name), nil
+		}
 		return fmt.Sprintf("no tokens; run `freshtoken login -e %s`", e.Name), nil
 	}
 	if err := src.SaveLogin(ctx, tok, sentAt); err != nil {

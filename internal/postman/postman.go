@@ -71,10 +71,14 @@ type Env struct {
 	ClientID     string
 	ClientSecret string // "" when the export has none
 	RefreshToken string
-	AccessToken  string
-	IssuedAt     time.Time     // when AccessToken was issued; zero when unknown
-	Lifetime     time.Duration // AccessToken's lifetime; zero when unknown
-	ExpiresAt    time.Time     // when AccessToken expires, if the export says so instead of a lifetime
+	// EmptyRefreshKey is the export's key for the refresh token when it
+	// is there with no value, as Postman exports a variable whose current
+	// value was never persisted; "" otherwise.
+	EmptyRefreshKey string
+	AccessToken     string
+	IssuedAt        time.Time     // when AccessToken was issued; zero when unknown
+	Lifetime        time.Duration // AccessToken's lifetime; zero when unknown
+	ExpiresAt       time.Time     // when AccessToken expires, if the export says so instead of a lifetime
 	// Implausible says why the export's issue time or lifetime cannot be
 	// believed (such as milliseconds where seconds belong), which makes
 	// the expiry unknown; "" when they are plausible or absent.
@@ -423,6 +427,9 @@ func keyedEnvs(vars map[string]string, k keyed) ([]Env, error) {
 			RefreshToken: vars[f["refresh"]],
 			AccessToken:  vars[f["access"]],
 		}
+		if f["refresh"] != "" && e.RefreshToken == "" {
+			e.EmptyRefreshKey = f["refresh"]
+		}
 		if err := readTimes(&e, f["issued"], vars[f["issued"]], f["expires"], vars[f["expires"]]); err != nil {
 			return nil, err
 		}
@@ -446,14 +453,18 @@ func commonEnv(vars map[string]string, k keyed, exportName string) (Env, error) 
 	if vars[idKey] == "" {
 		return Env{}, fmt.Errorf("%s is missing or empty; it is the OAuth identifier from FreeAgent's developer dashboard", idKey)
 	}
-	return Env{
+	e := Env{
 		Name:         EnvName(exportName),
 		APIURL:       api,
 		ClientID:     vars[idKey],
 		ClientSecret: vars[k.global["clientsecret"]],
 		RefreshToken: vars[k.global["refreshtoken"]],
 		AccessToken:  vars[k.global["accesstoken"]],
-	}, nil
+	}
+	if key := k.global["refreshtoken"]; key != "" && e.RefreshToken == "" {
+		e.EmptyRefreshKey = key
+	}
+	return e, nil
 }
 
 // apiRoot turns a Resource or url value into an API root: scheme and host,

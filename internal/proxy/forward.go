@@ -131,6 +131,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	defer func() { p.noteRequest(start, name, r.Method, r.URL.Path, rec.status, rec.bytes) }()
 	e, err := p.env(r.Context(), name)
 	if err != nil {
+		if unknown := (*unknownEnvError)(nil); errors.As(err, &unknown) {
+			unknown.path = r.URL.EscapedPath()
+		}
 		status, pr := p.engineProblem(name, err)
 		writeError(rec, status, pr)
 		return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -754,6 +755,32 @@ func TestForeignHostSaysWhatToDo(t *testing.T) {
 	msg := decode[problemBody](t, body).Message
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(msg, "remove the Host header your client sets") || !strings.Contains(msg, f.addr) {
 		t.Fatalf("%d %s; want 403 saying to remove the Host header and send to %s", resp.StatusCode, msg, f.addr)
+	}
+	// The proxy set as Postman's (or the system's) HTTP proxy: requests
+	// come for FreeAgent's own URL, http in absolute form, https as
+	// CONNECT. Nobody set a Host header, and DNS rebinding is not what
+	// happened: the answer says to take freshtoken out of the proxy
+	// settings and send to its address with the environment first.
+	for _, asProxy := range []string{
+		"GET http://api.sandbox.freeagent.com/v2/company HTTP/1.1\r\nHost: api.sandbox.freeagent.com\r\n\r\n",
+		"CONNECT api.sandbox.freeagent.com:443 HTTP/1.1\r\nHost: api.sandbox.freeagent.com:443\r\n\r\n",
+	} {
+		conn, err := net.Dial("tcp", f.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(conn, asProxy)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		conn.Close()
+		msg := decode[problemBody](t, body).Message
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(msg, "not an HTTP proxy") || !strings.Contains(msg, "http://"+f.addr+"/ENV/") ||
+			strings.Contains(msg, "Host header") || strings.Contains(msg, "rebinding") {
+			t.Errorf("%.40q: %d %s; want 403 saying freshtoken is no HTTP proxy to set in the client's proxy settings, and where to send", asProxy, resp.StatusCode, msg)
+		}
 	}
 }
 

@@ -1,5 +1,5 @@
 // Package proxy is freshtoken's local reverse proxy: a request to
-// http://127.0.0.1:8787/<env>/<path> reaches <path> under that environment's
+// http://127.0.0.1:8787/ENV/<path> reaches <path> under that environment's
 // api_url with a fresh Authorization header, so any HTTP client can forget
 // about tokens. Its / is a status page with log-in, renew and log-out buttons,
 // and /callback completes browser logins.
@@ -184,6 +184,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	navigation := (r.Method == http.MethodGet || r.Method == http.MethodHead) && (mode == "" || mode == "navigate") &&
 		(path == "/" || path == "/favicon.ico" || callback || strings.HasPrefix(path, controlPrefix+"static/"))
 	if why := p.guard.refusal(r.Host, r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"), navigation); why != "" {
+		if (r.Method == http.MethodConnect || r.URL.IsAbs()) && !p.guard.own(r.Host) {
+			// Set as Postman's or the system's HTTP proxy: a request for
+			// the API's own URL, not one with a Host of the client's own.
+			why = fmt.Sprintf("the request came for %s as through an HTTP proxy, but freshtoken is not an HTTP proxy for your client's or system's proxy settings: take it out of them, and send each request to http://%s/ENV/ and the API's path (http://%s/ENV/v2/company)",
+				redact.OneLine(r.Host, 200), p.guard.addr, p.guard.addr)
+		}
 		p.warnOutsider("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", path, "reason", why)
 		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: why})
 		return
@@ -282,13 +288,22 @@ func (s *configStamp) current() bool {
 type unknownEnvError struct {
 	name       string
 	configured []string
+	// path is the request's escaped path, when it was a request for the
+	// API and its first part reads as an API's (v2, 2.0): the client's base
+	// URL lacks the environment, and is shown where it goes.
+	path string
 }
 
 func (e *unknownEnvError) Error() string {
 	if len(e.configured) == 0 {
 		return fmt.Sprintf("no environment named %q is configured, nor any other; add one with `freshtoken init -e %s`", e.name, e.name)
 	}
-	return fmt.Sprintf("no environment named %q is configured; use one of: %s", e.name, strings.Join(e.configured, ", "))
+	msg := fmt.Sprintf("no environment named %q is configured; use one of: %s", e.name, strings.Join(e.configured, ", "))
+	if first := strings.ToLower(e.name); e.path != "" && (strings.HasPrefix(first, "v") && strings.IndexAny(first, "0123456789") == 1 || strings.Contains(first, ".")) {
+		// Postman's {{base}} set to the proxy's address alone.
+		msg += fmt.Sprintf(", first in the path: /ENV%s", redact.OneLine(e.path, 200))
+	}
+	return msg
 }
 
 // problem is the JSON body of every answer the proxy makes itself, as

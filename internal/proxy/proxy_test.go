@@ -518,8 +518,14 @@ func TestUnknownEnvironment(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound || p.Error != "unknown_environment" || strings.Join(p.Configured, ",") != "dev,idle" {
 		t.Errorf("got %d %+v", resp.StatusCode, p)
 	}
-	if !strings.Contains(p.Message, `"sandbx"`) {
-		t.Errorf("message %q does not name the environment asked for", p.Message)
+	if !strings.Contains(p.Message, `"sandbx"`) || strings.Contains(p.Message, "first in the path") {
+		t.Errorf("message %q does not name the environment asked for, or takes it for an API's path", p.Message)
+	}
+	// A base URL without the environment (Postman's {{base}} set to the
+	// proxy's address alone) is told where the name goes.
+	_, body = f.get(t, "/v2/company")
+	if p := decode[problemBody](t, body); !strings.Contains(p.Message, "first in the path: /ENV/v2/company") {
+		t.Errorf("message %q does not show the path with an environment first", p.Message)
 	}
 }
 
