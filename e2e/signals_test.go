@@ -191,6 +191,38 @@ func TestCtrlZWaitsForTheRenewal(t *testing.T) {
 	grantKept(t, w, before)
 }
 
+// TestCtrlCAfterCtrlZEnds: Ctrl-Z, then Ctrl-C, while the provider is
+// answering: the answer is stored and the process exits 130, as asked last;
+// it suspended itself instead, and ended only once resumed.
+func TestCtrlCAfterCtrlZEnds(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("telling a suspended process needs /proc")
+	}
+	w, g := strictWorld(t)
+	before := refreshToken(t, w)
+	run := w.watch("token", "--force")
+	t.Cleanup(func() { run.cmd.Process.Signal(syscall.SIGCONT) })
+	g.wait(t)
+	run.cmd.Process.Signal(syscall.SIGTSTP)
+	run.waitSaid(t, "suspending once the renewal already sent to")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "waiting up to")
+	close(g.release)
+	testenv.WaitFor(t, "freshtoken to end or suspend itself", func() bool {
+		select {
+		case <-run.stderr.Closed():
+			return true
+		default:
+		}
+		if processState(t, run.cmd.Process.Pid) == "T" {
+			t.Fatalf("suspended after Ctrl-C:\n%s", run.stderr)
+		}
+		return false
+	})
+	run.waitExit(t, 130)
+	grantKept(t, w, before)
+}
+
 // processState is the state letter of process pid (R, S, T for stopped…).
 func processState(t *testing.T, pid int) string {
 	t.Helper()

@@ -34,7 +34,7 @@ import (
 //   - SIGQUIT (Ctrl-\) is one of the signals that end the process, and
 //     waits like them; SIGTSTP (Ctrl-Z) suspends it once no renewal is in
 //     flight, as a suspended renewer would hold the renewal lock (see
-//     suspending);
+//     suspending), unless one of them comes in between;
 //   - once exec hands over to its command (handOver), signals are that
 //     command's, and the guard leaves them alone.
 //
@@ -200,6 +200,7 @@ func (g *guard) received(s syscall.Signal) {
 	if first {
 		g.sig = s
 	}
+	g.suspend = false // asked to end after a Ctrl-Z: ending it is, not suspending
 	busy, last, unsaved, refused := g.inFlight > 0, g.last, g.unsaved > 0, g.refused
 	g.mu.Unlock()
 	switch {
