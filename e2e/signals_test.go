@@ -175,6 +175,7 @@ func TestCtrlZWaitsForTheRenewal(t *testing.T) {
 	w, g := strictWorld(t)
 	before := refreshToken(t, w)
 	run := w.watch("token", "--force")
+	t.Cleanup(func() { run.cmd.Process.Signal(syscall.SIGCONT) })
 	g.wait(t)
 	run.cmd.Process.Signal(syscall.SIGTSTP)
 	run.waitSaid(t, "suspending once the renewal already sent to")
@@ -186,9 +187,10 @@ func TestCtrlZWaitsForTheRenewal(t *testing.T) {
 	if strings.Contains(string(w.storeBytes()), before) {
 		t.Fatal("suspended before the rotated refresh token was stored")
 	}
+	// Suspended, it holds no renewal lock: another process renews.
+	grantKept(t, w, before)
 	run.cmd.Process.Signal(syscall.SIGCONT)
 	run.waitExit(t, 0)
-	grantKept(t, w, before)
 }
 
 // TestCtrlCAfterCtrlZEnds: Ctrl-Z, then Ctrl-C, while the provider is
