@@ -203,13 +203,21 @@ func TestCtrlCAfterCtrlZEnds(t *testing.T) {
 	w, g := strictWorld(t)
 	before := refreshToken(t, w)
 	run := w.watch("token", "--force")
-	t.Cleanup(func() { run.cmd.Process.Signal(syscall.SIGCONT) })
 	g.wait(t)
 	run.cmd.Process.Signal(syscall.SIGTSTP)
 	run.waitSaid(t, "suspending once the renewal already sent to")
 	run.cmd.Process.Signal(syscall.SIGINT)
 	run.waitSaid(t, "waiting up to")
 	close(g.release)
+	endsUnsuspended(t, run, 130)
+	grantKept(t, w, before)
+}
+
+// endsUnsuspended waits for run to exit with code, failing if it suspends
+// itself first.
+func endsUnsuspended(t *testing.T, run *watched, code int) {
+	t.Helper()
+	t.Cleanup(func() { run.cmd.Process.Signal(syscall.SIGCONT) })
 	testenv.WaitFor(t, "freshtoken to end or suspend itself", func() bool {
 		select {
 		case <-run.stderr.Closed():
@@ -217,12 +225,11 @@ func TestCtrlCAfterCtrlZEnds(t *testing.T) {
 		default:
 		}
 		if processState(t, run.cmd.Process.Pid) == "T" {
-			t.Fatalf("suspended after Ctrl-C:\n%s", run.stderr)
+			t.Fatalf("suspended:\n%s", run.stderr)
 		}
 		return false
 	})
-	run.waitExit(t, 130)
-	grantKept(t, w, before)
+	run.waitExit(t, code)
 }
 
 // processState is the state letter of process pid (R, S, T for stopped…).
@@ -533,7 +540,9 @@ func TestFullDiskFailsTheOutput(t *testing.T) {
 // TestNohupIsHonoured: started with SIGHUP ignored (`nohup freshtoken proxy
 // --no-listen &`, then the terminal closes), freshtoken keeps running, and
 // a command that exec runs inherits the ignored SIGHUP as it would without
-// freshtoken in between.
+// freshtoken in between. So with Ctrl-Z (SIGTSTP) ignored, as a job
+// control shell's own children and some supervisors start them: freshtoken
+// suspended itself on it all the same, and exec's command lost the ignoring.
 func TestNohupIsHonoured(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
@@ -550,6 +559,21 @@ func TestNohupIsHonoured(t *testing.T) {
 		if stderr := run.waitExit(t, 0); !strings.Contains(stderr, "survived") {
 			t.Fatalf("stderr %q; want the command to survive its own SIGHUP", stderr)
 		}
+	})
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		return // telling a suspended process needs /proc
+	}
+	const noStop = `trap "" TSTP`
+	t.Run("proxy, Ctrl-Z ignored", func(t *testing.T) {
+		run := w.watchAfter(noStop, "proxy", "--no-listen")
+		run.waitSaid(t, "keeping environment dev alive")
+		run.cmd.Process.Signal(syscall.SIGTSTP)
+		run.cmd.Process.Signal(syscall.SIGTERM)
+		endsUnsuspended(t, run, 143)
+	})
+	t.Run("exec, Ctrl-Z ignored", func(t *testing.T) {
+		run := w.watchAfter(noStop, "exec", "--", "sh", "-c", `kill -TSTP $$; echo survived >&2`)
+		endsUnsuspended(t, run, 0)
 	})
 }
 
