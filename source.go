@@ -128,7 +128,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Sending, if set, is called just before a token request whose answer
 	// must be stored is sent, and the function it returns once that answer
-	// is stored or the request failed. A program uses it to put off exiting
+	// is stored or the request failed, and the renewal lock the Source took
+	// for it is released (so that a process may stop itself then). A program uses it to put off exiting
 	// while an answer that may hold the only copy of a rotated refresh token
 	// is still unstored. An answer the store refuses that rotated the
 	// refresh token is kept and saved as soon as the store takes it: Sending
@@ -192,8 +193,15 @@ type Source struct {
 	// carries API requests too.
 	plain *http.Client
 	// sending tells Options.Sending, if set, and returns the function to
-	// call once the answer is stored: one that does nothing when it gave none.
+	// call once the answer is stored: it calls Options.Sending's, if any,
+	// then, or once s releases its store's lock if s holds it (see
+	// whenUnlocked).
 	sending func(Renewal) func()
+	// lockMu guards locked, which is true while s holds its store's lock,
+	// and afterUnlock, the functions to call once it releases it.
+	lockMu      sync.Mutex
+	locked      bool
+	afterUnlock []func()
 	// pause waits between renewal tries, or until its context ends:
 	// httpx.Wait, or a test's clock.
 	pause func(context.Context, time.Duration) error
@@ -328,7 +336,7 @@ func New(s Settings, o Options) (*Source, error) {
 	src.sending = func(r Renewal) func() {
 		if o.Sending != nil {
 			if stored := o.Sending(r); stored != nil {
-				return stored
+				return func() { src.whenUnlocked(stored) }
 			}
 		}
 		return func() {} // nothing to tell, as from a program that only logs
@@ -1109,7 +1117,34 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("%s: the token store's Lock let this renewer in while another of this process held it, or another store gives the same Location (%s), so nothing was sent: a store.Store's Lock must exclude every other renewer until it is released, and stores that keep different records must give different Locations (see store.Store)", s.set.Env, s.Location())
 	}
 	s.log.Debug("renewal lock held", "waited", time.Since(start).Round(time.Microsecond))
-	return func() { s.release(); unlock() }, nil
+	s.lockMu.Lock()
+	s.locked = true
+	s.lockMu.Unlock()
+	return func() {
+		s.release()
+		unlock()
+		s.lockMu.Lock()
+		after := s.afterUnlock
+		s.locked, s.afterUnlock = false, nil
+		s.lockMu.Unlock()
+		for _, f := range after {
+			f()
+		}
+	}, nil
+}
+
+// whenUnlocked calls stored, an Options.Sending function, once s does not
+// hold its store's lock: a process that stops itself there (Ctrl-Z, once the
+// renewal is stored) must not leave every other renewer waiting on it.
+func (s *Source) whenUnlocked(stored func()) {
+	s.lockMu.Lock()
+	if s.locked {
+		s.afterUnlock = append(s.afterUnlock, stored)
+		s.lockMu.Unlock()
+		return
+	}
+	s.lockMu.Unlock()
+	stored()
 }
 
 // callerGaveUp is err, the failure of a store's Lock once ctx has ended, as

@@ -178,11 +178,11 @@ func TestProxyStartsTheUpgradedVersion(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
 	bin := filepath.Join(t.TempDir(), "freshtoken")
-	install := func() {
-		data, err := os.ReadFile(binary)
-		if err != nil {
-			t.Fatal(err)
-		}
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := func(data []byte) {
 		if err := os.WriteFile(bin+".new", data, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +190,7 @@ func TestProxyStartsTheUpgradedVersion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	install()
+	install(data)
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	w.env = append(w.env, "FRESHTOKEN_INTERNAL_UPGRADE_CHECK=100ms")
 	cmd := w.command(t.Context(), "proxy", "--listen", addr)
@@ -215,12 +215,20 @@ func TestProxyStartsTheUpgradedVersion(t *testing.T) {
 	}
 	run.waitSaid(t, "freshtoken proxy running at")
 	get()
-	install()
+	// A replacement that cannot start (a broken download, another
+	// machine's build) leaves the old version serving, and is not retried.
+	install([]byte("#!/bin/sh\nexit 1\n"))
+	run.waitSaid(t, "does not start")
+	get()
+	install(data)
 	run.waitSaid(t, "starting the new version, "+bin)
 	testenv.WaitFor(t, "the new version to serve", func() bool {
 		return strings.Count(run.stderr.String(), "freshtoken proxy running at") == 2
 	})
 	get()
+	if n := strings.Count(run.stderr.String(), "does not start"); n != 1 {
+		t.Fatalf("the broken replacement was tried %d times:\n%s", n, run.stderr)
+	}
 	if runtime.GOOS != "linux" {
 		return // only /proc tells which file a process runs
 	}

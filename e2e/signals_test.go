@@ -175,6 +175,7 @@ func TestCtrlZWaitsForTheRenewal(t *testing.T) {
 	w, g := strictWorld(t)
 	before := refreshToken(t, w)
 	run := w.watch("token", "--force")
+	t.Cleanup(func() { run.cmd.Process.Signal(syscall.SIGCONT) })
 	g.wait(t)
 	run.cmd.Process.Signal(syscall.SIGTSTP)
 	run.waitSaid(t, "suspending once the renewal already sent to")
@@ -186,9 +187,49 @@ func TestCtrlZWaitsForTheRenewal(t *testing.T) {
 	if strings.Contains(string(w.storeBytes()), before) {
 		t.Fatal("suspended before the rotated refresh token was stored")
 	}
+	// Suspended, it holds no renewal lock: another process renews.
+	grantKept(t, w, before)
 	run.cmd.Process.Signal(syscall.SIGCONT)
 	run.waitExit(t, 0)
+}
+
+// TestCtrlCAfterCtrlZEnds: Ctrl-Z, then Ctrl-C, while the provider is
+// answering: the answer is stored and the process exits 130, as asked last;
+// it suspended itself instead, and ended only once resumed.
+func TestCtrlCAfterCtrlZEnds(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("telling a suspended process needs /proc")
+	}
+	w, g := strictWorld(t)
+	before := refreshToken(t, w)
+	run := w.watch("token", "--force")
+	g.wait(t)
+	run.cmd.Process.Signal(syscall.SIGTSTP)
+	run.waitSaid(t, "suspending once the renewal already sent to")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "waiting up to")
+	close(g.release)
+	endsUnsuspended(t, run, 130)
 	grantKept(t, w, before)
+}
+
+// endsUnsuspended waits for run to exit with code, failing if it suspends
+// itself first.
+func endsUnsuspended(t *testing.T, run *watched, code int) {
+	t.Helper()
+	t.Cleanup(func() { run.cmd.Process.Signal(syscall.SIGCONT) })
+	testenv.WaitFor(t, "freshtoken to end or suspend itself", func() bool {
+		select {
+		case <-run.stderr.Closed():
+			return true
+		default:
+		}
+		if processState(t, run.cmd.Process.Pid) == "T" {
+			t.Fatalf("suspended:\n%s", run.stderr)
+		}
+		return false
+	})
+	run.waitExit(t, code)
 }
 
 // processState is the state letter of process pid (R, S, T for stopped…).
@@ -499,7 +540,9 @@ func TestFullDiskFailsTheOutput(t *testing.T) {
 // TestNohupIsHonoured: started with SIGHUP ignored (`nohup freshtoken proxy
 // --no-listen &`, then the terminal closes), freshtoken keeps running, and
 // a command that exec runs inherits the ignored SIGHUP as it would without
-// freshtoken in between.
+// freshtoken in between. So with Ctrl-Z (SIGTSTP) ignored, as a job
+// control shell's own children and some supervisors start them: freshtoken
+// suspended itself on it all the same, and exec's command lost the ignoring.
 func TestNohupIsHonoured(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
@@ -516,6 +559,21 @@ func TestNohupIsHonoured(t *testing.T) {
 		if stderr := run.waitExit(t, 0); !strings.Contains(stderr, "survived") {
 			t.Fatalf("stderr %q; want the command to survive its own SIGHUP", stderr)
 		}
+	})
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		return // telling a suspended process needs /proc
+	}
+	const noStop = `trap "" TSTP`
+	t.Run("proxy, Ctrl-Z ignored", func(t *testing.T) {
+		run := w.watchAfter(noStop, "proxy", "--no-listen")
+		run.waitSaid(t, "keeping environment dev alive")
+		run.cmd.Process.Signal(syscall.SIGTSTP)
+		run.cmd.Process.Signal(syscall.SIGTERM)
+		endsUnsuspended(t, run, 143)
+	})
+	t.Run("exec, Ctrl-Z ignored", func(t *testing.T) {
+		run := w.watchAfter(noStop, "exec", "--", "sh", "-c", `kill -TSTP $$; echo survived >&2`)
+		endsUnsuspended(t, run, 0)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -45,10 +46,7 @@ func Main(args []string, ios *IOStreams) int {
 	sig := g.settle()
 	var up *upgraded
 	if errors.As(err, &up) && sig == 0 { // every renewal in flight is stored
-		fmt.Fprintf(streams.ErrOut, "freshtoken: starting the new version, %s\n", up.path)
-		if rerr := restart(up.path); rerr != nil {
-			err = fmt.Errorf("%w; it could not be started in this one's place (%v)", up, rerr)
-		}
+		sig, err = restartUpgraded(g, up, streams.ErrOut)
 	}
 	var (
 		se *silentError
@@ -75,6 +73,18 @@ func Main(args []string, ios *IOStreams) int {
 		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", redact.OneLine(f.suggesting(msg), 1000))
 	}
 	return ExitCode(err)
+}
+
+// restartUpgraded starts the new freshtoken at up.path in this process's
+// place, unless a signal came first, even one the guard has yet to act on,
+// which the new version would never see. It returns only if it did not,
+// with the signal that came, if any, and the error to report.
+func restartUpgraded(g *guard, up *upgraded, errOut io.Writer) (syscall.Signal, error) {
+	fmt.Fprintf(errOut, "freshtoken: starting the new version, %s\n", up.path)
+	if !g.handOver() { // from here a signal ends this process, or the new one as it starts
+		return g.settle(), context.Canceled
+	}
+	return 0, fmt.Errorf("%w; it could not be started in this one's place (%v)", up, restart(up.path))
 }
 
 // NewRootCmd builds the command tree around f.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -34,7 +36,9 @@ import (
 //   - SIGQUIT (Ctrl-\) is one of the signals that end the process, and
 //     waits like them; SIGTSTP (Ctrl-Z) suspends it once no renewal is in
 //     flight, as a suspended renewer would hold the renewal lock (see
-//     suspending);
+//     suspending), unless one of them comes in between; a signal the
+//     process was started ignoring stays ignored (see stopping and
+//     suspendingNow);
 //   - once exec hands over to its command (handOver), signals are that
 //     command's, and the guard leaves them alone.
 //
@@ -83,7 +87,7 @@ func (g *guard) watch() {
 	g.once.Do(func() {
 		// SIGPIPE too: whatever writes to the process's descriptors 1 and
 		// 2 directly (the log package) then also gets EPIPE, not death.
-		signal.Notify(g.ch, append(append(stopping(), suspending...), syscall.SIGPIPE)...)
+		signal.Notify(g.ch, append(append(stopping(), suspendingNow()...), syscall.SIGPIPE)...)
 		g.watcher.Add(1)
 		go func() {
 			defer g.watcher.Done()
@@ -114,6 +118,29 @@ func stopping() []os.Signal {
 	var sigs []os.Signal
 	for _, s := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
 		if !signal.Ignored(s) {
+			sigs = append(sigs, s)
+		}
+	}
+	return sigs
+}
+
+// suspendingNow is suspending less the signals the process was started
+// ignoring (a supervisor's `trap "" TSTP`), which Notify would stop
+// ignoring, for freshtoken and for the command exec runs. The Go runtime
+// leaves these alone until Notify, so signal.Ignored does not tell; Linux's
+// /proc does, and elsewhere they are caught.
+func suspendingNow() []os.Signal {
+	var ignored uint64
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for line := range strings.SplitSeq(string(status), "\n") {
+			if mask, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+				ignored, _ = strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
+			}
+		}
+	}
+	var sigs []os.Signal
+	for _, s := range suspending {
+		if n := s.(syscall.Signal); n < 1 || n > 64 || ignored&(1<<(n-1)) == 0 {
 			sigs = append(sigs, s)
 		}
 	}
@@ -200,6 +227,7 @@ func (g *guard) received(s syscall.Signal) {
 	if first {
 		g.sig = s
 	}
+	g.suspend = false // asked to end after a Ctrl-Z: ending it is, not suspending
 	busy, last, unsaved, refused := g.inFlight > 0, g.last, g.unsaved > 0, g.refused
 	g.mu.Unlock()
 	switch {

@@ -3,7 +3,9 @@
 package cli
 
 import (
+	"context"
 	"io"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,6 +27,26 @@ func TestHandOverSeesASignalNotYetActedOn(t *testing.T) {
 	}
 	if g.sig != syscall.SIGTERM {
 		t.Fatalf("the guard recorded signal %v; want SIGTERM", g.sig)
+	}
+}
+
+// TestUpgradeRestartSeesASignalNotYetActedOn: a stop (SIGTERM) caught
+// once the upgraded proxy has settled, just before the new version would
+// take the process over, is not lost: the process ends with it, where the
+// new version started and the stop was never seen (systemd then killed it,
+// renewal or not, at its stop timeout).
+func TestUpgradeRestartSeesASignalNotYetActedOn(t *testing.T) {
+	_, g, stop := guardSignals(io.Discard)
+	defer stop()
+	g.watch()
+	if sig := g.settle(); sig != 0 {
+		t.Fatalf("settled with signal %v before any came", sig)
+	}
+	g.ch <- syscall.SIGTERM // caught; the guard may not have read it yet
+	var said strings.Builder
+	sig, err := restartUpgraded(g, &upgraded{path: filepath.Join(t.TempDir(), "freshtoken")}, &said)
+	if sig != syscall.SIGTERM || err != context.Canceled {
+		t.Fatalf("restartUpgraded after SIGTERM: %v (%v); want it not tried, ending with SIGTERM\n%s", err, sig, said.String())
 	}
 }
 

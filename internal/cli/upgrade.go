@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -37,7 +38,8 @@ func (u *upgraded) Error() string {
 // two renewers spending one refresh token end the grant; so the proxy
 // stops and, on Unix, starts the new binary in its place. The new file must
 // look the same at two looks in a row, so that one still being written is
-// not started.
+// not started, and must start: one whose `version` fails leaves the proxy
+// running, as it is, until another replaces it.
 func watchUpgrade(ctx context.Context, log *slog.Logger) (context.Context, func() *upgraded) {
 	none := func() *upgraded { return nil }
 	path := startedFrom()
@@ -49,7 +51,7 @@ func watchUpgrade(ctx context.Context, log *slog.Logger) (context.Context, func(
 	go func() {
 		tick := time.NewTicker(upgradeCheck)
 		defer tick.Stop()
-		var last os.FileInfo
+		var last, refused os.FileInfo
 		for {
 			select {
 			case <-ctx.Done():
@@ -57,12 +59,20 @@ func watchUpgrade(ctx context.Context, log *slog.Logger) (context.Context, func(
 			case <-tick.C:
 			}
 			now, err := os.Stat(path)
-			if err != nil || sameBinary(now, first) || !now.Mode().IsRegular() || now.Mode()&0o111 == 0 {
+			if err != nil || sameBinary(now, first) || !now.Mode().IsRegular() || now.Mode()&0o111 == 0 ||
+				(refused != nil && sameBinary(now, refused)) {
 				last = nil
 				continue
 			}
 			if last == nil || !sameBinary(now, last) {
 				last = now // changed since the last look: perhaps still being written
+				continue
+			}
+			if err := startsAsFreshtoken(ctx, path); err != nil {
+				if ctx.Err() == nil {
+					log.Error("freshtoken was replaced, but the new file does not start, so this proxy goes on with the old version; reinstall freshtoken", "path", path, "error", err)
+				}
+				refused, last = now, nil
 				continue
 			}
 			log.Warn("freshtoken was replaced (an upgrade): stopping, to start the new version in this one's place", "path", path)
@@ -77,6 +87,22 @@ func watchUpgrade(ctx context.Context, log *slog.Logger) (context.Context, func(
 		}
 		return nil
 	}
+}
+
+// startsAsFreshtoken runs `version` of the freshtoken at path: a file that
+// cannot start (a truncated download, another machine's build, not
+// freshtoken at all) must not end a proxy that works.
+func startsAsFreshtoken(ctx context.Context, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, "version").Output()
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(out, []byte("freshtoken ")) {
+		return errors.New("its `version` does not say freshtoken")
+	}
+	return nil
 }
 
 // sameBinary reports whether a and b are the same file, unchanged.
