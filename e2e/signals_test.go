@@ -2,7 +2,9 @@ package e2e_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -232,10 +234,14 @@ func endsUnsuspended(t *testing.T, run *watched, code int) {
 	run.waitExit(t, code)
 }
 
-// processState is the state letter of process pid (R, S, T for stopped…).
+// processState is the state letter of process pid (R, S, T for stopped…),
+// or "" once it has ended and been reaped.
 func processState(t *testing.T, pid int) string {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
