@@ -137,12 +137,20 @@ func TestClientDoesNotReplayAnUnreplayableBody(t *testing.T) {
 	}
 }
 
-func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
-	var leaked atomic.Value
-	leaked.Store("")
-	other, hits := countingServer(t, func(_ http.ResponseWriter, req *http.Request) {
-		leaked.Store(req.Header.Get("Authorization"))
+// otherHost is a host that is not the API's, and the Authorization header
+// it last received ("" for none).
+func otherHost(t *testing.T) (srv *httptest.Server, hits *atomic.Int32, leaked func() string) {
+	t.Helper()
+	var got atomic.Value
+	got.Store("")
+	srv, hits = countingServer(t, func(_ http.ResponseWriter, req *http.Request) {
+		got.Store(req.Header.Get("Authorization"))
 	})
+	return srv, hits, func() string { return got.Load().(string) }
+}
+
+func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
+	other, hits, leaked := otherHost(t)
 	_, src := loggedIn(t)
 
 	resp, err := src.Client().Get(src.APIURL() + "v2/dev/redirect?to=" + other.URL + "/elsewhere")
@@ -150,7 +158,7 @@ func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if v := leaked.Load().(string); v != "" {
+	if v := leaked(); v != "" {
 		t.Fatalf("the redirect target received Authorization %q", v)
 	}
 	resp, err = src.Client().Get(other.URL + "/direct")
@@ -158,7 +166,7 @@ func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if v := leaked.Load().(string); v != "" {
+	if v := leaked(); v != "" {
 		t.Fatalf("another host received Authorization %q", v)
 	}
 	if hits.Load() != 2 {
@@ -171,11 +179,7 @@ func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 // Transport does, but not to another host a redirect leads to: the
 // redirect target received it.
 func TestTokenNeverFollowsARedirectWithoutAPIURL(t *testing.T) {
-	var leaked atomic.Value
-	leaked.Store("")
-	other, hits := countingServer(t, func(_ http.ResponseWriter, req *http.Request) {
-		leaked.Store(req.Header.Get("Authorization"))
-	})
+	other, hits, leaked := otherHost(t)
 	r, _ := loggedIn(t)
 	r.settings.APIURL = ""
 	src := r.source()
@@ -187,7 +191,7 @@ func TestTokenNeverFollowsARedirectWithoutAPIURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if v := leaked.Load().(string); hits.Load() != 1 || v != "" {
+	if v := leaked(); hits.Load() != 1 || v != "" {
 		t.Fatalf("the redirect target, asked %d times, received Authorization %q; want once, without", hits.Load(), v)
 	}
 }
