@@ -80,10 +80,10 @@ func Main(args []string, ios *IOStreams) int {
 // which the new version would never see. It returns only if it did not,
 // with the signal that came, if any, and the error to report.
 func restartUpgraded(g *guard, up *upgraded, errOut io.Writer) (syscall.Signal, error) {
-	fmt.Fprintf(errOut, "freshtoken: starting the new version, %s\n", up.path)
 	if !g.handOver() { // from here a signal ends this process, or the new one as it starts
 		return g.settle(), context.Canceled
 	}
+	fmt.Fprintf(errOut, "freshtoken: starting the new version, %s\n", up.path)
 	return 0, fmt.Errorf("%w; it could not be started in this one's place (%v)", up, restart(up.path))
 }
 
