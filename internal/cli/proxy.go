@@ -49,7 +49,11 @@ trust.
 While it runs, it also keeps every logged-in environment's grant alive:
 it renews each one before its refresh token expires and within the
 provider's refresh_idle_limit, even when nothing calls the API.
---no-listen does only that, with no HTTP server.`,
+--no-listen does only that, with no HTTP server.
+
+When an upgrade replaces the freshtoken it was started from, it sees any
+renewal in flight through and starts the new version in its own place (not on
+Windows).`,
 		Example: `  freshtoken proxy
   curl http://127.0.0.1:8787/sandbox/v2/company
   freshtoken proxy --listen 127.0.0.1:9000 --debug
