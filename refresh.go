@@ -23,9 +23,6 @@ import (
 	"github.com/freshtoken/freshtoken/store"
 )
 
-// minRetryAfter is the shortest wait after a 429, whatever Retry-After says.
-const minRetryAfter = time.Second
-
 // renewal asks the token endpoint for the tokens that replace r, in the way
 // the environment's grant renews: by spending r's refresh token, or for
 // client credentials by presenting the client's credentials again. r is
@@ -154,7 +151,6 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				}
 				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: msg})
 			}
-			wait = max(wait, minRetryAfter)
 			if servesValid && r != nil && r.AccessToken != "" && s.now().Before(r.Expiry) {
 				// Due early (refresh_before), the token still serves: its
 				// callers (every request a proxy holds) get it rather than

@@ -316,6 +316,39 @@ func TestDoBacksOffWithoutRetryAfter(t *testing.T) {
 	}
 }
 
+// TestDoWaitsAtLeastASecond: an API answering 429 with "Retry-After: 0",
+// or a date already past, is retried after a second, not at once: a
+// client that took 0 at its word answered each 429 with another request
+// straight away, a burst against an API that had just said to stop.
+func TestDoWaitsAtLeastASecond(t *testing.T) {
+	clock := fakeclock.New()
+	for _, retryAfter := range []string{"0", clock.Now().Add(-time.Hour).Format(http.TimeFormat)} {
+		t.Run(retryAfter, func(t *testing.T) {
+			n := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n++; n == 1 {
+					w.Header().Set("Retry-After", retryAfter)
+					http.Error(w, "slow down", http.StatusTooManyRequests)
+					return
+				}
+				w.Write([]byte("ok"))
+			}))
+			t.Cleanup(srv.Close)
+			var waits []Wait
+			c := &Client{Clock: clock, OnWait: func(w Wait) { waits = append(waits, w) }}
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if len(waits) != 1 || !waits[0].Asked || waits[0].Delay != time.Second {
+				t.Errorf("waits = %+v, want one wait of 1s, as asked", waits)
+			}
+		})
+	}
+}
+
 // TestDoGivesUpOnAHugeRetryAfter: a Retry-After too large for a number is
 // a very long wait, so the request gives up at once instead of retrying.
 func TestDoGivesUpOnAHugeRetryAfter(t *testing.T) {

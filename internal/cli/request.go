@@ -76,7 +76,7 @@ An API that has not begun to answer within the environment's timeout
 setting (default 30s) is given up on: exit 5.
 
 A 429 Too Many Requests is waited out for as long as its Retry-After asks
-(up to 2 minutes, 5 times in a row), then retried; past that the command
+(at least a second, up to 2 minutes, 5 times in a row), then retried; past that the command
 gives up and exits 5.`
 
 func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) *cobra.Command {
