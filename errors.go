@@ -23,8 +23,8 @@ var (
 	ErrLoginRefused = errors.New("log-in refused")
 	// ErrUnusableToken means the provider issued an access token (or token
 	// type) holding control or non-ASCII characters, which no HTTP header
-	// can carry, or answered a renewal with a new refresh token and no
-	// access token (which is stored, and spent by the next renewal). It is
+	// can carry, or kept answering a renewal with a new refresh token and
+	// no access token (each stored, and spent by the next try). It is
 	// the Err of an *Error of kind ErrUnreachable: the grant is kept, and a
 	// renewal may bring a usable token.
 	ErrUnusableToken = errors.New("unusable access token")

@@ -108,18 +108,23 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			// Each caller asking again would be a token request whose
 			// answer the store refuses again.
 			return nil, s.restAfter(failedRest, s.unsavedFailure(unsaved.err))
-		case errors.Is(err, ErrUnusableToken):
-			// Stored already; asking again at once would bring the same.
-			return nil, s.restAfter(failedRest, err)
 		}
 		kind, wait, desc := tokenerr.Classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
-		switch kind {
-		case tokenerr.BadClient:
+		switch {
+		case errors.Is(err, ErrUnusableToken):
+			// The answer's new refresh token is stored: the next try spends
+			// it, as soon as renewals may come (once a second). A provider
+			// that always answers so is one that keeps failing.
+			if attempt >= len(backoff) {
+				return nil, s.restAfter(failedRest, err)
+			}
+			wait = minRenewalGap
+		case kind == tokenerr.BadClient:
 			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)
 			s.note(work, r, store.ProblemClientRejected, msg)
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
-		case tokenerr.BadGrant:
+		case kind == tokenerr.BadGrant:
 			if s.set.Grant == GrantClientCredentials {
 				// No refresh token was spent: the provider refuses the
 				// client's credentials grant, which only configuration fixes.
@@ -140,7 +145,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			msg := fmt.Sprintf("the provider refused the refresh token (%s), so the grant has ended", desc)
 			s.note(work, r, store.ProblemGrantEnded, msg)
 			return nil, s.loginError(msg)
-		case tokenerr.RateLimited:
+		case kind == tokenerr.RateLimited:
 			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
 				rest := max(wait, failedRest)
 				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))
@@ -161,7 +166,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: msg})
 			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
-		case tokenerr.Passing:
+		case kind == tokenerr.Passing:
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
 					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); your stored tokens are unchanged, try again later", s.set.TokenURL, attempt+1, desc)})
