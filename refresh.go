@@ -154,7 +154,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 					// whatever the last one asked (a date past, 0s).
 					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; your stored tokens are unchanged, try again in %s", attempt+1, min(rest, maxRest).Round(time.Second))
 				}
-				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: msg})
+				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
 			if servesValid && r != nil && r.AccessToken != "" && s.now().Before(r.Expiry) {
 				// Due early (refresh_before), the token still serves: its
@@ -163,7 +163,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// The error is the rest's, told to callers once it has
 				// expired.
 				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))
-				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: msg})
+				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
 		case kind == tokenerr.Passing:
@@ -222,11 +222,12 @@ func (s *Source) restAfter(d time.Duration, err error) error {
 // r's record, so that other processes and machines sharing the store rest
 // too (see restingElsewhere). A script that runs freshtoken in a loop
 // would otherwise make a volley of token requests at every run. The caller
-// holds the lock.
+// holds the lock. err's RetryAt is set to the rest's end.
 func (s *Source) restShared(work context.Context, r *store.Record, d time.Duration, err *Error) error {
+	err.RetryAt = s.now().Add(min(d, maxRest))
 	if r != nil {
 		n := *r
-		n.Rest = &store.Rest{Until: s.now().Add(min(d, maxRest)), Message: err.Msg}
+		n.Rest = &store.Rest{Until: err.RetryAt, Message: err.Msg, RateLimited: errors.Is(err, ErrRateLimited)}
 		if serr := s.store.Save(work, s.set.Env, &n); serr != nil {
 			s.log.Debug("could not record the rest in the store", "error", serr.Error())
 		}
@@ -265,8 +266,12 @@ func (s *Source) restingElsewhere(r *store.Record) error {
 		return nil
 	}
 	s.log.Debug("a renewal gave up moments ago, maybe in another process; not asking the token endpoint again yet", "until", r.Rest.Until.Format(logTime))
-	return s.restAfter(left, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf(
-		"%s (renewals rest after that, so no token request is sent for another %s unless forced)", r.Rest.Message, left.Round(time.Second))})
+	err := &Error{Env: s.set.Env, Kind: ErrUnreachable, RetryAt: r.Rest.Until, Msg: fmt.Sprintf(
+		"%s (renewals rest after that, so no token request is sent for another %s unless forced)", r.Rest.Message, left.Round(time.Second))}
+	if r.Rest.RateLimited {
+		err.Err = ErrRateLimited
+	}
+	return s.restAfter(left, err)
 }
 
 // resting is the error of the renewal that gave up, while renewals rest

@@ -52,9 +52,11 @@ type Record struct {
 
 // Rest is a wait before the next token request: until Until, a renewal
 // answers Message, the failure that began it, instead of asking.
+// RateLimited says the token endpoint asked for the wait (a 429).
 type Rest struct {
-	Until   time.Time `json:"until"`
-	Message string    `json:"message"`
+	Until       time.Time `json:"until"`
+	Message     string    `json:"message"`
+	RateLimited bool      `json:"rate_limited,omitempty"`
 }
 
 // Grant identifies an authorisation: the token endpoint (or, for endpoints
