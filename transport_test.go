@@ -91,6 +91,54 @@ func TestClientDoesNotWaitForA401sBody(t *testing.T) {
 	}
 }
 
+// TestTransportIdleTimeout: with IdleTimeout set, an answer whose body
+// stops coming fails the read that waits that long, with a time-out error
+// (a net.Error), after the part that came, and its connection is closed;
+// without it, the read waits as long as the caller's context lets it.
+func TestTransportIdleTimeout(t *testing.T) {
+	closed := make(chan struct{}, 2)
+	api, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("part of it"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // nothing more, until the connection closes
+		closed <- struct{}{}
+	})
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.APIURL = api.URL + "/"
+	src := r.source()
+	r.login(src)
+	read := func(tr *freshtoken.Transport, ctx context.Context) (string, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.URL+"/v2/stalls", nil)
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return string(body), err
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // only keeps a failing test from hanging
+	defer cancel()
+	body, err := read(&freshtoken.Transport{Source: src, IdleTimeout: 100 * time.Millisecond}, ctx)
+	var ne net.Error
+	if body != "part of it" || !errors.As(err, &ne) || !ne.Timeout() || ctx.Err() != nil {
+		t.Fatalf("read %q, %v; want the part that came, then a time-out before the context's", body, err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection stayed open")
+	}
+	short, cancel := context.WithCancel(t.Context())
+	go func() {
+		<-time.After(300 * time.Millisecond) // longer than the other's IdleTimeout
+		cancel()
+	}()
+	if body, err := read(&freshtoken.Transport{Source: src}, short); body != "part of it" || !errors.Is(err, context.Canceled) {
+		t.Fatalf("without IdleTimeout: read %q, %v; want the part that came, then the context's end", body, err)
+	}
+}
+
 func TestClientDoesNotRetryA401Twice(t *testing.T) {
 	api, calls := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)

@@ -187,6 +187,61 @@ func TestRequestGivesUpOnAHungAPI(t *testing.T) {
 	}
 }
 
+// TestRequestGivesUpOnAnAnswerThatStalls: an answer whose body stops
+// coming mid-way (its headers and a first part sent, then nothing, the
+// connection left open) is given up on once nothing more has come for the
+// environment's timeout: exit 5, one line naming the environment and the
+// API and saying what was printed is incomplete, as for a terminal (JSON
+// read whole to indent) or a pipe. Only the wait for the headers was
+// bounded: the command waited for ever.
+func TestRequestGivesUpOnAnAnswerThatStalls(t *testing.T) {
+	release := make(chan struct{})
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/v2/stalls" {
+				provider.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"contacts":[{"first_name":"Ada"},`))
+			w.(http.Flusher).Flush()
+			select { // nothing more, the connection open
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+	})
+	t.Cleanup(func() { close(release) })
+	e.login(t)
+	// [env.dev] is the file's last table: this line joins it.
+	f, err := os.OpenFile(e.config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("timeout = \"200ms\"\n")
+	f.Close()
+	for _, terminal := range []bool{false, true} {
+		ios, stdout, stderr := testStreams(terminal, false)
+		done := make(chan int, 1)
+		go func() { done <- e.run(ios, "get", "/v2/stalls") }()
+		select {
+		case code := <-done:
+			if code != 5 {
+				t.Errorf("terminal %t: exit %d, want 5: %s", terminal, code, stderr)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("terminal %t: get is still waiting for an answer that stalled, after 30s; want it to give up after the 200ms timeout", terminal)
+		}
+		want := "freshtoken: dev: the API at " + e.api + "v2/stalls stopped sending its answer (nothing more came for 200ms), so what was printed is incomplete; try again, or raise the environment's timeout setting\n"
+		if stderr.String() != want {
+			t.Errorf("terminal %t: stderr = %q, want %q", terminal, stderr, want)
+		}
+		if terminal && stdout.Len() != 0 || !terminal && stdout.String() != `{"contacts":[{"first_name":"Ada"},` {
+			t.Errorf("terminal %t: stdout = %q; want the part that came through a pipe, nothing on a terminal", terminal, stdout)
+		}
+	}
+}
+
 // TestRequestReportsAnAnswerItCannotReadWhole: an answer whose body breaks
 // off (its connection lost before its length) or cannot be unzipped is the
 // API failing: exit 5, one line naming the environment and the URL and
