@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -155,24 +157,11 @@ func TestRequestGivesUpOnAHungAPI(t *testing.T) {
 	})
 	t.Cleanup(func() { close(release) })
 	e.login(t)
-	// [env.dev] is the file's last table: this line joins it.
-	f, err := os.OpenFile(e.config, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString("timeout = \"200ms\"\n")
-	f.Close()
+	e.setTimeout(t, "200ms")
 
 	ios, stdout, stderr := testStreams(false, false)
-	done := make(chan int, 1)
-	go func() { done <- e.run(ios, "get", "/v2/company") }()
-	select {
-	case code := <-done:
-		if code != 5 {
-			t.Errorf("exit %d, want 5: %s", code, stderr)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("get /v2/company is still waiting for a hung API after 30s; want it to give up after the 200ms timeout")
+	if code := e.runWithin(t, ios, "get", "/v2/company"); code != 5 {
+		t.Errorf("exit %d, want 5: %s", code, stderr)
 	}
 	if want := "did not answer within 200ms"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr = %q, want it to say %q", stderr, want)
@@ -213,24 +202,11 @@ func TestRequestGivesUpOnAnAnswerThatStalls(t *testing.T) {
 	})
 	t.Cleanup(func() { close(release) })
 	e.login(t)
-	// [env.dev] is the file's last table: this line joins it.
-	f, err := os.OpenFile(e.config, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString("timeout = \"200ms\"\n")
-	f.Close()
+	e.setTimeout(t, "200ms")
 	for _, terminal := range []bool{false, true} {
 		ios, stdout, stderr := testStreams(terminal, false)
-		done := make(chan int, 1)
-		go func() { done <- e.run(ios, "get", "/v2/stalls") }()
-		select {
-		case code := <-done:
-			if code != 5 {
-				t.Errorf("terminal %t: exit %d, want 5: %s", terminal, code, stderr)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatalf("terminal %t: get is still waiting for an answer that stalled, after 30s; want it to give up after the 200ms timeout", terminal)
+		if code := e.runWithin(t, ios, "get", "/v2/stalls"); code != 5 {
+			t.Errorf("terminal %t: exit %d, want 5: %s", terminal, code, stderr)
 		}
 		want := "freshtoken: dev: the API at " + e.api + "v2/stalls stopped sending its answer (nothing more came for 200ms), so what was printed is incomplete; try again, or raise the environment's timeout setting\n"
 		if stderr.String() != want {
@@ -239,6 +215,33 @@ func TestRequestGivesUpOnAnAnswerThatStalls(t *testing.T) {
 		if terminal && stdout.Len() != 0 || !terminal && stdout.String() != `{"contacts":[{"first_name":"Ada"},` {
 			t.Errorf("terminal %t: stdout = %q; want the part that came through a pipe, nothing on a terminal", terminal, stdout)
 		}
+	}
+}
+
+// setTimeout sets the dev environment's timeout.
+func (e *devEnv) setTimeout(t *testing.T, timeout string) {
+	t.Helper()
+	// [env.dev] is the file's last table: this line joins it.
+	f, err := os.OpenFile(e.config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "timeout = %q\n", timeout)
+	f.Close()
+}
+
+// runWithin is run, failing the test if the command is still running after
+// 30 seconds, far past any timeout a test sets.
+func (e *devEnv) runWithin(t *testing.T, ios *cli.IOStreams, args ...string) int {
+	t.Helper()
+	done := make(chan int, 1)
+	go func() { done <- e.run(ios, args...) }()
+	select {
+	case code := <-done:
+		return code
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%v is still running after 30s; want it to give up after the environment's timeout", args)
+		return 0
 	}
 }
 
