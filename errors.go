@@ -1,6 +1,9 @@
 package freshtoken
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Sentinel errors for the outcomes callers branch on. Every error the engine
 // returns for them is an *Error wrapping one of these.
@@ -23,11 +26,16 @@ var (
 	ErrLoginRefused = errors.New("log-in refused")
 	// ErrUnusableToken means the provider issued an access token (or token
 	// type) holding control or non-ASCII characters, which no HTTP header
-	// can carry, or answered a renewal with a new refresh token and no
-	// access token (which is stored, and spent by the next renewal). It is
+	// can carry, or kept answering a renewal with a new refresh token and
+	// no access token (each stored, and spent by the next try). It is
 	// the Err of an *Error of kind ErrUnreachable: the grant is kept, and a
 	// renewal may bring a usable token.
 	ErrUnusableToken = errors.New("unusable access token")
+	// ErrRateLimited means the token endpoint answered 429 Too Many
+	// Requests and renewals rest as long as it asked (an hour at most),
+	// unless forced. It is the Err of an *Error of kind ErrUnreachable,
+	// whose RetryAt says when the rest ends.
+	ErrRateLimited = errors.New("rate limited by the provider")
 )
 
 // Error is a failure in one environment, phrased for the person who has to
@@ -39,6 +47,10 @@ type Error struct {
 	// Err is the failure underneath, when Msg tells of one: a shared
 	// store's, which says whether it was unreachable (store.ErrUnreachable).
 	Err error
+	// RetryAt, when set, is when renewals, resting after one that gave up
+	// (the provider kept failing or asked to wait), ask the token endpoint
+	// again: asking sooner gets this error again without a token request.
+	RetryAt time.Time
 }
 
 func (e *Error) Error() string { return e.Env + ": " + e.Msg }

@@ -16,7 +16,8 @@ import (
 
 // TestRateLimitWaitsAtLeastASecond: after a 429 from the token endpoint the
 // next try waits as long as Retry-After says, and never less than a second,
-// so a provider answering "Retry-After: 0" does not get a burst of renewals.
+// so a provider answering "Retry-After: 0" (or a date past) does not get a
+// burst of renewals; a negative value is no value.
 // The waits are taken on the rig's clock, not slept.
 func TestRateLimitWaitsAtLeastASecond(t *testing.T) {
 	for _, tt := range []struct {
@@ -25,7 +26,9 @@ func TestRateLimitWaitsAtLeastASecond(t *testing.T) {
 	}{
 		{"0", time.Second},
 		{"3", 3 * time.Second},
-		{"", time.Minute}, // FreeAgent's documented wait, when none is given
+		{"", time.Minute},                              // FreeAgent's documented wait, when none is given
+		{"-5", time.Minute},                            // no usable value: as if none were given
+		{"Sun, 06 Nov 1994 08:49:37 GMT", time.Second}, // a date past
 	} {
 		name := "Retry-After " + tt.retryAfter
 		if tt.retryAfter == "" {
@@ -165,5 +168,30 @@ func TestRateLimitedRenewalServesTheStillValidToken(t *testing.T) {
 	src.Token()
 	if n := requests.Load(); n < 2 {
 		t.Fatalf("%d token requests; want the endpoint asked again once the minute is over", n)
+	}
+}
+
+// TestHugeRetryAfterRestsAnHourAtMost: a 429 whose Retry-After is too
+// large to count is given up on at once, with no wait, and renewals rest
+// an hour at most, not for the years it asked.
+func TestHugeRetryAfterRestsAnHourAtMost(t *testing.T) {
+	limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Retry-After", "99999999999999999999")
+		http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
+	}))
+	defer limited.Close()
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.login(r.source())
+	r.moveTokenEndpoint(limited.URL)
+	src := r.source()
+	freshtoken.SetPause(src, r.clock.Sleep)
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "asks to wait") {
+		t.Fatalf("err = %v, want ErrUnreachable saying how long it asks to wait", err)
+	}
+	if got := r.clock.Slept(); got != 0 {
+		t.Fatalf("waited %s; want no wait for a Retry-After past MaxRetryAfter", got)
+	}
+	if left := freshtoken.RestLeft(r.record(), r.clock.Now()); left <= 0 || left > time.Hour {
+		t.Fatalf("renewals rest %s; want an hour at most", left)
 	}
 }

@@ -23,9 +23,6 @@ import (
 	"github.com/freshtoken/freshtoken/store"
 )
 
-// minRetryAfter is the shortest wait after a 429, whatever Retry-After says.
-const minRetryAfter = time.Second
-
 // renewal asks the token endpoint for the tokens that replace r, in the way
 // the environment's grant renews: by spending r's refresh token, or for
 // client credentials by presenting the client's credentials again. r is
@@ -111,18 +108,23 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			// Each caller asking again would be a token request whose
 			// answer the store refuses again.
 			return nil, s.restAfter(failedRest, s.unsavedFailure(unsaved.err))
-		case errors.Is(err, ErrUnusableToken):
-			// Stored already; asking again at once would bring the same.
-			return nil, s.restAfter(failedRest, err)
 		}
 		kind, wait, desc := tokenerr.Classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
-		switch kind {
-		case tokenerr.BadClient:
+		switch {
+		case errors.Is(err, ErrUnusableToken):
+			// The answer's new refresh token is stored: the next try spends
+			// it, as soon as renewals may come (once a second). A provider
+			// that always answers so is one that keeps failing.
+			if attempt >= len(backoff) {
+				return nil, s.restAfter(failedRest, err)
+			}
+			wait = minRenewalGap
+		case kind == tokenerr.BadClient:
 			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)
 			s.note(work, r, store.ProblemClientRejected, msg)
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
-		case tokenerr.BadGrant:
+		case kind == tokenerr.BadGrant:
 			if s.set.Grant == GrantClientCredentials {
 				// No refresh token was spent: the provider refuses the
 				// client's credentials grant, which only configuration fixes.
@@ -143,7 +145,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			msg := fmt.Sprintf("the provider refused the refresh token (%s), so the grant has ended", desc)
 			s.note(work, r, store.ProblemGrantEnded, msg)
 			return nil, s.loginError(msg)
-		case tokenerr.RateLimited:
+		case kind == tokenerr.RateLimited:
 			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
 				rest := max(wait, failedRest)
 				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))
@@ -152,9 +154,8 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 					// whatever the last one asked (a date past, 0s).
 					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; your stored tokens are unchanged, try again in %s", attempt+1, min(rest, maxRest).Round(time.Second))
 				}
-				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: msg})
+				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
-			wait = max(wait, minRetryAfter)
 			if servesValid && r != nil && r.AccessToken != "" && s.now().Before(r.Expiry) {
 				// Due early (refresh_before), the token still serves: its
 				// callers (every request a proxy holds) get it rather than
@@ -162,10 +163,10 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// The error is the rest's, told to callers once it has
 				// expired.
 				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))
-				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: msg})
+				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
-		case tokenerr.Passing:
+		case kind == tokenerr.Passing:
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
 					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); your stored tokens are unchanged, try again later", s.set.TokenURL, attempt+1, desc)})
@@ -221,11 +222,12 @@ func (s *Source) restAfter(d time.Duration, err error) error {
 // r's record, so that other processes and machines sharing the store rest
 // too (see restingElsewhere). A script that runs freshtoken in a loop
 // would otherwise make a volley of token requests at every run. The caller
-// holds the lock.
+// holds the lock. err's RetryAt is set to the rest's end.
 func (s *Source) restShared(work context.Context, r *store.Record, d time.Duration, err *Error) error {
+	err.RetryAt = s.now().Add(min(d, maxRest))
 	if r != nil {
 		n := *r
-		n.Rest = &store.Rest{Until: s.now().Add(min(d, maxRest)), Message: err.Msg}
+		n.Rest = &store.Rest{Until: err.RetryAt, Message: err.Msg, RateLimited: errors.Is(err, ErrRateLimited)}
 		if serr := s.store.Save(work, s.set.Env, &n); serr != nil {
 			s.log.Debug("could not record the rest in the store", "error", serr.Error())
 		}
@@ -264,8 +266,12 @@ func (s *Source) restingElsewhere(r *store.Record) error {
 		return nil
 	}
 	s.log.Debug("a renewal gave up moments ago, maybe in another process; not asking the token endpoint again yet", "until", r.Rest.Until.Format(logTime))
-	return s.restAfter(left, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf(
-		"%s (renewals rest after that, so no token request is sent for another %s unless forced)", r.Rest.Message, left.Round(time.Second))})
+	err := &Error{Env: s.set.Env, Kind: ErrUnreachable, RetryAt: r.Rest.Until, Msg: fmt.Sprintf(
+		"%s (renewals rest after that, so no token request is sent for another %s unless forced)", r.Rest.Message, left.Round(time.Second))}
+	if r.Rest.RateLimited {
+		err.Err = ErrRateLimited
+	}
+	return s.restAfter(left, err)
 }
 
 // resting is the error of the renewal that gave up, while renewals rest

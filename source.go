@@ -531,8 +531,9 @@ func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 // renewRejected is what to do when the API answers 401 to the access token
 // rejected: it returns a token to retry with, the store's if another renewer
 // already replaced it, or else a new one. It returns errJustRenewed when
-// rejected itself came from a 401's renewal moments ago: renewing again would
-// not help, so pass the 401 on. Transport is its one caller.
+// rejected itself came from a 401's renewal too recently (rejectedQuiet):
+// renewing again would not help, so pass the 401 on. Transport is its one
+// caller.
 func (s *Source) renewRejected(ctx context.Context, rejected string) (*oauth2.Token, error) {
 	r, err := s.get(ctx, want{rejected: rejected})
 	if err != nil {
@@ -812,12 +813,27 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 // recentRenewal is how long after a renewal caused by a 401 another 401 for
 // the renewed token is passed on rather than answered with another renewal,
 // so an API that keeps answering 401 cannot cause a refresh per request.
-const recentRenewal = 15 * time.Second
+// Each further such renewal in a row doubles it, up to maxRejectedQuiet, so
+// an API that refuses every token costs a handful of refreshes an hour, not
+// one every 15 seconds for ever.
+const (
+	recentRenewal    = 15 * time.Second
+	maxRejectedQuiet = time.Hour
+)
+
+// rejectedQuiet is how long after the last of n renewals in a row caused by
+// 401s (store.Record.RejectedInARow; 0 read as 1, from a record written
+// before it was counted) another 401 for its token is passed on.
+func rejectedQuiet(n int) time.Duration {
+	n = min(max(n, 1), 10) // 15 s × 2⁹ is past the cap already
+	return min(recentRenewal<<(n-1), maxRejectedQuiet)
+}
 
 // errJustRenewed means the token the API rejected came from a 401's renewal
-// moments ago and renewing again would not help; the 401 is the answer. It
-// keeps an API that always answers 401 from causing a refresh per request.
-var errJustRenewed = errors.New("the rejected token was renewed moments ago")
+// too recently (rejectedQuiet) and renewing again would not help; the 401 is
+// the answer. It keeps an API that always answers 401 from causing a
+// refresh per request.
+var errJustRenewed = errors.New("the rejected token was renewed too recently")
 
 // get returns a fresh token that is not rejected: from memory, else from the
 // store, else from a renewal. Renewals are one flight per process: callers
@@ -1000,12 +1016,21 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 	if r == nil { // client credentials, none obtained yet
 		return s.refresh(ctx, work, nil, store.RenewedForExpiry, false)
 	}
-	// Moments ago either way: a renewal further in the future was written
-	// by a clock ahead of this one, or before this clock was set back.
-	if since := s.now().Sub(r.RenewedAt); r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && since > -recentRenewal && since < recentRenewal {
-		s.log.Debug("the API refused a token that a 401 renewed moments ago; passing this 401 on instead of renewing again",
-			"renewed", r.RenewedAt.Format(logTime))
-		return nil, errJustRenewed
+	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection {
+		// The renewal a 401 caused did not help: the API refuses for some
+		// other reason than the token. Renew again only after a wait that
+		// doubles with each such renewal in a row. A renewal further in the
+		// future than recentRenewal was written by a clock ahead of this
+		// one, or before this clock was set back: not moments ago.
+		quiet := rejectedQuiet(r.RejectedInARow)
+		since := s.now().Sub(r.RenewedAt)
+		if since > -recentRenewal && since < quiet {
+			s.log.Debug("the API refused a token that a 401 renewed; passing this 401 on instead of renewing again yet",
+				"renewed", r.RenewedAt.Format(logTime), "in_a_row", max(r.RejectedInARow, 1), "renew_after", quiet)
+			return nil, errJustRenewed
+		}
+		s.log.Debug("the API refused a token that a 401 renewed; renewing once more, as the wait for it has passed",
+			"renewed", r.RenewedAt.Format(logTime), "in_a_row", max(r.RejectedInARow, 1), "waited", quiet)
 	}
 	// Renewals for expiry come at most once a second, whatever lifetimes
 	// the provider gives; a 401 is answered by the rule above instead.
@@ -1297,6 +1322,12 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 		r.Renewals = prev.Renewals + 1
 		r.RenewedAt = sentAt
 		r.RenewedFor = reason
+		if reason == store.RenewedForRejection {
+			r.RejectedInARow = 1
+			if prev.RenewedFor == store.RenewedForRejection {
+				r.RejectedInARow = max(prev.RejectedInARow, 1) + 1
+			}
+		}
 		if r.RefreshToken == "" || r.RefreshToken == prev.RefreshToken {
 			r.RefreshToken = prev.RefreshToken
 			if r.RefreshExpiry.IsZero() {

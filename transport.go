@@ -19,8 +19,9 @@ import (
 // elsewhere never carries it. On a 401 it renews once and, when the request
 // body can be replayed, retries once; if that renewal fails, its error (such
 // as ErrLoginRequired) is returned instead of the 401. A 401 for a token
-// renewed moments ago is passed on without another renewal, so an API that
-// keeps refusing cannot cause a refresh storm. A request's deadline, or an
+// that a 401's renewal brought is passed on without another renewal for 15
+// s, and each further such renewal in a row waits twice as long, up to an
+// hour, so an API that keeps refusing cannot cause a refresh storm. A request's deadline, or an
 // http.Client's Timeout, bounds its wait for a renewal as TokenContext's
 // context does: a token request already sent is seen through and stored.
 type Transport struct {
@@ -29,6 +30,16 @@ type Transport struct {
 	// Options.HTTPClient (its proxy and trusted certificate authorities),
 	// else http.DefaultTransport.
 	Base http.RoundTripper
+	// IdleTimeout, when above zero, ends an answer whose body the server
+	// stops sending: a Read of the body that waits this long for the next
+	// bytes closes the connection and fails with an error whose Timeout
+	// method reports true (a net.Error). Only the waits for the server
+	// count, not a reader slow to ask for more. Zero, as in Client, waits
+	// as long as the server takes, so that a stream may pause: a request's
+	// context or an http.Client's Timeout then bounds the whole answer.
+	// The body of a 101 Switching Protocols, the connection itself, is
+	// never bounded.
+	IdleTimeout time.Duration
 }
 
 // Client returns an *http.Client whose Transport is a Transport with no
@@ -56,7 +67,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("freshtoken: Transport's Source is nil")
 	}
 	if !src.ownsHost(req) {
-		return t.base().RoundTrip(req)
+		return t.bounded(t.base().RoundTrip(req))
 	}
 	ctx := req.Context()
 	tok, err := src.TokenContext(ctx)
@@ -66,7 +77,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.send(req, req.Body, tok.Type()+" "+tok.AccessToken)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
+		return t.bounded(resp, err)
 	}
 	body, replayable := replayBody(req)
 	src.log.Debug("401 from the API; renewing once", "path", req.URL.Path, "retry", replayable)
@@ -75,7 +86,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// Nothing to retry with: the token is as new as it gets, or the body
 		// is spent. The renewal still serves the caller's next request.
 		closeReader(body)
-		return resp, nil
+		return t.bounded(resp, nil)
 	}
 	// Closed unread: nothing bounds the body of an API's answer, and one
 	// that stalls would hold the retry for ever.
@@ -86,7 +97,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeReader(body)
 		return nil, err
 	}
-	return t.send(req, body, renewed.Type()+" "+renewed.AccessToken)
+	return t.bounded(t.send(req, body, renewed.Type()+" "+renewed.AccessToken))
+}
+
+// bounded gives resp's body the IdleTimeout, if there is one.
+func (t *Transport) bounded(resp *http.Response, err error) (*http.Response, error) {
+	if err == nil && t.IdleTimeout > 0 && resp.StatusCode != http.StatusSwitchingProtocols && resp.Body != http.NoBody {
+		resp.Body = httpx.IdleLimit(resp.Body, t.IdleTimeout)
+	}
+	return resp, err
 }
 
 // send copies req with body and auth, so the caller's request is untouched.

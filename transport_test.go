@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 type echo struct {
@@ -88,6 +91,54 @@ func TestClientDoesNotWaitForA401sBody(t *testing.T) {
 	}
 }
 
+// TestTransportIdleTimeout: with IdleTimeout set, an answer whose body
+// stops coming fails the read that waits that long, with a time-out error
+// (a net.Error), after the part that came, and its connection is closed;
+// without it, the read waits as long as the caller's context lets it.
+func TestTransportIdleTimeout(t *testing.T) {
+	closed := make(chan struct{}, 2)
+	api, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("part of it"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // nothing more, until the connection closes
+		closed <- struct{}{}
+	})
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.APIURL = api.URL + "/"
+	src := r.source()
+	r.login(src)
+	read := func(tr *freshtoken.Transport, ctx context.Context) (string, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.URL+"/v2/stalls", nil)
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return string(body), err
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // only keeps a failing test from hanging
+	defer cancel()
+	body, err := read(&freshtoken.Transport{Source: src, IdleTimeout: 100 * time.Millisecond}, ctx)
+	var ne net.Error
+	if body != "part of it" || !errors.As(err, &ne) || !ne.Timeout() || ctx.Err() != nil {
+		t.Fatalf("read %q, %v; want the part that came, then a time-out before the context's", body, err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection stayed open")
+	}
+	short, cancel := context.WithCancel(t.Context())
+	go func() {
+		<-time.After(300 * time.Millisecond) // longer than the other's IdleTimeout
+		cancel()
+	}()
+	if body, err := read(&freshtoken.Transport{Source: src}, short); body != "part of it" || !errors.Is(err, context.Canceled) {
+		t.Fatalf("without IdleTimeout: read %q, %v; want the part that came, then the context's end", body, err)
+	}
+}
+
 func TestClientDoesNotRetryA401Twice(t *testing.T) {
 	api, calls := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
@@ -119,6 +170,64 @@ func TestClientDoesNotRetryA401Twice(t *testing.T) {
 	getStatus(t, src, api.URL+"/v2/company")
 	if r.provider.Stats().Refreshes != 3 {
 		t.Fatal("a 401 after the clock was set back did not renew")
+	}
+}
+
+// TestClientBacksOffAnAPIThatRefusesEveryToken: an API that answers 401 to
+// every token gets a renewal for the first 401, as promised (renewed once,
+// retried once), but each further renewal for a 401 that comes in a row
+// waits twice as long as the one before: 15 s, 30 s, 1 min… up to an hour.
+// It got one every 15 s for ever, 240 refreshes an hour spent on an API
+// that refuses for another reason. Each decision is on the debug log.
+func TestClientBacksOffAnAPIThatRefusesEveryToken(t *testing.T) {
+	api, calls := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.APIURL = api.URL + "/"
+	var logs strings.Builder
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	start := r.clock.Now()
+	var renewedAt []time.Duration
+	requests := 0
+	for r.clock.Now().Sub(start) < 2*time.Hour {
+		before := r.provider.Stats().Refreshes
+		if status := getStatus(t, src, api.URL+"/v2/company"); status != http.StatusUnauthorized {
+			t.Fatalf("status %d, want the 401 passed on", status)
+		}
+		requests++
+		if r.provider.Stats().Refreshes != before {
+			renewedAt = append(renewedAt, r.clock.Now().Sub(start))
+		}
+		r.clock.Advance(5 * time.Second)
+	}
+	var want []time.Duration
+	for at, quiet := time.Duration(0), 15*time.Second; at < 2*time.Hour; at, quiet = at+quiet, min(2*quiet, time.Hour) {
+		want = append(want, at)
+	}
+	if !slices.Equal(renewedAt, want) {
+		t.Fatalf("renewed at %v; want %v, each wait twice the one before, up to an hour", renewedAt, want)
+	}
+	if n := int(calls.Load()); n != requests+len(renewedAt) {
+		t.Fatalf("%d API calls for %d requests and %d renewals; want each renewal's request retried once", n, requests, len(renewedAt))
+	}
+	// A renewal for another cause (here, expiry) ends the row: the next
+	// 401 renews at once again.
+	r.clock.Advance(time.Hour)
+	before := r.provider.Stats().Refreshes
+	getStatus(t, src, api.URL+"/v2/company")
+	if rec := r.record(); r.provider.Stats().Refreshes != before+2 || rec.RenewedFor != store.RenewedForRejection || rec.RejectedInARow != 1 {
+		t.Fatalf("%d refreshes, record renewed for %q, %d in a row; want the expiry's and the 401's, one in a row", r.provider.Stats().Refreshes-before, rec.RenewedFor, rec.RejectedInARow)
+	}
+	for _, line := range []string{"passing this 401 on instead of renewing again yet", "renewing once more, as the wait for it has passed"} {
+		if !strings.Contains(logs.String(), line) {
+			t.Errorf("the debug log does not say %q", line)
+		}
 	}
 }
 

@@ -521,13 +521,22 @@ func TestJSONAnswerLabelledAsPlainText(t *testing.T) {
 		}
 	})
 	t.Run("tokens cut off", func(t *testing.T) {
+		// Every answer cut off: each try spends the refresh token the last
+		// one saved, a second apart, until the tries run out.
 		srv, hits := countingServer(t, answer(http.StatusOK, `{"refresh_token":"refresh-token-number-%d","access_token":"access-token-number-%d","token_ty`))
-		r, _, err := renewAt(t, srv)
-		if !errors.Is(err, freshtoken.ErrUnusableToken) {
+		r, _ := loggedIn(t)
+		r.moveTokenEndpoint(srv.URL)
+		src := r.source()
+		freshtoken.SetPause(src, r.clock.Sleep)
+		tries := int32(1 + len(freshtoken.DefaultRetryBackoff))
+		if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnusableToken) {
 			t.Fatalf("err = %v; want the provider's unusable answer", err)
 		}
-		if rec := r.record(); hits.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" {
-			t.Fatalf("%d requests, stored %q; want the rotated refresh token the cut-off answer held, from one request", hits.Load(), rec.RefreshToken)
+		if rec := r.record(); hits.Load() != tries || rec.RefreshToken != fmt.Sprintf("refresh-token-number-%d", tries) {
+			t.Fatalf("%d requests, stored %q; want %d, the last cut-off answer's rotated refresh token stored", hits.Load(), rec.RefreshToken, tries)
+		}
+		if slept := r.clock.Slept(); slept != time.Duration(tries-1)*time.Second {
+			t.Fatalf("waited %s between tries; want a second before each retry", slept)
 		}
 	})
 	t.Run("invalid_grant", func(t *testing.T) {
@@ -718,6 +727,11 @@ func (e *rotatingEndpoint) sent() ([]string, bool) {
 // new refresh token. So too for an answer cut off after its refresh token
 // (its JSON unfinished, or its connection lost): it was taken for a
 // passing failure, and the retry spent the rotated-out refresh token.
+//
+// The renewal then tries again a second later, with the new refresh token:
+// it gave up and rested 30 seconds, as after a provider down, though the
+// token it needed was saved, so a proxy answered every request with an
+// error for half a minute after one broken answer.
 func TestAnswerWithoutAnAccessTokenKeepsTheRotation(t *testing.T) {
 	for _, tt := range []struct {
 		name, first string
@@ -745,28 +759,28 @@ func TestAnswerWithoutAnAccessTokenKeepsTheRotation(t *testing.T) {
 			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
 				t.Fatal(err)
 			}
-			_, err := r.source().Renew(context.Background())
-			if !errors.Is(err, freshtoken.ErrUnusableToken) || !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "no usable access token") {
-				t.Fatalf("err = %v; want the provider's unusable answer, saying it held no access token", err)
-			}
-			if sent, revoked := e.sent(); len(sent) != 1 || revoked {
-				t.Fatalf("refresh tokens sent %q, grant revoked %t; want the first sent once", sent, revoked)
-			}
-			rec := r.record()
+			src := r.source()
 			wantAccess := ""
 			if tt.oldValid {
 				wantAccess = old.AccessToken
 			}
-			if rec.RefreshToken != "rotated-refresh-token-1" || rec.AccessToken != wantAccess {
-				t.Fatalf("stored refresh token %q, access token %q; want the rotated one and %q", rec.RefreshToken, rec.AccessToken, wantAccess)
-			}
-			r.clock.Advance(2 * time.Hour)
-			tok, err := r.source().Token()
+			var between *store.Record // the store as the retry finds it
+			freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error {
+				between = r.record()
+				return r.clock.Sleep(ctx, d)
+			})
+			tok, err := src.Renew(context.Background())
 			if err != nil || tok.AccessToken != "access-token-2" {
-				t.Fatalf("the next renewal: %v, %v; want access-token-2", tok, err)
+				t.Fatalf("Renew = %v, %v; want access-token-2 from the retry with the saved refresh token", tok, err)
 			}
-			if sent, revoked := e.sent(); len(sent) != 2 || sent[1] != "rotated-refresh-token-1" || revoked {
-				t.Fatalf("refresh tokens sent %q, grant revoked %t; want the rotated one spent next", sent, revoked)
+			if sent, revoked := e.sent(); len(sent) != 2 || sent[0] != "first-refresh-token" || sent[1] != "rotated-refresh-token-1" || revoked {
+				t.Fatalf("refresh tokens sent %q, grant revoked %t; want the first, then the rotated one", sent, revoked)
+			}
+			if between == nil || between.RefreshToken != "rotated-refresh-token-1" || between.AccessToken != wantAccess {
+				t.Fatalf("stored before the retry: %+v; want the rotated refresh token and access token %q", between, wantAccess)
+			}
+			if got := r.clock.Slept(); got != time.Second {
+				t.Fatalf("waited %s before the retry; want a second, renewals coming at most once a second", got)
 			}
 		})
 	}

@@ -27,6 +27,11 @@ type Record struct {
 	// RenewedFor says why the last renewal happened: RenewedForExpiry,
 	// RenewedForRejection or RenewedOnRequest.
 	RenewedFor string `json:"renewed_for,omitempty"`
+	// RejectedInARow counts the renewals in a row that the API's 401s
+	// caused, each for the token the one before brought: 1 after a 401
+	// renewed a token from any other cause, 0 when the last renewal had
+	// another cause. It spaces out further renewals for 401s.
+	RejectedInARow int `json:"rejected_in_a_row,omitempty"`
 	// RefreshNotExtended is set once a renewal made to keep the grant alive
 	// left the refresh token's expiry where it was: renewing cannot extend
 	// it, and only a log-in will, before it expires.
@@ -47,9 +52,11 @@ type Record struct {
 
 // Rest is a wait before the next token request: until Until, a renewal
 // answers Message, the failure that began it, instead of asking.
+// RateLimited says the token endpoint asked for the wait (a 429).
 type Rest struct {
-	Until   time.Time `json:"until"`
-	Message string    `json:"message"`
+	Until       time.Time `json:"until"`
+	Message     string    `json:"message"`
+	RateLimited bool      `json:"rate_limited,omitempty"`
 }
 
 // Grant identifies an authorisation: the token endpoint (or, for endpoints

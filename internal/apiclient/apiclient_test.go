@@ -293,27 +293,48 @@ func TestAllSaysWhenPagesWereMissed(t *testing.T) {
 // TestDoBacksOffWithoutRetryAfter checks a 429 with no Retry-After is
 // waited out with a back-off that OnWait does not pass off as asked for.
 func TestDoBacksOffWithoutRetryAfter(t *testing.T) {
+	if waits := waitsForOne429(t, ""); len(waits) != 1 || waits[0].Asked || waits[0].Delay != time.Second {
+		t.Errorf("waits = %+v, want one back-off of 1s, not asked for", waits)
+	}
+}
+
+// TestDoWaitsAtLeastASecond: an API answering 429 with "Retry-After: 0",
+// or a date already past, is retried after a second, not at once: a
+// client that took 0 at its word answered each 429 with another request
+// straight away, a burst against an API that had just said to stop.
+func TestDoWaitsAtLeastASecond(t *testing.T) {
+	for _, retryAfter := range []string{"0", fakeclock.New().Now().Add(-time.Hour).Format(http.TimeFormat)} {
+		if waits := waitsForOne429(t, retryAfter); len(waits) != 1 || !waits[0].Asked || waits[0].Delay != time.Second {
+			t.Errorf("Retry-After %q: waits = %+v, want one wait of 1s, as asked", retryAfter, waits)
+		}
+	}
+}
+
+// waitsForOne429 is what OnWait is told of by a request to an API whose
+// first answer is 429 with retryAfter ("" for none) and whose next is 200.
+func waitsForOne429(t *testing.T, retryAfter string) []Wait {
+	t.Helper()
 	n := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n++; n == 1 {
+			if retryAfter != "" {
+				w.Header().Set("Retry-After", retryAfter)
+			}
 			http.Error(w, "slow down", http.StatusTooManyRequests)
 			return
 		}
 		w.Write([]byte("ok"))
 	}))
 	t.Cleanup(srv.Close)
-	clock := fakeclock.New()
 	var waits []Wait
-	c := &Client{Clock: clock, OnWait: func(w Wait) { waits = append(waits, w) }}
+	c := &Client{Clock: fakeclock.New(), OnWait: func(w Wait) { waits = append(waits, w) }}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if len(waits) != 1 || waits[0].Asked || waits[0].Delay != time.Second {
-		t.Errorf("waits = %+v, want one back-off of 1s, not asked for", waits)
-	}
+	return waits
 }
 
 // TestDoGivesUpOnAHugeRetryAfter: a Retry-After too large for a number is

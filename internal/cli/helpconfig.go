@@ -38,7 +38,7 @@ freshtoken/config.toml in your config folder (usually ~/.config).
   scopes = ["read", "offline_access"]
   client_auth = "basic"            # basic | body | none | private_key_jwt; never guessed
   refresh_before = "60s"           # renew this long before expiry
-  timeout = "30s"                  # the longest one token request, or the API's first byte, may take
+  timeout = "30s"                  # the longest one token request, the API's first byte, or a pause in its answer may take
   default_lifetime = "1h"          # when the provider gives no usable expires_in: renew after this
   refresh_idle_limit = "60d"       # the provider ends grants unused this long: the proxy renews in time
   token_file = "/run/user/1000/sandbox-token"   # kept holding the current access token by the proxy

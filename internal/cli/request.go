@@ -73,10 +73,12 @@ the first, a page cut off, more than 256 MiB in all) print nothing and
 exit 5.
 
 An API that has not begun to answer within the environment's timeout
-setting (default 30s) is given up on: exit 5.
+setting (default 30s), or that sends nothing more of its answer for as
+long, is given up on: exit 5 (what was printed of the answer is then
+incomplete).
 
 A 429 Too Many Requests is waited out for as long as its Retry-After asks
-(up to 2 minutes, 5 times in a row), then retried; past that the command
+(at least a second, up to 2 minutes, 5 times in a row), then retried; past that the command
 gives up and exits 5.`
 
 func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) *cobra.Command {
@@ -285,15 +287,15 @@ func pluralCount(n int, noun string) string {
 
 // apiHTTPClient sends API requests with src's tokens, giving up on an API
 // that has not begun to answer within timeout (the environment's timeout
-// setting). Only the wait for the response's headers is bounded: a long
-// download that keeps arriving is not cut off.
+// setting), or that sends nothing more of its answer's body for as long.
+// A long download that keeps arriving is not cut off.
 func apiHTTPClient(env *config.Env, src *freshtoken.Source) (*http.Client, error) {
 	base, err := env.Transport()
 	if err != nil {
 		return nil, err
 	}
 	base.ResponseHeaderTimeout = env.Timeout
-	return &http.Client{Transport: &freshtoken.Transport{Source: src, Base: httpx.ExplainTLS(base)}}, nil
+	return &http.Client{Transport: &freshtoken.Transport{Source: src, Base: httpx.ExplainTLS(base), IdleTimeout: env.Timeout}}, nil
 }
 
 // newAPIRequest builds the request with freshtoken's default headers, then

@@ -14,6 +14,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/apiclient"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // writeResponse prints resp and turns an error status into HTTPStatusError.
@@ -35,7 +36,12 @@ func writeResponse(f *Factory, resp *http.Response, include bool, env string) er
 	}
 	body := &apiBody{r: resp.Body}
 	if err := writeBody(f, resp.Header.Get("Content-Type"), body); err != nil {
-		if body.err != nil && !errors.Is(body.err, context.Canceled) {
+		var stalled *httpx.StalledError
+		switch {
+		case errors.As(body.err, &stalled):
+			return &freshtoken.Error{Env: env, Kind: freshtoken.ErrUnreachable, Msg: fmt.Sprintf(
+				"the API at %s stopped sending its answer (nothing more came for %s), so what was printed is incomplete; try again, or raise the environment's timeout setting", resp.Request.URL, stalled.After)}
+		case body.err != nil && !errors.Is(body.err, context.Canceled):
 			return &freshtoken.Error{Env: env, Kind: freshtoken.ErrUnreachable, Msg: fmt.Sprintf(
 				"the API's answer from %s could not be read whole (%v), so what was printed is incomplete; try again", resp.Request.URL, body.err)}
 		}

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -155,24 +157,11 @@ func TestRequestGivesUpOnAHungAPI(t *testing.T) {
 	})
 	t.Cleanup(func() { close(release) })
 	e.login(t)
-	// [env.dev] is the file's last table: this line joins it.
-	f, err := os.OpenFile(e.config, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString("timeout = \"200ms\"\n")
-	f.Close()
+	e.setTimeout(t, "200ms")
 
 	ios, stdout, stderr := testStreams(false, false)
-	done := make(chan int, 1)
-	go func() { done <- e.run(ios, "get", "/v2/company") }()
-	select {
-	case code := <-done:
-		if code != 5 {
-			t.Errorf("exit %d, want 5: %s", code, stderr)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("get /v2/company is still waiting for a hung API after 30s; want it to give up after the 200ms timeout")
+	if code := e.runWithin(t, ios, "get", "/v2/company"); code != 5 {
+		t.Errorf("exit %d, want 5: %s", code, stderr)
 	}
 	if want := "did not answer within 200ms"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr = %q, want it to say %q", stderr, want)
@@ -184,6 +173,75 @@ func TestRequestGivesUpOnAHungAPI(t *testing.T) {
 	ios, stdout, stderr = testStreams(false, false)
 	if code := e.run(ios, "get", "/v2/users/me"); code != 0 || !strings.Contains(stdout.String(), "dev@example.com") {
 		t.Errorf("get /v2/users/me: exit %d, %s %s", code, stdout, stderr)
+	}
+}
+
+// TestRequestGivesUpOnAnAnswerThatStalls: an answer whose body stops
+// coming mid-way (its headers and a first part sent, then nothing, the
+// connection left open) is given up on once nothing more has come for the
+// environment's timeout: exit 5, one line naming the environment and the
+// API and saying what was printed is incomplete, as for a terminal (JSON
+// read whole to indent) or a pipe. Only the wait for the headers was
+// bounded: the command waited for ever.
+func TestRequestGivesUpOnAnAnswerThatStalls(t *testing.T) {
+	release := make(chan struct{})
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/v2/stalls" {
+				provider.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"contacts":[{"first_name":"Ada"},`))
+			w.(http.Flusher).Flush()
+			select { // nothing more, the connection open
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+	})
+	t.Cleanup(func() { close(release) })
+	e.login(t)
+	e.setTimeout(t, "200ms")
+	for _, terminal := range []bool{false, true} {
+		ios, stdout, stderr := testStreams(terminal, false)
+		if code := e.runWithin(t, ios, "get", "/v2/stalls"); code != 5 {
+			t.Errorf("terminal %t: exit %d, want 5: %s", terminal, code, stderr)
+		}
+		want := "freshtoken: dev: the API at " + e.api + "v2/stalls stopped sending its answer (nothing more came for 200ms), so what was printed is incomplete; try again, or raise the environment's timeout setting\n"
+		if stderr.String() != want {
+			t.Errorf("terminal %t: stderr = %q, want %q", terminal, stderr, want)
+		}
+		if terminal && stdout.Len() != 0 || !terminal && stdout.String() != `{"contacts":[{"first_name":"Ada"},` {
+			t.Errorf("terminal %t: stdout = %q; want the part that came through a pipe, nothing on a terminal", terminal, stdout)
+		}
+	}
+}
+
+// setTimeout sets the dev environment's timeout.
+func (e *devEnv) setTimeout(t *testing.T, timeout string) {
+	t.Helper()
+	// [env.dev] is the file's last table: this line joins it.
+	f, err := os.OpenFile(e.config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "timeout = %q\n", timeout)
+	f.Close()
+}
+
+// runWithin is run, failing the test if the command is still running after
+// 30 seconds, far past any timeout a test sets.
+func (e *devEnv) runWithin(t *testing.T, ios *cli.IOStreams, args ...string) int {
+	t.Helper()
+	done := make(chan int, 1)
+	go func() { done <- e.run(ios, args...) }()
+	select {
+	case code := <-done:
+		return code
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%v is still running after 30s; want it to give up after the environment's timeout", args)
+		return 0
 	}
 }
 

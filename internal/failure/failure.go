@@ -35,6 +35,7 @@ const (
 	LoginRefused                    // the browser or device log-in was denied or timed out, or its code refused or expired
 	HTTPError                       // the API answered with an error status
 	ProviderUnreachable             // the provider or the API could not be reached, or kept failing
+	RateLimited                     // the provider answered 429 and asks to wait
 	UnusableToken                   // the provider issued an access token no HTTP header can carry
 	StoreUnreachable                // the shared store could not be reached, the keychain is locked, or the disk is full or read-only
 	Interrupted                     // a signal ended the command, or stopped the proxy mid-request
@@ -60,6 +61,7 @@ var table = map[Kind]Row{
 	LoginRefused:        {3, http.StatusUnauthorized, "login_refused", "run `freshtoken login -e %[1]s` again and approve access in the browser"},
 	HTTPError:           {4, 0, "", ""},
 	ProviderUnreachable: {5, http.StatusBadGateway, "provider_unreachable", ""},
+	RateLimited:         {5, http.StatusServiceUnavailable, "rate_limited", ""},
 	UnusableToken:       {5, http.StatusBadGateway, "unusable_token", "run `freshtoken token --force -e %[1]s` for another, and tell the provider if it happens again"},
 	StoreUnreachable:    {5, http.StatusServiceUnavailable, "store_unreachable", ""},
 	Interrupted:         {130, http.StatusServiceUnavailable, "interrupted", ""},
@@ -93,6 +95,8 @@ func Of(err error) Kind {
 		return Config
 	case errors.Is(err, freshtoken.ErrUnusableToken):
 		return UnusableToken
+	case errors.Is(err, freshtoken.ErrRateLimited):
+		return RateLimited
 	case errors.Is(err, login.ErrBadPaste):
 		return Usage
 	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, freshtoken.ErrLoginRefused):
@@ -111,6 +115,8 @@ func Of(err error) Kind {
 			return ClientRejected
 		case tokenerr.BadGrant:
 			return LoginRefused
+		case tokenerr.RateLimited:
+			return RateLimited
 		}
 		return ProviderUnreachable
 	}

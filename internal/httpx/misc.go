@@ -12,9 +12,15 @@ import (
 	"time"
 )
 
+// MinRetryAfter is the shortest wait RetryAfter gives: a server that says
+// 0, or a date already past, still asked to be left alone, and retrying at
+// once would answer its 429 with a burst of requests.
+const MinRetryAfter = time.Second
+
 // RetryAfter reads a Retry-After value, in seconds or as an HTTP date, as a
-// wait from now. known is false when there is no usable value. A number of
-// seconds too large to count is a very long wait, not none.
+// wait from now, never shorter than MinRetryAfter. known is false when there
+// is no usable value (none, a negative number, words). A number of seconds
+// too large to count is a very long wait, not none.
 func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -24,13 +30,13 @@ func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
 		if secs < 0 {
 			return 0, false
 		}
-		return time.Duration(min(secs, 1<<31)) * time.Second, true
+		return max(time.Duration(min(secs, 1<<31))*time.Second, MinRetryAfter), true
 	}
 	if strings.Trim(v, "0123456789") == "" {
 		return time.Duration(1<<31) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+		return max(t.Sub(now), MinRetryAfter), true
 	}
 	return 0, false
 }

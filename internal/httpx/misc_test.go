@@ -8,6 +8,9 @@ import (
 	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
+// TestRetryAfter: seconds and dates are read as a wait from now, never
+// under a second (0 and dates past included); values that say nothing
+// usable are unknown, and numbers too large are very long waits.
 func TestRetryAfter(t *testing.T) {
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -17,9 +20,11 @@ func TestRetryAfter(t *testing.T) {
 	}{
 		{"60", time.Minute, true},
 		{" 1 ", time.Second, true},
-		{"0", 0, true},
+		{"0", time.Second, true}, // at least MinRetryAfter: 0 is no licence for a burst
+		{"-0", time.Second, true},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		{now.Add(-time.Hour).Format(http.TimeFormat), time.Second, true},
+		{now.Add(300 * time.Millisecond).Format(http.TimeFormat), time.Second, true},
 		{"", 0, false},
 		{"-5", 0, false},
 		{"soon", 0, false},

@@ -93,7 +93,7 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath(), loops: p.guard.pointsHere(api)}
 	e.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite(e),
-		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{base: httpx.ExplainTLS(upstream), firstByte: ec.Timeout}},
+		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{base: httpx.ExplainTLS(upstream), firstByte: ec.Timeout}, IdleTimeout: ec.Timeout},
 		ModifyResponse: p.modifyResponse(e),
 		ErrorHandler:   p.upstreamError(e),
 		BufferPool:     &p.buffers,
@@ -625,7 +625,7 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 			// Trailers, the API's headers after the body, announced or
 			// not: none of them is made safe.
 			res.Trailer = nil
-			res.Body = trailerless{res.Body, res}
+			res.Body = trailerless{watchedBody{res.Body, p, e, res.Request}, res}
 		}
 		h := res.Header
 		h.Del(errorHeader) // it marks the proxy's own answers
@@ -643,6 +643,30 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		}
 		return nil
 	}
+}
+
+// watchedBody is an answer's body on its way to the client. An API that
+// stops sending it for the environment's timeout (the Transport's
+// IdleTimeout) is told of on the log and the status page; the ReverseProxy
+// then ends the client's response unfinished, a body cut short that no
+// client takes for the whole. The time a slow client takes to read is not
+// counted: only the waits for the API.
+type watchedBody struct {
+	io.ReadCloser
+	p   *Proxy
+	e   *envProxy
+	req *http.Request
+}
+
+func (b watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if stalled := (*httpx.StalledError)(nil); errors.As(err, &stalled) {
+		b.e.fail(b.p.now(), fmt.Errorf("%s: the API at %s stopped sending its answer to %s %s (nothing more came for %s); the proxy ended the response unfinished",
+			b.e.name, b.e.api.Host, b.req.Method, b.req.URL.Path, stalled.After))
+		b.p.log.Warn("the API stopped sending its answer; ending the response unfinished", "env", b.e.name, "method", b.req.Method,
+			"path", b.req.URL.Path, "idle", stalled.After)
+	}
+	return n, err
 }
 
 // trailerless is the body of an answer whose trailers are not passed on:

@@ -2,7 +2,9 @@ package proxy_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -315,6 +317,76 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Errorf("%s: the connection to the API stayed open", path)
 		}
+	}
+}
+
+// TestAnswerThatStallsIsEndedUnfinished: an API that stops sending its
+// answer's body mid-way, the connection left open, has the client's
+// response ended unfinished once nothing more has come for the
+// environment's timeout, so the client sees it cut short (a read error,
+// not the end of a whole body), its connection to the API closed, and the
+// log and the status page say so. The response was held open for ever.
+// A client slow to read an answer that keeps coming is not cut off.
+func TestAnswerThatStallsIsEndedUnfinished(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	closed := make(chan struct{}, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/whole" { // more than the connections between can hold
+			w.Write(bytes.Repeat([]byte("x"), 32<<20))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"contacts":[`))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // nothing more, until the connection closes
+		select {
+		case closed <- struct{}{}:
+		default: // a failing test stopped waiting
+		}
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "stalls", api.URL) + fmt.Sprintf("timeout = %q\n", timeout.String())
+	}})
+	f.login(t, "stalls")
+	// The client's own limit only keeps a failing test from hanging.
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(f.base + "/stalls/contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != `{"contacts":[` || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("got %d %q, %v; want 200, the part that came, and the response cut short", resp.StatusCode, body, err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Error("the connection to the API stayed open")
+	}
+	if !strings.Contains(f.logs.String(), "the API stopped sending its answer; ending the response unfinished") {
+		t.Errorf("the log does not tell of the answer that stalled:\n%s", f.logs)
+	}
+	if _, page := f.get(t, "/"); !strings.Contains(string(page), "stopped sending its answer") {
+		t.Errorf("the status page does not tell of the answer that stalled")
+	}
+
+	// A client that reads slowly, pausing longer than the timeout while
+	// the API has sent everything, gets the whole answer.
+	resp, err = client.Get(f.base + "/stalls/whole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	<-time.After(3 * timeout) // the client's pause, not a wait for anything
+	rest, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || len(rest)+1 != 32<<20 {
+		t.Fatalf("a slow reader got %d bytes of %d, %v; want the whole answer", len(rest)+1, 32<<20, err)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -315,6 +316,9 @@ type problem struct {
 	Message    string   `json:"message"`
 	Configured []string `json:"configured,omitempty"`
 	StatusPage string   `json:"status_page,omitempty"`
+	// retryAfter, when above zero, is sent as Retry-After: how long until
+	// asking again may succeed.
+	retryAfter time.Duration
 }
 
 // errorHeader marks an answer as the proxy's own, not the API's, and carries
@@ -323,6 +327,11 @@ const errorHeader = "X-Freshtoken-Error"
 
 func writeError(w http.ResponseWriter, status int, pr problem) {
 	w.Header().Set(errorHeader, pr.Code)
+	if pr.retryAfter > 0 {
+		// Whole seconds, rounded up: a client that waits this long finds
+		// the rest over.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((pr.retryAfter+time.Second-1)/time.Second), 10))
+	}
 	writeJSON(w, status, pr)
 }
 
@@ -345,6 +354,9 @@ func (p *Proxy) engineProblem(env string, err error) (int, problem) {
 	kind := kinds.Of(err)
 	row := kind.Row()
 	pr := problem{Env: env, Code: row.Code, Message: err.Error()}
+	if fe := (*freshtoken.Error)(nil); errors.As(err, &fe) && !fe.RetryAt.IsZero() {
+		pr.retryAfter = fe.RetryAt.Sub(p.now())
+	}
 	if next := kinds.Next(err, env); next != "" {
 		pr.Message += "; " + next
 	}

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,8 +12,11 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
@@ -673,5 +677,53 @@ func TestDebugLogsEachRequestOnOneLine(t *testing.T) {
 	f.get(t, "/dev/v2/company?page=2&access_token="+own+"&Client_Secret="+own+"&password="+url.QueryEscape(own))
 	if logs := f.logs.String(); strings.Contains(logs, own) || !strings.Contains(logs, "page=2") {
 		t.Errorf("the query's secret is logged, or the rest of it is not:\n%s", logs)
+	}
+}
+
+// TestRateLimitedRenewal: a renewal the token endpoint answers 429 (FreeAgent
+// allows 15 a minute), with no valid token left to serve, is answered 503
+// rate_limited with a Retry-After saying when renewals ask again, then what
+// is left of that wait, with no token request meanwhile. It was answered
+// 502 provider_unreachable, as if the provider were down, with nothing to
+// say when to try again.
+func TestRateLimitedRenewal(t *testing.T) {
+	var asked atomic.Int32
+	limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		asked.Add(1)
+		w.Header().Set("Retry-After", "120") // longer than the engine waits on a request
+		http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
+	}))
+	t.Cleanup(limited.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return strings.Replace(genericEnv(f, "limited", strings.TrimSuffix(f.api, "/")),
+			fmt.Sprintf("token_url = \"%sv2/token_endpoint\"", f.api), fmt.Sprintf("token_url = %q", limited.URL), 1)
+	}})
+	src := f.source(t, "limited")
+	tok := &oauth2.Token{AccessToken: "limited-access-token", RefreshToken: "limited-refresh-token", TokenType: "Bearer", ExpiresIn: 60}
+	if err := src.SaveLogin(context.Background(), tok, f.clock.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := f.get(t, "/limited/v2/company")
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusServiceUnavailable || p.Error != "rate_limited" || resp.Header.Get("Retry-After") != "120" {
+		t.Fatalf("a renewal answered 429: %d %+v, Retry-After %q; want 503 rate_limited, Retry-After 120", resp.StatusCode, p, resp.Header.Get("Retry-After"))
+	}
+	f.clock.Advance(30 * time.Second)
+	resp, body = f.get(t, "/limited/v2/company")
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusServiceUnavailable || p.Error != "rate_limited" || resp.Header.Get("Retry-After") != "90" {
+		t.Fatalf("30 s into the rest: %d %+v, Retry-After %q; want 503 rate_limited, Retry-After 90", resp.StatusCode, p, resp.Header.Get("Retry-After"))
+	}
+	// Another process (here a second proxy) follows the rest stored with
+	// the tokens, and says so the same way.
+	resp, err := http.Get(f.serve(t) + "/limited/v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusServiceUnavailable || p.Error != "rate_limited" || resp.Header.Get("Retry-After") != "90" {
+		t.Fatalf("another proxy during the rest: %d %+v, Retry-After %q; want 503 rate_limited, Retry-After 90", resp.StatusCode, p, resp.Header.Get("Retry-After"))
+	}
+	if n := asked.Load(); n != 1 {
+		t.Fatalf("%d token requests; want 1, none during the rest", n)
 	}
 }
