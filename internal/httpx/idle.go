@@ -3,6 +3,7 @@ package httpx
 import (
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -12,7 +13,7 @@ import (
 // count: a reader slow to ask for more (a client slow to take what it is
 // sent) is never cut off for it.
 func IdleLimit(body io.ReadCloser, idle time.Duration) io.ReadCloser {
-	b := &idleLimited{body: body, idle: idle, fired: make(chan struct{})}
+	b := &idleLimited{body: body, idle: idle, fired: make(chan struct{}), closed: make(chan struct{})}
 	b.timer = time.AfterFunc(time.Duration(1<<63-1), b.expire)
 	return b
 }
@@ -22,6 +23,9 @@ type idleLimited struct {
 	idle  time.Duration
 	timer *time.Timer
 	fired chan struct{} // closed once a wait ran out and body was closed
+
+	closed    chan struct{} // closed by Close, which stops the timer
+	closeOnce sync.Once
 }
 
 func (b *idleLimited) Read(p []byte) (int, error) {
@@ -32,9 +36,12 @@ func (b *idleLimited) Read(p []byte) (int, error) {
 	}
 	b.timer.Reset(b.idle)
 	n, err := b.body.Read(p)
-	if !b.timer.Stop() { // it ran out: expire has run, or is running
-		<-b.fired
-		return n, &StalledError{After: b.idle}
+	if !b.timer.Stop() { // it ran out (expire has run, or is running), or Close stopped it
+		select {
+		case <-b.fired:
+			return n, &StalledError{After: b.idle}
+		case <-b.closed:
+		}
 	}
 	return n, err
 }
@@ -44,7 +51,10 @@ func (b *idleLimited) expire() {
 	close(b.fired)
 }
 
+// Close may come from another goroutine while a Read waits, to abandon the
+// answer: that Read then ends with the body's own error.
 func (b *idleLimited) Close() error {
+	b.closeOnce.Do(func() { close(b.closed) })
 	b.timer.Stop()
 	return b.body.Close()
 }

@@ -1,7 +1,11 @@
 package httpx_test
 
 import (
+	"errors"
+	"io"
+	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,4 +51,57 @@ func TestPrintableASCII(t *testing.T) {
 			t.Errorf("PrintableASCII(%q) = %v, want %v", s, got, want)
 		}
 	}
+}
+
+// TestIdleLimit: a body whose sender stalls fails the Read with a
+// *StalledError (a time-out); one closed by another goroutine while a Read
+// waits (how a program abandons an answer) ends that Read at once, with the
+// body's own error, rather than waiting for a time-out that was stopped.
+func TestIdleLimit(t *testing.T) {
+	stalled, w := io.Pipe()
+	defer w.Close()
+	body := httpx.IdleLimit(stalled, 50*time.Millisecond)
+	var se *httpx.StalledError
+	if _, err := body.Read(make([]byte, 8)); !errors.As(err, &se) || !se.Timeout() {
+		t.Errorf("a stalled body's Read = %v, want a *StalledError", err)
+	}
+
+	abandoned := &waitingBody{reading: make(chan struct{}), closed: make(chan struct{})}
+	body = httpx.IdleLimit(abandoned, time.Hour)
+	read := make(chan error, 1)
+	go func() {
+		_, err := body.Read(make([]byte, 8))
+		read <- err
+	}()
+	<-abandoned.reading
+	body.Close()
+	select {
+	case err := <-read:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Read of a body closed meanwhile = %v, want its own error (%v)", err, net.ErrClosed)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a Read of a body closed by another goroutine is still waiting")
+	}
+	if err := body.Close(); err != nil {
+		t.Errorf("a second Close = %v", err)
+	}
+}
+
+// waitingBody is a body whose Read waits until it is closed, as a
+// connection's does when the server sends nothing.
+type waitingBody struct {
+	reading, closed chan struct{}
+	once            sync.Once
+}
+
+func (b *waitingBody) Read([]byte) (int, error) {
+	close(b.reading)
+	<-b.closed
+	return 0, net.ErrClosed
+}
+
+func (b *waitingBody) Close() error {
+	b.once.Do(func() { close(b.closed) })
+	return nil
 }
