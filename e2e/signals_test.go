@@ -501,7 +501,7 @@ func TestMigrationHoldsTheLockUntilTheConfigurationNamesTheNewStore(t *testing.T
 func TestClosedPipeBeforeAnyRenewal(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
-	for _, args := range [][]string{{"token"}, {"--debug", "token", "--json"}, {"status"}, {"version"}, {"get", "/v2/company"}} {
+	for _, args := range [][]string{{"token"}, {"--debug", "token", "--json"}, {"status"}, {"status", "--json"}, {"version"}, {"get", "/v2/company"}, {"request", "GET", "/v2/company"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			pr, pw, err := os.Pipe()
 			if err != nil {
@@ -520,24 +520,58 @@ func TestClosedPipeBeforeAnyRenewal(t *testing.T) {
 }
 
 // TestFullDiskFailsTheOutput: output redirected to a full disk (`status >
-// status.txt`) fails the command with the reason, rather than leaving an
-// empty file behind an exit 0.
+// status.txt`) fails the command with exit 2 and one line saying that the
+// disk is full and what to do, rather than leaving an empty file behind an
+// exit 0, or exit 1, which says freshtoken has a bug; a request's line says
+// what the API answered, and, for one that may change something, that
+// running it again makes it again. A token renewed first is stored, and
+// the grant kept.
 func TestFullDiskFailsTheOutput(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
-	for _, args := range [][]string{{"token"}, {"status"}, {"status", "--json"}, {"get", "/v2/company"}} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		says []string
+	}{
+		{[]string{"token"}, nil},
+		{[]string{"version"}, nil},
+		{[]string{"token", "--json"}, nil},
+		{[]string{"token", "--force"}, nil},
+		{[]string{"status"}, nil},
+		{[]string{"status", "--json"}, nil},
+		{[]string{"get", "/v2/company"}, []string{"dev: GET " + w.api + "v2/company answered 200 OK"}},
+		{[]string{"request", "GET", "/v2/company"}, []string{"answered 200 OK"}},
+		{[]string{"post", "/v2/contacts", "-d", `{"contact":{}}`}, []string{"dev: POST ", "the request was made, and running the command again makes it again"}},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 			if err != nil {
 				testenv.Missing(t, "/dev/full: %v", err)
 			}
 			defer full.Close()
+			before, refreshes := refreshToken(t, w), w.provider.Stats().Refreshes
 			var stderr strings.Builder
-			ft := w.command(context.Background(), args...)
+			ft := w.command(context.Background(), tt.args...)
 			ft.Stdout, ft.Stderr = full, &stderr
 			ft.Run()
-			if code := ft.ProcessState.ExitCode(); code == 0 || !strings.Contains(stderr.String(), "no space left on device") {
-				t.Fatalf("exit %d, stderr %q; want a failure that says the disk is full", code, stderr.String())
+			code, said := ft.ProcessState.ExitCode(), stderr.String()
+			if code != 2 || strings.Count(said, "\n") != 1 || !strings.HasPrefix(said, "freshtoken: ") ||
+				!strings.Contains(said, "the disk is full (no space left on device)") || !strings.Contains(said, "free some space or send it elsewhere") {
+				t.Fatalf("exit %d, stderr %q; want exit 2 and one line saying the disk is full and what to do", code, said)
+			}
+			for _, s := range tt.says {
+				if !strings.Contains(said, s) {
+					t.Errorf("stderr %q; want it to say %q", said, s)
+				}
+			}
+			if tt.args[0] != "post" && strings.Contains(said, "running the command again makes it again") {
+				t.Errorf("stderr %q warns of running again a request that changes nothing", said)
+			}
+			if renewed := w.provider.Stats().Refreshes - refreshes; renewed > 0 {
+				if refreshToken(t, w) == before {
+					t.Fatal("the token renewed before the output failed was not stored")
+				}
+				grantKept(t, w, before)
 			}
 		})
 	}

@@ -317,15 +317,25 @@ func host(rawURL string) string {
 // pipeWatch is a stream whose reader may go away (`| head`): a write to it
 // then fails with EPIPE rather than ending the process, and the failure is
 // remembered so that the process exits as a killed pipeline member would.
+// On standard output (unwritten set), any other failed write is an
+// outputError, and the first is remembered, so that a command whose
+// result was not written cannot succeed, whatever it does with the error.
 type pipeWatch struct {
-	w      io.Writer
-	broken *atomic.Bool
+	w         io.Writer
+	broken    *atomic.Bool
+	unwritten *atomic.Pointer[outputError] // nil on standard error
 }
 
 func (p pipeWatch) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
-	if errors.Is(err, syscall.EPIPE) {
+	switch {
+	case err == nil:
+	case errors.Is(err, syscall.EPIPE):
 		p.broken.Store(true)
+	case p.unwritten != nil:
+		oe := &outputError{err: err}
+		p.unwritten.CompareAndSwap(nil, oe)
+		return n, oe
 	}
 	return n, err
 }
