@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -341,6 +343,53 @@ func TestWaitsAreNeverSilent(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 	})
+}
+
+// TestSignalWhileWaitingForTheLock: `token`, which starts watching for
+// signals late to start fast, waiting for the renewal lock that another
+// process holds, before any token request: Ctrl-\ (SIGQUIT) ended it with
+// Go's stack dump of every goroutine and exit 2, and Ctrl-C by death by
+// the signal. Every stopping signal ends it as it does later on: exit
+// 128+N and one line, with nothing sent and the store unchanged.
+func TestSignalWhileWaitingForTheLock(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		sig  syscall.Signal
+		args []string
+	}{
+		{"SIGQUIT token --force", syscall.SIGQUIT, []string{"token", "--force"}},
+		{"SIGQUIT token due", syscall.SIGQUIT, []string{"token"}},
+		{"SIGINT token due", syscall.SIGINT, []string{"token"}},
+		{"SIGTERM token --json due", syscall.SIGTERM, []string{"token", "--json"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.login()
+			if !slices.Contains(tt.args, "--force") {
+				w.age(time.Hour) // expired: it must renew
+			}
+			before := w.storeBytes()
+			unlock, err := filestore.New(w.store).Lock(context.Background(), "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unlock()
+			run := w.watch(tt.args...)
+			run.waitSaid(t, "waiting for the renewal lock of dev")
+			run.cmd.Process.Signal(tt.sig)
+			stderr := run.waitExit(t, 128+int(tt.sig))
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "freshtoken: interrupted") || len(lines) != 2 || strings.Contains(stderr, "goroutine") {
+				t.Fatalf("stderr:\n%s\nwant the wait told, then one line saying it was interrupted, and no stack dump", stderr)
+			}
+			if n := w.provider.Stats().TokenRequests; n != 1 { // the log-in's
+				t.Fatalf("%d token requests; want none after the log-in's", n-1)
+			}
+			if !bytes.Equal(w.storeBytes(), before) {
+				t.Fatal("the store changed")
+			}
+		})
+	}
 }
 
 // TestMigrateWaitingForTheLock: `store migrate` waiting for a renewal lock

@@ -42,11 +42,12 @@ import (
 //   - once exec hands over to its command (handOver), signals are that
 //     command's, and the guard leaves them alone.
 //
-// The guard watches from just before the first token request (Sending) at
-// the latest; a command that runs for long watches from its start. Until
-// then a signal ends the process the ordinary way, as nothing is in flight,
-// and a quick command that sends no token request (`token` with a valid
-// token) starts no signal machinery at all.
+// The guard watches from the first renewal lock taken (Options.Locking),
+// which may be a long wait for another process's renewal and comes before
+// any token request (Sending), at the latest; a command that runs for long
+// watches from its start. Until then a signal ends the process the
+// ordinary way, as nothing is in flight, and a quick command that takes no
+// lock (`token` with a valid token) starts no signal machinery at all.
 type guard struct {
 	errOut io.Writer
 	// commandLine writes a freshtoken command to suggest (Main gives it
