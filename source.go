@@ -137,6 +137,13 @@ type Options struct {
 	// once it is saved, or dropped for other tokens the store holds by then.
 	// It may return nil, when it has nothing to do then.
 	Sending func(Renewal) (stored func())
+	// Locking, if set, is called before the Source takes its store's
+	// renewal lock, which it may have to wait for while another process
+	// renews, and which every renewal takes before its token request (and
+	// Sending). A program that handles signals only once a renewal is
+	// under way, to start fast, starts handling them here, so that a wait
+	// for another's renewal is interrupted as its own would be.
+	Locking func()
 }
 
 // Renewal describes a token request in flight, for Options.Sending.
@@ -197,6 +204,7 @@ type Source struct {
 	// then, or once s releases its store's lock if s holds it (see
 	// whenUnlocked).
 	sending func(Renewal) func()
+	locking func() // Options.Locking; nil: none
 	// lockMu guards locked, which is true while s holds its store's lock,
 	// and afterUnlock, the functions to call once it releases it.
 	lockMu      sync.Mutex
@@ -306,7 +314,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter <= 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, pause: httpx.Wait}
+	src := &Source{set: s, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
@@ -1119,6 +1127,9 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 }
 
 func (s *Source) lock(ctx context.Context) (func(), error) {
+	if s.locking != nil {
+		s.locking()
+	}
 	start := time.Now()
 	s.log.Debug("waiting for the renewal lock", "store", s.Location())
 	// A store slow to answer makes the wait as long as a lock held by

@@ -1310,6 +1310,48 @@ func TestSendingWithoutStoredFunction(t *testing.T) {
 	}
 }
 
+// TestLockingIsToldBeforeTheLock: Options.Locking is called before the
+// store's Lock, which may wait for another process's renewal, and not at
+// all for a valid token: the command line starts watching for signals
+// there (a quick command's Ctrl-\ during that wait ended it with a stack
+// dump), and a command served a valid token must not pay for it.
+func TestLockingIsToldBeforeTheLock(t *testing.T) {
+	r, _ := loggedIn(t)
+	var told atomic.Int32
+	st := &lockingStore{Store: r.store, told: &told}
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now, Locking: func() { told.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.TokenContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := told.Load(); n != 0 {
+		t.Fatalf("Locking called %d times for a valid token; want none", n)
+	}
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st.locks.Load() == 0 || st.untold.Load() != 0 {
+		t.Fatalf("%d of %d Locks came before Locking was called", st.untold.Load(), st.locks.Load())
+	}
+}
+
+// lockingStore counts its Locks, and those that come before told counts
+// a call of Options.Locking.
+type lockingStore struct {
+	store.Store
+	told          *atomic.Int32
+	locks, untold atomic.Int32
+}
+
+func (l *lockingStore) Lock(ctx context.Context, env string) (func(), error) {
+	if l.locks.Add(1) > l.told.Load() {
+		l.untold.Add(1)
+	}
+	return l.Store.Lock(ctx, env)
+}
+
 // sharedRedis starts a Redis of the test's own; each call of the function
 // it returns is another machine's store in it.
 func sharedRedis(t *testing.T) (*redistest.Server, func() store.Store) {

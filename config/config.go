@@ -173,8 +173,9 @@ type Notify struct {
 	// Command is run through the shell with FRESHTOKEN_EVENT, FRESHTOKEN_ENV
 	// and FRESHTOKEN_MESSAGE in its environment.
 	Command string `toml:"command"`
-	// Webhook gets a POST of {"text": MESSAGE}, as Slack and Teams
-	// incoming webhooks take it.
+	// Webhook gets a POST of {"text": "freshtoken: MESSAGE"}, as Slack,
+	// Mattermost and Teams incoming webhooks take it, the message escaped
+	// for their markup.
 	Webhook string `toml:"webhook"`
 	// Desktop shows a desktop notification where the system has one.
 	Desktop bool `toml:"desktop"`

@@ -31,6 +31,8 @@ type OpenOptions struct {
 	Clock  func() time.Time // nil: time.Now
 	// Sending is freshtoken.Options.Sending.
 	Sending func(freshtoken.Renewal) (stored func())
+	// Locking is freshtoken.Options.Locking.
+	Locking func()
 }
 
 // Path resolves the configuration file: flag if set, else
@@ -99,7 +101,7 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 		}
 		set.Discover = d.endpoints
 	}
-	return freshtoken.New(set, freshtoken.Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending, HTTPClient: hc})
+	return freshtoken.New(set, freshtoken.Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending, Locking: o.Locking, HTTPClient: hc})
 }
 
 // Transport is a new transport for the environment's requests to its

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -343,6 +345,53 @@ func TestWaitsAreNeverSilent(t *testing.T) {
 	})
 }
 
+// TestSignalWhileWaitingForTheLock: `token`, which starts watching for
+// signals late to start fast, waiting for the renewal lock that another
+// process holds, before any token request: Ctrl-\ (SIGQUIT) ended it with
+// Go's stack dump of every goroutine and exit 2, and Ctrl-C by death by
+// the signal. Every stopping signal ends it as it does later on: exit
+// 128+N and one line, with nothing sent and the store unchanged.
+func TestSignalWhileWaitingForTheLock(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		sig  syscall.Signal
+		args []string
+	}{
+		{"SIGQUIT token --force", syscall.SIGQUIT, []string{"token", "--force"}},
+		{"SIGQUIT token due", syscall.SIGQUIT, []string{"token"}},
+		{"SIGINT token due", syscall.SIGINT, []string{"token"}},
+		{"SIGTERM token --json due", syscall.SIGTERM, []string{"token", "--json"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.login()
+			if !slices.Contains(tt.args, "--force") {
+				w.age(time.Hour) // expired: it must renew
+			}
+			before := w.storeBytes()
+			unlock, err := filestore.New(w.store).Lock(context.Background(), "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unlock()
+			run := w.watch(tt.args...)
+			run.waitSaid(t, "waiting for the renewal lock of dev")
+			run.cmd.Process.Signal(tt.sig)
+			stderr := run.waitExit(t, 128+int(tt.sig))
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "freshtoken: interrupted") || len(lines) != 2 || strings.Contains(stderr, "goroutine") {
+				t.Fatalf("stderr:\n%s\nwant the wait told, then one line saying it was interrupted, and no stack dump", stderr)
+			}
+			if n := w.provider.Stats().TokenRequests; n != 1 { // the log-in's
+				t.Fatalf("%d token requests; want none after the log-in's", n-1)
+			}
+			if !bytes.Equal(w.storeBytes(), before) {
+				t.Fatal("the store changed")
+			}
+		})
+	}
+}
+
 // TestMigrateWaitingForTheLock: `store migrate` waiting for a renewal lock
 // another process holds says so, as every wait does (it waited in
 // silence); SIGTERM then ends it with 143, moving nothing and saying it
@@ -501,7 +550,7 @@ func TestMigrationHoldsTheLockUntilTheConfigurationNamesTheNewStore(t *testing.T
 func TestClosedPipeBeforeAnyRenewal(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
-	for _, args := range [][]string{{"token"}, {"--debug", "token", "--json"}, {"status"}, {"version"}, {"get", "/v2/company"}} {
+	for _, args := range [][]string{{"token"}, {"--debug", "token", "--json"}, {"status"}, {"status", "--json"}, {"version"}, {"get", "/v2/company"}, {"request", "GET", "/v2/company"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			pr, pw, err := os.Pipe()
 			if err != nil {
@@ -520,24 +569,63 @@ func TestClosedPipeBeforeAnyRenewal(t *testing.T) {
 }
 
 // TestFullDiskFailsTheOutput: output redirected to a full disk (`status >
-// status.txt`) fails the command with the reason, rather than leaving an
-// empty file behind an exit 0.
+// status.txt`) fails the command with exit 2 and one line saying that the
+// disk is full and what to do, rather than leaving an empty file behind an
+// exit 0 (which `init` did), or exit 1, which says freshtoken has a bug; a request's line says
+// what the API answered, and, for one that may change something, that
+// running it again makes it again. A token renewed first is stored, and
+// the grant kept.
 func TestFullDiskFailsTheOutput(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
-	for _, args := range [][]string{{"token"}, {"status"}, {"status", "--json"}, {"get", "/v2/company"}} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		says []string
+	}{
+		{[]string{"token"}, nil},
+		{[]string{"version"}, nil},
+		{[]string{"token", "--json"}, nil},
+		{[]string{"token", "--force"}, nil},
+		{[]string{"status"}, nil},
+		{[]string{"status", "--json"}, nil},
+		{[]string{"get", "/v2/company"}, []string{"dev: GET " + w.api + "v2/company answered 200 OK"}},
+		{[]string{"request", "GET", "/v2/company"}, []string{"answered 200 OK"}},
+		{[]string{"post", "/v2/contacts", "-d", `{"contact":{}}`}, []string{"dev: POST ", "the request was made, and running the command again makes it again"}},
+		// Last, as it adds an environment. It printed the redirect URI
+		// to register, ignoring the failure, and exited 0.
+		{[]string{"init", "-e", "other", "--provider", "freeagent", "--client-id", "other-client-id", "--client-secret-env", "DEV_SECRET", "--redirect-uri", "http://127.0.0.1:8787/callback"}, nil},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 			if err != nil {
 				testenv.Missing(t, "/dev/full: %v", err)
 			}
 			defer full.Close()
+			before, refreshes := refreshToken(t, w), w.provider.Stats().Refreshes
 			var stderr strings.Builder
-			ft := w.command(context.Background(), args...)
+			ft := w.command(context.Background(), tt.args...)
 			ft.Stdout, ft.Stderr = full, &stderr
 			ft.Run()
-			if code := ft.ProcessState.ExitCode(); code == 0 || !strings.Contains(stderr.String(), "no space left on device") {
-				t.Fatalf("exit %d, stderr %q; want a failure that says the disk is full", code, stderr.String())
+			code, said := ft.ProcessState.ExitCode(), stderr.String()
+			lines := strings.Split(strings.TrimSpace(said), "\n")
+			last := lines[len(lines)-1] // init tells what it wrote first
+			if code != 2 || len(lines) != 1 && tt.args[0] != "init" || strings.Count(said, "standard output") != 1 || !strings.HasPrefix(last, "freshtoken: ") ||
+				!strings.Contains(last, "the disk is full (no space left on device)") || !strings.Contains(last, "free some space or send it elsewhere") {
+				t.Fatalf("exit %d, stderr %q; want exit 2 and one line saying the disk is full and what to do", code, said)
+			}
+			for _, s := range tt.says {
+				if !strings.Contains(said, s) {
+					t.Errorf("stderr %q; want it to say %q", said, s)
+				}
+			}
+			if tt.args[0] != "post" && strings.Contains(said, "running the command again makes it again") {
+				t.Errorf("stderr %q warns of running again a request that changes nothing", said)
+			}
+			if renewed := w.provider.Stats().Refreshes - refreshes; renewed > 0 {
+				if refreshToken(t, w) == before {
+					t.Fatal("the token renewed before the output failed was not stored")
+				}
+				grantKept(t, w, before)
 			}
 		})
 	}

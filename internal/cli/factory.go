@@ -60,7 +60,8 @@ type Factory struct {
 	// before the process may exit (freshtoken.Options.Sending); nil: nobody.
 	Sending func(freshtoken.Renewal) func()
 	// watchSignals makes signals cancel the command (see guard); nil: they
-	// end the process.
+	// end the process. A quick command calls it only when it takes a
+	// renewal lock (freshtoken.Options.Locking), which it may wait for.
 	watchSignals func()
 	// handOver leaves signals to a command freshtoken runs, reporting
 	// false if one came first (see guard.handOver); nil: it may start.
@@ -323,7 +324,7 @@ func (f *Factory) Source(ctx context.Context, env string) (*freshtoken.Source, e
 	if env == "" {
 		env = f.EnvFlag
 	}
-	src, err := config.Open(ctx, config.OpenOptions{Path: f.ConfigFlag, Env: env, Logger: f.Logger(), Sending: f.Sending})
+	src, err := config.Open(ctx, config.OpenOptions{Path: f.ConfigFlag, Env: env, Logger: f.Logger(), Sending: f.Sending, Locking: f.watchSignals})
 	if err == nil {
 		f.openedMu.Lock()
 		if f.opened == nil {

@@ -252,7 +252,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		return requestError(err, env, target)
 	}
 	if err := writeBody(f, doc.ContentType, bytes.NewReader(doc.Body)); err != nil {
-		return err
+		return answered(err, env.Name, req, "on "+pluralCount(doc.Pages, "page"))
 	}
 	if doc.Short() {
 		// A warning, not a failure: the collection may simply have shrunk

@@ -45,7 +45,7 @@ func writeResponse(f *Factory, resp *http.Response, include bool, env string) er
 			return &freshtoken.Error{Env: env, Kind: freshtoken.ErrUnreachable, Msg: fmt.Sprintf(
 				"the API's answer from %s could not be read whole (%v), so what was printed is incomplete; try again", resp.Request.URL, body.err)}
 		}
-		return err
+		return answered(err, env, resp.Request, resp.Status)
 	}
 	if resp.StatusCode >= 400 {
 		return &HTTPStatusError{Env: env, Method: resp.Request.Method, URL: resp.Request.URL.String(), Status: resp.Status}

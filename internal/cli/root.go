@@ -20,9 +20,12 @@ import (
 // signal arrives and whatever pipe closes, it returns only once every
 // renewal sent has been stored (see guard).
 func Main(args []string, ios *IOStreams) int {
-	var broken atomic.Bool // stdout or stderr lost its reader
+	var (
+		broken    atomic.Bool                 // stdout or stderr lost its reader
+		unwritten atomic.Pointer[outputError] // stdout refused the result otherwise
+	)
 	streams := *ios
-	streams.Out = pipeWatch{w: ios.Out, broken: &broken}
+	streams.Out = pipeWatch{w: ios.Out, broken: &broken, unwritten: &unwritten}
 	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken}
 	ctx, g, stop := guardSignals(streams.ErrOut)
 	defer stop()
@@ -44,6 +47,9 @@ func Main(args []string, ios *IOStreams) int {
 		}
 	}
 	sig := g.settle()
+	if oe := unwritten.Load(); oe != nil && err == nil {
+		err = oe // a result not written is no success, whatever the command made of it
+	}
 	var up *upgraded
 	if errors.As(err, &up) && sig == 0 { // every renewal in flight is stored
 		sig, err = restartUpgraded(g, up, streams.ErrOut)
@@ -100,7 +106,8 @@ any OAuth 2.0 provider works by configuration.
 Exit codes:
   0    success
   1    unexpected failure (a bug: please report it)
-  2    usage or configuration error (a busy port, a file with loose permissions too)
+  2    usage or configuration error (a busy port, a file with loose permissions, or
+       output that could not be written, as to a full disk, too)
   3    log-in needed (not logged in, the grant ended, the log-in was denied or timed out)
   4    the API answered with an HTTP error (its body still goes to stdout)
   5    the provider, the API or the shared store could not be reached, or kept failing
@@ -182,7 +189,7 @@ func refuseUnknownHelpTopics(root *cobra.Command) {
 }
 
 // quick is the annotation of a command that ends in moments unless it
-// renews a token: it watches for signals only from its first token request
+// renews a token: it watches for signals only from its first renewal lock
 // (see guard), so that it starts as fast as it can.
 const quick = "freshtoken/quick"
 

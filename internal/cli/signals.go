@@ -42,11 +42,12 @@ import (
 //   - once exec hands over to its command (handOver), signals are that
 //     command's, and the guard leaves them alone.
 //
-// The guard watches from just before the first token request (Sending) at
-// the latest; a command that runs for long watches from its start. Until
-// then a signal ends the process the ordinary way, as nothing is in flight,
-// and a quick command that sends no token request (`token` with a valid
-// token) starts no signal machinery at all.
+// The guard watches from the first renewal lock taken (Options.Locking),
+// which may be a long wait for another process's renewal and comes before
+// any token request (Sending), at the latest; a command that runs for long
+// watches from its start. Until then a signal ends the process the
+// ordinary way, as nothing is in flight, and a quick command that takes no
+// lock (`token` with a valid token) starts no signal machinery at all.
 type guard struct {
 	errOut io.Writer
 	// commandLine writes a freshtoken command to suggest (Main gives it
@@ -317,15 +318,25 @@ func host(rawURL string) string {
 // pipeWatch is a stream whose reader may go away (`| head`): a write to it
 // then fails with EPIPE rather than ending the process, and the failure is
 // remembered so that the process exits as a killed pipeline member would.
+// On standard output (unwritten set), any other failed write is an
+// outputError, and the first is remembered, so that a command whose
+// result was not written cannot succeed, whatever it does with the error.
 type pipeWatch struct {
-	w      io.Writer
-	broken *atomic.Bool
+	w         io.Writer
+	broken    *atomic.Bool
+	unwritten *atomic.Pointer[outputError] // nil on standard error
 }
 
 func (p pipeWatch) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
-	if errors.Is(err, syscall.EPIPE) {
+	switch {
+	case err == nil:
+	case errors.Is(err, syscall.EPIPE):
 		p.broken.Store(true)
+	case p.unwritten != nil:
+		oe := &outputError{err: err}
+		p.unwritten.CompareAndSwap(nil, oe)
+		return n, oe
 	}
 	return n, err
 }

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -143,7 +145,7 @@ func (n *Notifier) send(ctx context.Context, conf config.Notify, notice Notice) 
 }
 
 func (n *Notifier) post(ctx context.Context, webhook string, notice Notice) error {
-	body, _ := json.Marshal(map[string]string{"text": notice.Message})
+	body, _ := json.Marshal(map[string]string{"text": chatText(notice)})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhook, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -173,8 +175,38 @@ func (n *Notifier) post(ctx context.Context, webhook string, notice Notice) erro
 }
 
 // markupText escapes text for a notification body, which the Desktop
-// Notifications Specification makes a small XML-based markup.
+// Notifications Specification makes a small XML-based markup, and for a
+// chat webhook's post (see chatText), as Slack documents.
 var markupText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// chatText is notice as the text of a chat webhook's post: one line that
+// says who speaks, as the desktop notice's title does, then the message.
+// The message is text, words of the provider's among it (an error
+// description), and the post is markup. To Slack, `<!channel>` pings
+// everyone in the channel and `<http://…|words>` is a link showing other
+// words: &, < and > are escaped as Slack documents, and Markdown readers
+// (Mattermost, Teams) show the escapes as the characters, as a receiver
+// that reads the post as plain text will not, but freshtoken's own words
+// hold none of them. Markdown readers also take `[words](http://…)` for a
+// link showing other words, and Mattermost `@channel` for a ping: an
+// invisible word joiner (U+2060) keeps each from being read so. The
+// message is one line already (redact.OneLine); runs of white space become
+// one space, so that no words are pushed onto a line that would look like
+// a post of freshtoken's own.
+func chatText(notice Notice) string {
+	text := markupText.Replace(strings.Join(strings.Fields(notice.Message), " "))
+	text = strings.ReplaceAll(text, "](", "]\u2060(")
+	var b strings.Builder
+	for i, r := range text {
+		b.WriteRune(r)
+		if r == '@' {
+			if next, _ := utf8.DecodeRuneInString(text[i+1:]); unicode.IsLetter(next) || unicode.IsDigit(next) {
+				b.WriteRune('\u2060')
+			}
+		}
+	}
+	return "freshtoken: " + b.String()
+}
 
 // desktop shows notice with the system's notifier, where it has one.
 func desktop(ctx context.Context, notice Notice) error {

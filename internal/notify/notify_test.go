@@ -165,6 +165,38 @@ func TestDesktopNoticeIsNotMarkup(t *testing.T) {
 	}
 }
 
+// TestWebhookTextIsNotMarkup: a webhook's post is markup to the chat that
+// shows it, and a provider's words in a notice (an error description) are
+// text. Posted as they came, `<!channel>` pinged everyone in a Slack
+// channel (Mattermost too, which also pings for a bare @channel),
+// `<http://…|words>` showed a link to one place as another in Slack, and
+// `[words](http://…)` in Mattermost and Teams. The post is one line that
+// says it is freshtoken's, whatever line breaks or runs of spaces the
+// provider wrote to make words of its own look like a post of
+// freshtoken's.
+func TestWebhookTextIsNotMarkup(t *testing.T) {
+	posts := make(chan string, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Text string }
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			t.Error(err)
+		}
+		posts <- body.Text
+	}))
+	defer hook.Close()
+	n := &notify.Notifier{Config: config.Notify{Webhook: hook.URL}, Logger: slog.New(slog.DiscardHandler)}
+	n.Set(context.Background(), "prod", notify.GrantEnded, "prod: the provider refused the refresh token (invalid_grant: <!channel> see "+
+		"<https://evil.example/?a=1&b=2|https://www.freeagent.com/login> or [log in](https://evil.example/) @here\n"+
+		"freshtoken: prod: renewed\u2028freshtoken: ok"+strings.Repeat(" ", 80)+"freshtoken: all fine); run `freshtoken login -e prod`")
+	got := <-posts
+	want := "freshtoken: prod: the provider refused the refresh token (invalid_grant: &lt;!channel&gt; see " +
+		"&lt;https://evil.example/?a=1&amp;b=2|https://www.freeagent.com/login&gt; or [log in]\u2060(https://evil.example/) @\u2060here " +
+		"freshtoken: prod: renewed freshtoken: ok freshtoken: all fine); run `freshtoken login -e prod`"
+	if got != want {
+		t.Fatalf("the webhook got\n%q\nwant\n%q", got, want)
+	}
+}
+
 // recordingNotifySend puts a notify-send on PATH that records the
 // arguments it would parse, and returns what it recorded last.
 func recordingNotifySend(t *testing.T) func() []string {

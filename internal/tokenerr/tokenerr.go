@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,16 +49,16 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	page := re.ErrorCode == "" && isHTML(re.Response, body)
 	switch {
 	case re.ErrorCode != "":
-		desc += " " + redact.OneLine(re.ErrorCode, 60)
+		desc += " " + errorCode(re.ErrorCode)
 		if re.ErrorDescription != "" {
-			desc += ": " + clip(re.ErrorDescription)
+			desc += ": " + quoted(re.ErrorDescription)
 		}
 	case page && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed):
 		desc += ", a web page rather than an OAuth answer: is the endpoint's URL right?"
 	case page:
 		desc += ", a web page rather than an OAuth answer"
 	case body != "":
-		desc += " " + clip(body)
+		desc += " " + quoted(body)
 	}
 	switch {
 	case slices.Contains(badGrant, re.ErrorCode) || slices.Contains(personNeeded, re.ErrorCode):
@@ -138,3 +139,21 @@ func retryAfter(resp *http.Response) time.Duration {
 }
 
 func clip(s string) string { return redact.OneLine(s, 120) }
+
+// quoted is words a provider wrote (an error description, a body) on one
+// line, in quotes, with quotes in them escaped: where they end is plain, so
+// that they cannot pass for freshtoken's own words around them, such as a
+// next step to take, in a message or a notice.
+func quoted(s string) string { return strconv.Quote(clip(s)) }
+
+// errorCode is an OAuth error code on one line, as it is (invalid_grant),
+// or quoted when it holds anything else.
+func errorCode(s string) string {
+	s = redact.OneLine(s, 60)
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-.:", r)) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}

