@@ -1319,6 +1319,12 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 	if secs := extraSeconds(tok, "refresh_token_expires_in"); secs > 0 {
 		r.RefreshExpiry = sentAt.Add(time.Duration(secs) * time.Second)
 	}
+	if prev != nil && reason == store.RenewedForRejection {
+		r.RejectedInARow = 1
+		if prev.RenewedFor == store.RenewedForRejection {
+			r.RejectedInARow = max(prev.RejectedInARow, 1) + 1
+		}
+	}
 	if s.set.Grant == GrantClientCredentials {
 		// Every token is had with the client's credentials; a refresh
 		// token some providers add anyway is not kept, so none is ever spent.
@@ -1333,12 +1339,6 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 		r.Renewals = prev.Renewals + 1
 		r.RenewedAt = sentAt
 		r.RenewedFor = reason
-		if reason == store.RenewedForRejection {
-			r.RejectedInARow = 1
-			if prev.RenewedFor == store.RenewedForRejection {
-				r.RejectedInARow = max(prev.RejectedInARow, 1) + 1
-			}
-		}
 		if r.RefreshToken == "" || r.RefreshToken == prev.RefreshToken {
 			r.RefreshToken = prev.RefreshToken
 			if r.RefreshExpiry.IsZero() {
