@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +85,30 @@ func TestClientCredentials401FetchesOnceAndRetries(t *testing.T) {
 	}
 	if st := r.provider.Stats(); st.ClientCredentials != 2 || st.Unauthorized != 1 {
 		t.Fatalf("stats %+v: want one 401 and one new token", st)
+	}
+}
+
+// TestClientCredentialsBackOffAnAPIThatRefusesEveryToken: the 401 back-off
+// (15 s, doubling with each renewal a 401 caused in a row) holds for client
+// credentials too. Their records never counted the row, so an API refusing
+// every token got a new token every 15 s for ever.
+func TestClientCredentialsBackOffAnAPIThatRefusesEveryToken(t *testing.T) {
+	api, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
+	r := clientRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.APIURL = api.URL + "/"
+	src := r.source()
+	var fetchedAt []time.Duration
+	start := r.clock.Now()
+	for r.clock.Now().Sub(start) < 2*time.Minute {
+		before := r.provider.Stats().ClientCredentials
+		getStatus(t, src, api.URL+"/v2/company")
+		if r.provider.Stats().ClientCredentials > before && r.clock.Now() != start {
+			fetchedAt = append(fetchedAt, r.clock.Now().Sub(start))
+		}
+		r.clock.Advance(5 * time.Second)
+	}
+	if want := []time.Duration{15 * time.Second, 45 * time.Second, 105 * time.Second}; !slices.Equal(fetchedAt, want) {
+		t.Fatalf("new tokens for 401s at %v; want %v, each wait twice the one before", fetchedAt, want)
 	}
 }
 

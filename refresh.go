@@ -462,6 +462,11 @@ func (s *Source) rotatedOnly(ans *answerCopy, r *store.Record, sentAt time.Time,
 	if s.lasts(r, 0) {
 		n.AccessToken, n.TokenType, n.Expiry, n.IssuedAt = r.AccessToken, r.TokenType, r.Expiry, r.IssuedAt
 	}
+	// No access token came, so the row of renewals that 401s caused is
+	// as r left it: the next try, spending the new refresh token, counts
+	// its cause. (A kept access token, issued before this renewal, is not
+	// one it brought: see renewLocked.)
+	n.RenewedFor, n.RejectedInARow = r.RenewedFor, r.RejectedInARow
 	return n
 }
 

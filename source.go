@@ -1024,12 +1024,14 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 	if r == nil { // client credentials, none obtained yet
 		return s.refresh(ctx, work, nil, store.RenewedForExpiry, false)
 	}
-	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection {
+	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && r.IssuedAt.Equal(r.RenewedAt) {
 		// The renewal a 401 caused did not help: the API refuses for some
 		// other reason than the token. Renew again only after a wait that
 		// doubles with each such renewal in a row. A renewal further in the
 		// future than recentRenewal was written by a clock ahead of this
-		// one, or before this clock was set back: not moments ago.
+		// one, or before this clock was set back: not moments ago. (An
+		// access token issued before the last renewal, kept from an answer
+		// cut off, is not one it brought.)
 		quiet := rejectedQuiet(r.RejectedInARow)
 		since := s.now().Sub(r.RenewedAt)
 		if since > -recentRenewal && since < quiet {
@@ -1319,6 +1321,12 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 	if secs := extraSeconds(tok, "refresh_token_expires_in"); secs > 0 {
 		r.RefreshExpiry = sentAt.Add(time.Duration(secs) * time.Second)
 	}
+	if prev != nil && reason == store.RenewedForRejection {
+		r.RejectedInARow = 1
+		if prev.RenewedFor == store.RenewedForRejection {
+			r.RejectedInARow = max(prev.RejectedInARow, 1) + 1
+		}
+	}
 	if s.set.Grant == GrantClientCredentials {
 		// Every token is had with the client's credentials; a refresh
 		// token some providers add anyway is not kept, so none is ever spent.
@@ -1333,12 +1341,6 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 		r.Renewals = prev.Renewals + 1
 		r.RenewedAt = sentAt
 		r.RenewedFor = reason
-		if reason == store.RenewedForRejection {
-			r.RejectedInARow = 1
-			if prev.RenewedFor == store.RenewedForRejection {
-				r.RejectedInARow = max(prev.RejectedInARow, 1) + 1
-			}
-		}
 		if r.RefreshToken == "" || r.RefreshToken == prev.RefreshToken {
 			r.RefreshToken = prev.RefreshToken
 			if r.RefreshExpiry.IsZero() {

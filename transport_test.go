@@ -231,6 +231,63 @@ func TestClientBacksOffAnAPIThatRefusesEveryToken(t *testing.T) {
 	}
 }
 
+// TestA401sRenewalCutOffBringsNoTokenForTheBackOff: a 401's renewal whose
+// answer is cut off after its new refresh token stores that token with the
+// refused access token kept (still valid by the clock). That record told
+// the 401 back-off that the refused token came from a 401's renewal moments
+// ago: when the retry a second later was abandoned (a proxy's client hung
+// up, Ctrl-C), the next 401 for it, here another process's, was passed on
+// without a renewal, breaking "on a 401, renew once and retry once", for
+// longer with each cut-off answer in a row. And when the retry did renew,
+// the row of 401 renewals counted one more, so the next wait was twice as
+// long.
+func TestA401sRenewalCutOffBringsNoTokenForTheBackOff(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		renewed  string // why the refused token was renewed, a minute ago
+		wantRows int
+	}{
+		{"token renewed for expiry", store.RenewedForExpiry, 1},
+		{"token renewed for a 401", store.RenewedForRejection, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			api, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+				if req.Header.Get("Authorization") == "Bearer old-access-token" {
+					w.WriteHeader(http.StatusUnauthorized)
+				}
+			})
+			r := newRig(t, devprovider.Options{})
+			e := newRotatingEndpoint(t, `{"refresh_token":%q,"access_token":"a1","token_type":"bearer","expires_in":36`, "first-refresh-token")
+			r.settings.TokenURL, r.settings.APIURL = e.URL, api.URL+"/"
+			old := &store.Record{AccessToken: "old-access-token", TokenType: "bearer", RefreshToken: "first-refresh-token",
+				IssuedAt: r.clock.Now().Add(-time.Minute), Expiry: r.clock.Now().Add(time.Hour), RenewedAt: r.clock.Now().Add(-time.Minute),
+				Renewals: 1, RenewedFor: tt.renewed, Grant: store.Grant{TokenURL: e.URL, ClientID: r.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+			if tt.renewed == store.RenewedForRejection {
+				old.RejectedInARow = 1
+			}
+			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+				t.Fatal(err)
+			}
+			abandoned := r.source()
+			freshtoken.SetPause(abandoned, func(context.Context, time.Duration) error { return context.Canceled })
+			if resp, err := abandoned.Client().Get(api.URL + "/v2/company"); err == nil {
+				resp.Body.Close()
+				t.Fatalf("status %d; want the abandoned renewal's error", resp.StatusCode)
+			}
+			r.clock.Advance(2 * time.Second)
+			if status := getStatus(t, r.source(), api.URL+"/v2/company"); status != http.StatusOK {
+				t.Fatalf("status %d; want the 401 of a token no 401's renewal brought moments ago answered with a renewal and a retry", status)
+			}
+			if sent, revoked := e.sent(); len(sent) != 2 || revoked {
+				t.Fatalf("refresh tokens sent %q, grant revoked %t; want the first, then the saved one", sent, revoked)
+			}
+			if rec := r.record(); rec.AccessToken != "access-token-2" || rec.RenewedFor != store.RenewedForRejection || rec.RejectedInARow != tt.wantRows {
+				t.Fatalf("stored %q renewed for %q, %d in a row; want access-token-2 from the 401's renewal, %d in a row", rec.AccessToken, rec.RenewedFor, rec.RejectedInARow, tt.wantRows)
+			}
+		})
+	}
+}
+
 func TestClientDoesNotReplayAnUnreplayableBody(t *testing.T) {
 	r, src := loggedIn(t)
 	r.provider.RevokeAccessTokens()
