@@ -116,7 +116,25 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		return err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
+	warnNoRefreshToken(f, env.Name, res.Token.RefreshToken, res.Token.Expiry)
 	return nil
+}
+
+// warnNoRefreshToken says, after a log-in whose answer held no refresh
+// token, that freshtoken cannot renew it and when it ends: providers such
+// as Xero and Microsoft issue one only to a log-in that asks for it, and
+// without a word the person learned of it an hour later, from a failed
+// command.
+func warnNoRefreshToken(f *Factory, env, refreshToken string, expiry time.Time) {
+	if refreshToken != "" {
+		return
+	}
+	ends := "when the API refuses the access token"
+	if !expiry.IsZero() {
+		ends = fmt.Sprintf("when the access token expires (in %s, %s)", human(max(time.Until(expiry), 0)), expiry.Local().Format("2006-01-02 15:04:05 MST"))
+	}
+	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the provider issued no refresh token, so freshtoken cannot renew this log-in: it ends %s; if the provider issues one when asked (most want the scope offline_access in scopes), ask for it and run `%s` again\n",
+		env, ends, f.commandLine("login -e "+env))
 }
 
 // warnClearText warns, in one line, of e's endpoints on another machine

@@ -74,5 +74,8 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 		return err
 	}
 	fmt.Fprintf(w, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
+	if rec, err := src.Record(ctx); err == nil && rec != nil {
+		warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
+	}
 	return nil
 }

@@ -97,6 +97,12 @@ type Options struct {
 	// RefreshTTL again.
 	FixedRefreshExpiry bool
 
+	// OfflineScope, when set, is the scope a browser log-in must ask for to
+	// be given a refresh token, as Xero's and Microsoft's offline_access:
+	// without it the code is exchanged for an access token alone. Default:
+	// every log-in gets one.
+	OfflineScope string
+
 	// TokenDelay is how long each token request waits before it is handled. A request
 	// whose client gives up during the wait is dropped unhandled: nothing is issued
 	// and no refresh token is rotated.
@@ -215,6 +221,7 @@ type authCode struct {
 	redirectURI string
 	challenge   string // S256 code_challenge, or "" when the request had none
 	expires     time.Time
+	offline     bool // the request's scope asked for a refresh token (Options.OfflineScope)
 }
 
 // grant is one authorisation: the tokens issued from one authorization code and all

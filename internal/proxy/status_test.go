@@ -202,6 +202,17 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	if _, body := f.get(t, "/"); !strings.Contains(string(body), "none held; renewed on the next request") {
 		t.Error("with a refresh token alone, the page does not say no access token is held")
 	}
+	noRefresh := *rec // the provider issued none (no offline_access), and the access token has expired
+	noRefresh.RefreshToken, noRefresh.RefreshExpiry, noRefresh.Expiry = "", time.Time{}, f.clock.Now().Add(-time.Minute)
+	if err := st.Save(ctx, "dev", &noRefresh); err != nil {
+		t.Fatal(err)
+	}
+	_, body = f.get(t, "/")
+	for _, want := range []string{`id="env-dev" data-state="attention"`, "and the provider issued no refresh token: log in again", `id="login-dev"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("with an expired access token and no refresh token, the page lacks %s", want)
+		}
+	}
 	ended := *rec
 	ended.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: f.clock.Now()}
 	if err := st.Save(ctx, "dev", &ended); err != nil {
