@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/login"
@@ -92,6 +93,9 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := loginEndpointMissing(ctx, env, src); err != nil {
+		return err
+	}
 	flow := &login.Flow{
 		Env:     env.Name,
 		Config:  conf,
@@ -118,6 +122,16 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
 	warnNoRefreshToken(f, env.Name, res.Token.RefreshToken, res.Token.Expiry)
 	return nil
+}
+
+// loginEndpointMissing is env.MissingLoginEndpoint for the endpoints src
+// knows, discovering them if need be.
+func loginEndpointMissing(ctx context.Context, env *config.Env, src *freshtoken.Source) error {
+	ep, err := src.Endpoints(ctx)
+	if err != nil {
+		return err
+	}
+	return env.MissingLoginEndpoint(ep)
 }
 
 // warnNoRefreshToken says, after a log-in whose answer held no refresh

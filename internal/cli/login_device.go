@@ -39,6 +39,9 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	if err := env.MissingDeviceAuthURL(); err != nil {
 		return err
 	}
+	if err := loginEndpointMissing(ctx, env, src); err != nil {
+		return err
+	}
 	d, err := src.StartDeviceLogin(ctx)
 	if err != nil {
 		return err
