@@ -11,6 +11,7 @@ package devprovider
 
 import (
 	"crypto"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -54,6 +55,10 @@ type Options struct {
 	ClientPublicKey crypto.PublicKey
 	// ClientKeyID, when set, is the kid every assertion must name.
 	ClientKeyID string
+	// ClientCertificate, when set, is the certificate registered for
+	// ClientPublicKey, which every assertion must name by its thumbprint,
+	// x5t#S256 or x5t, as Microsoft Entra ID finds a client's key.
+	ClientCertificate *x509.Certificate
 
 	// RedirectURIs is the exact-match allow list for redirect_uri. Empty accepts any
 	// http URL on 127.0.0.1, [::1] or localhost, with any port and path.
