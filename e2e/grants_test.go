@@ -86,6 +86,29 @@ func TestDeviceLoginSaysFirstWhereTokensCannotGo(t *testing.T) {
 	}
 }
 
+// TestTwoDeviceLoginsAtOnce: of two device log-ins started at once (two
+// terminals), the one approved stores the tokens, and the other stops
+// waiting at its next poll, saying the environment is logged in: it kept
+// saying it was waiting until its code expired, then that the log-in had
+// failed (exit 3), with the environment logged in.
+func TestTwoDeviceLoginsAtOnce(t *testing.T) {
+	w := deviceWorldWith(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second, DeviceCodeTTL: 30 * time.Second})
+	first, _ := w.startDeviceLogin()
+	second, code := w.startDeviceLogin()
+	if err := w.provider.DecideDevice(code, true); err != nil {
+		t.Fatal(err)
+	}
+	second.waitExit(t, 0)
+	began := time.Now()
+	if out := first.waitExit(t, 0); !strings.Contains(out, "was logged in another way meanwhile") {
+		t.Fatalf("the other log-in said %q; want it to say the environment was logged in meanwhile", out)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Fatalf("the other log-in took %s to stop; it should at its next poll", took)
+	}
+	w.mustRun("token")
+}
+
 // TestCtrlCStopsADeviceLogin: Ctrl-C while a device log-in waits exits 130
 // at once, storing nothing.
 func TestCtrlCStopsADeviceLogin(t *testing.T) {
