@@ -135,20 +135,18 @@ func loginEndpointMissing(ctx context.Context, env *config.Env, src *freshtoken.
 }
 
 // warnNoRefreshToken says, after a log-in whose answer held no refresh
-// token, that freshtoken cannot renew it and when it ends: providers such
-// as Xero and Microsoft issue one only to a log-in that asks for it, and
-// without a word the person learned of it an hour later, from a failed
-// command.
+// token for an access token that expires, that freshtoken cannot renew it
+// and when it ends: providers such as Xero and Microsoft issue one only to
+// a log-in that asks for it, and without a word the person learned of it
+// an hour later, from a failed command. (An access token of no stated
+// lifetime and no refresh token, as GitHub's OAuth apps issue, lasts until
+// it is revoked.)
 func warnNoRefreshToken(f *Factory, env, refreshToken string, expiry time.Time) {
-	if refreshToken != "" {
+	if refreshToken != "" || expiry.IsZero() {
 		return
 	}
-	ends := "when the API refuses the access token"
-	if !expiry.IsZero() {
-		ends = fmt.Sprintf("when the access token expires (in %s, %s)", human(max(time.Until(expiry), 0)), expiry.Local().Format("2006-01-02 15:04:05 MST"))
-	}
-	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the provider issued no refresh token, so freshtoken cannot renew this log-in: it ends %s; if the provider issues one when asked (most want the scope offline_access in scopes), ask for it and run `%s` again\n",
-		env, ends, f.commandLine("login -e "+env))
+	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the provider issued no refresh token, so freshtoken cannot renew this log-in: it ends when the access token expires (in %s, %s); if the provider issues one when asked (most want the scope offline_access in scopes), ask for it and run `%s` again\n",
+		env, human(max(time.Until(expiry), 0)), expiry.Local().Format("2006-01-02 15:04:05 MST"), f.commandLine("login -e "+env))
 }
 
 // warnClearText warns, in one line, of e's endpoints on another machine

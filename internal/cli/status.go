@@ -246,6 +246,8 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		switch {
 		case !st.NeedsLogin:
 			row("refresh token", "none; a new access token is fetched with the client's credentials when due")
+		case !st.RefreshTokenHeld && st.ExpiresAt == nil:
+			row("refresh token", "none: the provider issued none")
 		case !st.RefreshTokenHeld:
 			row("refresh token", "none: the provider issued none; log in again when the access token expires")
 		default:
