@@ -139,7 +139,7 @@ func (s *Source) clientKey(ctx context.Context) (*signingKey, error) {
 	}
 	var thumbprints map[string]string
 	if ck, ok := key.(*CertifiedKey); ok {
-		if ck.Certificate == nil || !samePublicKey(ck.Public(), ck.Certificate.PublicKey) {
+		if ck.Signer == nil || ck.Certificate == nil || !samePublicKey(ck.Public(), ck.Certificate.PublicKey) {
 			return nil, fmt.Errorf("%s: the client key's certificate is not the key's own", s.set.Env)
 		}
 		sha256sum, sha1sum := sha256.Sum256(ck.Certificate.Raw), sha1.Sum(ck.Certificate.Raw)

@@ -217,9 +217,11 @@ func TestPrivateKeyJWTWithACertificate(t *testing.T) {
 		t.Fatalf("stats %+v; want 5 assertions accepted: the exchange, two refreshes, two revocations", st)
 	}
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
-	privateKeyJWT(r, &freshtoken.CertifiedKey{Signer: other, Certificate: cert}, "")
-	if _, err := r.source().OAuth2Config(context.Background(), ""); err == nil || !strings.Contains(err.Error(), "certificate is not the key's own") {
-		t.Fatalf("another key with the certificate: err = %v; want it refused before anything is sent", err)
+	for _, ck := range []*freshtoken.CertifiedKey{{Signer: other, Certificate: cert}, {Certificate: cert}, {Signer: key}} {
+		privateKeyJWT(r, ck, "")
+		if _, err := r.source().OAuth2Config(context.Background(), ""); err == nil || !strings.Contains(err.Error(), "certificate is not the key's own") {
+			t.Fatalf("%+v: err = %v; want it refused before anything is sent", ck, err)
+		}
 	}
 }
 
