@@ -120,6 +120,18 @@ func TestReadClientKey(t *testing.T) {
 			}
 		})
 	}
+	t.Run("binary DER or PKCS #12", func(t *testing.T) {
+		// Azure exports certificate credentials as .pfx; it was said to
+		// hold no PEM private key, and not how to get one.
+		path := filepath.Join(t.TempDir(), "app.pfx")
+		if err := os.WriteFile(path, x509.MarshalPKCS1PrivateKey(rsaKey), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := config.ReadClientKey(path)
+		if err == nil || !strings.Contains(err.Error(), "holds binary DER, not PEM: convert a .pfx or .p12 file with `openssl pkcs12") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("err = %v; want one line saying how to convert it to PEM", err)
+		}
+	})
 	t.Run("missing", func(t *testing.T) {
 		_, err := config.ReadClientKey(filepath.Join(t.TempDir(), "nowhere.pem"))
 		if err == nil || !strings.Contains(err.Error(), "nowhere.pem does not exist; write the client's private key there (PEM), or correct key_file") {

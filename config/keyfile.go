@@ -125,6 +125,8 @@ func parseClientKey(data []byte) (crypto.Signer, error) {
 	switch {
 	case key == nil && len(certs) > 0:
 		return nil, errors.New("holds a certificate, not a private key; key_file names the private key (its certificate may stand beside it in the file)")
+	case key == nil && len(data) > 0 && data[0] == 0x30: // an ASN.1 SEQUENCE: DER, or PKCS #12 as Azure exports
+		return nil, errors.New("holds binary DER, not PEM: convert a .pfx or .p12 file with `openssl pkcs12 -in FILE -nodes -out key.pem`, a DER key with `openssl pkey -inform DER -in FILE -out key.pem`, and name the PEM file in key_file")
 	case key == nil:
 		return nil, errors.New("holds no PEM private key; it should start with -----BEGIN PRIVATE KEY----- (or RSA PRIVATE KEY, EC PRIVATE KEY)")
 	case len(certs) == 0:
