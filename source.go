@@ -713,8 +713,18 @@ func (s *Source) attainable(r *store.Record, d time.Duration) time.Duration {
 
 // lasts reports whether r's access token is valid for d from now.
 func (s *Source) lasts(r *store.Record, d time.Duration) bool {
-	at, _ := s.expiry(r)
-	return r.AccessToken != "" && !s.now().Add(d).After(at)
+	at, known := s.expiry(r)
+	return r.AccessToken != "" && (!s.now().Add(d).After(at) || s.lastsUntilRefused(r, known))
+}
+
+// lastsUntilRefused reports whether r's access token, of a lifetime known
+// or not, is used until the API refuses it: its lifetime is unknown and
+// nothing could renew it, there being no refresh token (GitHub's OAuth
+// apps issue such tokens, which last until revoked). DefaultLifetime is
+// when such a token would be renewed; with no refresh token, refusing it
+// then would end a log-in that may well still be good.
+func (s *Source) lastsUntilRefused(r *store.Record, lifetimeKnown bool) bool {
+	return !lifetimeKnown && r.RefreshToken == "" && s.set.Grant != GrantClientCredentials
 }
 
 // want is what a caller of get needs.
@@ -804,7 +814,7 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 	now := s.now()
 	at, known := s.expiry(r)
 	skew := s.skew(r.IssuedAt, at)
-	ok := now.Before(at.Add(-skew))
+	ok := now.Before(at.Add(-skew)) || s.lastsUntilRefused(r, known)
 	if (!ok || why != "memory") && s.log.Enabled(context.Background(), slog.LevelDebug) {
 		rule := "refresh_before"
 		if skew != s.set.RenewBefore {
@@ -1048,6 +1058,12 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 		return r, nil
 	}
 	if r.RefreshToken == "" && s.set.Grant != GrantClientCredentials {
+		switch {
+		case rejected != "":
+			return nil, s.loginError("the API refused the access token, which came with no refresh token to renew it")
+		case force:
+			return nil, s.loginError("the stored tokens came with no refresh token to renew them")
+		}
 		return nil, s.loginError("the stored tokens have expired and came with no refresh token")
 	}
 	if p := r.Problem; p != nil && p.Kind == store.ProblemGrantEnded && !force {
