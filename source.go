@@ -764,7 +764,7 @@ func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
 	if s.set.IdleLimit > 0 && !r.IssuedAt.IsZero() {
 		idle := r.IssuedAt.Add(s.set.IdleLimit - min(s.set.IdleLimit/10, maxKeepMargin))
 		if at.IsZero() || idle.Before(at) {
-			at, why = idle, fmt.Sprintf("the provider ends grants unused for %s", s.set.IdleLimit)
+			at, why = idle, "the provider ends grants unused for "+days(s.set.IdleLimit)
 		}
 	}
 	if s.set.KeepAccess {
@@ -774,6 +774,19 @@ func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
 		}
 	}
 	return at, why
+}
+
+// days is d as a person counts a limit set in days ("60 days"), or as Go
+// writes a duration when it is not a whole number of them.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "1 day"
+	case d > 0 && d%day == 0:
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
 }
 
 // planFetch is Plan for client credentials: there is no grant to keep
