@@ -6,6 +6,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -45,8 +49,9 @@ var ClientAuths = []ClientAuth{ClientAuthBasic, ClientAuthBody, ClientAuthNone, 
 // assertions.
 type ClientKey struct {
 	// Load returns the private key: an *rsa.PrivateKey of 2048 bits or
-	// more, or an *ecdsa.PrivateKey on P-256 or P-384. It is called when a
-	// request first needs the key; only a success is kept.
+	// more, or an *ecdsa.PrivateKey on P-256 or P-384, or a *CertifiedKey
+	// holding one with its certificate. It is called when a request first
+	// needs the key; only a success is kept.
 	Load func(ctx context.Context) (crypto.Signer, error)
 	// ID is the kid of the assertions' header, by which a provider that
 	// holds several keys for the client finds this one; "" sends none.
@@ -57,6 +62,16 @@ type ClientKey struct {
 	// Audience is the assertions' aud; nil means the token endpoint's URL,
 	// as OpenID Connect Core §9 advises. Some providers want their issuer.
 	Audience []string
+}
+
+// CertifiedKey is a client's private key with the X.509 certificate
+// registered with the provider for it. Assertions signed with it name the
+// certificate by its thumbprints in their header, x5t#S256 (SHA-256) and
+// x5t (SHA-1): Microsoft Entra ID finds a client's key by them, and
+// refuses an assertion without them.
+type CertifiedKey struct {
+	crypto.Signer
+	Certificate *x509.Certificate
 }
 
 // assertionType is client_assertion_type for a JWT (RFC 7523 §2.2).
@@ -106,6 +121,9 @@ func checkClientAuth(s *Settings) error {
 type signingKey struct {
 	key    crypto.Signer
 	method jwt.SigningMethod
+	// thumbprints are the x5t#S256 and x5t headers of a CertifiedKey's
+	// assertions; nil for a key without a certificate.
+	thumbprints map[string]string
 }
 
 // clientKey loads the client's private key the first time it is needed.
@@ -119,12 +137,30 @@ func (s *Source) clientKey(ctx context.Context) (*signingKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	var thumbprints map[string]string
+	if ck, ok := key.(*CertifiedKey); ok {
+		if ck.Signer == nil || ck.Certificate == nil || !samePublicKey(ck.Public(), ck.Certificate.PublicKey) {
+			return nil, fmt.Errorf("%s: the client key's certificate is not the key's own", s.set.Env)
+		}
+		sha256sum, sha1sum := sha256.Sum256(ck.Certificate.Raw), sha1.Sum(ck.Certificate.Raw)
+		thumbprints = map[string]string{
+			"x5t#S256": base64.RawURLEncoding.EncodeToString(sha256sum[:]),
+			"x5t":      base64.RawURLEncoding.EncodeToString(sha1sum[:]),
+		}
+		key = ck.Signer
+	}
 	method, err := signingMethod(key, s.set.ClientKey.Algorithm)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the client key cannot sign assertions: %w", s.set.Env, err)
 	}
-	s.key = &signingKey{key: key, method: method}
+	s.key = &signingKey{key: key, method: method, thumbprints: thumbprints}
 	return s.key, nil
+}
+
+// samePublicKey reports whether a and b are one public key.
+func samePublicKey(a, b crypto.PublicKey) bool {
+	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b)
 }
 
 // signingMethod is the JWT algorithm for key: alg if it fits the key, or
@@ -194,6 +230,9 @@ func (s *Source) clientAssertion(ctx context.Context) (string, error) {
 	t := jwt.NewWithClaims(k.method, claims)
 	if s.set.ClientKey.ID != "" {
 		t.Header["kid"] = s.set.ClientKey.ID
+	}
+	for h, v := range k.thumbprints {
+		t.Header[h] = v
 	}
 	a, err := t.SignedString(k.key)
 	if err != nil {

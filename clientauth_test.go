@@ -20,7 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
@@ -184,6 +187,41 @@ func TestPrivateKeyJWT(t *testing.T) {
 				t.Fatalf("the debug log does not say how the client authenticates:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// TestPrivateKeyJWTWithACertificate: a provider that knows the client's
+// key by its certificate, as Microsoft Entra ID does, takes the assertions
+// of a key given with that certificate, which name it (x5t#S256, x5t), and
+// refuses those of the key alone, which every request was.
+func TestPrivateKeyJWTWithACertificate(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := corpnet.SelfSigned(t, key)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "private_key_jwt", ClientPublicKey: key.Public(), ClientCertificate: cert})
+	privateKeyJWT(r, key, "")
+	if _, err := r.source().OAuth2Config(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.source().SaveLogin(context.Background(), &oauth2.Token{AccessToken: "a", RefreshToken: "unknown-refresh-token"}, r.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Fatalf("the key alone: err = %v; want the client rejected, its certificate unnamed", err)
+	}
+	privateKeyJWT(r, &freshtoken.CertifiedKey{Signer: key, Certificate: cert}, "")
+	r.wholeGrant(r.source(), 2)
+	if st := r.provider.Stats(); st.ClientAssertions != 5 {
+		t.Fatalf("stats %+v; want 5 assertions accepted: the exchange, two refreshes, two revocations", st)
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for _, ck := range []*freshtoken.CertifiedKey{{Signer: other, Certificate: cert}, {Certificate: cert}, {Signer: key}} {
+		privateKeyJWT(r, ck, "")
+		if _, err := r.source().OAuth2Config(context.Background(), ""); err == nil || !strings.Contains(err.Error(), "certificate is not the key's own") {
+			t.Fatalf("%+v: err = %v; want it refused before anything is sent", ck, err)
+		}
 	}
 }
 

@@ -229,7 +229,7 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 			continue
 		case "expired_token":
 			return d.refused("the code expired before the log-in was approved")
-		case "access_denied":
+		case "access_denied", "authorization_declined": // RFC 8628's word, and Microsoft's
 			return d.refused("the log-in was denied at the provider")
 		}
 		class, retryAfter, desc := tokenerr.Classify(err)

@@ -26,13 +26,15 @@ import (
 // hostileDevice is a provider whose device authorization endpoint answers
 // with answer (the device_code is added), and whose token endpoint answers
 // each poll with authorization_pending until approved is set, then with
-// tokens. Polls are counted, and the last device authorization request's
-// form kept. tweak, if given, changes the Source's settings.
+// tokens; once refusal is set, with that error instead. Polls are counted,
+// and the last device authorization request's form kept. tweak, if given,
+// changes the Source's settings.
 type hostileDevice struct {
 	src        *freshtoken.Source
 	clock      *fakeclock.Clock
 	polls      atomic.Int32
 	approved   atomic.Bool
+	refusal    atomic.Pointer[string]
 	deviceForm atomic.Pointer[url.Values]
 }
 
@@ -53,6 +55,11 @@ func newHostileDevice(t *testing.T, answer map[string]any, tweak ...func(*fresht
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		h.polls.Add(1)
 		w.Header().Set("Content-Type", "application/json")
+		if code := h.refusal.Load(); code != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]string{"error": *code, "error_description": "AADSTS70000: the user refused"})
+			return
+		}
 		if !h.approved.Load() {
 			w.WriteHeader(http.StatusBadRequest)
 			w.Write([]byte(`{"error":"authorization_pending"}`))
@@ -167,6 +174,29 @@ func TestDeviceCompleteURIOnlyWhenSafe(t *testing.T) {
 			}
 			if d.VerificationURIComplete != tc.want || d.VerificationURI != page || d.UserCode != "WDJB-MJHT" {
 				t.Fatalf("got %q, %q, %q; want the complete URI %q", d.VerificationURI, d.VerificationURIComplete, d.UserCode, tc.want)
+			}
+		})
+	}
+}
+
+// TestDeviceLoginDeniedInTheProvidersWords: a person who denies the
+// log-in is told so (ErrLoginRefused, exit 3), whichever word the provider
+// uses: RFC 8628's access_denied, or Microsoft's authorization_declined,
+// which was taken for a rejected client (exit 2, "check the client").
+func TestDeviceLoginDeniedInTheProvidersWords(t *testing.T) {
+	for _, code := range []string{"access_denied", "authorization_declined"} {
+		t.Run(code, func(t *testing.T) {
+			h := newHostileDevice(t, map[string]any{"user_code": "WDJB-MJHT", "verification_uri": "https://login.example.com/device", "expires_in": 900})
+			d, err := h.src.StartDeviceLogin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = d.Wait(context.Background(), func(freshtoken.DevicePoll) { h.refusal.Store(&code) })
+			if !errors.Is(err, freshtoken.ErrLoginRefused) || !strings.Contains(err.Error(), "denied") {
+				t.Fatalf("err = %v; want ErrLoginRefused saying the log-in was denied", err)
+			}
+			if n := h.polls.Load(); n != 2 {
+				t.Fatalf("%d polls; want none after the denial", n)
 			}
 		})
 	}

@@ -55,6 +55,15 @@ func TestKeepAliveWithinTheIdleLimit(t *testing.T) {
 	if !at.Equal(r.clock.Now().Add(900*time.Second)) || why != "the provider ends grants unused for 16m40s" {
 		t.Fatalf("plan %s (%s); want 900 s from now, for the idle limit", at, why)
 	}
+	// The presets' limits are days, said as a person counts them (it said
+	// 1440h0m0s for Xero's 60 days).
+	for limit, want := range map[time.Duration]string{10 * 24 * time.Hour: "10 days", 24 * time.Hour: "1 day", 36 * time.Hour: "36h0m0s"} {
+		r.settings.IdleLimit = limit
+		if _, why := r.source().Plan(r.record()); why != "the provider ends grants unused for "+want {
+			t.Errorf("idle limit %s: plan says %q; want %s", limit, why, want)
+		}
+	}
+	r.settings.IdleLimit = 1000 * time.Second
 	r.clock.Advance(899 * time.Second)
 	if _, err := src.KeepAlive(context.Background()); err != nil || r.provider.Stats().Refreshes != 0 {
 		t.Fatalf("renewed before the plan: %v, %+v", err, r.provider.Stats())

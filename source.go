@@ -713,8 +713,18 @@ func (s *Source) attainable(r *store.Record, d time.Duration) time.Duration {
 
 // lasts reports whether r's access token is valid for d from now.
 func (s *Source) lasts(r *store.Record, d time.Duration) bool {
-	at, _ := s.expiry(r)
-	return r.AccessToken != "" && !s.now().Add(d).After(at)
+	at, known := s.expiry(r)
+	return r.AccessToken != "" && (!s.now().Add(d).After(at) || s.lastsUntilRefused(r, known))
+}
+
+// lastsUntilRefused reports whether r's access token, of a lifetime known
+// or not, is used until the API refuses it: its lifetime is unknown and
+// nothing could renew it, there being no refresh token (GitHub's OAuth
+// apps issue such tokens, which last until revoked). DefaultLifetime is
+// when such a token would be renewed; with no refresh token, refusing it
+// then would end a log-in that may well still be good.
+func (s *Source) lastsUntilRefused(r *store.Record, lifetimeKnown bool) bool {
+	return !lifetimeKnown && r.RefreshToken == "" && s.set.Grant != GrantClientCredentials
 }
 
 // want is what a caller of get needs.
@@ -754,7 +764,7 @@ func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
 	if s.set.IdleLimit > 0 && !r.IssuedAt.IsZero() {
 		idle := r.IssuedAt.Add(s.set.IdleLimit - min(s.set.IdleLimit/10, maxKeepMargin))
 		if at.IsZero() || idle.Before(at) {
-			at, why = idle, fmt.Sprintf("the provider ends grants unused for %s", s.set.IdleLimit)
+			at, why = idle, "the provider ends grants unused for "+days(s.set.IdleLimit)
 		}
 	}
 	if s.set.KeepAccess {
@@ -764,6 +774,19 @@ func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
 		}
 	}
 	return at, why
+}
+
+// days is d as a person counts a limit set in days ("60 days"), or as Go
+// writes a duration when it is not a whole number of them.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "1 day"
+	case d > 0 && d%day == 0:
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
 }
 
 // planFetch is Plan for client credentials: there is no grant to keep
@@ -804,7 +827,7 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 	now := s.now()
 	at, known := s.expiry(r)
 	skew := s.skew(r.IssuedAt, at)
-	ok := now.Before(at.Add(-skew))
+	ok := now.Before(at.Add(-skew)) || s.lastsUntilRefused(r, known)
 	if (!ok || why != "memory") && s.log.Enabled(context.Background(), slog.LevelDebug) {
 		rule := "refresh_before"
 		if skew != s.set.RenewBefore {
@@ -1050,6 +1073,12 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 		return r, nil
 	}
 	if r.RefreshToken == "" && s.set.Grant != GrantClientCredentials {
+		switch {
+		case rejected != "":
+			return nil, s.loginError("the API refused the access token, which came with no refresh token to renew it")
+		case force:
+			return nil, s.loginError("the stored tokens came with no refresh token to renew them")
+		}
 		return nil, s.loginError("the stored tokens have expired and came with no refresh token")
 	}
 	if p := r.Problem; p != nil && p.Kind == store.ProblemGrantEnded && !force {

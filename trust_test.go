@@ -179,6 +179,37 @@ func TestUnknownLifetimes(t *testing.T) {
 	}
 }
 
+// TestUnknownLifetimeWithoutARefreshToken: a log-in that gave an access
+// token of no stated lifetime and no refresh token (GitHub's OAuth apps:
+// tokens that last until revoked) is served past DefaultLifetime, as
+// nothing could renew it and nothing says it has expired; the API's 401 is
+// what ends it. It was refused once DefaultLifetime (less RenewBefore) had
+// passed, as "expired", and a log-in asked for, however valid it still was.
+func TestUnknownLifetimeWithoutARefreshToken(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	r.settings.DefaultLifetime = 10 * time.Minute
+	src := r.source()
+	if err := src.SaveLogin(context.Background(), &oauth2.Token{AccessToken: "lasting-access-token", TokenType: "bearer"}, r.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(24 * time.Hour)
+	for _, get := range []func() (*oauth2.Token, error){src.Token, func() (*oauth2.Token, error) { return src.TokenValidFor(context.Background(), 10*time.Minute) }} {
+		if tok, err := get(); err != nil || tok.AccessToken != "lasting-access-token" {
+			t.Fatalf("a day later: %v, %v; want the token served, no renewal being possible", tok, err)
+		}
+	}
+	if n := r.provider.Stats().TokenRequests; n != 0 {
+		t.Fatalf("%d token requests; want none", n)
+	}
+	resp, err := src.Client().Get(r.url + "/v2/company") // the provider knows no such token
+	if err == nil {
+		resp.Body.Close()
+	}
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("the API refusing it: %v; want a log-in needed, saying the API refused the token", err)
+	}
+}
+
 // TestRenewalsAtMostOncePerSecond: tokens that live a second are not renewed
 // on every call, whatever the arithmetic says; a forced renewal still is.
 func TestRenewalsAtMostOncePerSecond(t *testing.T) {

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -63,6 +65,8 @@ func TestReadClientKey(t *testing.T) {
 	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	pub, _ := x509.MarshalPKIXPublicKey(rsaKey.Public())
+	rsaCert := &pem.Block{Type: "CERTIFICATE", Bytes: corpnet.SelfSigned(t, rsaKey).Raw}
+	p256Cert := &pem.Block{Type: "CERTIFICATE", Bytes: corpnet.SelfSigned(t, p256).Raw}
 	for _, tt := range []struct {
 		name   string
 		mode   os.FileMode
@@ -85,6 +89,13 @@ func TestReadClientKey(t *testing.T) {
 		// ssh-keygen's own format, which used to be called "not a private key".
 		{"an OpenSSH key", 0o600, []*pem.Block{{Type: "OPENSSH PRIVATE KEY", Bytes: []byte("openssh-key-v1\x00")}}, "holds a private key in OpenSSH's format, which freshtoken cannot read; rewrite it as PEM with `ssh-keygen -p -m PKCS8 -f PATH`"},
 		{"corrupt", 0o600, []*pem.Block{{Type: "EC PRIVATE KEY", Bytes: []byte("nonsense")}}, "holds a EC PRIVATE KEY block that cannot be read"},
+		// As Microsoft Entra ID's certificate credentials are kept: the
+		// key with its certificate, in either order. The certificate was
+		// refused as "not a private key", or ignored.
+		{"RSA after its certificate", 0o600, []*pem.Block{rsaCert, pkcs8(t, rsaKey)}, ""},
+		{"EC P-256 before its certificate", 0o600, []*pem.Block{sec1(t, p256), p256Cert}, ""},
+		{"a certificate alone", 0o600, []*pem.Block{rsaCert}, "holds a certificate, not a private key; key_file names the private key (its certificate may stand beside it in the file)"},
+		{"another key's certificate", 0o600, []*pem.Block{rsaCert, sec1(t, p256)}, "holds a certificate of another key than its private key"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeKey(t, tt.mode, tt.blocks...)
@@ -92,6 +103,10 @@ func TestReadClientKey(t *testing.T) {
 			if tt.want == "" {
 				if err != nil || key == nil {
 					t.Fatalf("ReadClientKey = %v", err)
+				}
+				withCert := slices.ContainsFunc(tt.blocks, func(b *pem.Block) bool { return b.Type == "CERTIFICATE" })
+				if ck, ok := key.(*freshtoken.CertifiedKey); ok != withCert || ok && !bytes.Equal(ck.Certificate.Raw, tt.blocks[slices.IndexFunc(tt.blocks, func(b *pem.Block) bool { return b.Type == "CERTIFICATE" })].Bytes) {
+					t.Fatalf("ReadClientKey = %T; want the key with the file's certificate: %v", key, withCert)
 				}
 				text, _ := os.ReadFile(path)
 				if masked := redact.Scrub(string(text)); strings.Contains(masked, "PRIVATE KEY-----\n") {
@@ -105,6 +120,18 @@ func TestReadClientKey(t *testing.T) {
 			}
 		})
 	}
+	t.Run("binary DER or PKCS #12", func(t *testing.T) {
+		// Azure exports certificate credentials as .pfx; it was said to
+		// hold no PEM private key, and not how to get one.
+		path := filepath.Join(t.TempDir(), "app.pfx")
+		if err := os.WriteFile(path, x509.MarshalPKCS1PrivateKey(rsaKey), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := config.ReadClientKey(path)
+		if err == nil || !strings.Contains(err.Error(), "holds binary DER, not PEM: convert a .pfx or .p12 file with `openssl pkcs12") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("err = %v; want one line saying how to convert it to PEM", err)
+		}
+	})
 	t.Run("missing", func(t *testing.T) {
 		_, err := config.ReadClientKey(filepath.Join(t.TempDir(), "nowhere.pem"))
 		if err == nil || !strings.Contains(err.Error(), "nowhere.pem does not exist; write the client's private key there (PEM), or correct key_file") {

@@ -39,6 +39,22 @@ func (e *Env) MissingDeviceAuthURL() error {
 	return Invalidf(`environment %s: grant = "device_code" needs the provider's device authorization endpoint; set device_auth_url, or issuer to discover it`, e.Name)
 }
 
+// MissingLoginEndpoint is the mistake of an environment whose log-in
+// cannot start with the endpoints ep, as set or discovered: its issuer's
+// discovery document names no authorization endpoint for a browser log-in,
+// or no device authorization endpoint for a device log-in; nil when the
+// grant's log-in has the endpoint it starts at, or needs none. (Without an
+// issuer, Load has made sure of them.)
+func (e *Env) MissingLoginEndpoint(ep freshtoken.Endpoints) error {
+	switch {
+	case e.Grant == GrantAuthorizationCode && ep.AuthURL == "":
+		return Invalidf("environment %s: the discovery document of %s names no authorization_endpoint, where the browser log-in begins; set auth_url", e.Name, e.Issuer)
+	case e.Grant == GrantDeviceCode && ep.DeviceAuthURL == "":
+		return Invalidf("environment %s: the discovery document of %s names no device_authorization_endpoint, where the device log-in asks for its code; set device_auth_url", e.Name, e.Issuer)
+	}
+	return nil
+}
+
 // engineGrant is the engine's name for grant.
 func engineGrant(grant string) string {
 	switch grant {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
@@ -93,54 +94,90 @@ const unsupported = "use an RSA key (2048 bits or more) or an EC key on P-256 or
 var errOpenSSHKey = errors.New("an OpenSSH private key")
 
 // parseClientKey reads the first private key in PEM data; EC PARAMETERS
-// blocks before it (as openssl ecparam -genkey writes) are skipped.
+// blocks before it (as openssl ecparam -genkey writes) are skipped. A
+// certificate of that key in the file, before or after it, comes with it as
+// a *freshtoken.CertifiedKey: the provider (Microsoft Entra ID) knows the
+// key by its certificate.
 func parseClientKey(data []byte) (crypto.Signer, error) {
+	var key crypto.Signer
+	var certs []*x509.Certificate
 	for rest := data; ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
-			return nil, errors.New("holds no PEM private key; it should start with -----BEGIN PRIVATE KEY----- (or RSA PRIVATE KEY, EC PRIVATE KEY)")
+			break
 		}
-		if block.Type == "EC PARAMETERS" {
-			continue
-		}
-		if block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
-			return nil, errors.New("is encrypted with a passphrase, which freshtoken cannot ask for; keep it unencrypted, guarded by its file mode (`openssl pkey -in KEY -out key_file`)")
-		}
-		var key any
-		var err error
-		switch block.Type {
-		case "PRIVATE KEY":
-			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-		case "RSA PRIVATE KEY":
-			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-		case "EC PRIVATE KEY":
-			key, err = x509.ParseECPrivateKey(block.Bytes)
-		case "OPENSSH PRIVATE KEY":
-			return nil, errOpenSSHKey
-		case "PUBLIC KEY", "RSA PUBLIC KEY", "CERTIFICATE":
-			return nil, fmt.Errorf("holds a %s, not a private key; key_file names the private key, whose public half is registered with the provider", strings.ToLower(block.Type))
-		default:
-			return nil, fmt.Errorf("holds a %q block, not a private key; %s", block.Type, unsupported)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("holds a %s block that cannot be read (%v)", block.Type, err)
-		}
-		switch k := key.(type) {
-		case *rsa.PrivateKey:
-			if k.N.BitLen() < 2048 {
-				return nil, fmt.Errorf("holds an RSA key of %d bits, too short to trust; %s", k.N.BitLen(), unsupported)
+		switch {
+		case block.Type == "CERTIFICATE":
+			c, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("holds a CERTIFICATE block that cannot be read (%v)", err)
 			}
-			return k, nil
-		case *ecdsa.PrivateKey:
-			if name := k.Curve.Params().Name; name != "P-256" && name != "P-384" {
-				return nil, fmt.Errorf("holds an EC key on %s; %s", name, unsupported)
+			certs = append(certs, c)
+		case key == nil && block.Type != "EC PARAMETERS":
+			k, err := parseKeyBlock(block)
+			if err != nil {
+				return nil, err
 			}
-			return k, nil
-		case ed25519.PrivateKey:
-			return nil, fmt.Errorf("holds an Ed25519 key, which few providers take for client assertions; %s", unsupported)
-		default:
-			return nil, fmt.Errorf("holds a %T, which cannot sign client assertions here; %s", key, unsupported)
+			key = k
 		}
+	}
+	switch {
+	case key == nil && len(certs) > 0:
+		return nil, errors.New("holds a certificate, not a private key; key_file names the private key (its certificate may stand beside it in the file)")
+	case key == nil && len(data) > 0 && data[0] == 0x30: // an ASN.1 SEQUENCE: DER, or PKCS #12 as Azure exports
+		return nil, errors.New("holds binary DER, not PEM: convert a .pfx or .p12 file with `openssl pkcs12 -in FILE -nodes -out key.pem`, a DER key with `openssl pkey -inform DER -in FILE -out key.pem`, and name the PEM file in key_file")
+	case key == nil:
+		return nil, errors.New("holds no PEM private key; it should start with -----BEGIN PRIVATE KEY----- (or RSA PRIVATE KEY, EC PRIVATE KEY)")
+	case len(certs) == 0:
+		return key, nil
+	}
+	for _, c := range certs {
+		if k, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); ok && k.Equal(c.PublicKey) {
+			return &freshtoken.CertifiedKey{Signer: key, Certificate: c}, nil
+		}
+	}
+	return nil, errors.New("holds a certificate of another key than its private key; keep beside the key only its own certificate, the one registered with the provider")
+}
+
+// parseKeyBlock reads a PEM block that should be the client's private key.
+func parseKeyBlock(block *pem.Block) (crypto.Signer, error) {
+	if block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
+		return nil, errors.New("is encrypted with a passphrase, which freshtoken cannot ask for; keep it unencrypted, guarded by its file mode (`openssl pkey -in KEY -out key_file`)")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "OPENSSH PRIVATE KEY":
+		return nil, errOpenSSHKey
+	case "PUBLIC KEY", "RSA PUBLIC KEY":
+		return nil, fmt.Errorf("holds a %s, not a private key; key_file names the private key, whose public half is registered with the provider", strings.ToLower(block.Type))
+	default:
+		return nil, fmt.Errorf("holds a %q block, not a private key; %s", block.Type, unsupported)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("holds a %s block that cannot be read (%v)", block.Type, err)
+	}
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		if k.N.BitLen() < 2048 {
+			return nil, fmt.Errorf("holds an RSA key of %d bits, too short to trust; %s", k.N.BitLen(), unsupported)
+		}
+		return k, nil
+	case *ecdsa.PrivateKey:
+		if name := k.Curve.Params().Name; name != "P-256" && name != "P-384" {
+			return nil, fmt.Errorf("holds an EC key on %s; %s", name, unsupported)
+		}
+		return k, nil
+	case ed25519.PrivateKey:
+		return nil, fmt.Errorf("holds an Ed25519 key, which few providers take for client assertions; %s", unsupported)
+	default:
+		return nil, fmt.Errorf("holds a %T, which cannot sign client assertions here; %s", key, unsupported)
 	}
 }

@@ -1,6 +1,10 @@
 package e2e_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +13,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // deviceWorld is a world whose environment logs in with the device grant.
@@ -81,6 +86,29 @@ func TestDeviceLoginSaysFirstWhereTokensCannotGo(t *testing.T) {
 	}
 }
 
+// TestTwoDeviceLoginsAtOnce: of two device log-ins started at once (two
+// terminals), the one approved stores the tokens, and the other stops
+// waiting at its next poll, saying the environment is logged in: it kept
+// saying it was waiting until its code expired, then that the log-in had
+// failed (exit 3), with the environment logged in.
+func TestTwoDeviceLoginsAtOnce(t *testing.T) {
+	w := deviceWorldWith(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second, DeviceCodeTTL: 30 * time.Second})
+	first, _ := w.startDeviceLogin()
+	second, code := w.startDeviceLogin()
+	if err := w.provider.DecideDevice(code, true); err != nil {
+		t.Fatal(err)
+	}
+	second.waitExit(t, 0)
+	began := time.Now()
+	if out := first.waitExit(t, 0); !strings.Contains(out, "was logged in another way meanwhile") {
+		t.Fatalf("the other log-in said %q; want it to say the environment was logged in meanwhile", out)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Fatalf("the other log-in took %s to stop; it should at its next poll", took)
+	}
+	w.mustRun("token")
+}
+
 // TestCtrlCStopsADeviceLogin: Ctrl-C while a device log-in waits exits 130
 // at once, storing nothing.
 func TestCtrlCStopsADeviceLogin(t *testing.T) {
@@ -110,5 +138,40 @@ func TestDeviceLoginThroughDiscovery(t *testing.T) {
 	w.mustRun("token", "--force")
 	if st := w.provider.Stats(); st.Discoveries == 0 || st.DeviceLogins != 1 || st.Refreshes != 1 {
 		t.Fatalf("provider saw %+v; want the endpoints discovered, one device log-in and a refresh", st)
+	}
+}
+
+// TestLoginWithoutTheDiscoveredEndpointItNeeds: an issuer whose discovery
+// document names a token endpoint but not the one the log-in starts at
+// (authorization_endpoint for a browser log-in, device_authorization_endpoint
+// for a device log-in) is a configuration error naming the key to set, at
+// once. The browser log-in printed a URL of its query alone ("?client_id=…")
+// and waited for a callback that could never come; the device log-in said to
+// check the client's credentials.
+func TestLoginWithoutTheDiscoveredEndpointItNeeds(t *testing.T) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(rw http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(rw).Encode(map[string]string{"issuer": srv.URL, "token_endpoint": srv.URL + "/token"})
+	})
+	for _, tc := range []struct{ grant, key, set string }{
+		{"authorization_code", "authorization_endpoint", "auth_url"},
+		{"device_code", "device_authorization_endpoint", "device_auth_url"},
+	} {
+		t.Run(tc.grant, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{}, "")
+			w.writeConfig(fmt.Sprintf("[store]\nurl = \"file://%s\"\n\n[env.dev]\nprovider = \"generic\"\napi_url = %q\nissuer = %q\ngrant = %q\nclient_id = \"id\"\nclient_secret_env = \"DEV_SECRET\"\nredirect_uri = \"http://127.0.0.1:%d/callback\"\n",
+				w.store, w.api, srv.URL, tc.grant, testenv.FreePort(t)))
+			began := time.Now()
+			r := w.run("login", "--no-browser", "--timeout", "30s")
+			if r.code != 2 || !strings.Contains(r.stderr, "names no "+tc.key) || !strings.Contains(r.stderr, "set "+tc.set) ||
+				strings.Contains(r.stderr, "check client_id") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				t.Fatalf("login: exit %d\n%s\nwant exit 2 on one line naming %s and saying to set %s", r.code, r.stderr, tc.key, tc.set)
+			}
+			if took := time.Since(began); took > 15*time.Second {
+				t.Fatalf("login took %s to say so; it waited for a callback that could not come", took)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/login"
@@ -92,6 +93,9 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := loginEndpointMissing(ctx, env, src); err != nil {
+		return err
+	}
 	flow := &login.Flow{
 		Env:     env.Name,
 		Config:  conf,
@@ -116,7 +120,33 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		return err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
+	warnNoRefreshToken(f, env.Name, res.Token.RefreshToken, res.Token.Expiry)
 	return nil
+}
+
+// loginEndpointMissing is env.MissingLoginEndpoint for the endpoints src
+// knows, discovering them if need be.
+func loginEndpointMissing(ctx context.Context, env *config.Env, src *freshtoken.Source) error {
+	ep, err := src.Endpoints(ctx)
+	if err != nil {
+		return err
+	}
+	return env.MissingLoginEndpoint(ep)
+}
+
+// warnNoRefreshToken says, after a log-in whose answer held no refresh
+// token for an access token that expires, that freshtoken cannot renew it
+// and when it ends: providers such as Xero and Microsoft issue one only to
+// a log-in that asks for it, and without a word the person learned of it
+// an hour later, from a failed command. (An access token of no stated
+// lifetime and no refresh token, as GitHub's OAuth apps issue, lasts until
+// it is revoked.)
+func warnNoRefreshToken(f *Factory, env, refreshToken string, expiry time.Time) {
+	if refreshToken != "" || expiry.IsZero() {
+		return
+	}
+	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the provider issued no refresh token, so freshtoken cannot renew this log-in: it ends when the access token expires (in %s, %s); if the provider issues one when asked (most want the scope offline_access in scopes), ask for it and run `%s` again\n",
+		env, human(max(time.Until(expiry), 0)), expiry.Local().Format("2006-01-02 15:04:05 MST"), f.commandLine("login -e "+env))
 }
 
 // warnClearText warns, in one line, of e's endpoints on another machine

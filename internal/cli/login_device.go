@@ -39,6 +39,10 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	if err := env.MissingDeviceAuthURL(); err != nil {
 		return err
 	}
+	if err := loginEndpointMissing(ctx, env, src); err != nil {
+		return err
+	}
+	began := time.Now()
 	d, err := src.StartDeviceLogin(ctx)
 	if err != nil {
 		return err
@@ -51,14 +55,23 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 		}
 	}
 	fmt.Fprintf(w, "Waiting for approval; the code expires in %s (Ctrl-C to stop)…\n", human(time.Until(d.Expiry)))
-	wctx := ctx
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
 	if opts.TimeoutSet {
 		var cancel context.CancelFunc
-		wctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		wctx, cancel = context.WithTimeout(wctx, opts.Timeout)
 		defer cancel()
 	}
 	told := time.Duration(0)
+	elsewhere := false
 	err = d.Wait(wctx, func(p freshtoken.DevicePoll) {
+		// Logged in since this log-in began, another way (another
+		// `freshtoken login`, the proxy's page): this code is not needed.
+		if rec, err := src.Record(wctx); err == nil && rec != nil && rec.RenewedAt.IsZero() && !rec.IssuedAt.Before(began) && src.CheckGrant(rec) == nil {
+			elsewhere = true
+			stop()
+			return
+		}
 		switch {
 		case p.Answer == "slow_down":
 			fmt.Fprintf(w, "The provider asked for fewer checks; checking every %s from now on.\n", p.Interval)
@@ -67,6 +80,10 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 			fmt.Fprintf(w, "Still waiting for approval at %s, code %s (the code expires in %s)…\n", d.VerificationURI, d.UserCode, human(max(p.Left, 0)))
 		}
 	})
+	if elsewhere && errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		fmt.Fprintf(w, "%s was logged in another way meanwhile (another `freshtoken login`, or the proxy's page); this code is no longer needed. Tokens are stored in %s.\n", env.Name, src.Location())
+		return nil
+	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrLoginRefused, Msg: fmt.Sprintf("access was not approved within %s", opts.Timeout)}
 	}
@@ -74,5 +91,8 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 		return err
 	}
 	fmt.Fprintf(w, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
+	if rec, err := src.Record(ctx); err == nil && rec != nil {
+		warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
+	}
 	return nil
 }

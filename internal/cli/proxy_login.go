@@ -69,6 +69,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 				return fmt.Errorf("%w; the freshtoken proxy at %s logged in another client", err, base)
 			}
 			fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
+			warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
 			return nil
 		}
 		select {

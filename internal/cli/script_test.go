@@ -198,7 +198,10 @@ var providers sync.Map // *testscript.TestScript → *devprovider.Provider
 //
 //	devprovider start [ttl=2s] [grace=5s] [auth=basic|body|none|private_key_jwt]
 //	                  [key=pkcs1|pkcs8|sec1] [rpm=N] [contacts=N] [rels=single] [links=none]
+//	                  [offline=SCOPE]
 //	                                 start it; sets $API, $DEV_SECRET, $CALLBACK_PORT;
+//	                                 offline= gives a refresh token only to log-ins asking
+//	                                 for SCOPE, as Xero and Microsoft do (offline_access);
 //	                                 key= writes a new client key in that PEM encoding to
 //	                                 $KEY_FILE and registers its public half (kid "k1");
 //	                                 rels=single quotes Link relations as FreeAgent does
@@ -306,6 +309,8 @@ func startProvider(ts *testscript.TestScript, args []string) {
 			opts.SingleQuotedRels = v == "single"
 		case "links":
 			noLinks = v == "none"
+		case "offline":
+			opts.OfflineScope = v
 		case "key":
 			opts.ClientPublicKey = writeClientKey(ts, v)
 			opts.ClientKeyID = "k1"

@@ -78,8 +78,15 @@ type envStatus struct {
 	Rest *store.Rest `json:"renewals_rest,omitempty"`
 	// AccessTokenHeld is false for a record holding a refresh token alone
 	// (imported, or kept from an answer cut off): the next call renews.
-	AccessTokenHeld bool   `json:"access_token_held"`
-	Error           string `json:"error,omitempty"`
+	AccessTokenHeld bool `json:"access_token_held"`
+	// RefreshTokenHeld is false when the provider issued no refresh token
+	// (always, for client credentials): a log-in then ends with its access
+	// token.
+	RefreshTokenHeld bool   `json:"refresh_token_held"`
+	Error            string `json:"error,omitempty"`
+	// ended: the tokens are held, but the access token expired and there
+	// is no refresh token to renew it with.
+	ended bool
 }
 
 type plannedRenewal struct {
@@ -161,6 +168,10 @@ func fillStatus(st *envStatus, rec *store.Record) {
 	}
 	st.Renewals = rec.Renewals
 	st.AccessTokenHeld = rec.AccessToken != ""
+	st.RefreshTokenHeld = rec.RefreshToken != ""
+	if st.NeedsLogin && !st.RefreshTokenHeld && (!st.AccessTokenHeld || !rec.Expiry.IsZero() && !time.Now().Before(rec.Expiry)) {
+		st.LoggedIn, st.ended = false, true // nothing left to renew with, as every command would say
+	}
 	if !rec.Expiry.IsZero() {
 		t := rec.Expiry.UTC()
 		in := int64(time.Until(t).Seconds())
@@ -200,6 +211,8 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		row("logged in", "no: "+strings.TrimPrefix(st.Problem.Message, st.Env+": "))
 	case !st.LoggedIn && !st.NeedsLogin:
 		row("access token", "none yet; one is fetched with the client's credentials when needed")
+	case st.ended && st.Problem == nil:
+		row("logged in", fmt.Sprintf("no: the access token expired, and the provider issued no refresh token; run `freshtoken login -e %s`", st.Env))
 	case !st.LoggedIn && st.Problem != nil:
 		row("logged in", fmt.Sprintf("no: %s (%s); run `freshtoken login -e %s`", st.Problem.Message, ago(st.Problem.At), st.Env))
 	case !st.LoggedIn:
@@ -230,7 +243,16 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			}
 		}
 		expiry("access token", !st.AccessTokenHeld, "none held; the next call fetches one with the refresh token", st.ExpiresAt)
-		expiry("refresh token", !st.NeedsLogin, "none; a new access token is fetched with the client's credentials when due", st.RefreshExpires)
+		switch {
+		case !st.NeedsLogin:
+			row("refresh token", "none; a new access token is fetched with the client's credentials when due")
+		case !st.RefreshTokenHeld && st.ExpiresAt == nil:
+			row("refresh token", "none: the provider issued none")
+		case !st.RefreshTokenHeld:
+			row("refresh token", "none: the provider issued none; log in again when the access token expires")
+		default:
+			expiry("refresh token", false, "", st.RefreshExpires)
+		}
 		if st.NextRenewal != nil {
 			row("keep-alive", fmt.Sprintf("%s, by a running `freshtoken proxy`, as %s", relative("due", "was due", st.NextRenewal.At), st.NextRenewal.Why))
 		}

@@ -35,7 +35,7 @@ func (p *Provider) writePage(w http.ResponseWriter, status int, name string, dat
 // authRequest is an authorization request: the query of GET /v2/approve_app, carried
 // unchanged in the hidden fields of the approve form.
 type authRequest struct {
-	clientID, responseType, redirectURI, state, challenge, challengeMethod string
+	clientID, responseType, redirectURI, state, challenge, challengeMethod, scope string
 }
 
 func parseAuthRequest(v url.Values) authRequest {
@@ -46,6 +46,7 @@ func parseAuthRequest(v url.Values) authRequest {
 		state:           v.Get("state"),
 		challenge:       v.Get("code_challenge"),
 		challengeMethod: v.Get("code_challenge_method"),
+		scope:           v.Get("scope"),
 	}
 }
 
@@ -61,6 +62,7 @@ func (a authRequest) fields() []formField {
 		{"state", a.state},
 		{"code_challenge", a.challenge},
 		{"code_challenge_method", a.challengeMethod},
+		{"scope", a.scope},
 	}
 	return slices.DeleteFunc(all, func(f formField) bool { return f.Value == "" })
 }
@@ -154,7 +156,8 @@ func (p *Provider) redirectURIProblem(uri string) string {
 func (p *Provider) approve(w http.ResponseWriter, r *http.Request, a authRequest) {
 	p.mu.Lock()
 	code := p.newSecret("dev_code_")
-	p.codes[code] = &authCode{redirectURI: a.redirectURI, challenge: a.challenge, expires: p.opts.Clock().Add(codeTTL)}
+	offline := p.opts.OfflineScope == "" || slices.Contains(strings.Fields(a.scope), p.opts.OfflineScope)
+	p.codes[code] = &authCode{redirectURI: a.redirectURI, challenge: a.challenge, expires: p.opts.Clock().Add(codeTTL), offline: offline}
 	p.mu.Unlock()
 	p.opts.Logger.Info("authorization approved: code issued", "redirect_uri", a.redirectURI, "pkce", a.challenge != "")
 	redirectBack(w, r, a, url.Values{"code": {code}})

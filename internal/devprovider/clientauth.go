@@ -1,6 +1,10 @@
 package devprovider
 
 import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -137,6 +141,14 @@ func (p *Provider) checkAssertion(r *http.Request) string {
 	tok, err := jwt.Parse(a, func(t *jwt.Token) (any, error) {
 		if kid, _ := t.Header["kid"].(string); p.opts.ClientKeyID != "" && kid != p.opts.ClientKeyID {
 			return nil, jwt.ErrTokenUnverifiable
+		}
+		if c := p.opts.ClientCertificate; c != nil {
+			s256, s1 := sha256.Sum256(c.Raw), sha1.Sum(c.Raw)
+			x5tS256, _ := t.Header["x5t#S256"].(string)
+			x5t, _ := t.Header["x5t"].(string)
+			if x5tS256 != base64.RawURLEncoding.EncodeToString(s256[:]) && x5t != base64.RawURLEncoding.EncodeToString(s1[:]) {
+				return nil, fmt.Errorf("%w: the header names no registered certificate (x5t#S256 or x5t)", jwt.ErrTokenUnverifiable)
+			}
 		}
 		return p.opts.ClientPublicKey, nil
 	},

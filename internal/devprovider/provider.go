@@ -11,6 +11,7 @@ package devprovider
 
 import (
 	"crypto"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -54,6 +55,10 @@ type Options struct {
 	ClientPublicKey crypto.PublicKey
 	// ClientKeyID, when set, is the kid every assertion must name.
 	ClientKeyID string
+	// ClientCertificate, when set, is the certificate registered for
+	// ClientPublicKey, which every assertion must name by its thumbprint,
+	// x5t#S256 or x5t, as Microsoft Entra ID finds a client's key.
+	ClientCertificate *x509.Certificate
 
 	// RedirectURIs is the exact-match allow list for redirect_uri. Empty accepts any
 	// http URL on 127.0.0.1, [::1] or localhost, with any port and path.
@@ -96,6 +101,12 @@ type Options struct {
 	// renewal then does not extend it. Default: each renewal gives
 	// RefreshTTL again.
 	FixedRefreshExpiry bool
+
+	// OfflineScope, when set, is the scope a browser log-in must ask for to
+	// be given a refresh token, as Xero's and Microsoft's offline_access:
+	// without it the code is exchanged for an access token alone. Default:
+	// every log-in gets one.
+	OfflineScope string
 
 	// TokenDelay is how long each token request waits before it is handled. A request
 	// whose client gives up during the wait is dropped unhandled: nothing is issued
@@ -215,6 +226,7 @@ type authCode struct {
 	redirectURI string
 	challenge   string // S256 code_challenge, or "" when the request had none
 	expires     time.Time
+	offline     bool // the request's scope asked for a refresh token (Options.OfflineScope)
 }
 
 // grant is one authorisation: the tokens issued from one authorization code and all

@@ -164,8 +164,14 @@ func (p *Provider) exchange(form url.Values) (tokenResponse, error) {
 	p.grantSeq++
 	g := &grant{id: fmt.Sprintf("g%d", p.grantSeq)}
 	p.stats.Exchanges++
-	p.opts.Logger.Info("authorization code exchanged: new grant", "grant", g.id)
-	return p.issue(g, now), nil
+	p.opts.Logger.Info("authorization code exchanged: new grant", "grant", g.id, "refresh_token", c.offline)
+	resp := p.issue(g, now)
+	if !c.offline {
+		delete(p.refresh, resp.RefreshToken)
+		g.current = nil
+		resp.RefreshToken, resp.RefreshTokenExpiresIn = "", 0
+	}
+	return resp, nil
 }
 
 // s256 is the PKCE S256 transformation of a code verifier (RFC 7636 §4.2).

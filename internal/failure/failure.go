@@ -82,6 +82,7 @@ func Of(err error) Kind {
 	var (
 		kd Kinded
 		xe *login.ExchangeError
+		ae *login.AuthorizeError
 	)
 	switch {
 	case err == nil:
@@ -90,6 +91,10 @@ func Of(err error) Kind {
 		return kd.FailureKind()
 	case errors.Is(err, context.Canceled):
 		return Interrupted
+	case errors.As(err, &ae) && ae.Misconfigured():
+		return Config
+	case errors.As(err, &ae) && ae.Unavailable():
+		return ProviderUnreachable
 	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy),
 		errors.Is(err, keyringstore.ErrNoKeychain), errors.Is(err, store.ErrNewerFormat):
 		return Config

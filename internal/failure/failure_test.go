@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
+
+	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
@@ -111,3 +114,37 @@ type kinded struct {
 }
 
 func (k *kinded) FailureKind() failure.Kind { return k.kind }
+
+// TestAuthorizationEndpointRefusals: the errors an authorization endpoint
+// sends back to the redirect URI (RFC 6749 §4.1.2.1) are sorted by what
+// they mean. Only a person's refusal is a refused log-in that approving in
+// the browser fixes (exit 3); a request the provider cannot take (scopes
+// it does not know, as Microsoft answers a misspelt one, a client not
+// allowed this flow) is the configuration's to fix (exit 2), and a
+// provider that cannot serve the log-in now is trouble to wait out (exit
+// 5). All were told to approve access in the browser, exit 3.
+func TestAuthorizationEndpointRefusals(t *testing.T) {
+	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: "https://login.example.com/auth", TokenURL: "https://login.example.com/token"}}
+	for _, tt := range []struct {
+		code string
+		kind failure.Kind
+		say  string
+	}{
+		{"access_denied", failure.LoginRefused, "approve access in the browser"},
+		{"consent_required", failure.LoginRefused, "approve access in the browser"},
+		{"invalid_scope", failure.Config, "check scopes"},
+		{"unauthorized_client", failure.Config, "client_id"},
+		{"invalid_request", failure.Config, "auth_params in the config"},
+		{"unsupported_response_type", failure.Config, "auth_url"},
+		{"server_error", failure.ProviderUnreachable, "log in again later"},
+		{"temporarily_unavailable", failure.ProviderUnreachable, "log in again later"},
+	} {
+		req := login.NewRequest(conf)
+		_, err := (&login.Flow{Env: "graph", Config: conf}).Complete(t.Context(), req,
+			url.Values{"state": {req.State}, "error": {tt.code}, "error_description": {"AADSTS70011: the provider's words"}})
+		said := fmt.Sprintf("%v; %s", err, failure.Next(err, "graph"))
+		if got := failure.Of(err); got != tt.kind || !strings.Contains(said, tt.code) || !strings.Contains(said, "AADSTS70011") || !strings.Contains(said, tt.say) {
+			t.Errorf("%s: kind %d, %q; want kind %d saying %q", tt.code, got, said, tt.kind, tt.say)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,11 +232,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, ErrStateMismatch, f.Env)
 	}
 	if e := q.Get("error"); e != "" {
-		desc := redact.OneLine(q.Get("error_description"), 200)
-		if desc != "" {
-			desc = " (" + desc + ")"
-		}
-		return nil, fmt.Errorf("%s: %w: the provider answered %s%s", f.Env, ErrNotApproved, redact.OneLine(e, 60), desc)
+		return nil, &AuthorizeError{Env: f.Env, Code: redact.OneLine(e, 60), Description: redact.OneLine(q.Get("error_description"), 200)}
 	}
 	code := q.Get("code")
 	if code == "" {
@@ -256,6 +253,53 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	remember(f.Config, req.State, req.Verifier, code, tok.AccessToken, tok.RefreshToken)
 	log.Debug("code exchange answered", "access_token", redact.Secret(tok.AccessToken), "refresh_token", redact.Secret(tok.RefreshToken), "expires_in", tok.ExpiresIn)
 	return &Result{Token: tok, SentAt: sentAt}, nil
+}
+
+// AuthorizeError is the authorization endpoint's refusal of a log-in,
+// sent back to the redirect URI (RFC 6749 §4.1.2.1). Only a person's
+// refusal (access_denied, or a code this does not know) is ErrNotApproved;
+// a request the provider cannot take (Misconfigured) is the
+// configuration's to fix, and a provider that cannot serve the log-in now
+// (Unavailable) is trouble to wait out: approving in the browser fixes
+// neither.
+type AuthorizeError struct {
+	Env, Code, Description string // one line each
+}
+
+// misconfigured are the authorization endpoint's errors that say the
+// request itself is wrong: what it asks for (scopes, parameters) or the
+// client asking.
+var misconfigured = []string{"invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope", "invalid_client", "invalid_request_uri", "invalid_request_object"}
+
+// Misconfigured reports whether the provider refused the request itself,
+// which only the configuration can fix.
+func (e *AuthorizeError) Misconfigured() bool { return slices.Contains(misconfigured, e.Code) }
+
+// Unavailable reports whether the provider could not serve the log-in now.
+func (e *AuthorizeError) Unavailable() bool {
+	return e.Code == "server_error" || e.Code == "temporarily_unavailable"
+}
+
+func (e *AuthorizeError) Error() string {
+	answered := e.Code
+	if e.Description != "" {
+		answered += " (" + e.Description + ")"
+	}
+	switch {
+	case e.Misconfigured():
+		return fmt.Sprintf("%s: the provider refused the log-in request: %s; check scopes, client_id, redirect_uri, auth_url and auth_params in the config, then log in again", e.Env, answered)
+	case e.Unavailable():
+		return fmt.Sprintf("%s: the provider could not serve the log-in: %s; log in again later", e.Env, answered)
+	}
+	return fmt.Sprintf("%s: %v: the provider answered %s", e.Env, ErrNotApproved, answered)
+}
+
+// Unwrap is ErrNotApproved for a person's refusal.
+func (e *AuthorizeError) Unwrap() error {
+	if e.Misconfigured() || e.Unavailable() {
+		return nil
+	}
+	return ErrNotApproved
 }
 
 // ExchangeError is a code exchange the provider refused.

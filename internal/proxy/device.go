@@ -38,6 +38,9 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 	if err := e.conf.MissingDeviceAuthURL(); err != nil {
 		return err
 	}
+	if err := e.loginEndpointMissing(ctx); err != nil {
+		return err
+	}
 	began := p.now()
 	d, err := e.src.StartDeviceLogin(ctx)
 	if err != nil {
@@ -102,6 +105,16 @@ func (p *Proxy) loginButton(w http.ResponseWriter, r *http.Request, e *envProxy)
 		return false
 	}
 	return true
+}
+
+// loginEndpointMissing is the environment's MissingLoginEndpoint for the
+// endpoints its source knows, discovering them if need be.
+func (e *envProxy) loginEndpointMissing(ctx context.Context) error {
+	ep, err := e.src.Endpoints(ctx)
+	if err != nil {
+		return err
+	}
+	return e.conf.MissingLoginEndpoint(ep)
 }
 
 // loggedInSince reports whether rec, the stored record, is a log-in to e

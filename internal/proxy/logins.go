@@ -112,6 +112,9 @@ func (p *Proxy) startLogin(ctx context.Context, name string) (*pendingLogin, err
 	if err != nil {
 		return nil, err
 	}
+	if err := e.loginEndpointMissing(ctx); err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(redirect)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -211,6 +212,12 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		v.LoginFixes = true
 		if v.State != "attention" {
 			v.State, v.Problem = "attention", "The refresh token has expired, so freshtoken cannot renew the access token."
+		}
+	case rec.RefreshToken == "" && e.conf.Grant != config.GrantClientCredentials:
+		v.Expiry = "expired " + ago(-left) + ", and the provider issued no refresh token: log in again"
+		v.LoginFixes = true
+		if v.State != "attention" {
+			v.State, v.Problem = "attention", "The provider issued no refresh token, so freshtoken cannot renew the access token."
 		}
 	default:
 		v.Expiry = "expired " + ago(-left) + "; renewed on the next request"

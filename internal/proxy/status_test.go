@@ -95,6 +95,38 @@ func (f *fixture) pressEnv(t *testing.T, env, action string, form url.Values, or
 	return resp
 }
 
+// TestLogInWithoutTheDiscoveredEndpointItNeeds: Log in for an environment
+// whose issuer's discovery document names no endpoint for its log-in to
+// begin at fails at once, the page saying which key to set. The browser
+// was sent to the query of an authorization URL without its endpoint,
+// which the page then served as itself; a device log-in said to check the
+// client's credentials.
+func TestLogInWithoutTheDiscoveredEndpointItNeeds(t *testing.T) {
+	mux := http.NewServeMux()
+	issuer := httptest.NewServer(mux)
+	t.Cleanup(issuer.Close)
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"issuer": %q, "token_endpoint": %q}`, issuer.URL, issuer.URL+"/token")
+	})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		env := "\n[env.%s]\nprovider = \"generic\"\napi_url = %q\nissuer = %q\ngrant = %q\nclient_id = \"id\"\nclient_secret = \"secret\"\n"
+		return fmt.Sprintf(env, "browser", f.api, issuer.URL, "authorization_code") + fmt.Sprintf(env, "device", f.api, issuer.URL, "device_code")
+	}})
+	for _, tc := range []struct{ env, key, set string }{
+		{"browser", "authorization_endpoint", "auth_url"},
+		{"device", "device_authorization_endpoint", "device_auth_url"},
+	} {
+		resp := f.pressEnv(t, tc.env, "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "done=login-failed") {
+			t.Errorf("Log in to %s: %d to %q; want the page, saying the log-in failed", tc.env, resp.StatusCode, loc)
+		}
+		_, page := f.get(t, "/")
+		if want := "names no " + tc.key + ", where the"; !strings.Contains(string(page), want) || !strings.Contains(string(page), "set "+tc.set) {
+			t.Errorf("the page does not say that the document %s; set %s", want, tc.set)
+		}
+	}
+}
+
 func TestButtonsRefuseCrossSiteRequests(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
@@ -201,6 +233,17 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	}
 	if _, body := f.get(t, "/"); !strings.Contains(string(body), "none held; renewed on the next request") {
 		t.Error("with a refresh token alone, the page does not say no access token is held")
+	}
+	noRefresh := *rec // the provider issued none (no offline_access), and the access token has expired
+	noRefresh.RefreshToken, noRefresh.RefreshExpiry, noRefresh.Expiry = "", time.Time{}, f.clock.Now().Add(-time.Minute)
+	if err := st.Save(ctx, "dev", &noRefresh); err != nil {
+		t.Fatal(err)
+	}
+	_, body = f.get(t, "/")
+	for _, want := range []string{`id="env-dev" data-state="attention"`, "and the provider issued no refresh token: log in again", `id="login-dev"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("with an expired access token and no refresh token, the page lacks %s", want)
+		}
 	}
 	ended := *rec
 	ended.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: f.clock.Now()}
