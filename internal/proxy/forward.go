@@ -467,10 +467,16 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	resp, err := t.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, trace)))
 	stop()
-	if err != nil {
-		if context.Cause(ctx) == errAPISilent {
-			return nil, &silentError{after: t.firstByte}
+	if context.Cause(ctx) == errAPISilent {
+		// The time ran out as the answer came: the transport may still
+		// return it, but its body ends at once with the cancelled context,
+		// a 200 cut short. It is the 504 it would have been a moment earlier.
+		if err == nil {
+			resp.Body.Close()
 		}
+		return nil, &silentError{after: t.firstByte}
+	}
+	if err != nil {
 		cancel(nil)
 		return nil, &networkError{err}
 	}
