@@ -88,7 +88,7 @@ func Of(err error) Kind {
 		return kd.FailureKind()
 	case errors.Is(err, context.Canceled):
 		return Interrupted
-	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy),
+	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy), errors.Is(err, login.ErrNotLoopback),
 		errors.Is(err, keyringstore.ErrNoKeychain), errors.Is(err, store.ErrNewerFormat):
 		return Config
 	case errors.Is(err, freshtoken.ErrUnusableToken):
