@@ -444,6 +444,29 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 	}
 }
 
+// TestEditsKeepTheCommentsAboveTheNextTable: init and remove rewrite one
+// environment's table; the comments written above the table after it
+// belong to that one and stay where they are (they went with the table
+// before them).
+func TestEditsKeepTheCommentsAboveTheNextTable(t *testing.T) {
+	const above = "# my live books: careful\n# (ask Sam first)\n[env.other]\n"
+	text := "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"old\"\nclient_secret_env = \"S\"\n\n" +
+		above + "provider = \"freeagent\"\nclient_id = \"keep\"\nclient_secret_env = \"S\"\n"
+	p := write(t, text)
+	if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); !strings.Contains(string(got), above) || !strings.Contains(string(got), `client_id = "new"`) {
+		t.Fatalf("after WriteEnv of dev:\n%s", got)
+	}
+	if _, err := config.RemoveEnv(p, "dev"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); !strings.HasPrefix(string(got), above) {
+		t.Fatalf("after RemoveEnv of dev:\n%s", got)
+	}
+}
+
 // TestConcurrentEditsAreAllKept: init, remove and store migrate, run at
 // once (two scripts, two terminals), each read the file, edit it and write
 // it back; no edit may undo another's.
