@@ -516,6 +516,12 @@ var typeMismatch = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
 })
 
+// bareValue matches the parser's message for a value written without the
+// quotes text takes, such as provider = freeagent.
+var bareValue = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^expected value but found ".*" instead$`)
+})
+
 func decodeError(path string, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
@@ -523,7 +529,11 @@ func decodeError(path string, err error) error {
 			return &Error{Path: path, Line: pe.Position.Line, Key: m[1], Msg: "is written twice; keep one of the two and delete the other"}
 		}
 		if pe.LastKey != "" {
-			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
+			next := "fix the TOML syntax there"
+			if bareValue().MatchString(pe.Message) { // only the start of the value may be quoted back
+				next = fmt.Sprintf(`write text in double quotes: %s = "…"`, pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:])
+			}
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message + "; " + next}
 		}
 		return &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message + "; fix the TOML syntax there"}
 	}

@@ -145,6 +145,12 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// already been defined.") and said nothing of what to do.
 		{"a table twice", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.a]\nclient_id = \"y\"\n", ":5: env.a: is written twice; keep one of the two and delete the other"},
 		{"a key twice", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_id = \"y\"\n", ":4: env.a.client_id: is written twice; keep one of the two and delete the other"},
+		// The parser's words alone ("expected value but found \"freeagent\"
+		// instead") did not say to put text in quotes, nor what to do with a
+		// string left open.
+		{"text without quotes", "[env.a]\nprovider = freeagent\nclient_id = \"x\"\n", `:2: env.a.provider: expected value but found "freeagent" instead; write text in double quotes: provider = "…"`},
+		{"an id without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = abc-123\n", `:3: env.a.client_id: expected value but found "abc" instead; write text in double quotes: client_id = "…"`},
+		{"quotes left open", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\n", `:3: env.a.client_id: strings cannot contain newlines; fix the TOML syntax there`},
 		{"a key in capitals", "DEFAULT_ENV = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: DEFAULT_ENV: unknown key; keys are written in lower case: default_env"},
 		{"store url with a host", "[store]\nurl = \"file://~/tokens\"\n", ":2: store.url: \"file://~/tokens\" has a host part"},
 		{"secret value in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"s3cr3t-value/+=\"\n", ":4: env.a.client_secret_env: must be the name"},
