@@ -152,6 +152,11 @@ func runInit(ctx context.Context, opts *initOptions) error {
 			return err
 		}
 	}
+	// A device log-in that has no endpoint to ask would be written only for
+	// login to refuse it.
+	if e, err := config.NewEnv(name, s); err == nil && e.MissingDeviceAuthURL() != nil {
+		return config.Invalidf(`environment %s: grant = "device_code" needs the provider's device authorization endpoint; pass --device-auth-url URL, or --issuer URL to discover it; nothing was written`, name)
+	}
 	conf, err := config.WriteEnv(path, name, s, true)
 	if err != nil {
 		return err
