@@ -780,7 +780,7 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 		}
 		v := strings.TrimSpace(string(out))
 		if v == "" {
-			return "", Invalidf("environment %s: client_secret_cmd %q printed nothing", e.Name, e.ClientSecretCmd)
+			return "", Invalidf("environment %s: client_secret_cmd %q printed nothing; run it yourself: it must print the client secret", e.Name, e.ClientSecretCmd)
 		}
 		return v, nil
 	}

@@ -286,6 +286,8 @@ func TestClientSecretSources(t *testing.T) {
 		{config.Env{Name: "a", ClientSecretEnv: "UNSET_SECRET_VAR"}, "", "$UNSET_SECRET_VAR, which is empty"},
 		{config.Env{Name: "a", ClientSecretCmd: "echo from-cmd"}, "from-cmd", ""},
 		{config.Env{Name: "a", ClientSecretCmd: "exit 3"}, "", "client_secret_cmd \"exit 3\" failed"},
+		// It only said "printed nothing", with no next step.
+		{config.Env{Name: "a", ClientSecretCmd: "true"}, "", "client_secret_cmd \"true\" printed nothing; run it yourself: it must print the client secret"},
 		{config.Env{Name: "a"}, "", ""},
 		// An agent the command starts keeps its output open: it is not
 		// waited for (a 30 s wait here, for ever with a real agent).
