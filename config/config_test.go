@@ -145,6 +145,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// already been defined.") and said nothing of what to do.
 		{"a table twice", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.a]\nclient_id = \"y\"\n", ":5: env.a: is written twice; keep one of the two and delete the other"},
 		{"a key twice", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_id = \"y\"\n", ":4: env.a.client_id: is written twice; keep one of the two and delete the other"},
+		// A base URL as Postman keeps it: the endpoints became .../v2/v2/token_endpoint,
+		// and login, renewals and every call went to paths FreeAgent does not have.
+		{"FreeAgent api_url with /v2", "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\napi_url = \"https://api.sandbox.freeagent.com/v2/\"\n", `:4: env.a.api_url: "https://api.sandbox.freeagent.com/v2/" ends in /v2, which FreeAgent's paths carry themselves (/v2/contacts); write the host root: https://api.sandbox.freeagent.com/`},
 		// The parser's words alone ("expected value but found \"freeagent\"
 		// instead") did not say to put text in quotes, nor what to do with a
 		// string left open.
