@@ -517,6 +517,12 @@ var typeMismatch = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
 })
 
+// bareValue matches the parser's message for a value written without the
+// quotes text takes, such as provider = freeagent.
+var bareValue = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^expected value but found ".*" instead$`)
+})
+
 func decodeError(path string, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
@@ -524,7 +530,11 @@ func decodeError(path string, err error) error {
 			return &Error{Path: path, Line: pe.Position.Line, Key: m[1], Msg: "is written twice; keep one of the two and delete the other"}
 		}
 		if pe.LastKey != "" {
-			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
+			next := "fix the TOML syntax there"
+			if bareValue().MatchString(pe.Message) { // only the start of the value may be quoted back
+				next = fmt.Sprintf(`write text in double quotes: %s = "…"`, pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:])
+			}
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message + "; " + next}
 		}
 		return &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message + "; fix the TOML syntax there"}
 	}
@@ -638,6 +648,9 @@ func (f *File) Select(flag string) (*Env, error) {
 		}
 		if near := f.Closest(name); near != "" {
 			return nil, Invalidf("no environment %q%s in %s; did you mean %q? (configured: %s)%s", name, from, f.Path, near, known, unset)
+		}
+		if store.ValidateEnvName(name) != nil {
+			return nil, Invalidf("environment %q%s is not configured in %s (configured: %s), and cannot be: a name uses only letters, digits, '-' and '_', at most 64 of them%s", name, from, f.Path, known, unset)
 		}
 		return nil, Invalidf("environment %q%s is not configured in %s (configured: %s); add it with `freshtoken init -e %s`%s", name, from, f.Path, known, name, unset)
 	}
@@ -771,7 +784,7 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 		}
 		v := strings.TrimSpace(string(out))
 		if v == "" {
-			return "", Invalidf("environment %s: client_secret_cmd %q printed nothing", e.Name, e.ClientSecretCmd)
+			return "", Invalidf("environment %s: client_secret_cmd %q printed nothing; run it yourself: it must print the client secret", e.Name, e.ClientSecretCmd)
 		}
 		return v, nil
 	}

@@ -145,6 +145,15 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// already been defined.") and said nothing of what to do.
 		{"a table twice", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.a]\nclient_id = \"y\"\n", ":5: env.a: is written twice; keep one of the two and delete the other"},
 		{"a key twice", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_id = \"y\"\n", ":4: env.a.client_id: is written twice; keep one of the two and delete the other"},
+		// A base URL as Postman keeps it: the endpoints became .../v2/v2/token_endpoint,
+		// and login, renewals and every call went to paths FreeAgent does not have.
+		{"FreeAgent api_url with /v2", "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\napi_url = \"https://api.sandbox.freeagent.com/v2/\"\n", `:4: env.a.api_url: "https://api.sandbox.freeagent.com/v2/" ends in /v2, which FreeAgent's paths carry themselves (/v2/contacts); write the host root: https://api.sandbox.freeagent.com/`},
+		// The parser's words alone ("expected value but found \"freeagent\"
+		// instead") did not say to put text in quotes, nor what to do with a
+		// string left open.
+		{"text without quotes", "[env.a]\nprovider = freeagent\nclient_id = \"x\"\n", `:2: env.a.provider: expected value but found "freeagent" instead; write text in double quotes: provider = "…"`},
+		{"an id without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = abc-123\n", `:3: env.a.client_id: expected value but found "abc" instead; write text in double quotes: client_id = "…"`},
+		{"quotes left open", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\n", `:3: env.a.client_id: strings cannot contain newlines; fix the TOML syntax there`},
 		{"a key in capitals", "DEFAULT_ENV = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: DEFAULT_ENV: unknown key; keys are written in lower case: default_env"},
 		{"store url with a host", "[store]\nurl = \"file://~/tokens\"\n", ":2: store.url: \"file://~/tokens\" has a host part"},
 		{"secret value in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"s3cr3t-value/+=\"\n", ":4: env.a.client_secret_env: must be the name"},
@@ -220,6 +229,9 @@ func TestSelect(t *testing.T) {
 		{"ambiguous", two, "", "", "", "choose one with -e NAME"},
 		{"unknown", two, "c", "", "", `environment "c" is not configured`},
 		{"unknown in the env var", two, "", "c", "", `environment "c" (from $FRESHTOKEN_ENV) is not configured in ` + two + ` (configured: a, b); add it with ` + "`freshtoken init -e c`" + `; or unset FRESHTOKEN_ENV`},
+		// A name no environment can have was suggested to init, unquoted:
+		// `freshtoken init -e my env`.
+		{"no name at all", two, "my env", "", "", `environment "my env" is not configured in ` + two + ` (configured: a, b), and cannot be: a name uses only letters, digits, '-' and '_', at most 64 of them`},
 		{"typo in the env var", one, "", "onl", "", `no environment "onl" (from $FRESHTOKEN_ENV) in ` + one + `; did you mean "only"? (configured: only); or unset FRESHTOKEN_ENV`},
 	}
 	for _, tt := range tests {
@@ -280,6 +292,8 @@ func TestClientSecretSources(t *testing.T) {
 		{config.Env{Name: "a", ClientSecretEnv: "UNSET_SECRET_VAR"}, "", "$UNSET_SECRET_VAR, which is empty"},
 		{config.Env{Name: "a", ClientSecretCmd: "echo from-cmd"}, "from-cmd", ""},
 		{config.Env{Name: "a", ClientSecretCmd: "exit 3"}, "", "client_secret_cmd \"exit 3\" failed"},
+		// It only said "printed nothing", with no next step.
+		{config.Env{Name: "a", ClientSecretCmd: "true"}, "", "client_secret_cmd \"true\" printed nothing; run it yourself: it must print the client secret"},
 		{config.Env{Name: "a"}, "", ""},
 		// An agent the command starts keeps its output open: it is not
 		// waited for (a 30 s wait here, for ever with a real agent).
@@ -441,6 +455,29 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 				t.Errorf("default_env still names the removed environment:\n%.300s", text)
 			}
 		})
+	}
+}
+
+// TestEditsKeepTheCommentsAboveTheNextTable: init and remove rewrite one
+// environment's table; the comments written above the table after it
+// belong to that one and stay where they are (they went with the table
+// before them).
+func TestEditsKeepTheCommentsAboveTheNextTable(t *testing.T) {
+	const above = "# my live books: careful\n# (ask Sam first)\n[env.other]\n"
+	text := "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"old\"\nclient_secret_env = \"S\"\n\n" +
+		above + "provider = \"freeagent\"\nclient_id = \"keep\"\nclient_secret_env = \"S\"\n"
+	p := write(t, text)
+	if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); !strings.Contains(string(got), above) || !strings.Contains(string(got), `client_id = "new"`) {
+		t.Fatalf("after WriteEnv of dev:\n%s", got)
+	}
+	if _, err := config.RemoveEnv(p, "dev"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); !strings.HasPrefix(string(got), above) {
+		t.Fatalf("after RemoveEnv of dev:\n%s", got)
 	}
 }
 

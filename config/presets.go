@@ -225,6 +225,9 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if e.APIURL != "" && !strings.HasSuffix(e.APIURL, "/") {
 		e.APIURL += "/"
 	}
+	if root, ok := strings.CutSuffix(e.APIURL, "/v2/"); ok && e.IsFreeAgent() {
+		return nil, bad("api_url", "%q ends in /v2, which FreeAgent's paths carry themselves (/v2/contacts); write the host root: %s/", r.APIURL, root)
+	}
 	if p.endpoint != nil && e.APIURL != "" {
 		auth, tok := p.endpoint(e.APIURL)
 		if e.AuthURL == "" {

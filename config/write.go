@@ -341,7 +341,8 @@ func removeLitter(path string) {
 }
 
 // replaceTable swaps the table named header (and everything up to the next
-// table that is not nested in it) for body, or appends body.
+// table that is not nested in it, but for the comments written just above
+// that one, which are its own) for body, or appends body.
 func replaceTable(text, header, body string) string {
 	var out []string
 	lines := splitLines(text)
@@ -366,6 +367,17 @@ func replaceTable(text, header, body string) string {
 			lines = append(lines, "")
 		}
 		return strings.Join(append(lines, body), "\n")
+	}
+	if end < len(lines) { // keep the comments above the next table with it
+		blank := func(l string) bool { return strings.TrimSpace(l) == "" }
+		k := end
+		for k > start+1 && (blank(lines[k-1]) || strings.HasPrefix(strings.TrimSpace(lines[k-1]), "#")) {
+			k--
+		}
+		for k < end && blank(lines[k]) {
+			k++
+		}
+		end = k
 	}
 	out = append(out, lines[:start]...)
 	out = append(out, strings.TrimRight(body, "\n"), "")

@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -104,6 +105,43 @@ func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
 	}
 	if st := w.provider.Stats(); st.ClientCredentials+st.Refreshes > 8 {
 		t.Fatalf("provider saw %+v over 5 s of 2 s tokens; want a token about every second, no more", st)
+	}
+}
+
+// TestLogoutRemovesTheTokenFile: a token file the keeper wrote holds the
+// access token a log-out forgets; logout (and remove) delete it with the
+// tokens, also when no keeper runs to notice (it stayed, usable until the
+// token expired, after "its tokens were deleted"). A file holding anything
+// else is not theirs to delete.
+func TestLogoutRemovesTheTokenFile(t *testing.T) {
+	t.Parallel()
+	tokenFile := filepath.Join(t.TempDir(), "dev-token")
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, fmt.Sprintf("token_file = %q", tokenFile))
+	written := func() {
+		w.login()
+		stop := w.startDaemon("proxy", "--no-listen")
+		testenv.WaitFor(t, "the keeper to write the token file", func() bool { _, err := os.Stat(tokenFile); return err == nil })
+		stop()
+	}
+	written()
+	w.mustRun("logout", "--local")
+	if _, err := os.Stat(tokenFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("after logout the token file is still there (%v)", err)
+	}
+	written()
+	w.mustRun("remove", "-e", "dev", "--yes")
+	if _, err := os.Stat(tokenFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("after remove the token file is still there (%v)", err)
+	}
+
+	w = newWorld(t, devprovider.Options{AccessTTL: time.Hour}, fmt.Sprintf("token_file = %q", tokenFile))
+	w.login()
+	if err := os.WriteFile(tokenFile, []byte("someone else's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.mustRun("logout", "--local")
+	if data, err := os.ReadFile(tokenFile); err != nil || string(data) != "someone else's\n" {
+		t.Fatalf("logout touched a token file holding another token: %q, %v", data, err)
 	}
 }
 

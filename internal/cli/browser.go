@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -46,11 +45,12 @@ func openBrowser(cmdline, url string) error {
 	return nil
 }
 
-// launchError is err with the first line the launcher printed, if any.
+// launchError is err with the first line the launcher printed, if any, on
+// one line.
 func launchError(err error, output string) error {
 	first, _, _ := strings.Cut(strings.TrimSpace(output), "\n")
 	if first == "" {
 		return err
 	}
-	return errors.Join(err, errors.New(first))
+	return fmt.Errorf("%w: %s", err, strings.TrimSpace(first))
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -126,4 +127,16 @@ func runExec(ctx context.Context, opts *execOptions) error {
 	child.Env = append(os.Environ(), opts.Var+"="+tok.AccessToken,
 		"FRESHTOKEN_API_URL="+src.APIURL(), "FRESHTOKEN_ENV="+src.Env(), "FRESHTOKEN_CONFIG="+path)
 	return runCommand(f, child)
+}
+
+// notRunnable is the one line saying why the command name could not be run.
+func notRunnable(name string, err error) string {
+	if errors.Is(err, exec.ErrNotFound) {
+		return fmt.Sprintf("freshtoken: %s: no such command in any folder of $PATH; check its name, or give its path (such as ./%s)", name, name)
+	}
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		err = ee.Err
+	}
+	return fmt.Sprintf("freshtoken: %s: %v", name, err)
 }

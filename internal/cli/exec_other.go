@@ -27,7 +27,7 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		return context.Canceled
 	}
 	if err := child.Start(); err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", child.Args[0], err)
+		fmt.Fprintln(f.IO.ErrOut, notRunnable(child.Args[0], err))
 		return &exitStatus{127}
 	}
 	var ee *exec.ExitError

@@ -32,7 +32,7 @@ func restart(path string) error {
 // It returns only if the program cannot be run.
 func runCommand(f *Factory, child *exec.Cmd) error {
 	if child.Err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", child.Args[0], child.Err)
+		fmt.Fprintln(f.IO.ErrOut, notRunnable(child.Args[0], child.Err))
 		return &exitStatus{127}
 	}
 	// handOver stops catching signals: from here one ends freshtoken as it

@@ -33,7 +33,8 @@ func newInitCmd(f *Factory) *cobra.Command {
 		Use:   "init",
 		Short: "Add or update an environment in the configuration",
 		Long: `Write an environment into the configuration file (other environments and
-comments are kept) and print the redirect URI to register with the provider.
+comments are kept, but for comments inside this environment's table, which is
+written anew) and print the redirect URI to register with the provider.
 The environment is named by -e; without it, freeagent-sandbox is called
 "sandbox" and freeagent "production". Flags given for an environment that
 exists replace only what they name.
@@ -150,6 +151,11 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		if err := keepClientSecret(ctx, f, p, e); err != nil {
 			return err
 		}
+	}
+	// A device log-in that has no endpoint to ask would be written only for
+	// login to refuse it.
+	if e, err := config.NewEnv(name, s); err == nil && e.MissingDeviceAuthURL() != nil {
+		return config.Invalidf(`environment %s: grant = "device_code" needs the provider's device authorization endpoint; pass --device-auth-url URL, or --issuer URL to discover it; nothing was written`, name)
 	}
 	conf, err := config.WriteEnv(path, name, s, true)
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -37,7 +39,7 @@ logs in again.`,
 
 func runLogout(ctx context.Context, opts *logoutOptions) error {
 	f := opts.f
-	src, err := f.Source(ctx, "")
+	env, src, err := f.EnvSource(ctx)
 	if err != nil {
 		return err
 	}
@@ -61,6 +63,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if err := src.Logout(ctx); err != nil {
 		return errors.Join(err, revokeErr)
 	}
+	forgetTokenFile(f, env, rec)
 	if revokeErr != nil {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s, but %s; the grant may still be valid at the provider until it expires, or until you remove the app's access there.\n",
 			src.Env(), src.Location(), trimEnv(revokeErr, src.Env()))
@@ -82,6 +85,19 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the grant was revoked at the provider, and its tokens were deleted from %s.\n", src.Env(), src.Location())
 	}
 	return nil
+}
+
+// forgetTokenFile removes env's token_file when it holds rec's access
+// token, which a log-out has just forgotten: a keeper that would notice may
+// not be running, and the file would keep the token usable until it
+// expires.
+func forgetTokenFile(f *Factory, env *config.Env, rec *store.Record) {
+	if rec == nil {
+		return
+	}
+	if err := keeper.RemoveTokenFile(env.TokenFile, rec.AccessToken); err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the token file %s still holds the forgotten access token (%v); delete it\n", env.Name, env.TokenFile, err)
+	}
 }
 
 // trimEnv is err's message without the "ENV: " it starts with.

@@ -13,6 +13,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // storePoll is how often a log-in through the proxy looks at the store.
@@ -54,7 +55,8 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "Could not open a browser (%v). Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", err, env.Name, base, opts.Timeout, link)
+		fmt.Fprintf(f.IO.ErrOut, "Could not open a browser (%s); set browser in the config or $BROWSER, or use --no-browser.\n", redact.OneLine(err.Error(), 200))
+		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else {
 		fmt.Fprintf(f.IO.ErrOut, "Opening your browser to log in to %s through the freshtoken proxy at %s. If it does not open, visit:\n%s\n", env.Name, base, link)
 	}

@@ -86,6 +86,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			if err := src.Logout(ctx); err != nil {
 				return err
 			}
+			forgetTokenFile(f, env, rec)
 			forgotten = true
 			tokens = "its tokens were deleted from " + src.Location()
 			return nil

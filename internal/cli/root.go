@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/failure"
@@ -134,6 +135,10 @@ Exit codes:
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		var bad *pflag.InvalidValueError
+		if errors.As(err, &bad) && bad.GetFlag().Value.Type() == "duration" {
+			err = fmt.Errorf("--%s %q is not a length of time; write it such as 10m, 90s or 1h30m (a day is 24h)", bad.GetFlag().Name, bad.GetValue())
+		}
 		return usageErrorf("%v; see `%s --help`", err, c.CommandPath())
 	})
 	pf := root.PersistentFlags()

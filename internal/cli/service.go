@@ -271,8 +271,15 @@ func serviceStatus(o *serviceOptions, p *service.Plan) error {
 	fmt.Fprintf(f.IO.Out, "installed: %s\nlog: %s\n", p.Path, p.Logs)
 	out, err := exec.Command(p.Status[0], p.Status[1:]...).CombinedOutput()
 	f.IO.Out.Write(out)
-	if err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "%s says it is not running (%v)\n", p.System, err)
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case p.NotRunning == 0 || errors.As(err, &ee) && ee.ExitCode() == p.NotRunning:
+		fmt.Fprintf(f.IO.ErrOut, "%s says it is not running; start it with `freshtoken service install`\n", p.System)
+	case ee != nil:
+		fmt.Fprintf(f.IO.ErrOut, "could not ask %s whether it runs (%s exited %d); %s\n", p.System, p.Status[0], ee.ExitCode(), p.Manual)
+	default:
+		fmt.Fprintf(f.IO.ErrOut, "could not ask %s whether it runs (%v); %s\n", p.System, err, p.Manual)
 	}
 	return nil
 }

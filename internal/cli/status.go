@@ -15,6 +15,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
@@ -224,7 +225,11 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		}
 		row("logged in", loggedIn)
 		if st.Problem != nil {
-			row("problem", fmt.Sprintf("%s (%s)", st.Problem.Message, ago(st.Problem.At)))
+			problem := fmt.Sprintf("%s (%s)", st.Problem.Message, ago(st.Problem.At))
+			if st.Problem.Kind == store.ProblemClientRejected { // it stays until a renewal succeeds
+				problem += fmt.Sprintf("; %s, then run `freshtoken token --force -e %s`", failure.ClientRejected.Row().Next, st.Env)
+			}
+			row("problem", problem)
 		}
 		if st.Rest != nil {
 			row("renewals", fmt.Sprintf("resting %s more (until %s; --force does not wait) after: %s",

@@ -402,6 +402,20 @@ func (k *Keeper) removeTokenFile(env string) {
 	k.Logger.Debug("keeper: token file removed, as the tokens are forgotten", "env", env, "path", path)
 }
 
+// RemoveTokenFile removes the token file at path if it holds the access
+// token token as the keeper writes it, so that a log-out which forgets the
+// token leaves no copy of it behind, with or without a keeper running; a
+// file holding anything else is not the keeper's, and is left alone.
+func RemoveTokenFile(path, token string) error {
+	if path == "" || token == "" || !holds(path, token+"\n") {
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 // holds reports whether path is a regular file (not a link, nor a pipe
 // that reading would wait on) that only the user can read (where modes
 // say so: not on Windows), holding exactly content.

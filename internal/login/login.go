@@ -50,6 +50,10 @@ var ErrBadPaste = errors.New("that is not the address your browser landed on")
 // ErrPortBusy means another program listens on the redirect URI's address.
 var ErrPortBusy = errors.New("the redirect address is in use")
 
+// ErrNotLoopback means the redirect URI is not on this machine, so the log-in
+// cannot listen for the browser's answer: it takes --manual.
+var ErrNotLoopback = errors.New("the redirect URI is not on this machine")
+
 // Flow is one login attempt.
 type Flow struct {
 	Env    string
@@ -122,6 +126,9 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 	if ln == nil {
 		var err error
 		if ln, err = Listen(f.Config.RedirectURL); err != nil {
+			if errors.Is(err, ErrNotLoopback) {
+				return nil, fmt.Errorf("%s: %w; run `freshtoken login --manual -e %s` and paste the URL you land on", f.Env, err, f.Env)
+			}
 			return nil, err
 		}
 	}
@@ -420,19 +427,26 @@ func Listen(redirectURI string) (net.Listener, error) {
 	return ln, nil
 }
 
+// notLoopbackError says which way a redirect URI is not on this machine; it
+// is ErrNotLoopback.
+type notLoopbackError struct{ msg string }
+
+func (e *notLoopbackError) Error() string        { return e.msg }
+func (e *notLoopbackError) Is(target error) bool { return target == ErrNotLoopback }
+
 // LoopbackAddr is the host:port to listen on for redirectURI, or an error
-// saying to use --manual when the URI is not on this machine.
+// that is ErrNotLoopback when the URI is not on this machine.
 func LoopbackAddr(redirectURI string) (string, error) {
 	u, err := url.Parse(redirectURI)
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("redirect_uri %q is not a URL", redirectURI)
 	}
 	if u.Scheme != "http" {
-		return "", fmt.Errorf("redirect_uri %s is not a loopback http:// address; use `freshtoken login --manual` and paste the URL you land on", redirectURI)
+		return "", &notLoopbackError{fmt.Sprintf("redirect_uri %s is not a loopback http:// address", redirectURI)}
 	}
 	ip, ok := httpx.ParseHost(u.Hostname())
 	if !ok || !ip.IsLoopback() {
-		return "", fmt.Errorf("redirect_uri %s is not on this machine; use `freshtoken login --manual` and paste the URL you land on", redirectURI)
+		return "", &notLoopbackError{fmt.Sprintf("redirect_uri %s is not on this machine", redirectURI)}
 	}
 	port, ok := httpx.Port(u.Port(), u.Scheme)
 	if !ok {

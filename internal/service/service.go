@@ -42,8 +42,11 @@ type Plan struct {
 	// Start and Stop are the commands that enable and start, or stop and
 	// disable, the service once the file is in place.
 	Start, Stop [][]string
-	// Status is the command that shows whether it runs.
-	Status []string
+	// Status is the command that shows whether it runs, and NotRunning its
+	// exit code for a service that is installed but not running (0: any
+	// failure means that).
+	Status     []string
+	NotRunning int
 	// Logs says where to read the service's log.
 	Logs string
 	// Manual says how a person starts the service when Start could not:
@@ -104,11 +107,12 @@ WantedBy=default.target
 		Text:   b.String(),
 		// restart, not start: an install over a running service (after
 		// moving the binary or the config) takes effect at once.
-		Start:  [][]string{{"systemctl", "--user", "daemon-reload"}, {"systemctl", "--user", "enable", unit}, {"systemctl", "--user", "restart", unit}},
-		Stop:   [][]string{{"systemctl", "--user", "disable", "--now", unit}},
-		Status: []string{"systemctl", "--user", "status", "--no-pager", unit},
-		Logs:   "journalctl --user -u " + unit,
-		Manual: "run `freshtoken service install` again once your user's systemd runs (on a server without a desktop session: `loginctl enable-linger $USER`, then log in again)",
+		Start:      [][]string{{"systemctl", "--user", "daemon-reload"}, {"systemctl", "--user", "enable", unit}, {"systemctl", "--user", "restart", unit}},
+		Stop:       [][]string{{"systemctl", "--user", "disable", "--now", unit}},
+		Status:     []string{"systemctl", "--user", "status", "--no-pager", unit},
+		NotRunning: 3, // the LSB status code; others mean systemctl could not tell
+		Logs:       "journalctl --user -u " + unit,
+		Manual:     "run `freshtoken service install` again once your user's systemd runs (on a server without a desktop session: `loginctl enable-linger $USER`, then log in again)",
 	}, nil
 }
 
