@@ -49,8 +49,8 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 	dl := &deviceLogin{uri: d.VerificationURI, complete: d.VerificationURIComplete, userCode: d.UserCode, expires: d.Expiry, began: began}
 	e.device.Store(dl)
 	p.log.Debug("device log-in started", "env", e.name, "verification_uri", dl.uri)
-	go func() {
-		wctx, cancel := context.WithCancel(context.Background()) // the wait ends when the code expires
+	started := p.background.Go(func(stopping context.Context) {
+		wctx, cancel := context.WithCancel(stopping) // else the wait ends when the code expires
 		defer cancel()
 		elsewhere := false
 		var changed error // the environment's configuration, since it began
@@ -64,6 +64,10 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 			}
 		})
 		e.device.CompareAndSwap(dl, nil)
+		if stopping.Err() != nil && errors.Is(err, context.Canceled) {
+			p.log.Info("device log-in abandoned: the proxy is stopping", "env", e.name)
+			return
+		}
 		if changed != nil && errors.Is(err, context.Canceled) {
 			p.log.Warn("log-in failed", "env", e.name, "error", changed.Error())
 			cur.fail(p.now(), changed)
@@ -81,7 +85,11 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 		}
 		e.succeed()
 		p.log.Info("logged in", "env", e.name, "store", e.src.Location())
-	}()
+	})
+	if !started {
+		e.device.CompareAndSwap(dl, nil)
+		return errStopping
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,7 +20,12 @@ import (
 // deviceFixture is a fixture with environment "tv", which logs in with the
 // device grant, and "machine", which uses client credentials.
 func deviceFixture(t *testing.T) *fixture {
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+	return deviceFixtureWith(t, fixtureOptions{})
+}
+
+// deviceFixtureWith is deviceFixture with o's provider hook.
+func deviceFixtureWith(t *testing.T, o fixtureOptions) *fixture {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, onTokenRequest: o.onTokenRequest, moreConfig: func(f *fixture) string {
 		api := strings.TrimSuffix(f.api, "/")
 		return genericEnv(f, "tv", api) + fmt.Sprintf("grant = \"device_code\"\ndevice_auth_url = \"%sv2/device_authorization\"\n", f.api) +
 			genericEnv(f, "machine", api) + "grant = \"client_credentials\"\n"
@@ -76,6 +82,66 @@ func TestDeviceLoginButton(t *testing.T) {
 	}
 	if st := f.provider.Stats(); st.DeviceLogins != 1 || st.DeviceAuthorizations != 1 {
 		t.Fatalf("provider saw %+v; want one device authorisation and log-in", st)
+	}
+}
+
+// TestStoppingEndsADeviceLogInsWait: a proxy asked to stop ends the waits
+// of the device log-ins it began, before Serve returns. Their polls went on
+// after it, writing into the store until the process exited under them.
+func TestStoppingEndsADeviceLogInsWait(t *testing.T) {
+	f := deviceFixture(t)
+	f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if _, page := f.get(t, "/?done=device-login&env=tv"); !userCode.Match(page) {
+		t.Fatalf("the page shows no code:\n%s", page)
+	}
+	f.stop()
+	if !strings.Contains(f.logs.String(), "device log-in abandoned: the proxy is stopping") {
+		t.Fatalf("Serve returned with the device log-in still waiting:\n%s", f.logs)
+	}
+}
+
+// TestStoppingSeesADeviceLogInsPollThrough: a proxy asked to stop while a
+// device log-in's poll is in flight waits for its answer and stores the
+// tokens it brings before Serve returns: the provider has spent the device
+// code, and the log-in would be lost with the process.
+func TestStoppingSeesADeviceLogInsPollThrough(t *testing.T) {
+	var hold sync.Once
+	inFlight, release := make(chan struct{}), make(chan struct{})
+	f := deviceFixtureWith(t, fixtureOptions{onTokenRequest: func(grant string) {
+		if grant == "urn:ietf:params:oauth:grant-type:device_code" {
+			hold.Do(func() {
+				close(inFlight)
+				<-release
+			})
+		}
+	}})
+	f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	_, page := f.get(t, "/?done=device-login&env=tv")
+	m := userCode.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page shows no code:\n%s", page)
+	}
+	if err := f.provider.DecideDevice(string(m[1]), true); err != nil {
+		t.Fatal(err)
+	}
+	<-inFlight
+	src := f.source(t, "tv")
+	stored := make(chan bool)
+	go func() {
+		f.stop()
+		rec, _ := src.Record(context.Background())
+		stored <- rec != nil
+	}()
+	testenv.WaitFor(t, "the proxy to stop listening", func() bool {
+		c, err := net.Dial("tcp", f.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	close(release)
+	if !<-stored {
+		t.Fatal("Serve returned before the tokens of the device log-in's last poll were stored")
 	}
 }
 

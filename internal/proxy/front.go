@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -79,10 +80,49 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 			srv.Close()
 		}
 	}
+	p.background.stop()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// background is the proxy's work that outlives the request that began it:
+// a device log-in's polls. Serve ends it, and waits for it, before it
+// returns: a poll in flight and the storing of the tokens it brings run to
+// completion, as a renewal's do (the device code is spent once answered).
+type background struct {
+	ctx    context.Context // ends when the proxy stops
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	stopped bool
+	running sync.WaitGroup
+}
+
+// Go runs fn in a goroutine with a context that ends when the proxy stops.
+// Once it has stopped, Go runs nothing and reports false.
+func (b *background) Go(fn func(ctx context.Context)) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return false
+	}
+	b.running.Add(1)
+	go func() {
+		defer b.running.Done()
+		fn(b.ctx)
+	}()
+	return true
+}
+
+// stop ends the work's context and waits for it to finish.
+func (b *background) stop() {
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
+	b.cancel()
+	b.running.Wait()
 }
 
 // sendLimited is a listener whose connections give every write limit to

@@ -124,6 +124,8 @@ type fixtureOptions struct {
 	// tune changes the fixture proxy's options before it starts.
 	tune     func(*proxy.Options)
 	storeURL string // the token store; "" means a folder of the test's
+	// onTokenRequest is the provider's OnTokenRequest.
+	onTokenRequest func(grantType string)
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -141,6 +143,7 @@ func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 		RequestsPerMinute: -1,
 		DeviceInterval:    time.Second,
 		Clock:             now,
+		OnTokenRequest:    o.onTokenRequest,
 	})
 	api := httptest.NewServer(f.provider.Handler())
 	t.Cleanup(api.Close)

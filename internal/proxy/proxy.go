@@ -106,6 +106,9 @@ type Proxy struct {
 	recent    recentRequests
 	logins    logins
 	outsiders outsiderWarnings
+
+	// background is work that outlives the request that began it.
+	background background
 }
 
 // controlPrefix starts the paths of the proxy's own endpoints. The dot
@@ -139,6 +142,7 @@ func New(o Options) (*Proxy, error) {
 	p.timeouts.idle = idleTimeout
 	p.timeouts.shutdown = cmp.Or(o.ShutdownGrace, shutdownGrace)
 	p.replayBudget.give(cmp.Or(o.ReplayBudget, defaultReplayBudget))
+	p.background.ctx, p.background.cancel = context.WithCancel(context.Background())
 	p.control = http.NewServeMux()
 	p.control.HandleFunc("GET "+controlPrefix+"static/", serveStatic)
 	p.control.HandleFunc("POST "+controlPrefix+"envs/{env}/login", p.handleLoginButton)
