@@ -1260,13 +1260,28 @@ func (s *Source) release() {
 }
 
 // slowWait is how long a wait goes before the user is told of it.
-const slowWait = time.Second
+var slowWait = time.Second
 
 // sayIfSlow warns with msg and args if the wait it starts lasts longer than
-// slowWait; the function it returns ends the wait.
+// slowWait; the function it returns ends the wait, and once it has
+// returned the warning is on the log or never will be: none comes after
+// what the wait led to.
 func (s *Source) sayIfSlow(msg string, args ...any) (done func()) {
-	t := time.AfterFunc(slowWait, func() { s.log.Warn(msg, args...) })
-	return func() { t.Stop() }
+	var mu sync.Mutex
+	ended := false
+	t := time.AfterFunc(slowWait, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ended {
+			s.log.Warn(msg, args...)
+		}
+	})
+	return func() {
+		t.Stop()
+		mu.Lock()
+		defer mu.Unlock()
+		ended = true
+	}
 }
 
 // saveRetryFor is how long save keeps trying a shared store that cannot be
