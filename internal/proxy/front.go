@@ -87,10 +87,12 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// background is the proxy's work that outlives the request that began it:
-// a device log-in's polls. Serve ends it, and waits for it, before it
-// returns: a poll in flight and the storing of the tokens it brings run to
-// completion, as a renewal's do (the device code is spent once answered).
+// background is the proxy's work that must not be cut off when it stops:
+// a device log-in's polls, which outlive the request that began them, and
+// the code exchange that finishes a browser log-in. Serve waits for it
+// before it returns: a token request in flight and the storing of the
+// tokens it brings run to completion, as a renewal's do (the code is spent
+// once answered).
 type background struct {
 	ctx    context.Context // ends when the proxy stops
 	cancel context.CancelFunc
@@ -100,20 +102,29 @@ type background struct {
 	running sync.WaitGroup
 }
 
-// Go runs fn in a goroutine with a context that ends when the proxy stops.
-// Once it has stopped, Go runs nothing and reports false.
-func (b *background) Go(fn func(ctx context.Context)) bool {
+// hold marks work that Serve waits for until release is called. Once the
+// proxy has stopped it holds nothing and reports false.
+func (b *background) hold() (release func(), ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.stopped {
-		return false
+		return nil, false
 	}
 	b.running.Add(1)
-	go func() {
-		defer b.running.Done()
-		fn(b.ctx)
-	}()
-	return true
+	return b.running.Done, true
+}
+
+// Go runs fn in a goroutine held so, with a context that ends when the
+// proxy stops; false, running nothing, once it has stopped.
+func (b *background) Go(fn func(ctx context.Context)) bool {
+	release, ok := b.hold()
+	if ok {
+		go func() {
+			defer release()
+			fn(b.ctx)
+		}()
+	}
+	return ok
 }
 
 // stop ends the work's context and waits for it to finish.

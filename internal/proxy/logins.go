@@ -148,11 +148,15 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), exchangeTimeout)
 	defer cancel()
-	e, err := p.current(ctx, pl.env)
-	if err == nil {
-		var res *login.Result
-		if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
-			err = pl.env.src.SaveLogin(ctx, res.Token, res.SentAt)
+	e, err := pl.env, error(errStopping)
+	if release, running := p.background.hold(); running { // a stopping proxy waits for the exchange
+		defer release()
+		e, err = p.current(ctx, pl.env)
+		if err == nil {
+			var res *login.Result
+			if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
+				err = pl.env.src.SaveLogin(ctx, res.Token, res.SentAt)
+			}
 		}
 	}
 	pl.err = err

@@ -727,3 +727,50 @@ func TestRateLimitedRenewal(t *testing.T) {
 		t.Fatalf("%d token requests; want 1, none during the rest", n)
 	}
 }
+
+// TestStoppingSeesACodeExchangeThrough: a proxy asked to stop while a
+// browser log-in's code exchange is in flight, longer than its grace for
+// requests, waits for the answer and stores the tokens before Serve
+// returns. Serve returned once the grace was over, and the process exited
+// with the exchange in flight: the provider had spent the code, and the
+// log-in was lost.
+func TestStoppingSeesACodeExchangeThrough(t *testing.T) {
+	var hold sync.Once
+	inFlight, release := make(chan struct{}), make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{
+		autoApprove: true,
+		tune:        func(o *proxy.Options) { o.ShutdownGrace = 10 * time.Millisecond },
+		onTokenRequest: func(grant string) {
+			if grant == "authorization_code" {
+				hold.Do(func() {
+					close(inFlight)
+					<-release
+				})
+			}
+		},
+	})
+	_, authURL := f.startLogin(t, "dev")
+	browser := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(authURL) // approved at once, and sent back to the proxy
+		if err == nil {
+			resp.Body.Close()
+		}
+		browser <- err
+	}()
+	<-inFlight
+	src := f.source(t, "dev")
+	stored := make(chan bool)
+	go func() {
+		f.stop()
+		rec, _ := src.Record(context.Background())
+		stored <- rec != nil
+	}()
+	if err := <-browser; err == nil { // the proxy closed its connection, past its grace
+		t.Fatal("the browser's request was answered before the exchange it waits for was")
+	}
+	close(release)
+	if !<-stored {
+		t.Fatal("Serve returned before the tokens of the log-in's code exchange were stored")
+	}
+}
