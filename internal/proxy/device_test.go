@@ -125,13 +125,7 @@ func TestStoppingSeesADeviceLogInsPollThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-inFlight
-	src := f.source(t, "tv")
-	stored := make(chan bool)
-	go func() {
-		f.stop()
-		rec, _ := src.Record(context.Background())
-		stored <- rec != nil
-	}()
+	stored := f.stopInBackground(t, "tv")
 	testenv.WaitFor(t, "the proxy to stop listening", func() bool {
 		c, err := net.Dial("tcp", f.addr)
 		if err == nil {

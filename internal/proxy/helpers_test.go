@@ -270,6 +270,19 @@ func (f *fixture) source(t testing.TB, env string) *freshtoken.Source {
 	return src
 }
 
+// stopInBackground stops the fixture's proxy in a goroutine, and then
+// tells whether env's tokens were stored by the time Serve returned.
+func (f *fixture) stopInBackground(t testing.TB, env string) <-chan bool {
+	src := f.source(t, env)
+	stored := make(chan bool, 1)
+	go func() {
+		f.stop()
+		rec, _ := src.Record(context.Background())
+		stored <- rec != nil
+	}()
+	return stored
+}
+
 // editConfig replaces the first old in the configuration file with new, as
 // a person editing it while the proxy runs.
 func (f *fixture) editConfig(t testing.TB, old, new string) {

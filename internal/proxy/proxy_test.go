@@ -759,13 +759,7 @@ func TestStoppingSeesACodeExchangeThrough(t *testing.T) {
 		browser <- err
 	}()
 	<-inFlight
-	src := f.source(t, "dev")
-	stored := make(chan bool)
-	go func() {
-		f.stop()
-		rec, _ := src.Record(context.Background())
-		stored <- rec != nil
-	}()
+	stored := f.stopInBackground(t, "dev")
 	if err := <-browser; err == nil { // the proxy closed its connection, past its grace
 		t.Fatal("the browser's request was answered before the exchange it waits for was")
 	}

@@ -234,28 +234,26 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	if _, body := f.get(t, "/"); !strings.Contains(string(body), "none held; renewed on the next request") {
 		t.Error("with a refresh token alone, the page does not say no access token is held")
 	}
+	// needsLogIn stores r and checks that the page asks for a log-in,
+	// saying why.
+	needsLogIn := func(r store.Record, what, why string) {
+		t.Helper()
+		if err := st.Save(ctx, "dev", &r); err != nil {
+			t.Fatal(err)
+		}
+		_, body := f.get(t, "/")
+		for _, want := range []string{`id="env-dev" data-state="attention"`, why, `id="login-dev"`} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("with %s, the page lacks %s", what, want)
+			}
+		}
+	}
 	noRefresh := *rec // the provider issued none (no offline_access), and the access token has expired
 	noRefresh.RefreshToken, noRefresh.RefreshExpiry, noRefresh.Expiry = "", time.Time{}, f.clock.Now().Add(-time.Minute)
-	if err := st.Save(ctx, "dev", &noRefresh); err != nil {
-		t.Fatal(err)
-	}
-	_, body = f.get(t, "/")
-	for _, want := range []string{`id="env-dev" data-state="attention"`, "and the provider issued no refresh token: log in again", `id="login-dev"`} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("with an expired access token and no refresh token, the page lacks %s", want)
-		}
-	}
+	needsLogIn(noRefresh, "an expired access token and no refresh token", "and the provider issued no refresh token: log in again")
 	ended := *rec
 	ended.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: f.clock.Now()}
-	if err := st.Save(ctx, "dev", &ended); err != nil {
-		t.Fatal(err)
-	}
-	_, body = f.get(t, "/")
-	for _, want := range []string{`id="env-dev" data-state="attention"`, "so the grant has ended", `id="login-dev"`} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("with an ended grant, the page lacks %s", want)
-		}
-	}
+	needsLogIn(ended, "an ended grant", "so the grant has ended")
 	theirs := *rec
 	theirs.Grant.ClientID = "someone-elses-client"
 	if err := st.Save(ctx, "dev", &theirs); err != nil {
