@@ -51,6 +51,19 @@ func deviceFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 
 var userCode = regexp.MustCompile(`id="code-tv">([A-Z]{4}-[A-Z]{4})<`)
 
+// pressDeviceLogIn presses tv's Log in and returns the user code the
+// status page then shows.
+func (f *fixture) pressDeviceLogIn(t *testing.T) string {
+	t.Helper()
+	f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	_, page := f.get(t, "/")
+	m := userCode.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page shows no code:\n%s", page)
+	}
+	return string(m[1])
+}
+
 // TestDeviceLoginButton: the Log in button of a device_code environment
 // shows the verification URL and the code on the page, and once the
 // person approves, the page shows the environment logged in and the code
@@ -90,10 +103,7 @@ func TestDeviceLoginButton(t *testing.T) {
 // after it, writing into the store until the process exited under them.
 func TestStoppingEndsADeviceLogInsWait(t *testing.T) {
 	f := deviceFixture(t)
-	f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	if _, page := f.get(t, "/?done=device-login&env=tv"); !userCode.Match(page) {
-		t.Fatalf("the page shows no code:\n%s", page)
-	}
+	f.pressDeviceLogIn(t)
 	f.stop()
 	if !strings.Contains(f.logs.String(), "device log-in abandoned: the proxy is stopping") {
 		t.Fatalf("Serve returned with the device log-in still waiting:\n%s", f.logs)
@@ -115,13 +125,7 @@ func TestStoppingSeesADeviceLogInsPollThrough(t *testing.T) {
 			})
 		}
 	}})
-	f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	_, page := f.get(t, "/?done=device-login&env=tv")
-	m := userCode.FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("the page shows no code:\n%s", page)
-	}
-	if err := f.provider.DecideDevice(string(m[1]), true); err != nil {
+	if err := f.provider.DecideDevice(f.pressDeviceLogIn(t), true); err != nil {
 		t.Fatal(err)
 	}
 	<-inFlight
@@ -210,10 +214,7 @@ func TestBrowserDeviceLogin(t *testing.T) {
 // environment is logged in.
 func TestDeviceLoginCompletedElsewhere(t *testing.T) {
 	f := deviceFixture(t)
-	f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	if _, page := f.get(t, "/"); !userCode.Match(page) {
-		t.Fatalf("the page shows no code:\n%s", page)
-	}
+	f.pressDeviceLogIn(t)
 	// The terminal's log-in, with a code of its own.
 	src := f.source(t, "tv")
 	d, err := src.StartDeviceLogin(t.Context())
@@ -244,18 +245,13 @@ func TestDeviceLoginCompletedElsewhere(t *testing.T) {
 // says why.
 func TestDeviceLoginEndsWhenItsEnvironmentChanges(t *testing.T) {
 	f := deviceFixture(t)
-	f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	_, page := f.get(t, "/")
-	code := userCode.FindSubmatch(page)
-	if code == nil {
-		t.Fatalf("the page shows no code:\n%s", page)
-	}
+	code := f.pressDeviceLogIn(t)
 	f.editConfig(t, "grant = \"device_code\"\n", "grant = \"device_code\"\ntimeout = \"31s\"\n")
 	testenv.WaitFor(t, "the page to say that the device log-in ended", func() bool {
 		_, page := f.get(t, "/")
 		return !userCode.Match(page) && strings.Contains(string(page), "changed after this log-in began")
 	})
-	if err := f.provider.DecideDevice(string(code[1]), true); err != nil {
+	if err := f.provider.DecideDevice(code, true); err != nil {
 		t.Fatal(err)
 	}
 	if rec, _ := f.source(t, "tv").Record(t.Context()); rec != nil {
