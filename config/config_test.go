@@ -481,6 +481,49 @@ func TestEditsKeepTheCommentsAboveTheNextTable(t *testing.T) {
 	}
 }
 
+// TestEditsOfATableWrittenElsewhere: an environment (or [store]) written
+// as an inline table, as dotted keys, or with a sub-table apart from its
+// table is not one init, remove or store migrate can edit as a table: the
+// edit is refused at the line that holds it, the file left as it was.
+// remove said it had removed an environment written inline, deleting its
+// tokens and default_env, and left it in the file; init and migrate named
+// a line the file did not have.
+func TestEditsOfATableWrittenElsewhere(t *testing.T) {
+	const b = "[env.b]\nprovider = \"freeagent\"\nclient_id = \"def\"\nclient_secret_env = \"S\"\n"
+	settings := config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}
+	remove := func(p string) error {
+		_, err := config.RemoveEnvAfter(p, "a", func() error { t.Error("the tokens were to be deleted"); return nil })
+		return err
+	}
+	init := func(p string) error { _, err := config.WriteEnv(p, "a", settings, false); return err }
+	migrate := func(p string) error { _, err := config.SetStoreURL(p, "redis://127.0.0.1:1/0"); return err }
+	for _, tc := range []struct {
+		name, text, want string
+		edit             func(string) error
+	}{
+		{"inline table, remove", "default_env = \"a\"\n\n[env]\na = { provider = \"freeagent\", client_id = \"abc\", client_secret_env = \"S\" }\n", ":4: env.a: ", remove},
+		{"inline table, init", "[env]\na = { provider = \"freeagent\", client_id = \"abc\", client_secret_env = \"S\" }\n", ":2: env.a: ", init},
+		{"dotted keys, remove", "env.a.provider = \"freeagent\"\nenv.a.client_id = \"abc\"\nenv.a.client_secret_env = \"S\"\n\n" + b, ":1: env.a: ", remove},
+		{"sub-table apart, remove", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"abc\"\nclient_secret_env = \"S\"\n\n" + b + "\n[env.a.token_params]\nfoo = \"bar\"\n", ":11: env.a: ", remove},
+		{"sub-table apart, init", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"abc\"\nclient_secret_env = \"S\"\n\n" + b + "\n[env.a.token_params]\nfoo = \"bar\"\n", ":11: env.a: ", init},
+		{"store as a dotted key, migrate", "store.url = \"file:///somewhere\"\n\n" + b, ":1: store: ", migrate},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := write(t, tc.text)
+			if _, err := config.Load(p); err != nil {
+				t.Fatal(err)
+			}
+			err := tc.edit(p)
+			if err == nil || !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "nothing was written") {
+				t.Errorf("edit: %v; want it refused at %q, nothing written", err, tc.want)
+			}
+			if got, _ := os.ReadFile(p); string(got) != tc.text {
+				t.Errorf("the file changed:\n%s", got)
+			}
+		})
+	}
+}
+
 // TestConcurrentEditsAreAllKept: init, remove and store migrate, run at
 // once (two scripts, two terminals), each read the file, edit it and write
 // it back; no edit may undo another's.
