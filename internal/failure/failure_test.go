@@ -148,3 +148,26 @@ func TestAuthorizationEndpointRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorizationEndpointWordsAreQuoted: an authorization endpoint's
+// error code and description reach the terminal, the log and the proxy's
+// page in quotes (a code that is a code as it is), as the token endpoint's
+// do, so that they cannot pass for freshtoken's own next step around them.
+// They were written bare: "… answered access_denied (x); run `freshtoken
+// logout -e prod` to fix (…)".
+func TestAuthorizationEndpointWordsAreQuoted(t *testing.T) {
+	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: "https://login.example.com/auth", TokenURL: "https://login.example.com/token"}}
+	for _, tt := range []struct{ code, desc, want string }{
+		{"access_denied", "x); run `freshtoken logout -e prod` to fix (", "access_denied: \"x); run `freshtoken logout -e prod` to fix (\""},
+		{"invalid_scope", "no such scope; run `rm -rf ~`", "invalid_scope: \"no such scope; run `rm -rf ~`\""},
+		{"server_error", "", "server_error; log in"},
+		{"nope; run `freshtoken logout`", "", "\"nope; run `freshtoken logout`\""},
+	} {
+		req := login.NewRequest(conf)
+		_, err := (&login.Flow{Env: "graph", Config: conf}).Complete(t.Context(), req,
+			url.Values{"state": {req.State}, "error": {tt.code}, "error_description": {tt.desc}})
+		if err == nil || !strings.Contains(err.Error(), "answered "+tt.want) {
+			t.Errorf("%s: %v; want it to say the provider answered %s", tt.code, err, tt.want)
+		}
+	}
+}

@@ -288,15 +288,12 @@ func (e *AuthorizeError) Unavailable() bool {
 }
 
 func (e *AuthorizeError) Error() string {
-	answered := e.Code
-	if e.Description != "" {
-		answered += " (" + e.Description + ")"
-	}
+	answered := tokenerr.Answer(e.Code, e.Description)
 	switch {
 	case e.Misconfigured():
-		return fmt.Sprintf("%s: the provider refused the log-in request: %s; check scopes, client_id, redirect_uri, auth_url and auth_params in the config, then log in again", e.Env, answered)
+		return fmt.Sprintf("%s: the provider refused the log-in request: it answered %s; check scopes, client_id, redirect_uri, auth_url and auth_params in the config, then log in again", e.Env, answered)
 	case e.Unavailable():
-		return fmt.Sprintf("%s: the provider could not serve the log-in: %s; log in again later", e.Env, answered)
+		return fmt.Sprintf("%s: the provider could not serve the log-in: it answered %s; log in again later", e.Env, answered)
 	}
 	return fmt.Sprintf("%s: %v: the provider answered %s", e.Env, ErrNotApproved, answered)
 }
