@@ -73,6 +73,11 @@ func TestEachEventIsTold(t *testing.T) {
 		{"refresh token expiring, renewing does not help", func(r *store.Record) {
 			r.RefreshNotExtended, r.RefreshExpiry = true, now.Add(3*24*time.Hour)
 		}, notify.RefreshExpiring, "renewing does not extend it; run `freshtoken login -e dev` before then"},
+		// A log-in that brought no refresh token ends with its access
+		// token: status and the page said so, the notifier never heard.
+		{"access token expired, no refresh token issued", func(r *store.Record) {
+			r.RefreshToken, r.RefreshExpiry, r.Expiry = "", time.Time{}, now.Add(-time.Minute)
+		}, notify.GrantEnded, "dev: the access token expired, and the provider issued no refresh token to renew it; run `freshtoken login -e dev`"},
 		{"renewals failing for 15 minutes", func(r *store.Record) {
 			r.IssuedAt = now.Add(-20 * time.Minute)
 			k.failing = map[string]failure{"dev": {since: now.Add(-16 * time.Minute), err: freshtoken.ErrUnreachable, renewing: true}}
