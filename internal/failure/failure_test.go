@@ -136,6 +136,10 @@ func TestAuthorizationEndpointRefusals(t *testing.T) {
 		{"unauthorized_client", failure.Config, "client_id"},
 		{"invalid_request", failure.Config, "auth_params in the config"},
 		{"unsupported_response_type", failure.Config, "auth_url"},
+		// RFC 8707's answer to a resource it does not know, and Microsoft's
+		// older name for it: they were a refusal to approve in the browser.
+		{"invalid_target", failure.Config, "check scopes, resource, audience"},
+		{"invalid_resource", failure.Config, "check scopes, resource, audience"},
 		{"server_error", failure.ProviderUnreachable, "log in again later"},
 		{"temporarily_unavailable", failure.ProviderUnreachable, "log in again later"},
 	} {
