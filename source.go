@@ -1082,6 +1082,9 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 			at, _ := s.expiry(r)
 			return nil, s.loginError(fmt.Sprintf("the access token is valid for only %s, less than the %s asked for, and came with no refresh token to renew it",
 				at.Sub(s.now()).Round(time.Second), w.lasting))
+		case s.lasts(r, 0): // within RenewBefore of its expiry
+			at, _ := s.expiry(r)
+			return nil, s.loginError(fmt.Sprintf("the access token expires in %s, and came with no refresh token to renew it", at.Sub(s.now()).Round(time.Second)))
 		}
 		return nil, s.loginError("the stored tokens have expired and came with no refresh token")
 	}
