@@ -28,7 +28,9 @@ type Settings struct {
 	ClientID     string // as the provider issued it; required
 	ClientSecret string // empty for a public client, or when ClientSecretFunc is set
 	// ClientSecretFunc fetches the secret the first time a token request
-	// needs it, so serving a valid token never runs a secret command.
+	// needs it, so serving a valid token never runs a secret command, and
+	// again after the provider has rejected the client, so that a secret
+	// rotated since is taken up.
 	ClientSecretFunc func(ctx context.Context) (string, error)
 	AuthURL          string
 	TokenURL         string
@@ -446,8 +448,21 @@ func (s *Source) endpointsLocked() Endpoints {
 	return Endpoints{AuthURL: s.set.AuthURL, TokenURL: s.set.TokenURL, RevocationURL: s.set.RevocationURL, DeviceAuthURL: s.set.DeviceAuthURL}
 }
 
+// forgetClientCredentials drops the client secret and key kept from
+// earlier requests once the provider has rejected the client, so that the
+// next request fetches them again: a long-running process (the proxy, a
+// service) takes up a secret rotated in the keychain or a certificate
+// renewed in the key file, instead of sending the rejected one until it
+// restarts.
+func (s *Source) forgetClientCredentials() {
+	s.mu.Lock()
+	s.secret, s.key = nil, nil
+	s.mu.Unlock()
+}
+
 // clientSecret fetches the secret once it is first needed. Only a success
-// is kept: a failed or interrupted secret command is tried again next time.
+// is kept, until the provider rejects the client (forgetClientCredentials):
+// a failed or interrupted secret command is tried again next time.
 // A client that sends no secret has "", and under private_key_jwt its key
 // is loaded instead, so that a key that cannot be used is reported before
 // any request is sent.
