@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"os"
@@ -150,6 +151,10 @@ func TestReadClientKey(t *testing.T) {
 			{"two private keys", pemOf(sec1(t, p256), pkcs8(t, rsaKey), rsaCert), nil, "holds more than one private key; keep in it only the client's, the one registered with the provider"},
 			// Text beginning with 0 is not DER.
 			{"text starting with 0", "0123456789abcdef\n", nil, "holds no PEM private key"},
+			// A .pfx as Azure Key Vault's secret holds it: base64, no PEM
+			// lines. It was said only to hold no PEM private key.
+			{"base64 of a .pfx", base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PrivateKey(rsaKey)) + "\n", nil,
+				"holds base64 of binary DER, not PEM (a .pfx as Azure Key Vault gives it): decode it with `base64 -d FILE > app.pfx`, then convert it with `openssl pkcs12 -in app.pfx -nodes -out key.pem`"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				key, err := config.ReadClientKey(writeMode(t, "key.pem", tt.text, 0o600))

@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -136,6 +137,8 @@ func parseClientKey(data []byte) (crypto.Signer, error) {
 		return nil, errors.New("holds a certificate, not a private key; key_file names the private key (its certificate may stand beside it in the file)")
 	case key == nil && binaryDER(data): // PKCS #12 as Azure exports, or a DER key
 		return nil, errors.New("holds binary DER, not PEM: convert a .pfx or .p12 file with `openssl pkcs12 -in FILE -nodes -out key.pem`, a DER key with `openssl pkey -inform DER -in FILE -out key.pem`, and name the PEM file in key_file")
+	case key == nil && binaryDER(unbase64(data)):
+		return nil, errors.New("holds base64 of binary DER, not PEM (a .pfx as Azure Key Vault gives it): decode it with `base64 -d FILE > app.pfx`, then convert it with `openssl pkcs12 -in app.pfx -nodes -out key.pem`, and name the PEM file in key_file")
 	case key == nil:
 		return nil, errors.New("holds no PEM private key; it should start with -----BEGIN PRIVATE KEY----- (or RSA PRIVATE KEY, EC PRIVATE KEY)")
 	case len(certs) == 0:
@@ -161,6 +164,16 @@ func parseClientKey(data []byte) (crypto.Signer, error) {
 // valid reports whether c is valid at t.
 func valid(c *x509.Certificate, t time.Time) bool {
 	return !t.Before(c.NotBefore) && !t.After(c.NotAfter)
+}
+
+// unbase64 is text decoded as base64 (line breaks and spaces between),
+// or nil when it is not.
+func unbase64(text []byte) []byte {
+	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(text)), ""))
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // binaryDER reports whether data looks like DER: an ASN.1 SEQUENCE, with
