@@ -1093,13 +1093,13 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 			return nil, s.loginError("the API refused the access token, which came with no refresh token to renew it")
 		case force:
 			return nil, s.loginError("the stored tokens came with no refresh token to renew them")
-		case w.lasting > 0 && s.lasts(r, 0):
+		case s.lasts(r, 0): // asked to last longer, or within RenewBefore of its expiry
 			at, _ := s.expiry(r)
-			return nil, s.loginError(fmt.Sprintf("the access token is valid for only %s, less than the %s asked for, and came with no refresh token to renew it",
-				at.Sub(s.now()).Round(time.Second), w.lasting))
-		case s.lasts(r, 0): // within RenewBefore of its expiry
-			at, _ := s.expiry(r)
-			return nil, s.loginError(fmt.Sprintf("the access token expires in %s, and came with no refresh token to renew it", at.Sub(s.now()).Round(time.Second)))
+			left := at.Sub(s.now()).Round(time.Second)
+			if w.lasting > 0 {
+				return nil, s.loginError(fmt.Sprintf("the access token is valid for only %s, less than the %s asked for, and came with no refresh token to renew it", left, w.lasting))
+			}
+			return nil, s.loginError(fmt.Sprintf("the access token expires in %s, and came with no refresh token to renew it", left))
 		}
 		return nil, s.loginError("the stored tokens have expired and came with no refresh token")
 	}
