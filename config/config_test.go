@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/store"
@@ -631,6 +632,13 @@ func TestTokenFileCannotReplaceWhatItMustNot(t *testing.T) {
 	if err := os.Symlink(dir, filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
+	ca, err := os.ReadFile(corpnet.NewCA(t).File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	env := func(name, tokenFile string) string {
 		return "[env." + name + "]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_file = \"" + tokenFile + "\"\n"
 	}
@@ -648,6 +656,14 @@ func TestTokenFileCannotReplaceWhatItMustNot(t *testing.T) {
 		{"the default store's folder by a linked folder", env("a", dir+"/link/state/freshtoken/a.json"), ":4: env.a.token_file: is inside the token store's folder"},
 		{"the configuration file by a linked folder", env("a", dir+"/link/config.toml"), ":4: env.a.token_file: is this configuration file"},
 		{"another environment's by a linked folder", env("a", dir+"/token") + env("b", dir+"/link/token"), ":8: env.b.token_file: is also env.a's token_file"},
+		// The client's private key, or the certificates it trusts: the
+		// keeper replaced the key with an access token, and it was lost.
+		{"its key_file", env("a", dir+"/key.pem") + "client_auth = \"private_key_jwt\"\nkey_file = \"" + dir + "/link/key.pem\"\n",
+			":4: env.a.token_file: is env.a's key_file, which writing it would destroy; name a file of its own"},
+		{"another environment's key_file", env("a", dir+"/key.pem") + env("b", dir+"/b-token") + "client_auth = \"private_key_jwt\"\nkey_file = \"" + dir + "/key.pem\"\n",
+			":4: env.a.token_file: is env.b's key_file"},
+		{"its ca_file", env("a", dir+"/ca.pem") + "ca_file = \"" + dir + "/ca.pem\"\n", ":4: env.a.token_file: is env.a's ca_file"},
+		{"the top-level ca_file", "ca_file = \"" + dir + "/ca.pem\"\n" + env("a", dir+"/link/ca.pem"), ":5: env.a.token_file: is the ca_file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tt.text), 0o600); err != nil {
