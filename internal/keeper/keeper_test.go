@@ -645,6 +645,41 @@ func TestUnwritableTokenFileIsTold(t *testing.T) {
 	tells(t, k, n, "")
 }
 
+// TestTokenFileNeverReplacesAnotherFile: a token_file that names a file
+// of something else (~/.netrc, a script's settings: several lines) is left
+// as it was, and a person told after 15 minutes; the keeper replaced it
+// whole with an access token, and what it held was lost. Once it is moved
+// away, the token is written there.
+func TestTokenFileNeverReplacesAnotherFile(t *testing.T) {
+	clock := fakeclock.New()
+	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(24 * time.Hour) })
+	file := filepath.Join(t.TempDir(), ".netrc")
+	const netrc = "machine api.example.com\n  login me\n  password hunter2\n"
+	if err := os.WriteFile(file, []byte(netrc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := keeping(src, file)
+	k.Now = clock.Now
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k.Notify = n
+	tells(t, k, n, "")
+	if b, _ := os.ReadFile(file); string(b) != netrc {
+		t.Fatalf("the file holds %q; want it as it was", b)
+	}
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: the token file "+file+" cannot be written since ")
+	if got := n.Current(); got[0].Event != notify.TokenFileFailing || !strings.Contains(got[0].Message, "holds several lines, not a token") {
+		t.Fatalf("notice %+v; want token_file_failing saying why", got)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	tells(t, k, n, "")
+	if b, _ := os.ReadFile(file); string(b) != "access-token-1234567890\n" {
+		t.Fatalf("once moved away, the file holds %q; want the token", b)
+	}
+}
+
 // TestTokenFileOnAFullDisk: the token file's disk fills up. The file keeps
 // the token it held, whole (never a part of the new one), no temp file is
 // left behind, and after 15 minutes a person is told; once there is room
