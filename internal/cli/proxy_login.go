@@ -24,8 +24,9 @@ const storePoll = 200 * time.Millisecond
 // it opens the proxy's own log-in link, and the proxy receives the browser,
 // exchanges the code and stores the tokens. Nothing the program on that
 // port says is trusted: the log-in has succeeded only once the store holds
-// tokens for this environment's client issued after it began. busy is the
-// error of listening there, reported when no proxy answers.
+// tokens for this environment's client issued by a log-in (not a renewal)
+// after it began. busy is the error of listening there, reported when no
+// proxy answers.
 func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source, busy error) error {
 	f := opts.f
 	addr, err := login.LoopbackAddr(env.RedirectURI)
@@ -66,11 +67,12 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	defer tick.Stop()
 	// Tokens of another client stored meanwhile are another
 	// configuration's log-in (or the proxy's, serving another since it was
-	// asked): not this one's end, which the proxy may still store.
+	// asked): not this one's end, which the proxy may still store. Nor is
+	// a renewal of the tokens held before (RenewedAt): no log-in.
 	var foreign error
 	for {
 		rec, err := src.Record(wait)
-		if err == nil && rec != nil && !rec.IssuedAt.Before(began) {
+		if err == nil && rec != nil && !rec.IssuedAt.Before(began) && rec.RenewedAt.IsZero() {
 			if foreign = src.CheckGrant(rec); foreign == nil {
 				fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
 				warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
