@@ -313,6 +313,19 @@ func TestRotatedClientCredentialsAreReadAgain(t *testing.T) {
 			t.Fatalf("once the secret is the new one: %v", err)
 		}
 	})
+	// A log-in (the proxy's page) reads them afresh too: one whose code
+	// exchange was the first to be rejected sent the old secret again.
+	t.Run("secret rotated before a log-in", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+		secret := "the-old-secret"
+		r.settings.ClientSecret, r.settings.ClientSecretFunc = "", func(context.Context) (string, error) { return secret, nil }
+		src := r.source()
+		if conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback"); err != nil || conf.ClientSecret != secret {
+			t.Fatalf("OAuth2Config: %v, %v", conf, err)
+		}
+		secret = "dev-client-secret"
+		r.login(src)
+	})
 }
 
 // TestProviderEchoingAnAssertionDoesNotLeakIt: a token endpoint that quotes

@@ -373,8 +373,13 @@ func (s *Source) TokenClient() *http.Client { return s.http }
 // OAuth2Config is the x/oauth2 configuration for this environment, with the
 // client secret resolved (or under private_key_jwt, the key loaded). Its
 // AuthURL asks for the environment's audience, resources and AuthParams;
-// its token requests get the rest only when sent through TokenClient.
+// its token requests get the rest only when sent through TokenClient. For
+// a log-in (a redirectURI given), the secret and key are read afresh: a
+// person logging in again may have just fixed them.
 func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.Config, error) {
+	if redirectURI != "" {
+		s.forgetClientCredentials()
+	}
 	ep, err := s.Endpoints(ctx)
 	if err != nil {
 		return nil, err
