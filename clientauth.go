@@ -51,7 +51,8 @@ type ClientKey struct {
 	// Load returns the private key: an *rsa.PrivateKey of 2048 bits or
 	// more, or an *ecdsa.PrivateKey on P-256 or P-384, or a *CertifiedKey
 	// holding one with its certificate. It is called when a request first
-	// needs the key; only a success is kept.
+	// needs the key, and again after the provider has rejected the client
+	// (a certificate renewed since is taken up); only a success is kept.
 	Load func(ctx context.Context) (crypto.Signer, error)
 	// ID is the kid of the assertions' header, by which a provider that
 	// holds several keys for the client finds this one; "" sends none.
@@ -127,7 +128,8 @@ type signingKey struct {
 }
 
 // clientKey loads the client's private key the first time it is needed.
-// Only a success is kept: a key file fixed after a failure is read again.
+// Only a success is kept, until the provider rejects the client
+// (forgetClientCredentials): a key file fixed after a failure is read again.
 // The caller holds s.mu.
 func (s *Source) clientKey(ctx context.Context) (*signingKey, error) {
 	if s.key != nil {

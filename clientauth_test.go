@@ -272,6 +272,62 @@ func TestPrivateKeyJWTRefusals(t *testing.T) {
 	}
 }
 
+// TestRotatedClientCredentialsAreReadAgain: once the provider has rejected
+// the client, the next request reads its key or secret again, so that a
+// long-running process (the proxy, a service) takes up a certificate
+// renewed in the key file or a secret rotated in the keychain: it kept
+// sending the rejected one, every renewal refused, until it restarted.
+func TestRotatedClientCredentialsAreReadAgain(t *testing.T) {
+	ctx := context.Background()
+	t.Run("certificate renewed in the key file", func(t *testing.T) {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, renewed := corpnet.SelfSigned(t, key), corpnet.SelfSigned(t, key)
+		r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "private_key_jwt", ClientPublicKey: key.Public(), ClientCertificate: renewed})
+		privateKeyJWT(r, &freshtoken.CertifiedKey{Signer: key, Certificate: renewed}, "")
+		r.login(r.source())
+		inFile := &freshtoken.CertifiedKey{Signer: key, Certificate: old} // not yet updated
+		r.settings.ClientKey.Load = func(context.Context) (crypto.Signer, error) { return inFile, nil }
+		src := r.source()
+		if _, err := src.Renew(ctx); !errors.Is(err, freshtoken.ErrClientRejected) {
+			t.Fatalf("with the old certificate: %v; want the client rejected", err)
+		}
+		inFile = &freshtoken.CertifiedKey{Signer: key, Certificate: renewed}
+		if _, err := src.Renew(ctx); err != nil {
+			t.Fatalf("once the key file holds the renewed certificate: %v", err)
+		}
+	})
+	t.Run("secret rotated", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+		r.login(r.source())
+		secret := "the-old-secret"
+		r.settings.ClientSecret, r.settings.ClientSecretFunc = "", func(context.Context) (string, error) { return secret, nil }
+		src := r.source()
+		if _, err := src.Renew(ctx); !errors.Is(err, freshtoken.ErrClientRejected) {
+			t.Fatalf("with the old secret: %v; want the client rejected", err)
+		}
+		secret = "dev-client-secret"
+		if _, err := src.Renew(ctx); err != nil {
+			t.Fatalf("once the secret is the new one: %v", err)
+		}
+	})
+	// A log-in (the proxy's page) reads them afresh too: one whose code
+	// exchange was the first to be rejected sent the old secret again.
+	t.Run("secret rotated before a log-in", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+		secret := "the-old-secret"
+		r.settings.ClientSecret, r.settings.ClientSecretFunc = "", func(context.Context) (string, error) { return secret, nil }
+		src := r.source()
+		if conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback"); err != nil || conf.ClientSecret != secret {
+			t.Fatalf("OAuth2Config: %v, %v", conf, err)
+		}
+		secret = "dev-client-secret"
+		r.login(src)
+	})
+}
+
 // TestProviderEchoingAnAssertionDoesNotLeakIt: a token endpoint that quotes
 // the client assertion in its error, raw or form-encoded, must not put it
 // into the error message or the log.

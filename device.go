@@ -237,6 +237,7 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 		case tokenerr.BadGrant:
 			return d.refused(fmt.Sprintf("the provider refused the device code (%s)", desc))
 		case tokenerr.BadClient:
+			s.forgetClientCredentials()
 			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)}
 		case tokenerr.RateLimited:
 			if retryAfter > s.set.MaxRetryAfter {

@@ -121,6 +121,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			}
 			wait = minRenewalGap
 		case kind == tokenerr.BadClient:
+			s.forgetClientCredentials()
 			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)
 			s.note(work, r, store.ProblemClientRejected, msg)
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
@@ -128,6 +129,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			if s.set.Grant == GrantClientCredentials {
 				// No refresh token was spent: the provider refuses the
 				// client's credentials grant, which only configuration fixes.
+				s.forgetClientCredentials()
 				msg := fmt.Sprintf("the token endpoint %s refused the client credentials grant (%s)", s.set.TokenURL, desc)
 				s.note(work, r, store.ProblemClientRejected, msg)
 				return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}

@@ -28,7 +28,9 @@ type Settings struct {
 	ClientID     string // as the provider issued it; required
 	ClientSecret string // empty for a public client, or when ClientSecretFunc is set
 	// ClientSecretFunc fetches the secret the first time a token request
-	// needs it, so serving a valid token never runs a secret command.
+	// needs it, so serving a valid token never runs a secret command, and
+	// again after the provider has rejected the client, so that a secret
+	// rotated since is taken up.
 	ClientSecretFunc func(ctx context.Context) (string, error)
 	AuthURL          string
 	TokenURL         string
@@ -371,8 +373,13 @@ func (s *Source) TokenClient() *http.Client { return s.http }
 // OAuth2Config is the x/oauth2 configuration for this environment, with the
 // client secret resolved (or under private_key_jwt, the key loaded). Its
 // AuthURL asks for the environment's audience, resources and AuthParams;
-// its token requests get the rest only when sent through TokenClient.
+// its token requests get the rest only when sent through TokenClient. For
+// a log-in (a redirectURI given), the secret and key are read afresh: a
+// person logging in again may have just fixed them.
 func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.Config, error) {
+	if redirectURI != "" {
+		s.forgetClientCredentials()
+	}
 	ep, err := s.Endpoints(ctx)
 	if err != nil {
 		return nil, err
@@ -446,8 +453,21 @@ func (s *Source) endpointsLocked() Endpoints {
 	return Endpoints{AuthURL: s.set.AuthURL, TokenURL: s.set.TokenURL, RevocationURL: s.set.RevocationURL, DeviceAuthURL: s.set.DeviceAuthURL}
 }
 
+// forgetClientCredentials drops the client secret and key kept from
+// earlier requests once the provider has rejected the client, so that the
+// next request fetches them again: a long-running process (the proxy, a
+// service) takes up a secret rotated in the keychain or a certificate
+// renewed in the key file, instead of sending the rejected one until it
+// restarts.
+func (s *Source) forgetClientCredentials() {
+	s.mu.Lock()
+	s.secret, s.key = nil, nil
+	s.mu.Unlock()
+}
+
 // clientSecret fetches the secret once it is first needed. Only a success
-// is kept: a failed or interrupted secret command is tried again next time.
+// is kept, until the provider rejects the client (forgetClientCredentials):
+// a failed or interrupted secret command is tried again next time.
 // A client that sends no secret has "", and under private_key_jwt its key
 // is loaded instead, so that a key that cannot be used is reported before
 // any request is sent.
@@ -1078,6 +1098,13 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 			return nil, s.loginError("the API refused the access token, which came with no refresh token to renew it")
 		case force:
 			return nil, s.loginError("the stored tokens came with no refresh token to renew them")
+		case s.lasts(r, 0): // asked to last longer, or within RenewBefore of its expiry
+			at, _ := s.expiry(r)
+			left := at.Sub(s.now()).Round(time.Second)
+			if w.lasting > 0 {
+				return nil, s.loginError(fmt.Sprintf("the access token is valid for only %s, less than the %s asked for, and came with no refresh token to renew it", left, w.lasting))
+			}
+			return nil, s.loginError(fmt.Sprintf("the access token expires in %s, and came with no refresh token to renew it", left))
 		}
 		return nil, s.loginError("the stored tokens have expired and came with no refresh token")
 	}

@@ -210,6 +210,27 @@ func TestUnknownLifetimeWithoutARefreshToken(t *testing.T) {
 	}
 }
 
+// TestStillValidWithoutARefreshToken: an access token that came with no
+// refresh token, asked for within RenewBefore of its expiry, needs a
+// log-in, and the error says how long it is still valid: it said the
+// tokens had expired.
+func TestStillValidWithoutARefreshToken(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	src := r.source()
+	if err := src.SaveLogin(context.Background(), &oauth2.Token{AccessToken: "short-access-token", TokenType: "bearer", ExpiresIn: 3600}, r.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Hour - 30*time.Second)
+	_, err := src.Token()
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the access token expires in 30s, and came with no refresh token to renew it") {
+		t.Fatalf("30 s before expiry: %v; want a log-in needed, saying the token expires in 30s", err)
+	}
+	r.clock.Advance(time.Minute)
+	if _, err := src.Token(); err == nil || !strings.Contains(err.Error(), "the stored tokens have expired and came with no refresh token") {
+		t.Fatalf("once expired: %v", err)
+	}
+}
+
 // TestRenewalsAtMostOncePerSecond: tokens that live a second are not renewed
 // on every call, whatever the arithmetic says; a forced renewal still is.
 func TestRenewalsAtMostOncePerSecond(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
@@ -120,6 +122,55 @@ func TestReadClientKey(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the odd key files of real tools", func(t *testing.T) {
+		pemOf := func(blocks ...*pem.Block) string {
+			var b strings.Builder
+			for _, bl := range blocks {
+				b.Write(pem.EncodeToMemory(bl))
+			}
+			return b.String()
+		}
+		expired := &pem.Block{Type: "CERTIFICATE", Bytes: corpnet.SelfSignedUntil(t, rsaKey, time.Now().Add(-30*24*time.Hour)).Raw}
+		for _, tt := range []struct {
+			name, text string
+			cert       *pem.Block // the certificate read with the key; nil: none
+			want       string     // in the error; "" reads the key
+		}{
+			// Notepad saves with a byte-order mark, which hid the key: "holds
+			// a certificate, not a private key", or "holds no PEM private
+			// key" of a file that visibly starts with one.
+			{"byte-order mark and CRLF", "\ufeff" + strings.ReplaceAll(pemOf(pkcs8(t, rsaKey), rsaCert), "\n", "\r\n"), rsaCert, ""},
+			{"byte-order mark, no certificate", "\ufeff" + pemOf(sec1(t, p256)), nil, ""},
+			// A certificate renewed for the same key, the old one left in the
+			// file: the one still valid is the one the provider knows; the
+			// expired one's thumbprint was sent, and every assertion refused.
+			{"an expired certificate before its renewal", pemOf(pkcs8(t, rsaKey), expired, rsaCert), rsaCert, ""},
+			{"an expired certificate after its renewal", pemOf(rsaCert, expired, pkcs8(t, rsaKey)), rsaCert, ""},
+			// Two keys: which one the provider knows, freshtoken cannot tell;
+			// the first was used, without a word.
+			{"two private keys", pemOf(sec1(t, p256), pkcs8(t, rsaKey), rsaCert), nil, "holds more than one private key; keep in it only the client's, the one registered with the provider"},
+			// Text beginning with 0 is not DER.
+			{"text starting with 0", "0123456789abcdef\n", nil, "holds no PEM private key"},
+			// A .pfx as Azure Key Vault's secret holds it: base64, no PEM
+			// lines. It was said only to hold no PEM private key.
+			{"base64 of a .pfx", base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PrivateKey(rsaKey)) + "\n", nil,
+				"holds base64 of binary DER, not PEM (a .pfx as Azure Key Vault gives it): decode it with `base64 -d FILE > app.pfx`, then convert it with `openssl pkcs12 -in app.pfx -nodes -out key.pem`"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				key, err := config.ReadClientKey(writeMode(t, "key.pem", tt.text, 0o600))
+				switch ck, ok := key.(*freshtoken.CertifiedKey); {
+				case tt.want != "":
+					if err == nil || !strings.Contains(err.Error(), tt.want) {
+						t.Fatalf("ReadClientKey = %v; want it to say %s", err, tt.want)
+					}
+				case err != nil:
+					t.Fatalf("ReadClientKey = %v", err)
+				case ok != (tt.cert != nil) || ok && !bytes.Equal(ck.Certificate.Raw, tt.cert.Bytes):
+					t.Fatalf("ReadClientKey = %T; want the key with the certificate still valid (%v)", key, tt.cert != nil)
+				}
+			})
+		}
+	})
 	t.Run("binary DER or PKCS #12", func(t *testing.T) {
 		// Azure exports certificate credentials as .pfx; it was said to
 		// hold no PEM private key, and not how to get one.

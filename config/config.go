@@ -406,14 +406,28 @@ func Load(path string) (*File, error) {
 // checkTokenFiles refuses a token_file that the keeper, replacing it whole
 // with an access token, would destroy something else by: a file in the
 // token store's folder (the stored refresh token), this configuration
-// file, or another environment's token file; and one in a folder where
-// another user could put a file in its place.
+// file, another environment's token file, or a file the configuration
+// reads (a key_file, a ca_file); and one in a folder where another user
+// could put a file in its place.
 func (f *File) checkTokenFiles(data []byte) error {
 	storeDir := ""
 	if !IsKeyringURL(f.StoreURL) && !IsRedisURL(f.StoreURL) {
 		storeDir, _ = StoreDir(f.StoreURL) // checked already; "" when there is no user folder
 	}
 	self, _ := filepath.Abs(f.Path)
+	read := map[string]string{} // the files the configuration reads, as they land, and what each is
+	if f.CAFile != "" {
+		read[landing(f.CAFile)] = "the ca_file"
+	}
+	for _, name := range f.Names() {
+		e := f.Envs[name]
+		if e.KeyFile != "" {
+			read[landing(e.KeyFile)] = fmt.Sprintf("env.%s's key_file", name)
+		}
+		if e.CAFile != "" && e.CAFile != f.CAFile {
+			read[landing(e.CAFile)] = fmt.Sprintf("env.%s's ca_file", name)
+		}
+	}
 	owner := map[string]string{}
 	for _, name := range f.Names() {
 		tf := f.Envs[name].TokenFile
@@ -431,6 +445,8 @@ func (f *File) checkTokenFiles(data []byte) error {
 			msg = "is this configuration file; name a file of its own"
 		} else if other, ok := owner[lands]; ok {
 			msg = fmt.Sprintf("is also env.%s's token_file; give each environment a file of its own", other)
+		} else if what, ok := read[lands]; ok {
+			msg = fmt.Sprintf("is %s, which writing it would destroy; name a file of its own", what)
 		} else if fi, err := os.Stat(filepath.Dir(tf)); err == nil {
 			msg = checkTokenFileFolder(filepath.Dir(tf), fi)
 		}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/store"
@@ -481,6 +482,49 @@ func TestEditsKeepTheCommentsAboveTheNextTable(t *testing.T) {
 	}
 }
 
+// TestEditsOfATableWrittenElsewhere: an environment (or [store]) written
+// as an inline table, as dotted keys, or with a sub-table apart from its
+// table is not one init, remove or store migrate can edit as a table: the
+// edit is refused at the line that holds it, the file left as it was.
+// remove said it had removed an environment written inline, deleting its
+// tokens and default_env, and left it in the file; init and migrate named
+// a line the file did not have.
+func TestEditsOfATableWrittenElsewhere(t *testing.T) {
+	const b = "[env.b]\nprovider = \"freeagent\"\nclient_id = \"def\"\nclient_secret_env = \"S\"\n"
+	settings := config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}
+	remove := func(p string) error {
+		_, err := config.RemoveEnvAfter(p, "a", func() error { t.Error("the tokens were to be deleted"); return nil })
+		return err
+	}
+	init := func(p string) error { _, err := config.WriteEnv(p, "a", settings, false); return err }
+	migrate := func(p string) error { _, err := config.SetStoreURL(p, "redis://127.0.0.1:1/0"); return err }
+	for _, tc := range []struct {
+		name, text, want string
+		edit             func(string) error
+	}{
+		{"inline table, remove", "default_env = \"a\"\n\n[env]\na = { provider = \"freeagent\", client_id = \"abc\", client_secret_env = \"S\" }\n", ":4: env.a: ", remove},
+		{"inline table, init", "[env]\na = { provider = \"freeagent\", client_id = \"abc\", client_secret_env = \"S\" }\n", ":2: env.a: ", init},
+		{"dotted keys, remove", "env.a.provider = \"freeagent\"\nenv.a.client_id = \"abc\"\nenv.a.client_secret_env = \"S\"\n\n" + b, ":1: env.a: ", remove},
+		{"sub-table apart, remove", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"abc\"\nclient_secret_env = \"S\"\n\n" + b + "\n[env.a.token_params]\nfoo = \"bar\"\n", ":11: env.a: ", remove},
+		{"sub-table apart, init", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"abc\"\nclient_secret_env = \"S\"\n\n" + b + "\n[env.a.token_params]\nfoo = \"bar\"\n", ":11: env.a: ", init},
+		{"store as a dotted key, migrate", "store.url = \"file:///somewhere\"\n\n" + b, ":1: store: ", migrate},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := write(t, tc.text)
+			if _, err := config.Load(p); err != nil {
+				t.Fatal(err)
+			}
+			err := tc.edit(p)
+			if err == nil || !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "nothing was written") {
+				t.Errorf("edit: %v; want it refused at %q, nothing written", err, tc.want)
+			}
+			if got, _ := os.ReadFile(p); string(got) != tc.text {
+				t.Errorf("the file changed:\n%s", got)
+			}
+		})
+	}
+}
+
 // TestConcurrentEditsAreAllKept: init, remove and store migrate, run at
 // once (two scripts, two terminals), each read the file, edit it and write
 // it back; no edit may undo another's.
@@ -588,6 +632,13 @@ func TestTokenFileCannotReplaceWhatItMustNot(t *testing.T) {
 	if err := os.Symlink(dir, filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
+	ca, err := os.ReadFile(corpnet.NewCA(t).File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	env := func(name, tokenFile string) string {
 		return "[env." + name + "]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_file = \"" + tokenFile + "\"\n"
 	}
@@ -605,6 +656,14 @@ func TestTokenFileCannotReplaceWhatItMustNot(t *testing.T) {
 		{"the default store's folder by a linked folder", env("a", dir+"/link/state/freshtoken/a.json"), ":4: env.a.token_file: is inside the token store's folder"},
 		{"the configuration file by a linked folder", env("a", dir+"/link/config.toml"), ":4: env.a.token_file: is this configuration file"},
 		{"another environment's by a linked folder", env("a", dir+"/token") + env("b", dir+"/link/token"), ":8: env.b.token_file: is also env.a's token_file"},
+		// The client's private key, or the certificates it trusts: the
+		// keeper replaced the key with an access token, and it was lost.
+		{"its key_file", env("a", dir+"/key.pem") + "client_auth = \"private_key_jwt\"\nkey_file = \"" + dir + "/link/key.pem\"\n",
+			":4: env.a.token_file: is env.a's key_file, which writing it would destroy; name a file of its own"},
+		{"another environment's key_file", env("a", dir+"/key.pem") + env("b", dir+"/b-token") + "client_auth = \"private_key_jwt\"\nkey_file = \"" + dir + "/key.pem\"\n",
+			":4: env.a.token_file: is env.b's key_file"},
+		{"its ca_file", env("a", dir+"/ca.pem") + "ca_file = \"" + dir + "/ca.pem\"\n", ":4: env.a.token_file: is env.a's ca_file"},
+		{"the top-level ca_file", "ca_file = \"" + dir + "/ca.pem\"\n" + env("a", dir+"/link/ca.pem"), ":5: env.a.token_file: is the ca_file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tt.text), 0o600); err != nil {

@@ -1,12 +1,14 @@
 package config
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -14,6 +16,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -93,12 +97,16 @@ const unsupported = "use an RSA key (2048 bits or more) or an EC key on P-256 or
 // errOpenSSHKey is a private key as ssh-keygen writes it by default.
 var errOpenSSHKey = errors.New("an OpenSSH private key")
 
-// parseClientKey reads the first private key in PEM data; EC PARAMETERS
-// blocks before it (as openssl ecparam -genkey writes) are skipped. A
-// certificate of that key in the file, before or after it, comes with it as
-// a *freshtoken.CertifiedKey: the provider (Microsoft Entra ID) knows the
-// key by its certificate.
+// parseClientKey reads the private key in PEM data, which may start with a
+// byte-order mark (as Notepad saves); EC PARAMETERS blocks before it (as
+// openssl ecparam -genkey writes) are skipped, and a second private key is
+// refused, as the provider knows only one. A certificate of that key in
+// the file, before or after it, comes with it as a *freshtoken.CertifiedKey:
+// the provider (Microsoft Entra ID) knows the key by its certificate. Of
+// several (one renewed for the same key), the one valid now that lasts the
+// longest is taken.
 func parseClientKey(data []byte) (crypto.Signer, error) {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	var key crypto.Signer
 	var certs []*x509.Certificate
 	for rest := data; ; {
@@ -120,24 +128,60 @@ func parseClientKey(data []byte) (crypto.Signer, error) {
 				return nil, err
 			}
 			key = k
+		case strings.HasSuffix(block.Type, "PRIVATE KEY"):
+			return nil, errors.New("holds more than one private key; keep in it only the client's, the one registered with the provider")
 		}
 	}
 	switch {
 	case key == nil && len(certs) > 0:
 		return nil, errors.New("holds a certificate, not a private key; key_file names the private key (its certificate may stand beside it in the file)")
-	case key == nil && len(data) > 0 && data[0] == 0x30: // an ASN.1 SEQUENCE: DER, or PKCS #12 as Azure exports
+	case key == nil && binaryDER(data): // PKCS #12 as Azure exports, or a DER key
 		return nil, errors.New("holds binary DER, not PEM: convert a .pfx or .p12 file with `openssl pkcs12 -in FILE -nodes -out key.pem`, a DER key with `openssl pkey -inform DER -in FILE -out key.pem`, and name the PEM file in key_file")
+	case key == nil && binaryDER(unbase64(data)):
+		return nil, errors.New("holds base64 of binary DER, not PEM (a .pfx as Azure Key Vault gives it): decode it with `base64 -d FILE > app.pfx`, then convert it with `openssl pkcs12 -in app.pfx -nodes -out key.pem`, and name the PEM file in key_file")
 	case key == nil:
 		return nil, errors.New("holds no PEM private key; it should start with -----BEGIN PRIVATE KEY----- (or RSA PRIVATE KEY, EC PRIVATE KEY)")
 	case len(certs) == 0:
 		return key, nil
 	}
+	var own *x509.Certificate
+	now := time.Now()
 	for _, c := range certs {
-		if k, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); ok && k.Equal(c.PublicKey) {
-			return &freshtoken.CertifiedKey{Signer: key, Certificate: c}, nil
+		k, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+		if !ok || !k.Equal(c.PublicKey) {
+			continue
+		}
+		if own == nil || valid(c, now) && (!valid(own, now) || c.NotAfter.After(own.NotAfter)) {
+			own = c
 		}
 	}
-	return nil, errors.New("holds a certificate of another key than its private key; keep beside the key only its own certificate, the one registered with the provider")
+	if own == nil {
+		return nil, errors.New("holds a certificate of another key than its private key; keep beside the key only its own certificate, the one registered with the provider")
+	}
+	return &freshtoken.CertifiedKey{Signer: key, Certificate: own}, nil
+}
+
+// valid reports whether c is valid at t.
+func valid(c *x509.Certificate, t time.Time) bool {
+	return !t.Before(c.NotBefore) && !t.After(c.NotAfter)
+}
+
+// unbase64 is text decoded as base64 (line breaks and spaces between),
+// or nil when it is not.
+func unbase64(text []byte) []byte {
+	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(text)), ""))
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// binaryDER reports whether data looks like DER: an ASN.1 SEQUENCE, with
+// the bytes of lengths and tags no text has soon after.
+func binaryDER(data []byte) bool {
+	return len(data) > 1 && data[0] == 0x30 && bytes.ContainsFunc(data[1:min(len(data), 16)], func(r rune) bool {
+		return r < '\t' || r == utf8.RuneError
+	})
 }
 
 // parseKeyBlock reads a PEM block that should be the client's private key.

@@ -186,7 +186,7 @@ func (e *Env) ClientSecretWhere() string {
 // WriteEnv.
 func SetStoreURL(path, storeURL string) (*File, error) {
 	line := fmt.Sprintf("url = %q", storeURL)
-	return rewrite(path, nil, func(old string) string {
+	return rewrite(path, nil, func(old string) (string, error) {
 		lines := splitLines(old)
 		in := false
 		for i, l := range lines {
@@ -197,9 +197,9 @@ func SetStoreURL(path, storeURL string) (*File, error) {
 			}
 			if k, _, ok := strings.Cut(t, "="); in && ok && normalizeKey(k) == "url" {
 				lines[i] = line
-				return strings.Join(lines, "\n") + "\n"
+				return strings.Join(lines, "\n") + "\n", nil
 			}
 		}
-		return replaceTable(old, "store", "[store]\n"+line+"\n")
+		return replaceTable(path, old, "store", "[store]\n"+line+"\n")
 	})
 }

@@ -84,7 +84,7 @@ type NamedEnv struct {
 // load, none. defaultEnv, if not "", becomes default_env when the file has
 // none.
 func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
-	edit, err := envsEdit(envs, defaultEnv)
+	edit, err := envsEdit(path, envs, defaultEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
 }
 
 // envsEdit is the edit WriteEnvs makes of a file's text.
-func envsEdit(envs []NamedEnv, defaultEnv string) (func(text string) string, error) {
+func envsEdit(path string, envs []NamedEnv, defaultEnv string) (func(text string) (string, error), error) {
 	tables := make([]string, len(envs))
 	for i, e := range envs {
 		var body bytes.Buffer
@@ -102,14 +102,17 @@ func envsEdit(envs []NamedEnv, defaultEnv string) (func(text string) string, err
 		}
 		tables[i] = body.String()
 	}
-	return func(text string) string {
+	return func(text string) (string, error) {
 		for i, e := range envs {
-			text = replaceTable(text, "env."+e.Name, tables[i])
+			var err error
+			if text, err = replaceTable(path, text, "env."+e.Name, tables[i]); err != nil {
+				return "", err
+			}
 		}
 		if defaultEnv != "" && !hasTopLevelKey(text, "default_env") {
 			text = fmt.Sprintf("default_env = %q\n\n", defaultEnv) + text
 		}
-		return text
+		return text, nil
 	}, nil
 }
 
@@ -121,7 +124,7 @@ func envsEdit(envs []NamedEnv, defaultEnv string) (func(text string) string, err
 // that an edit of the configuration removes only copies whose import was
 // killed before it could (they may hold a client secret).
 func StageEnvs(path string, envs []NamedEnv, defaultEnv string) (staging string, release func(), err error) {
-	edit, err := envsEdit(envs, defaultEnv)
+	edit, err := envsEdit(path, envs, defaultEnv)
 	if err != nil {
 		return "", nil, err
 	}
@@ -142,7 +145,11 @@ func StageEnvs(path string, envs []NamedEnv, defaultEnv string) (staging string,
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", nil, err
 	}
-	staging, err = writeStaging(target, edit(strings.TrimPrefix(string(old), "\ufeff")))
+	text, err := edit(strings.TrimPrefix(string(old), "\ufeff"))
+	if err != nil {
+		return "", nil, err
+	}
+	staging, err = writeStaging(target, text)
 	if err != nil {
 		return "", nil, &Error{Path: path, Msg: fmt.Sprintf("cannot write it (%v); nothing was written", cause(err))}
 	}
@@ -202,8 +209,11 @@ func RemoveEnv(path, name string) (*File, error) { return RemoveEnvAfter(path, n
 // first does (deleting the environment's tokens) is done only when the
 // edit can be made, and if first fails the file is left as it was.
 func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
-	return rewrite(path, first, func(old string) string {
-		text := replaceTable(old, "env."+name, "")
+	return rewrite(path, first, func(old string) (string, error) {
+		text, err := replaceTable(path, old, "env."+name, "")
+		if err != nil {
+			return "", err
+		}
 		var kept []string
 		for _, l := range splitLines(text) {
 			var line struct {
@@ -214,7 +224,7 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 			}
 			kept = append(kept, l)
 		}
-		return strings.TrimLeft(strings.Join(kept, "\n"), "\n") + "\n"
+		return strings.TrimLeft(strings.Join(kept, "\n"), "\n") + "\n", nil
 	})
 }
 
@@ -223,7 +233,7 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 // before the replacement. A file that Load would refuse as written by
 // someone else is not carried over into a trusted one. A symlinked config
 // is written where the link points, so it stays linked.
-func rewrite(path string, first func() error, edit func(old string) string) (*File, error) {
+func rewrite(path string, first func() error, edit func(old string) (string, error)) (*File, error) {
 	path = linkTarget(path)
 	if msg := rootWritingForAnother(path); msg != "" {
 		return nil, &Error{Path: path, Msg: msg}
@@ -242,7 +252,10 @@ func rewrite(path string, first func() error, edit func(old string) string) (*Fi
 	}
 	// A byte-order mark (as Windows editors save) would hide the first
 	// line's table or key from the edit; Load reads the file without it.
-	text := edit(strings.TrimPrefix(string(old), "\ufeff"))
+	text, err := edit(strings.TrimPrefix(string(old), "\ufeff"))
+	if err != nil {
+		return nil, err
+	}
 	var (
 		f       *File
 		refused error // the edit refused by Load, or first's error
@@ -342,8 +355,11 @@ func removeLitter(path string) {
 
 // replaceTable swaps the table named header (and everything up to the next
 // table that is not nested in it, but for the comments written just above
-// that one, which are its own) for body, or appends body.
-func replaceTable(text, header, body string) string {
+// that one, which are its own) for body, or appends body. Keys of header
+// written anywhere else (an inline table, dotted keys, a sub-table further
+// down) are refused at their line, naming path: the edit would leave them
+// behind, or write them twice.
+func replaceTable(path, text, header, body string) (string, error) {
 	var out []string
 	lines := splitLines(text)
 	start, end := -1, len(lines)
@@ -362,11 +378,18 @@ func replaceTable(text, header, body string) string {
 			break
 		}
 	}
+	if n := writtenApart(lines, header, start, end); n > 0 {
+		msg := fmt.Sprintf("is written here apart from its [%s] table, which is all freshtoken rewrites; move this into that table, or edit the file by hand (nothing was written)", header)
+		if start < 0 {
+			msg = fmt.Sprintf("is written here without a [%s] table (in an inline table or as dotted keys), which freshtoken cannot rewrite; write it as a [%s] table, or edit the file by hand (nothing was written)", header, header)
+		}
+		return "", &Error{Path: path, Line: n, Key: header, Msg: msg}
+	}
 	if start < 0 {
 		if len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) != "" {
 			lines = append(lines, "")
 		}
-		return strings.Join(append(lines, body), "\n")
+		return strings.Join(append(lines, body), "\n"), nil
 	}
 	if end < len(lines) { // keep the comments above the next table with it
 		blank := func(l string) bool { return strings.TrimSpace(l) == "" }
@@ -382,7 +405,34 @@ func replaceTable(text, header, body string) string {
 	out = append(out, lines[:start]...)
 	out = append(out, strings.TrimRight(body, "\n"), "")
 	out = append(out, lines[end:]...)
-	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
+	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n", nil
+}
+
+// writtenApart is the first line (from 1) outside lines[start:end] (all
+// lines, when start < 0) that sets a key of header or begins a table in
+// it, or 0.
+func writtenApart(lines []string, header string, start, end int) int {
+	var table string
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" || t[0] == '#' {
+			continue
+		}
+		full := ""
+		if strings.HasPrefix(t, "[") {
+			table = normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]"))
+			full = table
+		} else if k, _, ok := strings.Cut(t, "="); ok {
+			full = normalizeKey(k)
+			if table != "" {
+				full = table + "." + full
+			}
+		}
+		if (start < 0 || i < start || i >= end) && (full == header || strings.HasPrefix(full, header+".")) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // splitLines is text's lines without their line ends (LF or CRLF), of any

@@ -24,8 +24,9 @@ const storePoll = 200 * time.Millisecond
 // it opens the proxy's own log-in link, and the proxy receives the browser,
 // exchanges the code and stores the tokens. Nothing the program on that
 // port says is trusted: the log-in has succeeded only once the store holds
-// tokens for this environment's client issued after it began. busy is the
-// error of listening there, reported when no proxy answers.
+// tokens for this environment's client issued by a log-in (not a renewal)
+// after it began. busy is the error of listening there, reported when no
+// proxy answers.
 func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source, busy error) error {
 	f := opts.f
 	addr, err := login.LoopbackAddr(env.RedirectURI)
@@ -64,21 +65,28 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	defer cancel()
 	tick := time.NewTicker(storePoll)
 	defer tick.Stop()
+	// Tokens of another client stored meanwhile are another
+	// configuration's log-in (or the proxy's, serving another since it was
+	// asked): not this one's end, which the proxy may still store. Nor is
+	// a renewal of the tokens held before (RenewedAt): no log-in.
+	var foreign error
 	for {
 		rec, err := src.Record(wait)
-		if err == nil && rec != nil && !rec.IssuedAt.Before(began) {
-			if err := src.CheckGrant(rec); err != nil {
-				return fmt.Errorf("%w; the freshtoken proxy at %s logged in another client", err, base)
+		if err == nil && rec != nil && !rec.IssuedAt.Before(began) && rec.RenewedAt.IsZero() {
+			if foreign = src.CheckGrant(rec); foreign == nil {
+				fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
+				warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
+				return nil
 			}
-			fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
-			warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
-			return nil
 		}
 		select {
 		case <-tick.C:
 		case <-wait.Done():
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if foreign != nil {
+				return fmt.Errorf("%w; they were stored while this log-in waited, by another configuration's log-in or by the freshtoken proxy at %s serving another client", foreign, base)
 			}
 			return fmt.Errorf("%s: %w: no new tokens reached %s within %s (if the proxy at %s uses another configuration, they went to its own store)",
 				env.Name, login.ErrNotApproved, src.Location(), opts.Timeout, base)

@@ -63,7 +63,10 @@ func freshToken(ctx context.Context, w io.Writer, src *freshtoken.Source, force 
 		if err == nil && !tok.Expiry.IsZero() {
 			if left := time.Until(tok.Expiry); left < minValid {
 				why := "the provider issues none that last longer"
-				if r, _ := src.Record(ctx); r != nil && !r.IssuedAt.IsZero() && r.Expiry.Equal(tok.Expiry) {
+				switch r, _ := src.Record(ctx); {
+				case r != nil && r.RefreshToken == "" && src.NeedsLogin():
+					why = "it came with no refresh token, so it cannot be renewed; it ends when it expires"
+				case r != nil && !r.IssuedAt.IsZero() && r.Expiry.Equal(tok.Expiry):
 					why = fmt.Sprintf("the provider's tokens last %s, so no renewal can meet it; it is renewed as usual rather than on every call", r.Expiry.Sub(r.IssuedAt).Round(time.Second))
 				}
 				fmt.Fprintf(w, "freshtoken: %s: warning: this token is valid for only %s, less than --min-valid %s: %s\n",

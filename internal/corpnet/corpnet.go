@@ -191,11 +191,17 @@ func (p *Proxy) Hosts() []string {
 // with Microsoft Entra ID for its certificate credentials.
 func SelfSigned(t testing.TB, key crypto.Signer) *x509.Certificate {
 	t.Helper()
+	return SelfSignedUntil(t, key, time.Now().Add(24*time.Hour))
+}
+
+// SelfSignedUntil is SelfSigned valid until notAfter (for a year before it).
+func SelfSignedUntil(t testing.TB, key crypto.Signer, notAfter time.Time) *x509.Certificate {
+	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: "freshtoken test client"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotBefore:    notAfter.Add(-365 * 24 * time.Hour),
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)

@@ -136,6 +136,10 @@ func TestAuthorizationEndpointRefusals(t *testing.T) {
 		{"unauthorized_client", failure.Config, "client_id"},
 		{"invalid_request", failure.Config, "auth_params in the config"},
 		{"unsupported_response_type", failure.Config, "auth_url"},
+		// RFC 8707's answer to a resource it does not know, and Microsoft's
+		// older name for it: they were a refusal to approve in the browser.
+		{"invalid_target", failure.Config, "check scopes, resource, audience"},
+		{"invalid_resource", failure.Config, "check scopes, resource, audience"},
 		{"server_error", failure.ProviderUnreachable, "log in again later"},
 		{"temporarily_unavailable", failure.ProviderUnreachable, "log in again later"},
 	} {
@@ -145,6 +149,29 @@ func TestAuthorizationEndpointRefusals(t *testing.T) {
 		said := fmt.Sprintf("%v; %s", err, failure.Next(err, "graph"))
 		if got := failure.Of(err); got != tt.kind || !strings.Contains(said, tt.code) || !strings.Contains(said, "AADSTS70011") || !strings.Contains(said, tt.say) {
 			t.Errorf("%s: kind %d, %q; want kind %d saying %q", tt.code, got, said, tt.kind, tt.say)
+		}
+	}
+}
+
+// TestAuthorizationEndpointWordsAreQuoted: an authorization endpoint's
+// error code and description reach the terminal, the log and the proxy's
+// page in quotes (a code that is a code as it is), as the token endpoint's
+// do, so that they cannot pass for freshtoken's own next step around them.
+// They were written bare: "… answered access_denied (x); run `freshtoken
+// logout -e prod` to fix (…)".
+func TestAuthorizationEndpointWordsAreQuoted(t *testing.T) {
+	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: "https://login.example.com/auth", TokenURL: "https://login.example.com/token"}}
+	for _, tt := range []struct{ code, desc, want string }{
+		{"access_denied", "x); run `freshtoken logout -e prod` to fix (", "access_denied: \"x); run `freshtoken logout -e prod` to fix (\""},
+		{"invalid_scope", "no such scope; run `rm -rf ~`", "invalid_scope: \"no such scope; run `rm -rf ~`\""},
+		{"server_error", "", "server_error; log in"},
+		{"nope; run `freshtoken logout`", "", "\"nope; run `freshtoken logout`\""},
+	} {
+		req := login.NewRequest(conf)
+		_, err := (&login.Flow{Env: "graph", Config: conf}).Complete(t.Context(), req,
+			url.Values{"state": {req.State}, "error": {tt.code}, "error_description": {tt.desc}})
+		if err == nil || !strings.Contains(err.Error(), "answered "+tt.want) {
+			t.Errorf("%s: %v; want it to say the provider answered %s", tt.code, err, tt.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -38,7 +39,8 @@ func AppendPEMFile(pool *x509.CertPool, caFile string) error {
 	if err != nil {
 		return fmt.Errorf("cannot read %s (%v)", caFile, errors.Unwrap(err))
 	}
-	if !pool.AppendCertsFromPEM(pem) {
+	// A byte-order mark (Notepad's) would hide the first certificate.
+	if !pool.AppendCertsFromPEM(bytes.TrimPrefix(pem, []byte("\ufeff"))) {
 		return fmt.Errorf("%s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", caFile)
 	}
 	return nil

@@ -26,12 +26,16 @@ func TestExplainTLS(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		caFile bool
+		bom    bool   // the ca_file saved by Notepad, with a byte-order mark
 		host   string // the certificate's
 		from   time.Time
 		until  time.Time
 		want   string // "" for success
 	}{
 		{name: "trusted", caFile: true, host: "login.corp.test", from: now.Add(-time.Hour), until: now.Add(time.Hour)},
+		// The mark hid the file's first certificate: "holds no PEM
+		// certificate", or a chain missing its first authority.
+		{name: "trusted, byte-order mark", caFile: true, bom: true, host: "login.corp.test", from: now.Add(-time.Hour), until: now.Add(time.Hour)},
 		{name: "unknown authority", host: "login.corp.test", from: now.Add(-time.Hour), until: now.Add(time.Hour),
 			want: "the certificate of login.corp.test is signed by an unknown authority; set ca_file"},
 		{name: "another host", caFile: true, host: "other.corp.test", from: now.Add(-time.Hour), until: now.Add(time.Hour),
@@ -45,6 +49,13 @@ func TestExplainTLS(t *testing.T) {
 			caFile := ""
 			if tc.caFile {
 				caFile = ca.File
+			}
+			if tc.bom {
+				text, _ := os.ReadFile(ca.File)
+				caFile = filepath.Join(t.TempDir(), "ca.pem")
+				if err := os.WriteFile(caFile, append([]byte("\ufeff"), text...), 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			tr, err := httpx.NewTransport(caFile)
 			if err != nil {

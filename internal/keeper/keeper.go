@@ -6,6 +6,7 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -323,6 +324,9 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		event, msg = notify.GrantEnded, rec.Problem.Message+login
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
 		event, msg = notify.ClientRejected, rec.Problem.Message+checkClient
+	case ours && rec.RefreshToken == "" && src.NeedsLogin() && rec.AccessToken != "" && !rec.Expiry.IsZero() && !k.now().Before(rec.Expiry):
+		// A log-in that brought no refresh token ends with its access token.
+		event, msg = notify.GrantEnded, "the access token expired, and the provider issued no refresh token to renew it"+login
 	case ours && rec.RefreshNotExtended && rec.RefreshExpiry.Sub(k.now()) < expiringWithin:
 		event, msg = notify.RefreshExpiring, fmt.Sprintf("the refresh token expires %s and renewing does not extend it%s before then",
 			rec.RefreshExpiry.Local().Format(noticeTime), login)
@@ -359,6 +363,11 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.noteWrite(env, nil)
 		return
 	}
+	if err := foreignFile(path); err != nil {
+		k.noteWrite(env, err)
+		k.Logger.Warn("keeper: the token file names a file of something else, which it does not replace", "env", env, "path", path, "error", err.Error())
+		return
+	}
 	if !httpx.PrintableASCII(rec.AccessToken) {
 		// A line break in it would reach a script's request as a header
 		// of its own; the next renewal may bring a usable token.
@@ -378,6 +387,32 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	}
 	k.wrote[path] = content
 	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
+}
+
+// maxTokenFile is the most a file the keeper replaces may hold: more is
+// something else than a token.
+const maxTokenFile = 64 << 10
+
+// foreignFile says why the file at path is something else than a token
+// file the keeper may replace, or nil: a token_file mistyped or misread as
+// a file to update (~/.netrc, a script's settings) names a file of
+// several lines, which replacing it whole with a token would destroy.
+func foreignFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	if fi.Size() > maxTokenFile {
+		return fmt.Errorf("it holds %d bytes, not a token; move it away, or name another token_file", fi.Size())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("it cannot be read (%v), so it may not be a token file; move it away, or name another token_file", errors.Unwrap(err))
+	}
+	if i := bytes.IndexByte(bytes.TrimRight(b, "\n"), '\n'); i >= 0 {
+		return errors.New("it holds several lines, not a token; move it away, or name another token_file")
+	}
+	return nil
 }
 
 // removeTokenFile removes env's token file once its tokens are forgotten

@@ -73,6 +73,11 @@ func TestEachEventIsTold(t *testing.T) {
 		{"refresh token expiring, renewing does not help", func(r *store.Record) {
 			r.RefreshNotExtended, r.RefreshExpiry = true, now.Add(3*24*time.Hour)
 		}, notify.RefreshExpiring, "renewing does not extend it; run `freshtoken login -e dev` before then"},
+		// A log-in that brought no refresh token ends with its access
+		// token: status and the page said so, the notifier never heard.
+		{"access token expired, no refresh token issued", func(r *store.Record) {
+			r.RefreshToken, r.RefreshExpiry, r.Expiry = "", time.Time{}, now.Add(-time.Minute)
+		}, notify.GrantEnded, "dev: the access token expired, and the provider issued no refresh token to renew it; run `freshtoken login -e dev`"},
 		{"renewals failing for 15 minutes", func(r *store.Record) {
 			r.IssuedAt = now.Add(-20 * time.Minute)
 			k.failing = map[string]failure{"dev": {since: now.Add(-16 * time.Minute), err: freshtoken.ErrUnreachable, renewing: true}}
@@ -256,7 +261,9 @@ func TestRenewalsFailingForAnyReasonAreTold(t *testing.T) {
 		!strings.Contains(got[0].Message, "the keychain is locked; unlock it") {
 		t.Fatalf("notices %+v; want renewals failing for 16m, saying why", got)
 	}
-	login(t, src, clock.Now()) // by hand, elsewhere: the keeper's failures are over
+	locked = false // by hand, elsewhere (a log-in reads the secret afresh): the keeper's failures are over
+	login(t, src, clock.Now())
+	locked = true
 	k.round(context.Background(), time.Minute)
 	if got := n.Current(); len(got) != 0 {
 		t.Fatalf("notices %+v after a log-in; want none", got)
@@ -638,6 +645,41 @@ func TestUnwritableTokenFileIsTold(t *testing.T) {
 		t.Fatal(err)
 	}
 	tells(t, k, n, "")
+}
+
+// TestTokenFileNeverReplacesAnotherFile: a token_file that names a file
+// of something else (~/.netrc, a script's settings: several lines) is left
+// as it was, and a person told after 15 minutes; the keeper replaced it
+// whole with an access token, and what it held was lost. Once it is moved
+// away, the token is written there.
+func TestTokenFileNeverReplacesAnotherFile(t *testing.T) {
+	clock := fakeclock.New()
+	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(24 * time.Hour) })
+	file := filepath.Join(t.TempDir(), ".netrc")
+	const netrc = "machine api.example.com\n  login me\n  password hunter2\n"
+	if err := os.WriteFile(file, []byte(netrc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := keeping(src, file)
+	k.Now = clock.Now
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k.Notify = n
+	tells(t, k, n, "")
+	if b, _ := os.ReadFile(file); string(b) != netrc {
+		t.Fatalf("the file holds %q; want it as it was", b)
+	}
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: the token file "+file+" cannot be written since ")
+	if got := n.Current(); got[0].Event != notify.TokenFileFailing || !strings.Contains(got[0].Message, "holds several lines, not a token") {
+		t.Fatalf("notice %+v; want token_file_failing saying why", got)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	tells(t, k, n, "")
+	if b, _ := os.ReadFile(file); string(b) != "access-token-1234567890\n" {
+		t.Fatalf("once moved away, the file holds %q; want the token", b)
+	}
 }
 
 // TestTokenFileOnAFullDisk: the token file's disk fills up. The file keeps

@@ -274,9 +274,10 @@ type AuthorizeError struct {
 }
 
 // misconfigured are the authorization endpoint's errors that say the
-// request itself is wrong: what it asks for (scopes, parameters) or the
-// client asking.
-var misconfigured = []string{"invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope", "invalid_client", "invalid_request_uri", "invalid_request_object"}
+// request itself is wrong: what it asks for (scopes, a resource, as RFC
+// 8707's invalid_target and Microsoft's invalid_resource say, parameters)
+// or the client asking.
+var misconfigured = []string{"invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope", "invalid_target", "invalid_resource", "invalid_client", "invalid_request_uri", "invalid_request_object"}
 
 // Misconfigured reports whether the provider refused the request itself,
 // which only the configuration can fix.
@@ -288,15 +289,12 @@ func (e *AuthorizeError) Unavailable() bool {
 }
 
 func (e *AuthorizeError) Error() string {
-	answered := e.Code
-	if e.Description != "" {
-		answered += " (" + e.Description + ")"
-	}
+	answered := tokenerr.Answer(e.Code, e.Description)
 	switch {
 	case e.Misconfigured():
-		return fmt.Sprintf("%s: the provider refused the log-in request: %s; check scopes, client_id, redirect_uri, auth_url and auth_params in the config, then log in again", e.Env, answered)
+		return fmt.Sprintf("%s: the provider refused the log-in request: it answered %s; check scopes, resource, audience, client_id, redirect_uri, auth_url and auth_params in the config, then log in again", e.Env, answered)
 	case e.Unavailable():
-		return fmt.Sprintf("%s: the provider could not serve the log-in: %s; log in again later", e.Env, answered)
+		return fmt.Sprintf("%s: the provider could not serve the log-in: it answered %s; log in again later", e.Env, answered)
 	}
 	return fmt.Sprintf("%s: %v: the provider answered %s", e.Env, ErrNotApproved, answered)
 }

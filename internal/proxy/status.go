@@ -205,6 +205,8 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		v.Expiry = "none held; renewed on the next request"
 	case rec.Expiry.IsZero():
 		v.Expiry = "no expiry given by the provider: used until the API refuses it"
+	case left > 0 && rec.RefreshToken == "" && e.conf.Grant != config.GrantClientCredentials:
+		v.Expiry = "expires in " + human(left) + ", and cannot be renewed: the provider issued no refresh token; log in again then"
 	case left > 0:
 		v.Expiry = "expires in " + human(left)
 	case !rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry):

@@ -226,6 +226,14 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	if _, body := f.get(t, "/"); strings.Contains(string(body), `id="rest-dev"`) {
 		t.Error("the page shows a rest that renewals do not follow, written by a clock a day ahead")
 	}
+	valid := *rec // the provider issued none (no offline_access): the page said only when the access token expires, as if it were renewed then
+	valid.RefreshToken, valid.RefreshExpiry, valid.Expiry = "", time.Time{}, f.clock.Now().Add(30*time.Minute)
+	if err := st.Save(ctx, "dev", &valid); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := f.get(t, "/"); !strings.Contains(string(body), "expires in 30 minutes, and cannot be renewed: the provider issued no refresh token; log in again then") {
+		t.Error("with no refresh token, the page does not say that the access token cannot be renewed")
+	}
 	refreshOnly := *rec // imported, or kept from an answer cut off
 	refreshOnly.AccessToken, refreshOnly.Expiry = "", time.Time{}
 	if err := st.Save(ctx, "dev", &refreshOnly); err != nil {

@@ -49,10 +49,7 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	page := re.ErrorCode == "" && isHTML(re.Response, body)
 	switch {
 	case re.ErrorCode != "":
-		desc += " " + errorCode(re.ErrorCode)
-		if re.ErrorDescription != "" {
-			desc += ": " + quoted(re.ErrorDescription)
-		}
+		desc += " " + Answer(re.ErrorCode, re.ErrorDescription)
 	case page && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed):
 		desc += ", a web page rather than an OAuth answer: is the endpoint's URL right?"
 	case page:
@@ -145,6 +142,16 @@ func clip(s string) string { return redact.OneLine(s, 120) }
 // that they cannot pass for freshtoken's own words around them, such as a
 // next step to take, in a message or a notice.
 func quoted(s string) string { return strconv.Quote(clip(s)) }
+
+// Answer is an OAuth error (code and description, from a token endpoint's
+// answer or an authorization endpoint's redirect) as messages show it: the
+// code as it is, or quoted when it is none, and the description quoted.
+func Answer(code, description string) string {
+	if description == "" {
+		return errorCode(code)
+	}
+	return errorCode(code) + ": " + quoted(description)
+}
 
 // errorCode is an OAuth error code on one line, as it is (invalid_grant),
 // or quoted when it holds anything else.
