@@ -65,6 +65,22 @@ func (f *fixture) pressDeviceLogIn(t *testing.T) string {
 	return string(m[1])
 }
 
+// logInInTerminal logs tv in as `freshtoken login` in a terminal does,
+// with a device code of its own, approved at once.
+func (f *fixture) logInInTerminal(t *testing.T) {
+	t.Helper()
+	d, err := f.source(t, "tv").StartDeviceLogin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.provider.DecideDevice(d.UserCode, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Wait(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDeviceLoginButton: the Log in button of a device_code environment
 // shows the verification URL and the code on the page, and once the
 // person approves, the page shows the environment logged in and the code
@@ -216,18 +232,7 @@ func TestBrowserDeviceLogin(t *testing.T) {
 func TestDeviceLoginCompletedElsewhere(t *testing.T) {
 	f := deviceFixture(t)
 	f.pressDeviceLogIn(t)
-	// The terminal's log-in, with a code of its own.
-	src := f.source(t, "tv")
-	d, err := src.StartDeviceLogin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.provider.DecideDevice(d.UserCode, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Wait(t.Context(), nil); err != nil {
-		t.Fatal(err)
-	}
+	f.logInInTerminal(t)
 	testenv.WaitFor(t, "the page to stop showing its code", func() bool {
 		_, page := f.get(t, "/")
 		return !userCode.Match(page)
@@ -254,21 +259,13 @@ func TestDeviceLoginCompletedElsewhereJustBeforeItsCodeExpires(t *testing.T) {
 			<-release
 		}
 	}})
-	f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	let := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(let) // before the provider's Close, which waits for the poll
+	f.pressDeviceLogIn(t)
 	<-inFlight
-	src := f.source(t, "tv")
-	d, err := src.StartDeviceLogin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.provider.DecideDevice(d.UserCode, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Wait(t.Context(), nil); err != nil {
-		t.Fatal(err)
-	}
+	f.logInInTerminal(t)
 	f.clock.Advance(2 * time.Hour) // well past when the page's code expired
-	close(release)
+	let()
 	testenv.WaitFor(t, "the page's device log-in to end", func() bool {
 		return strings.Contains(f.logs.String(), "device log-in ended") || strings.Contains(f.logs.String(), "log-in failed")
 	})
