@@ -500,13 +500,23 @@ func TestClientRefusesATokenNoHeaderCanCarry(t *testing.T) {
 // that exits on that error (log.Fatal) cannot lose the rotated refresh
 // token, as TokenContext documents.
 func TestClientTimeoutNeverLosesARenewal(t *testing.T) {
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, TokenDelay: 300 * time.Millisecond})
+	calls := make(chan context.Context, 1)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
+		if grant == "refresh_token" {
+			<-(<-calls).Done() // answered only once the client's Timeout has passed
+		}
+	}})
 	src := r.source()
 	r.login(src)
 	old := r.record().RefreshToken
 	r.clock.Advance(time.Hour)
 	c := src.Client()
-	c.Timeout = 50 * time.Millisecond
+	c.Timeout = 300 * time.Millisecond // ample for what comes before the token request
+	through := c.Transport
+	c.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		calls <- req.Context() // the client's deadline is this context's
+		return through.RoundTrip(req)
+	})
 	if _, err := c.Get(src.APIURL() + "v2/company"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v; want the client's deadline", err)
 	}

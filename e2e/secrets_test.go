@@ -28,7 +28,7 @@ func TestEncodedSecretsNeverShow(t *testing.T) {
 	t.Setenv("E2E_ECHO_SECRET", echoSecret)
 	for _, auth := range []string{"basic", "body"} {
 		t.Run(auth, func(t *testing.T) {
-			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, ClientSecret: echoSecret, AuthStyle: auth}, "client_auth = \""+auth+"\"\ntimeout = \"300ms\"")
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, ClientSecret: echoSecret, AuthStyle: auth}, "client_auth = \""+auth+"\"")
 			setSecretSource(t, w, `client_secret_env = "E2E_ECHO_SECRET"`)
 			w.login()
 			var rec struct {

@@ -73,7 +73,13 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 			cur.fail(p.now(), changed)
 			return
 		}
-		if elsewhere && errors.Is(err, context.Canceled) {
+		if err != nil && !elsewhere {
+			// The code may run out, or be refused, before a poll saw the
+			// log-in made another way: that is no failure either.
+			rec, rerr := e.src.Record(stopping)
+			elsewhere = rerr == nil && e.loggedInSince(rec, dl.began)
+		}
+		if elsewhere {
 			p.log.Info("device log-in ended: logged in another way meanwhile", "env", e.name)
 			e.succeed()
 			return

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,6 +63,22 @@ func (f *fixture) pressDeviceLogIn(t *testing.T) string {
 		t.Fatalf("the page shows no code:\n%s", page)
 	}
 	return string(m[1])
+}
+
+// logInInTerminal logs tv in as `freshtoken login` in a terminal does,
+// with a device code of its own, approved at once.
+func (f *fixture) logInInTerminal(t *testing.T) {
+	t.Helper()
+	d, err := f.source(t, "tv").StartDeviceLogin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.provider.DecideDevice(d.UserCode, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Wait(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestDeviceLoginButton: the Log in button of a device_code environment
@@ -215,23 +232,43 @@ func TestBrowserDeviceLogin(t *testing.T) {
 func TestDeviceLoginCompletedElsewhere(t *testing.T) {
 	f := deviceFixture(t)
 	f.pressDeviceLogIn(t)
-	// The terminal's log-in, with a code of its own.
-	src := f.source(t, "tv")
-	d, err := src.StartDeviceLogin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.provider.DecideDevice(d.UserCode, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Wait(t.Context(), nil); err != nil {
-		t.Fatal(err)
-	}
+	f.logInInTerminal(t)
 	testenv.WaitFor(t, "the page to stop showing its code", func() bool {
 		_, page := f.get(t, "/")
 		return !userCode.Match(page)
 	})
 	f.clock.Advance(2 * time.Hour) // well past when the page's code expired
+	_, page := f.get(t, "/")
+	if !regexp.MustCompile(`id="env-tv" data-state="logged-in"`).Match(page) || strings.Contains(string(page), "Last problem") {
+		t.Fatalf("the page does not show tv logged in:\n%s", page)
+	}
+}
+
+// TestDeviceLoginCompletedElsewhereJustBeforeItsCodeExpires: the page's
+// code runs out before any of its polls has seen the log-in made in a
+// terminal. That is no problem to report either: the page said the code
+// expired, under an environment logged in (a CI run's
+// TestDeviceLoginCompletedElsewhere met it when the terminal's poll came
+// just after the page's).
+func TestDeviceLoginCompletedElsewhereJustBeforeItsCodeExpires(t *testing.T) {
+	var held atomic.Bool
+	inFlight, release := make(chan struct{}), make(chan struct{})
+	f := deviceFixtureWith(t, fixtureOptions{onTokenRequest: func(grant string) {
+		if grant == "urn:ietf:params:oauth:grant-type:device_code" && held.CompareAndSwap(false, true) {
+			close(inFlight) // the page's first poll, held until its code has expired
+			<-release
+		}
+	}})
+	let := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(let) // before the provider's Close, which waits for the poll
+	f.pressDeviceLogIn(t)
+	<-inFlight
+	f.logInInTerminal(t)
+	f.clock.Advance(2 * time.Hour) // well past when the page's code expired
+	let()
+	testenv.WaitFor(t, "the page's device log-in to end", func() bool {
+		return strings.Contains(f.logs.String(), "device log-in ended") || strings.Contains(f.logs.String(), "log-in failed")
+	})
 	_, page := f.get(t, "/")
 	if !regexp.MustCompile(`id="env-tv" data-state="logged-in"`).Match(page) || strings.Contains(string(page), "Last problem") {
 		t.Fatalf("the page does not show tv logged in:\n%s", page)

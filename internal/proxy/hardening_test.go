@@ -295,9 +295,10 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 	}))
 	t.Cleanup(api.Close)
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "slow", api.URL) + "timeout = \"50ms\"\n"
+		return genericEnv(f, "slow", api.URL)
 	}})
 	f.login(t, "slow")
+	f.shortenTimeout(t, "slow", 50*time.Millisecond)
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 10 * time.Second}
 	for _, path := range []string{"/slow/x", "/slow/hints", "/slow/processing"} {
@@ -348,9 +349,10 @@ func TestAnswerThatStallsIsEndedUnfinished(t *testing.T) {
 	}))
 	t.Cleanup(api.Close)
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "stalls", api.URL) + fmt.Sprintf("timeout = %q\n", timeout.String())
+		return genericEnv(f, "stalls", api.URL)
 	}})
 	f.login(t, "stalls")
+	f.shortenTimeout(t, "stalls", timeout)
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Get(f.base + "/stalls/contacts")
@@ -396,7 +398,8 @@ func TestAnswerThatStallsIsEndedUnfinished(t *testing.T) {
 // no wait for its answer while the client is still sending the body, however
 // much longer than the environment's timeout that takes.
 func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
-	const timeout = 50 * time.Millisecond
+	// Long enough for a loaded machine to answer the whole upload in time.
+	const timeout = 250 * time.Millisecond
 	var firstRead atomic.Int64 // when the API got the body's first bytes, in Unix nanoseconds
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		buf := make([]byte, 1)
@@ -409,9 +412,10 @@ func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
 	}))
 	t.Cleanup(api.Close)
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "upload", api.URL) + fmt.Sprintf("timeout = %q\n", timeout.String())
+		return genericEnv(f, "upload", api.URL)
 	}})
 	f.login(t, "upload")
+	f.shortenTimeout(t, "upload", timeout)
 	const size = 2 << 20 // streamed: too large to keep for a retry
 	c, r := dial(t, f)
 	fmt.Fprintf(c, "POST /upload/file HTTP/1.1\r\nHost: %s\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", f.addr, size)

@@ -283,6 +283,16 @@ func (f *fixture) stopInBackground(t testing.TB, env string) <-chan bool {
 	return stored
 }
 
+// shortenTimeout gives env the timeout d from now on, as a person editing
+// the configuration while the proxy runs. A test that means to see the API
+// cut off logs in first, with the default: an exchange, or a refresh,
+// cannot be counted on to be answered within a limit that short on a
+// loaded machine.
+func (f *fixture) shortenTimeout(t testing.TB, env string, d time.Duration) {
+	t.Helper()
+	f.editConfig(t, "[env."+env+"]\n", fmt.Sprintf("[env.%s]\ntimeout = %q\n", env, d.String()))
+}
+
 // editConfig replaces the first old in the configuration file with new, as
 // a person editing it while the proxy runs.
 func (f *fixture) editConfig(t testing.TB, old, new string) {
