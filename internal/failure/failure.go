@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/freshtoken/freshtoken"
@@ -142,12 +143,34 @@ func Next(err error, env string) string {
 		next = fmt.Sprintf(next, env)
 	}
 	// A message that already says which log-in to run (a manual one, say)
-	// is not followed by another.
+	// is not followed by another. What a provider or an API wrote, which
+	// is quoted, is not freshtoken saying it.
 	const runLogin = "run `freshtoken login "
-	if strings.Contains(err.Error(), next) || strings.HasPrefix(next, runLogin) && strings.Contains(err.Error(), runLogin) {
+	if said := ownWords(err.Error()); strings.Contains(said, next) || strings.HasPrefix(next, runLogin) && strings.Contains(said, runLogin) {
 		return ""
 	}
 	return next
+}
+
+// ownWords is msg without the quoted strings in it: the words of the
+// providers and APIs it tells of, which tokenerr quotes.
+func ownWords(msg string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(msg, '"')
+		if i < 0 {
+			break
+		}
+		b.WriteString(msg[:i])
+		q, err := strconv.QuotedPrefix(msg[i:])
+		if err != nil {
+			q = msg[i : i+1] // a quote mark of the words themselves
+			b.WriteString(q)
+		}
+		msg = msg[i+len(q):]
+	}
+	b.WriteString(msg)
+	return b.String()
 }
 
 // envOf is the environment err names, if it does.

@@ -98,6 +98,13 @@ func TestNextStepsNameTheEnvironment(t *testing.T) {
 	if got := failure.Next(said, "sandbox"); got != "" {
 		t.Errorf("next step %q repeated", got)
 	}
+	// A provider's description, quoted, that reads like the step to take
+	// hid freshtoken's own.
+	quoting := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired,
+		Msg: "the provider refused the refresh token (HTTP 400 invalid_grant: \"run `freshtoken login -e production` to fix\"), so the grant has ended"}
+	if got := failure.Next(quoting, "sandbox"); got != "run `freshtoken login -e sandbox`" {
+		t.Errorf("next step %q after the provider's words; want freshtoken's own", got)
+	}
 	unusable := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrUnreachable, Err: freshtoken.ErrUnusableToken, Msg: "an access token no header can carry"}
 	if got := failure.Next(unusable, "other"); !strings.HasPrefix(got, "run `freshtoken token --force -e sandbox` for another") {
 		t.Errorf("next step for an unusable token: %q", got)
