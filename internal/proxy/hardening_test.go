@@ -287,18 +287,10 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 		case "/processing":
 			w.WriteHeader(http.StatusProcessing)
 		}
-		<-r.Context().Done() // the connection closed
-		select {
-		case closed <- struct{}{}:
-		default: // a failing test stopped waiting
-		}
+		tellClosed(r, closed)
 	}))
 	t.Cleanup(api.Close)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "slow", api.URL)
-	}})
-	f.login(t, "slow")
-	f.shortenTimeout(t, "slow", 50*time.Millisecond)
+	f := apiWithTimeout(t, "slow", api.URL, 50*time.Millisecond)
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 10 * time.Second}
 	for _, path := range []string{"/slow/x", "/slow/hints", "/slow/processing"} {
@@ -341,18 +333,10 @@ func TestAnswerThatStallsIsEndedUnfinished(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"contacts":[`))
 		w.(http.Flusher).Flush()
-		<-r.Context().Done() // nothing more, until the connection closes
-		select {
-		case closed <- struct{}{}:
-		default: // a failing test stopped waiting
-		}
+		tellClosed(r, closed) // nothing more, until then
 	}))
 	t.Cleanup(api.Close)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "stalls", api.URL)
-	}})
-	f.login(t, "stalls")
-	f.shortenTimeout(t, "stalls", timeout)
+	f := apiWithTimeout(t, "stalls", api.URL, timeout)
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Get(f.base + "/stalls/contacts")
@@ -411,11 +395,7 @@ func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
 		fmt.Fprintf(w, "%d", n+1)
 	}))
 	t.Cleanup(api.Close)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "upload", api.URL)
-	}})
-	f.login(t, "upload")
-	f.shortenTimeout(t, "upload", timeout)
+	f := apiWithTimeout(t, "upload", api.URL, timeout)
 	const size = 2 << 20 // streamed: too large to keep for a retry
 	c, r := dial(t, f)
 	fmt.Fprintf(c, "POST /upload/file HTTP/1.1\r\nHost: %s\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", f.addr, size)

@@ -293,6 +293,27 @@ func (f *fixture) shortenTimeout(t testing.TB, env string, d time.Duration) {
 	f.editConfig(t, "[env."+env+"]\n", fmt.Sprintf("[env.%s]\ntimeout = %q\n", env, d.String()))
 }
 
+// apiWithTimeout is a fixture whose environment env, logged in, is served
+// by the API at apiURL and gives it d to answer. The log-in comes first:
+// the timeout bounds its code exchange too.
+func apiWithTimeout(t *testing.T, env, apiURL string, d time.Duration) *fixture {
+	t.Helper()
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, env, apiURL) }})
+	f.login(t, env)
+	f.shortenTimeout(t, env, d)
+	return f
+}
+
+// tellClosed waits, in an API's handler, until the connection of r
+// closes, and then says so on closed, unless nobody listens any more.
+func tellClosed(r *http.Request, closed chan<- struct{}) {
+	<-r.Context().Done()
+	select {
+	case closed <- struct{}{}:
+	default: // a failing test stopped waiting
+	}
+}
+
 // editConfig replaces the first old in the configuration file with new, as
 // a person editing it while the proxy runs.
 func (f *fixture) editConfig(t testing.TB, old, new string) {
