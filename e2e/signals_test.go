@@ -167,22 +167,31 @@ func TestClosedTerminalDuringTheApprovedPoll(t *testing.T) {
 	}
 }
 
+// ctrlZMidRenewal starts `token --force`, holds the provider's answer to
+// its renewal, and presses Ctrl-Z, which freshtoken says it defers until
+// the answer is stored. before is the refresh token the renewal spends.
+func ctrlZMidRenewal(t *testing.T) (w *world, g *gate, before string, run *watched) {
+	t.Helper()
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("telling a suspended process needs /proc")
+	}
+	w, g = strictWorld(t)
+	before = refreshToken(t, w)
+	run = w.watch("token", "--force")
+	g.wait(t)
+	run.cmd.Process.Signal(syscall.SIGTSTP)
+	run.waitSaid(t, "suspending once the renewal already sent to")
+	return w, g, before, run
+}
+
 // TestCtrlZWaitsForTheRenewal: Ctrl-Z (SIGTSTP) while the provider is
 // answering suspends freshtoken only once the answer is stored: suspended
 // with it in hand, it held the only copy of the rotated refresh token, and
 // a shared store's lock passed to another machine, which spent the old one.
 // `fg` (SIGCONT) then lets it carry on and finish.
 func TestCtrlZWaitsForTheRenewal(t *testing.T) {
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("telling a suspended process needs /proc")
-	}
-	w, g := strictWorld(t)
-	before := refreshToken(t, w)
-	run := w.watch("token", "--force")
+	w, g, before, run := ctrlZMidRenewal(t)
 	t.Cleanup(func() { run.cmd.Process.Signal(syscall.SIGCONT) })
-	g.wait(t)
-	run.cmd.Process.Signal(syscall.SIGTSTP)
-	run.waitSaid(t, "suspending once the renewal already sent to")
 	if strings.Contains(processState(t, run.cmd.Process.Pid), "T") {
 		t.Fatal("suspended with the provider's answer not yet stored")
 	}
@@ -201,15 +210,7 @@ func TestCtrlZWaitsForTheRenewal(t *testing.T) {
 // answering: the answer is stored and the process exits 130, as asked last;
 // it suspended itself instead, and ended only once resumed.
 func TestCtrlCAfterCtrlZEnds(t *testing.T) {
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("telling a suspended process needs /proc")
-	}
-	w, g := strictWorld(t)
-	before := refreshToken(t, w)
-	run := w.watch("token", "--force")
-	g.wait(t)
-	run.cmd.Process.Signal(syscall.SIGTSTP)
-	run.waitSaid(t, "suspending once the renewal already sent to")
+	w, g, before, run := ctrlZMidRenewal(t)
 	run.cmd.Process.Signal(syscall.SIGINT)
 	run.waitSaid(t, "waiting up to")
 	close(g.release)
