@@ -438,6 +438,13 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 			if _, ok := f.Envs["dev"]; ok || f.Envs["other"] == nil {
 				t.Fatalf("after RemoveEnv of the file as it was: envs %v", f.Names())
 			}
+			sameLineEnds := func(edit string) {
+				t.Helper()
+				got, _ := os.ReadFile(p)
+				if crlf := strings.Count(string(got), "\r\n"); strings.Contains(tc.text, "\r\n") && crlf != strings.Count(string(got), "\n") || !strings.Contains(tc.text, "\r") && crlf > 0 {
+					t.Errorf("after %s, the file's line ends changed:\n%q", edit, got)
+				}
+			}
 			f, err = config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, true)
 			if err != nil {
 				t.Fatalf("WriteEnv: %v", err)
@@ -445,10 +452,12 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 			if f.Envs["dev"].ClientID != "new" || f.Envs["other"] == nil || f.Envs["other"].ClientID != "keep" {
 				t.Fatalf("after WriteEnv: dev %+v, other %+v", f.Envs["dev"], f.Envs["other"])
 			}
+			sameLineEnds("WriteEnv")
 			f, err = config.RemoveEnv(p, "dev")
 			if err != nil {
 				t.Fatalf("RemoveEnv: %v", err)
 			}
+			sameLineEnds("RemoveEnv")
 			if _, ok := f.Envs["dev"]; ok || f.Envs["other"] == nil || f.Envs["other"].ClientID != "keep" {
 				t.Fatalf("after RemoveEnv: envs %v", f.Names())
 			}

@@ -256,6 +256,9 @@ func rewrite(path string, first func() error, edit func(old string) (string, err
 	if err != nil {
 		return nil, err
 	}
+	if bytes.Contains(old, []byte("\r\n")) { // the edit writes LF; a file of CRLF lines stays one
+		text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")
+	}
 	var (
 		f       *File
 		refused error // the edit refused by Load, or first's error
