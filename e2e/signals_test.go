@@ -397,8 +397,9 @@ func TestSignalWhileWaitingForTheLock(t *testing.T) {
 // TestSignalWhileTheStoreKeepsAReadWaiting: `status` and `token` (with a
 // valid token), which start watching for signals late to start fast,
 // reading a store that keeps them waiting: a Redis that does not answer
-// (paused), or a record another process holds while it writes it in place
-// (as a renewal does on a full disk). Ctrl-\ (SIGQUIT) ended them with
+// (paused), a record another process holds while it writes it in place
+// (as a renewal does on a full disk), a keychain that does not answer
+// (paused, as one waiting on a prompt nobody sees). Ctrl-\ (SIGQUIT) ended them with
 // Go's stack dump of every goroutine and exit 2; they now end with 131 and
 // one line, printing no result.
 func TestSignalWhileTheStoreKeepsAReadWaiting(t *testing.T) {
@@ -425,16 +426,23 @@ func TestSignalWhileTheStoreKeepsAReadWaiting(t *testing.T) {
 		}
 		return w
 	}
+	pausedKeychain := func(t *testing.T) *world {
+		w, kr := keyringWorld(t, devprovider.Options{AccessTTL: time.Hour})
+		w.login()
+		kr.Pause(t)
+		return w
+	}
 	for _, tt := range []struct {
 		name  string
 		store func(*testing.T) *world
 		args  []string
 	}{
-		{"status, Redis paused", pausedRedis, []string{"status"}},
-		{"status --json, Redis paused", pausedRedis, []string{"status", "--json"}},
-		{"token, Redis paused", pausedRedis, []string{"token"}},
-		{"status, record held", recordHeld, []string{"status"}},
-		{"token, record held", recordHeld, []string{"token"}},
+		{"status with Redis paused", pausedRedis, []string{"status"}},
+		{"status --json with Redis paused", pausedRedis, []string{"status", "--json"}},
+		{"token with Redis paused", pausedRedis, []string{"token"}},
+		{"status with the record held", recordHeld, []string{"status"}},
+		{"token with the record held", recordHeld, []string{"token"}},
+		{"status with the keychain paused", pausedKeychain, []string{"status"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := tt.store(t)
