@@ -142,9 +142,12 @@ type Options struct {
 	// Locking, if set, is called before the Source takes its store's
 	// renewal lock, which it may have to wait for while another process
 	// renews, and which every renewal takes before its token request (and
-	// Sending). A program that handles signals only once a renewal is
-	// under way, to start fast, starts handling them here, so that a wait
-	// for another's renewal is interrupted as its own would be.
+	// Sending); and before a read of the store that may wait (a store
+	// across the network, a record another process is writing: see
+	// store.Waiting). A program that handles signals only once a renewal
+	// is under way, to start fast, starts handling them here, so that a
+	// wait for another's renewal, or for a store that does not answer, is
+	// interrupted as its own renewal would be.
 	Locking func()
 }
 
@@ -1152,6 +1155,15 @@ func (s *Source) load(ctx context.Context) (*store.Record, error) {
 // tells of no record with (nil, nil), as a program's own may, is taken to
 // mean store.ErrNotFound.
 func (s *Source) loadStored(ctx context.Context) (*store.Record, error) {
+	var once sync.Once // a keychain reads a record in parts, each of which may wait
+	ctx = store.WithWaiting(ctx, func() {
+		once.Do(func() {
+			if s.locking != nil {
+				s.locking()
+			}
+			s.log.Debug("waiting for the store to read the tokens", "store", s.Location())
+		})
+	})
 	r, err := s.store.Load(ctx, s.set.Env)
 	if r == nil && err == nil {
 		return nil, store.ErrNotFound

@@ -438,6 +438,13 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 			if _, ok := f.Envs["dev"]; ok || f.Envs["other"] == nil {
 				t.Fatalf("after RemoveEnv of the file as it was: envs %v", f.Names())
 			}
+			sameLineEnds := func(edit string) {
+				t.Helper()
+				got, _ := os.ReadFile(p)
+				if crlf := strings.Count(string(got), "\r\n"); strings.Contains(tc.text, "\r\n") && crlf != strings.Count(string(got), "\n") || !strings.Contains(tc.text, "\r") && crlf > 0 {
+					t.Errorf("after %s, the file's line ends changed:\n%q", edit, got)
+				}
+			}
 			f, err = config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, true)
 			if err != nil {
 				t.Fatalf("WriteEnv: %v", err)
@@ -445,10 +452,12 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 			if f.Envs["dev"].ClientID != "new" || f.Envs["other"] == nil || f.Envs["other"].ClientID != "keep" {
 				t.Fatalf("after WriteEnv: dev %+v, other %+v", f.Envs["dev"], f.Envs["other"])
 			}
+			sameLineEnds("WriteEnv")
 			f, err = config.RemoveEnv(p, "dev")
 			if err != nil {
 				t.Fatalf("RemoveEnv: %v", err)
 			}
+			sameLineEnds("RemoveEnv")
 			if _, ok := f.Envs["dev"]; ok || f.Envs["other"] == nil || f.Envs["other"].ClientID != "keep" {
 				t.Fatalf("after RemoveEnv: envs %v", f.Names())
 			}
@@ -480,6 +489,70 @@ func TestEditsKeepTheCommentsAboveTheNextTable(t *testing.T) {
 	if got, _ := os.ReadFile(p); !strings.HasPrefix(string(got), above) {
 		t.Fatalf("after RemoveEnv of dev:\n%s", got)
 	}
+}
+
+// TestEditsKeepTheCommentsAfterTheLastTable: the comments after the last
+// table's keys are the file's, not the table's: init rewriting that table
+// and remove taking it out both keep them (they went with the table, as
+// those above the next table once did). remove takes with a table the
+// comments written directly above its header, as those above the next
+// table are its own when the table before it is rewritten.
+func TestEditsKeepTheCommentsAfterTheLastTable(t *testing.T) {
+	const (
+		other = "[env.other]\nprovider = \"freeagent\"\nclient_id = \"keep\"\nclient_secret_env = \"S\"\n\n"
+		a     = "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\nclient_secret_env = \"S\"\n"
+		notes = "# my notes about the production app\n# client_id for prod is in 1Password"
+	)
+	settings := config.EnvSettings{Provider: "freeagent-sandbox", ClientID: "new", ClientSecretEnv: "S"}
+	for _, tc := range []struct{ name, text string }{
+		{"after another table", other + a + notes + "\n"},
+		{"no final newline", other + a + notes},
+		{"CRLF", strings.ReplaceAll(other+a+notes+"\n", "\n", "\r\n")},
+		{"blank lines around them", other + a + "\n\n" + notes + "\n\n\n"},
+		{"the only table", a + notes + "\n"},
+		{"the only table, default_env naming it", "default_env = \"a\"\n\n" + a + notes + "\n"},
+		{"after a sub-table", other + a + "\n[env.a.token_params]\nfoo = \"bar\"\n" + notes + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keeps := func(edit string, p string) string {
+				t.Helper()
+				got, _ := os.ReadFile(p)
+				if !strings.Contains(strings.ReplaceAll(string(got), "\r\n", "\n"), notes+"\n") {
+					t.Errorf("after %s the comments are gone:\n%s", edit, got)
+				}
+				return string(got)
+			}
+			p := write(t, tc.text)
+			if _, err := config.WriteEnv(p, "a", settings, false); err != nil {
+				t.Fatal(err)
+			}
+			if got := keeps("init -e a", p); !strings.Contains(got, `client_id = "new"`) || strings.Contains(got, "foo") {
+				t.Errorf("init -e a did not rewrite the table:\n%s", got)
+			}
+			f, err := config.RemoveEnv(write(t, tc.text), "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := f.Envs["a"]; ok {
+				t.Errorf("remove -e a left it: %v", f.Names())
+			}
+			if got := keeps("remove -e a", f.Path); strings.Contains(got, "client_id = \"x\"") || strings.Contains(got, "default_env") {
+				t.Errorf("remove -e a left some of it:\n%s", got)
+			}
+		})
+	}
+	t.Run("comments directly above a removed table", func(t *testing.T) {
+		const own = "# a: the sandbox app\n# (its secret is in 1Password)\n"
+		p := write(t, other+"# about other, apart\n\n"+own+a+notes+"\n")
+		f, err := config.RemoveEnv(p, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(f.Path)
+		if want := other + "# about other, apart\n\n" + notes + "\n"; string(got) != want {
+			t.Errorf("after remove -e a:\n%s\nwant:\n%s", got, want)
+		}
+	})
 }
 
 // TestEditsOfATableWrittenElsewhere: an environment (or [store]) written

@@ -194,8 +194,9 @@ func refuseUnknownHelpTopics(root *cobra.Command) {
 }
 
 // quick is the annotation of a command that ends in moments unless it
-// renews a token: it watches for signals only from its first renewal lock
-// (see guard), so that it starts as fast as it can.
+// renews a token: it watches for signals only from its first renewal lock,
+// or store read that may wait (see guard), so that it starts as fast as it
+// can.
 const quick = "freshtoken/quick"
 
 // quickly marks cmd quick.

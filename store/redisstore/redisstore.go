@@ -102,12 +102,14 @@ func (s *Store) Location(env string) string {
 	return s.where + " (key " + key(env) + ")"
 }
 
-// Load implements store.Store.
+// Load implements store.Store. Every read crosses the network and may wait
+// (store.Waiting); one that Redis leaves unanswered ends with ctx.
 func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, err
 	}
-	data, err := s.client.Get(ctx, key(env)).Bytes()
+	store.Waiting(ctx)
+	data, err := answered(ctx, func() ([]byte, error) { return s.client.Get(ctx, key(env)).Bytes() })
 	if errors.Is(err, redis.Nil) {
 		return nil, store.ErrNotFound
 	}
@@ -123,6 +125,29 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		return nil, s.failed(ctx, "read the tokens", err)
 	}
 	return store.Unmarshal(data, s.Location(env))
+}
+
+// answered is read's result, or ctx's error as soon as ctx ends: go-redis
+// gives a command up only at its time-outs, which a Redis that does not
+// answer (paused, or behind a lost connection) makes seconds, after Ctrl-C
+// too. For reads alone: a write given up on may still land.
+func answered[T any](ctx context.Context, read func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := read()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }
 
 // Save implements store.Store. It returns once Redis has the record. While
