@@ -422,6 +422,7 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, text string }{
 		{"byte-order mark", "\ufeff" + env("dev", "old") + env("other", "keep")},
+		{"byte-order mark and CRLF", "\ufeff" + strings.ReplaceAll(env("dev", "old")+env("other", "keep"), "\n", "\r\n")},
 		{"CRLF", strings.ReplaceAll(`default_env = "dev"`+"\n"+env("dev", "old")+env("other", "keep"), "\n", "\r\n")},
 		{"long line", env("dev", "old") + "# " + strings.Repeat("x", 70<<10) + "\n" + env("other", "keep")},
 		{"comment after default_env", `default_env = "dev"  # the one I use` + "\n" + env("dev", "old") + env("other", "keep")},
@@ -443,6 +444,9 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 				got, _ := os.ReadFile(p)
 				if crlf := strings.Count(string(got), "\r\n"); strings.Contains(tc.text, "\r\n") && crlf != strings.Count(string(got), "\n") || !strings.Contains(tc.text, "\r") && crlf > 0 {
 					t.Errorf("after %s, the file's line ends changed:\n%q", edit, got)
+				}
+				if bom := "\ufeff"; strings.HasPrefix(string(got), bom) != strings.HasPrefix(tc.text, bom) || strings.Count(string(got), bom) > 1 {
+					t.Errorf("after %s, the file's byte-order mark changed:\n%.40q", edit, got)
 				}
 			}
 			f, err = config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, true)

@@ -259,6 +259,9 @@ func rewrite(path string, first func() error, edit func(old string) (string, err
 	if bytes.Contains(old, []byte("\r\n")) { // the edit writes LF; a file of CRLF lines stays one
 		text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")
 	}
+	if bytes.HasPrefix(old, []byte("\ufeff")) { // and one that began with the mark still does
+		text = "\ufeff" + text
+	}
 	var (
 		f       *File
 		refused error // the edit refused by Load, or first's error
