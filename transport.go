@@ -67,6 +67,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errors.New("freshtoken: Transport's Source is nil")
 	}
+	if req.URL == nil {
+		closeBody(req)
+		return nil, errors.New("freshtoken: the request has no URL")
+	}
 	if !src.ownsHost(req) {
 		return t.bounded(t.base().RoundTrip(req))
 	}
@@ -101,6 +105,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.bounded(t.send(req, body, renewed.Type()+" "+renewed.AccessToken))
 }
 
+// CloseIdleConnections closes the idle connections of the transport that
+// carries the requests (Base, or the one it stands for), as
+// http.Client.CloseIdleConnections asks of it.
+func (t *Transport) CloseIdleConnections() {
+	type closeIdler interface{ CloseIdleConnections() }
+	if t.Source == nil && t.Base == nil {
+		return
+	}
+	if c, ok := t.base().(closeIdler); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // bounded gives resp's body the IdleTimeout, if there is one.
 func (t *Transport) bounded(resp *http.Response, err error) (*http.Response, error) {
 	if err == nil && t.IdleTimeout > 0 && resp.StatusCode != http.StatusSwitchingProtocols && resp.Body != http.NoBody {
@@ -115,6 +132,9 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, auth string) (*h
 	// nothing else of req is changed, here or by the base RoundTripper.
 	r := req.WithContext(req.Context())
 	r.Header = req.Header.Clone()
+	if r.Header == nil { // a request made by hand, not by http.NewRequest
+		r.Header = http.Header{}
+	}
 	r.Body = body
 	r.Header.Set("Authorization", auth)
 	log := t.Source.log

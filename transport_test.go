@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -435,6 +436,67 @@ func TestTransportWithoutSourceFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Transport's Source is nil") {
 		t.Fatalf("err = %v; want one saying the Source is nil", err)
 	}
+}
+
+// TestTransportTakesARequestMadeByHand: a request built as a struct, with
+// no Header (as SDKs that call a RoundTripper directly build them, and as
+// net/http's own Transport takes them), is sent with the token and the
+// caller's request left as it was; one with no URL is an error. Both
+// panicked in the caller's goroutine.
+func TestTransportTakesARequestMadeByHand(t *testing.T) {
+	r, src := loggedIn(t)
+	u, err := url.Parse(src.APIURL() + "v2/dev/echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &http.Request{Method: http.MethodGet, URL: u}
+	resp, err := (&freshtoken.Transport{Source: src}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got echo
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Bearer " + r.record().AccessToken; got.Headers["Authorization"] != want || req.Header != nil {
+		t.Fatalf("the API got Authorization %q, want %q; the caller's Header is now %v, want nil", got.Headers["Authorization"], want, req.Header)
+	}
+	if _, err := (&freshtoken.Transport{Source: src}).RoundTrip(&http.Request{Method: http.MethodGet}); err == nil {
+		t.Fatal("a request with no URL was sent")
+	}
+}
+
+// closeCounter is a RoundTripper that counts its CloseIdleConnections.
+type closeCounter struct {
+	http.RoundTripper
+	closed atomic.Int32
+}
+
+func (c *closeCounter) CloseIdleConnections() { c.closed.Add(1) }
+
+// TestClientClosesIdleConnections: http.Client.CloseIdleConnections on a
+// client whose transport is a Transport closes the idle connections of the
+// transport under it (Base, else the Source's HTTP client's), as it would
+// without freshtoken; it did nothing, so a program dropping its pooled
+// connections (after a network change, or before exiting) kept them.
+func TestClientClosesIdleConnections(t *testing.T) {
+	r, src := loggedIn(t)
+	base := &closeCounter{RoundTripper: http.DefaultTransport}
+	(&http.Client{Transport: &freshtoken.Transport{Source: src, Base: base}}).CloseIdleConnections()
+	if n := base.closed.Load(); n != 1 {
+		t.Fatalf("Base's CloseIdleConnections called %d times, want 1", n)
+	}
+	sources := &closeCounter{RoundTripper: http.DefaultTransport}
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: &http.Client{Transport: sources}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Client().CloseIdleConnections()
+	if n := sources.closed.Load(); n != 1 {
+		t.Fatalf("the Source's transport's CloseIdleConnections called %d times, want 1", n)
+	}
+	(&http.Client{Transport: &freshtoken.Transport{}}).CloseIdleConnections() // no Source: nothing to close, no panic
 }
 
 // TestTransportWithoutBaseUsesTheSourcesTransport: a program that wraps the
