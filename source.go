@@ -219,8 +219,13 @@ type Source struct {
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
 
-	mu     sync.Mutex  // guards flight, secret, key, the rest and left
-	flight *flight     // the renewal in progress in this process, if any
+	mu     sync.Mutex // guards flight, the rest and left
+	flight *flight    // the renewal in progress in this process, if any
+	// credMu guards secret and key, and is held while they are fetched:
+	// a secret command or key loader that is slow to answer holds up only
+	// those that need them, never callers waiting for a renewal (on mu),
+	// who must be free to give up.
+	credMu sync.Mutex
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
 	// restUntil and restErr hold renewals back after one gave up (see
@@ -460,9 +465,9 @@ func (s *Source) endpointsLocked() Endpoints {
 // renewed in the key file, instead of sending the rejected one until it
 // restarts.
 func (s *Source) forgetClientCredentials() {
-	s.mu.Lock()
+	s.credMu.Lock()
 	s.secret, s.key = nil, nil
-	s.mu.Unlock()
+	s.credMu.Unlock()
 }
 
 // clientSecret fetches the secret once it is first needed. Only a success
@@ -472,8 +477,8 @@ func (s *Source) forgetClientCredentials() {
 // is loaded instead, so that a key that cannot be used is reported before
 // any request is sent.
 func (s *Source) clientSecret(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.credMu.Lock()
+	defer s.credMu.Unlock()
 	if s.set.ClientAuth == ClientAuthPrivateKeyJWT {
 		_, err := s.clientKey(ctx)
 		return "", err

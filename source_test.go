@@ -1014,6 +1014,53 @@ func TestClientSecretFailureIsNotKept(t *testing.T) {
 	}
 }
 
+// TestSlowSecretCommandHoldsNoCallerThatGaveUp: while a renewal waits
+// for the client secret command (a password manager asking for its
+// passphrase), a caller whose context has ended returns with its error,
+// and the renewal then completes for the one that waits. Every caller
+// needing a renewal waited for the command, whatever its deadline.
+func TestSlowSecretCommandHoldsNoCallerThatGaveUp(t *testing.T) {
+	r, _ := loggedIn(t)
+	asked, answer := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
+		once.Do(func() { close(asked) })
+		<-answer
+		return "dev-client-secret", nil
+	}
+	src := r.source() // a new process: its first renewal runs the command
+	r.clock.Advance(time.Hour)
+	renewed := make(chan error, 1)
+	go func() {
+		_, err := src.Token()
+		renewed <- err
+	}()
+	<-asked
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	gaveUp := make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(ctx)
+		gaveUp <- err
+	}()
+	select {
+	case err := <-gaveUp:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the caller that gave up got %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("a caller whose context had ended was still waiting for the secret command")
+	}
+	close(answer)
+	if err := <-renewed; err != nil {
+		t.Fatalf("the renewal waiting for the secret: %v", err)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 {
+		t.Fatalf("%d refreshes, want 1", st.Refreshes)
+	}
+}
+
 // TestProviderEchoingASecretDoesNotLeakIt: a token endpoint that quotes the
 // refresh token in its error must not put it into the error message.
 func TestProviderEchoingASecretDoesNotLeakIt(t *testing.T) {
