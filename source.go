@@ -920,6 +920,10 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 			}
 		}
 	}
+	known := ""
+	if r := s.cur.Load(); r != nil {
+		known = r.AccessToken
+	}
 	for {
 		s.mu.Lock()
 		f, leader := s.flight, s.flight == nil
@@ -940,8 +944,33 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 		if (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
 			continue // the leader stopped waiting for the lock; this caller has not
 		}
+		if !f.serves(w, known) {
+			continue // a renewal of its own, now that none is in flight
+		}
 		return f.rec, f.err
 	}
+}
+
+// serves reports whether the outcome of flight f, which another caller led
+// for what it wanted, serves a caller that waited for it wanting w and
+// knowing the access token known: a failure is shared, and so is a token
+// other than the one the caller set out to replace; but a forced renewal is
+// not served by a token it knew (the leader may have found it in the store,
+// renewed by another process long before), nor is any caller but one
+// answering a 401 served by errJustRenewed, which only tells it to pass
+// the 401 on.
+func (f *flight) serves(w want, known string) bool {
+	switch {
+	case errors.Is(f.err, errJustRenewed):
+		return w.rejected != ""
+	case f.err != nil:
+		return true
+	case w.force:
+		return f.rec.AccessToken != known
+	case w.rejected != "":
+		return f.rec.AccessToken != w.rejected
+	}
+	return true
 }
 
 // lead runs flight f's renewal and then releases its waiters, even if the

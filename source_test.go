@@ -891,6 +891,70 @@ func TestForceRenewNeverSettlesForTheOldToken(t *testing.T) {
 	}
 }
 
+// TestJoiningAnotherRenewalNeverSettlesForTheTokenToReplace: a caller
+// that waits for another caller's renewal, which ends by keeping the token
+// (renewed under a second ago), renews: a forced renewal returned the very
+// token it was asked to replace, and a request the API had refused was
+// retried with the token refused, its 401 passed on.
+func TestJoiningAnotherRenewalNeverSettlesForTheTokenToReplace(t *testing.T) {
+	var refused atomic.Value // the token the API refuses
+	refused.Store("")
+	inAPI, answer := make(chan struct{}, 1), make(chan struct{})
+	api, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		if req.Header.Get("Authorization") == "Bearer "+refused.Load().(string) {
+			inAPI <- struct{}{}
+			<-answer
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	})
+	r := newRig(t, devprovider.Options{AccessTTL: time.Second})
+	r.settings.APIURL = api.URL + "/"
+	src, logs := r.loggedInLogging()
+	renewed := func() string {
+		tok, err := src.Renew(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.AccessToken
+	}
+	// Due at half its 1 s lifetime, renewed under a second ago.
+	dueAgain := func() { r.clock.Advance(600 * time.Millisecond) }
+
+	known := renewed()
+	dueAgain()
+	var forced *oauth2.Token
+	if _, err := whileRenewalWaits(t, r, logs,
+		func() error { _, err := src.Token(); return err },
+		func() (err error) { forced, err = src.Renew(t.Context()); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if forced.AccessToken == known {
+		t.Fatal("the forced renewal returned the token it was asked to replace")
+	}
+
+	refused.Store(renewed())
+	r.clock.Advance(300 * time.Millisecond) // not yet due: the request takes it
+	status := make(chan int, 1)
+	go func() {
+		resp, err := src.Client().Get(api.URL + "/v2/company")
+		if err != nil {
+			t.Error(err)
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	<-inAPI
+	dueAgain()
+	whileRenewalWaits(t, r, logs,
+		func() error { _, err := src.Token(); return err },
+		func() error { close(answer); return nil })
+	if got := <-status; got != http.StatusOK {
+		t.Fatalf("the refused request: status %d; want it retried with a new token", got)
+	}
+}
+
 // TestCallerGivingUpDoesNotLoseTheRotation: the caller gives up while the
 // refresh is at the provider, which rotates the refresh token. The refresh
 // must still complete and be stored, or the spent refresh token ends the

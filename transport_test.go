@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -230,6 +232,86 @@ func TestClientBacksOffAnAPIThatRefusesEveryToken(t *testing.T) {
 			t.Errorf("the debug log does not say %q", line)
 		}
 	}
+}
+
+// TestCallersJoiningA401ThatIsPassedOnRenew: callers who wait for the
+// renewal a 401 began, which ends by passing that 401 on (the API refused
+// the token that the last 401's renewal brought, moments ago), are not
+// answered with that decision: a forced renewal renews, and a request whose
+// token is due for renewal renews it and is sent. Each failed with "the
+// rejected token was renewed too recently", an error of no kind that a
+// program could tell.
+func TestCallersJoiningA401ThatIsPassedOnRenew(t *testing.T) {
+	api, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/refused" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	})
+	refused := api.URL + "/refused"
+	for _, c := range []struct {
+		name string
+		join func(*rig, *freshtoken.Source) error
+	}{
+		{"forced renewal", func(_ *rig, src *freshtoken.Source) error {
+			_, err := src.Renew(t.Context())
+			return err
+		}},
+		{"request with its token due", func(r *rig, src *freshtoken.Source) error {
+			r.clock.Advance(2 * time.Second) // due at half its 20 s lifetime
+			resp, err := src.Client().Get(api.URL + "/fine")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: 20 * time.Second})
+			r.settings.APIURL = api.URL + "/"
+			src, logs := r.loggedInLogging()
+			getStatus(t, src, refused) // renewed for the 401, and refused again
+			r.clock.Advance(9 * time.Second)
+			before := r.provider.Stats().Refreshes
+			passedOn, joined := whileRenewalWaits(t, r, logs,
+				func() error {
+					if status := getStatus(t, src, refused); status != http.StatusUnauthorized {
+						return fmt.Errorf("status %d, want the 401 passed on", status)
+					}
+					return nil
+				},
+				func() error { return c.join(r, src) })
+			if passedOn != nil {
+				t.Fatal(passedOn)
+			}
+			if joined != nil || r.provider.Stats().Refreshes != before+1 {
+				t.Fatalf("the caller that joined: %v, %d refreshes; want a renewal of its own", joined, r.provider.Stats().Refreshes-before)
+			}
+		})
+	}
+}
+
+// whileRenewalWaits runs lead while another process holds r's renewal lock,
+// and once lead's renewal waits for it, join, which waits for lead's
+// renewal; then the lock is released. It returns what each returned.
+func whileRenewalWaits(t *testing.T, r *rig, logs *testenv.Output, lead, join func() error) (error, error) {
+	t.Helper()
+	held, err := r.store.Lock(t.Context(), r.settings.Env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saidAgain := func(line string) func() bool {
+		n := strings.Count(logs.String(), line)
+		return func() bool { return strings.Count(logs.String(), line) > n }
+	}
+	led, joined := make(chan error, 1), make(chan error, 1)
+	locking := saidAgain("waiting for the renewal lock")
+	go func() { led <- lead() }()
+	testenv.WaitFor(t, "the renewal to wait for the lock", locking)
+	waiting := saidAgain("waiting for the renewal in flight")
+	go func() { joined <- join() }()
+	testenv.WaitFor(t, "the other caller to wait for that renewal", waiting)
+	held()
+	return <-led, <-joined
 }
 
 // TestA401sRenewalCutOffBringsNoTokenForTheBackOff: a 401's renewal whose
