@@ -3,6 +3,7 @@ package freshtoken
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -72,7 +73,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("freshtoken: the request has no URL")
 	}
 	if !src.ownsHost(req) {
-		return t.bounded(t.base().RoundTrip(req))
+		return t.bounded(t.carry(req))
 	}
 	ctx := req.Context()
 	tok, err := src.TokenContext(ctx)
@@ -126,6 +127,23 @@ func (t *Transport) bounded(resp *http.Response, err error) (*http.Response, err
 	return resp, err
 }
 
+// carry sends req over the base transport, and makes its answer whole as
+// http.Client does: a response without a Body, as RoundTrippers written
+// for tests return, gets an empty one, and no response with no error is an
+// error.
+func (t *Transport) carry(req *http.Request) (*http.Response, error) {
+	base := t.base()
+	resp, err := base.RoundTrip(req)
+	switch {
+	case err != nil:
+	case resp == nil:
+		err = fmt.Errorf("freshtoken: the base RoundTripper (%T) returned no response and no error", base)
+	case resp.Body == nil:
+		resp.Body = http.NoBody
+	}
+	return resp, err
+}
+
 // send copies req with body and auth, so the caller's request is untouched.
 func (t *Transport) send(req *http.Request, body io.ReadCloser, auth string) (*http.Response, error) {
 	// A shallow copy with its own Header is all the Authorization needs:
@@ -143,7 +161,7 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, auth string) (*h
 	if debug {
 		start = time.Now()
 	}
-	resp, err := t.base().RoundTrip(r)
+	resp, err := t.carry(r)
 	if debug {
 		if err != nil {
 			log.Debug("api request failed", "method", r.Method, "url", redactURL(r.URL), "duration", time.Since(start).Round(time.Microsecond), "error", err.Error())

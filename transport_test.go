@@ -549,6 +549,34 @@ func TestTransportTakesARequestMadeByHand(t *testing.T) {
 	}
 }
 
+// TestTransportTakesAnAnswerWithoutABody: a Base that answers without a
+// Body, as stubs in a program's tests do and http.Client takes (a 401
+// included, with or without IdleTimeout), is an empty body; one that
+// answers nothing and no error is an error. Each panicked.
+func TestTransportTakesAnAnswerWithoutABody(t *testing.T) {
+	_, src := loggedIn(t)
+	for _, status := range []int{http.StatusOK, http.StatusUnauthorized} {
+		for _, idle := range []time.Duration{0, time.Minute} {
+			stub := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: status, Header: http.Header{}, Request: req}, nil
+			})
+			for _, u := range []string{src.APIURL() + "v2/company", "http://127.0.0.1:1/elsewhere"} {
+				resp, err := (&freshtoken.Transport{Source: src, Base: stub, IdleTimeout: idle}).RoundTrip(httptest.NewRequest(http.MethodGet, u, nil))
+				if err != nil {
+					t.Fatalf("%d from %s: %v", status, u, err)
+				}
+				if body, err := io.ReadAll(resp.Body); err != nil || len(body) != 0 || resp.StatusCode != status {
+					t.Fatalf("%d from %s: status %d, body %q, %v; want it with an empty body", status, u, resp.StatusCode, body, err)
+				}
+			}
+		}
+	}
+	nothing := roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, nil })
+	if _, err := (&freshtoken.Transport{Source: src, Base: nothing}).RoundTrip(httptest.NewRequest(http.MethodGet, src.APIURL(), nil)); err == nil {
+		t.Fatal("no answer and no error from Base: no error")
+	}
+}
+
 // closeCounter is a RoundTripper that counts its CloseIdleConnections.
 type closeCounter struct {
 	http.RoundTripper
