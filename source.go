@@ -235,6 +235,9 @@ type Source struct {
 	// left holds the tries of a renewal abandoned during a wait, for the
 	// next renewal to take up (see resumeTries); nil when none was.
 	left *leftTries
+	// warnMu guards warned, the failure stillValid last warned of.
+	warnMu sync.Mutex
+	warned error
 
 	// endpointsMu (a lock of one place) guards the endpoints in set, which
 	// Discover fills once: read them under it (knownEndpoints), or after
@@ -530,8 +533,26 @@ func (s *Source) stillValid(err error) *store.Record {
 	if r == nil || r.AccessToken == "" || r.Expiry.IsZero() || !s.now().Before(r.Expiry) {
 		return nil
 	}
-	s.log.Warn("could not renew the access token; using it until it expires", "expires_in", r.Expiry.Sub(s.now()).Round(time.Second), "error", err.Error())
+	level := slog.LevelDebug // said already: each caller meets the failure again while renewals rest
+	if s.firstToWarn(err) {
+		level = slog.LevelWarn
+	}
+	s.log.Log(context.Background(), level, "could not renew the access token; using it until it expires", "expires_in", r.Expiry.Sub(s.now()).Round(time.Second), "error", err.Error())
 	return r
+}
+
+// firstToWarn reports whether err is another failure than the last one a
+// warning told of, and records it: while renewals rest after one that gave
+// up, every caller meets that one failure, and a busy program (a proxy)
+// would warn of it once a request.
+func (s *Source) firstToWarn(err error) bool {
+	s.warnMu.Lock()
+	defer s.warnMu.Unlock()
+	if s.warned == err {
+		return false
+	}
+	s.warned = err
+	return true
 }
 
 // TokenValidFor returns an access token that stays valid for at least d,

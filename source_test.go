@@ -234,6 +234,35 @@ func TestStillValidTokenOutlivesAFailedRenewal(t *testing.T) {
 	}
 }
 
+// TestStillValidTokenWarnsOncePerFailure: while renewals rest after one
+// that gave up, a token still valid serves every caller, and the warning
+// that it is used until it expires comes once for that failure, and again
+// for the next: it came at every call, once a request in a busy program.
+func TestStillValidTokenWarnsOncePerFailure(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.RenewBefore = 10 * time.Minute
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	r.clock.Advance(55 * time.Minute) // due, and valid for 5 minutes more
+	for failure := 1; failure <= 2; failure++ {
+		r.provider.Fault(devprovider.Fault5xx, 4)
+		for range 20 {
+			if _, err := src.Token(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := strings.Count(logs.String(), "using it until it expires"); n != failure {
+			t.Fatalf("%d warnings after %d failures; want one each:\n%s", n, failure, logs.String())
+		}
+		r.clock.Advance(time.Minute) // the rest is over: the next call renews, and fails anew
+	}
+}
+
 // TestRestIsSharedThroughTheStore: after a renewal gave up on a failing
 // token endpoint, another process (here another Source on the same store)
 // rests too, instead of sending a volley of token requests of its own, as a
