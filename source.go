@@ -281,7 +281,15 @@ func New(s Settings, o Options) (*Source, error) {
 		{"RevocationURL", s.RevocationURL, "https://login.example.com/revoke"},
 		{"DeviceAuthURL", s.DeviceAuthURL, "https://login.example.com/device"},
 	} {
-		if u, err := url.Parse(f.url); f.url != "" && (err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
+		u, err := url.Parse(f.url)
+		switch {
+		case f.url == "":
+		case err == nil && u.User != nil:
+			// Not shown: it may hold a password, which every message
+			// naming the URL would show, and which net/http would send
+			// beside the client authentication.
+			return nil, fmt.Errorf("freshtoken: Settings.%s has a user or password in it, which freshtoken never sends: the client authenticates as Settings.ClientAuth says, and the API is sent the access token; give the URL without them", f.name)
+		case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 			return nil, fmt.Errorf("freshtoken: Settings.%s %q is not an http(s) URL with a host, such as %s", f.name, f.url, f.example)
 		}
 	}

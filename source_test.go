@@ -802,6 +802,29 @@ func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
 	}
 }
 
+// TestURLsWithCredentialsAreRefused: an endpoint or API URL written with a
+// user and password (https://id:secret@login.example.com/token, as curl
+// takes them) is refused by New without showing the password: it was shown
+// in every message and debug line naming the endpoint, and net/http sent
+// it as HTTP Basic beside the client authentication chosen.
+func TestURLsWithCredentialsAreRefused(t *testing.T) {
+	const u = "https://dev-client-id:s3cr3t@login.example.com/x"
+	for field, set := range map[string]func(*freshtoken.Settings){
+		"APIURL":        func(s *freshtoken.Settings) { s.APIURL = u },
+		"TokenURL":      func(s *freshtoken.Settings) { s.TokenURL = u },
+		"AuthURL":       func(s *freshtoken.Settings) { s.AuthURL = u },
+		"RevocationURL": func(s *freshtoken.Settings) { s.RevocationURL = u },
+		"DeviceAuthURL": func(s *freshtoken.Settings) { s.DeviceAuthURL = u },
+	} {
+		r := newRig(t, devprovider.Options{})
+		set(&r.settings)
+		_, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
+		if err == nil || !strings.Contains(err.Error(), "Settings."+field+" has a user or password") || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("New with %s holding a password: %v; want it refused, naming the field and not the password", field, err)
+		}
+	}
+}
+
 // TestAPIURLEndsInASlash: an API URL given without its final slash is the
 // same root: APIURL ends in "/", as documented, so APIURL() + "v2/company"
 // is a path on the API's host, not a request to the host "…v2".
