@@ -17,7 +17,8 @@ import (
 
 // Transport is an http.RoundTripper that authorises requests with the
 // Source's token. It sends the token only to the API's host, so a redirect
-// elsewhere never carries it. On a 401 it renews once and, when the request
+// elsewhere never carries it, nor a request whose Host header names
+// another host (as a reverse proxy that keeps its client's gives). On a 401 it renews once and, when the request
 // body can be replayed, retries once; if that renewal fails, its error (such
 // as ErrLoginRequired) is returned instead of the 401. A 401 for a token
 // that a 401's renewal brought is passed on without another renewal for
@@ -175,8 +176,14 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, auth string) (*h
 // ownsHost reports whether req is for the API's host, however either
 // spells it: in any case, with or without the scheme's default port. With
 // no API URL configured, the API is the host of the request the program
-// made, and not another host that a redirect from there leads to.
+// made, and not another host that a redirect from there leads to. A
+// request whose Host header names another host than its URL is for that
+// other host, wherever it is sent: a server or CDN serving many hosts at
+// one address hands it to that host.
 func (s *Source) ownsHost(req *http.Request) bool {
+	if req.Host != "" && !httpx.SameOrigin(req.URL, &url.URL{Scheme: req.URL.Scheme, Host: req.Host}) {
+		return false
+	}
 	if s.set.APIURL != "" {
 		return httpx.SameOrigin(s.api, req.URL)
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strings"
@@ -420,6 +421,45 @@ func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 	}
 	if hits.Load() != 2 {
 		t.Fatalf("the other host saw %d requests, want 2 (the redirect and the direct call)", hits.Load())
+	}
+}
+
+// TestTokenNeverGoesToAnotherVirtualHost: a request for the API's address
+// whose Host header names another host goes, on a server or CDN that
+// serves many hosts at one address, to that other host; it is sent
+// without the token, with or without an API URL. A reverse proxy built on
+// httputil.NewSingleHostReverseProxy keeps its client's Host header, so a
+// client naming another tenant of the API's server received the token.
+func TestTokenNeverGoesToAnotherVirtualHost(t *testing.T) {
+	shared, _, leaked := otherHost(t) // many virtual hosts at one address
+	api, err := url.Parse(shared.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, apiURL := range []string{shared.URL + "/", ""} {
+		r, _ := loggedIn(t)
+		r.settings.APIURL = apiURL
+		src := r.source()
+		front := httptest.NewServer(&httputil.ReverseProxy{
+			Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(api); pr.Out.Host = pr.In.Host },
+			Transport: src.Client().Transport,
+		})
+		t.Cleanup(front.Close)
+		for host, token := range map[string]bool{"another-tenant.example": false, api.Host: true} {
+			req, err := http.NewRequest(http.MethodGet, front.URL+"/v2/company", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = host
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := leaked() != ""; got != token {
+				t.Errorf("API URL %q, Host %s: the token sent: %v, want %v", apiURL, host, got, token)
+			}
+		}
 	}
 }
 
