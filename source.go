@@ -1130,7 +1130,7 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 	if r == nil { // client credentials, none obtained yet
 		return s.refresh(ctx, work, nil, store.RenewedForExpiry, false)
 	}
-	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && r.IssuedAt.Equal(r.RenewedAt) {
+	if rejected != "" && r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && r.IssuedAt.Equal(r.RenewedAt) {
 		// The renewal a 401 caused did not help: the API refuses for some
 		// other reason than the token. Renew again only after a wait that
 		// doubles with each such renewal in a row. A renewal further in the

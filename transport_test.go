@@ -372,6 +372,41 @@ func TestA401sRenewalCutOffBringsNoTokenForTheBackOff(t *testing.T) {
 	}
 }
 
+// TestCutOffAnswerAfterA401sRenewalRefusesNoCaller: when the renewal
+// after a 401's renewal is answered with a new refresh token and no access
+// token, and the retry that would spend it is abandoned, the record holds
+// no access token; the next caller renews with the refresh token stored.
+// It was refused with "the rejected token was renewed too recently", an
+// error of no kind, for as long as the 401 back-off lasted: the empty
+// access token read as the token a 401 had refused.
+func TestCutOffAnswerAfterA401sRenewalRefusesNoCaller(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	e := newRotatingEndpoint(t, `{"refresh_token":%q,"access_token":"a1","token_type":"bearer","expires_in":36`, "first-refresh-token")
+	r.settings.TokenURL = e.URL
+	expired := &store.Record{AccessToken: "old-access-token", TokenType: "bearer", RefreshToken: "first-refresh-token",
+		IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour), RenewedAt: r.clock.Now().Add(-2 * time.Hour),
+		Renewals: 1, RenewedFor: store.RenewedForRejection, RejectedInARow: 1, Grant: store.Grant{TokenURL: e.URL, ClientID: r.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+	if err := r.store.Save(t.Context(), "sandbox", expired); err != nil {
+		t.Fatal(err)
+	}
+	abandoned := r.source()
+	freshtoken.SetPause(abandoned, func(context.Context, time.Duration) error { return context.Canceled })
+	if _, err := abandoned.Token(); err == nil {
+		t.Fatal("the abandoned renewal returned a token")
+	}
+	if rec := r.record(); rec.AccessToken != "" {
+		t.Fatalf("stored access token %q; want none, the answer's being cut off", rec.AccessToken)
+	}
+	r.clock.Advance(2 * time.Second)
+	tok, err := r.source().Token()
+	if err != nil || tok.AccessToken != "access-token-2" {
+		t.Fatalf("the next caller: %v, %v; want access-token-2, renewed with the stored refresh token", tok, err)
+	}
+	if sent, revoked := e.sent(); len(sent) != 2 || revoked {
+		t.Fatalf("refresh tokens sent %q, grant revoked %t; want the first, then the saved one", sent, revoked)
+	}
+}
+
 func TestClientDoesNotReplayAnUnreplayableBody(t *testing.T) {
 	r, src := loggedIn(t)
 	r.provider.RevokeAccessTokens()
