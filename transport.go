@@ -18,15 +18,15 @@ import (
 // Transport is an http.RoundTripper that authorises requests with the
 // Source's token. It sends the token only to the API's host, so a redirect
 // elsewhere never carries it, nor a request whose Host header names
-// another host (as a reverse proxy that keeps its client's gives). On a 401 it renews once and, when the request
-// body can be replayed, retries once; if that renewal fails, its error (such
-// as ErrLoginRequired) is returned instead of the 401. A 401 for a token
-// that a 401's renewal brought is passed on without another renewal for
-// 15 s, and each further such renewal in a row waits twice as long, up to
-// an hour, so an API that keeps refusing cannot cause a refresh storm. A
-// request's deadline, or an http.Client's Timeout, bounds its wait for a
-// renewal as TokenContext's context does: a token request already sent is
-// seen through and stored.
+// another host (as a reverse proxy that keeps its client's gives). On a
+// 401 it renews once and, when the request body can be replayed, retries
+// once; if that renewal fails, its error (such as ErrLoginRequired) is
+// returned instead of the 401. A 401 for a token that a 401's renewal
+// brought is passed on without another renewal for 15 s, and each further
+// such renewal in a row waits twice as long, up to an hour, so an API that
+// keeps refusing cannot cause a refresh storm. A request's deadline, or an
+// http.Client's Timeout, bounds its wait for a renewal as TokenContext's
+// context does: a token request already sent is seen through and stored.
 type Transport struct {
 	Source *Source
 	// Base carries the requests; nil: the transport of the Source's
