@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,6 +188,32 @@ func TestPrivateKeyJWT(t *testing.T) {
 				t.Fatalf("the debug log does not say how the client authenticates:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// TestKeyLoaderIsBounded: the client key's loader is given a context with
+// a deadline, also when a renewal loads the key under the renewal lock
+// with no deadline of its caller's: a loader that never answered (a key
+// service down) held the lock, and every renewer of every process, for ever.
+func TestKeyLoaderIsBounded(t *testing.T) {
+	k := clientKeys(t)[0]
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "private_key_jwt", ClientPublicKey: k.key.Public(), ClientKeyID: "key-1"})
+	privateKeyJWT(r, k.key, k.alg)
+	var loads, unbounded atomic.Int32
+	r.settings.ClientKey.Load = func(ctx context.Context) (crypto.Signer, error) {
+		loads.Add(1)
+		if _, ok := ctx.Deadline(); !ok {
+			unbounded.Add(1)
+		}
+		return k.key, nil
+	}
+	r.login(r.source())
+	r.clock.Advance(time.Hour)
+	if _, err := r.source().Token(); err != nil { // a new process: the renewal loads the key
+		t.Fatal(err)
+	}
+	if loads.Load() < 2 || unbounded.Load() != 0 {
+		t.Fatalf("%d of %d loads had no deadline; want every one bounded", unbounded.Load(), loads.Load())
 	}
 }
 

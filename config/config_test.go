@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -760,21 +761,27 @@ func TestTokenFileCannotReplaceWhatItMustNot(t *testing.T) {
 	}
 }
 
-// TestSourcesOpenedPerJobShareConnections: a program that opens a Source for
-// each job or request, as library users do, reuses the connections earlier
-// ones opened, instead of leaving each Source's idle connection (a socket
-// and two goroutines) open for a minute and a half, which runs a busy
-// program out of file descriptors.
-func TestSourcesOpenedPerJobShareConnections(t *testing.T) {
-	var conns atomic.Int32
+// apiCountingConns is an API answering {} to every request, counting its
+// connections that reach state.
+func apiCountingConns(t *testing.T, state http.ConnState) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
 	api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("{}")) }))
 	api.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
+		if s == state {
+			n.Add(1)
 		}
 	}
 	api.Start()
-	defer api.Close()
+	t.Cleanup(api.Close)
+	return api, &n
+}
+
+// loggedInAt writes a configuration whose environment idp has its API and
+// provider at api, and stores a valid token for it; it returns the
+// configuration's path.
+func loggedInAt(t *testing.T, api *httptest.Server) string {
+	t.Helper()
 	dir := t.TempDir()
 	path := idpConfig(t, dir, fmt.Sprintf("api_url = %q\nauth_url = %q\ntoken_url = %q\nclient_id = \"id\"\nclient_secret = \"s\"\n", api.URL+"/", api.URL+"/auth", api.URL+"/token"))
 	rec := &store.Record{AccessToken: "at", TokenType: "Bearer", RefreshToken: "rt", IssuedAt: time.Now(), Expiry: time.Now().Add(time.Hour),
@@ -782,6 +789,17 @@ func TestSourcesOpenedPerJobShareConnections(t *testing.T) {
 	if err := filestore.New(filepath.Join(dir, "state")).Save(t.Context(), "idp", rec); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// TestSourcesOpenedPerJobShareConnections: a program that opens a Source for
+// each job or request, as library users do, reuses the connections earlier
+// ones opened, instead of leaving each Source's idle connection (a socket
+// and two goroutines) open for a minute and a half, which runs a busy
+// program out of file descriptors.
+func TestSourcesOpenedPerJobShareConnections(t *testing.T) {
+	api, conns := apiCountingConns(t, http.StateNew)
+	path := loggedInAt(t, api)
 	for range 20 {
 		src, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: "idp"})
 		if err != nil {
@@ -797,6 +815,29 @@ func TestSourcesOpenedPerJobShareConnections(t *testing.T) {
 	if n := conns.Load(); n != 1 {
 		t.Fatalf("20 Sources opened one after another made %d connections to the API; want them to share one", n)
 	}
+}
+
+// TestOpenedSourcesClientClosesIdleConnections: CloseIdleConnections on
+// the client of a Source that Open returned closes the idle connections to
+// the API, as on any http.Client; the transport underneath did not pass it
+// on, so a program dropping its connections (after a network change, or
+// before exiting) kept them.
+func TestOpenedSourcesClientClosesIdleConnections(t *testing.T) {
+	api, closed := apiCountingConns(t, http.StateClosed)
+	path := loggedInAt(t, api)
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: "idp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := src.Client()
+	resp, err := c.Get(src.APIURL() + "v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	c.CloseIdleConnections()
+	testenv.WaitFor(t, "the idle connection to the API to close", func() bool { return closed.Load() == 1 })
 }
 
 // TestReopeningARedisStoreOpensNoMoreConnections: a long-running proxy
