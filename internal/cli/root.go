@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
@@ -74,6 +75,9 @@ func Main(args []string, ios *IOStreams) int {
 		return 128 + int(sig)
 	case err != nil && !errors.As(err, &se):
 		msg := err.Error()
+		if fl := config.Flagged(nil); errors.As(err, &fl) && fl.Flag() != "" && strings.HasSuffix(msg, fl.Error()) {
+			msg += " (" + fl.Flag() + ")" // the packages below say what to do in words
+		}
 		if next := failure.Next(err, f.selectedEnv()); next != "" {
 			msg += "; " + next
 		}

@@ -350,9 +350,9 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	}
 	var answer redis.Error
 	if !errors.As(err, &answer) {
-		check := "check that Redis is running and that this URL is right ([store] url, or store migrate's --to)"
+		check := "check that Redis is running and that its URL is right"
 		if strings.HasPrefix(s.where, "rediss:") {
-			check = "check that Redis is running, that it serves TLS (rediss://; redis:// is without), and that this URL is right ([store] url, or store migrate's --to)"
+			check = "check that Redis is running, that it serves TLS (rediss://; redis:// is without), and that its URL is right"
 		}
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: the Redis store at %s could not be reached (%v); %s", what, s.where, err, check)}
 	}
@@ -362,7 +362,7 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	}
 	switch code {
 	case "WRONGPASS", "NOAUTH", "NOPERM":
-		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in the store's URL ([store] url, or store migrate's --to), and the user's permissions (see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", what, s.where, answer.Error())}
+		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in its URL, and the user's permissions (see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", what, s.where, answer.Error())}
 	case "OOM":
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s is out of memory (%s); free some or raise its maxmemory, then try again", what, s.where, answer.Error())}
 	case "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY":
