@@ -32,7 +32,8 @@ import (
 // TestExtraParamsReachEveryRequest: audience, resources and auth_params go
 // on the authorization request; audience, resources and token_params on
 // the code exchange, every refresh, and nowhere else; the revocation
-// request gets none of them.
+// request gets none of them. They are the values given to New, whatever
+// the caller does with its maps and slices afterwards.
 func TestExtraParamsReachEveryRequest(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.RevocationURL = r.url + "/v2/revoke"
@@ -40,8 +41,14 @@ func TestExtraParamsReachEveryRequest(t *testing.T) {
 	r.settings.Resources = []string{"https://api.example.com/a", "https://api.example.com/b"}
 	r.settings.AuthParams = map[string]string{"prompt": "consent"}
 	r.settings.TokenParams = map[string]string{"access_type": "offline"}
-	r.wholeGrant(r.source(), 2)
-	common := url.Values{"audience": {r.settings.Audience}, "resource": r.settings.Resources}
+	common := url.Values{"audience": {r.settings.Audience}, "resource": slices.Clone(r.settings.Resources)}
+	src := r.source()
+	// The Source keeps copies of its maps and slices: a program reusing
+	// them for its next Source (another tenant) changes nothing here.
+	r.settings.Resources[0] = "https://other.example.com/"
+	r.settings.AuthParams["prompt"] = "none"
+	r.settings.TokenParams["access_type"] = "online"
+	r.wholeGrant(src, 2)
 	var grants []string
 	for _, rcv := range r.provider.Received() {
 		want := url.Values{}

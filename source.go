@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -260,6 +262,10 @@ type flight struct {
 
 // New returns a Source for s backed by o.Store.
 func New(s Settings, o Options) (*Source, error) {
+	// Copies of its own: a caller may reuse or change its maps and slices
+	// (for another Source) while this one renews.
+	s.Scopes, s.Resources, s.RetryBackoff = slices.Clone(s.Scopes), slices.Clone(s.Resources), slices.Clone(s.RetryBackoff)
+	s.AuthParams, s.TokenParams = maps.Clone(s.AuthParams), maps.Clone(s.TokenParams)
 	if o.Store == nil {
 		return nil, errors.New("freshtoken: Options.Store is required")
 	}
