@@ -195,6 +195,7 @@ const secretTimeout = 30 * time.Second
 // for concurrent use; a valid token is served from memory with no lock
 // shared between callers, and no I/O but one look at the store every
 // StoreCheckInterval, so a logout or login made elsewhere takes effect.
+// Make one with New; the zero Source is not usable.
 type Source struct {
 	set   Settings
 	api   *url.URL // Settings.APIURL parsed once; nil when empty
