@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/login"
 )
 
@@ -224,10 +225,21 @@ func (p *Proxy) current(ctx context.Context, e *envProxy) (*envProxy, error) {
 		return e, fmt.Errorf("%s: the log-in stored nothing, as the environment cannot be served now: %w", e.name, err)
 	}
 	if now != e {
-		return now, fmt.Errorf("%s: the configuration of %s changed after this log-in began, so it stored nothing, and the tokens stored are kept; log in again", e.name, e.name)
+		return now, configChangedError(e.name)
 	}
 	return e, nil
 }
+
+// configChangedError is a log-in that stored nothing because its
+// environment's configuration changed after it began: to be done again
+// under the configuration in force, which is no bug.
+type configChangedError string
+
+func (e configChangedError) Error() string {
+	return fmt.Sprintf("%s: the configuration of %[1]s changed after this log-in began, so it stored nothing, and the tokens stored are kept; log in again", string(e))
+}
+
+func (configChangedError) FailureKind() kinds.Kind { return kinds.LoginRefused }
 
 // handleLoginButton is the status page's Log in: it sends the browser to
 // the provider.
