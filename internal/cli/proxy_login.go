@@ -60,7 +60,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	}
 	began := time.Now()
 	attempt := httpx.RandomToken()
-	link := proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt)
+	link := proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {

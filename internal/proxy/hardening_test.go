@@ -779,7 +779,7 @@ func TestChangedEnvironmentIsReopened(t *testing.T) {
 // not of a bug ("failed", exit 1).
 func TestLogInBegunBeforeAChangeStoresNothing(t *testing.T) {
 	f := newFixture(t)
-	_, oldTab := f.startAttempt(t, "dev", "old-tab")
+	_, oldTab := f.startAttempt(t, "dev", "old-tab", 0)
 	f.moveDev(t)
 	f.login(t, "dev")
 	resp, err := http.Get(oldTab) // approved at the old provider, back to the proxy

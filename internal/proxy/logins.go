@@ -24,6 +24,10 @@ const (
 	// exchangeTimeout bounds the code exchange and store write that finish
 	// a log-in, which carry on if the browser goes away meanwhile.
 	exchangeTimeout = time.Minute
+	// maxLoginWait bounds how long a log-in waits for its browser when
+	// the `freshtoken login` that began it asks to wait longer than
+	// login.DefaultTimeout.
+	maxLoginWait = 24 * time.Hour
 )
 
 // pendingLogin is a log-in started here, from the status page or for a
@@ -140,9 +144,10 @@ func (p *Proxy) redirectURI(ec *config.Env) string {
 }
 
 // startLogin begins a browser log-in to the named environment, which waits
-// login.DefaultTimeout for the browser to come back; attempt names the
-// `freshtoken login` that asked for it, if one did.
-func (p *Proxy) startLogin(ctx context.Context, name, attempt string) (*pendingLogin, error) {
+// login.DefaultTimeout for the browser to come back, or as long as the
+// `freshtoken login` that asked for it (attempt, if one did) waits: its
+// --timeout, up to maxLoginWait.
+func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.Duration) (*pendingLogin, error) {
 	e, err := p.env(ctx, name)
 	if err != nil {
 		return nil, err
@@ -168,7 +173,7 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string) (*pendingL
 		flow:    &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient()},
 		req:     login.NewRequest(conf),
 		path:    u.Path,
-		expires: now.Add(login.DefaultTimeout),
+		expires: now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
 		attempt: attempt,
 		done:    make(chan struct{}),
 	}
@@ -251,13 +256,14 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	if e, err := p.env(r.Context(), name); err == nil && p.loginButton(w, r, e) {
 		return
 	}
-	p.sendToProvider(w, r, name, "")
+	p.sendToProvider(w, r, name, "", 0)
 }
 
 // sendToProvider starts a log-in of name, for the `freshtoken login` named
-// attempt if one asked, and sends the browser to the provider.
-func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, attempt string) {
-	pl, err := p.startLogin(r.Context(), name, attempt)
+// attempt if one asked, which waits for it as long as wait, and sends the
+// browser to the provider.
+func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, attempt string, wait time.Duration) {
+	pl, err := p.startLogin(r.Context(), name, attempt, wait)
 	if err != nil {
 		p.attemptFailed(name, attempt, err)
 		p.buttonFailed(w, r, name, "login-failed", err)
@@ -277,11 +283,10 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: "log-ins can only be started through the proxy from this machine"})
 		return
 	}
-	name := r.PathValue("env")
+	name, q := r.PathValue("env"), r.URL.Query()
 	if e, err := p.env(r.Context(), name); err == nil {
 		// A `freshtoken login` of another configuration names its client:
 		// logging in this proxy's would replace that one's tokens.
-		q := r.URL.Query()
 		if id, tu := q.Get("client_id"), q.Get("token_url"); id != "" && id != e.conf.ClientID || tu != "" && tu != e.conf.TokenURL {
 			p.log.Warn("log-in link refused: it is for another client", "env", name)
 			http.Error(w, "This freshtoken proxy serves "+name+" for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.", http.StatusConflict)
@@ -295,7 +300,8 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p.sendToProvider(w, r, name, r.URL.Query().Get("attempt"))
+	wait, _ := time.ParseDuration(q.Get("wait")) // none, or not one: the proxy's own
+	p.sendToProvider(w, r, name, q.Get("attempt"), wait)
 }
 
 // attemptFailed keeps err as the failure of the log-in that the
@@ -373,10 +379,15 @@ func GrantURL(base, env string) string {
 // LoginURL is the link that starts a log-in to env through the proxy at
 // base (such as http://127.0.0.1:8787), for the client at tokenURL with
 // clientID: the proxy refuses it if it serves env for another. attempt,
-// a random word of the command's, is what it asks after at AttemptURL.
-func LoginURL(base, env, clientID, tokenURL, attempt string) string {
+// a random word of the command's, is what it asks after at AttemptURL;
+// wait (0: the proxy's own) is how long the command waits for the browser,
+// and so how long the proxy's log-in does.
+func LoginURL(base, env, clientID, tokenURL, attempt string, wait time.Duration) string {
 	link := base + controlPrefix + "envs/" + url.PathEscape(env) + "/login"
 	q := url.Values{}
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	}
 	for k, v := range map[string]string{"client_id": clientID, "token_url": tokenURL, "attempt": attempt} {
 		if v != "" {
 			q.Set(k, v)

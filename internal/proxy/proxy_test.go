@@ -602,8 +602,8 @@ func TestLoginThroughTheProxy(t *testing.T) {
 	})
 
 	t.Run("a refused log-in begun by a command is told to it alone", func(t *testing.T) {
-		state, _ := f.startAttempt(t, "idle", "attempt-1")
-		f.startAttempt(t, "idle", "attempt-2")
+		state, _ := f.startAttempt(t, "idle", "attempt-1", 0)
+		f.startAttempt(t, "idle", "attempt-2", 0)
 		f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state))
 		for _, tc := range []struct {
 			env, attempt, code string
@@ -641,14 +641,14 @@ func TestLoginThroughTheProxy(t *testing.T) {
 // another machine, nor for a page of another site.
 func TestLoginLinkOnlyServesThisMachine(t *testing.T) {
 	f := newFixture(t)
-	req := httptest.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", ""), nil)
+	req := httptest.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", "", 0), nil)
 	req.RemoteAddr = "192.0.2.7:50000"
 	w := httptest.NewRecorder()
 	f.proxy.ServeHTTP(w, req)
 	if w.Code != http.StatusForbidden {
 		t.Errorf("from another machine: %d, want 403", w.Code)
 	}
-	req, _ = http.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", ""), nil)
+	req, _ = http.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", "", 0), nil)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.Header.Set("Sec-Fetch-Mode", "navigate")
 	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusForbidden {
