@@ -306,6 +306,67 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 	}
 }
 
+// TestLoginBesideAProxyThatStops: the proxy through which `freshtoken
+// login` logs in stops (SIGTERM), or restarts, after sending the browser
+// to the provider. Its log-in went with it: the browser comes back to
+// nothing, or to a proxy that never began it. login says so and exits 3
+// within seconds; it waited out its whole --timeout (5 minutes by
+// default), then said access had not been approved.
+func TestLoginBesideAProxyThatStops(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stopped", true: "restarted"}[restart], func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			_, addr := w.redirectAddr()
+			stop := w.startProxy(addr)
+			login := w.watch("--debug", "login", "--no-browser", "--timeout", "50s")
+			link := login.stderr.WaitFor(t, "the log-in link", regexp.MustCompile(`(?m)^http://\S+/login\?\S+$`))[0]
+			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := noFollow.Get(link) // the browser, sent on to the provider's page
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			authURL := resp.Header.Get("Location")
+			login.waitSaid(t, "the freshtoken proxy holds the log-in")
+			stop()
+			if restart {
+				w.startProxy(addr)
+			}
+			if resp, err := http.Get(authURL); err == nil { // approved, back to the address
+				resp.Body.Close()
+			}
+			said := login.waitExit(t, 3)
+			if !strings.Contains(said, "stopped or restarted before the browser came back to it") || !strings.Contains(said, "login -e dev` again") {
+				t.Fatalf("login said %q; want that the proxy's log-in ended with it, and to log in again", said)
+			}
+			if _, err := os.Stat(w.storeFile()); err == nil {
+				t.Fatal("something was stored")
+			}
+		})
+	}
+}
+
+// startProxy runs `freshtoken proxy` on addr with the world's
+// configuration until stop, or the end of the test.
+func (w *world) startProxy(addr string) (stop func() int) {
+	w.t.Helper()
+	stop = w.startDaemon("proxy", "--listen", addr)
+	waitListening(w.t, "http://"+addr)
+	return stop
+}
+
+// waitListening waits until a program answers HTTP at base.
+func waitListening(t *testing.T, base string) {
+	t.Helper()
+	testenv.WaitFor(t, "the proxy to listen", func() bool {
+		resp, err := http.Get(base + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+}
+
 // proxyOfAnotherConfig runs `freshtoken proxy` on addr with the
 // configuration conf, over this world's store, until the test ends, and
 // returns its address.
@@ -315,13 +376,7 @@ func (w *world) proxyOfAnotherConfig(conf, addr string) string {
 	other := w.writeOtherConfig("other.toml", conf)
 	w.startDaemon("--config", other, "proxy", "--listen", addr)
 	base := "http://" + addr
-	testenv.WaitFor(t, "the other proxy to listen", func() bool {
-		resp, err := http.Get(base + "/")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
+	waitListening(t, base)
 	return base
 }
 

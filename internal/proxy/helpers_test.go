@@ -267,6 +267,23 @@ func (f *fixture) startAttempt(t testing.TB, env, attempt string, wait time.Dura
 	return auth.Query().Get("state"), auth.String()
 }
 
+// attemptAnswer is the proxy's answer to a `freshtoken login` asking after
+// the log-in it began.
+type attemptAnswer struct {
+	Held     bool   `json:"held"`
+	Answered bool   `json:"answered"`
+	Failed   bool   `json:"failed"`
+	Code     string `json:"error"`
+}
+
+// attempt asks the proxy, as the `freshtoken login` named attempt does,
+// after the log-in it began; it returns the answer and its body.
+func (f *fixture) attempt(t *testing.T, env, attempt string) (attemptAnswer, []byte) {
+	t.Helper()
+	_, body := f.get(t, strings.TrimPrefix(proxy.AttemptURL(f.base, env, attempt), f.base))
+	return decode[attemptAnswer](t, body), body
+}
+
 // source opens an environment as another freshtoken process would.
 func (f *fixture) source(t testing.TB, env string) *freshtoken.Source {
 	t.Helper()

@@ -74,17 +74,35 @@ func (l *logins) fail(env, attempt, code string) {
 	l.failed = append(l.failed, failedAttempt{env: env, attempt: attempt, code: code})
 }
 
-// failure is the problem code of attempt's failure, or "" if it has not
-// failed here.
-func (l *logins) failure(env, attempt string) string {
+// attemptState is what the proxy knows, at a time, of the log-in that a
+// `freshtoken login` began as an attempt.
+type attemptState struct {
+	held     bool   // it waits here for its browser, or its browser came back
+	answered bool   // its browser came back: the code exchange is under way or done
+	code     string // the problem code of its failure, if it failed
+}
+
+// attempt is what is known at now of the log-in to env that a `freshtoken
+// login` began as attempt. One that waited past its time, or was
+// forgotten for younger ones, is held no longer, as after a restart.
+func (l *logins) attempt(env, attempt string, now time.Time) attemptState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var st attemptState
+	if attempt == "" {
+		return st
+	}
 	for _, f := range l.failed {
 		if f.env == env && f.attempt == attempt {
-			return f.code
+			return attemptState{held: true, answered: true, code: f.code}
 		}
 	}
-	return ""
+	for _, p := range l.pending {
+		if p.env.name == env && p.attempt == attempt && (p.answered || now.Before(p.expires)) {
+			st.held, st.answered = true, st.answered || p.answered
+		}
+	}
+	return st
 }
 
 func (l *logins) add(pl *pendingLogin, now time.Time) {
@@ -321,21 +339,25 @@ func askedFromThisMachine(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// handleAttempt says whether the log-in that the `freshtoken login` named
-// attempt began here has failed, and with which problem code. The command
-// believes only a failure, which can do no more than end its wait early.
+// handleAttempt says whether this proxy holds the log-in that the
+// `freshtoken login` named attempt began here, whether its browser came
+// back, and whether it failed, with which problem code. The command
+// believes only an end (a failure, or a log-in no longer held), which can
+// do no more than end its wait early.
 func (p *Proxy) handleAttempt(w http.ResponseWriter, r *http.Request) {
 	if !askedFromThisMachine(w, r) {
 		return
 	}
 	name, attempt := r.PathValue("env"), r.PathValue("attempt")
-	code := p.logins.failure(name, attempt)
+	st := p.logins.attempt(name, attempt, p.now())
 	writeJSON(w, http.StatusOK, struct {
-		Env     string `json:"env"`
-		Attempt string `json:"attempt"`
-		Failed  bool   `json:"failed"`
-		Code    string `json:"error,omitempty"`
-	}{name, attempt, code != "", code})
+		Env      string `json:"env"`
+		Attempt  string `json:"attempt"`
+		Held     bool   `json:"held"`
+		Answered bool   `json:"answered"`
+		Failed   bool   `json:"failed"`
+		Code     string `json:"error,omitempty"`
+	}{name, attempt, st.held, st.answered, st.code != "", st.code})
 }
 
 // AttemptURL is where the proxy at base says whether the log-in to env
