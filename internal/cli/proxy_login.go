@@ -28,7 +28,8 @@ const (
 	// lostGrace is how long the store is still watched once the proxy no
 	// longer holds the log-in (it stopped, or restarted) before the log-in
 	// is taken for lost: a proxy that stops finishes the code exchange of
-	// a browser that came back just before.
+	// a browser that came back just before (and of one it said came back
+	// within proxy.ExchangeTimeout more).
 	lostGrace = 5 * time.Second
 )
 
@@ -165,7 +166,7 @@ type attemptWatch struct {
 // while it may still end in the store. A failure's kind that could not
 // come of a log-in (the proxy stopping, say) is a refused log-in. Once the
 // browser came back, the proxy finishes the code exchange even as it
-// stops, so only the store tells the end.
+// stops, so the store is watched as long as that may take.
 func (a *attemptWatch) ended(ctx context.Context, now time.Time) error {
 	var st struct {
 		Held     bool   `json:"held"`
@@ -190,12 +191,16 @@ func (a *attemptWatch) ended(ctx context.Context, now time.Time) error {
 			a.f.Logger().Debug("the freshtoken proxy holds the log-in", "env", a.env)
 		}
 		a.held, a.answered, a.goneSince = true, st.Answered, time.Time{}
-	case a.held && !a.answered && (err == nil || nothingListens(err)):
+	case a.held && (err == nil || nothingListens(err)):
 		if a.goneSince.IsZero() {
 			a.f.Logger().Debug("the freshtoken proxy no longer holds the log-in", "env", a.env)
 			a.goneSince = now
 		}
-		if now.Sub(a.goneSince) >= lostGrace {
+		grace := lostGrace
+		if a.answered {
+			grace += proxy.ExchangeTimeout
+		}
+		if now.Sub(a.goneSince) >= grace {
 			return &proxyLostError{env: a.env, base: a.base}
 		}
 	}

@@ -21,9 +21,10 @@ const (
 	// another forgets the oldest. The failures of as many log-ins begun by
 	// `freshtoken login` are kept for it to ask after.
 	maxPendingLogins = 16
-	// exchangeTimeout bounds the code exchange and store write that finish
-	// a log-in, which carry on if the browser goes away meanwhile.
-	exchangeTimeout = time.Minute
+	// ExchangeTimeout bounds the code exchange and store write that finish
+	// a log-in, which carry on if the browser goes away, or the proxy
+	// stops, meanwhile.
+	ExchangeTimeout = time.Minute
 	// maxLoginWait bounds how long a log-in waits for its browser when
 	// the `freshtoken login` that began it asks to wait longer than
 	// login.DefaultTimeout.
@@ -210,7 +211,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/?done=stale-login", http.StatusSeeOther)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), exchangeTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), ExchangeTimeout)
 	defer cancel()
 	e, err := pl.env, error(errStopping)
 	if release, running := p.background.hold(); running { // a stopping proxy waits for the exchange
