@@ -319,14 +319,7 @@ func TestLoginBesideAProxyThatStops(t *testing.T) {
 			_, addr := w.redirectAddr()
 			stop := w.startProxy(addr)
 			login := w.watch("--debug", "login", "--no-browser", "--timeout", "50s")
-			link := login.stderr.WaitFor(t, "the log-in link", regexp.MustCompile(`(?m)^http://\S+/login\?\S+$`))[0]
-			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err := noFollow.Get(link) // the browser, sent on to the provider's page
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			authURL := resp.Header.Get("Location")
+			authURL := openLoginLink(t, login)
 			login.waitSaid(t, "the freshtoken proxy holds the log-in")
 			stop()
 			if restart {
@@ -344,6 +337,21 @@ func TestLoginBesideAProxyThatStops(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openLoginLink plays the browser of a `freshtoken login --no-browser`
+// through the proxy: it opens the log-in link the command prints, and
+// returns the provider's page the proxy sends it on to.
+func openLoginLink(t *testing.T, login *watched) (authURL string) {
+	t.Helper()
+	link := login.stderr.WaitFor(t, "the log-in link", regexp.MustCompile(`(?m)^http://\S+/login\?\S+$`))[0]
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Location")
 }
 
 // startProxy runs `freshtoken proxy` on addr with the world's

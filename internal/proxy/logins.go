@@ -116,6 +116,15 @@ func (l *logins) add(pl *pendingLogin, now time.Time) {
 	l.pending = append(l.pending, pl)
 }
 
+// LoggingIn reports whether a browser log-in started here waits for its
+// browser to come back, which only this process can take.
+func (p *Proxy) LoggingIn() bool {
+	now := p.now()
+	p.logins.mu.Lock()
+	defer p.logins.mu.Unlock()
+	return slices.ContainsFunc(p.logins.pending, func(pl *pendingLogin) bool { return !pl.answered && now.Before(pl.expires) })
+}
+
 // isCallback reports whether a request for path?rawQuery is a browser coming
 // back from a log-in: at /callback, or with a state at the redirect path of
 // a log-in started here.
