@@ -236,6 +236,45 @@ func TestLoginBesideAFakeProxy(t *testing.T) {
 	}
 }
 
+// TestLoginBesideAProgramClaimingFailure: a program on the redirect port,
+// answering like a freshtoken proxy, says the log-in failed once the store
+// already holds this client's tokens from a log-in after it began (the
+// real proxy's, behind it, say). login believes the store, not the
+// program: it reports the log-in (exit 0), where it said it had failed.
+func TestLoginBesideAProgramClaimingFailure(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	_, addr := w.redirectAddr()
+	tokenURL := w.api + "v2/token_endpoint"
+	fake := &http.Server{Addr: addr, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/grant"):
+			json.NewEncoder(rw).Encode(map[string]string{"client_id": "dev-client-id", "token_url": tokenURL, "grant": "authorization_code", "store": w.storeFile()})
+		case strings.Contains(r.URL.Path, "/attempts/"):
+			// The tokens arrive just as the program claims otherwise.
+			rec := fmt.Sprintf(`{"version":1,"env":"dev","access_token":"dev_at_1","token_type":"Bearer","expiry":"2099-01-01T00:00:00Z","issued_at":%q,"renewals":0,"grant":{"token_url":%q,"client_id":"dev-client-id","type":"authorization_code"}}`,
+				time.Now().UTC().Format(time.RFC3339Nano), tokenURL)
+			if err := os.MkdirAll(w.store, 0o700); err != nil {
+				t.Error(err)
+			}
+			if err := os.WriteFile(w.storeFile(), []byte(rec), 0o600); err != nil {
+				t.Error(err)
+			}
+			json.NewEncoder(rw).Encode(map[string]any{"failed": true, "error": "login_refused"})
+		}
+	})}
+	ln, err := net.Listen("tcp", fake.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go fake.Serve(ln)
+	t.Cleanup(func() { fake.Close() })
+
+	r := w.run("login", "--no-browser", "--timeout", "20s")
+	if r.code != 0 || !strings.Contains(r.stderr, "Logged in to dev through the freshtoken proxy") {
+		t.Fatalf("exit %d, stderr %q; want 0, logged in: the store holds the tokens", r.code, r.stderr)
+	}
+}
+
 // TestLoginBesideAnotherUsersProgram: on a shared machine, another user's
 // program on the redirect port, saying all that login wants to hear, is not
 // asked anything nor given the browser: login says whose port it is and
