@@ -644,6 +644,16 @@ func TestLoginThroughTheProxy(t *testing.T) {
 		}
 	})
 
+	t.Run("a log-in link for another client ends its command's wait", func(t *testing.T) {
+		resp, _ := f.get(t, "/.freshtoken/envs/dev/login?client_id=another-client&attempt=foreign")
+		if resp.StatusCode != http.StatusConflict {
+			t.Fatalf("the link for another client answered %d; want 409", resp.StatusCode)
+		}
+		if a, body := f.attempt(t, "dev", "foreign"); !a.Failed || a.Code != "invalid_configuration" {
+			t.Errorf("the command is told %s; want failed, invalid_configuration", body)
+		}
+	})
+
 	t.Run("an answer to no log-in of ours is turned away", func(t *testing.T) {
 		before := f.provider.Stats().TokenRequests
 		resp, _ := f.get(t, "/callback?code=stolen&state=guessed")
