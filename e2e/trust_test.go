@@ -368,7 +368,7 @@ func TestLoginBesideAProxyThatStops(t *testing.T) {
 				resp.Body.Close()
 			}
 			said := login.waitExit(t, 3)
-			if !strings.Contains(said, "stopped or restarted before the browser came back to it") || !strings.Contains(said, "login -e dev` again") {
+			if !strings.Contains(said, "stopped or restarted while this log-in waited, and the log-in it held ended with it") || !strings.Contains(said, "login -e dev` again") {
 				t.Fatalf("login said %q; want that the proxy's log-in ended with it, and to log in again", said)
 			}
 			if _, err := os.Stat(w.storeFile()); err == nil {

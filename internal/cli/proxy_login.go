@@ -141,11 +141,11 @@ func (e *proxyLoginError) Error() string {
 func (e *proxyLoginError) FailureKind() failure.Kind { return e.kind }
 
 // proxyLostError is a log-in that the proxy held and no longer does: it
-// stopped, or restarted, before the browser came back to it.
+// stopped, or restarted, before it stored tokens.
 type proxyLostError struct{ env, base string }
 
 func (e *proxyLostError) Error() string {
-	return fmt.Sprintf("%s: the freshtoken proxy at %s stopped or restarted before the browser came back to it, and the log-in it held ended with it", e.env, e.base)
+	return fmt.Sprintf("%s: the freshtoken proxy at %s stopped or restarted while this log-in waited, and the log-in it held ended with it, storing nothing", e.env, e.base)
 }
 
 func (e *proxyLostError) FailureKind() failure.Kind { return failure.LoginRefused }

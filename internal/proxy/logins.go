@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -316,22 +317,25 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 		// A refusal ends the wait of the command that asked, at once: its
 		// configuration and this proxy's no longer agree (one changed
 		// since it asked, or the link was opened later), as it would have
-		// stopped (exit 2) had they disagreed when it asked.
-		refused := func() { p.logins.fail(name, q.Get("attempt"), kinds.Config.Row().Code) }
+		// stopped (exit 2) had they disagreed when it asked. The page,
+		// where the command points, says why, as the browser does.
+		refuse := func(why string) {
+			p.logins.fail(name, q.Get("attempt"), kinds.Config.Row().Code)
+			e.fail(p.now(), errors.New(why))
+			http.Error(w, why, http.StatusConflict)
+		}
 		// A `freshtoken login` of another configuration names its client:
 		// logging in this proxy's would replace that one's tokens.
 		if id, tu := q.Get("client_id"), q.Get("token_url"); id != "" && id != e.conf.ClientID || tu != "" && tu != e.conf.TokenURL {
 			p.log.Warn("log-in link refused: it is for another client", "env", name)
-			refused()
-			http.Error(w, "This freshtoken proxy serves "+name+" for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.", http.StatusConflict)
+			refuse("This freshtoken proxy serves " + name + " for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.")
 			return
 		}
 		// The link starts a browser log-in, whose tokens would be stored
 		// as those of whatever grant this proxy serves the environment with.
 		if e.conf.Grant != config.GrantAuthorizationCode {
 			p.log.Warn("log-in link refused: the environment uses another grant", "env", name, "grant", e.conf.Grant)
-			refused()
-			http.Error(w, "This freshtoken proxy serves "+name+" with grant = \""+e.conf.Grant+"\", which does not log in through a browser; nothing was changed. Restart the proxy if you changed the grant in the config.", http.StatusConflict)
+			refuse("This freshtoken proxy serves " + name + " with grant = \"" + e.conf.Grant + "\", which does not log in through a browser; nothing was changed. Restart the proxy if you changed the grant in the config.")
 			return
 		}
 	}

@@ -652,6 +652,9 @@ func TestLoginThroughTheProxy(t *testing.T) {
 		if a, body := f.attempt(t, "dev", "foreign"); !a.Failed || a.Code != "invalid_configuration" {
 			t.Errorf("the command is told %s; want failed, invalid_configuration", body)
 		}
+		if _, page := f.get(t, "/"); !strings.Contains(string(page), "for another client or provider than the configuration that asked to log in") {
+			t.Errorf("the status page, where the command points, does not say why")
+		}
 	})
 
 	t.Run("an answer to no log-in of ours is turned away", func(t *testing.T) {
