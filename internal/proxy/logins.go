@@ -119,11 +119,13 @@ func (l *logins) add(pl *pendingLogin, now time.Time) {
 
 // LoggingIn reports whether a browser log-in started here waits for its
 // browser to come back, which only this process can take.
-func (p *Proxy) LoggingIn() bool {
-	now := p.now()
-	p.logins.mu.Lock()
-	defer p.logins.mu.Unlock()
-	return slices.ContainsFunc(p.logins.pending, func(pl *pendingLogin) bool { return !pl.answered && now.Before(pl.expires) })
+func (p *Proxy) LoggingIn() bool { return p.logins.waiting(p.now()) }
+
+// waiting reports whether a log-in waits, at now, for its browser.
+func (l *logins) waiting(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return !p.answered && now.Before(p.expires) })
 }
 
 // isCallback reports whether a request for path?rawQuery is a browser coming
