@@ -275,6 +275,25 @@ func TestLoginBesideAProgramClaimingFailure(t *testing.T) {
 	}
 }
 
+// TestLoginBesideAnotherLogin: a second `freshtoken login` while the first
+// waits for its browser on the redirect address says what may hold it
+// (exit 2), and the first, asked whether it is a proxy, still completes.
+func TestLoginBesideAnotherLogin(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	first := w.watch("login", "--no-browser", "--timeout", "30s")
+	authURL := first.stderr.WaitFor(t, "the first log-in's URL", regexp.MustCompile(`(?m)^http://\S+approve_app\S+$`))[0]
+	r := w.run("login", "--no-browser", "--timeout", "5s")
+	if r.code != 2 || !strings.Contains(r.stderr, "login` still waiting for its browser, perhaps") {
+		t.Fatalf("the second log-in: exit %d, stderr %q; want 2, saying another login may hold the address", r.code, r.stderr)
+	}
+	resp, err := http.Get(authURL) // the first's browser: approved, back to it
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	first.waitExit(t, 0)
+}
+
 // TestLoginBesideAnotherUsersProgram: on a shared machine, another user's
 // program on the redirect port, saying all that login wants to hear, is not
 // asked anything nor given the browser: login says whose port it is and

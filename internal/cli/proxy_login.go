@@ -56,7 +56,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	}
 	g, ok := proxyGrant(ctx, base, env.Name)
 	if !ok {
-		return fmt.Errorf("%s: %w, and not by a freshtoken proxy serving %s; stop the program using it, or set another port in redirect_uri (and register it with the provider)", env.Name, busy, env.Name)
+		return fmt.Errorf("%s: %w, and not by a freshtoken proxy serving %s; stop the program using it (another `freshtoken login` still waiting for its browser, perhaps), or set another port in redirect_uri (and register it with the provider)", env.Name, busy, env.Name)
 	}
 	if g.Grant != "" && g.Grant != env.Grant {
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s with grant = %q, not this configuration's %q; logging in through it would store tokens of the wrong grant. Restart that proxy so that it reads the config again",
