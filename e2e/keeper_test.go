@@ -215,31 +215,8 @@ func TestNotifyAddedUnderARunningKeeper(t *testing.T) {
 func TestProxyStartsTheUpgradedVersion(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
-	bin := filepath.Join(t.TempDir(), "freshtoken")
-	data, err := os.ReadFile(binary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	install := func(data []byte) {
-		if err := os.WriteFile(bin+".new", data, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(bin+".new", bin); err != nil { // as dpkg and brew do
-			t.Fatal(err)
-		}
-	}
-	install(data)
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	w.env = append(w.env, "FRESHTOKEN_INTERNAL_UPGRADE_CHECK=100ms")
-	cmd := w.command(t.Context(), "proxy", "--listen", addr)
-	cmd.Path, cmd.Args[0] = bin, bin
-	run := &watched{cmd: cmd, stderr: testenv.NewOutput()}
-	cmd.Stderr = run.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); run.stderr.Close() }()
-	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); <-run.stderr.Closed() })
+	run, bin, install, data := w.upgradableProxy(addr)
 	get := func() {
 		t.Helper()
 		resp, err := http.Get("http://" + addr + "/dev/v2/company")
@@ -270,11 +247,77 @@ func TestProxyStartsTheUpgradedVersion(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		return // only /proc tells which file a process runs
 	}
-	exe, err := os.Stat(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid))
+	exe, err := os.Stat(fmt.Sprintf("/proc/%d/exe", run.cmd.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if now, err := os.Stat(bin); err != nil || !os.SameFile(exe, now) {
 		t.Fatalf("the process runs %v, not the new binary (%v)", exe, err)
 	}
+}
+
+// TestProxyUpgradeWaitsForALogIn: freshtoken is upgraded while a log-in
+// through the proxy waits for its browser at the provider. The proxy
+// starts the new version once the browser has come back and the tokens
+// are stored: it stopped at once, the log-in's state and PKCE verifier
+// went with it, and the browser came back to a proxy that had never begun
+// it. A log-in left at the provider holds it for 20 looks at most.
+func TestProxyUpgradeWaitsForALogIn(t *testing.T) {
+	for _, approved := range []bool{true, false} {
+		t.Run(map[bool]string{true: "approved", false: "left at the provider"}[approved], func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			_, addr := w.redirectAddr()
+			run, bin, install, data := w.upgradableProxy(addr)
+			run.waitSaid(t, "freshtoken proxy running at")
+			login := w.watch("login", "--no-browser", "--timeout", "50s")
+			authURL := openLoginLink(t, login)
+			install(data)
+			run.waitSaid(t, "starts the new version once the browser log-in under way ends")
+			if !approved {
+				run.waitSaid(t, "starting the new version, "+bin)
+				return
+			}
+			resp, err := http.Get(authURL) // approved, back to the proxy
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			login.waitExit(t, 0)
+			run.waitSaid(t, "starting the new version, "+bin)
+		})
+	}
+}
+
+// upgradableProxy runs `freshtoken proxy --listen addr` from a copy of the
+// binary, which looks for its replacement every 100 ms, until the test
+// ends; install replaces that copy with data, as a package upgrade does,
+// and data is the binary's own.
+func (w *world) upgradableProxy(addr string) (run *watched, bin string, install func(data []byte), data []byte) {
+	t := w.t
+	t.Helper()
+	bin = filepath.Join(t.TempDir(), "freshtoken")
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install = func(data []byte) {
+		if err := os.WriteFile(bin+".new", data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(bin+".new", bin); err != nil { // as dpkg and brew do
+			t.Fatal(err)
+		}
+	}
+	install(data)
+	w.env = append(w.env, "FRESHTOKEN_INTERNAL_UPGRADE_CHECK=100ms")
+	cmd := w.command(t.Context(), "proxy", "--listen", addr)
+	cmd.Path, cmd.Args[0] = bin, bin
+	run = &watched{cmd: cmd, stderr: testenv.NewOutput()}
+	cmd.Stderr = run.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); run.stderr.Close() }()
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); <-run.stderr.Closed() })
+	return run, bin, install, data
 }

@@ -236,6 +236,64 @@ func TestLoginBesideAFakeProxy(t *testing.T) {
 	}
 }
 
+// TestLoginBesideAProgramClaimingFailure: a program on the redirect port,
+// answering like a freshtoken proxy, says the log-in failed once the store
+// already holds this client's tokens from a log-in after it began (the
+// real proxy's, behind it, say). login believes the store, not the
+// program: it reports the log-in (exit 0), where it said it had failed.
+func TestLoginBesideAProgramClaimingFailure(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	_, addr := w.redirectAddr()
+	tokenURL := w.api + "v2/token_endpoint"
+	fake := &http.Server{Addr: addr, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/grant"):
+			json.NewEncoder(rw).Encode(map[string]string{"client_id": "dev-client-id", "token_url": tokenURL, "grant": "authorization_code", "store": w.storeFile()})
+		case strings.Contains(r.URL.Path, "/attempts/"):
+			// The tokens arrive just as the program claims otherwise.
+			rec := fmt.Sprintf(`{"version":1,"env":"dev","access_token":"dev_at_1","token_type":"Bearer","expiry":"2099-01-01T00:00:00Z","issued_at":%q,"renewals":0,"grant":{"token_url":%q,"client_id":"dev-client-id","type":"authorization_code"}}`,
+				time.Now().UTC().Format(time.RFC3339Nano), tokenURL)
+			if err := os.MkdirAll(w.store, 0o700); err != nil {
+				t.Error(err)
+			}
+			if err := os.WriteFile(w.storeFile(), []byte(rec), 0o600); err != nil {
+				t.Error(err)
+			}
+			json.NewEncoder(rw).Encode(map[string]any{"failed": true, "error": "login_refused"})
+		}
+	})}
+	ln, err := net.Listen("tcp", fake.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go fake.Serve(ln)
+	t.Cleanup(func() { fake.Close() })
+
+	r := w.run("login", "--no-browser", "--timeout", "20s")
+	if r.code != 0 || !strings.Contains(r.stderr, "Logged in to dev through the freshtoken proxy") {
+		t.Fatalf("exit %d, stderr %q; want 0, logged in: the store holds the tokens", r.code, r.stderr)
+	}
+}
+
+// TestLoginBesideAnotherLogin: a second `freshtoken login` while the first
+// waits for its browser on the redirect address says what may hold it
+// (exit 2), and the first, asked whether it is a proxy, still completes.
+func TestLoginBesideAnotherLogin(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	first := w.watch("login", "--no-browser", "--timeout", "30s")
+	authURL := first.stderr.WaitFor(t, "the first log-in's URL", regexp.MustCompile(`(?m)^http://\S+approve_app\S+$`))[0]
+	r := w.run("login", "--no-browser", "--timeout", "5s")
+	if r.code != 2 || !strings.Contains(r.stderr, "login` still waiting for its browser, perhaps") {
+		t.Fatalf("the second log-in: exit %d, stderr %q; want 2, saying another login may hold the address", r.code, r.stderr)
+	}
+	resp, err := http.Get(authURL) // the first's browser: approved, back to it
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	first.waitExit(t, 0)
+}
+
 // TestLoginBesideAnotherUsersProgram: on a shared machine, another user's
 // program on the redirect port, saying all that login wants to hear, is not
 // asked anything nor given the browser: login says whose port it is and
@@ -306,6 +364,75 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 	}
 }
 
+// TestLoginBesideAProxyThatStops: the proxy through which `freshtoken
+// login` logs in stops (SIGTERM), or restarts, after sending the browser
+// to the provider. Its log-in went with it: the browser comes back to
+// nothing, or to a proxy that never began it. login says so and exits 3
+// within seconds; it waited out its whole --timeout (5 minutes by
+// default), then said access had not been approved.
+func TestLoginBesideAProxyThatStops(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stopped", true: "restarted"}[restart], func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			_, addr := w.redirectAddr()
+			stop := w.startProxy(addr)
+			login := w.watch("--debug", "login", "--no-browser", "--timeout", "50s")
+			authURL := openLoginLink(t, login)
+			login.waitSaid(t, "the freshtoken proxy holds the log-in")
+			stop()
+			if restart {
+				w.startProxy(addr)
+			}
+			if resp, err := http.Get(authURL); err == nil { // approved, back to the address
+				resp.Body.Close()
+			}
+			said := login.waitExit(t, 3)
+			if !strings.Contains(said, "stopped or restarted while this log-in waited, and the log-in it held ended with it") || !strings.Contains(said, "login -e dev` again") {
+				t.Fatalf("login said %q; want that the proxy's log-in ended with it, and to log in again", said)
+			}
+			if _, err := os.Stat(w.storeFile()); err == nil {
+				t.Fatal("something was stored")
+			}
+		})
+	}
+}
+
+// openLoginLink plays the browser of a `freshtoken login --no-browser`
+// through the proxy: it opens the log-in link the command prints, and
+// returns the provider's page the proxy sends it on to.
+func openLoginLink(t *testing.T, login *watched) (authURL string) {
+	t.Helper()
+	link := login.stderr.WaitFor(t, "the log-in link", regexp.MustCompile(`(?m)^http://\S+/login\?\S+$`))[0]
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Location")
+}
+
+// startProxy runs `freshtoken proxy` on addr with the world's
+// configuration until stop, or the end of the test.
+func (w *world) startProxy(addr string) (stop func() int) {
+	w.t.Helper()
+	stop = w.startDaemon("proxy", "--listen", addr)
+	waitListening(w.t, "http://"+addr)
+	return stop
+}
+
+// waitListening waits until a program answers HTTP at base.
+func waitListening(t *testing.T, base string) {
+	t.Helper()
+	testenv.WaitFor(t, "the proxy to listen", func() bool {
+		resp, err := http.Get(base + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+}
+
 // proxyOfAnotherConfig runs `freshtoken proxy` on addr with the
 // configuration conf, over this world's store, until the test ends, and
 // returns its address.
@@ -315,13 +442,7 @@ func (w *world) proxyOfAnotherConfig(conf, addr string) string {
 	other := w.writeOtherConfig("other.toml", conf)
 	w.startDaemon("--config", other, "proxy", "--listen", addr)
 	base := "http://" + addr
-	testenv.WaitFor(t, "the other proxy to listen", func() bool {
-		resp, err := http.Get(base + "/")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
+	waitListening(t, base)
 	return base
 }
 

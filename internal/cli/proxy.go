@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -82,7 +83,11 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, upgradedTo := watchUpgrade(ctx, f.Logger())
+	var serving atomic.Pointer[proxy.Proxy] // once it listens
+	ctx, upgradedTo := watchUpgrade(ctx, f.Logger(), func() bool {
+		p := serving.Load()
+		return p != nil && p.LoggingIn()
+	})
 	webhook, err := httpx.NewTransport(conf.CAFile) // the top-level ca_file
 	var proxyErr *httpx.ProxyEnvError
 	switch {
@@ -154,6 +159,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	if err != nil {
 		return err
 	}
+	serving.Store(p)
 	base := "http://" + ln.Addr().String()
 	if opts.AllowRemote {
 		warnRemote(f.IO.ErrOut, ln.Addr().String())

@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -23,6 +25,12 @@ const (
 	storePoll = 200 * time.Millisecond
 	// attemptPoll is how often it asks the proxy whether the log-in failed.
 	attemptPoll = time.Second
+	// lostGrace is how long the store is still watched once the proxy no
+	// longer holds the log-in (it stopped, or restarted) before the log-in
+	// is taken for lost: a proxy that stops finishes the code exchange of
+	// a browser that came back just before (and of one it said came back
+	// within proxy.ExchangeTimeout more).
+	lostGrace = 5 * time.Second
 )
 
 // loginThroughProxy completes a log-in through the freshtoken proxy that
@@ -48,7 +56,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	}
 	g, ok := proxyGrant(ctx, base, env.Name)
 	if !ok {
-		return fmt.Errorf("%s: %w, and not by a freshtoken proxy serving %s; stop the program using it, or set another port in redirect_uri (and register it with the provider)", env.Name, busy, env.Name)
+		return fmt.Errorf("%s: %w, and not by a freshtoken proxy serving %s; stop the program using it (another `freshtoken login` still waiting for its browser, perhaps), or set another port in redirect_uri (and register it with the provider)", env.Name, busy, env.Name)
 	}
 	if g.Grant != "" && g.Grant != env.Grant {
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s with grant = %q, not this configuration's %q; logging in through it would store tokens of the wrong grant. Restart that proxy so that it reads the config again",
@@ -60,7 +68,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	}
 	began := time.Now()
 	attempt := httpx.RandomToken()
-	link := proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt)
+	link := proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
@@ -80,21 +88,32 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	// asked): not this one's end, which the proxy may still store. Nor is
 	// a renewal of the tokens held before (RenewedAt): no log-in.
 	var foreign error
-	for {
+	stored := func() bool {
 		rec, err := src.Record(wait)
 		if err == nil && rec != nil && !rec.IssuedAt.Before(began) && rec.RenewedAt.IsZero() {
 			if foreign = src.CheckGrant(rec); foreign == nil {
 				fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
 				warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
-				return nil
+				return true
 			}
+		}
+		return false
+	}
+	watch := &attemptWatch{f: f, env: env.Name, base: base, attempt: attempt}
+	for {
+		if stored() {
+			return nil
 		}
 		select {
 		case <-tick.C:
 		case <-ask.C:
-			if kind, failed := attemptFailed(wait, base, env.Name, attempt); failed {
-				f.Logger().Debug("the freshtoken proxy says the log-in failed", "env", env.Name, "error", kind.Row().Code)
-				return &proxyLoginError{env: env.Name, base: base, kind: kind}
+			// An end the proxy tells of, or its going, is believed only
+			// while the store holds no new tokens.
+			if err := watch.ended(wait, time.Now()); err != nil {
+				if stored() {
+					return nil
+				}
+				return err
 			}
 		case <-wait.Done():
 			if ctx.Err() != nil {
@@ -121,25 +140,78 @@ func (e *proxyLoginError) Error() string {
 
 func (e *proxyLoginError) FailureKind() failure.Kind { return e.kind }
 
-// attemptFailed asks the proxy at base whether the log-in to env that
-// began as attempt has failed there, and of what kind. A kind that could
-// not come of a log-in (the proxy stopping, say) is a refused log-in.
-func attemptFailed(ctx context.Context, base, env, attempt string) (failure.Kind, bool) {
-	var a struct {
-		Failed bool   `json:"failed"`
-		Code   string `json:"error"`
+// proxyLostError is a log-in that the proxy held and no longer does: it
+// stopped, or restarted, before it stored tokens.
+type proxyLostError struct{ env, base string }
+
+func (e *proxyLostError) Error() string {
+	return fmt.Sprintf("%s: the freshtoken proxy at %s stopped or restarted while this log-in waited, and the log-in it held ended with it, storing nothing", e.env, e.base)
+}
+
+func (e *proxyLostError) FailureKind() failure.Kind { return failure.LoginRefused }
+
+// attemptWatch follows the log-in that a `freshtoken login` began as
+// attempt at the proxy at base, for its end alone: the proxy saying it
+// failed, or no longer holding it (stopped or restarted: its state and
+// PKCE verifier, and so the log-in, went with the process).
+type attemptWatch struct {
+	f                  *Factory
+	env, base, attempt string
+	held               bool      // the proxy said it holds the log-in
+	answered           bool      // and that its browser came back
+	goneSince          time.Time // since the proxy no longer held it
+}
+
+// ended asks the proxy once, at now, and returns the log-in's end, or nil
+// while it may still end in the store. A failure's kind that could not
+// come of a log-in (the proxy stopping, say) is a refused log-in. Once the
+// browser came back, the proxy finishes the code exchange even as it
+// stops, so the store is watched as long as that may take.
+func (a *attemptWatch) ended(ctx context.Context, now time.Time) error {
+	var st struct {
+		Held     bool   `json:"held"`
+		Answered bool   `json:"answered"`
+		Failed   bool   `json:"failed"`
+		Code     string `json:"error"`
 	}
-	if !getJSON(ctx, proxy.AttemptURL(base, env, attempt), &a) || !a.Failed {
-		return 0, false
-	}
-	kind, known := failure.OfCode(a.Code)
+	err := getJSON(ctx, proxy.AttemptURL(a.base, a.env, a.attempt), &st)
 	switch {
-	case !known:
-		return 0, false
-	case kind == failure.Interrupted:
-		return failure.LoginRefused, true
+	case err == nil && st.Failed:
+		kind, known := failure.OfCode(st.Code)
+		if !known {
+			return nil
+		}
+		a.f.Logger().Debug("the freshtoken proxy says the log-in failed", "env", a.env, "error", st.Code)
+		if kind == failure.Interrupted {
+			kind = failure.LoginRefused
+		}
+		return &proxyLoginError{env: a.env, base: a.base, kind: kind}
+	case err == nil && st.Held:
+		if !a.held {
+			a.f.Logger().Debug("the freshtoken proxy holds the log-in", "env", a.env)
+		}
+		a.held, a.answered, a.goneSince = true, st.Answered, time.Time{}
+	case a.held && (err == nil || nothingListens(err)):
+		if a.goneSince.IsZero() {
+			a.f.Logger().Debug("the freshtoken proxy no longer holds the log-in", "env", a.env)
+			a.goneSince = now
+		}
+		grace := lostGrace
+		if a.answered {
+			grace += proxy.ExchangeTimeout
+		}
+		if now.Sub(a.goneSince) >= grace {
+			return &proxyLostError{env: a.env, base: a.base}
+		}
 	}
-	return kind, true
+	return nil
+}
+
+// nothingListens reports whether err is a connection refused: no program
+// listens there any more.
+func nothingListens(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" && !op.Timeout()
 }
 
 // grantInfo is what a proxy says it serves an environment for.
@@ -156,22 +228,25 @@ type grantInfo struct {
 // believe one that did.
 func proxyGrant(ctx context.Context, base, env string) (grantInfo, bool) {
 	var g grantInfo
-	return g, getJSON(ctx, proxy.GrantURL(base, env), &g)
+	return g, getJSON(ctx, proxy.GrantURL(base, env), &g) == nil
 }
 
-// getJSON reads the JSON answer of a proxy's endpoint at link into v; ok
-// is false unless it answered 200 with JSON, within 5 seconds.
-func getJSON(ctx context.Context, link string, v any) bool {
+// getJSON reads the JSON answer of a proxy's endpoint at link into v: an
+// error unless it answered 200 with JSON, within 5 seconds.
+func getJSON(ctx context.Context, link string, v any) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
 	if err != nil {
-		return false
+		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return false
+		return err
 	}
 	defer resp.Body.Close()
-	return resp.StatusCode == http.StatusOK && json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(v) == nil
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("answered %s", resp.Status)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(v)
 }

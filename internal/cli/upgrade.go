@@ -22,6 +22,12 @@ var upgradeCheck = func() time.Duration {
 	return time.Minute
 }()
 
+// upgradeLoginLooks is how many looks (upgradeCheck) a browser log-in
+// under way may hold the restart after an upgrade: one left at the
+// provider (its `freshtoken login --timeout` may be long) does not keep an
+// old version running for long.
+const upgradeLoginLooks = 20
+
 // upgraded ends a proxy whose binary was replaced (an upgrade): Main then
 // starts the new one in its place, with the same arguments.
 type upgraded struct{ path string }
@@ -39,8 +45,11 @@ func (u *upgraded) Error() string {
 // stops and, on Unix, starts the new binary in its place. The new file must
 // look the same at two looks in a row, so that one still being written is
 // not started, and must start: one whose `version` fails leaves the proxy
-// running, as it is, until another replaces it.
-func watchUpgrade(ctx context.Context, log *slog.Logger) (context.Context, func() *upgraded) {
+// running, as it is, until another replaces it. While busy says a browser
+// log-in waits for its browser here, the proxy stops later (by
+// upgradeLoginLooks at most): its state lives in this process, and would
+// go with it.
+func watchUpgrade(ctx context.Context, log *slog.Logger, busy func() bool) (context.Context, func() *upgraded) {
 	none := func() *upgraded { return nil }
 	path := startedFrom()
 	first, err := os.Stat(path)
@@ -52,6 +61,7 @@ func watchUpgrade(ctx context.Context, log *slog.Logger) (context.Context, func(
 		tick := time.NewTicker(upgradeCheck)
 		defer tick.Stop()
 		var last, refused os.FileInfo
+		held := 0 // looks for which a log-in under way held the restart
 		for {
 			select {
 			case <-ctx.Done():
@@ -66,6 +76,13 @@ func watchUpgrade(ctx context.Context, log *slog.Logger) (context.Context, func(
 			}
 			if last == nil || !sameBinary(now, last) {
 				last = now // changed since the last look: perhaps still being written
+				continue
+			}
+			if held < upgradeLoginLooks && busy() {
+				if held == 0 {
+					log.Warn("freshtoken was replaced (an upgrade): this proxy starts the new version once the browser log-in under way ends", "path", path)
+				}
+				held++
 				continue
 			}
 			if err := startsAsFreshtoken(ctx, path); err != nil {

@@ -341,13 +341,18 @@ func TestTwoTabsOneDeviceLogin(t *testing.T) {
 // authorization code grant). For an environment this proxy serves with
 // another grant (its config changed since the proxy opened it, say), it
 // would store authorization-code tokens as that grant's: it is refused,
-// and the grant it serves is said, so `freshtoken login` can stop early.
+// and the grant it serves is said, so `freshtoken login` can stop early;
+// the command that opened the link is told so at once (it waited out its
+// whole --timeout).
 func TestLoginLinkOnlyForTheBrowserGrant(t *testing.T) {
 	f := deviceFixture(t)
 	for _, env := range []string{"tv", "machine"} {
-		resp, body := f.get(t, "/.freshtoken/envs/"+env+"/login")
+		resp, body := f.get(t, "/.freshtoken/envs/"+env+"/login?attempt=a1")
 		if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "grant") {
 			t.Fatalf("%s: the log-in link answered %d %q (Location %q); want it refused", env, resp.StatusCode, body, resp.Header.Get("Location"))
+		}
+		if a, body := f.attempt(t, env, "a1"); !a.Failed || a.Code != "invalid_configuration" {
+			t.Fatalf("%s: the command is told %s; want failed, invalid_configuration", env, body)
 		}
 		_, body = f.get(t, "/.freshtoken/envs/"+env+"/grant")
 		if !strings.Contains(string(body), `"grant":`) {

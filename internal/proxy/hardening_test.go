@@ -774,10 +774,12 @@ func TestChangedEnvironmentIsReopened(t *testing.T) {
 // page before the environment's configuration changed (another provider,
 // another client), and approved in its old tab after a log-in under the new
 // configuration, stored the old configuration's tokens over the new ones,
-// which were lost. It now stores nothing and says to log in again.
+// which were lost. It now stores nothing and says to log in again; the
+// `freshtoken login` that began it is told its log-in was refused (exit 3),
+// not of a bug ("failed", exit 1).
 func TestLogInBegunBeforeAChangeStoresNothing(t *testing.T) {
 	f := newFixture(t)
-	_, oldTab := f.startLogin(t, "dev")
+	_, oldTab := f.startAttempt(t, "dev", "old-tab", 0)
 	f.moveDev(t)
 	f.login(t, "dev")
 	resp, err := http.Get(oldTab) // approved at the old provider, back to the proxy
@@ -798,6 +800,9 @@ func TestLogInBegunBeforeAChangeStoresNothing(t *testing.T) {
 	_, page := f.get(t, "/")
 	if !strings.Contains(string(page), "changed after this log-in began") {
 		t.Errorf("the status page does not say why the old tab's log-in stored nothing")
+	}
+	if _, body := f.get(t, strings.TrimPrefix(proxy.AttemptURL(f.base, "dev", "old-tab"), f.base)); !strings.Contains(string(body), `"error":"login_refused"`) {
+		t.Errorf("the command that began the old tab's log-in is told %s; want login_refused", body)
 	}
 }
 

@@ -231,7 +231,7 @@ func (f *fixture) checkNoSecretsLogged(t testing.TB) {
 // auto-approving provider sends it back. It returns where the browser ended.
 func (f *fixture) login(t testing.TB, env string) *url.URL {
 	t.Helper()
-	resp, err := http.Get(proxy.LoginURL(f.base, env, "", "", ""))
+	resp, err := http.Get(proxy.LoginURL(f.base, env, "", "", "", 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,15 +247,15 @@ func (f *fixture) login(t testing.TB, env string) *url.URL {
 // sends the browser to.
 func (f *fixture) startLogin(t testing.TB, env string) (state, authURL string) {
 	t.Helper()
-	return f.startAttempt(t, env, "")
+	return f.startAttempt(t, env, "", 0)
 }
 
-// startAttempt is startLogin as the `freshtoken login` named attempt
-// opens the link.
-func (f *fixture) startAttempt(t testing.TB, env, attempt string) (state, authURL string) {
+// startAttempt is startLogin as the `freshtoken login` named attempt,
+// waiting as long as wait (0: the proxy's own time), opens the link.
+func (f *fixture) startAttempt(t testing.TB, env, attempt string, wait time.Duration) (state, authURL string) {
 	t.Helper()
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(proxy.LoginURL(f.base, env, "", "", attempt))
+	resp, err := noFollow.Get(proxy.LoginURL(f.base, env, "", "", attempt, wait))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,6 +265,23 @@ func (f *fixture) startAttempt(t testing.TB, env, attempt string) (state, authUR
 		t.Fatalf("the log-in link answered %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	return auth.Query().Get("state"), auth.String()
+}
+
+// attemptAnswer is the proxy's answer to a `freshtoken login` asking after
+// the log-in it began.
+type attemptAnswer struct {
+	Held     bool   `json:"held"`
+	Answered bool   `json:"answered"`
+	Failed   bool   `json:"failed"`
+	Code     string `json:"error"`
+}
+
+// attempt asks the proxy, as the `freshtoken login` named attempt does,
+// after the log-in it began; it returns the answer and its body.
+func (f *fixture) attempt(t *testing.T, env, attempt string) (attemptAnswer, []byte) {
+	t.Helper()
+	_, body := f.get(t, strings.TrimPrefix(proxy.AttemptURL(f.base, env, attempt), f.base))
+	return decode[attemptAnswer](t, body), body
 }
 
 // source opens an environment as another freshtoken process would.

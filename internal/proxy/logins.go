@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/login"
 )
 
@@ -20,9 +22,14 @@ const (
 	// another forgets the oldest. The failures of as many log-ins begun by
 	// `freshtoken login` are kept for it to ask after.
 	maxPendingLogins = 16
-	// exchangeTimeout bounds the code exchange and store write that finish
-	// a log-in, which carry on if the browser goes away meanwhile.
-	exchangeTimeout = time.Minute
+	// ExchangeTimeout bounds the code exchange and store write that finish
+	// a log-in, which carry on if the browser goes away, or the proxy
+	// stops, meanwhile.
+	ExchangeTimeout = time.Minute
+	// maxLoginWait bounds how long a log-in waits for its browser when
+	// the `freshtoken login` that began it asks to wait longer than
+	// login.DefaultTimeout.
+	maxLoginWait = 24 * time.Hour
 )
 
 // pendingLogin is a log-in started here, from the status page or for a
@@ -69,17 +76,35 @@ func (l *logins) fail(env, attempt, code string) {
 	l.failed = append(l.failed, failedAttempt{env: env, attempt: attempt, code: code})
 }
 
-// failure is the problem code of attempt's failure, or "" if it has not
-// failed here.
-func (l *logins) failure(env, attempt string) string {
+// attemptState is what the proxy knows, at a time, of the log-in that a
+// `freshtoken login` began as an attempt.
+type attemptState struct {
+	held     bool   // it waits here for its browser, or its browser came back
+	answered bool   // its browser came back: the code exchange is under way or done
+	code     string // the problem code of its failure, if it failed
+}
+
+// attempt is what is known at now of the log-in to env that a `freshtoken
+// login` began as attempt. One that waited past its time, or was
+// forgotten for younger ones, is held no longer, as after a restart.
+func (l *logins) attempt(env, attempt string, now time.Time) attemptState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var st attemptState
+	if attempt == "" {
+		return st
+	}
 	for _, f := range l.failed {
 		if f.env == env && f.attempt == attempt {
-			return f.code
+			return attemptState{held: true, answered: true, code: f.code}
 		}
 	}
-	return ""
+	for _, p := range l.pending {
+		if p.env.name == env && p.attempt == attempt && (p.answered || now.Before(p.expires)) {
+			st.held, st.answered = true, st.answered || p.answered
+		}
+	}
+	return st
 }
 
 func (l *logins) add(pl *pendingLogin, now time.Time) {
@@ -90,6 +115,17 @@ func (l *logins) add(pl *pendingLogin, now time.Time) {
 		l.pending = l.pending[1:]
 	}
 	l.pending = append(l.pending, pl)
+}
+
+// LoggingIn reports whether a browser log-in started here waits for its
+// browser to come back, which only this process can take.
+func (p *Proxy) LoggingIn() bool { return p.logins.waiting(p.now()) }
+
+// waiting reports whether a log-in waits, at now, for its browser.
+func (l *logins) waiting(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return !p.answered && now.Before(p.expires) })
 }
 
 // isCallback reports whether a request for path?rawQuery is a browser coming
@@ -139,9 +175,10 @@ func (p *Proxy) redirectURI(ec *config.Env) string {
 }
 
 // startLogin begins a browser log-in to the named environment, which waits
-// login.DefaultTimeout for the browser to come back; attempt names the
-// `freshtoken login` that asked for it, if one did.
-func (p *Proxy) startLogin(ctx context.Context, name, attempt string) (*pendingLogin, error) {
+// login.DefaultTimeout for the browser to come back, or as long as the
+// `freshtoken login` that asked for it (attempt, if one did) waits: its
+// --timeout, up to maxLoginWait.
+func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.Duration) (*pendingLogin, error) {
 	e, err := p.env(ctx, name)
 	if err != nil {
 		return nil, err
@@ -167,7 +204,7 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string) (*pendingL
 		flow:    &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient()},
 		req:     login.NewRequest(conf),
 		path:    u.Path,
-		expires: now.Add(login.DefaultTimeout),
+		expires: now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
 		attempt: attempt,
 		done:    make(chan struct{}),
 	}
@@ -186,7 +223,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/?done=stale-login", http.StatusSeeOther)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), exchangeTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), ExchangeTimeout)
 	defer cancel()
 	e, err := pl.env, error(errStopping)
 	if release, running := p.background.hold(); running { // a stopping proxy waits for the exchange
@@ -224,10 +261,21 @@ func (p *Proxy) current(ctx context.Context, e *envProxy) (*envProxy, error) {
 		return e, fmt.Errorf("%s: the log-in stored nothing, as the environment cannot be served now: %w", e.name, err)
 	}
 	if now != e {
-		return now, fmt.Errorf("%s: the configuration of %s changed after this log-in began, so it stored nothing, and the tokens stored are kept; log in again", e.name, e.name)
+		return now, configChangedError(e.name)
 	}
 	return e, nil
 }
+
+// configChangedError is a log-in that stored nothing because its
+// environment's configuration changed after it began: to be done again
+// under the configuration in force, which is no bug.
+type configChangedError string
+
+func (e configChangedError) Error() string {
+	return fmt.Sprintf("%s: the configuration of %[1]s changed after this log-in began, so it stored nothing, and the tokens stored are kept; log in again", string(e))
+}
+
+func (configChangedError) FailureKind() kinds.Kind { return kinds.LoginRefused }
 
 // handleLoginButton is the status page's Log in: it sends the browser to
 // the provider.
@@ -239,13 +287,14 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	if e, err := p.env(r.Context(), name); err == nil && p.loginButton(w, r, e) {
 		return
 	}
-	p.sendToProvider(w, r, name, "")
+	p.sendToProvider(w, r, name, "", 0)
 }
 
 // sendToProvider starts a log-in of name, for the `freshtoken login` named
-// attempt if one asked, and sends the browser to the provider.
-func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, attempt string) {
-	pl, err := p.startLogin(r.Context(), name, attempt)
+// attempt if one asked, which waits for it as long as wait, and sends the
+// browser to the provider.
+func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, attempt string, wait time.Duration) {
+	pl, err := p.startLogin(r.Context(), name, attempt, wait)
 	if err != nil {
 		p.attemptFailed(name, attempt, err)
 		p.buttonFailed(w, r, name, "login-failed", err)
@@ -265,25 +314,35 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: "log-ins can only be started through the proxy from this machine"})
 		return
 	}
-	name := r.PathValue("env")
+	name, q := r.PathValue("env"), r.URL.Query()
 	if e, err := p.env(r.Context(), name); err == nil {
+		// A refusal ends the wait of the command that asked, at once: its
+		// configuration and this proxy's no longer agree (one changed
+		// since it asked, or the link was opened later), as it would have
+		// stopped (exit 2) had they disagreed when it asked. The page,
+		// where the command points, says why, as the browser does.
+		refuse := func(why string) {
+			p.logins.fail(name, q.Get("attempt"), kinds.Config.Row().Code)
+			e.fail(p.now(), errors.New(why))
+			http.Error(w, why, http.StatusConflict)
+		}
 		// A `freshtoken login` of another configuration names its client:
 		// logging in this proxy's would replace that one's tokens.
-		q := r.URL.Query()
 		if id, tu := q.Get("client_id"), q.Get("token_url"); id != "" && id != e.conf.ClientID || tu != "" && tu != e.conf.TokenURL {
 			p.log.Warn("log-in link refused: it is for another client", "env", name)
-			http.Error(w, "This freshtoken proxy serves "+name+" for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.", http.StatusConflict)
+			refuse("This freshtoken proxy serves " + name + " for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.")
 			return
 		}
 		// The link starts a browser log-in, whose tokens would be stored
 		// as those of whatever grant this proxy serves the environment with.
 		if e.conf.Grant != config.GrantAuthorizationCode {
 			p.log.Warn("log-in link refused: the environment uses another grant", "env", name, "grant", e.conf.Grant)
-			http.Error(w, "This freshtoken proxy serves "+name+" with grant = \""+e.conf.Grant+"\", which does not log in through a browser; nothing was changed. Restart the proxy if you changed the grant in the config.", http.StatusConflict)
+			refuse("This freshtoken proxy serves " + name + " with grant = \"" + e.conf.Grant + "\", which does not log in through a browser; nothing was changed. Restart the proxy if you changed the grant in the config.")
 			return
 		}
 	}
-	p.sendToProvider(w, r, name, r.URL.Query().Get("attempt"))
+	wait, _ := time.ParseDuration(q.Get("wait")) // none, or not one: the proxy's own
+	p.sendToProvider(w, r, name, q.Get("attempt"), wait)
 }
 
 // attemptFailed keeps err as the failure of the log-in that the
@@ -303,21 +362,25 @@ func askedFromThisMachine(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// handleAttempt says whether the log-in that the `freshtoken login` named
-// attempt began here has failed, and with which problem code. The command
-// believes only a failure, which can do no more than end its wait early.
+// handleAttempt says whether this proxy holds the log-in that the
+// `freshtoken login` named attempt began here, whether its browser came
+// back, and whether it failed, with which problem code. The command
+// believes only an end (a failure, or a log-in no longer held), which can
+// do no more than end its wait early.
 func (p *Proxy) handleAttempt(w http.ResponseWriter, r *http.Request) {
 	if !askedFromThisMachine(w, r) {
 		return
 	}
 	name, attempt := r.PathValue("env"), r.PathValue("attempt")
-	code := p.logins.failure(name, attempt)
+	st := p.logins.attempt(name, attempt, p.now())
 	writeJSON(w, http.StatusOK, struct {
-		Env     string `json:"env"`
-		Attempt string `json:"attempt"`
-		Failed  bool   `json:"failed"`
-		Code    string `json:"error,omitempty"`
-	}{name, attempt, code != "", code})
+		Env      string `json:"env"`
+		Attempt  string `json:"attempt"`
+		Held     bool   `json:"held"`
+		Answered bool   `json:"answered"`
+		Failed   bool   `json:"failed"`
+		Code     string `json:"error,omitempty"`
+	}{name, attempt, st.held, st.answered, st.code != "", st.code})
 }
 
 // AttemptURL is where the proxy at base says whether the log-in to env
@@ -361,10 +424,15 @@ func GrantURL(base, env string) string {
 // LoginURL is the link that starts a log-in to env through the proxy at
 // base (such as http://127.0.0.1:8787), for the client at tokenURL with
 // clientID: the proxy refuses it if it serves env for another. attempt,
-// a random word of the command's, is what it asks after at AttemptURL.
-func LoginURL(base, env, clientID, tokenURL, attempt string) string {
+// a random word of the command's, is what it asks after at AttemptURL;
+// wait (0: the proxy's own) is how long the command waits for the browser,
+// and so how long the proxy's log-in does.
+func LoginURL(base, env, clientID, tokenURL, attempt string, wait time.Duration) string {
 	link := base + controlPrefix + "envs/" + url.PathEscape(env) + "/login"
 	q := url.Values{}
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	}
 	for k, v := range map[string]string{"client_id": clientID, "token_url": tokenURL, "attempt": attempt} {
 		if v != "" {
 			q.Set(k, v)

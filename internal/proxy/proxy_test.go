@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 )
@@ -602,25 +603,57 @@ func TestLoginThroughTheProxy(t *testing.T) {
 	})
 
 	t.Run("a refused log-in begun by a command is told to it alone", func(t *testing.T) {
-		state, _ := f.startAttempt(t, "idle", "attempt-1")
-		f.startAttempt(t, "idle", "attempt-2")
+		state, _ := f.startAttempt(t, "idle", "attempt-1", 0)
+		f.startAttempt(t, "idle", "attempt-2", 0)
 		f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state))
 		for _, tc := range []struct {
 			env, attempt, code string
+			held               bool
 		}{
-			{"idle", "attempt-1", "login_refused"},
-			{"idle", "attempt-2", ""}, // still waiting for its browser
-			{"dev", "attempt-1", ""},  // another environment's
-			{"idle", "attempt-3", ""}, // never begun
+			{"idle", "attempt-1", "login_refused", true},
+			{"idle", "attempt-2", "", true},  // still waiting for its browser
+			{"dev", "attempt-1", "", false},  // another environment's
+			{"idle", "attempt-3", "", false}, // never begun
 		} {
-			_, body := f.get(t, strings.TrimPrefix(proxy.AttemptURL(f.base, tc.env, tc.attempt), f.base))
-			a := decode[struct {
-				Failed bool   `json:"failed"`
-				Code   string `json:"error"`
-			}](t, body)
-			if a.Failed != (tc.code != "") || a.Code != tc.code {
-				t.Errorf("%s's attempt %s: %s; want failed with %q", tc.env, tc.attempt, body, tc.code)
+			if a, body := f.attempt(t, tc.env, tc.attempt); a.Failed != (tc.code != "") || a.Code != tc.code || a.Held != tc.held {
+				t.Errorf("%s's attempt %s: %s; want failed with %q, held %t", tc.env, tc.attempt, body, tc.code, tc.held)
 			}
+		}
+	})
+
+	// A `freshtoken login` whose log-in the proxy no longer holds (its
+	// time ran out, or the proxy restarted) ends at once: nothing can
+	// bring its browser's answer in. One whose browser came back waits
+	// for the store, as the proxy finishes the exchange even as it stops.
+	t.Run("a command's log-in is held until its browser comes back, or its time runs out", func(t *testing.T) {
+		f.startAttempt(t, "dev", "unanswered", 0)
+		_, authURL := f.startAttempt(t, "dev", "approved", 0)
+		if a, body := f.attempt(t, "dev", "approved"); !a.Held || a.Answered {
+			t.Errorf("before its browser came back: %s; want held, not answered", body)
+		}
+		resp, err := http.Get(authURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		f.clock.Advance(login.DefaultTimeout + time.Second)
+		for attempt, want := range map[string]struct{ held, answered bool }{"unanswered": {false, false}, "approved": {true, true}} {
+			if a, body := f.attempt(t, "dev", attempt); a.Held != want.held || a.Answered != want.answered || a.Failed {
+				t.Errorf("%s, past its time: %s; want held %t, answered %t", attempt, body, want.held, want.answered)
+			}
+		}
+	})
+
+	t.Run("a log-in link for another client ends its command's wait", func(t *testing.T) {
+		resp, _ := f.get(t, "/.freshtoken/envs/dev/login?client_id=another-client&attempt=foreign")
+		if resp.StatusCode != http.StatusConflict {
+			t.Fatalf("the link for another client answered %d; want 409", resp.StatusCode)
+		}
+		if a, body := f.attempt(t, "dev", "foreign"); !a.Failed || a.Code != "invalid_configuration" {
+			t.Errorf("the command is told %s; want failed, invalid_configuration", body)
+		}
+		if _, page := f.get(t, "/"); !strings.Contains(string(page), "for another client or provider than the configuration that asked to log in") {
+			t.Errorf("the status page, where the command points, does not say why")
 		}
 	})
 
@@ -641,14 +674,14 @@ func TestLoginThroughTheProxy(t *testing.T) {
 // another machine, nor for a page of another site.
 func TestLoginLinkOnlyServesThisMachine(t *testing.T) {
 	f := newFixture(t)
-	req := httptest.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", ""), nil)
+	req := httptest.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", "", 0), nil)
 	req.RemoteAddr = "192.0.2.7:50000"
 	w := httptest.NewRecorder()
 	f.proxy.ServeHTTP(w, req)
 	if w.Code != http.StatusForbidden {
 		t.Errorf("from another machine: %d, want 403", w.Code)
 	}
-	req, _ = http.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", ""), nil)
+	req, _ = http.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", "", 0), nil)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.Header.Set("Sec-Fetch-Mode", "navigate")
 	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusForbidden {

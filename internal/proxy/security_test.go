@@ -410,6 +410,31 @@ func TestLoginExpires(t *testing.T) {
 	}
 }
 
+// TestLoginWaitsAsLongAsItsCommand: a `freshtoken login --timeout 10m`
+// through the proxy waits ten minutes for its browser, and so does the
+// proxy's log-in it began (it was forgotten after five: the browser,
+// approved at six, was turned away as stale while the command waited on
+// for four more minutes); the proxy's own bound still holds past that.
+func TestLoginWaitsAsLongAsItsCommand(t *testing.T) {
+	f := newFixture(t)
+	_, authURL := f.startAttempt(t, "dev", "patient", 10*time.Minute)
+	f.clock.Advance(6 * time.Minute)
+	resp, err := http.Get(authURL) // approved at the provider, back to the proxy
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if done := resp.Request.URL.Query().Get("done"); done != "logged-in" {
+		t.Fatalf("approved after six minutes of ten, the log-in ended at %s", resp.Request.URL)
+	}
+
+	state, _ := f.startAttempt(t, "dev", "for-ever", 1000*time.Hour)
+	f.clock.Advance(25 * time.Hour)
+	if resp, _ := f.get(t, "/callback?code=late&state="+url.QueryEscape(state)); resp.Header.Get("Location") != "/?done=stale-login" {
+		t.Errorf("a log-in that asked to wait 1000 hours still took an answer after 25: %q", resp.Header.Get("Location"))
+	}
+}
+
 // TestUpgradesAreListed: a protocol switch (a websocket) shows as 101, not
 // as a failure.
 func TestUpgradesAreListed(t *testing.T) {
