@@ -382,17 +382,25 @@ func TestAnswerThatStallsIsEndedUnfinished(t *testing.T) {
 // no wait for its answer while the client is still sending the body, however
 // much longer than the environment's timeout that takes.
 func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
-	// Long enough for a loaded machine to answer the whole upload in time.
+	// Long enough for a loaded machine to pass on the body's last byte and
+	// the API's answer to it in time.
 	const timeout = 250 * time.Millisecond
-	var firstRead atomic.Int64 // when the API got the body's first bytes, in Unix nanoseconds
+	var (
+		firstRead atomic.Int64 // when the API got the body's first bytes, in Unix nanoseconds
+		got       atomic.Int64 // how many bytes of the body the API has read
+	)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		buf := make([]byte, 1)
-		if _, err := io.ReadFull(r.Body, buf); err != nil { // sends 100 Continue
-			return
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Body.Read(buf) // the first read sends 100 Continue
+			if n > 0 && got.Add(int64(n)) == int64(n) {
+				firstRead.Store(time.Now().UnixNano())
+			}
+			if err != nil {
+				break
+			}
 		}
-		firstRead.Store(time.Now().UnixNano())
-		n, _ := io.Copy(io.Discard, r.Body)
-		fmt.Fprintf(w, "%d", n+1)
+		fmt.Fprintf(w, "%d", got.Load())
 	}))
 	t.Cleanup(api.Close)
 	f := apiWithTimeout(t, "upload", api.URL, timeout)
@@ -403,12 +411,14 @@ func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
 		t.Fatalf("the proxy answered %q (%v), want 100 Continue", line, err)
 	}
 	r.ReadString('\n')
-	io.WriteString(c, strings.Repeat("a", size/2))
+	// All but the last byte, then a pause of several timeouts: only the
+	// last byte and the answer to it are left to come within one.
+	io.WriteString(c, strings.Repeat("a", size-1))
 	testenv.WaitFor(t, "the upload to take longer than the timeout", func() bool {
 		at := firstRead.Load()
-		return at != 0 && time.Since(time.Unix(0, at)) > 4*timeout
+		return got.Load() == size-1 && at != 0 && time.Since(time.Unix(0, at)) > 4*timeout
 	})
-	io.WriteString(c, strings.Repeat("a", size-size/2))
+	io.WriteString(c, "a")
 	resp, body := readAnswer(t, r, http.MethodPost)
 	if resp.StatusCode != http.StatusOK || body != fmt.Sprint(size) {
 		t.Errorf("got %d %s, want the API's 200 %d", resp.StatusCode, body, size)
