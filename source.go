@@ -491,6 +491,25 @@ func (s *Source) forgetClientCredentials() {
 	s.credMu.Unlock()
 }
 
+// NoteClientRejected records, beside the environment's stored tokens of
+// this client, that the provider rejected the client's credentials in a
+// log-in (msg says how), as a renewal so rejected does: status and the
+// proxy's page tell of it until a renewal or log-in succeeds. The tokens
+// are kept; with none stored there is nowhere to note it, and a failure to
+// note it is only logged. The client secret and key are read again for the
+// next request.
+func (s *Source) NoteClientRejected(ctx context.Context, msg string) {
+	s.forgetClientCredentials()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	if r, err := s.load(ctx); err == nil {
+		s.note(ctx, r, store.ProblemClientRejected, msg)
+	}
+}
+
 // clientSecret fetches the secret once it is first needed. Only a success
 // is kept, until the provider rejects the client (forgetClientCredentials):
 // a failed or interrupted secret command is tried again next time.

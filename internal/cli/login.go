@@ -113,6 +113,9 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if errors.Is(err, login.ErrPortBusy) {
 		return loginThroughProxy(ctx, opts, env, src, err)
 	}
+	if msg, rejected := login.ClientRejection(err); rejected {
+		src.NoteClientRejected(ctx, msg)
+	}
 	if err != nil {
 		return err
 	}

@@ -330,6 +330,17 @@ func (e *ExchangeError) Error() string {
 	}
 }
 
+// ClientRejection says how the token endpoint rejected the client's
+// credentials in the code exchange that failed with err, without the
+// environment's name; ok is false for any other failure.
+func ClientRejection(err error) (msg string, ok bool) {
+	var xe *ExchangeError
+	if !errors.As(err, &xe) || xe.Class != tokenerr.BadClient {
+		return "", false
+	}
+	return fmt.Sprintf("the token endpoint rejected the client in a log-in (%s)", xe.Descriptor), true
+}
+
 func (f *Flow) exchangeError(err error) error {
 	class, wait, desc := tokenerr.Classify(err)
 	return &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait}

@@ -240,6 +240,9 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	close(pl.done)
 	if err != nil {
 		p.log.Warn("log-in failed", "env", pl.env.name, "error", err.Error())
+		if msg, rejected := login.ClientRejection(err); rejected {
+			e.src.NoteClientRejected(ctx, msg)
+		}
 		e.fail(p.now(), err)
 		p.attemptFailed(pl.env.name, pl.attempt, err)
 		http.Redirect(w, r, "/?done=login-failed&env="+url.QueryEscape(pl.env.name), http.StatusSeeOther)

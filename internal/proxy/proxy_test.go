@@ -22,6 +22,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // TestForgedAuthorizationIsReplaced: the client's own Authorization,
@@ -654,6 +655,26 @@ func TestLoginThroughTheProxy(t *testing.T) {
 		}
 		if _, page := f.get(t, "/"); !strings.Contains(string(page), "for another client or provider than the configuration that asked to log in") {
 			t.Errorf("the status page, where the command points, does not say why")
+		}
+	})
+
+	t.Run("a client rejected in a log-in is noted beside the tokens", func(t *testing.T) {
+		_, authURL := f.startLogin(t, "dev")
+		f.provider.Fault(devprovider.FaultInvalidClient, 1)
+		resp, err := http.Get(authURL) // the provider approves and sends the browser back
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if done := resp.Request.URL.Query().Get("done"); done != "login-failed" {
+			t.Fatalf("the log-in ended at %s", resp.Request.URL)
+		}
+		rec, err := f.source(t, "dev").Record(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Problem == nil || rec.Problem.Kind != store.ProblemClientRejected || rec.AccessToken == "" {
+			t.Fatalf("the stored record's problem: %+v, tokens kept: %v; want the tokens kept, with the client's rejection beside them", rec.Problem, rec.AccessToken != "")
 		}
 	})
 
