@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -415,6 +418,43 @@ func TestMigrateWaitingForTheLock(t *testing.T) {
 	}
 	if _, err := os.Stat(w.storeFile()); err != nil {
 		t.Fatalf("the record moved or is gone: %v", err)
+	}
+}
+
+// TestSignalWhileLogoutRevokes: SIGTERM (a supervisor, a closed terminal)
+// or Ctrl-C while the provider's revocation endpoint has not answered stops
+// logout with the tokens kept, and one line says so and how to finish it
+// (it said "interrupted: dev: lock …/dev.lock: context canceled dev: the
+// provider's revocation endpoint … (context canceled)", naming neither the
+// tokens nor what to do).
+func TestSignalWhileLogoutRevokes(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	revocation := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // then the server sees the connection close
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done() // no answer until freshtoken gives up
+	}))
+	defer revocation.Close()
+	w := newWorld(t, devprovider.Options{}, fmt.Sprintf("revocation_url = %q", revocation.URL+"/revoke"))
+	w.login()
+	before := w.storeBytes()
+	run := w.watch("logout")
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("logout sent no revocation request")
+	}
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	stderr := run.waitExit(t, 128+int(syscall.SIGTERM))
+	want := w.suggested(fmt.Sprintf("freshtoken: interrupted: dev: the log-out stopped before its tokens were deleted: they are kept in %s (the provider may have revoked them already); run `freshtoken logout -e dev` to finish it\n", w.storeFile()))
+	if stderr != want {
+		t.Fatalf("stderr:\n%s\nwant:\n%s", stderr, want)
+	}
+	if !bytes.Equal(w.storeBytes(), before) {
+		t.Fatal("the stored tokens changed")
 	}
 }
 
