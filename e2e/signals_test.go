@@ -458,6 +458,60 @@ func TestSignalWhileLogoutRevokes(t *testing.T) {
 	}
 }
 
+// TestSignalWhileReadingInputThatDoesNotCome: a command reading input that
+// does not come (`post -d @-` at a terminal, or from a pipe whose writer is
+// silent; `import postman` of a named pipe) ends at the first SIGTERM,
+// SIGHUP or Ctrl-C, exit 128+N, nothing sent: the signal only cancelled
+// the command's context, which the read did not watch, so one Ctrl-C did
+// nothing, and a supervisor's SIGTERM (timeout, systemd) was ignored until
+// the input came or SIGKILL.
+func TestSignalWhileReadingInputThatDoesNotCome(t *testing.T) {
+	t.Run("post -d @-", func(t *testing.T) {
+		w := newWorld(t, devprovider.Options{}, "")
+		w.login()
+		stdin, silent, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer silent.Close()
+		run := w.watchWith(func(c *exec.Cmd) { c.Stdin = stdin }, "--debug", "post", "/v2/contacts", "-d", "@-")
+		stdin.Close()
+		run.waitSaid(t, "msg=configuration") // the body is read after the configuration is
+		run.cmd.Process.Signal(syscall.SIGTERM)
+		endsWithin(t, run, 128+int(syscall.SIGTERM))
+	})
+	t.Run("import postman of a named pipe", func(t *testing.T) {
+		w := newWorld(t, devprovider.Options{}, "")
+		fifo := filepath.Join(w.dir, "export.json")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		run := w.watch("import", "postman", fifo)
+		silent, err := os.OpenFile(fifo, os.O_WRONLY, 0) // returns once freshtoken has opened it to read
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer silent.Close()
+		run.cmd.Process.Signal(syscall.SIGTERM)
+		endsWithin(t, run, 128+int(syscall.SIGTERM))
+	})
+}
+
+// endsWithin fails the test unless run ends, saying it was interrupted,
+// with code within 10 s (a guess only the failure waits for).
+func endsWithin(t *testing.T, run *watched, code int) {
+	t.Helper()
+	select {
+	case <-run.stderr.Closed():
+	case <-time.After(10 * time.Second):
+		run.cmd.Process.Kill()
+		t.Fatalf("still running 10 s after the signal: %s", run.stderr.String())
+	}
+	if got, stderr := run.wait(); got != code || !strings.Contains(stderr, "freshtoken: interrupted") {
+		t.Fatalf("exit %d, want %d saying it was interrupted:\n%s", got, code, stderr)
+	}
+}
+
 // TestCommandDuringAMigrationFollowsTheTokens: a command that read the
 // configuration before `store migrate` named the new store in it, and found
 // the old store empty once it had the lock (the migration moved the tokens

@@ -192,7 +192,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	if opts.All && env.IsFreeAgent() {
 		target = withDefaultQuery(target, "per_page", freeAgentMaxPerPage)
 	}
-	body, err := readData(opts.Data, f.IO.In)
+	body, err := untilDone(ctx, func() ([]byte, error) { return readData(opts.Data, f.IO.In) })
 	if err != nil {
 		return err
 	}
