@@ -72,7 +72,7 @@ afterwards: until then it looks for the tokens in the old store.`,
 				return usageErrorf("name the store to move the tokens to with --to URL, such as --to keyring://")
 			}
 			if opts.To == "-" {
-				b, err := io.ReadAll(io.LimitReader(f.IO.In, 64<<10))
+				b, err := untilDone(cmd.Context(), func() ([]byte, error) { return io.ReadAll(io.LimitReader(f.IO.In, 64<<10)) })
 				if err != nil {
 					return err
 				}

@@ -1,6 +1,9 @@
 package cli_test
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +11,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -219,5 +223,38 @@ func TestStoreMigrateToARedisThatIsDown(t *testing.T) {
 	}
 	if rec := e.record(t, "dev"); rec == nil {
 		t.Error("the tokens are gone")
+	}
+}
+
+// TestStdinThatSendsNothingEndsAtASignal: `store migrate --to -` and `init
+// --client-secret-keyring` waiting on a stdin that sends nothing end once
+// the first signal has cancelled the command's context (see cli.Main):
+// they went on waiting, so one Ctrl-C did nothing, and SIGTERM was
+// ignored.
+func TestStdinThatSendsNothingEndsAtASignal(t *testing.T) {
+	for name, args := range map[string][]string{
+		"store migrate --to -":         {"store", "migrate", "--to", "-"},
+		"init --client-secret-keyring": {"init", "-e", "kept", "--provider", "freeagent", "--client-id", "dev-client-id", "--client-secret-keyring"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			silent, writer := io.Pipe()
+			defer writer.Close()
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel() // the first signal has come
+			root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: silent, Out: io.Discard, ErrOut: io.Discard}})
+			root.SetArgs(append([]string{"--config", e.config}, args...))
+			done := make(chan error, 1)
+			go func() { done <- root.ExecuteContext(ctx) }()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("%v; want it interrupted", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("still reading stdin 10 s after the signal")
+			}
+		})
 	}
 }
