@@ -97,6 +97,7 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
 			} else {
 				opts.Path = args[0]
 			}
+			opts.Path = strings.TrimSpace(opts.Path) // pasted around it, never part of it
 			if err := checkRequestOptions(opts); err != nil {
 				return err
 			}
