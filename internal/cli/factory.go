@@ -111,6 +111,7 @@ func (f *Factory) setupLogging() error {
 		f.closers = append(f.closers, l)
 		w = l
 	}
+	w = &boundedLog{w: w, limit: logStallLimit}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
 	switch f.LogFormat {
