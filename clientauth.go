@@ -53,6 +53,8 @@ type ClientKey struct {
 	// holding one with its certificate. It is called when a request first
 	// needs the key, and again after the provider has rejected the client
 	// (a certificate renewed since is taken up); only a success is kept.
+	// ctx ends within 30 seconds, as a renewal may wait for the key while
+	// holding the renewal lock that every other renewer waits for.
 	Load func(ctx context.Context) (crypto.Signer, error)
 	// ID is the kid of the assertions' header, by which a provider that
 	// holds several keys for the client finds this one; "" sends none.
@@ -130,12 +132,14 @@ type signingKey struct {
 // clientKey loads the client's private key the first time it is needed.
 // Only a success is kept, until the provider rejects the client
 // (forgetClientCredentials): a key file fixed after a failure is read again.
-// The caller holds s.mu.
+// The caller holds s.credMu.
 func (s *Source) clientKey(ctx context.Context) (*signingKey, error) {
 	if s.key != nil {
 		return s.key, nil
 	}
-	key, err := s.set.ClientKey.Load(ctx)
+	lctx, cancel := context.WithTimeout(ctx, secretTimeout)
+	defer cancel()
+	key, err := s.set.ClientKey.Load(lctx)
 	if err != nil {
 		return nil, err
 	}
@@ -207,9 +211,9 @@ func signingMethod(key crypto.Signer, alg string) (jwt.SigningMethod, error) {
 // endpoint (or ClientKey.Audience), a random jti and a short life. Every
 // log masks it from then on.
 func (s *Source) clientAssertion(ctx context.Context) (string, error) {
-	s.mu.Lock()
+	s.credMu.Lock()
 	k, err := s.clientKey(ctx)
-	s.mu.Unlock()
+	s.credMu.Unlock()
 	if err != nil {
 		return "", err
 	}

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,7 +32,8 @@ import (
 // TestExtraParamsReachEveryRequest: audience, resources and auth_params go
 // on the authorization request; audience, resources and token_params on
 // the code exchange, every refresh, and nowhere else; the revocation
-// request gets none of them.
+// request gets none of them. They are the values given to New, whatever
+// the caller does with its maps and slices afterwards.
 func TestExtraParamsReachEveryRequest(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.RevocationURL = r.url + "/v2/revoke"
@@ -39,8 +41,14 @@ func TestExtraParamsReachEveryRequest(t *testing.T) {
 	r.settings.Resources = []string{"https://api.example.com/a", "https://api.example.com/b"}
 	r.settings.AuthParams = map[string]string{"prompt": "consent"}
 	r.settings.TokenParams = map[string]string{"access_type": "offline"}
-	r.wholeGrant(r.source(), 2)
-	common := url.Values{"audience": {r.settings.Audience}, "resource": r.settings.Resources}
+	common := url.Values{"audience": {r.settings.Audience}, "resource": slices.Clone(r.settings.Resources)}
+	src := r.source()
+	// The Source keeps copies of its maps and slices: a program reusing
+	// them for its next Source (another tenant) changes nothing here.
+	r.settings.Resources[0] = "https://other.example.com/"
+	r.settings.AuthParams["prompt"] = "none"
+	r.settings.TokenParams["access_type"] = "online"
+	r.wholeGrant(src, 2)
 	var grants []string
 	for _, rcv := range r.provider.Received() {
 		want := url.Values{}
@@ -187,6 +195,32 @@ func TestPrivateKeyJWT(t *testing.T) {
 				t.Fatalf("the debug log does not say how the client authenticates:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// TestKeyLoaderIsBounded: the client key's loader is given a context with
+// a deadline, also when a renewal loads the key under the renewal lock
+// with no deadline of its caller's: a loader that never answered (a key
+// service down) held the lock, and every renewer of every process, for ever.
+func TestKeyLoaderIsBounded(t *testing.T) {
+	k := clientKeys(t)[0]
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "private_key_jwt", ClientPublicKey: k.key.Public(), ClientKeyID: "key-1"})
+	privateKeyJWT(r, k.key, k.alg)
+	var loads, unbounded atomic.Int32
+	r.settings.ClientKey.Load = func(ctx context.Context) (crypto.Signer, error) {
+		loads.Add(1)
+		if _, ok := ctx.Deadline(); !ok {
+			unbounded.Add(1)
+		}
+		return k.key, nil
+	}
+	r.login(r.source())
+	r.clock.Advance(time.Hour)
+	if _, err := r.source().Token(); err != nil { // a new process: the renewal loads the key
+		t.Fatal(err)
+	}
+	if loads.Load() < 2 || unbounded.Load() != 0 {
+		t.Fatalf("%d of %d loads had no deadline; want every one bounded", unbounded.Load(), loads.Load())
 	}
 }
 

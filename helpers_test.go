@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -202,4 +204,18 @@ func getStatus(t *testing.T, src *freshtoken.Source, u string) int {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// loggedInLogging is a source for the rig's environment whose debug log
+// goes to the Output it returns, logged in through the rig.
+func (r *rig) loggedInLogging() (*freshtoken.Source, *testenv.Output) {
+	r.t.Helper()
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.login(src)
+	return src, logs
 }

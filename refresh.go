@@ -177,9 +177,13 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		s.log.Debug("retrying refresh", "after", wait)
 		next := s.now().Add(wait)
-		if err := s.pause(ctx, wait); err != nil {
+		if perr := s.pause(ctx, wait); perr != nil {
 			s.leaveTries(&leftTries{made: attempt + 1, next: next})
-			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; your stored tokens are unchanged", s.set.Env, err, desc)
+			stored := "your stored tokens are unchanged"
+			if errors.Is(err, ErrUnusableToken) {
+				stored = "the new refresh token it brought is stored, and the next renewal uses it"
+			}
+			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; %s", s.set.Env, perr, desc, stored)
 		}
 		latest, err := s.load(work)
 		if err != nil {

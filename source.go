@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,9 +144,12 @@ type Options struct {
 	// Locking, if set, is called before the Source takes its store's
 	// renewal lock, which it may have to wait for while another process
 	// renews, and which every renewal takes before its token request (and
-	// Sending). A program that handles signals only once a renewal is
-	// under way, to start fast, starts handling them here, so that a wait
-	// for another's renewal is interrupted as its own would be.
+	// Sending); and before a read of the store that may wait (a store
+	// across the network, a record another process is writing: see
+	// store.Waiting). A program that handles signals only once a renewal
+	// is under way, to start fast, starts handling them here, so that a
+	// wait for another's renewal, or for a store that does not answer, is
+	// interrupted as its own renewal would be.
 	Locking func()
 }
 
@@ -190,6 +195,7 @@ const secretTimeout = 30 * time.Second
 // for concurrent use; a valid token is served from memory with no lock
 // shared between callers, and no I/O but one look at the store every
 // StoreCheckInterval, so a logout or login made elsewhere takes effect.
+// Make one with New; the zero Source is not usable.
 type Source struct {
 	set   Settings
 	api   *url.URL // Settings.APIURL parsed once; nil when empty
@@ -219,8 +225,13 @@ type Source struct {
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
 
-	mu     sync.Mutex  // guards flight, secret, key, the rest and left
-	flight *flight     // the renewal in progress in this process, if any
+	mu     sync.Mutex // guards flight, the rest and left
+	flight *flight    // the renewal in progress in this process, if any
+	// credMu guards secret and key, and is held while they are fetched:
+	// a secret command or key loader that is slow to answer holds up only
+	// those that need them, never callers waiting for a renewal (on mu),
+	// who must be free to give up.
+	credMu sync.Mutex
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
 	// restUntil and restErr hold renewals back after one gave up (see
@@ -230,6 +241,9 @@ type Source struct {
 	// left holds the tries of a renewal abandoned during a wait, for the
 	// next renewal to take up (see resumeTries); nil when none was.
 	left *leftTries
+	// warnMu guards warned, the failure stillValid last warned of.
+	warnMu sync.Mutex
+	warned error
 
 	// endpointsMu (a lock of one place) guards the endpoints in set, which
 	// Discover fills once: read them under it (knownEndpoints), or after
@@ -249,6 +263,10 @@ type flight struct {
 
 // New returns a Source for s backed by o.Store.
 func New(s Settings, o Options) (*Source, error) {
+	// Copies of its own: a caller may reuse or change its maps and slices
+	// (for another Source) while this one renews.
+	s.Scopes, s.Resources, s.RetryBackoff = slices.Clone(s.Scopes), slices.Clone(s.Resources), slices.Clone(s.RetryBackoff)
+	s.AuthParams, s.TokenParams = maps.Clone(s.AuthParams), maps.Clone(s.TokenParams)
 	if o.Store == nil {
 		return nil, errors.New("freshtoken: Options.Store is required")
 	}
@@ -273,7 +291,15 @@ func New(s Settings, o Options) (*Source, error) {
 		{"RevocationURL", s.RevocationURL, "https://login.example.com/revoke"},
 		{"DeviceAuthURL", s.DeviceAuthURL, "https://login.example.com/device"},
 	} {
-		if u, err := url.Parse(f.url); f.url != "" && (err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
+		u, err := url.Parse(f.url)
+		switch {
+		case f.url == "":
+		case err == nil && u.User != nil:
+			// Not shown: it may hold a password, which every message
+			// naming the URL would show, and which net/http would send
+			// beside the client authentication.
+			return nil, fmt.Errorf("freshtoken: Settings.%s has a user or password in it, which freshtoken never sends: the client authenticates as Settings.ClientAuth says, and the API is sent the access token; give the URL without them", f.name)
+		case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 			return nil, fmt.Errorf("freshtoken: Settings.%s %q is not an http(s) URL with a host, such as %s", f.name, f.url, f.example)
 		}
 	}
@@ -460,9 +486,9 @@ func (s *Source) endpointsLocked() Endpoints {
 // renewed in the key file, instead of sending the rejected one until it
 // restarts.
 func (s *Source) forgetClientCredentials() {
-	s.mu.Lock()
+	s.credMu.Lock()
 	s.secret, s.key = nil, nil
-	s.mu.Unlock()
+	s.credMu.Unlock()
 }
 
 // clientSecret fetches the secret once it is first needed. Only a success
@@ -472,8 +498,8 @@ func (s *Source) forgetClientCredentials() {
 // is loaded instead, so that a key that cannot be used is reported before
 // any request is sent.
 func (s *Source) clientSecret(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.credMu.Lock()
+	defer s.credMu.Unlock()
 	if s.set.ClientAuth == ClientAuthPrivateKeyJWT {
 		_, err := s.clientKey(ctx)
 		return "", err
@@ -525,8 +551,26 @@ func (s *Source) stillValid(err error) *store.Record {
 	if r == nil || r.AccessToken == "" || r.Expiry.IsZero() || !s.now().Before(r.Expiry) {
 		return nil
 	}
-	s.log.Warn("could not renew the access token; using it until it expires", "expires_in", r.Expiry.Sub(s.now()).Round(time.Second), "error", err.Error())
+	level := slog.LevelDebug // said already: each caller meets the failure again while renewals rest
+	if s.firstToWarn(err) {
+		level = slog.LevelWarn
+	}
+	s.log.Log(context.Background(), level, "could not renew the access token; using it until it expires", "expires_in", r.Expiry.Sub(s.now()).Round(time.Second), "error", err.Error())
 	return r
+}
+
+// firstToWarn reports whether err is another failure than the last one a
+// warning told of, and records it: while renewals rest after one that gave
+// up, every caller meets that one failure, and a busy program (a proxy)
+// would warn of it once a request.
+func (s *Source) firstToWarn(err error) bool {
+	s.warnMu.Lock()
+	defer s.warnMu.Unlock()
+	if s.warned == err {
+		return false
+	}
+	s.warned = err
+	return true
 }
 
 // TokenValidFor returns an access token that stays valid for at least d,
@@ -915,6 +959,10 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 			}
 		}
 	}
+	known := ""
+	if r := s.cur.Load(); r != nil {
+		known = r.AccessToken
+	}
 	for {
 		s.mu.Lock()
 		f, leader := s.flight, s.flight == nil
@@ -935,8 +983,33 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 		if (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
 			continue // the leader stopped waiting for the lock; this caller has not
 		}
+		if !f.serves(w, known) {
+			continue // a renewal of its own, now that none is in flight
+		}
 		return f.rec, f.err
 	}
+}
+
+// serves reports whether the outcome of flight f, which another caller led
+// for what it wanted, serves a caller that waited for it wanting w and
+// knowing the access token known: a failure is shared, and so is a token
+// other than the one the caller set out to replace; but a forced renewal is
+// not served by a token it knew (the leader may have found it in the store,
+// renewed by another process long before), nor is any caller but one
+// answering a 401 served by errJustRenewed, which only tells it to pass
+// the 401 on.
+func (f *flight) serves(w want, known string) bool {
+	switch {
+	case errors.Is(f.err, errJustRenewed):
+		return w.rejected != ""
+	case f.err != nil:
+		return true
+	case w.force:
+		return f.rec.AccessToken != known
+	case w.rejected != "":
+		return f.rec.AccessToken != w.rejected
+	}
+	return true
 }
 
 // lead runs flight f's renewal and then releases its waiters, even if the
@@ -1067,7 +1140,7 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 	if r == nil { // client credentials, none obtained yet
 		return s.refresh(ctx, work, nil, store.RenewedForExpiry, false)
 	}
-	if r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && r.IssuedAt.Equal(r.RenewedAt) {
+	if rejected != "" && r.AccessToken == rejected && r.RenewedFor == store.RenewedForRejection && r.IssuedAt.Equal(r.RenewedAt) {
 		// The renewal a 401 caused did not help: the API refuses for some
 		// other reason than the token. Renew again only after a wait that
 		// doubles with each such renewal in a row. A renewal further in the
@@ -1152,6 +1225,15 @@ func (s *Source) load(ctx context.Context) (*store.Record, error) {
 // tells of no record with (nil, nil), as a program's own may, is taken to
 // mean store.ErrNotFound.
 func (s *Source) loadStored(ctx context.Context) (*store.Record, error) {
+	var once sync.Once // a keychain reads a record in parts, each of which may wait
+	ctx = store.WithWaiting(ctx, func() {
+		once.Do(func() {
+			if s.locking != nil {
+				s.locking()
+			}
+			s.log.Debug("waiting for the store to read the tokens", "store", s.Location())
+		})
+	})
 	r, err := s.store.Load(ctx, s.set.Env)
 	if r == nil && err == nil {
 		return nil, store.ErrNotFound

@@ -234,6 +234,35 @@ func TestStillValidTokenOutlivesAFailedRenewal(t *testing.T) {
 	}
 }
 
+// TestStillValidTokenWarnsOncePerFailure: while renewals rest after one
+// that gave up, a token still valid serves every caller, and the warning
+// that it is used until it expires comes once for that failure, and again
+// for the next: it came at every call, once a request in a busy program.
+func TestStillValidTokenWarnsOncePerFailure(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.RenewBefore = 10 * time.Minute
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	r.clock.Advance(55 * time.Minute) // due, and valid for 5 minutes more
+	for failure := 1; failure <= 2; failure++ {
+		r.provider.Fault(devprovider.Fault5xx, 4)
+		for range 20 {
+			if _, err := src.Token(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := strings.Count(logs.String(), "using it until it expires"); n != failure {
+			t.Fatalf("%d warnings after %d failures; want one each:\n%s", n, failure, logs.String())
+		}
+		r.clock.Advance(time.Minute) // the rest is over: the next call renews, and fails anew
+	}
+}
+
 // TestRestIsSharedThroughTheStore: after a renewal gave up on a failing
 // token endpoint, another process (here another Source on the same store)
 // rests too, instead of sending a volley of token requests of its own, as a
@@ -773,6 +802,29 @@ func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
 	}
 }
 
+// TestURLsWithCredentialsAreRefused: an endpoint or API URL written with a
+// user and password (https://id:secret@login.example.com/token, as curl
+// takes them) is refused by New without showing the password: it was shown
+// in every message and debug line naming the endpoint, and net/http sent
+// it as HTTP Basic beside the client authentication chosen.
+func TestURLsWithCredentialsAreRefused(t *testing.T) {
+	const u = "https://dev-client-id:s3cr3t@login.example.com/x"
+	for field, set := range map[string]func(*freshtoken.Settings){
+		"APIURL":        func(s *freshtoken.Settings) { s.APIURL = u },
+		"TokenURL":      func(s *freshtoken.Settings) { s.TokenURL = u },
+		"AuthURL":       func(s *freshtoken.Settings) { s.AuthURL = u },
+		"RevocationURL": func(s *freshtoken.Settings) { s.RevocationURL = u },
+		"DeviceAuthURL": func(s *freshtoken.Settings) { s.DeviceAuthURL = u },
+	} {
+		r := newRig(t, devprovider.Options{})
+		set(&r.settings)
+		_, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
+		if err == nil || !strings.Contains(err.Error(), "Settings."+field+" has a user or password") || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("New with %s holding a password: %v; want it refused, naming the field and not the password", field, err)
+		}
+	}
+}
+
 // TestAPIURLEndsInASlash: an API URL given without its final slash is the
 // same root: APIURL ends in "/", as documented, so APIURL() + "v2/company"
 // is a path on the API's host, not a request to the host "…v2".
@@ -888,6 +940,70 @@ func TestForceRenewNeverSettlesForTheOldToken(t *testing.T) {
 	r.provider.Fault(devprovider.Fault5xx, 4)
 	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
 		t.Fatalf("err = %v; want ErrUnreachable, not the old token", err)
+	}
+}
+
+// TestJoiningAnotherRenewalNeverSettlesForTheTokenToReplace: a caller
+// that waits for another caller's renewal, which ends by keeping the token
+// (renewed under a second ago), renews: a forced renewal returned the very
+// token it was asked to replace, and a request the API had refused was
+// retried with the token refused, its 401 passed on.
+func TestJoiningAnotherRenewalNeverSettlesForTheTokenToReplace(t *testing.T) {
+	var refused atomic.Value // the token the API refuses
+	refused.Store("")
+	inAPI, answer := make(chan struct{}, 1), make(chan struct{})
+	api, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		if req.Header.Get("Authorization") == "Bearer "+refused.Load().(string) {
+			inAPI <- struct{}{}
+			<-answer
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	})
+	r := newRig(t, devprovider.Options{AccessTTL: time.Second})
+	r.settings.APIURL = api.URL + "/"
+	src, logs := r.loggedInLogging()
+	renewed := func() string {
+		tok, err := src.Renew(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.AccessToken
+	}
+	// Due at half its 1 s lifetime, renewed under a second ago.
+	dueAgain := func() { r.clock.Advance(600 * time.Millisecond) }
+
+	known := renewed()
+	dueAgain()
+	var forced *oauth2.Token
+	if _, err := whileRenewalWaits(t, r, logs,
+		func() error { _, err := src.Token(); return err },
+		func() (err error) { forced, err = src.Renew(t.Context()); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if forced.AccessToken == known {
+		t.Fatal("the forced renewal returned the token it was asked to replace")
+	}
+
+	refused.Store(renewed())
+	r.clock.Advance(300 * time.Millisecond) // not yet due: the request takes it
+	status := make(chan int, 1)
+	go func() {
+		resp, err := src.Client().Get(api.URL + "/v2/company")
+		if err != nil {
+			t.Error(err)
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	<-inAPI
+	dueAgain()
+	whileRenewalWaits(t, r, logs,
+		func() error { _, err := src.Token(); return err },
+		func() error { close(answer); return nil })
+	if got := <-status; got != http.StatusOK {
+		t.Fatalf("the refused request: status %d; want it retried with a new token", got)
 	}
 }
 
@@ -1011,6 +1127,53 @@ func TestClientSecretFailureIsNotKept(t *testing.T) {
 	src.OAuth2Config(context.Background(), "")
 	if calls != 2 {
 		t.Fatalf("secret fetched %d times, want 2: a success is kept", calls)
+	}
+}
+
+// TestSlowSecretCommandHoldsNoCallerThatGaveUp: while a renewal waits
+// for the client secret command (a password manager asking for its
+// passphrase), a caller whose context has ended returns with its error,
+// and the renewal then completes for the one that waits. Every caller
+// needing a renewal waited for the command, whatever its deadline.
+func TestSlowSecretCommandHoldsNoCallerThatGaveUp(t *testing.T) {
+	r, _ := loggedIn(t)
+	asked, answer := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
+		once.Do(func() { close(asked) })
+		<-answer
+		return "dev-client-secret", nil
+	}
+	src := r.source() // a new process: its first renewal runs the command
+	r.clock.Advance(time.Hour)
+	renewed := make(chan error, 1)
+	go func() {
+		_, err := src.Token()
+		renewed <- err
+	}()
+	<-asked
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	gaveUp := make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(ctx)
+		gaveUp <- err
+	}()
+	select {
+	case err := <-gaveUp:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the caller that gave up got %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("a caller whose context had ended was still waiting for the secret command")
+	}
+	close(answer)
+	if err := <-renewed; err != nil {
+		t.Fatalf("the renewal waiting for the secret: %v", err)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 {
+		t.Fatalf("%d refreshes, want 1", st.Refreshes)
 	}
 }
 

@@ -3,6 +3,7 @@ package freshtoken
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,15 +17,16 @@ import (
 
 // Transport is an http.RoundTripper that authorises requests with the
 // Source's token. It sends the token only to the API's host, so a redirect
-// elsewhere never carries it. On a 401 it renews once and, when the request
-// body can be replayed, retries once; if that renewal fails, its error (such
-// as ErrLoginRequired) is returned instead of the 401. A 401 for a token
-// that a 401's renewal brought is passed on without another renewal for
-// 15 s, and each further such renewal in a row waits twice as long, up to
-// an hour, so an API that keeps refusing cannot cause a refresh storm. A
-// request's deadline, or an http.Client's Timeout, bounds its wait for a
-// renewal as TokenContext's context does: a token request already sent is
-// seen through and stored.
+// elsewhere never carries it, nor a request whose Host header names
+// another host (as a reverse proxy that keeps its client's gives). On a
+// 401 it renews once and, when the request body can be replayed, retries
+// once; if that renewal fails, its error (such as ErrLoginRequired) is
+// returned instead of the 401. A 401 for a token that a 401's renewal
+// brought is passed on without another renewal for 15 s, and each further
+// such renewal in a row waits twice as long, up to an hour, so an API that
+// keeps refusing cannot cause a refresh storm. A request's deadline, or an
+// http.Client's Timeout, bounds its wait for a renewal as TokenContext's
+// context does: a token request already sent is seen through and stored.
 type Transport struct {
 	Source *Source
 	// Base carries the requests; nil: the transport of the Source's
@@ -67,8 +69,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errors.New("freshtoken: Transport's Source is nil")
 	}
+	if req.URL == nil {
+		closeBody(req)
+		return nil, errors.New("freshtoken: the request has no URL")
+	}
 	if !src.ownsHost(req) {
-		return t.bounded(t.base().RoundTrip(req))
+		return t.bounded(t.carry(req))
 	}
 	ctx := req.Context()
 	tok, err := src.TokenContext(ctx)
@@ -101,10 +107,40 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.bounded(t.send(req, body, renewed.Type()+" "+renewed.AccessToken))
 }
 
+// CloseIdleConnections closes the idle connections of the transport that
+// carries the requests (Base, or the one it stands for), as
+// http.Client.CloseIdleConnections asks of it.
+func (t *Transport) CloseIdleConnections() {
+	type closeIdler interface{ CloseIdleConnections() }
+	if t.Source == nil && t.Base == nil {
+		return
+	}
+	if c, ok := t.base().(closeIdler); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // bounded gives resp's body the IdleTimeout, if there is one.
 func (t *Transport) bounded(resp *http.Response, err error) (*http.Response, error) {
 	if err == nil && t.IdleTimeout > 0 && resp.StatusCode != http.StatusSwitchingProtocols && resp.Body != http.NoBody {
 		resp.Body = httpx.IdleLimit(resp.Body, t.IdleTimeout)
+	}
+	return resp, err
+}
+
+// carry sends req over the base transport, and makes its answer whole as
+// http.Client does: a response without a Body, as RoundTrippers written
+// for tests return, gets an empty one, and no response with no error is an
+// error.
+func (t *Transport) carry(req *http.Request) (*http.Response, error) {
+	base := t.base()
+	resp, err := base.RoundTrip(req)
+	switch {
+	case err != nil:
+	case resp == nil:
+		err = fmt.Errorf("freshtoken: the base RoundTripper (%T) returned no response and no error", base)
+	case resp.Body == nil:
+		resp.Body = http.NoBody
 	}
 	return resp, err
 }
@@ -115,6 +151,9 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, auth string) (*h
 	// nothing else of req is changed, here or by the base RoundTripper.
 	r := req.WithContext(req.Context())
 	r.Header = req.Header.Clone()
+	if r.Header == nil { // a request made by hand, not by http.NewRequest
+		r.Header = http.Header{}
+	}
 	r.Body = body
 	r.Header.Set("Authorization", auth)
 	log := t.Source.log
@@ -123,7 +162,7 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, auth string) (*h
 	if debug {
 		start = time.Now()
 	}
-	resp, err := t.base().RoundTrip(r)
+	resp, err := t.carry(r)
 	if debug {
 		if err != nil {
 			log.Debug("api request failed", "method", r.Method, "url", redactURL(r.URL), "duration", time.Since(start).Round(time.Microsecond), "error", err.Error())
@@ -137,8 +176,14 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, auth string) (*h
 // ownsHost reports whether req is for the API's host, however either
 // spells it: in any case, with or without the scheme's default port. With
 // no API URL configured, the API is the host of the request the program
-// made, and not another host that a redirect from there leads to.
+// made, and not another host that a redirect from there leads to. A
+// request whose Host header names another host than its URL is for that
+// other host, wherever it is sent: a server or CDN serving many hosts at
+// one address hands it to that host.
 func (s *Source) ownsHost(req *http.Request) bool {
+	if req.Host != "" && !httpx.SameOrigin(req.URL, &url.URL{Scheme: req.URL.Scheme, Host: req.Host}) {
+		return false
+	}
 	if s.set.APIURL != "" {
 		return httpx.SameOrigin(s.api, req.URL)
 	}

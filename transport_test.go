@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -231,6 +235,86 @@ func TestClientBacksOffAnAPIThatRefusesEveryToken(t *testing.T) {
 	}
 }
 
+// TestCallersJoiningA401ThatIsPassedOnRenew: callers who wait for the
+// renewal a 401 began, which ends by passing that 401 on (the API refused
+// the token that the last 401's renewal brought, moments ago), are not
+// answered with that decision: a forced renewal renews, and a request whose
+// token is due for renewal renews it and is sent. Each failed with "the
+// rejected token was renewed too recently", an error of no kind that a
+// program could tell.
+func TestCallersJoiningA401ThatIsPassedOnRenew(t *testing.T) {
+	api, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/refused" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	})
+	refused := api.URL + "/refused"
+	for _, c := range []struct {
+		name string
+		join func(*rig, *freshtoken.Source) error
+	}{
+		{"forced renewal", func(_ *rig, src *freshtoken.Source) error {
+			_, err := src.Renew(t.Context())
+			return err
+		}},
+		{"request with its token due", func(r *rig, src *freshtoken.Source) error {
+			r.clock.Advance(2 * time.Second) // due at half its 20 s lifetime
+			resp, err := src.Client().Get(api.URL + "/fine")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: 20 * time.Second})
+			r.settings.APIURL = api.URL + "/"
+			src, logs := r.loggedInLogging()
+			getStatus(t, src, refused) // renewed for the 401, and refused again
+			r.clock.Advance(9 * time.Second)
+			before := r.provider.Stats().Refreshes
+			passedOn, joined := whileRenewalWaits(t, r, logs,
+				func() error {
+					if status := getStatus(t, src, refused); status != http.StatusUnauthorized {
+						return fmt.Errorf("status %d, want the 401 passed on", status)
+					}
+					return nil
+				},
+				func() error { return c.join(r, src) })
+			if passedOn != nil {
+				t.Fatal(passedOn)
+			}
+			if joined != nil || r.provider.Stats().Refreshes != before+1 {
+				t.Fatalf("the caller that joined: %v, %d refreshes; want a renewal of its own", joined, r.provider.Stats().Refreshes-before)
+			}
+		})
+	}
+}
+
+// whileRenewalWaits runs lead while another process holds r's renewal lock,
+// and once lead's renewal waits for it, join, which waits for lead's
+// renewal; then the lock is released. It returns what each returned.
+func whileRenewalWaits(t *testing.T, r *rig, logs *testenv.Output, lead, join func() error) (error, error) {
+	t.Helper()
+	held, err := r.store.Lock(t.Context(), r.settings.Env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saidAgain := func(line string) func() bool {
+		n := strings.Count(logs.String(), line)
+		return func() bool { return strings.Count(logs.String(), line) > n }
+	}
+	led, joined := make(chan error, 1), make(chan error, 1)
+	locking := saidAgain("waiting for the renewal lock")
+	go func() { led <- lead() }()
+	testenv.WaitFor(t, "the renewal to wait for the lock", locking)
+	waiting := saidAgain("waiting for the renewal in flight")
+	go func() { joined <- join() }()
+	testenv.WaitFor(t, "the other caller to wait for that renewal", waiting)
+	held()
+	return <-led, <-joined
+}
+
 // TestA401sRenewalCutOffBringsNoTokenForTheBackOff: a 401's renewal whose
 // answer is cut off after its new refresh token stores that token with the
 // refused access token kept (still valid by the clock). That record told
@@ -288,6 +372,43 @@ func TestA401sRenewalCutOffBringsNoTokenForTheBackOff(t *testing.T) {
 	}
 }
 
+// TestCutOffAnswerAfterA401sRenewalRefusesNoCaller: when the renewal
+// after a 401's renewal is answered with a new refresh token and no access
+// token, and the retry that would spend it is abandoned, the record holds
+// no access token; the next caller renews with the refresh token stored.
+// It was refused with "the rejected token was renewed too recently", an
+// error of no kind, for as long as the 401 back-off lasted: the empty
+// access token read as the token a 401 had refused.
+func TestCutOffAnswerAfterA401sRenewalRefusesNoCaller(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	e := newRotatingEndpoint(t, `{"refresh_token":%q,"access_token":"a1","token_type":"bearer","expires_in":36`, "first-refresh-token")
+	r.settings.TokenURL = e.URL
+	expired := &store.Record{AccessToken: "old-access-token", TokenType: "bearer", RefreshToken: "first-refresh-token",
+		IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour), RenewedAt: r.clock.Now().Add(-2 * time.Hour),
+		Renewals: 1, RenewedFor: store.RenewedForRejection, RejectedInARow: 1, Grant: store.Grant{TokenURL: e.URL, ClientID: r.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+	if err := r.store.Save(t.Context(), "sandbox", expired); err != nil {
+		t.Fatal(err)
+	}
+	abandoned := r.source()
+	freshtoken.SetPause(abandoned, func(context.Context, time.Duration) error { return context.Canceled })
+	// Its error says the new refresh token is stored: it said the stored
+	// tokens were unchanged.
+	if _, err := abandoned.Token(); err == nil || strings.Contains(err.Error(), "unchanged") || !strings.Contains(err.Error(), "new refresh token it brought is stored") {
+		t.Fatalf("the abandoned renewal: %v; want an error saying the new refresh token is stored", err)
+	}
+	if rec := r.record(); rec.AccessToken != "" {
+		t.Fatalf("stored access token %q; want none, the answer's being cut off", rec.AccessToken)
+	}
+	r.clock.Advance(2 * time.Second)
+	tok, err := r.source().Token()
+	if err != nil || tok.AccessToken != "access-token-2" {
+		t.Fatalf("the next caller: %v, %v; want access-token-2, renewed with the stored refresh token", tok, err)
+	}
+	if sent, revoked := e.sent(); len(sent) != 2 || revoked {
+		t.Fatalf("refresh tokens sent %q, grant revoked %t; want the first, then the saved one", sent, revoked)
+	}
+}
+
 func TestClientDoesNotReplayAnUnreplayableBody(t *testing.T) {
 	r, src := loggedIn(t)
 	r.provider.RevokeAccessTokens()
@@ -337,6 +458,45 @@ func TestTokenNeverLeavesTheAPIHost(t *testing.T) {
 	}
 	if hits.Load() != 2 {
 		t.Fatalf("the other host saw %d requests, want 2 (the redirect and the direct call)", hits.Load())
+	}
+}
+
+// TestTokenNeverGoesToAnotherVirtualHost: a request for the API's address
+// whose Host header names another host goes, on a server or CDN that
+// serves many hosts at one address, to that other host; it is sent
+// without the token, with or without an API URL. A reverse proxy built on
+// httputil.NewSingleHostReverseProxy keeps its client's Host header, so a
+// client naming another tenant of the API's server received the token.
+func TestTokenNeverGoesToAnotherVirtualHost(t *testing.T) {
+	shared, _, leaked := otherHost(t) // many virtual hosts at one address
+	api, err := url.Parse(shared.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, apiURL := range []string{shared.URL + "/", ""} {
+		r, _ := loggedIn(t)
+		r.settings.APIURL = apiURL
+		src := r.source()
+		front := httptest.NewServer(&httputil.ReverseProxy{
+			Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(api); pr.Out.Host = pr.In.Host },
+			Transport: src.Client().Transport,
+		})
+		t.Cleanup(front.Close)
+		for host, token := range map[string]bool{"another-tenant.example": false, api.Host: true} {
+			req, err := http.NewRequest(http.MethodGet, front.URL+"/v2/company", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = host
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := leaked() != ""; got != token {
+				t.Errorf("API URL %q, Host %s: the token sent: %v, want %v", apiURL, host, got, token)
+			}
+		}
 	}
 }
 
@@ -435,6 +595,95 @@ func TestTransportWithoutSourceFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Transport's Source is nil") {
 		t.Fatalf("err = %v; want one saying the Source is nil", err)
 	}
+}
+
+// TestTransportTakesARequestMadeByHand: a request built as a struct, with
+// no Header (as SDKs that call a RoundTripper directly build them, and as
+// net/http's own Transport takes them), is sent with the token and the
+// caller's request left as it was; one with no URL is an error. Both
+// panicked in the caller's goroutine.
+func TestTransportTakesARequestMadeByHand(t *testing.T) {
+	r, src := loggedIn(t)
+	u, err := url.Parse(src.APIURL() + "v2/dev/echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &http.Request{Method: http.MethodGet, URL: u}
+	resp, err := (&freshtoken.Transport{Source: src}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got echo
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Bearer " + r.record().AccessToken; got.Headers["Authorization"] != want || req.Header != nil {
+		t.Fatalf("the API got Authorization %q, want %q; the caller's Header is now %v, want nil", got.Headers["Authorization"], want, req.Header)
+	}
+	if _, err := (&freshtoken.Transport{Source: src}).RoundTrip(&http.Request{Method: http.MethodGet}); err == nil {
+		t.Fatal("a request with no URL was sent")
+	}
+}
+
+// TestTransportTakesAnAnswerWithoutABody: a Base that answers without a
+// Body, as stubs in a program's tests do and http.Client takes (a 401
+// included, with or without IdleTimeout), is an empty body; one that
+// answers nothing and no error is an error. Each panicked.
+func TestTransportTakesAnAnswerWithoutABody(t *testing.T) {
+	_, src := loggedIn(t)
+	for _, status := range []int{http.StatusOK, http.StatusUnauthorized} {
+		for _, idle := range []time.Duration{0, time.Minute} {
+			stub := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: status, Header: http.Header{}, Request: req}, nil
+			})
+			for _, u := range []string{src.APIURL() + "v2/company", "http://127.0.0.1:1/elsewhere"} {
+				resp, err := (&freshtoken.Transport{Source: src, Base: stub, IdleTimeout: idle}).RoundTrip(httptest.NewRequest(http.MethodGet, u, nil))
+				if err != nil {
+					t.Fatalf("%d from %s: %v", status, u, err)
+				}
+				if body, err := io.ReadAll(resp.Body); err != nil || len(body) != 0 || resp.StatusCode != status {
+					t.Fatalf("%d from %s: status %d, body %q, %v; want it with an empty body", status, u, resp.StatusCode, body, err)
+				}
+			}
+		}
+	}
+	nothing := roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, nil })
+	if _, err := (&freshtoken.Transport{Source: src, Base: nothing}).RoundTrip(httptest.NewRequest(http.MethodGet, src.APIURL(), nil)); err == nil {
+		t.Fatal("no answer and no error from Base: no error")
+	}
+}
+
+// closeCounter is a RoundTripper that counts its CloseIdleConnections.
+type closeCounter struct {
+	http.RoundTripper
+	closed atomic.Int32
+}
+
+func (c *closeCounter) CloseIdleConnections() { c.closed.Add(1) }
+
+// TestClientClosesIdleConnections: http.Client.CloseIdleConnections on a
+// client whose transport is a Transport closes the idle connections of the
+// transport under it (Base, else the Source's HTTP client's), as it would
+// without freshtoken; it did nothing, so a program dropping its pooled
+// connections (after a network change, or before exiting) kept them.
+func TestClientClosesIdleConnections(t *testing.T) {
+	r, src := loggedIn(t)
+	base := &closeCounter{RoundTripper: http.DefaultTransport}
+	(&http.Client{Transport: &freshtoken.Transport{Source: src, Base: base}}).CloseIdleConnections()
+	if n := base.closed.Load(); n != 1 {
+		t.Fatalf("Base's CloseIdleConnections called %d times, want 1", n)
+	}
+	sources := &closeCounter{RoundTripper: http.DefaultTransport}
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: &http.Client{Transport: sources}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Client().CloseIdleConnections()
+	if n := sources.closed.Load(); n != 1 {
+		t.Fatalf("the Source's transport's CloseIdleConnections called %d times, want 1", n)
+	}
+	(&http.Client{Transport: &freshtoken.Transport{}}).CloseIdleConnections() // no Source: nothing to close, no panic
 }
 
 // TestTransportWithoutBaseUsesTheSourcesTransport: a program that wraps the

@@ -129,10 +129,23 @@ func Invalidf(format string, args ...any) error {
 	return &invalid{msg: fmt.Sprintf(format, args...)}
 }
 
-type invalid struct{ msg string }
+type invalid struct{ msg, flag string }
 
 func (e *invalid) Error() string { return e.msg }
 func (e *invalid) Unwrap() error { return ErrInvalid }
+
+// Flag is the command-line flag that does what the message ends by
+// asking, or "".
+func (e *invalid) Flag() string { return e.flag }
+
+// Flagged is an error whose message ends by asking for something that
+// freshtoken's command line does with a flag, such as naming another
+// configuration file (--config PATH). The message says it in words that
+// serve a program using this package too; the command line adds the flag.
+type Flagged interface {
+	error
+	Flag() string
+}
 
 // Error is a configuration mistake at a place in a file.
 type Error struct {
@@ -140,7 +153,13 @@ type Error struct {
 	Line int
 	Key  string
 	Msg  string
+	// FlagHint is the command-line flag that does what Msg ends by asking
+	// (see Flagged), or "".
+	FlagHint string
 }
+
+// Flag is e.FlagHint.
+func (e *Error) Flag() string { return e.FlagHint }
 
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -293,11 +312,14 @@ func settingNamed(t reflect.Type, key string) (string, reflect.Type) {
 	return name, folded.Type
 }
 
+// configFlag names another configuration file on freshtoken's command line.
+const configFlag = "--config PATH, or $FRESHTOKEN_CONFIG"
+
 // DefaultPath is the configuration file used without --config or FRESHTOKEN_CONFIG.
 func DefaultPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
-		return "", Invalidf("cannot find your config folder (%v); pass --config PATH", err)
+		return "", &invalid{msg: fmt.Sprintf("cannot find your config folder (%v); name the configuration file", err), flag: configFlag}
 	}
 	return filepath.Join(dir, "freshtoken", "config.toml"), nil
 }
@@ -515,7 +537,7 @@ func readTrusted(path string) ([]byte, fs.FileInfo, error) {
 		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
 	}
 	if !info.Mode().IsRegular() {
-		return nil, nil, &Error{Path: path, Msg: "is not a regular file; pass --config with the path of a TOML file"}
+		return nil, nil, &Error{Path: path, Msg: "is not a regular file; name the configuration file, a TOML file", FlagHint: configFlag}
 	}
 	if err := checkFile(path, info); err != nil {
 		return nil, nil, err
@@ -646,14 +668,14 @@ func (f *File) Select(flag string) (*Env, error) {
 		switch len(f.Envs) {
 		case 0:
 			if !f.Exists {
-				return nil, Invalidf("the configuration file %s does not exist; run `freshtoken init` to create it, or check --config and $FRESHTOKEN_CONFIG", f.Path)
+				return nil, &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `freshtoken init` to create it, or name another", f.Path), flag: configFlag}
 			}
 			return nil, Invalidf("no environment is configured in %s; run `freshtoken init` to add one", f.Path)
 		case 1:
 			name = f.Names()[0]
 		default:
-			return nil, fmt.Errorf("%w: %d environments are configured (%s); choose one with -e NAME or set default_env in %s",
-				ErrInvalid, len(f.Envs), strings.Join(f.Names(), ", "), f.Path)
+			return nil, &invalid{msg: fmt.Sprintf("%d environments are configured (%s); set default_env in %s, or name one",
+				len(f.Envs), strings.Join(f.Names(), ", "), f.Path), flag: "-e NAME"}
 		}
 	}
 	e := f.Envs[name]

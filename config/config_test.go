@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -227,7 +228,7 @@ func TestSelect(t *testing.T) {
 		{"env var next", withDefault, "", "a", "a", ""},
 		{"default_env next", withDefault, "", "", "b", ""},
 		{"the only one", one, "", "", "only", ""},
-		{"ambiguous", two, "", "", "", "choose one with -e NAME"},
+		{"ambiguous", two, "", "", "", "2 environments are configured (a, b); set default_env in " + two + ", or name one"},
 		{"unknown", two, "c", "", "", `environment "c" is not configured`},
 		{"unknown in the env var", two, "", "c", "", `environment "c" (from $FRESHTOKEN_ENV) is not configured in ` + two + ` (configured: a, b); add it with ` + "`freshtoken init -e c`" + `; or unset FRESHTOKEN_ENV`},
 		// A name no environment can have was suggested to init, unquoted:
@@ -422,6 +423,7 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, text string }{
 		{"byte-order mark", "\ufeff" + env("dev", "old") + env("other", "keep")},
+		{"byte-order mark and CRLF", "\ufeff" + strings.ReplaceAll(env("dev", "old")+env("other", "keep"), "\n", "\r\n")},
 		{"CRLF", strings.ReplaceAll(`default_env = "dev"`+"\n"+env("dev", "old")+env("other", "keep"), "\n", "\r\n")},
 		{"long line", env("dev", "old") + "# " + strings.Repeat("x", 70<<10) + "\n" + env("other", "keep")},
 		{"comment after default_env", `default_env = "dev"  # the one I use` + "\n" + env("dev", "old") + env("other", "keep")},
@@ -438,6 +440,16 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 			if _, ok := f.Envs["dev"]; ok || f.Envs["other"] == nil {
 				t.Fatalf("after RemoveEnv of the file as it was: envs %v", f.Names())
 			}
+			sameLineEnds := func(edit string) {
+				t.Helper()
+				got, _ := os.ReadFile(p)
+				if crlf := strings.Count(string(got), "\r\n"); strings.Contains(tc.text, "\r\n") && crlf != strings.Count(string(got), "\n") || !strings.Contains(tc.text, "\r") && crlf > 0 {
+					t.Errorf("after %s, the file's line ends changed:\n%q", edit, got)
+				}
+				if bom := "\ufeff"; strings.HasPrefix(string(got), bom) != strings.HasPrefix(tc.text, bom) || strings.Count(string(got), bom) > 1 {
+					t.Errorf("after %s, the file's byte-order mark changed:\n%.40q", edit, got)
+				}
+			}
 			f, err = config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, true)
 			if err != nil {
 				t.Fatalf("WriteEnv: %v", err)
@@ -445,10 +457,12 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 			if f.Envs["dev"].ClientID != "new" || f.Envs["other"] == nil || f.Envs["other"].ClientID != "keep" {
 				t.Fatalf("after WriteEnv: dev %+v, other %+v", f.Envs["dev"], f.Envs["other"])
 			}
+			sameLineEnds("WriteEnv")
 			f, err = config.RemoveEnv(p, "dev")
 			if err != nil {
 				t.Fatalf("RemoveEnv: %v", err)
 			}
+			sameLineEnds("RemoveEnv")
 			if _, ok := f.Envs["dev"]; ok || f.Envs["other"] == nil || f.Envs["other"].ClientID != "keep" {
 				t.Fatalf("after RemoveEnv: envs %v", f.Names())
 			}
@@ -480,6 +494,70 @@ func TestEditsKeepTheCommentsAboveTheNextTable(t *testing.T) {
 	if got, _ := os.ReadFile(p); !strings.HasPrefix(string(got), above) {
 		t.Fatalf("after RemoveEnv of dev:\n%s", got)
 	}
+}
+
+// TestEditsKeepTheCommentsAfterTheLastTable: the comments after the last
+// table's keys are the file's, not the table's: init rewriting that table
+// and remove taking it out both keep them (they went with the table, as
+// those above the next table once did). remove takes with a table the
+// comments written directly above its header, as those above the next
+// table are its own when the table before it is rewritten.
+func TestEditsKeepTheCommentsAfterTheLastTable(t *testing.T) {
+	const (
+		other = "[env.other]\nprovider = \"freeagent\"\nclient_id = \"keep\"\nclient_secret_env = \"S\"\n\n"
+		a     = "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\nclient_secret_env = \"S\"\n"
+		notes = "# my notes about the production app\n# client_id for prod is in 1Password"
+	)
+	settings := config.EnvSettings{Provider: "freeagent-sandbox", ClientID: "new", ClientSecretEnv: "S"}
+	for _, tc := range []struct{ name, text string }{
+		{"after another table", other + a + notes + "\n"},
+		{"no final newline", other + a + notes},
+		{"CRLF", strings.ReplaceAll(other+a+notes+"\n", "\n", "\r\n")},
+		{"blank lines around them", other + a + "\n\n" + notes + "\n\n\n"},
+		{"the only table", a + notes + "\n"},
+		{"the only table, default_env naming it", "default_env = \"a\"\n\n" + a + notes + "\n"},
+		{"after a sub-table", other + a + "\n[env.a.token_params]\nfoo = \"bar\"\n" + notes + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keeps := func(edit string, p string) string {
+				t.Helper()
+				got, _ := os.ReadFile(p)
+				if !strings.Contains(strings.ReplaceAll(string(got), "\r\n", "\n"), notes+"\n") {
+					t.Errorf("after %s the comments are gone:\n%s", edit, got)
+				}
+				return string(got)
+			}
+			p := write(t, tc.text)
+			if _, err := config.WriteEnv(p, "a", settings, false); err != nil {
+				t.Fatal(err)
+			}
+			if got := keeps("init -e a", p); !strings.Contains(got, `client_id = "new"`) || strings.Contains(got, "foo") {
+				t.Errorf("init -e a did not rewrite the table:\n%s", got)
+			}
+			f, err := config.RemoveEnv(write(t, tc.text), "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := f.Envs["a"]; ok {
+				t.Errorf("remove -e a left it: %v", f.Names())
+			}
+			if got := keeps("remove -e a", f.Path); strings.Contains(got, "client_id = \"x\"") || strings.Contains(got, "default_env") {
+				t.Errorf("remove -e a left some of it:\n%s", got)
+			}
+		})
+	}
+	t.Run("comments directly above a removed table", func(t *testing.T) {
+		const own = "# a: the sandbox app\n# (its secret is in 1Password)\n"
+		p := write(t, other+"# about other, apart\n\n"+own+a+notes+"\n")
+		f, err := config.RemoveEnv(p, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(f.Path)
+		if want := other + "# about other, apart\n\n" + notes + "\n"; string(got) != want {
+			t.Errorf("after remove -e a:\n%s\nwant:\n%s", got, want)
+		}
+	})
 }
 
 // TestEditsOfATableWrittenElsewhere: an environment (or [store]) written
@@ -683,21 +761,27 @@ func TestTokenFileCannotReplaceWhatItMustNot(t *testing.T) {
 	}
 }
 
-// TestSourcesOpenedPerJobShareConnections: a program that opens a Source for
-// each job or request, as library users do, reuses the connections earlier
-// ones opened, instead of leaving each Source's idle connection (a socket
-// and two goroutines) open for a minute and a half, which runs a busy
-// program out of file descriptors.
-func TestSourcesOpenedPerJobShareConnections(t *testing.T) {
-	var conns atomic.Int32
+// apiCountingConns is an API answering {} to every request, counting its
+// connections that reach state.
+func apiCountingConns(t *testing.T, state http.ConnState) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
 	api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("{}")) }))
 	api.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
+		if s == state {
+			n.Add(1)
 		}
 	}
 	api.Start()
-	defer api.Close()
+	t.Cleanup(api.Close)
+	return api, &n
+}
+
+// loggedInAt writes a configuration whose environment idp has its API and
+// provider at api, and stores a valid token for it; it returns the
+// configuration's path.
+func loggedInAt(t *testing.T, api *httptest.Server) string {
+	t.Helper()
 	dir := t.TempDir()
 	path := idpConfig(t, dir, fmt.Sprintf("api_url = %q\nauth_url = %q\ntoken_url = %q\nclient_id = \"id\"\nclient_secret = \"s\"\n", api.URL+"/", api.URL+"/auth", api.URL+"/token"))
 	rec := &store.Record{AccessToken: "at", TokenType: "Bearer", RefreshToken: "rt", IssuedAt: time.Now(), Expiry: time.Now().Add(time.Hour),
@@ -705,6 +789,17 @@ func TestSourcesOpenedPerJobShareConnections(t *testing.T) {
 	if err := filestore.New(filepath.Join(dir, "state")).Save(t.Context(), "idp", rec); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// TestSourcesOpenedPerJobShareConnections: a program that opens a Source for
+// each job or request, as library users do, reuses the connections earlier
+// ones opened, instead of leaving each Source's idle connection (a socket
+// and two goroutines) open for a minute and a half, which runs a busy
+// program out of file descriptors.
+func TestSourcesOpenedPerJobShareConnections(t *testing.T) {
+	api, conns := apiCountingConns(t, http.StateNew)
+	path := loggedInAt(t, api)
 	for range 20 {
 		src, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: "idp"})
 		if err != nil {
@@ -720,6 +815,29 @@ func TestSourcesOpenedPerJobShareConnections(t *testing.T) {
 	if n := conns.Load(); n != 1 {
 		t.Fatalf("20 Sources opened one after another made %d connections to the API; want them to share one", n)
 	}
+}
+
+// TestOpenedSourcesClientClosesIdleConnections: CloseIdleConnections on
+// the client of a Source that Open returned closes the idle connections to
+// the API, as on any http.Client; the transport underneath did not pass it
+// on, so a program dropping its connections (after a network change, or
+// before exiting) kept them.
+func TestOpenedSourcesClientClosesIdleConnections(t *testing.T) {
+	api, closed := apiCountingConns(t, http.StateClosed)
+	path := loggedInAt(t, api)
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: "idp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := src.Client()
+	resp, err := c.Get(src.APIURL() + "v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	c.CloseIdleConnections()
+	testenv.WaitFor(t, "the idle connection to the API to close", func() bool { return closed.Load() == 1 })
 }
 
 // TestReopeningARedisStoreOpensNoMoreConnections: a long-running proxy

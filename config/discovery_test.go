@@ -174,6 +174,7 @@ func TestDiscoveryRefusals(t *testing.T) {
 			d["authorization_endpoint"] = d["issuer"].(string) + "/auth?redirect_uri=https%3A%2F%2Fevil.example%2F"
 		}, "names an authorization endpoint whose query holds redirect_uri, which freshtoken adds itself"},
 		{"revocation endpoint in clear text", func(d map[string]any) { d["revocation_endpoint"] = "http://login.example.com/revoke" }, "must use https"},
+		{"token endpoint with a password", func(d map[string]any) { d["token_endpoint"] = "https://me:s3cr3t@login.example.com/token" }, "has a user or password"},
 		// The log-in prints the authorization URL, and a browser opens it:
 		// U+202E showed the rest of the line reversed, U+009B is a
 		// terminal's control sequence introducer.
@@ -188,8 +189,8 @@ func TestDiscoveryRefusals(t *testing.T) {
 			m := newMetadataServer(t, "/realms/x", rfc8414, tc.tweak)
 			dir := t.TempDir()
 			_, err := openIdP(t, issuerConfig(t, dir, m.issuer, ""), nil, nil).Endpoints(t.Context())
-			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), rfc8414(m.issuer)) {
-				t.Fatalf("err = %v; want ErrInvalid saying %q and naming the URL", err, tc.want)
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), rfc8414(m.issuer)) || strings.Contains(err.Error(), "s3cr3t") {
+				t.Fatalf("err = %v; want ErrInvalid saying %q and naming the URL, and no password", err, tc.want)
 			}
 			if entries, _ := os.ReadDir(filepath.Join(dir, "discovery")); len(entries) > 0 {
 				t.Errorf("a refused document was cached: %v", entries)

@@ -383,7 +383,10 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 
 func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	switch {
+	case err == nil && u.User != nil: // not shown: it may hold a password
+		return errors.New("has a user or password, which freshtoken never sends (the client authenticates as client_auth says, and the API is sent the access token); write the URL without them")
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 		return fmt.Errorf("%q is not an http(s) URL such as https://api.example.com/", s)
 	}
 	return nil

@@ -214,6 +214,27 @@ func TestProviderPresetsAgainstDevProvider(t *testing.T) {
 	}
 }
 
+// TestURLsWithCredentialsAreRefused: an endpoint or API URL written with a
+// user and password is refused at its line without showing the password,
+// and so is a discovered endpoint: each was shown in messages, status and
+// the debug log, and net/http sent it as HTTP Basic beside the client
+// authentication chosen.
+func TestURLsWithCredentialsAreRefused(t *testing.T) {
+	for _, key := range []string{"api_url", "auth_url", "token_url", "revocation_url", "device_auth_url"} {
+		conf := "[env.i]\nclient_id = \"id\"\nclient_secret = \"s\"\n"
+		for _, k := range []string{"api_url", "auth_url", "token_url"} {
+			if k != key {
+				conf += k + " = \"https://login.example.com/" + k + "\"\n"
+			}
+		}
+		conf += key + " = \"https://me:s3cr3t@login.example.com/x\"\n"
+		_, err := config.Load(write(t, conf))
+		if err == nil || !strings.Contains(err.Error(), "env.i."+key+":") || !strings.Contains(err.Error(), "user or password") || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s with a password: %v; want it refused at its line, without the password", key, err)
+		}
+	}
+}
+
 // TestIssuerWithCredentialsIsRefused: an issuer never has a user or
 // password; one written with them is refused at its line, and the error
 // (like the debug log, the discovery cache and status, which would

@@ -130,7 +130,7 @@ func TestWriteEnvAsRootWritesNothingInAnotherUsersFolder(t *testing.T) {
 	home := testenv.NobodysFolder(t, "home")
 	for _, p := range []string{filepath.Join(home, ".config", "freshtoken", "config.toml"), filepath.Join(home, "config.toml")} {
 		_, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "SECRET"}, true)
-		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") || !strings.Contains(err.Error(), "--config") {
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") || !strings.Contains(err.Error(), "configuration file of its own") {
 			t.Errorf("WriteEnv(%s) as root = %v; want a refusal saying to run freshtoken as that user, or to give root a configuration of its own", p, err)
 		}
 	}

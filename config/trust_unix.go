@@ -92,7 +92,7 @@ type fileTrust struct {
 func checkTrusted(path string, fi fs.FileInfo, t fileTrust) string {
 	if msg := foreignOwner(path, fi); msg != "" {
 		if os.Geteuid() == 0 {
-			return msg + t.owned + "; run freshtoken as its owner (`" + shellquote.AsUser(int(fi.Sys().(*syscall.Stat_t).Uid)) + " …`), not as root, whose files that user could not use, or give root a configuration of its own (--config)"
+			return msg + t.owned + "; run freshtoken as its owner (`" + shellquote.AsUser(int(fi.Sys().(*syscall.Stat_t).Uid)) + " …`), not as root, whose files that user could not use, or give root a configuration file of its own"
 		}
 		return msg + t.owned + "; use " + t.yours + ", or have it given to you with " + chown(path)
 	}
@@ -129,7 +129,7 @@ func rootWritingForAnother(path string) string {
 		fi, err := os.Stat(dir)
 		if err == nil {
 			if msg := foreignOwner(dir, fi); msg != "" {
-				return fmt.Sprintf("its folder %s %s: run freshtoken as its owner (`%s …`), not as root, whose files that user could not read, or give root a configuration of its own (--config); nothing was written", dir, msg, shellquote.AsUser(int(fi.Sys().(*syscall.Stat_t).Uid)))
+				return fmt.Sprintf("its folder %s %s: run freshtoken as its owner (`%s …`), not as root, whose files that user could not read, or give root a configuration file of its own; nothing was written", dir, msg, shellquote.AsUser(int(fi.Sys().(*syscall.Stat_t).Uid)))
 			}
 			return ""
 		}

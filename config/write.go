@@ -256,6 +256,12 @@ func rewrite(path string, first func() error, edit func(old string) (string, err
 	if err != nil {
 		return nil, err
 	}
+	if bytes.Contains(old, []byte("\r\n")) { // the edit writes LF; a file of CRLF lines stays one
+		text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")
+	}
+	if bytes.HasPrefix(old, []byte("\ufeff")) { // and one that began with the mark still does
+		text = "\ufeff" + text
+	}
 	var (
 		f       *File
 		refused error // the edit refused by Load, or first's error
@@ -354,8 +360,10 @@ func removeLitter(path string) {
 }
 
 // replaceTable swaps the table named header (and everything up to the next
-// table that is not nested in it, but for the comments written just above
-// that one, which are its own) for body, or appends body. Keys of header
+// table that is not nested in it, but for the comments after its last key:
+// those above the next table are that one's, those at the end of the file
+// the file's) for body, or appends body. An empty body takes the table out,
+// with the comments written directly above its header. Keys of header
 // written anywhere else (an inline table, dotted keys, a sub-table further
 // down) are refused at their line, naming path: the edit would leave them
 // behind, or write them twice.
@@ -391,19 +399,31 @@ func replaceTable(path, text, header, body string) (string, error) {
 		}
 		return strings.Join(append(lines, body), "\n"), nil
 	}
-	if end < len(lines) { // keep the comments above the next table with it
-		blank := func(l string) bool { return strings.TrimSpace(l) == "" }
-		k := end
-		for k > start+1 && (blank(lines[k-1]) || strings.HasPrefix(strings.TrimSpace(lines[k-1]), "#")) {
-			k--
+	blank := func(l string) bool { return strings.TrimSpace(l) == "" }
+	comment := func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "#") }
+	// The comments after the table's last key are the next table's, or at
+	// the end of the file the file's: they stay.
+	k := end
+	for k > start+1 && (blank(lines[k-1]) || comment(lines[k-1])) {
+		k--
+	}
+	for k < end && blank(lines[k]) {
+		k++
+	}
+	end = k
+	if body == "" { // a table taken out takes the comments written directly above it
+		for start > 0 && comment(lines[start-1]) {
+			start--
 		}
-		for k < end && blank(lines[k]) {
-			k++
+		for start > 0 && blank(lines[start-1]) {
+			start--
 		}
-		end = k
 	}
 	out = append(out, lines[:start]...)
-	out = append(out, strings.TrimRight(body, "\n"), "")
+	if body != "" {
+		out = append(out, strings.TrimRight(body, "\n"))
+	}
+	out = append(out, "")
 	out = append(out, lines[end:]...)
 	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n", nil
 }

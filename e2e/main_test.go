@@ -239,6 +239,7 @@ func (w *world) startDaemon(args ...string) (stop func() int) {
 type watched struct {
 	cmd    *exec.Cmd
 	stderr *testenv.Output // closed when freshtoken has ended
+	stdout string          // the file its stdout goes to
 }
 
 // watch starts freshtoken with args and reads its stderr as it comes.
@@ -267,6 +268,13 @@ func (w *world) watchWith(change func(*exec.Cmd), args ...string) *watched {
 	p := &watched{cmd: w.command(ctx, args...), stderr: testenv.NewOutput()}
 	change(p.cmd)
 	p.cmd.Stderr = p.stderr
+	p.stdout = filepath.Join(w.t.TempDir(), "stdout")
+	out, err := os.Create(p.stdout) // a file, which a child left running cannot hold Wait up with
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer out.Close()
+	p.cmd.Stdout = out
 	if err := p.cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
@@ -289,6 +297,16 @@ func (p *watched) waitSaid(t *testing.T, text string) {
 func (p *watched) wait() (int, string) {
 	<-p.stderr.Closed()
 	return p.cmd.ProcessState.ExitCode(), p.stderr.String()
+}
+
+// output is what freshtoken, ended, wrote to stdout.
+func (p *watched) output(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(p.stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // waitExit is wait that fails the test unless freshtoken exited with code;

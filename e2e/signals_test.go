@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -391,6 +392,77 @@ func TestSignalWhileWaitingForTheLock(t *testing.T) {
 			}
 			if !bytes.Equal(w.storeBytes(), before) {
 				t.Fatal("the store changed")
+			}
+		})
+	}
+}
+
+// TestSignalWhileTheStoreKeepsAReadWaiting: `status` and `token` (with a
+// valid token), which start watching for signals late to start fast,
+// reading a store that keeps them waiting: a Redis that does not answer
+// (paused), a record another process holds while it writes it in place
+// (as a renewal does on a full disk), a keychain that does not answer
+// (paused, as one waiting on a prompt nobody sees). Ctrl-\ (SIGQUIT) ended them with
+// Go's stack dump of every goroutine and exit 2; they now end with 131 and
+// one line, printing no result.
+func TestSignalWhileTheStoreKeepsAReadWaiting(t *testing.T) {
+	pausedRedis := func(t *testing.T) *world {
+		srv := redistest.Start(t)
+		// A read given up after 10 minutes, not go-redis's 3 s, is still
+		// waiting when the signal comes, however slow the machine, and
+		// the command must abandon it (a minute's wait is given up).
+		w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, srv.URL+"?read_timeout=10m", "")
+		w.login()
+		srv.Pause(t)
+		return w
+	}
+	recordHeld := func(t *testing.T) *world {
+		w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+		w.login()
+		f, err := os.Open(w.storeFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	pausedKeychain := func(t *testing.T) *world {
+		w, kr := keyringWorld(t, devprovider.Options{AccessTTL: time.Hour})
+		w.login()
+		kr.Pause(t)
+		return w
+	}
+	for _, tt := range []struct {
+		name  string
+		store func(*testing.T) *world
+		args  []string
+	}{
+		{"status with Redis paused", pausedRedis, []string{"status"}},
+		{"status --json with Redis paused", pausedRedis, []string{"status", "--json"}},
+		{"token with Redis paused", pausedRedis, []string{"token"}},
+		{"status with the record held", recordHeld, []string{"status"}},
+		{"token with the record held", recordHeld, []string{"token"}},
+		{"status with the keychain paused", pausedKeychain, []string{"status"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := tt.store(t)
+			logFile := filepath.Join(t.TempDir(), "debug.log")
+			run := w.watch(append([]string{"--debug", "--log-file", logFile}, tt.args...)...)
+			// Logged once the wait is watched: no sooner may Ctrl-\ come.
+			testenv.WaitFor(t, "the read's wait to be logged", func() bool {
+				logs, _ := os.ReadFile(logFile)
+				return bytes.Contains(logs, []byte("waiting for the store to read the tokens"))
+			})
+			run.cmd.Process.Signal(syscall.SIGQUIT)
+			stderr := run.waitExit(t, 128+int(syscall.SIGQUIT))
+			if !strings.HasPrefix(stderr, "freshtoken: interrupted") || strings.Count(stderr, "\n") != 1 {
+				t.Fatalf("stderr:\n%s\nwant one line saying it was interrupted, and no stack dump", stderr)
+			}
+			if out := run.output(t); out != "" {
+				t.Fatalf("stdout: %s; want nothing", out)
 			}
 		})
 	}

@@ -147,6 +147,27 @@ type LockChecker interface {
 	HoldsLock(ctx context.Context, env string) (bool, error)
 }
 
+// waitingKey is the context key of the function WithWaiting adds.
+type waitingKey struct{}
+
+// WithWaiting returns a copy of ctx with which a Store's calls call
+// waiting, once or more, just before a wait that may last: for another
+// process's hold on a record, or for a server across the network. A
+// program that handles signals only once it may wait, to start fast,
+// starts handling them there.
+func WithWaiting(ctx context.Context, waiting func()) context.Context {
+	return context.WithValue(ctx, waitingKey{}, waiting)
+}
+
+// Waiting calls the function WithWaiting gave ctx, if any. A Store calls
+// it before a wait that may last, and need not before a quick one (a
+// local file free to read).
+func Waiting(ctx context.Context) {
+	if waiting, _ := ctx.Value(waitingKey{}).(func()); waiting != nil {
+		waiting()
+	}
+}
+
 var (
 	// ErrNotFound means the environment has never been logged in (or was logged out).
 	ErrNotFound = errors.New("no tokens stored")

@@ -63,7 +63,8 @@ type Factory struct {
 	Sending func(freshtoken.Renewal) func()
 	// watchSignals makes signals cancel the command (see guard); nil: they
 	// end the process. A quick command calls it only when it takes a
-	// renewal lock (freshtoken.Options.Locking), which it may wait for.
+	// renewal lock, or reads a store that may keep it waiting
+	// (freshtoken.Options.Locking).
 	watchSignals func()
 	// handOver leaves signals to a command freshtoken runs, reporting
 	// false if one came first (see guard.handOver); nil: it may start.

@@ -33,8 +33,8 @@ func newInitCmd(f *Factory) *cobra.Command {
 		Use:   "init",
 		Short: "Add or update an environment in the configuration",
 		Long: `Write an environment into the configuration file (other environments and
-comments are kept, but for comments inside this environment's table, which is
-written anew) and print the redirect URI to register with the provider.
+comments are kept, but for comments among this environment's keys, whose
+table is written anew) and print the redirect URI to register with the provider.
 The environment is named by -e; without it, freeagent-sandbox is called
 "sandbox" and freeagent "production". Flags given for an environment that
 exists replace only what they name.

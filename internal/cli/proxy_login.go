@@ -11,13 +11,19 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
-// storePoll is how often a log-in through the proxy looks at the store.
-const storePoll = 200 * time.Millisecond
+const (
+	// storePoll is how often a log-in through the proxy looks at the store.
+	storePoll = 200 * time.Millisecond
+	// attemptPoll is how often it asks the proxy whether the log-in failed.
+	attemptPoll = time.Second
+)
 
 // loginThroughProxy completes a log-in through the freshtoken proxy that
 // holds the redirect address, so one registered redirect URI serves both:
@@ -25,8 +31,9 @@ const storePoll = 200 * time.Millisecond
 // exchanges the code and stores the tokens. Nothing the program on that
 // port says is trusted: the log-in has succeeded only once the store holds
 // tokens for this environment's client issued by a log-in (not a renewal)
-// after it began. busy is the error of listening there, reported when no
-// proxy answers.
+// after it began. Only a failure is taken from the proxy, by its problem
+// code alone (never its words), for all it can do is end the wait early.
+// busy is the error of listening there, reported when no proxy answers.
 func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source, busy error) error {
 	f := opts.f
 	addr, err := login.LoopbackAddr(env.RedirectURI)
@@ -52,7 +59,8 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 			env.Name, base, env.Name, g.ClientID, g.TokenURL, g.Store, env.ClientID, env.TokenURL, src.Location())
 	}
 	began := time.Now()
-	link := proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL)
+	attempt := httpx.RandomToken()
+	link := proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
@@ -65,6 +73,8 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	defer cancel()
 	tick := time.NewTicker(storePoll)
 	defer tick.Stop()
+	ask := time.NewTicker(attemptPoll)
+	defer ask.Stop()
 	// Tokens of another client stored meanwhile are another
 	// configuration's log-in (or the proxy's, serving another since it was
 	// asked): not this one's end, which the proxy may still store. Nor is
@@ -81,6 +91,11 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		}
 		select {
 		case <-tick.C:
+		case <-ask.C:
+			if kind, failed := attemptFailed(wait, base, env.Name, attempt); failed {
+				f.Logger().Debug("the freshtoken proxy says the log-in failed", "env", env.Name, "error", kind.Row().Code)
+				return &proxyLoginError{env: env.Name, base: base, kind: kind}
+			}
 		case <-wait.Done():
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -92,6 +107,39 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 				env.Name, login.ErrNotApproved, src.Location(), opts.Timeout, base)
 		}
 	}
+}
+
+// proxyLoginError is a log-in through the proxy that the proxy says failed.
+type proxyLoginError struct {
+	env, base string
+	kind      failure.Kind
+}
+
+func (e *proxyLoginError) Error() string {
+	return fmt.Sprintf("%s: the log-in through the freshtoken proxy at %s failed (%s); its page, %s/, says why", e.env, e.base, e.kind.Row().Code, e.base)
+}
+
+func (e *proxyLoginError) FailureKind() failure.Kind { return e.kind }
+
+// attemptFailed asks the proxy at base whether the log-in to env that
+// began as attempt has failed there, and of what kind. A kind that could
+// not come of a log-in (the proxy stopping, say) is a refused log-in.
+func attemptFailed(ctx context.Context, base, env, attempt string) (failure.Kind, bool) {
+	var a struct {
+		Failed bool   `json:"failed"`
+		Code   string `json:"error"`
+	}
+	if !getJSON(ctx, proxy.AttemptURL(base, env, attempt), &a) || !a.Failed {
+		return 0, false
+	}
+	kind, known := failure.OfCode(a.Code)
+	switch {
+	case !known:
+		return 0, false
+	case kind == failure.Interrupted:
+		return failure.LoginRefused, true
+	}
+	return kind, true
 }
 
 // grantInfo is what a proxy says it serves an environment for.
@@ -107,20 +155,23 @@ type grantInfo struct {
 // The answer is used only to refuse a log-in that could not help, never to
 // believe one that did.
 func proxyGrant(ctx context.Context, base, env string) (grantInfo, bool) {
+	var g grantInfo
+	return g, getJSON(ctx, proxy.GrantURL(base, env), &g)
+}
+
+// getJSON reads the JSON answer of a proxy's endpoint at link into v; ok
+// is false unless it answered 200 with JSON, within 5 seconds.
+func getJSON(ctx context.Context, link string, v any) bool {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	var g grantInfo
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, proxy.GrantURL(base, env), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
 	if err != nil {
-		return g, false
+		return false
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return g, false
+		return false
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&g) != nil {
-		return g, false
-	}
-	return g, true
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(v) == nil
 }

@@ -24,7 +24,8 @@ func newRemoveCmd(f *Factory) *cobra.Command {
 		Use:   "remove",
 		Short: "Take an environment out of the config and forget its tokens",
 		Long: `Remove the environment named with -e from the configuration file, after
-deleting its stored tokens. On a terminal it asks first; scripts pass --yes.
+deleting its stored tokens; the comments written directly above its table go
+with it, the others stay. On a terminal it asks first; scripts pass --yes.
 Tokens stored under that name for another client (by another configuration)
 are left alone.`,
 		Example: `  freshtoken remove -e old-sandbox

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
@@ -74,6 +75,9 @@ func Main(args []string, ios *IOStreams) int {
 		return 128 + int(sig)
 	case err != nil && !errors.As(err, &se):
 		msg := err.Error()
+		if fl := config.Flagged(nil); errors.As(err, &fl) && fl.Flag() != "" && strings.HasSuffix(msg, fl.Error()) {
+			msg += " (" + fl.Flag() + ")" // the packages below say what to do in words
+		}
 		if next := failure.Next(err, f.selectedEnv()); next != "" {
 			msg += "; " + next
 		}
@@ -194,8 +198,9 @@ func refuseUnknownHelpTopics(root *cobra.Command) {
 }
 
 // quick is the annotation of a command that ends in moments unless it
-// renews a token: it watches for signals only from its first renewal lock
-// (see guard), so that it starts as fast as it can.
+// renews a token: it watches for signals only from its first renewal lock,
+// or store read that may wait (see guard), so that it starts as fast as it
+// can.
 const quick = "freshtoken/quick"
 
 // quickly marks cmd quick.

@@ -50,11 +50,23 @@ func TestMain(m *testing.M) {
 			return nil
 		}),
 		// deny plays a person who clicks Deny: the browser comes back to the
-		// redirect URI with error=access_denied and the request's state.
+		// redirect URI with error=access_denied and the request's state. A
+		// link to a proxy's log-in is followed to the provider's page first.
 		"deny": scriptProgram("deny", func(args []string) error {
 			u, err := url.Parse(args[len(args)-1])
 			if err != nil {
 				return err
+			}
+			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			for hops := 0; !u.Query().Has("state") && hops < 5; hops++ {
+				resp, err := noFollow.Get(u.String())
+				if err != nil {
+					return err
+				}
+				resp.Body.Close()
+				if u, err = resp.Location(); err != nil {
+					return err
+				}
 			}
 			q := u.Query()
 			back := q.Get("redirect_uri") + "?" + url.Values{"error": {"access_denied"}, "error_description": {"The user denied access."}, "state": {q.Get("state")}}.Encode()

@@ -44,10 +44,13 @@ import (
 //
 // The guard watches from the first renewal lock taken (Options.Locking),
 // which may be a long wait for another process's renewal and comes before
-// any token request (Sending), at the latest; a command that runs for long
-// watches from its start. Until then a signal ends the process the
-// ordinary way, as nothing is in flight, and a quick command that takes no
-// lock (`token` with a valid token) starts no signal machinery at all.
+// any token request (Sending), at the latest, or from the first read of the
+// store that may wait (store.Waiting: Redis, a keychain, a record another
+// process holds); a command that runs for long watches from its start.
+// Until then a signal ends the process the ordinary way, as nothing is in
+// flight, and a quick command that takes no lock and reads a record free to
+// read (`token` with a valid token in the file store) starts no signal
+// machinery at all.
 type guard struct {
 	errOut io.Writer
 	// commandLine writes a freshtoken command to suggest (Main gives it

@@ -108,6 +108,9 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	var all []envStatus
 	var storeProblem error // the store could not be reached or refused access
 	for _, name := range conf.Names() {
+		if err := ctx.Err(); err != nil {
+			return err // interrupted while a store kept it waiting: the rest is not worth reading
+		}
 		e := conf.Envs[name]
 		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name, Production: e.IsProduction(),
 			ClientSecretIn: e.ClientSecretWhere(), Grant: e.Grant, NeedsLogin: e.Grant != config.GrantClientCredentials}
@@ -136,6 +139,9 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			}
 		}
 		all = append(all, st)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if opts.JSON {
 		enc := json.NewEncoder(opts.f.IO.Out)

@@ -17,6 +17,9 @@ func (p *Provider) handleIndex(w http.ResponseWriter, r *http.Request) {
 	if p.opts.ReuseGrace > 0 {
 		reuse = fmt.Sprintf("accepted for %s after rotation, then revokes the whole grant", p.opts.ReuseGrace)
 	}
+	p.mu.Lock() // SetAccessTTL may change it
+	accessTTL := p.opts.AccessTTL
+	p.mu.Unlock()
 	data := struct {
 		Base, ClientID, AuthStyle, Reuse      string
 		AccessTTL, RefreshTTL                 string
@@ -27,7 +30,7 @@ func (p *Provider) handleIndex(w http.ResponseWriter, r *http.Request) {
 		ClientID:           p.opts.ClientID,
 		AuthStyle:          authStyle,
 		Reuse:              reuse,
-		AccessTTL:          p.opts.AccessTTL.String(),
+		AccessTTL:          accessTTL.String(),
 		RefreshTTL:         p.opts.RefreshTTL.String(),
 		RequestsPerMinute:  p.opts.RequestsPerMinute,
 		RefreshesPerMinute: p.opts.RefreshesPerMinute,

@@ -339,6 +339,14 @@ func (p *Provider) Secrets() []string {
 	return slices.Clone(p.secrets)
 }
 
+// SetAccessTTL changes the lifetime of the access tokens issued from now
+// on (FreeAgent's "may change": a client must go by expires_in).
+func (p *Provider) SetAccessTTL(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.opts.AccessTTL = max(d.Truncate(time.Second), time.Second)
+}
+
 // RevokeAccessTokens makes every access token issued so far answer 401. Refresh
 // tokens stay valid, and access tokens issued afterwards work.
 func (p *Provider) RevokeAccessTokens() {

@@ -71,6 +71,17 @@ var table = map[Kind]Row{
 // Row returns k's row of the table.
 func (k Kind) Row() Row { return table[k] }
 
+// OfCode reads a problem code back as its kind; ok is false for a code
+// that names none.
+func OfCode(code string) (k Kind, ok bool) {
+	for k, row := range table {
+		if code != "" && row.Code == code {
+			return k, true
+		}
+	}
+	return Unexpected, false
+}
+
 // Kinded is an error that knows its kind.
 type Kinded interface {
 	error

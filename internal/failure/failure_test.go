@@ -63,7 +63,7 @@ func TestTableBothWays(t *testing.T) {
 }
 
 // TestCodesNameOneKind: no two kinds share a problem code or lack an exit
-// code, so the table reads both ways.
+// code, so the table reads both ways, and OfCode reads each code back.
 func TestCodesNameOneKind(t *testing.T) {
 	seen := map[string]failure.Kind{}
 	for k := failure.Unexpected; k <= failure.Interrupted; k++ {
@@ -78,6 +78,14 @@ func TestCodesNameOneKind(t *testing.T) {
 			t.Errorf("kinds %d and %d share the code %q", other, k, row.Code)
 		}
 		seen[row.Code] = k
+		if back, ok := failure.OfCode(row.Code); !ok || back != k {
+			t.Errorf("OfCode(%q) = %d, %v; want kind %d", row.Code, back, ok, k)
+		}
+	}
+	for _, code := range []string{"", "no_such_code", "LOGIN_REFUSED"} {
+		if k, ok := failure.OfCode(code); ok {
+			t.Errorf("OfCode(%q) = kind %d; want none", code, k)
+		}
 	}
 }
 

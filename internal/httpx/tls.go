@@ -147,6 +147,14 @@ func (t explainTLS) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// CloseIdleConnections closes base's idle connections, as
+// http.Client.CloseIdleConnections asks of a transport.
+func (t explainTLS) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // certificateOf names whose certificate a failed request's err is about:
 // an https proxy's when the connection to the proxy failed (Go marks that
 // "proxyconnect"), else the request's host.

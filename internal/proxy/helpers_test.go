@@ -231,7 +231,7 @@ func (f *fixture) checkNoSecretsLogged(t testing.TB) {
 // auto-approving provider sends it back. It returns where the browser ended.
 func (f *fixture) login(t testing.TB, env string) *url.URL {
 	t.Helper()
-	resp, err := http.Get(proxy.LoginURL(f.base, env, "", ""))
+	resp, err := http.Get(proxy.LoginURL(f.base, env, "", "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,8 +247,15 @@ func (f *fixture) login(t testing.TB, env string) *url.URL {
 // sends the browser to.
 func (f *fixture) startLogin(t testing.TB, env string) (state, authURL string) {
 	t.Helper()
+	return f.startAttempt(t, env, "")
+}
+
+// startAttempt is startLogin as the `freshtoken login` named attempt
+// opens the link.
+func (f *fixture) startAttempt(t testing.TB, env, attempt string) (state, authURL string) {
+	t.Helper()
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(proxy.LoginURL(f.base, env, "", ""))
+	resp, err := noFollow.Get(proxy.LoginURL(f.base, env, "", "", attempt))
 	if err != nil {
 		t.Fatal(err)
 	}

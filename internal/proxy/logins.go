@@ -17,7 +17,8 @@ import (
 
 const (
 	// maxPendingLogins bounds the log-ins waiting for a browser; starting
-	// another forgets the oldest.
+	// another forgets the oldest. The failures of as many log-ins begun by
+	// `freshtoken login` are kept for it to ask after.
 	maxPendingLogins = 16
 	// exchangeTimeout bounds the code exchange and store write that finish
 	// a log-in, which carry on if the browser goes away meanwhile.
@@ -32,16 +33,53 @@ type pendingLogin struct {
 	req     login.Request
 	path    string // of its redirect URI, where the browser comes back
 	expires time.Time
+	attempt string // the `freshtoken login` that began it, if one did
 
 	answered bool          // its callback has arrived; the state is spent
 	done     chan struct{} // closed once it has succeeded or failed
 	err      error         // set before done is closed
 }
 
-// logins are the log-ins started here, oldest first.
+// logins are the log-ins started here, oldest first, and how those that
+// a `freshtoken login` began failed.
 type logins struct {
 	mu      sync.Mutex
 	pending []*pendingLogin
+	failed  []failedAttempt
+}
+
+// failedAttempt is a log-in begun by a `freshtoken login` that failed here:
+// its attempt, and the problem code of its failure.
+type failedAttempt struct {
+	env, attempt, code string
+}
+
+// fail keeps the problem code of the failure of the log-in that a
+// `freshtoken login` began as attempt, so the command can end at once
+// rather than wait for its time to run out.
+func (l *logins) fail(env, attempt, code string) {
+	if attempt == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.failed) >= maxPendingLogins {
+		l.failed = l.failed[1:]
+	}
+	l.failed = append(l.failed, failedAttempt{env: env, attempt: attempt, code: code})
+}
+
+// failure is the problem code of attempt's failure, or "" if it has not
+// failed here.
+func (l *logins) failure(env, attempt string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range l.failed {
+		if f.env == env && f.attempt == attempt {
+			return f.code
+		}
+	}
+	return ""
 }
 
 func (l *logins) add(pl *pendingLogin, now time.Time) {
@@ -101,8 +139,9 @@ func (p *Proxy) redirectURI(ec *config.Env) string {
 }
 
 // startLogin begins a browser log-in to the named environment, which waits
-// login.DefaultTimeout for the browser to come back.
-func (p *Proxy) startLogin(ctx context.Context, name string) (*pendingLogin, error) {
+// login.DefaultTimeout for the browser to come back; attempt names the
+// `freshtoken login` that asked for it, if one did.
+func (p *Proxy) startLogin(ctx context.Context, name, attempt string) (*pendingLogin, error) {
 	e, err := p.env(ctx, name)
 	if err != nil {
 		return nil, err
@@ -129,6 +168,7 @@ func (p *Proxy) startLogin(ctx context.Context, name string) (*pendingLogin, err
 		req:     login.NewRequest(conf),
 		path:    u.Path,
 		expires: now.Add(login.DefaultTimeout),
+		attempt: attempt,
 		done:    make(chan struct{}),
 	}
 	p.logins.add(pl, now)
@@ -164,6 +204,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		p.log.Warn("log-in failed", "env", pl.env.name, "error", err.Error())
 		e.fail(p.now(), err)
+		p.attemptFailed(pl.env.name, pl.attempt, err)
 		http.Redirect(w, r, "/?done=login-failed&env="+url.QueryEscape(pl.env.name), http.StatusSeeOther)
 		return
 	}
@@ -198,14 +239,15 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	if e, err := p.env(r.Context(), name); err == nil && p.loginButton(w, r, e) {
 		return
 	}
-	p.sendToProvider(w, r, name)
+	p.sendToProvider(w, r, name, "")
 }
 
-// sendToProvider starts a log-in of name and sends the browser to the
-// provider.
-func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name string) {
-	pl, err := p.startLogin(r.Context(), name)
+// sendToProvider starts a log-in of name, for the `freshtoken login` named
+// attempt if one asked, and sends the browser to the provider.
+func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, attempt string) {
+	pl, err := p.startLogin(r.Context(), name, attempt)
 	if err != nil {
+		p.attemptFailed(name, attempt, err)
 		p.buttonFailed(w, r, name, "login-failed", err)
 		return
 	}
@@ -241,7 +283,47 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p.sendToProvider(w, r, name)
+	p.sendToProvider(w, r, name, r.URL.Query().Get("attempt"))
+}
+
+// attemptFailed keeps err as the failure of the log-in that the
+// `freshtoken login` named attempt began, if one did.
+func (p *Proxy) attemptFailed(env, attempt string, err error) {
+	_, pr := p.engineProblem(env, err)
+	p.logins.fail(env, attempt, pr.Code)
+}
+
+// askedFromThisMachine answers 403 to a question from another machine,
+// and reports whether r came from this one.
+func askedFromThisMachine(w http.ResponseWriter, r *http.Request) bool {
+	if !fromThisMachine(r) {
+		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: "only a program on this machine may ask"})
+		return false
+	}
+	return true
+}
+
+// handleAttempt says whether the log-in that the `freshtoken login` named
+// attempt began here has failed, and with which problem code. The command
+// believes only a failure, which can do no more than end its wait early.
+func (p *Proxy) handleAttempt(w http.ResponseWriter, r *http.Request) {
+	if !askedFromThisMachine(w, r) {
+		return
+	}
+	name, attempt := r.PathValue("env"), r.PathValue("attempt")
+	code := p.logins.failure(name, attempt)
+	writeJSON(w, http.StatusOK, struct {
+		Env     string `json:"env"`
+		Attempt string `json:"attempt"`
+		Failed  bool   `json:"failed"`
+		Code    string `json:"error,omitempty"`
+	}{name, attempt, code != "", code})
+}
+
+// AttemptURL is where the proxy at base says whether the log-in to env
+// that a `freshtoken login` began as attempt has failed.
+func AttemptURL(base, env, attempt string) string {
+	return base + controlPrefix + "envs/" + url.PathEscape(env) + "/attempts/" + url.PathEscape(attempt)
 }
 
 // grantInfo is what `freshtoken login` checks before opening the log-in
@@ -257,8 +339,7 @@ type grantInfo struct {
 // handleGrant says which client and store the proxy serves env for, so a
 // `freshtoken login` of another configuration can stop before it starts.
 func (p *Proxy) handleGrant(w http.ResponseWriter, r *http.Request) {
-	if !fromThisMachine(r) {
-		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: "only a program on this machine may ask"})
+	if !askedFromThisMachine(w, r) {
 		return
 	}
 	name := r.PathValue("env")
@@ -279,11 +360,18 @@ func GrantURL(base, env string) string {
 
 // LoginURL is the link that starts a log-in to env through the proxy at
 // base (such as http://127.0.0.1:8787), for the client at tokenURL with
-// clientID: the proxy refuses it if it serves env for another.
-func LoginURL(base, env, clientID, tokenURL string) string {
+// clientID: the proxy refuses it if it serves env for another. attempt,
+// a random word of the command's, is what it asks after at AttemptURL.
+func LoginURL(base, env, clientID, tokenURL, attempt string) string {
 	link := base + controlPrefix + "envs/" + url.PathEscape(env) + "/login"
-	if clientID != "" || tokenURL != "" {
-		link += "?" + url.Values{"client_id": {clientID}, "token_url": {tokenURL}}.Encode()
+	q := url.Values{}
+	for k, v := range map[string]string{"client_id": clientID, "token_url": tokenURL, "attempt": attempt} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(q) > 0 {
+		link += "?" + q.Encode()
 	}
 	return link
 }

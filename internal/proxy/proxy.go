@@ -150,6 +150,7 @@ func New(o Options) (*Proxy, error) {
 	p.control.HandleFunc("POST "+controlPrefix+"envs/{env}/logout", p.handleLogoutButton)
 	p.control.HandleFunc("GET "+controlPrefix+"envs/{env}/login", p.handleLoginLink)
 	p.control.HandleFunc("GET "+controlPrefix+"envs/{env}/grant", p.handleGrant)
+	p.control.HandleFunc("GET "+controlPrefix+"envs/{env}/attempts/{attempt}", p.handleAttempt)
 	return p, nil
 }
 

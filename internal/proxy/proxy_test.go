@@ -601,6 +601,29 @@ func TestLoginThroughTheProxy(t *testing.T) {
 		}
 	})
 
+	t.Run("a refused log-in begun by a command is told to it alone", func(t *testing.T) {
+		state, _ := f.startAttempt(t, "idle", "attempt-1")
+		f.startAttempt(t, "idle", "attempt-2")
+		f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state))
+		for _, tc := range []struct {
+			env, attempt, code string
+		}{
+			{"idle", "attempt-1", "login_refused"},
+			{"idle", "attempt-2", ""}, // still waiting for its browser
+			{"dev", "attempt-1", ""},  // another environment's
+			{"idle", "attempt-3", ""}, // never begun
+		} {
+			_, body := f.get(t, strings.TrimPrefix(proxy.AttemptURL(f.base, tc.env, tc.attempt), f.base))
+			a := decode[struct {
+				Failed bool   `json:"failed"`
+				Code   string `json:"error"`
+			}](t, body)
+			if a.Failed != (tc.code != "") || a.Code != tc.code {
+				t.Errorf("%s's attempt %s: %s; want failed with %q", tc.env, tc.attempt, body, tc.code)
+			}
+		}
+	})
+
 	t.Run("an answer to no log-in of ours is turned away", func(t *testing.T) {
 		before := f.provider.Stats().TokenRequests
 		resp, _ := f.get(t, "/callback?code=stolen&state=guessed")
@@ -618,14 +641,14 @@ func TestLoginThroughTheProxy(t *testing.T) {
 // another machine, nor for a page of another site.
 func TestLoginLinkOnlyServesThisMachine(t *testing.T) {
 	f := newFixture(t)
-	req := httptest.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", ""), nil)
+	req := httptest.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", ""), nil)
 	req.RemoteAddr = "192.0.2.7:50000"
 	w := httptest.NewRecorder()
 	f.proxy.ServeHTTP(w, req)
 	if w.Code != http.StatusForbidden {
 		t.Errorf("from another machine: %d, want 403", w.Code)
 	}
-	req, _ = http.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", ""), nil)
+	req, _ = http.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", ""), nil)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.Header.Set("Sec-Fetch-Mode", "navigate")
 	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusForbidden {

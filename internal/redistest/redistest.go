@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,6 +116,17 @@ func (s *Server) Clients(t testing.TB) int {
 		t.Fatalf("INFO clients: no connected_clients (%q)", v)
 	}
 	return n - 1
+}
+
+// Pause stops the server (SIGSTOP) until the test ends, as a machine that
+// hangs: connections are still made (the kernel takes them), and nothing
+// is answered.
+func (s *Server) Pause(t testing.TB) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.cmd.Process.Signal(syscall.SIGCONT) })
 }
 
 // RequirePassword makes the server refuse clients without password, as a

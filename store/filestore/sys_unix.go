@@ -9,6 +9,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // noFollow makes an open fail on a symbolic link rather than follow it.
@@ -41,8 +43,9 @@ func allocated(fi fs.FileInfo) int64 {
 }
 
 // lockContent takes a lock on f's content: a shared one for a reader, which
-// waits until ctx ends, or an exclusive one for a writer over it in place,
-// which waits for the readers to finish. Closing f releases it.
+// waits until ctx ends (saying so first, see store.Waiting), or an
+// exclusive one for a writer over it in place, which waits for the readers
+// to finish. Closing f releases it.
 func lockContent(ctx context.Context, f *os.File, exclusive bool) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
@@ -54,6 +57,7 @@ func lockContent(ctx context.Context, f *os.File, exclusive bool) error {
 		}
 		return err
 	}
+	told := false // store.Waiting
 	for {
 		var err error
 		if exclusive {
@@ -66,6 +70,10 @@ func lockContent(ctx context.Context, f *os.File, exclusive bool) error {
 		case !errors.Is(err, syscall.EWOULDBLOCK):
 			return err
 		default:
+			if !told {
+				store.Waiting(ctx)
+				told = true
+			}
 			select {
 			case <-ctx.Done():
 				return ctx.Err()

@@ -31,8 +31,9 @@ var calling = make(chan struct{}, 1)
 // no longer than ctx lasts, the wait for an earlier call still unanswered
 // included. A call that takes longer is abandoned, not stopped (the
 // keychain library takes no context): its answer, if it ever comes, is
-// dropped.
+// dropped. Any call may wait for a prompt (store.Waiting).
 func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T, error) {
+	store.Waiting(ctx)
 	ctx, cancel := context.WithTimeoutCause(ctx, answerTimeout, errNoAnswer)
 	defer cancel()
 	type result struct {

@@ -102,12 +102,14 @@ func (s *Store) Location(env string) string {
 	return s.where + " (key " + key(env) + ")"
 }
 
-// Load implements store.Store.
+// Load implements store.Store. Every read crosses the network and may wait
+// (store.Waiting); one that Redis leaves unanswered ends with ctx.
 func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, err
 	}
-	data, err := s.client.Get(ctx, key(env)).Bytes()
+	store.Waiting(ctx)
+	data, err := answered(ctx, func() ([]byte, error) { return s.client.Get(ctx, key(env)).Bytes() })
 	if errors.Is(err, redis.Nil) {
 		return nil, store.ErrNotFound
 	}
@@ -123,6 +125,29 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		return nil, s.failed(ctx, "read the tokens", err)
 	}
 	return store.Unmarshal(data, s.Location(env))
+}
+
+// answered is read's result, or ctx's error as soon as ctx ends: go-redis
+// gives a command up only at its time-outs, which a Redis that does not
+// answer (paused, or behind a lost connection) makes seconds, after Ctrl-C
+// too. For reads alone: a write given up on may still land.
+func answered[T any](ctx context.Context, read func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := read()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }
 
 // Save implements store.Store. It returns once Redis has the record. While
@@ -325,9 +350,9 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	}
 	var answer redis.Error
 	if !errors.As(err, &answer) {
-		check := "check that Redis is running and that this URL is right ([store] url, or store migrate's --to)"
+		check := "check that Redis is running and that its URL is right"
 		if strings.HasPrefix(s.where, "rediss:") {
-			check = "check that Redis is running, that it serves TLS (rediss://; redis:// is without), and that this URL is right ([store] url, or store migrate's --to)"
+			check = "check that Redis is running, that it serves TLS (rediss://; redis:// is without), and that its URL is right"
 		}
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: the Redis store at %s could not be reached (%v); %s", what, s.where, err, check)}
 	}
@@ -337,7 +362,7 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	}
 	switch code {
 	case "WRONGPASS", "NOAUTH", "NOPERM":
-		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in the store's URL ([store] url, or store migrate's --to), and the user's permissions (see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", what, s.where, answer.Error())}
+		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in its URL, and the user's permissions (see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", what, s.where, answer.Error())}
 	case "OOM":
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s is out of memory (%s); free some or raise its maxmemory, then try again", what, s.where, answer.Error())}
 	case "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY":
