@@ -240,6 +240,9 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 		if !slow.Stop() {
 			<-said
 		}
+		if err != nil && st == to {
+			return fmt.Errorf("the new store (--to): %w", err)
+		}
 		if err != nil {
 			return err
 		}
@@ -269,7 +272,7 @@ func findMove(ctx context.Context, env string, from, to store.Store) (move, erro
 		what, _, _ := strings.Cut(strings.TrimPrefix(err.Error(), store.ErrCorrupt.Error()+": "), "; ")
 		return move{}, usageErrorf("in the new store, %s; neither was moved or changed: move it away, or upgrade freshtoken if a newer one wrote it", what)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return move{}, err
+		return move{}, fmt.Errorf("the new store (--to): %w", err)
 	case err == nil && !there.Grant.IsZero() && !rec.Grant.IsZero() && there.Grant != rec.Grant:
 		return move{}, usageErrorf("%s already holds tokens of %s, not of %s; neither was moved or changed", to.Location(env), there.Grant, rec.Grant)
 	case err == nil && there.IssuedAt.After(rec.IssuedAt):
