@@ -252,13 +252,21 @@ func (w *world) watch(args ...string) *watched {
 // prelude, such as `trap "" HUP` as nohup does; "": started directly.
 func (w *world) watchAfter(prelude string, args ...string) *watched {
 	w.t.Helper()
+	return w.watchWith(func(c *exec.Cmd) {
+		if prelude != "" {
+			c.Args = append([]string{"sh", "-c", prelude + `; exec "$0" "$@"`}, c.Args...)
+			c.Path, c.Err = exec.LookPath("sh")
+		}
+	}, args...)
+}
+
+// watchWith is watch with the command changed by change before it starts.
+func (w *world) watchWith(change func(*exec.Cmd), args ...string) *watched {
+	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	w.t.Cleanup(cancel)
 	p := &watched{cmd: w.command(ctx, args...), stderr: testenv.NewOutput()}
-	if prelude != "" {
-		p.cmd.Args = append([]string{"sh", "-c", prelude + `; exec "$0" "$@"`}, p.cmd.Args...)
-		p.cmd.Path, p.cmd.Err = exec.LookPath("sh")
-	}
+	change(p.cmd)
 	p.cmd.Stderr = p.stderr
 	p.stdout = filepath.Join(w.t.TempDir(), "stdout")
 	out, err := os.Create(p.stdout) // a file, which a child left running cannot hold Wait up with

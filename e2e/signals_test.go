@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -487,6 +490,97 @@ func TestMigrateWaitingForTheLock(t *testing.T) {
 	}
 	if _, err := os.Stat(w.storeFile()); err != nil {
 		t.Fatalf("the record moved or is gone: %v", err)
+	}
+}
+
+// TestSignalWhileLogoutRevokes: SIGTERM (a supervisor, a closed terminal)
+// or Ctrl-C while the provider's revocation endpoint has not answered stops
+// logout with the tokens kept, and one line says so and how to finish it
+// (it said "interrupted: dev: lock …/dev.lock: context canceled dev: the
+// provider's revocation endpoint … (context canceled)", naming neither the
+// tokens nor what to do).
+func TestSignalWhileLogoutRevokes(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	revocation := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // then the server sees the connection close
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done() // no answer until freshtoken gives up
+	}))
+	defer revocation.Close()
+	w := newWorld(t, devprovider.Options{}, fmt.Sprintf("revocation_url = %q", revocation.URL+"/revoke"))
+	w.login()
+	before := w.storeBytes()
+	run := w.watch("logout")
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("logout sent no revocation request")
+	}
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	stderr := run.waitExit(t, 128+int(syscall.SIGTERM))
+	want := w.suggested(fmt.Sprintf("freshtoken: interrupted: dev: the log-out stopped before its tokens were deleted: they are kept in %s (the provider may have revoked them already); run `freshtoken logout -e dev` to finish it\n", w.storeFile()))
+	if stderr != want {
+		t.Fatalf("stderr:\n%s\nwant:\n%s", stderr, want)
+	}
+	if !bytes.Equal(w.storeBytes(), before) {
+		t.Fatal("the stored tokens changed")
+	}
+}
+
+// TestSignalWhileReadingInputThatDoesNotCome: a command reading input that
+// does not come (`post -d @-` at a terminal, or from a pipe whose writer is
+// silent; `import postman` of a named pipe) ends at the first SIGTERM,
+// SIGHUP or Ctrl-C, exit 128+N, nothing sent: the signal only cancelled
+// the command's context, which the read did not watch, so one Ctrl-C did
+// nothing, and a supervisor's SIGTERM (timeout, systemd) was ignored until
+// the input came or SIGKILL.
+func TestSignalWhileReadingInputThatDoesNotCome(t *testing.T) {
+	t.Run("post -d @-", func(t *testing.T) {
+		w := newWorld(t, devprovider.Options{}, "")
+		w.login()
+		stdin, silent, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer silent.Close()
+		run := w.watchWith(func(c *exec.Cmd) { c.Stdin = stdin }, "--debug", "post", "/v2/contacts", "-d", "@-")
+		stdin.Close()
+		run.waitSaid(t, "msg=configuration") // the body is read after the configuration is
+		run.cmd.Process.Signal(syscall.SIGTERM)
+		endsWithin(t, run, 128+int(syscall.SIGTERM))
+	})
+	t.Run("import postman of a named pipe", func(t *testing.T) {
+		w := newWorld(t, devprovider.Options{}, "")
+		fifo := filepath.Join(w.dir, "export.json")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		run := w.watch("import", "postman", fifo)
+		silent, err := os.OpenFile(fifo, os.O_WRONLY, 0) // returns once freshtoken has opened it to read
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer silent.Close()
+		run.cmd.Process.Signal(syscall.SIGTERM)
+		endsWithin(t, run, 128+int(syscall.SIGTERM))
+	})
+}
+
+// endsWithin fails the test unless run ends, saying it was interrupted,
+// with code within 10 s (a guess only the failure waits for).
+func endsWithin(t *testing.T, run *watched, code int) {
+	t.Helper()
+	select {
+	case <-run.stderr.Closed():
+	case <-time.After(10 * time.Second):
+		run.cmd.Process.Kill()
+		t.Fatalf("still running 10 s after the signal: %s", run.stderr.String())
+	}
+	if got, stderr := run.wait(); got != code || !strings.Contains(stderr, "freshtoken: interrupted") {
+		t.Fatalf("exit %d, want %d saying it was interrupted:\n%s", got, code, stderr)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/mattn/go-isatty"
 	"github.com/redis/go-redis/v9"
@@ -104,12 +106,13 @@ func (f *Factory) setupLogging() error {
 	if f.LogFile != "" {
 		lf, err := openLogFile(f.LogFile)
 		if err != nil {
-			return usageErrorf("--log-file: %v", err)
+			return usageErrorf("%s", logFileProblem(f.LogFile, err))
 		}
 		l := &logFile{file: lf, path: f.LogFile, errOut: f.IO.ErrOut}
 		f.closers = append(f.closers, l)
 		w = l
 	}
+	w = &boundedLog{w: w, limit: logStallLimit}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
 	switch f.LogFormat {
@@ -142,7 +145,24 @@ type logFile struct {
 }
 
 func openLogFile(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|openNoWait, 0o600)
+}
+
+// logFileProblem says why path cannot be opened as the log file, err, and
+// what to name instead.
+func logFileProblem(path string, err error) string {
+	switch {
+	case errors.Is(err, syscall.ENXIO): // opened without waiting for a reader
+		return fmt.Sprintf("--log-file %s is a named pipe that nothing reads; start its reader first, or name a file", path)
+	case errors.Is(err, syscall.EISDIR):
+		return fmt.Sprintf("--log-file %s is a folder; name a file in it, such as %s", path, filepath.Join(path, "freshtoken.log"))
+	case errors.Is(err, fs.ErrNotExist):
+		dir := filepath.Dir(path)
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Sprintf("--log-file %s: the folder %s does not exist; make it, or name a file in a folder that does", path, dir)
+		}
+	}
+	return fmt.Sprintf("--log-file: %v", err)
 }
 
 func (l *logFile) Write(b []byte) (int, error) {

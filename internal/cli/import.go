@@ -123,11 +123,13 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return usageErrorf("-e %q cannot name an environment: %v; nothing was imported", f.EnvFlag, err)
 		}
 	}
-	exp, err := postman.ReadFile(opts.File)
-	if errors.Is(err, fs.ErrNotExist) {
+	exp, err := untilDone(ctx, func() (*postman.Export, error) { return postman.ReadFile(opts.File) })
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return usageErrorf("%s does not exist", opts.File)
-	}
-	if err != nil {
+	case errors.Is(err, context.Canceled):
+		return err
+	case err != nil:
 		return usageErrorf("%s: %v; nothing was imported", opts.File, err)
 	}
 	envs, err := chooseImported(exp, f.EnvFlag)

@@ -426,7 +426,7 @@ func keepClientSecret(ctx context.Context, f *Factory, p *prompter, e *config.En
 			return err
 		}
 	} else {
-		b, err := io.ReadAll(io.LimitReader(f.IO.In, 64<<10))
+		b, err := untilDone(ctx, func() ([]byte, error) { return io.ReadAll(io.LimitReader(f.IO.In, 64<<10)) })
 		if err != nil {
 			return err
 		}

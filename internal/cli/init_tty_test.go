@@ -4,11 +4,13 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -92,13 +94,19 @@ func (s *screen) answer(t *testing.T, question, line string) {
 // standard output going to out and its browser approving, and returns
 // where its outcome will be sent.
 func (s *screen) start(t *testing.T, out io.Writer, args ...string) <-chan error {
+	return s.startWithin(t.Context(), out, args...)
+}
+
+// startWithin is start with the command's context ctx, which the first
+// signal cancels in freshtoken (see cli.Main).
+func (s *screen) startWithin(ctx context.Context, out io.Writer, args ...string) <-chan error {
 	root := cli.NewRootCmd(&cli.Factory{
 		IO:          &cli.IOStreams{In: s.tty, Out: out, ErrOut: s.tty, InTTY: true, ErrTTY: true},
 		OpenBrowser: approvingBrowser,
 	})
 	root.SetArgs(args)
 	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(t.Context()) }()
+	go func() { done <- root.ExecuteContext(ctx) }()
 	return done
 }
 
@@ -294,5 +302,28 @@ func TestInitRefusesASecretAsAVariableName(t *testing.T) {
 	}
 	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "Zx81hQ2mP0wLk7sT3vB9") || !strings.Contains(string(conf), `client_secret_env = "FREEAGENT_SECRET"`) {
 		t.Errorf("the configuration holds:\n%s", conf)
+	}
+}
+
+// TestRemoveEndsAtCtrlCWhileAsking: Ctrl-C at remove's question (the first
+// signal cancels the command's context) ends remove, removing nothing: the
+// question went on waiting for a line, so Ctrl-C did nothing until Enter,
+// or a second Ctrl-C.
+func TestRemoveEndsAtCtrlCWhileAsking(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	s := newScreen(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := s.startWithin(ctx, io.Discard, "--config", e.config, "remove", "-e", "dev")
+	s.expect(t, "delete its stored tokens? [y/N] ")
+	cancel()
+	if err := finished(t, done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("remove: %v; want it interrupted", err)
+	}
+	if e.record(t, "dev") == nil {
+		t.Error("the tokens were deleted")
+	}
+	if conf, _ := os.ReadFile(e.config); !strings.Contains(string(conf), "[env.dev]") {
+		t.Errorf("the environment was removed:\n%s", conf)
 	}
 }

@@ -26,7 +26,8 @@ func newLogoutCmd(f *Factory) *cobra.Command {
 		Long: `Revoke the environment's tokens at the provider's revocation endpoint (RFC 7009,
 revocation_url in the config) when it has one, then delete them from the store.
 If revocation fails, the tokens are still forgotten and the message says what
-failed. --local only forgets them. The configuration is kept; ` + "`freshtoken login`" + `
+failed; interrupted (Ctrl-C) before they are deleted, it keeps them and says
+so. --local only forgets them. The configuration is kept; ` + "`freshtoken login`" + `
 logs in again.`,
 		Example: `  freshtoken logout -e sandbox
   freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
@@ -60,7 +61,26 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if !opts.Local {
 		revokeErr = src.Revoke(ctx)
 	}
+	// A signal stops the log-out where it is: a revocation left unanswered
+	// may or may not have ended the grant, and the tokens are kept for the
+	// log-out run again to finish.
+	stopped := func() error {
+		again, revoked := "logout", ""
+		switch {
+		case opts.Local:
+			again += " --local"
+		case src.CanRevoke():
+			revoked = " (the provider may have revoked them already)"
+		}
+		return fmt.Errorf("%s: the log-out stopped before its tokens were deleted: they are kept in %s%s; run `freshtoken %s -e %s` to finish it", src.Env(), src.Location(), revoked, again, src.Env())
+	}
+	if ctx.Err() != nil {
+		return stopped()
+	}
 	if err := src.Logout(ctx); err != nil {
+		if ctx.Err() != nil {
+			return stopped()
+		}
 		return errors.Join(err, revokeErr)
 	}
 	forgetTokenFile(f, env, rec)

@@ -58,7 +58,11 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			return usageErrorf("removing %s deletes its tokens and its settings in %s; pass --yes to do it without being asked", env.Name, conf.Path)
 		}
 		fmt.Fprintf(f.IO.ErrOut, "Remove %s from %s and delete its stored tokens? [y/N] ", env.Name, conf.Path)
-		answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
+		answer, err := untilDone(ctx, func() (string, error) { return bufio.NewReader(f.IO.In).ReadString('\n') })
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(f.IO.ErrOut)
+			return err
+		}
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			fmt.Fprintln(f.IO.ErrOut, "Nothing was removed.")
 			return nil

@@ -97,6 +97,7 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
 			} else {
 				opts.Path = args[0]
 			}
+			opts.Path = strings.TrimSpace(opts.Path) // pasted around it, never part of it
 			if err := checkRequestOptions(opts); err != nil {
 				return err
 			}
@@ -192,7 +193,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	if opts.All && env.IsFreeAgent() {
 		target = withDefaultQuery(target, "per_page", freeAgentMaxPerPage)
 	}
-	body, err := readData(opts.Data, f.IO.In)
+	body, err := untilDone(ctx, func() ([]byte, error) { return readData(opts.Data, f.IO.In) })
 	if err != nil {
 		return err
 	}

@@ -7,3 +7,6 @@ import "os"
 // outputFile is f: only Unix ends a process for writing to a pipe with no
 // reader.
 func outputFile(f *os.File) *os.File { return f }
+
+// openNoWait is 0: named pipes that an open waits on are Unix's.
+const openNoWait = 0

@@ -8,6 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// openNoWait opens the --log-file without waiting: a named pipe that
+// nothing reads would otherwise hold the open, and the command, for ever.
+const openNoWait = unix.O_NONBLOCK
+
 // outputFile is a descriptor of its own for f, the process's standard
 // output or error. Go ends a process whose write to descriptor 1 or 2 meets
 // a pipe with no reader (SIGPIPE), but returns EPIPE from a write to any

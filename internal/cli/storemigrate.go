@@ -56,9 +56,10 @@ crash, nothing is lost: run the same command again and it carries on, since
 the old store keeps each record until its copy is verified, and the
 configuration still names the old store until every record has moved.
 
-A record the old store cannot read, or a record of another client already in
-the new store, is left where it is and reported, and the configuration is
-not changed. Newer tokens of the same grant already in the new store (another
+Every environment is looked at before any moves: a record the old store
+cannot read, or a record already in the new store that is another client's
+or that this freshtoken cannot read (a newer freshtoken's), is left where it
+is and reported, nothing moves, and the configuration is not changed. Newer tokens of the same grant already in the new store (another
 machine moved there first and has renewed since) are kept, and the older copy
 is left where it was. Stop a running proxy or service first, and start it again
 afterwards: until then it looks for the tokens in the old store.`,
@@ -71,7 +72,7 @@ afterwards: until then it looks for the tokens in the old store.`,
 				return usageErrorf("name the store to move the tokens to with --to URL, such as --to keyring://")
 			}
 			if opts.To == "-" {
-				b, err := io.ReadAll(io.LimitReader(f.IO.In, 64<<10))
+				b, err := untilDone(cmd.Context(), func() ([]byte, error) { return io.ReadAll(io.LimitReader(f.IO.In, 64<<10)) })
 				if err != nil {
 					return err
 				}
@@ -129,9 +130,17 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if err := checkKeychainTarget(ctx, opts.To); err != nil {
 		return err
 	}
-	var first error
+	// Every environment is looked at, under its locks, before any moves:
+	// one that cannot move (another client's tokens in the new store, a
+	// record either store cannot read) moves nothing, as the moved ones
+	// would be out of reach of every command until it is resolved, the
+	// configuration naming the old store.
+	var (
+		moves []move
+		first error
+	)
 	for _, env := range conf.Names() {
-		said, release, err := migrateEnv(ctx, f, env, from, to, fromDomain, toDomain)
+		m, release, err := planMove(ctx, f, env, from, to, fromDomain, toDomain)
 		// Held until [store] url names the new store: a command waiting
 		// for the lock then finds the tokens gone from the old store and
 		// the configuration saying where they are.
@@ -143,7 +152,25 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			}
 			continue
 		}
-		fmt.Fprintf(f.IO.Out, "%s: %s\n", env, said)
+		moves = append(moves, m)
+	}
+	if first != nil {
+		fmt.Fprintf(f.IO.ErrOut, "Nothing was moved; [store] url still names %s; fix the above and run the same command again\n", shownStore(conf.StoreURL))
+		return &silentError{code: ExitCode(first)}
+	}
+	for _, m := range moves {
+		said, err := m.said, error(nil)
+		if m.rec != nil {
+			said, err = moveRecord(ctx, f, m.env, m.rec, from, to)
+		}
+		if err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", m.env, err)
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		fmt.Fprintf(f.IO.Out, "%s: %s\n", m.env, said)
 	}
 	if first != nil {
 		fmt.Fprintf(f.IO.ErrOut, "[store] url still names %s; fix the above and run the same command again\n", shownStore(conf.StoreURL))
@@ -165,27 +192,37 @@ func shownStore(u string) string {
 	return store.RedactURL(u)
 }
 
-// migrateEnv moves env's record from one store to the other under its
-// renewal lock (both stores' locks, when their lock domains differ), and
-// says what it did; release lets go of the locks, which it returns held.
-// The old record is deleted only once the new store gives back the same
-// record. Both locks are taken in the order of their domains, whichever
-// way the move goes, so that two opposite migrations (on two machines
-// sharing a Redis store) wait for each other instead of each holding one
-// lock for ever.
-func migrateEnv(ctx context.Context, f *Factory, env string, from, to store.Store, fromDomain, toDomain string) (said string, release func(), err error) {
+// move is what store migrate does with one environment: move rec, or,
+// when rec is nil, nothing, for the reason said gives.
+type move struct {
+	env  string
+	rec  *store.Record
+	said string
+}
+
+// planMove takes env's renewal lock (both stores' locks, when their lock
+// domains differ) and finds out what moving it means, or why it cannot
+// move; release lets go of the locks, which it returns held. Both locks
+// are taken in the order of their domains, whichever way the move goes,
+// so that two opposite migrations (on two machines sharing a Redis store)
+// wait for each other instead of each holding one lock for ever.
+func planMove(ctx context.Context, f *Factory, env string, from, to store.Store, fromDomain, toDomain string) (m move, release func(), err error) {
 	var unlocks []func()
 	release = func() {
 		for _, unlock := range slices.Backward(unlocks) {
 			unlock()
 		}
 	}
-	said, err = moveEnv(ctx, f, env, from, to, fromDomain, toDomain, &unlocks)
-	return said, release, err
+	if err := lockBoth(ctx, f, env, from, to, fromDomain, toDomain, &unlocks); err != nil {
+		return move{}, release, err
+	}
+	m, err = findMove(ctx, env, from, to)
+	return m, release, err
 }
 
-// moveEnv is migrateEnv's work; each lock it takes is added to unlocks.
-func moveEnv(ctx context.Context, f *Factory, env string, from, to store.Store, fromDomain, toDomain string, unlocks *[]func()) (string, error) {
+// lockBoth takes env's locks in both stores; each lock it takes is added to
+// unlocks.
+func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store, fromDomain, toDomain string, unlocks *[]func()) error {
 	locks := []store.Store{from}
 	switch {
 	case toDomain < fromDomain:
@@ -203,33 +240,54 @@ func moveEnv(ctx context.Context, f *Factory, env string, from, to store.Store, 
 		if !slow.Stop() {
 			<-said
 		}
+		if err != nil && st == to {
+			return fmt.Errorf("the new store (--to): %w", err)
+		}
 		if err != nil {
-			return "", err
+			return err
 		}
 		*unlocks = append(*unlocks, unlock)
 	}
+	return nil
+}
+
+// findMove reads env's record in both stores, under their locks, and says
+// what moving it means: a record the new store holds that cannot be read
+// (a newer freshtoken's, or damaged) is kept, never written over, and so is
+// another client's.
+func findMove(ctx context.Context, env string, from, to store.Store) (move, error) {
 	rec, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
 		if _, err := to.Load(ctx, env); err == nil {
-			return "already in " + to.Location(env), nil
+			return move{env: env, said: "already in " + to.Location(env)}, nil
 		}
-		return "no tokens to move (not logged in)", nil
+		return move{env: env, said: "no tokens to move (not logged in)"}, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w; it was not moved", err)
+		return move{}, fmt.Errorf("%w; it was not moved", err)
 	}
 	there, err := to.Load(ctx, env)
 	switch {
+	case errors.Is(err, store.ErrCorrupt): // ErrNewerFormat too
+		what, _, _ := strings.Cut(strings.TrimPrefix(err.Error(), store.ErrCorrupt.Error()+": "), "; ")
+		return move{}, usageErrorf("in the new store, %s; neither was moved or changed: move it away, or upgrade freshtoken if a newer one wrote it", what)
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return move{}, fmt.Errorf("the new store (--to): %w", err)
 	case err == nil && !there.Grant.IsZero() && !rec.Grant.IsZero() && there.Grant != rec.Grant:
-		return "", fmt.Errorf("%s already holds tokens of %s, not of %s; neither was moved or changed", to.Location(env), there.Grant, rec.Grant)
-	case err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrCorrupt):
-		return "", err
+		return move{}, usageErrorf("%s already holds tokens of %s, not of %s; neither was moved or changed", to.Location(env), there.Grant, rec.Grant)
 	case err == nil && there.IssuedAt.After(rec.IssuedAt):
 		// Another machine moved there first and has renewed since: its
 		// refresh token is the live one, and this older copy's may be spent.
-		return fmt.Sprintf("%s already holds newer tokens of this grant (issued %s), which were kept; the older copy was left in %s",
-			to.Location(env), there.IssuedAt.Format(time.RFC3339), from.Location(env)), nil
+		return move{env: env, said: fmt.Sprintf("%s already holds newer tokens of this grant (issued %s), which were kept; the older copy was left in %s",
+			to.Location(env), there.IssuedAt.Format(time.RFC3339), from.Location(env))}, nil
 	}
+	return move{env: env, rec: rec}, nil
+}
+
+// moveRecord writes rec, env's record, to the new store, and deletes it
+// from the old one once the new store gives back the same record; the
+// caller holds env's locks.
+func moveRecord(ctx context.Context, f *Factory, env string, rec *store.Record, from, to store.Store) (string, error) {
 	if err := to.Save(ctx, env, rec); err != nil {
 		return "", fmt.Errorf("%w; it was kept in %s", err, from.Location(env))
 	}

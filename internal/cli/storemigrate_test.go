@@ -1,6 +1,9 @@
 package cli_test
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +11,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -108,6 +112,85 @@ func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateMovesNothingUnlessEverythingCan: an environment that
+// cannot be moved (another client's tokens already in the new store) is
+// found before any moves: nothing moves, exit 2. The environments before
+// it were moved and their old copies deleted, while [store] url still
+// named the old store, so every command on them said "not logged in; run
+// `freshtoken login`" until the user resolved the one that could not move;
+// and the exit was 1, a bug.
+func TestStoreMigrateMovesNothingUnlessEverythingCan(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	if _, err := config.WriteEnv(e.config, "zeta", config.EnvSettings{
+		Provider: "freeagent", APIURL: e.api, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	old := filestore.New(filepath.Join(e.dir, "state"))
+	rec, err := old.Load(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Save(t.Context(), "zeta", rec); err != nil {
+		t.Fatal(err)
+	}
+	target := filestore.New(filepath.Join(e.dir, "new"))
+	others := *rec
+	others.Grant.ClientID = "another-client"
+	if err := target.Save(t.Context(), "zeta", &others); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "file://"+filepath.Join(e.dir, "new"))
+	if code != 2 || !strings.Contains(stderr.String(), "zeta: ") || !strings.Contains(stderr.String(), "Nothing was moved;") {
+		t.Fatalf("exit %d\n%s%s; want 2, saying why zeta cannot move and that nothing was", code, stdout, stderr)
+	}
+	if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
+		t.Fatalf("dev's tokens are no longer where [store] url names: %+v", got)
+	}
+	if _, err := target.Load(t.Context(), "dev"); err == nil {
+		t.Error("dev was copied to the new store")
+	}
+}
+
+// TestStoreMigrateKeepsARecordItCannotRead: a record in the new store that
+// cannot be read (a newer freshtoken's, as other machines of a fleet write
+// it to a shared Redis; or one damaged) is reported and kept, never
+// overwritten, and nothing moves: migrate replaced it with its own copy,
+// whose refresh token the fleet may have spent.
+func TestStoreMigrateKeepsARecordItCannotRead(t *testing.T) {
+	for name, c := range map[string]struct{ there, want string }{
+		"a newer freshtoken's": {`{"version": 99, "env": "dev", "refresh_token": "the-fleets-live-one"}`, "written by a newer freshtoken"},
+		"damaged":              {`{"version": 1, "env": "dev", "refresh_tok`, "is not valid JSON"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			rec := e.record(t, "dev")
+			dir := filepath.Join(e.dir, "new")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			there := filepath.Join(dir, "dev.json")
+			if err := os.WriteFile(there, []byte(c.there), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
+			if msg := stderr.String(); code != 2 || !strings.Contains(msg, c.want) || !strings.Contains(msg, "Nothing was moved;") {
+				t.Errorf("exit %d\n%s%s; want 2, saying what the new store holds and that nothing was moved", code, stdout, msg)
+			}
+			if b, err := os.ReadFile(there); err != nil || string(b) != c.there {
+				t.Errorf("the record in the new store was replaced (%v): %s", err, b)
+			}
+			if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
+				t.Errorf("dev's tokens are no longer where [store] url names: %+v", got)
+			}
+		})
+	}
+}
+
 // TestStoreMigrateToAMissingKeychainSaysWhatToDo: --to keyring:// where
 // there is no keychain (no D-Bus session, as over SSH) is a usage error
 // about --to, with what to choose instead; it said to take keyring:// out
@@ -140,5 +223,38 @@ func TestStoreMigrateToARedisThatIsDown(t *testing.T) {
 	}
 	if rec := e.record(t, "dev"); rec == nil {
 		t.Error("the tokens are gone")
+	}
+}
+
+// TestStdinThatSendsNothingEndsAtASignal: `store migrate --to -` and `init
+// --client-secret-keyring` waiting on a stdin that sends nothing end once
+// the first signal has cancelled the command's context (see cli.Main):
+// they went on waiting, so one Ctrl-C did nothing, and SIGTERM was
+// ignored.
+func TestStdinThatSendsNothingEndsAtASignal(t *testing.T) {
+	for name, args := range map[string][]string{
+		"store migrate --to -":         {"store", "migrate", "--to", "-"},
+		"init --client-secret-keyring": {"init", "-e", "kept", "--provider", "freeagent", "--client-id", "dev-client-id", "--client-secret-keyring"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			silent, writer := io.Pipe()
+			defer writer.Close()
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel() // the first signal has come
+			root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: silent, Out: io.Discard, ErrOut: io.Discard}})
+			root.SetArgs(append([]string{"--config", e.config}, args...))
+			done := make(chan error, 1)
+			go func() { done <- root.ExecuteContext(ctx) }()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("%v; want it interrupted", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("still reading stdin 10 s after the signal")
+			}
+		})
 	}
 }
