@@ -30,27 +30,3 @@ type repeatable []string
 func (r *repeatable) Set(v string) error { *r = append(*r, v); return nil }
 func (r *repeatable) Type() string       { return "stringArray" }
 func (r *repeatable) String() string     { return strings.Join(*r, ", ") }
-
-// untilDone returns what read returns, or the end of ctx if that comes
-// first: a read of a pipe or terminal that sends nothing (-d @-, a named
-// pipe with no writer) would otherwise hold the command past the signal
-// that ended ctx, one Ctrl-C, SIGTERM or SIGHUP doing nothing. The read
-// is left to finish, or not, in the background.
-func untilDone[T any](ctx context.Context, read func() (T, error)) (T, error) {
-	type result struct {
-		v   T
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := read()
-		ch <- result{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
-	}
-}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/postman"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -123,7 +124,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return usageErrorf("-e %q cannot name an environment: %v; nothing was imported", f.EnvFlag, err)
 		}
 	}
-	exp, err := untilDone(ctx, func() (*postman.Export, error) { return postman.ReadFile(opts.File) })
+	exp, err := await.Result(ctx, func() (*postman.Export, error) { return postman.ReadFile(opts.File) })
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return usageErrorf("%s does not exist", opts.File)

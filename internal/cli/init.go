@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -426,7 +427,7 @@ func keepClientSecret(ctx context.Context, f *Factory, p *prompter, e *config.En
 			return err
 		}
 	} else {
-		b, err := untilDone(ctx, func() ([]byte, error) { return io.ReadAll(io.LimitReader(f.IO.In, 64<<10)) })
+		b, err := await.Result(ctx, func() ([]byte, error) { return io.ReadAll(io.LimitReader(f.IO.In, 64<<10)) })
 		if err != nil {
 			return err
 		}

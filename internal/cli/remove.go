@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -58,7 +59,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			return usageErrorf("removing %s deletes its tokens and its settings in %s; pass --yes to do it without being asked", env.Name, conf.Path)
 		}
 		fmt.Fprintf(f.IO.ErrOut, "Remove %s from %s and delete its stored tokens? [y/N] ", env.Name, conf.Path)
-		answer, err := untilDone(ctx, func() (string, error) { return bufio.NewReader(f.IO.In).ReadString('\n') })
+		answer, err := await.Result(ctx, func() (string, error) { return bufio.NewReader(f.IO.In).ReadString('\n') })
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(f.IO.ErrOut)
 			return err

@@ -17,6 +17,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/apiclient"
+	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
@@ -193,7 +194,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	if opts.All && env.IsFreeAgent() {
 		target = withDefaultQuery(target, "per_page", freeAgentMaxPerPage)
 	}
-	body, err := untilDone(ctx, func() ([]byte, error) { return readData(opts.Data, f.IO.In) })
+	body, err := await.Result(ctx, func() ([]byte, error) { return readData(opts.Data, f.IO.In) })
 	if err != nil {
 		return err
 	}

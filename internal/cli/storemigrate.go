@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
@@ -72,7 +73,7 @@ afterwards: until then it looks for the tokens in the old store.`,
 				return usageErrorf("name the store to move the tokens to with --to URL, such as --to keyring://")
 			}
 			if opts.To == "-" {
-				b, err := untilDone(cmd.Context(), func() ([]byte, error) { return io.ReadAll(io.LimitReader(f.IO.In, 64<<10)) })
+				b, err := await.Result(cmd.Context(), func() ([]byte, error) { return io.ReadAll(io.LimitReader(f.IO.In, 64<<10)) })
 				if err != nil {
 					return err
 				}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -109,7 +110,10 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		return nil, err
 	}
 	store.Waiting(ctx)
-	data, err := answered(ctx, func() ([]byte, error) { return s.client.Get(ctx, key(env)).Bytes() })
+	// go-redis gives a command up only at its time-outs, which a Redis that
+	// does not answer (paused, or behind a lost connection) makes seconds,
+	// after Ctrl-C too.
+	data, err := await.Result(ctx, func() ([]byte, error) { return s.client.Get(ctx, key(env)).Bytes() })
 	if errors.Is(err, redis.Nil) {
 		return nil, store.ErrNotFound
 	}
@@ -125,29 +129,6 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		return nil, s.failed(ctx, "read the tokens", err)
 	}
 	return store.Unmarshal(data, s.Location(env))
-}
-
-// answered is read's result, or ctx's error as soon as ctx ends: go-redis
-// gives a command up only at its time-outs, which a Redis that does not
-// answer (paused, or behind a lost connection) makes seconds, after Ctrl-C
-// too. For reads alone: a write given up on may still land.
-func answered[T any](ctx context.Context, read func() (T, error)) (T, error) {
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := read()
-		done <- result{v, err}
-	}()
-	select {
-	case r := <-done:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
-	}
 }
 
 // Save implements store.Store. It returns once Redis has the record. While
