@@ -219,3 +219,22 @@ func (r *rig) loggedInLogging() (*freshtoken.Source, *testenv.Output) {
 	r.login(src)
 	return src, logs
 }
+
+// givesUp asserts that src.TokenContext(ctx), ctx having ended or about to,
+// returns ctx's error (want) within 10 s; who describes the caller.
+func givesUp(t *testing.T, src *freshtoken.Source, ctx context.Context, want error, who string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(ctx)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, want) {
+			t.Fatalf("%s got %v, want %v", who, err, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s was still waiting 10 s on", who)
+	}
+}

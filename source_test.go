@@ -1155,19 +1155,7 @@ func TestSlowSecretCommandHoldsNoCallerThatGaveUp(t *testing.T) {
 	<-asked
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	gaveUp := make(chan error, 1)
-	go func() {
-		_, err := src.TokenContext(ctx)
-		gaveUp <- err
-	}()
-	select {
-	case err := <-gaveUp:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("the caller that gave up got %v, want context.Canceled", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Error("a caller whose context had ended was still waiting for the secret command")
-	}
+	givesUp(t, src, ctx, context.Canceled, "a caller whose context had ended, while the secret command ran")
 	close(answer)
 	if err := <-renewed; err != nil {
 		t.Fatalf("the renewal waiting for the secret: %v", err)
@@ -1278,19 +1266,7 @@ func TestStoreHangingUnderTheLockEndsWithTheCaller(t *testing.T) {
 			r.clock.Advance(time.Hour)
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
-			done := make(chan error, 1)
-			go func() {
-				_, err := src.TokenContext(ctx)
-				done <- err
-			}()
-			select {
-			case err := <-done:
-				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Fatalf("err = %v, want the caller's deadline", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("TokenContext outlived its context by 10 s while the store hung")
-			}
+			givesUp(t, src, ctx, context.DeadlineExceeded, "a caller with a deadline, while the store hung")
 			if n := r.provider.Stats().TokenRequests; n != 1 {
 				t.Fatalf("token requests = %d, want the log-in's alone", n)
 			}
