@@ -242,6 +242,21 @@ func (f *fixture) login(t testing.TB, env string) *url.URL {
 	return resp.Request.URL
 }
 
+// turnedAway sends the browser's answer query to /callback and asserts
+// that the proxy turns it away as belonging to no log-in it waits for,
+// without exchanging its code; what describes the answer.
+func (f *fixture) turnedAway(t *testing.T, query, what string) {
+	t.Helper()
+	before := f.provider.Stats().TokenRequests
+	resp, _ := f.get(t, "/callback?"+query)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/?done=stale-login" {
+		t.Errorf("%s: got %d to %q; want it turned away", what, resp.StatusCode, loc)
+	}
+	if f.provider.Stats().TokenRequests != before {
+		t.Errorf("%s: its code was exchanged", what)
+	}
+}
+
 // startLogin opens the proxy's log-in link for env without following it,
 // and returns the state of the log-in it began and the provider's page it
 // sends the browser to.

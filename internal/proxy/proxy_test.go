@@ -679,14 +679,7 @@ func TestLoginThroughTheProxy(t *testing.T) {
 	})
 
 	t.Run("an answer to no log-in of ours is turned away", func(t *testing.T) {
-		before := f.provider.Stats().TokenRequests
-		resp, _ := f.get(t, "/callback?code=stolen&state=guessed")
-		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/?done=stale-login" {
-			t.Errorf("got %d to %q", resp.StatusCode, loc)
-		}
-		if f.provider.Stats().TokenRequests != before {
-			t.Errorf("the code was exchanged")
-		}
+		f.turnedAway(t, "code=stolen&state=guessed", "an answer with a guessed state")
 	})
 
 }
