@@ -264,6 +264,11 @@ func (f *fixture) rawGet(t *testing.T, path, extra string) (*http.Response, stri
 func readAnswer(t *testing.T, r *bufio.Reader, method string) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.ReadResponse(r, &http.Request{Method: method})
+	// Interim answers come before it, as a client reads them: a second 100
+	// Continue, the API's, may follow the proxy's own.
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+		resp, err = http.ReadResponse(r, &http.Request{Method: method})
+	}
 	if err != nil {
 		t.Fatalf("reading the answer: %v", err)
 	}
