@@ -863,3 +863,24 @@ func TestReopeningARedisStoreOpensNoMoreConnections(t *testing.T) {
 		t.Errorf("%d connections to Redis after opening one environment 20 times, want at most 2", n)
 	}
 }
+
+// TestAnEditKeepsAChangeMadeMeanwhile: the file written by another
+// program (an editor saving it; an edit on a system where edits do not
+// take turns) while remove deleted the tokens (waiting for the renewal
+// lock, then a keychain or Redis) is kept, and the edit refused, saying to
+// run it again; the edit replaced it with its own text, which lacked the
+// change.
+func TestAnEditKeepsAChangeMadeMeanwhile(t *testing.T) {
+	env := func(name string) string {
+		return "[env." + name + "]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"S\"\n\n"
+	}
+	p := write(t, env("a")+env("b"))
+	saved := env("a") + env("b") + env("added-meanwhile")
+	_, err := config.RemoveEnvAfter(p, "a", func() error { return os.WriteFile(p, []byte(saved), 0o600) })
+	if err == nil || !strings.Contains(err.Error(), "run the command again") {
+		t.Errorf("RemoveEnvAfter: %v; want a refusal saying to run it again", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != saved {
+		t.Errorf("the file is\n%s\nwant the other program's\n%s", got, saved)
+	}
+}

@@ -278,8 +278,12 @@ func rewrite(path string, first func() error, edit func(old string) (string, err
 			refused = ce
 		case lerr != nil:
 			refused = fmt.Errorf("%w (nothing was written to %s)", lerr, path)
+		case changedSince(path, old):
+			refused = changedError(path)
 		case first != nil:
-			refused = first()
+			if refused = first(); refused == nil && changedSince(path, old) {
+				refused = changedError(path)
+			}
 		}
 		return refused
 	}})
@@ -291,6 +295,22 @@ func rewrite(path string, first func() error, edit func(old string) (string, err
 	}
 	f.Path = path
 	return f, nil
+}
+
+// changedSince reports whether the file at path no longer holds old (nil:
+// the file did not exist): another program (an editor saving it) wrote it
+// while an edit was made of old, and replacing it would lose what that
+// program wrote.
+func changedSince(path string, old []byte) bool {
+	now, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return old != nil
+	}
+	return err != nil || !bytes.Equal(now, old)
+}
+
+func changedError(path string) error {
+	return &Error{Path: path, Msg: "was changed by another program (an editor saving it) while freshtoken edited it; nothing was written, so that nothing of that change is lost; run the command again"}
 }
 
 // linkTarget is the file an edit of the configuration at path writes:
