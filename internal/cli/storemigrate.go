@@ -180,13 +180,22 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		if m.rec == nil {
 			continue
 		}
-		if err := copyRecord(ctx, f, m.env, m.rec, from, to); err != nil {
+		if ctx.Err() != nil { // Ctrl-C: the file stores, which take no context, went on to the end
+			break
+		}
+		// A copy cut short by a signal is taken back with the others, below.
+		if err := copyRecord(ctx, f, m.env, m.rec, from, to); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", m.env, err)
 			takeBack()
 			fmt.Fprintf(f.IO.ErrOut, "Nothing was moved; [store] url still names %s; fix the above and run the same command again\n", shownStore(conf.StoreURL))
 			return &silentError{code: ExitCode(err)}
 		}
 		copied = append(copied, m)
+	}
+	if err := ctx.Err(); err != nil { // before the configuration names the new store, a signal stops the move
+		takeBack()
+		fmt.Fprintf(f.IO.ErrOut, "Nothing was moved; [store] url still names %s\n", shownStore(conf.StoreURL))
+		return err
 	}
 	migrateStep(ctx, f, "moved", "")
 	if _, err := config.SetStoreURL(conf.Path, opts.To); err != nil {
