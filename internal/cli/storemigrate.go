@@ -210,7 +210,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		}
 		fmt.Fprintf(f.IO.Out, "%s: moved to %s\n", m.env, to.Location(m.env))
 		if err := from.Delete(context.WithoutCancel(ctx), m.env); err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "%s: the old copy could not be deleted from %s (%v); delete it\n", m.env, from.Location(m.env), err)
+			fmt.Fprintf(f.IO.ErrOut, "%s: the old copy could not be deleted from %s (%v); delete it, and stop any freshtoken that read the configuration before the move (a proxy): a renewal of that copy would spend the refresh token the moved one holds\n", m.env, from.Location(m.env), err)
 			left = err
 		}
 		migrateStep(ctx, f, "deleted", m.env)

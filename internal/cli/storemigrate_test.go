@@ -292,3 +292,38 @@ func devAndZeta(t *testing.T) (*devEnv, *store.Record) {
 	}
 	return e, rec
 }
+
+// TestStoreMigrateSaysWhatAnOldCopyLeftBehindRisks: an old copy that
+// cannot be deleted once the configuration names the new store (a Redis
+// user who may not delete) is reported, with what to do: delete it, and
+// stop the processes that still read the old store, whose renewal of it
+// would spend the moved copy's refresh token. The move itself stands.
+func TestStoreMigrateSaysWhatAnOldCopyLeftBehindRisks(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := e.record(t, "dev")
+	srv := redistest.Start(t)
+	if r := srv.Command(t, "ACL", "SETUSER", "keeper", "on", ">pw", "~*", "+@all", "-del", "-unlink"); r != "+OK" {
+		t.Fatalf("ACL SETUSER: %s", r)
+	}
+	oldURL := "redis://keeper:pw@" + srv.Addr + "/0"
+	old, err := config.OpenStore(oldURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Save(t.Context(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.SetStoreURL(e.config, oldURL); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(e.dir, "new")
+	ios, stdout, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
+	if msg := stderr.String(); code == 0 || !strings.Contains(msg, "the old copy could not be deleted") || !strings.Contains(msg, "stop any freshtoken that read the configuration before the move") {
+		t.Errorf("exit %d\n%s%s; want a failure saying what to do about the old copy", code, stdout, msg)
+	}
+	if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
+		t.Errorf("dev's tokens are not where [store] url names: %+v", got)
+	}
+}
