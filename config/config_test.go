@@ -415,7 +415,7 @@ func TestIsEnvVarName(t *testing.T) {
 
 // TestRewritesOfFilesFromOtherEditors: init and remove edit a file as
 // other editors save it (a byte-order mark, CRLF line ends, a line longer
-// than 64 KiB, a comment after default_env) without losing or keeping
+// than 64 KiB, a comment after default_env, a multi-line string) without losing or keeping
 // anything they should not, or failing on what Load reads.
 func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 	env := func(name, id string) string {
@@ -427,6 +427,8 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 		{"CRLF", strings.ReplaceAll(`default_env = "dev"`+"\n"+env("dev", "old")+env("other", "keep"), "\n", "\r\n")},
 		{"long line", env("dev", "old") + "# " + strings.Repeat("x", 70<<10) + "\n" + env("other", "keep")},
 		{"comment after default_env", `default_env = "dev"  # the one I use` + "\n" + env("dev", "old") + env("other", "keep")},
+		{"lines like a header and a comment in a multi-line string", // a shell test in a client_secret_cmd: the edit took it for a table's header and cut the string in two
+			"[env.other]\nprovider = \"freeagent\"\nclient_id = \"keep\"\nclient_secret_cmd = \"\"\"\n[ -f ~/.s ] && cat ~/.s\n[env.dev]\n# not a comment\n\"\"\"\n" + env("dev", "old")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := write(t, tc.text)
@@ -859,5 +861,26 @@ func TestReopeningARedisStoreOpensNoMoreConnections(t *testing.T) {
 	}
 	if n := srv.Clients(t); n > 2 {
 		t.Errorf("%d connections to Redis after opening one environment 20 times, want at most 2", n)
+	}
+}
+
+// TestAnEditKeepsAChangeMadeMeanwhile: the file written by another
+// program (an editor saving it; an edit on a system where edits do not
+// take turns) while remove deleted the tokens (waiting for the renewal
+// lock, then a keychain or Redis) is kept, and the edit refused, saying to
+// run it again; the edit replaced it with its own text, which lacked the
+// change.
+func TestAnEditKeepsAChangeMadeMeanwhile(t *testing.T) {
+	env := func(name string) string {
+		return "[env." + name + "]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"S\"\n\n"
+	}
+	p := write(t, env("a")+env("b"))
+	saved := env("a") + env("b") + env("added-meanwhile")
+	_, err := config.RemoveEnvAfter(p, "a", func() error { return os.WriteFile(p, []byte(saved), 0o600) })
+	if err == nil || !strings.Contains(err.Error(), "run the command again") {
+		t.Errorf("RemoveEnvAfter: %v; want a refusal saying to run it again", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != saved {
+		t.Errorf("the file is\n%s\nwant the other program's\n%s", got, saved)
 	}
 }

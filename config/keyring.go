@@ -189,7 +189,7 @@ func SetStoreURL(path, storeURL string) (*File, error) {
 	return rewrite(path, nil, func(old string) (string, error) {
 		lines := splitLines(old)
 		in := false
-		for i, l := range lines {
+		for i, l := range outsideStrings(lines) {
 			t := strings.TrimSpace(l)
 			if strings.HasPrefix(t, "[") {
 				in = normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]")) == "store"

@@ -215,14 +215,15 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 			return "", err
 		}
 		var kept []string
-		for _, l := range splitLines(text) {
+		lines := splitLines(text)
+		for i, l := range outsideStrings(lines) {
 			var line struct {
 				DefaultEnv string `toml:"default_env"`
 			}
 			if _, err := toml.Decode(l, &line); err == nil && line.DefaultEnv == name {
 				continue
 			}
-			kept = append(kept, l)
+			kept = append(kept, lines[i])
 		}
 		return strings.TrimLeft(strings.Join(kept, "\n"), "\n") + "\n", nil
 	})
@@ -277,8 +278,12 @@ func rewrite(path string, first func() error, edit func(old string) (string, err
 			refused = ce
 		case lerr != nil:
 			refused = fmt.Errorf("%w (nothing was written to %s)", lerr, path)
+		case changedSince(path, old):
+			refused = changedError(path)
 		case first != nil:
-			refused = first()
+			if refused = first(); refused == nil && changedSince(path, old) {
+				refused = changedError(path)
+			}
 		}
 		return refused
 	}})
@@ -290,6 +295,22 @@ func rewrite(path string, first func() error, edit func(old string) (string, err
 	}
 	f.Path = path
 	return f, nil
+}
+
+// changedSince reports whether the file at path no longer holds old (nil:
+// the file did not exist): another program (an editor saving it) wrote it
+// while an edit was made of old, and replacing it would lose what that
+// program wrote.
+func changedSince(path string, old []byte) bool {
+	now, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return old != nil
+	}
+	return err != nil || !bytes.Equal(now, old)
+}
+
+func changedError(path string) error {
+	return &Error{Path: path, Msg: "was changed by another program (an editor saving it) while freshtoken edited it; nothing was written, so that nothing of that change is lost; run the command again"}
 }
 
 // linkTarget is the file an edit of the configuration at path writes:
@@ -370,8 +391,9 @@ func removeLitter(path string) {
 func replaceTable(path, text, header, body string) (string, error) {
 	var out []string
 	lines := splitLines(text)
+	scan := outsideStrings(lines)
 	start, end := -1, len(lines)
-	for i, l := range lines {
+	for i, l := range scan {
 		t := strings.TrimSpace(l)
 		if !strings.HasPrefix(t, "[") {
 			continue
@@ -386,7 +408,7 @@ func replaceTable(path, text, header, body string) (string, error) {
 			break
 		}
 	}
-	if n := writtenApart(lines, header, start, end); n > 0 {
+	if n := writtenApart(scan, header, start, end); n > 0 {
 		msg := fmt.Sprintf("is written here apart from its [%s] table, which is all freshtoken rewrites; move this into that table, or edit the file by hand (nothing was written)", header)
 		if start < 0 {
 			msg = fmt.Sprintf("is written here without a [%s] table (in an inline table or as dotted keys), which freshtoken cannot rewrite; write it as a [%s] table, or edit the file by hand (nothing was written)", header, header)
@@ -404,18 +426,18 @@ func replaceTable(path, text, header, body string) (string, error) {
 	// The comments after the table's last key are the next table's, or at
 	// the end of the file the file's: they stay.
 	k := end
-	for k > start+1 && (blank(lines[k-1]) || comment(lines[k-1])) {
+	for k > start+1 && (blank(scan[k-1]) || comment(scan[k-1])) {
 		k--
 	}
-	for k < end && blank(lines[k]) {
+	for k < end && blank(scan[k]) {
 		k++
 	}
 	end = k
 	if body == "" { // a table taken out takes the comments written directly above it
-		for start > 0 && comment(lines[start-1]) {
+		for start > 0 && comment(scan[start-1]) {
 			start--
 		}
-		for start > 0 && blank(lines[start-1]) {
+		for start > 0 && blank(scan[start-1]) {
 			start--
 		}
 	}
@@ -469,7 +491,7 @@ func splitLines(text string) []string {
 }
 
 func hasTopLevelKey(text, key string) bool {
-	for _, l := range splitLines(text) {
+	for _, l := range outsideStrings(splitLines(text)) {
 		t := strings.TrimSpace(l)
 		if strings.HasPrefix(t, "[") {
 			return false
@@ -479,4 +501,53 @@ func hasTopLevelKey(text, key string) bool {
 		}
 	}
 	return false
+}
+
+// outsideStrings is lines with each line that begins inside a multi-line
+// string (in three double or three single quotes) replaced by a line of a
+// quote, which is no table header, key, comment or blank line: a line of a
+// string's text such as `[ -f ~/.secret ] && cat ~/.secret` in a
+// client_secret_cmd was taken for a table's header, and the edit cut the
+// string in two.
+func outsideStrings(lines []string) []string {
+	out := make([]string, len(lines))
+	open := "" // the multi-line string's quotes, while one is under way
+	for i, l := range lines {
+		out[i] = l
+		if open != "" {
+			out[i] = `"`
+		}
+		for j := 0; j < len(l); {
+			switch {
+			case open != "":
+				switch {
+				case open == `"""` && l[j] == '\\':
+					j += 2
+				case strings.HasPrefix(l[j:], open):
+					j += 3
+					for k := 0; k < 2 && j < len(l) && l[j] == open[0]; k++ { // quotes just before the closing ones are the string's
+						j++
+					}
+					open = ""
+				default:
+					j++
+				}
+			case l[j] == '#':
+				j = len(l)
+			case strings.HasPrefix(l[j:], `"""`), strings.HasPrefix(l[j:], `'''`):
+				open, j = l[j:j+3], j+3
+			case l[j] == '"', l[j] == '\'':
+				q := l[j]
+				for j++; j < len(l) && l[j] != q; j++ {
+					if q == '"' && l[j] == '\\' {
+						j++
+					}
+				}
+				j++
+			default:
+				j++
+			}
+		}
+	}
+	return out
 }

@@ -710,6 +710,37 @@ func TestMigrationHoldsTheLockUntilTheConfigurationNamesTheNewStore(t *testing.T
 	}
 }
 
+// TestCtrlCDuringAMigrationMovesNothing: Ctrl-C while `store migrate`
+// copies the records (file to file) takes the copies back and moves
+// nothing, exit 130: the file stores take no context, and the migration
+// went on to the end, named the new store, and then said "interrupted".
+func TestCtrlCDuringAMigrationMovesNothing(t *testing.T) {
+	for _, step := range []string{"copied", "verified"} {
+		t.Run(step, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.login()
+			before := w.readConfig()
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", step)
+			migrate := w.watch("store", "migrate", "--to", "file://"+w.dir+"/moved")
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+			migrate.waitSaid(t, "paused at "+step)
+			migrate.cmd.Process.Signal(syscall.SIGINT)
+			if stderr := migrate.waitExit(t, 130); !strings.Contains(stderr, "Nothing was moved") {
+				t.Errorf("stderr: %s; want it to say nothing was moved", stderr)
+			}
+			if got := w.readConfig(); got != before {
+				t.Errorf("the configuration changed:\n%s", got)
+			}
+			if _, err := os.Stat(w.storeFile()); err != nil {
+				t.Errorf("the tokens left the old store: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(w.dir, "moved", "dev.json")); !os.IsNotExist(err) {
+				t.Errorf("a copy was left in the new store: %v", err)
+			}
+		})
+	}
+}
+
 // TestClosedPipeBeforeAnyRenewal: the reader of stdout and stderr is gone
 // before freshtoken writes a thing, and nothing needs renewing (`token`
 // watches for signals only from a renewal on). The writes fail; the process

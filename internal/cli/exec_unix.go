@@ -31,6 +31,7 @@ func restart(path string) error {
 // and what freshtoken was started ignoring (nohup's SIGHUP) stays ignored.
 // It returns only if the program cannot be run.
 func runCommand(f *Factory, child *exec.Cmd) error {
+	f.flushLog() // nothing of freshtoken's runs after the execve to count the lines dropped
 	if child.Err != nil {
 		fmt.Fprintln(f.IO.ErrOut, notRunnable(child.Args[0], child.Err))
 		return &exitStatus{127}

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -71,6 +72,7 @@ type Factory struct {
 	handOver func() bool
 
 	logger   *slog.Logger
+	log      *boundedLog // the logger's writer; nil until setupLogging
 	closers  []io.Closer
 	selected string // the environment Env selected
 	// opened is the last Source the command opened for each environment,
@@ -112,7 +114,8 @@ func (f *Factory) setupLogging() error {
 		f.closers = append(f.closers, l)
 		w = l
 	}
-	w = &boundedLog{w: w, limit: logStallLimit}
+	bl := &boundedLog{w: w, limit: logStallLimit}
+	f.log, w = bl, bl
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
 	switch f.LogFormat {
@@ -121,6 +124,11 @@ func (f *Factory) setupLogging() error {
 	case "json":
 		opts.ReplaceAttr = durationsAsText
 		h = slog.NewJSONHandler(w, opts)
+		bl.note = func(n int) []byte { // a JSON line, as its reader takes
+			var line bytes.Buffer
+			slog.New(slog.NewJSONHandler(&line, opts)).Warn("log lines were dropped while the log was not being read", "dropped", n)
+			return line.Bytes()
+		}
 	default:
 		return usageErrorf("--log-format must be text or json, not %q", f.LogFormat)
 	}
@@ -223,6 +231,14 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
+}
+
+// flushLog says, at the end of the command, how many log lines were
+// dropped while the log was not being read (see boundedLog.flush).
+func (f *Factory) flushLog() {
+	if f.log != nil {
+		f.log.flush()
+	}
 }
 
 func (f *Factory) close() {

@@ -18,10 +18,14 @@ const logStallLimit = time.Second
 // that blocked for ever held every other process and machine of that
 // environment waiting for the lock with it. Lines are written whole and
 // in order; when the reader takes them again, a line says how many were
-// dropped.
+// dropped, and so does flush, at the end of the command.
 type boundedLog struct {
 	w     io.Writer
 	limit time.Duration
+	// note is the line that says n lines were dropped, in the log's
+	// format (a JSON log's reader, jq say, takes JSON lines only); nil:
+	// in words.
+	note func(n int) []byte
 
 	mu      sync.Mutex
 	pending chan struct{} // closed once the line left to finish is written; nil if none
@@ -42,9 +46,46 @@ func (b *boundedLog) Write(p []byte) (int, error) {
 	}
 	line := append([]byte(nil), p...) // p is the caller's again once Write returns
 	if b.dropped > 0 {
-		line = append(fmt.Appendf(nil, "freshtoken: %d log lines were dropped while the log was not being read\n", b.dropped), line...)
+		line = append(b.droppedNote(), line...)
 		b.dropped = 0
 	}
+	return len(p), b.send(line)
+}
+
+// flush is for the end of the command: it waits up to the limit for the
+// line left to finish, then says how many lines were dropped after it,
+// which no later line will. (A command that ended while its log was
+// paused dropped its last lines, a warning among them, without a word.)
+func (b *boundedLog) flush() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending != nil {
+		timer := time.NewTimer(b.limit)
+		defer timer.Stop()
+		select {
+		case <-b.pending:
+			b.pending = nil
+		case <-timer.C:
+			return // still not read: nothing more can be said
+		}
+	}
+	if b.dropped > 0 {
+		note := b.droppedNote()
+		b.dropped = 0
+		b.send(note)
+	}
+}
+
+func (b *boundedLog) droppedNote() []byte {
+	if b.note != nil {
+		return b.note(b.dropped)
+	}
+	return fmt.Appendf(nil, "freshtoken: %d log lines were dropped while the log was not being read\n", b.dropped)
+}
+
+// send writes line, waiting for the reader up to the limit; past it, the
+// line is left pending. b.mu is held.
+func (b *boundedLog) send(line []byte) error {
 	done := make(chan struct{})
 	var err error
 	go func() {
@@ -55,9 +96,9 @@ func (b *boundedLog) Write(p []byte) (int, error) {
 	defer timer.Stop()
 	select {
 	case <-done:
-		return len(p), err
+		return err
 	case <-timer.C:
 		b.pending = done
-		return len(p), nil
+		return nil
 	}
 }

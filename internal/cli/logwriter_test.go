@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,4 +61,59 @@ func TestBoundedLog(t *testing.T) {
 		defer mu.Unlock()
 		return got.String() == want
 	})
+}
+
+// TestBoundedLogFlushTellsTheLastDropped: lines dropped while the reader
+// was away, with no line after them (the command ended), are told at the
+// end once the reader takes the line under way; they went without a word,
+// a warning among them.
+func TestBoundedLogFlushTellsTheLastDropped(t *testing.T) {
+	r, w := io.Pipe()
+	defer r.Close()
+	b := &boundedLog{w: w, limit: 10 * time.Millisecond}
+	b.Write([]byte("line 0\n")) // nobody reads: left under way
+	b.Write([]byte("level=WARN msg=\"the last word\"\n"))
+	b.limit = time.Minute // the reader is back: flush waits for it
+	got := make(chan string)
+	go func() {
+		all, _ := io.ReadAll(r)
+		got <- string(all)
+	}()
+	b.flush()
+	w.Close()
+	want := "line 0\nfreshtoken: 1 log lines were dropped while the log was not being read\n"
+	if s := <-got; s != want {
+		t.Fatalf("the reader got %q; want %q", s, want)
+	}
+}
+
+// TestJSONLogSaysDroppedLinesInJSON: with --log-format json, the line
+// that counts the dropped lines is a JSON line too; it was a sentence, on
+// which a reader of JSON lines (jq) stopped, and took no more of the log.
+func TestJSONLogSaysDroppedLinesInJSON(t *testing.T) {
+	var out bytes.Buffer
+	f := &Factory{IO: &IOStreams{ErrOut: &out}, LogFormat: "json"}
+	if err := f.setupLogging(); err != nil {
+		t.Fatal(err)
+	}
+	f.log.dropped = 3 // as if the reader had been away
+	f.Logger().Warn("next")
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("the log is %q; want the count, then the line", out.String())
+	}
+	var note struct {
+		Msg     string `json:"msg"`
+		Dropped int    `json:"dropped"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &note); err != nil || note.Dropped != 3 || !strings.Contains(note.Msg, "dropped") {
+		t.Fatalf("the count's line is %q (%v); want a JSON line with dropped 3", lines[0], err)
+	}
+	if !json.Valid([]byte(lines[1])) {
+		t.Fatalf("the next line is %q; want JSON", lines[1])
+	}
+	f.log.flush() // nothing more to tell
+	if n := strings.Count(out.String(), "\n"); n != 2 {
+		t.Fatalf("the log is %q after flush; want nothing added", out.String())
+	}
 }

@@ -159,29 +159,66 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Nothing was moved; [store] url still names %s; fix the above and run the same command again\n", shownStore(conf.StoreURL))
 		return &silentError{code: ExitCode(first)}
 	}
-	for _, m := range moves {
-		said, err := m.said, error(nil)
-		if m.rec != nil {
-			said, err = moveRecord(ctx, f, m.env, m.rec, from, to)
-		}
-		if err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", m.env, err)
-			if first == nil {
-				first = err
+	// Every record is copied and checked before any is deleted from the
+	// old store, and deleted only once the configuration names the new
+	// one: a copy that fails midway (a full disk, a Redis gone) takes the
+	// copies made back, and every environment stays where [store] url
+	// names. (Each moved in turn, those before one that failed were out of
+	// reach of every command, which said to log in, until the run again.)
+	var copied []move
+	takeBack := func() { // the copies made, but for records the new store held before
+		for _, m := range copied {
+			if m.replaces {
+				continue
 			}
+			if err := to.Delete(context.WithoutCancel(ctx), m.env); err != nil {
+				fmt.Fprintf(f.IO.ErrOut, "%s: its copy in %s could not be taken back (%v); the tokens in %s are the ones in use\n", m.env, to.Location(m.env), err, from.Location(m.env))
+			}
+		}
+	}
+	for _, m := range moves {
+		if m.rec == nil {
 			continue
 		}
-		fmt.Fprintf(f.IO.Out, "%s: %s\n", m.env, said)
+		if ctx.Err() != nil { // Ctrl-C: the file stores, which take no context, went on to the end
+			break
+		}
+		// A copy cut short by a signal is taken back with the others, below.
+		if err := copyRecord(ctx, f, m.env, m.rec, from, to); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", m.env, err)
+			takeBack()
+			fmt.Fprintf(f.IO.ErrOut, "Nothing was moved; [store] url still names %s; fix the above and run the same command again\n", shownStore(conf.StoreURL))
+			return &silentError{code: ExitCode(err)}
+		}
+		copied = append(copied, m)
 	}
-	if first != nil {
-		fmt.Fprintf(f.IO.ErrOut, "[store] url still names %s; fix the above and run the same command again\n", shownStore(conf.StoreURL))
-		return &silentError{code: ExitCode(first)}
+	if err := ctx.Err(); err != nil { // before the configuration names the new store, a signal stops the move
+		takeBack()
+		fmt.Fprintf(f.IO.ErrOut, "Nothing was moved; [store] url still names %s\n", shownStore(conf.StoreURL))
+		return err
 	}
 	migrateStep(ctx, f, "moved", "")
 	if _, err := config.SetStoreURL(conf.Path, opts.To); err != nil {
-		return fmt.Errorf("every record is in %s, but [store] url could not be set to it (%w); set it by hand", shownStore(opts.To), err)
+		takeBack()
+		return fmt.Errorf("[store] url could not be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
+	}
+	var left error // an old copy that could not be deleted
+	for _, m := range moves {
+		if m.rec == nil {
+			fmt.Fprintf(f.IO.Out, "%s: %s\n", m.env, m.said)
+			continue
+		}
+		fmt.Fprintf(f.IO.Out, "%s: moved to %s\n", m.env, to.Location(m.env))
+		if err := from.Delete(context.WithoutCancel(ctx), m.env); err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "%s: the old copy could not be deleted from %s (%v); delete it, and stop any freshtoken that read the configuration before the move (a proxy): a renewal of that copy would spend the refresh token the moved one holds\n", m.env, from.Location(m.env), err)
+			left = err
+		}
+		migrateStep(ctx, f, "deleted", m.env)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "[store] url in %s now names %s\n", conf.Path, shownStore(opts.To))
+	if left != nil {
+		return &silentError{code: ExitCode(left)}
+	}
 	return nil
 }
 
@@ -199,6 +236,10 @@ type move struct {
 	env  string
 	rec  *store.Record
 	said string
+	// replaces: the new store holds a record of env already (an older
+	// copy of the same grant), which a copy given up on is left over, not
+	// taken back.
+	replaces bool
 }
 
 // planMove takes env's renewal lock (both stores' locks, when their lock
@@ -282,30 +323,26 @@ func findMove(ctx context.Context, env string, from, to store.Store) (move, erro
 		return move{env: env, said: fmt.Sprintf("%s already holds newer tokens of this grant (issued %s), which were kept; the older copy was left in %s",
 			to.Location(env), there.IssuedAt.Format(time.RFC3339), from.Location(env))}, nil
 	}
-	return move{env: env, rec: rec}, nil
+	return move{env: env, rec: rec, replaces: err == nil}, nil
 }
 
-// moveRecord writes rec, env's record, to the new store, and deletes it
-// from the old one once the new store gives back the same record; the
-// caller holds env's locks.
-func moveRecord(ctx context.Context, f *Factory, env string, rec *store.Record, from, to store.Store) (string, error) {
+// copyRecord writes rec, env's record, to the new store, and reads it back
+// to check that the new store holds the same; the caller holds env's
+// locks.
+func copyRecord(ctx context.Context, f *Factory, env string, rec *store.Record, from, to store.Store) error {
 	if err := to.Save(ctx, env, rec); err != nil {
-		return "", fmt.Errorf("%w; it was kept in %s", err, from.Location(env))
+		return fmt.Errorf("%w; it was kept in %s", err, from.Location(env))
 	}
 	migrateStep(ctx, f, "copied", env)
 	back, err := to.Load(ctx, env)
 	if err != nil {
-		return "", fmt.Errorf("the copy in %s cannot be read back (%w); the tokens were kept in %s", to.Location(env), err, from.Location(env))
+		return fmt.Errorf("the copy in %s cannot be read back (%w); the tokens were kept in %s", to.Location(env), err, from.Location(env))
 	}
 	if !sameRecord(env, back, rec) {
-		return "", fmt.Errorf("the copy in %s differs from the original; the tokens were kept in %s", to.Location(env), from.Location(env))
+		return fmt.Errorf("the copy in %s differs from the original; the tokens were kept in %s", to.Location(env), from.Location(env))
 	}
 	migrateStep(ctx, f, "verified", env)
-	if err := from.Delete(ctx, env); err != nil {
-		return "", fmt.Errorf("moved to %s, but the old copy could not be deleted from %s (%w); delete it, or run the same command again", to.Location(env), from.Location(env), err)
-	}
-	migrateStep(ctx, f, "deleted", env)
-	return "moved to " + to.Location(env), nil
+	return nil
 }
 
 // sameRecord reports whether two records are stored alike.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -120,21 +122,7 @@ func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
 // `freshtoken login`" until the user resolved the one that could not move;
 // and the exit was 1, a bug.
 func TestStoreMigrateMovesNothingUnlessEverythingCan(t *testing.T) {
-	e := newDevEnv(t)
-	e.login(t)
-	if _, err := config.WriteEnv(e.config, "zeta", config.EnvSettings{
-		Provider: "freeagent", APIURL: e.api, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-	}, true); err != nil {
-		t.Fatal(err)
-	}
-	old := filestore.New(filepath.Join(e.dir, "state"))
-	rec, err := old.Load(t.Context(), "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := old.Save(t.Context(), "zeta", rec); err != nil {
-		t.Fatal(err)
-	}
+	e, rec := devAndZeta(t)
 	target := filestore.New(filepath.Join(e.dir, "new"))
 	others := *rec
 	others.Grant.ClientID = "another-client"
@@ -256,5 +244,86 @@ func TestStdinThatSendsNothingEndsAtASignal(t *testing.T) {
 				t.Fatal("still reading stdin 10 s after the signal")
 			}
 		})
+	}
+}
+
+// TestStoreMigrateThatFailsMidwayMovesNothing: a copy the new store
+// refuses after others were made (a full disk, a Redis that stops taking
+// writes; here a Redis user who may write dev's key but not zeta's) takes
+// the copies made back: every environment stays in the store [store] url
+// names, and the new store holds none of them. dev was moved before zeta
+// failed, and every command on dev said to log in until the run again.
+func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
+	e, rec := devAndZeta(t)
+	srv := redistest.Start(t)
+	if r := srv.Command(t, "ACL", "SETUSER", "mover", "on", ">pw", "%R~*", "~freshtoken:dev", "~freshtoken:*:lock", "+@all"); r != "+OK" {
+		t.Fatalf("ACL SETUSER: %s", r)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "redis://mover:pw@"+srv.Addr+"/0")
+	if msg := stderr.String(); code == 0 || !strings.Contains(msg, "zeta: ") || !strings.Contains(msg, "Nothing was moved;") {
+		t.Fatalf("exit %d\n%s%s; want a failure saying why zeta did not move and that nothing was", code, stdout, msg)
+	}
+	for _, env := range []string{"dev", "zeta"} {
+		if got := e.record(t, env); got == nil || got.RefreshToken != rec.RefreshToken {
+			t.Errorf("%s's tokens are no longer where [store] url names: %+v", env, got)
+		}
+		if r := srv.Command(t, "EXISTS", "freshtoken:"+env); r != ":0" {
+			t.Errorf("the new store holds a copy of %s: EXISTS %s", env, r)
+		}
+	}
+}
+
+// devAndZeta is a dev environment logged in, and a second one, zeta, with
+// a copy of dev's record, both in the store [store] url names; rec is the
+// record.
+func devAndZeta(t *testing.T) (*devEnv, *store.Record) {
+	t.Helper()
+	e := newDevEnv(t)
+	e.login(t)
+	if _, err := config.WriteEnv(e.config, "zeta", config.EnvSettings{
+		Provider: "freeagent", APIURL: e.api, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.record(t, "dev")
+	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "zeta", rec); err != nil {
+		t.Fatal(err)
+	}
+	return e, rec
+}
+
+// TestStoreMigrateSaysWhatAnOldCopyLeftBehindRisks: an old copy that
+// cannot be deleted once the configuration names the new store (a Redis
+// user who may not delete) is reported, with what to do: delete it, and
+// stop the processes that still read the old store, whose renewal of it
+// would spend the moved copy's refresh token. The move itself stands.
+func TestStoreMigrateSaysWhatAnOldCopyLeftBehindRisks(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := e.record(t, "dev")
+	srv := redistest.Start(t)
+	if r := srv.Command(t, "ACL", "SETUSER", "keeper", "on", ">pw", "~*", "+@all", "-del", "-unlink"); r != "+OK" {
+		t.Fatalf("ACL SETUSER: %s", r)
+	}
+	oldURL := "redis://keeper:pw@" + srv.Addr + "/0"
+	old, err := config.OpenStore(oldURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Save(t.Context(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.SetStoreURL(e.config, oldURL); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(e.dir, "new")
+	ios, stdout, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
+	if msg := stderr.String(); code == 0 || !strings.Contains(msg, "the old copy could not be deleted") || !strings.Contains(msg, "stop any freshtoken that read the configuration before the move") {
+		t.Errorf("exit %d\n%s%s; want a failure saying what to do about the old copy", code, stdout, msg)
+	}
+	if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
+		t.Errorf("dev's tokens are not where [store] url names: %+v", got)
 	}
 }
