@@ -224,6 +224,9 @@ type Source struct {
 
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
+	// issued is the record that this Source's latest answered token
+	// request brought (see flight.renewed).
+	issued atomic.Pointer[store.Record]
 
 	mu     sync.Mutex // guards flight, the rest and left
 	flight *flight    // the renewal in progress in this process, if any
@@ -259,6 +262,9 @@ type flight struct {
 	done chan struct{}
 	rec  *store.Record
 	err  error
+	// renewed: rec is the answer to a token request this renewal sent, not
+	// a token it found in the store (see serves).
+	renewed bool
 }
 
 // New returns a Source for s backed by o.Store.
@@ -978,10 +984,6 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 			}
 		}
 	}
-	known := ""
-	if r := s.cur.Load(); r != nil {
-		known = r.AccessToken
-	}
 	for {
 		s.mu.Lock()
 		f, leader := s.flight, s.flight == nil
@@ -1002,7 +1004,7 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 		if (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
 			continue // the leader stopped waiting for the lock; this caller has not
 		}
-		if !f.serves(w, known) {
+		if !f.serves(w) {
 			continue // a renewal of its own, now that none is in flight
 		}
 		return f.rec, f.err
@@ -1010,21 +1012,22 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 }
 
 // serves reports whether the outcome of flight f, which another caller led
-// for what it wanted, serves a caller that waited for it wanting w and
-// knowing the access token known: a failure is shared, and so is a token
-// other than the one the caller set out to replace; but a forced renewal is
-// not served by a token it knew (the leader may have found it in the store,
-// renewed by another process long before), nor is any caller but one
-// answering a 401 served by errJustRenewed, which only tells it to pass
-// the 401 on.
-func (f *flight) serves(w want, known string) bool {
+// for what it wanted, serves a caller that waited for it wanting w: a
+// failure is shared, and so is a token other than the one the caller set
+// out to replace; but a forced renewal is served only by a token the
+// flight's own token request brought (the leader may have found one in the
+// store, renewed by another process long before, which this process had
+// not yet seen, so that the forced caller cannot have known it), nor is any
+// caller but one answering a 401 served by errJustRenewed, which only tells
+// it to pass the 401 on.
+func (f *flight) serves(w want) bool {
 	switch {
 	case errors.Is(f.err, errJustRenewed):
 		return w.rejected != ""
 	case f.err != nil:
 		return true
 	case w.force:
-		return f.rec.AccessToken != known
+		return f.renewed
 	case w.rejected != "":
 		return f.rec.AccessToken != w.rejected
 	}
@@ -1042,6 +1045,7 @@ func (s *Source) lead(ctx context.Context, f *flight, w want) (*store.Record, er
 	}()
 	f.err = fmt.Errorf("%s: the renewal stopped unexpectedly; try again", s.set.Env) // what waiters see after a panic
 	f.rec, f.err = s.renew(ctx, w)
+	f.renewed = f.err == nil && f.rec == s.issued.Load()
 	return f.rec, f.err
 }
 
