@@ -365,6 +365,7 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 		return nil, err
 	}
 	s.issued.Store(n)
+	s.answered.Add(1)
 	return n, nil
 }
 

@@ -227,6 +227,9 @@ type Source struct {
 	// issued is the record that this Source's latest answered token
 	// request brought (see flight.renewed).
 	issued atomic.Pointer[store.Record]
+	// answered counts this Source's token requests answered with tokens
+	// (see renewRejected).
+	answered atomic.Int64
 
 	mu     sync.Mutex // guards flight, the rest and left
 	flight *flight    // the renewal in progress in this process, if any
@@ -627,16 +630,20 @@ func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 
 // renewRejected is what to do when the API answers 401 to the access token
 // rejected: it returns a token to retry with, the store's if another renewer
-// already replaced it, or else a new one. It returns errJustRenewed when
-// rejected itself came from a 401's renewal too recently (rejectedQuiet):
-// renewing again would not help, so pass the 401 on. Transport is its one
-// caller.
-func (s *Source) renewRejected(ctx context.Context, rejected string) (*oauth2.Token, error) {
+// already replaced it, or else a new one; asked reports whether a token
+// request of this Source was answered meanwhile, so that the token is
+// likely one issued since the 401, not one taken as found. It returns
+// errJustRenewed when rejected itself came from a 401's renewal too
+// recently (rejectedQuiet): renewing again would not help, so pass the 401
+// on. Transport is its one caller.
+func (s *Source) renewRejected(ctx context.Context, rejected string) (tok *oauth2.Token, asked bool, err error) {
+	before := s.answered.Load()
 	r, err := s.get(ctx, want{rejected: rejected})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return s.serve(r)
+	tok, err = s.serve(r)
+	return tok, s.answered.Load() != before, err
 }
 
 // Record returns the stored record without renewing anything; nil when the
