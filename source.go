@@ -224,6 +224,12 @@ type Source struct {
 
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
+	// issued is the record that this Source's latest answered token
+	// request brought (see flight.renewed).
+	issued atomic.Pointer[store.Record]
+	// answered counts this Source's token requests answered with tokens
+	// (see renewRejected).
+	answered atomic.Int64
 
 	mu     sync.Mutex // guards flight, the rest and left
 	flight *flight    // the renewal in progress in this process, if any
@@ -259,6 +265,9 @@ type flight struct {
 	done chan struct{}
 	rec  *store.Record
 	err  error
+	// renewed: rec is the answer to a token request this renewal sent, not
+	// a token it found in the store (see serves).
+	renewed bool
 }
 
 // New returns a Source for s backed by o.Store.
@@ -621,16 +630,20 @@ func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 
 // renewRejected is what to do when the API answers 401 to the access token
 // rejected: it returns a token to retry with, the store's if another renewer
-// already replaced it, or else a new one. It returns errJustRenewed when
-// rejected itself came from a 401's renewal too recently (rejectedQuiet):
-// renewing again would not help, so pass the 401 on. Transport is its one
-// caller.
-func (s *Source) renewRejected(ctx context.Context, rejected string) (*oauth2.Token, error) {
+// already replaced it, or else a new one; asked reports whether a token
+// request of this Source was answered meanwhile, so that the token is
+// likely one issued since the 401, not one taken as found. It returns
+// errJustRenewed when rejected itself came from a 401's renewal too
+// recently (rejectedQuiet): renewing again would not help, so pass the 401
+// on. Transport is its one caller.
+func (s *Source) renewRejected(ctx context.Context, rejected string) (tok *oauth2.Token, asked bool, err error) {
+	before := s.answered.Load()
 	r, err := s.get(ctx, want{rejected: rejected})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return s.serve(r)
+	tok, err = s.serve(r)
+	return tok, s.answered.Load() != before, err
 }
 
 // Record returns the stored record without renewing anything; nil when the
@@ -978,10 +991,6 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 			}
 		}
 	}
-	known := ""
-	if r := s.cur.Load(); r != nil {
-		known = r.AccessToken
-	}
 	for {
 		s.mu.Lock()
 		f, leader := s.flight, s.flight == nil
@@ -1002,7 +1011,7 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 		if (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
 			continue // the leader stopped waiting for the lock; this caller has not
 		}
-		if !f.serves(w, known) {
+		if !f.serves(w) {
 			continue // a renewal of its own, now that none is in flight
 		}
 		return f.rec, f.err
@@ -1010,21 +1019,22 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 }
 
 // serves reports whether the outcome of flight f, which another caller led
-// for what it wanted, serves a caller that waited for it wanting w and
-// knowing the access token known: a failure is shared, and so is a token
-// other than the one the caller set out to replace; but a forced renewal is
-// not served by a token it knew (the leader may have found it in the store,
-// renewed by another process long before), nor is any caller but one
-// answering a 401 served by errJustRenewed, which only tells it to pass
-// the 401 on.
-func (f *flight) serves(w want, known string) bool {
+// for what it wanted, serves a caller that waited for it wanting w: a
+// failure is shared, and so is a token other than the one the caller set
+// out to replace; but a forced renewal is served only by a token the
+// flight's own token request brought (the leader may have found one in the
+// store, renewed by another process long before, which this process had
+// not yet seen, so that the forced caller cannot have known it), nor is any
+// caller but one answering a 401 served by errJustRenewed, which only tells
+// it to pass the 401 on.
+func (f *flight) serves(w want) bool {
 	switch {
 	case errors.Is(f.err, errJustRenewed):
 		return w.rejected != ""
 	case f.err != nil:
 		return true
 	case w.force:
-		return f.rec.AccessToken != known
+		return f.renewed
 	case w.rejected != "":
 		return f.rec.AccessToken != w.rejected
 	}
@@ -1042,6 +1052,7 @@ func (s *Source) lead(ctx context.Context, f *flight, w want) (*store.Record, er
 	}()
 	f.err = fmt.Errorf("%s: the renewal stopped unexpectedly; try again", s.set.Env) // what waiters see after a panic
 	f.rec, f.err = s.renew(ctx, w)
+	f.renewed = f.err == nil && f.rec == s.issued.Load()
 	return f.rec, f.err
 }
 

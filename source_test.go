@@ -1007,6 +1007,41 @@ func TestJoiningAnotherRenewalNeverSettlesForTheTokenToReplace(t *testing.T) {
 	}
 }
 
+// TestForcedRenewalJoiningOneThatFoundTheStoresTokenRenews: a forced
+// renewal that waits for another caller's renewal, which ends with the
+// token another process had renewed minutes before and this one had not
+// yet seen, renews: it returned that token, no token request sent, as the
+// token it was asked to replace was this process's older one (a proxy's
+// Renew button, clicked as a request found its token due).
+func TestForcedRenewalJoiningOneThatFoundTheStoresTokenRenews(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: 10 * time.Minute})
+	src, logs := r.loggedInLogging()
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(5 * time.Minute)
+	elsewhere, err := r.source().Renew(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// src's token is due, the one renewed elsewhere is not: src's next
+	// caller finds it in the store.
+	r.clock.Advance(4*time.Minute + 30*time.Second)
+	before := r.provider.Stats().Refreshes
+	var led, forced *oauth2.Token
+	if lerr, ferr := whileRenewalWaits(t, r, logs,
+		func() (err error) { led, err = src.Token(); return err },
+		func() (err error) { forced, err = src.Renew(t.Context()); return err }); lerr != nil || ferr != nil {
+		t.Fatal(lerr, ferr)
+	}
+	if led.AccessToken != elsewhere.AccessToken {
+		t.Fatalf("the caller due took %q, not the token renewed elsewhere", led.AccessToken)
+	}
+	if forced.AccessToken == elsewhere.AccessToken || r.provider.Stats().Refreshes != before+1 {
+		t.Fatalf("the forced renewal returned the store's token, renewed elsewhere 4m30s before, with %d refreshes; want a renewal of its own", r.provider.Stats().Refreshes-before)
+	}
+}
+
 // TestCallerGivingUpDoesNotLoseTheRotation: the caller gives up while the
 // refresh is at the provider, which rotates the refresh token. The refresh
 // must still complete and be stored, or the spent refresh token ends the

@@ -83,28 +83,38 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp, err := t.send(req, req.Body, tok.Type()+" "+tok.AccessToken)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return t.bounded(resp, err)
+	for found := false; ; found = true {
+		if err != nil || resp.StatusCode != http.StatusUnauthorized {
+			return t.bounded(resp, err)
+		}
+		body, replayable := replayBody(req)
+		src.log.Debug("401 from the API; renewing once", "path", req.URL.Path, "retry", replayable)
+		renewed, asked, rerr := src.renewRejected(ctx, tok.AccessToken)
+		if errors.Is(rerr, errJustRenewed) || rerr == nil && !replayable {
+			// Nothing to retry with: the token is as new as it gets, or the body
+			// is spent. The renewal still serves the caller's next request.
+			closeReader(body)
+			return t.bounded(resp, nil)
+		}
+		// Closed unread: nothing bounds the body of an API's answer, and one
+		// that stalls would hold the retry for ever.
+		resp.Body.Close()
+		if rerr != nil {
+			// The renewal's error (log-in needed, provider down) says more than
+			// the 401 it was meant to cure.
+			closeReader(body)
+			return nil, rerr
+		}
+		resp, err = t.send(req, body, renewed.Type()+" "+renewed.AccessToken)
+		if asked || found {
+			return t.bounded(resp, err)
+		}
+		// The token retried with was taken as found, not renewed for this
+		// 401: another process's renewal, which this one had not yet seen.
+		// Refused too (all the user's tokens revoked), it gets the one
+		// renewal the 401 is owed.
+		tok = renewed
 	}
-	body, replayable := replayBody(req)
-	src.log.Debug("401 from the API; renewing once", "path", req.URL.Path, "retry", replayable)
-	renewed, err := src.renewRejected(ctx, tok.AccessToken)
-	if errors.Is(err, errJustRenewed) || err == nil && !replayable {
-		// Nothing to retry with: the token is as new as it gets, or the body
-		// is spent. The renewal still serves the caller's next request.
-		closeReader(body)
-		return t.bounded(resp, nil)
-	}
-	// Closed unread: nothing bounds the body of an API's answer, and one
-	// that stalls would hold the retry for ever.
-	resp.Body.Close()
-	if err != nil {
-		// The renewal's error (log-in needed, provider down) says more than
-		// the 401 it was meant to cure.
-		closeReader(body)
-		return nil, err
-	}
-	return t.bounded(t.send(req, body, renewed.Type()+" "+renewed.AccessToken))
 }
 
 // CloseIdleConnections closes the idle connections of the transport that

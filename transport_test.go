@@ -773,3 +773,29 @@ func TestClientTimeoutNeverLosesARenewal(t *testing.T) {
 		t.Fatal("the client's deadline was reported before the rotated refresh token was stored: a program exiting on it loses the grant")
 	}
 }
+
+// TestA401RenewsWhenTheStoresTokenIsRefusedToo: a process whose token the
+// API refuses, while the store holds one that another process renewed and
+// this one has not yet seen, retries with the store's token; when that is
+// refused too (the provider revoked every access token), the 401 still
+// gets its renewal. The request got the second 401, no token request sent,
+// though the contract says a 401 renews once and retries once.
+func TestA401RenewsWhenTheStoresTokenIsRefusedToo(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: 10 * time.Minute})
+	src := r.source()
+	r.login(src)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.source().Renew(t.Context()); err != nil { // another process
+		t.Fatal(err)
+	}
+	r.provider.RevokeAccessTokens()
+	before := r.provider.Stats().Refreshes
+	if got := getStatus(t, src, r.url+"/v2/company"); got != http.StatusOK {
+		t.Fatalf("status %d with %d refreshes; want the 401 renewed once and the request retried", got, r.provider.Stats().Refreshes-before)
+	}
+	if n := r.provider.Stats().Refreshes - before; n != 1 {
+		t.Fatalf("%d refreshes; want 1", n)
+	}
+}
