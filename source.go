@@ -716,6 +716,7 @@ func (s *Source) Logout(ctx context.Context) error {
 // exchange was sent, from which the expiry is counted.
 func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.Time) error {
 	r := s.recordFrom(tok, nil, sentAt, "")
+	r.LoggedInAt = sentAt
 	for tries := 1; ; tries++ {
 		unlock, err := s.lockToReplace(ctx, "client")
 		if err != nil {
@@ -1509,6 +1510,9 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 		if prev.RenewedFor == store.RenewedForRejection {
 			r.RejectedInARow = max(prev.RejectedInARow, 1) + 1
 		}
+	}
+	if prev != nil {
+		r.LoggedInAt = prev.LoggedInAt
 	}
 	if s.set.Grant == GrantClientCredentials {
 		// Every token is had with the client's credentials; a refresh

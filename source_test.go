@@ -1797,3 +1797,38 @@ func TestUnsavedAnswerThatRotatedNothingRests(t *testing.T) {
 		t.Fatalf("after the rest, with the store working: %v", err)
 	}
 }
+
+// TestLoggedInAtOutlivesRenewals: the log-in's time is kept through
+// renewals, so a command waiting for a log-in made elsewhere (through the
+// proxy, or a device log-in in another terminal) sees it once it has been
+// renewed too (it took the renewal for no log-in and waited on); a renewal
+// of tokens from before is no log-in, and a record written before the
+// field was tells only until it is renewed.
+func TestLoggedInAtOutlivesRenewals(t *testing.T) {
+	r, src := loggedIn(t)
+	began := r.clock.Now()
+	if rec := r.record(); rec.LoggedInAt.IsZero() || !rec.LoggedInSince(began.Add(-time.Second)) {
+		t.Fatalf("a log-in's record: logged in at %v", rec.LoggedInAt)
+	}
+	loggedInAt := r.record().LoggedInAt
+	r.clock.Advance(time.Minute)
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec := r.record()
+	if !rec.LoggedInAt.Equal(loggedInAt) || !rec.LoggedInSince(began.Add(-time.Second)) {
+		t.Errorf("after a renewal: logged in at %v, want %v, the log-in's", rec.LoggedInAt, loggedInAt)
+	}
+	if rec.LoggedInSince(r.clock.Now()) {
+		t.Error("a renewal of tokens from before counts as a log-in made since")
+	}
+	old := *rec
+	old.LoggedInAt = time.Time{}
+	if old.LoggedInSince(old.IssuedAt) {
+		t.Error("a renewed record of before the field counts as a log-in")
+	}
+	old.RenewedAt = time.Time{}
+	if !old.LoggedInSince(old.IssuedAt) {
+		t.Error("a record of before the field, never renewed, does not count as the log-in it is")
+	}
+}

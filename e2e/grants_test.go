@@ -109,6 +109,24 @@ func TestTwoDeviceLoginsAtOnce(t *testing.T) {
 	w.mustRun("token")
 }
 
+// TestDeviceLoginSeesALogInElsewhereRenewedMeanwhile: as above, the other
+// log-in's tokens being renewed before this one's next poll (`token
+// --force`, a request that met a 401): it took them for a renewal, no
+// log-in, and waited until its code expired, then failed (exit 3).
+func TestDeviceLoginSeesALogInElsewhereRenewedMeanwhile(t *testing.T) {
+	w := deviceWorldWith(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: 3 * time.Second, DeviceCodeTTL: 30 * time.Second})
+	first, _ := w.startDeviceLogin()
+	second, code := w.startDeviceLogin()
+	if err := w.provider.DecideDevice(code, true); err != nil {
+		t.Fatal(err)
+	}
+	second.waitExit(t, 0)
+	w.mustRun("token", "--force")
+	if out := first.waitExit(t, 0); !strings.Contains(out, "was logged in another way meanwhile") {
+		t.Fatalf("the other log-in said %q; want it to say the environment was logged in meanwhile", out)
+	}
+}
+
 // TestCtrlCStopsADeviceLogin: Ctrl-C while a device log-in waits exits 130
 // at once, storing nothing.
 func TestCtrlCStopsADeviceLogin(t *testing.T) {

@@ -22,8 +22,12 @@ type Record struct {
 	RefreshToken  string    `json:"refresh_token,omitempty"`
 	RefreshExpiry time.Time `json:"refresh_token_expiry,omitzero"`
 	IssuedAt      time.Time `json:"issued_at,omitzero"`
-	RenewedAt     time.Time `json:"renewed_at,omitzero"`
-	Renewals      int       `json:"renewals"`
+	// LoggedInAt is when the log-in that began these tokens' grant asked
+	// for them, kept through renewals; zero in records written before it
+	// was, and for client credentials.
+	LoggedInAt time.Time `json:"logged_in_at,omitzero"`
+	RenewedAt  time.Time `json:"renewed_at,omitzero"`
+	Renewals   int       `json:"renewals"`
 	// RenewedFor says why the last renewal happened: RenewedForExpiry,
 	// RenewedForRejection or RenewedOnRequest.
 	RenewedFor string `json:"renewed_for,omitempty"`
@@ -48,6 +52,16 @@ type Record struct {
 	// and on every machine sharing the store; nil when none did since the
 	// tokens were last renewed.
 	Rest *Rest `json:"rest,omitempty"`
+}
+
+// LoggedInSince reports whether r's tokens come of a log-in made at t or
+// later, renewed since or not. A record written before LoggedInAt was
+// tells only while it has not been renewed.
+func (r *Record) LoggedInSince(t time.Time) bool {
+	if !r.LoggedInAt.IsZero() {
+		return !r.LoggedInAt.Before(t)
+	}
+	return r.RenewedAt.IsZero() && !r.IssuedAt.Before(t)
 }
 
 // Rest is a wait before the next token request: until Until, a renewal

@@ -67,7 +67,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	err = d.Wait(wctx, func(p freshtoken.DevicePoll) {
 		// Logged in since this log-in began, another way (another
 		// `freshtoken login`, the proxy's page): this code is not needed.
-		if rec, err := src.Record(wctx); err == nil && rec != nil && rec.RenewedAt.IsZero() && !rec.IssuedAt.Before(began) && src.CheckGrant(rec) == nil {
+		if rec, err := src.Record(wctx); err == nil && rec != nil && rec.LoggedInSince(began) && src.CheckGrant(rec) == nil {
 			elsewhere = true
 			stop()
 			return

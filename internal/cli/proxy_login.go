@@ -86,11 +86,11 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	// Tokens of another client stored meanwhile are another
 	// configuration's log-in (or the proxy's, serving another since it was
 	// asked): not this one's end, which the proxy may still store. Nor is
-	// a renewal of the tokens held before (RenewedAt): no log-in.
+	// a renewal of the tokens held before: no log-in (LoggedInSince).
 	var foreign error
 	stored := func() bool {
 		rec, err := src.Record(wait)
-		if err == nil && rec != nil && !rec.IssuedAt.Before(began) && rec.RenewedAt.IsZero() {
+		if err == nil && rec != nil && rec.LoggedInSince(began) {
 			if foreign = src.CheckGrant(rec); foreign == nil {
 				fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
 				warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)

@@ -132,9 +132,9 @@ func (e *envProxy) loginEndpointMissing(ctx context.Context) error {
 }
 
 // loggedInSince reports whether rec, the stored record, is a log-in to e
-// made at or after t, however it was made: tokens of e's grant, issued
-// then, and not renewed since (a renewal of older tokens is no log-in).
-// A device log-in's code is shown until then.
+// made at or after t, however it was made and renewed since or not: tokens
+// of e's grant (a renewal of older tokens is no log-in). A device log-in's
+// code is shown until then.
 func (e *envProxy) loggedInSince(rec *store.Record, t time.Time) bool {
-	return rec != nil && rec.RenewedAt.IsZero() && !rec.IssuedAt.Before(t) && e.src.CheckGrant(rec) == nil
+	return rec != nil && rec.LoggedInSince(t) && e.src.CheckGrant(rec) == nil
 }
