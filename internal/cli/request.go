@@ -69,9 +69,9 @@ for FreeAgent it asks for 100 items a page unless PATH sets per_page, and
 paces itself under FreeAgent's 120 requests a minute. When the pages hold
 fewer items than the first page's X-Total-Count, a warning on stderr says
 the result may be incomplete. Pages --all cannot join (a next link to
-another host or back to a page already read, a page that is not JSON like
-the first, a page cut off, more than 256 MiB in all) print nothing and
-exit 5.
+another host or back to a page already read, ten pages in a row that bring
+no new items yet link on, a page that is not JSON like the first, a page
+cut off, more than 256 MiB in all) print nothing and exit 5.
 
 An API that has not begun to answer within the environment's timeout
 setting (default 30s), or that sends nothing more of its answer for as
