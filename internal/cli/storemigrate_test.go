@@ -142,6 +142,41 @@ func TestStoreMigrateMovesNothingUnlessEverythingCan(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateLeavesAnotherClientsTokens: two configurations share one
+// token folder (both leave [store] out, so both use the default), and the
+// record of an environment name they both use is the other one's, of
+// another client. Migrating this configuration moved that record to its new
+// store and deleted it from the folder: the other configuration, still
+// reading the folder, was told to log in, and its refresh token sat in a
+// store where no one would use it. The record is left where it is, and
+// migrate says why; the environments that are this configuration's move.
+func TestStoreMigrateLeavesAnotherClientsTokens(t *testing.T) {
+	e, rec := devAndZeta(t)
+	folder := filestore.New(filepath.Join(e.dir, "state"))
+	others := *rec
+	others.Grant.ClientID, others.RefreshToken = "another-client", "the-other-configurations-refresh-token"
+	if err := folder.Save(t.Context(), "zeta", &others); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(e.dir, "new")
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "store", "migrate", "--to", "file://"+dir); code != 0 {
+		t.Fatalf("store migrate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got, err := folder.Load(t.Context(), "zeta"); err != nil || got.RefreshToken != others.RefreshToken {
+		t.Fatalf("another client's tokens were taken from the folder it reads (%v)", err)
+	}
+	if _, err := filestore.New(dir).Load(t.Context(), "zeta"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("another client's tokens were copied to the new store (%v)", err)
+	}
+	if want := "zeta: not moved: the tokens in " + folder.Location("zeta") + " are those of client \"another-client\""; !strings.Contains(stdout.String(), want) {
+		t.Errorf("stdout = %q; want it to say %q", stdout, want)
+	}
+	if got, err := filestore.New(dir).Load(t.Context(), "dev"); err != nil || got.RefreshToken != rec.RefreshToken {
+		t.Errorf("dev, this configuration's own, did not move (%v)", err)
+	}
+}
+
 // TestStoreMigrateKeepsARecordItCannotRead: a record in the new store that
 // cannot be read (a newer freshtoken's, as other machines of a fleet write
 // it to a shared Redis; or one damaged) is reported and kept, never
