@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -57,6 +58,7 @@ func newRequestCmds(f *Factory, runF func(*requestOptions) error) []*cobra.Comma
 const requestLong = `Call the environment's API with a fresh access token. PATH is joined to the
 environment's api_url (a full URL on the same host works too). Every request
 carries a User-Agent and Accept: application/json unless -H replaces them.
+A body from -d @FILE or -d @- may hold up to 256 MiB.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
 terminal (NO_COLOR turns the colours off; a body over 16 MiB passes as it
@@ -194,7 +196,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	if opts.All && env.IsFreeAgent() {
 		target = withDefaultQuery(target, "per_page", freeAgentMaxPerPage)
 	}
-	body, err := await.Result(ctx, func() ([]byte, error) { return readData(opts.Data, f.IO.In) })
+	body, err := await.Result(ctx, func() ([]byte, error) { return readData(opts.Data, f.IO.In, maxRequestBody) })
 	if err != nil {
 		return err
 	}
@@ -415,19 +417,44 @@ func withDefaultQuery(target, key, value string) string {
 	return u.String()
 }
 
-// readData reads -d: literal data, @FILE, or @- for stdin.
-func readData(data string, stdin io.Reader) ([]byte, error) {
+// maxRequestBody is the largest body -d reads: the body is held in memory,
+// to be sent again after a 401 or a 429.
+const maxRequestBody = 256 << 20
+
+// readData reads -d: literal data, @FILE, or @- for stdin, at most limit
+// bytes of a file or stdin, which may never end (/dev/zero, `yes |`).
+func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 	switch {
 	case data == "":
 		return nil, nil
-	case data == "@-":
-		return io.ReadAll(stdin)
-	case strings.HasPrefix(data, "@"):
-		b, err := os.ReadFile(data[1:])
+	case !strings.HasPrefix(data, "@"):
+		return []byte(data), nil
+	}
+	r := stdin
+	if data != "@-" {
+		f, err := os.Open(data[1:])
 		if err != nil {
 			return nil, usageErrorf("-d %s: %v", data, err)
 		}
-		return b, nil
+		defer f.Close()
+		r = f
 	}
-	return []byte(data), nil
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	switch {
+	case err != nil && data != "@-":
+		return nil, usageErrorf("-d %s: %v", data, err)
+	case err != nil:
+		return nil, err
+	case int64(len(b)) > limit:
+		return nil, usageErrorf("-d %s: more than %s, the largest body freshtoken sends (it holds the body in memory, to send it again after a 401 or a 429); send a larger one with curl and `freshtoken token`", data, sizeInWords(limit))
+	}
+	return b, nil
+}
+
+// sizeInWords is n bytes in KiB or MiB, for people.
+func sizeInWords(n int64) string {
+	if n >= 1<<20 {
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	}
+	return strconv.FormatInt(n>>10, 10) + " KiB"
 }

@@ -155,3 +155,26 @@ func TestRequestHeaderChecks(t *testing.T) {
 		}
 	}
 }
+
+// endless is a reader that never ends, as `yes |` on stdin.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) { return len(p), nil }
+
+// TestRequestBodyIsBounded: -d @FILE naming something that never ends
+// (/dev/zero, a pipe from a program that goes on writing) and -d @- fed so
+// are one usage line, exit 2: the body was read whole into memory first,
+// until the process died of it (a Go stack trace under a memory limit, or
+// the kernel's out-of-memory killer) without a word. A body up to the
+// limit is read whole.
+func TestRequestBodyIsBounded(t *testing.T) {
+	for _, data := range []string{"@/dev/zero", "@-"} {
+		_, err := readData(data, endless{}, 1<<10)
+		if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "-d "+data+": more than 1 KiB") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("-d %s that never ends: %v (exit %d); want one usage line saying it is more than 1 KiB", data, err, ExitCode(err))
+		}
+	}
+	if b, err := readData("@-", strings.NewReader(strings.Repeat("x", 1<<10)), 1<<10); err != nil || len(b) != 1<<10 {
+		t.Errorf("-d @- of exactly the limit: %d bytes, %v; want it whole", len(b), err)
+	}
+}
