@@ -173,6 +173,11 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// The provider sends the browser back to the redirect URI as given:
 		// on port 0, login would wait for a browser that cannot come.
 		{"redirect uri on port 0", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:0/callback\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:0/callback\" names port 0"},
+		// A redirect URI may not have a fragment (RFC 6749 §3.1.2): init
+		// printed it to register, and login waited five minutes for a
+		// browser the provider had refused to send back.
+		{"redirect uri with a fragment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:8787/callback#x\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:8787/callback#x\" has a fragment (#x), which a redirect URI may not have; write it without"},
+		{"redirect uri with an empty fragment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:8787/callback#\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:8787/callback#\" has a fragment (#), which a redirect URI may not have; write it without"},
 		{"service with a newline", "[store]\nurl = \"keyring://?service=a%0Adelete-keychain\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\"\n", ":2: store.url: keyring://?service= takes a name of printable ASCII"},
 	}
 	for _, tt := range tests {

@@ -453,6 +453,10 @@ func checkRedirectURI(s string) error {
 		return fmt.Errorf("%q is not an absolute URL such as %s", s, DefaultRedirectURI)
 	case u.Port() != "" && strings.Trim(u.Port(), "0") == "":
 		return fmt.Errorf("%q names port 0, where the browser cannot come back; give the port registered with the provider, such as %s", s, DefaultRedirectURI)
+	case strings.Contains(s, "#"): // an empty fragment too
+		// RFC 6749 §3.1.2: providers refuse the log-in of one that has.
+		_, frag, _ := strings.Cut(s, "#")
+		return fmt.Errorf("%q has a fragment (#%s), which a redirect URI may not have; write it without", s, frag)
 	}
 	return nil
 }
