@@ -57,7 +57,8 @@ func newRequestCmds(f *Factory, runF func(*requestOptions) error) []*cobra.Comma
 
 const requestLong = `Call the environment's API with a fresh access token. PATH is joined to the
 environment's api_url (a full URL on the same host works too). Every request
-carries a User-Agent and Accept: application/json unless -H replaces them.
+carries a User-Agent and Accept: application/json unless -H replaces them;
+Authorization (the access token) and Host (api_url's) are freshtoken's own.
 A body from -d @FILE or -d @- may hold up to 256 MiB.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
@@ -163,8 +164,14 @@ func checkRequestOptions(opts *requestOptions) error {
 			return usageErrorf("-H %q is not 'Key: Value'", h)
 		case !isHeaderName(k):
 			return usageErrorf("-H %q: %q is not a header name; a name has letters, digits and !#$%%&'*+-.^_`|~, and no spaces", h, k)
-		case strings.ContainsAny(v, "\r\n\x00"):
-			return usageErrorf("-H %q: a header value cannot hold a line break or a NUL", h)
+		// These two would be dropped without a word, the request going
+		// with freshtoken's own; the value, maybe a credential, is not shown.
+		case strings.EqualFold(k, "Authorization"):
+			return usageErrorf("-H Authorization: freshtoken sends the environment's access token in it; to call the API with other credentials, use curl")
+		case strings.EqualFold(k, "Host"):
+			return usageErrorf("-H Host: freshtoken sends the host api_url names, the only one it sends the token to; set api_url to call another")
+		case strings.ContainsAny(v, "\r\n\x00"): // the value, maybe a credential, is not shown
+			return usageErrorf("-H %s: a header value cannot hold a line break or a NUL", k)
 		}
 	}
 	return nil

@@ -33,6 +33,11 @@ func TestRequestFlags(t *testing.T) {
 		{"get", "/v2/contacts -H nocolon", requestOptions{}, true},
 		{"get", "/v2/contacts -H :empty", requestOptions{}, true},
 		{"get", "/v2/contacts -H X(y):v", requestOptions{}, true},
+		// Go's client and freshtoken's Transport set these themselves: the
+		// value given was dropped without a word, and the request went with
+		// the access token to the API's host.
+		{"get", "/v2/contacts -H authorization:Bearer-bogus", requestOptions{}, true},
+		{"get", "/v2/contacts -H Host:other.example", requestOptions{}, true},
 	}
 	for _, tt := range tests {
 		var got *requestOptions
@@ -176,5 +181,22 @@ func TestRequestBodyIsBounded(t *testing.T) {
 	}
 	if b, err := readData("@-", strings.NewReader(strings.Repeat("x", 1<<10)), 1<<10); err != nil || len(b) != 1<<10 {
 		t.Errorf("-d @- of exactly the limit: %d bytes, %v; want it whole", len(b), err)
+	}
+}
+
+// TestRequestRefusesHeadersItWouldDrop: -H Authorization and -H Host say
+// why they cannot be sent, without showing the value (a credential); the
+// request would have gone with freshtoken's own, as if they were sent. A
+// value refused for a line break is not shown either (the whole -H was).
+func TestRequestRefusesHeadersItWouldDrop(t *testing.T) {
+	for h, want := range map[string]string{
+		"Authorization: Basic c2VjcmV0\n": "-H Authorization: freshtoken sends the environment's access token in it",
+		"host: other.example":             "-H Host: freshtoken sends the host api_url names",
+		"X-Api-Key: c2VjcmV0\r\n":         "-H X-Api-Key: a header value cannot hold a line break",
+	} {
+		err := checkRequestOptions(&requestOptions{Method: "GET", Headers: []string{h}})
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "c2VjcmV0") || strings.Contains(err.Error(), "other.example") {
+			t.Errorf("-H %q: %v; want an error saying %q, without the value", h, err, want)
+		}
 	}
 }
