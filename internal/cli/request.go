@@ -401,12 +401,30 @@ func resolveURL(apiURL, path string) (string, error) {
 		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
 	}
 	resolved.Scheme, resolved.Host = base.Scheme, base.Host
+	resolved.RawQuery = queryEscaped(resolved.RawQuery)
 	target := resolved.String()
 	// The request is built from this text: it must read back as the same host.
 	if again, err := url.Parse(target); err != nil || !onHost(again) {
 		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
 	}
 	return target, nil
+}
+
+// queryEscaped is a query as typed, its spaces, quotes, angle brackets and
+// letters beyond ASCII percent-encoded as browsers and curl send them (the
+// WHATWG URL standard's query percent-encode set); url.Parse keeps a query
+// as it was written, and the request line it went in ended at its first
+// space. What is percent-encoded already, and the rest, stay as written.
+func queryEscaped(q string) string {
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		if c := q[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // withDefaultQuery adds key=value to target's query unless key is there,

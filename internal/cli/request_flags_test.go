@@ -132,6 +132,13 @@ func TestResolveURL(t *testing.T) {
 		{"https:/v2/company", ""},
 		// Three slashes name no host: a path on the API's host.
 		{"///example.invalid/x", "https://api.example.com/example.invalid/x"},
+		// A query as typed, with a space or letters beyond ASCII, is sent
+		// percent-encoded as a browser sends it; it went as typed, a space
+		// in the request line, which the API answered 400 Bad Request.
+		// What was encoded already stays as it was.
+		{"/v2/contacts?q=Jane Doe&city=Zürich", "https://api.example.com/v2/contacts?q=Jane%20Doe&city=Z%C3%BCrich"},
+		{"/v2/contacts?q=a%20b+c&x=<y>\"", "https://api.example.com/v2/contacts?q=a%20b+c&x=%3Cy%3E%22"},
+		{"https://api.example.com/v2/x?q=1 2", "https://api.example.com/v2/x?q=1%202"},
 	} {
 		got, err := resolveURL(api, tt.path)
 		switch {
