@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -174,6 +175,44 @@ func TestStoreMigrateLeavesAnotherClientsTokens(t *testing.T) {
 	}
 	if got, err := filestore.New(dir).Load(t.Context(), "dev"); err != nil || got.RefreshToken != rec.RefreshToken {
 		t.Errorf("dev, this configuration's own, did not move (%v)", err)
+	}
+}
+
+// TestStatusJSONShowsNothingOfAnotherClientsTokens: the store holds, under
+// the environment's name, the tokens of another client (another
+// configuration sharing the folder). `status` and the proxy's page say so
+// and show nothing of them; `status --json` said so too, yet gave their
+// expiries, renewals and access_token_held/refresh_token_held: true as the
+// environment's, which a script checking those took for tokens it could use.
+func TestStatusJSONShowsNothingOfAnotherClientsTokens(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := e.record(t, "dev")
+	rec.Grant.ClientID = "another-client"
+	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status", "--json"); code != 0 {
+		t.Fatalf("status --json: exit %d\n%s", code, stderr)
+	}
+	var all []map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || len(all) != 1 {
+		t.Fatalf("status --json = %s (%v); want one environment", stdout, err)
+	}
+	got := all[0]
+	if problem, _ := got["problem"].(map[string]any); problem["kind"] != "other_client" || got["logged_in"] != false {
+		t.Errorf("status --json = %v; want logged_in false and the other_client problem", got)
+	}
+	for _, key := range []string{"access_token_expires_at", "access_token_expires_in", "refresh_token_expires_at", "last_renewal", "next_renewal"} {
+		if v, ok := got[key]; ok {
+			t.Errorf("status --json gives %s %v, another client's", key, v)
+		}
+	}
+	for _, key := range []string{"access_token_held", "refresh_token_held"} {
+		if got[key] != false {
+			t.Errorf("status --json gives %s %v for another client's tokens; want false", key, got[key])
+		}
 	}
 }
 
