@@ -394,8 +394,8 @@ func resolveURL(apiURL, path string) (string, error) {
 		u = &rel
 	}
 	resolved := base.ResolveReference(u)
-	onHost := func(t *url.URL) bool {
-		return strings.EqualFold(t.Scheme, base.Scheme) && strings.EqualFold(t.Host, base.Host) && t.User == nil
+	onHost := func(t *url.URL) bool { // as the Transport, which sends the token, has it
+		return httpx.SameOrigin(t, base) && t.User == nil
 	}
 	if !onHost(resolved) {
 		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)

@@ -123,6 +123,11 @@ func TestResolveURL(t *testing.T) {
 		{"v2/contacts?view=all", "https://api.example.com/v2/contacts?view=all"},
 		{"https://api.example.com/v2/company", "https://api.example.com/v2/company"},
 		{"HTTPS://API.example.com/v2/company", "https://api.example.com/v2/company"},
+		// The scheme's default port written out is the same host, as the
+		// Transport that sends the token and --all's next links have it
+		// (a URL an API gave with its port was refused as another host).
+		{"https://api.example.com:443/v2/company", "https://api.example.com/v2/company"},
+		{"https://api.example.com:8443/v2/company", ""},
 		// Every other form that names a host is checked the same way.
 		{"HTTP://example.invalid/x", ""},
 		{"Https://example.invalid/x", ""},
