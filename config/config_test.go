@@ -178,6 +178,11 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// browser the provider had refused to send back.
 		{"redirect uri with a fragment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:8787/callback#x\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:8787/callback#x\" has a fragment (#x), which a redirect URI may not have; write it without"},
 		{"redirect uri with an empty fragment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:8787/callback#\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:8787/callback#\" has a fragment (#), which a redirect URI may not have; write it without"},
+		// api_url is the root that paths are joined to: a query there was
+		// dropped from every request, and the FreeAgent presets derived
+		// their endpoints from it as text (http://h/?x=1/v2/token_endpoint).
+		{"api_url with a query", "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\napi_url = \"https://api.sandbox.freeagent.com/?x=1\"\n", `:4: env.a.api_url: "https://api.sandbox.freeagent.com/?x=1" has a query or a fragment`},
+		{"api_url with a fragment", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/#top\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t\"\n", `:4: env.a.api_url: "https://api.example.com/#top" has a query or a fragment`},
 		{"service with a newline", "[store]\nurl = \"keyring://?service=a%0Adelete-keychain\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\"\n", ":2: store.url: keyring://?service= takes a name of printable ASCII"},
 	}
 	for _, tt := range tests {
