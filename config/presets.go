@@ -391,6 +391,10 @@ func checkHTTPURL(s string) error {
 		return errors.New("has a user or password, which freshtoken never sends (the client authenticates as client_auth says, and the API is sent the access token); write the URL without them")
 	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 		return fmt.Errorf("%q is not an http(s) URL such as https://api.example.com/", s)
+	case strings.Contains(s, "#"): // an empty fragment too
+		// A log-in's parameters, written after it, would go into it.
+		_, frag, _ := strings.Cut(s, "#")
+		return fmt.Errorf("%q has a fragment (#%s), which is never sent; write the URL without it", s, frag)
 	}
 	return nil
 }
