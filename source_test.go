@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -722,6 +723,39 @@ func TestRevokeWhereAccessTokensCannotBeRevoked(t *testing.T) {
 	}
 	if !slices.Equal(revoked, []string{"refresh_token", "access_token"}) {
 		t.Fatalf("revoked %q; want the refresh token, then the access token", revoked)
+	}
+}
+
+// TestRevokeSendsNothingInClearText: a revocation endpoint that is plain
+// http to another machine is sent neither token nor the client's
+// credentials (they crossed the network readable, through any office proxy
+// or Wi-Fi on the way: here an HTTP proxy, which sees every request), and
+// the tokens stay stored; one on this machine is sent them.
+func TestRevokeSendsNothingInClearText(t *testing.T) {
+	onTheWay, seen := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {})
+	through := &http.Client{Transport: &http.Transport{Proxy: func(*http.Request) (*url.URL, error) { return url.Parse(onTheWay.URL) }}}
+	r := newRig(t, devprovider.Options{})
+	r.settings.RevocationURL = "http://idp.example.net/revoke"
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: through})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(r.source())
+	before := r.record()
+	err = src.Revoke(context.Background())
+	if !errors.Is(err, freshtoken.ErrClearText) || !strings.Contains(err.Error(), "http://idp.example.net/revoke is plain http to another machine") {
+		t.Fatalf("Revoke: %v; want ErrClearText naming the endpoint", err)
+	}
+	if n := seen.Load(); n != 0 {
+		t.Fatalf("%d requests crossed the network in clear text; want none", n)
+	}
+	if rec := r.record(); rec == nil || rec.RefreshToken != before.RefreshToken {
+		t.Fatal("the tokens were not kept")
+	}
+	local, revoked := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {})
+	r.settings.RevocationURL = strings.Replace(local.URL, "127.0.0.1", "localhost", 1) + "/revoke"
+	if err := r.source().Revoke(context.Background()); err != nil || revoked.Load() != 2 {
+		t.Fatalf("Revoke on this machine: %v, %d requests; want both tokens revoked", err, revoked.Load())
 	}
 }
 
