@@ -285,11 +285,7 @@ func (s *Source) restingElsewhere(r *store.Record) error {
 func (s *Source) resting() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.restErr == nil || !s.now().Before(s.restUntil) {
-		return nil
-	}
-	s.log.Debug("the last renewal gave up moments ago; not asking the token endpoint again yet", "until", s.restUntil.Format(logTime))
-	return s.restErr
+	return s.heldBack(s.restUntil, s.restErr, "the last renewal gave up moments ago; not asking the token endpoint again yet")
 }
 
 // leftTries are the tries of a renewal abandoned during the wait before

@@ -244,12 +244,19 @@ type Source struct {
 	// restAfter); restErr is nil when none did since the last success.
 	restUntil time.Time
 	restErr   error
+	// storeRestUntil and storeRestErr hold renewals back from a shared
+	// store that could not be reached (see restStore); storeRestErr is nil
+	// when none failed since.
+	storeRestUntil time.Time
+	storeRestErr   error
 	// left holds the tries of a renewal abandoned during a wait, for the
 	// next renewal to take up (see resumeTries); nil when none was.
 	left *leftTries
-	// warnMu guards warned, the failure stillValid last warned of.
-	warnMu sync.Mutex
-	warned error
+	// warnMu guards warned, the message of the failure stillValid last
+	// warned of since a success, and warnedAt, when.
+	warnMu   sync.Mutex
+	warned   string
+	warnedAt time.Time
 
 	// endpointsMu (a lock of one place) guards the endpoints in set, which
 	// Discover fills once: read them under it (knownEndpoints), or after
@@ -583,21 +590,24 @@ func (s *Source) stillValid(err error) *store.Record {
 	if s.firstToWarn(err) {
 		level = slog.LevelWarn
 	}
-	s.log.Log(context.Background(), level, "could not renew the access token; using it until it expires", "expires_in", r.Expiry.Sub(s.now()).Round(time.Second), "error", err.Error())
+	s.log.Log(context.Background(), level, "could not renew the access token; it is still valid until "+r.Expiry.UTC().Format(time.RFC3339)+", and is used until then",
+		"expires_in", r.Expiry.Sub(s.now()).Round(time.Second), "error", err.Error())
 	return r
 }
 
-// firstToWarn reports whether err is another failure than the last one a
-// warning told of, and records it: while renewals rest after one that gave
-// up, every caller meets that one failure, and a busy program (a proxy)
-// would warn of it once a request.
+// firstToWarn reports whether err tells another failure than the last one
+// a warning told of since a success, or the same one told over a minute
+// ago, and records it: while renewals rest after one that gave up, and at
+// each try after a rest while the provider or the store stays down, every
+// caller meets that failure again, and a busy program (a proxy) would warn
+// of it once a request, or once every few seconds.
 func (s *Source) firstToWarn(err error) bool {
 	s.warnMu.Lock()
 	defer s.warnMu.Unlock()
-	if s.warned == err {
+	if s.warned == err.Error() && s.now().Sub(s.warnedAt) < time.Minute {
 		return false
 	}
-	s.warned = err
+	s.warned, s.warnedAt = err.Error(), s.now()
 	return true
 }
 
@@ -1057,10 +1067,14 @@ func (s *Source) lead(ctx context.Context, f *flight, w want) (*store.Record, er
 	return f.rec, f.err
 }
 
-// remember makes r the token served from memory, as just read or written.
+// remember makes r the token served from memory, as just read or written:
+// a failure met again after it is warned of again.
 func (s *Source) remember(r *store.Record) {
 	s.cur.Store(r)
 	s.checkedAt.Store(s.now().UnixNano())
+	s.warnMu.Lock()
+	s.warned = ""
+	s.warnMu.Unlock()
 }
 
 // checkDue reports whether it is time to compare the memory token with the
@@ -1075,7 +1089,13 @@ func (s *Source) checkDue() bool {
 // elsewhere ends it, and a token stored by another process replaces it. A
 // store that cannot be read just now leaves r in use.
 func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.Record, error) {
+	if s.storeResting() != nil {
+		return r, nil
+	}
 	latest, err := s.loadStored(ctx)
+	if errors.Is(err, store.ErrUnreachable) {
+		s.restStore(&Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err})
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.log.Debug("the tokens were deleted from the store (logged out elsewhere)")
@@ -1115,8 +1135,14 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 // (its holder was paused past its time limit) is taken again, and the store
 // re-read, a few times before giving up.
 func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
+	if err := s.storeResting(); err != nil {
+		return nil, err
+	}
 	for tries := 1; ; tries++ {
 		r, err := s.renewLocked(ctx, w)
+		if errors.Is(err, store.ErrUnreachable) && ctx.Err() == nil {
+			s.restStore(err)
+		}
 		if !errors.Is(err, errLockLost) {
 			return r, err
 		}
@@ -1135,6 +1161,42 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 	}
 }
 
+// storeRest is how long renewals leave a shared store alone after it
+// could not be reached (Redis down, or not answering within its bound on
+// each command): callers holding a token that is still valid are served it
+// at once, and the others told of the failure at once, rather than each
+// waiting seconds for the store to fail again, as every request of a proxy
+// did. A renewal is never made without the store's lock, which would risk
+// spending a rotating refresh token twice across machines: the first
+// caller after the rest tries the store again.
+const storeRest = 5 * time.Second
+
+// restStore holds renewals back from the store for storeRest after err, a
+// failure to reach it: renew answers err meanwhile.
+func (s *Source) restStore(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.storeRestUntil, s.storeRestErr = s.now().Add(storeRest), err
+}
+
+// storeResting is the failure to reach the store that renewals rest
+// after, while they do; nil otherwise.
+func (s *Source) storeResting() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heldBack(s.storeRestUntil, s.storeRestErr, "the token store could not be reached moments ago; leaving it alone until then")
+}
+
+// heldBack is err, that renewals rest after until until, while they do,
+// saying so (why); nil otherwise. The caller holds mu.
+func (s *Source) heldBack(until time.Time, err error, why string) error {
+	if err == nil || !s.now().Before(until) {
+		return nil
+	}
+	s.log.Debug(why, "until", until.Format(logTime))
+	return err
+}
+
 // maxLockTries is how many times renew takes a lock that keeps passing to
 // other renewers before the token request is sent.
 const maxLockTries = 3
@@ -1142,7 +1204,7 @@ const maxLockTries = 3
 // renewLocked is one try of renew, under one taking of the lock.
 func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error) {
 	force, rejected := w.force, w.rejected
-	unlock, err := s.lock(ctx)
+	unlock, err := s.lockWarning(ctx, s.lockWaitTold(w))
 	if err != nil {
 		return nil, err
 	}
@@ -1297,7 +1359,23 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	return r, nil
 }
 
-func (s *Source) lock(ctx context.Context) (func(), error) {
+func (s *Source) lock(ctx context.Context) (func(), error) { return s.lockWarning(ctx, slowWait) }
+
+// lockWaitTold is how long a renewal for w waits for the lock before the
+// wait is told: slowWait, or for a caller that the token in memory serves
+// if the renewal fails (TokenContext: see stillValid), long enough for a
+// store that cannot be reached to have failed within its bound on each
+// command, so that its failure is told once, with the token's validity,
+// not twice.
+func (s *Source) lockWaitTold(w want) time.Duration {
+	if r := s.cur.Load(); w == (want{}) && r != nil && r.AccessToken != "" && s.now().Before(r.Expiry) {
+		return 5 * slowWait
+	}
+	return slowWait
+}
+
+// lockWarning is lock, telling a wait longer than told.
+func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), error) {
 	if s.locking != nil {
 		s.locking()
 	}
@@ -1305,7 +1383,7 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	s.log.Debug("waiting for the renewal lock", "store", s.Location())
 	// A store slow to answer makes the wait as long as a lock held by
 	// another renewer does; the warning cannot tell which.
-	defer s.sayIfSlow("waiting for the renewal lock of "+s.set.Env+": another process or machine is renewing it, or the store is slow to answer", "store", s.Location())()
+	defer s.sayIfSlowAfter(told, "waiting for the renewal lock of "+s.set.Env+": another process or machine is renewing it, or the store is slow to answer", "store", s.Location())()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -1407,9 +1485,14 @@ var slowWait = time.Second
 // returned the warning is on the log or never will be: none comes after
 // what the wait led to.
 func (s *Source) sayIfSlow(msg string, args ...any) (done func()) {
+	return s.sayIfSlowAfter(slowWait, msg, args...)
+}
+
+// sayIfSlowAfter is sayIfSlow for a wait told once it lasts longer than d.
+func (s *Source) sayIfSlowAfter(d time.Duration, msg string, args ...any) (done func()) {
 	var mu sync.Mutex
 	ended := false
-	t := time.AfterFunc(slowWait, func() {
+	t := time.AfterFunc(d, func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if !ended {

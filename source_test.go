@@ -256,7 +256,7 @@ func TestStillValidTokenWarnsOncePerFailure(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if n := strings.Count(logs.String(), "using it until it expires"); n != failure {
+		if n := strings.Count(logs.String(), "could not renew the access token; it is still valid until"); n != failure {
 			t.Fatalf("%d warnings after %d failures; want one each:\n%s", n, failure, logs.String())
 		}
 		r.clock.Advance(time.Minute) // the rest is over: the next call renews, and fails anew
@@ -1830,5 +1830,96 @@ func TestLoggedInAtOutlivesRenewals(t *testing.T) {
 	old.RenewedAt = time.Time{}
 	if !old.LoggedInSince(old.IssuedAt) {
 		t.Error("a record of before the field, never renewed, does not count as the log-in it is")
+	}
+}
+
+// countedRedis is a Redis store that counts the engine's calls on it: each
+// is a wait on Redis when it is down.
+type countedRedis struct {
+	*redisstore.Store
+	calls atomic.Int32
+}
+
+func (c *countedRedis) Load(ctx context.Context, env string) (*store.Record, error) {
+	c.calls.Add(1)
+	return c.Store.Load(ctx, env)
+}
+
+func (c *countedRedis) Lock(ctx context.Context, env string) (func(), error) {
+	c.calls.Add(1)
+	return c.Store.Lock(ctx, env)
+}
+
+// TestRedisDownWhileTheTokenIsStillValid: Redis down (stopped, or paused so
+// that it takes connections and never answers) when the access token is due
+// for renewal but still valid. Callers get the valid token, told once, in
+// one warning line naming what failed and until when the token is valid,
+// rather than each waiting for Redis and warning twice (a proxy paid
+// seconds per request); renewals leave Redis alone a few seconds after it
+// failed, then try it once again; once the token has expired, callers are
+// told that Redis cannot be reached, at once while renewals rest.
+func TestRedisDownWhileTheTokenIsStillValid(t *testing.T) {
+	for _, how := range []string{"stopped", "paused"} {
+		t.Run(how, func(t *testing.T) {
+			srv := redistest.Start(t)
+			rs, err := redisstore.New(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := &countedRedis{Store: rs}
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			logs := testenv.NewOutput()
+			src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now,
+				Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.login(src)
+			rec, err := rs.Load(context.Background(), r.settings.Env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			valid, until := rec.AccessToken, rec.Expiry.UTC().Format(time.RFC3339)
+			r.clock.Advance(59*time.Minute + 30*time.Second) // due (refresh_before 60 s), valid 30 s more
+			if how == "stopped" {
+				srv.Stop()
+			} else {
+				srv.Pause(t)
+			}
+			st.calls.Store(0)
+			for i := range 4 { // within the rest after the first failure
+				tok, err := src.Token()
+				if err != nil || tok.AccessToken != valid {
+					t.Fatalf("call %d with Redis %s: %v; want the still-valid token", i, how, err)
+				}
+				r.clock.Advance(time.Second)
+			}
+			if n := st.calls.Load(); n != 1 {
+				t.Errorf("4 calls within a few seconds made %d calls on the Redis that is down; want 1, then a rest", n)
+			}
+			r.clock.Advance(5 * time.Second) // the rest is over: one more try
+			if tok, err := src.Token(); err != nil || tok.AccessToken != valid {
+				t.Fatalf("after the rest: %v; want the still-valid token", err)
+			}
+			if n := st.calls.Load(); n != 2 {
+				t.Errorf("after the rest, %d calls on Redis in all; want 2", n)
+			}
+			warned := strings.Split(strings.TrimSpace(logs.String()), "\n")
+			if len(warned) != 1 || !strings.Contains(warned[0], "level=WARN") || !strings.Contains(warned[0], "Redis") ||
+				!strings.Contains(warned[0], "still valid until "+until) {
+				t.Errorf("logged:\n%s\nwant one warning naming Redis and saying the token is still valid until it expires", logs.String())
+			}
+
+			r.clock.Advance(time.Minute) // expired
+			_, err = src.Token()
+			if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "Redis") {
+				t.Fatalf("expired, Redis %s: %v; want the Redis store unreachable", how, err)
+			}
+			calls := st.calls.Load()
+			r.clock.Advance(time.Second)
+			if _, err := src.Token(); !errors.Is(err, store.ErrUnreachable) || st.calls.Load() != calls {
+				t.Fatalf("expired, during the rest: %v after %d more calls on Redis; want the same failure, Redis left alone", err, st.calls.Load()-calls)
+			}
+		})
 	}
 }
