@@ -638,17 +638,18 @@ func (u *unsavedRenewal) drop() {
 
 // saveUnsaved stores the answer of an earlier renewal that the store
 // refused (see saveLater), made by this Source or another of the process,
-// if the store still holds the refresh token that renewal spent, and
-// returns the record the store now holds. Spending that token again would
-// end the grant at a provider that detects reuse. When the store holds
-// other tokens (a log-in, another renewer's), they win and the unsaved
-// answer is dropped. The caller holds the lock.
-func (s *Source) saveUnsaved(work context.Context, r *store.Record) (*store.Record, error) {
+// if the store still holds the refresh token that renewal spent, or holds
+// nothing once wiped (r nil), and returns the record the store now holds.
+// Spending that token again would end the grant at a provider that detects
+// reuse. When the store holds other tokens (a log-in, another renewer's),
+// or none (a log-out) and was not wiped, they win and the unsaved answer
+// is dropped. The caller holds the lock.
+func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped bool) (*store.Record, error) {
 	u := s.unsavedNow()
 	if u == nil {
 		return r, nil
 	}
-	if r == nil || r.RefreshToken != u.spent {
+	if r == nil && !wiped || r != nil && r.RefreshToken != u.spent {
 		u.drop()
 		s.log.Debug("the store no longer holds the refresh token an unsaved renewal spent; dropping that renewal's tokens")
 		return r, nil
@@ -661,6 +662,9 @@ func (s *Source) saveUnsaved(work context.Context, r *store.Record) (*store.Reco
 	}
 	u.saved.Store(true)
 	u.drop()
+	if wiped {
+		s.log.Warn("the store lost the tokens while the provider answered a renewal (Redis emptied by FLUSHALL, or restarted without persistence); the renewal's answer is stored again, and nothing is lost", "store", s.Location())
+	}
 	s.log.Info("tokens renewed earlier, which the store refused then, are saved now", "renewals", u.rec.Renewals)
 	s.remember(u.rec)
 	return u.rec, nil
@@ -688,7 +692,7 @@ func (s *Source) saveLater(u *unsavedRenewal) {
 			case errors.Is(err, ErrLoginRequired):
 				u.drop()
 			case err == nil:
-				s.saveUnsaved(ctx, r)
+				s.saveUnsaved(ctx, r, false)
 			}
 			unlock()
 		}

@@ -1138,8 +1138,9 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 	if err := s.storeResting(); err != nil {
 		return nil, err
 	}
+	refused := false // the last try's answer, which the store refused as its lock had gone
 	for tries := 1; ; tries++ {
-		r, err := s.renewLocked(ctx, w)
+		r, err := s.renewLocked(ctx, w, refused)
 		if errors.Is(err, store.ErrUnreachable) && ctx.Err() == nil {
 			s.restStore(err)
 		}
@@ -1147,6 +1148,7 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 			return r, err
 		}
 		answered := errors.Is(err, errSaveRefused)
+		refused = answered
 		switch {
 		case tries == maxLockTries && answered:
 			return nil, s.unsavedFailure(err)
@@ -1154,7 +1156,7 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf(
 				"the renewal lock at %s passed to another renewer before each of %d token requests could be sent; nothing was sent, your stored tokens are unchanged, try again", s.Location(), tries)}
 		case answered:
-			s.log.Warn("the renewal lock passed to another renewer before the provider's answer was stored (this process was paused longer than the lock lasts); the store refused it, so taking the lock again to keep whichever tokens are newer")
+			s.log.Warn("the renewal lock passed to another renewer, or was deleted, before the provider's answer was stored (this process was paused longer than the lock lasts, or the store was emptied); the store refused it, so taking the lock again to keep whichever tokens are newer")
 		default:
 			s.log.Warn("the renewal lock passed to another renewer before the token request was sent (this process was paused longer than the lock lasts); nothing was sent, taking the lock again")
 		}
@@ -1201,8 +1203,10 @@ func (s *Source) heldBack(until time.Time, err error, why string) error {
 // other renewers before the token request is sent.
 const maxLockTries = 3
 
-// renewLocked is one try of renew, under one taking of the lock.
-func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error) {
+// renewLocked is one try of renew, under one taking of the lock; refused
+// says that the try before had its answer refused by the store, the lock
+// having gone.
+func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.Record, error) {
 	force, rejected := w.force, w.rejected
 	unlock, err := s.lockWarning(ctx, s.lockWaitTold(w))
 	if err != nil {
@@ -1211,11 +1215,19 @@ func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error)
 	defer unlock()
 	work := context.WithoutCancel(ctx)
 	r, err := s.load(ctx) // nothing is sent yet: the caller may still give up
-	if err != nil {
+	// No tokens at all where an answer was refused as the lock had gone:
+	// the store was emptied (Redis's FLUSHALL, or a restart without
+	// persistence), lock and tokens together, while the provider answered.
+	// The answer holds the grant's only refresh token, and is stored again.
+	wiped := refused && errors.Is(err, store.ErrNotFound)
+	if err != nil && !wiped {
 		return nil, err
 	}
-	if r, err = s.saveUnsaved(work, r); err != nil {
+	if r, err = s.saveUnsaved(work, r, wiped); err != nil {
 		return nil, err
+	}
+	if wiped && r == nil {
+		return nil, s.loginError("not logged in")
 	}
 	if !force && s.good(r, w, "store under lock") {
 		s.log.Debug("another process renewed the token; using it", "renewed", r.RenewedAt.Format(logTime))
@@ -1298,7 +1310,7 @@ func (s *Source) load(ctx context.Context) (*store.Record, error) {
 		return nil, nil
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, s.loginError("not logged in")
+		return nil, &Error{Env: s.set.Env, Kind: ErrLoginRequired, Msg: "not logged in", Err: store.ErrNotFound}
 	}
 	if errors.Is(err, store.ErrUnreachable) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err}

@@ -1923,3 +1923,42 @@ func TestRedisDownWhileTheTokenIsStillValid(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisWipedDuringARenewal: Redis emptied (FLUSHALL, or a restart
+// without persistence), or the record's key deleted, while the provider
+// answers a renewal: the answer is stored, the record written again under
+// the lock, and the renewal succeeds with nothing lost. The wipe took the
+// renewal lock with it, and the store refused the answer; the renewal took
+// the lock again, found no tokens and told the user to log in, the rotated
+// refresh token lost with the answer.
+func TestRedisWipedDuringARenewal(t *testing.T) {
+	for _, wipe := range [][]string{{"FLUSHALL"}, {"DEL", "freshtoken:sandbox"}} {
+		t.Run(wipe[0], func(t *testing.T) {
+			srv, newStore := sharedRedis(t)
+			var wiped atomic.Bool
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
+				if grant == "refresh_token" && !wiped.Swap(true) {
+					srv.Command(t, wipe...)
+				}
+			}})
+			src := r.sourceOn(newStore())
+			r.login(src)
+			r.clock.Advance(time.Hour)
+			tok, err := src.Token()
+			if err != nil {
+				t.Fatalf("a renewal during which Redis was wiped (%s): %v; want its answer stored", wipe[0], err)
+			}
+			stored, err := newStore().Load(context.Background(), "sandbox")
+			if err != nil || stored.AccessToken != tok.AccessToken {
+				t.Fatalf("Redis holds %+v, %v; want the renewal's answer", stored, err)
+			}
+			r.clock.Advance(time.Hour) // the stored refresh token is the live one
+			if _, err := r.sourceOn(newStore()).Token(); err != nil {
+				t.Fatalf("the next renewal, on another machine: %v", err)
+			}
+			if st := r.provider.Stats(); st.Refreshes != 2 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+				t.Fatalf("provider saw %+v; want two refreshes and the grant alive", st)
+			}
+		})
+	}
+}
