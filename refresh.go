@@ -34,8 +34,10 @@ type renewal struct {
 	send      func(ctx context.Context, r *store.Record) (*oauth2.Token, error)
 }
 
-func (s *Source) renewal(work context.Context) (renewal, error) {
-	conf, err := s.OAuth2Config(work, "")
+// Only the wait for what the request needs (the endpoints, the client
+// secret) ends with ctx: nothing is sent yet.
+func (s *Source) renewal(ctx context.Context) (renewal, error) {
+	conf, err := s.OAuth2Config(ctx, "")
 	if err != nil {
 		return renewal{}, err
 	}
@@ -71,7 +73,7 @@ func clientCredentials(conf *oauth2.Config, params url.Values) *clientcredential
 // is valid (servesValid: Token, the proxy) is not held up by a 429's wait
 // when that token still serves.
 func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason string, servesValid bool) (*store.Record, error) {
-	req, err := s.renewal(work)
+	req, err := s.renewal(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
@@ -531,8 +532,19 @@ func (s *Source) NoteClientRejected(ctx context.Context, msg string) {
 // a failed or interrupted secret command is tried again next time.
 // A client that sends no secret has "", and under private_key_jwt its key
 // is loaded instead, so that a key that cannot be used is reported before
-// any request is sent.
+// any request is sent. The wait for it ends with ctx, as nothing has been
+// sent yet; the command or the key's loading runs on all the same (for
+// secretTimeout at most), and a success is kept for the next caller.
 func (s *Source) clientSecret(ctx context.Context) (string, error) {
+	secret, err := await.Result(ctx, func() (string, error) { return s.fetchClientSecret(context.WithoutCancel(ctx)) })
+	if err != nil && ctx.Err() != nil {
+		return "", fmt.Errorf("%s: gave up waiting for the client secret, before any token request was sent: %w", s.set.Env, ctx.Err())
+	}
+	return secret, err
+}
+
+// fetchClientSecret is clientSecret, waited for whatever ctx says.
+func (s *Source) fetchClientSecret(ctx context.Context) (string, error) {
 	s.credMu.Lock()
 	defer s.credMu.Unlock()
 	if s.set.ClientAuth == ClientAuthPrivateKeyJWT {
@@ -544,7 +556,7 @@ func (s *Source) clientSecret(ctx context.Context) (string, error) {
 	}
 	secret := s.set.ClientSecret
 	if secret == "" && s.set.ClientSecretFunc != nil {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), secretTimeout)
+		cctx, cancel := context.WithTimeout(ctx, secretTimeout)
 		defer cancel()
 		var err error
 		if secret, err = s.set.ClientSecretFunc(cctx); err != nil {
@@ -560,7 +572,7 @@ func (s *Source) clientSecret(ctx context.Context) (string, error) {
 func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
 
 // TokenContext is Token with a context bounding the wait for a renewal:
-// for the lock, and between tries. A token request already sent is waited
+// for the lock, for the client secret, and between tries. A token request already sent is waited
 // for past ctx, up to Settings.Timeout, and its answer stored before
 // TokenContext returns, so that a program that exits on ctx's error cannot
 // lose the refresh token the provider rotated.

@@ -1165,6 +1165,54 @@ func TestClientSecretFailureIsNotKept(t *testing.T) {
 	}
 }
 
+// slowSecretCommand gives r's environment a client secret command, as a
+// password manager asking for its passphrase: its first run closes asked,
+// and every run answers once answer is closed; calls counts the runs.
+func slowSecretCommand(r *rig) (asked, answer chan struct{}, calls *atomic.Int32) {
+	asked, answer, calls = make(chan struct{}), make(chan struct{}), new(atomic.Int32)
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
+		if calls.Add(1) == 1 {
+			close(asked)
+		}
+		<-answer
+		return "dev-client-secret", nil
+	}
+	return asked, answer, calls
+}
+
+// TestSlowSecretCommandHoldsNoLeaderPastItsEnd: a caller that leads a
+// renewal, whose context ends (a deadline) while the client secret command
+// runs, returns with its context's error, nothing sent; the command runs
+// on, and the next caller's renewal uses the secret it gives, without
+// running it again. The leader waited for the command, up to 30 s, past
+// its deadline.
+func TestSlowSecretCommandHoldsNoLeaderPastItsEnd(t *testing.T) {
+	r, _ := loggedIn(t)
+	asked, answer, calls := slowSecretCommand(r)
+	src := r.source() // a new process: its first renewal runs the command
+	r.clock.Advance(time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-asked
+		cancel() // as its deadline would
+	}()
+	givesUp(t, src, ctx, context.Canceled, "the renewal's leader, whose context ended while the secret command ran")
+	if st := r.provider.Stats(); st.Refreshes != 0 {
+		t.Fatalf("%d refreshes from a renewal given up before the secret came; want none", st.Refreshes)
+	}
+	close(answer)
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("the next renewal: %v", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the secret command ran %d times; want once, its secret kept", n)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 {
+		t.Fatalf("%d refreshes, want 1", st.Refreshes)
+	}
+}
+
 // TestSlowSecretCommandHoldsNoCallerThatGaveUp: while a renewal waits
 // for the client secret command (a password manager asking for its
 // passphrase), a caller whose context has ended returns with its error,
@@ -1172,14 +1220,7 @@ func TestClientSecretFailureIsNotKept(t *testing.T) {
 // needing a renewal waited for the command, whatever its deadline.
 func TestSlowSecretCommandHoldsNoCallerThatGaveUp(t *testing.T) {
 	r, _ := loggedIn(t)
-	asked, answer := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	r.settings.ClientSecret = ""
-	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
-		once.Do(func() { close(asked) })
-		<-answer
-		return "dev-client-secret", nil
-	}
+	asked, answer, _ := slowSecretCommand(r)
 	src := r.source() // a new process: its first renewal runs the command
 	r.clock.Advance(time.Hour)
 	renewed := make(chan error, 1)
