@@ -96,7 +96,8 @@ type Settings struct {
 	Timeout time.Duration
 	// StoreCheckInterval is how often a process serving a valid token from
 	// memory looks at the store, so a logout or a new login made elsewhere
-	// takes effect within that time (default 10s).
+	// takes effect within that time (default 10s). A look the store does
+	// not answer within a second is given up until the next one.
 	StoreCheckInterval time.Duration
 	// RetryBackoff lists the waits before each retry of a token request that
 	// failed for a passing reason; nil means DefaultRetryBackoff.
@@ -1097,14 +1098,23 @@ func (s *Source) checkDue() bool {
 	return now-last >= int64(s.set.StoreCheckInterval) && s.checkedAt.CompareAndSwap(last, now)
 }
 
+// storeCheckWait bounds recheck's wait for the store: a look that a fresh
+// token does not need holds no caller longer, whatever the store's own
+// bounds (a Redis that is down takes 2 to 4 s to fail; a program's own
+// store may hang).
+const storeCheckWait = time.Second
+
 // recheck compares the fresh memory token r with the store: a logout made
 // elsewhere ends it, and a token stored by another process replaces it. A
-// store that cannot be read just now leaves r in use.
+// store that cannot be read just now, or within storeCheckWait, leaves r
+// in use; the next check comes StoreCheckInterval later.
 func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.Record, error) {
 	if s.storeResting() != nil {
 		return r, nil
 	}
-	latest, err := s.loadStored(ctx)
+	cctx, cancel := context.WithTimeout(ctx, storeCheckWait)
+	latest, err := await.Result(cctx, func() (*store.Record, error) { return s.loadStored(cctx) })
+	cancel()
 	if errors.Is(err, store.ErrUnreachable) {
 		s.restStore(&Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err})
 	}

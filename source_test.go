@@ -2003,3 +2003,33 @@ func TestRedisWipedDuringARenewal(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreCheckHoldsNoCallerLong: the look at the store that a process
+// serving a fresh token from memory takes every StoreCheckInterval (for a
+// log-out or log-in made elsewhere) gives up soon on a store that does not
+// answer, and the caller gets the token: with Redis down, one request of a
+// proxy every 10 s waited 2 to 4 s for it, and with a program's own store
+// that hangs, for ever.
+func TestStoreCheckHoldsNoCallerLong(t *testing.T) {
+	r, _ := loggedIn(t)
+	own := &ownStore{Store: r.store}
+	src := r.sourceOn(own)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	own.hangFrom = own.loads.Load() + 1
+	r.clock.Advance(11 * time.Second) // the store check is due
+	done := make(chan error, 1)
+	go func() {
+		_, err := src.Token()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("a fresh token, the store not answering its check: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the caller was still waiting for the store check 10 s on")
+	}
+}
