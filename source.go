@@ -1245,11 +1245,19 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 	if err != nil && !wiped {
 		return nil, err
 	}
+	answer := s.unsavedNow()
 	if r, err = s.saveUnsaved(work, r, wiped); err != nil {
 		return nil, err
 	}
-	if wiped && r == nil {
+	switch {
+	case wiped && r == nil:
 		return nil, s.loginError("not logged in")
+	case refused && answer != nil && r == answer.rec:
+		// The answer the try before was refused, stored now: what this
+		// renewal asked for, forced or not.
+		s.issued.Store(r)
+		s.answered.Add(1)
+		return r, nil
 	}
 	if !force && s.good(r, w, "store under lock") {
 		s.log.Debug("another process renewed the token; using it", "renewed", r.RenewedAt.Format(logTime))

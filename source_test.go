@@ -1973,8 +1973,12 @@ func TestRedisDownWhileTheTokenIsStillValid(t *testing.T) {
 // the lock again, found no tokens and told the user to log in, the rotated
 // refresh token lost with the answer.
 func TestRedisWipedDuringARenewal(t *testing.T) {
-	for _, wipe := range [][]string{{"FLUSHALL"}, {"DEL", "freshtoken:sandbox"}} {
-		t.Run(wipe[0], func(t *testing.T) {
+	for _, c := range []struct {
+		wipe   []string
+		forced bool
+	}{{[]string{"FLUSHALL"}, false}, {[]string{"DEL", "freshtoken:sandbox"}, false}, {[]string{"FLUSHALL"}, true}} {
+		wipe := c.wipe
+		t.Run(fmt.Sprint(wipe[0], " forced=", c.forced), func(t *testing.T) {
 			srv, newStore := sharedRedis(t)
 			var wiped atomic.Bool
 			r := newRig(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
@@ -1985,7 +1989,12 @@ func TestRedisWipedDuringARenewal(t *testing.T) {
 			src := r.sourceOn(newStore())
 			r.login(src)
 			r.clock.Advance(time.Hour)
-			tok, err := src.Token()
+			renew := func() (*oauth2.Token, error) { return src.Token() }
+			if c.forced {
+				r.clock.Advance(-30 * time.Minute) // valid: a renewal only because it is forced
+				renew = func() (*oauth2.Token, error) { return src.Renew(context.Background()) }
+			}
+			tok, err := renew()
 			if err != nil {
 				t.Fatalf("a renewal during which Redis was wiped (%s): %v; want its answer stored", wipe[0], err)
 			}
@@ -1993,7 +2002,7 @@ func TestRedisWipedDuringARenewal(t *testing.T) {
 			if err != nil || stored.AccessToken != tok.AccessToken {
 				t.Fatalf("Redis holds %+v, %v; want the renewal's answer", stored, err)
 			}
-			r.clock.Advance(time.Hour) // the stored refresh token is the live one
+			r.clock.Advance(2 * time.Hour) // the stored refresh token is the live one
 			if _, err := r.sourceOn(newStore()).Token(); err != nil {
 				t.Fatalf("the next renewal, on another machine: %v", err)
 			}
