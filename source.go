@@ -573,10 +573,10 @@ func (s *Source) fetchClientSecret(ctx context.Context) (string, error) {
 func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
 
 // TokenContext is Token with a context bounding the wait for a renewal:
-// for the lock, for the client secret, and between tries. A token request already sent is waited
-// for past ctx, up to Settings.Timeout, and its answer stored before
-// TokenContext returns, so that a program that exits on ctx's error cannot
-// lose the refresh token the provider rotated.
+// for the lock, for the client secret, and between tries. A token request
+// already sent is waited for past ctx, up to Settings.Timeout, and its
+// answer stored before TokenContext returns, so that a program that exits
+// on ctx's error cannot lose the refresh token the provider rotated.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	r, err := s.get(ctx, want{})
 	if err != nil {
