@@ -36,6 +36,11 @@ var (
 	// unless forced. It is the Err of an *Error of kind ErrUnreachable,
 	// whose RetryAt says when the rest ends.
 	ErrRateLimited = errors.New("rate limited by the provider")
+	// ErrClearText means an endpoint that would be sent tokens is plain
+	// http to another machine, where anyone on the way could read them:
+	// nothing was sent, and nothing stored changed. The endpoint is the
+	// configuration's to fix.
+	ErrClearText = errors.New("endpoint in clear text")
 )
 
 // Error is a failure in one environment, phrased for the person who has to

@@ -34,8 +34,10 @@ type renewal struct {
 	send      func(ctx context.Context, r *store.Record) (*oauth2.Token, error)
 }
 
-func (s *Source) renewal(work context.Context) (renewal, error) {
-	conf, err := s.OAuth2Config(work, "")
+// Only the wait for what the request needs (the endpoints, the client
+// secret) ends with ctx: nothing is sent yet.
+func (s *Source) renewal(ctx context.Context) (renewal, error) {
+	conf, err := s.OAuth2Config(ctx, "")
 	if err != nil {
 		return renewal{}, err
 	}
@@ -71,7 +73,7 @@ func clientCredentials(conf *oauth2.Config, params url.Values) *clientcredential
 // is valid (servesValid: Token, the proxy) is not held up by a 429's wait
 // when that token still serves.
 func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason string, servesValid bool) (*store.Record, error) {
-	req, err := s.renewal(work)
+	req, err := s.renewal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -285,11 +287,7 @@ func (s *Source) restingElsewhere(r *store.Record) error {
 func (s *Source) resting() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.restErr == nil || !s.now().Before(s.restUntil) {
-		return nil
-	}
-	s.log.Debug("the last renewal gave up moments ago; not asking the token endpoint again yet", "until", s.restUntil.Format(logTime))
-	return s.restErr
+	return s.heldBack(s.restUntil, s.restErr, "the last renewal gave up moments ago; not asking the token endpoint again yet")
 }
 
 // leftTries are the tries of a renewal abandoned during the wait before
@@ -642,17 +640,18 @@ func (u *unsavedRenewal) drop() {
 
 // saveUnsaved stores the answer of an earlier renewal that the store
 // refused (see saveLater), made by this Source or another of the process,
-// if the store still holds the refresh token that renewal spent, and
-// returns the record the store now holds. Spending that token again would
-// end the grant at a provider that detects reuse. When the store holds
-// other tokens (a log-in, another renewer's), they win and the unsaved
-// answer is dropped. The caller holds the lock.
-func (s *Source) saveUnsaved(work context.Context, r *store.Record) (*store.Record, error) {
+// if the store still holds the refresh token that renewal spent, or holds
+// nothing once wiped (r nil), and returns the record the store now holds.
+// Spending that token again would end the grant at a provider that detects
+// reuse. When the store holds other tokens (a log-in, another renewer's),
+// or none (a log-out) and was not wiped, they win and the unsaved answer
+// is dropped. The caller holds the lock.
+func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped bool) (*store.Record, error) {
 	u := s.unsavedNow()
 	if u == nil {
 		return r, nil
 	}
-	if r == nil || r.RefreshToken != u.spent {
+	if r == nil && !wiped || r != nil && r.RefreshToken != u.spent {
 		u.drop()
 		s.log.Debug("the store no longer holds the refresh token an unsaved renewal spent; dropping that renewal's tokens")
 		return r, nil
@@ -665,6 +664,9 @@ func (s *Source) saveUnsaved(work context.Context, r *store.Record) (*store.Reco
 	}
 	u.saved.Store(true)
 	u.drop()
+	if wiped {
+		s.log.Warn("the store lost the tokens while the provider answered a renewal (Redis emptied by FLUSHALL, or restarted without persistence); the renewal's answer is stored again, and nothing is lost", "store", s.Location())
+	}
 	s.log.Info("tokens renewed earlier, which the store refused then, are saved now", "renewals", u.rec.Renewals)
 	s.remember(u.rec)
 	return u.rec, nil
@@ -692,7 +694,7 @@ func (s *Source) saveLater(u *unsavedRenewal) {
 			case errors.Is(err, ErrLoginRequired):
 				u.drop()
 			case err == nil:
-				s.saveUnsaved(ctx, r)
+				s.saveUnsaved(ctx, r, false)
 			}
 			unlock()
 		}

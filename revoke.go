@@ -18,7 +18,9 @@ import (
 
 // Revoke asks the provider to end the grant (RFC 7009): the refresh token,
 // then the access token, at Settings.RevocationURL. It stores nothing and
-// forgets nothing; Logout does that, whatever Revoke answered. It does
+// forgets nothing; Logout does that, whatever Revoke answered. A revocation
+// endpoint that is plain http to another machine is sent nothing
+// (ErrClearText): the tokens would cross the network readable. It does
 // nothing when no revocation endpoint is known, or when no tokens of this
 // environment's grant are stored. It holds the renewal lock from reading
 // the tokens until the provider has answered, so that no renewal replaces
@@ -35,6 +37,10 @@ func (s *Source) Revoke(ctx context.Context) error {
 	}
 	if !s.CanRevoke() { // discovery found none
 		return nil
+	}
+	if u, err := url.Parse(s.set.RevocationURL); err == nil && strings.EqualFold(u.Scheme, "http") && !httpx.IsLoopback(u.Hostname()) {
+		return &Error{Env: s.set.Env, Kind: ErrClearText, Msg: fmt.Sprintf("the revocation endpoint %s is plain http to another machine, where anyone on the way could read the tokens it would be sent; nothing was sent, and the tokens are kept: use the provider's https address",
+			redact.OneLine(u.Scheme+"://"+u.Host+u.Path, 200))}
 	}
 	secret, err := s.clientSecret(ctx)
 	if err != nil {

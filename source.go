@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
@@ -95,7 +96,8 @@ type Settings struct {
 	Timeout time.Duration
 	// StoreCheckInterval is how often a process serving a valid token from
 	// memory looks at the store, so a logout or a new login made elsewhere
-	// takes effect within that time (default 10s).
+	// takes effect within that time (default 10s). A look the store does
+	// not answer within a second is given up until the next one.
 	StoreCheckInterval time.Duration
 	// RetryBackoff lists the waits before each retry of a token request that
 	// failed for a passing reason; nil means DefaultRetryBackoff.
@@ -244,12 +246,19 @@ type Source struct {
 	// restAfter); restErr is nil when none did since the last success.
 	restUntil time.Time
 	restErr   error
+	// storeRestUntil and storeRestErr hold renewals back from a shared
+	// store that could not be reached (see restStore); storeRestErr is nil
+	// when none failed since.
+	storeRestUntil time.Time
+	storeRestErr   error
 	// left holds the tries of a renewal abandoned during a wait, for the
 	// next renewal to take up (see resumeTries); nil when none was.
 	left *leftTries
-	// warnMu guards warned, the failure stillValid last warned of.
-	warnMu sync.Mutex
-	warned error
+	// warnMu guards warned, the message of the failure stillValid last
+	// warned of since a success, and warnedAt, when.
+	warnMu   sync.Mutex
+	warned   string
+	warnedAt time.Time
 
 	// endpointsMu (a lock of one place) guards the endpoints in set, which
 	// Discover fills once: read them under it (knownEndpoints), or after
@@ -524,8 +533,19 @@ func (s *Source) NoteClientRejected(ctx context.Context, msg string) {
 // a failed or interrupted secret command is tried again next time.
 // A client that sends no secret has "", and under private_key_jwt its key
 // is loaded instead, so that a key that cannot be used is reported before
-// any request is sent.
+// any request is sent. The wait for it ends with ctx, as nothing has been
+// sent yet; the command or the key's loading runs on all the same (for
+// secretTimeout at most), and a success is kept for the next caller.
 func (s *Source) clientSecret(ctx context.Context) (string, error) {
+	secret, err := await.Result(ctx, func() (string, error) { return s.fetchClientSecret(context.WithoutCancel(ctx)) })
+	if err != nil && ctx.Err() != nil {
+		return "", fmt.Errorf("%s: gave up waiting for the client secret, before any token request was sent: %w", s.set.Env, ctx.Err())
+	}
+	return secret, err
+}
+
+// fetchClientSecret is clientSecret, waited for whatever ctx says.
+func (s *Source) fetchClientSecret(ctx context.Context) (string, error) {
 	s.credMu.Lock()
 	defer s.credMu.Unlock()
 	if s.set.ClientAuth == ClientAuthPrivateKeyJWT {
@@ -537,7 +557,7 @@ func (s *Source) clientSecret(ctx context.Context) (string, error) {
 	}
 	secret := s.set.ClientSecret
 	if secret == "" && s.set.ClientSecretFunc != nil {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), secretTimeout)
+		cctx, cancel := context.WithTimeout(ctx, secretTimeout)
 		defer cancel()
 		var err error
 		if secret, err = s.set.ClientSecretFunc(cctx); err != nil {
@@ -553,10 +573,10 @@ func (s *Source) clientSecret(ctx context.Context) (string, error) {
 func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
 
 // TokenContext is Token with a context bounding the wait for a renewal:
-// for the lock, and between tries. A token request already sent is waited
-// for past ctx, up to Settings.Timeout, and its answer stored before
-// TokenContext returns, so that a program that exits on ctx's error cannot
-// lose the refresh token the provider rotated.
+// for the lock, for the client secret, and between tries. A token request
+// already sent is waited for past ctx, up to Settings.Timeout, and its
+// answer stored before TokenContext returns, so that a program that exits
+// on ctx's error cannot lose the refresh token the provider rotated.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	r, err := s.get(ctx, want{})
 	if err != nil {
@@ -583,21 +603,24 @@ func (s *Source) stillValid(err error) *store.Record {
 	if s.firstToWarn(err) {
 		level = slog.LevelWarn
 	}
-	s.log.Log(context.Background(), level, "could not renew the access token; using it until it expires", "expires_in", r.Expiry.Sub(s.now()).Round(time.Second), "error", err.Error())
+	s.log.Log(context.Background(), level, "could not renew the access token; it is still valid until "+r.Expiry.UTC().Format(time.RFC3339)+", and is used until then",
+		"expires_in", r.Expiry.Sub(s.now()).Round(time.Second), "error", err.Error())
 	return r
 }
 
-// firstToWarn reports whether err is another failure than the last one a
-// warning told of, and records it: while renewals rest after one that gave
-// up, every caller meets that one failure, and a busy program (a proxy)
-// would warn of it once a request.
+// firstToWarn reports whether err tells another failure than the last one
+// a warning told of since a success, or the same one told over a minute
+// ago, and records it: while renewals rest after one that gave up, and at
+// each try after a rest while the provider or the store stays down, every
+// caller meets that failure again, and a busy program (a proxy) would warn
+// of it once a request, or once every few seconds.
 func (s *Source) firstToWarn(err error) bool {
 	s.warnMu.Lock()
 	defer s.warnMu.Unlock()
-	if s.warned == err {
+	if s.warned == err.Error() && s.now().Sub(s.warnedAt) < time.Minute {
 		return false
 	}
-	s.warned = err
+	s.warned, s.warnedAt = err.Error(), s.now()
 	return true
 }
 
@@ -1057,10 +1080,14 @@ func (s *Source) lead(ctx context.Context, f *flight, w want) (*store.Record, er
 	return f.rec, f.err
 }
 
-// remember makes r the token served from memory, as just read or written.
+// remember makes r the token served from memory, as just read or written:
+// a failure met again after it is warned of again.
 func (s *Source) remember(r *store.Record) {
 	s.cur.Store(r)
 	s.checkedAt.Store(s.now().UnixNano())
+	s.warnMu.Lock()
+	s.warned = ""
+	s.warnMu.Unlock()
 }
 
 // checkDue reports whether it is time to compare the memory token with the
@@ -1071,11 +1098,26 @@ func (s *Source) checkDue() bool {
 	return now-last >= int64(s.set.StoreCheckInterval) && s.checkedAt.CompareAndSwap(last, now)
 }
 
+// storeCheckWait bounds recheck's wait for the store: a look that a fresh
+// token does not need holds no caller longer, whatever the store's own
+// bounds (a Redis that is down takes 2 to 4 s to fail; a program's own
+// store may hang).
+const storeCheckWait = time.Second
+
 // recheck compares the fresh memory token r with the store: a logout made
 // elsewhere ends it, and a token stored by another process replaces it. A
-// store that cannot be read just now leaves r in use.
+// store that cannot be read just now, or within storeCheckWait, leaves r
+// in use; the next check comes StoreCheckInterval later.
 func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.Record, error) {
-	latest, err := s.loadStored(ctx)
+	if s.storeResting() != nil {
+		return r, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, storeCheckWait)
+	latest, err := await.Result(cctx, func() (*store.Record, error) { return s.loadStored(cctx) })
+	cancel()
+	if errors.Is(err, store.ErrUnreachable) {
+		s.restStore(&Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err})
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.log.Debug("the tokens were deleted from the store (logged out elsewhere)")
@@ -1115,12 +1157,20 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 // (its holder was paused past its time limit) is taken again, and the store
 // re-read, a few times before giving up.
 func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
+	if err := s.storeResting(); err != nil {
+		return nil, err
+	}
+	refused := false // the last try's answer, which the store refused as its lock had gone
 	for tries := 1; ; tries++ {
-		r, err := s.renewLocked(ctx, w)
+		r, err := s.renewLocked(ctx, w, refused)
+		if errors.Is(err, store.ErrUnreachable) && ctx.Err() == nil {
+			s.restStore(err)
+		}
 		if !errors.Is(err, errLockLost) {
 			return r, err
 		}
 		answered := errors.Is(err, errSaveRefused)
+		refused = answered
 		switch {
 		case tries == maxLockTries && answered:
 			return nil, s.unsavedFailure(err)
@@ -1128,32 +1178,86 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf(
 				"the renewal lock at %s passed to another renewer before each of %d token requests could be sent; nothing was sent, your stored tokens are unchanged, try again", s.Location(), tries)}
 		case answered:
-			s.log.Warn("the renewal lock passed to another renewer before the provider's answer was stored (this process was paused longer than the lock lasts); the store refused it, so taking the lock again to keep whichever tokens are newer")
+			s.log.Warn("the renewal lock passed to another renewer, or was deleted, before the provider's answer was stored (this process was paused longer than the lock lasts, or the store was emptied); the store refused it, so taking the lock again to keep whichever tokens are newer")
 		default:
 			s.log.Warn("the renewal lock passed to another renewer before the token request was sent (this process was paused longer than the lock lasts); nothing was sent, taking the lock again")
 		}
 	}
 }
 
+// storeRest is how long renewals leave a shared store alone after it
+// could not be reached (Redis down, or not answering within its bound on
+// each command): callers holding a token that is still valid are served it
+// at once, and the others told of the failure at once, rather than each
+// waiting seconds for the store to fail again, as every request of a proxy
+// did. A renewal is never made without the store's lock, which would risk
+// spending a rotating refresh token twice across machines: the first
+// caller after the rest tries the store again.
+const storeRest = 5 * time.Second
+
+// restStore holds renewals back from the store for storeRest after err, a
+// failure to reach it: renew answers err meanwhile.
+func (s *Source) restStore(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.storeRestUntil, s.storeRestErr = s.now().Add(storeRest), err
+}
+
+// storeResting is the failure to reach the store that renewals rest
+// after, while they do; nil otherwise.
+func (s *Source) storeResting() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heldBack(s.storeRestUntil, s.storeRestErr, "the token store could not be reached moments ago; leaving it alone until then")
+}
+
+// heldBack is err, that renewals rest after until until, while they do,
+// saying so (why); nil otherwise. The caller holds mu.
+func (s *Source) heldBack(until time.Time, err error, why string) error {
+	if err == nil || !s.now().Before(until) {
+		return nil
+	}
+	s.log.Debug(why, "until", until.Format(logTime))
+	return err
+}
+
 // maxLockTries is how many times renew takes a lock that keeps passing to
 // other renewers before the token request is sent.
 const maxLockTries = 3
 
-// renewLocked is one try of renew, under one taking of the lock.
-func (s *Source) renewLocked(ctx context.Context, w want) (*store.Record, error) {
+// renewLocked is one try of renew, under one taking of the lock; refused
+// says that the try before had its answer refused by the store, the lock
+// having gone.
+func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.Record, error) {
 	force, rejected := w.force, w.rejected
-	unlock, err := s.lock(ctx)
+	unlock, err := s.lockWarning(ctx, s.lockWaitTold(w))
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	work := context.WithoutCancel(ctx)
 	r, err := s.load(ctx) // nothing is sent yet: the caller may still give up
-	if err != nil {
+	// No tokens at all where an answer was refused as the lock had gone:
+	// the store was emptied (Redis's FLUSHALL, or a restart without
+	// persistence), lock and tokens together, while the provider answered.
+	// The answer holds the grant's only refresh token, and is stored again.
+	wiped := refused && errors.Is(err, store.ErrNotFound)
+	if err != nil && !wiped {
 		return nil, err
 	}
-	if r, err = s.saveUnsaved(work, r); err != nil {
+	answer := s.unsavedNow()
+	if r, err = s.saveUnsaved(work, r, wiped); err != nil {
 		return nil, err
+	}
+	switch {
+	case wiped && r == nil:
+		return nil, s.loginError("not logged in")
+	case refused && answer != nil && r == answer.rec:
+		// The answer the try before was refused, stored now: what this
+		// renewal asked for, forced or not.
+		s.issued.Store(r)
+		s.answered.Add(1)
+		return r, nil
 	}
 	if !force && s.good(r, w, "store under lock") {
 		s.log.Debug("another process renewed the token; using it", "renewed", r.RenewedAt.Format(logTime))
@@ -1236,7 +1340,7 @@ func (s *Source) load(ctx context.Context) (*store.Record, error) {
 		return nil, nil
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, s.loginError("not logged in")
+		return nil, &Error{Env: s.set.Env, Kind: ErrLoginRequired, Msg: "not logged in", Err: store.ErrNotFound}
 	}
 	if errors.Is(err, store.ErrUnreachable) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err}
@@ -1297,7 +1401,23 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	return r, nil
 }
 
-func (s *Source) lock(ctx context.Context) (func(), error) {
+func (s *Source) lock(ctx context.Context) (func(), error) { return s.lockWarning(ctx, slowWait) }
+
+// lockWaitTold is how long a renewal for w waits for the lock before the
+// wait is told: slowWait, or for a caller that the token in memory serves
+// if the renewal fails (TokenContext: see stillValid), long enough for a
+// store that cannot be reached to have failed within its bound on each
+// command, so that its failure is told once, with the token's validity,
+// not twice.
+func (s *Source) lockWaitTold(w want) time.Duration {
+	if r := s.cur.Load(); w == (want{}) && r != nil && r.AccessToken != "" && s.now().Before(r.Expiry) {
+		return 5 * slowWait
+	}
+	return slowWait
+}
+
+// lockWarning is lock, telling a wait longer than told.
+func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), error) {
 	if s.locking != nil {
 		s.locking()
 	}
@@ -1305,7 +1425,7 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	s.log.Debug("waiting for the renewal lock", "store", s.Location())
 	// A store slow to answer makes the wait as long as a lock held by
 	// another renewer does; the warning cannot tell which.
-	defer s.sayIfSlow("waiting for the renewal lock of "+s.set.Env+": another process or machine is renewing it, or the store is slow to answer", "store", s.Location())()
+	defer s.sayIfSlowAfter(told, "waiting for the renewal lock of "+s.set.Env+": another process or machine is renewing it, or the store is slow to answer", "store", s.Location())()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -1407,9 +1527,14 @@ var slowWait = time.Second
 // returned the warning is on the log or never will be: none comes after
 // what the wait led to.
 func (s *Source) sayIfSlow(msg string, args ...any) (done func()) {
+	return s.sayIfSlowAfter(slowWait, msg, args...)
+}
+
+// sayIfSlowAfter is sayIfSlow for a wait told once it lasts longer than d.
+func (s *Source) sayIfSlowAfter(d time.Duration, msg string, args ...any) (done func()) {
 	var mu sync.Mutex
 	ended := false
-	t := time.AfterFunc(slowWait, func() {
+	t := time.AfterFunc(d, func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if !ended {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -256,7 +257,7 @@ func TestStillValidTokenWarnsOncePerFailure(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if n := strings.Count(logs.String(), "using it until it expires"); n != failure {
+		if n := strings.Count(logs.String(), "could not renew the access token; it is still valid until"); n != failure {
 			t.Fatalf("%d warnings after %d failures; want one each:\n%s", n, failure, logs.String())
 		}
 		r.clock.Advance(time.Minute) // the rest is over: the next call renews, and fails anew
@@ -725,6 +726,39 @@ func TestRevokeWhereAccessTokensCannotBeRevoked(t *testing.T) {
 	}
 }
 
+// TestRevokeSendsNothingInClearText: a revocation endpoint that is plain
+// http to another machine is sent neither token nor the client's
+// credentials (they crossed the network readable, through any office proxy
+// or Wi-Fi on the way: here an HTTP proxy, which sees every request), and
+// the tokens stay stored; one on this machine is sent them.
+func TestRevokeSendsNothingInClearText(t *testing.T) {
+	onTheWay, seen := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {})
+	through := &http.Client{Transport: &http.Transport{Proxy: func(*http.Request) (*url.URL, error) { return url.Parse(onTheWay.URL) }}}
+	r := newRig(t, devprovider.Options{})
+	r.settings.RevocationURL = "http://idp.example.net/revoke"
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: through})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(r.source())
+	before := r.record()
+	err = src.Revoke(context.Background())
+	if !errors.Is(err, freshtoken.ErrClearText) || !strings.Contains(err.Error(), "http://idp.example.net/revoke is plain http to another machine") {
+		t.Fatalf("Revoke: %v; want ErrClearText naming the endpoint", err)
+	}
+	if n := seen.Load(); n != 0 {
+		t.Fatalf("%d requests crossed the network in clear text; want none", n)
+	}
+	if rec := r.record(); rec == nil || rec.RefreshToken != before.RefreshToken {
+		t.Fatal("the tokens were not kept")
+	}
+	local, revoked := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {})
+	r.settings.RevocationURL = strings.Replace(local.URL, "127.0.0.1", "localhost", 1) + "/revoke"
+	if err := r.source().Revoke(context.Background()); err != nil || revoked.Load() != 2 {
+		t.Fatalf("Revoke on this machine: %v, %d requests; want both tokens revoked", err, revoked.Load())
+	}
+}
+
 // TestNoRenewalWhileRevoking: a renewal by another process while logout
 // revokes the grant waits until the revocation is over. It renewed in
 // between, and logout then deleted the new tokens, whose refresh token
@@ -1165,6 +1199,54 @@ func TestClientSecretFailureIsNotKept(t *testing.T) {
 	}
 }
 
+// slowSecretCommand gives r's environment a client secret command, as a
+// password manager asking for its passphrase: its first run closes asked,
+// and every run answers once answer is closed; calls counts the runs.
+func slowSecretCommand(r *rig) (asked, answer chan struct{}, calls *atomic.Int32) {
+	asked, answer, calls = make(chan struct{}), make(chan struct{}), new(atomic.Int32)
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
+		if calls.Add(1) == 1 {
+			close(asked)
+		}
+		<-answer
+		return "dev-client-secret", nil
+	}
+	return asked, answer, calls
+}
+
+// TestSlowSecretCommandHoldsNoLeaderPastItsEnd: a caller that leads a
+// renewal, whose context ends (a deadline) while the client secret command
+// runs, returns with its context's error, nothing sent; the command runs
+// on, and the next caller's renewal uses the secret it gives, without
+// running it again. The leader waited for the command, up to 30 s, past
+// its deadline.
+func TestSlowSecretCommandHoldsNoLeaderPastItsEnd(t *testing.T) {
+	r, _ := loggedIn(t)
+	asked, answer, calls := slowSecretCommand(r)
+	src := r.source() // a new process: its first renewal runs the command
+	r.clock.Advance(time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-asked
+		cancel() // as its deadline would
+	}()
+	givesUp(t, src, ctx, context.Canceled, "the renewal's leader, whose context ended while the secret command ran")
+	if st := r.provider.Stats(); st.Refreshes != 0 {
+		t.Fatalf("%d refreshes from a renewal given up before the secret came; want none", st.Refreshes)
+	}
+	close(answer)
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("the next renewal: %v", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the secret command ran %d times; want once, its secret kept", n)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 {
+		t.Fatalf("%d refreshes, want 1", st.Refreshes)
+	}
+}
+
 // TestSlowSecretCommandHoldsNoCallerThatGaveUp: while a renewal waits
 // for the client secret command (a password manager asking for its
 // passphrase), a caller whose context has ended returns with its error,
@@ -1172,14 +1254,7 @@ func TestClientSecretFailureIsNotKept(t *testing.T) {
 // needing a renewal waited for the command, whatever its deadline.
 func TestSlowSecretCommandHoldsNoCallerThatGaveUp(t *testing.T) {
 	r, _ := loggedIn(t)
-	asked, answer := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	r.settings.ClientSecret = ""
-	r.settings.ClientSecretFunc = func(context.Context) (string, error) {
-		once.Do(func() { close(asked) })
-		<-answer
-		return "dev-client-secret", nil
-	}
+	asked, answer, _ := slowSecretCommand(r)
 	src := r.source() // a new process: its first renewal runs the command
 	r.clock.Advance(time.Hour)
 	renewed := make(chan error, 1)
@@ -1830,5 +1905,174 @@ func TestLoggedInAtOutlivesRenewals(t *testing.T) {
 	old.RenewedAt = time.Time{}
 	if !old.LoggedInSince(old.IssuedAt) {
 		t.Error("a record of before the field, never renewed, does not count as the log-in it is")
+	}
+}
+
+// countedRedis is a Redis store that counts the engine's calls on it: each
+// is a wait on Redis when it is down.
+type countedRedis struct {
+	*redisstore.Store
+	calls atomic.Int32
+}
+
+func (c *countedRedis) Load(ctx context.Context, env string) (*store.Record, error) {
+	c.calls.Add(1)
+	return c.Store.Load(ctx, env)
+}
+
+func (c *countedRedis) Lock(ctx context.Context, env string) (func(), error) {
+	c.calls.Add(1)
+	return c.Store.Lock(ctx, env)
+}
+
+// TestRedisDownWhileTheTokenIsStillValid: Redis down (stopped, or paused so
+// that it takes connections and never answers) when the access token is due
+// for renewal but still valid. Callers get the valid token, told once, in
+// one warning line naming what failed and until when the token is valid,
+// rather than each waiting for Redis and warning twice (a proxy paid
+// seconds per request); renewals leave Redis alone a few seconds after it
+// failed, then try it once again; once the token has expired, callers are
+// told that Redis cannot be reached, at once while renewals rest.
+func TestRedisDownWhileTheTokenIsStillValid(t *testing.T) {
+	for _, how := range []string{"stopped", "paused"} {
+		t.Run(how, func(t *testing.T) {
+			srv := redistest.Start(t)
+			rs, err := redisstore.New(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := &countedRedis{Store: rs}
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			logs := testenv.NewOutput()
+			src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now,
+				Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.login(src)
+			rec, err := rs.Load(context.Background(), r.settings.Env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			valid, until := rec.AccessToken, rec.Expiry.UTC().Format(time.RFC3339)
+			r.clock.Advance(59*time.Minute + 30*time.Second) // due (refresh_before 60 s), valid 30 s more
+			if how == "stopped" {
+				srv.Stop()
+			} else {
+				srv.Pause(t)
+			}
+			st.calls.Store(0)
+			for i := range 4 { // within the rest after the first failure
+				tok, err := src.Token()
+				if err != nil || tok.AccessToken != valid {
+					t.Fatalf("call %d with Redis %s: %v; want the still-valid token", i, how, err)
+				}
+				r.clock.Advance(time.Second)
+			}
+			if n := st.calls.Load(); n != 1 {
+				t.Errorf("4 calls within a few seconds made %d calls on the Redis that is down; want 1, then a rest", n)
+			}
+			r.clock.Advance(5 * time.Second) // the rest is over: one more try
+			if tok, err := src.Token(); err != nil || tok.AccessToken != valid {
+				t.Fatalf("after the rest: %v; want the still-valid token", err)
+			}
+			if n := st.calls.Load(); n != 2 {
+				t.Errorf("after the rest, %d calls on Redis in all; want 2", n)
+			}
+			warned := strings.Split(strings.TrimSpace(logs.String()), "\n")
+			if len(warned) != 1 || !strings.Contains(warned[0], "level=WARN") || !strings.Contains(warned[0], "Redis") ||
+				!strings.Contains(warned[0], "still valid until "+until) {
+				t.Errorf("logged:\n%s\nwant one warning naming Redis and saying the token is still valid until it expires", logs.String())
+			}
+
+			r.clock.Advance(time.Minute) // expired
+			_, err = src.Token()
+			if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "Redis") {
+				t.Fatalf("expired, Redis %s: %v; want the Redis store unreachable", how, err)
+			}
+			calls := st.calls.Load()
+			r.clock.Advance(time.Second)
+			if _, err := src.Token(); !errors.Is(err, store.ErrUnreachable) || st.calls.Load() != calls {
+				t.Fatalf("expired, during the rest: %v after %d more calls on Redis; want the same failure, Redis left alone", err, st.calls.Load()-calls)
+			}
+		})
+	}
+}
+
+// TestRedisWipedDuringARenewal: Redis emptied (FLUSHALL, or a restart
+// without persistence), or the record's key deleted, while the provider
+// answers a renewal: the answer is stored, the record written again under
+// the lock, and the renewal succeeds with nothing lost. The wipe took the
+// renewal lock with it, and the store refused the answer; the renewal took
+// the lock again, found no tokens and told the user to log in, the rotated
+// refresh token lost with the answer.
+func TestRedisWipedDuringARenewal(t *testing.T) {
+	for _, c := range []struct {
+		wipe   []string
+		forced bool
+	}{{[]string{"FLUSHALL"}, false}, {[]string{"DEL", "freshtoken:sandbox"}, false}, {[]string{"FLUSHALL"}, true}} {
+		wipe := c.wipe
+		t.Run(fmt.Sprint(wipe[0], " forced=", c.forced), func(t *testing.T) {
+			srv, newStore := sharedRedis(t)
+			var wiped atomic.Bool
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
+				if grant == "refresh_token" && !wiped.Swap(true) {
+					srv.Command(t, wipe...)
+				}
+			}})
+			src := r.sourceOn(newStore())
+			r.login(src)
+			r.clock.Advance(time.Hour)
+			renew := func() (*oauth2.Token, error) { return src.Token() }
+			if c.forced {
+				r.clock.Advance(-30 * time.Minute) // valid: a renewal only because it is forced
+				renew = func() (*oauth2.Token, error) { return src.Renew(context.Background()) }
+			}
+			tok, err := renew()
+			if err != nil {
+				t.Fatalf("a renewal during which Redis was wiped (%s): %v; want its answer stored", wipe[0], err)
+			}
+			stored, err := newStore().Load(context.Background(), "sandbox")
+			if err != nil || stored.AccessToken != tok.AccessToken {
+				t.Fatalf("Redis holds %+v, %v; want the renewal's answer", stored, err)
+			}
+			r.clock.Advance(2 * time.Hour) // the stored refresh token is the live one
+			if _, err := r.sourceOn(newStore()).Token(); err != nil {
+				t.Fatalf("the next renewal, on another machine: %v", err)
+			}
+			if st := r.provider.Stats(); st.Refreshes != 2 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+				t.Fatalf("provider saw %+v; want two refreshes and the grant alive", st)
+			}
+		})
+	}
+}
+
+// TestStoreCheckHoldsNoCallerLong: the look at the store that a process
+// serving a fresh token from memory takes every StoreCheckInterval (for a
+// log-out or log-in made elsewhere) gives up soon on a store that does not
+// answer, and the caller gets the token: with Redis down, one request of a
+// proxy every 10 s waited 2 to 4 s for it, and with a program's own store
+// that hangs, for ever.
+func TestStoreCheckHoldsNoCallerLong(t *testing.T) {
+	r, _ := loggedIn(t)
+	own := &ownStore{Store: r.store}
+	src := r.sourceOn(own)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	own.hangFrom = own.loads.Load() + 1
+	r.clock.Advance(11 * time.Second) // the store check is due
+	done := make(chan error, 1)
+	go func() {
+		_, err := src.Token()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("a fresh token, the store not answering its check: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the caller was still waiting for the store check 10 s on")
 	}
 }

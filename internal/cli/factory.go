@@ -152,14 +152,41 @@ type logFile struct {
 	failed bool
 }
 
+// openLogFile opens the log file at path to append to it, made 0600 if it
+// is new. A file someone else could write in, or read and change, is
+// refused (looseLogFile): lines of theirs would pass for freshtoken's,
+// as the store and config files are refused; the file opened is the file
+// checked.
 func openLogFile(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|openNoWait, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|openNoWait, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if msg := untrustedLogFile(path, fi); msg != "" {
+		f.Close()
+		return nil, &looseLogFile{msg}
+	}
+	return f, nil
 }
+
+// looseLogFile is a log file others could write in: what is wrong, and the
+// command that mends it.
+type looseLogFile struct{ msg string }
+
+func (e *looseLogFile) Error() string { return e.msg }
 
 // logFileProblem says why path cannot be opened as the log file, err, and
 // what to name instead.
 func logFileProblem(path string, err error) string {
+	var loose *looseLogFile
 	switch {
+	case errors.As(err, &loose):
+		return fmt.Sprintf("--log-file %s %s", path, loose.msg)
 	case errors.Is(err, syscall.ENXIO): // opened without waiting for a reader
 		return fmt.Sprintf("--log-file %s is a named pipe that nothing reads; start its reader first, or name a file", path)
 	case errors.Is(err, syscall.EISDIR):

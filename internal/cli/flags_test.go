@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 func testFactory() *Factory {
@@ -109,6 +113,59 @@ func TestLogFileThatCannotBeOpened(t *testing.T) {
 	}
 	if line, err := bufio.NewReader(reader).ReadString('\n'); err != nil || !strings.Contains(line, "through the pipe") {
 		t.Fatalf("the reader got %q, %v", line, err)
+	}
+}
+
+// TestLogFileOthersCouldWriteIsRefused: an existing --log-file that group
+// or others may write, or that another user owns, is refused, exit 2, in
+// one line saying what to run, and nothing is written to it: freshtoken
+// appended to it without a word, and whoever could write it could add
+// lines of their own that read as freshtoken's. One only readable by
+// others is written to.
+func TestLogFileOthersCouldWriteIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	open := filepath.Join(dir, "open.log")
+	theirs := filepath.Join(dir, "theirs.log")
+	readable := filepath.Join(dir, "readable.log")
+	for p, mode := range map[string]os.FileMode{open: 0o666, theirs: 0o600, readable: 0o644} {
+		if err := errors.Join(os.WriteFile(p, []byte("before\n"), 0o600), os.Chmod(p, mode)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := map[string]struct{ path, want string }{
+		"writable by others": {open, "--log-file " + open + " is writable by group or others (mode 0666), who could write lines of their own into it; run `chmod go-w " + open + "`"},
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(theirs, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		refused["another user's"] = struct{ path, want string }{theirs, fmt.Sprintf("--log-file %s belongs to uid 65534, not to you (uid 0), who could read it and write lines of their own into it; name a file of your own, or have it given to you with `sudo chown 0 %s`", theirs, theirs)}
+	} else {
+		t.Run("another user's", func(t *testing.T) { testenv.NeedRoot(t, "giving a file to another user") })
+	}
+	for name, c := range refused {
+		t.Run(name, func(t *testing.T) {
+			f := testFactory()
+			f.LogFile = c.path
+			err := f.setupLogging()
+			if err == nil || err.Error() != c.want || ExitCode(err) != ExitUsage {
+				f.close()
+				t.Fatalf("err = %v (exit %d); want %q, exit %d", err, ExitCode(err), c.want, ExitUsage)
+			}
+			if b, _ := os.ReadFile(c.path); string(b) != "before\n" {
+				t.Errorf("the log file now holds %q", b)
+			}
+		})
+	}
+	f := testFactory()
+	f.LogFile = readable
+	if err := f.setupLogging(); err != nil {
+		t.Fatalf("a log file only readable by others: %v", err)
+	}
+	f.Logger().Warn("appended")
+	f.close()
+	if b, _ := os.ReadFile(readable); !strings.Contains(string(b), "appended") {
+		t.Errorf("the log file holds %q", b)
 	}
 }
 

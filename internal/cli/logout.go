@@ -7,9 +7,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -27,8 +29,9 @@ func newLogoutCmd(f *Factory) *cobra.Command {
 revocation_url in the config) when it has one, then delete them from the store.
 If revocation fails, the tokens are still forgotten and the message says what
 failed; interrupted (Ctrl-C) before they are deleted, it keeps them and says
-so. --local only forgets them. The configuration is kept; ` + "`freshtoken login`" + `
-logs in again.`,
+so. A revocation_url that is plain http to another machine is sent nothing:
+the tokens are kept, and it says what to do. --local only forgets them. The
+configuration is kept; ` + "`freshtoken login`" + ` logs in again.`,
 		Example: `  freshtoken logout -e sandbox
   freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
 		Args: exactArgs(0, "no arguments"),
@@ -60,6 +63,9 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	var revokeErr error
 	if !opts.Local {
 		revokeErr = src.Revoke(ctx)
+	}
+	if errors.Is(revokeErr, freshtoken.ErrClearText) {
+		return clearTextRevocation(f, env)
 	}
 	// A signal stops the log-out where it is: a revocation left unanswered
 	// may or may not have ended the grant, and the tokens are kept for the
@@ -105,6 +111,18 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the grant was revoked at the provider, and its tokens were deleted from %s.\n", src.Env(), src.Location())
 	}
 	return nil
+}
+
+// clearTextRevocation is the mistake of a revocation_url that is plain http
+// to another machine, which was sent nothing: the tokens are kept, for a
+// log-out once it is corrected, or one with --local.
+func clearTextRevocation(f *Factory, env *config.Env) error {
+	where := "the configuration"
+	if p, err := f.ConfigPath(); err == nil {
+		where = p
+	}
+	return config.Invalidf("%s: revocation_url in %s, %s, is plain http to another machine, where anyone on the way could read the tokens it would be sent; nothing was sent and the tokens are kept: write the provider's https address there, or run `%s` to forget them without ending the grant",
+		env.Name, where, redact.OneLine(env.RevocationURL, 200), f.commandLine("logout --local -e "+env.Name))
 }
 
 // forgetTokenFile removes env's token_file when it holds rec's access

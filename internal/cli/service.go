@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -45,7 +47,7 @@ https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
 	}
 	for _, sub := range []struct {
 		use, short string
-		run        func(*serviceOptions, *service.Plan) error
+		run        func(context.Context, *serviceOptions, *service.Plan) error
 	}{
 		{"install", "Write the service's file and start it", installService},
 		{"uninstall", "Stop the service and remove its file", uninstallService},
@@ -62,7 +64,7 @@ https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
 				if err != nil {
 					return err
 				}
-				return sub.run(opts, plan)
+				return sub.run(cmd.Context(), opts, plan)
 			},
 		}
 		c.Flags().StringVar(&opts.OS, "os", runtime.GOOS, "the system to describe (linux, darwin or windows), with --dry-run")
@@ -173,7 +175,7 @@ func serviceExecutable() (string, error) {
 	return started, nil
 }
 
-func installService(o *serviceOptions, p *service.Plan) error {
+func installService(ctx context.Context, o *serviceOptions, p *service.Plan) error {
 	f := o.f
 	// A service whose proxy cannot start would fail at every start, while
 	// install said it started.
@@ -217,7 +219,10 @@ func installService(o *serviceOptions, p *service.Plan) error {
 	if o.FilesOnly {
 		return nil
 	}
-	if err := runAll(p.Start); err != nil {
+	if err := runAll(ctx, serviceCommandLimit, p.Start); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("wrote %s, but %w; run `freshtoken service install` again to start it", p.Path, err)
+		}
 		// The system's set-up, not a bug: exit 2, as a missing keychain.
 		return config.Invalidf("wrote %s, but could not start it (%v); %s, or run `freshtoken proxy` yourself", p.Path, err, p.Manual)
 	}
@@ -235,7 +240,7 @@ func warnSecretEnvs(f *Factory, c *config.File) {
 	}
 }
 
-func uninstallService(o *serviceOptions, p *service.Plan) error {
+func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) error {
 	f := o.f
 	if o.DryRun {
 		if !o.FilesOnly {
@@ -251,7 +256,9 @@ func uninstallService(o *serviceOptions, p *service.Plan) error {
 		return nil
 	}
 	if !o.FilesOnly {
-		if err := runAll(p.Stop); err != nil {
+		if err := runAll(ctx, serviceCommandLimit, p.Stop); errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%w; %s is kept: run `freshtoken service uninstall` again to finish", err, p.Path)
+		} else if err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "Could not stop the service (%v); removing its file anyway.\n", err)
 		}
 	}
@@ -262,17 +269,19 @@ func uninstallService(o *serviceOptions, p *service.Plan) error {
 	return nil
 }
 
-func serviceStatus(o *serviceOptions, p *service.Plan) error {
+func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) error {
 	f := o.f
 	if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(f.IO.Out, "not installed (no %s); run `freshtoken service install`\n", p.Path)
 		return nil
 	}
 	fmt.Fprintf(f.IO.Out, "installed: %s\nlog: %s\n", p.Path, p.Logs)
-	out, err := exec.Command(p.Status[0], p.Status[1:]...).CombinedOutput()
+	out, err := runServiceCommand(ctx, serviceCommandLimit, p.Status)
 	f.IO.Out.Write(out)
 	var ee *exec.ExitError
 	switch {
+	case errors.Is(err, context.Canceled):
+		return err
 	case err == nil:
 	case p.NotRunning == 0 || errors.As(err, &ee) && ee.ExitCode() == p.NotRunning:
 		fmt.Fprintf(f.IO.ErrOut, "%s says it is not running; start it with `freshtoken service install`\n", p.System)
@@ -284,12 +293,54 @@ func serviceStatus(o *serviceOptions, p *service.Plan) error {
 	return nil
 }
 
-func runAll(cmds [][]string) error {
+// serviceCommandLimit bounds each command of the system's service manager
+// (systemctl, launchctl, schtasks): one that does not answer (a user's
+// systemd that hangs, a bus nobody serves) held freshtoken, Ctrl-C or not,
+// for ever. A restart waits for the service to stop, which systemd itself
+// gives 90 seconds by default.
+const serviceCommandLimit = 2 * time.Minute
+
+// runAll runs cmds in turn, each within limit, until one fails.
+func runAll(ctx context.Context, limit time.Duration, cmds [][]string) error {
 	for _, c := range cmds {
-		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+		if out, err := runServiceCommand(ctx, limit, c); err != nil {
+			if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
 			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 			return fmt.Errorf("%s: %v %s", strings.Join(c, " "), err, first)
 		}
 	}
 	return nil
 }
+
+// runServiceCommand runs c, a command of the service manager, and returns
+// its output. It is stopped when ctx ends (Ctrl-C: the error wraps
+// context.Canceled) or once limit has passed (wrapping
+// context.DeadlineExceeded), each error saying which command it was.
+func runServiceCommand(ctx context.Context, limit time.Duration, c []string) ([]byte, error) {
+	cctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, c[0], c[1:]...)
+	// A child of it still holding its output does not hold the wait.
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return out, &stoppedCommand{fmt.Sprintf("`%s` was stopped before it answered", strings.Join(c, " ")), ctx.Err()}
+	case cctx.Err() != nil:
+		return out, &stoppedCommand{fmt.Sprintf("`%s` did not answer within %s, and was stopped", strings.Join(c, " "), limit), cctx.Err()}
+	}
+	return out, err
+}
+
+// stoppedCommand is a command of the service manager stopped before it
+// answered: why (the context's error), and which command, in words.
+type stoppedCommand struct {
+	msg string
+	why error
+}
+
+func (e *stoppedCommand) Error() string { return e.msg }
+func (e *stoppedCommand) Unwrap() error { return e.why }

@@ -2,7 +2,10 @@
 
 package cli
 
-import "os"
+import (
+	"io/fs"
+	"os"
+)
 
 // outputFile is f: only Unix ends a process for writing to a pipe with no
 // reader.
@@ -10,3 +13,7 @@ func outputFile(f *os.File) *os.File { return f }
 
 // openNoWait is 0: named pipes that an open waits on are Unix's.
 const openNoWait = 0
+
+// untrustedLogFile returns "": who may write a file is told by its ACL
+// here, not by its mode bits.
+func untrustedLogFile(string, fs.FileInfo) string { return "" }

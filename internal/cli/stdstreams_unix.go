@@ -3,9 +3,14 @@
 package cli
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // openNoWait opens the --log-file without waiting: a named pipe that
@@ -27,4 +32,22 @@ func outputFile(f *os.File) *os.File {
 		return f // writes fail either way
 	}
 	return os.NewFile(uintptr(fd), f.Name())
+}
+
+// untrustedLogFile says what is wrong with the log file at path (fi, as
+// opened) that someone else could write in, or returns "": a regular file
+// of another user (root excepted), or one that group or others may write.
+// (A named pipe or a device, /dev/stderr, is written as it is.)
+func untrustedLogFile(path string, fi fs.FileInfo) string {
+	if !fi.Mode().IsRegular() {
+		return ""
+	}
+	if uid := int(fi.Sys().(*syscall.Stat_t).Uid); uid != os.Geteuid() && uid != 0 {
+		return fmt.Sprintf("belongs to uid %d, not to you (uid %d), who could read it and write lines of their own into it; name a file of your own, or have it given to you with `sudo chown %d %s`",
+			uid, os.Geteuid(), os.Geteuid(), shellquote.Word(path))
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Sprintf("is writable by group or others (mode %04o), who could write lines of their own into it; run `chmod go-w %s`", perm, shellquote.Word(path))
+	}
+	return ""
 }

@@ -5,15 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
@@ -141,17 +144,37 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		moves []move
 		first error
 	)
+	// A move that fails leaves the new store as it was: the folder made for
+	// it is removed once the locks in it are let go (after every release
+	// below), if nothing else is in it.
+	defer removeMadeFolder(opts.To)()
+	// forgetUntouched has the new store forget the environments it held no
+	// record of, under their locks, so that a file store removes the lock
+	// files this move made there as the locks are let go.
+	var lockedTo []string
+	forgetUntouched := func() {
+		for _, env := range lockedTo {
+			if _, err := to.Load(context.WithoutCancel(ctx), env); errors.Is(err, store.ErrNotFound) {
+				to.Delete(context.WithoutCancel(ctx), env)
+			}
+		}
+	}
 	for _, env := range conf.Names() {
 		src, err := f.Source(ctx, env) // reads only the configuration: whose tokens are env's
 		if err != nil {
+			forgetUntouched()
 			return err
 		}
-		m, release, err := planMove(ctx, f, env, src.CheckGrant, from, to, fromDomain, toDomain)
+		m, heldTo, release, err := planMove(ctx, f, env, src.CheckGrant, from, to, fromDomain, toDomain)
 		// Held until [store] url names the new store: a command waiting
 		// for the lock then finds the tokens gone from the old store and
 		// the configuration saying where they are.
 		defer release()
+		if heldTo {
+			lockedTo = append(lockedTo, env)
+		}
 		if err != nil {
+			err = fullDestination(err, to.Location(env))
 			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", env, err)
 			if first == nil {
 				first = err
@@ -161,6 +184,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		moves = append(moves, m)
 	}
 	if first != nil {
+		forgetUntouched()
 		fmt.Fprintf(f.IO.ErrOut, "Nothing was moved; [store] url still names %s; fix the above and run the same command again\n", shownStore(conf.StoreURL))
 		return &silentError{code: ExitCode(first)}
 	}
@@ -180,6 +204,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 				fmt.Fprintf(f.IO.ErrOut, "%s: its copy in %s could not be taken back (%v); the tokens in %s are the ones in use\n", m.env, to.Location(m.env), err, from.Location(m.env))
 			}
 		}
+		forgetUntouched()
 	}
 	for _, m := range moves {
 		if m.rec == nil {
@@ -190,7 +215,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		}
 		// A copy cut short by a signal is taken back with the others, below.
 		if err := copyRecord(ctx, f, m.env, m.rec, from, to); err != nil && ctx.Err() == nil {
+			err = fullDestination(err, to.Location(m.env))
 			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", m.env, err)
+			copied = append(copied, m) // a full disk may have taken it, from its reserve
 			takeBack()
 			fmt.Fprintf(f.IO.ErrOut, "Nothing was moved; [store] url still names %s; fix the above and run the same command again\n", shownStore(conf.StoreURL))
 			return &silentError{code: ExitCode(err)}
@@ -227,6 +254,44 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	return nil
 }
 
+// fullDestination is err, a failure to write env's record at location in
+// the new store, said as the disk being full when it is: the person's to
+// fix (exit 2), as the new store is one they chose, and nothing is lost;
+// other failures are returned as they are.
+func fullDestination(err error, location string) error {
+	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) && !errors.Is(err, store.ErrReserveUsed) {
+		return err
+	}
+	return &fullDestinationError{location: location, err: err}
+}
+
+type fullDestinationError struct {
+	location string
+	err      error
+}
+
+func (e *fullDestinationError) Error() string {
+	return fmt.Sprintf("the disk of the new store is full, so %s could not be written; free some space there, or name a folder on another disk with --to", e.location)
+}
+
+func (e *fullDestinationError) Unwrap() error { return e.err }
+
+func (e *fullDestinationError) FailureKind() failure.Kind { return failure.Config }
+
+// removeMadeFolder returns what removes the folder the file store at
+// storeURL names, once done with, if it is not there yet and is left
+// empty: a move that fails leaves no folder of its own behind.
+func removeMadeFolder(storeURL string) func() {
+	dir, err := config.StoreDir(storeURL)
+	if err != nil || !strings.HasPrefix(storeURL, "file:") {
+		return func() {}
+	}
+	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return func() {}
+	}
+	return func() { os.Remove(dir) } // only if empty: the move kept nothing there
+}
+
 // shownStore is a store URL as people may see it.
 func shownStore(u string) string {
 	if u == "" {
@@ -253,18 +318,22 @@ type move struct {
 // are taken in the order of their domains, whichever way the move goes,
 // so that two opposite migrations (on two machines sharing a Redis store)
 // wait for each other instead of each holding one lock for ever.
-func planMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store, fromDomain, toDomain string) (m move, release func(), err error) {
+// heldTo says whether env's lock in the new store is held (with one lock
+// domain, the one lock is both stores'), even when err says it cannot move.
+func planMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store, fromDomain, toDomain string) (m move, heldTo bool, release func(), err error) {
 	var unlocks []func()
 	release = func() {
 		for _, unlock := range slices.Backward(unlocks) {
 			unlock()
 		}
 	}
-	if err := lockBoth(ctx, f, env, from, to, fromDomain, toDomain, &unlocks); err != nil {
-		return move{}, release, err
+	err = lockBoth(ctx, f, env, from, to, fromDomain, toDomain, &unlocks)
+	heldTo = len(unlocks) == 2 || len(unlocks) == 1 && (fromDomain == toDomain || toDomain < fromDomain)
+	if err != nil {
+		return move{}, heldTo, release, err
 	}
 	m, err = findMove(ctx, env, checkGrant, from, to)
-	return m, release, err
+	return m, heldTo, release, err
 }
 
 // lockBoth takes env's locks in both stores; each lock it takes is added to

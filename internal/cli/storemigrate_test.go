@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -345,6 +347,73 @@ func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 		if r := srv.Command(t, "EXISTS", "freshtoken:"+env); r != ":0" {
 			t.Errorf("the new store holds a copy of %s: EXISTS %s", env, r)
 		}
+	}
+}
+
+// TestStoreMigrateToAFullDisk: a new store on a full disk (a real small
+// tmpfs) is the person's to fix: exit 2, one line saying the disk is full
+// and what to do, nothing moved, the configuration unchanged, and the new
+// store's folder left as it was: without its copies, without the lock
+// files the move took there, and not there at all if the move made it. It
+// was exit 5, the tokens' store "could not write", and empty lock files
+// were left in the folder. Full from the start, with room for one record
+// of two (dev is copied, then zeta fails), and with room for one record and
+// the reserve (zeta is then saved in the reserve's room, with an error, and
+// must be taken back too).
+func TestStoreMigrateToAFullDisk(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		room   int  // bytes left free on the disk
+		exists bool // the folder is there before the move
+	}{
+		{"full from the start", 0, true},
+		{"full, a folder not made yet", 0, false},
+		{"room for one record", 4096, true},
+		{"room for one record and the reserve", 64<<10 + 4096, true}, // the reserve is 64 KiB
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, rec := devAndZeta(t)
+			config, err := os.ReadFile(e.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := testdisk.Small(t, "256k")
+			if c.exists {
+				if err := os.Mkdir(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			spacer := filepath.Join(filepath.Dir(dir), "spacer")
+			if err := os.WriteFile(spacer, make([]byte, c.room), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			testdisk.Fill(t, dir)
+			os.Remove(spacer)
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
+			msg := stderr.String()
+			if code != 2 || !strings.Contains(msg, "the disk of the new store is full, so "+dir+"/") || !strings.Contains(msg, "free some space there, or name a folder on another disk with --to") || !strings.Contains(msg, "Nothing was moved;") {
+				t.Fatalf("exit %d\n%s%s; want exit 2 saying the new store's disk is full, what to do, and that nothing was moved", code, stdout, msg)
+			}
+			for _, env := range []string{"dev", "zeta"} {
+				if got := e.record(t, env); got == nil || got.RefreshToken != rec.RefreshToken {
+					t.Errorf("%s's tokens are no longer where [store] url names: %+v", env, got)
+				}
+			}
+			if now, _ := os.ReadFile(e.config); string(now) != string(config) {
+				t.Errorf("the configuration changed:\n%s", now)
+			}
+			left, err := os.ReadDir(dir)
+			switch {
+			case c.exists && err != nil:
+				t.Errorf("the new store's folder: %v", err)
+			case !c.exists && !errors.Is(err, fs.ErrNotExist):
+				t.Errorf("the folder the move made is still there (%v)", err)
+			}
+			for _, f := range left {
+				t.Errorf("the new store's folder holds %s, which it did not before", f.Name())
+			}
+		})
 	}
 }
 

@@ -50,6 +50,7 @@ func TestTableBothWays(t *testing.T) {
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: keyringstore.ErrLocked}, failure.StoreUnreachable, 5, 503, "store_unreachable"},
 		{&freshtoken.Error{Env: "dev", Kind: fmt.Errorf("%w: not JSON", store.ErrCorrupt)}, failure.LoginNeeded, 3, 401, "login_required"},
 		{&freshtoken.Error{Env: "dev", Kind: fmt.Errorf("%w: format 2", store.ErrNewerFormat)}, failure.Config, 2, 500, "invalid_configuration"},
+		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrClearText}, failure.Config, 2, 500, "invalid_configuration"},
 		{errors.New("a bug"), failure.Unexpected, 1, 500, "failed"},
 		{context.Canceled, failure.Interrupted, 130, 503, "interrupted"},
 	}

@@ -37,6 +37,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf16"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -427,6 +428,10 @@ func keyedEnvs(vars map[string]string, k keyed) ([]Env, error) {
 			RefreshToken: vars[f["refresh"]],
 			AccessToken:  vars[f["access"]],
 		}
+		if err := noControls(map[string]string{clientKey: e.ClientID, cmp.Or(f["client_secret"], k.global["clientsecret"]): e.ClientSecret,
+			f["refresh"]: e.RefreshToken, f["access"]: e.AccessToken}); err != nil {
+			return nil, err
+		}
 		if f["refresh"] != "" && e.RefreshToken == "" {
 			e.EmptyRefreshKey = f["refresh"]
 		}
@@ -461,10 +466,36 @@ func commonEnv(vars map[string]string, k keyed, exportName string) (Env, error) 
 		RefreshToken: vars[k.global["refreshtoken"]],
 		AccessToken:  vars[k.global["accesstoken"]],
 	}
+	if err := noControls(map[string]string{idKey: e.ClientID, k.global["clientsecret"]: e.ClientSecret,
+		k.global["refreshtoken"]: e.RefreshToken, k.global["accesstoken"]: e.AccessToken}); err != nil {
+		return Env{}, err
+	}
 	if key := k.global["refreshtoken"]; key != "" && e.RefreshToken == "" {
 		e.EmptyRefreshKey = key
 	}
 	return e, nil
+}
+
+// noControls refuses a client id, client secret or token (values by their
+// Postman variables) with a control character inside it, a line break
+// pasted into Postman, say: none has one (RFC 6749 appendix A), and sent
+// as it is, it would be refused, or break the request that carries it.
+// White space around a value is already trimmed, as FreeAgent advises for
+// ids and secrets. The value is never shown: it is a secret.
+func noControls(values map[string]string) error {
+	for _, key := range slices.Sorted(maps.Keys(values)) {
+		if key == "" {
+			continue
+		}
+		if i := strings.IndexFunc(values[key], unicode.IsControl); i >= 0 {
+			what := fmt.Sprintf("a control character (%U)", []rune(values[key][i:])[0])
+			if c := values[key][i]; c == '\n' || c == '\r' {
+				what = "a line break"
+			}
+			return fmt.Errorf("%s holds %s, which no client id, secret or token has; in Postman, paste the value again on one line and export again", key, what)
+		}
+	}
+	return nil
 }
 
 // apiRoot turns a Resource or url value into an API root: scheme and host,

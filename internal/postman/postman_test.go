@@ -17,10 +17,10 @@ const seedExport = `{
 	"values": [
 		{"key": "ResourceKey", "value": "sand", "type": "default", "enabled": true},
 		{"key": "ClientId", "value": " the-id ", "type": "default", "enabled": true},
-		{"key": "ClientSecret", "value": "the-secret", "type": "secret", "enabled": true},
+		{"key": "ClientSecret", "value": "the-secret\r\n", "type": "secret", "enabled": true},
 		{"key": "Resource_sand", "value": "https://api.sandbox.freeagent.com/v2/", "enabled": true},
-		{"key": "RefreshToken_sand", "value": "rt-sand", "type": "secret", "enabled": true},
-		{"key": "AccessToken_sand", "value": "at-sand", "type": "secret"},
+		{"key": "RefreshToken_sand", "value": " rt-sand\n", "type": "secret", "enabled": true},
+		{"key": "AccessToken_sand", "value": "\tat-sand ", "type": "secret"},
 		{"key": "AccessTokenIss_sand", "value": 1772355600000},
 		{"key": "AccessTokenExp_sand", "value": "3600"},
 		{"key": "Resource_prod", "value": "https://api.freeagent.com"},
@@ -108,6 +108,17 @@ func TestParseRefusesMalformedExports(t *testing.T) {
 		{"a Resource at freshtoken's proxy", seed(`{"key":"Resource_sand","value":"http://127.0.0.1:8787/sand"}`), `Resource_sand is "http://127.0.0.1:8787/sand", the address of freshtoken's proxy (Postman's base URL, pointed at it); put FreeAgent's own address there, such as https://api.sandbox.freeagent.com, and import again`},
 		{"a Resource at the proxy, with /v2", seed(`{"key":"Resource_prod","value":"http://localhost:8787/PROD/v2/"}`), `the address of freshtoken's proxy`},
 		{"a common url at the proxy", `{"name":"FreeAgent Sandbox","values":[{"key":"url","value":"http://127.0.0.1:8787/freeagent-sandbox"},{"key":"client_id","value":"id"}]}`, `the address of freshtoken's proxy`},
+		// A line break pasted into a value: sent as it is, it broke the
+		// request that carried it, or was refused by the provider.
+		{"a line break inside a refresh token", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"RefreshToken_a","value":" s3cr3t\nmore\r\n"}`),
+			"RefreshToken_a holds a line break, which no client id, secret or token has; in Postman, paste the value again on one line and export again"},
+		{"a line break inside the secret", `{"values":[{"key":"ClientId","value":"id"},{"key":"ClientSecret","value":"s3cr3t\r\nmore"},{"key":"Resource_a","value":"https://h/"}]}`,
+			"ClientSecret holds a line break"},
+		{"a control inside an env-first access token", seed(`{"key":"aUrl","value":"https://h/"},{"key":"aAccessToken","value":"s3cr3t\u0007"},{"key":"aRefreshToken","value":"s3cr3t\tmore"}`),
+			"aAccessToken holds a control character (U+0007)"},
+		{"a tab inside a client id", `{"values":[{"key":"ClientId","value":"i\td"},{"key":"Resource_a","value":"https://h/"}]}`, "ClientId holds a control character (U+0009)"},
+		{"a line break inside a common refresh_token", `{"values":[{"key":"url","value":"https://h/"},{"key":"client_id","value":"id"},{"key":"refresh_token","value":"s3cr3t\nmore"}]}`,
+			"refresh_token holds a line break"},
 		{"common without url", `{"values":[{"key":"client_id","value":"id"},{"key":"refresh_token","value":"rt"}]}`, "url is missing or empty"},
 		{"common without client_id", `{"values":[{"key":"url","value":"https://h/"}]}`, "client_id is missing or empty"},
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -296,7 +297,14 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		// As `freshtoken logout`: end the grant at the provider if it can,
 		// and forget the tokens whatever it answered.
-		if rerr = e.src.Revoke(r.Context()); rerr != nil {
+		rerr = e.src.Revoke(r.Context())
+		if errors.Is(rerr, freshtoken.ErrClearText) {
+			// Nothing was sent: the tokens are kept until the
+			// revocation endpoint is corrected.
+			p.buttonFailed(w, r, name, "logout-failed", rerr)
+			return
+		}
+		if rerr != nil {
 			p.log.Warn("the grant could not be revoked at the provider; forgetting the tokens all the same", "env", name, "error", rerr.Error())
 		}
 		err = e.src.Logout(r.Context())

@@ -331,6 +331,28 @@ func TestLogoutButtonSaysTheGrantLivesOnWithoutARevocationURL(t *testing.T) {
 	}
 }
 
+// TestLogoutButtonSendsNothingInClearText: Log out where revocation_url is
+// plain http to another machine sends it nothing, keeps the tokens, and
+// the page says why (it sent the tokens, readable by anyone on the way).
+func TestLogoutButtonSendsNothingInClearText(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + "revocation_url = \"http://idp.invalid/revoke\"\n"
+	}})
+	f.login(t, "rev")
+	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || loc != "/?done=logout-failed&env=rev" {
+		t.Fatalf("Log out: %d to %q; want the page saying it could not log out", resp.StatusCode, loc)
+	}
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
+		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
+	}
+	_, page := f.get(t, loc)
+	if !strings.Contains(string(page), "is plain http to another machine") {
+		t.Errorf("the page does not say the revocation endpoint is plain http:\n%s", page)
+	}
+}
+
 // TestLogoutButtonSaysWhenRevocationFailed: when the provider's revocation
 // endpoint fails, Log out still forgets the tokens, and the page says that
 // the grant may live on at the provider, with what failed.

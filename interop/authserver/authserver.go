@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,6 +77,7 @@ type Server struct {
 	provider fosite.OAuth2Provider
 	store    *revocationRecorder
 	http     *httptest.Server
+	lifetime *atomic.Int64 // of the access tokens issued from now on
 
 	apiStatuses traffic.List[int]
 }
@@ -87,12 +89,14 @@ func New(t testing.TB, o Options) *Server {
 		o.AccessTokenLifetime = 2 * time.Second
 	}
 	mem := storage.NewMemoryStore()
+	lifetime := new(atomic.Int64)
+	lifetime.Store(int64(o.AccessTokenLifetime))
 	for _, c := range o.Clients {
 		hash, err := bcrypt.GenerateFromPassword([]byte(c.Secret), bcrypt.MinCost)
 		if err != nil {
 			t.Fatal(err)
 		}
-		mem.Clients[c.ID] = &fosite.DefaultOpenIDConnectClient{
+		mem.Clients[c.ID] = &settableLifetimeClient{lifetime: lifetime, DefaultOpenIDConnectClient: &fosite.DefaultOpenIDConnectClient{
 			DefaultClient: &fosite.DefaultClient{
 				ID:            c.ID,
 				Secret:        hash,
@@ -102,7 +106,7 @@ func New(t testing.TB, o Options) *Server {
 				Scopes:        []string{"offline_access", "read"},
 			},
 			TokenEndpointAuthMethod: c.AuthMethod,
-		}
+		}}
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
@@ -117,7 +121,8 @@ func New(t testing.TB, o Options) *Server {
 	}
 	rec := &revocationRecorder{MemoryStore: mem}
 	s := &Server{
-		store: rec,
+		store:    rec,
+		lifetime: lifetime,
 		provider: compose.Compose(config, rec, compose.NewOAuth2HMACStrategy(config),
 			compose.OAuth2AuthorizeExplicitFactory,
 			compose.OAuth2RefreshTokenGrantFactory,
@@ -133,6 +138,26 @@ func New(t testing.TB, o Options) *Server {
 	t.Cleanup(s.http.Close)
 	s.URL = s.http.URL
 	return s
+}
+
+// SetAccessTokenLifetime sets how long the access tokens issued from now on
+// live; those issued before keep theirs.
+func (s *Server) SetAccessTokenLifetime(d time.Duration) { s.lifetime.Store(int64(d)) }
+
+// settableLifetimeClient is a registered client whose access tokens live
+// as long as its server says at the time they are issued.
+type settableLifetimeClient struct {
+	*fosite.DefaultOpenIDConnectClient
+	lifetime *atomic.Int64
+}
+
+// GetEffectiveLifespan gives access tokens the server's current lifetime,
+// and everything else fosite's configured one.
+func (c *settableLifetimeClient) GetEffectiveLifespan(_ fosite.GrantType, tt fosite.TokenType, fallback time.Duration) time.Duration {
+	if tt == fosite.AccessToken {
+		return time.Duration(c.lifetime.Load())
+	}
+	return fallback
 }
 
 // AuthURL is the authorize endpoint.

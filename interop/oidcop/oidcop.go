@@ -138,6 +138,14 @@ type Server struct {
 	deviceAuthorizations atomic.Int64
 }
 
+// SetAccessTokenLifetime sets how long the access tokens issued from now on
+// live; those issued before keep theirs.
+func (s *Server) SetAccessTokenLifetime(d time.Duration) {
+	s.storage.mu.Lock()
+	defer s.storage.mu.Unlock()
+	s.storage.accessTTL = d
+}
+
 // New starts a provider for t, closed when t ends.
 func New(t testing.TB, o Options) *Server {
 	t.Helper()

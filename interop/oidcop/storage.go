@@ -21,12 +21,12 @@ import (
 // reuse ends the grant, and revocation that ends a grant.
 type storage struct {
 	clients       map[string]*client
-	accessTTL     time.Duration
 	signing       signingKey
 	pollInterval  time.Duration
 	pollTolerance time.Duration
 
 	mu            sync.Mutex
+	accessTTL     time.Duration
 	authRequests  map[string]*authRequest  // by ID
 	codes         map[string]string        // code → auth request ID
 	accessTokens  map[string]*accessToken  // by ID

@@ -57,13 +57,22 @@ func New(rawURL string) (*Store, error) {
 	}
 	// A command waits for Redis rather than failing at once: four tries,
 	// each dial given 2 s, then the store is unreachable. A Redis that
-	// refuses connections is known unreachable within about 2 s.
+	// refuses connections is known unreachable within about 2 s; one that
+	// takes connections and never answers (paused, or behind a lost
+	// connection) once a command has waited 2 s for its answer (go-redis
+	// waits 3 s, and tries some commands again).
 	q := u.Query()
 	if !q.Has("max_retries") {
 		opts.MaxRetries = 3
 	}
 	if !q.Has("dial_timeout") {
 		opts.DialTimeout = 2 * time.Second
+	}
+	if !q.Has("read_timeout") {
+		opts.ReadTimeout = 2 * time.Second
+	}
+	if !q.Has("write_timeout") {
+		opts.WriteTimeout = 2 * time.Second
 	}
 	return &Store{client: redis.NewClient(opts), where: store.RedactURL(rawURL)}, nil
 }

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/service"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// hungManager is a service manager's command (systemctl, launchctl,
+// schtasks) that never answers, as a user's systemd that hangs: it marks
+// that it started, leaves a child holding its output, and sleeps. The
+// children are ended when the test ends.
+func hungManager(t *testing.T) (cmd, started string) {
+	t.Helper()
+	dir := t.TempDir()
+	cmd, started = filepath.Join(dir, "systemctl"), filepath.Join(dir, "started")
+	pids := filepath.Join(dir, "pids")
+	script := "#!/bin/sh\nsleep 1000 & echo $! >> " + pids + "\necho $$ >> " + pids + "\ntouch " + started + "\nexec sleep 1000\n"
+	if err := os.WriteFile(cmd, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b, _ := os.ReadFile(pids)
+		for _, pid := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(pid); err == nil {
+				syscall.Kill(n, syscall.SIGKILL)
+			}
+		}
+	})
+	return cmd, started
+}
+
+// ctrlC ends the command's context, as Ctrl-C does, once the service
+// manager's command has started.
+func ctrlC(t *testing.T, cancel context.CancelFunc, started string) {
+	t.Helper()
+	defer cancel()
+	testenv.WaitFor(t, "the service manager's command to start", func() bool { _, err := os.Stat(started); return err == nil })
+}
+
+// TestServiceCommandsEndWithTheCommand: a service manager's command that
+// does not answer is stopped once its time is up, saying which command did
+// not answer, and at Ctrl-C (the command's context ending), saying which
+// was stopped: freshtoken waited for it for ever, Ctrl-C or not. Stopped
+// at Ctrl-C, `service uninstall` keeps the service's file and says to run
+// it again.
+func TestServiceCommandsEndWithTheCommand(t *testing.T) {
+	t.Run("no answer in time", func(t *testing.T) {
+		hung, _ := hungManager(t)
+		// A short limit: the hung command is what this test means to see cut off.
+		err := runAll(t.Context(), 200*time.Millisecond, [][]string{{hung, "--user", "daemon-reload"}})
+		want := "`" + hung + " --user daemon-reload` did not answer within 200ms, and was stopped"
+		if err == nil || err.Error() != want || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("runAll: %v; want %q", err, want)
+		}
+	})
+	t.Run("Ctrl-C", func(t *testing.T) {
+		hung, started := hungManager(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- runAll(ctx, time.Hour, [][]string{{hung, "--user", "daemon-reload"}, {"true"}}) }()
+		ctrlC(t, cancel, started)
+		err := <-done
+		want := "`" + hung + " --user daemon-reload` was stopped before it answered"
+		if err == nil || err.Error() != want || !errors.Is(err, context.Canceled) {
+			t.Fatalf("runAll: %v; want %q", err, want)
+		}
+	})
+	t.Run("uninstall at Ctrl-C", func(t *testing.T) {
+		hung, started := hungManager(t)
+		unit := filepath.Join(t.TempDir(), "freshtoken.service")
+		if err := os.WriteFile(unit, []byte("[Unit]\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		f := testFactory()
+		done := make(chan error, 1)
+		go func() {
+			done <- uninstallService(ctx, &serviceOptions{f: f}, &service.Plan{Path: unit, Stop: [][]string{{hung, "--user", "disable", "--now", "freshtoken.service"}}})
+		}()
+		ctrlC(t, cancel, started)
+		err := <-done
+		want := "`" + hung + " --user disable --now freshtoken.service` was stopped before it answered; " + unit + " is kept: run `freshtoken service uninstall` again to finish"
+		if err == nil || err.Error() != want || !errors.Is(err, context.Canceled) {
+			t.Fatalf("uninstall: %v; want %q", err, want)
+		}
+		if _, err := os.Stat(unit); err != nil {
+			t.Errorf("the service's file: %v; want it kept", err)
+		}
+		if said := f.IO.ErrOut.(*bytes.Buffer).String(); said != "" {
+			t.Errorf("stderr: %q", said)
+		}
+	})
+}
