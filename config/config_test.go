@@ -173,6 +173,21 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// The provider sends the browser back to the redirect URI as given:
 		// on port 0, login would wait for a browser that cannot come.
 		{"redirect uri on port 0", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:0/callback\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:0/callback\" names port 0"},
+		// A redirect URI may not have a fragment (RFC 6749 §3.1.2): init
+		// printed it to register, and login waited five minutes for a
+		// browser the provider had refused to send back.
+		{"redirect uri with a fragment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:8787/callback#x\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:8787/callback#x\" has a fragment (#x), which a redirect URI may not have; write it without"},
+		{"redirect uri with an empty fragment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:8787/callback#\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:8787/callback#\" has a fragment (#), which a redirect URI may not have; write it without"},
+		// api_url is the root that paths are joined to: a query there was
+		// dropped from every request, and the FreeAgent presets derived
+		// their endpoints from it as text (http://h/?x=1/v2/token_endpoint).
+		{"api_url with a query", "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\napi_url = \"https://api.sandbox.freeagent.com/?x=1\"\n", `:4: env.a.api_url: "https://api.sandbox.freeagent.com/?x=1" has a query or a fragment`},
+		{"api_url with a fragment", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/#top\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t\"\n", `:4: env.a.api_url: "https://api.example.com/#top" has a query or a fragment`},
+		// An endpoint's fragment is never sent, and the authorization
+		// request's parameters, written after it, went into it: the
+		// provider saw none of them.
+		{"auth_url with a fragment", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a#x\"\ntoken_url = \"https://login.example.com/t\"\n", `:5: env.a.auth_url: "https://login.example.com/a#x" has a fragment (#x), which is never sent`},
+		{"token_url with a fragment", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t#\"\n", `:6: env.a.token_url: "https://login.example.com/t#" has a fragment (#), which is never sent`},
 		{"service with a newline", "[store]\nurl = \"keyring://?service=a%0Adelete-keychain\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\"\n", ":2: store.url: keyring://?service= takes a name of printable ASCII"},
 	}
 	for _, tt := range tests {

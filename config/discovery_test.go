@@ -175,6 +175,7 @@ func TestDiscoveryRefusals(t *testing.T) {
 		}, "names an authorization endpoint whose query holds redirect_uri, which freshtoken adds itself"},
 		{"revocation endpoint in clear text", func(d map[string]any) { d["revocation_endpoint"] = "http://login.example.com/revoke" }, "must use https"},
 		{"token endpoint with a password", func(d map[string]any) { d["token_endpoint"] = "https://me:s3cr3t@login.example.com/token" }, "has a user or password"},
+		{"authorization endpoint with a fragment", func(d map[string]any) { d["authorization_endpoint"] = d["issuer"].(string) + "/auth#x" }, "has a fragment (#x), which is never sent"},
 		// The log-in prints the authorization URL, and a browser opens it:
 		// U+202E showed the rest of the line reversed, U+009B is a
 		// terminal's control sequence introducer.

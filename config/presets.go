@@ -222,6 +222,9 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if e.APIURL == "" {
 		e.APIURL = p.apiURL
 	}
+	if strings.ContainsAny(e.APIURL, "?#") { // nowhere else in a URL
+		return nil, bad("api_url", "%q has a query or a fragment; api_url is the root that each request's path is joined to (a query there would be lost, and the endpoints a provider derives from it broken): write the root alone, and the query in each request's path", e.APIURL)
+	}
 	if e.APIURL != "" && !strings.HasSuffix(e.APIURL, "/") {
 		e.APIURL += "/"
 	}
@@ -388,6 +391,10 @@ func checkHTTPURL(s string) error {
 		return errors.New("has a user or password, which freshtoken never sends (the client authenticates as client_auth says, and the API is sent the access token); write the URL without them")
 	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 		return fmt.Errorf("%q is not an http(s) URL such as https://api.example.com/", s)
+	case strings.Contains(s, "#"): // an empty fragment too
+		// A log-in's parameters, written after it, would go into it.
+		_, frag, _ := strings.Cut(s, "#")
+		return fmt.Errorf("%q has a fragment (#%s), which is never sent; write the URL without it", s, frag)
 	}
 	return nil
 }
@@ -453,6 +460,10 @@ func checkRedirectURI(s string) error {
 		return fmt.Errorf("%q is not an absolute URL such as %s", s, DefaultRedirectURI)
 	case u.Port() != "" && strings.Trim(u.Port(), "0") == "":
 		return fmt.Errorf("%q names port 0, where the browser cannot come back; give the port registered with the provider, such as %s", s, DefaultRedirectURI)
+	case strings.Contains(s, "#"): // an empty fragment too
+		// RFC 6749 §3.1.2: providers refuse the log-in of one that has.
+		_, frag, _ := strings.Cut(s, "#")
+		return fmt.Errorf("%q has a fragment (#%s), which a redirect URI may not have; write it without", s, frag)
 	}
 	return nil
 }

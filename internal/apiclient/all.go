@@ -2,6 +2,7 @@ package apiclient
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,11 +18,19 @@ import (
 // Client whose MaxBytes is zero.
 const DefaultMaxBytes = 256 << 20
 
+// maxStalePages is how many pages in a row may bring no items but those of
+// pages already read, or none, and still link a next page, before All
+// takes the pages for endless: an API whose next link always names a new
+// URL (a cursor counted up, a page number past the last) is never caught
+// by the links alone, and was read at thousands of requests a second, for
+// hours, as long as its small pages kept under MaxBytes.
+const maxStalePages = 10
+
 // ErrPages means All could not gather the pages into one document: a page
 // could not be read whole, a next link leads to another host or back to a
-// page already read, the pages are not alike JSON, or together they hold
-// more than MaxBytes (their next links included). The API answered, but not
-// with pages All can join.
+// page already read, the pages are not alike JSON, maxStalePages pages in a
+// row brought nothing new, or together they hold more than MaxBytes (their
+// next links included). The API answered, but not with pages All can join.
 var ErrPages = errors.New("the pages cannot be gathered into one document")
 
 // pagesError is an error of All that is ErrPages.
@@ -87,7 +96,8 @@ func (d *Document) Short() bool {
 // page's items in that member. Pages that cannot be merged so are an error,
 // as is a next link to another host, which would not get the token, or
 // back to a page already read, and so are pages holding more than MaxBytes
-// in all; each of these is ErrPages. onPage, when set, is called after
+// in all, and pages that keep linking on while bringing no new items; each
+// of these is ErrPages. onPage, when set, is called after
 // each page.
 func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 	c.init()
@@ -152,6 +162,9 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		}
 		if onPage != nil {
 			onPage(Page{Number: doc.Pages, Items: len(m.items), Total: total})
+		}
+		if next != nil && m.stale >= maxStalePages {
+			return nil, pagesErrorf("pages %d to %d held no items but those of pages already read, or none, and each linked a next page; the pages do not end, stopping", doc.Pages-m.stale+1, doc.Pages)
 		}
 		if next == nil {
 			doc.Body = m.document()
@@ -231,6 +244,10 @@ type merger struct {
 	members []member // the first page's members, in order
 	key     string   // the member holding the items
 	items   []json.RawMessage
+	lists   map[[sha256.Size]byte]bool // every page's list, as sent
+	// stale counts the latest pages in a row that held no items, or
+	// exactly the list of a page before them.
+	stale int
 }
 
 type member struct {
@@ -285,6 +302,7 @@ func (m *merger) add(page []byte) error {
 		case list == nil && len(others) > 0:
 			return fmt.Errorf("has no %q list like the first page, but %q", m.key, others)
 		case list == nil:
+			m.stale++
 			return nil
 		}
 	}
@@ -293,6 +311,16 @@ func (m *merger) add(page []byte) error {
 		return fmt.Errorf("does not hold a JSON list like the first page: %v", err)
 	}
 	m.items = append(m.items, items...)
+	if m.lists == nil {
+		m.lists = map[[sha256.Size]byte]bool{}
+	}
+	sum := sha256.Sum256(bytes.TrimSpace(list))
+	if len(items) == 0 || m.lists[sum] {
+		m.stale++
+	} else {
+		m.stale = 0
+	}
+	m.lists[sum] = true
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -135,7 +136,7 @@ func TestAllStopsAtMaxBytes(t *testing.T) {
 		if n < 40 {
 			w.Header().Set("Link", fmt.Sprintf(`</many?page=%d>; rel="next"`, n+1))
 		}
-		fmt.Fprintf(w, `[%q]`, strings.Repeat("x", 64<<10))
+		fmt.Fprintf(w, `[%d,%q]`, n, strings.Repeat("x", 64<<10))
 	})
 	mux.HandleFunc("/links", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("page"))
@@ -171,5 +172,81 @@ func TestAllStopsAtMaxBytes(t *testing.T) {
 		if !errors.Is(err, ErrPages) {
 			t.Errorf("All(%s) = %v, not ErrPages", path, err)
 		}
+	}
+}
+
+// TestAllStopsAtPagesThatNeverEnd runs All against APIs whose next link
+// always names a URL not read yet, so that no link leads back, while the
+// pages bring nothing new: empty pages under a cursor counted up, the last
+// page again for every page number past it, two pages in turn. All read
+// them at thousands of requests a second until their small bodies and
+// links reached MaxBytes (millions of requests, hours against an API that
+// a script's `get --all` was meant to read once); it stops after
+// maxStalePages of them. A few empty pages on the way to more items, as a
+// filtered scan may give, are read through.
+func TestAllStopsAtPagesThatNeverEnd(t *testing.T) {
+	var requests atomic.Int64
+	mux := http.NewServeMux()
+	page := func(r *http.Request) int { n, _ := strconv.Atoi(r.URL.Query().Get("page")); return n }
+	mux.HandleFunc("/cursor", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Link", fmt.Sprintf(`</cursor?page=%d>; rel="next"`, page(r)+1))
+		body := `{"items":[],"cursor":%d}`
+		if page(r) == 0 {
+			body = `{"items":[1],"cursor":%d}`
+		}
+		fmt.Fprintf(w, body, page(r))
+	})
+	mux.HandleFunc("/last-again", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Link", fmt.Sprintf(`</last-again?page=%d>; rel="next"`, page(r)+1))
+		fmt.Fprintf(w, `[%d]`, min(page(r), 3))
+	})
+	mux.HandleFunc("/in-turn", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Link", fmt.Sprintf(`</in-turn?page=%d>; rel="next"`, page(r)+1))
+		fmt.Fprintf(w, `{"items":[%d]}`, page(r)%2)
+	})
+	mux.HandleFunc("/gaps", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if page(r) < 30 {
+			w.Header().Set("Link", fmt.Sprintf(`</gaps?page=%d>; rel="next"`, page(r)+1))
+		}
+		if page(r)%(maxStalePages-1) != 0 {
+			w.Write([]byte(`{}`))
+			return
+		}
+		fmt.Fprintf(w, `{"items":[%d]}`, page(r))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	for path, want := range map[string]string{
+		"/cursor":     "pages 2 to 11 held no items but those of pages already read, or none, and each linked a next page",
+		"/last-again": "pages 5 to 14 held no items but those of pages already read",
+		"/in-turn":    "pages 3 to 12 held no items but those of pages already read",
+	} {
+		requests.Store(0)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
+		// A MiB rather than the 256 the CLI allows, so that without the
+		// check the test ends within seconds, as do the pages' bytes.
+		doc, err := (&Client{MaxBytes: 1 << 20}).All(req, nil)
+		if err == nil {
+			t.Errorf("All(%s) returned %d bytes without an error after %d requests, though its pages never end", path, len(doc.Body), requests.Load())
+			continue
+		}
+		if !strings.Contains(err.Error(), want) || !errors.Is(err, ErrPages) {
+			t.Errorf("All(%s) = %v, want ErrPages saying %q", path, err, want)
+		}
+		if n := requests.Load(); n > 2*maxStalePages {
+			t.Errorf("All(%s) sent %d requests before stopping", path, n)
+		}
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/gaps", nil)
+	doc, err := (&Client{}).All(req, nil)
+	if err != nil {
+		t.Fatalf("All(/gaps) = %v; want every page read, the empty ones between items included", err)
+	}
+	if got := string(doc.Body); got != `{"items":[0,9,18,27]}`+"\n" {
+		t.Errorf("All(/gaps) = %q, want every page's items", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -32,6 +33,8 @@ func newExecCmd(f *Factory) *cobra.Command {
 FRESHTOKEN_API_URL set, for tools that read a token from their environment.
 FRESHTOKEN_ENV and FRESHTOKEN_CONFIG name the environment and the
 configuration file, so that freshtoken run by COMMAND works on the same one.
+With --var, no FRESHTOKEN_ACCESS_TOKEN is passed on (an outer exec's, for
+another environment, would go beside this one's FRESHTOKEN_API_URL).
 COMMAND takes freshtoken's place (on Windows, runs beside it): signals and
 the terminal are its own, and its exit code is freshtoken's.
 
@@ -71,7 +74,7 @@ that is fresh, or sends its requests through ` + "`freshtoken proxy`" + `.`,
 	// freshtoken's environment for it.
 	cmd.Flags().SetInterspersed(false)
 	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "renew first if the token has less than this left (such as 30m)")
-	cmd.Flags().StringVar(&opts.Var, "var", "FRESHTOKEN_ACCESS_TOKEN", "the environment variable that holds the token")
+	cmd.Flags().StringVar(&opts.Var, "var", defaultVar, "the environment variable that holds the token")
 	return cmd
 }
 
@@ -124,9 +127,29 @@ func runExec(ctx context.Context, opts *execOptions) error {
 		return err
 	}
 	child := exec.Command(opts.Command[0], opts.Command[1:]...)
-	child.Env = append(os.Environ(), opts.Var+"="+tok.AccessToken,
+	child.Env = append(inherited(opts.Var), opts.Var+"="+tok.AccessToken,
 		"FRESHTOKEN_API_URL="+src.APIURL(), "FRESHTOKEN_ENV="+src.Env(), "FRESHTOKEN_CONFIG="+path)
 	return runCommand(f, child)
+}
+
+// defaultVar is the variable exec's command finds the token in unless
+// --var names another.
+const defaultVar = "FRESHTOKEN_ACCESS_TOKEN"
+
+// inherited is this process's environment as exec's command gets it. With
+// the token in another variable (tokenVar), a FRESHTOKEN_ACCESS_TOKEN there
+// (an outer exec's, for another environment) is left out: beside this
+// environment's FRESHTOKEN_API_URL, a command reading the usual pair would
+// send that token to this API.
+func inherited(tokenVar string) []string {
+	env := os.Environ()
+	if tokenVar == defaultVar {
+		return env
+	}
+	return slices.DeleteFunc(env, func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return name == defaultVar || runtime.GOOS == "windows" && strings.EqualFold(name, defaultVar)
+	})
 }
 
 // notRunnable is the one line saying why the command name could not be run.

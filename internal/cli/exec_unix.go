@@ -3,11 +3,14 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 )
 
@@ -46,9 +49,42 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	if errors.Is(err, syscall.ENOEXEC) { // a script with no #! line: sh runs it, as env (execvp) and a shell do
 		err = syscall.Exec("/bin/sh", append([]string{"sh", child.Path}, child.Args[1:]...), env)
 	}
+	if interp, ok := missingInterpreter(child.Path, err); ok {
+		msg := fmt.Sprintf("freshtoken: %s: the interpreter its #! line names, %q, was not found", child.Args[0], interp)
+		if strings.HasSuffix(interp, "\r") {
+			msg += `; the file has Windows line ends (\r\n): convert them, with dos2unix for one`
+		}
+		fmt.Fprintln(f.IO.ErrOut, msg)
+		return &exitStatus{127}
+	}
 	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", child.Args[0], err)
 	if errors.Is(err, syscall.ENOENT) { // not found, as env and a shell say
 		return &exitStatus{127}
 	}
 	return &exitStatus{126} // found but cannot run
+}
+
+// missingInterpreter is the interpreter that the #! line of the script at
+// path names, when running it failed for want of that interpreter (ENOENT
+// for a file that is there), as a script saved with Windows line ends
+// names "/bin/sh\r".
+func missingInterpreter(path string, err error) (string, bool) {
+	if !errors.Is(err, syscall.ENOENT) {
+		return "", false
+	}
+	file, ferr := os.Open(path)
+	if ferr != nil {
+		return "", false
+	}
+	defer file.Close()
+	line, _ := bufio.NewReader(io.LimitReader(file, 256)).ReadString('\n')
+	rest, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return "", false
+	}
+	interp := strings.TrimLeft(strings.TrimSuffix(rest, "\n"), " \t")
+	if i := strings.IndexAny(interp, " \t"); i >= 0 { // its argument follows
+		interp = interp[:i]
+	}
+	return interp, interp != ""
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -56,7 +57,9 @@ func newRequestCmds(f *Factory, runF func(*requestOptions) error) []*cobra.Comma
 
 const requestLong = `Call the environment's API with a fresh access token. PATH is joined to the
 environment's api_url (a full URL on the same host works too). Every request
-carries a User-Agent and Accept: application/json unless -H replaces them.
+carries a User-Agent and Accept: application/json unless -H replaces them;
+Authorization (the access token) and Host (api_url's) are freshtoken's own.
+A body from -d @FILE or -d @- may hold up to 256 MiB.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
 terminal (NO_COLOR turns the colours off; a body over 16 MiB passes as it
@@ -69,9 +72,9 @@ for FreeAgent it asks for 100 items a page unless PATH sets per_page, and
 paces itself under FreeAgent's 120 requests a minute. When the pages hold
 fewer items than the first page's X-Total-Count, a warning on stderr says
 the result may be incomplete. Pages --all cannot join (a next link to
-another host or back to a page already read, a page that is not JSON like
-the first, a page cut off, more than 256 MiB in all) print nothing and
-exit 5.
+another host or back to a page already read, ten pages in a row that bring
+no new items yet link on, a page that is not JSON like the first, a page
+cut off, more than 256 MiB in all) print nothing and exit 5.
 
 An API that has not begun to answer within the environment's timeout
 setting (default 30s), or that sends nothing more of its answer for as
@@ -161,8 +164,14 @@ func checkRequestOptions(opts *requestOptions) error {
 			return usageErrorf("-H %q is not 'Key: Value'", h)
 		case !isHeaderName(k):
 			return usageErrorf("-H %q: %q is not a header name; a name has letters, digits and !#$%%&'*+-.^_`|~, and no spaces", h, k)
-		case strings.ContainsAny(v, "\r\n\x00"):
-			return usageErrorf("-H %q: a header value cannot hold a line break or a NUL", h)
+		// These two would be dropped without a word, the request going
+		// with freshtoken's own; the value, maybe a credential, is not shown.
+		case strings.EqualFold(k, "Authorization"):
+			return usageErrorf("-H Authorization: freshtoken sends the environment's access token in it; to call the API with other credentials, use curl")
+		case strings.EqualFold(k, "Host"):
+			return usageErrorf("-H Host: freshtoken sends the host api_url names, the only one it sends the token to; set api_url to call another")
+		case strings.ContainsAny(v, "\r\n\x00"): // the value, maybe a credential, is not shown
+			return usageErrorf("-H %s: a header value cannot hold a line break or a NUL", k)
 		}
 	}
 	return nil
@@ -194,7 +203,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	if opts.All && env.IsFreeAgent() {
 		target = withDefaultQuery(target, "per_page", freeAgentMaxPerPage)
 	}
-	body, err := await.Result(ctx, func() ([]byte, error) { return readData(opts.Data, f.IO.In) })
+	body, err := await.Result(ctx, func() ([]byte, error) { return readData(opts.Data, f.IO.In, maxRequestBody) })
 	if err != nil {
 		return err
 	}
@@ -385,19 +394,37 @@ func resolveURL(apiURL, path string) (string, error) {
 		u = &rel
 	}
 	resolved := base.ResolveReference(u)
-	onHost := func(t *url.URL) bool {
-		return strings.EqualFold(t.Scheme, base.Scheme) && strings.EqualFold(t.Host, base.Host) && t.User == nil
+	onHost := func(t *url.URL) bool { // as the Transport, which sends the token, has it
+		return httpx.SameOrigin(t, base) && t.User == nil
 	}
 	if !onHost(resolved) {
 		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
 	}
 	resolved.Scheme, resolved.Host = base.Scheme, base.Host
+	resolved.RawQuery = queryEscaped(resolved.RawQuery)
 	target := resolved.String()
 	// The request is built from this text: it must read back as the same host.
 	if again, err := url.Parse(target); err != nil || !onHost(again) {
 		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
 	}
 	return target, nil
+}
+
+// queryEscaped is a query as typed, its spaces, quotes, angle brackets and
+// letters beyond ASCII percent-encoded as browsers and curl send them (the
+// WHATWG URL standard's query percent-encode set); url.Parse keeps a query
+// as it was written, and the request line it went in ended at its first
+// space. What is percent-encoded already, and the rest, stay as written.
+func queryEscaped(q string) string {
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		if c := q[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // withDefaultQuery adds key=value to target's query unless key is there,
@@ -415,19 +442,44 @@ func withDefaultQuery(target, key, value string) string {
 	return u.String()
 }
 
-// readData reads -d: literal data, @FILE, or @- for stdin.
-func readData(data string, stdin io.Reader) ([]byte, error) {
+// maxRequestBody is the largest body -d reads: the body is held in memory,
+// to be sent again after a 401 or a 429.
+const maxRequestBody = 256 << 20
+
+// readData reads -d: literal data, @FILE, or @- for stdin, at most limit
+// bytes of a file or stdin, which may never end (/dev/zero, `yes |`).
+func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 	switch {
 	case data == "":
 		return nil, nil
-	case data == "@-":
-		return io.ReadAll(stdin)
-	case strings.HasPrefix(data, "@"):
-		b, err := os.ReadFile(data[1:])
+	case !strings.HasPrefix(data, "@"):
+		return []byte(data), nil
+	}
+	r := stdin
+	if data != "@-" {
+		f, err := os.Open(data[1:])
 		if err != nil {
 			return nil, usageErrorf("-d %s: %v", data, err)
 		}
-		return b, nil
+		defer f.Close()
+		r = f
 	}
-	return []byte(data), nil
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	switch {
+	case err != nil && data != "@-":
+		return nil, usageErrorf("-d %s: %v", data, err)
+	case err != nil:
+		return nil, err
+	case int64(len(b)) > limit:
+		return nil, usageErrorf("-d %s: more than %s, the largest body freshtoken sends (it holds the body in memory, to send it again after a 401 or a 429); send a larger one with curl and `freshtoken token`", data, sizeInWords(limit))
+	}
+	return b, nil
+}
+
+// sizeInWords is n bytes in KiB or MiB, for people.
+func sizeInWords(n int64) string {
+	if n >= 1<<20 {
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	}
+	return strconv.FormatInt(n>>10, 10) + " KiB"
 }

@@ -33,6 +33,11 @@ func TestRequestFlags(t *testing.T) {
 		{"get", "/v2/contacts -H nocolon", requestOptions{}, true},
 		{"get", "/v2/contacts -H :empty", requestOptions{}, true},
 		{"get", "/v2/contacts -H X(y):v", requestOptions{}, true},
+		// Go's client and freshtoken's Transport set these themselves: the
+		// value given was dropped without a word, and the request went with
+		// the access token to the API's host.
+		{"get", "/v2/contacts -H authorization:Bearer-bogus", requestOptions{}, true},
+		{"get", "/v2/contacts -H Host:other.example", requestOptions{}, true},
 	}
 	for _, tt := range tests {
 		var got *requestOptions
@@ -118,6 +123,11 @@ func TestResolveURL(t *testing.T) {
 		{"v2/contacts?view=all", "https://api.example.com/v2/contacts?view=all"},
 		{"https://api.example.com/v2/company", "https://api.example.com/v2/company"},
 		{"HTTPS://API.example.com/v2/company", "https://api.example.com/v2/company"},
+		// The scheme's default port written out is the same host, as the
+		// Transport that sends the token and --all's next links have it
+		// (a URL an API gave with its port was refused as another host).
+		{"https://api.example.com:443/v2/company", "https://api.example.com/v2/company"},
+		{"https://api.example.com:8443/v2/company", ""},
 		// Every other form that names a host is checked the same way.
 		{"HTTP://example.invalid/x", ""},
 		{"Https://example.invalid/x", ""},
@@ -127,6 +137,13 @@ func TestResolveURL(t *testing.T) {
 		{"https:/v2/company", ""},
 		// Three slashes name no host: a path on the API's host.
 		{"///example.invalid/x", "https://api.example.com/example.invalid/x"},
+		// A query as typed, with a space or letters beyond ASCII, is sent
+		// percent-encoded as a browser sends it; it went as typed, a space
+		// in the request line, which the API answered 400 Bad Request.
+		// What was encoded already stays as it was.
+		{"/v2/contacts?q=Jane Doe&city=Zürich", "https://api.example.com/v2/contacts?q=Jane%20Doe&city=Z%C3%BCrich"},
+		{"/v2/contacts?q=a%20b+c&x=<y>\"", "https://api.example.com/v2/contacts?q=a%20b+c&x=%3Cy%3E%22"},
+		{"https://api.example.com/v2/x?q=1 2", "https://api.example.com/v2/x?q=1%202"},
 	} {
 		got, err := resolveURL(api, tt.path)
 		switch {
@@ -152,6 +169,46 @@ func TestRequestHeaderChecks(t *testing.T) {
 	for _, h := range []string{"X-Ok: a b\tc", "x-rate_limit.test~!: true", "Empty:"} {
 		if err := checkRequestOptions(&requestOptions{Method: "GET", Headers: []string{h}}); err != nil {
 			t.Errorf("-H %q: %v, want it accepted", h, err)
+		}
+	}
+}
+
+// endless is a reader that never ends, as `yes |` on stdin.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) { return len(p), nil }
+
+// TestRequestBodyIsBounded: -d @FILE naming something that never ends
+// (/dev/zero, a pipe from a program that goes on writing) and -d @- fed so
+// are one usage line, exit 2: the body was read whole into memory first,
+// until the process died of it (a Go stack trace under a memory limit, or
+// the kernel's out-of-memory killer) without a word. A body up to the
+// limit is read whole.
+func TestRequestBodyIsBounded(t *testing.T) {
+	for _, data := range []string{"@/dev/zero", "@-"} {
+		_, err := readData(data, endless{}, 1<<10)
+		if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "-d "+data+": more than 1 KiB") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("-d %s that never ends: %v (exit %d); want one usage line saying it is more than 1 KiB", data, err, ExitCode(err))
+		}
+	}
+	if b, err := readData("@-", strings.NewReader(strings.Repeat("x", 1<<10)), 1<<10); err != nil || len(b) != 1<<10 {
+		t.Errorf("-d @- of exactly the limit: %d bytes, %v; want it whole", len(b), err)
+	}
+}
+
+// TestRequestRefusesHeadersItWouldDrop: -H Authorization and -H Host say
+// why they cannot be sent, without showing the value (a credential); the
+// request would have gone with freshtoken's own, as if they were sent. A
+// value refused for a line break is not shown either (the whole -H was).
+func TestRequestRefusesHeadersItWouldDrop(t *testing.T) {
+	for h, want := range map[string]string{
+		"Authorization: Basic c2VjcmV0\n": "-H Authorization: freshtoken sends the environment's access token in it",
+		"host: other.example":             "-H Host: freshtoken sends the host api_url names",
+		"X-Api-Key: c2VjcmV0\r\n":         "-H X-Api-Key: a header value cannot hold a line break",
+	} {
+		err := checkRequestOptions(&requestOptions{Method: "GET", Headers: []string{h}})
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "c2VjcmV0") || strings.Contains(err.Error(), "other.example") {
+			t.Errorf("-H %q: %v; want an error saying %q, without the value", h, err, want)
 		}
 	}
 }

@@ -128,14 +128,14 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			if storeProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, keyringstore.ErrNoKeychain)) {
 				storeProblem = err
 			}
+		case rec != nil && src.CheckGrant(rec) != nil:
+			// Nothing of them is the environment's, as the text and the
+			// proxy's page show nothing of them.
+			st.Problem = &store.Problem{Kind: problemOtherClient, Message: src.CheckGrant(rec).Error()}
 		case rec != nil:
 			fillStatus(&st, rec)
 			if at, why := src.Plan(rec); !at.IsZero() {
 				st.NextRenewal = &plannedRenewal{At: at.UTC(), Why: why}
-			}
-			if err := src.CheckGrant(rec); err != nil {
-				st.LoggedIn = false
-				st.Problem = &store.Problem{Kind: problemOtherClient, Message: err.Error()}
 			}
 		}
 		all = append(all, st)

@@ -65,7 +65,8 @@ cannot read, or a record already in the new store that is another client's
 or that this freshtoken cannot read (a newer freshtoken's), is left where it
 is and reported, nothing moves, and the configuration is not changed. Newer tokens of the same grant already in the new store (another
 machine moved there first and has renewed since) are kept, and the older copy
-is left where it was. Stop a running proxy or service first, and start it again
+is left where it was. A record in the old store of another client or grant than
+the environment's (another configuration sharing the store) is left there. Stop a running proxy or service first, and start it again
 afterwards: until then it looks for the tokens in the old store.`,
 		Example: `  freshtoken store migrate --to keyring://
   pass show freshtoken-redis | freshtoken store migrate --to -   # redis://freshtoken:PASSWORD@redis.internal:6379/0, kept out of the process list
@@ -159,7 +160,12 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		}
 	}
 	for _, env := range conf.Names() {
-		m, heldTo, release, err := planMove(ctx, f, env, from, to, fromDomain, toDomain)
+		src, err := f.Source(ctx, env) // reads only the configuration: whose tokens are env's
+		if err != nil {
+			forgetUntouched()
+			return err
+		}
+		m, heldTo, release, err := planMove(ctx, f, env, src.CheckGrant, from, to, fromDomain, toDomain)
 		// Held until [store] url names the new store: a command waiting
 		// for the lock then finds the tokens gone from the old store and
 		// the configuration saying where they are.
@@ -314,7 +320,7 @@ type move struct {
 // wait for each other instead of each holding one lock for ever.
 // heldTo says whether env's lock in the new store is held (with one lock
 // domain, the one lock is both stores'), even when err says it cannot move.
-func planMove(ctx context.Context, f *Factory, env string, from, to store.Store, fromDomain, toDomain string) (m move, heldTo bool, release func(), err error) {
+func planMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store, fromDomain, toDomain string) (m move, heldTo bool, release func(), err error) {
 	var unlocks []func()
 	release = func() {
 		for _, unlock := range slices.Backward(unlocks) {
@@ -326,7 +332,7 @@ func planMove(ctx context.Context, f *Factory, env string, from, to store.Store,
 	if err != nil {
 		return move{}, heldTo, release, err
 	}
-	m, err = findMove(ctx, env, from, to)
+	m, err = findMove(ctx, env, checkGrant, from, to)
 	return m, heldTo, release, err
 }
 
@@ -364,8 +370,10 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 // findMove reads env's record in both stores, under their locks, and says
 // what moving it means: a record the new store holds that cannot be read
 // (a newer freshtoken's, or damaged) is kept, never written over, and so is
-// another client's.
-func findMove(ctx context.Context, env string, from, to store.Store) (move, error) {
+// another client's. A record in the old store that checkGrant (the
+// environment's Source.CheckGrant) finds another client's stays there: it
+// is another configuration's that shares the store and still reads it there.
+func findMove(ctx context.Context, env string, checkGrant func(*store.Record) error, from, to store.Store) (move, error) {
 	rec, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
 		if _, err := to.Load(ctx, env); err == nil {
@@ -375,6 +383,10 @@ func findMove(ctx context.Context, env string, from, to store.Store) (move, erro
 	}
 	if err != nil {
 		return move{}, fmt.Errorf("%w; it was not moved", err)
+	}
+	if checkGrant(rec) != nil {
+		return move{env: env, said: fmt.Sprintf("not moved: the tokens in %s are those of %s, not this environment's; another configuration sharing the store may use them there, so they were left there (a log-in gives this environment its own)",
+			from.Location(env), rec.Grant)}, nil
 	}
 	there, err := to.Load(ctx, env)
 	switch {

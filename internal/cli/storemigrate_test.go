@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -141,6 +142,79 @@ func TestStoreMigrateMovesNothingUnlessEverythingCan(t *testing.T) {
 	}
 	if _, err := target.Load(t.Context(), "dev"); err == nil {
 		t.Error("dev was copied to the new store")
+	}
+}
+
+// TestStoreMigrateLeavesAnotherClientsTokens: two configurations share one
+// token folder (both leave [store] out, so both use the default), and the
+// record of an environment name they both use is the other one's, of
+// another client. Migrating this configuration moved that record to its new
+// store and deleted it from the folder: the other configuration, still
+// reading the folder, was told to log in, and its refresh token sat in a
+// store where no one would use it. The record is left where it is, and
+// migrate says why; the environments that are this configuration's move.
+func TestStoreMigrateLeavesAnotherClientsTokens(t *testing.T) {
+	e, rec := devAndZeta(t)
+	folder := filestore.New(filepath.Join(e.dir, "state"))
+	others := *rec
+	others.Grant.ClientID, others.RefreshToken = "another-client", "the-other-configurations-refresh-token"
+	if err := folder.Save(t.Context(), "zeta", &others); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(e.dir, "new")
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "store", "migrate", "--to", "file://"+dir); code != 0 {
+		t.Fatalf("store migrate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got, err := folder.Load(t.Context(), "zeta"); err != nil || got.RefreshToken != others.RefreshToken {
+		t.Fatalf("another client's tokens were taken from the folder it reads (%v)", err)
+	}
+	if _, err := filestore.New(dir).Load(t.Context(), "zeta"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("another client's tokens were copied to the new store (%v)", err)
+	}
+	if want := "zeta: not moved: the tokens in " + folder.Location("zeta") + " are those of client \"another-client\""; !strings.Contains(stdout.String(), want) {
+		t.Errorf("stdout = %q; want it to say %q", stdout, want)
+	}
+	if got, err := filestore.New(dir).Load(t.Context(), "dev"); err != nil || got.RefreshToken != rec.RefreshToken {
+		t.Errorf("dev, this configuration's own, did not move (%v)", err)
+	}
+}
+
+// TestStatusJSONShowsNothingOfAnotherClientsTokens: the store holds, under
+// the environment's name, the tokens of another client (another
+// configuration sharing the folder). `status` and the proxy's page say so
+// and show nothing of them; `status --json` said so too, yet gave their
+// expiries, renewals and access_token_held/refresh_token_held: true as the
+// environment's, which a script checking those took for tokens it could use.
+func TestStatusJSONShowsNothingOfAnotherClientsTokens(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := e.record(t, "dev")
+	rec.Grant.ClientID = "another-client"
+	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status", "--json"); code != 0 {
+		t.Fatalf("status --json: exit %d\n%s", code, stderr)
+	}
+	var all []map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || len(all) != 1 {
+		t.Fatalf("status --json = %s (%v); want one environment", stdout, err)
+	}
+	got := all[0]
+	if problem, _ := got["problem"].(map[string]any); problem["kind"] != "other_client" || got["logged_in"] != false {
+		t.Errorf("status --json = %v; want logged_in false and the other_client problem", got)
+	}
+	for _, key := range []string{"access_token_expires_at", "access_token_expires_in", "refresh_token_expires_at", "last_renewal", "next_renewal"} {
+		if v, ok := got[key]; ok {
+			t.Errorf("status --json gives %s %v, another client's", key, v)
+		}
+	}
+	for _, key := range []string{"access_token_held", "refresh_token_held"} {
+		if got[key] != false {
+			t.Errorf("status --json gives %s %v for another client's tokens; want false", key, got[key])
+		}
 	}
 }
 
