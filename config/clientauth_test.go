@@ -303,3 +303,17 @@ func TestClientAuthMistakes(t *testing.T) {
 		}
 	}
 }
+
+// writeMode writes text to a file named name with exactly mode, whatever
+// the umask.
+func writeMode(t *testing.T, name, text string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -23,20 +23,6 @@ const (
 	withStoreUser     = "[store]\nurl = \"redis://127.0.0.1:6379/0\"\n\n" + withSecretEnv
 )
 
-// writeMode writes text to a file named name with exactly mode, whatever
-// the umask.
-func writeMode(t *testing.T, name, text string, mode os.FileMode) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestLoadRefusesFilesOthersCouldChangeOrRead(t *testing.T) {
 	tests := []struct {
 		name, file, text string

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,7 +32,9 @@ func hungManager(t *testing.T) (cmd, started string) {
 		b, _ := os.ReadFile(pids)
 		for _, pid := range strings.Fields(string(b)) {
 			if n, err := strconv.Atoi(pid); err == nil {
-				syscall.Kill(n, syscall.SIGKILL)
+				if p, err := os.FindProcess(n); err == nil {
+					p.Kill()
+				}
 			}
 		}
 	})

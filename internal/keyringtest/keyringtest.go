@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 
 	dbus "github.com/godbus/dbus/v5"
@@ -211,9 +210,7 @@ func (b *Bus) Lock(t *testing.T) {
 // is still on the bus, and answers nothing.
 func (b *Bus) Pause(t *testing.T) {
 	t.Helper()
-	if err := b.keyring.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Pause(t, b.keyring.Process)
 }
 
 // Items lists the labels of the items in the login keyring whose service

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -123,10 +122,7 @@ func (s *Server) Clients(t testing.TB) int {
 // is answered.
 func (s *Server) Pause(t testing.TB) {
 	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.cmd.Process.Signal(syscall.SIGCONT) })
+	testenv.Pause(t, s.cmd.Process)
 }
 
 // RequirePassword makes the server refuse clients without password, as a

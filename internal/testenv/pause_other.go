@@ -1,0 +1,14 @@
+//go:build !unix
+
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// Pause is Missing: only Unix can stop a process without ending it.
+func Pause(t testing.TB, _ *os.Process) {
+	t.Helper()
+	Missing(t, "pausing a process needs SIGSTOP, which only Unix has")
+}

@@ -1,0 +1,80 @@
+//go:build unix
+
+package filestore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// TestLoadSaysWhenItWaits: Load tells store.Waiting before it waits for
+// a writer over the record in place (another process's, here the test's
+// own lock on the file), which lasts until its context ends, and never
+// when the record is free: a command served a valid token starts watching
+// for signals only when a wait may come (Ctrl-\ during the wait dumped
+// every goroutine).
+func TestLoadSaysWhenItWaits(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	s := filestore.New(dir)
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	var told atomic.Int32
+	waiting := store.WithWaiting(ctx, func() { told.Add(1) })
+	if _, err := s.Load(waiting, "sandbox"); err != nil || told.Load() != 0 {
+		t.Fatalf("Load of a free record: %v, Waiting told %d times; want none", err, told.Load())
+	}
+	f, err := os.Open(filepath.Join(dir, "sandbox.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	held, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	held = store.WithWaiting(held, func() { told.Add(1); cancel() }) // as Ctrl-\ would, once watched for
+	if _, err := s.Load(held, "sandbox"); !errors.Is(err, context.Canceled) || told.Load() != 1 {
+		t.Fatalf("Load of a record held: %v, Waiting told %d times; want it told once, then the wait ended by its context", err, told.Load())
+	}
+}
+
+// TestFIFORefused: a FIFO planted as a record or a lock is refused at once,
+// not waited on.
+func TestFIFORefused(t *testing.T) {
+	for _, name := range []string{"sandbox.json", "sandbox.lock"} {
+		dir := filepath.Join(t.TempDir(), "tokens")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mkfifo(filepath.Join(dir, name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := filestore.New(dir)
+		done := make(chan error, 1)
+		go func() {
+			_, lerr := s.Load(ctx, "sandbox")
+			_, kerr := s.Lock(ctx, "sandbox")
+			done <- errors.Join(lerr, kerr)
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: %v; want it refused as not a regular file", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the store waited on a FIFO", name)
+		}
+	}
+}
