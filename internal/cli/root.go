@@ -26,11 +26,12 @@ func Main(args []string, ios *IOStreams) int {
 		broken    atomic.Bool                 // stdout or stderr lost its reader
 		unwritten atomic.Pointer[outputError] // stdout refused the result otherwise
 	)
-	streams := *ios
-	streams.Out = pipeWatch{w: ios.Out, broken: &broken, unwritten: &unwritten}
-	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken}
-	ctx, g, stop := guardSignals(streams.ErrOut)
+	ctx, g, stop := guardSignals(nil)
 	defer stop()
+	streams := *ios
+	streams.Out = pipeWatch{w: ios.Out, broken: &broken, unwritten: &unwritten, stall: &stallCut{g: g}}
+	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken, stall: &stallCut{g: g}}
+	g.errOut = streams.ErrOut
 	f := &Factory{IO: &streams, Sending: g.Sending, watchSignals: g.watch, handOver: g.handOver}
 	f.OpenBrowser = f.openBrowser
 	g.commandLine = f.commandLine
@@ -69,7 +70,11 @@ func Main(args []string, ios *IOStreams) int {
 	case sig != 0:
 		// Interrupted: any renewal in flight was seen through and stored.
 		msg := "interrupted"
-		if err != nil && err != context.Canceled && !errors.As(err, &se) { // a silent error's failures were said
+		var oe *outputError
+		switch {
+		case errors.As(err, &oe) && errors.Is(oe.err, errStalled) && !oe.changes:
+			// The output the signal cut short is all there is to say.
+		case err != nil && err != context.Canceled && !errors.As(err, &se): // a silent error's failures were said
 			msg = "interrupted: " + redact.OneLine(err.Error(), 1000)
 		}
 		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", f.suggesting(msg))
