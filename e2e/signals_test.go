@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -938,5 +939,67 @@ func TestSecondCtrlCAbandonsTheRefusedAnswer(t *testing.T) {
 	}
 	if code != 130 || !strings.Contains(warning, "the refresh token is lost") || !strings.Contains(warning, w.suggested("`freshtoken login -e dev`")) {
 		t.Fatalf("exit %d, stderr %q; want 130 and one line saying the refresh token is lost and to log in", code, stderr)
+	}
+}
+
+// TestSignalWhileTheSecretCommandWaits: a client_secret_cmd that waits (a
+// `pass show` asking for a GPG passphrase) while `token` renews or `login`
+// starts: the first Ctrl-C, Ctrl-\, SIGTERM or SIGHUP, sent to freshtoken
+// alone (kill, a supervisor) or to its process group (a terminal), ends it
+// with 128+N and one line, the secret command ended and nothing sent.
+// Sent to freshtoken alone, it left the secret command running on after it
+// (still asking for the passphrase); sent to the group, its line said, as
+// often as not, that the secret command failed and to run it to see why.
+func TestSignalWhileTheSecretCommandWaits(t *testing.T) {
+	for _, args := range [][]string{{"token"}, {"login", "--no-browser"}} {
+		for _, tt := range []struct {
+			sig   syscall.Signal
+			group bool
+		}{
+			{syscall.SIGINT, false}, {syscall.SIGQUIT, false}, {syscall.SIGTERM, false}, {syscall.SIGHUP, false},
+			{syscall.SIGINT, true}, {syscall.SIGQUIT, true},
+		} {
+			to := "freshtoken"
+			if tt.group {
+				to = "its group"
+			}
+			t.Run(fmt.Sprintf("%s %v to %s", args[0], tt.sig, to), func(t *testing.T) {
+				w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+				w.login()
+				w.age(time.Hour) // token renews
+				pidFile := filepath.Join(w.dir, "secret.pid")
+				setSecretSource(t, w, fmt.Sprintf(`client_secret_cmd = "echo $$ > %s; sleep 60; echo dev-client-secret"`, pidFile))
+				requests := w.provider.Stats().TokenRequests
+				run := w.watchWith(func(c *exec.Cmd) { c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }, args...)
+				var pid int
+				testenv.WaitFor(t, "the secret command to start", func() bool {
+					b, _ := os.ReadFile(pidFile)
+					pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+					return pid != 0
+				})
+				target := run.cmd.Process.Pid
+				if tt.group {
+					target = -target
+				}
+				if err := syscall.Kill(target, tt.sig); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-run.stderr.Closed():
+				case <-time.After(10 * time.Second):
+					run.cmd.Process.Kill()
+					t.Fatalf("still running 10 s after the signal: %s", run.stderr.String())
+				}
+				code, stderr := run.wait()
+				if code != 128+int(tt.sig) || !strings.HasPrefix(stderr, "freshtoken: interrupted") || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "run it yourself") {
+					t.Fatalf("exit %d, stderr %q; want %d and one line saying it was interrupted", code, stderr, 128+int(tt.sig))
+				}
+				// Ended, it is gone once reaped: then no signal reaches it.
+				testenv.WaitFor(t, "the secret command to end", func() bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) })
+				if n := w.provider.Stats().TokenRequests; n != requests {
+					t.Errorf("%d token requests sent after the signal; want none", n-requests)
+				}
+			})
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/shellrun"
 )
 
 // Main runs freshtoken with args and returns the exit code. Whatever
@@ -54,6 +55,17 @@ func Main(args []string, ios *IOStreams) int {
 	if oe := unwritten.Load(); oe != nil && err == nil {
 		err = oe // a result not written is no success, whatever the command made of it
 	}
+	var stopped *shellrun.Stopped
+	if errors.As(err, &stopped) && sig == 0 {
+		// A command freshtoken ran (client_secret_cmd) was stopped by a
+		// signal that a terminal sent freshtoken too, as to every process
+		// of the job: it ends the process as freshtoken's own would,
+		// whichever of them was told first.
+		sig = stopped.Signal
+	}
+	if sig != 0 {
+		shellrun.StopAll() // a client_secret_cmd still asking, say
+	}
 	var up *upgraded
 	if errors.As(err, &up) && sig == 0 { // every renewal in flight is stored
 		sig, err = restartUpgraded(g, up, streams.ErrOut)
@@ -74,6 +86,8 @@ func Main(args []string, ios *IOStreams) int {
 		switch {
 		case errors.As(err, &oe) && errors.Is(oe.err, errStalled) && !oe.changes:
 			// The output the signal cut short is all there is to say.
+		case errors.As(err, &stopped):
+			// The command freshtoken ran was stopped with it.
 		case err != nil && err != context.Canceled && !errors.As(err, &se): // a silent error's failures were said
 			msg = "interrupted: " + redact.OneLine(err.Error(), 1000)
 		}
