@@ -984,15 +984,9 @@ func TestSignalWhileTheSecretCommandWaits(t *testing.T) {
 				if err := syscall.Kill(target, tt.sig); err != nil {
 					t.Fatal(err)
 				}
-				select {
-				case <-run.stderr.Closed():
-				case <-time.After(10 * time.Second):
-					run.cmd.Process.Kill()
-					t.Fatalf("still running 10 s after the signal: %s", run.stderr.String())
-				}
-				code, stderr := run.wait()
-				if code != 128+int(tt.sig) || !strings.HasPrefix(stderr, "freshtoken: interrupted") || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "run it yourself") {
-					t.Fatalf("exit %d, stderr %q; want %d and one line saying it was interrupted", code, stderr, 128+int(tt.sig))
+				endsWithin(t, run, 128+int(tt.sig))
+				if _, stderr := run.wait(); strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "run it yourself") {
+					t.Errorf("stderr %q; want one line saying it was interrupted", stderr)
 				}
 				// Ended, it is gone once reaped: then no signal reaches it.
 				testenv.WaitFor(t, "the secret command to end", func() bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) })
@@ -1001,5 +995,57 @@ func TestSignalWhileTheSecretCommandWaits(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSignalWhileDiscoveryWaits: a renewal that must fetch the provider's
+// discovery document (issuer, the cached copy gone) from an issuer that
+// does not answer: the first Ctrl-C, Ctrl-\, SIGTERM or SIGHUP ends
+// `token` with 128+N and one line, nothing sent. The fetch, made under the
+// renewal lock, did not watch the signal, which waited until the fetch
+// gave up (the environment's timeout, 30 s) and then said the provider
+// could not be reached.
+func TestSignalWhileDiscoveryWaits(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			var hang atomic.Bool
+			arrived := make(chan struct{}, 1)
+			issuer := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				if hang.Load() && strings.HasPrefix(r.URL.Path, "/.well-known/") {
+					select {
+					case arrived <- struct{}{}:
+					default:
+					}
+					<-r.Context().Done() // no answer until freshtoken gives up
+					return
+				}
+				w.provider.Handler().ServeHTTP(rw, r)
+			}))
+			defer issuer.Close()
+			w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("provider = \"freeagent\"\napi_url = %q", w.api),
+				fmt.Sprintf("provider = \"generic\"\napi_url = %q\nissuer = %q", issuer.URL+"/", issuer.URL), 1))
+			w.login()
+			w.age(time.Hour) // token renews
+			if err := os.RemoveAll(filepath.Join(w.dir, "discovery")); err != nil {
+				t.Fatal(err)
+			}
+			requests := w.provider.Stats().TokenRequests
+			hang.Store(true)
+			run := w.watch("token")
+			select {
+			case <-arrived:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no discovery request came: %s", run.stderr.String())
+			}
+			run.cmd.Process.Signal(sig)
+			endsWithin(t, run, 128+int(sig))
+			if _, stderr := run.wait(); stderr != "freshtoken: interrupted\n" {
+				t.Errorf("stderr %q; want one line saying it was interrupted", stderr)
+			}
+			if n := w.provider.Stats().TokenRequests; n != requests {
+				t.Errorf("%d token requests sent after the signal; want none", n-requests)
+			}
+		})
 	}
 }
