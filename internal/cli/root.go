@@ -55,13 +55,8 @@ func Main(args []string, ios *IOStreams) int {
 	if oe := unwritten.Load(); oe != nil && err == nil {
 		err = oe // a result not written is no success, whatever the command made of it
 	}
-	var stopped *shellrun.Stopped
-	if errors.As(err, &stopped) && sig == 0 {
-		// A command freshtoken ran (client_secret_cmd) was stopped by a
-		// signal that a terminal sent freshtoken too, as to every process
-		// of the job: it ends the process as freshtoken's own would,
-		// whichever of them was told first.
-		sig = stopped.Signal
+	if sig == 0 {
+		sig = signalOf(err)
 	}
 	if sig != 0 {
 		shellrun.StopAll() // a client_secret_cmd still asking, say
@@ -86,8 +81,8 @@ func Main(args []string, ios *IOStreams) int {
 		switch {
 		case errors.As(err, &oe) && errors.Is(oe.err, errStalled) && !oe.changes:
 			// The output the signal cut short is all there is to say.
-		case errors.As(err, &stopped):
-			// The command freshtoken ran was stopped with it.
+		case signalOf(err) != 0:
+			// The signal, or the closed terminal, stopped the command.
 		case err != nil && err != context.Canceled && !errors.As(err, &se): // a silent error's failures were said
 			msg = "interrupted: " + redact.OneLine(err.Error(), 1000)
 		}

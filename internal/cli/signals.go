@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/shellrun"
 )
 
 // guard keeps a signal from costing the user their grant. Once a token
@@ -429,4 +430,35 @@ func (c *stallCut) write(w io.Writer, b []byte) (int, error) {
 	c.pending = done
 	c.mu.Unlock()
 	return 0, errStalled
+}
+
+// errHungUp is a read of a terminal that has closed (EIO). The terminal's
+// SIGHUP comes after it, if at all (a shell passes its own on to its
+// jobs), so the command ends as that signal would end it (see signalOf):
+// a prompt at a closed terminal ended as a bug, exit 1, "read /dev/stdin:
+// input/output error".
+var errHungUp = errors.New("the terminal closed")
+
+// hungUp is err, a terminal read's, as errHungUp if the terminal closed.
+func hungUp(err error) error {
+	if errors.Is(err, syscall.EIO) {
+		return fmt.Errorf("%w (%w)", errHungUp, err)
+	}
+	return err
+}
+
+// signalOf is the signal that err, a command's, stands for: a closed
+// terminal is SIGHUP, and a command freshtoken ran (client_secret_cmd)
+// ended by a signal that a terminal sent freshtoken too, as to every
+// process of the job, is that signal. Either ends the process as the
+// signal does, whether or not the guard has seen it yet. 0 for any other.
+func signalOf(err error) syscall.Signal {
+	var stopped *shellrun.Stopped
+	switch {
+	case errors.Is(err, errHungUp):
+		return syscall.SIGHUP
+	case errors.As(err, &stopped):
+		return stopped.Signal
+	}
+	return 0
 }
