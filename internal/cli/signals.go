@@ -399,6 +399,25 @@ func (c *stallCut) write(w io.Writer, b []byte) (int, error) {
 			return 0, errStalled
 		}
 	}
+	written := 0
+	for len(b) > 0 {
+		chunk := b[:min(len(b), stallChunk)]
+		n, err := c.writeChunk(w, chunk, limit)
+		written += n
+		if err != nil {
+			return written, err
+		}
+		b = b[len(chunk):]
+	}
+	return written, nil
+}
+
+// stallChunk is the most a write hands its reader at a time, in a copy of
+// its own, so that a large document is not copied whole.
+const stallChunk = 64 << 10
+
+// writeChunk writes b, giving it up at the signal, or at limit if set.
+func (c *stallCut) writeChunk(w io.Writer, b []byte, limit <-chan time.Time) (int, error) {
 	var (
 		n    int
 		err  error

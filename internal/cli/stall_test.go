@@ -52,3 +52,20 @@ func TestStallCutKeepsTheLastWords(t *testing.T) {
 		t.Fatalf("written %q; want the output, then the last words", got)
 	}
 }
+
+// TestStallCutWritesLargeOutputWhole: a document larger than the pieces a
+// write hands its reader lands whole and in order while signals are
+// watched.
+func TestStallCutWritesLargeOutputWhole(t *testing.T) {
+	_, g, stop := guardSignals(io.Discard)
+	defer stop()
+	g.watch()
+	var got strings.Builder
+	doc := strings.Repeat("0123456789abcdef", 3*stallChunk/16+5)
+	if n, err := (&stallCut{g: g}).write(&got, []byte(doc)); n != len(doc) || err != nil {
+		t.Fatalf("wrote %d of %d: %v", n, len(doc), err)
+	}
+	if got.String() != doc {
+		t.Fatal("the document was not written whole and in order")
+	}
+}
