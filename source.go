@@ -557,6 +557,7 @@ func (s *Source) fetchClientSecret(ctx context.Context) (string, error) {
 	}
 	secret := s.set.ClientSecret
 	if secret == "" && s.set.ClientSecretFunc != nil {
+		s.log.Debug("fetching the client secret", "timeout", secretTimeout)
 		cctx, cancel := context.WithTimeout(ctx, secretTimeout)
 		defer cancel()
 		var err error

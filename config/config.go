@@ -810,6 +810,9 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 		return e.clientSecretFromKeyring(ctx)
 	case e.ClientSecretCmd != "":
 		out, stderr, more, err := shellrun.Run(ctx, e.ClientSecretCmd, nil, maxSecretOutput, maxSecretOutput)
+		if stopped := (*shellrun.Stopped)(nil); errors.As(err, &stopped) {
+			return "", fmt.Errorf("environment %s: client_secret_cmd %q was %w before it printed the secret", e.Name, e.ClientSecretCmd, stopped)
+		}
 		if more {
 			return "", Invalidf("environment %s: client_secret_cmd %q printed more than %d KiB, which is no client secret; make it print the secret alone", e.Name, e.ClientSecretCmd, maxSecretOutput>>10)
 		}

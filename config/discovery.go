@@ -154,6 +154,9 @@ func (d *discovery) document(ctx context.Context) (*discoveryDocument, error) {
 		return &v.(*cachedDiscovery).Document, nil
 	}
 	fetched, err := d.fetch(ctx)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return nil, ctx.Err() // its caller gave up (a signal): nothing failed
+	}
 	if err != nil {
 		if cached != nil && errors.Is(err, freshtoken.ErrUnreachable) {
 			d.log.Debug("discovery failed; using the stale cached document", "issuer", d.env.Issuer,

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -290,5 +291,38 @@ func killAt(t *testing.T, w *world, step string, args ...string) {
 	p.wait()
 	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("freshtoken was not killed by SIGKILL: %v", p.cmd.ProcessState)
+	}
+}
+
+// TestSignalWhileTheKeychainHoldsTheSecret: `token` renewing with its client
+// secret in a keychain that does not answer (paused, as one waiting on an
+// unlock prompt nobody sees): the first Ctrl-C, Ctrl-\, SIGTERM or SIGHUP
+// ends it with 128+N and one line, nothing sent. The read did not watch the
+// signal, which waited for the keychain's time limit (30 s) and then
+// renewed all the same, or said the keychain did not answer.
+func TestSignalWhileTheKeychainHoldsTheSecret(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			kr := privateKeychain(t)
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "") // tokens in files
+			setSecretSource(t, w, "")
+			cmd := w.command(context.Background(), "init", "-e", "dev", "--client-secret-keyring")
+			cmd.Stdin = strings.NewReader("dev-client-secret\n")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("init --client-secret-keyring: %v\n%s", err, out)
+			}
+			w.login()
+			w.age(time.Hour) // token renews
+			requests := w.provider.Stats().TokenRequests
+			kr.Pause(t)
+			logFile := filepath.Join(t.TempDir(), "debug.log")
+			run := w.watch("--debug", "--log-file", logFile, "token")
+			testenv.WaitFor(t, "the client secret to be asked for", func() bool {
+				logs, _ := os.ReadFile(logFile)
+				return bytes.Contains(logs, []byte("fetching the client secret"))
+			})
+			run.cmd.Process.Signal(sig)
+			endsInterruptedUnsent(t, w, run, sig, requests)
+		})
 	}
 }

@@ -267,14 +267,18 @@ func (w *world) watchWith(change func(*exec.Cmd), args ...string) *watched {
 	w.t.Cleanup(cancel)
 	p := &watched{cmd: w.command(ctx, args...), stderr: testenv.NewOutput()}
 	change(p.cmd)
-	p.cmd.Stderr = p.stderr
-	p.stdout = filepath.Join(w.t.TempDir(), "stdout")
-	out, err := os.Create(p.stdout) // a file, which a child left running cannot hold Wait up with
-	if err != nil {
-		w.t.Fatal(err)
+	if p.cmd.Stderr == nil { // else change gave it one, and p.stderr only tells of the end
+		p.cmd.Stderr = p.stderr
 	}
-	defer out.Close()
-	p.cmd.Stdout = out
+	if p.cmd.Stdout == nil { // else change gave it one
+		p.stdout = filepath.Join(w.t.TempDir(), "stdout")
+		out, err := os.Create(p.stdout) // a file, which a child left running cannot hold Wait up with
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		defer out.Close()
+		p.cmd.Stdout = out
+	}
 	if err := p.cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}

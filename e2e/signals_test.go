@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -584,6 +585,27 @@ func endsWithin(t *testing.T, run *watched, code int) {
 	}
 }
 
+// endsInterruptedUnsent fails the test unless run ends with 128+sig and
+// one line saying it was interrupted (see endsWithin), not that something
+// failed, the provider having had no token request beyond the requests it
+// had before.
+func endsInterruptedUnsent(t *testing.T, w *world, run *watched, sig syscall.Signal, requests int) {
+	t.Helper()
+	endsWithin(t, run, 128+int(sig))
+	_, stderr := run.wait()
+	if !strings.HasPrefix(stderr, "freshtoken: interrupted") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("stderr %q; want one line saying it was interrupted", stderr)
+	}
+	for _, misleading := range []string{"run it yourself", "check issuer", "could not"} {
+		if strings.Contains(stderr, misleading) {
+			t.Errorf("stderr %q says %q, as if something had failed", stderr, misleading)
+		}
+	}
+	if n := w.provider.Stats().TokenRequests; n != requests {
+		t.Errorf("%d token requests sent after the signal; want none", n-requests)
+	}
+}
+
 // TestCommandDuringAMigrationFollowsTheTokens: a command that read the
 // configuration before `store migrate` named the new store in it, and found
 // the old store empty once it had the lock (the migration moved the tokens
@@ -938,5 +960,101 @@ func TestSecondCtrlCAbandonsTheRefusedAnswer(t *testing.T) {
 	}
 	if code != 130 || !strings.Contains(warning, "the refresh token is lost") || !strings.Contains(warning, w.suggested("`freshtoken login -e dev`")) {
 		t.Fatalf("exit %d, stderr %q; want 130 and one line saying the refresh token is lost and to log in", code, stderr)
+	}
+}
+
+// TestSignalWhileTheSecretCommandWaits: a client_secret_cmd that waits (a
+// `pass show` asking for a GPG passphrase) while `token` renews or `login`
+// starts: the first Ctrl-C, Ctrl-\, SIGTERM or SIGHUP, sent to freshtoken
+// alone (kill, a supervisor) or to its process group (a terminal), ends it
+// with 128+N and one line, the secret command ended and nothing sent.
+// Sent to freshtoken alone, it left the secret command running on after it
+// (still asking for the passphrase); sent to the group, its line said, as
+// often as not, that the secret command failed and to run it to see why.
+func TestSignalWhileTheSecretCommandWaits(t *testing.T) {
+	for _, args := range [][]string{{"token"}, {"login", "--no-browser"}} {
+		for _, tt := range []struct {
+			sig   syscall.Signal
+			group bool
+		}{
+			{syscall.SIGINT, false}, {syscall.SIGQUIT, false}, {syscall.SIGTERM, false}, {syscall.SIGHUP, false},
+			{syscall.SIGINT, true}, {syscall.SIGQUIT, true},
+		} {
+			to := "freshtoken"
+			if tt.group {
+				to = "its group"
+			}
+			t.Run(fmt.Sprintf("%s %v to %s", args[0], tt.sig, to), func(t *testing.T) {
+				w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+				w.login()
+				w.age(time.Hour) // token renews
+				pidFile := filepath.Join(w.dir, "secret.pid")
+				setSecretSource(t, w, fmt.Sprintf(`client_secret_cmd = "echo $$ > %s; sleep 60; echo dev-client-secret"`, pidFile))
+				requests := w.provider.Stats().TokenRequests
+				run := w.watchWith(func(c *exec.Cmd) { c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }, args...)
+				var pid int
+				testenv.WaitFor(t, "the secret command to start", func() bool {
+					b, _ := os.ReadFile(pidFile)
+					pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+					return pid != 0
+				})
+				target := run.cmd.Process.Pid
+				if tt.group {
+					target = -target
+				}
+				if err := syscall.Kill(target, tt.sig); err != nil {
+					t.Fatal(err)
+				}
+				endsInterruptedUnsent(t, w, run, tt.sig, requests)
+				// Ended, it is gone once reaped: then no signal reaches it.
+				testenv.WaitFor(t, "the secret command to end", func() bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) })
+			})
+		}
+	}
+}
+
+// TestSignalWhileDiscoveryWaits: a renewal that must fetch the provider's
+// discovery document (issuer, the cached copy gone) from an issuer that
+// does not answer: the first Ctrl-C, Ctrl-\, SIGTERM or SIGHUP ends
+// `token` with 128+N and one line, nothing sent. The fetch, made under the
+// renewal lock, did not watch the signal, which waited until the fetch
+// gave up (the environment's timeout, 30 s) and then said the provider
+// could not be reached.
+func TestSignalWhileDiscoveryWaits(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			var hang atomic.Bool
+			arrived := make(chan struct{}, 1)
+			issuer := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				if hang.Load() && strings.HasPrefix(r.URL.Path, "/.well-known/") {
+					select {
+					case arrived <- struct{}{}:
+					default:
+					}
+					<-r.Context().Done() // no answer until freshtoken gives up
+					return
+				}
+				w.provider.Handler().ServeHTTP(rw, r)
+			}))
+			defer issuer.Close()
+			w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("provider = \"freeagent\"\napi_url = %q", w.api),
+				fmt.Sprintf("provider = \"generic\"\napi_url = %q\nissuer = %q", issuer.URL+"/", issuer.URL), 1))
+			w.login()
+			w.age(time.Hour) // token renews
+			if err := os.RemoveAll(filepath.Join(w.dir, "discovery")); err != nil {
+				t.Fatal(err)
+			}
+			requests := w.provider.Stats().TokenRequests
+			hang.Store(true)
+			run := w.watch("token")
+			select {
+			case <-arrived:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no discovery request came: %s", run.stderr.String())
+			}
+			run.cmd.Process.Signal(sig)
+			endsInterruptedUnsent(t, w, run, sig, requests)
+		})
 	}
 }

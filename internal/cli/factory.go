@@ -37,11 +37,13 @@ type IOStreams struct {
 }
 
 // SystemStreams are the process's own streams; writing to a pipe whose
-// reader has gone fails with EPIPE rather than ending the process.
+// reader has gone fails with EPIPE rather than ending the process, and
+// reading a terminal that has closed fails with errHungUp.
 func SystemStreams() *IOStreams {
+	inTTY := isatty.IsTerminal(os.Stdin.Fd())
 	return &IOStreams{
-		In: os.Stdin, Out: outputFile(os.Stdout), ErrOut: outputFile(os.Stderr),
-		InTTY:  isatty.IsTerminal(os.Stdin.Fd()),
+		In: terminalInput(os.Stdin, inTTY), Out: outputFile(os.Stdout), ErrOut: outputFile(os.Stderr),
+		InTTY:  inTTY,
 		OutTTY: isatty.IsTerminal(os.Stdout.Fd()),
 		ErrTTY: isatty.IsTerminal(os.Stderr.Fd()),
 	}

@@ -183,7 +183,7 @@ func (p *prompter) readSecret(ctx context.Context) (string, error) {
 			return "", errNoAnswer
 		}
 		if r.err != nil {
-			return "", r.err
+			return "", hungUp(r.err)
 		}
 		return strings.TrimSpace(string(r.secret)), nil
 	case <-ctx.Done():

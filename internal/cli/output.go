@@ -42,6 +42,16 @@ func (e *outputError) Error() string {
 	case errors.Is(e.err, syscall.EBADF):
 		cause, next = "standard output is closed", "give it somewhere to go (> FILE, a pipe, $(…))"
 	}
+	if errors.Is(e.err, errStalled) { // a signal ended the wait for the reader
+		if e.request == "" {
+			return "the output was cut short"
+		}
+		msg := e.request + ", and the answer written was cut short"
+		if e.changes {
+			msg += "; the request was made, and running the command again makes it again"
+		}
+		return msg
+	}
 	if e.request == "" {
 		return fmt.Sprintf("standard output could not be written: %s, so the output is missing or cut short; %s, then run the command again", cause, next)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -60,7 +61,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		}
 		fmt.Fprintf(f.IO.ErrOut, "Remove %s from %s and delete its stored tokens? [y/N] ", env.Name, conf.Path)
 		answer, err := await.Result(ctx, func() (string, error) { return bufio.NewReader(f.IO.In).ReadString('\n') })
-		if errors.Is(err, context.Canceled) {
+		if err != nil && !errors.Is(err, io.EOF) { // interrupted, or the terminal closed
 			fmt.Fprintln(f.IO.ErrOut)
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/shellrun"
 )
 
 // Main runs freshtoken with args and returns the exit code. Whatever
@@ -26,11 +27,12 @@ func Main(args []string, ios *IOStreams) int {
 		broken    atomic.Bool                 // stdout or stderr lost its reader
 		unwritten atomic.Pointer[outputError] // stdout refused the result otherwise
 	)
-	streams := *ios
-	streams.Out = pipeWatch{w: ios.Out, broken: &broken, unwritten: &unwritten}
-	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken}
-	ctx, g, stop := guardSignals(streams.ErrOut)
+	ctx, g, stop := guardSignals(nil)
 	defer stop()
+	streams := *ios
+	streams.Out = pipeWatch{w: ios.Out, broken: &broken, unwritten: &unwritten, stall: &stallCut{g: g}}
+	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken, stall: &stallCut{g: g}}
+	g.errOut = streams.ErrOut
 	f := &Factory{IO: &streams, Sending: g.Sending, watchSignals: g.watch, handOver: g.handOver}
 	f.OpenBrowser = f.openBrowser
 	g.commandLine = f.commandLine
@@ -53,6 +55,12 @@ func Main(args []string, ios *IOStreams) int {
 	if oe := unwritten.Load(); oe != nil && err == nil {
 		err = oe // a result not written is no success, whatever the command made of it
 	}
+	if sig == 0 {
+		sig = signalOf(err)
+	}
+	if sig != 0 {
+		shellrun.StopAll() // a client_secret_cmd still asking, say
+	}
 	var up *upgraded
 	if errors.As(err, &up) && sig == 0 { // every renewal in flight is stored
 		sig, err = restartUpgraded(g, up, streams.ErrOut)
@@ -69,7 +77,13 @@ func Main(args []string, ios *IOStreams) int {
 	case sig != 0:
 		// Interrupted: any renewal in flight was seen through and stored.
 		msg := "interrupted"
-		if err != nil && err != context.Canceled && !errors.As(err, &se) { // a silent error's failures were said
+		var oe *outputError
+		switch {
+		case errors.As(err, &oe) && errors.Is(oe.err, errStalled) && !oe.changes:
+			// The output the signal cut short is all there is to say.
+		case signalOf(err) != 0:
+			// The signal, or the closed terminal, stopped the command.
+		case err != nil && err != context.Canceled && !errors.As(err, &se): // a silent error's failures were said
 			msg = "interrupted: " + redact.OneLine(err.Error(), 1000)
 		}
 		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", f.suggesting(msg))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/shellrun"
 )
 
 // guard keeps a signal from costing the user their grant. Once a token
@@ -27,6 +28,8 @@ import (
 //   - once watching, the first SIGINT, SIGTERM or SIGHUP cancels the
 //     command, and the process exits 128+N once every renewal in flight has
 //     been stored;
+//   - a write to standard output or error that its reader leaves waiting
+//     does not outlast the first signal (see stallCut);
 //   - an answer the store refused, which rotated the refresh token, is in
 //     flight until the engine, trying again, has stored it: the process
 //     waits for it, signal or not, and says so;
@@ -60,9 +63,11 @@ type guard struct {
 	exit        func(code int) // os.Exit; tests replace it
 	delay       time.Duration  // how long a wait goes unexplained
 	ch          chan os.Signal
-	once        sync.Once      // starts the watching
-	stopped     sync.Once      // ends it
-	watcher     sync.WaitGroup // the goroutine that acts on ch
+	signalled   <-chan struct{} // closed at the first signal (or once Main is done)
+	watching    atomic.Bool     // signals are caught, not left to end the process
+	once        sync.Once       // starts the watching
+	stopped     sync.Once       // ends it
+	watcher     sync.WaitGroup  // the goroutine that acts on ch
 
 	mu       sync.Mutex
 	idle     *sync.Cond // broadcast when inFlight reaches 0, or unsaved grows
@@ -80,7 +85,7 @@ type guard struct {
 // cancels once the guard watches; stop ends the watching.
 func guardSignals(errOut io.Writer) (ctx context.Context, g *guard, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	g = &guard{errOut: errOut, cancel: cancel, exit: os.Exit, delay: time.Second,
+	g = &guard{errOut: errOut, cancel: cancel, exit: os.Exit, delay: time.Second, signalled: ctx.Done(),
 		ch: make(chan os.Signal, 4), commandLine: func(args string) string { return "freshtoken " + args }}
 	g.idle = sync.NewCond(&g.mu)
 	return ctx, g, func() { g.unwatch(); cancel() }
@@ -92,6 +97,7 @@ func (g *guard) watch() {
 		// SIGPIPE too: whatever writes to the process's descriptors 1 and
 		// 2 directly (the log package) then also gets EPIPE, not death.
 		signal.Notify(g.ch, append(append(stopping(), suspendingNow()...), syscall.SIGPIPE)...)
+		g.watching.Store(true)
 		g.watcher.Add(1)
 		go func() {
 			defer g.watcher.Done()
@@ -321,17 +327,20 @@ func host(rawURL string) string {
 // pipeWatch is a stream whose reader may go away (`| head`): a write to it
 // then fails with EPIPE rather than ending the process, and the failure is
 // remembered so that the process exits as a killed pipeline member would.
-// On standard output (unwritten set), any other failed write is an
-// outputError, and the first is remembered, so that a command whose
-// result was not written cannot succeed, whatever it does with the error.
+// A reader that stays but stops reading (`| sleep 1000`) holds a write
+// only until a signal (see stallCut). On standard output (unwritten set),
+// any other failed write is an outputError, and the first is remembered,
+// so that a command whose result was not written cannot succeed, whatever
+// it does with the error.
 type pipeWatch struct {
 	w         io.Writer
 	broken    *atomic.Bool
 	unwritten *atomic.Pointer[outputError] // nil on standard error
+	stall     *stallCut
 }
 
 func (p pipeWatch) Write(b []byte) (int, error) {
-	n, err := p.w.Write(b)
+	n, err := p.stall.write(p.w, b)
 	switch {
 	case err == nil:
 	case errors.Is(err, syscall.EPIPE):
@@ -342,4 +351,133 @@ func (p pipeWatch) Write(b []byte) (int, error) {
 		return n, oe
 	}
 	return n, err
+}
+
+// errStalled is a write given up at a signal: its reader had stopped
+// reading.
+var errStalled = errors.New("its reader stopped reading")
+
+// stallLimit is how long a write begun after a signal (the last words: a
+// warning, "interrupted") may wait for its reader.
+const stallLimit = time.Second
+
+// stallCut gives up a write to standard output or error that its reader
+// leaves waiting (a pipe to a reader that stopped reading, a terminal
+// paused with Ctrl-S) once a signal has come, so that the signal ends the
+// command as it ends every other wait: at once for a write under way,
+// within stallLimit for one begun after it (the last words). A write given
+// up may still land later; the writes after it wait for it first, within
+// their own limit, so that none lands out of order. It acts only while the
+// guard watches: until then a signal ends the process itself, and writes
+// cost nothing more.
+type stallCut struct {
+	g *guard
+
+	mu      sync.Mutex
+	pending chan struct{} // closed once the write given up has ended; nil if none
+}
+
+func (c *stallCut) write(w io.Writer, b []byte) (int, error) {
+	if c == nil || !c.g.watching.Load() {
+		return w.Write(b)
+	}
+	var limit <-chan time.Time // set once the write begins after the signal
+	select {
+	case <-c.g.signalled:
+		timer := time.NewTimer(stallLimit)
+		defer timer.Stop()
+		limit = timer.C
+	default:
+	}
+	c.mu.Lock()
+	pending := c.pending
+	c.mu.Unlock()
+	if pending != nil { // only ever after the signal: limit is set
+		select {
+		case <-pending:
+		case <-limit:
+			return 0, errStalled
+		}
+	}
+	written := 0
+	for len(b) > 0 {
+		chunk := b[:min(len(b), stallChunk)]
+		n, err := c.writeChunk(w, chunk, limit)
+		written += n
+		if err != nil {
+			return written, err
+		}
+		b = b[len(chunk):]
+	}
+	return written, nil
+}
+
+// stallChunk is the most a write hands its reader at a time, in a copy of
+// its own, so that a large document is not copied whole.
+const stallChunk = 64 << 10
+
+// writeChunk writes b, giving it up at the signal, or at limit if set.
+func (c *stallCut) writeChunk(w io.Writer, b []byte, limit <-chan time.Time) (int, error) {
+	var (
+		n    int
+		err  error
+		done = make(chan struct{})
+		own  = slices.Clone(b) // b is the caller's again once write returns
+	)
+	go func() {
+		n, err = w.Write(own)
+		close(done)
+	}()
+	select {
+	case <-done:
+		return n, err
+	case <-c.g.signalled:
+	}
+	if limit != nil { // begun after the signal: it has until its limit
+		select {
+		case <-done:
+			return n, err
+		case <-limit:
+		}
+	}
+	select {
+	case <-done: // ended as the signal came
+		return n, err
+	default:
+	}
+	c.mu.Lock()
+	c.pending = done
+	c.mu.Unlock()
+	return 0, errStalled
+}
+
+// errHungUp is a read of a terminal that has closed (EIO). The terminal's
+// SIGHUP comes after it, if at all (a shell passes its own on to its
+// jobs), so the command ends as that signal would end it (see signalOf):
+// a prompt at a closed terminal ended as a bug, exit 1, "read /dev/stdin:
+// input/output error".
+var errHungUp = errors.New("the terminal closed")
+
+// hungUp is err, a terminal read's, as errHungUp if the terminal closed.
+func hungUp(err error) error {
+	if errors.Is(err, syscall.EIO) {
+		return fmt.Errorf("%w (%w)", errHungUp, err)
+	}
+	return err
+}
+
+// signalOf is the signal that err, a command's, stands for: a closed
+// terminal is SIGHUP, and a command freshtoken ran (client_secret_cmd)
+// ended by a signal that a terminal sent freshtoken too, as to every
+// process of the job, is that signal. Either ends the process as the
+// signal does, whether or not the guard has seen it yet. 0 for any other.
+func signalOf(err error) syscall.Signal {
+	var stopped *shellrun.Stopped
+	switch {
+	case errors.Is(err, errHungUp):
+		return syscall.SIGHUP
+	case errors.As(err, &stopped):
+		return stopped.Signal
+	}
+	return 0
 }

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"io"
 	"io/fs"
 	"os"
 )
@@ -17,3 +18,6 @@ const openNoWait = 0
 // untrustedLogFile returns "": who may write a file is told by its ACL
 // here, not by its mode bits.
 func untrustedLogFile(string, fs.FileInfo) string { return "" }
+
+// terminalInput is f: only Unix tells of a closed terminal by EIO.
+func terminalInput(f *os.File, tty bool) io.Reader { return f }

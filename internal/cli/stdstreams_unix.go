@@ -4,6 +4,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"syscall"
@@ -51,3 +52,23 @@ func untrustedLogFile(path string, fi fs.FileInfo) string {
 	}
 	return ""
 }
+
+// terminalInput is standard input f: at a terminal (tty), one whose reads
+// fail with errHungUp once the terminal has closed.
+func terminalInput(f *os.File, tty bool) io.Reader {
+	if !tty {
+		return f
+	}
+	return terminalIn{f}
+}
+
+// terminalIn is standard input at a terminal (see hungUp).
+type terminalIn struct{ f *os.File }
+
+func (t terminalIn) Read(b []byte) (int, error) {
+	n, err := t.f.Read(b)
+	return n, hungUp(err)
+}
+
+// Fd is the terminal's descriptor, for reading a secret without echo.
+func (t terminalIn) Fd() uintptr { return t.f.Fd() }

@@ -177,14 +177,17 @@ func (f *Flow) announce(authURL string, timeout time.Duration) {
 func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (*Result, error) {
 	fmt.Fprintf(f.Stderr, "Open this URL in a browser and approve access:\n%s\nThen paste the whole URL your browser landed on, and press Enter:\n", req.URL)
 	type pasted struct {
-		line  string
-		ended bool // the input ended before anything was pasted
+		line string
+		err  error // why nothing was pasted, if nothing was
 	}
 	lines := make(chan pasted, 1)
 	go func() {
 		line, err := bufio.NewReader(f.Stdin).ReadString('\n')
 		line = strings.TrimSpace(line)
-		lines <- pasted{line, err != nil && line == ""}
+		if line != "" {
+			err = nil
+		}
+		lines <- pasted{line, err}
 	}()
 	again := fmt.Sprintf("run `freshtoken login --manual -e %s` again", f.Env)
 	var p pasted
@@ -196,8 +199,11 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		}
 		return nil, fmt.Errorf("%s: %w: no URL was pasted within %s; %s", f.Env, ErrNotApproved, timeout, again)
 	}
-	if p.ended {
+	switch {
+	case errors.Is(p.err, io.EOF):
 		return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the standard input ended (it is not a terminal); %s in a terminal", f.Env, again)}
+	case p.err != nil: // the terminal closed
+		return nil, fmt.Errorf("%s: nothing was pasted: %w", f.Env, p.err)
 	}
 	u, err := url.Parse(p.line)
 	if err != nil || !u.IsAbs() {

@@ -6,8 +6,12 @@ package shellrun
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -24,11 +28,65 @@ func Run(ctx context.Context, line string, env []string, keep, stop int) (stdout
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, errOut
 	cmd.WaitDelay = time.Second
-	err = cmd.Run()
-	if errors.Is(err, exec.ErrWaitDelay) {
+	if err = cmd.Start(); err == nil {
+		running.add(cmd)
+		err = cmd.Wait()
+		running.remove(cmd)
+	}
+	var exit *exec.ExitError
+	switch {
+	case errors.Is(err, exec.ErrWaitDelay):
 		err = nil // it exited well; what it printed before is all there is to read
+	case errors.As(err, &exit):
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() && slices.Contains(stopping, ws.Signal()) {
+			err = &Stopped{Signal: ws.Signal()}
+		}
 	}
 	return out.b, errOut.b, out.more || errOut.more, err
+}
+
+// stopping are the signals that stop a person's commands.
+var stopping = []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTERM}
+
+// Stopped is a command ended by a signal that stops a person's commands:
+// Ctrl-C, Ctrl-\, a closed terminal or SIGTERM. A terminal sends Ctrl-C
+// to every process of the job it runs, freshtoken too, so this is most
+// likely freshtoken's own interruption, not a failure of the command.
+type Stopped struct{ Signal syscall.Signal }
+
+func (e *Stopped) Error() string { return fmt.Sprintf("stopped by a signal (%v)", e.Signal) }
+
+// running are the commands Run has started and not yet seen end.
+var running = &commands{set: map[*exec.Cmd]bool{}}
+
+type commands struct {
+	mu  sync.Mutex
+	set map[*exec.Cmd]bool
+}
+
+func (c *commands) add(cmd *exec.Cmd) {
+	c.mu.Lock()
+	c.set[cmd] = true
+	c.mu.Unlock()
+}
+
+func (c *commands) remove(cmd *exec.Cmd) {
+	c.mu.Lock()
+	delete(c.set, cmd)
+	c.mu.Unlock()
+}
+
+// StopAll ends every command Run has started and not yet seen end, as the
+// end of its context would. A program that exits at a signal calls it, so
+// that a command left running on for a later caller (a client_secret_cmd
+// still asking for a passphrase, which the engine lets finish for the next
+// renewal) does not outlive it.
+func StopAll() {
+	running.mu.Lock()
+	defer running.mu.Unlock()
+	for cmd := range running.set {
+		cmd.Process.Kill()
+	}
 }
 
 // errFlood ends a command's output past its stop.

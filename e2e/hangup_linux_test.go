@@ -1,0 +1,105 @@
+package e2e_test
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// TestClosedTerminalWhileAsking: the terminal closes while a command asks
+// a person something (init's questions, the URL `login --manual` waits
+// for, remove's confirmation, a request body typed for `post -d @-`):
+// its read fails (EIO) before any SIGHUP comes (a shell passes its own on
+// to its jobs after), and the command ends as SIGHUP ends it, 129, nothing
+// changed. It ended as a bug (exit 1, "read /dev/stdin: input/output
+// error"), said nothing was pasted "(it is not a terminal)" (exit 2), or
+// took the closed terminal for a "no" (exit 0).
+func TestClosedTerminalWhileAsking(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		prompt string
+	}{
+		{"init", []string{"init", "-e", "other"}, "Choose 1-"},
+		{"login --manual", []string{"login", "--manual"}, "press Enter:"},
+		{"remove", []string{"remove", "-e", "dev"}, "[y/N] "},
+		{"post -d @-", []string{"--debug", "post", "/v2/contacts", "-d", "@-"}, "msg=configuration"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.login()
+			before, apiRequests := w.readConfig(), w.provider.Stats().APIRequests
+			ptmx, tty, err := pty.Open()
+			if err != nil {
+				testenv.Missing(t, "no pseudo-terminal here: %v", err)
+			}
+			screen, hangUp := watchTerminal(ptmx)
+			// On the terminal, but not its session's leader: closing it
+			// sends freshtoken no SIGHUP, as a shell has yet to pass one on.
+			run := w.watchWith(func(c *exec.Cmd) { c.Stdin, c.Stderr = tty, tty }, tt.args...)
+			tty.Close() // freshtoken's own copy is the terminal's last
+			screen.WaitFor(t, strconv.Quote(tt.prompt), regexp.MustCompile(regexp.QuoteMeta(tt.prompt)))
+			hangUp() // the terminal window closes
+			select {
+			case <-run.stderr.Closed():
+			case <-time.After(10 * time.Second):
+				run.cmd.Process.Kill()
+				t.Fatalf("still running 10 s after the terminal closed:\n%s", screen.String())
+			}
+			if code, _ := run.wait(); code != 129 {
+				t.Fatalf("exit %d, want 129 (as SIGHUP); the terminal showed:\n%s", code, screen.String())
+			}
+			if got := w.readConfig(); got != before || !strings.Contains(string(w.storeBytes()), "refresh_token") {
+				t.Fatalf("the configuration or the tokens changed:\n%s", got)
+			}
+			if n := w.provider.Stats().APIRequests; n != apiRequests {
+				t.Fatalf("%d API requests made; want none", n-apiRequests)
+			}
+		})
+	}
+}
+
+// watchTerminal shows what is written to the terminal whose master side is
+// ptmx, until hangUp closes it, as a terminal window that closes does. (A
+// read of ptmx under way would hold it open: Go closes a descriptor only
+// once no call uses it.)
+func watchTerminal(ptmx *os.File) (screen *testenv.Output, hangUp func()) {
+	screen = testenv.NewOutput()
+	fd := int(ptmx.Fd())
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		buf := make([]byte, 4096)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 50); n <= 0 {
+				continue
+			}
+			n, err := unix.Read(fd, buf)
+			if err != nil || n == 0 {
+				return
+			}
+			screen.Write(buf[:n])
+		}
+	}()
+	return screen, func() {
+		close(stop)
+		<-stopped
+		ptmx.Close()
+		screen.Close()
+	}
+}
