@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package e2e runs the freshtoken binary as users do, many processes at a
 // time, against the dev provider over loopback HTTP.
 package e2e_test
