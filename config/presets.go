@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -211,6 +212,11 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		ClientAuth:      r.ClientAuth,
 		RefreshBefore:   DefaultRefreshBefore,
 		Timeout:         DefaultTimeout,
+	}
+	for _, sc := range e.Scopes {
+		if sc == "" || strings.ContainsFunc(sc, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }) {
+			return nil, bad("scopes", "%q is not one scope: a scope has no spaces (the request puts one between scopes, so the provider would see two); write each scope as its own string, such as scopes = [\"read\", \"write\"]", sc)
+		}
 	}
 	if e.Provider == "" {
 		e.Provider = "generic"

@@ -75,7 +75,7 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
 	fl.StringVar(&s.AuthURL, "auth-url", "", "authorisation endpoint (presets fill it)")
 	fl.StringVar(&s.TokenURL, "token-url", "", "token endpoint (presets fill it)")
 	fl.StringVar(&s.ClientAuth, "client-auth", "", "how the client authenticates: basic (default), body, none (a public client, no secret) or private_key_jwt (with --key-file)")
-	fl.StringVar(&opts.Scopes, "scopes", "", "comma-separated scopes to request")
+	fl.StringVar(&opts.Scopes, "scopes", "", "scopes to request, separated by commas or spaces")
 	opts.Extras.add(fl, s)
 	fl.StringVar(&s.Issuer, "issuer", "", "the provider's issuer URL: discovery fills the endpoints not given")
 	fl.StringVar(&s.Tenant, "tenant", "", "the Microsoft tenant (default "+config.DefaultTenant+")")
@@ -93,13 +93,9 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	f := opts.f
 	s := opts.Settings
 	trimSpaces(&s)
-	if opts.Scopes != "" {
-		for _, sc := range strings.Split(opts.Scopes, ",") {
-			if sc = strings.TrimSpace(sc); sc != "" {
-				s.Scopes = append(s.Scopes, sc)
-			}
-		}
-	}
+	// Scopes as the provider's documentation lists them: by commas or by
+	// spaces, as a request carries them.
+	s.Scopes = append(s.Scopes, strings.FieldsFunc(opts.Scopes, func(c rune) bool { return c == ',' || unicode.IsSpace(c) })...)
 	if err := checkInitFlags(f.EnvFlag, s); err != nil {
 		return err
 	}
