@@ -208,15 +208,18 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		ClientSecretEnv: strings.TrimSpace(r.ClientSecretEnv),
 		ClientSecretCmd: r.ClientSecretCmd,
 		RedirectURI:     strings.TrimSpace(r.RedirectURI),
-		Scopes:          r.Scopes,
 		ClientAuth:      r.ClientAuth,
 		RefreshBefore:   DefaultRefreshBefore,
 		Timeout:         DefaultTimeout,
 	}
-	for _, sc := range e.Scopes {
-		if sc == "" || strings.ContainsFunc(sc, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }) {
-			return nil, bad("scopes", "%q is not one scope: a scope has no spaces (the request puts one between scopes, so the provider would see two); write each scope as its own string, such as scopes = [\"read\", \"write\"]", sc)
+	// A string of scopes separated by spaces is as many scopes, as the
+	// request carries them: "openid email" is two.
+	e.Scopes = nil
+	for _, sc := range r.Scopes {
+		if strings.ContainsFunc(sc, func(c rune) bool { return unicode.IsControl(c) && !unicode.IsSpace(c) }) {
+			return nil, bad("scopes", "%q holds a control character; write each scope as its own string, such as scopes = [\"read\", \"write\"]", sc)
 		}
+		e.Scopes = append(e.Scopes, strings.Fields(sc)...)
 	}
 	if e.Provider == "" {
 		e.Provider = "generic"

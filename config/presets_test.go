@@ -128,7 +128,7 @@ scopes = ["https://graph.microsoft.com/.default"]
 provider = "xero"
 grant = "client_credentials"
 client_id = "id"
-scopes = ["accounting.transactions"]
+scopes = ["accounting.transactions  accounting.contacts"] # two, as a provider's page lists them
 
 [env.tv]
 provider = "microsoft"
@@ -138,7 +138,7 @@ scopes = ["User.Read"]
 `)
 	for env, want := range map[string][]string{
 		"graph": {"https://graph.microsoft.com/.default"},
-		"books": {"accounting.transactions"},
+		"books": {"accounting.transactions", "accounting.contacts"},
 		"tv":    {"User.Read", "offline_access"},
 	} {
 		if got := f.Envs[env].Scopes; !slices.Equal(got, want) {
