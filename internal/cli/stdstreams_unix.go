@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
@@ -65,8 +66,14 @@ func terminalInput(f *os.File, tty bool) io.Reader {
 // terminalIn is standard input at a terminal (see hungUp).
 type terminalIn struct{ f *os.File }
 
+// A read under way when the terminal closes fails with EIO; one begun
+// after it ends as if the input had (EOF), which a person's Ctrl-D does
+// too: the terminal, gone, tells the two apart.
 func (t terminalIn) Read(b []byte) (int, error) {
 	n, err := t.f.Read(b)
+	if err == io.EOF && !term.IsTerminal(int(t.f.Fd())) {
+		err = errHungUp // not io.EOF: no "the input ended" of a person's
+	}
 	return n, hungUp(err)
 }
 

@@ -1,0 +1,40 @@
+//go:build unix
+
+package cli
+
+import (
+	"errors"
+	"io"
+	"syscall"
+	"testing"
+
+	"github.com/creack/pty"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// TestTerminalInputTellsAClosedTerminal: a read of standard input at a
+// terminal that closed before the read began ends as a closed terminal
+// (SIGHUP's 129), as a read under way when it closed does (EIO); a
+// person's Ctrl-D at a live terminal is still the input ending. A prompt
+// reached just after the window closed said "nothing was pasted (it is not
+// a terminal)", exit 2.
+func TestTerminalInputTellsAClosedTerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		testenv.Missing(t, "no pseudo-terminal here: %v", err)
+	}
+	defer tty.Close()
+	in := terminalInput(tty, true)
+	if _, err := ptmx.Write([]byte{4}); err != nil { // Ctrl-D
+		t.Fatal(err)
+	}
+	if _, err := in.Read(make([]byte, 8)); err != io.EOF {
+		t.Fatalf("Ctrl-D at a live terminal: %v; want the input to end (io.EOF)", err)
+	}
+	ptmx.Close() // the terminal window closes
+	_, err = in.Read(make([]byte, 8))
+	if !errors.Is(err, errHungUp) || errors.Is(err, io.EOF) || signalOf(err) != syscall.SIGHUP {
+		t.Fatalf("a read after the terminal closed: %v; want it told as a closed terminal (SIGHUP), not as the input ending", err)
+	}
+}
