@@ -165,7 +165,7 @@ func (p *prompter) readSecret(ctx context.Context) (string, error) {
 	}
 	state, err := term.GetState(p.fd)
 	if err != nil {
-		return "", err
+		return "", hungUp(err) // the terminal closed since the question
 	}
 	type result struct {
 		secret []byte

@@ -160,10 +160,14 @@ func checkRequestOptions(opts *requestOptions) error {
 		k, v, ok := strings.Cut(h, ":")
 		k = strings.TrimSpace(k)
 		switch {
+		// What follows the name, most likely a credential, is not shown.
 		case !ok || k == "":
-			return usageErrorf("-H %q is not 'Key: Value'", h)
+			if name := headerNameBefore(h); name != "" {
+				return usageErrorf("-H %s: not 'Key: Value', as no colon follows the name (what follows it is not shown); write -H '%s: VALUE'", name, name)
+			}
+			return usageErrorf("-H: not 'Key: Value' (it is not shown); write a header name, a colon, then the value")
 		case !isHeaderName(k):
-			return usageErrorf("-H %q: %q is not a header name; a name has letters, digits and !#$%%&'*+-.^_`|~, and no spaces", h, k)
+			return usageErrorf("-H %q: not a header name; a name has letters, digits and !#$%%&'*+-.^_`|~, and no spaces", k)
 		// These two would be dropped without a word, the request going
 		// with freshtoken's own; the value, maybe a credential, is not shown.
 		case strings.EqualFold(k, "Authorization"):
@@ -179,14 +183,29 @@ func checkRequestOptions(opts *requestOptions) error {
 
 // isHeaderName reports whether s is an HTTP field name: an RFC 7230 token.
 func isHeaderName(s string) bool {
+	return s != "" && headerNameLen(s) == len(s)
+}
+
+// headerNameLen is the length of the header name s begins with.
+func headerNameLen(s string) int {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-		if !ok {
-			return false
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return i
 		}
 	}
-	return s != ""
+	return len(s)
+}
+
+// headerNameBefore is the header name h, an -H without its colon, begins
+// with, when something else follows it ("Authorization Bearer …",
+// "X-Api-Key=…"); "" when h is one word, which may be the value alone.
+func headerNameBefore(h string) string {
+	h = strings.TrimSpace(h)
+	if n := headerNameLen(h); n < len(h) {
+		return h[:n]
+	}
+	return ""
 }
 
 func runRequest(ctx context.Context, opts *requestOptions) error {

@@ -212,3 +212,22 @@ func TestRequestRefusesHeadersItWouldDrop(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestMalformedHeaderIsNotEchoed: an -H refused as not 'Key: Value'
+// (the colon forgotten, as in "Authorization Bearer …" or "X-Api-Key=…")
+// or for a name with a space in it says so without showing what follows
+// the name, which is most likely a credential: the whole -H was echoed on
+// stderr, into a CI job's log.
+func TestRequestMalformedHeaderIsNotEchoed(t *testing.T) {
+	for h, want := range map[string]string{
+		"Authorization Bearer c2VjcmV0": "-H Authorization: not 'Key: Value'",
+		"X-Api-Key=c2VjcmV0":            "-H X-Api-Key: not 'Key: Value'",
+		"X Api Key: c2VjcmV0":           `-H "X Api Key": not a header name`,
+		": c2VjcmV0":                    "-H: not 'Key: Value'",
+	} {
+		err := checkRequestOptions(&requestOptions{Method: "GET", Headers: []string{h}})
+		if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "c2VjcmV0") {
+			t.Errorf("-H %q: %v; want a usage error saying %q, without the value", h, err, want)
+		}
+	}
+}

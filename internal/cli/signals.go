@@ -381,18 +381,16 @@ func (c *stallCut) write(w io.Writer, b []byte) (int, error) {
 	if c == nil || !c.g.watching.Load() {
 		return w.Write(b)
 	}
-	var limit <-chan time.Time // set once the write begins after the signal
-	select {
-	case <-c.g.signalled:
+	c.mu.Lock()
+	pending := c.pending // only ever set after the signal
+	c.mu.Unlock()
+	var limit <-chan time.Time // set if the write begins after the signal
+	if pending != nil || isClosed(c.g.signalled) {
 		timer := time.NewTimer(stallLimit)
 		defer timer.Stop()
 		limit = timer.C
-	default:
 	}
-	c.mu.Lock()
-	pending := c.pending
-	c.mu.Unlock()
-	if pending != nil { // only ever after the signal: limit is set
+	if pending != nil {
 		select {
 		case <-pending:
 		case <-limit:
@@ -410,6 +408,16 @@ func (c *stallCut) write(w io.Writer, b []byte) (int, error) {
 		b = b[len(chunk):]
 	}
 	return written, nil
+}
+
+// isClosed reports whether ch has been closed.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // stallChunk is the most a write hands its reader at a time, in a copy of

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // heldWriter holds each write until release is closed.
@@ -67,5 +68,35 @@ func TestStallCutWritesLargeOutputWhole(t *testing.T) {
 	}
 	if got.String() != doc {
 		t.Fatal("the document was not written whole and in order")
+	}
+}
+
+// TestStallCutWriteBegunAsTheSignalCame: a write that looked for the
+// signal just before it came, and then finds a write given up at it still
+// waiting for its reader (two goroutines writing to stderr: a warning and
+// the guard's own line), waits for it only until its limit: it waited with
+// no limit, for as long as the reader did not read, and the process never
+// ended.
+func TestStallCutWriteBegunAsTheSignalCame(t *testing.T) {
+	_, g, stop := guardSignals(io.Discard)
+	defer stop()
+	g.watch()
+	h := &heldWriter{release: make(chan struct{})}
+	defer close(h.release)
+	// The state the write finds: another write was given up at the signal
+	// (pending), which this write's look for the signal, earlier, missed.
+	c := &stallCut{g: g, pending: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.write(h, []byte("warning\n"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, errStalled) {
+			t.Fatalf("the write: %v; want it given up", err)
+		}
+	case <-time.After(10 * stallLimit):
+		t.Fatal("the write still waits for the one given up before it, long past its limit")
 	}
 }

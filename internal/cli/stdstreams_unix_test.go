@@ -3,6 +3,8 @@
 package cli
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"io"
 	"syscall"
@@ -36,5 +38,24 @@ func TestTerminalInputTellsAClosedTerminal(t *testing.T) {
 	_, err = in.Read(make([]byte, 8))
 	if !errors.Is(err, errHungUp) || errors.Is(err, io.EOF) || signalOf(err) != syscall.SIGHUP {
 		t.Fatalf("a read after the terminal closed: %v; want it told as a closed terminal (SIGHUP), not as the input ending", err)
+	}
+}
+
+// TestSecretPromptAtAClosedTerminal: a secret asked for (init's client
+// secret) just after the terminal closed ends as a closed terminal
+// (SIGHUP's 129), as the other questions do: the look at the terminal's
+// settings before the read failed (EIO), and the command ended as a bug,
+// exit 1, "input/output error".
+func TestSecretPromptAtAClosedTerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		testenv.Missing(t, "no pseudo-terminal here: %v", err)
+	}
+	defer tty.Close()
+	p := &prompter{in: bufio.NewReader(tty), out: io.Discard, fd: int(tty.Fd()), isTTY: true}
+	ptmx.Close() // the terminal window closes
+	_, err = p.readSecret(context.Background())
+	if !errors.Is(err, errHungUp) || signalOf(err) != syscall.SIGHUP {
+		t.Fatalf("a secret asked for after the terminal closed: %v; want it told as a closed terminal (SIGHUP)", err)
 	}
 }

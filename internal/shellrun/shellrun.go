@@ -76,16 +76,16 @@ func (c *commands) remove(cmd *exec.Cmd) {
 	c.mu.Unlock()
 }
 
-// StopAll ends every command Run has started and not yet seen end, as the
-// end of its context would. A program that exits at a signal calls it, so
-// that a command left running on for a later caller (a client_secret_cmd
-// still asking for a passphrase, which the engine lets finish for the next
-// renewal) does not outlive it.
+// StopAll ends every command Run has started and not yet seen end, with
+// the processes it started (see killTree). A program that exits at a
+// signal calls it, so that a command left running on for a later caller (a
+// client_secret_cmd still asking for a passphrase, which the engine lets
+// finish for the next renewal) does not outlive it.
 func StopAll() {
 	running.mu.Lock()
 	defer running.mu.Unlock()
 	for cmd := range running.set {
-		cmd.Process.Kill()
+		killTree(cmd.Process.Pid)
 	}
 }
 

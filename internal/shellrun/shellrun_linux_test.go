@@ -1,0 +1,49 @@
+package shellrun
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// TestStopAllEndsWhatTheCommandStarted: StopAll, at a signal that ends
+// freshtoken, ends the processes a running command started too (a `pass
+// show` whose gpg asks for the passphrase, a pipeline, a command that is
+// not the shell's last): it ended the shell alone, and they ran on after
+// freshtoken, still asking.
+func TestStopAllEndsWhatTheCommandStarted(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	done := make(chan error, 1)
+	go func() {
+		_, _, _, err := Run(context.Background(), "sleep 60 & echo $! > "+pidFile+"; wait; echo secret", nil, 1024, 1<<20)
+		done <- err
+	}()
+	var pid int
+	testenv.WaitFor(t, "the command to start its child", func() bool {
+		b, _ := os.ReadFile(pidFile)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return pid != 0
+	})
+	StopAll()
+	if err := <-done; err == nil {
+		t.Fatal("Run of a stopped command returned no error")
+	}
+	testenv.WaitFor(t, "the command's child to end with it", func() bool { return !alive(pid) })
+}
+
+// alive reports whether pid is a process that has not ended (a zombie,
+// ended but not reaped by a parent that is not this test's, has).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || !strings.HasPrefix(s[i+1:], " Z") && !strings.HasPrefix(s[i+1:], " X")
+}
