@@ -209,6 +209,11 @@ var (
 	// store's disk-space reserve, or with it spent by writing the record in
 	// place of the old one: the record is saved, but the disk is full.
 	ErrReserveUsed = errors.New("the disk is full; the tokens were saved in space kept in reserve")
+	// ErrReservedName means a store on this system cannot keep an
+	// environment of this name, valid as it is elsewhere (the file store on
+	// Windows, for a device's name such as NUL): the environment is to be
+	// renamed.
+	ErrReservedName = errors.New("a name the system reserves")
 )
 
 // RedactURL returns a store's URL as people may see it: its scheme, host

@@ -27,10 +27,11 @@ const DefaultMaxBytes = 256 << 20
 const maxStalePages = 10
 
 // ErrPages means All could not gather the pages into one document: a page
-// could not be read whole, a next link leads to another host or back to a
-// page already read, the pages are not alike JSON, maxStalePages pages in a
-// row brought nothing new, or together they hold more than MaxBytes (their
-// next links included). The API answered, but not with pages All can join.
+// could not be read whole, a page came from another host (by a next link or
+// a redirect) or a next link leads back to a page already read, the pages
+// are not alike JSON, maxStalePages pages in a row brought nothing new, or
+// together they hold more than MaxBytes (their next links included). The
+// API answered, but not with pages All can join.
 var ErrPages = errors.New("the pages cannot be gathered into one document")
 
 // pagesError is an error of All that is ErrPages.
@@ -94,11 +95,11 @@ func (d *Document) Short() bool {
 // object whose one array member holds the items (FreeAgent's
 // {"contacts": [...]}) keeps its first page's other members and gets every
 // page's items in that member. Pages that cannot be merged so are an error,
-// as is a next link to another host, which would not get the token, or
-// back to a page already read, and so are pages holding more than MaxBytes
-// in all, and pages that keep linking on while bringing no new items; each
-// of these is ErrPages. onPage, when set, is called after
-// each page.
+// as is a page from another host, which would not get the token, whether a
+// next link or a redirect leads there, or a next link back to a page
+// already read, and so are pages holding more than MaxBytes in all, and
+// pages that keep linking on while bringing no new items; each of these is
+// ErrPages. onPage, when set, is called after each page.
 func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 	c.init()
 	if req.Method != http.MethodGet {
@@ -120,6 +121,10 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		resp, err := c.Do(cur)
 		if err != nil {
 			return nil, err
+		}
+		if to := resp.Request; to != nil && !httpx.SameOrigin(to.URL, req.URL) {
+			resp.Body.Close()
+			return nil, pagesErrorf("page %d (%s) was redirected to %s, on another host; not reading it", doc.Pages, cur.URL, to.URL)
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, budget+1))
 		resp.Body.Close()

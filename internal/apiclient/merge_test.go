@@ -250,3 +250,47 @@ func TestAllStopsAtPagesThatNeverEnd(t *testing.T) {
 		t.Errorf("All(/gaps) = %q, want every page's items", got)
 	}
 }
+
+// TestAllRefusesPagesFromAnotherHost: a page whose request the API answers
+// with a redirect to another host is refused as a next link there is,
+// whichever page it is. The redirected page's items were merged in without
+// a word (the other host got no token, so they may be anyone's), while a
+// next link to the same place was refused.
+func TestAllRefusesPagesFromAnotherHost(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"contacts":[{"from":"elsewhere"}]}`))
+	}))
+	t.Cleanup(other.Close)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/first", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/first", http.StatusFound)
+	})
+	mux.HandleFunc("/second", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "2" {
+			http.Redirect(w, r, other.URL+"/second?page=2", http.StatusTemporaryRedirect)
+			return
+		}
+		w.Header().Set("Link", `</second?page=2>; rel="next"`)
+		w.Write([]byte(`{"contacts":[{"from":"api"}]}`))
+	})
+	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/second", http.StatusMovedPermanently) // the same host: followed
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	for path, want := range map[string]string{
+		"/first":  "page 1 (" + srv.URL + "/first) was redirected to " + other.URL + "/first, on another host; not reading it",
+		"/second": "page 2 (" + srv.URL + "/second?page=2) was redirected to " + other.URL + "/second?page=2, on another host; not reading it",
+		"/moved":  "page 2 (" + srv.URL + "/second?page=2) was redirected to " + other.URL,
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
+		doc, err := (&Client{}).All(req, nil)
+		if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, ErrPages) {
+			var body string
+			if doc != nil {
+				body = string(doc.Body)
+			}
+			t.Errorf("All(%s) = %q, %v; want ErrPages saying %q", path, body, err, want)
+		}
+	}
+}

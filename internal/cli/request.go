@@ -59,6 +59,8 @@ const requestLong = `Call the environment's API with a fresh access token. PATH 
 environment's api_url (a full URL on the same host works too). Every request
 carries a User-Agent and Accept: application/json unless -H replaces them;
 Authorization (the access token) and Host (api_url's) are freshtoken's own.
+A redirect is followed, -H headers and all, as curl -L does; the access
+token goes only to api_url's host.
 A body from -d @FILE or -d @- may hold up to 256 MiB.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
@@ -71,10 +73,11 @@ shaped like a page with every item merged in (FreeAgent: {"contacts": [...]});
 for FreeAgent it asks for 100 items a page unless PATH sets per_page, and
 paces itself under FreeAgent's 120 requests a minute. When the pages hold
 fewer items than the first page's X-Total-Count, a warning on stderr says
-the result may be incomplete. Pages --all cannot join (a next link to
-another host or back to a page already read, ten pages in a row that bring
-no new items yet link on, a page that is not JSON like the first, a page
-cut off, more than 256 MiB in all) print nothing and exit 5.
+the result may be incomplete. Pages --all cannot join (a page from another
+host, by a next link or a redirect, a next link back to a page already
+read, ten pages in a row that bring no new items yet link on, a page that
+is not JSON like the first, a page cut off, more than 256 MiB in all)
+print nothing and exit 5.
 
 An API that has not begun to answer within the environment's timeout
 setting (default 30s), or that sends nothing more of its answer for as
@@ -263,7 +266,13 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		defer resp.Body.Close()
 		err = writeResponse(f, resp, opts.Include, env.Name)
 		var he *HTTPStatusError
-		if errors.As(err, &he) && resp.StatusCode == http.StatusNotFound && env.IsFreeAgent() {
+		switch {
+		case !errors.As(err, &he):
+		case !httpx.SameOrigin(resp.Request.URL, req.URL):
+			// Followed as curl -L follows it, but without the token: the
+			// likely reason for the error, which names only where it led.
+			he.Hint = fmt.Sprintf("the API redirected the request to %s, another host, which freshtoken sends no access token to", resp.Request.URL.Host)
+		case resp.StatusCode == http.StatusNotFound && env.IsFreeAgent():
 			he.Hint = freeAgentPathHint(opts.Path)
 		}
 		return err

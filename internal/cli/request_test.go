@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -305,10 +307,15 @@ func TestLogFileOnAFullDisk(t *testing.T) {
 }
 
 // TestAllReportsPagesItCannotGather: an API whose pages --all cannot join
-// (a next link to another host or back to a page read, a later page that
-// is not JSON, a page cut off mid-body) is the API failing, not freshtoken:
-// one line saying what to do, exit 5, and nothing on stdout.
+// (a page from another host, by a next link or a redirect, a next link
+// back to a page read, a later page that is not JSON, a page cut off
+// mid-body) is the API failing, not freshtoken: one line saying what to
+// do, exit 5, and nothing on stdout.
 func TestAllReportsPagesItCannotGather(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"contacts":[{"n":2}]}`))
+	}))
+	t.Cleanup(other.Close)
 	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			page2 := r.URL.Query().Get("page") == "2"
@@ -317,6 +324,12 @@ func TestAllReportsPagesItCannotGather(t *testing.T) {
 				w.Header().Set("Link", `<http://other.example/v2/elsewhere?page=2>; rel="next"`)
 			case "/v2/circle":
 				w.Header().Set("Link", `</v2/circle?page=2>; rel="next"`)
+			case "/v2/redirected":
+				if page2 {
+					http.Redirect(w, r, other.URL+"/v2/contacts?page=2", http.StatusFound)
+					return
+				}
+				w.Header().Set("Link", `</v2/redirected?page=2>; rel="next"`)
 			case "/v2/html":
 				if page2 {
 					w.Write([]byte("<html>Service Unavailable</html>"))
@@ -336,10 +349,11 @@ func TestAllReportsPagesItCannotGather(t *testing.T) {
 	})
 	e.login(t)
 	for path, want := range map[string]string{
-		"/v2/elsewhere": "page 1 links its next page to http://other.example/v2/elsewhere?page=2, on another host",
-		"/v2/circle":    "page 2 links its next page back to",
-		"/v2/html":      "page 2 is not a JSON object or list",
-		"/v2/cut":       "page 1 (" + e.api + "v2/cut?per_page=100): unexpected EOF",
+		"/v2/elsewhere":  "page 1 links its next page to http://other.example/v2/elsewhere?page=2, on another host",
+		"/v2/circle":     "page 2 links its next page back to",
+		"/v2/redirected": "page 2 (" + e.api + "v2/redirected?page=2) was redirected to " + other.URL + "/v2/contacts?page=2, on another host",
+		"/v2/html":       "page 2 is not a JSON object or list",
+		"/v2/cut":        "page 1 (" + e.api + "v2/cut?per_page=100): unexpected EOF",
 	} {
 		ios, stdout, stderr := testStreams(false, false)
 		if code := e.run(ios, "get", path, "--all"); code != 5 {
@@ -351,5 +365,68 @@ func TestAllReportsPagesItCannotGather(t *testing.T) {
 		if stdout.Len() != 0 {
 			t.Errorf("get %s --all: stdout = %q, want nothing", path, stdout)
 		}
+	}
+}
+
+// TestGetRedirectedToAnotherHost: a plain get (without --all) that the API
+// redirects to another host follows it as curl -L does, -H headers and
+// all, but the access token goes only to the API's host. The answer is
+// printed; when it is an error status, the line saying so adds that the
+// request was redirected off the API's host without the token, which is
+// the likely reason (it named the other host's URL alone, and a 401 from
+// there read as the token being refused).
+func TestGetRedirectedToAnotherHost(t *testing.T) {
+	var seen struct {
+		sync.Mutex
+		auth, custom []string
+	}
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Lock()
+		seen.auth = append(seen.auth, r.Header.Get("Authorization"))
+		seen.custom = append(seen.custom, r.Header.Get("X-Custom"))
+		seen.Unlock()
+		if r.URL.Path == "/denied" {
+			http.Error(w, "no token", http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte("file contents"))
+	}))
+	t.Cleanup(other.Close)
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/v2/download", "/v2/denied":
+				http.Redirect(w, r, other.URL+strings.TrimPrefix(r.URL.Path, "/v2"), http.StatusFound)
+			default:
+				provider.ServeHTTP(w, r)
+			}
+		})
+	})
+	e.login(t)
+
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "get", "/v2/download", "-H", "X-Custom: kept"); code != 0 || stdout.String() != "file contents" || stderr.Len() != 0 {
+		t.Errorf("get /v2/download: exit %d, stdout %q, stderr %q; want 0, the other host's answer, nothing on stderr", code, stdout, stderr)
+	}
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "get", "/v2/denied", "-H", "X-Custom: kept"); code != 4 {
+		t.Errorf("get /v2/denied: exit %d, want 4: %s", code, stderr)
+	}
+	want := "freshtoken: dev: GET " + other.URL + "/denied answered 401 Unauthorized; the API redirected the request to " + strings.TrimPrefix(other.URL, "http://") + ", another host, which freshtoken sends no access token to\n"
+	if stderr.String() != want || stdout.String() != "no token\n" {
+		t.Errorf("get /v2/denied: stderr %q, stdout %q; want %q and the body", stderr, stdout, want)
+	}
+	seen.Lock()
+	defer seen.Unlock()
+	for i, a := range seen.auth {
+		if a != "" {
+			t.Errorf("request %d to the other host carried Authorization %q; want none", i+1, a)
+		}
+		if seen.custom[i] != "kept" {
+			t.Errorf("request %d to the other host carried X-Custom %q; want the -H header kept, as curl keeps it", i+1, seen.custom[i])
+		}
+	}
+	if len(seen.auth) != 2 {
+		t.Errorf("the other host got %d requests, want 2", len(seen.auth))
 	}
 }

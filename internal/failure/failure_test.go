@@ -43,6 +43,7 @@ func TestTableBothWays(t *testing.T) {
 		{fmt.Errorf("%w: save tokens: no space left on device", store.ErrWriteFailed), failure.StoreUnreachable, 5, 503, "store_unreachable"},
 		{config.Invalidf("a mistake"), failure.Config, 2, 500, "invalid_configuration"},
 		{fmt.Errorf("tokens: %w", store.ErrInsecure), failure.Config, 2, 500, "invalid_configuration"},
+		{&freshtoken.Error{Env: "nul", Kind: fmt.Errorf("environment name %q is %w on Windows", "nul", store.ErrReservedName)}, failure.Config, 2, 500, "invalid_configuration"},
 		{fmt.Errorf("dev: %w: no answer from the browser", login.ErrNotApproved), failure.LoginRefused, 3, 401, "login_refused"},
 		{fmt.Errorf("dev: %w", login.ErrStateMismatch), failure.LoginRefused, 3, 401, "login_refused"},
 		{fmt.Errorf("dev: %w: 127.0.0.1:8787", login.ErrPortBusy), failure.Config, 2, 500, "invalid_configuration"},

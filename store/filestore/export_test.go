@@ -16,3 +16,7 @@ func WatchSyncs(t testing.TB, seen func(name string)) {
 	}
 	t.Cleanup(func() { syncFile = real })
 }
+
+// CheckName is checkName, to see what the store refuses on each system
+// from any system.
+var CheckName = checkName

@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,6 +67,28 @@ func New(dir string) *Store {
 	return &Store{dir: dir}
 }
 
+// checkName refuses an environment name the store cannot keep on the
+// system goos: any that some store cannot (store.ValidateEnvName), and on
+// Windows a device's name, in any case, for Windows opens the device for a
+// file of that name whatever its extension: the record would be written
+// to NUL and the lock taken on nothing.
+func checkName(env, goos string) error {
+	if err := store.ValidateEnvName(env); err != nil {
+		return err
+	}
+	if goos != "windows" {
+		return nil
+	}
+	device := strings.ToUpper(env)
+	switch {
+	case device == "CON", device == "PRN", device == "AUX", device == "NUL",
+		len(device) == 4 && (device[:3] == "COM" || device[:3] == "LPT") && device[3] >= '1' && device[3] <= '9':
+		return fmt.Errorf("environment name %q is %w on Windows, for the device %s: its token files (%s.json, %s.lock) would open the device; rename the environment",
+			env, store.ErrReservedName, device, env, env)
+	}
+	return nil
+}
+
 func (s *Store) path(env string) string { return filepath.Join(s.dir, env+".json") }
 
 // Location implements store.Store.
@@ -74,7 +97,7 @@ func (s *Store) Location(env string) string { return s.path(env) }
 // Load implements store.Store. It reads the record whole, never while a
 // writer is over it in place (see overwrite).
 func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
-	if err := store.ValidateEnvName(env); err != nil {
+	if err := checkName(env, runtime.GOOS); err != nil {
 		return nil, err
 	}
 	if err := s.checkDir(); err != nil {
@@ -138,7 +161,7 @@ func openPrivate(p string, flag int) (*os.File, error) {
 // writes the record in place (see overwrite), and returns an error wrapping
 // store.ErrReserveUsed with the record saved.
 func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
-	if err := store.ValidateEnvName(env); err != nil {
+	if err := checkName(env, runtime.GOOS); err != nil {
 		return err
 	}
 	if err := s.ensureDir(); err != nil {
@@ -251,7 +274,7 @@ func (s *Store) keepReserve() {
 
 // Delete implements store.Store.
 func (s *Store) Delete(_ context.Context, env string) error {
-	if err := store.ValidateEnvName(env); err != nil {
+	if err := checkName(env, runtime.GOOS); err != nil {
 		return err
 	}
 	err := os.Remove(s.path(env))
@@ -279,7 +302,7 @@ func (s *Store) Delete(_ context.Context, env string) error {
 // renewer that waited on a file since removed takes the lock again on the
 // new one, so two holders never overlap.
 func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
-	if err := store.ValidateEnvName(env); err != nil {
+	if err := checkName(env, runtime.GOOS); err != nil {
 		return nil, err
 	}
 	if err := s.ensureDir(); err != nil {
