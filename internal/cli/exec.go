@@ -49,6 +49,9 @@ that is fresh, or sends its requests through ` + "`freshtoken proxy`" + `.`,
 			if len(args) == 0 {
 				return usageErrorf("name the command to run after --; see `%s --help`", cmd.CommandPath())
 			}
+			if strings.TrimSpace(args[0]) == "" { // an unset variable: exec -- "$CMD"
+				return usageErrorf("the command to run after -- is an empty name (an unset variable?); name a command, such as `%s -- curl …`", cmd.CommandPath())
+			}
 			return nil
 		},
 		PreRunE: func(cmd *cobra.Command, args []string) error {
