@@ -3,6 +3,7 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -325,5 +327,37 @@ func TestSwitchingGrantsSaysWhichGrant(t *testing.T) {
 	}
 	if st := r.provider.Stats(); st.Refreshes != 0 || st.ClientCredentials != 0 {
 		t.Fatalf("stats %+v: the old grant's tokens were used", st)
+	}
+}
+
+// TestClientCredentialsReplacingAnotherGrantSaysSoOnceDone: an environment
+// switched to client credentials replaces the tokens another grant left,
+// and says so once they are replaced. Said before the token request, the
+// warning told of tokens replaced when the provider then refused the
+// client and the old ones stayed.
+func TestClientCredentialsReplacingAnotherGrantSaysSoOnceDone(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	r.login(r.source())
+	old := r.record()
+	r.settings.Grant = freshtoken.GrantClientCredentials
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.provider.Fault(devprovider.FaultInvalidClient, 1)
+	if err := src.LoginWithClientCredentials(t.Context()); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Fatalf("err = %v; want ErrClientRejected", err)
+	}
+	if got := r.record(); got.AccessToken != old.AccessToken || strings.Contains(logs.String(), "replaced") {
+		t.Fatalf("a refused request: the store holds %q (want the old grant's %q), the log says:\n%s", got.AccessToken, old.AccessToken, logs)
+	}
+	if err := src.LoginWithClientCredentials(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.record(); got.Grant.Type != freshtoken.GrantClientCredentials ||
+		strings.Count(logs.String(), "replaced stored tokens that belonged to another grant") != 1 {
+		t.Fatalf("a granted request: the store holds a %s grant's tokens (want client credentials'), the log says:\n%s", got.Grant.Type, logs)
 	}
 }

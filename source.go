@@ -742,7 +742,7 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 	r := s.recordFrom(tok, nil, sentAt, "")
 	r.LoggedInAt = sentAt
 	for tries := 1; ; tries++ {
-		unlock, err := s.lockToReplace(ctx, "client")
+		unlock, replaced, err := s.lockToReplace(ctx, "client")
 		if err != nil {
 			return err
 		}
@@ -750,6 +750,7 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 		unlock()
 		switch {
 		case err == nil:
+			replaced()
 			s.restAfter(0, nil) // new tokens begin afresh: the rest was for renewing the old
 			s.remember(r)
 			return nil
@@ -769,30 +770,40 @@ func (s *Source) LoginWithClientCredentials(ctx context.Context) error {
 	if s.set.Grant != GrantClientCredentials {
 		return fmt.Errorf("freshtoken: %s does not use client credentials", s.set.Env)
 	}
-	unlock, err := s.lockToReplace(ctx, "grant")
+	unlock, replaced, err := s.lockToReplace(ctx, "grant")
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	_, err = s.refresh(ctx, context.WithoutCancel(ctx), nil, store.RenewedOnRequest, false)
-	return err
+	if _, err = s.refresh(ctx, context.WithoutCancel(ctx), nil, store.RenewedOnRequest, false); err != nil {
+		return err
+	}
+	replaced()
+	return nil
 }
 
 // lockToReplace takes the renewal lock to store new tokens in place of
-// whatever the store holds for the environment, saying so when they
-// belonged to another client or grant (other names which).
-func (s *Source) lockToReplace(ctx context.Context, other string) (func(), error) {
-	unlock, err := s.lock(ctx)
+// whatever the store holds for the environment. replaced, called once they
+// are stored, says so when the old ones belonged to another client or grant
+// (other names which): said before, it told of tokens replaced when the
+// token request then failed and the old ones stayed.
+func (s *Source) lockToReplace(ctx context.Context, other string) (unlock, replaced func(), err error) {
+	unlock, err = s.lock(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	replaced = func() {}
 	switch old, err := s.loadStored(ctx); {
 	case err == nil && s.CheckGrant(old) != nil:
-		s.log.Warn("replacing stored tokens that belonged to another "+other, "was", old.Grant.String(), "now", s.grant().String())
+		replaced = func() {
+			s.log.Warn("replaced stored tokens that belonged to another "+other, "was", old.Grant.String(), "now", s.grant().String())
+		}
 	case errors.Is(err, store.ErrNewerFormat):
-		s.log.Warn("replacing stored tokens a newer freshtoken wrote, which this one can neither read nor revoke", "store", s.Location())
+		replaced = func() {
+			s.log.Warn("replaced stored tokens a newer freshtoken wrote, which this one could neither read nor revoke", "store", s.Location())
+		}
 	}
-	return unlock, nil
+	return unlock, replaced, nil
 }
 
 // expiry is when r's access token expires, as far as renewal is concerned:
