@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -101,6 +102,13 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	}
 	if err := opts.Extras.apply(&s); err != nil {
 		return err
+	}
+	if s.CAFile != "" { // as --key-file: a name in this folder is written whole
+		abs, err := filepath.Abs(s.CAFile)
+		if err != nil {
+			return usageErrorf("--ca-file: %v", err)
+		}
+		s.CAFile = abs
 	}
 	old, err := f.Config()
 	if err != nil {
