@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -127,7 +128,12 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	exp, err := await.Result(ctx, func() (*postman.Export, error) { return postman.ReadFile(opts.File) })
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return usageErrorf("%s does not exist", opts.File)
+		where := ""
+		if wd, err := os.Getwd(); err == nil && !filepath.IsAbs(opts.File) {
+			where = " in " + wd
+		}
+		return usageErrorf("%s does not exist%s; give the path of the file Postman exported (Environments, ⋯, Export), such as ~/Downloads/%s; nothing was imported",
+			opts.File, where, filepath.Base(opts.File))
 	case errors.Is(err, context.Canceled):
 		return err
 	case err != nil:
