@@ -369,7 +369,7 @@ func chooseImported(exp *postman.Export, flag string) ([]postman.Env, error) {
 			}
 			names = append(names, e.Name)
 		}
-		return nil, usageErrorf("the export has no key %q (it has %s)", flag, strings.Join(names, ", "))
+		return nil, usageErrorf("the export has no key %q (it has %s); pass -e with one of those, or no -e to import them all; nothing was imported", flag, strings.Join(names, ", "))
 	}
 	return envs, nil
 }
