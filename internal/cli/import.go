@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/postman"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 func newImportCmd(f *Factory) *cobra.Command {
@@ -228,6 +229,10 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		}
 		for _, e := range envs {
 			if err := staged.Envs[e.Name].KeepClientSecret(ctx, e.ClientSecret); err != nil {
+				var ue *keyringstore.UnusableError
+				if errors.As(err, &ue) { // the other way, as this command's flag
+					err = ue.WithFix("or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
+				}
 				return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported", e.Name, err)
 			}
 		}
