@@ -40,9 +40,7 @@ comments are kept, but for comments among this environment's keys, whose
 table is written anew) and print the redirect URI to register with the provider.
 The environment is named by -e; without it, freeagent-sandbox is called
 "sandbox" and freeagent "production". Flags given for an environment that
-exists replace only what they name. A file without default_env gets one
-naming this environment, unless it may hold live data (production), so that
-commands without -e never reach the live books while a sandbox is there.
+exists replace only what they name.
 
 On a terminal, init asks for whatever the flags leave out (the provider, the
 environment's name, the client id, and how to get the client secret, which is
@@ -166,22 +164,12 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if e, err := config.NewEnv(name, s); err == nil && e.MissingDeviceAuthURL() != nil {
 		return config.Invalidf(`environment %s: grant = "device_code" needs the provider's device authorization endpoint; pass --device-auth-url URL, or --issuer URL to discover it; nothing was written`, name)
 	}
-	// The first environment becomes default_env, unless it may hold live
-	// data: a command without -e then reaches it only while it is the only
-	// one, and a sandbox added later becomes the default instead.
-	makeDefault := true
-	if ce, err := config.NewEnv(name, s); err == nil && ce.IsProduction() {
-		makeDefault = false
-	}
-	conf, err := config.WriteEnv(path, name, s, makeDefault)
+	conf, err := config.WriteEnv(path, name, s, true)
 	if err != nil {
 		return err
 	}
 	e := conf.Envs[name]
 	warnClearText(f.IO.ErrOut, e)
-	if old.DefaultEnv == "" && conf.DefaultEnv == name && len(conf.Envs) > 1 {
-		fmt.Fprintf(f.IO.ErrOut, "%s is now the default environment, used by commands without -e.\n", name)
-	}
 	switch e.Grant {
 	case config.GrantClientCredentials:
 		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s. It uses client credentials: no log-in is needed.\nTry: %s\n", name, path, f.commandLine("-e "+name+" token"))
