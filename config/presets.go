@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -449,9 +450,13 @@ func checkDiscoveredEndpoint(s string, httpsIssuer bool) error {
 // certificate, that only its owner (this user, or root) can change.
 func checkCAFile(path string) error {
 	if !filepath.IsAbs(path) {
-		return fmt.Errorf("%q is not an absolute path", path)
+		return fmt.Errorf("%q is not an absolute path; write the file's whole path, such as /etc/ssl/corp-ca.pem", path)
 	}
-	if fi, err := os.Stat(path); err == nil {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot read %s (%v); write the whole path of the PEM file of your network's certificate authority, or take ca_file out", shellquote.Word(path), errors.Unwrap(err))
+	}
+	if err == nil {
 		if !fi.Mode().IsRegular() {
 			return fmt.Errorf("%s is not a regular file; ca_file names a PEM file of certificates", shellquote.Word(path))
 		}

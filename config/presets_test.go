@@ -98,9 +98,9 @@ func TestProviderPresetMistakes(t *testing.T) {
 		{"[env.i]\napi_url = \"https://api.example.com/\"\nissuer = \"http://login.example.com\"\nclient_id = \"id\"\n", `:3: env.i.issuer: "http://login.example.com" must use https`},
 		{"[env.i]\napi_url = \"https://api.example.com/\"\nissuer = \"https://login.example.com/?x=1\"\nclient_id = \"id\"\n", "has a query or a fragment"},
 		{"[env.i]\napi_url = \"https://api.example.com/\"\nclient_id = \"id\"\n", "env.i.auth_url: missing; the generic provider needs api_url, and issuer or auth_url and token_url"},
-		{"[env.c]\nprovider = \"xero\"\nclient_id = \"id\"\nca_file = \"corp.pem\"\n", `:4: env.c.ca_file: "corp.pem" is not an absolute path`},
-		{"[env.c]\nprovider = \"xero\"\nclient_id = \"id\"\nca_file = \"/nonexistent/corp.pem\"\n", ":4: env.c.ca_file: cannot read /nonexistent/corp.pem"},
-		{"ca_file = \"/nonexistent/corp.pem\"\n[env.c]\nprovider = \"xero\"\nclient_id = \"id\"\n", ":1: ca_file: cannot read /nonexistent/corp.pem"},
+		{"[env.c]\nprovider = \"xero\"\nclient_id = \"id\"\nca_file = \"corp.pem\"\n", `:4: env.c.ca_file: "corp.pem" is not an absolute path; write the file's whole path, such as /etc/ssl/corp-ca.pem`},
+		{"[env.c]\nprovider = \"xero\"\nclient_id = \"id\"\nca_file = \"/nonexistent/corp.pem\"\n", ":4: env.c.ca_file: cannot read /nonexistent/corp.pem (no such file or directory); write the whole path of the PEM file of your network's certificate authority, or take ca_file out"},
+		{"ca_file = \"/nonexistent/corp.pem\"\n[env.c]\nprovider = \"xero\"\nclient_id = \"id\"\n", ":1: ca_file: cannot read /nonexistent/corp.pem (no such file or directory); write the whole path of the PEM file of your network's certificate authority, or take ca_file out"},
 	} {
 		_, err := config.Load(write(t, tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {

@@ -12,16 +12,21 @@ func newCompletionCmd(f *Factory) *cobra.Command {
 flags and environment names (after -e). Load it as the examples show; a new
 shell then completes with Tab.
 
-bash needs the bash-completion package. For zsh, completion must be enabled
-(autoload -U compinit; compinit in ~/.zshrc).`,
+bash needs the bash-completion package. For zsh, add the folder to fpath
+before completion is enabled, in ~/.zshrc: fpath=(~/.zfunc $fpath), then
+autoload -U compinit; compinit. The folders are made by the examples' mkdir
+lines, since a new account does not have them yet.`,
 		Example: `  # bash, for this shell, then for every new one
   source <(freshtoken completion bash)
+  mkdir -p ~/.local/share/bash-completion/completions
   freshtoken completion bash > ~/.local/share/bash-completion/completions/freshtoken
 
   # zsh
-  freshtoken completion zsh > "${fpath[1]}/_freshtoken"
+  mkdir -p ~/.zfunc
+  freshtoken completion zsh > ~/.zfunc/_freshtoken
 
   # fish
+  mkdir -p ~/.config/fish/completions
   freshtoken completion fish > ~/.config/fish/completions/freshtoken.fish`,
 		ValidArgs: []string{"bash", "zsh", "fish"},
 		Args:      exactArgs(1, "the shell: bash, zsh or fish"),

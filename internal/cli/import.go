@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -20,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/postman"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 func newImportCmd(f *Factory) *cobra.Command {
@@ -127,7 +129,12 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	exp, err := await.Result(ctx, func() (*postman.Export, error) { return postman.ReadFile(opts.File) })
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return usageErrorf("%s does not exist", opts.File)
+		where := ""
+		if wd, err := os.Getwd(); err == nil && !filepath.IsAbs(opts.File) {
+			where = " in " + wd
+		}
+		return usageErrorf("%s does not exist%s; give the path of the file Postman exported (Environments, ⋯, Export), such as ~/Downloads/%s; nothing was imported",
+			opts.File, where, filepath.Base(opts.File))
 	case errors.Is(err, context.Canceled):
 		return err
 	case err != nil:
@@ -222,6 +229,10 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		}
 		for _, e := range envs {
 			if err := staged.Envs[e.Name].KeepClientSecret(ctx, e.ClientSecret); err != nil {
+				var ue *keyringstore.UnusableError
+				if errors.As(err, &ue) { // the other way, as this command's flag
+					err = ue.WithFix("or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
+				}
 				return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported", e.Name, err)
 			}
 		}
@@ -229,15 +240,16 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 
 	now := time.Now()
 	stored := make([]string, len(envs))
+	held := make([]bool, len(envs))
 	for i := range targets {
-		if stored[i], err = importTokens(ctx, targets[i], now); err != nil {
+		if stored[i], held[i], err = importTokens(ctx, targets[i], now); err != nil {
 			return importFailed(ctx, fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err)), targets[:i])
 		}
 	}
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
 		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets)
 	}
-	printImported(f, opts, exp, envs, settings, stored, path)
+	printImported(f, opts, exp, envs, settings, stored, held, path)
 	return nil
 }
 
@@ -362,7 +374,7 @@ func chooseImported(exp *postman.Export, flag string) ([]postman.Env, error) {
 			}
 			names = append(names, e.Name)
 		}
-		return nil, usageErrorf("the export has no key %q (it has %s)", flag, strings.Join(names, ", "))
+		return nil, usageErrorf("the export has no key %q (it has %s); pass -e with one of those, or no -e to import them all; nothing was imported", flag, strings.Join(names, ", "))
 	}
 	return envs, nil
 }
@@ -397,15 +409,16 @@ func freeAgentPreset(api string) string {
 // engine and under its lock, and says what was stored. An access token
 // whose expiry the export does not give is left out: the first call renews
 // it. An environment with no tokens has any old ones deleted. Stored tokens
-// newer than the export's are kept (see keepsStored).
-func importTokens(ctx context.Context, t importTarget, now time.Time) (string, error) {
+// newer than the export's are kept (see keepsStored). held says whether the
+// environment has tokens afterwards, so that its next call needs no log-in.
+func importTokens(ctx context.Context, t importTarget, now time.Time) (summary string, held bool, err error) {
 	src, e := t.src, t.env
 	if keepsStored(src, t.prev, e) {
 		how := "renewed since the export, whose refresh token they replaced"
 		if e.IssuedAt.IsZero() {
 			how = "which may be newer than the export's (it does not say when its own were issued)"
 		}
-		return fmt.Sprintf("kept the stored tokens, %s; to store the export's anyway, run `freshtoken logout --local -e %s` first", how, e.Name), nil
+		return fmt.Sprintf("kept the stored tokens, %s; to store the export's anyway, run `freshtoken logout --local -e %s` first", how, e.Name), true, nil
 	}
 	tok := &oauth2.Token{TokenType: "Bearer", RefreshToken: e.RefreshToken}
 	sentAt := now
@@ -423,15 +436,15 @@ func importTokens(ctx context.Context, t importTarget, now time.Time) (string, e
 	}
 	if tok.AccessToken == "" && tok.RefreshToken == "" {
 		if err := src.Logout(ctx); err != nil {
-			return "", err
+			return "", false, err
 		}
 		if e.EmptyRefreshKey != "" {
-			return fmt.Sprintf("no tokens: %s is empty in the export (Postman exports initial values: use Persist All on the environment and export again), or run `freshtoken login -e %s`", e.EmptyRefreshKey, e.Name), nil
+			return fmt.Sprintf("no tokens: %s is empty in the export (Postman exports initial values: use Persist All on the environment and export again), or run `freshtoken login -e %s`", e.EmptyRefreshKey, e.Name), false, nil
 		}
-		return fmt.Sprintf("no tokens; run `freshtoken login -e %s`", e.Name), nil
+		return fmt.Sprintf("no tokens; run `freshtoken login -e %s`", e.Name), false, nil
 	}
 	if err := src.SaveLogin(ctx, tok, sentAt); err != nil {
-		return "", err
+		return "", false, err
 	}
 	access := ""
 	switch {
@@ -445,12 +458,12 @@ func importTokens(ctx context.Context, t importTarget, now time.Time) (string, e
 		access = "access token left out: its expiry is unknown"
 	}
 	switch {
-	case tok.RefreshToken == "":
-		return fmt.Sprintf("%s, no refresh token; after that run `freshtoken login -e %s`", access, e.Name), nil
+	case tok.RefreshToken == "": // an access token alone, of known expiry
+		return fmt.Sprintf("%s, no refresh token; after that run `freshtoken login -e %s`", access, e.Name), expiry.After(now), nil
 	case access == "":
-		return "refresh token", nil
+		return "refresh token", true, nil
 	}
-	return "refresh token; " + access, nil
+	return "refresh token; " + access, true, nil
 }
 
 // keepsStored reports whether an import leaves the stored tokens in place:
@@ -468,7 +481,7 @@ func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool
 
 // printImported summarises the import, without a secret: the environments
 // on stdout, what to do next on stderr.
-func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, settings []config.EnvSettings, stored []string, path string) {
+func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, settings []config.EnvSettings, stored []string, held []bool, path string) {
 	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.File, exp.Layout, path)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
 	for i, e := range envs {
@@ -517,7 +530,14 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 		}
 	}
 	fmt.Fprintln(w, "From now on, let freshtoken alone renew these tokens: remove Postman's pre-request script that renews them, or it will spend a refresh token freshtoken has replaced and FreeAgent may end the authorisation.")
-	fmt.Fprintf(w, "Try: %s\n", f.commandLine("-e "+defaultImported(envs, settings)+" get /v2/company"))
+	next := defaultImported(envs, settings)
+	for i, e := range envs {
+		if e.Name == next && !held[i] {
+			fmt.Fprintf(w, "Next, log in, as the export brought no tokens: %s\n", f.commandLine("login -e "+next))
+			return
+		}
+	}
+	fmt.Fprintf(w, "Try: %s\n", f.commandLine("-e "+next+" get /v2/company"))
 }
 
 func names(envs []postman.Env) []string {

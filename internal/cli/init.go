@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/spf13/cobra"
@@ -102,6 +104,13 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if err := opts.Extras.apply(&s); err != nil {
 		return err
 	}
+	if s.CAFile != "" { // as --key-file: a name in this folder is written whole
+		abs, err := filepath.Abs(s.CAFile)
+		if err != nil {
+			return usageErrorf("--ca-file: %v", err)
+		}
+		s.CAFile = abs
+	}
 	old, err := f.Config()
 	if err != nil {
 		return err
@@ -129,7 +138,8 @@ func runInit(ctx context.Context, opts *initOptions) error {
 			return usageErrorf("name the environment with -e NAME")
 		}
 	}
-	if prev, ok := old.Settings[name]; ok {
+	prev, existed := old.Settings[name]
+	if existed {
 		s = mergeSettings(prev, s)
 	}
 	if p != nil {
@@ -175,10 +185,50 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nRegister this redirect URI with the provider%s, exactly as shown:\n", name, path, where)
 	fmt.Fprintln(f.IO.Out, e.RedirectURI)
 	if p == nil || !p.asked {
+		if existed && sameLogIn(prev, s) && loggedIn(ctx, f, name) {
+			fmt.Fprintf(f.IO.ErrOut, "%s is logged in, and its tokens go on serving: no new log-in is needed (`%s` logs in again).\n", name, f.commandLine("login -e "+name))
+			return nil
+		}
 		fmt.Fprintf(f.IO.ErrOut, "Then run: %s\n", f.commandLine("login -e "+name))
 		return nil
 	}
 	return offerLogin(ctx, f, p, e)
+}
+
+// sameLogIn reports whether a and b ask the provider for the same grant at
+// a log-in: tokens had with a's scopes (or audience, resources, parameters)
+// do not carry b's, which take a new log-in.
+func sameLogIn(a, b config.EnvSettings) bool {
+	type asked struct {
+		AuthURL, Audience string
+		Scopes            []string
+		Resource          config.Strings
+		AuthParams        config.Params
+	}
+	of := func(s config.EnvSettings) asked {
+		return asked{s.AuthURL, s.Audience, s.Scopes, s.Resource, s.AuthParams}
+	}
+	return reflect.DeepEqual(of(a), of(b))
+}
+
+// loggedIn reports whether the environment, as now configured, has tokens
+// of its grant to go on with: init that changed what leaves them serving
+// (the redirect URI, the scopes of a later log-in) needs no new log-in. Any
+// doubt (a store that cannot be read, another client's tokens, an ended
+// grant) is false.
+func loggedIn(ctx context.Context, f *Factory, name string) bool {
+	src, err := f.Source(ctx, name)
+	if err != nil {
+		return false
+	}
+	rec, err := src.Record(ctx)
+	if err != nil || rec == nil || src.CheckGrant(rec) != nil {
+		return false
+	}
+	if rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded {
+		return false
+	}
+	return rec.RefreshToken != "" || rec.AccessToken != "" && (rec.Expiry.IsZero() || time.Now().Before(rec.Expiry))
 }
 
 // checkInitFlags reports a bad flag value as the flag it came from, before

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -486,6 +488,13 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 	r := stdin
 	if data != "@-" {
 		f, err := os.Open(data[1:])
+		if errors.Is(err, fs.ErrNotExist) {
+			where := ""
+			if wd, werr := os.Getwd(); werr == nil && !filepath.IsAbs(data[1:]) {
+				where = " in " + wd
+			}
+			return nil, usageErrorf("-d %s: %s does not exist%s; give the path of the file that holds the body, or -d @- to read it from stdin", data, data[1:], where)
+		}
 		if err != nil {
 			return nil, usageErrorf("-d %s: %v", data, err)
 		}

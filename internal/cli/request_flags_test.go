@@ -196,6 +196,22 @@ func TestRequestBodyIsBounded(t *testing.T) {
 	}
 }
 
+// TestRequestBodyFileMissing: -d @FILE naming a file that is not there says
+// where it was looked for and what to give instead; it said "open
+// contact.json: no such file or directory".
+func TestRequestBodyFileMissing(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := readData("@contact.json", strings.NewReader(""), 1<<10)
+	if err == nil || ExitCode(err) != ExitUsage || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("-d @contact.json: %v (exit %d); want one usage line", err, ExitCode(err))
+	}
+	for _, want := range []string{"contact.json does not exist in ", "give the path of the file that holds the body", "-d @-"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("-d @contact.json: %q does not say %q", err, want)
+		}
+	}
+}
+
 // TestRequestRefusesHeadersItWouldDrop: -H Authorization and -H Host say
 // why they cannot be sent, without showing the value (a credential); the
 // request would have gone with freshtoken's own, as if they were sent. A

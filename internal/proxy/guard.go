@@ -116,6 +116,9 @@ func (g guard) own(hostport string) bool {
 	return g.hosts[host] || g.anyIP && net.ParseIP(host) != nil
 }
 
+// fromAProgram is what to do instead of sending a request from a web page.
+const fromAProgram = "send it from a program instead, such as Postman's desktop app (on the web, choose its Desktop Agent), curl or a script"
+
 // refusal says why r must not be served, or returns "". A cross-site
 // request is refused unless navigation allows it: opening the status page or
 // arriving at the login callback from the provider's page. A request sent by
@@ -133,10 +136,10 @@ func (g guard) refusal(host, origin, site string, navigation bool) string {
 		return fmt.Sprintf("the request is addressed to %q, not to this proxy's own address; freshtoken refuses it so that no web page can reach your tokens by DNS rebinding; remove the Host header your client sets, and send the request to http://%s/", host, g.addr)
 	}
 	if origin != "" && !strings.EqualFold(origin, "http://"+host) {
-		return fmt.Sprintf("the request was sent by the web page at %s; freshtoken refuses requests from web pages other than its own status page", origin)
+		return fmt.Sprintf("the request was sent by the web page at %s; freshtoken refuses requests from web pages other than its own status page: %s", origin, fromAProgram)
 	}
 	if !navigation && (site == "cross-site" || site == "same-site") {
-		return "the browser says another web site sent this request; freshtoken refuses requests from web pages other than its own status page"
+		return "the browser says another web site sent this request; freshtoken refuses requests from web pages other than its own status page: " + fromAProgram
 	}
 	return ""
 }

@@ -517,6 +517,33 @@ func TestRefusesRequestsNotAddressedToIt(t *testing.T) {
 	}
 }
 
+// TestWebPageRefusalSaysWhatToDo: a request a web page sent (Postman on the
+// web with its browser agent, a local web app) is refused with what to use
+// instead; it said only that web pages are refused.
+func TestWebPageRefusalSaysWhatToDo(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	for _, headers := range []map[string]string{
+		{"Origin": "https://go.postman.co"},
+		{"Sec-Fetch-Site": "cross-site"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, f.base+"/dev/v2/company", nil)
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, body := f.do(t, req)
+		p := decode[problemBody](t, body)
+		if resp.StatusCode != http.StatusForbidden || p.Error != "forbidden" {
+			t.Fatalf("%v: got %d %+v", headers, resp.StatusCode, p)
+		}
+		for _, want := range []string{"Desktop Agent", "curl"} {
+			if !strings.Contains(p.Message, want) {
+				t.Errorf("%v: message %q does not say what to send the request from instead (%q)", headers, p.Message, want)
+			}
+		}
+	}
+}
+
 func TestUnknownEnvironment(t *testing.T) {
 	f := newFixture(t)
 	resp, body := f.get(t, "/sandbx/v2/company")
