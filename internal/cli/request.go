@@ -19,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/apiclient"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
@@ -398,6 +399,11 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.As(err, &ue) && ue.Timeout():
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("the API at %s did not answer within %s; try again, or raise the environment's timeout setting", target, env.Timeout)}
+	case errors.As(err, &ue) && failure.Of(ue.Err) != failure.Unexpected:
+		// The engine's, met as the token was had for the request (a
+		// client_secret_cmd that failed, a store that refused): net/http
+		// wrapped it, and it was told as an API that could not be reached.
+		return ue.Err
 	case errors.As(err, &ue):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("the API at %s could not be reached (%v); check your connection and api_url", target, ue.Err)}
