@@ -385,6 +385,10 @@ func requestError(err error, env *config.Env, target string) error {
 	switch {
 	case errors.As(err, &fe):
 		return fe
+	case errors.Is(err, context.Canceled) && errors.As(err, &ue):
+		// net/http's method and URL add nothing to the interruption: the
+		// line went on with `Get "http://…": context canceled`.
+		return ue.Err
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.As(err, &rl):
