@@ -370,7 +370,8 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 // inFlight describes the renewal under way for Options.Sending; unsaved
 // when its answer is in and the store refused it.
 func (s *Source) inFlight(unsaved bool) Renewal {
-	return Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout, Unsaved: unsaved}
+	return Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout, Unsaved: unsaved,
+		NothingToLose: s.set.Grant == GrantClientCredentials}
 }
 
 // keep saves n, the answer to a renewal of r, and makes it the token

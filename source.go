@@ -165,6 +165,10 @@ type Renewal struct {
 	// until the store takes it; if the process ends first, the refresh
 	// token is lost and a log-in is needed.
 	Unsaved bool
+	// NothingToLose: the grant has no refresh token (client credentials),
+	// so abandoning the renewal costs only the token the next call
+	// requests again; no log-in is needed.
+	NothingToLose bool
 }
 
 // The grants an environment's tokens come from (Settings.Grant), spelled as

@@ -813,6 +813,9 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 		if stopped := (*shellrun.Stopped)(nil); errors.As(err, &stopped) {
 			return "", fmt.Errorf("environment %s: client_secret_cmd %q was %w before it printed the secret", e.Name, e.ClientSecretCmd, stopped)
 		}
+		if err != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			return "", Invalidf("environment %s: client_secret_cmd %q did not print the secret in the time it is given, and was ended; run it yourself to see what it waits for (a password manager's prompt, a locked agent)", e.Name, e.ClientSecretCmd)
+		}
 		if more {
 			return "", Invalidf("environment %s: client_secret_cmd %q printed more than %d KiB, which is no client secret; make it print the secret alone", e.Name, e.ClientSecretCmd, maxSecretOutput>>10)
 		}

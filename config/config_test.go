@@ -900,3 +900,25 @@ func TestAnEditKeepsAChangeMadeMeanwhile(t *testing.T) {
 		t.Errorf("the file is\n%s\nwant the other program's\n%s", got, saved)
 	}
 }
+
+// TestClientSecretCmdPastItsTime: a client_secret_cmd ended at its time
+// limit (a password manager still asking) says so, and what to do: it said
+// "failed (signal: killed)", as if the command had crashed.
+func TestClientSecretCmdPastItsTime(t *testing.T) {
+	started := filepath.Join(t.TempDir(), "started")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	e := config.Env{Name: "a", ClientSecretCmd: "touch " + started + "; sleep 60"}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.ClientSecretValue(ctx)
+		done <- err
+	}()
+	testenv.WaitFor(t, "the command to start", func() bool { _, err := os.Stat(started); return err == nil })
+	cancel(context.DeadlineExceeded) // as its time limit does
+	err := <-done
+	if err == nil || !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), `client_secret_cmd "touch `) ||
+		!strings.Contains(err.Error(), "did not print the secret in the time it is given, and was ended") || strings.Contains(err.Error(), "killed") {
+		t.Errorf("err = %v; want a configuration error saying the command ran past its time", err)
+	}
+}

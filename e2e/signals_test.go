@@ -1060,3 +1060,43 @@ func TestSignalWhileDiscoveryWaits(t *testing.T) {
 		})
 	}
 }
+
+// TestSignalWhileTheAPIAnswers: a signal while the API has yet to answer a
+// request ends freshtoken with 128+N and the one line saying it was
+// interrupted: the line went on with net/http's words for the cancelled
+// request, `Get "http://…": context canceled`, which told nothing more.
+func TestSignalWhileTheAPIAnswers(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			arrived := make(chan struct{}, 1)
+			api := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/v2/slow" {
+					select {
+					case arrived <- struct{}{}:
+					default:
+					}
+					<-r.Context().Done() // no answer until freshtoken gives up
+					return
+				}
+				w.provider.Handler().ServeHTTP(rw, r)
+			}))
+			defer api.Close()
+			w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api),
+				fmt.Sprintf("api_url = %q\ntoken_url = %q", api.URL+"/", w.api+"v2/token_endpoint"), 1))
+			w.login()
+			requests := w.provider.Stats().TokenRequests
+			run := w.watch("get", "/v2/slow")
+			select {
+			case <-arrived:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no API request came: %s", run.stderr.String())
+			}
+			run.cmd.Process.Signal(sig)
+			endsInterruptedUnsent(t, w, run, sig, requests)
+			if _, stderr := run.wait(); strings.Contains(stderr, "context canceled") || strings.Contains(stderr, "/v2/slow") {
+				t.Errorf("stderr %q; want it to say it was interrupted, and no more", stderr)
+			}
+		})
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/apiclient"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
@@ -165,26 +166,31 @@ func checkRequestOptions(opts *requestOptions) error {
 		k, v, ok := strings.Cut(h, ":")
 		k = strings.TrimSpace(k)
 		switch {
-		// What follows the name, most likely a credential, is not shown.
-		case !ok || k == "":
+		// What follows the name, most likely a credential, is not shown:
+		// nor is the rest of a "name" before a colon in the value
+		// ("X-Api-Key id:secret", "X-Token=id:secret").
+		case !ok || !isHeaderName(k):
 			if name := headerNameBefore(h); name != "" {
 				return usageErrorf("-H %s: not 'Key: Value', as no colon follows the name (what follows it is not shown); write -H '%s: VALUE'", name, name)
 			}
-			return usageErrorf("-H: not 'Key: Value' (it is not shown); write a header name, a colon, then the value")
-		case !isHeaderName(k):
-			return usageErrorf("-H %q: not a header name; a name has letters, digits and !#$%%&'*+-.^_`|~, and no spaces", k)
+			return usageErrorf("-H: not 'Key: Value' (it is not shown); write a header name (letters, digits and !#$%%&'*+-.^_`|~), a colon, then the value")
 		// These two would be dropped without a word, the request going
 		// with freshtoken's own; the value, maybe a credential, is not shown.
 		case strings.EqualFold(k, "Authorization"):
 			return usageErrorf("-H Authorization: freshtoken sends the environment's access token in it; to call the API with other credentials, use curl")
 		case strings.EqualFold(k, "Host"):
 			return usageErrorf("-H Host: freshtoken sends the host api_url names, the only one it sends the token to; set api_url to call another")
-		case strings.ContainsAny(v, "\r\n\x00"): // the value, maybe a credential, is not shown
-			return usageErrorf("-H %s: a header value cannot hold a line break or a NUL", k)
+		case strings.ContainsFunc(v, isControl): // the value, maybe a credential, is not shown
+			return usageErrorf("-H %s: a header value cannot hold a line break or another control character (a tab it can)", k)
 		}
 	}
 	return nil
 }
+
+// isControl reports whether r cannot be in a header value: a control
+// character other than a tab (net/http refuses the request, which then
+// failed as an API that could not be reached, exit 5).
+func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
 
 // isHeaderName reports whether s is an HTTP field name: an RFC 7230 token.
 func isHeaderName(s string) bool {
@@ -381,6 +387,10 @@ func requestError(err error, env *config.Env, target string) error {
 	switch {
 	case errors.As(err, &fe):
 		return fe
+	case errors.Is(err, context.Canceled) && errors.As(err, &ue):
+		// net/http's method and URL add nothing to the interruption: the
+		// line went on with `Get "http://…": context canceled`.
+		return ue.Err
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.As(err, &rl):
@@ -395,6 +405,11 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.As(err, &ue) && ue.Timeout():
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("the API at %s did not answer within %s; try again, or raise the environment's timeout setting", target, env.Timeout)}
+	case errors.As(err, &ue) && failure.Of(ue.Err) != failure.Unexpected:
+		// The engine's, met as the token was had for the request (a
+		// client_secret_cmd that failed, a store that refused): net/http
+		// wrapped it, and it was told as an API that could not be reached.
+		return ue.Err
 	case errors.As(err, &ue):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("the API at %s could not be reached (%v); check your connection and api_url", target, ue.Err)}

@@ -221,9 +221,14 @@ func TestRequestRefusesHeadersItWouldDrop(t *testing.T) {
 		"Authorization: Basic c2VjcmV0\n": "-H Authorization: freshtoken sends the environment's access token in it",
 		"host: other.example":             "-H Host: freshtoken sends the host api_url names",
 		"X-Api-Key: c2VjcmV0\r\n":         "-H X-Api-Key: a header value cannot hold a line break",
+		// Any other control character but a tab: the request went, and
+		// failed as an API that could not be reached, exit 5, "check your
+		// connection and api_url".
+		"X-Api-Key: c2Vj\x01cmV0": "-H X-Api-Key: a header value cannot hold a line break or another control character",
+		"X-Api-Key: c2Vj\x7fcmV0": "-H X-Api-Key: a header value cannot hold a line break or another control character",
 	} {
 		err := checkRequestOptions(&requestOptions{Method: "GET", Headers: []string{h}})
-		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "c2VjcmV0") || strings.Contains(err.Error(), "other.example") {
+		if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "c2Vj") || strings.Contains(err.Error(), "other.example") {
 			t.Errorf("-H %q: %v; want an error saying %q, without the value", h, err, want)
 		}
 	}
@@ -238,8 +243,14 @@ func TestRequestMalformedHeaderIsNotEchoed(t *testing.T) {
 	for h, want := range map[string]string{
 		"Authorization Bearer c2VjcmV0": "-H Authorization: not 'Key: Value'",
 		"X-Api-Key=c2VjcmV0":            "-H X-Api-Key: not 'Key: Value'",
-		"X Api Key: c2VjcmV0":           `-H "X Api Key": not a header name`,
+		"X Api Key: c2VjcmV0":           "-H X: not 'Key: Value'",
 		": c2VjcmV0":                    "-H: not 'Key: Value'",
+		// A colon in the value: what comes before it is no header name,
+		// and held the credential's first part.
+		"X-Api-Key c2VjcmV0:x":          "-H X-Api-Key: not 'Key: Value'",
+		"X-Api-Key=c2VjcmV0:x":          "-H X-Api-Key: not 'Key: Value'",
+		"Authorization Basic c2VjcmV0:": "-H Authorization: not 'Key: Value'",
+		"\u00e9c2VjcmV0: x":             "-H: not 'Key: Value'",
 	} {
 		err := checkRequestOptions(&requestOptions{Method: "GET", Headers: []string{h}})
 		if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "c2VjcmV0") {

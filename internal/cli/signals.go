@@ -246,6 +246,8 @@ func (g *guard) received(s syscall.Signal) {
 		time.AfterFunc(g.delay, g.explainWait)
 	case s == syscall.SIGINT:
 		switch {
+		case unsaved && refused.NothingToLose, !unsaved && last.NothingToLose:
+			// No refresh token: the next call requests another token.
 		case unsaved:
 			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(refused.TokenURL), g.commandLine("login -e "+refused.Env))
 		case busy:
@@ -263,8 +265,12 @@ func (g *guard) explainWait() {
 	case g.unsaved > 0:
 		msg = g.unsavedWait()
 	case g.inFlight > 0:
-		msg = fmt.Sprintf("freshtoken: waiting up to %s for the renewal already sent to %s to be stored; %s abandons it and may end the authorisation\n",
-			g.last.Timeout.Round(time.Second), host(g.last.TokenURL), g.abandonKeys())
+		cost := " and may end the authorisation"
+		if g.last.NothingToLose {
+			cost = ""
+		}
+		msg = fmt.Sprintf("freshtoken: waiting up to %s for the renewal already sent to %s to be stored; %s abandons it%s\n",
+			g.last.Timeout.Round(time.Second), host(g.last.TokenURL), g.abandonKeys(), cost)
 	}
 	g.mu.Unlock()
 	fmt.Fprint(g.errOut, msg)
@@ -291,8 +297,12 @@ func (g *guard) unsavedWait() string {
 		return ""
 	}
 	g.told = abandon
-	return fmt.Sprintf("freshtoken: waiting for the store to take the new tokens from %s, which it refused; trying again until it does, then exiting; %s abandons them, and the refresh token with them\n",
-		host(g.refused.TokenURL), abandon)
+	cost := ", and the refresh token with them"
+	if g.refused.NothingToLose {
+		cost = ""
+	}
+	return fmt.Sprintf("freshtoken: waiting for the store to take the new tokens from %s, which it refused; trying again until it does, then exiting; %s abandons them%s\n",
+		host(g.refused.TokenURL), abandon, cost)
 }
 
 // settle waits until no renewal is in flight, saying so while it waits for

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken"
 )
@@ -92,5 +93,27 @@ func TestAbandonIsToldAsTheNextSignal(t *testing.T) {
 		if !strings.Contains(out.String(), c.want) {
 			t.Errorf("after %v: %q; want it to say %q", c.first, out.String(), c.want)
 		}
+	}
+}
+
+// TestAbandoningARenewalWithNothingToLose: a client-credentials renewal
+// has no refresh token to lose; abandoning it (Ctrl-C twice) costs nothing
+// but the token the next call requests again. It was told as "the refresh
+// token is lost; run `freshtoken login`", and its wait as one that "may
+// end the authorisation".
+func TestAbandoningARenewalWithNothingToLose(t *testing.T) {
+	var out strings.Builder
+	_, g, stop := guardSignals(&out)
+	defer stop()
+	g.delay = time.Hour // explained by hand below
+	exited := 0
+	g.exit = func(code int) { exited = code }
+	stored := g.Sending(freshtoken.Renewal{Env: "svc", TokenURL: "http://provider.example/token", NothingToLose: true})
+	defer stored()
+	g.received(syscall.SIGINT)
+	g.explainWait()
+	g.received(syscall.SIGINT)
+	if exited != 130 || strings.Contains(out.String(), "refresh token") || strings.Contains(out.String(), "login") || strings.Contains(out.String(), "authorisation") {
+		t.Fatalf("exit %d, stderr %q; want 130 with no word of a refresh token lost or a log-in", exited, out.String())
 	}
 }

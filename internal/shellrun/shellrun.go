@@ -28,6 +28,10 @@ func Run(ctx context.Context, line string, env []string, keep, stop int) (stdout
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, errOut
 	cmd.WaitDelay = time.Second
+	// A context that ends (client_secret_cmd past its time) ends what the
+	// command started too, as StopAll does: killing the shell alone left a
+	// pipeline's other members, or a gpg still asking, running on.
+	cmd.Cancel = func() error { return killTree(cmd.Process) }
 	if err = cmd.Start(); err == nil {
 		running.add(cmd)
 		err = cmd.Wait()
@@ -85,7 +89,7 @@ func StopAll() {
 	running.mu.Lock()
 	defer running.mu.Unlock()
 	for cmd := range running.set {
-		killTree(cmd.Process.Pid)
+		killTree(cmd.Process)
 	}
 }
 

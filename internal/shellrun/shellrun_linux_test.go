@@ -47,3 +47,31 @@ func alive(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || !strings.HasPrefix(s[i+1:], " Z") && !strings.HasPrefix(s[i+1:], " X")
 }
+
+// TestRunEndedByItsContextEndsWhatTheCommandStarted: a command whose
+// context ends (client_secret_cmd past its 30 seconds, a gpg still asking
+// for the passphrase) ends with the processes it started: the context's
+// end killed the shell alone, and a pipeline's other members, or a command
+// that was not the shell's last, ran on after freshtoken had given up on
+// them and exited.
+func TestRunEndedByItsContextEndsWhatTheCommandStarted(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, _, _, err := Run(ctx, "sleep 60 & echo $! > "+pidFile+"; wait; echo secret", nil, 1024, 1<<20)
+		done <- err
+	}()
+	var pid int
+	testenv.WaitFor(t, "the command to start its child", func() bool {
+		b, _ := os.ReadFile(pidFile)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return pid != 0
+	})
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("Run of a command whose context ended returned no error")
+	}
+	testenv.WaitFor(t, "the command's child to end with it", func() bool { return !alive(pid) })
+}

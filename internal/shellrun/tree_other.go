@@ -4,11 +4,9 @@ package shellrun
 
 import "os"
 
-// killTree ends the process pid. (Where there is no /proc to find the
+// killTree ends the process p. (Where there is no /proc to find the
 // processes it started, they are left to the signal that ended freshtoken:
 // a terminal sends it to each process of the job.)
-func killTree(pid int) {
-	if p, err := os.FindProcess(pid); err == nil {
-		p.Kill()
-	}
+func killTree(p *os.Process) error {
+	return p.Kill()
 }
