@@ -640,7 +640,7 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		if h["Set-Cookie"] != nil {
 			e.confineCookies(h, res.Request.URL.Path)
 		}
-		if h["Location"] == nil && h["Content-Location"] == nil && h["Link"] == nil {
+		if h["Location"] == nil && h["Content-Location"] == nil && h["Link"] == nil && h["Refresh"] == nil {
 			return nil // nearly every answer: nothing to rewrite
 		}
 		in, _ := res.Request.Context().Value(inbound{}).(inboundRequest)
@@ -727,6 +727,22 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 			break
 		}
 	}
+	if values := h["Refresh"]; values != nil {
+		// A redirect too, to browsers. Several are read as one, joined
+		// (its URL is the first's with the rest of them after it), by
+		// browsers, and as one of them by others: none is passed on.
+		delay, target, hasURL, ok := readRefresh(values[0])
+		switch {
+		case !ok || len(values) > 1: // read otherwise by other browsers, or not at all
+			h.Del("Refresh")
+		case hasURL:
+			if out, refused := p.passOn(e, target, reqURL, base, host); refused == nil {
+				h["Refresh"] = []string{delay + "; url=" + out}
+			} else {
+				h.Del("Refresh")
+			}
+		}
+	}
 	links := h["Link"]
 	kept := links[:0]
 	for _, v := range links {
@@ -777,6 +793,67 @@ func (p *Proxy) passOn(e *envProxy, ref string, reqURL *url.URL, base, inboundHo
 		return ref, nil // as the API wrote it
 	}
 	return u.String(), nil
+}
+
+// readRefresh reads a Refresh header's value as HTML's declarative
+// refresh does: a delay, then, if hasURL, the URL a browser goes to once
+// it is over. ok is false for a value browsers read differently (Chromium
+// reads "0; u/x" as u/x, the standard as /x; "0; url /x" as "url /x" and /x)
+// or not at all, which is not passed on.
+func readRefresh(v string) (delay, target string, hasURL, ok bool) {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+	i := 0
+	skipSpace := func() {
+		for i < len(v) && isSpace(v[i]) {
+			i++
+		}
+	}
+	skipSpace()
+	start := i
+	for i < len(v) && '0' <= v[i] && v[i] <= '9' {
+		i++
+	}
+	if i == start && (i == len(v) || v[i] != '.') {
+		return "", "", false, false
+	}
+	for i < len(v) && ('0' <= v[i] && v[i] <= '9' || v[i] == '.') {
+		i++
+	}
+	delay = v[start:i]
+	if i < len(v) {
+		if v[i] != ';' && v[i] != ',' && !isSpace(v[i]) {
+			return "", "", false, false
+		}
+		skipSpace()
+		if i < len(v) && (v[i] == ';' || v[i] == ',') {
+			i++
+		}
+		skipSpace()
+	}
+	if i == len(v) {
+		return delay, "", false, true
+	}
+	if v[i] == 'u' || v[i] == 'U' {
+		if len(v)-i < 3 || !strings.EqualFold(v[i:i+3], "url") {
+			return "", "", false, false
+		}
+		i += 3
+		skipSpace()
+		if i == len(v) || v[i] != '=' {
+			return "", "", false, false
+		}
+		i++
+		skipSpace()
+	}
+	target = v[i:]
+	if target != "" && (target[0] == '"' || target[0] == '\'') {
+		q := target[0]
+		target = target[1:]
+		if end := strings.IndexByte(target, q); end >= 0 {
+			target = target[:end]
+		}
+	}
+	return delay, target, true, true
 }
 
 // readablePort reports whether u's port, if any, is one a client can
