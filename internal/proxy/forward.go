@@ -635,6 +635,10 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		}
 		h := res.Header
 		h.Del(errorHeader) // it marks the proxy's own answers
+		// It would clear the cookies of the proxy's whole address, every
+		// environment's and every local program's, and the status page's
+		// storage: no API's to clear.
+		h.Del("Clear-Site-Data")
 		h.Add("Content-Security-Policy", proxiedCSP)
 		h.Set("X-Content-Type-Options", "nosniff")
 		if h["Set-Cookie"] != nil {
