@@ -542,11 +542,27 @@ func (e *loopError) code() string {
 }
 
 // switchError is an API that switched protocols when the client asked for
-// no switch.
-type switchError struct{}
+// no switch (asked is ""), or to another protocol than the one asked for.
+type switchError struct{ asked, to string }
 
-func (switchError) Error() string {
-	return "the API answered 101 Switching Protocols to a request that asked for no switch"
+func (e switchError) Error() string {
+	if e.asked == "" {
+		return "the API answered 101 Switching Protocols to a request that asked for no switch"
+	}
+	return fmt.Sprintf("the API answered 101 Switching Protocols to %q to a request that asked for %q", redact.OneLine(e.to, 100), redact.OneLine(e.asked, 100))
+}
+
+// upgradeTo is the protocol a header switches to, as httputil reads it:
+// Upgrade's, when Connection names it.
+func upgradeTo(h http.Header) string {
+	for _, v := range h["Connection"] {
+		for _, token := range strings.Split(v, ",") {
+			if strings.EqualFold(textproto.TrimString(token), "upgrade") {
+				return h.Get("Upgrade")
+			}
+		}
+	}
+	return ""
 }
 
 // stoppingProblem answers a request the proxy's stopping cut short, before
@@ -589,7 +605,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
 			writeError(w, http.StatusGatewayTimeout, problem{Code: "api_timeout", Env: e.name, Message: err.Error()})
-		case isNetworkError(err), errors.Is(err, switchError{}):
+		case isNetworkError(err), errors.As(err, new(switchError)):
 			err = e.unreachable(httpx.UnwrapURLError(err))
 			e.fail(p.now(), err)
 			writeError(w, http.StatusBadGateway, problem{Code: "api_unreachable", Env: e.name, Message: redact.OneLine(err.Error(), 500)})
@@ -624,8 +640,13 @@ const proxiedCSP = "sandbox; default-src 'none'"
 // protocol switch nobody asked for is not passed on.
 func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 	return func(res *http.Response) error {
-		if res.StatusCode == http.StatusSwitchingProtocols && res.Request.Header.Get("Upgrade") == "" {
-			return switchError{}
+		if res.StatusCode == http.StatusSwitchingProtocols {
+			// To the protocol asked for, as httputil checks after this,
+			// with an error of its own words that blames freshtoken.
+			asked, to := upgradeTo(res.Request.Header), upgradeTo(res.Header)
+			if asked == "" || !strings.EqualFold(asked, to) {
+				return switchError{asked: asked, to: to}
+			}
 		}
 		if res.StatusCode != http.StatusSwitchingProtocols { // whose body is the connection
 			// Trailers, the API's headers after the body, announced or
