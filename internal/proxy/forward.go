@@ -773,7 +773,9 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 	for _, v := range links {
 		parsed := httpx.ParseLinks(v)
 		if len(parsed) == 0 {
-			kept = append(kept, v) // no URL in it
+			// No link RFC 8288 reads, where lenient readers find one
+			// (Python requests strips the <, > and quotes around
+			// "URL; rel=next"), never checked: it goes.
 			continue
 		}
 		var out []string

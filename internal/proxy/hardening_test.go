@@ -178,6 +178,15 @@ func TestLinksBackIntoTheProxyDropped(t *testing.T) {
 			t.Errorf("the links %q came through as %q, want %q", link, got, want)
 		}
 	}
+	// A value with no link RFC 8288 can read, where lenient readers
+	// (Python requests strips the < > or quotes it finds) see the next
+	// link: it goes.
+	for _, link := range []string{to + "; rel=next", "<" + to + "; rel=next", "'" + to + "'; rel=next", `"` + to + `"; rel=next`} {
+		resp, _ := f.get(t, "/evil/page?"+url.Values{"link": {link}}.Encode())
+		if got := resp.Header.Values("Link"); len(got) > 0 {
+			t.Errorf("the link %q came through as %q", link, got)
+		}
+	}
 }
 
 // TestRefreshIsCheckedAsARedirect: a Refresh header, which browsers
