@@ -542,11 +542,27 @@ func (e *loopError) code() string {
 }
 
 // switchError is an API that switched protocols when the client asked for
-// no switch.
-type switchError struct{}
+// no switch (asked is ""), or to another protocol than the one asked for.
+type switchError struct{ asked, to string }
 
-func (switchError) Error() string {
-	return "the API answered 101 Switching Protocols to a request that asked for no switch"
+func (e switchError) Error() string {
+	if e.asked == "" {
+		return "the API answered 101 Switching Protocols to a request that asked for no switch"
+	}
+	return fmt.Sprintf("the API answered 101 Switching Protocols to %q to a request that asked for %q", redact.OneLine(e.to, 100), redact.OneLine(e.asked, 100))
+}
+
+// upgradeTo is the protocol a header switches to, as httputil reads it:
+// Upgrade's, when Connection names it.
+func upgradeTo(h http.Header) string {
+	for _, v := range h["Connection"] {
+		for _, token := range strings.Split(v, ",") {
+			if strings.EqualFold(textproto.TrimString(token), "upgrade") {
+				return h.Get("Upgrade")
+			}
+		}
+	}
+	return ""
 }
 
 // stoppingProblem answers a request the proxy's stopping cut short, before
@@ -589,7 +605,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
 			writeError(w, http.StatusGatewayTimeout, problem{Code: "api_timeout", Env: e.name, Message: err.Error()})
-		case isNetworkError(err), errors.Is(err, switchError{}):
+		case isNetworkError(err), errors.As(err, new(switchError)):
 			err = e.unreachable(httpx.UnwrapURLError(err))
 			e.fail(p.now(), err)
 			writeError(w, http.StatusBadGateway, problem{Code: "api_unreachable", Env: e.name, Message: redact.OneLine(err.Error(), 500)})
@@ -624,8 +640,13 @@ const proxiedCSP = "sandbox; default-src 'none'"
 // protocol switch nobody asked for is not passed on.
 func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 	return func(res *http.Response) error {
-		if res.StatusCode == http.StatusSwitchingProtocols && res.Request.Header.Get("Upgrade") == "" {
-			return switchError{}
+		if res.StatusCode == http.StatusSwitchingProtocols {
+			// To the protocol asked for, as httputil checks after this,
+			// with an error of its own words that blames freshtoken.
+			asked, to := upgradeTo(res.Request.Header), upgradeTo(res.Header)
+			if asked == "" || !strings.EqualFold(asked, to) {
+				return switchError{asked: asked, to: to}
+			}
 		}
 		if res.StatusCode != http.StatusSwitchingProtocols { // whose body is the connection
 			// Trailers, the API's headers after the body, announced or
@@ -635,12 +656,16 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		}
 		h := res.Header
 		h.Del(errorHeader) // it marks the proxy's own answers
+		// It would clear the cookies of the proxy's whole address, every
+		// environment's and every local program's, and the status page's
+		// storage: no API's to clear.
+		h.Del("Clear-Site-Data")
 		h.Add("Content-Security-Policy", proxiedCSP)
 		h.Set("X-Content-Type-Options", "nosniff")
 		if h["Set-Cookie"] != nil {
 			e.confineCookies(h, res.Request.URL.Path)
 		}
-		if h["Location"] == nil && h["Content-Location"] == nil && h["Link"] == nil {
+		if h["Location"] == nil && h["Content-Location"] == nil && h["Link"] == nil && h["Refresh"] == nil {
 			return nil // nearly every answer: nothing to rewrite
 		}
 		in, _ := res.Request.Context().Value(inbound{}).(inboundRequest)
@@ -727,12 +752,30 @@ func (p *Proxy) pointLinksAtProxy(e *envProxy, h http.Header, reqURL *url.URL, h
 			break
 		}
 	}
+	if values := h["Refresh"]; values != nil {
+		// A redirect too, to browsers. Several are read as one, joined
+		// (its URL is the first's with the rest of them after it), by
+		// browsers, and as one of them by others: none is passed on.
+		delay, target, hasURL, ok := readRefresh(values[0])
+		switch {
+		case !ok || len(values) > 1: // read otherwise by other browsers, or not at all
+			h.Del("Refresh")
+		case hasURL:
+			if out, refused := p.passOn(e, target, reqURL, base, host); refused == nil {
+				h["Refresh"] = []string{delay + "; url=" + out}
+			} else {
+				h.Del("Refresh")
+			}
+		}
+	}
 	links := h["Link"]
 	kept := links[:0]
 	for _, v := range links {
 		parsed := httpx.ParseLinks(v)
 		if len(parsed) == 0 {
-			kept = append(kept, v) // no URL in it
+			// No link RFC 8288 reads, where lenient readers find one
+			// (Python requests strips the <, > and quotes around
+			// "URL; rel=next"), never checked: it goes.
 			continue
 		}
 		var out []string
@@ -777,6 +820,67 @@ func (p *Proxy) passOn(e *envProxy, ref string, reqURL *url.URL, base, inboundHo
 		return ref, nil // as the API wrote it
 	}
 	return u.String(), nil
+}
+
+// readRefresh reads a Refresh header's value as HTML's declarative
+// refresh does: a delay, then, if hasURL, the URL a browser goes to once
+// it is over. ok is false for a value browsers read differently (Chromium
+// reads "0; u/x" as u/x, the standard as /x; "0; url /x" as "url /x" and /x)
+// or not at all, which is not passed on.
+func readRefresh(v string) (delay, target string, hasURL, ok bool) {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+	i := 0
+	skipSpace := func() {
+		for i < len(v) && isSpace(v[i]) {
+			i++
+		}
+	}
+	skipSpace()
+	start := i
+	for i < len(v) && '0' <= v[i] && v[i] <= '9' {
+		i++
+	}
+	if i == start && (i == len(v) || v[i] != '.') {
+		return "", "", false, false
+	}
+	for i < len(v) && ('0' <= v[i] && v[i] <= '9' || v[i] == '.') {
+		i++
+	}
+	delay = v[start:i]
+	if i < len(v) {
+		if v[i] != ';' && v[i] != ',' && !isSpace(v[i]) {
+			return "", "", false, false
+		}
+		skipSpace()
+		if i < len(v) && (v[i] == ';' || v[i] == ',') {
+			i++
+		}
+		skipSpace()
+	}
+	if i == len(v) {
+		return delay, "", false, true
+	}
+	if v[i] == 'u' || v[i] == 'U' {
+		if len(v)-i < 3 || !strings.EqualFold(v[i:i+3], "url") {
+			return "", "", false, false
+		}
+		i += 3
+		skipSpace()
+		if i == len(v) || v[i] != '=' {
+			return "", "", false, false
+		}
+		i++
+		skipSpace()
+	}
+	target = v[i:]
+	if target != "" && (target[0] == '"' || target[0] == '\'') {
+		q := target[0]
+		target = target[1:]
+		if end := strings.IndexByte(target, q); end >= 0 {
+			target = target[:end]
+		}
+	}
+	return delay, target, true, true
 }
 
 // readablePort reports whether u's port, if any, is one a client can

@@ -582,6 +582,27 @@ func TestSwitchNobodyAskedFor(t *testing.T) {
 	}
 }
 
+// TestSwitchToAnotherProtocol: an API that answers a websocket's request
+// by switching to another protocol (or to none it names) gets a 502 saying
+// so, as one that switches when nobody asked; it was a 500 "failed", the
+// code of freshtoken's own bugs, with httputil's words for it.
+func TestSwitchToAnotherProtocol(t *testing.T) {
+	f := newFixtureWith(t, rawAPI(t, "odd", func(c net.Conn, req *http.Request) {
+		upgrade := "Connection: Upgrade\r\nUpgrade: h2c\r\n"
+		if req.URL.Path == "/unnamed" {
+			upgrade = "Upgrade: websocket\r\n" // without Connection: Upgrade, no switch is named
+		}
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\n"+upgrade+"\r\n")
+	}))
+	f.login(t, "odd")
+	for _, path := range []string{"/odd/other", "/odd/unnamed"} {
+		resp, body := f.rawGet(t, path, "Connection: Upgrade\r\nUpgrade: websocket\r\n")
+		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "api_unreachable" || !strings.Contains(body, "websocket") {
+			t.Errorf("%s: got %d %s, want 502 api_unreachable naming the switch asked for", path, resp.StatusCode, body)
+		}
+	}
+}
+
 // TestAPIThroughHTTPProxy: the proxy reaches an API through the HTTP proxy
 // its UpstreamProxy names (an office network's proxy, say), which it asks
 // for the API's URL.

@@ -34,6 +34,9 @@ func twoEnvAPI(t *testing.T, tune func(*proxy.Options)) (*fixture, *atomic.Int32
 		if cl := r.URL.Query()["content_location"]; cl != nil {
 			w.Header()["Content-Location"] = cl
 		}
+		if refresh := r.URL.Query()["refresh"]; refresh != nil {
+			w.Header()["Refresh"] = refresh
+		}
 		if to := r.URL.Query()["to"]; to != nil {
 			w.Header()["Location"] = to // each one given
 			w.WriteHeader(http.StatusTemporaryRedirect)
@@ -174,6 +177,61 @@ func TestLinksBackIntoTheProxyDropped(t *testing.T) {
 		if got, want := resp.Header.Get("Link"), `<https://elsewhere.example/b>; rel="help"`; got != want {
 			t.Errorf("the links %q came through as %q, want %q", link, got, want)
 		}
+	}
+	// A value with no link RFC 8288 can read, where lenient readers
+	// (Python requests strips the < > or quotes it finds) see the next
+	// link: it goes.
+	for _, link := range []string{to + "; rel=next", "<" + to + "; rel=next", "'" + to + "'; rel=next", `"` + to + `"; rel=next`} {
+		resp, _ := f.get(t, "/evil/page?"+url.Values{"link": {link}}.Encode())
+		if got := resp.Header.Values("Link"); len(got) > 0 {
+			t.Errorf("the link %q came through as %q", link, got)
+		}
+	}
+}
+
+// TestRefreshIsCheckedAsARedirect: a Refresh header, which browsers
+// follow as a redirect (HTML's declarative refresh, resolved against the
+// proxy's URL), is checked as a Location is: one leading to the proxy under
+// any spelling, or by dot segments, or read otherwise by Chromium's parser
+// than by the standard's ("0; u/x"), or not read at all, or repeated, is
+// dropped; one
+// under the API goes through the proxy; one elsewhere, or with no URL, is
+// passed on.
+func TestRefreshIsCheckedAsARedirect(t *testing.T) {
+	f, _ := twoEnvAPI(t, nil)
+	for _, to := range proxySpellings(f) {
+		for _, refresh := range []string{"0; url=" + to, "0;URL = '" + to + "'", "1.5, " + to} {
+			resp, _ := f.get(t, "/evil/page?"+url.Values{"refresh": {refresh}}.Encode())
+			if got := resp.Header.Values("Refresh"); len(got) > 0 {
+				t.Errorf("Refresh %q came through as %q", refresh, got)
+			}
+		}
+	}
+	for _, refresh := range []string{"0; u/victim/x", "0; ur/victim/x", "0; url /victim/x", "x; url=/"} {
+		resp, _ := f.get(t, "/evil/a/b?"+url.Values{"refresh": {refresh}}.Encode())
+		if got := resp.Header.Values("Refresh"); len(got) > 0 {
+			t.Errorf("Refresh %q came through as %q", refresh, got)
+		}
+	}
+	within := f.base + "/evil/victim/x"
+	for refresh, want := range map[string]string{
+		"0; url=/%2e%2e/victim/x":            "0; url=" + within,
+		`3,URL="../../victim/x"`:             "3; url=" + within,
+		"0; url=https://elsewhere.example/a": "0; url=https://elsewhere.example/a",
+		"30":                                 "30",
+		".5":                                 ".5",
+	} {
+		resp, _ := f.get(t, "/evil/a/b?"+url.Values{"refresh": {refresh}}.Encode())
+		if got := resp.Header.Values("Refresh"); len(got) != 1 || got[0] != want {
+			t.Errorf("Refresh %q came through as %q, want %q", refresh, got, want)
+		}
+	}
+	// Several values, which a browser reads joined by ", " as one, and
+	// other readers as one of them.
+	q := url.Values{"refresh": {"0; url=https://elsewhere.example/a", "0; url=http://" + f.addr + "/victim/x"}}
+	resp, _ := f.get(t, "/evil/a/b?"+q.Encode())
+	if got := resp.Header.Values("Refresh"); len(got) > 0 {
+		t.Errorf("Refresh %q came through as %q", q["refresh"], got)
 	}
 }
 

@@ -36,6 +36,9 @@ func hostileAPI(t *testing.T) (*httptest.Server, fixtureOptions) {
 			w.Header().Set("Content-Location", r.URL.Query().Get("to"))
 			w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next", </page>; rel="self"`, r.URL.Query().Get("to")))
 			io.WriteString(w, "{}")
+		case "/clear": // every cookie and all storage of the proxy's address, as far as a browser goes
+			w.Header().Add("Clear-Site-Data", `"cookies", "storage"`)
+			w.Header().Add("Clear-Site-Data", `"*"`)
 		case "/", "/cookie":
 			w.Header().Add("Set-Cookie", "a=1; Path=/; Domain=127.0.0.1; HttpOnly")
 			w.Header().Add("Set-Cookie", "b=2; Path=/v2/x")
@@ -274,6 +277,21 @@ func TestCookiesAreConfinedToTheirEnvironment(t *testing.T) {
 		if got := jar.Cookies(u); len(got) > 0 {
 			t.Errorf("the hostile API's cookies %v are sent to %s", got, elsewhere)
 		}
+	}
+}
+
+// TestAPICannotClearOtherEnvironmentsCookies: an API's Clear-Site-Data,
+// which a browser applies to the proxy's whole address (127.0.0.1 is a
+// secure context, and cookies ignore the port), would delete every other
+// environment's cookies, and every other local program's; it is not passed
+// on.
+func TestAPICannotClearOtherEnvironmentsCookies(t *testing.T) {
+	_, o := hostileAPI(t)
+	f := newFixtureWith(t, o)
+	f.login(t, "hostile")
+	resp, _ := f.get(t, "/hostile/clear")
+	if got := resp.Header.Values("Clear-Site-Data"); resp.StatusCode != http.StatusOK || len(got) > 0 {
+		t.Errorf("got %d with Clear-Site-Data %q, want the answer without it", resp.StatusCode, got)
 	}
 }
 
