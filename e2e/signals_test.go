@@ -503,25 +503,12 @@ func TestMigrateWaitingForTheLock(t *testing.T) {
 // provider's revocation endpoint … (context canceled)", naming neither the
 // tokens nor what to do).
 func TestSignalWhileLogoutRevokes(t *testing.T) {
-	arrived := make(chan struct{}, 1)
-	revocation := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body) // then the server sees the connection close
-		select {
-		case arrived <- struct{}{}:
-		default:
-		}
-		<-r.Context().Done() // no answer until freshtoken gives up
-	}))
-	defer revocation.Close()
+	revocation := newSilentServer(t, nil, func(*http.Request) bool { return true })
 	w := newWorld(t, devprovider.Options{}, fmt.Sprintf("revocation_url = %q", revocation.URL+"/revoke"))
 	w.login()
 	before := w.storeBytes()
 	run := w.watch("logout")
-	select {
-	case <-arrived:
-	case <-time.After(30 * time.Second):
-		t.Fatal("logout sent no revocation request")
-	}
+	revocation.await(t, run, "the revocation request")
 	run.cmd.Process.Signal(syscall.SIGTERM)
 	stderr := run.waitExit(t, 128+int(syscall.SIGTERM))
 	want := w.suggested(fmt.Sprintf("freshtoken: interrupted: dev: the log-out stopped before its tokens were deleted: they are kept in %s (the provider may have revoked them already); run `freshtoken logout -e dev` to finish it\n", w.storeFile()))
@@ -1027,19 +1014,9 @@ func TestSignalWhileDiscoveryWaits(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 			var hang atomic.Bool
-			arrived := make(chan struct{}, 1)
-			issuer := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-				if hang.Load() && strings.HasPrefix(r.URL.Path, "/.well-known/") {
-					select {
-					case arrived <- struct{}{}:
-					default:
-					}
-					<-r.Context().Done() // no answer until freshtoken gives up
-					return
-				}
-				w.provider.Handler().ServeHTTP(rw, r)
-			}))
-			defer issuer.Close()
+			issuer := newSilentServer(t, w.provider.Handler(), func(r *http.Request) bool {
+				return hang.Load() && strings.HasPrefix(r.URL.Path, "/.well-known/")
+			})
 			w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("provider = \"freeagent\"\napi_url = %q", w.api),
 				fmt.Sprintf("provider = \"generic\"\napi_url = %q\nissuer = %q", issuer.URL+"/", issuer.URL), 1))
 			w.login()
@@ -1050,11 +1027,7 @@ func TestSignalWhileDiscoveryWaits(t *testing.T) {
 			requests := w.provider.Stats().TokenRequests
 			hang.Store(true)
 			run := w.watch("token")
-			select {
-			case <-arrived:
-			case <-time.After(30 * time.Second):
-				t.Fatalf("no discovery request came: %s", run.stderr.String())
-			}
+			issuer.await(t, run, "a discovery request")
 			run.cmd.Process.Signal(sig)
 			endsInterruptedUnsent(t, w, run, sig, requests)
 		})
@@ -1069,34 +1042,55 @@ func TestSignalWhileTheAPIAnswers(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-			arrived := make(chan struct{}, 1)
-			api := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-				if r.URL.Path == "/v2/slow" {
-					select {
-					case arrived <- struct{}{}:
-					default:
-					}
-					<-r.Context().Done() // no answer until freshtoken gives up
-					return
-				}
-				w.provider.Handler().ServeHTTP(rw, r)
-			}))
-			defer api.Close()
+			api := newSilentServer(t, w.provider.Handler(), func(r *http.Request) bool { return r.URL.Path == "/v2/slow" })
 			w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api),
 				fmt.Sprintf("api_url = %q\ntoken_url = %q", api.URL+"/", w.api+"v2/token_endpoint"), 1))
 			w.login()
 			requests := w.provider.Stats().TokenRequests
 			run := w.watch("get", "/v2/slow")
-			select {
-			case <-arrived:
-			case <-time.After(30 * time.Second):
-				t.Fatalf("no API request came: %s", run.stderr.String())
-			}
+			api.await(t, run, "the API request")
 			run.cmd.Process.Signal(sig)
 			endsInterruptedUnsent(t, w, run, sig, requests)
 			if _, stderr := run.wait(); strings.Contains(stderr, "context canceled") || strings.Contains(stderr, "/v2/slow") {
 				t.Errorf("stderr %q; want it to say it was interrupted, and no more", stderr)
 			}
 		})
+	}
+}
+
+// silentServer passes requests on to a handler but leaves those that hang
+// says so unanswered until their client gives up.
+type silentServer struct {
+	*httptest.Server
+	arrived chan struct{}
+}
+
+// newSilentServer serves next, but for the requests hang picks; next may be
+// nil when hang picks every request.
+func newSilentServer(t *testing.T, next http.Handler, hang func(*http.Request) bool) *silentServer {
+	s := &silentServer{arrived: make(chan struct{}, 1)}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if !hang(r) {
+			next.ServeHTTP(rw, r)
+			return
+		}
+		io.Copy(io.Discard, r.Body) // then the server sees the connection close
+		select {
+		case s.arrived <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done() // no answer until the client gives up
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// await waits for a request the server leaves unanswered (what, from run).
+func (s *silentServer) await(t *testing.T, run *watched, what string) {
+	t.Helper()
+	select {
+	case <-s.arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s never came: %s", what, run.stderr.String())
 	}
 }

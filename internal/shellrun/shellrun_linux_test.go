@@ -11,29 +11,39 @@ import (
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
-// TestStopAllEndsWhatTheCommandStarted: StopAll, at a signal that ends
-// freshtoken, ends the processes a running command started too (a `pass
-// show` whose gpg asks for the passphrase, a pipeline, a command that is
-// not the shell's last): it ended the shell alone, and they ran on after
-// freshtoken, still asking.
-func TestStopAllEndsWhatTheCommandStarted(t *testing.T) {
-	pidFile := filepath.Join(t.TempDir(), "child.pid")
-	done := make(chan error, 1)
-	go func() {
-		_, _, _, err := Run(context.Background(), "sleep 60 & echo $! > "+pidFile+"; wait; echo secret", nil, 1024, 1<<20)
-		done <- err
-	}()
-	var pid int
-	testenv.WaitFor(t, "the command to start its child", func() bool {
-		b, _ := os.ReadFile(pidFile)
-		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		return pid != 0
-	})
-	StopAll()
-	if err := <-done; err == nil {
-		t.Fatal("Run of a stopped command returned no error")
+// TestStoppedCommandEndsWhatItStarted: a command ended by StopAll (at a
+// signal that ends freshtoken) or by the end of its context (a
+// client_secret_cmd past its 30 seconds) ends with the processes it started
+// (a `pass show` whose gpg asks for the passphrase, a pipeline, a command
+// that is not the shell's last): the shell alone was ended, and they ran on
+// after freshtoken, still asking.
+func TestStoppedCommandEndsWhatItStarted(t *testing.T) {
+	for name, stop := range map[string]func(cancel context.CancelFunc){
+		"StopAll":         func(context.CancelFunc) { StopAll() },
+		"its context end": func(cancel context.CancelFunc) { cancel() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			pidFile := filepath.Join(t.TempDir(), "child.pid")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, _, _, err := Run(ctx, "sleep 60 & echo $! > "+pidFile+"; wait; echo secret", nil, 1024, 1<<20)
+				done <- err
+			}()
+			var pid int
+			testenv.WaitFor(t, "the command to start its child", func() bool {
+				b, _ := os.ReadFile(pidFile)
+				pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+				return pid != 0
+			})
+			stop(cancel)
+			if err := <-done; err == nil {
+				t.Fatal("Run of a stopped command returned no error")
+			}
+			testenv.WaitFor(t, "the command's child to end with it", func() bool { return !alive(pid) })
+		})
 	}
-	testenv.WaitFor(t, "the command's child to end with it", func() bool { return !alive(pid) })
 }
 
 // alive reports whether pid is a process that has not ended (a zombie,
@@ -46,32 +56,4 @@ func alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || !strings.HasPrefix(s[i+1:], " Z") && !strings.HasPrefix(s[i+1:], " X")
-}
-
-// TestRunEndedByItsContextEndsWhatTheCommandStarted: a command whose
-// context ends (client_secret_cmd past its 30 seconds, a gpg still asking
-// for the passphrase) ends with the processes it started: the context's
-// end killed the shell alone, and a pipeline's other members, or a command
-// that was not the shell's last, ran on after freshtoken had given up on
-// them and exited.
-func TestRunEndedByItsContextEndsWhatTheCommandStarted(t *testing.T) {
-	pidFile := filepath.Join(t.TempDir(), "child.pid")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, _, _, err := Run(ctx, "sleep 60 & echo $! > "+pidFile+"; wait; echo secret", nil, 1024, 1<<20)
-		done <- err
-	}()
-	var pid int
-	testenv.WaitFor(t, "the command to start its child", func() bool {
-		b, _ := os.ReadFile(pidFile)
-		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		return pid != 0
-	})
-	cancel()
-	if err := <-done; err == nil {
-		t.Fatal("Run of a command whose context ended returned no error")
-	}
-	testenv.WaitFor(t, "the command's child to end with it", func() bool { return !alive(pid) })
 }
