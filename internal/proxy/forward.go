@@ -64,7 +64,17 @@ type envProxy struct {
 	// undiscovered is when discovering the issuer's endpoints for
 	// toTokenEndpoint last failed, if it did.
 	undiscovered atomic.Pointer[time.Time]
+	// cookieNames are the names of the cookies the API has set through the
+	// proxy, up to maxCookieNames: of a browser's cookies, only these go to
+	// the API (see keepOwnCookies).
+	cookieMu    sync.Mutex
+	cookieNames map[string]bool
 }
+
+// maxCookieNames is the most cookie names an environment keeps of those
+// its API set; a hostile API's endless new names are not kept, and a
+// browser's cookies of those names are not sent.
+const maxCookieNames = 64
 
 // failure is the last thing that went wrong in an environment, for the status page.
 type failure struct {
@@ -294,6 +304,9 @@ func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 		}
 		if pr.Out.GetBody != nil {
 			h.Del("Expect") // the whole body is here already
+		}
+		if pr.In.Header.Get("Sec-Fetch-Site") != "" { // a browser's
+			e.keepOwnCookies(h)
 		}
 		if h.Get("User-Agent") == "" && p.o.UserAgent != "" {
 			h.Set("User-Agent", p.o.UserAgent)
@@ -905,6 +918,7 @@ func (e *envProxy) confineCookies(h http.Header, apiPath string) {
 			continue // one that cannot be confined is not passed on
 		}
 		c.Domain = ""
+		e.rememberCookie(c.Name)
 		if !strings.HasPrefix(c.Path, "/") { // RFC 6265 5.1.4's default-path
 			c.Path = apiPath[:max(strings.LastIndexByte(apiPath, '/'), 0)]
 		}
@@ -922,6 +936,47 @@ func (e *envProxy) confineCookies(h http.Header, apiPath string) {
 		return
 	}
 	h["Set-Cookie"] = kept
+}
+
+// rememberCookie notes that the API set a cookie of this name (see
+// keepOwnCookies).
+func (e *envProxy) rememberCookie(name string) {
+	e.cookieMu.Lock()
+	defer e.cookieMu.Unlock()
+	if e.cookieNames == nil {
+		e.cookieNames = make(map[string]bool)
+	}
+	if len(e.cookieNames) < maxCookieNames {
+		e.cookieNames[name] = true
+	}
+}
+
+// keepOwnCookies leaves in h, the header of a browser's request, only the
+// cookies the environment's API has set through the proxy. A browser sends
+// every cookie it holds for 127.0.0.1 whose path matches, whatever port set
+// it, so the cookies of other programs served on this machine (a
+// notebook's session) went to the API too. Other clients send the cookies
+// they are given, which pass on as they are.
+func (e *envProxy) keepOwnCookies(h http.Header) {
+	if h["Cookie"] == nil {
+		return
+	}
+	var kept []string
+	e.cookieMu.Lock()
+	for _, line := range h["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			part = strings.TrimSpace(part)
+			if name, _, _ := strings.Cut(part, "="); e.cookieNames[name] {
+				kept = append(kept, part)
+			}
+		}
+	}
+	e.cookieMu.Unlock()
+	if len(kept) == 0 {
+		h.Del("Cookie")
+		return
+	}
+	h["Cookie"] = []string{strings.Join(kept, "; ")}
 }
 
 // throughProxy returns the proxy's URL for u, a resolved URL in an answer,

@@ -44,6 +44,9 @@ func hostileAPI(t *testing.T) (*httptest.Server, fixtureOptions) {
 			w.Header().Add("Set-Cookie", "b=2; Path=/v2/x")
 			w.Header().Add("Set-Cookie", "c=3")
 			w.Header().Add("Set-Cookie", "b=4; Path=/v2/y") // the same name on another path
+		case "/cookies-seen":
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, r.Header.Get("Cookie"))
 		case "/impostor": // an answer dressed as the proxy's own
 			w.Header().Set("X-Freshtoken-Error", "login_required")
 			w.WriteHeader(http.StatusUnauthorized)
@@ -277,6 +280,50 @@ func TestCookiesAreConfinedToTheirEnvironment(t *testing.T) {
 		if got := jar.Cookies(u); len(got) > 0 {
 			t.Errorf("the hostile API's cookies %v are sent to %s", got, elsewhere)
 		}
+	}
+}
+
+// TestBrowserSendsTheAPIOnlyItsOwnCookies: of the cookies a browser sends
+// with a request to an environment, only those its API set through the
+// proxy go on to the API. A browser sends every cookie it holds for
+// 127.0.0.1 whose path matches, whatever port set it: a notebook's session
+// cookie, set by another program served on this machine, reached the API.
+// Other clients (curl, Postman, scripts) send the cookies they are given,
+// which pass on as they are.
+func TestBrowserSendsTheAPIOnlyItsOwnCookies(t *testing.T) {
+	exe := chromium(t)
+	_, o := hostileAPI(t)
+	f := newFixtureWith(t, o)
+	f.login(t, "hostile")
+	notebook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "notebook=c2VjcmV0; Path=/")
+		io.WriteString(w, "a notebook")
+	}))
+	t.Cleanup(notebook.Close)
+
+	ctx := browser(t, exe)
+	seen := func() string {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(f.base+"/hostile/cookies-seen")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.body.innerText"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(notebook.URL), chromedp.Navigate(f.base+"/hostile/cookie")); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen(); strings.Contains(got, "notebook") || !strings.Contains(got, "a=1") || !strings.Contains(got, "c=3") {
+		t.Errorf("the API got the browser's cookies %q; want its own (a=1, c=3) and not the notebook's", got)
+	}
+
+	req, _ := http.NewRequest(http.MethodGet, f.base+"/hostile/cookies-seen", nil)
+	req.Header.Set("Cookie", "notebook=c2VjcmV0; mine=1")
+	if _, body := f.do(t, req); string(body) != "notebook=c2VjcmV0; mine=1" {
+		t.Errorf("a client's own Cookie header reached the API as %q; want it as sent", body)
 	}
 }
 
