@@ -107,6 +107,38 @@ type Settings struct {
 	MaxRetryAfter time.Duration
 }
 
+// String shows the settings with the client secret masked, and the value
+// of any parameter named as a secret (password=…), so that a program may
+// print or log them (%v, %+v, slog) without showing them.
+func (s Settings) String() string { return fmt.Sprintf("%+v", s.shown()) }
+
+// GoString is String for %#v.
+func (s Settings) GoString() string {
+	return "freshtoken.Settings" + strings.TrimPrefix(fmt.Sprintf("%#v", s.shown()), "freshtoken.shownSettings")
+}
+
+// shownSettings are Settings without their methods, to print.
+type shownSettings Settings
+
+func (s Settings) shown() shownSettings {
+	if s.ClientSecret != "" {
+		s.ClientSecret = redact.Mask(s.ClientSecret)
+	}
+	s.AuthParams, s.TokenParams = maskedParams(s.AuthParams), maskedParams(s.TokenParams)
+	return shownSettings(s)
+}
+
+// maskedParams is a copy of params with the values named as secrets masked.
+func maskedParams(params map[string]string) map[string]string {
+	params = maps.Clone(params)
+	for k, v := range params {
+		if redact.IsSecretKey(k) {
+			params[k] = redact.Mask(v)
+		}
+	}
+	return params
+}
+
 // Endpoints are where a provider's OAuth 2.0 endpoints are.
 type Endpoints struct {
 	AuthURL       string
@@ -402,6 +434,21 @@ func New(s Settings, o Options) (*Source, error) {
 	redact.Register(s.ClientSecret)
 	return src, nil
 }
+
+// String names the Source's environment and store, and nothing of its
+// settings: printing a Source (%v, %+v, slog) shows no client secret.
+func (s *Source) String() string {
+	if s == nil {
+		return "freshtoken.Source(nil)"
+	}
+	if s.store == nil { // the zero Source
+		return "freshtoken.Source()"
+	}
+	return "freshtoken.Source(" + s.set.Env + ", " + s.Location() + ")"
+}
+
+// GoString is String for %#v.
+func (s *Source) GoString() string { return s.String() }
 
 // Env is the environment's name.
 func (s *Source) Env() string { return s.set.Env }
