@@ -324,8 +324,11 @@ func New(s Settings, o Options) (*Source, error) {
 	if o.Store == nil {
 		return nil, errors.New("freshtoken: Options.Store is required")
 	}
-	if s.Env == "" || s.TokenURL == "" && s.Discover == nil {
-		return nil, errors.New("freshtoken: Settings.Env, and Settings.TokenURL or Settings.Discover, are required")
+	if s.Env == "" {
+		return nil, errors.New("freshtoken: Settings.Env is required: the environment's name, under which the store keeps its tokens")
+	}
+	if s.TokenURL == "" && s.Discover == nil {
+		return nil, errors.New("freshtoken: Settings.TokenURL is required, or Settings.Discover (with Settings.Issuer) to find it")
 	}
 	if err := store.ValidateEnvName(s.Env); err != nil {
 		return nil, fmt.Errorf("freshtoken: Settings.Env: %w", err)

@@ -818,20 +818,27 @@ func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
 	for _, c := range []struct {
 		field string
 		set   func(*freshtoken.Settings)
+		not   string // a field set, which the error must not name
 	}{
-		{"Settings.APIURL", func(s *freshtoken.Settings) { s.APIURL = "api.example.com/" }},
-		{"Settings.Env", func(s *freshtoken.Settings) { s.Env = "my env" }},
-		{"Settings.TokenURL", func(s *freshtoken.Settings) { s.TokenURL = "login.example.com/token" }},
-		{"Settings.AuthURL", func(s *freshtoken.Settings) { s.AuthURL = "ftp://login.example.com/authorize" }},
-		{"Settings.RevocationURL", func(s *freshtoken.Settings) { s.RevocationURL = "https:///revoke" }},
-		{"Settings.DeviceAuthURL", func(s *freshtoken.Settings) { s.DeviceAuthURL = "/device" }},
-		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "" }},
-		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "dev-client-id\n" }},
+		{"Settings.APIURL", func(s *freshtoken.Settings) { s.APIURL = "api.example.com/" }, ""},
+		{"Settings.Env", func(s *freshtoken.Settings) { s.Env = "my env" }, ""},
+		{"Settings.TokenURL", func(s *freshtoken.Settings) { s.TokenURL = "login.example.com/token" }, ""},
+		{"Settings.AuthURL", func(s *freshtoken.Settings) { s.AuthURL = "ftp://login.example.com/authorize" }, ""},
+		{"Settings.RevocationURL", func(s *freshtoken.Settings) { s.RevocationURL = "https:///revoke" }, ""},
+		{"Settings.DeviceAuthURL", func(s *freshtoken.Settings) { s.DeviceAuthURL = "/device" }, ""},
+		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "" }, ""},
+		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "dev-client-id\n" }, ""},
+		// Only what is missing is named: a program that set Env was told
+		// Env was required too.
+		{"Settings.Env", func(s *freshtoken.Settings) { s.Env = "" }, "Settings.TokenURL"},
+		{"Settings.TokenURL", func(s *freshtoken.Settings) { s.TokenURL = "" }, "Settings.Env"},
+		{"Settings.TokenURL", func(s *freshtoken.Settings) { s.TokenURL, s.Issuer = "", "https://login.example.com" }, "Settings.Env"},
 	} {
 		r := newRig(t, devprovider.Options{})
 		c.set(&r.settings)
-		if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), c.field) {
-			t.Errorf("New: %v; want an error naming %s", err, c.field)
+		_, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
+		if err == nil || !strings.Contains(err.Error(), c.field) || c.not != "" && strings.Contains(err.Error(), c.not) {
+			t.Errorf("New: %v; want an error naming %s alone", err, c.field)
 		}
 	}
 }
