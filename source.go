@@ -358,6 +358,10 @@ func New(s Settings, o Options) (*Source, error) {
 			return nil, fmt.Errorf("freshtoken: Settings.%s has a user or password in it, which freshtoken never sends: the client authenticates as Settings.ClientAuth says, and the API is sent the access token; give the URL without them", f.name)
 		case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 			return nil, fmt.Errorf("freshtoken: Settings.%s %q is not an http(s) URL with a host, such as %s", f.name, f.url, f.example)
+		case f.name != "APIURL" && redact.SecretInQuery(f.url) != "":
+			// Not shown: every message and debug line naming the endpoint
+			// would show it. (The API's requests mask such values by name.)
+			return nil, fmt.Errorf("freshtoken: Settings.%s has %s in its query, a secret that every message naming the endpoint would show: the client authenticates as Settings.ClientAuth says; give the URL without it", f.name, redact.SecretInQuery(f.url))
 		}
 	}
 	if s.Discover != nil && s.Issuer == "" {

@@ -866,6 +866,34 @@ func TestURLsWithCredentialsAreRefused(t *testing.T) {
 	}
 }
 
+// TestEndpointsWithASecretInTheQueryAreRefused: an endpoint written with a
+// secret in its query (…/token?client_secret=…, ?password=…) is refused by
+// New without showing it: every error naming the endpoint showed it (a
+// token endpoint that kept failing, or rejected the client), and every
+// debug line of a token request, to whatever logger the program gave.
+func TestEndpointsWithASecretInTheQueryAreRefused(t *testing.T) {
+	for field, set := range map[string]func(*freshtoken.Settings, string){
+		"TokenURL":      func(s *freshtoken.Settings, q string) { s.TokenURL += q },
+		"AuthURL":       func(s *freshtoken.Settings, q string) { s.AuthURL += q },
+		"RevocationURL": func(s *freshtoken.Settings, q string) { s.RevocationURL = "https://login.example.com/revoke" + q },
+		"DeviceAuthURL": func(s *freshtoken.Settings, q string) { s.DeviceAuthURL = "https://login.example.com/device" + q },
+	} {
+		for _, q := range []string{"?client_secret=s3cr3t", "?tenant=x&Password=s3cr3t", "?access_token=s3cr3t"} {
+			r := newRig(t, devprovider.Options{})
+			set(&r.settings, q)
+			_, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
+			if err == nil || !strings.Contains(err.Error(), "Settings."+field+" has ") || strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("New with %s ending %s: %v; want it refused, naming the field and not the secret", field, q, err)
+			}
+		}
+	}
+	r := newRig(t, devprovider.Options{})
+	r.settings.TokenURL += "?tenant=x" // a query of no secret is the provider's own
+	if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestAPIURLEndsInASlash: an API URL given without its final slash is the
 // same root: APIURL ends in "/", as documented, so APIURL() + "v2/company"
 // is a path on the API's host, not a request to the host "…v2".

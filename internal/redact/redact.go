@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -214,6 +215,23 @@ var secretKeys = map[string]bool{
 
 // IsSecretKey reports whether an attribute or header named key holds a secret.
 func IsSecretKey(key string) bool { return secretKeys[strings.ToLower(key)] }
+
+// SecretInQuery returns the name of the first parameter of rawURL's query
+// that names a secret (client_secret, password…), as written, or "" when
+// none does or rawURL cannot be read.
+func SecretInQuery(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	for _, param := range strings.Split(u.RawQuery, "&") {
+		k, _, _ := strings.Cut(param, "=")
+		if name, err := url.QueryUnescape(k); err == nil && IsSecretKey(name) {
+			return name
+		}
+	}
+	return ""
+}
 
 // Handler masks secrets before passing records on.
 type Handler struct {
