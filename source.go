@@ -795,8 +795,14 @@ func (s *Source) Logout(ctx context.Context) error {
 }
 
 // SaveLogin stores the tokens a log-in obtained; sentAt is when the code
-// exchange was sent, from which the expiry is counted.
+// exchange was sent, from which the expiry is counted. A token with
+// neither an access token nor a refresh token (or nil) is refused.
 func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.Time) error {
+	if tok == nil || tok.AccessToken == "" && tok.RefreshToken == "" {
+		// It would replace the stored grant with a record holding nothing,
+		// which every later read takes for a corrupt one.
+		return fmt.Errorf("%s: the log-in brought no token (neither an access token nor a refresh token), so nothing was saved and the stored tokens are as they were", s.set.Env)
+	}
 	r := s.recordFrom(tok, nil, sentAt, "")
 	r.LoggedInAt = sentAt
 	for tries := 1; ; tries++ {

@@ -309,6 +309,35 @@ func gaveUp(t *testing.T) (*rig, *freshtoken.Source) {
 	return r, src
 }
 
+// TestSaveLoginOfNoTokenKeepsTheGrant: SaveLogin given no token (nil, as
+// from an exchange whose error a program did not check, or a token with
+// neither an access token nor a refresh token) is refused, and the grant
+// stored stays: the empty token replaced it, losing its refresh token, and
+// nil panicked.
+func TestSaveLoginOfNoTokenKeepsTheGrant(t *testing.T) {
+	r, src := loggedIn(t)
+	before := r.record().RefreshToken
+	for _, tok := range []*oauth2.Token{nil, {}, {TokenType: "Bearer", Expiry: r.clock.Now().Add(time.Hour)}} {
+		err := func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("panicked: %v", p)
+				}
+			}()
+			return src.SaveLogin(t.Context(), tok, r.clock.Now())
+		}()
+		if err == nil || strings.Contains(err.Error(), "panicked") || !strings.Contains(err.Error(), "sandbox") {
+			t.Errorf("SaveLogin(%+v): %v; want an error naming the environment", tok, err)
+		}
+		if got := r.record().RefreshToken; got != before {
+			t.Fatalf("SaveLogin(%+v) replaced the grant: refresh token %q, was %q", tok, got, before)
+		}
+	}
+	if _, err := src.Renew(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLogInEndsTheRest: a log-in is answered by the token endpoint, so
 // the rest after a renewal that gave up ends with it: a proxy whose Log in
 // button was pressed during the rest went on refusing to renew the new
