@@ -121,22 +121,9 @@ func (s Settings) GoString() string {
 type shownSettings Settings
 
 func (s Settings) shown() shownSettings {
-	if s.ClientSecret != "" {
-		s.ClientSecret = redact.Mask(s.ClientSecret)
-	}
-	s.AuthParams, s.TokenParams = maskedParams(s.AuthParams), maskedParams(s.TokenParams)
+	s.ClientSecret = redact.MaskSet(s.ClientSecret)
+	s.AuthParams, s.TokenParams = redact.MaskParams(s.AuthParams), redact.MaskParams(s.TokenParams)
 	return shownSettings(s)
-}
-
-// maskedParams is a copy of params with the values named as secrets masked.
-func maskedParams(params map[string]string) map[string]string {
-	params = maps.Clone(params)
-	for k, v := range params {
-		if redact.IsSecretKey(k) {
-			params[k] = redact.Mask(v)
-		}
-	}
-	return params
 }
 
 // Endpoints are where a provider's OAuth 2.0 endpoints are.

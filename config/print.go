@@ -2,9 +2,7 @@ package config
 
 import (
 	"fmt"
-	"maps"
 	"net/url"
-	"strings"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
@@ -17,8 +15,8 @@ import (
 
 // String shows the environment with its secrets masked.
 func (e Env) String() string {
-	e.ClientSecret = maskSecret(e.ClientSecret)
-	e.AuthParams, e.TokenParams = maskedParams(e.AuthParams), maskedParams(e.TokenParams)
+	e.ClientSecret = redact.MaskSet(e.ClientSecret)
+	e.AuthParams, e.TokenParams = redact.MaskParams(e.AuthParams), redact.MaskParams(e.TokenParams)
 	type shown Env
 	return fmt.Sprintf("%+v", shown(e))
 }
@@ -28,8 +26,8 @@ func (e Env) GoString() string { return "config.Env" + e.String() }
 
 // String shows the environment as written with its secrets masked.
 func (s EnvSettings) String() string {
-	s.ClientSecret = maskSecret(s.ClientSecret)
-	s.AuthParams, s.TokenParams = maskedParams(s.AuthParams), maskedParams(s.TokenParams)
+	s.ClientSecret = redact.MaskSet(s.ClientSecret)
+	s.AuthParams, s.TokenParams = redact.MaskParams(s.AuthParams), redact.MaskParams(s.TokenParams)
 	type shown EnvSettings
 	return fmt.Sprintf("%+v", shown(s))
 }
@@ -56,21 +54,3 @@ func (f File) String() string {
 
 // GoString is String for %#v.
 func (f File) GoString() string { return "config.File" + f.String() }
-
-func maskSecret(s string) string {
-	if s == "" {
-		return ""
-	}
-	return redact.Mask(s)
-}
-
-// maskedParams is a copy of params with the values named as secrets masked.
-func maskedParams(params map[string]string) map[string]string {
-	params = maps.Clone(params)
-	for k, v := range params {
-		if redact.IsSecretKey(strings.TrimSpace(k)) {
-			params[k] = redact.Mask(v)
-		}
-	}
-	return params
-}
