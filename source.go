@@ -107,6 +107,25 @@ type Settings struct {
 	MaxRetryAfter time.Duration
 }
 
+// String shows the settings with the client secret masked, and the value
+// of any parameter named as a secret (password=…), so that a program may
+// print or log them (%v, %+v, slog) without showing them.
+func (s Settings) String() string { return fmt.Sprintf("%+v", s.shown()) }
+
+// GoString is String for %#v.
+func (s Settings) GoString() string {
+	return "freshtoken.Settings" + strings.TrimPrefix(fmt.Sprintf("%#v", s.shown()), "freshtoken.shownSettings")
+}
+
+// shownSettings are Settings without their methods, to print.
+type shownSettings Settings
+
+func (s Settings) shown() shownSettings {
+	s.ClientSecret = redact.MaskSet(s.ClientSecret)
+	s.AuthParams, s.TokenParams = redact.MaskParams(s.AuthParams), redact.MaskParams(s.TokenParams)
+	return shownSettings(s)
+}
+
 // Endpoints are where a provider's OAuth 2.0 endpoints are.
 type Endpoints struct {
 	AuthURL       string
@@ -292,8 +311,11 @@ func New(s Settings, o Options) (*Source, error) {
 	if o.Store == nil {
 		return nil, errors.New("freshtoken: Options.Store is required")
 	}
-	if s.Env == "" || s.TokenURL == "" && s.Discover == nil {
-		return nil, errors.New("freshtoken: Settings.Env, and Settings.TokenURL or Settings.Discover, are required")
+	if s.Env == "" {
+		return nil, errors.New("freshtoken: Settings.Env is required: the environment's name, under which the store keeps its tokens")
+	}
+	if s.TokenURL == "" && s.Discover == nil {
+		return nil, errors.New("freshtoken: Settings.TokenURL is required, or Settings.Discover (with Settings.Issuer) to find it")
 	}
 	if err := store.ValidateEnvName(s.Env); err != nil {
 		return nil, fmt.Errorf("freshtoken: Settings.Env: %w", err)
@@ -323,6 +345,10 @@ func New(s Settings, o Options) (*Source, error) {
 			return nil, fmt.Errorf("freshtoken: Settings.%s has a user or password in it, which freshtoken never sends: the client authenticates as Settings.ClientAuth says, and the API is sent the access token; give the URL without them", f.name)
 		case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 			return nil, fmt.Errorf("freshtoken: Settings.%s %q is not an http(s) URL with a host, such as %s", f.name, f.url, f.example)
+		case f.name != "APIURL" && redact.SecretInQuery(f.url) != "":
+			// Not shown: every message and debug line naming the endpoint
+			// would show it. (The API's requests mask such values by name.)
+			return nil, fmt.Errorf("freshtoken: Settings.%s has %s in its query, a secret that every message naming the endpoint would show: the client authenticates as Settings.ClientAuth says; give the URL without it", f.name, redact.SecretInQuery(f.url))
 		}
 	}
 	if s.Discover != nil && s.Issuer == "" {
@@ -402,6 +428,21 @@ func New(s Settings, o Options) (*Source, error) {
 	redact.Register(s.ClientSecret)
 	return src, nil
 }
+
+// String names the Source's environment and store, and nothing of its
+// settings: printing a Source (%v, %+v, slog) shows no client secret.
+func (s *Source) String() string {
+	if s == nil {
+		return "freshtoken.Source(nil)"
+	}
+	if s.store == nil { // the zero Source
+		return "freshtoken.Source()"
+	}
+	return "freshtoken.Source(" + s.set.Env + ", " + s.Location() + ")"
+}
+
+// GoString is String for %#v.
+func (s *Source) GoString() string { return s.String() }
 
 // Env is the environment's name.
 func (s *Source) Env() string { return s.set.Env }
@@ -741,8 +782,14 @@ func (s *Source) Logout(ctx context.Context) error {
 }
 
 // SaveLogin stores the tokens a log-in obtained; sentAt is when the code
-// exchange was sent, from which the expiry is counted.
+// exchange was sent, from which the expiry is counted. A token with
+// neither an access token nor a refresh token (or nil) is refused.
 func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.Time) error {
+	if tok == nil || tok.AccessToken == "" && tok.RefreshToken == "" {
+		// It would replace the stored grant with a record holding nothing,
+		// which every later read takes for a corrupt one.
+		return fmt.Errorf("%s: the log-in brought no token (neither an access token nor a refresh token), so nothing was saved and the stored tokens are as they were", s.set.Env)
+	}
 	r := s.recordFrom(tok, nil, sentAt, "")
 	r.LoggedInAt = sentAt
 	for tries := 1; ; tries++ {

@@ -309,6 +309,35 @@ func gaveUp(t *testing.T) (*rig, *freshtoken.Source) {
 	return r, src
 }
 
+// TestSaveLoginOfNoTokenKeepsTheGrant: SaveLogin given no token (nil, as
+// from an exchange whose error a program did not check, or a token with
+// neither an access token nor a refresh token) is refused, and the grant
+// stored stays: the empty token replaced it, losing its refresh token, and
+// nil panicked.
+func TestSaveLoginOfNoTokenKeepsTheGrant(t *testing.T) {
+	r, src := loggedIn(t)
+	before := r.record().RefreshToken
+	for _, tok := range []*oauth2.Token{nil, {}, {TokenType: "Bearer", Expiry: r.clock.Now().Add(time.Hour)}} {
+		err := func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("panicked: %v", p)
+				}
+			}()
+			return src.SaveLogin(t.Context(), tok, r.clock.Now())
+		}()
+		if err == nil || strings.Contains(err.Error(), "panicked") || !strings.Contains(err.Error(), "sandbox") {
+			t.Errorf("SaveLogin(%+v): %v; want an error naming the environment", tok, err)
+		}
+		if got := r.record().RefreshToken; got != before {
+			t.Fatalf("SaveLogin(%+v) replaced the grant: refresh token %q, was %q", tok, got, before)
+		}
+	}
+	if _, err := src.Renew(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLogInEndsTheRest: a log-in is answered by the token endpoint, so
 // the rest after a renewal that gave up ends with it: a proxy whose Log in
 // button was pressed during the rest went on refusing to renew the new
@@ -818,20 +847,27 @@ func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
 	for _, c := range []struct {
 		field string
 		set   func(*freshtoken.Settings)
+		not   string // a field set, which the error must not name
 	}{
-		{"Settings.APIURL", func(s *freshtoken.Settings) { s.APIURL = "api.example.com/" }},
-		{"Settings.Env", func(s *freshtoken.Settings) { s.Env = "my env" }},
-		{"Settings.TokenURL", func(s *freshtoken.Settings) { s.TokenURL = "login.example.com/token" }},
-		{"Settings.AuthURL", func(s *freshtoken.Settings) { s.AuthURL = "ftp://login.example.com/authorize" }},
-		{"Settings.RevocationURL", func(s *freshtoken.Settings) { s.RevocationURL = "https:///revoke" }},
-		{"Settings.DeviceAuthURL", func(s *freshtoken.Settings) { s.DeviceAuthURL = "/device" }},
-		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "" }},
-		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "dev-client-id\n" }},
+		{"Settings.APIURL", func(s *freshtoken.Settings) { s.APIURL = "api.example.com/" }, ""},
+		{"Settings.Env", func(s *freshtoken.Settings) { s.Env = "my env" }, ""},
+		{"Settings.TokenURL", func(s *freshtoken.Settings) { s.TokenURL = "login.example.com/token" }, ""},
+		{"Settings.AuthURL", func(s *freshtoken.Settings) { s.AuthURL = "ftp://login.example.com/authorize" }, ""},
+		{"Settings.RevocationURL", func(s *freshtoken.Settings) { s.RevocationURL = "https:///revoke" }, ""},
+		{"Settings.DeviceAuthURL", func(s *freshtoken.Settings) { s.DeviceAuthURL = "/device" }, ""},
+		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "" }, ""},
+		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "dev-client-id\n" }, ""},
+		// Only what is missing is named: a program that set Env was told
+		// Env was required too.
+		{"Settings.Env", func(s *freshtoken.Settings) { s.Env = "" }, "Settings.TokenURL"},
+		{"Settings.TokenURL", func(s *freshtoken.Settings) { s.TokenURL = "" }, "Settings.Env"},
+		{"Settings.TokenURL", func(s *freshtoken.Settings) { s.TokenURL, s.Issuer = "", "https://login.example.com" }, "Settings.Env"},
 	} {
 		r := newRig(t, devprovider.Options{})
 		c.set(&r.settings)
-		if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), c.field) {
-			t.Errorf("New: %v; want an error naming %s", err, c.field)
+		_, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
+		if err == nil || !strings.Contains(err.Error(), c.field) || c.not != "" && strings.Contains(err.Error(), c.not) {
+			t.Errorf("New: %v; want an error naming %s alone", err, c.field)
 		}
 	}
 }
@@ -856,6 +892,34 @@ func TestURLsWithCredentialsAreRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "Settings."+field+" has a user or password") || strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("New with %s holding a password: %v; want it refused, naming the field and not the password", field, err)
 		}
+	}
+}
+
+// TestEndpointsWithASecretInTheQueryAreRefused: an endpoint written with a
+// secret in its query (…/token?client_secret=…, ?password=…) is refused by
+// New without showing it: every error naming the endpoint showed it (a
+// token endpoint that kept failing, or rejected the client), and every
+// debug line of a token request, to whatever logger the program gave.
+func TestEndpointsWithASecretInTheQueryAreRefused(t *testing.T) {
+	for field, set := range map[string]func(*freshtoken.Settings, string){
+		"TokenURL":      func(s *freshtoken.Settings, q string) { s.TokenURL += q },
+		"AuthURL":       func(s *freshtoken.Settings, q string) { s.AuthURL += q },
+		"RevocationURL": func(s *freshtoken.Settings, q string) { s.RevocationURL = "https://login.example.com/revoke" + q },
+		"DeviceAuthURL": func(s *freshtoken.Settings, q string) { s.DeviceAuthURL = "https://login.example.com/device" + q },
+	} {
+		for _, q := range []string{"?client_secret=s3cr3t", "?tenant=x&Password=s3cr3t", "?access_token=s3cr3t"} {
+			r := newRig(t, devprovider.Options{})
+			set(&r.settings, q)
+			_, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
+			if err == nil || !strings.Contains(err.Error(), "Settings."+field+" has ") || strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("New with %s ending %s: %v; want it refused, naming the field and not the secret", field, q, err)
+			}
+		}
+	}
+	r := newRig(t, devprovider.Options{})
+	r.settings.TokenURL += "?tenant=x" // a query of no secret is the provider's own
+	if _, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store}); err != nil {
+		t.Fatal(err)
 	}
 }
 

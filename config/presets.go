@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -302,6 +303,11 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if own, endpoint := freshtoken.OwnParamsInAuthURL(e.AuthURL); len(own) > 0 {
 		return nil, bad("auth_url", "its query holds %s, the parameters of one log-in (copied from a browser?), which freshtoken adds itself; write the authorization endpoint alone, such as %q",
 			strings.Join(own, ", "), endpoint)
+	}
+	for _, u := range []struct{ key, val string }{{"auth_url", e.AuthURL}, {"token_url", e.TokenURL}, {"revocation_url", e.RevocationURL}, {"device_auth_url", e.DeviceAuthURL}} {
+		if k := redact.SecretInQuery(u.val); k != "" {
+			return nil, bad(u.key, "its query holds %s, a secret that every message naming the endpoint would show (the client authenticates as client_auth says); write the URL without it", k)
+		}
 	}
 	if p.needsScopes && len(e.Scopes) == 0 {
 		return nil, bad("scopes", "missing; the %s provider needs the scopes of the APIs you call, such as scopes = [\"openid\", \"email\"]", e.Provider)

@@ -235,6 +235,25 @@ func TestURLsWithCredentialsAreRefused(t *testing.T) {
 	}
 }
 
+// TestEndpointsWithASecretInTheQueryAreRefused: an endpoint whose query
+// holds a secret (client_secret=, password=) is refused at its line without
+// showing it: every message naming the endpoint would show it.
+func TestEndpointsWithASecretInTheQueryAreRefused(t *testing.T) {
+	for _, key := range []string{"auth_url", "token_url", "revocation_url", "device_auth_url"} {
+		conf := "[env.i]\nclient_id = \"id\"\nclient_secret = \"s\"\n"
+		for _, k := range []string{"api_url", "auth_url", "token_url"} {
+			if k != key {
+				conf += k + " = \"https://login.example.com/" + k + "\"\n"
+			}
+		}
+		conf += key + " = \"https://login.example.com/x?client_secret=s3cr3t\"\n"
+		_, err := config.Load(write(t, conf))
+		if err == nil || !strings.Contains(err.Error(), "env.i."+key+":") || !strings.Contains(err.Error(), "client_secret") || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s with a secret in its query: %v; want it refused at its line, without the secret", key, err)
+		}
+	}
+}
+
 // TestIssuerWithCredentialsIsRefused: an issuer never has a user or
 // password; one written with them is refused at its line, and the error
 // (like the debug log, the discovery cache and status, which would

@@ -13,6 +13,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -214,6 +216,44 @@ var secretKeys = map[string]bool{
 
 // IsSecretKey reports whether an attribute or header named key holds a secret.
 func IsSecretKey(key string) bool { return secretKeys[strings.ToLower(key)] }
+
+// MaskSet is Mask of a secret that is set, and "" for one that is not, so
+// that a struct printed shows which of its secrets are set and none of them.
+func MaskSet(s string) string {
+	if s == "" {
+		return ""
+	}
+	return Mask(s)
+}
+
+// MaskParams is a copy of params, request parameters, with the values of
+// those named as secrets (password, client_secret…) masked.
+func MaskParams(params map[string]string) map[string]string {
+	params = maps.Clone(params)
+	for k, v := range params {
+		if IsSecretKey(strings.TrimSpace(k)) {
+			params[k] = Mask(v)
+		}
+	}
+	return params
+}
+
+// SecretInQuery returns the name of the first parameter of rawURL's query
+// that names a secret (client_secret, password…), as written, or "" when
+// none does or rawURL cannot be read.
+func SecretInQuery(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	for _, param := range strings.Split(u.RawQuery, "&") {
+		k, _, _ := strings.Cut(param, "=")
+		if name, err := url.QueryUnescape(k); err == nil && IsSecretKey(name) {
+			return name
+		}
+	}
+	return ""
+}
 
 // Handler masks secrets before passing records on.
 type Handler struct {

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// A program may print or log what it loaded (%v, %+v, slog): the client
+// secret and the values of parameters named as secrets show masked, the
+// store's URL without its user and password, and the webhook without its
+// path, which holds its secret.
+
+// String shows the environment with its secrets masked.
+func (e Env) String() string {
+	e.ClientSecret = redact.MaskSet(e.ClientSecret)
+	e.AuthParams, e.TokenParams = redact.MaskParams(e.AuthParams), redact.MaskParams(e.TokenParams)
+	type shown Env
+	return fmt.Sprintf("%+v", shown(e))
+}
+
+// GoString is String for %#v.
+func (e Env) GoString() string { return "config.Env" + e.String() }
+
+// String shows the environment as written with its secrets masked.
+func (s EnvSettings) String() string {
+	s.ClientSecret = redact.MaskSet(s.ClientSecret)
+	s.AuthParams, s.TokenParams = redact.MaskParams(s.AuthParams), redact.MaskParams(s.TokenParams)
+	type shown EnvSettings
+	return fmt.Sprintf("%+v", shown(s))
+}
+
+// GoString is String for %#v.
+func (s EnvSettings) GoString() string { return "config.EnvSettings" + s.String() }
+
+// String shows the file with its secrets masked; its environments print
+// as Env and EnvSettings do.
+func (f File) String() string {
+	if f.StoreURL != "" {
+		f.StoreURL = store.RedactURL(f.StoreURL)
+	}
+	if u, err := url.Parse(f.Notify.Webhook); f.Notify.Webhook != "" {
+		if err != nil || u.Host == "" {
+			f.Notify.Webhook = redact.Mask(f.Notify.Webhook)
+		} else {
+			f.Notify.Webhook = u.Scheme + "://" + u.Host + "/…"
+		}
+	}
+	type shown File
+	return fmt.Sprintf("%+v", shown(f))
+}
+
+// GoString is String for %#v.
+func (f File) GoString() string { return "config.File" + f.String() }

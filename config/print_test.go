@@ -1,0 +1,59 @@
+package config_test
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// TestPrintingShowsNoSecret: a loaded configuration, an environment of it
+// and its settings as written, printed by a program with any of fmt's verbs
+// or logged through slog's text handler, show no client secret, no
+// password of the store's URL and no webhook's secret path, yet still name
+// the environment. Each printed them all, as a program logging what it
+// loaded does.
+func TestPrintingShowsNoSecret(t *testing.T) {
+	const (
+		secret   = "s3cr3t-0123456789abcdef-0123456789"
+		password = "passw0rd-0123456789abcdef"
+		hook     = "XyZhookpath0123456789abcdef"
+	)
+	f := load(t, `
+default_env = "sandbox"
+
+[store]
+url = "redis://freshtoken:`+password+`@127.0.0.1:6379/0"
+
+[notify]
+webhook = "https://hooks.example.com/services/`+hook+`"
+
+[env.sandbox]
+provider = "freeagent-sandbox"
+client_id = "dev-client-id"
+client_secret = "`+secret+`"
+token_params = { password = "`+secret+`" }
+`)
+	env := f.Envs["sandbox"]
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("loaded", "file", f, "env", env, "settings", f.Settings["sandbox"])
+	shown := []string{logged.String()}
+	for _, v := range []any{f, *f, env, *env, f.Settings, f.Settings["sandbox"], f.Envs} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			shown = append(shown, fmt.Sprintf(verb, v))
+		}
+	}
+	for _, s := range shown {
+		for _, leak := range []string{"s3cr3t-0123456789", "passw0rd-0123456789", "XyZhookpath0123"} {
+			if strings.Contains(s, leak) {
+				t.Fatalf("printed with a secret (%s…): %.400s", leak[:6], s)
+			}
+		}
+	}
+	for _, v := range []any{env, f.Settings["sandbox"], f} {
+		if s := fmt.Sprintf("%v", v); !strings.Contains(s, "dev-client-id") {
+			t.Errorf("printed as %.300q: want the rest shown", s)
+		}
+	}
+}

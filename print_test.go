@@ -1,0 +1,58 @@
+package freshtoken_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken"
+)
+
+// TestPrintingShowsNoSecret: a Source, its Transport and its Settings
+// printed with any of fmt's verbs, logged through slog or marshalled to
+// JSON, as a program does to see what it set up, show no client secret
+// (nor a secret-named parameter's value), yet still say which environment
+// they are for. %v of a Source printed its Settings, the client secret
+// with them, and %v of Settings printed the secret, as every program that
+// logs its configuration does.
+func TestPrintingShowsNoSecret(t *testing.T) {
+	const secret = "s3cr3t-0123456789abcdef-0123456789"
+	r, _ := loggedIn(t)
+	r.settings.ClientSecret = secret
+	r.settings.TokenParams = map[string]string{"password": secret}
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	log.Info("set up", "settings", r.settings, "source", src)
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("set up", "settings", r.settings, "source", src)
+	shown := []string{logged.String()}
+	for _, v := range []any{src, r.settings, &r.settings, &freshtoken.Transport{Source: src}, src.Client(), struct{ S freshtoken.Settings }{r.settings}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			shown = append(shown, fmt.Sprintf(verb, v))
+		}
+		if b, err := json.Marshal(v); err == nil {
+			shown = append(shown, string(b))
+		}
+	}
+	for _, s := range shown {
+		for _, leak := range []string{secret, fmt.Sprintf("%x", secret), "s3cr3t-0123456789"} {
+			if strings.Contains(s, leak) {
+				t.Fatalf("printed with the client secret: %.300s", s)
+			}
+		}
+	}
+	for i, v := range []any{src, r.settings} {
+		if s := fmt.Sprintf("%v", v); !strings.Contains(s, "sandbox") {
+			t.Errorf("%d printed as %q: want the environment named", i, s)
+		}
+	}
+	if s := fmt.Sprintf("%+v", r.settings); !strings.Contains(s, r.settings.TokenURL) {
+		t.Errorf("settings printed as %q: want the rest shown", s)
+	}
+}
