@@ -361,3 +361,32 @@ func TestClientCredentialsReplacingAnotherGrantSaysSoOnceDone(t *testing.T) {
 		t.Fatalf("a granted request: the store holds a %s grant's tokens (want client credentials'), the log says:\n%s", got.Grant.Type, logs)
 	}
 }
+
+// TestRenewalSaysWhetherItHasARefreshTokenToLose: Options.Sending is told
+// that a client-credentials token request has nothing to lose if abandoned
+// (no refresh token: the next call requests another), and that a refresh
+// has, so that the command line warns of a lost grant only for the latter.
+func TestRenewalSaysWhetherItHasARefreshTokenToLose(t *testing.T) {
+	for _, tc := range []struct {
+		grant   string
+		nothing bool
+	}{{freshtoken.GrantClientCredentials, true}, {freshtoken.GrantAuthorizationCode, false}} {
+		r := newRig(t, devprovider.Options{})
+		r.settings.Grant = tc.grant
+		var sent []freshtoken.Renewal
+		src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+			Sending: func(rn freshtoken.Renewal) func() { sent = append(sent, rn); return func() {} }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.grant == freshtoken.GrantAuthorizationCode {
+			r.login(src)
+		}
+		if _, err := src.Renew(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if len(sent) == 0 || sent[len(sent)-1].NothingToLose != tc.nothing {
+			t.Errorf("%s: Sending was told %+v; want NothingToLose %v", tc.grant, sent, tc.nothing)
+		}
+	}
+}
