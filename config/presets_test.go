@@ -221,17 +221,7 @@ func TestProviderPresetsAgainstDevProvider(t *testing.T) {
 // authentication chosen.
 func TestURLsWithCredentialsAreRefused(t *testing.T) {
 	for _, key := range []string{"api_url", "auth_url", "token_url", "revocation_url", "device_auth_url"} {
-		conf := "[env.i]\nclient_id = \"id\"\nclient_secret = \"s\"\n"
-		for _, k := range []string{"api_url", "auth_url", "token_url"} {
-			if k != key {
-				conf += k + " = \"https://login.example.com/" + k + "\"\n"
-			}
-		}
-		conf += key + " = \"https://me:s3cr3t@login.example.com/x\"\n"
-		_, err := config.Load(write(t, conf))
-		if err == nil || !strings.Contains(err.Error(), "env.i."+key+":") || !strings.Contains(err.Error(), "user or password") || strings.Contains(err.Error(), "s3cr3t") {
-			t.Errorf("%s with a password: %v; want it refused at its line, without the password", key, err)
-		}
+		checkEndpointRefused(t, key, "https://me:s3cr3t@login.example.com/x", "user or password")
 	}
 }
 
@@ -240,17 +230,25 @@ func TestURLsWithCredentialsAreRefused(t *testing.T) {
 // showing it: every message naming the endpoint would show it.
 func TestEndpointsWithASecretInTheQueryAreRefused(t *testing.T) {
 	for _, key := range []string{"auth_url", "token_url", "revocation_url", "device_auth_url"} {
-		conf := "[env.i]\nclient_id = \"id\"\nclient_secret = \"s\"\n"
-		for _, k := range []string{"api_url", "auth_url", "token_url"} {
-			if k != key {
-				conf += k + " = \"https://login.example.com/" + k + "\"\n"
-			}
+		checkEndpointRefused(t, key, "https://login.example.com/x?client_secret=s3cr3t", "client_secret")
+	}
+}
+
+// checkEndpointRefused loads an environment whose key is written as
+// rawURL, which holds the secret s3cr3t, and its other endpoints plainly;
+// the load must fail at key's line, saying says, without the secret.
+func checkEndpointRefused(t *testing.T, key, rawURL, says string) {
+	t.Helper()
+	conf := "[env.i]\nclient_id = \"id\"\nclient_secret = \"s\"\n"
+	for _, k := range []string{"api_url", "auth_url", "token_url"} {
+		if k != key {
+			conf += k + " = \"https://login.example.com/" + k + "\"\n"
 		}
-		conf += key + " = \"https://login.example.com/x?client_secret=s3cr3t\"\n"
-		_, err := config.Load(write(t, conf))
-		if err == nil || !strings.Contains(err.Error(), "env.i."+key+":") || !strings.Contains(err.Error(), "client_secret") || strings.Contains(err.Error(), "s3cr3t") {
-			t.Errorf("%s with a secret in its query: %v; want it refused at its line, without the secret", key, err)
-		}
+	}
+	conf += key + " = \"" + rawURL + "\"\n"
+	_, err := config.Load(write(t, conf))
+	if err == nil || !strings.Contains(err.Error(), "env.i."+key+":") || !strings.Contains(err.Error(), says) || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("%s = %q: %v; want it refused at its line, saying %q, without the secret", key, rawURL, err, says)
 	}
 }
 

@@ -21,6 +21,11 @@ func runner[O any](opts O, runF func(O) error, run func(context.Context, O) erro
 	}
 }
 
+// showHelp is the RunE of a command that only groups subcommands (import,
+// service, store): runnable, so that cobra checks its Args, and a mistyped
+// subcommand is an error rather than the usage and success.
+func showHelp(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+
 // repeatable is a flag given once per value (-H 'A: b' -H 'C: d'), each
 // kept whole, commas and all, as with pflag's StringArray, which would
 // instead write its empty default out as CSV when defined: a 4 KiB buffer

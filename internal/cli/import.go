@@ -37,7 +37,7 @@ they work at once, with no browser log-in.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		RunE: showHelp,
 	}
 	cmd.AddCommand(newImportPostmanCmd(f, nil))
 	return cmd

@@ -40,10 +40,8 @@ https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
   freshtoken service install
   freshtoken service status
   freshtoken service uninstall`,
-		// Runnable, so that its Args are checked: a mistyped subcommand
-		// is an error, not the usage and success.
 		Args: exactArgs(0, "a subcommand: install, uninstall or status"),
-		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		RunE: showHelp,
 	}
 	for _, sub := range []struct {
 		use, short string

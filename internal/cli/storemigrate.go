@@ -29,9 +29,7 @@ func newStoreCmd(f *Factory) *cobra.Command {
 Redis database shared by many machines, or the system keychain (keyring://).`,
 		Example: `  freshtoken store migrate --to keyring://`,
 		Args:    exactArgs(0, "a subcommand: migrate"),
-		// Runnable, so that its Args are checked: a mistyped subcommand
-		// is an error, not the usage and success.
-		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		RunE:    showHelp,
 	}
 	cmd.AddCommand(newStoreMigrateCmd(f))
 	return cmd
