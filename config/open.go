@@ -182,7 +182,9 @@ func sharedRedis(storeURL string) (*redisstore.Store, error) {
 }
 
 // OpenStore returns the store [store] url names: a folder by default, a
-// Redis database that many machines share, or the system keychain.
+// Redis database that many machines share, or the system keychain. A Redis
+// store is shared by every opening of its URL in the process: do not
+// Close it (redisstore.New makes one of your own to close).
 func OpenStore(storeURL string) (store.Store, error) {
 	if IsKeyringURL(storeURL) {
 		return openKeyringStore(storeURL)

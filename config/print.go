@@ -2,16 +2,19 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 	"net/url"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 )
 
-// A program may print or log what it loaded (%v, %+v, slog): the client
-// secret and the values of parameters named as secrets show masked, the
-// store's URL without its user and password, and the webhook without its
-// path, which holds its secret.
+// A program may print or log what it loaded (%v, %+v, slog's text and JSON
+// handlers): the client secret and the values of parameters named as
+// secrets show masked, the store's URL without its user and password, and
+// the webhook without its path, which holds its secret. (json.Marshal of
+// them, which nothing of freshtoken does, shows them as they are: a
+// configuration written out is the program's to keep as the file is kept.)
 
 // String shows the environment with its secrets masked.
 func (e Env) String() string {
@@ -24,6 +27,10 @@ func (e Env) String() string {
 // GoString is String for %#v.
 func (e Env) GoString() string { return "config.Env" + e.String() }
 
+// LogValue is String for slog, whose JSON handler would otherwise marshal
+// the fields, the secrets with them.
+func (e Env) LogValue() slog.Value { return slog.StringValue(e.String()) }
+
 // String shows the environment as written with its secrets masked.
 func (s EnvSettings) String() string {
 	s.ClientSecret = redact.MaskSet(s.ClientSecret)
@@ -34,6 +41,9 @@ func (s EnvSettings) String() string {
 
 // GoString is String for %#v.
 func (s EnvSettings) GoString() string { return "config.EnvSettings" + s.String() }
+
+// LogValue is String for slog (see Env.LogValue).
+func (s EnvSettings) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // String shows the file with its secrets masked; its environments print
 // as Env and EnvSettings do.
@@ -54,3 +64,6 @@ func (f File) String() string {
 
 // GoString is String for %#v.
 func (f File) GoString() string { return "config.File" + f.String() }
+
+// LogValue is String for slog (see Env.LogValue).
+func (f File) LogValue() slog.Value { return slog.StringValue(f.String()) }

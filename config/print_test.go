@@ -10,10 +10,11 @@ import (
 
 // TestPrintingShowsNoSecret: a loaded configuration, an environment of it
 // and its settings as written, printed by a program with any of fmt's verbs
-// or logged through slog's text handler, show no client secret, no
+// or logged through slog's text or JSON handler, show no client secret, no
 // password of the store's URL and no webhook's secret path, yet still name
 // the environment. Each printed them all, as a program logging what it
-// loaded does.
+// loaded does; slog's JSON handler, which marshals a value to JSON rather
+// than print it, logged them all after fmt's verbs had stopped showing them.
 func TestPrintingShowsNoSecret(t *testing.T) {
 	const (
 		secret   = "s3cr3t-0123456789abcdef-0123456789"
@@ -37,7 +38,9 @@ token_params = { password = "`+secret+`" }
 `)
 	env := f.Envs["sandbox"]
 	var logged bytes.Buffer
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("loaded", "file", f, "env", env, "settings", f.Settings["sandbox"])
+	for _, h := range []slog.Handler{slog.NewTextHandler(&logged, nil), slog.NewJSONHandler(&logged, nil)} {
+		slog.New(h).Info("loaded", "file", f, "env", env, "settings", f.Settings["sandbox"], "file_value", *f, "env_value", *env)
+	}
 	shown := []string{logged.String()}
 	for _, v := range []any{f, *f, env, *env, f.Settings, f.Settings["sandbox"], f.Envs} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {

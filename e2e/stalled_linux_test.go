@@ -169,3 +169,40 @@ func TestSecondCtrlCWhileStderrIsNotRead(t *testing.T) {
 		t.Fatalf("provider stats %+v; want no reuse", s)
 	}
 }
+
+// TestCtrlCToAPipelineWhoseReaderDies: `freshtoken get /v2/contacts --all
+// | sleep 1000`, Ctrl-C: the terminal sends SIGINT (or a supervisor SIGTERM,
+// a closed terminal SIGHUP) to the whole process group, the reader dies of
+// it, and freshtoken's waiting write fails with EPIPE as freshtoken gets the
+// signal. Both happened: the signal wins, 128+N and the one line, every
+// time. Depending on which freshtoken saw first, it exited 141, as if only
+// the pipe had closed, or said "interrupted: write /dev/stdout: broken
+// pipe", the signal's own doing.
+func TestCtrlCToAPipelineWhoseReaderDies(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			for range 10 { // the two came in either order to freshtoken's goroutines
+				out := newStalledPipe(t)
+				run := w.watchWith(func(c *exec.Cmd) { c.Stdout = out.w; inGroup(c) }, "get", "/v2/contacts", "--all")
+				out.waitFull(t)
+				reader := exec.Command("sleep", "1000")
+				reader.Stdin = out.r
+				reader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: run.cmd.Process.Pid}
+				if err := reader.Start(); err != nil {
+					t.Fatal(err)
+				}
+				out.r.Close() // the reader's alone: its death closes the pipe
+				signalGroup(t, run, sig)
+				if err := reader.Wait(); err == nil {
+					t.Fatal("the reader outlived the signal")
+				}
+				endsWithin(t, run, 128+int(sig))
+				if _, stderr := run.wait(); stderr != "freshtoken: interrupted\n" {
+					t.Fatalf("stderr %q; want the one line saying it was interrupted", stderr)
+				}
+			}
+		})
+	}
+}

@@ -402,6 +402,9 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.Is(err, apiclient.ErrPages):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("%v; the API's pages could not be gathered into one document, so nothing was printed: read its pages one at a time without --all", err)}
+	case errors.As(err, &ue) && failure.HeadersTooLarge(ue.Err):
+		// The API was reached; its answer cannot be read.
+		return &failure.UnreadableAnswerError{Env: env.Name, API: target, Changes: !safeOp(ue.Op), Err: ue.Err}
 	case errors.As(err, &ue) && ue.Timeout():
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("the API at %s did not answer within %s; try again, or raise the environment's timeout setting", target, env.Timeout)}
@@ -415,6 +418,12 @@ func requestError(err error, env *config.Env, target string) error {
 			Msg: fmt.Sprintf("the API at %s could not be reached (%v); check your connection and api_url", target, ue.Err)}
 	}
 	return fmt.Errorf("%s: %w", env.Name, err)
+}
+
+// safeOp reports whether op, a url.Error's (net/http's "Get", "Post"),
+// is a method that changes nothing.
+func safeOp(op string) bool {
+	return strings.EqualFold(op, http.MethodGet) || strings.EqualFold(op, http.MethodHead) || strings.EqualFold(op, http.MethodOptions)
 }
 
 // resolveURL joins path to the API root; a full URL must be on its host.

@@ -430,3 +430,47 @@ func TestGetRedirectedToAnotherHost(t *testing.T) {
 		t.Errorf("the other host got %d requests, want 2", len(seen.auth))
 	}
 }
+
+// hugeHeaders answers with response headers past net/http's limit
+// (MaxResponseHeaderBytes, 10 MB by default): 11 headers of 1 MiB.
+func hugeHeaders(w http.ResponseWriter) {
+	for i := range 11 {
+		w.Header().Set(fmt.Sprintf("X-Huge-%d", i), strings.Repeat("x", 1<<20))
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// TestRequestToAnAPIWhoseHeadersAreTooLarge: an API that answers with
+// response headers past net/http's limit was reached; its answer cannot be
+// read. The command says so in one line, naming the environment, the API
+// and the limit, and for a POST that the request was made; exit 5 (the API
+// keeps failing: trying again gets the same). It said the API "could not
+// be reached" and to check the connection.
+func TestRequestToAnAPIWhoseHeadersAreTooLarge(t *testing.T) {
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/huge" {
+				hugeHeaders(w)
+				return
+			}
+			provider.ServeHTTP(w, r)
+		})
+	})
+	e.login(t)
+	for _, tt := range []struct {
+		args []string
+		made bool
+	}{{[]string{"get", "/v2/huge"}, false}, {[]string{"get", "/v2/huge", "--all"}, false}, {[]string{"post", "/v2/huge", "-d", "{}"}, true}} {
+		ios, stdout, stderr := testStreams(false, false)
+		code := e.run(ios, tt.args...)
+		msg := stderr.String()
+		if code != 5 || strings.Contains(msg, "could not be reached") || !strings.HasPrefix(msg, "freshtoken: dev: the API at "+e.api+"v2/huge") ||
+			!strings.Contains(msg, " answered, but with headers larger than freshtoken reads (over 10485760 bytes), so its answer could not be read") ||
+			strings.Count(msg, "\n") != 1 || strings.Contains(msg, "the request was made") != tt.made {
+			t.Errorf("%s: exit %d, stderr %q; want 5 and one line saying the API answered with headers too large to read", tt.args, code, msg)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("%s: stdout = %q, want nothing", tt.args, stdout)
+		}
+	}
+}

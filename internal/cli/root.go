@@ -58,6 +58,9 @@ func Main(args []string, ios *IOStreams) int {
 	if sig == 0 {
 		sig = signalOf(err)
 	}
+	if sig == 0 && broken.Load() {
+		sig = g.stillComing() // the signal that closed the pipe too wins over it
+	}
 	if sig != 0 {
 		shellrun.StopAll() // a client_secret_cmd still asking, say
 	}
@@ -83,6 +86,8 @@ func Main(args []string, ios *IOStreams) int {
 			// The output the signal cut short is all there is to say.
 		case signalOf(err) != 0:
 			// The signal, or the closed terminal, stopped the command.
+		case errors.Is(err, syscall.EPIPE):
+			// The signal, sent to the process group, ended the output's reader too.
 		case err != nil && err != context.Canceled && !errors.As(err, &se): // a silent error's failures were said
 			msg = "interrupted: " + redact.OneLine(err.Error(), 1000)
 		}
@@ -131,8 +136,10 @@ Exit codes:
   3    log-in needed (not logged in, the grant ended, the log-in was denied or timed out)
   4    the API answered with an HTTP error (its body still goes to stdout)
   5    the provider, the API or the shared store could not be reached, or kept failing
+       (an API whose answer cannot be read, its headers past 10 MB, too)
   128+N after signal N, once any renewal in flight is stored (130 for Ctrl-C)
-  141  the output's reader went away (| head), once any renewal is stored`,
+  141  the output's reader went away (| head), once any renewal is stored, and no
+       signal came (Ctrl-C to a pipeline ends its reader too: 130)`,
 		Example: `  freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken login -e sandbox
   freshtoken -e sandbox get /v2/company

@@ -134,20 +134,77 @@ func stopping() []os.Signal {
 	return sigs
 }
 
+// stillComing returns the signal that interrupted the process once every
+// stopping signal already sent to it has been acted on. A signal to the
+// process group (Ctrl-C to `freshtoken get … | sleep 5`) also ends the
+// output's reader, and the closed pipe that freshtoken may see first must
+// not decide how it ends: the signal came too, and wins. A signal the
+// kernel holds for the process, not yet delivered (Linux tells), is waited
+// for, and one the Go runtime holds is acted on as the watching stops:
+// stillComing ends it, so that a signal still on its way after it ends the
+// process as it would without freshtoken, by the signal. Call it once no
+// renewal is in flight, to decide how the process ends.
+func (g *guard) stillComing() syscall.Signal {
+	g.mu.Lock()
+	wait := g.watching.Load() && !g.handed && g.sig == 0 && pendingSignals()&signalMask(stopping()) != 0
+	g.mu.Unlock()
+	if wait {
+		// Delivered at once to one of the process's threads, in which no
+		// such signal stays blocked; the limit only keeps a signal the
+		// kernel never delivers from holding the process for ever.
+		timer := time.NewTimer(stallLimit)
+		select {
+		case <-g.signalled:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+	g.unwatch() // acts on every signal caught so far
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sig
+}
+
+// pendingSignals are the signals sent to the process (or to the calling
+// thread) and not yet delivered, as Linux's /proc tells; 0 elsewhere.
+func pendingSignals() uint64 {
+	return procStatusMask("ShdPnd:") | procStatusMask("SigPnd:")
+}
+
+// procStatusMask is the signal mask on the line of /proc/self/status that
+// starts with field (SigIgn:, ShdPnd:); 0 where there is no /proc.
+func procStatusMask(field string) uint64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if mask, ok := strings.CutPrefix(line, field); ok {
+			m, _ := strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
+			return m
+		}
+	}
+	return 0
+}
+
+// signalMask is sigs as a mask of /proc/self/status: bit N-1 for signal N.
+func signalMask(sigs []os.Signal) uint64 {
+	var m uint64
+	for _, s := range sigs {
+		if n := s.(syscall.Signal); n >= 1 && n <= 64 {
+			m |= 1 << (n - 1)
+		}
+	}
+	return m
+}
+
 // suspendingNow is suspending less the signals the process was started
 // ignoring (a supervisor's `trap "" TSTP`), which Notify would stop
 // ignoring, for freshtoken and for the command exec runs. The Go runtime
 // leaves these alone until Notify, so signal.Ignored does not tell; Linux's
 // /proc does, and elsewhere they are caught.
 func suspendingNow() []os.Signal {
-	var ignored uint64
-	if status, err := os.ReadFile("/proc/self/status"); err == nil {
-		for line := range strings.SplitSeq(string(status), "\n") {
-			if mask, ok := strings.CutPrefix(line, "SigIgn:"); ok {
-				ignored, _ = strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
-			}
-		}
-	}
+	ignored := procStatusMask("SigIgn:")
 	var sigs []os.Signal
 	for _, s := range suspending {
 		if n := s.(syscall.Signal); n < 1 || n > 64 || ignored&(1<<(n-1)) == 0 {
@@ -355,6 +412,12 @@ func (p pipeWatch) Write(b []byte) (int, error) {
 	case err == nil:
 	case errors.Is(err, syscall.EPIPE):
 		p.broken.Store(true)
+		if p.stall != nil {
+			// From here a signal is caught, so that the process, not
+			// killed by one that closed the pipe too, ends by it all the
+			// same (see stillComing).
+			p.stall.g.watch()
+		}
 	case p.unwritten != nil:
 		oe := &outputError{err: err}
 		p.unwritten.CompareAndSwap(nil, oe)

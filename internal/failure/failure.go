@@ -39,6 +39,7 @@ const (
 	RateLimited                     // the provider answered 429 and asks to wait
 	UnusableToken                   // the provider issued an access token no HTTP header can carry
 	StoreUnreachable                // the shared store could not be reached, the keychain is locked, or the disk is full or read-only
+	UnreadableAnswer                // the API answered with what cannot be read (headers past net/http's limit): reached, and failing
 	Interrupted                     // a signal ended the command, or stopped the proxy mid-request
 )
 
@@ -65,6 +66,7 @@ var table = map[Kind]Row{
 	RateLimited:         {5, http.StatusServiceUnavailable, "rate_limited", ""},
 	UnusableToken:       {5, http.StatusBadGateway, "unusable_token", "run `freshtoken token --force -e %[1]s` for another, and tell the provider if it happens again"},
 	StoreUnreachable:    {5, http.StatusServiceUnavailable, "store_unreachable", ""},
+	UnreadableAnswer:    {5, http.StatusBadGateway, "api_unreadable", ""},
 	Interrupted:         {130, http.StatusServiceUnavailable, "interrupted", ""},
 }
 

@@ -52,6 +52,7 @@ func TestTableBothWays(t *testing.T) {
 		{&freshtoken.Error{Env: "dev", Kind: fmt.Errorf("%w: not JSON", store.ErrCorrupt)}, failure.LoginNeeded, 3, 401, "login_required"},
 		{&freshtoken.Error{Env: "dev", Kind: fmt.Errorf("%w: format 2", store.ErrNewerFormat)}, failure.Config, 2, 500, "invalid_configuration"},
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrClearText}, failure.Config, 2, 500, "invalid_configuration"},
+		{&failure.UnreadableAnswerError{Env: "dev", API: "api.example.com", Err: errors.New("net/http: server response headers exceeded 10485760 bytes; aborted")}, failure.UnreadableAnswer, 5, 502, "api_unreadable"},
 		{errors.New("a bug"), failure.Unexpected, 1, 500, "failed"},
 		{context.Canceled, failure.Interrupted, 130, 503, "interrupted"},
 	}
@@ -190,5 +191,28 @@ func TestAuthorizationEndpointWordsAreQuoted(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "answered "+tt.want) {
 			t.Errorf("%s: %v; want it to say the provider answered %s", tt.code, err, tt.want)
 		}
+	}
+}
+
+// TestHeadersTooLarge: net/http's words for an answer whose headers are past
+// its limit, HTTP/1's and HTTP/2's, are read as such (net/http has no
+// sentinel), wrapped as net/http wraps them; other failures are not.
+func TestHeadersTooLarge(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("net/http: HTTP/1.x transport connection broken: net/http: server response headers exceeded 10485760 bytes; aborted")}, true},
+		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("http2: response header list larger than advertised limit")}, true},
+		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("EOF")}, false},
+		{nil, false},
+	} {
+		if got := failure.HeadersTooLarge(tt.err); got != tt.want {
+			t.Errorf("HeadersTooLarge(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+	e := &failure.UnreadableAnswerError{Env: "dev", API: "api.example.com", Err: errors.New("http2: response header list larger than advertised limit")}
+	if want := "dev: the API at api.example.com answered, but with headers larger than freshtoken reads (over net/http's limit), so its answer could not be read; the API is at fault: tell its owner"; e.Error() != want {
+		t.Errorf("Error() = %q, want %q", e.Error(), want)
 	}
 }

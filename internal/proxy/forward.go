@@ -618,6 +618,13 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
 			writeError(w, http.StatusGatewayTimeout, problem{Code: "api_timeout", Env: e.name, Message: err.Error()})
+		case kinds.HeadersTooLarge(err):
+			// The API was reached; its answer cannot be read.
+			safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
+			err = &kinds.UnreadableAnswerError{Env: e.name, API: e.api.Host, Changes: !safe, Err: httpx.UnwrapURLError(err)}
+			e.fail(p.now(), err)
+			row := kinds.UnreadableAnswer.Row()
+			writeError(w, row.Status, problem{Code: row.Code, Env: e.name, Message: redact.OneLine(err.Error(), 500)})
 		case isNetworkError(err), errors.As(err, new(switchError)):
 			err = e.unreachable(httpx.UnwrapURLError(err))
 			e.fail(p.now(), err)

@@ -546,6 +546,50 @@ func TestHTTP2UpgradeOfferDeclined(t *testing.T) {
 	}
 }
 
+// TestAnswerWithHeadersTooLarge: an API that answers with response headers
+// past net/http's limit (MaxResponseHeaderBytes, 10 MB by default) was
+// reached, and its answer cannot be read: 502 api_unreadable, its message
+// saying so, naming the environment and the API, and for a request that
+// may change something, that it was made. It said the API "could not be
+// reached" and to check the connection (502 api_unreachable).
+func TestAnswerWithHeadersTooLarge(t *testing.T) {
+	f := newFixtureWith(t, rawAPI(t, "huge", func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+		line := "X-Huge: " + strings.Repeat("x", 1<<20) + "\r\n"
+		for range 11 {
+			if _, err := io.WriteString(c, line); err != nil {
+				return // the proxy read enough, and closed the connection
+			}
+		}
+		io.WriteString(c, "Content-Length: 0\r\n\r\n")
+	}))
+	f.login(t, "huge")
+	for _, tt := range []struct {
+		method string
+		made   bool
+	}{{http.MethodGet, false}, {http.MethodPost, true}} {
+		req, err := http.NewRequest(tt.method, f.base+"/huge/x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pr problemBody
+		err = json.NewDecoder(resp.Body).Decode(&pr)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusBadGateway || pr.Error != "api_unreadable" || resp.Header.Get("X-Freshtoken-Error") != "api_unreadable" || pr.Env != "huge" ||
+			strings.Contains(pr.Message, "could not be reached") || !strings.HasPrefix(pr.Message, "huge: the API at 127.0.0.1:") || !strings.Contains(pr.Message, " answered") ||
+			!strings.Contains(pr.Message, "headers") || strings.Contains(pr.Message, "the request was made") != tt.made {
+			t.Errorf("%s: %d %+v; want 502 api_unreadable saying the API answered with headers too large to read", tt.method, resp.StatusCode, pr)
+		}
+	}
+}
+
 // TestSwitchNobodyAskedFor: an API that answers 101 to a request that asked
 // for no protocol switch gets a 502, not a connection handed over to it, and
 // its connection, which now carries another protocol, serves no other request.

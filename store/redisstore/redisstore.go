@@ -42,9 +42,48 @@ type Store struct {
 	// holder extends it every third of that. Zero means DefaultLockTTL.
 	LockTTL time.Duration
 
-	mu      sync.Mutex
-	holders map[string]string        // env → the value of the lock this Store holds
-	turns   map[string]chan struct{} // env → a place for one holder at a time in this Store
+	mu       sync.Mutex
+	holders  map[string]string        // env → the value of the lock this Store holds
+	turns    map[string]chan struct{} // env → a place for one holder at a time in this Store
+	locked   int                      // locks taken and not yet released at Redis
+	released *sync.Cond               // broadcast when locked falls; nil until Close waits
+	closing  bool                     // Close was called: no lock is taken from then on
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Close closes the Store's connections to Redis: the go-redis client and
+// its pool of connections that New made, which the Store owns (a program
+// that makes a Store per job closes each once the job is done). It first
+// waits for every renewal lock the Store holds to be unlocked, and let go
+// of at Redis: a renewal under way stores the tokens the provider sent
+// before the connections close, as its refresh token may be the only copy.
+// From Close on, the Store takes no lock, and every call fails saying the
+// store is closed. Calling Close again returns what the first call did.
+//
+// Close a Store only once nothing uses it: every Source built on it done
+// with. The Redis store config.Open and config.OpenStore open is shared by
+// every opening of its URL in the process, and is not theirs to close.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closing = true
+		if s.released == nil {
+			s.released = sync.NewCond(&s.mu)
+		}
+		for s.locked > 0 {
+			s.released.Wait()
+		}
+		s.mu.Unlock()
+		s.closeErr = s.client.Close()
+	})
+	return s.closeErr
+}
+
+// closed is the error of a call, to do what, on a Store that Close closed.
+func (s *Store) closed(what string) error {
+	return fmt.Errorf("could not %s: the Redis store at %s was closed (Close), and serves no more calls: %w", what, s.where, redis.ErrClosed)
 }
 
 // New returns a store in the Redis database at rawURL:
@@ -215,6 +254,12 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	// One holder at a time in this Store, whatever Redis says: a lock that
 	// expired there while its holder here lives is still that holder's, and
 	// HoldsLock knows one holder per environment.
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return nil, s.closed("take the renewal lock")
+	}
 	turn := s.turn(env)
 	select {
 	case turn <- struct{}{}:
@@ -243,6 +288,15 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		}
 	}
 
+	s.mu.Lock()
+	if s.closing { // Close came meanwhile, and may have closed the client
+		s.mu.Unlock()
+		go s.release(k, holder) // else it expires within its TTL
+		<-turn
+		return nil, s.closed("take the renewal lock")
+	}
+	s.locked++
+	s.mu.Unlock()
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -276,6 +330,12 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			delete(s.holders, env)
 			s.mu.Unlock()
 			s.release(k, holder)
+			s.mu.Lock()
+			s.locked--
+			if s.released != nil {
+				s.released.Broadcast()
+			}
+			s.mu.Unlock()
 			<-turn
 		})
 	}, nil
@@ -337,6 +397,9 @@ func (s *Store) release(k, holder string) {
 func (s *Store) failed(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("could not %s at %s: %w", what, s.where, ctx.Err())
+	}
+	if errors.Is(err, redis.ErrClosed) {
+		return s.closed(what)
 	}
 	var answer redis.Error
 	if !errors.As(err, &answer) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
@@ -318,4 +319,107 @@ func TestContract(t *testing.T) {
 		srv := redistest.Start(t)
 		return func() store.Store { return open(t, srv.URL) }
 	})
+}
+
+// clients is how many clients Redis has connected, as it counts them.
+func clients(t *testing.T, c *redis.Client) int {
+	t.Helper()
+	list, err := c.ClientList(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(strings.TrimSpace(list), "\n") + 1
+}
+
+// TestCloseLetsGoOfTheConnections: a program that makes a Store for each
+// job and closes it when the job is done leaves no connection behind: Redis
+// counts only the test's own client once every job's Store is closed. With
+// no Close, each Store kept its pool of connections for the process's
+// life. A Store closed once is closed: a second Close returns what the
+// first did, and a call after it fails saying the store was closed, not
+// that Redis could not be reached.
+func TestCloseLetsGoOfTheConnections(t *testing.T) {
+	srv := redistest.Start(t)
+	c := raw(t, srv)
+	ctx := context.Background()
+	var stores []*redisstore.Store
+	for range 5 { // five jobs at once
+		s := open(t, srv.URL)
+		stores = append(stores, s)
+		unlock := lock(t, s) // holds a connection of its own while it extends
+		if err := s.Save(ctx, "sandbox", &store.Record{AccessToken: "a"}); err != nil {
+			t.Fatal(err)
+		}
+		unlock()
+		if _, err := s.Load(ctx, "sandbox"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := clients(t, c); n < 1+len(stores) {
+		t.Fatalf("Redis counts %d clients; want the test's own and at least one per Store", n)
+	}
+	for _, s := range stores {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitFor(t, "Redis to count only the test's own client", func() bool { return clients(t, c) == 1 })
+
+	s := stores[0]
+	if err := s.Close(); err != nil {
+		t.Errorf("a second Close: %v; want what the first returned, nil", err)
+	}
+	_, err := s.Load(ctx, "sandbox")
+	if err == nil || errors.Is(err, store.ErrUnreachable) || !errors.Is(err, redis.ErrClosed) || !strings.Contains(err.Error(), "was closed") {
+		t.Errorf("Load after Close: %v; want it to say the store was closed", err)
+	}
+	if _, err := s.Lock(ctx, "sandbox"); err == nil || errors.Is(err, store.ErrUnreachable) || !errors.Is(err, redis.ErrClosed) {
+		t.Errorf("Lock after Close: %v; want it to say the store was closed", err)
+	}
+	if err := s.Save(ctx, "sandbox", &store.Record{AccessToken: "b"}); err == nil || !errors.Is(err, redis.ErrClosed) {
+		t.Errorf("Save after Close: %v; want it to say the store was closed", err)
+	}
+}
+
+// TestCloseWaitsForTheRenewalUnderWay: Close while the Store holds a
+// renewal lock (a renewal whose answer is not yet stored) takes no other
+// lock, but lets the renewal store its tokens and let go of the lock before
+// the connections close: the refresh token the provider sent may be the
+// only copy, and a lock left held would keep every other machine waiting
+// for its time limit.
+func TestCloseWaitsForTheRenewalUnderWay(t *testing.T) {
+	s, c := started(t)
+	ctx := context.Background()
+	unlock := lock(t, s)
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	testenv.WaitFor(t, "Close to refuse another lock", func() bool {
+		u, err := s.Lock(ctx, "other")
+		if err == nil {
+			u()
+			return false
+		}
+		if !errors.Is(err, redis.ErrClosed) {
+			t.Fatalf("Lock while closing: %v; want it to say the store was closed", err)
+		}
+		return true
+	})
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) with a lock held", err)
+	default:
+	}
+	if err := s.Save(ctx, "sandbox", &store.Record{AccessToken: "renewed"}); err != nil {
+		t.Fatalf("the renewal's Save while Close waits: %v", err)
+	}
+	unlock()
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Exists(ctx, "freshtoken:sandbox:lock").Result(); err != nil || n != 0 {
+		t.Errorf("the lock is left at Redis (%d, %v); want it let go of before the connections close", n, err)
+	}
+	if v, err := c.Get(ctx, "freshtoken:sandbox").Result(); err != nil || !strings.Contains(v, "renewed") {
+		t.Errorf("the record is %q (%v); want the renewal's", v, err)
+	}
 }
