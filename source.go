@@ -1761,13 +1761,32 @@ func (s *Source) serve(r *store.Record) (*oauth2.Token, error) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken,
 			Msg: "the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry, so it is neither sent nor shown; the grant is kept"}
 	}
+	if boundToAKey(r.TokenType) {
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken,
+			Msg: fmt.Sprintf("the provider issued an access token of type %q, bound to a key: it is accepted only with a proof of possession, which freshtoken does not make, so it is neither sent nor shown; the grant is kept; have the provider issue bearer tokens to this client", r.TokenType)}
+	}
 	return s.token(r), nil
+}
+
+// boundToAKey reports whether tokenType names a token that an API accepts
+// only with a proof that the sender holds a key (RFC 9449's DPoP, the MAC
+// and PoP drafts), which freshtoken does not make.
+func boundToAKey(tokenType string) bool {
+	for _, t := range []string{"DPoP", "MAC", "PoP"} {
+		if strings.EqualFold(tokenType, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // token is r as x/oauth2 shows it. The refresh token stays inside the
 // engine: a caller spending it independently would break rotation.
 func (s *Source) token(r *store.Record) *oauth2.Token {
-	t := &oauth2.Token{AccessToken: r.AccessToken, TokenType: r.TokenType, Expiry: r.Expiry}
+	// Bearer whatever the provider calls it (Slack's "bot" and "user"
+	// tokens are bearer tokens): x/oauth2 writes any other type into the
+	// Authorization header as it is, and the API refuses it.
+	t := &oauth2.Token{AccessToken: r.AccessToken, TokenType: "Bearer", Expiry: r.Expiry}
 	if !r.Expiry.IsZero() {
 		t.ExpiresIn = max(int64(r.Expiry.Sub(s.now()).Seconds()), 0)
 	}
