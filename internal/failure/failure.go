@@ -157,7 +157,14 @@ func Next(err error, env string) string {
 	// is not followed by another. What a provider or an API wrote, which
 	// is quoted, is not freshtoken saying it.
 	const runLogin = "run `freshtoken login "
-	if said := ownWords(err.Error()); strings.Contains(said, next) || strings.HasPrefix(next, runLogin) && strings.Contains(said, runLogin) {
+	said := ownWords(err.Error())
+	if strings.Contains(said, next) || strings.HasPrefix(next, runLogin) && strings.Contains(said, runLogin) {
+		return ""
+	}
+	// A configuration error that says which setting to check or set (a
+	// token URL where no endpoint is) is not the client's credentials to
+	// check as well.
+	if Of(err) == ClientRejected && (strings.Contains(said, "; check ") || strings.Contains(said, "; set ")) {
 		return ""
 	}
 	return next

@@ -321,9 +321,16 @@ type ExchangeError struct {
 	Descriptor string
 	// Wait is how long a RateLimited exchange's Retry-After asks to wait.
 	Wait time.Duration
+	// NotThere: no token endpoint answers at the token URL (see
+	// tokenerr.NotThere); the client was not rejected.
+	NotThere bool
 }
 
 func (e *ExchangeError) Error() string {
+	switch {
+	case e.Class == tokenerr.BadClient && e.NotThere:
+		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check token_url (or issuer, when discovery finds the endpoint)", e.Env, e.Descriptor)
+	}
 	switch e.Class {
 	case tokenerr.BadClient:
 		return fmt.Sprintf("%s: the token endpoint rejected the client (%s)", e.Env, e.Descriptor)
@@ -341,7 +348,7 @@ func (e *ExchangeError) Error() string {
 // environment's name; ok is false for any other failure.
 func ClientRejection(err error) (msg string, ok bool) {
 	var xe *ExchangeError
-	if !errors.As(err, &xe) || xe.Class != tokenerr.BadClient {
+	if !errors.As(err, &xe) || xe.Class != tokenerr.BadClient || xe.NotThere {
 		return "", false
 	}
 	return fmt.Sprintf("the token endpoint rejected the client in a log-in (%s)", xe.Descriptor), true
@@ -349,7 +356,7 @@ func ClientRejection(err error) (msg string, ok bool) {
 
 func (f *Flow) exchangeError(err error) error {
 	class, wait, desc := tokenerr.Classify(err)
-	return &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait}
+	return &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err)}
 }
 
 type callback struct {
