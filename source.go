@@ -447,6 +447,12 @@ func (s *Source) GoString() string { return s.String() }
 // Env is the environment's name.
 func (s *Source) Env() string { return s.set.Env }
 
+// Issuer is Settings.Issuer: the authorization server the tokens are bound
+// to, "" when the endpoints are set without one. A log-in's answer naming
+// another (RFC 9207's iss) is not the answer of this environment's
+// provider.
+func (s *Source) Issuer() string { return s.set.Issuer }
+
 // APIURL is the environment's API root, ending in "/".
 func (s *Source) APIURL() string { return s.set.APIURL }
 

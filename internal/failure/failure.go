@@ -116,7 +116,7 @@ func Of(err error) Kind {
 		return RateLimited
 	case errors.Is(err, login.ErrBadPaste):
 		return Usage
-	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, freshtoken.ErrLoginRefused):
+	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, login.ErrMixUp), errors.Is(err, freshtoken.ErrLoginRefused):
 		return LoginRefused
 	case errors.Is(err, freshtoken.ErrClientRejected):
 		return ClientRejected

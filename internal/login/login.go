@@ -39,6 +39,10 @@ const DefaultTimeout = 5 * time.Minute
 // ErrStateMismatch means a callback did not carry this login's state.
 var ErrStateMismatch = errors.New("the answer's state does not match this login")
 
+// ErrMixUp means a callback's iss (RFC 9207) names another issuer than the
+// environment's: the provider logged in to sent the browser on to another.
+var ErrMixUp = errors.New("the log-in was answered by another provider")
+
 // ErrNotApproved means the person did not approve access in time, or the
 // provider answered that access was denied.
 var ErrNotApproved = errors.New("access was not approved")
@@ -75,6 +79,9 @@ type Flow struct {
 	HTTP   *http.Client
 	Logger *slog.Logger
 	Clock  func() time.Time
+	// Issuer is the environment's issuer, when it has one: an answer whose
+	// iss names another (RFC 9207) is refused, its code never exchanged.
+	Issuer string
 }
 
 // Result is what a successful login obtained.
@@ -243,6 +250,13 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	// answer to this request: any web page can send the browser here.
 	if !req.answers(q) {
 		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, ErrStateMismatch, f.Env)
+	}
+	// A provider that sends the browser on to another provider's
+	// authorization endpoint with this request (a mix-up) would be sent
+	// the other's code, and the PKCE verifier with it, by the exchange.
+	if iss := q.Get("iss"); iss != "" && f.Issuer != "" && iss != f.Issuer {
+		return nil, fmt.Errorf("%s: %w: the answer names issuer %q, not this environment's %q, so the provider logged in to sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then run `freshtoken login -e %s` again",
+			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer, f.Env)
 	}
 	if e := q.Get("error"); e != "" {
 		return nil, &AuthorizeError{Env: f.Env, Code: redact.OneLine(e, 60), Description: redact.OneLine(q.Get("error_description"), 200)}
