@@ -100,7 +100,7 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	resp, err := s.postForm(rctx, endpoint, secret, form)
 	if err != nil {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
-			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v)", endpoint, err)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v); check device_auth_url and your network, then log in again", endpoint, err)}
 	}
 	defer httpx.Drain(resp)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -311,3 +311,17 @@ func TestDeviceEndpointsThatAreNotThere(t *testing.T) {
 		t.Fatalf("Wait = %v; want ErrClientRejected saying to check token_url", err)
 	}
 }
+
+// TestDeviceEndpointUnreachableSaysWhatToDo: a device authorization
+// endpoint that cannot be reached is ErrUnreachable in one line naming it
+// and saying what to check; it named the failure alone.
+func TestDeviceEndpointUnreachableSaysWhatToDo(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	h := newHostileDevice(t, nil, func(s *freshtoken.Settings) { s.DeviceAuthURL = closed.URL + "/device" })
+	_, err := h.src.StartDeviceLogin(context.Background())
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), closed.URL+"/device") ||
+		!strings.Contains(err.Error(), "check device_auth_url and your network, then log in again") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("StartDeviceLogin = %v; want ErrUnreachable naming the endpoint and what to check, on one line", err)
+	}
+}
