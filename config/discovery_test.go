@@ -225,6 +225,7 @@ func TestDiscoveryEndpointRefusalsSayWhatToSet(t *testing.T) {
 		{"token endpoint not http", "token_endpoint", "token_url", func(string) any { return "javascript:alert(1)" }},
 		{"token endpoint in clear text", "token_endpoint", "token_url", func(string) any { return "http://login.example.com/token" }},
 		{"token endpoint with a password", "token_endpoint", "token_url", func(string) any { return "https://me:s3cr3t@login.example.com/token" }},
+		{"token endpoint with a secret in its query", "token_endpoint", "token_url", func(i string) any { return i + "/token?client_secret=s3cr3t" }},
 		{"authorization endpoint with a fragment", "authorization_endpoint", "auth_url", func(i string) any { return i + "/auth#x" }},
 		{"authorization endpoint with a log-in's parameters", "authorization_endpoint", "auth_url", func(i string) any { return i + "/auth?state=x" }},
 		{"authorization endpoint with a C1 control", "authorization_endpoint", "auth_url", func(i string) any { return i + "/auth/\u009b31m" }},
