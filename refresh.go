@@ -123,7 +123,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			}
 			wait = minRenewalGap
 		case kind == tokenerr.BadClient && tokenerr.NotThere(err):
-			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: s.notThere(s.set.TokenURL, desc)}
+			// Noted as a rejected client is: status tells of it, and the
+			// keeper asks again hourly, until the configuration is fixed.
+			msg := s.notThere(s.set.TokenURL, desc)
+			s.note(work, r, store.ProblemClientRejected, msg)
+			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case kind == tokenerr.BadClient:
 			s.forgetClientCredentials()
 			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)

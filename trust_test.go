@@ -707,9 +707,9 @@ func TestWebPagesFromTheTokenEndpointAreRetried(t *testing.T) {
 // TestTokenEndpointThatIsNotThere: a token URL where no token endpoint is
 // (a mistyped path: a 404 or 405 that is not a web page and carries no
 // OAuth error, or a redirect, never followed) is a configuration error, asked once, that says to check
-// token_url; the stored tokens are kept and no rejected client is noted.
-// It said the token endpoint "rejected the client" and to check client_id,
-// the client secret and client_auth, which were right.
+// token_url; the stored tokens are kept, and the problem noted for status
+// says so too. It said the token endpoint "rejected the client" and to
+// check client_id, the client secret and client_auth, which were right.
 func TestTokenEndpointThatIsNotThere(t *testing.T) {
 	for _, tc := range []struct {
 		name, contentType, body string
@@ -746,8 +746,8 @@ func TestTokenEndpointThatIsNotThere(t *testing.T) {
 			if after.RefreshToken != before.RefreshToken || after.AccessToken != before.AccessToken {
 				t.Fatal("the failure changed the stored tokens")
 			}
-			if after.Problem != nil {
-				t.Fatalf("problem noted: %+v; the client was not rejected", after.Problem)
+			if after.Problem == nil || !strings.Contains(after.Problem.Message, "check token_url") {
+				t.Fatalf("problem noted: %+v; want one saying to check token_url, for status", after.Problem)
 			}
 		})
 	}

@@ -157,17 +157,25 @@ func Next(err error, env string) string {
 	// is not followed by another. What a provider or an API wrote, which
 	// is quoted, is not freshtoken saying it.
 	const runLogin = "run `freshtoken login "
-	said := ownWords(err.Error())
-	if strings.Contains(said, next) || strings.HasPrefix(next, runLogin) && strings.Contains(said, runLogin) {
+	if said := ownWords(err.Error()); strings.Contains(said, next) || strings.HasPrefix(next, runLogin) && strings.Contains(said, runLogin) {
 		return ""
 	}
 	// A configuration error that says which setting to check or set (a
 	// token URL where no endpoint is) is not the client's credentials to
 	// check as well.
-	if Of(err) == ClientRejected && (strings.Contains(said, "; check ") || strings.Contains(said, "; set ")) {
+	if Of(err) == ClientRejected && NamesItsCheck(err.Error()) {
 		return ""
 	}
 	return next
+}
+
+// NamesItsCheck reports whether msg, a configuration error such as a
+// rejected client's, says in its own words (not a provider's, quoted)
+// which setting to check or set: a token URL where no endpoint is. The
+// client's credentials are then not to be checked as well.
+func NamesItsCheck(msg string) bool {
+	said := ownWords(msg)
+	return strings.Contains(said, "; check ") || strings.Contains(said, "; set ")
 }
 
 // ownWords is msg without the quoted strings in it: the words of the

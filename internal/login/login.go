@@ -362,8 +362,11 @@ func (e *ExchangeError) Error() string {
 // environment's name; ok is false for any other failure.
 func ClientRejection(err error) (msg string, ok bool) {
 	var xe *ExchangeError
-	if !errors.As(err, &xe) || xe.Class != tokenerr.BadClient || xe.NotThere {
+	if !errors.As(err, &xe) || xe.Class != tokenerr.BadClient {
 		return "", false
+	}
+	if xe.NotThere {
+		return fmt.Sprintf("no token endpoint answered a log-in at the token URL (%s); check token_url", xe.Descriptor), true
 	}
 	return fmt.Sprintf("the token endpoint rejected the client in a log-in (%s)", xe.Descriptor), true
 }
