@@ -94,7 +94,8 @@ func NotThere(err error) bool {
 	if s := re.Response.StatusCode; s != http.StatusNotFound && s != http.StatusMethodNotAllowed {
 		return false
 	}
-	return !slices.Contains(oauthErrors, re.ErrorCode) && !isHTML(re.Response, strings.TrimSpace(string(re.Body)))
+	known := slices.Contains(oauthErrors, re.ErrorCode) || slices.Contains(badGrant, re.ErrorCode) || re.ErrorCode == "incorrect_client_credentials"
+	return !known && !isHTML(re.Response, strings.TrimSpace(string(re.Body)))
 }
 
 // oauthErrors are the error codes of RFC 6749 §5.2 and those added since
