@@ -100,7 +100,7 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	resp, err := s.postForm(rctx, endpoint, secret, form)
 	if err != nil {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
-			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v)", endpoint, err)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v); check device_auth_url and your network, then log in again", endpoint, err)}
 	}
 	defer httpx.Drain(resp)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -118,6 +118,10 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 			re.ErrorCode, re.ErrorDescription = e.Code, e.Description
 		}
 		class, _, desc := tokenerr.Classify(re)
+		if class == tokenerr.BadClient && tokenerr.NotThere(re) {
+			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,
+				Msg: fmt.Sprintf("no device authorization endpoint answers at %s (%s); check device_auth_url", endpoint, desc)}
+		}
 		if class == tokenerr.BadClient || class == tokenerr.BadGrant {
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,
 				Msg: fmt.Sprintf("the device authorization endpoint %s refused the client (%s)", endpoint, desc)}
@@ -237,6 +241,9 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 		case tokenerr.BadGrant:
 			return d.refused(fmt.Sprintf("the provider refused the device code (%s)", desc))
 		case tokenerr.BadClient:
+			if tokenerr.NotThere(err) {
+				return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: s.notThere(s.set.TokenURL, desc)}
+			}
 			s.forgetClientCredentials()
 			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)}
 		case tokenerr.RateLimited:

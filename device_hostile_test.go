@@ -288,3 +288,40 @@ func TestEnormousTokenFromTheProvider(t *testing.T) {
 		t.Fatal("the debug log shows the token")
 	}
 }
+
+// TestDeviceEndpointsThatAreNotThere: a device authorization URL or token
+// URL where no endpoint is (a mistyped path, answered 404) is a
+// configuration error saying which URL to check; it said the endpoint
+// "refused the client" or "rejected the client", and the command line
+// added to check the client's credentials.
+func TestDeviceEndpointsThatAreNotThere(t *testing.T) {
+	answer := map[string]any{"user_code": "WDJB-MJHT", "verification_uri": "https://example.com/device", "interval": 1}
+	h := newHostileDevice(t, answer, func(s *freshtoken.Settings) { s.DeviceAuthURL += "s" })
+	_, err := h.src.StartDeviceLogin(context.Background())
+	if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "check device_auth_url") || strings.Contains(err.Error(), "refused the client") {
+		t.Fatalf("StartDeviceLogin = %v; want ErrClientRejected saying to check device_auth_url", err)
+	}
+	h = newHostileDevice(t, answer, func(s *freshtoken.Settings) { s.TokenURL += "s" })
+	d, err := h.src.StartDeviceLogin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Wait(context.Background(), nil)
+	if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "check token_url") || strings.Contains(err.Error(), "rejected the client") {
+		t.Fatalf("Wait = %v; want ErrClientRejected saying to check token_url", err)
+	}
+}
+
+// TestDeviceEndpointUnreachableSaysWhatToDo: a device authorization
+// endpoint that cannot be reached is ErrUnreachable in one line naming it
+// and saying what to check; it named the failure alone.
+func TestDeviceEndpointUnreachableSaysWhatToDo(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	h := newHostileDevice(t, nil, func(s *freshtoken.Settings) { s.DeviceAuthURL = closed.URL + "/device" })
+	_, err := h.src.StartDeviceLogin(context.Background())
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), closed.URL+"/device") ||
+		!strings.Contains(err.Error(), "check device_auth_url and your network, then log in again") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("StartDeviceLogin = %v; want ErrUnreachable naming the endpoint and what to check, on one line", err)
+	}
+}

@@ -18,8 +18,10 @@ var (
 	// freshtoken (the command line reports them with this sentinel).
 	ErrUnreachable = errors.New("provider unreachable")
 	// ErrClientRejected means the provider refused the client credentials or
-	// the request's shape (invalid_client and the like): a configuration
-	// problem that retrying cannot fix.
+	// the request's shape (invalid_client and the like), or that no
+	// endpoint answers at the configured URL (a 404 or a redirect, which
+	// the message tells apart): a configuration problem that retrying
+	// cannot fix.
 	ErrClientRejected = errors.New("client rejected")
 	// ErrLoginRefused means a log-in on another device (the device grant)
 	// did not complete: it was denied, or its code expired unapproved.

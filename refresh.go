@@ -122,6 +122,12 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				return nil, s.restAfter(failedRest, err)
 			}
 			wait = minRenewalGap
+		case kind == tokenerr.BadClient && tokenerr.NotThere(err):
+			// Noted as a rejected client is: status tells of it, and the
+			// keeper asks again hourly, until the configuration is fixed.
+			msg := s.notThere(s.set.TokenURL, desc)
+			s.note(work, r, store.ProblemClientRejected, msg)
+			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case kind == tokenerr.BadClient:
 			s.forgetClientCredentials()
 			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)
@@ -724,4 +730,14 @@ func refreshToken(r *store.Record) string {
 		return ""
 	}
 	return r.RefreshToken
+}
+
+// notThere says that no token endpoint answers at u, which answered desc
+// (see tokenerr.NotThere), and what to check.
+func (s *Source) notThere(u, desc string) string {
+	check := "token_url"
+	if s.set.Issuer != "" {
+		check = "token_url, or issuer, whose discovery document names it"
+	}
+	return fmt.Sprintf("no token endpoint answers at %s (%s); check %s", u, desc, check)
 }

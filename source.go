@@ -49,7 +49,7 @@ type Settings struct {
 	// TokenURL, so that serving a stored token needs no discovery.
 	Issuer string
 	// Discover, if set, returns the endpoints that the fields above leave
-	// empty; it needs Issuer. It is called when a token request or a revocation first needs
+	// empty, held to what New holds those fields to; it needs Issuer. It is called when a token request or a revocation first needs
 	// an endpoint, never to serve a stored token, and its first success is
 	// kept for the Source's life.
 	Discover func(ctx context.Context) (Endpoints, error)
@@ -325,30 +325,15 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.ClientID == "" || strings.TrimSpace(s.ClientID) != s.ClientID {
 		return nil, fmt.Errorf("freshtoken: Settings.ClientID %q is empty or has white space around it; give the client id the provider issued", s.ClientID)
 	}
-	for _, f := range []struct{ name, url, example string }{
+	for _, f := range []struct{ name, url string }{
 		// An API URL that is not one matches no request: the token would
 		// silently never be sent. An endpoint that is not one would fail
 		// every request, as if the provider were down.
-		{"APIURL", s.APIURL, "https://api.example.com/"},
-		{"TokenURL", s.TokenURL, "https://login.example.com/token"},
-		{"AuthURL", s.AuthURL, "https://login.example.com/authorize"},
-		{"RevocationURL", s.RevocationURL, "https://login.example.com/revoke"},
-		{"DeviceAuthURL", s.DeviceAuthURL, "https://login.example.com/device"},
+		{"APIURL", s.APIURL}, {"TokenURL", s.TokenURL}, {"AuthURL", s.AuthURL},
+		{"RevocationURL", s.RevocationURL}, {"DeviceAuthURL", s.DeviceAuthURL},
 	} {
-		u, err := url.Parse(f.url)
-		switch {
-		case f.url == "":
-		case err == nil && u.User != nil:
-			// Not shown: it may hold a password, which every message
-			// naming the URL would show, and which net/http would send
-			// beside the client authentication.
-			return nil, fmt.Errorf("freshtoken: Settings.%s has a user or password in it, which freshtoken never sends: the client authenticates as Settings.ClientAuth says, and the API is sent the access token; give the URL without them", f.name)
-		case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-			return nil, fmt.Errorf("freshtoken: Settings.%s %q is not an http(s) URL with a host, such as %s", f.name, f.url, f.example)
-		case f.name != "APIURL" && redact.SecretInQuery(f.url) != "":
-			// Not shown: every message and debug line naming the endpoint
-			// would show it. (The API's requests mask such values by name.)
-			return nil, fmt.Errorf("freshtoken: Settings.%s has %s in its query, a secret that every message naming the endpoint would show: the client authenticates as Settings.ClientAuth says; give the URL without it", f.name, redact.SecretInQuery(f.url))
+		if fault := urlFault(f.name, f.url); fault != "" {
+			return nil, fmt.Errorf("freshtoken: Settings.%s %s", f.name, fault)
 		}
 	}
 	if s.Discover != nil && s.Issuer == "" {
@@ -447,6 +432,12 @@ func (s *Source) GoString() string { return s.String() }
 // Env is the environment's name.
 func (s *Source) Env() string { return s.set.Env }
 
+// Issuer is Settings.Issuer: the authorization server the tokens are bound
+// to, "" when the endpoints are set without one. A log-in's answer naming
+// another (RFC 9207's iss) is not the answer of this environment's
+// provider.
+func (s *Source) Issuer() string { return s.set.Issuer }
+
 // APIURL is the environment's API root, ending in "/".
 func (s *Source) APIURL() string { return s.set.APIURL }
 
@@ -490,6 +481,32 @@ func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.
 	}, nil
 }
 
+// urlExamples are what each URL of Settings looks like.
+var urlExamples = map[string]string{
+	"APIURL": "https://api.example.com/", "TokenURL": "https://login.example.com/token", "AuthURL": "https://login.example.com/authorize",
+	"RevocationURL": "https://login.example.com/revoke", "DeviceAuthURL": "https://login.example.com/device",
+}
+
+// urlFault says what keeps u, Settings' field name or an endpoint
+// Settings.Discover found for it, from being used; "" when nothing does.
+// A user, password or secret in the query is not shown: every message and
+// debug line naming the URL would show it, and net/http would send a
+// password as HTTP Basic beside the client's authentication. (The API's
+// requests mask such query values by name.)
+func urlFault(name, u string) string {
+	p, err := url.Parse(u)
+	switch {
+	case u == "":
+	case err == nil && p.User != nil:
+		return "has a user or password in it, which freshtoken never sends: the client authenticates as Settings.ClientAuth says, and the API is sent the access token; give the URL without them"
+	case err != nil || p.Scheme != "http" && p.Scheme != "https" || p.Host == "":
+		return fmt.Sprintf("%q is not an http(s) URL with a host, such as %s", u, urlExamples[name])
+	case name != "APIURL" && redact.SecretInQuery(u) != "":
+		return fmt.Sprintf("has %s in its query, a secret that every message naming the endpoint would show: the client authenticates as Settings.ClientAuth says; give the URL without it", redact.SecretInQuery(u))
+	}
+	return ""
+}
+
 // Endpoints returns the provider's endpoints, discovering the ones Settings
 // leave empty the first time they are needed. Endpoints set in Settings win.
 // A failed discovery is tried again on the next call.
@@ -512,13 +529,22 @@ func (s *Source) Endpoints(ctx context.Context) (Endpoints, error) {
 		if err != nil {
 			return Endpoints{}, err
 		}
-		for _, f := range []struct {
+		fill := []struct {
+			name  string
 			set   *string
 			found string
 		}{
-			{&s.set.AuthURL, found.AuthURL}, {&s.set.TokenURL, found.TokenURL},
-			{&s.set.RevocationURL, found.RevocationURL}, {&s.set.DeviceAuthURL, found.DeviceAuthURL},
-		} {
+			{"AuthURL", &s.set.AuthURL, found.AuthURL}, {"TokenURL", &s.set.TokenURL, found.TokenURL},
+			{"RevocationURL", &s.set.RevocationURL, found.RevocationURL}, {"DeviceAuthURL", &s.set.DeviceAuthURL, found.DeviceAuthURL},
+		}
+		// What a program's Discover found is held to what New holds
+		// Settings to (the config's discovery checks more).
+		for _, f := range fill {
+			if fault := urlFault(f.name, f.found); *f.set == "" && fault != "" {
+				return Endpoints{}, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the %s that Settings.Discover found %s", f.name, fault)}
+			}
+		}
+		for _, f := range fill {
 			if *f.set == "" {
 				*f.set = f.found
 			}
@@ -1761,13 +1787,32 @@ func (s *Source) serve(r *store.Record) (*oauth2.Token, error) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken,
 			Msg: "the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry, so it is neither sent nor shown; the grant is kept"}
 	}
+	if boundToAKey(r.TokenType) {
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken,
+			Msg: fmt.Sprintf("the provider issued an access token of type %q, bound to a key: it is accepted only with a proof of possession, which freshtoken does not make, so it is neither sent nor shown; the grant is kept; have the provider issue bearer tokens to this client", r.TokenType)}
+	}
 	return s.token(r), nil
+}
+
+// boundToAKey reports whether tokenType names a token that an API accepts
+// only with a proof that the sender holds a key (RFC 9449's DPoP, the MAC
+// and PoP drafts), which freshtoken does not make.
+func boundToAKey(tokenType string) bool {
+	for _, t := range []string{"DPoP", "MAC", "PoP"} {
+		if strings.EqualFold(tokenType, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // token is r as x/oauth2 shows it. The refresh token stays inside the
 // engine: a caller spending it independently would break rotation.
 func (s *Source) token(r *store.Record) *oauth2.Token {
-	t := &oauth2.Token{AccessToken: r.AccessToken, TokenType: r.TokenType, Expiry: r.Expiry}
+	// Bearer whatever the provider calls it (Slack's "bot" and "user"
+	// tokens are bearer tokens): x/oauth2 writes any other type into the
+	// Authorization header as it is, and the API refuses it.
+	t := &oauth2.Token{AccessToken: r.AccessToken, TokenType: "Bearer", Expiry: r.Expiry}
 	if !r.Expiry.IsZero() {
 		t.ExpiresIn = max(int64(r.Expiry.Sub(s.now()).Seconds()), 0)
 	}

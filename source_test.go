@@ -895,6 +895,49 @@ func TestURLsWithCredentialsAreRefused(t *testing.T) {
 	}
 }
 
+// TestDiscoveredEndpointsAreCheckedAsSettingsAre: the endpoints a
+// program's Settings.Discover returns are held to what New holds Settings
+// to: an http(s) URL with a host, no user or password, no secret in the
+// query. They were used as they came: a password went out as HTTP Basic
+// beside the client's authentication and into every message naming the
+// endpoint, and a URL of another scheme failed every renewal as a provider
+// that kept failing (exit 5).
+func TestDiscoveredEndpointsAreCheckedAsSettingsAre(t *testing.T) {
+	for _, tc := range []struct{ name, url, want string }{
+		{"a password", "https://dev-client-id:s3cr3t@login.example.com/token", "has a user or password"},
+		{"a secret in the query", "https://login.example.com/token?client_secret=s3cr3t", "client_secret in its query"},
+		{"another scheme", "javascript:alert(1)", "not an http(s) URL"},
+		{"no host", "https:///token", "not an http(s) URL"},
+	} {
+		for _, field := range []string{"TokenURL", "AuthURL", "RevocationURL", "DeviceAuthURL"} {
+			t.Run(tc.name+"/"+field, func(t *testing.T) {
+				r := newRig(t, devprovider.Options{})
+				good := freshtoken.Endpoints{TokenURL: r.settings.TokenURL, AuthURL: r.settings.AuthURL}
+				r.settings.TokenURL, r.settings.AuthURL = "", ""
+				r.settings.Issuer = r.url
+				r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) {
+					ep := good
+					switch field {
+					case "TokenURL":
+						ep.TokenURL = tc.url
+					case "AuthURL":
+						ep.AuthURL = tc.url
+					case "RevocationURL":
+						ep.RevocationURL = tc.url
+					case "DeviceAuthURL":
+						ep.DeviceAuthURL = tc.url
+					}
+					return ep, nil
+				}
+				_, err := r.source().Endpoints(t.Context())
+				if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), field) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "s3cr3t") {
+					t.Fatalf("Endpoints = %v; want ErrClientRejected naming %s and saying it %s, without the secret", err, field, tc.want)
+				}
+			})
+		}
+	}
+}
+
 // TestEndpointsWithASecretInTheQueryAreRefused: an endpoint written with a
 // secret in its query (…/token?client_secret=…, ?password=…) is refused by
 // New without showing it: every error naming the endpoint showed it (a

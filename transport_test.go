@@ -22,6 +22,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 type echo struct {
@@ -741,6 +742,84 @@ func TestClientRefusesATokenNoHeaderCanCarry(t *testing.T) {
 	if status := getStatus(t, src, src.APIURL()+"v2/company"); status != http.StatusOK {
 		t.Fatalf("status %d after a usable token was had", status)
 	}
+}
+
+// TestTokenSentAsABearerTokenOrNotAtAll: the Authorization header's scheme
+// is Bearer for a bearer token whatever the provider calls it (bearer in any
+// case, Slack's "bot" and "user"): the provider's token_type went into the
+// header as it came, "bot xoxb-…", which the API refused. A token bound to
+// a key (DPoP, MAC), which must go with a proof of possession freshtoken
+// does not make, is neither sent nor shown, and the error names its type
+// and what to do, not the token.
+func TestTokenSentAsABearerTokenOrNotAtAll(t *testing.T) {
+	const access = "access-token-0123456789"
+	for _, tc := range []struct{ tokenType, want string }{
+		{"bearer", "Bearer " + access},
+		{"BEARER", "Bearer " + access},
+		{"", "Bearer " + access},
+		{"bot", "Bearer " + access},
+		{"user", "Bearer " + access},
+		{"DPoP", ""},
+		{"dpop", ""},
+		{"mac", ""},
+		{"PoP", ""},
+	} {
+		t.Run(tc.tokenType, func(t *testing.T) {
+			var sent atomic.Pointer[string]
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				json.NewEncoder(w).Encode(map[string]any{"access_token": access, "token_type": tc.tokenType, "expires_in": 3600})
+			})
+			mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+				h := r.Header.Get("Authorization")
+				sent.Store(&h)
+			})
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			src, err := freshtoken.New(freshtoken.Settings{
+				Env: "machine", ClientID: "id", ClientSecret: "client-secret-0123456789", TokenURL: srv.URL + "/token",
+				APIURL: srv.URL + "/api/", Grant: freshtoken.GrantClientCredentials, ClientAuth: freshtoken.ClientAuthBasic,
+			}, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := src.Client().Get(srv.URL + "/api/company")
+			if tc.want != "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if got := sent.Load(); got == nil || *got != tc.want {
+					t.Fatalf("Authorization = %v; want %q", deref(got), tc.want)
+				}
+				tok, err := src.Token()
+				if err != nil || tok.Type() != "Bearer" {
+					t.Fatalf("Token = %v, %v; want a token of type Bearer", tok, err)
+				}
+				return
+			}
+			var fe *freshtoken.Error
+			if !errors.As(err, &fe) || !errors.Is(err, freshtoken.ErrUnusableToken) || !strings.Contains(fe.Msg, tc.tokenType) ||
+				strings.Contains(err.Error(), access) || strings.Contains(fe.Msg, "\n") {
+				t.Fatalf("err = %v; want an *Error (ErrUnusableToken) naming the token type %q, without the token", err, tc.tokenType)
+			}
+			if got := sent.Load(); got != nil {
+				t.Fatalf("the API was sent %q", *got)
+			}
+			if tok, err := src.Token(); !errors.Is(err, freshtoken.ErrUnusableToken) {
+				t.Fatalf("Token = %v, %v; want ErrUnusableToken", tok, err)
+			}
+		})
+	}
+}
+
+// deref is *s, or "(none)".
+func deref(s *string) string {
+	if s == nil {
+		return "(none)"
+	}
+	return *s
 }
 
 // TestClientTimeoutNeverLosesARenewal: a program's http.Client whose

@@ -704,6 +704,55 @@ func TestWebPagesFromTheTokenEndpointAreRetried(t *testing.T) {
 	}
 }
 
+// TestTokenEndpointThatIsNotThere: a token URL where no token endpoint is
+// (a mistyped path: a 404 or 405 that is not a web page and carries no
+// OAuth error, or a redirect, never followed) is a configuration error, asked once, that says to check
+// token_url; the stored tokens are kept, and the problem noted for status
+// says so too. It said the token endpoint "rejected the client" and to
+// check client_id, the client secret and client_auth, which were right.
+func TestTokenEndpointThatIsNotThere(t *testing.T) {
+	for _, tc := range []struct {
+		name, contentType, body string
+		status                  int
+		location                string
+	}{
+		{"a redirect", "", "", http.StatusTemporaryRedirect, "/v2/token_endpoint"},
+		{"Go's 404", "text/plain; charset=utf-8", "404 page not found\n", http.StatusNotFound, ""},
+		{"405", "text/plain; charset=utf-8", "Method Not Allowed\n", http.StatusMethodNotAllowed, ""},
+		{"a framework's JSON 404", "application/json", `{"timestamp":"2026-01-01T00:00:00Z","status":404,"error":"Not Found","path":"/oauth/tokn"}`, http.StatusNotFound, ""},
+		{"Keycloak's unknown realm", "application/json", `{"error":"Realm does not exist"}`, http.StatusNotFound, ""},
+		{"nothing", "", "", http.StatusNotFound, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+				if tc.contentType != "" {
+					w.Header().Set("Content-Type", tc.contentType)
+				}
+				if tc.location != "" {
+					w.Header().Set("Location", tc.location)
+				}
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, tc.body)
+			})
+			r, before, err := renewAt(t, srv)
+			if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "check token_url") ||
+				strings.Contains(err.Error(), "rejected the client") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v; want ErrClientRejected saying to check token_url, not that the client was rejected", err)
+			}
+			if n := hits.Load(); n != 1 {
+				t.Fatalf("%d token requests; want 1", n)
+			}
+			after := r.record()
+			if after.RefreshToken != before.RefreshToken || after.AccessToken != before.AccessToken {
+				t.Fatal("the failure changed the stored tokens")
+			}
+			if after.Problem == nil || !strings.Contains(after.Problem.Message, "check token_url") {
+				t.Fatalf("problem noted: %+v; want one saying to check token_url, for status", after.Problem)
+			}
+		})
+	}
+}
+
 // rotatingEndpoint is a token endpoint that rotates the refresh token at
 // every renewal and, as strict providers do, ends the whole grant when a
 // rotated-out refresh token comes back. Its first answer is first, given

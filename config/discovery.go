@@ -300,9 +300,12 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 	return &cachedDiscovery{URL: u, FetchedAt: sent, ExpiresAt: sent.Add(lifetime(resp.Header.Get("Cache-Control"))), Document: doc}, true, nil
 }
 
-// check refuses a document for another issuer (RFC 8414 section 3.3), one
-// without a token endpoint, and endpoints that are not https URLs (http
-// only on this machine, for an http issuer).
+// check refuses a document for another issuer (RFC 8414 section 3.3), and
+// one whose endpoints, of those the environment takes from it, cannot be
+// used: no token endpoint, or one that is not an https URL (http only on
+// this machine, for an http issuer). An endpoint the configuration sets is
+// not taken from the document, and not checked there: setting it is what
+// the refusal says to do.
 func (d *discovery) check(doc *discoveryDocument, u string) error {
 	if doc.Issuer != d.env.Issuer && strings.Contains(doc.Issuer, "{") {
 		return Invalidf("%s: the discovery document at %s names a template of an issuer (%q), not one issuer; for Microsoft, use provider = \"microsoft\" with tenant instead of issuer, or the issuer of one tenant",
@@ -312,21 +315,30 @@ func (d *discovery) check(doc *discoveryDocument, u string) error {
 		return Invalidf("%s: the discovery document at %s is for issuer %q, not %q; set issuer exactly as the provider writes it (a trailing slash counts)",
 			d.env.Name, u, redact.OneLine(doc.Issuer, 200), d.env.Issuer)
 	}
-	if doc.TokenEndpoint == "" {
+	if doc.TokenEndpoint == "" && d.env.TokenURL == "" {
 		return Invalidf("%s: the discovery document at %s names no token_endpoint; set token_url", d.env.Name, u)
 	}
 	iss, err := url.Parse(d.env.Issuer)
 	httpsIssuer := err == nil && iss.Scheme == "https"
-	for _, e := range []string{doc.AuthorizationEndpoint, doc.TokenEndpoint, doc.RevocationEndpoint, doc.DeviceAuthorizationEndpoint} {
-		if e == "" {
+	for _, e := range []struct{ key, found, set, setKey string }{
+		{"authorization_endpoint", doc.AuthorizationEndpoint, d.env.AuthURL, "auth_url"},
+		{"token_endpoint", doc.TokenEndpoint, d.env.TokenURL, "token_url"},
+		{"revocation_endpoint", doc.RevocationEndpoint, d.env.RevocationURL, "revocation_url"},
+		{"device_authorization_endpoint", doc.DeviceAuthorizationEndpoint, d.env.DeviceAuthURL, "device_auth_url"},
+	} {
+		if e.found == "" || e.set != "" {
 			continue
 		}
-		if err := checkDiscoveredEndpoint(e, httpsIssuer); err != nil {
-			return Invalidf("%s: the discovery document at %s names an endpoint that %v", d.env.Name, u, err)
+		if err := checkDiscoveredEndpoint(e.found, httpsIssuer); err != nil {
+			return Invalidf("%s: the discovery document at %s names a %s that %v; set %s to the provider's endpoint instead, or tell the provider",
+				d.env.Name, u, e.key, err, e.setKey)
 		}
 	}
+	if d.env.AuthURL != "" {
+		return nil
+	}
 	if own, _ := freshtoken.OwnParamsInAuthURL(doc.AuthorizationEndpoint); len(own) > 0 {
-		return Invalidf("%s: the discovery document at %s names an authorization endpoint whose query holds %s, which freshtoken adds itself; set auth_url",
+		return Invalidf("%s: the discovery document at %s names an authorization_endpoint whose query holds %s, which freshtoken adds itself; set auth_url",
 			d.env.Name, u, strings.Join(own, ", "))
 	}
 	return nil

@@ -172,7 +172,7 @@ func TestDiscoveryRefusals(t *testing.T) {
 		{"token endpoint in clear text", func(d map[string]any) { d["token_endpoint"] = "http://login.example.com/token" }, "must use https"},
 		{"authorization endpoint with a log-in's parameters", func(d map[string]any) {
 			d["authorization_endpoint"] = d["issuer"].(string) + "/auth?redirect_uri=https%3A%2F%2Fevil.example%2F"
-		}, "names an authorization endpoint whose query holds redirect_uri, which freshtoken adds itself"},
+		}, "names an authorization_endpoint whose query holds redirect_uri, which freshtoken adds itself"},
 		{"revocation endpoint in clear text", func(d map[string]any) { d["revocation_endpoint"] = "http://login.example.com/revoke" }, "must use https"},
 		{"token endpoint with a password", func(d map[string]any) { d["token_endpoint"] = "https://me:s3cr3t@login.example.com/token" }, "has a user or password"},
 		{"authorization endpoint with a fragment", func(d map[string]any) { d["authorization_endpoint"] = d["issuer"].(string) + "/auth#x" }, "has a fragment (#x), which is never sent"},
@@ -207,6 +207,62 @@ func TestDiscoveryRefusals(t *testing.T) {
 			t.Fatalf("err = %v; want ErrInvalid naming both URLs tried", err)
 		}
 	})
+}
+
+// TestDiscoveryEndpointRefusalsSayWhatToSet: an endpoint the document
+// names that cannot be used is refused naming the document's key and the
+// configuration's key to set instead; once that key is set, the document's
+// other endpoints are used. The refusal named the endpoint alone, said to
+// "write the URL without" what the provider wrote, and setting the key did
+// not help: the document was refused for the endpoint no longer taken
+// from it, so no log-in or renewal could begin.
+func TestDiscoveryEndpointRefusalsSayWhatToSet(t *testing.T) {
+	for _, tc := range []struct {
+		name, docKey, set string
+		bad               func(issuer string) any // nil: the key is left out
+	}{
+		{"no token endpoint", "token_endpoint", "token_url", nil},
+		{"token endpoint not http", "token_endpoint", "token_url", func(string) any { return "javascript:alert(1)" }},
+		{"token endpoint in clear text", "token_endpoint", "token_url", func(string) any { return "http://login.example.com/token" }},
+		{"token endpoint with a password", "token_endpoint", "token_url", func(string) any { return "https://me:s3cr3t@login.example.com/token" }},
+		{"token endpoint with a secret in its query", "token_endpoint", "token_url", func(i string) any { return i + "/token?client_secret=s3cr3t" }},
+		{"authorization endpoint with a fragment", "authorization_endpoint", "auth_url", func(i string) any { return i + "/auth#x" }},
+		{"authorization endpoint with a log-in's parameters", "authorization_endpoint", "auth_url", func(i string) any { return i + "/auth?state=x" }},
+		{"authorization endpoint with a C1 control", "authorization_endpoint", "auth_url", func(i string) any { return i + "/auth/\u009b31m" }},
+		{"revocation endpoint in clear text", "revocation_endpoint", "revocation_url", func(string) any { return "http://login.example.com/revoke" }},
+		{"device endpoint not a URL", "device_authorization_endpoint", "device_auth_url", func(string) any { return "device" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMetadataServer(t, "/realms/x", rfc8414, func(d map[string]any) {
+				if tc.bad == nil {
+					delete(d, tc.docKey)
+				} else {
+					d[tc.docKey] = tc.bad(d["issuer"].(string))
+				}
+			})
+			_, err := openIdP(t, issuerConfig(t, t.TempDir(), m.issuer, ""), nil, nil).Endpoints(t.Context())
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.docKey) || !strings.Contains(err.Error(), "set "+tc.set) ||
+				strings.Contains(err.Error(), "write the URL") || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v; want ErrInvalid naming %s and saying to set %s, with no password", err, tc.docKey, tc.set)
+			}
+			own := "https://own.example.com/" + tc.set
+			src := openIdP(t, issuerConfig(t, t.TempDir(), m.issuer, tc.set+" = \""+own+"\"\n"), nil, nil)
+			ep, err := src.Endpoints(t.Context())
+			if err != nil {
+				t.Fatalf("with %s set: %v", tc.set, err)
+			}
+			got := map[string]string{"token_url": ep.TokenURL, "auth_url": ep.AuthURL, "revocation_url": ep.RevocationURL, "device_auth_url": ep.DeviceAuthURL}
+			for key, u := range got {
+				want := m.issuer + map[string]string{"token_url": "/token", "auth_url": "/auth", "revocation_url": "/revoke", "device_auth_url": "/device"}[key]
+				if key == tc.set {
+					want = own
+				}
+				if u != want {
+					t.Errorf("%s = %q; want %q", key, u, want)
+				}
+			}
+		})
+	}
 }
 
 // TestDiscoveryUnreachable: a provider that cannot be reached is

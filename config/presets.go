@@ -439,14 +439,24 @@ func checkIssuer(s string) error {
 // codes, of printable ASCII, since a log-in prints the authorization URL
 // for a person to open (a bidirectional control would show it otherwise
 // than it is, a C1 control is a terminal's escape).
+// What is wrong is said of a URL the provider wrote, not the person
+// reading: its caller says what they can do.
 func checkDiscoveredEndpoint(s string, httpsIssuer bool) error {
-	if err := checkHTTPURL(s); err != nil {
-		return err
+	u, err := url.Parse(s)
+	switch {
+	case err == nil && u.User != nil: // not shown: it may hold a password
+		return errors.New("has a user or password in it, which freshtoken never sends")
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		return fmt.Errorf("%q is not an http(s) URL", s)
+	case strings.Contains(s, "#"): // an empty fragment too
+		_, frag, _ := strings.Cut(s, "#")
+		return fmt.Errorf("%q has a fragment (#%s), which is never sent", s, frag)
+	case !httpx.PrintableASCII(s):
+		return fmt.Errorf("%q holds characters other than printable ASCII (controls, bidirectional marks), which a terminal would not show as it is", s)
+	case redact.SecretInQuery(s) != "": // not shown, as in the configuration
+		return fmt.Errorf("has %s in its query, a secret that every message naming the endpoint would show", redact.SecretInQuery(s))
 	}
-	if !httpx.PrintableASCII(s) {
-		return fmt.Errorf("%q holds characters other than printable ASCII (controls, bidirectional marks), which a terminal would not show as it is; URLs write others percent-encoded", s)
-	}
-	if u, _ := url.Parse(s); u.Scheme == "http" && (httpsIssuer || !httpx.IsLoopback(u.Hostname())) {
+	if u.Scheme == "http" && (httpsIssuer || !httpx.IsLoopback(u.Hostname())) {
 		return fmt.Errorf("%q must use https: it would be sent your tokens in clear text", s)
 	}
 	return nil

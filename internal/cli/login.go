@@ -105,6 +105,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		Timeout: opts.Timeout,
 		Logger:  f.Logger(),
 		HTTP:    src.TokenClient(),
+		Issuer:  src.Issuer(),
 	}
 	if !opts.NoBrowser && !opts.Manual {
 		flow.OpenBrowser = f.OpenBrowser

@@ -77,6 +77,23 @@ func TestMain(m *testing.M) {
 			resp.Body.Close()
 			return nil
 		}),
+		// mixup plays a browser that a hostile provider sent on to another
+		// provider, which answers the redirect URI with its own code, this
+		// log-in's state, and its own issuer (RFC 9207's iss).
+		"mixup": scriptProgram("mixup", func(args []string) error {
+			u, err := url.Parse(args[len(args)-1])
+			if err != nil {
+				return err
+			}
+			q := u.Query()
+			back := q.Get("redirect_uri") + "?" + url.Values{"code": {"corp-code-0123456789"}, "iss": {"https://corp.example.com/realms/staff"}, "state": {q.Get("state")}}.Encode()
+			resp, err := http.Get(back)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			return nil
+		}),
 		// device plays a person at the device grant's verification page:
 		//	device approve|deny|expire N URL
 		// opened as a browser on the verification URL that carries the
@@ -211,7 +228,7 @@ var providers sync.Map // *testscript.TestScript → *devprovider.Provider
 //	devprovider start [ttl=2s] [grace=5s] [auth=basic|body|none|private_key_jwt]
 //	                  [key=pkcs1|pkcs8|sec1] [rpm=N] [contacts=N] [rels=single] [links=none]
 //	                  [offline=SCOPE]
-//	                                 start it; sets $API, $DEV_SECRET, $CALLBACK_PORT;
+//	                                 start it; sets $API, $ISSUER, $DEV_SECRET, $CALLBACK_PORT;
 //	                                 offline= gives a refresh token only to log-ins asking
 //	                                 for SCOPE, as Xero and Microsoft do (offline_access);
 //	                                 key= writes a new client key in that PEM encoding to
@@ -342,6 +359,7 @@ func startProvider(ts *testscript.TestScript, args []string) {
 	throttles.Store(ts, th)
 	ts.Defer(func() { providers.Delete(ts); throttles.Delete(ts) })
 	ts.Setenv("API", srv.URL+"/")
+	ts.Setenv("ISSUER", srv.URL) // its discovery documents' issuer
 	ts.Setenv("DEV_SECRET", "dev-client-secret")
 	port, err := testenv.PickPort()
 	ts.Check(err)

@@ -233,7 +233,11 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		if st.Problem != nil {
 			problem := fmt.Sprintf("%s (%s)", st.Problem.Message, ago(st.Problem.At))
 			if st.Problem.Kind == store.ProblemClientRejected { // it stays until a renewal succeeds
-				problem += fmt.Sprintf("; %s, then run `freshtoken token --force -e %s`", failure.ClientRejected.Row().Next, st.Env)
+				check := failure.ClientRejected.Row().Next
+				if failure.NamesItsCheck(st.Problem.Message) {
+					check = "fix it" // the message says what to check: a token URL where no endpoint is
+				}
+				problem += fmt.Sprintf("; %s, then run `freshtoken token --force -e %s`", check, st.Env)
 			}
 			row("problem", problem)
 		}

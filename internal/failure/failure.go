@@ -118,7 +118,7 @@ func Of(err error) Kind {
 		return RateLimited
 	case errors.Is(err, login.ErrBadPaste):
 		return Usage
-	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, freshtoken.ErrLoginRefused):
+	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, login.ErrMixUp), errors.Is(err, freshtoken.ErrLoginRefused):
 		return LoginRefused
 	case errors.Is(err, freshtoken.ErrClientRejected):
 		return ClientRejected
@@ -162,7 +162,22 @@ func Next(err error, env string) string {
 	if said := ownWords(err.Error()); strings.Contains(said, next) || strings.HasPrefix(next, runLogin) && strings.Contains(said, runLogin) {
 		return ""
 	}
+	// A configuration error that says which setting to check or set (a
+	// token URL where no endpoint is) is not the client's credentials to
+	// check as well.
+	if Of(err) == ClientRejected && NamesItsCheck(err.Error()) {
+		return ""
+	}
 	return next
+}
+
+// NamesItsCheck reports whether msg, a configuration error such as a
+// rejected client's, says in its own words (not a provider's, quoted)
+// which setting to check or set: a token URL where no endpoint is. The
+// client's credentials are then not to be checked as well.
+func NamesItsCheck(msg string) bool {
+	said := ownWords(msg)
+	return strings.Contains(said, "; check ") || strings.Contains(said, "; set ")
 }
 
 // ownWords is msg without the quoted strings in it: the words of the

@@ -120,6 +120,21 @@ func TestNextStepsNameTheEnvironment(t *testing.T) {
 	if got := failure.Next(unusable, "other"); !strings.HasPrefix(got, "run `freshtoken token --force -e sandbox` for another") {
 		t.Errorf("next step for an unusable token: %q", got)
 	}
+	// A configuration error that names what to check or set is not told
+	// to check the client's credentials as well, which were right.
+	for _, msg := range []string{
+		"no token endpoint answers at https://login.example.com/tokn (HTTP 404 \"404 page not found\"); check token_url",
+		"no device authorization endpoint is known; set device_auth_url",
+	} {
+		own := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrClientRejected, Msg: msg}
+		if got := failure.Next(own, "sandbox"); got != "" {
+			t.Errorf("next step %q after %q, which says its own", got, msg)
+		}
+	}
+	quotedCheck := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrClientRejected, Msg: "the token endpoint rejected the client (HTTP 401 invalid_client: \"bad secret; check the portal\")"}
+	if got := failure.Next(quotedCheck, "sandbox"); !strings.HasPrefix(got, "check client_id") {
+		t.Errorf("next step %q after a provider's words saying to check; want freshtoken's own", got)
+	}
 	if got := failure.Next(fmt.Errorf("wrapped: %w", freshtoken.ErrLoginRequired), "prod"); got != "run `freshtoken login -e prod`" {
 		t.Errorf("next step without an environment in the error: %q", got)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	failures "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/store"
@@ -298,8 +299,15 @@ func (k *Keeper) rejection(env string, rec *store.Record) *store.Problem {
 // noticeTime is how a notice writes a time.
 const noticeTime = "2006-01-02 15:04 MST"
 
-// checkClient is the next step when the provider rejects the client.
-const checkClient = "; check client_id, the client secret and client_auth in the config"
+// checkClient is the next step after msg, the provider's rejection of the
+// client; none when msg says what to check itself (a token URL where no
+// endpoint is).
+func checkClient(msg string) string {
+	if failures.NamesItsCheck(msg) {
+		return msg
+	}
+	return msg + "; check client_id, the client secret and client_auth in the config"
+}
 
 // tell passes env's state, as rec and the keeper's own failures show it,
 // to the notifier; src may be nil when rec is.
@@ -319,11 +327,11 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	event, msg := "", ""
 	switch {
 	case rec == nil && rejected != nil:
-		event, msg = notify.ClientRejected, strings.TrimPrefix(rejected.Message, env+": ")+checkClient
+		event, msg = notify.ClientRejected, checkClient(strings.TrimPrefix(rejected.Message, env+": "))
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
 		event, msg = notify.GrantEnded, rec.Problem.Message+login
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
-		event, msg = notify.ClientRejected, rec.Problem.Message+checkClient
+		event, msg = notify.ClientRejected, checkClient(rec.Problem.Message)
 	case ours && rec.RefreshToken == "" && src.NeedsLogin() && rec.AccessToken != "" && !rec.Expiry.IsZero() && !k.now().Before(rec.Expiry):
 		// A log-in that brought no refresh token ends with its access token.
 		event, msg = notify.GrantEnded, "the access token expired, and the provider issued no refresh token to renew it"+login

@@ -198,6 +198,36 @@ func TestRejectedClientCredentialsAreTold(t *testing.T) {
 	}
 }
 
+// TestTokenURLWhereNoEndpointIsIsTold: client credentials at a token URL
+// where no endpoint is (a mistyped path, answered 404) are told once, as a
+// rejected client is, in words that say to check token_url, not the
+// client's credentials (the notice said both).
+func TestTokenURLWhereNoEndpointIsIsTold(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	src, err := freshtoken.New(freshtoken.Settings{Env: "machine", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpont", AuthStyle: oauth2.AuthStyleInHeader,
+		Grant: freshtoken.GrantClientCredentials, KeepAccess: true}, freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens")), Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"machine"}, nil },
+		Open:   func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now,
+		TokenFile: func(string) string { return filepath.Join(t.TempDir(), "token") }}
+	for range 30 {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	if n := p.Stats().TokenRequests; n != 0 {
+		t.Fatalf("%d token requests counted by the provider; want none: the token URL is not its endpoint", n)
+	}
+	got := n.Current()
+	if len(got) != 1 || got[0].Event != notify.ClientRejected || !strings.Contains(got[0].Message, "check token_url") || strings.Contains(got[0].Message, "check client_id") {
+		t.Fatalf("notices %+v; want one saying to check token_url alone", got)
+	}
+}
+
 // TestNoticesOfRemovedEnvironmentsEnd: an environment taken out of the
 // configuration, or renamed, under a running keeper takes its notice with
 // it: the status page's banner no longer tells of a grant nobody keeps.

@@ -39,6 +39,10 @@ const DefaultTimeout = 5 * time.Minute
 // ErrStateMismatch means a callback did not carry this login's state.
 var ErrStateMismatch = errors.New("the answer's state does not match this login")
 
+// ErrMixUp means a callback's iss (RFC 9207) names another issuer than the
+// environment's: the provider logged in to sent the browser on to another.
+var ErrMixUp = errors.New("the log-in was answered by another provider")
+
 // ErrNotApproved means the person did not approve access in time, or the
 // provider answered that access was denied.
 var ErrNotApproved = errors.New("access was not approved")
@@ -75,6 +79,9 @@ type Flow struct {
 	HTTP   *http.Client
 	Logger *slog.Logger
 	Clock  func() time.Time
+	// Issuer is the environment's issuer, when it has one: an answer whose
+	// iss names another (RFC 9207) is refused, its code never exchanged.
+	Issuer string
 }
 
 // Result is what a successful login obtained.
@@ -244,6 +251,13 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	if !req.answers(q) {
 		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, ErrStateMismatch, f.Env)
 	}
+	// A provider that sends the browser on to another provider's
+	// authorization endpoint with this request (a mix-up) would be sent
+	// the other's code, and the PKCE verifier with it, by the exchange.
+	if iss := q.Get("iss"); iss != "" && f.Issuer != "" && iss != f.Issuer {
+		return nil, fmt.Errorf("%s: %w: the answer names issuer %q, not this environment's %q, so the provider logged in to sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then run `freshtoken login -e %s` again",
+			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer, f.Env)
+	}
 	if e := q.Get("error"); e != "" {
 		return nil, &AuthorizeError{Env: f.Env, Code: redact.OneLine(e, 60), Description: redact.OneLine(q.Get("error_description"), 200)}
 	}
@@ -321,9 +335,16 @@ type ExchangeError struct {
 	Descriptor string
 	// Wait is how long a RateLimited exchange's Retry-After asks to wait.
 	Wait time.Duration
+	// NotThere: no token endpoint answers at the token URL (see
+	// tokenerr.NotThere); the client was not rejected.
+	NotThere bool
 }
 
 func (e *ExchangeError) Error() string {
+	switch {
+	case e.Class == tokenerr.BadClient && e.NotThere:
+		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check token_url (or issuer, when discovery finds the endpoint)", e.Env, e.Descriptor)
+	}
 	switch e.Class {
 	case tokenerr.BadClient:
 		return fmt.Sprintf("%s: the token endpoint rejected the client (%s)", e.Env, e.Descriptor)
@@ -344,12 +365,15 @@ func ClientRejection(err error) (msg string, ok bool) {
 	if !errors.As(err, &xe) || xe.Class != tokenerr.BadClient {
 		return "", false
 	}
+	if xe.NotThere {
+		return fmt.Sprintf("no token endpoint answered a log-in at the token URL (%s); check token_url", xe.Descriptor), true
+	}
 	return fmt.Sprintf("the token endpoint rejected the client in a log-in (%s)", xe.Descriptor), true
 }
 
 func (f *Flow) exchangeError(err error) error {
 	class, wait, desc := tokenerr.Classify(err)
-	return &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait}
+	return &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err)}
 }
 
 type callback struct {

@@ -436,3 +436,52 @@ func TestRateLimitedExchangeSaysHowLongToWait(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerFromAnotherIssuerIsRefused: a provider that sends the browser
+// on to another provider's authorization endpoint, with this log-in's
+// state and PKCE challenge (a mix-up attack), gets that provider's code
+// back through the callback; exchanged at this environment's token
+// endpoint, it would hand the code and the PKCE verifier to the first
+// provider, which redeems them at the other as a public client. An answer
+// whose iss (RFC 9207) names another issuer than the environment's is
+// refused before anything is sent, in one line; one naming this issuer,
+// or none, is exchanged.
+func TestAnswerFromAnotherIssuerIsRefused(t *testing.T) {
+	var exchanges atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		exchanges.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"at-0123456789","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-0123456789"}`)
+	}))
+	t.Cleanup(srv.Close)
+	const issuer = "https://shady.example.com"
+	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+	flow := &login.Flow{Env: "shady", Config: conf, Issuer: issuer}
+	for _, tc := range []struct {
+		iss     string
+		refused bool
+	}{
+		{"https://corp.example.com/realms/staff", true},
+		{issuer + "/", true},
+		{issuer, false},
+		{"", false},
+	} {
+		req := login.NewRequest(conf)
+		q := url.Values{"state": {req.State}, "code": {"corp-code-0123456789"}}
+		if tc.iss != "" {
+			q.Set("iss", tc.iss)
+		}
+		before := exchanges.Load()
+		_, err := flow.Complete(t.Context(), req, q)
+		sent := exchanges.Load() - before
+		if !tc.refused {
+			if err != nil || sent != 1 {
+				t.Fatalf("iss %q: err = %v, %d exchanges; want the code exchanged", tc.iss, err, sent)
+			}
+			continue
+		}
+		if !errors.Is(err, login.ErrMixUp) || sent != 0 || !strings.Contains(err.Error(), tc.iss) || strings.Contains(err.Error(), "corp-code") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("iss %q: err = %v, %d exchanges; want ErrMixUp naming the other issuer, on one line, nothing exchanged", tc.iss, err, sent)
+		}
+	}
+}

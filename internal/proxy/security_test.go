@@ -519,3 +519,26 @@ func TestStatusPageAfterTheRefreshTokenExpires(t *testing.T) {
 		t.Errorf("the page says %q", page[strings.Index(page, `id="env-dev"`):strings.Index(page, `id="env-idle"`)])
 	}
 }
+
+// TestLoginAnsweredByAnotherIssuer: the proxy's log-in of an environment
+// with an issuer refuses an answer whose iss (RFC 9207) names another (a
+// mix-up: the provider sent the browser on to another provider, whose code
+// came back), without exchanging its code, and shows why on the page.
+func TestLoginAnsweredByAnotherIssuer(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("\n[env.idp]\nprovider = \"generic\"\napi_url = %q\nissuer = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\n",
+			f.api, strings.TrimSuffix(f.api, "/"), f.base)
+	}})
+	state, _ := f.startLogin(t, "idp")
+	before := f.provider.Stats().TokenRequests
+	resp, _ := f.get(t, "/callback?"+url.Values{"code": {"corp-code-0123456789"}, "state": {state}, "iss": {"https://corp.example.com/realms/staff"}}.Encode())
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=login-failed") {
+		t.Errorf("the browser got %d to %q; want the log-in failed", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if f.provider.Stats().TokenRequests != before {
+		t.Error("the other provider's code was exchanged")
+	}
+	if _, page := f.get(t, "/"); !strings.Contains(string(page), "answered by another provider") {
+		t.Errorf("the status page does not say why the log-in failed")
+	}
+}

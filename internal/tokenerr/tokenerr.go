@@ -75,6 +75,36 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	}
 }
 
+// NotThere reports whether err is an answer that no endpoint gives, that
+// of a URL where none is: a redirect (see RedirectError), or a 404 or 405
+// that is no web page (those are a gateway's, and retried) and carries no
+// OAuth error code. A mistyped token URL is answered so, by a router
+// ("404 page not found", or a redirect to the path cleaned of a double
+// slash), a framework ({"error":"Not Found"}) or a server that knows no
+// such realm.
+func NotThere(err error) bool {
+	var redirect *RedirectError
+	if errors.As(err, &redirect) {
+		return true
+	}
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil {
+		return false
+	}
+	if s := re.Response.StatusCode; s != http.StatusNotFound && s != http.StatusMethodNotAllowed {
+		return false
+	}
+	known := slices.Contains(oauthErrors, re.ErrorCode) || slices.Contains(badGrant, re.ErrorCode) || re.ErrorCode == "incorrect_client_credentials"
+	return !known && !isHTML(re.Response, strings.TrimSpace(string(re.Body)))
+}
+
+// oauthErrors are the error codes of RFC 6749 §5.2 and those added since
+// (RFC 8628, RFC 8707, OpenID Connect), by which an endpoint that is there
+// refuses a request.
+var oauthErrors = []string{"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope",
+	"authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_target", "interaction_required", "login_required", "consent_required",
+	"temporarily_unavailable", "server_error", "unsupported_token_type"}
+
 // isHTML tells whether an answer is a web page: markup, or nothing
 // labelled text/html. A line of text is no page whatever its label: Rails,
 // FreeAgent's, labels its "HTTP Basic: Access denied." text/html, and that

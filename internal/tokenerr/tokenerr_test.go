@@ -38,3 +38,35 @@ func TestProviderWordsAreQuoted(t *testing.T) {
 		})
 	}
 }
+
+// TestNotThere: an answer no endpoint gives (a redirect, a 404 or 405 with
+// no OAuth error code that is no web page) is told apart from an
+// endpoint's refusal, whatever status that comes with (GitHub's names
+// included), and from a gateway's page, which is retried.
+func TestNotThere(t *testing.T) {
+	answer := func(status int, contentType, code, body string) error {
+		return &oauth2.RetrieveError{Response: &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {contentType}}}, ErrorCode: code, Body: []byte(body)}
+	}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"a router's 404", answer(404, "text/plain", "", "404 page not found\n"), true},
+		{"405", answer(405, "text/plain", "", "Method Not Allowed\n"), true},
+		{"a framework's JSON 404", answer(404, "application/json", "Not Found", `{"error":"Not Found"}`), true},
+		{"a redirect", &tokenerr.RedirectError{Status: 307, To: "https://elsewhere.example/token"}, true},
+		{"a gateway's page", answer(404, "text/html", "", "<!doctype html><title>Not Found</title>"), false},
+		{"invalid_client at 404", answer(404, "application/json", "invalid_client", `{"error":"invalid_client"}`), false},
+		{"GitHub's bad code at 404", answer(404, "application/json", "bad_verification_code", ""), false},
+		{"GitHub's wrong client at 404", answer(404, "application/json", "incorrect_client_credentials", ""), false},
+		{"a rejected client", answer(401, "text/plain", "", "HTTP Basic: Access denied."), false},
+		{"a failure", answer(500, "text/plain", "", "boom"), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tokenerr.NotThere(tt.err); got != tt.want {
+				t.Fatalf("NotThere = %t; want %t", got, tt.want)
+			}
+		})
+	}
+}
