@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -710,4 +712,64 @@ func TestTokenFileOnAFullDisk(t *testing.T) {
 	if b, err := os.ReadFile(file); err != nil || string(b) != "access-token-1234567890\n" {
 		t.Fatalf("token file %q, %v once there is room; want the current token", b, err)
 	}
+}
+
+// TestTokenFileLeftBehindIsRemoved: the configuration is edited under a
+// running keeper: token_file moved to another path, then taken out, and
+// the environment taken out of the file. The file the keeper wrote at the
+// old path goes each time, if it still holds what the keeper wrote there
+// (it stayed, an access token nothing kept current any more, usable until
+// it expired); a file it did not write is left alone.
+func TestTokenFileLeftBehindIsRemoved(t *testing.T) {
+	src := stored(t, true, func(*store.Record) {})
+	dir := t.TempDir()
+	first, second, third := filepath.Join(dir, "first"), filepath.Join(dir, "second"), filepath.Join(dir, "third")
+	var (
+		mu   sync.Mutex
+		file = first
+		envs = []string{"dev"}
+	)
+	k := keeping(src, "")
+	k.TokenFile = func(string) string { mu.Lock(); defer mu.Unlock(); return file }
+	k.Envs = func() ([]string, error) { mu.Lock(); defer mu.Unlock(); return slices.Clone(envs), nil }
+	set := func(f string) { mu.Lock(); file = f; mu.Unlock() }
+	exists := func(f string) bool { _, err := os.Lstat(f); return err == nil }
+
+	k.round(context.Background(), time.Minute)
+	set(second)
+	k.round(context.Background(), time.Minute)
+	if exists(first) || !exists(second) {
+		t.Fatalf("token_file moved: the old file there %t, the new %t; want only the new", exists(first), exists(second))
+	}
+	set("")
+	k.round(context.Background(), time.Minute)
+	if !exists(second) {
+		t.Fatal("token_file taken out at one look: the file went (a configuration read as an editor saves it may name none)")
+	}
+	k.round(context.Background(), time.Minute)
+	if exists(second) {
+		t.Fatal("token_file taken out: the file the keeper wrote is still there")
+	}
+	set(first)
+	k.round(context.Background(), time.Minute)
+	if err := os.WriteFile(first, []byte("the user's own\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	set(second)
+	k.round(context.Background(), time.Minute)
+	if b, err := os.ReadFile(first); err != nil || string(b) != "the user's own\n" {
+		t.Fatalf("a file the keeper did not write: %q, %v; want it left alone", b, err)
+	}
+
+	set(third)
+	k.Look = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testenv.WaitFor(t, "the token file at its new path", func() bool { return exists(third) })
+	mu.Lock()
+	envs = nil // the environment taken out of the configuration
+	mu.Unlock()
+	testenv.WaitFor(t, "the token file of an environment taken out of the configuration to go", func() bool { return !exists(third) })
 }
