@@ -948,7 +948,7 @@ func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
 	plan := func(deadline time.Time, margin time.Duration, because string) {
 		next := deadline.Add(-margin)
 		if ahead > margin {
-			next, because = s.now(), "the tokens were stored by a clock ahead of this one (issued "+r.IssuedAt.Format(time.RFC3339)+"), so "+because+" cannot be trusted"
+			next, because = s.now(), "the tokens were stored by a clock ahead of this one (issued "+r.IssuedAt.Format(time.RFC3339)+"), so the deadline they give cannot be trusted: "+because
 		}
 		if at.IsZero() || next.Before(at) {
 			at, why = next, because
