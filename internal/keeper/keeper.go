@@ -221,9 +221,9 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			k.leaveTokenFile(name, path)
 		}
 	}
-	if rec == nil {
+	if rec == nil || src.CheckGrant(rec) != nil { // never another client's token
 		k.removeTokenFile(name)
-	} else if src.CheckGrant(rec) == nil { // never another client's token
+	} else {
 		k.writeTokenFile(name, rec)
 	}
 	k.tell(ctx, src, name, rec)
@@ -349,6 +349,10 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	switch {
 	case rec == nil && rejected != nil:
 		event, msg = notify.ClientRejected, strings.TrimPrefix(rejected.Message, env+": ")+checkClient
+	case rec != nil && !ours:
+		// An edit of client_id, token_url or issuer: the tokens are never
+		// used, and only a log-in helps.
+		event, msg = notify.GrantEnded, "the stored tokens belong to another client or token endpoint than the configuration names, so they are not used"+login
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
 		event, msg = notify.GrantEnded, rec.Problem.Message+login
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
@@ -480,8 +484,8 @@ func foreignFile(path string) error {
 }
 
 // removeTokenFile removes env's token file once its tokens are forgotten
-// (a log-out), if it holds what the keeper wrote there: never a file of
-// someone else's.
+// (a log-out), or are another client's (an edit of the configuration), if
+// it holds what the keeper wrote there: never a file of someone else's.
 func (k *Keeper) removeTokenFile(env string) {
 	k.noteWrite(env, nil)
 	if k.TokenFile == nil {
@@ -494,12 +498,12 @@ func (k *Keeper) removeTokenFile(env string) {
 		return
 	}
 	if err := os.Remove(path); err != nil {
-		k.Logger.Warn("keeper: cannot remove the token file of a logged-out environment", "env", env, "path", path, "error", err.Error())
+		k.Logger.Warn("keeper: cannot remove the token file of an environment that has no tokens of its own; remove it yourself", "env", env, "path", path, "error", err.Error())
 		return
 	}
 	delete(k.wrote, path)
 	delete(k.paths, env)
-	k.Logger.Debug("keeper: token file removed, as the tokens are forgotten", "env", env, "path", path)
+	k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
 }
 
 // RemoveTokenFile removes the token file at path if it holds the access
