@@ -184,7 +184,10 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		return look
 	}
 	at, why := src.Plan(rec)
-	if p := k.rejection(name, rec); p != nil && !at.IsZero() {
+	// A rejection noted in the future was noted by a clock ahead of this
+	// one, or before it was set back: the wait after it cannot be trusted,
+	// and a try now notes it again on this clock, should it fail.
+	if p := k.rejection(name, rec); p != nil && !at.IsZero() && !p.At.After(k.now()) {
 		if again := p.At.Add(rejectedRetry); at.Before(again) {
 			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
 		}

@@ -813,3 +813,38 @@ func TestAnotherClientsTokensAreTold(t *testing.T) {
 		t.Fatalf("the token file still holds another client's token %q", b)
 	}
 }
+
+// TestRejectionNotedByAClockAheadIsTriedAgain: the provider rejected the
+// client while the clock ran a month ahead; the clock was set right, and
+// the secret fixed. The keeper tries again within the hour, and the grant
+// is kept alive: it held every renewal back until an hour after the noted
+// time, a month away, and the grant lapsed meanwhile.
+func TestRejectionNotedByAClockAheadIsTriedAgain(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	rec, err := st.Load(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Problem = &store.Problem{Kind: store.ProblemClientRejected, Message: "dev: the provider rejected the client", At: clock.Now().Add(30 * 24 * time.Hour)}
+	if err := st.Save(context.Background(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	k := keeping(src, "")
+	k.Now = clock.Now
+	clock.Advance(22 * time.Hour) // the refresh token is due
+	for range 60 {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	if n := p.Stats().Refreshes; n != 1 {
+		t.Fatalf("%d renewals in the hour after the refresh token was due; want one, the rejection noted in the future not holding it back", n)
+	}
+}
