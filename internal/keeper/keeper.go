@@ -278,7 +278,7 @@ func (k *Keeper) note(m *map[string]failure, env string, err error, renewing boo
 		*m = map[string]failure{}
 	}
 	f, ok := (*m)[env]
-	if !ok {
+	if !ok || f.since.After(k.now()) { // a failure "since" the future: the clock was set back
 		f.since = k.now()
 	}
 	f.err, f.renewing = err, renewing

@@ -848,3 +848,23 @@ func TestRejectionNotedByAClockAheadIsTriedAgain(t *testing.T) {
 		t.Fatalf("%d renewals in the hour after the refresh token was due; want one, the rejection noted in the future not holding it back", n)
 	}
 }
+
+// TestFailuresAreToldAfterTheClockIsSetBack: a token file that cannot be
+// written, and the clock set back a day meanwhile (by NTP, after it ran
+// ahead). The person is told once the failure has gone on 15 minutes of
+// this clock: the failure seemed to begin a day in the future, and was
+// told only a day later.
+func TestFailuresAreToldAfterTheClockIsSetBack(t *testing.T) {
+	clock := fakeclock.New()
+	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(48 * time.Hour) })
+	dir := filepath.Join(t.TempDir(), "run")
+	k := keeping(src, filepath.Join(dir, "token"))
+	k.Now = clock.Now
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k.Notify = n
+	tells(t, k, n, "")
+	clock.Advance(-24 * time.Hour)
+	tells(t, k, n, "")
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: the token file "+filepath.Join(dir, "token")+" cannot be written since ")
+}
