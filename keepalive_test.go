@@ -3,11 +3,15 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -105,5 +109,56 @@ func TestKeepAliveStopsWhenRenewingCannotHelp(t *testing.T) {
 	rec := r.record()
 	if at, _ := src.Plan(rec); !rec.RefreshNotExtended || !at.IsZero() {
 		t.Fatalf("not extended %t, plan %s; want it noted and nothing planned", rec.RefreshNotExtended, at)
+	}
+}
+
+// TestKeepAliveAfterTheClockIsSetBack: the machine's clock ran a month
+// ahead (a dead RTC battery, a restored VM) when the user logged in, and
+// was set right hours later. The stored times are a month in the future,
+// and the plan they give a month away; the provider's refresh token lives
+// a day. A grant issued in the future (beyond the plan's own margin) is
+// renewed at once, once, so that its times are this clock's again, and
+// it is kept alive from then on (its plan said a month, and the grant
+// lapsed the next day, untold).
+func TestKeepAliveAfterTheClockIsSetBack(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour})
+	ahead := 30 * 24 * time.Hour
+	machine := func() time.Time { return r.clock.Now().Add(ahead) }
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: machine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := devserver.Login(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SaveLogin(ctx, tok, machine()); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(6 * time.Hour)
+	ahead = 0 // the clock set right
+	if at, why := src.Plan(r.record()); at.After(machine()) || !strings.Contains(why, "clock") {
+		t.Fatalf("plan %s (%s); want now, saying the tokens were stored by a clock ahead", at, why)
+	}
+	for range 3 * 24 * 2 { // three days, a keeper's look every half hour
+		if at, _ := src.Plan(r.record()); !at.IsZero() && !at.After(machine()) { // as the keeper does
+			if _, err := src.KeepAlive(ctx); err != nil {
+				t.Fatalf("at %s: %v", r.clock.Now(), err)
+			}
+		}
+		r.clock.Advance(30 * time.Minute)
+	}
+	st := r.provider.Stats()
+	// One renewal at once, then one each 21.6 h (a tenth of the day early).
+	if st.Refreshes < 4 || st.Refreshes > 5 || st.GrantsRevoked != 0 || st.ReuseDetected != 0 {
+		t.Fatalf("provider stats %+v; want one renewal at once and one a day, none reused", st)
+	}
+	if _, err := src.Renew(ctx); err != nil {
+		t.Fatalf("three days after the clock was set back, the grant lapsed: %v", err)
 	}
 }

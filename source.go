@@ -965,22 +965,31 @@ func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
 	if r == nil || r.RefreshToken == "" || s.CheckGrant(r) != nil || r.Problem != nil && r.Problem.Kind == store.ProblemGrantEnded {
 		return time.Time{}, ""
 	}
+	// A deadline counted from an issue time further ahead of this clock
+	// than the plan's margin for it was counted by a clock ahead of this
+	// one (another machine's, or this one's before it was set back): the
+	// provider's deadline may be anywhere up to then, so the grant is
+	// renewed now, once, and its times are this clock's again.
+	ahead := r.IssuedAt.Sub(s.now())
+	plan := func(deadline time.Time, margin time.Duration, because string) {
+		next := deadline.Add(-margin)
+		if ahead > margin {
+			next, because = s.now(), "the tokens were stored by a clock ahead of this one (issued "+r.IssuedAt.Format(time.RFC3339)+"), so the deadline they give cannot be trusted: "+because
+		}
+		if at.IsZero() || next.Before(at) {
+			at, why = next, because
+		}
+	}
 	if !r.RefreshExpiry.IsZero() && !r.IssuedAt.IsZero() && !r.RefreshNotExtended {
 		life := r.RefreshExpiry.Sub(r.IssuedAt)
-		at = r.RefreshExpiry.Add(-min(life/10, maxKeepMargin))
-		why = "the refresh token expires " + r.RefreshExpiry.Format(time.RFC3339)
+		plan(r.RefreshExpiry, min(life/10, maxKeepMargin), "the refresh token expires "+r.RefreshExpiry.Format(time.RFC3339))
 	}
 	if s.set.IdleLimit > 0 && !r.IssuedAt.IsZero() {
-		idle := r.IssuedAt.Add(s.set.IdleLimit - min(s.set.IdleLimit/10, maxKeepMargin))
-		if at.IsZero() || idle.Before(at) {
-			at, why = idle, "the provider ends grants unused for "+days(s.set.IdleLimit)
-		}
+		plan(r.IssuedAt.Add(s.set.IdleLimit), min(s.set.IdleLimit/10, maxKeepMargin), "the provider ends grants unused for "+days(s.set.IdleLimit))
 	}
 	if s.set.KeepAccess {
 		exp, _ := s.expiry(r)
-		if fresh := exp.Add(-s.skew(r.IssuedAt, exp)); at.IsZero() || fresh.Before(at) {
-			at, why = fresh, "its token file is kept fresh"
-		}
+		plan(exp, s.skew(r.IssuedAt, exp), "its token file is kept fresh")
 	}
 	return at, why
 }
@@ -1749,9 +1758,11 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 			}
 		}
 		// A renewal to keep the grant alive that left the refresh token's
-		// expiry where it was shows that renewing cannot extend it.
+		// expiry where it was shows that renewing cannot extend it; unless
+		// the expiry it had was counted by a clock ahead of this one (see
+		// Plan), which puts the new one before it whatever the provider does.
 		r.RefreshNotExtended = prev.RefreshNotExtended ||
-			reason == store.RenewedToKeepAlive && !prev.RefreshExpiry.IsZero() && !r.RefreshExpiry.After(prev.RefreshExpiry)
+			reason == store.RenewedToKeepAlive && !prev.RefreshExpiry.IsZero() && !prev.IssuedAt.After(sentAt) && !r.RefreshExpiry.After(prev.RefreshExpiry)
 	}
 	return r
 }

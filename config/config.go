@@ -402,8 +402,13 @@ func Load(path string) (*File, error) {
 		f.Settings[name] = re
 	}
 	if f.DefaultEnv != "" && f.Envs[f.DefaultEnv] == nil {
-		return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"default_env"}), Key: "default_env",
-			Msg: fmt.Sprintf("names %q, which is not configured (configured: %s)", f.DefaultEnv, strings.Join(f.Names(), ", "))}
+		// Left by a hand edit (remove clears it): while the file is refused,
+		// init cannot add the environment, so the next step is the line.
+		msg := fmt.Sprintf("names %q, which is not configured (configured: %s); set it to one of those, or take the line out", f.DefaultEnv, strings.Join(f.Names(), ", "))
+		if len(f.Envs) == 0 {
+			msg = fmt.Sprintf("names %q, but no environment is configured; take the line out, then run `freshtoken init`", f.DefaultEnv)
+		}
+		return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"default_env"}), Key: "default_env", Msg: msg}
 	}
 	if f.StoreURL != "" {
 		line := keyLine(data, toml.Key{"store", "url"})

@@ -121,7 +121,10 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"syntax", "[env.a]\nclient_id = \"x\n", ":2:"},
 		{"idle limit not a duration", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nrefresh_idle_limit = \"60 days\"\n", ":4: env.a.refresh_idle_limit"},
 		{"default lifetime under a second", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndefault_lifetime = \"0s\"\n", ":4: env.a.default_lifetime: must be at least a second"},
-		{"default names nothing", "default_env = \"nope\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: default_env: names \"nope\""},
+		{"default names nothing", "default_env = \"nope\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: default_env: names \"nope\", which is not configured (configured: a); set it to one of those, or take the line out"},
+		// An environment renamed or taken out by hand: init cannot add it
+		// while the file is refused, so the next step is the line itself.
+		{"default names nothing, none configured", "default_env = \"nope\"\n", ":1: default_env: names \"nope\", but no environment is configured; take the line out, then run `freshtoken init`"},
 		{"redis database not a number", "[store]\nurl = \"redis://:hunter2@127.0.0.1:6379/tokens\"\n", ":2: store.url: redis://127.0.0.1:6379/tokens is not a Redis URL"},
 		{"redis password not escaped", "[store]\nurl = \"redis://:hunter2%zz@127.0.0.1:6379/0\"\n", ":2: store.url: the [store] url is not a valid URL"},
 		{"redis scheme in capitals", "[store]\nurl = \"REDIS://:hunter2@127.0.0.1:6379/tokens\"\n", ":2: store.url: redis://127.0.0.1:6379/tokens is not a Redis URL"},

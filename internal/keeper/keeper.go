@@ -50,6 +50,11 @@ type Keeper struct {
 	mu      sync.Mutex         // guards the maps below, which each environment's watch uses
 	failing map[string]failure // since when, and why, renewals of each environment fail
 	wrote   map[string]string  // what the keeper last wrote to each token file
+	// paths are the token file the keeper last wrote for each environment.
+	paths map[string]string
+	// unnamed are the environments whose last look found no token file
+	// named (see keep).
+	unnamed map[string]bool
 	// unwritten is since when, and why, each environment's token file
 	// cannot be written.
 	unwritten map[string]failure
@@ -94,11 +99,11 @@ func (k *Keeper) Run(ctx context.Context) {
 	if look <= 0 {
 		look = DefaultLook
 	}
-	watches := map[string]context.CancelFunc{}
+	watches := map[string]context.CancelCauseFunc{}
 	var wg sync.WaitGroup
 	defer func() {
 		for _, stop := range watches {
-			stop()
+			stop(nil)
 		}
 		wg.Wait()
 	}()
@@ -106,13 +111,13 @@ func (k *Keeper) Run(ctx context.Context) {
 		if names, ok := k.configured(); ok {
 			for name, stop := range watches {
 				if !slices.Contains(names, name) {
-					stop()
+					stop(errUnconfigured)
 					delete(watches, name)
 				}
 			}
 			for _, name := range names {
 				if watches[name] == nil {
-					watching, stop := context.WithCancel(ctx)
+					watching, stop := context.WithCancelCause(ctx)
 					watches[name] = stop
 					wg.Go(func() { k.watch(watching, name, look) })
 				}
@@ -142,13 +147,22 @@ func (k *Keeper) configured() ([]string, bool) {
 	return names, true
 }
 
-// watch keeps env's grant alive until ctx ends.
+// errUnconfigured ends the watch of an environment taken out of the
+// configuration.
+var errUnconfigured = errors.New("no longer configured")
+
+// watch keeps env's grant alive until ctx ends. Ended because env was
+// taken out of the configuration, it removes the token file it kept, which
+// nothing keeps current any more.
 func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
 	for {
 		t := time.NewTimer(k.keep(ctx, env, look))
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			if errors.Is(context.Cause(ctx), errUnconfigured) {
+				k.leaveTokenFile(env, "")
+			}
 			return
 		case <-t.C:
 		}
@@ -171,7 +185,10 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		return look
 	}
 	at, why := src.Plan(rec)
-	if p := k.rejection(name, rec); p != nil && !at.IsZero() {
+	// A rejection noted in the future was noted by a clock ahead of this
+	// one, or before it was set back: the wait after it cannot be trusted,
+	// and a try now notes it again on this clock, should it fail.
+	if p := k.rejection(name, rec); p != nil && !at.IsZero() && !p.At.After(k.now()) {
 		if again := p.At.Add(rejectedRetry); at.Before(again) {
 			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
 		}
@@ -193,9 +210,24 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	} else {
 		k.noteRead(name, rec)
 	}
-	if rec == nil {
+	if k.TokenFile != nil {
+		// No token file named is believed at the second look in a row: a
+		// configuration read as an editor saves it may name none.
+		path := k.TokenFile(name)
+		k.mu.Lock()
+		again := k.unnamed[name]
+		if k.unnamed == nil {
+			k.unnamed = map[string]bool{}
+		}
+		k.unnamed[name] = path == ""
+		k.mu.Unlock()
+		if path != "" || again {
+			k.leaveTokenFile(name, path)
+		}
+	}
+	if rec == nil || src.CheckGrant(rec) != nil { // never another client's token
 		k.removeTokenFile(name)
-	} else if src.CheckGrant(rec) == nil { // never another client's token
+	} else {
 		k.writeTokenFile(name, rec)
 	}
 	k.tell(ctx, src, name, rec)
@@ -247,7 +279,7 @@ func (k *Keeper) note(m *map[string]failure, env string, err error, renewing boo
 		*m = map[string]failure{}
 	}
 	f, ok := (*m)[env]
-	if !ok {
+	if !ok || f.since.After(k.now()) { // a failure "since" the future: the clock was set back
 		f.since = k.now()
 	}
 	f.err, f.renewing = err, renewing
@@ -328,6 +360,10 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	switch {
 	case rec == nil && rejected != nil:
 		event, msg = notify.ClientRejected, checkClient(strings.TrimPrefix(rejected.Message, env+": "))
+	case rec != nil && !ours:
+		// An edit of client_id, token_url or issuer: the tokens are never
+		// used, and only a log-in helps.
+		event, msg = notify.GrantEnded, "the stored tokens belong to another client or token endpoint than the configuration names, so they are not used"+login
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
 		event, msg = notify.GrantEnded, rec.Problem.Message+login
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
@@ -394,7 +430,42 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.wrote = map[string]string{}
 	}
 	k.wrote[path] = content
+	if k.paths == nil {
+		k.paths = map[string]string{}
+	}
+	k.paths[env] = path
 	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
+}
+
+// leaveTokenFile removes the token file the keeper last wrote for env
+// when env's token file is now another, at path, or none (""): token_file
+// was moved or taken out, or env taken out of the configuration. It goes
+// only if it still holds what the keeper wrote there, and no other
+// environment's token file is there: an access token nothing keeps
+// current any more is not left behind, usable until it expires.
+func (k *Keeper) leaveTokenFile(env, path string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	old, ok := k.paths[env]
+	if !ok || old == path {
+		return
+	}
+	delete(k.paths, env)
+	for _, p := range k.paths {
+		if p == old {
+			return
+		}
+	}
+	content, ok := k.wrote[old]
+	delete(k.wrote, old)
+	if !ok || !holds(old, content) {
+		return
+	}
+	if err := os.Remove(old); err != nil {
+		k.Logger.Warn("keeper: cannot remove the token file the configuration no longer names; remove it yourself", "env", env, "path", old, "error", err.Error())
+		return
+	}
+	k.Logger.Info("keeper: token file removed, as the configuration no longer names it", "env", env, "path", old)
 }
 
 // maxTokenFile is the most a file the keeper replaces may hold: more is
@@ -424,8 +495,8 @@ func foreignFile(path string) error {
 }
 
 // removeTokenFile removes env's token file once its tokens are forgotten
-// (a log-out), if it holds what the keeper wrote there: never a file of
-// someone else's.
+// (a log-out), or are another client's (an edit of the configuration), if
+// it holds what the keeper wrote there: never a file of someone else's.
 func (k *Keeper) removeTokenFile(env string) {
 	k.noteWrite(env, nil)
 	if k.TokenFile == nil {
@@ -438,11 +509,12 @@ func (k *Keeper) removeTokenFile(env string) {
 		return
 	}
 	if err := os.Remove(path); err != nil {
-		k.Logger.Warn("keeper: cannot remove the token file of a logged-out environment", "env", env, "path", path, "error", err.Error())
+		k.Logger.Warn("keeper: cannot remove the token file of an environment that has no tokens of its own; remove it yourself", "env", env, "path", path, "error", err.Error())
 		return
 	}
 	delete(k.wrote, path)
-	k.Logger.Debug("keeper: token file removed, as the tokens are forgotten", "env", env, "path", path)
+	delete(k.paths, env)
+	k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
 }
 
 // RemoveTokenFile removes the token file at path if it holds the access

@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -740,4 +742,159 @@ func TestTokenFileOnAFullDisk(t *testing.T) {
 	if b, err := os.ReadFile(file); err != nil || string(b) != "access-token-1234567890\n" {
 		t.Fatalf("token file %q, %v once there is room; want the current token", b, err)
 	}
+}
+
+// TestTokenFileLeftBehindIsRemoved: the configuration is edited under a
+// running keeper: token_file moved to another path, then taken out, and
+// the environment taken out of the file. The file the keeper wrote at the
+// old path goes each time, if it still holds what the keeper wrote there
+// (it stayed, an access token nothing kept current any more, usable until
+// it expired); a file it did not write is left alone.
+func TestTokenFileLeftBehindIsRemoved(t *testing.T) {
+	src := stored(t, true, func(*store.Record) {})
+	dir := t.TempDir()
+	first, second, third := filepath.Join(dir, "first"), filepath.Join(dir, "second"), filepath.Join(dir, "third")
+	var (
+		mu   sync.Mutex
+		file = first
+		envs = []string{"dev"}
+	)
+	k := keeping(src, "")
+	k.TokenFile = func(string) string { mu.Lock(); defer mu.Unlock(); return file }
+	k.Envs = func() ([]string, error) { mu.Lock(); defer mu.Unlock(); return slices.Clone(envs), nil }
+	set := func(f string) { mu.Lock(); file = f; mu.Unlock() }
+	exists := func(f string) bool { _, err := os.Lstat(f); return err == nil }
+
+	k.round(context.Background(), time.Minute)
+	set(second)
+	k.round(context.Background(), time.Minute)
+	if exists(first) || !exists(second) {
+		t.Fatalf("token_file moved: the old file there %t, the new %t; want only the new", exists(first), exists(second))
+	}
+	set("")
+	k.round(context.Background(), time.Minute)
+	if !exists(second) {
+		t.Fatal("token_file taken out at one look: the file went (a configuration read as an editor saves it may name none)")
+	}
+	k.round(context.Background(), time.Minute)
+	if exists(second) {
+		t.Fatal("token_file taken out: the file the keeper wrote is still there")
+	}
+	set(first)
+	k.round(context.Background(), time.Minute)
+	if err := os.WriteFile(first, []byte("the user's own\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	set(second)
+	k.round(context.Background(), time.Minute)
+	if b, err := os.ReadFile(first); err != nil || string(b) != "the user's own\n" {
+		t.Fatalf("a file the keeper did not write: %q, %v; want it left alone", b, err)
+	}
+
+	set(third)
+	k.Look = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testenv.WaitFor(t, "the token file at its new path", func() bool { return exists(third) })
+	mu.Lock()
+	envs = nil // the environment taken out of the configuration
+	mu.Unlock()
+	testenv.WaitFor(t, "the token file of an environment taken out of the configuration to go", func() bool { return !exists(third) })
+}
+
+// TestAnotherClientsTokensAreTold: an edit of the configuration (client_id,
+// token_url, issuer) leaves the stored tokens another client's, which are
+// never used: only a log-in helps. The keeper tells it once, saying to log
+// in (nothing was said: no renewal was tried, so none failed, and the
+// token file went stale untold), and takes away the token file it wrote
+// with that client's token.
+func TestAnotherClientsTokensAreTold(t *testing.T) {
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	open := func(clientID string) *freshtoken.Source {
+		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: clientID, ClientSecret: "s3cr3t-value",
+			TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}, freshtoken.Options{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	now := time.Now()
+	if err := st.Save(context.Background(), "dev", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: now, Expiry: now.Add(time.Hour),
+		Grant: store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "token")
+	k := keeping(open("dev-client-id"), file)
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	tells(t, k, k.Notify, "")
+	if _, err := os.Stat(file); err != nil {
+		t.Fatal(err)
+	}
+	other := open("another-client")
+	k.Open = func(context.Context, string) (*freshtoken.Source, error) { return other, nil }
+	tells(t, k, k.Notify, "dev: the stored tokens belong to")
+	if got := k.Notify.Current()[0]; got.Event != notify.GrantEnded || !strings.HasSuffix(got.Message, "run `freshtoken login -e dev`") {
+		t.Fatalf("notice %+v; want the grant ended for this configuration, saying to log in", got)
+	}
+	if b, err := os.ReadFile(file); err == nil {
+		t.Fatalf("the token file still holds another client's token %q", b)
+	}
+}
+
+// TestRejectionNotedByAClockAheadIsTriedAgain: the provider rejected the
+// client while the clock ran a month ahead; the clock was set right, and
+// the secret fixed. The keeper tries again within the hour, and the grant
+// is kept alive: it held every renewal back until an hour after the noted
+// time, a month away, and the grant lapsed meanwhile.
+func TestRejectionNotedByAClockAheadIsTriedAgain(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, src, clock.Now())
+	rec, err := st.Load(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Problem = &store.Problem{Kind: store.ProblemClientRejected, Message: "dev: the provider rejected the client", At: clock.Now().Add(30 * 24 * time.Hour)}
+	if err := st.Save(context.Background(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	k := keeping(src, "")
+	k.Now = clock.Now
+	clock.Advance(22 * time.Hour) // the refresh token is due
+	for range 60 {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	if n := p.Stats().Refreshes; n != 1 {
+		t.Fatalf("%d renewals in the hour after the refresh token was due; want one, the rejection noted in the future not holding it back", n)
+	}
+}
+
+// TestFailuresAreToldAfterTheClockIsSetBack: a token file that cannot be
+// written, and the clock set back a day meanwhile (by NTP, after it ran
+// ahead). The person is told once the failure has gone on 15 minutes of
+// this clock: the failure seemed to begin a day in the future, and was
+// told only a day later.
+func TestFailuresAreToldAfterTheClockIsSetBack(t *testing.T) {
+	clock := fakeclock.New()
+	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(48 * time.Hour) })
+	dir := filepath.Join(t.TempDir(), "run")
+	k := keeping(src, filepath.Join(dir, "token"))
+	k.Now = clock.Now
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k.Notify = n
+	tells(t, k, n, "")
+	clock.Advance(-24 * time.Hour)
+	tells(t, k, n, "")
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: the token file "+filepath.Join(dir, "token")+" cannot be written since ")
 }

@@ -124,21 +124,45 @@ func (n *Notifier) send(ctx context.Context, conf config.Notify, notice Notice) 
 	if timeout <= 0 {
 		timeout = sendTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	// ctx ends when freshtoken stops (Ctrl-C, SIGTERM): the notice is cut
+	// short rather than holding the stop up to its time limit, as the next
+	// start tells it again (the notices in force live in this memory).
+	sending, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// cut says, and reports, whether sending ended before its channel
+	// did: freshtoken stopping, or the time limit.
+	cut := func(channel, next string) bool {
+		switch {
+		case ctx.Err() != nil:
+			n.Logger.Warn("notify: freshtoken is stopping, so the notice was cut short; it is told again when freshtoken next starts", "env", notice.Env, "event", notice.Event)
+		case sending.Err() != nil:
+			n.Logger.Warn(fmt.Sprintf("notify: the %s did not finish within %s and was stopped, so the notice may not have reached you; %s", channel, timeout, next))
+		default:
+			return false
+		}
+		return true
+	}
 	if c := conf.Command; c != "" {
 		env := []string{"FRESHTOKEN_EVENT=" + notice.Event, "FRESHTOKEN_ENV=" + notice.Env, "FRESHTOKEN_MESSAGE=" + notice.Message}
-		if stdout, stderr, _, err := shellrun.Run(ctx, c, env, 200, 1<<20); err != nil {
+		stdout, stderr, _, err := shellrun.Run(sending, c, env, 200, 1<<20)
+		if err != nil && cut("command", "make it finish sooner, leaving what must go on running in the background") {
+			return
+		}
+		if err != nil {
 			n.Logger.Warn("notify: the command failed", "error", err.Error(), "output", redact.OneLine(string(stdout)+" "+string(stderr), 200))
 		}
 	}
 	if conf.Webhook != "" {
-		if err := n.post(ctx, conf.Webhook, notice); err != nil {
+		err := n.post(sending, conf.Webhook, notice)
+		if err != nil && cut("webhook", "check [notify] webhook, and that this machine reaches it") {
+			return
+		}
+		if err != nil {
 			n.Logger.Warn("notify: the webhook failed", "error", redact.OneLine(err.Error(), 200))
 		}
 	}
 	if conf.Desktop {
-		if err := desktop(ctx, notice); err != nil {
+		if err := desktop(sending, notice); err != nil {
 			n.Logger.Debug("notify: no desktop notification", "error", err.Error())
 		}
 	}
