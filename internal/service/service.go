@@ -96,6 +96,8 @@ Restart=on-failure
 RestartSec=5s
 # A signal sees any renewal in flight through, then exits 128+N.
 SuccessExitStatus=129 130 143
+# A hang-up (kill -HUP, which daemons take as "reload") restarts it.
+RestartForceExitStatus=129
 
 [Install]
 WantedBy=default.target

@@ -33,7 +33,7 @@ func TestSystemdUnitIsValid(t *testing.T) {
 	if p.Path != "/home/me/.config/systemd/user/freshtoken.service" {
 		t.Errorf("path %s", p.Path)
 	}
-	for _, want := range []string{`--config "/home/me/My Config/config.toml" proxy`, "Restart=on-failure", "SuccessExitStatus=129 130 143", "WantedBy=default.target"} {
+	for _, want := range []string{`--config "/home/me/My Config/config.toml" proxy`, "Restart=on-failure", "SuccessExitStatus=129 130 143", "RestartForceExitStatus=129", "WantedBy=default.target"} {
 		if !strings.Contains(p.Text, want) {
 			t.Errorf("unit lacks %q:\n%s", want, p.Text)
 		}
