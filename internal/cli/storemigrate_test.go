@@ -78,6 +78,51 @@ func TestStoreMigrateToTheSameFolderByAnotherPath(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateToTheSameRedisByAnotherURL: --to naming the Redis
+// database the tokens are in by another spelling (the port or database left
+// out, or put in) is the same store: nothing moves, and migrate says so. It
+// took the one Redis lock twice, once per spelling, and waited on itself
+// for ever, saying another process was renewing. And a database named by
+// ?db= (which go-redis reads, over the path) is another store: migrate
+// said the tokens were in database 0 already when they were in 3, and
+// every message named database 0 as where they were.
+func TestStoreMigrateToTheSameRedisByAnotherURL(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	srv := redistest.Start(t)
+	migrate := func(to string) (int, string) {
+		t.Helper()
+		ios, stdout, stderr := testStreams(false, false)
+		done := make(chan int, 1)
+		go func() { done <- e.run(ios, "store", "migrate", "--to", to) }()
+		select {
+		case code := <-done:
+			return code, stdout.String() + stderr.String()
+		case <-time.After(20 * time.Second):
+			t.Fatalf("store migrate --to %s was still waiting after 20 s: %s", to, stderr)
+			return 0, ""
+		}
+	}
+	if code, out := migrate("redis://" + srv.Addr); code != 0 {
+		t.Fatalf("store migrate to Redis: exit %d\n%s", code, out)
+	}
+	if code, out := migrate("redis://" + srv.Addr + "/0"); code != 0 || !strings.Contains(out, "already; nothing was moved") {
+		t.Fatalf("store migrate to the same Redis database by another URL: exit %d\n%s; want 0 saying the tokens are there already", code, out)
+	}
+	if code, out := migrate("redis://" + srv.Addr + "/0?db=3"); code != 0 || !strings.Contains(out, "dev: moved to redis://"+srv.Addr+"/3 (key") {
+		t.Fatalf("store migrate to database 3: exit %d\n%s; want it moved there, saying database 3", code, out)
+	}
+	if code, out := migrate("redis://" + srv.Addr + "/0"); code != 0 || !strings.Contains(out, "dev: moved") {
+		t.Fatalf("store migrate from database 3 back to 0: exit %d\n%s; want it moved", code, out)
+	}
+	if rec := e.record(t, "dev"); rec == nil {
+		t.Fatal("the tokens are gone")
+	}
+	if r := srv.Command(t, "EXISTS", "freshtoken:dev"); r != ":1" {
+		t.Errorf("database 0 does not hold the tokens: EXISTS %s", r)
+	}
+}
+
 // TestStoreMigrateKeepsNewerTokensAlreadyThere: the new store already
 // holds newer tokens of the same grant (another machine of a fleet moved
 // there first and has renewed since; this machine's copy is older, its

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -74,7 +75,24 @@ func New(rawURL string) (*Store, error) {
 	if !q.Has("write_timeout") {
 		opts.WriteTimeout = 2 * time.Second
 	}
-	return &Store{client: redis.NewClient(opts), where: store.RedactURL(rawURL)}, nil
+	where := store.RedactURL(rawURL)
+	if q.Has("db") { // go-redis takes the database from ?db= over the path
+		where = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/" + strconv.Itoa(opts.DB)}).String()
+	}
+	return &Store{client: redis.NewClient(opts), where: where}, nil
+}
+
+// ID names the Redis database rawURL reaches, however the URL writes it:
+// two URLs reaching one database (one with the default port or database
+// left out, the database given by ?db=, the host in capitals, TLS or not)
+// have one ID, and two reaching different ones have two. It holds no user
+// or password.
+func ID(rawURL string) (string, error) {
+	opts, _, err := parseURL(rawURL)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("redis://%s/%d", strings.ToLower(opts.Addr), opts.DB), nil
 }
 
 // CheckURL reports whether rawURL is a URL New accepts.
