@@ -393,8 +393,11 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 		return move{}, usageErrorf("in the new store, %s; neither was moved or changed: move it away, or upgrade freshtoken if a newer one wrote it", what)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return move{}, fmt.Errorf("the new store (--to): %w", err)
-	case err == nil && !there.Grant.IsZero() && !rec.Grant.IsZero() && there.Grant != rec.Grant:
-		return move{}, usageErrorf("%s already holds tokens of %s, not of %s; neither was moved or changed", to.Location(env), there.Grant, rec.Grant)
+	case err == nil && checkGrant(there) != nil:
+		// Another configuration's, sharing the new store under this
+		// name: compared with the environment's grant, not rec's, which
+		// an older freshtoken wrote without one.
+		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's; neither was moved or changed", to.Location(env), there.Grant)
 	case err == nil && there.IssuedAt.After(rec.IssuedAt):
 		// Another machine moved there first and has renewed since: its
 		// refresh token is the live one, and this older copy's may be spent.

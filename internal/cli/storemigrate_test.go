@@ -190,6 +190,54 @@ func TestStoreMigrateMovesNothingUnlessEverythingCan(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateKeepsAnotherClientsTokensInTheNewStore: the record to
+// move was written before records named their grant (an older
+// freshtoken's), and the new store (a team's Redis) holds, under the same
+// environment name, the tokens of another client: another configuration's.
+// The check that refuses to move over another client's tokens compared the
+// two records' grants only when both had one, so the older record was
+// written over the other configuration's live tokens when it was issued
+// later (that configuration's grant lost), and otherwise was said to be
+// "older than the newer tokens of this grant" and left behind, the
+// configuration naming a store where this environment had no tokens.
+// Both are refused now, as with a record that names its grant.
+func TestStoreMigrateKeepsAnotherClientsTokensInTheNewStore(t *testing.T) {
+	for name, othersIssued := range map[string]time.Duration{"older": -time.Hour, "newer": time.Hour} {
+		t.Run(name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			folder := filestore.New(filepath.Join(e.dir, "state"))
+			rec := e.record(t, "dev")
+			rec.Grant = store.Grant{} // as an older freshtoken wrote it
+			if err := folder.Save(t.Context(), "dev", rec); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(e.dir, "team")
+			others := *rec
+			others.Grant = store.Grant{TokenURL: e.api + "v2/token_endpoint", ClientID: "another-client", Type: "authorization_code"}
+			others.RefreshToken, others.AccessToken = "the-other-configurations-refresh-token", "the-other-configurations-access-token"
+			others.IssuedAt = rec.IssuedAt.Add(othersIssued)
+			if err := filestore.New(dir).Save(t.Context(), "dev", &others); err != nil {
+				t.Fatal(err)
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
+			if code != 2 || !strings.Contains(stderr.String(), "another-client") || !strings.Contains(stderr.String(), "Nothing was moved;") {
+				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another client's tokens and nothing was moved", code, stdout, stderr)
+			}
+			if got, err := filestore.New(dir).Load(t.Context(), "dev"); err != nil || got.RefreshToken != others.RefreshToken {
+				t.Errorf("the other configuration's tokens in the new store were written over (%v)", err)
+			}
+			if got, err := folder.Load(t.Context(), "dev"); err != nil || got.RefreshToken != rec.RefreshToken {
+				t.Errorf("this environment's tokens are no longer in the old store (%v)", err)
+			}
+			if f, err := config.Load(e.config); err != nil || f.StoreURL != "file://"+filepath.Join(e.dir, "state") {
+				t.Errorf("[store] url was changed (%v)", err)
+			}
+		})
+	}
+}
+
 // TestStoreMigrateLeavesAnotherClientsTokens: two configurations share one
 // token folder (both leave [store] out, so both use the default), and the
 // record of an environment name they both use is the other one's, of
