@@ -79,3 +79,23 @@ func TestInitClientSecretKeyringWithoutAKeychain(t *testing.T) {
 		t.Errorf("exit %d, %s; want 2, saying to keep the secret in a variable instead", code, msg)
 	}
 }
+
+// TestStoreMigrateNamesTheKeychainAsWritten: `store migrate --to
+// keyring://?service=NAME` says which keychain URL [store] url now names,
+// and, run again, which one the tokens are in already, as it was written:
+// it said "keyring:", the service name dropped (as a store URL's query is,
+// lest it hold a secret; a keychain URL's holds none), leaving the reader
+// to guess which of several keychain stores the tokens went to.
+func TestStoreMigrateNamesTheKeychainAsWritten(t *testing.T) {
+	keyringtest.Start(t)
+	t.Setenv("HOME", t.TempDir()) // the keychain's renewal locks
+	e := newDevEnv(t)
+	e.login(t)
+	const to = "keyring://?service=freshtoken-work"
+	for _, want := range []string{"now names " + to + "\n", "The tokens are in " + to + " already"} {
+		ios, stdout, stderr := testStreams(false, false)
+		if code := e.run(ios, "store", "migrate", "--to", to); code != 0 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("store migrate --to %s: exit %d\n%s%s; want it to say %q", to, code, stdout, stderr, want)
+		}
+	}
+}

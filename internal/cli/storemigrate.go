@@ -295,6 +295,9 @@ func shownStore(u string) string {
 	if u == "" {
 		return "the default folder"
 	}
+	if config.IsKeyringURL(u) {
+		return u // a service name at most, which CheckStoreURL checked
+	}
 	return store.RedactURL(u)
 }
 
@@ -437,7 +440,7 @@ func sameRecord(env string, a, b *store.Record) bool {
 // that --to names can be used, and says what to do about --to if not: the
 // keychain's own advice is about a keyring:// in [store], which is not there.
 func checkKeychainTarget(ctx context.Context, to string) error {
-	if !strings.HasPrefix(to, "keyring:") {
+	if !config.IsKeyringURL(to) {
 		return nil
 	}
 	err := keyringstore.Check(ctx)

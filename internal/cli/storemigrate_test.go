@@ -351,16 +351,19 @@ func TestStoreMigrateKeepsARecordItCannotRead(t *testing.T) {
 // TestStoreMigrateToAMissingKeychainSaysWhatToDo: --to keyring:// where
 // there is no keychain (no D-Bus session, as over SSH) is a usage error
 // about --to, with what to choose instead; it said to take keyring:// out
-// of [store] in the config, which the user never put there.
+// of [store] in the config, which the user never put there (and still
+// did for KEYRING://, which freshtoken takes as keyring://).
 func TestStoreMigrateToAMissingKeychainSaysWhatToDo(t *testing.T) {
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 	e := newDevEnv(t)
 	e.login(t)
-	ios, _, stderr := testStreams(false, false)
-	code := e.run(ios, "store", "migrate", "--to", "keyring://")
-	if msg := stderr.String(); code != 2 || strings.Contains(msg, "[store] in the config") || !strings.Contains(msg, "--to keyring://: no system keychain") ||
-		!strings.Contains(msg, "or move the tokens to a folder (--to file:///…) or to Redis instead") {
-		t.Errorf("exit %d, %s; want 2, about --to and what to choose instead", code, msg)
+	for _, to := range []string{"keyring://", "KEYRING://"} {
+		ios, _, stderr := testStreams(false, false)
+		code := e.run(ios, "store", "migrate", "--to", to)
+		if msg := stderr.String(); code != 2 || strings.Contains(msg, "[store] in the config") || !strings.Contains(msg, "--to "+to+": no system keychain") ||
+			!strings.Contains(msg, "or move the tokens to a folder (--to file:///…) or to Redis instead") {
+			t.Errorf("--to %s: exit %d, %s; want 2, about --to and what to choose instead", to, code, msg)
+		}
 	}
 	if rec := e.record(t, "dev"); rec == nil {
 		t.Error("the tokens are gone")
