@@ -348,7 +348,7 @@ func (s *Store) release(k, holder string) {
 
 // failed describes err, from doing what at Redis for a caller with ctx, as
 // one of the store's errors: a refusal of the credentials or permissions in
-// the URL wraps store.ErrDenied; Redis down, starting, read-only, out of
+// the URL, or a Redis Cluster, wraps store.ErrDenied; Redis down, starting, read-only, out of
 // memory or failing over wraps store.ErrUnreachable, as does a dial that
 // timed out on its own (a TLS handshake with a Redis that speaks none); the
 // caller's context that ended is that.
@@ -369,6 +369,8 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 		code = "NOPERM" // a command in a script that the user may not run (Redis 7.0)
 	}
 	switch code {
+	case "CROSSSLOT", "MOVED", "ASK":
+		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s is a Redis Cluster (it answered %q), which cannot keep freshtoken's tokens: a record and its renewal lock are two keys, in two hash slots, that a save sets in one step; name a standalone Redis (a primary, with replicas if you like) in its URL", what, s.where, answer.Error())}
 	case "WRONGPASS", "NOAUTH", "NOPERM":
 		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in its URL, and the user's permissions (see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", what, s.where, answer.Error())}
 	case "OOM":
