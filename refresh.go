@@ -345,13 +345,18 @@ func (s *Source) resumeTries(ctx context.Context) (int, error) {
 // a provider that detects reuse. The error then wraps ErrUnusableToken.
 func (s *Source) exchange(work context.Context, req renewal, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
 	defer s.sending(s.inFlight(false))()
-	defer s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", s.set.TokenURL, "timeout", s.set.Timeout)()
+	answered := s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", s.set.TokenURL, "timeout", s.set.Timeout)
+	defer answered()
 	rctx, cancel := context.WithTimeout(work, s.set.Timeout)
 	defer cancel()
 	ans := &answerCopy{base: s.http.Transport}
 	client := *s.http
 	client.Transport = ans
 	tok, err := req.send(context.WithValue(rctx, oauth2.HTTPClient, &client), r)
+	// The answer is in: a wait from here on is the store's (see save),
+	// not the token endpoint's.
+	answered()
+	defer s.sayIfSlow("waiting for the token store to take the new tokens", "store", s.Location())()
 	if err != nil {
 		n := s.rotatedOnly(ans, r, sentAt, reason)
 		if n == nil {

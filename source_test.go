@@ -1,14 +1,17 @@
 package freshtoken_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -1939,6 +1942,51 @@ func TestSilentStoreIsNotBlamedOnAnotherRenewer(t *testing.T) {
 	}
 	if out := logs.String(); !strings.Contains(out, "waiting for the renewal lock") || strings.Contains(out, "holds the renewal lock") {
 		t.Fatalf("logs:\n%s\nwant the slow wait for the lock told without blaming another renewer", out)
+	}
+}
+
+// TestStoreSlowToTakeTheAnswerIsNotBlamedOnTheTokenEndpoint: the token
+// endpoint answers at once, and the store is slow to take the answer (a
+// Redis pausing writes; a keychain locked as the answer came, waiting to be
+// unlocked). The warning told the user, a second in, that freshtoken was
+// "waiting for the token endpoint to answer", sending them to the provider
+// while the store held things up: its timer ran until the answer was
+// stored. It ends when the answer comes.
+func TestStoreSlowToTakeTheAnswerIsNotBlamedOnTheTokenEndpoint(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	provider, err := url.Parse(r.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(provider)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if form, _ := url.ParseQuery(string(body)); form.Get("grant_type") == "refresh_token" {
+			// Writes wait 1.8 s (under the store's 2 s read timeout): past
+			// the second after which a wait is told.
+			srv.Command(t, "CLIENT", "PAUSE", "1800", "WRITE")
+		}
+		forward.ServeHTTP(w, req)
+	}))
+	defer front.Close()
+	r.settings.TokenURL = front.URL + "/v2/token_endpoint"
+	st, err := redisstore.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if out := logs.String(); strings.Contains(out, "waiting for the token endpoint") {
+		t.Fatalf("logs:\n%s\nwant no word of waiting for the token endpoint, which answered at once", out)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // This file holds what the system keychain adds to the configuration (the
@@ -83,7 +84,7 @@ func keyringLockDir() (string, error) {
 func StoreID(storeURL string) (string, error) {
 	switch {
 	case IsRedisURL(storeURL):
-		return store.RedactURL(storeURL), nil
+		return redisstore.ID(storeURL)
 	case IsKeyringURL(storeURL):
 		svc, err := keyringService(storeURL)
 		return "keyring:" + svc, err
@@ -98,7 +99,7 @@ func StoreID(storeURL string) (string, error) {
 func LockDomain(storeURL string) (string, error) {
 	switch {
 	case IsRedisURL(storeURL):
-		return store.RedactURL(storeURL), nil
+		return redisstore.ID(storeURL) // the lock is a key beside the record
 	case IsKeyringURL(storeURL):
 		if _, err := keyringService(storeURL); err != nil {
 			return "", err

@@ -50,18 +50,39 @@ func TestStoreIDs(t *testing.T) {
 		{"", "file:///state/freshtoken"},
 		{"keyring://", "keyring://?service=freshtoken"},
 		{"redis://:a@h:6379/0", "redis://:b@h:6379/0"},
+		// One Redis database, however the URL is written: a port or a
+		// database left out, a host in capitals, TLS or not, the database
+		// given as ?db= (go-redis reads it, and it wins over the path).
+		{"redis://h:6379", "redis://h:6379/0"},
+		{"redis://h/0", "redis://h:6379/0"},
+		{"redis://H:6379/0", "redis://h:6379/0"},
+		{"rediss://h:6379/0", "redis://h:6379/0"},
+		{"redis://h:6379/0?db=3", "redis://h:6379/3"},
+		{"redis://h:6379/3?db=0", "redis://h:6379"},
 	}
 	for _, p := range same {
 		a, _ := config.StoreID(p[0])
 		b, _ := config.StoreID(p[1])
-		if a != b {
-			t.Errorf("%q and %q are one store, but their IDs are %q and %q", p[0], p[1], a, b)
+		la, _ := config.LockDomain(p[0])
+		lb, _ := config.LockDomain(p[1])
+		if a != b || la != lb {
+			t.Errorf("%q and %q are one store, but their IDs are %q and %q, their lock domains %q and %q", p[0], p[1], a, b, la, lb)
 		}
 	}
-	a, _ := config.StoreID("")
-	b, _ := config.StoreID("keyring://")
-	if a == b {
-		t.Error("the default folder and the keychain have one ID")
+	other := [][2]string{
+		{"", "keyring://"},
+		{"redis://h:6379/0?db=3", "redis://h:6379/0"},
+		{"redis://h:6379/0", "redis://h:6380/0"},
+		{"redis://h:6379/0", "redis://g:6379/0"},
+	}
+	for _, p := range other {
+		a, _ := config.StoreID(p[0])
+		b, _ := config.StoreID(p[1])
+		la, _ := config.LockDomain(p[0])
+		lb, _ := config.LockDomain(p[1])
+		if a == b || la == lb {
+			t.Errorf("%q and %q are two stores, but their IDs are %q and %q, their lock domains %q and %q", p[0], p[1], a, b, la, lb)
+		}
 	}
 	// The keychain is one per user: its locks are the home folder's
 	// default state folder's, whatever $XDG_STATE_HOME says.

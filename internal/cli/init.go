@@ -150,6 +150,12 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if s.ClientID == "" {
 		return usageErrorf("--client-id is required: copy the OAuth identifier from the provider's developer dashboard")
 	}
+	// A device log-in that has no endpoint to ask would be written only for
+	// login to refuse it. Refused before the keychain is written: the
+	// secret kept there is every environment's of the client.
+	if e, err := config.NewEnv(name, s); err == nil && e.MissingDeviceAuthURL() != nil {
+		return config.Invalidf(`environment %s: grant = "device_code" needs the provider's device authorization endpoint; pass --device-auth-url URL, or --issuer URL to discover it; nothing was written`, name)
+	}
 	if opts.Settings.ClientSecretKeyring {
 		e, err := config.NewEnv(name, s)
 		if err != nil {
@@ -158,11 +164,6 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		if err := keepClientSecret(ctx, f, p, e); err != nil {
 			return err
 		}
-	}
-	// A device log-in that has no endpoint to ask would be written only for
-	// login to refuse it.
-	if e, err := config.NewEnv(name, s); err == nil && e.MissingDeviceAuthURL() != nil {
-		return config.Invalidf(`environment %s: grant = "device_code" needs the provider's device authorization endpoint; pass --device-auth-url URL, or --issuer URL to discover it; nothing was written`, name)
 	}
 	conf, err := config.WriteEnv(path, name, s, true)
 	if err != nil {

@@ -79,3 +79,53 @@ func TestInitClientSecretKeyringWithoutAKeychain(t *testing.T) {
 		t.Errorf("exit %d, %s; want 2, saying to keep the secret in a variable instead", code, msg)
 	}
 }
+
+// TestStoreMigrateNamesTheKeychainAsWritten: `store migrate --to
+// keyring://?service=NAME` says which keychain URL [store] url now names,
+// and, run again, which one the tokens are in already, as it was written:
+// it said "keyring:", the service name dropped (as a store URL's query is,
+// lest it hold a secret; a keychain URL's holds none), leaving the reader
+// to guess which of several keychain stores the tokens went to.
+func TestStoreMigrateNamesTheKeychainAsWritten(t *testing.T) {
+	keyringtest.Start(t)
+	t.Setenv("HOME", t.TempDir()) // the keychain's renewal locks
+	e := newDevEnv(t)
+	e.login(t)
+	const to = "keyring://?service=freshtoken-work"
+	for _, want := range []string{"now names " + to + "\n", "The tokens are in " + to + " already"} {
+		ios, stdout, stderr := testStreams(false, false)
+		if code := e.run(ios, "store", "migrate", "--to", to); code != 0 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("store migrate --to %s: exit %d\n%s%s; want it to say %q", to, code, stdout, stderr, want)
+		}
+	}
+}
+
+// TestInitRefusedLeavesTheKeychainAlone: an `init --client-secret-keyring`
+// that is refused ("nothing was written": a device log-in with no device
+// authorization endpoint) leaves the keychain as it was. The secret was
+// put there first, replacing the one the client's other environments (of
+// this configuration or another) read, with whatever was typed.
+func TestInitRefusedLeavesTheKeychainAlone(t *testing.T) {
+	keyringtest.Start(t)
+	e := newDevEnv(t)
+	initEnv := func(env, secret string, extra ...string) (int, string) {
+		ios, _, stderr := testStreams(false, false)
+		ios.In = strings.NewReader(secret + "\n")
+		args := append([]string{"init", "-e", env, "--provider", "generic", "--client-id", "cli", "--client-secret-keyring",
+			"--api-url", "https://api.example/", "--auth-url", "https://login.example/auth", "--token-url", "https://login.example/token"}, extra...)
+		return e.run(ios, args...), stderr.String()
+	}
+	if code, msg := initEnv("work", "the-right-secret"); code != 0 {
+		t.Fatalf("init -e work: exit %d: %s", code, msg)
+	}
+	if code, msg := initEnv("tv", "a-mistyped-secret", "--grant", "device_code"); code != 2 || !strings.Contains(msg, "nothing was written") {
+		t.Fatalf("init -e tv --grant device_code without its endpoint: exit %d: %s; want 2, nothing written", code, msg)
+	}
+	f, err := config.Load(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Envs["work"].ClientSecretValue(t.Context()); err != nil || got != "the-right-secret" {
+		t.Errorf("work's client secret = %q, %v; want the one kept before the refused init", got, err)
+	}
+}

@@ -295,6 +295,9 @@ func shownStore(u string) string {
 	if u == "" {
 		return "the default folder"
 	}
+	if config.IsKeyringURL(u) {
+		return u // a service name at most, which CheckStoreURL checked
+	}
 	return store.RedactURL(u)
 }
 
@@ -393,8 +396,11 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 		return move{}, usageErrorf("in the new store, %s; neither was moved or changed: move it away, or upgrade freshtoken if a newer one wrote it", what)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return move{}, fmt.Errorf("the new store (--to): %w", err)
-	case err == nil && !there.Grant.IsZero() && !rec.Grant.IsZero() && there.Grant != rec.Grant:
-		return move{}, usageErrorf("%s already holds tokens of %s, not of %s; neither was moved or changed", to.Location(env), there.Grant, rec.Grant)
+	case err == nil && checkGrant(there) != nil:
+		// Another configuration's, sharing the new store under this
+		// name: compared with the environment's grant, not rec's, which
+		// an older freshtoken wrote without one.
+		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's; neither was moved or changed", to.Location(env), there.Grant)
 	case err == nil && there.IssuedAt.After(rec.IssuedAt):
 		// Another machine moved there first and has renewed since: its
 		// refresh token is the live one, and this older copy's may be spent.
@@ -434,7 +440,7 @@ func sameRecord(env string, a, b *store.Record) bool {
 // that --to names can be used, and says what to do about --to if not: the
 // keychain's own advice is about a keyring:// in [store], which is not there.
 func checkKeychainTarget(ctx context.Context, to string) error {
-	if !strings.HasPrefix(to, "keyring:") {
+	if !config.IsKeyringURL(to) {
 		return nil
 	}
 	err := keyringstore.Check(ctx)

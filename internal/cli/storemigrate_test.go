@@ -78,6 +78,51 @@ func TestStoreMigrateToTheSameFolderByAnotherPath(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateToTheSameRedisByAnotherURL: --to naming the Redis
+// database the tokens are in by another spelling (the port or database left
+// out, or put in) is the same store: nothing moves, and migrate says so. It
+// took the one Redis lock twice, once per spelling, and waited on itself
+// for ever, saying another process was renewing. And a database named by
+// ?db= (which go-redis reads, over the path) is another store: migrate
+// said the tokens were in database 0 already when they were in 3, and
+// every message named database 0 as where they were.
+func TestStoreMigrateToTheSameRedisByAnotherURL(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	srv := redistest.Start(t)
+	migrate := func(to string) (int, string) {
+		t.Helper()
+		ios, stdout, stderr := testStreams(false, false)
+		done := make(chan int, 1)
+		go func() { done <- e.run(ios, "store", "migrate", "--to", to) }()
+		select {
+		case code := <-done:
+			return code, stdout.String() + stderr.String()
+		case <-time.After(20 * time.Second):
+			t.Fatalf("store migrate --to %s was still waiting after 20 s: %s", to, stderr)
+			return 0, ""
+		}
+	}
+	if code, out := migrate("redis://" + srv.Addr); code != 0 {
+		t.Fatalf("store migrate to Redis: exit %d\n%s", code, out)
+	}
+	if code, out := migrate("redis://" + srv.Addr + "/0"); code != 0 || !strings.Contains(out, "already; nothing was moved") {
+		t.Fatalf("store migrate to the same Redis database by another URL: exit %d\n%s; want 0 saying the tokens are there already", code, out)
+	}
+	if code, out := migrate("redis://" + srv.Addr + "/0?db=3"); code != 0 || !strings.Contains(out, "dev: moved to redis://"+srv.Addr+"/3 (key") {
+		t.Fatalf("store migrate to database 3: exit %d\n%s; want it moved there, saying database 3", code, out)
+	}
+	if code, out := migrate("redis://" + srv.Addr + "/0"); code != 0 || !strings.Contains(out, "dev: moved") {
+		t.Fatalf("store migrate from database 3 back to 0: exit %d\n%s; want it moved", code, out)
+	}
+	if rec := e.record(t, "dev"); rec == nil {
+		t.Fatal("the tokens are gone")
+	}
+	if r := srv.Command(t, "EXISTS", "freshtoken:dev"); r != ":1" {
+		t.Errorf("database 0 does not hold the tokens: EXISTS %s", r)
+	}
+}
+
 // TestStoreMigrateKeepsNewerTokensAlreadyThere: the new store already
 // holds newer tokens of the same grant (another machine of a fleet moved
 // there first and has renewed since; this machine's copy is older, its
@@ -142,6 +187,54 @@ func TestStoreMigrateMovesNothingUnlessEverythingCan(t *testing.T) {
 	}
 	if _, err := target.Load(t.Context(), "dev"); err == nil {
 		t.Error("dev was copied to the new store")
+	}
+}
+
+// TestStoreMigrateKeepsAnotherClientsTokensInTheNewStore: the record to
+// move was written before records named their grant (an older
+// freshtoken's), and the new store (a team's Redis) holds, under the same
+// environment name, the tokens of another client: another configuration's.
+// The check that refuses to move over another client's tokens compared the
+// two records' grants only when both had one, so the older record was
+// written over the other configuration's live tokens when it was issued
+// later (that configuration's grant lost), and otherwise was said to be
+// "older than the newer tokens of this grant" and left behind, the
+// configuration naming a store where this environment had no tokens.
+// Both are refused now, as with a record that names its grant.
+func TestStoreMigrateKeepsAnotherClientsTokensInTheNewStore(t *testing.T) {
+	for name, othersIssued := range map[string]time.Duration{"older": -time.Hour, "newer": time.Hour} {
+		t.Run(name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			folder := filestore.New(filepath.Join(e.dir, "state"))
+			rec := e.record(t, "dev")
+			rec.Grant = store.Grant{} // as an older freshtoken wrote it
+			if err := folder.Save(t.Context(), "dev", rec); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(e.dir, "team")
+			others := *rec
+			others.Grant = store.Grant{TokenURL: e.api + "v2/token_endpoint", ClientID: "another-client", Type: "authorization_code"}
+			others.RefreshToken, others.AccessToken = "the-other-configurations-refresh-token", "the-other-configurations-access-token"
+			others.IssuedAt = rec.IssuedAt.Add(othersIssued)
+			if err := filestore.New(dir).Save(t.Context(), "dev", &others); err != nil {
+				t.Fatal(err)
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
+			if code != 2 || !strings.Contains(stderr.String(), "another-client") || !strings.Contains(stderr.String(), "Nothing was moved;") {
+				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another client's tokens and nothing was moved", code, stdout, stderr)
+			}
+			if got, err := filestore.New(dir).Load(t.Context(), "dev"); err != nil || got.RefreshToken != others.RefreshToken {
+				t.Errorf("the other configuration's tokens in the new store were written over (%v)", err)
+			}
+			if got, err := folder.Load(t.Context(), "dev"); err != nil || got.RefreshToken != rec.RefreshToken {
+				t.Errorf("this environment's tokens are no longer in the old store (%v)", err)
+			}
+			if f, err := config.Load(e.config); err != nil || f.StoreURL != "file://"+filepath.Join(e.dir, "state") {
+				t.Errorf("[store] url was changed (%v)", err)
+			}
+		})
 	}
 }
 
@@ -258,16 +351,19 @@ func TestStoreMigrateKeepsARecordItCannotRead(t *testing.T) {
 // TestStoreMigrateToAMissingKeychainSaysWhatToDo: --to keyring:// where
 // there is no keychain (no D-Bus session, as over SSH) is a usage error
 // about --to, with what to choose instead; it said to take keyring:// out
-// of [store] in the config, which the user never put there.
+// of [store] in the config, which the user never put there (and still
+// did for KEYRING://, which freshtoken takes as keyring://).
 func TestStoreMigrateToAMissingKeychainSaysWhatToDo(t *testing.T) {
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 	e := newDevEnv(t)
 	e.login(t)
-	ios, _, stderr := testStreams(false, false)
-	code := e.run(ios, "store", "migrate", "--to", "keyring://")
-	if msg := stderr.String(); code != 2 || strings.Contains(msg, "[store] in the config") || !strings.Contains(msg, "--to keyring://: no system keychain") ||
-		!strings.Contains(msg, "or move the tokens to a folder (--to file:///…) or to Redis instead") {
-		t.Errorf("exit %d, %s; want 2, about --to and what to choose instead", code, msg)
+	for _, to := range []string{"keyring://", "KEYRING://"} {
+		ios, _, stderr := testStreams(false, false)
+		code := e.run(ios, "store", "migrate", "--to", to)
+		if msg := stderr.String(); code != 2 || strings.Contains(msg, "[store] in the config") || !strings.Contains(msg, "--to "+to+": no system keychain") ||
+			!strings.Contains(msg, "or move the tokens to a folder (--to file:///…) or to Redis instead") {
+			t.Errorf("--to %s: exit %d, %s; want 2, about --to and what to choose instead", to, code, msg)
+		}
 	}
 	if rec := e.record(t, "dev"); rec == nil {
 		t.Error("the tokens are gone")

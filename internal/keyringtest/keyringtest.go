@@ -213,6 +213,12 @@ func (b *Bus) Pause(t *testing.T) {
 	testenv.Pause(t, b.keyring.Process)
 }
 
+// Resume lets gnome-keyring-daemon, stopped by Pause, run again.
+func (b *Bus) Resume(t *testing.T) {
+	t.Helper()
+	testenv.Resume(t, b.keyring.Process)
+}
+
 // Items lists the labels of the items in the login keyring whose service
 // attribute is service, to see what a test left there.
 func (b *Bus) Items(t *testing.T, service string) []string {

@@ -29,6 +29,72 @@ type Server struct {
 // installs it, and is skipped elsewhere.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t)
+}
+
+// StartCluster starts a Redis Cluster of nodes servers on free ports of
+// 127.0.0.1, each serving the hash slots slotsOf gives it (a node, 0 to
+// nodes-1, for each slot), and waits until the cluster serves them all.
+// Node 0 is returned first.
+func StartCluster(t testing.TB, nodes int, slotsOf func(slot int) int) []*Server {
+	t.Helper()
+	servers := make([]*Server, nodes)
+	buses := make([]string, nodes)
+	for i := range servers {
+		bus, err := testenv.PickPort() // port+10000, the default, may be past 65535
+		if err != nil {
+			t.Fatal(err)
+		}
+		buses[i] = strconv.Itoa(bus)
+		servers[i] = start(t, "--cluster-enabled", "yes", "--cluster-port", buses[i], "--cluster-config-file", t.TempDir()+"/nodes.conf")
+	}
+	owned := make([][]string, nodes)
+	for slot := range 16384 {
+		n := slotsOf(slot)
+		owned[n] = append(owned[n], strconv.Itoa(slot))
+	}
+	for i, s := range servers {
+		if len(owned[i]) > 0 {
+			if reply := s.Command(t, append([]string{"CLUSTER", "ADDSLOTS"}, owned[i]...)...); reply != "+OK" {
+				t.Fatalf("CLUSTER ADDSLOTS: %s", reply)
+			}
+		}
+		if i > 0 {
+			host, port, _ := net.SplitHostPort(s.Addr)
+			if reply := servers[0].Command(t, "CLUSTER", "MEET", host, port, buses[i]); reply != "+OK" {
+				t.Fatalf("CLUSTER MEET: %s", reply)
+			}
+		}
+	}
+	for _, s := range servers {
+		testenv.WaitFor(t, "the cluster to serve every slot", func() bool {
+			v, _ := s.clusterState()
+			return v == "ok"
+		})
+	}
+	return servers
+}
+
+// clusterState is the cluster_state CLUSTER INFO gives.
+func (s *Server) clusterState() (string, bool) {
+	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		return "", false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(c, "CLUSTER INFO\r\n")
+	r := bufio.NewReader(c)
+	if head, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(head, "$") {
+		return "", false
+	}
+	line, err := r.ReadString('\n')
+	v, ok := strings.CutPrefix(strings.TrimSpace(line), "cluster_state:")
+	return v, err == nil && ok
+}
+
+func start(t testing.TB, args ...string) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		testenv.Missing(t, "redis-server is not installed (apt-get install redis-server)")
@@ -40,7 +106,7 @@ func Start(t testing.TB) *Server {
 		}
 		port := strconv.Itoa(p)
 		addr := net.JoinHostPort("127.0.0.1", port)
-		cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+		cmd := exec.Command(bin, append([]string{"--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", t.TempDir()}, args...)...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -12,3 +12,9 @@ func Pause(t testing.TB, _ *os.Process) {
 	t.Helper()
 	Missing(t, "pausing a process needs SIGSTOP, which only Unix has")
 }
+
+// Resume is Missing, as Pause is.
+func Resume(t testing.TB, _ *os.Process) {
+	t.Helper()
+	Missing(t, "resuming a process needs SIGCONT, which only Unix has")
+}

@@ -17,3 +17,11 @@ func Pause(t testing.TB, p *os.Process) {
 	}
 	t.Cleanup(func() { p.Signal(syscall.SIGCONT) })
 }
+
+// Resume lets p, stopped by Pause, run again before the test ends.
+func Resume(t testing.TB, p *os.Process) {
+	t.Helper()
+	if err := p.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/zalando/go-keyring"
@@ -16,6 +17,17 @@ import (
 // sees (over ssh, from cron or a service) would otherwise hold the command
 // forever.
 var answerTimeout = 30 * time.Second
+
+// againTimeout bounds each call made while the keychain has not answered
+// since a call went unanswered: a command reading many environments
+// (status, store migrate), or a proxy serving many, waited answerTimeout
+// for each, minutes in all, for a keychain already known not to answer.
+// The first call answered within it makes the keychain answered again.
+var againTimeout = 3 * time.Second
+
+// unanswered is set when a call goes unanswered, and cleared when one is
+// answered.
+var unanswered atomic.Bool
 
 // errNoAnswer is why a call's context ends when the keychain took too long.
 var errNoAnswer = errors.New("the keychain did not answer in time")
@@ -34,17 +46,21 @@ var calling = make(chan struct{}, 1)
 // dropped. Any call may wait for a prompt (store.Waiting).
 func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T, error) {
 	store.Waiting(ctx)
-	ctx, cancel := context.WithTimeoutCause(ctx, answerTimeout, errNoAnswer)
+	limit, again := answerTimeout, unanswered.Load()
+	if again {
+		limit = min(againTimeout, answerTimeout)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, limit, errNoAnswer)
 	defer cancel()
 	type result struct {
 		v   T
 		err error
 	}
+	var zero T
 	select {
 	case calling <- struct{}{}:
 	case <-ctx.Done():
-		var zero T
-		return zero, ended(ctx)
+		return zero, ended(ctx, limit, again)
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -55,29 +71,37 @@ func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T
 	select {
 	case r := <-done:
 		if r.err != nil && errors.Is(context.Cause(ctx), errNoAnswer) {
-			return r.v, noAnswer()
+			unanswered.Store(true)
+			return r.v, noAnswer(limit, again)
 		}
+		unanswered.Store(false)
 		return r.v, r.err
 	case <-ctx.Done():
-		var zero T
-		return zero, ended(ctx)
+		return zero, ended(ctx, limit, again)
 	}
 }
 
-// ended is why a keychain call's ctx ended: the keychain not answering in
-// time, or the caller's own context.
-func ended(ctx context.Context) error {
+// ended is why a keychain call's ctx ended: the keychain not answering
+// within limit (again: while it had not answered since a call went
+// unanswered), or the caller's own context.
+func ended(ctx context.Context, limit time.Duration, again bool) error {
 	if errors.Is(context.Cause(ctx), errNoAnswer) {
-		return noAnswer()
+		unanswered.Store(true)
+		return noAnswer(limit, again)
 	}
 	return ctx.Err()
 }
 
-// noAnswer says that the keychain did not answer in time, and what to do.
-func noAnswer() error {
+// noAnswer says that the keychain did not answer within limit (again:
+// nor had it since a call went unanswered before), and what to do.
+func noAnswer(limit time.Duration, again bool) error {
+	what := fmt.Sprintf("did not answer within %s", limit)
+	if again {
+		what = fmt.Sprintf("still does not answer (it did not within %s, nor now within %s)", answerTimeout, limit)
+	}
 	return &UnusableError{kind: store.ErrUnreachable, fix: tokensFix, reason: fmt.Sprintf(
-		"%v: the %s did not answer within %s, as when it waits on an unlock or access prompt nobody can see (over ssh, from cron or a service); unlock it in your desktop session, or run freshtoken there",
-		store.ErrUnreachable, systemName, answerTimeout)}
+		"%v: the %s %s, as when it waits on an unlock or access prompt nobody can see (over ssh, from cron or a service); unlock it in your desktop session, or run freshtoken there",
+		store.ErrUnreachable, systemName, what)}
 }
 
 // get is keyring.Get bounded: keyring.ErrNotFound as it is, other failures

@@ -19,6 +19,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
@@ -153,7 +154,7 @@ func TestKeychainThatDoesNotAnswer(t *testing.T) {
 				t.Fatal("a call to a keychain that does not answer was still waiting after 20 s, with a limit of 300 ms")
 			}
 			for what, err := range got {
-				if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "did not answer within 300ms") ||
+				if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "within 300ms") ||
 					!strings.Contains(err.Error(), "unlock it in your desktop session") || strings.Contains(err.Error(), "\n") {
 					t.Errorf("%s: %v; want one line saying the keychain did not answer and what to do", what, err)
 				}
@@ -182,12 +183,57 @@ func TestUnansweredCallsDoNotPileUp(t *testing.T) {
 	}
 	before := runtime.NumGoroutine()
 	for range 20 {
-		if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "did not answer within 50ms") {
+		if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "within 50ms") {
 			t.Fatalf("Load from a silent keychain: %v; want it unreachable, saying it did not answer", err)
 		}
 	}
 	if grew := runtime.NumGoroutine() - before; grew > 2 {
 		t.Fatalf("20 calls given up on left %d more goroutines waiting on the keychain", grew)
+	}
+}
+
+// TestKeychainKnownNotToAnswerIsNotWaitedForInFull: once a call has gone
+// unanswered, each later one waits only briefly until the keychain answers
+// again: `status` waited the whole limit (30 s) for each environment, a
+// minute and a half for three, for a keychain already known not to answer
+// (and `store migrate`, and the proxy's page, as long). Once the keychain
+// answers again, it is used as before.
+func TestKeychainKnownNotToAnswerIsNotWaitedForInFull(t *testing.T) {
+	kr := keyringtest.Start(t)
+	keyringstore.SetAnswerTimeout(t, 2*time.Second, 100*time.Millisecond)
+	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
+	kr.Pause(t)
+	errs := make(chan []error, 1)
+	go func() {
+		var got []error
+		for range 10 {
+			_, err := s.Load(ctx, "sandbox")
+			got = append(got, err)
+		}
+		errs <- got
+	}()
+	var got []error
+	select {
+	case got = <-errs:
+	case <-time.After(15 * time.Second):
+		t.Fatal("10 reads from a keychain that does not answer were still waiting after 15 s: each waited the whole limit of 2 s")
+	}
+	for i, err := range got {
+		want := "did not answer within 2s"
+		if i > 0 {
+			want = "still does not answer (it did not within 2s, nor now within 100ms)"
+		}
+		if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), want) {
+			t.Errorf("read %d: %v; want it unreachable, saying it %s", i+1, err, want)
+		}
+	}
+	kr.Resume(t)
+	testenv.WaitFor(t, "the keychain to be read again once it answers", func() bool {
+		_, err := s.Load(ctx, "sandbox")
+		return errors.Is(err, store.ErrNotFound)
+	})
+	if err := s.Save(ctx, "sandbox", storetest.Sample()); err != nil {
+		t.Fatalf("Save once the keychain answers again: %v", err)
 	}
 }
 

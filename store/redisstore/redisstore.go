@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -113,7 +114,24 @@ func New(rawURL string) (*Store, error) {
 	if !q.Has("write_timeout") {
 		opts.WriteTimeout = 2 * time.Second
 	}
-	return &Store{client: redis.NewClient(opts), where: store.RedactURL(rawURL)}, nil
+	where := store.RedactURL(rawURL)
+	if q.Has("db") { // go-redis takes the database from ?db= over the path
+		where = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/" + strconv.Itoa(opts.DB)}).String()
+	}
+	return &Store{client: redis.NewClient(opts), where: where}, nil
+}
+
+// ID names the Redis database rawURL reaches, however the URL writes it:
+// two URLs reaching one database (one with the default port or database
+// left out, the database given by ?db=, the host in capitals, TLS or not)
+// have one ID, and two reaching different ones have two. It holds no user
+// or password.
+func ID(rawURL string) (string, error) {
+	opts, _, err := parseURL(rawURL)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("redis://%s/%d", strings.ToLower(opts.Addr), opts.DB), nil
 }
 
 // CheckURL reports whether rawURL is a URL New accepts.
@@ -390,7 +408,7 @@ func (s *Store) release(k, holder string) {
 
 // failed describes err, from doing what at Redis for a caller with ctx, as
 // one of the store's errors: a refusal of the credentials or permissions in
-// the URL wraps store.ErrDenied; Redis down, starting, read-only, out of
+// the URL, or a Redis Cluster, wraps store.ErrDenied; Redis down, starting, read-only, out of
 // memory or failing over wraps store.ErrUnreachable, as does a dial that
 // timed out on its own (a TLS handshake with a Redis that speaks none); the
 // caller's context that ended is that.
@@ -414,6 +432,8 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 		code = "NOPERM" // a command in a script that the user may not run (Redis 7.0)
 	}
 	switch code {
+	case "CROSSSLOT", "MOVED", "ASK":
+		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s is a Redis Cluster (it answered %q), which cannot keep freshtoken's tokens: a record and its renewal lock are two keys, in two hash slots, that a save sets in one step; name a standalone Redis (a primary, with replicas if you like) in its URL", what, s.where, answer.Error())}
 	case "WRONGPASS", "NOAUTH", "NOPERM":
 		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in its URL, and the user's permissions (see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", what, s.where, answer.Error())}
 	case "OOM":
