@@ -3,6 +3,7 @@ package freshtoken
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -60,6 +61,10 @@ func (s *Source) Revoke(ctx context.Context) error {
 			continue
 		}
 		if err := s.revoke(ctx, secret, t.token, t.hint); err != nil {
+			var refused *revocationRefused
+			if errors.As(err, &refused) && refused.notThere {
+				return fmt.Errorf("%s: no revocation endpoint answers at %s (%w), so the %s was not revoked: check revocation_url", s.set.Env, s.set.RevocationURL, err, strings.ReplaceAll(t.hint, "_", " "))
+			}
 			return fmt.Errorf("%s: the provider's revocation endpoint %s could not revoke the %s (%w)", s.set.Env, s.set.RevocationURL, strings.ReplaceAll(t.hint, "_", " "), err)
 		}
 		s.log.Debug("token revoked", "url", s.set.RevocationURL, "token_type_hint", t.hint)
@@ -92,8 +97,8 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 			s.log.Debug("the provider does not revoke access tokens; the access token lasts until it expires", "url", s.set.RevocationURL)
 			return nil
 		}
-		refused := &revocationRefused{status: redact.OneLine(resp.Status, 80), kind: ErrUnreachable}
-		if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient {
+		refused := &revocationRefused{status: redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}
+		if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient || refused.notThere {
 			refused.kind = ErrClientRejected
 		}
 		return refused
@@ -103,10 +108,12 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 
 // revocationRefused is a revocation endpoint's refusal: of the client
 // (ErrClientRejected, the configuration's to fix) or for another reason
-// (ErrUnreachable).
+// (ErrUnreachable). notThere is the answer of a URL where no endpoint is
+// (tokenerr.NotThere), a mistyped revocation_url, the configuration's too.
 type revocationRefused struct {
-	status string
-	kind   error
+	status   string
+	kind     error
+	notThere bool
 }
 
 func (e *revocationRefused) Error() string { return "HTTP " + e.status }
