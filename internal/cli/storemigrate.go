@@ -281,7 +281,7 @@ func (e *fullDestinationError) FailureKind() failure.Kind { return failure.Confi
 // empty: a move that fails leaves no folder of its own behind.
 func removeMadeFolder(storeURL string) func() {
 	dir, err := config.StoreDir(storeURL)
-	if err != nil || !strings.HasPrefix(storeURL, "file:") {
+	if err != nil || storeURL == "" { // file: in any case; not the default folder
 		return func() {}
 	}
 	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {

@@ -459,13 +459,15 @@ func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 func TestStoreMigrateToAFullDisk(t *testing.T) {
 	for _, c := range []struct {
 		name   string
-		room   int  // bytes left free on the disk
-		exists bool // the folder is there before the move
+		room   int    // bytes left free on the disk
+		exists bool   // the folder is there before the move
+		scheme string // file://, as written in --to
 	}{
-		{"full from the start", 0, true},
-		{"full, a folder not made yet", 0, false},
-		{"room for one record", 4096, true},
-		{"room for one record and the reserve", 64<<10 + 4096, true}, // the reserve is 64 KiB
+		{"full from the start", 0, true, "file://"},
+		{"full, a folder not made yet", 0, false, "file://"},
+		{"full, a folder not made yet, the scheme in capitals", 0, false, "FILE://"},
+		{"room for one record", 4096, true, "file://"},
+		{"room for one record and the reserve", 64<<10 + 4096, true, "file://"}, // the reserve is 64 KiB
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e, rec := devAndZeta(t)
@@ -486,7 +488,7 @@ func TestStoreMigrateToAFullDisk(t *testing.T) {
 			testdisk.Fill(t, dir)
 			os.Remove(spacer)
 			ios, stdout, stderr := testStreams(false, false)
-			code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
+			code := e.run(ios, "store", "migrate", "--to", c.scheme+dir)
 			msg := stderr.String()
 			if code != 2 || !strings.Contains(msg, "the disk of the new store is full, so "+dir+"/") || !strings.Contains(msg, "free some space there, or name a folder on another disk with --to") || !strings.Contains(msg, "Nothing was moved;") {
 				t.Fatalf("exit %d\n%s%s; want exit 2 saying the new store's disk is full, what to do, and that nothing was moved", code, stdout, msg)
