@@ -243,6 +243,21 @@ func (req Request) answers(q url.Values) bool {
 	return subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(req.State)) == 1
 }
 
+// otherIssuer is the first of isses, an answer's iss values (RFC 9207),
+// that is not issuer, the environment's; false if all are, if there are
+// none, or if the environment has no issuer to compare them with.
+func otherIssuer(isses []string, issuer string) (string, bool) {
+	if issuer == "" {
+		return "", false
+	}
+	for _, iss := range isses {
+		if iss != issuer {
+			return iss, true
+		}
+	}
+	return "", false
+}
+
 // Complete checks the query a callback received for req and exchanges its
 // code. A server that serves the callback itself (the proxy) calls it.
 func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result, error) {
@@ -254,7 +269,9 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	// A provider that sends the browser on to another provider's
 	// authorization endpoint with this request (a mix-up) would be sent
 	// the other's code, and the PKCE verifier with it, by the exchange.
-	if iss := q.Get("iss"); iss != "" && f.Issuer != "" && iss != f.Issuer {
+	// Every iss counts, an empty one too: the redirect URI that provider
+	// chose may carry one of its own before the other provider's.
+	if iss, ok := otherIssuer(q["iss"], f.Issuer); ok {
 		return nil, fmt.Errorf("%s: %w: the answer names issuer %q, not this environment's %q, so the provider logged in to sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then run `freshtoken login -e %s` again",
 			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer, f.Env)
 	}
