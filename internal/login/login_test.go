@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -517,5 +518,26 @@ func TestAnswerWithTwoIssuersIsRefused(t *testing.T) {
 	req := login.NewRequest(conf)
 	if _, err := flow.Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"c-0123456789"}, "iss": {issuer, issuer}}); err != nil {
 		t.Errorf("an answer naming this issuer twice: %v; want it exchanged", err)
+	}
+}
+
+// TestAnswerFromThisIssuerWrittenOtherwise: a provider whose answer names
+// it with a trailing slash that its discovery document (whose issuer the
+// environment's is, exactly) does not write, or without one it does.
+// RFC 9207 compares iss as a string, so the answer is refused still, but
+// it is no mix-up, and the refusal said the provider had sent the browser
+// on to another: it says the provider writes its name two ways.
+func TestAnswerFromThisIssuerWrittenOtherwise(t *testing.T) {
+	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: "http://127.0.0.1:1/auth", TokenURL: "http://127.0.0.1:1/token"}}
+	for _, tc := range []struct{ issuer, iss string }{
+		{"https://kc.example.com/realms/x/", "https://kc.example.com/realms/x"},
+		{"https://kc.example.com/realms/x", "https://kc.example.com/realms/x/"},
+	} {
+		flow := &login.Flow{Env: "kc", Config: conf, Issuer: tc.issuer}
+		req := login.NewRequest(conf)
+		_, err := flow.Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"c-0123456789"}, "iss": {tc.iss}})
+		if !errors.Is(err, login.ErrMixUp) || strings.Contains(err.Error(), "sent your browser on to another") || !strings.Contains(err.Error(), strconv.Quote(tc.iss)+" in its answer") || !strings.Contains(err.Error(), "tell the provider") {
+			t.Errorf("issuer %q, iss %q: %v; want it refused, saying the provider names itself two ways", tc.issuer, tc.iss, err)
+		}
 	}
 }
