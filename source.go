@@ -1789,26 +1789,29 @@ func extraSeconds(tok *oauth2.Token, key string) int64 {
 }
 
 // serve is r's token for a caller, refused when no HTTP header can carry
-// it: an access token or token type from the provider holding a line break
-// or another control character would forge headers, or drive the terminal
-// it is printed on. The record stays stored, its refresh token with it: a
-// renewal may bring a usable access token.
+// it: an access token from the provider holding a line break or another
+// control character would forge headers, or drive the terminal it is
+// printed on. (The token type is never sent or shown: see token.) The
+// record stays stored, its refresh token with it: a renewal may bring a
+// usable access token.
 func (s *Source) serve(r *store.Record) (*oauth2.Token, error) {
-	if !httpx.PrintableASCII(r.AccessToken + r.TokenType) {
+	if !httpx.PrintableASCII(r.AccessToken) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken,
 			Msg: "the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry, so it is neither sent nor shown; the grant is kept"}
 	}
 	if boundToAKey(r.TokenType) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken,
-			Msg: fmt.Sprintf("the provider issued an access token of type %q, bound to a key: it is accepted only with a proof of possession, which freshtoken does not make, so it is neither sent nor shown; the grant is kept; have the provider issue bearer tokens to this client", r.TokenType)}
+			Msg: fmt.Sprintf("the provider issued an access token of type %q, bound to a key: it is accepted only with a proof of possession, which freshtoken does not make, so it is neither sent nor shown; the grant is kept; have the provider issue bearer tokens to this client", strings.TrimSpace(r.TokenType))}
 	}
 	return s.token(r), nil
 }
 
 // boundToAKey reports whether tokenType names a token that an API accepts
 // only with a proof that the sender holds a key (RFC 9449's DPoP, the MAC
-// and PoP drafts), which freshtoken does not make.
+// and PoP drafts), which freshtoken does not make. White space around it
+// does not make it a bearer token.
 func boundToAKey(tokenType string) bool {
+	tokenType = strings.TrimSpace(tokenType)
 	for _, t := range []string{"DPoP", "MAC", "PoP"} {
 		if strings.EqualFold(tokenType, t) {
 			return true

@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -763,8 +764,19 @@ func TestTokenSentAsABearerTokenOrNotAtAll(t *testing.T) {
 		{"dpop", ""},
 		{"mac", ""},
 		{"PoP", ""},
+		// The type is never sent: one with white space, a control or a
+		// non-ASCII character around or in it is no reason to refuse a
+		// usable bearer token, and one bound to a key is known as such
+		// with white space around it.
+		{"Bearer ", "Bearer " + access},
+		{"N_A", "Bearer " + access},
+		{"Bearer\t", "Bearer " + access},
+		{"Bearer\r\n", "Bearer " + access},
+		{"bearer\u00a0", "Bearer " + access},
+		{" DPoP ", ""},
+		{"dpop\n", ""},
 	} {
-		t.Run(tc.tokenType, func(t *testing.T) {
+		t.Run(strconv.Quote(tc.tokenType), func(t *testing.T) {
 			var sent atomic.Pointer[string]
 			mux := http.NewServeMux()
 			mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
@@ -800,7 +812,7 @@ func TestTokenSentAsABearerTokenOrNotAtAll(t *testing.T) {
 				return
 			}
 			var fe *freshtoken.Error
-			if !errors.As(err, &fe) || !errors.Is(err, freshtoken.ErrUnusableToken) || !strings.Contains(fe.Msg, tc.tokenType) ||
+			if !errors.As(err, &fe) || !errors.Is(err, freshtoken.ErrUnusableToken) || !strings.Contains(fe.Msg, strings.TrimSpace(tc.tokenType)) ||
 				strings.Contains(err.Error(), access) || strings.Contains(fe.Msg, "\n") {
 				t.Fatalf("err = %v; want an *Error (ErrUnusableToken) naming the token type %q, without the token", err, tc.tokenType)
 			}

@@ -777,6 +777,15 @@ func StoreDir(storeURL string) (string, error) {
 		if u.Path == "" || !filepath.IsAbs(u.Path) {
 			return "", fmt.Errorf("%q needs an absolute path, such as file:///home/me/.local/state/freshtoken", shown)
 		}
+		// Dropped, they would name one folder for file:///srv/tokens#prod
+		// and #staging, where each configuration's log-in replaced the
+		// other's tokens.
+		if u.Fragment != "" || strings.HasSuffix(storeURL, "#") {
+			return "", fmt.Errorf("%q has a fragment (a # and what follows it), which names no folder: the tokens would go to %s; write a # in a folder's name as %%23", shown, filepath.Clean(u.Path))
+		}
+		if u.RawQuery != "" || u.ForceQuery {
+			return "", fmt.Errorf("%q has a query (a ? and what follows it), which names no folder: the tokens would go to %s; write a ? in a folder's name as %%3F", shown, filepath.Clean(u.Path))
+		}
 		return filepath.Clean(u.Path), nil
 	default:
 		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown, u.Scheme)

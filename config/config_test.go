@@ -161,6 +161,12 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"quotes left open", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\n", `:3: env.a.client_id: strings cannot contain newlines; fix the TOML syntax there`},
 		{"a key in capitals", "DEFAULT_ENV = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: DEFAULT_ENV: unknown key; keys are written in lower case: default_env"},
 		{"store url with a host", "[store]\nurl = \"file://~/tokens\"\n", ":2: store.url: \"file://~/tokens\" has a host part"},
+		// A store's URL with a fragment or a query: either was dropped, so
+		// file:///srv/tokens#prod and #staging were one folder, where each
+		// configuration's log-in replaced the other's tokens.
+		{"store url with a fragment", "[store]\nurl = \"file:///srv/tokens#prod\"\n", ":2: store.url: \"file:///srv/tokens\" has a fragment (a # and what follows it), which names no folder: the tokens would go to /srv/tokens; write a # in a folder's name as %23"},
+		{"store url with a query", "[store]\nurl = \"file:///srv/tokens?env=prod\"\n", ":2: store.url: \"file:///srv/tokens\" has a query (a ? and what follows it), which names no folder: the tokens would go to /srv/tokens; write a ? in a folder's name as %3F"},
+		{"redis store url with a fragment", "[store]\nurl = \"redis://127.0.0.1:6379/0#prod\"\n", ":2: store.url: redis://127.0.0.1:6379/0 has a fragment (a # and what follows it), which Redis knows nothing of: the tokens would go to database 0 with any other's; write the URL without it, naming another database (/1) to keep them apart"},
 		{"secret value in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"s3cr3t-value/+=\"\n", ":4: env.a.client_secret_env: must be the name"},
 		{"bad env name", "[env.\"a b\"]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", "may only use letters"},
 		// A disk that ignores case (macOS, Windows) keeps Prod's and prod's

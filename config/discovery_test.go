@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,7 +78,9 @@ func oidc(issuer string) string { return issuer + "/.well-known/openid-configura
 func idpConfig(t *testing.T, dir, keys string) string {
 	t.Helper()
 	p := filepath.Join(dir, "config.toml")
-	text := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n\n[env.idp]\n" + keys
+	// A file URL, not "file://" and the path: a subtest's folder may have
+	// a # in its name (TestDiscoveryCache/#00), which begins a fragment.
+	text := fmt.Sprintf("[store]\nurl = %q\n\n[env.idp]\n", (&url.URL{Scheme: "file", Path: filepath.Join(dir, "state")}).String()) + keys
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}

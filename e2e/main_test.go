@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -107,7 +108,8 @@ func newWorldWithStore(t *testing.T, popts devprovider.Options, storeURL, extra 
 	w.config = filepath.Join(w.dir, "config.toml")
 	w.store = filepath.Join(w.dir, "tokens")
 	if storeURL == "" {
-		storeURL = "file://" + w.store
+		// Escaped: a subtest's folder may have a # in its name (#01).
+		storeURL = (&url.URL{Scheme: "file", Path: w.store}).String()
 	}
 	conf := fmt.Sprintf(`[store]
 url = %q

@@ -206,3 +206,57 @@ func TestCtrlCToAPipelineWhoseReaderDies(t *testing.T) {
 		})
 	}
 }
+
+// TestCtrlCToAPipelineMidRenewal: `freshtoken token --force | sleep 1000`,
+// Ctrl-C (SIGINT to the process group; SIGTERM from a shell that ignores
+// SIGPIPE, `trap "" PIPE`, likewise) while the renewal is sent and not yet
+// answered: the reader dies, and the answer comes after. freshtoken stores
+// it, then exits 128+N with the one line; the signal wins over the pipe it
+// closed, and the grant is kept. A guard of the contract: the closed pipe
+// seen after the signal must not end the wait for the answer.
+func TestCtrlCToAPipelineMidRenewal(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		sig     syscall.Signal
+		prelude string
+	}{
+		{"interrupt", syscall.SIGINT, ""},
+		{"terminated with SIGPIPE ignored", syscall.SIGTERM, "trap '' PIPE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, g := strictWorld(t)
+			before := refreshToken(t, w)
+			out := newStalledPipe(t)
+			run := w.watchWith(func(c *exec.Cmd) {
+				c.Stdout = out.w
+				inGroup(c)
+				if tc.prelude != "" {
+					c.Args = append([]string{"sh", "-c", tc.prelude + `; exec "$0" "$@"`}, c.Args...)
+					c.Path, c.Err = exec.LookPath("sh")
+				}
+			}, "token", "--force")
+			g.wait(t)
+			reader := exec.Command("sleep", "1000")
+			reader.Stdin = out.r
+			reader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: run.cmd.Process.Pid}
+			if err := reader.Start(); err != nil {
+				t.Fatal(err)
+			}
+			out.r.Close() // the reader's alone: its death closes the pipe
+			out.w.Close()
+			signalGroup(t, run, tc.sig)
+			if err := reader.Wait(); err == nil {
+				t.Fatal("the reader outlived the signal")
+			}
+			close(g.release)
+			endsWithin(t, run, 128+int(tc.sig))
+			// A loaded machine may take over a second to answer, which the
+			// lines saying what it waits for tell before the last.
+			if _, stderr := run.wait(); !strings.HasSuffix(stderr, "\nfreshtoken: interrupted\n") && stderr != "freshtoken: interrupted\n" ||
+				strings.Contains(stderr, "broken pipe") || strings.Contains(stderr, "abandoned") {
+				t.Fatalf("stderr %q; want it to end with the one line saying it was interrupted", stderr)
+			}
+			grantKept(t, w, before)
+		})
+	}
+}

@@ -2,8 +2,10 @@ package cli_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,7 +38,7 @@ func newDevEnvWith(t *testing.T, opts devprovider.Options) *devEnv {
 	p, base := devserver.Start(t, opts)
 	dir := t.TempDir()
 	e := &devEnv{provider: p, api: base + "/", config: filepath.Join(dir, "config.toml"), dir: dir}
-	store := "[store]\nurl = \"file://" + filepath.Join(dir, "state") + "\"\n"
+	store := fmt.Sprintf("[store]\nurl = %q\n", fileURL(filepath.Join(dir, "state")))
 	if err := os.WriteFile(e.config, []byte(store), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func newDevEnvBehind(t *testing.T, front func(provider http.Handler) http.Handle
 	t.Cleanup(p.Close)
 	dir := t.TempDir()
 	e := &devEnv{provider: p, api: srv.URL + "/", config: filepath.Join(dir, "config.toml"), dir: dir}
-	if err := os.WriteFile(e.config, []byte("[store]\nurl = \"file://"+filepath.Join(dir, "state")+"\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(e.config, []byte(fmt.Sprintf("[store]\nurl = %q\n", fileURL(filepath.Join(dir, "state")))), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -100,3 +102,7 @@ func testStreams(outTTY, errTTY bool) (ios *cli.IOStreams, stdout, stderr *bytes
 	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
 	return &cli.IOStreams{In: &bytes.Buffer{}, Out: stdout, ErrOut: stderr, OutTTY: outTTY, ErrTTY: errTTY}, stdout, stderr
 }
+
+// fileURL is the file URL of the folder at path, a # or ? in its name (a
+// subtest's folder: #01) escaped, not beginning a fragment or a query.
+func fileURL(path string) string { return (&url.URL{Scheme: "file", Path: path}).String() }

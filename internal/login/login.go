@@ -243,6 +243,30 @@ func (req Request) answers(q url.Values) bool {
 	return subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(req.State)) == 1
 }
 
+// issuerWrittenOtherwise is an answer refused for an iss that is the
+// environment's issuer written with or without a trailing slash: ErrMixUp
+// to errors.Is, in words that do not tell of a mix-up.
+type issuerWrittenOtherwise struct{ msg string }
+
+func (e issuerWrittenOtherwise) Error() string { return e.msg }
+
+func (e issuerWrittenOtherwise) Unwrap() error { return ErrMixUp }
+
+// otherIssuer is the first of isses, an answer's iss values (RFC 9207),
+// that is not issuer, the environment's; false if all are, if there are
+// none, or if the environment has no issuer to compare them with.
+func otherIssuer(isses []string, issuer string) (string, bool) {
+	if issuer == "" {
+		return "", false
+	}
+	for _, iss := range isses {
+		if iss != issuer {
+			return iss, true
+		}
+	}
+	return "", false
+}
+
 // Complete checks the query a callback received for req and exchanges its
 // code. A server that serves the callback itself (the proxy) calls it.
 func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result, error) {
@@ -254,7 +278,17 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	// A provider that sends the browser on to another provider's
 	// authorization endpoint with this request (a mix-up) would be sent
 	// the other's code, and the PKCE verifier with it, by the exchange.
-	if iss := q.Get("iss"); iss != "" && f.Issuer != "" && iss != f.Issuer {
+	// Every iss counts, an empty one too: the redirect URI that provider
+	// chose may carry one of its own before the other provider's.
+	if iss, ok := otherIssuer(q["iss"], f.Issuer); ok {
+		if strings.TrimSuffix(iss, "/") == strings.TrimSuffix(f.Issuer, "/") && iss != "" {
+			// The environment's issuer is the one its provider's discovery
+			// document names (config checks it), so this is no mix-up: the
+			// provider names itself two ways, a trailing slash apart,
+			// which RFC 9207, comparing them as strings, does not allow.
+			return nil, issuerWrittenOtherwise{fmt.Sprintf("%s: the provider names itself %q in its answer, but %q in its discovery document, as the environment's issuer (a trailing slash counts: RFC 9207 compares them exactly); its code was not sent anywhere; tell the provider that it writes its issuer two ways",
+				f.Env, redact.OneLine(iss, 200), f.Issuer)}
+		}
 		return nil, fmt.Errorf("%s: %w: the answer names issuer %q, not this environment's %q, so the provider logged in to sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then run `freshtoken login -e %s` again",
 			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer, f.Env)
 	}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -482,6 +483,61 @@ func TestAnswerFromAnotherIssuerIsRefused(t *testing.T) {
 		}
 		if !errors.Is(err, login.ErrMixUp) || sent != 0 || !strings.Contains(err.Error(), tc.iss) || strings.Contains(err.Error(), "corp-code") || strings.Contains(err.Error(), "\n") {
 			t.Fatalf("iss %q: err = %v, %d exchanges; want ErrMixUp naming the other issuer, on one line, nothing exchanged", tc.iss, err, sent)
+		}
+	}
+}
+
+// TestAnswerWithTwoIssuersIsRefused: the redirect URI a mix-up's first
+// provider chose for the other provider's log-in can carry a query of its
+// own (an authorization server that matches redirect URIs by prefix, or
+// keeps their query, as RFC 6749 3.1.2 says), such as iss naming this
+// environment's issuer, or naming none; the other provider adds its own iss
+// after it. Only the first was checked (url.Values.Get), so the other
+// provider's code went to this environment's token endpoint. Every iss an
+// answer carries must name the environment's issuer.
+func TestAnswerWithTwoIssuersIsRefused(t *testing.T) {
+	var exchanges atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		exchanges.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"at-0123456789","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-0123456789"}`)
+	}))
+	t.Cleanup(srv.Close)
+	const issuer, other = "https://shady.example.com", "https://corp.example.com/realms/staff"
+	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+	flow := &login.Flow{Env: "shady", Config: conf, Issuer: issuer}
+	for _, isses := range [][]string{{issuer, other}, {"", other}, {""}} {
+		req := login.NewRequest(conf)
+		q := url.Values{"state": {req.State}, "code": {"corp-code-0123456789"}, "iss": isses}
+		before := exchanges.Load()
+		_, err := flow.Complete(t.Context(), req, q)
+		if sent := exchanges.Load() - before; !errors.Is(err, login.ErrMixUp) || sent != 0 || strings.Contains(err.Error(), "\n") {
+			t.Errorf("iss %q: err = %v, %d exchanges; want ErrMixUp on one line, nothing exchanged", isses, err, sent)
+		}
+	}
+	req := login.NewRequest(conf)
+	if _, err := flow.Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"c-0123456789"}, "iss": {issuer, issuer}}); err != nil {
+		t.Errorf("an answer naming this issuer twice: %v; want it exchanged", err)
+	}
+}
+
+// TestAnswerFromThisIssuerWrittenOtherwise: a provider whose answer names
+// it with a trailing slash that its discovery document (whose issuer the
+// environment's is, exactly) does not write, or without one it does.
+// RFC 9207 compares iss as a string, so the answer is refused still, but
+// it is no mix-up, and the refusal said the provider had sent the browser
+// on to another: it says the provider writes its name two ways.
+func TestAnswerFromThisIssuerWrittenOtherwise(t *testing.T) {
+	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: "http://127.0.0.1:1/auth", TokenURL: "http://127.0.0.1:1/token"}}
+	for _, tc := range []struct{ issuer, iss string }{
+		{"https://kc.example.com/realms/x/", "https://kc.example.com/realms/x"},
+		{"https://kc.example.com/realms/x", "https://kc.example.com/realms/x/"},
+	} {
+		flow := &login.Flow{Env: "kc", Config: conf, Issuer: tc.issuer}
+		req := login.NewRequest(conf)
+		_, err := flow.Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"c-0123456789"}, "iss": {tc.iss}})
+		if !errors.Is(err, login.ErrMixUp) || strings.Contains(err.Error(), "sent your browser on to another") || !strings.Contains(err.Error(), strconv.Quote(tc.iss)+" in its answer") || !strings.Contains(err.Error(), "tell the provider") {
+			t.Errorf("issuer %q, iss %q: %v; want it refused, saying the provider names itself two ways", tc.issuer, tc.iss, err)
 		}
 	}
 }

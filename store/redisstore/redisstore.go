@@ -158,6 +158,11 @@ func parseURL(rawURL string) (*redis.Options, *url.URL, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s is not a Redis URL (%v); write redis://[user:password@]host:6379/0", store.RedactURL(rawURL), err)
 	}
+	// go-redis drops a fragment: redis://host/0#prod and #staging were one
+	// database, where each configuration's log-in replaced the other's.
+	if u.Fragment != "" || strings.HasSuffix(rawURL, "#") {
+		return nil, nil, fmt.Errorf("%s has a fragment (a # and what follows it), which Redis knows nothing of: the tokens would go to database %d with any other's; write the URL without it, naming another database (/%d) to keep them apart", store.RedactURL(rawURL), opts.DB, opts.DB+1)
+	}
 	return opts, u, nil
 }
 
