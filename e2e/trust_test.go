@@ -338,6 +338,9 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 		{"another grant", func(w *world, conf string) string {
 			return conf + "grant = \"device_code\"\ndevice_auth_url = \"" + w.api + "v2/device_authorization\"\n"
 		}, `serves dev with grant = "device_code"`},
+		{"another audience", func(_ *world, conf string) string {
+			return conf + "audience = \"https://b.example/\"\n"
+		}, `serves dev for audience "https://b.example/", not for this configuration's no audience or resource`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
@@ -351,7 +354,7 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2, saying %q", r.code, r.stderr, tc.says)
 			}
 			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err := noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint"))
+			resp, err := noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint") + "&audience=&resource=")
 			if err != nil {
 				t.Fatal(err)
 			}
