@@ -68,7 +68,8 @@ type Settings struct {
 	ClientKey *ClientKey
 	// Audience (the audience parameter many providers take) and Resources
 	// (RFC 8707) name the API the tokens are for. Both are sent on the
-	// authorization request and on every token request.
+	// authorization request and on every token request, and stored records
+	// are bound to them (Resources in any order), as to the client.
 	Audience  string
 	Resources []string
 	// AuthParams are added to the authorization request and TokenParams to
@@ -753,10 +754,28 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 
 // grant is the grant this environment's tokens must belong to.
 func (s *Source) grant() store.Grant {
+	g := store.Grant{TokenURL: s.set.TokenURL, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources)}
 	if s.set.Issuer != "" {
-		return store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant}
+		g.TokenURL, g.Issuer = "", s.set.Issuer
 	}
-	return store.Grant{TokenURL: s.set.TokenURL, ClientID: s.set.ClientID, Type: s.set.Grant}
+	return g
+}
+
+// adoptable reports whether g, the grant of a stored record, is taken for
+// this environment's, and recorded as its own at the record's first use:
+// g is from a record written before grants were recorded (it names
+// nothing), or before they named the audience and resources (it names
+// neither, and is otherwise this environment's, which names one).
+func (s *Source) adoptable(g store.Grant) bool {
+	own := s.grant()
+	if g.IsZero() {
+		return true
+	}
+	if g.Audience != "" || g.Resource != "" || own.Audience == "" && own.Resource == "" {
+		return false
+	}
+	own.Audience, own.Resource = "", ""
+	return g == own
 }
 
 // Grant is how the environment obtains tokens (Settings.Grant).
@@ -767,17 +786,24 @@ func (s *Source) Grant() string { return s.set.Grant }
 func (s *Source) NeedsLogin() bool { return s.set.Grant != GrantClientCredentials }
 
 // CheckGrant returns an error wrapping ErrLoginRequired when r's tokens
-// belong to another client or provider than this environment's, as when two
-// configurations use one environment name. Such tokens are never used or
-// sent anywhere; a log-in replaces them. A record from before grants were
-// recorded belongs to whichever environment first uses it.
+// belong to another client, provider, grant type, audience or resource than
+// this environment's, as when two configurations use one environment name.
+// Such tokens are never used or sent anywhere; a log-in replaces them. A
+// record from before grants were recorded belongs to whichever environment
+// first uses it, and so does one from before they named the audience and
+// resources, to the first of this client's that names one.
 func (s *Source) CheckGrant(r *store.Record) error {
-	if r.Grant.IsZero() || r.Grant == s.grant() {
+	own := s.grant()
+	if r.Grant == own || s.adoptable(r.Grant) {
 		return nil
+	}
+	ours := own.String()
+	if own.Audience == "" && own.Resource == "" && (r.Grant.Audience != "" || r.Grant.Resource != "") {
+		ours += " for no audience or resource"
 	}
 	return &Error{Env: s.set.Env, Kind: ErrLoginRequired, Msg: fmt.Sprintf(
 		"the stored tokens belong to %s, not to this environment's %s; they were left untouched: a log-in replaces them, and a store of this environment's own keeps both",
-		r.Grant, s.grant())}
+		r.Grant, ours)}
 }
 
 // Logout forgets the environment's tokens. Tokens that belong to another
@@ -1100,7 +1126,7 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 			if err != nil {
 				return nil, err
 			}
-			if r != nil && r.Grant.IsZero() {
+			if r != nil && r.Grant != s.grant() {
 				if r, err = s.adopt(ctx); err != nil {
 					return nil, err
 				}
@@ -1234,6 +1260,12 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 		s.log.Debug("the store now holds another client's tokens (logged in with another configuration)")
 		s.cur.CompareAndSwap(r, nil)
 		return nil, err
+	}
+	if latest.Grant != s.grant() {
+		// Written by a freshtoken that records less of the grant: read
+		// again, and adopted, as on a first read.
+		s.cur.CompareAndSwap(r, nil)
+		return s.get(ctx, w)
 	}
 	redact.Set(s.Location(), latest.AccessToken, latest.RefreshToken)
 	s.log.Debug("the store holds newer tokens (renewed or logged in elsewhere); using them")
@@ -1475,17 +1507,19 @@ func (s *Source) loadStored(ctx context.Context) (*store.Record, error) {
 }
 
 // adopt records this environment's grant in a record written before grants
-// were, under the lock, so that from then on only this client uses it.
+// were, or before they named the audience and resources, under the lock, so
+// that from then on only this environment's configuration uses it.
 func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	r, err := s.load(context.WithoutCancel(ctx))
-	if err != nil || r == nil || !r.Grant.IsZero() {
+	if err != nil || r == nil || r.Grant == s.grant() {
 		unlock()
 		return r, err
 	}
+	was := r.Grant
 	r.Grant = s.grant()
 	err = s.save(context.WithoutCancel(ctx), r)
 	unlock()
@@ -1495,7 +1529,11 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	case err != nil:
 		return nil, err
 	}
-	s.log.Debug("the stored tokens had no grant recorded; they now belong to this environment's", "grant", r.Grant.String())
+	if was.IsZero() {
+		s.log.Debug("the stored tokens had no grant recorded; they now belong to this environment's", "grant", r.Grant.String())
+	} else {
+		s.log.Debug("the stored tokens' grant named no audience or resource; they now belong to this environment's", "was", was.String(), "grant", r.Grant.String())
+	}
 	return r, nil
 }
 

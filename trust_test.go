@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -908,5 +910,187 @@ func TestFreeAgentsAccessDeniedIsARejectedClient(t *testing.T) {
 	}
 	if n := hits.Load(); n != 1 {
 		t.Fatalf("%d token requests; want 1, never retried", n)
+	}
+}
+
+// TestAnotherAudiencesTokensAreNeverUsed: two configurations give one
+// environment name to one client at one token endpoint, for two APIs (one
+// Auth0 tenant and client, two audiences or resources). The second never
+// serves, renews with or deletes the tokens issued for the first's API, and
+// says log-in needed naming both; its log-in replaces them, saying so, and
+// from then on the first refuses the second's. Only the grant's client, token
+// endpoint and type were compared: the second was served the token addressed
+// to the first's API, and sent it to its own.
+func TestAnotherAudiencesTokensAreNeverUsed(t *testing.T) {
+	tests := []struct {
+		name          string
+		first, second func(s *freshtoken.Settings)
+		names         [2]string
+	}{
+		{"another audience",
+			func(s *freshtoken.Settings) { s.Audience = "https://a.example/" },
+			func(s *freshtoken.Settings) { s.Audience = "https://b.example/" },
+			[2]string{`for audience "https://a.example/"`, `for audience "https://b.example/"`}},
+		{"another resource",
+			func(s *freshtoken.Settings) { s.Resources = []string{"https://a.example/"} },
+			func(s *freshtoken.Settings) { s.Resources = []string{"https://b.example/", "https://a.example/"} },
+			[2]string{"for resource https://a.example/", "for resource https://a.example/ and https://b.example/"}},
+		{"an audience, and none",
+			func(s *freshtoken.Settings) { s.Audience = "https://a.example/" },
+			func(s *freshtoken.Settings) {},
+			[2]string{`for audience "https://a.example/"`, "for no audience or resource"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			tt.first(&r.settings)
+			first := r.source()
+			r.login(first)
+			before := r.record()
+			set := r.settings
+			set.Audience, set.Resources = "", nil
+			tt.second(&set)
+			logs := testenv.NewOutput()
+			second, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+				Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			requests := r.provider.Stats().TokenRequests
+			for _, call := range []func() error{
+				func() error { _, err := second.Token(); return err },
+				func() error { _, err := second.Renew(context.Background()); return err },
+				func() error { return second.Logout(context.Background()) },
+				func() error { return second.CheckGrant(before) },
+			} {
+				err := call()
+				if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "belong to client") ||
+					!strings.Contains(err.Error(), tt.names[0]+", not to this environment's") || !strings.Contains(err.Error(), tt.names[1]) {
+					t.Fatalf("err = %v; want log-in needed, naming both grants (%q, %q)", err, tt.names[0], tt.names[1])
+				}
+				if strings.Contains(err.Error(), before.AccessToken) {
+					t.Fatal("the error shows the other configuration's token")
+				}
+			}
+			if at, _ := second.Plan(before); !at.IsZero() {
+				t.Fatal("the other configuration's grant was planned to be kept alive")
+			}
+			if r.provider.Stats().TokenRequests != requests {
+				t.Fatal("the other configuration's refresh token was sent")
+			}
+			if after := r.record(); after.AccessToken != before.AccessToken || after.RefreshToken != before.RefreshToken || after.Grant != before.Grant {
+				t.Fatal("the other configuration's record was changed")
+			}
+			r.settings = set
+			r.login(second)
+			if n := strings.Count(logs.String(), "replaced stored tokens that belonged to another client"); n != 1 {
+				t.Fatalf("the log-in warned %d times that it replaced another's tokens; want once:\n%s", n, logs)
+			}
+			if tok, err := second.Token(); err != nil || tok.AccessToken == before.AccessToken {
+				t.Fatalf("after its log-in: %v", err)
+			}
+			if g := r.record().Grant; g.Audience != set.Audience || g.Resource != store.Resources(set.Resources) || g == before.Grant {
+				t.Fatalf("the second's log-in stored grant %+v", g)
+			}
+			// A grant that names no audience or resource cannot be told from
+			// one written before grants named them, which the first adopts
+			// (TestRecordWithoutAudienceIsAdopted).
+			if _, err := first.Renew(context.Background()); (set.Audience != "" || len(set.Resources) > 0) &&
+				(!errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), tt.names[1]+", not to this environment's")) {
+				t.Fatalf("the first configuration, after the second's log-in: %v; want log-in needed, naming both", err)
+			}
+		})
+	}
+}
+
+// TestRecordWithoutAudienceIsAdopted: a record written before grants named
+// the audience and resources (its grant names neither) is used by the first
+// environment of its client that names one, which records its own in it, so
+// that from then on an environment of another audience is refused it. A
+// record of an environment that names neither is stored exactly as before.
+func TestRecordWithoutAudienceIsAdopted(t *testing.T) {
+	r, _ := loggedIn(t)
+	old := r.record()
+	if old.Grant.Audience != "" || old.Grant.Resource != "" {
+		t.Fatalf("an environment that names no audience or resource stored grant %+v", old.Grant)
+	}
+	data, err := os.ReadFile(r.store.Location("sandbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "audience") || strings.Contains(string(data), "resource\"") {
+		t.Fatalf("the record of an environment without audience or resource changed its layout:\n%s", data)
+	}
+	if _, err := r.source().Renew(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r.settings.Audience, r.settings.Resources = "https://a.example/", []string{"https://a.example/v2/"}
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := r.record()
+	tok, err := src.Token()
+	if err != nil || tok.AccessToken != held.AccessToken {
+		t.Fatalf("the environment with an audience was not served the record without one: %v", err)
+	}
+	want := store.Grant{TokenURL: r.settings.TokenURL, ClientID: r.settings.ClientID, Type: "authorization_code",
+		Audience: "https://a.example/", Resource: "https://a.example/v2/"}
+	if got := r.record(); got.Grant != want || got.RefreshToken != held.RefreshToken {
+		t.Fatalf("grant %+v after first use, want %+v", got.Grant, want)
+	}
+	if !strings.Contains(logs.String(), "named no audience or resource") {
+		t.Fatalf("the adoption was not logged:\n%s", logs)
+	}
+	set := r.settings
+	set.Audience = "https://b.example/"
+	other, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("another audience used an adopted record: %v", err)
+	}
+	set.Audience, set.Resources = "", nil
+	if none, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now}); err != nil {
+		t.Fatal(err)
+	} else if _, err := none.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("an environment with no audience used an adopted record: %v", err)
+	}
+	if _, err := src.Renew(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.record().Grant; got != want {
+		t.Fatalf("grant %+v after a renewal, want %+v", got, want)
+	}
+}
+
+// TestRecordWithoutAudienceFoundLaterIsAdopted: a process serving a token
+// from memory finds that the store now holds tokens whose grant names no
+// audience (an older freshtoken renewed them, forgetting it): it adopts
+// them as a first read does, rather than serving them unbound.
+func TestRecordWithoutAudienceFoundLaterIsAdopted(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.Audience = "https://a.example/"
+	src := r.source()
+	r.login(src)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	older := r.record()
+	older.AccessToken += "-renewed-by-an-older-freshtoken"
+	older.Grant.Audience = ""
+	if err := r.store.Save(t.Context(), "sandbox", older); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(11 * time.Second) // past StoreCheckInterval
+	tok, err := src.Token()
+	if err != nil || tok.AccessToken != older.AccessToken {
+		t.Fatalf("got %v; want the tokens the store now holds", err)
+	}
+	if g := r.record().Grant; g.Audience != "https://a.example/" {
+		t.Fatalf("grant %+v after they were served; want them adopted, naming the audience", g)
 	}
 }

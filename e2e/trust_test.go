@@ -338,6 +338,9 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 		{"another grant", func(w *world, conf string) string {
 			return conf + "grant = \"device_code\"\ndevice_auth_url = \"" + w.api + "v2/device_authorization\"\n"
 		}, `serves dev with grant = "device_code"`},
+		{"another audience", func(_ *world, conf string) string {
+			return conf + "audience = \"https://b.example/\"\n"
+		}, `serves dev for audience "https://b.example/", not for this configuration's no audience or resource`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
@@ -351,7 +354,7 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2, saying %q", r.code, r.stderr, tc.says)
 			}
 			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err := noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint"))
+			resp, err := noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint") + "&audience=&resource=")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -458,4 +461,83 @@ func (w *world) redirectAddr() (conf, addr string) {
 		w.t.Fatal("no redirect_uri in the world's config")
 	}
 	return conf, m[1]
+}
+
+// TestTwoConfigsOneClientTwoAudiences: a second configuration shares the
+// token folder and the environment's name "dev", with the same client and
+// token endpoint, for another API (another audience: one Auth0 tenant and
+// client, two APIs). It never sends or prints the token addressed to the
+// first's API, and says log-in needed (exit 3) naming both audiences; its
+// log-in replaces the first's tokens, saying so, and the first then refuses
+// the second's. Only the client, token endpoint and grant type were
+// compared: the second sent the first's token to its own API.
+func TestTwoConfigsOneClientTwoAudiences(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "audience = \"https://a.example/\"\n")
+	w.login()
+	stored := string(w.storeBytes())
+	var rec struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(stored), &rec); err != nil || !strings.Contains(stored, `"audience": "https://a.example/"`) {
+		t.Fatalf("the record does not name its audience (%v):\n%s", err, stored)
+	}
+	var otherHits, firstsToken atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		otherHits.Add(1)
+		if strings.Contains(r.Header.Get("Authorization"), rec.AccessToken) {
+			firstsToken.Add(1)
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(rw, `{"ok":true}`)
+	}))
+	defer other.Close()
+	second := w.writeOtherConfig("second.toml", fmt.Sprintf(`[store]
+url = %q
+
+[env.dev]
+provider = "generic"
+api_url = %q
+auth_url = %q
+token_url = %q
+client_id = "dev-client-id"
+client_secret_env = "DEV_SECRET"
+redirect_uri = "http://127.0.0.1:%d/callback"
+audience = "https://b.example/"
+`, "file://"+w.store, other.URL+"/", w.api+"v2/approve_app", w.api+"v2/token_endpoint", testenv.FreePort(t)))
+	requests := w.provider.Stats().TokenRequests
+	for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}, {"logout"}} {
+		r := w.run(append([]string{"--config", second}, args...)...)
+		if r.code != 3 || !strings.Contains(r.stderr, `for audience "https://a.example/", not to this environment's`) ||
+			!strings.Contains(r.stderr, `for audience "https://b.example/"`) || !strings.Contains(r.stderr, "freshtoken --config "+second+" login -e dev") {
+			t.Fatalf("%v: exit %d, stderr %q; want 3 naming both audiences and the log-in", args, r.code, r.stderr)
+		}
+		if r.stdout != "" {
+			t.Fatalf("%v printed %q", args, r.stdout)
+		}
+	}
+	st := w.run("--config", second, "status")
+	if !strings.Contains(st.stdout, `logged in:      no: the stored tokens belong to client "dev-client-id"`) || !strings.Contains(st.stdout, `for audience "https://a.example/"`) {
+		t.Fatalf("status:\n%s", st.stdout)
+	}
+	if otherHits.Load() != 0 || w.provider.Stats().TokenRequests != requests {
+		t.Fatal("the first configuration's tokens were sent somewhere")
+	}
+	if string(w.storeBytes()) != stored {
+		t.Fatal("the first configuration's record was changed")
+	}
+	first := w.config
+	w.config = second
+	login := w.login()
+	w.config = first
+	if !strings.Contains(login.stderr, "replaced stored tokens that belonged to another client") {
+		t.Fatalf("the second's log-in did not say it replaced the first's tokens:\n%s", login.stderr)
+	}
+	w.mustRun("--config", second, "get", "/v2/company")
+	if otherHits.Load() != 1 || firstsToken.Load() != 0 {
+		t.Fatalf("the second's API got %d requests, %d with the first's token; want 1, with its own", otherHits.Load(), firstsToken.Load())
+	}
+	r := w.run("token")
+	if r.code != 3 || !strings.Contains(r.stderr, `for audience "https://b.example/", not to this environment's`) || r.stdout != "" {
+		t.Fatalf("the first, after the second's log-in: exit %d, stderr %q; want 3 naming both audiences", r.code, r.stderr)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -75,20 +76,29 @@ type Rest struct {
 
 // Grant identifies an authorisation: the token endpoint (or, for endpoints
 // found by discovery, the issuer) that issued it, the client it was issued
-// to, and how it was obtained.
+// to, how it was obtained, and the API its access tokens are addressed to.
 type Grant struct {
 	TokenURL string `json:"token_url,omitempty"`
 	Issuer   string `json:"issuer,omitempty"`
 	ClientID string `json:"client_id,omitempty"`
 	Type     string `json:"type,omitempty"` // the OAuth grant type that began it, such as authorization_code
+	// Audience and Resource are what the tokens were requested for: the
+	// audience parameter, and the resource indicators of RFC 8707, sorted
+	// and separated by spaces (a space within one written %20). Both are
+	// empty when none was asked for, and in records written before they
+	// were recorded. Scopes are not part of a grant: they change what a
+	// token may do at its API, not which API it is addressed to.
+	Audience string `json:"audience,omitempty"`
+	Resource string `json:"resource,omitempty"`
 }
 
 // IsZero reports whether g identifies nothing, as in records that predate it.
 func (g Grant) IsZero() bool { return g == Grant{} }
 
 // String describes g for people: "client ID at TOKEN_URL" (or "of ISSUER"),
-// and "by device code" or the like: two grants of one client differ only
-// in their type.
+// "by device code" or the like, and "for audience AUDIENCE" and "for
+// resource URI" when it names them: two grants of one client differ only
+// in their type and what they are for.
 func (g Grant) String() string {
 	s := fmt.Sprintf("client %q at %s", g.ClientID, g.TokenURL)
 	if g.Issuer != "" {
@@ -96,11 +106,29 @@ func (g Grant) String() string {
 	}
 	switch g.Type {
 	case "":
-		return s
 	case "urn:ietf:params:oauth:grant-type:device_code":
-		return s + " by device code"
+		s += " by device code"
+	default:
+		s += " by " + strings.ReplaceAll(g.Type, "_", " ")
 	}
-	return s + " by " + strings.ReplaceAll(g.Type, "_", " ")
+	if g.Audience != "" {
+		s += fmt.Sprintf(" for audience %q", g.Audience)
+	}
+	if g.Resource != "" {
+		s += " for resource " + strings.ReplaceAll(g.Resource, " ", " and ")
+	}
+	return s
+}
+
+// Resources is the Resource of a grant whose tokens were requested for the
+// resource indicators given, in any order.
+func Resources(indicators []string) string {
+	r := make([]string, 0, len(indicators))
+	for _, i := range indicators {
+		r = append(r, strings.ReplaceAll(i, " ", "%20"))
+	}
+	slices.Sort(r)
+	return strings.Join(slices.Compact(r), " ")
 }
 
 // Problem is a renewal failure that retrying cannot fix.

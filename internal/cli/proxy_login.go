@@ -18,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 const (
@@ -66,9 +67,13 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for client %q at %s with tokens in %s, not this configuration's client %q at %s with tokens in %s; logging in through it would not give this configuration tokens. Stop that proxy, or run it with this configuration",
 			env.Name, base, env.Name, g.ClientID, g.TokenURL, g.Store, env.ClientID, env.TokenURL, src.Location())
 	}
+	if g.Audience != nil && g.Resource != nil && (*g.Audience != env.Audience || *g.Resource != store.Resources(env.Resources)) {
+		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s, not for this configuration's %s; logging in through it would not give this configuration tokens for its API. Stop that proxy, or run it with this configuration",
+			env.Name, base, env.Name, forAPI(*g.Audience, *g.Resource), forAPI(env.Audience, store.Resources(env.Resources)))
+	}
 	began := time.Now()
 	attempt := httpx.RandomToken()
-	link := proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout)
+	link := proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.Resources)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
@@ -220,6 +225,24 @@ type grantInfo struct {
 	TokenURL string `json:"token_url"`
 	Grant    string `json:"grant"` // "" from a proxy older than grants
 	Store    string `json:"store"`
+	// Audience and Resource are nil from a proxy older than grants that
+	// name them; Resource as store.Grant names resource indicators.
+	Audience *string `json:"audience"`
+	Resource *string `json:"resource"`
+}
+
+// forAPI names what tokens are requested for: an audience and resource
+// indicators, as store.Grant names them.
+func forAPI(audience, resource string) string {
+	switch {
+	case audience == "" && resource == "":
+		return "no audience or resource"
+	case resource == "":
+		return fmt.Sprintf("audience %q", audience)
+	case audience == "":
+		return "resource " + resource
+	}
+	return fmt.Sprintf("audience %q and resource %s", audience, resource)
 }
 
 // proxyGrant asks the program at base, as a freshtoken proxy, which client

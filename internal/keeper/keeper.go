@@ -363,7 +363,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	case rec != nil && !ours:
 		// An edit of client_id, token_url or issuer: the tokens are never
 		// used, and only a log-in helps.
-		event, msg = notify.GrantEnded, "the stored tokens belong to another client or token endpoint than the configuration names, so they are not used"+login
+		event, msg = notify.GrantEnded, "the stored tokens belong to another client, token endpoint, grant, audience or resource than the configuration names, so they are not used"+login
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
 		event, msg = notify.GrantEnded, rec.Problem.Message+login
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:

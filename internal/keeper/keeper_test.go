@@ -805,42 +805,49 @@ func TestTokenFileLeftBehindIsRemoved(t *testing.T) {
 }
 
 // TestAnotherClientsTokensAreTold: an edit of the configuration (client_id,
-// token_url, issuer) leaves the stored tokens another client's, which are
+// token_url, issuer, audience, resource) leaves the stored tokens another client's, which are
 // never used: only a log-in helps. The keeper tells it once, saying to log
 // in (nothing was said: no renewal was tried, so none failed, and the
 // token file went stale untold), and takes away the token file it wrote
 // with that client's token.
 func TestAnotherClientsTokensAreTold(t *testing.T) {
-	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	open := func(clientID string) *freshtoken.Source {
-		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: clientID, ClientSecret: "s3cr3t-value",
-			TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}, freshtoken.Options{Store: st})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return src
-	}
-	now := time.Now()
-	if err := st.Save(context.Background(), "dev", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
-		IssuedAt: now, Expiry: now.Add(time.Hour),
-		Grant: store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}}); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "token")
-	k := keeping(open("dev-client-id"), file)
-	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
-	tells(t, k, k.Notify, "")
-	if _, err := os.Stat(file); err != nil {
-		t.Fatal(err)
-	}
-	other := open("another-client")
-	k.Open = func(context.Context, string) (*freshtoken.Source, error) { return other, nil }
-	tells(t, k, k.Notify, "dev: the stored tokens belong to")
-	if got := k.Notify.Current()[0]; got.Event != notify.GrantEnded || !strings.HasSuffix(got.Message, "run `freshtoken login -e dev`") {
-		t.Fatalf("notice %+v; want the grant ended for this configuration, saying to log in", got)
-	}
-	if b, err := os.ReadFile(file); err == nil {
-		t.Fatalf("the token file still holds another client's token %q", b)
+	for _, edit := range []struct {
+		name               string
+		clientID, audience string
+	}{{"another client", "another-client", "https://a.example/"}, {"another audience", "dev-client-id", "https://b.example/"}} {
+		t.Run(edit.name, func(t *testing.T) {
+			st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+			open := func(clientID, audience string) *freshtoken.Source {
+				src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: clientID, ClientSecret: "s3cr3t-value", Audience: audience,
+					TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}, freshtoken.Options{Store: st})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return src
+			}
+			now := time.Now()
+			if err := st.Save(context.Background(), "dev", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+				IssuedAt: now, Expiry: now.Add(time.Hour),
+				Grant: store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode, Audience: "https://a.example/"}}); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "token")
+			k := keeping(open("dev-client-id", "https://a.example/"), file)
+			k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+			tells(t, k, k.Notify, "")
+			if _, err := os.Stat(file); err != nil {
+				t.Fatal(err)
+			}
+			other := open(edit.clientID, edit.audience)
+			k.Open = func(context.Context, string) (*freshtoken.Source, error) { return other, nil }
+			tells(t, k, k.Notify, "dev: the stored tokens belong to")
+			if got := k.Notify.Current()[0]; got.Event != notify.GrantEnded || !strings.HasSuffix(got.Message, "run `freshtoken login -e dev`") {
+				t.Fatalf("notice %+v; want the grant ended for this configuration, saying to log in", got)
+			}
+			if b, err := os.ReadFile(file); err == nil {
+				t.Fatalf("the token file still holds another client's token %q", b)
+			}
+		})
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 const (
@@ -336,6 +337,14 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 			refuse("This freshtoken proxy serves " + name + " for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.")
 			return
 		}
+		// Nor may it log in for another API: the tokens would be addressed
+		// to this proxy's audience and resources, not the command's. A link
+		// of a command older than this check names neither.
+		if q.Has("audience") && (q.Get("audience") != e.conf.Audience || q.Get("resource") != store.Resources(e.conf.Resources)) {
+			p.log.Warn("log-in link refused: it is for another audience or resource", "env", name)
+			refuse("This freshtoken proxy serves " + name + " for another audience or resource than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.")
+			return
+		}
 		// The link starts a browser log-in, whose tokens would be stored
 		// as those of whatever grant this proxy serves the environment with.
 		if e.conf.Grant != config.GrantAuthorizationCode {
@@ -400,6 +409,8 @@ type grantInfo struct {
 	TokenURL string `json:"token_url"`
 	Grant    string `json:"grant"`
 	Store    string `json:"store"`
+	Audience string `json:"audience"`
+	Resource string `json:"resource"` // as store.Grant names them
 }
 
 // handleGrant says which client and store the proxy serves env for, so a
@@ -415,13 +426,25 @@ func (p *Proxy) handleGrant(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, pr)
 		return
 	}
-	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: e.conf.TokenURL, Grant: e.conf.Grant, Store: e.src.Location()})
+	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: e.conf.TokenURL, Grant: e.conf.Grant, Store: e.src.Location(),
+		Audience: e.conf.Audience, Resource: store.Resources(e.conf.Resources)})
 }
 
 // GrantURL is where the proxy at base says which client and store it
 // serves env for.
 func GrantURL(base, env string) string {
 	return base + controlPrefix + "envs/" + url.PathEscape(env) + "/grant"
+}
+
+// ForAPI adds to link, a LoginURL, the audience and the resource
+// indicators of the configuration that asks to log in, which the proxy
+// refuses the link unless it serves env for.
+func ForAPI(link, audience string, resources []string) string {
+	path, query, _ := strings.Cut(link, "?")
+	q, _ := url.ParseQuery(query) // LoginURL's own
+	q.Set("audience", audience)
+	q.Set("resource", store.Resources(resources))
+	return path + "?" + q.Encode()
 }
 
 // LoginURL is the link that starts a log-in to env through the proxy at

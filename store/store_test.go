@@ -1,0 +1,76 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// TestGrantWithoutAudienceIsStoredAsBefore: a record whose grant names no
+// audience or resource is written byte for byte as before grants could name
+// them, and one that names them says so in the grant.
+func TestGrantWithoutAudienceIsStoredAsBefore(t *testing.T) {
+	r := &store.Record{AccessToken: "a", TokenType: "Bearer", IssuedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Grant: store.Grant{TokenURL: "https://idp.example/token", ClientID: "c", Type: "authorization_code"}}
+	got, err := store.Marshal("dev", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const before = `{
+  "version": 1,
+  "env": "dev",
+  "access_token": "a",
+  "token_type": "Bearer",
+  "issued_at": "2026-01-02T03:04:05Z",
+  "renewals": 0,
+  "grant": {
+    "token_url": "https://idp.example/token",
+    "client_id": "c",
+    "type": "authorization_code"
+  }
+}
+`
+	if string(got) != before {
+		t.Fatalf("stored as\n%s\nwant, as before,\n%s", got, before)
+	}
+	r.Grant.Audience, r.Grant.Resource = "https://api.example/", store.Resources([]string{"https://b.example/", "https://a.example/"})
+	got, err = store.Marshal("dev", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := store.Unmarshal(got, "dev")
+	if err != nil || back.Grant != r.Grant {
+		t.Fatalf("read back %+v (%v); want %+v", back.Grant, err, r.Grant)
+	}
+}
+
+// TestResources: resource indicators given in any order, or twice, name
+// one grant; a space within one cannot join two into one.
+func TestResources(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"https://b.example/", "https://a.example/", "https://b.example/"}, "https://a.example/ https://b.example/"},
+		{[]string{"https://a.example/x https://b.example/"}, "https://a.example/x%20https://b.example/"},
+	} {
+		if got := store.Resources(tc.in); got != tc.want {
+			t.Errorf("Resources(%q) = %q; want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestGrantString: a grant names its audience and resources when it has
+// them, after its type.
+func TestGrantString(t *testing.T) {
+	g := store.Grant{Issuer: "https://idp.example/", ClientID: "c", Type: "urn:ietf:params:oauth:grant-type:device_code"}
+	if got, want := g.String(), `client "c" of https://idp.example/ by device code`; got != want {
+		t.Errorf("%q; want %q", got, want)
+	}
+	g.Audience, g.Resource = "https://api.example/", "https://a.example/ https://b.example/"
+	if got, want := g.String(), `client "c" of https://idp.example/ by device code for audience "https://api.example/" for resource https://a.example/ and https://b.example/`; got != want {
+		t.Errorf("%q; want %q", got, want)
+	}
+}
