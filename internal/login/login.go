@@ -40,7 +40,7 @@ const DefaultTimeout = 5 * time.Minute
 var ErrStateMismatch = errors.New("the answer's state does not match this login")
 
 // ErrMixUp means a callback's iss (RFC 9207) names another issuer than the
-// environment's: the provider logged in to sent the browser on to another.
+// environment's: the provider logged in at sent the browser on to another.
 var ErrMixUp = errors.New("the log-in was answered by another provider")
 
 // ErrNotApproved means the person did not approve access in time, or the
@@ -289,7 +289,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 			return nil, issuerWrittenOtherwise{fmt.Sprintf("%s: the provider names itself %q in its answer, but %q in its discovery document, as the environment's issuer (a trailing slash counts: RFC 9207 compares them exactly); its code was not sent anywhere; tell the provider that it writes its issuer two ways",
 				f.Env, redact.OneLine(iss, 200), f.Issuer)}
 		}
-		return nil, fmt.Errorf("%s: %w: the answer names issuer %q, not this environment's %q, so the provider logged in to sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then run `freshtoken login -e %s` again",
+		return nil, fmt.Errorf("%s: %w: the answer names issuer %q, not this environment's %q, so the provider you logged in at sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then run `freshtoken login -e %s` again",
 			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer, f.Env)
 	}
 	if e := q.Get("error"); e != "" {
@@ -375,8 +375,7 @@ type ExchangeError struct {
 }
 
 func (e *ExchangeError) Error() string {
-	switch {
-	case e.Class == tokenerr.BadClient && e.NotThere:
+	if e.Class == tokenerr.BadClient && e.NotThere {
 		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check token_url (or issuer, when discovery finds the endpoint)", e.Env, e.Descriptor)
 	}
 	switch e.Class {
