@@ -63,19 +63,7 @@ func (r *rig) source() *freshtoken.Source {
 // does, and stores it through src.
 func (r *rig) login(src *freshtoken.Source) {
 	r.t.Helper()
-	ctx := context.Background()
-	conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback")
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	sent := r.clock.Now()
-	tok, err := devserver.Login(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), conf)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if err := src.SaveLogin(ctx, tok, sent); err != nil {
-		r.t.Fatal(err)
-	}
+	devserver.LoginSource(r.t, src, r.clock.Now())
 }
 
 // wholeGrant takes src through a grant's whole life: a log-in, renewals

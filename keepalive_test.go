@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
@@ -128,18 +126,8 @@ func TestKeepAliveAfterTheClockIsSetBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	devserver.LoginSource(t, src, machine())
 	ctx := context.Background()
-	conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := devserver.Login(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := src.SaveLogin(ctx, tok, machine()); err != nil {
-		t.Fatal(err)
-	}
 	r.clock.Advance(6 * time.Hour)
 	ahead = 0 // the clock set right
 	if at, why := src.Plan(r.record()); at.After(machine()) || !strings.Contains(why, "clock") {

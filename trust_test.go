@@ -51,11 +51,7 @@ func TestAnotherClientsTokensAreNeverUsed(t *testing.T) {
 				t.Fatal(err)
 			}
 			requests := r.provider.Stats().TokenRequests
-			for _, call := range []func() error{
-				func() error { _, err := second.Token(); return err },
-				func() error { _, err := second.Renew(context.Background()); return err },
-				func() error { return second.Logout(context.Background()) },
-			} {
+			for _, call := range uses(second) {
 				err := call()
 				if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "belong to client") ||
 					!strings.Contains(err.Error(), set.TokenURL) || !strings.Contains(err.Error(), r.settings.TokenURL) {
@@ -105,6 +101,16 @@ func TestRecordWithoutGrantIsAdopted(t *testing.T) {
 	}
 	if _, err := other.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		t.Fatalf("another client used an adopted record: %v", err)
+	}
+}
+
+// uses are the calls by which src uses its environment's stored tokens:
+// serving the access token, renewing, and logging out.
+func uses(src *freshtoken.Source) []func() error {
+	return []func() error{
+		func() error { _, err := src.Token(); return err },
+		func() error { _, err := src.Renew(context.Background()); return err },
+		func() error { return src.Logout(context.Background()) },
 	}
 }
 
@@ -957,12 +963,7 @@ func TestAnotherAudiencesTokensAreNeverUsed(t *testing.T) {
 				t.Fatal(err)
 			}
 			requests := r.provider.Stats().TokenRequests
-			for _, call := range []func() error{
-				func() error { _, err := second.Token(); return err },
-				func() error { _, err := second.Renew(context.Background()); return err },
-				func() error { return second.Logout(context.Background()) },
-				func() error { return second.CheckGrant(before) },
-			} {
+			for _, call := range append(uses(second), func() error { return second.CheckGrant(before) }) {
 				err := call()
 				if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "belong to client") ||
 					!strings.Contains(err.Error(), tt.names[0]+", not to this environment's") || !strings.Contains(err.Error(), tt.names[1]) {

@@ -60,28 +60,25 @@ func TestStoreIDs(t *testing.T) {
 		{"redis://h:6379/0?db=3", "redis://h:6379/3"},
 		{"redis://h:6379/3?db=0", "redis://h:6379"},
 	}
-	for _, p := range same {
-		a, _ := config.StoreID(p[0])
-		b, _ := config.StoreID(p[1])
-		la, _ := config.LockDomain(p[0])
-		lb, _ := config.LockDomain(p[1])
-		if a != b || la != lb {
-			t.Errorf("%q and %q are one store, but their IDs are %q and %q, their lock domains %q and %q", p[0], p[1], a, b, la, lb)
-		}
-	}
 	other := [][2]string{
 		{"", "keyring://"},
 		{"redis://h:6379/0?db=3", "redis://h:6379/0"},
 		{"redis://h:6379/0", "redis://h:6380/0"},
 		{"redis://h:6379/0", "redis://g:6379/0"},
 	}
-	for _, p := range other {
-		a, _ := config.StoreID(p[0])
-		b, _ := config.StoreID(p[1])
-		la, _ := config.LockDomain(p[0])
-		lb, _ := config.LockDomain(p[1])
-		if a == b || la == lb {
-			t.Errorf("%q and %q are two stores, but their IDs are %q and %q, their lock domains %q and %q", p[0], p[1], a, b, la, lb)
+	for _, c := range []struct {
+		pairs [][2]string
+		one   bool // one store: the same ID and lock domain; else both differ
+		are   string
+	}{{same, true, "one store"}, {other, false, "two stores"}} {
+		for _, p := range c.pairs {
+			a, _ := config.StoreID(p[0])
+			b, _ := config.StoreID(p[1])
+			la, _ := config.LockDomain(p[0])
+			lb, _ := config.LockDomain(p[1])
+			if (a == b) != c.one || (la == lb) != c.one {
+				t.Errorf("%q and %q are %s, but their IDs are %q and %q, their lock domains %q and %q", p[0], p[1], c.are, a, b, la, lb)
+			}
 		}
 	}
 	// The keychain is one per user: its locks are the home folder's

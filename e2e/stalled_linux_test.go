@@ -56,6 +56,21 @@ func (p *stalledPipe) waitFull(t *testing.T) {
 	testenv.WaitFor(t, "the output's pipe to fill up", func() bool { return p.held(t) == p.size })
 }
 
+// sleepingReader starts `sleep 1000` reading the pipe, in run's process
+// group as the last command of run's pipeline is, and leaves it the pipe's
+// only reader: its death closes the pipe.
+func (p *stalledPipe) sleepingReader(t *testing.T, run *watched) *exec.Cmd {
+	t.Helper()
+	reader := exec.Command("sleep", "1000")
+	reader.Stdin = p.r
+	reader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: run.cmd.Process.Pid}
+	if err := reader.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.r.Close() // the reader's alone: its death closes the pipe
+	return reader
+}
+
 // fill fills what room the pipe has left.
 func (p *stalledPipe) fill(t *testing.T) {
 	t.Helper()
@@ -187,13 +202,7 @@ func TestCtrlCToAPipelineWhoseReaderDies(t *testing.T) {
 				out := newStalledPipe(t)
 				run := w.watchWith(func(c *exec.Cmd) { c.Stdout = out.w; inGroup(c) }, "get", "/v2/contacts", "--all")
 				out.waitFull(t)
-				reader := exec.Command("sleep", "1000")
-				reader.Stdin = out.r
-				reader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: run.cmd.Process.Pid}
-				if err := reader.Start(); err != nil {
-					t.Fatal(err)
-				}
-				out.r.Close() // the reader's alone: its death closes the pipe
+				reader := out.sleepingReader(t, run)
 				signalGroup(t, run, sig)
 				if err := reader.Wait(); err == nil {
 					t.Fatal("the reader outlived the signal")
@@ -236,13 +245,7 @@ func TestCtrlCToAPipelineMidRenewal(t *testing.T) {
 				}
 			}, "token", "--force")
 			g.wait(t)
-			reader := exec.Command("sleep", "1000")
-			reader.Stdin = out.r
-			reader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: run.cmd.Process.Pid}
-			if err := reader.Start(); err != nil {
-				t.Fatal(err)
-			}
-			out.r.Close() // the reader's alone: its death closes the pipe
+			reader := out.sleepingReader(t, run)
 			out.w.Close()
 			signalGroup(t, run, tc.sig)
 			if err := reader.Wait(); err == nil {

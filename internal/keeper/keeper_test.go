@@ -274,7 +274,7 @@ func TestRenewalsFailingForAnyReasonAreTold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	login(t, src, clock.Now())
+	devserver.LoginSource(t, src, clock.Now())
 	locked = true
 	clock.Advance(time.Hour) // past the idle limit's plan: due
 	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
@@ -294,7 +294,7 @@ func TestRenewalsFailingForAnyReasonAreTold(t *testing.T) {
 		t.Fatalf("notices %+v; want renewals failing for 16m, saying why", got)
 	}
 	locked = false // by hand, elsewhere (a log-in reads the secret afresh): the keeper's failures are over
-	login(t, src, clock.Now())
+	devserver.LoginSource(t, src, clock.Now())
 	locked = true
 	k.round(context.Background(), time.Minute)
 	if got := n.Current(); len(got) != 0 {
@@ -311,24 +311,6 @@ func TestRenewalsFailingForAnyReasonAreTold(t *testing.T) {
 	k.round(context.Background(), time.Minute)
 	if got := n.Current(); len(got) != 0 {
 		t.Fatalf("notices %+v once renewals work; want none", got)
-	}
-}
-
-// login stores a log-in to the dev provider in src's store, as issued at
-// sent.
-func login(t *testing.T, src *freshtoken.Source, sent time.Time) {
-	t.Helper()
-	ctx := context.Background()
-	conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := devserver.Login(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := src.SaveLogin(ctx, tok, sent); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -435,7 +417,7 @@ func TestASilentProviderHoldsUpNoOtherEnvironment(t *testing.T) {
 		}
 		sources[name] = src
 	}
-	login(t, sources["b-fine"], time.Now().Add(-2*time.Hour)) // its token is due
+	devserver.LoginSource(t, sources["b-fine"], time.Now().Add(-2*time.Hour)) // its token is due
 	if err := st.Save(context.Background(), "a-silent", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
 		IssuedAt: time.Now().Add(-2 * time.Hour), Expiry: time.Now().Add(-time.Hour),
 		Grant: store.Grant{TokenURL: silent.URL + "/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}}); err != nil {
@@ -486,6 +468,44 @@ func keeping(src *freshtoken.Source, file string) *Keeper {
 		TokenFile: func(string) string { return file }}
 }
 
+// loggedInOnClock is a source for "dev" (keeping a token file if
+// keepAccess) of a dev provider made with opts on a fake clock, logged in
+// there, with the provider, the clock and the source's store.
+func loggedInOnClock(t *testing.T, opts devprovider.Options, keepAccess bool) (*devprovider.Provider, *fakeclock.Clock, *filestore.Store, *freshtoken.Source) {
+	t.Helper()
+	p, root, clock := devserver.StartOnClock(t, opts)
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: keepAccess},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devserver.LoginSource(t, src, clock.Now())
+	return p, clock, st, src
+}
+
+// keepingTold is keeping on clock, with a notifier to read what it tells.
+func keepingTold(src *freshtoken.Source, file string, clock *fakeclock.Clock) (*Keeper, *notify.Notifier) {
+	k := keeping(src, file)
+	k.Now = clock.Now
+	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k.Notify = n
+	return k, n
+}
+
+// unwritable is a keeper on a fake clock, with a notifier, of a log-in
+// whose access token lasts life and whose token file, dir/token, cannot be
+// written: its folder dir does not exist.
+func unwritable(t *testing.T, life time.Duration) (k *Keeper, n *notify.Notifier, clock *fakeclock.Clock, dir string) {
+	t.Helper()
+	clock = fakeclock.New()
+	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(life) })
+	dir = filepath.Join(t.TempDir(), "run")
+	k, n = keepingTold(src, filepath.Join(dir, "token"), clock)
+	return k, n, clock, dir
+}
+
 // tells has k look at its environments, and checks that n then holds one
 // notice, saying want, or none if want is "".
 func tells(t *testing.T, k *Keeper, n *notify.Notifier, want string) {
@@ -511,7 +531,7 @@ func TestProviderDownForHoursThenBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	login(t, src, clock.Now())
+	devserver.LoginSource(t, src, clock.Now())
 	file := filepath.Join(t.TempDir(), "token")
 	k := keeping(src, file)
 	k.Now = clock.Now
@@ -547,18 +567,8 @@ func TestProviderDownForHoursThenBack(t *testing.T) {
 // first look after waking it tries, meets the provider's invalid_grant,
 // and tells a person once to log in; it does not try again until then.
 func TestRefreshTokenExpiresWhileAsleep(t *testing.T) {
-	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour})
-	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
-		freshtoken.Options{Store: st, Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	login(t, src, clock.Now())
-	k := keeping(src, "")
-	k.Now = clock.Now
-	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	p, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour}, false)
+	k, _ := keepingTold(src, "", clock)
 	tells(t, k, k.Notify, "")
 	clock.Advance(3 * 24 * time.Hour) // asleep, lid closed
 	tells(t, k, k.Notify, "dev: the provider")
@@ -582,18 +592,8 @@ func TestRefreshTokenExpiresWhileAsleep(t *testing.T) {
 // secret was fixed where the configuration does not show it (a variable,
 // the keychain), not at every look, which providers count as an attack.
 func TestRejectedClientIsNotHammered(t *testing.T) {
-	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
-	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true},
-		freshtoken.Options{Store: st, Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	login(t, src, clock.Now())
-	k := keeping(src, filepath.Join(t.TempDir(), "token"))
-	k.Now = clock.Now
-	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	p, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour}, true)
+	k, _ := keepingTold(src, filepath.Join(t.TempDir(), "token"), clock)
 	p.Fault(devprovider.FaultInvalidClient, 1<<20)
 	clock.Advance(2 * time.Hour)
 	before := p.Stats().TokenRequests
@@ -633,7 +633,7 @@ func TestLockedKeychainIsTold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	login(t, src, clock.Now())
+	devserver.LoginSource(t, src, clock.Now())
 	before, err := src.Record(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -660,13 +660,7 @@ func TestLockedKeychainIsTold(t *testing.T) {
 // a person is told, once, with the reason; the notice ends once the file
 // is written.
 func TestUnwritableTokenFileIsTold(t *testing.T) {
-	clock := fakeclock.New()
-	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(24 * time.Hour) })
-	dir := filepath.Join(t.TempDir(), "run")
-	k := keeping(src, filepath.Join(dir, "token"))
-	k.Now = clock.Now
-	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
-	k.Notify = n
+	k, n, clock, dir := unwritable(t, 24*time.Hour)
 	tells(t, k, n, "")
 	clock.Advance(16 * time.Minute)
 	tells(t, k, n, "dev: the token file "+filepath.Join(dir, "token")+" cannot be written since ")
@@ -692,10 +686,7 @@ func TestTokenFileNeverReplacesAnotherFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte(netrc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	k := keeping(src, file)
-	k.Now = clock.Now
-	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
-	k.Notify = n
+	k, n := keepingTold(src, file, clock)
 	tells(t, k, n, "")
 	if b, _ := os.ReadFile(file); string(b) != netrc {
 		t.Fatalf("the file holds %q; want it as it was", b)
@@ -723,10 +714,7 @@ func TestTokenFileOnAFullDisk(t *testing.T) {
 	dir := filepath.Dir(file)
 	clock := fakeclock.New()
 	src := stored(t, true, func(*store.Record) {})
-	k := keeping(src, file)
-	k.Now = clock.Now
-	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
-	k.Notify = n
+	k, n := keepingTold(src, file, clock)
 	free := testdisk.Fill(t, dir)
 	tells(t, k, n, "")
 	clock.Advance(16 * time.Minute)
@@ -857,15 +845,7 @@ func TestAnotherClientsTokensAreTold(t *testing.T) {
 // is kept alive: it held every renewal back until an hour after the noted
 // time, a month away, and the grant lapsed meanwhile.
 func TestRejectionNotedByAClockAheadIsTriedAgain(t *testing.T) {
-	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour})
-	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
-		freshtoken.Options{Store: st, Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	login(t, src, clock.Now())
+	p, clock, st, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour}, false)
 	rec, err := st.Load(context.Background(), "dev")
 	if err != nil {
 		t.Fatal(err)
@@ -892,13 +872,7 @@ func TestRejectionNotedByAClockAheadIsTriedAgain(t *testing.T) {
 // this clock: the failure seemed to begin a day in the future, and was
 // told only a day later.
 func TestFailuresAreToldAfterTheClockIsSetBack(t *testing.T) {
-	clock := fakeclock.New()
-	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(48 * time.Hour) })
-	dir := filepath.Join(t.TempDir(), "run")
-	k := keeping(src, filepath.Join(dir, "token"))
-	k.Now = clock.Now
-	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
-	k.Notify = n
+	k, n, clock, dir := unwritable(t, 48*time.Hour)
 	tells(t, k, n, "")
 	clock.Advance(-24 * time.Hour)
 	tells(t, k, n, "")

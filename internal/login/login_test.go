@@ -438,6 +438,20 @@ func TestRateLimitedExchangeSaysHowLongToWait(t *testing.T) {
 	}
 }
 
+// exchanging is a client of a token endpoint on loopback that answers
+// every code exchange with tokens, and the count of the exchanges it got.
+func exchanging(t *testing.T) (*oauth2.Config, *atomic.Int32) {
+	t.Helper()
+	exchanges := new(atomic.Int32)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		exchanges.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"at-0123456789","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-0123456789"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}, exchanges
+}
+
 // TestAnswerFromAnotherIssuerIsRefused: a provider that sends the browser
 // on to another provider's authorization endpoint, with this log-in's
 // state and PKCE challenge (a mix-up attack), gets that provider's code
@@ -448,15 +462,8 @@ func TestRateLimitedExchangeSaysHowLongToWait(t *testing.T) {
 // refused before anything is sent, in one line; one naming this issuer,
 // or none, is exchanged.
 func TestAnswerFromAnotherIssuerIsRefused(t *testing.T) {
-	var exchanges atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		exchanges.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"access_token":"at-0123456789","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-0123456789"}`)
-	}))
-	t.Cleanup(srv.Close)
+	conf, exchanges := exchanging(t)
 	const issuer = "https://shady.example.com"
-	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
 	flow := &login.Flow{Env: "shady", Config: conf, Issuer: issuer}
 	for _, tc := range []struct {
 		iss     string
@@ -496,15 +503,8 @@ func TestAnswerFromAnotherIssuerIsRefused(t *testing.T) {
 // provider's code went to this environment's token endpoint. Every iss an
 // answer carries must name the environment's issuer.
 func TestAnswerWithTwoIssuersIsRefused(t *testing.T) {
-	var exchanges atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		exchanges.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"access_token":"at-0123456789","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-0123456789"}`)
-	}))
-	t.Cleanup(srv.Close)
+	conf, exchanges := exchanging(t)
 	const issuer, other = "https://shady.example.com", "https://corp.example.com/realms/staff"
-	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
 	flow := &login.Flow{Env: "shady", Config: conf, Issuer: issuer}
 	for _, isses := range [][]string{{issuer, other}, {"", other}, {""}} {
 		req := login.NewRequest(conf)

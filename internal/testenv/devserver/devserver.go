@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 )
@@ -56,4 +58,23 @@ func Login(ctx context.Context, conf *oauth2.Config) (*oauth2.Token, error) {
 		return nil, fmt.Errorf("the approve page answered %s, not a redirect with a code", resp.Status)
 	}
 	return conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+}
+
+// LoginSource logs src in at its auto-approving dev provider (Login, through
+// src's own token client) and stores the tokens as src does after a log-in,
+// as issued at sent.
+func LoginSource(t testing.TB, src *freshtoken.Source, sent time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Login(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SaveLogin(ctx, tok, sent); err != nil {
+		t.Fatal(err)
+	}
 }
