@@ -141,6 +141,21 @@ func (f *Factory) setupLogging() error {
 	return nil
 }
 
+// lastWord writes the command's last word, msg, on errOut: the sentence
+// "freshtoken: msg", or, with --log-format json and the log on stderr, a
+// JSON line like the log's, with the exit code, so that a reader of JSON
+// lines (jq) takes the line that says what went wrong, too; a sentence
+// there stopped it. With --log-file, stderr holds no log, so the sentence.
+func (f *Factory) lastWord(errOut io.Writer, msg string, code int) {
+	if f.LogFormat != "json" || f.LogFile != "" || f.log == nil {
+		fmt.Fprintf(errOut, "freshtoken: %s\n", msg)
+		return
+	}
+	var line bytes.Buffer
+	slog.New(slog.NewJSONHandler(&line, nil)).Error(msg, "exit", code)
+	errOut.Write(line.Bytes())
+}
+
 // logFile is the --log-file. It follows its path: moved away (logrotate)
 // or removed, the file is opened again there, so a long-running proxy's log
 // goes where a person looks. Once a write to it fails (a full disk, a
