@@ -94,7 +94,7 @@ func canWriteIn(dir string) error {
 
 // minFileSize is the least file size limit (ulimit -f) a record, its temp
 // file and the reserve are written under.
-const minFileSize = 128 << 10
+const minFileSize = reserveSize
 
 // fileSizeLimited says why this process could not store the tokens a
 // renewal brings, if it could not: a file size limit (ulimit -f) too small
