@@ -122,7 +122,7 @@ func runExec(ctx context.Context, opts *execOptions) error {
 	if path, err = filepath.Abs(path); err != nil { // the command may change folder
 		return err
 	}
-	tok, err := freshToken(ctx, f.IO.ErrOut, src, false, opts.MinValid)
+	tok, err := freshToken(ctx, f, src, false, opts.MinValid)
 	if err != nil {
 		return err
 	}

@@ -147,13 +147,23 @@ func (f *Factory) setupLogging() error {
 // lines (jq) takes the line that says what went wrong, too; a sentence
 // there stopped it. With --log-file, stderr holds no log, so the sentence.
 func (f *Factory) lastWord(errOut io.Writer, msg string, code int) {
+	f.say(errOut, slog.LevelError, msg, "exit", code)
+}
+
+// warn writes msg, a warning that names its environment, on stderr as
+// lastWord writes the last word: a JSON line where the log on stderr is.
+func (f *Factory) warn(msg string) { f.say(f.IO.ErrOut, slog.LevelWarn, msg) }
+
+// say writes msg on w: "freshtoken: msg", or, with --log-format json and
+// the log on stderr, a JSON line at level with args.
+func (f *Factory) say(w io.Writer, level slog.Level, msg string, args ...any) {
 	if f.LogFormat != "json" || f.LogFile != "" || f.log == nil {
-		fmt.Fprintf(errOut, "freshtoken: %s\n", msg)
+		fmt.Fprintf(w, "freshtoken: %s\n", msg)
 		return
 	}
 	var line bytes.Buffer
-	slog.New(slog.NewJSONHandler(&line, nil)).Error(msg, "exit", code)
-	errOut.Write(line.Bytes())
+	slog.New(slog.NewJSONHandler(&line, nil)).Log(context.Background(), level, msg, args...)
+	w.Write(line.Bytes())
 }
 
 // logFile is the --log-file. It follows its path: moved away (logrotate)

@@ -9,7 +9,8 @@ import (
 // TestJSONLogLastWordIsJSON: with --log-format json and the log on stderr,
 // every line of stderr is a JSON line, the command's last word (an error,
 // with its exit code) included; it was a "freshtoken: …" sentence, on which
-// `2> >(jq …)` stopped exactly when the log mattered. With --log-file the
+// `2> >(jq …)` stopped exactly when the log mattered. A warning (a token
+// shorter-lived than --min-valid) is a JSON line too, at level WARN. With --log-file the
 // log is in the file and the last word on stderr stays a sentence.
 func TestJSONLogLastWordIsJSON(t *testing.T) {
 	e := newDevEnv(t)
@@ -23,6 +24,7 @@ func TestJSONLogLastWordIsJSON(t *testing.T) {
 		{"unknown env", []string{"-e", "nope", "token"}, 2, `environment "nope" is not configured`},
 		{"API error", []string{"--debug", "get", "/v2/nothing"}, 4, "404"},
 		{"exec of no such command", []string{"exec", "--", "freshtoken-no-such-command"}, 127, "no such command"},
+		{"a warning", []string{"token", "--min-valid", "2h"}, 0, "less than --min-valid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ios, _, stderr := testStreams(false, false)
@@ -44,8 +46,12 @@ func TestJSONLogLastWordIsJSON(t *testing.T) {
 			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
 				t.Fatal(err)
 			}
-			if last.Level != "ERROR" || last.Exit != tc.exit || !strings.Contains(last.Msg, tc.says) || strings.HasPrefix(last.Msg, "freshtoken:") {
-				t.Fatalf("the last line is %+v; want level ERROR, exit %d and a message saying %q", last, tc.exit, tc.says)
+			level := "ERROR"
+			if tc.exit == 0 {
+				level = "WARN"
+			}
+			if last.Level != level || last.Exit != tc.exit || !strings.Contains(last.Msg, tc.says) || strings.HasPrefix(last.Msg, "freshtoken:") {
+				t.Fatalf("the last line is %+v; want level %s, exit %d and a message saying %q", last, level, tc.exit, tc.says)
 			}
 		})
 	}
