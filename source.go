@@ -1470,7 +1470,9 @@ func (s *Source) load(ctx context.Context) (*store.Record, error) {
 		return nil, nil
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Env: s.set.Env, Kind: ErrLoginRequired, Msg: "not logged in", Err: store.ErrNotFound}
+		// Where it looked: a job whose state folder was not restored (another
+		// $HOME) is told from one never logged in.
+		return nil, &Error{Env: s.set.Env, Kind: ErrLoginRequired, Msg: "not logged in (no tokens in " + s.Location() + ")", Err: store.ErrNotFound}
 	}
 	if errors.Is(err, store.ErrUnreachable) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err}

@@ -134,7 +134,7 @@ func stripNotes(t *testing.T, record []byte) []byte {
 
 func TestExitCodes(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	if r := w.run("token"); r.code != 3 || !strings.Contains(r.stderr, w.suggested("not logged in; run `freshtoken login -e dev`")) {
+	if r := w.run("token"); r.code != 3 || !strings.Contains(r.stderr, "not logged in (no tokens in "+w.storeFile()+"); run "+w.suggested("`freshtoken login -e dev`")) {
 		t.Fatalf("before login: exit %d %q", r.code, r.stderr)
 	}
 	w.login()

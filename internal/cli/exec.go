@@ -122,7 +122,7 @@ func runExec(ctx context.Context, opts *execOptions) error {
 	if path, err = filepath.Abs(path); err != nil { // the command may change folder
 		return err
 	}
-	tok, err := freshToken(ctx, f.IO.ErrOut, src, false, opts.MinValid)
+	tok, err := freshToken(ctx, f, src, false, opts.MinValid)
 	if err != nil {
 		return err
 	}
@@ -155,14 +155,14 @@ func inherited(tokenVar string) []string {
 	})
 }
 
-// notRunnable is the one line saying why the command name could not be run.
+// notRunnable is the one line (after "freshtoken: ") saying why the command name could not be run.
 func notRunnable(name string, err error) string {
 	if errors.Is(err, exec.ErrNotFound) {
-		return fmt.Sprintf("freshtoken: %s: no such command in any folder of $PATH; check its name, or give its path (such as ./%s)", name, name)
+		return fmt.Sprintf("%s: no such command in any folder of $PATH; check its name, or give its path (such as ./%s)", name, name)
 	}
 	var ee *exec.Error
 	if errors.As(err, &ee) {
 		err = ee.Err
 	}
-	return fmt.Sprintf("freshtoken: %s: %v", name, err)
+	return fmt.Sprintf("%s: %v", name, err)
 }

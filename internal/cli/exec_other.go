@@ -5,7 +5,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os/exec"
 )
@@ -27,7 +26,7 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		return context.Canceled
 	}
 	if err := child.Start(); err != nil {
-		fmt.Fprintln(f.IO.ErrOut, notRunnable(child.Args[0], err))
+		f.lastWord(f.IO.ErrOut, notRunnable(child.Args[0], err), 127)
 		return &exitStatus{127}
 	}
 	var ee *exec.ExitError

@@ -36,7 +36,7 @@ func restart(path string) error {
 func runCommand(f *Factory, child *exec.Cmd) error {
 	f.flushLog() // nothing of freshtoken's runs after the execve to count the lines dropped
 	if child.Err != nil {
-		fmt.Fprintln(f.IO.ErrOut, notRunnable(child.Args[0], child.Err))
+		f.lastWord(f.IO.ErrOut, notRunnable(child.Args[0], child.Err), 127)
 		return &exitStatus{127}
 	}
 	// handOver stops catching signals: from here one ends freshtoken as it
@@ -50,18 +50,19 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		err = syscall.Exec("/bin/sh", append([]string{"sh", child.Path}, child.Args[1:]...), env)
 	}
 	if interp, ok := missingInterpreter(child.Path, err); ok {
-		msg := fmt.Sprintf("freshtoken: %s: the interpreter its #! line names, %q, was not found", child.Args[0], interp)
+		msg := fmt.Sprintf("%s: the interpreter its #! line names, %q, was not found", child.Args[0], interp)
 		if strings.HasSuffix(interp, "\r") {
 			msg += `; the file has Windows line ends (\r\n): convert them, with dos2unix for one`
 		}
-		fmt.Fprintln(f.IO.ErrOut, msg)
+		f.lastWord(f.IO.ErrOut, msg, 127)
 		return &exitStatus{127}
 	}
-	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: %v\n", child.Args[0], err)
+	code := 126                         // found but cannot run
 	if errors.Is(err, syscall.ENOENT) { // not found, as env and a shell say
-		return &exitStatus{127}
+		code = 127
 	}
-	return &exitStatus{126} // found but cannot run
+	f.lastWord(f.IO.ErrOut, fmt.Sprintf("%s: %v", child.Args[0], err), code)
+	return &exitStatus{code}
 }
 
 // missingInterpreter is the interpreter that the #! line of the script at

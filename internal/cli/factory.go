@@ -141,6 +141,31 @@ func (f *Factory) setupLogging() error {
 	return nil
 }
 
+// lastWord writes the command's last word, msg, on errOut: the sentence
+// "freshtoken: msg", or, with --log-format json and the log on stderr, a
+// JSON line like the log's, with the exit code, so that a reader of JSON
+// lines (jq) takes the line that says what went wrong, too; a sentence
+// there stopped it. With --log-file, stderr holds no log, so the sentence.
+func (f *Factory) lastWord(errOut io.Writer, msg string, code int) {
+	f.say(errOut, slog.LevelError, msg, "exit", code)
+}
+
+// warn writes msg, a warning that names its environment, on stderr as
+// lastWord writes the last word: a JSON line where the log on stderr is.
+func (f *Factory) warn(msg string) { f.say(f.IO.ErrOut, slog.LevelWarn, msg) }
+
+// say writes msg on w: "freshtoken: msg", or, with --log-format json and
+// the log on stderr, a JSON line at level with args.
+func (f *Factory) say(w io.Writer, level slog.Level, msg string, args ...any) {
+	if f.LogFormat != "json" || f.LogFile != "" || f.log == nil {
+		fmt.Fprintf(w, "freshtoken: %s\n", msg)
+		return
+	}
+	var line bytes.Buffer
+	slog.New(slog.NewJSONHandler(&line, nil)).Log(context.Background(), level, msg, args...)
+	w.Write(line.Bytes())
+}
+
 // logFile is the --log-file. It follows its path: moved away (logrotate)
 // or removed, the file is opened again there, so a long-running proxy's log
 // goes where a person looks. Once a write to it fails (a full disk, a

@@ -149,8 +149,8 @@ func warnNoRefreshToken(f *Factory, env, refreshToken string, expiry time.Time) 
 	if refreshToken != "" || expiry.IsZero() {
 		return
 	}
-	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the provider issued no refresh token, so freshtoken cannot renew this log-in: it ends when the access token expires (in %s, %s); if the provider issues one when asked (most want the scope offline_access in scopes), ask for it and run `%s` again\n",
-		env, human(max(time.Until(expiry), 0)), expiry.Local().Format("2006-01-02 15:04:05 MST"), f.commandLine("login -e "+env))
+	f.warn(fmt.Sprintf("%s: warning: the provider issued no refresh token, so freshtoken cannot renew this log-in: it ends when the access token expires (in %s, %s); if the provider issues one when asked (most want the scope offline_access in scopes), ask for it and run `%s` again",
+		env, human(max(time.Until(expiry), 0)), expiry.Local().Format("2006-01-02 15:04:05 MST"), f.commandLine("login -e "+env)))
 }
 
 // warnClearText warns, in one line, of e's endpoints on another machine

@@ -134,7 +134,7 @@ func forgetTokenFile(f *Factory, env *config.Env, rec *store.Record) {
 		return
 	}
 	if err := keeper.RemoveTokenFile(env.TokenFile, rec.AccessToken); err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the token file %s still holds the forgotten access token (%v); delete it\n", env.Name, env.TokenFile, err)
+		f.warn(fmt.Sprintf("%s: warning: the token file %s still holds the forgotten access token (%v); delete it", env.Name, env.TokenFile, err))
 	}
 }
 

@@ -259,8 +259,8 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 			if !w.Asked {
 				wait = fmt.Sprintf("it did not say how long to wait, so backing off for %s", w.Delay)
 			}
-			fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: the API answered 429 Too Many Requests; %s, then retrying (%d of %d)\n",
-				env.Name, wait, w.Retry, w.MaxRetries)
+			f.warn(fmt.Sprintf("%s: the API answered 429 Too Many Requests; %s, then retrying (%d of %d)",
+				env.Name, wait, w.Retry, w.MaxRetries))
 		},
 	}
 	if env.IsFreeAgent() {
@@ -305,8 +305,8 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		// A warning, not a failure: the collection may simply have shrunk
 		// while it was read. But a script should not take the document for
 		// everything without being told.
-		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the API said there are %d items (X-Total-Count) but %s held only %d; the result may be incomplete\n",
-			env.Name, doc.Total, pluralCount(doc.Pages, "page"), doc.Gathered)
+		f.warn(fmt.Sprintf("%s: warning: the API said there are %d items (X-Total-Count) but %s held only %d; the result may be incomplete",
+			env.Name, doc.Total, pluralCount(doc.Pages, "page"), doc.Gathered))
 	}
 	return nil
 }

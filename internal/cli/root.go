@@ -91,7 +91,7 @@ func Main(args []string, ios *IOStreams) int {
 		case err != nil && err != context.Canceled && !errors.As(err, &se): // a silent error's failures were said
 			msg = "interrupted: " + redact.OneLine(err.Error(), 1000)
 		}
-		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", f.suggesting(msg))
+		f.lastWord(streams.ErrOut, f.suggesting(msg), 128+int(sig))
 		return 128 + int(sig)
 	case err != nil && !errors.As(err, &se):
 		msg := err.Error()
@@ -101,7 +101,7 @@ func Main(args []string, ios *IOStreams) int {
 		if next := failure.Next(err, f.selectedEnv()); next != "" {
 			msg += "; " + next
 		}
-		fmt.Fprintf(streams.ErrOut, "freshtoken: %s\n", redact.OneLine(f.suggesting(msg), 1000))
+		f.lastWord(streams.ErrOut, redact.OneLine(f.suggesting(msg), 1000), ExitCode(err))
 	}
 	return ExitCode(err)
 }

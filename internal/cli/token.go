@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,9 +51,9 @@ is about to expire. Scripts call it before each request.`,
 // freshToken is src's token: renewed now with force, renewed first if it
 // has less than minValid left, else renewed only when due. A token that
 // still will not last minValid (the provider's live less, and renewing on
-// every call would not change that) comes with a warning on w, so that a
+// every call would not change that) comes with a warning (f.warn), so that a
 // long script is not surprised halfway.
-func freshToken(ctx context.Context, w io.Writer, src *freshtoken.Source, force bool, minValid time.Duration) (*oauth2.Token, error) {
+func freshToken(ctx context.Context, f *Factory, src *freshtoken.Source, force bool, minValid time.Duration) (*oauth2.Token, error) {
 	switch {
 	case force:
 		return src.Renew(ctx)
@@ -69,8 +68,8 @@ func freshToken(ctx context.Context, w io.Writer, src *freshtoken.Source, force 
 				case r != nil && !r.IssuedAt.IsZero() && r.Expiry.Equal(tok.Expiry):
 					why = fmt.Sprintf("the provider's tokens last %s, so no renewal can meet it; it is renewed as usual rather than on every call", r.Expiry.Sub(r.IssuedAt).Round(time.Second))
 				}
-				fmt.Fprintf(w, "freshtoken: %s: warning: this token is valid for only %s, less than --min-valid %s: %s\n",
-					src.Env(), left.Round(time.Second), minValid, why)
+				f.warn(fmt.Sprintf("%s: warning: this token is valid for only %s, less than --min-valid %s: %s",
+					src.Env(), left.Round(time.Second), minValid, why))
 			}
 		}
 		return tok, err
@@ -84,7 +83,7 @@ func runToken(ctx context.Context, opts *tokenOptions) error {
 	if err != nil {
 		return err
 	}
-	tok, err := freshToken(ctx, opts.f.IO.ErrOut, src, opts.Force, opts.MinValid)
+	tok, err := freshToken(ctx, opts.f, src, opts.Force, opts.MinValid)
 	if err != nil {
 		return err
 	}

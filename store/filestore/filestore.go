@@ -308,6 +308,9 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := s.ensureDir(); err != nil {
 		return nil, err
 	}
+	if err := fileSizeLimited(); err != nil { // before a renewal whose answer could not be stored
+		return nil, err
+	}
 	p := filepath.Join(s.dir, env+".lock")
 	for {
 		// Checked before flock opens it the same way (never through a link).
@@ -440,7 +443,12 @@ func creatable(dir string) error {
 // failing or read-only disk is a failed write, anything else (a file in
 // its path, a folder the user may not write in) a configuration to change.
 func folderError(dir string, err error) error {
-	if errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO) || isNoSpace(err) {
+	switch {
+	case errors.Is(err, syscall.EROFS): // a read-only HOME, as containers and CI runners have, too
+		return fmt.Errorf("%w: create token folder %s: %w; set [store] url (or $XDG_STATE_HOME) to a folder you can write in", store.ErrWriteFailed, dir, err)
+	case isNoSpace(err):
+		return fmt.Errorf("%w: create token folder %s: %w; free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk", store.ErrWriteFailed, dir, err)
+	case errors.Is(err, syscall.EIO):
 		return fmt.Errorf("%w: create token folder %s: %w", store.ErrWriteFailed, dir, err)
 	}
 	return fmt.Errorf("%w: the token folder %s cannot be made (%v); set [store] url (or $XDG_STATE_HOME) to a folder you can write in", store.ErrDenied, dir, err)

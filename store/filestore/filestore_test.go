@@ -602,3 +602,24 @@ func TestContract(t *testing.T) {
 		return func() store.Store { return filestore.New(dir) }
 	})
 }
+
+// TestReadOnlyHomeSaysWhatToSet: a token folder still to be made where the
+// disk is read-only (a container's or CI runner's read-only HOME) is a
+// failed write, as a disk turned read-only is, and the one line says what
+// to set; it said only "read-only file system", leaving a person reading a
+// CI log to guess.
+func TestReadOnlyHomeSaysWhatToSet(t *testing.T) {
+	home := testdisk.Small(t, "256k")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.ReadOnly(t, home)
+	s := filestore.New(filepath.Join(home, ".local", "state", "freshtoken"))
+	_, loadErr := s.Load(ctx, "sandbox")
+	_, lockErr := s.Lock(ctx, "sandbox")
+	for what, err := range map[string]error{"Load": loadErr, "Lock": lockErr} {
+		if !errors.Is(err, store.ErrWriteFailed) || !errors.Is(err, syscall.EROFS) || !strings.Contains(err.Error(), "set [store] url (or $XDG_STATE_HOME) to a folder you can write in") {
+			t.Errorf("%s on a read-only disk: %v; want a failed write saying what to set", what, err)
+		}
+	}
+}

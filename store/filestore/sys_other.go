@@ -34,3 +34,6 @@ func lockContent(context.Context, *os.File, bool) error { return nil }
 // canWriteIn leaves it to the folder's creation to say where the user may
 // not write.
 func canWriteIn(string) error { return nil }
+
+// fileSizeLimited is nil where no file size limit is set per process.
+func fileSizeLimited() error { return nil }

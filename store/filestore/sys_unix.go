@@ -5,6 +5,7 @@ package filestore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -89,4 +90,21 @@ func canWriteIn(dir string) error {
 		return &fs.PathError{Op: "mkdir", Path: dir, Err: err}
 	}
 	return nil
+}
+
+// minFileSize is the least file size limit (ulimit -f) a record, its temp
+// file and the reserve are written under.
+const minFileSize = reserveSize
+
+// fileSizeLimited says why this process could not store the tokens a
+// renewal brings, if it could not: a file size limit (ulimit -f) too small
+// for a record, which a write past gets EFBIG for as long as the process
+// lives. A renewal sent would have its rotated answer refused until
+// SIGKILL, and the refresh token lost, so none is sent.
+func fileSizeLimited() error {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &rl); err != nil || uint64(rl.Cur) >= minFileSize {
+		return nil
+	}
+	return fmt.Errorf("%w: the file size limit (ulimit -f) is %d bytes, too small to store the tokens a renewal brings, so none was sent; raise it (`ulimit -f unlimited`) for freshtoken", store.ErrDenied, uint64(rl.Cur))
 }

@@ -1,0 +1,39 @@
+//go:build unix
+
+package e2e_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// TestFileSizeLimitKeepsTheGrant: a job run under a file size limit too
+// small for a record (`ulimit -f 0`, as a runner's limits may set) is
+// refused before any renewal is sent, exit 2, saying to raise the limit,
+// and the grant is kept. The refresh was sent, the rotated answer could
+// never be written (EFBIG), and the command waited for the store for ever,
+// SIGTERM included, until SIGKILL lost the refresh token.
+func TestFileSizeLimitKeepsTheGrant(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	before := refreshToken(t, w)
+	w.watchAfter("exec >/dev/null; ulimit -f 0", "token").waitExit(t, 0) // a token still fresh needs no write
+	p := w.watchAfter("ulimit -f 0", "token", "--force")
+	stderr := p.waitExit(t, 2)
+	if !strings.Contains(stderr, "ulimit -f") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("stderr %q; want one line saying to raise the file size limit (ulimit -f)", stderr)
+	}
+	if s := w.provider.Stats(); s.Refreshes != 0 {
+		t.Fatalf("provider stats %+v; want no renewal sent", s)
+	}
+	if !strings.Contains(string(w.storeBytes()), before) {
+		t.Fatal("the stored refresh token changed")
+	}
+	w.mustRun("token", "--force") // the grant still works
+	if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 || s.Refreshes != 1 {
+		t.Fatalf("provider stats %+v; want one refresh and no reuse", s)
+	}
+}
