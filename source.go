@@ -754,9 +754,11 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 
 // grant is the grant this environment's tokens must belong to.
 func (s *Source) grant() store.Grant {
-	g := store.Grant{TokenURL: s.set.TokenURL, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources)}
-	if s.set.Issuer != "" {
-		g.TokenURL, g.Issuer = "", s.set.Issuer
+	g := store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources)}
+	if s.set.Issuer == "" {
+		// Only then: with an issuer, discovery may be filling TokenURL in
+		// (see Endpoints) as this is read.
+		g.TokenURL = s.set.TokenURL
 	}
 	return g
 }
