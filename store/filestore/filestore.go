@@ -143,6 +143,11 @@ func openPrivate(p string, flag int) (*os.File, error) {
 		if fi, serr := os.Lstat(p); serr == nil && fi.IsDir() {
 			return nil, notRegular(p)
 		}
+		if errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO) || isNoSpace(err) {
+			// A disk turned read-only, failing or full: the disk needs
+			// mending, as a refused save's does. err names p.
+			return nil, fmt.Errorf("%w: %w", store.ErrWriteFailed, err)
+		}
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
 	fi, err := f.Stat()
