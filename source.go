@@ -813,7 +813,7 @@ func (s *Source) CheckGrant(r *store.Record) error {
 // (store.ErrNewerFormat): this one cannot tell whose they are, nor revoke
 // them, as the newer one can.
 func (s *Source) Logout(ctx context.Context) error {
-	unlock, err := s.lock(ctx)
+	unlock, err := s.lock(store.WithoutWrites(ctx))
 	if err != nil {
 		return err
 	}

@@ -313,8 +313,10 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := s.ensureDir(); err != nil {
 		return nil, err
 	}
-	if err := fileSizeLimited(); err != nil { // before a renewal whose answer could not be stored
-		return nil, err
+	if !store.WritesNone(ctx) { // a log-out deletes only
+		if err := fileSizeLimited(); err != nil { // before a renewal whose answer could not be stored
+			return nil, err
+		}
 	}
 	p := filepath.Join(s.dir, env+".lock")
 	for {
