@@ -813,7 +813,7 @@ func (s *Source) CheckGrant(r *store.Record) error {
 // (store.ErrNewerFormat): this one cannot tell whose they are, nor revoke
 // them, as the newer one can.
 func (s *Source) Logout(ctx context.Context) error {
-	unlock, err := s.lock(ctx)
+	unlock, err := s.lock(store.WithoutWrites(ctx))
 	if err != nil {
 		return err
 	}
@@ -1129,8 +1129,18 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 				return nil, err
 			}
 			if r != nil && r.Grant != s.grant() {
-				if r, err = s.adopt(ctx); err != nil {
+				// load took it for this environment's (CheckGrant); a store
+				// that cannot record that just now (a disk turned read-only,
+				// a file size limit) leaves it served unrecorded, as status
+				// and the keeper take it, rather than refusing a fresh token.
+				adopted, err := s.adopt(ctx)
+				switch {
+				case err != nil && ctx.Err() != nil:
 					return nil, err
+				case err != nil:
+					s.log.Debug("could not record this environment's grant in the stored tokens; using them as they are", "error", err.Error())
+				default:
+					r = adopted
 				}
 			}
 			if s.cur.CompareAndSwap(nil, r) {

@@ -20,8 +20,10 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // TestAnotherClientsTokensAreNeverUsed: two configurations give one
@@ -1093,5 +1095,33 @@ func TestRecordWithoutAudienceFoundLaterIsAdopted(t *testing.T) {
 	}
 	if g := r.record().Grant; g.Audience != "https://a.example/" {
 		t.Fatalf("grant %+v after they were served; want them adopted, naming the audience", g)
+	}
+}
+
+// TestRecordWithoutAudienceOnReadOnlyDiskIsServed: a fresh record written
+// before grants named the audience, in a token folder on a disk turned
+// read-only, is served to the environment of its client that names one, as
+// CheckGrant (status, the keeper) takes it for that environment's; its
+// adoption is written at a later use. It was refused: the adoption's lock
+// failed with EROFS, and every call failed with it, where the token (and
+// the same record before the upgrade) served.
+func TestRecordWithoutAudienceOnReadOnlyDiskIsServed(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	dir := testdisk.Small(t, "1m")
+	r.store = filestore.New(dir)
+	r.login(r.source())
+	held := r.record()
+	testdisk.ReadOnly(t, dir)
+	r.settings.Audience = "https://a.example/"
+	src := r.source()
+	if err := src.CheckGrant(held); err != nil {
+		t.Fatalf("CheckGrant: %v; want the record taken for this environment's", err)
+	}
+	tok, err := src.Token()
+	if err != nil || tok.AccessToken != held.AccessToken {
+		t.Fatalf("Token on a read-only disk: %v; want the stored, still fresh token", err)
+	}
+	if g := r.record().Grant; g != held.Grant {
+		t.Fatalf("grant %+v on a read-only disk; want it as it was", g)
 	}
 }

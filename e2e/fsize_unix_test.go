@@ -3,6 +3,9 @@
 package e2e_test
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,5 +38,21 @@ func TestFileSizeLimitKeepsTheGrant(t *testing.T) {
 	w.mustRun("token", "--force") // the grant still works
 	if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 || s.Refreshes != 1 {
 		t.Fatalf("provider stats %+v; want one refresh and no reuse", s)
+	}
+}
+
+// TestFileSizeLimitLetsLogOut: a log-out writes no tokens, so a file size
+// limit too small for a record (`ulimit -f 0`) does not stop it: the tokens
+// are forgotten, exit 0. It was refused, exit 2, saying the limit was too
+// small "to store the tokens a renewal brings", and the tokens were kept.
+func TestFileSizeLimitLetsLogOut(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	stderr := w.watchAfter("ulimit -f 0", "logout").waitExit(t, 0)
+	if strings.Contains(stderr, "ulimit") {
+		t.Fatalf("stderr %q; want no word of the file size limit", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(w.store, "dev.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the tokens are still stored after the log-out: %v", err)
 	}
 }

@@ -210,6 +210,23 @@ func Waiting(ctx context.Context) {
 	}
 }
 
+// noWritesKey is the context key WithoutWrites sets.
+type noWritesKey struct{}
+
+// WithoutWrites returns a copy of ctx for a Lock whose holder will read or
+// delete the environment's record but write none (a log-out): a Store may
+// skip there what only a write needs, as the file store's refusal under a
+// file size limit too small for a record.
+func WithoutWrites(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noWritesKey{}, true)
+}
+
+// WritesNone reports whether ctx is one of WithoutWrites'.
+func WritesNone(ctx context.Context) bool {
+	none, _ := ctx.Value(noWritesKey{}).(bool)
+	return none
+}
+
 var (
 	// ErrNotFound means the environment has never been logged in (or was logged out).
 	ErrNotFound = errors.New("no tokens stored")

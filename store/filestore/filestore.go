@@ -143,6 +143,11 @@ func openPrivate(p string, flag int) (*os.File, error) {
 		if fi, serr := os.Lstat(p); serr == nil && fi.IsDir() {
 			return nil, notRegular(p)
 		}
+		if errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO) || isNoSpace(err) {
+			// A disk turned read-only, failing or full: the disk needs
+			// mending, as a refused save's does. err names p.
+			return nil, fmt.Errorf("%w: %w", store.ErrWriteFailed, err)
+		}
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
 	fi, err := f.Stat()
@@ -308,8 +313,10 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := s.ensureDir(); err != nil {
 		return nil, err
 	}
-	if err := fileSizeLimited(); err != nil { // before a renewal whose answer could not be stored
-		return nil, err
+	if !store.WritesNone(ctx) { // a log-out deletes only
+		if err := fileSizeLimited(); err != nil { // before a renewal whose answer could not be stored
+			return nil, err
+		}
 	}
 	p := filepath.Join(s.dir, env+".lock")
 	for {

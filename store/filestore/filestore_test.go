@@ -539,6 +539,21 @@ func TestReadOnlyDiskRefuses(t *testing.T) {
 	}
 }
 
+// TestReadOnlyDiskRefusesTheLock: the renewal lock, in a token folder on a
+// disk turned read-only, is refused as a failed write (exit 5, the disk
+// needs mending) naming the lock file once; it was an unexpected failure
+// (exit 1) saying "open PATH: open PATH: read-only file system".
+func TestReadOnlyDiskRefusesTheLock(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	os.Remove(filepath.Join(dir, "sandbox.lock"))
+	testdisk.ReadOnly(t, dir)
+	_, err := s.Lock(ctx, "sandbox")
+	p := filepath.Join(dir, "sandbox.lock")
+	if !errors.Is(err, store.ErrWriteFailed) || !errors.Is(err, syscall.EROFS) || strings.Count(err.Error(), p) != 1 {
+		t.Fatalf("lock on a read-only disk: %v; want a failed write naming %s once", err, p)
+	}
+}
+
 // TestDirectoryRefused: a folder where the lock file belongs is refused as
 // not a regular file, with what to do (exit 2), as a FIFO is. It was an
 // unexpected failure (exit 1) saying "is a directory" twice.
