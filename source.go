@@ -754,7 +754,7 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 
 // grant is the grant this environment's tokens must belong to.
 func (s *Source) grant() store.Grant {
-	g := store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources)}
+	g := store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources), Bound: true}
 	if s.set.Issuer == "" {
 		// Only then: with an issuer, discovery may be filling TokenURL in
 		// (see Endpoints) as this is read.
@@ -766,11 +766,20 @@ func (s *Source) grant() store.Grant {
 // adoptable reports whether g, the grant of a stored record, is taken for
 // this environment's, and recorded as its own at the record's first use:
 // g is from a record written before grants were recorded (it names
-// nothing), or before they named the audience and resources (it names
-// neither, and is otherwise this environment's, which names one).
+// nothing), or before they were bound (see store.Grant.Bound): it is
+// otherwise this environment's, or names neither audience nor resource
+// and is otherwise this environment's, which names one. A bound grant is
+// this environment's only when it is the same.
 func (s *Source) adoptable(g store.Grant) bool {
 	own := s.grant()
-	if g.IsZero() {
+	switch {
+	case g.IsZero():
+		return true
+	case g.Bound:
+		return g == own
+	}
+	g.Bound = true
+	if g == own {
 		return true
 	}
 	if g.Audience != "" || g.Resource != "" || own.Audience == "" && own.Resource == "" {
@@ -793,19 +802,24 @@ func (s *Source) NeedsLogin() bool { return s.set.Grant != GrantClientCredential
 // Such tokens are never used or sent anywhere; a log-in replaces them. A
 // record from before grants were recorded belongs to whichever environment
 // first uses it, and so does one from before they named the audience and
-// resources, to the first of this client's that names one.
+// resources, to the first of this client's that names one. A record this
+// freshtoken wrote for no audience or resource says so (store.Grant.Bound),
+// and is no other environment's.
 func (s *Source) CheckGrant(r *store.Record) error {
 	own := s.grant()
 	if r.Grant == own || s.adoptable(r.Grant) {
 		return nil
 	}
-	ours := own.String()
-	if own.Audience == "" && own.Resource == "" && (r.Grant.Audience != "" || r.Grant.Resource != "") {
+	theirs, ours := r.Grant.String(), own.String()
+	switch none := func(g store.Grant) bool { return g.Audience == "" && g.Resource == "" }; {
+	case none(own) && !none(r.Grant):
 		ours += " for no audience or resource"
+	case none(r.Grant) && r.Grant.Bound && !none(own):
+		theirs += " for no audience or resource"
 	}
 	return &Error{Env: s.set.Env, Kind: ErrLoginRequired, Msg: fmt.Sprintf(
 		"the stored tokens belong to %s, not to this environment's %s; they were left untouched: a log-in replaces them, and a store of this environment's own keeps both",
-		r.Grant, ours)}
+		theirs, ours)}
 }
 
 // Logout forgets the environment's tokens. Tokens that belong to another
@@ -1543,9 +1557,12 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	case err != nil:
 		return nil, err
 	}
-	if was.IsZero() {
+	switch was.Bound = true; {
+	case was == store.Grant{Bound: true}:
 		s.log.Debug("the stored tokens had no grant recorded; they now belong to this environment's", "grant", r.Grant.String())
-	} else {
+	case was == r.Grant:
+		s.log.Debug("the stored tokens' grant was recorded by an older freshtoken; it now says that it names its audience and resources exactly", "grant", r.Grant.String())
+	default:
 		s.log.Debug("the stored tokens' grant named no audience or resource; they now belong to this environment's", "was", was.String(), "grant", r.Grant.String())
 	}
 	return r, nil

@@ -91,7 +91,7 @@ func TestRecordWithoutGrantIsAdopted(t *testing.T) {
 	if _, err := r.source().Token(); err != nil {
 		t.Fatal(err)
 	}
-	want := store.Grant{TokenURL: r.settings.TokenURL, ClientID: r.settings.ClientID, Type: "authorization_code"}
+	want := store.Grant{TokenURL: r.settings.TokenURL, ClientID: r.settings.ClientID, Type: "authorization_code", Bound: true}
 	if got := r.record().Grant; got != want {
 		t.Fatalf("grant %+v after first use, want %+v", got, want)
 	}
@@ -928,7 +928,9 @@ func TestFreeAgentsAccessDeniedIsARejectedClient(t *testing.T) {
 // says log-in needed naming both; its log-in replaces them, saying so, and
 // from then on the first refuses the second's. Only the grant's client, token
 // endpoint and type were compared: the second was served the token addressed
-// to the first's API, and sent it to its own.
+// to the first's API, and sent it to its own. And a first that names no
+// audience or resource lost its tokens to a second that names one, which
+// took them for a record written before grants named them.
 func TestAnotherAudiencesTokensAreNeverUsed(t *testing.T) {
 	tests := []struct {
 		name          string
@@ -947,6 +949,18 @@ func TestAnotherAudiencesTokensAreNeverUsed(t *testing.T) {
 			func(s *freshtoken.Settings) { s.Audience = "https://a.example/" },
 			func(s *freshtoken.Settings) {},
 			[2]string{`for audience "https://a.example/"`, "for no audience or resource"}},
+		// The tokens of a grant that names no audience or resource are
+		// for the provider's default API; a record of this freshtoken's
+		// says so (bound), and cannot be taken for one written before
+		// grants named them (TestRecordWithoutAudienceIsAdopted).
+		{"none, and an audience",
+			func(s *freshtoken.Settings) {},
+			func(s *freshtoken.Settings) { s.Audience = "https://a.example/" },
+			[2]string{"for no audience or resource", `for audience "https://a.example/"`}},
+		{"none, and a resource",
+			func(s *freshtoken.Settings) {},
+			func(s *freshtoken.Settings) { s.Resources = []string{"https://a.example/"} },
+			[2]string{"for no audience or resource", "for resource https://a.example/"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -995,11 +1009,7 @@ func TestAnotherAudiencesTokensAreNeverUsed(t *testing.T) {
 			if g := r.record().Grant; g.Audience != set.Audience || g.Resource != store.Resources(set.Resources) || g == before.Grant {
 				t.Fatalf("the second's log-in stored grant %+v", g)
 			}
-			// A grant that names no audience or resource cannot be told from
-			// one written before grants named them, which the first adopts
-			// (TestRecordWithoutAudienceIsAdopted).
-			if _, err := first.Renew(context.Background()); (set.Audience != "" || len(set.Resources) > 0) &&
-				(!errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), tt.names[1]+", not to this environment's")) {
+			if _, err := first.Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), tt.names[1]+", not to this environment's") {
 				t.Fatalf("the first configuration, after the second's log-in: %v; want log-in needed, naming both", err)
 			}
 		})
@@ -1007,24 +1017,30 @@ func TestAnotherAudiencesTokensAreNeverUsed(t *testing.T) {
 }
 
 // TestRecordWithoutAudienceIsAdopted: a record written before grants named
-// the audience and resources (its grant names neither) is used by the first
-// environment of its client that names one, which records its own in it, so
-// that from then on an environment of another audience is refused it. A
-// record of an environment that names neither is stored exactly as before.
+// the audience and resources (its grant names neither, and is not bound) is
+// used by the first environment of its client that names one, which records
+// its own in it, bound, so that from then on an environment of another
+// audience, or of none, is refused it. A record of an environment that
+// names neither is stored as before but for "bound": true.
 func TestRecordWithoutAudienceIsAdopted(t *testing.T) {
 	r, _ := loggedIn(t)
 	old := r.record()
-	if old.Grant.Audience != "" || old.Grant.Resource != "" {
+	if old.Grant.Audience != "" || old.Grant.Resource != "" || !old.Grant.Bound {
 		t.Fatalf("an environment that names no audience or resource stored grant %+v", old.Grant)
 	}
 	data, err := os.ReadFile(r.store.Location("sandbox"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(data), "audience") || strings.Contains(string(data), "resource\"") {
+	if strings.Contains(string(data), "audience") || strings.Contains(string(data), "resource\"") || !strings.Contains(string(data), `"bound": true`) {
 		t.Fatalf("the record of an environment without audience or resource changed its layout:\n%s", data)
 	}
 	if _, err := r.source().Renew(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	older := r.record()
+	older.Grant.Bound = false // as a freshtoken that did not bind grants wrote it
+	if err := r.store.Save(t.Context(), "sandbox", older); err != nil {
 		t.Fatal(err)
 	}
 	r.settings.Audience, r.settings.Resources = "https://a.example/", []string{"https://a.example/v2/"}
@@ -1040,7 +1056,7 @@ func TestRecordWithoutAudienceIsAdopted(t *testing.T) {
 		t.Fatalf("the environment with an audience was not served the record without one: %v", err)
 	}
 	want := store.Grant{TokenURL: r.settings.TokenURL, ClientID: r.settings.ClientID, Type: "authorization_code",
-		Audience: "https://a.example/", Resource: "https://a.example/v2/"}
+		Audience: "https://a.example/", Resource: "https://a.example/v2/", Bound: true}
 	if got := r.record(); got.Grant != want || got.RefreshToken != held.RefreshToken {
 		t.Fatalf("grant %+v after first use, want %+v", got.Grant, want)
 	}
@@ -1084,7 +1100,7 @@ func TestRecordWithoutAudienceFoundLaterIsAdopted(t *testing.T) {
 	}
 	older := r.record()
 	older.AccessToken += "-renewed-by-an-older-freshtoken"
-	older.Grant.Audience = ""
+	older.Grant.Audience, older.Grant.Bound = "", false
 	if err := r.store.Save(t.Context(), "sandbox", older); err != nil {
 		t.Fatal(err)
 	}
@@ -1093,8 +1109,8 @@ func TestRecordWithoutAudienceFoundLaterIsAdopted(t *testing.T) {
 	if err != nil || tok.AccessToken != older.AccessToken {
 		t.Fatalf("got %v; want the tokens the store now holds", err)
 	}
-	if g := r.record().Grant; g.Audience != "https://a.example/" {
-		t.Fatalf("grant %+v after they were served; want them adopted, naming the audience", g)
+	if g := r.record().Grant; g.Audience != "https://a.example/" || !g.Bound {
+		t.Fatalf("grant %+v after they were served; want them adopted, naming the audience, bound", g)
 	}
 }
 
@@ -1111,6 +1127,10 @@ func TestRecordWithoutAudienceOnReadOnlyDiskIsServed(t *testing.T) {
 	r.store = filestore.New(dir)
 	r.login(r.source())
 	held := r.record()
+	held.Grant.Bound = false // as a freshtoken that did not bind grants wrote it
+	if err := r.store.Save(t.Context(), "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
 	testdisk.ReadOnly(t, dir)
 	r.settings.Audience = "https://a.example/"
 	src := r.source()

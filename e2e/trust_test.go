@@ -541,3 +541,95 @@ audience = "https://b.example/"
 		t.Fatalf("the first, after the second's log-in: exit %d, stderr %q; want 3 naming both audiences", r.code, r.stderr)
 	}
 }
+
+// TestConfigWithAnAudienceLeavesTheTokensOfOneWithout: a first
+// configuration names no audience (its tokens are for the provider's
+// default API); a second shares the token folder and the environment's name
+// "dev", with the same client and token endpoint, and names
+// `audience = "https://api-b.example/"`. The second took the first's record,
+// written that day, for one written before grants named their audience, and
+// sent the first's token to its own API. It now says log-in needed (exit 3)
+// naming both, sends nothing anywhere, and leaves the first's record byte for
+// byte as it was; the first goes on with it. A record as a freshtoken that
+// did not bind grants wrote it (no "bound") is still the second's to adopt,
+// once, with no log-in: it is served, then names its audience, bound.
+func TestConfigWithAnAudienceLeavesTheTokensOfOneWithout(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	stored := string(w.storeBytes())
+	var rec struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(stored), &rec); err != nil || strings.Contains(stored, `"audience"`) || !strings.Contains(stored, `"bound": true`) {
+		t.Fatalf("the record of a configuration without an audience (%v):\n%s", err, stored)
+	}
+	var otherHits, firstsToken atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		otherHits.Add(1)
+		if strings.Contains(r.Header.Get("Authorization"), rec.AccessToken) {
+			firstsToken.Add(1)
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(rw, `{"ok":true}`)
+	}))
+	defer other.Close()
+	second := w.writeOtherConfig("second.toml", fmt.Sprintf(`[store]
+url = %q
+
+[env.dev]
+provider = "generic"
+api_url = %q
+auth_url = %q
+token_url = %q
+client_id = "dev-client-id"
+client_secret_env = "DEV_SECRET"
+redirect_uri = "http://127.0.0.1:%d/callback"
+audience = "https://api-b.example/"
+`, "file://"+w.store, other.URL+"/", w.api+"v2/approve_app", w.api+"v2/token_endpoint", testenv.FreePort(t)))
+	requests := w.provider.Stats().TokenRequests
+	for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}, {"logout"}} {
+		r := w.run(append([]string{"--config", second}, args...)...)
+		if r.code != 3 || !strings.Contains(r.stderr, `by authorization code for no audience or resource, not to this environment's`) ||
+			!strings.Contains(r.stderr, `for audience "https://api-b.example/"`) || !strings.Contains(r.stderr, "freshtoken --config "+second+" login -e dev") {
+			t.Fatalf("%v: exit %d, stderr %q; want 3 naming both sides and the log-in", args, r.code, r.stderr)
+		}
+		if r.stdout != "" {
+			t.Fatalf("%v printed %q", args, r.stdout)
+		}
+	}
+	st := w.run("--config", second, "status")
+	if !strings.Contains(st.stdout, `logged in:      no: the stored tokens belong to client "dev-client-id"`) || !strings.Contains(st.stdout, "for no audience or resource") {
+		t.Fatalf("status:\n%s", st.stdout)
+	}
+	if otherHits.Load() != 0 || w.provider.Stats().TokenRequests != requests {
+		t.Fatal("the first configuration's tokens were sent somewhere")
+	}
+	if string(w.storeBytes()) != stored {
+		t.Fatalf("the first configuration's record was changed:\n%s\nwas\n%s", w.storeBytes(), stored)
+	}
+	if r := w.mustRun("token"); !strings.Contains(r.stdout, rec.AccessToken) {
+		t.Fatalf("the first configuration's token is now %q; want its own, %q", r.stdout, rec.AccessToken)
+	}
+
+	// The same record as a freshtoken that did not bind grants wrote it.
+	older := strings.Replace(stored, ",\n    \"bound\": true", "", 1)
+	if older == stored {
+		t.Fatalf("no bound grant to unbind in\n%s", stored)
+	}
+	if err := os.WriteFile(w.storeFile(), []byte(older), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.mustRun("--config", second, "token"); !strings.Contains(r.stdout, rec.AccessToken) {
+		t.Fatalf("the second was not served the record written before grants were bound: %q", r.stdout)
+	}
+	adopted := string(w.storeBytes())
+	if !strings.Contains(adopted, `"audience": "https://api-b.example/"`) || !strings.Contains(adopted, `"bound": true`) {
+		t.Fatalf("the record after the second's first use:\n%s", adopted)
+	}
+	if r := w.run("token"); r.code != 3 || !strings.Contains(r.stderr, `for audience "https://api-b.example/", not to this environment's`) {
+		t.Fatalf("the first, after the second adopted the record: exit %d, stderr %q; want 3 naming both", r.code, r.stderr)
+	}
+	if w.provider.Stats().TokenRequests != requests {
+		t.Fatal("the adoption sent a token request")
+	}
+}

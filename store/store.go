@@ -90,6 +90,15 @@ type Grant struct {
 	// token may do at its API, not which API it is addressed to.
 	Audience string `json:"audience,omitempty"`
 	Resource string `json:"resource,omitempty"`
+	// Bound says that Audience and Resource are exactly what the tokens
+	// were requested for: none when they are empty. Every grant this
+	// freshtoken writes is bound. One that is not was written before it
+	// (an older freshtoken, which drops the field when it saves): when it
+	// names neither audience nor resource, its tokens may have been
+	// requested for one, and the first environment of its client to name
+	// one adopts it. A bound grant that names none is never adopted so:
+	// its tokens are for the provider's default API, not that one's.
+	Bound bool `json:"bound,omitempty"`
 }
 
 // IsZero reports whether g identifies nothing, as in records that predate it.
@@ -298,8 +307,9 @@ func ValidateEnvName(name string) error {
 // detected. An older freshtoken reads a record of its own format and drops
 // the fields it does not know when it saves one: raise it for a field whose
 // loss would break a promise, not for one an older freshtoken may lose.
-// Format 1 gained Grant, Problem, Rest and RefreshNotExtended without; the
-// versions from before Grant forget it (docs/fleets.md, Upgrading).
+// Format 1 gained Grant (its Audience, Resource and Bound among it),
+// Problem, Rest and RefreshNotExtended without; the versions from before
+// each forget it (docs/fleets.md, Upgrading).
 const formatVersion = 1
 
 // stored is a Record as every store keeps it: with its layout's version and

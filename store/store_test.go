@@ -9,10 +9,12 @@ import (
 
 // TestGrantWithoutAudienceIsStoredAsBefore: a record whose grant names no
 // audience or resource is written byte for byte as before grants could name
-// them, and one that names them says so in the grant.
+// them, but for "bound": true, which says that it names none (and which a
+// freshtoken that does not know it ignores); one that names them says so
+// in the grant.
 func TestGrantWithoutAudienceIsStoredAsBefore(t *testing.T) {
 	r := &store.Record{AccessToken: "a", TokenType: "Bearer", IssuedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		Grant: store.Grant{TokenURL: "https://idp.example/token", ClientID: "c", Type: "authorization_code"}}
+		Grant: store.Grant{TokenURL: "https://idp.example/token", ClientID: "c", Type: "authorization_code", Bound: true}}
 	got, err := store.Marshal("dev", r)
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +29,8 @@ func TestGrantWithoutAudienceIsStoredAsBefore(t *testing.T) {
   "grant": {
     "token_url": "https://idp.example/token",
     "client_id": "c",
-    "type": "authorization_code"
+    "type": "authorization_code",
+    "bound": true
   }
 }
 `

@@ -14,6 +14,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/store"
@@ -566,5 +567,35 @@ func TestStoreMigrateSaysWhatAnOldCopyLeftBehindRisks(t *testing.T) {
 	}
 	if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
 		t.Errorf("dev's tokens are not where [store] url names: %+v", got)
+	}
+}
+
+// TestStoreMigrateKeepsTheGrantBound: a record's grant that names no
+// audience or resource says so (bound), so that a configuration of the
+// same client that names one is refused its tokens; `store migrate` file →
+// keychain → Redis → file keeps that, as every other field, and moving the
+// tokens writes nothing else into them.
+func TestStoreMigrateKeepsTheGrantBound(t *testing.T) {
+	keyringtest.Start(t)
+	srv := redistest.Start(t)
+	e := newDevEnv(t)
+	e.login(t)
+	want := e.record(t, "dev")
+	if !want.Grant.Bound || want.Grant.Audience != "" || want.Grant.Resource != "" {
+		t.Fatalf("the log-in stored grant %+v; want it bound, naming no audience or resource", want.Grant)
+	}
+	for _, to := range []string{"keyring://", srv.URL, "file://" + filepath.Join(e.dir, "back")} {
+		ios, stdout, stderr := testStreams(false, false)
+		if code := e.run(ios, "store", "migrate", "--to", to); code != 0 || !strings.Contains(stdout.String(), "dev: moved to ") {
+			t.Fatalf("store migrate --to %s: exit %d\n%s%s", to, code, stdout, stderr)
+		}
+		got := e.record(t, "dev") // read from the new store, which [store] url now names
+		if got == nil || got.Grant != want.Grant || got.RefreshToken != want.RefreshToken {
+			t.Fatalf("after store migrate --to %s the stored grant is %+v; want %+v", to, got, want.Grant)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(e.dir, "back", "dev.json"))
+	if err != nil || !strings.Contains(string(data), `"bound": true`) {
+		t.Fatalf("the record moved back to a folder (%v):\n%s", err, data)
 	}
 }
