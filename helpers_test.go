@@ -181,6 +181,17 @@ func (r *rig) sourceOn(st store.Store) *freshtoken.Source {
 	return src
 }
 
+// sourceWith is a source of set, another environment's settings, over the
+// rig's store and on its clock.
+func (r *rig) sourceWith(set freshtoken.Settings) *freshtoken.Source {
+	r.t.Helper()
+	src, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return src
+}
+
 // getStatus GETs u through src's client, which adds the token, and returns
 // the status of the answer, its body read and closed.
 func getStatus(t *testing.T, src *freshtoken.Source, u string) int {

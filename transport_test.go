@@ -67,34 +67,13 @@ func TestClientRenewsOnceOn401AndRetries(t *testing.T) {
 // renewal's retry, which went out only once the caller's deadline ended it:
 // with none, never.
 func TestClientDoesNotWaitForA401sBody(t *testing.T) {
-	stalled := make(chan struct{})
-	var first atomic.Bool
-	api, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
-		if first.CompareAndSwap(false, true) {
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte("who are you?"))
-			w.(http.Flusher).Flush()
-			<-stalled
-			return
-		}
-		w.Write([]byte("ok"))
+	testenv.RetriesPastAStalledBody(t, http.StatusUnauthorized, nil, func(apiURL string) func(*http.Request) (*http.Response, error) {
+		r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+		r.settings.APIURL = apiURL + "/"
+		src := r.source()
+		r.login(src)
+		return src.Client().Do
 	})
-	t.Cleanup(func() { close(stalled) })
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	r.settings.APIURL = api.URL + "/"
-	src := r.source()
-	r.login(src)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.URL+"/v2/company", nil)
-	resp, err := src.Client().Do(req)
-	if err != nil {
-		t.Fatalf("err = %v; want the retry's answer, without waiting for the 401's body", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s; want 200 from the retry", resp.Status)
-	}
 }
 
 // TestTransportIdleTimeout: with IdleTimeout set, an answer whose body

@@ -48,10 +48,7 @@ func TestAnotherClientsTokensAreNeverUsed(t *testing.T) {
 			})
 			set := r.settings
 			tt.other(&set, elsewhere.URL+"/token")
-			second, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
+			second := r.sourceWith(set)
 			requests := r.provider.Stats().TokenRequests
 			for _, call := range uses(second) {
 				err := call()
@@ -97,11 +94,7 @@ func TestRecordWithoutGrantIsAdopted(t *testing.T) {
 	}
 	set := r.settings
 	set.ClientID = "someone-elses-client"
-	other, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+	if _, err := r.sourceWith(set).Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		t.Fatalf("another client used an adopted record: %v", err)
 	}
 }
@@ -1065,17 +1058,11 @@ func TestRecordWithoutAudienceIsAdopted(t *testing.T) {
 	}
 	set := r.settings
 	set.Audience = "https://b.example/"
-	other, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+	if _, err := r.sourceWith(set).Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		t.Fatalf("another audience used an adopted record: %v", err)
 	}
 	set.Audience, set.Resources = "", nil
-	if none, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now}); err != nil {
-		t.Fatal(err)
-	} else if _, err := none.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+	if _, err := r.sourceWith(set).Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		t.Fatalf("an environment with no audience used an adopted record: %v", err)
 	}
 	if _, err := src.Renew(t.Context()); err != nil {

@@ -1,7 +1,6 @@
 package apiclient
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 func TestDoWaitsOutRetryAfterAndSucceeds(t *testing.T) {
@@ -364,30 +364,7 @@ func TestDoGivesUpOnAHugeRetryAfter(t *testing.T) {
 // bounds an API answer's body, and reading it to reuse the connection held
 // `get` for ever, silently, before it even said it would wait.
 func TestDoDoesNotWaitForA429sBody(t *testing.T) {
-	stalled := make(chan struct{})
-	n := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n++; n == 1 {
-			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusTooManyRequests)
-			w.Write([]byte("slow down"))
-			w.(http.Flusher).Flush()
-			<-stalled
-			return
-		}
-		w.Write([]byte("ok"))
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(stalled) })
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	resp, err := (&Client{Clock: fakeclock.New()}).Do(req)
-	if err != nil {
-		t.Fatalf("err = %v; want the retry's answer, without waiting for the 429's body", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s; want 200 from the retry", resp.Status)
-	}
+	testenv.RetriesPastAStalledBody(t, http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}}, func(string) func(*http.Request) (*http.Response, error) {
+		return (&Client{Clock: fakeclock.New()}).Do
+	})
 }

@@ -41,13 +41,7 @@ func TestMain(m *testing.M) {
 		// redirects, which an auto-approving dev provider sends back to the
 		// login callback.
 		"approve": scriptProgram("approve", func(args []string) error {
-			resp, err := http.Get(args[len(args)-1])
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return nil
+			return visit(args[len(args)-1])
 		}),
 		// deny plays a person who clicks Deny: the browser comes back to the
 		// redirect URI with error=access_denied and the request's state. A
@@ -68,14 +62,7 @@ func TestMain(m *testing.M) {
 					return err
 				}
 			}
-			q := u.Query()
-			back := q.Get("redirect_uri") + "?" + url.Values{"error": {"access_denied"}, "error_description": {"The user denied access."}, "state": {q.Get("state")}}.Encode()
-			resp, err := http.Get(back)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			return nil
+			return backToRedirectURI(u, url.Values{"error": {"access_denied"}, "error_description": {"The user denied access."}})
 		}),
 		// mixup plays a browser that a hostile provider sent on to another
 		// provider, which answers the redirect URI with its own code, this
@@ -85,14 +72,7 @@ func TestMain(m *testing.M) {
 			if err != nil {
 				return err
 			}
-			q := u.Query()
-			back := q.Get("redirect_uri") + "?" + url.Values{"code": {"corp-code-0123456789"}, "iss": {"https://corp.example.com/realms/staff"}, "state": {q.Get("state")}}.Encode()
-			resp, err := http.Get(back)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			return nil
+			return backToRedirectURI(u, url.Values{"code": {"corp-code-0123456789"}, "iss": {"https://corp.example.com/realms/staff"}})
 		}),
 		// device plays a person at the device grant's verification page:
 		//	device approve|deny|expire N URL
@@ -115,6 +95,27 @@ func scriptProgram(name string, run func(args []string) error) func() {
 			os.Exit(1)
 		}
 	}
+}
+
+// visit opens u as a browser would, following redirects, and drops the
+// page.
+func visit(u string) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil
+}
+
+// backToRedirectURI plays the browser coming back from the provider to the
+// redirect URI that the authorization request u names, with answer and
+// that request's state.
+func backToRedirectURI(u *url.URL, answer url.Values) error {
+	q := u.Query()
+	answer.Set("state", q.Get("state"))
+	return visit(q.Get("redirect_uri") + "?" + answer.Encode())
 }
 
 func decideDevice(decision, polls, verifyURL string) error {

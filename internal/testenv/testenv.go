@@ -3,8 +3,9 @@
 // under CI (CI set, as .ci/run does): there a missing need fails the test,
 // since CI provides everything and a skipped guard would pass unnoticed. It
 // also gives tests one way to wait for something (with a deadline), to wait
-// for what a running command prints (Output), and to send an HTTP request
-// and read its answer.
+// for what a running command prints (Output), to send an HTTP request and
+// read its answer, and to check that a client retries past an answer whose
+// body stalls.
 package testenv
 
 import (

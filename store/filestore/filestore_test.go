@@ -43,6 +43,19 @@ func saved(t *testing.T) (string, *filestore.Store) {
 	return dir, s
 }
 
+// savedWithLock is saved, with the sandbox's lock file made by a lock taken
+// and let go.
+func savedWithLock(t *testing.T) (string, *filestore.Store) {
+	t.Helper()
+	dir, s := saved(t)
+	unlock, err := s.Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	return dir, s
+}
+
 // TestTheFirstFreshtokenReadsTodaysRecords: the record this freshtoken
 // writes is read, with the first layout's fields, by every freshtoken since
 // the first (an upgrade rolled back; an older proxy or fleet machine on the
@@ -89,12 +102,7 @@ func TestTheFirstFreshtokenReadsTodaysRecords(t *testing.T) {
 // are its owner's alone. (That a record round trips is the contract's,
 // TestContract.)
 func TestModes(t *testing.T) {
-	dir, s := saved(t)
-	unlock, err := s.Lock(ctx, "sandbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock()
+	dir, _ := savedWithLock(t)
 	checkPerm(t, dir, 0o700)
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
@@ -248,17 +256,12 @@ func increment(p string) error {
 // record that stays is kept. (That holders never overlap while lock files
 // come and go is TestLockExcludesOtherStores.)
 func TestForgettingRemovesTheLock(t *testing.T) {
-	dir, s := saved(t)
-	unlock, err := s.Lock(ctx, "sandbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock()
+	dir, s := savedWithLock(t)
 	lockFile := filepath.Join(dir, "sandbox.lock")
 	if _, err := os.Stat(lockFile); err != nil {
 		t.Fatalf("the lock file of a kept record was removed: %v", err)
 	}
-	unlock, err = s.Lock(ctx, "sandbox")
+	unlock, err := s.Lock(ctx, "sandbox")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,19 +354,14 @@ func TestForeignFilesRefused(t *testing.T) {
 	testenv.NeedRoot(t, "giving a file to another user")
 	for _, what := range []string{"folder", "record", "lock"} {
 		t.Run(what, func(t *testing.T) {
-			dir, s := saved(t)
-			unlock, err := s.Lock(ctx, "sandbox")
-			if err != nil {
-				t.Fatal(err)
-			}
-			unlock()
+			dir, s := savedWithLock(t)
 			target := map[string]string{"folder": dir, "record": s.Location("sandbox"), "lock": filepath.Join(dir, "sandbox.lock")}[what]
 			if err := os.Chown(target, 65534, 65534); err != nil {
 				t.Fatal(err)
 			}
 			_, lerr := s.Load(ctx, "sandbox")
 			_, kerr := s.Lock(ctx, "sandbox")
-			err = errors.Join(lerr, kerr)
+			err := errors.Join(lerr, kerr)
 			if err == nil || !strings.Contains(err.Error(), "belongs to another user") {
 				t.Fatalf("err = %v; want a refusal saying it belongs to another user", err)
 			}
