@@ -489,21 +489,19 @@ var urlExamples = map[string]string{
 }
 
 // urlFault says what keeps u, Settings' field name or an endpoint
-// Settings.Discover found for it, from being used; "" when nothing does.
-// A user, password or secret in the query is not shown: every message and
-// debug line naming the URL would show it, and net/http would send a
-// password as HTTP Basic beside the client's authentication. (The API's
+// Settings.Discover found for it, from being used (httpx.URLFault); ""
+// when nothing does. A secret in the query of an endpoint is not shown:
+// every message and debug line naming the URL would show it. (The API's
 // requests mask such query values by name.)
 func urlFault(name, u string) string {
-	p, err := url.Parse(u)
-	switch {
-	case u == "":
-	case err == nil && p.User != nil:
-		return "has a user or password in it, which freshtoken never sends: the client authenticates as Settings.ClientAuth says, and the API is sent the access token; give the URL without them"
-	case err != nil || p.Scheme != "http" && p.Scheme != "https" || p.Host == "":
-		return fmt.Sprintf("%q is not an http(s) URL with a host, such as %s", u, urlExamples[name])
-	case name != "APIURL" && redact.SecretInQuery(u) != "":
-		return fmt.Sprintf("has %s in its query, a secret that every message naming the endpoint would show: the client authenticates as Settings.ClientAuth says; give the URL without it", redact.SecretInQuery(u))
+	if u == "" {
+		return ""
+	}
+	if fault := httpx.URLFault(u); fault != "" {
+		return fault + "; give the URL alone, such as " + urlExamples[name]
+	}
+	if k := redact.SecretInQuery(u); name != "APIURL" && k != "" {
+		return fmt.Sprintf("has %s in its query, a secret that every message naming the endpoint would show: the client authenticates as Settings.ClientAuth says; give the URL without it", k)
 	}
 	return ""
 }

@@ -898,6 +898,24 @@ func TestURLsWithCredentialsAreRefused(t *testing.T) {
 	}
 }
 
+// TestURLsWithAFragmentAreRefused: a URL of Settings with a fragment (#…)
+// is refused by New, as the configuration refuses it. It was taken: the
+// fragment is never sent, and a log-in's parameters, written after it,
+// went into it, so the provider saw an authorization request with none.
+func TestURLsWithAFragmentAreRefused(t *testing.T) {
+	for field, set := range map[string]func(*freshtoken.Settings, string){
+		"APIURL":  func(s *freshtoken.Settings, u string) { s.APIURL = u },
+		"AuthURL": func(s *freshtoken.Settings, u string) { s.AuthURL = u },
+	} {
+		r := newRig(t, devprovider.Options{})
+		set(&r.settings, r.url+"/x#section")
+		_, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
+		if err == nil || !strings.Contains(err.Error(), "Settings."+field+" ") || !strings.Contains(err.Error(), "has a fragment (#section)") {
+			t.Errorf("New with %s holding a fragment: %v; want it refused, naming the field and the fragment", field, err)
+		}
+	}
+}
+
 // TestDiscoveredEndpointsAreCheckedAsSettingsAre: the endpoints a
 // program's Settings.Discover returns are held to what New holds Settings
 // to: an http(s) URL with a host, no user or password, no secret in the
@@ -911,6 +929,7 @@ func TestDiscoveredEndpointsAreCheckedAsSettingsAre(t *testing.T) {
 		{"a secret in the query", "https://login.example.com/token?client_secret=s3cr3t", "client_secret in its query"},
 		{"another scheme", "javascript:alert(1)", "not an http(s) URL"},
 		{"no host", "https:///token", "not an http(s) URL"},
+		{"a fragment", "https://login.example.com/token#x", "has a fragment (#x)"},
 	} {
 		for _, field := range []string{"TokenURL", "AuthURL", "RevocationURL", "DeviceAuthURL"} {
 			t.Run(tc.name+"/"+field, func(t *testing.T) {

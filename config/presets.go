@@ -296,7 +296,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			}
 			continue
 		}
-		if err := checkHTTPURL(u.val); err != nil {
+		if err := CheckURL(u.val); err != nil {
 			return nil, bad(u.key, "%v", err)
 		}
 	}
@@ -400,17 +400,12 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	return e, nil
 }
 
-func checkHTTPURL(s string) error {
-	u, err := url.Parse(s)
-	switch {
-	case err == nil && u.User != nil: // not shown: it may hold a password
-		return errors.New("has a user or password, which freshtoken never sends (the client authenticates as client_auth says, and the API is sent the access token); write the URL without them")
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
-		return fmt.Errorf("%q is not an http(s) URL such as https://api.example.com/", s)
-	case strings.Contains(s, "#"): // an empty fragment too
-		// A log-in's parameters, written after it, would go into it.
-		_, frag, _ := strings.Cut(s, "#")
-		return fmt.Errorf("%q has a fragment (#%s), which is never sent; write the URL without it", s, frag)
+// CheckURL accepts a URL freshtoken sends requests to, as written in the
+// configuration or given to init: http(s), with a host, and no user,
+// password or fragment (httpx.URLFault).
+func CheckURL(s string) error {
+	if fault := httpx.URLFault(s); fault != "" {
+		return errors.New(fault + "; write the whole URL as the provider documents it (https://…), with no user, password or fragment")
 	}
 	return nil
 }
@@ -442,15 +437,11 @@ func checkIssuer(s string) error {
 // What is wrong is said of a URL the provider wrote, not the person
 // reading: its caller says what they can do.
 func checkDiscoveredEndpoint(s string, httpsIssuer bool) error {
-	u, err := url.Parse(s)
+	if fault := httpx.URLFault(s); fault != "" {
+		return errors.New(fault)
+	}
+	u, _ := url.Parse(s)
 	switch {
-	case err == nil && u.User != nil: // not shown: it may hold a password
-		return errors.New("has a user or password in it, which freshtoken never sends")
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
-		return fmt.Errorf("%q is not an http(s) URL", s)
-	case strings.Contains(s, "#"): // an empty fragment too
-		_, frag, _ := strings.Cut(s, "#")
-		return fmt.Errorf("%q has a fragment (#%s), which is never sent", s, frag)
 	case !httpx.PrintableASCII(s):
 		return fmt.Errorf("%q holds characters other than printable ASCII (controls, bidirectional marks), which a terminal would not show as it is", s)
 	case redact.SecretInQuery(s) != "": // not shown, as in the configuration

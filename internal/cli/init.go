@@ -250,7 +250,7 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	}
 	for _, u := range []struct{ flag, val string }{{"--api-url", s.APIURL}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL}, {"--issuer", s.Issuer}, {"--device-auth-url", s.DeviceAuthURL}} {
 		if u.val != "" {
-			if err := checkHTTPURL(strings.TrimSpace(u.val)); err != nil {
+			if err := config.CheckURL(strings.TrimSpace(u.val)); err != nil {
 				return usageErrorf("%s: %v", u.flag, err)
 			}
 		}
@@ -348,7 +348,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 				continue // only a browser log-in uses it
 			}
 			if *u.field == "" && (s.Issuer == "" || u.field == &s.APIURL) {
-				if *u.field, err = p.ask(ctx, u.question, "", checkHTTPURL); err != nil {
+				if *u.field, err = p.ask(ctx, u.question, "", config.CheckURL); err != nil {
 					return err
 				}
 			}
@@ -399,14 +399,6 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		s.ClientSecret, err = p.secret(ctx, "Client secret")
 	}
 	return err
-}
-
-func checkHTTPURL(v string) error {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL such as https://api.example.com/", v)
-	}
-	return nil
 }
 
 // offerLogin offers to log in at once, when the client secret can be had.

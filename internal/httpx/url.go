@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -152,4 +153,26 @@ func dots(seg string) int {
 		return 2
 	}
 	return 0
+}
+
+// URLFault says what keeps s from being a URL freshtoken sends requests to,
+// in words about the URL alone, its caller saying what to do; "" when
+// nothing does. A user or password is not shown: every message and debug
+// line naming the URL would show it, and net/http would send a password
+// as HTTP Basic beside the client's own authentication. A fragment is
+// never sent, and a log-in's parameters, written after it, would go into
+// it. The configuration, init's flags and prompts, the library's Settings
+// and the endpoints a discovery document names are all held to it.
+func URLFault(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err == nil && u.User != nil:
+		return "has a user or password in it, which freshtoken never sends"
+	case err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
+		return fmt.Sprintf("%q is not an http(s) URL with a host", s)
+	case strings.Contains(s, "#"): // an empty fragment too
+		_, frag, _ := strings.Cut(s, "#")
+		return fmt.Sprintf("%q has a fragment (#%s), which is never sent", s, frag)
+	}
+	return ""
 }
