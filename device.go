@@ -73,6 +73,9 @@ const slowDownStep = 5 * time.Second
 // (Settings.DeviceAuthURL, set or discovered) for a user code, authenticating the client as
 // the token endpoint does; Wait completes the log-in.
 func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
+	if s.unmade() {
+		return nil, errNotMade
+	}
 	ep, err := s.Endpoints(ctx)
 	if err != nil {
 		return nil, err
@@ -188,6 +191,9 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 // ErrLoginRefused. ctx ends the waits between polls; a poll in flight and
 // the storing of its answer run to completion.
 func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error {
+	if d == nil || d.src.unmade() {
+		return errors.New("freshtoken: this DeviceLogin is nil or the zero DeviceLogin; use the one Source.StartDeviceLogin returns")
+	}
 	s := d.src
 	work := context.WithoutCancel(ctx)
 	conf, err := s.OAuth2Config(work, "")

@@ -27,6 +27,9 @@ import (
 // the tokens until the provider has answered, so that no renewal replaces
 // them meanwhile with tokens it was not asked to revoke.
 func (s *Source) Revoke(ctx context.Context) error {
+	if s.unmade() {
+		return errNotMade
+	}
 	if !s.CanRevoke() {
 		return nil
 	}
@@ -148,6 +151,9 @@ func (s *Source) postForm(ctx context.Context, endpoint, secret string, form url
 // CanRevoke reports whether the provider has a revocation endpoint, or may
 // have one that discovery has not looked for yet.
 func (s *Source) CanRevoke() bool {
+	if s.unmade() {
+		return false
+	}
 	s.endpointsMu <- struct{}{}
 	defer func() { <-s.endpointsMu }()
 	return s.set.RevocationURL != "" || !s.discovered && s.set.Discover != nil

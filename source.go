@@ -221,7 +221,8 @@ const secretTimeout = 30 * time.Second
 // for concurrent use; a valid token is served from memory with no lock
 // shared between callers, and no I/O but one look at the store every
 // StoreCheckInterval, so a logout or login made elsewhere takes effect.
-// Make one with New; the zero Source is not usable.
+// Make one with New: the methods of the zero Source, or of a nil *Source,
+// return an error saying so, and fetch or send nothing.
 type Source struct {
 	set   Settings
 	api   *url.URL // Settings.APIURL parsed once; nil when empty
@@ -302,6 +303,15 @@ type flight struct {
 	// a token it found in the store (see serves).
 	renewed bool
 }
+
+// errNotMade is what the methods of a nil or zero Source return, which
+// have nothing to work with: only New makes a Source that does.
+var errNotMade = errors.New("freshtoken: this Source is nil or the zero Source, which cannot fetch or renew tokens; use freshtoken.New to make one")
+
+// unmade reports whether s was not made by New: nil, or the zero Source
+// (New always gives it a store). Its exported methods then return
+// errNotMade, or nothing, rather than panic.
+func (s *Source) unmade() bool { return s == nil || s.store == nil }
 
 // New returns a Source for s backed by o.Store.
 func New(s Settings, o Options) (*Source, error) {
@@ -431,25 +441,51 @@ func (s *Source) String() string {
 func (s *Source) GoString() string { return s.String() }
 
 // Env is the environment's name.
-func (s *Source) Env() string { return s.set.Env }
+func (s *Source) Env() string {
+	if s.unmade() {
+		return ""
+	}
+	return s.set.Env
+}
 
 // Issuer is Settings.Issuer: the authorization server the tokens are bound
 // to, "" when the endpoints are set without one. A log-in's answer naming
 // another (RFC 9207's iss) is not the answer of this environment's
 // provider.
-func (s *Source) Issuer() string { return s.set.Issuer }
+func (s *Source) Issuer() string {
+	if s.unmade() {
+		return ""
+	}
+	return s.set.Issuer
+}
 
 // APIURL is the environment's API root, ending in "/".
-func (s *Source) APIURL() string { return s.set.APIURL }
+func (s *Source) APIURL() string {
+	if s.unmade() {
+		return ""
+	}
+	return s.set.APIURL
+}
 
 // Location says where the environment's tokens are stored.
-func (s *Source) Location() string { return s.store.Location(s.set.Env) }
+func (s *Source) Location() string {
+	if s.unmade() {
+		return ""
+	}
+	return s.store.Location(s.set.Env)
+}
 
 // TokenClient carries every request to the provider's token and revocation
 // endpoints, a log-in's code exchange included: it adds the environment's
 // token parameters and client assertion (see ClientAuth) whatever the grant.
-// Pass it to x/oauth2 in the context (oauth2.HTTPClient).
-func (s *Source) TokenClient() *http.Client { return s.http }
+// Pass it to x/oauth2 in the context (oauth2.HTTPClient). A nil or zero
+// Source's sends nothing: each request fails, saying to use New.
+func (s *Source) TokenClient() *http.Client {
+	if s.unmade() {
+		return &http.Client{Transport: failing{errNotMade}}
+	}
+	return s.http
+}
 
 // OAuth2Config is the x/oauth2 configuration for this environment, with the
 // client secret resolved (or under private_key_jwt, the key loaded). Its
@@ -458,6 +494,9 @@ func (s *Source) TokenClient() *http.Client { return s.http }
 // a log-in (a redirectURI given), the secret and key are read afresh: a
 // person logging in again may have just fixed them.
 func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.Config, error) {
+	if s.unmade() {
+		return nil, errNotMade
+	}
 	if redirectURI != "" {
 		s.forgetClientCredentials()
 	}
@@ -510,6 +549,9 @@ func urlFault(name, u string) string {
 // leave empty the first time they are needed. Endpoints set in Settings win.
 // A failed discovery is tried again on the next call.
 func (s *Source) Endpoints(ctx context.Context) (Endpoints, error) {
+	if s.unmade() {
+		return Endpoints{}, errNotMade
+	}
 	select {
 	case s.endpointsMu <- struct{}{}:
 	default:
@@ -587,6 +629,9 @@ func (s *Source) forgetClientCredentials() {
 // note it is only logged. The client secret and key are read again for the
 // next request.
 func (s *Source) NoteClientRejected(ctx context.Context, msg string) {
+	if s.unmade() {
+		return
+	}
 	s.forgetClientCredentials()
 	unlock, err := s.lock(ctx)
 	if err != nil {
@@ -649,6 +694,9 @@ func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.
 // answer stored before TokenContext returns, so that a program that exits
 // on ctx's error cannot lose the refresh token the provider rotated.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	if s.unmade() {
+		return nil, errNotMade
+	}
 	r, err := s.get(ctx, want{})
 	if err != nil {
 		if r = s.stillValid(err); r == nil {
@@ -703,6 +751,9 @@ func (s *Source) firstToWarn(err error) bool {
 // it is, so that callers asking too much get tokens as fresh as renewing
 // makes them, not a renewal per call.
 func (s *Source) TokenValidFor(ctx context.Context, d time.Duration) (*oauth2.Token, error) {
+	if s.unmade() {
+		return nil, errNotMade
+	}
 	r, err := s.get(ctx, want{lasting: d})
 	if err == nil && !s.lasts(r, s.attainable(r, d)) { // another caller's renewal was shared: it may not last
 		r, err = s.get(ctx, want{lasting: d})
@@ -715,6 +766,9 @@ func (s *Source) TokenValidFor(ctx context.Context, d time.Duration) (*oauth2.To
 
 // Renew renews the token now, whatever its expiry.
 func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
+	if s.unmade() {
+		return nil, errNotMade
+	}
 	r, err := s.get(ctx, want{force: true})
 	if err != nil {
 		return nil, err
@@ -743,6 +797,9 @@ func (s *Source) renewRejected(ctx context.Context, rejected string) (tok *oauth
 // Record returns the stored record without renewing anything; nil when the
 // environment has never logged in.
 func (s *Source) Record(ctx context.Context) (*store.Record, error) {
+	if s.unmade() {
+		return nil, errNotMade
+	}
 	r, err := s.loadStored(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -788,11 +845,16 @@ func (s *Source) adoptable(g store.Grant) bool {
 }
 
 // Grant is how the environment obtains tokens (Settings.Grant).
-func (s *Source) Grant() string { return s.set.Grant }
+func (s *Source) Grant() string {
+	if s.unmade() {
+		return ""
+	}
+	return s.set.Grant
+}
 
 // NeedsLogin reports whether the environment's grant begins with a person
 // logging in; client credentials need none.
-func (s *Source) NeedsLogin() bool { return s.set.Grant != GrantClientCredentials }
+func (s *Source) NeedsLogin() bool { return !s.unmade() && s.set.Grant != GrantClientCredentials }
 
 // CheckGrant returns an error wrapping ErrLoginRequired when r's tokens
 // belong to another client, provider, grant type, audience or resource than
@@ -804,6 +866,9 @@ func (s *Source) NeedsLogin() bool { return s.set.Grant != GrantClientCredential
 // freshtoken wrote for no audience or resource says so (store.Grant.Bound),
 // and is no other environment's.
 func (s *Source) CheckGrant(r *store.Record) error {
+	if s.unmade() {
+		return errNotMade
+	}
 	own := s.grant()
 	if r.Grant == own || s.adoptable(r.Grant) {
 		return nil
@@ -825,6 +890,9 @@ func (s *Source) CheckGrant(r *store.Record) error {
 // (store.ErrNewerFormat): this one cannot tell whose they are, nor revoke
 // them, as the newer one can.
 func (s *Source) Logout(ctx context.Context) error {
+	if s.unmade() {
+		return errNotMade
+	}
 	unlock, err := s.lock(store.WithoutWrites(ctx))
 	if err != nil {
 		return err
@@ -851,6 +919,9 @@ func (s *Source) Logout(ctx context.Context) error {
 // exchange was sent, from which the expiry is counted. A token with
 // neither an access token nor a refresh token (or nil) is refused.
 func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.Time) error {
+	if s.unmade() {
+		return errNotMade
+	}
 	if tok == nil || tok.AccessToken == "" && tok.RefreshToken == "" {
 		// It would replace the stored grant with a record holding nothing,
 		// which every later read takes for a corrupt one.
@@ -884,6 +955,9 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 // credentials need no log-in otherwise: this is how tokens of another grant
 // (the environment used to log in another way) are replaced.
 func (s *Source) LoginWithClientCredentials(ctx context.Context) error {
+	if s.unmade() {
+		return errNotMade
+	}
 	if s.set.Grant != GrantClientCredentials {
 		return fmt.Errorf("freshtoken: %s does not use client credentials", s.set.Env)
 	}
@@ -999,6 +1073,9 @@ const maxKeepMargin = 24 * time.Hour
 // when nothing can be planned: no tokens, another client's, a grant that
 // has ended, or a refresh token whose expiry renewing did not extend.
 func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
+	if s.unmade() {
+		return time.Time{}, ""
+	}
 	if s.set.Grant == GrantClientCredentials {
 		return s.planFetch(r)
 	}
@@ -1073,6 +1150,9 @@ func (s *Source) due(r *store.Record) bool {
 // like any renewal: another keeper that renewed meanwhile is seen, and its
 // tokens used. It returns the record as it now stands.
 func (s *Source) KeepAlive(ctx context.Context) (*store.Record, error) {
+	if s.unmade() {
+		return nil, errNotMade
+	}
 	return s.get(ctx, want{keep: true})
 }
 

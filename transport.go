@@ -65,9 +65,9 @@ func (t *Transport) base() http.RoundTripper {
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	src := t.Source
-	if src == nil {
+	if src.unmade() {
 		closeBody(req)
-		return nil, errors.New("freshtoken: Transport's Source is nil")
+		return nil, errors.New("freshtoken: Transport's Source is nil or the zero Source, so nothing was sent; set it to a Source made by freshtoken.New")
 	}
 	if req.URL == nil {
 		closeBody(req)
@@ -122,7 +122,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // http.Client.CloseIdleConnections asks of it.
 func (t *Transport) CloseIdleConnections() {
 	type closeIdler interface{ CloseIdleConnections() }
-	if t.Source == nil && t.Base == nil {
+	if t.Source.unmade() && t.Base == nil {
 		return
 	}
 	if c, ok := t.base().(closeIdler); ok {
@@ -244,4 +244,12 @@ func redactURL(u *url.URL) string {
 		c.RawQuery = strings.Join(params, "&")
 	}
 	return c.String()
+}
+
+// failing is a RoundTripper that sends nothing: each request fails with err.
+type failing struct{ err error }
+
+func (f failing) RoundTrip(req *http.Request) (*http.Response, error) {
+	closeBody(req)
+	return nil, f.err
 }

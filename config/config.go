@@ -807,6 +807,25 @@ func defaultStoreDir() (string, error) {
 // is short, and a command flooding its output must not fill the memory.
 const maxSecretOutput = 64 << 10
 
+// ClientSecretEnvUnset says, when e's client secret comes from an
+// environment variable (client_secret_env) that is not set here, or set
+// to nothing but white space, what is wrong and what to do: a token
+// request would fail for it. "" otherwise, and never the secret.
+func (e *Env) ClientSecretEnvUnset() string {
+	if e.ClientSecretEnv == "" {
+		return ""
+	}
+	v, set := os.LookupEnv(e.ClientSecretEnv)
+	state := "is not set"
+	switch {
+	case set && strings.TrimSpace(v) != "":
+		return ""
+	case set:
+		state = "is empty"
+	}
+	return fmt.Sprintf("$%s %s here, so a renewal or log-in fails for want of the client secret; set it (export %s=…) where freshtoken runs", e.ClientSecretEnv, state, e.ClientSecretEnv)
+}
+
 // ClientSecretValue returns the client secret from whichever source the
 // environment names, trimmed of the white space that copy and paste adds.
 // An environment with no secret source is a public client: "".

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/redis/go-redis/v9"
+	"github.com/spf13/pflag"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
@@ -157,13 +158,42 @@ func (f *Factory) warn(msg string) { f.say(f.IO.ErrOut, slog.LevelWarn, msg) }
 // say writes msg on w: "freshtoken: msg", or, with --log-format json and
 // the log on stderr, a JSON line at level with args.
 func (f *Factory) say(w io.Writer, level slog.Level, msg string, args ...any) {
-	if f.LogFormat != "json" || f.LogFile != "" || f.log == nil {
+	if f.LogFormat != "json" || f.LogFile != "" {
 		fmt.Fprintf(w, "freshtoken: %s\n", msg)
 		return
 	}
 	var line bytes.Buffer
 	slog.New(slog.NewJSONHandler(&line, nil)).Log(context.Background(), level, msg, args...)
 	w.Write(line.Bytes())
+}
+
+// readLogFlags sets --log-format and --log-file from args, the command
+// line, when the log was never set up: the command failed before (an
+// unknown flag or command, wrong arguments), where the flags after the
+// mistake, or all of them, were not read. So its last word takes the form
+// its log would have had, wherever on the line the flags stood. Everything
+// else on the line is passed over; nothing after -- is read.
+func (f *Factory) readLogFlags(args []string) {
+	if f.log != nil {
+		return // set up: the flags were read
+	}
+	fs := pflag.NewFlagSet("freshtoken", pflag.ContinueOnError)
+	fs.ParseErrorsAllowlist.UnknownFlags = true
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.StringP("env", "e", "", "")
+	fs.String("config", "", "")
+	fs.Bool("debug", false, "")
+	fs.BoolP("help", "h", false, "")
+	format := fs.String("log-format", "text", "")
+	file := fs.String("log-file", "", "")
+	fs.Parse(args) // what cannot be read stays as it was: a sentence
+	if fs.Changed("log-format") {
+		f.LogFormat = *format
+	}
+	if fs.Changed("log-file") {
+		f.LogFile = *file
+	}
 }
 
 // logFile is the --log-file. It follows its path: moved away (logrotate)

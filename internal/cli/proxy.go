@@ -120,6 +120,14 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 			}
 			return ""
 		},
+		// An edit of an environment whose client the provider rejected is
+		// tried at the next look, not an hour after the rejection.
+		Settings: func(env string) any {
+			if c, err := f.Config(); err == nil && c.Envs[env] != nil {
+				return c.Envs[env]
+			}
+			return nil
+		},
 	}
 	if opts.NoListen {
 		fmt.Fprintf(f.IO.ErrOut, "freshtoken keeping %s alive (Ctrl-C to stop)\n", plural(conf.Names(), "environment"))

@@ -52,6 +52,7 @@ func Main(args []string, ios *IOStreams) int {
 	}
 	sig := g.settle()
 	f.flushLog() // before the command's last word
+	f.readLogFlags(args)
 	if oe := unwritten.Load(); oe != nil && err == nil {
 		err = oe // a result not written is no success, whatever the command made of it
 	}

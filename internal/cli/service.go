@@ -275,18 +275,28 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 	}
 	fmt.Fprintf(f.IO.Out, "installed: %s\nlog: %s\n", p.Path, p.Logs)
 	out, err := runServiceCommand(ctx, serviceCommandLimit, p.Status)
-	f.IO.Out.Write(out)
 	var ee *exec.ExitError
+	errors.As(err, &ee)
 	switch {
 	case errors.Is(err, context.Canceled):
 		return err
 	case err == nil:
-	case p.NotRunning == 0 || errors.As(err, &ee) && ee.ExitCode() == p.NotRunning:
+		f.IO.Out.Write(out)
+	case ee != nil && (p.NotRunning == 0 || ee.ExitCode() == p.NotRunning):
+		f.IO.Out.Write(out) // the service manager's answer
 		fmt.Fprintf(f.IO.ErrOut, "%s says it is not running; start it with `freshtoken service install`\n", p.System)
-	case ee != nil:
-		fmt.Fprintf(f.IO.ErrOut, "could not ask %s whether it runs (%s exited %d); %s\n", p.System, p.Status[0], ee.ExitCode(), p.Manual)
 	default:
-		fmt.Fprintf(f.IO.ErrOut, "could not ask %s whether it runs (%v); %s\n", p.System, err, p.Manual)
+		// No answer to give: whether it runs is not known, which a script
+		// checking it must not take for "it runs" (exit 0). The system's
+		// set-up, not a bug: exit 2, as install's failure to start it.
+		why := err.Error()
+		if ee != nil {
+			why = fmt.Sprintf("%s exited %d", p.Status[0], ee.ExitCode())
+		}
+		if first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n"); first != "" && !errors.As(err, new(*stoppedCommand)) {
+			why += ": " + first
+		}
+		return config.Invalidf("could not ask %s whether it runs (%s); %s", p.System, why, p.Manual)
 	}
 	return nil
 }

@@ -36,7 +36,14 @@ and where its tokens are stored. It never prints a secret and never renews
 anything. In --json, logged_in says whether it is logged in now,
 needs_login whether the grant has a log-in at all (false only for client
 credentials), and access_token_held whether an access token is stored (not
-when only a refresh token was imported: the next call fetches one).`,
+when only a refresh token was imported: the next call fetches one).
+
+It exits 0 when every environment has what it needs here, even one that
+needs a log-in (its lines say so). When one does not, it exits with that
+problem's code: 5 for a store that could not be reached, 2 for a store that
+refused access or a client_secret_env naming a variable that is not set (or
+is empty) here, which client_secret_problem in --json tells of, with what
+to set.`,
 		Example: `  freshtoken status
   freshtoken status --json`,
 		Args: exactArgs(0, "no arguments"),
@@ -70,6 +77,9 @@ type envStatus struct {
 	// ClientSecretIn says where the client secret is kept (never the
 	// secret itself).
 	ClientSecretIn string `json:"client_secret_in"`
+	// ClientSecretProblem says that the client secret cannot be had here,
+	// and what to do: its variable (client_secret_env) is not set.
+	ClientSecretProblem string `json:"client_secret_problem,omitempty"`
 	// Problem is what needs a person before the tokens can be used or
 	// renewed again: the grant ended, the client was rejected, or the
 	// stored tokens belong to another client.
@@ -106,7 +116,11 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	}
 	def, _ := conf.Select("")
 	var all []envStatus
-	var storeProblem error // the store could not be reached or refused access
+	// setupProblem is the first environment's problem with what it needs
+	// here, which status finds itself, rather than reads of a renewal that
+	// failed: the store could not be reached or refused access, or the
+	// client secret's variable is not set. It gives the exit code.
+	var setupProblem error
 	for _, name := range conf.Names() {
 		if err := ctx.Err(); err != nil {
 			return err // interrupted while a store kept it waiting: the rest is not worth reading
@@ -114,6 +128,9 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		e := conf.Envs[name]
 		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name, Production: e.IsProduction(),
 			ClientSecretIn: e.ClientSecretWhere(), Grant: e.Grant, NeedsLogin: e.Grant != config.GrantClientCredentials}
+		if st.ClientSecretProblem = e.ClientSecretEnvUnset(); st.ClientSecretProblem != "" && setupProblem == nil {
+			setupProblem = config.Invalidf("%s: %s", name, st.ClientSecretProblem)
+		}
 		src, err := opts.f.Source(ctx, name)
 		if err != nil {
 			st.Error = err.Error()
@@ -125,8 +142,8 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		switch {
 		case err != nil:
 			st.Error = err.Error()
-			if storeProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, keyringstore.ErrNoKeychain)) {
-				storeProblem = err
+			if setupProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, keyringstore.ErrNoKeychain)) {
+				setupProblem = err
 			}
 		case rec != nil && src.CheckGrant(rec) != nil:
 			// Nothing of them is the environment's, as the text and the
@@ -161,8 +178,8 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			return err
 		}
 	}
-	if storeProblem != nil { // each environment's problem says where and why
-		return &silentError{code: ExitCode(storeProblem)}
+	if setupProblem != nil { // each environment's problem says where and why
+		return &silentError{code: ExitCode(setupProblem)}
 	}
 	return nil
 }
@@ -284,7 +301,11 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 	if st.Store != "" {
 		row("stored in", st.Store)
 	}
-	row("client secret", st.ClientSecretIn)
+	if st.ClientSecretProblem != "" {
+		row("client secret", st.ClientSecretProblem) // it names the variable
+	} else {
+		row("client secret", st.ClientSecretIn)
+	}
 }
 
 // grantText names st's grant for people, and whether it needs a log-in.

@@ -25,7 +25,13 @@ func newTokenCmd(f *Factory, runF func(*tokenOptions) error) *cobra.Command {
 		Use:   "token",
 		Short: "Print a valid access token, renewing it if needed",
 		Long: `Print a valid access token and a newline on stdout, renewing it first when it
-is about to expire. Scripts call it before each request.`,
+is about to expire. Scripts call it before each request.
+
+--json prints {"env","access_token","token_type","expires_at","expires_in"}:
+expires_at in RFC 3339 (UTC), expires_in in whole seconds from now. Both are
+left out when the provider gave the token no lifetime (no usable expires_in):
+it is then used until the API refuses it, and renewed once default_lifetime
+has passed, so test for them (jq: .expires_in // empty).`,
 		Example: `  curl -H "Authorization: Bearer $(freshtoken -e sandbox token)" -H "Accept: application/json" https://api.sandbox.freeagent.com/v2/company
   freshtoken token --json
   freshtoken token --force    # renew now
@@ -42,7 +48,7 @@ is about to expire. Scripts call it before each request.`,
 		},
 		RunE: runner(opts, runF, runToken),
 	}
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, `print {"env","access_token","token_type","expires_at","expires_in"}`)
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, `print {"env","access_token","token_type","expires_at","expires_in"} (no expires_* when the provider gave no lifetime)`)
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "renew the token now, even if it is still valid")
 	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "renew first if the token has less than this left (such as 10m); more than the provider's tokens last gets a warning")
 	return cmd

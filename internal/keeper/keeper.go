@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -46,6 +47,14 @@ type Keeper struct {
 	Suggesting func(msg string) string
 	// Now is the clock, the engine's own (nil: time.Now).
 	Now func() time.Time
+	// Settings, if set, is env's configuration as it stands now, read
+	// afresh at each call (the command line gives its *config.Env), or nil
+	// when it cannot be read; values are compared with reflect.DeepEqual
+	// and never shown. A client the provider rejected is tried again an
+	// hour later (rejectedRetry), unless these settings have changed
+	// since: an edit of the configuration may have fixed it (token_url,
+	// the client secret), and is tried at the next look.
+	Settings func(env string) any
 
 	mu      sync.Mutex         // guards the maps below, which each environment's watch uses
 	failing map[string]failure // since when, and why, renewals of each environment fail
@@ -62,6 +71,16 @@ type Keeper struct {
 	// environment that has no record to note it in (client credentials
 	// never had).
 	rejected map[string]*store.Problem
+	// rejectedWith is the settings (Settings) each environment's client
+	// was rejected with, as first seen after the rejection noted at.
+	rejectedWith map[string]settingsAt
+}
+
+// settingsAt is an environment's settings at a rejection of its client,
+// which the provider noted at.
+type settingsAt struct {
+	at       time.Time
+	settings any
 }
 
 // Thresholds for telling a person.
@@ -174,6 +193,7 @@ func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
 // most look.
 func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time.Duration {
 	var rec *store.Record
+	settings := k.settings(name) // those the Source is opened with, as near as can be
 	src, err := k.Open(ctx, name)
 	if err == nil {
 		rec, err = src.Record(ctx)
@@ -189,7 +209,13 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	// one, or before it was set back: the wait after it cannot be trusted,
 	// and a try now notes it again on this clock, should it fail.
 	if p := k.rejection(name, rec); p != nil && !at.IsZero() && !p.At.After(k.now()) {
-		if again := p.At.Add(rejectedRetry); at.Before(again) {
+		switch again := p.At.Add(rejectedRetry); {
+		case !at.Before(again):
+		case k.editedSince(name, p, settings):
+			// Not an hour later: an edit of the configuration is a person
+			// fixing it, who wants to know now whether it worked.
+			why = "the provider rejected the client, and the environment's configuration has changed since"
+		default:
 			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
 		}
 	}
@@ -201,6 +227,9 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		if err != nil {
 			k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
 			if rec, err = src.Record(ctx); err == nil { // the failure may be recorded there
+				if p := k.rejection(name, rec); p != nil {
+					k.rejectedAt(name, p, settings, true) // rejected with these: an edit after it is tried at once
+				}
 				k.tell(ctx, src, name, rec)
 			}
 			return look
@@ -297,6 +326,7 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 	switch {
 	case err == nil:
 		delete(k.rejected, env)
+		delete(k.rejectedWith, env)
 	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
 		k.rejected[env] = &store.Problem{Kind: store.ProblemClientRejected, Message: err.Error(), At: k.now()}
 	}
@@ -326,6 +356,49 @@ func (k *Keeper) rejection(env string, rec *store.Record) *store.Problem {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.rejected[env]
+}
+
+// settings is env's settings as they stand now (Settings), or nil when
+// there is no telling.
+func (k *Keeper) settings(env string) any {
+	if k.Settings == nil {
+		return nil
+	}
+	return k.Settings(env)
+}
+
+// rejectedAt remembers settings as those env's client was rejected with,
+// in the rejection p: the keeper's own renewal was (again: true), or p was
+// not seen before. A rejection noted again keeps its time when the record
+// could not be written; the settings it stands against are still these.
+func (k *Keeper) rejectedAt(env string, p *store.Problem, settings any, again bool) {
+	if settings == nil {
+		return // no telling: a later look's are taken
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if w, ok := k.rejectedWith[env]; ok && w.at.Equal(p.At) && !again {
+		return
+	}
+	if k.rejectedWith == nil {
+		k.rejectedWith = map[string]settingsAt{}
+	}
+	k.rejectedWith[env] = settingsAt{at: p.At, settings: settings}
+}
+
+// editedSince reports whether env's settings now differ from those its
+// client was rejected with, in the rejection p. A rejection not seen
+// before (noted by another process) is taken to stand against the
+// settings of now; settings that cannot be read are no edit.
+func (k *Keeper) editedSince(env string, p *store.Problem, now any) bool {
+	if now == nil {
+		return false
+	}
+	k.rejectedAt(env, p, now, false)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	was := k.rejectedWith[env].settings
+	return was != nil && !reflect.DeepEqual(was, now)
 }
 
 // noticeTime is how a notice writes a time.

@@ -879,3 +879,118 @@ func TestFailuresAreToldAfterTheClockIsSetBack(t *testing.T) {
 	clock.Advance(16 * time.Minute)
 	tells(t, k, n, "dev: the token file "+filepath.Join(dir, "token")+" cannot be written since ")
 }
+
+// editedConfig is a configuration file in a folder of its own, holding
+// a [store] there and env's settings (TOML lines, $DIR standing for the
+// folder), which edit rewrites;
+// and a keeper of it on clock that reads it afresh at each look, as the
+// proxy's does (config.Open, config.Load), with a notifier.
+func editedConfig(t *testing.T, clock *fakeclock.Clock, env, settings string) (k *Keeper, n *notify.Notifier, edit func(settings string)) {
+	t.Helper()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.toml")
+	edit = func(settings string) {
+		t.Helper()
+		text := fmt.Sprintf("[store]\nurl = %q\n\n[env.%s]\n%s", "file://"+filepath.Join(dir, "tokens"), env, strings.ReplaceAll(settings, "$DIR", dir))
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit(settings)
+	n = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	k = &Keeper{
+		Envs: func() ([]string, error) {
+			c, err := config.Load(conf)
+			if err != nil {
+				return nil, err
+			}
+			return c.Names(), nil
+		},
+		Open: func(ctx context.Context, env string) (*freshtoken.Source, error) {
+			return config.Open(ctx, config.OpenOptions{Path: conf, Env: env, Clock: clock.Now})
+		},
+		Settings: func(env string) any {
+			if c, err := config.Load(conf); err == nil && c.Envs[env] != nil {
+				return c.Envs[env]
+			}
+			return nil
+		},
+		TokenFile: func(env string) string {
+			if c, err := config.Load(conf); err == nil && c.Envs[env] != nil {
+				return c.Envs[env].TokenFile
+			}
+			return ""
+		},
+		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now,
+	}
+	return k, n, edit
+}
+
+// TestAnEditAfterARejectionIsTriedAtOnce: once the provider has rejected
+// an environment's client (a token_url where no endpoint is; a wrong
+// client secret), an edit of that environment's configuration is tried at
+// the next look, and the grant kept or the token had at once; the keeper
+// waited out the hour after the rejection whatever was fixed, and the
+// notice stayed. Without an edit it still waits the hour, and an edit
+// that fixed nothing is tried once, then waits the hour again.
+func TestAnEditAfterARejectionIsTriedAtOnce(t *testing.T) {
+	t.Run("token_url", func(t *testing.T) {
+		p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+		machine := func(tokenURL string) string {
+			return fmt.Sprintf("provider = \"generic\"\napi_url = %q\ntoken_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\ngrant = \"client_credentials\"\ntoken_file = \"$DIR/token\"\n",
+				root+"/", tokenURL)
+		}
+		k, n, edit := editedConfig(t, clock, "machine", machine(root+"/v2/token_endpont"))
+		for range 10 {
+			k.round(context.Background(), time.Minute)
+			clock.Advance(time.Minute)
+		}
+		if got := n.Current(); len(got) != 1 || got[0].Event != notify.ClientRejected || !strings.Contains(got[0].Message, "check token_url") {
+			t.Fatalf("notices %+v; want one saying to check token_url", got)
+		}
+		edit(machine(root + "/v2/token_endpoint"))
+		tells(t, k, n, "")
+		if got := p.Stats().TokenRequests; got != 1 {
+			t.Fatalf("%d token requests at the look after token_url was fixed; want 1", got)
+		}
+	})
+	t.Run("client secret", func(t *testing.T) {
+		p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour})
+		dev := func(secret string) string {
+			return fmt.Sprintf("provider = \"freeagent-sandbox\"\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = %q\nrefresh_idle_limit = \"2h\"\n", root+"/", secret)
+		}
+		k, n, edit := editedConfig(t, clock, "dev", dev("dev-client-secret"))
+		src, err := k.Open(context.Background(), "dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		devserver.LoginSource(t, src, clock.Now())
+		edit(dev("a-wrong-client-secret"))
+		clock.Advance(2 * time.Hour) // the idle limit's plan is due
+		looks := func(minutes int) (requests int) {
+			before := p.Stats().TokenRequests
+			for range minutes {
+				k.round(context.Background(), time.Minute)
+				clock.Advance(time.Minute)
+			}
+			return p.Stats().TokenRequests - before
+		}
+		if got := looks(10); got != 1 {
+			t.Fatalf("%d token requests in 10 minutes with a wrong client secret; want the one rejected", got)
+		}
+		tells(t, k, n, "dev: ")
+		if got := looks(10); got != 0 {
+			t.Fatalf("%d token requests in 10 more minutes, nothing edited; want none", got)
+		}
+		edit(dev("another-wrong-client-secret"))
+		if got := looks(30); got != 1 {
+			t.Fatalf("%d token requests in the half hour after an edit that fixed nothing; want the one try at once", got)
+		}
+		edit(dev("dev-client-secret"))
+		before := p.Stats().Refreshes
+		tells(t, k, n, "")
+		if got := p.Stats().Refreshes - before; got != 1 {
+			t.Fatalf("%d renewals at the look after the secret was fixed; want 1", got)
+		}
+	})
+}

@@ -1,0 +1,84 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+)
+
+// TestStatusTellsOfAnUnsetSecretVariable: an environment whose client
+// secret comes from client_secret_env naming a variable that is not set
+// (or is empty) here is told of in its client secret's line, with the
+// variable to set, and in --json (client_secret_problem); status exits 2,
+// a configuration error, as the renewal it foretells does. It showed all
+// well and exited 0, and the next renewal failed. The secret never shows.
+func TestStatusTellsOfAnUnsetSecretVariable(t *testing.T) {
+	const secretVar = "FRESHTOKEN_TEST_STATUS_SECRET"
+	e := newDevEnv(t)
+	if _, err := config.WriteEnv(e.config, "dev", config.EnvSettings{
+		Provider: "freeagent", APIURL: e.api, ClientID: "dev-client-id", ClientSecretEnv: secretVar,
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(secretVar, "dev-client-secret")
+	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SaveLogin(t.Context(), tok, issued); err != nil {
+		t.Fatal(err)
+	}
+
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "client secret:  $"+secretVar+"\n") {
+		t.Fatalf("status with $%s set: exit %d, stdout %q, stderr %q; want 0 naming the variable", secretVar, code, stdout, stderr)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		set   func()
+		state string
+	}{
+		{"unset", func() { os.Unsetenv(secretVar) }, "is not set"},
+		{"empty", func() { os.Setenv(secretVar, " ") }, "is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.set()
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "status")
+			want := "client secret:  $" + secretVar + " " + tc.state + " here, so a renewal or log-in fails for want of the client secret; set it (export " + secretVar + "=…) where freshtoken runs\n"
+			if code != 2 || !strings.Contains(stdout.String(), want) || !strings.Contains(stdout.String(), "logged in:      yes") {
+				t.Errorf("status: exit %d, stdout %q, stderr %q; want 2 and the line %q", code, stdout, stderr, want)
+			}
+			ios, stdout, stderr = testStreams(false, false)
+			code = e.run(ios, "status", "--json")
+			var all []struct {
+				Env                 string `json:"env"`
+				ClientSecretIn      string `json:"client_secret_in"`
+				ClientSecretProblem string `json:"client_secret_problem"`
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || code != 2 || len(all) != 1 ||
+				all[0].ClientSecretIn != "$"+secretVar || !strings.Contains(all[0].ClientSecretProblem, tc.state) || !strings.Contains(all[0].ClientSecretProblem, "export "+secretVar+"=") {
+				t.Errorf("status --json: exit %d (%v), stdout %s, stderr %q; want 2 and client_secret_problem", code, err, stdout, stderr)
+			}
+			// It is so: the renewal it foretells fails, a configuration error.
+			ios, _, stderr = testStreams(false, false)
+			if code := e.run(ios, "token", "--force"); code != 2 || !strings.Contains(stderr.String(), secretVar) {
+				t.Errorf("token --force: exit %d, stderr %q; want 2 naming $%s", code, stderr, secretVar)
+			}
+		})
+	}
+
+	os.Setenv(secretVar, "dev-client-secret")
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "status", "--json"); code != 0 || strings.Contains(stdout.String(), "client_secret_problem") || strings.Contains(stdout.String()+stderr.String(), "dev-client-secret") {
+		t.Fatalf("status --json with $%s set again: exit %d, stdout %s; want 0, no problem and no secret", secretVar, code, stdout)
+	}
+}
