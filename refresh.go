@@ -398,6 +398,11 @@ func (s *Source) keep(work context.Context, n, r *store.Record) error {
 	}
 	if spent := refreshToken(r); spent != "" && n.RefreshToken != spent {
 		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, spent: spent, stored: s.sending(s.inFlight(true))}
+		if f, ok := s.store.(store.Flusher); ok {
+			withdraw := f.KeepUnsaved(s.set.Env, func(ctx context.Context) error { return s.flush(ctx, u) })
+			told := u.stored
+			u.stored = func() { withdraw(); told() }
+		}
 		u.keep()
 		if !errors.Is(err, errLockLost) {
 			s.log.Warn("the store refused the new tokens; keeping them and trying again until it takes them", "store", s.Location(), "error", err.Error())
@@ -696,11 +701,18 @@ const saveLaterMax = 5 * time.Second
 // store holds other tokens than those u replaces (a log-in or another
 // renewer's), or none (a log-out), or another client's, and when a newer
 // answer takes u's place.
+// It also stops once the store is closed (store.ErrClosed): its Close made
+// the last try (see flush).
 func (s *Source) saveLater(u *unsavedRenewal) {
 	for wait := time.Second; u.pending(); wait = min(2*wait, saveLaterMax) {
 		s.pause(context.Background(), wait)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if unlock, err := s.lock(ctx); err == nil {
+		unlock, err := s.lock(ctx)
+		if errors.Is(err, store.ErrClosed) {
+			cancel()
+			return
+		}
+		if err == nil {
 			r, err := s.load(ctx)
 			switch {
 			case errors.Is(err, ErrLoginRequired):
@@ -713,6 +725,52 @@ func (s *Source) saveLater(u *unsavedRenewal) {
 		cancel()
 	}
 }
+
+// flush is the try a store.Flusher's Close makes to save u, at once: under
+// the lock, so after a try of saveLater under way. It returns nil once u
+// is saved, or given up for other tokens the store holds, or replaced by
+// a newer answer; otherwise an error that says the new tokens could not be
+// stored and what that costs. u is still kept then, for a renewal through
+// another store opened at the same place to save.
+func (s *Source) flush(ctx context.Context, u *unsavedRenewal) error {
+	if !u.pending() {
+		return nil
+	}
+	unlock, err := s.lock(ctx)
+	if err == nil {
+		var r *store.Record
+		r, err = s.load(ctx)
+		switch {
+		case errors.Is(err, ErrLoginRequired):
+			u.drop()
+			err = nil
+		case err == nil:
+			_, err = s.saveUnsaved(ctx, r, false)
+		}
+		unlock()
+	}
+	if err == nil || !u.pending() {
+		return nil
+	}
+	var kept *unsavedAnswerError
+	if errors.As(err, &kept) {
+		err = kept.err // the store's own failure, not what the process will do
+	}
+	return &unsavedAtCloseError{env: s.set.Env, where: s.Location(), err: err}
+}
+
+// unsavedAtCloseError is flush's: a renewal's answer that rotated the
+// refresh token, still not stored as the store closes.
+type unsavedAtCloseError struct {
+	env, where string
+	err        error
+}
+
+func (e *unsavedAtCloseError) Error() string {
+	return fmt.Sprintf("%s: the new tokens a renewal brought, which the store at %s refused, could not be stored as it closed either (%v); the provider rotated the refresh token, so they are lost once this program exits, and a log-in will be needed once the store is fixed (until then, a renewal through a store opened again at the same place saves them)", e.env, e.where, e.err)
+}
+
+func (e *unsavedAtCloseError) Unwrap() error { return e.err }
 
 // note records in r, which the caller holds the lock for, a failure that
 // needs a person, so that status and the proxy's page tell of it until a

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // TestTokenEndpointFaults: each kind of failure gives its exit code and a
@@ -202,6 +204,60 @@ func TestSharedStoreDenied(t *testing.T) {
 	}
 	if r := w.run("status"); r.code != 2 || !strings.Contains(r.stdout, "refused access") {
 		t.Errorf("status with a wrong Redis password: exit %d, stdout %q; want 2 and the problem", r.code, r.stdout)
+	}
+}
+
+// TestRedisRefusingTheAnswerIsWaitedFor: Redis refuses the answer to a
+// renewal, which rotated the refresh token (the user may take the lock and
+// read the record, not write it: a real ACL). `token --force` does not
+// exit while the answer is kept to be saved: it says that it waits for the
+// store, and how to abandon the new tokens; once Redis takes writes again,
+// the answer is stored and it exits 2 (Redis refused access: the user's
+// permissions) saying that nothing is lost. The grant lives on.
+func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
+	srv := redistest.Start(t)
+	acl := func(rules ...string) {
+		if reply := srv.Command(t, append([]string{"ACL", "SETUSER", "freshtoken"}, rules...)...); reply != "+OK" {
+			t.Errorf("ACL SETUSER: %s", reply)
+		}
+	}
+	acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire")
+	var refusing atomic.Bool
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
+		if grant == "refresh_token" && refusing.CompareAndSwap(false, true) {
+			acl("resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock") // before the answer is stored
+		}
+	}}, "redis://freshtoken:pw@"+srv.Addr+"/0", "")
+	w.login()
+	admin, err := redisstore.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	stored := func() string {
+		rec, err := admin.Load(context.Background(), "dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.RefreshToken
+	}
+	before := stored()
+	run := w.watch("token", "--force")
+	run.waitSaid(t, "waiting for the store to take the new tokens")
+	if stored() != before {
+		t.Fatal("Redis changed while it refused writes")
+	}
+	acl("~freshtoken:*")
+	code, stderr := run.wait()
+	if code != 2 || !strings.Contains(stderr, "NOPERM") || !strings.Contains(stderr, "nothing is lost") || !strings.Contains(stderr, "Ctrl-C twice abandons them, and the refresh token with them") {
+		t.Fatalf("exit %d; want 2, having said it waits for Redis and, once stored, that nothing is lost\n%s", code, stderr)
+	}
+	if stored() == before {
+		t.Fatal("the rotated refresh token was not stored")
+	}
+	w.mustRun("token", "--force")
+	if st := w.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", st)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -198,6 +199,96 @@ type LockChecker interface {
 	HoldsLock(ctx context.Context, env string) (bool, error)
 }
 
+// Flusher is a Store that, as it closes, has the records its users still
+// keep for it saved first. The engine keeps a renewal's answer that the
+// store refused, which may hold the only copy of a refresh token the
+// provider rotated, and tries again in the background, between tries
+// without the renewal lock, to save it; it hands a Flusher, for each such
+// answer, a function that makes one more try at once. The Store's Close
+// calls them (see FlushUnsaved) before it closes anything, its Lock still
+// taking locks for the context it gives them, and returns their error, so
+// that a program that closes the Store and exits loses no answer silently.
+// Once closed, its Lock fails with an error wrapping ErrClosed, which ends
+// the engine's background tries.
+type Flusher interface {
+	// KeepUnsaved registers flush, which tries once, under env's renewal
+	// lock, to save a record kept for env, and returns nil once the record
+	// needs no saving any more (saved, or given up for other tokens the
+	// store holds), or an error that says what was lost. The function
+	// returned withdraws flush; the engine calls it once the record is
+	// saved or given up.
+	KeepUnsaved(env string, flush func(ctx context.Context) error) (withdraw func())
+}
+
+// Unsaved is what a Flusher keeps: a Store embeds it, its zero value ready,
+// to be a Flusher, and calls FlushUnsaved in its Close before it closes
+// anything.
+type Unsaved struct {
+	mu      sync.Mutex
+	next    int
+	flushes map[int]func(context.Context) error
+}
+
+// KeepUnsaved implements Flusher.
+func (u *Unsaved) KeepUnsaved(env string, flush func(context.Context) error) func() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.flushes == nil {
+		u.flushes = map[int]func(context.Context) error{}
+	}
+	id := u.next
+	u.next++
+	u.flushes[id] = flush
+	return func() {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		delete(u.flushes, id)
+	}
+}
+
+// FlushUnsaved calls, one after another, every flush KeepUnsaved
+// registered and not yet withdrawn, and returns their errors in one,
+// told on one line; nil when every record kept is saved or given up.
+func (u *Unsaved) FlushUnsaved(ctx context.Context) error {
+	u.mu.Lock()
+	ids := make([]int, 0, len(u.flushes))
+	for id := range u.flushes {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	flushes := make([]func(context.Context) error, 0, len(ids))
+	for _, id := range ids {
+		flushes = append(flushes, u.flushes[id])
+	}
+	u.mu.Unlock()
+	var errs []error
+	for _, flush := range flushes { // each takes u.mu to withdraw itself
+		if err := flush(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return oneLine(errs)
+}
+
+// oneLine is errors told one after another on one line.
+type oneLine []error
+
+func (e oneLine) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; and ")
+}
+
+func (e oneLine) Unwrap() []error { return e }
+
 // waitingKey is the context key of the function WithWaiting adds.
 type waitingKey struct{}
 
@@ -268,6 +359,9 @@ var (
 	// Windows, for a device's name such as NUL): the environment is to be
 	// renamed.
 	ErrReservedName = errors.New("a name the system reserves")
+	// ErrClosed means the Store was closed (the Redis store's Close) and
+	// serves no more calls.
+	ErrClosed = errors.New("token store closed")
 )
 
 // RedactURL returns a store's URL as people may see it: its scheme, host

@@ -48,20 +48,35 @@ type Store struct {
 	turns    map[string]chan struct{} // env → a place for one holder at a time in this Store
 	locked   int                      // locks taken and not yet released at Redis
 	released *sync.Cond               // broadcast when locked falls; nil until Close waits
-	closing  bool                     // Close was called: no lock is taken from then on
+	closing  bool                     // Close was called: no lock is taken from then on, but for its last try
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// Unsaved makes the Store a store.Flusher: Close first saves, or
+	// reports, the renewals' answers the engine keeps for it.
+	store.Unsaved
 }
+
+// flushFor is how long Close's last try to save the answers kept for the
+// Store may take: a wait for another machine's renewal lock, and a Redis
+// that cannot be reached tried again for up to 30 s, fit in it.
+const flushFor = time.Minute
 
 // Close closes the Store's connections to Redis: the go-redis client and
 // its pool of connections that New made, which the Store owns (a program
-// that makes a Store per job closes each once the job is done). It first
+// that makes a Store per job closes each once the job is done). From Close
+// on, the Store takes no lock, but for Close's own last try (below), and
+// every other call after it fails saying the store is closed. Close first
 // waits for every renewal lock the Store holds to be unlocked, and let go
 // of at Redis: a renewal under way stores the tokens the provider sent
 // before the connections close, as its refresh token may be the only copy.
-// From Close on, the Store takes no lock, and every call fails saying the
-// store is closed. Calling Close again returns what the first call did.
+// Then it makes one last try, at once, to save every renewal's answer that
+// Redis refused and the engine keeps to save later (store.Flusher), for up
+// to a minute. An answer that still could not be saved is Close's error,
+// which says that the new tokens could not be stored and what that costs;
+// the connections close all the same. Calling Close again returns what the
+// first call did.
 //
 // Close a Store only once nothing uses it: every Source built on it done
 // with. The Redis store config.Open and config.OpenStore open is shared by
@@ -70,22 +85,52 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closing = true
-		if s.released == nil {
-			s.released = sync.NewCond(&s.mu)
-		}
-		for s.locked > 0 {
-			s.released.Wait()
-		}
+		s.waitUnlocked()
 		s.mu.Unlock()
+		// A renewal under way whose answer Redis refused left the answer
+		// kept when it unlocked: the last try comes after, and its locks
+		// alone are taken (see Lock).
+		ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), lastTryKey{}, s), flushFor)
+		unsaved := s.FlushUnsaved(ctx)
+		cancel()
 		s.closeErr = s.client.Close()
+		if unsaved != nil {
+			s.closeErr = unsaved
+		}
 	})
 	return s.closeErr
 }
 
+// lastTryKey is the context key of Close's last try to save the answers
+// kept for the Store: its value is the Store, whose Lock takes a lock for
+// it while closing.
+type lastTryKey struct{}
+
+// lastTry reports whether ctx is that of s's Close's last try.
+func (s *Store) lastTry(ctx context.Context) bool { return ctx.Value(lastTryKey{}) == s }
+
+// waitUnlocked waits until the Store holds no renewal lock. The caller
+// holds s.mu.
+func (s *Store) waitUnlocked() {
+	if s.released == nil {
+		s.released = sync.NewCond(&s.mu)
+	}
+	for s.locked > 0 {
+		s.released.Wait()
+	}
+}
+
 // closed is the error of a call, to do what, on a Store that Close closed.
 func (s *Store) closed(what string) error {
-	return fmt.Errorf("could not %s: the Redis store at %s was closed (Close), and serves no more calls: %w", what, s.where, redis.ErrClosed)
+	return &closedError{fmt.Sprintf("could not %s: the Redis store at %s was closed (Close), and serves no more calls: %v", what, s.where, redis.ErrClosed)}
 }
+
+// closedError is a call's on a closed Store: it is redis.ErrClosed and
+// store.ErrClosed.
+type closedError struct{ msg string }
+
+func (e *closedError) Error() string   { return e.msg }
+func (e *closedError) Unwrap() []error { return []error{redis.ErrClosed, store.ErrClosed} }
 
 // New returns a store in the Redis database at rawURL:
 // redis://[user:password@]host:port/db, or rediss:// for TLS. It connects
@@ -278,7 +323,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	// expired there while its holder here lives is still that holder's, and
 	// HoldsLock knows one holder per environment.
 	s.mu.Lock()
-	closing := s.closing
+	closing := s.closing && !s.lastTry(ctx)
 	s.mu.Unlock()
 	if closing {
 		return nil, s.closed("take the renewal lock")
@@ -312,7 +357,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	}
 
 	s.mu.Lock()
-	if s.closing { // Close came meanwhile, and may have closed the client
+	if s.closing && !s.lastTry(ctx) { // Close came meanwhile, and may have closed the client
 		s.mu.Unlock()
 		go s.release(k, holder) // else it expires within its TTL
 		<-turn
