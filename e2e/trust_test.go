@@ -463,6 +463,83 @@ func (w *world) redirectAddr() (conf, addr string) {
 	return conf, m[1]
 }
 
+// anotherAPI is the API of a second configuration: it counts the requests
+// it gets, and those that carry token, the access token of the world's
+// record when the second was written.
+type anotherAPI struct {
+	*httptest.Server
+	token struct {
+		AccessToken string `json:"access_token"`
+	}
+	hits, firstsToken atomic.Int32
+}
+
+// configForAnotherAudience writes a second configuration over the world's
+// store, with its environment "dev", client and token endpoint, for
+// another API, audience; it returns its path and that API.
+func (w *world) configForAnotherAudience(audience string) (second string, api *anotherAPI) {
+	t := w.t
+	t.Helper()
+	api = &anotherAPI{}
+	if err := json.Unmarshal(w.storeBytes(), &api.token); err != nil || api.token.AccessToken == "" {
+		t.Fatalf("no access token in the world's record (%v)", err)
+	}
+	api.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		api.hits.Add(1)
+		if strings.Contains(r.Header.Get("Authorization"), api.token.AccessToken) {
+			api.firstsToken.Add(1)
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(rw, `{"ok":true}`)
+	}))
+	t.Cleanup(api.Close)
+	second = w.writeOtherConfig("second.toml", fmt.Sprintf(`[store]
+url = %q
+
+[env.dev]
+provider = "generic"
+api_url = %q
+auth_url = %q
+token_url = %q
+client_id = "dev-client-id"
+client_secret_env = "DEV_SECRET"
+redirect_uri = "http://127.0.0.1:%d/callback"
+audience = %q
+`, "file://"+w.store, api.URL+"/", w.api+"v2/approve_app", w.api+"v2/token_endpoint", testenv.FreePort(t), audience))
+	return second, api
+}
+
+// refusesTheFirstsTokens checks that the configuration second neither uses
+// nor changes the world's record, stored: its token, token --force, get and
+// logout exit 3 printing nothing, their message holding theirs and ours
+// (how the record's grant and second's are told) and the log-in to run;
+// status says not logged in, naming the record's client; nothing reaches
+// second's API or the provider.
+func (w *world) refusesTheFirstsTokens(second, stored string, api *anotherAPI, theirs, ours string) {
+	t := w.t
+	t.Helper()
+	requests := w.provider.Stats().TokenRequests
+	for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}, {"logout"}} {
+		r := w.run(append([]string{"--config", second}, args...)...)
+		if r.code != 3 || !strings.Contains(r.stderr, theirs) || !strings.Contains(r.stderr, ours) || !strings.Contains(r.stderr, "freshtoken --config "+second+" login -e dev") {
+			t.Fatalf("%v: exit %d, stderr %q; want 3 naming both sides and the log-in", args, r.code, r.stderr)
+		}
+		if r.stdout != "" {
+			t.Fatalf("%v printed %q", args, r.stdout)
+		}
+	}
+	st := w.run("--config", second, "status")
+	if !strings.Contains(st.stdout, `logged in:      no: the stored tokens belong to client "dev-client-id"`) || !strings.Contains(st.stdout, strings.TrimSuffix(theirs, ", not to this environment's")) {
+		t.Fatalf("status:\n%s", st.stdout)
+	}
+	if api.hits.Load() != 0 || w.provider.Stats().TokenRequests != requests {
+		t.Fatal("the first configuration's tokens were sent somewhere")
+	}
+	if got := string(w.storeBytes()); got != stored {
+		t.Fatalf("the first configuration's record was changed:\n%s\nwas\n%s", got, stored)
+	}
+}
+
 // TestTwoConfigsOneClientTwoAudiences: a second configuration shares the
 // token folder and the environment's name "dev", with the same client and
 // token endpoint, for another API (another audience: one Auth0 tenant and
@@ -475,56 +552,11 @@ func TestTwoConfigsOneClientTwoAudiences(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "audience = \"https://a.example/\"\n")
 	w.login()
 	stored := string(w.storeBytes())
-	var rec struct {
-		AccessToken string `json:"access_token"`
+	if !strings.Contains(stored, `"audience": "https://a.example/"`) {
+		t.Fatalf("the record does not name its audience:\n%s", stored)
 	}
-	if err := json.Unmarshal([]byte(stored), &rec); err != nil || !strings.Contains(stored, `"audience": "https://a.example/"`) {
-		t.Fatalf("the record does not name its audience (%v):\n%s", err, stored)
-	}
-	var otherHits, firstsToken atomic.Int32
-	other := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		otherHits.Add(1)
-		if strings.Contains(r.Header.Get("Authorization"), rec.AccessToken) {
-			firstsToken.Add(1)
-		}
-		rw.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(rw, `{"ok":true}`)
-	}))
-	defer other.Close()
-	second := w.writeOtherConfig("second.toml", fmt.Sprintf(`[store]
-url = %q
-
-[env.dev]
-provider = "generic"
-api_url = %q
-auth_url = %q
-token_url = %q
-client_id = "dev-client-id"
-client_secret_env = "DEV_SECRET"
-redirect_uri = "http://127.0.0.1:%d/callback"
-audience = "https://b.example/"
-`, "file://"+w.store, other.URL+"/", w.api+"v2/approve_app", w.api+"v2/token_endpoint", testenv.FreePort(t)))
-	requests := w.provider.Stats().TokenRequests
-	for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}, {"logout"}} {
-		r := w.run(append([]string{"--config", second}, args...)...)
-		if r.code != 3 || !strings.Contains(r.stderr, `for audience "https://a.example/", not to this environment's`) ||
-			!strings.Contains(r.stderr, `for audience "https://b.example/"`) || !strings.Contains(r.stderr, "freshtoken --config "+second+" login -e dev") {
-			t.Fatalf("%v: exit %d, stderr %q; want 3 naming both audiences and the log-in", args, r.code, r.stderr)
-		}
-		if r.stdout != "" {
-			t.Fatalf("%v printed %q", args, r.stdout)
-		}
-	}
-	st := w.run("--config", second, "status")
-	if !strings.Contains(st.stdout, `logged in:      no: the stored tokens belong to client "dev-client-id"`) || !strings.Contains(st.stdout, `for audience "https://a.example/"`) {
-		t.Fatalf("status:\n%s", st.stdout)
-	}
-	if otherHits.Load() != 0 || w.provider.Stats().TokenRequests != requests {
-		t.Fatal("the first configuration's tokens were sent somewhere")
-	}
-	if string(w.storeBytes()) != stored {
-		t.Fatal("the first configuration's record was changed")
-	}
+	second, other := w.configForAnotherAudience("https://b.example/")
+	w.refusesTheFirstsTokens(second, stored, other, `for audience "https://a.example/", not to this environment's`, `for audience "https://b.example/"`)
 	first := w.config
 	w.config = second
 	login := w.login()
@@ -533,8 +565,8 @@ audience = "https://b.example/"
 		t.Fatalf("the second's log-in did not say it replaced the first's tokens:\n%s", login.stderr)
 	}
 	w.mustRun("--config", second, "get", "/v2/company")
-	if otherHits.Load() != 1 || firstsToken.Load() != 0 {
-		t.Fatalf("the second's API got %d requests, %d with the first's token; want 1, with its own", otherHits.Load(), firstsToken.Load())
+	if other.hits.Load() != 1 || other.firstsToken.Load() != 0 {
+		t.Fatalf("the second's API got %d requests, %d with the first's token; want 1, with its own", other.hits.Load(), other.firstsToken.Load())
 	}
 	r := w.run("token")
 	if r.code != 3 || !strings.Contains(r.stderr, `for audience "https://b.example/", not to this environment's`) || r.stdout != "" {
@@ -557,56 +589,13 @@ func TestConfigWithAnAudienceLeavesTheTokensOfOneWithout(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
 	stored := string(w.storeBytes())
-	var rec struct {
-		AccessToken string `json:"access_token"`
+	if strings.Contains(stored, `"audience"`) || !strings.Contains(stored, `"bound": true`) {
+		t.Fatalf("the record of a configuration without an audience:\n%s", stored)
 	}
-	if err := json.Unmarshal([]byte(stored), &rec); err != nil || strings.Contains(stored, `"audience"`) || !strings.Contains(stored, `"bound": true`) {
-		t.Fatalf("the record of a configuration without an audience (%v):\n%s", err, stored)
-	}
-	var otherHits, firstsToken atomic.Int32
-	other := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		otherHits.Add(1)
-		if strings.Contains(r.Header.Get("Authorization"), rec.AccessToken) {
-			firstsToken.Add(1)
-		}
-		rw.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(rw, `{"ok":true}`)
-	}))
-	defer other.Close()
-	second := w.writeOtherConfig("second.toml", fmt.Sprintf(`[store]
-url = %q
-
-[env.dev]
-provider = "generic"
-api_url = %q
-auth_url = %q
-token_url = %q
-client_id = "dev-client-id"
-client_secret_env = "DEV_SECRET"
-redirect_uri = "http://127.0.0.1:%d/callback"
-audience = "https://api-b.example/"
-`, "file://"+w.store, other.URL+"/", w.api+"v2/approve_app", w.api+"v2/token_endpoint", testenv.FreePort(t)))
+	second, other := w.configForAnotherAudience("https://api-b.example/")
+	w.refusesTheFirstsTokens(second, stored, other, `by authorization code for no audience or resource, not to this environment's`, `for audience "https://api-b.example/"`)
 	requests := w.provider.Stats().TokenRequests
-	for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}, {"logout"}} {
-		r := w.run(append([]string{"--config", second}, args...)...)
-		if r.code != 3 || !strings.Contains(r.stderr, `by authorization code for no audience or resource, not to this environment's`) ||
-			!strings.Contains(r.stderr, `for audience "https://api-b.example/"`) || !strings.Contains(r.stderr, "freshtoken --config "+second+" login -e dev") {
-			t.Fatalf("%v: exit %d, stderr %q; want 3 naming both sides and the log-in", args, r.code, r.stderr)
-		}
-		if r.stdout != "" {
-			t.Fatalf("%v printed %q", args, r.stdout)
-		}
-	}
-	st := w.run("--config", second, "status")
-	if !strings.Contains(st.stdout, `logged in:      no: the stored tokens belong to client "dev-client-id"`) || !strings.Contains(st.stdout, "for no audience or resource") {
-		t.Fatalf("status:\n%s", st.stdout)
-	}
-	if otherHits.Load() != 0 || w.provider.Stats().TokenRequests != requests {
-		t.Fatal("the first configuration's tokens were sent somewhere")
-	}
-	if string(w.storeBytes()) != stored {
-		t.Fatalf("the first configuration's record was changed:\n%s\nwas\n%s", w.storeBytes(), stored)
-	}
+	rec := other.token
 	if r := w.mustRun("token"); !strings.Contains(r.stdout, rec.AccessToken) {
 		t.Fatalf("the first configuration's token is now %q; want its own, %q", r.stdout, rec.AccessToken)
 	}

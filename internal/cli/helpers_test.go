@@ -62,13 +62,20 @@ func newDevEnvBehind(t *testing.T, front func(provider http.Handler) http.Handle
 	return e
 }
 
-// configure writes the "dev" environment into the configuration.
+// configure writes the "dev" environment into the configuration, its
+// client secret in the file.
 func (e *devEnv) configure(t *testing.T) {
 	t.Helper()
-	_, err := config.WriteEnv(e.config, "dev", config.EnvSettings{
-		Provider: "freeagent", APIURL: e.api, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-	}, true)
-	if err != nil {
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret"})
+}
+
+// configureWith writes the "dev" environment into the configuration: the
+// dev provider's, with s's client secret (or the variable or command that
+// gives it).
+func (e *devEnv) configureWith(t *testing.T, s config.EnvSettings) {
+	t.Helper()
+	s.Provider, s.APIURL, s.ClientID = "freeagent", e.api, "dev-client-id"
+	if _, err := config.WriteEnv(e.config, "dev", s, true); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -78,6 +85,13 @@ func (e *devEnv) configure(t *testing.T) {
 func (e *devEnv) login(t *testing.T) {
 	t.Helper()
 	e.configure(t)
+	e.loginOutside(t)
+}
+
+// loginOutside stores tokens for the configured "dev" got from the
+// provider outside freshtoken, through the engine's own SaveLogin.
+func (e *devEnv) loginOutside(t *testing.T) {
+	t.Helper()
 	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
 	if err != nil {
 		t.Fatal(err)

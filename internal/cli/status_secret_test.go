@@ -18,23 +18,9 @@ import (
 func TestStatusTellsOfAnUnsetSecretVariable(t *testing.T) {
 	const secretVar = "FRESHTOKEN_TEST_STATUS_SECRET"
 	e := newDevEnv(t)
-	if _, err := config.WriteEnv(e.config, "dev", config.EnvSettings{
-		Provider: "freeagent", APIURL: e.api, ClientID: "dev-client-id", ClientSecretEnv: secretVar,
-	}, true); err != nil {
-		t.Fatal(err)
-	}
+	e.configureWith(t, config.EnvSettings{ClientSecretEnv: secretVar})
 	t.Setenv(secretVar, "dev-client-secret")
-	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: "dev"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := src.SaveLogin(t.Context(), tok, issued); err != nil {
-		t.Fatal(err)
-	}
+	e.loginOutside(t)
 
 	ios, stdout, stderr := testStreams(false, false)
 	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "client secret:  $"+secretVar+"\n") {
