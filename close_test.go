@@ -12,6 +12,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
@@ -86,14 +87,7 @@ func closeWithUnsavedRotation(t *testing.T, worksAgain, underWay bool) {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		timer := time.NewTimer(d)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return httpx.Wait(ctx, d)
 	})
 	admin, err := redisstore.New(srv.URL)
 	if err != nil {
