@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,7 +197,14 @@ func (r *rig) sourceWith(set freshtoken.Settings) *freshtoken.Source {
 // the status of the answer, its body read and closed.
 func getStatus(t *testing.T, src *freshtoken.Source, u string) int {
 	t.Helper()
-	resp, err := src.Client().Get(u)
+	return getStatusWith(t, src.Client(), u)
+}
+
+// getStatusWith GETs u with c and returns the status of the answer, its
+// body read and closed; a request that fails ends the test.
+func getStatusWith(t *testing.T, c *http.Client, u string) int {
+	t.Helper()
+	resp, err := c.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}

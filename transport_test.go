@@ -686,14 +686,11 @@ func TestTransportWithoutBaseUsesTheSourcesTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Through a Transport without Base: the Source's transport, which
+	// trusts the API, is used.
 	c := &http.Client{Transport: &freshtoken.Transport{Source: src}}
-	resp, err := c.Get(api.URL + "/v2/company")
-	if err != nil {
-		t.Fatalf("through a Transport without Base: %v; want the Source's transport, which trusts the API", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d; want 200 with the token sent", resp.StatusCode)
+	if status := getStatusWith(t, c, api.URL+"/v2/company"); status != http.StatusOK {
+		t.Fatalf("status %d; want 200 with the token sent", status)
 	}
 }
 
