@@ -569,6 +569,11 @@ var bareValue = sync.OnceValue(func() *regexp.Regexp {
 func decodeError(path string, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
+		if strings.Contains(pe.Message, "UTF-8") {
+			// Saved in another encoding (Notepad's UTF-16, Latin-1): no
+			// edit of the text mends it, nor is the key before it at fault.
+			return &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message + "; save the file again in the UTF-8 encoding (your editor's Save As offers it)"}
+		}
 		if m := definedTwice().FindStringSubmatch(pe.Message); m != nil {
 			return &Error{Path: path, Line: pe.Position.Line, Key: m[1], Msg: "is written twice; keep one of the two and delete the other"}
 		}

@@ -199,6 +199,12 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"auth_url with a fragment", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a#x\"\ntoken_url = \"https://login.example.com/t\"\n", `:5: env.a.auth_url: "https://login.example.com/a#x" has a fragment (#x), which is never sent`},
 		{"token_url with a fragment", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t#\"\n", `:6: env.a.token_url: "https://login.example.com/t#" has a fragment (#), which is never sent`},
 		{"service with a newline", "[store]\nurl = \"keyring://?service=a%0Adelete-keychain\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\"\n", ":2: store.url: keyring://?service= takes a name of printable ASCII"},
+		// A file an editor saved in another encoding than UTF-8 (Windows
+		// Notepad's "Unicode", UTF-16 with its byte-order mark; Latin-1 for
+		// an é in a comment) was said to need its TOML syntax fixed, which
+		// no edit of the text mends: it is saved again as UTF-8.
+		{"saved as UTF-16", "\xff\xfe[\x00e\x00n\x00v\x00.\x00a\x00]\x00\n\x00", ":1: files cannot contain NULL bytes; probably using UTF-16; TOML files must be UTF-8; save the file again in the UTF-8 encoding (your editor's Save As offers it)"},
+		{"saved as Latin-1", "[env.a]\nprovider = \"freeagent\" # caf\xe9\nclient_id = \"x\"\n", ": invalid UTF-8 byte: 0xe9; save the file again in the UTF-8 encoding (your editor's Save As offers it)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
