@@ -1094,3 +1094,47 @@ func (s *silentServer) await(t *testing.T, run *watched, what string) {
 		t.Fatalf("%s never came: %s", what, run.stderr.String())
 	}
 }
+
+// TestDemoStopsWhenNobodyReads: the demo whose output nobody takes (`demo
+// | head -1`, output to a full disk) stops at the first line not written,
+// exit 141 or 2 as any command's: it went on through its whole cycle (20
+// seconds by default, here hours), showing it to no one. The deadline only
+// keeps a regression from holding the test for ever.
+func TestDemoStopsWhenNobodyReads(t *testing.T) {
+	w := newWorld(t, devprovider.Options{}, "")
+	for _, tt := range []struct {
+		name string
+		code int
+		out  func(t *testing.T) (*os.File, func())
+	}{
+		{"closed pipe", 141, func(t *testing.T) (*os.File, func()) {
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr.Close()
+			return pw, func() { pw.Close() }
+		}},
+		{"full disk", 2, func(t *testing.T) (*os.File, func()) {
+			full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+			if err != nil {
+				testenv.Missing(t, "/dev/full: %v", err)
+			}
+			return full, func() { full.Close() }
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, done := tt.out(t)
+			defer done()
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			var stderr strings.Builder
+			ft := w.command(ctx, "demo", "--calls", "3", "--interval", "1h", "--ttl", "1h")
+			ft.Stdout, ft.Stderr = out, &stderr
+			ft.Run()
+			if ws := ft.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() || ft.ProcessState.ExitCode() != tt.code {
+				t.Fatalf("demo ended with %v, stderr %q; want exit %d at the first line not written", ft.ProcessState, stderr.String(), tt.code)
+			}
+		})
+	}
+}
