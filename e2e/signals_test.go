@@ -3,12 +3,14 @@
 package e2e_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -1137,4 +1139,34 @@ func TestDemoStopsWhenNobodyReads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProxyStoppingSaysWhatItWaitsFor: Ctrl-C to a proxy serving a request
+// that goes on (a client still sending its body) says that the proxy waits
+// for it, how long at most, and that Ctrl-C again stops it at once, which it
+// does, exit 130. The proxy waited up to 5 seconds without a word, as if the
+// Ctrl-C had not been seen.
+func TestProxyStoppingSaysWhatItWaitsFor(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	run := w.watch("proxy", "--listen", addr)
+	run.waitSaid(t, "freshtoken proxy running at")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Half a body, after Expect: 100-continue: the 100 Continue says the
+	// proxy's handler is reading it, so the request is in flight.
+	fmt.Fprintf(conn, "POST /dev/v2/contacts HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n", addr)
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("the proxy answered %q (%v); want 100 Continue", line, err)
+	}
+	fmt.Fprint(conn, `{"contact":`)
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "freshtoken proxy stopping: waiting up to 5s for 1 request in flight to finish; Ctrl-C again stops it at once")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitExit(t, 130)
 }

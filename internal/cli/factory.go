@@ -72,6 +72,9 @@ type Factory struct {
 	// handOver leaves signals to a command freshtoken runs, reporting
 	// false if one came first (see guard.handOver); nil: it may start.
 	handOver func() bool
+	// stopKeys is what ends the process at once once it stops (see
+	// guard.stopKeys); nil: "Ctrl-C twice".
+	stopKeys func() string
 
 	logger   *slog.Logger
 	log      *boundedLog // the logger's writer; nil until setupLogging
