@@ -824,7 +824,11 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 	case e.ClientSecret != "":
 		return strings.TrimSpace(e.ClientSecret), nil
 	case e.ClientSecretEnv != "":
-		v := strings.TrimSpace(os.Getenv(e.ClientSecretEnv))
+		raw, set := os.LookupEnv(e.ClientSecretEnv)
+		v := strings.TrimSpace(raw)
+		if !set {
+			return "", Invalidf("environment %s: the client secret comes from $%s, which is not set here (an export lasts only in the terminal it was typed in); export %s=… first, or put that line in your shell's profile (~/.bashrc, ~/.zshrc)", e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
+		}
 		if v == "" {
 			return "", Invalidf("environment %s: the client secret comes from $%s, which is empty; export %s=… first", e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
 		}

@@ -315,6 +315,7 @@ func TestRelativePathInADeletedFolder(t *testing.T) {
 func TestClientSecretSources(t *testing.T) {
 	ctx := context.Background()
 	t.Setenv("FA_SECRET", "  from-env \n")
+	t.Setenv("EMPTY_SECRET_VAR", " ")
 	tests := []struct {
 		e       config.Env
 		want    string
@@ -322,7 +323,10 @@ func TestClientSecretSources(t *testing.T) {
 	}{
 		{config.Env{Name: "a", ClientSecret: " literal "}, "literal", ""},
 		{config.Env{Name: "a", ClientSecretEnv: "FA_SECRET"}, "from-env", ""},
-		{config.Env{Name: "a", ClientSecretEnv: "UNSET_SECRET_VAR"}, "", "$UNSET_SECRET_VAR, which is empty"},
+		// An unset variable was said to be empty: one exported in another
+		// terminal, or in a profile this shell did not read, is not set here.
+		{config.Env{Name: "a", ClientSecretEnv: "UNSET_SECRET_VAR"}, "", "$UNSET_SECRET_VAR, which is not set here (an export lasts only in the terminal it was typed in); export UNSET_SECRET_VAR=… first, or put that line in your shell's profile (~/.bashrc, ~/.zshrc)"},
+		{config.Env{Name: "a", ClientSecretEnv: "EMPTY_SECRET_VAR"}, "", "$EMPTY_SECRET_VAR, which is empty; export EMPTY_SECRET_VAR=… first"},
 		{config.Env{Name: "a", ClientSecretCmd: "echo from-cmd"}, "from-cmd", ""},
 		{config.Env{Name: "a", ClientSecretCmd: "exit 3"}, "", "client_secret_cmd \"exit 3\" failed"},
 		// It only said "printed nothing", with no next step.
