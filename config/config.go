@@ -486,6 +486,42 @@ func (f *File) checkTokenFiles(data []byte) error {
 	return nil
 }
 
+// Overwrites says which of freshtoken's own files writing to path (a log
+// file) would destroy: one in the token store's folder that the
+// configuration at configPath names (the default folder when it names
+// none, or cannot be read), or that configuration file itself; "" when
+// none. Paths are compared by name and as they land, through symbolic
+// links to folders.
+func Overwrites(path, configPath string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	storeURL := ""
+	if c, err := Load(configPath); err == nil {
+		storeURL = c.StoreURL
+	}
+	if !IsKeyringURL(storeURL) && !IsRedisURL(storeURL) {
+		if dir, err := StoreDir(storeURL); err == nil && (within(dir, abs) || underFolder(dir, abs)) {
+			return fmt.Sprintf("is inside the token store's folder (%s), where it would destroy the stored tokens; name a file of its own outside it", dir)
+		}
+	}
+	self, err := filepath.Abs(configPath)
+	if err != nil {
+		return ""
+	}
+	same := abs == self || landing(abs) == landing(self)
+	if a, err := os.Stat(abs); err == nil {
+		if b, err := os.Stat(self); err == nil && os.SameFile(a, b) {
+			same = true
+		}
+	}
+	if same {
+		return "is the configuration file, which it would destroy; name a file of its own"
+	}
+	return ""
+}
+
 // within reports whether path is dir or lies under it, by their names.
 func within(dir, path string) bool {
 	rel, err := filepath.Rel(dir, path)

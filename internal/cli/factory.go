@@ -111,6 +111,11 @@ func (f *Factory) setupLogging() error {
 	}
 	var w io.Writer = f.IO.ErrOut
 	if f.LogFile != "" {
+		if conf, err := f.ConfigPath(); err == nil {
+			if why := config.Overwrites(f.LogFile, conf); why != "" {
+				return usageErrorf("--log-file %s %s", f.LogFile, why)
+			}
+		}
 		lf, err := openLogFile(f.LogFile)
 		if err != nil {
 			return usageErrorf("%s", logFileProblem(f.LogFile, err))
