@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -485,6 +486,42 @@ func (f *File) checkTokenFiles(data []byte) error {
 	return nil
 }
 
+// Overwrites says which of freshtoken's own files writing to path (a log
+// file) would destroy: one in the token store's folder that the
+// configuration at configPath names (the default folder when it names
+// none, or cannot be read), or that configuration file itself; "" when
+// none. Paths are compared by name and as they land, through symbolic
+// links to folders.
+func Overwrites(path, configPath string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	storeURL := ""
+	if c, err := Load(configPath); err == nil {
+		storeURL = c.StoreURL
+	}
+	if !IsKeyringURL(storeURL) && !IsRedisURL(storeURL) {
+		if dir, err := StoreDir(storeURL); err == nil && (within(dir, abs) || underFolder(dir, abs)) {
+			return fmt.Sprintf("is inside the token store's folder (%s), where it would destroy the stored tokens; name a file of its own outside it", dir)
+		}
+	}
+	self, err := filepath.Abs(configPath)
+	if err != nil {
+		return ""
+	}
+	same := abs == self || landing(abs) == landing(self)
+	if a, err := os.Stat(abs); err == nil {
+		if b, err := os.Stat(self); err == nil && os.SameFile(a, b) {
+			same = true
+		}
+	}
+	if same {
+		return "is the configuration file, which it would destroy; name a file of its own"
+	}
+	return ""
+}
+
 // within reports whether path is dir or lies under it, by their names.
 func within(dir, path string) bool {
 	rel, err := filepath.Rel(dir, path)
@@ -533,6 +570,9 @@ func readTrusted(path string) ([]byte, fs.FileInfo, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, err
 	}
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("is a symbolic link that leads round in a loop (%v); point it at the configuration file, or name that file", errors.Unwrap(err)), FlagHint: configFlag}
+	}
 	if err != nil {
 		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
 	}
@@ -569,6 +609,11 @@ var bareValue = sync.OnceValue(func() *regexp.Regexp {
 func decodeError(path string, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
+		if strings.Contains(pe.Message, "UTF-8") {
+			// Saved in another encoding (Notepad's UTF-16, Latin-1): no
+			// edit of the text mends it, nor is the key before it at fault.
+			return &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message + "; save the file again in the UTF-8 encoding (your editor's Save As offers it)"}
+		}
 		if m := definedTwice().FindStringSubmatch(pe.Message); m != nil {
 			return &Error{Path: path, Line: pe.Position.Line, Key: m[1], Msg: "is written twice; keep one of the two and delete the other"}
 		}
@@ -834,7 +879,11 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 	case e.ClientSecret != "":
 		return strings.TrimSpace(e.ClientSecret), nil
 	case e.ClientSecretEnv != "":
-		v := strings.TrimSpace(os.Getenv(e.ClientSecretEnv))
+		raw, set := os.LookupEnv(e.ClientSecretEnv)
+		v := strings.TrimSpace(raw)
+		if !set {
+			return "", Invalidf("environment %s: the client secret comes from $%s, which is not set here (an export lasts only in the terminal it was typed in); export %s=… first, or put that line in your shell's profile (~/.bashrc, ~/.zshrc)", e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
+		}
 		if v == "" {
 			return "", Invalidf("environment %s: the client secret comes from $%s, which is empty; export %s=… first", e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
 		}

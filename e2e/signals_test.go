@@ -3,12 +3,14 @@
 package e2e_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -1093,4 +1095,78 @@ func (s *silentServer) await(t *testing.T, run *watched, what string) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("%s never came: %s", what, run.stderr.String())
 	}
+}
+
+// TestDemoStopsWhenNobodyReads: the demo whose output nobody takes (`demo
+// | head -1`, output to a full disk) stops at the first line not written,
+// exit 141 or 2 as any command's: it went on through its whole cycle (20
+// seconds by default, here hours), showing it to no one. The deadline only
+// keeps a regression from holding the test for ever.
+func TestDemoStopsWhenNobodyReads(t *testing.T) {
+	w := newWorld(t, devprovider.Options{}, "")
+	for _, tt := range []struct {
+		name string
+		code int
+		out  func(t *testing.T) (*os.File, func())
+	}{
+		{"closed pipe", 141, func(t *testing.T) (*os.File, func()) {
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr.Close()
+			return pw, func() { pw.Close() }
+		}},
+		{"full disk", 2, func(t *testing.T) (*os.File, func()) {
+			full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+			if err != nil {
+				testenv.Missing(t, "/dev/full: %v", err)
+			}
+			return full, func() { full.Close() }
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, done := tt.out(t)
+			defer done()
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			var stderr strings.Builder
+			ft := w.command(ctx, "demo", "--calls", "3", "--interval", "1h", "--ttl", "1h")
+			ft.Stdout, ft.Stderr = out, &stderr
+			ft.Run()
+			if ws := ft.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() || ft.ProcessState.ExitCode() != tt.code {
+				t.Fatalf("demo ended with %v, stderr %q; want exit %d at the first line not written", ft.ProcessState, stderr.String(), tt.code)
+			}
+		})
+	}
+}
+
+// TestProxyStoppingSaysWhatItWaitsFor: Ctrl-C to a proxy serving a request
+// that goes on (a client still sending its body) says that the proxy waits
+// for it, how long at most, and that Ctrl-C again stops it at once, which it
+// does, exit 130. The proxy waited up to 5 seconds without a word, as if the
+// Ctrl-C had not been seen.
+func TestProxyStoppingSaysWhatItWaitsFor(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	run := w.watch("proxy", "--listen", addr)
+	run.waitSaid(t, "freshtoken proxy running at")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Half a body, after Expect: 100-continue: the 100 Continue says the
+	// proxy's handler is reading it, so the request is in flight.
+	fmt.Fprintf(conn, "POST /dev/v2/contacts HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n", addr)
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("the proxy answered %q (%v); want 100 Continue", line, err)
+	}
+	fmt.Fprint(conn, `{"contact":`)
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "freshtoken proxy stopping: waiting up to 5s for 1 request in flight to finish; Ctrl-C again stops it at once")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitExit(t, 130)
 }

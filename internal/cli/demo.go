@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,8 +57,50 @@ Nothing is written outside a temporary folder, which is removed at the end.`,
 	return cmd
 }
 
+// runDemo runs the demo, which stops at the first line of output not
+// written (`demo | head -1`, a full disk): the rest would be shown to no
+// one. That failure is then the command's, as any command's output is.
 func runDemo(ctx context.Context, opts *demoOptions) error {
-	out := opts.f.IO.Out
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	out := &demoOutput{w: opts.f.IO.Out, stop: stop}
+	err := demo(ctx, opts, out)
+	if werr := out.failed(); werr != nil {
+		return werr
+	}
+	return err
+}
+
+// demoOutput is the demo's output, which stops the demo's context at the
+// first write that fails.
+type demoOutput struct {
+	w    io.Writer
+	stop context.CancelCauseFunc
+
+	mu  sync.Mutex
+	err error
+}
+
+func (d *demoOutput) Write(b []byte) (int, error) {
+	n, err := d.w.Write(b)
+	if err != nil {
+		d.mu.Lock()
+		if d.err == nil {
+			d.err = err
+			d.stop(err)
+		}
+		d.mu.Unlock()
+	}
+	return n, err
+}
+
+func (d *demoOutput) failed() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
+}
+
+func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 	dir, err := os.MkdirTemp("", "freshtoken-demo-")
 	if err != nil {
 		return err
@@ -153,7 +196,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 			}
 		}
 	}
-	idle, notices, err := demoKeeper(ctx, opts, p, src)
+	idle, notices, err := demoKeeper(ctx, opts, out, p, src)
 	if err != nil {
 		return err
 	}
@@ -162,7 +205,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	fetched, err := demoMachine(ctx, opts, api, machine)
+	fetched, err := demoMachine(ctx, out, opts.TTL, api, machine)
 	if err != nil {
 		return err
 	}
@@ -187,8 +230,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 // in time. Then the provider ends the grant, and the keeper tells a person.
 // It returns how many renewals kept the grant alive and how many notices
 // were given.
-func demoKeeper(ctx context.Context, opts *demoOptions, p *devprovider.Provider, src *freshtoken.Source) (int, int, error) {
-	out := opts.f.IO.Out
+func demoKeeper(ctx context.Context, opts *demoOptions, out io.Writer, p *devprovider.Provider, src *freshtoken.Source) (int, int, error) {
 	life := 2 * opts.TTL
 	idle := life + life/5
 	fmt.Fprintf(out, "\n3. Nobody calls the API for %s, while refresh tokens live %s: the keeper (`freshtoken proxy`) renews in time\n", idle, life)
@@ -237,16 +279,15 @@ func demoKeeper(ctx context.Context, opts *demoOptions, p *devprovider.Provider,
 // no log-in, and when the token is due a new one is fetched with the
 // client's credentials, there being no refresh token. It returns how many
 // tokens were fetched.
-func demoMachine(ctx context.Context, opts *demoOptions, api string, src *freshtoken.Source) (int, error) {
-	out := opts.f.IO.Out
+func demoMachine(ctx context.Context, out io.Writer, ttl time.Duration, api string, src *freshtoken.Source) (int, error) {
 	fmt.Fprintln(out, "\n4. A machine client (grant = \"client_credentials\"): no log-in, no refresh token")
 	client := src.Client()
 	fetched, last := 0, ""
 	for i := 1; i <= 2; i++ {
 		if i == 2 {
-			fmt.Fprintf(out, "   (waiting %s, past the point where the token is due)\n", opts.TTL)
+			fmt.Fprintf(out, "   (waiting %s, past the point where the token is due)\n", ttl)
 			select {
-			case <-time.After(opts.TTL):
+			case <-time.After(ttl):
 			case <-ctx.Done():
 				return fetched, ctx.Err()
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 type devProviderOptions struct {
@@ -89,7 +90,8 @@ Use it from freshtoken, in another terminal, with:
   freshtoken -e dev login
 or, with the endpoints found by discovery:
   freshtoken init -e idp --provider generic --api-url %s --issuer %s --client-id %s --client-secret-env DEV_SECRET
-`, base, base, base, base, base, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret, opts.Options.ClientSecret, base, opts.Options.ClientID, base, issuer, opts.Options.ClientID)
+`, base, base, base, base, base, base, issuer, opts.Options.ClientID, opts.Options.ClientSecret,
+		shellquote.Word(opts.Options.ClientSecret), base, shellquote.Word(opts.Options.ClientID), base, issuer, shellquote.Word(opts.Options.ClientID))
 	go func() {
 		<-ctx.Done()
 		srv.Close()

@@ -73,6 +73,9 @@ type Factory struct {
 	// handOver leaves signals to a command freshtoken runs, reporting
 	// false if one came first (see guard.handOver); nil: it may start.
 	handOver func() bool
+	// stopKeys is what ends the process at once once it stops (see
+	// guard.stopKeys); nil: "Ctrl-C twice".
+	stopKeys func() string
 
 	logger   *slog.Logger
 	log      *boundedLog // the logger's writer; nil until setupLogging
@@ -109,6 +112,11 @@ func (f *Factory) setupLogging() error {
 	}
 	var w io.Writer = f.IO.ErrOut
 	if f.LogFile != "" {
+		if conf, err := f.ConfigPath(); err == nil {
+			if why := config.Overwrites(f.LogFile, conf); why != "" {
+				return usageErrorf("--log-file %s %s", f.LogFile, why)
+			}
+		}
 		lf, err := openLogFile(f.LogFile)
 		if err != nil {
 			return usageErrorf("%s", logFileProblem(f.LogFile, err))

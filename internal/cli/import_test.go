@@ -208,10 +208,10 @@ func TestImportPostmanKeepsAnotherConfigurationsTokens(t *testing.T) {
 }
 
 // TestImportPostmanPutsTokensBackWhenAWriteFails: a store write that fails
-// although the checks passed (sand's record is a folder, which reads as
-// unreadable tokens, replaceable as a log-in would) puts back prod's
-// earlier tokens and leaves the configuration alone, and says so, in an
-// import's words rather than a renewal's.
+// although the checks passed (sand has no record, and a folder is where its
+// lock file goes, which the checks, reading the records, do not take) puts back prod's earlier
+// tokens and leaves the configuration alone, and says so, in an import's
+// words rather than a renewal's.
 func TestImportPostmanPutsTokensBackWhenAWriteFails(t *testing.T) {
 	e := newDevEnv(t)
 	ios, _, stderr := testStreams(false, false)
@@ -225,14 +225,14 @@ func TestImportPostmanPutsTokensBackWhenAWriteFails(t *testing.T) {
 	}
 	before := e.record(t, "prod")
 	configBefore, _ := os.ReadFile(e.config)
-	sand := filepath.Join(e.dir, "state", "sand.json")
-	if err := os.Remove(sand); err != nil {
+	if err := os.Remove(filepath.Join(e.dir, "state", "sand.json")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(sand, 0o600); err != nil {
+	sand := filepath.Join(e.dir, "state", "sand.lock")
+	os.Remove(sand)
+	if err := os.Mkdir(sand, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Chmod(sand, 0o700) })
 
 	ios, stdout, stderr := testStreams(false, false)
 	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod", "sand"), "--force"); code == 0 {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -285,9 +286,32 @@ func checkSecretEnvFlag(name string) error {
 	case looksLikeASecret(name) && os.Getenv(name) == "": // a variable set by that name is one
 		return usageErrorf("--client-secret-env takes the name of the environment variable that holds the client secret, such as FREEAGENT_SECRET, and what was given looks like the secret itself (not shown); export FREEAGENT_SECRET=… and pass --client-secret-env FREEAGENT_SECRET")
 	case !config.IsEnvVarName(name):
-		return usageErrorf("--client-secret-env %q is not an environment variable name such as FREEAGENT_SECRET", name)
+		return notAVariableName("--client-secret-env", name)
 	}
 	return nil
+}
+
+// notAVariableName refuses name, given to flag as a variable's name,
+// without showing it: what is no name may be the secret itself, expanded
+// by the shell (`--client-secret-env "$FREEAGENT_SECRET"`). Only the first
+// character no name has is shown, or the name written with its $.
+func notAVariableName(flag, name string) error {
+	if rest, ok := strings.CutPrefix(name, "$"); ok && config.IsEnvVarName(rest) {
+		return usageErrorf("%s takes the name of the environment variable without the $: %s %s", flag, flag, rest)
+	}
+	why := "is empty"
+	for i, r := range name {
+		if config.IsEnvVarName(name[:i+utf8.RuneLen(r)]) {
+			continue
+		}
+		if i == 0 && unicode.IsDigit(r) {
+			why = "starts with a digit, which no name does"
+		} else {
+			why = fmt.Sprintf("holds %q, which no name has", r)
+		}
+		break
+	}
+	return usageErrorf("%s takes the name of an environment variable, of letters, digits and _ (such as FREEAGENT_SECRET); what was given %s (the rest not shown, in case it is the secret itself)", flag, why)
 }
 
 // looksLikeASecret reports whether s, given as a variable's name, is rather

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -163,6 +164,14 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		Logger:      f.Logger(),
 		Suggesting:  f.suggesting,
 		UserAgent:   userAgent(),
+		Stopping: func(requests int, grace time.Duration) {
+			keys := "Ctrl-C twice"
+			if f.stopKeys != nil {
+				keys = f.stopKeys()
+			}
+			fmt.Fprintf(f.IO.ErrOut, "freshtoken proxy stopping: waiting up to %s for %s in flight to finish; %s stops it at once\n",
+				grace.Round(time.Second), count(requests, "request"), keys)
+		},
 	})
 	if err != nil {
 		return err

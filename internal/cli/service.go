@@ -24,6 +24,7 @@ type serviceOptions struct {
 	DryRun    bool
 	FilesOnly bool
 	OS        string
+	exe       string // the program the service runs, as plan found it
 }
 
 func newServiceCmd(f *Factory) *cobra.Command {
@@ -85,6 +86,7 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.exe = exe
 	conf, err := o.f.ConfigPath()
 	if err != nil {
 		return nil, err
@@ -173,8 +175,34 @@ func serviceExecutable() (string, error) {
 	return started, nil
 }
 
+// goRunBuild reports whether exe is a build that `go run` made: in a
+// temporary folder (…/go-build123/b001/exe/freshtoken), removed when it
+// ends, or in Go's build cache (…/go-build/ff/HASH-d/freshtoken, from Go
+// 1.24), which `go clean -cache` and the cache's own trimming remove.
+func goRunBuild(exe string) bool {
+	dir := filepath.Dir(exe)
+	for d := dir; filepath.Dir(d) != d; d = filepath.Dir(d) {
+		if rest, ok := strings.CutPrefix(filepath.Base(d), "go-build"); ok && strings.Trim(rest, "0123456789") == "" {
+			return true
+		}
+	}
+	// A build cache of another name ($GOCACHE): HASH-d in a folder named
+	// after the hash's first two hex digits.
+	hex := func(s string) bool { return s != "" && strings.Trim(s, "0123456789abcdef") == "" }
+	hash, ok := strings.CutSuffix(filepath.Base(dir), "-d")
+	sub := filepath.Base(filepath.Dir(dir))
+	return ok && len(hash) == 64 && hex(hash) && len(sub) == 2 && hex(sub) && strings.HasPrefix(hash, sub)
+}
+
 func installService(ctx context.Context, o *serviceOptions, p *service.Plan) error {
 	f := o.f
+	if goRunBuild(o.exe) {
+		why := fmt.Sprintf("this freshtoken is a temporary build of `go run` (%s), which goes away, and the service would then fail at every start; install freshtoken first (`go install github.com/freshtoken/freshtoken/cmd/freshtoken@latest`, or `go build -o ~/.local/bin/freshtoken ./cmd/freshtoken`) and run `freshtoken service install` with it", o.exe)
+		if !o.DryRun {
+			return usageErrorf("%s", why)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Note: %s.\n", why)
+	}
 	// A service whose proxy cannot start would fail at every start, while
 	// install said it started.
 	conf, err := f.configured("run `freshtoken init` first, as the service runs the proxy, which needs one")

@@ -333,6 +333,13 @@ func (g *guard) explainWait() {
 	fmt.Fprint(g.errOut, msg)
 }
 
+// stopKeys is what ends the process at once from here, as abandonKeys.
+func (g *guard) stopKeys() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.abandonKeys()
+}
+
 // abandonKeys is what abandons a renewal in flight from here: a second
 // SIGINT does, whatever the first signal was. The caller holds g.mu.
 func (g *guard) abandonKeys() string {

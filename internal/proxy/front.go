@@ -70,6 +70,9 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-failed:
 	}
+	if n := p.serving.Load(); n > 0 && err == nil && p.o.Stopping != nil {
+		p.o.Stopping(int(n), p.timeouts.shutdown)
+	}
 	grace, cancel := context.WithTimeout(context.Background(), p.timeouts.shutdown)
 	defer cancel()
 	if srv.Shutdown(grace) != nil {

@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
@@ -75,6 +76,9 @@ type Options struct {
 	// ShutdownGrace is how long requests in flight get to finish once
 	// Serve's context ends (zero: 5 s).
 	ShutdownGrace time.Duration
+	// Stopping, if set, is told when the proxy, asked to stop, waits for
+	// requests in flight: how many, and how long it waits at most.
+	Stopping func(requests int, grace time.Duration)
 	// ReplayBudget bounds the memory that request bodies kept to be sent
 	// again after a 401 hold at once; beyond it, bodies stream through
 	// once. Zero: 64 MiB.
@@ -109,6 +113,8 @@ type Proxy struct {
 
 	// background is work that outlives the request that began it.
 	background background
+	// serving counts the requests whose handlers run, for Stopping.
+	serving atomic.Int64
 }
 
 // controlPrefix starts the paths of the proxy's own endpoints. The dot
@@ -182,6 +188,8 @@ func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, er
 
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.serving.Add(1)
+	defer p.serving.Add(-1)
 	path := r.URL.Path
 	callback := p.logins.isCallback(r.URL.Path, r.URL.RawQuery)
 	// Only a browser opening a page may come from another site: a script's

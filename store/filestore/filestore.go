@@ -151,7 +151,11 @@ func openPrivate(p string, flag int) (*os.File, error) {
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
 	fi, err := f.Stat()
-	if err == nil {
+	switch {
+	case err != nil:
+	case fi.IsDir(): // opened read-only, as a folder can be
+		err = notRegular(p)
+	default:
 		err = checkFile(p, fi, fileMode, "600")
 	}
 	if err != nil {

@@ -566,6 +566,34 @@ func TestDirectoryRefused(t *testing.T) {
 	}
 }
 
+// TestDirectoryAtTheRecordRefused: a folder where the record belongs
+// (mkdir'd by mistake, of any mode) is refused by Load as not a regular
+// file, saying to remove it, so that login says so before the browser
+// round trip. Opened read-only, as a folder can be, it was taken for the
+// record: a folder of mode 0755 was said to let others read the tokens,
+// with `chmod 600` to run on it; once chmod'ed, it was an unreadable record
+// that "a log-in replaces", and the log-in, approved in the browser, failed
+// to store its tokens (exit 5, "rename …: file exists").
+func TestDirectoryAtTheRecordRefused(t *testing.T) {
+	for _, mode := range []os.FileMode{0o755, 0o700, 0o600} {
+		dir := filepath.Join(t.TempDir(), "tokens")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		rec := filepath.Join(dir, "sandbox.json")
+		if err := os.Mkdir(rec, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(rec, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := filestore.New(dir).Load(ctx, "sandbox")
+		if !errors.Is(err, store.ErrInsecure) || !strings.Contains(err.Error(), rec+" is not a regular file; remove it") {
+			t.Errorf("a folder of mode %04o at the record's place: %v; want it refused as not a regular file", mode, err)
+		}
+	}
+}
+
 // A token folder that cannot be made (a file where a folder of its path
 // should be, as with $XDG_STATE_HOME set to a file; a folder the user may not
 // write in, as with cron's HOME=/) is a configuration error naming the folder
