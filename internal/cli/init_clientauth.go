@@ -68,11 +68,15 @@ func paramFlags(flag string, pairs []string, check func(string) error) (config.P
 	}
 	out := config.Params{}
 	for _, kv := range pairs {
+		// The value is never shown: it may be a secret (client_secret=…),
+		// and so may what is given without a KEY= (a secret pasted alone).
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, usageErrorf("%s %q: write KEY=VALUE, such as prompt=consent", flag, kv)
+		switch {
+		case !ok || strings.TrimSpace(k) == "":
+			return nil, usageErrorf("%s takes KEY=VALUE, such as prompt=consent; what was given has no KEY= (it is not shown, as it may be a secret)", flag)
+		case strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+			return nil, usageErrorf("%s %q=…: a parameter's name has no white space or control characters; write KEY=VALUE, such as prompt=consent", flag, k)
 		}
-		// The value is never shown: it may be a secret (client_secret=…).
 		var own *freshtoken.ErrOwnParam
 		switch err := check(k); {
 		case errors.As(err, &own) && own.Setting == "":
