@@ -366,13 +366,22 @@ var (
 
 // RedactURL returns a store's URL as people may see it: its scheme, host
 // and path, without user, password, query or fragment, any of which could
-// hold a secret. A URL that does not parse that way is not shown at all.
+// hold a secret. A file URL's path is shown as written (a space as a
+// space), and so is one written without slashes (file:tokens), which
+// holds a path, no secret. Another URL that does not parse that way is not
+// shown at all.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.Opaque != "" {
-		return "the [store] url"
+	switch {
+	case err != nil:
+	case u.Scheme == "file" && u.Opaque != "":
+		return "file:" + u.Opaque
+	case u.Scheme == "file":
+		return "file://" + u.Host + u.Path
+	case u.Opaque == "":
+		return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	}
-	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	return "the [store] url"
 }
 
 // MaxEnvNameLength is the longest environment name: each store can use it
