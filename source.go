@@ -45,8 +45,10 @@ type Settings struct {
 	Grant         string
 	DeviceAuthURL string // RFC 8628 device authorization; "" when the provider has none
 	// Issuer names the authorization server whose discovery document gives
-	// the endpoints left empty above; tokens are then bound to it, not to
-	// TokenURL, so that serving a stored token needs no discovery.
+	// the endpoints left empty above; tokens are then bound to it, and to
+	// TokenURL when it is set here rather than discovered (a token endpoint
+	// other than the issuer's may be named), so that serving a stored token
+	// needs no discovery.
 	Issuer string
 	// Discover, if set, returns the endpoints that the fields above leave
 	// empty, held to what New holds those fields to; it needs Issuer. It is called when a token request or a revocation first needs
@@ -223,12 +225,15 @@ const secretTimeout = 30 * time.Second
 // StoreCheckInterval, so a logout or login made elsewhere takes effect.
 // Make one with New; the zero Source is not usable.
 type Source struct {
-	set   Settings
-	api   *url.URL // Settings.APIURL parsed once; nil when empty
-	store store.Store
-	log   *slog.Logger
-	now   func() time.Time
-	http  *http.Client
+	set Settings
+	// tokenURL is Settings.TokenURL as given to New, before discovery
+	// fills it in: the token endpoint the grant names (see grant).
+	tokenURL string
+	api      *url.URL // Settings.APIURL parsed once; nil when empty
+	store    store.Store
+	log      *slog.Logger
+	now      func() time.Time
+	http     *http.Client
 	// plain is Options.HTTPClient, before the engine's handling of token
 	// requests and answers: its transport (proxy, trusted authorities)
 	// carries API requests too.
@@ -376,7 +381,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter <= 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
+	src := &Source{set: s, tokenURL: s.TokenURL, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
@@ -752,15 +757,14 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 	return r, err
 }
 
-// grant is the grant this environment's tokens must belong to.
+// grant is the grant this environment's tokens must belong to. Its token
+// endpoint is the one set, not one discovery found (it may be filling
+// TokenURL in as this is read; the issuer names that one): with an issuer,
+// a token_url set too is where the refresh tokens go, and two
+// configurations of one issuer and client that send them to two token
+// endpoints do not share them.
 func (s *Source) grant() store.Grant {
-	g := store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources), Bound: true}
-	if s.set.Issuer == "" {
-		// Only then: with an issuer, discovery may be filling TokenURL in
-		// (see Endpoints) as this is read.
-		g.TokenURL = s.set.TokenURL
-	}
-	return g
+	return store.Grant{TokenURL: s.tokenURL, Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources), Bound: true}
 }
 
 // adoptable reports whether g, the grant of a stored record, is taken for

@@ -1145,3 +1145,68 @@ func TestRecordWithoutAudienceOnReadOnlyDiskIsServed(t *testing.T) {
 		t.Fatalf("grant %+v on a read-only disk; want it as it was", g)
 	}
 }
+
+// TestAnIssuersTokensAreNotAnotherTokenEndpoints: two configurations name
+// one issuer for one client, and one of them sets token_url itself, to
+// another endpoint than the issuer's discovery names. Their tokens are of
+// two grants: neither configuration sends the other's refresh token to
+// its own token endpoint.
+func TestAnIssuersTokensAreNotAnotherTokenEndpoints(t *testing.T) {
+	elsewhere, elsewhereHit := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "not expected", http.StatusTeapot)
+	})
+	tests := []struct {
+		name string
+		// The first's token_url, "" for the issuer's; and the second's,
+		// "" for the issuer's as its discovery finds it.
+		first, second, found string
+	}{
+		{"discovered, then set", "", elsewhere.URL + "/token", ""},
+		{"set, then discovered", "dev", "", elsewhere.URL + "/token"},
+		{"set, then set to another", "dev", elsewhere.URL + "/token", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			found := freshtoken.Endpoints{AuthURL: r.settings.AuthURL, TokenURL: r.settings.TokenURL}
+			if tt.first == "" {
+				r.settings.TokenURL = ""
+			}
+			r.settings.Issuer = "https://issuer.example/realms/x"
+			r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) { return found, nil }
+			first := r.source()
+			r.login(first)
+			before := r.record()
+			set := r.settings
+			set.TokenURL = tt.second
+			if tt.found != "" {
+				// The issuer's own endpoint, where the first's token_url
+				// names a gateway to it, say.
+				found := freshtoken.Endpoints{AuthURL: r.settings.AuthURL, TokenURL: tt.found}
+				set.Discover = func(context.Context) (freshtoken.Endpoints, error) { return found, nil }
+			}
+			second, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := second.Endpoints(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			requests := r.provider.Stats().TokenRequests
+			for _, call := range append(uses(second), func() error { return second.CheckGrant(before) }) {
+				if err := call(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "belong to client") {
+					t.Fatalf("err = %v; want log-in needed, naming both grants", err)
+				}
+			}
+			if r.provider.Stats().TokenRequests != requests || elsewhereHit.Load() != 0 {
+				t.Fatal("the first configuration's refresh token was sent to the second's token endpoint")
+			}
+			if after := r.record(); after.RefreshToken != before.RefreshToken || after.Grant != before.Grant {
+				t.Fatal("the first configuration's record was changed")
+			}
+			if _, err := first.Renew(context.Background()); err != nil {
+				t.Fatalf("the first configuration no longer works: %v", err)
+			}
+		})
+	}
+}

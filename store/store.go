@@ -104,13 +104,17 @@ type Grant struct {
 // IsZero reports whether g identifies nothing, as in records that predate it.
 func (g Grant) IsZero() bool { return g == Grant{} }
 
-// String describes g for people: "client ID at TOKEN_URL" (or "of ISSUER"),
+// String describes g for people: "client ID at TOKEN_URL" (or "of ISSUER",
+// and "of ISSUER at TOKEN_URL" when a token endpoint was set beside it),
 // "by device code" or the like, and "for audience AUDIENCE" and "for
 // resource URI" when it names them: two grants of one client differ only
 // in their type and what they are for.
 func (g Grant) String() string {
 	s := fmt.Sprintf("client %q at %s", g.ClientID, g.TokenURL)
-	if g.Issuer != "" {
+	switch {
+	case g.Issuer != "" && g.TokenURL != "":
+		s = fmt.Sprintf("client %q of %s at %s", g.ClientID, g.Issuer, g.TokenURL)
+	case g.Issuer != "":
 		s = fmt.Sprintf("client %q of %s", g.ClientID, g.Issuer)
 	}
 	switch g.Type {
