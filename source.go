@@ -1155,6 +1155,12 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 				switch {
 				case err != nil && ctx.Err() != nil:
 					return nil, err
+				case errors.Is(err, ErrLoginRequired), errors.Is(err, store.ErrCorrupt):
+					// Read again under the lock, the record is no longer
+					// the one read: another configuration adopted it
+					// first (it is theirs now), it was deleted, or it was
+					// replaced by one this freshtoken cannot read.
+					return nil, err
 				case err != nil:
 					s.log.Debug("could not record this environment's grant in the stored tokens; using them as they are", "error", err.Error())
 				default:

@@ -1210,3 +1210,44 @@ func TestAnIssuersTokensAreNotAnotherTokenEndpoints(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordWithoutGrantAdoptedMeanwhileIsNotServed: two configurations
+// find a record stored before grants were, at once; the other adopts it
+// while this one waits for the lock to adopt it too. This one then finds
+// it the other's, and neither serves nor keeps its token: it served the
+// token it had read, to its own API, and kept it in memory for as long as
+// it lasted.
+func TestRecordWithoutGrantAdoptedMeanwhileIsNotServed(t *testing.T) {
+	r, _ := loggedIn(t)
+	legacy := r.record()
+	legacy.Grant = store.Grant{}
+	if err := r.store.Save(context.Background(), "sandbox", legacy); err != nil {
+		t.Fatal(err)
+	}
+	set := r.settings
+	set.ClientID = "someone-elses-client"
+	other, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	this, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, Locking: func() {
+		once.Do(func() {
+			if _, err := other.Token(); err != nil {
+				t.Errorf("the other configuration: %v", err)
+			}
+		})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second from memory, if the first kept it there
+		tok, err := this.Token()
+		if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "someone-elses-client") {
+			t.Fatalf("token %v, err %v; want log-in needed, naming the other's client", tok != nil, err)
+		}
+	}
+	if got := r.record().Grant.ClientID; got != "someone-elses-client" {
+		t.Fatalf("the record's grant is %q's; want the other's, who adopted it first", got)
+	}
+}
