@@ -74,6 +74,13 @@ type Settings struct {
 	// are bound to them (Resources in any order), as to the client.
 	Audience  string
 	Resources []string
+	// ScopeResources, at a provider that addresses each access token to
+	// the API its scopes name (Microsoft's identity platform: a token asked
+	// for with scope api://x/read is for api://x alone), are those APIs,
+	// none for the provider's default one (Graph). Stored records are bound
+	// to them as to Resources, when Resources names none; they are never
+	// sent (the scopes say it).
+	ScopeResources []string
 	// AuthParams are added to the authorization request and TokenParams to
 	// every token request, for providers that want more (Google's
 	// access_type = "offline", prompt = "consent"). Neither may name a
@@ -312,7 +319,7 @@ type flight struct {
 func New(s Settings, o Options) (*Source, error) {
 	// Copies of its own: a caller may reuse or change its maps and slices
 	// (for another Source) while this one renews.
-	s.Scopes, s.Resources, s.RetryBackoff = slices.Clone(s.Scopes), slices.Clone(s.Resources), slices.Clone(s.RetryBackoff)
+	s.Scopes, s.Resources, s.ScopeResources, s.RetryBackoff = slices.Clone(s.Scopes), slices.Clone(s.Resources), slices.Clone(s.ScopeResources), slices.Clone(s.RetryBackoff)
 	s.AuthParams, s.TokenParams = maps.Clone(s.AuthParams), maps.Clone(s.TokenParams)
 	if o.Store == nil {
 		return nil, errors.New("freshtoken: Options.Store is required")
@@ -764,7 +771,11 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 // configurations of one issuer and client that send them to two token
 // endpoints do not share them.
 func (s *Source) grant() store.Grant {
-	return store.Grant{TokenURL: s.tokenURL, Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources), Bound: true}
+	res := s.set.Resources
+	if len(res) == 0 {
+		res = s.set.ScopeResources
+	}
+	return store.Grant{TokenURL: s.tokenURL, Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(res), Bound: true}
 }
 
 // adoptable reports whether g, the grant of a stored record, is taken for

@@ -1251,3 +1251,57 @@ func TestRecordWithoutGrantAdoptedMeanwhileIsNotServed(t *testing.T) {
 		t.Fatalf("the record's grant is %q's; want the other's, who adopted it first", got)
 	}
 }
+
+// TestTokensOfAnotherScopesAPIAreNeverUsed: at a provider that addresses
+// each access token to the API its scopes name (Microsoft's identity
+// platform: scope api://x/read asks for a token for api://x alone), two
+// configurations of one client, tenant and environment name, one for the
+// provider's default API (Graph) and one for the programmer's own, do not
+// share tokens: the second sent the first's Graph token to its own API.
+// The APIs the scopes name are bound like resources, and never sent.
+func TestTokensOfAnotherScopesAPIAreNeverUsed(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		first, second []string
+		names         [2]string
+	}{
+		{"the default API, then another", nil, []string{"api://x"}, [2]string{"for no audience or resource", "for resource api://x"}},
+		{"an API, then the default", []string{"api://x"}, nil, [2]string{"for resource api://x", "for no audience or resource"}},
+		{"two APIs", []string{"api://x"}, []string{"https://y.example"}, [2]string{"for resource api://x", "for resource https://y.example"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			r.settings.ScopeResources = tt.first
+			first := r.source()
+			r.login(first)
+			before := r.record()
+			set := r.settings
+			set.ScopeResources = tt.second
+			second, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			requests := r.provider.Stats().TokenRequests
+			for _, call := range append(uses(second), func() error { return second.CheckGrant(before) }) {
+				err := call()
+				if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), tt.names[0]+", not to this environment's") || !strings.Contains(err.Error(), tt.names[1]) {
+					t.Fatalf("err = %v; want log-in needed, naming both (%q, %q)", err, tt.names[0], tt.names[1])
+				}
+			}
+			if r.provider.Stats().TokenRequests != requests {
+				t.Fatal("the first configuration's refresh token was sent")
+			}
+			if after := r.record(); after.AccessToken != before.AccessToken || after.Grant != before.Grant {
+				t.Fatal("the first configuration's record was changed")
+			}
+			if _, err := first.Renew(context.Background()); err != nil {
+				t.Fatalf("the first configuration no longer works: %v", err)
+			}
+			for _, got := range r.provider.Received() {
+				if got.Params.Has("resource") || got.Params.Has("audience") {
+					t.Fatalf("the APIs the scopes name were sent (%s): %v", got.Endpoint, got.Params)
+				}
+			}
+		})
+	}
+}

@@ -75,13 +75,13 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s with tokens in %s, not this configuration's %s with tokens in %s; logging in through it would not give this configuration tokens. Stop that proxy, or run it with this configuration",
 			env.Name, base, env.Name, theirs, g.Store, ours, src.Location())
 	}
-	if g.Audience != nil && g.Resource != nil && (*g.Audience != env.Audience || *g.Resource != store.Resources(env.Resources)) {
+	if g.Audience != nil && g.Resource != nil && (*g.Audience != env.Audience || *g.Resource != store.Resources(env.BoundResources())) {
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s, not for this configuration's %s; logging in through it would not give this configuration tokens for its API. Stop that proxy, or run it with this configuration",
-			env.Name, base, env.Name, forAPI(*g.Audience, *g.Resource), forAPI(env.Audience, store.Resources(env.Resources)))
+			env.Name, base, env.Name, forAPI(*g.Audience, *g.Resource), forAPI(env.Audience, store.Resources(env.BoundResources())))
 	}
 	began := time.Now()
 	attempt := httpx.RandomToken()
-	link := proxy.ForIssuer(proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.Resources), env.Issuer)
+	link := proxy.ForIssuer(proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.BoundResources()), env.Issuer)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {

@@ -347,7 +347,7 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 			refuse("This freshtoken proxy serves " + name + " for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.")
 			return
 		}
-		if q.Has("audience") && (q.Get("audience") != e.conf.Audience || q.Get("resource") != store.Resources(e.conf.Resources)) {
+		if q.Has("audience") && (q.Get("audience") != e.conf.Audience || q.Get("resource") != store.Resources(e.conf.BoundResources())) {
 			p.log.Warn("log-in link refused: it is for another audience or resource", "env", name)
 			refuse("This freshtoken proxy serves " + name + " for another audience or resource than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.")
 			return
@@ -435,7 +435,7 @@ func (p *Proxy) handleGrant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: e.conf.TokenURL, Issuer: e.conf.Issuer, Grant: e.conf.Grant, Store: e.src.Location(),
-		Audience: e.conf.Audience, Resource: store.Resources(e.conf.Resources)})
+		Audience: e.conf.Audience, Resource: store.Resources(e.conf.BoundResources())})
 }
 
 // GrantURL is where the proxy at base says which client and store it
