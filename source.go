@@ -767,15 +767,20 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 // grant is the grant this environment's tokens must belong to. Its token
 // endpoint is the one set, not one discovery found (it may be filling
 // TokenURL in as this is read; the issuer names that one): with an issuer,
-// a token_url set too is where the refresh tokens go, and two
-// configurations of one issuer and client that send them to two token
+// a token_url set too is where the refresh tokens go (IssuerTokenURL), and
+// two configurations of one issuer and client that send them to two token
 // endpoints do not share them.
 func (s *Source) grant() store.Grant {
-	res := s.set.Resources
-	if len(res) == 0 {
-		res = s.set.ScopeResources
+	g := store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources), Bound: true, Complete: true}
+	if s.set.Issuer == "" {
+		g.TokenURL = s.tokenURL
+	} else {
+		g.IssuerTokenURL = s.tokenURL
 	}
-	return store.Grant{TokenURL: s.tokenURL, Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(res), Bound: true}
+	if len(s.set.Resources) == 0 {
+		g.ScopeResource = store.Resources(s.set.ScopeResources)
+	}
+	return g
 }
 
 // adoptable reports whether g, the grant of a stored record, is taken for
@@ -783,14 +788,22 @@ func (s *Source) grant() store.Grant {
 // g is from a record written before grants were recorded (it names
 // nothing), or before they were bound (see store.Grant.Bound): it is
 // otherwise this environment's, or names neither audience nor resource
-// and is otherwise this environment's, which names one. A bound grant is
-// this environment's only when it is the same.
+// and is otherwise this environment's, which names one; or before they
+// were complete (see store.Grant.Complete): it is otherwise this
+// environment's. A bound, complete grant is this environment's only when
+// it is the same.
 func (s *Source) adoptable(g store.Grant) bool {
 	own := s.grant()
 	switch {
 	case g.IsZero():
 		return true
-	case g.Bound:
+	case g.Bound && g.Complete:
+		return g == own
+	}
+	if !g.Complete {
+		g.IssuerTokenURL, g.ScopeResource, g.Complete = own.IssuerTokenURL, own.ScopeResource, true
+	}
+	if g.Bound {
 		return g == own
 	}
 	g.Bound = true
@@ -826,7 +839,7 @@ func (s *Source) CheckGrant(r *store.Record) error {
 		return nil
 	}
 	theirs, ours := r.Grant.String(), own.String()
-	switch none := func(g store.Grant) bool { return g.Audience == "" && g.Resource == "" }; {
+	switch none := func(g store.Grant) bool { return g.Audience == "" && g.Resource == "" && g.ScopeResource == "" }; {
 	case none(own) && !none(r.Grant):
 		ours += " for no audience or resource"
 	case none(r.Grant) && r.Grant.Bound && !none(own):
@@ -1578,9 +1591,13 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	case err != nil:
 		return nil, err
 	}
+	incomplete := was.Bound && !was.Complete
+	was.IssuerTokenURL, was.ScopeResource, was.Complete = r.Grant.IssuerTokenURL, r.Grant.ScopeResource, true
 	switch was.Bound = true; {
-	case was == store.Grant{Bound: true}:
+	case was == store.Grant{Bound: true, IssuerTokenURL: r.Grant.IssuerTokenURL, ScopeResource: r.Grant.ScopeResource, Complete: true}:
 		s.log.Debug("the stored tokens had no grant recorded; they now belong to this environment's", "grant", r.Grant.String())
+	case incomplete:
+		s.log.Debug("the stored tokens' grant was recorded by an older freshtoken; it now names the token_url set beside the issuer and the APIs the scopes name, if any", "grant", r.Grant.String())
 	case was == r.Grant:
 		s.log.Debug("the stored tokens' grant was recorded by an older freshtoken; it now says that it names its audience and resources exactly", "grant", r.Grant.String())
 	default:

@@ -67,11 +67,11 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	// two of one client id whose token endpoints are both discovered have
 	// the same token_url, none.
 	if g.ClientID != env.ClientID || g.TokenURL != env.TokenURL || g.Issuer != nil && *g.Issuer != env.Issuer || g.Store != src.Location() {
-		theirs := store.Grant{ClientID: g.ClientID, TokenURL: g.TokenURL}
+		issuer := ""
 		if g.Issuer != nil {
-			theirs.Issuer = *g.Issuer
+			issuer = *g.Issuer
 		}
-		ours := store.Grant{ClientID: env.ClientID, TokenURL: env.TokenURL, Issuer: env.Issuer}
+		theirs, ours := grantOf(g.ClientID, issuer, g.TokenURL), grantOf(env.ClientID, env.Issuer, env.TokenURL)
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s with tokens in %s, not this configuration's %s with tokens in %s; logging in through it would not give this configuration tokens. Stop that proxy, or run it with this configuration",
 			env.Name, base, env.Name, theirs, g.Store, ours, src.Location())
 	}
@@ -239,6 +239,15 @@ type grantInfo struct {
 	// name them; Resource as store.Grant names resource indicators.
 	Audience *string `json:"audience"`
 	Resource *string `json:"resource"`
+}
+
+// grantOf is the grant, as store.Grant names it for people, of a client
+// at an issuer ("" for none) and a token URL ("" for the one it names).
+func grantOf(clientID, issuer, tokenURL string) store.Grant {
+	if issuer != "" {
+		return store.Grant{ClientID: clientID, Issuer: issuer, IssuerTokenURL: tokenURL}
+	}
+	return store.Grant{ClientID: clientID, TokenURL: tokenURL}
 }
 
 // forAPI names what tokens are requested for: an audience and resource
