@@ -45,8 +45,10 @@ type Settings struct {
 	Grant         string
 	DeviceAuthURL string // RFC 8628 device authorization; "" when the provider has none
 	// Issuer names the authorization server whose discovery document gives
-	// the endpoints left empty above; tokens are then bound to it, not to
-	// TokenURL, so that serving a stored token needs no discovery.
+	// the endpoints left empty above; tokens are then bound to it, and to
+	// TokenURL when it is set here rather than discovered (a token endpoint
+	// other than the issuer's may be named), so that serving a stored token
+	// needs no discovery.
 	Issuer string
 	// Discover, if set, returns the endpoints that the fields above leave
 	// empty, held to what New holds those fields to; it needs Issuer. It is called when a token request or a revocation first needs
@@ -72,6 +74,13 @@ type Settings struct {
 	// are bound to them (Resources in any order), as to the client.
 	Audience  string
 	Resources []string
+	// ScopeResources, at a provider that addresses each access token to
+	// the API its scopes name (Microsoft's identity platform: a token asked
+	// for with scope api://x/read is for api://x alone), are those APIs,
+	// none for the provider's default one (Graph). Stored records are bound
+	// to them as to Resources, when Resources names none; they are never
+	// sent (the scopes say it).
+	ScopeResources []string
 	// AuthParams are added to the authorization request and TokenParams to
 	// every token request, for providers that want more (Google's
 	// access_type = "offline", prompt = "consent"). Neither may name a
@@ -224,12 +233,15 @@ const secretTimeout = 30 * time.Second
 // Make one with New: the methods of the zero Source, or of a nil *Source,
 // return an error saying so, and fetch or send nothing.
 type Source struct {
-	set   Settings
-	api   *url.URL // Settings.APIURL parsed once; nil when empty
-	store store.Store
-	log   *slog.Logger
-	now   func() time.Time
-	http  *http.Client
+	set Settings
+	// tokenURL is Settings.TokenURL as given to New, before discovery
+	// fills it in: the token endpoint the grant names (see grant).
+	tokenURL string
+	api      *url.URL // Settings.APIURL parsed once; nil when empty
+	store    store.Store
+	log      *slog.Logger
+	now      func() time.Time
+	http     *http.Client
 	// plain is Options.HTTPClient, before the engine's handling of token
 	// requests and answers: its transport (proxy, trusted authorities)
 	// carries API requests too.
@@ -317,7 +329,7 @@ func (s *Source) unmade() bool { return s == nil || s.store == nil }
 func New(s Settings, o Options) (*Source, error) {
 	// Copies of its own: a caller may reuse or change its maps and slices
 	// (for another Source) while this one renews.
-	s.Scopes, s.Resources, s.RetryBackoff = slices.Clone(s.Scopes), slices.Clone(s.Resources), slices.Clone(s.RetryBackoff)
+	s.Scopes, s.Resources, s.ScopeResources, s.RetryBackoff = slices.Clone(s.Scopes), slices.Clone(s.Resources), slices.Clone(s.ScopeResources), slices.Clone(s.RetryBackoff)
 	s.AuthParams, s.TokenParams = maps.Clone(s.AuthParams), maps.Clone(s.TokenParams)
 	if o.Store == nil {
 		return nil, errors.New("freshtoken: Options.Store is required")
@@ -386,7 +398,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter <= 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
+	src := &Source{set: s, tokenURL: s.TokenURL, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
@@ -807,13 +819,21 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 	return r, err
 }
 
-// grant is the grant this environment's tokens must belong to.
+// grant is the grant this environment's tokens must belong to. Its token
+// endpoint is the one set, not one discovery found (it may be filling
+// TokenURL in as this is read; the issuer names that one): with an issuer,
+// a token_url set too is where the refresh tokens go (IssuerTokenURL), and
+// two configurations of one issuer and client that send them to two token
+// endpoints do not share them.
 func (s *Source) grant() store.Grant {
-	g := store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources), Bound: true}
+	g := store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources), Bound: true, Complete: true}
 	if s.set.Issuer == "" {
-		// Only then: with an issuer, discovery may be filling TokenURL in
-		// (see Endpoints) as this is read.
-		g.TokenURL = s.set.TokenURL
+		g.TokenURL = s.tokenURL
+	} else {
+		g.IssuerTokenURL = s.tokenURL
+	}
+	if len(s.set.Resources) == 0 {
+		g.ScopeResource = store.Resources(s.set.ScopeResources)
 	}
 	return g
 }
@@ -823,14 +843,22 @@ func (s *Source) grant() store.Grant {
 // g is from a record written before grants were recorded (it names
 // nothing), or before they were bound (see store.Grant.Bound): it is
 // otherwise this environment's, or names neither audience nor resource
-// and is otherwise this environment's, which names one. A bound grant is
-// this environment's only when it is the same.
+// and is otherwise this environment's, which names one; or before they
+// were complete (see store.Grant.Complete): it is otherwise this
+// environment's. A bound, complete grant is this environment's only when
+// it is the same.
 func (s *Source) adoptable(g store.Grant) bool {
 	own := s.grant()
 	switch {
 	case g.IsZero():
 		return true
-	case g.Bound:
+	case g.Bound && g.Complete:
+		return g == own
+	}
+	if !g.Complete {
+		g.IssuerTokenURL, g.ScopeResource, g.Complete = own.IssuerTokenURL, own.ScopeResource, true
+	}
+	if g.Bound {
 		return g == own
 	}
 	g.Bound = true
@@ -874,7 +902,7 @@ func (s *Source) CheckGrant(r *store.Record) error {
 		return nil
 	}
 	theirs, ours := r.Grant.String(), own.String()
-	switch none := func(g store.Grant) bool { return g.Audience == "" && g.Resource == "" }; {
+	switch none := func(g store.Grant) bool { return g.Audience == "" && g.Resource == "" && g.ScopeResource == "" }; {
 	case none(own) && !none(r.Grant):
 		ours += " for no audience or resource"
 	case none(r.Grant) && r.Grant.Bound && !none(own):
@@ -1228,6 +1256,12 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 				adopted, err := s.adopt(ctx)
 				switch {
 				case err != nil && ctx.Err() != nil:
+					return nil, err
+				case errors.Is(err, ErrLoginRequired), errors.Is(err, store.ErrCorrupt):
+					// Read again under the lock, the record is no longer
+					// the one read: another configuration adopted it
+					// first (it is theirs now), it was deleted, or it was
+					// replaced by one this freshtoken cannot read.
 					return nil, err
 				case err != nil:
 					s.log.Debug("could not record this environment's grant in the stored tokens; using them as they are", "error", err.Error())
@@ -1635,9 +1669,13 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	case err != nil:
 		return nil, err
 	}
+	incomplete := was.Bound && !was.Complete
+	was.IssuerTokenURL, was.ScopeResource, was.Complete = r.Grant.IssuerTokenURL, r.Grant.ScopeResource, true
 	switch was.Bound = true; {
-	case was == store.Grant{Bound: true}:
+	case was == store.Grant{Bound: true, IssuerTokenURL: r.Grant.IssuerTokenURL, ScopeResource: r.Grant.ScopeResource, Complete: true}:
 		s.log.Debug("the stored tokens had no grant recorded; they now belong to this environment's", "grant", r.Grant.String())
+	case incomplete:
+		s.log.Debug("the stored tokens' grant was recorded by an older freshtoken; it now names the token_url set beside the issuer and the APIs the scopes name, if any", "grant", r.Grant.String())
 	case was == r.Grant:
 		s.log.Debug("the stored tokens' grant was recorded by an older freshtoken; it now says that it names its audience and resources exactly", "grant", r.Grant.String())
 	default:

@@ -88,7 +88,7 @@ func TestRecordWithoutGrantIsAdopted(t *testing.T) {
 	if _, err := r.source().Token(); err != nil {
 		t.Fatal(err)
 	}
-	want := store.Grant{TokenURL: r.settings.TokenURL, ClientID: r.settings.ClientID, Type: "authorization_code", Bound: true}
+	want := store.Grant{TokenURL: r.settings.TokenURL, ClientID: r.settings.ClientID, Type: "authorization_code", Bound: true, Complete: true}
 	if got := r.record().Grant; got != want {
 		t.Fatalf("grant %+v after first use, want %+v", got, want)
 	}
@@ -1049,7 +1049,7 @@ func TestRecordWithoutAudienceIsAdopted(t *testing.T) {
 		t.Fatalf("the environment with an audience was not served the record without one: %v", err)
 	}
 	want := store.Grant{TokenURL: r.settings.TokenURL, ClientID: r.settings.ClientID, Type: "authorization_code",
-		Audience: "https://a.example/", Resource: "https://a.example/v2/", Bound: true}
+		Audience: "https://a.example/", Resource: "https://a.example/v2/", Bound: true, Complete: true}
 	if got := r.record(); got.Grant != want || got.RefreshToken != held.RefreshToken {
 		t.Fatalf("grant %+v after first use, want %+v", got.Grant, want)
 	}
@@ -1130,5 +1130,205 @@ func TestRecordWithoutAudienceOnReadOnlyDiskIsServed(t *testing.T) {
 	}
 	if g := r.record().Grant; g != held.Grant {
 		t.Fatalf("grant %+v on a read-only disk; want it as it was", g)
+	}
+}
+
+// TestAnIssuersTokensAreNotAnotherTokenEndpoints: two configurations name
+// one issuer for one client, and one of them sets token_url itself, to
+// another endpoint than the issuer's discovery names. Their tokens are of
+// two grants: neither configuration sends the other's refresh token to
+// its own token endpoint.
+func TestAnIssuersTokensAreNotAnotherTokenEndpoints(t *testing.T) {
+	elsewhere, elsewhereHit := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "not expected", http.StatusTeapot)
+	})
+	tests := []struct {
+		name string
+		// The first's token_url, "" for the issuer's; and the second's,
+		// "" for the issuer's as its discovery finds it.
+		first, second, found string
+	}{
+		{"discovered, then set", "", elsewhere.URL + "/token", ""},
+		{"set, then discovered", "dev", "", elsewhere.URL + "/token"},
+		{"set, then set to another", "dev", elsewhere.URL + "/token", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			found := freshtoken.Endpoints{AuthURL: r.settings.AuthURL, TokenURL: r.settings.TokenURL}
+			if tt.first == "" {
+				r.settings.TokenURL = ""
+			}
+			r.settings.Issuer = "https://issuer.example/realms/x"
+			r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) { return found, nil }
+			first := r.source()
+			r.login(first)
+			before := r.record()
+			set := r.settings
+			set.TokenURL = tt.second
+			if tt.found != "" {
+				// The issuer's own endpoint, where the first's token_url
+				// names a gateway to it, say.
+				found := freshtoken.Endpoints{AuthURL: r.settings.AuthURL, TokenURL: tt.found}
+				set.Discover = func(context.Context) (freshtoken.Endpoints, error) { return found, nil }
+			}
+			second, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := second.Endpoints(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			requests := r.provider.Stats().TokenRequests
+			for _, call := range append(uses(second), func() error { return second.CheckGrant(before) }) {
+				if err := call(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "belong to client") {
+					t.Fatalf("err = %v; want log-in needed, naming both grants", err)
+				}
+			}
+			if r.provider.Stats().TokenRequests != requests || elsewhereHit.Load() != 0 {
+				t.Fatal("the first configuration's refresh token was sent to the second's token endpoint")
+			}
+			if after := r.record(); after.RefreshToken != before.RefreshToken || after.Grant != before.Grant {
+				t.Fatal("the first configuration's record was changed")
+			}
+			if _, err := first.Renew(context.Background()); err != nil {
+				t.Fatalf("the first configuration no longer works: %v", err)
+			}
+		})
+	}
+}
+
+// TestRecordWithoutGrantAdoptedMeanwhileIsNotServed: two configurations
+// find a record stored before grants were, at once; the other adopts it
+// while this one waits for the lock to adopt it too. This one then finds
+// it the other's, and neither serves nor keeps its token: it served the
+// token it had read, to its own API, and kept it in memory for as long as
+// it lasted.
+func TestRecordWithoutGrantAdoptedMeanwhileIsNotServed(t *testing.T) {
+	r, _ := loggedIn(t)
+	legacy := r.record()
+	legacy.Grant = store.Grant{}
+	if err := r.store.Save(context.Background(), "sandbox", legacy); err != nil {
+		t.Fatal(err)
+	}
+	set := r.settings
+	set.ClientID = "someone-elses-client"
+	other, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	this, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, Locking: func() {
+		once.Do(func() {
+			if _, err := other.Token(); err != nil {
+				t.Errorf("the other configuration: %v", err)
+			}
+		})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second from memory, if the first kept it there
+		tok, err := this.Token()
+		if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "someone-elses-client") {
+			t.Fatalf("token %v, err %v; want log-in needed, naming the other's client", tok != nil, err)
+		}
+	}
+	if got := r.record().Grant.ClientID; got != "someone-elses-client" {
+		t.Fatalf("the record's grant is %q's; want the other's, who adopted it first", got)
+	}
+}
+
+// TestTokensOfAnotherScopesAPIAreNeverUsed: at a provider that addresses
+// each access token to the API its scopes name (Microsoft's identity
+// platform: scope api://x/read asks for a token for api://x alone), two
+// configurations of one client, tenant and environment name, one for the
+// provider's default API (Graph) and one for the programmer's own, do not
+// share tokens: the second sent the first's Graph token to its own API.
+// The APIs the scopes name are bound like resources, and never sent.
+func TestTokensOfAnotherScopesAPIAreNeverUsed(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		first, second []string
+		names         [2]string
+	}{
+		{"the default API, then another", nil, []string{"api://x"}, [2]string{"for no audience or resource", "for resource api://x"}},
+		{"an API, then the default", []string{"api://x"}, nil, [2]string{"for resource api://x", "for no audience or resource"}},
+		{"two APIs", []string{"api://x"}, []string{"https://y.example"}, [2]string{"for resource api://x", "for resource https://y.example"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			r.settings.ScopeResources = tt.first
+			first := r.source()
+			r.login(first)
+			before := r.record()
+			set := r.settings
+			set.ScopeResources = tt.second
+			second, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			requests := r.provider.Stats().TokenRequests
+			for _, call := range append(uses(second), func() error { return second.CheckGrant(before) }) {
+				err := call()
+				if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), tt.names[0]+", not to this environment's") || !strings.Contains(err.Error(), tt.names[1]) {
+					t.Fatalf("err = %v; want log-in needed, naming both (%q, %q)", err, tt.names[0], tt.names[1])
+				}
+			}
+			if r.provider.Stats().TokenRequests != requests {
+				t.Fatal("the first configuration's refresh token was sent")
+			}
+			if after := r.record(); after.AccessToken != before.AccessToken || after.Grant != before.Grant {
+				t.Fatal("the first configuration's record was changed")
+			}
+			if _, err := first.Renew(context.Background()); err != nil {
+				t.Fatalf("the first configuration no longer works: %v", err)
+			}
+			for _, got := range r.provider.Received() {
+				if got.Params.Has("resource") || got.Params.Has("audience") {
+					t.Fatalf("the APIs the scopes name were sent (%s): %v", got.Endpoint, got.Params)
+				}
+			}
+		})
+	}
+}
+
+// TestRecordWithoutCompleteGrantIsAdopted: a record written before grants
+// named the token_url set beside an issuer and the APIs scopes name (its
+// grant is not "complete"), or renewed since by such a freshtoken, which
+// drops what it does not know, is used with no log-in by the environment
+// it is otherwise the grant of, which records its own in it, complete;
+// then a configuration of the issuer alone is refused it. A freshtoken
+// from before reads the complete grant as it read its own: the fields it
+// knows are as it wrote them.
+func TestRecordWithoutCompleteGrantIsAdopted(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	found := freshtoken.Endpoints{AuthURL: r.settings.AuthURL, TokenURL: r.settings.TokenURL}
+	r.settings.Issuer = "https://issuer.example/realms/x"
+	r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) { return found, nil }
+	r.login(r.source())
+	complete := r.record().Grant
+	if complete.TokenURL != "" || complete.IssuerTokenURL != r.settings.TokenURL || !complete.Complete {
+		t.Fatalf("stored grant %+v; want the token_url beside the issuer, complete", complete)
+	}
+	older := r.record()
+	older.Grant.IssuerTokenURL, older.Grant.ScopeResource, older.Grant.Complete = "", "", false
+	if err := r.store.Save(context.Background(), "sandbox", older); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.source().Token(); err != nil {
+		t.Fatalf("the environment, after an older freshtoken saved its record: %v", err)
+	}
+	if got := r.record().Grant; got != complete {
+		t.Fatalf("grant %+v after first use; want %+v", got, complete)
+	}
+	set := r.settings
+	set.TokenURL = ""
+	alone, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alone.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("a configuration of the issuer alone, after the adoption: %v; want log-in needed", err)
 	}
 }

@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/redistest"
@@ -939,5 +942,84 @@ func TestClientSecretCmdPastItsTime(t *testing.T) {
 	if err == nil || !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), `client_secret_cmd "touch `) ||
 		!strings.Contains(err.Error(), "did not print the secret in the time it is given, and was ended") || strings.Contains(err.Error(), "killed") {
 		t.Errorf("err = %v; want a configuration error saying the command ran past its time", err)
+	}
+}
+
+// TestMicrosoftScopesNameTheAPI: Microsoft's identity platform addresses
+// each access token to the API its scopes name (api://x/read: api://x;
+// User.Read or https://graph.microsoft.com/Mail.Read: Graph, its default).
+// Two configurations of one app, tenant and environment name, one for
+// Graph and one for the programmer's own API, shared the stored tokens
+// (scopes are not part of a grant elsewhere), and the second sent the
+// first's Graph token to its API. Now the tokens are bound to the API the
+// scopes name; scopes of one API still share them.
+func TestMicrosoftScopesNameTheAPI(t *testing.T) {
+	conf := func(dir, env string) string {
+		return fmt.Sprintf("[store]\nurl = %q\n\n[env.ms]\n%sclient_id = \"app\"\nclient_secret_env = \"S\"\n", "file://"+dir, env)
+	}
+	const ms = "provider = \"microsoft\"\ntenant = \"contoso.onmicrosoft.com\"\n"
+	entra := "provider = \"generic\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize\"\ntoken_url = \"https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token\"\n"
+	for _, tt := range []struct {
+		name          string
+		first, second string
+		shared        bool
+	}{
+		{"Graph, then an API of its own", ms + "scopes = [\"User.Read\"]\n", ms + "api_url = \"https://api.example.com/\"\nscopes = [\"api://x/read\"]\n", false},
+		{"an API of its own, then Graph", ms + "scopes = [\"api://x/read\", \"api://x/write\"]\n", ms + "scopes = [\"openid\", \"Mail.Read\"]\n", false},
+		{"two APIs of its own", ms + "scopes = [\"api://x/.default\"]\n", ms + "scopes = [\"https://y.example/read\"]\n", false},
+		{"without the preset", entra + "scopes = [\"offline_access\", \"https://graph.microsoft.com/User.Read\"]\n", entra + "scopes = [\"offline_access\", \"api://x/read\"]\n", false},
+		{"Graph written two ways", ms + "scopes = [\"User.Read\"]\n", ms + "scopes = [\"https://graph.microsoft.com/Mail.Read\", \"profile\"]\n", true},
+		{"one API, other scopes", ms + "scopes = [\"api://x/read\"]\n", ms + "scopes = [\"api://x/write\"]\n", true},
+		{"elsewhere, scopes are not the API", "provider = \"generic\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://idp.example/auth\"\ntoken_url = \"https://idp.example/token\"\nscopes = [\"https://api.example.com/read\"]\n",
+			"provider = \"generic\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://idp.example/auth\"\ntoken_url = \"https://idp.example/token\"\nscopes = [\"https://other.example/read\"]\n", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("S", "secret")
+			dir := filepath.Join(t.TempDir(), "tokens")
+			first, err := config.Open(t.Context(), config.OpenOptions{Path: write(t, conf(dir, tt.first)), Env: "ms"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok := (&oauth2.Token{AccessToken: "first-access-token", RefreshToken: "first-refresh-token", Expiry: time.Now().Add(time.Hour)})
+			if err := first.SaveLogin(t.Context(), tok, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			second, err := config.Open(t.Context(), config.OpenOptions{Path: write(t, conf(dir, tt.second)), Env: "ms"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := second.Token()
+			switch {
+			case tt.shared && err != nil:
+				t.Fatalf("the second configuration, of the same API: %v", err)
+			case !tt.shared && !errors.Is(err, freshtoken.ErrLoginRequired):
+				t.Fatalf("the second configuration got %v, %v; want log-in needed", got, err)
+			}
+			if _, err := first.Token(); !tt.shared && err != nil {
+				t.Fatalf("the first configuration: %v", err)
+			}
+		})
+	}
+}
+
+// TestBoundResources: what a proxy and `login` beside it compare, as the
+// stored tokens are bound: the resource indicators, or at Microsoft the
+// APIs the scopes name but Graph.
+func TestBoundResources(t *testing.T) {
+	for _, tt := range []struct {
+		env  string
+		want []string
+	}{
+		{"provider = \"microsoft\"\nscopes = [\"User.Read\", \"https://graph.microsoft.com/Mail.Read\"]\n", nil},
+		{"provider = \"microsoft\"\nscopes = [\"api://x/read\", \"api://x/.default\", \"openid\"]\n", []string{"api://x", "api://x"}},
+		{"provider = \"microsoft\"\nscopes = [\"api://x/read\"]\nresource = [\"https://r.example/\"]\n", []string{"https://r.example/"}},
+		{"provider = \"generic\"\napi_url = \"https://api.example.com/\"\nissuer = \"https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0\"\nscopes = [\"https://y.example/read\"]\n", []string{"https://y.example"}},
+		{"provider = \"generic\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://contoso.b2clogin.com/a\"\ntoken_url = \"https://contoso.b2clogin.com/t\"\nscopes = [\"https://contoso.onmicrosoft.com/api/read\"]\n", []string{"https://contoso.onmicrosoft.com/api"}},
+		{"provider = \"google\"\nscopes = [\"https://www.googleapis.com/auth/drive.readonly\"]\n", nil},
+	} {
+		f := load(t, "[env.e]\n"+tt.env+"client_id = \"app\"\nclient_secret_env = \"S\"\n")
+		if got := f.Envs["e"].BoundResources(); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %q; want %q", tt.env, got, tt.want)
+		}
 	}
 }

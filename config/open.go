@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,8 +154,79 @@ func (e *Env) Settings() freshtoken.Settings {
 	if e.Issuer != "" {
 		s.Discover = (&discovery{env: e, log: slog.New(slog.DiscardHandler), now: time.Now}).endpoints
 	}
+	if len(e.Resources) == 0 {
+		s.ScopeResources = e.BoundResources()
+	}
 	e.clientAuthSettings(&s)
 	return s
+}
+
+// BoundResources are the APIs, besides the audience, that e's stored tokens
+// are bound to: its resource indicators, or where it sets none and the
+// provider addresses each token to the API its scopes name (Microsoft's
+// identity platform), those APIs, Graph, its default, left out.
+func (e *Env) BoundResources() []string {
+	if len(e.Resources) > 0 {
+		return e.Resources
+	}
+	if e.addressesTokensByScope() {
+		return scopeResources(e.Scopes)
+	}
+	return nil
+}
+
+// microsoftLogins are the hosts of Microsoft's identity platform (Entra
+// ID, its national clouds, and consumer accounts through them), and the
+// host suffixes of Azure AD B2C and External ID tenants.
+var (
+	microsoftLogins       = []string{"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn", "login.chinacloudapi.cn"}
+	microsoftLoginDomains = []string{".b2clogin.com", ".ciamlogin.com"}
+)
+
+// addressesTokensByScope reports whether e's provider addresses each access
+// token to the API its scopes name, as Microsoft's identity platform does
+// (the microsoft preset, or its token endpoint or issuer written out): the
+// scopes then say which API the stored tokens are for.
+func (e *Env) addressesTokensByScope() bool {
+	if e.Tenant != "" {
+		return true // only the microsoft preset has one
+	}
+	for _, raw := range []string{e.TokenURL, e.Issuer} {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		host := strings.ToLower(u.Hostname())
+		if slices.Contains(microsoftLogins, host) || slices.ContainsFunc(microsoftLoginDomains, func(d string) bool { return strings.HasSuffix(host, d) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// graphResources are the names of Microsoft Graph, the API of scopes that
+// name none (User.Read), in each cloud: its tokens are those of the
+// provider's default API.
+var graphResources = []string{"https://graph.microsoft.com", "https://graph.microsoft.us", "https://dod-graph.microsoft.us",
+	"https://microsoftgraph.chinacloudapi.cn", "00000003-0000-0000-c000-000000000000"}
+
+// scopeResources are the APIs that scopes name at Microsoft's identity
+// platform, other than Graph: each scope's part before its last slash
+// (api://x for api://x/read and api://x/.default). A scope without one
+// (User.Read) is Graph's, and the OpenID Connect scopes are no API's.
+func scopeResources(scopes []string) []string {
+	var res []string
+	for _, sc := range scopes {
+		i := strings.LastIndex(sc, "/")
+		if i <= 0 {
+			continue // User.Read, openid, offline_access
+		}
+		api := strings.TrimRight(sc[:i], "/")
+		if !slices.ContainsFunc(graphResources, func(g string) bool { return strings.EqualFold(g, api) }) {
+			res = append(res, api)
+		}
+	}
+	return res
 }
 
 // redisStores are the Redis stores opened so far, by URL: one client, and

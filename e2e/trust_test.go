@@ -341,6 +341,12 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 		{"another audience", func(_ *world, conf string) string {
 			return conf + "audience = \"https://b.example/\"\n"
 		}, `serves dev for audience "https://b.example/", not for this configuration's no audience or resource`},
+		// The same client id at another issuer (the same endpoints set
+		// beside it here; two issuers whose endpoints are both discovered
+		// compare as alike): its log-in would be at that provider.
+		{"another issuer", func(_ *world, conf string) string {
+			return conf + "issuer = \"https://idp.example/realms/other\"\n"
+		}, `serves dev for client "dev-client-id" of https://idp.example/realms/other at `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
@@ -354,7 +360,7 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2, saying %q", r.code, r.stderr, tc.says)
 			}
 			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err := noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint") + "&audience=&resource=")
+			resp, err := noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint") + "&audience=&resource=&issuer=")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -100,18 +100,35 @@ type Grant struct {
 	// one adopts it. A bound grant that names none is never adopted so:
 	// its tokens are for the provider's default API, not that one's.
 	Bound bool `json:"bound,omitempty"`
+	// IssuerTokenURL is the token endpoint set beside the issuer, where the
+	// refresh tokens go: "" without an issuer, or with one whose discovery
+	// names it. ScopeResource, at a provider that addresses each access
+	// token to the API its scopes name (Microsoft's identity platform), is
+	// those APIs as Resource writes them, when no resource indicator was
+	// asked for: "" for the provider's default API. Complete says that the
+	// grant records both: every grant this freshtoken writes does. One that
+	// does not was written before (an older freshtoken, which drops them
+	// when it saves, and compares the fields it knows, as it did), and the
+	// first environment that it is otherwise the grant of adopts it.
+	IssuerTokenURL string `json:"issuer_token_url,omitempty"`
+	ScopeResource  string `json:"scope_resource,omitempty"`
+	Complete       bool   `json:"complete,omitempty"`
 }
 
 // IsZero reports whether g identifies nothing, as in records that predate it.
 func (g Grant) IsZero() bool { return g == Grant{} }
 
-// String describes g for people: "client ID at TOKEN_URL" (or "of ISSUER"),
+// String describes g for people: "client ID at TOKEN_URL" (or "of ISSUER",
+// and "of ISSUER at TOKEN_URL" when a token endpoint was set beside it),
 // "by device code" or the like, and "for audience AUDIENCE" and "for
 // resource URI" when it names them: two grants of one client differ only
 // in their type and what they are for.
 func (g Grant) String() string {
 	s := fmt.Sprintf("client %q at %s", g.ClientID, g.TokenURL)
-	if g.Issuer != "" {
+	switch {
+	case g.Issuer != "" && g.IssuerTokenURL != "":
+		s = fmt.Sprintf("client %q of %s at %s", g.ClientID, g.Issuer, g.IssuerTokenURL)
+	case g.Issuer != "":
 		s = fmt.Sprintf("client %q of %s", g.ClientID, g.Issuer)
 	}
 	switch g.Type {
@@ -124,8 +141,10 @@ func (g Grant) String() string {
 	if g.Audience != "" {
 		s += fmt.Sprintf(" for audience %q", g.Audience)
 	}
-	if g.Resource != "" {
-		s += " for resource " + strings.ReplaceAll(g.Resource, " ", " and ")
+	for _, r := range []string{g.Resource, g.ScopeResource} {
+		if r != "" {
+			s += " for resource " + strings.ReplaceAll(r, " ", " and ")
+		}
 	}
 	return s
 }
@@ -410,7 +429,8 @@ func ValidateEnvName(name string) error {
 // detected. An older freshtoken reads a record of its own format and drops
 // the fields it does not know when it saves one: raise it for a field whose
 // loss would break a promise, not for one an older freshtoken may lose.
-// Format 1 gained Grant (its Audience, Resource and Bound among it),
+// Format 1 gained Grant (its Audience, Resource, Bound, IssuerTokenURL,
+// ScopeResource and Complete among it),
 // Problem, Rest and RefreshNotExtended without; the versions from before
 // each forget it (docs/fleets.md, Upgrading).
 const formatVersion = 1

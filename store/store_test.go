@@ -76,4 +76,8 @@ func TestGrantString(t *testing.T) {
 	if got, want := g.String(), `client "c" of https://idp.example/ by device code for audience "https://api.example/" for resource https://a.example/ and https://b.example/`; got != want {
 		t.Errorf("%q; want %q", got, want)
 	}
+	g = store.Grant{Issuer: "https://idp.example/", IssuerTokenURL: "https://gw.example/token", ClientID: "c", Type: "authorization_code", ScopeResource: "api://x"}
+	if got, want := g.String(), `client "c" of https://idp.example/ at https://gw.example/token by authorization code for resource api://x`; got != want {
+		t.Errorf("%q; want %q", got, want)
+	}
 }

@@ -63,17 +63,25 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s with grant = %q, not this configuration's %q; logging in through it would store tokens of the wrong grant. Restart that proxy so that it reads the config again",
 			env.Name, base, env.Name, g.Grant, env.Grant)
 	}
-	if g.ClientID != env.ClientID || g.TokenURL != env.TokenURL || g.Store != src.Location() {
-		return usageErrorf("%s: the freshtoken proxy at %s serves %s for client %q at %s with tokens in %s, not this configuration's client %q at %s with tokens in %s; logging in through it would not give this configuration tokens. Stop that proxy, or run it with this configuration",
-			env.Name, base, env.Name, g.ClientID, g.TokenURL, g.Store, env.ClientID, env.TokenURL, src.Location())
+	// An issuer is compared unless the proxy is older than this check (nil):
+	// two of one client id whose token endpoints are both discovered have
+	// the same token_url, none.
+	if g.ClientID != env.ClientID || g.TokenURL != env.TokenURL || g.Issuer != nil && *g.Issuer != env.Issuer || g.Store != src.Location() {
+		issuer := ""
+		if g.Issuer != nil {
+			issuer = *g.Issuer
+		}
+		theirs, ours := grantOf(g.ClientID, issuer, g.TokenURL), grantOf(env.ClientID, env.Issuer, env.TokenURL)
+		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s with tokens in %s, not this configuration's %s with tokens in %s; logging in through it would not give this configuration tokens. Stop that proxy, or run it with this configuration",
+			env.Name, base, env.Name, theirs, g.Store, ours, src.Location())
 	}
-	if g.Audience != nil && g.Resource != nil && (*g.Audience != env.Audience || *g.Resource != store.Resources(env.Resources)) {
+	if g.Audience != nil && g.Resource != nil && (*g.Audience != env.Audience || *g.Resource != store.Resources(env.BoundResources())) {
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s, not for this configuration's %s; logging in through it would not give this configuration tokens for its API. Stop that proxy, or run it with this configuration",
-			env.Name, base, env.Name, forAPI(*g.Audience, *g.Resource), forAPI(env.Audience, store.Resources(env.Resources)))
+			env.Name, base, env.Name, forAPI(*g.Audience, *g.Resource), forAPI(env.Audience, store.Resources(env.BoundResources())))
 	}
 	began := time.Now()
 	attempt := httpx.RandomToken()
-	link := proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.Resources)
+	link := proxy.ForIssuer(proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.BoundResources()), env.Issuer)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
@@ -223,12 +231,23 @@ func nothingListens(err error) bool {
 type grantInfo struct {
 	ClientID string `json:"client_id"`
 	TokenURL string `json:"token_url"`
-	Grant    string `json:"grant"` // "" from a proxy older than grants
-	Store    string `json:"store"`
+	// Issuer is nil from a proxy older than its check.
+	Issuer *string `json:"issuer"`
+	Grant  string  `json:"grant"` // "" from a proxy older than grants
+	Store  string  `json:"store"`
 	// Audience and Resource are nil from a proxy older than grants that
 	// name them; Resource as store.Grant names resource indicators.
 	Audience *string `json:"audience"`
 	Resource *string `json:"resource"`
+}
+
+// grantOf is the grant, as store.Grant names it for people, of a client
+// at an issuer ("" for none) and a token URL ("" for the one it names).
+func grantOf(clientID, issuer, tokenURL string) store.Grant {
+	if issuer != "" {
+		return store.Grant{ClientID: clientID, Issuer: issuer, IssuerTokenURL: tokenURL}
+	}
+	return store.Grant{ClientID: clientID, TokenURL: tokenURL}
 }
 
 // forAPI names what tokens are requested for: an audience and resource

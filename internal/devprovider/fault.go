@@ -37,10 +37,14 @@ const (
 	// provider might send, and the refresh token presented, so the grant
 	// goes on.
 	FaultUnprintableToken Fault = "unprintable_token"
+	// FaultNotFound is 404 with Go's plain-text "404 page not found", as
+	// a URL where no endpoint is answers: the token endpoint gone from
+	// where the discovery document names it.
+	FaultNotFound Fault = "not_found"
 )
 
 // faultKinds lists every Fault, for validation and error messages.
-var faultKinds = []Fault{Fault5xx, FaultHTML, FaultMalformedJSON, FaultHang, FaultInvalidGrant, FaultInvalidClient, FaultEcho, FaultEchoText, FaultSlowDown, FaultUnprintableToken}
+var faultKinds = []Fault{Fault5xx, FaultHTML, FaultMalformedJSON, FaultHang, FaultInvalidGrant, FaultInvalidClient, FaultEcho, FaultEchoText, FaultSlowDown, FaultUnprintableToken, FaultNotFound}
 
 // pendingFault is a fault still to be applied to the next n token requests.
 type pendingFault struct {
@@ -113,6 +117,8 @@ func (p *Provider) writeFault(w http.ResponseWriter, r *http.Request, kind Fault
 	case FaultUnprintableToken:
 		writeJSON(w, http.StatusOK, map[string]any{"access_token": "dev_at_\x1b]52;c;cm0gLXJmIH4K\x07", "token_type": "Bearer",
 			"expires_in": 3600, "refresh_token": r.PostForm.Get("refresh_token")})
+	case FaultNotFound:
+		http.NotFound(w, r)
 	case FaultSlowDown:
 		p.mu.Lock()
 		p.slowDown(r.PostForm.Get("device_code"))

@@ -254,6 +254,18 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			k.leaveTokenFile(name, path)
 		}
 	}
+	if rec != nil && (!rec.Grant.Bound || !rec.Grant.Complete) && k.TokenFile != nil && k.TokenFile(name) != "" && src.CheckGrant(rec) == nil {
+		// Stored before grants were (or were bound, or complete), the record belongs to
+		// the first environment that uses it, and its token going into the
+		// token file is a use: it is adopted first (the engine serves it
+		// unrecorded where the store takes no writes), or found adopted by
+		// another configuration meanwhile.
+		if adopted, err := src.KeepAlive(ctx); err == nil {
+			rec = adopted
+		} else if again, err := src.Record(ctx); err == nil {
+			rec = again
+		}
+	}
 	if rec == nil || src.CheckGrant(rec) != nil { // never another client's token
 		k.removeTokenFile(name)
 	} else {

@@ -156,6 +156,47 @@ func TestTokenFileNeverHoldsAnotherClientsToken(t *testing.T) {
 	}
 }
 
+// TestTokenFileOfARecordWithoutGrantAdoptsIt: a record stored before
+// grants were belongs to the first environment that uses it. The keeper
+// putting its token in the environment's token file is a use: the record
+// is adopted first, so that another configuration of the name, finding it
+// later, is refused it. It wrote the file and left the record unadopted,
+// and the other configuration then used it too.
+func TestTokenFileOfARecordWithoutGrantAdoptsIt(t *testing.T) {
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	set := freshtoken.Settings{Env: "dev", ClientID: "mine", ClientSecret: "s3cr3t-value",
+		TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}
+	src, err := freshtoken.New(set, freshtoken.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &store.Record{AccessToken: "legacy-access-token-123456", RefreshToken: "a-refresh-token-123456",
+		IssuedAt: time.Now(), Expiry: time.Now().Add(time.Hour)}
+	if err := st.Save(context.Background(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "token")
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
+		Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(string) string { return file }}
+	k.round(context.Background(), time.Minute)
+	if b, err := os.ReadFile(file); err != nil || string(b) != rec.AccessToken+"\n" {
+		t.Fatalf("token file %q, %v; want the record's token", b, err)
+	}
+	if got, err := st.Load(context.Background(), "dev"); err != nil || !got.Grant.Bound || !got.Grant.Complete || got.Grant.ClientID != "mine" {
+		t.Fatalf("the record's grant after the keeper's look: %+v, %v; want this environment's, bound and complete", got, err)
+	}
+	set.ClientID = "theirs"
+	other, err := freshtoken.New(set, freshtoken.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("another configuration of the name, after the keeper used the record: %v; want log-in needed", err)
+	}
+}
+
 // TestRejectedClientCredentialsAreTold: a client-credentials environment
 // with a token file, whose client the provider rejects before any token
 // was had, has no record to note the problem in; the keeper still tells

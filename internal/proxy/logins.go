@@ -340,7 +340,14 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 		// Nor may it log in for another API: the tokens would be addressed
 		// to this proxy's audience and resources, not the command's. A link
 		// of a command older than this check names neither.
-		if q.Has("audience") && (q.Get("audience") != e.conf.Audience || q.Get("resource") != store.Resources(e.conf.Resources)) {
+		// Nor for another issuer, whose log-in is at another provider. A
+		// link of a command older than this check names none.
+		if q.Has("issuer") && q.Get("issuer") != e.conf.Issuer {
+			p.log.Warn("log-in link refused: it is for another issuer", "env", name)
+			refuse("This freshtoken proxy serves " + name + " for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.")
+			return
+		}
+		if q.Has("audience") && (q.Get("audience") != e.conf.Audience || q.Get("resource") != store.Resources(e.conf.BoundResources())) {
 			p.log.Warn("log-in link refused: it is for another audience or resource", "env", name)
 			refuse("This freshtoken proxy serves " + name + " for another audience or resource than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.")
 			return
@@ -407,6 +414,7 @@ type grantInfo struct {
 	Env      string `json:"env"`
 	ClientID string `json:"client_id"`
 	TokenURL string `json:"token_url"`
+	Issuer   string `json:"issuer"` // "" for none
 	Grant    string `json:"grant"`
 	Store    string `json:"store"`
 	Audience string `json:"audience"`
@@ -426,8 +434,8 @@ func (p *Proxy) handleGrant(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, pr)
 		return
 	}
-	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: e.conf.TokenURL, Grant: e.conf.Grant, Store: e.src.Location(),
-		Audience: e.conf.Audience, Resource: store.Resources(e.conf.Resources)})
+	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: e.conf.TokenURL, Issuer: e.conf.Issuer, Grant: e.conf.Grant, Store: e.src.Location(),
+		Audience: e.conf.Audience, Resource: store.Resources(e.conf.BoundResources())})
 }
 
 // GrantURL is where the proxy at base says which client and store it
@@ -444,6 +452,15 @@ func ForAPI(link, audience string, resources []string) string {
 	q, _ := url.ParseQuery(query) // LoginURL's own
 	q.Set("audience", audience)
 	q.Set("resource", store.Resources(resources))
+	return path + "?" + q.Encode()
+}
+
+// ForIssuer is the log-in link for an environment of issuer ("" for none),
+// which the proxy refuses if it serves env for another.
+func ForIssuer(link, issuer string) string {
+	path, query, _ := strings.Cut(link, "?")
+	q, _ := url.ParseQuery(query) // LoginURL's own
+	q.Set("issuer", issuer)
 	return path + "?" + q.Encode()
 }
 

@@ -295,8 +295,16 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	e, err := p.env(r.Context(), name)
 	var rerr error
 	if err == nil {
-		// As `freshtoken logout`: end the grant at the provider if it can,
-		// and forget the tokens whatever it answered.
+		// As `freshtoken logout`: another configuration's tokens, stored
+		// under the name, are neither revoked nor forgotten.
+		if rec, lerr := e.src.Record(r.Context()); lerr == nil && rec != nil {
+			if gerr := e.src.CheckGrant(rec); gerr != nil {
+				p.buttonFailed(w, r, name, "logout-failed", gerr)
+				return
+			}
+		}
+		// End the grant at the provider if it can, and forget the tokens
+		// whatever it answered.
 		rerr = e.src.Revoke(r.Context())
 		if errors.Is(rerr, freshtoken.ErrClearText) {
 			// Nothing was sent: the tokens are kept until the

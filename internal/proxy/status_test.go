@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 func TestStatusPage(t *testing.T) {
@@ -350,6 +352,44 @@ func TestLogoutButtonSendsNothingInClearText(t *testing.T) {
 	_, page := f.get(t, loc)
 	if !strings.Contains(string(page), "is plain http to another machine") {
 		t.Errorf("the page does not say the revocation endpoint is plain http:\n%s", page)
+	}
+}
+
+// TestLogoutButtonLeavesAnotherConfigurationsTokens: Log out, where the
+// store now holds the tokens of another configuration's log-in under the
+// environment's name, sends nothing, forgets nothing, and says so; the
+// proxy's log said it was forgetting the tokens all the same, as when a
+// revocation fails, though they were kept.
+func TestLogoutButtonLeavesAnotherConfigurationsTokens(t *testing.T) {
+	revoked := 0
+	revocation := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { revoked++ }))
+	t.Cleanup(revocation.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", revocation.URL+"/revoke")
+	}})
+	f.login(t, "rev")
+	where := f.source(t, "rev").Location()
+	st := filestore.New(filepath.Dir(where))
+	rec, err := st.Load(context.Background(), "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Grant.ClientID = "another-configurations-client"
+	if err := st.Save(context.Background(), "rev", rec); err != nil {
+		t.Fatal(err)
+	}
+	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/?done=logout-failed&env=rev" {
+		t.Fatalf("Log out: %d to %q; want the page saying it could not log out", resp.StatusCode, loc)
+	}
+	if after, err := st.Load(context.Background(), "rev"); err != nil || after.RefreshToken != rec.RefreshToken {
+		t.Fatalf("after Log out the store holds %+v, %v; want the other configuration's tokens kept", after, err)
+	}
+	if revoked != 0 {
+		t.Fatal("the other configuration's tokens were sent to the revocation endpoint")
+	}
+	if strings.Contains(f.logs.String(), "forgetting the tokens all the same") {
+		t.Errorf("the log says the tokens are being forgotten, though they were kept:\n%s", f.logs)
 	}
 }
 

@@ -41,7 +41,8 @@ func Sample() *store.Record {
 		RefreshToken: "refresh-1", RefreshExpiry: now.Add(20 * 24 * time.Hour), IssuedAt: now,
 		LoggedInAt: now.Add(-time.Hour), RenewedAt: now, Renewals: 2, RenewedFor: store.RenewedForRejection, RejectedInARow: 2, RefreshNotExtended: true,
 		Grant: store.Grant{TokenURL: "https://api.example.com/v2/token_endpoint", ClientID: "client-1", Type: "authorization_code",
-			Audience: "https://api.example.com/", Resource: "https://api.example.com/v2/", Bound: true},
+			Audience: "https://api.example.com/", Resource: "https://api.example.com/v2/", Bound: true,
+			IssuerTokenURL: "https://gw.example.com/token", ScopeResource: "api://x", Complete: true},
 		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the grant ended — log in again", At: now}}
 }
 
