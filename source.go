@@ -826,7 +826,7 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 // two configurations of one issuer and client that send them to two token
 // endpoints do not share them.
 func (s *Source) grant() store.Grant {
-	g := store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources), Bound: true, Complete: true}
+	g := store.Grant{Issuer: s.set.Issuer, ClientID: s.set.ClientID, Type: s.set.Grant, Audience: s.set.Audience, Resource: store.Resources(s.set.Resources), Bound: true}
 	if s.set.Issuer == "" {
 		g.TokenURL = s.tokenURL
 	} else {
@@ -841,34 +841,23 @@ func (s *Source) grant() store.Grant {
 // adoptable reports whether g, the grant of a stored record, is taken for
 // this environment's, and recorded as its own at the record's first use:
 // g is from a record written before grants were recorded (it names
-// nothing), or before they were bound (see store.Grant.Bound): it is
-// otherwise this environment's, or names neither audience nor resource
-// and is otherwise this environment's, which names one; or before they
-// were complete (see store.Grant.Complete): it is otherwise this
-// environment's. A bound, complete grant is this environment's only when
-// it is the same.
+// nothing), or by a freshtoken that did not bind them (see
+// store.Grant.Bound) and is otherwise this environment's: it records
+// neither the token endpoint set beside an issuer nor the APIs scopes
+// name, and when it names neither audience nor resource its tokens may
+// have been requested for this environment's.
 func (s *Source) adoptable(g store.Grant) bool {
 	own := s.grant()
 	switch {
 	case g.IsZero():
 		return true
-	case g.Bound && g.Complete:
+	case g.Bound:
 		return g == own
 	}
-	if !g.Complete {
-		g.IssuerTokenURL, g.ScopeResource, g.Complete = own.IssuerTokenURL, own.ScopeResource, true
+	g.IssuerTokenURL, g.ScopeResource, g.Bound = own.IssuerTokenURL, own.ScopeResource, true
+	if g.Audience == "" && g.Resource == "" {
+		g.Audience, g.Resource = own.Audience, own.Resource
 	}
-	if g.Bound {
-		return g == own
-	}
-	g.Bound = true
-	if g == own {
-		return true
-	}
-	if g.Audience != "" || g.Resource != "" || own.Audience == "" && own.Resource == "" {
-		return false
-	}
-	own.Audience, own.Resource = "", ""
 	return g == own
 }
 
@@ -1669,15 +1658,12 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	case err != nil:
 		return nil, err
 	}
-	incomplete := was.Bound && !was.Complete
-	was.IssuerTokenURL, was.ScopeResource, was.Complete = r.Grant.IssuerTokenURL, r.Grant.ScopeResource, true
-	switch was.Bound = true; {
-	case was == store.Grant{Bound: true, IssuerTokenURL: r.Grant.IssuerTokenURL, ScopeResource: r.Grant.ScopeResource, Complete: true}:
+	was.IssuerTokenURL, was.ScopeResource, was.Bound = r.Grant.IssuerTokenURL, r.Grant.ScopeResource, true
+	switch {
+	case was == store.Grant{IssuerTokenURL: r.Grant.IssuerTokenURL, ScopeResource: r.Grant.ScopeResource, Bound: true}:
 		s.log.Debug("the stored tokens had no grant recorded; they now belong to this environment's", "grant", r.Grant.String())
-	case incomplete:
-		s.log.Debug("the stored tokens' grant was recorded by an older freshtoken; it now names the token_url set beside the issuer and the APIs the scopes name, if any", "grant", r.Grant.String())
 	case was == r.Grant:
-		s.log.Debug("the stored tokens' grant was recorded by an older freshtoken; it now says that it names its audience and resources exactly", "grant", r.Grant.String())
+		s.log.Debug("the stored tokens' grant was recorded by an older freshtoken; it now records all its tokens are bound to", "grant", r.Grant.String())
 	default:
 		s.log.Debug("the stored tokens' grant named no audience or resource; they now belong to this environment's", "was", was.String(), "grant", r.Grant.String())
 	}

@@ -88,7 +88,7 @@ func TestRecordWithoutGrantIsAdopted(t *testing.T) {
 	if _, err := r.source().Token(); err != nil {
 		t.Fatal(err)
 	}
-	want := store.Grant{TokenURL: r.settings.TokenURL, ClientID: r.settings.ClientID, Type: "authorization_code", Bound: true, Complete: true}
+	want := store.Grant{TokenURL: r.settings.TokenURL, ClientID: r.settings.ClientID, Type: "authorization_code", Bound: true}
 	if got := r.record().Grant; got != want {
 		t.Fatalf("grant %+v after first use, want %+v", got, want)
 	}
@@ -1049,7 +1049,7 @@ func TestRecordWithoutAudienceIsAdopted(t *testing.T) {
 		t.Fatalf("the environment with an audience was not served the record without one: %v", err)
 	}
 	want := store.Grant{TokenURL: r.settings.TokenURL, ClientID: r.settings.ClientID, Type: "authorization_code",
-		Audience: "https://a.example/", Resource: "https://a.example/v2/", Bound: true, Complete: true}
+		Audience: "https://a.example/", Resource: "https://a.example/v2/", Bound: true}
 	if got := r.record(); got.Grant != want || got.RefreshToken != held.RefreshToken {
 		t.Fatalf("grant %+v after first use, want %+v", got.Grant, want)
 	}
@@ -1293,34 +1293,34 @@ func TestTokensOfAnotherScopesAPIAreNeverUsed(t *testing.T) {
 	}
 }
 
-// TestRecordWithoutCompleteGrantIsAdopted: a record written before grants
+// TestUnboundRecordOfAnIssuerIsAdopted: a record written before grants
 // named the token_url set beside an issuer and the APIs scopes name (its
-// grant is not "complete"), or renewed since by such a freshtoken, which
-// drops what it does not know, is used with no log-in by the environment
-// it is otherwise the grant of, which records its own in it, complete;
-// then a configuration of the issuer alone is refused it. A freshtoken
-// from before reads the complete grant as it read its own: the fields it
-// knows are as it wrote them.
-func TestRecordWithoutCompleteGrantIsAdopted(t *testing.T) {
+// grant is not "bound"), or renewed since by such a freshtoken, which drops
+// what it does not know, is used with no log-in by the environment it is
+// otherwise the grant of, which records its own in it, bound; then a
+// configuration of the issuer alone is refused it. A freshtoken from before
+// reads the bound grant as it read its own: the fields it knows are as it
+// wrote them.
+func TestUnboundRecordOfAnIssuerIsAdopted(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	found := freshtoken.Endpoints{AuthURL: r.settings.AuthURL, TokenURL: r.settings.TokenURL}
 	r.settings.Issuer = "https://issuer.example/realms/x"
 	r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) { return found, nil }
 	r.login(r.source())
-	complete := r.record().Grant
-	if complete.TokenURL != "" || complete.IssuerTokenURL != r.settings.TokenURL || !complete.Complete {
-		t.Fatalf("stored grant %+v; want the token_url beside the issuer, complete", complete)
+	bound := r.record().Grant
+	if bound.TokenURL != "" || bound.IssuerTokenURL != r.settings.TokenURL || !bound.Bound {
+		t.Fatalf("stored grant %+v; want the token_url beside the issuer, bound", bound)
 	}
 	older := r.record()
-	older.Grant.IssuerTokenURL, older.Grant.ScopeResource, older.Grant.Complete = "", "", false
+	older.Grant.IssuerTokenURL, older.Grant.ScopeResource, older.Grant.Bound = "", "", false
 	if err := r.store.Save(context.Background(), "sandbox", older); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.source().Token(); err != nil {
 		t.Fatalf("the environment, after an older freshtoken saved its record: %v", err)
 	}
-	if got := r.record().Grant; got != complete {
-		t.Fatalf("grant %+v after first use; want %+v", got, complete)
+	if got := r.record().Grant; got != bound {
+		t.Fatalf("grant %+v after first use; want %+v", got, bound)
 	}
 	set := r.settings
 	set.TokenURL = ""

@@ -91,28 +91,25 @@ type Grant struct {
 	// token may do at its API, not which API it is addressed to.
 	Audience string `json:"audience,omitempty"`
 	Resource string `json:"resource,omitempty"`
-	// Bound says that Audience and Resource are exactly what the tokens
-	// were requested for: none when they are empty. Every grant this
-	// freshtoken writes is bound. One that is not was written before it
-	// (an older freshtoken, which drops the field when it saves): when it
-	// names neither audience nor resource, its tokens may have been
-	// requested for one, and the first environment of its client to name
-	// one adopts it. A bound grant that names none is never adopted so:
-	// its tokens are for the provider's default API, not that one's.
-	Bound bool `json:"bound,omitempty"`
 	// IssuerTokenURL is the token endpoint set beside the issuer, where the
 	// refresh tokens go: "" without an issuer, or with one whose discovery
 	// names it. ScopeResource, at a provider that addresses each access
 	// token to the API its scopes name (Microsoft's identity platform), is
 	// those APIs as Resource writes them, when no resource indicator was
-	// asked for: "" for the provider's default API. Complete says that the
-	// grant records both: every grant this freshtoken writes does. One that
-	// does not was written before (an older freshtoken, which drops them
-	// when it saves, and compares the fields it knows, as it did), and the
-	// first environment that it is otherwise the grant of adopts it.
+	// asked for: "" for the provider's default API.
 	IssuerTokenURL string `json:"issuer_token_url,omitempty"`
 	ScopeResource  string `json:"scope_resource,omitempty"`
-	Complete       bool   `json:"complete,omitempty"`
+	// Bound says that the grant records all its tokens are bound to:
+	// Audience and Resource exactly what they were requested for (none
+	// when empty), and IssuerTokenURL and ScopeResource. Every grant this
+	// freshtoken writes is bound. One that is not was written by an older
+	// freshtoken, which knew none of these but the audience and resource
+	// (and drops the fields it does not know when it saves): the first
+	// environment that it is otherwise the grant of adopts it, and so does
+	// the first of its client to name an audience or resource when it
+	// names neither, as its tokens may have been requested for one. A
+	// bound grant is an environment's only when it is the same.
+	Bound bool `json:"bound,omitempty"`
 }
 
 // IsZero reports whether g identifies nothing, as in records that predate it.
@@ -429,8 +426,8 @@ func ValidateEnvName(name string) error {
 // detected. An older freshtoken reads a record of its own format and drops
 // the fields it does not know when it saves one: raise it for a field whose
 // loss would break a promise, not for one an older freshtoken may lose.
-// Format 1 gained Grant (its Audience, Resource, Bound, IssuerTokenURL,
-// ScopeResource and Complete among it),
+// Format 1 gained Grant (its Audience, Resource, IssuerTokenURL,
+// ScopeResource and Bound among it),
 // Problem, Rest and RefreshNotExtended without; the versions from before
 // each forget it (docs/fleets.md, Upgrading).
 const formatVersion = 1

@@ -254,8 +254,8 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			k.leaveTokenFile(name, path)
 		}
 	}
-	if rec != nil && (!rec.Grant.Bound || !rec.Grant.Complete) && k.TokenFile != nil && k.TokenFile(name) != "" && src.CheckGrant(rec) == nil {
-		// Stored before grants were (or were bound, or complete), the record belongs to
+	if rec != nil && !rec.Grant.Bound && k.TokenFile != nil && k.TokenFile(name) != "" && src.CheckGrant(rec) == nil {
+		// Stored before grants were (or were bound), the record belongs to
 		// the first environment that uses it, and its token going into the
 		// token file is a use: it is adopted first (the engine serves it
 		// unrecorded where the store takes no writes), or found adopted by

@@ -42,7 +42,7 @@ func Sample() *store.Record {
 		LoggedInAt: now.Add(-time.Hour), RenewedAt: now, Renewals: 2, RenewedFor: store.RenewedForRejection, RejectedInARow: 2, RefreshNotExtended: true,
 		Grant: store.Grant{TokenURL: "https://api.example.com/v2/token_endpoint", ClientID: "client-1", Type: "authorization_code",
 			Audience: "https://api.example.com/", Resource: "https://api.example.com/v2/", Bound: true,
-			IssuerTokenURL: "https://gw.example.com/token", ScopeResource: "api://x", Complete: true},
+			IssuerTokenURL: "https://gw.example.com/token", ScopeResource: "api://x"},
 		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the grant ended — log in again", At: now}}
 }
 
