@@ -133,7 +133,7 @@ func TestTwoConfigsOneEnvironmentName(t *testing.T) {
 			defer other.Close()
 			second := w.writeOtherConfig("second.toml", fmt.Sprintf("[store]\nurl = %q\n\n[env.dev]\n%s", "file://"+w.store, tt.env(w.api, other.URL+"/")))
 			requests := w.provider.Stats().TokenRequests
-			for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}, {"logout"}} {
+			for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}} {
 				r := w.run(append([]string{"--config", second}, args...)...)
 				if r.code != 3 || !strings.Contains(r.stderr, "belong to client") || !strings.Contains(r.stderr, "freshtoken --config "+second+" login -e dev") {
 					t.Fatalf("%v: exit %d, stderr %q; want 3 naming the other grant and the log-in", args, r.code, r.stderr)
@@ -142,6 +142,7 @@ func TestTwoConfigsOneEnvironmentName(t *testing.T) {
 					t.Fatalf("%v printed %q", args, r.stdout)
 				}
 			}
+			w.logoutLeavesTheTokens(second, "belong to client")
 			st := w.run("--config", second, "status")
 			if !strings.Contains(st.stdout, "logged in:      no: the stored tokens belong to client") {
 				t.Fatalf("status:\n%s", st.stdout)
@@ -515,17 +516,36 @@ audience = %q
 	return second, api
 }
 
+// logoutLeavesTheTokens checks that logout with the configuration second,
+// whose environment "dev" the stored tokens are not of, exits 0 saying it
+// has none of its own to log out of, naming each of want. It exited 3
+// saying to log in, which is not what a log-out was after.
+func (w *world) logoutLeavesTheTokens(second string, want ...string) {
+	t := w.t
+	t.Helper()
+	r := w.run("--config", second, "logout")
+	if r.code != 0 || !strings.HasPrefix(r.stderr, "dev has no tokens of its own to log out of: the stored tokens belong to") || r.stdout != "" {
+		t.Fatalf("logout: exit %d, stdout %q, stderr %q; want 0 saying there are no tokens of its own", r.code, r.stdout, r.stderr)
+	}
+	for _, s := range want {
+		if !strings.Contains(r.stderr, s) {
+			t.Fatalf("logout: stderr %q; want it to name %q", r.stderr, s)
+		}
+	}
+}
+
 // refusesTheFirstsTokens checks that the configuration second neither uses
-// nor changes the world's record, stored: its token, token --force, get and
-// logout exit 3 printing nothing, their message holding theirs and ours
-// (how the record's grant and second's are told) and the log-in to run;
+// nor changes the world's record, stored: its token, token --force and get
+// exit 3 printing nothing, their message holding theirs and ours (how the
+// record's grant and second's are told) and the log-in to run; its logout
+// leaves them, exit 0;
 // status says not logged in, naming the record's client; nothing reaches
 // second's API or the provider.
 func (w *world) refusesTheFirstsTokens(second, stored string, api *anotherAPI, theirs, ours string) {
 	t := w.t
 	t.Helper()
 	requests := w.provider.Stats().TokenRequests
-	for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}, {"logout"}} {
+	for _, args := range [][]string{{"token"}, {"token", "--force"}, {"get", "/v2/company"}} {
 		r := w.run(append([]string{"--config", second}, args...)...)
 		if r.code != 3 || !strings.Contains(r.stderr, theirs) || !strings.Contains(r.stderr, ours) || !strings.Contains(r.stderr, "freshtoken --config "+second+" login -e dev") {
 			t.Fatalf("%v: exit %d, stderr %q; want 3 naming both sides and the log-in", args, r.code, r.stderr)
@@ -534,6 +554,7 @@ func (w *world) refusesTheFirstsTokens(second, stored string, api *anotherAPI, t
 			t.Fatalf("%v printed %q", args, r.stdout)
 		}
 	}
+	w.logoutLeavesTheTokens(second, theirs, ours)
 	st := w.run("--config", second, "status")
 	if !strings.Contains(st.stdout, `logged in:      no: the stored tokens belong to client "dev-client-id"`) || !strings.Contains(st.stdout, strings.TrimSuffix(theirs, ", not to this environment's")) {
 		t.Fatalf("status:\n%s", st.stdout)

@@ -30,7 +30,10 @@ revocation_url in the config) when it has one, then delete them from the store.
 If revocation fails, the tokens are still forgotten and the message says what
 failed; interrupted (Ctrl-C) before they are deleted, it keeps them and says
 so. A revocation_url that is plain http to another machine is sent nothing:
-the tokens are kept, and it says what to do. --local only forgets them. The
+the tokens are kept, and it says what to do. Tokens stored under the name for
+another client or API (another configuration's) are left alone, neither
+revoked nor deleted, and it exits 0: there is nothing of this environment's
+to log out of. --local only forgets them. The
 configuration is kept; ` + "`freshtoken login`" + ` logs in again.`,
 		Example: `  freshtoken logout -e sandbox
   freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
@@ -55,7 +58,15 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	switch {
 	case err == nil:
 		if err := src.CheckGrant(rec); err != nil {
-			return err // another client's: neither revoked nor forgotten
+			var fe *freshtoken.Error
+			if !errors.As(err, &fe) || !errors.Is(err, freshtoken.ErrLoginRequired) {
+				return err
+			}
+			// Another configuration's: neither revoked nor forgotten, and
+			// nothing of this one's to log out of (a log-in is not what
+			// a log-out was after).
+			fmt.Fprintf(f.IO.ErrOut, "%s has no tokens of its own to log out of: %s.\n", src.Env(), fe.Msg)
+			return nil
 		}
 	case errors.Is(err, store.ErrNewerFormat):
 		return src.Logout(ctx) // a newer freshtoken's: refused, nothing deleted
