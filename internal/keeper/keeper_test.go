@@ -144,11 +144,7 @@ func TestTokenFileNeverHoldsAnotherClientsToken(t *testing.T) {
 				t.Fatal(err)
 			}
 			file := filepath.Join(t.TempDir(), "token")
-			k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
-				Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
-				Logger:    slog.New(slog.DiscardHandler),
-				TokenFile: func(string) string { return file }}
-			k.round(context.Background(), time.Minute)
+			keeping(src, file).round(context.Background(), time.Minute)
 			if b, err := os.ReadFile(file); err == nil {
 				t.Fatalf("the token file was written with %s: %q", tt.name, b)
 			}
@@ -176,16 +172,12 @@ func TestTokenFileOfARecordWithoutGrantAdoptsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "token")
-	k := &Keeper{Envs: func() ([]string, error) { return []string{"dev"}, nil },
-		Open:      func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
-		Logger:    slog.New(slog.DiscardHandler),
-		TokenFile: func(string) string { return file }}
-	k.round(context.Background(), time.Minute)
+	keeping(src, file).round(context.Background(), time.Minute)
 	if b, err := os.ReadFile(file); err != nil || string(b) != rec.AccessToken+"\n" {
 		t.Fatalf("token file %q, %v; want the record's token", b, err)
 	}
 	if got, err := st.Load(context.Background(), "dev"); err != nil || !got.Grant.Bound || got.Grant.ClientID != "mine" {
-		t.Fatalf("the record's grant after the keeper's look: %+v, %v; want this environment's, bound and complete", got, err)
+		t.Fatalf("the record's grant after the keeper's look: %+v, %v; want this environment's, bound", got, err)
 	}
 	set.ClientID = "theirs"
 	other, err := freshtoken.New(set, freshtoken.Options{Store: st})
