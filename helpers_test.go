@@ -130,6 +130,20 @@ func (r *rig) record() *store.Record {
 	return rec
 }
 
+// regrant stores the rig's record again with its grant as edit leaves it,
+// as an older freshtoken wrote it (no grant, or one not bound), and
+// returns the grant before.
+func (r *rig) regrant(edit func(*store.Grant)) store.Grant {
+	r.t.Helper()
+	rec := r.record()
+	was := rec.Grant
+	edit(&rec.Grant)
+	if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
+		r.t.Fatal(err)
+	}
+	return was
+}
+
 // loggedIn is a rig whose access tokens last an hour, with a source that
 // has logged in through it.
 func loggedIn(t *testing.T) (*rig, *freshtoken.Source) {

@@ -80,11 +80,7 @@ func TestAnotherClientsTokensAreNeverUsed(t *testing.T) {
 // recorded belongs to the first environment that uses it, and to no other.
 func TestRecordWithoutGrantIsAdopted(t *testing.T) {
 	r, _ := loggedIn(t)
-	legacy := r.record()
-	legacy.Grant = store.Grant{}
-	if err := r.store.Save(context.Background(), "sandbox", legacy); err != nil {
-		t.Fatal(err)
-	}
+	r.regrant(func(g *store.Grant) { *g = store.Grant{} })
 	if _, err := r.source().Token(); err != nil {
 		t.Fatal(err)
 	}
@@ -1031,11 +1027,7 @@ func TestRecordWithoutAudienceIsAdopted(t *testing.T) {
 	if _, err := r.source().Renew(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	older := r.record()
-	older.Grant.Bound = false // as a freshtoken that did not bind grants wrote it
-	if err := r.store.Save(t.Context(), "sandbox", older); err != nil {
-		t.Fatal(err)
-	}
+	r.regrant(func(g *store.Grant) { g.Bound = false }) // as a freshtoken that did not bind grants wrote it
 	r.settings.Audience, r.settings.Resources = "https://a.example/", []string{"https://a.example/v2/"}
 	logs := testenv.NewOutput()
 	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
@@ -1113,11 +1105,8 @@ func TestRecordWithoutAudienceOnReadOnlyDiskIsServed(t *testing.T) {
 	dir := testdisk.Small(t, "1m")
 	r.store = filestore.New(dir)
 	r.login(r.source())
+	r.regrant(func(g *store.Grant) { g.Bound = false }) // as a freshtoken that did not bind grants wrote it
 	held := r.record()
-	held.Grant.Bound = false // as a freshtoken that did not bind grants wrote it
-	if err := r.store.Save(t.Context(), "sandbox", held); err != nil {
-		t.Fatal(err)
-	}
 	testdisk.ReadOnly(t, dir)
 	r.settings.Audience = "https://a.example/"
 	src := r.source()
@@ -1206,11 +1195,7 @@ func TestAnIssuersTokensAreNotAnotherTokenEndpoints(t *testing.T) {
 // it lasted.
 func TestRecordWithoutGrantAdoptedMeanwhileIsNotServed(t *testing.T) {
 	r, _ := loggedIn(t)
-	legacy := r.record()
-	legacy.Grant = store.Grant{}
-	if err := r.store.Save(context.Background(), "sandbox", legacy); err != nil {
-		t.Fatal(err)
-	}
+	r.regrant(func(g *store.Grant) { *g = store.Grant{} })
 	set := r.settings
 	set.ClientID = "someone-elses-client"
 	other, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
@@ -1307,14 +1292,9 @@ func TestUnboundRecordOfAnIssuerIsAdopted(t *testing.T) {
 	r.settings.Issuer = "https://issuer.example/realms/x"
 	r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) { return found, nil }
 	r.login(r.source())
-	bound := r.record().Grant
+	bound := r.regrant(func(g *store.Grant) { g.IssuerTokenURL, g.ScopeResource, g.Bound = "", "", false })
 	if bound.TokenURL != "" || bound.IssuerTokenURL != r.settings.TokenURL || !bound.Bound {
 		t.Fatalf("stored grant %+v; want the token_url beside the issuer, bound", bound)
-	}
-	older := r.record()
-	older.Grant.IssuerTokenURL, older.Grant.ScopeResource, older.Grant.Bound = "", "", false
-	if err := r.store.Save(context.Background(), "sandbox", older); err != nil {
-		t.Fatal(err)
 	}
 	if _, err := r.source().Token(); err != nil {
 		t.Fatalf("the environment, after an older freshtoken saved its record: %v", err)
