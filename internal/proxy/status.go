@@ -106,6 +106,7 @@ var notices = map[string]struct {
 	"renew-failed":         {true, "Could not renew the token of {env}; see the details below."},
 	"logged-out":           {false, "Logged out of {env}: its tokens are forgotten."},
 	"logout-failed":        {true, "Could not log out of {env}; see the details below."},
+	"nothing-to-log-out":   {false, "{env} has no stored tokens: there was nothing to log out of."},
 	"logged-out-unrevoked": {false, "Logged out of {env}: its tokens are forgotten here; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access in your account at the provider."},
 	"logged-out-here":      {true, "Logged out of {env}: its tokens are forgotten here, but the provider could not be told to end the grant (see the details below); to end it there, remove the app's access in your account at the provider."},
 	"stale-login":          {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
@@ -297,7 +298,12 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		// As `freshtoken logout`: another configuration's tokens, stored
 		// under the name, are neither revoked nor forgotten.
-		if rec, lerr := e.src.Record(r.Context()); lerr == nil && rec != nil {
+		rec, lerr := e.src.Record(r.Context())
+		switch {
+		case lerr == nil && rec == nil: // as `freshtoken logout`: nothing to revoke or forget
+			http.Redirect(w, r, "/?done=nothing-to-log-out&env="+url.QueryEscape(name), http.StatusSeeOther)
+			return
+		case lerr == nil:
 			if gerr := e.src.CheckGrant(rec); gerr != nil {
 				p.buttonFailed(w, r, name, "logout-failed", gerr)
 				return

@@ -393,6 +393,30 @@ func TestLogoutButtonLeavesAnotherConfigurationsTokens(t *testing.T) {
 	}
 }
 
+// TestLogoutButtonWithNothingStored: Log out for an environment with no
+// stored tokens sends nothing and says there was nothing to log out of, as
+// `freshtoken logout` does. It asked the revocation endpoint to revoke
+// nothing, logged that the grant could not be revoked, and said the tokens
+// were forgotten but revoking them failed.
+func TestLogoutButtonWithNothingStored(t *testing.T) {
+	revoked := 0
+	revocation := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { revoked++ }))
+	t.Cleanup(revocation.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", revocation.URL+"/revoke")
+	}})
+	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/?done=nothing-to-log-out&env=rev" {
+		t.Fatalf("Log out: %d to %q; want the page saying there was nothing to log out of", resp.StatusCode, loc)
+	}
+	if revoked != 0 || strings.Contains(f.logs.String(), "could not be revoked") {
+		t.Fatalf("Log out with nothing stored asked the revocation endpoint %d times; log:\n%s", revoked, f.logs)
+	}
+	if _, page := f.get(t, "/?done=nothing-to-log-out&env=rev"); !strings.Contains(string(page), "rev has no stored tokens: there was nothing to log out of.") {
+		t.Fatalf("the page does not say there was nothing to log out of:\n%s", page)
+	}
+}
+
 // TestLogoutButtonSaysWhenRevocationFailed: when the provider's revocation
 // endpoint fails, Log out still forgets the tokens, and the page says that
 // the grant may live on at the provider, with what failed.
