@@ -491,28 +491,39 @@ func (f *File) checkTokenFiles(data []byte) error {
 // configuration at configPath names (the default folder when it names
 // none, or cannot be read), or that configuration file itself; "" when
 // none. Paths are compared by name and as they land, through symbolic
-// links to folders.
+// links to folders and to the file itself and a ".." after a link, and an
+// existing file by what it is: a hard link to a record is that record.
 func Overwrites(path, configPath string) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return ""
+	}
+	real := opensAt(path)
+	target, err := os.Stat(path) // the file the system opens, by path as given
+	if err != nil {
+		target = nil
 	}
 	storeURL := ""
 	if c, err := Load(configPath); err == nil {
 		storeURL = c.StoreURL
 	}
 	if !IsKeyringURL(storeURL) && !IsRedisURL(storeURL) {
-		if dir, err := StoreDir(storeURL); err == nil && (within(dir, abs) || underFolder(dir, abs)) {
-			return fmt.Sprintf("is inside the token store's folder (%s), where it would destroy the stored tokens; name a file of its own outside it", dir)
+		if dir, err := StoreDir(storeURL); err == nil {
+			if within(dir, abs) || underFolder(dir, abs) || within(dir, real) || underFolder(dir, real) {
+				return fmt.Sprintf("is inside the token store's folder (%s), where it would destroy the stored tokens; name a file of its own outside it", dir)
+			}
+			if target != nil && inFolder(dir, target) {
+				return fmt.Sprintf("is one of the token store's files (in %s), by another name, where it would destroy the stored tokens; name a file of its own", dir)
+			}
 		}
 	}
 	self, err := filepath.Abs(configPath)
 	if err != nil {
 		return ""
 	}
-	same := abs == self || landing(abs) == landing(self)
-	if a, err := os.Stat(abs); err == nil {
-		if b, err := os.Stat(self); err == nil && os.SameFile(a, b) {
+	same := abs == self || landing(abs) == landing(self) || real == landing(self)
+	if target != nil {
+		if b, err := os.Stat(self); err == nil && os.SameFile(target, b) {
 			same = true
 		}
 	}
@@ -520,6 +531,46 @@ func Overwrites(path, configPath string) string {
 		return "is the configuration file, which it would destroy; name a file of its own"
 	}
 	return ""
+}
+
+// opensAt is the file that opening path writes, as the system finds it:
+// its folder's symbolic links resolved in the order they come, so that a
+// ".." after a link leaves the folder the link leads to (filepath.Abs
+// takes it away by name first), and path itself followed when it is a
+// link. It is path made absolute where a folder on the way does not exist.
+func opensAt(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		if abs, err := filepath.Abs(real); err == nil {
+			return abs
+		}
+	}
+	i := strings.LastIndexAny(path, string(filepath.Separator)+"/")
+	dir, base := ".", path
+	if i >= 0 {
+		dir, base = path[:i+1], path[i+1:]
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		if abs, err := filepath.Abs(filepath.Join(real, base)); err == nil {
+			return abs
+		}
+	}
+	abs, _ := filepath.Abs(path)
+	return abs
+}
+
+// inFolder reports whether fi is one of the files in dir: a hard link to
+// it has another name and folder, but is the same file.
+func inFolder(dir string, fi fs.FileInfo) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if other, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && os.SameFile(fi, other) {
+			return true
+		}
+	}
+	return false
 }
 
 // within reports whether path is dir or lies under it, by their names.
