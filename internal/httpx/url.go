@@ -166,7 +166,7 @@ func dots(seg string) int {
 func URLFault(s string) string {
 	u, err := url.Parse(s)
 	switch {
-	case err == nil && u.User != nil:
+	case err == nil && u.User != nil, err != nil && hasUserInfo(s), err == nil && u.Opaque != "" && hasUserInfo(s):
 		return "has a user or password in it, which freshtoken never sends"
 	case err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
 		return fmt.Sprintf("%q is not an http(s) URL with a host", s)
@@ -175,4 +175,19 @@ func URLFault(s string) string {
 		return fmt.Sprintf("%q has a fragment (#%s), which is never sent", s, frag)
 	}
 	return ""
+}
+
+// hasUserInfo reports whether s, a URL url.Parse refused (a space or a
+// stray % in a password, a port that is no number) or read as opaque
+// (me:pw@host, with no scheme), has a user or password before its host,
+// by its text alone: an @ before the first /, ? or # after the scheme's
+// "//", or from its start when it has none.
+func hasUserInfo(s string) bool {
+	if _, rest, ok := strings.Cut(s, "//"); ok {
+		s = rest
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.Contains(s, "@")
 }
