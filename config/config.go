@@ -489,8 +489,8 @@ func (f *File) checkTokenFiles(data []byte) error {
 // Overwrites says which of freshtoken's own files writing to path (a log
 // file) would destroy: one in the token store's folder that the
 // configuration at configPath names (the default folder when it names
-// none, or cannot be read), or that configuration file itself; "" when
-// none. Paths are compared by name and as they land, through symbolic
+// none, or cannot be read), that configuration file itself, or a file it
+// names (a key_file, a ca_file, a token_file); "" when none. Paths are compared by name and as they land, through symbolic
 // links to folders and to the file itself and a ".." after a link, and an
 // existing file by what it is: a hard link to a record is that record.
 func Overwrites(path, configPath string) string {
@@ -504,7 +504,8 @@ func Overwrites(path, configPath string) string {
 		target = nil
 	}
 	storeURL := ""
-	if c, err := Load(configPath); err == nil {
+	c, err := Load(configPath)
+	if err == nil {
 		storeURL = c.StoreURL
 	}
 	if !IsKeyringURL(storeURL) && !IsRedisURL(storeURL) {
@@ -529,6 +530,33 @@ func Overwrites(path, configPath string) string {
 	}
 	if same {
 		return "is the configuration file, which it would destroy; name a file of its own"
+	}
+	if c == nil {
+		return ""
+	}
+	// The files it names: a key or certificates no longer parse once a log
+	// is appended, and a token file's readers would send the log.
+	named := map[string]string{}
+	if c.CAFile != "" {
+		named[c.CAFile] = "the ca_file"
+	}
+	for _, name := range c.Names() {
+		e := c.Envs[name]
+		for f, what := range map[string]string{e.KeyFile: "key_file", e.CAFile: "ca_file", e.TokenFile: "token_file"} {
+			if f != "" && named[f] == "" {
+				named[f] = fmt.Sprintf("env.%s's %s", name, what)
+			}
+		}
+	}
+	for f, what := range named {
+		fAbs, _ := filepath.Abs(f)
+		match := abs == fAbs || landing(abs) == landing(fAbs) || real == opensAt(f)
+		if b, err := os.Stat(f); err == nil && target != nil && os.SameFile(target, b) {
+			match = true
+		}
+		if match {
+			return fmt.Sprintf("is %s, which it would destroy; name a file of its own", what)
+		}
 	}
 	return ""
 }
