@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // ResolveReference resolves ref, a URL found in an answer to a request for
@@ -169,12 +171,33 @@ func URLFault(s string) string {
 	case err == nil && u.User != nil, err != nil && hasUserInfo(s), err == nil && u.Opaque != "" && hasUserInfo(s):
 		return "has a user or password in it, which freshtoken never sends"
 	case err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
-		return fmt.Sprintf("%q is not an http(s) URL with a host", s)
+		return fmt.Sprintf("%q is not an http(s) URL with a host", withoutSecretQuery(s))
 	case strings.Contains(s, "#"): // an empty fragment too
 		_, frag, _ := strings.Cut(s, "#")
-		return fmt.Sprintf("%q has a fragment (#%s), which is never sent", s, frag)
+		return fmt.Sprintf("%q has a fragment (#%s), which is never sent", withoutSecretQuery(s), frag)
 	}
 	return ""
+}
+
+// withoutSecretQuery is s to be quoted: its query written "…" when it holds
+// a parameter named as a secret (client_secret=, access_token=), read by
+// its text, as s may not parse.
+func withoutSecretQuery(s string) string {
+	before, rest, ok := strings.Cut(s, "?")
+	if !ok {
+		return s
+	}
+	query, frag, hasFrag := strings.Cut(rest, "#")
+	for _, param := range strings.Split(query, "&") {
+		k, _, _ := strings.Cut(param, "=")
+		if name, err := url.QueryUnescape(k); err != nil || redact.IsSecretKey(name) {
+			if hasFrag {
+				return before + "?…#" + frag
+			}
+			return before + "?…"
+		}
+	}
+	return s
 }
 
 // hasUserInfo reports whether s, a URL url.Parse refused (a space or a

@@ -30,3 +30,24 @@ func TestURLFaultHidesAPasswordInAURLThatDoesNotParse(t *testing.T) {
 		}
 	}
 }
+
+// TestURLFaultHidesASecretInTheQuery: a URL refused for its scheme, its
+// host or a fragment was quoted whole, a client_secret or access_token in
+// its query with it (the check for a secret in the query comes after, for
+// a URL otherwise good); the query is left out of the quote when it holds
+// one.
+func TestURLFaultHidesASecretInTheQuery(t *testing.T) {
+	for _, u := range []string{
+		"htps://h/t?client_secret=hunter2",
+		"https://h/t?client_secret=hunter2#x",
+		"https://h x/t?a=1&access_token=hunter2",
+		"https:///t?client_secret=hunter2",
+	} {
+		if fault := URLFault(u); fault == "" || strings.Contains(fault, "hunter2") {
+			t.Errorf("URLFault(%q) = %q, want it refused without the secret", u, fault)
+		}
+	}
+	if fault := URLFault("https://h/t?page=2#x"); !strings.Contains(fault, `"https://h/t?page=2#x"`) {
+		t.Errorf("a query with no secret: %q, want the URL quoted whole", fault)
+	}
+}
