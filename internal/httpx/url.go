@@ -171,18 +171,18 @@ func URLFault(s string) string {
 	case err == nil && u.User != nil, err != nil && hasUserInfo(s), err == nil && u.Opaque != "" && hasUserInfo(s):
 		return "has a user or password in it, which freshtoken never sends"
 	case err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
-		return fmt.Sprintf("%q is not an http(s) URL with a host", withoutSecretQuery(s))
+		return fmt.Sprintf("%q is not an http(s) URL with a host", WithoutSecretQuery(s))
 	case strings.Contains(s, "#"): // an empty fragment too
 		_, frag, _ := strings.Cut(s, "#")
-		return fmt.Sprintf("%q has a fragment (#%s), which is never sent", withoutSecretQuery(s), frag)
+		return fmt.Sprintf("%q has a fragment (#%s), which is never sent", WithoutSecretQuery(s), frag)
 	}
 	return ""
 }
 
-// withoutSecretQuery is s to be quoted: its query written "…" when it holds
+// WithoutSecretQuery is s to be quoted: its query written "…" when it holds
 // a parameter named as a secret (client_secret=, access_token=), read by
 // its text, as s may not parse.
-func withoutSecretQuery(s string) string {
+func WithoutSecretQuery(s string) string {
 	before, rest, ok := strings.Cut(s, "?")
 	if !ok {
 		return s
