@@ -522,9 +522,9 @@ func Overwrites(path, configPath string) string {
 	if err != nil {
 		return ""
 	}
-	same := abs == self || landing(abs) == landing(self) || real == landing(self)
+	same := abs == self || landing(abs) == landing(self) || real == opensAt(configPath)
 	if target != nil {
-		if b, err := os.Stat(self); err == nil && os.SameFile(target, b) {
+		if b, err := os.Stat(configPath); err == nil && os.SameFile(target, b) { // as Load finds it
 			same = true
 		}
 	}
