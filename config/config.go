@@ -489,37 +489,116 @@ func (f *File) checkTokenFiles(data []byte) error {
 // Overwrites says which of freshtoken's own files writing to path (a log
 // file) would destroy: one in the token store's folder that the
 // configuration at configPath names (the default folder when it names
-// none, or cannot be read), or that configuration file itself; "" when
-// none. Paths are compared by name and as they land, through symbolic
-// links to folders.
+// none, or cannot be read), that configuration file itself, or a file it
+// names (a key_file, a ca_file, a token_file); "" when none. Paths are compared by name and as they land, through symbolic
+// links to folders and to the file itself and a ".." after a link, and an
+// existing file by what it is: a hard link to a record is that record.
 func Overwrites(path, configPath string) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return ""
 	}
+	real := opensAt(path)
+	target, err := os.Stat(path) // the file the system opens, by path as given
+	if err != nil {
+		target = nil
+	}
 	storeURL := ""
-	if c, err := Load(configPath); err == nil {
+	c, err := Load(configPath)
+	if err == nil {
 		storeURL = c.StoreURL
 	}
 	if !IsKeyringURL(storeURL) && !IsRedisURL(storeURL) {
-		if dir, err := StoreDir(storeURL); err == nil && (within(dir, abs) || underFolder(dir, abs)) {
-			return fmt.Sprintf("is inside the token store's folder (%s), where it would destroy the stored tokens; name a file of its own outside it", dir)
+		if dir, err := StoreDir(storeURL); err == nil {
+			if within(dir, abs) || underFolder(dir, abs) || within(dir, real) || underFolder(dir, real) {
+				return fmt.Sprintf("is inside the token store's folder (%s), where it would destroy the stored tokens; name a file of its own outside it", dir)
+			}
+			if target != nil && inFolder(dir, target) {
+				return fmt.Sprintf("is one of the token store's files (in %s), by another name, where it would destroy the stored tokens; name a file of its own", dir)
+			}
 		}
 	}
 	self, err := filepath.Abs(configPath)
 	if err != nil {
 		return ""
 	}
-	same := abs == self || landing(abs) == landing(self)
-	if a, err := os.Stat(abs); err == nil {
-		if b, err := os.Stat(self); err == nil && os.SameFile(a, b) {
+	same := abs == self || landing(abs) == landing(self) || real == opensAt(configPath)
+	if target != nil {
+		if b, err := os.Stat(configPath); err == nil && os.SameFile(target, b) { // as Load finds it
 			same = true
 		}
 	}
 	if same {
 		return "is the configuration file, which it would destroy; name a file of its own"
 	}
+	if c == nil {
+		return ""
+	}
+	// The files it names: a key or certificates no longer parse once a log
+	// is appended, and a token file's readers would send the log.
+	named := map[string]string{}
+	if c.CAFile != "" {
+		named[c.CAFile] = "the ca_file"
+	}
+	for _, name := range c.Names() {
+		e := c.Envs[name]
+		for f, what := range map[string]string{e.KeyFile: "key_file", e.CAFile: "ca_file", e.TokenFile: "token_file"} {
+			if f != "" && named[f] == "" {
+				named[f] = fmt.Sprintf("env.%s's %s", name, what)
+			}
+		}
+	}
+	for f, what := range named {
+		fAbs, _ := filepath.Abs(f)
+		match := abs == fAbs || landing(abs) == landing(fAbs) || real == opensAt(f)
+		if b, err := os.Stat(f); err == nil && target != nil && os.SameFile(target, b) {
+			match = true
+		}
+		if match {
+			return fmt.Sprintf("is %s, which it would destroy; name a file of its own", what)
+		}
+	}
 	return ""
+}
+
+// opensAt is the file that opening path writes, as the system finds it:
+// its folder's symbolic links resolved in the order they come, so that a
+// ".." after a link leaves the folder the link leads to (filepath.Abs
+// takes it away by name first), and path itself followed when it is a
+// link. It is path made absolute where a folder on the way does not exist.
+func opensAt(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		if abs, err := filepath.Abs(real); err == nil {
+			return abs
+		}
+	}
+	i := strings.LastIndexAny(path, string(filepath.Separator)+"/")
+	dir, base := ".", path
+	if i >= 0 {
+		dir, base = path[:i+1], path[i+1:]
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		if abs, err := filepath.Abs(filepath.Join(real, base)); err == nil {
+			return abs
+		}
+	}
+	abs, _ := filepath.Abs(path)
+	return abs
+}
+
+// inFolder reports whether fi is one of the files in dir: a hard link to
+// it has another name and folder, but is the same file.
+func inFolder(dir string, fi fs.FileInfo) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if other, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && os.SameFile(fi, other) {
+			return true
+		}
+	}
+	return false
 }
 
 // within reports whether path is dir or lies under it, by their names.

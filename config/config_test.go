@@ -200,6 +200,10 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// request's parameters, written after it, went into it: the
 		// provider saw none of them.
 		{"auth_url with a fragment", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a#x\"\ntoken_url = \"https://login.example.com/t\"\n", `:5: env.a.auth_url: "https://login.example.com/a#x" has a fragment (#x), which is never sent`},
+		// A password in a URL that does not parse is not shown either.
+		{"token_url with a password that does not parse", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://me:hunter2 x@login.example.com/t\"\n", `:6: env.a.token_url: has a user or password in it, which freshtoken never sends`},
+		{"issuer with a password that does not parse", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/\"\nissuer = \"https://me:hunter2%zz@login.example.com/\"\n", `:5: env.a.issuer: has a user or password, which an issuer never has`},
+		{"issuer with a secret in its query", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/\"\nissuer = \"https://login.example.com/?client_secret=hunter2\"\n", `:5: env.a.issuer: "https://login.example.com/?…" has a query or a fragment, which an issuer may not have`},
 		{"token_url with a fragment", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t#\"\n", `:6: env.a.token_url: "https://login.example.com/t#" has a fragment (#), which is never sent`},
 		{"service with a newline", "[store]\nurl = \"keyring://?service=a%0Adelete-keychain\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\"\n", ":2: store.url: keyring://?service= takes a name of printable ASCII"},
 		// A file an editor saved in another encoding than UTF-8 (Windows

@@ -416,14 +416,14 @@ func CheckURL(s string) error {
 func checkIssuer(s string) error {
 	u, err := url.Parse(s)
 	switch {
-	case err != nil || u.Host == "" || u.Scheme != "https" && u.Scheme != "http":
-		return fmt.Errorf("%q is not an https URL such as https://login.example.com/realms/x", s)
-	case u.User != nil: // not shown: it may hold a password
+	case strings.HasPrefix(httpx.URLFault(s), "has a user or password"): // not shown: it may hold a password, in a URL that parses or not
 		return errors.New("has a user or password, which an issuer never has; write it as the provider names it, such as https://login.example.com/realms/x")
+	case err != nil || u.Host == "" || u.Scheme != "https" && u.Scheme != "http":
+		return fmt.Errorf("%q is not an https URL such as https://login.example.com/realms/x", httpx.WithoutSecretQuery(s))
 	case u.Scheme == "http" && !httpx.IsLoopback(u.Hostname()):
-		return fmt.Errorf("%q must use https: the endpoints it names are trusted with your tokens", s)
+		return fmt.Errorf("%q must use https: the endpoints it names are trusted with your tokens", httpx.WithoutSecretQuery(s))
 	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#"):
-		return fmt.Errorf("%q has a query or a fragment, which an issuer may not have; write it as the provider names it", s)
+		return fmt.Errorf("%q has a query or a fragment, which an issuer may not have; write it as the provider names it", httpx.WithoutSecretQuery(s))
 	}
 	return nil
 }

@@ -41,8 +41,9 @@ when only a refresh token was imported: the next call fetches one).
 It exits 0 when every environment has what it needs here, even one that
 needs a log-in (its lines say so). When one does not, it exits with that
 problem's code: 5 for a store that could not be reached, 2 for a store that
-refused access or a client_secret_env naming a variable that is not set (or
-is empty) here, which client_secret_problem in --json tells of, with what
+refused access, one that no command uses (a folder where a record belongs,
+a token folder others may read), or a client_secret_env naming a variable
+that is not set (or is empty) here, which client_secret_problem in --json tells of, with what
 to set.`,
 		Example: `  freshtoken status
   freshtoken status --json`,
@@ -118,7 +119,8 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	var all []envStatus
 	// setupProblem is the first environment's problem with what it needs
 	// here, which status finds itself, rather than reads of a renewal that
-	// failed: the store could not be reached or refused access, or the
+	// failed: the store could not be reached, refused access or is not
+	// safe to use (store.ErrInsecure), or the
 	// client secret's variable is not set. It gives the exit code.
 	var setupProblem error
 	for _, name := range conf.Names() {
@@ -142,7 +144,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		switch {
 		case err != nil:
 			st.Error = err.Error()
-			if setupProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, keyringstore.ErrNoKeychain)) {
+			if setupProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrInsecure) || errors.Is(err, keyringstore.ErrNoKeychain)) {
 				setupProblem = err
 			}
 		case rec != nil && src.CheckGrant(rec) != nil:

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,5 +67,31 @@ func TestStatusTellsOfAnUnsetSecretVariable(t *testing.T) {
 	ios, stdout, stderr = testStreams(false, false)
 	if code := e.run(ios, "status", "--json"); code != 0 || strings.Contains(stdout.String(), "client_secret_problem") || strings.Contains(stdout.String()+stderr.String(), "dev-client-secret") {
 		t.Fatalf("status --json with $%s set again: exit %d, stdout %s; want 0, no problem and no secret", secretVar, code, stdout)
+	}
+}
+
+// TestStatusExitsTwoForAStoreItWillNotUse: a token store that every
+// command refuses to use (a folder where the record belongs, a token folder
+// others may read) is a problem with what the environment needs here, as a
+// store that refused access is: status tells of it and exits 2, as the
+// token command does. It told of it and exited 0, which a script took for
+// all well.
+func TestStatusExitsTwoForAStoreItWillNotUse(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := filepath.Join(e.dir, "state", "dev.json")
+	if err := os.Remove(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(rec, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), rec+" is not a regular file") {
+		t.Errorf("status with a folder at the record's place: exit %d, stdout %q, stderr %q; want 2 telling of it", code, stdout, stderr)
+	}
+	ios, _, stderr = testStreams(false, false)
+	if code := e.run(ios, "token"); code != 2 {
+		t.Errorf("token with a folder at the record's place: exit %d, stderr %q; want 2", code, stderr)
 	}
 }

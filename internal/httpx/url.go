@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // ResolveReference resolves ref, a URL found in an answer to a request for
@@ -166,13 +168,49 @@ func dots(seg string) int {
 func URLFault(s string) string {
 	u, err := url.Parse(s)
 	switch {
-	case err == nil && u.User != nil:
+	case err == nil && u.User != nil, err != nil && hasUserInfo(s), err == nil && u.Opaque != "" && hasUserInfo(s):
 		return "has a user or password in it, which freshtoken never sends"
 	case err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
-		return fmt.Sprintf("%q is not an http(s) URL with a host", s)
+		return fmt.Sprintf("%q is not an http(s) URL with a host", WithoutSecretQuery(s))
 	case strings.Contains(s, "#"): // an empty fragment too
 		_, frag, _ := strings.Cut(s, "#")
-		return fmt.Sprintf("%q has a fragment (#%s), which is never sent", s, frag)
+		return fmt.Sprintf("%q has a fragment (#%s), which is never sent", WithoutSecretQuery(s), frag)
 	}
 	return ""
+}
+
+// WithoutSecretQuery is s to be quoted: its query written "…" when it holds
+// a parameter named as a secret (client_secret=, access_token=), read by
+// its text, as s may not parse.
+func WithoutSecretQuery(s string) string {
+	before, rest, ok := strings.Cut(s, "?")
+	if !ok {
+		return s
+	}
+	query, frag, hasFrag := strings.Cut(rest, "#")
+	for _, param := range strings.Split(query, "&") {
+		k, _, _ := strings.Cut(param, "=")
+		if name, err := url.QueryUnescape(k); err != nil || redact.IsSecretKey(name) {
+			if hasFrag {
+				return before + "?…#" + frag
+			}
+			return before + "?…"
+		}
+	}
+	return s
+}
+
+// hasUserInfo reports whether s, a URL url.Parse refused (a space or a
+// stray % in a password, a port that is no number) or read as opaque
+// (me:pw@host, with no scheme), has a user or password before its host,
+// by its text alone: an @ before the first /, ? or # after the scheme's
+// "//", or from its start when it has none.
+func hasUserInfo(s string) bool {
+	if _, rest, ok := strings.Cut(s, "//"); ok {
+		s = rest
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.Contains(s, "@")
 }

@@ -286,6 +286,11 @@ func (s *Store) Delete(_ context.Context, env string) error {
 	if err := checkName(env, runtime.GOOS); err != nil {
 		return err
 	}
+	// A folder at the record's place is no record (see Load): removed,
+	// an empty one was said to be the tokens deleted.
+	if fi, err := os.Lstat(s.path(env)); err == nil && fi.IsDir() {
+		return notRegular(s.path(env))
+	}
 	err := os.Remove(s.path(env))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", s.path(env), err)

@@ -594,6 +594,36 @@ func TestDirectoryAtTheRecordRefused(t *testing.T) {
 	}
 }
 
+// TestDeleteLeavesAFolderAtTheRecord: a folder where a record belongs
+// (mkdir'd by mistake) is not the environment's tokens, and Delete (a
+// log-out) refuses it as Load does, leaving it and what it holds: it
+// removed an empty one and said the tokens were deleted, and failed on
+// one with files in it with "directory not empty", exit 1.
+func TestDeleteLeavesAFolderAtTheRecord(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "tokens")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		rec := filepath.Join(dir, "sandbox.json")
+		if err := os.Mkdir(rec, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if full {
+			if err := os.WriteFile(filepath.Join(rec, "notes"), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := filestore.New(dir).Delete(ctx, "sandbox")
+		if !errors.Is(err, store.ErrInsecure) || !strings.Contains(err.Error(), rec+" is not a regular file; remove it") {
+			t.Errorf("Delete of a folder at the record's place (files in it: %v): %v; want it refused as not a regular file", full, err)
+		}
+		if fi, err := os.Stat(rec); err != nil || !fi.IsDir() {
+			t.Errorf("the folder at the record's place is gone: %v", err)
+		}
+	}
+}
+
 // A token folder that cannot be made (a file where a folder of its path
 // should be, as with $XDG_STATE_HOME set to a file; a folder the user may not
 // write in, as with cron's HOME=/) is a configuration error naming the folder
