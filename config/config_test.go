@@ -189,6 +189,8 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// printed it to register, and login waited five minutes for a
 		// browser the provider had refused to send back.
 		{"redirect uri with a fragment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:8787/callback#x\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:8787/callback#x\" has a fragment (#x), which a redirect URI may not have; write it without"},
+		{"redirect uri with a log-in's answer in its fragment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:8787/callback#access_token=s3cr3t\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:8787/callback#…\" has a fragment (#…), which a redirect URI may not have; write it without"},
+		{"redirect uri with a log-in's code in its query", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:8787/callback?code=s3cr3t&state=x\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:8787/callback?…\" holds a log-in's code or another secret in its query (the address a browser showed after a log-in?); write the redirect URI registered with the provider, such as http://127.0.0.1:8787/callback"},
 		{"redirect uri with an empty fragment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nredirect_uri = \"http://127.0.0.1:8787/callback#\"\n", ":4: env.a.redirect_uri: \"http://127.0.0.1:8787/callback#\" has a fragment (#), which a redirect URI may not have; write it without"},
 		// api_url is the root that paths are joined to: a query there was
 		// dropped from every request, and the FreeAgent presets derived

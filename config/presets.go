@@ -476,15 +476,18 @@ func checkCAFile(path string) error {
 
 func checkRedirectURI(s string) error {
 	u, err := url.Parse(s)
+	shown := httpx.WithoutSecretQuery(s)
 	switch {
 	case err != nil || u.Scheme == "" || u.Host == "":
-		return fmt.Errorf("%q is not an absolute URL such as %s", s, DefaultRedirectURI)
+		return fmt.Errorf("%q is not an absolute URL such as %s", shown, DefaultRedirectURI)
 	case u.Port() != "" && strings.Trim(u.Port(), "0") == "":
-		return fmt.Errorf("%q names port 0, where the browser cannot come back; give the port registered with the provider, such as %s", s, DefaultRedirectURI)
+		return fmt.Errorf("%q names port 0, where the browser cannot come back; give the port registered with the provider, such as %s", shown, DefaultRedirectURI)
 	case strings.Contains(s, "#"): // an empty fragment too
 		// RFC 6749 §3.1.2: providers refuse the log-in of one that has.
-		_, frag, _ := strings.Cut(s, "#")
-		return fmt.Errorf("%q has a fragment (#%s), which a redirect URI may not have; write it without", s, frag)
+		_, frag, _ := strings.Cut(shown, "#")
+		return fmt.Errorf("%q has a fragment (#%s), which a redirect URI may not have; write it without", shown, frag)
+	case shown != s:
+		return fmt.Errorf("%q holds a log-in's code or another secret in its query (the address a browser showed after a log-in?); write the redirect URI registered with the provider, such as %s", shown, DefaultRedirectURI)
 	}
 	return nil
 }

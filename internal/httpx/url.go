@@ -173,31 +173,45 @@ func URLFault(s string) string {
 	case err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
 		return fmt.Sprintf("%q is not an http(s) URL with a host", WithoutSecretQuery(s))
 	case strings.Contains(s, "#"): // an empty fragment too
-		_, frag, _ := strings.Cut(s, "#")
-		return fmt.Sprintf("%q has a fragment (#%s), which is never sent", WithoutSecretQuery(s), frag)
+		shown := WithoutSecretQuery(s)
+		_, frag, _ := strings.Cut(shown, "#")
+		return fmt.Sprintf("%q has a fragment (#%s), which is never sent", shown, frag)
 	}
 	return ""
 }
 
-// WithoutSecretQuery is s to be quoted: its query written "…" when it holds
-// a parameter named as a secret (client_secret=, access_token=), read by
-// its text, as s may not parse.
+// WithoutSecretQuery is s to be quoted: its query, and its fragment, written
+// "…" when it holds a parameter named as a secret (client_secret=,
+// access_token=, as a browser's address bar shows an implicit log-in's
+// answer after the #), read by its text, as s may not parse.
 func WithoutSecretQuery(s string) string {
-	before, rest, ok := strings.Cut(s, "?")
-	if !ok {
-		return s
+	rest, frag, hasFrag := strings.Cut(s, "#")
+	before, query, hasQuery := strings.Cut(rest, "?")
+	if hasQuery && secretParam(query) {
+		query = "…"
 	}
-	query, frag, hasFrag := strings.Cut(rest, "#")
-	for _, param := range strings.Split(query, "&") {
+	if hasFrag && secretParam(frag) {
+		frag = "…"
+	}
+	if hasQuery {
+		before += "?" + query
+	}
+	if hasFrag {
+		before += "#" + frag
+	}
+	return before
+}
+
+// secretParam reports whether q, a query or a fragment, holds a parameter
+// named as a secret, or one whose name cannot be read.
+func secretParam(q string) bool {
+	for _, param := range strings.Split(q, "&") {
 		k, _, _ := strings.Cut(param, "=")
 		if name, err := url.QueryUnescape(k); err != nil || redact.IsSecretKey(name) {
-			if hasFrag {
-				return before + "?…#" + frag
-			}
-			return before + "?…"
+			return true
 		}
 	}
-	return s
+	return false
 }
 
 // hasUserInfo reports whether s, a URL url.Parse refused (a space or a

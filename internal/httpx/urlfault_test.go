@@ -42,6 +42,10 @@ func TestURLFaultHidesASecretInTheQuery(t *testing.T) {
 		"https://h/t?client_secret=hunter2#x",
 		"https://h x/t?a=1&access_token=hunter2",
 		"https:///t?client_secret=hunter2",
+		// An implicit log-in's answer, copied from a browser's address bar.
+		"https://h/cb#access_token=hunter2&token_type=bearer",
+		"ftp://h/cb#id_token=hunter2",
+		"https://h/cb?x=1#state=s&access_token=hunter2",
 	} {
 		if fault := URLFault(u); fault == "" || strings.Contains(fault, "hunter2") {
 			t.Errorf("URLFault(%q) = %q, want it refused without the secret", u, fault)
@@ -49,5 +53,8 @@ func TestURLFaultHidesASecretInTheQuery(t *testing.T) {
 	}
 	if fault := URLFault("https://h/t?page=2#x"); !strings.Contains(fault, `"https://h/t?page=2#x"`) {
 		t.Errorf("a query with no secret: %q, want the URL quoted whole", fault)
+	}
+	if fault := URLFault("https://h/t#section-2"); !strings.Contains(fault, `"https://h/t#section-2" has a fragment (#section-2)`) {
+		t.Errorf("a fragment with no secret: %q, want it shown", fault)
 	}
 }
