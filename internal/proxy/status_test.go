@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -296,13 +297,33 @@ func TestStatusPageBanner(t *testing.T) {
 	}
 }
 
+// revFixture is a fixture with the environment "rev", of the generic
+// provider, whose revocation_url is what revocation returns ("" for none).
+func revFixture(t *testing.T, revocation func(f *fixture) string) *fixture {
+	t.Helper()
+	return newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		conf := genericEnv(f, "rev", strings.TrimSuffix(f.api, "/"))
+		if u := revocation(f); u != "" {
+			conf += fmt.Sprintf("revocation_url = %q\n", u)
+		}
+		return conf
+	}})
+}
+
+// countingRevocation is a revocation endpoint of its own, at u, which
+// counts the requests it is sent.
+func countingRevocation(t *testing.T) (u string, revoked *atomic.Int32) {
+	revoked = new(atomic.Int32)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { revoked.Add(1) }))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/revoke", revoked
+}
+
 // TestLogoutButtonRevokes: the page's Log out ends the grant at the
 // provider's revocation endpoint, as `freshtoken logout` does, and forgets
 // the tokens.
 func TestLogoutButtonRevokes(t *testing.T) {
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = \"%sv2/revoke\"\n", f.api)
-	}})
+	f := revFixture(t, func(f *fixture) string { return f.api + "v2/revoke" })
 	f.login(t, "rev")
 	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
 	if resp.StatusCode != http.StatusSeeOther || f.provider.Stats().Revocations != 2 {
@@ -318,9 +339,7 @@ func TestLogoutButtonRevokes(t *testing.T) {
 // the tokens and the page says that the grant was not ended at the
 // provider, as `freshtoken logout` does.
 func TestLogoutButtonSaysTheGrantLivesOnWithoutARevocationURL(t *testing.T) {
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/"))
-	}})
+	f := revFixture(t, func(*fixture) string { return "" })
 	f.login(t, "rev")
 	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
 	loc := resp.Header.Get("Location")
@@ -337,9 +356,7 @@ func TestLogoutButtonSaysTheGrantLivesOnWithoutARevocationURL(t *testing.T) {
 // plain http to another machine sends it nothing, keeps the tokens, and
 // the page says why (it sent the tokens, readable by anyone on the way).
 func TestLogoutButtonSendsNothingInClearText(t *testing.T) {
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + "revocation_url = \"http://idp.invalid/revoke\"\n"
-	}})
+	f := revFixture(t, func(*fixture) string { return "http://idp.invalid/revoke" })
 	f.login(t, "rev")
 	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
 	loc := resp.Header.Get("Location")
@@ -361,12 +378,8 @@ func TestLogoutButtonSendsNothingInClearText(t *testing.T) {
 // proxy's log said it was forgetting the tokens all the same, as when a
 // revocation fails, though they were kept.
 func TestLogoutButtonLeavesAnotherConfigurationsTokens(t *testing.T) {
-	revoked := 0
-	revocation := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { revoked++ }))
-	t.Cleanup(revocation.Close)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", revocation.URL+"/revoke")
-	}})
+	revocation, revoked := countingRevocation(t)
+	f := revFixture(t, func(*fixture) string { return revocation })
 	f.login(t, "rev")
 	where := f.source(t, "rev").Location()
 	st := filestore.New(filepath.Dir(where))
@@ -385,7 +398,7 @@ func TestLogoutButtonLeavesAnotherConfigurationsTokens(t *testing.T) {
 	if after, err := st.Load(context.Background(), "rev"); err != nil || after.RefreshToken != rec.RefreshToken {
 		t.Fatalf("after Log out the store holds %+v, %v; want the other configuration's tokens kept", after, err)
 	}
-	if revoked != 0 {
+	if revoked.Load() != 0 {
 		t.Fatal("the other configuration's tokens were sent to the revocation endpoint")
 	}
 	if strings.Contains(f.logs.String(), "forgetting the tokens all the same") {
@@ -399,18 +412,14 @@ func TestLogoutButtonLeavesAnotherConfigurationsTokens(t *testing.T) {
 // nothing, logged that the grant could not be revoked, and said the tokens
 // were forgotten but revoking them failed.
 func TestLogoutButtonWithNothingStored(t *testing.T) {
-	revoked := 0
-	revocation := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { revoked++ }))
-	t.Cleanup(revocation.Close)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", revocation.URL+"/revoke")
-	}})
+	revocation, revoked := countingRevocation(t)
+	f := revFixture(t, func(*fixture) string { return revocation })
 	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/?done=nothing-to-log-out&env=rev" {
 		t.Fatalf("Log out: %d to %q; want the page saying there was nothing to log out of", resp.StatusCode, loc)
 	}
-	if revoked != 0 || strings.Contains(f.logs.String(), "could not be revoked") {
-		t.Fatalf("Log out with nothing stored asked the revocation endpoint %d times; log:\n%s", revoked, f.logs)
+	if revoked.Load() != 0 || strings.Contains(f.logs.String(), "could not be revoked") {
+		t.Fatalf("Log out with nothing stored asked the revocation endpoint %d times; log:\n%s", revoked.Load(), f.logs)
 	}
 	if _, page := f.get(t, "/?done=nothing-to-log-out&env=rev"); !strings.Contains(string(page), "rev has no stored tokens: there was nothing to log out of.") {
 		t.Fatalf("the page does not say there was nothing to log out of:\n%s", page)
@@ -425,9 +434,7 @@ func TestLogoutButtonSaysWhenRevocationFailed(t *testing.T) {
 		http.Error(w, "revocation is down", http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(broken.Close)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", broken.URL+"/revoke")
-	}})
+	f := revFixture(t, func(*fixture) string { return broken.URL + "/revoke" })
 	f.login(t, "rev")
 	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
 	loc := resp.Header.Get("Location")

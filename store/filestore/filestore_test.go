@@ -576,14 +576,7 @@ func TestDirectoryRefused(t *testing.T) {
 // to store its tokens (exit 5, "rename …: file exists").
 func TestDirectoryAtTheRecordRefused(t *testing.T) {
 	for _, mode := range []os.FileMode{0o755, 0o700, 0o600} {
-		dir := filepath.Join(t.TempDir(), "tokens")
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		rec := filepath.Join(dir, "sandbox.json")
-		if err := os.Mkdir(rec, 0o700); err != nil {
-			t.Fatal(err)
-		}
+		dir, rec := folderAtTheRecord(t)
 		if err := os.Chmod(rec, mode); err != nil {
 			t.Fatal(err)
 		}
@@ -594,6 +587,18 @@ func TestDirectoryAtTheRecordRefused(t *testing.T) {
 	}
 }
 
+// folderAtTheRecord makes a token folder, dir, with a folder, rec, where
+// the record of "sandbox" belongs.
+func folderAtTheRecord(t *testing.T) (dir, rec string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "tokens")
+	rec = filepath.Join(dir, "sandbox.json")
+	if err := os.MkdirAll(rec, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir, rec
+}
+
 // TestDeleteLeavesAFolderAtTheRecord: a folder where a record belongs
 // (mkdir'd by mistake) is not the environment's tokens, and Delete (a
 // log-out) refuses it as Load does, leaving it and what it holds: it
@@ -601,14 +606,7 @@ func TestDirectoryAtTheRecordRefused(t *testing.T) {
 // one with files in it with "directory not empty", exit 1.
 func TestDeleteLeavesAFolderAtTheRecord(t *testing.T) {
 	for _, full := range []bool{false, true} {
-		dir := filepath.Join(t.TempDir(), "tokens")
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		rec := filepath.Join(dir, "sandbox.json")
-		if err := os.Mkdir(rec, 0o700); err != nil {
-			t.Fatal(err)
-		}
+		dir, rec := folderAtTheRecord(t)
 		if full {
 			if err := os.WriteFile(filepath.Join(rec, "notes"), nil, 0o600); err != nil {
 				t.Fatal(err)
