@@ -873,6 +873,15 @@ func (s *Source) Grant() string {
 // logging in; client credentials need none.
 func (s *Source) NeedsLogin() bool { return !s.unmade() && s.set.Grant != GrantClientCredentials }
 
+// OwnGrant is the grant this environment's tokens are bound to, as a record
+// stores it: what CheckGrant compares a stored record's grant with.
+func (s *Source) OwnGrant() store.Grant {
+	if s.unmade() {
+		return store.Grant{}
+	}
+	return s.grant()
+}
+
 // CheckGrant returns an error wrapping ErrLoginRequired when r's tokens
 // belong to another client, provider, grant type, audience or resource than
 // this environment's, as when two configurations use one environment name.

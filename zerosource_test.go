@@ -87,6 +87,9 @@ func TestUnmadeSourceSaysToUseNew(t *testing.T) {
 				t.Errorf("Env %q, Issuer %q, APIURL %q, Grant %q, Location %q, NeedsLogin %v, CanRevoke %v; want all empty",
 					src.Env(), src.Issuer(), src.APIURL(), src.Grant(), src.Location(), src.NeedsLogin(), src.CanRevoke())
 			}
+			if g := src.OwnGrant(); g != (store.Grant{}) {
+				t.Errorf("OwnGrant: %+v; want the zero Grant", g)
+			}
 			if at, why := src.Plan(&store.Record{RefreshToken: "r"}); !at.IsZero() || why != "" {
 				t.Errorf("Plan: %v %q; want nothing planned", at, why)
 			}

@@ -3,11 +3,11 @@
 package e2e_test
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +20,8 @@ import (
 
 // TestClosedTerminalWhileAsking: the terminal closes while a command asks
 // a person something (init's questions, the URL `login --manual` waits
-// for, remove's confirmation, a request body typed for `post -d @-`):
+// for, remove's confirmation, login's before it replaces another
+// configuration's tokens, a request body typed for `post -d @-`):
 // its read fails (EIO) before any SIGHUP comes (a shell passes its own on
 // to its jobs after), and the command ends as SIGHUP ends it, 129, nothing
 // changed. It ended as a bug (exit 1, "read /dev/stdin: input/output
@@ -31,16 +32,31 @@ func TestClosedTerminalWhileAsking(t *testing.T) {
 		name   string
 		args   []string
 		prompt string
+		setup  func(t *testing.T, w *world) // after the log-in
 	}{
-		{"init", []string{"init", "-e", "other"}, "Choose 1-"},
-		{"login --manual", []string{"login", "--manual"}, "press Enter:"},
-		{"remove", []string{"remove", "-e", "dev"}, "[y/N] "},
-		{"post -d @-", []string{"--debug", "post", "/v2/contacts", "-d", "@-"}, "msg=configuration"},
+		{"init", []string{"init", "-e", "other"}, "Choose 1-", nil},
+		{"login --manual", []string{"login", "--manual"}, "press Enter:", nil},
+		{"remove", []string{"remove", "-e", "dev"}, "[y/N] ", nil},
+		{"post -d @-", []string{"--debug", "post", "/v2/contacts", "-d", "@-"}, "msg=configuration", nil},
+		{"login over another configuration's tokens", []string{"login"}, "Log in and replace them? [y/N] ", func(t *testing.T, w *world) {
+			// dev's tokens become another client's: another configuration's.
+			b := w.storeBytes()
+			other := regexp.MustCompile(`("client_id": *)"dev-client-id"`).ReplaceAll(b, []byte(`$1"another-client"`))
+			if bytes.Equal(other, b) {
+				t.Fatalf("no client_id in the record:\n%s", b)
+			}
+			if err := os.WriteFile(w.storeFile(), other, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 			w.login()
-			before, apiRequests := w.readConfig(), w.provider.Stats().APIRequests
+			if tt.setup != nil {
+				tt.setup(t, w)
+			}
+			before, stored, sent := w.readConfig(), string(w.storeBytes()), w.provider.Stats()
 			ptmx, tty, err := pty.Open()
 			if err != nil {
 				testenv.Missing(t, "no pseudo-terminal here: %v", err)
@@ -61,11 +77,11 @@ func TestClosedTerminalWhileAsking(t *testing.T) {
 			if code, _ := run.wait(); code != 129 {
 				t.Fatalf("exit %d, want 129 (as SIGHUP); the terminal showed:\n%s", code, screen.String())
 			}
-			if got := w.readConfig(); got != before || !strings.Contains(string(w.storeBytes()), "refresh_token") {
+			if got := w.readConfig(); got != before || string(w.storeBytes()) != stored {
 				t.Fatalf("the configuration or the tokens changed:\n%s", got)
 			}
-			if n := w.provider.Stats().APIRequests; n != apiRequests {
-				t.Fatalf("%d API requests made; want none", n-apiRequests)
+			if st := w.provider.Stats(); st.APIRequests != sent.APIRequests || st.TokenRequests != sent.TokenRequests {
+				t.Fatalf("%d API requests and %d token requests made; want none", st.APIRequests-sent.APIRequests, st.TokenRequests-sent.TokenRequests)
 			}
 		})
 	}

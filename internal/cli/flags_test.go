@@ -208,7 +208,9 @@ func TestLoginFlags(t *testing.T) {
 		{"--manual --timeout 30s", loginOptions{Manual: true, Timeout: 30 * time.Second}, false},
 		{"--manual --no-browser", loginOptions{}, true},
 		{"--timeout soon", loginOptions{}, true},
+		{"--yes", loginOptions{Yes: true, Timeout: 5 * time.Minute}, false},
+		{"-y --no-browser", loginOptions{Yes: true, NoBrowser: true, Timeout: 5 * time.Minute}, false},
 	}, newLoginCmd, func(g, w loginOptions) bool {
-		return g.NoBrowser == w.NoBrowser && g.Manual == w.Manual && g.Timeout == w.Timeout
+		return g.NoBrowser == w.NoBrowser && g.Manual == w.Manual && g.Timeout == w.Timeout && g.Yes == w.Yes
 	})
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -24,6 +26,8 @@ type loginOptions struct {
 	NoBrowser bool
 	Manual    bool
 	Timeout   time.Duration
+	// Yes logs in over another configuration's tokens without asking.
+	Yes bool
 	// TimeoutSet says --timeout was given: a device log-in then waits no
 	// longer, where it otherwise waits as long as its code lasts.
 	TimeoutSet bool
@@ -47,10 +51,17 @@ With grant = "device_code" (RFC 8628; for SSH sessions and machines without
 a browser), login prints a verification URL and a code to enter there on any
 device, opens the URL where a browser can (not with --no-browser), and waits
 until you approve (Ctrl-C stops). With grant = "client_credentials" there is
-nothing to log in to: tokens are fetched with the client's own credentials.`,
+nothing to log in to: tokens are fetched with the client's own credentials.
+
+When the store holds tokens for this name that belong to another
+configuration (another client, provider, grant type or API sharing the
+store), a log-in replaces them, and that configuration must then log in
+again. On a terminal login asks first (default no); --yes skips the
+question, and without a terminal login goes ahead after saying so.`,
 		Example: `  freshtoken login -e sandbox
   freshtoken login --no-browser     # print the URL instead of opening a browser
-  freshtoken login --manual         # paste the URL you land on`,
+  freshtoken login --manual         # paste the URL you land on
+  freshtoken login --yes            # replace another configuration's tokens without asking`,
 		Args: exactArgs(0, "no arguments"),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if opts.NoBrowser && opts.Manual {
@@ -66,6 +77,7 @@ nothing to log in to: tokens are fetched with the client's own credentials.`,
 	}
 	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the authorisation URL on stderr instead of opening a browser")
 	cmd.Flags().BoolVar(&opts.Manual, "manual", false, "for a redirect URI that is not on this machine: paste the URL you land on")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "replace tokens another configuration stored under this name without asking")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", login.DefaultTimeout, "how long to wait for the browser log-in; a device log-in waits as long as its code lasts unless this is given")
 	return cmd
 }
@@ -78,12 +90,16 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	}
 	warnClearText(f.IO.ErrOut, env)
 	if env.Grant == config.GrantClientCredentials {
-		return runClientCredentialsLogin(ctx, f, env.Name, src)
+		return runClientCredentialsLogin(ctx, opts, env.Name, src)
 	}
 	// A store that cannot take the tokens fails now, before the person
 	// approves in the browser or on the device page; a corrupt record is
 	// fine, as logging in replaces it.
-	if _, err := src.Record(ctx); err != nil && !errors.Is(err, store.ErrCorrupt) {
+	rec, err := src.Record(ctx)
+	if err != nil && !errors.Is(err, store.ErrCorrupt) {
+		return err
+	}
+	if ok, err := confirmReplace(ctx, opts, env.Name, src, rec); !ok || err != nil {
 		return err
 	}
 	if env.Grant == config.GrantDeviceCode {
@@ -177,4 +193,38 @@ func warnClearText(w io.Writer, e *config.Env) {
 	}
 	fmt.Fprintf(w, "freshtoken: %s: warning: %s %s plain http to another machine, where anyone on the way can read the client secret and the tokens; use the provider's https address\n",
 		e.Name, strings.Join(keys, ", "), verb)
+}
+
+// confirmReplace is asked before a log-in sends anything: when rec, the
+// record stored for env, holds another configuration's tokens (another
+// client, provider, grant type or API: CheckGrant refuses them), a log-in
+// that succeeds replaces them, and that configuration loses its refresh
+// token. On a terminal, without --yes, it asks first, default no: no ends
+// the log-in (ok false, err nil: exit 0, as remove declined), nothing
+// sent, nothing changed. Otherwise it says so in one line and goes on, as
+// a script's log-in always did.
+func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *freshtoken.Source, rec *store.Record) (ok bool, err error) {
+	if rec == nil || src.CheckGrant(rec) == nil {
+		return true, nil
+	}
+	f := opts.f
+	theirs, ours := rec.Grant.String(), src.OwnGrant().String()
+	if opts.Yes || !f.IO.InTTY {
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s; this log-in replaces them once it succeeds, and that configuration will have to log in again\n",
+			env, env, src.Location(), theirs, ours)
+		return true, nil
+	}
+	fmt.Fprintf(f.IO.ErrOut, "The tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s; that configuration will have to log in again. Log in and replace them? [y/N] ",
+		env, src.Location(), theirs, ours)
+	answer, err := await.Result(ctx, func() (string, error) { return bufio.NewReader(f.IO.In).ReadString('\n') })
+	if err != nil && !errors.Is(err, io.EOF) { // interrupted, or the terminal closed
+		fmt.Fprintln(f.IO.ErrOut)
+		return false, err
+	}
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		fmt.Fprintf(f.IO.ErrOut, "Nothing was sent and nothing changed: the other configuration's tokens are kept. Give this configuration a store of its own ([store] url), or run `%s` to replace them.\n",
+			f.commandLine("login -e "+env+" --yes"))
+		return false, nil
+	}
+	return true, nil
 }

@@ -12,11 +12,16 @@ import (
 
 // runClientCredentialsLogin is login for grant = "client_credentials":
 // nothing to do but say so, unless the store holds another grant's tokens
-// for the environment (it used to log in another way), which a token
-// fetched with the client's credentials then replaces.
-func runClientCredentialsLogin(ctx context.Context, f *Factory, env string, src *freshtoken.Source) error {
+// for the environment (it used to log in another way, or they are another
+// configuration's), which a token fetched with the client's credentials
+// then replaces, once confirmReplace agrees.
+func runClientCredentialsLogin(ctx context.Context, opts *loginOptions, env string, src *freshtoken.Source) error {
+	f := opts.f
 	rec, err := src.Record(ctx)
 	if err == nil && rec != nil && src.CheckGrant(rec) != nil {
+		if ok, err := confirmReplace(ctx, opts, env, src, rec); !ok || err != nil {
+			return err
+		}
 		if err := src.LoginWithClientCredentials(ctx); err != nil {
 			return err
 		}

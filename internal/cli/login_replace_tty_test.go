@@ -1,0 +1,82 @@
+//go:build linux
+
+package cli_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+)
+
+// TestLoginAsksBeforeReplacingAnotherConfigurationsTokens plays a person at
+// a terminal whose store holds, under the environment's name, another
+// configuration's tokens: login asks first, naming both clients. No (or
+// just Enter) ends it, exit 0, with nothing sent and the tokens kept; yes
+// logs in and replaces them; --yes does not ask. login went straight to the
+// browser and replaced them, and that configuration lost its refresh token.
+func TestLoginAsksBeforeReplacingAnotherConfigurationsTokens(t *testing.T) {
+	e := newDevEnv(t)
+	e.storeAnotherConfigurations(t)
+	sent := e.provider.Stats() // the other configuration's log-in
+	const question = `(another configuration's, or this one's before a change), not to this configuration's client "dev-client-id" at `
+	for _, no := range []string{"n", ""} {
+		s := newScreen(t)
+		done := s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev")
+		s.expect(t, `The tokens stored for dev in `)
+		s.expect(t, `belong to client "another-client" at `)
+		s.expect(t, question)
+		s.answer(t, "Log in and replace them? [y/N] ", no)
+		if err := finished(t, done); err != nil {
+			t.Fatalf("login answered %q: %v; want exit 0, nothing done\nscreen:\n%s", no, err, s)
+		}
+		s.expect(t, "Nothing was sent and nothing changed")
+		if rec := e.record(t, "dev"); rec.Grant.ClientID != "another-client" {
+			t.Fatalf("answered %q, the stored tokens are %s's; want the other configuration's, kept", no, rec.Grant.ClientID)
+		}
+		if st := e.provider.Stats(); st.TokenRequests != sent.TokenRequests {
+			t.Fatalf("answered %q, stats %+v; want nothing sent", no, st)
+		}
+	}
+
+	// Ctrl-C at the question ends login, nothing sent.
+	s := newScreen(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := s.startWithin(ctx, io.Discard, "--config", e.config, "login", "-e", "dev")
+	s.expect(t, "Log in and replace them? [y/N] ")
+	cancel()
+	if err := finished(t, done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("login: %v; want it interrupted", err)
+	}
+	if rec := e.record(t, "dev"); rec.Grant.ClientID != "another-client" {
+		t.Fatalf("interrupted, the stored tokens are %s's; want the other configuration's, kept", rec.Grant.ClientID)
+	}
+
+	s = newScreen(t)
+	done = s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev")
+	s.answer(t, "Log in and replace them? [y/N] ", "y")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("login answered y: %v\nscreen:\n%s", err, s)
+	}
+	s.expect(t, "Logged in to dev")
+	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
+		t.Fatalf("answered y, the stored tokens are %s's; want this configuration's", rec.Grant.ClientID)
+	}
+	if st := e.provider.Stats(); st.Exchanges != sent.Exchanges+1 {
+		t.Errorf("stats %+v; want one exchange, the log-in answered y", st)
+	}
+
+	// --yes: no question; the line saying so, then the log-in.
+	e.storeAnotherConfigurations(t)
+	s = newScreen(t)
+	done = s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev", "--yes")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("login --yes: %v\nscreen:\n%s", err, s)
+	}
+	s.expect(t, `freshtoken: dev: warning: the tokens stored for dev in `)
+	s.expect(t, "this log-in replaces them once it succeeds")
+	s.expect(t, "Logged in to dev")
+	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
+		t.Fatalf("login --yes: the stored tokens are %s's; want this configuration's", rec.Grant.ClientID)
+	}
+}
