@@ -518,17 +518,20 @@ func Overwrites(path, configPath string) string {
 			}
 		}
 	}
-	self, err := filepath.Abs(configPath)
-	if err != nil {
-		return ""
-	}
-	same := abs == self || landing(abs) == landing(self) || real == opensAt(configPath)
-	if target != nil {
-		if b, err := os.Stat(configPath); err == nil && os.SameFile(target, b) { // as Load finds it
-			same = true
+	// names reports whether path names other: by name, as the system
+	// lands on it, or, both existing, as the same file (a hard link).
+	names := func(other string) bool {
+		o, err := filepath.Abs(other)
+		if err != nil {
+			return false
 		}
+		if abs == o || landing(abs) == landing(o) || real == opensAt(other) {
+			return true
+		}
+		b, err := os.Stat(other)
+		return err == nil && target != nil && os.SameFile(target, b)
 	}
-	if same {
+	if names(configPath) {
 		return "is the configuration file, which it would destroy; name a file of its own"
 	}
 	if c == nil {
@@ -549,12 +552,7 @@ func Overwrites(path, configPath string) string {
 		}
 	}
 	for f, what := range named {
-		fAbs, _ := filepath.Abs(f)
-		match := abs == fAbs || landing(abs) == landing(fAbs) || real == opensAt(f)
-		if b, err := os.Stat(f); err == nil && target != nil && os.SameFile(target, b) {
-			match = true
-		}
-		if match {
+		if names(f) {
 			return fmt.Sprintf("is %s, which it would destroy; name a file of its own", what)
 		}
 	}
