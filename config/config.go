@@ -929,6 +929,20 @@ func defaultStoreDir() (string, error) {
 // is short, and a command flooding its output must not fill the memory.
 const maxSecretOutput = 64 << 10
 
+// secretFromEnv reads the client secret from client_secret_env, white
+// space around it taken off; when there is none, state says why: "is not
+// set" or "is empty".
+func (e *Env) secretFromEnv() (v, state string) {
+	raw, set := os.LookupEnv(e.ClientSecretEnv)
+	switch v = strings.TrimSpace(raw); {
+	case !set:
+		return "", "is not set"
+	case v == "":
+		return "", "is empty"
+	}
+	return v, ""
+}
+
 // ClientSecretEnvUnset says, when e's client secret comes from an
 // environment variable (client_secret_env) that is not set here, or set
 // to nothing but white space, what is wrong and what to do: a token
@@ -937,13 +951,9 @@ func (e *Env) ClientSecretEnvUnset() string {
 	if e.ClientSecretEnv == "" {
 		return ""
 	}
-	v, set := os.LookupEnv(e.ClientSecretEnv)
-	state := "is not set"
-	switch {
-	case set && strings.TrimSpace(v) != "":
+	_, state := e.secretFromEnv()
+	if state == "" {
 		return ""
-	case set:
-		state = "is empty"
 	}
 	return fmt.Sprintf("$%s %s here, so a renewal or log-in fails for want of the client secret; set it (export %s=…) where freshtoken runs", e.ClientSecretEnv, state, e.ClientSecretEnv)
 }
@@ -956,12 +966,11 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 	case e.ClientSecret != "":
 		return strings.TrimSpace(e.ClientSecret), nil
 	case e.ClientSecretEnv != "":
-		raw, set := os.LookupEnv(e.ClientSecretEnv)
-		v := strings.TrimSpace(raw)
-		if !set {
+		v, state := e.secretFromEnv()
+		switch state {
+		case "is not set":
 			return "", Invalidf("environment %s: the client secret comes from $%s, which is not set here (an export lasts only in the terminal it was typed in); export %s=… first, or put that line in your shell's profile (~/.bashrc, ~/.zshrc)", e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
-		}
-		if v == "" {
+		case "is empty":
 			return "", Invalidf("environment %s: the client secret comes from $%s, which is empty; export %s=… first", e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
 		}
 		return v, nil
