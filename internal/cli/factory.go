@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
@@ -491,4 +493,18 @@ func (f *Factory) storeMoved(err error) string {
 		}
 	}
 	return ""
+}
+
+// askYesNo asks question on stderr, no being the default, and reads one
+// line of stdin: y or yes is yes, anything else or input ending (Ctrl-D)
+// no. An interruption (Ctrl-C) or a terminal closing is its error.
+func (f *Factory) askYesNo(ctx context.Context, question string) (bool, error) {
+	fmt.Fprintf(f.IO.ErrOut, "%s [y/N] ", question)
+	answer, err := await.Result(ctx, func() (string, error) { return bufio.NewReader(f.IO.In).ReadString('\n') })
+	if err != nil && !errors.Is(err, io.EOF) {
+		fmt.Fprintln(f.IO.ErrOut)
+		return false, err
+	}
+	a := strings.ToLower(strings.TrimSpace(answer))
+	return a == "y" || a == "yes", nil
 }

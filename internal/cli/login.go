@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -214,14 +212,12 @@ func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *fr
 			env, env, src.Location(), theirs, ours)
 		return true, nil
 	}
-	fmt.Fprintf(f.IO.ErrOut, "The tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s; that configuration will have to log in again. Log in and replace them? [y/N] ",
-		env, src.Location(), theirs, ours)
-	answer, err := await.Result(ctx, func() (string, error) { return bufio.NewReader(f.IO.In).ReadString('\n') })
-	if err != nil && !errors.Is(err, io.EOF) { // interrupted, or the terminal closed
-		fmt.Fprintln(f.IO.ErrOut)
+	yes, err := f.askYesNo(ctx, fmt.Sprintf("The tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s; that configuration will have to log in again. Log in and replace them?",
+		env, src.Location(), theirs, ours))
+	if err != nil {
 		return false, err
 	}
-	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+	if !yes {
 		fmt.Fprintf(f.IO.ErrOut, "Nothing was sent and nothing changed: the other configuration's tokens are kept. Give this configuration a store of its own ([store] url), or run `%s` to replace them.\n",
 			f.commandLine("login -e "+env+" --yes"))
 		return false, nil

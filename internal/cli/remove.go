@@ -1,17 +1,13 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -59,15 +55,12 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		if !f.IO.InTTY {
 			return usageErrorf("removing %s deletes its tokens and its settings in %s; pass --yes to do it without being asked", env.Name, conf.Path)
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Remove %s from %s and delete its stored tokens? [y/N] ", env.Name, conf.Path)
-		answer, err := await.Result(ctx, func() (string, error) { return bufio.NewReader(f.IO.In).ReadString('\n') })
-		if err != nil && !errors.Is(err, io.EOF) { // interrupted, or the terminal closed
-			fmt.Fprintln(f.IO.ErrOut)
+		yes, err := f.askYesNo(ctx, fmt.Sprintf("Remove %s from %s and delete its stored tokens?", env.Name, conf.Path))
+		if err != nil || !yes {
+			if err == nil {
+				fmt.Fprintln(f.IO.ErrOut, "Nothing was removed.")
+			}
 			return err
-		}
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-			fmt.Fprintln(f.IO.ErrOut, "Nothing was removed.")
-			return nil
 		}
 	}
 	src, err := f.Source(ctx, env.Name)
