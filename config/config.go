@@ -943,13 +943,14 @@ func (e *Env) secretFromEnv() (v, state string) {
 	return v, ""
 }
 
-// ClientSecretEnvUnset says, when e's client secret comes from an
-// environment variable (client_secret_env) that is not set here, or set
-// to nothing but white space, what is wrong and what to do: a token
-// request would fail for it. "" otherwise, and never the secret.
-func (e *Env) ClientSecretEnvUnset() string {
+// ClientSecretProblem says, when e's client secret cannot be had here,
+// what is wrong and what to do, for a token request would fail for want of
+// it: client_secret_env names a variable that is not set here (or is set
+// to nothing but white space), or no secret is configured for a provider
+// that refuses a client without one. "" otherwise, and never the secret.
+func (e *Env) ClientSecretProblem() string {
 	if e.ClientSecretEnv == "" {
-		return ""
+		return e.MissingClientSecret()
 	}
 	_, state := e.secretFromEnv()
 	if state == "" {
@@ -958,9 +959,23 @@ func (e *Env) ClientSecretEnvUnset() string {
 	return fmt.Sprintf("$%s %s here, so a renewal or log-in fails for want of the client secret; set it (export %s=…) where freshtoken runs", e.ClientSecretEnv, state, e.ClientSecretEnv)
 }
 
+// MissingClientSecret says, when e sends a client secret (client_auth
+// basic or body), none is configured, and its provider refuses a client
+// without one, what to do; "" otherwise. Elsewhere no secret is a public
+// client's.
+func (e *Env) MissingClientSecret() string {
+	p := presets[e.Provider]
+	if p.secretShown == "" || !SendsSecret(e.ClientAuth) || e.ClientSecret != "" || e.ClientSecretEnv != "" || e.ClientSecretCmd != "" || e.ClientSecretKeyring {
+		return ""
+	}
+	return fmt.Sprintf("provider %s needs the app's client secret, and none is configured (%s); keep it in a variable: `freshtoken init -e %s --client-secret-env NAME` (or --client-secret-cmd, --client-secret-keyring)",
+		e.Provider, p.secretShown, e.Name)
+}
+
 // ClientSecretValue returns the client secret from whichever source the
 // environment names, trimmed of the white space that copy and paste adds.
-// An environment with no secret source is a public client: "".
+// An environment with no secret source is a public client: "", unless its
+// provider refuses a client without a secret (an error saying so).
 func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 	switch {
 	case e.ClientSecret != "":
@@ -999,6 +1014,9 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 			return "", Invalidf("environment %s: client_secret_cmd %q printed nothing; run it yourself: it must print the client secret", e.Name, e.ClientSecretCmd)
 		}
 		return v, nil
+	}
+	if m := e.MissingClientSecret(); m != "" {
+		return "", Invalidf("environment %s: %s", e.Name, m)
 	}
 	return "", nil
 }

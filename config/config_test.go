@@ -341,6 +341,11 @@ func TestClientSecretSources(t *testing.T) {
 		// It only said "printed nothing", with no next step.
 		{config.Env{Name: "a", ClientSecretCmd: "true"}, "", "client_secret_cmd \"true\" printed nothing; run it yourself: it must print the client secret"},
 		{config.Env{Name: "a"}, "", ""},
+		{config.Env{Name: "a", Provider: "microsoft"}, "", ""}, // a public client
+		// FreeAgent and QuickBooks refuse a client without its secret: the
+		// log-in went through the browser only for the exchange to fail.
+		{config.Env{Name: "a", Provider: "freeagent"}, "", "provider freeagent needs the app's client secret, and none is configured (FreeAgent's developer dashboard, https://dev.freeagent.com, shows it"},
+		{config.Env{Name: "a", Provider: "quickbooks-sandbox", ClientAuth: "body"}, "", "provider quickbooks-sandbox needs the app's client secret"},
 		// An agent the command starts keeps its output open: it is not
 		// waited for (a 30 s wait here, for ever with a real agent).
 		{config.Env{Name: "a", ClientSecretCmd: "echo from-cmd; sleep 30 &"}, "from-cmd", ""},

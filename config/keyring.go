@@ -179,6 +179,9 @@ func (e *Env) ClientSecretWhere() string {
 	case e.ClientSecretCmd != "":
 		return "the output of client_secret_cmd"
 	}
+	if e.MissingClientSecret() != "" {
+		return "none"
+	}
 	return "none (a public client)"
 }
 

@@ -60,7 +60,15 @@ type preset struct {
 	authParams map[string]string
 	// tenant: the endpoints hold "{tenant}", set by the tenant key.
 	tenant bool
+	// secretShown is where the provider shows a client's secret, for a
+	// provider whose token endpoint refuses a client without one: a
+	// configuration with no secret would send people through the browser
+	// only for the code exchange to fail.
+	secretShown string
 }
+
+// freeAgentSecret is where FreeAgent shows an app's client secret.
+const freeAgentSecret = "FreeAgent's developer dashboard, https://dev.freeagent.com, shows it beside the OAuth identifier"
 
 func freeAgentEndpoints(api string) (string, string) {
 	return api + "v2/approve_app", api + "v2/token_endpoint"
@@ -86,11 +94,12 @@ var quickBooks = preset{
 	clientAuth:    "basic",
 	idleLimit:     100 * day,
 	scopes:        []string{"com.intuit.quickbooks.accounting"},
+	secretShown:   "Intuit's developer portal, https://developer.intuit.com, shows it beside the client ID",
 }
 
 var presets = map[string]preset{
-	"freeagent":         {apiURL: "https://api.freeagent.com/", endpoint: freeAgentEndpoints},
-	"freeagent-sandbox": {apiURL: "https://api.sandbox.freeagent.com/", endpoint: freeAgentEndpoints},
+	"freeagent":         {apiURL: "https://api.freeagent.com/", endpoint: freeAgentEndpoints, secretShown: freeAgentSecret},
+	"freeagent-sandbox": {apiURL: "https://api.sandbox.freeagent.com/", endpoint: freeAgentEndpoints, secretShown: freeAgentSecret},
 	"generic":           {},
 	"xero": {
 		apiURL:        "https://api.xero.com/",

@@ -154,8 +154,15 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	// A device log-in that has no endpoint to ask would be written only for
 	// login to refuse it. Refused before the keychain is written: the
 	// secret kept there is every environment's of the client.
-	if e, err := config.NewEnv(name, s); err == nil && e.MissingDeviceAuthURL() != nil {
-		return config.Invalidf(`environment %s: grant = "device_code" needs the provider's device authorization endpoint; pass --device-auth-url URL, or --issuer URL to discover it; nothing was written`, name)
+	if e, err := config.NewEnv(name, s); err == nil {
+		if e.MissingDeviceAuthURL() != nil {
+			return config.Invalidf(`environment %s: grant = "device_code" needs the provider's device authorization endpoint; pass --device-auth-url URL, or --issuer URL to discover it; nothing was written`, name)
+		}
+		// Written, it would send people through the browser only for the
+		// code exchange to fail.
+		if m := e.MissingClientSecret(); m != "" {
+			return usageErrorf("environment %s: %s; nothing was written", name, m)
+		}
 	}
 	if opts.Settings.ClientSecretKeyring {
 		e, err := config.NewEnv(name, s)

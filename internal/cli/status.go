@@ -42,9 +42,10 @@ It exits 0 when every environment has what it needs here, even one that
 needs a log-in (its lines say so). When one does not, it exits with that
 problem's code: 5 for a store that could not be reached, 2 for a store that
 refused access, one that no command uses (a folder where a record belongs,
-a token folder others may read), or a client_secret_env naming a variable
-that is not set (or is empty) here, which client_secret_problem in --json tells of, with what
-to set.`,
+a token folder others may read), or a client secret that cannot be had: a
+client_secret_env naming a variable that is not set (or is empty) here, or
+none configured for a provider that needs one (FreeAgent, QuickBooks), which
+client_secret_problem in --json tells of, with what to set.`,
 		Example: `  freshtoken status
   freshtoken status --json`,
 		Args: exactArgs(0, "no arguments"),
@@ -79,7 +80,8 @@ type envStatus struct {
 	// secret itself).
 	ClientSecretIn string `json:"client_secret_in"`
 	// ClientSecretProblem says that the client secret cannot be had here,
-	// and what to do: its variable (client_secret_env) is not set.
+	// and what to do: its variable (client_secret_env) is not set, or
+	// none is configured for a provider that needs one.
 	ClientSecretProblem string `json:"client_secret_problem,omitempty"`
 	// Problem is what needs a person before the tokens can be used or
 	// renewed again: the grant ended, the client was rejected, or the
@@ -130,7 +132,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		e := conf.Envs[name]
 		st := envStatus{Env: name, Provider: e.Provider, APIURL: e.APIURL, Default: def != nil && def.Name == name, Production: e.IsProduction(),
 			ClientSecretIn: e.ClientSecretWhere(), Grant: e.Grant, NeedsLogin: e.Grant != config.GrantClientCredentials}
-		if st.ClientSecretProblem = e.ClientSecretEnvUnset(); st.ClientSecretProblem != "" && setupProblem == nil {
+		if st.ClientSecretProblem = e.ClientSecretProblem(); st.ClientSecretProblem != "" && setupProblem == nil {
 			setupProblem = config.Invalidf("%s: %s", name, st.ClientSecretProblem)
 		}
 		src, err := opts.f.Source(ctx, name)
@@ -304,7 +306,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		row("stored in", st.Store)
 	}
 	if st.ClientSecretProblem != "" {
-		row("client secret", st.ClientSecretProblem) // it names the variable
+		row("client secret", st.ClientSecretProblem) // it names the variable, or what to set
 	} else {
 		row("client secret", st.ClientSecretIn)
 	}
