@@ -325,6 +325,17 @@ var errNotMade = errors.New("freshtoken: this Source is nil or the zero Source, 
 // errNotMade, or nothing, rather than panic.
 func (s *Source) unmade() bool { return s == nil || s.store == nil }
 
+// settings is s's Settings, or the zero Settings of a nil or zero Source,
+// for the accessors that answer "" then. It is a pointer: a caller reads
+// the one field it wants, never a copy of the endpoints, which
+// endpointsMu guards.
+func (s *Source) settings() *Settings {
+	if s.unmade() {
+		return &Settings{}
+	}
+	return &s.set
+}
+
 // New returns a Source for s backed by o.Store.
 func New(s Settings, o Options) (*Source, error) {
 	// Copies of its own: a caller may reuse or change its maps and slices
@@ -453,31 +464,16 @@ func (s *Source) String() string {
 func (s *Source) GoString() string { return s.String() }
 
 // Env is the environment's name.
-func (s *Source) Env() string {
-	if s.unmade() {
-		return ""
-	}
-	return s.set.Env
-}
+func (s *Source) Env() string { return s.settings().Env }
 
 // Issuer is Settings.Issuer: the authorization server the tokens are bound
 // to, "" when the endpoints are set without one. A log-in's answer naming
 // another (RFC 9207's iss) is not the answer of this environment's
 // provider.
-func (s *Source) Issuer() string {
-	if s.unmade() {
-		return ""
-	}
-	return s.set.Issuer
-}
+func (s *Source) Issuer() string { return s.settings().Issuer }
 
 // APIURL is the environment's API root, ending in "/".
-func (s *Source) APIURL() string {
-	if s.unmade() {
-		return ""
-	}
-	return s.set.APIURL
-}
+func (s *Source) APIURL() string { return s.settings().APIURL }
 
 // Location says where the environment's tokens are stored.
 func (s *Source) Location() string {
@@ -862,12 +858,7 @@ func (s *Source) adoptable(g store.Grant) bool {
 }
 
 // Grant is how the environment obtains tokens (Settings.Grant).
-func (s *Source) Grant() string {
-	if s.unmade() {
-		return ""
-	}
-	return s.set.Grant
-}
+func (s *Source) Grant() string { return s.settings().Grant }
 
 // NeedsLogin reports whether the environment's grant begins with a person
 // logging in; client credentials need none.

@@ -110,6 +110,20 @@ func (s *screen) startWithin(ctx context.Context, out io.Writer, args ...string)
 	return done
 }
 
+// interruptAt runs freshtoken with args on s's terminal and, once it asks
+// question, cancels its context, as a Ctrl-C does (see startWithin): the
+// command must then end, interrupted, without an answer.
+func (s *screen) interruptAt(t *testing.T, question string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := s.startWithin(ctx, io.Discard, args...)
+	s.expect(t, question)
+	cancel()
+	if err := finished(t, done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("%s: %v; want it interrupted\nscreen:\n%s", strings.Join(args, " "), err, s)
+	}
+}
+
 // acceptLogin says yes to init's offer to log in to env, and waits for init
 // to finish, having logged in.
 func (s *screen) acceptLogin(t *testing.T, env string, done <-chan error) {
@@ -312,14 +326,7 @@ func TestInitRefusesASecretAsAVariableName(t *testing.T) {
 func TestRemoveEndsAtCtrlCWhileAsking(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
-	s := newScreen(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := s.startWithin(ctx, io.Discard, "--config", e.config, "remove", "-e", "dev")
-	s.expect(t, "delete its stored tokens? [y/N] ")
-	cancel()
-	if err := finished(t, done); !errors.Is(err, context.Canceled) {
-		t.Fatalf("remove: %v; want it interrupted", err)
-	}
+	newScreen(t).interruptAt(t, "delete its stored tokens? [y/N] ", "--config", e.config, "remove", "-e", "dev")
 	if e.record(t, "dev") == nil {
 		t.Error("the tokens were deleted")
 	}

@@ -3,8 +3,6 @@
 package cli_test
 
 import (
-	"context"
-	"errors"
 	"io"
 	"testing"
 )
@@ -40,20 +38,13 @@ func TestLoginAsksBeforeReplacingAnotherConfigurationsTokens(t *testing.T) {
 	}
 
 	// Ctrl-C at the question ends login, nothing sent.
-	s := newScreen(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := s.startWithin(ctx, io.Discard, "--config", e.config, "login", "-e", "dev")
-	s.expect(t, "Log in and replace them? [y/N] ")
-	cancel()
-	if err := finished(t, done); !errors.Is(err, context.Canceled) {
-		t.Fatalf("login: %v; want it interrupted", err)
-	}
+	newScreen(t).interruptAt(t, "Log in and replace them? [y/N] ", "--config", e.config, "login", "-e", "dev")
 	if rec := e.record(t, "dev"); rec.Grant.ClientID != "another-client" {
 		t.Fatalf("interrupted, the stored tokens are %s's; want the other configuration's, kept", rec.Grant.ClientID)
 	}
 
-	s = newScreen(t)
-	done = s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev")
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev")
 	s.answer(t, "Log in and replace them? [y/N] ", "y")
 	if err := finished(t, done); err != nil {
 		t.Fatalf("login answered y: %v\nscreen:\n%s", err, s)

@@ -310,6 +310,20 @@ func revFixture(t *testing.T, revocation func(f *fixture) string) *fixture {
 	}})
 }
 
+// logOutRev presses the page's Log out for "rev" as a browser does (the
+// page's csrf token, its origin) and returns where the answer sends the
+// browser back to: the page, with the notice done (see notices). Any
+// other answer fails the test.
+func (f *fixture) logOutRev(t *testing.T, done string) (location string) {
+	t.Helper()
+	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	location = resp.Header.Get("Location")
+	if want := "/?done=" + done + "&env=rev"; resp.StatusCode != http.StatusSeeOther || location != want {
+		t.Fatalf("Log out: %d to %q; want a redirect (303) to %q", resp.StatusCode, location, want)
+	}
+	return location
+}
+
 // countingRevocation is a revocation endpoint of its own, at u, which
 // counts the requests it is sent.
 func countingRevocation(t *testing.T) (u string, revoked *atomic.Int32) {
@@ -325,9 +339,9 @@ func countingRevocation(t *testing.T) (u string, revoked *atomic.Int32) {
 func TestLogoutButtonRevokes(t *testing.T) {
 	f := revFixture(t, func(f *fixture) string { return f.api + "v2/revoke" })
 	f.login(t, "rev")
-	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	if resp.StatusCode != http.StatusSeeOther || f.provider.Stats().Revocations != 2 {
-		t.Fatalf("Log out: %d, %d revocations; want the refresh and access tokens revoked", resp.StatusCode, f.provider.Stats().Revocations)
+	f.logOutRev(t, "logged-out")
+	if n := f.provider.Stats().Revocations; n != 2 {
+		t.Fatalf("Log out: %d revocations; want the refresh and access tokens revoked", n)
 	}
 	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
 		t.Fatalf("after Log out the store holds %+v, %v", rec, err)
@@ -341,11 +355,7 @@ func TestLogoutButtonRevokes(t *testing.T) {
 func TestLogoutButtonSaysTheGrantLivesOnWithoutARevocationURL(t *testing.T) {
 	f := revFixture(t, func(*fixture) string { return "" })
 	f.login(t, "rev")
-	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || loc != "/?done=logged-out-unrevoked&env=rev" {
-		t.Fatalf("Log out: %d to %q; want the page saying the grant was not ended at the provider", resp.StatusCode, loc)
-	}
+	loc := f.logOutRev(t, "logged-out-unrevoked") // the grant not ended at the provider
 	_, page := f.get(t, loc)
 	if want := "has no revocation endpoint (revocation_url), so the grant was not ended there"; !strings.Contains(string(page), want) {
 		t.Errorf("the page does not say %q:\n%s", want, page)
@@ -358,11 +368,7 @@ func TestLogoutButtonSaysTheGrantLivesOnWithoutARevocationURL(t *testing.T) {
 func TestLogoutButtonSendsNothingInClearText(t *testing.T) {
 	f := revFixture(t, func(*fixture) string { return "http://idp.invalid/revoke" })
 	f.login(t, "rev")
-	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || loc != "/?done=logout-failed&env=rev" {
-		t.Fatalf("Log out: %d to %q; want the page saying it could not log out", resp.StatusCode, loc)
-	}
+	loc := f.logOutRev(t, "logout-failed")
 	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
 		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
 	}
@@ -391,10 +397,7 @@ func TestLogoutButtonLeavesAnotherConfigurationsTokens(t *testing.T) {
 	if err := st.Save(context.Background(), "rev", rec); err != nil {
 		t.Fatal(err)
 	}
-	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/?done=logout-failed&env=rev" {
-		t.Fatalf("Log out: %d to %q; want the page saying it could not log out", resp.StatusCode, loc)
-	}
+	f.logOutRev(t, "logout-failed")
 	if after, err := st.Load(context.Background(), "rev"); err != nil || after.RefreshToken != rec.RefreshToken {
 		t.Fatalf("after Log out the store holds %+v, %v; want the other configuration's tokens kept", after, err)
 	}
@@ -414,10 +417,7 @@ func TestLogoutButtonLeavesAnotherConfigurationsTokens(t *testing.T) {
 func TestLogoutButtonWithNothingStored(t *testing.T) {
 	revocation, revoked := countingRevocation(t)
 	f := revFixture(t, func(*fixture) string { return revocation })
-	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/?done=nothing-to-log-out&env=rev" {
-		t.Fatalf("Log out: %d to %q; want the page saying there was nothing to log out of", resp.StatusCode, loc)
-	}
+	f.logOutRev(t, "nothing-to-log-out")
 	if revoked.Load() != 0 || strings.Contains(f.logs.String(), "could not be revoked") {
 		t.Fatalf("Log out with nothing stored asked the revocation endpoint %d times; log:\n%s", revoked.Load(), f.logs)
 	}
@@ -436,11 +436,7 @@ func TestLogoutButtonSaysWhenRevocationFailed(t *testing.T) {
 	t.Cleanup(broken.Close)
 	f := revFixture(t, func(*fixture) string { return broken.URL + "/revoke" })
 	f.login(t, "rev")
-	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || loc != "/?done=logged-out-here&env=rev" {
-		t.Fatalf("Log out: %d to %q; want the page saying the grant was not ended at the provider", resp.StatusCode, loc)
-	}
+	loc := f.logOutRev(t, "logged-out-here") // the grant not ended at the provider
 	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
 		t.Fatalf("after Log out the store holds %+v, %v", rec, err)
 	}
