@@ -55,25 +55,34 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", src.Env(), src.Location())
 		return nil
 	}
+	// Another configuration's tokens are neither revoked nor forgotten, and
+	// there is nothing of this one's to log out of (a log-in is not what a
+	// log-out was after). Told so whether found here or, when another
+	// configuration took an older record over meanwhile, under the lock.
+	notOwn := func(err error) bool {
+		var fe *freshtoken.Error
+		if !errors.As(err, &fe) || !errors.Is(err, freshtoken.ErrLoginRequired) || errors.Is(err, store.ErrNotFound) {
+			return false
+		}
+		fmt.Fprintf(f.IO.ErrOut, "%s has no tokens of its own to log out of: %s.\n", src.Env(), fe.Msg)
+		return true
+	}
 	switch {
 	case err == nil:
 		if err := src.CheckGrant(rec); err != nil {
-			var fe *freshtoken.Error
-			if !errors.As(err, &fe) || !errors.Is(err, freshtoken.ErrLoginRequired) {
-				return err
+			if notOwn(err) {
+				return nil
 			}
-			// Another configuration's: neither revoked nor forgotten, and
-			// nothing of this one's to log out of (a log-in is not what
-			// a log-out was after).
-			fmt.Fprintf(f.IO.ErrOut, "%s has no tokens of its own to log out of: %s.\n", src.Env(), fe.Msg)
-			return nil
+			return err
 		}
 	case errors.Is(err, store.ErrNewerFormat):
 		return src.Logout(ctx) // a newer freshtoken's: refused, nothing deleted
 	}
 	var revokeErr error
 	if !opts.Local {
-		revokeErr = src.Revoke(ctx)
+		if revokeErr = src.Revoke(ctx); notOwn(revokeErr) {
+			return nil
+		}
 	}
 	if errors.Is(revokeErr, freshtoken.ErrClearText) {
 		return clearTextRevocation(f, env)
@@ -97,6 +106,9 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if err := src.Logout(ctx); err != nil {
 		if ctx.Err() != nil {
 			return stopped()
+		}
+		if notOwn(err) {
+			return nil
 		}
 		return errors.Join(err, revokeErr)
 	}

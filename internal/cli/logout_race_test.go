@@ -1,0 +1,61 @@
+package cli_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// TestLogoutOfTokensTakenOverWhileItWaited: the stored tokens were this
+// environment's when logout looked, and another configuration's by the
+// time it held the renewal lock (it took an older record over meanwhile).
+// Logout leaves them, as it does tokens that were another's from the
+// start, and says there is nothing of its own to log out of (exit 0); it
+// said to log in (exit 3), which would replace the other's grant.
+func TestLogoutOfTokensTakenOverWhileItWaited(t *testing.T) {
+	for _, flags := range [][]string{{"--local"}, nil} {
+		t.Run(strings.Join(append([]string{"logout"}, flags...), " "), func(t *testing.T) {
+			var revocations atomic.Int32 // none is sent: the tokens are another's
+			revoker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { revocations.Add(1) }))
+			t.Cleanup(revoker.Close)
+			e := newDevEnv(t)
+			e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
+			e.loginOutside(t)
+			st := filestore.New(filepath.Join(e.dir, "state"))
+			unlock, err := st.Lock(t.Context(), "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			stderr := testenv.NewOutput()
+			ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
+			exited := make(chan int, 1)
+			go func() { exited <- e.run(ios, append([]string{"--debug", "logout", "-e", "dev"}, flags...)...) }()
+			stderr.WaitFor(t, "logout waiting for the lock", regexp.MustCompile(`waiting for the renewal lock`))
+
+			rec := e.record(t, "dev")
+			rec.Grant.ClientID = "another-client"
+			if err := st.Save(t.Context(), "dev", rec); err != nil {
+				t.Fatal(err)
+			}
+			unlock()
+			if code := <-exited; code != 0 || !strings.Contains(stderr.String(), "dev has no tokens of its own to log out of: the stored tokens belong to") {
+				t.Fatalf("logout: exit %d, stderr %q; want 0 saying there are no tokens of its own", code, stderr)
+			}
+			if n := revocations.Load(); n != 0 {
+				t.Fatalf("%d revocation requests sent for another configuration's tokens", n)
+			}
+			if kept := e.record(t, "dev"); kept.Grant.ClientID != "another-client" || kept.RefreshToken != rec.RefreshToken {
+				t.Fatalf("another configuration's tokens were not left as they were: %+v", kept.Grant)
+			}
+		})
+	}
+}
