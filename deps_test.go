@@ -1,8 +1,15 @@
 package freshtoken_test
 
 import (
+	"bytes"
+	"go/ast"
+	"go/doc"
+	"go/format"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -46,5 +53,63 @@ func TestReadmeNamesEveryDependency(t *testing.T) {
 		if !strings.Contains(deps, "| "+f[0]) {
 			t.Errorf("README.md's dependency table has no row for %s", f[0])
 		}
+	}
+}
+
+// TestExampleBuildsAsAProgramOfYourOwn: the package's Example is shown
+// (pkg.go.dev, go doc) as a whole program to copy, its helper included. It
+// builds and runs as one, in a module of its own that requires freshtoken: it
+// imported the internal dev provider, which no program outside this module
+// may, so a newcomer's copy failed with "use of internal package not
+// allowed".
+func TestExampleBuildsAsAProgramOfYourOwn(t *testing.T) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "example_test.go", nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var play *ast.File
+	for _, ex := range doc.Examples(f) {
+		if ex.Name == "" {
+			play = ex.Play
+		}
+	}
+	if play == nil {
+		t.Fatal("Example is not shown as a whole program")
+	}
+	var src bytes.Buffer
+	if err := format.Node(&src, fset, play); err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile("go.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	gomod := strings.Replace(string(mod), "module github.com/freshtoken/freshtoken", "module example.com/yours", 1) +
+		"\nrequire github.com/freshtoken/freshtoken v0.0.0\n\nreplace github.com/freshtoken/freshtoken => " + root + "\n"
+	for name, data := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": src.Bytes()} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "yours")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("the Example, copied into a program of its own, does not build: %v\n%s\n%s", err, out, src.Bytes())
+	}
+	out, err := exec.Command(bin).CombinedOutput()
+	if err != nil || string(out) != "200 OK\n" {
+		t.Fatalf("the Example, copied into a program of its own, printed %q (%v); want 200 OK, as its Output says", out, err)
 	}
 }

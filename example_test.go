@@ -6,21 +6,21 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
-	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // A Go program with fresh tokens: settings and a store in, an *http.Client
-// out, whose token is renewed before it expires and once on a 401.
+// out, whose token is renewed before it expires and once on a 401. Here
+// the stored access token has expired, so the first request renews it.
 func Example() {
-	settings, tokens, done := exampleProvider() // a provider, logged in once
+	settings, tokens, done := exampleProvider() // your provider's settings, logged in once
 	defer done()
 
 	src, err := freshtoken.New(settings, freshtoken.Options{Store: filestore.New(tokens)})
@@ -36,47 +36,51 @@ func Example() {
 	// Output: 200 OK
 }
 
-// exampleProvider starts the built-in dev provider and logs in to it the
-// way `freshtoken login` would, storing the tokens in a new folder.
+// exampleProvider stands in for your provider and the log-in you made
+// once (`freshtoken login`, which stores tokens as SaveLogin does here): a
+// token endpoint that rotates the refresh token, and an API that takes only
+// the newest access token. It returns the settings and the token folder.
 func exampleProvider() (freshtoken.Settings, string, func()) {
-	p := devprovider.New(devprovider.Options{AutoApprove: true})
-	srv := httptest.NewServer(p.Handler())
+	var mu sync.Mutex
+	issued := 1 // access-1 and refresh-1 are the log-in's
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.PostFormValue("refresh_token") != fmt.Sprint("refresh-", issued) {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":"invalid_grant"}`)
+			return
+		}
+		issued++
+		fmt.Fprintf(w, `{"access_token":"access-%d","refresh_token":"refresh-%[1]d","token_type":"Bearer","expires_in":3600}`, issued)
+	})
+	mux.HandleFunc("GET /v2/company", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Header.Get("Authorization") != fmt.Sprint("Bearer access-", issued) {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	})
+	srv := httptest.NewServer(mux)
 	dir, err := os.MkdirTemp("", "freshtoken-example-")
 	if err != nil {
 		log.Fatal(err)
 	}
-	done := func() { srv.Close(); p.Close(); os.RemoveAll(dir) }
 	s := freshtoken.Settings{
-		Env: "sandbox", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-		AuthURL: srv.URL + "/v2/approve_app", TokenURL: srv.URL + "/v2/token_endpoint", APIURL: srv.URL + "/",
+		Env: "sandbox", ClientID: "example-client", ClientSecret: "example-secret",
+		AuthURL: srv.URL + "/authorize", TokenURL: srv.URL + "/token", APIURL: srv.URL + "/",
 		AuthStyle: oauth2.AuthStyleInHeader,
 	}
 	src, err := freshtoken.New(s, freshtoken.Options{Store: filestore.New(dir)})
 	if err != nil {
 		log.Fatal(err)
 	}
-	ctx := context.Background()
-	conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback")
-	if err != nil {
+	loggedIn := time.Now().Add(-2 * time.Hour)
+	login := &oauth2.Token{AccessToken: "access-1", RefreshToken: "refresh-1", TokenType: "Bearer", Expiry: loggedIn.Add(time.Hour)}
+	if err := src.SaveLogin(context.Background(), login, loggedIn); err != nil {
 		log.Fatal(err)
 	}
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(conf.AuthCodeURL("state"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	resp.Body.Close()
-	back, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	sent := time.Now()
-	tok, err := conf.Exchange(ctx, back.Query().Get("code"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := src.SaveLogin(ctx, tok, sent); err != nil {
-		log.Fatal(err)
-	}
-	return s, dir, done
+	return s, dir, func() { srv.Close(); os.RemoveAll(dir) }
 }

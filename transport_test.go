@@ -866,3 +866,48 @@ func TestA401RenewsWhenTheStoresTokenIsRefusedToo(t *testing.T) {
 		t.Fatalf("%d refreshes; want 1", n)
 	}
 }
+
+// TestA401ForInsufficientScopeIsPassedOn: a 401 whose Bearer challenge says
+// insufficient_scope (RFC 6750 §3.1) refuses what the token may do, not the
+// token, and a renewal brings a token of the same scopes: it is passed on
+// as it came, nothing renewed and the request not sent again. It cost a
+// refresh (a rotation of the refresh token) and a second request each time.
+// Any other 401 gets its renewal and retry, whatever else its challenges say.
+func TestA401ForInsufficientScopeIsPassedOn(t *testing.T) {
+	for _, tt := range []struct {
+		challenges []string
+		renews     bool
+	}{
+		{[]string{`Bearer realm="api", error="insufficient_scope", error_description="admin only", scope="admin"`}, false},
+		{[]string{`Basic realm="api", bearer error=insufficient_scope`}, false},
+		{[]string{`Basic realm="api"`, `Bearer scope="admin", error="insufficient_scope"`}, false},
+		{[]string{`Bearer error="invalid_token"`}, true},
+		{[]string{`Bearer realm="api"`}, true},
+		{nil, true},
+		{[]string{`Bearer error="invalid_token", error_description="not error=\"insufficient_scope\", error=insufficient_scope"`}, true},
+		{[]string{`Other error="insufficient_scope", Bearer error="invalid_token"`}, true},
+	} {
+		r, _ := loggedIn(t)
+		api, hits := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+			if b, _ := io.ReadAll(req.Body); string(b) != "order=1" {
+				t.Errorf("the API got body %q", b)
+			}
+			for _, c := range tt.challenges {
+				w.Header().Add("WWW-Authenticate", c)
+			}
+			w.WriteHeader(http.StatusUnauthorized)
+		})
+		r.settings.APIURL = api.URL + "/"
+		src := r.source()
+		before := r.provider.Stats().Refreshes
+		resp, err := src.Client().Post(api.URL+"/v2/orders", "application/x-www-form-urlencoded", strings.NewReader("order=1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		refreshes := r.provider.Stats().Refreshes - before
+		if resp.StatusCode != http.StatusUnauthorized || tt.renews && (refreshes != 1 || hits.Load() != 2) || !tt.renews && (refreshes != 0 || hits.Load() != 1) {
+			t.Errorf("WWW-Authenticate %q: status %d, %d refreshes, %d requests; want the 401 passed on, renewed and retried: %t", tt.challenges, resp.StatusCode, refreshes, hits.Load(), tt.renews)
+		}
+	}
+}

@@ -429,6 +429,12 @@ func TestProductionIsMarked(t *testing.T) {
 		{"sandbox", "https://api.sandbox.freeagent.com/", false},
 		{"books", "https://api.sandbox.freeagent.com/", false},
 		{"prod", "http://127.0.0.1:8900/", false},
+		// This machine however its address is spelled, and a host that
+		// only begins like one is not this machine.
+		{"books", "http://localhost.:8900/", false},
+		{"books", "http://[::ffff:127.0.0.1]:8900/", false},
+		{"books", "http://127.1:8900/", false},
+		{"books", "https://127.example.com/", true},
 		{"staging-books", "https://api.example.com/", false},
 		{"myapi", "https://api.example.com/", true},
 		// A name or host that merely holds such a word is no sandbox, nor

@@ -183,7 +183,7 @@ func (e *Env) IsProduction() bool {
 		return true
 	}
 	host := strings.ToLower(u.Hostname())
-	if host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1" {
+	if httpx.IsLoopback(host) {
 		return false
 	}
 	for name, p := range presets {

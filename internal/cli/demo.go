@@ -20,6 +20,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/notify"
@@ -316,8 +317,7 @@ func demoCall(ctx context.Context, c *http.Client, url string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
+	defer httpx.Drain(resp)
 	if resp.StatusCode >= 400 {
 		return resp.StatusCode, fmt.Errorf("HTTP %s", resp.Status)
 	}
@@ -334,8 +334,7 @@ func pretendBrowser(ctx context.Context) func(string) error {
 				return
 			}
 			if resp, err := http.DefaultClient.Do(req); err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				httpx.Drain(resp)
 			}
 		}()
 		return nil

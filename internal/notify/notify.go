@@ -10,11 +10,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -25,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
 )
@@ -181,15 +180,11 @@ func (n *Notifier) post(ctx context.Context, webhook string, notice Notice) erro
 	// chat services do not redirect.
 	client := &http.Client{Transport: n.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
+	if err != nil {
 		// Its URL, as Go writes it (the scheme in lower case, a password
 		// as ***), is the webhook's password in a form redaction may not
 		// know.
-		return urlErr.Err
-	}
-	if err != nil {
-		return err
+		return httpx.UnwrapURLError(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode >= 300 {

@@ -12,8 +12,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -25,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -315,9 +314,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		return nil, err
 	}
 	ttl := s.lockTTL()
-	var b [16]byte
-	rand.Read(b[:])
-	holder := hex.EncodeToString(b[:])
+	holder := httpx.RandomToken()
 	k := lockKey(env)
 	// One holder at a time in this Store, whatever Redis says: a lock that
 	// expired there while its holder here lives is still that holder's, and
