@@ -33,14 +33,7 @@ func TestEngineLinksNoConfigRedisOrCLI(t *testing.T) {
 // TestReadmeNamesEveryDependency: each module go.mod requires directly has
 // its row in the README's "Dependencies and what each is for".
 func TestReadmeNamesEveryDependency(t *testing.T) {
-	mod, err := os.ReadFile("go.mod")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod, readme := readFile(t, "go.mod"), readFile(t, "README.md")
 	_, deps, _ := strings.Cut(string(readme), "## Dependencies and what each is for")
 	deps, _, _ = strings.Cut(deps, "\n## ")
 	_, req, _ := strings.Cut(string(mod), "require (")
@@ -85,14 +78,7 @@ func TestExampleBuildsAsAProgramOfYourOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mod, err := os.ReadFile("go.mod")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := os.ReadFile("go.sum")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod, sum := readFile(t, "go.mod"), readFile(t, "go.sum")
 	dir := t.TempDir()
 	gomod := strings.Replace(string(mod), "module github.com/freshtoken/freshtoken", "module example.com/yours", 1) +
 		"\nrequire github.com/freshtoken/freshtoken v0.0.0\n\nreplace github.com/freshtoken/freshtoken => " + root + "\n"
@@ -112,4 +98,14 @@ func TestExampleBuildsAsAProgramOfYourOwn(t *testing.T) {
 	if err != nil || string(out) != "200 OK\n" {
 		t.Fatalf("the Example, copied into a program of its own, printed %q (%v); want 200 OK, as its Output says", out, err)
 	}
+}
+
+// readFile is the file at name, in the package's folder.
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
