@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofrs/flock"
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
@@ -686,31 +687,27 @@ func TestConcurrentEditsAreAllKept(t *testing.T) {
 
 // TestEditsRemoveTheLitterOfCrashedEditsAndKilledImports: the next edit of
 // a configuration removes the temp file of an edit killed before its rename
-// and the staged copy of an import killed before it could remove it (either
-// may hold a client secret); it leaves other files' temp files and a copy
-// still in use alone, and a copy goes once its import releases it.
+// and the staged copy an older freshtoken's import killed before it could
+// remove it (either may hold a client secret); it leaves other files' temp
+// files and a copy still in use (locked) alone.
 func TestEditsRemoveTheLitterOfCrashedEditsAndKilledImports(t *testing.T) {
 	p := write(t, "# mine\n")
 	dev := config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}
-	staging, release, err := config.StageEnvs(p, []config.NamedEnv{{Name: "dev", Settings: dev}}, "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f, err := config.Load(staging); err != nil || f.Envs["dev"] == nil || f.DefaultEnv != "dev" {
-		t.Fatalf("the staged copy: %v, %+v; want it to hold dev, the default", err, f)
-	}
-	if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
-		t.Errorf("staging changed the configuration: %q", b)
-	}
 	dir := filepath.Dir(p)
 	litter := filepath.Join(dir, ".config.toml.tmp-123456")
 	killed := filepath.Join(dir, ".config.toml.import-123456")
+	inUse := filepath.Join(dir, ".config.toml.import-654321")
 	other := filepath.Join(dir, ".other.toml.tmp-123456")
-	for _, f := range []string{litter, killed, other} {
+	for _, f := range []string{litter, killed, inUse, other} {
 		if err := os.WriteFile(f, []byte("client_secret = \"s\"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
+	lock := flock.New(inUse)
+	if ok, err := lock.TryLock(); !ok || err != nil {
+		t.Fatalf("locking the copy in use: %v, %v", ok, err)
+	}
+	defer lock.Unlock()
 	if _, err := config.WriteEnv(p, "dev", dev, false); err != nil {
 		t.Fatal(err)
 	}
@@ -723,12 +720,33 @@ func TestEditsRemoveTheLitterOfCrashedEditsAndKilledImports(t *testing.T) {
 	if _, err := os.Stat(other); err != nil {
 		t.Errorf("another file's temp file was removed: %v", err)
 	}
-	if _, err := os.Stat(staging); err != nil {
+	if _, err := os.Stat(inUse); err != nil {
 		t.Errorf("the copy in use was removed: %v", err)
 	}
-	release()
-	if _, err := os.Stat(staging); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the copy is still there once released: %v", err)
+}
+
+// TestPreviewEnvsWritesNothing: an import opens the stores of the
+// environments it is about to write from the configuration as it will be,
+// which PreviewEnvs gives with nothing written (a staged copy of it, with
+// the client secret, used to be written beside it), and refuses, saying
+// nothing was written, what the file would not load with.
+func TestPreviewEnvsWritesNothing(t *testing.T) {
+	p := write(t, "# mine\n")
+	dev := config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecret: "s3cr3t"}
+	f, err := config.PreviewEnvs(p, []config.NamedEnv{{Name: "dev", Settings: dev}}, "dev")
+	if err != nil || f.Envs["dev"] == nil || f.DefaultEnv != "dev" || f.Path != p {
+		t.Fatalf("PreviewEnvs: %v, %+v; want dev, the default, at %s", err, f, p)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
+		t.Errorf("the preview changed the configuration: %q", b)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(p)); len(entries) != 1 {
+		t.Errorf("the preview left files beside the configuration: %v", entries)
+	}
+	bad := dev
+	bad.TokenURL = "ftp://example.com/token"
+	if _, err := config.PreviewEnvs(p, []config.NamedEnv{{Name: "dev", Settings: bad}}, "dev"); err == nil || !strings.Contains(err.Error(), "token_url") || !strings.Contains(err.Error(), "nothing was written") {
+		t.Errorf("PreviewEnvs of a bad token_url: %v; want it refused at token_url, nothing written", err)
 	}
 }
 

@@ -75,6 +75,13 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	return f.Open(ctx, o)
+}
+
+// Open is the package's Open for a configuration already loaded: o.Path
+// is not read.
+func (f *File) Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
+	path := f.Path
 	e, err := f.Select(o.Env)
 	if err != nil {
 		return nil, err

@@ -116,69 +116,52 @@ func envsEdit(path string, envs []NamedEnv, defaultEnv string) (func(text string
 	}, nil
 }
 
-// StageEnvs writes a copy of the file at path (of the file a link points
-// to) with envs written into it as WriteEnvs would write them, beside it,
-// and checks it as Load does: an import opens the environments' stores
-// from it before the file itself gets them. It returns the copy's path and
-// the function that removes it. The copy is locked while it is in use, so
-// that an edit of the configuration removes only copies whose import was
-// killed before it could (they may hold a client secret).
-func StageEnvs(path string, envs []NamedEnv, defaultEnv string) (staging string, release func(), err error) {
+// PreviewEnvs is the configuration at path as it would be with envs
+// written into it as WriteEnvs writes them, checked as Load checks it: an
+// import opens the environments' stores from it (File.Open) before the
+// file gets them. Its text is written beside the file and removed at once,
+// so that a folder that cannot take it (a full disk) is found before the
+// import stores any token; the file itself is not changed.
+func PreviewEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
 	edit, err := envsEdit(path, envs, defaultEnv)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	target := linkTarget(path)
-	dir := filepath.Dir(target)
 	if msg := rootWritingForAnother(target); msg != "" {
-		return "", nil, &Error{Path: path, Msg: msg}
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", nil, &Error{Path: path, Msg: fmt.Sprintf("cannot create its folder (%v); nothing was written", cause(err))}
-	}
-	unlock, locked := lockFolder(dir)
-	defer unlock()
-	if locked {
-		removeLitter(target)
+		return nil, &Error{Path: path, Msg: msg}
 	}
 	old, _, err := readTrusted(target)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", nil, err
+		return nil, err
 	}
 	text, err := edit(strings.TrimPrefix(string(old), "\ufeff"))
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	staging, err = writeStaging(target, text)
+	f, err := parse(path, []byte(text), nil)
 	if err != nil {
-		return "", nil, &Error{Path: path, Msg: fmt.Sprintf("cannot write it (%v); nothing was written", cause(err))}
-	}
-	inUse := flock.New(staging)
-	if ok, err := inUse.TryLock(); !ok || err != nil { // on a system without locks, it may be removed while in use
-		inUse = nil
-	}
-	release = func() {
-		os.Remove(staging)
-		if inUse != nil {
-			inUse.Unlock()
-		}
-	}
-	if _, err := Load(staging); err != nil {
-		release()
 		var ce *Error
 		if errors.As(err, &ce) {
-			ce.Path = path
 			ce.Msg += " (nothing was written)"
-			return "", nil, ce
+			return nil, ce
 		}
-		return "", nil, fmt.Errorf("%w (nothing was written to %s)", err, path)
+		return nil, fmt.Errorf("%w (nothing was written to %s)", err, path)
 	}
-	return staging, release, nil
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot create its folder (%v); nothing was written", cause(err))}
+	}
+	probe, err := writeBeside(target, text)
+	if err != nil {
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot write it (%v); nothing was written", cause(err))}
+	}
+	os.Remove(probe)
+	return f, nil
 }
 
-// writeStaging writes text into a new private file beside the
-// configuration at path, named as stagingPrefix says.
-func writeStaging(path, text string) (string, error) {
+// writeBeside writes text into a new private file beside the
+// configuration at path, named as stagingPrefix says, and returns its name.
+func writeBeside(path, text string) (string, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), stagingPrefix(path)+"*")
 	if err != nil {
 		return "", err
@@ -195,8 +178,9 @@ func writeStaging(path, text string) (string, error) {
 	return tmp.Name(), nil
 }
 
-// stagingPrefix begins the names of StageEnvs's copies of the
-// configuration at path.
+// stagingPrefix begins the names of PreviewEnvs's copies of the
+// configuration at path (and of an older freshtoken's, whose import opened
+// the stores from its copy, keeping it while it ran).
 func stagingPrefix(path string) string { return "." + filepath.Base(path) + ".import-" }
 
 // RemoveEnv takes the [env.NAME] table out of the file at path, and
@@ -357,10 +341,10 @@ func lockFolder(dir string) (unlock func(), locked bool) {
 }
 
 // removeLitter removes the temp files of edits of the configuration at path
-// that were killed before their rename, and the staged copies (StageEnvs)
-// of imports killed before they removed them; either may hold a client
-// secret. A staged copy still locked by its import is left alone. Call it
-// holding the folder's lock, when no edit is under way.
+// that were killed before their rename, and the copies of imports killed
+// before they removed them (stagingPrefix); either may hold a client
+// secret. A copy still locked by an older freshtoken's import is left
+// alone. Call it holding the folder's lock, when no edit is under way.
 func removeLitter(path string) {
 	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-" // atomicfile's temp names
 	entries, _ := os.ReadDir(dir)

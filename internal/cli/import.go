@@ -179,27 +179,26 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		}
 	}
 
-	// The environments are written first into a copy of the configuration
-	// beside the one it is (where a link points), to open their stores; the
-	// configuration itself gets them last, in one edit of what it holds
-	// then, so that an edit made meanwhile (init, another import) is kept.
+	// The environments' stores are opened from the configuration as it will
+	// be, with nothing written; the configuration itself gets them last, in
+	// one edit of what it holds then, so that an edit made meanwhile (init,
+	// another import) is kept.
 	named := make([]config.NamedEnv, len(envs))
 	for i, e := range envs {
 		named[i] = config.NamedEnv{Name: e.Name, Settings: settings[i]}
 	}
 	def := defaultImported(envs, settings)
-	staging, release, err := config.StageEnvs(path, named, def)
+	preview, err := config.PreviewEnvs(path, named, def)
 	if err != nil {
 		return fmt.Errorf("%w; nothing was imported", err)
 	}
-	defer release()
 
 	// Check every environment's store before writing any: a problem found
 	// now changes nothing. What each held before is kept, to be put back if
 	// a write fails all the same.
 	targets := make([]importTarget, len(envs))
 	for i, e := range envs {
-		src, err := config.Open(ctx, config.OpenOptions{Path: staging, Env: e.Name, Logger: f.Logger(), Sending: f.Sending})
+		src, err := preview.Open(ctx, config.OpenOptions{Env: e.Name, Logger: f.Logger(), Sending: f.Sending})
 		if err != nil {
 			return fmt.Errorf("%w; nothing was imported", err)
 		}
@@ -223,12 +222,8 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	}
 
 	if opts.ClientSecretKeyring {
-		staged, err := config.Load(staging)
-		if err != nil {
-			return fmt.Errorf("%w; nothing was imported", err)
-		}
 		for _, e := range envs {
-			if err := staged.Envs[e.Name].KeepClientSecret(ctx, e.ClientSecret); err != nil {
+			if err := preview.Envs[e.Name].KeepClientSecret(ctx, e.ClientSecret); err != nil {
 				var ue *keyringstore.UnusableError
 				if errors.As(err, &ue) { // the other way, as this command's flag
 					err = ue.WithFix("or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
