@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -229,5 +230,25 @@ func TestHeadersTooLarge(t *testing.T) {
 	e := &failure.UnreadableAnswerError{Env: "dev", API: "api.example.com", Err: errors.New("http2: response header list larger than advertised limit")}
 	if want := "dev: the API at api.example.com answered, but with headers larger than freshtoken reads (over net/http's limit), so its answer could not be read; the API is at fault: tell its owner"; e.Error() != want {
 		t.Errorf("Error() = %q, want %q", e.Error(), want)
+	}
+}
+
+// TestProxyDocsListEveryCode: docs/proxy.md's table of the proxy's own
+// answers has a row for each kind's problem code, with the kind's status;
+// 401 login_refused and 503 interrupted, which the proxy answers, were
+// missing from it.
+func TestProxyDocsListEveryCode(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/proxy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := failure.Unexpected; k <= failure.Interrupted; k++ {
+		row := k.Row()
+		if row.Code == "" {
+			continue
+		}
+		if want := fmt.Sprintf("| %d | `%s` |", row.Status, row.Code); !strings.Contains(string(doc), want) {
+			t.Errorf("docs/proxy.md has no row %q", want)
+		}
 	}
 }
