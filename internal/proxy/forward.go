@@ -617,7 +617,8 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 		case errors.As(err, &silent):
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
-			writeError(w, http.StatusGatewayTimeout, problem{Code: "api_timeout", Env: e.name, Message: err.Error()})
+			row := kinds.APITimeout.Row()
+			writeError(w, row.Status, problem{Code: row.Code, Env: e.name, Message: err.Error()})
 		case kinds.HeadersTooLarge(err):
 			// The API was reached; its answer cannot be read.
 			safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
@@ -628,7 +629,8 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 		case isNetworkError(err), errors.As(err, new(switchError)):
 			err = e.unreachable(httpx.UnwrapURLError(err))
 			e.fail(p.now(), err)
-			writeError(w, http.StatusBadGateway, problem{Code: "api_unreachable", Env: e.name, Message: redact.OneLine(err.Error(), 500)})
+			row := kinds.APIUnreachable.Row()
+			writeError(w, row.Status, problem{Code: row.Code, Env: e.name, Message: redact.OneLine(err.Error(), 500)})
 		default: // the engine failed: renewing after a 401, saving, locking
 			err = httpx.UnwrapURLError(err)
 			e.fail(p.now(), err)
