@@ -263,6 +263,24 @@ func TestStalledClientsAreCutOff(t *testing.T) {
 	}
 }
 
+// TestIdleConnectionsAreClosed: a kept-alive connection that sends no next
+// request is closed once it has waited IdleTimeout, for a connection to the
+// API and one to the proxy's own pages alike; without the limit, idle
+// connections were held for ever, each with a file descriptor.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	f, _ := twoEnvAPI(t, func(o *proxy.Options) { o.IdleTimeout = 200 * time.Millisecond })
+	for _, path := range []string{"/victim/x", "/"} {
+		c, r := dial(t, f)
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, f.addr)
+		if resp, body := readAnswer(t, r, http.MethodGet); resp.StatusCode != http.StatusOK || resp.Close {
+			t.Fatalf("%s: got %d %s (close %v), want 200 on a connection kept alive", path, resp.StatusCode, body, resp.Close)
+		}
+		if b, err := r.ReadByte(); err != io.EOF { // nothing more sent: dial's deadline ends a failing wait
+			t.Errorf("%s: a connection left idle got %q, %v; want it closed", path, b, err)
+		}
+	}
+}
+
 // TestClientThatStopsReadingIsCutOff: a client that stops reading an
 // endless answer is cut off once a write to it has waited SendTimeout, and
 // the connection to the API goes with it; both were held for ever.
