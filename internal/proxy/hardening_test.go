@@ -156,13 +156,17 @@ func TestDotSegmentsStayInTheirEnvironment(t *testing.T) {
 
 // TestLinksBackIntoTheProxyDropped: a Link entry that leads to the proxy
 // itself, under any spelling of its address, is dropped; the others stay.
+// So is such a Content-Location.
 func TestLinksBackIntoTheProxyDropped(t *testing.T) {
 	f, _ := twoEnvAPI(t, nil)
 	for _, to := range proxySpellings(f) {
 		link := `<https://elsewhere.example/a>; rel="help", <` + to + `>; rel="next"`
-		resp, _ := f.get(t, "/evil/page?"+url.Values{"link": {link}}.Encode())
+		resp, _ := f.get(t, "/evil/page?"+url.Values{"link": {link}, "content_location": {to}}.Encode())
 		if got, want := resp.Header.Get("Link"), `<https://elsewhere.example/a>; rel="help"`; got != want {
 			t.Errorf("a link to %q came through as %q, want %q", to, got, want)
+		}
+		if got := resp.Header.Values("Content-Location"); len(got) > 0 {
+			t.Errorf("Content-Location %q came through as %q", to, got)
 		}
 	}
 	// A link hidden inside another, where RFC 8288 sees none but lenient
