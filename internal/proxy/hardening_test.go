@@ -353,7 +353,9 @@ func TestReplayBudget(t *testing.T) {
 // TestSilentAPIGetsGatewayTimeout: an API that has not begun to answer
 // within the environment's timeout gets 504 api_timeout, and its
 // connection is closed; so does one whose last word was an interim answer
-// (103 Early Hints, 102 Processing), which is no answer.
+// (103 Early Hints, 102 Processing), which is no answer, and one that sent
+// the first bytes of its status line and no more (its first byte stopped
+// the wait: the request was held for ever, as the command line's was not).
 func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 	closed := make(chan struct{}, 1)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -362,6 +364,20 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 			w.WriteHeader(http.StatusEarlyHints)
 		case "/processing":
 			w.WriteHeader(http.StatusProcessing)
+		case "/firstbyte":
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			io.WriteString(c, "HTTP/1.1 2")
+			c.Read(make([]byte, 1)) // until the proxy closes it
+			select {
+			case closed <- struct{}{}:
+			default: // a failing test stopped waiting
+			}
+			return
 		}
 		tellClosed(r, closed)
 	}))
@@ -369,7 +385,7 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 	f := apiWithTimeout(t, "slow", api.URL, 50*time.Millisecond)
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 10 * time.Second}
-	for _, path := range []string{"/slow/x", "/slow/hints", "/slow/processing"} {
+	for _, path := range []string{"/slow/x", "/slow/hints", "/slow/processing", "/slow/firstbyte"} {
 		req, _ := http.NewRequest(http.MethodGet, f.base+path, nil)
 		resp, err := client.Do(req)
 		if err != nil {
