@@ -406,7 +406,7 @@ func requestError(err error, env *config.Env, target string) error {
 		// The API was reached; its answer cannot be read.
 		return &failure.UnreadableAnswerError{Env: env.Name, API: target, Changes: !safeOp(ue.Op), Err: ue.Err}
 	case errors.As(err, &ue) && ue.Timeout():
-		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPITimeout,
 			Msg: fmt.Sprintf("the API at %s did not answer within %s; try again, or raise the environment's timeout setting", target, env.Timeout)}
 	case errors.As(err, &ue) && failure.Of(ue.Err) != failure.Unexpected:
 		// The engine's, met as the token was had for the request (a
@@ -414,7 +414,7 @@ func requestError(err error, env *config.Env, target string) error {
 		// wrapped it, and it was told as an API that could not be reached.
 		return ue.Err
 	case errors.As(err, &ue):
-		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPIUnreachable,
 			Msg: fmt.Sprintf("the API at %s could not be reached (%v); check your connection and api_url", target, ue.Err)}
 	}
 	return fmt.Errorf("%s: %w", env.Name, err)

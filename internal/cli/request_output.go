@@ -14,6 +14,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/apiclient"
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
@@ -39,10 +40,10 @@ func writeResponse(f *Factory, resp *http.Response, include bool, env string) er
 		var stalled *httpx.StalledError
 		switch {
 		case errors.As(body.err, &stalled):
-			return &freshtoken.Error{Env: env, Kind: freshtoken.ErrUnreachable, Msg: fmt.Sprintf(
+			return &freshtoken.Error{Env: env, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPITimeout, Msg: fmt.Sprintf(
 				"the API at %s stopped sending its answer (nothing more came for %s), so what was printed is incomplete; try again, or raise the environment's timeout setting", resp.Request.URL, stalled.After)}
 		case body.err != nil && !errors.Is(body.err, context.Canceled):
-			return &freshtoken.Error{Env: env, Kind: freshtoken.ErrUnreachable, Msg: fmt.Sprintf(
+			return &freshtoken.Error{Env: env, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPIUnreachable, Msg: fmt.Sprintf(
 				"the API's answer from %s could not be read whole (%v), so what was printed is incomplete; try again", resp.Request.URL, body.err)}
 		}
 		return answered(err, env, resp.Request, resp.Status)

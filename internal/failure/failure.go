@@ -40,6 +40,8 @@ const (
 	UnusableToken                   // the provider issued an access token no HTTP header can carry
 	StoreUnreachable                // the shared store could not be reached, the keychain is locked, or the disk is full or read-only
 	UnreadableAnswer                // the API answered with what cannot be read (headers past net/http's limit): reached, and failing
+	APIUnreachable                  // the API itself could not be reached, or its answer read whole (network, TLS)
+	APITimeout                      // the API had not begun to answer, or stopped sending its answer, within the environment's timeout
 	Interrupted                     // a signal ended the command, or stopped the proxy mid-request
 )
 
@@ -67,6 +69,8 @@ var table = map[Kind]Row{
 	UnusableToken:       {5, http.StatusBadGateway, "unusable_token", "run `freshtoken token --force -e %[1]s` for another, and tell the provider if it happens again"},
 	StoreUnreachable:    {5, http.StatusServiceUnavailable, "store_unreachable", ""},
 	UnreadableAnswer:    {5, http.StatusBadGateway, "api_unreadable", ""},
+	APIUnreachable:      {5, http.StatusBadGateway, "api_unreachable", ""},
+	APITimeout:          {5, http.StatusGatewayTimeout, "api_timeout", ""},
 	Interrupted:         {130, http.StatusServiceUnavailable, "interrupted", ""},
 }
 
@@ -83,6 +87,14 @@ func OfCode(code string) (k Kind, ok bool) {
 	}
 	return Unexpected, false
 }
+
+// ErrAPIUnreachable and ErrAPITimeout mark an API's failure, as the
+// underlying error of a freshtoken.Error: the message says what happened,
+// the sentinel which kind it is.
+var (
+	ErrAPIUnreachable = errors.New("the API could not be reached")
+	ErrAPITimeout     = errors.New("the API did not answer in time")
+)
 
 // Kinded is an error that knows its kind.
 type Kinded interface {
@@ -126,6 +138,10 @@ func Of(err error) Kind {
 		return LoginNeeded
 	case errors.Is(err, store.ErrUnreachable), errors.Is(err, store.ErrWriteFailed):
 		return StoreUnreachable
+	case errors.Is(err, ErrAPITimeout):
+		return APITimeout
+	case errors.Is(err, ErrAPIUnreachable):
+		return APIUnreachable
 	case errors.Is(err, freshtoken.ErrUnreachable):
 		return ProviderUnreachable
 	case errors.As(err, &xe):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -53,6 +54,8 @@ func TestTableBothWays(t *testing.T) {
 		{&freshtoken.Error{Env: "dev", Kind: fmt.Errorf("%w: format 2", store.ErrNewerFormat)}, failure.Config, 2, 500, "invalid_configuration"},
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrClearText}, failure.Config, 2, 500, "invalid_configuration"},
 		{&failure.UnreadableAnswerError{Env: "dev", API: "api.example.com", Err: errors.New("net/http: server response headers exceeded 10485760 bytes; aborted")}, failure.UnreadableAnswer, 5, 502, "api_unreadable"},
+		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPITimeout, Msg: "the API did not answer within 30s"}, failure.APITimeout, 5, 504, "api_timeout"},
+		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPIUnreachable, Msg: "the API could not be reached"}, failure.APIUnreachable, 5, 502, "api_unreachable"},
 		{errors.New("a bug"), failure.Unexpected, 1, 500, "failed"},
 		{context.Canceled, failure.Interrupted, 130, 503, "interrupted"},
 	}
@@ -229,5 +232,40 @@ func TestHeadersTooLarge(t *testing.T) {
 	e := &failure.UnreadableAnswerError{Env: "dev", API: "api.example.com", Err: errors.New("http2: response header list larger than advertised limit")}
 	if want := "dev: the API at api.example.com answered, but with headers larger than freshtoken reads (over net/http's limit), so its answer could not be read; the API is at fault: tell its owner"; e.Error() != want {
 		t.Errorf("Error() = %q, want %q", e.Error(), want)
+	}
+}
+
+// TestProxyDocsListEveryCode: docs/proxy.md's table of the proxy's own
+// answers has a row for each kind's problem code, with the kind's status;
+// 401 login_refused and 503 interrupted, which the proxy answers, were
+// missing from it.
+func TestProxyDocsListEveryCode(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/proxy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := failure.Unexpected; k <= failure.Interrupted; k++ {
+		row := k.Row()
+		if row.Code == "" {
+			continue
+		}
+		if want := fmt.Sprintf("| %d | `%s` |", row.Status, row.Code); !strings.Contains(string(doc), want) {
+			t.Errorf("docs/proxy.md has no row %q", want)
+		}
+	}
+}
+
+// TestAPIFailuresAreKinds: an API that cannot be reached, or has not begun
+// to answer in time, is a kind of the table, whose code the proxy answers
+// and the command line's exit code follows; the proxy answered
+// api_unreachable and api_timeout by codes of its own, which OfCode did not
+// read back, while the command line sorted the same failures as the
+// provider's (provider_unreachable).
+func TestAPIFailuresAreKinds(t *testing.T) {
+	for code, status := range map[string]int{"api_unreachable": 502, "api_timeout": 504} {
+		k, ok := failure.OfCode(code)
+		if row := k.Row(); !ok || row.Status != status || row.Exit != 5 {
+			t.Errorf("OfCode(%q) = kind %d %+v, %v; want a kind with status %d, exit 5", code, k, row, ok, status)
+		}
 	}
 }

@@ -434,8 +434,9 @@ func (e *stalledError) Error() string {
 // the errors of sending a request and reading the answer, so that they can
 // be told from a failure of the engine (a renewal after a 401 that cannot
 // read the client secret, save the new token or take the store's lock). An
-// API that has not begun to answer firstByte after the request was sent is
-// given up on, and its connection closed.
+// API whose answer's header (its status line and headers, not just their
+// first byte) has not come firstByte after the request was sent is given
+// up on, and its connection closed.
 type upstreamTransport struct {
 	base      http.RoundTripper
 	firstByte time.Duration
@@ -464,7 +465,10 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 				silent.Reset(t.firstByte)
 			}
 		},
-		GotFirstResponseByte: stop,
+		// Not its first byte but its whole header ends the wait: an API
+		// that sent the start of a status line and no more held the
+		// request for ever.
+		//
 		// An interim answer (100 Continue, 102 Processing, 103 Early
 		// Hints) is no answer: the API has firstByte again to begin one,
 		// once the request is sent (a 100 Continue asks for the body).
@@ -617,7 +621,8 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 		case errors.As(err, &silent):
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
-			writeError(w, http.StatusGatewayTimeout, problem{Code: "api_timeout", Env: e.name, Message: err.Error()})
+			row := kinds.APITimeout.Row()
+			writeError(w, row.Status, problem{Code: row.Code, Env: e.name, Message: err.Error()})
 		case kinds.HeadersTooLarge(err):
 			// The API was reached; its answer cannot be read.
 			safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
@@ -628,7 +633,8 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 		case isNetworkError(err), errors.As(err, new(switchError)):
 			err = e.unreachable(httpx.UnwrapURLError(err))
 			e.fail(p.now(), err)
-			writeError(w, http.StatusBadGateway, problem{Code: "api_unreachable", Env: e.name, Message: redact.OneLine(err.Error(), 500)})
+			row := kinds.APIUnreachable.Row()
+			writeError(w, row.Status, problem{Code: row.Code, Env: e.name, Message: redact.OneLine(err.Error(), 500)})
 		default: // the engine failed: renewing after a 401, saving, locking
 			err = httpx.UnwrapURLError(err)
 			e.fail(p.now(), err)

@@ -156,13 +156,17 @@ func TestDotSegmentsStayInTheirEnvironment(t *testing.T) {
 
 // TestLinksBackIntoTheProxyDropped: a Link entry that leads to the proxy
 // itself, under any spelling of its address, is dropped; the others stay.
+// So is such a Content-Location.
 func TestLinksBackIntoTheProxyDropped(t *testing.T) {
 	f, _ := twoEnvAPI(t, nil)
 	for _, to := range proxySpellings(f) {
 		link := `<https://elsewhere.example/a>; rel="help", <` + to + `>; rel="next"`
-		resp, _ := f.get(t, "/evil/page?"+url.Values{"link": {link}}.Encode())
+		resp, _ := f.get(t, "/evil/page?"+url.Values{"link": {link}, "content_location": {to}}.Encode())
 		if got, want := resp.Header.Get("Link"), `<https://elsewhere.example/a>; rel="help"`; got != want {
 			t.Errorf("a link to %q came through as %q, want %q", to, got, want)
+		}
+		if got := resp.Header.Values("Content-Location"); len(got) > 0 {
+			t.Errorf("Content-Location %q came through as %q", to, got)
 		}
 	}
 	// A link hidden inside another, where RFC 8288 sees none but lenient
@@ -263,6 +267,24 @@ func TestStalledClientsAreCutOff(t *testing.T) {
 	}
 }
 
+// TestIdleConnectionsAreClosed: a kept-alive connection that sends no next
+// request is closed once it has waited IdleTimeout, for a connection to the
+// API and one to the proxy's own pages alike; without the limit, idle
+// connections were held for ever, each with a file descriptor.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	f, _ := twoEnvAPI(t, func(o *proxy.Options) { o.IdleTimeout = 200 * time.Millisecond })
+	for _, path := range []string{"/victim/x", "/"} {
+		c, r := dial(t, f)
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, f.addr)
+		if resp, body := readAnswer(t, r, http.MethodGet); resp.StatusCode != http.StatusOK || resp.Close {
+			t.Fatalf("%s: got %d %s (close %v), want 200 on a connection kept alive", path, resp.StatusCode, body, resp.Close)
+		}
+		if b, err := r.ReadByte(); err != io.EOF { // nothing more sent: dial's deadline ends a failing wait
+			t.Errorf("%s: a connection left idle got %q, %v; want it closed", path, b, err)
+		}
+	}
+}
+
 // TestClientThatStopsReadingIsCutOff: a client that stops reading an
 // endless answer is cut off once a write to it has waited SendTimeout, and
 // the connection to the API goes with it; both were held for ever.
@@ -331,7 +353,9 @@ func TestReplayBudget(t *testing.T) {
 // TestSilentAPIGetsGatewayTimeout: an API that has not begun to answer
 // within the environment's timeout gets 504 api_timeout, and its
 // connection is closed; so does one whose last word was an interim answer
-// (103 Early Hints, 102 Processing), which is no answer.
+// (103 Early Hints, 102 Processing), which is no answer, and one that sent
+// the first bytes of its status line and no more (its first byte stopped
+// the wait: the request was held for ever, as the command line's was not).
 func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 	closed := make(chan struct{}, 1)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -340,6 +364,20 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 			w.WriteHeader(http.StatusEarlyHints)
 		case "/processing":
 			w.WriteHeader(http.StatusProcessing)
+		case "/firstbyte":
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			io.WriteString(c, "HTTP/1.1 2")
+			c.Read(make([]byte, 1)) // until the proxy closes it
+			select {
+			case closed <- struct{}{}:
+			default: // a failing test stopped waiting
+			}
+			return
 		}
 		tellClosed(r, closed)
 	}))
@@ -347,7 +385,7 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 	f := apiWithTimeout(t, "slow", api.URL, 50*time.Millisecond)
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 10 * time.Second}
-	for _, path := range []string{"/slow/x", "/slow/hints", "/slow/processing"} {
+	for _, path := range []string{"/slow/x", "/slow/hints", "/slow/processing", "/slow/firstbyte"} {
 		req, _ := http.NewRequest(http.MethodGet, f.base+path, nil)
 		resp, err := client.Do(req)
 		if err != nil {

@@ -73,6 +73,9 @@ type Options struct {
 	// answer; a client that takes longer is cut off. None bounds a
 	// whole upload or download. Zero: 10 s, 30 s and 60 s.
 	HeaderTimeout, BodyTimeout, SendTimeout time.Duration
+	// IdleTimeout is how long a kept-alive connection may wait for its
+	// next request before it is closed (zero: 2 minutes).
+	IdleTimeout time.Duration
 	// ShutdownGrace is how long requests in flight get to finish once
 	// Serve's context ends (zero: 5 s).
 	ShutdownGrace time.Duration
@@ -145,7 +148,7 @@ func New(o Options) (*Proxy, error) {
 	p.timeouts.header = cmp.Or(o.HeaderTimeout, headerTimeout)
 	p.timeouts.body = cmp.Or(o.BodyTimeout, bodyIdleTimeout)
 	p.timeouts.send = cmp.Or(o.SendTimeout, sendTimeout)
-	p.timeouts.idle = idleTimeout
+	p.timeouts.idle = cmp.Or(o.IdleTimeout, idleTimeout)
 	p.timeouts.shutdown = cmp.Or(o.ShutdownGrace, shutdownGrace)
 	p.replayBudget.give(cmp.Or(o.ReplayBudget, defaultReplayBudget))
 	p.background.ctx, p.background.cancel = context.WithCancel(context.Background())

@@ -148,7 +148,12 @@ func openPrivate(p string, flag int) (*os.File, error) {
 			// mending, as a refused save's does. err names p.
 			return nil, fmt.Errorf("%w: %w", store.ErrWriteFailed, err)
 		}
-		return nil, fmt.Errorf("open %s: %w", p, err)
+		if tooManyFiles(err) {
+			// The process (or the system) has as many files and
+			// connections open as it may, a busy proxy's: it passes.
+			return nil, fmt.Errorf("%w: %w; freshtoken has as many files and connections open as the system allows (ulimit -n): try again, or raise the limit", store.ErrUnreachable, err)
+		}
+		return nil, err // a *fs.PathError, which names p
 	}
 	fi, err := f.Stat()
 	switch {

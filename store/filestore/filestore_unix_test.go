@@ -78,3 +78,47 @@ func TestFIFORefused(t *testing.T) {
 		}
 	}
 }
+
+// TestOutOfFilesIsTransient: a process out of file descriptors (EMFILE), as
+// a busy proxy can be, gets store.ErrUnreachable from Load and Lock, a
+// failure that passes (the proxy's 503 store_unreachable, exit 5), saying
+// so once; it was no kind at all, the proxy's 500 "failed" that the table
+// keeps for a bug, and named the file twice ("open F: open F: too many
+// open files").
+func TestOutOfFilesIsTransient(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	s := filestore.New(dir)
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	low := old
+	low.Cur = 64
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	var held []*os.File
+	for {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			break
+		}
+		held = append(held, f)
+	}
+	_, loadErr := s.Load(ctx, "sandbox")
+	_, lockErr := s.Lock(ctx, "sandbox")
+	for _, f := range held {
+		f.Close()
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	for what, err := range map[string]error{"Load": loadErr, "Lock": lockErr} {
+		if !errors.Is(err, store.ErrUnreachable) || !errors.Is(err, syscall.EMFILE) || strings.Count(err.Error(), "sandbox.") != 1 {
+			t.Errorf("%s out of files: %v; want store.ErrUnreachable, EMFILE, naming the file once", what, err)
+		}
+	}
+}

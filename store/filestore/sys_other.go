@@ -24,6 +24,9 @@ func owner(fs.FileInfo) int { return -1 }
 // isNoSpace reports whether err says the disk is full.
 func isNoSpace(err error) bool { return false }
 
+// tooManyFiles is false where the system says it otherwise.
+func tooManyFiles(error) bool { return false }
+
 // allocated is 0 where the system does not say how much disk a file holds:
 // a record is then never written in place.
 func allocated(fs.FileInfo) int64 { return 0 }
