@@ -1,8 +1,9 @@
 // Package failure sorts every failure freshtoken reports into one Kind, and
 // holds the one table that gives each kind its exit code, the proxy's HTTP
 // status and problem code, and the next step a person takes. The command
-// line and the proxy both read it; each problem code names one kind, so a
-// code can always be read back as its kind.
+// line and the proxy both read it, the proxy for every answer of its own;
+// each problem code names one kind, so a code can always be read back as
+// its kind.
 package failure
 
 import (
@@ -42,7 +43,16 @@ const (
 	UnreadableAnswer                // the API answered with what cannot be read (headers past net/http's limit): reached, and failing
 	APIUnreachable                  // the API itself could not be reached, or its answer read whole (network, TLS)
 	APITimeout                      // the API had not begun to answer, or stopped sending its answer, within the environment's timeout
-	Interrupted                     // a signal ended the command, or stopped the proxy mid-request
+	// The proxy's own refusals, which no command meets: their exit codes
+	// are their nearest kind's, a request made wrongly (2) or an API
+	// failing (5).
+	Forbidden        // a request the proxy does not serve: from another machine or a web page (Host, Origin)
+	MethodNotAllowed // a method the proxy does not take there: TRACE or CONNECT, or other than GET at the status page
+	TokenEndpoint    // a request through the proxy to the provider's token or revocation endpoint, which freshtoken alone uses
+	ClientTimeout    // the client paused sending its request's body past the proxy's limit
+	RedirectToProxy  // the API redirected back into the proxy, and so perhaps to another environment
+	BadRedirect      // the API redirected to a URL freshtoken cannot read, and so cannot tell where it leads
+	Interrupted      // a signal ended the command, or stopped the proxy mid-request
 )
 
 // Row is what a kind means on each channel.
@@ -71,6 +81,12 @@ var table = map[Kind]Row{
 	UnreadableAnswer:    {5, http.StatusBadGateway, "api_unreadable", ""},
 	APIUnreachable:      {5, http.StatusBadGateway, "api_unreachable", ""},
 	APITimeout:          {5, http.StatusGatewayTimeout, "api_timeout", ""},
+	Forbidden:           {2, http.StatusForbidden, "forbidden", ""},
+	MethodNotAllowed:    {2, http.StatusMethodNotAllowed, "method_not_allowed", ""},
+	TokenEndpoint:       {2, http.StatusForbidden, "token_endpoint", ""},
+	ClientTimeout:       {2, http.StatusRequestTimeout, "client_timeout", ""},
+	RedirectToProxy:     {5, http.StatusBadGateway, "redirect_to_proxy", ""},
+	BadRedirect:         {5, http.StatusBadGateway, "bad_redirect", ""},
 	Interrupted:         {130, http.StatusServiceUnavailable, "interrupted", ""},
 }
 

@@ -260,12 +260,18 @@ func TestProxyDocsListEveryCode(t *testing.T) {
 // and the command line's exit code follows; the proxy answered
 // api_unreachable and api_timeout by codes of its own, which OfCode did not
 // read back, while the command line sorted the same failures as the
-// provider's (provider_unreachable).
+// provider's (provider_unreachable). So are the proxy's own refusals
+// (forbidden, method_not_allowed, token_endpoint, client_timeout,
+// redirect_to_proxy, bad_redirect), which it wrote by hand outside the table.
 func TestAPIFailuresAreKinds(t *testing.T) {
-	for code, status := range map[string]int{"api_unreachable": 502, "api_timeout": 504} {
+	for code, want := range map[string]struct{ status, exit int }{
+		"api_unreachable": {502, 5}, "api_timeout": {504, 5},
+		"forbidden": {403, 2}, "method_not_allowed": {405, 2}, "token_endpoint": {403, 2}, "client_timeout": {408, 2},
+		"redirect_to_proxy": {502, 5}, "bad_redirect": {502, 5},
+	} {
 		k, ok := failure.OfCode(code)
-		if row := k.Row(); !ok || row.Status != status || row.Exit != 5 {
-			t.Errorf("OfCode(%q) = kind %d %+v, %v; want a kind with status %d, exit 5", code, k, row, ok, status)
+		if row := k.Row(); !ok || row.Status != want.status || row.Exit != want.exit {
+			t.Errorf("OfCode(%q) = kind %d %+v, %v; want a kind with status %d, exit %d", code, k, row, ok, want.status, want.exit)
 		}
 	}
 }

@@ -154,7 +154,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		// the client's to take. CONNECT asks for a tunnel, which this proxy
 		// does not make.
 		rec.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
-		writeError(rec, http.StatusMethodNotAllowed, problem{Code: "method_not_allowed", Env: name,
+		writeKind(rec, kinds.MethodNotAllowed, problem{Env: name,
 			Message: fmt.Sprintf("the proxy does not forward %s requests: they would hand the access token to the client or ask for a tunnel", strings.ToUpper(r.Method))})
 		return
 	}
@@ -168,7 +168,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		// Postman's old pre-request script, left in place once its base
 		// URL points here, would spend a refresh token freshtoken has
 		// replaced, and the provider would end the grant.
-		writeError(rec, http.StatusForbidden, problem{Code: "token_endpoint", Env: name,
+		writeKind(rec, kinds.TokenEndpoint, problem{Env: name,
 			Message: name + ": the proxy does not forward requests to the provider's token endpoint: freshtoken renews this environment's tokens itself, and a refresh token sent by another program could end the authorisation; delete the pre-request script that renews tokens"})
 		return
 	}
@@ -177,7 +177,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	// has started is seen through even if this client gives up.)
 	if _, err := e.src.TokenContext(r.Context()); err != nil {
 		if errors.Is(context.Cause(r.Context()), errStopping) {
-			writeError(rec, http.StatusServiceUnavailable, stoppingProblem(name, false))
+			writeKind(rec, kinds.Interrupted, stoppingProblem(name, false))
 			return
 		}
 		e.fail(p.now(), err)
@@ -263,10 +263,10 @@ func (e *envProxy) tokenEndpoints(ctx context.Context) freshtoken.Endpoints {
 func (p *Proxy) bodyProblem(w http.ResponseWriter, env string, err error) {
 	w.Header().Set("Connection", "close") // what is left of the body is not read
 	if errors.As(err, new(*stalledError)) {
-		writeError(w, http.StatusRequestTimeout, problem{Code: "client_timeout", Env: env, Message: err.Error()})
+		writeKind(w, kinds.ClientTimeout, problem{Env: env, Message: err.Error()})
 		return
 	}
-	writeError(w, http.StatusBadRequest, problem{Code: "bad_request", Env: env, Message: "the request body could not be read: " + err.Error()})
+	writeKind(w, kinds.Usage, problem{Env: env, Message: "the request body could not be read: " + err.Error()})
 }
 
 // splitEnv splits an escaped request path into the environment's name and
@@ -550,12 +550,12 @@ func (e *loopError) Error() string {
 	return fmt.Sprintf("the API redirected to %s, which is this proxy; freshtoken does not pass on a redirect that would send the request, with another token, to another environment", e.location)
 }
 
-// code is the error code of the proxy's answer.
-func (e *loopError) code() string {
+// kind is the failure kind of the proxy's answer.
+func (e *loopError) kind() kinds.Kind {
 	if e.unreadable {
-		return "bad_redirect"
+		return kinds.BadRedirect
 	}
-	return "redirect_to_proxy"
+	return kinds.RedirectToProxy
 }
 
 // switchError is an API that switched protocols when the client asked for
@@ -583,13 +583,13 @@ func upgradeTo(h http.Header) string {
 }
 
 // stoppingProblem answers a request the proxy's stopping cut short, before
-// it was sent to the API or after.
+// it was sent to the API or after (kind Interrupted).
 func stoppingProblem(env string, sent bool) problem {
 	msg := env + ": the proxy stopped before sending the request to the API; send it again once the proxy runs"
 	if sent {
 		msg = env + ": the proxy stopped before the API answered; the request may have reached the API, so check before sending it again once the proxy runs"
 	}
-	return problem{Code: kinds.Interrupted.Row().Code, Env: env, Message: msg}
+	return problem{Env: env, Message: msg}
 }
 
 // upstreamError answers a request the API never answered.
@@ -612,29 +612,26 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			p.bodyProblem(w, e.name, &stalledError{idle: in.body.idle})
 		case errors.Is(context.Cause(r.Context()), errStopping):
 			p.log.Warn("request cut short: the proxy is stopping", "env", e.name, "method", r.Method, "path", r.URL.Path)
-			writeError(w, http.StatusServiceUnavailable, stoppingProblem(e.name, true))
+			writeKind(w, kinds.Interrupted, stoppingProblem(e.name, true))
 		case errors.Is(err, context.Canceled):
 			w.WriteHeader(http.StatusBadGateway) // the client has gone; nobody reads this
 		case errors.As(err, &loop):
 			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", redact.OneLine(loop.location, 1000))
-			writeError(w, http.StatusBadGateway, problem{Code: loop.code(), Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
+			writeKind(w, loop.kind(), problem{Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
 		case errors.As(err, &silent):
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
-			row := kinds.APITimeout.Row()
-			writeError(w, row.Status, problem{Code: row.Code, Env: e.name, Message: err.Error()})
+			writeKind(w, kinds.APITimeout, problem{Env: e.name, Message: err.Error()})
 		case kinds.HeadersTooLarge(err):
 			// The API was reached; its answer cannot be read.
 			safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
 			err = &kinds.UnreadableAnswerError{Env: e.name, API: e.api.Host, Changes: !safe, Err: httpx.UnwrapURLError(err)}
 			e.fail(p.now(), err)
-			row := kinds.UnreadableAnswer.Row()
-			writeError(w, row.Status, problem{Code: row.Code, Env: e.name, Message: redact.OneLine(err.Error(), 500)})
+			writeKind(w, kinds.UnreadableAnswer, problem{Env: e.name, Message: redact.OneLine(err.Error(), 500)})
 		case isNetworkError(err), errors.As(err, new(switchError)):
 			err = e.unreachable(httpx.UnwrapURLError(err))
 			e.fail(p.now(), err)
-			row := kinds.APIUnreachable.Row()
-			writeError(w, row.Status, problem{Code: row.Code, Env: e.name, Message: redact.OneLine(err.Error(), 500)})
+			writeKind(w, kinds.APIUnreachable, problem{Env: e.name, Message: redact.OneLine(err.Error(), 500)})
 		default: // the engine failed: renewing after a 401, saving, locking
 			err = httpx.UnwrapURLError(err)
 			e.fail(p.now(), err)

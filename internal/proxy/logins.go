@@ -315,7 +315,7 @@ func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, att
 // and only by opening it (the guard refuses it to other sites).
 func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 	if !fromThisMachine(r) {
-		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: "log-ins can only be started through the proxy from this machine"})
+		writeKind(w, kinds.Forbidden, problem{Message: "log-ins can only be started through the proxy from this machine"})
 		return
 	}
 	name, q := r.PathValue("env"), r.URL.Query()
@@ -375,7 +375,7 @@ func (p *Proxy) attemptFailed(env, attempt string, err error) {
 // and reports whether r came from this one.
 func askedFromThisMachine(w http.ResponseWriter, r *http.Request) bool {
 	if !fromThisMachine(r) {
-		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: "only a program on this machine may ask"})
+		writeKind(w, kinds.Forbidden, problem{Message: "only a program on this machine may ask"})
 		return false
 	}
 	return true

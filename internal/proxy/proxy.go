@@ -208,7 +208,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				redact.OneLine(r.Host, 200), p.guard.addr, p.guard.addr)
 		}
 		p.warnOutsider("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", path, "reason", why)
-		writeError(w, http.StatusForbidden, problem{Code: "forbidden", Message: why})
+		writeKind(w, kinds.Forbidden, problem{Message: why})
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
@@ -340,6 +340,14 @@ type problem struct {
 // errorHeader marks an answer as the proxy's own, not the API's, and carries
 // its code.
 const errorHeader = "X-Freshtoken-Error"
+
+// writeKind answers pr with the status and code that the table of failure
+// kinds gives kind.
+func writeKind(w http.ResponseWriter, kind kinds.Kind, pr problem) {
+	row := kind.Row()
+	pr.Code = row.Code
+	writeError(w, row.Status, pr)
+}
 
 func writeError(w http.ResponseWriter, status int, pr problem) {
 	w.Header().Set(errorHeader, pr.Code)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -117,7 +118,7 @@ var notices = map[string]struct {
 func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, problem{Code: "method_not_allowed", Message: "the status page only answers GET"})
+		writeKind(w, kinds.MethodNotAllowed, problem{Message: "the status page only answers GET"})
 		return
 	}
 	data := pageData{Base: p.base, Local: fromThisMachine(r), AllowRemote: p.o.AllowRemote}
