@@ -108,7 +108,13 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			return stopped()
 		}
 		if notOwn(err) {
-			return nil
+			if revokeErr == nil {
+				return nil
+			}
+			// Its own were revoked in vain before another configuration's
+			// took their place: the grant lives on, and that is told.
+			fmt.Fprintf(f.IO.ErrOut, "Its own tokens, since replaced, were sent to be revoked, but %s; their grant may still be valid at the provider until it expires, or until you remove the app's access there.\n", trimEnv(revokeErr, src.Env()))
+			return revocationFailed(revokeErr)
 		}
 		return errors.Join(err, revokeErr)
 	}
@@ -116,14 +122,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if revokeErr != nil {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s, but %s; the grant may still be valid at the provider until it expires, or until you remove the app's access there.\n",
 			src.Env(), src.Location(), trimEnv(revokeErr, src.Env()))
-		// A client the provider refused, or a secret that could not be
-		// read, is the configuration's (2); anything else kept the
-		// provider from answering (5).
-		code := failure.Of(revokeErr).Row().Exit
-		if code == failure.Unexpected.Row().Exit {
-			code = ExitUnreachable
-		}
-		return &silentError{code: code}
+		return revocationFailed(revokeErr)
 	}
 	switch {
 	case opts.Local:
@@ -134,6 +133,17 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the grant was revoked at the provider, and its tokens were deleted from %s.\n", src.Env(), src.Location())
 	}
 	return nil
+}
+
+// revocationFailed is the exit of a log-out whose revocation failed: a
+// client the provider refused, or a secret that could not be read, is the
+// configuration's (2); anything else kept the provider from answering (5).
+func revocationFailed(revokeErr error) error {
+	code := failure.Of(revokeErr).Row().Exit
+	if code == failure.Unexpected.Row().Exit {
+		code = ExitUnreachable
+	}
+	return &silentError{code: code}
 }
 
 // clearTextRevocation is the mistake of a revocation_url that is plain http
