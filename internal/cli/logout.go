@@ -51,9 +51,12 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		return err
 	}
 	rec, err := src.Record(ctx)
-	if err == nil && rec == nil {
+	nothing := func() error {
 		fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", src.Env(), src.Location())
 		return nil
+	}
+	if err == nil && rec == nil {
+		return nothing()
 	}
 	// Another configuration's tokens are neither revoked nor forgotten, and
 	// there is nothing of this one's to log out of (a log-in is not what a
@@ -82,6 +85,11 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if !opts.Local {
 		if revokeErr = src.Revoke(ctx); notOwn(revokeErr) {
 			return nil
+		}
+		// Deleted while it waited for the lock (another logout finished
+		// first): nothing was sent, and nothing is left.
+		if errors.Is(revokeErr, freshtoken.ErrLoginRequired) && errors.Is(revokeErr, store.ErrNotFound) {
+			return nothing()
 		}
 	}
 	if errors.Is(revokeErr, freshtoken.ErrClearText) {
