@@ -54,7 +54,9 @@ func TestReadmeNamesEveryDependency(t *testing.T) {
 // builds and runs as one, in a module of its own that requires freshtoken: it
 // imported the internal dev provider, which no program outside this module
 // may, so a newcomer's copy failed with "use of internal package not
-// allowed".
+// allowed". The build sets its own GOFLAGS, and so says -buildvcs=false
+// itself: it dropped the machine's, and failed ("error obtaining VCS
+// status") wherever the temporary folder lies in a checkout git refuses.
 func TestExampleBuildsAsAProgramOfYourOwn(t *testing.T) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "example_test.go", nil, parser.ParseComments)
@@ -79,7 +81,17 @@ func TestExampleBuildsAsAProgramOfYourOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	mod, sum := readFile(t, "go.mod"), readFile(t, "go.sum")
-	dir := t.TempDir()
+	// Inside a folder git cannot read as a repository, as a CI job's
+	// checkout owned by another user is to git ("dubious ownership"), where
+	// go build's VCS stamping fails and GOFLAGS=-buildvcs=false is what
+	// lets anything build.
+	dir := filepath.Join(t.TempDir(), "yours")
+	if err := os.MkdirAll(filepath.Join(filepath.Dir(dir), ".git"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	gomod := strings.Replace(string(mod), "module github.com/freshtoken/freshtoken", "module example.com/yours", 1) +
 		"\nrequire github.com/freshtoken/freshtoken v0.0.0\n\nreplace github.com/freshtoken/freshtoken => " + root + "\n"
 	for name, data := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": src.Bytes()} {
@@ -88,7 +100,9 @@ func TestExampleBuildsAsAProgramOfYourOwn(t *testing.T) {
 		}
 	}
 	bin := filepath.Join(dir, "yours")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	// No VCS stamp: the copy is no one's checkout, and the GOFLAGS set
+	// below replace any -buildvcs=false of the machine's.
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, ".")
 	build.Dir = dir
 	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -14,7 +14,8 @@
 //     shorter than twice that;
 //   - an explicit client authentication style, never auto-detected, so a
 //     failed refresh is never re-sent with a refresh token already spent;
-//   - an *http.Client that renews once and retries once on a 401.
+//   - an *http.Client that renews once and retries once on a 401 (not one
+//     whose Bearer challenge says only insufficient_scope).
 //
 // This package is the engine alone: Settings and a store.Store in, a Source
 // out. It reads no configuration file and links no Redis client; package

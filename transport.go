@@ -20,9 +20,9 @@ import (
 // elsewhere never carries it, nor a request whose Host header names
 // another host (as a reverse proxy that keeps its client's gives). On a
 // 401 it renews once and, when the request body can be replayed, retries
-// once, unless the 401's Bearer challenge says insufficient_scope (RFC 6750
-// §3.1: the token is good, and may not do this), which is passed on as it
-// came; if that renewal fails, its error (such as ErrLoginRequired) is
+// once, unless the 401's Bearer challenge says insufficient_scope and no
+// other error (RFC 6750 §3.1: the token is good, and may not do this), which
+// is passed on as it came; if that renewal fails, its error (such as ErrLoginRequired) is
 // returned instead of the 401. A 401 for a token that a 401's renewal
 // brought is passed on without another renewal for 15 s, and each further
 // such renewal in a row waits twice as long, up to an hour, so an API that
@@ -89,7 +89,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil || resp.StatusCode != http.StatusUnauthorized {
 			return t.bounded(resp, err)
 		}
-		if httpx.BearerError(resp.Header.Values("WWW-Authenticate")...) == "insufficient_scope" {
+		if httpx.InsufficientScope(resp.Header.Values("WWW-Authenticate")...) {
 			// The token is good, and may not do this: a renewal brings one
 			// of the same scopes, and would spend the refresh token for
 			// nothing.

@@ -872,7 +872,10 @@ func TestA401RenewsWhenTheStoresTokenIsRefusedToo(t *testing.T) {
 // token, and a renewal brings a token of the same scopes: it is passed on
 // as it came, nothing renewed and the request not sent again. It cost a
 // refresh (a rotation of the refresh token) and a second request each time.
-// Any other 401 gets its renewal and retry, whatever else its challenges say.
+// Any other 401 gets its renewal and retry, whatever else its challenges say,
+// and so does one whose challenges say insufficient_scope and also another
+// error, in whichever order: a token one of them calls invalid may have been
+// revoked, and was kept, refused on every request until it expired.
 func TestA401ForInsufficientScopeIsPassedOn(t *testing.T) {
 	for _, tt := range []struct {
 		challenges []string
@@ -886,6 +889,9 @@ func TestA401ForInsufficientScopeIsPassedOn(t *testing.T) {
 		{nil, true},
 		{[]string{`Bearer error="invalid_token", error_description="not error=\"insufficient_scope\", error=insufficient_scope"`}, true},
 		{[]string{`Other error="insufficient_scope", Bearer error="invalid_token"`}, true},
+		{[]string{`Bearer error="insufficient_scope"`, `Bearer error="invalid_token"`}, true},
+		{[]string{`Bearer error="insufficient_scope", Bearer error="invalid_token"`}, true},
+		{[]string{`Bearer error="insufficient_scope", error="invalid_token"`}, true},
 	} {
 		r, _ := loggedIn(t)
 		api, hits := countingServer(t, func(w http.ResponseWriter, req *http.Request) {

@@ -970,7 +970,7 @@ func (e *Env) ClientSecretProblem() string {
 // client's.
 func (e *Env) MissingClientSecret() string {
 	p := presets[e.Provider]
-	if p.secretShown == "" || !SendsSecret(e.ClientAuth) || e.ClientSecret != "" || e.ClientSecretEnv != "" || e.ClientSecretCmd != "" || e.ClientSecretKeyring {
+	if p.secretShown == "" || !SendsSecret(e.ClientAuth) || strings.TrimSpace(e.ClientSecret) != "" || e.ClientSecretEnv != "" || e.ClientSecretCmd != "" || e.ClientSecretKeyring {
 		return ""
 	}
 	return fmt.Sprintf("provider %s needs the app's client secret, and none is configured (%s); keep it in a variable: `freshtoken init -e %s --client-secret-env NAME` (or --client-secret-cmd, --client-secret-keyring)",
@@ -983,7 +983,7 @@ func (e *Env) MissingClientSecret() string {
 // provider refuses a client without a secret (an error saying so).
 func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 	switch {
-	case e.ClientSecret != "":
+	case strings.TrimSpace(e.ClientSecret) != "": // white space alone is none
 		return strings.TrimSpace(e.ClientSecret), nil
 	case e.ClientSecretEnv != "":
 		v, state := e.secretFromEnv()

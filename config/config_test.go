@@ -347,6 +347,9 @@ func TestClientSecretSources(t *testing.T) {
 		// log-in went through the browser only for the exchange to fail.
 		{config.Env{Name: "a", Provider: "freeagent"}, "", "provider freeagent needs the app's client secret, and none is configured (FreeAgent's developer dashboard, https://dev.freeagent.com, shows it"},
 		{config.Env{Name: "a", Provider: "quickbooks-sandbox", ClientAuth: "body"}, "", "provider quickbooks-sandbox needs the app's client secret"},
+		// A client_secret of white space alone is none: it was taken for a
+		// secret in the file, and the log-in went through the browser.
+		{config.Env{Name: "a", Provider: "freeagent", ClientSecret: " \t "}, "", "provider freeagent needs the app's client secret, and none is configured"},
 		// An agent the command starts keeps its output open: it is not
 		// waited for (a 30 s wait here, for ever with a real agent).
 		{config.Env{Name: "a", ClientSecretCmd: "echo from-cmd; sleep 30 &"}, "from-cmd", ""},
@@ -377,6 +380,17 @@ func TestClientSecretSources(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("%+v: got %q, %v; want %q", tt.e, got, err, tt.want)
 		}
+	}
+}
+
+// TestABlankClientSecretIsNone: status and the proxy page tell a FreeAgent
+// or QuickBooks environment whose client_secret is white space alone as one
+// with none, as they do one with client_secret = "": it was said to be in
+// the config file, with no problem (status exit 0).
+func TestABlankClientSecretIsNone(t *testing.T) {
+	e := config.Env{Name: "a", Provider: "freeagent-sandbox", ClientSecret: "   "}
+	if where, problem := e.ClientSecretWhere(), e.ClientSecretProblem(); where != "none" || !strings.Contains(problem, "--client-secret-env NAME") {
+		t.Fatalf("client_secret = %q: where %q, problem %q; want none, and what to set", e.ClientSecret, where, problem)
 	}
 }
 

@@ -172,7 +172,7 @@ func (e *Env) ClientSecretWhere() string {
 	switch {
 	case e.ClientSecretKeyring:
 		return keyringstore.ClientSecretLocation(e.ClientID, e.secretHolder())
-	case e.ClientSecret != "":
+	case strings.TrimSpace(e.ClientSecret) != "":
 		return "the config file"
 	case e.ClientSecretEnv != "":
 		return "$" + e.ClientSecretEnv

@@ -51,9 +51,12 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		return err
 	}
 	rec, err := src.Record(ctx)
-	if err == nil && rec == nil {
+	nothing := func() error {
 		fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", src.Env(), src.Location())
 		return nil
+	}
+	if err == nil && rec == nil {
+		return nothing()
 	}
 	// Another configuration's tokens are neither revoked nor forgotten, and
 	// there is nothing of this one's to log out of (a log-in is not what a
@@ -83,6 +86,11 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		if revokeErr = src.Revoke(ctx); notOwn(revokeErr) {
 			return nil
 		}
+		// Deleted while it waited for the lock (another logout finished
+		// first): nothing was sent, and nothing is left.
+		if errors.Is(revokeErr, freshtoken.ErrLoginRequired) && errors.Is(revokeErr, store.ErrNotFound) {
+			return nothing()
+		}
 	}
 	if errors.Is(revokeErr, freshtoken.ErrClearText) {
 		return clearTextRevocation(f, env)
@@ -108,7 +116,13 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			return stopped()
 		}
 		if notOwn(err) {
-			return nil
+			if revokeErr == nil {
+				return nil
+			}
+			// Its own were revoked in vain before another configuration's
+			// took their place: the grant lives on, and that is told.
+			fmt.Fprintf(f.IO.ErrOut, "Its own tokens, since replaced, were sent to be revoked, but %s; their grant may still be valid at the provider until it expires, or until you remove the app's access there.\n", trimEnv(revokeErr, src.Env()))
+			return revocationFailed(revokeErr)
 		}
 		return errors.Join(err, revokeErr)
 	}
@@ -116,14 +130,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if revokeErr != nil {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s, but %s; the grant may still be valid at the provider until it expires, or until you remove the app's access there.\n",
 			src.Env(), src.Location(), trimEnv(revokeErr, src.Env()))
-		// A client the provider refused, or a secret that could not be
-		// read, is the configuration's (2); anything else kept the
-		// provider from answering (5).
-		code := failure.Of(revokeErr).Row().Exit
-		if code == failure.Unexpected.Row().Exit {
-			code = ExitUnreachable
-		}
-		return &silentError{code: code}
+		return revocationFailed(revokeErr)
 	}
 	switch {
 	case opts.Local:
@@ -134,6 +141,17 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the grant was revoked at the provider, and its tokens were deleted from %s.\n", src.Env(), src.Location())
 	}
 	return nil
+}
+
+// revocationFailed is the exit of a log-out whose revocation failed: a
+// client the provider refused, or a secret that could not be read, is the
+// configuration's (2); anything else kept the provider from answering (5).
+func revocationFailed(revokeErr error) error {
+	code := failure.Of(revokeErr).Row().Exit
+	if code == failure.Unexpected.Row().Exit {
+		code = ExitUnreachable
+	}
+	return &silentError{code: code}
 }
 
 // clearTextRevocation is the mistake of a revocation_url that is plain http

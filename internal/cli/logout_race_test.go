@@ -12,6 +12,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -57,5 +58,75 @@ func TestLogoutOfTokensTakenOverWhileItWaited(t *testing.T) {
 				t.Fatalf("another configuration's tokens were not left as they were: %+v", kept.Grant)
 			}
 		})
+	}
+}
+
+// TestLogoutSaysItsFailedRevocationWhenTheTokensWereTakenOver: the
+// revocation was sent and failed, and by the time logout held the lock to
+// delete the tokens, another configuration had stored its own under the
+// name. The other's tokens are left, and the failed revocation is still
+// told (exit 5): the grant may still be valid at the provider. It exited 0
+// saying only that there were no tokens of its own to log out of.
+func TestLogoutSaysItsFailedRevocationWhenTheTokensWereTakenOver(t *testing.T) {
+	e := newDevEnv(t)
+	st := filestore.New(filepath.Join(e.dir, "state"))
+	var taken atomic.Pointer[store.Record]
+	revoker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if taken.Load() == nil { // another configuration logs in meanwhile
+			rec := e.record(t, "dev")
+			rec.Grant.ClientID = "another-client"
+			rec.RefreshToken = "another-refresh-token"
+			if err := st.Save(r.Context(), "dev", rec); err != nil {
+				t.Error(err)
+			}
+			taken.Store(rec)
+		}
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(revoker.Close)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
+	e.loginOutside(t)
+	stderr := testenv.NewOutput()
+	ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
+	if code := e.run(ios, "logout", "-e", "dev"); code != cli.ExitUnreachable || !strings.Contains(stderr.String(), "could not revoke the refresh token") {
+		t.Fatalf("logout: exit %d, stderr %q; want %d telling of the failed revocation", code, stderr, cli.ExitUnreachable)
+	}
+	if kept := e.record(t, "dev"); kept.Grant.ClientID != "another-client" || kept.RefreshToken != "another-refresh-token" {
+		t.Fatalf("another configuration's tokens were not left as they were: %+v", kept.Grant)
+	}
+}
+
+// TestLogoutOfTokensDeletedWhileItWaited: the tokens were there when logout
+// looked, and gone by the time it held the renewal lock (another logout
+// finished first). There is nothing left to log out of: it says so and
+// exits 0, revoking nothing. It said the tokens were deleted "but not
+// logged in", that the grant might still be valid, and exited 3 telling to
+// log in.
+func TestLogoutOfTokensDeletedWhileItWaited(t *testing.T) {
+	var revocations atomic.Int32
+	revoker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { revocations.Add(1) }))
+	t.Cleanup(revoker.Close)
+	e := newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
+	e.loginOutside(t)
+	st := filestore.New(filepath.Join(e.dir, "state"))
+	unlock, err := st.Lock(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := testenv.NewOutput()
+	ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
+	exited := make(chan int, 1)
+	go func() { exited <- e.run(ios, "--debug", "logout", "-e", "dev") }()
+	stderr.WaitFor(t, "logout waiting for the lock", regexp.MustCompile(`waiting for the renewal lock`))
+	if err := st.Delete(t.Context(), "dev"); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if code := <-exited; code != 0 || !strings.Contains(stderr.String(), "nothing to log out of") || strings.Contains(stderr.String(), "may still be valid") {
+		t.Fatalf("logout: exit %d, stderr %q; want 0 saying there is nothing to log out of", code, stderr)
+	}
+	if n := revocations.Load(); n != 0 {
+		t.Fatalf("%d revocation requests sent with no tokens", n)
 	}
 }

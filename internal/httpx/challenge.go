@@ -2,14 +2,31 @@ package httpx
 
 import "strings"
 
-// BearerError is the error auth-param of the Bearer challenge in
+// InsufficientScope reports whether the Bearer challenges in
+// WWW-Authenticate values refuse what the token may do, not the token (RFC
+// 6750 §3.1): they give an error auth-param, and every one they give is
+// insufficient_scope. One that also says another error (invalid_token), in
+// the same challenge or another, in whichever order, refuses the token.
+func InsufficientScope(values ...string) bool {
+	errs := BearerErrors(values...)
+	for _, e := range errs {
+		if e != "insufficient_scope" {
+			return false
+		}
+	}
+	return len(errs) > 0
+}
+
+// BearerErrors are the error auth-params of the Bearer challenges in
 // WWW-Authenticate values (RFC 6750 §3: invalid_token, insufficient_scope,
-// invalid_request), "" when there is none. Challenges and parameters are
-// read as RFC 9110 §11.6.1 writes them: schemes and parameter names in any
-// case, values quoted (with backslash escapes) or not, several challenges
-// in one value or in several, so that text quoted in another parameter
-// (an error_description) is never taken for the error.
-func BearerError(values ...string) string {
+// invalid_request), in the order given, none when there is none.
+// Challenges and parameters are read as RFC 9110 §11.6.1 writes them:
+// schemes and parameter names in any case, values quoted (with backslash
+// escapes) or not, several challenges in one value or in several, so that
+// text quoted in another parameter (an error_description) is never taken
+// for the error.
+func BearerErrors(values ...string) []string {
+	var errs []string
 	for _, v := range values {
 		scheme := ""
 		for i := 0; i < len(v); {
@@ -33,11 +50,11 @@ func BearerError(values ...string) string {
 				i = skip(v, i, "=") // token68's padding
 			}
 			if strings.EqualFold(scheme, "Bearer") && strings.EqualFold(name, "error") {
-				return value
+				errs = append(errs, value)
 			}
 		}
 	}
-	return ""
+	return errs
 }
 
 // skip returns the index of the first byte of s from i on that is not in set.

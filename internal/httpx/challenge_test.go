@@ -1,15 +1,16 @@
 package httpx_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
-func TestBearerError(t *testing.T) {
+func TestBearerErrors(t *testing.T) {
 	for _, tt := range []struct {
 		values []string
-		want   string
+		want   string // the errors, joined by |
 	}{
 		{nil, ""},
 		{[]string{`Bearer`}, ""},
@@ -23,9 +24,35 @@ func TestBearerError(t *testing.T) {
 		{[]string{`Other dGVzdA==, Bearer error=invalid_request`}, "invalid_request"},
 		{[]string{`Bearer error="insufficient_scope`}, "insufficient_scope"}, // left open
 		{[]string{`Other error="insufficient_scope", Bearer`}, ""},
+		{[]string{`Bearer error="insufficient_scope", Bearer error="invalid_token"`}, "insufficient_scope|invalid_token"},
+		{[]string{`Bearer error="insufficient_scope"`, `Bearer error="invalid_token"`}, "insufficient_scope|invalid_token"},
 	} {
-		if got := httpx.BearerError(tt.values...); got != tt.want {
-			t.Errorf("BearerError(%q) = %q, want %q", tt.values, got, tt.want)
+		if got := strings.Join(httpx.BearerErrors(tt.values...), "|"); got != tt.want {
+			t.Errorf("BearerErrors(%q) = %q, want %q", tt.values, got, tt.want)
+		}
+	}
+}
+
+// TestInsufficientScope: only challenges whose every Bearer error is
+// insufficient_scope refuse the scope rather than the token; one that also
+// says invalid_token, in either order, refuses the token.
+func TestInsufficientScope(t *testing.T) {
+	for _, tt := range []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{`Bearer realm="insufficient_scope"`}, false},
+		{[]string{`Bearer error="insufficient_scope"`}, true},
+		{[]string{`Basic realm="x"`, `BEARER Error=insufficient_scope`}, true},
+		{[]string{`Bearer error="insufficient_scope", Bearer error="insufficient_scope"`}, true},
+		{[]string{`Bearer error="insufficient_scope", error="invalid_token"`}, false},
+		{[]string{`Bearer error="insufficient_scope", Bearer error="invalid_token"`}, false},
+		{[]string{`Bearer error="invalid_token"`, `Bearer error="insufficient_scope"`}, false},
+		{[]string{`Bearer error="INSUFFICIENT_SCOPE"`}, false},
+	} {
+		if got := httpx.InsufficientScope(tt.values...); got != tt.want {
+			t.Errorf("InsufficientScope(%q) = %t, want %t", tt.values, got, tt.want)
 		}
 	}
 }
