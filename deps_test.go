@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -100,6 +101,9 @@ func TestExampleBuildsAsAProgramOfYourOwn(t *testing.T) {
 		}
 	}
 	bin := filepath.Join(dir, "yours")
+	if runtime.GOOS == "windows" {
+		bin += ".exe" // what exec looks for there
+	}
 	// No VCS stamp: the copy is no one's checkout, and the GOFLAGS set
 	// below replace any -buildvcs=false of the machine's.
 	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, ".")
