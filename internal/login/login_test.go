@@ -308,7 +308,9 @@ func TestManualAsksAgainAfterAPasteThatIsNoAnswer(t *testing.T) {
 		return authURL != ""
 	})
 	io.WriteString(pw, "I approved it\n")
-	testenv.WaitFor(t, "the paste asked for again", func() bool { return strings.Contains(stderr.String(), "That is not the address your browser landed on") })
+	testenv.WaitFor(t, "the paste asked for again", func() bool {
+		return strings.Contains(stderr.String(), "That is not the address your browser landed on")
+	})
 	io.WriteString(pw, conf.RedirectURL+"?code=old-code&state=old-state\n")
 	testenv.WaitFor(t, "the paste asked for again", func() bool { return strings.Contains(stderr.String(), "That address answers another log-in") })
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
