@@ -96,6 +96,9 @@ func Main(args []string, ios *IOStreams) int {
 		return 128 + int(sig)
 	case err != nil && !errors.As(err, &se):
 		msg := err.Error()
+		if isCobraUsage(err) {
+			msg = unknownCommand(msg)
+		}
 		if fl := config.Flagged(nil); errors.As(err, &fl) && fl.Flag() != "" && strings.HasSuffix(msg, fl.Error()) {
 			msg += " (" + fl.Flag() + ")" // the packages below say what to do in words
 		}
