@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/freshtoken/freshtoken/internal/failure"
@@ -78,4 +79,28 @@ func ExitCode(err error) int {
 // isCobraUsage recognises the errors cobra makes for unknown commands.
 func isCobraUsage(err error) bool {
 	return strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown shorthand flag") || strings.HasPrefix(err.Error(), "unknown flag")
+}
+
+// cobraUnknown is cobra's error for an unknown command, with the commands
+// it suggests instead, each on a line of its own.
+var cobraUnknown = regexp.MustCompile(`^unknown command ("(?:[^"\\]|\\.)*") for "([^"]*)"\s*(?:Did you mean this\?\s*((?:.|\n)*))?$`)
+
+// unknownCommand says cobra's error for an unknown command in one line,
+// the commands it suggests written as commands to run: it was made one
+// line by joining cobra's lines, as `unknown command "tokn" for
+// "freshtoken" Did you mean this? token`. Other messages pass as they are.
+func unknownCommand(msg string) string {
+	m := cobraUnknown.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	out := fmt.Sprintf("unknown command %s", m[1])
+	var try []string
+	for _, s := range strings.Fields(m[3]) {
+		try = append(try, "`"+m[2]+" "+s+"`")
+	}
+	if len(try) > 0 {
+		return out + "; did you mean " + strings.Join(try, " or ") + "? (`" + m[2] + " help` lists the commands)"
+	}
+	return out + "; `" + m[2] + " help` lists the commands"
 }

@@ -101,6 +101,28 @@ func TestHelpConfigNamesEveryKey(t *testing.T) {
 	}
 }
 
+// TestHelpSaysWhereTheConfigIsOnEverySystem: the --config flag and `help
+// config` name the config folder of macOS and Windows too (os.UserConfigDir):
+// they said ~/.config alone, where a Mac's freshtoken never looks.
+func TestHelpSaysWhereTheConfigIsOnEverySystem(t *testing.T) {
+	ios, out, _ := testStreams(false, false)
+	root := cli.NewRootCmd(&cli.Factory{IO: ios})
+	root.SetArgs([]string{"help", "config"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for where, text := range map[string]string{
+		"--config":    root.PersistentFlags().Lookup("config").Usage,
+		"help config": out.String(),
+	} {
+		for _, dir := range []string{"~/.config", "~/Library/Application Support", "%AppData%"} {
+			if !strings.Contains(strings.Join(strings.Fields(text), " "), dir) {
+				t.Errorf("%s does not name %s", where, dir)
+			}
+		}
+	}
+}
+
 // TestHelpLinksDocsByAddress: help that points to a page of the
 // documentation gives its address, since an installed freshtoken (a .deb,
 // an archive) has no docs/ folder beside it.

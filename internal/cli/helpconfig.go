@@ -8,7 +8,9 @@ func newConfigHelpTopic() *cobra.Command {
 		Use:   "config",
 		Short: "The configuration file and its keys",
 		Long: `freshtoken reads one TOML file: --config PATH, else $FRESHTOKEN_CONFIG, else
-freshtoken/config.toml in your config folder (usually ~/.config).
+freshtoken/config.toml in your config folder: $XDG_CONFIG_HOME, usually
+~/.config, on Linux; ~/Library/Application Support on macOS; %AppData% on
+Windows.
 
   default_env = "sandbox"          # used when -e and $FRESHTOKEN_ENV are not given
   browser = "firefox --new-window" # opens log-in pages (default: $BROWSER, else the desktop's)

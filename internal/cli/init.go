@@ -181,10 +181,10 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	warnClearText(f.IO.ErrOut, e)
 	switch e.Grant {
 	case config.GrantClientCredentials:
-		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s. It uses client credentials: no log-in is needed.\nTry: %s\n", name, path, f.commandLine("-e "+name+" token"))
+		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s. It uses client credentials: no log-in is needed.\n%s %s\n", name, path, nextStep(e, "Try:", "Then", "try:"), f.commandLine("-e "+name+" token"))
 		return nil
 	case config.GrantDeviceCode:
-		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nThen run: %s (it shows a code to enter on any device)\n", name, path, f.commandLine("login -e "+name))
+		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\n%s %s (it shows a code to enter on any device)\n", name, path, nextStep(e, "Then run:", "Then", "run:"), f.commandLine("login -e "+name))
 		return nil
 	}
 	where := "" // where a FreeAgent user registers it
@@ -198,10 +198,21 @@ func runInit(ctx context.Context, opts *initOptions) error {
 			fmt.Fprintf(f.IO.ErrOut, "%s is logged in, and its tokens go on serving: no new log-in is needed (`%s` logs in again).\n", name, f.commandLine("login -e "+name))
 			return nil
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Then run: %s\n", f.commandLine("login -e "+name))
+		fmt.Fprintf(f.IO.ErrOut, "%s %s\n", nextStep(e, "Then run:", "Then", "run:"), f.commandLine("login -e "+name))
 		return nil
 	}
 	return offerLogin(ctx, f, p, e)
+}
+
+// nextStep leads the command init suggests next: lead alone, or, when the
+// client secret's variable is not set here (an export in another terminal,
+// or none yet), then and verb around a word to export it first, as that
+// command would fail for want of the secret.
+func nextStep(e *config.Env, lead, then, verb string) string {
+	if e.ClientSecretEnv == "" || e.ClientSecretProblem() == "" {
+		return lead
+	}
+	return fmt.Sprintf("%s, with the client secret in $%s (not set here: export %s=…), %s", then, e.ClientSecretEnv, e.ClientSecretEnv, verb)
 }
 
 // sameLogIn reports whether a and b ask the provider for the same grant at

@@ -104,14 +104,34 @@ func (p *prompter) choose(ctx context.Context, question string, choices []choice
 	for i, c := range choices {
 		fmt.Fprintf(p.out, "  %d) %s\n", i+1, c.label)
 	}
+	// A list that shows each choice's name (the providers') takes the name
+	// typed as well as its number: a person copies what the list shows.
+	named := func(a string) (string, bool) {
+		for _, c := range choices {
+			if strings.HasPrefix(c.label, c.value+" ") && strings.EqualFold(a, c.value) {
+				return c.value, true
+			}
+		}
+		return "", false
+	}
+	hint := fmt.Sprintf("type a number from 1 to %d", len(choices))
+	if len(choices) > 0 && strings.HasPrefix(choices[0].label, choices[0].value+" ") {
+		hint += ", or a name from the list"
+	}
 	answer, err := p.ask(ctx, fmt.Sprintf("Choose 1-%d", len(choices)), strconv.Itoa(def), func(a string) error {
+		if _, ok := named(a); ok {
+			return nil
+		}
 		if n, err := strconv.Atoi(a); err != nil || n < 1 || n > len(choices) {
-			return fmt.Errorf("type a number from 1 to %d", len(choices))
+			return errors.New(hint)
 		}
 		return nil
 	})
 	if err != nil {
 		return "", err
+	}
+	if v, ok := named(answer); ok {
+		return v, nil
 	}
 	n, _ := strconv.Atoi(answer)
 	return choices[n-1].value, nil

@@ -222,6 +222,26 @@ func TestInitAsksOnATerminal(t *testing.T) {
 	}
 }
 
+// TestInitTakesAProviderByItsName: the provider typed by the name the list
+// shows (freeagent-sandbox, as the README's commands spell it) is taken, as
+// its number is. It was refused with "type a number from 1 to 8", and the
+// answers typed after it went to the wrong questions.
+func TestInitTakesAProviderByItsName(t *testing.T) {
+	e := newDevEnv(t)
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "dev", "--api-url", e.api,
+		"--client-id", "dev-client-id", "--client-secret-env", "FT_TEST_UNSET_SECRET", "--redirect-uri", freeRedirectURI(t))
+	s.answer(t, "Choose 1-8 [1]: ", "sandbox")
+	s.expect(t, "type a number from 1 to 8, or a name from the list")
+	s.answer(t, "Choose 1-8 [1]: ", "FreeAgent")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("init: %v\nscreen:\n%s", err, s)
+	}
+	if conf, _ := os.ReadFile(e.config); !strings.Contains(string(conf), `provider = "freeagent"`) {
+		t.Errorf("the configuration holds:\n%s", conf)
+	}
+}
+
 // TestInitAsksForTheKeyFile: with --client-auth private_key_jwt, init on a
 // terminal asks for the key file instead of a secret, refusing one it
 // cannot use, and the log-in it offers signs with that key.

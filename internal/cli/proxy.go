@@ -19,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 type proxyOptions struct {
@@ -157,13 +158,14 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 			slices.Sort(lines)
 			return lines
 		},
-		Addr:        ln.Addr().String(),
-		AllowRemote: opts.AllowRemote,
-		Config:      f.Config,
-		Open:        f.Source,
-		Logger:      f.Logger(),
-		Suggesting:  f.suggesting,
-		UserAgent:   userAgent(),
+		Addr:         ln.Addr().String(),
+		AllowRemote:  opts.AllowRemote,
+		Config:       f.Config,
+		Open:         f.Source,
+		Logger:       f.Logger(),
+		Suggesting:   f.suggesting,
+		StartCommand: startCommand(f, opts),
+		UserAgent:    userAgent(),
 		Stopping: func(requests int, grace time.Duration) {
 			keys := "Ctrl-C twice"
 			if f.stopKeys != nil {
@@ -222,4 +224,20 @@ func unwrapOpError(err error) error {
 		return oe.Err
 	}
 	return err
+}
+
+// startCommand is the command line that starts the proxy again as opts
+// started it, naming its configuration file and its address when they are
+// not the defaults: the status page shows it once the proxy has stopped,
+// and plain `freshtoken proxy` would start another on 8787, with another
+// configuration, which that page, reloaded, would never reach.
+func startCommand(f *Factory, opts *proxyOptions) string {
+	c := f.commandLine("proxy")
+	if opts.Listen != "127.0.0.1:8787" {
+		c += " --listen " + shellquote.Word(opts.Listen)
+	}
+	if opts.AllowRemote {
+		c += " --allow-remote"
+	}
+	return c
 }

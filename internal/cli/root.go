@@ -96,6 +96,9 @@ func Main(args []string, ios *IOStreams) int {
 		return 128 + int(sig)
 	case err != nil && !errors.As(err, &se):
 		msg := err.Error()
+		if isCobraUsage(err) {
+			msg = unknownCommand(msg)
+		}
 		if fl := config.Flagged(nil); errors.As(err, &fl) && fl.Flag() != "" && strings.HasSuffix(msg, fl.Error()) {
 			msg += " (" + fl.Flag() + ")" // the packages below say what to do in words
 		}
@@ -169,7 +172,7 @@ Exit codes:
 		return usageErrorf("%v; see `%s --help`", err, c.CommandPath())
 	})
 	pf := root.PersistentFlags()
-	pf.StringVar(&f.ConfigFlag, "config", "", "configuration file (default $FRESHTOKEN_CONFIG, else ~/.config/freshtoken/config.toml)")
+	pf.StringVar(&f.ConfigFlag, "config", "", "configuration file (default $FRESHTOKEN_CONFIG, else freshtoken/config.toml in your config folder: ~/.config, ~/Library/Application Support on macOS, %AppData% on Windows)")
 	pf.StringVarP(&f.EnvFlag, "env", "e", "", "environment to use (default $FRESHTOKEN_ENV, else default_env, else the only one)")
 	pf.BoolVar(&f.Debug, "debug", false, "explain every decision on stderr, one line each (also FRESHTOKEN_DEBUG=1)")
 	pf.StringVar(&f.LogFormat, "log-format", "text", "log format: text or json")

@@ -261,7 +261,8 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 func warnSecretEnvs(f *Factory, c *config.File) {
 	for _, name := range c.Names() {
 		if v := c.Envs[name].ClientSecretEnv; v != "" {
-			fmt.Fprintf(f.IO.ErrOut, "Note: %s reads its client secret from $%s, which a service does not see; use client_secret_cmd for it instead.\n", name, v)
+			fmt.Fprintf(f.IO.ErrOut, "Note: %s reads its client secret from $%s, which a service does not see; keep it in the system keychain (`%s`) or read it from a password manager (`%s`) instead.\n",
+				name, v, f.commandLine("init -e "+name+" --client-secret-keyring"), f.commandLine("init -e "+name+" --client-secret-cmd 'pass show …'"))
 		}
 	}
 }

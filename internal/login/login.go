@@ -187,43 +187,61 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		line string
 		err  error // why nothing was pasted, if nothing was
 	}
-	lines := make(chan pasted, 1)
-	go func() {
-		line, err := bufio.NewReader(f.Stdin).ReadString('\n')
-		line = strings.TrimSpace(line)
-		if line != "" {
-			err = nil
-		}
-		lines <- pasted{line, err}
-	}()
+	rd := bufio.NewReader(f.Stdin)
+	next := func() <-chan pasted {
+		lines := make(chan pasted, 1)
+		go func() {
+			line, err := rd.ReadString('\n')
+			line = strings.TrimSpace(line)
+			if line != "" {
+				err = nil
+			}
+			lines <- pasted{line, err}
+		}()
+		return lines
+	}
 	again := fmt.Sprintf("run `freshtoken login --manual -e %s` again", f.Env)
-	var p pasted
-	select {
-	case p = <-lines:
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return nil, f.cancelled()
+	// A paste that is no answer (words, the URL to open, an earlier
+	// log-in's answer) is said, and another asked for: the approval the
+	// browser shows is still good, and starting over would ask for it
+	// again. Input that ends then ends the log-in with what was wrong.
+	var bad error
+	for lines := next(); ; lines = next() {
+		var p pasted
+		select {
+		case p = <-lines:
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil, f.cancelled()
+			}
+			return nil, fmt.Errorf("%s: %w: no URL was pasted within %s; %s", f.Env, ErrNotApproved, timeout, again)
 		}
-		return nil, fmt.Errorf("%s: %w: no URL was pasted within %s; %s", f.Env, ErrNotApproved, timeout, again)
+		switch {
+		case errors.Is(p.err, io.EOF) && bad != nil:
+			return nil, bad
+		case errors.Is(p.err, io.EOF):
+			return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the standard input ended (it is not a terminal); %s in a terminal", f.Env, again)}
+		case p.err != nil: // the terminal closed
+			return nil, fmt.Errorf("%s: nothing was pasted: %w", f.Env, p.err)
+		}
+		var ask string // what to paste instead
+		u, err := url.Parse(p.line)
+		switch {
+		case err != nil || !u.IsAbs():
+			ask = "paste the whole address from the browser's address bar, starting with http"
+			bad = fmt.Errorf("%s: %w: %s; %s", f.Env, ErrBadPaste, ask, again)
+			ask = "That is not the address your browser landed on: " + ask
+		case !req.answers(u.Query()):
+			bad = fmt.Errorf("%s: %w (an earlier log-in's URL?); %s", f.Env, ErrStateMismatch, again)
+			ask = "That address answers another log-in (an earlier one?): paste the one your browser landed on after approving the URL above"
+		case !u.Query().Has("code") && !u.Query().Has("error"):
+			bad = fmt.Errorf("%s: %w: it has no code (the URL to open, perhaps); %s, approve access and paste the address you land on", f.Env, ErrBadPaste, again)
+			ask = "That address has no code (the URL to open, perhaps): open the URL above, approve access, and paste the address you land on"
+		default:
+			return f.Complete(ctx, req, u.Query())
+		}
+		fmt.Fprintf(f.Stderr, "%s, and press Enter (Ctrl-C to stop):\n", ask)
 	}
-	switch {
-	case errors.Is(p.err, io.EOF):
-		return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the standard input ended (it is not a terminal); %s in a terminal", f.Env, again)}
-	case p.err != nil: // the terminal closed
-		return nil, fmt.Errorf("%s: nothing was pasted: %w", f.Env, p.err)
-	}
-	u, err := url.Parse(p.line)
-	if err != nil || !u.IsAbs() {
-		return nil, fmt.Errorf("%s: %w: paste the whole address from the browser's address bar, starting with http; %s", f.Env, ErrBadPaste, again)
-	}
-	q := u.Query()
-	switch {
-	case !req.answers(q):
-		return nil, fmt.Errorf("%s: %w (an earlier log-in's URL?); %s", f.Env, ErrStateMismatch, again)
-	case !q.Has("code") && !q.Has("error"):
-		return nil, fmt.Errorf("%s: %w: it has no code (the URL to open, perhaps); %s, approve access and paste the address you land on", f.Env, ErrBadPaste, again)
-	}
-	return f.Complete(ctx, req, q)
 }
 
 // noPaste is a manual log-in's error when its input ended with nothing

@@ -276,6 +276,68 @@ func TestManualPasteBack(t *testing.T) {
 	}
 }
 
+// TestManualAsksAgainAfterAPasteThatIsNoAnswer: words pasted where the
+// address goes, then an earlier log-in's answer, are each said and another
+// paste asked for, and the right address pasted next logs in, one exchange:
+// the log-in ended at the first, and starting over asked the person to
+// approve in the browser again.
+func TestManualAsksAgainAfterAPasteThatIsNoAnswer(t *testing.T) {
+	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	stderr := testenv.NewOutput()
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: 10 * time.Second}
+	type outcome struct {
+		res *login.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := flow.Run(context.Background())
+		done <- outcome{res, err}
+	}()
+
+	var authURL string
+	testenv.WaitFor(t, "the URL to open", func() bool {
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if strings.HasPrefix(l, "http") {
+				authURL = l
+			}
+		}
+		return authURL != ""
+	})
+	io.WriteString(pw, "I approved it\n")
+	testenv.WaitFor(t, "the paste asked for again", func() bool {
+		return strings.Contains(stderr.String(), "That is not the address your browser landed on")
+	})
+	io.WriteString(pw, conf.RedirectURL+"?code=old-code&state=old-state\n")
+	testenv.WaitFor(t, "the paste asked for again", func() bool { return strings.Contains(stderr.String(), "That address answers another log-in") })
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	io.WriteString(pw, resp.Header.Get("Location")+"\n")
+
+	var o outcome
+	testenv.WaitFor(t, "the log-in to end", func() bool {
+		select {
+		case o = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if o.err != nil {
+		t.Fatalf("%v\nstderr:\n%s", o.err, stderr)
+	}
+	if o.res.Token.RefreshToken == "" || p.Stats().Exchanges != 1 || p.Stats().TokenRequests != 1 {
+		t.Fatalf("token %+v, stats %+v; want one exchange, for the right address", o.res.Token, p.Stats())
+	}
+}
+
 // TestManualPastesThatAreNoAnswer: what a person may paste instead of the
 // address they landed on (nothing, words, the URL to open itself, an earlier
 // log-in's answer), and pasting nothing in time, each end the log-in with

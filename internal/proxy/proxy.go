@@ -58,6 +58,10 @@ type Options struct {
 	// Suggesting, if set, rewrites the freshtoken commands an error message
 	// suggests as the command line writes them (naming its --config).
 	Suggesting func(msg string) string
+	// StartCommand is the command line that starts this proxy again, as it
+	// was started (its --config and --listen), for the status page to show
+	// once the proxy has stopped; "": freshtoken proxy.
+	StartCommand string
 	// UserAgent is sent upstream for clients that send none (FreeAgent
 	// requires one).
 	UserAgent string

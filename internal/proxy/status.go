@@ -52,6 +52,7 @@ func pageHeaders(h http.Header) {
 
 type pageData struct {
 	Base        string
+	Start       string // the command line that starts the proxy again
 	CSRF        string
 	Local       bool // the viewer is on this machine, where the buttons work
 	AllowRemote bool // other machines can reach the proxy
@@ -121,7 +122,10 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		writeKind(w, kinds.MethodNotAllowed, problem{Message: "the status page only answers GET"})
 		return
 	}
-	data := pageData{Base: p.base, Local: fromThisMachine(r), AllowRemote: p.o.AllowRemote}
+	data := pageData{Base: p.base, Start: p.o.StartCommand, Local: fromThisMachine(r), AllowRemote: p.o.AllowRemote}
+	if data.Start == "" {
+		data.Start = "freshtoken proxy"
+	}
 	if p.o.Banner != nil {
 		data.Banner = p.o.Banner()
 	}
