@@ -160,7 +160,8 @@ func TestTwoConfigsOneEnvironmentName(t *testing.T) {
 }
 
 // TestJSONLogsSpellDurationsAndTimes: in --log-format json every duration is
-// a string such as "1m0s" and every time RFC 3339, for machines and people.
+// a string of seconds such as "60s", as PRODUCT.md writes it (it was Go's
+// "1m0s"), and every time RFC 3339, for machines and people.
 func TestJSONLogsSpellDurationsAndTimes(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
@@ -176,8 +177,11 @@ func TestJSONLogsSpellDurationsAndTimes(t *testing.T) {
 			case "refresh_before", "skew", "remaining", "waited", "duration", "after":
 				if _, ok := v.(string); !ok {
 					t.Errorf("%s = %v (%T) in %q; want a duration string", k, v, v, line)
-				} else if _, err := time.ParseDuration(v.(string)); err != nil {
-					t.Errorf("%s = %v (%T) in %q; want a duration string", k, v, v, line)
+				} else if _, err := time.ParseDuration(v.(string)); err != nil || !regexp.MustCompile(`^[0-9]+(\.[0-9]+)?s$`).MatchString(v.(string)) {
+					t.Errorf("%s = %v (%T) in %q; want a duration string of seconds", k, v, v, line)
+				}
+				if k == "refresh_before" && v != "60s" {
+					t.Errorf("refresh_before = %v in %q; want the default, \"60s\"", v, line)
 				}
 				durations++
 			case "time", "issued", "expires", "now", "renewed":

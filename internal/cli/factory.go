@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -311,11 +312,13 @@ func (l *logFile) Close() error {
 	return l.file.Close()
 }
 
-// durationsAsText writes a duration in JSON logs as people and machines
-// read it, "1m0s", rather than as nanoseconds.
+// durationsAsText writes a duration in JSON logs as a string of seconds,
+// "60s" or "0.25s" (as PRODUCT.md shows it, and as JSON encodings of
+// durations commonly write them), which time.ParseDuration reads back,
+// rather than as nanoseconds.
 func durationsAsText(_ []string, a slog.Attr) slog.Attr {
 	if a.Value.Kind() == slog.KindDuration {
-		a.Value = slog.StringValue(a.Value.Duration().String())
+		a.Value = slog.StringValue(strconv.FormatFloat(a.Value.Duration().Seconds(), 'f', -1, 64) + "s")
 	}
 	return a
 }
