@@ -179,7 +179,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		return err
 	}
 	serving.Store(p)
-	base := "http://" + ln.Addr().String()
+	base := p.Base()
 	if opts.AllowRemote {
 		warnRemote(f.IO.ErrOut, ln.Addr().String())
 	}
@@ -210,11 +210,19 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 const proxyGCPercent = 400
 
 // warnRemote says, on every start, what --allow-remote gives away.
+// An address that is every address ([::]:8787, which nobody can open) is
+// said as the port of this machine at any of its addresses.
 func warnRemote(w io.Writer, addr string) {
+	who := addr
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			who = "port " + port + " of this machine, at any of its addresses,"
+		}
+	}
 	fmt.Fprintf(w, `WARNING: --allow-remote is on. Anyone who can connect to %s can call
 WARNING: your APIs as you, with your tokens, and no password. Use it only on a
 WARNING: network you trust, behind a firewall, and stop the proxy when done.
-`, addr)
+`, who)
 }
 
 // unwrapOpError drops the "listen tcp ADDR:" prefix that repeats the address.

@@ -1,6 +1,15 @@
 package cli
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/proxy"
+)
 
 func TestProxyFlags(t *testing.T) {
 	checkFlags(t, []flagCase[proxyOptions]{
@@ -17,4 +26,30 @@ func TestProxyFlags(t *testing.T) {
 	}, newProxyCmd, func(g, w proxyOptions) bool {
 		return g.Listen == w.Listen && g.AllowRemote == w.AllowRemote
 	})
+}
+
+// TestRemoteProxyIsSaidAsThisMachinesPort: a proxy listening on every
+// address is told of at 127.0.0.1 (its own base URL), and its warning names
+// the port of this machine; both said http://[::]:PORT/, which nobody can
+// open. (Only the words: tests bind to 127.0.0.1 alone.)
+func TestRemoteProxyIsSaidAsThisMachinesPort(t *testing.T) {
+	var b strings.Builder
+	warnRemote(&b, "[::]:8796")
+	if !strings.Contains(b.String(), "Anyone who can connect to port 8796 of this machine, at any of its addresses, can call") || strings.Contains(b.String(), "[::]") {
+		t.Errorf("warning:\n%s", &b)
+	}
+	b.Reset()
+	warnRemote(&b, "192.168.1.5:8796")
+	if !strings.Contains(b.String(), "connect to 192.168.1.5:8796 can call") {
+		t.Errorf("warning for one address:\n%s", &b)
+	}
+	p, err := proxy.New(proxy.Options{Addr: "[::]:8796", AllowRemote: true,
+		Config: func() (*config.File, error) { return &config.File{}, nil },
+		Open:   func(context.Context, string) (*freshtoken.Source, error) { return nil, errors.New("no environment") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Base(); got != "http://127.0.0.1:8796" {
+		t.Errorf("Base() = %q; want http://127.0.0.1:8796", got)
+	}
 }

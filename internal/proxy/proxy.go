@@ -167,6 +167,10 @@ func New(o Options) (*Proxy, error) {
 	return p, nil
 }
 
+// Base is the proxy's own URL, as this machine reaches it: a proxy
+// listening on every address (--allow-remote) at 127.0.0.1.
+func (p *Proxy) Base() string { return p.base }
+
 // baseURL is the proxy's own URL for addr; a proxy listening on every
 // address is reached from this machine at 127.0.0.1.
 func baseURL(addr string) string {
