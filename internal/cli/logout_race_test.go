@@ -25,40 +25,54 @@ import (
 func TestLogoutOfTokensTakenOverWhileItWaited(t *testing.T) {
 	for _, flags := range [][]string{{"--local"}, nil} {
 		t.Run(strings.Join(append([]string{"logout"}, flags...), " "), func(t *testing.T) {
-			var revocations atomic.Int32 // none is sent: the tokens are another's
-			revoker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { revocations.Add(1) }))
-			t.Cleanup(revoker.Close)
-			e := newDevEnv(t)
-			e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
-			e.loginOutside(t)
-			st := filestore.New(filepath.Join(e.dir, "state"))
-			unlock, err := st.Lock(t.Context(), "dev")
-			if err != nil {
-				t.Fatal(err)
-			}
-			stderr := testenv.NewOutput()
-			ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
-			exited := make(chan int, 1)
-			go func() { exited <- e.run(ios, append([]string{"--debug", "logout", "-e", "dev"}, flags...)...) }()
-			stderr.WaitFor(t, "logout waiting for the lock", regexp.MustCompile(`waiting for the renewal lock`))
-
-			rec := e.record(t, "dev")
-			rec.Grant.ClientID = "another-client"
-			if err := st.Save(t.Context(), "dev", rec); err != nil {
-				t.Fatal(err)
-			}
-			unlock()
-			if code := <-exited; code != 0 || !strings.Contains(stderr.String(), "dev has no tokens of its own to log out of: the stored tokens belong to") {
+			var rec *store.Record
+			e, code, stderr, revocations := logoutWhileTheLockIsHeld(t, flags, func(e *devEnv, st *filestore.Store) {
+				rec = e.record(t, "dev")
+				rec.Grant.ClientID = "another-client"
+				if err := st.Save(t.Context(), "dev", rec); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if code != 0 || !strings.Contains(stderr, "dev has no tokens of its own to log out of: the stored tokens belong to") {
 				t.Fatalf("logout: exit %d, stderr %q; want 0 saying there are no tokens of its own", code, stderr)
 			}
-			if n := revocations.Load(); n != 0 {
-				t.Fatalf("%d revocation requests sent for another configuration's tokens", n)
+			if revocations != 0 {
+				t.Fatalf("%d revocation requests sent for another configuration's tokens", revocations)
 			}
 			if kept := e.record(t, "dev"); kept.Grant.ClientID != "another-client" || kept.RefreshToken != rec.RefreshToken {
 				t.Fatalf("another configuration's tokens were not left as they were: %+v", kept.Grant)
 			}
 		})
 	}
+}
+
+// logoutWhileTheLockIsHeld configures "dev" with a revocation endpoint
+// that counts what it is sent, logs it in, and holds its renewal lock while
+// `logout` (with flags) starts; once logout waits for the lock, meanwhile
+// changes the store, and the lock is let go. It returns logout's exit code
+// and stderr, and how many revocation requests were sent.
+func logoutWhileTheLockIsHeld(t *testing.T, flags []string, meanwhile func(e *devEnv, st *filestore.Store)) (e *devEnv, code int, stderr string, revocations int32) {
+	t.Helper()
+	var sent atomic.Int32
+	revoker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sent.Add(1) }))
+	t.Cleanup(revoker.Close)
+	e = newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
+	e.loginOutside(t)
+	st := filestore.New(filepath.Join(e.dir, "state"))
+	unlock, err := st.Lock(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errOut := testenv.NewOutput()
+	ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: errOut}
+	exited := make(chan int, 1)
+	go func() { exited <- e.run(ios, append([]string{"--debug", "logout", "-e", "dev"}, flags...)...) }()
+	errOut.WaitFor(t, "logout waiting for the lock", regexp.MustCompile(`waiting for the renewal lock`))
+	meanwhile(e, st)
+	unlock()
+	code = <-exited
+	return e, code, errOut.String(), sent.Load()
 }
 
 // TestLogoutSaysItsFailedRevocationWhenTheTokensWereTakenOver: the
@@ -103,30 +117,15 @@ func TestLogoutSaysItsFailedRevocationWhenTheTokensWereTakenOver(t *testing.T) {
 // logged in", that the grant might still be valid, and exited 3 telling to
 // log in.
 func TestLogoutOfTokensDeletedWhileItWaited(t *testing.T) {
-	var revocations atomic.Int32
-	revoker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { revocations.Add(1) }))
-	t.Cleanup(revoker.Close)
-	e := newDevEnv(t)
-	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
-	e.loginOutside(t)
-	st := filestore.New(filepath.Join(e.dir, "state"))
-	unlock, err := st.Lock(t.Context(), "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := testenv.NewOutput()
-	ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
-	exited := make(chan int, 1)
-	go func() { exited <- e.run(ios, "--debug", "logout", "-e", "dev") }()
-	stderr.WaitFor(t, "logout waiting for the lock", regexp.MustCompile(`waiting for the renewal lock`))
-	if err := st.Delete(t.Context(), "dev"); err != nil {
-		t.Fatal(err)
-	}
-	unlock()
-	if code := <-exited; code != 0 || !strings.Contains(stderr.String(), "nothing to log out of") || strings.Contains(stderr.String(), "may still be valid") {
+	_, code, stderr, revocations := logoutWhileTheLockIsHeld(t, nil, func(_ *devEnv, st *filestore.Store) {
+		if err := st.Delete(t.Context(), "dev"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if code != 0 || !strings.Contains(stderr, "nothing to log out of") || strings.Contains(stderr, "may still be valid") {
 		t.Fatalf("logout: exit %d, stderr %q; want 0 saying there is nothing to log out of", code, stderr)
 	}
-	if n := revocations.Load(); n != 0 {
-		t.Fatalf("%d revocation requests sent with no tokens", n)
+	if revocations != 0 {
+		t.Fatalf("%d revocation requests sent with no tokens", revocations)
 	}
 }
