@@ -11,11 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestAcceptSurvivesRunningOutOfFiles: a proxy that runs out of file
@@ -67,24 +67,7 @@ func emfileChild(t *testing.T) {
 		o.Logger = slog.New(slog.NewTextHandler(&watch{w: os.Stderr, needle: "too many open files", seen: failed}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}})
 	fmt.Println(f.addr)
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
-	low := old
-	low.Cur = 64
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
-	var held []*os.File
-	for {
-		f, err := os.Open(os.DevNull)
-		if err != nil {
-			break
-		}
-		held = append(held, f)
-	}
+	release := testenv.ExhaustFiles(t)
 	ended := make(chan struct{})
 	go func() {
 		io.Copy(io.Discard, os.Stdin)
@@ -95,8 +78,6 @@ func emfileChild(t *testing.T) {
 	case <-failed:
 	case <-ended: // the test has failed, or a proxy that stopped logged nothing
 	}
-	for _, f := range held {
-		f.Close()
-	}
+	release()
 	<-ended
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -91,31 +92,10 @@ func TestOutOfFilesIsTransient(t *testing.T) {
 	if err := s.Save(ctx, "sandbox", sample()); err != nil {
 		t.Fatal(err)
 	}
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
-	low := old
-	low.Cur = 64
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
-		t.Fatal(err)
-	}
-	var held []*os.File
-	for {
-		f, err := os.Open(os.DevNull)
-		if err != nil {
-			break
-		}
-		held = append(held, f)
-	}
+	release := testenv.ExhaustFiles(t)
 	_, loadErr := s.Load(ctx, "sandbox")
 	_, lockErr := s.Lock(ctx, "sandbox")
-	for _, f := range held {
-		f.Close()
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	for what, err := range map[string]error{"Load": loadErr, "Lock": lockErr} {
 		if !errors.Is(err, store.ErrUnreachable) || !errors.Is(err, syscall.EMFILE) || strings.Count(err.Error(), "sandbox.") != 1 {
 			t.Errorf("%s out of files: %v; want store.ErrUnreachable, EMFILE, naming the file once", what, err)

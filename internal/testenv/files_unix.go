@@ -1,0 +1,41 @@
+//go:build unix
+
+package testenv
+
+import (
+	"os"
+	"syscall"
+	"testing"
+)
+
+// ExhaustFiles lowers this process's limit on open files to 64 and opens
+// files up to it, as a busy process runs out of them (EMFILE); release
+// closes them and puts the limit back. Not for tests run in parallel.
+func ExhaustFiles(t testing.TB) (release func()) {
+	t.Helper()
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	low := old
+	low.Cur = 64
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	var held []*os.File
+	for {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			break
+		}
+		held = append(held, f)
+	}
+	return func() {
+		for _, f := range held {
+			f.Close()
+		}
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+			t.Error(err)
+		}
+	}
+}
