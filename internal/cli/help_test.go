@@ -17,13 +17,7 @@ import (
 // TestExitCodesAgree: the exit codes the table of failure kinds gives are
 // the ones `freshtoken --help` and the README list.
 func TestExitCodesAgree(t *testing.T) {
-	ios, out, _ := testStreams(false, false)
-	root := cli.NewRootCmd(&cli.Factory{IO: ios})
-	root.SetArgs([]string{"--help"})
-	if err := root.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	help := out.String()
+	_, help := runHelp(t, "--help")
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -86,16 +80,11 @@ func TestCurlExamplesAskForJSON(t *testing.T) {
 // TestHelpConfigNamesEveryKey: `freshtoken help config` shows every key an
 // environment may have.
 func TestHelpConfigNamesEveryKey(t *testing.T) {
-	ios, out, _ := testStreams(false, false)
-	root := cli.NewRootCmd(&cli.Factory{IO: ios})
-	root.SetArgs([]string{"help", "config"})
-	if err := root.Execute(); err != nil {
-		t.Fatal(err)
-	}
+	_, out := runHelp(t, "help", "config")
 	fields := reflect.TypeFor[config.EnvSettings]()
 	for i := range fields.NumField() {
 		key, _, _ := strings.Cut(fields.Field(i).Tag.Get("toml"), ",")
-		if !strings.Contains(out.String(), " "+key+" = ") {
+		if !strings.Contains(out, " "+key+" = ") {
 			t.Errorf("help config does not show %s", key)
 		}
 	}
@@ -105,15 +94,10 @@ func TestHelpConfigNamesEveryKey(t *testing.T) {
 // config` name the config folder of macOS and Windows too (os.UserConfigDir):
 // they said ~/.config alone, where a Mac's freshtoken never looks.
 func TestHelpSaysWhereTheConfigIsOnEverySystem(t *testing.T) {
-	ios, out, _ := testStreams(false, false)
-	root := cli.NewRootCmd(&cli.Factory{IO: ios})
-	root.SetArgs([]string{"help", "config"})
-	if err := root.Execute(); err != nil {
-		t.Fatal(err)
-	}
+	root, out := runHelp(t, "help", "config")
 	for where, text := range map[string]string{
 		"--config":    root.PersistentFlags().Lookup("config").Usage,
-		"help config": out.String(),
+		"help config": out,
 	} {
 		for _, dir := range []string{"~/.config", "~/Library/Application Support", "%AppData%"} {
 			if !strings.Contains(strings.Join(strings.Fields(text), " "), dir) {
@@ -127,20 +111,28 @@ func TestHelpSaysWhereTheConfigIsOnEverySystem(t *testing.T) {
 // documentation gives its address, since an installed freshtoken (a .deb,
 // an archive) has no docs/ folder beside it.
 func TestHelpLinksDocsByAddress(t *testing.T) {
-	ios, out, _ := testStreams(false, false)
-	root := cli.NewRootCmd(&cli.Factory{IO: ios})
+	root, out := runHelp(t, "help", "config")
 	texts := helpTexts(root)
-	root.SetArgs([]string{"help", "config"})
-	if err := root.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	texts["help config"] = out.String()
+	texts["help config"] = out
 	const site = "https://github.com/freshtoken/freshtoken/blob/main/"
 	for where, text := range texts {
 		if strings.Count(text, "docs/") != strings.Count(text, site+"docs/") {
 			t.Errorf("%s names a page of docs/ without its address (%s…)", where, site)
 		}
 	}
+}
+
+// runHelp runs freshtoken with args, asking for help, and returns its
+// command tree and what it printed.
+func runHelp(t *testing.T, args ...string) (root *cobra.Command, out string) {
+	t.Helper()
+	ios, stdout, _ := testStreams(false, false)
+	root = cli.NewRootCmd(&cli.Factory{IO: ios})
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	return root, stdout.String()
 }
 
 // helpTexts is the --help text (Long and Example) of root and of every
