@@ -162,16 +162,7 @@ func approvingBrowser(url string) error {
 // outcome on done.
 func finished(t *testing.T, done <-chan error) error {
 	t.Helper()
-	var err error
-	testenv.WaitFor(t, "the command to finish", func() bool {
-		select {
-		case err = <-done:
-			return true
-		default:
-			return false
-		}
-	})
-	return err
+	return testenv.Receive(t, "the command to finish", done)
 }
 
 // TestInitAsksOnATerminal plays a person at a terminal: init asks for the

@@ -321,15 +321,7 @@ func TestManualAsksAgainAfterAPasteThatIsNoAnswer(t *testing.T) {
 	resp.Body.Close()
 	io.WriteString(pw, resp.Header.Get("Location")+"\n")
 
-	var o outcome
-	testenv.WaitFor(t, "the log-in to end", func() bool {
-		select {
-		case o = <-done:
-			return true
-		default:
-			return false
-		}
-	})
+	o := testenv.Receive(t, "the log-in to end", done)
 	if o.err != nil {
 		t.Fatalf("%v\nstderr:\n%s", o.err, stderr)
 	}

@@ -69,6 +69,20 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
+// Receive waits for a value from ch, as long as WaitFor waits, and
+// returns it.
+func Receive[T any](t testing.TB, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatalf("gave up waiting for %s", what)
+	}
+	var zero T // not reached: Fatalf ends the test
+	return zero
+}
+
 // Do sends req with client (http.DefaultClient when nil) and returns the
 // answer with its body read and closed, failing t if either goes wrong.
 func Do(t testing.TB, client *http.Client, req *http.Request) (*http.Response, []byte) {
