@@ -327,20 +327,15 @@ func DefaultPath() (string, error) {
 
 // Load reads and validates the file at path.
 func Load(path string) (*File, error) {
+	f := &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}}
 	data, info, err := readTrusted(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}}, nil
+		return f, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return parse(path, data, info)
-}
-
-// parse validates data, the text of the configuration file at path, whose
-// mode info gives; a nil info is a file yet to be written, privately.
-func parse(path string, data []byte, info fs.FileInfo) (*File, error) {
-	f := &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}, Exists: true}
+	f.Exists = true
 	var raw rawFile
 	md, err := toml.Decode(string(data), &raw)
 	if err != nil {

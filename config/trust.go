@@ -9,9 +9,8 @@ import (
 
 // checkSecretFile refuses a file holding a secret at key, at line, that
 // group or others may read; orElse, if not "", says what else may be done.
-// A nil fi is a file yet to be written, privately.
 func checkSecretFile(path string, line int, key, orElse string, fi fs.FileInfo) error {
-	if !enforcesModes || fi == nil {
+	if !enforcesModes {
 		return nil
 	}
 	if perm := fi.Mode().Perm(); perm&0o044 != 0 {

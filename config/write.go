@@ -116,71 +116,31 @@ func envsEdit(path string, envs []NamedEnv, defaultEnv string) (func(text string
 	}, nil
 }
 
+// errPreviewed ends the edit PreviewEnvs makes before it replaces the file.
+var errPreviewed = errors.New("previewed")
+
 // PreviewEnvs is the configuration at path as it would be with envs
-// written into it as WriteEnvs writes them, checked as Load checks it: an
+// written into it as WriteEnvs writes them, with the file left as it is:
+// the edit is written beside it and checked as WriteEnvs checks it (so a
+// folder that cannot take it, a full disk, is found), then dropped. An
 // import opens the environments' stores from it (File.Open) before the
-// file gets them. Its text is written beside the file and removed at once,
-// so that a folder that cannot take it (a full disk) is found before the
-// import stores any token; the file itself is not changed.
+// file gets them.
 func PreviewEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
 	edit, err := envsEdit(path, envs, defaultEnv)
 	if err != nil {
 		return nil, err
 	}
-	target := linkTarget(path)
-	if msg := rootWritingForAnother(target); msg != "" {
-		return nil, &Error{Path: path, Msg: msg}
-	}
-	old, _, err := readTrusted(target)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	var preview *File
+	if _, err := rewrite(path, func(edited *File) error { preview = edited; return errPreviewed }, edit); !errors.Is(err, errPreviewed) {
 		return nil, err
 	}
-	text, err := edit(strings.TrimPrefix(string(old), "\ufeff"))
-	if err != nil {
-		return nil, err
-	}
-	f, err := parse(path, []byte(text), nil)
-	if err != nil {
-		var ce *Error
-		if errors.As(err, &ce) {
-			ce.Msg += " (nothing was written)"
-			return nil, ce
-		}
-		return nil, fmt.Errorf("%w (nothing was written to %s)", err, path)
-	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot create its folder (%v); nothing was written", cause(err))}
-	}
-	probe, err := writeBeside(target, text)
-	if err != nil {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot write it (%v); nothing was written", cause(err))}
-	}
-	os.Remove(probe)
-	return f, nil
+	preview.Path = path
+	return preview, nil
 }
 
-// writeBeside writes text into a new private file beside the
-// configuration at path, named as stagingPrefix says, and returns its name.
-func writeBeside(path, text string) (string, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), stagingPrefix(path)+"*")
-	if err != nil {
-		return "", err
-	}
-	if _, err := tmp.WriteString(text); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	return tmp.Name(), nil
-}
-
-// stagingPrefix begins the names of PreviewEnvs's copies of the
-// configuration at path (and of an older freshtoken's, whose import opened
-// the stores from its copy, keeping it while it ran).
+// stagingPrefix begins the names of the copies of the configuration at
+// path that an older freshtoken's import wrote beside it, to open the
+// stores from, keeping each while it ran.
 func stagingPrefix(path string) string { return "." + filepath.Base(path) + ".import-" }
 
 // RemoveEnv takes the [env.NAME] table out of the file at path, and
@@ -193,7 +153,11 @@ func RemoveEnv(path, name string) (*File, error) { return RemoveEnvAfter(path, n
 // first does (deleting the environment's tokens) is done only when the
 // edit can be made, and if first fails the file is left as it was.
 func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
-	return rewrite(path, first, func(old string) (string, error) {
+	var before func(*File) error
+	if first != nil {
+		before = func(*File) error { return first() }
+	}
+	return rewrite(path, before, func(old string) (string, error) {
 		text, err := replaceTable(path, old, "env."+name, "")
 		if err != nil {
 			return "", err
@@ -214,11 +178,12 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 }
 
 // rewrite replaces the file at path with edit of its text, validated first
-// and written atomically with mode 0600, calling first (if not nil) just
-// before the replacement. A file that Load would refuse as written by
+// and written atomically with mode 0600, calling first (if not nil) with
+// the edited file, loaded, just before the replacement, which an error of
+// first's calls off. A file that Load would refuse as written by
 // someone else is not carried over into a trusted one. A symlinked config
 // is written where the link points, so it stays linked.
-func rewrite(path string, first func() error, edit func(old string) (string, error)) (*File, error) {
+func rewrite(path string, first func(edited *File) error, edit func(old string) (string, error)) (*File, error) {
 	path = linkTarget(path)
 	if msg := rootWritingForAnother(path); msg != "" {
 		return nil, &Error{Path: path, Msg: msg}
@@ -265,7 +230,7 @@ func rewrite(path string, first func() error, edit func(old string) (string, err
 		case changedSince(path, old):
 			refused = changedError(path)
 		case first != nil:
-			if refused = first(); refused == nil && changedSince(path, old) {
+			if refused = first(f); refused == nil && changedSince(path, old) {
 				refused = changedError(path)
 			}
 		}
