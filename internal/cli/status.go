@@ -297,7 +297,11 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			if st.RenewedFor != "" {
 				why = ", for " + st.RenewedFor
 			}
-			row("last renewal", fmt.Sprintf("%s (%d so far%s)", ago(*st.LastRenewal), st.Renewals, why))
+			if !st.NeedsLogin { // each token is fetched; the first one is no renewal
+				row("last token", fmt.Sprintf("fetched %s (%d so far%s)", ago(*st.LastRenewal), st.Renewals+1, why))
+			} else {
+				row("last renewal", fmt.Sprintf("%s (%d so far%s)", ago(*st.LastRenewal), st.Renewals, why))
+			}
 		} else {
 			row("last renewal", "never (logged in, not yet renewed)")
 		}
