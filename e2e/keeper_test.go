@@ -323,3 +323,30 @@ func (w *world) upgradableProxy(addr string) (run *watched, bin string, install 
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); <-run.stderr.Closed() })
 	return run, bin, install, data
 }
+
+// TestKeeperSaysAtOnceWhenTheSecretCannotBeHad: a proxy, or a keeper
+// alone, started where the client secret's variable is empty (a service
+// does not see what a terminal exported) says so as it starts, as status
+// does; it said nothing until a renewal failed for want of the secret,
+// perhaps hours later. One whose secret can be had says nothing of it.
+func TestKeeperSaysAtOnceWhenTheSecretCannotBeHad(t *testing.T) {
+	for _, args := range [][]string{{"proxy", "--no-listen"}, {"proxy", "--listen", "127.0.0.1:0"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.env = append(w.env, "DEV_SECRET=")
+			run := w.watch(args...)
+			run.waitSaid(t, "freshtoken: dev: warning: $DEV_SECRET is empty here, so a renewal or log-in fails for want of the client secret; set it (export DEV_SECRET=…) where freshtoken runs")
+			run.cmd.Process.Signal(syscall.SIGTERM)
+			testenv.Receive(t, "freshtoken to stop", run.stderr.Closed())
+
+			w = newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			run = w.watch(args...)
+			run.waitSaid(t, "(Ctrl-C to stop)")
+			run.cmd.Process.Signal(syscall.SIGTERM)
+			testenv.Receive(t, "freshtoken to stop", run.stderr.Closed())
+			if strings.Contains(run.stderr.String(), "warning") {
+				t.Errorf("a secret that can be had was warned of:\n%s", run.stderr)
+			}
+		})
+	}
+}

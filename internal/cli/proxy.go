@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/notify"
@@ -133,6 +134,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	}
 	if opts.NoListen {
 		fmt.Fprintf(f.IO.ErrOut, "freshtoken keeping %s alive (Ctrl-C to stop)\n", plural(conf.Names(), "environment"))
+		warnSecretProblems(f, conf)
 		k.Run(ctx)
 		fmt.Fprintln(f.IO.ErrOut, "freshtoken stopped.")
 		if u := upgradedTo(); u != nil {
@@ -188,6 +190,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "  %-22s  %s/%s/  →  %s\n", name+":", base, name, conf.Envs[name].APIURL)
 	}
 	fmt.Fprintln(f.IO.ErrOut, "Send requests to these addresses with no authorization of your own: freshtoken adds a fresh token.")
+	warnSecretProblems(f, conf)
 
 	// The proxy's live heap is a few megabytes, so at the default GOGC=100 a
 	// busy proxy collects every few hundred requests; 400 spends a few more
@@ -204,6 +207,18 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		return u
 	}
 	return nil
+}
+
+// warnSecretProblems says at the start, of each environment whose client
+// secret cannot be had here, what status says of it: a service does not
+// see the variables a terminal exported, and the first renewal to fail for
+// want of the secret may come hours later.
+func warnSecretProblems(f *Factory, conf *config.File) {
+	for _, name := range conf.Names() {
+		if m := conf.Envs[name].ClientSecretProblem(); m != "" {
+			f.warn(fmt.Sprintf("%s: warning: %s", name, m))
+		}
+	}
 }
 
 // proxyGCPercent is the proxy's garbage-collection target; see runProxy.
