@@ -185,18 +185,20 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 	fmt.Fprintf(f.Stderr, "Open this URL in a browser and approve access:\n%s\nThen paste the whole URL your browser landed on, and press Enter:\n", req.URL)
 	type pasted struct {
 		line string
+		long bool  // the line was longer than maxPaste, and not kept
 		err  error // why nothing was pasted, if nothing was
 	}
 	rd := bufio.NewReader(f.Stdin)
+	var skip bool // the rest of a line too long to be an answer is no paste
 	next := func() <-chan pasted {
 		lines := make(chan pasted, 1)
 		go func() {
-			line, err := rd.ReadString('\n')
+			line, long, err := readPaste(rd, &skip)
 			line = strings.TrimSpace(line)
-			if line != "" {
+			if line != "" || long {
 				err = nil
 			}
-			lines <- pasted{line, err}
+			lines <- pasted{line, long, err}
 		}()
 		return lines
 	}
@@ -227,6 +229,10 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		var ask string // what to paste instead
 		u, err := url.Parse(p.line)
 		switch {
+		case p.long:
+			ask = "paste the whole address from the browser's address bar, starting with http"
+			bad = fmt.Errorf("%s: %w: it is too long to be one; %s; %s", f.Env, ErrBadPaste, ask, again)
+			ask = "That is too long to be the address your browser landed on: " + ask
 		case err != nil || !u.IsAbs():
 			ask = "paste the whole address from the browser's address bar, starting with http"
 			bad = fmt.Errorf("%s: %w: %s; %s", f.Env, ErrBadPaste, ask, again)
@@ -241,6 +247,39 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 			return f.Complete(ctx, req, u.Query())
 		}
 		fmt.Fprintf(f.Stderr, "%s, and press Enter (Ctrl-C to stop):\n", ask)
+	}
+}
+
+// maxPaste is the longest line a manual log-in takes for an answer: far
+// more than an address the browser lands on (a terminal passes a line of
+// 4 KiB at most), so that what is no answer (`< /dev/zero`, a file pasted)
+// is not read into memory whole.
+const maxPaste = 64 << 10
+
+// readPaste reads one line from rd, without keeping more than maxPaste of
+// it: a longer line is reported long as soon as it is, and *skip set, so
+// that the next call first passes over the rest of it.
+func readPaste(rd *bufio.Reader, skip *bool) (line string, long bool, err error) {
+	var b []byte
+	for {
+		chunk, err := rd.ReadSlice('\n')
+		switch {
+		case *skip:
+			if err != bufio.ErrBufferFull {
+				*skip = false
+				if err != nil {
+					return "", false, err
+				}
+			}
+			continue
+		case len(b)+len(chunk) > maxPaste:
+			*skip = err == bufio.ErrBufferFull
+			return "", true, nil
+		}
+		b = append(b, chunk...)
+		if err != bufio.ErrBufferFull {
+			return string(b), false, err
+		}
 	}
 }
 

@@ -276,6 +276,72 @@ func TestManualPasteBack(t *testing.T) {
 	}
 }
 
+// TestManualRefusesAPasteTooLongToBeAnAnswer: a line longer than any
+// address the browser lands on (megabytes pasted, or `< /dev/zero`) is said
+// to be no answer as soon as it is too long, without being kept, and the
+// right address pasted after it logs in; the whole line was read into
+// memory, growing without bound until the log-in's timeout (gigabytes from
+// /dev/zero).
+func TestManualRefusesAPasteTooLongToBeAnAnswer(t *testing.T) {
+	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	stderr := testenv.NewOutput()
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: time.Minute}
+	type outcome struct {
+		res *login.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := flow.Run(context.Background())
+		done <- outcome{res, err}
+	}()
+
+	var authURL string
+	testenv.WaitFor(t, "the URL to open", func() bool {
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if strings.HasPrefix(l, "http") {
+				authURL = l
+			}
+		}
+		return authURL != ""
+	})
+	// More than any answer, with no end of line yet: it is refused before
+	// the line ends, and the rest of it is not taken for another paste.
+	go io.WriteString(pw, "https://"+strings.Repeat("x", 4<<20))
+	testenv.WaitFor(t, "the long paste refused", func() bool {
+		return strings.Contains(stderr.String(), "That is too long to be the address your browser landed on")
+	})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	go io.WriteString(pw, strings.Repeat("x", 1000)+"?code=x&state=y\n"+resp.Header.Get("Location")+"\n")
+
+	var o outcome
+	testenv.WaitFor(t, "the log-in to end", func() bool {
+		select {
+		case o = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if o.err != nil {
+		t.Fatalf("%v\nstderr:\n%s", o.err, stderr)
+	}
+	if n := strings.Count(stderr.String(), "That "); n != 1 {
+		t.Errorf("%d pastes refused, want 1 (the long line's end is no paste of its own):\n%s", n, stderr)
+	}
+	if o.res.Token.RefreshToken == "" || p.Stats().Exchanges != 1 {
+		t.Fatalf("token %+v, stats %+v; want one exchange, for the right address", o.res.Token, p.Stats())
+	}
+}
+
 // TestManualAsksAgainAfterAPasteThatIsNoAnswer: words pasted where the
 // address goes, then an earlier log-in's answer, are each said and another
 // paste asked for, and the right address pasted next logs in, one exchange:
