@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/term"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
@@ -221,6 +222,8 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		switch {
 		case errors.Is(p.err, io.EOF) && bad != nil:
 			return nil, bad
+		case errors.Is(p.err, io.EOF) && isTerminal(f.Stdin): // Ctrl-D
+			return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the input ended (Ctrl-D); %s and paste the whole address your browser lands on", f.Env, again)}
 		case errors.Is(p.err, io.EOF):
 			return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the standard input ended (it is not a terminal); %s in a terminal", f.Env, again)}
 		case p.err != nil: // the terminal closed
@@ -248,6 +251,12 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		}
 		fmt.Fprintf(f.Stderr, "%s, and press Enter (Ctrl-C to stop):\n", ask)
 	}
+}
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // maxPaste is the longest line a manual log-in takes for an answer: far
