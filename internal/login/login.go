@@ -299,6 +299,14 @@ type noPaste struct{ msg string }
 func (e noPaste) Error() string { return e.msg }
 func (e noPaste) Unwrap() error { return ErrBadPaste }
 
+// loginCommand is the command that runs this log-in again, in backquotes.
+func (f *Flow) loginCommand() string {
+	if f.Manual {
+		return fmt.Sprintf("`freshtoken login --manual -e %s`", f.Env)
+	}
+	return fmt.Sprintf("`freshtoken login -e %s`", f.Env)
+}
+
 // cancelled is the error of a login stopped by Ctrl-C.
 func (f *Flow) cancelled() error {
 	return fmt.Errorf("%s: login cancelled; nothing was stored", f.Env)
@@ -339,7 +347,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	// Nothing in an answer is looked at before its state proves it is the
 	// answer to this request: any web page can send the browser here.
 	if !req.answers(q) {
-		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, ErrStateMismatch, f.Env)
+		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run %s again", f.Env, ErrStateMismatch, f.loginCommand())
 	}
 	// A provider that sends the browser on to another provider's
 	// authorization endpoint with this request (a mix-up) would be sent
@@ -355,15 +363,19 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 			return nil, issuerWrittenOtherwise{fmt.Sprintf("%s: the provider names itself %q in its answer, but %q in its discovery document, as the environment's issuer (a trailing slash counts: RFC 9207 compares them exactly); its code was not sent anywhere; tell the provider that it writes its issuer two ways",
 				f.Env, redact.OneLine(iss, 200), f.Issuer)}
 		}
-		return nil, fmt.Errorf("%s: %w: the answer names issuer %q, not this environment's %q, so the provider you logged in at sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then run `freshtoken login -e %s` again",
-			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer, f.Env)
+		return nil, fmt.Errorf("%s: %w: the answer names issuer %q, not this environment's %q, so the provider you logged in at sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then run %s again",
+			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer, f.loginCommand())
 	}
 	if e := q.Get("error"); e != "" {
-		return nil, &AuthorizeError{Env: f.Env, Code: redact.OneLine(e, 60), Description: redact.OneLine(q.Get("error_description"), 200)}
+		ae := &AuthorizeError{Env: f.Env, Code: redact.OneLine(e, 60), Description: redact.OneLine(q.Get("error_description"), 200)}
+		if f.Manual {
+			ae.Again = f.loginCommand()
+		}
+		return nil, ae
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, fmt.Errorf("%s: the answer has no code; run `freshtoken login -e %s` again", f.Env, f.Env)
+		return nil, fmt.Errorf("%s: the answer has no code; run %s again", f.Env, f.loginCommand())
 	}
 	remember(f.Config, req.State, req.Verifier, code)
 	sentAt := f.now()
@@ -391,6 +403,10 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 // neither.
 type AuthorizeError struct {
 	Env, Code, Description string // one line each
+	// Again is the log-in to run again after a refusal, when it is not
+	// the plain `freshtoken login -e ENV` the failure table names: a
+	// manual one's.
+	Again string
 }
 
 // misconfigured are the authorization endpoint's errors that say the
@@ -415,6 +431,9 @@ func (e *AuthorizeError) Error() string {
 		return fmt.Sprintf("%s: the provider refused the log-in request: it answered %s; check scopes, resource, audience, client_id, redirect_uri, auth_url and auth_params in the config, then log in again", e.Env, answered)
 	case e.Unavailable():
 		return fmt.Sprintf("%s: the provider could not serve the log-in: it answered %s; log in again later", e.Env, answered)
+	}
+	if e.Again != "" {
+		return fmt.Sprintf("%s: %v: the provider answered %s; run %s again and approve access in the browser", e.Env, ErrNotApproved, answered, e.Again)
 	}
 	return fmt.Sprintf("%s: %v: the provider answered %s", e.Env, ErrNotApproved, answered)
 }
