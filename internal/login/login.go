@@ -457,6 +457,10 @@ type ExchangeError struct {
 	// NotThere: no token endpoint answers at the token URL (see
 	// tokenerr.NotThere); the client was not rejected.
 	NotThere bool
+	// Again is the log-in to run again after a refused code, when it is
+	// not the plain `freshtoken login -e ENV` the failure table names: a
+	// manual one's.
+	Again string
 }
 
 func (e *ExchangeError) Error() string {
@@ -470,9 +474,12 @@ func (e *ExchangeError) Error() string {
 		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); log in again in %s", e.Env, e.Descriptor, max(e.Wait, time.Second).Round(time.Second))
 	case tokenerr.Passing:
 		return fmt.Sprintf("%s: the token endpoint could not be reached or kept failing (%s); check your connection and api_url, then log in again", e.Env, e.Descriptor)
-	default:
-		return fmt.Sprintf("%s: the provider refused the login code (%s)", e.Env, e.Descriptor)
+	case tokenerr.BadGrant:
+		if e.Again != "" {
+			return fmt.Sprintf("%s: the provider refused the login code (%s); run %s again and approve access in the browser", e.Env, e.Descriptor, e.Again)
+		}
 	}
+	return fmt.Sprintf("%s: the provider refused the login code (%s)", e.Env, e.Descriptor)
 }
 
 // ClientRejection says how the token endpoint rejected the client's
@@ -491,7 +498,11 @@ func ClientRejection(err error) (msg string, ok bool) {
 
 func (f *Flow) exchangeError(err error) error {
 	class, wait, desc := tokenerr.Classify(err)
-	return &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err)}
+	xe := &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err)}
+	if f.Manual {
+		xe.Again = f.loginCommand()
+	}
+	return xe
 }
 
 type callback struct {

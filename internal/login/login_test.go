@@ -344,49 +344,54 @@ func TestManualRefusesAPasteTooLongToBeAnAnswer(t *testing.T) {
 }
 
 // TestManualRefusalSaysToLogInManuallyAgain: an answer pasted that says
-// access was refused ends the log-in naming the manual log-in to run
-// again; it named `freshtoken login -e ENV`, which waits for a browser on
-// this machine, where there is none (or refuses a redirect URI elsewhere).
+// access was refused, or whose code the provider refuses, ends the log-in
+// naming the manual log-in to run again; it named `freshtoken login -e
+// ENV`, which waits for a browser on this machine, where there is none (or
+// refuses a redirect URI elsewhere).
 func TestManualRefusalSaysToLogInManuallyAgain(t *testing.T) {
-	_, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
-	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	stderr := testenv.NewOutput()
-	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: time.Minute}
-	done := make(chan error, 1)
-	go func() {
-		_, err := flow.Run(context.Background())
-		done <- err
-	}()
-	var state string
-	testenv.WaitFor(t, "the URL to open", func() bool {
-		for _, l := range strings.Split(stderr.String(), "\n") {
-			if u, err := url.Parse(l); err == nil && strings.HasPrefix(l, "http") {
-				state = u.Query().Get("state")
+	for _, answer := range []string{"error=access_denied", "code=not-a-code-it-gave"} {
+		t.Run(answer, func(t *testing.T) {
+			_, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+			conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			stderr := testenv.NewOutput()
+			flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: time.Minute}
+			done := make(chan error, 1)
+			go func() {
+				_, err := flow.Run(context.Background())
+				done <- err
+			}()
+			var state string
+			testenv.WaitFor(t, "the URL to open", func() bool {
+				for _, l := range strings.Split(stderr.String(), "\n") {
+					if u, err := url.Parse(l); err == nil && strings.HasPrefix(l, "http") {
+						state = u.Query().Get("state")
+					}
+				}
+				return state != ""
+			})
+			go io.WriteString(pw, conf.RedirectURL+"?"+answer+"&state="+url.QueryEscape(state)+"\n")
+			var err error
+			testenv.WaitFor(t, "the log-in to end", func() bool {
+				select {
+				case err = <-done:
+					return true
+				default:
+					return false
+				}
+			})
+			if failure.Of(err) != failure.LoginRefused {
+				t.Fatalf("got %v, a failure of kind %v; want a refused log-in", err, failure.Of(err))
 			}
-		}
-		return state != ""
-	})
-	go io.WriteString(pw, conf.RedirectURL+"?error=access_denied&state="+url.QueryEscape(state)+"\n")
-	var err error
-	testenv.WaitFor(t, "the log-in to end", func() bool {
-		select {
-		case err = <-done:
-			return true
-		default:
-			return false
-		}
-	})
-	if !errors.Is(err, login.ErrNotApproved) {
-		t.Fatalf("got %v, want ErrNotApproved", err)
-	}
-	said := err.Error()
-	if next := failure.Next(err, "sandbox"); next != "" {
-		said += "; " + next
-	}
-	if !strings.Contains(said, "`freshtoken login --manual -e sandbox`") || strings.Contains(said, "`freshtoken login -e sandbox`") {
-		t.Fatalf("said %q; want the manual log-in named, and only it", said)
+			said := err.Error()
+			if next := failure.Next(err, "sandbox"); next != "" {
+				said += "; " + next
+			}
+			if !strings.Contains(said, "`freshtoken login --manual -e sandbox`") || strings.Contains(said, "`freshtoken login -e sandbox`") {
+				t.Fatalf("said %q; want the manual log-in named, and only it", said)
+			}
+		})
 	}
 }
 
