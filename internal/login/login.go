@@ -217,6 +217,9 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 			if errors.Is(ctx.Err(), context.Canceled) {
 				return nil, f.cancelled()
 			}
+			if bad != nil {
+				return nil, fmt.Errorf("%s: %w: the address your browser landed on was not pasted within %s (what was pasted was not it); %s", f.Env, ErrNotApproved, timeout, again)
+			}
 			return nil, fmt.Errorf("%s: %w: no URL was pasted within %s; %s", f.Env, ErrNotApproved, timeout, again)
 		}
 		switch {

@@ -395,6 +395,59 @@ func TestManualRefusalSaysToLogInManuallyAgain(t *testing.T) {
 	}
 }
 
+// deadline is a context whose deadline passes when the test says: the
+// log-in's timeout, reached without waiting for it.
+type deadline struct {
+	context.Context
+	done chan struct{}
+}
+
+func (d deadline) Done() <-chan struct{} { return d.done }
+
+func (d deadline) Err() error {
+	select {
+	case <-d.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// TestManualTimeoutAfterAWrongPaste: a log-in whose time runs out after
+// pastes that were no answer says the address was not pasted in time, and
+// that what was pasted was not it; it said "no URL was pasted", to a
+// person who had pasted one.
+func TestManualTimeoutAfterAWrongPaste(t *testing.T) {
+	_, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	stderr := testenv.NewOutput()
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: time.Minute}
+	ctx := deadline{context.Background(), make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		_, err := flow.Run(ctx)
+		done <- err
+	}()
+	testenv.WaitFor(t, "the question", func() bool { return strings.Contains(stderr.String(), "press Enter") })
+	go io.WriteString(pw, "https://oauth.pstmn.io/v1/callback?code=x&state=an-earlier-one\n")
+	testenv.WaitFor(t, "the paste asked for again", func() bool { return strings.Contains(stderr.String(), "That address answers another log-in") })
+	close(ctx.done)
+	var err error
+	testenv.WaitFor(t, "the log-in to end", func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if !errors.Is(err, login.ErrNotApproved) || strings.Contains(err.Error(), "no URL was pasted") || !strings.Contains(err.Error(), "was not it") {
+		t.Fatalf("got %v; want the time out told, and that what was pasted was not the address", err)
+	}
+}
+
 // TestManualAsksAgainAfterAPasteThatIsNoAnswer: words pasted where the
 // address goes, then an earlier log-in's answer, are each said and another
 // paste asked for, and the right address pasted next logs in, one exchange:
