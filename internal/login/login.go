@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/term"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
@@ -185,18 +186,20 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 	fmt.Fprintf(f.Stderr, "Open this URL in a browser and approve access:\n%s\nThen paste the whole URL your browser landed on, and press Enter:\n", req.URL)
 	type pasted struct {
 		line string
+		long bool  // the line was longer than maxPaste, and not kept
 		err  error // why nothing was pasted, if nothing was
 	}
 	rd := bufio.NewReader(f.Stdin)
+	var skip bool // the rest of a line too long to be an answer is no paste
 	next := func() <-chan pasted {
 		lines := make(chan pasted, 1)
 		go func() {
-			line, err := rd.ReadString('\n')
+			line, long, err := readPaste(rd, &skip)
 			line = strings.TrimSpace(line)
-			if line != "" {
+			if line != "" || long {
 				err = nil
 			}
-			lines <- pasted{line, err}
+			lines <- pasted{line, long, err}
 		}()
 		return lines
 	}
@@ -214,11 +217,16 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 			if errors.Is(ctx.Err(), context.Canceled) {
 				return nil, f.cancelled()
 			}
+			if bad != nil {
+				return nil, fmt.Errorf("%s: %w: the address your browser landed on was not pasted within %s (what was pasted was not it); %s", f.Env, ErrNotApproved, timeout, again)
+			}
 			return nil, fmt.Errorf("%s: %w: no URL was pasted within %s; %s", f.Env, ErrNotApproved, timeout, again)
 		}
 		switch {
 		case errors.Is(p.err, io.EOF) && bad != nil:
 			return nil, bad
+		case errors.Is(p.err, io.EOF) && isTerminal(f.Stdin): // Ctrl-D
+			return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the input ended (Ctrl-D); %s and paste the whole address your browser lands on", f.Env, again)}
 		case errors.Is(p.err, io.EOF):
 			return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the standard input ended (it is not a terminal); %s in a terminal", f.Env, again)}
 		case p.err != nil: // the terminal closed
@@ -227,6 +235,10 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		var ask string // what to paste instead
 		u, err := url.Parse(p.line)
 		switch {
+		case p.long:
+			ask = "paste the whole address from the browser's address bar, starting with http"
+			bad = fmt.Errorf("%s: %w: it is too long to be one; %s; %s", f.Env, ErrBadPaste, ask, again)
+			ask = "That is too long to be the address your browser landed on: " + ask
 		case err != nil || !u.IsAbs():
 			ask = "paste the whole address from the browser's address bar, starting with http"
 			bad = fmt.Errorf("%s: %w: %s; %s", f.Env, ErrBadPaste, ask, again)
@@ -244,12 +256,59 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 	}
 }
 
+// isTerminal reports whether r is a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// maxPaste is the longest line a manual log-in takes for an answer: far
+// more than an address the browser lands on (a terminal passes a line of
+// 4 KiB at most), so that what is no answer (`< /dev/zero`, a file pasted)
+// is not read into memory whole.
+const maxPaste = 64 << 10
+
+// readPaste reads one line from rd, without keeping more than maxPaste of
+// it: a longer line is reported long as soon as it is, and *skip set, so
+// that the next call first passes over the rest of it.
+func readPaste(rd *bufio.Reader, skip *bool) (line string, long bool, err error) {
+	var b []byte
+	for {
+		chunk, err := rd.ReadSlice('\n')
+		switch {
+		case *skip:
+			if err != bufio.ErrBufferFull {
+				*skip = false
+				if err != nil {
+					return "", false, err
+				}
+			}
+			continue
+		case len(b)+len(chunk) > maxPaste:
+			*skip = err == bufio.ErrBufferFull
+			return "", true, nil
+		}
+		b = append(b, chunk...)
+		if err != bufio.ErrBufferFull {
+			return string(b), false, err
+		}
+	}
+}
+
 // noPaste is a manual log-in's error when its input ended with nothing
 // pasted: a bad paste, said without claiming something was pasted.
 type noPaste struct{ msg string }
 
 func (e noPaste) Error() string { return e.msg }
 func (e noPaste) Unwrap() error { return ErrBadPaste }
+
+// loginCommand is the command that runs this log-in again, in backquotes.
+func (f *Flow) loginCommand() string {
+	if f.Manual {
+		return fmt.Sprintf("`freshtoken login --manual -e %s`", f.Env)
+	}
+	return fmt.Sprintf("`freshtoken login -e %s`", f.Env)
+}
 
 // cancelled is the error of a login stopped by Ctrl-C.
 func (f *Flow) cancelled() error {
@@ -291,7 +350,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	// Nothing in an answer is looked at before its state proves it is the
 	// answer to this request: any web page can send the browser here.
 	if !req.answers(q) {
-		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run `freshtoken login -e %s` again", f.Env, ErrStateMismatch, f.Env)
+		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run %s again", f.Env, ErrStateMismatch, f.loginCommand())
 	}
 	// A provider that sends the browser on to another provider's
 	// authorization endpoint with this request (a mix-up) would be sent
@@ -307,15 +366,19 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 			return nil, issuerWrittenOtherwise{fmt.Sprintf("%s: the provider names itself %q in its answer, but %q in its discovery document, as the environment's issuer (a trailing slash counts: RFC 9207 compares them exactly); its code was not sent anywhere; tell the provider that it writes its issuer two ways",
 				f.Env, redact.OneLine(iss, 200), f.Issuer)}
 		}
-		return nil, fmt.Errorf("%s: %w: the answer names issuer %q, not this environment's %q, so the provider you logged in at sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then run `freshtoken login -e %s` again",
-			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer, f.Env)
+		return nil, fmt.Errorf("%s: %w: the answer names issuer %q, not this environment's %q, so the provider you logged in at sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then run %s again",
+			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer, f.loginCommand())
 	}
 	if e := q.Get("error"); e != "" {
-		return nil, &AuthorizeError{Env: f.Env, Code: redact.OneLine(e, 60), Description: redact.OneLine(q.Get("error_description"), 200)}
+		ae := &AuthorizeError{Env: f.Env, Code: redact.OneLine(e, 60), Description: redact.OneLine(q.Get("error_description"), 200)}
+		if f.Manual {
+			ae.Again = f.loginCommand()
+		}
+		return nil, ae
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, fmt.Errorf("%s: the answer has no code; run `freshtoken login -e %s` again", f.Env, f.Env)
+		return nil, fmt.Errorf("%s: the answer has no code; run %s again", f.Env, f.loginCommand())
 	}
 	remember(f.Config, req.State, req.Verifier, code)
 	sentAt := f.now()
@@ -343,6 +406,10 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 // neither.
 type AuthorizeError struct {
 	Env, Code, Description string // one line each
+	// Again is the log-in to run again after a refusal, when it is not
+	// the plain `freshtoken login -e ENV` the failure table names: a
+	// manual one's.
+	Again string
 }
 
 // misconfigured are the authorization endpoint's errors that say the
@@ -368,6 +435,9 @@ func (e *AuthorizeError) Error() string {
 	case e.Unavailable():
 		return fmt.Sprintf("%s: the provider could not serve the log-in: it answered %s; log in again later", e.Env, answered)
 	}
+	if e.Again != "" {
+		return fmt.Sprintf("%s: %v: the provider answered %s; run %s again and approve access in the browser", e.Env, ErrNotApproved, answered, e.Again)
+	}
 	return fmt.Sprintf("%s: %v: the provider answered %s", e.Env, ErrNotApproved, answered)
 }
 
@@ -390,6 +460,10 @@ type ExchangeError struct {
 	// NotThere: no token endpoint answers at the token URL (see
 	// tokenerr.NotThere); the client was not rejected.
 	NotThere bool
+	// Again is the log-in to run again after a refused code, when it is
+	// not the plain `freshtoken login -e ENV` the failure table names: a
+	// manual one's.
+	Again string
 }
 
 func (e *ExchangeError) Error() string {
@@ -403,9 +477,12 @@ func (e *ExchangeError) Error() string {
 		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); log in again in %s", e.Env, e.Descriptor, max(e.Wait, time.Second).Round(time.Second))
 	case tokenerr.Passing:
 		return fmt.Sprintf("%s: the token endpoint could not be reached or kept failing (%s); check your connection and api_url, then log in again", e.Env, e.Descriptor)
-	default:
-		return fmt.Sprintf("%s: the provider refused the login code (%s)", e.Env, e.Descriptor)
+	case tokenerr.BadGrant:
+		if e.Again != "" {
+			return fmt.Sprintf("%s: the provider refused the login code (%s); run %s again and approve access in the browser", e.Env, e.Descriptor, e.Again)
+		}
 	}
+	return fmt.Sprintf("%s: the provider refused the login code (%s)", e.Env, e.Descriptor)
 }
 
 // ClientRejection says how the token endpoint rejected the client's
@@ -424,7 +501,11 @@ func ClientRejection(err error) (msg string, ok bool) {
 
 func (f *Flow) exchangeError(err error) error {
 	class, wait, desc := tokenerr.Classify(err)
-	return &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err)}
+	xe := &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err)}
+	if f.Manual {
+		xe.Again = f.loginCommand()
+	}
+	return xe
 }
 
 type callback struct {

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
@@ -273,6 +274,177 @@ func TestManualPasteBack(t *testing.T) {
 	}
 	if res.Token.RefreshToken == "" || p.Stats().Exchanges != 1 {
 		t.Fatalf("manual login did not exchange the code: %+v", res.Token)
+	}
+}
+
+// TestManualRefusesAPasteTooLongToBeAnAnswer: a line longer than any
+// address the browser lands on (megabytes pasted, or `< /dev/zero`) is said
+// to be no answer as soon as it is too long, without being kept, and the
+// right address pasted after it logs in; the whole line was read into
+// memory, growing without bound until the log-in's timeout (gigabytes from
+// /dev/zero).
+func TestManualRefusesAPasteTooLongToBeAnAnswer(t *testing.T) {
+	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	stderr := testenv.NewOutput()
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: time.Minute}
+	type outcome struct {
+		res *login.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := flow.Run(context.Background())
+		done <- outcome{res, err}
+	}()
+
+	var authURL string
+	testenv.WaitFor(t, "the URL to open", func() bool {
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if strings.HasPrefix(l, "http") {
+				authURL = l
+			}
+		}
+		return authURL != ""
+	})
+	// More than any answer, with no end of line yet: it is refused before
+	// the line ends, and the rest of it is not taken for another paste.
+	go io.WriteString(pw, "https://"+strings.Repeat("x", 4<<20))
+	testenv.WaitFor(t, "the long paste refused", func() bool {
+		return strings.Contains(stderr.String(), "That is too long to be the address your browser landed on")
+	})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	go io.WriteString(pw, strings.Repeat("x", 1000)+"?code=x&state=y\n"+resp.Header.Get("Location")+"\n")
+
+	var o outcome
+	testenv.WaitFor(t, "the log-in to end", func() bool {
+		select {
+		case o = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if o.err != nil {
+		t.Fatalf("%v\nstderr:\n%s", o.err, stderr)
+	}
+	if n := strings.Count(stderr.String(), "That "); n != 1 {
+		t.Errorf("%d pastes refused, want 1 (the long line's end is no paste of its own):\n%s", n, stderr)
+	}
+	if o.res.Token.RefreshToken == "" || p.Stats().Exchanges != 1 {
+		t.Fatalf("token %+v, stats %+v; want one exchange, for the right address", o.res.Token, p.Stats())
+	}
+}
+
+// TestManualRefusalSaysToLogInManuallyAgain: an answer pasted that says
+// access was refused, or whose code the provider refuses, ends the log-in
+// naming the manual log-in to run again; it named `freshtoken login -e
+// ENV`, which waits for a browser on this machine, where there is none (or
+// refuses a redirect URI elsewhere).
+func TestManualRefusalSaysToLogInManuallyAgain(t *testing.T) {
+	for _, answer := range []string{"error=access_denied", "code=not-a-code-it-gave"} {
+		t.Run(answer, func(t *testing.T) {
+			_, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+			conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			stderr := testenv.NewOutput()
+			flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: time.Minute}
+			done := make(chan error, 1)
+			go func() {
+				_, err := flow.Run(context.Background())
+				done <- err
+			}()
+			var state string
+			testenv.WaitFor(t, "the URL to open", func() bool {
+				for _, l := range strings.Split(stderr.String(), "\n") {
+					if u, err := url.Parse(l); err == nil && strings.HasPrefix(l, "http") {
+						state = u.Query().Get("state")
+					}
+				}
+				return state != ""
+			})
+			go io.WriteString(pw, conf.RedirectURL+"?"+answer+"&state="+url.QueryEscape(state)+"\n")
+			var err error
+			testenv.WaitFor(t, "the log-in to end", func() bool {
+				select {
+				case err = <-done:
+					return true
+				default:
+					return false
+				}
+			})
+			if failure.Of(err) != failure.LoginRefused {
+				t.Fatalf("got %v, a failure of kind %v; want a refused log-in", err, failure.Of(err))
+			}
+			said := err.Error()
+			if next := failure.Next(err, "sandbox"); next != "" {
+				said += "; " + next
+			}
+			if !strings.Contains(said, "`freshtoken login --manual -e sandbox`") || strings.Contains(said, "`freshtoken login -e sandbox`") {
+				t.Fatalf("said %q; want the manual log-in named, and only it", said)
+			}
+		})
+	}
+}
+
+// deadline is a context whose deadline passes when the test says: the
+// log-in's timeout, reached without waiting for it.
+type deadline struct {
+	context.Context
+	done chan struct{}
+}
+
+func (d deadline) Done() <-chan struct{} { return d.done }
+
+func (d deadline) Err() error {
+	select {
+	case <-d.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// TestManualTimeoutAfterAWrongPaste: a log-in whose time runs out after
+// pastes that were no answer says the address was not pasted in time, and
+// that what was pasted was not it; it said "no URL was pasted", to a
+// person who had pasted one.
+func TestManualTimeoutAfterAWrongPaste(t *testing.T) {
+	_, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	stderr := testenv.NewOutput()
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: time.Minute}
+	ctx := deadline{context.Background(), make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		_, err := flow.Run(ctx)
+		done <- err
+	}()
+	testenv.WaitFor(t, "the question", func() bool { return strings.Contains(stderr.String(), "press Enter") })
+	go io.WriteString(pw, "https://oauth.pstmn.io/v1/callback?code=x&state=an-earlier-one\n")
+	testenv.WaitFor(t, "the paste asked for again", func() bool { return strings.Contains(stderr.String(), "That address answers another log-in") })
+	close(ctx.done)
+	var err error
+	testenv.WaitFor(t, "the log-in to end", func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if !errors.Is(err, login.ErrNotApproved) || strings.Contains(err.Error(), "no URL was pasted") || !strings.Contains(err.Error(), "was not it") {
+		t.Fatalf("got %v; want the time out told, and that what was pasted was not the address", err)
 	}
 }
 
