@@ -284,62 +284,25 @@ func TestManualPasteBack(t *testing.T) {
 // memory, growing without bound until the log-in's timeout (gigabytes from
 // /dev/zero).
 func TestManualRefusesAPasteTooLongToBeAnAnswer(t *testing.T) {
-	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
-	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	stderr := testenv.NewOutput()
-	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: time.Minute}
-	type outcome struct {
-		res *login.Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		res, err := flow.Run(context.Background())
-		done <- outcome{res, err}
-	}()
-
-	var authURL string
-	testenv.WaitFor(t, "the URL to open", func() bool {
-		for _, l := range strings.Split(stderr.String(), "\n") {
-			if strings.HasPrefix(l, "http") {
-				authURL = l
-			}
-		}
-		return authURL != ""
-	})
+	m, pw := pipedManual(t, context.Background(), time.Minute)
+	m.authURL(t)
 	// More than any answer, with no end of line yet: it is refused before
 	// the line ends, and the rest of it is not taken for another paste.
 	go io.WriteString(pw, "https://"+strings.Repeat("x", 4<<20))
 	testenv.WaitFor(t, "the long paste refused", func() bool {
-		return strings.Contains(stderr.String(), "That is too long to be the address your browser landed on")
+		return strings.Contains(m.stderr.String(), "That is too long to be the address your browser landed on")
 	})
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	go io.WriteString(pw, strings.Repeat("x", 1000)+"?code=x&state=y\n"+resp.Header.Get("Location")+"\n")
+	go io.WriteString(pw, strings.Repeat("x", 1000)+"?code=x&state=y\n"+m.approve(t)+"\n")
 
-	var o outcome
-	testenv.WaitFor(t, "the log-in to end", func() bool {
-		select {
-		case o = <-done:
-			return true
-		default:
-			return false
-		}
-	})
+	o := m.end(t)
 	if o.err != nil {
-		t.Fatalf("%v\nstderr:\n%s", o.err, stderr)
+		t.Fatalf("%v\nstderr:\n%s", o.err, m.stderr)
 	}
-	if n := strings.Count(stderr.String(), "That "); n != 1 {
-		t.Errorf("%d pastes refused, want 1 (the long line's end is no paste of its own):\n%s", n, stderr)
+	if n := strings.Count(m.stderr.String(), "That "); n != 1 {
+		t.Errorf("%d pastes refused, want 1 (the long line's end is no paste of its own):\n%s", n, m.stderr)
 	}
-	if o.res.Token.RefreshToken == "" || p.Stats().Exchanges != 1 {
-		t.Fatalf("token %+v, stats %+v; want one exchange, for the right address", o.res.Token, p.Stats())
+	if o.res.Token.RefreshToken == "" || m.provider.Stats().Exchanges != 1 {
+		t.Fatalf("token %+v, stats %+v; want one exchange, for the right address", o.res.Token, m.provider.Stats())
 	}
 }
 
@@ -351,36 +314,10 @@ func TestManualRefusesAPasteTooLongToBeAnAnswer(t *testing.T) {
 func TestManualRefusalSaysToLogInManuallyAgain(t *testing.T) {
 	for _, answer := range []string{"error=access_denied", "code=not-a-code-it-gave"} {
 		t.Run(answer, func(t *testing.T) {
-			_, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
-			conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
-			pr, pw := io.Pipe()
-			defer pw.Close()
-			stderr := testenv.NewOutput()
-			flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: time.Minute}
-			done := make(chan error, 1)
-			go func() {
-				_, err := flow.Run(context.Background())
-				done <- err
-			}()
-			var state string
-			testenv.WaitFor(t, "the URL to open", func() bool {
-				for _, l := range strings.Split(stderr.String(), "\n") {
-					if u, err := url.Parse(l); err == nil && strings.HasPrefix(l, "http") {
-						state = u.Query().Get("state")
-					}
-				}
-				return state != ""
-			})
-			go io.WriteString(pw, conf.RedirectURL+"?"+answer+"&state="+url.QueryEscape(state)+"\n")
-			var err error
-			testenv.WaitFor(t, "the log-in to end", func() bool {
-				select {
-				case err = <-done:
-					return true
-				default:
-					return false
-				}
-			})
+			m, pw := pipedManual(t, context.Background(), time.Minute)
+			state := m.authURL(t).Query().Get("state")
+			go io.WriteString(pw, m.conf.RedirectURL+"?"+answer+"&state="+url.QueryEscape(state)+"\n")
+			err := m.end(t).err
 			if failure.Of(err) != failure.LoginRefused {
 				t.Fatalf("got %v, a failure of kind %v; want a refused log-in", err, failure.Of(err))
 			}
@@ -418,32 +355,13 @@ func (d deadline) Err() error {
 // that what was pasted was not it; it said "no URL was pasted", to a
 // person who had pasted one.
 func TestManualTimeoutAfterAWrongPaste(t *testing.T) {
-	_, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
-	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	stderr := testenv.NewOutput()
-	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: time.Minute}
 	ctx := deadline{context.Background(), make(chan struct{})}
-	done := make(chan error, 1)
-	go func() {
-		_, err := flow.Run(ctx)
-		done <- err
-	}()
-	testenv.WaitFor(t, "the question", func() bool { return strings.Contains(stderr.String(), "press Enter") })
+	m, pw := pipedManual(t, ctx, time.Minute)
+	testenv.WaitFor(t, "the question", func() bool { return strings.Contains(m.stderr.String(), "press Enter") })
 	go io.WriteString(pw, "https://oauth.pstmn.io/v1/callback?code=x&state=an-earlier-one\n")
-	testenv.WaitFor(t, "the paste asked for again", func() bool { return strings.Contains(stderr.String(), "That address answers another log-in") })
+	testenv.WaitFor(t, "the paste asked for again", func() bool { return strings.Contains(m.stderr.String(), "That address answers another log-in") })
 	close(ctx.done)
-	var err error
-	testenv.WaitFor(t, "the log-in to end", func() bool {
-		select {
-		case err = <-done:
-			return true
-		default:
-			return false
-		}
-	})
-	if !errors.Is(err, login.ErrNotApproved) || strings.Contains(err.Error(), "no URL was pasted") || !strings.Contains(err.Error(), "was not it") {
+	if err := m.end(t).err; !errors.Is(err, login.ErrNotApproved) || strings.Contains(err.Error(), "no URL was pasted") || !strings.Contains(err.Error(), "was not it") {
 		t.Fatalf("got %v; want the time out told, and that what was pasted was not the address", err)
 	}
 }
@@ -454,52 +372,95 @@ func TestManualTimeoutAfterAWrongPaste(t *testing.T) {
 // the log-in ended at the first, and starting over asked the person to
 // approve in the browser again.
 func TestManualAsksAgainAfterAPasteThatIsNoAnswer(t *testing.T) {
-	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
-	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	stderr := testenv.NewOutput()
-	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: 10 * time.Second}
-	type outcome struct {
-		res *login.Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		res, err := flow.Run(context.Background())
-		done <- outcome{res, err}
-	}()
-
-	var authURL string
-	testenv.WaitFor(t, "the URL to open", func() bool {
-		for _, l := range strings.Split(stderr.String(), "\n") {
-			if strings.HasPrefix(l, "http") {
-				authURL = l
-			}
-		}
-		return authURL != ""
-	})
+	m, pw := pipedManual(t, context.Background(), 10*time.Second)
+	m.authURL(t)
 	io.WriteString(pw, "I approved it\n")
 	testenv.WaitFor(t, "the paste asked for again", func() bool {
-		return strings.Contains(stderr.String(), "That is not the address your browser landed on")
+		return strings.Contains(m.stderr.String(), "That is not the address your browser landed on")
 	})
-	io.WriteString(pw, conf.RedirectURL+"?code=old-code&state=old-state\n")
-	testenv.WaitFor(t, "the paste asked for again", func() bool { return strings.Contains(stderr.String(), "That address answers another log-in") })
+	io.WriteString(pw, m.conf.RedirectURL+"?code=old-code&state=old-state\n")
+	testenv.WaitFor(t, "the paste asked for again", func() bool { return strings.Contains(m.stderr.String(), "That address answers another log-in") })
+	io.WriteString(pw, m.approve(t)+"\n")
+
+	o := m.end(t)
+	if o.err != nil {
+		t.Fatalf("%v\nstderr:\n%s", o.err, m.stderr)
+	}
+	if o.res.Token.RefreshToken == "" || m.provider.Stats().Exchanges != 1 || m.provider.Stats().TokenRequests != 1 {
+		t.Fatalf("token %+v, stats %+v; want one exchange, for the right address", o.res.Token, m.provider.Stats())
+	}
+}
+
+// manualRun is a manual log-in to Postman's callback, run in the
+// background; how it ends comes on done.
+type manualRun struct {
+	provider *devprovider.Provider
+	conf     *oauth2.Config
+	stderr   *testenv.Output
+	done     chan manualEnd
+}
+
+// manualEnd is how a manual log-in ended.
+type manualEnd struct {
+	res *login.Result
+	err error
+}
+
+// startManual begins a manual log-in with ctx, reading what is pasted from
+// stdin, given timeout.
+func startManual(t *testing.T, ctx context.Context, stdin io.Reader, timeout time.Duration) *manualRun {
+	t.Helper()
+	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	m := &manualRun{provider: p, conf: conf, stderr: testenv.NewOutput(), done: make(chan manualEnd, 1)}
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: stdin, Stderr: m.stderr, Timeout: timeout}
+	go func() {
+		res, err := flow.Run(ctx)
+		m.done <- manualEnd{res, err}
+	}()
+	return m
+}
+
+// pipedManual is startManual reading what the test writes to pw.
+func pipedManual(t *testing.T, ctx context.Context, timeout time.Duration) (m *manualRun, pw *io.PipeWriter) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	return startManual(t, ctx, pr, timeout), pw
+}
+
+// authURL waits for the URL the log-in prints for the person to open.
+func (m *manualRun) authURL(t *testing.T) *url.URL {
+	t.Helper()
+	var u *url.URL
+	testenv.WaitFor(t, "the URL to open", func() bool {
+		for _, l := range strings.Split(m.stderr.String(), "\n") {
+			if strings.HasPrefix(l, "http") {
+				u, _ = url.Parse(l)
+			}
+		}
+		return u != nil
+	})
+	return u
+}
+
+// approve opens the log-in's URL as a browser does, the provider approving
+// at once, and returns the address the browser lands on.
+func (m *manualRun) approve(t *testing.T) string {
+	t.Helper()
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(authURL)
+	resp, err := noFollow.Get(m.authURL(t).String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	io.WriteString(pw, resp.Header.Get("Location")+"\n")
+	return resp.Header.Get("Location")
+}
 
-	o := testenv.Receive(t, "the log-in to end", done)
-	if o.err != nil {
-		t.Fatalf("%v\nstderr:\n%s", o.err, stderr)
-	}
-	if o.res.Token.RefreshToken == "" || p.Stats().Exchanges != 1 || p.Stats().TokenRequests != 1 {
-		t.Fatalf("token %+v, stats %+v; want one exchange, for the right address", o.res.Token, p.Stats())
-	}
+// end waits for the log-in to end.
+func (m *manualRun) end(t *testing.T) manualEnd {
+	t.Helper()
+	return testenv.Receive(t, "the log-in to end", m.done)
 }
 
 // TestManualPastesThatAreNoAnswer: what a person may paste instead of the
