@@ -215,7 +215,9 @@ func refuseUnknownHelpTopics(root *cobra.Command) {
 	show := help.Run
 	help.Run = nil
 	help.RunE = func(c *cobra.Command, args []string) error {
-		if cmd, _, err := c.Root().Find(args); cmd == nil || err != nil {
+		// Find takes words after a command for its arguments: `help
+		// service instal` found service, and showed its help.
+		if cmd, rest, err := c.Root().Find(args); cmd == nil || err != nil || len(rest) > 0 {
 			return usageErrorf("no command or help topic %q; `%s help` lists them", strings.Join(args, " "), c.Root().Name())
 		}
 		show(c, args)
