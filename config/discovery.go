@@ -150,8 +150,15 @@ func (d *discovery) document(ctx context.Context) (*discoveryDocument, error) {
 		return &cached.Document, nil
 	}
 	if v, ok := fetchedDocuments.Load(d.cachePath()); ok && now.Before(v.(*cachedDiscovery).ExpiresAt) {
+		// Checked again for this environment: another one of the same
+		// issuer, which fetched it, may set an endpoint this one takes
+		// from the document.
+		c := v.(*cachedDiscovery)
+		if err := d.check(&c.Document, c.URL); err != nil {
+			return nil, err
+		}
 		d.log.Debug("discovery document fetched earlier by this process", "issuer", d.env.Issuer)
-		return &v.(*cachedDiscovery).Document, nil
+		return &c.Document, nil
 	}
 	fetched, err := d.fetch(ctx)
 	if errors.Is(ctx.Err(), context.Canceled) {

@@ -566,3 +566,35 @@ func TestDiscoveryTriesOpenIDConnectAfterAWrongAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoveryDocumentCheckedForEachEnvironment: two environments of one
+// configuration share an issuer, one with its own token_url, so the
+// document's clear-text token_endpoint is not taken (nor checked) for it.
+// The other, opened later in the same process (the proxy serves both),
+// must still refuse the document: it used to take it unchecked from the
+// documents this process had fetched, and would have sent the refresh
+// token and the client secret in clear text to the endpoint it named.
+func TestDiscoveryDocumentCheckedForEachEnvironment(t *testing.T) {
+	m := newMetadataServer(t, "/realms/x", oidc, func(d map[string]any) { d["token_endpoint"] = "http://login.example.com/token" })
+	dir := t.TempDir()
+	common := "api_url = \"https://api.example.com/\"\nclient_id = \"id\"\nclient_secret = \"s\"\nissuer = \"" + m.issuer + "\"\n"
+	path := idpConfig(t, dir, common+"token_url = \"https://login.example.com/token\"\n\n[env.other]\n"+common)
+	config.ForgetFetchedDiscoveries()
+	for _, env := range []string{"idp", "other"} {
+		src, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep, err := src.Endpoints(t.Context())
+		switch env {
+		case "idp":
+			if err != nil || ep.TokenURL != "https://login.example.com/token" {
+				t.Fatalf("%s: endpoints %+v, %v; want its own token_url", env, ep, err)
+			}
+		case "other":
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), `"http://login.example.com/token" must use https`) {
+				t.Fatalf("%s: endpoints %+v, err = %v; want ErrInvalid refusing the clear-text token_endpoint", env, ep, err)
+			}
+		}
+	}
+}
