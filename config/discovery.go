@@ -58,6 +58,14 @@ type cachedDiscovery struct {
 	Document  discoveryDocument `json:"document"`
 }
 
+// freshAt reports whether c may still be used at now without a fetch: it
+// has not expired, and expires no later than a document fetched now would.
+// One cached while the clock was ahead (a virtual machine's clock not yet
+// set) would otherwise be kept until the date written then, a year on.
+func (c *cachedDiscovery) freshAt(now time.Time) bool {
+	return now.Before(c.ExpiresAt) && c.ExpiresAt.Sub(now) <= maxDiscoveryLifetime
+}
+
 // fetchedDocuments are the documents this process fetched, by cache path,
 // so that it fetches each at most once while it is fresh even where the
 // cache cannot be written.
@@ -145,11 +153,11 @@ func (e *clearTextRedirect) Error() string { return "redirected to " + e.to }
 func (d *discovery) document(ctx context.Context) (*discoveryDocument, error) {
 	cached := d.readCache()
 	now := d.now()
-	if cached != nil && now.Before(cached.ExpiresAt) {
+	if cached != nil && cached.freshAt(now) {
 		d.log.Debug("discovery document from the cache", "issuer", d.env.Issuer, "fetched", cached.FetchedAt.Format(time.RFC3339), "expires", cached.ExpiresAt.Format(time.RFC3339))
 		return &cached.Document, nil
 	}
-	if v, ok := fetchedDocuments.Load(d.cachePath()); ok && now.Before(v.(*cachedDiscovery).ExpiresAt) {
+	if v, ok := fetchedDocuments.Load(d.cachePath()); ok && v.(*cachedDiscovery).freshAt(now) {
 		// Checked again for this environment: another one of the same
 		// issuer, which fetched it, may set an endpoint this one takes
 		// from the document.

@@ -598,3 +598,30 @@ func TestDiscoveryDocumentCheckedForEachEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoveryCacheFromAClockAhead: a document cached while this
+// machine's clock was far ahead (a year: a virtual machine's clock not yet
+// set) is kept no longer than a day from now once the clock is right. It
+// was kept until the date written then, so a provider that moved its
+// endpoints was not followed for a year.
+func TestDiscoveryCacheFromAClockAhead(t *testing.T) {
+	var tokenEndpoint atomic.Pointer[string]
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"issuer": srv.URL, "token_endpoint": *tokenEndpoint.Load()})
+	}))
+	t.Cleanup(srv.Close)
+	old, moved := srv.URL+"/token", srv.URL+"/v2/token"
+	tokenEndpoint.Store(&old)
+	path := issuerConfig(t, t.TempDir(), srv.URL, "")
+	clock := fakeclock.New()
+	ahead := func() time.Time { return clock.Now().Add(365 * 24 * time.Hour) }
+	if ep, err := openIdP(t, path, ahead, nil).Endpoints(t.Context()); err != nil || ep.TokenURL != old {
+		t.Fatalf("endpoints %+v, %v", ep, err)
+	}
+	tokenEndpoint.Store(&moved)
+	clock.Advance(config.DefaultDiscoveryLifetime + time.Minute)
+	if ep, err := openIdP(t, path, clock.Now, nil).Endpoints(t.Context()); err != nil || ep.TokenURL != moved {
+		t.Fatalf("a day after the clock was set right: endpoints %+v, %v; want the moved token endpoint %s", ep, err, moved)
+	}
+}
