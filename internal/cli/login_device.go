@@ -101,5 +101,6 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	if rec, err := src.Record(ctx); err == nil && rec != nil {
 		warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
 	}
+	warnUnusableToken(ctx, f, env.Name, src)
 	return nil
 }
