@@ -172,6 +172,8 @@ func TestDiscoveryRefusals(t *testing.T) {
 		{"no token endpoint", func(d map[string]any) { delete(d, "token_endpoint") }, "names no token_endpoint"},
 		{"bad endpoint", func(d map[string]any) { d["token_endpoint"] = "javascript:alert(1)" }, "is not an http(s) URL"},
 		{"too large", func(d map[string]any) { d["padding"] = strings.Repeat("x", 2<<20) }, "larger than 1 MiB"},
+		// JSON all the same: it was said not to be.
+		{"an endpoint that is not a string", func(d map[string]any) { d["token_endpoint"] = 443 }, "is JSON but not a discovery document (token_endpoint is not a string)"},
 		{"token endpoint in clear text", func(d map[string]any) { d["token_endpoint"] = "http://login.example.com/token" }, "must use https"},
 		{"authorization endpoint with a log-in's parameters", func(d map[string]any) {
 			d["authorization_endpoint"] = d["issuer"].(string) + "/auth?redirect_uri=https%3A%2F%2Fevil.example%2F"
@@ -623,5 +625,29 @@ func TestDiscoveryCacheFromAClockAhead(t *testing.T) {
 	clock.Advance(config.DefaultDiscoveryLifetime + time.Minute)
 	if ep, err := openIdP(t, path, clock.Now, nil).Endpoints(t.Context()); err != nil || ep.TokenURL != moved {
 		t.Fatalf("a day after the clock was set right: endpoints %+v, %v; want the moved token endpoint %s", ep, err, moved)
+	}
+}
+
+// TestDiscoveryCarelessAuthMethods: a document whose
+// token_endpoint_auth_methods_supported is not a list of strings (one
+// string, a number), of which only a warning is made, is taken all the
+// same. The whole document was refused as "not JSON", and no log-in or
+// renewal could begin.
+func TestDiscoveryCarelessAuthMethods(t *testing.T) {
+	for _, v := range []any{"client_secret_basic", 7, map[string]any{"basic": true}, []any{"client_secret_basic", 3}} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			m := newMetadataServer(t, "/realms/x", oidc, func(d map[string]any) { d["token_endpoint_auth_methods_supported"] = v })
+			dir := t.TempDir()
+			path := issuerConfig(t, dir, m.issuer, "")
+			for range 2 { // fetched, then from the cache
+				ep, err := openIdP(t, path, nil, nil).Endpoints(t.Context())
+				if err != nil || ep.TokenURL != m.issuer+"/token" {
+					t.Fatalf("endpoints %+v, %v; want the document's", ep, err)
+				}
+			}
+			if n := m.fetches.Load(); n != 1 {
+				t.Errorf("%d fetches; want 1, then the cache", n)
+			}
+		})
 	}
 }
