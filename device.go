@@ -156,9 +156,18 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 		began:           sentAt,
 	}
 	page, err := showableURI(d.VerificationURI)
-	if err != nil || !showableCode(d.UserCode) {
+	unsafe := ""
+	switch n := utf8.RuneCountInString(d.UserCode); {
+	case err != nil:
+		unsafe = "a verification URI that is not an http(s) page of printable ASCII"
+	case n > maxUserCode:
+		unsafe = fmt.Sprintf("a user code of %d characters, far more than one made to be typed (at most %d)", n, maxUserCode)
+	case !showableCode(d.UserCode):
+		unsafe = "a user code holding control characters"
+	}
+	if unsafe != "" {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-			Msg: fmt.Sprintf("the device authorization endpoint %s answered with a user code or verification URI that cannot be shown safely (control characters, or not an http(s) page); check device_auth_url", endpoint)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s answered with %s, which cannot be shown safely, so nothing of it is; check device_auth_url", endpoint, unsafe)}
 	}
 	if a.VerificationURIComplete != "" {
 		// It is opened in the browser and linked from the proxy's page,

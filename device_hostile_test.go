@@ -95,6 +95,10 @@ func newHostileDevice(t *testing.T, answer map[string]any, tweak ...func(*fresht
 // posing as the host) is refused with nothing shown.
 func TestDeviceAnswersUnsafeToShowAreRefused(t *testing.T) {
 	const page = "https://login.example.com/device"
+	// What the refusal says beside naming device_auth_url. An enormous
+	// code was said to hold control characters or not to be an http(s)
+	// page, neither of which it was.
+	says := map[string]string{"an enormous user code": "a user code of 4096 characters"}
 	for _, tc := range []struct{ name, userCode, uri string }{
 		{"OSC 52 clipboard write in the user code", "WDJB\x1b]52;c;ZWNobyBwd25lZA==\x07-MJHT", page},
 		{"CSI in the user code", "WDJB-MJHT\x1b[2K\x1b[1A", page},
@@ -113,8 +117,8 @@ func TestDeviceAnswersUnsafeToShowAreRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHostileDevice(t, map[string]any{"user_code": tc.userCode, "verification_uri": tc.uri, "expires_in": 600})
 			d, err := h.src.StartDeviceLogin(context.Background())
-			if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "device_auth_url") {
-				t.Fatalf("StartDeviceLogin = %+v, %v; want the answer refused (ErrUnreachable, naming device_auth_url)", d, err)
+			if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "device_auth_url") || !strings.Contains(err.Error(), says[tc.name]) {
+				t.Fatalf("StartDeviceLogin = %+v, %v; want the answer refused (ErrUnreachable, naming device_auth_url, saying %q)", d, err, says[tc.name])
 			}
 			if strings.ContainsAny(err.Error(), "\x1b\r\u009b\u202e") {
 				t.Fatalf("the error repeats the escape: %q", err)

@@ -1977,6 +1977,21 @@ func (s *Source) serve(r *store.Record) (*oauth2.Token, error) {
 	return s.token(r), nil
 }
 
+// Unusable returns why r's access token can be neither sent nor shown (an
+// *Error wrapping ErrUnusableToken), or nil when it can, or r holds none:
+// one holding control or non-ASCII characters, or bound to a key. Every
+// use of it fails so; a log-in that brought it can say so at once.
+func (s *Source) Unusable(r *store.Record) error {
+	if s.unmade() {
+		return errNotMade
+	}
+	if r == nil || r.AccessToken == "" {
+		return nil
+	}
+	_, err := s.serve(r)
+	return err
+}
+
 // boundToAKey reports whether tokenType names a token that an API accepts
 // only with a proof that the sender holds a key (RFC 9449's DPoP, the MAC
 // and PoP drafts), which freshtoken does not make. White space around it

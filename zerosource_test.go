@@ -64,6 +64,7 @@ func TestUnmadeSourceSaysToUseNew(t *testing.T) {
 			said("SaveLogin", src.SaveLogin(ctx, &oauth2.Token{AccessToken: "a"}, time.Now()))
 			said("LoginWithClientCredentials", src.LoginWithClientCredentials(ctx))
 			said("Revoke", src.Revoke(ctx))
+			said("Unusable", src.Unusable(&store.Record{AccessToken: "a"}))
 			_, err = src.StartDeviceLogin(ctx)
 			said("StartDeviceLogin", err)
 			_, err = src.TokenClient().Get(api.URL)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,12 +43,15 @@ const maxDiscoveryDocument = 1 << 20
 // discoveryDocument is the part of an RFC 8414 or OpenID Connect
 // discovery document freshtoken uses.
 type discoveryDocument struct {
-	Issuer                      string   `json:"issuer"`
-	AuthorizationEndpoint       string   `json:"authorization_endpoint,omitempty"`
-	TokenEndpoint               string   `json:"token_endpoint"`
-	RevocationEndpoint          string   `json:"revocation_endpoint,omitempty"`
-	DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint,omitempty"`
-	TokenEndpointAuthMethods    []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	Issuer                      string `json:"issuer"`
+	AuthorizationEndpoint       string `json:"authorization_endpoint,omitempty"`
+	TokenEndpoint               string `json:"token_endpoint"`
+	RevocationEndpoint          string `json:"revocation_endpoint,omitempty"`
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint,omitempty"`
+	// Read as it comes: only a warning is made of it (checkClientAuth),
+	// so a provider writing it otherwise than as a list of strings has its
+	// document taken all the same.
+	TokenEndpointAuthMethods json.RawMessage `json:"token_endpoint_auth_methods_supported,omitempty"`
 }
 
 // cachedDiscovery is a discovery document as cached beside the config.
@@ -56,6 +60,14 @@ type cachedDiscovery struct {
 	FetchedAt time.Time         `json:"fetched_at"`
 	ExpiresAt time.Time         `json:"expires_at"`
 	Document  discoveryDocument `json:"document"`
+}
+
+// freshAt reports whether c may still be used at now without a fetch: it
+// has not expired, and expires no later than a document fetched now would.
+// One cached while the clock was ahead (a virtual machine's clock not yet
+// set) would otherwise be kept until the date written then, a year on.
+func (c *cachedDiscovery) freshAt(now time.Time) bool {
+	return now.Before(c.ExpiresAt) && c.ExpiresAt.Sub(now) <= maxDiscoveryLifetime
 }
 
 // fetchedDocuments are the documents this process fetched, by cache path,
@@ -145,13 +157,20 @@ func (e *clearTextRedirect) Error() string { return "redirected to " + e.to }
 func (d *discovery) document(ctx context.Context) (*discoveryDocument, error) {
 	cached := d.readCache()
 	now := d.now()
-	if cached != nil && now.Before(cached.ExpiresAt) {
+	if cached != nil && cached.freshAt(now) {
 		d.log.Debug("discovery document from the cache", "issuer", d.env.Issuer, "fetched", cached.FetchedAt.Format(time.RFC3339), "expires", cached.ExpiresAt.Format(time.RFC3339))
 		return &cached.Document, nil
 	}
-	if v, ok := fetchedDocuments.Load(d.cachePath()); ok && now.Before(v.(*cachedDiscovery).ExpiresAt) {
+	if v, ok := fetchedDocuments.Load(d.cachePath()); ok && v.(*cachedDiscovery).freshAt(now) {
+		// Checked again for this environment: another one of the same
+		// issuer, which fetched it, may set an endpoint this one takes
+		// from the document.
+		c := v.(*cachedDiscovery)
+		if err := d.check(&c.Document, c.URL); err != nil {
+			return nil, err
+		}
 		d.log.Debug("discovery document fetched earlier by this process", "issuer", d.env.Issuer)
-		return &v.(*cachedDiscovery).Document, nil
+		return &c.Document, nil
 	}
 	fetched, err := d.fetch(ctx)
 	if errors.Is(ctx.Err(), context.Canceled) {
@@ -289,6 +308,12 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 	}
 	var doc discoveryDocument
 	if err := json.Unmarshal(body, &doc); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			// JSON, of which a member freshtoken reads is of another type.
+			return nil, false, wrongAnswer{Invalidf("%s: the discovery document at %s is JSON but not a discovery document (%s is not a %s); check issuer",
+				d.env.Name, u, redact.OneLine(typeErr.Field, 100), jsonKind(typeErr.Type))}
+		}
 		return nil, false, wrongAnswer{Invalidf("%s: the discovery document at %s is not JSON (%s); check issuer", d.env.Name, u, redact.OneLine(err.Error(), 100))}
 	}
 	if err := d.check(&doc, u); err != nil {
@@ -352,14 +377,31 @@ var clientAuthMethods = map[string]string{
 
 // checkClientAuth warns when the provider says its token endpoint does not
 // take the configured client authentication. It never changes it: the
-// style is chosen in the configuration, not guessed.
-func (d *discovery) checkClientAuth(supported []string) {
+// style is chosen in the configuration, not guessed. A list that is not one
+// of strings says nothing.
+func (d *discovery) checkClientAuth(raw json.RawMessage) {
+	var supported []string
+	if len(raw) > 0 && json.Unmarshal(raw, &supported) != nil {
+		d.log.Debug("token_endpoint_auth_methods_supported is not a list of strings; ignored", "issuer", d.env.Issuer)
+		return
+	}
 	method, ok := clientAuthMethods[d.env.ClientAuth]
 	if !ok || len(supported) == 0 || slices.Contains(supported, method) {
 		return
 	}
 	d.log.Warn(fmt.Sprintf("%s: the provider's discovery document lists %s for its token endpoint, not %s (client_auth = %q); if token requests are refused, change client_auth",
 		d.env.Name, redact.OneLine(strings.Join(supported, ", "), 200), method, d.env.ClientAuth))
+}
+
+// jsonKind names the JSON value a member read into t must be.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Slice:
+		return "list"
+	}
+	return t.String()
 }
 
 // lifetime is how long a document is kept: its Cache-Control max-age,

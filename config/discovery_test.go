@@ -172,6 +172,8 @@ func TestDiscoveryRefusals(t *testing.T) {
 		{"no token endpoint", func(d map[string]any) { delete(d, "token_endpoint") }, "names no token_endpoint"},
 		{"bad endpoint", func(d map[string]any) { d["token_endpoint"] = "javascript:alert(1)" }, "is not an http(s) URL"},
 		{"too large", func(d map[string]any) { d["padding"] = strings.Repeat("x", 2<<20) }, "larger than 1 MiB"},
+		// JSON all the same: it was said not to be.
+		{"an endpoint that is not a string", func(d map[string]any) { d["token_endpoint"] = 443 }, "is JSON but not a discovery document (token_endpoint is not a string)"},
 		{"token endpoint in clear text", func(d map[string]any) { d["token_endpoint"] = "http://login.example.com/token" }, "must use https"},
 		{"authorization endpoint with a log-in's parameters", func(d map[string]any) {
 			d["authorization_endpoint"] = d["issuer"].(string) + "/auth?redirect_uri=https%3A%2F%2Fevil.example%2F"
@@ -564,5 +566,88 @@ func TestDiscoveryTriesOpenIDConnectAfterAWrongAnswer(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDiscoveryDocumentCheckedForEachEnvironment: two environments of one
+// configuration share an issuer, one with its own token_url, so the
+// document's clear-text token_endpoint is not taken (nor checked) for it.
+// The other, opened later in the same process (the proxy serves both),
+// must still refuse the document: it used to take it unchecked from the
+// documents this process had fetched, and would have sent the refresh
+// token and the client secret in clear text to the endpoint it named.
+func TestDiscoveryDocumentCheckedForEachEnvironment(t *testing.T) {
+	m := newMetadataServer(t, "/realms/x", oidc, func(d map[string]any) { d["token_endpoint"] = "http://login.example.com/token" })
+	dir := t.TempDir()
+	common := "api_url = \"https://api.example.com/\"\nclient_id = \"id\"\nclient_secret = \"s\"\nissuer = \"" + m.issuer + "\"\n"
+	path := idpConfig(t, dir, common+"token_url = \"https://login.example.com/token\"\n\n[env.other]\n"+common)
+	config.ForgetFetchedDiscoveries()
+	for _, env := range []string{"idp", "other"} {
+		src, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep, err := src.Endpoints(t.Context())
+		switch env {
+		case "idp":
+			if err != nil || ep.TokenURL != "https://login.example.com/token" {
+				t.Fatalf("%s: endpoints %+v, %v; want its own token_url", env, ep, err)
+			}
+		case "other":
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), `"http://login.example.com/token" must use https`) {
+				t.Fatalf("%s: endpoints %+v, err = %v; want ErrInvalid refusing the clear-text token_endpoint", env, ep, err)
+			}
+		}
+	}
+}
+
+// TestDiscoveryCacheFromAClockAhead: a document cached while this
+// machine's clock was far ahead (a year: a virtual machine's clock not yet
+// set) is kept no longer than a day from now once the clock is right. It
+// was kept until the date written then, so a provider that moved its
+// endpoints was not followed for a year.
+func TestDiscoveryCacheFromAClockAhead(t *testing.T) {
+	var tokenEndpoint atomic.Pointer[string]
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"issuer": srv.URL, "token_endpoint": *tokenEndpoint.Load()})
+	}))
+	t.Cleanup(srv.Close)
+	old, moved := srv.URL+"/token", srv.URL+"/v2/token"
+	tokenEndpoint.Store(&old)
+	path := issuerConfig(t, t.TempDir(), srv.URL, "")
+	clock := fakeclock.New()
+	ahead := func() time.Time { return clock.Now().Add(365 * 24 * time.Hour) }
+	if ep, err := openIdP(t, path, ahead, nil).Endpoints(t.Context()); err != nil || ep.TokenURL != old {
+		t.Fatalf("endpoints %+v, %v", ep, err)
+	}
+	tokenEndpoint.Store(&moved)
+	clock.Advance(config.DefaultDiscoveryLifetime + time.Minute)
+	if ep, err := openIdP(t, path, clock.Now, nil).Endpoints(t.Context()); err != nil || ep.TokenURL != moved {
+		t.Fatalf("a day after the clock was set right: endpoints %+v, %v; want the moved token endpoint %s", ep, err, moved)
+	}
+}
+
+// TestDiscoveryCarelessAuthMethods: a document whose
+// token_endpoint_auth_methods_supported is not a list of strings (one
+// string, a number), of which only a warning is made, is taken all the
+// same. The whole document was refused as "not JSON", and no log-in or
+// renewal could begin.
+func TestDiscoveryCarelessAuthMethods(t *testing.T) {
+	for _, v := range []any{"client_secret_basic", 7, map[string]any{"basic": true}, []any{"client_secret_basic", 3}} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			m := newMetadataServer(t, "/realms/x", oidc, func(d map[string]any) { d["token_endpoint_auth_methods_supported"] = v })
+			dir := t.TempDir()
+			path := issuerConfig(t, dir, m.issuer, "")
+			for range 2 { // fetched, then from the cache
+				ep, err := openIdP(t, path, nil, nil).Endpoints(t.Context())
+				if err != nil || ep.TokenURL != m.issuer+"/token" {
+					t.Fatalf("endpoints %+v, %v; want the document's", ep, err)
+				}
+			}
+			if n := m.fetches.Load(); n != 1 {
+				t.Errorf("%d fetches; want 1, then the cache", n)
+			}
+		})
 	}
 }

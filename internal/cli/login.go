@@ -139,6 +139,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
 	warnNoRefreshToken(f, env.Name, res.Token.RefreshToken, res.Token.Expiry)
+	warnUnusableToken(ctx, f, env.Name, src)
 	return nil
 }
 
@@ -165,6 +166,22 @@ func warnNoRefreshToken(f *Factory, env, refreshToken string, expiry time.Time) 
 	}
 	f.warn(fmt.Sprintf("%s: warning: the provider issued no refresh token, so freshtoken cannot renew this log-in: it ends when the access token expires (in %s, %s); if the provider issues one when asked (most want the scope offline_access in scopes), ask for it and run `%s` again",
 		env, human(max(time.Until(expiry), 0)), expiry.Local().Format("2006-01-02 15:04:05 MST"), f.commandLine("login -e "+env)))
+}
+
+// warnUnusableToken warns when the log-in just stored brought an access
+// token that no command can use (control characters in it, or bound to a
+// key): it said "Logged in", and status "logged in: yes", while every
+// command then failed.
+func warnUnusableToken(ctx context.Context, f *Factory, env string, src *freshtoken.Source) {
+	rec, err := src.Record(ctx)
+	if err != nil || rec == nil {
+		return
+	}
+	var e *freshtoken.Error
+	if err := src.Unusable(rec); errors.As(err, &e) {
+		f.warn(fmt.Sprintf("%s: warning: %s; no command can use it: run `%s` for another, and tell the provider if it happens again",
+			env, e.Msg, f.commandLine("token --force -e "+env)))
+	}
 }
 
 // warnClearText warns, in one line, of e's endpoints on another machine

@@ -59,7 +59,9 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 			fmt.Fprintf(w, "A browser was opened on that page with the code filled in; check that it shows %s.\n", d.UserCode)
 		}
 	}
-	fmt.Fprintf(w, "Waiting for approval; the code expires in %s (Ctrl-C to stop)…\n", human(time.Until(d.Expiry)))
+	// To the second: the moments since the provider answered would
+	// otherwise make its 10 minutes "9m".
+	fmt.Fprintf(w, "Waiting for approval; the code expires in %s (Ctrl-C to stop)…\n", human(time.Until(d.Expiry).Round(time.Second)))
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	if opts.TimeoutSet {
@@ -82,7 +84,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 			fmt.Fprintf(w, "The provider asked for fewer checks; checking every %s from now on.\n", p.Interval)
 		case p.Waited-told >= deviceProgressEvery:
 			told = p.Waited
-			fmt.Fprintf(w, "Still waiting for approval at %s, code %s (the code expires in %s)…\n", d.VerificationURI, d.UserCode, human(max(p.Left, 0)))
+			fmt.Fprintf(w, "Still waiting for approval at %s, code %s (the code expires in %s)…\n", d.VerificationURI, d.UserCode, human(max(p.Left, 0).Round(time.Second)))
 		}
 	})
 	if elsewhere && errors.Is(err, context.Canceled) && ctx.Err() == nil {
@@ -99,5 +101,6 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	if rec, err := src.Record(ctx); err == nil && rec != nil {
 		warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
 	}
+	warnUnusableToken(ctx, f, env.Name, src)
 	return nil
 }

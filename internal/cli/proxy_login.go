@@ -107,6 +107,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 			if foreign = src.CheckGrant(rec); foreign == nil {
 				fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
 				warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
+				warnUnusableToken(wait, f, env.Name, src)
 				return true
 			}
 		}
