@@ -299,7 +299,7 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) error {
 	f := o.f
 	if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(f.IO.Out, "not installed (no %s); run `freshtoken service install`\n", p.Path)
+		fmt.Fprintln(f.IO.Out, f.suggesting(fmt.Sprintf("not installed (no %s); run `freshtoken service install`", p.Path)))
 		return nil
 	}
 	fmt.Fprintf(f.IO.Out, "installed: %s\nlog: %s\n", p.Path, p.Logs)
@@ -313,7 +313,7 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 		f.IO.Out.Write(out)
 	case ee != nil && (p.NotRunning == 0 || ee.ExitCode() == p.NotRunning):
 		f.IO.Out.Write(out) // the service manager's answer
-		fmt.Fprintf(f.IO.ErrOut, "%s says it is not running; start it with `freshtoken service install`\n", p.System)
+		fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("%s says it is not running; start it with `freshtoken service install`", p.System)))
 	default:
 		// No answer to give: whether it runs is not known, which a script
 		// checking it must not take for "it runs" (exit 0). The system's

@@ -103,3 +103,39 @@ func TestServiceCommandsEndWithTheCommand(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceStatusNamesTheConfig: `service status` run with --config
+// suggests the install of that configuration, when no service is
+// installed or the service manager says it is not running: it said
+// `freshtoken service install`, which installs the default configuration's
+// service (or fails, with none there), not the one the user checked.
+func TestServiceStatusNamesTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "my config.toml")
+	want := "`freshtoken --config '" + conf + "' service install`"
+	t.Run("not installed", func(t *testing.T) {
+		f := testFactory()
+		f.ConfigFlag = conf
+		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, &service.Plan{Path: filepath.Join(dir, "none.service")}); err != nil {
+			t.Fatal(err)
+		}
+		if said := f.IO.Out.(*bytes.Buffer).String(); !strings.Contains(said, want) {
+			t.Errorf("stdout: %q; want it to suggest %s", said, want)
+		}
+	})
+	t.Run("not running", func(t *testing.T) {
+		unit := filepath.Join(dir, "freshtoken.service")
+		if err := os.WriteFile(unit, []byte("[Unit]\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := testFactory()
+		f.ConfigFlag = conf
+		p := &service.Plan{System: "systemd", Path: unit, Status: []string{"sh", "-c", "exit 3"}, NotRunning: 3}
+		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, p); err != nil {
+			t.Fatal(err)
+		}
+		if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, want) {
+			t.Errorf("stderr: %q; want it to suggest %s", said, want)
+		}
+	})
+}
