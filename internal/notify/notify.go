@@ -128,43 +128,51 @@ func (n *Notifier) send(ctx context.Context, conf config.Notify, notice Notice) 
 	// start tells it again (the notices in force live in this memory).
 	sending, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// The channels are sent at once, each within the notice's time: one
+	// that hangs (a command that runs on, a webhook that does not answer)
+	// keeps the others from none of it. stopping is said once.
+	var stopping sync.Once
 	// cut says, and reports, whether sending ended before its channel
 	// did: freshtoken stopping, or the time limit.
 	cut := func(channel, next string) bool {
 		switch {
 		case ctx.Err() != nil:
-			n.Logger.Warn("notify: freshtoken is stopping, so the notice was cut short; it is told again when freshtoken next starts", "env", notice.Env, "event", notice.Event)
+			stopping.Do(func() {
+				n.Logger.Warn("notify: freshtoken is stopping, so the notice was cut short; it is told again when freshtoken next starts", "env", notice.Env, "event", notice.Event)
+			})
 		case sending.Err() != nil:
-			n.Logger.Warn(fmt.Sprintf("notify: the %s did not finish within %s and was stopped, so the notice may not have reached you; %s", channel, timeout, next))
+			n.Logger.Warn(fmt.Sprintf("notify: the %s did not finish within %s and was stopped, so the notice may not have reached you; %s", channel, timeout, next), "env", notice.Env, "event", notice.Event)
 		default:
 			return false
 		}
 		return true
 	}
+	var wg sync.WaitGroup
 	if c := conf.Command; c != "" {
-		env := []string{"FRESHTOKEN_EVENT=" + notice.Event, "FRESHTOKEN_ENV=" + notice.Env, "FRESHTOKEN_MESSAGE=" + notice.Message}
-		stdout, stderr, _, err := shellrun.Run(sending, c, env, 200, 1<<20)
-		if err != nil && cut("command", "make it finish sooner, leaving what must go on running in the background") {
-			return
-		}
-		if err != nil {
-			n.Logger.Warn("notify: the command failed", "error", err.Error(), "output", redact.OneLine(string(stdout)+" "+string(stderr), 200))
-		}
+		wg.Go(func() {
+			env := []string{"FRESHTOKEN_EVENT=" + notice.Event, "FRESHTOKEN_ENV=" + notice.Env, "FRESHTOKEN_MESSAGE=" + notice.Message}
+			stdout, stderr, _, err := shellrun.Run(sending, c, env, 200, 1<<20)
+			if err != nil && !cut("command", "make it finish sooner, leaving what must go on running in the background") {
+				n.Logger.Warn("notify: the command failed", "env", notice.Env, "event", notice.Event, "error", err.Error(), "output", redact.OneLine(string(stdout)+" "+string(stderr), 200))
+			}
+		})
 	}
 	if conf.Webhook != "" {
-		err := n.post(sending, conf.Webhook, notice)
-		if err != nil && cut("webhook", "check [notify] webhook, and that this machine reaches it") {
-			return
-		}
-		if err != nil {
-			n.Logger.Warn("notify: the webhook failed", "error", redact.OneLine(err.Error(), 200))
-		}
+		wg.Go(func() {
+			err := n.post(sending, conf.Webhook, notice)
+			if err != nil && !cut("webhook", "check [notify] webhook, and that this machine reaches it") {
+				n.Logger.Warn("notify: the webhook failed", "env", notice.Env, "event", notice.Event, "error", redact.OneLine(err.Error(), 200))
+			}
+		})
 	}
 	if conf.Desktop {
-		if err := desktop(sending, notice); err != nil {
-			n.Logger.Debug("notify: no desktop notification", "error", err.Error())
-		}
+		wg.Go(func() {
+			if err := desktop(sending, notice); err != nil {
+				n.Logger.Debug("notify: no desktop notification", "env", notice.Env, "error", err.Error())
+			}
+		})
 	}
+	wg.Wait()
 }
 
 func (n *Notifier) post(ctx context.Context, webhook string, notice Notice) error {
