@@ -350,3 +350,40 @@ func TestKeeperSaysAtOnceWhenTheSecretCannotBeHad(t *testing.T) {
 		})
 	}
 }
+
+// TestKeeperWarnsOfAWebhookInClear: a [notify] webhook written as plain
+// http:// to another machine is said as the keeper starts, without its
+// address: anyone on the way reads the address, often the webhook's only
+// password, with every notice. It was posted to in silence, as no other
+// address of freshtoken's (an api_url, a token_url) is, which init and
+// login warn of. One on this machine is no warning.
+func TestKeeperWarnsOfAWebhookInClear(t *testing.T) {
+	const warning = "freshtoken: warning: [notify] webhook is plain http:// to another machine"
+	for _, tt := range []struct {
+		webhook string
+		warned  bool
+	}{
+		{"HTTP://hooks.example.com/services/T0/B0/SECRETPATH", true},
+		{"http://127.0.0.1:1/services/T0/B0/SECRETPATH", false},
+		{"https://hooks.example.com/services/T0/B0/SECRETPATH", false},
+	} {
+		t.Run(tt.webhook, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.writeConfig(fmt.Sprintf("[notify]\nwebhook = %q\n\n", tt.webhook) + w.readConfig())
+			run := w.watch("proxy", "--no-listen")
+			run.waitSaid(t, "(Ctrl-C to stop)")
+			if tt.warned {
+				run.waitSaid(t, warning)
+			}
+			run.cmd.Process.Signal(syscall.SIGTERM)
+			testenv.Receive(t, "freshtoken to stop", run.stderr.Closed())
+			said := run.stderr.String()
+			if !tt.warned && strings.Contains(said, warning) {
+				t.Errorf("warned:\n%s", said)
+			}
+			if strings.Contains(said, "SECRETPATH") {
+				t.Errorf("the webhook's address was shown:\n%s", said)
+			}
+		})
+	}
+}

@@ -103,8 +103,15 @@ func (n *Notifier) Keep(envs []string) {
 func (n *Notifier) Configure(c config.Notify) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if c.Webhook != n.Config.Webhook && c.WebhookInClear() {
+		n.Logger.Warn(WebhookInClear)
+	}
 	n.Config = c
 }
+
+// WebhookInClear warns of a webhook that is plain http:// to another
+// machine (config.Notify.WebhookInClear), without its address.
+const WebhookInClear = "warning: [notify] webhook is plain http:// to another machine: anyone on the way can read its address, often its only password, and every notice; write its https:// address"
 
 // Current lists the notices in force, for the status page's banner.
 func (n *Notifier) Current() []Notice {

@@ -235,3 +235,23 @@ func TestWebhookFailureNeverShowsItsURL(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookInClearIsWarnedOfWhenConfigured: an edit under a running
+// keeper that makes the webhook plain http:// to another machine is
+// warned of once, without the webhook's address; one on this machine, or
+// https, is not.
+func TestWebhookInClearIsWarnedOfWhenConfigured(t *testing.T) {
+	var logs strings.Builder
+	n := &notify.Notifier{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	n.Configure(config.Notify{Webhook: "https://hooks.example.com/services/SECRETPATH"})
+	n.Configure(config.Notify{Webhook: "http://127.0.0.1:9/services/SECRETPATH"})
+	if logs.Len() != 0 {
+		t.Fatalf("log %q; want no warning", logs.String())
+	}
+	for range 2 {
+		n.Configure(config.Notify{Webhook: "http://hooks.example.com/services/SECRETPATH"})
+	}
+	if got := logs.String(); strings.Count(got, "plain http://") != 1 || strings.Contains(got, "SECRETPATH") {
+		t.Fatalf("log %q; want one warning, without the address", got)
+	}
+}
