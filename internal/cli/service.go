@@ -233,10 +233,8 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 		return err
 	}
 	// One service a user: another configuration's is replaced.
-	if old, err := os.ReadFile(p.Path); err == nil {
-		if was, now := service.InstalledConfig(string(old)), service.InstalledConfig(p.Text); was != "" && was != now {
-			fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s); it now runs %s, and the environments of the other are no longer kept alive by a service.\n", was, now)
-		}
+	if was, now := otherConfig(p); was != "" {
+		fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s); it now runs %s, and the environments of the other are no longer kept alive by a service.\n", was, now)
 	}
 	if err := os.WriteFile(p.Path, []byte(p.Text), 0o600); err != nil {
 		return err
@@ -282,6 +280,9 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 		fmt.Fprintf(f.IO.ErrOut, "The service is not installed (no %s); nothing to remove.\n", p.Path)
 		return nil
 	}
+	if was, now := otherConfig(p); was != "" {
+		fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s), not %s; it is removed all the same, and that configuration's environments are no longer kept alive by a service.\n", was, now)
+	}
 	if !o.FilesOnly {
 		if err := runAll(ctx, serviceCommandLimit, p.Stop); errors.Is(err, context.Canceled) {
 			return fmt.Errorf("%w; %s is kept: run `freshtoken service uninstall` again to finish", err, p.Path)
@@ -303,6 +304,11 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 		return nil
 	}
 	fmt.Fprintf(f.IO.Out, "installed: %s\nlog: %s\n", p.Path, p.Logs)
+	if was, now := otherConfig(p); was != "" {
+		// "installed" and the manager's "running" are of that one: this
+		// configuration's environments are kept alive by no service.
+		fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("Note: the service runs freshtoken with another configuration (%s), so the environments of %s are not kept alive by it; `freshtoken service install` makes it run this one instead.", was, now)))
+	}
 	out, err := runServiceCommand(ctx, serviceCommandLimit, p.Status)
 	var ee *exec.ExitError
 	errors.As(err, &ee)
@@ -328,6 +334,20 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 		return config.Invalidf("could not ask %s whether it runs (%s); %s", p.System, why, p.Manual)
 	}
 	return nil
+}
+
+// otherConfig is the configuration the installed service runs (was),
+// when it is not the one p would install (now); "" for both when it is,
+// or when the installed file cannot be read or names none.
+func otherConfig(p *service.Plan) (was, now string) {
+	old, err := os.ReadFile(p.Path)
+	if err != nil {
+		return "", ""
+	}
+	if was, now = service.InstalledConfig(string(old)), service.InstalledConfig(p.Text); was == "" || was == now {
+		return "", ""
+	}
+	return was, now
 }
 
 // serviceCommandLimit bounds each command of the system's service manager

@@ -139,3 +139,63 @@ func TestServiceStatusNamesTheConfig(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceOfAnotherConfigIsSaid: `service status` and `service
+// uninstall` run with one configuration while the service runs another
+// say so: status said "installed" and the manager's "running", which a
+// person checking that this configuration's environments are kept alive
+// took for yes; uninstall removed the other configuration's service
+// without a word.
+func TestServiceOfAnotherConfigIsSaid(t *testing.T) {
+	dir := t.TempDir()
+	ours, theirs := filepath.Join(dir, "ours.toml"), filepath.Join(dir, "theirs.toml")
+	plan := func(conf string) *service.Plan {
+		t.Helper()
+		p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy"}, Home: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status, p.Stop = []string{"true"}, [][]string{{"true"}}
+		return p
+	}
+	installed := plan(theirs)
+	write := func() {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(installed.Path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(installed.Path, []byte(installed.Text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("status", func(t *testing.T) {
+		write()
+		f := testFactory()
+		f.ConfigFlag = ours
+		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, plan(ours)); err != nil {
+			t.Fatal(err)
+		}
+		if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "another configuration ("+theirs+")") || !strings.Contains(said, "`freshtoken --config "+ours+" service install`") {
+			t.Errorf("stderr: %q; want the other configuration named, and the install of this one", said)
+		}
+		f = testFactory()
+		f.ConfigFlag = theirs
+		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, plan(theirs)); err != nil {
+			t.Fatal(err)
+		}
+		if said := f.IO.ErrOut.(*bytes.Buffer).String(); said != "" {
+			t.Errorf("stderr of the status of the installed configuration: %q", said)
+		}
+	})
+	t.Run("uninstall", func(t *testing.T) {
+		write()
+		f := testFactory()
+		f.ConfigFlag = ours
+		if err := uninstallService(t.Context(), &serviceOptions{f: f}, plan(ours)); err != nil {
+			t.Fatal(err)
+		}
+		if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "another configuration ("+theirs+")") {
+			t.Errorf("stderr: %q; want the other configuration named", said)
+		}
+	})
+}
