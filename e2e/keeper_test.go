@@ -169,7 +169,11 @@ func TestAPersonIsToldWhenTheGrantEnds(t *testing.T) {
 	w.login()
 	w.provider.RevokeGrants()
 	w.startDaemon("proxy", "--no-listen")
-	testenv.WaitFor(t, "the person to be told", func() bool { return posts.Load() > 0 })
+	// The command and the webhook are told at once, in either order.
+	testenv.WaitFor(t, "the person to be told", func() bool {
+		data, _ := os.ReadFile(told)
+		return posts.Load() > 0 && strings.HasSuffix(string(data), "\n")
+	})
 	data, err := os.ReadFile(told)
 	if err != nil {
 		t.Fatal(err)

@@ -255,3 +255,50 @@ func TestWebhookInClearIsWarnedOfWhenConfigured(t *testing.T) {
 		t.Fatalf("log %q; want one warning, without the address", got)
 	}
 }
+
+// TestUndeliveredNoticeIsSentAgain: a notice that reached no one (the
+// webhook answered 500, the command failed) is sent again at a later
+// look, after a minute, then at longer waits, until it is delivered: it
+// was taken as told, and a webhook down for a minute as the grant ended
+// left the person never told. Once delivered it is not sent again.
+func TestUndeliveredNoticeIsSentAgain(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		posts int
+		fail  = true
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		posts++
+		if fail {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer hook.Close()
+	now := time.Now()
+	n := &notify.Notifier{Config: config.Notify{Webhook: hook.URL}, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+	ctx := context.Background()
+	look := func(want int) {
+		t.Helper()
+		n.Set(ctx, "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+		mu.Lock()
+		defer mu.Unlock()
+		if posts != want {
+			t.Fatalf("at %s: %d posts; want %d", now.Format(time.TimeOnly), posts, want)
+		}
+	}
+	look(1)
+	look(1) // at once: not yet
+	now = now.Add(time.Minute)
+	look(2)
+	now = now.Add(time.Minute)
+	look(2) // the wait grows
+	now = now.Add(time.Minute)
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	look(3)
+	now = now.Add(24 * time.Hour)
+	look(3) // delivered: once
+}
