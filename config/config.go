@@ -23,6 +23,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
 	"github.com/freshtoken/freshtoken/store"
@@ -199,6 +200,14 @@ type Notify struct {
 	Webhook string `toml:"webhook"`
 	// Desktop shows a desktop notification where the system has one.
 	Desktop bool `toml:"desktop"`
+}
+
+// WebhookInClear reports whether the webhook is plain http:// to another
+// machine, where anyone on the way reads its address, often its only
+// password.
+func (n Notify) WebhookInClear() bool {
+	u, err := url.Parse(n.Webhook)
+	return n.Webhook != "" && err == nil && strings.EqualFold(u.Scheme, "http") && !httpx.IsLoopback(u.Hostname())
 }
 
 type rawStore struct {

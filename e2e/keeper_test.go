@@ -169,7 +169,11 @@ func TestAPersonIsToldWhenTheGrantEnds(t *testing.T) {
 	w.login()
 	w.provider.RevokeGrants()
 	w.startDaemon("proxy", "--no-listen")
-	testenv.WaitFor(t, "the person to be told", func() bool { return posts.Load() > 0 })
+	// The command and the webhook are told at once, in either order.
+	testenv.WaitFor(t, "the person to be told", func() bool {
+		data, _ := os.ReadFile(told)
+		return posts.Load() > 0 && strings.HasSuffix(string(data), "\n")
+	})
 	data, err := os.ReadFile(told)
 	if err != nil {
 		t.Fatal(err)
@@ -346,6 +350,43 @@ func TestKeeperSaysAtOnceWhenTheSecretCannotBeHad(t *testing.T) {
 			testenv.Receive(t, "freshtoken to stop", run.stderr.Closed())
 			if strings.Contains(run.stderr.String(), "warning") {
 				t.Errorf("a secret that can be had was warned of:\n%s", run.stderr)
+			}
+		})
+	}
+}
+
+// TestKeeperWarnsOfAWebhookInClear: a [notify] webhook written as plain
+// http:// to another machine is said as the keeper starts, without its
+// address: anyone on the way reads the address, often the webhook's only
+// password, with every notice. It was posted to in silence, as no other
+// address of freshtoken's (an api_url, a token_url) is, which init and
+// login warn of. One on this machine is no warning.
+func TestKeeperWarnsOfAWebhookInClear(t *testing.T) {
+	const warning = "freshtoken: warning: [notify] webhook is plain http:// to another machine"
+	for _, tt := range []struct {
+		webhook string
+		warned  bool
+	}{
+		{"HTTP://hooks.example.com/services/T0/B0/SECRETPATH", true},
+		{"http://127.0.0.1:1/services/T0/B0/SECRETPATH", false},
+		{"https://hooks.example.com/services/T0/B0/SECRETPATH", false},
+	} {
+		t.Run(tt.webhook, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.writeConfig(fmt.Sprintf("[notify]\nwebhook = %q\n\n", tt.webhook) + w.readConfig())
+			run := w.watch("proxy", "--no-listen")
+			run.waitSaid(t, "(Ctrl-C to stop)")
+			if tt.warned {
+				run.waitSaid(t, warning)
+			}
+			run.cmd.Process.Signal(syscall.SIGTERM)
+			testenv.Receive(t, "freshtoken to stop", run.stderr.Closed())
+			said := run.stderr.String()
+			if !tt.warned && strings.Contains(said, warning) {
+				t.Errorf("warned:\n%s", said)
+			}
+			if strings.Contains(said, "SECRETPATH") {
+				t.Errorf("the webhook's address was shown:\n%s", said)
 			}
 		})
 	}

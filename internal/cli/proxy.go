@@ -214,6 +214,9 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 // see the variables a terminal exported, and the first renewal to fail for
 // want of the secret may come hours later.
 func warnSecretProblems(f *Factory, conf *config.File) {
+	if conf.Notify.WebhookInClear() {
+		f.warn(notify.WebhookInClear)
+	}
 	for _, name := range conf.Names() {
 		if m := conf.Envs[name].ClientSecretProblem(); m != "" {
 			f.warn(fmt.Sprintf("%s: warning: %s", name, m))

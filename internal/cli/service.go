@@ -233,10 +233,8 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 		return err
 	}
 	// One service a user: another configuration's is replaced.
-	if old, err := os.ReadFile(p.Path); err == nil {
-		if was, now := service.InstalledConfig(string(old)), service.InstalledConfig(p.Text); was != "" && was != now {
-			fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s); it now runs %s, and the environments of the other are no longer kept alive by a service.\n", was, now)
-		}
+	if was, now := otherConfig(p); was != "" {
+		fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s); it now runs %s, and the environments of the other are no longer kept alive by a service.\n", was, now)
 	}
 	if err := os.WriteFile(p.Path, []byte(p.Text), 0o600); err != nil {
 		return err
@@ -282,6 +280,9 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 		fmt.Fprintf(f.IO.ErrOut, "The service is not installed (no %s); nothing to remove.\n", p.Path)
 		return nil
 	}
+	if was, now := otherConfig(p); was != "" {
+		fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s), not %s; it is removed all the same, and that configuration's environments are no longer kept alive by a service.\n", was, now)
+	}
 	if !o.FilesOnly {
 		if err := runAll(ctx, serviceCommandLimit, p.Stop); errors.Is(err, context.Canceled) {
 			return fmt.Errorf("%w; %s is kept: run `freshtoken service uninstall` again to finish", err, p.Path)
@@ -299,10 +300,15 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) error {
 	f := o.f
 	if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(f.IO.Out, "not installed (no %s); run `freshtoken service install`\n", p.Path)
+		fmt.Fprintln(f.IO.Out, f.suggesting(fmt.Sprintf("not installed (no %s); run `freshtoken service install`", p.Path)))
 		return nil
 	}
 	fmt.Fprintf(f.IO.Out, "installed: %s\nlog: %s\n", p.Path, p.Logs)
+	if was, now := otherConfig(p); was != "" {
+		// "installed" and the manager's "running" are of that one: this
+		// configuration's environments are kept alive by no service.
+		fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("Note: the service runs freshtoken with another configuration (%s), so the environments of %s are not kept alive by it; `freshtoken service install` makes it run this one instead.", was, now)))
+	}
 	out, err := runServiceCommand(ctx, serviceCommandLimit, p.Status)
 	var ee *exec.ExitError
 	errors.As(err, &ee)
@@ -313,7 +319,7 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 		f.IO.Out.Write(out)
 	case ee != nil && (p.NotRunning == 0 || ee.ExitCode() == p.NotRunning):
 		f.IO.Out.Write(out) // the service manager's answer
-		fmt.Fprintf(f.IO.ErrOut, "%s says it is not running; start it with `freshtoken service install`\n", p.System)
+		fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("%s says it is not running; start it with `freshtoken service install`", p.System)))
 	default:
 		// No answer to give: whether it runs is not known, which a script
 		// checking it must not take for "it runs" (exit 0). The system's
@@ -328,6 +334,20 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 		return config.Invalidf("could not ask %s whether it runs (%s); %s", p.System, why, p.Manual)
 	}
 	return nil
+}
+
+// otherConfig is the configuration the installed service runs (was),
+// when it is not the one p would install (now); "" for both when it is,
+// or when the installed file cannot be read or names none.
+func otherConfig(p *service.Plan) (was, now string) {
+	old, err := os.ReadFile(p.Path)
+	if err != nil {
+		return "", ""
+	}
+	if was, now = service.InstalledConfig(string(old)), service.InstalledConfig(p.Text); was == "" || was == now {
+		return "", ""
+	}
+	return was, now
 }
 
 // serviceCommandLimit bounds each command of the system's service manager

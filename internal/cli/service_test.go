@@ -103,3 +103,99 @@ func TestServiceCommandsEndWithTheCommand(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceStatusNamesTheConfig: `service status` run with --config
+// suggests the install of that configuration, when no service is
+// installed or the service manager says it is not running: it said
+// `freshtoken service install`, which installs the default configuration's
+// service (or fails, with none there), not the one the user checked.
+func TestServiceStatusNamesTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "my config.toml")
+	want := "`freshtoken --config '" + conf + "' service install`"
+	t.Run("not installed", func(t *testing.T) {
+		f := testFactory()
+		f.ConfigFlag = conf
+		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, &service.Plan{Path: filepath.Join(dir, "none.service")}); err != nil {
+			t.Fatal(err)
+		}
+		if said := f.IO.Out.(*bytes.Buffer).String(); !strings.Contains(said, want) {
+			t.Errorf("stdout: %q; want it to suggest %s", said, want)
+		}
+	})
+	t.Run("not running", func(t *testing.T) {
+		unit := filepath.Join(dir, "freshtoken.service")
+		if err := os.WriteFile(unit, []byte("[Unit]\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := testFactory()
+		f.ConfigFlag = conf
+		p := &service.Plan{System: "systemd", Path: unit, Status: []string{"sh", "-c", "exit 3"}, NotRunning: 3}
+		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, p); err != nil {
+			t.Fatal(err)
+		}
+		if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, want) {
+			t.Errorf("stderr: %q; want it to suggest %s", said, want)
+		}
+	})
+}
+
+// TestServiceOfAnotherConfigIsSaid: `service status` and `service
+// uninstall` run with one configuration while the service runs another
+// say so: status said "installed" and the manager's "running", which a
+// person checking that this configuration's environments are kept alive
+// took for yes; uninstall removed the other configuration's service
+// without a word.
+func TestServiceOfAnotherConfigIsSaid(t *testing.T) {
+	dir := t.TempDir()
+	ours, theirs := filepath.Join(dir, "ours.toml"), filepath.Join(dir, "theirs.toml")
+	plan := func(conf string) *service.Plan {
+		t.Helper()
+		p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy"}, Home: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status, p.Stop = []string{"true"}, [][]string{{"true"}}
+		return p
+	}
+	installed := plan(theirs)
+	write := func() {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(installed.Path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(installed.Path, []byte(installed.Text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("status", func(t *testing.T) {
+		write()
+		f := testFactory()
+		f.ConfigFlag = ours
+		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, plan(ours)); err != nil {
+			t.Fatal(err)
+		}
+		if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "another configuration ("+theirs+")") || !strings.Contains(said, "`freshtoken --config "+ours+" service install`") {
+			t.Errorf("stderr: %q; want the other configuration named, and the install of this one", said)
+		}
+		f = testFactory()
+		f.ConfigFlag = theirs
+		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, plan(theirs)); err != nil {
+			t.Fatal(err)
+		}
+		if said := f.IO.ErrOut.(*bytes.Buffer).String(); said != "" {
+			t.Errorf("stderr of the status of the installed configuration: %q", said)
+		}
+	})
+	t.Run("uninstall", func(t *testing.T) {
+		write()
+		f := testFactory()
+		f.ConfigFlag = ours
+		if err := uninstallService(t.Context(), &serviceOptions{f: f}, plan(ours)); err != nil {
+			t.Fatal(err)
+		}
+		if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "another configuration ("+theirs+")") {
+			t.Errorf("stderr: %q; want the other configuration named", said)
+		}
+	})
+}

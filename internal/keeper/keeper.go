@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
@@ -488,6 +489,9 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	}
 	path := k.TokenFile(env)
 	content := rec.AccessToken + "\n"
+	if path != "" {
+		removeLitter(path)
+	}
 	if path == "" || holds(path, content) {
 		k.noteWrite(env, nil)
 		return
@@ -588,6 +592,9 @@ func (k *Keeper) removeTokenFile(env string) {
 		return
 	}
 	path := k.TokenFile(env)
+	if path != "" {
+		removeLitter(path)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if content, ok := k.wrote[path]; !ok || !holds(path, content) {
@@ -607,6 +614,9 @@ func (k *Keeper) removeTokenFile(env string) {
 // token leaves no copy of it behind, with or without a keeper running; a
 // file holding anything else is not the keeper's, and is left alone.
 func RemoveTokenFile(path, token string) error {
+	if path != "" {
+		removeLitter(path)
+	}
 	if path == "" || token == "" || !holds(path, token+"\n") {
 		return nil
 	}
@@ -627,4 +637,31 @@ func holds(path, content string) bool {
 	}
 	b, err := os.ReadFile(path)
 	return err == nil && string(b) == content
+}
+
+// staleTemp is how long a temp file of a token file's goes untouched
+// before it is taken for one a crashed writer left: a live writer renames
+// its own within moments of making it.
+const staleTemp = 10 * time.Minute
+
+// removeLitter removes the temp files that a writer of the token file at
+// path killed mid-write (SIGKILL, power loss) left beside it, named as
+// atomicfile names them: each holds an access token, in a folder of the
+// user's, where nothing else would remove it. Another keeper may be
+// writing the token file now (a service and a proxy started by hand), and
+// no lock is held, so only files untouched for staleTemp go.
+func removeLitter(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), prefix) || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTemp {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }

@@ -1027,3 +1027,49 @@ func TestAnEditAfterARejectionIsTriedAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenFileLitterIsRemoved: a keeper killed while it wrote the token
+// file (SIGKILL, power loss) left its temp file beside it, holding an
+// access token, in a folder of the user's where nothing ever removed it:
+// logout removed the token file and left the copy. The next keeper's look
+// removes a temp file of that token file's that no writer has touched for
+// a while; one just written (another keeper writing now) and files of
+// other names stay.
+func TestTokenFileLitterIsRemoved(t *testing.T) {
+	src := stored(t, true, func(r *store.Record) { r.Expiry = r.IssuedAt.Add(24 * time.Hour) })
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	crashed, live, other := filepath.Join(dir, ".token.tmp-123"), filepath.Join(dir, ".token.tmp-456"), filepath.Join(dir, ".other.tmp-789")
+	for _, p := range []string{crashed, live, other} {
+		if err := os.WriteFile(p, []byte("access-token-0987654321\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-time.Hour)
+	for _, p := range []string{crashed, other} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keeping(src, file).round(context.Background(), time.Minute)
+	if _, err := os.Lstat(crashed); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the temp file a crashed writer left: %v; want it removed", err)
+	}
+	for _, p := range []string{live, other, file} {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s: %v; want it kept", filepath.Base(p), err)
+		}
+	}
+	// A log-out with no keeper running takes it too, with the token file.
+	if err := os.Chtimes(live, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveTokenFile(file, "access-token-1234567890"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{live, file} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after the log-out: %v; want it removed", filepath.Base(p), err)
+		}
+	}
+}

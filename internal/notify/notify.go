@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -57,33 +58,82 @@ type Notifier struct {
 	// Timeout bounds each notice's delivery on all channels (sendTimeout
 	// when zero).
 	Timeout time.Duration
+	// Now is the clock that waits between tries of a notice that reached
+	// no one are counted on (nil: time.Now).
+	Now func() time.Time
 
 	mu    sync.Mutex
 	state map[string]Notice // the current notice per environment
+	// undelivered are the notices in force that reached no one, per
+	// environment: when to try again, and the wait after that.
+	undelivered map[string]retry
+}
+
+// retry is when a notice that reached no one is sent again, and how long
+// the wait after that try is.
+type retry struct {
+	at   time.Time
+	wait time.Duration
+}
+
+// Waits between tries of a notice that reached no one: a minute, doubled
+// at each try, to an hour.
+const (
+	firstRetry = time.Minute
+	lastRetry  = time.Hour
+)
+
+func (n *Notifier) now() time.Time {
+	if n.Now == nil {
+		return time.Now()
+	}
+	return n.Now()
 }
 
 // Set records env's state: event "" means all is well. A new event is
-// sent on every channel; the same event again is not.
+// sent on every channel; the same event again is not, unless it reached
+// no one (the command failed and the webhook too): then it is sent again
+// a minute later, and at waits that double, to an hour, until it does.
 func (n *Notifier) Set(ctx context.Context, env, event, message string) {
 	n.mu.Lock()
 	if n.state == nil {
 		n.state = map[string]Notice{}
+		n.undelivered = map[string]retry{}
 	}
 	prev, had := n.state[env]
 	if event == "" {
 		delete(n.state, env)
+		delete(n.undelivered, env)
 		n.mu.Unlock()
 		return
 	}
-	if had && prev.Event == event {
+	again, undelivered := n.undelivered[env]
+	if had && prev.Event == event && (!undelivered || n.now().Before(again.at)) {
 		n.mu.Unlock()
 		return
 	}
 	notice := Notice{Event: event, Env: env, Message: redact.OneLine(message, 400), At: time.Now()}
+	if had && prev.Event == event {
+		notice.At = prev.At // told again, as first told
+	} else {
+		again = retry{}
+	}
 	n.state[env] = notice
 	conf := n.Config
 	n.mu.Unlock()
-	n.send(ctx, conf, notice)
+	delivered := n.send(ctx, conf, notice)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if cur, ok := n.state[env]; !ok || cur.Event != event {
+		return // changed meanwhile
+	}
+	if delivered || ctx.Err() != nil { // stopping: the next start tells it
+		delete(n.undelivered, env)
+		return
+	}
+	again.wait = min(max(again.wait*2, firstRetry), lastRetry)
+	again.at = n.now().Add(again.wait)
+	n.undelivered[env] = again
 }
 
 // Keep forgets the state of every environment but envs, those still
@@ -94,6 +144,7 @@ func (n *Notifier) Keep(envs []string) {
 	for env := range n.state {
 		if !slices.Contains(envs, env) {
 			delete(n.state, env)
+			delete(n.undelivered, env)
 		}
 	}
 }
@@ -103,8 +154,15 @@ func (n *Notifier) Keep(envs []string) {
 func (n *Notifier) Configure(c config.Notify) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if c.Webhook != n.Config.Webhook && c.WebhookInClear() {
+		n.Logger.Warn(WebhookInClear)
+	}
 	n.Config = c
 }
+
+// WebhookInClear warns of a webhook that is plain http:// to another
+// machine (config.Notify.WebhookInClear), without its address.
+const WebhookInClear = "warning: [notify] webhook is plain http:// to another machine: anyone on the way can read its address, often its only password, and every notice; write its https:// address"
 
 // Current lists the notices in force, for the status page's banner.
 func (n *Notifier) Current() []Notice {
@@ -117,7 +175,11 @@ func (n *Notifier) Current() []Notice {
 	return out
 }
 
-func (n *Notifier) send(ctx context.Context, conf config.Notify, notice Notice) {
+// send sends notice on every channel of conf, and reports whether it
+// reached someone: the command or the webhook did their part, or neither
+// is configured (a desktop that has no notifier is no failure to try
+// again: a server has none).
+func (n *Notifier) send(ctx context.Context, conf config.Notify, notice Notice) (delivered bool) {
 	n.Logger.Warn("a person is needed", "env", notice.Env, "event", notice.Event, "message", notice.Message)
 	timeout := n.Timeout
 	if timeout <= 0 {
@@ -128,43 +190,64 @@ func (n *Notifier) send(ctx context.Context, conf config.Notify, notice Notice) 
 	// start tells it again (the notices in force live in this memory).
 	sending, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// The channels are sent at once, each within the notice's time: one
+	// that hangs (a command that runs on, a webhook that does not answer)
+	// keeps the others from none of it. stopping is said once.
+	var stopping sync.Once
 	// cut says, and reports, whether sending ended before its channel
 	// did: freshtoken stopping, or the time limit.
 	cut := func(channel, next string) bool {
 		switch {
 		case ctx.Err() != nil:
-			n.Logger.Warn("notify: freshtoken is stopping, so the notice was cut short; it is told again when freshtoken next starts", "env", notice.Env, "event", notice.Event)
+			stopping.Do(func() {
+				n.Logger.Warn("notify: freshtoken is stopping, so the notice was cut short; it is told again when freshtoken next starts", "env", notice.Env, "event", notice.Event)
+			})
 		case sending.Err() != nil:
-			n.Logger.Warn(fmt.Sprintf("notify: the %s did not finish within %s and was stopped, so the notice may not have reached you; %s", channel, timeout, next))
+			n.Logger.Warn(fmt.Sprintf("notify: the %s did not finish within %s and was stopped, so the notice may not have reached you; %s", channel, timeout, next), "env", notice.Env, "event", notice.Event)
 		default:
 			return false
 		}
 		return true
 	}
+	var (
+		wg      sync.WaitGroup
+		reached atomic.Bool
+	)
+	if conf.Command == "" && conf.Webhook == "" {
+		reached.Store(true)
+	}
 	if c := conf.Command; c != "" {
-		env := []string{"FRESHTOKEN_EVENT=" + notice.Event, "FRESHTOKEN_ENV=" + notice.Env, "FRESHTOKEN_MESSAGE=" + notice.Message}
-		stdout, stderr, _, err := shellrun.Run(sending, c, env, 200, 1<<20)
-		if err != nil && cut("command", "make it finish sooner, leaving what must go on running in the background") {
-			return
-		}
-		if err != nil {
-			n.Logger.Warn("notify: the command failed", "error", err.Error(), "output", redact.OneLine(string(stdout)+" "+string(stderr), 200))
-		}
+		wg.Go(func() {
+			env := []string{"FRESHTOKEN_EVENT=" + notice.Event, "FRESHTOKEN_ENV=" + notice.Env, "FRESHTOKEN_MESSAGE=" + notice.Message}
+			stdout, stderr, _, err := shellrun.Run(sending, c, env, 200, 1<<20)
+			if err == nil {
+				reached.Store(true)
+			}
+			if err != nil && !cut("command", "make it finish sooner, leaving what must go on running in the background") {
+				n.Logger.Warn("notify: the command failed", "env", notice.Env, "event", notice.Event, "error", err.Error(), "output", redact.OneLine(string(stdout)+" "+string(stderr), 200))
+			}
+		})
 	}
 	if conf.Webhook != "" {
-		err := n.post(sending, conf.Webhook, notice)
-		if err != nil && cut("webhook", "check [notify] webhook, and that this machine reaches it") {
-			return
-		}
-		if err != nil {
-			n.Logger.Warn("notify: the webhook failed", "error", redact.OneLine(err.Error(), 200))
-		}
+		wg.Go(func() {
+			err := n.post(sending, conf.Webhook, notice)
+			if err == nil {
+				reached.Store(true)
+			}
+			if err != nil && !cut("webhook", "check [notify] webhook, and that this machine reaches it") {
+				n.Logger.Warn("notify: the webhook failed", "env", notice.Env, "event", notice.Event, "error", redact.OneLine(err.Error(), 200))
+			}
+		})
 	}
 	if conf.Desktop {
-		if err := desktop(sending, notice); err != nil {
-			n.Logger.Debug("notify: no desktop notification", "error", err.Error())
-		}
+		wg.Go(func() {
+			if err := desktop(sending, notice); err != nil {
+				n.Logger.Debug("notify: no desktop notification", "env", notice.Env, "error", err.Error())
+			}
+		})
 	}
+	wg.Wait()
+	return reached.Load()
 }
 
 func (n *Notifier) post(ctx context.Context, webhook string, notice Notice) error {

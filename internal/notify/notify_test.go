@@ -235,3 +235,70 @@ func TestWebhookFailureNeverShowsItsURL(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookInClearIsWarnedOfWhenConfigured: an edit under a running
+// keeper that makes the webhook plain http:// to another machine is
+// warned of once, without the webhook's address; one on this machine, or
+// https, is not.
+func TestWebhookInClearIsWarnedOfWhenConfigured(t *testing.T) {
+	var logs strings.Builder
+	n := &notify.Notifier{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	n.Configure(config.Notify{Webhook: "https://hooks.example.com/services/SECRETPATH"})
+	n.Configure(config.Notify{Webhook: "http://127.0.0.1:9/services/SECRETPATH"})
+	if logs.Len() != 0 {
+		t.Fatalf("log %q; want no warning", logs.String())
+	}
+	for range 2 {
+		n.Configure(config.Notify{Webhook: "http://hooks.example.com/services/SECRETPATH"})
+	}
+	if got := logs.String(); strings.Count(got, "plain http://") != 1 || strings.Contains(got, "SECRETPATH") {
+		t.Fatalf("log %q; want one warning, without the address", got)
+	}
+}
+
+// TestUndeliveredNoticeIsSentAgain: a notice that reached no one (the
+// webhook answered 500, the command failed) is sent again at a later
+// look, after a minute, then at longer waits, until it is delivered: it
+// was taken as told, and a webhook down for a minute as the grant ended
+// left the person never told. Once delivered it is not sent again.
+func TestUndeliveredNoticeIsSentAgain(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		posts int
+		fail  = true
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		posts++
+		if fail {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer hook.Close()
+	now := time.Now()
+	n := &notify.Notifier{Config: config.Notify{Webhook: hook.URL}, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+	ctx := context.Background()
+	look := func(want int) {
+		t.Helper()
+		n.Set(ctx, "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+		mu.Lock()
+		defer mu.Unlock()
+		if posts != want {
+			t.Fatalf("at %s: %d posts; want %d", now.Format(time.TimeOnly), posts, want)
+		}
+	}
+	look(1)
+	look(1) // at once: not yet
+	now = now.Add(time.Minute)
+	look(2)
+	now = now.Add(time.Minute)
+	look(2) // the wait grows
+	now = now.Add(time.Minute)
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	look(3)
+	now = now.Add(24 * time.Hour)
+	look(3) // delivered: once
+}

@@ -95,3 +95,41 @@ func TestCommandPastItsTimeIsSaid(t *testing.T) {
 		t.Fatalf("log %q; want the time limit named, and what to do", got)
 	}
 }
+
+// TestAHungCommandDoesNotSilenceTheWebhook: a notify command that does not
+// finish in time leaves the webhook its notice, and the desktop too: the
+// command used up the notice's whole time, and the webhook was never
+// posted to, so one broken channel silenced the others. The lines saying
+// what failed name the environment and the event, as two environments'
+// notices fail alike.
+func TestAHungCommandDoesNotSilenceTheWebhook(t *testing.T) {
+	posted := make(chan string, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case posted <- string(b):
+		default:
+		}
+	}))
+	defer hook.Close()
+	var logs strings.Builder
+	n := &notify.Notifier{Config: config.Notify{Command: "sleep 600", Webhook: hook.URL}, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Timeout: time.Second}
+	n.Set(context.Background(), "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+	select {
+	case body := <-posted:
+		if !strings.Contains(body, "sandbox: the grant ended") {
+			t.Errorf("the webhook was posted %q", body)
+		}
+	default:
+		t.Errorf("the webhook was not posted to; log %q", logs.String())
+	}
+	var line string
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, "did not finish within 1s") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "env=sandbox") || !strings.Contains(line, "event=grant_ended") {
+		t.Errorf("log %q; want the line about the command to name the environment and the event", logs.String())
+	}
+}
