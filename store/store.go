@@ -219,8 +219,9 @@ type LockChecker interface {
 // keep for it saved first. The engine keeps a renewal's answer that the
 // store refused, which may hold the only copy of a refresh token the
 // provider rotated, and tries again in the background, between tries
-// without the renewal lock, to save it; it hands a Flusher, for each such
-// answer, a function that makes one more try at once. The Store's Close
+// without the renewal lock (the Redis store keeps it for the answer), to
+// save it; it hands a Flusher, for each such answer, a function that makes
+// one more try at once. The Store's Close
 // calls them (see FlushUnsaved) before it closes anything, its Lock still
 // taking locks for the context it gives them, and returns their error, so
 // that a program that closes the Store and exits loses no answer silently.

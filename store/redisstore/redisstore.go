@@ -48,6 +48,8 @@ type Store struct {
 	locked   int                      // locks taken and not yet released at Redis
 	released *sync.Cond               // broadcast when locked falls; nil until Close waits
 	closing  bool                     // Close was called: no lock is taken from then on, but for its last try
+	kept     map[string]int           // env → answers kept unsaved for it (KeepUnsaved, not yet withdrawn)
+	retained map[string]*retainedLock // env → a lock kept at Redis, unheld, while an answer for env is unsaved
 
 	closeOnce sync.Once
 	closeErr  error
@@ -92,6 +94,14 @@ func (s *Store) Close() error {
 		ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), lastTryKey{}, s), flushFor)
 		unsaved := s.FlushUnsaved(ctx)
 		cancel()
+		s.mu.Lock()
+		retained := s.retained
+		s.retained = nil
+		s.mu.Unlock()
+		for env, r := range retained {
+			r.stop()
+			s.release(lockKey(env), r.holder)
+		}
 		s.closeErr = s.client.Close()
 		if unsaved != nil {
 			s.closeErr = unsaved
@@ -331,11 +341,32 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
 	}
+	// The lock kept at Redis for an unsaved answer (see retain) is this
+	// Store's to take back: acquire finds its value there.
+	s.mu.Lock()
+	r := s.retained[env]
+	delete(s.retained, env)
+	s.mu.Unlock()
+	if r != nil {
+		r.stop()
+		holder = r.holder
+	}
 	for {
 		ok, err := acquire.Run(ctx, s.client, []string{k}, holder, ttl.Milliseconds()).Bool()
 		if err != nil {
-			// The lock may have been taken all the same, its answer lost.
-			go s.release(k, holder)
+			s.mu.Lock()
+			keep := s.kept[env] > 0 && !s.closing
+			if keep { // still the unsaved answer's, for the next try
+				if s.retained == nil {
+					s.retained = map[string]*retainedLock{}
+				}
+				s.retained[env] = s.keepAlive(k, holder, ttl)
+			}
+			s.mu.Unlock()
+			if !keep {
+				// The lock may have been taken all the same, its answer lost.
+				go s.release(k, holder)
+			}
 			<-turn
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
@@ -362,14 +393,64 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	}
 	s.locked++
 	s.mu.Unlock()
-	stop, stopped := make(chan struct{}), make(chan struct{})
+	alive := s.keepAlive(k, holder, ttl)
+	s.mu.Lock()
+	if s.holders == nil {
+		s.holders = map[string]string{}
+	}
+	s.holders[env] = holder
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			alive.stop()
+			s.mu.Lock()
+			delete(s.holders, env)
+			retain := s.kept[env] > 0 && !s.closing
+			if retain {
+				if s.retained == nil {
+					s.retained = map[string]*retainedLock{}
+				}
+				s.retained[env] = s.keepAlive(k, holder, ttl)
+			}
+			s.mu.Unlock()
+			if !retain {
+				s.release(k, holder)
+			}
+			s.mu.Lock()
+			s.locked--
+			if s.released != nil {
+				s.released.Broadcast()
+			}
+			s.mu.Unlock()
+			<-turn
+		})
+	}, nil
+}
+
+// retainedLock is a lock at Redis kept alive by keepAlive until stop.
+type retainedLock struct {
+	holder        string
+	done, stopped chan struct{}
+}
+
+// stop ends the extensions and waits for the last to end.
+func (r *retainedLock) stop() {
+	close(r.done)
+	<-r.stopped
+}
+
+// keepAlive extends the lock k holding holder every third of ttl, until
+// the retainedLock it returns is stopped.
+func (s *Store) keepAlive(k, holder string, ttl time.Duration) *retainedLock {
+	r := &retainedLock{holder: holder, done: make(chan struct{}), stopped: make(chan struct{})}
 	go func() {
-		defer close(stopped)
+		defer close(r.stopped)
 		tick := time.NewTicker(ttl / 3)
 		defer tick.Stop()
 		for {
 			select {
-			case <-stop:
+			case <-r.done:
 				return
 			case <-tick.C:
 				// A failed extension is tried again at the next tick; the
@@ -380,30 +461,47 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			}
 		}
 	}()
+	return r
+}
+
+// KeepUnsaved implements store.Flusher. While an answer kept for env is
+// unsaved, the renewal lock stays with this Store: an unlock leaves it at
+// Redis, still extended, and the next Lock for env here takes it back (see
+// Lock). The answer holds the only copy of the refresh token the provider
+// rotated, and Redis the one it replaced: another machine taking the lock
+// in between, as soon as Redis took writes again after refusing the
+// answer (out of memory, read-only), would read that one and send it, and
+// a provider that detects reuse would end the grant. Once the last answer
+// for env is withdrawn (saved, or given up), an unheld lock is released.
+// A lock kept this way cannot outlast the process by more than its TTL,
+// nor a Redis out of reach for longer (see docs/fleets.md).
+func (s *Store) KeepUnsaved(env string, flush func(context.Context) error) func() {
+	withdraw := s.Unsaved.KeepUnsaved(env, flush)
 	s.mu.Lock()
-	if s.holders == nil {
-		s.holders = map[string]string{}
+	if s.kept == nil {
+		s.kept = map[string]int{}
 	}
-	s.holders[env] = holder
+	s.kept[env]++
 	s.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			close(stop)
-			<-stopped
+			withdraw()
 			s.mu.Lock()
-			delete(s.holders, env)
-			s.mu.Unlock()
-			s.release(k, holder)
-			s.mu.Lock()
-			s.locked--
-			if s.released != nil {
-				s.released.Broadcast()
+			s.kept[env]--
+			var r *retainedLock
+			if s.kept[env] <= 0 {
+				delete(s.kept, env)
+				r = s.retained[env]
+				delete(s.retained, env)
 			}
 			s.mu.Unlock()
-			<-turn
+			if r != nil {
+				r.stop()
+				s.release(lockKey(env), r.holder)
+			}
 		})
-	}, nil
+	}
 }
 
 // turn is env's place for one lock holder at a time in this Store.

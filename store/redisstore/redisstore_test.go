@@ -464,3 +464,38 @@ func clusterRefused(t *testing.T, err error) {
 		t.Fatalf("err = %v; want store.ErrDenied, saying a Redis Cluster is not supported", err)
 	}
 }
+
+// TestLockOutlivesItsUnsavedAnswer: a renewal whose answer Redis refused
+// (out of memory, say) keeps that answer, the only copy of the rotated
+// refresh token, and tries again later; until it is saved, the lock stays
+// with this Store, and its next Lock takes it back at once. Its release let
+// another machine take the lock the moment Redis took writes again, read
+// the refresh token the answer replaced, and send it: the provider ended
+// the grant.
+func TestLockOutlivesItsUnsavedAnswer(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := open(t, srv.URL), open(t, srv.URL)
+	a.LockTTL = 300 * time.Millisecond
+	withdraw := a.KeepUnsaved("sandbox", func(context.Context) error { return nil })
+	lock(t, a)() // the renewal whose answer is kept ends
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // over three TTLs
+	if _, err := b.Lock(ctx, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("another machine's Lock while an unsaved answer is kept: %v, want the lock still held", err)
+	}
+	cancel()
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second) // kept alive, it would never be free
+	unlock, err := a.Lock(ctx, "sandbox")
+	cancel()
+	if err != nil {
+		t.Fatalf("the keeper's own Lock: %v, want its lock back at once", err)
+	}
+	withdraw() // saved under it
+	unlock()
+	if _, err := b.Lock(context.Background(), "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
