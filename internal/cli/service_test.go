@@ -168,33 +168,30 @@ func TestServiceOfAnotherConfigIsSaid(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// run runs do with the configuration conf, and returns what it said.
+	run := func(t *testing.T, conf string, do func(*serviceOptions) error) string {
+		t.Helper()
+		f := testFactory()
+		f.ConfigFlag = conf
+		if err := do(&serviceOptions{f: f}); err != nil {
+			t.Fatal(err)
+		}
+		return f.IO.ErrOut.(*bytes.Buffer).String()
+	}
 	t.Run("status", func(t *testing.T) {
 		write()
-		f := testFactory()
-		f.ConfigFlag = ours
-		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, plan(ours)); err != nil {
-			t.Fatal(err)
-		}
-		if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "another configuration ("+theirs+")") || !strings.Contains(said, "`freshtoken --config "+ours+" service install`") {
+		said := run(t, ours, func(o *serviceOptions) error { return serviceStatus(t.Context(), o, plan(ours)) })
+		if !strings.Contains(said, "another configuration ("+theirs+")") || !strings.Contains(said, "`freshtoken --config "+ours+" service install`") {
 			t.Errorf("stderr: %q; want the other configuration named, and the install of this one", said)
 		}
-		f = testFactory()
-		f.ConfigFlag = theirs
-		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, plan(theirs)); err != nil {
-			t.Fatal(err)
-		}
-		if said := f.IO.ErrOut.(*bytes.Buffer).String(); said != "" {
+		if said := run(t, theirs, func(o *serviceOptions) error { return serviceStatus(t.Context(), o, plan(theirs)) }); said != "" {
 			t.Errorf("stderr of the status of the installed configuration: %q", said)
 		}
 	})
 	t.Run("uninstall", func(t *testing.T) {
 		write()
-		f := testFactory()
-		f.ConfigFlag = ours
-		if err := uninstallService(t.Context(), &serviceOptions{f: f}, plan(ours)); err != nil {
-			t.Fatal(err)
-		}
-		if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "another configuration ("+theirs+")") {
+		said := run(t, ours, func(o *serviceOptions) error { return uninstallService(t.Context(), o, plan(ours)) })
+		if !strings.Contains(said, "another configuration ("+theirs+")") {
 			t.Errorf("stderr: %q; want the other configuration named", said)
 		}
 	})
