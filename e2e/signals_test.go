@@ -247,11 +247,12 @@ func endsUnsuspended(t *testing.T, run *watched, code int) {
 }
 
 // processState is the state letter of process pid (R, S, T for stopped…),
-// or "" once it has ended and been reaped.
+// or "" once it has ended and been reaped. A process reaped between the
+// file's opening and its reading gives ESRCH rather than ENOENT.
 func processState(t *testing.T, pid int) string {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
 		return ""
 	}
 	if err != nil {
