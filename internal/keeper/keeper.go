@@ -472,10 +472,18 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	if msg != "" {
 		msg = env + ": " + msg
 	}
+	// A grant's end is the end of the tokens one log-in or renewal issued,
+	// which their issue time names: another end, after a log-in between
+	// two looks, is told too, and the same end read again (a renewal
+	// refused again, --force) is not.
+	occurrence := ""
+	if event == notify.GrantEnded {
+		occurrence = rec.IssuedAt.UTC().Format(time.RFC3339Nano)
+	}
 	if k.Suggesting != nil {
 		msg = k.Suggesting(msg)
 	}
-	k.Notify.Set(ctx, env, event, msg)
+	k.Notify.SetOccurrence(ctx, env, event, occurrence, msg)
 }
 
 // writeTokenFile puts rec's access token in env's token file, if it has

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -1071,5 +1072,54 @@ func TestTokenFileLitterIsRemoved(t *testing.T) {
 		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s after the log-out: %v; want it removed", filepath.Base(p), err)
 		}
+	}
+}
+
+// TestAGrantEndingAgainIsToldAgain: the grant ends and is told; a log-in
+// brings new tokens, whose grant ends too before the keeper's next look
+// (the refresh token lapses while the machine sleeps). That look still
+// finds the grant ended, a state it told already, and told nobody of the
+// second end. Each end is told once: the second too, the same end read
+// again not.
+func TestAGrantEndingAgainIsToldAgain(t *testing.T) {
+	_, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour}, false)
+	var mu sync.Mutex
+	var told []string
+	webhook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b strings.Builder
+		if _, err := io.Copy(&b, r.Body); err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		told = append(told, b.String())
+		mu.Unlock()
+	}))
+	t.Cleanup(webhook.Close)
+	k, n := keepingTold(src, "", clock)
+	n.Config.Webhook = webhook.URL
+	sent := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(told)
+	}
+	tells(t, k, n, "")
+	clock.Advance(3 * 24 * time.Hour) // the refresh token lapsed
+	tells(t, k, n, "dev: the provider refused the refresh token")
+	tells(t, k, n, "dev: the provider refused the refresh token")
+	if got := sent(); got != 1 {
+		t.Fatalf("%d notices sent of the first end; want 1", got)
+	}
+	devserver.LoginSource(t, src, clock.Now())
+	clock.Advance(3 * 24 * time.Hour) // before the keeper looks again
+	tells(t, k, n, "dev: the provider refused the refresh token")
+	if got := sent(); got != 2 {
+		t.Fatalf("%d notices sent after the grant ended again; want 2, the second end told too", got)
+	}
+	for range 3 {
+		clock.Advance(time.Minute)
+		tells(t, k, n, "dev: the provider refused the refresh token")
+	}
+	if got := sent(); got != 2 {
+		t.Fatalf("%d notices sent; want 2, each end told once", got)
 	}
 }
