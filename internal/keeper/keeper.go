@@ -514,9 +514,10 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	// A grant's end is the end of the tokens one log-in or renewal issued,
 	// which their issue time names: another end, after a log-in between
 	// two looks, is told too, and the same end read again (a renewal
-	// refused again, --force) is not.
+	// refused again, --force) is not. Another client's tokens are one
+	// state however often that client renews them.
 	occurrence := ""
-	if event == notify.GrantEnded {
+	if event == notify.GrantEnded && ours {
 		occurrence = rec.IssuedAt.UTC().Format(time.RFC3339Nano)
 	}
 	if k.Suggesting != nil {
