@@ -355,6 +355,49 @@ func TestKeeperSaysAtOnceWhenTheSecretCannotBeHad(t *testing.T) {
 	}
 }
 
+// TestKeeperSaysAtOnceWhenRedisMayNotBeWritten: a proxy, or a keeper
+// alone, whose Redis user may read freshtoken's keys but not write them
+// (an ACL user of +@read alone) says so at its first look, naming the
+// user's permissions; it said nothing until a renewal failed, perhaps
+// hours later. The look writes nothing to Redis. A user that may write is
+// not warned of.
+func TestKeeperSaysAtOnceWhenRedisMayNotBeWritten(t *testing.T) {
+	const warning = "keeper: the token store may be read but not written"
+	for _, args := range [][]string{{"proxy", "--no-listen"}, {"proxy", "--listen", "127.0.0.1:0"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			srv := redistest.Start(t)
+			acl := func(rules ...string) {
+				t.Helper()
+				if reply := srv.Command(t, append([]string{"ACL", "SETUSER", "freshtoken"}, rules...)...); reply != "+OK" {
+					t.Fatalf("ACL SETUSER: %s", reply)
+				}
+			}
+			acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire")
+			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "redis://freshtoken:pw@"+srv.Addr+"/0", "")
+			w.login()
+			run := w.watch(args...)
+			run.waitSaid(t, "(Ctrl-C to stop)")
+			run.cmd.Process.Signal(syscall.SIGTERM)
+			testenv.Receive(t, "freshtoken to stop", run.stderr.Closed())
+			if strings.Contains(run.stderr.String(), warning) {
+				t.Errorf("a user that may write was warned of:\n%s", run.stderr)
+			}
+
+			acl("reset", "on", ">pw", "~freshtoken:*", "+@read")
+			run = w.watch(args...)
+			run.waitSaid(t, warning)
+			run.cmd.Process.Signal(syscall.SIGTERM)
+			testenv.Receive(t, "freshtoken to stop", run.stderr.Closed())
+			if out := run.stderr.String(); !strings.Contains(out, "env=dev") || !strings.Contains(out, "refused access") || !strings.Contains(out, "permissions") || strings.Contains(out, "freshtoken:pw") {
+				t.Errorf("the warning does not name the environment and the permissions to check:\n%s", out)
+			}
+			if got := srv.Command(t, "DBSIZE"); got != ":1" {
+				t.Errorf("DBSIZE %s after the keeper's look; want 1, the record alone", got)
+			}
+		})
+	}
+}
+
 // TestKeeperWarnsOfAWebhookInClear: a [notify] webhook written as plain
 // http:// to another machine is said as the keeper starts, without its
 // address: anyone on the way reads the address, often the webhook's only

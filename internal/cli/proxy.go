@@ -114,8 +114,14 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 			}
 			return f.Source(ctx, env)
 		},
-		Logger:     f.Logger().With("component", "keeper"),
-		Notify:     notifier,
+		Logger: f.Logger().With("component", "keeper"),
+		Notify: notifier,
+		CheckWrite: func(ctx context.Context, env string) error {
+			if c, err := f.Config(); err == nil {
+				return checkWrite(ctx, c.StoreURL, env)
+			}
+			return nil
+		},
 		Suggesting: f.suggesting,
 		TokenFile: func(env string) string {
 			if c, err := f.Config(); err == nil && c.Envs[env] != nil {

@@ -45,7 +45,11 @@ refused access, one that no command uses (a folder where a record belongs,
 a token folder others may read), or a client secret that cannot be had: a
 client_secret_env naming a variable that is not set (or is empty) here, or
 none configured for a provider that needs one (FreeAgent, QuickBooks), which
-client_secret_problem in --json tells of, with what to set.`,
+client_secret_problem in --json tells of, with what to set. A Redis store
+whose user may read the tokens but not write them (a renewal, log-in or
+log-out would fail) is a store that refused access: store_problem in --json
+says so, and names the user's permissions to check. Finding it out writes
+nothing.`,
 		Example: `  freshtoken status
   freshtoken status --json`,
 		Args: exactArgs(0, "no arguments"),
@@ -98,6 +102,10 @@ type envStatus struct {
 	// token.
 	RefreshTokenHeld bool   `json:"refresh_token_held"`
 	Error            string `json:"error,omitempty"`
+	// StoreProblem says that the store, read, cannot be written: a Redis
+	// user that may read freshtoken's keys but not write them, whose
+	// next renewal, log-in or log-out fails.
+	StoreProblem string `json:"store_problem,omitempty"`
 	// ended: the tokens are held, but the access token expired and there
 	// is no refresh token to renew it with.
 	ended bool
@@ -157,6 +165,15 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			fillStatus(&st, rec)
 			if at, why := src.Plan(rec); !at.IsZero() {
 				st.NextRenewal = &plannedRenewal{At: at.UTC(), Why: why}
+			}
+		}
+		if err == nil {
+			if err := checkWrite(ctx, conf.StoreURL, name); err != nil {
+				err = fmt.Errorf("%s: %w", name, err)
+				st.StoreProblem = err.Error()
+				if setupProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied)) {
+					setupProblem = err
+				}
 			}
 		}
 		all = append(all, st)
@@ -306,6 +323,9 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			row("last renewal", "never (logged in, not yet renewed)")
 		}
 	}
+	if st.StoreProblem != "" {
+		row("problem", st.StoreProblem)
+	}
 	if st.Store != "" {
 		row("stored in", st.Store)
 	}
@@ -352,4 +372,24 @@ func human(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dd", int(d.Hours()/24))
 	}
+}
+
+// checkWrite reports whether the store at storeURL may write env's tokens,
+// writing nothing: a Redis user may be allowed to read freshtoken's keys
+// and not write them (redisstore's CheckWrite). The other stores' writes
+// fail as their reads do, which status and the keeper find out: nil.
+func checkWrite(ctx context.Context, storeURL, env string) error {
+	if !config.IsRedisURL(storeURL) {
+		return nil
+	}
+	st, err := config.OpenStore(storeURL)
+	if err != nil {
+		return nil // every command says so
+	}
+	if w, ok := st.(interface {
+		CheckWrite(ctx context.Context, env string) error
+	}); ok {
+		return w.CheckWrite(ctx, env)
+	}
+	return nil
 }

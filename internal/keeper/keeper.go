@@ -56,6 +56,12 @@ type Keeper struct {
 	// since: an edit of the configuration may have fixed it (token_url,
 	// the client secret), and is tried at the next look.
 	Settings func(env string) any
+	// CheckWrite, if set, reports whether env's store may be written,
+	// writing nothing: an error wrapping store.ErrDenied (a Redis user
+	// that may read freshtoken's keys, not write them) is warned of at the
+	// first look that reads the store, not found out at a renewal perhaps
+	// hours later. Once per store: another is checked again.
+	CheckWrite func(ctx context.Context, env string) error
 
 	mu      sync.Mutex         // guards the maps below, which each environment's watch uses
 	failing map[string]failure // since when, and why, renewals of each environment fail
@@ -75,6 +81,9 @@ type Keeper struct {
 	// rejectedWith is the settings (Settings) each environment's client
 	// was rejected with, as first seen after the rejection noted at.
 	rejectedWith map[string]settingsAt
+	// writeChecked is the store (its Location) whose writing CheckWrite
+	// answered for each environment.
+	writeChecked map[string]string
 }
 
 // settingsAt is an environment's settings at a rejection of its client,
@@ -205,6 +214,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.tell(ctx, src, name, nil)
 		return look
 	}
+	k.checkWrite(ctx, name, src)
 	at, why := src.Plan(rec)
 	// A rejection noted in the future was noted by a clock ahead of this
 	// one, or before it was set back: the wait after it cannot be trusted,
@@ -281,6 +291,35 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		}
 	}
 	return max(next.Sub(k.now()), minWait)
+}
+
+// checkWrite warns, once per store, of env's store (src's) that may be
+// read but not written (see CheckWrite). A store that could not be asked
+// is asked again at the next look.
+func (k *Keeper) checkWrite(ctx context.Context, env string, src *freshtoken.Source) {
+	if k.CheckWrite == nil {
+		return
+	}
+	where := src.Location()
+	k.mu.Lock()
+	done := k.writeChecked[env] == where
+	k.mu.Unlock()
+	if done {
+		return
+	}
+	err := k.CheckWrite(ctx, env)
+	if err != nil && !errors.Is(err, store.ErrDenied) {
+		return
+	}
+	k.mu.Lock()
+	if k.writeChecked == nil {
+		k.writeChecked = map[string]string{}
+	}
+	k.writeChecked[env] = where
+	k.mu.Unlock()
+	if err != nil {
+		k.Logger.Warn("keeper: the token store may be read but not written, so renewals, log-ins and log-outs will fail; give the user in [store] url the permissions docs/fleets.md lists", "env", env, "error", err.Error())
+	}
 }
 
 func (k *Keeper) now() time.Time {
@@ -472,10 +511,19 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	if msg != "" {
 		msg = env + ": " + msg
 	}
+	// A grant's end is the end of the tokens one log-in or renewal issued,
+	// which their issue time names: another end, after a log-in between
+	// two looks, is told too, and the same end read again (a renewal
+	// refused again, --force) is not. Another client's tokens are one
+	// state however often that client renews them.
+	occurrence := ""
+	if event == notify.GrantEnded && ours {
+		occurrence = rec.IssuedAt.UTC().Format(time.RFC3339Nano)
+	}
 	if k.Suggesting != nil {
 		msg = k.Suggesting(msg)
 	}
-	k.Notify.Set(ctx, env, event, msg)
+	k.Notify.SetOccurrence(ctx, env, event, occurrence, msg)
 }
 
 // writeTokenFile puts rec's access token in env's token file, if it has

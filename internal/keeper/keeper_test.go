@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -1071,5 +1072,88 @@ func TestTokenFileLitterIsRemoved(t *testing.T) {
 		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s after the log-out: %v; want it removed", filepath.Base(p), err)
 		}
+	}
+}
+
+// TestAGrantEndingAgainIsToldAgain: the grant ends and is told; a log-in
+// brings new tokens, whose grant ends too before the keeper's next look
+// (the refresh token lapses while the machine sleeps). That look still
+// finds the grant ended, a state it told already, and told nobody of the
+// second end. Each end is told once: the second too, the same end read
+// again not.
+func TestAGrantEndingAgainIsToldAgain(t *testing.T) {
+	_, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 24 * time.Hour}, false)
+	k, n := keepingTold(src, "", clock)
+	sent := countingWebhook(t, n)
+	tells(t, k, n, "")
+	clock.Advance(3 * 24 * time.Hour) // the refresh token lapsed
+	tells(t, k, n, "dev: the provider refused the refresh token")
+	tells(t, k, n, "dev: the provider refused the refresh token")
+	if got := sent(); got != 1 {
+		t.Fatalf("%d notices sent of the first end; want 1", got)
+	}
+	devserver.LoginSource(t, src, clock.Now())
+	clock.Advance(3 * 24 * time.Hour) // before the keeper looks again
+	tells(t, k, n, "dev: the provider refused the refresh token")
+	if got := sent(); got != 2 {
+		t.Fatalf("%d notices sent after the grant ended again; want 2, the second end told too", got)
+	}
+	for range 3 {
+		clock.Advance(time.Minute)
+		tells(t, k, n, "dev: the provider refused the refresh token")
+	}
+	if got := sent(); got != 2 {
+		t.Fatalf("%d notices sent; want 2, each end told once", got)
+	}
+}
+
+// TestAnotherClientsRenewalsAreToldOnce: the stored tokens belong to
+// another client, which renews them now and then; each renewal brings
+// tokens issued at another time, and the state this configuration is in
+// (its grant's tokens are not there) is the same: told once.
+func TestAnotherClientsRenewalsAreToldOnce(t *testing.T) {
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "s3cr3t-value",
+		TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, n := keepingTold(src, "", fakeclock.New())
+	sent := countingWebhook(t, n)
+	now := time.Now()
+	for i := range 3 {
+		issued := now.Add(time.Duration(i) * time.Hour) // the other client renewed
+		if err := st.Save(context.Background(), "dev", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+			IssuedAt: issued, Expiry: issued.Add(time.Hour),
+			Grant: store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "another-client", Type: freshtoken.GrantAuthorizationCode}}); err != nil {
+			t.Fatal(err)
+		}
+		tells(t, k, n, "dev: the stored tokens belong to another client")
+	}
+	if got := sent(); got != 1 {
+		t.Fatalf("%d notices sent; want 1, another client's tokens being one state", got)
+	}
+}
+
+// countingWebhook makes a webhook n's notices are posted to, and returns
+// how many it has had so far.
+func countingWebhook(t *testing.T, n *notify.Notifier) (sent func() int) {
+	t.Helper()
+	var mu sync.Mutex
+	posts := 0
+	webhook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		posts++
+		mu.Unlock()
+	}))
+	t.Cleanup(webhook.Close)
+	n.Config.Webhook = webhook.URL
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return posts
 	}
 }

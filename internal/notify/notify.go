@@ -46,6 +46,8 @@ const sendTimeout = 10 * time.Second
 type Notice struct {
 	Event, Env, Message string
 	At                  time.Time
+	// occurrence tells apart two occurrences of one event (see SetOccurrence).
+	occurrence string
 }
 
 // Notifier remembers each environment's state and sends a notice when it
@@ -95,6 +97,14 @@ func (n *Notifier) now() time.Time {
 // no one (the command failed and the webhook too): then it is sent again
 // a minute later, and at waits that double, to an hour, until it does.
 func (n *Notifier) Set(ctx context.Context, env, event, message string) {
+	n.SetOccurrence(ctx, env, event, "", message)
+}
+
+// SetOccurrence is Set, for one occurrence of event, which occurrence
+// names: the same event again in another occurrence (a grant that ended,
+// was logged in to again and ended again between two looks) is a new
+// notice, sent on every channel; the same occurrence again is not.
+func (n *Notifier) SetOccurrence(ctx context.Context, env, event, occurrence, message string) {
 	n.mu.Lock()
 	if n.state == nil {
 		n.state = map[string]Notice{}
@@ -108,12 +118,13 @@ func (n *Notifier) Set(ctx context.Context, env, event, message string) {
 		return
 	}
 	again, undelivered := n.undelivered[env]
-	if had && prev.Event == event && (!undelivered || n.now().Before(again.at)) {
+	same := had && prev.Event == event && prev.occurrence == occurrence
+	if same && (!undelivered || n.now().Before(again.at)) {
 		n.mu.Unlock()
 		return
 	}
-	notice := Notice{Event: event, Env: env, Message: redact.OneLine(message, 400), At: time.Now()}
-	if had && prev.Event == event {
+	notice := Notice{Event: event, Env: env, Message: redact.OneLine(message, 400), At: time.Now(), occurrence: occurrence}
+	if same {
 		notice.At = prev.At // told again, as first told
 	} else {
 		again = retry{}
@@ -124,7 +135,7 @@ func (n *Notifier) Set(ctx context.Context, env, event, message string) {
 	delivered := n.send(ctx, conf, notice)
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if cur, ok := n.state[env]; !ok || cur.Event != event {
+	if cur, ok := n.state[env]; !ok || cur.Event != event || cur.occurrence != occurrence {
 		return // changed meanwhile
 	}
 	if delivered || ctx.Err() != nil { // stopping: the next start tells it

@@ -305,6 +305,55 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 	return nil
 }
 
+// CheckWrite reports whether the user in the URL may write env's record
+// and renewal lock, as a renewal, a log-in and a log-out do, writing
+// nothing: nil when it may, or an error wrapping store.ErrDenied saying
+// which it may not (a user that may only read, `+@read`; keys it may not
+// write, `%R~`), or the error of a Redis that could not be asked. A user
+// allowed to read alone finds out otherwise at the next renewal, hours
+// later perhaps, in a proxy.
+//
+// Each check runs a command of freshtoken's in the script freshtoken runs
+// its writes in, that Redis refuses before doing anything: a SET both
+// only if the key is absent and only if it is present (NX and XX), which
+// Redis refuses for its syntax once the user's permissions let it run,
+// and which could write nothing even if run; and, on Redis 7 and later,
+// the permission to DEL and PEXPIRE the key, asked of Redis's ACL without
+// running either. No key is written, created or given an expiry: another
+// machine's lock and the record are as they were.
+func (s *Store) CheckWrite(ctx context.Context, env string) error {
+	if err := store.ValidateEnvName(env); err != nil {
+		return err
+	}
+	for _, c := range []struct{ key, what string }{{key(env), "save the tokens"}, {lockKey(env), "take the renewal lock"}} {
+		_, err := await.Result(ctx, func() (any, error) { return writeCheck.Run(ctx, s.client, []string{c.key}).Result() })
+		var answer redis.Error
+		if err == nil || errors.As(err, &answer) && strings.Contains(answer.Error(), "syntax error") {
+			continue // the SET ran past the user's permissions
+		}
+		failed := s.failed(ctx, c.what, err)
+		if errors.As(err, &answer) && ctx.Err() == nil && !errors.Is(failed, store.ErrDenied) && !errors.Is(failed, store.ErrUnreachable) {
+			continue // another answer: Redis let the user run it
+		}
+		return failed
+	}
+	return nil
+}
+
+// writeCheck asks whether the user may write KEYS[1] as freshtoken does,
+// writing nothing (see CheckWrite): it fails with NOPERM, or the error
+// Redis 7.0 gives a script's command the user may not run, when the user
+// may not, and with a syntax error when it may.
+var writeCheck = redis.NewScript(`if redis.acl_check_cmd then
+  if not redis.acl_check_cmd("DEL", KEYS[1]) then
+    return redis.error_reply("NOPERM this user has no permissions to run the 'del' command on " .. KEYS[1])
+  end
+  if not redis.acl_check_cmd("PEXPIRE", KEYS[1], "1000") then
+    return redis.error_reply("NOPERM this user has no permissions to run the 'pexpire' command on " .. KEYS[1])
+  end
+end
+return redis.call("SET", KEYS[1], "", "NX", "XX")`)
+
 // acquire takes a free lock, and reports a lock already holding the
 // caller's value as taken too: go-redis sends a command again when its answer
 // was lost, and the first may have taken it. extend and release act on a lock

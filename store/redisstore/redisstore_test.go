@@ -499,3 +499,74 @@ func TestLockOutlivesItsUnsavedAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckWrite: a user that may read freshtoken's keys but not write
+// them (+@read alone; a script's SET refused; keys it may only read, %R~;
+// the record's key but not the lock's) is found out by CheckWrite, as
+// ErrDenied naming what it may not do, while the user the docs give may
+// write. Nothing is written: the record, another machine's lock (its value
+// and its time to live) and an absent record stay as they were.
+func TestCheckWrite(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := raw(t, srv)
+	ctx := context.Background()
+	for _, user := range [][]string{
+		{"docs", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire"},
+		{"ro", "~freshtoken:*", "+@read"},
+		{"reader", "~freshtoken:*", "+@connection", "+get", "+eval", "+evalsha"},
+		{"keysro", "%R~freshtoken:*", "+@all"},
+		{"nolock", "~freshtoken:sandbox", "~freshtoken:empty", "+@all"},
+		{"nodel", "~freshtoken:*", "+@connection", "+get", "+set", "+eval", "+evalsha", "+pexpire"},
+	} {
+		if err := rc.Do(ctx, append([]any{"ACL", "SETUSER", user[0], "on", ">pw"}, anys(user[1:])...)...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rc.Set(ctx, "freshtoken:sandbox", `{"access_token":"at"}`, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Set(ctx, "freshtoken:sandbox:lock", "another-machine", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ttl := rc.PTTL(ctx, "freshtoken:sandbox:lock").Val()
+	for _, tt := range []struct{ user, says string }{
+		{"docs", ""},
+		{"ro", "could not save the tokens"},
+		{"reader", "could not save the tokens"},
+		{"keysro", "could not save the tokens"},
+		{"nolock", "could not take the renewal lock"},
+		{"nodel", "'del'"},
+	} {
+		s := open(t, "redis://"+tt.user+":pw@"+srv.Addr+"/0")
+		for _, env := range []string{"sandbox", "empty"} {
+			err := s.CheckWrite(ctx, env)
+			switch {
+			case tt.says == "" && err != nil:
+				t.Errorf("%s, %s: %v; want nil, as it may write", tt.user, env, err)
+			case tt.says != "" && (!errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), tt.says) || !strings.Contains(err.Error(), "permissions")):
+				t.Errorf("%s, %s: %v; want ErrDenied saying %q and to check the user's permissions", tt.user, env, err, tt.says)
+			}
+		}
+		s.Close()
+	}
+	if got := rc.Get(ctx, "freshtoken:sandbox").Val(); got != `{"access_token":"at"}` {
+		t.Errorf("the record holds %q after the checks; want it as it was", got)
+	}
+	if got := rc.Get(ctx, "freshtoken:sandbox:lock").Val(); got != "another-machine" {
+		t.Errorf("another machine's lock holds %q after the checks; want it as it was", got)
+	}
+	if got := rc.PTTL(ctx, "freshtoken:sandbox:lock").Val(); got > ttl || got <= 0 {
+		t.Errorf("another machine's lock lives %v after the checks, %v before; want it untouched", got, ttl)
+	}
+	if keys := rc.Keys(ctx, "*").Val(); len(keys) != 2 {
+		t.Errorf("keys %q after the checks; want the record and the lock alone", keys)
+	}
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
