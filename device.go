@@ -169,6 +169,15 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
 			Msg: fmt.Sprintf("the device authorization endpoint %s answered with %s, which cannot be shown safely, so nothing of it is; check device_auth_url", endpoint, unsafe)}
 	}
+	if page.Scheme == "http" && !httpx.IsLoopback(page.Hostname()) {
+		// The person types the user code into this page: in clear text
+		// to another machine, anyone on the way could serve their own
+		// (and approve their account into the environment), as an
+		// endpoint in a discovery document is refused.
+		return nil, &Error{Env: s.set.Env, Kind: ErrClearText,
+			Msg: fmt.Sprintf("the device authorization endpoint %s answered with a verification URI, %s, that is plain http to another machine, where anyone on the way could change the page you would type the user code into; nothing of it is shown and no log-in began: have the provider serve that page over https",
+				endpoint, redact.OneLine(page.Scheme+"://"+page.Host+page.Path, 120))}
+	}
 	if a.VerificationURIComplete != "" {
 		// It is opened in the browser and linked from the proxy's page,
 		// where the person cannot check it as they can the URI they read.

@@ -127,6 +127,49 @@ func TestDeviceAnswersUnsafeToShowAreRefused(t *testing.T) {
 	}
 }
 
+// TestDeviceVerificationPageInClearTextIsRefused: the person types their
+// user code into the verification page; one that is plain http to another
+// machine, which anyone on the way could change (and have the person
+// approve the changer's account into the environment), is refused
+// (ErrClearText, as a discovered endpoint in clear text is) with nothing
+// of it shown. It was printed as the provider gave it. A page on this
+// machine is plain http as the dev provider's is.
+func TestDeviceVerificationPageInClearTextIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name, uri, complete string
+		refused             bool
+	}{
+		{"http to another machine", "http://login.example.com/device", "", true},
+		{"with its complete URI", "http://login.example.com/device", "http://login.example.com/device?user_code=WDJB-MJHT", true},
+		{"HTTP in capitals", "HTTP://login.example.com/device", "", true},
+		{"http to an address of another machine", "http://192.0.2.7:8080/device", "", true},
+		{"http on this machine", "http://127.0.0.1:8080/device", "http://127.0.0.1:8080/device?user_code=WDJB-MJHT", false},
+		{"http on this machine, IPv6", "http://[::1]:8080/device", "", false},
+		{"https", "https://login.example.com/device", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := map[string]any{"user_code": "WDJB-MJHT", "verification_uri": tc.uri, "expires_in": 600}
+			if tc.complete != "" {
+				answer["verification_uri_complete"] = tc.complete
+			}
+			h := newHostileDevice(t, answer)
+			d, err := h.src.StartDeviceLogin(context.Background())
+			if !tc.refused {
+				if err != nil || d.VerificationURI != tc.uri || d.VerificationURIComplete != tc.complete {
+					t.Fatalf("StartDeviceLogin = %+v, %v; want %s shown", d, err, tc.uri)
+				}
+				return
+			}
+			if d != nil || !errors.Is(err, freshtoken.ErrClearText) || !strings.Contains(err.Error(), "plain http to another machine") || !strings.Contains(err.Error(), "https") {
+				t.Fatalf("StartDeviceLogin = %+v, %v; want it refused (ErrClearText), saying the page is plain http and to have it served over https", d, err)
+			}
+			if strings.Contains(err.Error(), "WDJB-MJHT") || strings.Contains(err.Error(), "the-device-code") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("the refusal shows the codes, or is not one line: %q", err)
+			}
+		})
+	}
+}
+
 // TestDeviceLoginAsksForTheAudience: the device authorization request is
 // the device grant's authorization request, where a provider decides which
 // API the tokens are for: Auth0 reads audience there and nowhere else in

@@ -41,7 +41,9 @@ var (
 	// ErrClearText means an endpoint that would be sent tokens is plain
 	// http to another machine, where anyone on the way could read them:
 	// nothing was sent, and nothing stored changed. The endpoint is the
-	// configuration's to fix.
+	// configuration's to fix. A device log-in whose verification URI (the
+	// page the person types the user code into) is plain http to another
+	// machine is refused with it too, before anything of it is shown.
 	ErrClearText = errors.New("endpoint in clear text")
 )
 

@@ -115,6 +115,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		Config:  conf,
 		Manual:  opts.Manual,
 		Stdin:   f.IO.In,
+		InTTY:   f.IO.InTTY,
 		Stderr:  f.IO.ErrOut,
 		Timeout: opts.Timeout,
 		Logger:  f.Logger(),

@@ -37,6 +37,9 @@ anything. In --json, logged_in says whether it is logged in now,
 needs_login whether the grant has a log-in at all (false only for client
 credentials), and access_token_held whether an access token is stored (not
 when only a refresh token was imported: the next call fetches one).
+access_token_unusable, when present, says that the stored access token cannot
+be used (control characters in it, or a type bound to a key, as DPoP), and
+what to run for another.
 
 It exits 0 when every environment has what it needs here, even one that
 needs a log-in (its lines say so). When one does not, it exits with that
@@ -49,7 +52,8 @@ client_secret_problem in --json tells of, with what to set. A Redis store
 whose user may read the tokens but not write them (a renewal, log-in or
 log-out would fail) is a store that refused access: store_problem in --json
 says so, and names the user's permissions to check. Finding it out writes
-nothing.`,
+nothing. It exits 5 for a stored access token that no command can use
+(access_token_unusable), as each command using it exits.`,
 		Example: `  freshtoken status
   freshtoken status --json`,
 		Args: exactArgs(0, "no arguments"),
@@ -100,8 +104,13 @@ type envStatus struct {
 	// RefreshTokenHeld is false when the provider issued no refresh token
 	// (always, for client credentials): a log-in then ends with its access
 	// token.
-	RefreshTokenHeld bool   `json:"refresh_token_held"`
-	Error            string `json:"error,omitempty"`
+	RefreshTokenHeld bool `json:"refresh_token_held"`
+	// AccessTokenUnusable says that the stored access token can be
+	// neither sent nor shown (control characters in it, or a token type
+	// bound to a key, DPoP or MAC), so every command fails until a renewal
+	// brings another, and what to run for it.
+	AccessTokenUnusable string `json:"access_token_unusable,omitempty"`
+	Error               string `json:"error,omitempty"`
 	// StoreProblem says that the store, read, cannot be written: a Redis
 	// user that may read freshtoken's keys but not write them, whose
 	// next renewal, log-in or log-out fails.
@@ -163,6 +172,15 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			st.Problem = &store.Problem{Kind: problemOtherClient, Message: src.CheckGrant(rec).Error()}
 		case rec != nil:
 			fillStatus(&st, rec)
+			var fe *freshtoken.Error
+			if err := src.Unusable(rec); errors.As(err, &fe) {
+				// Every command fails on it, as this exits: login warns
+				// of it, and status said "logged in: yes".
+				st.AccessTokenUnusable = fmt.Sprintf("%s; run `freshtoken token --force -e %s` for another, and tell the provider if it happens again", fe.Msg, name)
+				if setupProblem == nil {
+					setupProblem = err
+				}
+			}
 			if at, why := src.Plan(rec); !at.IsZero() {
 				st.NextRenewal = &plannedRenewal{At: at.UTC(), Why: why}
 			}
@@ -182,6 +200,9 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		return err
 	}
 	if opts.JSON {
+		for i := range all { // the text is rewritten whole below
+			all[i].AccessTokenUnusable = opts.f.suggesting(all[i].AccessTokenUnusable)
+		}
 		enc := json.NewEncoder(opts.f.IO.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(all); err != nil {
@@ -267,6 +288,9 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		if !st.NeedsLogin {
 			loggedIn = "not needed"
 		}
+		if st.AccessTokenUnusable != "" {
+			loggedIn += ", but the stored access token cannot be used"
+		}
 		row("logged in", loggedIn)
 		if st.Problem != nil {
 			problem := fmt.Sprintf("%s (%s)", st.Problem.Message, ago(st.Problem.At))
@@ -295,7 +319,11 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 				row(token, "no expiry given by the provider")
 			}
 		}
-		expiry("access token", !st.AccessTokenHeld, "none held; the next call fetches one with the refresh token", st.ExpiresAt)
+		if st.AccessTokenUnusable != "" {
+			row("access token", "cannot be used: "+st.AccessTokenUnusable)
+		} else {
+			expiry("access token", !st.AccessTokenHeld, "none held; the next call fetches one with the refresh token", st.ExpiresAt)
+		}
 		switch {
 		case !st.NeedsLogin:
 			row("refresh token", "none; a new access token is fetched with the client's credentials when due")

@@ -72,8 +72,14 @@ type Flow struct {
 	// redirect URI's loopback address.
 	Listener net.Listener
 	Stdin    io.Reader
-	Stderr   io.Writer
-	Timeout  time.Duration // 0: DefaultTimeout
+	// InTTY says that a person types at Stdin (a terminal; Stdin itself
+	// is checked too): a manual log-in asks them to press Enter, and asks
+	// again after a paste that is no answer. Otherwise (a pipe, a file,
+	// /dev/null) nobody is there to be asked: the URL is read as a line,
+	// and a line that is no answer ends the log-in at once, in one line.
+	InTTY   bool
+	Stderr  io.Writer
+	Timeout time.Duration // 0: DefaultTimeout
 	// HTTP carries the code exchange: the Source's TokenClient, so that it
 	// gets the environment's token parameters and client authentication as
 	// every other token request does; nil: a plain client with a 30 s timeout.
@@ -183,7 +189,12 @@ func (f *Flow) announce(authURL string, timeout time.Duration) {
 }
 
 func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (*Result, error) {
-	fmt.Fprintf(f.Stderr, "Open this URL in a browser and approve access:\n%s\nThen paste the whole URL your browser landed on, and press Enter:\n", req.URL)
+	person := f.InTTY || isTerminal(f.Stdin)
+	then := "Then paste the whole URL your browser landed on, and press Enter:"
+	if !person {
+		then = "Then write the whole URL your browser landed on to the standard input, as one line:"
+	}
+	fmt.Fprintf(f.Stderr, "Open this URL in a browser and approve access:\n%s\n%s\n", req.URL, then)
 	type pasted struct {
 		line string
 		long bool  // the line was longer than maxPaste, and not kept
@@ -225,7 +236,7 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		switch {
 		case errors.Is(p.err, io.EOF) && bad != nil:
 			return nil, bad
-		case errors.Is(p.err, io.EOF) && isTerminal(f.Stdin): // Ctrl-D
+		case errors.Is(p.err, io.EOF) && person: // Ctrl-D
 			return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the input ended (Ctrl-D); %s and paste the whole address your browser lands on", f.Env, again)}
 		case errors.Is(p.err, io.EOF):
 			return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the standard input ended (it is not a terminal); %s in a terminal", f.Env, again)}
@@ -251,6 +262,12 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 			ask = "That address has no code (the URL to open, perhaps): open the URL above, approve access, and paste the address you land on"
 		default:
 			return f.Complete(ctx, req, u.Query())
+		}
+		if !person {
+			// Nobody could paste another: `printf 'junk\n' | freshtoken
+			// login --manual` printed the question to press Enter, then
+			// ended at the input's end.
+			return nil, bad
 		}
 		fmt.Fprintf(f.Stderr, "%s, and press Enter (Ctrl-C to stop):\n", ask)
 	}

@@ -407,13 +407,14 @@ type manualEnd struct {
 }
 
 // startManual begins a manual log-in with ctx, reading what is pasted from
-// stdin, given timeout.
+// stdin, given timeout, as a person's at a terminal (InTTY), who is asked
+// again after a paste that is no answer.
 func startManual(t *testing.T, ctx context.Context, stdin io.Reader, timeout time.Duration) *manualRun {
 	t.Helper()
 	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
 	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
 	m := &manualRun{provider: p, conf: conf, stderr: testenv.NewOutput(), done: make(chan manualEnd, 1)}
-	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: stdin, Stderr: m.stderr, Timeout: timeout}
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: stdin, InTTY: true, Stderr: m.stderr, Timeout: timeout}
 	go func() {
 		res, err := flow.Run(ctx)
 		m.done <- manualEnd{res, err}
@@ -518,6 +519,31 @@ func TestManualPastesThatAreNoAnswer(t *testing.T) {
 	}
 }
 
+// TestManualWithoutATerminalAsksNothing: with standard input no terminal
+// (a pipe), a manual log-in says to write the URL there as a line, not to
+// press Enter, and a line that is no answer ends the log-in at once in one
+// line, the pipe still open: nobody is there to paste another. It printed
+// the question to press Enter (Ctrl-C to stop) and waited for the next line.
+func TestManualWithoutATerminalAsksNothing(t *testing.T) {
+	p, conf := provider(t, "https://oauth.pstmn.io/v1/callback")
+	conf.RedirectURL = "https://oauth.pstmn.io/v1/callback"
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go io.WriteString(pw, "junk\n") // and no more, nor the end of the input
+	stderr := testenv.NewOutput()
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: 10 * time.Second}
+	_, err := flow.Run(context.Background())
+	if !errors.Is(err, login.ErrBadPaste) || !strings.Contains(err.Error(), "run `freshtoken login --manual -e sandbox` again") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v; want the line refused at once, in one line saying to run the manual log-in again", err)
+	}
+	if said := stderr.String(); strings.Contains(said, "press Enter") || strings.Contains(said, "Ctrl-C") || !strings.Contains(said, "to the standard input, as one line") {
+		t.Errorf("stderr = %q; want the URL asked for as a line of the standard input, and nothing said of a terminal's keys", said)
+	}
+	if n := p.Stats().TokenRequests; n != 0 {
+		t.Errorf("%d token requests for a line that carries no answer", n)
+	}
+}
+
 // TestManualLoginCancelled: Ctrl-C while the manual log-in waits for the
 // pasted URL says the log-in was cancelled, not that time ran out.
 func TestManualLoginCancelled(t *testing.T) {
@@ -532,7 +558,7 @@ func TestManualLoginCancelled(t *testing.T) {
 		}
 		cancel()
 	}()
-	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, Stderr: stderr, Timeout: 10 * time.Second}
+	flow := &login.Flow{Env: "sandbox", Config: conf, Manual: true, Stdin: pr, InTTY: true, Stderr: stderr, Timeout: 10 * time.Second}
 	_, err := flow.Run(ctx)
 	if err == nil || !strings.Contains(err.Error(), "cancelled") || strings.Contains(err.Error(), "in time") {
 		t.Fatalf("err = %v, want the log-in cancelled", err)

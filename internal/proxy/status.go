@@ -194,9 +194,15 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	// A problem recorded in the store is the one `freshtoken status` shows;
 	// one this process met but did not record (the provider unreachable)
 	// comes next.
+	// A stored access token no request can use (bound to a key, or
+	// holding a control character) comes next, as status says it: the
+	// page said "Logged in" while every request failed.
+	var unusable *freshtoken.Error
 	if f := e.lastErr.Load(); rec != nil && rec.Problem != nil {
 		v.State, v.Problem, v.ProblemAgo = "attention", rec.Problem.Message, ago(now.Sub(rec.Problem.At))
 		v.LoginFixes = rec.Problem.Kind == store.ProblemGrantEnded
+	} else if err := e.src.Unusable(rec); errors.As(err, &unusable) {
+		v.State, v.Problem = "attention", "The stored access token cannot be used: "+unusable.Msg+". Click Renew now for another, and tell the provider if it happens again."
 	} else if f != nil && (rec != nil || !f.LoginNeeded) { // logged out needs no explaining
 		v.State, v.Problem, v.ProblemAgo, v.LoginFixes = "attention", f.Msg, ago(now.Sub(f.At)), f.LoginNeeded
 	}

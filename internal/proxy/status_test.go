@@ -245,6 +245,17 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	if _, body := f.get(t, "/"); !strings.Contains(string(body), "none held; renewed on the next request") {
 		t.Error("with a refresh token alone, the page does not say no access token is held")
 	}
+	bound := *rec // a token no request can use: the page said "Logged in"
+	bound.TokenType = "DPoP"
+	if err := st.Save(ctx, "dev", &bound); err != nil {
+		t.Fatal(err)
+	}
+	_, body = f.get(t, "/")
+	for _, want := range []string{`id="env-dev" data-state="attention"`, "The stored access token cannot be used: the provider issued an access token of type &#34;DPoP&#34;", "Click Renew now for another", `id="renew-dev"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("with an access token bound to a key, the page lacks %s", want)
+		}
+	}
 	// needsLogIn stores r and checks that the page asks for a log-in,
 	// saying why.
 	needsLogIn := func(r store.Record, what, why string) {

@@ -1,0 +1,85 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// TestStatusTellsOfAnUnusableAccessToken: a stored access token that no
+// command can use (bound to a key, or holding a control character) is told
+// of by `status`, with the command that fetches another, in --json
+// (access_token_unusable) too, and status exits 5, as each command using
+// it does. It showed "logged in: yes" and exited 0, while every command
+// failed.
+func TestStatusTellsOfAnUnusableAccessToken(t *testing.T) {
+	for name, c := range map[string]struct{ tokenType, accessToken, want string }{
+		"bound to a key":      {"DPoP", "", `of type "DPoP", bound to a key`},
+		"a control character": {"Bearer", "abc\x1b[2Jdef", "holding control or non-ASCII characters"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			rec := e.record(t, "dev")
+			rec.TokenType = c.tokenType
+			if c.accessToken != "" {
+				rec.AccessToken = c.accessToken
+			}
+			if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
+				t.Fatal(err)
+			}
+			fix := "run `freshtoken --config " + e.config + " token --force -e dev` for another"
+
+			ios, stdout, stderr := testStreams(false, false)
+			if code := e.run(ios, "status"); code != 5 {
+				t.Errorf("status exited %d; want 5, as a command using the token does\n%s%s", code, stdout, stderr)
+			}
+			for _, want := range []string{"logged in:      yes, but the stored access token cannot be used", "access token:   cannot be used: ", c.want, fix} {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("status = %q; want it to say %q", stdout, want)
+				}
+			}
+			if strings.Contains(stdout.String(), "access token:   expires") {
+				t.Errorf("status gives the unusable access token's expiry: %q", stdout)
+			}
+
+			ios, stdout, stderr = testStreams(false, false)
+			if code := e.run(ios, "status", "--json"); code != 5 {
+				t.Errorf("status --json exited %d; want 5\n%s", code, stderr)
+			}
+			var all []map[string]any
+			if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || len(all) != 1 {
+				t.Fatalf("status --json = %s (%v); want one environment", stdout, err)
+			}
+			got, _ := all[0]["access_token_unusable"].(string)
+			if !strings.Contains(got, c.want) || !strings.Contains(got, fix) {
+				t.Errorf("access_token_unusable = %q; want it to say %q and %q", got, c.want, fix)
+			}
+			if all[0]["logged_in"] != true || all[0]["access_token_held"] != true {
+				t.Errorf("status --json = %v; the existing fields changed (logged_in and access_token_held stay true: the grant is kept)", all[0])
+			}
+			for _, s := range []string{rec.AccessToken, rec.RefreshToken} {
+				if strings.Contains(stdout.String(), s) {
+					t.Errorf("status --json shows a token")
+				}
+			}
+		})
+	}
+}
+
+// TestStatusOfAUsableTokenSaysNothingOfIt: with a bearer token, --json
+// has no access_token_unusable, and status exits 0.
+func TestStatusOfAUsableTokenSaysNothingOfIt(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status", "--json"); code != 0 {
+		t.Fatalf("status --json exited %d\n%s", code, stderr)
+	}
+	if strings.Contains(stdout.String(), "access_token_unusable") {
+		t.Errorf("status --json of a usable token = %s", stdout)
+	}
+}
