@@ -4,6 +4,7 @@ package config
 
 import (
 	"context"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -266,6 +267,54 @@ func (d Duration) IsZero() bool { return !d.set }
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.d.String()), nil }
 
+// unknownKeyError is the error for the first of undecoded, the keys no
+// setting took, or else for a key of keys that the decoder took for a
+// setting spelt in another case; nil if there is neither.
+func unknownKeyError(path string, data []byte, undecoded, keys []toml.Key) *Error {
+	if len(undecoded) > 0 {
+		k := undecoded[0]
+		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; `freshtoken help config` lists the keys this freshtoken knows (one named only in newer docs needs an upgrade)"}
+	}
+	if k, want := miscased(keys); k != nil {
+		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; keys are written in lower case: " + want}
+	}
+	return nil
+}
+
+// unknownKeys are the keys, of those the file sets (in the file's order),
+// that no setting takes: what the decoder's Undecoded gives once the whole
+// file is decoded, for a file whose decoding stopped at a value it could
+// not take. It walks the settings as the decoder does: a map takes any
+// name, a setting that reads its own value (toml.Unmarshaler) or is no
+// table takes whatever is under it, and a table's keys match its settings'
+// names regardless of case.
+func unknownKeys(keys []toml.Key) []toml.Key {
+	var unknown []toml.Key
+	for _, k := range keys {
+		t := reflect.TypeFor[rawFile]()
+		for _, part := range k {
+			for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+				t = t.Elem() // an array of tables: its keys are its tables'
+			}
+			if t.Kind() == reflect.Map {
+				t = t.Elem()
+				continue
+			}
+			if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(reflect.TypeFor[toml.Unmarshaler]()) ||
+				reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+				break
+			}
+			name, ft := settingNamed(t, part)
+			if name == "" {
+				unknown = append(unknown, k) // as its table, if that is what no setting takes
+				break
+			}
+			t = ft
+		}
+	}
+	return unknown
+}
+
 // miscased finds a key that the decoder took for a setting spelt in
 // another case (it matches names regardless of case), and that setting's
 // name: Client_ID beside client_id replaced it silently, and a table
@@ -348,14 +397,23 @@ func Load(path string) (*File, error) {
 	var raw rawFile
 	md, err := toml.Decode(string(data), &raw)
 	if err != nil {
-		return nil, decodeError(path, err)
+		// A value the decoder could not take (of the wrong type, a bad
+		// duration) ends the decoding, and its error alone said nothing of
+		// a key it does not know: the one the file meant to set, misspelt,
+		// was found only once the other was mended. Whichever of the two
+		// comes first in the file is reported. (A file it could not parse
+		// has no keys. Of several values it cannot take, the decoder
+		// reports the first it meets, in no set order.)
+		bad := decodeError(path, err)
+		var be *Error
+		if unknown := unknownKeyError(path, data, unknownKeys(md.Keys()), md.Keys()); unknown != nil &&
+			(!errors.As(bad, &be) || be.Line == 0 || unknown.Line != 0 && unknown.Line <= be.Line) {
+			return nil, unknown
+		}
+		return nil, bad
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		k := und[0]
-		return nil, &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; `freshtoken help config` lists the keys this freshtoken knows (one named only in newer docs needs an upgrade)"}
-	}
-	if k, want := miscased(md.Keys()); k != nil {
-		return nil, &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; keys are written in lower case: " + want}
+	if unknown := unknownKeyError(path, data, md.Undecoded(), md.Keys()); unknown != nil {
+		return nil, unknown
 	}
 	f.DefaultEnv = raw.DefaultEnv
 	f.StoreURL = raw.Store.URL

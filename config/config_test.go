@@ -148,6 +148,16 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// The decoder matches keys to settings regardless of case: a
 		// second spelling of a key replaced the first silently, and a
 		// second spelling of a table replaced the whole first table.
+		// A value the decoder cannot take ends its decoding: the unknown
+		// key above it (the setting the file meant, misspelt) went unsaid
+		// until the value was mended. The first in the file is reported.
+		{"unknown key before a wrong type", "[env.a]\nprovider = \"freeagent\"\nclinet_id = \"x\"\nclient_secret = 123\n", ":3: env.a.clinet_id: unknown key"},
+		{"unknown key before a bad duration", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nrefresh_befor = \"5m\"\ntimeout = \"soon\"\n", ":4: env.a.refresh_befor: unknown key"},
+		{"unknown table before a wrong type", "[notfy]\ncommand = \"notify-send\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes = \"read\"\n", ":1: notfy: unknown key"},
+		{"unknown key in another environment before a wrong type", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_param = { a = \"b\" }\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"y\"\nclient_secret_keyring = \"yes\"\n", ":4: env.a.token_param: unknown key"},
+		{"key in another case before a wrong type", "[env.a]\nprovider = \"freeagent\"\nClient_Id = \"x\"\nscopes = \"read\"\n", ":3: env.a.Client_Id: unknown key; keys are written in lower case: client_id"},
+		{"wrong type before an unknown key", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 123\nclinet_secret_env = \"S\"\n", `:4: env.a.client_secret: is a number; write text in quotes, such as "x"`},
+		{"known keys under settings that read their own values, before a wrong type", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nauth_params = { prompt = \"consent\" }\nresource = [\"https://r.example/\"]\n\n[env.a.token_params]\nx = \"y\"\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = 7\n", ":12: env.b.client_id: is a number"},
 		{"a key twice in two cases", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nClient_ID = \"y\"\n", ":4: env.a.Client_ID: unknown key; keys are written in lower case: client_id"},
 		{"a table twice in two cases", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[Env.a]\nclient_id = \"y\"\n", ":5: Env: unknown key; keys are written in lower case: env"},
 		// The decoder named the table's parent ("env: Key 'env.a' has
