@@ -316,7 +316,8 @@ func TestClientThatStopsReadingIsCutOff(t *testing.T) {
 // a stalled upload holds it, another request's body streams through once,
 // and a 401 answering it is passed back rather than retried.
 func TestReplayBudget(t *testing.T) {
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.ReplayBudget = 4096 }})
+	// The stalled upload is kept for as long as the test takes, however slow the machine.
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.ReplayBudget, o.ReplayWait = 4096, time.Hour }})
 	f.login(t, "dev")
 	post := func() (*http.Response, []byte) {
 		f.clock.Advance(time.Minute)
@@ -405,6 +406,21 @@ func TestSlowBodyGivesBackTheReplayBudget(t *testing.T) {
 	io.WriteString(c, rest)
 	if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusOK || body != start+rest {
 		t.Errorf("the slow upload: got %d and %d bytes (%.20q…), want 200 and its %d bytes as sent", resp.StatusCode, len(body), body, size)
+	}
+}
+
+// TestSlowBodyThatStopsIsCutOff: a body no longer kept for a retry, once
+// sent on as it comes, is still cut off when the client stops sending it:
+// 408, and the API gets no whole request.
+func TestSlowBodyThatStopsIsCutOff(t *testing.T) {
+	f, hits := twoEnvAPI(t, func(o *proxy.Options) { o.BodyTimeout, o.ReplayWait = 300*time.Millisecond, time.Millisecond })
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "POST /victim/x HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\n\r\nthe start", f.addr)
+	if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(body, "client_timeout") {
+		t.Errorf("got %d %s, want 408 client_timeout", resp.StatusCode, body)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the API got %d whole requests", n)
 	}
 }
 
