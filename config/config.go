@@ -4,6 +4,7 @@ package config
 
 import (
 	"context"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -266,6 +267,127 @@ func (d Duration) IsZero() bool { return !d.set }
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.d.String()), nil }
 
+// firstBadValue is the decoder's error for the first value, in the file's
+// order, that the setting it is written for cannot take, or nil. The
+// decoder stops at the first such value it meets, but goes through each
+// table's keys in no set order, so that of several mistakes it reported
+// one at random: the values are decoded here one at a time, in the order
+// keys gives, the file's.
+func firstBadValue(text string, keys []toml.Key) error {
+	var top map[string]toml.Primitive
+	md, err := toml.Decode(text, &top)
+	if err != nil {
+		return nil
+	}
+	type table struct {
+		t      reflect.Type
+		values map[string]toml.Primitive
+	}
+	tables := map[string]table{"": {reflect.TypeFor[rawFile](), top}}
+	for _, k := range keys {
+		parent := ""
+		for i, part := range k {
+			tab, ok := tables[parent]
+			if !ok {
+				break // under a setting that reads its own value, or unknown
+			}
+			here := k[:i+1].String()
+			if _, done := tables[here]; done {
+				parent = here
+				continue
+			}
+			v, ok := tab.values[part]
+			if !ok {
+				break
+			}
+			var t reflect.Type
+			switch {
+			case tab.t.Kind() == reflect.Map:
+				t = tab.t.Elem()
+			case tab.t.Kind() == reflect.Struct:
+				_, t = settingNamed(tab.t, part)
+			}
+			if t == nil || i < len(k)-1 && !isTable(t) {
+				break // no setting takes it (unknownKeys tells of it), or under one that takes its value whole
+			}
+			if !isTable(t) {
+				if err := md.PrimitiveDecode(v, reflect.New(t).Interface()); err != nil {
+					return err
+				}
+				break
+			}
+			var values map[string]toml.Primitive
+			if md.PrimitiveDecode(v, &values) != nil || values == nil {
+				// Not a table (which the decoder leaves a map nil for): in
+				// the decoder's words, if it has any for it.
+				if err := md.PrimitiveDecode(v, reflect.New(t).Interface()); err != nil {
+					return err
+				}
+				break
+			}
+			tables[here] = table{t, values}
+			parent = here
+		}
+	}
+	return nil
+}
+
+// isTable reports whether the decoder fills t, a setting's type, key by
+// key from a table: a struct or a map that does not read its own value.
+func isTable(t reflect.Type) bool {
+	return (t.Kind() == reflect.Struct || t.Kind() == reflect.Map) &&
+		!reflect.PointerTo(t).Implements(reflect.TypeFor[toml.Unmarshaler]()) &&
+		!reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
+}
+
+// unknownKeyError is the error for the first of undecoded, the keys no
+// setting took, or else for a key of keys that the decoder took for a
+// setting spelt in another case; nil if there is neither.
+func unknownKeyError(path string, data []byte, undecoded, keys []toml.Key) *Error {
+	if len(undecoded) > 0 {
+		k := undecoded[0]
+		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; `freshtoken help config` lists the keys this freshtoken knows (one named only in newer docs needs an upgrade)"}
+	}
+	if k, want := miscased(keys); k != nil {
+		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; keys are written in lower case: " + want}
+	}
+	return nil
+}
+
+// unknownKeys are the keys, of those the file sets (in the file's order),
+// that no setting takes: what the decoder's Undecoded gives once the whole
+// file is decoded, for a file whose decoding stopped at a value it could
+// not take. It walks the settings as the decoder does: a map takes any
+// name, a setting that reads its own value (toml.Unmarshaler) or is no
+// table takes whatever is under it, and a table's keys match its settings'
+// names regardless of case.
+func unknownKeys(keys []toml.Key) []toml.Key {
+	var unknown []toml.Key
+	for _, k := range keys {
+		t := reflect.TypeFor[rawFile]()
+		for _, part := range k {
+			for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+				t = t.Elem() // an array of tables: its keys are its tables'
+			}
+			if t.Kind() == reflect.Map {
+				t = t.Elem()
+				continue
+			}
+			if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(reflect.TypeFor[toml.Unmarshaler]()) ||
+				reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+				break
+			}
+			name, ft := settingNamed(t, part)
+			if name == "" {
+				unknown = append(unknown, k) // as its table, if that is what no setting takes
+				break
+			}
+			t = ft
+		}
+	}
+	return unknown
+}
+
 // miscased finds a key that the decoder took for a setting spelt in
 // another case (it matches names regardless of case), and that setting's
 // name: Client_ID beside client_id replaced it silently, and a table
@@ -348,14 +470,25 @@ func Load(path string) (*File, error) {
 	var raw rawFile
 	md, err := toml.Decode(string(data), &raw)
 	if err != nil {
-		return nil, decodeError(path, err)
+		// A value the decoder could not take (of the wrong type, a bad
+		// duration) ends the decoding, and its error alone said nothing of
+		// a key it does not know: the one the file meant to set, misspelt,
+		// was found only once the other was mended. Whichever of the two
+		// comes first in the file is reported. (A file it could not parse
+		// has no keys.)
+		if first := firstBadValue(string(data), md.Keys()); first != nil {
+			err = first
+		}
+		bad := decodeError(path, err, len(md.Keys()) > 0)
+		var be *Error
+		if unknown := unknownKeyError(path, data, unknownKeys(md.Keys()), md.Keys()); unknown != nil &&
+			(!errors.As(bad, &be) || be.Line == 0 || unknown.Line != 0 && unknown.Line <= be.Line) {
+			return nil, unknown
+		}
+		return nil, bad
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		k := und[0]
-		return nil, &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; `freshtoken help config` lists the keys this freshtoken knows (one named only in newer docs needs an upgrade)"}
-	}
-	if k, want := miscased(md.Keys()); k != nil {
-		return nil, &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; keys are written in lower case: " + want}
+	if unknown := unknownKeyError(path, data, md.Undecoded(), md.Keys()); unknown != nil {
+		return nil, unknown
 	}
 	f.DefaultEnv = raw.DefaultEnv
 	f.StoreURL = raw.Store.URL
@@ -692,7 +825,10 @@ var bareValue = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^expected value but found ".*" instead$`)
 })
 
-func decodeError(path string, err error) error {
+// decodeError is the error for err, the decoder's, in a person's words;
+// parsed: the file's syntax was read whole, so that err is of a value a
+// setting cannot take (its own UnmarshalTOML's, which says what to write).
+func decodeError(path string, err error, parsed bool) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		if strings.Contains(pe.Message, "UTF-8") {
@@ -702,6 +838,9 @@ func decodeError(path string, err error) error {
 		}
 		if m := definedTwice().FindStringSubmatch(pe.Message); m != nil {
 			return &Error{Path: path, Line: pe.Position.Line, Key: m[1], Msg: "is written twice; keep one of the two and delete the other"}
+		}
+		if pe.LastKey != "" && parsed {
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
 		}
 		if pe.LastKey != "" {
 			next := "fix the TOML syntax there"

@@ -106,6 +106,54 @@ refresh_idle_limit = "60d"
 	}
 }
 
+// TestFirstMistakeInTheFileIsReported: of several values the settings
+// cannot take, and unknown keys among them, the first in the file is
+// reported, every time. The decoder goes through each table's keys in no
+// set order and stops at the first bad value it meets: it named one of
+// them at random (Go's map order), and an unknown key between two bad
+// values only now and then.
+func TestFirstMistakeInTheFileIsReported(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"bad values", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 1\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"y\"\nscopes = \"read\"\ntimeout = \"soon\"\n\n[store]\nurl = 5\n",
+			`:4: env.a.client_secret: is a number; write text in quotes, such as "x"`},
+		{"an unknown key between bad values", "[store]\nurl = \"file:///x\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 1\n\n[env.b]\nprovider = \"freeagent\"\nclinet_id = \"y\"\nscopes = \"read\"\n\n[notify]\ndesktop = \"yes\"\n",
+			`:7: env.a.client_secret: is a number`},
+		{"in an inline table and dotted keys", "notify = { command = 5 }\nenv.a.provider = \"freeagent\"\nenv.a.client_id = 3\n",
+			`:1: notify.command: is a number`},
+		{"a table that is none, after a bad value", "default_env = 1\nstore = \"file:///x\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = 2\n",
+			`:1: default_env: is a number`},
+		{"a bad value inside, after an environment that is no table", "[env]\na = 1\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = 2\n",
+			`:2: env.a: is a number; write a table`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := write(t, tt.text)
+			for range 30 {
+				_, err := config.Load(p)
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("error %v; want the first mistake in the file, %q", err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestValueNotTakenIsNoSyntaxError: a value that a setting reading its own
+// value cannot take (a duration, parameters) says what to write, and not to
+// fix the TOML syntax, which is sound.
+func TestValueNotTakenIsNoSyntaxError(t *testing.T) {
+	for text, want := range map[string]string{
+		"[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nrefresh_before = \"soon\"\n":              `:4: env.a.refresh_before: "soon" is not a duration such as "60s", "2m" or "60d"`,
+		"[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nauth_params = \"prompt=consent\"\n":       `:4: env.a.auth_params: is not a table such as { prompt = "consent" }`,
+		"[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nresource = [\"https://r.example/\", 1]\n": `:4: env.a.resource: 1 is not a string; write a string or a list of strings`,
+	} {
+		p := write(t, text)
+		if _, err := config.Load(p); err == nil || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("error %v; want it to end %q", err, want)
+		}
+	}
+}
+
 func TestErrorsNameFileLineAndKey(t *testing.T) {
 	tests := []struct {
 		name, text, want string
@@ -148,6 +196,16 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// The decoder matches keys to settings regardless of case: a
 		// second spelling of a key replaced the first silently, and a
 		// second spelling of a table replaced the whole first table.
+		// A value the decoder cannot take ends its decoding: the unknown
+		// key above it (the setting the file meant, misspelt) went unsaid
+		// until the value was mended. The first in the file is reported.
+		{"unknown key before a wrong type", "[env.a]\nprovider = \"freeagent\"\nclinet_id = \"x\"\nclient_secret = 123\n", ":3: env.a.clinet_id: unknown key"},
+		{"unknown key before a bad duration", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nrefresh_befor = \"5m\"\ntimeout = \"soon\"\n", ":4: env.a.refresh_befor: unknown key"},
+		{"unknown table before a wrong type", "[notfy]\ncommand = \"notify-send\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes = \"read\"\n", ":1: notfy: unknown key"},
+		{"unknown key in another environment before a wrong type", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_param = { a = \"b\" }\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"y\"\nclient_secret_keyring = \"yes\"\n", ":4: env.a.token_param: unknown key"},
+		{"key in another case before a wrong type", "[env.a]\nprovider = \"freeagent\"\nClient_Id = \"x\"\nscopes = \"read\"\n", ":3: env.a.Client_Id: unknown key; keys are written in lower case: client_id"},
+		{"wrong type before an unknown key", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 123\nclinet_secret_env = \"S\"\n", `:4: env.a.client_secret: is a number; write text in quotes, such as "x"`},
+		{"known keys under settings that read their own values, before a wrong type", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nauth_params = { prompt = \"consent\" }\nresource = [\"https://r.example/\"]\n\n[env.a.token_params]\nx = \"y\"\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = 7\n", ":12: env.b.client_id: is a number"},
 		{"a key twice in two cases", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nClient_ID = \"y\"\n", ":4: env.a.Client_ID: unknown key; keys are written in lower case: client_id"},
 		{"a table twice in two cases", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[Env.a]\nclient_id = \"y\"\n", ":5: Env: unknown key; keys are written in lower case: env"},
 		// The decoder named the table's parent ("env: Key 'env.a' has

@@ -38,6 +38,19 @@ const maxReplayBody = 1 << 20
 // hold at once (Options.ReplayBudget).
 const defaultReplayBudget = 64 << 20
 
+// replayWait is how long a body may take to arrive whole to be kept for a
+// retry (Options.ReplayWait); one that takes longer streams through once.
+// A client of the proxy sends a body of up to maxReplayBody in a few
+// milliseconds over the loopback, and in well under a second over a LAN
+// (--allow-remote); 5 s leaves room for a machine under load. Without the
+// bound, a client sending a byte every 29 s (under the 30 s between two
+// reads that cuts it off) held up to maxReplayBody of the budget for as long
+// as it liked, and a few such clients left every other request without
+// its retry. It is not the environment's timeout, which bounds the API's
+// silence: the budget is the whole proxy's, and the client's pace is not
+// the API's.
+const replayWait = 5 * time.Second
+
 // envProxy forwards one environment's requests to its API.
 type envProxy struct {
 	name    string
@@ -317,8 +330,9 @@ func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 // keepForRetry reads a request body of up to maxReplayBody bytes into
 // memory, so the Transport can send it again after a 401, and returns how
 // much of the replay budget it holds until the request ends. A larger
-// body, or one the budget has no room for, is left to stream through once
-// (its first bytes, if read, put back in front of the rest).
+// body, one the budget has no room for, or one that has not arrived whole
+// within the replay wait, is left to stream through once (what was read
+// of it put back in front of the rest), its part of the budget given back.
 func (p *Proxy) keepForRetry(r *http.Request) (held int64, err error) {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || r.ContentLength > maxReplayBody {
 		return 0, nil
@@ -330,27 +344,88 @@ func (p *Proxy) keepForRetry(r *http.Request) (held int64, err error) {
 	if !p.replayBudget.take(held) {
 		return 0, nil
 	}
+	// Each read is made on a goroutine of its own, so that the wait can
+	// end while a client that sends a byte now and then, within the body's
+	// idle timeout, is in the middle of one.
+	src := r.Body
 	var buf []byte
 	if r.ContentLength > 0 {
-		buf = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(r.Body, buf)
-	} else {
-		buf, err = io.ReadAll(io.LimitReader(r.Body, maxReplayBody+1))
+		buf = make([]byte, 0, r.ContentLength)
 	}
-	if err != nil || len(buf) > maxReplayBody {
-		p.replayBudget.give(held)
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
-		return 0, err
+	chunk := make([]byte, 32<<10)
+	reads := make(chan bodyRead, 1) // a read nobody waits for any more ends all the same
+	late := time.NewTimer(p.timeouts.replay)
+	defer late.Stop()
+	for {
+		go func() {
+			n, err := src.Read(chunk)
+			reads <- bodyRead{n, err}
+		}()
+		select {
+		case got := <-reads:
+			buf = append(buf, chunk[:got.n]...)
+			if got.err == nil && len(buf) <= maxReplayBody {
+				continue
+			}
+			if got.err != io.EOF || len(buf) > maxReplayBody {
+				p.replayBudget.give(held)
+				r.Body = &lateBody{arrived: buf, src: src}
+				if got.err == io.EOF {
+					got.err = nil
+				}
+				return 0, got.err
+			}
+			p.replayBudget.give(held - int64(len(buf)))
+			r.ContentLength = int64(len(buf))
+			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+			r.Body, _ = r.GetBody()
+			return int64(len(buf)), nil
+		case <-late.C:
+			p.replayBudget.give(held)
+			r.Body = &lateBody{arrived: buf, pending: reads, chunk: chunk, src: src}
+			return 0, nil
+		}
 	}
-	p.replayBudget.give(held - int64(len(buf)))
-	r.ContentLength = int64(len(buf))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
-	r.Body, _ = r.GetBody()
-	return int64(len(buf)), nil
 }
+
+// bodyRead is what one read of a request's body gave.
+type bodyRead struct {
+	n   int
+	err error
+}
+
+// lateBody is a request's body that is not kept for a retry, of which
+// keepForRetry read a part: that part, then the read keepForRetry left
+// under way (if any), then the rest as the client sends it. Each part is
+// let go once sent on.
+type lateBody struct {
+	arrived []byte
+	pending <-chan bodyRead // the read under way into chunk; nil: none
+	chunk   []byte
+	err     error // the pending read's
+	src     io.ReadCloser
+}
+
+func (b *lateBody) Read(p []byte) (int, error) {
+	if len(b.arrived) == 0 && b.pending != nil {
+		got := <-b.pending
+		b.arrived, b.err = b.chunk[:got.n], got.err
+		b.pending, b.chunk = nil, nil
+	}
+	if len(b.arrived) > 0 {
+		n := copy(p, b.arrived)
+		if b.arrived = b.arrived[n:]; len(b.arrived) == 0 {
+			b.arrived = nil
+		}
+		return n, nil
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	return b.src.Read(p)
+}
+
+func (b *lateBody) Close() error { return b.src.Close() }
 
 // budget is an amount of memory shared by the requests in flight.
 type budget struct{ left atomic.Int64 }
@@ -379,12 +454,15 @@ type idleBody struct {
 	rc        *http.ResponseController
 	idle      time.Duration
 	continues bool        // the client sends it once told "100 Continue", which the first read does
+	reading   sync.Mutex  // one read at a time: keepForRetry may leave one under way as the body is finished
 	asked     atomic.Bool // read from: asked for, if the client waits to be
 	ended     atomic.Bool // read to its end, or failed
 	stalled   atomic.Bool // the client stopped sending it
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
+	b.reading.Lock()
+	defer b.reading.Unlock()
 	b.asked.Store(true)
 	b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	n, err := b.ReadCloser.Read(p)

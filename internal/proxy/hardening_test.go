@@ -316,7 +316,8 @@ func TestClientThatStopsReadingIsCutOff(t *testing.T) {
 // a stalled upload holds it, another request's body streams through once,
 // and a 401 answering it is passed back rather than retried.
 func TestReplayBudget(t *testing.T) {
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.ReplayBudget = 4096 }})
+	// The stalled upload is kept for as long as the test takes, however slow the machine.
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.ReplayBudget, o.ReplayWait = 4096, time.Hour }})
 	f.login(t, "dev")
 	post := func() (*http.Response, []byte) {
 		f.clock.Advance(time.Minute)
@@ -347,6 +348,79 @@ func TestReplayBudget(t *testing.T) {
 	io.WriteString(c, strings.Repeat("s", 4000))
 	if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusOK {
 		t.Errorf("the upload that held the budget: got %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestSlowBodyGivesBackTheReplayBudget: a body that has not arrived whole
+// within ReplayWait is no longer kept for a retry: what has come goes on to
+// the API, the rest follows as the client sends it, and the budget is free
+// for others. A client sending a byte now and then (within BodyTimeout) held
+// its part of the budget for as long as it took, and a few such clients left
+// every other request without its retry.
+func TestSlowBodyGivesBackTheReplayBudget(t *testing.T) {
+	arrived := make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first := make([]byte, 64)
+		n, err := r.Body.Read(first)
+		if n == 0 && err == nil {
+			n, err = io.ReadAtLeast(r.Body, first, 1)
+		}
+		close(arrived)
+		rest, err2 := io.ReadAll(r.Body)
+		if err != nil && err != io.EOF || err2 != nil {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+		w.Write(first[:n])
+		w.Write(rest)
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+		tune:       func(o *proxy.Options) { o.ReplayBudget, o.ReplayWait = 4096, 50*time.Millisecond },
+		moreConfig: func(f *fixture) string { return genericEnv(f, "slow", api.URL) }})
+	f.login(t, "dev")
+	f.login(t, "slow")
+
+	// An upload that would take most of the budget, of which the client
+	// sends the start and then nothing for now.
+	const start, size = "the start", 4000
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "POST /slow/upload HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n%s", f.addr, size, start)
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the API got nothing of a body that stopped coming: the proxy went on keeping it for a retry")
+	}
+
+	f.clock.Advance(time.Minute)
+	f.provider.RevokeAccessTokens()
+	before := f.provider.Stats().APIRequests
+	req, _ := http.NewRequest(http.MethodPost, f.base+"/dev/v2/dev/echo", strings.NewReader(strings.Repeat("b", 1000)))
+	if resp, body := f.do(t, req); resp.StatusCode != http.StatusOK {
+		t.Errorf("another request while the upload goes on: got %d %s, want 200 after a retry: the budget was still held", resp.StatusCode, body)
+	}
+	if n := f.provider.Stats().APIRequests - before; n != 2 {
+		t.Errorf("the API got %d requests, want 2 (the 401, then the retry)", n)
+	}
+
+	rest := strings.Repeat("s", size-len(start))
+	io.WriteString(c, rest)
+	if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusOK || body != start+rest {
+		t.Errorf("the slow upload: got %d and %d bytes (%.20q…), want 200 and its %d bytes as sent", resp.StatusCode, len(body), body, size)
+	}
+}
+
+// TestSlowBodyThatStopsIsCutOff: a body no longer kept for a retry, once
+// sent on as it comes, is still cut off when the client stops sending it:
+// 408, and the API gets no whole request.
+func TestSlowBodyThatStopsIsCutOff(t *testing.T) {
+	f, hits := twoEnvAPI(t, func(o *proxy.Options) { o.BodyTimeout, o.ReplayWait = 300*time.Millisecond, time.Millisecond })
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "POST /victim/x HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\n\r\nthe start", f.addr)
+	if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(body, "client_timeout") {
+		t.Errorf("got %d %s, want 408 client_timeout", resp.StatusCode, body)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the API got %d whole requests", n)
 	}
 }
 

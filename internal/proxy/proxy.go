@@ -90,6 +90,12 @@ type Options struct {
 	// again after a 401 hold at once; beyond it, bodies stream through
 	// once. Zero: 64 MiB.
 	ReplayBudget int64
+	// ReplayWait bounds how long a body may take to arrive whole to be
+	// kept for that retry: one still arriving then is no longer kept (what
+	// has come is sent on, the rest streams through once, and its part of
+	// the budget is given back), so slow uploads cannot hold the budget.
+	// Zero: 5 s.
+	ReplayWait time.Duration
 	// Banner, if set, gives what a person is needed for now, as the
 	// notifications said it, for the top of the status page.
 	Banner func() []string
@@ -104,7 +110,7 @@ type Proxy struct {
 	csrf     string          // proves a form was posted by the status page
 	upstream *http.Transport // to the APIs, shared by every environment
 	buffers  bufferPool
-	timeouts struct{ header, idle, body, send, shutdown time.Duration }
+	timeouts struct{ header, idle, body, send, shutdown, replay time.Duration }
 	// replayBudget is what is left of Options.ReplayBudget.
 	replayBudget budget
 	log          *slog.Logger
@@ -154,6 +160,7 @@ func New(o Options) (*Proxy, error) {
 	p.timeouts.send = cmp.Or(o.SendTimeout, sendTimeout)
 	p.timeouts.idle = cmp.Or(o.IdleTimeout, idleTimeout)
 	p.timeouts.shutdown = cmp.Or(o.ShutdownGrace, shutdownGrace)
+	p.timeouts.replay = cmp.Or(o.ReplayWait, replayWait)
 	p.replayBudget.give(cmp.Or(o.ReplayBudget, defaultReplayBudget))
 	p.background.ctx, p.background.cancel = context.WithCancel(context.Background())
 	p.control = http.NewServeMux()
