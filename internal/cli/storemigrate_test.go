@@ -599,3 +599,50 @@ func TestStoreMigrateKeepsTheGrantBound(t *testing.T) {
 		t.Fatalf("the record moved back to a folder (%v):\n%s", err, data)
 	}
 }
+
+// TestStoreMigrateToAReadOnlyDisk: a new store on a read-only disk (a
+// mount the system made read-only, a read-only HOME in a container) is the
+// person's to fix, as a full one is: exit 2, one line per environment
+// saying the new store cannot be written and to name a folder that can be
+// with --to, nothing moved and the configuration unchanged. It was exit 5,
+// the token store "could not write", saying to set [store] url (or
+// $XDG_STATE_HOME) to a folder one can write in: done so, every command
+// looked in that folder, found no tokens, and said to log in.
+func TestStoreMigrateToAReadOnlyDisk(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		made bool // the new store's folder is there before the move
+	}{{"a folder there", true}, {"a folder not made yet", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			e, rec := devAndZeta(t)
+			config, err := os.ReadFile(e.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := testdisk.Small(t, "256k")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			testdisk.ReadOnly(t, dir)
+			to := dir
+			if !c.made {
+				to = filepath.Join(dir, "tokens")
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "store", "migrate", "--to", "file://"+to)
+			msg := stderr.String()
+			if code != 2 || strings.Count(msg, "the new store (--to) cannot be written: "+to+" is on a read-only disk; name a folder you can write in with --to\n") != 2 ||
+				strings.Contains(msg, "[store] url (or") || !strings.Contains(msg, "Nothing was moved;") {
+				t.Fatalf("exit %d\n%s%s; want exit 2 saying the new store's disk is read-only, to name another with --to, and that nothing was moved", code, stdout, msg)
+			}
+			for _, env := range []string{"dev", "zeta"} {
+				if got := e.record(t, env); got == nil || got.RefreshToken != rec.RefreshToken {
+					t.Errorf("%s's tokens are no longer where [store] url names: %+v", env, got)
+				}
+			}
+			if now, _ := os.ReadFile(e.config); string(now) != string(config) {
+				t.Errorf("the configuration changed:\n%s", now)
+			}
+		})
+	}
+}
