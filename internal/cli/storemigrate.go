@@ -19,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
@@ -317,7 +318,9 @@ func removeMadeFolder(storeURL string) func() {
 	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
 		return func() {}
 	}
-	return func() { os.Remove(dir) } // only if empty: the move kept nothing there
+	// Only if empty, but for the reserve the file store made beside the
+	// copies it was given: the move kept nothing there.
+	return func() { filestore.RemoveEmpty(dir) }
 }
 
 // shownStore is a store URL as people may see it.
