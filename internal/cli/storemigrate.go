@@ -148,6 +148,16 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// it is removed once the locks in it are let go (after every release
 	// below), if nothing else is in it.
 	defer removeMadeFolder(opts.To)()
+	// Once every record has left the old folder, and the locks in it are
+	// let go (after every release below), its reserve, with no record
+	// left to serve, goes too; the folder stays, as another configuration
+	// may be about to use it.
+	emptied := false
+	defer func() {
+		if dir, err := config.StoreDir(conf.StoreURL); err == nil && emptied {
+			filestore.RemoveUnusedReserve(dir)
+		}
+	}()
 	// forgetUntouched has the new store forget the environments it held no
 	// record of, under their locks, so that a file store removes the lock
 	// files this move made there as the locks are let go.
@@ -248,6 +258,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		migrateStep(ctx, f, "deleted", m.env)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "[store] url in %s now names %s\n", conf.Path, shownStore(opts.To))
+	emptied = left == nil
 	if left != nil {
 		return &silentError{code: ExitCode(left)}
 	}

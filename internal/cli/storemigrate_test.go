@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -642,6 +643,45 @@ func TestStoreMigrateToAReadOnlyDisk(t *testing.T) {
 			}
 			if now, _ := os.ReadFile(e.config); string(now) != string(config) {
 				t.Errorf("the configuration changed:\n%s", now)
+			}
+		})
+	}
+}
+
+// TestStoreMigrateLeavesNoReserveBehind: once every record has left a
+// folder, `store migrate` takes the file store's reserve (64 KiB, kept for
+// the renewals of the records there) out of it too; it was left alone in
+// the old folder for ever. A folder still holding a record of another
+// configuration keeps the reserve, for that record's renewals.
+func TestStoreMigrateLeavesNoReserveBehind(t *testing.T) {
+	for _, other := range []bool{false, true} {
+		t.Run(fmt.Sprintf("another configuration's record there: %v", other), func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			old := filepath.Join(e.dir, "state")
+			if other {
+				if err := filestore.New(old).Save(t.Context(), "theirs", e.record(t, "dev")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			if code := e.run(ios, "store", "migrate", "--to", "file://"+filepath.Join(e.dir, "moved")); code != 0 {
+				t.Fatalf("store migrate: exit %d\n%s%s", code, stdout, stderr)
+			}
+			entries, err := os.ReadDir(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, f := range entries {
+				names = append(names, f.Name())
+			}
+			want := "[]"
+			if other {
+				want = "[.reserve theirs.json]"
+			}
+			if got := fmt.Sprint(names); got != want {
+				t.Errorf("the old folder holds %s, want %s", got, want)
 			}
 		})
 	}
