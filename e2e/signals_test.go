@@ -751,6 +751,9 @@ func TestCtrlCDuringAMigrationMovesNothing(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(w.dir, "moved", "dev.json")); !os.IsNotExist(err) {
 				t.Errorf("a copy was left in the new store: %v", err)
 			}
+			if left, err := os.ReadDir(filepath.Join(w.dir, "moved")); !os.IsNotExist(err) {
+				t.Errorf("the folder the move made is still there, holding %d files (%v)", len(left), err)
+			}
 		})
 	}
 }

@@ -402,7 +402,7 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.Is(err, apiclient.ErrPages):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("%v; the API's pages could not be gathered into one document, so nothing was printed: read its pages one at a time without --all", err)}
-	case errors.As(err, &ue) && failure.HeadersTooLarge(ue.Err):
+	case errors.As(err, &ue) && failure.Unreadable(ue.Err):
 		// The API was reached; its answer cannot be read.
 		return &failure.UnreadableAnswerError{Env: env.Name, API: target, Changes: !safeOp(ue.Op), Err: ue.Err}
 	case errors.As(err, &ue) && ue.Timeout():

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -468,6 +469,55 @@ func TestRequestToAnAPIWhoseHeadersAreTooLarge(t *testing.T) {
 			!strings.Contains(msg, " answered, but with headers larger than freshtoken reads (over 10485760 bytes), so its answer could not be read") ||
 			strings.Count(msg, "\n") != 1 || strings.Contains(msg, "the request was made") != tt.made {
 			t.Errorf("%s: exit %d, stderr %q; want 5 and one line saying the API answered with headers too large to read", tt.args, code, msg)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("%s: stdout = %q, want nothing", tt.args, stdout)
+		}
+	}
+}
+
+// malformedAnswer answers with what net/http cannot read as HTTP: a header
+// line holding a control character, written on the hijacked connection.
+func malformedAnswer(w http.ResponseWriter, r *http.Request) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+	io.Copy(io.Discard, r.Body)
+	buf.WriteString("HTTP/1.1 201 Created\r\nX-Bad: a\x1b[31mred\r\nContent-Length: 2\r\n\r\n{}")
+	buf.Flush()
+}
+
+// TestRequestToAnAPIWhoseAnswerIsNotHTTP: an API that answers with what is
+// not HTTP as net/http reads it (a header line holding a control
+// character) was reached, and for a POST the request was made: the command
+// says in one line that the API answered and its answer could not be read,
+// and for a POST that sending it again makes it again; exit 5. It said the
+// API "could not be reached" and to check the connection and api_url, so
+// that a person sent the POST again and made a second invoice.
+func TestRequestToAnAPIWhoseAnswerIsNotHTTP(t *testing.T) {
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/bad" {
+				malformedAnswer(w, r)
+				return
+			}
+			provider.ServeHTTP(w, r)
+		})
+	})
+	e.login(t)
+	for _, tt := range []struct {
+		args []string
+		made bool
+	}{{[]string{"get", "/v2/bad"}, false}, {[]string{"get", "/v2/bad", "--all"}, false}, {[]string{"post", "/v2/bad", "-d", "{}"}, true}} {
+		ios, stdout, stderr := testStreams(false, false)
+		code := e.run(ios, tt.args...)
+		msg := stderr.String()
+		if code != 5 || strings.Contains(msg, "could not be reached") || !strings.HasPrefix(msg, "freshtoken: dev: the API at "+e.api+"v2/bad") ||
+			!strings.Contains(msg, " answered with what freshtoken cannot read as HTTP (malformed MIME header line), so its answer could not be read") || strings.Contains(msg, "\x1b") ||
+			strings.Count(msg, "\n") != 1 || strings.Contains(msg, "sending it again makes it again") != tt.made {
+			t.Errorf("%s: exit %d, stderr %q; want 5 and one line saying the API answered with what could not be read", tt.args, code, msg)
 		}
 		if stdout.Len() != 0 {
 			t.Errorf("%s: stdout = %q, want nothing", tt.args, stdout)

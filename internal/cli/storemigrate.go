@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
@@ -146,6 +148,16 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// it is removed once the locks in it are let go (after every release
 	// below), if nothing else is in it.
 	defer removeMadeFolder(opts.To)()
+	// Once every record has left the old folder, and the locks in it are
+	// let go (after every release below), its reserve, with no record
+	// left to serve, goes too; the folder stays, as another configuration
+	// may be about to use it.
+	emptied := false
+	defer func() {
+		if dir, err := config.StoreDir(conf.StoreURL); err == nil && emptied {
+			filestore.RemoveUnusedReserve(dir)
+		}
+	}()
 	// forgetUntouched has the new store forget the environments it held no
 	// record of, under their locks, so that a file store removes the lock
 	// files this move made there as the locks are let go.
@@ -172,7 +184,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			lockedTo = append(lockedTo, env)
 		}
 		if err != nil {
-			err = fullDestination(err, to.Location(env))
+			err = fullDestination(err, to.Location(env), errors.As(err, new(*newStoreError)))
 			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", env, err)
 			if first == nil {
 				first = err
@@ -213,7 +225,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		}
 		// A copy cut short by a signal is taken back with the others, below.
 		if err := copyRecord(ctx, f, m.env, m.rec, from, to); err != nil && ctx.Err() == nil {
-			err = fullDestination(err, to.Location(m.env))
+			err = fullDestination(err, to.Location(m.env), true)
 			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", m.env, err)
 			copied = append(copied, m) // a full disk may have taken it, from its reserve
 			takeBack()
@@ -246,6 +258,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		migrateStep(ctx, f, "deleted", m.env)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "[store] url in %s now names %s\n", conf.Path, shownStore(opts.To))
+	emptied = left == nil
 	if left != nil {
 		return &silentError{code: ExitCode(left)}
 	}
@@ -253,11 +266,16 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 }
 
 // fullDestination is err, a failure to write env's record at location in
-// the new store, said as the disk being full when it is: the person's to
-// fix (exit 2), as the new store is one they chose, and nothing is lost;
-// other failures are returned as they are.
-func fullDestination(err error, location string) error {
-	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) && !errors.Is(err, store.ErrReserveUsed) {
+// the new store, said as the disk being full, or read-only, when it is: the
+// person's to fix (exit 2), as the new store is one they chose, and nothing
+// is lost; other failures are returned as they are. ours says the failure
+// is the new store's: a lock the old store could not take on its own
+// read-only disk is not.
+func fullDestination(err error, location string, ours bool) error {
+	switch {
+	case ours && errors.Is(err, syscall.EROFS):
+		return &readOnlyDestinationError{folder: filepath.Dir(location), err: err}
+	case !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) && !errors.Is(err, store.ErrReserveUsed):
 		return err
 	}
 	return &fullDestinationError{location: location, err: err}
@@ -276,6 +294,30 @@ func (e *fullDestinationError) Unwrap() error { return e.err }
 
 func (e *fullDestinationError) FailureKind() failure.Kind { return failure.Config }
 
+// readOnlyDestinationError is a new store whose folder is on a read-only
+// disk. The file store's own advice, to set [store] url to another folder,
+// is wrong here: that would leave the tokens behind, and every command would
+// say to log in.
+type readOnlyDestinationError struct {
+	folder string
+	err    error
+}
+
+func (e *readOnlyDestinationError) Error() string {
+	return fmt.Sprintf("the new store (--to) cannot be written: %s is on a read-only disk; name a folder you can write in with --to", e.folder)
+}
+
+func (e *readOnlyDestinationError) Unwrap() error { return e.err }
+
+func (e *readOnlyDestinationError) FailureKind() failure.Kind { return failure.Config }
+
+// newStoreError is a failure of the new store, the one --to names.
+type newStoreError struct{ err error }
+
+func (e *newStoreError) Error() string { return "the new store (--to): " + e.err.Error() }
+
+func (e *newStoreError) Unwrap() error { return e.err }
+
 // removeMadeFolder returns what removes the folder the file store at
 // storeURL names, once done with, if it is not there yet and is left
 // empty: a move that fails leaves no folder of its own behind.
@@ -287,7 +329,9 @@ func removeMadeFolder(storeURL string) func() {
 	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
 		return func() {}
 	}
-	return func() { os.Remove(dir) } // only if empty: the move kept nothing there
+	// Only if empty, but for the reserve the file store made beside the
+	// copies it was given: the move kept nothing there.
+	return func() { filestore.RemoveEmpty(dir) }
 }
 
 // shownStore is a store URL as people may see it.
@@ -358,7 +402,7 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 			<-said
 		}
 		if err != nil && st == to {
-			return fmt.Errorf("the new store (--to): %w", err)
+			return &newStoreError{err}
 		}
 		if err != nil {
 			return err
@@ -395,7 +439,7 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 		what, _, _ := strings.Cut(strings.TrimPrefix(err.Error(), store.ErrCorrupt.Error()+": "), "; ")
 		return move{}, usageErrorf("in the new store, %s; neither was moved or changed: move it away, or upgrade freshtoken if a newer one wrote it", what)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return move{}, fmt.Errorf("the new store (--to): %w", err)
+		return move{}, &newStoreError{err}
 	case err == nil && checkGrant(there) != nil:
 		// Another configuration's, sharing the new store under this
 		// name: compared with the environment's grant, not rec's, which

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -597,5 +598,91 @@ func TestStoreMigrateKeepsTheGrantBound(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(e.dir, "back", "dev.json"))
 	if err != nil || !strings.Contains(string(data), `"bound": true`) {
 		t.Fatalf("the record moved back to a folder (%v):\n%s", err, data)
+	}
+}
+
+// TestStoreMigrateToAReadOnlyDisk: a new store on a read-only disk (a
+// mount the system made read-only, a read-only HOME in a container) is the
+// person's to fix, as a full one is: exit 2, one line per environment
+// saying the new store cannot be written and to name a folder that can be
+// with --to, nothing moved and the configuration unchanged. It was exit 5,
+// the token store "could not write", saying to set [store] url (or
+// $XDG_STATE_HOME) to a folder one can write in: done so, every command
+// looked in that folder, found no tokens, and said to log in.
+func TestStoreMigrateToAReadOnlyDisk(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		made bool // the new store's folder is there before the move
+	}{{"a folder there", true}, {"a folder not made yet", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			e, rec := devAndZeta(t)
+			config, err := os.ReadFile(e.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := testdisk.Small(t, "256k")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			testdisk.ReadOnly(t, dir)
+			to := dir
+			if !c.made {
+				to = filepath.Join(dir, "tokens")
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "store", "migrate", "--to", "file://"+to)
+			msg := stderr.String()
+			if code != 2 || strings.Count(msg, "the new store (--to) cannot be written: "+to+" is on a read-only disk; name a folder you can write in with --to\n") != 2 ||
+				strings.Contains(msg, "[store] url (or") || !strings.Contains(msg, "Nothing was moved;") {
+				t.Fatalf("exit %d\n%s%s; want exit 2 saying the new store's disk is read-only, to name another with --to, and that nothing was moved", code, stdout, msg)
+			}
+			for _, env := range []string{"dev", "zeta"} {
+				if got := e.record(t, env); got == nil || got.RefreshToken != rec.RefreshToken {
+					t.Errorf("%s's tokens are no longer where [store] url names: %+v", env, got)
+				}
+			}
+			if now, _ := os.ReadFile(e.config); string(now) != string(config) {
+				t.Errorf("the configuration changed:\n%s", now)
+			}
+		})
+	}
+}
+
+// TestStoreMigrateLeavesNoReserveBehind: once every record has left a
+// folder, `store migrate` takes the file store's reserve (64 KiB, kept for
+// the renewals of the records there) out of it too; it was left alone in
+// the old folder for ever. A folder still holding a record of another
+// configuration keeps the reserve, for that record's renewals.
+func TestStoreMigrateLeavesNoReserveBehind(t *testing.T) {
+	for _, other := range []bool{false, true} {
+		t.Run(fmt.Sprintf("another configuration's record there: %v", other), func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			old := filepath.Join(e.dir, "state")
+			if other {
+				if err := filestore.New(old).Save(t.Context(), "theirs", e.record(t, "dev")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			if code := e.run(ios, "store", "migrate", "--to", "file://"+filepath.Join(e.dir, "moved")); code != 0 {
+				t.Fatalf("store migrate: exit %d\n%s%s", code, stdout, stderr)
+			}
+			entries, err := os.ReadDir(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, f := range entries {
+				names = append(names, f.Name())
+			}
+			want := "[]"
+			if other {
+				want = "[.reserve theirs.json]"
+			}
+			if got := fmt.Sprint(names); got != want {
+				t.Errorf("the old folder holds %s, want %s", got, want)
+			}
+		})
 	}
 }

@@ -10,7 +10,8 @@ import (
 // UnreadableAnswerError is an API's answer that came but that net/http
 // cannot read: its headers are past net/http's limit
 // (Transport.MaxResponseHeaderBytes, 10 MB by default; HTTP/2's header
-// list size). The API was reached, and may have acted on the request.
+// list size), or it is not HTTP as net/http reads it (MalformedAnswer).
+// The API was reached, and may have acted on the request.
 type UnreadableAnswerError struct {
 	Env string
 	// API names the API: the request's URL, or its host.
@@ -26,6 +27,9 @@ func (e *UnreadableAnswerError) FailureKind() Kind { return UnreadableAnswer }
 func (e *UnreadableAnswerError) Unwrap() error { return e.Err }
 
 func (e *UnreadableAnswerError) Error() string {
+	if what := MalformedAnswer(e.Err); what != "" && !HeadersTooLarge(e.Err) {
+		return e.malformed(what)
+	}
 	limit := "net/http's limit"
 	if m := headerLimit.FindStringSubmatch(e.Err.Error()); m != nil {
 		if n, err := strconv.ParseInt(m[1], 10, 64); err == nil {
@@ -37,6 +41,72 @@ func (e *UnreadableAnswerError) Error() string {
 		msg += "; the request was made, and sending it again makes it again"
 	}
 	return msg + "; the API is at fault: tell its owner"
+}
+
+// malformed says that the API answered with what is not HTTP, what being
+// net/http's words for what is wrong with it. Only those words are told:
+// what follows them quotes the answer, which may hold anything, control
+// characters included.
+func (e *UnreadableAnswerError) malformed(what string) string {
+	msg := fmt.Sprintf("%s: the API at %s answered with what freshtoken cannot read as HTTP (%s), so its answer could not be read", e.Env, e.API, what)
+	if what == notHTTP {
+		// Not even a status line: the other end may be no HTTP server
+		// (an https one spoken to in plain http), which made nothing.
+		if e.Changes {
+			msg += "; the request may have been made, and sending it again would make it again"
+		}
+		return msg + "; check that api_url names the API, with https:// if it is served so"
+	}
+	if e.Changes {
+		msg += "; the request was made, and sending it again makes it again"
+	}
+	return msg + "; the API is at fault: tell its owner"
+}
+
+// notHTTP is net/http's words for an answer whose first line is not an
+// HTTP status line.
+const notHTTP = "malformed HTTP response"
+
+// malformedWords are net/http's words for an answer it cannot read as HTTP,
+// each followed by the part of the answer at fault: its status line, its
+// headers (textproto's), its framing.
+var malformedWords = []string{
+	notHTTP,
+	"malformed HTTP status code",
+	"malformed HTTP version",
+	"malformed MIME header",
+	"invalid empty Content-Length",
+	"bad Content-Length",
+	"too many transfer encodings",
+	"unsupported transfer encoding",
+	"invalid Trailer key",
+}
+
+// MalformedAnswer is what net/http found wrong with an answer that is not
+// HTTP as it reads it ("malformed MIME header line", for a header holding
+// a control character), or "" when err, an HTTP request's, is no such
+// failure. The server answered, and its answer cannot be read. net/http
+// has no sentinel for these, only words, which this reads.
+func MalformedAnswer(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	for _, w := range malformedWords {
+		if i := strings.Index(msg, w); i >= 0 {
+			what, _, _ := strings.Cut(msg[i:], ":")
+			what, _, _ = strings.Cut(what, ` "`)
+			return what
+		}
+	}
+	return ""
+}
+
+// Unreadable reports whether err, an HTTP request's, is net/http's for an
+// answer that came and cannot be read: headers past its limit, or what is
+// not HTTP. It is then an UnreadableAnswerError's Err.
+func Unreadable(err error) bool {
+	return HeadersTooLarge(err) || MalformedAnswer(err) != ""
 }
 
 // headerLimit finds the limit in net/http's words for headers past it.

@@ -40,7 +40,7 @@ const (
 	RateLimited                     // the provider answered 429 and asks to wait
 	UnusableToken                   // the provider issued an access token no HTTP header can carry
 	StoreUnreachable                // the shared store could not be reached, the keychain is locked, or the disk is full or read-only
-	UnreadableAnswer                // the API answered with what cannot be read (headers past net/http's limit): reached, and failing
+	UnreadableAnswer                // the API answered with what cannot be read (headers past net/http's limit, what is not HTTP): reached, and failing
 	APIUnreachable                  // the API itself could not be reached, or its answer read whole (network, TLS)
 	APITimeout                      // the API had not begun to answer, or stopped sending its answer, within the environment's timeout
 	// The proxy's own refusals, which no command meets: their exit codes

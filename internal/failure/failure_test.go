@@ -235,6 +235,39 @@ func TestHeadersTooLarge(t *testing.T) {
 	}
 }
 
+// TestMalformedAnswer: net/http's words for an answer that is not HTTP as
+// it reads it are read as such, wrapped as net/http wraps them, and told
+// without the part of the answer it quotes; other failures, and headers
+// too large, are not.
+func TestMalformedAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{&url.Error{Op: "Post", URL: "https://api.example.com/", Err: errors.New(`net/http: HTTP/1.x transport connection broken: malformed MIME header line: "X-Bad: a\x1b[31m"`)}, "malformed MIME header line"},
+		{&url.Error{Op: "Get", URL: "http://api.example.com/", Err: errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "\x15\x03\x01\x00\x02\x02"`)}, "malformed HTTP response"},
+		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New(`net/http: HTTP/1.x transport connection broken: bad Content-Length "x"`)}, "bad Content-Length"},
+		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("net/http: HTTP/1.x transport connection broken: net/http: server response headers exceeded 10485760 bytes; aborted")}, ""},
+		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("EOF")}, ""},
+		{nil, ""},
+	} {
+		if got := failure.MalformedAnswer(tt.err); got != tt.want {
+			t.Errorf("MalformedAnswer(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+		if got := failure.Unreadable(tt.err); got != (tt.want != "" || failure.HeadersTooLarge(tt.err)) {
+			t.Errorf("Unreadable(%v) = %v", tt.err, got)
+		}
+	}
+	e := &failure.UnreadableAnswerError{Env: "dev", API: "api.example.com", Changes: true, Err: errors.New(`malformed MIME header line: "X-Bad: a\x1b[31m"`)}
+	if want := "dev: the API at api.example.com answered with what freshtoken cannot read as HTTP (malformed MIME header line), so its answer could not be read; the request was made, and sending it again makes it again; the API is at fault: tell its owner"; e.Error() != want {
+		t.Errorf("Error() = %q, want %q", e.Error(), want)
+	}
+	e.Err = errors.New(`malformed HTTP response "\x15\x03"`)
+	if want := "dev: the API at api.example.com answered with what freshtoken cannot read as HTTP (malformed HTTP response), so its answer could not be read; the request may have been made, and sending it again would make it again; check that api_url names the API, with https:// if it is served so"; e.Error() != want {
+		t.Errorf("Error() = %q, want %q", e.Error(), want)
+	}
+}
+
 // TestProxyDocsListEveryCode: docs/proxy.md's table of the proxy's own
 // answers has a row for each kind's problem code, with the kind's status;
 // 401 login_refused and 503 interrupted, which the proxy answers, were

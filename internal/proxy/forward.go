@@ -700,7 +700,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
 			writeKind(w, kinds.APITimeout, problem{Env: e.name, Message: err.Error()})
-		case kinds.HeadersTooLarge(err):
+		case kinds.Unreadable(err):
 			// The API was reached; its answer cannot be read.
 			safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
 			err = &kinds.UnreadableAnswerError{Env: e.name, API: e.api.Host, Changes: !safe, Err: httpx.UnwrapURLError(err)}

@@ -590,6 +590,45 @@ func TestAnswerWithHeadersTooLarge(t *testing.T) {
 	}
 }
 
+// TestAnswerThatIsNotHTTP: an API that answers with what net/http cannot
+// read as HTTP (a header line holding a control character) was reached,
+// and a POST was made: 502 api_unreadable, its message saying so, naming
+// the environment, the API and what is wrong (not the answer's bytes), and
+// for a request that may change something, that it was made. It said the
+// API "could not be reached" and to check the connection (502
+// api_unreachable), for a request the API had acted on.
+func TestAnswerThatIsNotHTTP(t *testing.T) {
+	f := newFixtureWith(t, rawAPI(t, "bad", func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 201 Created\r\nX-Bad: a\x1b[31mred\r\nContent-Length: 2\r\n\r\n{}")
+	}))
+	f.login(t, "bad")
+	for _, tt := range []struct {
+		method string
+		made   bool
+	}{{http.MethodGet, false}, {http.MethodPost, true}} {
+		req, err := http.NewRequest(tt.method, f.base+"/bad/x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pr problemBody
+		err = json.NewDecoder(resp.Body).Decode(&pr)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusBadGateway || pr.Error != "api_unreadable" || pr.Env != "bad" ||
+			strings.Contains(pr.Message, "could not be reached") || !strings.HasPrefix(pr.Message, "bad: the API at 127.0.0.1:") ||
+			!strings.Contains(pr.Message, " answered with what freshtoken cannot read as HTTP (malformed MIME header line)") ||
+			strings.Contains(pr.Message, "31m") || strings.Contains(pr.Message, "the request was made") != tt.made {
+			t.Errorf("%s: %d %+v; want 502 api_unreadable saying the API answered with what is not HTTP", tt.method, resp.StatusCode, pr)
+		}
+	}
+}
+
 // TestSwitchNobodyAskedFor: an API that answers 101 to a request that asked
 // for no protocol switch gets a 502, not a connection handed over to it, and
 // its connection, which now carries another protocol, serves no other request.

@@ -286,6 +286,47 @@ func (s *Store) keepReserve() {
 	}
 }
 
+// RemoveEmpty removes the token folder dir if it holds no file but the
+// reserve, which it removes first: a folder made for tokens that never
+// stayed there (a store migrate taken back) is not left behind, holding
+// the reserve alone. A folder holding anything else is left as it is.
+func RemoveEmpty(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() != reserveName || !e.Type().IsRegular() {
+			return nil
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, reserveName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.Remove(dir)
+}
+
+// RemoveUnusedReserve removes the reserve from the token folder dir when
+// the folder holds nothing else: the reserve serves the renewals of records
+// there, and with none left (every record moved to another store) it is 64
+// KiB left in the folder for nothing. A writer that comes later makes it
+// again as it saves.
+func RemoveUnusedReserve(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() != reserveName || !e.Type().IsRegular() {
+			return nil
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, reserveName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 // Delete implements store.Store.
 func (s *Store) Delete(_ context.Context, env string) error {
 	if err := checkName(env, runtime.GOOS); err != nil {
