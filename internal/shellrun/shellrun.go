@@ -77,9 +77,16 @@ func (c *commands) start(cmd *exec.Cmd) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	if afterStart != nil {
+		afterStart()
+	}
 	c.set[cmd] = true
 	return nil
 }
+
+// afterStart, when a test sets it, is called between a command's start
+// and its listing.
+var afterStart func()
 
 func (c *commands) remove(cmd *exec.Cmd) {
 	c.mu.Lock()
