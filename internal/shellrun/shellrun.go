@@ -32,8 +32,7 @@ func Run(ctx context.Context, line string, env []string, keep, stop int) (stdout
 	// command started too, as StopAll does: killing the shell alone left a
 	// pipeline's other members, or a gpg still asking, running on.
 	cmd.Cancel = func() error { return killTree(cmd.Process) }
-	if err = cmd.Start(); err == nil {
-		running.add(cmd)
+	if err = running.start(cmd); err == nil {
 		err = cmd.Wait()
 		running.remove(cmd)
 	}
@@ -68,11 +67,26 @@ type commands struct {
 	set map[*exec.Cmd]bool
 }
 
-func (c *commands) add(cmd *exec.Cmd) {
+// start starts cmd and adds it to the set, with StopAll kept out until it
+// is there: the command runs from its fork on, and a StopAll between the
+// start and the adding (a signal as a client_secret_cmd started, on a
+// loaded machine) did not see it, and left it running on after freshtoken.
+func (c *commands) start(cmd *exec.Cmd) error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	if afterStart != nil {
+		afterStart()
+	}
 	c.set[cmd] = true
-	c.mu.Unlock()
+	return nil
 }
+
+// afterStart, when a test sets it, is called between a command's start
+// and its listing.
+var afterStart func()
 
 func (c *commands) remove(cmd *exec.Cmd) {
 	c.mu.Lock()

@@ -2,6 +2,7 @@ package shellrun
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,4 +57,28 @@ func alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || !strings.HasPrefix(s[i+1:], " Z") && !strings.HasPrefix(s[i+1:], " X")
+}
+
+// TestStopAllAsACommandStarts: StopAll called as a command starts (forked,
+// so running, but not yet among those StopAll ends) ends it all the same:
+// at a signal as a client_secret_cmd started, on a loaded machine, StopAll
+// did not see it and it ran on after freshtoken. StopAll is called here
+// between the start and the listing, where the signal came.
+func TestStopAllAsACommandStarts(t *testing.T) {
+	afterStart = func() {
+		if running.mu.TryLock() {
+			running.mu.Unlock()
+			t.Error("a command started with StopAll free to run and not see it")
+		}
+		go StopAll()
+	}
+	t.Cleanup(func() { afterStart = nil })
+	done := make(chan error, 1)
+	go func() {
+		_, _, _, err := Run(context.Background(), "sleep 60", nil, 1024, 1<<20)
+		done <- err
+	}()
+	if err := testenv.Receive(t, "the command to end", done); err == nil || errors.As(err, new(*Stopped)) {
+		t.Fatalf("Run of a command StopAll ended as it started: %v; want it killed", err)
+	}
 }
