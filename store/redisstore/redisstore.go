@@ -8,6 +8,16 @@
 // extends it while it lives, and it expires within LockTTL of its holder's
 // death. Redis keeps what it is told as durably as it is configured to: run
 // it with appendonly yes.
+//
+// Just before each token request that spends a refresh token (HoldsLock),
+// the holder also sets freshtoken:<env>:renewing, the in-flight mark,
+// holding its lock's value, in the same step as it confirms its lock: while
+// another holder's mark stands, no one else takes the lock, and a save by
+// the mark's holder is taken though its lock expired. A Redis paused past
+// the lock's life (SIGSTOP, a VM migration, a long fork) expires the lock
+// by its own clock, and the mark keeps the holder's answer first in line.
+// The holder extends its mark with its lock, and clears it as it saves or
+// lets go; it expires within InFlightTTL of the holder's death.
 package redisstore
 
 import (
@@ -31,6 +41,14 @@ import (
 // without releasing it.
 const DefaultLockTTL = 10 * time.Second
 
+// DefaultInFlightTTL is how long the in-flight mark of a holder that sent
+// a token request outlives that holder's last sign of life (see
+// Store.InFlightTTL): a minute, so that a Redis paused for up to about a
+// minute while a token request was in flight keeps the answer's place,
+// and other machines' renewals wait at most a minute after a holder died
+// in the middle of one.
+const DefaultInFlightTTL = time.Minute
+
 // lockPoll is how often a waiting renewer tries the lock again.
 const lockPoll = 25 * time.Millisecond
 
@@ -41,6 +59,18 @@ type Store struct {
 	// LockTTL is how long a lock outlives its holder's death; the live
 	// holder extends it every third of that. Zero means DefaultLockTTL.
 	LockTTL time.Duration
+	// InFlightTTL is how long the in-flight mark that a holder sets just
+	// before each token request (HoldsLock) outlives the holder's last
+	// sign of life; the live holder extends it with its lock, and clears
+	// it when it saves or lets go of the lock. While it stands, no other
+	// renewer takes the lock, even one that expired, and the holder's save
+	// is taken: a Redis paused for longer than LockTTL, and less than
+	// this, while the provider answered, lets nobody spend the refresh
+	// token the answer replaced. It is also how long other renewers wait
+	// after a holder died (SIGKILL, a crash) between its token request and
+	// its save. Zero means DefaultInFlightTTL; a value below the lock's
+	// life is taken as the lock's life.
+	InFlightTTL time.Duration
 
 	mu       sync.Mutex
 	holders  map[string]string        // env → the value of the lock this Store holds
@@ -100,7 +130,7 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		for env, r := range retained {
 			r.stop()
-			s.release(lockKey(env), r.holder)
+			s.release(env, r.holder)
 		}
 		s.closeErr = s.client.Close()
 		if unsaved != nil {
@@ -223,6 +253,11 @@ func parseURL(rawURL string) (*redis.Options, *url.URL, error) {
 func key(env string) string     { return "freshtoken:" + env }
 func lockKey(env string) string { return "freshtoken:" + env + ":lock" }
 
+// markKey is env's in-flight mark (see Store.InFlightTTL). An
+// environment's name has no colon, so no record's key is another's lock
+// or mark.
+func markKey(env string) string { return "freshtoken:" + env + ":renewing" }
+
 // Location implements store.Store.
 func (s *Store) Location(env string) string {
 	return s.where + " (key " + key(env) + ")"
@@ -261,7 +296,10 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 // is still its own, in the same step (fenced): a holder paused past the
 // lock's time limit, whose lock passed to another renewer, must not
 // overwrite the newer tokens that renewer may have saved. It then returns
-// an error and writes nothing; HoldsLock reports false. Without the lock
+// an error and writes nothing; HoldsLock reports false. A lock that expired
+// with no one taking it, while this holder's in-flight mark stands (Redis
+// paused while the provider answered), still takes the save, and is taken
+// back with it; a save clears the mark (see InFlightTTL). Without the lock
 // (a caller outside the renewal rules) it saves as it is told.
 func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 	if err := store.ValidateEnvName(env); err != nil {
@@ -280,7 +318,7 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 		}
 		return nil
 	}
-	saved, err := fencedSave.Run(ctx, s.client, []string{key(env), lockKey(env)}, data, holder).Bool()
+	saved, err := fencedSave.Run(ctx, s.client, []string{key(env), lockKey(env), markKey(env)}, data, holder, s.lockTTL().Milliseconds()).Bool()
 	if err != nil {
 		return s.failed(ctx, "save the tokens", err)
 	}
@@ -291,8 +329,22 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 }
 
 // fencedSave sets KEYS[1] to ARGV[1] only while the lock KEYS[2] holds the
-// caller's value ARGV[2].
-var fencedSave = redis.NewScript(`if redis.call("GET", KEYS[2]) == ARGV[2] then redis.call("SET", KEYS[1], ARGV[1]) return 1 end return 0`)
+// caller's value ARGV[2], or, the lock having expired, while the in-flight
+// mark KEYS[3] does (the holder sent a token request, and Redis was paused
+// past the lock's life while the provider answered: no one else took the
+// lock since). A save under the mark takes the lock back for ARGV[3] ms,
+// so that a save go-redis sends again, its answer lost, is taken again, as
+// one under the lock is. Either clears the caller's mark: nothing is in
+// flight, and a holder that dies now holds others back no longer than its
+// lock. A lock another renewer holds is never overridden by the mark (a
+// freshtoken older than the mark takes the lock regardless of it).
+var fencedSave = redis.NewScript(`local lock = redis.call("GET", KEYS[2])
+local mark = redis.call("GET", KEYS[3])
+if lock ~= ARGV[2] and (lock or mark ~= ARGV[2]) then return 0 end
+redis.call("SET", KEYS[1], ARGV[1])
+if not lock then redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3]) end
+if mark == ARGV[2] then redis.call("DEL", KEYS[3]) end
+return 1`)
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, env string) error {
@@ -325,7 +377,7 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
 	}
-	for _, c := range []struct{ key, what string }{{key(env), "save the tokens"}, {lockKey(env), "take the renewal lock"}} {
+	for _, c := range []struct{ key, what string }{{key(env), "save the tokens"}, {lockKey(env), "take the renewal lock"}, {markKey(env), "mark the renewal in flight"}} {
 		_, err := await.Result(ctx, func() (any, error) { return writeCheck.Run(ctx, s.client, []string{c.key}).Result() })
 		var answer redis.Error
 		if err == nil || errors.As(err, &answer) && strings.Contains(answer.Error(), "syntax error") {
@@ -354,15 +406,39 @@ var writeCheck = redis.NewScript(`if redis.acl_check_cmd then
 end
 return redis.call("SET", KEYS[1], "", "NX", "XX")`)
 
-// acquire takes a free lock, and reports a lock already holding the
-// caller's value as taken too: go-redis sends a command again when its answer
-// was lost, and the first may have taken it. extend and release act on a lock
-// only while it still holds its holder's value: a lock that expired and was
-// taken by another renewer is not theirs.
+// The lock scripts take the lock KEYS[1] and the in-flight mark KEYS[2],
+// and the holder's value ARGV[1].
+//
+// acquire takes a free lock (ARGV[2] ms to live) while no other holder's
+// in-flight mark stands, and reports a lock already holding the caller's
+// value as taken too: go-redis sends a command again when its answer was
+// lost, and the first may have taken it (no mark can have come between:
+// only the lock's holder sets one). A mark of the caller's own is that of a
+// lock this Store kept for an unsaved answer, and takes back (see
+// KeepUnsaved).
+//
+// check confirms the lock is the caller's, gives it ARGV[2] ms to live,
+// and sets the caller's in-flight mark for ARGV[3] ms (HoldsLock: a token
+// request follows). keep extends the caller's lock, and its mark if it has
+// one, even once the lock expired (Redis paused): the holder lives, and
+// its answer may still be saved. release lets go of the caller's lock and
+// clears its mark. None acts on another holder's lock or mark.
 var (
-	acquire = redis.NewScript(`if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) or redis.call("GET", KEYS[1]) == ARGV[1] then return 1 end return 0`)
-	extend  = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
-	release = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+	acquire = redis.NewScript(`local mark = redis.call("GET", KEYS[2])
+if mark and mark ~= ARGV[1] then return 0 end
+if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) or redis.call("GET", KEYS[1]) == ARGV[1] then return 1 end
+return 0`)
+	check = redis.NewScript(`if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+redis.call("SET", KEYS[2], ARGV[1], "PX", ARGV[3])
+return 1`)
+	keep = redis.NewScript(`local held = 0
+if redis.call("GET", KEYS[1]) == ARGV[1] then held = redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+if redis.call("GET", KEYS[2]) == ARGV[1] then redis.call("PEXPIRE", KEYS[2], ARGV[3]) end
+return held`)
+	release = redis.NewScript(`if redis.call("GET", KEYS[2]) == ARGV[1] then redis.call("DEL", KEYS[2]) end
+if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`)
 )
 
 // Lock implements store.Store. It waits while another renewer, on any
@@ -401,7 +477,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		holder = r.holder
 	}
 	for {
-		ok, err := acquire.Run(ctx, s.client, []string{k}, holder, ttl.Milliseconds()).Bool()
+		ok, err := acquire.Run(ctx, s.client, []string{k, markKey(env)}, holder, ttl.Milliseconds()).Bool()
 		if err != nil {
 			s.mu.Lock()
 			keep := s.kept[env] > 0 && !s.closing
@@ -409,12 +485,12 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 				if s.retained == nil {
 					s.retained = map[string]*retainedLock{}
 				}
-				s.retained[env] = s.keepAlive(k, holder, ttl)
+				s.retained[env] = s.keepAlive(env, holder, ttl)
 			}
 			s.mu.Unlock()
 			if !keep {
 				// The lock may have been taken all the same, its answer lost.
-				go s.release(k, holder)
+				go s.release(env, holder)
 			}
 			<-turn
 			if ctx.Err() != nil {
@@ -436,13 +512,13 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	s.mu.Lock()
 	if s.closing && !s.lastTry(ctx) { // Close came meanwhile, and may have closed the client
 		s.mu.Unlock()
-		go s.release(k, holder) // else it expires within its TTL
+		go s.release(env, holder) // else it expires within its TTL
 		<-turn
 		return nil, s.closed("take the renewal lock")
 	}
 	s.locked++
 	s.mu.Unlock()
-	alive := s.keepAlive(k, holder, ttl)
+	alive := s.keepAlive(env, holder, ttl)
 	s.mu.Lock()
 	if s.holders == nil {
 		s.holders = map[string]string{}
@@ -460,11 +536,11 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 				if s.retained == nil {
 					s.retained = map[string]*retainedLock{}
 				}
-				s.retained[env] = s.keepAlive(k, holder, ttl)
+				s.retained[env] = s.keepAlive(env, holder, ttl)
 			}
 			s.mu.Unlock()
 			if !retain {
-				s.release(k, holder)
+				s.release(env, holder)
 			}
 			s.mu.Lock()
 			s.locked--
@@ -489,10 +565,12 @@ func (r *retainedLock) stop() {
 	<-r.stopped
 }
 
-// keepAlive extends the lock k holding holder every third of ttl, until
-// the retainedLock it returns is stopped.
-func (s *Store) keepAlive(k, holder string, ttl time.Duration) *retainedLock {
+// keepAlive extends env's lock holding holder every third of ttl, and the
+// holder's in-flight mark with it (see keep), until the retainedLock it
+// returns is stopped.
+func (s *Store) keepAlive(env, holder string, ttl time.Duration) *retainedLock {
 	r := &retainedLock{holder: holder, done: make(chan struct{}), stopped: make(chan struct{})}
+	mark := s.inFlightTTL()
 	go func() {
 		defer close(r.stopped)
 		tick := time.NewTicker(ttl / 3)
@@ -505,7 +583,7 @@ func (s *Store) keepAlive(k, holder string, ttl time.Duration) *retainedLock {
 				// A failed extension is tried again at the next tick; the
 				// lock lasts a whole TTL from the last one that worked.
 				ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
-				extend.Run(ctx, s.client, []string{k}, holder, ttl.Milliseconds())
+				keep.Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder, ttl.Milliseconds(), mark.Milliseconds())
 				cancel()
 			}
 		}
@@ -547,7 +625,7 @@ func (s *Store) KeepUnsaved(env string, flush func(context.Context) error) func(
 			s.mu.Unlock()
 			if r != nil {
 				r.stop()
-				s.release(lockKey(env), r.holder)
+				s.release(env, r.holder)
 			}
 		})
 	}
@@ -575,10 +653,20 @@ func (s *Store) lockTTL() time.Duration {
 	return s.LockTTL
 }
 
+func (s *Store) inFlightTTL() time.Duration {
+	if s.InFlightTTL <= 0 {
+		return DefaultInFlightTTL
+	}
+	return max(s.InFlightTTL, s.lockTTL())
+}
+
 // HoldsLock implements store.LockChecker: it asks Redis whether env's lock
 // still holds the value this Store's Lock set and, in the same step, gives
 // a lock found held a whole TTL to live, so that the token request sent
-// next does not outlast a lock that was about to expire.
+// next does not outlast a lock that was about to expire, and sets the
+// holder's in-flight mark (see Store.InFlightTTL), which the engine's token
+// request, sent next, needs: the mark keeps others from the lock, and the
+// answer's save possible, through a Redis paused past the lock's life.
 func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	s.mu.Lock()
 	holder, ok := s.holders[env]
@@ -586,18 +674,20 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	held, err := extend.Run(ctx, s.client, []string{lockKey(env)}, holder, s.lockTTL().Milliseconds()).Bool()
+	held, err := check.Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder, s.lockTTL().Milliseconds(), s.inFlightTTL().Milliseconds()).Bool()
 	if err != nil {
 		return false, s.failed(ctx, "check the renewal lock", err)
 	}
 	return held, nil
 }
 
-// release lets go of the lock k if holder still holds it.
-func (s *Store) release(k, holder string) {
+// release lets go of env's lock, and clears its in-flight mark, if holder
+// still holds them: a renewal that ends without an answer to save (an
+// error, none, one given up) leaves no mark to hold others back.
+func (s *Store) release(env, holder string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	release.Run(ctx, s.client, []string{k}, holder)
+	release.Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder)
 }
 
 // failed describes err, from doing what at Redis for a caller with ctx, as

@@ -436,9 +436,9 @@ func TestRedisCluster(t *testing.T) {
 	t.Run("one node", func(t *testing.T) {
 		srv := redistest.StartCluster(t, 1, func(int) int { return 0 })[0]
 		s := open(t, srv.URL)
-		unlock := lock(t, s)
-		defer unlock()
-		err := s.Save(context.Background(), "sandbox", &store.Record{AccessToken: "a-token"})
+		// The lock and its in-flight mark are two keys too, taken in one
+		// step: the lock is refused, before any save.
+		_, err := s.Lock(context.Background(), "sandbox")
 		clusterRefused(t, err)
 	})
 	t.Run("the key on another node", func(t *testing.T) {
@@ -505,7 +505,9 @@ func TestLockOutlivesItsUnsavedAnswer(t *testing.T) {
 // the record's key but not the lock's) is found out by CheckWrite, as
 // ErrDenied naming what it may not do, while the user the docs give may
 // write. Nothing is written: the record, another machine's lock (its value
-// and its time to live) and an absent record stay as they were.
+// and its time to live) and an absent record stay as they were. A user that
+// may write the record and the lock, not the in-flight mark, whose every
+// renewal is refused, is found out too.
 func TestCheckWrite(t *testing.T) {
 	srv := redistest.Start(t)
 	rc := raw(t, srv)
@@ -517,6 +519,7 @@ func TestCheckWrite(t *testing.T) {
 		{"keysro", "%R~freshtoken:*", "+@all"},
 		{"nolock", "~freshtoken:sandbox", "~freshtoken:empty", "+@all"},
 		{"nodel", "~freshtoken:*", "+@connection", "+get", "+set", "+eval", "+evalsha", "+pexpire"},
+		{"nomark", "~freshtoken:sandbox", "~freshtoken:empty", "~freshtoken:*:lock", "+@all"},
 	} {
 		if err := rc.Do(ctx, append([]any{"ACL", "SETUSER", user[0], "on", ">pw"}, anys(user[1:])...)...).Err(); err != nil {
 			t.Fatal(err)
@@ -536,6 +539,7 @@ func TestCheckWrite(t *testing.T) {
 		{"keysro", "could not save the tokens"},
 		{"nolock", "could not take the renewal lock"},
 		{"nodel", "'del'"},
+		{"nomark", "could not mark the renewal in flight"},
 	} {
 		s := open(t, "redis://"+tt.user+":pw@"+srv.Addr+"/0")
 		for _, env := range []string{"sandbox", "empty"} {
@@ -569,4 +573,155 @@ func anys(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// attempted waits until Redis has run two lock attempts by a Store other
+// than the holder's (every script of a holder's passes its value): the
+// first one surely done by then, whatever Redis tells MONITOR first.
+func attempted(t *testing.T, seen <-chan string, holder string) {
+	t.Helper()
+	for n := 0; n < 2; {
+		line, ok := <-seen
+		if !ok {
+			t.Fatal("MONITOR ended")
+		}
+		if strings.Contains(line, `] "eval`) && strings.Contains(line, `"freshtoken:sandbox:lock"`) && !strings.Contains(line, holder) {
+			n++
+		}
+	}
+}
+
+// TestInFlightMarkOutlastsTheLock: the mark a holder sets as it checks its
+// lock just before a token request (HoldsLock) keeps every other renewer
+// out once the lock expired by Redis's clock (Redis paused past the lock's
+// life while the provider answered), and the holder's save is taken under
+// it, taking the lock back and clearing the mark: the other renewer then
+// reads the answer, once the holder unlocks. Without the
+// mark, the other renewer took the expired lock and read, and sent, the
+// refresh token the answer replaced.
+func TestInFlightMarkOutlastsTheLock(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	a, b := open(t, srv.URL), open(t, srv.URL)
+	a.LockTTL, a.InFlightTTL = time.Minute, 2*time.Minute // no extension comes during the test
+	unlockA := lock(t, a)
+	defer unlockA()
+	if held, err := a.HoldsLock(ctx, "sandbox"); !held || err != nil {
+		t.Fatalf("HoldsLock: %v, %v", held, err)
+	}
+	holder := rc.Get(ctx, "freshtoken:sandbox:lock").Val()
+	if mark, ttl := rc.Get(ctx, "freshtoken:sandbox:renewing").Val(), rc.PTTL(ctx, "freshtoken:sandbox:renewing").Val(); mark != holder || ttl <= time.Minute {
+		t.Fatalf("the in-flight mark is %q for %v; want the holder's, for InFlightTTL", mark, ttl)
+	}
+	rc.Del(ctx, "freshtoken:sandbox:lock") // expired while Redis was paused
+
+	seen := srv.Monitor(t)
+	locked := make(chan func(), 1)
+	go func() {
+		unlock, err := b.Lock(ctx, "sandbox")
+		if err != nil {
+			t.Error(err)
+			unlock = func() {}
+		}
+		locked <- unlock
+	}()
+	attempted(t, seen, holder)
+	if v := rc.Get(ctx, "freshtoken:sandbox:lock").Val(); v != "" {
+		t.Fatal("another renewer took the lock while the holder's token request was in flight")
+	}
+	answer := storetest.Sample()
+	answer.RefreshToken = "the-rotated-refresh-token"
+	if err := a.Save(ctx, "sandbox", answer); err != nil {
+		t.Fatalf("the holder's save under its mark: %v", err)
+	}
+	if m, l := rc.Get(ctx, "freshtoken:sandbox:renewing").Val(), rc.Get(ctx, "freshtoken:sandbox:lock").Val(); m != "" || l != holder {
+		t.Fatalf("lock %q, mark %q after the save; want the lock taken back, and the mark cleared", l, m)
+	}
+	if err := a.Save(ctx, "sandbox", answer); err != nil {
+		t.Fatalf("the same save again (go-redis sends one again when its answer is lost): %v", err)
+	}
+	unlockA()
+	unlockB := <-locked
+	defer unlockB()
+	if got, err := b.Load(ctx, "sandbox"); err != nil || got.RefreshToken != answer.RefreshToken {
+		t.Fatalf("the next renewer reads %v, %v; want the answer saved", got, err)
+	}
+	if v := rc.Get(ctx, "freshtoken:sandbox:lock").Val(); v == "" || v == holder {
+		t.Fatalf("the lock is %q after the first holder's unlock; want the next renewer's", v)
+	}
+}
+
+// TestInFlightMarkOfADeadHolder: a holder that died (SIGKILL) between its
+// check and its save leaves its mark, which keeps others waiting until it
+// expires, not only until the lock does; then the next renewer goes ahead.
+func TestInFlightMarkOfADeadHolder(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	rc.Set(ctx, "freshtoken:sandbox:renewing", "the-dead-holder", time.Minute) // its lock expired already
+	seen := srv.Monitor(t)
+	locked := make(chan error, 1)
+	go func() {
+		_, err := open(t, srv.URL).Lock(ctx, "sandbox")
+		locked <- err
+	}()
+	attempted(t, seen, "the-dead-holder")
+	if v := rc.Get(ctx, "freshtoken:sandbox:lock").Val(); v != "" {
+		t.Fatal("the lock was taken while a dead holder's mark stood")
+	}
+	rc.PExpire(ctx, "freshtoken:sandbox:renewing", time.Millisecond) // InFlightTTL on
+	if err := <-locked; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestInFlightMarkEndsWithItsRenewal: a renewal that ends without an answer
+// to save (a failure, no answer) clears its mark as it unlocks, and one
+// whose answer is kept unsaved keeps its mark with its lock until the
+// answer is given up; a mark or lock of another holder is left alone. A
+// save under the mark is refused once another holder has the lock (a
+// freshtoken older than the mark takes the lock regardless of it).
+func TestInFlightMarkEndsWithItsRenewal(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	a := open(t, srv.URL)
+	a.LockTTL = time.Minute
+	marked := func() string { return rc.Get(ctx, "freshtoken:sandbox:renewing").Val() }
+
+	unlock := lock(t, a)
+	a.HoldsLock(ctx, "sandbox")
+	unlock()
+	if m := marked(); m != "" {
+		t.Fatalf("the mark %q is left after the unlock", m)
+	}
+
+	withdraw := a.KeepUnsaved("sandbox", func(context.Context) error { return nil })
+	unlock = lock(t, a)
+	a.HoldsLock(ctx, "sandbox")
+	holder := marked()
+	unlock() // the lock is kept for the unsaved answer, and the mark too
+	if m, l := marked(), rc.Get(ctx, "freshtoken:sandbox:lock").Val(); m != holder || l != holder {
+		t.Fatalf("lock %q, mark %q, while the answer is kept; want both the holder's (%q)", l, m, holder)
+	}
+	rc.Del(ctx, "freshtoken:sandbox:lock") // expired while Redis was paused: the keeper takes it back
+	unlock = lock(t, a)
+	unlock()
+	withdraw() // given up
+	if m, l := marked(), rc.Get(ctx, "freshtoken:sandbox:lock").Val(); m != "" || l != "" {
+		t.Fatalf("lock %q, mark %q, once the answer was given up; want neither", l, m)
+	}
+
+	unlock = lock(t, a)
+	a.HoldsLock(ctx, "sandbox")
+	rc.Set(ctx, "freshtoken:sandbox:lock", "an-older-freshtoken", time.Minute)
+	if err := a.Save(ctx, "sandbox", storetest.Sample()); err == nil {
+		t.Fatal("a save under the mark was taken while another holder had the lock")
+	}
+	rc.Set(ctx, "freshtoken:sandbox:renewing", "another-holder", time.Minute)
+	unlock()
+	if m, l := marked(), rc.Get(ctx, "freshtoken:sandbox:lock").Val(); m != "another-holder" || l != "an-older-freshtoken" {
+		t.Fatalf("lock %q, mark %q after the unlock; want another holder's left alone", l, m)
+	}
 }

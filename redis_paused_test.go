@@ -1,0 +1,112 @@
+package freshtoken_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/store/redisstore"
+)
+
+// TestRedisPausedWhileTheProviderAnswers: Redis paused (SIGSTOP here; a VM
+// migration, a long fork) for longer than the renewal lock lives, while
+// machine A's token request is in flight, expires A's lock by Redis's
+// clock. The provider answered A and rotated the refresh token; A could
+// not save meanwhile. When Redis ran again, machine B's lock attempt,
+// reaching Redis before A's save, took the lock, read the old tokens and
+// sent the refresh token A's answer replaced: the provider ended the
+// grant, and A's save was refused. Now the in-flight mark A set with its
+// last check of the lock, just before its token request, keeps B waiting,
+// A's save is taken under it, and B uses A's tokens.
+//
+// The test makes B's lock attempt reach Redis before A's save: A's answer
+// is held in A's transport until Redis, run again, has run B's attempt
+// (seen through MONITOR).
+func TestRedisPausedWhileTheProviderAnswers(t *testing.T) {
+	const lockTTL = 300 * time.Millisecond
+	srv := redistest.Start(t)
+	newStore := func() *redisstore.Store {
+		st, err := redisstore.New(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.LockTTL = lockTTL
+		st.InFlightTTL = 30 * time.Second // past the pause; never waited for
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour}) // a reused refresh token ends the grant
+	r.login(r.sourceOn(newStore()))
+	b := r.sourceOn(newStore())
+
+	type result struct {
+		tok *oauth2.Token
+		err error
+	}
+	bDone := make(chan result, 1)
+	var once sync.Once
+	hold := func() {
+		once.Do(func() {
+			// A has the provider's answer, which rotated the refresh
+			// token, and has not saved it yet.
+			holderA := srv.Get(t, "freshtoken:sandbox:lock")
+			if holderA == "" {
+				t.Error("A's lock is gone before Redis was paused")
+				return
+			}
+			seen := srv.Monitor(t)
+			srv.Pause(t)
+			// What is tested is Redis's clock passing the lock's end while
+			// Redis is stopped: nothing extends it meanwhile.
+			time.Sleep(3 * lockTTL)
+			srv.Resume(t)
+			go func() {
+				tok, err := b.Token()
+				bDone <- result{tok, err}
+			}()
+			for line := range seen {
+				// B's lock attempt: a script on A's lock key, without A's
+				// value (every script of A's passes its value).
+				if strings.Contains(line, `] "eval`) && strings.Contains(line, `"freshtoken:sandbox:lock"`) && !strings.Contains(line, holderA) {
+					return
+				}
+			}
+		})
+	}
+	a, err := freshtoken.New(r.settings, freshtoken.Options{Store: newStore(), Clock: r.clock.Now, HTTPClient: &http.Client{Transport: afterAnswer(hold)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Hour) // both need a renewal
+
+	tokA, errA := a.Token()
+	got := <-bDone
+	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v (A: %v; B: %v): B sent the refresh token A's answer replaced, and the grant ended", st, errA, got.err)
+	}
+	if errA != nil || got.err != nil {
+		t.Fatalf("A: %v; B: %v; want both served", errA, got.err)
+	}
+	if tokA.AccessToken != got.tok.AccessToken {
+		t.Fatalf("A got %q, B %q; want B to use the tokens A's renewal stored", tokA.AccessToken, got.tok.AccessToken)
+	}
+	stored, err := newStore().Load(context.Background(), "sandbox")
+	if err != nil || stored.AccessToken != tokA.AccessToken {
+		t.Fatalf("Redis holds %+v, %v; want A's answer", stored, err)
+	}
+	if n, v := r.provider.Stats().Refreshes, srv.Get(t, "freshtoken:sandbox:renewing"); n != 1 || v != "" {
+		t.Fatalf("refreshes = %d, in-flight mark %q; want A's one renewal, and its mark cleared with its save", n, v)
+	}
+	r.clock.Advance(2 * time.Hour) // the stored refresh token is the live one
+	if _, err := r.sourceOn(newStore()).Token(); err != nil {
+		t.Fatalf("the next renewal: %v", err)
+	}
+}
