@@ -725,3 +725,23 @@ func TestInFlightMarkEndsWithItsRenewal(t *testing.T) {
 		t.Fatalf("lock %q, mark %q after the unlock; want another holder's left alone", l, m)
 	}
 }
+
+// TestLiveHolderKeepsItsMark: a live holder extends its in-flight mark
+// with its lock, and once its lock expired (Redis paused), so that the
+// mark's life counts from its last sign of life, not from its check before
+// a token request that may take its whole timeout to be answered.
+func TestLiveHolderKeepsItsMark(t *testing.T) {
+	s, rc := started(t)
+	ctx := context.Background()
+	s.LockTTL, s.InFlightTTL = 300*time.Millisecond, time.Minute
+	unlock := lock(t, s)
+	defer unlock()
+	if held, err := s.HoldsLock(ctx, "sandbox"); !held || err != nil {
+		t.Fatalf("HoldsLock: %v, %v", held, err)
+	}
+	rc.Del(ctx, "freshtoken:sandbox:lock")                         // expired while Redis was paused
+	rc.PExpire(ctx, "freshtoken:sandbox:renewing", 20*time.Second) // its life counting down
+	testenv.WaitFor(t, "the holder to extend its mark", func() bool {
+		return rc.PTTL(ctx, "freshtoken:sandbox:renewing").Val() > 30*time.Second
+	})
+}
