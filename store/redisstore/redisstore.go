@@ -717,7 +717,7 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	}
 	switch code {
 	case "CROSSSLOT", "MOVED", "ASK":
-		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s is a Redis Cluster (it answered %q), which cannot keep freshtoken's tokens: a record and its renewal lock are two keys, in two hash slots, that a save sets in one step; name a standalone Redis (a primary, with replicas if you like) in its URL", what, s.where, answer.Error())}
+		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s is a Redis Cluster (it answered %q), which cannot keep freshtoken's tokens: a record, its renewal lock and its in-flight mark are keys in different hash slots, which freshtoken reads and writes together in one step; name a standalone Redis (a primary, with replicas if you like) in its URL", what, s.where, answer.Error())}
 	case "WRONGPASS", "NOAUTH", "NOPERM":
 		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in its URL, and the user's permissions (see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", what, s.where, answer.Error())}
 	case "OOM":
