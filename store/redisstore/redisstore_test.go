@@ -426,8 +426,8 @@ func TestCloseWaitsForTheRenewalUnderWay(t *testing.T) {
 }
 
 // TestRedisCluster: a Redis Cluster, which the store does not support (a
-// record and its lock are two keys, in two hash slots, that a save sets in
-// one step), is a configuration problem said as such, wrapping
+// record, its lock and its in-flight mark are keys in different hash slots,
+// written together in one step), is a configuration problem said as such, wrapping
 // store.ErrDenied (exit 2): its answers were shown raw, as an unexpected
 // failure (exit 1, a bug): "CROSSSLOT Keys in request don't hash to the
 // same slot" at every save under the lock (every log-in), and "MOVED …"
