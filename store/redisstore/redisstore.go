@@ -17,7 +17,11 @@
 // the lock's life (SIGSTOP, a VM migration, a long fork) expires the lock
 // by its own clock, and the mark keeps the holder's answer first in line.
 // The holder extends its mark with its lock, and clears it as it saves or
-// lets go; it expires within InFlightTTL of the holder's death.
+// lets go. A dead holder's mark only runs down: a renewer waiting for the
+// lock that watched it not extended for half the lock's life, through
+// polls Redis answered without a gap, takes the lock from it in one step,
+// so that the lock passes within LockTTL and a half of its holder's death
+// whatever the mark (see markWatch); the mark expires within InFlightTTL.
 package redisstore
 
 import (
@@ -43,11 +47,11 @@ const DefaultLockTTL = 10 * time.Second
 
 // DefaultInFlightTTL is how long the in-flight mark of a holder that sent
 // a token request outlives that holder's last sign of life (see
-// Store.InFlightTTL): a minute, so that a Redis paused for up to about a
-// minute while a token request was in flight keeps the answer's place,
-// and other machines' renewals wait at most a minute after a holder died
-// in the middle of one.
-const DefaultInFlightTTL = time.Minute
+// Store.InFlightTTL): five minutes, so that a Redis paused for up to that
+// long while a token request was in flight keeps the answer's place. Other
+// machines do not wait for it after a holder died: they take the lock
+// from a mark they watched run down (see markWatch).
+const DefaultInFlightTTL = 5 * time.Minute
 
 // lockPoll is how often a waiting renewer tries the lock again.
 const lockPoll = 25 * time.Millisecond
@@ -62,14 +66,17 @@ type Store struct {
 	// InFlightTTL is how long the in-flight mark that a holder sets just
 	// before each token request (HoldsLock) outlives the holder's last
 	// sign of life; the live holder extends it with its lock, and clears
-	// it when it saves or lets go of the lock. While it stands, no other
-	// renewer takes the lock, even one that expired, and the holder's save
-	// is taken: a Redis paused for longer than LockTTL, and less than
-	// this, while the provider answered, lets nobody spend the refresh
-	// token the answer replaced. It is also how long other renewers wait
-	// after a holder died (SIGKILL, a crash) between its token request and
-	// its save. Zero means DefaultInFlightTTL; a value below the lock's
-	// life is taken as the lock's life.
+	// it when it saves or lets go of the lock. While it stands, and its
+	// holder extends it, no other renewer takes the lock, even one that
+	// expired, and the holder's save is taken: a Redis paused for longer
+	// than LockTTL, and less than this, while the provider answered, lets
+	// nobody spend the refresh token the answer replaced. A holder that
+	// died (SIGKILL, a crash) between its token request and its save holds
+	// others back no longer than its lock: a renewer that watched its mark
+	// not extended for half the lock's life, Redis answering all the while,
+	// takes the lock from it, as its lock expires (or half a lock's life
+	// after it came, if it came later). Zero means DefaultInFlightTTL; a
+	// value below the lock's life is taken as the lock's life.
 	InFlightTTL time.Duration
 
 	mu       sync.Mutex
@@ -415,7 +422,17 @@ return redis.call("SET", KEYS[1], "", "NX", "XX")`)
 // lost, and the first may have taken it (no mark can have come between:
 // only the lock's holder sets one). A mark of the caller's own is that of a
 // lock this Store kept for an unsaved answer, and takes back (see
-// KeepUnsaved).
+// KeepUnsaved). It answers {1} when the lock is the caller's; else {0},
+// with, when another holder's mark stands, the mark's value, its time to
+// live in ms, and whether the lock is held (1) or free (0), which a waiter
+// watches (see markWatch).
+//
+// takeover takes the lock from a holder that died with its mark set: only
+// while the lock is free, the mark still holds the value ARGV[3] the
+// caller watched, and its time to live is no more than the ARGV[4] ms the
+// caller saw last (its holder did not extend it meanwhile). It deletes the
+// mark and takes the lock (ARGV[2] ms) in one step, and answers 1; else it
+// does nothing, and answers 0.
 //
 // check confirms the lock is the caller's, gives it ARGV[2] ms to live,
 // and sets the caller's in-flight mark for ARGV[3] ms (HoldsLock: a token
@@ -425,9 +442,13 @@ return redis.call("SET", KEYS[1], "", "NX", "XX")`)
 // clears its mark. None acts on another holder's lock or mark.
 var (
 	acquire = redis.NewScript(`local mark = redis.call("GET", KEYS[2])
-if mark and mark ~= ARGV[1] then return 0 end
-if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) or redis.call("GET", KEYS[1]) == ARGV[1] then return 1 end
-return 0`)
+if mark and mark ~= ARGV[1] then return {0, mark, redis.call("PTTL", KEYS[2]), redis.call("EXISTS", KEYS[1])} end
+if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) or redis.call("GET", KEYS[1]) == ARGV[1] then return {1} end
+return {0}`)
+	takeover = redis.NewScript(`if redis.call("GET", KEYS[2]) ~= ARGV[3] or redis.call("PTTL", KEYS[2]) > tonumber(ARGV[4]) then return 0 end
+if not redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 0 end
+redis.call("DEL", KEYS[2])
+return 1`)
 	check = redis.NewScript(`if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call("PEXPIRE", KEYS[1], ARGV[2])
 redis.call("SET", KEYS[2], ARGV[1], "PX", ARGV[3])
@@ -442,8 +463,11 @@ return 0`)
 )
 
 // Lock implements store.Store. It waits while another renewer, on any
-// machine or through this Store, holds env's lock, and keeps the lock it
-// takes alive until unlock.
+// machine or through this Store, holds env's lock, or another holder's
+// in-flight mark stands and is extended (a live holder whose lock Redis
+// expired while paused), and keeps the lock it takes alive until unlock.
+// A mark it watched not extended for half the lock's life is a dead
+// holder's, which it takes the lock from (see markWatch).
 func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, err
@@ -476,8 +500,9 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		r.stop()
 		holder = r.holder
 	}
+	var watch markWatch
 	for {
-		ok, err := acquire.Run(ctx, s.client, []string{k, markKey(env)}, holder, ttl.Milliseconds()).Bool()
+		ok, err := s.tryLock(ctx, env, holder, ttl, &watch)
 		if err != nil {
 			s.mu.Lock()
 			keep := s.kept[env] > 0 && !s.closing
@@ -551,6 +576,80 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			<-turn
 		})
 	}, nil
+}
+
+// tryLock tries once to take env's lock for holder: with acquire, or,
+// the lock being free and another holder's in-flight mark standing, with
+// takeover once watch has seen that mark not extended for the grace
+// (markGrace), Redis answering all the while.
+func (s *Store) tryLock(ctx context.Context, env, holder string, ttl time.Duration, watch *markWatch) (bool, error) {
+	keys := []string{lockKey(env), markKey(env)}
+	answer, err := acquire.Run(ctx, s.client, keys, holder, ttl.Milliseconds()).Slice()
+	if err != nil {
+		return false, err
+	}
+	if taken, _ := answer[0].(int64); taken == 1 {
+		return true, nil
+	}
+	if len(answer) < 4 { // no other holder's mark: the lock is held
+		*watch = markWatch{}
+		return false, nil
+	}
+	mark, _ := answer[1].(string)
+	pttl, _ := answer[2].(int64)
+	held, _ := answer[3].(int64)
+	if !watch.see(mark, pttl, time.Now(), ttl) || held == 1 {
+		return false, nil
+	}
+	return takeover.Run(ctx, s.client, keys, holder, ttl.Milliseconds(), mark, pttl).Bool()
+}
+
+// A markWatch is what a renewer waiting for the lock saw of another
+// holder's in-flight mark. A live holder extends its mark with its lock,
+// every third of the lock's life, and its time to live goes back up; a
+// dead holder's only runs down. A Redis paused (SIGSTOP, a VM migration, a
+// long fork) stops the holder's extensions too, while Redis's clock runs
+// on: the mark then looks like a dead holder's to a waiter that counts
+// time across the pause. So the watch counts only time over which the
+// waiter's own polls were answered without a gap, and starts again at
+// every gap, or failure (Lock gives up then), or extension: after a pause,
+// the live holder's next extension comes before the grace has passed.
+type markWatch struct {
+	mark  string    // the mark's value, "" while none is watched
+	pttl  int64     // its time to live at the last poll, ms
+	since time.Time // when it was first seen not extended, with no gap since
+	last  time.Time // when the last poll was answered
+}
+
+// markGrace is how long a waiter watches a mark not extended before it
+// takes the lock from its holder (ttl being the lock's life): longer than
+// the holder's extensions' period (a third of ttl), and short enough that
+// a waiter that was waiting as the holder died, which has watched that
+// long by the time the lock expires, takes over as it does, and one that
+// comes later waits no more than that, within 15 s of the death with the
+// default 10 s lock.
+func markGrace(ttl time.Duration) time.Duration { return ttl / 2 }
+
+// markGap is the longest time between two answers to a waiter's polls
+// that still counts as watching without a gap: a second, or less with a
+// short lock, so that a pause of Redis shorter than it, which holds the
+// holder's extension back as long, still leaves that extension within the
+// grace.
+func markGap(ttl time.Duration) time.Duration { return min(time.Second, ttl/8) }
+
+// see records a poll's answer at now: mark (another holder's in-flight
+// mark, "" for none) with pttl ms to live, the lock living ttl. It reports
+// whether the mark has been seen not extended for the grace, with no gap.
+func (w *markWatch) see(mark string, pttl int64, now time.Time, ttl time.Duration) bool {
+	if mark == "" {
+		*w = markWatch{}
+		return false
+	}
+	if mark != w.mark || pttl > w.pttl || now.Sub(w.last) > markGap(ttl) {
+		w.mark, w.since = mark, now
+	}
+	w.pttl, w.last = pttl, now
+	return now.Sub(w.since) >= markGrace(ttl)
 }
 
 // retainedLock is a lock at Redis kept alive by keepAlive until stop.

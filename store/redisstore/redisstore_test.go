@@ -1,8 +1,12 @@
 package redisstore_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -652,26 +656,220 @@ func TestInFlightMarkOutlastsTheLock(t *testing.T) {
 	}
 }
 
-// TestInFlightMarkOfADeadHolder: a holder that died (SIGKILL) between its
-// check and its save leaves its mark, which keeps others waiting until it
-// expires, not only until the lock does; then the next renewer goes ahead.
-func TestInFlightMarkOfADeadHolder(t *testing.T) {
+// monitored is a line of MONITOR's: the time Redis ran the command, and
+// the command's words.
+type monitored struct {
+	at   float64 // Unix seconds
+	args []string
+}
+
+// parseMonitored reads a line of MONITOR's.
+func parseMonitored(line string) monitored {
+	at, rest, _ := strings.Cut(line, " ")
+	_, rest, _ = strings.Cut(rest, "] ")
+	f, _ := strconv.ParseFloat(at, 64)
+	return monitored{f, strings.Split(strings.Trim(rest, `"`), `" "`)}
+}
+
+// takeovers sends on the first channel it returns each script run seen
+// that takes the lock from the holder whose in-flight mark holds mark (a
+// script on the lock and the mark passing mark and another value: the
+// mark's holder runs none such, and no other renewer passes mark but to
+// take over), with the mark's time to live the taker last saw; it closes
+// the second once two lock attempts by others than that holder were seen
+// (as attempted).
+func takeovers(t *testing.T, seen <-chan string, mark string) (<-chan time.Duration, <-chan struct{}) {
+	t.Helper()
+	found, waiting := make(chan time.Duration, 16), make(chan struct{})
+	go func() {
+		attempts := 0
+		for line := range seen {
+			m := parseMonitored(line)
+			if len(m.args) < 4 || !strings.HasPrefix(m.args[0], "eval") || m.args[3] != "freshtoken:sandbox:lock" {
+				continue
+			}
+			if !strings.Contains(line, mark) {
+				if attempts++; attempts == 2 {
+					close(waiting)
+				}
+				continue
+			}
+			if len(m.args) != 9 || m.args[7] != mark {
+				continue
+			}
+			ms, err := strconv.ParseInt(m.args[8], 10, 64)
+			if err != nil {
+				t.Errorf("a takeover passing %q as the mark's time to live", m.args[8])
+				continue
+			}
+			select {
+			case found <- time.Duration(ms) * time.Millisecond:
+			default:
+			}
+		}
+	}()
+	return found, waiting
+}
+
+// TestDeadHolderInFlightPassesTheLock: a holder killed (SIGKILL, here a
+// process of its own) between its check of the lock, which set its
+// in-flight mark, and its save (its token request in flight) held every
+// other machine's renewal back until its mark expired, a minute later,
+// though its lock expired within LockTTL as promised. Now a renewer that
+// was waiting as it died has watched its mark not extended for longer
+// than the grace by the time the lock expires, and takes the lock from it
+// then: the mark, whose life is long here, still had most of it to run.
+func TestDeadHolderInFlightPassesTheLock(t *testing.T) {
+	const lockTTL, inFlightTTL = 600 * time.Millisecond, 30 * time.Second
+	if url := os.Getenv("REDISSTORE_TEST_HOLDER"); url != "" {
+		holdInFlight(t, url, lockTTL, inFlightTTL)
+		return
+	}
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDeadHolderInFlightPassesTheLock$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "REDISSTORE_TEST_HOLDER="+srv.URL)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != "in flight\n" {
+		t.Fatalf("the holder said %q, %v; want it in flight", line, err)
+	}
+	mark := rc.Get(ctx, "freshtoken:sandbox:renewing").Val()
+	if mark == "" || mark != rc.Get(ctx, "freshtoken:sandbox:lock").Val() {
+		t.Fatal("the holder in flight has no mark, or no lock")
+	}
+
+	seen := srv.Monitor(t)
+	took, waiting := takeovers(t, seen, mark)
+	b := open(t, srv.URL)
+	b.LockTTL, b.InFlightTTL = lockTTL, inFlightTTL
+	locked := make(chan error, 1)
+	go func() {
+		unlock, err := b.Lock(ctx, "sandbox")
+		if err == nil {
+			defer unlock()
+			if v := rc.Get(ctx, "freshtoken:sandbox:renewing").Val(); v != "" {
+				err = fmt.Errorf("the dead holder's mark %q stands once the lock was taken", v)
+			}
+		}
+		locked <- err
+	}()
+	testenv.Receive(t, "the next renewer to wait for the lock", waiting)
+	cmd.Process.Kill() // its token request in flight
+	cmd.Wait()
+	if err := testenv.Receive(t, "the next renewer to take the lock", locked); err != nil {
+		t.Fatal(err)
+	}
+	left := testenv.Receive(t, "the takeover of the dead holder's lock", took)
+	if left < inFlightTTL/2 {
+		t.Fatalf("the lock was taken from the dead holder with its mark %v from expiring (of %v); want it taken as its lock expired, the mark long from its end", left, inFlightTTL)
+	}
+}
+
+// holdInFlight is the holder TestDeadHolderInFlightPassesTheLock kills:
+// it takes the lock, checks it as before a token request (setting its
+// in-flight mark), says so, and waits for its end with the request in
+// flight.
+func holdInFlight(t *testing.T, url string, lockTTL, inFlightTTL time.Duration) {
+	s := open(t, url)
+	s.LockTTL, s.InFlightTTL = lockTTL, inFlightTTL
+	lock(t, s)
+	if held, err := s.HoldsLock(context.Background(), "sandbox"); !held || err != nil {
+		t.Fatalf("HoldsLock: %v, %v", held, err)
+	}
+	fmt.Println("in flight")
+	select {}
+}
+
+// TestLateRenewerTakesADeadHoldersLock: a renewer that comes once a dead
+// holder's lock expired, its in-flight mark standing, takes the lock from
+// it once it watched the mark not extended for the grace (half the lock's
+// life), long before the mark expires; the mark was gone, the lock the
+// renewer's, in the same step.
+func TestLateRenewerTakesADeadHoldersLock(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	rc := raw(t, srv)
 	rc.Set(ctx, "freshtoken:sandbox:renewing", "the-dead-holder", time.Minute) // its lock expired already
+	took, _ := takeovers(t, srv.Monitor(t), "the-dead-holder")
+	s := open(t, srv.URL)
+	s.LockTTL = 600 * time.Millisecond
+	unlock := lock(t, s)
+	defer unlock()
+	if left := testenv.Receive(t, "the takeover", took); left < 30*time.Second {
+		t.Fatalf("the lock was taken with the dead holder's mark %v from expiring; want it taken long before", left)
+	}
+	if m, l := rc.Get(ctx, "freshtoken:sandbox:renewing").Val(), rc.Get(ctx, "freshtoken:sandbox:lock").Val(); m != "" || l == "" {
+		t.Fatalf("lock %q, mark %q after the takeover; want the renewer's lock, and no mark", l, m)
+	}
+}
+
+// TestWaiterAcrossARedisPauseKeepsOff: a renewer waiting for the lock
+// through a Redis paused (SIGSTOP) past the lock's life, while the holder
+// that set its in-flight mark lives (its answer on its way, its
+// extensions held up by the pause), does not count the pause as the
+// mark's not being extended: its watch starts again after the gap in
+// Redis's answers, and a live holder extends its mark within the grace.
+// Counting the pause, it took the lock at its first poll after it and
+// sent the refresh token the holder's answer replaced.
+func TestWaiterAcrossARedisPauseKeepsOff(t *testing.T) {
+	const lockTTL = 600 * time.Millisecond
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	// The live holder (this test): its lock, and its mark set before its
+	// token request; its extensions are what the pause holds up.
+	rc.Set(ctx, "freshtoken:sandbox:lock", "the-live-holder", lockTTL)
+	rc.Set(ctx, "freshtoken:sandbox:renewing", "the-live-holder", time.Minute)
 	seen := srv.Monitor(t)
+	b := open(t, srv.URL)
+	b.LockTTL = lockTTL
 	locked := make(chan error, 1)
 	go func() {
-		_, err := open(t, srv.URL).Lock(ctx, "sandbox")
+		unlock, err := b.Lock(ctx, "sandbox")
+		if err == nil {
+			unlock()
+		}
 		locked <- err
 	}()
-	attempted(t, seen, "the-dead-holder")
-	if v := rc.Get(ctx, "freshtoken:sandbox:lock").Val(); v != "" {
-		t.Fatal("the lock was taken while a dead holder's mark stood")
+	attempted(t, seen, "the-live-holder")
+	srv.Pause(t)
+	// What is tested is Redis's clock passing the lock's end while Redis
+	// is stopped, with the waiter's poll waiting on it.
+	time.Sleep(2 * lockTTL)
+	resumed := float64(time.Now().UnixMicro()) / 1e6
+	srv.Resume(t)
+	for polls := 0; polls < 2; {
+		select {
+		case err := <-locked:
+			t.Fatalf("the waiter took the lock (%v) at its first polls after the pause, the live holder's mark standing", err)
+		case line := <-seen:
+			m := parseMonitored(line)
+			if m.at >= resumed && strings.HasPrefix(m.args[0], "eval") && strings.Contains(line, `"freshtoken:sandbox:lock"`) && !strings.Contains(line, "the-live-holder") {
+				polls++
+			}
+		}
 	}
-	rc.PExpire(ctx, "freshtoken:sandbox:renewing", time.Millisecond) // InFlightTTL on
-	if err := <-locked; err != nil {
+	if v := rc.Get(ctx, "freshtoken:sandbox:lock").Val(); v != "" {
+		t.Fatalf("the lock is %q after the pause; want it free, the live holder's mark standing", v)
+	}
+	// The holder's save, which clears its mark (and its unlock).
+	rc.Del(ctx, "freshtoken:sandbox:renewing")
+	go func() {
+		for range seen { // MONITOR goes on
+		}
+	}()
+	if err := testenv.Receive(t, "the waiter to take the lock", locked); err != nil {
 		t.Fatal(err)
 	}
 }
