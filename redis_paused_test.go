@@ -3,6 +3,7 @@ package freshtoken_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,8 +30,17 @@ import (
 //
 // The test makes B's lock attempt reach Redis before A's save: A's answer
 // is held in A's transport until Redis, run again, has run B's attempt
-// (seen through MONITOR).
+// (seen through MONITOR). B comes after the pause, or waits for the lock
+// through it: a waiter takes the lock from a holder whose mark it watched
+// not extended for half the lock's life (a dead holder's), and the pause,
+// which held A's extensions up, must not count; A's answer is then held
+// until B has polled Redis for longer than that after the pause.
 func TestRedisPausedWhileTheProviderAnswers(t *testing.T) {
+	t.Run("the other machine comes after", func(t *testing.T) { redisPausedWhileTheProviderAnswers(t, false) })
+	t.Run("the other machine waits through it", func(t *testing.T) { redisPausedWhileTheProviderAnswers(t, true) })
+}
+
+func redisPausedWhileTheProviderAnswers(t *testing.T, waitThrough bool) {
 	const lockTTL = 300 * time.Millisecond
 	srv := redistest.Start(t)
 	newStore := func() *redisstore.Store {
@@ -63,19 +73,53 @@ func TestRedisPausedWhileTheProviderAnswers(t *testing.T) {
 				return
 			}
 			seen := srv.Monitor(t)
+			// B's lock attempts: a script on A's lock key, without A's
+			// value (every script of A's passes its value, and a takeover
+			// of B's too).
+			attempt := func(line string) bool {
+				return strings.Contains(line, `] "eval`) && strings.Contains(line, `"freshtoken:sandbox:lock"`) && !strings.Contains(line, holderA)
+			}
+			startB := func() {
+				go func() {
+					tok, err := b.Token()
+					bDone <- result{tok, err}
+				}()
+			}
+			if waitThrough {
+				startB()
+				for n := 0; n < 2; {
+					if attempt(<-seen) {
+						n++
+					}
+				}
+			}
 			srv.Pause(t)
 			// What is tested is Redis's clock passing the lock's end while
 			// Redis is stopped: nothing extends it meanwhile.
 			time.Sleep(3 * lockTTL)
+			resumed := float64(time.Now().UnixMicro()) / 1e6
 			srv.Resume(t)
-			go func() {
-				tok, err := b.Token()
-				bDone <- result{tok, err}
-			}()
-			for line := range seen {
-				// B's lock attempt: a script on A's lock key, without A's
-				// value (every script of A's passes its value).
-				if strings.Contains(line, `] "eval`) && strings.Contains(line, `"freshtoken:sandbox:lock"`) && !strings.Contains(line, holderA) {
+			if !waitThrough {
+				startB()
+			}
+			for {
+				select {
+				case line := <-seen:
+					if !attempt(line) {
+						continue
+					}
+					if !waitThrough {
+						return
+					}
+					// Redis's time of B's attempt: B has watched A's mark,
+					// which A extends, for longer than the grace since the
+					// pause.
+					at, _, _ := strings.Cut(line, " ")
+					if ts, err := strconv.ParseFloat(at, 64); err == nil && ts > resumed+lockTTL.Seconds() {
+						return
+					}
+				case got := <-bDone: // B went ahead without A's answer
+					bDone <- got
 					return
 				}
 			}
