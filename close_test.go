@@ -52,7 +52,7 @@ func closeWithUnsavedRotation(t *testing.T, worksAgain, underWay bool) {
 			t.Fatalf("ACL SETUSER: %s", reply)
 		}
 	}
-	acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire")
+	acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
 	st, err := redisstore.New("redis://freshtoken:pw@" + srv.Addr + "/0")
 	if err != nil {
 		t.Fatal(err)

@@ -221,7 +221,7 @@ func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
 			t.Errorf("ACL SETUSER: %s", reply)
 		}
 	}
-	acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire")
+	acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
 	var refusing atomic.Bool
 	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
 		if grant == "refresh_token" && refusing.CompareAndSwap(false, true) {

@@ -377,15 +377,16 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 // only if the key is absent and only if it is present (NX and XX), which
 // Redis refuses for its syntax once the user's permissions let it run,
 // and which could write nothing even if run; and, on Redis 7 and later,
-// the permission to DEL and PEXPIRE the key, asked of Redis's ACL without
-// running either. No key is written, created or given an expiry: another
+// the permission to DEL and PEXPIRE the key (and PTTL the in-flight mark,
+// whose time to live a renewer waiting for the lock watches), asked of
+// Redis's ACL without running them. No key is written, created or given an expiry: another
 // machine's lock and the record are as they were.
 func (s *Store) CheckWrite(ctx context.Context, env string) error {
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
 	}
-	for _, c := range []struct{ key, what string }{{key(env), "save the tokens"}, {lockKey(env), "take the renewal lock"}, {markKey(env), "mark the renewal in flight"}} {
-		_, err := await.Result(ctx, func() (any, error) { return writeCheck.Run(ctx, s.client, []string{c.key}).Result() })
+	for _, c := range []struct{ key, what, also string }{{key(env), "save the tokens", ""}, {lockKey(env), "take the renewal lock", ""}, {markKey(env), "mark the renewal in flight", "pttl"}} {
+		_, err := await.Result(ctx, func() (any, error) { return writeCheck.Run(ctx, s.client, []string{c.key}, c.also).Result() })
 		var answer redis.Error
 		if err == nil || errors.As(err, &answer) && strings.Contains(answer.Error(), "syntax error") {
 			continue // the SET ran past the user's permissions
@@ -399,7 +400,8 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 	return nil
 }
 
-// writeCheck asks whether the user may write KEYS[1] as freshtoken does,
+// writeCheck asks whether the user may write KEYS[1] as freshtoken does
+// (and, ARGV[1] being "pttl", read its time to live),
 // writing nothing (see CheckWrite): it fails with NOPERM, or the error
 // Redis 7.0 gives a script's command the user may not run, when the user
 // may not, and with a syntax error when it may.
@@ -409,6 +411,9 @@ var writeCheck = redis.NewScript(`if redis.acl_check_cmd then
   end
   if not redis.acl_check_cmd("PEXPIRE", KEYS[1], "1000") then
     return redis.error_reply("NOPERM this user has no permissions to run the 'pexpire' command on " .. KEYS[1])
+  end
+  if ARGV[1] == "pttl" and not redis.acl_check_cmd("PTTL", KEYS[1]) then
+    return redis.error_reply("NOPERM this user has no permissions to run the 'pttl' command on " .. KEYS[1])
   end
 end
 return redis.call("SET", KEYS[1], "", "NX", "XX")`)
@@ -425,7 +430,10 @@ return redis.call("SET", KEYS[1], "", "NX", "XX")`)
 // KeepUnsaved). It answers {1} when the lock is the caller's; else {0},
 // with, when another holder's mark stands, the mark's value, its time to
 // live in ms, and whether the lock is held (1) or free (0), which a waiter
-// watches (see markWatch).
+// watches (see markWatch). A user that may not run PTTL (set up by the
+// docs before it was needed) gets {0} alone: it waits, as for a held lock,
+// until the mark is cleared or expires, rather than fail every renewal
+// that meets another's mark; CheckWrite finds it out.
 //
 // takeover takes the lock from a holder that died with its mark set: only
 // while the lock is free, the mark still holds the value ARGV[3] the
@@ -442,7 +450,13 @@ return redis.call("SET", KEYS[1], "", "NX", "XX")`)
 // clears its mark. None acts on another holder's lock or mark.
 var (
 	acquire = redis.NewScript(`local mark = redis.call("GET", KEYS[2])
-if mark and mark ~= ARGV[1] then return {0, mark, redis.call("PTTL", KEYS[2]), redis.call("EXISTS", KEYS[1])} end
+if mark and mark ~= ARGV[1] then
+  local pttl = redis.pcall("PTTL", KEYS[2])
+  if type(pttl) ~= "number" then return {0} end
+  local held = 0
+  if redis.call("GET", KEYS[1]) then held = 1 end
+  return {0, mark, pttl, held}
+end
 if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) or redis.call("GET", KEYS[1]) == ARGV[1] then return {1} end
 return {0}`)
 	takeover = redis.NewScript(`if redis.call("GET", KEYS[2]) ~= ARGV[3] or redis.call("PTTL", KEYS[2]) > tonumber(ARGV[4]) then return 0 end

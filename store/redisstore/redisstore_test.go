@@ -517,13 +517,14 @@ func TestCheckWrite(t *testing.T) {
 	rc := raw(t, srv)
 	ctx := context.Background()
 	for _, user := range [][]string{
-		{"docs", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire"},
+		{"docs", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl"},
 		{"ro", "~freshtoken:*", "+@read"},
 		{"reader", "~freshtoken:*", "+@connection", "+get", "+eval", "+evalsha"},
 		{"keysro", "%R~freshtoken:*", "+@all"},
 		{"nolock", "~freshtoken:sandbox", "~freshtoken:empty", "+@all"},
 		{"nodel", "~freshtoken:*", "+@connection", "+get", "+set", "+eval", "+evalsha", "+pexpire"},
 		{"nomark", "~freshtoken:sandbox", "~freshtoken:empty", "~freshtoken:*:lock", "+@all"},
+		{"nopttl", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire"},
 	} {
 		if err := rc.Do(ctx, append([]any{"ACL", "SETUSER", user[0], "on", ">pw"}, anys(user[1:])...)...).Err(); err != nil {
 			t.Fatal(err)
@@ -544,6 +545,7 @@ func TestCheckWrite(t *testing.T) {
 		{"nolock", "could not take the renewal lock"},
 		{"nodel", "'del'"},
 		{"nomark", "could not mark the renewal in flight"},
+		{"nopttl", "'pttl'"},
 	} {
 		s := open(t, "redis://"+tt.user+":pw@"+srv.Addr+"/0")
 		for _, env := range []string{"sandbox", "empty"} {
@@ -709,6 +711,52 @@ func takeovers(t *testing.T, seen <-chan string, mark string) (<-chan time.Durat
 		}
 	}()
 	return found, waiting
+}
+
+// TestWaiterThatMayNotReadTheMarksLife: a Redis user set up as the docs
+// said before a waiter watched the in-flight mark's time to live (no
+// +pttl) waits for the lock while another holder's mark stands, as for a
+// held lock, until the mark is cleared: the waiter's script failed at
+// PTTL, and every renewal that met another machine's renewal in flight
+// failed, exit 2. CheckWrite tells of the missing permission
+// (TestCheckWrite).
+func TestWaiterThatMayNotReadTheMarksLife(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	if err := rc.Do(ctx, "ACL", "SETUSER", "older", "on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rc.Set(ctx, "freshtoken:sandbox:renewing", "another-holder", time.Minute)
+	seen := srv.Monitor(t)
+	s := open(t, "redis://older:pw@"+srv.Addr+"/0")
+	defer s.Close()
+	locked := make(chan error, 1)
+	go func() {
+		unlock, err := s.Lock(ctx, "sandbox")
+		if err == nil {
+			unlock()
+		}
+		locked <- err
+	}()
+	for n := 0; n < 2; {
+		select {
+		case err := <-locked:
+			t.Fatalf("Lock with another holder's mark standing: %v; want it to wait", err)
+		case line := <-seen:
+			if strings.Contains(line, `] "eval`) && strings.Contains(line, `"freshtoken:sandbox:lock"`) {
+				n++
+			}
+		}
+	}
+	rc.Del(ctx, "freshtoken:sandbox:renewing") // the holder saved
+	go func() {
+		for range seen {
+		}
+	}()
+	if err := testenv.Receive(t, "the lock", locked); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestDeadHolderInFlightPassesTheLock: a holder killed (SIGKILL, here a
