@@ -52,7 +52,7 @@ func closeWithUnsavedRotation(t *testing.T, worksAgain, underWay bool) {
 			t.Fatalf("ACL SETUSER: %s", reply)
 		}
 	}
-	acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire")
+	acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
 	st, err := redisstore.New("redis://freshtoken:pw@" + srv.Addr + "/0")
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func closeWithUnsavedRotation(t *testing.T, worksAgain, underWay bool) {
 		if !underWay || answered.Swap(true) {
 			return
 		}
-		acl("resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock")
+		acl("resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing")
 		go func() { closing <- st.Close() }()
 		testenv.WaitFor(t, "Close to wait for the renewal lock", closeWaits)
 	})}})
@@ -105,7 +105,7 @@ func closeWithUnsavedRotation(t *testing.T, worksAgain, underWay bool) {
 	spent := stored().RefreshToken
 
 	if !underWay {
-		acl("resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock") // the record may be read, not written
+		acl("resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing") // the record may be read, not written
 	}
 	if _, err := src.Renew(context.Background()); err == nil || !strings.Contains(err.Error(), "could not be saved") {
 		t.Fatalf("err = %v; want the renewal's answer refused by Redis", err)

@@ -221,11 +221,11 @@ func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
 			t.Errorf("ACL SETUSER: %s", reply)
 		}
 	}
-	acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire")
+	acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
 	var refusing atomic.Bool
 	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
 		if grant == "refresh_token" && refusing.CompareAndSwap(false, true) {
-			acl("resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock") // before the answer is stored
+			acl("resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing") // before the answer is stored
 		}
 	}}, "redis://freshtoken:pw@"+srv.Addr+"/0", "")
 	w.login()

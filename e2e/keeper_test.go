@@ -372,7 +372,7 @@ func TestKeeperSaysAtOnceWhenRedisMayNotBeWritten(t *testing.T) {
 					t.Fatalf("ACL SETUSER: %s", reply)
 				}
 			}
-			acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire")
+			acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
 			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "redis://freshtoken:pw@"+srv.Addr+"/0", "")
 			w.login()
 			run := w.watch(args...)

@@ -25,7 +25,7 @@ func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 	srv := redistest.Start(t)
 	for _, user := range [][]string{
 		{"ACL", "SETUSER", "ro", "on", ">ro-password", "~freshtoken:*", "+@read"},
-		{"ACL", "SETUSER", "fleet", "on", ">fleet-password", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire"},
+		{"ACL", "SETUSER", "fleet", "on", ">fleet-password", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl"},
 	} {
 		if r := srv.Command(t, user...); r != "+OK" {
 			t.Fatalf("%q: %s", user, r)

@@ -430,7 +430,7 @@ func TestStdinThatSendsNothingEndsAtASignal(t *testing.T) {
 func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 	e, rec := devAndZeta(t)
 	srv := redistest.Start(t)
-	if r := srv.Command(t, "ACL", "SETUSER", "mover", "on", ">pw", "%R~*", "~freshtoken:dev", "~freshtoken:*:lock", "+@all"); r != "+OK" {
+	if r := srv.Command(t, "ACL", "SETUSER", "mover", "on", ">pw", "%R~*", "~freshtoken:dev", "~freshtoken:*:lock", "~freshtoken:*:renewing", "+@all"); r != "+OK" {
 		t.Fatalf("ACL SETUSER: %s", r)
 	}
 	ios, stdout, stderr := testStreams(false, false)

@@ -5,6 +5,7 @@ package redistest
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os/exec"
 	"strconv"
@@ -189,6 +190,77 @@ func (s *Server) Clients(t testing.TB) int {
 func (s *Server) Pause(t testing.TB) {
 	t.Helper()
 	testenv.Pause(t, s.cmd.Process)
+}
+
+// Resume lets the server, stopped by Pause, run again (SIGCONT) before the
+// test ends: it then answers what it was sent meanwhile.
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	testenv.Resume(t, s.cmd.Process)
+}
+
+// Monitor returns each command the server runs from now on until the test
+// ends (Redis's MONITOR), one line each, as
+// `1733420000.123456 [0 127.0.0.1:54321] "get" "freshtoken:sandbox"`; the
+// commands a script runs have "lua" in place of the client's address.
+func (s *Server) Monitor(t testing.TB) <-chan string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "MONITOR\r\n")
+	r := bufio.NewReader(c)
+	if reply, err := r.ReadString('\n'); err != nil || reply != "+OK\r\n" {
+		c.Close()
+		t.Fatalf("MONITOR: %q, %v", reply, err)
+	}
+	lines, done := make(chan string), make(chan struct{})
+	t.Cleanup(func() {
+		close(done)
+		c.Close()
+	})
+	go func() {
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			select {
+			case lines <- strings.TrimSuffix(strings.TrimPrefix(line, "+"), "\r\n"):
+			case <-done:
+				return
+			}
+		}
+	}()
+	return lines
+}
+
+// Get returns the value of key, as a client without password; "" when
+// the key does not exist.
+func (s *Server) Get(t testing.TB, key string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(c, "*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", len(key), key)
+	r := bufio.NewReader(c)
+	head, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(head, "$") {
+		t.Fatalf("GET %s: %q, %v", key, head, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(head[1:]))
+	if err != nil || n < 0 {
+		return ""
+	}
+	v := make([]byte, n+2)
+	if _, err := io.ReadFull(r, v); err != nil {
+		t.Fatalf("GET %s: %v", key, err)
+	}
+	return string(v[:n])
 }
 
 // RequirePassword makes the server refuse clients without password, as a

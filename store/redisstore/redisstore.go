@@ -8,6 +8,20 @@
 // extends it while it lives, and it expires within LockTTL of its holder's
 // death. Redis keeps what it is told as durably as it is configured to: run
 // it with appendonly yes.
+//
+// Just before each token request that spends a refresh token (HoldsLock),
+// the holder also sets freshtoken:<env>:renewing, the in-flight mark,
+// holding its lock's value, in the same step as it confirms its lock: while
+// another holder's mark stands, no one else takes the lock, and a save by
+// the mark's holder is taken though its lock expired. A Redis paused past
+// the lock's life (SIGSTOP, a VM migration, a long fork) expires the lock
+// by its own clock, and the mark keeps the holder's answer first in line.
+// The holder extends its mark with its lock, and clears it as it saves or
+// lets go. A dead holder's mark only runs down: a renewer waiting for the
+// lock that watched it not extended for half the lock's life, through
+// polls Redis answered without a gap, takes the lock from it in one step,
+// so that the lock passes within LockTTL and a half of its holder's death
+// whatever the mark (see markWatch); the mark expires within InFlightTTL.
 package redisstore
 
 import (
@@ -31,6 +45,14 @@ import (
 // without releasing it.
 const DefaultLockTTL = 10 * time.Second
 
+// DefaultInFlightTTL is how long the in-flight mark of a holder that sent
+// a token request outlives that holder's last sign of life (see
+// Store.InFlightTTL): five minutes, so that a Redis paused for up to that
+// long while a token request was in flight keeps the answer's place. Other
+// machines do not wait for it after a holder died: they take the lock
+// from a mark they watched run down (see markWatch).
+const DefaultInFlightTTL = 5 * time.Minute
+
 // lockPoll is how often a waiting renewer tries the lock again.
 const lockPoll = 25 * time.Millisecond
 
@@ -41,6 +63,21 @@ type Store struct {
 	// LockTTL is how long a lock outlives its holder's death; the live
 	// holder extends it every third of that. Zero means DefaultLockTTL.
 	LockTTL time.Duration
+	// InFlightTTL is how long the in-flight mark that a holder sets just
+	// before each token request (HoldsLock) outlives the holder's last
+	// sign of life; the live holder extends it with its lock, and clears
+	// it when it saves or lets go of the lock. While it stands, and its
+	// holder extends it, no other renewer takes the lock, even one that
+	// expired, and the holder's save is taken: a Redis paused for longer
+	// than LockTTL, and less than this, while the provider answered, lets
+	// nobody spend the refresh token the answer replaced. A holder that
+	// died (SIGKILL, a crash) between its token request and its save holds
+	// others back no longer than its lock: a renewer that watched its mark
+	// not extended for half the lock's life, Redis answering all the while,
+	// takes the lock from it, as its lock expires (or half a lock's life
+	// after it came, if it came later). Zero means DefaultInFlightTTL; a
+	// value below the lock's life is taken as the lock's life.
+	InFlightTTL time.Duration
 
 	mu       sync.Mutex
 	holders  map[string]string        // env → the value of the lock this Store holds
@@ -100,7 +137,7 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		for env, r := range retained {
 			r.stop()
-			s.release(lockKey(env), r.holder)
+			s.release(env, r.holder)
 		}
 		s.closeErr = s.client.Close()
 		if unsaved != nil {
@@ -223,6 +260,11 @@ func parseURL(rawURL string) (*redis.Options, *url.URL, error) {
 func key(env string) string     { return "freshtoken:" + env }
 func lockKey(env string) string { return "freshtoken:" + env + ":lock" }
 
+// markKey is env's in-flight mark (see Store.InFlightTTL). An
+// environment's name has no colon, so no record's key is another's lock
+// or mark.
+func markKey(env string) string { return "freshtoken:" + env + ":renewing" }
+
 // Location implements store.Store.
 func (s *Store) Location(env string) string {
 	return s.where + " (key " + key(env) + ")"
@@ -261,7 +303,10 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 // is still its own, in the same step (fenced): a holder paused past the
 // lock's time limit, whose lock passed to another renewer, must not
 // overwrite the newer tokens that renewer may have saved. It then returns
-// an error and writes nothing; HoldsLock reports false. Without the lock
+// an error and writes nothing; HoldsLock reports false. A lock that expired
+// with no one taking it, while this holder's in-flight mark stands (Redis
+// paused while the provider answered), still takes the save, and is taken
+// back with it; a save clears the mark (see InFlightTTL). Without the lock
 // (a caller outside the renewal rules) it saves as it is told.
 func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 	if err := store.ValidateEnvName(env); err != nil {
@@ -280,7 +325,7 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 		}
 		return nil
 	}
-	saved, err := fencedSave.Run(ctx, s.client, []string{key(env), lockKey(env)}, data, holder).Bool()
+	saved, err := fencedSave.Run(ctx, s.client, []string{key(env), lockKey(env), markKey(env)}, data, holder, s.lockTTL().Milliseconds()).Bool()
 	if err != nil {
 		return s.failed(ctx, "save the tokens", err)
 	}
@@ -291,8 +336,22 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 }
 
 // fencedSave sets KEYS[1] to ARGV[1] only while the lock KEYS[2] holds the
-// caller's value ARGV[2].
-var fencedSave = redis.NewScript(`if redis.call("GET", KEYS[2]) == ARGV[2] then redis.call("SET", KEYS[1], ARGV[1]) return 1 end return 0`)
+// caller's value ARGV[2], or, the lock having expired, while the in-flight
+// mark KEYS[3] does (the holder sent a token request, and Redis was paused
+// past the lock's life while the provider answered: no one else took the
+// lock since). A save under the mark takes the lock back for ARGV[3] ms,
+// so that a save go-redis sends again, its answer lost, is taken again, as
+// one under the lock is. Either clears the caller's mark: nothing is in
+// flight, and a holder that dies now holds others back no longer than its
+// lock. A lock another renewer holds is never overridden by the mark (a
+// freshtoken older than the mark takes the lock regardless of it).
+var fencedSave = redis.NewScript(`local lock = redis.call("GET", KEYS[2])
+local mark = redis.call("GET", KEYS[3])
+if lock ~= ARGV[2] and (lock or mark ~= ARGV[2]) then return 0 end
+redis.call("SET", KEYS[1], ARGV[1])
+if not lock then redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3]) end
+if mark == ARGV[2] then redis.call("DEL", KEYS[3]) end
+return 1`)
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, env string) error {
@@ -318,15 +377,16 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 // only if the key is absent and only if it is present (NX and XX), which
 // Redis refuses for its syntax once the user's permissions let it run,
 // and which could write nothing even if run; and, on Redis 7 and later,
-// the permission to DEL and PEXPIRE the key, asked of Redis's ACL without
-// running either. No key is written, created or given an expiry: another
+// the permission to DEL and PEXPIRE the key (and PTTL the in-flight mark,
+// whose time to live a renewer waiting for the lock watches), asked of
+// Redis's ACL without running them. No key is written, created or given an expiry: another
 // machine's lock and the record are as they were.
 func (s *Store) CheckWrite(ctx context.Context, env string) error {
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
 	}
-	for _, c := range []struct{ key, what string }{{key(env), "save the tokens"}, {lockKey(env), "take the renewal lock"}} {
-		_, err := await.Result(ctx, func() (any, error) { return writeCheck.Run(ctx, s.client, []string{c.key}).Result() })
+	for _, c := range []struct{ key, what, also string }{{key(env), "save the tokens", ""}, {lockKey(env), "take the renewal lock", ""}, {markKey(env), "mark the renewal in flight", "pttl"}} {
+		_, err := await.Result(ctx, func() (any, error) { return writeCheck.Run(ctx, s.client, []string{c.key}, c.also).Result() })
 		var answer redis.Error
 		if err == nil || errors.As(err, &answer) && strings.Contains(answer.Error(), "syntax error") {
 			continue // the SET ran past the user's permissions
@@ -340,7 +400,8 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 	return nil
 }
 
-// writeCheck asks whether the user may write KEYS[1] as freshtoken does,
+// writeCheck asks whether the user may write KEYS[1] as freshtoken does
+// (and, ARGV[1] being "pttl", read its time to live),
 // writing nothing (see CheckWrite): it fails with NOPERM, or the error
 // Redis 7.0 gives a script's command the user may not run, when the user
 // may not, and with a syntax error when it may.
@@ -351,23 +412,76 @@ var writeCheck = redis.NewScript(`if redis.acl_check_cmd then
   if not redis.acl_check_cmd("PEXPIRE", KEYS[1], "1000") then
     return redis.error_reply("NOPERM this user has no permissions to run the 'pexpire' command on " .. KEYS[1])
   end
+  if ARGV[1] == "pttl" and not redis.acl_check_cmd("PTTL", KEYS[1]) then
+    return redis.error_reply("NOPERM this user has no permissions to run the 'pttl' command on " .. KEYS[1])
+  end
 end
 return redis.call("SET", KEYS[1], "", "NX", "XX")`)
 
-// acquire takes a free lock, and reports a lock already holding the
-// caller's value as taken too: go-redis sends a command again when its answer
-// was lost, and the first may have taken it. extend and release act on a lock
-// only while it still holds its holder's value: a lock that expired and was
-// taken by another renewer is not theirs.
+// The lock scripts take the lock KEYS[1] and the in-flight mark KEYS[2],
+// and the holder's value ARGV[1].
+//
+// acquire takes a free lock (ARGV[2] ms to live) while no other holder's
+// in-flight mark stands, and reports a lock already holding the caller's
+// value as taken too: go-redis sends a command again when its answer was
+// lost, and the first may have taken it (no mark can have come between:
+// only the lock's holder sets one). A mark of the caller's own is that of a
+// lock this Store kept for an unsaved answer, and takes back (see
+// KeepUnsaved). It answers {1} when the lock is the caller's; else {0},
+// with, when another holder's mark stands, the mark's value, its time to
+// live in ms, and whether the lock is held (1) or free (0), which a waiter
+// watches (see markWatch). A user that may not run PTTL (set up by the
+// docs before it was needed) gets {0} alone: it waits, as for a held lock,
+// until the mark is cleared or expires, rather than fail every renewal
+// that meets another's mark; CheckWrite finds it out.
+//
+// takeover takes the lock from a holder that died with its mark set: only
+// while the lock is free, the mark still holds the value ARGV[3] the
+// caller watched, and its time to live is no more than the ARGV[4] ms the
+// caller saw last (its holder did not extend it meanwhile). It deletes the
+// mark and takes the lock (ARGV[2] ms) in one step, and answers 1; else it
+// does nothing, and answers 0.
+//
+// check confirms the lock is the caller's, gives it ARGV[2] ms to live,
+// and sets the caller's in-flight mark for ARGV[3] ms (HoldsLock: a token
+// request follows). keep extends the caller's lock, and its mark if it has
+// one, even once the lock expired (Redis paused): the holder lives, and
+// its answer may still be saved. release lets go of the caller's lock and
+// clears its mark. None acts on another holder's lock or mark.
 var (
-	acquire = redis.NewScript(`if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) or redis.call("GET", KEYS[1]) == ARGV[1] then return 1 end return 0`)
-	extend  = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
-	release = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+	acquire = redis.NewScript(`local mark = redis.call("GET", KEYS[2])
+if mark and mark ~= ARGV[1] then
+  local pttl = redis.pcall("PTTL", KEYS[2])
+  if type(pttl) ~= "number" then return {0} end
+  local held = 0
+  if redis.call("GET", KEYS[1]) then held = 1 end
+  return {0, mark, pttl, held}
+end
+if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) or redis.call("GET", KEYS[1]) == ARGV[1] then return {1} end
+return {0}`)
+	takeover = redis.NewScript(`if redis.call("GET", KEYS[2]) ~= ARGV[3] or redis.call("PTTL", KEYS[2]) > tonumber(ARGV[4]) then return 0 end
+if not redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 0 end
+redis.call("DEL", KEYS[2])
+return 1`)
+	check = redis.NewScript(`if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+redis.call("SET", KEYS[2], ARGV[1], "PX", ARGV[3])
+return 1`)
+	keep = redis.NewScript(`local held = 0
+if redis.call("GET", KEYS[1]) == ARGV[1] then held = redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+if redis.call("GET", KEYS[2]) == ARGV[1] then redis.call("PEXPIRE", KEYS[2], ARGV[3]) end
+return held`)
+	release = redis.NewScript(`if redis.call("GET", KEYS[2]) == ARGV[1] then redis.call("DEL", KEYS[2]) end
+if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`)
 )
 
 // Lock implements store.Store. It waits while another renewer, on any
-// machine or through this Store, holds env's lock, and keeps the lock it
-// takes alive until unlock.
+// machine or through this Store, holds env's lock, or another holder's
+// in-flight mark stands and is extended (a live holder whose lock Redis
+// expired while paused), and keeps the lock it takes alive until unlock.
+// A mark it watched not extended for half the lock's life is a dead
+// holder's, which it takes the lock from (see markWatch).
 func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, err
@@ -400,8 +514,9 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		r.stop()
 		holder = r.holder
 	}
+	var watch markWatch
 	for {
-		ok, err := acquire.Run(ctx, s.client, []string{k}, holder, ttl.Milliseconds()).Bool()
+		ok, err := s.tryLock(ctx, env, holder, ttl, &watch)
 		if err != nil {
 			s.mu.Lock()
 			keep := s.kept[env] > 0 && !s.closing
@@ -409,12 +524,12 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 				if s.retained == nil {
 					s.retained = map[string]*retainedLock{}
 				}
-				s.retained[env] = s.keepAlive(k, holder, ttl)
+				s.retained[env] = s.keepAlive(env, holder, ttl)
 			}
 			s.mu.Unlock()
 			if !keep {
 				// The lock may have been taken all the same, its answer lost.
-				go s.release(k, holder)
+				go s.release(env, holder)
 			}
 			<-turn
 			if ctx.Err() != nil {
@@ -436,13 +551,13 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	s.mu.Lock()
 	if s.closing && !s.lastTry(ctx) { // Close came meanwhile, and may have closed the client
 		s.mu.Unlock()
-		go s.release(k, holder) // else it expires within its TTL
+		go s.release(env, holder) // else it expires within its TTL
 		<-turn
 		return nil, s.closed("take the renewal lock")
 	}
 	s.locked++
 	s.mu.Unlock()
-	alive := s.keepAlive(k, holder, ttl)
+	alive := s.keepAlive(env, holder, ttl)
 	s.mu.Lock()
 	if s.holders == nil {
 		s.holders = map[string]string{}
@@ -460,11 +575,11 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 				if s.retained == nil {
 					s.retained = map[string]*retainedLock{}
 				}
-				s.retained[env] = s.keepAlive(k, holder, ttl)
+				s.retained[env] = s.keepAlive(env, holder, ttl)
 			}
 			s.mu.Unlock()
 			if !retain {
-				s.release(k, holder)
+				s.release(env, holder)
 			}
 			s.mu.Lock()
 			s.locked--
@@ -475,6 +590,80 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			<-turn
 		})
 	}, nil
+}
+
+// tryLock tries once to take env's lock for holder: with acquire, or,
+// the lock being free and another holder's in-flight mark standing, with
+// takeover once watch has seen that mark not extended for the grace
+// (markGrace), Redis answering all the while.
+func (s *Store) tryLock(ctx context.Context, env, holder string, ttl time.Duration, watch *markWatch) (bool, error) {
+	keys := []string{lockKey(env), markKey(env)}
+	answer, err := acquire.Run(ctx, s.client, keys, holder, ttl.Milliseconds()).Slice()
+	if err != nil {
+		return false, err
+	}
+	if taken, _ := answer[0].(int64); taken == 1 {
+		return true, nil
+	}
+	if len(answer) < 4 { // no other holder's mark: the lock is held
+		*watch = markWatch{}
+		return false, nil
+	}
+	mark, _ := answer[1].(string)
+	pttl, _ := answer[2].(int64)
+	held, _ := answer[3].(int64)
+	if !watch.see(mark, pttl, time.Now(), ttl) || held == 1 {
+		return false, nil
+	}
+	return takeover.Run(ctx, s.client, keys, holder, ttl.Milliseconds(), mark, pttl).Bool()
+}
+
+// A markWatch is what a renewer waiting for the lock saw of another
+// holder's in-flight mark. A live holder extends its mark with its lock,
+// every third of the lock's life, and its time to live goes back up; a
+// dead holder's only runs down. A Redis paused (SIGSTOP, a VM migration, a
+// long fork) stops the holder's extensions too, while Redis's clock runs
+// on: the mark then looks like a dead holder's to a waiter that counts
+// time across the pause. So the watch counts only time over which the
+// waiter's own polls were answered without a gap, and starts again at
+// every gap, or failure (Lock gives up then), or extension: after a pause,
+// the live holder's next extension comes before the grace has passed.
+type markWatch struct {
+	mark  string    // the mark's value, "" while none is watched
+	pttl  int64     // its time to live at the last poll, ms
+	since time.Time // when it was first seen not extended, with no gap since
+	last  time.Time // when the last poll was answered
+}
+
+// markGrace is how long a waiter watches a mark not extended before it
+// takes the lock from its holder (ttl being the lock's life): longer than
+// the holder's extensions' period (a third of ttl), and short enough that
+// a waiter that was waiting as the holder died, which has watched that
+// long by the time the lock expires, takes over as it does, and one that
+// comes later waits no more than that, within 15 s of the death with the
+// default 10 s lock.
+func markGrace(ttl time.Duration) time.Duration { return ttl / 2 }
+
+// markGap is the longest time between two answers to a waiter's polls
+// that still counts as watching without a gap: a second, or less with a
+// short lock, so that a pause of Redis shorter than it, which holds the
+// holder's extension back as long, still leaves that extension within the
+// grace.
+func markGap(ttl time.Duration) time.Duration { return min(time.Second, ttl/8) }
+
+// see records a poll's answer at now: mark (another holder's in-flight
+// mark, "" for none) with pttl ms to live, the lock living ttl. It reports
+// whether the mark has been seen not extended for the grace, with no gap.
+func (w *markWatch) see(mark string, pttl int64, now time.Time, ttl time.Duration) bool {
+	if mark == "" {
+		*w = markWatch{}
+		return false
+	}
+	if mark != w.mark || pttl > w.pttl || now.Sub(w.last) > markGap(ttl) {
+		w.mark, w.since = mark, now
+	}
+	w.pttl, w.last = pttl, now
+	return now.Sub(w.since) >= markGrace(ttl)
 }
 
 // retainedLock is a lock at Redis kept alive by keepAlive until stop.
@@ -489,10 +678,12 @@ func (r *retainedLock) stop() {
 	<-r.stopped
 }
 
-// keepAlive extends the lock k holding holder every third of ttl, until
-// the retainedLock it returns is stopped.
-func (s *Store) keepAlive(k, holder string, ttl time.Duration) *retainedLock {
+// keepAlive extends env's lock holding holder every third of ttl, and the
+// holder's in-flight mark with it (see keep), until the retainedLock it
+// returns is stopped.
+func (s *Store) keepAlive(env, holder string, ttl time.Duration) *retainedLock {
 	r := &retainedLock{holder: holder, done: make(chan struct{}), stopped: make(chan struct{})}
+	mark := s.inFlightTTL()
 	go func() {
 		defer close(r.stopped)
 		tick := time.NewTicker(ttl / 3)
@@ -505,7 +696,7 @@ func (s *Store) keepAlive(k, holder string, ttl time.Duration) *retainedLock {
 				// A failed extension is tried again at the next tick; the
 				// lock lasts a whole TTL from the last one that worked.
 				ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
-				extend.Run(ctx, s.client, []string{k}, holder, ttl.Milliseconds())
+				keep.Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder, ttl.Milliseconds(), mark.Milliseconds())
 				cancel()
 			}
 		}
@@ -547,7 +738,7 @@ func (s *Store) KeepUnsaved(env string, flush func(context.Context) error) func(
 			s.mu.Unlock()
 			if r != nil {
 				r.stop()
-				s.release(lockKey(env), r.holder)
+				s.release(env, r.holder)
 			}
 		})
 	}
@@ -575,10 +766,20 @@ func (s *Store) lockTTL() time.Duration {
 	return s.LockTTL
 }
 
+func (s *Store) inFlightTTL() time.Duration {
+	if s.InFlightTTL <= 0 {
+		return DefaultInFlightTTL
+	}
+	return max(s.InFlightTTL, s.lockTTL())
+}
+
 // HoldsLock implements store.LockChecker: it asks Redis whether env's lock
 // still holds the value this Store's Lock set and, in the same step, gives
 // a lock found held a whole TTL to live, so that the token request sent
-// next does not outlast a lock that was about to expire.
+// next does not outlast a lock that was about to expire, and sets the
+// holder's in-flight mark (see Store.InFlightTTL), which the engine's token
+// request, sent next, needs: the mark keeps others from the lock, and the
+// answer's save possible, through a Redis paused past the lock's life.
 func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	s.mu.Lock()
 	holder, ok := s.holders[env]
@@ -586,18 +787,20 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	held, err := extend.Run(ctx, s.client, []string{lockKey(env)}, holder, s.lockTTL().Milliseconds()).Bool()
+	held, err := check.Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder, s.lockTTL().Milliseconds(), s.inFlightTTL().Milliseconds()).Bool()
 	if err != nil {
 		return false, s.failed(ctx, "check the renewal lock", err)
 	}
 	return held, nil
 }
 
-// release lets go of the lock k if holder still holds it.
-func (s *Store) release(k, holder string) {
+// release lets go of env's lock, and clears its in-flight mark, if holder
+// still holds them: a renewal that ends without an answer to save (an
+// error, none, one given up) leaves no mark to hold others back.
+func (s *Store) release(env, holder string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	release.Run(ctx, s.client, []string{k}, holder)
+	release.Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder)
 }
 
 // failed describes err, from doing what at Redis for a caller with ctx, as
@@ -627,7 +830,7 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	}
 	switch code {
 	case "CROSSSLOT", "MOVED", "ASK":
-		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s is a Redis Cluster (it answered %q), which cannot keep freshtoken's tokens: a record and its renewal lock are two keys, in two hash slots, that a save sets in one step; name a standalone Redis (a primary, with replicas if you like) in its URL", what, s.where, answer.Error())}
+		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s is a Redis Cluster (it answered %q), which cannot keep freshtoken's tokens: a record, its renewal lock and its in-flight mark are keys in different hash slots, which freshtoken reads and writes together in one step; name a standalone Redis (a primary, with replicas if you like) in its URL", what, s.where, answer.Error())}
 	case "WRONGPASS", "NOAUTH", "NOPERM":
 		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in its URL, and the user's permissions (see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", what, s.where, answer.Error())}
 	case "OOM":

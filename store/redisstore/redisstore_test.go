@@ -1,8 +1,12 @@
 package redisstore_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -426,8 +430,8 @@ func TestCloseWaitsForTheRenewalUnderWay(t *testing.T) {
 }
 
 // TestRedisCluster: a Redis Cluster, which the store does not support (a
-// record and its lock are two keys, in two hash slots, that a save sets in
-// one step), is a configuration problem said as such, wrapping
+// record, its lock and its in-flight mark are keys in different hash slots,
+// written together in one step), is a configuration problem said as such, wrapping
 // store.ErrDenied (exit 2): its answers were shown raw, as an unexpected
 // failure (exit 1, a bug): "CROSSSLOT Keys in request don't hash to the
 // same slot" at every save under the lock (every log-in), and "MOVED …"
@@ -436,9 +440,9 @@ func TestRedisCluster(t *testing.T) {
 	t.Run("one node", func(t *testing.T) {
 		srv := redistest.StartCluster(t, 1, func(int) int { return 0 })[0]
 		s := open(t, srv.URL)
-		unlock := lock(t, s)
-		defer unlock()
-		err := s.Save(context.Background(), "sandbox", &store.Record{AccessToken: "a-token"})
+		// The lock and its in-flight mark are two keys too, taken in one
+		// step: the lock is refused, before any save.
+		_, err := s.Lock(context.Background(), "sandbox")
 		clusterRefused(t, err)
 	})
 	t.Run("the key on another node", func(t *testing.T) {
@@ -505,18 +509,22 @@ func TestLockOutlivesItsUnsavedAnswer(t *testing.T) {
 // the record's key but not the lock's) is found out by CheckWrite, as
 // ErrDenied naming what it may not do, while the user the docs give may
 // write. Nothing is written: the record, another machine's lock (its value
-// and its time to live) and an absent record stay as they were.
+// and its time to live) and an absent record stay as they were. A user that
+// may write the record and the lock, not the in-flight mark, whose every
+// renewal is refused, is found out too.
 func TestCheckWrite(t *testing.T) {
 	srv := redistest.Start(t)
 	rc := raw(t, srv)
 	ctx := context.Background()
 	for _, user := range [][]string{
-		{"docs", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire"},
+		{"docs", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl"},
 		{"ro", "~freshtoken:*", "+@read"},
 		{"reader", "~freshtoken:*", "+@connection", "+get", "+eval", "+evalsha"},
 		{"keysro", "%R~freshtoken:*", "+@all"},
 		{"nolock", "~freshtoken:sandbox", "~freshtoken:empty", "+@all"},
 		{"nodel", "~freshtoken:*", "+@connection", "+get", "+set", "+eval", "+evalsha", "+pexpire"},
+		{"nomark", "~freshtoken:sandbox", "~freshtoken:empty", "~freshtoken:*:lock", "+@all"},
+		{"nopttl", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire"},
 	} {
 		if err := rc.Do(ctx, append([]any{"ACL", "SETUSER", user[0], "on", ">pw"}, anys(user[1:])...)...).Err(); err != nil {
 			t.Fatal(err)
@@ -536,6 +544,8 @@ func TestCheckWrite(t *testing.T) {
 		{"keysro", "could not save the tokens"},
 		{"nolock", "could not take the renewal lock"},
 		{"nodel", "'del'"},
+		{"nomark", "could not mark the renewal in flight"},
+		{"nopttl", "'pttl'"},
 	} {
 		s := open(t, "redis://"+tt.user+":pw@"+srv.Addr+"/0")
 		for _, env := range []string{"sandbox", "empty"} {
@@ -569,4 +579,415 @@ func anys(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// attempted waits until Redis has run two lock attempts by a Store other
+// than the holder's (every script of a holder's passes its value): the
+// first one surely done by then, whatever Redis tells MONITOR first.
+func attempted(t *testing.T, seen <-chan string, holder string) {
+	t.Helper()
+	for n := 0; n < 2; {
+		line, ok := <-seen
+		if !ok {
+			t.Fatal("MONITOR ended")
+		}
+		if strings.Contains(line, `] "eval`) && strings.Contains(line, `"freshtoken:sandbox:lock"`) && !strings.Contains(line, holder) {
+			n++
+		}
+	}
+}
+
+// TestInFlightMarkOutlastsTheLock: the mark a holder sets as it checks its
+// lock just before a token request (HoldsLock) keeps every other renewer
+// out once the lock expired by Redis's clock (Redis paused past the lock's
+// life while the provider answered), and the holder's save is taken under
+// it, taking the lock back and clearing the mark: the other renewer then
+// reads the answer, once the holder unlocks. Without the
+// mark, the other renewer took the expired lock and read, and sent, the
+// refresh token the answer replaced.
+func TestInFlightMarkOutlastsTheLock(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	a, b := open(t, srv.URL), open(t, srv.URL)
+	a.LockTTL, a.InFlightTTL = time.Minute, 2*time.Minute // no extension comes during the test
+	unlockA := lock(t, a)
+	defer unlockA()
+	if held, err := a.HoldsLock(ctx, "sandbox"); !held || err != nil {
+		t.Fatalf("HoldsLock: %v, %v", held, err)
+	}
+	holder := rc.Get(ctx, "freshtoken:sandbox:lock").Val()
+	if mark, ttl := rc.Get(ctx, "freshtoken:sandbox:renewing").Val(), rc.PTTL(ctx, "freshtoken:sandbox:renewing").Val(); mark != holder || ttl <= time.Minute {
+		t.Fatalf("the in-flight mark is %q for %v; want the holder's, for InFlightTTL", mark, ttl)
+	}
+	rc.Del(ctx, "freshtoken:sandbox:lock") // expired while Redis was paused
+
+	seen := srv.Monitor(t)
+	locked := make(chan func(), 1)
+	go func() {
+		unlock, err := b.Lock(ctx, "sandbox")
+		if err != nil {
+			t.Error(err)
+			unlock = func() {}
+		}
+		locked <- unlock
+	}()
+	attempted(t, seen, holder)
+	if v := rc.Get(ctx, "freshtoken:sandbox:lock").Val(); v != "" {
+		t.Fatal("another renewer took the lock while the holder's token request was in flight")
+	}
+	answer := storetest.Sample()
+	answer.RefreshToken = "the-rotated-refresh-token"
+	if err := a.Save(ctx, "sandbox", answer); err != nil {
+		t.Fatalf("the holder's save under its mark: %v", err)
+	}
+	if m, l := rc.Get(ctx, "freshtoken:sandbox:renewing").Val(), rc.Get(ctx, "freshtoken:sandbox:lock").Val(); m != "" || l != holder {
+		t.Fatalf("lock %q, mark %q after the save; want the lock taken back, and the mark cleared", l, m)
+	}
+	if err := a.Save(ctx, "sandbox", answer); err != nil {
+		t.Fatalf("the same save again (go-redis sends one again when its answer is lost): %v", err)
+	}
+	unlockA()
+	unlockB := <-locked
+	defer unlockB()
+	if got, err := b.Load(ctx, "sandbox"); err != nil || got.RefreshToken != answer.RefreshToken {
+		t.Fatalf("the next renewer reads %v, %v; want the answer saved", got, err)
+	}
+	if v := rc.Get(ctx, "freshtoken:sandbox:lock").Val(); v == "" || v == holder {
+		t.Fatalf("the lock is %q after the first holder's unlock; want the next renewer's", v)
+	}
+}
+
+// monitored is a line of MONITOR's: the time Redis ran the command, and
+// the command's words.
+type monitored struct {
+	at   float64 // Unix seconds
+	args []string
+}
+
+// parseMonitored reads a line of MONITOR's.
+func parseMonitored(line string) monitored {
+	at, rest, _ := strings.Cut(line, " ")
+	_, rest, _ = strings.Cut(rest, "] ")
+	f, _ := strconv.ParseFloat(at, 64)
+	return monitored{f, strings.Split(strings.Trim(rest, `"`), `" "`)}
+}
+
+// takeovers sends on the first channel it returns each script run seen
+// that takes the lock from the holder whose in-flight mark holds mark (a
+// script on the lock and the mark passing mark and another value: the
+// mark's holder runs none such, and no other renewer passes mark but to
+// take over), with the mark's time to live the taker last saw; it closes
+// the second once two lock attempts by others than that holder were seen
+// (as attempted).
+func takeovers(t *testing.T, seen <-chan string, mark string) (<-chan time.Duration, <-chan struct{}) {
+	t.Helper()
+	found, waiting := make(chan time.Duration, 16), make(chan struct{})
+	go func() {
+		attempts := 0
+		for line := range seen {
+			m := parseMonitored(line)
+			if len(m.args) < 4 || !strings.HasPrefix(m.args[0], "eval") || m.args[3] != "freshtoken:sandbox:lock" {
+				continue
+			}
+			if !strings.Contains(line, mark) {
+				if attempts++; attempts == 2 {
+					close(waiting)
+				}
+				continue
+			}
+			if len(m.args) != 9 || m.args[7] != mark {
+				continue
+			}
+			ms, err := strconv.ParseInt(m.args[8], 10, 64)
+			if err != nil {
+				t.Errorf("a takeover passing %q as the mark's time to live", m.args[8])
+				continue
+			}
+			select {
+			case found <- time.Duration(ms) * time.Millisecond:
+			default:
+			}
+		}
+	}()
+	return found, waiting
+}
+
+// TestWaiterThatMayNotReadTheMarksLife: a Redis user set up as the docs
+// said before a waiter watched the in-flight mark's time to live (no
+// +pttl) waits for the lock while another holder's mark stands, as for a
+// held lock, until the mark is cleared: the waiter's script failed at
+// PTTL, and every renewal that met another machine's renewal in flight
+// failed, exit 2. CheckWrite tells of the missing permission
+// (TestCheckWrite).
+func TestWaiterThatMayNotReadTheMarksLife(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	if err := rc.Do(ctx, "ACL", "SETUSER", "older", "on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rc.Set(ctx, "freshtoken:sandbox:renewing", "another-holder", time.Minute)
+	seen := srv.Monitor(t)
+	s := open(t, "redis://older:pw@"+srv.Addr+"/0")
+	defer s.Close()
+	locked := make(chan error, 1)
+	go func() {
+		unlock, err := s.Lock(ctx, "sandbox")
+		if err == nil {
+			unlock()
+		}
+		locked <- err
+	}()
+	for n := 0; n < 2; {
+		select {
+		case err := <-locked:
+			t.Fatalf("Lock with another holder's mark standing: %v; want it to wait", err)
+		case line := <-seen:
+			if strings.Contains(line, `] "eval`) && strings.Contains(line, `"freshtoken:sandbox:lock"`) {
+				n++
+			}
+		}
+	}
+	rc.Del(ctx, "freshtoken:sandbox:renewing") // the holder saved
+	go func() {
+		for range seen {
+		}
+	}()
+	if err := testenv.Receive(t, "the lock", locked); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeadHolderInFlightPassesTheLock: a holder killed (SIGKILL, here a
+// process of its own) between its check of the lock, which set its
+// in-flight mark, and its save (its token request in flight) held every
+// other machine's renewal back until its mark expired, a minute later,
+// though its lock expired within LockTTL as promised. Now a renewer that
+// was waiting as it died has watched its mark not extended for longer
+// than the grace by the time the lock expires, and takes the lock from it
+// then: the mark, whose life is long here, still had most of it to run.
+func TestDeadHolderInFlightPassesTheLock(t *testing.T) {
+	const lockTTL, inFlightTTL = 600 * time.Millisecond, 30 * time.Second
+	if url := os.Getenv("REDISSTORE_TEST_HOLDER"); url != "" {
+		holdInFlight(t, url, lockTTL, inFlightTTL)
+		return
+	}
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDeadHolderInFlightPassesTheLock$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "REDISSTORE_TEST_HOLDER="+srv.URL)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != "in flight\n" {
+		t.Fatalf("the holder said %q, %v; want it in flight", line, err)
+	}
+	mark := rc.Get(ctx, "freshtoken:sandbox:renewing").Val()
+	if mark == "" || mark != rc.Get(ctx, "freshtoken:sandbox:lock").Val() {
+		t.Fatal("the holder in flight has no mark, or no lock")
+	}
+
+	seen := srv.Monitor(t)
+	took, waiting := takeovers(t, seen, mark)
+	b := open(t, srv.URL)
+	b.LockTTL, b.InFlightTTL = lockTTL, inFlightTTL
+	locked := make(chan error, 1)
+	go func() {
+		unlock, err := b.Lock(ctx, "sandbox")
+		if err == nil {
+			defer unlock()
+			if v := rc.Get(ctx, "freshtoken:sandbox:renewing").Val(); v != "" {
+				err = fmt.Errorf("the dead holder's mark %q stands once the lock was taken", v)
+			}
+		}
+		locked <- err
+	}()
+	testenv.Receive(t, "the next renewer to wait for the lock", waiting)
+	cmd.Process.Kill() // its token request in flight
+	cmd.Wait()
+	if err := testenv.Receive(t, "the next renewer to take the lock", locked); err != nil {
+		t.Fatal(err)
+	}
+	left := testenv.Receive(t, "the takeover of the dead holder's lock", took)
+	if left < inFlightTTL/2 {
+		t.Fatalf("the lock was taken from the dead holder with its mark %v from expiring (of %v); want it taken as its lock expired, the mark long from its end", left, inFlightTTL)
+	}
+}
+
+// holdInFlight is the holder TestDeadHolderInFlightPassesTheLock kills:
+// it takes the lock, checks it as before a token request (setting its
+// in-flight mark), says so, and waits for its end with the request in
+// flight.
+func holdInFlight(t *testing.T, url string, lockTTL, inFlightTTL time.Duration) {
+	s := open(t, url)
+	s.LockTTL, s.InFlightTTL = lockTTL, inFlightTTL
+	lock(t, s)
+	if held, err := s.HoldsLock(context.Background(), "sandbox"); !held || err != nil {
+		t.Fatalf("HoldsLock: %v, %v", held, err)
+	}
+	fmt.Println("in flight")
+	select {}
+}
+
+// TestLateRenewerTakesADeadHoldersLock: a renewer that comes once a dead
+// holder's lock expired, its in-flight mark standing, takes the lock from
+// it once it watched the mark not extended for the grace (half the lock's
+// life), long before the mark expires; the mark was gone, the lock the
+// renewer's, in the same step.
+func TestLateRenewerTakesADeadHoldersLock(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	rc.Set(ctx, "freshtoken:sandbox:renewing", "the-dead-holder", time.Minute) // its lock expired already
+	took, _ := takeovers(t, srv.Monitor(t), "the-dead-holder")
+	s := open(t, srv.URL)
+	s.LockTTL = 600 * time.Millisecond
+	unlock := lock(t, s)
+	defer unlock()
+	if left := testenv.Receive(t, "the takeover", took); left < 30*time.Second {
+		t.Fatalf("the lock was taken with the dead holder's mark %v from expiring; want it taken long before", left)
+	}
+	if m, l := rc.Get(ctx, "freshtoken:sandbox:renewing").Val(), rc.Get(ctx, "freshtoken:sandbox:lock").Val(); m != "" || l == "" {
+		t.Fatalf("lock %q, mark %q after the takeover; want the renewer's lock, and no mark", l, m)
+	}
+}
+
+// TestWaiterAcrossARedisPauseKeepsOff: a renewer waiting for the lock
+// through a Redis paused (SIGSTOP) past the lock's life, while the holder
+// that set its in-flight mark lives (its answer on its way, its
+// extensions held up by the pause), does not count the pause as the
+// mark's not being extended: its watch starts again after the gap in
+// Redis's answers, and a live holder extends its mark within the grace.
+// Counting the pause, it took the lock at its first poll after it and
+// sent the refresh token the holder's answer replaced.
+func TestWaiterAcrossARedisPauseKeepsOff(t *testing.T) {
+	const lockTTL = 600 * time.Millisecond
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	// The live holder (this test): its lock, and its mark set before its
+	// token request; its extensions are what the pause holds up.
+	rc.Set(ctx, "freshtoken:sandbox:lock", "the-live-holder", lockTTL)
+	rc.Set(ctx, "freshtoken:sandbox:renewing", "the-live-holder", time.Minute)
+	seen := srv.Monitor(t)
+	b := open(t, srv.URL)
+	b.LockTTL = lockTTL
+	locked := make(chan error, 1)
+	go func() {
+		unlock, err := b.Lock(ctx, "sandbox")
+		if err == nil {
+			unlock()
+		}
+		locked <- err
+	}()
+	attempted(t, seen, "the-live-holder")
+	srv.Pause(t)
+	// What is tested is Redis's clock passing the lock's end while Redis
+	// is stopped, with the waiter's poll waiting on it.
+	time.Sleep(2 * lockTTL)
+	resumed := float64(time.Now().UnixMicro()) / 1e6
+	srv.Resume(t)
+	for polls := 0; polls < 2; {
+		select {
+		case err := <-locked:
+			t.Fatalf("the waiter took the lock (%v) at its first polls after the pause, the live holder's mark standing", err)
+		case line := <-seen:
+			m := parseMonitored(line)
+			if m.at >= resumed && strings.HasPrefix(m.args[0], "eval") && strings.Contains(line, `"freshtoken:sandbox:lock"`) && !strings.Contains(line, "the-live-holder") {
+				polls++
+			}
+		}
+	}
+	if v := rc.Get(ctx, "freshtoken:sandbox:lock").Val(); v != "" {
+		t.Fatalf("the lock is %q after the pause; want it free, the live holder's mark standing", v)
+	}
+	// The holder's save, which clears its mark (and its unlock).
+	rc.Del(ctx, "freshtoken:sandbox:renewing")
+	go func() {
+		for range seen { // MONITOR goes on
+		}
+	}()
+	if err := testenv.Receive(t, "the waiter to take the lock", locked); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestInFlightMarkEndsWithItsRenewal: a renewal that ends without an answer
+// to save (a failure, no answer) clears its mark as it unlocks, and one
+// whose answer is kept unsaved keeps its mark with its lock until the
+// answer is given up; a mark or lock of another holder is left alone. A
+// save under the mark is refused once another holder has the lock (a
+// freshtoken older than the mark takes the lock regardless of it).
+func TestInFlightMarkEndsWithItsRenewal(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	a := open(t, srv.URL)
+	a.LockTTL = time.Minute
+	marked := func() string { return rc.Get(ctx, "freshtoken:sandbox:renewing").Val() }
+
+	unlock := lock(t, a)
+	a.HoldsLock(ctx, "sandbox")
+	unlock()
+	if m := marked(); m != "" {
+		t.Fatalf("the mark %q is left after the unlock", m)
+	}
+
+	withdraw := a.KeepUnsaved("sandbox", func(context.Context) error { return nil })
+	unlock = lock(t, a)
+	a.HoldsLock(ctx, "sandbox")
+	holder := marked()
+	unlock() // the lock is kept for the unsaved answer, and the mark too
+	if m, l := marked(), rc.Get(ctx, "freshtoken:sandbox:lock").Val(); m != holder || l != holder {
+		t.Fatalf("lock %q, mark %q, while the answer is kept; want both the holder's (%q)", l, m, holder)
+	}
+	rc.Del(ctx, "freshtoken:sandbox:lock") // expired while Redis was paused: the keeper takes it back
+	unlock = lock(t, a)
+	unlock()
+	withdraw() // given up
+	if m, l := marked(), rc.Get(ctx, "freshtoken:sandbox:lock").Val(); m != "" || l != "" {
+		t.Fatalf("lock %q, mark %q, once the answer was given up; want neither", l, m)
+	}
+
+	unlock = lock(t, a)
+	a.HoldsLock(ctx, "sandbox")
+	rc.Set(ctx, "freshtoken:sandbox:lock", "an-older-freshtoken", time.Minute)
+	if err := a.Save(ctx, "sandbox", storetest.Sample()); err == nil {
+		t.Fatal("a save under the mark was taken while another holder had the lock")
+	}
+	rc.Set(ctx, "freshtoken:sandbox:renewing", "another-holder", time.Minute)
+	unlock()
+	if m, l := marked(), rc.Get(ctx, "freshtoken:sandbox:lock").Val(); m != "another-holder" || l != "an-older-freshtoken" {
+		t.Fatalf("lock %q, mark %q after the unlock; want another holder's left alone", l, m)
+	}
+}
+
+// TestLiveHolderKeepsItsMark: a live holder extends its in-flight mark
+// with its lock, and once its lock expired (Redis paused), so that the
+// mark's life counts from its last sign of life, not from its check before
+// a token request that may take its whole timeout to be answered.
+func TestLiveHolderKeepsItsMark(t *testing.T) {
+	s, rc := started(t)
+	ctx := context.Background()
+	s.LockTTL, s.InFlightTTL = 300*time.Millisecond, time.Minute
+	unlock := lock(t, s)
+	defer unlock()
+	if held, err := s.HoldsLock(ctx, "sandbox"); !held || err != nil {
+		t.Fatalf("HoldsLock: %v, %v", held, err)
+	}
+	rc.Del(ctx, "freshtoken:sandbox:lock")                         // expired while Redis was paused
+	rc.PExpire(ctx, "freshtoken:sandbox:renewing", 20*time.Second) // its life counting down
+	testenv.WaitFor(t, "the holder to extend its mark", func() bool {
+		return rc.PTTL(ctx, "freshtoken:sandbox:renewing").Val() > 30*time.Second
+	})
 }
