@@ -473,10 +473,7 @@ func TestStoreMigrateToAFullDisk(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e, rec := devAndZeta(t)
-			config, err := os.ReadFile(e.config)
-			if err != nil {
-				t.Fatal(err)
-			}
+			nothingMoved := checkNothingMoved(t, e, rec)
 			dir := testdisk.Small(t, "256k")
 			if c.exists {
 				if err := os.Mkdir(dir, 0o700); err != nil {
@@ -495,14 +492,7 @@ func TestStoreMigrateToAFullDisk(t *testing.T) {
 			if code != 2 || !strings.Contains(msg, "the disk of the new store is full, so "+dir+"/") || !strings.Contains(msg, "free some space there, or name a folder on another disk with --to") || !strings.Contains(msg, "Nothing was moved;") {
 				t.Fatalf("exit %d\n%s%s; want exit 2 saying the new store's disk is full, what to do, and that nothing was moved", code, stdout, msg)
 			}
-			for _, env := range []string{"dev", "zeta"} {
-				if got := e.record(t, env); got == nil || got.RefreshToken != rec.RefreshToken {
-					t.Errorf("%s's tokens are no longer where [store] url names: %+v", env, got)
-				}
-			}
-			if now, _ := os.ReadFile(e.config); string(now) != string(config) {
-				t.Errorf("the configuration changed:\n%s", now)
-			}
+			nothingMoved()
 			left, err := os.ReadDir(dir)
 			switch {
 			case c.exists && err != nil:
@@ -534,6 +524,28 @@ func devAndZeta(t *testing.T) (*devEnv, *store.Record) {
 		t.Fatal(err)
 	}
 	return e, rec
+}
+
+// checkNothingMoved reads e's configuration now, and returns a check that
+// it is unchanged and that dev's and zeta's tokens are still rec, in the
+// store [store] url names.
+func checkNothingMoved(t *testing.T, e *devEnv, rec *store.Record) func() {
+	t.Helper()
+	config, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		for _, env := range []string{"dev", "zeta"} {
+			if got := e.record(t, env); got == nil || got.RefreshToken != rec.RefreshToken {
+				t.Errorf("%s's tokens are no longer where [store] url names: %+v", env, got)
+			}
+		}
+		if now, _ := os.ReadFile(e.config); string(now) != string(config) {
+			t.Errorf("the configuration changed:\n%s", now)
+		}
+	}
 }
 
 // TestStoreMigrateSaysWhatAnOldCopyLeftBehindRisks: an old copy that
@@ -616,10 +628,7 @@ func TestStoreMigrateToAReadOnlyDisk(t *testing.T) {
 	}{{"a folder there", true}, {"a folder not made yet", false}} {
 		t.Run(c.name, func(t *testing.T) {
 			e, rec := devAndZeta(t)
-			config, err := os.ReadFile(e.config)
-			if err != nil {
-				t.Fatal(err)
-			}
+			nothingMoved := checkNothingMoved(t, e, rec)
 			dir := testdisk.Small(t, "256k")
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				t.Fatal(err)
@@ -636,14 +645,7 @@ func TestStoreMigrateToAReadOnlyDisk(t *testing.T) {
 				strings.Contains(msg, "[store] url (or") || !strings.Contains(msg, "Nothing was moved;") {
 				t.Fatalf("exit %d\n%s%s; want exit 2 saying the new store's disk is read-only, to name another with --to, and that nothing was moved", code, stdout, msg)
 			}
-			for _, env := range []string{"dev", "zeta"} {
-				if got := e.record(t, env); got == nil || got.RefreshToken != rec.RefreshToken {
-					t.Errorf("%s's tokens are no longer where [store] url names: %+v", env, got)
-				}
-			}
-			if now, _ := os.ReadFile(e.config); string(now) != string(config) {
-				t.Errorf("the configuration changed:\n%s", now)
-			}
+			nothingMoved()
 		})
 	}
 }
