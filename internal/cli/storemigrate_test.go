@@ -430,9 +430,7 @@ func TestStdinThatSendsNothingEndsAtASignal(t *testing.T) {
 func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 	e, rec := devAndZeta(t)
 	srv := redistest.Start(t)
-	if r := srv.Command(t, "ACL", "SETUSER", "mover", "on", ">pw", "%R~*", "~freshtoken:dev", "~freshtoken:*:lock", "~freshtoken:*:renewing", "+@all"); r != "+OK" {
-		t.Fatalf("ACL SETUSER: %s", r)
-	}
+	srv.SetUser(t, "mover", "on", ">pw", "%R~*", "~freshtoken:dev", "~freshtoken:*:lock", "~freshtoken:*:renewing", "+@all")
 	ios, stdout, stderr := testStreams(false, false)
 	code := e.run(ios, "store", "migrate", "--to", "redis://mover:pw@"+srv.Addr+"/0")
 	if msg := stderr.String(); code == 0 || !strings.Contains(msg, "zeta: ") || !strings.Contains(msg, "Nothing was moved;") {
@@ -558,9 +556,7 @@ func TestStoreMigrateSaysWhatAnOldCopyLeftBehindRisks(t *testing.T) {
 	e.login(t)
 	rec := e.record(t, "dev")
 	srv := redistest.Start(t)
-	if r := srv.Command(t, "ACL", "SETUSER", "keeper", "on", ">pw", "~*", "+@all", "-del", "-unlink"); r != "+OK" {
-		t.Fatalf("ACL SETUSER: %s", r)
-	}
+	srv.SetUser(t, "keeper", "on", ">pw", "~*", "+@all", "-del", "-unlink")
 	oldURL := "redis://keeper:pw@" + srv.Addr + "/0"
 	old, err := config.OpenStore(oldURL)
 	if err != nil {

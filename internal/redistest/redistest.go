@@ -266,6 +266,16 @@ func (s *Server) RequirePassword(t testing.TB, password string) {
 	}
 }
 
+// SetUser sets the rules of the ACL user name (ACL SETUSER name rules...).
+// A refusal fails the test without stopping it, so that it may be called
+// from a goroutine the test did not start (a provider's callback).
+func (s *Server) SetUser(t testing.TB, name string, rules ...string) {
+	t.Helper()
+	if reply := s.Command(t, append([]string{"ACL", "SETUSER", name}, rules...)...); reply != "+OK" {
+		t.Errorf("ACL SETUSER %s: %s", name, reply)
+	}
+}
+
 // Command sends one command to the server, as a client without password,
 // and returns the first line of its reply.
 func (s *Server) Command(t testing.TB, args ...string) string {
