@@ -46,13 +46,7 @@ func TestCloseSavesAnUnsavedRotation(t *testing.T) {
 func closeWithUnsavedRotation(t *testing.T, worksAgain, underWay bool) {
 	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
 	srv := redistest.Start(t)
-	acl := func(rules ...string) {
-		t.Helper()
-		if reply := srv.Command(t, append([]string{"ACL", "SETUSER", "freshtoken"}, rules...)...); reply != "+OK" {
-			t.Fatalf("ACL SETUSER: %s", reply)
-		}
-	}
-	acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
+	srv.SetUser(t, "freshtoken", "on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
 	st, err := redisstore.New("redis://freshtoken:pw@" + srv.Addr + "/0")
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +63,7 @@ func closeWithUnsavedRotation(t *testing.T, worksAgain, underWay bool) {
 		if !underWay || answered.Swap(true) {
 			return
 		}
-		acl("resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing")
+		srv.SetUser(t, "freshtoken", "resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing")
 		go func() { closing <- st.Close() }()
 		testenv.WaitFor(t, "Close to wait for the renewal lock", closeWaits)
 	})}})
@@ -105,7 +99,7 @@ func closeWithUnsavedRotation(t *testing.T, worksAgain, underWay bool) {
 	spent := stored().RefreshToken
 
 	if !underWay {
-		acl("resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing") // the record may be read, not written
+		srv.SetUser(t, "freshtoken", "resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing") // the record may be read, not written
 	}
 	if _, err := src.Renew(context.Background()); err == nil || !strings.Contains(err.Error(), "could not be saved") {
 		t.Fatalf("err = %v; want the renewal's answer refused by Redis", err)
@@ -126,7 +120,7 @@ func closeWithUnsavedRotation(t *testing.T, worksAgain, underWay bool) {
 			t.Fatal("Redis changed while it refused writes")
 		}
 	} else if worksAgain {
-		acl("~freshtoken:*")
+		srv.SetUser(t, "freshtoken", "~freshtoken:*")
 		if err := st.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}

@@ -216,16 +216,11 @@ func TestSharedStoreDenied(t *testing.T) {
 // permissions) saying that nothing is lost. The grant lives on.
 func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
 	srv := redistest.Start(t)
-	acl := func(rules ...string) {
-		if reply := srv.Command(t, append([]string{"ACL", "SETUSER", "freshtoken"}, rules...)...); reply != "+OK" {
-			t.Errorf("ACL SETUSER: %s", reply)
-		}
-	}
-	acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
+	srv.SetUser(t, "freshtoken", "on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
 	var refusing atomic.Bool
 	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
 		if grant == "refresh_token" && refusing.CompareAndSwap(false, true) {
-			acl("resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing") // before the answer is stored
+			srv.SetUser(t, "freshtoken", "resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing") // before the answer is stored
 		}
 	}}, "redis://freshtoken:pw@"+srv.Addr+"/0", "")
 	w.login()
@@ -247,7 +242,7 @@ func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
 	if stored() != before {
 		t.Fatal("Redis changed while it refused writes")
 	}
-	acl("~freshtoken:*")
+	srv.SetUser(t, "freshtoken", "~freshtoken:*")
 	code, stderr := run.wait()
 	if code != 2 || !strings.Contains(stderr, "NOPERM") || !strings.Contains(stderr, "nothing is lost") || !strings.Contains(stderr, "Ctrl-C twice abandons them, and the refresh token with them") {
 		t.Fatalf("exit %d; want 2, having said it waits for Redis and, once stored, that nothing is lost\n%s", code, stderr)

@@ -366,13 +366,7 @@ func TestKeeperSaysAtOnceWhenRedisMayNotBeWritten(t *testing.T) {
 	for _, args := range [][]string{{"proxy", "--no-listen"}, {"proxy", "--listen", "127.0.0.1:0"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			srv := redistest.Start(t)
-			acl := func(rules ...string) {
-				t.Helper()
-				if reply := srv.Command(t, append([]string{"ACL", "SETUSER", "freshtoken"}, rules...)...); reply != "+OK" {
-					t.Fatalf("ACL SETUSER: %s", reply)
-				}
-			}
-			acl("on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
+			srv.SetUser(t, "freshtoken", "on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
 			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "redis://freshtoken:pw@"+srv.Addr+"/0", "")
 			w.login()
 			run := w.watch(args...)
@@ -383,7 +377,7 @@ func TestKeeperSaysAtOnceWhenRedisMayNotBeWritten(t *testing.T) {
 				t.Errorf("a user that may write was warned of:\n%s", run.stderr)
 			}
 
-			acl("reset", "on", ">pw", "~freshtoken:*", "+@read")
+			srv.SetUser(t, "freshtoken", "reset", "on", ">pw", "~freshtoken:*", "+@read")
 			run = w.watch(args...)
 			run.waitSaid(t, warning)
 			run.cmd.Process.Signal(syscall.SIGTERM)

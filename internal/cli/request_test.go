@@ -434,7 +434,7 @@ func TestGetRedirectedToAnotherHost(t *testing.T) {
 
 // hugeHeaders answers with response headers past net/http's limit
 // (MaxResponseHeaderBytes, 10 MB by default): 11 headers of 1 MiB.
-func hugeHeaders(w http.ResponseWriter) {
+func hugeHeaders(w http.ResponseWriter, _ *http.Request) {
 	for i := range 11 {
 		w.Header().Set(fmt.Sprintf("X-Huge-%d", i), strings.Repeat("x", 1<<20))
 	}
@@ -448,32 +448,7 @@ func hugeHeaders(w http.ResponseWriter) {
 // keeps failing: trying again gets the same). It said the API "could not
 // be reached" and to check the connection.
 func TestRequestToAnAPIWhoseHeadersAreTooLarge(t *testing.T) {
-	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/v2/huge" {
-				hugeHeaders(w)
-				return
-			}
-			provider.ServeHTTP(w, r)
-		})
-	})
-	e.login(t)
-	for _, tt := range []struct {
-		args []string
-		made bool
-	}{{[]string{"get", "/v2/huge"}, false}, {[]string{"get", "/v2/huge", "--all"}, false}, {[]string{"post", "/v2/huge", "-d", "{}"}, true}} {
-		ios, stdout, stderr := testStreams(false, false)
-		code := e.run(ios, tt.args...)
-		msg := stderr.String()
-		if code != 5 || strings.Contains(msg, "could not be reached") || !strings.HasPrefix(msg, "freshtoken: dev: the API at "+e.api+"v2/huge") ||
-			!strings.Contains(msg, " answered, but with headers larger than freshtoken reads (over 10485760 bytes), so its answer could not be read") ||
-			strings.Count(msg, "\n") != 1 || strings.Contains(msg, "the request was made") != tt.made {
-			t.Errorf("%s: exit %d, stderr %q; want 5 and one line saying the API answered with headers too large to read", tt.args, code, msg)
-		}
-		if stdout.Len() != 0 {
-			t.Errorf("%s: stdout = %q, want nothing", tt.args, stdout)
-		}
-	}
+	wantUnreadable(t, "/v2/huge", hugeHeaders, " answered, but with headers larger than freshtoken reads (over 10485760 bytes), so its answer could not be read")
 }
 
 // malformedAnswer answers with what net/http cannot read as HTTP: a header
@@ -497,10 +472,21 @@ func malformedAnswer(w http.ResponseWriter, r *http.Request) {
 // API "could not be reached" and to check the connection and api_url, so
 // that a person sent the POST again and made a second invoice.
 func TestRequestToAnAPIWhoseAnswerIsNotHTTP(t *testing.T) {
+	wantUnreadable(t, "/v2/bad", malformedAnswer, " answered with what freshtoken cannot read as HTTP (malformed MIME header line), so its answer could not be read")
+}
+
+// wantUnreadable runs a GET, a GET --all and a POST of path against the dev
+// environment, its API answering path with answer, and checks each exits 5
+// with nothing on stdout and one line on stderr, free of escapes, naming
+// the API at path, saying it answered (never that it could not be
+// reached), and for the POST alone, that the request was made and sending
+// it again makes it again.
+func wantUnreadable(t *testing.T, path string, answer http.HandlerFunc, answered string) {
+	t.Helper()
 	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/v2/bad" {
-				malformedAnswer(w, r)
+			if r.URL.Path == path {
+				answer(w, r)
 				return
 			}
 			provider.ServeHTTP(w, r)
@@ -510,14 +496,14 @@ func TestRequestToAnAPIWhoseAnswerIsNotHTTP(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
 		made bool
-	}{{[]string{"get", "/v2/bad"}, false}, {[]string{"get", "/v2/bad", "--all"}, false}, {[]string{"post", "/v2/bad", "-d", "{}"}, true}} {
+	}{{[]string{"get", path}, false}, {[]string{"get", path, "--all"}, false}, {[]string{"post", path, "-d", "{}"}, true}} {
 		ios, stdout, stderr := testStreams(false, false)
 		code := e.run(ios, tt.args...)
 		msg := stderr.String()
-		if code != 5 || strings.Contains(msg, "could not be reached") || !strings.HasPrefix(msg, "freshtoken: dev: the API at "+e.api+"v2/bad") ||
-			!strings.Contains(msg, " answered with what freshtoken cannot read as HTTP (malformed MIME header line), so its answer could not be read") || strings.Contains(msg, "\x1b") ||
-			strings.Count(msg, "\n") != 1 || strings.Contains(msg, "sending it again makes it again") != tt.made {
-			t.Errorf("%s: exit %d, stderr %q; want 5 and one line saying the API answered with what could not be read", tt.args, code, msg)
+		if code != 5 || strings.Contains(msg, "could not be reached") || !strings.HasPrefix(msg, "freshtoken: dev: the API at "+e.api+path[1:]) ||
+			!strings.Contains(msg, answered) || strings.Contains(msg, "\x1b") || strings.Count(msg, "\n") != 1 ||
+			strings.Contains(msg, "the request was made") != tt.made || strings.Contains(msg, "sending it again makes it again") != tt.made {
+			t.Errorf("%s: exit %d, stderr %q; want 5 and one line saying the API%s", tt.args, code, msg, answered)
 		}
 		if stdout.Len() != 0 {
 			t.Errorf("%s: stdout = %q, want nothing", tt.args, stdout)

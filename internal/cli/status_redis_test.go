@@ -23,14 +23,8 @@ import (
 // as they were, and no key is added. The user the docs give is all well.
 func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 	srv := redistest.Start(t)
-	for _, user := range [][]string{
-		{"ACL", "SETUSER", "ro", "on", ">ro-password", "~freshtoken:*", "+@read"},
-		{"ACL", "SETUSER", "fleet", "on", ">fleet-password", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl"},
-	} {
-		if r := srv.Command(t, user...); r != "+OK" {
-			t.Fatalf("%q: %s", user, r)
-		}
-	}
+	srv.SetUser(t, "ro", "on", ">ro-password", "~freshtoken:*", "+@read")
+	srv.SetUser(t, "fleet", "on", ">fleet-password", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
 	e := newDevEnv(t)
 	useRedis := func(user string) {
 		t.Helper()

@@ -430,9 +430,7 @@ func TestStdinThatSendsNothingEndsAtASignal(t *testing.T) {
 func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 	e, rec := devAndZeta(t)
 	srv := redistest.Start(t)
-	if r := srv.Command(t, "ACL", "SETUSER", "mover", "on", ">pw", "%R~*", "~freshtoken:dev", "~freshtoken:*:lock", "~freshtoken:*:renewing", "+@all"); r != "+OK" {
-		t.Fatalf("ACL SETUSER: %s", r)
-	}
+	srv.SetUser(t, "mover", "on", ">pw", "%R~*", "~freshtoken:dev", "~freshtoken:*:lock", "~freshtoken:*:renewing", "+@all")
 	ios, stdout, stderr := testStreams(false, false)
 	code := e.run(ios, "store", "migrate", "--to", "redis://mover:pw@"+srv.Addr+"/0")
 	if msg := stderr.String(); code == 0 || !strings.Contains(msg, "zeta: ") || !strings.Contains(msg, "Nothing was moved;") {
@@ -473,10 +471,7 @@ func TestStoreMigrateToAFullDisk(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e, rec := devAndZeta(t)
-			config, err := os.ReadFile(e.config)
-			if err != nil {
-				t.Fatal(err)
-			}
+			nothingMoved := checkNothingMoved(t, e, rec)
 			dir := testdisk.Small(t, "256k")
 			if c.exists {
 				if err := os.Mkdir(dir, 0o700); err != nil {
@@ -495,14 +490,7 @@ func TestStoreMigrateToAFullDisk(t *testing.T) {
 			if code != 2 || !strings.Contains(msg, "the disk of the new store is full, so "+dir+"/") || !strings.Contains(msg, "free some space there, or name a folder on another disk with --to") || !strings.Contains(msg, "Nothing was moved;") {
 				t.Fatalf("exit %d\n%s%s; want exit 2 saying the new store's disk is full, what to do, and that nothing was moved", code, stdout, msg)
 			}
-			for _, env := range []string{"dev", "zeta"} {
-				if got := e.record(t, env); got == nil || got.RefreshToken != rec.RefreshToken {
-					t.Errorf("%s's tokens are no longer where [store] url names: %+v", env, got)
-				}
-			}
-			if now, _ := os.ReadFile(e.config); string(now) != string(config) {
-				t.Errorf("the configuration changed:\n%s", now)
-			}
+			nothingMoved()
 			left, err := os.ReadDir(dir)
 			switch {
 			case c.exists && err != nil:
@@ -536,6 +524,28 @@ func devAndZeta(t *testing.T) (*devEnv, *store.Record) {
 	return e, rec
 }
 
+// checkNothingMoved reads e's configuration now, and returns a check that
+// it is unchanged and that dev's and zeta's tokens are still rec, in the
+// store [store] url names.
+func checkNothingMoved(t *testing.T, e *devEnv, rec *store.Record) func() {
+	t.Helper()
+	config, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		for _, env := range []string{"dev", "zeta"} {
+			if got := e.record(t, env); got == nil || got.RefreshToken != rec.RefreshToken {
+				t.Errorf("%s's tokens are no longer where [store] url names: %+v", env, got)
+			}
+		}
+		if now, _ := os.ReadFile(e.config); string(now) != string(config) {
+			t.Errorf("the configuration changed:\n%s", now)
+		}
+	}
+}
+
 // TestStoreMigrateSaysWhatAnOldCopyLeftBehindRisks: an old copy that
 // cannot be deleted once the configuration names the new store (a Redis
 // user who may not delete) is reported, with what to do: delete it, and
@@ -546,9 +556,7 @@ func TestStoreMigrateSaysWhatAnOldCopyLeftBehindRisks(t *testing.T) {
 	e.login(t)
 	rec := e.record(t, "dev")
 	srv := redistest.Start(t)
-	if r := srv.Command(t, "ACL", "SETUSER", "keeper", "on", ">pw", "~*", "+@all", "-del", "-unlink"); r != "+OK" {
-		t.Fatalf("ACL SETUSER: %s", r)
-	}
+	srv.SetUser(t, "keeper", "on", ">pw", "~*", "+@all", "-del", "-unlink")
 	oldURL := "redis://keeper:pw@" + srv.Addr + "/0"
 	old, err := config.OpenStore(oldURL)
 	if err != nil {
@@ -616,10 +624,7 @@ func TestStoreMigrateToAReadOnlyDisk(t *testing.T) {
 	}{{"a folder there", true}, {"a folder not made yet", false}} {
 		t.Run(c.name, func(t *testing.T) {
 			e, rec := devAndZeta(t)
-			config, err := os.ReadFile(e.config)
-			if err != nil {
-				t.Fatal(err)
-			}
+			nothingMoved := checkNothingMoved(t, e, rec)
 			dir := testdisk.Small(t, "256k")
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				t.Fatal(err)
@@ -636,14 +641,7 @@ func TestStoreMigrateToAReadOnlyDisk(t *testing.T) {
 				strings.Contains(msg, "[store] url (or") || !strings.Contains(msg, "Nothing was moved;") {
 				t.Fatalf("exit %d\n%s%s; want exit 2 saying the new store's disk is read-only, to name another with --to, and that nothing was moved", code, stdout, msg)
 			}
-			for _, env := range []string{"dev", "zeta"} {
-				if got := e.record(t, env); got == nil || got.RefreshToken != rec.RefreshToken {
-					t.Errorf("%s's tokens are no longer where [store] url names: %+v", env, got)
-				}
-			}
-			if now, _ := os.ReadFile(e.config); string(now) != string(config) {
-				t.Errorf("the configuration changed:\n%s", now)
-			}
+			nothingMoved()
 		})
 	}
 }

@@ -564,11 +564,23 @@ func TestAnswerWithHeadersTooLarge(t *testing.T) {
 		io.WriteString(c, "Content-Length: 0\r\n\r\n")
 	}))
 	f.login(t, "huge")
+	f.wantUnreadable(t, "huge", "the API answered with headers too large to read", func(msg string) bool {
+		return strings.Contains(msg, " answered") && strings.Contains(msg, "headers")
+	})
+}
+
+// wantUnreadable sends a GET and a POST to env, whose API answers with what
+// cannot be read, and checks each gets 502 api_unreadable, its message
+// naming env and the API at 127.0.0.1, not saying the API could not be
+// reached, saying the request was made for the POST alone, and passing ok.
+// says is what the message should say, for the test's error.
+func (f *fixture) wantUnreadable(t *testing.T, env, says string, ok func(msg string) bool) {
+	t.Helper()
 	for _, tt := range []struct {
 		method string
 		made   bool
 	}{{http.MethodGet, false}, {http.MethodPost, true}} {
-		req, err := http.NewRequest(tt.method, f.base+"/huge/x", nil)
+		req, err := http.NewRequest(tt.method, f.base+"/"+env+"/x", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -582,10 +594,10 @@ func TestAnswerWithHeadersTooLarge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.StatusCode != http.StatusBadGateway || pr.Error != "api_unreadable" || resp.Header.Get("X-Freshtoken-Error") != "api_unreadable" || pr.Env != "huge" ||
-			strings.Contains(pr.Message, "could not be reached") || !strings.HasPrefix(pr.Message, "huge: the API at 127.0.0.1:") || !strings.Contains(pr.Message, " answered") ||
-			!strings.Contains(pr.Message, "headers") || strings.Contains(pr.Message, "the request was made") != tt.made {
-			t.Errorf("%s: %d %+v; want 502 api_unreadable saying the API answered with headers too large to read", tt.method, resp.StatusCode, pr)
+		if resp.StatusCode != http.StatusBadGateway || pr.Error != "api_unreadable" || resp.Header.Get("X-Freshtoken-Error") != "api_unreadable" || pr.Env != env ||
+			strings.Contains(pr.Message, "could not be reached") || !strings.HasPrefix(pr.Message, env+": the API at 127.0.0.1:") ||
+			!ok(pr.Message) || strings.Contains(pr.Message, "the request was made") != tt.made {
+			t.Errorf("%s: %d %+v; want 502 api_unreadable saying %s", tt.method, resp.StatusCode, pr, says)
 		}
 	}
 }
@@ -602,31 +614,9 @@ func TestAnswerThatIsNotHTTP(t *testing.T) {
 		io.WriteString(c, "HTTP/1.1 201 Created\r\nX-Bad: a\x1b[31mred\r\nContent-Length: 2\r\n\r\n{}")
 	}))
 	f.login(t, "bad")
-	for _, tt := range []struct {
-		method string
-		made   bool
-	}{{http.MethodGet, false}, {http.MethodPost, true}} {
-		req, err := http.NewRequest(tt.method, f.base+"/bad/x", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var pr problemBody
-		err = json.NewDecoder(resp.Body).Decode(&pr)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != http.StatusBadGateway || pr.Error != "api_unreadable" || pr.Env != "bad" ||
-			strings.Contains(pr.Message, "could not be reached") || !strings.HasPrefix(pr.Message, "bad: the API at 127.0.0.1:") ||
-			!strings.Contains(pr.Message, " answered with what freshtoken cannot read as HTTP (malformed MIME header line)") ||
-			strings.Contains(pr.Message, "31m") || strings.Contains(pr.Message, "the request was made") != tt.made {
-			t.Errorf("%s: %d %+v; want 502 api_unreadable saying the API answered with what is not HTTP", tt.method, resp.StatusCode, pr)
-		}
-	}
+	f.wantUnreadable(t, "bad", "the API answered with what is not HTTP", func(msg string) bool {
+		return strings.Contains(msg, " answered with what freshtoken cannot read as HTTP (malformed MIME header line)") && !strings.Contains(msg, "31m")
+	})
 }
 
 // TestSwitchNobodyAskedFor: an API that answers 101 to a request that asked

@@ -240,14 +240,8 @@ func (s *Server) Monitor(t testing.TB) <-chan string {
 // the key does not exist.
 func (s *Server) Get(t testing.TB, key string) string {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, r := s.send(t, "GET", key)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
-	fmt.Fprintf(c, "*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", len(key), key)
-	r := bufio.NewReader(c)
 	head, err := r.ReadString('\n')
 	if err != nil || !strings.HasPrefix(head, "$") {
 		t.Fatalf("GET %s: %q, %v", key, head, err)
@@ -272,23 +266,42 @@ func (s *Server) RequirePassword(t testing.TB, password string) {
 	}
 }
 
+// SetUser sets the rules of the ACL user name (ACL SETUSER name rules...).
+// A refusal fails the test without stopping it, so that it may be called
+// from a goroutine the test did not start (a provider's callback).
+func (s *Server) SetUser(t testing.TB, name string, rules ...string) {
+	t.Helper()
+	if reply := s.Command(t, append([]string{"ACL", "SETUSER", name}, rules...)...); reply != "+OK" {
+		t.Errorf("ACL SETUSER %s: %s", name, reply)
+	}
+}
+
 // Command sends one command to the server, as a client without password,
 // and returns the first line of its reply.
 func (s *Server) Command(t testing.TB, args ...string) string {
+	t.Helper()
+	c, r := s.send(t, args...)
+	defer c.Close()
+	reply, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s: %v", args[0], err)
+	}
+	return strings.TrimSuffix(reply, "\r\n")
+}
+
+// send sends one command to the server on a connection of its own, as a
+// client without password, and returns the connection, to close, and its
+// reader, for the reply; the connection gives up after a second.
+func (s *Server) send(t testing.TB, args ...string) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	c.SetDeadline(time.Now().Add(time.Second))
 	fmt.Fprintf(c, "*%d\r\n", len(args))
 	for _, a := range args {
 		fmt.Fprintf(c, "$%d\r\n%s\r\n", len(a), a)
 	}
-	reply, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		t.Fatalf("%s: %v", args[0], err)
-	}
-	return strings.TrimSuffix(reply, "\r\n")
+	return c, bufio.NewReader(c)
 }

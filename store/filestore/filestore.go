@@ -291,16 +291,8 @@ func (s *Store) keepReserve() {
 // stayed there (a store migrate taken back) is not left behind, holding
 // the reserve alone. A folder holding anything else is left as it is.
 func RemoveEmpty(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.Name() != reserveName || !e.Type().IsRegular() {
-			return nil
-		}
-	}
-	if err := os.Remove(filepath.Join(dir, reserveName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	alone, err := removeLoneReserve(dir)
+	if err != nil || !alone {
 		return err
 	}
 	return os.Remove(dir)
@@ -312,19 +304,27 @@ func RemoveEmpty(dir string) error {
 // KiB left in the folder for nothing. A writer that comes later makes it
 // again as it saves.
 func RemoveUnusedReserve(dir string) error {
+	_, err := removeLoneReserve(dir)
+	return err
+}
+
+// removeLoneReserve removes the reserve from the token folder dir if the
+// folder holds no other file, and says whether it held none (the reserve
+// may have been missing already).
+func removeLoneReserve(dir string) (alone bool, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, e := range entries {
 		if e.Name() != reserveName || !e.Type().IsRegular() {
-			return nil
+			return false, nil
 		}
 	}
 	if err := os.Remove(filepath.Join(dir, reserveName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+		return false, err
 	}
-	return nil
+	return true, nil
 }
 
 // Delete implements store.Store.
