@@ -46,7 +46,7 @@ func TestCloseSavesAnUnsavedRotation(t *testing.T) {
 func closeWithUnsavedRotation(t *testing.T, worksAgain, underWay bool) {
 	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
 	srv := redistest.Start(t)
-	srv.SetUser(t, "freshtoken", "on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
+	srv.SetFleetUser(t, "freshtoken", "pw")
 	st, err := redisstore.New("redis://freshtoken:pw@" + srv.Addr + "/0")
 	if err != nil {
 		t.Fatal(err)

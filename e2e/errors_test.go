@@ -216,7 +216,7 @@ func TestSharedStoreDenied(t *testing.T) {
 // permissions) saying that nothing is lost. The grant lives on.
 func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
 	srv := redistest.Start(t)
-	srv.SetUser(t, "freshtoken", "on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
+	srv.SetFleetUser(t, "freshtoken", "pw")
 	var refusing atomic.Bool
 	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
 		if grant == "refresh_token" && refusing.CompareAndSwap(false, true) {

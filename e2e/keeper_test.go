@@ -366,7 +366,7 @@ func TestKeeperSaysAtOnceWhenRedisMayNotBeWritten(t *testing.T) {
 	for _, args := range [][]string{{"proxy", "--no-listen"}, {"proxy", "--listen", "127.0.0.1:0"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			srv := redistest.Start(t)
-			srv.SetUser(t, "freshtoken", "on", ">pw", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
+			srv.SetFleetUser(t, "freshtoken", "pw")
 			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "redis://freshtoken:pw@"+srv.Addr+"/0", "")
 			w.login()
 			run := w.watch(args...)

@@ -24,7 +24,7 @@ import (
 func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.SetUser(t, "ro", "on", ">ro-password", "~freshtoken:*", "+@read")
-	srv.SetUser(t, "fleet", "on", ">fleet-password", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl")
+	srv.SetFleetUser(t, "fleet", "fleet-password")
 	e := newDevEnv(t)
 	useRedis := func(user string) {
 		t.Helper()

@@ -266,6 +266,18 @@ func (s *Server) RequirePassword(t testing.TB, password string) {
 	}
 }
 
+// FleetRules are the keys and commands docs/fleets.md gives freshtoken's
+// Redis user (its ACL SETUSER line, less the user's name, "on" and its
+// password), which TestFleetRulesAreTheDocs holds to the page.
+var FleetRules = []string{"~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl"}
+
+// SetFleetUser sets up the ACL user name, with password, as docs/fleets.md
+// says to (FleetRules).
+func (s *Server) SetFleetUser(t testing.TB, name, password string) {
+	t.Helper()
+	s.SetUser(t, name, append([]string{"on", ">" + password}, FleetRules...)...)
+}
+
 // SetUser sets the rules of the ACL user name (ACL SETUSER name rules...).
 // A refusal fails the test without stopping it, so that it may be called
 // from a goroutine the test did not start (a provider's callback).

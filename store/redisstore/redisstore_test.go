@@ -517,7 +517,7 @@ func TestCheckWrite(t *testing.T) {
 	rc := raw(t, srv)
 	ctx := context.Background()
 	for _, user := range [][]string{
-		{"docs", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl"},
+		append([]string{"docs"}, redistest.FleetRules...),
 		{"ro", "~freshtoken:*", "+@read"},
 		{"reader", "~freshtoken:*", "+@connection", "+get", "+eval", "+evalsha"},
 		{"keysro", "%R~freshtoken:*", "+@all"},
