@@ -270,46 +270,31 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 // person's to fix (exit 2), as the new store is one they chose, and nothing
 // is lost; other failures are returned as they are. ours says the failure
 // is the new store's: a lock the old store could not take on its own
-// read-only disk is not.
+// read-only disk is not. (The file store's own advice for a read-only
+// disk, to set [store] url to another folder, is wrong here: that would
+// leave the tokens behind, and every command would say to log in.)
 func fullDestination(err error, location string, ours bool) error {
 	switch {
 	case ours && errors.Is(err, syscall.EROFS):
-		return &readOnlyDestinationError{folder: filepath.Dir(location), err: err}
+		return &destinationError{err: err, msg: fmt.Sprintf("the new store (--to) cannot be written: %s is on a read-only disk; name a folder you can write in with --to", filepath.Dir(location))}
 	case !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) && !errors.Is(err, store.ErrReserveUsed):
 		return err
 	}
-	return &fullDestinationError{location: location, err: err}
+	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store is full, so %s could not be written; free some space there, or name a folder on another disk with --to", location)}
 }
 
-type fullDestinationError struct {
-	location string
-	err      error
+// destinationError is a new store on a disk that is full or read-only,
+// said as msg: a configuration error, which the person fixes.
+type destinationError struct {
+	msg string
+	err error
 }
 
-func (e *fullDestinationError) Error() string {
-	return fmt.Sprintf("the disk of the new store is full, so %s could not be written; free some space there, or name a folder on another disk with --to", e.location)
-}
+func (e *destinationError) Error() string { return e.msg }
 
-func (e *fullDestinationError) Unwrap() error { return e.err }
+func (e *destinationError) Unwrap() error { return e.err }
 
-func (e *fullDestinationError) FailureKind() failure.Kind { return failure.Config }
-
-// readOnlyDestinationError is a new store whose folder is on a read-only
-// disk. The file store's own advice, to set [store] url to another folder,
-// is wrong here: that would leave the tokens behind, and every command would
-// say to log in.
-type readOnlyDestinationError struct {
-	folder string
-	err    error
-}
-
-func (e *readOnlyDestinationError) Error() string {
-	return fmt.Sprintf("the new store (--to) cannot be written: %s is on a read-only disk; name a folder you can write in with --to", e.folder)
-}
-
-func (e *readOnlyDestinationError) Unwrap() error { return e.err }
-
-func (e *readOnlyDestinationError) FailureKind() failure.Kind { return failure.Config }
+func (e *destinationError) FailureKind() failure.Kind { return failure.Config }
 
 // newStoreError is a failure of the new store, the one --to names.
 type newStoreError struct{ err error }
