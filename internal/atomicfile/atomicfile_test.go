@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 func TestWriteReplacesDurablyWithTheGivenMode(t *testing.T) {
@@ -34,7 +35,7 @@ func TestWriteReplacesDurablyWithTheGivenMode(t *testing.T) {
 	if len(synced) != 2 || filepath.Dir(synced[0]) != dir || synced[1] != dir {
 		t.Errorf("synced %q, want the temp file in %s, then the folder", synced, dir)
 	}
-	if names := entries(t, dir); !slices.Equal(names, []string{"token"}) {
+	if names := testenv.Names(t, dir); !slices.Equal(names, []string{"token"}) {
 		t.Errorf("folder holds %q, want only the file", names)
 	}
 }
@@ -62,22 +63,9 @@ func TestWriteFailureLeavesTheFileAndNoLitter(t *testing.T) {
 			if b, _ := os.ReadFile(path); string(b) != "old\n" {
 				t.Errorf("content %q, want the old one kept", b)
 			}
-			if names := entries(t, dir); !slices.Equal(names, []string{"config.toml"}) {
+			if names := testenv.Names(t, dir); !slices.Equal(names, []string{"config.toml"}) {
 				t.Errorf("folder holds %q, want the temp file removed", names)
 			}
 		})
 	}
-}
-
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
 }

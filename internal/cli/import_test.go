@@ -14,6 +14,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -58,12 +59,7 @@ func TestImportPostmanStoresTokensPrivately(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("the configuration holds the client secret and has mode %04o, want 0600", fi.Mode().Perm())
 	}
-	entries, _ := os.ReadDir(e.dir)
-	var names []string
-	for _, de := range entries {
-		names = append(names, de.Name())
-	}
-	if !slices.Equal(names, []string{"config.toml", "state"}) {
+	if names := testenv.Names(t, e.dir); !slices.Equal(names, []string{"config.toml", "state"}) {
 		t.Errorf("the configuration folder holds %v, want only config.toml and state", names)
 	}
 

@@ -18,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -666,14 +667,7 @@ func TestStoreMigrateLeavesNoReserveBehind(t *testing.T) {
 			if code := e.run(ios, "store", "migrate", "--to", "file://"+filepath.Join(e.dir, "moved")); code != 0 {
 				t.Fatalf("store migrate: exit %d\n%s%s", code, stdout, stderr)
 			}
-			entries, err := os.ReadDir(old)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for _, f := range entries {
-				names = append(names, f.Name())
-			}
+			names := testenv.Names(t, old)
 			want := "[]"
 			if other {
 				want = "[.reserve theirs.json]"

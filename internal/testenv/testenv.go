@@ -138,3 +138,17 @@ func PickPort() (int, error) {
 const minPicked, maxPicked = 20000, 32000
 
 var pickedPorts sync.Map // int → true
+
+// Names are the names of the files in dir, in order.
+func Names(t testing.TB, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
