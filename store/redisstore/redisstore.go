@@ -53,8 +53,16 @@ const DefaultLockTTL = 10 * time.Second
 // from a mark they watched run down (see markWatch).
 const DefaultInFlightTTL = 5 * time.Minute
 
-// lockPoll is how often a waiting renewer tries the lock again.
+// lockPoll is how often a waiting renewer tries the lock again, but for a
+// short lock (see pollEvery).
 const lockPoll = 25 * time.Millisecond
+
+// pollEvery is how often a renewer waiting for a lock living ttl tries it
+// again: lockPoll, or a quarter of markGap(ttl) for a lock short enough
+// that polls lockPoll apart would each come after a longer gap than the
+// watch of a mark allows, which would start it again at every poll and
+// never take the lock from a dead holder's mark.
+func pollEvery(ttl time.Duration) time.Duration { return min(lockPoll, markGap(ttl)/4) }
 
 // Store is a Redis database of token records.
 type Store struct {
@@ -570,7 +578,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		case <-ctx.Done():
 			<-turn
 			return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
-		case <-time.After(lockPoll):
+		case <-time.After(pollEvery(ttl)):
 		}
 	}
 

@@ -862,6 +862,32 @@ func TestLateRenewerTakesADeadHoldersLock(t *testing.T) {
 	}
 }
 
+// TestShortLockTakesADeadHoldersLock: a Store whose LockTTL is short
+// (200 ms, a Go program's choice) took the lock from a dead holder's
+// in-flight mark never, waiting until the mark expired (InFlightTTL, five
+// minutes by default): its polls, 25 ms apart, each came longer after the
+// last answer than the gap its watch allows (an eighth of the lock's
+// life, 25 ms), so every poll started its watch again. A waiter now polls
+// often enough for the gap its lock allows.
+func TestShortLockTakesADeadHoldersLock(t *testing.T) {
+	for _, ttl := range []time.Duration{200 * time.Millisecond, 120 * time.Millisecond} {
+		srv := redistest.Start(t)
+		ctx := context.Background()
+		rc := raw(t, srv)
+		rc.Set(ctx, "freshtoken:sandbox:renewing", "the-dead-holder", time.Hour) // its lock expired already
+		s := open(t, srv.URL)
+		s.LockTTL = ttl
+		waited, cancel := context.WithTimeout(ctx, 20*time.Second) // a few hundred grace periods
+		unlock, err := s.Lock(waited, "sandbox")
+		cancel()
+		if err != nil {
+			t.Fatalf("LockTTL %v, a dead holder's mark standing: %v; want the lock taken from it", ttl, err)
+		}
+		unlock()
+		s.Close()
+	}
+}
+
 // TestWaiterAcrossARedisPauseKeepsOff: a renewer waiting for the lock
 // through a Redis paused (SIGSTOP) past the lock's life, while the holder
 // that set its in-flight mark lives (its answer on its way, its
