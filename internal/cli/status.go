@@ -404,7 +404,8 @@ func human(d time.Duration) string {
 
 // checkWrite reports whether the store at storeURL may write env's tokens,
 // writing nothing: a Redis user may be allowed to read freshtoken's keys
-// and not write them (redisstore's CheckWrite). The other stores' writes
+// and not write them (redisstore's CheckWrite), and a Redis may evict the
+// lock (CheckEviction). The other stores' writes
 // fail as their reads do, which status and the keeper find out: nil.
 func checkWrite(ctx context.Context, storeURL, env string) error {
 	if !config.IsRedisURL(storeURL) {
@@ -417,7 +418,16 @@ func checkWrite(ctx context.Context, storeURL, env string) error {
 	if w, ok := st.(interface {
 		CheckWrite(ctx context.Context, env string) error
 	}); ok {
-		return w.CheckWrite(ctx, env)
+		if err := w.CheckWrite(ctx, env); err != nil {
+			return err
+		}
+	}
+	// A Redis that evicts keys when full may drop another machine's lock
+	// and in-flight mark mid-renewal (redisstore's CheckEviction).
+	if e, ok := st.(interface {
+		CheckEviction(ctx context.Context) error
+	}); ok {
+		return e.CheckEviction(ctx)
 	}
 	return nil
 }

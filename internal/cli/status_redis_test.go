@@ -91,3 +91,31 @@ func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 		t.Errorf("DBSIZE after status: %s; want 2, the record and the lock alone", got)
 	}
 }
+
+// TestStatusTellsOfARedisThatEvicts: status on a Redis with a maxmemory
+// and a policy that evicts (volatile-lru, which docs/fleets.md called safe)
+// says, exit 2, that it may drop a renewing machine's lock and in-flight
+// mark and to set noeviction: such a Redis, filled by another of its
+// users, let a second machine take the lock and send the refresh token a
+// first one's request in flight was spending. With noeviction it is quiet.
+func TestStatusTellsOfARedisThatEvicts(t *testing.T) {
+	srv := redistest.Start(t)
+	e := newDevEnv(t)
+	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://"+srv.Addr+"/0"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.configure(t)
+	e.loginOutside(t)
+	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
+	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), "problem:        dev: Redis at redis://"+srv.Addr+"/0 evicts keys") ||
+		!strings.Contains(stdout.String(), "volatile-lru") || !strings.Contains(stdout.String(), "set maxmemory-policy noeviction") {
+		t.Errorf("status on a Redis that evicts: exit %d, stdout %q, stderr %q; want 2, naming the policy and noeviction", code, stdout, stderr)
+	}
+	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
+		t.Errorf("status on a Redis that evicts nothing: exit %d, stdout %q, stderr %q; want 0, no problem", code, stdout, stderr)
+	}
+}

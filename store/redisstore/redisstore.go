@@ -53,8 +53,16 @@ const DefaultLockTTL = 10 * time.Second
 // from a mark they watched run down (see markWatch).
 const DefaultInFlightTTL = 5 * time.Minute
 
-// lockPoll is how often a waiting renewer tries the lock again.
+// lockPoll is how often a waiting renewer tries the lock again, but for a
+// short lock (see pollEvery).
 const lockPoll = 25 * time.Millisecond
+
+// pollEvery is how often a renewer waiting for a lock living ttl tries it
+// again: lockPoll, or a quarter of markGap(ttl) for a lock short enough
+// that polls lockPoll apart would each come after a longer gap than the
+// watch of a mark allows, which would start it again at every poll and
+// never take the lock from a dead holder's mark.
+func pollEvery(ttl time.Duration) time.Duration { return min(lockPoll, markGap(ttl)/4) }
 
 // Store is a Redis database of token records.
 type Store struct {
@@ -400,6 +408,32 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 	return nil
 }
 
+// CheckEviction reports whether Redis may evict keys when its memory is
+// full (a maxmemory, and a maxmemory-policy other than noeviction): nil
+// when it may not, or cannot be asked (a user without CONFIG, as
+// docs/fleets.md sets up, or a Redis that does not answer, which the other
+// checks tell of); else an error wrapping store.ErrDenied naming the
+// policy. The volatile-* policies evict keys that expire, the renewal lock
+// and the in-flight mark among them, once another user of that Redis (a
+// cache) fills its memory: another machine then takes the lock while its
+// live holder's token request is in flight, and sends the same refresh
+// token. The allkeys-* policies evict the record too.
+func (s *Store) CheckEviction(ctx context.Context) error {
+	conf, err := await.Result(ctx, func() (map[string]string, error) { return s.client.ConfigGet(ctx, "maxmemory*").Result() })
+	if err != nil {
+		return nil
+	}
+	policy := conf["maxmemory-policy"]
+	if limit := conf["maxmemory"]; limit == "" || limit == "0" || policy == "" || policy == "noeviction" {
+		return nil
+	}
+	also := ""
+	if strings.HasPrefix(policy, "allkeys-") {
+		also = ", and the tokens themselves"
+	}
+	return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s evicts keys when its memory is full (maxmemory-policy %s, with a maxmemory of %s bytes): it may drop the renewal lock and in-flight mark of a machine renewing, so that another renews with the same refresh token%s; set maxmemory-policy noeviction (CONFIG SET maxmemory-policy noeviction, and in redis.conf), or give freshtoken a Redis of its own", s.where, policy, conf["maxmemory"], also)}
+}
+
 // writeCheck asks whether the user may write KEYS[1] as freshtoken does
 // (and, ARGV[1] being "pttl", read its time to live),
 // writing nothing (see CheckWrite): it fails with NOPERM, or the error
@@ -544,7 +578,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		case <-ctx.Done():
 			<-turn
 			return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
-		case <-time.After(lockPoll):
+		case <-time.After(pollEvery(ttl)):
 		}
 	}
 

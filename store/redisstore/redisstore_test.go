@@ -862,6 +862,32 @@ func TestLateRenewerTakesADeadHoldersLock(t *testing.T) {
 	}
 }
 
+// TestShortLockTakesADeadHoldersLock: a Store whose LockTTL is short
+// (200 ms, a Go program's choice) took the lock from a dead holder's
+// in-flight mark never, waiting until the mark expired (InFlightTTL, five
+// minutes by default): its polls, 25 ms apart, each came longer after the
+// last answer than the gap its watch allows (an eighth of the lock's
+// life, 25 ms), so every poll started its watch again. A waiter now polls
+// often enough for the gap its lock allows.
+func TestShortLockTakesADeadHoldersLock(t *testing.T) {
+	for _, ttl := range []time.Duration{200 * time.Millisecond, 120 * time.Millisecond} {
+		srv := redistest.Start(t)
+		ctx := context.Background()
+		rc := raw(t, srv)
+		rc.Set(ctx, "freshtoken:sandbox:renewing", "the-dead-holder", time.Hour) // its lock expired already
+		s := open(t, srv.URL)
+		s.LockTTL = ttl
+		waited, cancel := context.WithTimeout(ctx, 20*time.Second) // a few hundred grace periods
+		unlock, err := s.Lock(waited, "sandbox")
+		cancel()
+		if err != nil {
+			t.Fatalf("LockTTL %v, a dead holder's mark standing: %v; want the lock taken from it", ttl, err)
+		}
+		unlock()
+		s.Close()
+	}
+}
+
 // TestWaiterAcrossARedisPauseKeepsOff: a renewer waiting for the lock
 // through a Redis paused (SIGSTOP) past the lock's life, while the holder
 // that set its in-flight mark lives (its answer on its way, its
@@ -990,4 +1016,47 @@ func TestLiveHolderKeepsItsMark(t *testing.T) {
 	testenv.WaitFor(t, "the holder to extend its mark", func() bool {
 		return rc.PTTL(ctx, "freshtoken:sandbox:renewing").Val() > 30*time.Second
 	})
+}
+
+// TestCheckEvictionTellsOfARedisThatEvicts: a Redis with a maxmemory and a
+// policy that evicts keys (volatile-*, which docs/fleets.md called safe as
+// the record has no expiry, and allkeys-*) drops the renewal lock and the
+// in-flight mark, which expire, as soon as another user of it (a cache)
+// fills its memory: another machine then took the lock while the holder's
+// token request was in flight and sent the same refresh token.
+// CheckEviction (status) says so, naming the policy and noeviction; a Redis that evicts
+// nothing (noeviction, or no maxmemory) and a user that may not ask (the
+// docs' own, without CONFIG) pass.
+func TestCheckEvictionTellsOfARedisThatEvicts(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	srv.SetFleetUser(t, "docs", "pw")
+	admin, docs := open(t, srv.URL), open(t, "redis://docs:pw@"+srv.Addr+"/0")
+	defer admin.Close()
+	defer docs.Close()
+	for _, tt := range []struct {
+		maxmemory, policy string
+		evicts            bool
+	}{
+		{"0", "noeviction", false},
+		{"0", "volatile-lru", false},
+		{"100mb", "noeviction", false},
+		{"100mb", "volatile-lru", true},
+		{"100mb", "volatile-ttl", true},
+		{"100mb", "allkeys-lru", true},
+	} {
+		rc.ConfigSet(ctx, "maxmemory", tt.maxmemory)
+		rc.ConfigSet(ctx, "maxmemory-policy", tt.policy)
+		err := admin.CheckEviction(ctx)
+		switch {
+		case !tt.evicts && err != nil:
+			t.Errorf("maxmemory %s, %s: %v; want nil", tt.maxmemory, tt.policy, err)
+		case tt.evicts && (!errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), tt.policy) || !strings.Contains(err.Error(), "noeviction")):
+			t.Errorf("maxmemory %s, %s: %v; want ErrDenied naming the policy and noeviction", tt.maxmemory, tt.policy, err)
+		}
+		if err := docs.CheckEviction(ctx); err != nil {
+			t.Errorf("the docs' user, which may not ask, with maxmemory %s, %s: %v; want nil", tt.maxmemory, tt.policy, err)
+		}
+	}
 }
