@@ -41,7 +41,9 @@ func TestRedisPausedWhileTheProviderAnswers(t *testing.T) {
 }
 
 func redisPausedWhileTheProviderAnswers(t *testing.T, waitThrough bool) {
-	const lockTTL = 300 * time.Millisecond
+	// Long enough that the holder's extensions (a third of it apart) come well
+	// within a waiter's grace (half of it) on a loaded machine.
+	const lockTTL = 600 * time.Millisecond
 	srv := redistest.Start(t)
 	newStore := func() *redisstore.Store {
 		st, err := redisstore.New(srv.URL)
