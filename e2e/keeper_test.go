@@ -360,9 +360,9 @@ func TestKeeperSaysAtOnceWhenTheSecretCannotBeHad(t *testing.T) {
 // (an ACL user of +@read alone) says so at its first look, naming the
 // user's permissions; it said nothing until a renewal failed, perhaps
 // hours later. The look writes nothing to Redis. A user that may write is
-// not warned of.
+// not warned of. A Redis that evicts keys when full is warned of too.
 func TestKeeperSaysAtOnceWhenRedisMayNotBeWritten(t *testing.T) {
-	const warning = "keeper: the token store may be read but not written"
+	const warning = "keeper: the token store is not fit for renewals"
 	for _, args := range [][]string{{"proxy", "--no-listen"}, {"proxy", "--listen", "127.0.0.1:0"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			srv := redistest.Start(t)
@@ -387,6 +387,22 @@ func TestKeeperSaysAtOnceWhenRedisMayNotBeWritten(t *testing.T) {
 			}
 			if got := srv.Command(t, "DBSIZE"); got != ":1" {
 				t.Errorf("DBSIZE %s after the keeper's look; want 1, the record alone", got)
+			}
+
+			// A user that may write, and ask Redis's settings, of a Redis
+			// that evicts keys when full (its locks and marks with them).
+			srv.SetUser(t, "freshtoken", "reset", "on", ">pw", "~freshtoken:*", "+@all")
+			for _, set := range [][]string{{"maxmemory", "100mb"}, {"maxmemory-policy", "volatile-lru"}} {
+				if got := srv.Command(t, "CONFIG", "SET", set[0], set[1]); got != "+OK" {
+					t.Fatal(got)
+				}
+			}
+			run = w.watch(args...)
+			run.waitSaid(t, warning)
+			run.cmd.Process.Signal(syscall.SIGTERM)
+			testenv.Receive(t, "freshtoken to stop", run.stderr.Closed())
+			if out := run.stderr.String(); !strings.Contains(out, "evicts keys") || !strings.Contains(out, "noeviction") {
+				t.Errorf("the warning does not say Redis evicts keys, and to set noeviction:\n%s", out)
 			}
 		})
 	}

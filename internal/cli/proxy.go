@@ -116,9 +116,9 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		},
 		Logger: f.Logger().With("component", "keeper"),
 		Notify: notifier,
-		CheckWrite: func(ctx context.Context, env string) error {
+		CheckStore: func(ctx context.Context, env string) error {
 			if c, err := f.Config(); err == nil {
-				return checkWrite(ctx, c.StoreURL, env)
+				return checkStore(ctx, c.StoreURL, env, func() error { return checkEviction(ctx, c.StoreURL) })
 			}
 			return nil
 		},

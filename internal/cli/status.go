@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -142,6 +143,9 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	// safe to use (store.ErrInsecure), or the
 	// client secret's variable is not set. It gives the exit code.
 	var setupProblem error
+	// Whether Redis evicts keys is the whole store's: asked once, of the
+	// first environment whose record could be read.
+	evicts := sync.OnceValue(func() error { return checkEviction(ctx, conf.StoreURL) })
 	for _, name := range conf.Names() {
 		if err := ctx.Err(); err != nil {
 			return err // interrupted while a store kept it waiting: the rest is not worth reading
@@ -186,7 +190,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			}
 		}
 		if err == nil {
-			if err := checkWrite(ctx, conf.StoreURL, name); err != nil {
+			if err := checkStore(ctx, conf.StoreURL, name, evicts); err != nil {
 				err = fmt.Errorf("%s: %w", name, err)
 				st.StoreProblem = err.Error()
 				if setupProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied)) {
@@ -402,12 +406,14 @@ func human(d time.Duration) string {
 	}
 }
 
-// checkWrite reports whether the store at storeURL may write env's tokens,
-// writing nothing: a Redis user may be allowed to read freshtoken's keys
-// and not write them (redisstore's CheckWrite), and a Redis may evict the
-// lock (CheckEviction). The other stores' writes
-// fail as their reads do, which status and the keeper find out: nil.
-func checkWrite(ctx context.Context, storeURL, env string) error {
+// checkStore reports whether the store at storeURL is fit for env's
+// renewals, writing nothing: a Redis user may be allowed to read
+// freshtoken's keys and not write them (redisstore's CheckWrite), and a
+// Redis that evicts keys when full may drop a renewing machine's lock and
+// in-flight mark (evicts: checkEviction, which is the whole store's, so a
+// caller asking of several environments asks it once). The other stores'
+// writes fail as their reads do, which status and the keeper find out: nil.
+func checkStore(ctx context.Context, storeURL, env string, evicts func() error) error {
 	if !config.IsRedisURL(storeURL) {
 		return nil
 	}
@@ -422,8 +428,19 @@ func checkWrite(ctx context.Context, storeURL, env string) error {
 			return err
 		}
 	}
-	// A Redis that evicts keys when full may drop another machine's lock
-	// and in-flight mark mid-renewal (redisstore's CheckEviction).
+	return evicts()
+}
+
+// checkEviction is redisstore's CheckEviction of the store at storeURL, or
+// nil for a store that does not evict.
+func checkEviction(ctx context.Context, storeURL string) error {
+	if !config.IsRedisURL(storeURL) {
+		return nil
+	}
+	st, err := config.OpenStore(storeURL)
+	if err != nil {
+		return nil // every command says so
+	}
 	if e, ok := st.(interface {
 		CheckEviction(ctx context.Context) error
 	}); ok {

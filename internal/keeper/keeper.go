@@ -56,12 +56,13 @@ type Keeper struct {
 	// since: an edit of the configuration may have fixed it (token_url,
 	// the client secret), and is tried at the next look.
 	Settings func(env string) any
-	// CheckWrite, if set, reports whether env's store may be written,
-	// writing nothing: an error wrapping store.ErrDenied (a Redis user
-	// that may read freshtoken's keys, not write them) is warned of at the
-	// first look that reads the store, not found out at a renewal perhaps
-	// hours later. Once per store: another is checked again.
-	CheckWrite func(ctx context.Context, env string) error
+	// CheckStore, if set, reports whether env's store is fit for its
+	// renewals, writing nothing: an error wrapping store.ErrDenied (a
+	// Redis user that may read freshtoken's keys, not write them; a Redis
+	// that evicts keys when full) is warned of at the first look that
+	// reads the store, not found out at a renewal perhaps hours later.
+	// Once per store: another is checked again.
+	CheckStore func(ctx context.Context, env string) error
 
 	mu      sync.Mutex         // guards the maps below, which each environment's watch uses
 	failing map[string]failure // since when, and why, renewals of each environment fail
@@ -81,9 +82,9 @@ type Keeper struct {
 	// rejectedWith is the settings (Settings) each environment's client
 	// was rejected with, as first seen after the rejection noted at.
 	rejectedWith map[string]settingsAt
-	// writeChecked is the store (its Location) whose writing CheckWrite
-	// answered for each environment.
-	writeChecked map[string]string
+	// storeChecked is the store (its Location) CheckStore answered for,
+	// for each environment.
+	storeChecked map[string]string
 }
 
 // settingsAt is an environment's settings at a rejection of its client,
@@ -214,7 +215,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.tell(ctx, src, name, nil)
 		return look
 	}
-	k.checkWrite(ctx, name, src)
+	k.checkStore(ctx, name, src)
 	at, why := src.Plan(rec)
 	// A rejection noted in the future was noted by a clock ahead of this
 	// one, or before it was set back: the wait after it cannot be trusted,
@@ -293,32 +294,32 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	return max(next.Sub(k.now()), minWait)
 }
 
-// checkWrite warns, once per store, of env's store (src's) that may be
-// read but not written (see CheckWrite). A store that could not be asked
-// is asked again at the next look.
-func (k *Keeper) checkWrite(ctx context.Context, env string, src *freshtoken.Source) {
-	if k.CheckWrite == nil {
+// checkStore warns, once per store, of env's store (src's) that is not fit
+// for its renewals (see CheckStore). A store that could not be asked is
+// asked again at the next look.
+func (k *Keeper) checkStore(ctx context.Context, env string, src *freshtoken.Source) {
+	if k.CheckStore == nil {
 		return
 	}
 	where := src.Location()
 	k.mu.Lock()
-	done := k.writeChecked[env] == where
+	done := k.storeChecked[env] == where
 	k.mu.Unlock()
 	if done {
 		return
 	}
-	err := k.CheckWrite(ctx, env)
+	err := k.CheckStore(ctx, env)
 	if err != nil && !errors.Is(err, store.ErrDenied) {
 		return
 	}
 	k.mu.Lock()
-	if k.writeChecked == nil {
-		k.writeChecked = map[string]string{}
+	if k.storeChecked == nil {
+		k.storeChecked = map[string]string{}
 	}
-	k.writeChecked[env] = where
+	k.storeChecked[env] = where
 	k.mu.Unlock()
 	if err != nil {
-		k.Logger.Warn("keeper: the token store may be read but not written, so renewals, log-ins and log-outs will fail; give the user in [store] url the permissions docs/fleets.md lists", "env", env, "error", err.Error())
+		k.Logger.Warn("keeper: the token store is not fit for renewals (the error says why, and what to do)", "env", env, "error", err.Error())
 	}
 }
 

@@ -192,11 +192,10 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		}
 	}
 	// A problem recorded in the store is the one `freshtoken status` shows;
-	// one this process met but did not record (the provider unreachable)
-	// comes next.
-	// A stored access token no request can use (bound to a key, or
-	// holding a control character) comes next, as status says it: the
-	// page said "Logged in" while every request failed.
+	// a stored access token no request can use (bound to a key, or holding
+	// a control character) comes next, as status says it (the page said
+	// "Logged in" while every request failed); then one this process met
+	// but did not record (the provider unreachable).
 	var unusable *freshtoken.Error
 	if f := e.lastErr.Load(); rec != nil && rec.Problem != nil {
 		v.State, v.Problem, v.ProblemAgo = "attention", rec.Problem.Message, ago(now.Sub(rec.Problem.At))
