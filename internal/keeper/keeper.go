@@ -515,10 +515,17 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	// A grant's end is the end of the tokens one log-in or renewal issued,
 	// which their issue time names: another end, after a log-in between
 	// two looks, is told too, and the same end read again (a renewal
-	// refused again, --force) is not. Another client's tokens are one
-	// state however often that client renews them.
+	// refused again, --force) is not. A rejection of the client is named
+	// so too: it lasts until a renewal or a log-in succeeds, which issues
+	// other tokens, so a rejection after one (fixed, then rejected again
+	// between two looks) is told too; the same rejection noted again (the
+	// keeper's hourly try, a command's renewal, a log-in rejected too)
+	// keeps the tokens, and is not, nor at a restart's tries, unlike the
+	// time of the rejection, noted anew at each. Another client's tokens
+	// are one state however often that client renews them; a rejection
+	// with no tokens stored ends only with the keeper's own success.
 	occurrence := ""
-	if event == notify.GrantEnded && ours {
+	if (event == notify.GrantEnded || event == notify.ClientRejected) && ours {
 		occurrence = rec.IssuedAt.UTC().Format(time.RFC3339Nano)
 	}
 	if k.Suggesting != nil {
