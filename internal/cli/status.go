@@ -288,12 +288,13 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 	case !st.LoggedIn:
 		row("logged in", fmt.Sprintf("no; run `freshtoken login -e %s`", st.Env))
 	default:
-		loggedIn := "yes"
+		loggedIn, unusable := "yes", ", but the stored access token cannot be used"
 		if !st.NeedsLogin {
-			loggedIn = "not needed"
+			// Not "not needed, but": a but against nothing.
+			loggedIn, unusable = "not needed", "; the stored access token cannot be used"
 		}
 		if st.AccessTokenUnusable != "" {
-			loggedIn += ", but the stored access token cannot be used"
+			loggedIn += unusable
 		}
 		row("logged in", loggedIn)
 		if st.Problem != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -81,5 +82,32 @@ func TestStatusOfAUsableTokenSaysNothingOfIt(t *testing.T) {
 	}
 	if strings.Contains(stdout.String(), "access_token_unusable") {
 		t.Errorf("status --json of a usable token = %s", stdout)
+	}
+}
+
+// TestStatusOfAnUnusableClientCredentialsToken: with client credentials,
+// status read "logged in: not needed, but the stored access token cannot
+// be used", a "but" against nothing; it reads "not needed; the stored
+// access token cannot be used".
+func TestStatusOfAnUnusableClientCredentialsToken(t *testing.T) {
+	e := newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", Grant: "client_credentials"})
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "token"); code != 0 {
+		t.Fatalf("token exited %d\n%s%s", code, stdout, stderr)
+	}
+	rec := e.record(t, "dev")
+	rec.TokenType = "DPoP"
+	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "status"); code != 5 {
+		t.Errorf("status exited %d; want 5\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"logged in:      not needed; the stored access token cannot be used\n", "access token:   cannot be used: "} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("status = %q; want it to say %q", stdout, want)
+		}
 	}
 }

@@ -59,9 +59,12 @@ type Keeper struct {
 	// CheckStore, if set, reports whether env's store is fit for its
 	// renewals, writing nothing: an error wrapping store.ErrDenied (a
 	// Redis user that may read freshtoken's keys, not write them; a Redis
-	// that evicts keys when full) is warned of at the first look that
-	// reads the store, not found out at a renewal perhaps hours later.
-	// Once per store: another is checked again.
+	// that evicts keys when full) is warned of, and told (StoreUnfit), at
+	// the first look that reads the store, not found out at a renewal
+	// perhaps hours later. It is asked again every storeRecheck, and at
+	// once of another store: permissions taken away (an ACL changed under
+	// a proxy running for weeks) are told within that, and given back,
+	// the notice ends.
 	CheckStore func(ctx context.Context, env string) error
 
 	mu      sync.Mutex         // guards the maps below, which each environment's watch uses
@@ -82,9 +85,17 @@ type Keeper struct {
 	// rejectedWith is the settings (Settings) each environment's client
 	// was rejected with, as first seen after the rejection noted at.
 	rejectedWith map[string]settingsAt
-	// storeChecked is the store (its Location) CheckStore answered for,
-	// for each environment.
-	storeChecked map[string]string
+	// storeChecked is what CheckStore last answered for each
+	// environment.
+	storeChecked map[string]storeCheck
+}
+
+// storeCheck is CheckStore's answer of an environment's store (its
+// Location), when: nil, or an error wrapping store.ErrDenied.
+type storeCheck struct {
+	where string
+	at    time.Time
+	err   error
 }
 
 // settingsAt is an environment's settings at a rejection of its client,
@@ -102,6 +113,10 @@ const (
 	// failingFor is how long renewals must keep failing (to reach the
 	// provider, or for a reason of this machine's) before a person is told.
 	failingFor = 15 * time.Minute
+	// storeRecheck is how often the store is checked again (CheckStore):
+	// each check is a few commands that write nothing, and permissions
+	// are taken away seldom; a renewal is rarely sooner.
+	storeRecheck = 10 * time.Minute
 	// rejectedRetry is how long after the provider rejected the client it
 	// is tried again: a configuration error, never retried at every look,
 	// but its secret may be fixed where the configuration does not show it
@@ -294,18 +309,21 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	return max(next.Sub(k.now()), minWait)
 }
 
-// checkStore warns, once per store, of env's store (src's) that is not fit
-// for its renewals (see CheckStore). A store that could not be asked is
-// asked again at the next look.
+// checkStore asks whether env's store (src's) is fit for its renewals
+// (see CheckStore), unless it was asked of that store within
+// storeRecheck, and warns when the answer becomes no (or another no),
+// tells when it becomes yes again; tell tells a person. A store that could
+// not be asked is asked again at the next look, the last answer standing.
 func (k *Keeper) checkStore(ctx context.Context, env string, src *freshtoken.Source) {
 	if k.CheckStore == nil {
 		return
 	}
-	where := src.Location()
+	where, now := src.Location(), k.now()
 	k.mu.Lock()
-	done := k.storeChecked[env] == where
+	last, checked := k.storeChecked[env]
 	k.mu.Unlock()
-	if done {
+	// A check "at" a time ahead was made before the clock was set back.
+	if checked && last.where == where && now.Sub(last.at) < storeRecheck && !last.at.After(now) {
 		return
 	}
 	err := k.CheckStore(ctx, env)
@@ -314,13 +332,25 @@ func (k *Keeper) checkStore(ctx context.Context, env string, src *freshtoken.Sou
 	}
 	k.mu.Lock()
 	if k.storeChecked == nil {
-		k.storeChecked = map[string]string{}
+		k.storeChecked = map[string]storeCheck{}
 	}
-	k.storeChecked[env] = where
+	k.storeChecked[env] = storeCheck{where: where, at: now, err: err}
 	k.mu.Unlock()
-	if err != nil {
+	was := checked && last.where == where
+	switch {
+	case err != nil && (!was || last.err == nil || last.err.Error() != err.Error()):
 		k.Logger.Warn("keeper: the token store is not fit for renewals (the error says why, and what to do)", "env", env, "error", err.Error())
+	case err == nil && was && last.err != nil:
+		k.Logger.Info("keeper: the token store is fit for renewals again", "env", env)
 	}
+}
+
+// unfitStore is why env's store is not fit for its renewals, as CheckStore
+// last answered, or nil.
+func (k *Keeper) unfitStore(env string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.storeChecked[env].err
 }
 
 func (k *Keeper) now() time.Time {
@@ -480,6 +510,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	unwritten, unwrote := k.unwritten[env]
 	rejected := k.rejected[env]
 	k.mu.Unlock()
+	unfit := k.unfitStore(env)
 	failed = failed && k.now().Sub(failing.since) >= failingFor
 	unwrote = unwrote && k.now().Sub(unwritten.since) >= failingFor
 	event, msg := "", ""
@@ -500,6 +531,10 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	case ours && rec.RefreshNotExtended && rec.RefreshExpiry.Sub(k.now()) < expiringWithin:
 		event, msg = notify.RefreshExpiring, fmt.Sprintf("the refresh token expires %s and renewing does not extend it%s before then",
 			rec.RefreshExpiry.Local().Format(noticeTime), login)
+	case unfit != nil:
+		// Before renewals failing, which it may be the cause of: told as
+		// soon as found, not 15 minutes later.
+		event, msg = notify.StoreUnfit, "the token store is not fit for renewals: "+strings.TrimPrefix(unfit.Error(), env+": ")
 	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
 		// "since", not "for": the notice stays as first told while the
 		// failures go on.
@@ -515,10 +550,17 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	// A grant's end is the end of the tokens one log-in or renewal issued,
 	// which their issue time names: another end, after a log-in between
 	// two looks, is told too, and the same end read again (a renewal
-	// refused again, --force) is not. Another client's tokens are one
-	// state however often that client renews them.
+	// refused again, --force) is not. A rejection of the client is named
+	// so too: it lasts until a renewal or a log-in succeeds, which issues
+	// other tokens, so a rejection after one (fixed, then rejected again
+	// between two looks) is told too; the same rejection noted again (the
+	// keeper's hourly try, a command's renewal, a log-in rejected too)
+	// keeps the tokens, and is not, nor at a restart's tries, unlike the
+	// time of the rejection, noted anew at each. Another client's tokens
+	// are one state however often that client renews them; a rejection
+	// with no tokens stored ends only with the keeper's own success.
 	occurrence := ""
-	if event == notify.GrantEnded && ours {
+	if (event == notify.GrantEnded || event == notify.ClientRejected) && ours {
 		occurrence = rec.IssuedAt.UTC().Format(time.RFC3339Nano)
 	}
 	if k.Suggesting != nil {

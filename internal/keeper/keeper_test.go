@@ -1157,3 +1157,68 @@ func countingWebhook(t *testing.T, n *notify.Notifier) (sent func() int) {
 		return posts
 	}
 }
+
+// TestAClientRejectedAgainIsToldAgain: the provider rejects the client and
+// the keeper tells it; a person fixes it (a renewal succeeds), and the
+// client is rejected again before the keeper's next look (the secret
+// rotated at the provider once more). That look found the client
+// rejected, a state it told already, and told nobody of the second
+// rejection. Each rejection is told once: the second too, and not the same
+// one read again, as the keeper's hourly tries re-note it, nor, after a
+// restart (a new keeper and notifier), once more at those tries.
+func TestAClientRejectedAgainIsToldAgain(t *testing.T) {
+	p, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour}, true)
+	k, n := keepingTold(src, "", clock)
+	sent := countingWebhook(t, n)
+	tells(t, k, n, "")
+	p.Fault(devprovider.FaultInvalidClient, 1<<20)
+	clock.Advance(2 * time.Hour) // the renewal is due
+	tells(t, k, n, "dev: the token endpoint")
+	if got := sent(); got != 1 {
+		t.Fatalf("%d notices sent of the rejection; want 1", got)
+	}
+	// Fixed, and rejected again, between two looks: another process
+	// renews, then is rejected.
+	p.ClearFaults()
+	clock.Advance(time.Minute)
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.Fault(devprovider.FaultInvalidClient, 1<<20)
+	clock.Advance(time.Minute)
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Fatalf("renewal: %v; want the client rejected", err)
+	}
+	tells(t, k, n, "dev: the token endpoint")
+	if got := sent(); got != 2 {
+		t.Fatalf("%d notices sent after the client was rejected again; want 2, the second rejection told too", got)
+	}
+	// Three hours of looks: the keeper tries again hourly, each try
+	// rejected and noted anew; the same rejection, told no more.
+	looks := func(k *Keeper, n *notify.Notifier) {
+		for range 3 * 60 {
+			clock.Advance(time.Minute)
+			tells(t, k, n, "dev: the token endpoint")
+		}
+	}
+	before := p.Stats().TokenRequests
+	looks(k, n)
+	if got := p.Stats().TokenRequests - before; got < 2 {
+		t.Fatalf("%d token requests in three hours; want the hourly tries", got)
+	}
+	if got := sent(); got != 2 {
+		t.Fatalf("%d notices sent; want 2, each rejection told once", got)
+	}
+	// A restart remembers no notice: the rejection in force is told once
+	// at its first look, and its tries tell it no more.
+	k, n = keepingTold(src, "", clock)
+	sent = countingWebhook(t, n)
+	before = p.Stats().TokenRequests
+	looks(k, n)
+	if got := p.Stats().TokenRequests - before; got < 2 {
+		t.Fatalf("%d token requests in three hours after the restart; want the hourly tries", got)
+	}
+	if got := sent(); got != 1 {
+		t.Fatalf("%d notices sent after the restart; want 1", got)
+	}
+}

@@ -197,11 +197,15 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	// "Logged in" while every request failed); then one this process met
 	// but did not record (the provider unreachable).
 	var unusable *freshtoken.Error
+	if err := e.src.Unusable(rec); !errors.As(err, &unusable) {
+		unusable = nil
+	}
+	unusableTold := false // the problem shown is the unusable token
 	if f := e.lastErr.Load(); rec != nil && rec.Problem != nil {
 		v.State, v.Problem, v.ProblemAgo = "attention", rec.Problem.Message, ago(now.Sub(rec.Problem.At))
 		v.LoginFixes = rec.Problem.Kind == store.ProblemGrantEnded
-	} else if err := e.src.Unusable(rec); errors.As(err, &unusable) {
-		v.State, v.Problem = "attention", "The stored access token cannot be used: "+unusable.Msg+". Click Renew now for another, and tell the provider if it happens again."
+	} else if unusable != nil {
+		v.State, v.Problem, unusableTold = "attention", "The stored access token cannot be used: "+unusable.Msg+". Click Renew now for another, and tell the provider if it happens again.", true
 	} else if f != nil && (rec != nil || !f.LoginNeeded) { // logged out needs no explaining
 		v.State, v.Problem, v.ProblemAgo, v.LoginFixes = "attention", f.Msg, ago(now.Sub(f.At)), f.LoginNeeded
 	}
@@ -215,6 +219,12 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	switch left := rec.Expiry.Sub(now); {
 	case rec.AccessToken == "":
 		v.Expiry = "none held; renewed on the next request"
+	case unusable != nil && (rec.Expiry.IsZero() || left > 0) && unusableTold:
+		// As status's "access token" row: not an expiry, as if the token
+		// were good until then. (Expired, it is told as any other.)
+		v.Expiry = "cannot be used (see the problem below)"
+	case unusable != nil && (rec.Expiry.IsZero() || left > 0):
+		v.Expiry = "cannot be used: " + unusable.Msg + "; once the problem below is fixed, click Renew now for another"
 	case rec.Expiry.IsZero():
 		v.Expiry = "no expiry given by the provider: used until the API refuses it"
 	case left > 0 && rec.RefreshToken == "" && e.conf.Grant != config.GrantClientCredentials:

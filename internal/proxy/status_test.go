@@ -251,10 +251,32 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, body = f.get(t, "/")
-	for _, want := range []string{`id="env-dev" data-state="attention"`, "The stored access token cannot be used: the provider issued an access token of type &#34;DPoP&#34;", "Click Renew now for another", `id="renew-dev"`} {
+	for _, want := range []string{`id="env-dev" data-state="attention"`, "The stored access token cannot be used: the provider issued an access token of type &#34;DPoP&#34;", "Click Renew now for another", `id="renew-dev"`,
+		// as status's "access token" row: it gave the token's expiry, as if it were good until then
+		"<dt>Access token</dt><dd>cannot be used (see the problem below)</dd>"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("with an access token bound to a key, the page lacks %s", want)
 		}
+	}
+	if strings.Contains(string(body), "expires in") {
+		t.Error("with an access token bound to a key, the page gives its expiry")
+	}
+	// Another problem recorded first (a rejected client) is the page's
+	// problem; the access token's row says why it cannot be used.
+	garbled := *rec
+	garbled.AccessToken = "abc\x1b[2Jdef"
+	garbled.Problem = &store.Problem{Kind: store.ProblemClientRejected, Message: "the token endpoint rejected the client (HTTP 401 invalid_client)", At: f.clock.Now()}
+	if err := st.Save(ctx, "dev", &garbled); err != nil {
+		t.Fatal(err)
+	}
+	_, body = f.get(t, "/")
+	for _, want := range []string{`id="env-dev" data-state="attention"`, "the token endpoint rejected the client", "<dt>Access token</dt><dd>cannot be used: the provider issued an access token holding control or non-ASCII characters"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("with a rejected client and an access token holding a control character, the page lacks %s", want)
+		}
+	}
+	if strings.Contains(string(body), "expires in") || strings.Contains(string(body), "abc") {
+		t.Error("with an access token holding a control character, the page gives its expiry, or shows it")
 	}
 	// needsLogIn stores r and checks that the page asks for a log-in,
 	// saying why.

@@ -1,0 +1,81 @@
+package keeper
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/store/redisstore"
+)
+
+// TestRedisPermissionsTakenAwayAreTold: against a real redis-server, the
+// ACL of freshtoken's user is changed under a running keeper to read
+// alone (weeks after it started, say). The keeper checked once, at its
+// first look, and found out only when a renewal failed to store what it
+// brought, perhaps hours later; it looks again every storeRecheck, writing
+// nothing, and tells a person once (store_unfit) with what Redis refused
+// and what to do, and takes the notice back once the user may write again.
+func TestRedisPermissionsTakenAwayAreTold(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.SetFleetUser(t, "freshtoken", "pw")
+	st, err := redisstore.New("redis://freshtoken:pw@" + srv.Addr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	_, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devserver.LoginSource(t, src, clock.Now())
+	k, n := keepingTold(src, "", clock)
+	checks := 0
+	k.CheckStore = func(ctx context.Context, env string) error {
+		checks++
+		return st.CheckWrite(ctx, env)
+	}
+	sent := countingWebhook(t, n)
+	looks := func(d time.Duration, want string) {
+		t.Helper()
+		for range int(d / time.Minute) {
+			clock.Advance(time.Minute)
+			tells(t, k, n, want)
+		}
+	}
+	tells(t, k, n, "")
+	looks(time.Hour, "")
+	if checks < 2 || checks > 60/int(storeRecheck/time.Minute)+1 {
+		t.Fatalf("%d checks of the store in an hour of looks; want one every %s", checks, storeRecheck)
+	}
+	srv.SetUser(t, "freshtoken", "reset", "on", ">pw", "~freshtoken:*", "+@connection", "+@read")
+	clock.Advance(storeRecheck)
+	tells(t, k, n, "dev: the token store is not fit for renewals")
+	got := n.Current()[0]
+	if got.Event != notify.StoreUnfit || !strings.Contains(got.Message, "refused access") || !strings.Contains(got.Message, "permissions") || strings.Contains(got.Message, ":pw@") {
+		t.Fatalf("notice %+v; want store_unfit, saying Redis refused access and to check the user's permissions, without its password", got)
+	}
+	looks(time.Hour, "dev: the token store is not fit for renewals")
+	if got := sent(); got != 1 {
+		t.Fatalf("%d notices sent in an hour of a store that may not be written; want 1", got)
+	}
+	if got := srv.Command(t, "DBSIZE"); got != ":1" {
+		t.Errorf("DBSIZE %s after the checks; want 1, the record alone: a check writes nothing", got)
+	}
+	srv.SetFleetUser(t, "freshtoken", "pw")
+	clock.Advance(storeRecheck)
+	tells(t, k, n, "")
+	if rec, err := src.Record(context.Background()); err != nil || rec == nil || rec.Problem != nil {
+		t.Fatalf("record %+v, %v; want the tokens, untouched", rec, err)
+	}
+}
