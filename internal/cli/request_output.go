@@ -84,7 +84,7 @@ func (b *apiBody) Read(p []byte) (int, error) {
 // terminal. To a terminal, JSON of at most maxPretty bytes is indented,
 // coloured unless colours are off, and ended with a newline; and whatever
 // the body, the control characters the API wrote in it are shown, not
-// acted on (see termSafe).
+// acted on (see termSafe), and a last line left unfinished is ended.
 func writeBody(f *Factory, contentType string, body io.Reader) error {
 	out := f.IO.Out
 	if !f.IO.OutTTY {
@@ -125,12 +125,18 @@ func writeBody(f *Factory, contentType string, body io.Reader) error {
 	return err
 }
 
-// copySafe copies body through safe, then writes what it held back.
+// copySafe copies body through safe, then writes what it held back, and
+// ends the line it leaves unfinished, so that the terminal's next line
+// (freshtoken's own on stderr, the shell's prompt) starts a line.
 func copySafe(safe *termSafe, body io.Reader) error {
 	if _, err := io.Copy(safe, body); err != nil {
 		return err
 	}
-	return safe.Flush()
+	if err := safe.Flush(); err != nil || !safe.midLine {
+		return err
+	}
+	_, err := safe.w.Write([]byte{'\n'})
+	return err
 }
 
 // maxPretty is the largest JSON body indented for a terminal; a larger

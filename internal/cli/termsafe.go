@@ -27,6 +27,8 @@ type termSafe struct {
 	w    io.Writer
 	held []byte // the start of a character, or a CR, cut off by a Write's end
 	buf  []byte
+	// midLine: what was written ends without a line feed.
+	midLine bool
 }
 
 func newTermSafe(w io.Writer) *termSafe { return &termSafe{w: w} }
@@ -65,6 +67,7 @@ func (t *termSafe) emit() error {
 	if len(t.buf) == 0 {
 		return nil
 	}
+	t.midLine = t.buf[len(t.buf)-1] != '\n'
 	_, err := t.w.Write(t.buf)
 	t.buf = t.buf[:0]
 	return err

@@ -35,6 +35,13 @@ func TestProviderWordsReachNoTerminalRaw(t *testing.T) {
 	if stdout.Len() != 0 {
 		t.Errorf("token --force printed %q", stdout)
 	}
+	for _, format := range []string{"text", "json"} {
+		ios, _, stderr := testStreams(true, true)
+		e.run(ios, "--debug", "--log-format", format, "token", "--force")
+		if raw(stderr.String()) {
+			t.Errorf("--debug --log-format %s token --force: stderr %q holds the provider's controls", format, stderr)
+		}
+	}
 	for _, terminal := range []bool{true, false} {
 		ios, stdout, stderr := testStreams(terminal, terminal)
 		e.run(ios, "status")

@@ -66,7 +66,9 @@ func hostileAPI(provider http.Handler) http.Handler {
 // output), as less does, and passes them unchanged to a file or a pipe;
 // JSON keeps its escapes (\u001b) and shows the C1 and bidirectional
 // controls in its strings, --all's merged document too; -i shows the
-// reason phrase's and the headers' controls. They reached the terminal as
+// reason phrase's and the headers' controls; a body's last line left
+// unfinished is ended on a terminal, so that freshtoken's own line on
+// stderr, or the prompt, does not continue it. They reached the terminal as
 // they were: a body could set the clipboard, the title, or show a link to
 // one place as another.
 func TestTerminalIsShownAnAPIsControlCharacters(t *testing.T) {
@@ -88,7 +90,7 @@ func TestTerminalIsShownAnAPIsControlCharacters(t *testing.T) {
 			"{\n  \"contacts\": [\n    {\n      \"first_name\": \"<U+202E>Ada<U+009B>[2J\"\n    }\n  ]\n}\n"},
 		{[]string{"get", "-i", "/v2/status"},
 			"HTTP/1.1 200 OK\u009b2J\nContent-Length: 2\nContent-Type: text/plain\nX-Evil: \u202eabc\u009b2J\n\nok",
-			"HTTP/1.1 200 OK<U+009B>2J\nContent-Length: 2\nContent-Type: text/plain\nX-Evil: <U+202E>abc<U+009B>2J\n\nok"},
+			"HTTP/1.1 200 OK<U+009B>2J\nContent-Length: 2\nContent-Type: text/plain\nX-Evil: <U+202E>abc<U+009B>2J\n\nok\n"}, // the last line ended, so what comes next starts a line
 	} {
 		name := strings.Join(tt.args, " ")
 		t.Run(name+" to a terminal", func(t *testing.T) {
