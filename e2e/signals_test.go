@@ -846,6 +846,60 @@ func TestFullDiskFailsTheOutput(t *testing.T) {
 	}
 }
 
+// TestClosedStdoutFailsTheOutput: standard output that takes no writes
+// (`1</dev/null`, a descriptor open for reading only, as a closed one is
+// to a program in C) fails `token`, `get` and `status --json` with exit 2
+// and one line saying that standard output is closed and where to send it,
+// the token renewed first stored and the grant kept; a script's
+// `TOKEN=$(freshtoken token) || exit` can rely on it. Standard output
+// closed when freshtoken starts (`>&-`) is /dev/null by the time it runs
+// (the Go runtime opens it there, as Python's subprocess.DEVNULL and
+// Node's "ignore" open it, read and write): the output is discarded as
+// with `>/dev/null`, and the renewal is stored all the same.
+func TestClosedStdoutFailsTheOutput(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		testenv.Missing(t, "no sh: %v", err)
+	}
+	for _, tt := range []struct {
+		redirect string
+		args     []string
+		code     int
+		says     string
+	}{
+		{"1</dev/null", []string{"token", "--force"}, 2, "freshtoken: standard output could not be written: standard output is closed, so the output is missing or cut short; give it somewhere to go (> FILE, a pipe, $(…)), then run the command again"},
+		{"1</dev/null", []string{"status", "--json"}, 2, "freshtoken: standard output could not be written: standard output is closed"},
+		{"1</dev/null", []string{"get", "/v2/company"}, 2, "freshtoken: dev: GET " + w.api + "v2/company answered 200 OK, but standard output could not take the answer: standard output is closed, so it is missing or cut short; give it somewhere to go"},
+		{">&-", []string{"token", "--force"}, 0, ""},
+	} {
+		t.Run(tt.redirect+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			before, refreshes := refreshToken(t, w), w.provider.Stats().Refreshes
+			var stderr strings.Builder
+			ft := w.command(context.Background(), tt.args...)
+			ft.Path, ft.Args = sh, append([]string{"sh", "-c", `exec "$0" "$@" ` + tt.redirect, binary}, tt.args...)
+			ft.Stderr = &stderr
+			ft.Run()
+			code, said := ft.ProcessState.ExitCode(), stderr.String()
+			if code != tt.code || strings.Count(said, "\n") != min(tt.code, 1) || !strings.HasPrefix(said, tt.says) {
+				t.Fatalf("exit %d, stderr %q; want exit %d and the one line %q…", code, said, tt.code, tt.says)
+			}
+			if renewed := w.provider.Stats().Refreshes - refreshes; renewed > 0 {
+				if refreshToken(t, w) == before {
+					t.Fatal("the token renewed before the output failed was not stored")
+				}
+				w.mustRun("token", "--force") // the stored refresh token is the live one
+				if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
+					t.Fatalf("provider stats %+v; want no reuse: the renewal was lost", s)
+				}
+			} else if tt.args[0] == "token" {
+				t.Fatal("token --force renewed nothing")
+			}
+		})
+	}
+}
+
 // TestNohupIsHonoured: started with SIGHUP ignored (`nohup freshtoken proxy
 // --no-listen &`, then the terminal closes), freshtoken keeps running, and
 // a command that exec runs inherits the ignored SIGHUP as it would without

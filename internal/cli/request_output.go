@@ -21,7 +21,14 @@ import (
 // writeResponse prints resp and turns an error status into HTTPStatusError.
 func writeResponse(f *Factory, resp *http.Response, include bool, env string) error {
 	if include {
-		out := f.IO.Out
+		var (
+			out  io.Writer = f.IO.Out
+			safe *termSafe
+		)
+		if f.IO.OutTTY { // the API wrote the reason phrase and the values
+			safe = newTermSafe(out)
+			out = safe
+		}
 		fmt.Fprintf(out, "%s %s\n", resp.Proto, resp.Status)
 		keys := make([]string, 0, len(resp.Header))
 		for k := range resp.Header {
@@ -34,6 +41,9 @@ func writeResponse(f *Factory, resp *http.Response, include bool, env string) er
 			}
 		}
 		fmt.Fprintln(out)
+		if safe != nil {
+			safe.Flush() // nothing held: the block ends with a line feed
+		}
 	}
 	body := &apiBody{r: resp.Body}
 	if err := writeBody(f, resp.Header.Get("Content-Type"), body); err != nil {
@@ -71,36 +81,61 @@ func (b *apiBody) Read(p []byte) (int, error) {
 }
 
 // writeBody copies body to stdout: byte for byte unless stdout is a
-// terminal and the body is JSON of at most maxPretty bytes, which is then
-// indented, coloured unless colours are off, and ended with a newline.
+// terminal. To a terminal, JSON of at most maxPretty bytes is indented,
+// coloured unless colours are off, and ended with a newline; and whatever
+// the body, the control characters the API wrote in it are shown, not
+// acted on (see termSafe), and a last line left unfinished is ended.
 func writeBody(f *Factory, contentType string, body io.Reader) error {
 	out := f.IO.Out
-	if !f.IO.OutTTY || !isJSON(contentType) {
+	if !f.IO.OutTTY {
 		_, err := io.Copy(out, body)
 		return err
+	}
+	safe := newTermSafe(out)
+	if !isJSON(contentType) {
+		return copySafe(safe, body)
 	}
 	data, err := io.ReadAll(io.LimitReader(body, maxPretty+1))
 	if err != nil {
 		return err
 	}
 	if len(data) > maxPretty {
-		if _, err := out.Write(data); err != nil {
+		if _, err := safe.Write(data); err != nil {
 			return err
 		}
-		_, err := io.Copy(out, body)
-		return err
+		return copySafe(safe, body)
 	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, bytes.TrimSpace(data), "", "  ") != nil {
-		_, err := out.Write(data)
-		return err
+		return copySafe(safe, bytes.NewReader(data)) // not JSON, whatever it claims
 	}
 	pretty.WriteByte('\n')
-	if colorsOff() {
-		_, err = out.Write(pretty.Bytes())
-	} else {
-		_, err = out.Write(colorJSON(pretty.Bytes()))
+	// Valid JSON holds no C0 control but may hold C1 and bidirectional
+	// controls, and bytes that are not UTF-8, in its strings; they are
+	// shown before the colours' own escape sequences are added.
+	var shown bytes.Buffer
+	if err := copySafe(newTermSafe(&shown), &pretty); err != nil {
+		return err
 	}
+	if colorsOff() {
+		_, err = out.Write(shown.Bytes())
+	} else {
+		_, err = out.Write(colorJSON(shown.Bytes()))
+	}
+	return err
+}
+
+// copySafe copies body through safe, then writes what it held back, and
+// ends the line it leaves unfinished, so that the terminal's next line
+// (freshtoken's own on stderr, the shell's prompt) starts a line.
+func copySafe(safe *termSafe, body io.Reader) error {
+	if _, err := io.Copy(safe, body); err != nil {
+		return err
+	}
+	if err := safe.Flush(); err != nil || !safe.midLine {
+		return err
+	}
+	_, err := safe.w.Write([]byte{'\n'})
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestColorJSON(t *testing.T) {
@@ -41,7 +42,34 @@ func TestWriteBodyPassesALargeJSONBodyThrough(t *testing.T) {
 	if err := writeBody(f, "application/json", bytes.NewReader(body)); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(out.Bytes(), body) {
+	if !bytes.Equal(out.Bytes(), append(body, '\n')) { // its last line ended on the terminal
 		t.Fatalf("a %d-byte JSON body, over maxPretty, reached the terminal changed (%d bytes)", len(body), out.Len())
+	}
+}
+
+// TestTermSafeAcrossWrites: a character, or a CR LF, that a write cuts in
+// two is shown as whole (a body comes in pieces of any size); a lone CR,
+// or a character cut short, at the very end is shown as what it is, and
+// the last line, left unfinished, is ended (a line already ended is not:
+// see TestTerminalIsShownAnAPIsControlCharacters).
+func TestTermSafeAcrossWrites(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"é\u202e\u009b\r\nx\ry\x1b", "é<U+202E><U+009B>\r\nx^My^[\n"},
+		{"end\r", "end^M\n"},
+		{"cut \xe2\x80", "cut <E2><80>\n"},
+		{"日本\xff語\x00", "日本<FF>語^@\n"},
+	} {
+		var out bytes.Buffer
+		safe := newTermSafe(&out)
+		if err := copySafe(safe, iotest.OneByteReader(strings.NewReader(tt.in))); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != tt.want {
+			t.Errorf("%q written a byte at a time was shown as %q, want %q", tt.in, out.String(), tt.want)
+		}
+		out.Reset()
+		if err := copySafe(newTermSafe(&out), strings.NewReader(tt.in)); err != nil || out.String() != tt.want {
+			t.Errorf("%q written at once was shown as %q (%v), want %q", tt.in, out.String(), err, tt.want)
+		}
 	}
 }

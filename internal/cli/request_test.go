@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -99,14 +101,23 @@ func TestRequestOnATerminal(t *testing.T) {
 			t.Errorf("stderr = %q, want the status", stderr)
 		}
 	})
-	t.Run("anything else as it is", func(t *testing.T) {
+	t.Run("anything else as it is, its controls shown", func(t *testing.T) {
 		want := e.fetch(t, "/v2/dev/download?bytes=1000")
-		ios, stdout, _ := testStreams(true, false)
+		ios, stdout, _ := testStreams(false, false)
 		if code := e.run(ios, "get", "/v2/dev/download?bytes=1000"); code != 0 {
 			t.Fatalf("exit %d", code)
 		}
 		if !bytes.Equal(stdout.Bytes(), want) {
-			t.Errorf("a binary body was changed on its way to the terminal")
+			t.Errorf("a binary body was changed on its way to a pipe")
+		}
+		ios, stdout, _ = testStreams(true, false)
+		if code := e.run(ios, "get", "/v2/dev/download?bytes=1000"); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		if !utf8.Valid(stdout.Bytes()) || bytes.ContainsFunc(stdout.Bytes(), func(r rune) bool {
+			return r != '\n' && r != '\t' && r != '\r' && unicode.IsControl(r)
+		}) {
+			t.Errorf("a binary body reached the terminal with control characters or bytes that are not UTF-8: %q", stdout)
 		}
 	})
 }

