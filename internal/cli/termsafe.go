@@ -3,8 +3,9 @@ package cli
 import (
 	"fmt"
 	"io"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // termSafe writes what an API wrote (a body, a status line, headers) to a
@@ -110,7 +111,7 @@ func (t *termSafe) show(data []byte, final bool) []byte {
 			switch {
 			case r == utf8.RuneError && size == 1:
 				t.buf = fmt.Appendf(t.buf, "<%02X>", c)
-			case unsafeRune(r):
+			case redact.Unsafe(r):
 				t.buf = fmt.Appendf(t.buf, "<U+%04X>", r)
 			default:
 				t.buf = append(t.buf, data[i:i+size]...)
@@ -119,11 +120,4 @@ func (t *termSafe) show(data []byte, final bool) []byte {
 		}
 	}
 	return nil
-}
-
-// unsafeRune reports whether r, not ASCII, is a character a terminal acts
-// on or that changes how the text around it is shown: a C1 control, a
-// bidirectional control, a line or paragraph separator.
-func unsafeRune(r rune) bool {
-	return unicode.IsControl(r) || unicode.In(r, unicode.Bidi_Control, unicode.Zl, unicode.Zp)
 }

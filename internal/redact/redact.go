@@ -182,6 +182,15 @@ func Scrub(s string) string {
 	return s
 }
 
+// Unsafe reports whether r, written to a terminal as it is, would act on
+// the terminal or change how the text around it is shown: a control
+// character (C0 or C1: escape sequences start with one), a line or
+// paragraph separator, or a bidirectional control (which would show the
+// text in another order than it is).
+func Unsafe(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control)
+}
+
 // OneLine makes text from outside (a provider's error description, a
 // callback's query) safe to print on one line: secrets masked, each control
 // character, line break or bidirectional control (which would show the text
@@ -190,9 +199,7 @@ func Scrub(s string) string {
 // be part of a path in a command the text suggests.
 func OneLine(s string, max int) string {
 	s = Scrub(s)
-	parts := strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control)
-	})
+	parts := strings.FieldsFunc(s, Unsafe)
 	kept := parts[:0]
 	for _, p := range parts {
 		if p = strings.TrimSpace(p); p != "" {
