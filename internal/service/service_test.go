@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/internal/service"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -183,6 +184,25 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 				t.Errorf("%s: err = %v, want one line refusing the control character", goos, err)
 				if p != nil {
 					t.Logf("%s", p.Text)
+				}
+			}
+		}
+	}
+	// A name in another encoding than UTF-8 (Latin-1's "\xe9"): systemd
+	// ignored the ExecStart= line ("String is not UTF-8 clean"), and the
+	// unit installed did not load.
+	latin1 := "/home/me/caf\xe9/config.toml"
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		for _, s := range []service.Spec{
+			{Executable: exe, Args: []string{"--config", latin1, "proxy"}, Home: "/home/me"},
+			{Executable: "/opt/caf\xe9/freshtoken", Args: []string{"proxy"}, Home: "/home/me"},
+			{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + latin1}, Home: "/home/me"},
+		} {
+			p, err := service.For(goos, s)
+			if err == nil || !strings.Contains(err.Error(), "not UTF-8") || !strings.Contains(err.Error(), `\xe9`) || !utf8.ValidString(err.Error()) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%s: err = %v, want one line refusing the name that is not UTF-8", goos, err)
+				if p != nil {
+					t.Logf("%q", p.Text)
 				}
 			}
 		}
