@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/service"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -195,4 +196,63 @@ func TestServiceOfAnotherConfigIsSaid(t *testing.T) {
 			t.Errorf("stderr: %q; want the other configuration named", said)
 		}
 	})
+}
+
+// TestServiceInstallOnAFullDiskKeepsTheService: an install (with another
+// configuration, or after moving the binary) whose file cannot be written
+// whole, the disk being full, leaves the installed service's file as it
+// was, and says so in one line, exit 2: the file was emptied first, and
+// the service already installed no longer loaded at the next daemon-reload
+// or log-in, while freshtoken exited 1 with Go's error.
+func TestServiceInstallOnAFullDiskKeepsTheService(t *testing.T) {
+	home := testdisk.Small(t, "64k")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	plan := func(conf string) *service.Plan {
+		t.Helper()
+		if err := os.WriteFile(conf, []byte("[env.dev]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy"}, Home: home})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	install := func(conf string) (string, error) {
+		f := testFactory()
+		f.ConfigFlag = conf
+		err := installService(t.Context(), &serviceOptions{f: f, FilesOnly: true}, plan(conf))
+		return f.IO.ErrOut.(*bytes.Buffer).String(), err
+	}
+	// Ours is at a long path, so that its unit takes more of the disk than
+	// the one it replaces frees.
+	long := dir
+	for range 15 {
+		long = filepath.Join(long, strings.Repeat("d", 240))
+	}
+	if err := os.MkdirAll(long, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	theirs, ours := filepath.Join(dir, "theirs.toml"), filepath.Join(long, "ours.toml")
+	if _, err := install(theirs); err != nil {
+		t.Fatal(err)
+	}
+	installed := plan(theirs)
+	testdisk.Fill(t, filepath.Join(filepath.Dir(home), "x"))
+	said, err := install(ours)
+	if strings.Contains(said, "now runs") {
+		t.Errorf("stderr %q says the service now runs the other configuration", said)
+	}
+	if err == nil || ExitCode(err) != 2 || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "the disk is full") || !strings.Contains(err.Error(), "as it was") {
+		t.Errorf("install on a full disk: %v (exit %d); want one line saying the disk is full and the service is as it was, exit 2", err, ExitCode(err))
+	}
+	if b, err := os.ReadFile(installed.Path); err != nil || string(b) != installed.Text {
+		t.Errorf("the installed unit now holds %q, %v; want it as it was", b, err)
+	}
+	if names := testenv.Names(t, filepath.Dir(installed.Path)); len(names) != 1 {
+		t.Errorf("the unit's folder holds %q; want the unit alone", names)
+	}
 }
