@@ -48,6 +48,9 @@ type Keeper struct {
 	Suggesting func(msg string) string
 	// Now is the clock, the engine's own (nil: time.Now).
 	Now func() time.Time
+	// Refuse, if set, says why no token file may be written at path, or
+	// returns "": the process's own log file, which an edit may name.
+	Refuse func(path string) string
 	// Settings, if set, is env's configuration as it stands now, read
 	// afresh at each call (the command line gives its *config.Env), or nil
 	// when it cannot be read; values are compared with reflect.DeepEqual
@@ -546,6 +549,13 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	if path == "" || holds(path, content) {
 		k.noteWrite(env, nil)
 		return
+	}
+	if k.Refuse != nil {
+		if why := k.Refuse(path); why != "" {
+			k.noteWrite(env, errors.New(why))
+			k.Logger.Warn("keeper: the token file is not written", "env", env, "path", path, "error", why)
+			return
+		}
 	}
 	if err := foreignFile(path); err != nil {
 		k.noteWrite(env, err)
