@@ -569,20 +569,21 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		return
 	}
 	shared := k.writtenByAnother(path, content)
-	err := atomicfile.Write(path, []byte(content), atomicfile.Options{})
-	if err == nil && shared {
-		err = errSharedTokenFile
+	if err := atomicfile.Write(path, []byte(content), atomicfile.Options{}); err != nil {
+		k.noteWrite(env, err)
+		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
+		return
+	}
+	if shared {
 		k.mu.Lock()
 		again := errors.Is(k.unwritten[env].err, errSharedTokenFile)
 		k.mu.Unlock()
 		if !again {
 			k.Logger.Warn("keeper: the token file held another token than the one this freshtoken wrote there: something else writes it too, such as a freshtoken with another configuration naming the same token_file, so its readers may get that one's token; it is written again, but give each a token_file of its own", "env", env, "path", path)
 		}
-	}
-	k.noteWrite(env, err)
-	if err != nil && !shared {
-		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
-		return
+		k.noteWrite(env, errSharedTokenFile)
+	} else {
+		k.noteWrite(env, nil)
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
