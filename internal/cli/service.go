@@ -340,6 +340,11 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 		// configuration's environments are kept alive by no service.
 		fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("Note: the service runs freshtoken with another configuration (%s), so the environments of %s are not kept alive by it; `freshtoken service install` makes it run this one instead.", was, now)))
 	}
+	if was, now := otherExecutable(p); was != "" {
+		// The upgrade watch sees only its own file replaced: a freshtoken
+		// installed elsewhere since leaves the service on the old one.
+		fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("Note: the service runs %s, not this freshtoken (%s): if that is an older version, it and newer commands can spend one refresh token twice, which ends the grant; `freshtoken service install` makes it run this one.", was, now)))
+	}
 	out, err := runServiceCommand(ctx, serviceCommandLimit, p.Status)
 	var ee *exec.ExitError
 	errors.As(err, &ee)
@@ -376,6 +381,27 @@ func otherConfig(p *service.Plan) (was, now string) {
 		return "", ""
 	}
 	if was, now = service.InstalledConfig(string(old)), service.InstalledConfig(p.Text); was == "" || was == now {
+		return "", ""
+	}
+	return was, now
+}
+
+// otherExecutable is the freshtoken binary the installed service runs
+// (was), when it is another file than the one p would install (now), or
+// is gone; "" for both when it is the same, or the installed file cannot
+// be read or names none.
+func otherExecutable(p *service.Plan) (was, now string) {
+	old, err := os.ReadFile(p.Path)
+	if err != nil {
+		return "", ""
+	}
+	was, now = service.InstalledExecutable(string(old)), service.InstalledExecutable(p.Text)
+	if was == "" || now == "" || was == now {
+		return "", ""
+	}
+	a, errA := os.Stat(was)
+	b, errB := os.Stat(now)
+	if errA == nil && errB == nil && os.SameFile(a, b) { // another link to it
 		return "", ""
 	}
 	return was, now

@@ -256,3 +256,61 @@ func TestServiceInstallOnAFullDiskKeepsTheService(t *testing.T) {
 		t.Errorf("the unit's folder holds %q; want the unit alone", names)
 	}
 }
+
+// TestServiceOfAnotherBinaryIsSaid: `service status` run by a freshtoken
+// other than the one the service runs (installed elsewhere since: a
+// package beside a `go install`) says so, and how to make the service run
+// this one: it said "installed" and the manager's "running", while the
+// service ran the old version beside newer commands, which the upgrade
+// watch, seeing its own file unchanged, never replaced. Another link to
+// the same file is no other binary.
+func TestServiceOfAnotherBinaryIsSaid(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.toml")
+	old, ours, link := filepath.Join(dir, "old", "freshtoken"), filepath.Join(dir, "new", "freshtoken"), filepath.Join(dir, "link")
+	for _, exe := range []string{old, ours} {
+		if err := os.MkdirAll(filepath.Dir(exe), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(exe, []byte("#!/bin/sh\n# "+exe+"\n"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(ours, link); err != nil {
+		t.Fatal(err)
+	}
+	plan := func(exe string) *service.Plan {
+		t.Helper()
+		p, err := service.For("linux", service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status = []string{"true"}
+		return p
+	}
+	status := func(installed, running string) string {
+		t.Helper()
+		p := plan(installed)
+		if err := os.MkdirAll(filepath.Dir(p.Path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p.Path, []byte(p.Text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := testFactory()
+		f.ConfigFlag = conf
+		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, plan(running)); err != nil {
+			t.Fatal(err)
+		}
+		return f.IO.ErrOut.(*bytes.Buffer).String()
+	}
+	if said := status(old, ours); !strings.Contains(said, "the service runs "+old+", not this freshtoken ("+ours+")") || !strings.Contains(said, "service install`") {
+		t.Errorf("stderr: %q; want the other binary named, and the install that makes it run this one", said)
+	}
+	if said := status(ours, ours); said != "" {
+		t.Errorf("stderr of the status of the binary installed: %q", said)
+	}
+	if said := status(link, ours); said != "" {
+		t.Errorf("stderr of the status by another link to the binary installed: %q", said)
+	}
+}

@@ -141,6 +141,38 @@ func InstalledConfig(text string) string {
 	return ""
 }
 
+// InstalledExecutable is the freshtoken binary that text, a service's file
+// written by For, runs; "" if it names none.
+func InstalledExecutable(text string) string {
+	if m := systemdExec().FindStringSubmatch(text); m != nil {
+		exe := m[1]
+		if strings.HasPrefix(exe, `"`) {
+			exe = strings.ReplaceAll(strings.Trim(exe, `"`), "%%", "%")
+		}
+		return exe
+	}
+	if m := launchdExec().FindStringSubmatch(text); m != nil {
+		return html.UnescapeString(m[1])
+	}
+	if m := taskExec().FindStringSubmatch(text); m != nil {
+		return html.UnescapeString(m[1])
+	}
+	return ""
+}
+
+var (
+	// The executable's path holds no quote (see systemdCommand).
+	systemdExec = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^ExecStart=("[^"]*"|\S+)`)
+	})
+	launchdExec = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<key>ProgramArguments</key>\s*<array>\s*<string>([^<]*)</string>`)
+	})
+	taskExec = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<Command>([^<]*)</Command>`)
+	})
+)
+
 var (
 	systemdConfig = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`(?m)^ExecStart=.* --config ("(?:[^"\\]|\\.)*"|\S+) proxy$`)

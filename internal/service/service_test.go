@@ -231,3 +231,22 @@ func TestInstalledConfigReadsBackWhatForWrote(t *testing.T) {
 		t.Errorf("a unit naming no configuration gave %q", got)
 	}
 }
+
+// TestInstalledExecutableReadsBackWhatForWrote: status names the binary a
+// service runs, read back from its file however that file writes the path.
+func TestInstalledExecutableReadsBackWhatForWrote(t *testing.T) {
+	for _, exe := range []string{"/usr/bin/freshtoken", "/home/me/my tools 100% $HOME & <more>/freshtoken"} {
+		for _, goos := range []string{"linux", "darwin", "windows"} {
+			p, err := service.For(goos, service.Spec{Executable: exe, Args: []string{"--config", "/home/me/c.toml", "proxy"}, Home: "/home/me"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := service.InstalledExecutable(p.Text); got != exe {
+				t.Errorf("%s: read back %q from:\n%s\nwant %q", goos, got, p.Text, exe)
+			}
+		}
+	}
+	if got := service.InstalledExecutable("[Unit]\nDescription=x\n"); got != "" {
+		t.Errorf("a file naming no program gave %q", got)
+	}
+}
