@@ -617,7 +617,11 @@ func (f *File) checkTokenFiles(data []byte) error {
 			msg = fmt.Sprintf("is also env.%s's token_file; give each environment a file of its own", other)
 		} else if what, ok := read[lands]; ok {
 			msg = fmt.Sprintf("is %s, which writing it would destroy; name a file of its own", what)
-		} else if fi, err := os.Stat(filepath.Dir(tf)); err == nil {
+		} else if fi, err := os.Stat(tf); err == nil && fi.IsDir() {
+			msg = fmt.Sprintf("is a folder; name a file in it, such as %s", filepath.Join(tf, "token"))
+		} else if fi, err := os.Stat(filepath.Dir(tf)); err == nil && !fi.IsDir() {
+			msg = fmt.Sprintf("is in %s, which is a file, not a folder; name a file in a folder", filepath.Dir(tf))
+		} else if err == nil {
 			msg = checkTokenFileFolder(filepath.Dir(tf), fi)
 		}
 		if msg != "" {

@@ -889,6 +889,10 @@ func TestTokenFileCannotReplaceWhatItMustNot(t *testing.T) {
 			":4: env.a.token_file: is env.b's key_file"},
 		{"its ca_file", env("a", dir+"/ca.pem") + "ca_file = \"" + dir + "/ca.pem\"\n", ":4: env.a.token_file: is env.a's ca_file"},
 		{"the top-level ca_file", "ca_file = \"" + dir + "/ca.pem\"\n" + env("a", dir+"/link/ca.pem"), ":5: env.a.token_file: is the ca_file"},
+		// A folder (a path written as the folder to put it in): no file
+		// can replace it, and the keeper said "file exists" every minute.
+		{"a folder", env("a", dir+"/tokens/"), ":4: env.a.token_file: is a folder; name a file in it, such as " + filepath.Join(dir, "tokens", "token")},
+		{"in a file", env("a", dir+"/ca.pem/token"), ":4: env.a.token_file: is in " + filepath.Join(dir, "ca.pem") + ", which is a file, not a folder"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tt.text), 0o600); err != nil {

@@ -444,3 +444,26 @@ func TestKeeperWarnsOfAWebhookInClear(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenFileNamingTheLogFileIsRefused: an edit under a running proxy
+// that names its --log-file as a token_file (which --log-file refuses at
+// the start) is refused by the keeper, which says so in the log: it
+// replaced the log with the access token, and the log then went on into
+// the token file, whose readers sent log lines as the token.
+func TestTokenFileNamingTheLogFileIsRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tokenFile, logFile := filepath.Join(dir, "dev-token"), filepath.Join(dir, "proxy.log")
+	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second, RefreshesPerMinute: 1000, RequestsPerMinute: 100000},
+		fmt.Sprintf("token_file = %q\ngrant = \"client_credentials\"", tokenFile))
+	w.startDaemon("proxy", "--no-listen", "--log-file", logFile)
+	testenv.WaitFor(t, "the keeper to write the token file", func() bool { _, err := os.Stat(tokenFile); return err == nil })
+	w.writeConfig(strings.Replace(w.readConfig(), tokenFile, logFile, 1))
+	testenv.WaitFor(t, "the keeper to say it does not write the log file", func() bool {
+		data, _ := os.ReadFile(logFile)
+		return strings.Contains(string(data), "is this process's --log-file")
+	})
+	if data, _ := os.ReadFile(logFile); strings.Contains(string(data), "dev_at_") {
+		t.Fatalf("the log holds an access token:\n%s", data)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
@@ -123,6 +124,12 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 			return nil
 		},
 		Suggesting: f.suggesting,
+		Refuse: func(path string) string {
+			if f.LogFile != "" && namesLogFile(path, f.LogFile) {
+				return "it is this process's --log-file, which writing it would destroy, and the log would go on into it; name another token_file"
+			}
+			return ""
+		},
 		TokenFile: func(env string) string {
 			if c, err := f.Config(); err == nil && c.Envs[env] != nil {
 				return c.Envs[env].TokenFile
@@ -272,4 +279,29 @@ func startCommand(f *Factory, opts *proxyOptions) string {
 		c += " --allow-remote"
 	}
 	return c
+}
+
+// namesLogFile reports whether a token file written at path (a rename over
+// that name) replaces the log file at logFile, which is then made again
+// there and written on: path names it, with links to folders resolved, or
+// names where logFile, a link, leads.
+func namesLogFile(path, logFile string) bool {
+	at := nameAt(path)
+	if at == nameAt(logFile) {
+		return true
+	}
+	real, err := filepath.EvalSymlinks(logFile)
+	return err == nil && at == nameAt(real)
+}
+
+// nameAt is path made absolute, its folder's links resolved.
+func nameAt(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		return filepath.Join(dir, filepath.Base(abs))
+	}
+	return abs
 }

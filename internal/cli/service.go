@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/service"
 )
 
@@ -232,12 +234,14 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	if err := os.MkdirAll(filepath.Dir(p.Path), 0o700); err != nil {
 		return err
 	}
-	// One service a user: another configuration's is replaced.
-	if was, now := otherConfig(p); was != "" {
-		fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s); it now runs %s, and the environments of the other are no longer kept alive by a service.\n", was, now)
-	}
-	if err := os.WriteFile(p.Path, []byte(p.Text), 0o600); err != nil {
+	// One service a user: another configuration's is replaced, once the
+	// file is written.
+	was, now := otherConfig(p)
+	if err := writeServiceFile(p.Path, p.Text); err != nil {
 		return err
+	}
+	if was != "" {
+		fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s); it now runs %s, and the environments of the other are no longer kept alive by a service.\n", was, now)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Wrote %s.\n", p.Path)
 	if o.FilesOnly {
@@ -252,6 +256,33 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Started the %s service %q; its log: %s\n", p.System, service.Name, p.Logs)
 	return nil
+}
+
+// writeServiceFile replaces the service's file at path with text whole,
+// or leaves it as it was: written in place, a full disk left it emptied or
+// cut short, and the service installed no longer loaded. A link there (a
+// dotfiles manager's) is written through, as before.
+func writeServiceFile(path, text string) error {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	err := atomicfile.Write(path, []byte(text), atomicfile.Options{})
+	if err == nil {
+		return nil
+	}
+	cause, next := err.Error(), "check that you may write there"
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		cause = errno.Error()
+	}
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		cause, next = "the disk is full ("+cause+")", "free some space"
+	case errors.Is(err, syscall.EFBIG):
+		cause, next = "the file size limit is too small ("+cause+")", "raise it (`ulimit -f unlimited`)"
+	}
+	// The system's set-up, not a bug: exit 2, as a service that cannot start.
+	return config.Invalidf("could not write %s: %s; the service is as it was: %s, then run `freshtoken service install` again", path, cause, next)
 }
 
 // warnSecretEnvs says which environments read their client secret from
@@ -309,6 +340,11 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 		// configuration's environments are kept alive by no service.
 		fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("Note: the service runs freshtoken with another configuration (%s), so the environments of %s are not kept alive by it; `freshtoken service install` makes it run this one instead.", was, now)))
 	}
+	if was, now := otherExecutable(p); was != "" {
+		// The upgrade watch sees only its own file replaced: a freshtoken
+		// installed elsewhere since leaves the service on the old one.
+		fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("Note: the service runs %s, not this freshtoken (%s): if that is an older version, it and newer commands can spend one refresh token twice, which ends the grant; `freshtoken service install` makes it run this one.", was, now)))
+	}
 	out, err := runServiceCommand(ctx, serviceCommandLimit, p.Status)
 	var ee *exec.ExitError
 	errors.As(err, &ee)
@@ -345,6 +381,27 @@ func otherConfig(p *service.Plan) (was, now string) {
 		return "", ""
 	}
 	if was, now = service.InstalledConfig(string(old)), service.InstalledConfig(p.Text); was == "" || was == now {
+		return "", ""
+	}
+	return was, now
+}
+
+// otherExecutable is the freshtoken binary the installed service runs
+// (was), when it is another file than the one p would install (now), or
+// is gone; "" for both when it is the same, or the installed file cannot
+// be read or names none.
+func otherExecutable(p *service.Plan) (was, now string) {
+	old, err := os.ReadFile(p.Path)
+	if err != nil {
+		return "", ""
+	}
+	was, now = service.InstalledExecutable(string(old)), service.InstalledExecutable(p.Text)
+	if was == "" || now == "" || was == now {
+		return "", ""
+	}
+	a, errA := os.Stat(was)
+	b, errB := os.Stat(now)
+	if errA == nil && errB == nil && os.SameFile(a, b) { // another link to it
 		return "", ""
 	}
 	return was, now

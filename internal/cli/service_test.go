@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/service"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -195,4 +196,121 @@ func TestServiceOfAnotherConfigIsSaid(t *testing.T) {
 			t.Errorf("stderr: %q; want the other configuration named", said)
 		}
 	})
+}
+
+// TestServiceInstallOnAFullDiskKeepsTheService: an install (with another
+// configuration, or after moving the binary) whose file cannot be written
+// whole, the disk being full, leaves the installed service's file as it
+// was, and says so in one line, exit 2: the file was emptied first, and
+// the service already installed no longer loaded at the next daemon-reload
+// or log-in, while freshtoken exited 1 with Go's error.
+func TestServiceInstallOnAFullDiskKeepsTheService(t *testing.T) {
+	home := testdisk.Small(t, "64k")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	plan := func(conf string) *service.Plan {
+		t.Helper()
+		if err := os.WriteFile(conf, []byte("[env.dev]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy"}, Home: home})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	install := func(conf string) (string, error) {
+		f := testFactory()
+		f.ConfigFlag = conf
+		err := installService(t.Context(), &serviceOptions{f: f, FilesOnly: true}, plan(conf))
+		return f.IO.ErrOut.(*bytes.Buffer).String(), err
+	}
+	// Ours is at a long path, so that its unit takes more of the disk than
+	// the one it replaces frees.
+	long := dir
+	for range 15 {
+		long = filepath.Join(long, strings.Repeat("d", 240))
+	}
+	if err := os.MkdirAll(long, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	theirs, ours := filepath.Join(dir, "theirs.toml"), filepath.Join(long, "ours.toml")
+	if _, err := install(theirs); err != nil {
+		t.Fatal(err)
+	}
+	installed := plan(theirs)
+	testdisk.Fill(t, filepath.Join(filepath.Dir(home), "x"))
+	said, err := install(ours)
+	if strings.Contains(said, "now runs") {
+		t.Errorf("stderr %q says the service now runs the other configuration", said)
+	}
+	if err == nil || ExitCode(err) != 2 || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "the disk is full") || !strings.Contains(err.Error(), "as it was") {
+		t.Errorf("install on a full disk: %v (exit %d); want one line saying the disk is full and the service is as it was, exit 2", err, ExitCode(err))
+	}
+	if b, err := os.ReadFile(installed.Path); err != nil || string(b) != installed.Text {
+		t.Errorf("the installed unit now holds %q, %v; want it as it was", b, err)
+	}
+	if names := testenv.Names(t, filepath.Dir(installed.Path)); len(names) != 1 {
+		t.Errorf("the unit's folder holds %q; want the unit alone", names)
+	}
+}
+
+// TestServiceOfAnotherBinaryIsSaid: `service status` run by a freshtoken
+// other than the one the service runs (installed elsewhere since: a
+// package beside a `go install`) says so, and how to make the service run
+// this one: it said "installed" and the manager's "running", while the
+// service ran the old version beside newer commands, which the upgrade
+// watch, seeing its own file unchanged, never replaced. Another link to
+// the same file is no other binary.
+func TestServiceOfAnotherBinaryIsSaid(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.toml")
+	old, ours, link := filepath.Join(dir, "old", "freshtoken"), filepath.Join(dir, "new", "freshtoken"), filepath.Join(dir, "link")
+	for _, exe := range []string{old, ours} {
+		if err := os.MkdirAll(filepath.Dir(exe), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(exe, []byte("#!/bin/sh\n# "+exe+"\n"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(ours, link); err != nil {
+		t.Fatal(err)
+	}
+	plan := func(exe string) *service.Plan {
+		t.Helper()
+		p, err := service.For("linux", service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status = []string{"true"}
+		return p
+	}
+	status := func(installed, running string) string {
+		t.Helper()
+		p := plan(installed)
+		if err := os.MkdirAll(filepath.Dir(p.Path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p.Path, []byte(p.Text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := testFactory()
+		f.ConfigFlag = conf
+		if err := serviceStatus(t.Context(), &serviceOptions{f: f}, plan(running)); err != nil {
+			t.Fatal(err)
+		}
+		return f.IO.ErrOut.(*bytes.Buffer).String()
+	}
+	if said := status(old, ours); !strings.Contains(said, "the service runs "+old+", not this freshtoken ("+ours+")") || !strings.Contains(said, "service install`") {
+		t.Errorf("stderr: %q; want the other binary named, and the install that makes it run this one", said)
+	}
+	if said := status(ours, ours); said != "" {
+		t.Errorf("stderr of the status of the binary installed: %q", said)
+	}
+	if said := status(link, ours); said != "" {
+		t.Errorf("stderr of the status by another link to the binary installed: %q", said)
+	}
 }

@@ -48,6 +48,9 @@ type Keeper struct {
 	Suggesting func(msg string) string
 	// Now is the clock, the engine's own (nil: time.Now).
 	Now func() time.Time
+	// Refuse, if set, says why no token file may be written at path, or
+	// returns "": the process's own log file, which an edit may name.
+	Refuse func(path string) string
 	// Settings, if set, is env's configuration as it stands now, read
 	// afresh at each call (the command line gives its *config.Env), or nil
 	// when it cannot be read; values are compared with reflect.DeepEqual
@@ -541,6 +544,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; the stored tokens are unchanged", failing.since.Local().Format(noticeTime))
 	case failed:
 		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed since %s: %s", failing.since.Local().Format(noticeTime), strings.TrimPrefix(failing.err.Error(), env+": "))
+	case unwrote && errors.Is(unwritten.err, errSharedTokenFile):
+		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s has been written by something else too since %s, with other tokens than this environment's, so its readers may get those; if another freshtoken configuration (a service's, another proxy's) names it, give each a token_file of its own", k.TokenFile(env), unwritten.since.Local().Format(noticeTime))
 	case unwrote:
 		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s cannot be written since %s (%v); check token_file and its folder", k.TokenFile(env), unwritten.since.Local().Format(noticeTime), unwritten.err)
 	}
@@ -587,6 +592,13 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.noteWrite(env, nil)
 		return
 	}
+	if k.Refuse != nil {
+		if why := k.Refuse(path); why != "" {
+			k.noteWrite(env, errors.New(why))
+			k.Logger.Warn("keeper: the token file is not written", "env", env, "path", path, "error", why)
+			return
+		}
+	}
 	if err := foreignFile(path); err != nil {
 		k.noteWrite(env, err)
 		k.Logger.Warn("keeper: the token file names a file of something else, which it does not replace", "env", env, "path", path, "error", err.Error())
@@ -598,11 +610,22 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.Logger.Warn("keeper: the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry; the token file is left as it was", "env", env, "path", path)
 		return
 	}
-	err := atomicfile.Write(path, []byte(content), atomicfile.Options{})
-	k.noteWrite(env, err)
-	if err != nil {
+	shared := k.writtenByAnother(path, content)
+	if err := atomicfile.Write(path, []byte(content), atomicfile.Options{}); err != nil {
+		k.noteWrite(env, err)
 		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
 		return
+	}
+	if shared {
+		k.mu.Lock()
+		again := errors.Is(k.unwritten[env].err, errSharedTokenFile)
+		k.mu.Unlock()
+		if !again {
+			k.Logger.Warn("keeper: the token file held another token than the one this freshtoken wrote there: something else writes it too, such as a freshtoken with another configuration naming the same token_file, so its readers may get that one's token; it is written again, but give each a token_file of its own", "env", env, "path", path)
+		}
+		k.noteWrite(env, errSharedTokenFile)
+	} else {
+		k.noteWrite(env, nil)
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -615,6 +638,31 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	}
 	k.paths[env] = path
 	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
+}
+
+// errSharedTokenFile is noted as a token file's failure while something
+// else keeps writing other tokens to it (see writtenByAnother).
+var errSharedTokenFile = errors.New("something else writes other tokens to it too")
+
+// writtenByAnother reports whether the token file at path, which the
+// keeper is about to write content to, holds something else than what
+// the keeper last wrote there and than content: another writer changed it
+// since. Two freshtoken processes with other configurations (a service
+// and a proxy started by hand) naming one token_file each put their own
+// environment's token back at every look, and its readers get either.
+func (k *Keeper) writtenByAnother(path, content string) bool {
+	k.mu.Lock()
+	last, ok := k.wrote[path]
+	k.mu.Unlock()
+	if !ok {
+		return false
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > maxTokenFile {
+		return false
+	}
+	b, err := os.ReadFile(path)
+	return err == nil && string(b) != last && string(b) != content
 }
 
 // leaveTokenFile removes the token file the keeper last wrote for env

@@ -376,6 +376,51 @@ func TestTokenFileIsPutBack(t *testing.T) {
 	}
 }
 
+// TestTokenFileWrittenByTwoConfigurationsIsTold: two keepers with other
+// configurations (a service and a proxy started by hand) whose
+// environments name one token_file each put their own token back at every
+// look, and its readers get either: a script for one company's books
+// sent the other's token. Each warns once, and after 15 minutes of it a
+// person is told; once one of them stops, the notice ends. A single edit
+// by hand is put back untold.
+func TestTokenFileWrittenByTwoConfigurationsIsTold(t *testing.T) {
+	clock := fakeclock.New()
+	file := filepath.Join(t.TempDir(), "token")
+	day := func(r *store.Record) { r.Expiry = r.IssuedAt.Add(24 * time.Hour) }
+	a, na := keepingTold(stored(t, true, day), file, clock)
+	var logA strings.Builder
+	a.Logger = slog.New(slog.NewTextHandler(&logA, nil))
+	b, nb := keepingTold(stored(t, true, func(r *store.Record) { day(r); r.AccessToken = "other-access-token-0987654321" }), file, clock)
+	tells(t, a, na, "")
+	tells(t, b, nb, "")
+	for range 17 {
+		clock.Advance(time.Minute)
+		a.round(context.Background(), time.Minute)
+		b.round(context.Background(), time.Minute)
+	}
+	const want = "dev: the token file "
+	for _, n := range []*notify.Notifier{na, nb} {
+		got := n.Current()
+		if len(got) != 1 || got[0].Event != notify.TokenFileFailing || !strings.HasPrefix(got[0].Message, want) || !strings.Contains(got[0].Message, "written by something else too") {
+			t.Fatalf("after 17 minutes of two keepers writing one token file, notices %+v; want token_file_failing saying so", got)
+		}
+	}
+	if c := strings.Count(logA.String(), "something else writes it too"); c != 1 {
+		t.Errorf("warned %d times; want once:\n%s", c, logA.String())
+	}
+	tells(t, a, na, "dev: the token file ")
+	tells(t, a, na, "") // b stopped: a's token stays
+	if err := os.WriteFile(file, []byte("edited\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(16 * time.Minute)
+	tells(t, a, na, "")
+	tells(t, a, na, "")
+	if b, _ := os.ReadFile(file); string(b) != "access-token-1234567890\n" {
+		t.Fatalf("token file %q; want the token put back", b)
+	}
+}
+
 // TestUnreadableConfigurationIsTold: a configuration that an edit left
 // unreadable keeps the keeper from renewing anything; as for any other
 // failing renewals, each environment is told after 15 minutes, with the

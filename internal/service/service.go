@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
@@ -55,12 +56,18 @@ type Plan struct {
 }
 
 // For returns the plan for goos ("linux", "darwin" or "windows").
-// A path or variable holding a control character is refused: no service
-// file can carry one safely (a line break would start a line of the file's own).
+// A path or variable holding a control character, or that is not UTF-8, is
+// refused: no service file can carry one safely (a line break would start
+// a line of the file's own).
 func For(goos string, s Spec) (*Plan, error) {
 	for _, a := range slices.Concat([]string{s.Executable}, s.Args, s.Env) {
 		if strings.ContainsFunc(a, unicode.IsControl) {
 			return nil, fmt.Errorf("a service cannot run %s: it holds a control character (a line break?); keep freshtoken and its config file at paths without one", strconv.Quote(a))
+		}
+		// systemd ignores a line that is not UTF-8 (the unit then has no
+		// ExecStart= and does not load), and a plist is UTF-8 XML.
+		if !utf8.ValidString(a) {
+			return nil, fmt.Errorf("a service cannot run %s: it is not UTF-8 text (a name in another encoding, such as Latin-1?), which a service's file cannot carry; keep freshtoken and its config file at paths whose names are UTF-8", strconv.Quote(a))
 		}
 	}
 	switch goos {
@@ -133,6 +140,38 @@ func InstalledConfig(text string) string {
 	}
 	return ""
 }
+
+// InstalledExecutable is the freshtoken binary that text, a service's file
+// written by For, runs; "" if it names none.
+func InstalledExecutable(text string) string {
+	if m := systemdExec().FindStringSubmatch(text); m != nil {
+		exe := m[1]
+		if strings.HasPrefix(exe, `"`) {
+			exe = strings.ReplaceAll(strings.Trim(exe, `"`), "%%", "%")
+		}
+		return exe
+	}
+	if m := launchdExec().FindStringSubmatch(text); m != nil {
+		return html.UnescapeString(m[1])
+	}
+	if m := taskExec().FindStringSubmatch(text); m != nil {
+		return html.UnescapeString(m[1])
+	}
+	return ""
+}
+
+var (
+	// The executable's path holds no quote (see systemdCommand).
+	systemdExec = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^ExecStart=("[^"]*"|\S+)`)
+	})
+	launchdExec = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<key>ProgramArguments</key>\s*<array>\s*<string>([^<]*)</string>`)
+	})
+	taskExec = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<Command>([^<]*)</Command>`)
+	})
+)
 
 var (
 	systemdConfig = sync.OnceValue(func() *regexp.Regexp {

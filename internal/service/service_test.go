@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/internal/service"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -187,6 +188,25 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 			}
 		}
 	}
+	// A name in another encoding than UTF-8 (Latin-1's "\xe9"): systemd
+	// ignored the ExecStart= line ("String is not UTF-8 clean"), and the
+	// unit installed did not load.
+	latin1 := "/home/me/caf\xe9/config.toml"
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		for _, s := range []service.Spec{
+			{Executable: exe, Args: []string{"--config", latin1, "proxy"}, Home: "/home/me"},
+			{Executable: "/opt/caf\xe9/freshtoken", Args: []string{"proxy"}, Home: "/home/me"},
+			{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + latin1}, Home: "/home/me"},
+		} {
+			p, err := service.For(goos, s)
+			if err == nil || !strings.Contains(err.Error(), "not UTF-8") || !strings.Contains(err.Error(), `\xe9`) || !utf8.ValidString(err.Error()) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%s: err = %v, want one line refusing the name that is not UTF-8", goos, err)
+				if p != nil {
+					t.Logf("%q", p.Text)
+				}
+			}
+		}
+	}
 	if _, err := service.For("linux", service.Spec{Executable: `/opt/it's/freshtoken`, Args: []string{"proxy"}, Home: "/home/me"}); err == nil || !strings.Contains(err.Error(), "move freshtoken") {
 		t.Errorf("a quote in the binary's path: err = %v, want it refused with what to do", err)
 	}
@@ -209,5 +229,24 @@ func TestInstalledConfigReadsBackWhatForWrote(t *testing.T) {
 	}
 	if got := service.InstalledConfig("[Service]\nExecStart=/usr/bin/true\n"); got != "" {
 		t.Errorf("a unit naming no configuration gave %q", got)
+	}
+}
+
+// TestInstalledExecutableReadsBackWhatForWrote: status names the binary a
+// service runs, read back from its file however that file writes the path.
+func TestInstalledExecutableReadsBackWhatForWrote(t *testing.T) {
+	for _, exe := range []string{"/usr/bin/freshtoken", "/home/me/my tools 100% $HOME & <more>/freshtoken"} {
+		for _, goos := range []string{"linux", "darwin", "windows"} {
+			p, err := service.For(goos, service.Spec{Executable: exe, Args: []string{"--config", "/home/me/c.toml", "proxy"}, Home: "/home/me"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := service.InstalledExecutable(p.Text); got != exe {
+				t.Errorf("%s: read back %q from:\n%s\nwant %q", goos, got, p.Text, exe)
+			}
+		}
+	}
+	if got := service.InstalledExecutable("[Unit]\nDescription=x\n"); got != "" {
+		t.Errorf("a file naming no program gave %q", got)
 	}
 }
