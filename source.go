@@ -122,6 +122,10 @@ type Settings struct {
 // print or log them (%v, %+v, slog) without showing them.
 func (s Settings) String() string { return fmt.Sprintf("%+v", s.shown()) }
 
+// LogValue is String for slog, whose JSON handler would otherwise marshal
+// the fields (and fail on the function ones).
+func (s Settings) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
 // GoString is String for %#v.
 func (s Settings) GoString() string {
 	return "freshtoken.Settings" + strings.TrimPrefix(fmt.Sprintf("%#v", s.shown()), "freshtoken.shownSettings")
@@ -462,6 +466,9 @@ func (s *Source) String() string {
 
 // GoString is String for %#v.
 func (s *Source) GoString() string { return s.String() }
+
+// LogValue is String for slog, whose JSON handler would otherwise log {}.
+func (s *Source) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Env is the environment's name.
 func (s *Source) Env() string { return s.settings().Env }
