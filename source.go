@@ -929,7 +929,7 @@ func (s *Source) Logout(ctx context.Context) error {
 			return err
 		}
 	case errors.Is(err, store.ErrNewerFormat):
-		return &Error{Env: s.set.Env, Kind: err, Msg: err.Error() + "; nothing was deleted"}
+		return storeError(s.set.Env, err, err.Error()+"; nothing was deleted")
 	}
 	s.cur.Store(nil)
 	if err := s.store.Delete(ctx, s.set.Env); err != nil {
@@ -1612,7 +1612,7 @@ func (s *Source) load(ctx context.Context) (*store.Record, error) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err}
 	}
 	if err != nil {
-		return nil, &Error{Env: s.set.Env, Kind: err, Msg: err.Error()}
+		return nil, storeError(s.set.Env, err, err.Error())
 	}
 	if err := s.CheckGrant(r); err != nil {
 		return nil, err
@@ -2024,4 +2024,22 @@ func (s *Source) token(r *store.Record) *oauth2.Token {
 		t.ExpiresIn = max(int64(r.Expiry.Sub(s.now()).Seconds()), 0)
 	}
 	return t
+}
+
+// storeSentinels are package store's sentinels, an *Error's Kind for a
+// store's failure that wraps one; ErrNewerFormat before the ErrCorrupt it
+// wraps.
+var storeSentinels = []error{store.ErrNewerFormat, store.ErrCorrupt, store.ErrInsecure, store.ErrDenied,
+	store.ErrWriteFailed, store.ErrReservedName, store.ErrClosed, store.ErrUnreachable, store.ErrNotFound}
+
+// storeError is the *Error of a store's failure err, saying msg: its Kind
+// the sentinel of package store that err wraps, err underneath; a failure
+// that wraps none (a store of a program's own) is its own Kind.
+func storeError(env string, err error, msg string) *Error {
+	for _, kind := range storeSentinels {
+		if errors.Is(err, kind) {
+			return &Error{Env: env, Kind: kind, Msg: msg, Err: err}
+		}
+	}
+	return &Error{Env: env, Kind: err, Msg: msg}
 }
