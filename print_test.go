@@ -88,3 +88,28 @@ func TestSlogJSONShowsSettingsAndSource(t *testing.T) {
 		t.Errorf("logged the secret: %s", logged.String())
 	}
 }
+
+// TestPrintingMasksParamsNamedAsSecrets: a token or authorization
+// parameter whose name says it holds a secret, though not one of the
+// names freshtoken itself sends (api_key, subscription-key, a provider's
+// X-Api-Key, a JWT bearer grant's assertion, a passphrase), prints masked
+// in Settings as password does; names that hold none (prompt, access_type)
+// print as they are. Only the exact names of the log's secrets were
+// masked, so Settings printed an API key whole.
+func TestPrintingMasksParamsNamedAsSecrets(t *testing.T) {
+	const secret = "v4lue-0123456789abcdef-0123456789"
+	secretNames := []string{"api_key", "apikey", "Subscription-Key", "X-Api-Key", "assertion", "passphrase", "client_password", "private_key", "my_token", "auth_secret", "credential"}
+	s := freshtoken.Settings{Env: "sandbox", TokenParams: map[string]string{}, AuthParams: map[string]string{"prompt": "consent", "access_type": "offline"}}
+	for _, name := range secretNames {
+		s.TokenParams[name] = secret
+	}
+	shown := fmt.Sprintf("%+v", s)
+	if strings.Contains(shown, secret[8:]) {
+		t.Errorf("printed a secret-named parameter's value: %s", shown)
+	}
+	for _, plain := range []string{"prompt:consent", "access_type:offline"} {
+		if !strings.Contains(shown, plain) {
+			t.Errorf("printed %s: want %s shown as it is", shown, plain)
+		}
+	}
+}
