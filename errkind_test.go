@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -55,5 +56,21 @@ func TestErrorKindIsASentinel(t *testing.T) {
 				t.Errorf("Err = %v; want the store's own error underneath", fe.Err)
 			}
 		})
+	}
+}
+
+// TestCheckGrantOfNoRecord: Record returns nil for an environment never
+// logged in, and a program passes what it returns on to CheckGrant, as to
+// Plan and Unusable, which take nil: CheckGrant panicked on it (a nil
+// pointer dereference). No record holds no other client's tokens: nil.
+func TestCheckGrantOfNoRecord(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	src := r.source()
+	rec, err := src.Record(t.Context())
+	if err != nil || rec != nil {
+		t.Fatalf("Record before any log-in: %v, %v; want nil, nil", rec, err)
+	}
+	if err := src.CheckGrant(rec); err != nil {
+		t.Errorf("CheckGrant(nil) = %v; want nil", err)
 	}
 }

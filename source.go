@@ -888,10 +888,14 @@ func (s *Source) OwnGrant() store.Grant {
 // first uses it, and so does one from before they named the audience and
 // resources, to the first of this client's that names one. A record this
 // freshtoken wrote for no audience or resource says so (store.Grant.Bound),
-// and is no other environment's.
+// and is no other environment's. A nil r (Record's answer when the
+// environment has never logged in) holds no one's tokens: nil.
 func (s *Source) CheckGrant(r *store.Record) error {
 	if s.unmade() {
 		return errNotMade
+	}
+	if r == nil {
+		return nil
 	}
 	own := s.grant()
 	if r.Grant == own || s.adoptable(r.Grant) {
