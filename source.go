@@ -53,7 +53,9 @@ type Settings struct {
 	// Discover, if set, returns the endpoints that the fields above leave
 	// empty, held to what New holds those fields to; it needs Issuer. It is called when a token request or a revocation first needs
 	// an endpoint, never to serve a stored token, and its first success is
-	// kept for the Source's life.
+	// kept for the Source's life. Its error is returned as it came (by
+	// Token too): one of your own that should match ErrUnreachable is an
+	// *Error of that kind.
 	Discover func(ctx context.Context) (Endpoints, error)
 	APIURL   string // tokens are only ever sent to this host; empty: the host of each request made, not one a redirect leads to
 	Scopes   []string
