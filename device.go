@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,6 +40,32 @@ type DeviceLogin struct {
 	code     string        // the device code: a secret, never shown
 	interval time.Duration // between polls; slow_down adds 5 s
 	began    time.Time
+}
+
+// String shows what the person needs (the verification URI, the user code
+// and the expiry), and not the device code, with which whoever holds it
+// collects the tokens once the person approves: a program may print or log
+// a DeviceLogin (%v, %+v, slog).
+func (d DeviceLogin) String() string { return fmt.Sprintf("%+v", d.shown()) }
+
+// GoString is String for %#v.
+func (d DeviceLogin) GoString() string {
+	return "freshtoken.DeviceLogin" + strings.TrimPrefix(fmt.Sprintf("%#v", d.shown()), "freshtoken.shownDeviceLogin")
+}
+
+// LogValue is String for slog.
+func (d DeviceLogin) LogValue() slog.Value { return slog.StringValue(d.String()) }
+
+// shownDeviceLogin is what a DeviceLogin shows of itself.
+type shownDeviceLogin struct {
+	VerificationURI         string
+	VerificationURIComplete string
+	UserCode                string
+	Expiry                  time.Time
+}
+
+func (d DeviceLogin) shown() shownDeviceLogin {
+	return shownDeviceLogin{d.VerificationURI, d.VerificationURIComplete, d.UserCode, d.Expiry}
 }
 
 // DevicePoll is a poll that found the log-in not yet approved, for a

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -370,5 +371,38 @@ func TestDeviceEndpointUnreachableSaysWhatToDo(t *testing.T) {
 	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), closed.URL+"/device") ||
 		!strings.Contains(err.Error(), "check device_auth_url and your network, then log in again") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("StartDeviceLogin = %v; want ErrUnreachable naming the endpoint and what to check, on one line", err)
+	}
+}
+
+// TestDeviceLoginPrintsNoDeviceCode: a DeviceLogin printed or logged by a
+// program (to show the person where to go and what to type) shows the
+// verification URI, the user code and the expiry, and not the device code,
+// with which whoever holds it collects the tokens once the person approves:
+// fmt's verbs printed it, an unexported field, in full.
+func TestDeviceLoginPrintsNoDeviceCode(t *testing.T) {
+	const code = "the-device-code-0123456789"
+	h := newHostileDevice(t, map[string]any{"user_code": "WDJB-MJHT", "verification_uri": "https://example.com/device", "expires_in": 600, "interval": 5})
+	d, err := h.src.StartDeviceLogin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("log in", "device", d, "value", *d)
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("log in", "device", d, "value", *d)
+	shown := []string{logged.String()}
+	for _, v := range []any{d, *d, struct{ D *freshtoken.DeviceLogin }{d}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			shown = append(shown, fmt.Sprintf(verb, v))
+		}
+	}
+	for _, s := range shown {
+		for _, leak := range []string{code, code[8:], fmt.Sprintf("%x", code[8:])} {
+			if strings.Contains(s, leak) {
+				t.Fatalf("printed with the device code: %.400s", s)
+			}
+		}
+	}
+	if s := fmt.Sprintf("%+v", d); !strings.Contains(s, "WDJB-MJHT") || !strings.Contains(s, "https://example.com/device") {
+		t.Errorf("printed as %q: want the user code and verification URI shown", s)
 	}
 }

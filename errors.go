@@ -50,8 +50,12 @@ var (
 // Error is a failure in one environment, phrased for the person who has to
 // act on it: what happened, and what to do next.
 type Error struct {
-	Env  string
-	Kind error // a sentinel of this package, or of package store (such as store.ErrCorrupt)
+	Env string
+	// Kind is a sentinel of this package, or of package store (such as
+	// store.ErrCorrupt) for a store's failure, which is then Err; a
+	// failure of a store of your own that wraps none of those is its own
+	// Kind.
+	Kind error
 	Msg  string
 	// Err is the failure underneath, when Msg tells of one: a shared
 	// store's, which says whether it was unreachable (store.ErrUnreachable).

@@ -56,3 +56,60 @@ func TestPrintingShowsNoSecret(t *testing.T) {
 		t.Errorf("settings printed as %q: want the rest shown", s)
 	}
 }
+
+// TestSlogJSONShowsSettingsAndSource: slog's JSON handler, which marshals
+// a value it is not told how to log, logged Settings as
+// "!ERROR:json: unsupported type: func…" (its function fields) and a
+// Source as {}: what a program logged to see what it set up was lost. Both
+// now log as they print, the secret masked.
+func TestSlogJSONShowsSettingsAndSource(t *testing.T) {
+	const secret = "s3cr3t-0123456789abcdef-0123456789"
+	r, _ := loggedIn(t)
+	r.settings.ClientSecret = secret
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("set up", "settings", r.settings, "ptr", &r.settings, "source", src)
+	var line map[string]any
+	if err := json.Unmarshal(logged.Bytes(), &line); err != nil {
+		t.Fatalf("%v: %s", err, logged.String())
+	}
+	for _, key := range []string{"settings", "ptr"} {
+		if got, _ := line[key].(string); got != r.settings.String() {
+			t.Errorf("settings logged as %q, want %q", line[key], r.settings.String())
+		}
+	}
+	if got, _ := line["source"].(string); got != src.String() {
+		t.Errorf("source logged as %q, want %q", line["source"], src.String())
+	}
+	if strings.Contains(logged.String(), secret) {
+		t.Errorf("logged the secret: %s", logged.String())
+	}
+}
+
+// TestPrintingMasksParamsNamedAsSecrets: a token or authorization
+// parameter whose name says it holds a secret, though not one of the
+// names freshtoken itself sends (api_key, subscription-key, a provider's
+// X-Api-Key, a JWT bearer grant's assertion, a passphrase), prints masked
+// in Settings as password does; names that hold none (prompt, access_type)
+// print as they are. Only the exact names of the log's secrets were
+// masked, so Settings printed an API key whole.
+func TestPrintingMasksParamsNamedAsSecrets(t *testing.T) {
+	const secret = "v4lue-0123456789abcdef-0123456789"
+	secretNames := []string{"api_key", "apikey", "Subscription-Key", "X-Api-Key", "assertion", "passphrase", "client_password", "private_key", "my_token", "auth_secret", "credential"}
+	s := freshtoken.Settings{Env: "sandbox", TokenParams: map[string]string{}, AuthParams: map[string]string{"prompt": "consent", "access_type": "offline"}}
+	for _, name := range secretNames {
+		s.TokenParams[name] = secret
+	}
+	shown := fmt.Sprintf("%+v", s)
+	if strings.Contains(shown, secret[8:]) {
+		t.Errorf("printed a secret-named parameter's value: %s", shown)
+	}
+	for _, plain := range []string{"prompt:consent", "access_type:offline"} {
+		if !strings.Contains(shown, plain) {
+			t.Errorf("printed %s: want %s shown as it is", shown, plain)
+		}
+	}
+}

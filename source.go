@@ -53,7 +53,9 @@ type Settings struct {
 	// Discover, if set, returns the endpoints that the fields above leave
 	// empty, held to what New holds those fields to; it needs Issuer. It is called when a token request or a revocation first needs
 	// an endpoint, never to serve a stored token, and its first success is
-	// kept for the Source's life.
+	// kept for the Source's life. Its error is returned as it came (by
+	// Token too): one of your own that should match ErrUnreachable is an
+	// *Error of that kind.
 	Discover func(ctx context.Context) (Endpoints, error)
 	APIURL   string // tokens are only ever sent to this host; empty: the host of each request made, not one a redirect leads to
 	Scopes   []string
@@ -121,6 +123,10 @@ type Settings struct {
 // of any parameter named as a secret (password=…), so that a program may
 // print or log them (%v, %+v, slog) without showing them.
 func (s Settings) String() string { return fmt.Sprintf("%+v", s.shown()) }
+
+// LogValue is String for slog, whose JSON handler would otherwise marshal
+// the fields (and fail on the function ones).
+func (s Settings) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // GoString is String for %#v.
 func (s Settings) GoString() string {
@@ -462,6 +468,9 @@ func (s *Source) String() string {
 
 // GoString is String for %#v.
 func (s *Source) GoString() string { return s.String() }
+
+// LogValue is String for slog, whose JSON handler would otherwise log {}.
+func (s *Source) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Env is the environment's name.
 func (s *Source) Env() string { return s.settings().Env }
@@ -881,10 +890,14 @@ func (s *Source) OwnGrant() store.Grant {
 // first uses it, and so does one from before they named the audience and
 // resources, to the first of this client's that names one. A record this
 // freshtoken wrote for no audience or resource says so (store.Grant.Bound),
-// and is no other environment's.
+// and is no other environment's. A nil r (Record's answer when the
+// environment has never logged in) holds no one's tokens: nil.
 func (s *Source) CheckGrant(r *store.Record) error {
 	if s.unmade() {
 		return errNotMade
+	}
+	if r == nil {
+		return nil
 	}
 	own := s.grant()
 	if r.Grant == own || s.adoptable(r.Grant) {
@@ -922,7 +935,7 @@ func (s *Source) Logout(ctx context.Context) error {
 			return err
 		}
 	case errors.Is(err, store.ErrNewerFormat):
-		return &Error{Env: s.set.Env, Kind: err, Msg: err.Error() + "; nothing was deleted"}
+		return storeError(s.set.Env, err, err.Error()+"; nothing was deleted")
 	}
 	s.cur.Store(nil)
 	if err := s.store.Delete(ctx, s.set.Env); err != nil {
@@ -1605,7 +1618,7 @@ func (s *Source) load(ctx context.Context) (*store.Record, error) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err}
 	}
 	if err != nil {
-		return nil, &Error{Env: s.set.Env, Kind: err, Msg: err.Error()}
+		return nil, storeError(s.set.Env, err, err.Error())
 	}
 	if err := s.CheckGrant(r); err != nil {
 		return nil, err
@@ -2017,4 +2030,22 @@ func (s *Source) token(r *store.Record) *oauth2.Token {
 		t.ExpiresIn = max(int64(r.Expiry.Sub(s.now()).Seconds()), 0)
 	}
 	return t
+}
+
+// storeSentinels are package store's sentinels, an *Error's Kind for a
+// store's failure that wraps one; ErrNewerFormat before the ErrCorrupt it
+// wraps.
+var storeSentinels = []error{store.ErrNewerFormat, store.ErrCorrupt, store.ErrInsecure, store.ErrDenied,
+	store.ErrWriteFailed, store.ErrReservedName, store.ErrClosed, store.ErrUnreachable, store.ErrNotFound}
+
+// storeError is the *Error of a store's failure err, saying msg: its Kind
+// the sentinel of package store that err wraps, err underneath; a failure
+// that wraps none (a store of a program's own) is its own Kind.
+func storeError(env string, err error, msg string) *Error {
+	for _, kind := range storeSentinels {
+		if errors.Is(err, kind) {
+			return &Error{Env: env, Kind: kind, Msg: msg, Err: err}
+		}
+	}
+	return &Error{Env: env, Kind: err, Msg: msg}
 }

@@ -456,8 +456,17 @@ func DefaultPath() (string, error) {
 	return filepath.Join(dir, "freshtoken", "config.toml"), nil
 }
 
-// Load reads and validates the file at path.
+// Load reads and validates the file at path; "" means the file Open reads
+// for an OpenOptions.Path of "" ($FRESHTOKEN_CONFIG, else the default: see
+// Path).
 func Load(path string) (*File, error) {
+	if path == "" {
+		p, err := Path("")
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
 	f := &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}}
 	data, info, err := readTrusted(path)
 	if errors.Is(err, os.ErrNotExist) {

@@ -1134,3 +1134,24 @@ func TestBoundResources(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadOfNoPathReadsTheDefault: Load("") reads the file Open reads for
+// an OpenOptions.Path of "" ($FRESHTOKEN_CONFIG, else the default): it
+// read no file and answered an empty configuration, whose Open then said
+// `the configuration file  does not exist`, naming none, so a program that
+// loads the file first (as docs/library.md shows) found no environment
+// that config.Open finds.
+func TestLoadOfNoPathReadsTheDefault(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte("[env.dev]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\nclient_secret_env = \"DEV_SECRET\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FRESHTOKEN_CONFIG", path)
+	f, err := config.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Path != path || !f.Exists || !slices.Equal(f.Names(), []string{"dev"}) {
+		t.Errorf(`Load("") = %s, exists %v, environments %v; want %s, which names dev`, f.Path, f.Exists, f.Names(), path)
+	}
+}

@@ -1,6 +1,11 @@
 package store_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/store"
@@ -27,5 +32,40 @@ func TestRedactURL(t *testing.T) {
 		if got := store.RedactURL(raw); got != want {
 			t.Errorf("RedactURL(%q) = %q; want %q", raw, got, want)
 		}
+	}
+}
+
+// TestRecordPrintsNoToken: a Record (as Source.Record and KeepAlive return
+// it) printed with fmt's verbs or logged through slog shows its tokens
+// masked and the rest as it is. %v printed the access and refresh tokens
+// whole, so a program logging what it read handed out its grant.
+// json.Marshal, the store's own encoding, is left as it is.
+func TestRecordPrintsNoToken(t *testing.T) {
+	const access, refresh = "at-0123456789abcdef-0123456789abcdef", "rt-fedcba9876543210-fedcba9876543210"
+	r := &store.Record{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer", Renewals: 7,
+		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "ended"}}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("read", "rec", r, "val", *r)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("read", "rec", r, "val", *r)
+	shown := []string{logged.String()}
+	for _, v := range []any{r, *r, struct{ R *store.Record }{r}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X"} {
+			shown = append(shown, fmt.Sprintf(verb, v))
+		}
+	}
+	for _, s := range shown {
+		for _, tok := range []string{access, refresh} {
+			for _, leak := range []string{tok, tok[8:], fmt.Sprintf("%x", tok[8:]), fmt.Sprintf("%X", tok[8:])} {
+				if strings.Contains(s, leak) {
+					t.Fatalf("printed with a token: %.400s", s)
+				}
+			}
+		}
+	}
+	if s := fmt.Sprintf("%+v", r); !strings.Contains(s, "Renewals:7") || !strings.Contains(s, "TokenType:Bearer") {
+		t.Errorf("printed as %q: want the rest shown", s)
+	}
+	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), refresh) {
+		t.Errorf("json.Marshal: %s, %v: want the record as stored", b, err)
 	}
 }

@@ -9,11 +9,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // Record is everything freshtoken knows about one environment's grant.
@@ -54,6 +57,28 @@ type Record struct {
 	// and on every machine sharing the store; nil when none did since the
 	// tokens were last renewed.
 	Rest *Rest `json:"rest,omitempty"`
+}
+
+// String shows the record with its access and refresh tokens masked, so
+// that a program may print or log one (%v, %+v, slog) without handing out
+// the grant. json.Marshal, the stores' own encoding, keeps them.
+func (r Record) String() string { return fmt.Sprintf("%+v", r.shown()) }
+
+// GoString is String for %#v.
+func (r Record) GoString() string {
+	return "store.Record" + strings.TrimPrefix(fmt.Sprintf("%#v", r.shown()), "store.shownRecord")
+}
+
+// LogValue is String for slog, whose JSON handler would otherwise marshal
+// the record, tokens and all.
+func (r Record) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+// shownRecord is a Record without its methods, to print.
+type shownRecord Record
+
+func (r Record) shown() shownRecord {
+	r.AccessToken, r.RefreshToken = redact.MaskSet(r.AccessToken), redact.MaskSet(r.RefreshToken)
+	return shownRecord(r)
 }
 
 // LoggedInSince reports whether r's tokens come of a log-in made at t or

@@ -234,15 +234,31 @@ func MaskSet(s string) string {
 }
 
 // MaskParams is a copy of params, request parameters, with the values of
-// those named as secrets (password, client_secret…) masked.
+// those named as secrets masked: the names IsSecretKey knows, and any
+// holding a word that says a secret (api_key, X-Api-Key, passphrase,
+// assertion…). Masking one that holds none only hides it from a printout.
 func MaskParams(params map[string]string) map[string]string {
 	params = maps.Clone(params)
 	for k, v := range params {
-		if IsSecretKey(strings.TrimSpace(k)) {
+		if IsSecretKey(strings.TrimSpace(k)) || secretParamName(k) {
 			params[k] = Mask(v)
 		}
 	}
 	return params
+}
+
+// secretWords are parts of a parameter's name that say its value is a
+// secret.
+var secretWords = []string{"secret", "pass", "pwd", "token", "key", "assertion", "credential", "signature", "cookie"}
+
+func secretParamName(name string) bool {
+	name = strings.ToLower(name)
+	for _, w := range secretWords {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // SecretInQuery returns the name of the first parameter of rawURL's query
