@@ -21,6 +21,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 
@@ -479,7 +480,7 @@ func Load(path string) (*File, error) {
 		if first := firstBadValue(string(data), md.Keys()); first != nil {
 			err = first
 		}
-		bad := decodeError(path, err, len(md.Keys()) > 0)
+		bad := decodeError(path, data, err, len(md.Keys()) > 0)
 		var be *Error
 		if unknown := unknownKeyError(path, data, unknownKeys(md.Keys()), md.Keys()); unknown != nil &&
 			(!errors.As(bad, &be) || be.Line == 0 || unknown.Line != 0 && unknown.Line <= be.Line) {
@@ -487,7 +488,11 @@ func Load(path string) (*File, error) {
 		}
 		return nil, bad
 	}
-	if unknown := unknownKeyError(path, data, md.Undecoded(), md.Keys()); unknown != nil {
+	unknown := unknownKeyError(path, data, md.Undecoded(), md.Keys())
+	if bad := envNotTables(path, data, md); bad != nil && (unknown == nil || unknown.Line == 0 || bad.Line <= unknown.Line) {
+		return nil, bad
+	}
+	if unknown != nil {
 		return nil, unknown
 	}
 	f.DefaultEnv = raw.DefaultEnv
@@ -828,7 +833,7 @@ var bareValue = sync.OnceValue(func() *regexp.Regexp {
 // decodeError is the error for err, the decoder's, in a person's words;
 // parsed: the file's syntax was read whole, so that err is of a value a
 // setting cannot take (its own UnmarshalTOML's, which says what to write).
-func decodeError(path string, err error, parsed bool) error {
+func decodeError(path string, data []byte, err error, parsed bool) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		if strings.Contains(pe.Message, "UTF-8") {
@@ -838,6 +843,12 @@ func decodeError(path string, err error, parsed bool) error {
 		}
 		if m := definedTwice().FindStringSubmatch(pe.Message); m != nil {
 			return &Error{Path: path, Line: pe.Position.Line, Key: m[1], Msg: "is written twice; keep one of the two and delete the other"}
+		}
+		if m := valueThenTable().FindStringSubmatch(pe.Message); m != nil {
+			return valueMadeATable(path, data, m[1], pe.Position.Line)
+		}
+		if e := pastedCharacter(path, data, pe); e != nil {
+			return e
 		}
 		if pe.LastKey != "" && parsed {
 			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
@@ -857,6 +868,169 @@ func decodeError(path string, err error, parsed bool) error {
 	}
 	return &Error{Path: path, Msg: err.Error()}
 }
+
+// valueThenTable matches the parser's message for a key given a value,
+// then made a table ([env.a] below env = "a"), which names the key.
+var valueThenTable = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^Key '([^']+)' was already created as a hash\.$`)
+})
+
+// valueMadeATable is the error for key, given a value and then, at
+// tableLine, made a table: at the value's line, which the parser did not
+// name, and for env, which holds the environments, with what was meant.
+func valueMadeATable(path string, data []byte, key string, tableLine int) *Error {
+	line := keyLine(data, toml.Key(strings.Split(key, ".")))
+	if line == 0 || line >= tableLine {
+		line = tableLine
+	}
+	kind, text := writtenValue(lineText(data, line))
+	if key == "env" {
+		if msg := envValueMsg(kind, text); msg != "" {
+			return &Error{Path: path, Line: line, Key: key, Msg: msg}
+		}
+		return &Error{Path: path, Line: line, Key: key, Msg: fmt.Sprintf("is %s, and a table from line %d on; take this line out: each environment is a table [env.NAME]", kind, tableLine)}
+	}
+	return &Error{Path: path, Line: line, Key: key, Msg: fmt.Sprintf("is %s, and a table from line %d on; keep one of the two and delete the other", kind, tableLine)}
+}
+
+// envNotTables is the mistake of env given a value, or written as a list
+// of tables ([[env]]), rather than holding a table [env.NAME] for each
+// environment; nil if there is none. The decoder passes over any value
+// for a map as if none were written, and env = "sandbox" (default_env
+// meant) left the file said to configure no environment.
+func envNotTables(path string, data []byte, md toml.MetaData) *Error {
+	typ := md.Type("env")
+	if typ == "" || typ == "Hash" {
+		return nil
+	}
+	line := keyLine(data, toml.Key{"env"})
+	const write = "write each environment as a table: a line [env.NAME] with the environment's keys below it"
+	if typ == "ArrayHash" {
+		return &Error{Path: path, Line: line, Key: "env", Msg: "is a list of tables ([[env]]); " + write}
+	}
+	kind, text := writtenValue(lineText(data, line))
+	if msg := envValueMsg(kind, text); msg != "" {
+		return &Error{Path: path, Line: line, Key: "env", Msg: msg}
+	}
+	return &Error{Path: path, Line: line, Key: "env", Msg: "is " + kind + "; " + write}
+}
+
+// envValueMsg says what to write for env = "NAME", which means
+// default_env; "" for another value.
+func envValueMsg(kind, text string) string {
+	if kind != "text" || store.ValidateEnvName(text) != nil {
+		return ""
+	}
+	return fmt.Sprintf("holds the environments, each a table [env.NAME], not text; to choose the default environment, write default_env = %q", text)
+}
+
+// lineText is line n of data, or "".
+func lineText(data []byte, n int) string {
+	lines := strings.Split(string(data), "\n")
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	return strings.TrimSuffix(lines[n-1], "\r")
+}
+
+// writtenValue says what kind of value the line key = value sets, in a
+// person's words ("text", "a number"), and a text's words.
+func writtenValue(line string) (kind, text string) {
+	_, v, ok := strings.Cut(line, "=")
+	if !ok {
+		return "a value", ""
+	}
+	v = strings.TrimSpace(v)
+	switch {
+	case strings.HasPrefix(v, `"`), strings.HasPrefix(v, "'"):
+		q := v[:1]
+		text, _, _ = strings.Cut(v[1:], q)
+		return "text", text
+	case strings.HasPrefix(v, "true"), strings.HasPrefix(v, "false"):
+		return "true or false", ""
+	case strings.HasPrefix(v, "["):
+		return "a list", ""
+	case strings.HasPrefix(v, "{"):
+		return "a table", ""
+	case v != "" && strings.ContainsRune("0123456789+-.in", rune(v[0])):
+		return "a number", ""
+	}
+	return "a value", ""
+}
+
+// curlyQuotes are the quotes a word processor, a web page or a chat puts
+// for straight ones, which TOML does not take.
+const curlyQuotes = "\u201c\u201d\u201e\u2018\u2019\u201a"
+
+// pastedCharacter is the error for a parse error that a character pasted
+// from a web page or a chat caused: a curly quote for a straight one, or a
+// space that TOML does not take for one (a non-breaking space); nil for
+// another.
+func pastedCharacter(path string, data []byte, pe toml.ParseError) *Error {
+	line := lineText(data, pe.Position.Line)
+	if strings.ContainsAny(line, curlyQuotes) && (strings.HasPrefix(pe.Message, "expected value but found '") || strings.Contains(pe.Message, "strings cannot contain newlines")) {
+		pair := "\u201c \u201d"
+		if strings.ContainsAny(line, "\u2018\u2019\u201a") && !strings.ContainsAny(line, "\u201c\u201d\u201e") {
+			pair = "\u2018 \u2019"
+		}
+		key := pe.LastKey
+		return &Error{Path: path, Line: pe.Position.Line, Key: key,
+			Msg: fmt.Sprintf(`is written in curly quotes (%s), which TOML does not take; write straight double quotes: %s = "…"`, pair, key[strings.LastIndex(key, ".")+1:])}
+	}
+	m := oddCharacter().FindStringSubmatch(pe.Message)
+	if m == nil {
+		return nil
+	}
+	n, _ := strconv.ParseUint(m[1], 16, 32)
+	r := rune(n)
+	what, ok := pastedSpaces[r]
+	if !ok {
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) {
+			return nil
+		}
+		what = "an invisible character"
+	}
+	next := "delete it"
+	if unicode.IsSpace(r) {
+		next = "delete it and type an ordinary space"
+	}
+	key := pe.LastKey
+	// A key followed by the character: the key, not its table, is named.
+	if before, _, ok := strings.Cut(line, string(r)); ok && pe.Position.Line > 0 {
+		if k := strings.TrimSpace(before); k != "" && bareKey().MatchString(k) && !strings.HasSuffix(key, "."+k) {
+			if key != "" {
+				key += "."
+			}
+			key += k
+		}
+	}
+	return &Error{Path: path, Line: pe.Position.Line, Key: key,
+		Msg: fmt.Sprintf("holds %s (U+%04X), which TOML does not take for a space; %s", what, r, next)}
+}
+
+// pastedSpaces names the characters that look like a space, or nothing,
+// and that copying from a web page or a chat brings.
+var pastedSpaces = map[rune]string{
+	'\u00a0': "a non-breaking space",
+	'\u202f': "a narrow non-breaking space",
+	'\u2007': "a figure space",
+	'\u2009': "a thin space",
+	'\u200b': "a zero-width space",
+	'\u2060': "a word joiner",
+	'\ufeff': "a byte-order mark",
+	'\u3000': "an ideographic space",
+}
+
+// oddCharacter matches the parser's quoting of a character it did not
+// expect, written as a Go escape.
+var oddCharacter = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`'\\u([0-9a-f]{4})'`)
+})
+
+// bareKey matches a key as written without quotes, dotted or not.
+var bareKey = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9_-]+(\s*\.\s*[A-Za-z0-9_-]+)*$`)
+})
 
 // definedTwice matches the decoder's message for a key or table written
 // twice, which names the key (its LastKey is a table's parent).

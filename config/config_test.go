@@ -272,6 +272,26 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// an é in a comment) was said to need its TOML syntax fixed, which
 		// no edit of the text mends: it is saved again as UTF-8.
 		{"saved as UTF-16", "\xff\xfe[\x00e\x00n\x00v\x00.\x00a\x00]\x00\n\x00", ":1: files cannot contain NULL bytes; probably using UTF-16; TOML files must be UTF-8; save the file again in the UTF-8 encoding (your editor's Save As offers it)"},
+		// env holds the environments: a value for it (default_env meant)
+		// was told in the parser's words at the table's line ("Key 'env'
+		// was already created as a hash.; fix the TOML syntax there"), and
+		// alone it was passed over, the file said to configure nothing.
+		{"env naming the default above the tables", "env = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", `:1: env: holds the environments, each a table [env.NAME], not text; to choose the default environment, write default_env = "a"`},
+		{"env naming the default alone", "env = \"a\"\n", `:1: env: holds the environments, each a table [env.NAME], not text; to choose the default environment, write default_env = "a"`},
+		{"env a number alone", "# mine\nenv = 1\n", ":2: env: is a number; write each environment as a table: a line [env.NAME] with the environment's keys below it"},
+		{"env a number above the tables", "env = 1\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: env: is a number, and a table from line 3 on; take this line out: each environment is a table [env.NAME]"},
+		{"env a list of tables", "[[env]]\nname = \"a\"\nprovider = \"freeagent\"\n", ":1: env: is a list of tables ([[env]]); write each environment as a table: a line [env.NAME] with the environment's keys below it"},
+		{"a value made a table below", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.a.client_id.x]\ny = 1\n", ":3: env.a.client_id: is text, and a table from line 5 on; keep one of the two and delete the other"},
+		// Quotes pasted from a web page or a chat, which turn straight
+		// quotes into curly ones, were told in the parser's words.
+		{"curly double quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \u201cabc\u201d\n", ":3: env.a.client_id: is written in curly quotes (\u201c \u201d), which TOML does not take; write straight double quotes: client_id = \"\u2026\""},
+		{"curly single quotes", "[env.a]\nprovider = \u2018freeagent\u2019\nclient_id = \"abc\"\n", ":2: env.a.provider: is written in curly quotes (\u2018 \u2019), which TOML does not take; write straight double quotes: provider = \"\u2026\""},
+		{"a curly quote closing a straight one", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"abc\u201d\n", ":3: env.a.client_id: is written in curly quotes (\u201c \u201d), which TOML does not take; write straight double quotes: client_id = \"\u2026\""},
+		// A non-breaking space, which web pages and chats put between
+		// words, is no white space to TOML.
+		{"a non-breaking space before =", "[env.a]\nprovider = \"freeagent\"\nclient_id\u00a0= \"abc\"\n", ":3: env.a.client_id: holds a non-breaking space (U+00A0), which TOML does not take for a space; delete it and type an ordinary space"},
+		{"a non-breaking space after =", "[env.a]\nprovider = \"freeagent\"\nclient_id =\u00a0\"abc\"\n", ":3: env.a.client_id: holds a non-breaking space (U+00A0), which TOML does not take for a space; delete it and type an ordinary space"},
+		{"a zero-width space before a key", "[env.a]\nprovider = \"freeagent\"\n\u200bclient_id = \"abc\"\n", ":3: env.a: holds a zero-width space (U+200B), which TOML does not take for a space; delete it"},
 		{"saved as Latin-1", "[env.a]\nprovider = \"freeagent\" # caf\xe9\nclient_id = \"x\"\n", ": invalid UTF-8 byte: 0xe9; save the file again in the UTF-8 encoding (your editor's Save As offers it)"},
 	}
 	for _, tt := range tests {
