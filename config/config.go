@@ -347,12 +347,122 @@ func isTable(t reflect.Type) bool {
 func unknownKeyError(path string, data []byte, undecoded, keys []toml.Key) *Error {
 	if len(undecoded) > 0 {
 		k := undecoded[0]
-		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; `freshtoken help config` lists the keys this freshtoken knows (one named only in newer docs needs an upgrade)"}
+		msg := "unknown key; `freshtoken help config` lists the keys this freshtoken knows (one named only in newer docs needs an upgrade)"
+		if hint := unknownKeyHint(k, keys); hint != "" {
+			msg = hint
+		}
+		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: msg}
 	}
 	if k, want := miscased(keys); k != nil {
 		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; keys are written in lower case: " + want}
 	}
 	return nil
+}
+
+// tables are the settings of each table, by where they are written: ""
+// above every table, and the tables' names.
+var tables = sync.OnceValue(func() map[string]reflect.Type {
+	return map[string]reflect.Type{"": reflect.TypeFor[rawFile](), "env": reflect.TypeFor[EnvSettings](),
+		"store": reflect.TypeFor[rawStore](), "notify": reflect.TypeFor[Notify]()}
+})
+
+// unknownKeyHint says, of k, a key no setting took, where it belongs when
+// it is another table's key (client_id above the environments,
+// default_env below one, [store]'s url in an environment), or else the
+// setting it is nearest to as a misspelling (client-id, clientId,
+// [envs.a]); "" when it is neither.
+func unknownKeyHint(k toml.Key, keys []toml.Key) string {
+	// The table the unknown part is in: its settings, and which it is.
+	t, in := reflect.TypeFor[rawFile](), ""
+	i := 0
+	for ; i < len(k); i++ {
+		if t.Kind() == reflect.Map {
+			t = t.Elem()
+			continue
+		}
+		if t.Kind() != reflect.Struct {
+			return ""
+		}
+		name, ft := settingNamed(t, k[i])
+		if name == "" {
+			break
+		}
+		if in == "" {
+			in = name
+		}
+		t = ft
+	}
+	if i == len(k) {
+		return ""
+	}
+	part := k[i]
+	for _, other := range []string{"env", "", "store", "notify"} {
+		if other == in {
+			continue
+		}
+		name, ft := settingNamed(tables()[other], part)
+		if name == "" || name != part {
+			continue
+		}
+		switch other {
+		case "env":
+			line := "[env.NAME]"
+			if envs := envNames(keys); len(envs) == 1 {
+				line = "[env." + envs[0] + "]"
+			}
+			return fmt.Sprintf("unknown key here: %s is an environment's key; move it below its environment's line, %s", part, line)
+		case "":
+			if isTable(ft) {
+				return fmt.Sprintf("unknown key here: [%s] is a table of the whole file, not an environment's; write its line as [%s]", part, part)
+			}
+			return fmt.Sprintf("unknown key here: %s goes at the top of the file, above the first [table] line (a key below a table's line is that table's)", part)
+		}
+		msg := fmt.Sprintf("unknown key here: %s is [%s]'s key; move it below a line [%s]", part, other, other)
+		if in == "env" && part == "url" {
+			msg += " (an environment's API address is api_url)"
+		}
+		return msg
+	}
+	if near := nearestSetting(t, part); near != "" {
+		return "unknown key; did you mean " + near + "?"
+	}
+	return ""
+}
+
+// nearestSetting is the setting of t that key is a misspelling of: the
+// same but for case, '-' or '_' (client-id, clientId, ClientID), or a few
+// letters off (clinet_id), or env for environment; "" when none is.
+func nearestSetting(t reflect.Type, key string) string {
+	fold := func(s string) string {
+		return strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(s))
+	}
+	k := fold(key)
+	if t == reflect.TypeFor[rawFile]() && (k == "environment" || k == "environments" || k == "envs") {
+		return "env"
+	}
+	best, bestD := "", 0
+	for _, f := range reflect.VisibleFields(t) {
+		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		d := editDistance(k, fold(name))
+		if d <= max(1, len(name)/4) && d < len(k) && (best == "" || d < bestD) {
+			best, bestD = name, d
+		}
+	}
+	return best
+}
+
+// envNames are the environments the file sets keys of, in its order.
+func envNames(keys []toml.Key) []string {
+	var names []string
+	for _, k := range keys {
+		if len(k) >= 2 && k[0] == "env" && !slices.Contains(names, k[1]) {
+			names = append(names, k[1])
+		}
+	}
+	return names
 }
 
 // unknownKeys are the keys, of those the file sets (in the file's order),

@@ -292,6 +292,23 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"a non-breaking space before =", "[env.a]\nprovider = \"freeagent\"\nclient_id\u00a0= \"abc\"\n", ":3: env.a.client_id: holds a non-breaking space (U+00A0), which TOML does not take for a space; delete it and type an ordinary space"},
 		{"a non-breaking space after =", "[env.a]\nprovider = \"freeagent\"\nclient_id =\u00a0\"abc\"\n", ":3: env.a.client_id: holds a non-breaking space (U+00A0), which TOML does not take for a space; delete it and type an ordinary space"},
 		{"a zero-width space before a key", "[env.a]\nprovider = \"freeagent\"\n\u200bclient_id = \"abc\"\n", ":3: env.a: holds a zero-width space (U+200B), which TOML does not take for a space; delete it"},
+		// A key misspelt as other programs write theirs, or a table's name
+		// as people say it, was only "unknown": the key it meant is named.
+		{"client id with a hyphen", "[env.a]\nprovider = \"freeagent\"\nclient-id = \"x\"\n", ":3: env.a.client-id: unknown key; did you mean client_id?"},
+		{"client id in camel case", "[env.a]\nprovider = \"freeagent\"\nclientId = \"x\"\n", ":3: env.a.clientId: unknown key; did you mean client_id?"},
+		{"client id in Go's case", "[env.a]\nprovider = \"freeagent\"\nClientID = \"x\"\n", ":3: env.a.ClientID: unknown key; did you mean client_id?"},
+		{"a misspelt key", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclinet_secret_env = \"S\"\n", ":4: env.a.clinet_secret_env: unknown key; did you mean client_secret_env?"},
+		{"envs", "[envs.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: envs.a: unknown key; did you mean env?"},
+		{"environment", "[environment.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: environment.a: unknown key; did you mean env?"},
+		// A key at the wrong level: above every table, or below one that
+		// is not its own (default_env at the end of the file is the last
+		// environment's).
+		{"client id above the tables", "client_id = \"x\"\n[env.a]\nprovider = \"freeagent\"\n", ":1: client_id: unknown key here: client_id is an environment's key; move it below its environment's line, [env.a]"},
+		{"client id above two environments", "client_id = \"x\"\n[env.a]\nprovider = \"freeagent\"\n[env.b]\nprovider = \"freeagent\"\n", ":1: client_id: unknown key here: client_id is an environment's key; move it below its environment's line, [env.NAME]"},
+		{"default env below an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndefault_env = \"a\"\n", ":4: env.a.default_env: unknown key here: default_env goes at the top of the file, above the first [table] line (a key below a table's line is that table's)"},
+		{"store url in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nurl = \"file:///srv/tokens\"\n", ":4: env.a.url: unknown key here: url is [store]'s key; move it below a line [store] (an environment's API address is api_url)"},
+		{"store table in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.a.store]\nurl = \"file:///srv/tokens\"\n", ":4: env.a.store: unknown key here: [store] is a table of the whole file, not an environment's; write its line as [store]"},
+		{"a notify key in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndesktop = true\n", ":4: env.a.desktop: unknown key here: desktop is [notify]'s key; move it below a line [notify]"},
 		{"saved as Latin-1", "[env.a]\nprovider = \"freeagent\" # caf\xe9\nclient_id = \"x\"\n", ": invalid UTF-8 byte: 0xe9; save the file again in the UTF-8 encoding (your editor's Save As offers it)"},
 	}
 	for _, tt := range tests {
