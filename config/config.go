@@ -1208,6 +1208,12 @@ func (f *File) Names() []string {
 	return names
 }
 
+// Missing is the mistake of a configuration file that does not exist
+// where one is needed.
+func (f *File) Missing() error {
+	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `freshtoken init` to create it, or name another", f.Path), flag: configFlag}
+}
+
 // Select picks the environment: the -e flag, else FRESHTOKEN_ENV, else
 // default_env, else the only one configured.
 func (f *File) Select(flag string) (*Env, error) {
@@ -1227,7 +1233,7 @@ func (f *File) Select(flag string) (*Env, error) {
 		switch len(f.Envs) {
 		case 0:
 			if !f.Exists {
-				return nil, &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `freshtoken init` to create it, or name another", f.Path), flag: configFlag}
+				return nil, f.Missing()
 			}
 			return nil, Invalidf("no environment is configured in %s; run `freshtoken init` to add one", f.Path)
 		case 1:
