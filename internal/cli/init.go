@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,7 +42,8 @@ comments are kept, but for comments among this environment's keys, whose
 table is written anew) and print the redirect URI to register with the provider.
 The environment is named by -e; without it, freeagent-sandbox is called
 "sandbox" and freeagent "production". Flags given for an environment that
-exists replace only what they name.
+exists replace only what they name; a --provider other than its own is
+refused, writing nothing (give the new one another name, or remove the old).
 
 On a terminal, init asks for whatever the flags leave out (the provider, the
 environment's name, the client id, and how to get the client secret, which is
@@ -140,6 +142,17 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		}
 	}
 	prev, existed := old.Settings[name]
+	// Another provider's settings merged into this one's would make an
+	// environment of neither (one's endpoints and scopes with the other's
+	// preset), whose next log-in replaced the stored grant.
+	if was := cmp.Or(strings.TrimSpace(prev.Provider), "generic"); existed && s.Provider != "" && s.Provider != was {
+		client := ""
+		if id := strings.TrimSpace(prev.ClientID); id != "" {
+			client = fmt.Sprintf(" (client %s)", id)
+		}
+		return usageErrorf("environment %q is already configured for provider %s%s; init changes only what its flags name, and would mix the two providers' settings: give the new one another name (-e NAME), or take this one out first with `freshtoken remove -e %s`; nothing was written",
+			name, was, client, name)
+	}
 	if existed {
 		s = mergeSettings(prev, s)
 	}
