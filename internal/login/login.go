@@ -169,7 +169,11 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil, f.cancelled()
 		}
-		return nil, fmt.Errorf("%s: %w: no answer from the browser within %s", f.Env, ErrNotApproved, timeout)
+		// A provider that refused the redirect URI (not the one
+		// registered: localhost for 127.0.0.1, another port) keeps the
+		// browser on its own page, with nothing to approve.
+		return nil, fmt.Errorf("%s: %w: no answer from the browser within %s (if the provider's page refused the redirect URI, register %s with the provider exactly as shown, or set redirect_uri to the one registered)",
+			f.Env, ErrNotApproved, timeout, f.Config.RedirectURL)
 	}
 }
 

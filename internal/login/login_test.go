@@ -754,3 +754,48 @@ func TestAnswerFromThisIssuerWrittenOtherwise(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeoutAfterTheProviderRefusedTheRedirectURI: a redirect URI other
+// than the one registered (localhost for 127.0.0.1, another port) is
+// refused on the provider's page, where the browser stays; the log-in's
+// time running out said only to approve access in the browser, which that
+// page does not offer. It names the redirect URI to register.
+func TestTimeoutAfterTheProviderRefusedTheRedirectURI(t *testing.T) {
+	_, conf := provider(t, "http://127.0.0.1:8787/callback")
+	ln, err := login.Listen("http://localhost:0/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	conf.RedirectURL = "http://localhost:" + port + "/callback"
+	page := make(chan string, 1)
+	ctx := deadline{context.Background(), make(chan struct{})}
+	flow := &login.Flow{Env: "sandbox", Config: conf, Listener: ln, Stderr: io.Discard, Timeout: time.Minute,
+		OpenBrowser: func(u string) error {
+			go func() {
+				resp, err := http.Get(u)
+				if err != nil {
+					page <- err.Error()
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				page <- string(b)
+			}()
+			return nil
+		}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := flow.Run(ctx)
+		done <- err
+	}()
+	if got := <-page; !strings.Contains(got, "is not registered") {
+		t.Fatalf("the provider's page: %q; want it to refuse the redirect URI", got)
+	}
+	close(ctx.done)
+	err = <-done
+	want := "no answer from the browser within 1m0s (if the provider's page refused the redirect URI, register " + conf.RedirectURL + " with the provider exactly as shown, or set redirect_uri to the one registered)"
+	if !errors.Is(err, login.ErrNotApproved) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v; want it to contain %q", err, want)
+	}
+}
