@@ -960,15 +960,32 @@ func decodeError(path string, data []byte, err error, parsed bool) error {
 		if e := pastedCharacter(path, data, pe); e != nil {
 			return e
 		}
+		if e := syntaxFromElsewhere(path, data, pe); e != nil {
+			return e
+		}
 		if pe.LastKey != "" && parsed {
 			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
 		}
-		if pe.LastKey != "" {
-			next := "fix the TOML syntax there"
-			if bareValue().MatchString(pe.Message) { // only the start of the value may be quoted back
-				next = fmt.Sprintf(`write text in double quotes: %s = "…"`, pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:])
+		if pe.LastKey != "" && bareValue().MatchString(pe.Message) {
+			// The parser's words quote the value's start back, which of a
+			// secret is the secret, or most of it.
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: unquoted(pe.LastKey)}
+		}
+		if strings.HasPrefix(pe.Message, "expected a top-level item to end with a newline, comment, or EOF, but got ") {
+			// A value that starts as a number and goes on as text
+			// (client_secret = 9f8a…): the parser read the number, then
+			// stopped at the text, naming its first character.
+			line := strings.TrimSpace(lineText(data, pe.Position.Line))
+			if k, v, ok := strings.Cut(line, "="); ok && bareKey().MatchString(strings.TrimSpace(k)) && !strings.ContainsAny(strings.TrimSpace(v)[:min(1, len(strings.TrimSpace(v)))], "\"'[{") {
+				key := strings.TrimSpace(k)
+				if pe.LastKey != "" {
+					key = pe.LastKey + "." + key
+				}
+				return &Error{Path: path, Line: pe.Position.Line, Key: key, Msg: unquoted(key)}
 			}
-			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message + "; " + next}
+		}
+		if pe.LastKey != "" {
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message + "; fix the TOML syntax there"}
 		}
 		return &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message + "; fix the TOML syntax there"}
 	}
@@ -977,6 +994,11 @@ func decodeError(path string, data []byte, err error, parsed bool) error {
 		return &Error{Path: path, Line: line, Key: m[2], Msg: wrongType(m[2], m[3])}
 	}
 	return &Error{Path: path, Msg: err.Error()}
+}
+
+// unquoted is the message for key's value, text written without quotes.
+func unquoted(key string) string {
+	return fmt.Sprintf(`is text without quotes; write it in double quotes: %s = "…"`, key[strings.LastIndex(key, ".")+1:])
 }
 
 // valueThenTable matches the parser's message for a key given a value,
@@ -1116,6 +1138,51 @@ func pastedCharacter(path string, data []byte, pe toml.ParseError) *Error {
 	}
 	return &Error{Path: path, Line: pe.Position.Line, Key: key,
 		Msg: fmt.Sprintf("holds %s (U+%04X), which TOML does not take for a space; %s", what, r, next)}
+}
+
+// syntaxFromElsewhere is the error for a parse error that syntax a
+// person brings from other files causes, saying what TOML takes instead: a
+// comment begun with // or ;, a colon for =, a key with no value, a
+// table's line without its ], a space in an environment's name; nil for
+// another.
+func syntaxFromElsewhere(path string, data []byte, pe toml.ParseError) *Error {
+	n := pe.Position.Line
+	line := strings.TrimSpace(lineText(data, n))
+	switch {
+	case strings.HasPrefix(line, "//"), strings.HasPrefix(line, ";"):
+		mark := line[:1]
+		if mark == "/" {
+			mark = "//"
+		}
+		return &Error{Path: path, Line: n, Msg: "a comment starts with # in TOML; write # in place of " + mark}
+	case pe.Message == "expected '.' or '=', but got ':' instead":
+		k, _, _ := strings.Cut(line, ":")
+		key := strings.TrimSpace(k)
+		if pe.LastKey != "" {
+			key = pe.LastKey + "." + key
+		}
+		// The value is not repeated: it may be a secret.
+		return &Error{Path: path, Line: n, Key: key, Msg: fmt.Sprintf("write = between the key and its value, not a colon: %s = …", strings.TrimSpace(k))}
+	case pe.LastKey != "" && (pe.Message == `expected value but found '\n' instead` || pe.Message == `expected value but found '\r' instead` ||
+		pe.Message == "unexpected EOF; expected value"):
+		return &Error{Path: path, Line: n, Key: pe.LastKey, Msg: "has no value after the =; write one, or take the line out"}
+	case strings.HasPrefix(pe.Message, "expected '.' or ']' to end table name, but got "):
+		got := strings.TrimPrefix(pe.Message, "expected '.' or ']' to end table name, but got ")
+		if got == `'\n' instead` || got == `'\r' instead` || got == "EOF instead" || strings.HasPrefix(got, "'#'") {
+			if got == `'\n' instead` && n > 1 {
+				n-- // the parser is on the next line
+			}
+			header := strings.TrimSpace(strings.SplitN(lineText(data, n), "#", 2)[0])
+			name := strings.TrimLeft(header, "[")
+			return &Error{Path: path, Line: n, Key: normalizeKey(name), Msg: fmt.Sprintf("the table's line lacks its closing ]; write %s]", header)}
+		}
+		if rest, ok := strings.CutPrefix(line, "[env."); ok {
+			name, _, _ := strings.Cut(rest, "]")
+			fixed := strings.Join(strings.Fields(name), "-")
+			return &Error{Path: path, Line: n, Msg: fmt.Sprintf("an environment's name uses only letters, digits, '-' and '_'; write [env.%s]", fixed)}
+		}
+	}
+	return nil
 }
 
 // pastedSpaces names the characters that look like a space, or nothing,
