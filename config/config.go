@@ -966,6 +966,11 @@ func decodeError(path string, data []byte, err error, parsed bool) error {
 		if pe.LastKey != "" && parsed {
 			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
 		}
+		if pe.LastKey != "" && (strings.HasPrefix(pe.Message, "invalid escape in string") || strings.Contains(pe.Message, "hexadecimal digits after '\\")) {
+			// A Windows path, or a secret holding a backslash; the
+			// parser's words quoted the text back.
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: fmt.Sprintf(`holds a backslash, which in double quotes starts an escape (\n, \t); write the text in single quotes, %s = '…', or each backslash twice`, pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:])}
+		}
 		if pe.LastKey != "" && bareValue().MatchString(pe.Message) {
 			// The parser's words quote the value's start back, which of a
 			// secret is the secret, or most of it.
@@ -976,10 +981,14 @@ func decodeError(path string, data []byte, err error, parsed bool) error {
 			// (client_secret = 9f8a…): the parser read the number, then
 			// stopped at the text, naming its first character.
 			line := strings.TrimSpace(lineText(data, pe.Position.Line))
-			if k, v, ok := strings.Cut(line, "="); ok && bareKey().MatchString(strings.TrimSpace(k)) && !strings.ContainsAny(strings.TrimSpace(v)[:min(1, len(strings.TrimSpace(v)))], "\"'[{") {
+			if k, v, ok := strings.Cut(line, "="); ok && bareKey().MatchString(strings.TrimSpace(k)) {
 				key := strings.TrimSpace(k)
 				if pe.LastKey != "" {
 					key = pe.LastKey + "." + key
+				}
+				if v = strings.TrimSpace(v); v != "" && strings.ContainsAny(v[:1], "\"'[{") {
+					// A second key after the value (two lines run together).
+					return &Error{Path: path, Line: pe.Position.Line, Key: key, Msg: "is followed by more on its line; put each key = value on a line of its own"}
 				}
 				return &Error{Path: path, Line: pe.Position.Line, Key: key, Msg: unquoted(key)}
 			}

@@ -224,6 +224,16 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// is the secret, or most of it.
 		{"a secret without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = hunter2xyz\n", `:4: env.a.client_secret: is text without quotes; write it in double quotes: client_secret = "…"`},
 		{"a secret without quotes starting with a digit", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 9hunter2\n", `:4: env.a.client_secret: is text without quotes; write it in double quotes: client_secret = "…"`},
+		// A backslash in double quotes starts an escape: a Windows path or
+		// a secret holding one was the parser's words, which quoted the
+		// text back (of a secret, the secret), or the secret was taken
+		// with a control character where the backslash was (\e).
+		{"a Windows path in double quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nca_file = \"C:\\certs\\corp.pem\"\n", `:4: env.a.ca_file: holds a backslash, which in double quotes starts an escape (\n, \t); write the text in single quotes, ca_file = '…', or each backslash twice`},
+		{"a Windows path with \\U", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nca_file = \"C:\\Users\\me\\corp.pem\"\n", `:4: env.a.ca_file: holds a backslash, which in double quotes starts an escape (\n, \t); write the text in single quotes, ca_file = '…', or each backslash twice`},
+		{"a secret with \\u", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"hunter\\u2xyz\"\n", `:4: env.a.client_secret: holds a backslash, which in double quotes starts an escape (\n, \t); write the text in single quotes, client_secret = '…', or each backslash twice`},
+		{"a secret with \\e", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"hunt\\er2xyz\"\n", `:4: env.a.client_secret: holds a control character, which no client secret has: in double quotes a backslash starts an escape (\e, \t, \n); write the secret in single quotes, client_secret = '…'`},
+		{"a secret with a curly quote inside", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"\u201chunter2\u201d\"\n", `:4: env.a.client_secret: holds a character no client secret has (printable ASCII only); copy the secret again from the provider`},
+		{"two keys on a line", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"S\" client_secret = \"hunter2\"\n", `:4: env.a.client_secret_env: is followed by more on its line; put each key = value on a line of its own`},
 		{"quotes left open", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\n", `:3: env.a.client_id: strings cannot contain newlines; fix the TOML syntax there`},
 		{"a key in capitals", "DEFAULT_ENV = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: DEFAULT_ENV: unknown key; keys are written in lower case: default_env"},
 		{"store url with a host", "[store]\nurl = \"file://~/tokens\"\n", ":2: store.url: \"file://~/tokens\" has a host part"},

@@ -343,6 +343,14 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if i := strings.IndexFunc(e.ClientID, httpx.NotPrintableASCII); i >= 0 {
 		return nil, bad("client_id", "holds %q, which no client id has (printable ASCII only); copy the identifier again from the provider", []rune(e.ClientID[i:])[0])
 	}
+	// A client secret is printable ASCII (RFC 6749 appendix A.2): in double
+	// quotes, a backslash in it started an escape (\e), and the provider
+	// refused the secret taken. Neither the secret nor its character is shown.
+	if secret := strings.TrimSpace(e.ClientSecret); strings.ContainsFunc(secret, unicode.IsControl) {
+		return nil, bad("client_secret", `holds a control character, which no client secret has: in double quotes a backslash starts an escape (\e, \t, \n); write the secret in single quotes, client_secret = '…'`)
+	} else if strings.ContainsFunc(secret, httpx.NotPrintableASCII) {
+		return nil, bad("client_secret", "holds a character no client secret has (printable ASCII only); copy the secret again from the provider")
+	}
 	sources := 0
 	for _, s := range []string{e.ClientSecret, e.ClientSecretEnv, e.ClientSecretCmd} {
 		if s != "" {
