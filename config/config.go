@@ -971,6 +971,9 @@ func decodeError(path string, data []byte, err error, parsed bool) error {
 			// parser's words quoted the text back.
 			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: fmt.Sprintf(`holds a backslash, which in double quotes starts an escape (\n, \t); write the text in single quotes, %s = '…', or each backslash twice`, pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:])}
 		}
+		if e := bareValueError(path, data, pe); e != nil {
+			return e
+		}
 		if pe.LastKey != "" && bareValue().MatchString(pe.Message) {
 			// The parser's words quote the value's start back, which of a
 			// secret is the secret, or most of it.
@@ -1003,6 +1006,34 @@ func decodeError(path string, data []byte, err error, parsed bool) error {
 		return &Error{Path: path, Line: line, Key: m[2], Msg: wrongType(m[2], m[3])}
 	}
 	return &Error{Path: path, Msg: err.Error()}
+}
+
+// bareValueError is the error for a parse error at a line that sets
+// pe.LastKey to a value written without quotes that the parser could not
+// read (a secret such as 0123456789, 1.5.3 or hunter2, a list of words),
+// or nil. The parser's words quoted the value back, whole for one that
+// looks like a number or a date; this says what to write, repeating
+// nothing of it.
+func bareValueError(path string, data []byte, pe toml.ParseError) *Error {
+	if pe.LastKey == "" {
+		return nil
+	}
+	k, v, ok := strings.Cut(strings.TrimSpace(lineText(data, pe.Position.Line)), "=")
+	key := normalizeKey(k)
+	if !ok || key[strings.LastIndex(key, ".")+1:] != pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:] {
+		return nil
+	}
+	switch v = strings.TrimSpace(v); {
+	case v == "" || strings.ContainsAny(v[:1], "\"'{"):
+		return nil
+	case v[0] == '[':
+		if strings.ContainsAny(v, "\"'") {
+			return nil
+		}
+		name := pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:]
+		return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: fmt.Sprintf(`holds text without quotes; write each item in double quotes: %s = ["…", "…"]`, name)}
+	}
+	return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: unquoted(pe.LastKey)}
 }
 
 // unquoted is the message for key's value, text written without quotes.

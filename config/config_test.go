@@ -1192,3 +1192,25 @@ func TestBoundResources(t *testing.T) {
 		}
 	}
 }
+
+// TestParseErrorsRepeatNoValue: a value the parser cannot read is not
+// quoted back in the error, for it may be a secret: the parser's words
+// held it whole for one that looks like a number ("Invalid integer
+// \"0123456789\": cannot have leading zeroes"), a version, a date.
+func TestParseErrorsRepeatNoValue(t *testing.T) {
+	for _, v := range []string{"0123456789", "1.5.3", "12__34", "2024-01-01T99:00", "+0x1f", "1_000_", "1e5e5", "99999999999999999999", "2024-13-45", "0xdeadbeefZZ", "hunter2xyz", "9hunter2", "1.2.3.4"} {
+		p := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = "+v+"\n")
+		_, err := config.Load(p)
+		want := `:4: env.a.client_secret: is text without quotes; write it in double quotes: client_secret = "…"`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("client_secret = %s: error %v; want it to contain %q", v, err, want)
+		}
+		if err != nil && strings.Contains(strings.TrimPrefix(err.Error(), p), strings.TrimLeft(v, "+")[:3]) {
+			t.Errorf("client_secret = %s: error %q repeats the value", v, err)
+		}
+	}
+	p := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes = [read, write]\n")
+	if _, err := config.Load(p); err == nil || !strings.Contains(err.Error(), `:4: env.a.scopes: holds text without quotes; write each item in double quotes: scopes = ["…", "…"]`) {
+		t.Errorf("a list of words without quotes: error %v", err)
+	}
+}
