@@ -605,7 +605,7 @@ func Load(path string) (*File, error) {
 	if unknown != nil {
 		return nil, unknown
 	}
-	f.DefaultEnv = raw.DefaultEnv
+	f.DefaultEnv = strings.TrimSpace(raw.DefaultEnv)
 	f.StoreURL = raw.Store.URL
 	f.Notify = raw.Notify
 	if f.Notify.Webhook != "" {

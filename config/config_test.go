@@ -1214,3 +1214,35 @@ func TestParseErrorsRepeatNoValue(t *testing.T) {
 		t.Errorf("a list of words without quotes: error %v", err)
 	}
 }
+
+// TestWhiteSpaceAroundAWordIsTakenOff: a space left at the end of a word
+// (provider = "freeagent ", copied with the space after it) was an
+// unknown provider, client_auth or default_env, told with the space
+// hardly to be seen inside the quotes, as grant's and the URLs' are taken
+// off.
+func TestWhiteSpaceAroundAWordIsTakenOff(t *testing.T) {
+	f := load(t, "default_env = \"a \"\n[env.a]\nprovider = \" freeagent-sandbox\t\"\nclient_id = \"x\"\nclient_auth = \"body \"\n")
+	e, err := f.Select("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Name != "a" || e.Provider != "freeagent-sandbox" || e.ClientAuth != "body" || e.APIURL != "https://api.sandbox.freeagent.com/" {
+		t.Fatalf("got %q %q %q %q", e.Name, e.Provider, e.ClientAuth, e.APIURL)
+	}
+}
+
+// TestRemovingTheDefaultWrittenWithASpace: remove takes out a default_env
+// naming the environment with a space after its name, as Load reads it.
+func TestRemovingTheDefaultWrittenWithASpace(t *testing.T) {
+	p := write(t, "default_env = \"a \"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"y\"\n")
+	if _, err := config.RemoveEnvAfter(p, "a", nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "default_env") {
+		t.Fatalf("default_env kept:\n%s", b)
+	}
+}

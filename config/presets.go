@@ -210,7 +210,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	e := &Env{
 		Name:            name,
-		Provider:        r.Provider,
+		Provider:        strings.TrimSpace(r.Provider),
 		APIURL:          strings.TrimSpace(r.APIURL),
 		AuthURL:         strings.TrimSpace(r.AuthURL),
 		TokenURL:        strings.TrimSpace(r.TokenURL),
@@ -219,7 +219,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		ClientSecretEnv: strings.TrimSpace(r.ClientSecretEnv),
 		ClientSecretCmd: r.ClientSecretCmd,
 		RedirectURI:     strings.TrimSpace(r.RedirectURI),
-		ClientAuth:      r.ClientAuth,
+		ClientAuth:      strings.TrimSpace(r.ClientAuth),
 		RefreshBefore:   DefaultRefreshBefore,
 		Timeout:         DefaultTimeout,
 	}
