@@ -454,6 +454,15 @@ func nearestSetting(t reflect.Type, key string) string {
 	return best
 }
 
+// firstLine is the line where the file first sets a key of environment
+// name, or a line past any for one it sets nowhere keyLine finds.
+func firstLine(data []byte, name string) int {
+	if n := keyLine(data, toml.Key{"env", name}); n > 0 {
+		return n
+	}
+	return 1 << 30
+}
+
 // envNames are the environments the file sets keys of, in its order.
 func envNames(keys []toml.Key) []string {
 	var names []string
@@ -632,6 +641,11 @@ func Load(path string) (*File, error) {
 				Msg: fmt.Sprintf("differs from env.%s only in case, and a disk that ignores case (macOS, Windows) keeps both environments' tokens in one file; rename one", other)}
 		}
 		folded[strings.ToLower(name)] = name
+	}
+	// In the file's order, so that of mistakes in two environments the
+	// first in the file is reported, as of the rest.
+	slices.SortStableFunc(names, func(a, b string) int { return firstLine(data, a) - firstLine(data, b) })
+	for _, name := range names {
 		re := raw.Env[name]
 		e, err := resolve(name, re)
 		if err != nil {

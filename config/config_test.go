@@ -122,6 +122,11 @@ func TestFirstMistakeInTheFileIsReported(t *testing.T) {
 			`:1: notify.command: is a number`},
 		{"a table that is none, after a bad value", "default_env = 1\nstore = \"file:///x\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = 2\n",
 			`:1: default_env: is a number`},
+		// Environments were checked in the order of their names: of two
+		// copied from the docs with client_id = "…" left in, the later
+		// in the file was reported.
+		{"mistakes in two environments", "[env.sandbox]\nprovider = \"freeagent-sandbox\"\n\n[env.myapi]\napi_url = \"https://api.example.com/\"\n",
+			":1: env.sandbox.client_id: missing"},
 		{"a bad value inside, after an environment that is no table", "[env]\na = 1\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = 2\n",
 			`:2: env.a: is a number; write a table`},
 	}
@@ -254,6 +259,8 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// that a newline would end, letting the rest run as another command.
 		{"client id with a newline", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\ndelete-keychain login.keychain\"\n", ":3: env.a.client_id: holds '\\n'"},
 		{"client id with a tab", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\tx\"\n", ":3: env.a.client_id: holds '\\t'"},
+		{"client id left as the docs' placeholder", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"\u2026\"\n", ":3: env.a.client_id: is the docs' placeholder (\u2026); write your app's client id (OAuth identifier), from the provider's developer dashboard"},
+		{"client id with the docs' placeholder in it", "[env.a]\nprovider = \"google\"\nclient_id = \"\u2026apps.googleusercontent.com\"\nscopes = [\"openid\"]\n", ":3: env.a.client_id: is the docs' placeholder (\u2026); write your app's client id (OAuth identifier), from the provider's developer dashboard"},
 		{"client id beyond ASCII", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"clí\"\n", ":3: env.a.client_id: holds 'í'"},
 		// The provider sends the browser back to the redirect URI as given:
 		// on port 0, login would wait for a browser that cannot come.

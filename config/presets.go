@@ -340,6 +340,9 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	// A client id is printable ASCII (RFC 6749 appendix A.1); a control
 	// character would also reach the keychain's command line on macOS.
+	if strings.Contains(e.ClientID, "\u2026") { // the docs' examples: client_id = "…"
+		return nil, bad("client_id", "is the docs' placeholder (\u2026); write your app's client id (OAuth identifier), from the provider's developer dashboard")
+	}
 	if i := strings.IndexFunc(e.ClientID, httpx.NotPrintableASCII); i >= 0 {
 		return nil, bad("client_id", "holds %q, which no client id has (printable ASCII only); copy the identifier again from the provider", []rune(e.ClientID[i:])[0])
 	}
