@@ -1451,7 +1451,20 @@ func StoreDir(storeURL string) (string, error) {
 	}
 	shown := store.RedactURL(storeURL)
 	switch u.Scheme {
+	case "":
+		// A path, as a shell takes it.
+		if rest, ok := strings.CutPrefix(storeURL, "~"); ok && (rest == "" || rest[0] == '/') {
+			return "", fmt.Errorf("%q: ~ is your home folder only to a shell; write the whole path as a URL: %s", storeURL, fileURL(filepath.Join(homeFolder(), rest)))
+		}
+		if filepath.IsAbs(storeURL) {
+			return "", fmt.Errorf("%q is a folder's path; write it as a URL: %s", storeURL, fileURL(storeURL))
+		}
+		return "", fmt.Errorf("%q is no URL; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown)
 	case "file":
+		if p := u.Path; p == "/~" || strings.HasPrefix(p, "/~/") {
+			return "", fmt.Errorf("%q names a folder ~ at the top of the disk: ~ is your home folder only to a shell; write the whole path: %s", shown, fileURL(filepath.Join(homeFolder(), p[2:])))
+		}
+
 		if u.Host != "" && u.Host != "localhost" {
 			return "", fmt.Errorf("%q has a host part (%q); write an absolute path after three slashes, such as file:///home/me/.local/state/freshtoken", shown, u.Host)
 		}
@@ -1469,8 +1482,21 @@ func StoreDir(storeURL string) (string, error) {
 		}
 		return filepath.Clean(u.Path), nil
 	default:
+		if u.Opaque != "" && strings.Trim(u.Opaque, "0123456789") == "" {
+			// host:port, which url.Parse takes for a scheme and what follows it.
+			return "", fmt.Errorf("%q looks like a Redis server's address; write it as a URL: redis://%s/0", storeURL, storeURL)
+		}
 		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown, u.Scheme)
 	}
+}
+
+// fileURL is the file:// URL of the folder at path.
+func fileURL(path string) string {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // C:/x
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String()
 }
 
 func defaultStoreDir() (string, error) {

@@ -341,6 +341,18 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"a key without a value at the end", "[env.a]\nprovider = \"freeagent\"\nclient_id =", ":3: env.a.client_id: has no value after the =; write one, or take the line out"},
 		{"a table without its ]", "[env.a\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: env.a: the table's line lacks its closing ]; write [env.a]"},
 		{"an environment's name with a space", "[env.my sandbox]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: an environment's name uses only letters, digits, '-' and '_'; write [env.my-sandbox]"},
+		// Paths as a shell takes them: a store's folder without file://, a
+		// ~ that only a shell makes the home folder (file:///~/tokens
+		// was taken for a folder ~ at the top of the disk), a Redis
+		// address without redis://.
+		{"store url a path", "[store]\nurl = \"/srv/tokens\"\n", `:2: store.url: "/srv/tokens" is a folder's path; write it as a URL: file:///srv/tokens`},
+		{"store url with ~", "[store]\nurl = \"~/tokens\"\n", `:2: store.url: "~/tokens": ~ is your home folder only to a shell; write the whole path as a URL: file:///`},
+		{"store url with /~", "[store]\nurl = \"file:///~/tokens\"\n", `:2: store.url: "file:///~/tokens" names a folder ~ at the top of the disk: ~ is your home folder only to a shell; write the whole path: file:///`},
+		{"store url a Redis address", "[store]\nurl = \"localhost:6379\"\n", `:2: store.url: "localhost:6379" looks like a Redis server's address; write it as a URL: redis://localhost:6379/0`},
+		{"token file with ~", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_file = \"~/token\"\n", `:4: env.a.token_file: "~/token": ~ is your home folder only to a shell; write the whole path, such as /`},
+		{"token file relative", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_file = \"token.txt\"\n", `:4: env.a.token_file: "token.txt" is not an absolute path; write the file's whole path, such as /`},
+		{"ca file with ~", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nca_file = \"~/ca.pem\"\n", `:4: env.a.ca_file: "~/ca.pem": ~ is your home folder only to a shell; write the whole path, such as /`},
+		{"key file with ~", "[env.a]\nprovider = \"generic\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t\"\nclient_id = \"x\"\nclient_auth = \"private_key_jwt\"\nkey_file = \"~/key.pem\"\n", `:8: env.a.key_file: "~/key.pem": ~ is your home folder only to a shell; write the whole path, such as /`},
 		{"saved as Latin-1", "[env.a]\nprovider = \"freeagent\" # caf\xe9\nclient_id = \"x\"\n", ": invalid UTF-8 byte: 0xe9; save the file again in the UTF-8 encoding (your editor's Save As offers it)"},
 	}
 	for _, tt := range tests {

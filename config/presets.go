@@ -400,7 +400,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	if tf := strings.TrimSpace(r.TokenFile); tf != "" {
 		if !filepath.IsAbs(tf) {
-			return nil, bad("token_file", "%q is not an absolute path", tf)
+			return nil, bad("token_file", "%s", notAbsolute(tf, ""))
 		}
 		e.TokenFile = filepath.Clean(tf)
 	}
@@ -473,11 +473,32 @@ func checkDiscoveredEndpoint(s string, httpsIssuer bool) error {
 	return nil
 }
 
+// notAbsolute says of path, not absolute, what to write instead: its
+// whole path, such as example ("": path in the home folder); of a ~, which
+// only a shell makes the home folder, the home folder's path.
+func notAbsolute(path, example string) string {
+	if rest, ok := strings.CutPrefix(path, "~"); ok && (rest == "" || rest[0] == '/' || rest[0] == '\\') {
+		return fmt.Sprintf("%q: ~ is your home folder only to a shell; write the whole path, such as %s", path, filepath.Join(homeFolder(), rest))
+	}
+	if example == "" {
+		example = filepath.Join(homeFolder(), path)
+	}
+	return fmt.Sprintf("%q is not an absolute path; write the file's whole path, such as %s", path, example)
+}
+
+// homeFolder is the user's home folder, for examples; /home/me without one.
+func homeFolder() string {
+	if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
+		return h
+	}
+	return "/home/me"
+}
+
 // checkCAFile accepts an absolute path to a PEM file holding at least one
 // certificate, that only its owner (this user, or root) can change.
 func checkCAFile(path string) error {
 	if !filepath.IsAbs(path) {
-		return fmt.Errorf("%q is not an absolute path; write the file's whole path, such as /etc/ssl/corp-ca.pem", path)
+		return errors.New(notAbsolute(path, "/etc/ssl/corp-ca.pem"))
 	}
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
