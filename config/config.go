@@ -1211,12 +1211,22 @@ func syntaxFromElsewhere(path string, data []byte, pe toml.ParseError) *Error {
 		return &Error{Path: path, Line: n, Msg: "a comment starts with # in TOML; write # in place of " + mark}
 	case pe.Message == "expected '.' or '=', but got ':' instead":
 		k, _, _ := strings.Cut(line, ":")
-		key := strings.TrimSpace(k)
-		if pe.LastKey != "" {
-			key = pe.LastKey + "." + key
+		k = strings.TrimSpace(k[strings.LastIndexAny(k, "{,")+1:]) // in an inline table, its key
+		if !bareKey().MatchString(k) {
+			return nil
+		}
+		key := k
+		if pe.LastKey != "" && !strings.HasSuffix("."+pe.LastKey, "."+k) {
+			key = pe.LastKey + "." + k
 		}
 		// The value is not repeated: it may be a secret.
-		return &Error{Path: path, Line: n, Key: key, Msg: fmt.Sprintf("write = between the key and its value, not a colon: %s = …", strings.TrimSpace(k))}
+		return &Error{Path: path, Line: n, Key: key, Msg: fmt.Sprintf("write = between the key and its value, not a colon: %s = …", k)}
+	case pe.LastKey != "" && strings.HasPrefix(pe.Message, "expected a comma (',') or array terminator (']'), but got "):
+		name := pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:]
+		if strings.HasSuffix(pe.Message, "end of file") {
+			return &Error{Path: path, Line: n, Key: pe.LastKey, Msg: "the list lacks its closing ]; end it with ]"}
+		}
+		return &Error{Path: path, Line: n, Key: pe.LastKey, Msg: fmt.Sprintf(`write a comma between the list's items: %s = ["…", "…"]`, name)}
 	case pe.LastKey != "" && (pe.Message == `expected value but found '\n' instead` || pe.Message == `expected value but found '\r' instead` ||
 		pe.Message == "unexpected EOF; expected value"):
 		return &Error{Path: path, Line: n, Key: pe.LastKey, Msg: "has no value after the =; write one, or take the line out"}
