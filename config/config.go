@@ -3,6 +3,7 @@
 package config
 
 import (
+	"bytes"
 	"context"
 	"encoding"
 	"errors"
@@ -587,6 +588,9 @@ func Load(path string) (*File, error) {
 		return nil, err
 	}
 	f.Exists = true
+	// A byte-order mark (Notepad's "UTF-8 with BOM"), which the decoder
+	// passes over, would hide the first line's key from keyLine.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	var raw rawFile
 	md, err := toml.Decode(string(data), &raw)
 	if err != nil {

@@ -356,6 +356,13 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"token file relative", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_file = \"token.txt\"\n", `:4: env.a.token_file: "token.txt" is not an absolute path; write the file's whole path, such as /`},
 		{"ca file with ~", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nca_file = \"~/ca.pem\"\n", `:4: env.a.ca_file: "~/ca.pem": ~ is your home folder only to a shell; write the whole path, such as /`},
 		{"key file with ~", "[env.a]\nprovider = \"generic\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t\"\nclient_id = \"x\"\nclient_auth = \"private_key_jwt\"\nkey_file = \"~/key.pem\"\n", `:8: env.a.key_file: "~/key.pem": ~ is your home folder only to a shell; write the whole path, such as /`},
+		// A byte-order mark (Notepad's "UTF-8 with BOM") before the first
+		// line: a mistake there was told without its line.
+		{"a byte-order mark before an unknown key", "\ufeffclinet_id = \"x\"\n", ":1: clinet_id: unknown key"},
+		{"a byte-order mark before a missing client id", "\ufeff[env.a]\nprovider = \"freeagent\"\n", ":1: env.a.client_id: missing"},
+		{"a byte-order mark before env", "\ufeffenv = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", `:1: env: holds the environments, each a table [env.NAME], not text; to choose the default environment, write default_env = "a"`},
+		{"a byte-order mark before a colon", "\ufeffdefault_env: \"a\"\n", ":1: default_env: write = between the key and its value, not a colon: default_env = …"},
+		{"a byte-order mark before a comment with //", "\ufeff// mine\n", ":1: a comment starts with # in TOML; write # in place of //"},
 		{"saved as Latin-1", "[env.a]\nprovider = \"freeagent\" # caf\xe9\nclient_id = \"x\"\n", ": invalid UTF-8 byte: 0xe9; save the file again in the UTF-8 encoding (your editor's Save As offers it)"},
 	}
 	for _, tt := range tests {
