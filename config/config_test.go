@@ -171,6 +171,10 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"missing client id", "[env.a]\nprovider = \"freeagent\"\n", ":1: env.a.client_id: missing"},
 		{"bad url", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\napi_url = \"not a url\"\n", ":4: env.a.api_url:"},
 		{"unknown provider", "\n[env.a]\nprovider = \"freagent\"\nclient_id = \"x\"\n", ":3: env.a.provider: unknown provider \"freagent\""},
+		// A provider written as its company writes it: the preset meant
+		// is named, rather than only a list to pick it out of.
+		{"provider in capitals with a space", "[env.a]\nprovider = \"FreeAgent Sandbox\"\nclient_id = \"x\"\n", `:2: env.a.provider: unknown provider "FreeAgent Sandbox"; write "freeagent-sandbox"`},
+		{"provider with an underscore", "[env.a]\nprovider = \"quickbooks_sandbox\"\nclient_id = \"x\"\n", `:2: env.a.provider: unknown provider "quickbooks_sandbox"; write "quickbooks-sandbox"`},
 		{"generic needs urls", "[env.a]\nclient_id = \"x\"\n", "env.a.api_url: missing"},
 		{"two secret sources", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"s\"\nclient_secret_env = \"E\"\n", "env.a.client_secret: set only one"},
 		{"bad client auth", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_auth = \"auto\"\n", ":4: env.a.client_auth:"},

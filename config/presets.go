@@ -237,6 +237,11 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	p, ok := presets[e.Provider]
 	if !ok {
+		// As its company writes it (FreeAgent, QuickBooks Sandbox).
+		meant := strings.NewReplacer(" ", "-", "_", "-").Replace(strings.ToLower(e.Provider))
+		if _, ok := presets[meant]; ok {
+			return nil, bad("provider", "unknown provider %q; write %q", e.Provider, meant)
+		}
 		return nil, bad("provider", "unknown provider %q; use one of %s", e.Provider, strings.Join(Presets(), ", "))
 	}
 	if e.APIURL == "" {
