@@ -347,7 +347,8 @@ func notAVariableName(flag, name string) error {
 
 // looksLikeASecret reports whether s, given as a variable's name, is rather
 // a generated secret: 16 characters or more mixing upper and lower case
-// letters and digits, as nobody names a variable.
+// letters and digits, or lower case letters and digits without a _ (hex,
+// as GitHub's), as nobody names a variable.
 func looksLikeASecret(s string) bool {
 	var upper, lower, digit bool
 	for _, r := range s {
@@ -355,7 +356,7 @@ func looksLikeASecret(s string) bool {
 		lower = lower || unicode.IsLower(r)
 		digit = digit || unicode.IsDigit(r)
 	}
-	return len(s) >= 16 && upper && lower && digit
+	return len(s) >= 16 && digit && lower && (upper || !strings.Contains(s, "_") && config.IsEnvVarName(s))
 }
 
 // examplePlaceholders are the client ids the README's and --help's examples
