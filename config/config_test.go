@@ -252,6 +252,11 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"store url with a fragment", "[store]\nurl = \"file:///srv/tokens#prod\"\n", ":2: store.url: \"file:///srv/tokens\" has a fragment (a # and what follows it), which names no folder: the tokens would go to /srv/tokens; write a # in a folder's name as %23"},
 		{"store url with a query", "[store]\nurl = \"file:///srv/tokens?env=prod\"\n", ":2: store.url: \"file:///srv/tokens\" has a query (a ? and what follows it), which names no folder: the tokens would go to /srv/tokens; write a ? in a folder's name as %3F"},
 		{"redis store url with a fragment", "[store]\nurl = \"redis://127.0.0.1:6379/0#prod\"\n", ":2: store.url: redis://127.0.0.1:6379/0 has a fragment (a # and what follows it), which Redis knows nothing of: the tokens would go to database 0 with any other's; write the URL without it, naming another database (/1) to keep them apart"},
+		// A secret that is a name by its letters (hex, mixed case and
+		// digits) was taken for a variable's, and every error and status
+		// printed it ("$f1a9c0… is not set here").
+		{"hex secret in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"hunter2f1a9c0d7e5b4a2f8c6d1e0b9a7\"\n", ":4: env.a.client_secret_env: looks like the secret itself (not shown), not the name of a variable that holds it; export the secret in a variable (export FREEAGENT_SECRET=…) and write its name here: client_secret_env = \"FREEAGENT_SECRET\""},
+		{"mixed secret in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"Zx81hQ2mP0wLk7sT3vB9hunter2\"\n", ":4: env.a.client_secret_env: looks like the secret itself (not shown)"},
 		{"secret value in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"s3cr3t-value/+=\"\n", ":4: env.a.client_secret_env: must be the name"},
 		{"bad env name", "[env.\"a b\"]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", "may only use letters"},
 		// A disk that ignores case (macOS, Windows) keeps Prod's and prod's

@@ -33,6 +33,20 @@ func IsEnvVarName(s string) bool {
 	return s != ""
 }
 
+// LooksLikeASecret reports whether s, given as a variable's name, is rather
+// a generated secret: 16 characters or more mixing upper and lower case
+// letters and digits, or lower case letters and digits without a _ (hex,
+// as GitHub's), as nobody names a variable.
+func LooksLikeASecret(s string) bool {
+	var upper, lower, digit bool
+	for _, r := range s {
+		upper = upper || unicode.IsUpper(r)
+		lower = lower || unicode.IsLower(r)
+		digit = digit || unicode.IsDigit(r)
+	}
+	return len(s) >= 16 && digit && lower && (upper || !strings.Contains(s, "_") && IsEnvVarName(s))
+}
+
 // DefaultTimeout bounds each request to the token endpoint and the API.
 const DefaultTimeout = 30 * time.Second
 
@@ -370,6 +384,10 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	if e.ClientSecretEnv != "" && !IsEnvVarName(e.ClientSecretEnv) {
 		return nil, bad("client_secret_env", "must be the name of an environment variable (letters, digits and _), not its value; to write the secret itself, use client_secret")
+	}
+	// A variable set by that name is one, whatever it looks like.
+	if _, set := os.LookupEnv(e.ClientSecretEnv); e.ClientSecretEnv != "" && LooksLikeASecret(e.ClientSecretEnv) && !set {
+		return nil, bad("client_secret_env", `looks like the secret itself (not shown), not the name of a variable that holds it; export the secret in a variable (export FREEAGENT_SECRET=…) and write its name here: client_secret_env = "FREEAGENT_SECRET"`)
 	}
 	if sources > 1 {
 		return nil, bad("client_secret", "set only one of client_secret, client_secret_env, client_secret_cmd and client_secret_keyring")

@@ -314,7 +314,7 @@ func checkSecretEnvFlag(name string) error {
 	switch {
 	case name == "":
 		return nil
-	case looksLikeASecret(name) && os.Getenv(name) == "": // a variable set by that name is one
+	case config.LooksLikeASecret(name) && os.Getenv(name) == "": // a variable set by that name is one
 		return usageErrorf("--client-secret-env takes the name of the environment variable that holds the client secret, such as FREEAGENT_SECRET, and what was given looks like the secret itself (not shown); export FREEAGENT_SECRET=… and pass --client-secret-env FREEAGENT_SECRET")
 	case !config.IsEnvVarName(name):
 		return notAVariableName("--client-secret-env", name)
@@ -343,20 +343,6 @@ func notAVariableName(flag, name string) error {
 		break
 	}
 	return usageErrorf("%s takes the name of an environment variable, of letters, digits and _ (such as FREEAGENT_SECRET); what was given %s (the rest not shown, in case it is the secret itself)", flag, why)
-}
-
-// looksLikeASecret reports whether s, given as a variable's name, is rather
-// a generated secret: 16 characters or more mixing upper and lower case
-// letters and digits, or lower case letters and digits without a _ (hex,
-// as GitHub's), as nobody names a variable.
-func looksLikeASecret(s string) bool {
-	var upper, lower, digit bool
-	for _, r := range s {
-		upper = upper || unicode.IsUpper(r)
-		lower = lower || unicode.IsLower(r)
-		digit = digit || unicode.IsDigit(r)
-	}
-	return len(s) >= 16 && digit && lower && (upper || !strings.Contains(s, "_") && config.IsEnvVarName(s))
 }
 
 // examplePlaceholders are the client ids the README's and --help's examples
@@ -442,7 +428,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		}
 		s.ClientSecretEnv, err = p.ask(ctx, "Variable name", def, func(v string) error {
 			switch {
-			case looksLikeASecret(v):
+			case config.LooksLikeASecret(v):
 				return errors.New("that looks like the secret itself; give the name of the variable that holds it, such as FREEAGENT_SECRET, and export it in your shell")
 			case !config.IsEnvVarName(v):
 				return fmt.Errorf("%q is not a variable name such as FREEAGENT_SECRET", v)
