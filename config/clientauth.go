@@ -166,7 +166,7 @@ func resolveClientAuth(e *Env, r EnvSettings, bad func(key, format string, args 
 		case e.KeyFile == "":
 			return bad("key_file", "missing; client_auth = \"private_key_jwt\" signs with the private key in this PEM file, whose public half is registered with the provider")
 		case !filepath.IsAbs(e.KeyFile):
-			return bad("key_file", "%q is not an absolute path", e.KeyFile)
+			return bad("key_file", "%s", notAbsolute(e.KeyFile, ""))
 		case e.KeyAlg != "" && !slices.Contains(KeyAlgs, e.KeyAlg):
 			return bad("key_alg", "%q is not one of %s", e.KeyAlg, strings.Join(KeyAlgs, ", "))
 		}

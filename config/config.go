@@ -3,6 +3,7 @@
 package config
 
 import (
+	"bytes"
 	"context"
 	"encoding"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 
@@ -346,12 +348,131 @@ func isTable(t reflect.Type) bool {
 func unknownKeyError(path string, data []byte, undecoded, keys []toml.Key) *Error {
 	if len(undecoded) > 0 {
 		k := undecoded[0]
-		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; `freshtoken help config` lists the keys this freshtoken knows (one named only in newer docs needs an upgrade)"}
+		msg := "unknown key; `freshtoken help config` lists the keys this freshtoken knows (one named only in newer docs needs an upgrade)"
+		if hint := unknownKeyHint(k, keys); hint != "" {
+			msg = hint
+		}
+		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: msg}
 	}
 	if k, want := miscased(keys); k != nil {
 		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; keys are written in lower case: " + want}
 	}
 	return nil
+}
+
+// tables are the settings of each table, by where they are written: ""
+// above every table, and the tables' names.
+var tables = sync.OnceValue(func() map[string]reflect.Type {
+	return map[string]reflect.Type{"": reflect.TypeFor[rawFile](), "env": reflect.TypeFor[EnvSettings](),
+		"store": reflect.TypeFor[rawStore](), "notify": reflect.TypeFor[Notify]()}
+})
+
+// unknownKeyHint says, of k, a key no setting took, where it belongs when
+// it is another table's key (client_id above the environments,
+// default_env below one, [store]'s url in an environment), or else the
+// setting it is nearest to as a misspelling (client-id, clientId,
+// [envs.a]); "" when it is neither.
+func unknownKeyHint(k toml.Key, keys []toml.Key) string {
+	// The table the unknown part is in: its settings, and which it is.
+	t, in := reflect.TypeFor[rawFile](), ""
+	i := 0
+	for ; i < len(k); i++ {
+		if t.Kind() == reflect.Map {
+			t = t.Elem()
+			continue
+		}
+		if t.Kind() != reflect.Struct {
+			return ""
+		}
+		name, ft := settingNamed(t, k[i])
+		if name == "" {
+			break
+		}
+		if in == "" {
+			in = name
+		}
+		t = ft
+	}
+	if i == len(k) {
+		return ""
+	}
+	part := k[i]
+	for _, other := range []string{"env", "", "store", "notify"} {
+		if other == in {
+			continue
+		}
+		name, ft := settingNamed(tables()[other], part)
+		if name == "" || name != part {
+			continue
+		}
+		switch other {
+		case "env":
+			line := "[env.NAME]"
+			if envs := envNames(keys); len(envs) == 1 {
+				line = "[env." + envs[0] + "]"
+			}
+			return fmt.Sprintf("unknown key here: %s is an environment's key; move it below its environment's line, %s", part, line)
+		case "":
+			if isTable(ft) {
+				return fmt.Sprintf("unknown key here: [%s] is a table of the whole file, not an environment's; write its line as [%s]", part, part)
+			}
+			return fmt.Sprintf("unknown key here: %s goes at the top of the file, above the first [table] line (a key below a table's line is that table's)", part)
+		}
+		msg := fmt.Sprintf("unknown key here: %s is [%s]'s key; move it below a line [%s]", part, other, other)
+		if in == "env" && part == "url" {
+			msg += " (an environment's API address is api_url)"
+		}
+		return msg
+	}
+	if near := nearestSetting(t, part); near != "" {
+		return "unknown key; did you mean " + near + "?"
+	}
+	return ""
+}
+
+// nearestSetting is the setting of t that key is a misspelling of: the
+// same but for case, '-' or '_' (client-id, clientId, ClientID), or a few
+// letters off (clinet_id), or env for environment; "" when none is.
+func nearestSetting(t reflect.Type, key string) string {
+	fold := func(s string) string {
+		return strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(s))
+	}
+	k := fold(key)
+	if t == reflect.TypeFor[rawFile]() && (k == "environment" || k == "environments" || k == "envs") {
+		return "env"
+	}
+	best, bestD := "", 0
+	for _, f := range reflect.VisibleFields(t) {
+		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		d := editDistance(k, fold(name))
+		if d <= max(1, len(name)/4) && d < len(k) && (best == "" || d < bestD) {
+			best, bestD = name, d
+		}
+	}
+	return best
+}
+
+// firstLine is the line where the file first sets a key of environment
+// name, or a line past any for one it sets nowhere keyLine finds.
+func firstLine(data []byte, name string) int {
+	if n := keyLine(data, toml.Key{"env", name}); n > 0 {
+		return n
+	}
+	return 1 << 30
+}
+
+// envNames are the environments the file sets keys of, in its order.
+func envNames(keys []toml.Key) []string {
+	var names []string
+	for _, k := range keys {
+		if len(k) >= 2 && k[0] == "env" && !slices.Contains(names, k[1]) {
+			names = append(names, k[1])
+		}
+	}
+	return names
 }
 
 // unknownKeys are the keys, of those the file sets (in the file's order),
@@ -476,6 +597,9 @@ func Load(path string) (*File, error) {
 		return nil, err
 	}
 	f.Exists = true
+	// A byte-order mark (Notepad's "UTF-8 with BOM"), which the decoder
+	// passes over, would hide the first line's key from keyLine.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	var raw rawFile
 	md, err := toml.Decode(string(data), &raw)
 	if err != nil {
@@ -488,7 +612,7 @@ func Load(path string) (*File, error) {
 		if first := firstBadValue(string(data), md.Keys()); first != nil {
 			err = first
 		}
-		bad := decodeError(path, err, len(md.Keys()) > 0)
+		bad := decodeError(path, data, err, len(md.Keys()) > 0)
 		var be *Error
 		if unknown := unknownKeyError(path, data, unknownKeys(md.Keys()), md.Keys()); unknown != nil &&
 			(!errors.As(bad, &be) || be.Line == 0 || unknown.Line != 0 && unknown.Line <= be.Line) {
@@ -496,10 +620,14 @@ func Load(path string) (*File, error) {
 		}
 		return nil, bad
 	}
-	if unknown := unknownKeyError(path, data, md.Undecoded(), md.Keys()); unknown != nil {
+	unknown := unknownKeyError(path, data, md.Undecoded(), md.Keys())
+	if bad := envNotTables(path, data, md); bad != nil && (unknown == nil || unknown.Line == 0 || bad.Line <= unknown.Line) {
+		return nil, bad
+	}
+	if unknown != nil {
 		return nil, unknown
 	}
-	f.DefaultEnv = raw.DefaultEnv
+	f.DefaultEnv = strings.TrimSpace(raw.DefaultEnv)
 	f.StoreURL = raw.Store.URL
 	f.Notify = raw.Notify
 	if f.Notify.Webhook != "" {
@@ -526,6 +654,11 @@ func Load(path string) (*File, error) {
 				Msg: fmt.Sprintf("differs from env.%s only in case, and a disk that ignores case (macOS, Windows) keeps both environments' tokens in one file; rename one", other)}
 		}
 		folded[strings.ToLower(name)] = name
+	}
+	// In the file's order, so that of mistakes in two environments the
+	// first in the file is reported, as of the rest.
+	slices.SortStableFunc(names, func(a, b string) int { return firstLine(data, a) - firstLine(data, b) })
+	for _, name := range names {
 		re := raw.Env[name]
 		e, err := resolve(name, re)
 		if err != nil {
@@ -841,7 +974,7 @@ var bareValue = sync.OnceValue(func() *regexp.Regexp {
 // decodeError is the error for err, the decoder's, in a person's words;
 // parsed: the file's syntax was read whole, so that err is of a value a
 // setting cannot take (its own UnmarshalTOML's, which says what to write).
-func decodeError(path string, err error, parsed bool) error {
+func decodeError(path string, data []byte, err error, parsed bool) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		if strings.Contains(pe.Message, "UTF-8") {
@@ -852,15 +985,50 @@ func decodeError(path string, err error, parsed bool) error {
 		if m := definedTwice().FindStringSubmatch(pe.Message); m != nil {
 			return &Error{Path: path, Line: pe.Position.Line, Key: m[1], Msg: "is written twice; keep one of the two and delete the other"}
 		}
+		if m := valueThenTable().FindStringSubmatch(pe.Message); m != nil {
+			return valueMadeATable(path, data, m[1], pe.Position.Line)
+		}
+		if e := pastedCharacter(path, data, pe); e != nil {
+			return e
+		}
+		if e := syntaxFromElsewhere(path, data, pe); e != nil {
+			return e
+		}
 		if pe.LastKey != "" && parsed {
 			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
 		}
-		if pe.LastKey != "" {
-			next := "fix the TOML syntax there"
-			if bareValue().MatchString(pe.Message) { // only the start of the value may be quoted back
-				next = fmt.Sprintf(`write text in double quotes: %s = "…"`, pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:])
+		if pe.LastKey != "" && (strings.HasPrefix(pe.Message, "invalid escape in string") || strings.Contains(pe.Message, "hexadecimal digits after '\\")) {
+			// A Windows path, or a secret holding a backslash; the
+			// parser's words quoted the text back.
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: fmt.Sprintf(`holds a backslash, which in double quotes starts an escape (\n, \t); write the text in single quotes, %s = '…', or each backslash twice`, pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:])}
+		}
+		if e := bareValueError(path, data, pe); e != nil {
+			return e
+		}
+		if pe.LastKey != "" && bareValue().MatchString(pe.Message) {
+			// The parser's words quote the value's start back, which of a
+			// secret is the secret, or most of it.
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: unquoted(pe.LastKey)}
+		}
+		if strings.HasPrefix(pe.Message, "expected a top-level item to end with a newline, comment, or EOF, but got ") {
+			// A value that starts as a number and goes on as text
+			// (client_secret = 9f8a…): the parser read the number, then
+			// stopped at the text, naming its first character.
+			line := strings.TrimSpace(lineText(data, pe.Position.Line))
+			if k, v, ok := strings.Cut(line, "="); ok && bareKey().MatchString(strings.TrimSpace(k)) {
+				key := strings.TrimSpace(k)
+				if pe.LastKey != "" {
+					key = pe.LastKey + "." + key
+				}
+				if v = strings.TrimSpace(v); v != "" && strings.ContainsAny(v[:1], "\"'[{") {
+					// A second key after the value (two lines run together).
+					return &Error{Path: path, Line: pe.Position.Line, Key: key, Msg: "is followed by more on its line; put each key = value on a line of its own"}
+				}
+				return &Error{Path: path, Line: pe.Position.Line, Key: key, Msg: unquoted(key)}
 			}
-			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message + "; " + next}
+		}
+		if pe.LastKey != "" {
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message + "; fix the TOML syntax there"}
 		}
 		return &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message + "; fix the TOML syntax there"}
 	}
@@ -870,6 +1038,257 @@ func decodeError(path string, err error, parsed bool) error {
 	}
 	return &Error{Path: path, Msg: err.Error()}
 }
+
+// bareValueError is the error for a parse error at a line that sets
+// pe.LastKey to a value written without quotes that the parser could not
+// read (a secret such as 0123456789, 1.5.3 or hunter2, a list of words),
+// or nil. The parser's words quoted the value back, whole for one that
+// looks like a number or a date; this says what to write, repeating
+// nothing of it.
+func bareValueError(path string, data []byte, pe toml.ParseError) *Error {
+	if pe.LastKey == "" {
+		return nil
+	}
+	k, v, ok := strings.Cut(strings.TrimSpace(lineText(data, pe.Position.Line)), "=")
+	key := normalizeKey(k)
+	if !ok || key[strings.LastIndex(key, ".")+1:] != pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:] {
+		return nil
+	}
+	switch v = strings.TrimSpace(v); {
+	case v == "" || strings.ContainsAny(v[:1], "\"'{"):
+		return nil
+	case v[0] == '[':
+		if strings.ContainsAny(v, "\"'") {
+			return nil
+		}
+		name := pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:]
+		return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: fmt.Sprintf(`holds text without quotes; write each item in double quotes: %s = ["…", "…"]`, name)}
+	}
+	return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: unquoted(pe.LastKey)}
+}
+
+// unquoted is the message for key's value, text written without quotes.
+func unquoted(key string) string {
+	return fmt.Sprintf(`is text without quotes; write it in double quotes: %s = "…"`, key[strings.LastIndex(key, ".")+1:])
+}
+
+// valueThenTable matches the parser's message for a key given a value,
+// then made a table ([env.a] below env = "a"), which names the key.
+var valueThenTable = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^Key '([^']+)' was already created as a hash\.$`)
+})
+
+// valueMadeATable is the error for key, given a value and then, at
+// tableLine, made a table: at the value's line, which the parser did not
+// name, and for env, which holds the environments, with what was meant.
+func valueMadeATable(path string, data []byte, key string, tableLine int) *Error {
+	line := keyLine(data, toml.Key(strings.Split(key, ".")))
+	if line == 0 || line >= tableLine {
+		line = tableLine
+	}
+	kind, text := writtenValue(lineText(data, line))
+	if key == "env" {
+		if msg := envValueMsg(kind, text); msg != "" {
+			return &Error{Path: path, Line: line, Key: key, Msg: msg}
+		}
+		return &Error{Path: path, Line: line, Key: key, Msg: fmt.Sprintf("is %s, and a table from line %d on; take this line out: each environment is a table [env.NAME]", kind, tableLine)}
+	}
+	return &Error{Path: path, Line: line, Key: key, Msg: fmt.Sprintf("is %s, and a table from line %d on; keep one of the two and delete the other", kind, tableLine)}
+}
+
+// envNotTables is the mistake of env given a value, or written as a list
+// of tables ([[env]]), rather than holding a table [env.NAME] for each
+// environment; nil if there is none. The decoder passes over any value
+// for a map as if none were written, and env = "sandbox" (default_env
+// meant) left the file said to configure no environment.
+func envNotTables(path string, data []byte, md toml.MetaData) *Error {
+	typ := md.Type("env")
+	if typ == "" || typ == "Hash" {
+		return nil
+	}
+	line := keyLine(data, toml.Key{"env"})
+	const write = "write each environment as a table: a line [env.NAME] with the environment's keys below it"
+	if typ == "ArrayHash" {
+		return &Error{Path: path, Line: line, Key: "env", Msg: "is a list of tables ([[env]]); " + write}
+	}
+	kind, text := writtenValue(lineText(data, line))
+	if msg := envValueMsg(kind, text); msg != "" {
+		return &Error{Path: path, Line: line, Key: "env", Msg: msg}
+	}
+	return &Error{Path: path, Line: line, Key: "env", Msg: "is " + kind + "; " + write}
+}
+
+// envValueMsg says what to write for env = "NAME", which means
+// default_env; "" for another value.
+func envValueMsg(kind, text string) string {
+	if kind != "text" || store.ValidateEnvName(text) != nil {
+		return ""
+	}
+	return fmt.Sprintf("holds the environments, each a table [env.NAME], not text; to choose the default environment, write default_env = %q", text)
+}
+
+// lineText is line n of data, or "".
+func lineText(data []byte, n int) string {
+	lines := strings.Split(string(data), "\n")
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	return strings.TrimSuffix(lines[n-1], "\r")
+}
+
+// writtenValue says what kind of value the line key = value sets, in a
+// person's words ("text", "a number"), and a text's words.
+func writtenValue(line string) (kind, text string) {
+	_, v, ok := strings.Cut(line, "=")
+	if !ok {
+		return "a value", ""
+	}
+	v = strings.TrimSpace(v)
+	switch {
+	case strings.HasPrefix(v, `"`), strings.HasPrefix(v, "'"):
+		q := v[:1]
+		text, _, _ = strings.Cut(v[1:], q)
+		return "text", text
+	case strings.HasPrefix(v, "true"), strings.HasPrefix(v, "false"):
+		return "true or false", ""
+	case strings.HasPrefix(v, "["):
+		return "a list", ""
+	case strings.HasPrefix(v, "{"):
+		return "a table", ""
+	case v != "" && strings.ContainsRune("0123456789+-.in", rune(v[0])):
+		return "a number", ""
+	}
+	return "a value", ""
+}
+
+// curlyQuotes are the quotes a word processor, a web page or a chat puts
+// for straight ones, which TOML does not take.
+const curlyQuotes = "\u201c\u201d\u201e\u2018\u2019\u201a"
+
+// pastedCharacter is the error for a parse error that a character pasted
+// from a web page or a chat caused: a curly quote for a straight one, or a
+// space that TOML does not take for one (a non-breaking space); nil for
+// another.
+func pastedCharacter(path string, data []byte, pe toml.ParseError) *Error {
+	line := lineText(data, pe.Position.Line)
+	if strings.ContainsAny(line, curlyQuotes) && (strings.HasPrefix(pe.Message, "expected value but found '") || strings.Contains(pe.Message, "strings cannot contain newlines")) {
+		pair := "\u201c \u201d"
+		if strings.ContainsAny(line, "\u2018\u2019\u201a") && !strings.ContainsAny(line, "\u201c\u201d\u201e") {
+			pair = "\u2018 \u2019"
+		}
+		key := pe.LastKey
+		return &Error{Path: path, Line: pe.Position.Line, Key: key,
+			Msg: fmt.Sprintf(`is written in curly quotes (%s), which TOML does not take; write straight double quotes: %s = "…"`, pair, key[strings.LastIndex(key, ".")+1:])}
+	}
+	m := oddCharacter().FindStringSubmatch(pe.Message)
+	if m == nil {
+		return nil
+	}
+	n, _ := strconv.ParseUint(m[1], 16, 32)
+	r := rune(n)
+	what, ok := pastedSpaces[r]
+	if !ok {
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) {
+			return nil
+		}
+		what = "an invisible character"
+	}
+	next := "delete it"
+	if unicode.IsSpace(r) {
+		next = "delete it and type an ordinary space"
+	}
+	key := pe.LastKey
+	// A key followed by the character: the key, not its table, is named.
+	if before, _, ok := strings.Cut(line, string(r)); ok && pe.Position.Line > 0 {
+		if k := strings.TrimSpace(before); k != "" && bareKey().MatchString(k) && !strings.HasSuffix(key, "."+k) {
+			if key != "" {
+				key += "."
+			}
+			key += k
+		}
+	}
+	return &Error{Path: path, Line: pe.Position.Line, Key: key,
+		Msg: fmt.Sprintf("holds %s (U+%04X), which TOML does not take for a space; %s", what, r, next)}
+}
+
+// syntaxFromElsewhere is the error for a parse error that syntax a
+// person brings from other files causes, saying what TOML takes instead: a
+// comment begun with // or ;, a colon for =, a key with no value, a
+// table's line without its ], a space in an environment's name; nil for
+// another.
+func syntaxFromElsewhere(path string, data []byte, pe toml.ParseError) *Error {
+	n := pe.Position.Line
+	line := strings.TrimSpace(lineText(data, n))
+	switch {
+	case strings.HasPrefix(line, "//"), strings.HasPrefix(line, ";"):
+		mark := line[:1]
+		if mark == "/" {
+			mark = "//"
+		}
+		return &Error{Path: path, Line: n, Msg: "a comment starts with # in TOML; write # in place of " + mark}
+	case pe.Message == "expected '.' or '=', but got ':' instead":
+		k, _, _ := strings.Cut(line, ":")
+		k = strings.TrimSpace(k[strings.LastIndexAny(k, "{,")+1:]) // in an inline table, its key
+		if !bareKey().MatchString(k) {
+			return nil
+		}
+		key := k
+		if pe.LastKey != "" && !strings.HasSuffix("."+pe.LastKey, "."+k) {
+			key = pe.LastKey + "." + k
+		}
+		// The value is not repeated: it may be a secret.
+		return &Error{Path: path, Line: n, Key: key, Msg: fmt.Sprintf("write = between the key and its value, not a colon: %s = …", k)}
+	case pe.LastKey != "" && strings.HasPrefix(pe.Message, "expected a comma (',') or array terminator (']'), but got "):
+		name := pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:]
+		if strings.HasSuffix(pe.Message, "end of file") {
+			return &Error{Path: path, Line: n, Key: pe.LastKey, Msg: "the list lacks its closing ]; end it with ]"}
+		}
+		return &Error{Path: path, Line: n, Key: pe.LastKey, Msg: fmt.Sprintf(`write a comma between the list's items: %s = ["…", "…"]`, name)}
+	case pe.LastKey != "" && (pe.Message == `expected value but found '\n' instead` || pe.Message == `expected value but found '\r' instead` ||
+		pe.Message == "unexpected EOF; expected value"):
+		return &Error{Path: path, Line: n, Key: pe.LastKey, Msg: "has no value after the =; write one, or take the line out"}
+	case strings.HasPrefix(pe.Message, "expected '.' or ']' to end table name, but got "):
+		got := strings.TrimPrefix(pe.Message, "expected '.' or ']' to end table name, but got ")
+		if got == `'\n' instead` || got == `'\r' instead` || got == "EOF instead" || strings.HasPrefix(got, "'#'") {
+			if got == `'\n' instead` && n > 1 {
+				n-- // the parser is on the next line
+			}
+			header := strings.TrimSpace(strings.SplitN(lineText(data, n), "#", 2)[0])
+			name := strings.TrimLeft(header, "[")
+			return &Error{Path: path, Line: n, Key: normalizeKey(name), Msg: fmt.Sprintf("the table's line lacks its closing ]; write %s]", header)}
+		}
+		if rest, ok := strings.CutPrefix(line, "[env."); ok {
+			name, _, _ := strings.Cut(rest, "]")
+			fixed := strings.Join(strings.Fields(name), "-")
+			return &Error{Path: path, Line: n, Msg: fmt.Sprintf("an environment's name uses only letters, digits, '-' and '_'; write [env.%s]", fixed)}
+		}
+	}
+	return nil
+}
+
+// pastedSpaces names the characters that look like a space, or nothing,
+// and that copying from a web page or a chat brings.
+var pastedSpaces = map[rune]string{
+	'\u00a0': "a non-breaking space",
+	'\u202f': "a narrow non-breaking space",
+	'\u2007': "a figure space",
+	'\u2009': "a thin space",
+	'\u200b': "a zero-width space",
+	'\u2060': "a word joiner",
+	'\ufeff': "a byte-order mark",
+	'\u3000': "an ideographic space",
+}
+
+// oddCharacter matches the parser's quoting of a character it did not
+// expect, written as a Go escape.
+var oddCharacter = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`'\\u([0-9a-f]{4})'`)
+})
+
+// bareKey matches a key as written without quotes, dotted or not.
+var bareKey = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9_-]+(\s*\.\s*[A-Za-z0-9_-]+)*$`)
+})
 
 // definedTwice matches the decoder's message for a key or table written
 // twice, which names the key (its LastKey is a table's parent).
@@ -937,6 +1356,12 @@ func (f *File) Names() []string {
 	return names
 }
 
+// Missing is the mistake of a configuration file that does not exist
+// where one is needed.
+func (f *File) Missing() error {
+	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `freshtoken init` to create it, or name another", f.Path), flag: configFlag}
+}
+
 // Select picks the environment: the -e flag, else FRESHTOKEN_ENV, else
 // default_env, else the only one configured.
 func (f *File) Select(flag string) (*Env, error) {
@@ -956,7 +1381,7 @@ func (f *File) Select(flag string) (*Env, error) {
 		switch len(f.Envs) {
 		case 0:
 			if !f.Exists {
-				return nil, &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `freshtoken init` to create it, or name another", f.Path), flag: configFlag}
+				return nil, f.Missing()
 			}
 			return nil, Invalidf("no environment is configured in %s; run `freshtoken init` to add one", f.Path)
 		case 1:
@@ -1053,7 +1478,20 @@ func StoreDir(storeURL string) (string, error) {
 	}
 	shown := store.RedactURL(storeURL)
 	switch u.Scheme {
+	case "":
+		// A path, as a shell takes it.
+		if rest, ok := strings.CutPrefix(storeURL, "~"); ok && (rest == "" || rest[0] == '/') {
+			return "", fmt.Errorf("%q: ~ is your home folder only to a shell; write the whole path as a URL: %s", storeURL, fileURL(filepath.Join(homeFolder(), rest)))
+		}
+		if filepath.IsAbs(storeURL) {
+			return "", fmt.Errorf("%q is a folder's path; write it as a URL: %s", storeURL, fileURL(storeURL))
+		}
+		return "", fmt.Errorf("%q is no URL; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown)
 	case "file":
+		if p := u.Path; p == "/~" || strings.HasPrefix(p, "/~/") {
+			return "", fmt.Errorf("%q names a folder ~ at the top of the disk: ~ is your home folder only to a shell; write the whole path: %s", shown, fileURL(filepath.Join(homeFolder(), p[2:])))
+		}
+
 		if u.Host != "" && u.Host != "localhost" {
 			return "", fmt.Errorf("%q has a host part (%q); write an absolute path after three slashes, such as file:///home/me/.local/state/freshtoken", shown, u.Host)
 		}
@@ -1071,8 +1509,21 @@ func StoreDir(storeURL string) (string, error) {
 		}
 		return filepath.Clean(u.Path), nil
 	default:
+		if u.Opaque != "" && strings.Trim(u.Opaque, "0123456789") == "" {
+			// host:port, which url.Parse takes for a scheme and what follows it.
+			return "", fmt.Errorf("%q looks like a Redis server's address; write it as a URL: redis://%s/0", storeURL, storeURL)
+		}
 		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown, u.Scheme)
 	}
+}
+
+// fileURL is the file:// URL of the folder at path.
+func fileURL(path string) string {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // C:/x
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String()
 }
 
 func defaultStoreDir() (string, error) {

@@ -122,6 +122,11 @@ func TestFirstMistakeInTheFileIsReported(t *testing.T) {
 			`:1: notify.command: is a number`},
 		{"a table that is none, after a bad value", "default_env = 1\nstore = \"file:///x\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = 2\n",
 			`:1: default_env: is a number`},
+		// Environments were checked in the order of their names: of two
+		// copied from the docs with client_id = "…" left in, the later
+		// in the file was reported.
+		{"mistakes in two environments", "[env.sandbox]\nprovider = \"freeagent-sandbox\"\n\n[env.myapi]\napi_url = \"https://api.example.com/\"\n",
+			":1: env.sandbox.client_id: missing"},
 		{"a bad value inside, after an environment that is no table", "[env]\na = 1\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = 2\n",
 			`:2: env.a: is a number; write a table`},
 	}
@@ -166,6 +171,10 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"missing client id", "[env.a]\nprovider = \"freeagent\"\n", ":1: env.a.client_id: missing"},
 		{"bad url", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\napi_url = \"not a url\"\n", ":4: env.a.api_url:"},
 		{"unknown provider", "\n[env.a]\nprovider = \"freagent\"\nclient_id = \"x\"\n", ":3: env.a.provider: unknown provider \"freagent\""},
+		// A provider written as its company writes it: the preset meant
+		// is named, rather than only a list to pick it out of.
+		{"provider in capitals with a space", "[env.a]\nprovider = \"FreeAgent Sandbox\"\nclient_id = \"x\"\n", `:2: env.a.provider: unknown provider "FreeAgent Sandbox"; write "freeagent-sandbox"`},
+		{"provider with an underscore", "[env.a]\nprovider = \"quickbooks_sandbox\"\nclient_id = \"x\"\n", `:2: env.a.provider: unknown provider "quickbooks_sandbox"; write "quickbooks-sandbox"`},
 		{"generic needs urls", "[env.a]\nclient_id = \"x\"\n", "env.a.api_url: missing"},
 		{"two secret sources", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"s\"\nclient_secret_env = \"E\"\n", "env.a.client_secret: set only one"},
 		{"bad client auth", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_auth = \"auto\"\n", ":4: env.a.client_auth:"},
@@ -218,8 +227,22 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// The parser's words alone ("expected value but found \"freeagent\"
 		// instead") did not say to put text in quotes, nor what to do with a
 		// string left open.
-		{"text without quotes", "[env.a]\nprovider = freeagent\nclient_id = \"x\"\n", `:2: env.a.provider: expected value but found "freeagent" instead; write text in double quotes: provider = "…"`},
-		{"an id without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = abc-123\n", `:3: env.a.client_id: expected value but found "abc" instead; write text in double quotes: client_id = "…"`},
+		{"text without quotes", "[env.a]\nprovider = freeagent\nclient_id = \"x\"\n", `:2: env.a.provider: is text without quotes; write it in double quotes: provider = "…"`},
+		{"an id without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = abc-123\n", `:3: env.a.client_id: is text without quotes; write it in double quotes: client_id = "…"`},
+		// The parser quoted the value's start back, and of a secret that
+		// is the secret, or most of it.
+		{"a secret without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = hunter2xyz\n", `:4: env.a.client_secret: is text without quotes; write it in double quotes: client_secret = "…"`},
+		{"a secret without quotes starting with a digit", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 9hunter2\n", `:4: env.a.client_secret: is text without quotes; write it in double quotes: client_secret = "…"`},
+		// A backslash in double quotes starts an escape: a Windows path or
+		// a secret holding one was the parser's words, which quoted the
+		// text back (of a secret, the secret), or the secret was taken
+		// with a control character where the backslash was (\e).
+		{"a Windows path in double quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nca_file = \"C:\\certs\\corp.pem\"\n", `:4: env.a.ca_file: holds a backslash, which in double quotes starts an escape (\n, \t); write the text in single quotes, ca_file = '…', or each backslash twice`},
+		{"a Windows path with \\U", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nca_file = \"C:\\Users\\me\\corp.pem\"\n", `:4: env.a.ca_file: holds a backslash, which in double quotes starts an escape (\n, \t); write the text in single quotes, ca_file = '…', or each backslash twice`},
+		{"a secret with \\u", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"hunter\\u2xyz\"\n", `:4: env.a.client_secret: holds a backslash, which in double quotes starts an escape (\n, \t); write the text in single quotes, client_secret = '…', or each backslash twice`},
+		{"a secret with \\e", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"hunt\\er2xyz\"\n", `:4: env.a.client_secret: holds a control character, which no client secret has: in double quotes a backslash starts an escape (\e, \t, \n); write the secret in single quotes, client_secret = '…'`},
+		{"a secret with a curly quote inside", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"\u201chunter2\u201d\"\n", `:4: env.a.client_secret: holds a character no client secret has (printable ASCII only); copy the secret again from the provider`},
+		{"two keys on a line", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"S\" client_secret = \"hunter2\"\n", `:4: env.a.client_secret_env: is followed by more on its line; put each key = value on a line of its own`},
 		{"quotes left open", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\n", `:3: env.a.client_id: strings cannot contain newlines; fix the TOML syntax there`},
 		{"a key in capitals", "DEFAULT_ENV = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: DEFAULT_ENV: unknown key; keys are written in lower case: default_env"},
 		{"store url with a host", "[store]\nurl = \"file://~/tokens\"\n", ":2: store.url: \"file://~/tokens\" has a host part"},
@@ -229,6 +252,11 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"store url with a fragment", "[store]\nurl = \"file:///srv/tokens#prod\"\n", ":2: store.url: \"file:///srv/tokens\" has a fragment (a # and what follows it), which names no folder: the tokens would go to /srv/tokens; write a # in a folder's name as %23"},
 		{"store url with a query", "[store]\nurl = \"file:///srv/tokens?env=prod\"\n", ":2: store.url: \"file:///srv/tokens\" has a query (a ? and what follows it), which names no folder: the tokens would go to /srv/tokens; write a ? in a folder's name as %3F"},
 		{"redis store url with a fragment", "[store]\nurl = \"redis://127.0.0.1:6379/0#prod\"\n", ":2: store.url: redis://127.0.0.1:6379/0 has a fragment (a # and what follows it), which Redis knows nothing of: the tokens would go to database 0 with any other's; write the URL without it, naming another database (/1) to keep them apart"},
+		// A secret that is a name by its letters (hex, mixed case and
+		// digits) was taken for a variable's, and every error and status
+		// printed it ("$f1a9c0… is not set here").
+		{"hex secret in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"hunter2f1a9c0d7e5b4a2f8c6d1e0b9a7\"\n", ":4: env.a.client_secret_env: looks like the secret itself (not shown), not the name of a variable that holds it; export the secret in a variable (export FREEAGENT_SECRET=…) and write its name here: client_secret_env = \"FREEAGENT_SECRET\""},
+		{"mixed secret in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"Zx81hQ2mP0wLk7sT3vB9hunter2\"\n", ":4: env.a.client_secret_env: looks like the secret itself (not shown)"},
 		{"secret value in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"s3cr3t-value/+=\"\n", ":4: env.a.client_secret_env: must be the name"},
 		{"bad env name", "[env.\"a b\"]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", "may only use letters"},
 		// A disk that ignores case (macOS, Windows) keeps Prod's and prod's
@@ -240,6 +268,8 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// that a newline would end, letting the rest run as another command.
 		{"client id with a newline", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\ndelete-keychain login.keychain\"\n", ":3: env.a.client_id: holds '\\n'"},
 		{"client id with a tab", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\tx\"\n", ":3: env.a.client_id: holds '\\t'"},
+		{"client id left as the docs' placeholder", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"\u2026\"\n", ":3: env.a.client_id: is the docs' placeholder (\u2026); write your app's client id (OAuth identifier), from the provider's developer dashboard"},
+		{"client id with the docs' placeholder in it", "[env.a]\nprovider = \"google\"\nclient_id = \"\u2026apps.googleusercontent.com\"\nscopes = [\"openid\"]\n", ":3: env.a.client_id: is the docs' placeholder (\u2026); write your app's client id (OAuth identifier), from the provider's developer dashboard"},
 		{"client id beyond ASCII", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"clí\"\n", ":3: env.a.client_id: holds 'í'"},
 		// The provider sends the browser back to the redirect URI as given:
 		// on port 0, login would wait for a browser that cannot come.
@@ -272,6 +302,76 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// an é in a comment) was said to need its TOML syntax fixed, which
 		// no edit of the text mends: it is saved again as UTF-8.
 		{"saved as UTF-16", "\xff\xfe[\x00e\x00n\x00v\x00.\x00a\x00]\x00\n\x00", ":1: files cannot contain NULL bytes; probably using UTF-16; TOML files must be UTF-8; save the file again in the UTF-8 encoding (your editor's Save As offers it)"},
+		// env holds the environments: a value for it (default_env meant)
+		// was told in the parser's words at the table's line ("Key 'env'
+		// was already created as a hash.; fix the TOML syntax there"), and
+		// alone it was passed over, the file said to configure nothing.
+		{"env naming the default above the tables", "env = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", `:1: env: holds the environments, each a table [env.NAME], not text; to choose the default environment, write default_env = "a"`},
+		{"env naming the default alone", "env = \"a\"\n", `:1: env: holds the environments, each a table [env.NAME], not text; to choose the default environment, write default_env = "a"`},
+		{"env a number alone", "# mine\nenv = 1\n", ":2: env: is a number; write each environment as a table: a line [env.NAME] with the environment's keys below it"},
+		{"env a number above the tables", "env = 1\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: env: is a number, and a table from line 3 on; take this line out: each environment is a table [env.NAME]"},
+		{"env a list of tables", "[[env]]\nname = \"a\"\nprovider = \"freeagent\"\n", ":1: env: is a list of tables ([[env]]); write each environment as a table: a line [env.NAME] with the environment's keys below it"},
+		{"a value made a table below", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.a.client_id.x]\ny = 1\n", ":3: env.a.client_id: is text, and a table from line 5 on; keep one of the two and delete the other"},
+		// Quotes pasted from a web page or a chat, which turn straight
+		// quotes into curly ones, were told in the parser's words.
+		{"curly double quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \u201cabc\u201d\n", ":3: env.a.client_id: is written in curly quotes (\u201c \u201d), which TOML does not take; write straight double quotes: client_id = \"\u2026\""},
+		{"curly single quotes", "[env.a]\nprovider = \u2018freeagent\u2019\nclient_id = \"abc\"\n", ":2: env.a.provider: is written in curly quotes (\u2018 \u2019), which TOML does not take; write straight double quotes: provider = \"\u2026\""},
+		{"a curly quote closing a straight one", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"abc\u201d\n", ":3: env.a.client_id: is written in curly quotes (\u201c \u201d), which TOML does not take; write straight double quotes: client_id = \"\u2026\""},
+		// A non-breaking space, which web pages and chats put between
+		// words, is no white space to TOML.
+		{"a non-breaking space before =", "[env.a]\nprovider = \"freeagent\"\nclient_id\u00a0= \"abc\"\n", ":3: env.a.client_id: holds a non-breaking space (U+00A0), which TOML does not take for a space; delete it and type an ordinary space"},
+		{"a non-breaking space after =", "[env.a]\nprovider = \"freeagent\"\nclient_id =\u00a0\"abc\"\n", ":3: env.a.client_id: holds a non-breaking space (U+00A0), which TOML does not take for a space; delete it and type an ordinary space"},
+		{"a zero-width space before a key", "[env.a]\nprovider = \"freeagent\"\n\u200bclient_id = \"abc\"\n", ":3: env.a: holds a zero-width space (U+200B), which TOML does not take for a space; delete it"},
+		// A key misspelt as other programs write theirs, or a table's name
+		// as people say it, was only "unknown": the key it meant is named.
+		{"client id with a hyphen", "[env.a]\nprovider = \"freeagent\"\nclient-id = \"x\"\n", ":3: env.a.client-id: unknown key; did you mean client_id?"},
+		{"client id in camel case", "[env.a]\nprovider = \"freeagent\"\nclientId = \"x\"\n", ":3: env.a.clientId: unknown key; did you mean client_id?"},
+		{"client id in Go's case", "[env.a]\nprovider = \"freeagent\"\nClientID = \"x\"\n", ":3: env.a.ClientID: unknown key; did you mean client_id?"},
+		{"a misspelt key", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclinet_secret_env = \"S\"\n", ":4: env.a.clinet_secret_env: unknown key; did you mean client_secret_env?"},
+		{"envs", "[envs.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: envs.a: unknown key; did you mean env?"},
+		{"environment", "[environment.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: environment.a: unknown key; did you mean env?"},
+		// A key at the wrong level: above every table, or below one that
+		// is not its own (default_env at the end of the file is the last
+		// environment's).
+		{"client id above the tables", "client_id = \"x\"\n[env.a]\nprovider = \"freeagent\"\n", ":1: client_id: unknown key here: client_id is an environment's key; move it below its environment's line, [env.a]"},
+		{"client id above two environments", "client_id = \"x\"\n[env.a]\nprovider = \"freeagent\"\n[env.b]\nprovider = \"freeagent\"\n", ":1: client_id: unknown key here: client_id is an environment's key; move it below its environment's line, [env.NAME]"},
+		{"default env below an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndefault_env = \"a\"\n", ":4: env.a.default_env: unknown key here: default_env goes at the top of the file, above the first [table] line (a key below a table's line is that table's)"},
+		{"store url in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nurl = \"file:///srv/tokens\"\n", ":4: env.a.url: unknown key here: url is [store]'s key; move it below a line [store] (an environment's API address is api_url)"},
+		{"store table in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.a.store]\nurl = \"file:///srv/tokens\"\n", ":4: env.a.store: unknown key here: [store] is a table of the whole file, not an environment's; write its line as [store]"},
+		{"a notify key in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndesktop = true\n", ":4: env.a.desktop: unknown key here: desktop is [notify]'s key; move it below a line [notify]"},
+		// Syntax a person brings from elsewhere, told in the parser's words
+		// ("expected '.' or '=', but got '/' instead; fix the TOML syntax
+		// there"), which say nothing of what to write.
+		{"a comment with //", "// mine\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: a comment starts with # in TOML; write # in place of //"},
+		{"a comment with ;", "[env.a]\n; mine\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":2: a comment starts with # in TOML; write # in place of ;"},
+		{"a colon for =", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntimeout: \"30s\"\n", `:4: env.a.timeout: write = between the key and its value, not a colon: timeout = …`},
+		{"a colon for = before a secret", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret: \"hunter2\"\n", `:4: env.a.client_secret: write = between the key and its value, not a colon: client_secret = …`},
+		{"a colon for = in an inline table", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nauth_params = { prompt: \"consent\" }\n", `:4: env.a.auth_params.prompt: write = between the key and its value, not a colon: prompt = …`},
+		{"a list without its commas", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes = [\"read\" \"write\"]\n", `:4: env.a.scopes: write a comma between the list's items: scopes = ["…", "…"]`},
+		{"a list without its ]", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes = [\"read\", \"write\"\n", `:4: env.a.scopes: the list lacks its closing ]; end it with ]`},
+		{"a key without a value", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes =\n", ":4: env.a.scopes: has no value after the =; write one, or take the line out"},
+		{"a key without a value at the end", "[env.a]\nprovider = \"freeagent\"\nclient_id =", ":3: env.a.client_id: has no value after the =; write one, or take the line out"},
+		{"a table without its ]", "[env.a\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: env.a: the table's line lacks its closing ]; write [env.a]"},
+		{"an environment's name with a space", "[env.my sandbox]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", ":1: an environment's name uses only letters, digits, '-' and '_'; write [env.my-sandbox]"},
+		// Paths as a shell takes them: a store's folder without file://, a
+		// ~ that only a shell makes the home folder (file:///~/tokens
+		// was taken for a folder ~ at the top of the disk), a Redis
+		// address without redis://.
+		{"store url a path", "[store]\nurl = \"/srv/tokens\"\n", `:2: store.url: "/srv/tokens" is a folder's path; write it as a URL: file:///srv/tokens`},
+		{"store url with ~", "[store]\nurl = \"~/tokens\"\n", `:2: store.url: "~/tokens": ~ is your home folder only to a shell; write the whole path as a URL: file:///`},
+		{"store url with /~", "[store]\nurl = \"file:///~/tokens\"\n", `:2: store.url: "file:///~/tokens" names a folder ~ at the top of the disk: ~ is your home folder only to a shell; write the whole path: file:///`},
+		{"store url a Redis address", "[store]\nurl = \"localhost:6379\"\n", `:2: store.url: "localhost:6379" looks like a Redis server's address; write it as a URL: redis://localhost:6379/0`},
+		{"token file with ~", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_file = \"~/token\"\n", `:4: env.a.token_file: "~/token": ~ is your home folder only to a shell; write the whole path, such as /`},
+		{"token file relative", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_file = \"token.txt\"\n", `:4: env.a.token_file: "token.txt" is not an absolute path; write the file's whole path, such as /`},
+		{"ca file with ~", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nca_file = \"~/ca.pem\"\n", `:4: env.a.ca_file: "~/ca.pem": ~ is your home folder only to a shell; write the whole path, such as /`},
+		{"key file with ~", "[env.a]\nprovider = \"generic\"\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t\"\nclient_id = \"x\"\nclient_auth = \"private_key_jwt\"\nkey_file = \"~/key.pem\"\n", `:8: env.a.key_file: "~/key.pem": ~ is your home folder only to a shell; write the whole path, such as /`},
+		// A byte-order mark (Notepad's "UTF-8 with BOM") before the first
+		// line: a mistake there was told without its line.
+		{"a byte-order mark before an unknown key", "\ufeffclinet_id = \"x\"\n", ":1: clinet_id: unknown key"},
+		{"a byte-order mark before a missing client id", "\ufeff[env.a]\nprovider = \"freeagent\"\n", ":1: env.a.client_id: missing"},
+		{"a byte-order mark before env", "\ufeffenv = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", `:1: env: holds the environments, each a table [env.NAME], not text; to choose the default environment, write default_env = "a"`},
+		{"a byte-order mark before a colon", "\ufeffdefault_env: \"a\"\n", ":1: default_env: write = between the key and its value, not a colon: default_env = …"},
+		{"a byte-order mark before a comment with //", "\ufeff// mine\n", ":1: a comment starts with # in TOML; write # in place of //"},
 		{"saved as Latin-1", "[env.a]\nprovider = \"freeagent\" # caf\xe9\nclient_id = \"x\"\n", ": invalid UTF-8 byte: 0xe9; save the file again in the UTF-8 encoding (your editor's Save As offers it)"},
 	}
 	for _, tt := range tests {
@@ -290,7 +390,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error spans lines: %q", err)
 			}
-			if strings.Contains(err.Error(), "hunter2") {
+			if strings.Contains(err.Error(), "hunter") {
 				t.Errorf("error shows a password: %q", err)
 			}
 		})
@@ -1153,5 +1253,59 @@ func TestLoadOfNoPathReadsTheDefault(t *testing.T) {
 	}
 	if f.Path != path || !f.Exists || !slices.Equal(f.Names(), []string{"dev"}) {
 		t.Errorf(`Load("") = %s, exists %v, environments %v; want %s, which names dev`, f.Path, f.Exists, f.Names(), path)
+	}
+}
+
+// TestParseErrorsRepeatNoValue: a value the parser cannot read is not
+// quoted back in the error, for it may be a secret: the parser's words
+// held it whole for one that looks like a number ("Invalid integer
+// \"0123456789\": cannot have leading zeroes"), a version, a date.
+func TestParseErrorsRepeatNoValue(t *testing.T) {
+	for _, v := range []string{"0123456789", "1.5.3", "12__34", "2024-01-01T99:00", "+0x1f", "1_000_", "1e5e5", "99999999999999999999", "2024-13-45", "0xdeadbeefZZ", "hunter2xyz", "9hunter2", "1.2.3.4"} {
+		p := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = "+v+"\n")
+		_, err := config.Load(p)
+		want := `:4: env.a.client_secret: is text without quotes; write it in double quotes: client_secret = "…"`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("client_secret = %s: error %v; want it to contain %q", v, err, want)
+		}
+		if err != nil && strings.Contains(strings.TrimPrefix(err.Error(), p), strings.TrimLeft(v, "+")[:3]) {
+			t.Errorf("client_secret = %s: error %q repeats the value", v, err)
+		}
+	}
+	p := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes = [read, write]\n")
+	if _, err := config.Load(p); err == nil || !strings.Contains(err.Error(), `:4: env.a.scopes: holds text without quotes; write each item in double quotes: scopes = ["…", "…"]`) {
+		t.Errorf("a list of words without quotes: error %v", err)
+	}
+}
+
+// TestWhiteSpaceAroundAWordIsTakenOff: a space left at the end of a word
+// (provider = "freeagent ", copied with the space after it) was an
+// unknown provider, client_auth or default_env, told with the space
+// hardly to be seen inside the quotes, as grant's and the URLs' are taken
+// off.
+func TestWhiteSpaceAroundAWordIsTakenOff(t *testing.T) {
+	f := load(t, "default_env = \"a \"\n[env.a]\nprovider = \" freeagent-sandbox\t\"\nclient_id = \"x\"\nclient_auth = \"body \"\n")
+	e, err := f.Select("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Name != "a" || e.Provider != "freeagent-sandbox" || e.ClientAuth != "body" || e.APIURL != "https://api.sandbox.freeagent.com/" {
+		t.Fatalf("got %q %q %q %q", e.Name, e.Provider, e.ClientAuth, e.APIURL)
+	}
+}
+
+// TestRemovingTheDefaultWrittenWithASpace: remove takes out a default_env
+// naming the environment with a space after its name, as Load reads it.
+func TestRemovingTheDefaultWrittenWithASpace(t *testing.T) {
+	p := write(t, "default_env = \"a \"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"y\"\n")
+	if _, err := config.RemoveEnvAfter(p, "a", nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "default_env") {
+		t.Fatalf("default_env kept:\n%s", b)
 	}
 }

@@ -33,6 +33,20 @@ func IsEnvVarName(s string) bool {
 	return s != ""
 }
 
+// LooksLikeASecret reports whether s, given as a variable's name, is rather
+// a generated secret: 16 characters or more mixing upper and lower case
+// letters and digits, or lower case letters and digits without a _ (hex,
+// as GitHub's), as nobody names a variable.
+func LooksLikeASecret(s string) bool {
+	var upper, lower, digit bool
+	for _, r := range s {
+		upper = upper || unicode.IsUpper(r)
+		lower = lower || unicode.IsLower(r)
+		digit = digit || unicode.IsDigit(r)
+	}
+	return len(s) >= 16 && digit && lower && (upper || !strings.Contains(s, "_") && IsEnvVarName(s))
+}
+
 // DefaultTimeout bounds each request to the token endpoint and the API.
 const DefaultTimeout = 30 * time.Second
 
@@ -210,7 +224,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	e := &Env{
 		Name:            name,
-		Provider:        r.Provider,
+		Provider:        strings.TrimSpace(r.Provider),
 		APIURL:          strings.TrimSpace(r.APIURL),
 		AuthURL:         strings.TrimSpace(r.AuthURL),
 		TokenURL:        strings.TrimSpace(r.TokenURL),
@@ -219,7 +233,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		ClientSecretEnv: strings.TrimSpace(r.ClientSecretEnv),
 		ClientSecretCmd: r.ClientSecretCmd,
 		RedirectURI:     strings.TrimSpace(r.RedirectURI),
-		ClientAuth:      r.ClientAuth,
+		ClientAuth:      strings.TrimSpace(r.ClientAuth),
 		RefreshBefore:   DefaultRefreshBefore,
 		Timeout:         DefaultTimeout,
 	}
@@ -237,6 +251,11 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	p, ok := presets[e.Provider]
 	if !ok {
+		// As its company writes it (FreeAgent, QuickBooks Sandbox).
+		meant := strings.NewReplacer(" ", "-", "_", "-").Replace(strings.ToLower(e.Provider))
+		if _, ok := presets[meant]; ok {
+			return nil, bad("provider", "unknown provider %q; write %q", e.Provider, meant)
+		}
 		return nil, bad("provider", "unknown provider %q; use one of %s", e.Provider, strings.Join(Presets(), ", "))
 	}
 	if e.APIURL == "" {
@@ -340,8 +359,19 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	// A client id is printable ASCII (RFC 6749 appendix A.1); a control
 	// character would also reach the keychain's command line on macOS.
+	if strings.Contains(e.ClientID, "\u2026") { // the docs' examples: client_id = "…"
+		return nil, bad("client_id", "is the docs' placeholder (\u2026); write your app's client id (OAuth identifier), from the provider's developer dashboard")
+	}
 	if i := strings.IndexFunc(e.ClientID, httpx.NotPrintableASCII); i >= 0 {
 		return nil, bad("client_id", "holds %q, which no client id has (printable ASCII only); copy the identifier again from the provider", []rune(e.ClientID[i:])[0])
+	}
+	// A client secret is printable ASCII (RFC 6749 appendix A.2): in double
+	// quotes, a backslash in it started an escape (\e), and the provider
+	// refused the secret taken. Neither the secret nor its character is shown.
+	if secret := strings.TrimSpace(e.ClientSecret); strings.ContainsFunc(secret, unicode.IsControl) {
+		return nil, bad("client_secret", `holds a control character, which no client secret has: in double quotes a backslash starts an escape (\e, \t, \n); write the secret in single quotes, client_secret = '…'`)
+	} else if strings.ContainsFunc(secret, httpx.NotPrintableASCII) {
+		return nil, bad("client_secret", "holds a character no client secret has (printable ASCII only); copy the secret again from the provider")
 	}
 	sources := 0
 	for _, s := range []string{e.ClientSecret, e.ClientSecretEnv, e.ClientSecretCmd} {
@@ -354,6 +384,10 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	if e.ClientSecretEnv != "" && !IsEnvVarName(e.ClientSecretEnv) {
 		return nil, bad("client_secret_env", "must be the name of an environment variable (letters, digits and _), not its value; to write the secret itself, use client_secret")
+	}
+	// A variable set by that name is one, whatever it looks like.
+	if _, set := os.LookupEnv(e.ClientSecretEnv); e.ClientSecretEnv != "" && LooksLikeASecret(e.ClientSecretEnv) && !set {
+		return nil, bad("client_secret_env", `looks like the secret itself (not shown), not the name of a variable that holds it; export the secret in a variable (export FREEAGENT_SECRET=…) and write its name here: client_secret_env = "FREEAGENT_SECRET"`)
 	}
 	if sources > 1 {
 		return nil, bad("client_secret", "set only one of client_secret, client_secret_env, client_secret_cmd and client_secret_keyring")
@@ -389,7 +423,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	if tf := strings.TrimSpace(r.TokenFile); tf != "" {
 		if !filepath.IsAbs(tf) {
-			return nil, bad("token_file", "%q is not an absolute path", tf)
+			return nil, bad("token_file", "%s", notAbsolute(tf, ""))
 		}
 		e.TokenFile = filepath.Clean(tf)
 	}
@@ -462,11 +496,32 @@ func checkDiscoveredEndpoint(s string, httpsIssuer bool) error {
 	return nil
 }
 
+// notAbsolute says of path, not absolute, what to write instead: its
+// whole path, such as example ("": path in the home folder); of a ~, which
+// only a shell makes the home folder, the home folder's path.
+func notAbsolute(path, example string) string {
+	if rest, ok := strings.CutPrefix(path, "~"); ok && (rest == "" || rest[0] == '/' || rest[0] == '\\') {
+		return fmt.Sprintf("%q: ~ is your home folder only to a shell; write the whole path, such as %s", path, filepath.Join(homeFolder(), rest))
+	}
+	if example == "" {
+		example = filepath.Join(homeFolder(), path)
+	}
+	return fmt.Sprintf("%q is not an absolute path; write the file's whole path, such as %s", path, example)
+}
+
+// homeFolder is the user's home folder, for examples; /home/me without one.
+func homeFolder() string {
+	if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
+		return h
+	}
+	return "/home/me"
+}
+
 // checkCAFile accepts an absolute path to a PEM file holding at least one
 // certificate, that only its owner (this user, or root) can change.
 func checkCAFile(path string) error {
 	if !filepath.IsAbs(path) {
-		return fmt.Errorf("%q is not an absolute path; write the file's whole path, such as /etc/ssl/corp-ca.pem", path)
+		return errors.New(notAbsolute(path, "/etc/ssl/corp-ca.pem"))
 	}
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {

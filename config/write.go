@@ -168,7 +168,7 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 			var line struct {
 				DefaultEnv string `toml:"default_env"`
 			}
-			if _, err := toml.Decode(l, &line); err == nil && line.DefaultEnv == name {
+			if _, err := toml.Decode(l, &line); err == nil && strings.TrimSpace(line.DefaultEnv) == name {
 				continue
 			}
 			kept = append(kept, lines[i])

@@ -425,6 +425,9 @@ func (f *Factory) configured(then string) (*config.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !conf.Exists {
+		return nil, conf.Missing()
+	}
 	if len(conf.Envs) == 0 {
 		return nil, usageErrorf("no environment is configured in %s; %s", conf.Path, then)
 	}

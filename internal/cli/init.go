@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,7 +42,8 @@ comments are kept, but for comments among this environment's keys, whose
 table is written anew) and print the redirect URI to register with the provider.
 The environment is named by -e; without it, freeagent-sandbox is called
 "sandbox" and freeagent "production". Flags given for an environment that
-exists replace only what they name.
+exists replace only what they name; a --provider other than its own is
+refused, writing nothing (give the new one another name, or remove the old).
 
 On a terminal, init asks for whatever the flags leave out (the provider, the
 environment's name, the client id, and how to get the client secret, which is
@@ -140,6 +142,17 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		}
 	}
 	prev, existed := old.Settings[name]
+	// Another provider's settings merged into this one's would make an
+	// environment of neither (one's endpoints and scopes with the other's
+	// preset), whose next log-in replaced the stored grant.
+	if was := cmp.Or(strings.TrimSpace(prev.Provider), "generic"); existed && s.Provider != "" && s.Provider != was {
+		client := ""
+		if id := strings.TrimSpace(prev.ClientID); id != "" {
+			client = fmt.Sprintf(" (client %s)", id)
+		}
+		return usageErrorf("environment %q is already configured for provider %s%s; init changes only what its flags name, and would mix the two providers' settings: give the new one another name (-e NAME), or take this one out first with `freshtoken remove -e %s`; nothing was written",
+			name, was, client, name)
+	}
 	if existed {
 		s = mergeSettings(prev, s)
 	}
@@ -301,7 +314,7 @@ func checkSecretEnvFlag(name string) error {
 	switch {
 	case name == "":
 		return nil
-	case looksLikeASecret(name) && os.Getenv(name) == "": // a variable set by that name is one
+	case config.LooksLikeASecret(name) && os.Getenv(name) == "": // a variable set by that name is one
 		return usageErrorf("--client-secret-env takes the name of the environment variable that holds the client secret, such as FREEAGENT_SECRET, and what was given looks like the secret itself (not shown); export FREEAGENT_SECRET=… and pass --client-secret-env FREEAGENT_SECRET")
 	case !config.IsEnvVarName(name):
 		return notAVariableName("--client-secret-env", name)
@@ -330,19 +343,6 @@ func notAVariableName(flag, name string) error {
 		break
 	}
 	return usageErrorf("%s takes the name of an environment variable, of letters, digits and _ (such as FREEAGENT_SECRET); what was given %s (the rest not shown, in case it is the secret itself)", flag, why)
-}
-
-// looksLikeASecret reports whether s, given as a variable's name, is rather
-// a generated secret: 16 characters or more mixing upper and lower case
-// letters and digits, as nobody names a variable.
-func looksLikeASecret(s string) bool {
-	var upper, lower, digit bool
-	for _, r := range s {
-		upper = upper || unicode.IsUpper(r)
-		lower = lower || unicode.IsLower(r)
-		digit = digit || unicode.IsDigit(r)
-	}
-	return len(s) >= 16 && upper && lower && digit
 }
 
 // examplePlaceholders are the client ids the README's and --help's examples
@@ -428,7 +428,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		}
 		s.ClientSecretEnv, err = p.ask(ctx, "Variable name", def, func(v string) error {
 			switch {
-			case looksLikeASecret(v):
+			case config.LooksLikeASecret(v):
 				return errors.New("that looks like the secret itself; give the name of the variable that holds it, such as FREEAGENT_SECRET, and export it in your shell")
 			case !config.IsEnvVarName(v):
 				return fmt.Errorf("%q is not a variable name such as FREEAGENT_SECRET", v)

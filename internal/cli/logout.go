@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -80,6 +81,8 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		}
 	case errors.Is(err, store.ErrNewerFormat):
 		return src.Logout(ctx) // a newer freshtoken's: refused, nothing deleted
+	case errors.Is(err, store.ErrCorrupt):
+		return logoutUnreadable(ctx, f, src, opts.Local, err)
 	}
 	var revokeErr error
 	if !opts.Local {
@@ -186,4 +189,31 @@ func trimEnv(err error, env string) string {
 		return msg[len(env)+2:]
 	}
 	return msg
+}
+
+// logoutUnreadable deletes a stored record that cannot be read, which
+// holds no token freshtoken could revoke or use, and says so: not that its
+// tokens were deleted, nor that it was kept (as readErr, the store's, does).
+func logoutUnreadable(ctx context.Context, f *Factory, src *freshtoken.Source, local bool, readErr error) error {
+	if err := src.Logout(ctx); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("Logged out of %s: its stored record could not be read (%s), and was deleted", src.Env(), unreadable(readErr))
+	if !local && src.CanRevoke() {
+		msg += "; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app's access there"
+	}
+	fmt.Fprintln(f.IO.ErrOut, msg+".")
+	return nil
+}
+
+// unreadable is what a store's error wrapping store.ErrCorrupt says is
+// wrong with the record, without its words on what is done about it ("it
+// was left as it is, and a log-in replaces it").
+func unreadable(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, store.ErrCorrupt.Error()+": "); i >= 0 {
+		s = s[i+len(store.ErrCorrupt.Error())+2:]
+	}
+	what, _, _ := strings.Cut(s, "; ")
+	return what
 }

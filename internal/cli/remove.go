@@ -89,6 +89,9 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			forgetTokenFile(f, env, rec)
 			forgotten = true
 			tokens = "its tokens were deleted from " + src.Location()
+			if err != nil {
+				tokens = fmt.Sprintf("its stored record could not be read (%s), and was deleted", unreadable(err))
+			}
 			return nil
 		}
 	}

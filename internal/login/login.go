@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +55,10 @@ var ErrBadPaste = errors.New("that is not the address your browser landed on")
 
 // ErrPortBusy means another program listens on the redirect URI's address.
 var ErrPortBusy = errors.New("the redirect address is in use")
+
+// ErrPortRefused means the system refused to let this user listen on the
+// redirect URI's port (one below 1024, such as 80 for a URI without one).
+var ErrPortRefused = errors.New("the redirect port may not be opened")
 
 // ErrNotLoopback means the redirect URI is not on this machine, so the log-in
 // cannot listen for the browser's answer: it takes --manual.
@@ -143,6 +148,9 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 			if errors.Is(err, ErrNotLoopback) {
 				return nil, fmt.Errorf("%s: %w; run `freshtoken login --manual -e %s` and paste the URL you land on", f.Env, err, f.Env)
 			}
+			if errors.Is(err, ErrPortRefused) {
+				return nil, fmt.Errorf("%s: %w", f.Env, err)
+			}
 			return nil, err
 		}
 	}
@@ -169,7 +177,11 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil, f.cancelled()
 		}
-		return nil, fmt.Errorf("%s: %w: no answer from the browser within %s", f.Env, ErrNotApproved, timeout)
+		// A provider that refused the redirect URI (not the one
+		// registered: localhost for 127.0.0.1, another port) keeps the
+		// browser on its own page, with nothing to approve.
+		return nil, fmt.Errorf("%s: %w: no answer from the browser within %s (if the provider's page refused the redirect URI, register %s with the provider exactly as shown, or set redirect_uri to the one registered)",
+			f.Env, ErrNotApproved, timeout, f.Config.RedirectURL)
 	}
 }
 
@@ -610,10 +622,20 @@ func Listen(redirectURI string) (net.Listener, error) {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return nil, fmt.Errorf("%w: %s (%v)", ErrPortBusy, addr, err)
 		}
+		if errors.Is(err, os.ErrPermission) {
+			_, port, _ := net.SplitHostPort(addr)
+			return nil, &portRefusedError{fmt.Sprintf("redirect_uri %s is on port %s, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI, port)}
+		}
 		return nil, fmt.Errorf("cannot listen on %s for the login callback: %v", addr, err)
 	}
 	return ln, nil
 }
+
+// portRefusedError says which port was refused; it is ErrPortRefused.
+type portRefusedError struct{ msg string }
+
+func (e *portRefusedError) Error() string        { return e.msg }
+func (e *portRefusedError) Is(target error) bool { return target == ErrPortRefused }
 
 // notLoopbackError says which way a redirect URI is not on this machine; it
 // is ErrNotLoopback.

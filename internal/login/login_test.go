@@ -754,3 +754,72 @@ func TestAnswerFromThisIssuerWrittenOtherwise(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeoutAfterTheProviderRefusedTheRedirectURI: a redirect URI other
+// than the one registered (localhost for 127.0.0.1, another port) is
+// refused on the provider's page, where the browser stays; the log-in's
+// time running out said only to approve access in the browser, which that
+// page does not offer. It names the redirect URI to register.
+func TestTimeoutAfterTheProviderRefusedTheRedirectURI(t *testing.T) {
+	_, conf := provider(t, "http://127.0.0.1:8787/callback")
+	ln, err := login.Listen("http://localhost:0/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	conf.RedirectURL = "http://localhost:" + port + "/callback"
+	page := make(chan string, 1)
+	ctx := deadline{context.Background(), make(chan struct{})}
+	flow := &login.Flow{Env: "sandbox", Config: conf, Listener: ln, Stderr: io.Discard, Timeout: time.Minute,
+		OpenBrowser: func(u string) error {
+			go func() {
+				resp, err := http.Get(u)
+				if err != nil {
+					page <- err.Error()
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				page <- string(b)
+			}()
+			return nil
+		}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := flow.Run(ctx)
+		done <- err
+	}()
+	if got := <-page; !strings.Contains(got, "is not registered") {
+		t.Fatalf("the provider's page: %q; want it to refuse the redirect URI", got)
+	}
+	close(ctx.done)
+	err = <-done
+	want := "no answer from the browser within 1m0s (if the provider's page refused the redirect URI, register " + conf.RedirectURL + " with the provider exactly as shown, or set redirect_uri to the one registered)"
+	if !errors.Is(err, login.ErrNotApproved) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v; want it to contain %q", err, want)
+	}
+}
+
+// TestRedirectURIOnAPortOnlyAnAdministratorMayOpen: a redirect URI without
+// a port (http://127.0.0.1/callback, as providers' docs write localhost)
+// is port 80, which only an administrator may listen on: login failed
+// with net's words, exit 1 (a bug), saying nothing of what to do. It says
+// to write a port of 1024 or more, a configuration mistake (exit 2). Where
+// anyone may listen there (root, or a system that lets users), it skips.
+func TestRedirectURIOnAPortOnlyAnAdministratorMayOpen(t *testing.T) {
+	ln, err := login.Listen("http://127.0.0.1/callback")
+	if err == nil {
+		ln.Close()
+		t.Skip("this user may listen on port 80")
+	}
+	if errors.Is(err, login.ErrPortBusy) {
+		t.Skip("port 80 is in use")
+	}
+	want := "redirect_uri http://127.0.0.1/callback is on port 80, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider"
+	if !errors.Is(err, login.ErrPortRefused) || err.Error() != want {
+		t.Fatalf("got %v; want %q", err, want)
+	}
+	if got := failure.Of(err).Row().Exit; got != 2 {
+		t.Fatalf("exit %d; want 2, a configuration mistake", got)
+	}
+}

@@ -102,18 +102,19 @@ var notices = map[string]struct {
 	error bool
 	text  string
 }{
-	"logged-in":            {false, "Logged in to {env}. freshtoken will keep its token fresh. If you started this from a terminal, you can close this tab."},
-	"login-failed":         {true, "Could not log in to {env}; see the details below."},
-	"renewed":              {false, "Renewed the token of {env}."},
-	"renew-failed":         {true, "Could not renew the token of {env}; see the details below."},
-	"logged-out":           {false, "Logged out of {env}: its tokens are forgotten."},
-	"logout-failed":        {true, "Could not log out of {env}; see the details below."},
-	"nothing-to-log-out":   {false, "{env} has no stored tokens: there was nothing to log out of."},
-	"logged-out-unrevoked": {false, "Logged out of {env}: its tokens are forgotten here; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access in your account at the provider."},
-	"logged-out-here":      {true, "Logged out of {env}: its tokens are forgotten here, but the provider could not be told to end the grant (see the details below); to end it there, remove the app's access in your account at the provider."},
-	"stale-login":          {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
-	"device-login":         {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
-	"login-not-needed":     {false, "{env} uses client credentials: no log-in is needed."},
+	"logged-in":             {false, "Logged in to {env}. freshtoken will keep its token fresh. If you started this from a terminal, you can close this tab."},
+	"login-failed":          {true, "Could not log in to {env}; see the details below."},
+	"renewed":               {false, "Renewed the token of {env}."},
+	"renew-failed":          {true, "Could not renew the token of {env}; see the details below."},
+	"logged-out":            {false, "Logged out of {env}: its tokens are forgotten."},
+	"logout-failed":         {true, "Could not log out of {env}; see the details below."},
+	"nothing-to-log-out":    {false, "{env} has no stored tokens: there was nothing to log out of."},
+	"logged-out-unrevoked":  {false, "Logged out of {env}: its tokens are forgotten here; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access in your account at the provider."},
+	"logged-out-unreadable": {false, "Logged out of {env}: its stored record could not be read, and was deleted; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app's access in your account at the provider."},
+	"logged-out-here":       {true, "Logged out of {env}: its tokens are forgotten here, but the provider could not be told to end the grant (see the details below); to end it there, remove the app's access in your account at the provider."},
+	"stale-login":           {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
+	"device-login":          {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
+	"login-not-needed":      {false, "{env} uses client credentials: no log-in is needed."},
 }
 
 func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
@@ -328,6 +329,18 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 				p.buttonFailed(w, r, name, "logout-failed", gerr)
 				return
 			}
+		case errors.Is(lerr, store.ErrCorrupt) && !errors.Is(lerr, store.ErrNewerFormat):
+			// As `freshtoken logout`: a record that cannot be read holds
+			// nothing to revoke; it is deleted, and said to be.
+			if err := e.src.Logout(r.Context()); err != nil {
+				p.buttonFailed(w, r, name, "logout-failed", err)
+				return
+			}
+			why, _, _ := strings.Cut(lerr.Error(), "; ") // not the store's words that it was kept
+			p.log.Info("logged out; the stored record could not be read, and was deleted", "env", name, "error", why)
+			e.succeed()
+			http.Redirect(w, r, "/?done=logged-out-unreadable&env="+url.QueryEscape(name), http.StatusSeeOther)
+			return
 		}
 		// End the grant at the provider if it can, and forget the tokens
 		// whatever it answered.

@@ -2,10 +2,12 @@ package proxy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -478,5 +480,33 @@ func TestLogoutButtonSaysWhenRevocationFailed(t *testing.T) {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("the page does not say %q:\n%s", want, page)
 		}
+	}
+}
+
+// TestLogoutButtonWithAnUnreadableRecord: Log out where the stored record
+// cannot be read (a corrupt file) deletes it, sends nothing, and says so:
+// the page said the tokens were forgotten but revoking them failed, with
+// the store's words that the record "was left as it is".
+func TestLogoutButtonWithAnUnreadableRecord(t *testing.T) {
+	revocation, revoked := countingRevocation(t)
+	f := revFixture(t, func(*fixture) string { return revocation })
+	dir := filepath.Join(filepath.Dir(f.configPath), "store")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rev.json"), []byte(`{"access_token": "garb`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loc := f.logOutRev(t, "logged-out-unreadable")
+	if revoked.Load() != 0 {
+		t.Fatalf("the revocation endpoint was asked %d times", revoked.Load())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rev.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the unreadable record is still there: %v", err)
+	}
+	_, page := f.get(t, loc)
+	want := "Logged out of rev: its stored record could not be read, and was deleted; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app&#39;s access in your account at the provider."
+	if !strings.Contains(string(page), want) || strings.Contains(string(page), "left as it is") || strings.Contains(string(page), "revoking them at the provider failed") {
+		t.Fatalf("the page does not say %q:\n%s", want, page)
 	}
 }
