@@ -212,41 +212,52 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 	}
 }
 
-// TestInstalledConfigReadsBackWhatForWrote: install names the configuration
-// a service it replaces ran with, read back from its file however that file
-// quotes the path.
-func TestInstalledConfigReadsBackWhatForWrote(t *testing.T) {
-	for _, conf := range []string{"/home/me/.config/freshtoken/config.toml", `/home/me/it's "50%" $HOME\config & <more>.toml`} {
-		for _, goos := range []string{"linux", "darwin"} {
-			p, err := service.For(goos, service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy"}, Home: "/home/me"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := service.InstalledConfig(p.Text); got != conf {
-				t.Errorf("%s: read back %q from:\n%s\nwant %q", goos, got, p.Text, conf)
+// TestInstalledReadsBackWhatForWrote: install names the configuration a
+// service it replaces ran with, and status the binary a service runs, each
+// read back from the service's file however that file quotes the path.
+func TestInstalledReadsBackWhatForWrote(t *testing.T) {
+	for _, tc := range []struct {
+		what   string
+		paths  []string
+		goos   []string
+		spec   func(path string) service.Spec
+		read   func(text string) string
+		naught string // a file naming none
+	}{
+		{
+			what:  "configuration",
+			paths: []string{"/home/me/.config/freshtoken/config.toml", `/home/me/it's "50%" $HOME\config & <more>.toml`},
+			goos:  []string{"linux", "darwin"},
+			spec: func(conf string) service.Spec {
+				return service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy"}, Home: "/home/me"}
+			},
+			read:   service.InstalledConfig,
+			naught: "[Service]\nExecStart=/usr/bin/true\n",
+		},
+		{
+			what:  "executable",
+			paths: []string{"/usr/bin/freshtoken", "/home/me/my tools 100% $HOME & <more>/freshtoken"},
+			goos:  []string{"linux", "darwin", "windows"},
+			spec: func(exe string) service.Spec {
+				return service.Spec{Executable: exe, Args: []string{"--config", "/home/me/c.toml", "proxy"}, Home: "/home/me"}
+			},
+			read:   service.InstalledExecutable,
+			naught: "[Unit]\nDescription=x\n",
+		},
+	} {
+		for _, path := range tc.paths {
+			for _, goos := range tc.goos {
+				p, err := service.For(goos, tc.spec(path))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := tc.read(p.Text); got != path {
+					t.Errorf("%s: %s read back %q from:\n%s\nwant %q", goos, tc.what, got, p.Text, path)
+				}
 			}
 		}
-	}
-	if got := service.InstalledConfig("[Service]\nExecStart=/usr/bin/true\n"); got != "" {
-		t.Errorf("a unit naming no configuration gave %q", got)
-	}
-}
-
-// TestInstalledExecutableReadsBackWhatForWrote: status names the binary a
-// service runs, read back from its file however that file writes the path.
-func TestInstalledExecutableReadsBackWhatForWrote(t *testing.T) {
-	for _, exe := range []string{"/usr/bin/freshtoken", "/home/me/my tools 100% $HOME & <more>/freshtoken"} {
-		for _, goos := range []string{"linux", "darwin", "windows"} {
-			p, err := service.For(goos, service.Spec{Executable: exe, Args: []string{"--config", "/home/me/c.toml", "proxy"}, Home: "/home/me"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := service.InstalledExecutable(p.Text); got != exe {
-				t.Errorf("%s: read back %q from:\n%s\nwant %q", goos, got, p.Text, exe)
-			}
+		if got := tc.read(tc.naught); got != "" {
+			t.Errorf("a file naming no %s gave %q", tc.what, got)
 		}
-	}
-	if got := service.InstalledExecutable("[Unit]\nDescription=x\n"); got != "" {
-		t.Errorf("a file naming no program gave %q", got)
 	}
 }
