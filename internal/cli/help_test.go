@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
@@ -148,4 +150,98 @@ func helpTexts(root *cobra.Command) map[string]string {
 	}
 	walk(root)
 	return texts
+}
+
+// TestFlagsNamedInHelpExist: a flag's help, a command's text or its
+// examples that name another flag (`--os …, with --dry-run`) name one the
+// command has, so that doing as the help says is never "unknown flag".
+func TestFlagsNamedInHelpExist(t *testing.T) {
+	ios, _, _ := testStreams(false, false)
+	named := regexp.MustCompile(`(?:^|[\s(\x60"'])--([a-z][a-z-]*[a-z])`)
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		has := func(name string) bool {
+			return c.Flags().Lookup(name) != nil || c.InheritedFlags().Lookup(name) != nil
+		}
+		check := func(where, text string) {
+			for _, m := range named.FindAllStringSubmatch(text, -1) {
+				if name := m[1]; !has(name) && !namesOtherCommand(text, name) {
+					t.Errorf("%s: %s names --%s, which %s does not have", c.CommandPath(), where, name, c.CommandPath())
+				}
+			}
+		}
+		c.Flags().VisitAll(func(f *pflag.Flag) { check("the help of --"+f.Name, f.Usage) })
+		for _, line := range strings.Split(c.Example, "\n") {
+			if c.HasSubCommands() {
+				break // its examples run the subcommands
+			}
+			if args := exampleArgs(line, c.CommandPath()); args != nil {
+				for _, a := range args {
+					if name, ok := strings.CutPrefix(a, "--"); ok && name != "" {
+						if name, _, _ = strings.Cut(name, "="); !has(name) {
+							t.Errorf("%s: its example %q uses --%s, which it does not have", c.CommandPath(), strings.TrimSpace(line), name)
+						}
+					}
+				}
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(cli.NewRootCmd(&cli.Factory{IO: ios}))
+}
+
+// exampleArgs is what follows path (`freshtoken service status`) in an
+// example line that runs that command, global flags between its words
+// allowed, up to a comment, a pipe or the next command; nil for a line
+// that runs another.
+func exampleArgs(line, path string) []string {
+	words := strings.Fields(path)
+	if i := strings.Index(line, " #"); i >= 0 {
+		line = line[:i]
+	}
+	if i := strings.Index(line, "freshtoken "); i >= 0 {
+		line = line[i:]
+	} else {
+		return nil
+	}
+	fields := strings.Fields(line)
+	w := 0
+	for i := 0; i < len(fields); i++ {
+		f := fields[i]
+		switch {
+		case f == "|" || f == "&&" || f == ";" || strings.HasPrefix(f, "$(") || f == "--":
+			return nil
+		case w < len(words) && f == words[w]:
+			w++
+			if w == len(words) {
+				var rest []string
+				for _, a := range fields[i+1:] {
+					if a == "|" || a == "&&" || a == ";" || a == "--" || a == ">" {
+						break
+					}
+					rest = append(rest, a)
+				}
+				return rest
+			}
+		case f == "-e" || f == "--config" || f == "--log-format" || f == "--log-file":
+			i++ // a global flag and its value
+		case strings.HasPrefix(f, "-"):
+		default:
+			return nil // another command
+		}
+	}
+	return nil
+}
+
+// namesOtherCommand reports whether text names --name as another
+// command's flag (`freshtoken init … --client-secret-env`).
+func namesOtherCommand(text, name string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, "--"+name) && strings.Contains(line, "freshtoken ") {
+			return true
+		}
+	}
+	return false
 }
