@@ -3,6 +3,7 @@ package cli_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -59,11 +60,16 @@ func TestEveryCommandHasExamples(t *testing.T) {
 
 // TestCurlExamplesAskForJSON: FreeAgent wants Accept: application/json on
 // every request, so every curl example in --help, the README and docs/ that
-// calls an API with a token sends it, and can be pasted as it is.
+// calls an API, with a token or through the proxy (which passes curl's
+// Accept: */* on as it is), sends it, and can be pasted as it is.
 func TestCurlExamplesAskForJSON(t *testing.T) {
 	ios, _, _ := testStreams(false, false)
 	texts := helpTexts(cli.NewRootCmd(&cli.Factory{IO: ios}))
-	for _, doc := range []string{"../../README.md", "../../docs/postman.md", "../../docs/proxy.md"} {
+	docs, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range append(docs, "../../README.md") {
 		data, err := os.ReadFile(doc)
 		if err != nil {
 			t.Fatal(err)
@@ -72,12 +78,19 @@ func TestCurlExamplesAskForJSON(t *testing.T) {
 	}
 	for where, text := range texts {
 		for line := range strings.Lines(text) {
-			if strings.Contains(line, "curl ") && strings.Contains(line, "Authorization: Bearer") && !strings.Contains(line, "Accept: application/json") {
+			api := strings.Contains(line, "Authorization: Bearer") || throughProxy.MatchString(line)
+			if curlCommand.MatchString(line) && api && !strings.Contains(line, "Accept: application/json") {
 				t.Errorf("%s: a curl example without Accept: application/json: %s", where, strings.TrimSpace(line))
 			}
 		}
 	}
 }
+
+// curlCommand matches a curl command line, not the word in a sentence.
+var curlCommand = regexp.MustCompile("(^|[\\s(`])curl +[-'\"h]")
+
+// throughProxy matches a URL of an API through the proxy (ENV/v2/…).
+var throughProxy = regexp.MustCompile(`127\.0\.0\.1:8787/[a-z][a-z0-9_-]*/v`)
 
 // TestHelpConfigNamesEveryKey: `freshtoken help config` shows every key an
 // environment may have.
