@@ -425,6 +425,9 @@ func (f *Factory) configured(then string) (*config.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !conf.Exists { // a mistyped --config, say: told as Env tells it
+		return nil, usageErrorf("the configuration file %s does not exist; run `freshtoken init` to create it, or name another (--config PATH, or $FRESHTOKEN_CONFIG)", conf.Path)
+	}
 	if len(conf.Envs) == 0 {
 		return nil, usageErrorf("no environment is configured in %s; %s", conf.Path, then)
 	}
