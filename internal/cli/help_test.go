@@ -3,11 +3,14 @@ package cli_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
@@ -57,11 +60,16 @@ func TestEveryCommandHasExamples(t *testing.T) {
 
 // TestCurlExamplesAskForJSON: FreeAgent wants Accept: application/json on
 // every request, so every curl example in --help, the README and docs/ that
-// calls an API with a token sends it, and can be pasted as it is.
+// calls an API, with a token or through the proxy (which passes curl's
+// Accept: */* on as it is), sends it, and can be pasted as it is.
 func TestCurlExamplesAskForJSON(t *testing.T) {
 	ios, _, _ := testStreams(false, false)
 	texts := helpTexts(cli.NewRootCmd(&cli.Factory{IO: ios}))
-	for _, doc := range []string{"../../README.md", "../../docs/postman.md", "../../docs/proxy.md"} {
+	docs, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range append(docs, "../../README.md") {
 		data, err := os.ReadFile(doc)
 		if err != nil {
 			t.Fatal(err)
@@ -70,12 +78,19 @@ func TestCurlExamplesAskForJSON(t *testing.T) {
 	}
 	for where, text := range texts {
 		for line := range strings.Lines(text) {
-			if strings.Contains(line, "curl ") && strings.Contains(line, "Authorization: Bearer") && !strings.Contains(line, "Accept: application/json") {
+			api := strings.Contains(line, "Authorization: Bearer") || throughProxy.MatchString(line)
+			if curlCommand.MatchString(line) && api && !strings.Contains(line, "Accept: application/json") {
 				t.Errorf("%s: a curl example without Accept: application/json: %s", where, strings.TrimSpace(line))
 			}
 		}
 	}
 }
+
+// curlCommand matches a curl command line, not the word in a sentence.
+var curlCommand = regexp.MustCompile("(^|[\\s(`])curl +[-'\"h]")
+
+// throughProxy matches a URL of an API through the proxy (ENV/v2/…).
+var throughProxy = regexp.MustCompile(`127\.0\.0\.1:8787/[a-z][a-z0-9_-]*/v`)
 
 // TestHelpConfigNamesEveryKey: `freshtoken help config` shows every key an
 // environment may have.
@@ -148,4 +163,98 @@ func helpTexts(root *cobra.Command) map[string]string {
 	}
 	walk(root)
 	return texts
+}
+
+// TestFlagsNamedInHelpExist: a flag's help, a command's text or its
+// examples that name another flag (`--os …, with --dry-run`) name one the
+// command has, so that doing as the help says is never "unknown flag".
+func TestFlagsNamedInHelpExist(t *testing.T) {
+	ios, _, _ := testStreams(false, false)
+	named := regexp.MustCompile(`(?:^|[\s(\x60"'])--([a-z][a-z-]*[a-z])`)
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		has := func(name string) bool {
+			return c.Flags().Lookup(name) != nil || c.InheritedFlags().Lookup(name) != nil
+		}
+		check := func(where, text string) {
+			for _, m := range named.FindAllStringSubmatch(text, -1) {
+				if name := m[1]; !has(name) && !namesOtherCommand(text, name) {
+					t.Errorf("%s: %s names --%s, which %s does not have", c.CommandPath(), where, name, c.CommandPath())
+				}
+			}
+		}
+		c.Flags().VisitAll(func(f *pflag.Flag) { check("the help of --"+f.Name, f.Usage) })
+		for _, line := range strings.Split(c.Example, "\n") {
+			if c.HasSubCommands() {
+				break // its examples run the subcommands
+			}
+			if args := exampleArgs(line, c.CommandPath()); args != nil {
+				for _, a := range args {
+					if name, ok := strings.CutPrefix(a, "--"); ok && name != "" {
+						if name, _, _ = strings.Cut(name, "="); !has(name) {
+							t.Errorf("%s: its example %q uses --%s, which it does not have", c.CommandPath(), strings.TrimSpace(line), name)
+						}
+					}
+				}
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(cli.NewRootCmd(&cli.Factory{IO: ios}))
+}
+
+// exampleArgs is what follows path (`freshtoken service status`) in an
+// example line that runs that command, global flags between its words
+// allowed, up to a comment, a pipe or the next command; nil for a line
+// that runs another.
+func exampleArgs(line, path string) []string {
+	words := strings.Fields(path)
+	if i := strings.Index(line, " #"); i >= 0 {
+		line = line[:i]
+	}
+	if i := strings.Index(line, "freshtoken "); i >= 0 {
+		line = line[i:]
+	} else {
+		return nil
+	}
+	fields := strings.Fields(line)
+	w := 0
+	for i := 0; i < len(fields); i++ {
+		f := fields[i]
+		switch {
+		case f == "|" || f == "&&" || f == ";" || strings.HasPrefix(f, "$(") || f == "--":
+			return nil
+		case w < len(words) && f == words[w]:
+			w++
+			if w == len(words) {
+				var rest []string
+				for _, a := range fields[i+1:] {
+					if a == "|" || a == "&&" || a == ";" || a == "--" || a == ">" {
+						break
+					}
+					rest = append(rest, a)
+				}
+				return rest
+			}
+		case f == "-e" || f == "--config" || f == "--log-format" || f == "--log-file":
+			i++ // a global flag and its value
+		case strings.HasPrefix(f, "-"):
+		default:
+			return nil // another command
+		}
+	}
+	return nil
+}
+
+// namesOtherCommand reports whether text names --name as another
+// command's flag (`freshtoken init … --client-secret-env`).
+func namesOtherCommand(text, name string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, "--"+name) && strings.Contains(line, "freshtoken ") {
+			return true
+		}
+	}
+	return false
 }

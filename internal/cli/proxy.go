@@ -60,7 +60,7 @@ When an upgrade replaces the freshtoken it was started from, it sees any
 renewal in flight through and starts the new version in its own place (not on
 Windows).`,
 		Example: `  freshtoken proxy
-  curl http://127.0.0.1:8787/sandbox/v2/company
+  curl -H "Accept: application/json" http://127.0.0.1:8787/sandbox/v2/company
   freshtoken proxy --listen 127.0.0.1:9000 --debug
   freshtoken proxy --no-listen    # only keep the grants alive`,
 		Args: exactArgs(0, "no arguments"),

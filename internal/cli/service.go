@@ -68,8 +68,9 @@ https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
 				return sub.run(cmd.Context(), opts, plan)
 			},
 		}
-		c.Flags().StringVar(&opts.OS, "os", runtime.GOOS, "the system to describe (linux, darwin or windows), with --dry-run")
-		if sub.use != "status" {
+		opts.OS = runtime.GOOS
+		if sub.use != "status" { // status asks this system's service manager: no other's
+			c.Flags().StringVar(&opts.OS, "os", runtime.GOOS, "the system to describe (linux, darwin or windows), with --dry-run")
 			c.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be written and run, and change nothing")
 			c.Flags().BoolVar(&opts.FilesOnly, "files-only", false, "write or remove the file, but start or stop nothing")
 		}

@@ -41,7 +41,11 @@ credentials), and access_token_held whether an access token is stored (not
 when only a refresh token was imported: the next call fetches one).
 access_token_unusable, when present, says that the stored access token cannot
 be used (control characters in it, or a type bound to a key, as DPoP), and
-what to run for another.
+what to run for another. problem, when present, is the last failure that
+needs a person ({"kind","message","at"}, kind grant_ended or
+client_rejected), until a renewal or log-in succeeds; error, when present,
+says why the environment's tokens could not be read (a store out of reach,
+no keychain, a file others may read).
 
 It exits 0 when every environment has what it needs here, even one that
 needs a log-in (its lines say so). When one does not, it exits with that

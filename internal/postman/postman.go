@@ -536,8 +536,9 @@ const (
 
 // readTimes reads e's issue time (key iss, value issV) and its lifetime or
 // expiry (key exp, value expV) into e. A number that cannot be right (NaN,
-// before 2000, in the future for an issue time, over a day for a lifetime)
-// is no error but a doubt, which leaves the expiry unknown and says why.
+// before 2000, in the future for an issue time, over a day for a lifetime,
+// an expiry over a day after the issue time, or from now without one) is
+// no error but a doubt, which leaves the expiry unknown and says why.
 func readTimes(e *Env, iss, issV, exp, expV string) error {
 	var doubts []string
 	if issV != "" {
@@ -581,6 +582,17 @@ func readTimes(e *Env, iss, issV, exp, expV string) error {
 			doubts = append(doubts, fmt.Sprintf("%s is %s, over a day in seconds or in milliseconds", exp, expV))
 		default:
 			e.Lifetime = time.Duration(n * float64(time.Second))
+		}
+	}
+	if !e.ExpiresAt.IsZero() {
+		// The time it expires is a lifetime too: over a day, the token
+		// would be served, never renewed, until then.
+		from, after := e.IssuedAt, "after "+iss
+		if from.IsZero() {
+			from, after = time.Now(), "from now"
+		}
+		if e.ExpiresAt.Sub(from) > maxLifetime {
+			doubts = append(doubts, fmt.Sprintf("%s is %s, over a day %s", exp, expV, after))
 		}
 	}
 	if len(doubts) > 0 {

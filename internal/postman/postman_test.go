@@ -264,6 +264,14 @@ func TestParseDoubtsImplausibleTimes(t *testing.T) {
 		{ms, recent.Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000Z"), ""},
 		{recent.Format(time.RFC3339), "3600", ""},
 		{time.Now().Add(72 * time.Hour).Format(time.RFC3339), "3600", "in the future"},
+		// The time it expires, more than a day after it was issued (or,
+		// with no issue time, from now): a lifetime over a day, which
+		// would have the token served, never renewed, until then.
+		{ms, recent.Add(30 * 24 * time.Hour).UTC().Format("2006-01-02T15:04:05.000Z"), "over a day after AccessTokenIss_a"},
+		{ms, strconv.FormatInt(recent.Add(30*24*time.Hour).UnixMilli(), 10), "over a day after AccessTokenIss_a"},
+		{"", "2099-01-01T00:00:00.000Z", "over a day from now"},
+		{"", strconv.FormatInt(recent.Add(time.Hour).UnixMilli(), 10), ""},
+		{ms, recent.Add(-time.Hour).UTC().Format("2006-01-02T15:04:05.000Z"), ""}, // expired, as it says
 	} {
 		exp, err := Parse([]byte(export(tt.iss, tt.exp)))
 		if err != nil {

@@ -399,6 +399,15 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 		if err == nil || errors.As(err, &answer) && strings.Contains(answer.Error(), "syntax error") {
 			continue // the SET ran past the user's permissions
 		}
+		if c.also == "pttl" && errors.As(err, &answer) && strings.Contains(answer.Error(), "'pttl'") {
+			// It may mark renewals and renew: only a machine waiting
+			// on a dead holder's mark waits longer (docs/fleets.md).
+			user := s.client.Options().Username
+			if user == "" {
+				user = "default"
+			}
+			return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s lets this user renew but not ask how long a renewal's in-flight mark has to live (%s): a machine waiting for the renewal lock cannot tell that the machine holding it died, and waits five minutes for it rather than 15 seconds; add +pttl to the user's permissions (ACL SETUSER %s +pttl; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
+		}
 		failed := s.failed(ctx, c.what, err)
 		if errors.As(err, &answer) && ctx.Err() == nil && !errors.Is(failed, store.ErrDenied) && !errors.Is(failed, store.ErrUnreachable) {
 			continue // another answer: Redis let the user run it
