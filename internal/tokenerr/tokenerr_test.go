@@ -72,3 +72,41 @@ func TestNotThere(t *testing.T) {
 		})
 	}
 }
+
+// TestClassify: how each kind of answer is sorted. A refusal of the grant
+// named by its error code is one whatever status comes with it, a 5xx or a
+// 429 included: the provider said the refresh token is no good, and
+// sending it again (a retry, the 429's wait) cannot make it good, while a
+// grant that did end is then told at once rather than as a provider that
+// keeps failing; the tokens stay stored either way, and `token --force`
+// tries them again. Only a provider's own "busy" codes and statuses
+// without a refusal are passing.
+func TestClassify(t *testing.T) {
+	answer := func(status int, code string) error {
+		return &oauth2.RetrieveError{Response: &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {"7"}}}, ErrorCode: code}
+	}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want tokenerr.Class
+	}{
+		{"invalid_grant", answer(400, "invalid_grant"), tokenerr.BadGrant},
+		{"invalid_grant at 401", answer(401, "invalid_grant"), tokenerr.BadGrant},
+		{"invalid_grant at 500", answer(500, "invalid_grant"), tokenerr.BadGrant},
+		{"invalid_grant at 429", answer(429, "invalid_grant"), tokenerr.BadGrant},
+		{"interaction_required", answer(400, "interaction_required"), tokenerr.BadGrant},
+		{"invalid_client", answer(401, "invalid_client"), tokenerr.BadClient},
+		{"GitHub's refusal at 200", answer(200, "incorrect_client_credentials"), tokenerr.BadClient},
+		{"429", answer(429, ""), tokenerr.RateLimited},
+		{"500", answer(500, ""), tokenerr.Passing},
+		{"503 server_error", answer(503, "server_error"), tokenerr.Passing},
+		{"temporarily_unavailable at 400", answer(400, "temporarily_unavailable"), tokenerr.Passing},
+		{"408", answer(408, ""), tokenerr.Passing},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, _, _ := tokenerr.Classify(tt.err); got != tt.want {
+				t.Fatalf("Classify = %v; want %v", got, tt.want)
+			}
+		})
+	}
+}
