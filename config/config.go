@@ -436,6 +436,32 @@ func unknownKeyHint(k toml.Key, keys []toml.Key) string {
 	if near := nearestSetting(t, part); near != "" {
 		return "unknown key; did you mean " + near + "?"
 	}
+	// A misspelling of another table's key (clinet_id above the
+	// environments) is named too, and where it goes, as one in its own
+	// table is: it got only the generic message.
+	for _, other := range []string{"env", "", "store", "notify"} {
+		if other == in {
+			continue
+		}
+		near := nearestSetting(tables()[other], part)
+		if near == "" {
+			continue
+		}
+		switch other {
+		case "env":
+			line := "[env.NAME]"
+			if envs := envNames(keys); len(envs) == 1 {
+				line = "[env." + envs[0] + "]"
+			}
+			return fmt.Sprintf("unknown key here; did you mean %s? It is an environment's key: move it below its environment's line, %s", near, line)
+		case "":
+			if _, ft := settingNamed(tables()[""], near); isTable(ft) {
+				return fmt.Sprintf("unknown key here; did you mean [%s]? It is a table of the whole file: write its line as [%s]", near, near)
+			}
+			return fmt.Sprintf("unknown key here; did you mean %s? It goes at the top of the file, above the first [table] line", near)
+		}
+		return fmt.Sprintf("unknown key here; did you mean %s? It is [%s]'s key: move it below a line [%s]", near, other, other)
+	}
 	return ""
 }
 
