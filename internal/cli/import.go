@@ -245,11 +245,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
 		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets)
 	}
-	printImported(f, opts, exp, envs, settings, stored, held, path)
-	for _, u := range skipped {
-		fmt.Fprintf(f.IO.ErrOut, "Skipped %s: %v; to import it too, set it in Postman, export again and run `%s`.\n",
-			u.Name, u.Err, f.commandLine("import postman -e "+u.Name+" "+shellquote.Word(opts.File)))
-	}
+	printImported(f, opts, exp, envs, skipped, settings, stored, held, path)
 	return nil
 }
 
@@ -484,7 +480,7 @@ func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool
 
 // printImported summarises the import, without a secret: the environments
 // on stdout, what to do next on stderr.
-func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, settings []config.EnvSettings, stored []string, held []bool, path string) {
+func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, stored []string, held []bool, path string) {
 	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.File, exp.Layout, path)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
 	for i, e := range envs {
@@ -493,6 +489,10 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 	tw.Flush()
 
 	w := f.IO.ErrOut
+	for _, u := range skipped {
+		fmt.Fprintf(w, "Skipped %s: %v; to import it too, set it in Postman, export again and run `%s`.\n",
+			u.Name, u.Err, f.commandLine("import postman -e "+u.Name+" "+shellquote.Word(opts.File)))
+	}
 	notSet := func(v string) {
 		if os.Getenv(v) == "" {
 			fmt.Fprintf(w, " It is not set in this shell: export %s=… before renewing.", v)
