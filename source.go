@@ -1097,20 +1097,63 @@ func (s *Source) good(r *store.Record, w want, why string) bool {
 // maxKeepMargin is the most a keep-alive renewal comes ahead of a deadline.
 const maxKeepMargin = 24 * time.Hour
 
+// KeepAlivePlan is when a grant must next be renewed so that it never lapses
+// while unused, and why, as data: a caller words it in its own time format
+// (Why). The zero plan plans nothing.
+type KeepAlivePlan struct {
+	At time.Time
+	// Because is why, without the time it names: "the refresh token
+	// expires" is followed by Deadline.
+	Because string
+	// Deadline is the moment Because names; zero when it names none.
+	Deadline time.Time
+	// IssuedAhead, when not zero, is an issue time stored by a clock
+	// ahead of this one: the deadlines counted from it cannot be trusted,
+	// so the renewal is now.
+	IssuedAhead time.Time
+}
+
+// Why says why the plan is, writing its times with format, such as
+// func(t time.Time) string { return t.Format(time.RFC3339) }.
+func (p KeepAlivePlan) Why(format func(time.Time) string) string {
+	why := p.Because
+	if !p.Deadline.IsZero() {
+		why += " " + format(p.Deadline)
+	}
+	if !p.IssuedAhead.IsZero() {
+		why = "the tokens were stored by a clock ahead of this one (issued " + format(p.IssuedAhead) + "), so the deadline they give cannot be trusted: " + why
+	}
+	return why
+}
+
+// rfc3339 writes a time as JSON and logs do.
+func rfc3339(t time.Time) string { return t.Format(time.RFC3339) }
+
 // Plan says when the grant in r must next be renewed so that it never
-// lapses while unused, and why: a tenth of the refresh token's lifetime
-// (at most a day) before it expires, and as far ahead of IdleLimit. Zero
-// when nothing can be planned: no tokens, another client's, a grant that
-// has ended, or a refresh token whose expiry renewing did not extend.
+// lapses while unused, and why, its times in RFC 3339 (see PlanKeepAlive).
 func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
-	if s.unmade() {
+	p := s.PlanKeepAlive(r)
+	if p.At.IsZero() {
 		return time.Time{}, ""
+	}
+	return p.At, p.Why(rfc3339)
+}
+
+// PlanKeepAlive says when the grant in r must next be renewed so that it
+// never lapses while unused, and why: a tenth of the refresh token's
+// lifetime (at most a day) before it expires, and as far ahead of
+// IdleLimit. Zero when nothing can be planned: no tokens, another client's,
+// a grant that has ended, or a refresh token whose expiry renewing did not
+// extend.
+func (s *Source) PlanKeepAlive(r *store.Record) (p KeepAlivePlan) {
+	if s.unmade() {
+		return KeepAlivePlan{}
 	}
 	if s.set.Grant == GrantClientCredentials {
 		return s.planFetch(r)
 	}
 	if r == nil || r.RefreshToken == "" || s.CheckGrant(r) != nil || r.Problem != nil && r.Problem.Kind == store.ProblemGrantEnded {
-		return time.Time{}, ""
+		return KeepAlivePlan{}
 	}
 	// A deadline counted from an issue time further ahead of this clock
 	// than the plan's margin for it was counted by a clock ahead of this
@@ -1118,27 +1161,27 @@ func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
 	// provider's deadline may be anywhere up to then, so the grant is
 	// renewed now, once, and its times are this clock's again.
 	ahead := r.IssuedAt.Sub(s.now())
-	plan := func(deadline time.Time, margin time.Duration, because string) {
-		next := deadline.Add(-margin)
+	plan := func(deadline time.Time, margin time.Duration, because string, named time.Time) {
+		next := KeepAlivePlan{At: deadline.Add(-margin), Because: because, Deadline: named}
 		if ahead > margin {
-			next, because = s.now(), "the tokens were stored by a clock ahead of this one (issued "+r.IssuedAt.Format(time.RFC3339)+"), so the deadline they give cannot be trusted: "+because
+			next.At, next.IssuedAhead = s.now(), r.IssuedAt
 		}
-		if at.IsZero() || next.Before(at) {
-			at, why = next, because
+		if p.At.IsZero() || next.At.Before(p.At) {
+			p = next
 		}
 	}
 	if !r.RefreshExpiry.IsZero() && !r.IssuedAt.IsZero() && !r.RefreshNotExtended {
 		life := r.RefreshExpiry.Sub(r.IssuedAt)
-		plan(r.RefreshExpiry, min(life/10, maxKeepMargin), "the refresh token expires "+r.RefreshExpiry.Format(time.RFC3339))
+		plan(r.RefreshExpiry, min(life/10, maxKeepMargin), "the refresh token expires", r.RefreshExpiry)
 	}
 	if s.set.IdleLimit > 0 && !r.IssuedAt.IsZero() {
-		plan(r.IssuedAt.Add(s.set.IdleLimit), min(s.set.IdleLimit/10, maxKeepMargin), "the provider ends grants unused for "+days(s.set.IdleLimit))
+		plan(r.IssuedAt.Add(s.set.IdleLimit), min(s.set.IdleLimit/10, maxKeepMargin), "the provider ends grants unused for "+days(s.set.IdleLimit), time.Time{})
 	}
 	if s.set.KeepAccess {
 		exp, _ := s.expiry(r)
-		plan(exp, s.skew(r.IssuedAt, exp), "its token file is kept fresh")
+		plan(exp, s.skew(r.IssuedAt, exp), "its token file is kept fresh", time.Time{})
 	}
-	return at, why
+	return p
 }
 
 // days is d as a person counts a limit set in days ("60 days"), or as Go
@@ -1158,16 +1201,16 @@ func days(d time.Duration) string {
 // alive, as a new token can be had whenever one is wanted, so the only
 // plan is a token file's: fetch when its token is due, or now when there is
 // none yet.
-func (s *Source) planFetch(r *store.Record) (at time.Time, why string) {
+func (s *Source) planFetch(r *store.Record) KeepAlivePlan {
 	if !s.set.KeepAccess || r != nil && s.CheckGrant(r) != nil {
-		return time.Time{}, ""
+		return KeepAlivePlan{}
 	}
-	why = "its token file is kept fresh"
+	const why = "its token file is kept fresh"
 	if r == nil {
-		return s.now(), why
+		return KeepAlivePlan{At: s.now(), Because: why}
 	}
 	exp, _ := s.expiry(r)
-	return exp.Add(-s.skew(r.IssuedAt, exp)), why
+	return KeepAlivePlan{At: exp.Add(-s.skew(r.IssuedAt, exp)), Because: why}
 }
 
 // due reports whether r's grant needs keeping alive now.

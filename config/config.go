@@ -230,6 +230,11 @@ func (d *Duration) UnmarshalTOML(v any) error {
 	switch x := v.(type) {
 	case string:
 		p, err := parseDuration(x)
+		if n := strings.TrimSpace(x); err != nil && n != "" && strings.Trim(n, "0123456789") == "" {
+			// A number of seconds, quoted: say the unit, not just
+			// what a duration looks like.
+			return fmt.Errorf("%q has no unit; write %q for seconds (or %q, %q)", x, n+"s", n+"m", n+"d")
+		}
 		if err != nil || p < 0 {
 			return fmt.Errorf("%q is not a duration such as \"60s\", \"2m\" or \"60d\"", x)
 		}
@@ -239,6 +244,10 @@ func (d *Duration) UnmarshalTOML(v any) error {
 			return fmt.Errorf("%d is negative", x)
 		}
 		d.d, d.set = time.Duration(x)*time.Second, true
+	case float64:
+		// A number without quotes is whole seconds; 1.5 has a unit to
+		// say, in quotes.
+		return fmt.Errorf("%v is not a whole number of seconds; write a duration in double quotes, such as \"%vs\" or \"2m\"", x, x)
 	default:
 		return fmt.Errorf("%v is not a duration such as \"60s\"", v)
 	}
@@ -426,6 +435,32 @@ func unknownKeyHint(k toml.Key, keys []toml.Key) string {
 	}
 	if near := nearestSetting(t, part); near != "" {
 		return "unknown key; did you mean " + near + "?"
+	}
+	// A misspelling of another table's key (clinet_id above the
+	// environments) is named too, and where it goes, as one in its own
+	// table is: it got only the generic message.
+	for _, other := range []string{"env", "", "store", "notify"} {
+		if other == in {
+			continue
+		}
+		near := nearestSetting(tables()[other], part)
+		if near == "" {
+			continue
+		}
+		switch other {
+		case "env":
+			line := "[env.NAME]"
+			if envs := envNames(keys); len(envs) == 1 {
+				line = "[env." + envs[0] + "]"
+			}
+			return fmt.Sprintf("unknown key here; did you mean %s? It is an environment's key: move it below its environment's line, %s", near, line)
+		case "":
+			if _, ft := settingNamed(tables()[""], near); isTable(ft) {
+				return fmt.Sprintf("unknown key here; did you mean [%s]? It is a table of the whole file: write its line as [%s]", near, near)
+			}
+			return fmt.Sprintf("unknown key here; did you mean %s? It goes at the top of the file, above the first [table] line", near)
+		}
+		return fmt.Sprintf("unknown key here; did you mean %s? It is [%s]'s key: move it below a line [%s]", near, other, other)
 	}
 	return ""
 }
@@ -1008,7 +1043,7 @@ func decodeError(path string, data []byte, err error, parsed bool) error {
 		if pe.LastKey != "" && bareValue().MatchString(pe.Message) {
 			// The parser's words quote the value's start back, which of a
 			// secret is the secret, or most of it.
-			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: unquoted(pe.LastKey)}
+			return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: unquoted(pe.LastKey, "")}
 		}
 		if strings.HasPrefix(pe.Message, "expected a top-level item to end with a newline, comment, or EOF, but got ") {
 			// A value that starts as a number and goes on as text
@@ -1024,7 +1059,7 @@ func decodeError(path string, data []byte, err error, parsed bool) error {
 					// A second key after the value (two lines run together).
 					return &Error{Path: path, Line: pe.Position.Line, Key: key, Msg: "is followed by more on its line; put each key = value on a line of its own"}
 				}
-				return &Error{Path: path, Line: pe.Position.Line, Key: key, Msg: unquoted(key)}
+				return &Error{Path: path, Line: pe.Position.Line, Key: key, Msg: unquoted(key, v)}
 			}
 		}
 		if pe.LastKey != "" {
@@ -1064,12 +1099,56 @@ func bareValueError(path string, data []byte, pe toml.ParseError) *Error {
 		name := pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:]
 		return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: fmt.Sprintf(`holds text without quotes; write each item in double quotes: %s = ["…", "…"]`, name)}
 	}
-	return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: unquoted(pe.LastKey)}
+	return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: unquoted(pe.LastKey, v)}
 }
 
-// unquoted is the message for key's value, text written without quotes.
-func unquoted(key string) string {
-	return fmt.Sprintf(`is text without quotes; write it in double quotes: %s = "…"`, key[strings.LastIndex(key, ".")+1:])
+// unquoted is the message for key's value, text written without quotes
+// (value, or "" when it is not known): what the key takes, so that one edit
+// mends it. A switch (desktop = yes) was told to write "yes" in quotes,
+// and then, quoted, to write true or false without them. Only a
+// duration's value is shown again: any other text may be a secret.
+func unquoted(key, value string) string {
+	name := key[strings.LastIndex(key, ".")+1:]
+	switch keyType(key) {
+	case reflect.TypeFor[bool]():
+		return fmt.Sprintf("is text without quotes; write true or false, without quotes: %s = true", name)
+	case reflect.TypeFor[Duration]():
+		value = strings.TrimSpace(strings.SplitN(value, "#", 2)[0])
+		if d, err := parseDuration(value); err == nil && d >= 0 && value != "" {
+			return fmt.Sprintf("is text without quotes; write it in double quotes: %s = %q", name, value)
+		}
+		return fmt.Sprintf(`is text without quotes; write a duration in double quotes, such as %s = "60s" (or "2m", "60d")`, name)
+	}
+	return fmt.Sprintf(`is text without quotes; write it in double quotes: %s = "…"`, name)
+}
+
+// keyType is the Go type a dotted key of the file (env.NAME.timeout,
+// notify.desktop) is read into, or nil for a key the file does not have.
+func keyType(key string) reflect.Type {
+	t := reflect.TypeFor[rawFile]()
+	parts := strings.Split(key, ".")
+	for i := 0; i < len(parts); i++ {
+		switch t.Kind() {
+		case reflect.Map:
+			t = t.Elem() // parts[i] names an entry: an environment
+			continue
+		case reflect.Struct:
+		default:
+			return nil
+		}
+		var found reflect.Type
+		for f := range t.Fields() {
+			if name, _, _ := strings.Cut(f.Tag.Get("toml"), ","); name == parts[i] {
+				found = f.Type
+				break
+			}
+		}
+		if found == nil {
+			return nil
+		}
+		t = found
+	}
+	return t
 }
 
 // valueThenTable matches the parser's message for a key given a value,

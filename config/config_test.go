@@ -232,6 +232,18 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// The parser quoted the value's start back, and of a secret that
 		// is the secret, or most of it.
 		{"a secret without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = hunter2xyz\n", `:4: env.a.client_secret: is text without quotes; write it in double quotes: client_secret = "…"`},
+		// A switch or a duration without quotes is told what it takes at
+		// once: desktop = yes was told to write "yes" in double quotes,
+		// and once quoted, to write true or false without them.
+		{"a switch without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[notify]\ndesktop = yes\n", `:6: notify.desktop: is text without quotes; write true or false, without quotes: desktop = true`},
+		{"the keyring switch without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_keyring = yes\n", `:4: env.a.client_secret_keyring: is text without quotes; write true or false, without quotes: client_secret_keyring = true`},
+		{"a duration without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nrefresh_before = 2m # early\n", `:4: env.a.refresh_before: is text without quotes; write it in double quotes: refresh_before = "2m"`},
+		{"a duration in days without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nrefresh_idle_limit = 60d\n", `:4: env.a.refresh_idle_limit: is text without quotes; write it in double quotes: refresh_idle_limit = "60d"`},
+		{"no duration without quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntimeout = soon\n", `:4: env.a.timeout: is text without quotes; write a duration in double quotes, such as timeout = "60s" (or "2m", "60d")`},
+		// Seconds as a number in quotes, or with a fraction: the unit is
+		// said, not only what a duration looks like.
+		{"seconds in quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntimeout = \"60\"\n", `:4: env.a.timeout: "60" has no unit; write "60s" for seconds (or "60m", "60d")`},
+		{"a fraction of seconds", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntimeout = 1.5\n", `:4: env.a.timeout: 1.5 is not a whole number of seconds; write a duration in double quotes, such as "1.5s" or "2m"`},
 		{"a secret without quotes starting with a digit", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 9hunter2\n", `:4: env.a.client_secret: is text without quotes; write it in double quotes: client_secret = "…"`},
 		// A backslash in double quotes starts an escape: a Windows path or
 		// a secret holding one was the parser's words, which quoted the
@@ -339,6 +351,13 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"store url in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nurl = \"file:///srv/tokens\"\n", ":4: env.a.url: unknown key here: url is [store]'s key; move it below a line [store] (an environment's API address is api_url)"},
 		{"store table in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.a.store]\nurl = \"file:///srv/tokens\"\n", ":4: env.a.store: unknown key here: [store] is a table of the whole file, not an environment's; write its line as [store]"},
 		{"a notify key in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndesktop = true\n", ":4: env.a.desktop: unknown key here: desktop is [notify]'s key; move it below a line [notify]"},
+		// Misspelt at the wrong level: named, as a misspelling in its own
+		// table is, and where it goes (clinet_id above the tables got only
+		// "unknown key; `freshtoken help config` lists the keys").
+		{"client id misspelt above the tables", "clinet_id = \"x\"\n[env.a]\nprovider = \"freeagent\"\n", ":1: clinet_id: unknown key here; did you mean client_id? It is an environment's key: move it below its environment's line, [env.a]"},
+		{"default env misspelt below an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndefualt_env = \"a\"\n", ":4: env.a.defualt_env: unknown key here; did you mean default_env? It goes at the top of the file, above the first [table] line"},
+		{"a notify key misspelt in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nwebhok = \"https://h/\"\n", ":4: env.a.webhok: unknown key here; did you mean webhook? It is [notify]'s key: move it below a line [notify]"},
+		{"the store table misspelt in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.a.stor]\nurl = \"file:///srv/tokens\"\n", ":4: env.a.stor: unknown key here; did you mean [store]? It is a table of the whole file: write its line as [store]"},
 		// Syntax a person brings from elsewhere, told in the parser's words
 		// ("expected '.' or '=', but got '/' instead; fix the TOML syntax
 		// there"), which say nothing of what to write.

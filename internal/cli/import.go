@@ -20,6 +20,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/postman"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
@@ -140,7 +141,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	case err != nil:
 		return usageErrorf("%s: %v; nothing was imported", opts.File, err)
 	}
-	envs, err := chooseImported(exp, f.EnvFlag)
+	envs, skipped, err := chooseImported(exp, f.EnvFlag, opts.File)
 	if err != nil {
 		return err
 	}
@@ -244,7 +245,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
 		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets)
 	}
-	printImported(f, opts, exp, envs, settings, stored, held, path)
+	printImported(f, opts, exp, envs, skipped, settings, stored, held, path)
 	return nil
 }
 
@@ -353,25 +354,28 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, k
 }
 
 // chooseImported picks the environments to import and names them: -e
-// picks one key of the seed layout, or names the common layout's one.
-func chooseImported(exp *postman.Export, flag string) ([]postman.Env, error) {
-	envs := exp.Envs
-	switch {
-	case exp.Layout == postman.Common && flag != "":
-		envs[0].Name = flag
-	case exp.Layout == postman.Common && envs[0].Name == "":
-		return nil, usageErrorf("the export's name %q cannot name an environment; name it with -e NAME", exp.Name)
-	case flag != "":
-		var names []string
-		for _, e := range envs {
-			if e.Name == flag {
-				return []postman.Env{e}, nil
-			}
-			names = append(names, e.Name)
+// picks one key of the seed layout, whose values alone then matter, or
+// names the common layout's one. Without -e, keys with no API address are
+// skipped (returned, to be told); any other unusable key stops the import.
+func chooseImported(exp *postman.Export, flag, file string) ([]postman.Env, []postman.Unusable, error) {
+	if exp.Layout == postman.Common {
+		envs := exp.Envs
+		switch {
+		case flag != "":
+			envs[0].Name = flag
+		case envs[0].Name == "":
+			return nil, nil, usageErrorf("the export's name %q cannot name an environment; name it with -e NAME", exp.Name)
 		}
-		return nil, usageErrorf("the export has no key %q (it has %s); pass -e with one of those, or no -e to import them all; nothing was imported", flag, strings.Join(names, ", "))
+		return envs, nil, nil
 	}
-	return envs, nil
+	envs, skipped, found, err := exp.Choose(flag)
+	switch {
+	case err != nil:
+		return nil, nil, usageErrorf("%s: %v; nothing was imported", file, err)
+	case !found:
+		return nil, nil, usageErrorf("the export has no key %q (it has %s); pass -e with one of those, or no -e to import them all; nothing was imported", flag, strings.Join(exp.Names(), ", "))
+	}
+	return envs, skipped, nil
 }
 
 // defaultImported is the environment to make the default when the
@@ -476,7 +480,7 @@ func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool
 
 // printImported summarises the import, without a secret: the environments
 // on stdout, what to do next on stderr.
-func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, settings []config.EnvSettings, stored []string, held []bool, path string) {
+func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, stored []string, held []bool, path string) {
 	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.File, exp.Layout, path)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
 	for i, e := range envs {
@@ -485,6 +489,10 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 	tw.Flush()
 
 	w := f.IO.ErrOut
+	for _, u := range skipped {
+		fmt.Fprintf(w, "Skipped %s: %v; to import it too, set it in Postman, export again and run `%s`.\n",
+			u.Name, u.Err, f.commandLine("import postman -e "+u.Name+" "+shellquote.Word(opts.File)))
+	}
 	notSet := func(v string) {
 		if os.Getenv(v) == "" {
 			fmt.Fprintf(w, " It is not set in this shell: export %s=… before renewing.", v)

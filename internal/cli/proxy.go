@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -161,7 +162,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	defer func() { stopKeeping(); <-kept }()
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
-		return usageErrorf("cannot listen on %s (%v); is a proxy or a `freshtoken login` already running there? Choose another address with --listen", opts.Listen, unwrapOpError(err))
+		return proxyListenFailed(opts.Listen, err)
 	}
 	defer ln.Close()
 	p, err := proxy.New(proxy.Options{
@@ -257,6 +258,28 @@ WARNING: network you trust, behind a firewall, and stop the proxy when done.
 }
 
 // unwrapOpError drops the "listen tcp ADDR:" prefix that repeats the address.
+// proxyListenFailed tells why the proxy could not listen on addr, and which
+// address to give --listen instead: each is a configuration mistake (exit
+// 2). Only a busy address asks whether a proxy or a log-in holds it.
+func proxyListenFailed(addr string, err error) error {
+	host, port, _ := net.SplitHostPort(addr)
+	cause := unwrapOpError(err)
+	var se *os.SyscallError
+	if errors.As(cause, &se) {
+		cause = se.Err
+	}
+	instead := net.JoinHostPort("127.0.0.1", port)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return usageErrorf("cannot listen on %s (%v); is a proxy or a `freshtoken login` already running there? Choose another address with --listen", addr, cause)
+	case errors.Is(err, os.ErrPermission):
+		return usageErrorf("cannot listen on %s: port %s is one only an administrator may listen on; choose a port of 1024 or more with --listen, such as 127.0.0.1:8787", addr, port)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return usageErrorf("cannot listen on %s: %s is not an address of this machine (%v); choose one of its addresses with --listen, such as %s", addr, host, cause, instead)
+	}
+	return usageErrorf("cannot listen on %s (%v); choose another address with --listen, such as 127.0.0.1:8787", addr, cause)
+}
+
 func unwrapOpError(err error) error {
 	var oe *net.OpError
 	if errors.As(err, &oe) {

@@ -128,7 +128,10 @@ type envStatus struct {
 
 type plannedRenewal struct {
 	At  time.Time `json:"at"`
-	Why string    `json:"why"`
+	Why string    `json:"why"` // its times in RFC 3339
+	// plan is the same as data, for the text to write its times as the
+	// rest of the text does.
+	plan freshtoken.KeepAlivePlan
 }
 
 // problemOtherClient is status's kind for stored tokens that belong to
@@ -190,8 +193,8 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 					setupProblem = err
 				}
 			}
-			if at, why := src.Plan(rec); !at.IsZero() {
-				st.NextRenewal = &plannedRenewal{At: at.UTC(), Why: why}
+			if p := src.PlanKeepAlive(rec); !p.At.IsZero() {
+				st.NextRenewal = &plannedRenewal{At: p.At.UTC(), Why: p.Why(func(t time.Time) string { return t.UTC().Format(time.RFC3339) }), plan: p}
 			}
 		}
 		if err == nil {
@@ -351,17 +354,14 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			expiry("refresh token", false, "", st.RefreshExpires)
 		}
 		if st.NextRenewal != nil {
-			row("keep-alive", fmt.Sprintf("%s, by a running `freshtoken proxy`, as %s", relative("due", "was due", st.NextRenewal.At), st.NextRenewal.Why))
+			row("keep-alive", fmt.Sprintf("%s, by a running `freshtoken proxy`, as %s", relative("due", "was due", st.NextRenewal.At), st.NextRenewal.plan.Why(stamp)))
 		}
 		if st.LastRenewal != nil {
-			why := ""
-			if st.RenewedFor != "" {
-				why = ", for " + st.RenewedFor
-			}
+			why := renewedFor(st.RenewedFor, !st.NeedsLogin)
 			if !st.NeedsLogin { // each token is fetched; the first one is no renewal
-				row("last token", fmt.Sprintf("fetched %s (%d so far%s)", ago(*st.LastRenewal), st.Renewals+1, why))
+				row("last token", fmt.Sprintf("fetched %s%s; %d so far", ago(*st.LastRenewal), why, st.Renewals+1))
 			} else {
-				row("last renewal", fmt.Sprintf("%s (%d so far%s)", ago(*st.LastRenewal), st.Renewals, why))
+				row("last renewal", fmt.Sprintf("%s%s; %d so far", ago(*st.LastRenewal), why, st.Renewals))
 			}
 		} else {
 			row("last renewal", "never (logged in, not yet renewed)")
@@ -391,17 +391,45 @@ func grantText(st envStatus) string {
 	return "authorization code (log in with a browser)"
 }
 
+// renewedFor says in words why the last renewal (or, for client
+// credentials, fetch) was made, from the reason the record keeps
+// (store.RenewedFor…), as ", as …" to follow when it was; it said ", for
+// request". "" when no reason is kept.
+func renewedFor(reason string, fetched bool) string {
+	switch reason {
+	case "":
+		return ""
+	case store.RenewedForExpiry:
+		if fetched {
+			return ", when one was due"
+		}
+		return ", as the access token was due to expire"
+	case store.RenewedForRejection:
+		return ", as the API refused the access token (401)"
+	case store.RenewedOnRequest:
+		if fetched {
+			return ", as asked (a log-in, `token --force`, or Renew now on the proxy's page)"
+		}
+		return ", as asked (`token --force`, or Renew now on the proxy's page)"
+	case store.RenewedToKeepAlive:
+		return ", by a running `freshtoken proxy`'s keep-alive"
+	}
+	return ", for " + reason // a reason written by a newer freshtoken
+}
+
+// stamp is a moment as status's text writes it.
+func stamp(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") }
+
 func relative(future, past string, t time.Time) string {
 	d := time.Until(t)
-	stamp := t.Local().Format("2006-01-02 15:04:05 MST")
 	if d < 0 {
-		return fmt.Sprintf("%s %s ago (%s)", past, human(-d), stamp)
+		return fmt.Sprintf("%s %s ago (%s)", past, human(-d), stamp(t))
 	}
-	return fmt.Sprintf("%s in %s (%s)", future, human(d), stamp)
+	return fmt.Sprintf("%s in %s (%s)", future, human(d), stamp(t))
 }
 
 func ago(t time.Time) string {
-	return fmt.Sprintf("%s ago (%s)", human(time.Since(t)), t.Local().Format("2006-01-02 15:04:05 MST"))
+	return fmt.Sprintf("%s ago (%s)", human(time.Since(t)), stamp(t))
 }
 
 // human rounds d to what a person wants to read: "42s", "5m", "3h12m", "19d".

@@ -137,7 +137,7 @@ func Of(err error) Kind {
 		return Config
 	case errors.As(err, &ae) && ae.Unavailable():
 		return ProviderUnreachable
-	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy), errors.Is(err, login.ErrPortRefused), errors.Is(err, login.ErrNotLoopback),
+	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy), errors.Is(err, login.ErrPortRefused), errors.Is(err, login.ErrCannotListen), errors.Is(err, login.ErrNotLoopback),
 		errors.Is(err, keyringstore.ErrNoKeychain), errors.Is(err, store.ErrNewerFormat), errors.Is(err, freshtoken.ErrClearText), errors.Is(err, store.ErrReservedName):
 		return Config
 	case errors.Is(err, freshtoken.ErrUnusableToken):

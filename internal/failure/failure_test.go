@@ -48,6 +48,7 @@ func TestTableBothWays(t *testing.T) {
 		{fmt.Errorf("dev: %w: no answer from the browser", login.ErrNotApproved), failure.LoginRefused, 3, 401, "login_refused"},
 		{fmt.Errorf("dev: %w", login.ErrStateMismatch), failure.LoginRefused, 3, 401, "login_refused"},
 		{fmt.Errorf("dev: %w: 127.0.0.1:8787", login.ErrPortBusy), failure.Config, 2, 500, "invalid_configuration"},
+		{fmt.Errorf("dev: %w: 127.0.0.2:8787", login.ErrCannotListen), failure.Config, 2, 500, "invalid_configuration"},
 		{fmt.Errorf("tokens: %w", keyringstore.ErrNoKeychain), failure.Config, 2, 500, "invalid_configuration"},
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: keyringstore.ErrLocked}, failure.StoreUnreachable, 5, 503, "store_unreachable"},
 		{&freshtoken.Error{Env: "dev", Kind: fmt.Errorf("%w: not JSON", store.ErrCorrupt)}, failure.LoginNeeded, 3, 401, "login_required"},

@@ -60,6 +60,12 @@ var ErrPortBusy = errors.New("the redirect address is in use")
 // redirect URI's port (one below 1024, such as 80 for a URI without one).
 var ErrPortRefused = errors.New("the redirect port may not be opened")
 
+// ErrCannotListen means the redirect URI's address cannot be listened on for
+// another reason than ErrPortBusy and ErrPortRefused: an address this
+// machine does not have (127.0.0.2 where only 127.0.0.1 is configured, ::1
+// without IPv6), or the system refusing for its own reasons.
+var ErrCannotListen = errors.New("the redirect address cannot be opened")
+
 // ErrNotLoopback means the redirect URI is not on this machine, so the log-in
 // cannot listen for the browser's answer: it takes --manual.
 var ErrNotLoopback = errors.New("the redirect URI is not on this machine")
@@ -148,10 +154,10 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 			if errors.Is(err, ErrNotLoopback) {
 				return nil, fmt.Errorf("%s: %w; run `freshtoken login --manual -e %s` and paste the URL you land on", f.Env, err, f.Env)
 			}
-			if errors.Is(err, ErrPortRefused) {
-				return nil, fmt.Errorf("%s: %w", f.Env, err)
+			if errors.Is(err, ErrPortBusy) {
+				return nil, err
 			}
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", f.Env, err)
 		}
 	}
 	defer ln.Close()
@@ -619,23 +625,46 @@ func Listen(redirectURI string) (net.Listener, error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("%w: %s (%v)", ErrPortBusy, addr, err)
-		}
-		if errors.Is(err, os.ErrPermission) {
-			_, port, _ := net.SplitHostPort(addr)
-			return nil, &portRefusedError{fmt.Sprintf("redirect_uri %s is on port %s, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI, port)}
-		}
-		return nil, fmt.Errorf("cannot listen on %s for the login callback: %v", addr, err)
+		return nil, listenFailed(redirectURI, addr, err)
 	}
 	return ln, nil
 }
 
-// portRefusedError says which port was refused; it is ErrPortRefused.
-type portRefusedError struct{ msg string }
+// listenFailed tells why the callback could not listen on addr, the
+// loopback address of redirectURI, and what to write instead: every error
+// is one of ErrPortBusy, ErrPortRefused or ErrCannotListen, each a
+// configuration mistake, never an unexplained failure.
+func listenFailed(redirectURI, addr string, err error) error {
+	host, port, _ := net.SplitHostPort(addr)
+	cause := err
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		cause = oe.Err
+	}
+	var se *os.SyscallError
+	if errors.As(cause, &se) {
+		cause = se.Err
+	}
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("%w: %s (%v)", ErrPortBusy, addr, err)
+	case errors.Is(err, os.ErrPermission):
+		return &listenError{ErrPortRefused, fmt.Sprintf("redirect_uri %s is on port %s, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI, port)}
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return &listenError{ErrCannotListen, fmt.Sprintf("redirect_uri %s asks for the callback on %s, which is not an address of this machine (%v); write 127.0.0.1 in redirect_uri, such as http://%s/callback, and register that with the provider, or give this machine the address %s", redirectURI, host, cause, net.JoinHostPort("127.0.0.1", port), host)}
+	}
+	return &listenError{ErrCannotListen, fmt.Sprintf("cannot listen on %s for the callback of redirect_uri %s (%v); write another port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", addr, redirectURI, cause)}
+}
 
-func (e *portRefusedError) Error() string        { return e.msg }
-func (e *portRefusedError) Is(target error) bool { return target == ErrPortRefused }
+// listenError says why the callback could not listen; it is its kind
+// (ErrPortRefused or ErrCannotListen).
+type listenError struct {
+	kind error
+	msg  string
+}
+
+func (e *listenError) Error() string        { return e.msg }
+func (e *listenError) Is(target error) bool { return target == e.kind }
 
 // notLoopbackError says which way a redirect URI is not on this machine; it
 // is ErrNotLoopback.
@@ -660,7 +689,7 @@ func LoopbackAddr(redirectURI string) (string, error) {
 	}
 	port, ok := httpx.Port(u.Port(), u.Scheme)
 	if !ok {
-		return "", fmt.Errorf("redirect_uri %q has no port freshtoken can listen on", redirectURI)
+		return "", &listenError{ErrCannotListen, fmt.Sprintf("redirect_uri %s has no port freshtoken can listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI)}
 	}
 	return net.JoinHostPort(ip.String(), strconv.Itoa(port)), nil
 }

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -822,4 +823,56 @@ func TestRedirectURIOnAPortOnlyAnAdministratorMayOpen(t *testing.T) {
 	if got := failure.Of(err).Row().Exit; got != 2 {
 		t.Fatalf("exit %d; want 2, a configuration mistake", got)
 	}
+}
+
+// TestEveryListenFailureSaysWhatToWrite: a callback address that could not
+// be listened on for any reason but a busy port or one only an
+// administrator may open (an address this machine does not have, such as
+// 127.0.0.2 on macOS or ::1 without IPv6, or the system's own refusal) was
+// told in net's words, exit 1 (a bug), saying nothing of what to do. Each is
+// now a configuration mistake (exit 2), naming the environment, the
+// redirect_uri and what to write instead. The errors are the ones net.Listen
+// returns, which no test can make happen on every machine.
+func TestEveryListenFailureSaysWhatToWrite(t *testing.T) {
+	listenErr := func(addr string, errno syscall.Errno) error {
+		a, _ := net.ResolveTCPAddr("tcp", addr)
+		return &net.OpError{Op: "listen", Net: "tcp", Addr: a, Err: os.NewSyscallError("bind", errno)}
+	}
+	for _, c := range []struct {
+		name, uri, addr string
+		err             error
+		kind            error
+		want            string
+	}{
+		{"an address this machine does not have", "http://127.0.0.2:8787/callback", "127.0.0.2:8787", listenErr("127.0.0.2:8787", syscall.EADDRNOTAVAIL), login.ErrCannotListen,
+			"redirect_uri http://127.0.0.2:8787/callback asks for the callback on 127.0.0.2, which is not an address of this machine (" + syscall.EADDRNOTAVAIL.Error() + "); write 127.0.0.1 in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider, or give this machine the address 127.0.0.2"},
+		{"too many open files", "http://127.0.0.1:8787/callback", "127.0.0.1:8787", listenErr("127.0.0.1:8787", syscall.EMFILE), login.ErrCannotListen,
+			"cannot listen on 127.0.0.1:8787 for the callback of redirect_uri http://127.0.0.1:8787/callback (" + syscall.EMFILE.Error() + "); write another port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider"},
+		{"a port only an administrator may open", "http://127.0.0.1/callback", "127.0.0.1:80", listenErr("127.0.0.1:80", syscall.EACCES), login.ErrPortRefused,
+			"redirect_uri http://127.0.0.1/callback is on port 80, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := login.ListenFailed(c.uri, c.addr, c.err)
+			if !errors.Is(err, c.kind) || err.Error() != c.want {
+				t.Fatalf("got %v; want %q", err, c.want)
+			}
+			if got := failure.Of(err).Row().Exit; got != 2 {
+				t.Fatalf("exit %d; want 2, a configuration mistake", got)
+			}
+		})
+	}
+	t.Run("through a log-in, naming the environment", func(t *testing.T) {
+		// A port no TCP listener can have: a real failure, before any
+		// browser.
+		conf := &oauth2.Config{ClientID: "c", RedirectURL: "http://127.0.0.1:99999/callback",
+			Endpoint: oauth2.Endpoint{AuthURL: "http://127.0.0.1:1/authorize", TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInParams}}
+		_, err := (&login.Flow{Env: "sandbox", Config: conf, Stderr: io.Discard, Timeout: time.Second}).Run(context.Background())
+		want := "sandbox: redirect_uri http://127.0.0.1:99999/callback has no port freshtoken can listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider"
+		if err == nil || err.Error() != want {
+			t.Fatalf("got %v; want %q", err, want)
+		}
+		if got := failure.Of(err).Row().Exit; got != 2 {
+			t.Fatalf("exit %d; want 2, a configuration mistake", got)
+		}
+	})
 }

@@ -16,8 +16,10 @@
 //
 // Times are told apart by size: seconds or milliseconds since 1970, and
 // lifetimes in seconds or milliseconds. Disabled entries are ignored. Parse
-// either returns every environment complete and checked, or an error that
-// says in one line what is wrong and never repeats a secret.
+// returns every environment complete and checked, and each key that cannot
+// be one with why (Export.Choose decides what that stops), or an error for
+// the whole export; each error says in one line what is wrong and never
+// repeats a secret.
 package postman
 
 import (
@@ -58,6 +60,76 @@ type Export struct {
 	Name   string // the Postman environment's name
 	Layout Layout
 	Envs   []Env // by name
+	// Unusable are the keys that cannot become environments, by name,
+	// each with why: they matter only when imported (see Choose).
+	Unusable []Unusable
+}
+
+// Unusable is a key of an export that cannot become an environment.
+type Unusable struct {
+	Name string
+	Err  error // what is wrong, in one line that repeats no secret
+	// NoAPI says the key lacks only its API's address (Resource_<key>
+	// missing or disabled): by the documented layout it names no
+	// environment at all, so importing every key passes it over. Any
+	// other problem is a value to mend before the whole export imports.
+	NoAPI bool
+}
+
+// Choose picks the environments to import: only the one named, whose
+// values alone then matter, or, with name "", every key, passing over those
+// with no API address (returned as skipped) and refusing the whole export
+// for any other key that cannot be imported. found is false when no key is
+// called name.
+func (x *Export) Choose(name string) (envs []Env, skipped []Unusable, found bool, err error) {
+	if name != "" {
+		for _, e := range x.Envs {
+			if e.Name == name {
+				return []Env{e}, nil, true, nil
+			}
+		}
+		for _, u := range x.Unusable {
+			if u.Name == name {
+				return nil, nil, true, u.Err
+			}
+		}
+		return nil, nil, false, nil
+	}
+	for _, u := range x.Unusable {
+		if u.NoAPI {
+			skipped = append(skipped, u)
+			continue
+		}
+		if len(x.Envs) == 0 {
+			return nil, nil, true, u.Err
+		}
+		var good []string
+		for _, e := range x.Envs {
+			good = append(good, e.Name)
+		}
+		alone := good[0] + " alone with -e " + good[0]
+		if len(good) > 1 {
+			alone = "each of " + strings.Join(good, ", ") + " alone with -e NAME"
+		}
+		return nil, nil, true, fmt.Errorf("%w (or import %s)", u.Err, alone)
+	}
+	if len(x.Envs) == 0 && len(skipped) > 0 {
+		return nil, nil, true, skipped[0].Err
+	}
+	return x.Envs, skipped, true, nil
+}
+
+// Names are the names of every key of the export, importable or not.
+func (x *Export) Names() []string {
+	var names []string
+	for _, e := range x.Envs {
+		names = append(names, e.Name)
+	}
+	for _, u := range x.Unusable {
+		names = append(names, u.Name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Env is one environment found in an export.
@@ -219,7 +291,7 @@ func Parse(data []byte) (*Export, error) {
 	switch {
 	case len(k.perEnv) > 0:
 		exp.Layout = k.layout
-		exp.Envs, err = keyedEnvs(vars, k)
+		exp.Envs, exp.Unusable, err = keyedEnvs(vars, k)
 	case k.global["url"] != "" || k.global["refreshtoken"] != "" || k.global["accesstoken"] != "":
 		exp.Layout = Common
 		var e Env
@@ -390,57 +462,69 @@ func splitKey(key string, fields []string) (env, field string, envFirst bool) {
 	return "", "", false
 }
 
-func keyedEnvs(vars map[string]string, k keyed) ([]Env, error) {
+// keyedEnvs reads each key's environment, or why it cannot be one; err is a
+// problem of the whole export.
+func keyedEnvs(vars map[string]string, k keyed) (envs []Env, unusable []Unusable, err error) {
 	if k.twice[0] != "" {
-		return nil, fmt.Errorf("%s and %s both set the environment %s (names are read in lower case); in Postman, delete or rename one of them and export again", k.twice[0], k.twice[1], k.twiceEnv)
+		return nil, nil, fmt.Errorf("%s and %s both set the environment %s (names are read in lower case); in Postman, delete or rename one of them and export again", k.twice[0], k.twice[1], k.twiceEnv)
 	}
-	var envs []Env
 	for _, name := range slices.Sorted(maps.Keys(k.perEnv)) {
-		f := k.perEnv[name]
-		clientKey := cmp.Or(f["client_id"], k.global["clientid"], "ClientId") // its own, else the one for all
-		clientID := vars[clientKey]
-		if clientID == "" {
-			return nil, fmt.Errorf("%s is missing or empty; it is the OAuth identifier from FreeAgent's developer dashboard", clientKey)
-		}
-		secret := vars[cmp.Or(f["client_secret"], k.global["clientsecret"])]
-		if f["api"] == "" {
-			if k.layout == Seed {
-				return nil, fmt.Errorf("there is no Resource_%s, so nothing says which API the %s tokens are for", name, name)
-			}
-			return nil, fmt.Errorf("there is no %sUrl (or Resource_%s), so nothing says which API the %s tokens are for", name, name, name)
-		}
-		if err := store.ValidateEnvName(name); err != nil {
-			return nil, fmt.Errorf("the key of %s cannot name a freshtoken environment: %v", f["api"], err)
-		}
-		api, err := apiRoot(f["api"], vars[f["api"]])
-		if err == nil {
-			err = notTheProxy(f["api"], vars[f["api"]], api, name)
-		}
+		e, noAPI, err := keyedEnv(vars, k, name)
 		if err != nil {
-			return nil, err
-		}
-		e := Env{
-			Name:         name,
-			Active:       strings.EqualFold(vars[k.global["resourcekey"]], name),
-			APIURL:       api,
-			ClientID:     clientID,
-			ClientSecret: secret,
-			RefreshToken: vars[f["refresh"]],
-			AccessToken:  vars[f["access"]],
-		}
-		if err := noControls(map[string]string{clientKey: e.ClientID, cmp.Or(f["client_secret"], k.global["clientsecret"]): e.ClientSecret,
-			f["refresh"]: e.RefreshToken, f["access"]: e.AccessToken}); err != nil {
-			return nil, err
-		}
-		if f["refresh"] != "" && e.RefreshToken == "" {
-			e.EmptyRefreshKey = f["refresh"]
-		}
-		if err := readTimes(&e, f["issued"], vars[f["issued"]], f["expires"], vars[f["expires"]]); err != nil {
-			return nil, err
+			unusable = append(unusable, Unusable{Name: name, Err: err, NoAPI: noAPI})
+			continue
 		}
 		envs = append(envs, e)
 	}
-	return envs, nil
+	return envs, unusable, nil
+}
+
+// keyedEnv reads the environment of one key; noAPI says the error is only
+// that nothing names its API.
+func keyedEnv(vars map[string]string, k keyed, name string) (_ Env, noAPI bool, _ error) {
+	f := k.perEnv[name]
+	clientKey := cmp.Or(f["client_id"], k.global["clientid"], "ClientId") // its own, else the one for all
+	clientID := vars[clientKey]
+	if clientID == "" {
+		return Env{}, false, fmt.Errorf("%s is missing or empty; it is the OAuth identifier from FreeAgent's developer dashboard", clientKey)
+	}
+	secret := vars[cmp.Or(f["client_secret"], k.global["clientsecret"])]
+	if f["api"] == "" {
+		if k.layout == Seed {
+			return Env{}, true, fmt.Errorf("there is no Resource_%s (or it is disabled), so nothing says which API the %s tokens are for", name, name)
+		}
+		return Env{}, true, fmt.Errorf("there is no %sUrl (or Resource_%s), or it is disabled, so nothing says which API the %s tokens are for", name, name, name)
+	}
+	if err := store.ValidateEnvName(name); err != nil {
+		return Env{}, false, fmt.Errorf("the key of %s cannot name a freshtoken environment: %v", f["api"], err)
+	}
+	api, err := apiRoot(f["api"], vars[f["api"]])
+	if err == nil {
+		err = notTheProxy(f["api"], vars[f["api"]], api, name)
+	}
+	if err != nil {
+		return Env{}, false, err
+	}
+	e := Env{
+		Name:         name,
+		Active:       strings.EqualFold(vars[k.global["resourcekey"]], name),
+		APIURL:       api,
+		ClientID:     clientID,
+		ClientSecret: secret,
+		RefreshToken: vars[f["refresh"]],
+		AccessToken:  vars[f["access"]],
+	}
+	if err := noControls(map[string]string{clientKey: e.ClientID, cmp.Or(f["client_secret"], k.global["clientsecret"]): e.ClientSecret,
+		f["refresh"]: e.RefreshToken, f["access"]: e.AccessToken}); err != nil {
+		return Env{}, false, err
+	}
+	if f["refresh"] != "" && e.RefreshToken == "" {
+		e.EmptyRefreshKey = f["refresh"]
+	}
+	if err := readTimes(&e, f["issued"], vars[f["issued"]], f["expires"], vars[f["expires"]]); err != nil {
+		return Env{}, false, err
+	}
+	return e, false, nil
 }
 
 func commonEnv(vars map[string]string, k keyed, exportName string) (Env, error) {

@@ -93,7 +93,7 @@ func TestParseRefusesMalformedExports(t *testing.T) {
 		{"names differing in case", seed(`{"key":"Resource_sand","value":"https://h/"},{"key":"RefreshToken_sand","value":"r1"},{"key":"Resource_Sand","value":"https://h/"},{"key":"RefreshToken_Sand","value":"r2"}`),
 			"RefreshToken_Sand and RefreshToken_sand both set the environment sand"},
 		{"an object value", seed(`{"key":"Resource_a","value":{"s3cr3t":1}}`), "Resource_a has a list or object as its value"},
-		{"no Resource", seed(`{"key":"RefreshToken_a","value":"rt"}`), "there is no Resource_a, so nothing says which API the a tokens are for"},
+		{"no Resource", seed(`{"key":"RefreshToken_a","value":"rt"}`), "there is no Resource_a (or it is disabled), so nothing says which API the a tokens are for"},
 		{"only a client", `{"values":[{"key":"ClientId","value":"id"}]}`, "holds no FreeAgent settings; its keys are ClientId"},
 		{"no ClientId", `{"values":[{"key":"Resource_a","value":"https://h/"}]}`, "ClientId is missing or empty"},
 		{"a disabled ClientId", `{"values":[{"key":"ClientId","value":"id","enabled":false},{"key":"Resource_a","value":"https://h/"}]}`, "ClientId is missing or empty"},
@@ -124,7 +124,10 @@ func TestParseRefusesMalformedExports(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(tt.export))
+			exp, err := Parse([]byte(tt.export))
+			if err == nil {
+				_, _, _, err = exp.Choose("")
+			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one saying %q", err, tt.want)
 			}
@@ -347,4 +350,73 @@ func TestParseVariantsPeopleWrite(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestChooseLooksOnlyAtTheKeysImported: an export holding sand and prod,
+// prod's Resource_prod disabled or missing (or its value wrong), refused
+// `import postman -e sand` for prod's sake ("there is no Resource_prod"),
+// though only sand was asked for. With -e only that key's values matter.
+// Without -e, a key with no Resource_ names no environment by the layout,
+// so it is passed over and told as skipped; a key whose values are wrong
+// still stops the whole import (nothing imported, as the docs promise),
+// saying how to import the good ones alone.
+func TestChooseLooksOnlyAtTheKeysImported(t *testing.T) {
+	export := func(prod string) *Export {
+		t.Helper()
+		exp, err := Parse([]byte(`{"name":"x","values":[{"key":"ClientId","value":"id"},{"key":"ClientSecret","value":"s3cr3t"},
+			{"key":"Resource_sand","value":"https://api.sandbox.freeagent.com"},{"key":"RefreshToken_sand","value":"rt-sand"},
+			{"key":"RefreshToken_prod","value":"rt-prod"}` + prod + `]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return exp
+	}
+	names := func(envs []Env) (n []string) {
+		for _, e := range envs {
+			n = append(n, e.Name)
+		}
+		return n
+	}
+	for _, c := range []struct{ name, prod string }{
+		{"Resource_prod missing", ``},
+		{"Resource_prod disabled", `,{"key":"Resource_prod","value":"https://api.freeagent.com","enabled":false}`},
+		{"Resource_prod not a URL", `,{"key":"Resource_prod","value":"api.freeagent.com"}`},
+		{"Resource_prod at the proxy", `,{"key":"Resource_prod","value":"http://127.0.0.1:8787/prod"}`},
+	} {
+		t.Run(c.name+", -e sand", func(t *testing.T) {
+			envs, skipped, found, err := export(c.prod).Choose("sand")
+			if err != nil || !found || !reflect.DeepEqual(names(envs), []string{"sand"}) || skipped != nil {
+				t.Fatalf("Choose(sand) = %v, %v, %v, %v; want sand alone", names(envs), skipped, found, err)
+			}
+		})
+		t.Run(c.name+", -e prod", func(t *testing.T) {
+			_, _, found, err := export(c.prod).Choose("prod")
+			if err == nil || !found || !strings.Contains(err.Error(), "Resource_prod") {
+				t.Fatalf("Choose(prod) = %v, %v; want why prod cannot be imported", found, err)
+			}
+		})
+	}
+	t.Run("no -e, prod with no Resource_prod", func(t *testing.T) {
+		envs, skipped, _, err := export(`,{"key":"Resource_prod","value":"https://api.freeagent.com","enabled":false}`).Choose("")
+		if err != nil || !reflect.DeepEqual(names(envs), []string{"sand"}) || len(skipped) != 1 || skipped[0].Name != "prod" ||
+			skipped[0].Err.Error() != "there is no Resource_prod (or it is disabled), so nothing says which API the prod tokens are for" {
+			t.Fatalf("Choose() = %v, %+v, %v; want sand, prod skipped", names(envs), skipped, err)
+		}
+	})
+	t.Run("no -e, prod with a wrong Resource_prod", func(t *testing.T) {
+		envs, _, _, err := export(`,{"key":"Resource_prod","value":"api.freeagent.com"}`).Choose("")
+		want := `Resource_prod is "api.freeagent.com", not a URL`
+		if envs != nil || err == nil || !strings.Contains(err.Error(), want) || !strings.HasSuffix(err.Error(), "(or import sand alone with -e sand)") {
+			t.Fatalf("Choose() = %v, %v; want nothing, saying %q and how to import sand alone", names(envs), err, want)
+		}
+	})
+	t.Run("-e of no key", func(t *testing.T) {
+		exp := export(``)
+		if _, _, found, err := exp.Choose("live"); found || err != nil {
+			t.Fatalf("Choose(live) found %v, %v; want not found", found, err)
+		}
+		if got := exp.Names(); !reflect.DeepEqual(got, []string{"prod", "sand"}) {
+			t.Fatalf("Names() = %v; want prod, sand", got)
+		}
+	})
 }

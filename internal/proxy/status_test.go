@@ -57,6 +57,11 @@ func TestStatusPage(t *testing.T) {
 	if strings.Contains(page, "someone@example.com") {
 		t.Errorf("the page shows a request's query")
 	}
+	// The keep-alive's deadline is written as a person reads it, as
+	// status's text writes it; it was RFC 3339 (2026-12-25T19:51:55Z).
+	if !regexp.MustCompile(`, as the refresh token expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+</dd>`).MatchString(page) {
+		t.Errorf("the page's keep-alive does not write its deadline as 2006-01-02 15:04:05 MST:\n%s", page)
+	}
 	for _, s := range f.provider.Secrets() {
 		if strings.Contains(page, s) {
 			t.Errorf("the page shows a secret (%.8s…)", s)
