@@ -1049,10 +1049,21 @@ func bareValueError(path string, data []byte, pe toml.ParseError) *Error {
 	if pe.LastKey == "" {
 		return nil
 	}
-	k, v, ok := strings.Cut(strings.TrimSpace(lineText(data, pe.Position.Line)), "=")
-	key := normalizeKey(k)
-	if !ok || key[strings.LastIndex(key, ".")+1:] != pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:] {
+	line := strings.TrimSpace(lineText(data, pe.Position.Line))
+	name := pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:]
+	k, v, ok := strings.Cut(line, "=")
+	if !ok {
 		return nil
+	}
+	if key := normalizeKey(k); key[strings.LastIndex(key, ".")+1:] != name {
+		// A key of an inline table on the line (token_params = {
+		// api_key = 0123456789 }), whose value the parser quoted back
+		// as well: its value, up to the next item or the table's end.
+		m := inlineValue(name).FindAllStringSubmatch(line, -1)
+		if m == nil {
+			return nil
+		}
+		v = m[len(m)-1][1]
 	}
 	switch v = strings.TrimSpace(v); {
 	case v == "" || strings.ContainsAny(v[:1], "\"'{"):
@@ -1061,10 +1072,15 @@ func bareValueError(path string, data []byte, pe toml.ParseError) *Error {
 		if strings.ContainsAny(v, "\"'") {
 			return nil
 		}
-		name := pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:]
 		return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: fmt.Sprintf(`holds text without quotes; write each item in double quotes: %s = ["…", "…"]`, name)}
 	}
 	return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: unquoted(pe.LastKey)}
+}
+
+// inlineValue matches name = value as an item of an inline table, the
+// value (up to the next item or the table's end) its submatch.
+func inlineValue(name string) *regexp.Regexp {
+	return regexp.MustCompile(`[{,]\s*["']?` + regexp.QuoteMeta(name) + `["']?\s*=([^,}]*)`)
 }
 
 // unquoted is the message for key's value, text written without quotes.

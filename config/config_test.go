@@ -1278,6 +1278,35 @@ func TestParseErrorsRepeatNoValue(t *testing.T) {
 	}
 }
 
+// TestParseErrorsRepeatNoValueOfAnInlineTable: a value written without
+// quotes in an inline table (token_params = { api_key = 0123456789 }, the
+// parameters a provider's API key goes in) was quoted back whole in the
+// parser's words ("Invalid integer \"0123456789\"", "Invalid float value",
+// "is out of range for int64"), as of client_secret before; it says what to
+// write, naming the inline key, and repeats nothing of it.
+func TestParseErrorsRepeatNoValueOfAnInlineTable(t *testing.T) {
+	for _, c := range []struct{ line, key, value string }{
+		{"token_params = { api_key = 0123456789 }", "env.a.token_params.api_key", "0123456789"},
+		{"token_params = { audience = \"x\", api_key = 1.5.3.9 }", "env.a.token_params.api_key", "1.5.3.9"},
+		{"token_params = {api_key=12__3456}", "env.a.token_params.api_key", "12__3456"},
+		{"token_params = { api_key = 99999999999999999999 }", "env.a.token_params.api_key", "99999999999999999999"},
+		{"token_params = { api_key = 2024-01-01T12zz }", "env.a.token_params.api_key", "2024-01-01T12"},
+		{"auth_params = { a = { client_secret = 0123456789 } }", "env.a.auth_params.a.client_secret", "0123456789"},
+		{"client_secret = { v = 0123456789 }", "env.a.client_secret.v", "0123456789"},
+	} {
+		p := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"s\"\n"+c.line+"\n")
+		_, err := config.Load(p)
+		name := c.key[strings.LastIndex(c.key, ".")+1:]
+		want := fmt.Sprintf(`:5: %s: is text without quotes; write it in double quotes: %s = "…"`, c.key, name)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v; want it to contain %q", c.line, err, want)
+		}
+		if err != nil && strings.Contains(strings.ToLower(strings.TrimPrefix(err.Error(), p)), strings.ToLower(c.value[:5])) {
+			t.Errorf("%s: error %q repeats the value", c.line, err)
+		}
+	}
+}
+
 // TestWhiteSpaceAroundAWordIsTakenOff: a space left at the end of a word
 // (provider = "freeagent ", copied with the space after it) was an
 // unknown provider, client_auth or default_env, told with the space
