@@ -534,10 +534,6 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	case ours && rec.RefreshNotExtended && rec.RefreshExpiry.Sub(k.now()) < expiringWithin:
 		event, msg = notify.RefreshExpiring, fmt.Sprintf("the refresh token expires %s and renewing does not extend it%s before then",
 			rec.RefreshExpiry.Local().Format(noticeTime), login)
-	case unfit != nil:
-		// Before renewals failing, which it may be the cause of: told as
-		// soon as found, not 15 minutes later.
-		event, msg = notify.StoreUnfit, "the token store is not fit for renewals: "+strings.TrimPrefix(unfit.Error(), env+": ")
 	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
 		// "since", not "for": the notice stays as first told while the
 		// failures go on.
@@ -548,6 +544,13 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s has been written by something else too since %s, with other tokens than this environment's, so its readers may get those; if another freshtoken configuration (a service's, another proxy's) names it, give each a token_file of its own", k.TokenFile(env), unwritten.since.Local().Format(noticeTime))
 	case unwrote:
 		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s cannot be written since %s (%v); check token_file and its folder", k.TokenFile(env), unwritten.since.Local().Format(noticeTime), unwritten.err)
+	case unfit != nil:
+		// Told as soon as found, not 15 minutes later, but after a
+		// failure that lasts: a store unfit in a way that still renews (a
+		// Redis that evicts keys, a user without +pttl) would hide
+		// renewals failing for another reason, the provider down for
+		// hours; renewals failing for the store's are told with its words.
+		event, msg = notify.StoreUnfit, "the token store is not fit for renewals: "+strings.TrimPrefix(unfit.Error(), env+": ")
 	}
 	if msg != "" {
 		msg = env + ": " + msg

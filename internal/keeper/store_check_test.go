@@ -79,3 +79,45 @@ func TestRedisPermissionsTakenAwayAreTold(t *testing.T) {
 		t.Fatalf("record %+v, %v; want the tokens, untouched", rec, err)
 	}
 }
+
+// TestAStoreUnfitDoesNotHideRenewalsFailing: a Redis that evicts keys when
+// full (or a user without +pttl) is unfit for renewals (store_unfit), yet
+// renews; the provider then goes down for hours. The store's notice was
+// chosen before every failure of renewals, so a person kept the first
+// notice and was never told that renewals had failed, the tokens about to
+// end; renewals failing is told once they have failed for 15 minutes, as
+// it is of a fit store, and the store's notice comes back once they renew.
+func TestAStoreUnfitDoesNotHideRenewalsFailing(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
+	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
+	st, err := redisstore.New("redis://" + srv.Addr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader,
+		KeepAccess: true, RetryBackoff: []time.Duration{time.Millisecond}},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devserver.LoginSource(t, src, clock.Now())
+	k, n := keepingTold(src, "", clock)
+	k.CheckStore = func(ctx context.Context, env string) error { return st.CheckEviction(ctx) }
+	tells(t, k, n, "dev: the token store is not fit for renewals")
+	p.Fault(devprovider.Fault5xx, 1<<20)
+	clock.Advance(2 * time.Hour) // the access token is due
+	for range 30 {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	if got := n.Current(); len(got) != 1 || got[0].Event != notify.Unreachable {
+		t.Fatalf("notices %+v after 30 minutes of renewals failing; want renewals_failing", got)
+	}
+	p.ClearFaults()
+	clock.Advance(time.Minute)
+	tells(t, k, n, "dev: the token store is not fit for renewals")
+}
