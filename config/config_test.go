@@ -1307,6 +1307,27 @@ func TestParseErrorsRepeatNoValueOfAnInlineTable(t *testing.T) {
 	}
 }
 
+// TestAVariableNamedInMixedCaseIsNoSecret: a client_secret_env naming a
+// variable in mixed case with a digit (Auth0_Client_Secret) was refused as
+// the secret itself wherever the variable was not set, as in a service,
+// which sees none of the shell's variables: the whole file failed to load,
+// every other environment's tokens with it, where it had loaded before. A
+// name holding a word a variable for a secret is named by (secret, token,
+// key, pass) is a name; a generated secret holds none.
+func TestAVariableNamedInMixedCaseIsNoSecret(t *testing.T) {
+	for _, name := range []string{"Auth0_Client_Secret", "Auth0ClientSecret", "MyApp2ApiKeyValue", "Okta1AccessToken", "freeagent2password"} {
+		p := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \""+name+"\"\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"y\"\nclient_secret = \"s\"\n")
+		if _, err := config.Load(p); err != nil {
+			t.Errorf("client_secret_env = %q, not set: %v; want the file loaded", name, err)
+		}
+	}
+	for _, secret := range []string{"Zx81hQ2mP0wLk7sT3vB9hunter2", "f1a9c0d7e5b4a2f8c6d1e0b9a7"} {
+		if !config.LooksLikeASecret(secret) {
+			t.Errorf("%s: not taken for a secret", secret)
+		}
+	}
+}
+
 // TestWhiteSpaceAroundAWordIsTakenOff: a space left at the end of a word
 // (provider = "freeagent ", copied with the space after it) was an
 // unknown provider, client_auth or default_env, told with the space
