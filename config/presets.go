@@ -46,14 +46,11 @@ func LooksLikeASecret(s string) bool {
 		lower = lower || unicode.IsLower(r)
 		digit = digit || unicode.IsDigit(r)
 	}
-	if folded := strings.ToLower(s); slices.ContainsFunc(secretNameWords, func(w string) bool { return strings.Contains(folded, w) }) {
+	if redact.NamesASecret(s) {
 		return false
 	}
 	return len(s) >= 16 && digit && lower && (upper || !strings.Contains(s, "_") && IsEnvVarName(s))
 }
-
-// secretNameWords are words a variable holding a secret is named by.
-var secretNameWords = []string{"secret", "token", "key", "pass", "pwd", "credential"}
 
 // SecretForAName reports whether name, given as the name of the variable
 // holding the client secret (client_secret_env, init's flag and prompt), is
