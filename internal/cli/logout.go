@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -198,22 +197,10 @@ func logoutUnreadable(ctx context.Context, f *Factory, src *freshtoken.Source, l
 	if err := src.Logout(ctx); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Logged out of %s: its stored record could not be read (%s), and was deleted", src.Env(), unreadable(readErr))
+	msg := fmt.Sprintf("Logged out of %s: its stored record could not be read (%s), and was deleted", src.Env(), store.Unreadable(readErr))
 	if !local && src.CanRevoke() {
 		msg += "; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app's access there"
 	}
 	fmt.Fprintln(f.IO.ErrOut, msg+".")
 	return nil
-}
-
-// unreadable is what a store's error wrapping store.ErrCorrupt says is
-// wrong with the record, without its words on what is done about it ("it
-// was left as it is, and a log-in replaces it").
-func unreadable(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, store.ErrCorrupt.Error()+": "); i >= 0 {
-		s = s[i+len(store.ErrCorrupt.Error())+2:]
-	}
-	what, _, _ := strings.Cut(s, "; ")
-	return what
 }
