@@ -1495,6 +1495,10 @@ func StoreDir(storeURL string) (string, error) {
 	shown := store.RedactURL(storeURL)
 	switch u.Scheme {
 	case "":
+		if u.Host != "" || u.User != nil {
+			// //user:pw@host:6379/0, its scheme left out.
+			return "", fmt.Errorf("%q has no scheme; write a Redis server as redis://HOST:6379/0 (its user and password before an @ in it), a folder as file:///path/to/folder", shown)
+		}
 		// A path, as a shell takes it.
 		if rest, ok := strings.CutPrefix(storeURL, "~"); ok && (rest == "" || rest[0] == '/') {
 			return "", fmt.Errorf("%q: ~ is your home folder only to a shell; write the whole path as a URL: %s", storeURL, fileURL(filepath.Join(homeFolder(), rest)))
@@ -1528,6 +1532,9 @@ func StoreDir(storeURL string) (string, error) {
 		if u.Opaque != "" && strings.Trim(u.Opaque, "0123456789") == "" {
 			// host:port, which url.Parse takes for a scheme and what follows it.
 			return "", fmt.Errorf("%q looks like a Redis server's address; write it as a URL: redis://%s/0", storeURL, storeURL)
+		}
+		if s := strings.ToLower(u.Scheme); s == "redis" || s == "rediss" {
+			return "", fmt.Errorf("%q: write two slashes after %s:, as in %s://host:6379/0", shown, s, s)
 		}
 		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown, u.Scheme)
 	}

@@ -192,7 +192,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"redis password starting with a slash", "[store]\nurl = \"redis://:/hunter2+Zk=@redis.internal:6379/0\"\n", ":2: store.url: the user or password in [store] url holds a /, ?, # or @"},
 		{"redis password starting with a question mark", "[store]\nurl = \"redis://:?hunter2@redis.internal:6379/0\"\n", ":2: store.url: the user or password in [store] url holds a /, ?, # or @"},
 		{"redis password starting with a hash", "[store]\nurl = \"redis://:#hunter2@redis.internal:6379/0\"\n", ":2: store.url: the user or password in [store] url holds a /, ?, # or @"},
-		{"redis URL without slashes", "[store]\nurl = \"redis:default:hunter2@redis.internal/0\"\n", `:2: store.url: "the [store] url": unsupported scheme "redis"`},
+		{"redis URL without slashes", "[store]\nurl = \"redis:default:hunter2@redis.internal/0\"\n", `:2: store.url: "the [store] url": write two slashes after redis:, as in redis://host:6379/0`},
 		{"redis option unknown", "[store]\nurl = \"redis://127.0.0.1:6379/0?password=hunter2\"\n", ":2: store.url: redis://127.0.0.1:6379/0 is not a Redis URL"},
 		{"store scheme unknown", "[store]\nurl = \"redis+tls://:hunter2@127.0.0.1:6379/0\"\n", `:2: store.url: "redis+tls://127.0.0.1:6379/0": unsupported scheme`},
 		// What the decoder says of a value of the wrong type named Go's
@@ -1325,6 +1325,27 @@ func TestAVariableNamedInMixedCaseIsNoSecret(t *testing.T) {
 		if !config.LooksLikeASecret(secret) {
 			t.Errorf("%s: not taken for a secret", secret)
 		}
+	}
+}
+
+// TestAMistypedStoreURLShowsNoPassword: a Redis URL with its password
+// typed without its scheme's "redis:" (//user:pw@host:6379/0), with a
+// colon left out (rediss//user:pw@…), or with one slash (redis:/user:pw@…)
+// was quoted back whole, the password with it, by the store URL's
+// messages ("is a folder's path; write it as a URL: file:////user:pw@…",
+// "is no URL", "unsupported scheme"), bound for logs and terminals; they
+// show the URL without it, and say what to write.
+func TestAMistypedStoreURLShowsNoPassword(t *testing.T) {
+	for _, url := range []string{"//default:hunter2pass@redis.internal:6379/0", "rediss//default:hunter2pass@h:6379/0", "redis:/default:hunter2pass@h:6379/0", "redis:/default:hunt@er2pass@h:6379/0", "//:hunter2pass@h"} {
+		p := write(t, "[store]\nurl = \""+url+"\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"s\"\n")
+		_, err := config.Load(p)
+		if err == nil || strings.Contains(err.Error(), "hunter2pass") || strings.Contains(err.Error(), "er2pass") || !strings.Contains(err.Error(), ":2: store.url: ") {
+			t.Errorf("url = %q: error %v; want it told at its line without the password", url, err)
+		}
+	}
+	p := write(t, "[store]\nurl = \"//default:hunter2pass@redis.internal:6379/0\"\n")
+	if _, err := config.Load(p); err == nil || !strings.Contains(err.Error(), "redis://") || strings.Contains(err.Error(), "file:") && !strings.Contains(err.Error(), "file:///path") {
+		t.Errorf("a Redis URL without its scheme: error %v; want it to say to write redis://, not a file URL of it", err)
 	}
 }
 

@@ -434,7 +434,14 @@ func RedactURL(raw string) string {
 	case u.Scheme == "file":
 		return "file://" + u.Host + u.Path
 	case u.Opaque == "":
-		return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+		shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+		// A URL mistyped so that its user and password are read as its
+		// path (redis:/user:pw@host, rediss//user:pw@host): what follows
+		// the last @ alone.
+		if i := strings.LastIndex(shown, "@"); i >= 0 {
+			return "…" + shown[i:]
+		}
+		return shown
 	}
 	return "the [store] url"
 }
