@@ -33,8 +33,9 @@ so. A revocation_url that is plain http to another machine is sent nothing:
 the tokens are kept, and it says what to do. Tokens stored under the name for
 another client or API (another configuration's) are left alone, neither
 revoked nor deleted, and it exits 0: there is nothing of this environment's
-to log out of. --local only forgets them. The
-configuration is kept; ` + "`freshtoken login`" + ` logs in again.`,
+to log out of. A stored record that cannot be read (a corrupt file) is
+deleted, and it says so and exits 0: nothing in it can be revoked at the
+provider. --local only forgets them. The configuration is kept; ` + "`freshtoken login`" + ` logs in again.`,
 		Example: `  freshtoken logout -e sandbox
   freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
 		Args: exactArgs(0, "no arguments"),
