@@ -348,12 +348,20 @@ func (k *Keeper) checkStore(ctx context.Context, env string, src *freshtoken.Sou
 	}
 }
 
-// unfitStore is why env's store is not fit for its renewals, as CheckStore
-// last answered, or nil.
-func (k *Keeper) unfitStore(env string) error {
+// unfitStore is why env's store (src's) is not fit for its renewals, as
+// CheckStore last answered of it, or nil: an answer of another store (one
+// an edit moved env from) or of none (src nil) is not.
+func (k *Keeper) unfitStore(env string, src *freshtoken.Source) error {
+	if src == nil {
+		return nil
+	}
+	where := src.Location()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.storeChecked[env].err
+	if c := k.storeChecked[env]; c.where == where {
+		return c.err
+	}
+	return nil
 }
 
 func (k *Keeper) now() time.Time {
@@ -513,7 +521,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	unwritten, unwrote := k.unwritten[env]
 	rejected := k.rejected[env]
 	k.mu.Unlock()
-	unfit := k.unfitStore(env)
+	unfit := k.unfitStore(env, src)
 	failed = failed && k.now().Sub(failing.since) >= failingFor
 	unwrote = unwrote && k.now().Sub(unwritten.since) >= failingFor
 	event, msg := "", ""
