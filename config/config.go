@@ -1084,10 +1084,21 @@ func bareValueError(path string, data []byte, pe toml.ParseError) *Error {
 	if pe.LastKey == "" {
 		return nil
 	}
-	k, v, ok := strings.Cut(strings.TrimSpace(lineText(data, pe.Position.Line)), "=")
-	key := normalizeKey(k)
-	if !ok || key[strings.LastIndex(key, ".")+1:] != pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:] {
+	line := strings.TrimSpace(lineText(data, pe.Position.Line))
+	name := pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:]
+	k, v, ok := strings.Cut(line, "=")
+	if !ok {
 		return nil
+	}
+	if key := normalizeKey(k); key[strings.LastIndex(key, ".")+1:] != name {
+		// A key of an inline table on the line (token_params = {
+		// api_key = 0123456789 }), whose value the parser quoted back
+		// as well: its value, up to the next item or the table's end.
+		m := inlineValue(name).FindAllStringSubmatch(line, -1)
+		if m == nil {
+			return nil
+		}
+		v = m[len(m)-1][1]
 	}
 	switch v = strings.TrimSpace(v); {
 	case v == "" || strings.ContainsAny(v[:1], "\"'{"):
@@ -1096,7 +1107,6 @@ func bareValueError(path string, data []byte, pe toml.ParseError) *Error {
 		if strings.ContainsAny(v, "\"'") {
 			return nil
 		}
-		name := pe.LastKey[strings.LastIndex(pe.LastKey, ".")+1:]
 		return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: fmt.Sprintf(`holds text without quotes; write each item in double quotes: %s = ["…", "…"]`, name)}
 	}
 	return &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: unquoted(pe.LastKey, v)}
@@ -1149,6 +1159,12 @@ func keyType(key string) reflect.Type {
 		t = found
 	}
 	return t
+}
+
+// inlineValue matches name = value as an item of an inline table, the
+// value (up to the next item or the table's end) its submatch.
+func inlineValue(name string) *regexp.Regexp {
+	return regexp.MustCompile(`[{,]\s*["']?` + regexp.QuoteMeta(name) + `["']?\s*=([^,}]*)`)
 }
 
 // valueThenTable matches the parser's message for a key given a value,
@@ -1558,6 +1574,10 @@ func StoreDir(storeURL string) (string, error) {
 	shown := store.RedactURL(storeURL)
 	switch u.Scheme {
 	case "":
+		if u.Host != "" || u.User != nil {
+			// //user:pw@host:6379/0, its scheme left out.
+			return "", fmt.Errorf("%q has no scheme; write a Redis server as redis://HOST:6379/0 (its user and password before an @ in it), a folder as file:///path/to/folder", shown)
+		}
 		// A path, as a shell takes it.
 		if rest, ok := strings.CutPrefix(storeURL, "~"); ok && (rest == "" || rest[0] == '/') {
 			return "", fmt.Errorf("%q: ~ is your home folder only to a shell; write the whole path as a URL: %s", storeURL, fileURL(filepath.Join(homeFolder(), rest)))
@@ -1591,6 +1611,9 @@ func StoreDir(storeURL string) (string, error) {
 		if u.Opaque != "" && strings.Trim(u.Opaque, "0123456789") == "" {
 			// host:port, which url.Parse takes for a scheme and what follows it.
 			return "", fmt.Errorf("%q looks like a Redis server's address; write it as a URL: redis://%s/0", storeURL, storeURL)
+		}
+		if s := strings.ToLower(u.Scheme); s == "redis" || s == "rediss" {
+			return "", fmt.Errorf("%q: write two slashes after %s:, as in %s://host:6379/0", shown, s, s)
 		}
 		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown, u.Scheme)
 	}

@@ -192,7 +192,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"redis password starting with a slash", "[store]\nurl = \"redis://:/hunter2+Zk=@redis.internal:6379/0\"\n", ":2: store.url: the user or password in [store] url holds a /, ?, # or @"},
 		{"redis password starting with a question mark", "[store]\nurl = \"redis://:?hunter2@redis.internal:6379/0\"\n", ":2: store.url: the user or password in [store] url holds a /, ?, # or @"},
 		{"redis password starting with a hash", "[store]\nurl = \"redis://:#hunter2@redis.internal:6379/0\"\n", ":2: store.url: the user or password in [store] url holds a /, ?, # or @"},
-		{"redis URL without slashes", "[store]\nurl = \"redis:default:hunter2@redis.internal/0\"\n", `:2: store.url: "the [store] url": unsupported scheme "redis"`},
+		{"redis URL without slashes", "[store]\nurl = \"redis:default:hunter2@redis.internal/0\"\n", `:2: store.url: "the [store] url": write two slashes after redis:, as in redis://host:6379/0`},
 		{"redis option unknown", "[store]\nurl = \"redis://127.0.0.1:6379/0?password=hunter2\"\n", ":2: store.url: redis://127.0.0.1:6379/0 is not a Redis URL"},
 		{"store scheme unknown", "[store]\nurl = \"redis+tls://:hunter2@127.0.0.1:6379/0\"\n", `:2: store.url: "redis+tls://127.0.0.1:6379/0": unsupported scheme`},
 		// What the decoder says of a value of the wrong type named Go's
@@ -1294,6 +1294,77 @@ func TestParseErrorsRepeatNoValue(t *testing.T) {
 	p := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes = [read, write]\n")
 	if _, err := config.Load(p); err == nil || !strings.Contains(err.Error(), `:4: env.a.scopes: holds text without quotes; write each item in double quotes: scopes = ["…", "…"]`) {
 		t.Errorf("a list of words without quotes: error %v", err)
+	}
+}
+
+// TestParseErrorsRepeatNoValueOfAnInlineTable: a value written without
+// quotes in an inline table (token_params = { api_key = 0123456789 }, the
+// parameters a provider's API key goes in) was quoted back whole in the
+// parser's words ("Invalid integer \"0123456789\"", "Invalid float value",
+// "is out of range for int64"), as of client_secret before; it says what to
+// write, naming the inline key, and repeats nothing of it.
+func TestParseErrorsRepeatNoValueOfAnInlineTable(t *testing.T) {
+	for _, c := range []struct{ line, key, value string }{
+		{"token_params = { api_key = 0123456789 }", "env.a.token_params.api_key", "0123456789"},
+		{"token_params = { audience = \"x\", api_key = 1.5.3.9 }", "env.a.token_params.api_key", "1.5.3.9"},
+		{"token_params = {api_key=12__3456}", "env.a.token_params.api_key", "12__3456"},
+		{"token_params = { api_key = 99999999999999999999 }", "env.a.token_params.api_key", "99999999999999999999"},
+		{"token_params = { api_key = 2024-01-01T12zz }", "env.a.token_params.api_key", "2024-01-01T12"},
+		{"auth_params = { a = { client_secret = 0123456789 } }", "env.a.auth_params.a.client_secret", "0123456789"},
+		{"client_secret = { v = 0123456789 }", "env.a.client_secret.v", "0123456789"},
+	} {
+		p := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"s\"\n"+c.line+"\n")
+		_, err := config.Load(p)
+		name := c.key[strings.LastIndex(c.key, ".")+1:]
+		want := fmt.Sprintf(`:5: %s: is text without quotes; write it in double quotes: %s = "…"`, c.key, name)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v; want it to contain %q", c.line, err, want)
+		}
+		if err != nil && strings.Contains(strings.ToLower(strings.TrimPrefix(err.Error(), p)), strings.ToLower(c.value[:5])) {
+			t.Errorf("%s: error %q repeats the value", c.line, err)
+		}
+	}
+}
+
+// TestAVariableNamedInMixedCaseIsNoSecret: a client_secret_env naming a
+// variable in mixed case with a digit (Auth0_Client_Secret) was refused as
+// the secret itself wherever the variable was not set, as in a service,
+// which sees none of the shell's variables: the whole file failed to load,
+// every other environment's tokens with it, where it had loaded before. A
+// name holding a word a variable for a secret is named by (secret, token,
+// key, pass) is a name; a generated secret holds none.
+func TestAVariableNamedInMixedCaseIsNoSecret(t *testing.T) {
+	for _, name := range []string{"Auth0_Client_Secret", "Auth0ClientSecret", "MyApp2ApiKeyValue", "Okta1AccessToken", "freeagent2password"} {
+		p := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \""+name+"\"\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"y\"\nclient_secret = \"s\"\n")
+		if _, err := config.Load(p); err != nil {
+			t.Errorf("client_secret_env = %q, not set: %v; want the file loaded", name, err)
+		}
+	}
+	for _, secret := range []string{"Zx81hQ2mP0wLk7sT3vB9hunter2", "f1a9c0d7e5b4a2f8c6d1e0b9a7"} {
+		if !config.LooksLikeASecret(secret) {
+			t.Errorf("%s: not taken for a secret", secret)
+		}
+	}
+}
+
+// TestAMistypedStoreURLShowsNoPassword: a Redis URL with its password
+// typed without its scheme's "redis:" (//user:pw@host:6379/0), with a
+// colon left out (rediss//user:pw@…), or with one slash (redis:/user:pw@…)
+// was quoted back whole, the password with it, by the store URL's
+// messages ("is a folder's path; write it as a URL: file:////user:pw@…",
+// "is no URL", "unsupported scheme"), bound for logs and terminals; they
+// show the URL without it, and say what to write.
+func TestAMistypedStoreURLShowsNoPassword(t *testing.T) {
+	for _, url := range []string{"//default:hunter2pass@redis.internal:6379/0", "rediss//default:hunter2pass@h:6379/0", "redis:/default:hunter2pass@h:6379/0", "redis:/default:hunt@er2pass@h:6379/0", "//:hunter2pass@h"} {
+		p := write(t, "[store]\nurl = \""+url+"\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = \"s\"\n")
+		_, err := config.Load(p)
+		if err == nil || strings.Contains(err.Error(), "hunter2pass") || strings.Contains(err.Error(), "er2pass") || !strings.Contains(err.Error(), ":2: store.url: ") {
+			t.Errorf("url = %q: error %v; want it told at its line without the password", url, err)
+		}
+	}
+	p := write(t, "[store]\nurl = \"//default:hunter2pass@redis.internal:6379/0\"\n")
+	if _, err := config.Load(p); err == nil || !strings.Contains(err.Error(), "redis://") || strings.Contains(err.Error(), "file:") && !strings.Contains(err.Error(), "file:///path") {
+		t.Errorf("a Redis URL without its scheme: error %v; want it to say to write redis://, not a file URL of it", err)
 	}
 }
 

@@ -36,7 +36,9 @@ func IsEnvVarName(s string) bool {
 // LooksLikeASecret reports whether s, given as a variable's name, is rather
 // a generated secret: 16 characters or more mixing upper and lower case
 // letters and digits, or lower case letters and digits without a _ (hex,
-// as GitHub's), as nobody names a variable.
+// as GitHub's), as nobody names a variable; but not one holding a word a
+// variable for a secret is named by (Auth0_Client_Secret, Okta1ApiKey),
+// which a generated secret holds by no chance.
 func LooksLikeASecret(s string) bool {
 	var upper, lower, digit bool
 	for _, r := range s {
@@ -44,7 +46,19 @@ func LooksLikeASecret(s string) bool {
 		lower = lower || unicode.IsLower(r)
 		digit = digit || unicode.IsDigit(r)
 	}
+	if redact.NamesASecret(s) {
+		return false
+	}
 	return len(s) >= 16 && digit && lower && (upper || !strings.Contains(s, "_") && IsEnvVarName(s))
+}
+
+// SecretForAName reports whether name, given as the name of the variable
+// holding the client secret (client_secret_env, init's flag and prompt), is
+// rather the secret itself (LooksLikeASecret), no variable being set by
+// that name: a variable set by it is one, whatever it looks like.
+func SecretForAName(name string) bool {
+	_, set := os.LookupEnv(name)
+	return name != "" && !set && LooksLikeASecret(name)
 }
 
 // DefaultTimeout bounds each request to the token endpoint and the API.
@@ -385,8 +399,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if e.ClientSecretEnv != "" && !IsEnvVarName(e.ClientSecretEnv) {
 		return nil, bad("client_secret_env", "must be the name of an environment variable (letters, digits and _), not its value; to write the secret itself, use client_secret")
 	}
-	// A variable set by that name is one, whatever it looks like.
-	if _, set := os.LookupEnv(e.ClientSecretEnv); e.ClientSecretEnv != "" && LooksLikeASecret(e.ClientSecretEnv) && !set {
+	if SecretForAName(e.ClientSecretEnv) {
 		return nil, bad("client_secret_env", `looks like the secret itself (not shown), not the name of a variable that holds it; export the secret in a variable (export FREEAGENT_SECRET=…) and write its name here: client_secret_env = "FREEAGENT_SECRET"`)
 	}
 	if sources > 1 {

@@ -27,6 +27,8 @@ func TestRedactURL(t *testing.T) {
 		"redis://user:s3cr3t@h:6379/0?x=s3cr3t": "redis://h:6379/0",
 		"rediss://:s3cr3t@h/1":                  "rediss://h/1",
 		"redis:s3cr3t@h":                        "the [store] url",
+		"redis:/user:s3cr3t@h:6379/0":           "…@h:6379/0",
+		"rediss//user:s3@cr3t@h/1":              "…@h/1",
 		"%zz":                                   "the [store] url",
 	} {
 		if got := store.RedactURL(raw); got != want {

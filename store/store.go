@@ -81,6 +81,19 @@ func (r Record) shown() shownRecord {
 	return shownRecord(r)
 }
 
+// Unreadable is what err, a store's error wrapping ErrCorrupt, says is
+// wrong with the record, without its words on what is done about it ("it
+// was left as it is, and a log-in replaces it"): for a command or a page
+// that deleted the record, which says so itself.
+func Unreadable(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, ErrCorrupt.Error()+": "); i >= 0 {
+		s = s[i+len(ErrCorrupt.Error())+2:]
+	}
+	what, _, _ := strings.Cut(s, "; ")
+	return what
+}
+
 // LoggedInSince reports whether r's tokens come of a log-in made at t or
 // later, renewed since or not. A record written before LoggedInAt was
 // tells only while it has not been renewed.
@@ -421,7 +434,14 @@ func RedactURL(raw string) string {
 	case u.Scheme == "file":
 		return "file://" + u.Host + u.Path
 	case u.Opaque == "":
-		return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+		shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+		// A URL mistyped so that its user and password are read as its
+		// path (redis:/user:pw@host, rediss//user:pw@host): what follows
+		// the last @ alone.
+		if i := strings.LastIndex(shown, "@"); i >= 0 {
+			return "…" + shown[i:]
+		}
+		return shown
 	}
 	return "the [store] url"
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -314,7 +313,7 @@ func checkSecretEnvFlag(name string) error {
 	switch {
 	case name == "":
 		return nil
-	case config.LooksLikeASecret(name) && os.Getenv(name) == "": // a variable set by that name is one
+	case config.SecretForAName(name):
 		return usageErrorf("--client-secret-env takes the name of the environment variable that holds the client secret, such as FREEAGENT_SECRET, and what was given looks like the secret itself (not shown); export FREEAGENT_SECRET=… and pass --client-secret-env FREEAGENT_SECRET")
 	case !config.IsEnvVarName(name):
 		return notAVariableName("--client-secret-env", name)
@@ -428,7 +427,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		}
 		s.ClientSecretEnv, err = p.ask(ctx, "Variable name", def, func(v string) error {
 			switch {
-			case config.LooksLikeASecret(v):
+			case config.SecretForAName(v):
 				return errors.New("that looks like the secret itself; give the name of the variable that holds it, such as FREEAGENT_SECRET, and export it in your shell")
 			case !config.IsEnvVarName(v):
 				return fmt.Errorf("%q is not a variable name such as FREEAGENT_SECRET", v)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -34,8 +33,9 @@ so. A revocation_url that is plain http to another machine is sent nothing:
 the tokens are kept, and it says what to do. Tokens stored under the name for
 another client or API (another configuration's) are left alone, neither
 revoked nor deleted, and it exits 0: there is nothing of this environment's
-to log out of. --local only forgets them. The
-configuration is kept; ` + "`freshtoken login`" + ` logs in again.`,
+to log out of. A stored record that cannot be read (a corrupt file) is
+deleted, and it says so and exits 0: nothing in it can be revoked at the
+provider. --local only forgets the tokens. The configuration is kept; ` + "`freshtoken login`" + ` logs in again.`,
 		Example: `  freshtoken logout -e sandbox
   freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
 		Args: exactArgs(0, "no arguments"),
@@ -198,22 +198,10 @@ func logoutUnreadable(ctx context.Context, f *Factory, src *freshtoken.Source, l
 	if err := src.Logout(ctx); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Logged out of %s: its stored record could not be read (%s), and was deleted", src.Env(), unreadable(readErr))
+	msg := fmt.Sprintf("Logged out of %s: its stored record could not be read (%s), and was deleted", src.Env(), store.Unreadable(readErr))
 	if !local && src.CanRevoke() {
 		msg += "; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app's access there"
 	}
 	fmt.Fprintln(f.IO.ErrOut, msg+".")
 	return nil
-}
-
-// unreadable is what a store's error wrapping store.ErrCorrupt says is
-// wrong with the record, without its words on what is done about it ("it
-// was left as it is, and a log-in replaces it").
-func unreadable(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, store.ErrCorrupt.Error()+": "); i >= 0 {
-		s = s[i+len(store.ErrCorrupt.Error())+2:]
-	}
-	what, _, _ := strings.Cut(s, "; ")
-	return what
 }

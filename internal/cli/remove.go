@@ -90,7 +90,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			forgotten = true
 			tokens = "its tokens were deleted from " + src.Location()
 			if err != nil {
-				tokens = fmt.Sprintf("its stored record could not be read (%s), and was deleted", unreadable(err))
+				tokens = fmt.Sprintf("its stored record could not be read (%s), and was deleted", store.Unreadable(err))
 			}
 			return nil
 		}

@@ -348,12 +348,20 @@ func (k *Keeper) checkStore(ctx context.Context, env string, src *freshtoken.Sou
 	}
 }
 
-// unfitStore is why env's store is not fit for its renewals, as CheckStore
-// last answered, or nil.
-func (k *Keeper) unfitStore(env string) error {
+// unfitStore is why env's store (src's) is not fit for its renewals, as
+// CheckStore last answered of it, or nil: an answer of another store (one
+// an edit moved env from) or of none (src nil) is not.
+func (k *Keeper) unfitStore(env string, src *freshtoken.Source) error {
+	if src == nil {
+		return nil
+	}
+	where := src.Location()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.storeChecked[env].err
+	if c := k.storeChecked[env]; c.where == where {
+		return c.err
+	}
+	return nil
 }
 
 func (k *Keeper) now() time.Time {
@@ -513,7 +521,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	unwritten, unwrote := k.unwritten[env]
 	rejected := k.rejected[env]
 	k.mu.Unlock()
-	unfit := k.unfitStore(env)
+	unfit := k.unfitStore(env, src)
 	failed = failed && k.now().Sub(failing.since) >= failingFor
 	unwrote = unwrote && k.now().Sub(unwritten.since) >= failingFor
 	event, msg := "", ""
@@ -534,10 +542,6 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	case ours && rec.RefreshNotExtended && rec.RefreshExpiry.Sub(k.now()) < expiringWithin:
 		event, msg = notify.RefreshExpiring, fmt.Sprintf("the refresh token expires %s and renewing does not extend it%s before then",
 			rec.RefreshExpiry.Local().Format(noticeTime), login)
-	case unfit != nil:
-		// Before renewals failing, which it may be the cause of: told as
-		// soon as found, not 15 minutes later.
-		event, msg = notify.StoreUnfit, "the token store is not fit for renewals: "+strings.TrimPrefix(unfit.Error(), env+": ")
 	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
 		// "since", not "for": the notice stays as first told while the
 		// failures go on.
@@ -548,6 +552,13 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s has been written by something else too since %s, with other tokens than this environment's, so its readers may get those; if another freshtoken configuration (a service's, another proxy's) names it, give each a token_file of its own", k.TokenFile(env), unwritten.since.Local().Format(noticeTime))
 	case unwrote:
 		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s cannot be written since %s (%v); check token_file and its folder", k.TokenFile(env), unwritten.since.Local().Format(noticeTime), unwritten.err)
+	case unfit != nil:
+		// Told as soon as found, not 15 minutes later, but after a
+		// failure that lasts: a store unfit in a way that still renews (a
+		// Redis that evicts keys, a user without +pttl) would hide
+		// renewals failing for another reason, the provider down for
+		// hours; renewals failing for the store's are told with its words.
+		event, msg = notify.StoreUnfit, "the token store is not fit for renewals: "+strings.TrimPrefix(unfit.Error(), env+": ")
 	}
 	if msg != "" {
 		msg = env + ": " + msg

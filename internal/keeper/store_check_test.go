@@ -13,6 +13,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -78,4 +79,93 @@ func TestRedisPermissionsTakenAwayAreTold(t *testing.T) {
 	if rec, err := src.Record(context.Background()); err != nil || rec == nil || rec.Problem != nil {
 		t.Fatalf("record %+v, %v; want the tokens, untouched", rec, err)
 	}
+}
+
+// TestAStoreUnfitDoesNotHideRenewalsFailing: a Redis that evicts keys when
+// full (or a user without +pttl) is unfit for renewals (store_unfit), yet
+// renews; the provider then goes down for hours. The store's notice was
+// chosen before every failure of renewals, so a person kept the first
+// notice and was never told that renewals had failed, the tokens about to
+// end; renewals failing is told once they have failed for 15 minutes, as
+// it is of a fit store, and the store's notice comes back once they renew.
+func TestAStoreUnfitDoesNotHideRenewalsFailing(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
+	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
+	st, err := redisstore.New("redis://" + srv.Addr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader,
+		KeepAccess: true, RetryBackoff: []time.Duration{time.Millisecond}},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devserver.LoginSource(t, src, clock.Now())
+	k, n := keepingTold(src, "", clock)
+	k.CheckStore = func(ctx context.Context, env string) error { return st.CheckEviction(ctx) }
+	tells(t, k, n, "dev: the token store is not fit for renewals")
+	p.Fault(devprovider.Fault5xx, 1<<20)
+	clock.Advance(2 * time.Hour) // the access token is due
+	for range 30 {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	if got := n.Current(); len(got) != 1 || got[0].Event != notify.Unreachable {
+		t.Fatalf("notices %+v after 30 minutes of renewals failing; want renewals_failing", got)
+	}
+	p.ClearFaults()
+	clock.Advance(time.Minute)
+	tells(t, k, n, "dev: the token store is not fit for renewals")
+}
+
+// TestAStoreUnfitIsNotToldOfAnother: an edit moves an environment from a
+// Redis that evicts keys (told as store_unfit) to another Redis that
+// cannot be reached, whose fitness cannot be asked. The first store's
+// answer stood for the environment, so the notice went on naming a Redis
+// the configuration no longer uses; it is of the store it was asked of,
+// and ends with the move.
+func TestAStoreUnfitIsNotToldOfAnother(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
+	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+	evicting, err := redisstore.New("redis://" + srv.Addr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { evicting.Close() })
+	gone := redistest.Start(t)
+	addr := gone.Addr
+	gone.Stop()
+	away, err := redisstore.New("redis://" + addr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { away.Close() })
+	_, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
+	open := func(st store.Store) *freshtoken.Source {
+		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+			TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
+			freshtoken.Options{Store: st, Clock: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	first := open(evicting)
+	devserver.LoginSource(t, first, clock.Now())
+	k, n := keepingTold(first, "", clock)
+	stores := map[string]interface{ CheckEviction(context.Context) error }{first.Location(): evicting}
+	src := first
+	k.Open = func(context.Context, string) (*freshtoken.Source, error) { return src, nil }
+	k.CheckStore = func(ctx context.Context, env string) error { return stores[src.Location()].CheckEviction(ctx) }
+	tells(t, k, n, "dev: the token store is not fit for renewals")
+	src = open(away)
+	stores[src.Location()] = away
+	clock.Advance(time.Minute)
+	tells(t, k, n, "")
 }

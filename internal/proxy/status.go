@@ -338,8 +338,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 				p.buttonFailed(w, r, name, "logout-failed", err)
 				return
 			}
-			why, _, _ := strings.Cut(lerr.Error(), "; ") // not the store's words that it was kept
-			p.log.Info("logged out; the stored record could not be read, and was deleted", "env", name, "error", why)
+			p.log.Info("logged out; the stored record could not be read, and was deleted", "env", name, "error", store.Unreadable(lerr))
 			e.succeed()
 			http.Redirect(w, r, "/?done=logged-out-unreadable&env="+url.QueryEscape(name), http.StatusSeeOther)
 			return

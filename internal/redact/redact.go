@@ -240,18 +240,20 @@ func MaskSet(s string) string {
 func MaskParams(params map[string]string) map[string]string {
 	params = maps.Clone(params)
 	for k, v := range params {
-		if IsSecretKey(strings.TrimSpace(k)) || secretParamName(k) {
+		if IsSecretKey(strings.TrimSpace(k)) || NamesASecret(k) {
 			params[k] = Mask(v)
 		}
 	}
 	return params
 }
 
-// secretWords are parts of a parameter's name that say its value is a
-// secret.
+// secretWords are parts of a name that say its value is a secret.
 var secretWords = []string{"secret", "pass", "pwd", "token", "key", "assertion", "credential", "signature", "cookie"}
 
-func secretParamName(name string) bool {
+// NamesASecret reports whether name (a parameter's, a variable's) holds a
+// word that says its value is a secret (api_key, X-Api-Key, passphrase,
+// Auth0_Client_Secret), in any case.
+func NamesASecret(name string) bool {
 	name = strings.ToLower(name)
 	for _, w := range secretWords {
 		if strings.Contains(name, w) {
