@@ -1422,6 +1422,9 @@ func wrongType(key, msg string) string {
 		got = "a list"
 	case strings.HasPrefix(got, "map"):
 		got = "a table"
+	case got == "time.Time", strings.HasPrefix(got, "toml.Local"):
+		// A value the parser read as a date (client_id = 1979-05-27).
+		got = "a date or time"
 	}
 	switch want {
 	case "string":

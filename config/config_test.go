@@ -270,6 +270,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"hex secret in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"hunter2f1a9c0d7e5b4a2f8c6d1e0b9a7\"\n", ":4: env.a.client_secret_env: looks like the secret itself (not shown), not the name of a variable that holds it; export the secret in a variable (export FREEAGENT_SECRET=…) and write its name here: client_secret_env = \"FREEAGENT_SECRET\""},
 		{"mixed secret in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"Zx81hQ2mP0wLk7sT3vB9hunter2\"\n", ":4: env.a.client_secret_env: looks like the secret itself (not shown)"},
 		{"secret value in client_secret_env", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \"s3cr3t-value/+=\"\n", ":4: env.a.client_secret_env: must be the name"},
+		// A value read as a date was "time.Time", Go's words.
+		{"date for text", "[env.a]\nprovider = \"freeagent\"\nclient_id = 1979-05-27\n", `:3: env.a.client_id: is a date or time; write text in quotes, such as "x"`},
+		{"local date and time for a list", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes = 1979-05-27T07:32:00\n", `:4: env.a.scopes: is a date or time; write a list, such as ["read", "write"]`},
 		{"bad env name", "[env.\"a b\"]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", "may only use letters"},
 		// A disk that ignores case (macOS, Windows) keeps Prod's and prod's
 		// tokens in one file, where a log-in to one replaced the other's.
