@@ -362,7 +362,7 @@ func TestKeeperSaysAtOnceWhenTheSecretCannotBeHad(t *testing.T) {
 // hours later. The look writes nothing to Redis. A user that may write is
 // not warned of. A Redis that evicts keys when full is warned of too.
 func TestKeeperSaysAtOnceWhenRedisMayNotBeWritten(t *testing.T) {
-	const warning = "keeper: the token store is not fit for renewals"
+	const warning = "keeper: the token store is not set up as renewals need"
 	for _, args := range [][]string{{"proxy", "--no-listen"}, {"proxy", "--listen", "127.0.0.1:0"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			srv := redistest.Start(t)

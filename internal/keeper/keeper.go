@@ -342,9 +342,9 @@ func (k *Keeper) checkStore(ctx context.Context, env string, src *freshtoken.Sou
 	was := checked && last.where == where
 	switch {
 	case err != nil && (!was || last.err == nil || last.err.Error() != err.Error()):
-		k.Logger.Warn("keeper: the token store is not fit for renewals (the error says why, and what to do)", "env", env, "error", err.Error())
+		k.Logger.Warn("keeper: the token store is not set up as renewals need (the error says why, and what to do)", "env", env, "error", err.Error())
 	case err == nil && was && last.err != nil:
-		k.Logger.Info("keeper: the token store is fit for renewals again", "env", env)
+		k.Logger.Info("keeper: the token store is set up as renewals need again", "env", env)
 	}
 }
 
@@ -558,7 +558,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		// Redis that evicts keys, a user without +pttl) would hide
 		// renewals failing for another reason, the provider down for
 		// hours; renewals failing for the store's are told with its words.
-		event, msg = notify.StoreUnfit, "the token store is not fit for renewals: "+strings.TrimPrefix(unfit.Error(), env+": ")
+		event, msg = notify.StoreUnfit, "the token store is not set up as renewals need: "+strings.TrimPrefix(unfit.Error(), env+": ")
 	}
 	if msg != "" {
 		msg = env + ": " + msg

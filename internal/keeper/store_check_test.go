@@ -61,12 +61,12 @@ func TestRedisPermissionsTakenAwayAreTold(t *testing.T) {
 	}
 	srv.SetUser(t, "freshtoken", "reset", "on", ">pw", "~freshtoken:*", "+@connection", "+@read")
 	clock.Advance(storeRecheck)
-	tells(t, k, n, "dev: the token store is not fit for renewals")
+	tells(t, k, n, "dev: the token store is not set up as renewals need")
 	got := n.Current()[0]
 	if got.Event != notify.StoreUnfit || !strings.Contains(got.Message, "refused access") || !strings.Contains(got.Message, "permissions") || strings.Contains(got.Message, ":pw@") {
 		t.Fatalf("notice %+v; want store_unfit, saying Redis refused access and to check the user's permissions, without its password", got)
 	}
-	looks(time.Hour, "dev: the token store is not fit for renewals")
+	looks(time.Hour, "dev: the token store is not set up as renewals need")
 	if got := sent(); got != 1 {
 		t.Fatalf("%d notices sent in an hour of a store that may not be written; want 1", got)
 	}
@@ -108,7 +108,7 @@ func TestAStoreUnfitDoesNotHideRenewalsFailing(t *testing.T) {
 	devserver.LoginSource(t, src, clock.Now())
 	k, n := keepingTold(src, "", clock)
 	k.CheckStore = func(ctx context.Context, env string) error { return st.CheckEviction(ctx) }
-	tells(t, k, n, "dev: the token store is not fit for renewals")
+	tells(t, k, n, "dev: the token store is not set up as renewals need")
 	p.Fault(devprovider.Fault5xx, 1<<20)
 	clock.Advance(2 * time.Hour) // the access token is due
 	for range 30 {
@@ -120,7 +120,7 @@ func TestAStoreUnfitDoesNotHideRenewalsFailing(t *testing.T) {
 	}
 	p.ClearFaults()
 	clock.Advance(time.Minute)
-	tells(t, k, n, "dev: the token store is not fit for renewals")
+	tells(t, k, n, "dev: the token store is not set up as renewals need")
 }
 
 // TestAStoreUnfitIsNotToldOfAnother: an edit moves an environment from a
@@ -163,7 +163,7 @@ func TestAStoreUnfitIsNotToldOfAnother(t *testing.T) {
 	src := first
 	k.Open = func(context.Context, string) (*freshtoken.Source, error) { return src, nil }
 	k.CheckStore = func(ctx context.Context, env string) error { return stores[src.Location()].CheckEviction(ctx) }
-	tells(t, k, n, "dev: the token store is not fit for renewals")
+	tells(t, k, n, "dev: the token store is not set up as renewals need")
 	src = open(away)
 	stores[src.Location()] = away
 	clock.Advance(time.Minute)

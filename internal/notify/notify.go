@@ -1,7 +1,7 @@
 // Package notify tells a person, once per change of state, that a person
 // is needed: the grant ended, the client was rejected, the refresh token
 // will expire and renewing does not extend it, renewals keep failing, a
-// token file cannot be written, the token store is not fit for renewals. It sends through a command, a webhook and
+// token file cannot be written, the token store is not set up as renewals need. It sends through a command, a webhook and
 // the desktop, and never a secret: what it sends is an event's name, an
 // environment's name and a sentence.
 package notify
@@ -37,7 +37,7 @@ const (
 	Unreachable     = "renewals_failing"
 	// TokenFileFailing: a token_file has not been written for a while.
 	TokenFileFailing = "token_file_failing"
-	// StoreUnfit: the token store is not fit for renewals (a Redis user
+	// StoreUnfit: the token store is not set up as renewals need (a Redis user
 	// that may not write freshtoken's keys, a Redis that evicts keys).
 	StoreUnfit = "store_unfit"
 )
