@@ -168,20 +168,20 @@ func TestClientCredentialsLogoutForgetsAndTheNextTokenIsNew(t *testing.T) {
 // a token file, when its token is due; otherwise there is nothing to keep.
 func TestClientCredentialsPlan(t *testing.T) {
 	r := clientRig(t, devprovider.Options{AccessTTL: time.Hour})
-	if at, _ := r.source().Plan(nil); !at.IsZero() {
+	if at := r.source().Plan(nil).At; !at.IsZero() {
 		t.Fatalf("Plan without a token file = %v; want nothing planned", at)
 	}
 	r.settings.KeepAccess = true
 	r.settings.IdleLimit = 24 * time.Hour
 	src := r.source()
-	if at, _ := src.Plan(nil); at.IsZero() || at.After(r.clock.Now()) {
+	if at := src.Plan(nil).At; at.IsZero() || at.After(r.clock.Now()) {
 		t.Fatalf("Plan with a token file and no token = %v; want now", at)
 	}
 	rec, err := src.KeepAlive(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if at, _ := src.Plan(rec); !at.Equal(rec.Expiry.Add(-time.Minute)) {
+	if at := src.Plan(rec).At; !at.Equal(rec.Expiry.Add(-time.Minute)) {
 		t.Fatalf("Plan = %v; want refresh_before ahead of the expiry %v, nothing for the idle limit", at, rec.Expiry)
 	}
 }

@@ -24,7 +24,7 @@ func TestKeepAliveAcrossManyLifetimes(t *testing.T) {
 	r.login(first)
 	second := r.source()
 	ctx := context.Background()
-	if at, why := first.Plan(r.record()); !at.Equal(r.clock.Now().Add(90*time.Second)) || why == "" {
+	if at, why := planned(first.Plan(r.record())); !at.Equal(r.clock.Now().Add(90*time.Second)) || why == "" {
 		t.Fatalf("plan %s (%s); want a tenth of the refresh token's 100 s before it expires", at, why)
 	}
 	for range 100 { // 3000 s: thirty lifetimes
@@ -53,7 +53,7 @@ func TestKeepAliveWithinTheIdleLimit(t *testing.T) {
 	r.settings.IdleLimit = 1000 * time.Second
 	src := r.source()
 	r.login(src)
-	at, why := src.Plan(r.record())
+	at, why := planned(src.Plan(r.record()))
 	if !at.Equal(r.clock.Now().Add(900*time.Second)) || why != "the provider ends grants unused for 16m40s" {
 		t.Fatalf("plan %s (%s); want 900 s from now, for the idle limit", at, why)
 	}
@@ -61,7 +61,7 @@ func TestKeepAliveWithinTheIdleLimit(t *testing.T) {
 	// 1440h0m0s for Xero's 60 days).
 	for limit, want := range map[time.Duration]string{10 * 24 * time.Hour: "10 days", 24 * time.Hour: "1 day", 36 * time.Hour: "36h0m0s"} {
 		r.settings.IdleLimit = limit
-		if _, why := r.source().Plan(r.record()); why != "the provider ends grants unused for "+want {
+		if _, why := planned(r.source().Plan(r.record())); why != "the provider ends grants unused for "+want {
 			t.Errorf("idle limit %s: plan says %q; want %s", limit, why, want)
 		}
 	}
@@ -105,7 +105,7 @@ func TestKeepAliveStopsWhenRenewingCannotHelp(t *testing.T) {
 		t.Fatalf("%d refreshes; want the one that showed renewing does not extend the grant", n)
 	}
 	rec := r.record()
-	if at, _ := src.Plan(rec); !rec.RefreshNotExtended || !at.IsZero() {
+	if at := src.Plan(rec).At; !rec.RefreshNotExtended || !at.IsZero() {
 		t.Fatalf("not extended %t, plan %s; want it noted and nothing planned", rec.RefreshNotExtended, at)
 	}
 }
@@ -130,11 +130,11 @@ func TestKeepAliveAfterTheClockIsSetBack(t *testing.T) {
 	ctx := context.Background()
 	r.clock.Advance(6 * time.Hour)
 	ahead = 0 // the clock set right
-	if at, why := src.Plan(r.record()); at.After(machine()) || !strings.Contains(why, "clock") {
+	if at, why := planned(src.Plan(r.record())); at.After(machine()) || !strings.Contains(why, "clock") {
 		t.Fatalf("plan %s (%s); want now, saying the tokens were stored by a clock ahead", at, why)
 	}
 	for range 3 * 24 * 2 { // three days, a keeper's look every half hour
-		if at, _ := src.Plan(r.record()); !at.IsZero() && !at.After(machine()) { // as the keeper does
+		if at := src.Plan(r.record()).At; !at.IsZero() && !at.After(machine()) { // as the keeper does
 			if _, err := src.KeepAlive(ctx); err != nil {
 				t.Fatalf("at %s: %v", r.clock.Now(), err)
 			}
@@ -150,3 +150,6 @@ func TestKeepAliveAfterTheClockIsSetBack(t *testing.T) {
 		t.Fatalf("three days after the clock was set back, the grant lapsed: %v", err)
 	}
 }
+
+// planned is a plan's time and its reason as logs write it.
+func planned(p freshtoken.KeepAlivePlan) (time.Time, string) { return p.At, p.Reason() }

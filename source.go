@@ -1126,26 +1126,19 @@ func (p KeepAlivePlan) Why(format func(time.Time) string) string {
 	return why
 }
 
-// rfc3339 writes a time as JSON and logs do.
-func rfc3339(t time.Time) string { return t.Format(time.RFC3339) }
-
-// Plan says when the grant in r must next be renewed so that it never
-// lapses while unused, and why, its times in RFC 3339 (see PlanKeepAlive).
-func (s *Source) Plan(r *store.Record) (at time.Time, why string) {
-	p := s.PlanKeepAlive(r)
-	if p.At.IsZero() {
-		return time.Time{}, ""
-	}
-	return p.At, p.Why(rfc3339)
+// Reason is Why with its times in RFC 3339, in UTC, as JSON and logs
+// write them.
+func (p KeepAlivePlan) Reason() string {
+	return p.Why(func(t time.Time) string { return t.UTC().Format(time.RFC3339) })
 }
 
-// PlanKeepAlive says when the grant in r must next be renewed so that it
+// Plan says when the grant in r must next be renewed so that it
 // never lapses while unused, and why: a tenth of the refresh token's
 // lifetime (at most a day) before it expires, and as far ahead of
 // IdleLimit. Zero when nothing can be planned: no tokens, another client's,
 // a grant that has ended, or a refresh token whose expiry renewing did not
 // extend.
-func (s *Source) PlanKeepAlive(r *store.Record) (p KeepAlivePlan) {
+func (s *Source) Plan(r *store.Record) (p KeepAlivePlan) {
 	if s.unmade() {
 		return KeepAlivePlan{}
 	}
@@ -1215,7 +1208,7 @@ func (s *Source) planFetch(r *store.Record) KeepAlivePlan {
 
 // due reports whether r's grant needs keeping alive now.
 func (s *Source) due(r *store.Record) bool {
-	at, _ := s.Plan(r)
+	at := s.Plan(r).At
 	return !at.IsZero() && !s.now().Before(at)
 }
 

@@ -978,7 +978,7 @@ func TestAnotherAudiencesTokensAreNeverUsed(t *testing.T) {
 					t.Fatal("the error shows the other configuration's token")
 				}
 			}
-			if at, _ := second.Plan(before); !at.IsZero() {
+			if at := second.Plan(before).At; !at.IsZero() {
 				t.Fatal("the other configuration's grant was planned to be kept alive")
 			}
 			if r.provider.Stats().TokenRequests != requests {

@@ -91,8 +91,8 @@ func TestUnmadeSourceSaysToUseNew(t *testing.T) {
 			if g := src.OwnGrant(); g != (store.Grant{}) {
 				t.Errorf("OwnGrant: %+v; want the zero Grant", g)
 			}
-			if at, why := src.Plan(&store.Record{RefreshToken: "r"}); !at.IsZero() || why != "" {
-				t.Errorf("Plan: %v %q; want nothing planned", at, why)
+			if p := src.Plan(&store.Record{RefreshToken: "r"}); p != (freshtoken.KeepAlivePlan{}) {
+				t.Errorf("Plan: %+v; want nothing planned", p)
 			}
 			src.NoteClientRejected(ctx, "rejected")
 			if s := src.String(); !strings.HasPrefix(s, "freshtoken.Source(") {

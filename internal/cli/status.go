@@ -193,8 +193,8 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 					setupProblem = err
 				}
 			}
-			if p := src.PlanKeepAlive(rec); !p.At.IsZero() {
-				st.NextRenewal = &plannedRenewal{At: p.At.UTC(), Why: p.Why(func(t time.Time) string { return t.UTC().Format(time.RFC3339) }), plan: p}
+			if p := src.Plan(rec); !p.At.IsZero() {
+				st.NextRenewal = &plannedRenewal{At: p.At.UTC(), Why: p.Reason(), plan: p}
 			}
 		}
 		if err == nil {

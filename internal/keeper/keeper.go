@@ -234,7 +234,8 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		return look
 	}
 	k.checkStore(ctx, name, src)
-	at, why := src.Plan(rec)
+	plan := src.Plan(rec)
+	at, why := plan.At, plan.Reason()
 	// A rejection noted in the future was noted by a clock ahead of this
 	// one, or before it was set back: the wait after it cannot be trusted,
 	// and a try now notes it again on this clock, should it fail.
@@ -265,7 +266,8 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			return look
 		}
 		rec = renewed
-		at, why = src.Plan(rec)
+		plan = src.Plan(rec)
+		at, why = plan.At, plan.Reason()
 	} else {
 		k.noteRead(name, rec)
 	}

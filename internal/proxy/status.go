@@ -247,7 +247,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	default:
 		v.Expiry = "expired " + ago(-left) + "; renewed on the next request"
 	}
-	if p := e.src.PlanKeepAlive(rec); !p.At.IsZero() {
+	if p := e.src.Plan(rec); !p.At.IsZero() {
 		// Its times as a person reads them, as status's text writes them
 		// (RFC 3339 is for JSON and logs).
 		v.NextRenewal = "in " + human(max(p.At.Sub(now), 0)) + ", as " + p.Why(func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") })
