@@ -365,3 +365,23 @@ func TestMigrateKilledBetweenItsDeletionsFinishesThem(t *testing.T) {
 		t.Fatalf("provider saw %+v; want one renewal per grant, no reuse", st)
 	}
 }
+
+// TestFileSizeLimitDoesNotStopTheKeychain: the keychain store writes no
+// file but its empty lock files, so a job run under a file size limit
+// (`ulimit -f 0`, as a runner's limits may set) renews as any other: it was
+// refused, exit 2, saying the limit was "too small to store the tokens a
+// renewal brings", which the keychain holds, and the tokens ran out.
+func TestFileSizeLimitDoesNotStopTheKeychain(t *testing.T) {
+	w, _ := keyringWorld(t, devprovider.Options{AccessTTL: time.Hour})
+	w.login()
+	stderr := w.watchAfter("exec >/dev/null; ulimit -f 0", "token", "--force").waitExit(t, 0)
+	if strings.Contains(stderr, "ulimit") {
+		t.Fatalf("stderr %q; want no word of the file size limit", stderr)
+	}
+	if s := w.provider.Stats(); s.Refreshes != 1 {
+		t.Fatalf("provider stats %+v; want the renewal sent", s)
+	}
+	if found := stateRecords(t); len(found) != 0 {
+		t.Fatalf("the keychain store wrote %v", found)
+	}
+}

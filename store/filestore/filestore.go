@@ -50,6 +50,9 @@ const (
 // Store is a folder of token files.
 type Store struct {
 	dir string
+	// locksOnly: the store is used for its renewal locks alone, its
+	// records kept elsewhere (NewLocks).
+	locksOnly bool
 
 	mu        sync.Mutex
 	forgotten map[string]bool         // environments whose record Delete removed: their lock holder removes the lock file
@@ -65,6 +68,17 @@ func New(dir string) *Store {
 		dir = abs
 	}
 	return &Store{dir: dir}
+}
+
+// NewLocks returns a store rooted at dir whose renewal locks (Lock,
+// HoldsLock) are those of a store New(dir) returns, for a store that keeps
+// its records elsewhere (the system keychain): it writes no file but the
+// empty lock files, so a file size limit (ulimit -f) too small for a record
+// does not stop a renewal, as it does a store New returns.
+func NewLocks(dir string) *Store {
+	s := New(dir)
+	s.locksOnly = true
+	return s
 }
 
 // checkName refuses an environment name the store cannot keep on the
@@ -368,7 +382,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := s.ensureDir(); err != nil {
 		return nil, err
 	}
-	if !store.WritesNone(ctx) { // a log-out deletes only
+	if !s.locksOnly && !store.WritesNone(ctx) { // a log-out deletes only; NewLocks' records are not files
 		if err := fileSizeLimited(); err != nil { // before a renewal whose answer could not be stored
 			return nil, err
 		}

@@ -101,7 +101,7 @@ type Store struct {
 // New returns a store keeping records under service in the system
 // keychain, with its renewal lock files in lockDir.
 func New(service, lockDir string) *Store {
-	return &Store{service: service, lockDir: lockDir, locks: filestore.New(lockDir)}
+	return &Store{service: service, lockDir: lockDir, locks: filestore.NewLocks(lockDir)}
 }
 
 // head is the item that says where a record's parts are.
