@@ -189,6 +189,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			lockedTo = append(lockedTo, env)
 		}
 		if err != nil {
+			if !errors.As(err, new(*newStoreError)) {
+				err = keepKeychainFix(err)
+			}
 			err = fullDestination(err, to.Location(env), errors.As(err, new(*newStoreError)))
 			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", env, err)
 			if first == nil {
@@ -605,4 +608,16 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 	}
 	fmt.Fprintf(f.IO.ErrOut, "%s: deleted the old copy that an interrupted move to %s left in %s\n", env, to.Location(env), from.Location(env))
 	return nil
+}
+
+// keepKeychainFix is err, from the store the tokens are to move out of,
+// ending, when that is a keychain that cannot be used now, with what to do
+// for the move: its usual advice, to take keyring:// out of [store] to keep
+// the tokens in files, would leave every token in it, out of reach.
+func keepKeychainFix(err error) error {
+	var ue *keyringstore.UnusableError
+	if errors.As(err, &ue) {
+		return ue.WithFix("then run the same command again; keep keyring:// in [store] until then, as the tokens are in the keychain")
+	}
+	return err
 }
