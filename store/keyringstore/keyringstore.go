@@ -137,7 +137,11 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		if data, err = s.parts(ctx, env, h); err == nil {
 			return store.Unmarshal(data, s.Location(env))
 		}
-		if now, herr := s.head(ctx, env); herr != nil || *now == *h {
+		now, herr := s.head(ctx, env)
+		if errors.Is(herr, store.ErrNotFound) {
+			return nil, herr // deleted meanwhile (a log-out)
+		}
+		if herr != nil || *now == *h {
 			break // not moved on: the parts are wrong
 		}
 	}
