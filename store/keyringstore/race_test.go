@@ -57,3 +57,48 @@ func TestReadRacingALogOutFindsNoTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestReadRacingRenewalsFindsTheTokens: a read racing saves in another
+// process (renewals) always finds whole tokens, old or new.
+func TestReadRacingRenewalsFindsTheTokens(t *testing.T) {
+	if os.Getenv("KEYRINGSTORE_TEST_SAVES") != "" {
+		s := keyringstore.New("freshtoken-test", os.Getenv("KEYRINGSTORE_TEST_STATE"))
+		for n := range 60 {
+			if err := s.Save(ctx, "sandbox", bigRecord(n)); err != nil {
+				panic(err)
+			}
+		}
+		return
+	}
+	keyringtest.Start(t)
+	state := filepath.Join(t.TempDir(), "state")
+	r := keyringstore.New("freshtoken-test", state)
+	if err := r.Save(ctx, "sandbox", bigRecord(0)); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReadRacingRenewalsFindsTheTokens$")
+	cmd.Env = append(os.Environ(), "KEYRINGSTORE_TEST_SAVES=1", "KEYRINGSTORE_TEST_STATE="+state)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for reads := 0; ; reads++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("the saves: %v", err)
+			}
+			t.Logf("%d reads", reads)
+			return
+		default:
+		}
+		got, err := r.Load(ctx, "sandbox")
+		if err != nil || got.AccessToken != bigRecord(got.Renewals).AccessToken {
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("a read racing renewals: %v; want whole tokens, old or new", err)
+		}
+	}
+}
