@@ -328,3 +328,60 @@ func TestSignalWhileTheKeychainHoldsTheSecret(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateKilledBetweenItsDeletionsFinishesThem: `store migrate --to
+// keyring://` killed (SIGKILL, a power loss) once the config names the
+// keychain and one environment's old copy is deleted, but not the other's:
+// run again, it deletes the old copy the move left in the file store, and
+// both grants work. It said the tokens were in the keychain already and left
+// that file, with the live refresh token, on the disk for good.
+func TestMigrateKilledBetweenItsDeletionsFinishesThem(t *testing.T) {
+	privateKeychain(t)
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	conf, err := os.OpenFile(w.config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conf, "\n[env.two]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret_env = \"DEV_SECRET\"\nredirect_uri = \"http://127.0.0.1:%d/callback\"\n",
+		w.api, testenv.FreePort(t))
+	conf.Close()
+	w.login("-e", "dev")
+	w.login("-e", "two")
+	killAt(t, w, "deleted", "store", "migrate", "--to", "keyring://")
+	if _, err := os.Stat(filepath.Join(w.store, "two.json")); err != nil {
+		t.Fatalf("the kill was not between the deletions: %v", err)
+	}
+
+	r := w.mustRun("store", "migrate", "--to", "keyring://")
+	if left, _ := filepath.Glob(filepath.Join(w.store, "*.json")); len(left) != 0 {
+		t.Fatalf("after the run again the file store still holds %v\n%s", left, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "two") {
+		t.Fatalf("the run again did not say what it deleted:\n%s", r.stderr)
+	}
+	w.mustRun("-e", "dev", "token", "--force")
+	w.mustRun("-e", "two", "token", "--force")
+	if st := w.provider.Stats(); st.Refreshes != 2 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v; want one renewal per grant, no reuse", st)
+	}
+}
+
+// TestFileSizeLimitDoesNotStopTheKeychain: the keychain store writes no
+// file but its empty lock files, so a job run under a file size limit
+// (`ulimit -f 0`, as a runner's limits may set) renews as any other: it was
+// refused, exit 2, saying the limit was "too small to store the tokens a
+// renewal brings", which the keychain holds, and the tokens ran out.
+func TestFileSizeLimitDoesNotStopTheKeychain(t *testing.T) {
+	w, _ := keyringWorld(t, devprovider.Options{AccessTTL: time.Hour})
+	w.login()
+	stderr := w.watchAfter("exec >/dev/null; ulimit -f 0", "token", "--force").waitExit(t, 0)
+	if strings.Contains(stderr, "ulimit") {
+		t.Fatalf("stderr %q; want no word of the file size limit", stderr)
+	}
+	if s := w.provider.Stats(); s.Refreshes != 1 {
+		t.Fatalf("provider stats %+v; want the renewal sent", s)
+	}
+	if found := stateRecords(t); len(found) != 0 {
+		t.Fatalf("the keychain store wrote %v", found)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +26,9 @@ func newRemoveCmd(f *Factory) *cobra.Command {
 deleting its stored tokens; the comments written directly above its table go
 with it, the others stay. On a terminal it asks first; scripts pass --yes.
 Tokens stored under that name for another client (by another configuration)
-are left alone.`,
+are left alone, and so is a client secret in the system keychain
+(client_secret_keyring), which other configurations of the client may read:
+remove says where it is, to delete it there if none does.`,
 		Example: `  freshtoken remove -e old-sandbox
   freshtoken remove -e old-sandbox --yes`,
 		Args: exactArgs(0, "no arguments; name the environment with -e"),
@@ -106,5 +109,11 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		return fmt.Errorf("%w; nothing was removed", err)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s from %s; %s.\n", env.Name, conf.Path, tokens)
+	if env.ClientSecretKeyring {
+		// Kept: it is one per client and provider, which environments of
+		// other configurations may share.
+		fmt.Fprintf(f.IO.ErrOut, "Its client secret stays in the %s, as other configurations of client %q may read it there; if none does, delete it there.\n",
+			strings.TrimPrefix(env.ClientSecretWhere(), "the "), env.ClientID)
+	}
 	return nil
 }

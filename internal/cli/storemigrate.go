@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/store"
@@ -116,6 +118,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := finishMove(ctx, f, conf); err != nil {
+		return err
+	}
 	fromID, _ := config.StoreID(conf.StoreURL) // Load checked it
 	toID, _ := config.StoreID(opts.To)
 	if fromID == toID {
@@ -184,6 +189,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			lockedTo = append(lockedTo, env)
 		}
 		if err != nil {
+			if !errors.As(err, new(*newStoreError)) {
+				err = keepKeychainFix(err)
+			}
 			err = fullDestination(err, to.Location(env), errors.As(err, new(*newStoreError)))
 			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", env, err)
 			if first == nil {
@@ -240,8 +248,17 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		return err
 	}
 	migrateStep(ctx, f, "moved", "")
+	// Until every old copy is deleted, a file beside the configuration
+	// names the store they are in, so that a move killed between the
+	// configuration's edit and the deletions is finished by the next.
+	journal, _ := json.Marshal(moveJournal{From: conf.StoreURL, To: opts.To})
+	if err := atomicfile.Write(movingFromPath(conf.Path), journal, atomicfile.Options{}); err != nil {
+		takeBack()
+		return fmt.Errorf("%s could not be written (%w); nothing was moved, and [store] url still names %s", movingFromPath(conf.Path), err, shownStore(conf.StoreURL))
+	}
 	if _, err := config.SetStoreURL(conf.Path, opts.To); err != nil {
 		takeBack()
+		os.Remove(movingFromPath(conf.Path))
 		return fmt.Errorf("[store] url could not be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
 	}
 	var left error // an old copy that could not be deleted
@@ -259,6 +276,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "[store] url in %s now names %s\n", conf.Path, shownStore(opts.To))
 	emptied = left == nil
+	if emptied {
+		os.Remove(movingFromPath(conf.Path))
+	}
 	if left != nil {
 		return &silentError{code: ExitCode(left)}
 	}
@@ -481,4 +501,123 @@ func checkKeychainTarget(ctx context.Context, to string) error {
 		return fmt.Errorf("--to %s: %w; nothing was moved", to, err) // a keychain URL holds no password
 	}
 	return nil
+}
+
+// moveJournal is what movingFromPath holds: the store a move is leaving
+// (From) and the one the configuration then names (To).
+type moveJournal struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// movingFromPath is the file beside the configuration at path that names
+// the store a move is leaving, from just before the configuration names the
+// new store until every old copy is deleted.
+func movingFromPath(path string) string { return path + ".moving-from" }
+
+// finishMove deletes the old copies a move killed after the configuration
+// named the new store (SIGKILL, a power loss) left in the old one, as the
+// move would have: each under the locks of both stores, and only when the
+// store the configuration names holds the same tokens of the environment's
+// grant, or newer. A copy that is newer, or that cannot be compared, is kept
+// and said; the journal then stays, for the next run to look again.
+func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
+	path := movingFromPath(conf.Path)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s, which names the store an interrupted move left old copies of the tokens in, cannot be read (%w); delete it once you have deleted them", path, err)
+	}
+	var j moveJournal
+	errJSON := json.Unmarshal(data, &j)
+	curID, _ := config.StoreID(conf.StoreURL)
+	toID, errTo := config.StoreID(j.To)
+	fromID, errFrom := config.StoreID(j.From)
+	if errJSON != nil || errTo != nil || errFrom != nil || toID != curID || fromID == curID {
+		// Killed before the configuration named the new store, or the
+		// configuration was changed since: no copy is old.
+		os.Remove(path)
+		return nil
+	}
+	from, err := config.OpenStore(j.From)
+	if err != nil {
+		return fmt.Errorf("the store an interrupted move left old copies of the tokens in, %s, cannot be opened (%w); delete them there, then %s", shownStore(j.From), err, path)
+	}
+	to, err := config.OpenStore(conf.StoreURL)
+	if err != nil {
+		return err
+	}
+	fromDomain, _ := config.LockDomain(j.From)
+	toDomain, _ := config.LockDomain(conf.StoreURL)
+	kept := false
+	for _, env := range conf.Names() {
+		src, err := f.Source(ctx, env)
+		if err != nil {
+			return err
+		}
+		var unlocks []func()
+		err = lockBoth(ctx, f, env, from, to, fromDomain, toDomain, &unlocks)
+		if err == nil {
+			err = deleteOldCopy(ctx, f, env, src.CheckGrant, from, to)
+		}
+		for _, unlock := range slices.Backward(unlocks) {
+			unlock()
+		}
+		if err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "%s: a copy of its tokens that an interrupted move left in %s was kept: %v\n", env, from.Location(env), err)
+			kept = true
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if !kept {
+		os.Remove(path)
+		if dir, err := config.StoreDir(j.From); err == nil {
+			filestore.RemoveUnusedReserve(dir)
+		}
+	}
+	return nil
+}
+
+// deleteOldCopy deletes env's record from from, the store a move left,
+// when to, the store the configuration names, holds the same tokens of
+// env's grant or newer; the caller holds both locks.
+func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store) error {
+	old, err := from.Load(ctx, env)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if checkGrant(old) != nil {
+		return nil // another configuration's, which was never moved
+	}
+	now, err := to.Load(ctx, env)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s, where the configuration says the tokens are, cannot be compared with it (%w); delete the old copy once you have checked which to keep", to.Location(env), err)
+	case checkGrant(now) != nil || old.IssuedAt.After(now.IssuedAt):
+		return fmt.Errorf("it is newer than the tokens in %s, where the configuration says they are (a freshtoken that read the configuration before the move renewed it); delete it once you have checked which to keep", to.Location(env))
+	}
+	if err := from.Delete(context.WithoutCancel(ctx), env); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "%s: deleted the old copy that an interrupted move to %s left in %s\n", env, to.Location(env), from.Location(env))
+	return nil
+}
+
+// keepKeychainFix is err, from the store the tokens are to move out of,
+// ending, when that is a keychain that cannot be used now, with what to do
+// for the move: its usual advice, to take keyring:// out of [store] to keep
+// the tokens in files, would leave every token in it, out of reach.
+func keepKeychainFix(err error) error {
+	var ue *keyringstore.UnusableError
+	if errors.As(err, &ue) {
+		return ue.WithFix("then run the same command again; keep keyring:// in [store] until then, as the tokens are in the keychain")
+	}
+	return err
 }

@@ -678,3 +678,27 @@ func TestStoreMigrateLeavesNoReserveBehind(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreMigrateFromALockedKeychainSaysToKeepIt: moving the tokens out of
+// a keychain that is locked says to unlock it and run the move again,
+// keeping keyring:// in [store]; it gave the keychain's usual advice, to
+// take keyring:// out of [store] to keep the tokens in files, which would
+// leave every token in the keychain, out of reach of every command (each
+// said to log in).
+func TestStoreMigrateFromALockedKeychainSaysToKeepIt(t *testing.T) {
+	kr := keyringtest.Start(t)
+	t.Setenv("HOME", t.TempDir()) // the keychain's renewal locks
+	e := newDevEnv(t)
+	e.login(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "store", "migrate", "--to", "keyring://"); code != 0 {
+		t.Fatalf("store migrate --to keyring://: exit %d\n%s%s", code, stdout, stderr)
+	}
+	kr.Lock(t)
+	ios, _, stderr = testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "file://"+filepath.Join(e.dir, "back"))
+	if msg := stderr.String(); code != 5 || strings.Contains(msg, "take the keyring:// url out") || !strings.Contains(msg, "dev: ") ||
+		!strings.Contains(msg, "run the same command again") || !strings.Contains(msg, "keep keyring:// in [store]") {
+		t.Fatalf("moving out of a locked keychain: exit %d, %s; want 5, saying to unlock it, keep keyring:// in [store] and run the move again", code, msg)
+	}
+}

@@ -50,6 +50,9 @@ const (
 // Store is a folder of token files.
 type Store struct {
 	dir string
+	// locksOnly: the store is used for its renewal locks alone, its
+	// records kept elsewhere (NewLocks).
+	locksOnly bool
 
 	mu        sync.Mutex
 	forgotten map[string]bool         // environments whose record Delete removed: their lock holder removes the lock file
@@ -65,6 +68,17 @@ func New(dir string) *Store {
 		dir = abs
 	}
 	return &Store{dir: dir}
+}
+
+// NewLocks returns a store rooted at dir whose renewal locks (Lock,
+// HoldsLock) are those of a store New(dir) returns, for a store that keeps
+// its records elsewhere (the system keychain): it writes no file but the
+// empty lock files, so a file size limit (ulimit -f) too small for a record
+// does not stop a renewal, as it does a store New returns.
+func NewLocks(dir string) *Store {
+	s := New(dir)
+	s.locksOnly = true
+	return s
 }
 
 // checkName refuses an environment name the store cannot keep on the
@@ -107,7 +121,7 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	f, err := openPrivate(p, os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, err := os.Lstat(s.dir); errors.Is(err, fs.ErrNotExist) {
-			if err := creatable(s.dir); err != nil {
+			if err := creatable(s.dir, s.locksOnly); err != nil {
 				return nil, err
 			}
 		}
@@ -368,7 +382,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := s.ensureDir(); err != nil {
 		return nil, err
 	}
-	if !store.WritesNone(ctx) { // a log-out deletes only
+	if !s.locksOnly && !store.WritesNone(ctx) { // a log-out deletes only; NewLocks' records are not files
 		if err := fileSizeLimited(); err != nil { // before a renewal whose answer could not be stored
 			return nil, err
 		}
@@ -465,12 +479,12 @@ func (s *Store) removeLitter(env string) {
 
 func (s *Store) ensureDir() error {
 	if _, err := os.Lstat(s.dir); errors.Is(err, fs.ErrNotExist) {
-		if err := creatable(s.dir); err != nil {
+		if err := creatable(s.dir, s.locksOnly); err != nil {
 			return err
 		}
 	}
 	if err := os.MkdirAll(s.dir, dirMode); err != nil {
-		return folderError(s.dir, err)
+		return folderError(s.dir, s.locksOnly, err)
 	}
 	return s.checkDir()
 }
@@ -479,7 +493,7 @@ func (s *Store) ensureDir() error {
 // could not: the nearest folder above it that exists must be one the user
 // may write in, and for root not another user's (root, with sudo keeping
 // the user's HOME, would leave a folder there that locks the user out).
-func creatable(dir string) error {
+func creatable(dir string, locksOnly bool) error {
 	for parent := filepath.Dir(dir); ; parent = filepath.Dir(parent) {
 		fi, err := os.Stat(parent)
 		if errors.Is(err, fs.ErrNotExist) && parent != filepath.Dir(parent) {
@@ -492,7 +506,7 @@ func creatable(dir string) error {
 			err = canWriteIn(parent)
 		}
 		if err != nil {
-			return folderError(dir, err)
+			return folderError(dir, locksOnly, err)
 		}
 		if foreignOwner(fi) && os.Geteuid() == 0 {
 			return insecure("the token folder %s would be made in %s, which belongs to another user: run freshtoken as its owner (`%s …`), not as root, whose files that user could not use, or set [store] url to a folder of root's own", dir, parent, shellquote.AsUser(owner(fi)))
@@ -504,16 +518,26 @@ func creatable(dir string) error {
 // folderError is why the token folder dir cannot be made or used: a
 // failing or read-only disk is a failed write, anything else (a file in
 // its path, a folder the user may not write in) a configuration to change.
-func folderError(dir string, err error) error {
+// locksOnly: dir holds NewLocks' renewal locks alone, whose records are
+// elsewhere, so neither [store] url (which would move the records) nor
+// $XDG_STATE_HOME (which does not move those locks) is what to change.
+func folderError(dir string, locksOnly bool, err error) error {
+	what, fix, spaceFix := "token folder", "set [store] url (or $XDG_STATE_HOME) to a folder you can write in",
+		"free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
+	if locksOnly {
+		what = "folder of the keychain's renewal locks"
+		fix = "make it a folder you can write in: the keychain's renewal locks are kept there whatever $XDG_STATE_HOME says"
+		spaceFix = "free some space there"
+	}
 	switch {
 	case errors.Is(err, syscall.EROFS): // a read-only HOME, as containers and CI runners have, too
-		return fmt.Errorf("%w: create token folder %s: %w; set [store] url (or $XDG_STATE_HOME) to a folder you can write in", store.ErrWriteFailed, dir, err)
+		return fmt.Errorf("%w: create %s %s: %w; %s", store.ErrWriteFailed, what, dir, err, fix)
 	case isNoSpace(err):
-		return fmt.Errorf("%w: create token folder %s: %w; free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk", store.ErrWriteFailed, dir, err)
+		return fmt.Errorf("%w: create %s %s: %w; %s", store.ErrWriteFailed, what, dir, err, spaceFix)
 	case errors.Is(err, syscall.EIO):
-		return fmt.Errorf("%w: create token folder %s: %w", store.ErrWriteFailed, dir, err)
+		return fmt.Errorf("%w: create %s %s: %w", store.ErrWriteFailed, what, dir, err)
 	}
-	return fmt.Errorf("%w: the token folder %s cannot be made (%v); set [store] url (or $XDG_STATE_HOME) to a folder you can write in", store.ErrDenied, dir, err)
+	return fmt.Errorf("%w: the %s %s cannot be made (%v); %s", store.ErrDenied, what, dir, err, fix)
 }
 
 // checkDir refuses a folder that is a link, belongs to someone else or that
@@ -524,7 +548,7 @@ func (s *Store) checkDir() error {
 		return nil
 	}
 	if err != nil {
-		return folderError(s.dir, err)
+		return folderError(s.dir, s.locksOnly, err)
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		return linkError(s.dir)

@@ -108,7 +108,7 @@ func noAnswer(limit time.Duration, again bool) error {
 // worded for people.
 func get(ctx context.Context, service, account string) (string, error) {
 	v, err := bounded(ctx, func(context.Context) (string, error) { return keyring.Get(service, account) })
-	return v, worded(err)
+	return v, worded(vanished(err))
 }
 
 // set is keyring.Set bounded, its failures worded for people.
@@ -121,7 +121,7 @@ func set(ctx context.Context, service, account, value string) error {
 // failures worded for people.
 func remove(ctx context.Context, service, account string) error {
 	_, err := bounded(ctx, func(context.Context) (struct{}, error) { return struct{}{}, keyring.Delete(service, account) })
-	return worded(err)
+	return worded(vanished(err))
 }
 
 // worded is err from the keychain library for people: keyring.ErrNotFound,

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	dbus "github.com/godbus/dbus/v5"
+	"github.com/zalando/go-keyring"
 )
 
 const systemName = "system keychain (Secret Service)"
@@ -78,4 +79,26 @@ func getProperty(ctx context.Context, obj dbus.BusObject, prop string, into any)
 
 func absent(why string) error {
 	return &UnusableError{kind: ErrNoKeychain, reason: fmt.Sprintf("%v: %s; start a desktop session with a keychain", ErrNoKeychain, why), fix: tokensFix}
+}
+
+// vanished is err, from a call that found an item and then used it, as
+// keyring.ErrNotFound when the item was deleted in between (another
+// process logging out, or a save clearing its old parts): the keychain
+// library passes on the Secret Service's answer for an item path it no
+// longer serves (gnome-keyring: UnknownMethod, "Object does not exist at
+// path /org/freedesktop/secrets/collection/login/7" or "No such interface
+// org.freedesktop.Secret.Item" on it; the spec's NoSuchObject), which is no
+// failure of the keychain.
+func vanished(err error) error {
+	var de dbus.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	switch de.Name {
+	case "org.freedesktop.Secret.Error.NoSuchObject", "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod":
+		if strings.Contains(de.Error(), "/org/freedesktop/secrets/collection/") {
+			return keyring.ErrNotFound
+		}
+	}
+	return err
 }

@@ -101,7 +101,7 @@ type Store struct {
 // New returns a store keeping records under service in the system
 // keychain, with its renewal lock files in lockDir.
 func New(service, lockDir string) *Store {
-	return &Store{service: service, lockDir: lockDir, locks: filestore.New(lockDir)}
+	return &Store{service: service, lockDir: lockDir, locks: filestore.NewLocks(lockDir)}
 }
 
 // head is the item that says where a record's parts are.
@@ -137,7 +137,11 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		if data, err = s.parts(ctx, env, h); err == nil {
 			return store.Unmarshal(data, s.Location(env))
 		}
-		if now, herr := s.head(ctx, env); herr != nil || *now == *h {
+		now, herr := s.head(ctx, env)
+		if errors.Is(herr, store.ErrNotFound) {
+			return nil, herr // deleted meanwhile (a log-out)
+		}
+		if herr != nil || *now == *h {
 			break // not moved on: the parts are wrong
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
@@ -354,5 +355,30 @@ func writeForever() {
 			panic(err)
 		}
 		unlock()
+	}
+}
+
+// TestLockFolderThatCannotBeMadeSaysWhatToDo: the renewal locks' folder
+// that cannot be made (a read-only HOME, as in a container reaching a
+// keychain) is said as the locks' folder, to make writable: it was told as
+// the file store's token folder, saying to set [store] url (which would
+// move the tokens out of the keychain, out of reach) or $XDG_STATE_HOME
+// (which does not move the keychain's locks).
+func TestLockFolderThatCannotBeMadeSaysWhatToDo(t *testing.T) {
+	keyringtest.Start(t)
+	home := testdisk.Small(t, "256k")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.ReadOnly(t, home)
+	locks := filepath.Join(home, ".local", "state", "freshtoken")
+	s := keyringstore.New("freshtoken-test", locks)
+	if err := s.Save(ctx, "sandbox", storetest.Sample()); err != nil {
+		t.Fatal(err) // the keychain, not the folder
+	}
+	_, err := s.Lock(ctx, "sandbox")
+	if err == nil || strings.Contains(err.Error(), "[store] url") || strings.Contains(err.Error(), "XDG_STATE_HOME) to") ||
+		!strings.Contains(err.Error(), locks) || !strings.Contains(err.Error(), "renewal locks") {
+		t.Fatalf("lock with its folder on a read-only disk: %v; want it named as the renewal locks' folder, to make writable", err)
 	}
 }
