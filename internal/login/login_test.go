@@ -801,30 +801,6 @@ func TestTimeoutAfterTheProviderRefusedTheRedirectURI(t *testing.T) {
 	}
 }
 
-// TestRedirectURIOnAPortOnlyAnAdministratorMayOpen: a redirect URI without
-// a port (http://127.0.0.1/callback, as providers' docs write localhost)
-// is port 80, which only an administrator may listen on: login failed
-// with net's words, exit 1 (a bug), saying nothing of what to do. It says
-// to write a port of 1024 or more, a configuration mistake (exit 2). Where
-// anyone may listen there (root, or a system that lets users), it skips.
-func TestRedirectURIOnAPortOnlyAnAdministratorMayOpen(t *testing.T) {
-	ln, err := login.Listen("http://127.0.0.1/callback")
-	if err == nil {
-		ln.Close()
-		t.Skip("this user may listen on port 80")
-	}
-	if errors.Is(err, login.ErrPortBusy) {
-		t.Skip("port 80 is in use")
-	}
-	want := "redirect_uri http://127.0.0.1/callback is on port 80, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider"
-	if !errors.Is(err, login.ErrPortRefused) || err.Error() != want {
-		t.Fatalf("got %v; want %q", err, want)
-	}
-	if got := failure.Of(err).Row().Exit; got != 2 {
-		t.Fatalf("exit %d; want 2, a configuration mistake", got)
-	}
-}
-
 // TestEveryListenFailureSaysWhatToWrite: a callback address that could not
 // be listened on for any reason but a busy port or one only an
 // administrator may open (an address this machine does not have, such as
