@@ -89,14 +89,7 @@ func TestRedisPermissionsTakenAwayAreTold(t *testing.T) {
 // end; renewals failing is told once they have failed for 15 minutes, as
 // it is of a fit store, and the store's notice comes back once they renew.
 func TestAStoreUnfitDoesNotHideRenewalsFailing(t *testing.T) {
-	srv := redistest.Start(t)
-	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
-	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
-	st, err := redisstore.New("redis://" + srv.Addr + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := evictingStore(t, "volatile-lru")
 	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
 	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
 		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader,
@@ -130,14 +123,7 @@ func TestAStoreUnfitDoesNotHideRenewalsFailing(t *testing.T) {
 // the configuration no longer uses; it is of the store it was asked of,
 // and ends with the move.
 func TestAStoreUnfitIsNotToldOfAnother(t *testing.T) {
-	srv := redistest.Start(t)
-	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
-	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
-	evicting, err := redisstore.New("redis://" + srv.Addr + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { evicting.Close() })
+	evicting := evictingStore(t, "allkeys-lru")
 	gone := redistest.Start(t)
 	addr := gone.Addr
 	gone.Stop()
@@ -168,4 +154,19 @@ func TestAStoreUnfitIsNotToldOfAnother(t *testing.T) {
 	stores[src.Location()] = away
 	clock.Advance(time.Minute)
 	tells(t, k, n, "")
+}
+
+// evictingStore is a store in a new redis-server that evicts keys by
+// policy when its memory is full.
+func evictingStore(t *testing.T, policy string) *redisstore.Store {
+	t.Helper()
+	srv := redistest.Start(t)
+	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
+	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", policy)
+	st, err := redisstore.New("redis://" + srv.Addr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
