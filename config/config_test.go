@@ -348,19 +348,19 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// A key at the wrong level: above every table, or below one that
 		// is not its own (default_env at the end of the file is the last
 		// environment's).
-		{"client id above the tables", "client_id = \"x\"\n[env.a]\nprovider = \"freeagent\"\n", ":1: client_id: unknown key here: client_id is an environment's key; move it below its environment's line, [env.a]"},
-		{"client id above two environments", "client_id = \"x\"\n[env.a]\nprovider = \"freeagent\"\n[env.b]\nprovider = \"freeagent\"\n", ":1: client_id: unknown key here: client_id is an environment's key; move it below its environment's line, [env.NAME]"},
+		{"client id above the tables", "client_id = \"x\"\n[env.a]\nprovider = \"freeagent\"\n", ":1: client_id: unknown key here: client_id is an environment's key: move it below its environment's line, [env.a]"},
+		{"client id above two environments", "client_id = \"x\"\n[env.a]\nprovider = \"freeagent\"\n[env.b]\nprovider = \"freeagent\"\n", ":1: client_id: unknown key here: client_id is an environment's key: move it below its environment's line, [env.NAME]"},
 		{"default env below an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndefault_env = \"a\"\n", ":4: env.a.default_env: unknown key here: default_env goes at the top of the file, above the first [table] line (a key below a table's line is that table's)"},
-		{"store url in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nurl = \"file:///srv/tokens\"\n", ":4: env.a.url: unknown key here: url is [store]'s key; move it below a line [store] (an environment's API address is api_url)"},
-		{"store table in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.a.store]\nurl = \"file:///srv/tokens\"\n", ":4: env.a.store: unknown key here: [store] is a table of the whole file, not an environment's; write its line as [store]"},
-		{"a notify key in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndesktop = true\n", ":4: env.a.desktop: unknown key here: desktop is [notify]'s key; move it below a line [notify]"},
+		{"store url in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nurl = \"file:///srv/tokens\"\n", ":4: env.a.url: unknown key here: url is [store]'s key: move it below a line [store] (an environment's API address is api_url)"},
+		{"store table in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.a.store]\nurl = \"file:///srv/tokens\"\n", ":4: env.a.store: unknown key here: [store] is a table of the whole file, not an environment's: write its line as [store]"},
+		{"a notify key in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndesktop = true\n", ":4: env.a.desktop: unknown key here: desktop is [notify]'s key: move it below a line [notify]"},
 		// Misspelt at the wrong level: named, as a misspelling in its own
 		// table is, and where it goes (clinet_id above the tables got only
 		// "unknown key; `freshtoken help config` lists the keys").
 		{"client id misspelt above the tables", "clinet_id = \"x\"\n[env.a]\nprovider = \"freeagent\"\n", ":1: clinet_id: unknown key here; did you mean client_id? It is an environment's key: move it below its environment's line, [env.a]"},
 		{"default env misspelt below an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ndefualt_env = \"a\"\n", ":4: env.a.defualt_env: unknown key here; did you mean default_env? It goes at the top of the file, above the first [table] line"},
 		{"a notify key misspelt in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nwebhok = \"https://h/\"\n", ":4: env.a.webhok: unknown key here; did you mean webhook? It is [notify]'s key: move it below a line [notify]"},
-		{"the store table misspelt in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.a.stor]\nurl = \"file:///srv/tokens\"\n", ":4: env.a.stor: unknown key here; did you mean [store]? It is a table of the whole file: write its line as [store]"},
+		{"the store table misspelt in an environment", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.a.stor]\nurl = \"file:///srv/tokens\"\n", ":4: env.a.stor: unknown key here; did you mean [store]? It is a table of the whole file, not an environment's: write its line as [store]"},
 		// Syntax a person brings from elsewhere, told in the parser's words
 		// ("expected '.' or '=', but got '/' instead; fix the TOML syntax
 		// there"), which say nothing of what to write.

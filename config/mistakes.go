@@ -152,63 +152,51 @@ func unknownKeyHint(k toml.Key, keys []toml.Key) string {
 		return ""
 	}
 	part := k[i]
-	for _, other := range []string{"env", "", "store", "notify"} {
-		if other == in {
-			continue
-		}
-		name, ft := settingNamed(tables()[other], part)
-		if name == "" || name != part {
-			continue
-		}
-		switch other {
-		case "env":
-			line := "[env.NAME]"
-			if envs := envNames(keys); len(envs) == 1 {
-				line = "[env." + envs[0] + "]"
+	others := []string{"env", "", "store", "notify"}
+	for _, other := range others {
+		if name, _ := settingNamed(tables()[other], part); other != in && name == part {
+			key, where := belongsIn(other, part, keys)
+			msg := "unknown key here: " + key + " " + where
+			if in == "env" && part == "url" {
+				msg += " (an environment's API address is api_url)"
 			}
-			return fmt.Sprintf("unknown key here: %s is an environment's key; move it below its environment's line, %s", part, line)
-		case "":
-			if isTable(ft) {
-				return fmt.Sprintf("unknown key here: [%s] is a table of the whole file, not an environment's; write its line as [%s]", part, part)
-			}
-			return fmt.Sprintf("unknown key here: %s goes at the top of the file, above the first [table] line (a key below a table's line is that table's)", part)
+			return msg
 		}
-		msg := fmt.Sprintf("unknown key here: %s is [%s]'s key; move it below a line [%s]", part, other, other)
-		if in == "env" && part == "url" {
-			msg += " (an environment's API address is api_url)"
-		}
-		return msg
 	}
 	if near := nearestSetting(t, part); near != "" {
 		return "unknown key; did you mean " + near + "?"
 	}
 	// A misspelling of another table's key (clinet_id above the
 	// environments) is named too, and where it goes, as one in its own
-	// table is: it got only the generic message.
-	for _, other := range []string{"env", "", "store", "notify"} {
-		if other == in {
-			continue
+	// table is.
+	for _, other := range others {
+		if near := nearestSetting(tables()[other], part); other != in && near != "" {
+			key, where := belongsIn(other, near, keys)
+			return "unknown key here; did you mean " + key + "? It " + where
 		}
-		near := nearestSetting(tables()[other], part)
-		if near == "" {
-			continue
-		}
-		switch other {
-		case "env":
-			line := "[env.NAME]"
-			if envs := envNames(keys); len(envs) == 1 {
-				line = "[env." + envs[0] + "]"
-			}
-			return fmt.Sprintf("unknown key here; did you mean %s? It is an environment's key: move it below its environment's line, %s", near, line)
-		case "":
-			if _, ft := settingNamed(tables()[""], near); isTable(ft) {
-				return fmt.Sprintf("unknown key here; did you mean [%s]? It is a table of the whole file: write its line as [%s]", near, near)
-			}
-			return fmt.Sprintf("unknown key here; did you mean %s? It goes at the top of the file, above the first [table] line", near)
-		}
-		return fmt.Sprintf("unknown key here; did you mean %s? It is [%s]'s key: move it below a line [%s]", near, other, other)
 	}
 	return ""
+}
+
+// belongsIn says where name, a key of the table other ("env", "" for the
+// file's top, "store", "notify"), is written: the key as written there
+// ([store] for a table of the whole file), and the rest of a sentence
+// about it.
+func belongsIn(other, name string, keys []toml.Key) (key, where string) {
+	switch other {
+	case "env":
+		line := "[env.NAME]"
+		if envs := envNames(keys); len(envs) == 1 {
+			line = "[env." + envs[0] + "]"
+		}
+		return name, "is an environment's key: move it below its environment's line, " + line
+	case "":
+		if _, ft := settingNamed(tables()[""], name); isTable(ft) {
+			return "[" + name + "]", "is a table of the whole file, not an environment's: write its line as [" + name + "]"
+		}
+		return name, "goes at the top of the file, above the first [table] line (a key below a table's line is that table's)"
+	}
+	return name, fmt.Sprintf("is [%s]'s key: move it below a line [%s]", other, other)
 }
 
 // nearestSetting is the setting of t that key is a misspelling of: the
