@@ -172,37 +172,34 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 		t.Errorf("the launchd agent does not set XDG_STATE_HOME to %q:\n%s", state, p.Text)
 	}
 
-	injected := "/home/me/x\nExecStartPre=/bin/rm -rf /home/me\n#/config.toml"
-	for _, goos := range []string{"linux", "darwin", "windows"} {
-		for _, s := range []service.Spec{
-			{Executable: exe, Args: []string{"--config", injected, "proxy"}, Home: "/home/me"},
-			{Executable: "/opt/x\x01/freshtoken", Args: []string{"proxy"}, Home: "/home/me"},
-			{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + injected}, Home: "/home/me"},
-		} {
-			p, err := service.For(goos, s)
-			if err == nil || !strings.Contains(err.Error(), "control character") || strings.Contains(err.Error(), "\n") {
-				t.Errorf("%s: err = %v, want one line refusing the control character", goos, err)
-				if p != nil {
-					t.Logf("%s", p.Text)
-				}
-			}
-		}
-	}
-	// A name in another encoding than UTF-8 (Latin-1's "\xe9"): systemd
-	// ignored the ExecStart= line ("String is not UTF-8 clean"), and the
-	// unit installed did not load.
-	latin1 := "/home/me/caf\xe9/config.toml"
-	for _, goos := range []string{"linux", "darwin", "windows"} {
-		for _, s := range []service.Spec{
-			{Executable: exe, Args: []string{"--config", latin1, "proxy"}, Home: "/home/me"},
-			{Executable: "/opt/caf\xe9/freshtoken", Args: []string{"proxy"}, Home: "/home/me"},
-			{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + latin1}, Home: "/home/me"},
-		} {
-			p, err := service.For(goos, s)
-			if err == nil || !strings.Contains(err.Error(), "not UTF-8") || !strings.Contains(err.Error(), `\xe9`) || !utf8.ValidString(err.Error()) || strings.Contains(err.Error(), "\n") {
-				t.Errorf("%s: err = %v, want one line refusing the name that is not UTF-8", goos, err)
-				if p != nil {
-					t.Logf("%q", p.Text)
+	// A path refused wherever it is written (the configuration, the
+	// binary, the token folder): a line break would add a line to the
+	// unit, such as ExecStartPre=; a name in another encoding than UTF-8
+	// (Latin-1's "\xe9") made systemd ignore the ExecStart= line ("String
+	// is not UTF-8 clean"), and the unit installed did not load.
+	for _, refused := range []struct {
+		path, exe, want string
+		says            func(msg string) bool
+	}{
+		{"/home/me/x\nExecStartPre=/bin/rm -rf /home/me\n#/config.toml", "/opt/x\x01/freshtoken", "the control character",
+			func(msg string) bool { return strings.Contains(msg, "control character") }},
+		{"/home/me/caf\xe9/config.toml", "/opt/caf\xe9/freshtoken", "the name that is not UTF-8",
+			func(msg string) bool {
+				return strings.Contains(msg, "not UTF-8") && strings.Contains(msg, `\xe9`) && utf8.ValidString(msg)
+			}},
+	} {
+		for _, goos := range []string{"linux", "darwin", "windows"} {
+			for _, s := range []service.Spec{
+				{Executable: exe, Args: []string{"--config", refused.path, "proxy"}, Home: "/home/me"},
+				{Executable: refused.exe, Args: []string{"proxy"}, Home: "/home/me"},
+				{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + refused.path}, Home: "/home/me"},
+			} {
+				p, err := service.For(goos, s)
+				if err == nil || !refused.says(err.Error()) || strings.Contains(err.Error(), "\n") {
+					t.Errorf("%s: err = %v, want one line refusing %s", goos, err, refused.want)
+					if p != nil {
+						t.Logf("%q", p.Text)
+					}
 				}
 			}
 		}
