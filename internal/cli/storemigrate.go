@@ -517,10 +517,11 @@ func movingFromPath(path string) string { return path + ".moving-from" }
 
 // finishMove deletes the old copies a move killed after the configuration
 // named the new store (SIGKILL, a power loss) left in the old one, as the
-// move would have: each under the locks of both stores, and only when the
-// store the configuration names holds the same tokens of the environment's
-// grant, or newer. A copy that is newer, or that cannot be compared, is kept
-// and said; the journal then stays, for the next run to look again.
+// move would have: each under the locks of both stores, when the store the
+// configuration names holds the same tokens of the environment's grant, or
+// newer. A copy that is newer (renewed by a freshtoken still reading the old
+// store) is moved over the older one first. A copy that cannot be compared
+// is kept and said; the journal then stays, for the next run to look again.
 func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 	path := movingFromPath(conf.Path)
 	data, err := os.ReadFile(path)
@@ -584,7 +585,8 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 
 // deleteOldCopy deletes env's record from from, the store a move left,
 // when to, the store the configuration names, holds the same tokens of
-// env's grant or newer; the caller holds both locks.
+// env's grant or newer, and moves it to to first when it is the newer;
+// the caller holds both locks.
 func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store) error {
 	old, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
@@ -600,8 +602,22 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 	switch {
 	case err != nil:
 		return fmt.Errorf("%s, where the configuration says the tokens are, cannot be compared with it (%w); delete the old copy once you have checked which to keep", to.Location(env), err)
-	case checkGrant(now) != nil || old.IssuedAt.After(now.IssuedAt):
-		return fmt.Errorf("it is newer than the tokens in %s, where the configuration says they are (a freshtoken that read the configuration before the move renewed it); delete it once you have checked which to keep", to.Location(env))
+	case checkGrant(now) != nil:
+		return fmt.Errorf("%s, where the configuration says the tokens are, holds tokens of %s, not this environment's; delete the one you do not use", to.Location(env), now.Grant)
+	case old.IssuedAt.After(now.IssuedAt):
+		// A freshtoken that read the configuration before the move (a
+		// proxy) renewed the old copy: its refresh token is the live one,
+		// and the new store's may be spent. It moves over the older copy,
+		// as a move does when the new store holds an older copy of the
+		// grant (findMove).
+		if err := copyRecord(ctx, f, env, old, from, to); err != nil {
+			return err
+		}
+		if err := from.Delete(context.WithoutCancel(ctx), env); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.ErrOut, "%s: moved to %s the newer tokens that a freshtoken still reading %s renewed after an interrupted move\n", env, to.Location(env), from.Location(env))
+		return nil
 	}
 	if err := from.Delete(context.WithoutCancel(ctx), env); err != nil {
 		return err
