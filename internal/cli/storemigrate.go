@@ -552,7 +552,7 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 	}
 	fromDomain, _ := config.LockDomain(j.From)
 	toDomain, _ := config.LockDomain(conf.StoreURL)
-	kept := false
+	var kept error // the first old copy kept
 	for _, env := range conf.Names() {
 		src, err := f.Source(ctx, env)
 		if err != nil {
@@ -561,24 +561,31 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 		var unlocks []func()
 		err = lockBoth(ctx, f, env, from, to, fromDomain, toDomain, &unlocks)
 		if err == nil {
-			err = deleteOldCopy(ctx, f, env, src.CheckGrant, from, to)
+			err = deleteOldCopy(ctx, f, env, src.CheckGrant, from, to, j.From)
 		}
 		for _, unlock := range slices.Backward(unlocks) {
 			unlock()
 		}
 		if err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "%s: a copy of its tokens that an interrupted move left in %s was kept: %v\n", env, from.Location(env), err)
-			kept = true
+			if kept == nil {
+				kept = err
+			}
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
-	if !kept {
-		os.Remove(path)
-		if dir, err := config.StoreDir(j.From); err == nil {
-			filestore.RemoveUnusedReserve(dir)
-		}
+	if kept != nil {
+		// Not a success, and no other move either: its journal would
+		// take the place of this one, and the copies kept would be
+		// forgotten, left for good.
+		fmt.Fprintf(f.IO.ErrOut, "The interrupted move out of %s is not finished, so nothing else was moved; %s names that store until it is: fix the above and run the same command again\n", shownStore(j.From), path)
+		return &silentError{code: ExitCode(kept)}
+	}
+	os.Remove(path)
+	if dir, err := config.StoreDir(j.From); err == nil {
+		filestore.RemoveUnusedReserve(dir)
 	}
 	return nil
 }
@@ -586,8 +593,8 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 // deleteOldCopy deletes env's record from from, the store a move left,
 // when to, the store the configuration names, holds the same tokens of
 // env's grant or newer, and moves it to to first when it is the newer;
-// the caller holds both locks.
-func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store) error {
+// fromURL is from's URL. The caller holds both locks.
+func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store, fromURL string) error {
 	old, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -600,10 +607,14 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 	}
 	now, err := to.Load(ctx, env)
 	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// A log-out since, or a store emptied: the old copy is the only
+		// one, and whether it is wanted is the person's to say.
+		return usageErrorf("%s, where the configuration says the tokens are, holds none (a log-out since the move?), so it is the only copy: delete it if the log-out was meant; to keep it, set [store] url back to %s and run the move again", to.Location(env), shownStore(fromURL))
 	case err != nil:
-		return fmt.Errorf("%s, where the configuration says the tokens are, cannot be compared with it (%w); delete the old copy once you have checked which to keep", to.Location(env), err)
+		return fmt.Errorf("%s, where the configuration says the tokens are, cannot be compared with it (%w)", to.Location(env), err)
 	case checkGrant(now) != nil:
-		return fmt.Errorf("%s, where the configuration says the tokens are, holds tokens of %s, not this environment's; delete the one you do not use", to.Location(env), now.Grant)
+		return usageErrorf("%s, where the configuration says the tokens are, holds tokens of %s, not this environment's; delete the one you do not use", to.Location(env), now.Grant)
 	case old.IssuedAt.After(now.IssuedAt):
 		// A freshtoken that read the configuration before the move (a
 		// proxy) renewed the old copy: its refresh token is the live one,

@@ -761,3 +761,39 @@ func TestStoreMigrateFinishingMovesANewerOldCopy(t *testing.T) {
 		t.Fatalf("provider saw %+v; want no spent refresh token presented", st)
 	}
 }
+
+// TestStoreMigrateFinishingKeepsWhatItCannotDelete: a move killed once the
+// configuration named the new store left an old copy the new store holds
+// no tokens to compare with (a log-out since): the next store migrate keeps
+// it, and fails (exit 2), saying how to keep it; it exited 0. And a move to
+// a third store is not made meanwhile: it went ahead, its own note of the
+// store it left took the place of the earlier one, and the old copy was
+// never spoken of again, a refresh token left in plain files for good.
+func TestStoreMigrateFinishingKeepsWhatItCannotDelete(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	oldDir, newDir, third := filepath.Join(e.dir, "state"), filepath.Join(e.dir, "new"), filepath.Join(e.dir, "third")
+	journal, _ := json.Marshal(map[string]string{"from": fileURL(oldDir), "to": fileURL(newDir)})
+	if err := os.WriteFile(e.config+".moving-from", journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.SetStoreURL(e.config, fileURL(newDir)); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{newDir, third} {
+		ios, stdout, stderr := testStreams(false, false)
+		code := e.run(ios, "store", "migrate", "--to", fileURL(to))
+		if msg := stderr.String(); code != 2 || !strings.Contains(msg, "set [store] url back to "+fileURL(oldDir)) || !strings.Contains(msg, "not finished") {
+			t.Fatalf("store migrate --to %s: exit %d\n%s%s; want 2, keeping the old copy and saying how", to, code, stdout, msg)
+		}
+		if _, err := filestore.New(oldDir).Load(t.Context(), "dev"); err != nil {
+			t.Fatalf("the only copy went: %v", err)
+		}
+		if got, err := os.ReadFile(e.config + ".moving-from"); err != nil || string(got) != string(journal) {
+			t.Fatalf("the moving-from file is %q (%v); want it as it was", got, err)
+		}
+		if f, err := config.Load(e.config); err != nil || f.StoreURL != fileURL(newDir) {
+			t.Fatalf("[store] url changed: %v", err)
+		}
+	}
+}
