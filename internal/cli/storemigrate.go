@@ -567,6 +567,17 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 			unlock()
 		}
 		if err != nil {
+			// No --to is at fault here, and a keychain's usual advice, to
+			// take keyring:// out of [store], would leave the tokens in it
+			// out of reach: unlocked, the run again finishes the move.
+			var ns *newStoreError
+			if errors.As(err, &ns) {
+				err = ns.err
+			}
+			var ue *keyringstore.UnusableError
+			if errors.As(err, &ue) {
+				err = ue.WithFix("then run the same command again")
+			}
 			fmt.Fprintf(f.IO.ErrOut, "%s: a copy of its tokens that an interrupted move left in %s was kept: %v\n", env, from.Location(env), err)
 			if kept == nil {
 				kept = err

@@ -797,3 +797,41 @@ func TestStoreMigrateFinishingKeepsWhatItCannotDelete(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreMigrateFinishingIntoALockedKeychainSaysToUnlockIt: a move to the
+// keychain killed before the old copy was deleted, run again while the
+// keychain is locked, keeps the old copy and says to unlock the keychain
+// and run it again (exit 5); it gave the keychain's usual advice, to take
+// keyring:// out of [store] to keep the tokens in files, which would leave
+// the tokens the move put in the keychain out of reach.
+func TestStoreMigrateFinishingIntoALockedKeychainSaysToUnlockIt(t *testing.T) {
+	kr := keyringtest.Start(t)
+	t.Setenv("HOME", t.TempDir()) // the keychain's renewal locks
+	e := newDevEnv(t)
+	e.login(t)
+	oldDir := filepath.Join(e.dir, "state")
+	copied, err := filestore.New(oldDir).Load(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "store", "migrate", "--to", "keyring://"); code != 0 {
+		t.Fatalf("store migrate --to keyring://: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if err := filestore.New(oldDir).Save(t.Context(), "dev", copied); err != nil { // the old copy the kill left
+		t.Fatal(err)
+	}
+	journal, _ := json.Marshal(map[string]string{"from": fileURL(oldDir), "to": "keyring://"})
+	if err := os.WriteFile(e.config+".moving-from", journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kr.Lock(t)
+	ios, _, stderr = testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "keyring://")
+	if msg := stderr.String(); code != 5 || strings.Contains(msg, "take the keyring:// url out") || !strings.Contains(msg, "unlock it") || !strings.Contains(msg, "run the same command again") {
+		t.Fatalf("finishing into a locked keychain: exit %d, %s; want 5, saying to unlock it and run the move again", code, msg)
+	}
+	if _, err := filestore.New(oldDir).Load(t.Context(), "dev"); err != nil {
+		t.Fatalf("the old copy went: %v", err)
+	}
+}
