@@ -441,7 +441,7 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 	there, err := to.Load(ctx, env)
 	switch {
 	case errors.Is(err, store.ErrCorrupt): // ErrNewerFormat too
-		what, _, _ := strings.Cut(strings.TrimPrefix(err.Error(), store.ErrCorrupt.Error()+": "), "; ")
+		what := store.Unreadable(err)
 		return move{}, usageErrorf("in the new store, %s; neither was moved or changed: move it away, or upgrade freshtoken if a newer one wrote it", what)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return move{}, &newStoreError{err}
