@@ -591,7 +591,7 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 		// Not a success, and no other move either: its journal would
 		// take the place of this one, and the copies kept would be
 		// forgotten, left for good.
-		fmt.Fprintf(f.IO.ErrOut, "The interrupted move out of %s is not finished, so nothing else was moved; %s names that store until it is: fix the above and run the same command again\n", shownStore(j.From), path)
+		fmt.Fprintf(f.IO.ErrOut, "The interrupted move out of %s is not finished, so nothing else was moved; %s names that store until it is: fix the above and run the same command again (or, to leave those copies there for good, delete %s)\n", shownStore(j.From), path, path)
 		return &silentError{code: ExitCode(kept)}
 	}
 	os.Remove(path)
