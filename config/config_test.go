@@ -1402,3 +1402,20 @@ func TestRemovingTheDefaultWrittenWithASpace(t *testing.T) {
 		t.Fatalf("default_env kept:\n%s", b)
 	}
 }
+
+// TestAGeneratedSecretHoldingAWordByChanceIsASecret: a generated secret
+// pasted as client_secret_env that happens to hold "key" or "pass" in some
+// case (u3kEy7…, …pasSw0…: about one base62 secret in 400) was taken for a
+// variable's name, since a name holding such a word is one, and every
+// renewal then quoted it in its error, "$u3kEy7… is not set here", into
+// logs. A word counts only standing as a word of the name (Auth0_Client_Secret,
+// MyApp2ApiKeyValue, freeagent2password), as a generated secret seldom has it.
+func TestAGeneratedSecretHoldingAWordByChanceIsASecret(t *testing.T) {
+	for _, secret := range []string{"u3kEy7RbX9qLm2Wz5TnA", "Rt5nXpasSw0q9Lm2Wz7B", "h4Tokenq8Zr2Lm9Xw3vB"} {
+		p := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret_env = \""+secret+"\"\n")
+		_, err := config.Load(p)
+		if err == nil || !strings.Contains(err.Error(), "looks like the secret itself") || strings.Contains(err.Error(), secret) {
+			t.Errorf("client_secret_env = %q, not set: %v; want it refused as the secret itself, not shown", secret, err)
+		}
+	}
+}

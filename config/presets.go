@@ -37,8 +37,8 @@ func IsEnvVarName(s string) bool {
 // a generated secret: 16 characters or more mixing upper and lower case
 // letters and digits, or lower case letters and digits without a _ (hex,
 // as GitHub's), as nobody names a variable; but not one holding a word a
-// variable for a secret is named by (Auth0_Client_Secret, Okta1ApiKey),
-// which a generated secret holds by no chance.
+// variable for a secret is named by, as a word of it (Auth0_Client_Secret,
+// Okta1ApiKey), which a generated secret seldom holds (redact.HasASecretWord).
 func LooksLikeASecret(s string) bool {
 	var upper, lower, digit bool
 	for _, r := range s {
@@ -46,7 +46,7 @@ func LooksLikeASecret(s string) bool {
 		lower = lower || unicode.IsLower(r)
 		digit = digit || unicode.IsDigit(r)
 	}
-	if redact.NamesASecret(s) {
+	if redact.HasASecretWord(s) {
 		return false
 	}
 	return len(s) >= 16 && digit && lower && (upper || !strings.Contains(s, "_") && IsEnvVarName(s))

@@ -30,6 +30,13 @@ func TestRedactURL(t *testing.T) {
 		"redis:/user:s3cr3t@h:6379/0":           "…@h:6379/0",
 		"rediss//user:s3@cr3t@h/1":              "…@h/1",
 		"%zz":                                   "the [store] url",
+		// A password beginning with digits and holding a # or a ? unescaped
+		// (8675309#x9): what precedes it reads as a port, the rest as a
+		// fragment or a query holding the @.
+		"redis://user:8675309#x9@h:6379/0": "…@h:6379/0",
+		"redis://user:8675309?x9@h:6379/0": "…@h:6379/0",
+		"rediss//user:8675309#x9@h:6379/0": "…@h:6379/0",
+		"redis:/user:pa#ss@h/0":            "…@h/0",
 	} {
 		if got := store.RedactURL(raw); got != want {
 			t.Errorf("RedactURL(%q) = %q; want %q", raw, got, want)

@@ -433,15 +433,19 @@ func RedactURL(raw string) string {
 		return "file:" + u.Opaque
 	case u.Scheme == "file":
 		return "file://" + u.Host + u.Path
-	case u.Opaque == "":
-		shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
-		// A URL mistyped so that its user and password are read as its
-		// path (redis:/user:pw@host, rediss//user:pw@host): what follows
-		// the last @ alone.
-		if i := strings.LastIndex(shown, "@"); i >= 0 {
-			return "…" + shown[i:]
+	case u.Opaque == "" && u.User == nil && strings.Contains(raw, "@"):
+		// A user and password not read as such: the URL mistyped so that
+		// they are its path (redis:/user:pw@host, rediss//user:pw@host),
+		// or a password of digits and then a # or ? (user:8675309#x9@host)
+		// read as a port and a fragment or query. What follows the last
+		// @ alone, without a query or fragment.
+		rest := raw[strings.LastIndex(raw, "@"):]
+		if i := strings.IndexAny(rest, "?#"); i >= 0 {
+			rest = rest[:i]
 		}
-		return shown
+		return "…" + rest
+	case u.Opaque == "":
+		return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	}
 	return "the [store] url"
 }

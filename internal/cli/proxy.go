@@ -274,6 +274,9 @@ func proxyListenFailed(addr string, err error) error {
 		return usageErrorf("cannot listen on %s (%v); is a proxy or a `freshtoken login` already running there? Choose another address with --listen", addr, cause)
 	case errors.Is(err, os.ErrPermission):
 		return usageErrorf("cannot listen on %s: port %s is one only an administrator may listen on; choose a port of 1024 or more with --listen, such as 127.0.0.1:8787", addr, port)
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		// No address is at fault: another would fail alike.
+		return usageErrorf("cannot listen on %s: %v, so no connection can be opened; raise the limit on open files (ulimit -n, LimitNOFILE= in a systemd unit) or close programs holding many, and start the proxy again", addr, cause)
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return usageErrorf("cannot listen on %s: %s is not an address of this machine (%v); choose one of its addresses with --listen, such as %s", addr, host, cause, instead)
 	}

@@ -441,7 +441,7 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 	there, err := to.Load(ctx, env)
 	switch {
 	case errors.Is(err, store.ErrCorrupt): // ErrNewerFormat too
-		what, _, _ := strings.Cut(strings.TrimPrefix(err.Error(), store.ErrCorrupt.Error()+": "), "; ")
+		what := store.Unreadable(err)
 		return move{}, usageErrorf("in the new store, %s; neither was moved or changed: move it away, or upgrade freshtoken if a newer one wrote it", what)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return move{}, &newStoreError{err}
@@ -517,10 +517,11 @@ func movingFromPath(path string) string { return path + ".moving-from" }
 
 // finishMove deletes the old copies a move killed after the configuration
 // named the new store (SIGKILL, a power loss) left in the old one, as the
-// move would have: each under the locks of both stores, and only when the
-// store the configuration names holds the same tokens of the environment's
-// grant, or newer. A copy that is newer, or that cannot be compared, is kept
-// and said; the journal then stays, for the next run to look again.
+// move would have: each under the locks of both stores, when the store the
+// configuration names holds the same tokens of the environment's grant, or
+// newer. A copy that is newer (renewed by a freshtoken still reading the old
+// store) is moved over the older one first. A copy that cannot be compared
+// is kept and said; the journal then stays, for the next run to look again.
 func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 	path := movingFromPath(conf.Path)
 	data, err := os.ReadFile(path)
@@ -551,7 +552,7 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 	}
 	fromDomain, _ := config.LockDomain(j.From)
 	toDomain, _ := config.LockDomain(conf.StoreURL)
-	kept := false
+	var kept error // the first old copy kept
 	for _, env := range conf.Names() {
 		src, err := f.Source(ctx, env)
 		if err != nil {
@@ -560,32 +561,51 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 		var unlocks []func()
 		err = lockBoth(ctx, f, env, from, to, fromDomain, toDomain, &unlocks)
 		if err == nil {
-			err = deleteOldCopy(ctx, f, env, src.CheckGrant, from, to)
+			err = deleteOldCopy(ctx, f, env, src.CheckGrant, from, to, j.From)
 		}
 		for _, unlock := range slices.Backward(unlocks) {
 			unlock()
 		}
 		if err != nil {
+			// No --to is at fault here, and a keychain's usual advice, to
+			// take keyring:// out of [store], would leave the tokens in it
+			// out of reach: unlocked, the run again finishes the move.
+			var ns *newStoreError
+			if errors.As(err, &ns) {
+				err = ns.err
+			}
+			var ue *keyringstore.UnusableError
+			if errors.As(err, &ue) {
+				err = ue.WithFix("then run the same command again")
+			}
 			fmt.Fprintf(f.IO.ErrOut, "%s: a copy of its tokens that an interrupted move left in %s was kept: %v\n", env, from.Location(env), err)
-			kept = true
+			if kept == nil {
+				kept = err
+			}
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
-	if !kept {
-		os.Remove(path)
-		if dir, err := config.StoreDir(j.From); err == nil {
-			filestore.RemoveUnusedReserve(dir)
-		}
+	if kept != nil {
+		// Not a success, and no other move either: its journal would
+		// take the place of this one, and the copies kept would be
+		// forgotten, left for good.
+		fmt.Fprintf(f.IO.ErrOut, "The interrupted move out of %s is not finished, so nothing else was moved; %s names that store until it is: fix the above and run the same command again (or, to leave those copies there for good, delete %s)\n", shownStore(j.From), path, path)
+		return &silentError{code: ExitCode(kept)}
+	}
+	os.Remove(path)
+	if dir, err := config.StoreDir(j.From); err == nil {
+		filestore.RemoveUnusedReserve(dir)
 	}
 	return nil
 }
 
 // deleteOldCopy deletes env's record from from, the store a move left,
 // when to, the store the configuration names, holds the same tokens of
-// env's grant or newer; the caller holds both locks.
-func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store) error {
+// env's grant or newer, and moves it to to first when it is the newer;
+// fromURL is from's URL. The caller holds both locks.
+func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store, fromURL string) error {
 	old, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -598,10 +618,28 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 	}
 	now, err := to.Load(ctx, env)
 	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// A log-out since, or a store emptied: the old copy is the only
+		// one, and whether it is wanted is the person's to say.
+		return usageErrorf("%s, where the configuration says the tokens are, holds none (a log-out since the move?), so it is the only copy: delete it if the log-out was meant; to keep it, set [store] url back to %s and run the move again", to.Location(env), shownStore(fromURL))
 	case err != nil:
-		return fmt.Errorf("%s, where the configuration says the tokens are, cannot be compared with it (%w); delete the old copy once you have checked which to keep", to.Location(env), err)
-	case checkGrant(now) != nil || old.IssuedAt.After(now.IssuedAt):
-		return fmt.Errorf("it is newer than the tokens in %s, where the configuration says they are (a freshtoken that read the configuration before the move renewed it); delete it once you have checked which to keep", to.Location(env))
+		return fmt.Errorf("%s, where the configuration says the tokens are, cannot be compared with it (%w)", to.Location(env), err)
+	case checkGrant(now) != nil:
+		return usageErrorf("%s, where the configuration says the tokens are, holds tokens of %s, not this environment's; delete the one you do not use", to.Location(env), now.Grant)
+	case old.IssuedAt.After(now.IssuedAt):
+		// A freshtoken that read the configuration before the move (a
+		// proxy) renewed the old copy: its refresh token is the live one,
+		// and the new store's may be spent. It moves over the older copy,
+		// as a move does when the new store holds an older copy of the
+		// grant (findMove).
+		if err := copyRecord(ctx, f, env, old, from, to); err != nil {
+			return err
+		}
+		if err := from.Delete(context.WithoutCancel(ctx), env); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.ErrOut, "%s: moved to %s the newer tokens that a freshtoken still reading %s renewed after an interrupted move\n", env, to.Location(env), from.Location(env))
+		return nil
 	}
 	if err := from.Delete(context.WithoutCancel(ctx), env); err != nil {
 		return err

@@ -702,3 +702,136 @@ func TestStoreMigrateFromALockedKeychainSaysToKeepIt(t *testing.T) {
 		t.Fatalf("moving out of a locked keychain: exit %d, %s; want 5, saying to unlock it, keep keyring:// in [store] and run the move again", code, msg)
 	}
 }
+
+// TestStoreMigrateFinishingMovesANewerOldCopy: a move killed once the
+// configuration named the new store, but before the old copy was deleted,
+// and a freshtoken that still read the old store (a proxy that had not yet
+// read the configuration again) renewed the old copy: the old store then
+// holds the live refresh token and the new store a spent one. The next
+// store migrate moves the newer copy over the older one, as a move does
+// when the new store holds an older copy of the grant; it kept it where no
+// command reads it, saying to delete it "once you have checked which to
+// keep", and the next renewal presented the spent refresh token, which a
+// provider that rotates them takes for a theft and revokes the grant for.
+func TestStoreMigrateFinishingMovesANewerOldCopy(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	oldDir, newDir := filepath.Join(e.dir, "state"), filepath.Join(e.dir, "new")
+	copied, err := filestore.New(oldDir).Load(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := filestore.New(newDir).Save(t.Context(), "dev", copied); err != nil { // the copy the move made
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "-e", "dev", "token", "--force"); code != 0 { // the old store renewed
+		t.Fatalf("token --force: exit %d\n%s%s", code, stdout, stderr)
+	}
+	renewed, err := filestore.New(oldDir).Load(t.Context(), "dev")
+	if err != nil || renewed.RefreshToken == copied.RefreshToken {
+		t.Fatalf("the old copy was not renewed: %v", err)
+	}
+	journal, _ := json.Marshal(map[string]string{"from": fileURL(oldDir), "to": fileURL(newDir)})
+	if err := os.WriteFile(e.config+".moving-from", journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.SetStoreURL(e.config, fileURL(newDir)); err != nil {
+		t.Fatal(err)
+	}
+
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "store", "migrate", "--to", fileURL(newDir)); code != 0 {
+		t.Fatalf("store migrate run again: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, err := filestore.New(oldDir).Load(t.Context(), "dev"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the old copy is still in the old store (%v)\n%s", err, stderr)
+	}
+	if there, err := filestore.New(newDir).Load(t.Context(), "dev"); err != nil || there.RefreshToken != renewed.RefreshToken {
+		t.Fatalf("the new store does not hold the renewed tokens (%v)\n%s", err, stderr)
+	}
+	if _, err := os.Stat(e.config + ".moving-from"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the moving-from file stayed: %v", err)
+	}
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "-e", "dev", "token", "--force"); code != 0 {
+		t.Fatalf("token --force after the move: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if st := e.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v; want no spent refresh token presented", st)
+	}
+}
+
+// TestStoreMigrateFinishingKeepsWhatItCannotDelete: a move killed once the
+// configuration named the new store left an old copy the new store holds
+// no tokens to compare with (a log-out since): the next store migrate keeps
+// it, and fails (exit 2), saying how to keep it; it exited 0. And a move to
+// a third store is not made meanwhile: it went ahead, its own note of the
+// store it left took the place of the earlier one, and the old copy was
+// never spoken of again, a refresh token left in plain files for good.
+func TestStoreMigrateFinishingKeepsWhatItCannotDelete(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	oldDir, newDir, third := filepath.Join(e.dir, "state"), filepath.Join(e.dir, "new"), filepath.Join(e.dir, "third")
+	journal, _ := json.Marshal(map[string]string{"from": fileURL(oldDir), "to": fileURL(newDir)})
+	if err := os.WriteFile(e.config+".moving-from", journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.SetStoreURL(e.config, fileURL(newDir)); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{newDir, third} {
+		ios, stdout, stderr := testStreams(false, false)
+		code := e.run(ios, "store", "migrate", "--to", fileURL(to))
+		if msg := stderr.String(); code != 2 || !strings.Contains(msg, "set [store] url back to "+fileURL(oldDir)) || !strings.Contains(msg, "not finished") {
+			t.Fatalf("store migrate --to %s: exit %d\n%s%s; want 2, keeping the old copy and saying how", to, code, stdout, msg)
+		}
+		if _, err := filestore.New(oldDir).Load(t.Context(), "dev"); err != nil {
+			t.Fatalf("the only copy went: %v", err)
+		}
+		if got, err := os.ReadFile(e.config + ".moving-from"); err != nil || string(got) != string(journal) {
+			t.Fatalf("the moving-from file is %q (%v); want it as it was", got, err)
+		}
+		if f, err := config.Load(e.config); err != nil || f.StoreURL != fileURL(newDir) {
+			t.Fatalf("[store] url changed: %v", err)
+		}
+	}
+}
+
+// TestStoreMigrateFinishingIntoALockedKeychainSaysToUnlockIt: a move to the
+// keychain killed before the old copy was deleted, run again while the
+// keychain is locked, keeps the old copy and says to unlock the keychain
+// and run it again (exit 5); it gave the keychain's usual advice, to take
+// keyring:// out of [store] to keep the tokens in files, which would leave
+// the tokens the move put in the keychain out of reach.
+func TestStoreMigrateFinishingIntoALockedKeychainSaysToUnlockIt(t *testing.T) {
+	kr := keyringtest.Start(t)
+	t.Setenv("HOME", t.TempDir()) // the keychain's renewal locks
+	e := newDevEnv(t)
+	e.login(t)
+	oldDir := filepath.Join(e.dir, "state")
+	copied, err := filestore.New(oldDir).Load(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "store", "migrate", "--to", "keyring://"); code != 0 {
+		t.Fatalf("store migrate --to keyring://: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if err := filestore.New(oldDir).Save(t.Context(), "dev", copied); err != nil { // the old copy the kill left
+		t.Fatal(err)
+	}
+	journal, _ := json.Marshal(map[string]string{"from": fileURL(oldDir), "to": "keyring://"})
+	if err := os.WriteFile(e.config+".moving-from", journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kr.Lock(t)
+	ios, _, stderr = testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "keyring://")
+	if msg := stderr.String(); code != 5 || strings.Contains(msg, "take the keyring:// url out") || !strings.Contains(msg, "unlock it") || !strings.Contains(msg, "run the same command again") {
+		t.Fatalf("finishing into a locked keychain: exit %d, %s; want 5, saying to unlock it and run the move again", code, msg)
+	}
+	if _, err := filestore.New(oldDir).Load(t.Context(), "dev"); err != nil {
+		t.Fatalf("the old copy went: %v", err)
+	}
+}

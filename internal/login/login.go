@@ -650,6 +650,9 @@ func listenFailed(redirectURI, addr string, err error) error {
 		return fmt.Errorf("%w: %s (%v)", ErrPortBusy, addr, err)
 	case errors.Is(err, os.ErrPermission):
 		return &listenError{ErrPortRefused, fmt.Sprintf("redirect_uri %s is on port %s, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI, port)}
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		// No address is at fault: another port would fail alike.
+		return &listenError{ErrCannotListen, fmt.Sprintf("cannot listen on %s for the callback of redirect_uri %s: %v, so no connection can be opened; raise the limit on open files (ulimit -n) or close programs holding many, and run it again", addr, redirectURI, cause)}
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return &listenError{ErrCannotListen, fmt.Sprintf("redirect_uri %s asks for the callback on %s, which is not an address of this machine (%v); write 127.0.0.1 in redirect_uri, such as http://%s/callback, and register that with the provider, or give this machine the address %s", redirectURI, host, cause, net.JoinHostPort("127.0.0.1", port), host)}
 	}

@@ -823,7 +823,7 @@ func TestEveryListenFailureSaysWhatToWrite(t *testing.T) {
 		{"an address this machine does not have", "http://127.0.0.2:8787/callback", "127.0.0.2:8787", listenErr("127.0.0.2:8787", syscall.EADDRNOTAVAIL), login.ErrCannotListen,
 			"redirect_uri http://127.0.0.2:8787/callback asks for the callback on 127.0.0.2, which is not an address of this machine (" + syscall.EADDRNOTAVAIL.Error() + "); write 127.0.0.1 in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider, or give this machine the address 127.0.0.2"},
 		{"too many open files", "http://127.0.0.1:8787/callback", "127.0.0.1:8787", listenErr("127.0.0.1:8787", syscall.EMFILE), login.ErrCannotListen,
-			"cannot listen on 127.0.0.1:8787 for the callback of redirect_uri http://127.0.0.1:8787/callback (" + syscall.EMFILE.Error() + "); write another port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider"},
+			"cannot listen on 127.0.0.1:8787 for the callback of redirect_uri http://127.0.0.1:8787/callback: " + syscall.EMFILE.Error() + ", so no connection can be opened; raise the limit on open files (ulimit -n) or close programs holding many, and run it again"},
 		{"a port only an administrator may open", "http://127.0.0.1/callback", "127.0.0.1:80", listenErr("127.0.0.1:80", syscall.EACCES), login.ErrPortRefused,
 			"redirect_uri http://127.0.0.1/callback is on port 80, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider"},
 	} {

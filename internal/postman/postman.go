@@ -590,11 +590,42 @@ func apiRoot(key, v string) (string, error) {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("%s is %q, not a URL such as https://api.sandbox.freeagent.com", key, v)
+		if plainHost(v) {
+			return "", fmt.Errorf("%s is %q, not a URL such as https://api.sandbox.freeagent.com", key, v)
+		}
+		// Not shown: what is no URL may be a token or the secret pasted
+		// into the wrong value, or a URL holding a password.
+		return "", fmt.Errorf("%s is not a URL such as https://api.sandbox.freeagent.com (its value is not shown, as it may be a token pasted there); in Postman, put the API's address there and export again", key)
 	}
 	p := strings.TrimSuffix(u.Path, "/")
 	p = strings.TrimSuffix(p, "/v2")
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: p + "/"}).String(), nil
+}
+
+// plainHost reports whether v, a value that is no URL, is a host name
+// written without its scheme (api.freeagent.com, api.example.com:8080/v2), which
+// may be shown: lower case letters, digits, dots, hyphens, a port and a
+// path, its host a dotted name ending in letters. A token (a JWT has dots
+// too) or a secret has upper case letters, or no such name.
+func plainHost(v string) bool {
+	host, _, _ := strings.Cut(v, "/")
+	host, _, _ = strings.Cut(host, ":")
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune(".-/:", r)) {
+			return false
+		}
+	}
+	dot := strings.LastIndex(host, ".")
+	last := host[dot+1:]
+	if dot <= 0 || last == "" || len(last) > 24 {
+		return false
+	}
+	for _, r := range last {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // notTheProxy refuses api, the API root read from key's value v, when it is

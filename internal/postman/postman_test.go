@@ -420,3 +420,31 @@ func TestChooseLooksOnlyAtTheKeysImported(t *testing.T) {
 		}
 	})
 }
+
+// TestAPIRootShowsNoValueThatIsNoURL: a Resource_ or url value that is no
+// URL was quoted back whole in the error, "Resource_prod is \"…\", not a
+// URL": a refresh token or the client secret pasted into the wrong value in
+// Postman (the columns are side by side), or a mistyped URL holding a
+// password, went to the terminal and any log of the import. It is named,
+// not shown.
+func TestAPIRootShowsNoValueThatIsNoURL(t *testing.T) {
+	for _, in := range []string{"1a9f0c7e4b2d8c6a5f3e1d0b9a7c5e3fs3cr3t", "htps://user:s3cr3t@api.freeagent.com", "api.freeagent.com/?token=s3cr3t"} {
+		_, err := apiRoot("Resource_prod", in)
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "Resource_prod") {
+			t.Errorf("apiRoot(%q): %v; want it refused, naming the key and showing no value", in, err)
+		}
+	}
+}
+
+// TestAPIRootShowsAHostWithoutScheme: a host written without https:// is
+// no secret, and is shown, so the person sees what to fix; a JWT, which has
+// dots too, is not.
+func TestAPIRootShowsAHostWithoutScheme(t *testing.T) {
+	if _, err := apiRoot("Resource_prod", "api.freeagent.com/v2"); err == nil || !strings.Contains(err.Error(), `"api.freeagent.com/v2"`) {
+		t.Errorf("apiRoot(api.freeagent.com/v2): %v; want it shown", err)
+	}
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.s3cr3tSig-9xQ"
+	if _, err := apiRoot("Resource_prod", jwt); err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("apiRoot(a JWT): %v; want it refused, not shown", err)
+	}
+}

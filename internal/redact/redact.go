@@ -263,6 +263,67 @@ func NamesASecret(name string) bool {
 	return false
 }
 
+// HasASecretWord reports whether name, a variable's, has a word that says
+// its value is a secret standing as a word of it: between underscores,
+// digits or a change of case (Auth0_Client_Secret, MyApp2ApiKeyValue,
+// freeagent2password, GITHUB_TOKEN), in the plural too, or password,
+// passwd, passphrase, apikey. Unlike NamesASecret, which masks whatever
+// holds such a word anywhere, it tells a name from a generated secret, which
+// holds one by chance (u3kEy7…, one base62 secret in about 400) but seldom
+// as a word.
+func HasASecretWord(name string) bool {
+	for _, word := range nameWords(name) {
+		word = strings.ToLower(word)
+		switch word {
+		case "password", "passwords", "passwd", "passphrase", "apikey":
+			return true
+		}
+		for _, w := range secretWords {
+			if word == w || word == w+"s" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nameWords splits a variable's name into its words: at underscores and
+// hyphens, between letters and digits, before an upper case letter that
+// follows a lower case one, and before the last of a run of upper case
+// letters followed by a lower case one (APIKey: API, Key).
+func nameWords(name string) []string {
+	rs := []rune(name)
+	var words []string
+	start := 0
+	cut := func(i int) {
+		if i > start {
+			words = append(words, string(rs[start:i]))
+		}
+		start = i
+	}
+	for i, r := range rs {
+		if r == '_' || r == '-' {
+			cut(i)
+			start = i + 1
+			continue
+		}
+		if i == 0 || i == start {
+			continue
+		}
+		prev := rs[i-1]
+		switch {
+		case unicode.IsDigit(r) != unicode.IsDigit(prev):
+			cut(i)
+		case unicode.IsUpper(r) && unicode.IsLower(prev):
+			cut(i)
+		case unicode.IsUpper(prev) && unicode.IsUpper(r) && i+1 < len(rs) && unicode.IsLower(rs[i+1]):
+			cut(i)
+		}
+	}
+	cut(len(rs))
+	return words
+}
+
 // SecretInQuery returns the name of the first parameter of rawURL's query
 // that names a secret (client_secret, password…), as written, or "" when
 // none does or rawURL cannot be read.
