@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -251,7 +253,13 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// Until every old copy is deleted, a file beside the configuration
 	// names the store they are in, so that a move killed between the
 	// configuration's edit and the deletions is finished by the next.
-	journal, _ := json.Marshal(moveJournal{From: conf.StoreURL, To: opts.To})
+	moved := map[string]string{}
+	for _, m := range moves {
+		if m.rec != nil {
+			moved[m.env] = tokensFingerprint(m.rec)
+		}
+	}
+	journal, _ := json.Marshal(moveJournal{From: conf.StoreURL, To: opts.To, Moved: moved})
 	if err := atomicfile.Write(movingFromPath(conf.Path), journal, atomicfile.Options{}); err != nil {
 		takeBack()
 		return fmt.Errorf("%s could not be written (%w); nothing was moved, and [store] url still names %s", movingFromPath(conf.Path), err, shownStore(conf.StoreURL))
@@ -504,10 +512,20 @@ func checkKeychainTarget(ctx context.Context, to string) error {
 }
 
 // moveJournal is what movingFromPath holds: the store a move is leaving
-// (From) and the one the configuration then names (To).
+// (From), the one the configuration then names (To), and the tokens each
+// environment's record held as it moved (Moved, their tokensFingerprint).
 type moveJournal struct {
-	From string `json:"from"`
-	To   string `json:"to"`
+	From  string            `json:"from"`
+	To    string            `json:"to"`
+	Moved map[string]string `json:"moved,omitempty"`
+}
+
+// tokensFingerprint names the tokens a record holds without holding them:
+// a SHA-256 of the access and refresh tokens, which no one can turn back
+// into either.
+func tokensFingerprint(r *store.Record) string {
+	sum := sha256.Sum256([]byte("freshtoken move\x00" + r.AccessToken + "\x00" + r.RefreshToken))
+	return hex.EncodeToString(sum[:])
 }
 
 // movingFromPath is the file beside the configuration at path that names
@@ -561,7 +579,7 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 		var unlocks []func()
 		err = lockBoth(ctx, f, env, from, to, fromDomain, toDomain, &unlocks)
 		if err == nil {
-			err = deleteOldCopy(ctx, f, env, src.CheckGrant, from, to, j.From)
+			err = deleteOldCopy(ctx, f, env, src.CheckGrant, from, to, j.From, j.Moved[env])
 		}
 		for _, unlock := range slices.Backward(unlocks) {
 			unlock()
@@ -604,8 +622,9 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 // deleteOldCopy deletes env's record from from, the store a move left,
 // when to, the store the configuration names, holds the same tokens of
 // env's grant or newer, and moves it to to first when it is the newer;
-// fromURL is from's URL. The caller holds both locks.
-func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store, fromURL string) error {
+// fromURL is from's URL, and moved the tokensFingerprint of the record as
+// it moved ("" when the move noted none). The caller holds both locks.
+func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store, fromURL, moved string) error {
 	old, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -626,7 +645,7 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 		return fmt.Errorf("%s, where the configuration says the tokens are, cannot be compared with it (%w)", to.Location(env), err)
 	case checkGrant(now) != nil:
 		return usageErrorf("%s, where the configuration says the tokens are, holds tokens of %s, not this environment's; delete the one you do not use", to.Location(env), now.Grant)
-	case old.IssuedAt.After(now.IssuedAt):
+	case oldRenewed(old, now, moved):
 		// A freshtoken that read the configuration before the move (a
 		// proxy) renewed the old copy: its refresh token is the live one,
 		// and the new store's may be spent. It moves over the older copy,
@@ -646,6 +665,24 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 	}
 	fmt.Fprintf(f.IO.ErrOut, "%s: deleted the old copy that an interrupted move to %s left in %s\n", env, to.Location(env), from.Location(env))
 	return nil
+}
+
+// oldRenewed reports whether old, the copy a move left, was renewed after
+// the move rather than now, the copy in the store the configuration names:
+// by which of the two still holds the tokens that moved (moved, their
+// fingerprint), as clocks may disagree (another machine's renewed it, set
+// behind); when neither or both do, or the move noted none, by their issue
+// times.
+func oldRenewed(old, now *store.Record, moved string) bool {
+	if moved != "" {
+		switch oldSame, nowSame := tokensFingerprint(old) == moved, tokensFingerprint(now) == moved; {
+		case oldSame && !nowSame:
+			return false
+		case nowSame && !oldSame:
+			return true
+		}
+	}
+	return old.IssuedAt.After(now.IssuedAt)
 }
 
 // keepKeychainFix is err, from the store the tokens are to move out of,
