@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -257,38 +256,25 @@ WARNING: network you trust, behind a firewall, and stop the proxy when done.
 `, who)
 }
 
-// unwrapOpError drops the "listen tcp ADDR:" prefix that repeats the address.
 // proxyListenFailed tells why the proxy could not listen on addr, and which
 // address to give --listen instead: each is a configuration mistake (exit
 // 2). Only a busy address asks whether a proxy or a log-in holds it.
 func proxyListenFailed(addr string, err error) error {
 	host, port, _ := net.SplitHostPort(addr)
-	cause := unwrapOpError(err)
-	var se *os.SyscallError
-	if errors.As(cause, &se) {
-		cause = se.Err
-	}
+	fault, cause := httpx.ListenFailure(err)
 	instead := net.JoinHostPort("127.0.0.1", port)
-	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
+	switch fault {
+	case httpx.ListenBusy:
 		return usageErrorf("cannot listen on %s (%v); is a proxy or a `freshtoken login` already running there? Choose another address with --listen", addr, cause)
-	case errors.Is(err, os.ErrPermission):
+	case httpx.ListenPrivileged:
 		return usageErrorf("cannot listen on %s: port %s is one only an administrator may listen on; choose a port of 1024 or more with --listen, such as 127.0.0.1:8787", addr, port)
-	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+	case httpx.ListenOutOfFiles:
 		// No address is at fault: another would fail alike.
 		return usageErrorf("cannot listen on %s: %v, so no connection can be opened; raise the limit on open files (ulimit -n, LimitNOFILE= in a systemd unit) or close programs holding many, and start the proxy again", addr, cause)
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
+	case httpx.ListenNoSuchAddress:
 		return usageErrorf("cannot listen on %s: %s is not an address of this machine (%v); choose one of its addresses with --listen, such as %s", addr, host, cause, instead)
 	}
 	return usageErrorf("cannot listen on %s (%v); choose another address with --listen, such as 127.0.0.1:8787", addr, cause)
-}
-
-func unwrapOpError(err error) error {
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return oe.Err
-	}
-	return err
 }
 
 // startCommand is the command line that starts the proxy again as opts

@@ -17,13 +17,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -636,24 +634,16 @@ func Listen(redirectURI string) (net.Listener, error) {
 // configuration mistake, never an unexplained failure.
 func listenFailed(redirectURI, addr string, err error) error {
 	host, port, _ := net.SplitHostPort(addr)
-	cause := err
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		cause = oe.Err
-	}
-	var se *os.SyscallError
-	if errors.As(cause, &se) {
-		cause = se.Err
-	}
-	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
+	fault, cause := httpx.ListenFailure(err)
+	switch fault {
+	case httpx.ListenBusy:
 		return fmt.Errorf("%w: %s (%v)", ErrPortBusy, addr, err)
-	case errors.Is(err, os.ErrPermission):
+	case httpx.ListenPrivileged:
 		return &listenError{ErrPortRefused, fmt.Sprintf("redirect_uri %s is on port %s, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI, port)}
-	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+	case httpx.ListenOutOfFiles:
 		// No address is at fault: another port would fail alike.
 		return &listenError{ErrCannotListen, fmt.Sprintf("cannot listen on %s for the callback of redirect_uri %s: %v, so no connection can be opened; raise the limit on open files (ulimit -n) or close programs holding many, and run it again", addr, redirectURI, cause)}
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
+	case httpx.ListenNoSuchAddress:
 		return &listenError{ErrCannotListen, fmt.Sprintf("redirect_uri %s asks for the callback on %s, which is not an address of this machine (%v); write 127.0.0.1 in redirect_uri, such as http://%s/callback, and register that with the provider, or give this machine the address %s", redirectURI, host, cause, net.JoinHostPort("127.0.0.1", port), host)}
 	}
 	return &listenError{ErrCannotListen, fmt.Sprintf("cannot listen on %s for the callback of redirect_uri %s (%v); write another port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", addr, redirectURI, cause)}
