@@ -20,6 +20,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 type statusOptions struct {
@@ -454,19 +455,12 @@ func human(d time.Duration) string {
 // caller asking of several environments asks it once). The other stores'
 // writes fail as their reads do, which status and the keeper find out: nil.
 func checkStore(ctx context.Context, storeURL, env string, evicts func() error) error {
-	if !config.IsRedisURL(storeURL) {
+	st := redisAt(storeURL)
+	if st == nil {
 		return nil
 	}
-	st, err := config.OpenStore(storeURL)
-	if err != nil {
-		return nil // every command says so
-	}
-	if w, ok := st.(interface {
-		CheckWrite(ctx context.Context, env string) error
-	}); ok {
-		if err := w.CheckWrite(ctx, env); err != nil {
-			return err
-		}
+	if err := st.CheckWrite(ctx, env); err != nil {
+		return err
 	}
 	return evicts()
 }
@@ -474,17 +468,22 @@ func checkStore(ctx context.Context, storeURL, env string, evicts func() error) 
 // checkEviction is redisstore's CheckEviction of the store at storeURL, or
 // nil for a store that does not evict.
 func checkEviction(ctx context.Context, storeURL string) error {
+	if st := redisAt(storeURL); st != nil {
+		return st.CheckEviction(ctx)
+	}
+	return nil
+}
+
+// redisAt is the Redis store storeURL names, or nil for another store and
+// for a Redis URL that does not open (every command says so).
+func redisAt(storeURL string) *redisstore.Store {
 	if !config.IsRedisURL(storeURL) {
 		return nil
 	}
 	st, err := config.OpenStore(storeURL)
 	if err != nil {
-		return nil // every command says so
+		return nil
 	}
-	if e, ok := st.(interface {
-		CheckEviction(ctx context.Context) error
-	}); ok {
-		return e.CheckEviction(ctx)
-	}
-	return nil
+	r, _ := st.(*redisstore.Store)
+	return r
 }
