@@ -458,13 +458,25 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 		// name: compared with the environment's grant, not rec's, which
 		// an older freshtoken wrote without one.
 		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's; neither was moved or changed", to.Location(env), there.Grant)
-	case err == nil && there.IssuedAt.After(rec.IssuedAt):
+	case err == nil && renewedLater(there, rec):
 		// Another machine moved there first and has renewed since: its
 		// refresh token is the live one, and this older copy's may be spent.
 		return move{env: env, said: fmt.Sprintf("%s already holds newer tokens of this grant (issued %s), which were kept; the older copy was left in %s",
 			to.Location(env), there.IssuedAt.Format(time.RFC3339), from.Location(env))}, nil
 	}
 	return move{env: env, rec: rec, replaces: err == nil}, nil
+}
+
+// renewedLater reports whether a holds later tokens than b, another copy
+// of the same grant. Copies of one log-in are told apart by how often each
+// was renewed, which the records count, so no machine's clock decides
+// which refresh token is live; copies of two log-ins, or of one written
+// before records kept their log-in's time, by when each was issued.
+func renewedLater(a, b *store.Record) bool {
+	if !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt) {
+		return a.Renewals > b.Renewals
+	}
+	return a.IssuedAt.After(b.IssuedAt)
 }
 
 // copyRecord writes rec, env's record, to the new store, and reads it back
@@ -671,8 +683,8 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 // the move rather than now, the copy in the store the configuration names:
 // by which of the two still holds the tokens that moved (moved, their
 // fingerprint), as clocks may disagree (another machine's renewed it, set
-// behind); when neither or both do, or the move noted none, by their issue
-// times.
+// behind); when neither or both do, or the move noted none, as
+// renewedLater tells.
 func oldRenewed(old, now *store.Record, moved string) bool {
 	if moved != "" {
 		switch oldSame, nowSame := tokensFingerprint(old) == moved, tokensFingerprint(now) == moved; {
@@ -682,7 +694,7 @@ func oldRenewed(old, now *store.Record, moved string) bool {
 			return true
 		}
 	}
-	return old.IssuedAt.After(now.IssuedAt)
+	return renewedLater(old, now)
 }
 
 // keepKeychainFix is err, from the store the tokens are to move out of,

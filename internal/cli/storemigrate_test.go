@@ -165,6 +165,57 @@ func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateCountsRenewalsNotClocks: which of two copies of one
+// log-in holds the live refresh token was judged by their issue times,
+// which each renewing machine's clock writes. With the fleet's clock an
+// hour behind, this machine's older copy went over the fleet's live tokens
+// (the grant ended at the next renewal); with it an hour ahead, the
+// fleet's spent copy was kept and the configuration pointed at it. The
+// copy renewed more often is the later one, whatever the clocks say.
+func TestStoreMigrateCountsRenewalsNotClocks(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		hereRenewals, renewed int // this machine's count; the copy there
+		clock                 time.Duration
+		keptThere             bool
+	}{
+		{"the fleet renewed since, its clock behind", 0, 5, -time.Hour, true},
+		{"this machine renewed since, the fleet's clock ahead", 5, 2, time.Hour, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			folder := filestore.New(filepath.Join(e.dir, "state"))
+			here := e.record(t, "dev")
+			if here.LoggedInAt.IsZero() {
+				t.Fatal("a log-in stored no LoggedInAt")
+			}
+			here.Renewals = tc.hereRenewals
+			if err := folder.Save(t.Context(), "dev", here); err != nil {
+				t.Fatal(err)
+			}
+			there := *here
+			there.RefreshToken, there.AccessToken = "the-fleets-refresh-token", "the-fleets-access-token"
+			there.IssuedAt, there.RenewedAt, there.Renewals = here.IssuedAt.Add(tc.clock), here.IssuedAt.Add(tc.clock), tc.renewed
+			target := filepath.Join(e.dir, "fleet")
+			if err := filestore.New(target).Save(t.Context(), "dev", &there); err != nil {
+				t.Fatal(err)
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			if code := e.run(ios, "store", "migrate", "--to", "file://"+target); code != 0 {
+				t.Fatalf("store migrate: exit %d\n%s%s", code, stdout, stderr)
+			}
+			want := here.RefreshToken
+			if tc.keptThere {
+				want = there.RefreshToken
+			}
+			if got, err := filestore.New(target).Load(t.Context(), "dev"); err != nil || got.RefreshToken != want {
+				t.Fatalf("the new store holds the other copy's tokens, not the copy renewed %d times (%v)\n%s", max(tc.hereRenewals, tc.renewed), err, stdout)
+			}
+		})
+	}
+}
+
 // TestStoreMigrateMovesNothingUnlessEverythingCan: an environment that
 // cannot be moved (another client's tokens already in the new store) is
 // found before any moves: nothing moves, exit 2. The environments before
