@@ -135,6 +135,7 @@ type failure struct {
 	since    time.Time
 	err      error
 	renewing bool
+	issued   time.Time // of the tokens a failing renewal left stored
 }
 
 // Run keeps the grants alive until ctx ends: each environment on a watch
@@ -229,7 +230,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	}
 	if err != nil {
 		k.Logger.Warn("keeper: cannot read the environment's configuration or tokens", "env", name, "error", err.Error())
-		k.noteFailure(name, err, false)
+		k.noteFailure(name, err, nil)
 		k.tell(ctx, src, name, nil)
 		return look
 	}
@@ -253,7 +254,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if !at.IsZero() && !k.now().Before(at) {
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
 		renewed, err := src.KeepAlive(ctx)
-		k.noteFailure(name, err, true)
+		k.noteFailure(name, err, rec)
 		k.noteRejected(name, rec, err)
 		if err != nil {
 			k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
@@ -378,11 +379,19 @@ func (k *Keeper) now() time.Time {
 const minWait = 100 * time.Millisecond
 
 // noteFailure remembers since when, and why, env's renewals fail (err;
-// renewing if a renewal failed), and forgets it when they work (err nil).
-// The provider ending the grant or rejecting the client is noted in the
-// record, and told as such first.
-func (k *Keeper) noteFailure(env string, err error, renewing bool) {
-	k.note(&k.failing, env, err, renewing)
+// rec, the record a renewal that failed left stored, nil if reading the
+// configuration or the tokens failed), and forgets it when they work (err
+// nil). The provider ending the grant or rejecting the client is noted in
+// the record, and told as such first.
+func (k *Keeper) noteFailure(env string, err error, rec *store.Record) {
+	k.note(&k.failing, env, err, rec != nil)
+	if err != nil && rec != nil {
+		k.mu.Lock()
+		f := k.failing[env]
+		f.issued = rec.IssuedAt
+		k.failing[env] = f
+		k.mu.Unlock()
+	}
 }
 
 // noteWrite remembers since when, and why, env's token file cannot be
@@ -429,12 +438,15 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 }
 
 // noteRead forgets env's failures once its configuration and tokens were
-// read (rec), when they were failures to read them, or when rec was
-// renewed or logged in to since its renewals began failing.
+// read (rec), when they were failures to read them, or when rec holds
+// other tokens than the last renewal that failed left: another process or
+// machine renewed, or someone logged in. Told by the tokens' issue time
+// changing, not by its being after the failures began, which another
+// machine's clock, set behind, would hide.
 func (k *Keeper) noteRead(env string, rec *store.Record) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if f, ok := k.failing[env]; ok && (!f.renewing || rec != nil && rec.IssuedAt.After(f.since)) {
+	if f, ok := k.failing[env]; ok && (!f.renewing || rec != nil && !rec.IssuedAt.Equal(f.issued)) {
 		delete(k.failing, env)
 	}
 }

@@ -83,7 +83,7 @@ func TestEachEventIsTold(t *testing.T) {
 		}, notify.GrantEnded, "dev: the access token expired, and the provider issued no refresh token to renew it; run `freshtoken login -e dev`"},
 		{"renewals failing for 15 minutes", func(r *store.Record) {
 			r.IssuedAt = now.Add(-20 * time.Minute)
-			k.failing = map[string]failure{"dev": {since: now.Add(-16 * time.Minute), err: freshtoken.ErrUnreachable, renewing: true}}
+			k.failing = map[string]failure{"dev": {since: now.Add(-16 * time.Minute), err: freshtoken.ErrUnreachable, renewing: true, issued: now.Add(-20 * time.Minute)}}
 		}, notify.Unreachable, "renewals have failed to reach the provider since " + now.Add(-16*time.Minute).Local().Format(noticeTime)},
 		{"grant ended, the configuration named by --config", func(r *store.Record) {
 			k.failing = nil
@@ -286,8 +286,8 @@ func TestNoticesOfRemovedEnvironmentsEnd(t *testing.T) {
 // secret's variable, the keychain is locked, the stored tokens are
 // unreadable) let the grant lapse as surely as a provider that cannot be
 // reached; after the same 15 minutes a person is told, once, with the
-// reason, and the notice ends after a log-in elsewhere, or when renewals
-// work again.
+// reason, and the notice ends after a log-in elsewhere (on a machine
+// whose clock is behind too), or when renewals work again.
 func TestRenewalsFailingForAnyReasonAreTold(t *testing.T) {
 	_, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
 	clock := fakeclock.New()
@@ -345,6 +345,24 @@ func TestRenewalsFailingForAnyReasonAreTold(t *testing.T) {
 	k.round(context.Background(), time.Minute)
 	if got := n.Current(); len(got) != 0 {
 		t.Fatalf("notices %+v once renewals work; want none", got)
+	}
+	// A log-in on a machine whose clock is 20 minutes behind (its tokens
+	// "issued" before these failures began) ends the notice as well: the
+	// tokens changed, whatever the clocks say.
+	locked = true
+	clock.Advance(time.Hour)
+	k.round(context.Background(), time.Minute)
+	clock.Advance(16 * time.Minute)
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 1 {
+		t.Fatalf("notices %+v; want renewals failing once more", got)
+	}
+	locked = false
+	devserver.LoginSource(t, src, clock.Now().Add(-20*time.Minute))
+	locked = true
+	k.round(context.Background(), time.Minute)
+	if got := n.Current(); len(got) != 0 {
+		t.Fatalf("notices %+v after a log-in on a machine whose clock is behind; want none", got)
 	}
 }
 
