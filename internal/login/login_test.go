@@ -39,6 +39,23 @@ func provider(t *testing.T, redirectURIs ...string) (*devprovider.Provider, *oau
 	}
 }
 
+// browse is a browser opening u: it follows the redirects, and sends the
+// page it lands on, or why it could not, to page.
+func browse(u string, page chan<- string) {
+	resp, err := http.Get(u)
+	if err != nil {
+		page <- err.Error()
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		page <- string(b) + err.Error()
+		return
+	}
+	page <- string(b)
+}
+
 func TestLoopbackLoginWithPKCE(t *testing.T) {
 	p, conf := provider(t)
 	var opened string
@@ -46,16 +63,7 @@ func TestLoopbackLoginWithPKCE(t *testing.T) {
 	flow := &login.Flow{Env: "sandbox", Config: conf, Stderr: io.Discard, Timeout: 10 * time.Second,
 		OpenBrowser: func(u string) error {
 			opened = u
-			go func() { // the browser follows the provider's redirect to the callback
-				resp, err := http.Get(u)
-				if err != nil {
-					page <- err.Error()
-					return
-				}
-				b, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				page <- string(b) + fmt.Sprint(err)
-			}()
+			go browse(u, page) // the browser follows the provider's redirect to the callback
 			return nil
 		}}
 	ln, err := login.Listen("http://127.0.0.1:0/callback")
@@ -773,16 +781,7 @@ func TestTimeoutAfterTheProviderRefusedTheRedirectURI(t *testing.T) {
 	ctx := deadline{context.Background(), make(chan struct{})}
 	flow := &login.Flow{Env: "sandbox", Config: conf, Listener: ln, Stderr: io.Discard, Timeout: time.Minute,
 		OpenBrowser: func(u string) error {
-			go func() {
-				resp, err := http.Get(u)
-				if err != nil {
-					page <- err.Error()
-					return
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				page <- string(b)
-			}()
+			go browse(u, page)
 			return nil
 		}}
 	done := make(chan error, 1)
