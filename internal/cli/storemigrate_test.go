@@ -131,54 +131,20 @@ func TestStoreMigrateToTheSameRedisByAnotherURL(t *testing.T) {
 // there first and has renewed since; this machine's copy is older, its
 // refresh token maybe spent). Moving this machine's copy over them would
 // lose the only live refresh token; they are kept, the older copy is left
-// where it was, and the configuration names the new store.
+// where it was, and the configuration names the new store. Which copy is
+// newer was judged by their issue times, which each renewing machine's
+// clock writes: with the fleet's clock an hour behind, this machine's
+// older copy went over the fleet's live tokens (the grant ended at the
+// next renewal); with it an hour ahead, the fleet's spent copy was kept.
+// The copy renewed more often is the later one, whatever the clocks say.
 func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
-	e := newDevEnv(t)
-	e.login(t)
-	old, err := filestore.New(filepath.Join(e.dir, "state")).Load(t.Context(), "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	newer := *old
-	newer.RefreshToken, newer.AccessToken = "the-fleets-live-refresh-token", "the-fleets-access-token"
-	newer.IssuedAt, newer.RenewedAt, newer.Renewals = old.IssuedAt.Add(time.Hour), old.IssuedAt.Add(time.Hour), old.Renewals+5
-	target := filepath.Join(e.dir, "fleet")
-	if err := filestore.New(target).Save(t.Context(), "dev", &newer); err != nil {
-		t.Fatal(err)
-	}
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "store", "migrate", "--to", "file://"+target); code != 0 {
-		t.Fatalf("store migrate: exit %d\n%s%s", code, stdout, stderr)
-	}
-	there, err := filestore.New(target).Load(t.Context(), "dev")
-	if err != nil || there.RefreshToken != newer.RefreshToken {
-		t.Fatalf("the newer tokens in the new store were replaced (%v)", err)
-	}
-	if kept, err := filestore.New(filepath.Join(e.dir, "state")).Load(t.Context(), "dev"); err != nil || kept.RefreshToken != old.RefreshToken {
-		t.Fatalf("the older copy was not left where it was (%v)", err)
-	}
-	if !strings.Contains(stdout.String(), "newer") {
-		t.Errorf("migrate does not say it kept the newer tokens: %s", stdout)
-	}
-	if f, err := config.Load(e.config); err != nil || f.StoreURL != "file://"+target {
-		t.Fatalf("[store] url after the migration: %v", err)
-	}
-}
-
-// TestStoreMigrateCountsRenewalsNotClocks: which of two copies of one
-// log-in holds the live refresh token was judged by their issue times,
-// which each renewing machine's clock writes. With the fleet's clock an
-// hour behind, this machine's older copy went over the fleet's live tokens
-// (the grant ended at the next renewal); with it an hour ahead, the
-// fleet's spent copy was kept and the configuration pointed at it. The
-// copy renewed more often is the later one, whatever the clocks say.
-func TestStoreMigrateCountsRenewalsNotClocks(t *testing.T) {
 	for _, tc := range []struct {
 		name                  string
 		hereRenewals, renewed int // this machine's count; the copy there
 		clock                 time.Duration
 		keptThere             bool
 	}{
+		{"the fleet renewed since", 0, 5, time.Hour, true},
 		{"the fleet renewed since, its clock behind", 0, 5, -time.Hour, true},
 		{"this machine renewed since, the fleet's clock ahead", 5, 2, time.Hour, false},
 	} {
@@ -211,6 +177,18 @@ func TestStoreMigrateCountsRenewalsNotClocks(t *testing.T) {
 			}
 			if got, err := filestore.New(target).Load(t.Context(), "dev"); err != nil || got.RefreshToken != want {
 				t.Fatalf("the new store holds the other copy's tokens, not the copy renewed %d times (%v)\n%s", max(tc.hereRenewals, tc.renewed), err, stdout)
+			}
+			if f, err := config.Load(e.config); err != nil || f.StoreURL != "file://"+target {
+				t.Fatalf("[store] url after the migration: %v", err)
+			}
+			if !tc.keptThere {
+				return
+			}
+			if kept, err := folder.Load(t.Context(), "dev"); err != nil || kept.RefreshToken != here.RefreshToken {
+				t.Fatalf("the older copy was not left where it was (%v)", err)
+			}
+			if !strings.Contains(stdout.String(), "newer") {
+				t.Errorf("migrate does not say it kept the newer tokens: %s", stdout)
 			}
 		})
 	}

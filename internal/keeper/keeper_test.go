@@ -327,42 +327,34 @@ func TestRenewalsFailingForAnyReasonAreTold(t *testing.T) {
 		!strings.Contains(got[0].Message, "the keychain is locked; unlock it") {
 		t.Fatalf("notices %+v; want renewals failing for 16m, saying why", got)
 	}
-	locked = false // by hand, elsewhere (a log-in reads the secret afresh): the keeper's failures are over
-	devserver.LoginSource(t, src, clock.Now())
-	locked = true
-	k.round(context.Background(), time.Minute)
-	if got := n.Current(); len(got) != 0 {
-		t.Fatalf("notices %+v after a log-in; want none", got)
+	loginElsewhere := func(sent time.Time) { // by hand (a log-in reads the secret afresh)
+		locked = false
+		devserver.LoginSource(t, src, sent)
+		locked = true
 	}
-	clock.Advance(time.Hour)
-	k.round(context.Background(), time.Minute)
-	clock.Advance(16 * time.Minute)
-	k.round(context.Background(), time.Minute)
-	if got := n.Current(); len(got) != 1 {
-		t.Fatalf("notices %+v; want renewals failing again", got)
-	}
-	locked = false
-	k.round(context.Background(), time.Minute)
-	if got := n.Current(); len(got) != 0 {
-		t.Fatalf("notices %+v once renewals work; want none", got)
-	}
-	// A log-in on a machine whose clock is 20 minutes behind (its tokens
-	// "issued" before these failures began) ends the notice as well: the
-	// tokens changed, whatever the clocks say.
-	locked = true
-	clock.Advance(time.Hour)
-	k.round(context.Background(), time.Minute)
-	clock.Advance(16 * time.Minute)
-	k.round(context.Background(), time.Minute)
-	if got := n.Current(); len(got) != 1 {
-		t.Fatalf("notices %+v; want renewals failing once more", got)
-	}
-	locked = false
-	devserver.LoginSource(t, src, clock.Now().Add(-20*time.Minute))
-	locked = true
-	k.round(context.Background(), time.Minute)
-	if got := n.Current(); len(got) != 0 {
-		t.Fatalf("notices %+v after a log-in on a machine whose clock is behind; want none", got)
+	for _, end := range []struct {
+		what string
+		do   func()
+	}{
+		{"a log-in elsewhere", func() { loginElsewhere(clock.Now()) }},
+		{"renewals working again", func() { locked = false }},
+		// Its tokens "issued" before these failures began: they changed,
+		// whatever the clocks say.
+		{"a log-in on a machine whose clock is 20 minutes behind", func() { loginElsewhere(clock.Now().Add(-20 * time.Minute)) }},
+	} {
+		end.do()
+		k.round(context.Background(), time.Minute)
+		if got := n.Current(); len(got) != 0 {
+			t.Fatalf("notices %+v after %s; want none", got, end.what)
+		}
+		locked = true
+		clock.Advance(time.Hour)
+		k.round(context.Background(), time.Minute)
+		clock.Advance(16 * time.Minute)
+		k.round(context.Background(), time.Minute)
+		if got := n.Current(); len(got) != 1 {
+			t.Fatalf("notices %+v; want renewals failing again after %s", got, end.what)
+		}
 	}
 }
 
