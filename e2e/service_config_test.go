@@ -94,6 +94,12 @@ func TestServiceProxyWaitsForAConfigurationItCanUse(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "The configuration could not be read: ") || !strings.Contains(string(page), tc.says) {
 				t.Fatalf("status page: HTTP %d\n%s", resp.StatusCode, page)
 			}
+			// Not "add one with freshtoken init" beside it, as if none were
+			// configured; and the commands it suggests name the unit's
+			// --config, as the JSON error's do.
+			if strings.Contains(string(page), "No environment is configured yet") || strings.Contains(string(page), "run &#96;freshtoken init") {
+				t.Fatalf("the status page says to add an environment, or to run init without the service's --config:\n%s", page)
+			}
 			if _, err := os.Stat(tokenFile); err == nil {
 				t.Fatal("a token file was written with no configuration to keep it by")
 			}
