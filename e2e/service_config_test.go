@@ -55,6 +55,14 @@ func TestServiceProxyWaitsForAConfigurationItCanUse(t *testing.T) {
 			},
 			says: "config.toml does not exist",
 		},
+		{
+			name: "a ca_file that is not there",
+			breaks: func(w *world, good string) {
+				w.writeConfig(fmt.Sprintf("ca_file = %q\n", filepath.Join(w.dir, "corp-ca.pem")) + good)
+			},
+			fixes: func(w *world, good string) { w.writeConfig(good) },
+			says:  "corp-ca.pem",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
