@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/notify"
@@ -29,6 +32,9 @@ type proxyOptions struct {
 	Listen      string
 	AllowRemote bool
 	NoListen    bool
+	// WaitForConfig: a configuration that cannot be used is waited for,
+	// rather than exiting 2 (see configWait).
+	WaitForConfig bool
 }
 
 func newProxyCmd(f *Factory, runF func(*proxyOptions) error) *cobra.Command {
@@ -56,13 +62,21 @@ it renews each one before its refresh token expires and within the
 provider's refresh_idle_limit, even when nothing calls the API.
 --no-listen does only that, with no HTTP server.
 
+Started with a configuration it cannot use (a mistake in the file, the file
+moved, no environment yet), it exits 2, saying why. With --wait-for-config,
+which ` + "`freshtoken service install`" + ` writes into the service, it runs on
+instead: it listens, answers every request with 503 configuration_unusable
+and the reason, shows it on its status page, says it once in its log, and
+starts as usual as soon as the file is fixed, with no restart.
+
 When an upgrade replaces the freshtoken it was started from, it sees any
 renewal in flight through and starts the new version in its own place (not on
 Windows).`,
 		Example: `  freshtoken proxy
   curl -H "Accept: application/json" http://127.0.0.1:8787/sandbox/v2/company
   freshtoken proxy --listen 127.0.0.1:9000 --debug
-  freshtoken proxy --no-listen    # only keep the grants alive`,
+  freshtoken proxy --no-listen    # only keep the grants alive
+  freshtoken proxy --wait-for-config    # as a service: wait for a usable configuration`,
 		Args: exactArgs(0, "no arguments"),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if opts.NoListen && (cmd.Flags().Changed("listen") || opts.AllowRemote) {
@@ -78,13 +92,15 @@ Windows).`,
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8787", "address to listen on")
 	cmd.Flags().BoolVar(&opts.AllowRemote, "allow-remote", false, "let other machines use the proxy, and so your tokens")
 	cmd.Flags().BoolVar(&opts.NoListen, "no-listen", false, "serve nothing: only keep every grant alive")
+	cmd.Flags().BoolVar(&opts.WaitForConfig, "wait-for-config", false, "with a configuration that cannot be used, say why to every request and wait until it is fixed, rather than exit (a service's)")
 	return cmd
 }
 
 func runProxy(ctx context.Context, opts *proxyOptions) error {
 	f := opts.f
-	conf, err := f.configured("run `freshtoken init` to add one")
-	if err != nil {
+	w := &configWait{f: f, ready: make(chan struct{})}
+	if err := w.try(); err != nil && !opts.WaitForConfig {
+		// A person at a terminal, or a script, is told at once (exit 2).
 		return err
 	}
 	var serving atomic.Pointer[proxy.Proxy] // once it listens
@@ -92,16 +108,148 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		p := serving.Load()
 		return p != nil && p.LoggingIn()
 	})
+	var notifier atomic.Pointer[notify.Notifier] // once the configuration can be used
+	if opts.NoListen {
+		if !w.isReady() {
+			fmt.Fprintln(f.IO.ErrOut, "freshtoken waiting for a configuration it can use (Ctrl-C to stop)")
+		}
+		if s := w.wait(ctx); s != nil {
+			fmt.Fprintf(f.IO.ErrOut, "freshtoken keeping %s alive (Ctrl-C to stop)\n", plural(s.conf.Names(), "environment"))
+			warnSecretProblems(f, s.conf)
+			newKeeper(f, s, &notifier).Run(ctx)
+		}
+		fmt.Fprintln(f.IO.ErrOut, "freshtoken stopped.")
+		if u := upgradedTo(); u != nil {
+			return u
+		}
+		return nil
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return proxyListenFailed(opts.Listen, err)
+	}
+	defer ln.Close()
+	p, err := proxy.New(proxy.Options{
+		Banner: func() []string {
+			n := notifier.Load()
+			if n == nil {
+				return nil
+			}
+			var lines []string
+			for _, n := range n.Current() {
+				lines = append(lines, n.Message)
+			}
+			slices.Sort(lines)
+			return lines
+		},
+		Addr:        ln.Addr().String(),
+		AllowRemote: opts.AllowRemote,
+		// Until the configuration can be used (--wait-for-config), every
+		// request and the status page are answered with why it cannot.
+		Config:       w.Config,
+		Open:         f.Source,
+		Logger:       f.Logger(),
+		Suggesting:   f.suggesting,
+		StartCommand: startCommand(f, opts),
+		UserAgent:    userAgent(),
+		Stopping: func(requests int, grace time.Duration) {
+			keys := "Ctrl-C twice"
+			if f.stopKeys != nil {
+				keys = f.stopKeys()
+			}
+			fmt.Fprintf(f.IO.ErrOut, "freshtoken proxy stopping: waiting up to %s for %s in flight to finish; %s stops it at once\n",
+				grace.Round(time.Second), count(requests, "request"), keys)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	serving.Store(p)
+	base := p.Base()
+	if opts.AllowRemote {
+		warnRemote(f.IO.ErrOut, ln.Addr().String())
+	}
+	fmt.Fprintf(f.IO.ErrOut, "freshtoken proxy running at %s/ (Ctrl-C to stop)\n  status page and log-in:  %s/\n", base, base)
+	waited := !w.isReady()
+	if !waited {
+		announceEnvs(f, w.start, base)
+	}
+	keeping, stopKeeping := context.WithCancel(ctx)
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		s := w.wait(keeping)
+		if s == nil {
+			return
+		}
+		if waited {
+			fmt.Fprintln(f.IO.ErrOut, "freshtoken: the configuration can be used now; serving it")
+			announceEnvs(f, s, base)
+		}
+		newKeeper(f, s, &notifier).Run(keeping)
+	}()
+	defer func() { stopKeeping(); <-kept }()
+
+	// The proxy's live heap is a few megabytes, so at the default GOGC=100 a
+	// busy proxy collects every few hundred requests; 400 spends a few more
+	// megabytes of memory to collect a quarter as often (about 8% less CPU
+	// per request under load). GOGC in the environment still decides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(proxyGCPercent)
+	}
+	if err := p.Serve(ctx, ln); err != nil {
+		return err
+	}
+	fmt.Fprintln(f.IO.ErrOut, "freshtoken proxy stopped.")
+	if u := upgradedTo(); u != nil {
+		return u
+	}
+	return nil
+}
+
+// announceEnvs says where each environment of s is served, and warns of
+// the client secrets that cannot be had here.
+func announceEnvs(f *Factory, s *proxyStart, base string) {
+	for _, name := range s.conf.Names() {
+		fmt.Fprintf(f.IO.ErrOut, "  %-22s  %s/%s/  →  %s\n", name+":", base, name, s.conf.Envs[name].APIURL)
+	}
+	fmt.Fprintln(f.IO.ErrOut, "Send requests to these addresses with no authorization of your own: freshtoken adds a fresh token.")
+	warnSecretProblems(f, s.conf)
+}
+
+// proxyStart is what the proxy starts keeping grants alive with: a
+// configuration naming environments, and the transport its webhook
+// notices go by (the top-level ca_file, read once).
+type proxyStart struct {
+	conf    *config.File
+	webhook *http.Transport
+}
+
+// loadProxyStart reads what the proxy starts with, or says why it cannot
+// (a usage or configuration error, exit 2).
+func loadProxyStart(f *Factory) (*proxyStart, error) {
+	conf, err := f.configured("run `freshtoken init` to add one")
+	if err != nil {
+		return nil, err
+	}
 	webhook, err := httpx.NewTransport(conf.CAFile) // the top-level ca_file
 	var proxyErr *httpx.ProxyEnvError
 	switch {
 	case errors.As(err, &proxyErr):
-		return usageErrorf("%v", err)
+		return nil, usageErrorf("%v", err)
 	case err != nil:
-		return usageErrorf("%s: ca_file: %v", conf.Path, err)
+		return nil, usageErrorf("%s: ca_file: %v", conf.Path, err)
 	}
-	notifier := &notify.Notifier{Config: conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(webhook)}
-	k := &keeper.Keeper{
+	return &proxyStart{conf: conf, webhook: webhook}, nil
+}
+
+// newKeeper is the keeper of every grant the configuration names, as it
+// stands at each look; s is what it starts with. notifier is set to its
+// notifier, for the status page's banner.
+func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifier]) *keeper.Keeper {
+	n := &notify.Notifier{Config: s.conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(s.webhook)}
+	notifier.Store(n)
+	return &keeper.Keeper{
 		Envs: func() ([]string, error) {
 			c, err := f.Config()
 			if err != nil {
@@ -111,12 +259,12 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		},
 		Open: func(ctx context.Context, env string) (*freshtoken.Source, error) {
 			if c, err := f.Config(); err == nil {
-				notifier.Configure(c.Notify) // edits are followed, as the environments' are
+				n.Configure(c.Notify) // edits are followed, as the environments' are
 			}
 			return f.Source(ctx, env)
 		},
 		Logger: f.Logger().With("component", "keeper"),
-		Notify: notifier,
+		Notify: n,
 		CheckStore: func(ctx context.Context, env string) error {
 			if c, err := f.Config(); err == nil {
 				return checkStore(ctx, c.StoreURL, env, func() error { return checkEviction(ctx, c.StoreURL) })
@@ -145,82 +293,96 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 			return nil
 		},
 	}
-	if opts.NoListen {
-		fmt.Fprintf(f.IO.ErrOut, "freshtoken keeping %s alive (Ctrl-C to stop)\n", plural(conf.Names(), "environment"))
-		warnSecretProblems(f, conf)
-		k.Run(ctx)
-		fmt.Fprintln(f.IO.ErrOut, "freshtoken stopped.")
-		if u := upgradedTo(); u != nil {
-			return u
-		}
+}
+
+// configRecheck is how often a proxy waiting for a configuration it can
+// use (--wait-for-config) reads the file again; a request or the status
+// page reads it at once.
+const configRecheck = 2 * time.Second
+
+// configWait holds back the proxy's keeper until the configuration can be
+// used. A proxy run as a service (--wait-for-config) started with one it
+// cannot use (a mistake left in the file, the file moved, no environment
+// yet) exited, and the service manager started it again every few seconds
+// for ever: nothing listened, so clients met "connection refused", no
+// grant was kept alive, and nothing said why. It now listens all the same,
+// answers every request and the status page with why (configUnusableError),
+// says it once in its log, and starts as usual once the file is fixed.
+type configWait struct {
+	f     *Factory
+	ready chan struct{} // closed once start is set
+	once  sync.Once
+	start *proxyStart
+}
+
+// try reads what the proxy starts with, if it has not yet, and returns why
+// it cannot be had.
+func (w *configWait) try() error {
+	if w.isReady() {
 		return nil
 	}
-	keeping, stopKeeping := context.WithCancel(ctx)
-	kept := make(chan struct{})
-	go func() { defer close(kept); k.Run(keeping) }()
-	defer func() { stopKeeping(); <-kept }()
-	ln, err := net.Listen("tcp", opts.Listen)
-	if err != nil {
-		return proxyListenFailed(opts.Listen, err)
-	}
-	defer ln.Close()
-	p, err := proxy.New(proxy.Options{
-		Banner: func() []string {
-			var lines []string
-			for _, n := range k.Notify.Current() {
-				lines = append(lines, n.Message)
-			}
-			slices.Sort(lines)
-			return lines
-		},
-		Addr:         ln.Addr().String(),
-		AllowRemote:  opts.AllowRemote,
-		Config:       f.Config,
-		Open:         f.Source,
-		Logger:       f.Logger(),
-		Suggesting:   f.suggesting,
-		StartCommand: startCommand(f, opts),
-		UserAgent:    userAgent(),
-		Stopping: func(requests int, grace time.Duration) {
-			keys := "Ctrl-C twice"
-			if f.stopKeys != nil {
-				keys = f.stopKeys()
-			}
-			fmt.Fprintf(f.IO.ErrOut, "freshtoken proxy stopping: waiting up to %s for %s in flight to finish; %s stops it at once\n",
-				grace.Round(time.Second), count(requests, "request"), keys)
-		},
-	})
+	s, err := loadProxyStart(w.f)
 	if err != nil {
 		return err
 	}
-	serving.Store(p)
-	base := p.Base()
-	if opts.AllowRemote {
-		warnRemote(f.IO.ErrOut, ln.Addr().String())
-	}
-	fmt.Fprintf(f.IO.ErrOut, "freshtoken proxy running at %s/ (Ctrl-C to stop)\n  status page and log-in:  %s/\n", base, base)
-	for _, name := range conf.Names() {
-		fmt.Fprintf(f.IO.ErrOut, "  %-22s  %s/%s/  →  %s\n", name+":", base, name, conf.Envs[name].APIURL)
-	}
-	fmt.Fprintln(f.IO.ErrOut, "Send requests to these addresses with no authorization of your own: freshtoken adds a fresh token.")
-	warnSecretProblems(f, conf)
-
-	// The proxy's live heap is a few megabytes, so at the default GOGC=100 a
-	// busy proxy collects every few hundred requests; 400 spends a few more
-	// megabytes of memory to collect a quarter as often (about 8% less CPU
-	// per request under load). GOGC in the environment still decides.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(proxyGCPercent)
-	}
-	if err := p.Serve(ctx, ln); err != nil {
-		return err
-	}
-	fmt.Fprintln(f.IO.ErrOut, "freshtoken proxy stopped.")
-	if u := upgradedTo(); u != nil {
-		return u
-	}
+	w.once.Do(func() { w.start = s; close(w.ready) })
 	return nil
 }
+
+func (w *configWait) isReady() bool {
+	select {
+	case <-w.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Config is the proxy's configuration: until the proxy can start with one,
+// the error that keeps it waiting; then as each command reads it (an edit
+// that breaks it later is served on as last opened).
+func (w *configWait) Config() (*config.File, error) {
+	if err := w.try(); err != nil {
+		return nil, &configUnusableError{err}
+	}
+	return w.f.Config()
+}
+
+// wait returns what the proxy starts with once it can be had, reading the
+// file every configRecheck and saying each new reason it cannot on stderr
+// (once, not at every reading); nil if ctx ends first.
+func (w *configWait) wait(ctx context.Context) *proxyStart {
+	told := ""
+	t := time.NewTicker(configRecheck)
+	defer t.Stop()
+	for {
+		err := w.try()
+		if err == nil {
+			<-w.ready
+			return w.start
+		}
+		if msg := w.f.suggesting((&configUnusableError{err}).Error()); msg != told {
+			w.f.warn(msg)
+			told = msg
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-w.ready: // a request found it fixed
+		}
+	}
+}
+
+// configUnusableError is why a proxy waiting for a configuration it can
+// use has none yet: every request is answered 503 configuration_unusable.
+type configUnusableError struct{ err error }
+
+func (e *configUnusableError) Error() string {
+	return e.err.Error() + "; the proxy waits for a configuration it can use, reading the file again every few seconds, and needs no restart once it is fixed"
+}
+func (e *configUnusableError) Unwrap() error             { return e.err }
+func (e *configUnusableError) FailureKind() failure.Kind { return failure.ConfigUnusable }
 
 // warnSecretProblems says at the start, of each environment whose client
 // secret cannot be had here, what status says of it: a service does not

@@ -102,13 +102,19 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 		return nil, err
 	}
 	env, _ := serviceEnv()
-	plan, err := service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: home, Env: env})
+	// A configuration the proxy cannot use, at a start after a reboot or
+	// a log-in, is waited for, and said to every client, rather than the
+	// proxy exiting for the service manager to start it again for ever.
+	plan, err := service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy", waitForConfig}, Home: home, Env: env})
 	if err != nil {
 		// Another system, or a path no service file can carry.
 		return nil, usageErrorf("%v", err)
 	}
 	return plan, nil
 }
+
+// waitForConfig is the proxy's flag that the service runs it with.
+const waitForConfig = "--wait-for-config"
 
 // serviceVars are the variables of this process a service runs with too,
 // as it would not see them: the token store's default folder follows
@@ -345,6 +351,21 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 		// The upgrade watch sees only its own file replaced: a freshtoken
 		// installed elsewhere since leaves the service on the old one.
 		fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("Note: the service runs %s, not this freshtoken (%s): if that is an older version, it and newer commands can spend one refresh token twice, which ends the grant; `freshtoken service install` makes it run this one.", was, now)))
+	}
+	waits := true
+	if old, err := os.ReadFile(p.Path); err == nil && !strings.Contains(string(old), waitForConfig) {
+		waits = false
+		fmt.Fprintln(f.IO.ErrOut, f.suggesting("Note: the service was installed by an earlier freshtoken: started with a configuration it cannot use (a mistake in the file, the file moved), its proxy exits, and is started again every few seconds, with no word to your clients; `freshtoken service install` makes it wait instead, saying why at its status page and to every request."))
+	}
+	if was, _ := otherConfig(p); was == "" {
+		if _, err := loadProxyStart(f); err != nil {
+			// What the proxy says to every client until the file is fixed.
+			then := "; it says so at its status page and to every request, and starts serving once the file is fixed."
+			if !waits {
+				then = "."
+			}
+			fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("Note: the service's proxy cannot use the configuration: %v%s", err, then)))
+		}
 	}
 	out, err := runServiceCommand(ctx, serviceCommandLimit, p.Status)
 	var ee *exec.ExitError

@@ -150,9 +150,10 @@ func TestServiceStatusNamesTheConfig(t *testing.T) {
 func TestServiceOfAnotherConfigIsSaid(t *testing.T) {
 	dir := t.TempDir()
 	ours, theirs := filepath.Join(dir, "ours.toml"), filepath.Join(dir, "theirs.toml")
+	usableConfig(t, theirs) // status says nothing of it
 	plan := func(conf string) *service.Plan {
 		t.Helper()
-		p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy"}, Home: dir})
+		p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy", waitForConfig}, Home: dir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -267,6 +268,7 @@ func TestServiceInstallOnAFullDiskKeepsTheService(t *testing.T) {
 func TestServiceOfAnotherBinaryIsSaid(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "config.toml")
+	usableConfig(t, conf) // status says nothing of it
 	old, ours, link := filepath.Join(dir, "old", "freshtoken"), filepath.Join(dir, "new", "freshtoken"), filepath.Join(dir, "link")
 	for _, exe := range []string{old, ours} {
 		if err := os.MkdirAll(filepath.Dir(exe), 0o700); err != nil {
@@ -281,7 +283,7 @@ func TestServiceOfAnotherBinaryIsSaid(t *testing.T) {
 	}
 	plan := func(exe string) *service.Plan {
 		t.Helper()
-		p, err := service.For("linux", service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: dir})
+		p, err := service.For("linux", service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy", waitForConfig}, Home: dir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,5 +314,13 @@ func TestServiceOfAnotherBinaryIsSaid(t *testing.T) {
 	}
 	if said := status(link, ours); said != "" {
 		t.Errorf("stderr of the status by another link to the binary installed: %q", said)
+	}
+}
+
+// usableConfig writes a configuration the proxy can start with at path.
+func usableConfig(t *testing.T, path string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte("[env.sandbox]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\nclient_secret_env = \"S\"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

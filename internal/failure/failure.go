@@ -52,6 +52,7 @@ const (
 	ClientTimeout    // the client paused sending its request's body past the proxy's limit
 	RedirectToProxy  // the API redirected back into the proxy, and so perhaps to another environment
 	BadRedirect      // the API redirected to a URL freshtoken cannot read, and so cannot tell where it leads
+	ConfigUnusable   // a proxy started with --wait-for-config (the service's) has no configuration it can start with yet, and waits for one
 	Interrupted      // a signal ended the command, or stopped the proxy mid-request
 )
 
@@ -87,6 +88,7 @@ var table = map[Kind]Row{
 	ClientTimeout:       {2, http.StatusRequestTimeout, "client_timeout", ""},
 	RedirectToProxy:     {5, http.StatusBadGateway, "redirect_to_proxy", ""},
 	BadRedirect:         {5, http.StatusBadGateway, "bad_redirect", ""},
+	ConfigUnusable:      {2, http.StatusServiceUnavailable, "configuration_unusable", ""},
 	Interrupted:         {130, http.StatusServiceUnavailable, "interrupted", ""},
 }
 

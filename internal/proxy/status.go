@@ -136,6 +136,9 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	conf, err := p.o.Config()
 	if err != nil {
 		data.ConfigError = err.Error()
+		if p.o.Suggesting != nil { // the commands it suggests, naming --config
+			data.ConfigError = p.o.Suggesting(data.ConfigError)
+		}
 	} else {
 		def, _ := conf.Select("")
 		for _, name := range conf.Names() {

@@ -175,7 +175,8 @@ var (
 
 var (
 	systemdConfig = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`(?m)^ExecStart=.* --config ("(?:[^"\\]|\\.)*"|\S+) proxy$`)
+		// The proxy's own flags follow it (--wait-for-config).
+		return regexp.MustCompile(`(?m)^ExecStart=.* --config ("(?:[^"\\]|\\.)*"|\S+) proxy(?: --[a-z-]+)*$`)
 	})
 	launchdConfig = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`<string>--config</string>\s*<string>([^<]*)</string>`)

@@ -19,7 +19,7 @@ func spec(t *testing.T) service.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return service.Spec{Executable: exe, Args: []string{"--config", "/home/me/My Config/config.toml", "proxy"}, Home: "/home/me"}
+	return service.Spec{Executable: exe, Args: []string{"--config", "/home/me/My Config/config.toml", "proxy", "--wait-for-config"}, Home: "/home/me"}
 }
 
 // TestSystemdUnitIsValid: the unit systemd would load passes
@@ -34,7 +34,7 @@ func TestSystemdUnitIsValid(t *testing.T) {
 	if p.Path != "/home/me/.config/systemd/user/freshtoken.service" {
 		t.Errorf("path %s", p.Path)
 	}
-	for _, want := range []string{`--config "/home/me/My Config/config.toml" proxy`, "Restart=on-failure", "SuccessExitStatus=129 130 143", "RestartForceExitStatus=129", "WantedBy=default.target"} {
+	for _, want := range []string{`--config "/home/me/My Config/config.toml" proxy --wait-for-config`, "Restart=on-failure", "SuccessExitStatus=129 130 143", "RestartForceExitStatus=129", "WantedBy=default.target"} {
 		if !strings.Contains(p.Text, want) {
 			t.Errorf("unit lacks %q:\n%s", want, p.Text)
 		}
@@ -211,7 +211,9 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 
 // TestInstalledReadsBackWhatForWrote: install names the configuration a
 // service it replaces ran with, and status the binary a service runs, each
-// read back from the service's file however that file quotes the path.
+// read back from the service's file however that file quotes the path, in
+// a unit of today (the proxy's --wait-for-config after it) or of an
+// earlier freshtoken (none).
 func TestInstalledReadsBackWhatForWrote(t *testing.T) {
 	for _, tc := range []struct {
 		what   string
@@ -223,6 +225,16 @@ func TestInstalledReadsBackWhatForWrote(t *testing.T) {
 	}{
 		{
 			what:  "configuration",
+			paths: []string{"/home/me/.config/freshtoken/config.toml", `/home/me/it's "50%" $HOME\config & <more>.toml`},
+			goos:  []string{"linux", "darwin"},
+			spec: func(conf string) service.Spec {
+				return service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy", "--wait-for-config"}, Home: "/home/me"}
+			},
+			read:   service.InstalledConfig,
+			naught: "[Service]\nExecStart=/usr/bin/true\n",
+		},
+		{
+			what:  "configuration of an earlier unit",
 			paths: []string{"/home/me/.config/freshtoken/config.toml", `/home/me/it's "50%" $HOME\config & <more>.toml`},
 			goos:  []string{"linux", "darwin"},
 			spec: func(conf string) service.Spec {
