@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -129,4 +130,38 @@ func text(ctx context.Context, t *testing.T, sel string) string {
 		t.Fatalf("reading %s: %v (not on the page)", sel, err)
 	}
 	return *s
+}
+
+// TestNoticesCannotBeForged: a web page on another site (here another port
+// of this machine) that sends the browser to the status page with a
+// notice in its address, such as "logged-out-here", which tells the person
+// to remove the app's access at the provider, gets the page without it:
+// only the proxy's own redirects, after a button or a log-in, show one.
+// The page the person then sees tells only the truth (dev is logged in).
+func TestNoticesCannotBeForged(t *testing.T) {
+	exe := chromium(t)
+	f := newFixture(t)
+	f.login(t, "dev")
+	forged := f.base + "/?done=logged-out-here&env=dev"
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>cute cats</title><a id="go" href="%s">cats</a>`, forged)
+	}))
+	t.Cleanup(attacker.Close)
+
+	ctx := browser(t, exe)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(attacker.URL+"/"),
+		chromedp.Click(chromedp.ID("go")),
+		chromedp.WaitVisible(chromedp.CSS(`#env-dev[data-state="logged-in"]`)),
+	); err != nil {
+		t.Fatalf("following the attacker's link: %v\nproxy log:\n%s", err, f.logs.String())
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[*string](`(() => { const n = document.querySelector("#notice"); return n ? n.innerText : null; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shown != nil {
+		t.Errorf("a link from another site made the status page say %q", *shown)
+	}
 }

@@ -221,7 +221,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	pl := p.logins.answer(q.Get("state"), p.now())
 	if pl == nil {
 		p.warnOutsider("log-in answer with no matching log-in", "path", r.URL.Path)
-		http.Redirect(w, r, "/?done=stale-login", http.StatusSeeOther)
+		http.Redirect(w, r, p.noticeURL("stale-login", ""), http.StatusSeeOther)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), ExchangeTimeout)
@@ -246,12 +246,12 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 		}
 		e.fail(p.now(), err)
 		p.attemptFailed(pl.env.name, pl.attempt, err)
-		http.Redirect(w, r, "/?done=login-failed&env="+url.QueryEscape(pl.env.name), http.StatusSeeOther)
+		http.Redirect(w, r, p.noticeURL("login-failed", pl.env.name), http.StatusSeeOther)
 		return
 	}
 	pl.env.succeed()
 	p.log.Info("logged in", "env", pl.env.name, "store", pl.env.src.Location())
-	http.Redirect(w, r, "/?done=logged-in&env="+url.QueryEscape(pl.env.name), http.StatusSeeOther)
+	http.Redirect(w, r, p.noticeURL("logged-in", pl.env.name), http.StatusSeeOther)
 }
 
 // current returns the environment that a log-in begun for e logs in to, as

@@ -481,7 +481,7 @@ func TestLoginWaitsAsLongAsItsCommand(t *testing.T) {
 
 	state, _ := f.startAttempt(t, "dev", "for-ever", 1000*time.Hour)
 	f.clock.Advance(25 * time.Hour)
-	if resp, _ := f.get(t, "/callback?code=late&state="+url.QueryEscape(state)); resp.Header.Get("Location") != "/?done=stale-login" {
+	if resp, _ := f.get(t, "/callback?code=late&state="+url.QueryEscape(state)); unsigned(resp.Header.Get("Location")) != "/?done=stale-login" {
 		t.Errorf("a log-in that asked to wait 1000 hours still took an answer after 25: %q", resp.Header.Get("Location"))
 	}
 }
