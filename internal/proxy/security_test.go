@@ -542,3 +542,49 @@ func TestLoginAnsweredByAnotherIssuer(t *testing.T) {
 		t.Errorf("the status page does not say why the log-in failed")
 	}
 }
+
+// TestAnswerAtAnotherRedirectURIIsTurnedAway: a log-in's answer is taken
+// only at the redirect URI its request named. Environments with redirect
+// URIs of their own are the defence against a provider that sends the
+// browser on to another provider with the log-in's state (a mix-up, RFC
+// 9700 §4.4.2): the other provider answers at its own environment's
+// redirect URI, and the proxy exchanged that code, and the PKCE verifier
+// with it, at the first provider's token endpoint. The answer is turned
+// away unexchanged; the log-in it names still waits for its own.
+func TestAnswerAtAnotherRedirectURIIsTurnedAway(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf(`
+[env.root]
+provider = "freeagent"
+api_url = %q
+client_id = "dev-client-id"
+client_secret = "dev-client-secret"
+redirect_uri = "%s/"
+`, f.api, f.base)
+	}})
+	devState, devAuth := f.startLogin(t, "dev") // back at /callback
+	rootState, rootAuth := f.startLogin(t, "root")
+	before := f.provider.Stats().TokenRequests
+	for _, answer := range []string{
+		"/?" + url.Values{"code": {"other-providers-code"}, "state": {devState}}.Encode(),
+		"/callback?" + url.Values{"code": {"other-providers-code"}, "state": {rootState}}.Encode(),
+	} {
+		resp, _ := f.get(t, answer)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=stale-login" {
+			t.Errorf("%s: got %d to %q; want it turned away", answer, resp.StatusCode, loc)
+		}
+	}
+	if f.provider.Stats().TokenRequests != before {
+		t.Fatal("an answer at another environment's redirect URI was exchanged")
+	}
+	for env, authURL := range map[string]string{"dev": devAuth, "root": rootAuth} {
+		resp, err := http.Get(authURL) // approved at once, back where it asked
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if done := resp.Request.URL.Query().Get("done"); done != "logged-in" {
+			t.Errorf("%s's own answer then ended at %s", env, resp.Request.URL)
+		}
+	}
+}
