@@ -110,10 +110,10 @@ func TestProxiedPagesCannotUseTheProxy(t *testing.T) {
 	}
 }
 
-// browser starts headless Chromium for the test.
-func browser(t *testing.T, exe string) context.Context {
+// browser starts headless Chromium for the test, with more options.
+func browser(t *testing.T, exe string, more ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-quic", true),
@@ -121,7 +121,7 @@ func browser(t *testing.T, exe string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
-	)
+	}, more...)...)
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(cancel)
