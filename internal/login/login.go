@@ -7,6 +7,7 @@ package login
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -276,6 +277,9 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		case !u.Query().Has("code") && !u.Query().Has("error"):
 			bad = fmt.Errorf("%s: %w: it has no code (the URL to open, perhaps); %s, approve access and paste the address you land on", f.Env, ErrBadPaste, again)
 			ask = "That address has no code (the URL to open, perhaps): open the URL above, approve access, and paste the address you land on"
+		case !atRedirectURI(u, f.Config.RedirectURL):
+			bad = fmt.Errorf("%s: %w: it is not at redirect_uri %s, where this log-in's answer comes (the provider may have sent your browser on to another provider's log-in); its code was not sent anywhere; %s", f.Env, ErrBadPaste, f.Config.RedirectURL, again)
+			ask = "That address is not at the redirect URI, " + f.Config.RedirectURL + ", where this log-in's answer comes (did the provider send your browser on to another provider's log-in?): paste the one your browser landed on after approving the URL above"
 		default:
 			return f.Complete(ctx, req, u.Query())
 		}
@@ -287,6 +291,27 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		}
 		fmt.Fprintf(f.Stderr, "%s, and press Enter (Ctrl-C to stop):\n", ask)
 	}
+}
+
+// atRedirectURI reports whether u, a pasted address, is at redirectURI,
+// where the provider sends this log-in's answer, however the browser
+// writes it (the host's case, a default port). An answer elsewhere is not
+// this log-in's, even with its state: environments with redirect URIs of
+// their own are the defence against a provider that sends the browser on
+// to another provider with the state (a mix-up, RFC 9700 §4.4.2), whose
+// code comes back to its own environment's redirect URI, and would be
+// exchanged, with the PKCE verifier, at the first provider's token
+// endpoint.
+func atRedirectURI(u *url.URL, redirectURI string) bool {
+	r, err := url.Parse(redirectURI)
+	if err != nil || r.Host == "" {
+		return true // nothing to compare with; the state still is
+	}
+	port := func(u *url.URL) int { p, _ := httpx.Port(u.Port(), strings.ToLower(u.Scheme)); return p }
+	path := func(u *url.URL) string { return cmp.Or(u.EscapedPath(), "/") }
+	return strings.EqualFold(u.Scheme, r.Scheme) &&
+		strings.EqualFold(strings.TrimSuffix(u.Hostname(), "."), strings.TrimSuffix(r.Hostname(), ".")) &&
+		port(u) == port(r) && path(u) == path(r)
 }
 
 // isTerminal reports whether r is a terminal.

@@ -851,3 +851,36 @@ func TestEveryListenFailureSaysWhatToWrite(t *testing.T) {
 		}
 	})
 }
+
+// TestManualTakesAnAnswerOnlyAtTheRedirectURI: a pasted address with this
+// log-in's state that is not at its redirect URI is no answer to it: the
+// provider logged in at sent the browser on to another provider with the
+// state (a mix-up, RFC 9700 §4.4.2), which answered at its own
+// environment's redirect URI. Its code is not exchanged, with the PKCE
+// verifier, at this provider's token endpoint; the person is asked again.
+// The redirect URI written otherwise (the host's case, its default port)
+// is the same address.
+func TestManualTakesAnAnswerOnlyAtTheRedirectURI(t *testing.T) {
+	m, pw := pipedManual(t, context.Background(), 10*time.Second)
+	state := url.QueryEscape(m.authURL(t).Query().Get("state"))
+	io.WriteString(pw, "https://app.other.example/callback?code=other-providers-code&state="+state+"\n")
+	testenv.WaitFor(t, "the paste asked for again", func() bool {
+		return strings.Contains(m.stderr.String(), "That address is not at the redirect URI")
+	})
+	if n := m.provider.Stats().TokenRequests; n != 0 {
+		t.Fatalf("the answer at another redirect URI was exchanged (%d token requests)", n)
+	}
+	landed, err := url.Parse(m.approve(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	landed.Host = "OAUTH.pstmn.io:443"
+	io.WriteString(pw, landed.String()+"\n")
+	o := m.end(t)
+	if o.err != nil {
+		t.Fatalf("%v\nstderr:\n%s", o.err, m.stderr)
+	}
+	if st := m.provider.Stats(); st.Exchanges != 1 || st.TokenRequests != 1 {
+		t.Fatalf("stats %+v; want one exchange, for the answer at the redirect URI", st)
+	}
+}

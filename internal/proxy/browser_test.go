@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -129,4 +130,131 @@ func text(ctx context.Context, t *testing.T, sel string) string {
 		t.Fatalf("reading %s: %v (not on the page)", sel, err)
 	}
 	return *s
+}
+
+// TestNoticesCannotBeForged: a web page on another site (here another port
+// of this machine) that sends the browser to the status page with a
+// notice in its address, such as "logged-out-here", which tells the person
+// to remove the app's access at the provider, gets the page without it:
+// only the proxy's own redirects, after a button or a log-in, show one.
+// The page the person then sees tells only the truth (dev is logged in).
+func TestNoticesCannotBeForged(t *testing.T) {
+	exe := chromium(t)
+	f := newFixture(t)
+	f.login(t, "dev")
+	forged := f.base + "/?done=logged-out-here&env=dev"
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>cute cats</title><a id="go" href="%s">cats</a>`, forged)
+	}))
+	t.Cleanup(attacker.Close)
+
+	ctx := browser(t, exe)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(attacker.URL+"/"),
+		chromedp.Click(chromedp.ID("go")),
+		chromedp.WaitVisible(chromedp.CSS(`#env-dev[data-state="logged-in"]`)),
+	); err != nil {
+		t.Fatalf("following the attacker's link: %v\nproxy log:\n%s", err, f.logs.String())
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[*string](`(() => { const n = document.querySelector("#notice"); return n ? n.innerText : null; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shown != nil {
+		t.Errorf("a link from another site made the status page say %q", *shown)
+	}
+}
+
+// TestAnotherSiteInTheBrowserCannotUseTheProxy is a web page the person
+// visits in the browser they use the status page in, on another port of
+// this machine (same-site to the browser) and on a DNS name of its own
+// that resolves to 127.0.0.1, trying what a page can: a hidden image and
+// a script's fetch through the proxy, Renew and a form posting Log out
+// with the page's CSRF token (as if it had leaked), opening the log-in
+// link in a frame, and reading the status page; and, rebound to the
+// proxy's port (DNS rebinding), a fetch of its own origin. A real
+// Chromium marks each so that the proxy refuses it: nothing reaches the
+// API or the token endpoint, dev stays logged in, no log-in is started.
+func TestAnotherSiteInTheBrowserCannotUseTheProxy(t *testing.T) {
+	exe := chromium(t)
+	f := newFixture(t)
+	f.login(t, "dev")
+	csrf := f.csrf(t)
+	before := f.provider.Stats()
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>cute cats</title>
+<script>
+const proxy = %q, csrf = %q;
+const loaded = (tag, attrs) => new Promise((done) => {
+  const e = Object.assign(document.createElement(tag), attrs);
+  e.onload = e.onerror = () => done(tag);
+  document.body.append(e);
+  return e;
+});
+(async () => {
+  const r = {};
+  try { const res = await fetch(proxy + "/"); r.page = "read " + res.status; } catch (e) { r.page = "blocked"; }
+  try { await fetch(proxy + "/dev/v2/company", {mode: "no-cors", credentials: "include"}); r.api = "sent"; } catch (e) { r.api = "blocked"; }
+  try { await fetch(proxy + "/.freshtoken/envs/dev/renew", {method: "POST", mode: "no-cors", body: new URLSearchParams({csrf})}); r.renew = "sent"; } catch (e) { r.renew = "blocked"; }
+  await loaded("img", {src: proxy + "/dev/v2/users/me"});
+  await loaded("iframe", {src: proxy + "/.freshtoken/envs/dev/login"});
+  const sink = loaded("iframe", {name: "sink"});
+  const form = Object.assign(document.createElement("form"), {method: "post", action: proxy + "/.freshtoken/envs/dev/logout", target: "sink"});
+  form.append(Object.assign(document.createElement("input"), {type: "hidden", name: "csrf", value: csrf}));
+  document.body.append(form);
+  await sink;
+  await new Promise((done) => { document.querySelector("iframe[name=sink]").onload = done; form.submit(); });
+  document.title = "done " + JSON.stringify(r);
+})();
+</script>`, f.base, csrf)
+	}))
+	t.Cleanup(attacker.Close)
+	_, attackerPort, _ := strings.Cut(strings.TrimPrefix(attacker.URL, "http://"), ":")
+
+	ctx := browser(t, exe, chromedp.Flag("host-resolver-rules", "MAP evil.example 127.0.0.1"))
+	for _, page := range []string{
+		attacker.URL + "/",                          // another port of this machine
+		"http://evil.example:" + attackerPort + "/", // a name of its own: cross-site
+	} {
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(page),
+			chromedp.Poll[chromedp.Void](`document.title.startsWith("done ")`),
+		); err != nil {
+			t.Fatalf("the attack at %s did not finish: %v", page, err)
+		}
+		title, err := chromedp.Run(ctx, chromedp.Title())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(title, `"page":"read 200`) {
+			t.Errorf("a page at %s read the status page: %s", page, title)
+		}
+	}
+	// Rebound: the page's own origin is the proxy's port, under its name.
+	rebound := "http://evil.example:" + f.port()
+	if err := chromedp.Do(ctx, chromedp.Navigate(rebound+"/")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+  const page = await fetch("/"), api = await fetch("/dev/v2/company");
+  return page.status + " " + api.status + " " + (await page.text()).includes('name="csrf"');
+})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "403 403 false" {
+		t.Errorf("a page rebound to the proxy's port got %q (status page, API, CSRF token read); want both refused", got)
+	}
+
+	if after := f.provider.Stats(); after.TokenRequests != before.TokenRequests || after.APIRequests != before.APIRequests {
+		t.Errorf("another site's requests reached the provider: %+v, then %+v", before, after)
+	}
+	if rec, err := f.source(t, "dev").Record(context.Background()); err != nil || rec == nil {
+		t.Errorf("another site logged dev out (%v)", err)
+	}
+	if f.proxy.LoggingIn() {
+		t.Error("another site started a log-in")
+	}
 }

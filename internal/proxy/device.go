@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
@@ -104,7 +103,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 // to the provider.
 func (p *Proxy) loginButton(w http.ResponseWriter, r *http.Request, e *envProxy) (handled bool) {
 	back := func(done string) {
-		http.Redirect(w, r, "/?done="+done+"&env="+url.QueryEscape(e.name), http.StatusSeeOther)
+		http.Redirect(w, r, p.noticeURL(done, e.name), http.StatusSeeOther)
 	}
 	switch e.conf.Grant {
 	case config.GrantClientCredentials:

@@ -88,10 +88,11 @@ func (f *fixture) logInInTerminal(t *testing.T) {
 func TestDeviceLoginButton(t *testing.T) {
 	f := deviceFixture(t)
 	resp := f.pressEnv(t, "tv", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	if loc := resp.Header.Get("Location"); loc != "/?done=device-login&env=tv" {
+	loc := resp.Header.Get("Location")
+	if unsigned(loc) != "/?done=device-login&env=tv" {
 		t.Fatalf("Log in answered %d to %q; want the status page showing the code", resp.StatusCode, loc)
 	}
-	_, page := f.get(t, "/?done=device-login&env=tv")
+	_, page := f.get(t, loc)
 	m := userCode.FindSubmatch(page)
 	if m == nil || !strings.Contains(string(page), ">"+f.api+"v2/device</a>") || !strings.Contains(string(page), "To log in to tv, open the page shown below") {
 		t.Fatalf("the page shows no verification URL and code:\n%s", page)
@@ -173,7 +174,7 @@ func TestClientCredentialsOnThePage(t *testing.T) {
 		t.Fatalf("Fetch a token: %d, %+v", resp.StatusCode, f.provider.Stats())
 	}
 	resp = f.pressEnv(t, "machine", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	if loc := resp.Header.Get("Location"); loc != "/?done=login-not-needed&env=machine" {
+	if loc := resp.Header.Get("Location"); unsigned(loc) != "/?done=login-not-needed&env=machine" {
 		t.Fatalf("Log in for client credentials led to %q", loc)
 	}
 }

@@ -150,13 +150,22 @@ func (l *logins) isCallback(path, rawQuery string) bool {
 	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return p.path == path })
 }
 
-// answer returns the unanswered log-in whose state is state, and marks it
-// answered so its state cannot be used twice.
-func (l *logins) answer(state string, now time.Time) *pendingLogin {
+// answer returns the unanswered log-in whose state is state, answered at
+// path, the path of its redirect URI, and marks it answered so its state
+// cannot be used twice. An answer at another redirect URI is no answer to
+// it: environments with redirect URIs of their own are the defence against
+// a provider that sends the browser on to another with the log-in's state
+// (a mix-up, RFC 9700 §4.4.2), whose code the other provider sends back to
+// its own environment's redirect URI, to be exchanged, with the PKCE
+// verifier, at the first provider's token endpoint.
+func (l *logins) answer(state, path string, now time.Time) *pendingLogin {
+	if path == "" {
+		path = "/"
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, p := range l.pending {
-		if !p.answered && now.Before(p.expires) && subtle.ConstantTimeCompare([]byte(p.req.State), []byte(state)) == 1 {
+		if !p.answered && now.Before(p.expires) && p.path == path && subtle.ConstantTimeCompare([]byte(p.req.State), []byte(state)) == 1 {
 			p.answered = true
 			return p
 		}
@@ -218,10 +227,10 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 // stores the tokens, and shows the status page.
 func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	pl := p.logins.answer(q.Get("state"), p.now())
+	pl := p.logins.answer(q.Get("state"), r.URL.Path, p.now())
 	if pl == nil {
 		p.warnOutsider("log-in answer with no matching log-in", "path", r.URL.Path)
-		http.Redirect(w, r, "/?done=stale-login", http.StatusSeeOther)
+		http.Redirect(w, r, p.noticeURL("stale-login", ""), http.StatusSeeOther)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), ExchangeTimeout)
@@ -246,12 +255,12 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 		}
 		e.fail(p.now(), err)
 		p.attemptFailed(pl.env.name, pl.attempt, err)
-		http.Redirect(w, r, "/?done=login-failed&env="+url.QueryEscape(pl.env.name), http.StatusSeeOther)
+		http.Redirect(w, r, p.noticeURL("login-failed", pl.env.name), http.StatusSeeOther)
 		return
 	}
 	pl.env.succeed()
 	p.log.Info("logged in", "env", pl.env.name, "store", pl.env.src.Location())
-	http.Redirect(w, r, "/?done=logged-in&env="+url.QueryEscape(pl.env.name), http.StatusSeeOther)
+	http.Redirect(w, r, p.noticeURL("logged-in", pl.env.name), http.StatusSeeOther)
 }
 
 // current returns the environment that a log-in begun for e logs in to, as

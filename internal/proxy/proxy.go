@@ -104,13 +104,14 @@ type Options struct {
 // Proxy is an http.Handler serving the proxy, its status page and its
 // login endpoints.
 type Proxy struct {
-	o        Options
-	guard    guard
-	base     string          // http://host:port of the proxy, for links and redirect URIs
-	csrf     string          // proves a form was posted by the status page
-	upstream *http.Transport // to the APIs, shared by every environment
-	buffers  bufferPool
-	timeouts struct{ header, idle, body, send, shutdown, replay time.Duration }
+	o         Options
+	guard     guard
+	base      string          // http://host:port of the proxy, for links and redirect URIs
+	csrf      string          // proves a form was posted by the status page
+	noticeKey []byte          // signs the notices of its own redirects to the status page
+	upstream  *http.Transport // to the APIs, shared by every environment
+	buffers   bufferPool
+	timeouts  struct{ header, idle, body, send, shutdown, replay time.Duration }
 	// replayBudget is what is left of Options.ReplayBudget.
 	replayBudget budget
 	log          *slog.Logger
@@ -146,7 +147,7 @@ func New(o Options) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: httpx.RandomToken(), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, now: o.Clock}
+	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: httpx.RandomToken(), noticeKey: []byte(httpx.RandomToken()), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, now: o.Clock}
 	redact.Register(p.csrf)
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)

@@ -110,10 +110,10 @@ func TestProxiedPagesCannotUseTheProxy(t *testing.T) {
 	}
 }
 
-// browser starts headless Chromium for the test.
-func browser(t *testing.T, exe string) context.Context {
+// browser starts headless Chromium for the test, with more options.
+func browser(t *testing.T, exe string, more ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-quic", true),
@@ -121,7 +121,7 @@ func browser(t *testing.T, exe string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
-	)
+	}, more...)...)
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(cancel)
@@ -481,7 +481,7 @@ func TestLoginWaitsAsLongAsItsCommand(t *testing.T) {
 
 	state, _ := f.startAttempt(t, "dev", "for-ever", 1000*time.Hour)
 	f.clock.Advance(25 * time.Hour)
-	if resp, _ := f.get(t, "/callback?code=late&state="+url.QueryEscape(state)); resp.Header.Get("Location") != "/?done=stale-login" {
+	if resp, _ := f.get(t, "/callback?code=late&state="+url.QueryEscape(state)); unsigned(resp.Header.Get("Location")) != "/?done=stale-login" {
 		t.Errorf("a log-in that asked to wait 1000 hours still took an answer after 25: %q", resp.Header.Get("Location"))
 	}
 }
@@ -540,5 +540,51 @@ func TestLoginAnsweredByAnotherIssuer(t *testing.T) {
 	}
 	if _, page := f.get(t, "/"); !strings.Contains(string(page), "answered by another provider") {
 		t.Errorf("the status page does not say why the log-in failed")
+	}
+}
+
+// TestAnswerAtAnotherRedirectURIIsTurnedAway: a log-in's answer is taken
+// only at the redirect URI its request named. Environments with redirect
+// URIs of their own are the defence against a provider that sends the
+// browser on to another provider with the log-in's state (a mix-up, RFC
+// 9700 §4.4.2): the other provider answers at its own environment's
+// redirect URI, and the proxy exchanged that code, and the PKCE verifier
+// with it, at the first provider's token endpoint. The answer is turned
+// away unexchanged; the log-in it names still waits for its own.
+func TestAnswerAtAnotherRedirectURIIsTurnedAway(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf(`
+[env.root]
+provider = "freeagent"
+api_url = %q
+client_id = "dev-client-id"
+client_secret = "dev-client-secret"
+redirect_uri = "%s/"
+`, f.api, f.base)
+	}})
+	devState, devAuth := f.startLogin(t, "dev") // back at /callback
+	rootState, rootAuth := f.startLogin(t, "root")
+	before := f.provider.Stats().TokenRequests
+	for _, answer := range []string{
+		"/?" + url.Values{"code": {"other-providers-code"}, "state": {devState}}.Encode(),
+		"/callback?" + url.Values{"code": {"other-providers-code"}, "state": {rootState}}.Encode(),
+	} {
+		resp, _ := f.get(t, answer)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=stale-login" {
+			t.Errorf("%s: got %d to %q; want it turned away", answer, resp.StatusCode, loc)
+		}
+	}
+	if f.provider.Stats().TokenRequests != before {
+		t.Fatal("an answer at another environment's redirect URI was exchanged")
+	}
+	for env, authURL := range map[string]string{"dev": devAuth, "root": rootAuth} {
+		resp, err := http.Get(authURL) // approved at once, back where it asked
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if done := resp.Request.URL.Query().Get("done"); done != "logged-in" {
+			t.Errorf("%s's own answer then ended at %s", env, resp.Request.URL)
+		}
 	}
 }

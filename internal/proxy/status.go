@@ -3,8 +3,11 @@ package proxy
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -117,6 +120,34 @@ var notices = map[string]struct {
 	"login-not-needed":      {false, "{env} uses client credentials: no log-in is needed."},
 }
 
+// noticeURL is the status page showing the notice done about env ("" for
+// none), as the proxy's own redirects send the browser back to it. It is
+// signed: any web page can send the browser to the status page, and one
+// that chose the notice could make the page say what did not happen (that
+// tokens were forgotten, or that the person should remove the app's access
+// at the provider).
+func (p *Proxy) noticeURL(done, env string) string {
+	q := url.Values{"done": {done}}
+	if env != "" {
+		q.Set("env", env)
+	}
+	q.Set("sig", p.noticeMAC(done, env))
+	return "/?" + q.Encode()
+}
+
+// noticeMAC signs a notice with the proxy's own key.
+func (p *Proxy) noticeMAC(done, env string) string {
+	m := hmac.New(sha256.New, p.noticeKey)
+	m.Write([]byte(done + "\x00" + env))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// noticeSigned reports whether q, the status page's query, holds a notice
+// the proxy itself sent the browser to.
+func (p *Proxy) noticeSigned(q url.Values) bool {
+	return hmac.Equal([]byte(q.Get("sig")), []byte(p.noticeMAC(q.Get("done"), q.Get("env"))))
+}
+
 func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -146,7 +177,7 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 			v.Default = def != nil && def.Name == name
 			data.Envs = append(data.Envs, v)
 		}
-		if n, ok := notices[r.URL.Query().Get("done")]; ok {
+		if n, ok := notices[r.URL.Query().Get("done")]; ok && p.noticeSigned(r.URL.Query()) {
 			env := r.URL.Query().Get("env")
 			if conf.Envs[env] == nil {
 				env = "this environment"
@@ -294,7 +325,7 @@ func (p *Proxy) buttonFailed(w http.ResponseWriter, r *http.Request, name, done 
 		e.(*envProxy).fail(p.now(), err)
 	}
 	p.log.Warn("button failed", "env", name, "action", done, "error", err.Error())
-	http.Redirect(w, r, "/?done="+done+"&env="+url.QueryEscape(name), http.StatusSeeOther)
+	http.Redirect(w, r, p.noticeURL(done, name), http.StatusSeeOther)
 }
 
 func (p *Proxy) handleRenewButton(w http.ResponseWriter, r *http.Request) {
@@ -311,7 +342,7 @@ func (p *Proxy) handleRenewButton(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.succeed()
-	http.Redirect(w, r, "/?done=renewed&env="+url.QueryEscape(name), http.StatusSeeOther)
+	http.Redirect(w, r, p.noticeURL("renewed", name), http.StatusSeeOther)
 }
 
 func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
@@ -327,7 +358,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		rec, lerr := e.src.Record(r.Context())
 		switch {
 		case lerr == nil && rec == nil: // as `freshtoken logout`: nothing to revoke or forget
-			http.Redirect(w, r, "/?done=nothing-to-log-out&env="+url.QueryEscape(name), http.StatusSeeOther)
+			http.Redirect(w, r, p.noticeURL("nothing-to-log-out", name), http.StatusSeeOther)
 			return
 		case lerr == nil:
 			if gerr := e.src.CheckGrant(rec); gerr != nil {
@@ -343,7 +374,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			}
 			p.log.Info("logged out; the stored record could not be read, and was deleted", "env", name, "error", store.Unreadable(lerr))
 			e.succeed()
-			http.Redirect(w, r, "/?done=logged-out-unreadable&env="+url.QueryEscape(name), http.StatusSeeOther)
+			http.Redirect(w, r, p.noticeURL("logged-out-unreadable", name), http.StatusSeeOther)
 			return
 		}
 		// End the grant at the provider if it can, and forget the tokens
@@ -367,15 +398,15 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	p.log.Info("logged out", "env", name)
 	if rerr != nil {
 		e.fail(p.now(), fmt.Errorf("the tokens are forgotten, but revoking them at the provider failed: %w", rerr))
-		http.Redirect(w, r, "/?done=logged-out-here&env="+url.QueryEscape(name), http.StatusSeeOther)
+		http.Redirect(w, r, p.noticeURL("logged-out-here", name), http.StatusSeeOther)
 		return
 	}
 	e.succeed()
 	if !e.src.CanRevoke() {
-		http.Redirect(w, r, "/?done=logged-out-unrevoked&env="+url.QueryEscape(name), http.StatusSeeOther)
+		http.Redirect(w, r, p.noticeURL("logged-out-unrevoked", name), http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, "/?done=logged-out&env="+url.QueryEscape(name), http.StatusSeeOther)
+	http.Redirect(w, r, p.noticeURL("logged-out", name), http.StatusSeeOther)
 }
 
 func statusClass(status int) string {

@@ -358,7 +358,7 @@ func (f *fixture) logOutRev(t *testing.T, done string) (location string) {
 	t.Helper()
 	resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
 	location = resp.Header.Get("Location")
-	if want := "/?done=" + done + "&env=rev"; resp.StatusCode != http.StatusSeeOther || location != want {
+	if want := "/?done=" + done + "&env=rev"; resp.StatusCode != http.StatusSeeOther || unsigned(location) != want {
 		t.Fatalf("Log out: %d to %q; want a redirect (303) to %q", resp.StatusCode, location, want)
 	}
 	return location
@@ -457,11 +457,11 @@ func TestLogoutButtonLeavesAnotherConfigurationsTokens(t *testing.T) {
 func TestLogoutButtonWithNothingStored(t *testing.T) {
 	revocation, revoked := countingRevocation(t)
 	f := revFixture(t, func(*fixture) string { return revocation })
-	f.logOutRev(t, "nothing-to-log-out")
+	location := f.logOutRev(t, "nothing-to-log-out")
 	if revoked.Load() != 0 || strings.Contains(f.logs.String(), "could not be revoked") {
 		t.Fatalf("Log out with nothing stored asked the revocation endpoint %d times; log:\n%s", revoked.Load(), f.logs)
 	}
-	if _, page := f.get(t, "/?done=nothing-to-log-out&env=rev"); !strings.Contains(string(page), "rev has no stored tokens: there was nothing to log out of.") {
+	if _, page := f.get(t, location); !strings.Contains(string(page), "rev has no stored tokens: there was nothing to log out of.") {
 		t.Fatalf("the page does not say there was nothing to log out of:\n%s", page)
 	}
 }
@@ -513,5 +513,29 @@ func TestLogoutButtonWithAnUnreadableRecord(t *testing.T) {
 	want := "Logged out of rev: its stored record could not be read, and was deleted; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app&#39;s access in your account at the provider."
 	if !strings.Contains(string(page), want) || strings.Contains(string(page), "left as it is") || strings.Contains(string(page), "revoking them at the provider failed") {
 		t.Fatalf("the page does not say %q:\n%s", want, page)
+	}
+}
+
+// TestForgedNoticeIsNotShown: the status page shows a notice only with the
+// signature of the proxy's own redirect, for that notice and environment:
+// none without one, nor with one of another notice or environment.
+func TestForgedNoticeIsNotShown(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	resp := f.press(t, "renew", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	renewed := resp.Header.Get("Location")
+	if _, page := f.get(t, renewed); !strings.Contains(string(page), "Renewed the token of dev.") {
+		t.Fatalf("the proxy's own redirect (%s) shows no notice", renewed)
+	}
+	_, sig, _ := strings.Cut(renewed, "&sig=")
+	for _, forged := range []string{
+		"/?done=logged-out-here&env=dev",
+		"/?done=logged-out-here&env=dev&sig=" + sig,
+		"/?done=renewed&env=idle&sig=" + sig,
+		"/?done=renewed&env=dev&sig=",
+	} {
+		if _, page := f.get(t, forged); strings.Contains(string(page), `id="notice"`) {
+			t.Errorf("%s shows a notice:\n%s", forged, page)
+		}
 	}
 }
