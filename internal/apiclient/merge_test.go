@@ -3,10 +3,12 @@ package apiclient
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -30,9 +32,34 @@ func TestMerger(t *testing.T) {
 		{"later page without the list is empty", []string{`{"a":[1],"n":1}`, `{}`, `{"n":2}`, `{"a":[2]}`}, `{"a":[1,2],"n":1}` + "\n", ""},
 		{"later page is not a list", []string{`[1]`, `{"a":[2]}`}, "", "does not hold a JSON list"},
 		{"trailing garbage", []string{`{"a":[1]} x`}, "", "is not"},
+		{"brackets, commas and quotes in strings", []string{`[ "a,]}" , {"b":"\\\"],"} ]`, ` [ ] `, `[[1,2],{"c":[3,{}]}]`}, `["a,]}",{"b":"\\\"],"},[1,2],{"c":[3,{}]}]` + "\n", ""},
+		{"keys as sent, an escaped one matched", []string{"{ \"n\\u0061me\" : [1] , \"x\" : \"[\" }", `{"name":[2]}`, `{"na\u006de":[3]}`}, `{"n\u0061me":[1,2,3],"x":"["}` + "\n", ""},
+		{"a later null list is empty", []string{`{"a":[1]}`, `{"a":null}`}, `{"a":[1]}` + "\n", ""},
+		{"later page is not valid", []string{`[1]`, `[2`}, "", "is not valid JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.want != "" {
+				// The merged document counts as one page: as many items.
+				var merged any
+				if err := json.Unmarshal([]byte(tt.want), &merged); err != nil {
+					t.Fatalf("want is not JSON: %v", err)
+				}
+				want := -1
+				switch v := merged.(type) {
+				case []any:
+					want = len(v)
+				case map[string]any:
+					for _, x := range v {
+						if l, ok := x.([]any); ok {
+							want = len(l)
+						}
+					}
+				}
+				if got := countItems([]byte(tt.want)); got != want {
+					t.Errorf("countItems(%s) = %d, want %d", tt.want, got, want)
+				}
+			}
 			m, err := newMerger([]byte(tt.pages[0]))
 			for _, p := range tt.pages[1:] {
 				if err != nil {
@@ -291,6 +318,68 @@ func TestAllRefusesPagesFromAnotherHost(t *testing.T) {
 				body = string(doc.Body)
 			}
 			t.Errorf("All(%s) = %q, %v; want ErrPages saying %q", path, body, err, want)
+		}
+	}
+}
+
+// TestAllAllocatesInProportionToItsPages runs All against pages of many
+// tiny items ("0,": two bytes each), as one page alone, as two pages, and as
+// an object page whose list sits among many other members. All decoded
+// every item into a json.RawMessage of its own (a slice header and an
+// allocation each), and the first page's members likewise, to count and
+// merge them: some 30 bytes of memory for every two bytes of page, so that
+// a 20 MiB page took more than a gigabyte, and pages within MaxBytes (256
+// MiB) could take many gigabytes, and seconds of CPU each. The bytes All
+// allocates must stay within a small multiple of the bytes it reads.
+func TestAllAllocatesInProportionToItsPages(t *testing.T) {
+	const items = 1 << 19
+	list := []byte("[" + strings.Repeat("0,", items) + "0]")
+	members := []byte("{" + strings.Repeat(`"a":0,`, items) + `"items":[1]}`)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/lone", func(w http.ResponseWriter, r *http.Request) { w.Write(list) })
+	mux.HandleFunc("/two", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "" {
+			w.Header().Set("Link", `</two?page=2>; rel="next"`)
+		}
+		w.Write(list)
+	})
+	mux.HandleFunc("/members", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "" {
+			w.Header().Set("Link", `</members?page=2>; rel="next"`)
+		}
+		w.Write(members)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	for _, tt := range []struct {
+		path  string
+		read  int
+		items int
+	}{
+		{"/lone", len(list), -1},
+		{"/two", 2 * len(list), 2 * (items + 1)},
+		{"/members", 2 * len(members), 2},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+tt.path, nil)
+		c := &Client{}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		doc, err := c.All(req, nil)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatalf("All(%s): %v", tt.path, err)
+		}
+		if doc.Items != tt.items {
+			t.Errorf("All(%s) gathered %d items, want %d", tt.path, doc.Items, tt.items)
+		}
+		if tt.path == "/lone" && doc.Gathered != items+1 {
+			t.Errorf("All(%s) counted %d items, want %d", tt.path, doc.Gathered, items+1)
+		}
+		allocated := after.TotalAlloc - before.TotalAlloc
+		if limit := uint64(10 * tt.read); allocated > limit {
+			t.Errorf("All(%s) allocated %d bytes to read %d bytes of pages (%.1f times as many); want at most %d",
+				tt.path, allocated, tt.read, float64(allocated)/float64(tt.read), limit)
 		}
 	}
 }
