@@ -511,6 +511,8 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 		return nil, nil
 	case !strings.HasPrefix(data, "@"):
 		return []byte(data), nil
+	case data == "@":
+		return nil, usageErrorf("-d @ names no file; write -d @FILE for the file that holds the body, or -d @- to read it from stdin")
 	}
 	r := stdin
 	if data != "@-" {

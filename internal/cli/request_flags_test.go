@@ -212,6 +212,15 @@ func TestRequestBodyFileMissing(t *testing.T) {
 	}
 }
 
+// TestRequestBodyFileUnnamed: -d @ with no name after it says so; it said
+// "-d @:  does not exist in /home/me", a file of no name not found.
+func TestRequestBodyFileUnnamed(t *testing.T) {
+	_, err := readData("@", strings.NewReader(""), 1<<10)
+	if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "-d @ names no file") || strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("-d @: %v (exit %d); want one usage line saying it names no file", err, ExitCode(err))
+	}
+}
+
 // TestRequestHeaderRefusalsHideTheValue: an -H refused says why in one
 // usage line without showing the value, most likely a credential, which
 // went on stderr into a CI job's log. -H Authorization and -H Host cannot
