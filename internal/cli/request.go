@@ -532,10 +532,10 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	switch {
-	case err != nil && data != "@-":
-		return nil, usageErrorf("-d %s: %v", data, err)
-	case err != nil:
+	case errors.Is(err, errHungUp): // the terminal closed: told as its SIGHUP
 		return nil, err
+	case err != nil:
+		return nil, usageErrorf("-d %s: %v", data, err)
 	case int64(len(b)) > limit:
 		return nil, usageErrorf("-d %s: more than %s, the largest body freshtoken sends (it holds the body in memory, to send it again after a 401 or a 429); send a larger one with curl and `freshtoken token`", data, sizeInWords(limit))
 	}
