@@ -67,8 +67,8 @@ token goes only to api_url's host.
 A body from -d @FILE or -d @- may hold up to 256 MiB.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
-terminal (NO_COLOR turns the colours off; a body over 16 MiB is not
-indented), and on a terminal the control characters of any answer (-i's
+terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one
+that indented would come to over 64 MiB, is not indented), and on a terminal the control characters of any answer (-i's
 status line and headers too) are shown, as less shows them (^[, ^M,
 <U+202E>), never acted on; it is passed through byte for byte when stdout
 is a pipe or a file. An HTTP error status exits 4, with the body still on
