@@ -61,7 +61,11 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	if errors.Is(err, syscall.ENOENT) { // not found, as env and a shell say
 		code = 127
 	}
-	f.lastWord(f.IO.ErrOut, fmt.Sprintf("%s: %v", child.Args[0], err), code)
+	msg := err.Error()
+	if fi, serr := os.Stat(child.Path); errors.Is(err, syscall.EACCES) && serr == nil && fi.IsDir() {
+		msg = "is a folder, not a command" // not a matter of permissions, as EACCES says
+	}
+	f.lastWord(f.IO.ErrOut, fmt.Sprintf("%s: %s", child.Args[0], msg), code)
 	return &exitStatus{code}
 }
 
