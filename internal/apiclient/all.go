@@ -308,6 +308,9 @@ func newMerger(first []byte) (*merger, error) {
 func (m *merger) add(page []byte) error {
 	list := page
 	if !m.array {
+		if isArray(page) {
+			return fmt.Errorf("is a JSON list, not an object like the first page")
+		}
 		if err := checkObject(page); err != nil {
 			return err
 		}
