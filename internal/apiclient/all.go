@@ -122,9 +122,16 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		if to := resp.Request; to != nil && !httpx.SameOrigin(to.URL, req.URL) {
-			resp.Body.Close()
-			return nil, pagesErrorf("page %d (%s) was redirected to %s, on another host; not reading it", doc.Pages, cur.URL, to.URL)
+		// read is the page that answered, after any redirect: its next
+		// link, if relative, is relative to it (RFC 8288 §3.2).
+		read := cur.URL
+		if to := resp.Request; to != nil {
+			if !httpx.SameOrigin(to.URL, req.URL) {
+				resp.Body.Close()
+				return nil, pagesErrorf("page %d (%s) was redirected to %s, on another host; not reading it", doc.Pages, cur.URL, to.URL)
+			}
+			read = to.URL
+			seen[read.String()] = true
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, budget+1))
 		resp.Body.Close()
@@ -177,7 +184,7 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 			doc.Gathered = doc.Items
 			return doc, nil
 		}
-		next = cur.URL.ResolveReference(next)
+		next = read.ResolveReference(next)
 		// Each link read is kept (seen), so it counts as a page's bytes do.
 		if budget -= int64(len(next.String())); budget < 0 {
 			return nil, pagesErrorf("page %d links its next page by a URL that brings the pages to more than %s, the most that are gathered; stopping", doc.Pages, mebibytes(c.MaxBytes))

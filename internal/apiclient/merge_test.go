@@ -384,3 +384,32 @@ func TestAllAllocatesInProportionToItsPages(t *testing.T) {
 		}
 	}
 }
+
+// TestAllResolvesNextLinksAgainstThePageRead: a relative next link is
+// resolved against the URL of the page it came with, after any redirect
+// on the API's host (RFC 8288 §3.2: the link's context is the resource
+// that answered), as curl and browsers resolve it: /v2/contacts redirected
+// to /v2/contacts/, whose <page2> is /v2/contacts/page2. It was resolved
+// against the URL asked for, /v2/page2, a page of something else or none.
+func TestAllResolvesNextLinksAgainstThePageRead(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v2/contacts", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/v2/contacts/", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("/v2/contacts/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", `<page2>; rel="next"`)
+		w.Write([]byte(`[1]`))
+	})
+	mux.HandleFunc("/v2/contacts/page2", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`[2]`)) })
+	mux.HandleFunc("/v2/page2", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`["not a contact"]`)) })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v2/contacts", nil)
+	doc, err := (&Client{}).All(req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(doc.Body) != "[1,2]\n" {
+		t.Errorf("All = %q, want the pages at /v2/contacts/ and /v2/contacts/page2, [1,2]", doc.Body)
+	}
+}
