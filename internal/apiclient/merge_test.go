@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -412,4 +413,82 @@ func TestAllResolvesNextLinksAgainstThePageRead(t *testing.T) {
 	if string(doc.Body) != "[1,2]\n" {
 		t.Errorf("All = %q, want the pages at /v2/contacts/ and /v2/contacts/page2, [1,2]", doc.Body)
 	}
+}
+
+// FuzzMerger: whatever two pages hold, the merger agrees with
+// encoding/json: pages it merges are JSON whose list holds every item of
+// both, in order, and it counts them as encoding/json does.
+func FuzzMerger(f *testing.F) {
+	for _, seed := range [][2]string{
+		{`[1, "a,]}" ,{"b":"\\\"]"}]`, `[ [1,[2]] , null, -1.5e+3, true ]`},
+		{`{"x":{"y":[1]},"items":[{"a":"\u005d"}],"z":"["}`, `{"items":[2,"\"",[]]}`},
+		{`{"a\"b":[1]}`, `{"a\"b":[]}`},
+		{`[]`, `[ ]`},
+		{`{"a":[1],"a":[2]}`, `[]`},
+		{`{"a":[1],"a":1}`, `{"a":[2]}`},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, first, second string) {
+		items := func(page string) ([]any, bool) {
+			var v any
+			if json.Unmarshal([]byte(page), &v) != nil {
+				return nil, false
+			}
+			switch v := v.(type) {
+			case []any:
+				return v, true
+			case map[string]any:
+				var list []any
+				n := 0
+				for _, m := range v {
+					if l, ok := m.([]any); ok {
+						list = l
+						n++
+					}
+				}
+				return list, n == 1
+			}
+			return nil, false
+		}
+		for _, page := range []string{first, second} {
+			// Of a key given twice, encoding/json keeps the last value;
+			// the merger, every member as sent.
+			seen := map[string]bool{}
+			twice := false
+			if json.Valid([]byte(page)) {
+				eachMember([]byte(page), func(key, _ []byte) {
+					twice = twice || seen[memberName(key)]
+					seen[memberName(key)] = true
+				})
+			}
+			if twice {
+				return
+			}
+		}
+		want1, ok1 := items(first)
+		if got := countItems([]byte(first)); ok1 && got != len(want1) {
+			t.Fatalf("countItems(%q) = %d, want %d", first, got, len(want1))
+		}
+		m, err := newMerger([]byte(first))
+		if err != nil {
+			return
+		}
+		if err := m.add([]byte(second)); err != nil {
+			return
+		}
+		doc := m.document()
+		got, ok := items(string(doc))
+		if !ok {
+			t.Fatalf("merging %q and %q gave %q, not a page of one list", first, second, doc)
+		}
+		want2, _ := items(second)
+		want := append(append([]any{}, want1...), want2...)
+		if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Fatalf("merging %q and %q gave %q: items %v, want %v", first, second, doc, got, want)
+		}
+		if m.count != len(want) {
+			t.Fatalf("merging %q and %q counted %d items, want %d", first, second, m.count, len(want))
+		}
+	})
 }
