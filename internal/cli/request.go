@@ -345,8 +345,24 @@ func apiHTTPClient(env *config.Env, src *freshtoken.Source) (*http.Client, error
 		return nil, err
 	}
 	base.ResponseHeaderTimeout = env.Timeout
-	return &http.Client{Transport: &freshtoken.Transport{Source: src, Base: httpx.ExplainTLS(base), IdleTimeout: env.Timeout}}, nil
+	return &http.Client{
+		Transport: &freshtoken.Transport{Source: src, Base: httpx.ExplainTLS(base), IdleTimeout: env.Timeout},
+		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+			if len(via) >= maxRedirects {
+				return errRedirectLoop
+			}
+			return nil
+		},
+	}, nil
 }
+
+// maxRedirects is how many redirects in a row an API request follows, as
+// net/http's default.
+const maxRedirects = 10
+
+// errRedirectLoop is an API request that met maxRedirects: the API was
+// reached, and answered each time with another redirect.
+var errRedirectLoop = fmt.Errorf("redirected %d times", maxRedirects)
 
 // newAPIRequest builds the request with freshtoken's default headers, then
 // the -H headers: the first -H of a name replaces its default, and repeats
@@ -405,6 +421,12 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.Is(err, apiclient.ErrPages):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("%v; the API's pages could not be gathered into one document, so nothing was printed: read its pages one at a time without --all", err)}
+	case errors.Is(err, errRedirectLoop):
+		msg := fmt.Sprintf("the API at %s redirected the request %d times in a row, and freshtoken follows no more (a redirect loop?)", target, maxRedirects)
+		if errors.As(err, &ue) && !safeOp(ue.Op) {
+			msg += "; the request was made, and sending it again makes it again"
+		}
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: msg + "; the API is at fault: tell its owner"}
 	case errors.As(err, &ue) && failure.Unreadable(ue.Err):
 		// The API was reached; its answer cannot be read.
 		return &failure.UnreadableAnswerError{Env: env.Name, API: target, Changes: !safeOp(ue.Op), Err: ue.Err}
