@@ -122,9 +122,16 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		if to := resp.Request; to != nil && !httpx.SameOrigin(to.URL, req.URL) {
-			resp.Body.Close()
-			return nil, pagesErrorf("page %d (%s) was redirected to %s, on another host; not reading it", doc.Pages, cur.URL, to.URL)
+		// read is the page that answered, after any redirect: its next
+		// link, if relative, is relative to it (RFC 8288 §3.2).
+		read := cur.URL
+		if to := resp.Request; to != nil {
+			if !httpx.SameOrigin(to.URL, req.URL) {
+				resp.Body.Close()
+				return nil, pagesErrorf("page %d (%s) was redirected to %s, on another host; not reading it", doc.Pages, cur.URL, to.URL)
+			}
+			read = to.URL
+			seen[read.String()] = true
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, budget+1))
 		resp.Body.Close()
@@ -166,18 +173,18 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 			return nil, pagesErrorf("cannot merge the pages of %s: page %d %w", req.URL, doc.Pages, err)
 		}
 		if onPage != nil {
-			onPage(Page{Number: doc.Pages, Items: len(m.items), Total: total})
+			onPage(Page{Number: doc.Pages, Items: m.count, Total: total})
 		}
 		if next != nil && m.stale >= maxStalePages {
 			return nil, pagesErrorf("pages %d to %d held no items but those of pages already read, or none, and each linked a next page; the pages do not end, stopping", doc.Pages-m.stale+1, doc.Pages)
 		}
 		if next == nil {
 			doc.Body = m.document()
-			doc.Items = len(m.items)
+			doc.Items = m.count
 			doc.Gathered = doc.Items
 			return doc, nil
 		}
-		next = cur.URL.ResolveReference(next)
+		next = read.ResolveReference(next)
 		// Each link read is kept (seen), so it counts as a page's bytes do.
 		if budget -= int64(len(next.String())); budget < 0 {
 			return nil, pagesErrorf("page %d links its next page by a URL that brings the pages to more than %s, the most that are gathered; stopping", doc.Pages, mebibytes(c.MaxBytes))
@@ -235,30 +242,45 @@ func nextLink(resp *http.Response) (*url.URL, error) {
 
 // countItems counts a lone page's items: the elements of a top-level
 // array, or of an object's one array member; -1 when it has no such list.
+// Nothing of the page is copied, nor any item decoded.
 func countItems(body []byte) int {
-	m, err := newMerger(body)
-	if err != nil {
+	if !json.Valid(body) {
 		return -1
 	}
-	return len(m.items)
+	list := body
+	if !isArray(body) {
+		var lists int
+		err := eachMember(body, func(_, value []byte) {
+			if isArray(value) {
+				lists++
+				list = value
+			}
+		})
+		if err != nil || lists != 1 {
+			return -1
+		}
+	}
+	return countElements(list)
 }
 
-// merger gathers the items of pages shaped like the first one.
+// merger gathers the items of pages shaped like the first one. It keeps
+// them as the pages sent them, compacted, one after another: a page's
+// items are never decoded one by one, which cost some thirty bytes of
+// memory for each two-byte item ("0,") of a page.
 type merger struct {
-	array   bool     // the pages are arrays; otherwise objects
-	members []member // the first page's members, in order
-	key     string   // the member holding the items
-	items   []json.RawMessage
-	lists   map[[sha256.Size]byte]bool // every page's list, as sent
+	array bool   // the pages are arrays; otherwise objects
+	first []byte // the first page, an object: its other members are kept from it
+	key   string // the member holding the items
+	items bytes.Buffer
+	count int                        // the items in items
+	lists map[[sha256.Size]byte]bool // every page's list, as sent
 	// stale counts the latest pages in a row that held no items, or
 	// exactly the list of a page before them.
 	stale int
 }
 
-type member struct {
-	key   string
-	value json.RawMessage
-}
+// maxNamed is how many list members an error about them names.
+const maxNamed = 10
 
 func newMerger(first []byte) (*merger, error) {
 	m := &merger{}
@@ -266,20 +288,24 @@ func newMerger(first []byte) (*merger, error) {
 		m.array = true
 		return m, m.add(first)
 	}
-	members, err := objectMembers(first)
-	if err != nil {
+	if err := checkObject(first); err != nil {
 		return nil, err
 	}
-	var arrays []string
-	for _, mb := range members {
-		if isArray(mb.value) {
-			arrays = append(arrays, mb.key)
+	var (
+		arrays []string
+		lists  int
+	)
+	eachMember(first, func(key, value []byte) {
+		if isArray(value) {
+			if lists++; lists <= maxNamed {
+				arrays = append(arrays, memberName(key))
+			}
 		}
+	})
+	if lists != 1 {
+		return nil, fmt.Errorf("is an object with %d list members %q; only a page with exactly one list can be merged", lists, arrays)
 	}
-	if len(arrays) != 1 {
-		return nil, fmt.Errorf("is an object with %d list members %q; only a page with exactly one list can be merged", len(arrays), arrays)
-	}
-	m.members, m.key = members, arrays[0]
+	m.first, m.key = first, arrays[0]
 	return m, m.add(first)
 }
 
@@ -289,20 +315,27 @@ func newMerger(first []byte) (*merger, error) {
 func (m *merger) add(page []byte) error {
 	list := page
 	if !m.array {
-		members, err := objectMembers(page)
-		if err != nil {
+		if isArray(page) {
+			return fmt.Errorf("is a JSON list, not an object like the first page")
+		}
+		if err := checkObject(page); err != nil {
 			return err
 		}
 		list = nil
-		var others []string
-		for _, mb := range members {
+		var (
+			others []string
+			named  int
+		)
+		eachMember(page, func(key, value []byte) {
 			switch {
-			case mb.key == m.key:
-				list = mb.value
-			case isArray(mb.value):
-				others = append(others, mb.key)
+			case isMember(key, m.key):
+				list = value
+			case isArray(value):
+				if named++; named <= maxNamed {
+					others = append(others, memberName(key))
+				}
 			}
-		}
+		})
 		switch {
 		case list == nil && len(others) > 0:
 			return fmt.Errorf("has no %q list like the first page, but %q", m.key, others)
@@ -311,16 +344,34 @@ func (m *merger) add(page []byte) error {
 			return nil
 		}
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(list, &items); err != nil {
-		return fmt.Errorf("does not hold a JSON list like the first page: %v", err)
+	if !json.Valid(list) {
+		return fmt.Errorf("is not valid JSON")
 	}
-	m.items = append(m.items, items...)
+	if string(bytes.TrimSpace(list)) == "null" { // an empty list, as some APIs send it
+		m.stale++
+		return nil
+	}
+	if !isArray(list) {
+		return fmt.Errorf("does not hold a JSON list like the first page")
+	}
+	n := countElements(list)
+	if n > 0 {
+		if m.count > 0 {
+			m.items.WriteByte(',')
+		}
+		at := m.items.Len()
+		json.Compact(&m.items, list) // valid, so it cannot fail
+		// Only the items: the list's brackets go.
+		inner := m.items.Bytes()[at+1 : m.items.Len()-1]
+		copy(m.items.Bytes()[at:], inner)
+		m.items.Truncate(at + len(inner))
+		m.count += n
+	}
 	if m.lists == nil {
 		m.lists = map[[sha256.Size]byte]bool{}
 	}
 	sum := sha256.Sum256(bytes.TrimSpace(list))
-	if len(items) == 0 || m.lists[sum] {
+	if n == 0 || m.lists[sum] {
 		m.stale++
 	} else {
 		m.stale = 0
@@ -334,68 +385,158 @@ func (m *merger) document() []byte {
 	var b bytes.Buffer
 	list := func() {
 		b.WriteByte('[')
-		for i, it := range m.items {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			compact(&b, it)
-		}
+		b.Write(m.items.Bytes())
 		b.WriteByte(']')
 	}
 	if m.array {
 		list()
 	} else {
 		b.WriteByte('{')
-		for i, mb := range m.members {
+		i := 0
+		eachMember(m.first, func(key, value []byte) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			key, _ := json.Marshal(mb.key)
+			i++
 			b.Write(key)
 			b.WriteByte(':')
-			if mb.key == m.key {
+			if isMember(key, m.key) && isArray(value) {
 				list()
 			} else {
-				compact(&b, mb.value)
+				json.Compact(&b, value) // valid, so it cannot fail
 			}
-		}
+		})
 		b.WriteByte('}')
 	}
 	b.WriteByte('\n')
 	return b.Bytes()
 }
 
-// compact appends v without white space. v was decoded, so it is valid
-// JSON and Compact cannot fail.
-func compact(b *bytes.Buffer, v json.RawMessage) {
-	json.Compact(b, v)
+// checkObject says why data cannot be read as a JSON object; nil if it can.
+func checkObject(data []byte) error {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return fmt.Errorf("is not a JSON object or list")
+	}
+	if !json.Valid(data) {
+		return fmt.Errorf("is not valid JSON")
+	}
+	return nil
 }
 
-// objectMembers decodes a JSON object's members in their order.
-func objectMembers(data []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, fmt.Errorf("is not a JSON object or list")
+// eachMember calls fn with each member of data, a valid JSON object, in
+// order: its key as sent (quoted) and its value, neither copied.
+func eachMember(data []byte, fn func(key, value []byte)) error {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '{' {
+		return fmt.Errorf("is not a JSON object or list")
 	}
-	var members []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("is not valid JSON: %v", err)
+	i = skipSpace(data, i+1)
+	for i < len(data) && data[i] == '"' {
+		end := stringEnd(data, i)
+		key := data[i:end]
+		i = skipSpace(data, end)
+		i = skipSpace(data, i+1) // past the colon
+		end = valueEnd(data, i)
+		fn(key, data[i:end])
+		i = skipSpace(data, end)
+		if i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
 		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+// memberName is key, a member's key as sent, as a string.
+func memberName(key []byte) string {
+	if bytes.IndexByte(key, '\\') < 0 {
+		return string(key[1 : len(key)-1])
+	}
+	var s string
+	json.Unmarshal(key, &s) // valid, so it cannot fail
+	return s
+}
+
+// isMember reports whether key, a member's key as sent, is name.
+func isMember(key []byte, name string) bool {
+	if bytes.IndexByte(key, '\\') < 0 {
+		return string(key[1:len(key)-1]) == name
+	}
+	return memberName(key) == name
+}
+
+// countElements counts the elements of list, a valid JSON array.
+func countElements(list []byte) int {
+	i := skipSpace(list, 0) + 1 // past the [
+	if i = skipSpace(list, i); i >= len(list) || list[i] == ']' {
+		return 0
+	}
+	n := 1
+	for depth := 0; i < len(list); i++ {
+		switch list[i] {
+		case '"':
+			i = stringEnd(list, i) - 1
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth--; depth < 0 {
+				return n
+			}
+		case ',':
+			if depth == 0 {
+				n++
+			}
 		}
-		members = append(members, member{key: tok.(string), value: v})
 	}
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("is not valid JSON: %v", err)
+	return n
+}
+
+// skipSpace is the index of the first byte from i on that is not JSON
+// white space.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("is not one JSON value")
+	return i
+}
+
+// stringEnd is the index just past the JSON string that starts at i.
+func stringEnd(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
 	}
-	return members, nil
+	return len(data)
+}
+
+// valueEnd is the index just past the valid JSON value that starts at i.
+func valueEnd(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i)
+	case '[', '{':
+		depth := 0
+		for ; i < len(data); i++ {
+			switch data[i] {
+			case '"':
+				i = stringEnd(data, i) - 1
+			case '[', '{':
+				depth++
+			case ']', '}':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(data)
+	}
+	for i < len(data) && bytes.IndexByte([]byte(",]} \t\r\n"), data[i]) < 0 {
+		i++
+	}
+	return i
 }
 
 func isArray(data []byte) bool {

@@ -3,10 +3,13 @@ package apiclient
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,11 +31,37 @@ func TestMerger(t *testing.T) {
 		{"not JSON", []string{`<html>`}, "", "is not a JSON object or list"},
 		{"later page has another list", []string{`{"a":[1]}`, `{"b":[2]}`}, "", `has no "a" list like the first page, but ["b"]`},
 		{"later page without the list is empty", []string{`{"a":[1],"n":1}`, `{}`, `{"n":2}`, `{"a":[2]}`}, `{"a":[1,2],"n":1}` + "\n", ""},
+		{"later page is a list, not an object", []string{`{"a":[1]}`, `[2]`}, "", "is a JSON list, not an object like the first page"},
 		{"later page is not a list", []string{`[1]`, `{"a":[2]}`}, "", "does not hold a JSON list"},
 		{"trailing garbage", []string{`{"a":[1]} x`}, "", "is not"},
+		{"brackets, commas and quotes in strings", []string{`[ "a,]}" , {"b":"\\\"],"} ]`, ` [ ] `, `[[1,2],{"c":[3,{}]}]`}, `["a,]}",{"b":"\\\"],"},[1,2],{"c":[3,{}]}]` + "\n", ""},
+		{"keys as sent, an escaped one matched", []string{"{ \"n\\u0061me\" : [1] , \"x\" : \"[\" }", `{"name":[2]}`, `{"na\u006de":[3]}`}, `{"n\u0061me":[1,2,3],"x":"["}` + "\n", ""},
+		{"a later null list is empty", []string{`{"a":[1]}`, `{"a":null}`}, `{"a":[1]}` + "\n", ""},
+		{"later page is not valid", []string{`[1]`, `[2`}, "", "is not valid JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.want != "" {
+				// The merged document counts as one page: as many items.
+				var merged any
+				if err := json.Unmarshal([]byte(tt.want), &merged); err != nil {
+					t.Fatalf("want is not JSON: %v", err)
+				}
+				want := -1
+				switch v := merged.(type) {
+				case []any:
+					want = len(v)
+				case map[string]any:
+					for _, x := range v {
+						if l, ok := x.([]any); ok {
+							want = len(l)
+						}
+					}
+				}
+				if got := countItems([]byte(tt.want)); got != want {
+					t.Errorf("countItems(%s) = %d, want %d", tt.want, got, want)
+				}
+			}
 			m, err := newMerger([]byte(tt.pages[0]))
 			for _, p := range tt.pages[1:] {
 				if err != nil {
@@ -293,4 +322,173 @@ func TestAllRefusesPagesFromAnotherHost(t *testing.T) {
 			t.Errorf("All(%s) = %q, %v; want ErrPages saying %q", path, body, err, want)
 		}
 	}
+}
+
+// TestAllAllocatesInProportionToItsPages runs All against pages of many
+// tiny items ("0,": two bytes each), as one page alone, as two pages, and as
+// an object page whose list sits among many other members. All decoded
+// every item into a json.RawMessage of its own (a slice header and an
+// allocation each), and the first page's members likewise, to count and
+// merge them: some 30 bytes of memory for every two bytes of page, so that
+// a 20 MiB page took more than a gigabyte, and pages within MaxBytes (256
+// MiB) could take many gigabytes, and seconds of CPU each. The bytes All
+// allocates must stay within a small multiple of the bytes it reads.
+func TestAllAllocatesInProportionToItsPages(t *testing.T) {
+	const items = 1 << 19
+	list := []byte("[" + strings.Repeat("0,", items) + "0]")
+	members := []byte("{" + strings.Repeat(`"a":0,`, items) + `"items":[1]}`)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/lone", func(w http.ResponseWriter, r *http.Request) { w.Write(list) })
+	mux.HandleFunc("/two", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "" {
+			w.Header().Set("Link", `</two?page=2>; rel="next"`)
+		}
+		w.Write(list)
+	})
+	mux.HandleFunc("/members", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "" {
+			w.Header().Set("Link", `</members?page=2>; rel="next"`)
+		}
+		w.Write(members)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	for _, tt := range []struct {
+		path  string
+		read  int
+		items int
+	}{
+		{"/lone", len(list), -1},
+		{"/two", 2 * len(list), 2 * (items + 1)},
+		{"/members", 2 * len(members), 2},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+tt.path, nil)
+		c := &Client{}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		doc, err := c.All(req, nil)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatalf("All(%s): %v", tt.path, err)
+		}
+		if doc.Items != tt.items {
+			t.Errorf("All(%s) gathered %d items, want %d", tt.path, doc.Items, tt.items)
+		}
+		if tt.path == "/lone" && doc.Gathered != items+1 {
+			t.Errorf("All(%s) counted %d items, want %d", tt.path, doc.Gathered, items+1)
+		}
+		allocated := after.TotalAlloc - before.TotalAlloc
+		if limit := uint64(10 * tt.read); allocated > limit {
+			t.Errorf("All(%s) allocated %d bytes to read %d bytes of pages (%.1f times as many); want at most %d",
+				tt.path, allocated, tt.read, float64(allocated)/float64(tt.read), limit)
+		}
+	}
+}
+
+// TestAllResolvesNextLinksAgainstThePageRead: a relative next link is
+// resolved against the URL of the page it came with, after any redirect
+// on the API's host (RFC 8288 §3.2: the link's context is the resource
+// that answered), as curl and browsers resolve it: /v2/contacts redirected
+// to /v2/contacts/, whose <page2> is /v2/contacts/page2. It was resolved
+// against the URL asked for, /v2/page2, a page of something else or none.
+func TestAllResolvesNextLinksAgainstThePageRead(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v2/contacts", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/v2/contacts/", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("/v2/contacts/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", `<page2>; rel="next"`)
+		w.Write([]byte(`[1]`))
+	})
+	mux.HandleFunc("/v2/contacts/page2", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`[2]`)) })
+	mux.HandleFunc("/v2/page2", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`["not a contact"]`)) })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v2/contacts", nil)
+	doc, err := (&Client{}).All(req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(doc.Body) != "[1,2]\n" {
+		t.Errorf("All = %q, want the pages at /v2/contacts/ and /v2/contacts/page2, [1,2]", doc.Body)
+	}
+}
+
+// FuzzMerger: whatever two pages hold, the merger agrees with
+// encoding/json: pages it merges are JSON whose list holds every item of
+// both, in order, and it counts them as encoding/json does.
+func FuzzMerger(f *testing.F) {
+	for _, seed := range [][2]string{
+		{`[1, "a,]}" ,{"b":"\\\"]"}]`, `[ [1,[2]] , null, -1.5e+3, true ]`},
+		{`{"x":{"y":[1]},"items":[{"a":"\u005d"}],"z":"["}`, `{"items":[2,"\"",[]]}`},
+		{`{"a\"b":[1]}`, `{"a\"b":[]}`},
+		{`[]`, `[ ]`},
+		{`{"a":[1],"a":[2]}`, `[]`},
+		{`{"a":[1],"a":1}`, `{"a":[2]}`},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, first, second string) {
+		items := func(page string) ([]any, bool) {
+			var v any
+			if json.Unmarshal([]byte(page), &v) != nil {
+				return nil, false
+			}
+			switch v := v.(type) {
+			case []any:
+				return v, true
+			case map[string]any:
+				var list []any
+				n := 0
+				for _, m := range v {
+					if l, ok := m.([]any); ok {
+						list = l
+						n++
+					}
+				}
+				return list, n == 1
+			}
+			return nil, false
+		}
+		for _, page := range []string{first, second} {
+			// Of a key given twice, encoding/json keeps the last value;
+			// the merger, every member as sent.
+			seen := map[string]bool{}
+			twice := false
+			if json.Valid([]byte(page)) {
+				eachMember([]byte(page), func(key, _ []byte) {
+					twice = twice || seen[memberName(key)]
+					seen[memberName(key)] = true
+				})
+			}
+			if twice {
+				return
+			}
+		}
+		want1, ok1 := items(first)
+		if got := countItems([]byte(first)); ok1 && got != len(want1) {
+			t.Fatalf("countItems(%q) = %d, want %d", first, got, len(want1))
+		}
+		m, err := newMerger([]byte(first))
+		if err != nil {
+			return
+		}
+		if err := m.add([]byte(second)); err != nil {
+			return
+		}
+		doc := m.document()
+		got, ok := items(string(doc))
+		if !ok {
+			t.Fatalf("merging %q and %q gave %q, not a page of one list", first, second, doc)
+		}
+		want2, _ := items(second)
+		want := append(append([]any{}, want1...), want2...)
+		if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Fatalf("merging %q and %q gave %q: items %v, want %v", first, second, doc, got, want)
+		}
+		if m.count != len(want) {
+			t.Fatalf("merging %q and %q counted %d items, want %d", first, second, m.count, len(want))
+		}
+	})
 }

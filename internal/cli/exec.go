@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 type execOptions struct {
@@ -155,14 +156,16 @@ func inherited(tokenVar string) []string {
 	})
 }
 
-// notRunnable is the one line (after "freshtoken: ") saying why the command name could not be run.
+// notRunnable is the one line (after "freshtoken: ") saying why the
+// command name could not be run, without the control characters the name
+// may hold.
 func notRunnable(name string, err error) string {
 	if errors.Is(err, exec.ErrNotFound) {
-		return fmt.Sprintf("%s: no such command in any folder of $PATH; check its name, or give its path (such as ./%s)", name, name)
+		return redact.OneLine(fmt.Sprintf("%s: no such command in any folder of $PATH; check its name, or give its path (such as ./%s)", name, name), 1000)
 	}
 	var ee *exec.Error
 	if errors.As(err, &ee) {
 		err = ee.Err
 	}
-	return fmt.Sprintf("%s: %v", name, err)
+	return redact.OneLine(fmt.Sprintf("%s: %v", name, err), 1000)
 }

@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // commandTakesOver: exec's command takes freshtoken's place (see handOver).
@@ -54,14 +56,18 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		if strings.HasSuffix(interp, "\r") {
 			msg += `; the file has Windows line ends (\r\n): convert them, with dos2unix for one`
 		}
-		f.lastWord(f.IO.ErrOut, msg, 127)
+		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
 		return &exitStatus{127}
 	}
 	code := 126                         // found but cannot run
 	if errors.Is(err, syscall.ENOENT) { // not found, as env and a shell say
 		code = 127
 	}
-	f.lastWord(f.IO.ErrOut, fmt.Sprintf("%s: %v", child.Args[0], err), code)
+	msg := err.Error()
+	if fi, serr := os.Stat(child.Path); errors.Is(err, syscall.EACCES) && serr == nil && fi.IsDir() {
+		msg = "is a folder, not a command" // not a matter of permissions, as EACCES says
+	}
+	f.lastWord(f.IO.ErrOut, redact.OneLine(fmt.Sprintf("%s: %s", child.Args[0], msg), 1000), code)
 	return &exitStatus{code}
 }
 

@@ -5,7 +5,9 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -25,5 +27,36 @@ func TestExecCountsTheLogLinesDropped(t *testing.T) {
 	runCommand(f, &exec.Cmd{Args: []string{"no-such-command"}, Err: errors.New("not found")})
 	if !strings.Contains(errOut.String(), "2 log lines were dropped") {
 		t.Fatalf("stderr: %q; want the count of the lines dropped", errOut.String())
+	}
+}
+
+// TestExecCannotRunSaysSoWithoutControls: the line saying why exec's
+// command could not be run shows the command's name, and the interpreter
+// its #! line names, without their control characters (a script's first
+// line is whoever wrote it's): the terminal acted on them, setting its
+// title (or clipboard) or writing over the line. One line, as every last word.
+func TestExecCannotRunSaysSoWithoutControls(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "script")
+	if err := os.WriteFile(script, []byte("#!/no/such\x1b]0;title\a\u202e\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(dir, "folder\x1b[31m")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"no-such\x1b]52;c;ZXZpbA==\a\u202e", filepath.Join(dir, "no-such\x1b[2J\r"), script, folder} {
+		var errOut bytes.Buffer
+		f := &Factory{IO: &IOStreams{ErrOut: &errOut}}
+		if err := f.setupLogging(); err != nil {
+			t.Fatal(err)
+		}
+		err := runCommand(f, exec.Command(name))
+		if code := ExitCode(err); code != 126 && code != 127 {
+			t.Errorf("exec %q: exit %d, want 126 or 127", name, code)
+		}
+		if s := errOut.String(); strings.ContainsAny(s, "\x1b\a\r\u202e") || strings.Count(s, "\n") != 1 {
+			t.Errorf("exec %q: stderr %q; want one line without control characters", name, s)
+		}
 	}
 }

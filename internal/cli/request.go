@@ -67,8 +67,8 @@ token goes only to api_url's host.
 A body from -d @FILE or -d @- may hold up to 256 MiB.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
-terminal (NO_COLOR turns the colours off; a body over 16 MiB is not
-indented), and on a terminal the control characters of any answer (-i's
+terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one
+that indented would come to over 64 MiB, is not indented), and on a terminal the control characters of any answer (-i's
 status line and headers too) are shown, as less shows them (^[, ^M,
 <U+202E>), never acted on; it is passed through byte for byte when stdout
 is a pipe or a file. An HTTP error status exits 4, with the body still on
@@ -345,8 +345,24 @@ func apiHTTPClient(env *config.Env, src *freshtoken.Source) (*http.Client, error
 		return nil, err
 	}
 	base.ResponseHeaderTimeout = env.Timeout
-	return &http.Client{Transport: &freshtoken.Transport{Source: src, Base: httpx.ExplainTLS(base), IdleTimeout: env.Timeout}}, nil
+	return &http.Client{
+		Transport: &freshtoken.Transport{Source: src, Base: httpx.ExplainTLS(base), IdleTimeout: env.Timeout},
+		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+			if len(via) >= maxRedirects {
+				return errRedirectLoop
+			}
+			return nil
+		},
+	}, nil
 }
+
+// maxRedirects is how many redirects in a row an API request follows, as
+// net/http's default.
+const maxRedirects = 10
+
+// errRedirectLoop is an API request that met maxRedirects: the API was
+// reached, and answered each time with another redirect.
+var errRedirectLoop = fmt.Errorf("redirected %d times", maxRedirects)
 
 // newAPIRequest builds the request with freshtoken's default headers, then
 // the -H headers: the first -H of a name replaces its default, and repeats
@@ -405,6 +421,12 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.Is(err, apiclient.ErrPages):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("%v; the API's pages could not be gathered into one document, so nothing was printed: read its pages one at a time without --all", err)}
+	case errors.Is(err, errRedirectLoop):
+		msg := fmt.Sprintf("the API at %s redirected the request %d times in a row, and freshtoken follows no more (a redirect loop?)", target, maxRedirects)
+		if errors.As(err, &ue) && !safeOp(ue.Op) {
+			msg += "; the request was made, and sending it again makes it again"
+		}
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: msg + "; the API is at fault: tell its owner"}
 	case errors.As(err, &ue) && failure.Unreadable(ue.Err):
 		// The API was reached; its answer cannot be read.
 		return &failure.UnreadableAnswerError{Env: env.Name, API: target, Changes: !safeOp(ue.Op), Err: ue.Err}
@@ -511,6 +533,8 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 		return nil, nil
 	case !strings.HasPrefix(data, "@"):
 		return []byte(data), nil
+	case data == "@":
+		return nil, usageErrorf("-d @ names no file; write -d @FILE for the file that holds the body, or -d @- to read it from stdin")
 	}
 	r := stdin
 	if data != "@-" {
@@ -530,10 +554,10 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	switch {
-	case err != nil && data != "@-":
-		return nil, usageErrorf("-d %s: %v", data, err)
-	case err != nil:
+	case errors.Is(err, errHungUp): // the terminal closed: told as its SIGHUP
 		return nil, err
+	case err != nil:
+		return nil, usageErrorf("-d %s: %v", data, err)
 	case int64(len(b)) > limit:
 		return nil, usageErrorf("-d %s: more than %s, the largest body freshtoken sends (it holds the body in memory, to send it again after a 401 or a 429); send a larger one with curl and `freshtoken token`", data, sizeInWords(limit))
 	}

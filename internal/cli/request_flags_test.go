@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"errors"
+	"os"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"testing/iotest"
 
 	"github.com/spf13/cobra"
 )
@@ -209,6 +213,35 @@ func TestRequestBodyFileMissing(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("-d @contact.json: %q does not say %q", err, want)
 		}
+	}
+}
+
+// TestRequestBodyFileUnnamed: -d @ with no name after it says so; it said
+// "-d @:  does not exist in /home/me", a file of no name not found.
+func TestRequestBodyFileUnnamed(t *testing.T) {
+	_, err := readData("@", strings.NewReader(""), 1<<10)
+	if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "-d @ names no file") || strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("-d @: %v (exit %d); want one usage line saying it names no file", err, ExitCode(err))
+	}
+}
+
+// TestRequestBodyStdinUnreadable: -d @- whose stdin cannot be read (a
+// folder given as < DIR) says so of -d @-, exit 2, as -d @DIR does; it
+// said "read /dev/stdin: is a directory", exit 1, a bug's. A terminal that
+// closed mid-read is still told as the hang-up it is.
+func TestRequestBodyStdinUnreadable(t *testing.T) {
+	dir, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	_, err = readData("@-", dir, 1<<10)
+	if err == nil || ExitCode(err) != ExitUsage || !strings.HasPrefix(err.Error(), "-d @-: ") || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("-d @- < DIR: %v (exit %d); want a usage line about -d @- saying it is a directory", err, ExitCode(err))
+	}
+	_, err = readData("@-", iotest.ErrReader(hungUp(syscall.EIO)), 1<<10)
+	if !errors.Is(err, errHungUp) {
+		t.Errorf("-d @- at a terminal that closed: %v; want errHungUp", err)
 	}
 }
 

@@ -81,7 +81,8 @@ func (b *apiBody) Read(p []byte) (int, error) {
 }
 
 // writeBody copies body to stdout: byte for byte unless stdout is a
-// terminal. To a terminal, JSON of at most maxPretty bytes is indented,
+// terminal. To a terminal, JSON of at most maxPretty bytes is indented
+// (unless indented it would come to more than maxIndented),
 // coloured unless colours are off, and ended with a newline; and whatever
 // the body, the control characters the API wrote in it are shown, not
 // acted on (see termSafe), and a last line left unfinished is ended.
@@ -104,6 +105,9 @@ func writeBody(f *Factory, contentType string, body io.Reader) error {
 			return err
 		}
 		return copySafe(safe, body)
+	}
+	if indentedOver(data, maxIndented) {
+		return copySafe(safe, bytes.NewReader(data))
 	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, bytes.TrimSpace(data), "", "  ") != nil {
@@ -142,6 +146,45 @@ func copySafe(safe *termSafe, body io.Reader) error {
 // maxPretty is the largest JSON body indented for a terminal; a larger
 // one is passed through as it comes, rather than read whole into memory.
 const maxPretty = 16 << 20
+
+// maxIndented is the most a JSON body may come to once indented for a
+// terminal; one that would come to more is shown as it came. Each line of
+// the indented form begins with two spaces for every level it is nested
+// in: a body of a few kilobytes nested thousands deep came to hundreds of
+// megabytes, held in memory several times over on its way to the screen.
+const maxIndented = 64 << 20
+
+// indentedOver reports whether data, indented by json.Indent with two
+// spaces, would come to more than limit bytes: each bracket, brace and
+// comma outside a string may begin a new line, indented as deep as it
+// is nested, and each colon gains a space.
+func indentedOver(data []byte, limit int64) bool {
+	size, depth := int64(len(data)), int64(0)
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+		case '[', '{':
+			depth++
+			size += 1 + 2*depth
+		case ']', '}':
+			size += 1 + 2*depth
+			depth--
+		case ',':
+			size += 1 + 2*depth
+		case ':':
+			size++
+		}
+		if size > limit {
+			return true
+		}
+	}
+	return false
+}
 
 func isJSON(contentType string) bool {
 	ct := strings.ToLower(contentType)

@@ -47,6 +47,33 @@ func TestWriteBodyPassesALargeJSONBodyThrough(t *testing.T) {
 	}
 }
 
+// TestWriteBodyDoesNotIndentWhatIndentingWouldSwell: a small JSON body
+// nested deep (30 KB: 5,000 brackets around 10,000 numbers) is shown as it
+// came, not indented: indented, each of its lines began with up to 10,000
+// spaces, and the 30 KB became 150 MB on the terminal and near a gigabyte
+// of memory, so that a 16 MiB answer (under maxPretty) could take
+// freshtoken's memory a thousandfold. A body that indents to a modest size
+// is still indented.
+func TestWriteBodyDoesNotIndentWhatIndentingWouldSwell(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	deep := []byte(strings.Repeat("[", 5000) + strings.Repeat("1,", 10000) + "1" + strings.Repeat("]", 5000))
+	var out bytes.Buffer
+	f := &Factory{IO: &IOStreams{Out: &out, OutTTY: true}}
+	if err := writeBody(f, "application/json", bytes.NewReader(deep)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), append(deep, '\n')) {
+		t.Fatalf("a %d-byte JSON body nested %d deep reached the terminal as %d bytes; want it as it came", len(deep), 5000, out.Len())
+	}
+	out.Reset()
+	if err := writeBody(f, "application/json", strings.NewReader(`[[1,{"a":[2]}]]`)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "[\n  [\n    1,\n    {\n      \"a\": [\n        2\n      ]\n    }\n  ]\n]\n"; out.String() != want {
+		t.Errorf("a small body nested a little was shown as %q, want %q", out.String(), want)
+	}
+}
+
 // TestTermSafeAcrossWrites: a character, or a CR LF, that a write cuts in
 // two is shown as whole (a body comes in pieces of any size); a lone CR,
 // or a character cut short, at the very end is shown as what it is, and

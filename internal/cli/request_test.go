@@ -521,3 +521,32 @@ func wantUnreadable(t *testing.T, path string, answer http.HandlerFunc, answered
 		}
 	}
 }
+
+// TestRequestToAnAPIThatRedirectsForEver: an API whose redirects lead on
+// and on was reached, and answered each time with another redirect; after
+// ten, the command says so in one line, exit 5. It said the API "could not
+// be reached" and to check the connection and api_url.
+func TestRequestToAnAPIThatRedirectsForEver(t *testing.T) {
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/loop" {
+				http.Redirect(w, r, "/v2/loop?n="+r.URL.Query().Get("n")+"x", http.StatusFound)
+				return
+			}
+			provider.ServeHTTP(w, r)
+		})
+	})
+	e.login(t)
+	for _, args := range [][]string{{"get", "/v2/loop"}, {"get", "/v2/loop", "--all"}, {"post", "/v2/loop", "-d", "{}"}} {
+		ios, stdout, stderr := testStreams(false, false)
+		code := e.run(ios, args...)
+		msg := stderr.String()
+		if code != 5 || strings.Contains(msg, "could not be reached") || !strings.HasPrefix(msg, "freshtoken: dev: the API at "+e.api+"v2/loop") ||
+			!strings.Contains(msg, "redirected the request 10 times") || strings.Count(msg, "\n") != 1 {
+			t.Errorf("%s: exit %d, stderr %q; want 5 and one line saying the API redirected the request 10 times", args, code, msg)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("%s: stdout = %q, want nothing", args, stdout)
+		}
+	}
+}
