@@ -242,7 +242,7 @@ func nextLink(resp *http.Response) (*url.URL, error) {
 
 // countItems counts a lone page's items: the elements of a top-level
 // array, or of an object's one array member; -1 when it has no such list.
-// Nothing of the page is copied, nor any item decoded.
+// No item is decoded.
 func countItems(body []byte) int {
 	if !json.Valid(body) {
 		return -1
@@ -295,14 +295,17 @@ func newMerger(first []byte) (*merger, error) {
 		arrays []string
 		lists  int
 	)
-	eachMember(first, func(key, value []byte) {
+	err := eachMember(first, func(key, value []byte) {
 		if isArray(value) {
 			if lists++; lists <= maxNamed {
 				arrays = append(arrays, memberName(key))
 			}
 		}
 	})
-	if lists != 1 {
+	switch {
+	case err != nil:
+		return nil, err
+	case lists != 1:
 		return nil, fmt.Errorf("is an object with %d list members %q; only a page with exactly one list can be merged", lists, arrays)
 	}
 	m.first, m.key = first, arrays[0]
@@ -326,7 +329,7 @@ func (m *merger) add(page []byte) error {
 			others []string
 			named  int
 		)
-		eachMember(page, func(key, value []byte) {
+		err := eachMember(page, func(key, value []byte) {
 			switch {
 			case isMember(key, m.key):
 				list = value
@@ -337,6 +340,8 @@ func (m *merger) add(page []byte) error {
 			}
 		})
 		switch {
+		case err != nil:
+			return err
 		case list == nil && len(others) > 0:
 			return fmt.Errorf("has no %q list like the first page, but %q", m.key, others)
 		case list == nil:
@@ -393,7 +398,7 @@ func (m *merger) document() []byte {
 	} else {
 		b.WriteByte('{')
 		i := 0
-		eachMember(m.first, func(key, value []byte) {
+		eachMember(m.first, func(key, value []byte) { // read whole by newMerger
 			if i > 0 {
 				b.WriteByte(',')
 			}
@@ -423,25 +428,35 @@ func checkObject(data []byte) error {
 	return nil
 }
 
+// maxMembers is the most members a page that is an object may have: its
+// items are in one list member, beside a few of what they are (a count,
+// links); an object of more is no page of a list, and reading its members
+// one by one would take hundreds of bytes of memory for each.
+const maxMembers = 1000
+
 // eachMember calls fn with each member of data, a valid JSON object, in
-// order: its key as sent (quoted) and its value, neither copied.
+// order: its key as sent (quoted) and its value, both slices of data, read
+// by encoding/json's Decoder without decoding the values. An object of
+// more than maxMembers members is refused.
 func eachMember(data []byte, fn func(key, value []byte)) error {
-	i := skipSpace(data, 0)
-	if i == len(data) || data[i] != '{' {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return fmt.Errorf("is not a JSON object or list")
 	}
-	i = skipSpace(data, i+1)
-	for i < len(data) && data[i] == '"' {
-		end := stringEnd(data, i)
-		key := data[i:end]
-		i = skipSpace(data, end)
-		i = skipSpace(data, i+1) // past the colon
-		end = valueEnd(data, i)
-		fn(key, data[i:end])
-		i = skipSpace(data, end)
-		if i < len(data) && data[i] == ',' {
-			i = skipSpace(data, i+1)
+	for n := 0; dec.More(); n++ {
+		if n == maxMembers {
+			return fmt.Errorf("is an object of more than %d members, not a page of a list, whose items would be in one member", maxMembers)
 		}
+		from := dec.InputOffset()
+		if _, err := dec.Token(); err != nil {
+			return fmt.Errorf("is not valid JSON: %v", err)
+		}
+		key, at := data[from:dec.InputOffset()], dec.InputOffset()
+		if err := dec.Decode(&skipValue{}); err != nil {
+			return fmt.Errorf("is not valid JSON: %v", err)
+		}
+		// The key without the comma before it, the value without its colon.
+		fn(bytes.TrimLeft(key, " \t\r\n,"), bytes.TrimLeft(data[at:dec.InputOffset()], " \t\r\n:"))
 	}
 	return nil
 }
@@ -464,80 +479,22 @@ func isMember(key []byte, name string) bool {
 	return memberName(key) == name
 }
 
-// countElements counts the elements of list, a valid JSON array.
+// countElements counts the elements of list, a valid JSON array, decoding
+// none of them: a slice of values that take no memory grows without
+// allocating.
 func countElements(list []byte) int {
-	i := skipSpace(list, 0) + 1 // past the [
-	if i = skipSpace(list, i); i >= len(list) || list[i] == ']' {
+	var items []skipValue
+	if err := json.Unmarshal(list, &items); err != nil {
 		return 0
 	}
-	n := 1
-	for depth := 0; i < len(list); i++ {
-		switch list[i] {
-		case '"':
-			i = stringEnd(list, i) - 1
-		case '[', '{':
-			depth++
-		case ']', '}':
-			if depth--; depth < 0 {
-				return n
-			}
-		case ',':
-			if depth == 0 {
-				n++
-			}
-		}
-	}
-	return n
+	return len(items)
 }
 
-// skipSpace is the index of the first byte from i on that is not JSON
-// white space.
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
-		i++
-	}
-	return i
-}
+// skipValue is a JSON value read and let go: decoding into it checks the
+// value and copies nothing of it.
+type skipValue struct{}
 
-// stringEnd is the index just past the JSON string that starts at i.
-func stringEnd(data []byte, i int) int {
-	for i++; i < len(data); i++ {
-		switch data[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(data)
-}
-
-// valueEnd is the index just past the valid JSON value that starts at i.
-func valueEnd(data []byte, i int) int {
-	switch data[i] {
-	case '"':
-		return stringEnd(data, i)
-	case '[', '{':
-		depth := 0
-		for ; i < len(data); i++ {
-			switch data[i] {
-			case '"':
-				i = stringEnd(data, i) - 1
-			case '[', '{':
-				depth++
-			case ']', '}':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return len(data)
-	}
-	for i < len(data) && bytes.IndexByte([]byte(",]} \t\r\n"), data[i]) < 0 {
-		i++
-	}
-	return i
-}
+func (*skipValue) UnmarshalJSON([]byte) error { return nil }
 
 func isArray(data []byte) bool {
 	t := bytes.TrimLeft(data, " \t\r\n")
