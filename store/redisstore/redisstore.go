@@ -871,6 +871,12 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	if code == "ERR" && strings.Contains(answer.Error(), "can't run this command") {
 		code = "NOPERM" // a command in a script that the user may not run (Redis 7.0)
 	}
+	if code == "ERR" && strings.Contains(answer.Error(), "DB index is out of range") {
+		// The SELECT go-redis sends on each new connection: a database
+		// past the server's `databases` setting, which no retry brings.
+		db := s.client.Options().DB
+		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s has no database %d (it answered %q): its databases are numbered from 0 to one less than its `databases` setting (16 unless set in redis.conf); name one of those in [store] url (redis://host:6379/0), or raise `databases`", what, s.where, db, answer.Error())}
+	}
 	switch code {
 	case "CROSSSLOT", "MOVED", "ASK":
 		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s is a Redis Cluster (it answered %q), which cannot keep freshtoken's tokens: a record, its renewal lock and its in-flight mark are keys in different hash slots, which freshtoken reads and writes together in one step; name a standalone Redis (a primary, with replicas if you like) in its URL", what, s.where, answer.Error())}
