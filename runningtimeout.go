@@ -23,7 +23,12 @@ func withRunningTimeout(parent context.Context, d time.Duration) (context.Contex
 	c := &runningCtx{Context: parent, done: make(chan struct{})}
 	stop := make(chan struct{})
 	var once sync.Once
-	cancel := func() { once.Do(func() { close(stop) }) }
+	cancel := func() {
+		once.Do(func() {
+			c.end(context.Canceled)
+			close(stop)
+		})
+	}
 	step := min(time.Second, max(d/10, time.Millisecond))
 	go func() {
 		tick := time.NewTicker(step)
@@ -32,7 +37,6 @@ func withRunningTimeout(parent context.Context, d time.Duration) (context.Contex
 		for {
 			select {
 			case <-stop:
-				c.end(context.Canceled)
 				return
 			case <-parent.Done():
 				c.end(parent.Err())
