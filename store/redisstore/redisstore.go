@@ -28,6 +28,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -256,6 +257,18 @@ func parseURL(rawURL string) (*redis.Options, *url.URL, error) {
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s is not a Redis URL (%v); write redis://[user:password@]host:6379/0", store.RedactURL(rawURL), err)
+	}
+	// go-redis selects a database only above 0: /-1 was database 0, with
+	// any other's tokens, under an ID of its own.
+	if opts.DB < 0 {
+		return nil, nil, fmt.Errorf("%s names database %d; Redis numbers its databases from 0 (/0, /1, …); write one of those", store.RedactURL(rawURL), opts.DB)
+	}
+	if opts.Network == "tcp" {
+		if _, port, err := net.SplitHostPort(opts.Addr); err == nil {
+			if n, err := strconv.Atoi(port); err == nil && (n < 1 || n > 65535) {
+				return nil, nil, fmt.Errorf("%s names port %s, which no server has (ports run from 1 to 65535); Redis's own is 6379", store.RedactURL(rawURL), port)
+			}
+		}
 	}
 	// go-redis drops a fragment: redis://host/0#prod and #staging were one
 	// database, where each configuration's log-in replaced the other's.
