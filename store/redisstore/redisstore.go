@@ -850,6 +850,27 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	return held, nil
 }
 
+// HoldsLockAt reports whether env's renewal lock, which s holds, is the one
+// other (another Store) finds at its Redis: then the two are one database,
+// reached by two URLs that ID cannot tell apart (localhost and 127.0.0.1,
+// a host's name and its address), and taking other's lock too would wait
+// for ever on s's. It reads other's lock, writing nothing; false when s
+// does not hold the lock, or other cannot be read.
+func (s *Store) HoldsLockAt(ctx context.Context, env string, other store.Store) bool {
+	o, ok := other.(*Store)
+	if !ok {
+		return false
+	}
+	s.mu.Lock()
+	holder, held := s.holders[env]
+	s.mu.Unlock()
+	if !held {
+		return false
+	}
+	v, err := o.client.Get(ctx, lockKey(env)).Result()
+	return err == nil && v == holder
+}
+
 // release lets go of env's lock, and clears its in-flight mark, if holder
 // still holds them: a renewal that ends without an answer to save (an
 // error, none, one given up) leaves no mark to hold others back.
