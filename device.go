@@ -321,10 +321,15 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) error {
 	s := d.src
 	defer s.sending(Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout})()
-	rctx, cancel := context.WithTimeout(work, s.set.Timeout)
+	// The time this process ran (see withRunningTimeout), not the
+	// client's Timeout, whose timer a stop outlasts: the answer spends the
+	// device code.
+	rctx, cancel := withRunningTimeout(work, s.set.Timeout)
 	defer cancel()
+	client := *s.http
+	client.Timeout = 0
 	sentAt := s.now()
-	tok, err := req.Token(context.WithValue(rctx, oauth2.HTTPClient, s.http))
+	tok, err := req.Token(context.WithValue(rctx, oauth2.HTTPClient, &client))
 	if err != nil {
 		return err
 	}

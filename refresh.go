@@ -347,11 +347,13 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	defer s.sending(s.inFlight(false))()
 	answered := s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", s.set.TokenURL, "timeout", s.set.Timeout)
 	defer answered()
-	rctx, cancel := context.WithTimeout(work, s.set.Timeout)
+	// The time this process ran (see withRunningTimeout), not the
+	// client's Timeout, whose timer a stop outlasts.
+	rctx, cancel := withRunningTimeout(work, s.set.Timeout)
 	defer cancel()
 	ans := &answerCopy{base: s.http.Transport}
 	client := *s.http
-	client.Transport = ans
+	client.Transport, client.Timeout = ans, 0
 	tok, err := req.send(context.WithValue(rctx, oauth2.HTTPClient, &client), r)
 	// The answer is in: a wait from here on is the store's (see save),
 	// not the token endpoint's.

@@ -264,6 +264,14 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"store url with a fragment", "[store]\nurl = \"file:///srv/tokens#prod\"\n", ":2: store.url: \"file:///srv/tokens\" has a fragment (a # and what follows it), which names no folder: the tokens would go to /srv/tokens; write a # in a folder's name as %23"},
 		{"store url with a query", "[store]\nurl = \"file:///srv/tokens?env=prod\"\n", ":2: store.url: \"file:///srv/tokens\" has a query (a ? and what follows it), which names no folder: the tokens would go to /srv/tokens; write a ? in a folder's name as %3F"},
 		{"redis store url with a fragment", "[store]\nurl = \"redis://127.0.0.1:6379/0#prod\"\n", ":2: store.url: redis://127.0.0.1:6379/0 has a fragment (a # and what follows it), which Redis knows nothing of: the tokens would go to database 0 with any other's; write the URL without it, naming another database (/1) to keep them apart"},
+		// go-redis selects a database only above 0: /-1 was database 0,
+		// with any other's tokens, under another store's ID (a migration
+		// there from /0 waited for ever on its own lock); a port past
+		// 65535 was Redis that could not be reached (exit 5).
+		{"redis store url with a negative database", "[store]\nurl = \"redis://:hunter2@127.0.0.1:6379/-1\"\n", ":2: store.url: redis://127.0.0.1:6379/-1 names database -1; Redis numbers its databases from 0 (/0, /1, …); write one of those"},
+		{"redis store url with a negative ?db=", "[store]\nurl = \"redis://:hunter2@127.0.0.1:6379/0?db=-3\"\n", ":2: store.url: redis://127.0.0.1:6379/0 names database -3; Redis numbers its databases from 0 (/0, /1, …); write one of those"},
+		{"redis store url with a port past 65535", "[store]\nurl = \"redis://:hunter2@127.0.0.1:99999/0\"\n", ":2: store.url: redis://127.0.0.1:99999/0 names port 99999, which no server has (ports run from 1 to 65535); Redis's own is 6379"},
+		{"redis store url with port 0", "[store]\nurl = \"rediss://:hunter2@127.0.0.1:0/0\"\n", ":2: store.url: rediss://127.0.0.1:0/0 names port 0, which no server has (ports run from 1 to 65535); Redis's own is 6379"},
 		// A secret that is a name by its letters (hex, mixed case and
 		// digits) was taken for a variable's, and every error and status
 		// printed it ("$f1a9c0… is not set here").

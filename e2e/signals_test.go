@@ -1228,3 +1228,53 @@ func TestProxyStoppingSaysWhatItWaitsFor(t *testing.T) {
 	run.cmd.Process.Signal(syscall.SIGINT)
 	run.waitExit(t, 130)
 }
+
+// TestStoppedPastTheTimeoutKeepsTheAnswer: a renewal stopped (SIGSTOP; a
+// frozen container, `docker pause`, a debugger) while the provider
+// answers, and continued once its timeout has passed, takes the answer
+// that came meanwhile: it was whole, in the socket, when the process ran
+// again, yet the timeout's timer, due long since, fired first as often as
+// not, the answer was dropped, and the renewal was tried again with the
+// refresh token that answer had rotated out, which ended the grant. The
+// timeout counts the time the process ran, not the time it was stopped.
+// Each store is tried, a few times: the timer won about two times in three.
+func TestStoppedPastTheTimeoutKeepsTheAnswer(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("telling a stopped process needs /proc")
+	}
+	for _, where := range []string{"file", "redis"} {
+		t.Run(where, func(t *testing.T) {
+			storeURL := ""
+			if where == "redis" {
+				storeURL = redistest.Start(t).URL
+			}
+			const timeout = time.Second
+			g := newGate(t, "refresh_token")
+			// A rotated-out refresh token sent again ends the grant.
+			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, storeURL, fmt.Sprintf("timeout = %q", timeout.String()))
+			w.login()
+			for i := 1; i <= 4; i++ {
+				g.armed.Store(true)
+				run := w.watch("token", "--force")
+				g.wait(t)
+				run.cmd.Process.Signal(syscall.SIGSTOP)
+				testenv.WaitFor(t, "freshtoken to stop", func() bool { return processState(t, run.cmd.Process.Pid) == "T" })
+				stopped := time.Now()
+				close(g.release) // the answer goes out, rotating the refresh token
+				g.release = make(chan struct{})
+				testenv.WaitFor(t, "the provider to answer", func() bool { return w.provider.Stats().Refreshes == i })
+				// What is tested is the timeout passing while the process
+				// is stopped: nothing of it runs meanwhile.
+				time.Sleep(2*timeout - time.Since(stopped))
+				run.cmd.Process.Signal(syscall.SIGCONT)
+				stderr := run.waitExit(t, 0)
+				if st := w.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 || st.Refreshes != i {
+					t.Fatalf("try %d: provider saw %+v; want %d refreshes and no reuse (stderr: %s)", i, st, i, stderr)
+				}
+				if tok := strings.TrimSpace(run.output(t)); tok != strings.TrimSpace(w.mustRun("token").stdout) {
+					t.Fatalf("try %d: printed %q, which is not the token stored", i, tok)
+				}
+			}
+		})
+	}
+}

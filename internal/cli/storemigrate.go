@@ -187,6 +187,10 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		// for the lock then finds the tokens gone from the old store and
 		// the configuration saying where they are.
 		defer release()
+		if errors.Is(err, errSameDatabase) {
+			fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already (the Redis database [store] url names, %s, by another name); nothing was moved.\n", shownStore(opts.To), shownStore(conf.StoreURL))
+			return nil
+		}
 		if heldTo {
 			lockedTo = append(lockedTo, env)
 		}
@@ -410,6 +414,11 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 			fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
 			close(said)
 		})
+		if len(*unlocks) == 1 && sameRedisDatabase(ctx, env, locks[0], st) {
+			// Its lock is the one just taken: it would be waited for ever.
+			slow.Stop()
+			return errSameDatabase
+		}
 		unlock, err := st.Lock(ctx, env)
 		if !slow.Stop() {
 			<-said
@@ -423,6 +432,20 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 		*unlocks = append(*unlocks, unlock)
 	}
 	return nil
+}
+
+// errSameDatabase is lockBoth's when both stores are one Redis database,
+// reached by two names that config.StoreID cannot tell apart (localhost
+// and 127.0.0.1, a host's name and its address).
+var errSameDatabase = errors.New("both stores are one Redis database")
+
+// sameRedisDatabase reports whether held, which holds env's renewal lock,
+// and other are one Redis database: other's lock is held's.
+func sameRedisDatabase(ctx context.Context, env string, held, other store.Store) bool {
+	h, ok := held.(interface {
+		HoldsLockAt(ctx context.Context, env string, other store.Store) bool
+	})
+	return ok && h.HoldsLockAt(ctx, env, other)
 }
 
 // findMove reads env's record in both stores, under their locks, and says

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,6 +118,12 @@ func TestStoreMigrateToTheSameRedisByAnotherURL(t *testing.T) {
 	}
 	if code, out := migrate("redis://" + srv.Addr + "/0"); code != 0 || !strings.Contains(out, "dev: moved") {
 		t.Fatalf("store migrate from database 3 back to 0: exit %d\n%s; want it moved", code, out)
+	}
+	// One database by another name, which no URL's ID tells: it took the
+	// one lock twice and waited on itself for ever.
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	if code, out := migrate("redis://localhost:" + port + "/0"); code != 0 || !strings.Contains(out, "already (the Redis database [store] url names") {
+		t.Fatalf("store migrate to the same Redis database by another host name: exit %d\n%s; want 0 saying the tokens are there already", code, out)
 	}
 	if rec := e.record(t, "dev"); rec == nil {
 		t.Fatal("the tokens are gone")

@@ -28,6 +28,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -256,6 +257,18 @@ func parseURL(rawURL string) (*redis.Options, *url.URL, error) {
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s is not a Redis URL (%v); write redis://[user:password@]host:6379/0", store.RedactURL(rawURL), err)
+	}
+	// go-redis selects a database only above 0: /-1 was database 0, with
+	// any other's tokens, under an ID of its own.
+	if opts.DB < 0 {
+		return nil, nil, fmt.Errorf("%s names database %d; Redis numbers its databases from 0 (/0, /1, …); write one of those", store.RedactURL(rawURL), opts.DB)
+	}
+	if opts.Network == "tcp" {
+		if _, port, err := net.SplitHostPort(opts.Addr); err == nil {
+			if n, err := strconv.Atoi(port); err == nil && (n < 1 || n > 65535) {
+				return nil, nil, fmt.Errorf("%s names port %s, which no server has (ports run from 1 to 65535); Redis's own is 6379", store.RedactURL(rawURL), port)
+			}
+		}
 	}
 	// go-redis drops a fragment: redis://host/0#prod and #staging were one
 	// database, where each configuration's log-in replaced the other's.
@@ -837,6 +850,27 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	return held, nil
 }
 
+// HoldsLockAt reports whether env's renewal lock, which s holds, is the one
+// other (another Store) finds at its Redis: then the two are one database,
+// reached by two URLs that ID cannot tell apart (localhost and 127.0.0.1,
+// a host's name and its address), and taking other's lock too would wait
+// for ever on s's. It reads other's lock, writing nothing; false when s
+// does not hold the lock, or other cannot be read.
+func (s *Store) HoldsLockAt(ctx context.Context, env string, other store.Store) bool {
+	o, ok := other.(*Store)
+	if !ok {
+		return false
+	}
+	s.mu.Lock()
+	holder, held := s.holders[env]
+	s.mu.Unlock()
+	if !held {
+		return false
+	}
+	v, err := o.client.Get(ctx, lockKey(env)).Result()
+	return err == nil && v == holder
+}
+
 // release lets go of env's lock, and clears its in-flight mark, if holder
 // still holds them: a renewal that ends without an answer to save (an
 // error, none, one given up) leaves no mark to hold others back.
@@ -870,6 +904,12 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	code, _, _ := strings.Cut(answer.Error(), " ")
 	if code == "ERR" && strings.Contains(answer.Error(), "can't run this command") {
 		code = "NOPERM" // a command in a script that the user may not run (Redis 7.0)
+	}
+	if code == "ERR" && strings.Contains(answer.Error(), "DB index is out of range") {
+		// The SELECT go-redis sends on each new connection: a database
+		// past the server's `databases` setting, which no retry brings.
+		db := s.client.Options().DB
+		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s has no database %d (it answered %q): its databases are numbered from 0 to one less than its `databases` setting (16 unless set in redis.conf); name one of those in [store] url (redis://host:6379/0), or raise `databases`", what, s.where, db, answer.Error())}
 	}
 	switch code {
 	case "CROSSSLOT", "MOVED", "ASK":

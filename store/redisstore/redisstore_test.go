@@ -1067,3 +1067,24 @@ func TestCheckEvictionTellsOfARedisThatEvicts(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseThatDoesNotExist: a URL naming a database past the Redis's
+// `databases` setting (16 unless set) is a configuration error
+// (store.ErrDenied: exit 2) that names the database and what to write, for
+// every call, without the password; it was Redis's answer quoted raw, an
+// unexpected failure (exit 1).
+func TestDatabaseThatDoesNotExist(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	for _, url := range []string{"redis://:hunter2@" + srv.Addr + "/16", "redis://:hunter2@" + srv.Addr + "/0?db=99"} {
+		s := open(t, url)
+		_, loadErr := s.Load(ctx, "sandbox")
+		saveErr := s.Save(ctx, "sandbox", &store.Record{AccessToken: "at"})
+		_, lockErr := s.Lock(ctx, "sandbox")
+		for what, err := range map[string]error{"Load": loadErr, "Save": saveErr, "Lock": lockErr} {
+			if !errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), "no database") || !strings.Contains(err.Error(), "databases") || strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("%s %s: %v; want ErrDenied saying there is no such database and what to write, without the password", url, what, err)
+			}
+		}
+	}
+}
