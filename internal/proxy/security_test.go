@@ -413,13 +413,11 @@ func TestAllowRemote(t *testing.T) {
 	})
 }
 
-// TestLoginAtTheRoot is an environment whose redirect_uri is the proxy's
-// root, with or without its slash.
-func TestLoginAtTheRoot(t *testing.T) {
-	for _, suffix := range []string{"/", ""} {
-		t.Run("redirect_uri ending "+suffix, func(t *testing.T) {
-			f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-				return fmt.Sprintf(`
+// rootEnv configures the environment root, whose redirect_uri is the
+// proxy's root followed by suffix.
+func rootEnv(suffix string) func(f *fixture) string {
+	return func(f *fixture) string {
+		return fmt.Sprintf(`
 [env.root]
 provider = "freeagent"
 api_url = %q
@@ -427,7 +425,15 @@ client_id = "dev-client-id"
 client_secret = "dev-client-secret"
 redirect_uri = "%s%s"
 `, f.api, f.base, suffix)
-			}})
+	}
+}
+
+// TestLoginAtTheRoot is an environment whose redirect_uri is the proxy's
+// root, with or without its slash.
+func TestLoginAtTheRoot(t *testing.T) {
+	for _, suffix := range []string{"/", ""} {
+		t.Run("redirect_uri ending "+suffix, func(t *testing.T) {
+			f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: rootEnv(suffix)})
 			f.login(t, "root") // approved at once; back to the proxy at its root
 		})
 	}
@@ -552,16 +558,7 @@ func TestLoginAnsweredByAnotherIssuer(t *testing.T) {
 // with it, at the first provider's token endpoint. The answer is turned
 // away unexchanged; the log-in it names still waits for its own.
 func TestAnswerAtAnotherRedirectURIIsTurnedAway(t *testing.T) {
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return fmt.Sprintf(`
-[env.root]
-provider = "freeagent"
-api_url = %q
-client_id = "dev-client-id"
-client_secret = "dev-client-secret"
-redirect_uri = "%s/"
-`, f.api, f.base)
-	}})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: rootEnv("/")})
 	devState, devAuth := f.startLogin(t, "dev") // back at /callback
 	rootState, rootAuth := f.startLogin(t, "root")
 	before := f.provider.Stats().TokenRequests
