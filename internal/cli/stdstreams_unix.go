@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,10 @@ import (
 // openNoWait opens the --log-file without waiting: a named pipe that
 // nothing reads would otherwise hold the open, and the command, for ever.
 const openNoWait = unix.O_NONBLOCK
+
+// openNoFollow keeps the open of a --log-file that was no link from
+// following one put in its place meanwhile.
+const openNoFollow = unix.O_NOFOLLOW
 
 // outputFile is a descriptor of its own for f, the process's standard
 // output or error. Go ends a process whose write to descriptor 1 or 2 meets
@@ -34,6 +39,44 @@ func outputFile(f *os.File) *os.File {
 		return f // writes fail either way
 	}
 	return os.NewFile(uintptr(fd), f.Name())
+}
+
+// untrustedLogPlace says what is wrong with the place of the log file at
+// path, where another user could lead the log into a file of this user's
+// (root's: any file), or returns "", and whether path is a link (of this
+// user's or root's) that the open may follow: a symbolic link of another
+// user's at path (planted in /tmp, which the kernel follows unless
+// fs.protected_symlinks is set); a folder another user (root excepted)
+// owns, or that group or others may write and is not sticky, where the
+// file could be swapped for such a link at any time (a running proxy opens
+// its log again at its path when it is removed); in a folder others may
+// write, a second name of a file (a hard link), which could be anyone's.
+func untrustedLogPlace(path string) (msg string, link bool) {
+	const risk = "who could lead the log into any file of yours"
+	dir := filepath.Dir(path)
+	if di, err := os.Stat(dir); err == nil {
+		if uid := int(di.Sys().(*syscall.Stat_t).Uid); uid != os.Geteuid() && uid != 0 {
+			return fmt.Sprintf("is in a folder of another user: its folder %s belongs to uid %d, not to you (uid %d), %s; name a file in a folder of your own", dir, uid, os.Geteuid(), risk), false
+		}
+		if perm := di.Mode().Perm(); perm&0o022 != 0 && di.Mode()&fs.ModeSticky == 0 {
+			return fmt.Sprintf("is in a folder others could change: its folder %s may be written by group or others (mode %04o), %s; name a file in a folder of your own", dir, perm, risk), false
+		}
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return "", false
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if uid := int(st.Uid); uid != os.Geteuid() && uid != 0 {
+			return fmt.Sprintf("is a symbolic link of uid %d's, not yours (uid %d), which could lead the log into any file of yours; remove it, or name a file of your own", uid, os.Geteuid()), false
+		}
+		return "", true
+	}
+	if di, err := os.Stat(dir); err == nil && di.Mode().Perm()&0o022 != 0 && fi.Mode().IsRegular() && st.Nlink > 1 {
+		return fmt.Sprintf("is another name of a file (%d names), in a folder others may write, %s; name a file of your own", st.Nlink, risk), false
+	}
+	return "", false
 }
 
 // untrustedLogFile says what is wrong with the log file at path (fi, as
