@@ -52,9 +52,10 @@ It exits 0 when every environment has what it needs here, even one that
 needs a log-in (its lines say so). When one does not, it exits with that
 problem's code: 5 for a store that could not be reached, 2 for a store that
 refused access, one that no command uses (a folder where a record belongs,
-a token folder others may read), or a client secret that cannot be had: a
-client_secret_env naming a variable that is not set (or is empty) here, or
-none configured for a provider that needs one (FreeAgent, QuickBooks), which
+a token folder others may read, a record written by a newer freshtoken),
+or a client secret that cannot be had: a client_secret_env naming a
+variable that is not set (or is empty) here, or none configured for a
+provider that needs one (FreeAgent, QuickBooks), which
 client_secret_problem in --json tells of, with what to set. A Redis store
 whose user may read the tokens but not write them (a renewal, log-in or
 log-out would fail) is a store that refused access: store_problem in --json
@@ -176,7 +177,8 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		switch {
 		case err != nil:
 			st.Error = err.Error()
-			if setupProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrInsecure) || errors.Is(err, keyringstore.ErrNoKeychain)) {
+			if setupProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrInsecure) || errors.Is(err, keyringstore.ErrNoKeychain) ||
+				errors.Is(err, store.ErrNewerFormat)) { // a newer freshtoken's: this one uses it nowhere
 				setupProblem = err
 			}
 		case rec != nil && src.CheckGrant(rec) != nil:
