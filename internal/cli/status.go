@@ -44,9 +44,11 @@ access_token_unusable, when present, says that the stored access token cannot
 be used (control characters in it, or a type bound to a key, as DPoP), and
 what to run for another. problem, when present, is the last failure that
 needs a person ({"kind","message","at"}, kind grant_ended or
-client_rejected), until a renewal or log-in succeeds; error, when present,
+client_rejected, until a renewal or log-in succeeds, or other_client: the
+stored tokens are another client's, and are not used); error, when present,
 says why the environment's tokens could not be read (a store out of reach,
-no keychain, a file others may read).
+no keychain, a file others may read). Every member is described at
+https://github.com/freshtoken/freshtoken/blob/main/docs/status.md
 
 It exits 0 when every environment has what it needs here, even one that
 needs a log-in (its lines say so). When one does not, it exits with that
