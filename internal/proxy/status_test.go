@@ -539,3 +539,35 @@ func TestForgedNoticeIsNotShown(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPageTellsOfAClientSecretThatCannotBeHad: an environment whose
+// client_secret_env names a variable not set where the proxy runs (a
+// service, which does not see a terminal's exports) is marked for
+// attention on the page, saying so and what to set, as `status` says in
+// its client secret's line (exit 2): the page said "Logged in", with
+// Renew now, while the next renewal was bound to fail for want of the
+// secret. The secret never shows.
+func TestStatusPageTellsOfAClientSecretThatCannotBeHad(t *testing.T) {
+	const secretVar = "FRESHTOKEN_TEST_PAGE_SECRET"
+	t.Setenv(secretVar, "dev-client-secret")
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return strings.Replace(genericEnv(f, "sec", strings.TrimSuffix(f.api, "/")), `client_secret = "dev-client-secret"`, `client_secret_env = "`+secretVar+`"`, 1)
+	}})
+	f.login(t, "sec")
+	if _, body := f.get(t, "/"); !strings.Contains(string(body), `id="env-sec" data-state="logged-in"`) {
+		t.Fatalf("with the secret set, the page does not show sec logged in:\n%s", body)
+	}
+	os.Unsetenv(secretVar)
+	_, body := f.get(t, "/")
+	for _, want := range []string{`id="env-sec" data-state="attention"`, "$" + secretVar + " is not set here, so a renewal or log-in fails for want of the client secret; set it (export " + secretVar + "=…) where freshtoken runs"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("with the secret's variable unset, the page lacks %s", want)
+		}
+	}
+	if strings.Contains(string(body), "dev-client-secret") {
+		t.Error("the page shows the client secret")
+	}
+	if !strings.Contains(string(body), `id="env-dev" data-state="logged-out"`) {
+		t.Error("an environment with its secret in the file is marked otherwise than logged out")
+	}
+}
