@@ -237,7 +237,15 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		unusable = nil
 	}
 	unusableTold := false // the problem shown is the unusable token
-	if f := e.lastErr.Load(); rec != nil && rec.Problem != nil {
+	f := e.lastErr.Load()
+	if f != nil && rec != nil && rec.IssuedAt.After(f.At) && !rec.IssuedAt.After(now) {
+		// The store holds tokens issued since (a log-in at the command
+		// line, another process's renewal): the failure is of tokens gone.
+		// (Not by a clock ahead of this one, which would hide failures
+		// met after them.)
+		f = nil
+	}
+	if rec != nil && rec.Problem != nil {
 		v.State, v.Problem, v.ProblemAgo = "attention", rec.Problem.Message, ago(now.Sub(rec.Problem.At))
 		v.LoginFixes = rec.Problem.Kind == store.ProblemGrantEnded
 	} else if unusable != nil {

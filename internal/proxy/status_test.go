@@ -571,3 +571,56 @@ func TestStatusPageTellsOfAClientSecretThatCannotBeHad(t *testing.T) {
 		t.Error("an environment with its secret in the file is marked otherwise than logged out")
 	}
 }
+
+// TestStatusPageForgetsAFailureTheStoreHasSinceMended: a failure this
+// proxy met (tokens it could not read, written by a newer freshtoken) is
+// not shown once the store holds tokens issued after it (a log-in at the
+// command line, another process's renewal): the page went on saying the
+// tokens were unreadable, and marking the environment for attention, until
+// a request through the proxy happened to succeed.
+func TestStatusPageForgetsAFailureTheStoreHasSinceMended(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	ctx := context.Background()
+	c, err := config.Load(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := config.OpenStore(c.StoreURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.Load(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(filepath.Dir(f.configPath), "store", "dev.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(b), `"version": 1,`, `"version": 99,`, 1)
+	if newer == string(b) {
+		t.Fatalf("no version in the record: %s", b)
+	}
+	if err := os.WriteFile(path, []byte(newer), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(accessTTL) // the token held in memory has expired: the store is read
+	if resp, _ := f.get(t, "/dev/v2/company"); resp.StatusCode < 400 {
+		t.Fatalf("a request with a newer freshtoken's record got %d", resp.StatusCode)
+	}
+	if _, body := f.get(t, "/"); !strings.Contains(string(body), "written by a newer freshtoken") {
+		t.Fatalf("the page does not tell of the record it cannot read:\n%s", body)
+	}
+	f.clock.Advance(time.Minute)
+	loggedIn := *rec // as a log-in at the command line stores it
+	loggedIn.IssuedAt, loggedIn.LoggedInAt, loggedIn.Expiry = f.clock.Now(), f.clock.Now(), f.clock.Now().Add(accessTTL)
+	if err := st.Save(ctx, "dev", &loggedIn); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get(t, "/")
+	if !strings.Contains(string(body), `id="env-dev" data-state="logged-in"`) || strings.Contains(string(body), "written by a newer freshtoken") {
+		t.Errorf("after a log-in elsewhere, the page still tells of the failure before it:\n%s", body)
+	}
+}
