@@ -115,6 +115,11 @@ type envStatus struct {
 	// (always, for client credentials): a log-in then ends with its access
 	// token.
 	RefreshTokenHeld bool `json:"refresh_token_held"`
+	// RefreshNotExtended says that renewals have been seen not to extend
+	// the refresh token's expiry (a grant of a fixed lifetime): a log-in
+	// is needed before it, as the proxy's refresh_token_expiring notice
+	// tells.
+	RefreshNotExtended bool `json:"refresh_token_not_extended,omitempty"`
 	// AccessTokenUnusable says that the stored access token can be
 	// neither sent nor shown (control characters in it, or a token type
 	// bound to a key, DPoP or MAC), so every command fails until a renewal
@@ -252,6 +257,7 @@ func fillStatus(st *envStatus, rec *store.Record) {
 	st.Renewals = rec.Renewals
 	st.AccessTokenHeld = rec.AccessToken != ""
 	st.RefreshTokenHeld = rec.RefreshToken != ""
+	st.RefreshNotExtended = rec.RefreshNotExtended && st.RefreshTokenHeld
 	if st.NeedsLogin && !st.RefreshTokenHeld && (!st.AccessTokenHeld || !rec.Expiry.IsZero() && !time.Now().Before(rec.Expiry)) {
 		st.LoggedIn, st.ended = false, true // nothing left to renew with, as every command would say
 	}
@@ -355,6 +361,9 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			row("refresh token", "none: the provider issued none")
 		case !st.RefreshTokenHeld:
 			row("refresh token", "none: the provider issued none; log in again when the access token expires")
+		case st.RefreshNotExtended && st.RefreshExpires != nil:
+			// As the proxy's refresh_token_expiring notice says it.
+			row("refresh token", fmt.Sprintf("%s; renewing does not extend it: run `freshtoken login -e %s` before then", relative("expires", "expired", *st.RefreshExpires), st.Env))
 		default:
 			expiry("refresh token", false, "", st.RefreshExpires)
 		}

@@ -111,3 +111,40 @@ func TestStatusOfAnUnusableClientCredentialsToken(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusTellsOfARefreshTokenRenewingDoesNotExtend: a refresh token
+// whose expiry renewals have been seen not to extend (a provider with an
+// absolute grant lifetime) is told of by `status`, with the log-in to run
+// before it expires, and in --json (refresh_token_not_extended), as the
+// running proxy's notice (refresh_token_expiring) tells it: status gave its
+// expiry alone, which a person took to move on with each renewal.
+func TestStatusTellsOfARefreshTokenRenewingDoesNotExtend(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	ios, stdout, _ := testStreams(false, false)
+	e.run(ios, "status")
+	if strings.Contains(stdout.String(), "does not extend") {
+		t.Fatalf("status of a fresh log-in says renewals do not extend the refresh token: %q", stdout)
+	}
+	rec := e.record(t, "dev")
+	rec.RefreshNotExtended = true
+	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 {
+		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
+	}
+	if want := "; renewing does not extend it: run `freshtoken --config " + e.config + " login -e dev` before then"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("status = %q; want it to say %q", stdout, want)
+	}
+	ios, stdout, _ = testStreams(false, false)
+	e.run(ios, "status", "--json")
+	var all []map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || len(all) != 1 {
+		t.Fatalf("status --json = %s (%v); want one environment", stdout, err)
+	}
+	if all[0]["refresh_token_not_extended"] != true || all[0]["logged_in"] != true {
+		t.Errorf("status --json = %v; want refresh_token_not_extended true, still logged in", all[0])
+	}
+}
