@@ -116,6 +116,19 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 	t.Run("a folder others may write", func(t *testing.T) {
 		refused(t, filepath.Join(open, "ft.log"), "its folder "+open+" may be written by group or others (mode 0777)")
 	})
+	t.Run("a folder of one's own group", func(t *testing.T) {
+		// A umask of 002 makes ~/logs 0775, its group the user's own.
+		dir := filepath.Join(t.TempDir(), "logs")
+		if err := errors.Join(os.Mkdir(dir, 0o755), os.Chmod(dir, 0o775), os.Chown(dir, -1, os.Getegid())); err != nil {
+			t.Fatal(err)
+		}
+		f := testFactory()
+		f.LogFile = filepath.Join(dir, "ft.log")
+		if err := f.setupLogging(); err != nil {
+			t.Fatal(err)
+		}
+		f.close()
+	})
 	t.Run("a second name of a file, in a folder others may write", func(t *testing.T) {
 		link := filepath.Join(sticky, "hard.log")
 		if err := os.Link(victim, link); err != nil {
@@ -154,6 +167,13 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 		link := filepath.Join(sticky, "planted.log")
 		plant(t, link)
 		refused(t, link, "is a symbolic link of uid 65534's")
+	})
+	t.Run("a folder another group may write", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "shared")
+		if err := errors.Join(os.Mkdir(dir, 0o755), os.Chmod(dir, 0o775), os.Chown(dir, -1, 65534)); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, filepath.Join(dir, "ft.log"), "its folder "+dir+" may be written by group or others (mode 0775)")
 	})
 	t.Run("a folder of another user", func(t *testing.T) {
 		dir := testenv.NobodysFolder(t, "theirs")

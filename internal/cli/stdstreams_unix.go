@@ -47,9 +47,10 @@ func outputFile(f *os.File) *os.File {
 // user's or root's) that the open may follow: a symbolic link of another
 // user's at path (planted in /tmp, which the kernel follows unless
 // fs.protected_symlinks is set); a folder another user (root excepted)
-// owns, or that group or others may write and is not sticky, where the
-// file could be swapped for such a link at any time (a running proxy opens
-// its log again at its path when it is removed); in a folder others may
+// owns, or that group (another than this user's) or others may write and
+// is not sticky, where the file could be swapped for such a link at any
+// time (a running proxy opens its log again at its path when it is
+// removed); in a folder others may
 // write, a second name of a file (a hard link), which could be anyone's.
 func untrustedLogPlace(path string) (msg string, link bool) {
 	const risk = "who could lead the log into any file of yours"
@@ -58,7 +59,7 @@ func untrustedLogPlace(path string) (msg string, link bool) {
 		if uid := int(di.Sys().(*syscall.Stat_t).Uid); uid != os.Geteuid() && uid != 0 {
 			return fmt.Sprintf("is in a folder of another user: its folder %s belongs to uid %d, not to you (uid %d), %s; name a file in a folder of your own", dir, uid, os.Geteuid(), risk), false
 		}
-		if perm := di.Mode().Perm(); perm&0o022 != 0 && di.Mode()&fs.ModeSticky == 0 {
+		if perm := di.Mode().Perm(); othersMayWrite(di) && di.Mode()&fs.ModeSticky == 0 {
 			return fmt.Sprintf("is in a folder others could change: its folder %s may be written by group or others (mode %04o), %s; name a file in a folder of your own", dir, perm, risk), false
 		}
 	}
@@ -73,10 +74,19 @@ func untrustedLogPlace(path string) (msg string, link bool) {
 		}
 		return "", true
 	}
-	if di, err := os.Stat(dir); err == nil && di.Mode().Perm()&0o022 != 0 && fi.Mode().IsRegular() && st.Nlink > 1 {
+	if di, err := os.Stat(dir); err == nil && othersMayWrite(di) && fi.Mode().IsRegular() && st.Nlink > 1 {
 		return fmt.Sprintf("is another name of a file (%d names), in a folder others may write, %s; name a file of your own", st.Nlink, risk), false
 	}
 	return "", false
+}
+
+// othersMayWrite reports whether users other than this one may write in
+// the folder di: others may, or its group may and it is not this user's
+// own group (a user private group, whose folders a umask of 002 makes
+// group-writable: ~/logs made 0775 is the user's alone).
+func othersMayWrite(di fs.FileInfo) bool {
+	perm := di.Mode().Perm()
+	return perm&0o002 != 0 || perm&0o020 != 0 && int(di.Sys().(*syscall.Stat_t).Gid) != os.Getegid()
 }
 
 // untrustedLogFile says what is wrong with the log file at path (fi, as
