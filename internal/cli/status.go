@@ -133,6 +133,10 @@ type envStatus struct {
 	// ended: the tokens are held, but the access token expired and there
 	// is no refresh token to renew it with.
 	ended bool
+	// refreshExpired: the access token expired, and the refresh token is
+	// past the expiry the provider gave it, so no renewal can help (as
+	// the proxy's page says).
+	refreshExpired bool
 }
 
 type plannedRenewal struct {
@@ -261,6 +265,9 @@ func fillStatus(st *envStatus, rec *store.Record) {
 	if st.NeedsLogin && !st.RefreshTokenHeld && (!st.AccessTokenHeld || !rec.Expiry.IsZero() && !time.Now().Before(rec.Expiry)) {
 		st.LoggedIn, st.ended = false, true // nothing left to renew with, as every command would say
 	}
+	now := time.Now()
+	st.refreshExpired = st.NeedsLogin && st.RefreshTokenHeld && !rec.Expiry.IsZero() && !now.Before(rec.Expiry) &&
+		!rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry)
 	if !rec.Expiry.IsZero() {
 		t := rec.Expiry.UTC()
 		in := int64(time.Until(t).Seconds())
@@ -320,6 +327,13 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		}
 		if st.AccessTokenUnusable != "" {
 			loggedIn += unusable
+		}
+		if st.refreshExpired {
+			but := ", but" // after "but the stored access token cannot be used": "; and"
+			if st.AccessTokenUnusable != "" {
+				but = "; and"
+			}
+			loggedIn += fmt.Sprintf("%s the refresh token has expired too, so no renewal can help: run `freshtoken login -e %s`", but, st.Env)
 		}
 		row("logged in", loggedIn)
 		if st.Problem != nil {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -146,5 +147,27 @@ func TestStatusTellsOfARefreshTokenRenewingDoesNotExtend(t *testing.T) {
 	}
 	if all[0]["refresh_token_not_extended"] != true || all[0]["logged_in"] != true {
 		t.Errorf("status --json = %v; want refresh_token_not_extended true, still logged in", all[0])
+	}
+}
+
+// TestStatusOfAnExpiredRefreshTokenSaysToLogIn: with the access token
+// expired and the refresh token past the expiry the provider gave it,
+// `status` says, as the proxy's page does ("log in again"), that a log-in is
+// needed, and which: it said "logged in: yes", giving both expiries alone.
+func TestStatusOfAnExpiredRefreshTokenSaysToLogIn(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := e.record(t, "dev")
+	rec.IssuedAt = rec.IssuedAt.Add(-3 * time.Hour)
+	rec.Expiry, rec.RefreshExpiry = rec.IssuedAt.Add(time.Hour), rec.IssuedAt.Add(2*time.Hour)
+	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 {
+		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
+	}
+	if want := "logged in:      yes, but the refresh token has expired too, so no renewal can help: run `freshtoken --config " + e.config + " login -e dev`"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("status = %q; want it to say %q", stdout, want)
 	}
 }
