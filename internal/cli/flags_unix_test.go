@@ -175,6 +175,13 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 		}
 		refused(t, filepath.Join(dir, "ft.log"), "its folder "+dir+" may be written by group or others (mode 0775)")
 	})
+	t.Run("another user's named pipe in a sticky folder", func(t *testing.T) {
+		fifo := filepath.Join(sticky, "pipe.log")
+		if err := errors.Join(syscall.Mkfifo(fifo, 0o622), os.Chown(fifo, 65534, 65534)); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, fifo, "is a named pipe of uid 65534's")
+	})
 	t.Run("a folder of another user", func(t *testing.T) {
 		dir := testenv.NobodysFolder(t, "theirs")
 		refused(t, filepath.Join(dir, "ft.log"), "its folder "+dir+" belongs to uid 65534")

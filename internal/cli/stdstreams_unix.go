@@ -50,7 +50,8 @@ func outputFile(f *os.File) *os.File {
 // owns, or that group (another than this user's) or others may write and
 // is not sticky, where the file could be swapped for such a link at any
 // time (a running proxy opens its log again at its path when it is
-// removed); in a folder others may
+// removed); a named pipe (or device) of another user's, who would read the
+// log; in a folder others may
 // write, a second name of a file (a hard link), which could be anyone's.
 func untrustedLogPlace(path string) (msg string, link bool) {
 	const risk = "who could lead the log into any file of yours"
@@ -74,10 +75,27 @@ func untrustedLogPlace(path string) (msg string, link bool) {
 		}
 		return "", true
 	}
+	if uid := int(st.Uid); !fi.Mode().IsRegular() && uid != os.Geteuid() && uid != 0 {
+		// A named pipe of theirs (in /tmp) hands them every line.
+		return fmt.Sprintf("is a %s of uid %d's, not yours (uid %d), who would read every line of the log; name a file of your own", fileKind(fi), uid, os.Geteuid()), false
+	}
 	if di, err := os.Stat(dir); err == nil && othersMayWrite(di) && fi.Mode().IsRegular() && st.Nlink > 1 {
 		return fmt.Sprintf("is another name of a file (%d names), in a folder others may write, %s; name a file of your own", st.Nlink, risk), false
 	}
 	return "", false
+}
+
+// fileKind names what fi is, when not a regular file.
+func fileKind(fi fs.FileInfo) string {
+	switch {
+	case fi.Mode()&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case fi.Mode()&fs.ModeSocket != 0:
+		return "socket"
+	case fi.Mode()&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "file that is not a regular file"
 }
 
 // othersMayWrite reports whether users other than this one may write in
