@@ -457,7 +457,14 @@ func relative(future, past string, t time.Time) string {
 }
 
 func ago(t time.Time) string {
-	return fmt.Sprintf("%s ago (%s)", human(time.Since(t)), stamp(t))
+	d := time.Since(t)
+	switch {
+	case t.IsZero(): // by another program sharing the store
+		return "its time not recorded"
+	case d < -time.Minute: // by another machine, its clock ahead
+		return fmt.Sprintf("%s, by a clock %s ahead of this one", stamp(t), human(-d))
+	}
+	return fmt.Sprintf("%s ago (%s)", human(max(d, 0)), stamp(t))
 }
 
 // human rounds d to what a person wants to read: "42s", "5m", "3h12m", "19d".

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -169,5 +170,41 @@ func TestStatusOfAnExpiredRefreshTokenSaysToLogIn(t *testing.T) {
 	}
 	if want := "logged in:      yes, but the refresh token has expired too, so no renewal can help: run `freshtoken --config " + e.config + " login -e dev`"; !strings.Contains(stdout.String(), want) {
 		t.Errorf("status = %q; want it to say %q", stdout, want)
+	}
+}
+
+// TestStatusOfTimesItCannotCountFrom: a problem recorded without its time
+// (by another program sharing the store) and a problem or renewal recorded
+// by a clock ahead of this machine's (another machine of a fleet) are told
+// as such: status said "106751d ago (0001-01-01 00:00:00 UTC)" and
+// "-1h30m0s ago".
+func TestStatusOfTimesItCannotCountFrom(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	ahead := time.Now().Add(90 * time.Minute)
+	for name, c := range map[string]struct {
+		problemAt, renewedAt time.Time
+		want                 string
+	}{
+		"a problem without its time":             {time.Time{}, time.Time{}, "so the grant has ended (its time not recorded)"},
+		"a problem by a clock ahead":             {ahead, time.Time{}, ", by a clock 1h"},
+		"a renewal by a clock ahead, no problem": {time.Time{}, ahead, "last renewal:   " + ahead.Local().Format("2006-01-02 15:04:05 MST")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := e.record(t, "dev")
+			rec.Problem = nil
+			if name != "a renewal by a clock ahead, no problem" {
+				rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: c.problemAt}
+			}
+			rec.RenewedAt, rec.RenewedFor, rec.Renewals = c.renewedAt, store.RenewedForExpiry, 1
+			if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
+				t.Fatal(err)
+			}
+			ios, stdout, _ := testStreams(false, false)
+			e.run(ios, "status")
+			if !strings.Contains(stdout.String(), c.want) || strings.Contains(stdout.String(), "106751d") || strings.Contains(stdout.String(), "-1h") {
+				t.Errorf("status = %q; want it to say %q", stdout, c.want)
+			}
+		})
 	}
 }

@@ -246,7 +246,10 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		f = nil
 	}
 	if rec != nil && rec.Problem != nil {
-		v.State, v.Problem, v.ProblemAgo = "attention", rec.Problem.Message, ago(now.Sub(rec.Problem.At))
+		v.State, v.Problem = "attention", rec.Problem.Message
+		if !rec.Problem.At.IsZero() { // not recorded by another program sharing the store: not "106751 days ago"
+			v.ProblemAgo = ago(now.Sub(rec.Problem.At))
+		}
 		v.LoginFixes = rec.Problem.Kind == store.ProblemGrantEnded
 	} else if unusable != nil {
 		v.State, v.Problem, unusableTold = "attention", "The stored access token cannot be used: "+unusable.Msg+". Click Renew now for another, and tell the provider if it happens again.", true

@@ -305,6 +305,9 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	ended := *rec
 	ended.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: f.clock.Now()}
 	needsLogIn(ended, "an ended grant", "so the grant has ended")
+	untimed := ended // recorded without its time, by another program sharing the store
+	untimed.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: ended.Problem.Message}
+	needsLogIn(untimed, "an ended grant, its time not recorded", "<strong>Last problem:</strong> the provider refused the refresh token")
 	theirs := *rec
 	theirs.Grant.ClientID = "someone-elses-client"
 	if err := st.Save(ctx, "dev", &theirs); err != nil {
