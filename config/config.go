@@ -387,6 +387,13 @@ func Load(path string) (*File, error) {
 				return nil, err
 			}
 		}
+		// Masked in every log line from now on, not only once a token
+		// request fetches it: a [notify] command's output, printing its
+		// environment, is logged too.
+		redact.Register(strings.TrimSpace(e.ClientSecret))
+		if v, _ := e.secretFromEnv(); e.ClientSecretEnv != "" && v != "" {
+			redact.Register(v)
+		}
 		if e.CAFile == "" {
 			e.CAFile = f.CAFile
 		}

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // TestPrintingShowsNoSecret: a loaded configuration, an environment of it
@@ -57,6 +60,38 @@ token_params = { password = "`+secret+`" }
 	for _, v := range []any{env, f.Settings["sandbox"], f} {
 		if s := fmt.Sprintf("%v", v); !strings.Contains(s, "dev-client-id") {
 			t.Errorf("printed as %.300q: want the rest shown", s)
+		}
+	}
+}
+
+// TestClientSecretsAreMaskedFromLoading: an environment's client secret,
+// from the variable client_secret_env names or written in the file, is
+// masked in every log line from the loading of the configuration on, not
+// only once a token request has fetched it: a proxy's [notify] command
+// that failed printing its environment (which holds the variable) was
+// logged with the secret of an environment no renewal had yet needed.
+func TestClientSecretsAreMaskedFromLoading(t *testing.T) {
+	const (
+		fromEnv = "envS3cret-0123456789abcdef-xyz"
+		inFile  = "fileS3cret-0123456789abcdef-xyz"
+	)
+	t.Setenv("FRESHTOKEN_TEST_MASKED_SECRET", " "+fromEnv+"\n")
+	load(t, `
+[env.a]
+provider = "freeagent-sandbox"
+client_id = "dev-client-id"
+client_secret_env = "FRESHTOKEN_TEST_MASKED_SECRET"
+
+[env.b]
+provider = "freeagent-sandbox"
+client_id = "dev-client-id"
+client_secret = "`+inFile+`"
+`)
+	var logged bytes.Buffer
+	slog.New(redact.NewHandler(slog.NewTextHandler(&logged, nil))).Warn("notify: the command failed", "output", "got "+fromEnv+" and "+url.QueryEscape(inFile))
+	for _, leak := range []string{fromEnv[:12], inFile[:12]} {
+		if strings.Contains(logged.String(), leak) {
+			t.Errorf("logged with a client secret (%s…): %s", leak[:6], logged.String())
 		}
 	}
 }

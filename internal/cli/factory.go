@@ -225,9 +225,18 @@ type logFile struct {
 // is new. A file someone else could write in, or read and change, is
 // refused (looseLogFile): lines of theirs would pass for freshtoken's,
 // as the store and config files are refused; the file opened is the file
-// checked.
+// checked. So is a place where another user could lead the log into a file
+// of this user's (untrustedLogPlace).
 func openLogFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|openNoWait, 0o600)
+	msg, link := untrustedLogPlace(path)
+	if msg != "" {
+		return nil, &looseLogFile{msg}
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND | openNoWait
+	if !link {
+		flags |= openNoFollow
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
 	if err != nil {
 		return nil, err
 	}

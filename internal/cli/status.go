@@ -44,17 +44,20 @@ access_token_unusable, when present, says that the stored access token cannot
 be used (control characters in it, or a type bound to a key, as DPoP), and
 what to run for another. problem, when present, is the last failure that
 needs a person ({"kind","message","at"}, kind grant_ended or
-client_rejected), until a renewal or log-in succeeds; error, when present,
+client_rejected, until a renewal or log-in succeeds, or other_client: the
+stored tokens are another client's, and are not used); error, when present,
 says why the environment's tokens could not be read (a store out of reach,
-no keychain, a file others may read).
+no keychain, a file others may read). Every member is described at
+https://github.com/freshtoken/freshtoken/blob/main/docs/status.md
 
 It exits 0 when every environment has what it needs here, even one that
 needs a log-in (its lines say so). When one does not, it exits with that
 problem's code: 5 for a store that could not be reached, 2 for a store that
 refused access, one that no command uses (a folder where a record belongs,
-a token folder others may read), or a client secret that cannot be had: a
-client_secret_env naming a variable that is not set (or is empty) here, or
-none configured for a provider that needs one (FreeAgent, QuickBooks), which
+a token folder others may read, a record written by a newer freshtoken),
+or a client secret that cannot be had: a client_secret_env naming a
+variable that is not set (or is empty) here, or none configured for a
+provider that needs one (FreeAgent, QuickBooks), which
 client_secret_problem in --json tells of, with what to set. A Redis store
 whose user may read the tokens but not write them (a renewal, log-in or
 log-out would fail) is a store that refused access: store_problem in --json
@@ -112,6 +115,11 @@ type envStatus struct {
 	// (always, for client credentials): a log-in then ends with its access
 	// token.
 	RefreshTokenHeld bool `json:"refresh_token_held"`
+	// RefreshNotExtended says that renewals have been seen not to extend
+	// the refresh token's expiry (a grant of a fixed lifetime): a log-in
+	// is needed before it, as the proxy's refresh_token_expiring notice
+	// tells.
+	RefreshNotExtended bool `json:"refresh_token_not_extended,omitempty"`
 	// AccessTokenUnusable says that the stored access token can be
 	// neither sent nor shown (control characters in it, or a token type
 	// bound to a key, DPoP or MAC), so every command fails until a renewal
@@ -125,6 +133,10 @@ type envStatus struct {
 	// ended: the tokens are held, but the access token expired and there
 	// is no refresh token to renew it with.
 	ended bool
+	// refreshExpired: the access token expired, and the refresh token is
+	// past the expiry the provider gave it, so no renewal can help (as
+	// the proxy's page says).
+	refreshExpired bool
 }
 
 type plannedRenewal struct {
@@ -176,7 +188,8 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		switch {
 		case err != nil:
 			st.Error = err.Error()
-			if setupProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrInsecure) || errors.Is(err, keyringstore.ErrNoKeychain)) {
+			if setupProblem == nil && (errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrInsecure) || errors.Is(err, keyringstore.ErrNoKeychain) ||
+				errors.Is(err, store.ErrNewerFormat)) { // a newer freshtoken's: this one uses it nowhere
 				setupProblem = err
 			}
 		case rec != nil && src.CheckGrant(rec) != nil:
@@ -248,9 +261,13 @@ func fillStatus(st *envStatus, rec *store.Record) {
 	st.Renewals = rec.Renewals
 	st.AccessTokenHeld = rec.AccessToken != ""
 	st.RefreshTokenHeld = rec.RefreshToken != ""
+	st.RefreshNotExtended = rec.RefreshNotExtended && st.RefreshTokenHeld
 	if st.NeedsLogin && !st.RefreshTokenHeld && (!st.AccessTokenHeld || !rec.Expiry.IsZero() && !time.Now().Before(rec.Expiry)) {
 		st.LoggedIn, st.ended = false, true // nothing left to renew with, as every command would say
 	}
+	now := time.Now()
+	st.refreshExpired = st.NeedsLogin && st.RefreshTokenHeld && !rec.Expiry.IsZero() && !now.Before(rec.Expiry) &&
+		!rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry)
 	if !rec.Expiry.IsZero() {
 		t := rec.Expiry.UTC()
 		in := int64(time.Until(t).Seconds())
@@ -311,6 +328,13 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		if st.AccessTokenUnusable != "" {
 			loggedIn += unusable
 		}
+		if st.refreshExpired {
+			but := ", but" // after "but the stored access token cannot be used": "; and"
+			if st.AccessTokenUnusable != "" {
+				but = "; and"
+			}
+			loggedIn += fmt.Sprintf("%s the refresh token has expired too, so no renewal can help: run `freshtoken login -e %s`", but, st.Env)
+		}
 		row("logged in", loggedIn)
 		if st.Problem != nil {
 			problem := fmt.Sprintf("%s (%s)", oneLine(st.Problem.Message), ago(st.Problem.At))
@@ -351,6 +375,9 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			row("refresh token", "none: the provider issued none")
 		case !st.RefreshTokenHeld:
 			row("refresh token", "none: the provider issued none; log in again when the access token expires")
+		case st.RefreshNotExtended && st.RefreshExpires != nil:
+			// As the proxy's refresh_token_expiring notice says it.
+			row("refresh token", fmt.Sprintf("%s; renewing does not extend it: run `freshtoken login -e %s` before then", relative("expires", "expired", *st.RefreshExpires), st.Env))
 		default:
 			expiry("refresh token", false, "", st.RefreshExpires)
 		}
@@ -430,7 +457,14 @@ func relative(future, past string, t time.Time) string {
 }
 
 func ago(t time.Time) string {
-	return fmt.Sprintf("%s ago (%s)", human(time.Since(t)), stamp(t))
+	d := time.Since(t)
+	switch {
+	case t.IsZero(): // by another program sharing the store
+		return "its time not recorded"
+	case d < -time.Minute: // by another machine, its clock ahead
+		return fmt.Sprintf("%s, by a clock %s ahead of this one", stamp(t), human(-d))
+	}
+	return fmt.Sprintf("%s ago (%s)", human(max(d, 0)), stamp(t))
 }
 
 // human rounds d to what a person wants to read: "42s", "5m", "3h12m", "19d".

@@ -95,3 +95,38 @@ func TestStatusExitsTwoForAStoreItWillNotUse(t *testing.T) {
 		t.Errorf("token with a folder at the record's place: exit %d, stderr %q; want 2", code, stderr)
 	}
 }
+
+// TestStatusExitsTwoForARecordOfANewerFreshtoken: a record written by a
+// newer freshtoken (an upgrade rolled back) is one no command of this one
+// uses: `token` exits 2, saying to upgrade, and so does `status` (also
+// --json), which exited 0, saying every environment had what it needed.
+func TestStatusExitsTwoForARecordOfANewerFreshtoken(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := filepath.Join(e.dir, "state", "dev.json")
+	b, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(b), `"version": 1,`, `"version": 99,`, 1)
+	if newer == string(b) {
+		t.Fatalf("no version in the record: %s", b)
+	}
+	if err := os.WriteFile(rec, []byte(newer), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr := testStreams(false, false)
+	tokenCode := e.run(ios, "token")
+	if tokenCode != 2 || !strings.Contains(stderr.String(), "upgrade freshtoken") {
+		t.Fatalf("token: exit %d, stderr %q; want 2, saying to upgrade", tokenCode, stderr)
+	}
+	for _, args := range [][]string{{"status"}, {"status", "--json"}} {
+		ios, stdout, stderr := testStreams(false, false)
+		if code := e.run(ios, args...); code != tokenCode || !strings.Contains(stdout.String(), "written by a newer freshtoken (format 99); upgrade freshtoken") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want %d telling of it", strings.Join(args, " "), code, stdout, stderr, tokenCode)
+		}
+	}
+	if got, _ := os.ReadFile(rec); string(got) != newer {
+		t.Errorf("the record changed: %s", got)
+	}
+}

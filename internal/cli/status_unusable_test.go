@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -109,5 +111,100 @@ func TestStatusOfAnUnusableClientCredentialsToken(t *testing.T) {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("status = %q; want it to say %q", stdout, want)
 		}
+	}
+}
+
+// TestStatusTellsOfARefreshTokenRenewingDoesNotExtend: a refresh token
+// whose expiry renewals have been seen not to extend (a provider with an
+// absolute grant lifetime) is told of by `status`, with the log-in to run
+// before it expires, and in --json (refresh_token_not_extended), as the
+// running proxy's notice (refresh_token_expiring) tells it: status gave its
+// expiry alone, which a person took to move on with each renewal.
+func TestStatusTellsOfARefreshTokenRenewingDoesNotExtend(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	ios, stdout, _ := testStreams(false, false)
+	e.run(ios, "status")
+	if strings.Contains(stdout.String(), "does not extend") {
+		t.Fatalf("status of a fresh log-in says renewals do not extend the refresh token: %q", stdout)
+	}
+	rec := e.record(t, "dev")
+	rec.RefreshNotExtended = true
+	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 {
+		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
+	}
+	if want := "; renewing does not extend it: run `freshtoken --config " + e.config + " login -e dev` before then"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("status = %q; want it to say %q", stdout, want)
+	}
+	ios, stdout, _ = testStreams(false, false)
+	e.run(ios, "status", "--json")
+	var all []map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || len(all) != 1 {
+		t.Fatalf("status --json = %s (%v); want one environment", stdout, err)
+	}
+	if all[0]["refresh_token_not_extended"] != true || all[0]["logged_in"] != true {
+		t.Errorf("status --json = %v; want refresh_token_not_extended true, still logged in", all[0])
+	}
+}
+
+// TestStatusOfAnExpiredRefreshTokenSaysToLogIn: with the access token
+// expired and the refresh token past the expiry the provider gave it,
+// `status` says, as the proxy's page does ("log in again"), that a log-in is
+// needed, and which: it said "logged in: yes", giving both expiries alone.
+func TestStatusOfAnExpiredRefreshTokenSaysToLogIn(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := e.record(t, "dev")
+	rec.IssuedAt = rec.IssuedAt.Add(-3 * time.Hour)
+	rec.Expiry, rec.RefreshExpiry = rec.IssuedAt.Add(time.Hour), rec.IssuedAt.Add(2*time.Hour)
+	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 {
+		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
+	}
+	if want := "logged in:      yes, but the refresh token has expired too, so no renewal can help: run `freshtoken --config " + e.config + " login -e dev`"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("status = %q; want it to say %q", stdout, want)
+	}
+}
+
+// TestStatusOfTimesItCannotCountFrom: a problem recorded without its time
+// (by another program sharing the store) and a problem or renewal recorded
+// by a clock ahead of this machine's (another machine of a fleet) are told
+// as such: status said "106751d ago (0001-01-01 00:00:00 UTC)" and
+// "-1h30m0s ago".
+func TestStatusOfTimesItCannotCountFrom(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	ahead := time.Now().Add(90 * time.Minute)
+	for name, c := range map[string]struct {
+		problemAt, renewedAt time.Time
+		want                 string
+	}{
+		"a problem without its time":             {time.Time{}, time.Time{}, "so the grant has ended (its time not recorded)"},
+		"a problem by a clock ahead":             {ahead, time.Time{}, ", by a clock 1h"},
+		"a renewal by a clock ahead, no problem": {time.Time{}, ahead, "last renewal:   " + ahead.Local().Format("2006-01-02 15:04:05 MST")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := e.record(t, "dev")
+			rec.Problem = nil
+			if name != "a renewal by a clock ahead, no problem" {
+				rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: c.problemAt}
+			}
+			rec.RenewedAt, rec.RenewedFor, rec.Renewals = c.renewedAt, store.RenewedForExpiry, 1
+			if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
+				t.Fatal(err)
+			}
+			ios, stdout, _ := testStreams(false, false)
+			e.run(ios, "status")
+			if !strings.Contains(stdout.String(), c.want) || strings.Contains(stdout.String(), "106751d") || strings.Contains(stdout.String(), "-1h") {
+				t.Errorf("status = %q; want it to say %q", stdout, c.want)
+			}
+		})
 	}
 }

@@ -217,10 +217,10 @@ func (p *Provider) refreshGrant(form url.Values) (tokenResponse, error) {
 		if since >= p.opts.ReuseGrace {
 			g.revoked = true
 			p.stats.GrantsRevoked++
-			p.opts.Logger.Warn("grant revoked: a rotated-out refresh token was presented", "grant", g.id, "rotated_ago", since.String())
+			p.opts.Logger.Warn("grant revoked: a rotated-out refresh token was presented", "grant", g.id, "rotated_ago", since)
 			return tokenResponse{}, invalidGrant("refresh token reused after rotation; the grant is revoked")
 		}
-		p.opts.Logger.Info("rotated-out refresh token accepted within the reuse grace", "grant", g.id, "rotated_ago", since.String())
+		p.opts.Logger.Info("rotated-out refresh token accepted within the reuse grace", "grant", g.id, "rotated_ago", since)
 	}
 	g.current.rotatedAt = now
 	p.stats.Refreshes++

@@ -438,3 +438,45 @@ func TestEchoFaults(t *testing.T) {
 		})
 	}
 }
+
+// durationKinds is a slog handler that records the kind of each attribute
+// named in want.
+type durationKinds struct {
+	mu    *sync.Mutex
+	kinds map[string]slog.Kind
+}
+
+func (h durationKinds) Enabled(context.Context, slog.Level) bool { return true }
+func (h durationKinds) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h durationKinds) WithGroup(string) slog.Handler            { return h }
+func (h durationKinds) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r.Attrs(func(a slog.Attr) bool {
+		h.kinds[a.Key] = a.Value.Kind()
+		return true
+	})
+	return nil
+}
+
+// TestReuseIsLoggedWithADuration: how long ago a reused refresh token was
+// rotated out is logged as a duration, which `dev-provider --log-format
+// json` writes as "10s", as every duration of freshtoken's JSON logs; it
+// was Go's text of it ("1m0.5s"), which no JSON reader of the others
+// reads.
+func TestReuseIsLoggedWithADuration(t *testing.T) {
+	h := durationKinds{mu: new(sync.Mutex), kinds: map[string]slog.Kind{}}
+	tp := start(t, Options{ReuseGrace: 30 * time.Second, Logger: slog.New(h)})
+	first := tp.login(t)
+	tp.mustRefresh(t, first.RefreshToken)
+	tp.clock.Advance(10 * time.Second)
+	tp.mustRefresh(t, first.RefreshToken) // within the grace
+	tp.clock.Advance(30 * time.Second)
+	_, err := tp.refresh(t, first.RefreshToken)
+	wantInvalidGrant(t, err)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if k, ok := h.kinds["rotated_ago"]; !ok || k != slog.KindDuration {
+		t.Errorf("rotated_ago logged as %v (logged: %v); want a duration", k, ok)
+	}
+}

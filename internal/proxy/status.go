@@ -229,18 +229,34 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	// A problem recorded in the store is the one `freshtoken status` shows;
 	// a stored access token no request can use (bound to a key, or holding
 	// a control character) comes next, as status says it (the page said
-	// "Logged in" while every request failed); then one this process met
-	// but did not record (the provider unreachable).
+	// "Logged in" while every request failed); then a client secret that
+	// cannot be had here; then one this process met but did not record
+	// (the provider unreachable).
 	var unusable *freshtoken.Error
 	if err := e.src.Unusable(rec); !errors.As(err, &unusable) {
 		unusable = nil
 	}
 	unusableTold := false // the problem shown is the unusable token
-	if f := e.lastErr.Load(); rec != nil && rec.Problem != nil {
-		v.State, v.Problem, v.ProblemAgo = "attention", rec.Problem.Message, ago(now.Sub(rec.Problem.At))
+	f := e.lastErr.Load()
+	if f != nil && rec != nil && rec.IssuedAt.After(f.At) && !rec.IssuedAt.After(now) {
+		// The store holds tokens issued since (a log-in at the command
+		// line, another process's renewal): the failure is of tokens gone.
+		// (Not by a clock ahead of this one, which would hide failures
+		// met after them.)
+		f = nil
+	}
+	if rec != nil && rec.Problem != nil {
+		v.State, v.Problem = "attention", rec.Problem.Message
+		if !rec.Problem.At.IsZero() { // not recorded by another program sharing the store: not "106751 days ago"
+			v.ProblemAgo = ago(now.Sub(rec.Problem.At))
+		}
 		v.LoginFixes = rec.Problem.Kind == store.ProblemGrantEnded
 	} else if unusable != nil {
 		v.State, v.Problem, unusableTold = "attention", "The stored access token cannot be used: "+unusable.Msg+". Click Renew now for another, and tell the provider if it happens again.", true
+	} else if why := e.conf.ClientSecretProblem(); why != "" {
+		// As status's client secret line: the next renewal or log-in
+		// fails for want of it (the page said "Logged in").
+		v.State, v.Problem = "attention", why
 	} else if f != nil && (rec != nil || !f.LoginNeeded) { // logged out needs no explaining
 		v.State, v.Problem, v.ProblemAgo, v.LoginFixes = "attention", f.Msg, ago(now.Sub(f.At)), f.LoginNeeded
 	}

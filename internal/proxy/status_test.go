@@ -305,6 +305,9 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	ended := *rec
 	ended.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: f.clock.Now()}
 	needsLogIn(ended, "an ended grant", "so the grant has ended")
+	untimed := ended // recorded without its time, by another program sharing the store
+	untimed.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: ended.Problem.Message}
+	needsLogIn(untimed, "an ended grant, its time not recorded", "<strong>Last problem:</strong> the provider refused the refresh token")
 	theirs := *rec
 	theirs.Grant.ClientID = "someone-elses-client"
 	if err := st.Save(ctx, "dev", &theirs); err != nil {
@@ -537,5 +540,90 @@ func TestForgedNoticeIsNotShown(t *testing.T) {
 		if _, page := f.get(t, forged); strings.Contains(string(page), `id="notice"`) {
 			t.Errorf("%s shows a notice:\n%s", forged, page)
 		}
+	}
+}
+
+// TestStatusPageTellsOfAClientSecretThatCannotBeHad: an environment whose
+// client_secret_env names a variable not set where the proxy runs (a
+// service, which does not see a terminal's exports) is marked for
+// attention on the page, saying so and what to set, as `status` says in
+// its client secret's line (exit 2): the page said "Logged in", with
+// Renew now, while the next renewal was bound to fail for want of the
+// secret. The secret never shows.
+func TestStatusPageTellsOfAClientSecretThatCannotBeHad(t *testing.T) {
+	const secretVar = "FRESHTOKEN_TEST_PAGE_SECRET"
+	t.Setenv(secretVar, "dev-client-secret")
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return strings.Replace(genericEnv(f, "sec", strings.TrimSuffix(f.api, "/")), `client_secret = "dev-client-secret"`, `client_secret_env = "`+secretVar+`"`, 1)
+	}})
+	f.login(t, "sec")
+	if _, body := f.get(t, "/"); !strings.Contains(string(body), `id="env-sec" data-state="logged-in"`) {
+		t.Fatalf("with the secret set, the page does not show sec logged in:\n%s", body)
+	}
+	os.Unsetenv(secretVar)
+	_, body := f.get(t, "/")
+	for _, want := range []string{`id="env-sec" data-state="attention"`, "$" + secretVar + " is not set here, so a renewal or log-in fails for want of the client secret; set it (export " + secretVar + "=…) where freshtoken runs"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("with the secret's variable unset, the page lacks %s", want)
+		}
+	}
+	if strings.Contains(string(body), "dev-client-secret") {
+		t.Error("the page shows the client secret")
+	}
+	if !strings.Contains(string(body), `id="env-dev" data-state="logged-out"`) {
+		t.Error("an environment with its secret in the file is marked otherwise than logged out")
+	}
+}
+
+// TestStatusPageForgetsAFailureTheStoreHasSinceMended: a failure this
+// proxy met (tokens it could not read, written by a newer freshtoken) is
+// not shown once the store holds tokens issued after it (a log-in at the
+// command line, another process's renewal): the page went on saying the
+// tokens were unreadable, and marking the environment for attention, until
+// a request through the proxy happened to succeed.
+func TestStatusPageForgetsAFailureTheStoreHasSinceMended(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	ctx := context.Background()
+	c, err := config.Load(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := config.OpenStore(c.StoreURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.Load(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(filepath.Dir(f.configPath), "store", "dev.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(b), `"version": 1,`, `"version": 99,`, 1)
+	if newer == string(b) {
+		t.Fatalf("no version in the record: %s", b)
+	}
+	if err := os.WriteFile(path, []byte(newer), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(accessTTL) // the token held in memory has expired: the store is read
+	if resp, _ := f.get(t, "/dev/v2/company"); resp.StatusCode < 400 {
+		t.Fatalf("a request with a newer freshtoken's record got %d", resp.StatusCode)
+	}
+	if _, body := f.get(t, "/"); !strings.Contains(string(body), "written by a newer freshtoken") {
+		t.Fatalf("the page does not tell of the record it cannot read:\n%s", body)
+	}
+	f.clock.Advance(time.Minute)
+	loggedIn := *rec // as a log-in at the command line stores it
+	loggedIn.IssuedAt, loggedIn.LoggedInAt, loggedIn.Expiry = f.clock.Now(), f.clock.Now(), f.clock.Now().Add(accessTTL)
+	if err := st.Save(ctx, "dev", &loggedIn); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get(t, "/")
+	if !strings.Contains(string(body), `id="env-dev" data-state="logged-in"`) || strings.Contains(string(body), "written by a newer freshtoken") {
+		t.Errorf("after a log-in elsewhere, the page still tells of the failure before it:\n%s", body)
 	}
 }

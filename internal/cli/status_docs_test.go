@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestStatusJSONIsDocumented: every member `status --json` may print, in
+// its objects too, has a row in docs/status.md, which says what each
+// means and promises that none is renamed or removed. Its shape was
+// documented nowhere but in part in `status --help`, so a script had only
+// the output of the day to go by.
+func TestStatusJSONIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/status.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[reflect.Type]bool{}
+	var check func(typ reflect.Type, in string)
+	check = func(typ reflect.Type, in string) {
+		for typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || typ.PkgPath() == "time" || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		for f := range typ.Fields() {
+			tag, ok := f.Tag.Lookup("json")
+			if !ok || !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(tag, ",")
+			if in == "" {
+				if !strings.Contains(string(doc), "| `"+name+"` |") {
+					t.Errorf("docs/status.md has no row for %q", name)
+				}
+			} else if !strings.Contains(string(doc), `"`+name+`"`) {
+				t.Errorf("docs/status.md does not name %q of %s", name, in)
+			}
+			check(f.Type, name)
+		}
+	}
+	check(reflect.TypeFor[envStatus](), "")
+}
