@@ -621,6 +621,13 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 		for _, unlock := range slices.Backward(unlocks) {
 			unlock()
 		}
+		if errors.Is(err, errSameDatabase) {
+			// The store the move left is the one the configuration
+			// names, by another name: its copy is no old one, but the
+			// tokens in use, and there is nothing left to finish.
+			fmt.Fprintf(f.IO.ErrOut, "The store an interrupted move left, %s, is the Redis database [store] url names (%s) by another name: its tokens are the ones in use, and were kept.\n", shownStore(j.From), shownStore(conf.StoreURL))
+			break
+		}
 		if err != nil {
 			// No --to is at fault here, and a keychain's usual advice, to
 			// take keyring:// out of [store], would leave the tokens in it
