@@ -1278,3 +1278,45 @@ func TestStoppedPastTheTimeoutKeepsTheAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestStoppedDevicePollPastTheTimeoutKeepsTheAnswer: a device log-in
+// stopped (SIGSTOP; a frozen container, a debugger) while the provider
+// answers its approved poll with tokens, and continued once its timeout
+// has passed, takes the answer that came meanwhile, as a renewal does (see
+// TestStoppedPastTheTimeoutKeepsTheAnswer): the poll's timeout counts the
+// time the process ran. Its timer, due long since, dropped the answer, and
+// the next poll presented the device code the answer had spent: the
+// log-in failed, and had to be made again on the other device. Tried a
+// few times: the timer won about two times in three.
+func TestStoppedDevicePollPastTheTimeoutKeepsTheAnswer(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("telling a stopped process needs /proc")
+	}
+	const timeout = time.Second
+	g := newGate(t, "urn:ietf:params:oauth:grant-type:device_code")
+	w := deviceWorldWith(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second, OnTokenRequest: g.onTokenRequest})
+	w.writeConfig(w.readConfig() + fmt.Sprintf("timeout = %q\n", timeout.String()))
+	for i := 1; i <= 4; i++ {
+		rc, code := w.startDeviceLogin()
+		g.armed.Store(true)
+		g.wait(t) // a poll, held before the provider looks at the device code
+		if err := w.provider.DecideDevice(code, true); err != nil {
+			t.Fatal(err)
+		}
+		rc.cmd.Process.Signal(syscall.SIGSTOP)
+		testenv.WaitFor(t, "freshtoken to stop", func() bool { return processState(t, rc.cmd.Process.Pid) == "T" })
+		stopped := time.Now()
+		close(g.release) // the answer goes out, spending the device code
+		g.release = make(chan struct{})
+		testenv.WaitFor(t, "the provider to answer", func() bool { return w.provider.Stats().DeviceLogins == i })
+		// What is tested is the timeout passing while the process is
+		// stopped: nothing of it runs meanwhile.
+		time.Sleep(2*timeout - time.Since(stopped))
+		rc.cmd.Process.Signal(syscall.SIGCONT)
+		if stderr := rc.waitExit(t, 0); w.provider.Stats().DeviceLogins != i {
+			t.Fatalf("try %d: provider saw %+v; want %d device log-ins (stderr: %s)", i, w.provider.Stats(), i, stderr)
+		}
+		w.mustRun("get", "/v2/users/me")
+		w.mustRun("logout", "--local") // for the next log-in
+	}
+}

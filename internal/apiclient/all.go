@@ -268,12 +268,15 @@ func countItems(body []byte) int {
 // items are never decoded one by one, which cost some thirty bytes of
 // memory for each two-byte item ("0,") of a page.
 type merger struct {
-	array bool   // the pages are arrays; otherwise objects
-	first []byte // the first page, an object: its other members are kept from it
-	key   string // the member holding the items
-	items bytes.Buffer
-	count int                        // the items in items
-	lists map[[sha256.Size]byte]bool // every page's list, as sent
+	array bool // the pages are arrays; otherwise objects
+	// members are the first page's, an object's, in order: its key and
+	// value as sent, slices of the page, read once (a read copies the
+	// page, the list's items and all, into encoding/json's Decoder).
+	members []member
+	key     string // the member holding the items
+	items   bytes.Buffer
+	count   int                        // the items in items
+	lists   map[[sha256.Size]byte]bool // every page's list, as sent
 	// stale counts the latest pages in a row that held no items, or
 	// exactly the list of a page before them.
 	stale int
@@ -294,9 +297,12 @@ func newMerger(first []byte) (*merger, error) {
 	var (
 		arrays []string
 		lists  int
+		list   []byte
 	)
 	err := eachMember(first, func(key, value []byte) {
+		m.members = append(m.members, member{key, value})
 		if isArray(value) {
+			list = value
 			if lists++; lists <= maxNamed {
 				arrays = append(arrays, memberName(key))
 			}
@@ -308,9 +314,12 @@ func newMerger(first []byte) (*merger, error) {
 	case lists != 1:
 		return nil, fmt.Errorf("is an object with %d list members %q; only a page with exactly one list can be merged", lists, arrays)
 	}
-	m.first, m.key = first, arrays[0]
-	return m, m.add(first)
+	m.key = arrays[0]
+	return m, m.addList(list)
 }
+
+// member is a member of a JSON object: its key and value as sent.
+type member struct{ key, value []byte }
 
 // add appends page's items. A later page without the first page's list
 // member, such as {}, holds no items; one with another list instead has a
@@ -349,6 +358,11 @@ func (m *merger) add(page []byte) error {
 			return nil
 		}
 	}
+	return m.addList(list)
+}
+
+// addList appends the items of list, a page's list as sent.
+func (m *merger) addList(list []byte) error {
 	if !json.Valid(list) {
 		return fmt.Errorf("is not valid JSON")
 	}
@@ -397,20 +411,18 @@ func (m *merger) document() []byte {
 		list()
 	} else {
 		b.WriteByte('{')
-		i := 0
-		eachMember(m.first, func(key, value []byte) { // read whole by newMerger
+		for i, mb := range m.members {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			i++
-			b.Write(key)
+			b.Write(mb.key)
 			b.WriteByte(':')
-			if isMember(key, m.key) && isArray(value) {
+			if isMember(mb.key, m.key) && isArray(mb.value) {
 				list()
 			} else {
-				json.Compact(&b, value) // valid, so it cannot fail
+				json.Compact(&b, mb.value) // valid, so it cannot fail
 			}
-		})
+		}
 		b.WriteByte('}')
 	}
 	b.WriteByte('\n')

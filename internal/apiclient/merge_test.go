@@ -334,11 +334,17 @@ func TestAllRefusesPagesFromAnotherHost(t *testing.T) {
 // MiB) could take many gigabytes, and seconds of CPU each. The bytes All
 // allocates must stay within a small multiple of the bytes it reads. An
 // object of so many members is no page of a list: it is refused, after
-// reading a thousand of them.
+// reading a thousand of them. Two object pages, each with its list as a
+// member (FreeAgent's {"contacts": [...]}), took more: each page was read
+// whole by encoding/json's Decoder, which copies it into a buffer of its
+// own, and the first page three times over (its shape, its items, the
+// merged document), some 13 times the pages' size; it is read once.
 func TestAllAllocatesInProportionToItsPages(t *testing.T) {
 	const items = 1 << 19
 	list := []byte("[" + strings.Repeat("0,", items) + "0]")
 	members := []byte("{" + strings.Repeat(`"a":0,`, items) + `"items":[1]}`)
+	// FreeAgent's shape: the list is a member of an object.
+	object := []byte(`{"contacts":` + string(list) + `,"n":1}`)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/lone", func(w http.ResponseWriter, r *http.Request) { w.Write(list) })
 	mux.HandleFunc("/two", func(w http.ResponseWriter, r *http.Request) {
@@ -353,6 +359,12 @@ func TestAllAllocatesInProportionToItsPages(t *testing.T) {
 		}
 		w.Write(members)
 	})
+	mux.HandleFunc("/objects", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "" {
+			w.Header().Set("Link", `</objects?page=2>; rel="next"`)
+		}
+		w.Write(object)
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	for _, tt := range []struct {
@@ -363,6 +375,7 @@ func TestAllAllocatesInProportionToItsPages(t *testing.T) {
 		{"/lone", len(list), -1},
 		{"/two", 2 * len(list), 2 * (items + 1)},
 		{"/members", len(members), 0},
+		{"/objects", 2 * len(object), 2 * (items + 1)},
 	} {
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+tt.path, nil)
 		c := &Client{}

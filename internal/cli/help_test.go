@@ -258,3 +258,25 @@ func namesOtherCommand(text, name string) bool {
 	}
 	return false
 }
+
+// TestHelpProseFitsEightyColumns: the prose of every command's --help is
+// wrapped at 80 columns, as a terminal shows it unbroken. Lines added to
+// a paragraph ran on (request's, of JSON that indenting would swell, to
+// 119 columns; store migrate's to 134), and the terminal broke them
+// mid-word. Indented lines (examples, a configuration's comments, tables)
+// may be wider.
+func TestHelpProseFitsEightyColumns(t *testing.T) {
+	ios, _, _ := testStreams(false, false)
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		for i, line := range strings.Split(c.Long, "\n") {
+			if n := len([]rune(line)); n > 80 && !strings.HasPrefix(line, " ") {
+				t.Errorf("%s --help, line %d of its text, is %d columns: %q", c.CommandPath(), i+1, n, line)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(cli.NewRootCmd(&cli.Factory{IO: ios}))
+}

@@ -93,7 +93,8 @@ proxy HTTPS_PROXY or HTTP_PROXY names, except to hosts NO_PROXY lists. A token
 whose whole lifetime is under twice refresh_before is renewed at half its
 lifetime. Each provider, in detail:
 https://github.com/freshtoken/freshtoken/blob/main/docs/providers.md
-Every mistake is reported as FILE:LINE: KEY: what to do. ` + "`freshtoken store migrate --to URL`" + `
-moves the tokens to another store and sets [store] url.`,
+Every mistake is reported as FILE:LINE: KEY: what to do.
+` + "`freshtoken store migrate --to URL`" + ` moves the tokens to another store and
+sets [store] url.`,
 	}
 }

@@ -74,13 +74,14 @@ values are ignored.
 
 The client secret is written into the configuration file (readable by you
 alone) unless --client-secret-env names an environment variable to read it
-from instead, or --client-secret-keyring puts it into the system keychain. An environment that already exists is replaced only with
---force, which takes the provider, api_url and client_id from the export
-and keeps the rest of its settings (redirect_uri, scopes, client_auth,
-refresh_before, timeout) and where its client secret comes from: a secret
-read from a variable or a command is not written into the file. Tokens
-renewed since the export was made are kept, as that renewal spent the
-export's refresh token (logout --local first to store the export's anyway).
+from instead, or --client-secret-keyring puts it into the system keychain.
+An environment that already exists is replaced only with --force, which
+takes the provider, api_url and client_id from the export and keeps the rest
+of its settings (redirect_uri, scopes, client_auth, refresh_before, timeout)
+and where its client secret comes from: a secret read from a variable or a
+command is not written into the file. Tokens renewed since the export was
+made are kept, as that renewal spent the export's refresh token
+(logout --local first to store the export's anyway).
 
 A malformed export changes nothing. Every environment's token store is
 checked before anything is written; should storing the tokens still fail

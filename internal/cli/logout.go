@@ -35,7 +35,8 @@ another client or API (another configuration's) are left alone, neither
 revoked nor deleted, and it exits 0: there is nothing of this environment's
 to log out of. A stored record that cannot be read (a corrupt file) is
 deleted, and it says so and exits 0: nothing in it can be revoked at the
-provider. --local only forgets the tokens. The configuration is kept; ` + "`freshtoken login`" + ` logs in again.`,
+provider. --local only forgets the tokens. The configuration is kept;
+` + "`freshtoken login`" + ` logs in again.`,
 		Example: `  freshtoken logout -e sandbox
   freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
 		Args: exactArgs(0, "no arguments"),

@@ -67,12 +67,12 @@ token goes only to api_url's host.
 A body from -d @FILE or -d @- may hold up to 256 MiB.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
-terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one
-that indented would come to over 64 MiB, is not indented), and on a terminal the control characters of any answer (-i's
-status line and headers too) are shown, as less shows them (^[, ^M,
-<U+202E>), never acted on; it is passed through byte for byte when stdout
-is a pipe or a file. An HTTP error status exits 4, with the body still on
-stdout.
+terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one that
+indented would come to over 64 MiB, is not indented), and on a terminal the
+control characters of any answer (-i's status line and headers too) are
+shown, as less shows them (^[, ^M, <U+202E>), never acted on; it is passed
+through byte for byte when stdout is a pipe or a file. An HTTP error status
+exits 4, with the body still on stdout.
 
 --all follows Link: rel="next" to the last page and prints one document
 shaped like a page with every item merged in (FreeAgent: {"contacts": [...]});
@@ -91,8 +91,8 @@ long, is given up on: exit 5 (what was printed of the answer is then
 incomplete).
 
 A 429 Too Many Requests is waited out for as long as its Retry-After asks
-(at least a second, up to 2 minutes, 5 times in a row), then retried; past that the command
-gives up and exits 5.`
+(at least a second, up to 2 minutes, 5 times in a row), then retried; past
+that the command gives up and exits 5.`
 
 func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) *cobra.Command {
 	opts := &requestOptions{f: f, Method: method}

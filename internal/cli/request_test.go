@@ -524,8 +524,9 @@ func wantUnreadable(t *testing.T, path string, answer http.HandlerFunc, answered
 
 // TestRequestToAnAPIThatRedirectsForEver: an API whose redirects lead on
 // and on was reached, and answered each time with another redirect; after
-// ten, the command says so in one line, exit 5. It said the API "could not
-// be reached" and to check the connection and api_url.
+// ten, the command says so in one line, exit 5, and for a POST that the
+// request was made. It said the API "could not be reached" and to check
+// the connection and api_url.
 func TestRequestToAnAPIThatRedirectsForEver(t *testing.T) {
 	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -544,6 +545,11 @@ func TestRequestToAnAPIThatRedirectsForEver(t *testing.T) {
 		if code != 5 || strings.Contains(msg, "could not be reached") || !strings.HasPrefix(msg, "freshtoken: dev: the API at "+e.api+"v2/loop") ||
 			!strings.Contains(msg, "redirected the request 10 times") || strings.Count(msg, "\n") != 1 {
 			t.Errorf("%s: exit %d, stderr %q; want 5 and one line saying the API redirected the request 10 times", args, code, msg)
+		}
+		// A POST was made, and sent again would be made again; a GET
+		// is told no such thing.
+		if made := strings.Contains(msg, "the request was made"); made != (args[0] == "post") {
+			t.Errorf("%s: stderr %q; saying the request was made: %v, want %v", args, msg, made, args[0] == "post")
 		}
 		if stdout.Len() != 0 {
 			t.Errorf("%s: stdout = %q, want nothing", args, stdout)

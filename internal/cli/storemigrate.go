@@ -67,11 +67,13 @@ configuration still names the old store until every record has moved.
 Every environment is looked at before any moves: a record the old store
 cannot read, or a record already in the new store that is another client's
 or that this freshtoken cannot read (a newer freshtoken's), is left where it
-is and reported, nothing moves, and the configuration is not changed. Newer tokens of the same grant already in the new store (another
-machine moved there first and has renewed since) are kept, and the older copy
-is left where it was. A record in the old store of another client or grant than
-the environment's (another configuration sharing the store) is left there. Stop a running proxy or service first, and start it again
-afterwards: until then it looks for the tokens in the old store.`,
+is and reported, nothing moves, and the configuration is not changed. Newer
+tokens of the same grant already in the new store (another machine moved
+there first and has renewed since) are kept, and the older copy is left where
+it was. A record in the old store of another client or grant than the
+environment's (another configuration sharing the store) is left there. Stop a
+running proxy or service first, and start it again afterwards: until then it
+looks for the tokens in the old store.`,
 		Example: `  freshtoken store migrate --to keyring://
   pass show freshtoken-redis | freshtoken store migrate --to -   # redis://freshtoken:PASSWORD@redis.internal:6379/0, kept out of the process list
   freshtoken store migrate --to file:///home/me/.local/state/freshtoken`,
@@ -618,6 +620,13 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 		}
 		for _, unlock := range slices.Backward(unlocks) {
 			unlock()
+		}
+		if errors.Is(err, errSameDatabase) {
+			// The store the move left is the one the configuration
+			// names, by another name: its copy is no old one, but the
+			// tokens in use, and there is nothing left to finish.
+			fmt.Fprintf(f.IO.ErrOut, "The store an interrupted move left, %s, is the Redis database [store] url names (%s) by another name: its tokens are the ones in use, and were kept.\n", shownStore(j.From), shownStore(conf.StoreURL))
+			break
 		}
 		if err != nil {
 			// No --to is at fault here, and a keychain's usual advice, to

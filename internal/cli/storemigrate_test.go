@@ -133,6 +133,47 @@ func TestStoreMigrateToTheSameRedisByAnotherURL(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateFinishingIntoTheSameRedisByAnotherName: the journal of
+// a move killed once the configuration named the new store names, as the
+// store it left, the Redis database the configuration names by another
+// host name (the old host's name now leads to the new server). Finishing
+// the move took the one lock twice, was told so, and kept the tokens, but
+// said the move was not finished, exit 1 (a bug's), and kept the journal,
+// so that every store migrate after said the same. The tokens are the ones
+// in use: kept, the journal gone, exit 0.
+func TestStoreMigrateFinishingIntoTheSameRedisByAnotherName(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	srv := redistest.Start(t)
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	here, other := "redis://127.0.0.1:"+port+"/0", "redis://localhost:"+port+"/0"
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "store", "migrate", "--to", here); code != 0 {
+		t.Fatalf("store migrate to Redis: exit %d\n%s%s", code, stdout, stderr)
+	}
+	journal, _ := json.Marshal(map[string]string{"from": other, "to": here})
+	if err := os.WriteFile(e.config+".moving-from", journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr = testStreams(false, false)
+	code := make(chan int, 1)
+	go func() { code <- e.run(ios, "store", "migrate", "--to", here) }()
+	select {
+	case c := <-code:
+		if msg := stderr.String(); c != 0 || !strings.Contains(msg, "by another name: its tokens are the ones in use") || strings.Contains(msg, "not finished") {
+			t.Fatalf("store migrate with the journal of a move from the same Redis by another name: exit %d\n%s%s; want 0, the tokens kept", c, stdout, msg)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("store migrate was still waiting after 20 s: %s", stderr)
+	}
+	if _, err := os.Stat(e.config + ".moving-from"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the moving-from file stayed: %v", err)
+	}
+	if r := srv.Command(t, "EXISTS", "freshtoken:dev"); r != ":1" {
+		t.Fatalf("the tokens are gone: EXISTS %s", r)
+	}
+}
+
 // TestStoreMigrateKeepsNewerTokensAlreadyThere: the new store already
 // holds newer tokens of the same grant (another machine of a fleet moved
 // there first and has renewed since; this machine's copy is older, its
