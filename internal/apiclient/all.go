@@ -242,25 +242,12 @@ func nextLink(resp *http.Response) (*url.URL, error) {
 
 // countItems counts a lone page's items: the elements of a top-level
 // array, or of an object's one array member; -1 when it has no such list.
-// No item is decoded.
 func countItems(body []byte) int {
-	if !json.Valid(body) {
+	m, err := newMerger(body)
+	if err != nil {
 		return -1
 	}
-	list := body
-	if !isArray(body) {
-		var lists int
-		err := eachMember(body, func(_, value []byte) {
-			if isArray(value) {
-				lists++
-				list = value
-			}
-		})
-		if err != nil || lists != 1 {
-			return -1
-		}
-	}
-	return countElements(list)
+	return m.count
 }
 
 // merger gathers the items of pages shaped like the first one. It keeps
