@@ -24,29 +24,9 @@ import (
 func TestSignalDuringTheCodeExchange(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
-			g := newGate(t, "authorization_code")
-			defer func() {
-				select {
-				case <-g.release:
-				default:
-					close(g.release)
-				}
-			}()
-			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
-			g.armed.Store(true)
-			run := w.watch("login", "--no-browser")
-			run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
-			authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
-			go func() {
-				resp, err := http.Get(authURL)
-				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}()
-			g.wait(t)
+			w, g, run := exchanging(t)
 			run.cmd.Process.Signal(sig)
-			run.waitSaid(t, "abandons it") // the wait for the answer, explained
+			run.waitSaid(t, "for the log-in already sent to") // the wait for the answer, explained
 			close(g.release)
 			stderr := run.waitExit(t, 128+int(sig))
 			if !strings.Contains(stderr, "interrupted") {
@@ -58,4 +38,49 @@ func TestSignalDuringTheCodeExchange(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSecondCtrlCAbandonsTheCodeExchange: Ctrl-C twice while the code is
+// being exchanged ends the log-in at once, saying it was abandoned and to
+// log in again; not, as for a renewal, that a refresh token may be lost
+// and the authorisation ended, which no log-in had yet.
+func TestSecondCtrlCAbandonsTheCodeExchange(t *testing.T) {
+	w, _, run := exchanging(t)
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "Ctrl-C again abandons it, and the log-in with it")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	stderr := run.waitExit(t, 130)
+	if !strings.Contains(stderr, "log-in abandoned") || !strings.Contains(stderr, w.suggested("`freshtoken login -e dev` again")) || strings.Contains(stderr, "renewal") {
+		t.Fatalf("stderr:\n%s\nwant the log-in said abandoned, to be run again", stderr)
+	}
+}
+
+// exchanging starts `login --no-browser`, plays the browser that approves
+// it, and returns once the provider holds the code's exchange, which g
+// releases.
+func exchanging(t *testing.T) (*world, *gate, *watched) {
+	t.Helper()
+	g := newGate(t, "authorization_code")
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
+	g.armed.Store(true)
+	run := w.watch("login", "--no-browser")
+	// Before the provider's cleanup, which waits for the held request.
+	t.Cleanup(func() {
+		select {
+		case <-g.release:
+		default:
+			close(g.release)
+		}
+	})
+	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
+	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
+	go func() {
+		resp, err := http.Get(authURL)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	g.wait(t)
+	return w, g, run
 }

@@ -134,7 +134,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	)
 	if f.Sending != nil {
 		flow.Exchanging = func() {
-			done := f.Sending(freshtoken.Renewal{Env: env.Name, TokenURL: conf.Endpoint.TokenURL, Timeout: env.Timeout})
+			done := f.Sending(freshtoken.Renewal{Env: env.Name, TokenURL: conf.Endpoint.TokenURL, Timeout: env.Timeout, LogIn: true})
 			mu.Lock()
 			stored = done
 			mu.Unlock()
