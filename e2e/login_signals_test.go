@@ -3,8 +3,11 @@
 package e2e_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"syscall"
@@ -83,4 +86,50 @@ func exchanging(t *testing.T) (*world, *gate, *watched) {
 	}()
 	g.wait(t)
 	return w, g, run
+}
+
+// TestSignalDuringTheManualCodeExchange: `login --manual`, the address the
+// browser landed on pasted, is stopped while its code is being exchanged:
+// the exchange ran under the signal's context and was cut off, its answer
+// lost. It is now seen through and stored, then exit 143.
+func TestSignalDuringTheManualCodeExchange(t *testing.T) {
+	g := newGate(t, "authorization_code")
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
+	g.armed.Store(true)
+	stdin, paste, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer paste.Close()
+	run := w.watchWith(func(c *exec.Cmd) { c.Stdin = stdin }, "login", "--manual")
+	stdin.Close()
+	t.Cleanup(func() {
+		select {
+		case <-g.release:
+		default:
+			close(g.release)
+		}
+	})
+	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
+	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	landed := resp.Header.Get("Location")
+	if landed == "" {
+		t.Fatalf("the provider did not redirect: %s", resp.Status)
+	}
+	fmt.Fprintln(paste, landed)
+	g.wait(t)
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	run.waitSaid(t, "for the log-in already sent to")
+	close(g.release)
+	run.waitExit(t, 143)
+	w.mustRun("get", "/v2/users/me")
+	if st := w.provider.Stats(); st.Exchanges != 1 {
+		t.Fatalf("provider saw %+v; want the log-in's tokens stored and used", st)
+	}
 }
