@@ -204,6 +204,10 @@ type Renewal struct {
 	// so abandoning the renewal costs only the token the next call
 	// requests again; no log-in is needed.
 	NothingToLose bool
+	// LogIn: the request exchanges a log-in's code (a browser's or a
+	// device's) for the grant's first tokens; abandoning it costs that
+	// log-in, which is done again, not a grant in use.
+	LogIn bool
 }
 
 // The grants an environment's tokens come from (Settings.Grant), spelled as

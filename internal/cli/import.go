@@ -240,7 +240,11 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	held := make([]bool, len(envs))
 	for i := range targets {
 		if stored[i], held[i], err = importTokens(ctx, targets[i], now); err != nil {
-			return importFailed(ctx, fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err)), targets[:i])
+			what := fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err))
+			if ctx.Err() != nil { // a signal: the store is not at fault
+				what = fmt.Sprintf("the import stopped before the tokens of %s were stored", targets[i].env.Name)
+			}
+			return importFailed(ctx, what, targets[:i])
 		}
 	}
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
@@ -262,6 +266,11 @@ type importTarget struct {
 // says exactly where that leaves things. The configuration file itself is
 // never changed by a failed import.
 func importFailed(ctx context.Context, what string, written []importTarget) error {
+	// Put back even after a signal, which stopped the import: a signal
+	// that cancelled the putting back left the export's tokens stored
+	// for environments the configuration does not name, in place of any
+	// tokens they had.
+	ctx = context.WithoutCancel(ctx)
 	var restored, lost []string
 	var causes []string
 	for i := len(written) - 1; i >= 0; i-- {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -125,6 +126,25 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if !opts.NoBrowser && !opts.Manual {
 		flow.OpenBrowser = f.OpenBrowser
 	}
+	// From the code's exchange until its answer is stored, a signal waits
+	// for them, as for a renewal's: the answer spends the code.
+	var (
+		mu     sync.Mutex
+		stored = func() {}
+	)
+	if f.Sending != nil {
+		flow.Exchanging = func() {
+			done := f.Sending(freshtoken.Renewal{Env: env.Name, TokenURL: conf.Endpoint.TokenURL, Timeout: env.Timeout, LogIn: true})
+			mu.Lock()
+			stored = done
+			mu.Unlock()
+		}
+	}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stored()
+	}()
 	res, err := flow.Run(ctx)
 	if errors.Is(err, login.ErrPortBusy) {
 		return loginThroughProxy(ctx, opts, env, src, err)
@@ -135,7 +155,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := src.SaveLogin(ctx, res.Token, res.SentAt); err != nil {
+	if err := src.SaveLogin(context.WithoutCancel(ctx), res.Token, res.SentAt); err != nil {
 		return err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())

@@ -287,7 +287,7 @@ func (g *guard) received(s syscall.Signal) {
 			suspend()
 			return
 		}
-		fmt.Fprintf(g.errOut, "freshtoken: suspending once the renewal already sent to %s is stored\n", host(last.TokenURL))
+		fmt.Fprintf(g.errOut, "freshtoken: suspending once the %s already sent to %s is stored\n", what(last), host(last.TokenURL))
 		return
 	}
 	first := g.sig == 0
@@ -307,6 +307,8 @@ func (g *guard) received(s syscall.Signal) {
 			// No refresh token: the next call requests another token.
 		case unsaved:
 			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(refused.TokenURL), g.commandLine("login -e "+refused.Env))
+		case busy && last.LogIn:
+			fmt.Fprintf(g.errOut, "freshtoken: log-in abandoned: the tokens %s may have issued for it were not stored; run `%s` again\n", host(last.TokenURL), g.commandLine("login -e "+last.Env))
 		case busy:
 			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: if %s had already issued new tokens, the refresh token is lost; run `%s` if the next call says so\n", host(last.TokenURL), g.commandLine("login -e "+last.Env))
 		}
@@ -323,11 +325,14 @@ func (g *guard) explainWait() {
 		msg = g.unsavedWait()
 	case g.inFlight > 0:
 		cost := " and may end the authorisation"
-		if g.last.NothingToLose {
+		switch {
+		case g.last.NothingToLose:
 			cost = ""
+		case g.last.LogIn:
+			cost = ", and the log-in with it"
 		}
-		msg = fmt.Sprintf("freshtoken: waiting up to %s for the renewal already sent to %s to be stored; %s abandons it%s\n",
-			g.last.Timeout.Round(time.Second), host(g.last.TokenURL), g.abandonKeys(), cost)
+		msg = fmt.Sprintf("freshtoken: waiting up to %s for the %s already sent to %s to be stored; %s abandons it%s\n",
+			g.last.Timeout.Round(time.Second), what(g.last), host(g.last.TokenURL), g.abandonKeys(), cost)
 	}
 	g.mu.Unlock()
 	fmt.Fprint(g.errOut, msg)
@@ -568,4 +573,12 @@ func signalOf(err error) syscall.Signal {
 		return stopped.Signal
 	}
 	return 0
+}
+
+// what a token request in flight is called: a renewal, or a log-in's.
+func what(r freshtoken.Renewal) string {
+	if r.LogIn {
+		return "log-in"
+	}
+	return "renewal"
 }

@@ -22,7 +22,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -99,6 +98,10 @@ type Flow struct {
 	// Issuer is the environment's issuer, when it has one: an answer whose
 	// iss names another (RFC 9207) is refused, its code never exchanged.
 	Issuer string
+	// Exchanging, if not nil, is told just before the code is sent to the
+	// token endpoint: the code is spent once the provider answers, so its
+	// answer must be stored before the process ends (Options.Sending).
+	Exchanging func()
 }
 
 // Result is what a successful login obtained.
@@ -161,7 +164,8 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 	}
 	defer ln.Close()
 	codes := make(chan callback, 1)
-	srv := &http.Server{Handler: f.CallbackHandler(req, codes), ReadHeaderTimeout: 10 * time.Second}
+	var turn answerTurn
+	srv := &http.Server{Handler: f.callbackHandler(req, codes, &turn), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	// Shutdown, not Close: the browser must get the whole result page, and
 	// the handler signals the result before its response has gone out.
@@ -179,6 +183,12 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		}
 		return cb.result, nil
 	case <-ctx.Done():
+		if !turn.close() {
+			// The browser came back in time, and its code is being
+			// exchanged: the answer spends it, and is the log-in's.
+			cb := <-codes
+			return cb.result, cb.err
+		}
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil, f.cancelled()
 		}
@@ -281,7 +291,8 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 			bad = fmt.Errorf("%s: %w: it is not at redirect_uri %s, where this log-in's answer comes (the provider may have sent your browser on to another provider's log-in); its code was not sent anywhere; %s", f.Env, ErrBadPaste, f.Config.RedirectURL, again)
 			ask = "That address is not at the redirect URI, " + f.Config.RedirectURL + ", where this log-in's answer comes (did the provider send your browser on to another provider's log-in?): paste the one your browser landed on after approving the URL above"
 		default:
-			return f.Complete(ctx, req, u.Query())
+			// The exchange outlives a signal: the code is single use.
+			return f.Complete(context.WithoutCancel(ctx), req, u.Query())
 		}
 		if !person {
 			// Nobody could paste another: `printf 'junk\n' | freshtoken
@@ -440,6 +451,9 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	}
 	remember(f.Config, req.State, req.Verifier, code)
 	sentAt := f.now()
+	if f.Exchanging != nil {
+		f.Exchanging()
+	}
 	log := f.logger()
 	log.Debug("code exchange", "url", f.Config.Endpoint.TokenURL, "grant_type", "authorization_code", "code", redact.Secret(code), "code_verifier", redact.Secret(req.Verifier))
 	hc := f.HTTP
@@ -579,11 +593,42 @@ type callback struct {
 // waiting, so a stale tab or a forged request cannot end it or put its own
 // words on the terminal; other paths get 404.
 func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
+	return f.callbackHandler(req, done, new(answerTurn))
+}
+
+// answerTurn decides, once, between the callback that answers a log-in
+// and the end of the wait for it (a signal, the time limit): a code taken
+// is exchanged and its answer awaited, whatever comes after; a wait ended
+// takes no code.
+type answerTurn struct {
+	mu              sync.Mutex
+	answered, ended bool
+}
+
+// take reports whether the answer is the first, in time to be exchanged.
+func (a *answerTurn) take() (first, inTime bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.answered || a.ended {
+		return !a.answered, false
+	}
+	a.answered = true
+	return true, true
+}
+
+// close ends the wait, and reports whether no answer was taken before.
+func (a *answerTurn) close() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ended = true
+	return !a.answered
+}
+
+func (f *Flow) callbackHandler(req Request, done chan<- callback, turn *answerTurn) http.Handler {
 	path := "/"
 	if u, err := url.Parse(f.Config.RedirectURL); err == nil && u.Path != "" {
 		path = u.Path
 	}
-	var answered atomic.Bool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != path {
 			http.NotFound(w, r)
@@ -594,8 +639,12 @@ func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 			http.Error(w, "This is not the answer to the login in progress, which is still waiting. Close this tab.", http.StatusBadRequest)
 			return
 		}
-		if answered.Swap(true) {
+		switch first, inTime := turn.take(); {
+		case !first:
 			http.Error(w, "This login has been answered already; see freshtoken for how it went. Close this tab.", http.StatusBadRequest)
+			return
+		case !inTime:
+			http.Error(w, "This login has ended (stopped, or out of time) and took no code. Close this tab and log in again.", http.StatusBadRequest)
 			return
 		}
 		// The exchange outlives a browser that gives up: the code is single use.

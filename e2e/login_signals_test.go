@@ -1,0 +1,135 @@
+//go:build unix
+
+package e2e_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// TestSignalDuringTheCodeExchange: the browser came back with the code and
+// freshtoken is exchanging it for tokens when the terminal closes, a
+// supervisor stops it or Ctrl-C comes. The code is spent once the provider
+// answers, so the answer is stored before freshtoken exits 128+N, as a
+// device log-in's is. The wait for the browser ended at the signal, and
+// the answer, which the provider gave all the same, was dropped: "not
+// logged in" after "interrupted", the code spent, the approval to redo.
+func TestSignalDuringTheCodeExchange(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w, g, run := exchanging(t)
+			run.cmd.Process.Signal(sig)
+			run.waitSaid(t, "for the log-in already sent to") // the wait for the answer, explained
+			close(g.release)
+			stderr := run.waitExit(t, 128+int(sig))
+			if !strings.Contains(stderr, "interrupted") {
+				t.Fatalf("stderr %q; want it to say it was interrupted", stderr)
+			}
+			w.mustRun("get", "/v2/users/me")
+			if st := w.provider.Stats(); st.Exchanges != 1 || st.Refreshes != 0 {
+				t.Fatalf("provider saw %+v; want the log-in's tokens stored and used", st)
+			}
+		})
+	}
+}
+
+// TestSecondCtrlCAbandonsTheCodeExchange: Ctrl-C twice while the code is
+// being exchanged ends the log-in at once, saying it was abandoned and to
+// log in again; not, as for a renewal, that a refresh token may be lost
+// and the authorisation ended, which no log-in had yet.
+func TestSecondCtrlCAbandonsTheCodeExchange(t *testing.T) {
+	w, _, run := exchanging(t)
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "Ctrl-C again abandons it, and the log-in with it")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	stderr := run.waitExit(t, 130)
+	if !strings.Contains(stderr, "log-in abandoned") || !strings.Contains(stderr, w.suggested("`freshtoken login -e dev` again")) || strings.Contains(stderr, "renewal") {
+		t.Fatalf("stderr:\n%s\nwant the log-in said abandoned, to be run again", stderr)
+	}
+}
+
+// exchanging starts `login --no-browser`, plays the browser that approves
+// it, and returns once the provider holds the code's exchange, which g
+// releases.
+func exchanging(t *testing.T) (*world, *gate, *watched) {
+	t.Helper()
+	g := newGate(t, "authorization_code")
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
+	g.armed.Store(true)
+	run := w.watch("login", "--no-browser")
+	// Before the provider's cleanup, which waits for the held request.
+	t.Cleanup(func() {
+		select {
+		case <-g.release:
+		default:
+			close(g.release)
+		}
+	})
+	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
+	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
+	go func() {
+		resp, err := http.Get(authURL)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	g.wait(t)
+	return w, g, run
+}
+
+// TestSignalDuringTheManualCodeExchange: `login --manual`, the address the
+// browser landed on pasted, is stopped while its code is being exchanged:
+// the exchange ran under the signal's context and was cut off, its answer
+// lost. It is now seen through and stored, then exit 143.
+func TestSignalDuringTheManualCodeExchange(t *testing.T) {
+	g := newGate(t, "authorization_code")
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
+	g.armed.Store(true)
+	stdin, paste, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer paste.Close()
+	run := w.watchWith(func(c *exec.Cmd) { c.Stdin = stdin }, "login", "--manual")
+	stdin.Close()
+	t.Cleanup(func() {
+		select {
+		case <-g.release:
+		default:
+			close(g.release)
+		}
+	})
+	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
+	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	landed := resp.Header.Get("Location")
+	if landed == "" {
+		t.Fatalf("the provider did not redirect: %s", resp.Status)
+	}
+	fmt.Fprintln(paste, landed)
+	g.wait(t)
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	run.waitSaid(t, "for the log-in already sent to")
+	close(g.release)
+	run.waitExit(t, 143)
+	w.mustRun("get", "/v2/users/me")
+	if st := w.provider.Stats(); st.Exchanges != 1 {
+		t.Fatalf("provider saw %+v; want the log-in's tokens stored and used", st)
+	}
+}
