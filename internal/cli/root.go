@@ -80,19 +80,7 @@ func Main(args []string, ios *IOStreams) int {
 		return ExitBrokenPipe // nobody is reading: nothing to say, and nowhere to say it
 	case sig != 0:
 		// Interrupted: any renewal in flight was seen through and stored.
-		msg := "interrupted"
-		var oe *outputError
-		switch {
-		case errors.As(err, &oe) && errors.Is(oe.err, errStalled) && !oe.changes:
-			// The output the signal cut short is all there is to say.
-		case signalOf(err) != 0:
-			// The signal, or the closed terminal, stopped the command.
-		case errors.Is(err, syscall.EPIPE):
-			// The signal, sent to the process group, ended the output's reader too.
-		case err != nil && err != context.Canceled && !errors.As(err, &se): // a silent error's failures were said
-			msg = "interrupted: " + redact.OneLine(err.Error(), 1000)
-		}
-		f.lastWord(streams.ErrOut, f.suggesting(msg), 128+int(sig))
+		f.lastWord(streams.ErrOut, f.suggesting(interrupted(err)), 128+int(sig))
 		return 128 + int(sig)
 	case err != nil && !errors.As(err, &se):
 		msg := err.Error()
@@ -108,6 +96,40 @@ func Main(args []string, ios *IOStreams) int {
 		f.lastWord(streams.ErrOut, redact.OneLine(f.suggesting(msg), 1000), ExitCode(err))
 	}
 	return ExitCode(err)
+}
+
+// interrupted is the last word of a command a signal stopped, err being
+// what it returned: "interrupted", and what err adds to that. The words
+// of Go's context.Canceled, which is the signal itself, are left out
+// ("interrupted; nothing was removed", not "interrupted: context
+// canceled; nothing was removed").
+func interrupted(err error) string {
+	var (
+		oe *outputError
+		se *silentError
+	)
+	switch {
+	case err == nil, errors.As(err, &se): // a silent error's failures were said
+		return "interrupted"
+	case errors.As(err, &oe) && errors.Is(oe.err, errStalled) && !oe.changes:
+		return "interrupted" // the output the signal cut short is all there is to say
+	case signalOf(err) != 0:
+		return "interrupted" // the signal, or the closed terminal, stopped the command
+	case errors.Is(err, syscall.EPIPE):
+		return "interrupted" // the signal, sent to the process group, ended the output's reader too
+	}
+	msg := err.Error()
+	if errors.Is(err, context.Canceled) {
+		msg = strings.ReplaceAll(msg, ": "+context.Canceled.Error(), "")
+		msg = strings.TrimPrefix(msg, context.Canceled.Error())
+	}
+	switch {
+	case msg == "":
+		return "interrupted"
+	case strings.HasPrefix(msg, "; "):
+		return "interrupted" + redact.OneLine(msg, 1000)
+	}
+	return "interrupted: " + redact.OneLine(msg, 1000)
 }
 
 // restartUpgraded starts the new freshtoken at up.path in this process's
