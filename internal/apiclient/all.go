@@ -242,8 +242,10 @@ func nextLink(resp *http.Response) (*url.URL, error) {
 
 // countItems counts a lone page's items: the elements of a top-level
 // array, or of an object's one array member; -1 when it has no such list.
+// The merger's count, its items neither copied nor hashed: nothing merges
+// them, and a page may be of up to MaxBytes.
 func countItems(body []byte) int {
-	m, err := newMerger(body)
+	m, err := newMergerOf(body, true)
 	if err != nil {
 		return -1
 	}
@@ -264,6 +266,8 @@ type merger struct {
 	items   bytes.Buffer
 	count   int                        // the items in items
 	lists   map[[sha256.Size]byte]bool // every page's list, as sent
+	// counting: the items are only counted (countItems), not kept.
+	counting bool
 	// stale counts the latest pages in a row that held no items, or
 	// exactly the list of a page before them.
 	stale int
@@ -272,8 +276,12 @@ type merger struct {
 // maxNamed is how many list members an error about them names.
 const maxNamed = 10
 
-func newMerger(first []byte) (*merger, error) {
-	m := &merger{}
+func newMerger(first []byte) (*merger, error) { return newMergerOf(first, false) }
+
+// newMergerOf is newMerger, or, counting, a merger that only counts the
+// first page's items.
+func newMergerOf(first []byte, counting bool) (*merger, error) {
+	m := &merger{counting: counting}
 	if isArray(first) {
 		m.array = true
 		return m, m.add(first)
@@ -361,6 +369,10 @@ func (m *merger) addList(list []byte) error {
 		return fmt.Errorf("does not hold a JSON list like the first page")
 	}
 	n := countElements(list)
+	if m.counting {
+		m.count += n
+		return nil
+	}
 	if n > 0 {
 		if m.count > 0 {
 			m.items.WriteByte(',')

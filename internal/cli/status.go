@@ -377,7 +377,12 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			row("refresh token", "none: the provider issued none; log in again when the access token expires")
 		case st.RefreshNotExtended && st.RefreshExpires != nil:
 			// As the proxy's refresh_token_expiring notice says it.
-			row("refresh token", fmt.Sprintf("%s; renewing does not extend it: run `freshtoken login -e %s` before then", relative("expires", "expired", *st.RefreshExpires), st.Env))
+			when := relative("expires", "expired", *st.RefreshExpires)
+			if time.Now().Before(*st.RefreshExpires) {
+				row("refresh token", fmt.Sprintf("%s; renewing does not extend it: run `freshtoken login -e %s` before then", when, st.Env))
+			} else { // no "before then" to log in by
+				row("refresh token", fmt.Sprintf("%s; renewing did not extend it: run `freshtoken login -e %s`", when, st.Env))
+			}
 		default:
 			expiry("refresh token", false, "", st.RefreshExpires)
 		}

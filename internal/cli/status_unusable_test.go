@@ -149,6 +149,16 @@ func TestStatusTellsOfARefreshTokenRenewingDoesNotExtend(t *testing.T) {
 	if all[0]["refresh_token_not_extended"] != true || all[0]["logged_in"] != true {
 		t.Errorf("status --json = %v; want refresh_token_not_extended true, still logged in", all[0])
 	}
+	// Past its expiry, there is no "before then" to log in by.
+	rec.RefreshExpiry = time.Now().Add(-time.Hour)
+	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, _ = testStreams(false, false)
+	e.run(ios, "status")
+	if want := " UTC); renewing did not extend it: run `freshtoken --config " + e.config + " login -e dev`\n"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("status = %q; want it to say %q", stdout, want)
+	}
 }
 
 // TestStatusOfAnExpiredRefreshTokenSaysToLogIn: with the access token

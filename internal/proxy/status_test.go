@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -625,5 +626,41 @@ func TestStatusPageForgetsAFailureTheStoreHasSinceMended(t *testing.T) {
 	_, body := f.get(t, "/")
 	if !strings.Contains(string(body), `id="env-dev" data-state="logged-in"`) || strings.Contains(string(body), "written by a newer freshtoken") {
 		t.Errorf("after a log-in elsewhere, the page still tells of the failure before it:\n%s", body)
+	}
+}
+
+// TestStatusPageKeepsAFailureMetAfterTokensOfAClockAhead: tokens stored by
+// a machine whose clock runs an hour ahead of this one's do not hide a
+// failure this proxy meets after them (the provider failing its renewal):
+// they seem issued after it, but the page forgets only failures the store
+// has mended since.
+func TestStatusPageKeepsAFailureMetAfterTokensOfAClockAhead(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	ctx := context.Background()
+	c, err := config.Load(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := config.OpenStore(c.StoreURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.Load(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(accessTTL) // the token held in memory has expired: the store is read
+	ahead := *rec              // renewed by a machine whose clock is an hour ahead
+	ahead.IssuedAt, ahead.Expiry = f.clock.Now().Add(time.Hour), f.clock.Now().Add(-time.Minute)
+	if err := st.Save(ctx, "dev", &ahead); err != nil {
+		t.Fatal(err)
+	}
+	f.provider.Fault(devprovider.Fault5xx, 100)
+	if resp, _ := f.get(t, "/dev/v2/company"); resp.StatusCode < 400 {
+		t.Fatalf("a request whose renewal the provider failed got %d", resp.StatusCode)
+	}
+	if _, body := f.get(t, "/"); !strings.Contains(string(body), `id="env-dev" data-state="attention"`) {
+		t.Errorf("the page does not tell of the failure met after tokens stamped by a clock ahead:\n%s", body)
 	}
 }
