@@ -68,13 +68,7 @@ func exchanging(t *testing.T) (*world, *gate, *watched) {
 	g.armed.Store(true)
 	run := w.watch("login", "--no-browser")
 	// Before the provider's cleanup, which waits for the held request.
-	t.Cleanup(func() {
-		select {
-		case <-g.release:
-		default:
-			close(g.release)
-		}
-	})
+	t.Cleanup(g.open)
 	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
 	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
 	go func() {
@@ -103,13 +97,7 @@ func TestSignalDuringTheManualCodeExchange(t *testing.T) {
 	defer paste.Close()
 	run := w.watchWith(func(c *exec.Cmd) { c.Stdin = stdin }, "login", "--manual")
 	stdin.Close()
-	t.Cleanup(func() {
-		select {
-		case <-g.release:
-		default:
-			close(g.release)
-		}
-	})
+	t.Cleanup(g.open)
 	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
 	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
 	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -46,14 +46,17 @@ type gate struct {
 // any held request go when the test ends.
 func newGate(t *testing.T, grantType string) *gate {
 	g := &gate{grantType: grantType, arrived: make(chan struct{}, 1), release: make(chan struct{})}
-	t.Cleanup(func() {
-		select {
-		case <-g.release:
-		default:
-			close(g.release)
-		}
-	})
+	t.Cleanup(g.open)
 	return g
+}
+
+// open lets any held request go, and every one after it.
+func (g *gate) open() {
+	select {
+	case <-g.release:
+	default:
+		close(g.release)
+	}
 }
 
 func (g *gate) onTokenRequest(grantType string) {

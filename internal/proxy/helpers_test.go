@@ -25,6 +25,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // accessTTL is the dev provider's token lifetime in these tests; the fake
@@ -387,6 +388,24 @@ func (f *fixture) moveDev(t testing.TB) (*devprovider.Provider, string) {
 	t.Cleanup(other.Close)
 	f.editConfig(t, fmt.Sprintf("api_url = %q", f.api), fmt.Sprintf("api_url = %q", srv.URL+"/"))
 	return other, srv.URL
+}
+
+// stored is the store the configuration names, and env's record in it.
+func (f *fixture) stored(t testing.TB, env string) (store.Store, *store.Record) {
+	t.Helper()
+	c, err := config.Load(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := config.OpenStore(c.StoreURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.Load(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, rec
 }
 
 // storedToken is the access token in the store now.

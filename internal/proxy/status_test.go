@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/store"
@@ -203,18 +202,7 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
 	ctx := context.Background()
-	c, err := config.Load(f.configPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := config.OpenStore(c.StoreURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := st.Load(ctx, "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, rec := f.stored(t, "dev")
 	resting := *rec
 	resting.Rest = &store.Rest{Until: f.clock.Now().Add(5 * time.Minute), Message: "the provider kept failing after 4 tries (HTTP 503 <b>down</b>)"}
 	if err := st.Save(ctx, "dev", &resting); err != nil {
@@ -586,18 +574,7 @@ func TestStatusPageForgetsAFailureTheStoreHasSinceMended(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
 	ctx := context.Background()
-	c, err := config.Load(f.configPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := config.OpenStore(c.StoreURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := st.Load(ctx, "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, rec := f.stored(t, "dev")
 	path := filepath.Join(filepath.Dir(f.configPath), "store", "dev.json")
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -638,18 +615,7 @@ func TestStatusPageKeepsAFailureMetAfterTokensOfAClockAhead(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
 	ctx := context.Background()
-	c, err := config.Load(f.configPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := config.OpenStore(c.StoreURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := st.Load(ctx, "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, rec := f.stored(t, "dev")
 	f.clock.Advance(accessTTL) // the token held in memory has expired: the store is read
 	ahead := *rec              // renewed by a machine whose clock is an hour ahead
 	ahead.IssuedAt, ahead.Expiry = f.clock.Now().Add(time.Hour), f.clock.Now().Add(-time.Minute)
