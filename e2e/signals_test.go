@@ -1232,6 +1232,23 @@ func TestProxyStoppingSaysWhatItWaitsFor(t *testing.T) {
 	run.waitExit(t, 130)
 }
 
+// stopPastTimeout stops p (SIGSTOP) while g holds its token request, lets
+// the provider answer it (answered reports when it has), and continues p
+// once twice timeout has passed since it stopped: what is tested is the
+// timeout passing while the process is stopped, nothing of it running
+// meanwhile. g holds the next request again.
+func stopPastTimeout(t *testing.T, p *os.Process, g *gate, timeout time.Duration, answered func() bool) {
+	t.Helper()
+	p.Signal(syscall.SIGSTOP)
+	testenv.WaitFor(t, "freshtoken to stop", func() bool { return processState(t, p.Pid) == "T" })
+	stopped := time.Now()
+	close(g.release)
+	g.release = make(chan struct{})
+	testenv.WaitFor(t, "the provider to answer", answered)
+	time.Sleep(2*timeout - time.Since(stopped))
+	p.Signal(syscall.SIGCONT)
+}
+
 // TestStoppedPastTheTimeoutKeepsTheAnswer: a renewal stopped (SIGSTOP; a
 // frozen container, `docker pause`, a debugger) while the provider
 // answers, and continued once its timeout has passed, takes the answer
@@ -1260,16 +1277,8 @@ func TestStoppedPastTheTimeoutKeepsTheAnswer(t *testing.T) {
 				g.armed.Store(true)
 				run := w.watch("token", "--force")
 				g.wait(t)
-				run.cmd.Process.Signal(syscall.SIGSTOP)
-				testenv.WaitFor(t, "freshtoken to stop", func() bool { return processState(t, run.cmd.Process.Pid) == "T" })
-				stopped := time.Now()
-				close(g.release) // the answer goes out, rotating the refresh token
-				g.release = make(chan struct{})
-				testenv.WaitFor(t, "the provider to answer", func() bool { return w.provider.Stats().Refreshes == i })
-				// What is tested is the timeout passing while the process
-				// is stopped: nothing of it runs meanwhile.
-				time.Sleep(2*timeout - time.Since(stopped))
-				run.cmd.Process.Signal(syscall.SIGCONT)
+				// The answer goes out, rotating the refresh token.
+				stopPastTimeout(t, run.cmd.Process, g, timeout, func() bool { return w.provider.Stats().Refreshes == i })
 				stderr := run.waitExit(t, 0)
 				if st := w.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 || st.Refreshes != i {
 					t.Fatalf("try %d: provider saw %+v; want %d refreshes and no reuse (stderr: %s)", i, st, i, stderr)
@@ -1306,16 +1315,8 @@ func TestStoppedDevicePollPastTheTimeoutKeepsTheAnswer(t *testing.T) {
 		if err := w.provider.DecideDevice(code, true); err != nil {
 			t.Fatal(err)
 		}
-		rc.cmd.Process.Signal(syscall.SIGSTOP)
-		testenv.WaitFor(t, "freshtoken to stop", func() bool { return processState(t, rc.cmd.Process.Pid) == "T" })
-		stopped := time.Now()
-		close(g.release) // the answer goes out, spending the device code
-		g.release = make(chan struct{})
-		testenv.WaitFor(t, "the provider to answer", func() bool { return w.provider.Stats().DeviceLogins == i })
-		// What is tested is the timeout passing while the process is
-		// stopped: nothing of it runs meanwhile.
-		time.Sleep(2*timeout - time.Since(stopped))
-		rc.cmd.Process.Signal(syscall.SIGCONT)
+		// The answer goes out, spending the device code.
+		stopPastTimeout(t, rc.cmd.Process, g, timeout, func() bool { return w.provider.Stats().DeviceLogins == i })
 		if stderr := rc.waitExit(t, 0); w.provider.Stats().DeviceLogins != i {
 			t.Fatalf("try %d: provider saw %+v; want %d device log-ins (stderr: %s)", i, w.provider.Stats(), i, stderr)
 		}
