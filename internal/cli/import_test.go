@@ -16,6 +16,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // TestImportPostmanStoresTokensPrivately imports a seed export whose tokens
@@ -109,6 +110,15 @@ func (e *devEnv) record(t *testing.T, env string) *store.Record {
 		t.Fatal(err)
 	}
 	return rec
+}
+
+// save writes rec as env's record in the store the configuration names
+// (the default folder), as another process would.
+func (e *devEnv) save(t *testing.T, env string, rec *store.Record) {
+	t.Helper()
+	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), env, rec); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // configOnAFullDisk moves e's configuration to a small disk of its own and

@@ -12,7 +12,6 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/testenv"
-	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // storeAnotherConfigurations configures "dev" with a redirect URI on a
@@ -26,9 +25,7 @@ func (e *devEnv) storeAnotherConfigurations(t *testing.T) {
 	e.loginOutside(t)
 	rec := e.record(t, "dev")
 	rec.Grant.ClientID = "another-client"
-	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
-		t.Fatal(err)
-	}
+	e.save(t, "dev", rec)
 }
 
 // TestLoginWithoutATerminalSaysItReplacesAnotherConfigurationsTokens: a

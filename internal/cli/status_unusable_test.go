@@ -2,14 +2,12 @@ package cli_test
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/store"
-	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // TestStatusTellsOfAnUnusableAccessToken: a stored access token that no
@@ -31,9 +29,7 @@ func TestStatusTellsOfAnUnusableAccessToken(t *testing.T) {
 			if c.accessToken != "" {
 				rec.AccessToken = c.accessToken
 			}
-			if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
-				t.Fatal(err)
-			}
+			e.save(t, "dev", rec)
 			fix := "run `freshtoken --config " + e.config + " token --force -e dev` for another"
 
 			ios, stdout, stderr := testStreams(false, false)
@@ -100,9 +96,7 @@ func TestStatusOfAnUnusableClientCredentialsToken(t *testing.T) {
 	}
 	rec := e.record(t, "dev")
 	rec.TokenType = "DPoP"
-	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
-		t.Fatal(err)
-	}
+	e.save(t, "dev", rec)
 	ios, stdout, stderr = testStreams(false, false)
 	if code := e.run(ios, "status"); code != 5 {
 		t.Errorf("status exited %d; want 5\n%s%s", code, stdout, stderr)
@@ -130,9 +124,7 @@ func TestStatusTellsOfARefreshTokenRenewingDoesNotExtend(t *testing.T) {
 	}
 	rec := e.record(t, "dev")
 	rec.RefreshNotExtended = true
-	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
-		t.Fatal(err)
-	}
+	e.save(t, "dev", rec)
 	ios, stdout, stderr := testStreams(false, false)
 	if code := e.run(ios, "status"); code != 0 {
 		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
@@ -151,9 +143,7 @@ func TestStatusTellsOfARefreshTokenRenewingDoesNotExtend(t *testing.T) {
 	}
 	// Past its expiry, there is no "before then" to log in by.
 	rec.RefreshExpiry = time.Now().Add(-time.Hour)
-	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
-		t.Fatal(err)
-	}
+	e.save(t, "dev", rec)
 	ios, stdout, _ = testStreams(false, false)
 	e.run(ios, "status")
 	if want := " UTC); renewing did not extend it: run `freshtoken --config " + e.config + " login -e dev`\n"; !strings.Contains(stdout.String(), want) {
@@ -171,9 +161,7 @@ func TestStatusOfAnExpiredRefreshTokenSaysToLogIn(t *testing.T) {
 	rec := e.record(t, "dev")
 	rec.IssuedAt = rec.IssuedAt.Add(-3 * time.Hour)
 	rec.Expiry, rec.RefreshExpiry = rec.IssuedAt.Add(time.Hour), rec.IssuedAt.Add(2*time.Hour)
-	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
-		t.Fatal(err)
-	}
+	e.save(t, "dev", rec)
 	ios, stdout, stderr := testStreams(false, false)
 	if code := e.run(ios, "status"); code != 0 {
 		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
@@ -207,9 +195,7 @@ func TestStatusOfTimesItCannotCountFrom(t *testing.T) {
 				rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: c.problemAt}
 			}
 			rec.RenewedAt, rec.RenewedFor, rec.Renewals = c.renewedAt, store.RenewedForExpiry, 1
-			if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
-				t.Fatal(err)
-			}
+			e.save(t, "dev", rec)
 			ios, stdout, _ := testStreams(false, false)
 			e.run(ios, "status")
 			if !strings.Contains(stdout.String(), c.want) || strings.Contains(stdout.String(), "106751d") || strings.Contains(stdout.String(), "-1h") {

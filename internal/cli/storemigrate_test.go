@@ -364,9 +364,7 @@ func TestStatusJSONShowsNothingOfAnotherClientsTokens(t *testing.T) {
 	e.login(t)
 	rec := e.record(t, "dev")
 	rec.Grant.ClientID = "another-client"
-	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "dev", rec); err != nil {
-		t.Fatal(err)
-	}
+	e.save(t, "dev", rec)
 	ios, stdout, stderr := testStreams(false, false)
 	if code := e.run(ios, "status", "--json"); code != 0 {
 		t.Fatalf("status --json: exit %d\n%s", code, stderr)
@@ -596,9 +594,7 @@ func devAndZeta(t *testing.T) (*devEnv, *store.Record) {
 		t.Fatal(err)
 	}
 	rec := e.record(t, "dev")
-	if err := filestore.New(filepath.Join(e.dir, "state")).Save(t.Context(), "zeta", rec); err != nil {
-		t.Fatal(err)
-	}
+	e.save(t, "zeta", rec)
 	return e, rec
 }
 
