@@ -113,11 +113,13 @@ func ReachesThisMachine(host string) bool {
 }
 
 // SameOrigin reports whether a and b name one scheme, host and port, however
-// they spell them: in any case, with or without the scheme's default port.
+// they spell them: in any case, with or without the scheme's default port,
+// a name with or without the root's trailing dot.
 func SameOrigin(a, b *url.URL) bool {
 	pa, okA := Port(a.Port(), a.Scheme)
 	pb, okB := Port(b.Port(), b.Scheme)
-	return okA && okB && pa == pb && strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname())
+	host := func(u *url.URL) string { return strings.TrimSuffix(u.Hostname(), ".") }
+	return okA && okB && pa == pb && strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(host(a), host(b))
 }
 
 // Port reads a URL's or a Host header's port as a number, as clients do

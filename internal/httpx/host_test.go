@@ -56,7 +56,8 @@ func TestParseHost(t *testing.T) {
 }
 
 // TestSameOrigin: one origin however it is spelled (case, the default
-// port written or not); another scheme, host or port is another.
+// port written or not, the root's trailing dot); another scheme, host or
+// port is another.
 func TestSameOrigin(t *testing.T) {
 	for _, tc := range []struct {
 		a, b string
@@ -66,6 +67,8 @@ func TestSameOrigin(t *testing.T) {
 		{"https://api.example.com/", "HTTPS://API.Example.COM:443/token", true},
 		{"http://127.0.0.1:8080/", "http://127.0.0.1:08080/x", true},
 		{"http://api.example.com/", "http://api.example.com:80/", true},
+		{"https://api.example.com/", "https://API.example.com./token", true},
+		{"https://api.example.com/", "https://api.example.com../token", false},
 		{"https://api.example.com/", "http://api.example.com/", false},
 		{"https://api.example.com/", "https://api.example.com:8443/", false},
 		{"https://api.example.com/", "https://login.example.com/", false},

@@ -318,11 +318,8 @@ func atRedirectURI(u *url.URL, redirectURI string) bool {
 	if err != nil || r.Host == "" {
 		return true // nothing to compare with; the state still is
 	}
-	port := func(u *url.URL) int { p, _ := httpx.Port(u.Port(), strings.ToLower(u.Scheme)); return p }
 	path := func(u *url.URL) string { return cmp.Or(u.EscapedPath(), "/") }
-	return strings.EqualFold(u.Scheme, r.Scheme) &&
-		strings.EqualFold(strings.TrimSuffix(u.Hostname(), "."), strings.TrimSuffix(r.Hostname(), ".")) &&
-		port(u) == port(r) && path(u) == path(r)
+	return httpx.SameOrigin(u, r) && path(u) == path(r)
 }
 
 // isTerminal reports whether r is a terminal.

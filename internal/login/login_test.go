@@ -858,8 +858,8 @@ func TestEveryListenFailureSaysWhatToWrite(t *testing.T) {
 // state (a mix-up, RFC 9700 §4.4.2), which answered at its own
 // environment's redirect URI. Its code is not exchanged, with the PKCE
 // verifier, at this provider's token endpoint; the person is asked again.
-// The redirect URI written otherwise (the host's case, its default port)
-// is the same address.
+// The redirect URI written otherwise (the host's case, a trailing dot, its
+// default port) is the same address.
 func TestManualTakesAnAnswerOnlyAtTheRedirectURI(t *testing.T) {
 	m, pw := pipedManual(t, context.Background(), 10*time.Second)
 	state := url.QueryEscape(m.authURL(t).Query().Get("state"))
@@ -874,7 +874,7 @@ func TestManualTakesAnAnswerOnlyAtTheRedirectURI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	landed.Host = "OAUTH.pstmn.io:443"
+	landed.Host = "OAUTH.pstmn.io.:443"
 	io.WriteString(pw, landed.String()+"\n")
 	o := m.end(t)
 	if o.err != nil {
