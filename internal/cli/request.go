@@ -61,7 +61,9 @@ func newRequestCmds(f *Factory, runF func(*requestOptions) error) []*cobra.Comma
 const requestLong = `Call the environment's API with a fresh access token. PATH is joined to the
 environment's api_url (a full URL on the same host works too). Every request
 carries a User-Agent and Accept: application/json unless -H replaces them;
-Authorization (the access token) and Host (api_url's) are freshtoken's own.
+as with curl, -H 'Accept:' leaves a header out, and -H 'X-Name;' sends it
+empty. Authorization (the access token) and Host (api_url's) are
+freshtoken's own.
 A redirect is followed, -H headers and all, as curl -L does; the access
 token goes only to api_url's host.
 A body from -d @FILE or -d @- may hold up to 256 MiB.
@@ -166,8 +168,7 @@ func checkRequestOptions(opts *requestOptions) error {
 		return usageErrorf("--all and --include cannot be used together: the merged document has no single status line or headers")
 	}
 	for _, h := range opts.Headers {
-		k, v, ok := strings.Cut(h, ":")
-		k = strings.TrimSpace(k)
+		k, v, _, ok := cutHeader(h)
 		switch {
 		// What follows the name, most likely a credential, is not shown:
 		// nor is the rest of a "name" before a colon in the value
@@ -209,6 +210,18 @@ func headerNameLen(s string) int {
 		}
 	}
 	return len(s)
+}
+
+// cutHeader splits an -H into its name and value, as curl reads it:
+// "Name: value"; "Name:", no value, which leaves the header out (omit); or
+// "Name;", which sends it with an empty value. The value is as written,
+// space and all. ok is false when h is none of these.
+func cutHeader(h string) (name, value string, omit, ok bool) {
+	if n, found := strings.CutSuffix(strings.TrimSpace(h), ";"); found && isHeaderName(n) {
+		return n, "", false, true
+	}
+	name, value, ok = strings.Cut(h, ":")
+	return strings.TrimSpace(name), value, strings.TrimSpace(value) == "", ok
 }
 
 // headerNameBefore is the header name h, an -H without its colon, begins
@@ -365,8 +378,9 @@ const maxRedirects = 10
 var errRedirectLoop = fmt.Errorf("redirected %d times", maxRedirects)
 
 // newAPIRequest builds the request with freshtoken's default headers, then
-// the -H headers: the first -H of a name replaces its default, and repeats
-// add values. An in-memory body can be replayed after a 429 or a 401.
+// the -H headers: the first -H of a name replaces its default, repeats add
+// values, and one without a value ("Accept:") leaves the header out. An
+// in-memory body can be replayed after a 429 or a 401.
 func newAPIRequest(ctx context.Context, method, target string, body []byte, headers []string) (*http.Request, error) {
 	var rd io.Reader
 	if body != nil {
@@ -383,13 +397,20 @@ func newAPIRequest(ctx context.Context, method, target string, body []byte, head
 	}
 	replaced := map[string]bool{}
 	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		k, v = http.CanonicalHeaderKey(strings.TrimSpace(k)), strings.TrimSpace(v)
+		k, v, omit, _ := cutHeader(h)
+		k = http.CanonicalHeaderKey(k)
 		if !replaced[k] {
 			req.Header.Del(k)
 			replaced[k] = true
 		}
-		req.Header.Add(k, v)
+		switch {
+		case omit && k == "User-Agent":
+			req.Header[k] = []string{""} // one not there, net/http sends its own
+		case omit:
+			req.Header.Del(k)
+		default:
+			req.Header.Add(k, strings.TrimSpace(v))
+		}
 	}
 	return req, nil
 }

@@ -556,3 +556,38 @@ func TestRequestToAnAPIThatRedirectsForEver(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderWithoutAValueIsLeftOut: as with curl, -H 'Accept:' leaves the
+// header out, freshtoken's default included (User-Agent too, which
+// net/http would otherwise fill with its own), and -H 'X-Name;' sends it
+// empty. 'Accept:' sent an empty Accept header, which an API may answer
+// with 406 or its default type, and a User-Agent could not be left out.
+func TestHeaderWithoutAValueIsLeftOut(t *testing.T) {
+	got := make(chan http.Header, 1)
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/echo" {
+				got <- r.Header.Clone()
+				return
+			}
+			provider.ServeHTTP(w, r)
+		})
+	})
+	e.login(t)
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "get", "/v2/echo", "-H", "Accept:", "-H", "User-Agent: ", "-H", "X-Empty;", "-H", "X-Kept: yes"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	h := <-got
+	for _, name := range []string{"Accept", "User-Agent"} {
+		if v, sent := h[name]; sent {
+			t.Errorf("%s: %q sent; want it left out", name, v)
+		}
+	}
+	if v, sent := h["X-Empty"]; !sent || len(v) != 1 || v[0] != "" {
+		t.Errorf("X-Empty: %q (sent %v); want it sent empty", v, sent)
+	}
+	if h.Get("X-Kept") != "yes" || h.Get("Authorization") == "" {
+		t.Errorf("headers %v; want X-Kept and the access token too", h)
+	}
+}
