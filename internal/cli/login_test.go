@@ -1,0 +1,131 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// storeAnotherConfigurations configures "dev" with a redirect URI on a
+// free loopback port, and stores under its name the tokens of another
+// configuration sharing the store: another client's, which CheckGrant
+// refuses for dev.
+func (e *devEnv) storeAnotherConfigurations(t *testing.T) {
+	t.Helper()
+	redirect := "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)) + "/callback"
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: redirect})
+	e.loginOutside(t)
+	rec := e.record(t, "dev")
+	rec.Grant.ClientID = "another-client"
+	e.save(t, "dev", rec)
+}
+
+// TestLoginWithoutATerminalSaysItReplacesAnotherConfigurationsTokens: a
+// script's login over another configuration's tokens goes on as before
+// (PRODUCT.md: they are kept until login replaces them), but says so in one
+// line before the browser opens; it said so only after they were gone, in a
+// warning at the log level.
+func TestLoginWithoutATerminalSaysItReplacesAnotherConfigurationsTokens(t *testing.T) {
+	e := newDevEnv(t)
+	e.storeAnotherConfigurations(t)
+	var stderr bytes.Buffer
+	var before string // stderr when the browser was opened
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		OpenBrowser: func(url string) error {
+			before = stderr.String()
+			go func() {
+				if resp, err := http.Get(url); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+			return nil
+		},
+	})
+	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
+	if err := root.ExecuteContext(t.Context()); err != nil {
+		t.Fatalf("login: %v\n%s", err, &stderr)
+	}
+	want := `freshtoken: dev: warning: the tokens stored for dev in ` + filepath.Join(e.dir, "state", "dev.json") + ` belong to client "another-client" at ` + e.api
+	if !strings.Contains(before, want) || !strings.Contains(before, "this log-in replaces them once it succeeds") {
+		t.Errorf("before the browser opened, stderr was:\n%s\nwant a line beginning %s, saying the log-in replaces them", before, want)
+	}
+	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
+		t.Errorf("the stored tokens are %s's; want dev-client-id's, the log-in's", rec.Grant.ClientID)
+	}
+}
+
+// TestManualLoginFromAPipeAsksNothingOfATerminal: `printf 'junk\n' |
+// freshtoken login --manual` (standard input no terminal) says to write the
+// URL to the standard input, and ends with one line saying what to do
+// (exit 2); it printed the question to press Enter (Ctrl-C to stop) just
+// before its error, to no terminal.
+func TestManualLoginFromAPipeAsksNothingOfATerminal(t *testing.T) {
+	e := newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: "https://oauth.pstmn.io/v1/callback"})
+	ios, stdout, stderr := testStreams(false, false)
+	ios.In = bytes.NewBufferString("junk\n")
+	if code := e.run(ios, "login", "--manual", "-e", "dev"); code != 2 {
+		t.Errorf("login --manual exited %d; want 2\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+	if strings.Contains(stderr.String(), "press Enter") || strings.Contains(stderr.String(), "Ctrl-C") {
+		t.Errorf("stderr = %q; want nothing said of a terminal's keys", stderr)
+	}
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "freshtoken: dev: that is not the address your browser landed on") || !strings.Contains(last, "login --manual -e dev` again") {
+		t.Errorf("last line = %q; want the one-line error saying to run the manual log-in again", last)
+	}
+	if len(lines) != 4 || lines[2] != "Then write the whole URL your browser landed on to the standard input, as one line:" {
+		t.Errorf("stderr = %q; want the URL to open, where to write where it landed, and the error", stderr)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout = %q", stdout)
+	}
+	if n := e.provider.Stats().TokenRequests; n != 0 {
+		t.Errorf("%d token requests", n)
+	}
+}
+
+// TestDeviceLoginRefusesAVerificationPageInClearText: a device log-in
+// whose provider names a verification page in plain http on another
+// machine, where the person would type the user code into a page anyone on
+// the way could change, is refused in one line (exit 2, as an endpoint in
+// clear text in a discovery document is), nothing of the answer shown. It
+// was printed as the provider gave it.
+func TestDeviceLoginRefusesAVerificationPageInClearText(t *testing.T) {
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/device_authorization") {
+				w.Header().Set("Content-Type", "application/json")
+				json.NewEncoder(w).Encode(map[string]any{"device_code": "the-device-code-0123456789", "user_code": "WDJB-MJHT",
+					"verification_uri": "http://login.example.com/device", "verification_uri_complete": "http://login.example.com/device?user_code=WDJB-MJHT", "expires_in": 600})
+				return
+			}
+			provider.ServeHTTP(w, r)
+		})
+	})
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", Grant: "device_code", DeviceAuthURL: e.api + "v2/device_authorization"})
+	t.Setenv("BROWSER", "false")
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "login", "-e", "dev"); code != 2 {
+		t.Errorf("login exited %d; want 2\n%s", code, stderr)
+	}
+	msg := strings.TrimSuffix(stderr.String(), "\n")
+	if strings.Count(msg, "\n") != 0 || !strings.Contains(msg, "http://login.example.com/device") || !strings.Contains(msg, "plain http to another machine") || !strings.Contains(msg, "over https") {
+		t.Errorf("stderr = %q; want one line refusing the page in clear text, saying to have it served over https", stderr)
+	}
+	if strings.Contains(stdout.String()+stderr.String(), "WDJB-MJHT") || strings.Contains(stderr.String(), "enter the code") {
+		t.Errorf("the user code was shown: %q", stderr)
+	}
+}

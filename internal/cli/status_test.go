@@ -1,0 +1,440 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// TestStatusTellsOfARedisUserThatMayNotWrite: a Redis store whose user may
+// read freshtoken's keys but not write them (an ACL user of +@read alone)
+// is told of by status, for each environment, naming the user's
+// permissions to check, and status exits 2, a configuration error, as the
+// renewal it foretells does. It showed all well and exited 0, and the
+// next renewal (hours later perhaps, in a proxy) found it out. Finding it
+// out writes nothing: the record and another machine's renewal lock are
+// as they were, and no key is added. The user the docs give is all well.
+func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.SetUser(t, "ro", "on", ">ro-password", "~freshtoken:*", "+@read")
+	srv.SetFleetUser(t, "fleet", "fleet-password")
+	e := newDevEnv(t)
+	useRedis := func(user string) {
+		t.Helper()
+		if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://"+user+"@"+srv.Addr+"/0"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e.configure(t)
+	}
+	useRedis("fleet:fleet-password")
+	e.loginOutside(t)
+	rc := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rc.Close()
+	record := rc.Get(t.Context(), "freshtoken:dev").Val()
+	if r := srv.Command(t, "SET", "freshtoken:dev:lock", "another-machine", "PX", "3600000"); r != "+OK" {
+		t.Fatal(r)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
+		t.Fatalf("status with the user the docs give: exit %d, stdout %q, stderr %q; want 0 and no problem", code, stdout, stderr)
+	}
+
+	useRedis("ro:ro-password")
+	ios, stdout, stderr = testStreams(false, false)
+	code := e.run(ios, "status")
+	if code != 2 || !strings.Contains(stdout.String(), "logged in:      yes") ||
+		!strings.Contains(stdout.String(), "problem:        dev: could not save the tokens: Redis at redis://"+srv.Addr+"/0 refused access") ||
+		!strings.Contains(stdout.String(), "the user's permissions") {
+		t.Errorf("status with a user that may only read: exit %d, stdout %q, stderr %q; want 2, saying the tokens cannot be saved and to check the user's permissions", code, stdout, stderr)
+	}
+	ios, stdout, stderr = testStreams(false, false)
+	code = e.run(ios, "status", "--json")
+	var all []struct {
+		Env          string `json:"env"`
+		LoggedIn     bool   `json:"logged_in"`
+		StoreProblem string `json:"store_problem"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || code != 2 || len(all) != 1 || !all[0].LoggedIn || !strings.Contains(all[0].StoreProblem, "refused access") {
+		t.Errorf("status --json: exit %d (%v), stdout %s, stderr %q; want 2 and store_problem", code, err, stdout, stderr)
+	}
+	if strings.Contains(stdout.String()+stderr.String(), "ro-password") {
+		t.Errorf("the password shows: %s %s", stdout, stderr)
+	}
+	// It is so: the renewal it foretells fails, a configuration error.
+	ios, _, stderr = testStreams(false, false)
+	srv.Command(t, "DEL", "freshtoken:dev:lock")
+	if code := e.run(ios, "token", "--force"); code != 2 || !strings.Contains(stderr.String(), "refused access") {
+		t.Errorf("token --force with the user that may only read: exit %d, stderr %q; want 2, refused access", code, stderr)
+	}
+	if r := srv.Command(t, "SET", "freshtoken:dev:lock", "another-machine", "PX", "3600000"); r != "+OK" {
+		t.Fatal(r)
+	}
+	ios, _, _ = testStreams(false, false)
+	e.run(ios, "status")
+	if got := rc.Get(t.Context(), "freshtoken:dev").Val(); got != record || record == "" {
+		t.Errorf("the record after status: %s; want it as it was, %s", got, record)
+	}
+	if got := rc.Get(t.Context(), "freshtoken:dev:lock").Val(); got != "another-machine" {
+		t.Errorf("another machine's lock after status: %q; want it as it was", got)
+	}
+	if ttl := rc.PTTL(t.Context(), "freshtoken:dev:lock").Val(); ttl > time.Hour || ttl <= 0 {
+		t.Errorf("another machine's lock lives %v after status; want it untouched (an hour at most)", ttl)
+	}
+	if got := srv.Command(t, "DBSIZE"); got != ":2" {
+		t.Errorf("DBSIZE after status: %s; want 2, the record and the lock alone", got)
+	}
+}
+
+// TestStatusTellsOfARedisThatEvicts: status on a Redis with a maxmemory
+// and a policy that evicts (volatile-lru, which docs/fleets.md called safe)
+// says, exit 2, that it may drop a renewing machine's lock and in-flight
+// mark and to set noeviction: such a Redis, filled by another of its
+// users, let a second machine take the lock and send the refresh token a
+// first one's request in flight was spending. With noeviction it is quiet.
+func TestStatusTellsOfARedisThatEvicts(t *testing.T) {
+	srv := redistest.Start(t)
+	e := newDevEnv(t)
+	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://"+srv.Addr+"/0"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.configure(t)
+	e.loginOutside(t)
+	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
+	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), "problem:        dev: Redis at redis://"+srv.Addr+"/0 evicts keys") ||
+		!strings.Contains(stdout.String(), "volatile-lru") || !strings.Contains(stdout.String(), "set maxmemory-policy noeviction") {
+		t.Errorf("status on a Redis that evicts: exit %d, stdout %q, stderr %q; want 2, naming the policy and noeviction", code, stdout, stderr)
+	}
+	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
+		t.Errorf("status on a Redis that evicts nothing: exit %d, stdout %q, stderr %q; want 0, no problem", code, stdout, stderr)
+	}
+}
+
+// TestStatusTellsOfAnUnsetSecretVariable: an environment whose client
+// secret comes from client_secret_env naming a variable that is not set
+// (or is empty) here is told of in its client secret's line, with the
+// variable to set, and in --json (client_secret_problem); status exits 2,
+// a configuration error, as the renewal it foretells does. It showed all
+// well and exited 0, and the next renewal failed. The secret never shows.
+func TestStatusTellsOfAnUnsetSecretVariable(t *testing.T) {
+	const secretVar = "FRESHTOKEN_TEST_STATUS_SECRET"
+	e := newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecretEnv: secretVar})
+	t.Setenv(secretVar, "dev-client-secret")
+	e.loginOutside(t)
+
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "client secret:  $"+secretVar+"\n") {
+		t.Fatalf("status with $%s set: exit %d, stdout %q, stderr %q; want 0 naming the variable", secretVar, code, stdout, stderr)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		set   func()
+		state string
+	}{
+		{"unset", func() { os.Unsetenv(secretVar) }, "is not set"},
+		{"empty", func() { os.Setenv(secretVar, " ") }, "is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.set()
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "status")
+			want := "client secret:  $" + secretVar + " " + tc.state + " here, so a renewal or log-in fails for want of the client secret; set it (export " + secretVar + "=…) where freshtoken runs\n"
+			if code != 2 || !strings.Contains(stdout.String(), want) || !strings.Contains(stdout.String(), "logged in:      yes") {
+				t.Errorf("status: exit %d, stdout %q, stderr %q; want 2 and the line %q", code, stdout, stderr, want)
+			}
+			ios, stdout, stderr = testStreams(false, false)
+			code = e.run(ios, "status", "--json")
+			var all []struct {
+				Env                 string `json:"env"`
+				ClientSecretIn      string `json:"client_secret_in"`
+				ClientSecretProblem string `json:"client_secret_problem"`
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || code != 2 || len(all) != 1 ||
+				all[0].ClientSecretIn != "$"+secretVar || !strings.Contains(all[0].ClientSecretProblem, tc.state) || !strings.Contains(all[0].ClientSecretProblem, "export "+secretVar+"=") {
+				t.Errorf("status --json: exit %d (%v), stdout %s, stderr %q; want 2 and client_secret_problem", code, err, stdout, stderr)
+			}
+			// It is so: the renewal it foretells fails, a configuration error.
+			ios, _, stderr = testStreams(false, false)
+			if code := e.run(ios, "token", "--force"); code != 2 || !strings.Contains(stderr.String(), secretVar) {
+				t.Errorf("token --force: exit %d, stderr %q; want 2 naming $%s", code, stderr, secretVar)
+			}
+		})
+	}
+
+	os.Setenv(secretVar, "dev-client-secret")
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "status", "--json"); code != 0 || strings.Contains(stdout.String(), "client_secret_problem") || strings.Contains(stdout.String()+stderr.String(), "dev-client-secret") {
+		t.Fatalf("status --json with $%s set again: exit %d, stdout %s; want 0, no problem and no secret", secretVar, code, stdout)
+	}
+}
+
+// TestStatusExitsTwoForAStoreItWillNotUse: a token store that every
+// command refuses to use (a folder where the record belongs, a token folder
+// others may read) is a problem with what the environment needs here, as a
+// store that refused access is: status tells of it and exits 2, as the
+// token command does. It told of it and exited 0, which a script took for
+// all well.
+func TestStatusExitsTwoForAStoreItWillNotUse(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := filepath.Join(e.dir, "state", "dev.json")
+	if err := os.Remove(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(rec, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), rec+" is not a regular file") {
+		t.Errorf("status with a folder at the record's place: exit %d, stdout %q, stderr %q; want 2 telling of it", code, stdout, stderr)
+	}
+	ios, _, stderr = testStreams(false, false)
+	if code := e.run(ios, "token"); code != 2 {
+		t.Errorf("token with a folder at the record's place: exit %d, stderr %q; want 2", code, stderr)
+	}
+}
+
+// TestStatusExitsTwoForARecordOfANewerFreshtoken: a record written by a
+// newer freshtoken (an upgrade rolled back) is one no command of this one
+// uses: `token` exits 2, saying to upgrade, and so does `status` (also
+// --json), which exited 0, saying every environment had what it needed.
+func TestStatusExitsTwoForARecordOfANewerFreshtoken(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := filepath.Join(e.dir, "state", "dev.json")
+	b, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(b), `"version": 1,`, `"version": 99,`, 1)
+	if newer == string(b) {
+		t.Fatalf("no version in the record: %s", b)
+	}
+	if err := os.WriteFile(rec, []byte(newer), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr := testStreams(false, false)
+	tokenCode := e.run(ios, "token")
+	if tokenCode != 2 || !strings.Contains(stderr.String(), "upgrade freshtoken") {
+		t.Fatalf("token: exit %d, stderr %q; want 2, saying to upgrade", tokenCode, stderr)
+	}
+	for _, args := range [][]string{{"status"}, {"status", "--json"}} {
+		ios, stdout, stderr := testStreams(false, false)
+		if code := e.run(ios, args...); code != tokenCode || !strings.Contains(stdout.String(), "written by a newer freshtoken (format 99); upgrade freshtoken") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want %d telling of it", strings.Join(args, " "), code, stdout, stderr, tokenCode)
+		}
+	}
+	if got, _ := os.ReadFile(rec); string(got) != newer {
+		t.Errorf("the record changed: %s", got)
+	}
+}
+
+// TestStatusTellsOfAnUnusableAccessToken: a stored access token that no
+// command can use (bound to a key, or holding a control character) is told
+// of by `status`, with the command that fetches another, in --json
+// (access_token_unusable) too, and status exits 5, as each command using
+// it does. It showed "logged in: yes" and exited 0, while every command
+// failed.
+func TestStatusTellsOfAnUnusableAccessToken(t *testing.T) {
+	for name, c := range map[string]struct{ tokenType, accessToken, want string }{
+		"bound to a key":      {"DPoP", "", `of type "DPoP", bound to a key`},
+		"a control character": {"Bearer", "abc\x1b[2Jdef", "holding control or non-ASCII characters"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			rec := e.record(t, "dev")
+			rec.TokenType = c.tokenType
+			if c.accessToken != "" {
+				rec.AccessToken = c.accessToken
+			}
+			e.save(t, "dev", rec)
+			fix := "run `freshtoken --config " + e.config + " token --force -e dev` for another"
+
+			ios, stdout, stderr := testStreams(false, false)
+			if code := e.run(ios, "status"); code != 5 {
+				t.Errorf("status exited %d; want 5, as a command using the token does\n%s%s", code, stdout, stderr)
+			}
+			for _, want := range []string{"logged in:      yes, but the stored access token cannot be used", "access token:   cannot be used: ", c.want, fix} {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("status = %q; want it to say %q", stdout, want)
+				}
+			}
+			if strings.Contains(stdout.String(), "access token:   expires") {
+				t.Errorf("status gives the unusable access token's expiry: %q", stdout)
+			}
+
+			ios, stdout, stderr = testStreams(false, false)
+			if code := e.run(ios, "status", "--json"); code != 5 {
+				t.Errorf("status --json exited %d; want 5\n%s", code, stderr)
+			}
+			var all []map[string]any
+			if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || len(all) != 1 {
+				t.Fatalf("status --json = %s (%v); want one environment", stdout, err)
+			}
+			got, _ := all[0]["access_token_unusable"].(string)
+			if !strings.Contains(got, c.want) || !strings.Contains(got, fix) {
+				t.Errorf("access_token_unusable = %q; want it to say %q and %q", got, c.want, fix)
+			}
+			if all[0]["logged_in"] != true || all[0]["access_token_held"] != true {
+				t.Errorf("status --json = %v; the existing fields changed (logged_in and access_token_held stay true: the grant is kept)", all[0])
+			}
+			for _, s := range []string{rec.AccessToken, rec.RefreshToken} {
+				if strings.Contains(stdout.String(), s) {
+					t.Errorf("status --json shows a token")
+				}
+			}
+		})
+	}
+}
+
+// TestStatusOfAUsableTokenSaysNothingOfIt: with a bearer token, --json
+// has no access_token_unusable, and status exits 0.
+func TestStatusOfAUsableTokenSaysNothingOfIt(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status", "--json"); code != 0 {
+		t.Fatalf("status --json exited %d\n%s", code, stderr)
+	}
+	if strings.Contains(stdout.String(), "access_token_unusable") {
+		t.Errorf("status --json of a usable token = %s", stdout)
+	}
+}
+
+// TestStatusOfAnUnusableClientCredentialsToken: with client credentials,
+// status read "logged in: not needed, but the stored access token cannot
+// be used", a "but" against nothing; it reads "not needed; the stored
+// access token cannot be used".
+func TestStatusOfAnUnusableClientCredentialsToken(t *testing.T) {
+	e := newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", Grant: "client_credentials"})
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "token"); code != 0 {
+		t.Fatalf("token exited %d\n%s%s", code, stdout, stderr)
+	}
+	rec := e.record(t, "dev")
+	rec.TokenType = "DPoP"
+	e.save(t, "dev", rec)
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "status"); code != 5 {
+		t.Errorf("status exited %d; want 5\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"logged in:      not needed; the stored access token cannot be used\n", "access token:   cannot be used: "} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("status = %q; want it to say %q", stdout, want)
+		}
+	}
+}
+
+// TestStatusTellsOfARefreshTokenRenewingDoesNotExtend: a refresh token
+// whose expiry renewals have been seen not to extend (a provider with an
+// absolute grant lifetime) is told of by `status`, with the log-in to run
+// before it expires, and in --json (refresh_token_not_extended), as the
+// running proxy's notice (refresh_token_expiring) tells it: status gave its
+// expiry alone, which a person took to move on with each renewal.
+func TestStatusTellsOfARefreshTokenRenewingDoesNotExtend(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	ios, stdout, _ := testStreams(false, false)
+	e.run(ios, "status")
+	if strings.Contains(stdout.String(), "does not extend") {
+		t.Fatalf("status of a fresh log-in says renewals do not extend the refresh token: %q", stdout)
+	}
+	rec := e.record(t, "dev")
+	rec.RefreshNotExtended = true
+	e.save(t, "dev", rec)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 {
+		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
+	}
+	if want := "; renewing does not extend it: run `freshtoken --config " + e.config + " login -e dev` before then"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("status = %q; want it to say %q", stdout, want)
+	}
+	ios, stdout, _ = testStreams(false, false)
+	e.run(ios, "status", "--json")
+	var all []map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || len(all) != 1 {
+		t.Fatalf("status --json = %s (%v); want one environment", stdout, err)
+	}
+	if all[0]["refresh_token_not_extended"] != true || all[0]["logged_in"] != true {
+		t.Errorf("status --json = %v; want refresh_token_not_extended true, still logged in", all[0])
+	}
+	// Past its expiry, there is no "before then" to log in by.
+	rec.RefreshExpiry = time.Now().Add(-time.Hour)
+	e.save(t, "dev", rec)
+	ios, stdout, _ = testStreams(false, false)
+	e.run(ios, "status")
+	if want := " UTC); renewing did not extend it: run `freshtoken --config " + e.config + " login -e dev`\n"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("status = %q; want it to say %q", stdout, want)
+	}
+}
+
+// TestStatusOfAnExpiredRefreshTokenSaysToLogIn: with the access token
+// expired and the refresh token past the expiry the provider gave it,
+// `status` says, as the proxy's page does ("log in again"), that a log-in is
+// needed, and which: it said "logged in: yes", giving both expiries alone.
+func TestStatusOfAnExpiredRefreshTokenSaysToLogIn(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := e.record(t, "dev")
+	rec.IssuedAt = rec.IssuedAt.Add(-3 * time.Hour)
+	rec.Expiry, rec.RefreshExpiry = rec.IssuedAt.Add(time.Hour), rec.IssuedAt.Add(2*time.Hour)
+	e.save(t, "dev", rec)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 {
+		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
+	}
+	if want := "logged in:      yes, but the refresh token has expired too, so no renewal can help: run `freshtoken --config " + e.config + " login -e dev`"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("status = %q; want it to say %q", stdout, want)
+	}
+}
+
+// TestStatusOfTimesItCannotCountFrom: a problem recorded without its time
+// (by another program sharing the store) and a problem or renewal recorded
+// by a clock ahead of this machine's (another machine of a fleet) are told
+// as such: status said "106751d ago (0001-01-01 00:00:00 UTC)" and
+// "-1h30m0s ago".
+func TestStatusOfTimesItCannotCountFrom(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	ahead := time.Now().Add(90 * time.Minute)
+	for name, c := range map[string]struct {
+		problemAt, renewedAt time.Time
+		want                 string
+	}{
+		"a problem without its time":             {time.Time{}, time.Time{}, "so the grant has ended (its time not recorded)"},
+		"a problem by a clock ahead":             {ahead, time.Time{}, ", by a clock 1h"},
+		"a renewal by a clock ahead, no problem": {time.Time{}, ahead, "last renewal:   " + ahead.Local().Format("2006-01-02 15:04:05 MST")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := e.record(t, "dev")
+			rec.Problem = nil
+			if name != "a renewal by a clock ahead, no problem" {
+				rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (HTTP 400 invalid_grant), so the grant has ended", At: c.problemAt}
+			}
+			rec.RenewedAt, rec.RenewedFor, rec.Renewals = c.renewedAt, store.RenewedForExpiry, 1
+			e.save(t, "dev", rec)
+			ios, stdout, _ := testStreams(false, false)
+			e.run(ios, "status")
+			if !strings.Contains(stdout.String(), c.want) || strings.Contains(stdout.String(), "106751d") || strings.Contains(stdout.String(), "-1h") {
+				t.Errorf("status = %q; want it to say %q", stdout, c.want)
+			}
+		})
+	}
+}
