@@ -963,10 +963,11 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 	}
 	r := s.recordFrom(tok, nil, sentAt, "")
 	r.LoggedInAt = sentAt
+	ctx = context.WithValue(ctx, loggingIn{}, true)
 	for tries := 1; ; tries++ {
 		unlock, replaced, err := s.lockToReplace(ctx, "client")
 		if err != nil {
-			return err
+			return s.loginUnsaved(ctx, err)
 		}
 		err = s.save(ctx, r, nil) // a log-in replaces whatever is stored
 		unlock()
@@ -977,11 +978,36 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 			s.remember(r)
 			return nil
 		case !errors.Is(err, errLockLost) || tries == maxLockTries:
-			return fmt.Errorf("%s: the tokens could not be saved (%w); fix the store, then log in again", s.set.Env, err)
+			return s.loginUnsaved(ctx, err)
 		}
 		// A log-in replaces whatever another renewer stored meanwhile.
 	}
 }
+
+// loggingIn is the context key that says a log-in's tokens are being
+// stored, for the words of the waits and failures on the way.
+type loggingIn struct{}
+
+// loginUnsaved is the error of a log-in whose tokens the store refused,
+// or whose lock could not be taken, with err, in the log-in's words: the
+// store's own speak of renewals, and of trying again, which for a log-in
+// means logging in again. It wraps err.
+func (s *Source) loginUnsaved(ctx context.Context, err error) error {
+	what := strings.TrimPrefix(err.Error(), s.set.Env+": ")
+	next := "fix the store, then log in again"
+	if ctx.Err() != nil {
+		next = "the wait for the store was given up; log in again"
+	}
+	return &loginUnsavedError{msg: fmt.Sprintf("%s: the tokens the log-in brought could not be stored (%s); %s", s.set.Env, what, next), err: err}
+}
+
+type loginUnsavedError struct {
+	msg string
+	err error
+}
+
+func (e *loginUnsavedError) Error() string { return e.msg }
+func (e *loginUnsavedError) Unwrap() error { return e.err }
 
 // LoginWithClientCredentials fetches a token with the client's credentials
 // and stores it in place of whatever the store holds for the environment,
@@ -1748,7 +1774,11 @@ func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), e
 	s.log.Debug("waiting for the renewal lock", "store", s.Location())
 	// A store slow to answer makes the wait as long as a lock held by
 	// another renewer does; the warning cannot tell which.
-	defer s.sayIfSlowAfter(told, "waiting for the renewal lock of "+s.set.Env+": another process or machine is renewing it, or the store is slow to answer", "store", s.Location())()
+	waiting := "waiting for the renewal lock of " + s.set.Env + ": another process or machine is renewing it, or the store is slow to answer"
+	if ctx.Value(loggingIn{}) != nil {
+		waiting = "waiting for the renewal lock of " + s.set.Env + " to store the log-in's tokens: another process or machine is renewing the old ones, or the store is slow to answer"
+	}
+	defer s.sayIfSlowAfter(told, waiting, "store", s.Location())()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
 		if ctx.Err() != nil {
