@@ -393,13 +393,13 @@ func (s *Source) inFlight(unsaved bool) Renewal {
 // it is; the error is then an *unsavedError, or wraps errLockLost when the
 // store refused it because the renewal lock passed to another renewer.
 func (s *Source) keep(work context.Context, n, r *store.Record) error {
-	err := s.save(work, n)
+	err := s.save(work, n, r)
 	if err == nil {
 		s.remember(n)
 		return nil
 	}
 	if spent := refreshToken(r); spent != "" && n.RefreshToken != spent {
-		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, spent: spent, stored: s.sending(s.inFlight(true))}
+		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, read: r, spent: spent, stored: s.sending(s.inFlight(true))}
 		if f, ok := s.store.(store.Flusher); ok {
 			withdraw := f.KeepUnsaved(s.set.Env, func(ctx context.Context) error { return s.flush(ctx, u) })
 			told := u.stored
@@ -599,6 +599,7 @@ func (e *unsavedAnswerError) Unwrap() error { return e.err }
 type unsavedRenewal struct {
 	key    string // where it is to be stored (Source.unsavedKey)
 	rec    *store.Record
+	read   *store.Record // the record the renewal read under the lock, and renewed
 	spent  string
 	stored func()      // Options.Sending's, called once it is saved or dropped
 	saved  atomic.Bool // it was saved
@@ -659,12 +660,18 @@ func (u *unsavedRenewal) drop() {
 
 // saveUnsaved stores the answer of an earlier renewal that the store
 // refused (see saveLater), made by this Source or another of the process,
-// if the store still holds the refresh token that renewal spent, or holds
-// nothing once wiped (r nil), and returns the record the store now holds.
-// Spending that token again would end the grant at a provider that detects
-// reuse. When the store holds other tokens (a log-in, another renewer's),
-// or none (a log-out) and was not wiped, they win and the unsaved answer
-// is dropped. The caller holds the lock.
+// if the store still holds the record that renewal read, or holds nothing
+// once wiped (r nil), and returns the record the store now holds.
+// Spending that refresh token again would end the grant at a provider that
+// detects reuse. When the store holds other tokens (a log-in, another
+// renewer's), or none (a log-out) and was not wiped, they win and the
+// unsaved answer is dropped. When it holds the same refresh token with a
+// note that the provider ended the grant, made since (another renewer took
+// the lock while this one was paused past it, and spent the same refresh
+// token), that stands: see endedMeanwhile. Any other change since (a rest
+// noted) leaves the answer to be saved. The save is conditional on r, so
+// that nothing written between this read and it is overwritten. The
+// caller holds the lock.
 func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped bool) (*store.Record, error) {
 	u := s.unsavedNow()
 	if u == nil {
@@ -675,7 +682,10 @@ func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped bool) 
 		s.log.Debug("the store no longer holds the refresh token an unsaved renewal spent; dropping that renewal's tokens")
 		return r, nil
 	}
-	if err := s.save(work, u.rec); err != nil {
+	if r != nil && endedSince(r, u.read) {
+		return nil, s.endedMeanwhile(work, r, u)
+	}
+	if err := s.save(work, u.rec, r); err != nil {
 		if errors.Is(err, errLockLost) {
 			return nil, err
 		}
@@ -689,6 +699,50 @@ func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped bool) 
 	s.log.Info("tokens renewed earlier, which the store refused then, are saved now", "renewals", u.rec.Renewals)
 	s.remember(u.rec)
 	return u.rec, nil
+}
+
+// endedSince reports whether r, which holds the refresh token that read
+// held, notes that the provider ended the grant, which read did not: a
+// renewer that took the lock after read was read spent that token again,
+// and the provider refused it.
+func endedSince(r, read *store.Record) bool {
+	p := r.Problem
+	if p == nil || p.Kind != store.ProblemGrantEnded || read == nil {
+		return false
+	}
+	return read.Problem == nil || read.Problem.Kind != p.Kind || !read.Problem.At.Equal(p.At)
+}
+
+// endedMeanwhile is the error of the renewal whose answer u the store
+// refused, when another renewer, which took the lock while this one was
+// paused past it, spent the same refresh token, and the provider refused
+// it and ended the grant (r notes it): what was wrong was that this
+// renewer then saved its answer over that note, and printed tokens the
+// provider had revoked with them, and status said all was well.
+//
+// A strict provider (a reused refresh token ends the whole grant, as the
+// built-in one and fosite do) has revoked u's tokens too. Another may have
+// refused only the reuse, leaving u's refresh token, which only this
+// process holds, the grant's one valid copy: it is not thrown away. It is
+// stored in r's place with the note kept, and without u's access token, so
+// that no call serves a token the provider may have revoked and status
+// still says a log-in is needed; `freshtoken token --force` spends the
+// kept refresh token, which is no reuse, and either renews (the grant was
+// kept) or confirms that it ended. If even that cannot be stored, the
+// note stands and nothing is lost that a log-in does not bring back.
+func (s *Source) endedMeanwhile(work context.Context, r *store.Record, u *unsavedRenewal) error {
+	u.drop()
+	kept := *u.rec
+	kept.AccessToken, kept.TokenType, kept.Expiry = "", "", time.Time{}
+	kept.Problem = &store.Problem{Kind: store.ProblemGrantEnded, At: r.Problem.At, Message: r.Problem.Message +
+		"; the tokens a renewal paused meanwhile received for the same refresh token are kept, in case the provider refused only the reuse: `freshtoken token --force -e " + s.set.Env + "` tries them"}
+	if err := s.save(work, &kept, r); err != nil {
+		s.log.Debug("could not keep the paused renewal's tokens beside the note that the grant ended", "error", err.Error())
+	} else {
+		redact.Set(s.Location(), kept.RefreshToken)
+	}
+	s.cur.Store(nil)
+	return s.loginError(fmt.Sprintf("the provider ended the grant while this renewal was paused past the renewal lock: another renewer sent the same refresh token, and the provider refused it (%s); the new tokens this renewal received are kept in case they still work (`freshtoken token --force -e %s` tries them)", r.Problem.Message, s.set.Env))
 }
 
 // saveLaterMax is the longest wait between saveLater's tries: short, as

@@ -963,12 +963,13 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 	}
 	r := s.recordFrom(tok, nil, sentAt, "")
 	r.LoggedInAt = sentAt
+	ctx = context.WithValue(ctx, loggingIn{}, true)
 	for tries := 1; ; tries++ {
 		unlock, replaced, err := s.lockToReplace(ctx, "client")
 		if err != nil {
-			return err
+			return s.loginUnsaved(ctx, err)
 		}
-		err = s.save(ctx, r)
+		err = s.save(ctx, r, nil) // a log-in replaces whatever is stored
 		unlock()
 		switch {
 		case err == nil:
@@ -977,11 +978,36 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 			s.remember(r)
 			return nil
 		case !errors.Is(err, errLockLost) || tries == maxLockTries:
-			return fmt.Errorf("%s: the tokens could not be saved (%w); fix the store, then log in again", s.set.Env, err)
+			return s.loginUnsaved(ctx, err)
 		}
 		// A log-in replaces whatever another renewer stored meanwhile.
 	}
 }
+
+// loggingIn is the context key that says a log-in's tokens are being
+// stored, for the words of the waits and failures on the way.
+type loggingIn struct{}
+
+// loginUnsaved is the error of a log-in whose tokens the store refused,
+// or whose lock could not be taken, with err, in the log-in's words: the
+// store's own speak of renewals, and of trying again, which for a log-in
+// means logging in again. It wraps err.
+func (s *Source) loginUnsaved(ctx context.Context, err error) error {
+	what := strings.TrimPrefix(err.Error(), s.set.Env+": ")
+	next := "fix the store, then log in again"
+	if ctx.Err() != nil {
+		next = "the wait for the store was given up; log in again"
+	}
+	return &loginUnsavedError{msg: fmt.Sprintf("%s: the tokens the log-in brought could not be stored (%s); %s", s.set.Env, what, next), err: err}
+}
+
+type loginUnsavedError struct {
+	msg string
+	err error
+}
+
+func (e *loginUnsavedError) Error() string { return e.msg }
+func (e *loginUnsavedError) Unwrap() error { return e.err }
 
 // LoginWithClientCredentials fetches a token with the client's credentials
 // and stores it in place of whatever the store holds for the environment,
@@ -1701,9 +1727,10 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 		unlock()
 		return r, err
 	}
+	read := *r
 	was := r.Grant
 	r.Grant = s.grant()
-	err = s.save(context.WithoutCancel(ctx), r)
+	err = s.save(context.WithoutCancel(ctx), r, &read)
 	unlock()
 	switch {
 	case errors.Is(err, errLockLost):
@@ -1747,7 +1774,11 @@ func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), e
 	s.log.Debug("waiting for the renewal lock", "store", s.Location())
 	// A store slow to answer makes the wait as long as a lock held by
 	// another renewer does; the warning cannot tell which.
-	defer s.sayIfSlowAfter(told, "waiting for the renewal lock of "+s.set.Env+": another process or machine is renewing it, or the store is slow to answer", "store", s.Location())()
+	waiting := "waiting for the renewal lock of " + s.set.Env + ": another process or machine is renewing it, or the store is slow to answer"
+	if ctx.Value(loggingIn{}) != nil {
+		waiting = "waiting for the renewal lock of " + s.set.Env + " to store the log-in's tokens: another process or machine is renewing the old ones, or the store is slow to answer"
+	}
+	defer s.sayIfSlowAfter(told, waiting, "store", s.Location())()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -1875,17 +1906,20 @@ func (s *Source) sayIfSlowAfter(d time.Duration, msg string, args ...any) (done 
 // reached: the record may hold the only copy of a rotated refresh token.
 const saveRetryFor = 30 * time.Second
 
-// save writes r durably. A shared store that cannot be reached is tried
-// again, with growing waits, for up to saveRetryFor; any other failure is
-// tried once more, except a refusal because the renewal lock, which the
-// caller took, passed to another renewer meanwhile: that wraps
-// errSaveRefused, as another renewer's newer tokens may be stored.
-func (s *Source) save(ctx context.Context, r *store.Record) error {
+// save writes r durably; with read, only if the store still holds read,
+// the record the caller read under the lock (see store.Swapper). A shared
+// store that cannot be reached is tried again, with growing waits, for up
+// to saveRetryFor; any other failure is tried once more, except a refusal
+// because the renewal lock, which the caller took, passed to another
+// renewer meanwhile, or because the record changed since it was read:
+// those wrap errSaveRefused, as another renewer's newer tokens, or its
+// note that the grant ended, may be stored.
+func (s *Source) save(ctx context.Context, r, read *store.Record) error {
 	redact.Set(s.Location(), r.AccessToken, r.RefreshToken)
 	giveUp := time.Now().Add(saveRetryFor)
 	wait := 100 * time.Millisecond
 	saveOnce := func() error {
-		err := s.store.Save(ctx, s.set.Env, r)
+		err := s.saveIf(ctx, r, read)
 		if errors.Is(err, store.ErrReserveUsed) { // saved, on a full disk
 			s.log.Warn(err.Error())
 			return nil
@@ -1894,6 +1928,9 @@ func (s *Source) save(ctx context.Context, r *store.Record) error {
 	}
 	err := saveOnce()
 	for tries := 1; err != nil; tries++ {
+		if errors.Is(err, store.ErrChanged) {
+			return &changedError{err}
+		}
 		if !errors.Is(err, store.ErrUnreachable) && s.lockLost(ctx) {
 			// The store refused it for that: another renewer's tokens,
 			// newer, may be stored (see store.LockChecker).
@@ -1920,6 +1957,41 @@ func (s *Source) save(ctx context.Context, r *store.Record) error {
 	s.log.Debug("tokens saved", "store", s.Location(), "expires", r.Expiry.Format(logTime), "renewals", r.Renewals)
 	return nil
 }
+
+// saveIf is the store's Save of r, or with read its SaveIf (see
+// store.Swapper); a store that is not a Swapper is read again and
+// compared first, under the lock the caller holds.
+func (s *Source) saveIf(ctx context.Context, r, read *store.Record) error {
+	if read == nil {
+		return s.store.Save(ctx, s.set.Env, r)
+	}
+	if sw, ok := s.store.(store.Swapper); ok {
+		return sw.SaveIf(ctx, s.set.Env, r, read)
+	}
+	cur, err := s.loadStored(ctx)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt):
+		return fmt.Errorf("%w: %s holds no tokens it held when read; nothing was written", store.ErrChanged, s.Location())
+	case err != nil:
+		return err
+	case !store.Unchanged(cur, read):
+		return fmt.Errorf("%w: %s was changed by another renewer or a log-in; nothing was written", store.ErrChanged, s.Location())
+	}
+	return s.store.Save(ctx, s.set.Env, r)
+}
+
+// changedError is a save refused because the stored record changed since
+// the caller read it under the renewal lock: another renewer took the lock
+// while this one was paused past it, and stored newer tokens or noted that
+// the provider ended the grant. It wraps errSaveRefused and the store's
+// error.
+type changedError struct{ err error }
+
+func (e *changedError) Error() string {
+	return "the renewal lock passed to another renewer, which changed the stored tokens, before these were stored (" + e.err.Error() + ")"
+}
+
+func (e *changedError) Unwrap() []error { return []error{errSaveRefused, e.err} }
 
 func (s *Source) loginError(what string) error {
 	return &Error{Env: s.set.Env, Kind: ErrLoginRequired, Msg: what}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 )
 
 // TestSignalDuringTheCodeExchange: the browser came back with the code and
@@ -58,6 +59,37 @@ func TestSecondCtrlCAbandonsTheCodeExchange(t *testing.T) {
 	}
 }
 
+// TestLogInStoreRefusedAfterASignal: the store refuses a log-in's tokens
+// (Redis out of memory, or gone) after a Ctrl-C came during the code's
+// exchange: the last word spoke of the renewal lock alone ("interrupted:
+// dev: could not take the renewal lock: …"), and the wait for it of
+// "another process or machine is renewing it", not of the log-in whose
+// tokens were lost. It now says the log-in's tokens could not be stored,
+// and to log in again once the store is fixed.
+func TestLogInStoreRefusedAfterASignal(t *testing.T) {
+	for _, how := range []string{"out of memory", "gone"} {
+		t.Run(how, func(t *testing.T) {
+			srv := redistest.Start(t)
+			g := newGate(t, "authorization_code")
+			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, srv.URL, "")
+			run := w.exchangingWith(g)
+			if how == "gone" {
+				srv.Stop()
+			} else {
+				srv.Command(t, "CONFIG", "SET", "maxmemory", "1")
+			}
+			run.cmd.Process.Signal(syscall.SIGINT)
+			run.waitSaid(t, "for the log-in already sent to")
+			g.open()
+			stderr := run.waitExit(t, 130)
+			if !strings.Contains(stderr, "interrupted: dev: the tokens the log-in brought could not be stored (") ||
+				!strings.Contains(stderr, "fix the store, then log in again") || strings.Contains(stderr, "is renewing it") {
+				t.Fatalf("stderr:\n%s\nwant the log-in's tokens said not stored, and to log in again once the store is fixed", stderr)
+			}
+		})
+	}
+}
+
 // exchanging starts `login --no-browser`, plays the browser that approves
 // it, and returns once the provider holds the code's exchange, which g
 // releases.
@@ -65,6 +97,13 @@ func exchanging(t *testing.T) (*world, *gate, *watched) {
 	t.Helper()
 	g := newGate(t, "authorization_code")
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
+	return w, g, w.exchangingWith(g)
+}
+
+// exchangingWith is exchanging in w, whose provider g holds.
+func (w *world) exchangingWith(g *gate) *watched {
+	t := w.t
+	t.Helper()
 	g.armed.Store(true)
 	run := w.watch("login", "--no-browser")
 	// Before the provider's cleanup, which waits for the held request.
@@ -79,7 +118,7 @@ func exchanging(t *testing.T) (*world, *gate, *watched) {
 		}
 	}()
 	g.wait(t)
-	return w, g, run
+	return run
 }
 
 // TestSignalDuringTheManualCodeExchange: `login --manual`, the address the

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -1288,6 +1289,108 @@ func TestStoppedPastTheTimeoutKeepsTheAnswer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestResumedLockHolderKeepsTheGrantEndedNote: a renewal stopped (SIGSTOP)
+// while a provider that detects reuse answers it, past its Redis lock; a
+// second process takes the lock, spends the same refresh token, and notes
+// that the grant ended (exit 3). The first, continued, saved its tokens
+// over that note and printed one, exit 0, and status said all was well
+// until the next use failed: at a strict provider (a reused refresh token
+// ends the whole grant) they were revoked. Its save is now conditional on
+// the record it read: it reports the ended grant, exit 3, prints nothing,
+// and keeps the refresh token it received beside the note, without the
+// access token, for `token --force` to try: the strict provider confirms
+// that the grant ended, and one that refused only the reuse renews with
+// it, the grant kept.
+func TestResumedLockHolderKeepsTheGrantEndedNote(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("telling a stopped process needs /proc")
+	}
+	for _, tt := range []struct {
+		name        string
+		refusedOnly bool
+	}{{"strict provider", false}, {"reuse refused only", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGate(t, "refresh_token")
+			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, ReuseRefusedOnly: tt.refusedOnly, OnTokenRequest: g.onTokenRequest}, redistest.Start(t).URL, "")
+			w.login()
+			g.armed.Store(true)
+			a := w.watch("token", "--force")
+			g.wait(t)
+			a.cmd.Process.Signal(syscall.SIGSTOP)
+			testenv.WaitFor(t, "freshtoken to stop", func() bool { return processState(t, a.cmd.Process.Pid) == "T" })
+			g.open() // the answer goes out, rotating the refresh token, while A is stopped
+			testenv.WaitFor(t, "the provider to answer", func() bool { return w.provider.Stats().Refreshes == 1 })
+			// B waits out A's lock, takes it, and sends the refresh token A spent.
+			if b := w.run("token", "--force"); b.code != 3 {
+				t.Fatalf("the second renewal: exit %d, want 3 (the grant ended):\n%s", b.code, b.stderr)
+			}
+			if st := w.provider.Stats(); st.ReuseDetected != 1 || st.GrantsRevoked != map[bool]int{false: 1, true: 0}[tt.refusedOnly] {
+				t.Fatalf("provider saw %+v; want the reuse detected, and the grant revoked unless only refused", st)
+			}
+			a.cmd.Process.Signal(syscall.SIGCONT)
+			stderr := a.waitExit(t, 3)
+			if out := a.output(t); out != "" {
+				t.Fatalf("the resumed renewal printed %q, a token the provider may have revoked", out)
+			}
+			if !strings.Contains(stderr, "the provider ended the grant") || !strings.Contains(stderr, "token --force -e dev") {
+				t.Fatalf("the resumed renewal said %q; want the grant ended, and how to try the tokens it kept", stderr)
+			}
+			if st := w.run("status", "--json"); !regexp.MustCompile(`"kind":\s*"grant_ended"`).MatchString(st.stdout) {
+				t.Fatalf("status after the grant ended does not tell of it:\n%s%s", st.stdout, st.stderr)
+			}
+			if r := w.run("token"); r.code != 3 || r.stdout != "" {
+				t.Fatalf("token after the grant ended: exit %d, printed %q; want exit 3 and nothing:\n%s", r.code, r.stdout, r.stderr)
+			}
+			// The kept refresh token, tried.
+			r := w.run("token", "--force")
+			switch {
+			case !tt.refusedOnly && (r.code != 3 || r.stdout != ""):
+				t.Fatalf("token --force with the kept tokens: exit %d, printed %q; want exit 3, the strict provider having revoked them:\n%s", r.code, r.stdout, r.stderr)
+			case tt.refusedOnly && (r.code != 0 || r.stdout == ""):
+				t.Fatalf("token --force with the kept tokens: exit %d; want them renewed, the grant kept:\n%s", r.code, r.stderr)
+			case tt.refusedOnly:
+				w.mustRun("get", "/v2/users/me")
+				if st := w.run("status", "--json"); strings.Contains(st.stdout, "grant_ended") {
+					t.Fatalf("status still tells of the ended grant after the kept tokens renewed:\n%s", st.stdout)
+				}
+			}
+		})
+	}
+}
+
+// TestStoppedLockHolderOfTheFileStoreHoldsItsLock: the file store's lock is
+// the kernel's, held while its holder is stopped (SIGSTOP) however long:
+// a second renewal waits for it rather than spend the refresh token the
+// stopped one's answer rotated, and spends the new one once it is stored.
+// The Redis store's lock, with a time limit, passes on instead (see
+// TestResumedLockHolderKeepsTheGrantEndedNote).
+func TestStoppedLockHolderOfTheFileStoreHoldsItsLock(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("telling a stopped process needs /proc")
+	}
+	g := newGate(t, "refresh_token")
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
+	w.login()
+	g.armed.Store(true)
+	a := w.watch("token", "--force")
+	g.wait(t)
+	a.cmd.Process.Signal(syscall.SIGSTOP)
+	testenv.WaitFor(t, "freshtoken to stop", func() bool { return processState(t, a.cmd.Process.Pid) == "T" })
+	g.open()
+	testenv.WaitFor(t, "the provider to answer", func() bool { return w.provider.Stats().Refreshes == 1 })
+	b := w.watch("token", "--force")
+	b.waitSaid(t, "waiting for the renewal lock of dev")
+	a.cmd.Process.Signal(syscall.SIGCONT)
+	a.waitExit(t, 0)
+	b.waitExit(t, 0)
+	if st := w.provider.Stats(); st.Refreshes != 2 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v; want two refreshes and no reuse", st)
+	}
+	if tok := strings.TrimSpace(b.output(t)); tok != strings.TrimSpace(w.mustRun("token").stdout) {
+		t.Fatalf("the waiting renewal printed %q, which is not the token stored", tok)
 	}
 }
 

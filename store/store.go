@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -238,6 +239,60 @@ type Store interface {
 	// Location only when they keep the same records (two openings of one
 	// folder). A store per customer names the customer in it.
 	Location(env string) string
+}
+
+// Swapper is a Store that saves a record only if the one it holds is still
+// the one the caller read, in one step (compare-and-set): the Redis store
+// checks it in the script that saves, the file store under the renewal
+// lock, which the caller holds. A renewer paused past its lock (a stopped
+// process, a suspended machine) must not save its answer over a record
+// another renewer changed meanwhile: tokens it renewed since, or the note
+// that the provider ended the grant when it presented the same refresh
+// token. The engine reads, compares and saves under the lock with a Store
+// that is not a Swapper.
+type Swapper interface {
+	// SaveIf replaces env's record with r if the stored record is still
+	// read, as Unchanged compares them; otherwise it writes nothing and
+	// returns an error wrapping ErrChanged. No record stored, or one that
+	// cannot be read, is not read. Otherwise it is Save.
+	SaveIf(ctx context.Context, env string, r, read *Record) error
+}
+
+// ErrChanged comes from a Swapper's SaveIf that found the stored record
+// changed since it was read: nothing was written.
+var ErrChanged = errors.New("the stored tokens changed since they were read")
+
+// Unchanged reports whether stored is still the record read, as far as a
+// renewal's answer replacing it is concerned: the same tokens, renewal
+// count and issue time, and the same problem noted (or none). A rest noted
+// or a grant adopted meanwhile is no change. Stamp is what is compared.
+func Unchanged(stored, read *Record) bool {
+	return stored != nil && read != nil && Stamp(stored) == Stamp(read)
+}
+
+// Stamp is what Unchanged compares of r, in one string: its renewal count,
+// issue time, refresh and access tokens, and the kind and time of its
+// problem, as Marshal writes them, each on a line. The Redis store's
+// script builds the same from the JSON it holds. It holds the tokens:
+// hash it before it leaves the process.
+func Stamp(r *Record) string {
+	kind, at := "", time.Time{}
+	if r.Problem != nil {
+		kind, at = r.Problem.Kind, r.Problem.At
+	}
+	return strings.Join([]string{strconv.Itoa(r.Renewals), jsonTime(r.IssuedAt), r.RefreshToken, r.AccessToken, kind, jsonTime(at)}, "\n")
+}
+
+// jsonTime is t as Marshal writes it: "" for the zero time, which it omits.
+func jsonTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	b, err := t.MarshalJSON()
+	if err != nil {
+		return ""
+	}
+	return strings.Trim(string(b), `"`)
 }
 
 // LockChecker is a Store whose renewal lock can end while its holder still

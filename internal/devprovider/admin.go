@@ -14,8 +14,11 @@ func (p *Provider) handleIndex(w http.ResponseWriter, r *http.Request) {
 		"body":  "client_id and client_secret in the body only",
 	}[p.opts.AuthStyle]
 	reuse := "revokes the whole grant"
+	if p.opts.ReuseRefusedOnly {
+		reuse = "refused, the grant kept"
+	}
 	if p.opts.ReuseGrace > 0 {
-		reuse = fmt.Sprintf("accepted for %s after rotation, then revokes the whole grant", p.opts.ReuseGrace)
+		reuse = fmt.Sprintf("accepted for %s after rotation, then %s", p.opts.ReuseGrace, reuse)
 	}
 	p.mu.Lock() // SetAccessTTL may change it
 	accessTTL := p.opts.AccessTTL

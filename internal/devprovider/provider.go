@@ -42,6 +42,11 @@ type Options struct {
 	// refresh token after the grace, or at all when ReuseGrace is 0, revokes the
 	// whole grant: every access and refresh token issued under it.
 	ReuseGrace time.Duration
+	// ReuseRefusedOnly makes a rotated-out refresh token presented past the
+	// grace refused (invalid_grant) without revoking the grant: the refresh
+	// token that replaced it still works, as at providers that detect reuse
+	// but do not end the grant for it.
+	ReuseRefusedOnly bool
 
 	// AuthStyle is how the token and revocation endpoints authenticate the
 	// client: "basic" (HTTP Basic only), "body" (client_id and client_secret

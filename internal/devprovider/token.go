@@ -214,6 +214,10 @@ func (p *Provider) refreshGrant(form url.Values) (tokenResponse, error) {
 	if !rt.rotatedAt.IsZero() {
 		p.stats.ReuseDetected++
 		since := now.Sub(rt.rotatedAt)
+		if since >= p.opts.ReuseGrace && p.opts.ReuseRefusedOnly {
+			p.opts.Logger.Warn("a rotated-out refresh token was presented; refused, the grant kept", "grant", g.id, "rotated_ago", since)
+			return tokenResponse{}, invalidGrant("refresh token reused after rotation")
+		}
 		if since >= p.opts.ReuseGrace {
 			g.revoked = true
 			p.stats.GrantsRevoked++

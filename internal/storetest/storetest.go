@@ -2,7 +2,8 @@
 // that the file, Redis and keychain stores each run unchanged: records round
 // trip whole (a large one included), environments are separate, deleting
 // forgets, bad names are refused, and the renewal lock excludes every other
-// holder, so no read-modify-write under it is ever lost.
+// holder, so no read-modify-write under it is ever lost; a store.Swapper
+// saves only over the record the caller read.
 package storetest
 
 import (
@@ -30,6 +31,7 @@ func Run(t *testing.T, newStore Opener) {
 	t.Run("BadNames", func(t *testing.T) { badNames(t, newStore(t)) })
 	t.Run("LockExcludesOtherHolders", func(t *testing.T) { lockExcludes(t, newStore(t)) })
 	t.Run("NoUpdateLostUnderTheLock", func(t *testing.T) { noUpdateLost(t, newStore(t)) })
+	t.Run("SaveIfOnlyOverWhatWasRead", func(t *testing.T) { saveIf(t, newStore) })
 }
 
 var ctx = context.Background()
@@ -248,4 +250,81 @@ func increment(s store.Store) error {
 	runtime.Gosched() // let another holder in, if the lock would
 	r.Renewals++
 	return s.Save(ctx, "sandbox", r)
+}
+
+// saveIf: a store.Swapper's SaveIf, under the lock, saves over the record
+// read, whatever else changed that a renewal's answer replaces anyway (a
+// rest, the grant's fields), and over nothing that another writer changed
+// since in what store.Unchanged compares: that record stays. Issue times
+// in a zone other than UTC, with nanoseconds, compare as written.
+func saveIf(t *testing.T, newStore Opener) {
+	zone := time.FixedZone("", 90*60)
+	for _, tt := range []struct {
+		name    string
+		change  func(r *store.Record) // nil: delete the record
+		changed bool
+	}{
+		{"nothing", func(r *store.Record) {}, false},
+		{"a rest noted", func(r *store.Record) { r.Rest = &store.Rest{Until: r.IssuedAt.Add(time.Minute), Message: "resting"} }, false},
+		{"the grant adopted", func(r *store.Record) { r.Grant.Audience = "other" }, false},
+		{"renewed", func(r *store.Record) { r.Renewals++ }, true},
+		{"issued again", func(r *store.Record) { r.IssuedAt = r.IssuedAt.Add(time.Nanosecond) }, true},
+		{"the grant ended", func(r *store.Record) {
+			r.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "refused", At: r.IssuedAt.Add(time.Second)}
+		}, true},
+		{"the problem cleared", func(r *store.Record) { r.Problem = nil }, true},
+		{"another refresh token", func(r *store.Record) { r.RefreshToken = "refresh-2" }, true},
+		{"another access token", func(r *store.Record) { r.AccessToken = "access-2" }, true},
+		{"logged out", nil, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			open := newStore(t)
+			s, ok := open().(store.Swapper)
+			if !ok {
+				t.Skip("not a store.Swapper")
+			}
+			first := Sample()
+			first.IssuedAt = time.Date(2026, 11, 28, 10, 30, 0, 123456700, zone)
+			first.Problem.At = first.IssuedAt.Add(-time.Minute)
+			if err := open().Save(ctx, "sandbox", first); err != nil {
+				t.Fatal(err)
+			}
+			unlock, err := s.(store.Store).Lock(ctx, "sandbox")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unlock()
+			read, err := s.(store.Store).Load(ctx, "sandbox")
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := open()
+			theirs := *read
+			if tt.change == nil {
+				err = other.Delete(ctx, "sandbox")
+			} else {
+				tt.change(&theirs)
+				err = other.Save(ctx, "sandbox", &theirs)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			mine := *read
+			mine.AccessToken, mine.RefreshToken, mine.Renewals, mine.Problem = "access-mine", "refresh-mine", read.Renewals+1, nil
+			err = s.SaveIf(ctx, "sandbox", &mine, read)
+			got, lerr := s.(store.Store).Load(ctx, "sandbox")
+			switch {
+			case tt.changed && !errors.Is(err, store.ErrChanged):
+				t.Fatalf("SaveIf over a record %s since it was read: %v; want store.ErrChanged", tt.name, err)
+			case tt.changed && tt.change == nil && !errors.Is(lerr, store.ErrNotFound):
+				t.Fatalf("SaveIf refused wrote a record anyway: %v, %v", got, lerr)
+			case tt.changed && tt.change != nil && (lerr != nil || !same(t, "sandbox", got, &theirs)):
+				t.Fatalf("SaveIf refused left %v (%v); want the other writer's record", got, lerr)
+			case !tt.changed && err != nil:
+				t.Fatalf("SaveIf over the record read, with %s since: %v", tt.name, err)
+			case !tt.changed && (lerr != nil || !same(t, "sandbox", got, &mine)):
+				t.Fatalf("SaveIf left %v (%v); want the record it saved", got, lerr)
+			}
+		})
+	}
 }

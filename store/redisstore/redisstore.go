@@ -26,6 +26,8 @@ package redisstore
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -330,6 +332,19 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 // back with it; a save clears the mark (see InFlightTTL). Without the lock
 // (a caller outside the renewal rules) it saves as it is told.
 func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
+	return s.save(ctx, env, r, nil)
+}
+
+// SaveIf implements store.Swapper: Save, if the record Redis holds is
+// still read (store.Unchanged), checked in the same script that saves.
+func (s *Store) SaveIf(ctx context.Context, env string, r, read *store.Record) error {
+	if read == nil {
+		return fmt.Errorf("%w: %s held no tokens when read", store.ErrChanged, s.Location(env))
+	}
+	return s.save(ctx, env, r, read)
+}
+
+func (s *Store) save(ctx context.Context, env string, r, read *store.Record) error {
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
 	}
@@ -337,41 +352,73 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 	if err != nil {
 		return err
 	}
+	stamp := ""
+	if read != nil {
+		sum := sha1.Sum([]byte(store.Stamp(read)))
+		stamp = hex.EncodeToString(sum[:])
+	}
 	s.mu.Lock()
 	holder, locked := s.holders[env]
 	s.mu.Unlock()
-	if !locked {
+	if !locked && read == nil {
 		if err := s.client.Set(ctx, key(env), data, 0).Err(); err != nil {
 			return s.failed(ctx, "save the tokens", err)
 		}
 		return nil
 	}
-	saved, err := fencedSave.Run(ctx, s.client, []string{key(env), lockKey(env), markKey(env)}, data, holder, s.lockTTL().Milliseconds()).Bool()
+	saved, err := fencedSave.Run(ctx, s.client, []string{key(env), lockKey(env), markKey(env)}, data, holder, s.lockTTL().Milliseconds(), stamp).Int()
 	if err != nil {
 		return s.failed(ctx, "save the tokens", err)
 	}
-	if !saved {
+	switch saved {
+	case 0:
 		return fmt.Errorf("could not save the tokens: the renewal lock %s at %s passed to another renewer while this one was paused longer than it lasts; nothing was written", lockKey(env), s.where)
+	case -1:
+		return fmt.Errorf("%w: %s was changed by another renewer or a log-in; nothing was written", store.ErrChanged, s.Location(env))
 	}
 	return nil
 }
 
-// fencedSave sets KEYS[1] to ARGV[1] only while the lock KEYS[2] holds the
-// caller's value ARGV[2], or, the lock having expired, while the in-flight
-// mark KEYS[3] does (the holder sent a token request, and Redis was paused
-// past the lock's life while the provider answered: no one else took the
-// lock since). A save under the mark takes the lock back for ARGV[3] ms,
-// so that a save go-redis sends again, its answer lost, is taken again, as
+// fencedSave sets KEYS[1] to ARGV[1]. With a lock value ARGV[2] (the
+// caller holds the lock), only while the lock KEYS[2] holds it, or, the
+// lock having expired, while the in-flight mark KEYS[3] does (the holder
+// sent a token request, and Redis was paused past the lock's life while
+// the provider answered: no one else took the lock since); otherwise it
+// returns 0. A save under the mark takes the lock back for ARGV[3] ms, so
+// that a save go-redis sends again, its answer lost, is taken again, as
 // one under the lock is. Either clears the caller's mark: nothing is in
 // flight, and a holder that dies now holds others back no longer than its
 // lock. A lock another renewer holds is never overridden by the mark (a
 // freshtoken older than the mark takes the lock regardless of it).
-var fencedSave = redis.NewScript(`local lock = redis.call("GET", KEYS[2])
-local mark = redis.call("GET", KEYS[3])
-if lock ~= ARGV[2] and (lock or mark ~= ARGV[2]) then return 0 end
+//
+// With a stamp ARGV[4] (SaveIf), only while the record KEYS[1] holds is the
+// one read: the SHA-1 of store.Stamp built from its JSON is ARGV[4];
+// otherwise it returns -1, as it does for no record or one that is not
+// JSON. It returns 1 when it saved.
+var fencedSave = redis.NewScript(`local lock, mark
+if ARGV[2] ~= "" then
+  lock = redis.call("GET", KEYS[2])
+  mark = redis.call("GET", KEYS[3])
+  if lock ~= ARGV[2] and (lock or mark ~= ARGV[2]) then return 0 end
+end
+if ARGV[4] ~= "" then
+  local cur = redis.call("GET", KEYS[1])
+  if not cur then return -1 end
+  local ok, r = pcall(cjson.decode, cur)
+  if not ok or type(r) ~= "table" then return -1 end
+  local function str(v) if type(v) == "string" then return v end return "" end
+  local p = r.problem
+  if type(p) ~= "table" then p = {} end
+  local n = r.renewals
+  if type(n) ~= "number" then n = 0 end
+  local stamp = string.format("%d", n) .. "\n" .. str(r.issued_at) .. "\n" .. str(r.refresh_token) .. "\n" .. str(r.access_token) .. "\n" .. str(p.kind) .. "\n" .. str(p.at)
+  if redis.sha1hex(stamp) ~= ARGV[4] then return -1 end
+end
 redis.call("SET", KEYS[1], ARGV[1])
-if not lock then redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3]) end
-if mark == ARGV[2] then redis.call("DEL", KEYS[3]) end
+if ARGV[2] ~= "" then
+  if not lock then redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3]) end
+  if mark == ARGV[2] then redis.call("DEL", KEYS[3]) end
+end
 return 1`)
 
 // Delete implements store.Store.
