@@ -1233,21 +1233,31 @@ func TestProxyStoppingSaysWhatItWaitsFor(t *testing.T) {
 	run.waitExit(t, 130)
 }
 
-// stopPastTimeout stops p (SIGSTOP) while g holds its token request, lets
-// the provider answer it (answered reports when it has), and continues p
-// once twice timeout has passed since it stopped: what is tested is the
-// timeout passing while the process is stopped, nothing of it running
-// meanwhile. g holds the next request again.
+// stopPastTimeout stops p while g holds its token request, lets the
+// provider answer it (see stopWhileAnswered), and continues p once twice
+// timeout has passed since it stopped: what is tested is the timeout
+// passing while the process is stopped, nothing of it running meanwhile.
+// g holds the next request again.
 func stopPastTimeout(t *testing.T, p *os.Process, g *gate, timeout time.Duration, answered func() bool) {
+	t.Helper()
+	stopped := stopWhileAnswered(t, p, g, answered)
+	g.release = make(chan struct{})
+	time.Sleep(2*timeout - time.Since(stopped))
+	p.Signal(syscall.SIGCONT)
+}
+
+// stopWhileAnswered stops p (SIGSTOP) while g holds its token request, and
+// lets the provider answer it (answered reports when it has): the answer
+// waits in the socket of a process that does not run. It returns when p
+// stopped.
+func stopWhileAnswered(t *testing.T, p *os.Process, g *gate, answered func() bool) time.Time {
 	t.Helper()
 	p.Signal(syscall.SIGSTOP)
 	testenv.WaitFor(t, "freshtoken to stop", func() bool { return processState(t, p.Pid) == "T" })
 	stopped := time.Now()
-	close(g.release)
-	g.release = make(chan struct{})
+	g.open()
 	testenv.WaitFor(t, "the provider to answer", answered)
-	time.Sleep(2*timeout - time.Since(stopped))
-	p.Signal(syscall.SIGCONT)
+	return stopped
 }
 
 // TestStoppedPastTheTimeoutKeepsTheAnswer: a renewal stopped (SIGSTOP; a
@@ -1319,10 +1329,8 @@ func TestResumedLockHolderKeepsTheGrantEndedNote(t *testing.T) {
 			g.armed.Store(true)
 			a := w.watch("token", "--force")
 			g.wait(t)
-			a.cmd.Process.Signal(syscall.SIGSTOP)
-			testenv.WaitFor(t, "freshtoken to stop", func() bool { return processState(t, a.cmd.Process.Pid) == "T" })
-			g.open() // the answer goes out, rotating the refresh token, while A is stopped
-			testenv.WaitFor(t, "the provider to answer", func() bool { return w.provider.Stats().Refreshes == 1 })
+			// The answer goes out, rotating the refresh token, while A is stopped.
+			stopWhileAnswered(t, a.cmd.Process, g, func() bool { return w.provider.Stats().Refreshes == 1 })
 			// B waits out A's lock, takes it, and sends the refresh token A spent.
 			if b := w.run("token", "--force"); b.code != 3 {
 				t.Fatalf("the second renewal: exit %d, want 3 (the grant ended):\n%s", b.code, b.stderr)
@@ -1377,10 +1385,7 @@ func TestStoppedLockHolderOfTheFileStoreHoldsItsLock(t *testing.T) {
 	g.armed.Store(true)
 	a := w.watch("token", "--force")
 	g.wait(t)
-	a.cmd.Process.Signal(syscall.SIGSTOP)
-	testenv.WaitFor(t, "freshtoken to stop", func() bool { return processState(t, a.cmd.Process.Pid) == "T" })
-	g.open()
-	testenv.WaitFor(t, "the provider to answer", func() bool { return w.provider.Stats().Refreshes == 1 })
+	stopWhileAnswered(t, a.cmd.Process, g, func() bool { return w.provider.Stats().Refreshes == 1 })
 	b := w.watch("token", "--force")
 	b.waitSaid(t, "waiting for the renewal lock of dev")
 	a.cmd.Process.Signal(syscall.SIGCONT)

@@ -242,14 +242,15 @@ type Store interface {
 }
 
 // Swapper is a Store that saves a record only if the one it holds is still
-// the one the caller read, in one step (compare-and-set): the Redis store
-// checks it in the script that saves, the file store under the renewal
-// lock, which the caller holds. A renewer paused past its lock (a stopped
-// process, a suspended machine) must not save its answer over a record
-// another renewer changed meanwhile: tokens it renewed since, or the note
-// that the provider ended the grant when it presented the same refresh
-// token. The engine reads, compares and saves under the lock with a Store
-// that is not a Swapper.
+// the one the caller read, in one step (compare-and-set), as the Redis
+// store checks it in the script that saves. A renewer paused past its lock
+// (a stopped process, a suspended machine) must not save its answer over a
+// record another renewer changed meanwhile: tokens it renewed since, or
+// the note that the provider ended the grant when it presented the same
+// refresh token. With a Store that is not a Swapper, the engine reads,
+// compares and saves under the renewal lock: enough for a lock no other
+// renewer can take while its holder is stopped, as the file store's, the
+// kernel's, is.
 type Swapper interface {
 	// SaveIf replaces env's record with r if the stored record is still
 	// read, as Unchanged compares them; otherwise it writes nothing and

@@ -222,25 +222,6 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	return nil
 }
 
-// SaveIf implements store.Swapper: Save, if the record on disk is still
-// read (store.Unchanged). The comparison and the write are one step for
-// every renewer that holds env's lock, as the caller does: a lock file's
-// lock is the kernel's, held while its holder is stopped or suspended, so
-// no renewer writes between them. A caller without the lock may find the
-// record changed by another just after comparing.
-func (s *Store) SaveIf(ctx context.Context, env string, r, read *store.Record) error {
-	cur, err := s.Load(ctx, env)
-	switch {
-	case errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt):
-		return fmt.Errorf("%w: %s holds no tokens it held when read; nothing was written", store.ErrChanged, s.path(env))
-	case err != nil:
-		return err
-	case !store.Unchanged(cur, read):
-		return fmt.Errorf("%w: %s was changed by another renewer or a log-in; nothing was written", store.ErrChanged, s.path(env))
-	}
-	return s.Save(ctx, env, r)
-}
-
 // write replaces env's record with data: temp file, sync, rename, sync the
 // folder.
 func (s *Store) write(env string, data []byte) error {
