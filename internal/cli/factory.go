@@ -221,37 +221,6 @@ type logFile struct {
 	failed bool
 }
 
-// openLogFile opens the log file at path to append to it, made 0600 if it
-// is new. A file someone else could write in, or read and change, is
-// refused (looseLogFile): lines of theirs would pass for freshtoken's,
-// as the store and config files are refused; the file opened is the file
-// checked. So is a place where another user could lead the log into a file
-// of this user's (untrustedLogPlace).
-func openLogFile(path string) (*os.File, error) {
-	msg, link := untrustedLogPlace(path)
-	if msg != "" {
-		return nil, &looseLogFile{msg}
-	}
-	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND | openNoWait
-	if !link {
-		flags |= openNoFollow
-	}
-	f, err := os.OpenFile(path, flags, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if msg := untrustedLogFile(path, fi); msg != "" {
-		f.Close()
-		return nil, &looseLogFile{msg}
-	}
-	return f, nil
-}
-
 // looseLogFile is a log file others could write in: what is wrong, and the
 // command that mends it.
 type looseLogFile struct{ msg string }

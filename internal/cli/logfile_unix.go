@@ -1,0 +1,198 @@
+//go:build unix
+
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/freshtoken/freshtoken/internal/shellquote"
+)
+
+// openLogFile opens the --log-file at path to append to it, made 0600 if
+// it is new, and checks what was opened, not what a name led to before.
+//
+// A folder others may write (/var/log, root:syslog 0775; a team's folder; a
+// Kubernetes emptyDir, 0777) is a place for a log: what another user could
+// do there is put something at the path, and that is what is refused:
+//   - a symbolic link: opened with O_NOFOLLOW, a link is followed only if it
+//     is this user's or root's, in a folder nobody else may change (or a
+//     sticky one, /tmp, where nobody else may remove or replace it):
+//     another's link could lead the log into any file of this user's
+//     (root's: any file), and a link of one's own in a folder others may
+//     write could be swapped for theirs between its check and its open;
+//   - a second name of a file (a hard link, nlink > 1), which could be any
+//     file of this user's: a regular file must be this user's, have one
+//     name, and be writable by nobody else (who could add lines that read
+//     as freshtoken's);
+//   - another user's named pipe, whose reader would get every line (root's
+//     is accepted: root can read the log anyway);
+//   - a named pipe nothing reads does not hold the open (O_NONBLOCK).
+//
+// A character device is written whoever owns it: only root makes one
+// (mknod), so none was planted, and a terminal that root's process writes
+// to (/dev/stderr, sudo at a person's terminal) is the person's. The
+// process's own standard output or error, reached by /dev/stderr or
+// /dev/fd/N, is written whatever it is: whoever started the process chose
+// it (sudo at a person's pipe, `2>>their.log`).
+//
+// A folder of another user (not root) is refused whatever its mode: its
+// owner can make it writable at will (chmod), and removes, moves or
+// replaces any name in it, sticky or not, at any time, so a log there is
+// theirs to swap for another file under a running proxy. The folder
+// checked is the folder opened (openat), not another put at its name.
+//
+// Each check is made again when a running proxy opens its log again after
+// it was moved or removed (logFile.follow).
+func openLogFile(path string) (*os.File, error) {
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	dfd, err := retryIntr(func() (int, error) { return unix.Open(dir, unix.O_DIRECTORY|unix.O_CLOEXEC|openFolder, 0) })
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(dfd)
+	var folder unix.Stat_t
+	if err := unix.Fstat(dfd, &folder); err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	if uid := int(folder.Uid); uid != os.Geteuid() && uid != 0 {
+		return nil, &looseLogFile{fmt.Sprintf("is in a folder of another user: its folder %s belongs to uid %d, not to you (uid %d), who could put a file or link of theirs in its place at any time; name a file in a folder of your own", dir, uid, os.Geteuid())}
+	}
+	flags := unix.O_CREAT | unix.O_WRONLY | unix.O_APPEND | unix.O_CLOEXEC | unix.O_NONBLOCK
+	fd, err := retryIntr(func() (int, error) { return unix.Openat(dfd, base, flags|unix.O_NOFOLLOW, 0o600) })
+	if err != nil {
+		// A link fails the open with ELOOP on Linux and macOS, EMLINK on
+		// FreeBSD, EFTYPE on NetBSD: what is there is asked of the folder.
+		var st unix.Stat_t
+		if unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		}
+		kind, uid := uint32(st.Mode)&unix.S_IFMT, int(st.Uid)
+		if kind == unix.S_IFIFO && uid != os.Geteuid() && uid != 0 {
+			// Another user's, that nothing reads yet (ENXIO): theirs first.
+			return nil, &looseLogFile{theirs("named pipe", uid)}
+		}
+		if kind != unix.S_IFLNK {
+			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		}
+		if msg := untrustedLink(path, st, folder); msg != "" {
+			return nil, &looseLogFile{msg}
+		}
+		fd, err = retryIntr(func() (int, error) { return unix.Openat(dfd, base, flags, 0o600) })
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if msg := untrustedLogFile(path, fi); msg != "" {
+		f.Close()
+		return nil, &looseLogFile{msg}
+	}
+	return f, nil
+}
+
+// retryIntr is open, again while a signal interrupts it (opening a named
+// pipe or a terminal can be).
+func retryIntr(open func() (int, error)) (int, error) {
+	for {
+		fd, err := open()
+		if !errors.Is(err, unix.EINTR) {
+			return fd, err
+		}
+	}
+}
+
+// untrustedLink says why the symbolic link at path (st), in its folder,
+// is not followed, or returns "": it is another user's (root excepted), or
+// it is in a folder someone else may write and that is not sticky, where
+// it could be swapped for another's between its check and its open.
+func untrustedLink(path string, st, folder unix.Stat_t) string {
+	if uid := int(st.Uid); uid != os.Geteuid() && uid != 0 {
+		return fmt.Sprintf("is a symbolic link of uid %d's, not yours (uid %d), which could lead the log into any file of yours; remove it, or name a file of your own", uid, os.Geteuid())
+	}
+	perm := uint32(folder.Mode) & 0o7777
+	if othersMayWrite(perm, int(folder.Gid)) && perm&unix.S_ISVTX == 0 {
+		to := "the file it leads to"
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			to += ", " + target + ","
+		}
+		return fmt.Sprintf("is a symbolic link in a folder others may write (%s, mode %04o), who could put a link of theirs in its place; name %s instead", filepath.Dir(path), perm, to)
+	}
+	return ""
+}
+
+// othersMayWrite reports whether users other than this one may write in a
+// folder of mode perm and group gid: others may, or its group may and it
+// is not this user's own group (a user private group, whose folders a
+// umask of 002 makes group-writable: ~/logs made 0775 is the user's alone).
+func othersMayWrite(perm uint32, gid int) bool {
+	return perm&0o002 != 0 || perm&0o020 != 0 && gid != os.Getegid()
+}
+
+// untrustedLogFile says what is wrong with the log file at path, fi as
+// opened, or returns "" (see openLogFile).
+func untrustedLogFile(path string, fi fs.FileInfo) string {
+	st := fi.Sys().(*syscall.Stat_t)
+	uid := int(st.Uid)
+	switch {
+	case isStandardOutput(st):
+		return ""
+	case fi.Mode().IsRegular():
+		if uid != os.Geteuid() {
+			return fmt.Sprintf("belongs to uid %d, not to you (uid %d), who could read it and write lines of their own into it; name a file of your own, or have it given to you with `sudo chown %d %s`",
+				uid, os.Geteuid(), os.Geteuid(), shellquote.Word(path))
+		}
+		if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+			return fmt.Sprintf("is writable by group or others (mode %04o), who could write lines of their own into it; run `chmod go-w %s`", perm, shellquote.Word(path))
+		}
+		if n := uint64(st.Nlink); n > 1 {
+			return fmt.Sprintf("is one of %d names of a file (hard links), and another of them could be any file of yours; remove the other names, or name a new file", n)
+		}
+	case fi.Mode()&fs.ModeCharDevice != 0:
+		return "" // only root makes one: /dev/null, a terminal
+	case uid != os.Geteuid() && uid != 0:
+		return theirs(fileKind(fi), uid)
+	}
+	return ""
+}
+
+// theirs says that the log file is a kind (a named pipe) of another user's.
+func theirs(kind string, uid int) string {
+	return fmt.Sprintf("is a %s of uid %d's, not yours (uid %d), who would read every line of the log; name a file of your own", kind, uid, os.Geteuid())
+}
+
+// isStandardOutput reports whether st is the file of the process's standard
+// output or error.
+func isStandardOutput(st *syscall.Stat_t) bool {
+	for _, fd := range []int{1, 2} {
+		var std unix.Stat_t
+		if unix.Fstat(fd, &std) == nil && uint64(std.Dev) == uint64(st.Dev) && uint64(std.Ino) == uint64(st.Ino) {
+			return true
+		}
+	}
+	return false
+}
+
+// fileKind names what fi is, when not a regular file.
+func fileKind(fi fs.FileInfo) string {
+	switch {
+	case fi.Mode()&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case fi.Mode()&fs.ModeSocket != 0:
+		return "socket"
+	case fi.Mode()&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "file that is not a regular file"
+}
