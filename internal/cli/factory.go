@@ -234,7 +234,18 @@ func logFileProblem(path string, err error) string {
 	switch {
 	case errors.As(err, &loose):
 		return fmt.Sprintf("--log-file %s %s", path, loose.msg)
-	case errors.Is(err, syscall.ENXIO): // opened without waiting for a reader
+	case errors.Is(err, syscall.ENXIO): // no device, or no reader: opened without waiting for one
+		fi, serr := os.Stat(path)
+		tty, _ := os.Stat("/dev/tty")
+		switch {
+		case serr == nil && tty != nil && os.SameFile(fi, tty):
+			// /dev/tty is the process's controlling terminal, if it has one.
+			return fmt.Sprintf("--log-file %s: this process has no terminal to write to (it was started without one: by setsid, cron, a service); name a file, or /dev/stderr for wherever its errors go", path)
+		case serr == nil && fi.Mode()&fs.ModeCharDevice != 0:
+			return fmt.Sprintf("--log-file %s is a device that is not present here; name a file", path)
+		case serr == nil && fi.Mode()&fs.ModeSocket != 0:
+			return fmt.Sprintf("--log-file %s is a socket, which cannot be opened as a file; name a file", path)
+		}
 		return fmt.Sprintf("--log-file %s is a named pipe that nothing reads; start its reader first, or name a file", path)
 	case errors.Is(err, syscall.EISDIR):
 		return fmt.Sprintf("--log-file %s is a folder; name a file in it, such as %s", path, filepath.Join(path, "freshtoken.log"))

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +23,9 @@ import (
 // named pipe that nothing reads held every command, `token` included, for
 // ever (opening it waits for a reader, and no signal but SIGKILL ends that
 // wait); a folder, or a file in a folder that does not exist, was Go's
-// "open …: is a directory" with nothing to do.
+// "open …: is a directory" with nothing to do. A socket, and a device
+// that is not present, fail to open as a pipe nothing reads does (ENXIO),
+// and were said to be one.
 func TestLogFileThatCannotBeOpened(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "pipe")
@@ -30,11 +33,29 @@ func TestLogFileThatCannotBeOpened(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "logs", "freshtoken.log")
-	for name, c := range map[string]struct{ path, want string }{
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cases := map[string]struct{ path, want string }{
 		"a named pipe nothing reads": {fifo, "--log-file " + fifo + " is a named pipe that nothing reads; start its reader first, or name a file"},
 		"a folder":                   {dir, "--log-file " + dir + " is a folder; name a file in it, such as " + filepath.Join(dir, "freshtoken.log")},
 		"in a missing folder":        {missing, "--log-file " + missing + ": the folder " + filepath.Dir(missing) + " does not exist; make it, or name a file in a folder that does"},
-	} {
+		"a socket":                   {sock, "--log-file " + sock + " is a socket, which cannot be opened as a file; name a file"},
+	}
+	if os.Geteuid() == 0 {
+		// A character device of a number no driver has (240-254 are for
+		// local use), as a serial port's is on a machine without it.
+		dev := filepath.Join(dir, "ttyS9")
+		if err := syscall.Mknod(dev, syscall.S_IFCHR|0o600, 240<<8|7); err != nil {
+			t.Run("a device not present", func(t *testing.T) { t.Skipf("making a device: %v (a container may forbid it)", err) })
+		} else {
+			cases["a device not present"] = struct{ path, want string }{dev, "--log-file " + dev + " is a device that is not present here; name a file"}
+		}
+	}
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			f := testFactory()
 			f.LogFile = c.path
@@ -336,6 +357,27 @@ func TestLogFileInAFolderOthersMayWrite(t *testing.T) {
 		}
 	})
 	t.Run("/dev/null", func(t *testing.T) { logTo(t, "/dev/null", "discarded") })
+}
+
+// TestLogFileToATerminalWithNone: `--log-file /dev/tty` in a process with no
+// terminal (started by setsid, cron, a service) says so and what to name,
+// exit 2: it said "is a named pipe that nothing reads", as both fail to
+// open with ENXIO.
+func TestLogFileToATerminalWithNone(t *testing.T) {
+	cmd := exec.Command("freshtoken", "--log-file", "/dev/tty", "version")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // stdin: /dev/null
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != ExitUsage {
+		t.Fatalf("err = %v; want exit %d", err, ExitUsage)
+	}
+	const want = "freshtoken: --log-file /dev/tty: this process has no terminal to write to (it was started without one: by setsid, cron, a service); name a file, or /dev/stderr for wherever its errors go\n"
+	if stderr.String() != want {
+		t.Errorf("stderr: %q; want %q", stderr.String(), want)
+	}
 }
 
 // TestLogFileOnStandardErrorOfAnotherUser: `--log-file /dev/stderr` is
