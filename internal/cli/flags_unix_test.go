@@ -166,6 +166,16 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 		}
 		refused(t, link, "is a symbolic link in a folder others may write ("+open+", mode 0777), who could put a link of theirs in its place; name the file it leads to, "+victim+", instead")
 	})
+	t.Run("a link of one's own, leading to a link in a folder anyone may write", func(t *testing.T) {
+		// Each link is checked: the kernel, following the first, followed
+		// whatever others put at its end.
+		relay := filepath.Join(open, "relay.log")
+		link := filepath.Join(t.TempDir(), "ft.log")
+		if err := errors.Join(os.Symlink(victim, relay), os.Symlink(relay, link)); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, link, "leads to "+relay+", which is a symbolic link in a folder others may write ("+open+", mode 0777)")
+	})
 	t.Run("a second name of a file", func(t *testing.T) {
 		for _, dir := range []string{open, sticky, t.TempDir()} {
 			link := filepath.Join(dir, "hard.log")
@@ -209,6 +219,13 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 			link := filepath.Join(dir, "planted.log")
 			plant(t, link)
 			refused(t, link, "is a symbolic link of uid 65534's, not yours (uid 0), which could lead the log into any file of yours; remove it, or name a file of your own")
+			// Reached through a link of one's own, it is not followed
+			// either.
+			mine := filepath.Join(t.TempDir(), "ft.log")
+			if err := os.Symlink(link, mine); err != nil {
+				t.Fatal(err)
+			}
+			refused(t, mine, "leads to "+link+", which is a symbolic link of uid 65534's")
 		}
 	})
 	t.Run("another user's named pipe", func(t *testing.T) {
@@ -354,6 +371,17 @@ func TestLogFileInAFolderOthersMayWrite(t *testing.T) {
 			if b, _ := os.ReadFile(mine); !strings.Contains(string(b), "appended") {
 				t.Errorf("the log holds %q", b)
 			}
+		}
+		// Through links, one relative to its folder: each followed.
+		logs := t.TempDir()
+		mine := filepath.Join(logs, "mine.log")
+		first, second := filepath.Join(t.TempDir(), "ft.log"), filepath.Join(logs, "current")
+		if err := errors.Join(os.Symlink("mine.log", second), os.Symlink(second, first)); err != nil {
+			t.Fatal(err)
+		}
+		logTo(t, first, "through two")
+		if b, _ := os.ReadFile(mine); !strings.Contains(string(b), "through two") {
+			t.Errorf("the log holds %q", b)
 		}
 	})
 	t.Run("/dev/null", func(t *testing.T) { logTo(t, "/dev/null", "discarded") })

@@ -27,6 +27,8 @@ import (
 //     another's link could lead the log into any file of this user's
 //     (root's: any file), and a link of one's own in a folder others may
 //     write could be swapped for theirs between its check and its open;
+//     a link followed is followed by freshtoken, and where it leads is
+//     checked as the path was (openLogAt);
 //   - a second name of a file (a hard link, nlink > 1), which could be any
 //     file of this user's: a regular file must be this user's, have one
 //     name, and be writable by nobody else (who could add lines that read
@@ -51,18 +53,41 @@ import (
 // Each check is made again when a running proxy opens its log again after
 // it was moved or removed (logFile.follow).
 func openLogFile(path string) (*os.File, error) {
-	dir, base := filepath.Dir(path), filepath.Base(path)
-	dfd, err := retryIntr(func() (int, error) { return unix.Open(dir, unix.O_DIRECTORY|unix.O_CLOEXEC|openFolder, 0) })
+	return openLogAt(unix.AT_FDCWD, path, path, 0)
+}
+
+// maxLinks is how many links a --log-file may lead through, as Linux's
+// limit.
+const maxLinks = 40
+
+// openLogAt opens name, in the folder at (or AT_FDCWD), where the
+// --log-file leads after hops links; shown is name as a person reads it.
+// A link freshtoken follows is followed one at a time, each checked as the
+// --log-file was: the kernel, following a link of one's own, would follow
+// one another user put at its end as well. Only the links of /proc
+// (/dev/stderr leads to /proc/self/fd/2), which nobody makes, are the
+// kernel's to follow: they lead to the process's own open files, which no
+// name can reach.
+func openLogAt(at int, name, shown string, hops int) (*os.File, error) {
+	says := func(msg string) error {
+		if hops > 0 {
+			msg = "leads to " + shown + ", which " + msg
+		}
+		return &looseLogFile{msg}
+	}
+	failed := func(err error) error { return &fs.PathError{Op: "open", Path: shown, Err: err} }
+	dir, base := filepath.Dir(name), filepath.Base(name)
+	dfd, err := retryIntr(func() (int, error) { return unix.Openat(at, dir, unix.O_DIRECTORY|unix.O_CLOEXEC|openFolder, 0) })
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, failed(err)
 	}
 	defer unix.Close(dfd)
 	var folder unix.Stat_t
 	if err := unix.Fstat(dfd, &folder); err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, failed(err)
 	}
 	if uid := int(folder.Uid); uid != os.Geteuid() && uid != 0 {
-		return nil, &looseLogFile{fmt.Sprintf("is in a folder of another user: its folder %s belongs to uid %d, not to you (uid %d), who could put a file or link of theirs in its place at any time; name a file in a folder of your own", dir, uid, os.Geteuid())}
+		return nil, says(fmt.Sprintf("is in a folder of another user: its folder %s belongs to uid %d, not to you (uid %d), who could put a file or link of theirs in its place at any time; name a file in a folder of your own", filepath.Dir(shown), uid, os.Geteuid()))
 	}
 	flags := unix.O_CREAT | unix.O_WRONLY | unix.O_APPEND | unix.O_CLOEXEC | unix.O_NONBLOCK
 	fd, err := retryIntr(func() (int, error) { return unix.Openat(dfd, base, flags|unix.O_NOFOLLOW, 0o600) })
@@ -71,35 +96,62 @@ func openLogFile(path string) (*os.File, error) {
 		// FreeBSD, EFTYPE on NetBSD: what is there is asked of the folder.
 		var st unix.Stat_t
 		if unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
-			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+			return nil, failed(err)
 		}
 		kind, uid := uint32(st.Mode)&unix.S_IFMT, int(st.Uid)
 		if kind == unix.S_IFIFO && uid != os.Geteuid() && uid != 0 {
 			// Another user's, that nothing reads yet (ENXIO): theirs first.
-			return nil, &looseLogFile{theirs("named pipe", uid)}
+			return nil, says(theirs("named pipe", uid))
 		}
 		if kind != unix.S_IFLNK {
-			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+			return nil, failed(err)
 		}
-		if msg := untrustedLink(path, st, folder); msg != "" {
-			return nil, &looseLogFile{msg}
+		if msg := untrustedLink(shown, st, folder); msg != "" {
+			return nil, says(msg)
+		}
+		if !kernelLinks(dfd) {
+			if hops == maxLinks {
+				return nil, failed(unix.ELOOP)
+			}
+			target, err := readLink(dfd, base)
+			if err != nil {
+				return nil, failed(err)
+			}
+			next := target
+			if !filepath.IsAbs(target) {
+				next = filepath.Join(filepath.Dir(shown), target)
+			}
+			return openLogAt(dfd, target, next, hops+1)
 		}
 		fd, err = retryIntr(func() (int, error) { return unix.Openat(dfd, base, flags, 0o600) })
 		if err != nil {
-			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+			return nil, failed(err)
 		}
 	}
-	f := os.NewFile(uintptr(fd), path)
+	f := os.NewFile(uintptr(fd), shown)
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	if msg := untrustedLogFile(path, fi); msg != "" {
+	if msg := untrustedLogFile(shown, fi); msg != "" {
 		f.Close()
-		return nil, &looseLogFile{msg}
+		return nil, says(msg)
 	}
 	return f, nil
+}
+
+// readLink is where the link name in the folder dfd leads.
+func readLink(dfd int, name string) (string, error) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(dfd, name, buf)
+	if err != nil {
+		return "", err
+	}
+	if n == len(buf) {
+		return "", unix.ENAMETOOLONG
+	}
+	return string(buf[:n]), nil
 }
 
 // retryIntr is open, again while a signal interrupts it (opening a named
