@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -176,6 +178,15 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 		}
 		refused(t, link, "leads to "+relay+", which is a symbolic link in a folder others may write ("+open+", mode 0777)")
 	})
+	t.Run("a folder on the way, in a folder anyone may write, a link", func(t *testing.T) {
+		// Put there in place of a folder, it led the log into a file of
+		// the same name in any folder.
+		sub := filepath.Join(open, "sub")
+		if err := os.Symlink(filepath.Dir(victim), sub); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, filepath.Join(sub, filepath.Base(victim)), "goes through "+sub+", which is a symbolic link in a folder others may write ("+open+", mode 0777)")
+	})
 	t.Run("a second name of a file", func(t *testing.T) {
 		for _, dir := range []string{open, sticky, t.TempDir()} {
 			link := filepath.Join(dir, "hard.log")
@@ -227,6 +238,12 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 			}
 			refused(t, mine, "leads to "+link+", which is a symbolic link of uid 65534's")
 		}
+		// A folder on the way too.
+		sub := filepath.Join(sticky, "sub")
+		if err := errors.Join(os.Symlink(filepath.Dir(victim), sub), os.Lchown(sub, 65534, 65534)); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, filepath.Join(sub, filepath.Base(victim)), "goes through "+sub+", which is a symbolic link of uid 65534's")
 	})
 	t.Run("another user's named pipe", func(t *testing.T) {
 		for _, dir := range []string{sticky, open} {
@@ -380,8 +397,28 @@ func TestLogFileInAFolderOthersMayWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 		logTo(t, first, "through two")
-		if b, _ := os.ReadFile(mine); !strings.Contains(string(b), "through two") {
+		// A link to a folder on the way, and `..` after it, as the kernel
+		// reads it: the folder above where the link leads.
+		far := filepath.Join(logs, "far")
+		near := filepath.Join(filepath.Dir(first), "near")
+		if err := errors.Join(os.Mkdir(far, 0o700), os.Symlink(far, near)); err != nil {
+			t.Fatal(err)
+		}
+		logTo(t, near+"/../mine.log", "up from a link")
+		if b, _ := os.ReadFile(mine); !strings.Contains(string(b), "through two") || !strings.Contains(string(b), "up from a link") {
 			t.Errorf("the log holds %q", b)
+		}
+	})
+	t.Run("/dev/fd/N, a pipe (>(tee log))", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		logTo(t, fmt.Sprintf("/dev/fd/%d", w.Fd()), "through the pipe")
+		w.Close()
+		if b, _ := io.ReadAll(r); !strings.Contains(string(b), "through the pipe") {
+			t.Errorf("the pipe got %q", b)
 		}
 	})
 	t.Run("/dev/null", func(t *testing.T) { logTo(t, "/dev/null", "discarded") })

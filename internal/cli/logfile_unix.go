@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -28,7 +29,8 @@ import (
 //     (root's: any file), and a link of one's own in a folder others may
 //     write could be swapped for theirs between its check and its open;
 //     a link followed is followed by freshtoken, and where it leads is
-//     checked as the path was (openLogAt);
+//     checked as the path was; so is a link in place of a folder on the
+//     way (logWalk);
 //   - a second name of a file (a hard link, nlink > 1), which could be any
 //     file of this user's: a regular file must be this user's, have one
 //     name, and be writable by nobody else (who could add lines that read
@@ -53,33 +55,50 @@ import (
 // Each check is made again when a running proxy opens its log again after
 // it was moved or removed (logFile.follow).
 func openLogFile(path string) (*os.File, error) {
-	return openLogAt(unix.AT_FDCWD, path, path, 0)
+	w := &logWalk{path: path}
+	return w.file(unix.AT_FDCWD, path, path)
 }
 
 // maxLinks is how many links a --log-file may lead through, as Linux's
 // limit.
 const maxLinks = 40
 
-// openLogAt opens name, in the folder at (or AT_FDCWD), where the
-// --log-file leads after hops links; shown is name as a person reads it.
-// A link freshtoken follows is followed one at a time, each checked as the
-// --log-file was: the kernel, following a link of one's own, would follow
-// one another user put at its end as well. Only the links of /proc
-// (/dev/stderr leads to /proc/self/fd/2), which nobody makes, are the
-// kernel's to follow: they lead to the process's own open files, which no
-// name can reach.
-func openLogAt(at int, name, shown string, hops int) (*os.File, error) {
-	says := func(msg string) error {
-		if hops > 0 {
-			msg = "leads to " + shown + ", which " + msg
-		}
-		return &looseLogFile{msg}
+// folderFlags open a folder only to find names in it.
+const folderFlags = unix.O_DIRECTORY | unix.O_CLOEXEC | openFolder
+
+// logWalk is the way to the --log-file, path, one name at a time, every
+// folder on it and the file opened in the folder before it (openat) with
+// O_NOFOLLOW, so that nothing put at a name after it was checked is
+// followed. A link is followed by freshtoken, one at a time, each checked
+// as the --log-file's own name is (untrustedLink): the kernel, following a
+// link of one's own, would follow one another user put at its end as well,
+// and a folder on the way in a folder others may write, swapped for a
+// link of theirs, would lead the log into a file of the same name in any
+// folder. Only the links of /proc (/dev/stderr leads to /proc/self/fd/2),
+// which nobody makes, are the kernel's to follow: they lead to the
+// process's own open files.
+type logWalk struct {
+	path string
+	hops int // links followed
+}
+
+// refused is msg, what is wrong with shown, a name the --log-file leads to
+// (how: "leads to", "goes through"), or with the --log-file itself.
+func (w *logWalk) refused(how, shown, msg string) error {
+	if shown != w.path {
+		msg = how + " " + shown + ", which " + msg
 	}
+	return &looseLogFile{msg}
+}
+
+// file opens the log file name in the folder at; shown is name as a
+// person reads it.
+func (w *logWalk) file(at int, name, shown string) (*os.File, error) {
 	failed := func(err error) error { return &fs.PathError{Op: "open", Path: shown, Err: err} }
-	dir, base := filepath.Dir(name), filepath.Base(name)
-	dfd, err := retryIntr(func() (int, error) { return unix.Openat(at, dir, unix.O_DIRECTORY|unix.O_CLOEXEC|openFolder, 0) })
+	dir, base := splitName(name)
+	dfd, err := w.folder(at, dir, filepath.Dir(shown))
 	if err != nil {
-		return nil, failed(err)
+		return nil, err
 	}
 	defer unix.Close(dfd)
 	var folder unix.Stat_t
@@ -87,7 +106,7 @@ func openLogAt(at int, name, shown string, hops int) (*os.File, error) {
 		return nil, failed(err)
 	}
 	if uid := int(folder.Uid); uid != os.Geteuid() && uid != 0 {
-		return nil, says(fmt.Sprintf("is in a folder of another user: its folder %s belongs to uid %d, not to you (uid %d), who could put a file or link of theirs in its place at any time; name a file in a folder of your own", filepath.Dir(shown), uid, os.Geteuid()))
+		return nil, w.refused("leads to", shown, fmt.Sprintf("is in a folder of another user: its folder %s belongs to uid %d, not to you (uid %d), who could put a file or link of theirs in its place at any time; name a file in a folder of your own", filepath.Dir(shown), uid, os.Geteuid()))
 	}
 	flags := unix.O_CREAT | unix.O_WRONLY | unix.O_APPEND | unix.O_CLOEXEC | unix.O_NONBLOCK
 	fd, err := retryIntr(func() (int, error) { return unix.Openat(dfd, base, flags|unix.O_NOFOLLOW, 0o600) })
@@ -101,27 +120,17 @@ func openLogAt(at int, name, shown string, hops int) (*os.File, error) {
 		kind, uid := uint32(st.Mode)&unix.S_IFMT, int(st.Uid)
 		if kind == unix.S_IFIFO && uid != os.Geteuid() && uid != 0 {
 			// Another user's, that nothing reads yet (ENXIO): theirs first.
-			return nil, says(theirs("named pipe", uid))
+			return nil, w.refused("leads to", shown, theirs("named pipe", uid))
 		}
 		if kind != unix.S_IFLNK {
 			return nil, failed(err)
 		}
-		if msg := untrustedLink(shown, st, folder); msg != "" {
-			return nil, says(msg)
+		target, next, kernel, err := w.link(dfd, base, shown, "leads to", st, folder)
+		if err != nil {
+			return nil, err
 		}
-		if !kernelLinks(dfd) {
-			if hops == maxLinks {
-				return nil, failed(unix.ELOOP)
-			}
-			target, err := readLink(dfd, base)
-			if err != nil {
-				return nil, failed(err)
-			}
-			next := target
-			if !filepath.IsAbs(target) {
-				next = filepath.Join(filepath.Dir(shown), target)
-			}
-			return openLogAt(dfd, target, next, hops+1)
+		if !kernel {
+			return w.file(dfd, target, next)
 		}
 		fd, err = retryIntr(func() (int, error) { return unix.Openat(dfd, base, flags, 0o600) })
 		if err != nil {
@@ -136,9 +145,106 @@ func openLogAt(at int, name, shown string, hops int) (*os.File, error) {
 	}
 	if msg := untrustedLogFile(shown, fi); msg != "" {
 		f.Close()
-		return nil, says(msg)
+		return nil, w.refused("leads to", shown, msg)
 	}
 	return f, nil
+}
+
+// splitName is name's folder and its last name, as the kernel reads them:
+// not cleaned, as filepath.Dir does, which would take "link/.." for "."
+// where the kernel goes to the folder above where the link leads.
+func splitName(name string) (dir, base string) {
+	trimmed := strings.TrimRight(name, "/")
+	i := strings.LastIndex(trimmed, "/")
+	switch {
+	case trimmed == "":
+		return "/", "."
+	case i < 0:
+		return ".", trimmed
+	case i == 0:
+		return "/", trimmed[1:]
+	}
+	return trimmed[:i], trimmed[i+1:]
+}
+
+// folder opens the folder name in the folder at, a name at a time; shown
+// is name as a person reads it.
+func (w *logWalk) folder(at int, name, shown string) (int, error) {
+	start, sofar := ".", ""
+	if filepath.IsAbs(name) {
+		start, sofar = "/", "/"
+	}
+	cur, err := retryIntr(func() (int, error) { return unix.Openat(at, start, folderFlags, 0) })
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: shown, Err: err}
+	}
+	for _, c := range strings.Split(name, "/") {
+		if c == "" || c == "." {
+			continue
+		}
+		sofar = filepath.Join(sofar, c)
+		next, err := w.step(cur, c, sofar)
+		unix.Close(cur)
+		if err != nil {
+			return -1, err
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+// step opens the folder name in the folder dfd, through a link there that
+// may be followed; shown is where it is, as a person reads it.
+func (w *logWalk) step(dfd int, name, shown string) (int, error) {
+	fd, err := retryIntr(func() (int, error) { return unix.Openat(dfd, name, folderFlags|unix.O_NOFOLLOW, 0) })
+	if err == nil {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) == nil && uint32(st.Mode)&unix.S_IFMT == unix.S_IFDIR {
+			return fd, nil
+		}
+		unix.Close(fd) // O_PATH opens a link itself
+		err = unix.ENOTDIR
+	}
+	var st, folder unix.Stat_t
+	if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || uint32(st.Mode)&unix.S_IFMT != unix.S_IFLNK || unix.Fstat(dfd, &folder) != nil {
+		return -1, &fs.PathError{Op: "open", Path: shown, Err: err}
+	}
+	target, next, kernel, err := w.link(dfd, name, shown, "goes through", st, folder)
+	if err != nil {
+		return -1, err
+	}
+	if kernel {
+		fd, err := retryIntr(func() (int, error) { return unix.Openat(dfd, name, folderFlags, 0) })
+		if err != nil {
+			return -1, &fs.PathError{Op: "open", Path: shown, Err: err}
+		}
+		return fd, nil
+	}
+	return w.folder(dfd, target, next)
+}
+
+// link is where the link name (st) in the folder dfd (folder) leads, and
+// as a person reads it, if it may be followed, or why not (how the
+// --log-file comes to it: "leads to", "goes through"); kernel: it is for
+// the kernel to follow, not to be read.
+func (w *logWalk) link(dfd int, name, shown, how string, st, folder unix.Stat_t) (target, next string, kernel bool, err error) {
+	if msg := untrustedLink(shown, st, folder); msg != "" {
+		return "", "", false, w.refused(how, shown, msg)
+	}
+	if kernelLinks(dfd) {
+		return "", "", true, nil
+	}
+	if w.hops++; w.hops > maxLinks {
+		return "", "", false, &fs.PathError{Op: "open", Path: w.path, Err: unix.ELOOP}
+	}
+	if target, err = readLink(dfd, name); err != nil {
+		return "", "", false, &fs.PathError{Op: "open", Path: shown, Err: err}
+	}
+	next = target
+	if !filepath.IsAbs(target) {
+		next = filepath.Join(filepath.Dir(shown), target)
+	}
+	return target, next, false, nil
 }
 
 // readLink is where the link name in the folder dfd leads.
