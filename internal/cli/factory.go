@@ -221,8 +221,8 @@ type logFile struct {
 	failed bool
 }
 
-// looseLogFile is a log file others could write in: what is wrong, and the
-// command that mends it.
+// looseLogFile is a log file that others could write in or lead elsewhere,
+// or read: what is wrong, and what to do (see openLogFile).
 type looseLogFile struct{ msg string }
 
 func (e *looseLogFile) Error() string { return e.msg }
