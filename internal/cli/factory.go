@@ -221,39 +221,8 @@ type logFile struct {
 	failed bool
 }
 
-// openLogFile opens the log file at path to append to it, made 0600 if it
-// is new. A file someone else could write in, or read and change, is
-// refused (looseLogFile): lines of theirs would pass for freshtoken's,
-// as the store and config files are refused; the file opened is the file
-// checked. So is a place where another user could lead the log into a file
-// of this user's (untrustedLogPlace).
-func openLogFile(path string) (*os.File, error) {
-	msg, link := untrustedLogPlace(path)
-	if msg != "" {
-		return nil, &looseLogFile{msg}
-	}
-	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND | openNoWait
-	if !link {
-		flags |= openNoFollow
-	}
-	f, err := os.OpenFile(path, flags, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if msg := untrustedLogFile(path, fi); msg != "" {
-		f.Close()
-		return nil, &looseLogFile{msg}
-	}
-	return f, nil
-}
-
-// looseLogFile is a log file others could write in: what is wrong, and the
-// command that mends it.
+// looseLogFile is a log file that others could write in or lead elsewhere,
+// or read: what is wrong, and what to do (see openLogFile).
 type looseLogFile struct{ msg string }
 
 func (e *looseLogFile) Error() string { return e.msg }
@@ -265,7 +234,18 @@ func logFileProblem(path string, err error) string {
 	switch {
 	case errors.As(err, &loose):
 		return fmt.Sprintf("--log-file %s %s", path, loose.msg)
-	case errors.Is(err, syscall.ENXIO): // opened without waiting for a reader
+	case errors.Is(err, syscall.ENXIO): // no device, or no reader: opened without waiting for one
+		fi, serr := os.Stat(path)
+		tty, _ := os.Stat("/dev/tty")
+		switch {
+		case serr == nil && tty != nil && os.SameFile(fi, tty):
+			// /dev/tty is the process's controlling terminal, if it has one.
+			return fmt.Sprintf("--log-file %s: this process has no terminal to write to (it was started without one: by setsid, cron, a service); name a file, or /dev/stderr for wherever its errors go", path)
+		case serr == nil && fi.Mode()&fs.ModeCharDevice != 0:
+			return fmt.Sprintf("--log-file %s is a device that is not present here; name a file", path)
+		case serr == nil && fi.Mode()&fs.ModeSocket != 0:
+			return fmt.Sprintf("--log-file %s is a socket, which cannot be opened as a file; name a file", path)
+		}
 		return fmt.Sprintf("--log-file %s is a named pipe that nothing reads; start its reader first, or name a file", path)
 	case errors.Is(err, syscall.EISDIR):
 		return fmt.Sprintf("--log-file %s is a folder; name a file in it, such as %s", path, filepath.Join(path, "freshtoken.log"))

@@ -6,7 +6,11 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -21,7 +25,9 @@ import (
 // named pipe that nothing reads held every command, `token` included, for
 // ever (opening it waits for a reader, and no signal but SIGKILL ends that
 // wait); a folder, or a file in a folder that does not exist, was Go's
-// "open …: is a directory" with nothing to do.
+// "open …: is a directory" with nothing to do. A socket, and a device
+// that is not present, fail to open as a pipe nothing reads does (ENXIO),
+// and were said to be one.
 func TestLogFileThatCannotBeOpened(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "pipe")
@@ -29,11 +35,29 @@ func TestLogFileThatCannotBeOpened(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "logs", "freshtoken.log")
-	for name, c := range map[string]struct{ path, want string }{
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cases := map[string]struct{ path, want string }{
 		"a named pipe nothing reads": {fifo, "--log-file " + fifo + " is a named pipe that nothing reads; start its reader first, or name a file"},
 		"a folder":                   {dir, "--log-file " + dir + " is a folder; name a file in it, such as " + filepath.Join(dir, "freshtoken.log")},
 		"in a missing folder":        {missing, "--log-file " + missing + ": the folder " + filepath.Dir(missing) + " does not exist; make it, or name a file in a folder that does"},
-	} {
+		"a socket":                   {sock, "--log-file " + sock + " is a socket, which cannot be opened as a file; name a file"},
+	}
+	if os.Geteuid() == 0 {
+		// A character device of a number no driver has (240-254 are for
+		// local use), as a serial port's is on a machine without it.
+		dev := filepath.Join(dir, "ttyS9")
+		if err := syscall.Mknod(dev, syscall.S_IFCHR|0o600, 240<<8|7); err != nil {
+			t.Run("a device not present", func(t *testing.T) { t.Skipf("making a device: %v (a container may forbid it)", err) })
+		} else {
+			cases["a device not present"] = struct{ path, want string }{dev, "--log-file " + dev + " is a device that is not present here; name a file"}
+		}
+	}
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			f := testFactory()
 			f.LogFile = c.path
@@ -70,16 +94,46 @@ func TestLogFileThatCannotBeOpened(t *testing.T) {
 	}
 }
 
-// TestLogFileWhereAnotherUserCouldLeadIt: a --log-file that another user
-// could lead elsewhere is refused, exit 2, and nothing is written where it
-// leads: a link of theirs at its path (planted in /tmp, or in a folder of
-// theirs), a file in a folder another user owns or that group or others
-// may write (not sticky), where the file could be swapped for such a link
-// at any time, and a second name of a file (a hard link) in a folder others
-// may write. The log was appended to whatever file of the user's (root's:
-// any file) the link named. A link of the user's own, and a file in /tmp
-// (sticky), are written as before; a running proxy's log removed and
-// replaced by another user's link is not followed.
+// folderWithMode makes a folder named name in a temporary folder with
+// exactly mode (the umask would take bits off), and returns its path.
+func folderWithMode(t *testing.T, name string, mode os.FileMode) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if err := errors.Join(os.Mkdir(dir, 0o700), os.Chmod(dir, mode)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// logTo sets up the log into path, logs line and closes it, failing t if
+// the log file is refused.
+func logTo(t *testing.T, path, line string) {
+	t.Helper()
+	f := testFactory()
+	f.LogFile = path
+	if err := f.setupLogging(); err != nil {
+		t.Fatalf("--log-file %s: %v", path, err)
+	}
+	f.Logger().Warn(line)
+	f.close()
+	if said := f.IO.ErrOut.(*bytes.Buffer).String(); said != "" {
+		t.Errorf("stderr: %q", said)
+	}
+}
+
+// TestLogFileWhereAnotherUserCouldLeadIt: what another user could plant at
+// a --log-file's path is refused, exit 2, one line saying what to do, and
+// nothing is written where it leads: another user's symbolic link (in
+// /tmp, or in a folder anyone may write), a link of one's own in a folder
+// others may write (not sticky), where it could be swapped for theirs
+// between its check and its open, a second name of a file (a hard link),
+// in any folder, another user's named pipe (read or not yet) or file, and
+// any file in a folder of another user (not root), whatever its mode, as
+// its owner can change it at will. The log was appended to whatever file
+// of the user's (root's: any file) the link or second name was. A running
+// proxy's log removed and replaced by another user's link, or by a second
+// name of a file, is not followed either: said on stderr, where the log
+// goes on.
 func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 	victim := filepath.Join(t.TempDir(), "bashrc")
 	if err := os.WriteFile(victim, []byte("before\n"), 0o644); err != nil {
@@ -105,52 +159,60 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 		}
 		untouched(t)
 	}
-	sticky := filepath.Join(t.TempDir(), "tmp")
-	if err := errors.Join(os.Mkdir(sticky, 0o755), os.Chmod(sticky, 0o777|os.ModeSticky)); err != nil {
-		t.Fatal(err)
-	}
-	open := filepath.Join(t.TempDir(), "open")
-	if err := errors.Join(os.Mkdir(open, 0o755), os.Chmod(open, 0o777)); err != nil {
-		t.Fatal(err)
-	}
-	t.Run("a folder others may write", func(t *testing.T) {
-		refused(t, filepath.Join(open, "ft.log"), "its folder "+open+" may be written by group or others (mode 0777)")
-	})
-	t.Run("a folder of one's own group", func(t *testing.T) {
-		// A umask of 002 makes ~/logs 0775, its group the user's own.
-		dir := filepath.Join(t.TempDir(), "logs")
-		if err := errors.Join(os.Mkdir(dir, 0o755), os.Chmod(dir, 0o775), os.Chown(dir, -1, os.Getegid())); err != nil {
+	sticky := folderWithMode(t, "tmp", 0o777|os.ModeSticky)
+	open := folderWithMode(t, "emptydir", 0o777)
+	t.Run("a link of one's own, in a folder anyone may write", func(t *testing.T) {
+		link := filepath.Join(open, "mine.log")
+		if err := os.Symlink(victim, link); err != nil {
 			t.Fatal(err)
 		}
+		refused(t, link, "is a symbolic link in a folder others may write ("+open+", mode 0777), who could put a link of theirs in its place; name the file it leads to, "+victim+", instead")
+	})
+	t.Run("a link of one's own, leading to a link in a folder anyone may write", func(t *testing.T) {
+		// Each link is checked: the kernel, following the first, followed
+		// whatever others put at its end.
+		relay := filepath.Join(open, "relay.log")
+		link := filepath.Join(t.TempDir(), "ft.log")
+		if err := errors.Join(os.Symlink(victim, relay), os.Symlink(relay, link)); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, link, "leads to "+relay+", which is a symbolic link in a folder others may write ("+open+", mode 0777)")
+	})
+	t.Run("a folder on the way, in a folder anyone may write, a link", func(t *testing.T) {
+		// Put there in place of a folder, it led the log into a file of
+		// the same name in any folder.
+		sub := filepath.Join(open, "sub")
+		if err := os.Symlink(filepath.Dir(victim), sub); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, filepath.Join(sub, filepath.Base(victim)), "goes through "+sub+", which is a symbolic link in a folder others may write ("+open+", mode 0777)")
+	})
+	t.Run("a second name of a file", func(t *testing.T) {
+		for _, dir := range []string{open, sticky, t.TempDir()} {
+			link := filepath.Join(dir, "hard.log")
+			if err := os.Link(victim, link); err != nil {
+				t.Fatal(err)
+			}
+			refused(t, link, "is one of 2 names of a file (hard links), and another of them could be any file of yours; remove the other names, or name a new file")
+			os.Remove(link)
+		}
+	})
+	t.Run("removed, and a second name of a file put in its place", func(t *testing.T) {
+		path := filepath.Join(open, "proxy.log")
 		f := testFactory()
-		f.LogFile = filepath.Join(dir, "ft.log")
+		f.LogFile = path
 		if err := f.setupLogging(); err != nil {
 			t.Fatal(err)
 		}
-		f.close()
-	})
-	t.Run("a second name of a file, in a folder others may write", func(t *testing.T) {
-		link := filepath.Join(sticky, "hard.log")
-		if err := os.Link(victim, link); err != nil {
+		defer f.close()
+		f.Logger().Warn("first")
+		if err := errors.Join(os.Remove(path), os.Link(victim, path)); err != nil {
 			t.Fatal(err)
 		}
-		refused(t, link, "is another name of a file")
-	})
-	t.Run("a link of one's own in a sticky folder", func(t *testing.T) {
-		mine := filepath.Join(t.TempDir(), "mine.log")
-		link := filepath.Join(sticky, "mine.log")
-		if err := os.Symlink(mine, link); err != nil {
-			t.Fatal(err)
-		}
-		f := testFactory()
-		f.LogFile = link
-		if err := f.setupLogging(); err != nil {
-			t.Fatal(err)
-		}
-		f.Logger().Warn("appended")
-		f.close()
-		if b, _ := os.ReadFile(mine); !strings.Contains(string(b), "appended") {
-			t.Errorf("the log holds %q", b)
+		f.Logger().Warn("second")
+		untouched(t)
+		if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "freshtoken: --log-file "+path+": is one of 2 names of a file") || !strings.Contains(said, "second") {
+			t.Errorf("stderr: %q", said)
 		}
 	})
 	if os.Geteuid() != 0 {
@@ -163,34 +225,66 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Run("another user's link in a sticky folder", func(t *testing.T) {
-		link := filepath.Join(sticky, "planted.log")
-		plant(t, link)
-		refused(t, link, "is a symbolic link of uid 65534's")
-	})
-	t.Run("a folder another group may write", func(t *testing.T) {
-		dir := filepath.Join(t.TempDir(), "shared")
-		if err := errors.Join(os.Mkdir(dir, 0o755), os.Chmod(dir, 0o775), os.Chown(dir, -1, 65534)); err != nil {
+	t.Run("another user's link", func(t *testing.T) {
+		for _, dir := range []string{sticky, open} {
+			link := filepath.Join(dir, "planted.log")
+			plant(t, link)
+			refused(t, link, "is a symbolic link of uid 65534's, not yours (uid 0), which could lead the log into any file of yours; remove it, or name a file of your own")
+			// Reached through a link of one's own, it is not followed
+			// either.
+			mine := filepath.Join(t.TempDir(), "ft.log")
+			if err := os.Symlink(link, mine); err != nil {
+				t.Fatal(err)
+			}
+			refused(t, mine, "leads to "+link+", which is a symbolic link of uid 65534's")
+		}
+		// A folder on the way too.
+		sub := filepath.Join(sticky, "sub")
+		if err := errors.Join(os.Symlink(filepath.Dir(victim), sub), os.Lchown(sub, 65534, 65534)); err != nil {
 			t.Fatal(err)
 		}
-		refused(t, filepath.Join(dir, "ft.log"), "its folder "+dir+" may be written by group or others (mode 0775)")
+		refused(t, filepath.Join(sub, filepath.Base(victim)), "goes through "+sub+", which is a symbolic link of uid 65534's")
 	})
-	t.Run("another user's named pipe in a sticky folder", func(t *testing.T) {
-		fifo := filepath.Join(sticky, "pipe.log")
-		if err := errors.Join(syscall.Mkfifo(fifo, 0o622), os.Chown(fifo, 65534, 65534)); err != nil {
+	t.Run("another user's named pipe", func(t *testing.T) {
+		for _, dir := range []string{sticky, open} {
+			fifo := filepath.Join(dir, "pipe.log")
+			if err := errors.Join(syscall.Mkfifo(fifo, 0o622), os.Chown(fifo, 65534, 65534)); err != nil {
+				t.Fatal(err)
+			}
+			const want = "is a named pipe of uid 65534's, not yours (uid 0), who would read every line of the log; name a file of your own"
+			refused(t, fifo, want)
+			// With its reader waiting, the open succeeds: what was opened
+			// is refused.
+			reader, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refused(t, fifo, want)
+			reader.Close()
+		}
+	})
+	t.Run("another user's file, in a folder anyone may write", func(t *testing.T) {
+		path := filepath.Join(open, "theirs.log")
+		if err := errors.Join(os.WriteFile(path, nil, 0o600), os.Chown(path, 65534, 65534)); err != nil {
 			t.Fatal(err)
 		}
-		refused(t, fifo, "is a named pipe of uid 65534's")
+		refused(t, path, "belongs to uid 65534, not to you (uid 0)")
 	})
 	t.Run("a folder of another user", func(t *testing.T) {
 		dir := testenv.NobodysFolder(t, "theirs")
-		refused(t, filepath.Join(dir, "ft.log"), "its folder "+dir+" belongs to uid 65534")
+		want := "is in a folder of another user: its folder " + dir + " belongs to uid 65534, not to you (uid 0), who could put a file or link of theirs in its place at any time; name a file in a folder of your own"
+		refused(t, filepath.Join(dir, "ft.log"), want)
 		link := filepath.Join(dir, "planted.log")
 		plant(t, link)
-		refused(t, link, "its folder "+dir+" belongs to uid 65534")
+		refused(t, link, want)
+		// Not writable by them today, they may make it so at will.
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, filepath.Join(dir, "ft.log"), want)
 	})
 	t.Run("removed, and another user's link put in its place", func(t *testing.T) {
-		path := filepath.Join(sticky, "proxy.log")
+		path := filepath.Join(open, "rotated.log")
 		f := testFactory()
 		f.LogFile = path
 		if err := f.setupLogging(); err != nil {
@@ -208,4 +302,179 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 			t.Errorf("stderr: %q", said)
 		}
 	})
+}
+
+// TestLogFileInAFolderOthersMayWrite: a --log-file in a folder others may
+// write is written, 0600, and followed when moved away or removed: a
+// folder anyone may write and not sticky (a Kubernetes emptyDir, 0777), a
+// folder a group may write (/var/log is root:syslog 0775; a team's folder
+// of a group the user is in), /tmp (sticky), ~/logs 0775 of the user's own
+// group. Each was refused, exit 2, the folder whole: what could be planted
+// in it is refused instead (TestLogFileWhereAnotherUserCouldLeadIt). A
+// link of one's own in a folder nobody else may change, or in a sticky
+// one, is followed; so is /dev/null, a character device.
+func TestLogFileInAFolderOthersMayWrite(t *testing.T) {
+	folders := map[string]string{
+		"anyone may write, not sticky (an emptyDir)": folderWithMode(t, "emptydir", 0o777),
+		"sticky (/tmp)": folderWithMode(t, "tmp", 0o777|os.ModeSticky),
+		"of one's own group, 0775 (a umask of 002)": folderWithMode(t, "logs", 0o775),
+	}
+	if err := os.Chown(folders["of one's own group, 0775 (a umask of 002)"], -1, os.Getegid()); err != nil {
+		t.Fatal(err)
+	}
+	// A group of the user's (a team's folder), or, as root, one root is
+	// not in, as /var/log is syslog's.
+	groups, err := os.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := -1
+	for _, g := range groups {
+		if g != os.Getegid() {
+			group = g
+		}
+	}
+	if group == -1 && os.Geteuid() == 0 {
+		group = 65534
+	}
+	if group != -1 {
+		dir := folderWithMode(t, "shared", 0o775)
+		if err := os.Chown(dir, -1, group); err != nil {
+			t.Fatal(err)
+		}
+		folders["another group may write, 0775 (/var/log)"] = dir
+	} else {
+		t.Run("another group may write", func(t *testing.T) {
+			testenv.Missing(t, "a folder of a group of the user's needs a supplementary group, or root")
+		})
+	}
+	for name, dir := range folders {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, "ft.log")
+			logTo(t, path, "first")
+			if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("the new log file: %v, %v", fi, err)
+			}
+			logTo(t, path, "second") // appended to, one's own
+			f := testFactory()
+			f.LogFile = path
+			if err := f.setupLogging(); err != nil {
+				t.Fatal(err)
+			}
+			defer f.close()
+			if err := os.Rename(path, path+".1"); err != nil {
+				t.Fatal(err)
+			}
+			f.Logger().Warn("third") // rotated: opened again, checked again
+			if b, _ := os.ReadFile(path + ".1"); !strings.Contains(string(b), "first") || !strings.Contains(string(b), "second") {
+				t.Errorf("the moved log holds %q", b)
+			}
+			if b, _ := os.ReadFile(path); !strings.Contains(string(b), "third") || strings.Contains(string(b), "second") {
+				t.Errorf("the log holds %q", b)
+			}
+			if said := f.IO.ErrOut.(*bytes.Buffer).String(); said != "" {
+				t.Errorf("stderr: %q", said)
+			}
+		})
+	}
+	t.Run("a link of one's own", func(t *testing.T) {
+		for _, dir := range []string{folders["sticky (/tmp)"], t.TempDir()} {
+			mine := filepath.Join(t.TempDir(), "mine.log")
+			link := filepath.Join(dir, "mine.log")
+			if err := os.Symlink(mine, link); err != nil {
+				t.Fatal(err)
+			}
+			logTo(t, link, "appended")
+			if b, _ := os.ReadFile(mine); !strings.Contains(string(b), "appended") {
+				t.Errorf("the log holds %q", b)
+			}
+		}
+		// Through links, one relative to its folder: each followed.
+		logs := t.TempDir()
+		mine := filepath.Join(logs, "mine.log")
+		first, second := filepath.Join(t.TempDir(), "ft.log"), filepath.Join(logs, "current")
+		if err := errors.Join(os.Symlink("mine.log", second), os.Symlink(second, first)); err != nil {
+			t.Fatal(err)
+		}
+		logTo(t, first, "through two")
+		// A link to a folder on the way, and `..` after it, as the kernel
+		// reads it: the folder above where the link leads.
+		far := filepath.Join(logs, "far")
+		near := filepath.Join(filepath.Dir(first), "near")
+		if err := errors.Join(os.Mkdir(far, 0o700), os.Symlink(far, near)); err != nil {
+			t.Fatal(err)
+		}
+		logTo(t, near+"/../mine.log", "up from a link")
+		if b, _ := os.ReadFile(mine); !strings.Contains(string(b), "through two") || !strings.Contains(string(b), "up from a link") {
+			t.Errorf("the log holds %q", b)
+		}
+	})
+	t.Run("/dev/fd/N, a pipe (>(tee log))", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		logTo(t, fmt.Sprintf("/dev/fd/%d", w.Fd()), "through the pipe")
+		w.Close()
+		if b, _ := io.ReadAll(r); !strings.Contains(string(b), "through the pipe") {
+			t.Errorf("the pipe got %q", b)
+		}
+	})
+	t.Run("/dev/null", func(t *testing.T) { logTo(t, "/dev/null", "discarded") })
+}
+
+// TestLogFileToATerminalWithNone: `--log-file /dev/tty` in a process with no
+// terminal (started by setsid, cron, a service) says so and what to name,
+// exit 2: it said "is a named pipe that nothing reads", as both fail to
+// open with ENXIO.
+func TestLogFileToATerminalWithNone(t *testing.T) {
+	cmd := exec.Command("freshtoken", "--log-file", "/dev/tty", "version")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // stdin: /dev/null
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != ExitUsage {
+		t.Fatalf("err = %v; want exit %d", err, ExitUsage)
+	}
+	const want = "freshtoken: --log-file /dev/tty: this process has no terminal to write to (it was started without one: by setsid, cron, a service); name a file, or /dev/stderr for wherever its errors go\n"
+	if stderr.String() != want {
+		t.Errorf("stderr: %q; want %q", stderr.String(), want)
+	}
+}
+
+// TestLogFileOnStandardErrorOfAnotherUser: `--log-file /dev/stderr` is
+// written whatever the process's standard error is, as whoever started it
+// chose: root's, under sudo, can be a person's file (`2>>my.log`) or pipe,
+// which is not root's.
+func TestLogFileOnStandardErrorOfAnotherUser(t *testing.T) {
+	testenv.NeedRoot(t, "giving a file to another user")
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(conf, []byte("[env.dev]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	theirs := filepath.Join(dir, "my.log")
+	if err := errors.Join(os.WriteFile(theirs, nil, 0o600), os.Chown(theirs, 65534, 65534)); err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := os.OpenFile(theirs, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	cmd := exec.Command("freshtoken", "--config", conf, "--debug", "--log-file", "/dev/stderr", "token", "-e", "dev")
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(dir, "state"))
+	cmd.Stderr = stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 { // not logged in
+		b, _ := os.ReadFile(theirs)
+		t.Fatalf("err = %v; want exit 3; stderr: %s", err, b)
+	}
+	if b, _ := os.ReadFile(theirs); !strings.Contains(string(b), "level=DEBUG") || !strings.Contains(string(b), "not logged in") {
+		t.Errorf("stderr: %s", b)
+	}
 }
