@@ -328,7 +328,9 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 			fmt.Fprintf(f.IO.ErrOut, "Could not stop the service (%v); removing its file anyway.\n", err)
 		}
 	}
-	if err := os.Remove(p.Path); err != nil {
+	// Gone already is removed: `systemctl disable` removes a unit that is
+	// a link (`systemctl link`'s, a dotfiles manager's) itself.
+	if err := os.Remove(p.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s.\n", p.Path)
