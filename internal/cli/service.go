@@ -123,7 +123,8 @@ const waitForConfig = "--wait-for-config"
 // certificates these name (without them its renewals failed).
 var serviceVars = []string{"XDG_STATE_HOME", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"}
 
-// serviceEnv is serviceVars as set here (NAME=value), but for proxies
+// serviceEnv is serviceVars as set here (NAME=value; the certificates'
+// paths made absolute), but for proxies
 // whose URL holds credentials, which are named in withCredentials instead: a
 // service's file is shown by --dry-run and by the system's tools.
 func serviceEnv() (env, withCredentials []string) {
@@ -134,10 +135,36 @@ func serviceEnv() (env, withCredentials []string) {
 		case strings.HasSuffix(strings.ToUpper(name), "_PROXY") && hasCredentials(v):
 			withCredentials = append(withCredentials, name)
 		default:
+			switch name {
+			case "SSL_CERT_FILE":
+				v = absPath(v)
+			case "SSL_CERT_DIR":
+				v = absList(v)
+			}
 			env = append(env, name+"="+v)
 		}
 	}
 	return env, withCredentials
+}
+
+// absPath is the path p made absolute: a service runs in another folder
+// (the home folder, or /) than the one it was installed from, where a
+// relative path ($SSL_CERT_FILE's) leads to no certificates.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil && p != "" {
+		return abs
+	}
+	return p
+}
+
+// absList is the list of paths v ($SSL_CERT_DIR's) with each made
+// absolute, as absPath.
+func absList(v string) string {
+	paths := filepath.SplitList(v)
+	for i, p := range paths {
+		paths[i] = absPath(p)
+	}
+	return strings.Join(paths, string(filepath.ListSeparator))
 }
 
 // hasCredentials reports whether the proxy URL v holds credentials, as
