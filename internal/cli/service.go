@@ -424,14 +424,22 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 }
 
 // otherConfig is the configuration the installed service runs (was),
-// when it is not the one p would install (now); "" for both when it is,
-// or when the installed file cannot be read or names none.
+// when it is not the one p would install (now); "" for both when it is
+// (by any name: a link to it is the same file), or when the installed file
+// cannot be read or names none.
 func otherConfig(p *service.Plan) (was, now string) {
 	old, err := os.ReadFile(p.Path)
 	if err != nil {
 		return "", ""
 	}
 	if was, now = service.InstalledConfig(string(old)), service.InstalledConfig(p.Text); was == "" || was == now {
+		return "", ""
+	}
+	// The same file by another name (a link to it, a linked folder on the
+	// way) is the same configuration.
+	a, errA := os.Stat(was)
+	b, errB := os.Stat(now)
+	if errA == nil && errB == nil && os.SameFile(a, b) {
 		return "", ""
 	}
 	return was, now
