@@ -5,6 +5,7 @@ package e2e_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -186,5 +187,50 @@ func TestKeeperAloneWaitsForAConfigurationItCanUse(t *testing.T) {
 	run.cmd.Process.Signal(syscall.SIGTERM)
 	if stderr := run.waitExit(t, 143); strings.Count(stderr, waiting) != 1 {
 		t.Errorf("the reason was not logged once:\n%s", stderr)
+	}
+}
+
+// TestServiceProxyKeepsGrantsAliveWhileItsPortIsBusy: the service started
+// while another program holds its address (a program of the user's on
+// 8787) exited 2, and systemd started it again every 5 s for ever: no grant
+// was kept alive and no token file written for as long as the address was
+// held. It now says so once, keeps every grant alive meanwhile, and serves
+// as soon as the address is free, with no restart. Started by hand, without
+// the unit's flag, it still exits 2 at once, saying why.
+func TestServiceProxyKeepsGrantsAliveWhileItsPortIsBusy(t *testing.T) {
+	t.Parallel()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, fmt.Sprintf("token_file = %q\n", tokenFile))
+	w.login()
+	os.Remove(tokenFile) // the keeper's to write
+	args := serviceArgs(t, w)
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := held.Addr().String()
+
+	r := w.run("proxy", "--listen", addr)
+	if r.code != 2 || !strings.Contains(r.stderr, "address already in use") {
+		t.Fatalf("proxy started by hand: exit %d, want 2 saying the address is in use:\n%s", r.code, r.stderr)
+	}
+
+	run := w.watch(append(args, "--listen", addr)...)
+	const busy = "address already in use"
+	run.waitSaid(t, busy)
+	testenv.WaitFor(t, "the keeper to write the token file while the address is held", func() bool {
+		data, err := os.ReadFile(tokenFile)
+		return err == nil && len(data) > 0
+	})
+	held.Close()
+	run.waitSaid(t, "freshtoken proxy running at")
+	resp, body := testenv.Do(t, http.DefaultClient, mustRequest(t, "http://"+addr+"/dev/v2/company"))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "company") {
+		t.Fatalf("a request once the address is free: HTTP %d\n%s", resp.StatusCode, body)
+	}
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	stderr := run.waitExit(t, 143)
+	if n := strings.Count(stderr, busy); n != 1 {
+		t.Errorf("the busy address was logged %d times; want once:\n%s", n, stderr)
 	}
 }

@@ -125,6 +125,24 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		return nil
 	}
 	ln, err := net.Listen("tcp", opts.Listen)
+	keepingAlready := false
+	if fault, _ := httpx.ListenFailure(err); err != nil && fault == httpx.ListenBusy && opts.WaitForConfig {
+		// The service: exiting left systemd starting it again every few
+		// seconds for ever, and no grant kept alive while the address was
+		// held. The keeper started meanwhile goes on once it listens, so
+		// that no notice in force is told again.
+		var stop func()
+		ln, stop, err = listenKeeping(ctx, opts, w, &notifier, err)
+		defer stop()
+		if ln == nil && err == nil {
+			fmt.Fprintln(f.IO.ErrOut, "freshtoken stopped.")
+			if u := upgradedTo(); u != nil {
+				return u
+			}
+			return nil
+		}
+		keepingAlready = ln != nil
+	}
 	if err != nil {
 		return proxyListenFailed(opts.Listen, err)
 	}
@@ -186,7 +204,9 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 			fmt.Fprintln(f.IO.ErrOut, "freshtoken: the configuration can be used now; serving it")
 			announceEnvs(f, s, base)
 		}
-		newKeeper(f, s, &notifier).Run(keeping)
+		if !keepingAlready {
+			newKeeper(f, s, &notifier).Run(keeping)
+		}
 	}()
 	defer func() { stopKeeping(); <-kept }()
 
@@ -205,6 +225,46 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		return u
 	}
 	return nil
+}
+
+// busyRetry is how often the service's proxy tries its address again while
+// another program holds it.
+const busyRetry = 2 * time.Second
+
+// listenKeeping keeps every grant alive, as `proxy --no-listen` does, while
+// another program holds the proxy's address (failed, net.Listen's error),
+// and tries the address again every busyRetry until it listens. It says so
+// once. It returns the listener, the keeper running on, or nil and nil once
+// ctx ends first; and stop, which stops the keeper and waits for it.
+func listenKeeping(ctx context.Context, opts *proxyOptions, w *configWait, notifier *atomic.Pointer[notify.Notifier], failed error) (ln net.Listener, stop func(), err error) {
+	f := opts.f
+	_, cause := httpx.ListenFailure(failed)
+	fmt.Fprintf(f.IO.ErrOut, "freshtoken: cannot listen on %s (%v), which another program holds; keeping every grant alive meanwhile, and serving there as soon as it is free\n", opts.Listen, cause)
+	keeping, stopKeeping := context.WithCancel(ctx)
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		if s := w.wait(keeping); s != nil {
+			newKeeper(f, s, notifier).Run(keeping)
+		}
+	}()
+	stop = func() { stopKeeping(); <-kept }
+	tick := time.NewTicker(busyRetry)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, stop, nil
+		case <-tick.C:
+		}
+		ln, err := net.Listen("tcp", opts.Listen)
+		if err == nil {
+			return ln, stop, nil
+		}
+		if fault, _ := httpx.ListenFailure(err); fault != httpx.ListenBusy {
+			return nil, stop, err
+		}
+	}
 }
 
 // announceEnvs says where each environment of s is served, and warns of

@@ -123,7 +123,8 @@ const waitForConfig = "--wait-for-config"
 // certificates these name (without them its renewals failed).
 var serviceVars = []string{"XDG_STATE_HOME", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"}
 
-// serviceEnv is serviceVars as set here (NAME=value), but for proxies
+// serviceEnv is serviceVars as set here (NAME=value; the certificates'
+// paths made absolute), but for proxies
 // whose URL holds credentials, which are named in withCredentials instead: a
 // service's file is shown by --dry-run and by the system's tools.
 func serviceEnv() (env, withCredentials []string) {
@@ -134,10 +135,36 @@ func serviceEnv() (env, withCredentials []string) {
 		case strings.HasSuffix(strings.ToUpper(name), "_PROXY") && hasCredentials(v):
 			withCredentials = append(withCredentials, name)
 		default:
+			switch name {
+			case "SSL_CERT_FILE":
+				v = absPath(v)
+			case "SSL_CERT_DIR":
+				v = absList(v)
+			}
 			env = append(env, name+"="+v)
 		}
 	}
 	return env, withCredentials
+}
+
+// absPath is the path p made absolute: a service runs in another folder
+// (the home folder, or /) than the one it was installed from, where a
+// relative path ($SSL_CERT_FILE's) leads to no certificates.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil && p != "" {
+		return abs
+	}
+	return p
+}
+
+// absList is the list of paths v ($SSL_CERT_DIR's) with each made
+// absolute, as absPath.
+func absList(v string) string {
+	paths := filepath.SplitList(v)
+	for i, p := range paths {
+		paths[i] = absPath(p)
+	}
+	return strings.Join(paths, string(filepath.ListSeparator))
 }
 
 // hasCredentials reports whether the proxy URL v holds credentials, as
@@ -328,7 +355,9 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 			fmt.Fprintf(f.IO.ErrOut, "Could not stop the service (%v); removing its file anyway.\n", err)
 		}
 	}
-	if err := os.Remove(p.Path); err != nil {
+	// Gone already is removed: `systemctl disable` removes a unit that is
+	// a link (`systemctl link`'s, a dotfiles manager's) itself.
+	if err := os.Remove(p.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s.\n", p.Path)
@@ -395,14 +424,22 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 }
 
 // otherConfig is the configuration the installed service runs (was),
-// when it is not the one p would install (now); "" for both when it is,
-// or when the installed file cannot be read or names none.
+// when it is not the one p would install (now); "" for both when it is
+// (by any name: a link to it is the same file), or when the installed file
+// cannot be read or names none.
 func otherConfig(p *service.Plan) (was, now string) {
 	old, err := os.ReadFile(p.Path)
 	if err != nil {
 		return "", ""
 	}
 	if was, now = service.InstalledConfig(string(old)), service.InstalledConfig(p.Text); was == "" || was == now {
+		return "", ""
+	}
+	// The same file by another name (a link to it, a linked folder on the
+	// way) is the same configuration.
+	a, errA := os.Stat(was)
+	b, errB := os.Stat(now)
+	if errA == nil && errB == nil && os.SameFile(a, b) {
 		return "", ""
 	}
 	return was, now

@@ -197,6 +197,29 @@ func TestServiceOfAnotherConfigIsSaid(t *testing.T) {
 			t.Errorf("stderr: %q; want the other configuration named", said)
 		}
 	})
+	// The installed configuration named by another path (the default
+	// config.toml a link into dotfiles, or a linked folder on the way) is
+	// the same file, not another configuration: status said its
+	// environments were kept alive by no service, and install that it
+	// replaced another's service.
+	t.Run("the same file by another name", func(t *testing.T) {
+		linked, folder := filepath.Join(dir, "linked.toml"), filepath.Join(dir, "folder")
+		if err := os.Symlink(theirs, linked); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(dir, folder); err != nil {
+			t.Fatal(err)
+		}
+		for _, conf := range []string{linked, filepath.Join(folder, "theirs.toml")} {
+			write()
+			if said := run(t, conf, func(o *serviceOptions) error { return serviceStatus(t.Context(), o, plan(conf)) }); said != "" {
+				t.Errorf("status through %s: stderr %q; want nothing said of another configuration", conf, said)
+			}
+			if said := run(t, conf, func(o *serviceOptions) error { return uninstallService(t.Context(), o, plan(conf)) }); strings.Contains(said, "another configuration") {
+				t.Errorf("uninstall through %s: stderr %q; want nothing said of another configuration", conf, said)
+			}
+		}
+	})
 }
 
 // TestServiceInstallOnAFullDiskKeepsTheService: an install (with another

@@ -69,6 +69,12 @@ func For(goos string, s Spec) (*Plan, error) {
 		if !utf8.ValidString(a) {
 			return nil, fmt.Errorf("a service cannot run %s: it is not UTF-8 text (a name in another encoding, such as Latin-1?), which a service's file cannot carry; keep freshtoken and its config file at paths whose names are UTF-8", strconv.Quote(a))
 		}
+		// A noncharacter is UTF-8 to Go, but not to systemd, which ignores
+		// the line as it does one that is not UTF-8, nor to XML.
+		if i := strings.IndexFunc(a, noncharacter); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(a[i:])
+			return nil, fmt.Errorf("a service cannot run %s: it holds the Unicode noncharacter %U, which a service's file cannot carry; keep freshtoken and its config file at paths without one", strconv.QuoteToASCII(a), r)
+		}
 	}
 	switch goos {
 	case "linux":
@@ -79,6 +85,13 @@ func For(goos string, s Spec) (*Plan, error) {
 		return taskScheduler(s)
 	}
 	return nil, fmt.Errorf("freshtoken cannot install a service on %s; run `freshtoken proxy` from your own start-up scripts", goos)
+}
+
+// noncharacter reports whether r is one of Unicode's noncharacters
+// (U+FDD0 to U+FDEF, and the last two code points of every plane), which
+// systemd takes for text that is not UTF-8 and XML may not hold.
+func noncharacter(r rune) bool {
+	return r >= 0xFDD0 && r <= 0xFDEF || r&0xFFFE == 0xFFFE
 }
 
 func systemd(s Spec) (*Plan, error) {

@@ -172,6 +172,22 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 		t.Errorf("the launchd agent does not set XDG_STATE_HOME to %q:\n%s", state, p.Text)
 	}
 
+	// A noncharacter in the binary's path (refused below) leaves a unit
+	// that systemd does not load: the refusal is needed.
+	odd := filepath.Join(t.TempDir(), "x\ufdd0y")
+	if err := os.MkdirAll(odd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(odd, "freshtoken"), []byte("#!/bin/sh\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unit, []byte("[Service]\nExecStart="+filepath.Join(odd, "freshtoken")+" proxy\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(analyze, "verify", unit).Run(); err == nil {
+		t.Error("systemd-analyze verify accepts a unit whose binary's path holds a noncharacter; refusing one is needless")
+	}
+
 	// A path refused wherever it is written (the configuration, the
 	// binary, the token folder): a line break would add a line to the
 	// unit, such as ExecStartPre=; a name in another encoding than UTF-8
@@ -187,6 +203,14 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 			func(msg string) bool {
 				return strings.Contains(msg, "not UTF-8") && strings.Contains(msg, `\xe9`) && utf8.ValidString(msg)
 			}},
+		// A noncharacter (U+FDD0 to U+FDEF, U+FFFE, U+FFFF and their
+		// like in every plane) is UTF-8 to Go, but systemd takes the line
+		// for not UTF-8 clean and ignores it, as above, and XML (a plist,
+		// a task) may not hold one.
+		{"/home/me/x\ufdd0y/config.toml", "/opt/x\ufffe/freshtoken", "the noncharacter",
+			func(msg string) bool { return strings.Contains(msg, "noncharacter") && strings.Contains(msg, "U+") }},
+		{"/home/me/x\U0010ffffy/config.toml", "/opt/x\ufdef/freshtoken", "the noncharacter",
+			func(msg string) bool { return strings.Contains(msg, "noncharacter") && strings.Contains(msg, "U+") }},
 	} {
 		for _, goos := range []string{"linux", "darwin", "windows"} {
 			for _, s := range []service.Spec{
