@@ -19,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/service"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 type serviceOptions struct {
@@ -339,6 +340,11 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 			}
 		}
 		fmt.Fprintf(f.IO.Out, "# would remove %s\n", p.Path)
+		if !o.FilesOnly {
+			for _, c := range p.Forget {
+				fmt.Fprintf(f.IO.Out, "# would run: %s\n", strings.Join(c, " "))
+			}
+		}
 		return nil
 	}
 	if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
@@ -361,6 +367,17 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 		return err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s.\n", p.Path)
+	if !o.FilesOnly {
+		// systemd kept the removed unit loaded, "not-found", until the
+		// next reload.
+		if err := runAll(ctx, serviceCommandLimit, p.Forget); err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "Could not tell the service manager the service is gone (%v); it forgets it at its next reload.\n", err)
+		}
+	}
+	if fi, err := os.Stat(p.Additions); p.Additions != "" && err == nil && fi.IsDir() {
+		// The person's own, which a service installed again would want.
+		fmt.Fprintf(f.IO.ErrOut, "Kept %s, your own additions to the service (`systemctl --user edit`'s), which may hold an office proxy's password; remove it (rm -r %s) if no service installed again needs it.\n", p.Additions, shellquote.Word(p.Additions))
+	}
 	return nil
 }
 

@@ -43,6 +43,13 @@ type Plan struct {
 	// Start and Stop are the commands that enable and start, or stop and
 	// disable, the service once the file is in place.
 	Start, Stop [][]string
+	// Forget is the commands that make the service manager forget the
+	// service once its file is removed.
+	Forget [][]string
+	// Additions is the folder of the user's own additions to the service
+	// (`systemctl --user edit`'s drop-ins, which may hold the credentials
+	// of an office proxy); "" where there is none.
+	Additions string
 	// Status is the command that shows whether it runs, and NotRunning its
 	// exit code for a service that is installed but not running (0: any
 	// failure means that).
@@ -131,6 +138,8 @@ WantedBy=default.target
 		// moving the binary or the config) takes effect at once.
 		Start:      [][]string{{"systemctl", "--user", "daemon-reload"}, {"systemctl", "--user", "enable", unit}, {"systemctl", "--user", "restart", unit}},
 		Stop:       [][]string{{"systemctl", "--user", "disable", "--now", unit}},
+		Forget:     [][]string{{"systemctl", "--user", "daemon-reload"}},
+		Additions:  filepath.Join(s.Home, ".config", "systemd", "user", unit+".d"),
 		Status:     []string{"systemctl", "--user", "status", "--no-pager", unit},
 		NotRunning: 3, // the LSB status code; others mean systemctl could not tell
 		Logs:       "journalctl --user -u " + unit,
