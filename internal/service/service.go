@@ -276,6 +276,13 @@ func launchd(s Spec) (*Plan, error) {
 }
 
 func taskScheduler(s Spec) (*Plan, error) {
+	// Task Scheduler expands %NAME% in the command and its arguments, and
+	// has no escape for a % of a path's own.
+	for _, a := range slices.Concat([]string{s.Executable}, s.Args) {
+		if v := taskVariable.FindString(a); v != "" {
+			return nil, fmt.Errorf("a service cannot run %s: Task Scheduler would read %s in it as a variable and replace it; keep freshtoken and its config file at paths without one", strconv.Quote(a), v)
+		}
+	}
 	var args []string
 	for _, a := range s.Args {
 		if strings.ContainsAny(a, " \t\"") {
@@ -323,6 +330,9 @@ func taskScheduler(s Spec) (*Plan, error) {
 		Manual: "run `schtasks /Create /TN " + Name + " /XML \"" + path + "\" /F` yourself",
 	}, nil
 }
+
+// taskVariable is what Task Scheduler reads as an environment variable.
+var taskVariable = regexp.MustCompile(`%[^%\s]+%`)
 
 // xmlText escapes s for XML character data and attribute values. It is
 // html.EscapeString, whose five escapes XML shares, rather than

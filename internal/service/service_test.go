@@ -294,3 +294,27 @@ func TestInstalledReadsBackWhatForWrote(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskSchedulerPathWithAVariable: Task Scheduler expands %NAME% in a
+// task's command and arguments, with no escape for a path's own: a
+// freshtoken or config at C:\%APPDATA%\… was run from another folder. It is
+// refused, naming it; a lone % is a path's own and kept.
+func TestTaskSchedulerPathWithAVariable(t *testing.T) {
+	for _, tc := range []struct {
+		exe, conf, refused string
+	}{
+		{`C:\Users\me\%APPDATA%\freshtoken.exe`, `C:\Users\me\c.toml`, "%APPDATA%"},
+		{`C:\Users\me\freshtoken.exe`, `C:\Users\me\%USERNAME%.toml`, "%USERNAME%"},
+		{`C:\Users\me\100% tools\freshtoken.exe`, `C:\Users\me\50% off.toml`, ""},
+	} {
+		p, err := service.For("windows", service.Spec{Executable: tc.exe, Args: []string{"--config", tc.conf, "proxy"}, Home: `C:\Users\me`})
+		switch {
+		case tc.refused == "" && err != nil:
+			t.Errorf("%s, %s: %v; want the task", tc.exe, tc.conf, err)
+		case tc.refused == "" && !strings.Contains(p.Text, "100% tools"):
+			t.Errorf("%s: the task lacks the path:\n%s", tc.exe, p.Text)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), "Task Scheduler would read "+tc.refused)):
+			t.Errorf("%s, %s: %v; want it refused, naming %s", tc.exe, tc.conf, err, tc.refused)
+		}
+	}
+}
