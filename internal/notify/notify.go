@@ -326,17 +326,30 @@ func chatText(notice Notice) string {
 
 // desktop shows notice with the system's notifier, where it has one.
 func desktop(ctx context.Context, notice Notice) error {
+	name, args, err := desktopCommand(runtime.GOOS, notice)
+	if err != nil {
+		return err
+	}
+	return exec.CommandContext(ctx, name, args...).Run()
+}
+
+// desktopCommand is the command that shows notice on goos.
+func desktopCommand(goos string, notice Notice) (name string, args []string, err error) {
 	title := "freshtoken: " + notice.Env
-	switch runtime.GOOS {
+	switch goos {
 	case "linux", "freebsd", "openbsd":
 		// "--": a message starting with an environment named "-prod" is
 		// the body, not an option. The body is markup to the notification
 		// server, and the message is text: a provider's words in it must
 		// not become a link to click, nor leave it not well-formed.
-		return exec.CommandContext(ctx, "notify-send", "--", title, markupText.Replace(notice.Message)).Run()
+		return "notify-send", []string{"--", title, markupText.Replace(notice.Message)}, nil
 	case "darwin":
-		script := fmt.Sprintf("display notification %q with title %q", notice.Message, title)
-		return exec.CommandContext(ctx, "osascript", "-e", script).Run()
+		// The words are the script's arguments, not written into it:
+		// AppleScript's strings know none of Go's escapes (%q wrote
+		// U+200B as \u200b, and the notice failed to show). The title
+		// comes first: it starts with no "-" that osascript could take
+		// for an option, and BSD's getopt stops at it.
+		return "osascript", []string{"-e", "on run argv", "-e", "display notification (item 2 of argv) with title (item 1 of argv)", "-e", "end run", title, notice.Message}, nil
 	}
-	return fmt.Errorf("no desktop notifications on %s", runtime.GOOS)
+	return "", nil, fmt.Errorf("no desktop notifications on %s", goos)
 }
