@@ -736,13 +736,15 @@ func (s *Source) endedMeanwhile(work context.Context, r *store.Record, u *unsave
 	kept.AccessToken, kept.TokenType, kept.Expiry = "", "", time.Time{}
 	kept.Problem = &store.Problem{Kind: store.ProblemGrantEnded, At: r.Problem.At, Message: r.Problem.Message +
 		"; the tokens a renewal paused meanwhile received for the same refresh token are kept, in case the provider refused only the reuse: `freshtoken token --force -e " + s.set.Env + "` tries them"}
+	then := fmt.Sprintf("the new tokens this renewal received are kept in case they still work (`freshtoken token --force -e %s` tries them)", s.set.Env)
 	if err := s.save(work, &kept, r); err != nil {
 		s.log.Debug("could not keep the paused renewal's tokens beside the note that the grant ended", "error", err.Error())
+		then = "the new tokens this renewal received could not be stored beside that note either, and are lost"
 	} else {
 		redact.Set(s.Location(), kept.RefreshToken)
 	}
 	s.cur.Store(nil)
-	return s.loginError(fmt.Sprintf("the provider ended the grant while this renewal was paused past the renewal lock: another renewer sent the same refresh token, and the provider refused it (%s); the new tokens this renewal received are kept in case they still work (`freshtoken token --force -e %s` tries them)", r.Problem.Message, s.set.Env))
+	return s.loginError(fmt.Sprintf("the provider ended the grant while this renewal was paused past the renewal lock: another renewer sent the same refresh token, and the provider refused it (%s); %s", r.Problem.Message, then))
 }
 
 // saveLaterMax is the longest wait between saveLater's tries: short, as

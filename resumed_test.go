@@ -3,6 +3,7 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,5 +56,43 @@ func TestAnswerNotSavedOverAGrantEndedNote(t *testing.T) {
 	}
 	if tok, err := src.Token(); err == nil {
 		t.Fatalf("Token after the grant ended: %v; want an error", tok)
+	}
+}
+
+// TestAnswerNotKeptBesideTheNoteIsNotSaidKept: as in
+// TestAnswerNotSavedOverAGrantEndedNote, another renewer notes that the
+// grant ended while the provider answers this renewal; here the store
+// then refuses every save, so the answer cannot be kept beside the note
+// either. The renewal's error said its tokens were kept for `token
+// --force` to try all the same: they are gone, and only a log-in helps.
+func TestAnswerNotKeptBesideTheNoteIsNotSaidKept(t *testing.T) {
+	var (
+		r     *rig
+		own   *ownStore
+		noted atomic.Bool
+	)
+	r = newRig(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
+		if grant != "refresh_token" || !noted.CompareAndSwap(false, true) {
+			return
+		}
+		rec := r.record()
+		rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token elsewhere", At: r.clock.Now()}
+		if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
+			t.Error(err)
+		}
+		own.broken.Store(true)
+	}})
+	own = &ownStore{Store: r.store}
+	src := r.sourceOn(own)
+	r.login(src)
+	_, err := src.Renew(context.Background())
+	if !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("Renew: %v; want ErrLoginRequired, the grant ended meanwhile", err)
+	}
+	if strings.Contains(err.Error(), "are kept") || strings.Contains(err.Error(), "--force") {
+		t.Errorf("Renew: %v; want no tokens said kept, nor token --force to try them: none could be stored", err)
+	}
+	if rec := r.record(); rec.Problem == nil || rec.Problem.Kind != store.ProblemGrantEnded {
+		t.Fatalf("the note that the grant ended was lost: %v", rec)
 	}
 }

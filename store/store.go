@@ -273,9 +273,7 @@ func Unchanged(stored, read *Record) bool {
 
 // Stamp is what Unchanged compares of r, in one string: its renewal count,
 // issue time, refresh and access tokens, and the kind and time of its
-// problem, as Marshal writes them, each on a line. The Redis store's
-// script builds the same from the JSON it holds. It holds the tokens:
-// hash it before it leaves the process.
+// problem, as Marshal writes them, each on a line.
 func Stamp(r *Record) string {
 	kind, at := "", time.Time{}
 	if r.Problem != nil {

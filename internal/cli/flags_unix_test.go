@@ -105,6 +105,27 @@ func folderWithMode(t *testing.T, name string, mode os.FileMode) string {
 	return dir
 }
 
+// anotherGroup is a group other than the user's own that a folder may be
+// given to: a group of the user's (a team's folder), or, as root, one root
+// is not in, as /var/log is syslog's; -1 when there is none.
+func anotherGroup(t *testing.T) int {
+	t.Helper()
+	groups, err := os.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := -1
+	for _, g := range groups {
+		if g != os.Getegid() {
+			group = g
+		}
+	}
+	if group == -1 && os.Geteuid() == 0 {
+		group = 65534
+	}
+	return group
+}
+
 // logTo sets up the log into path, logs line and closes it, failing t if
 // the log file is refused.
 func logTo(t *testing.T, path, line string) {
@@ -167,6 +188,29 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 			t.Fatal(err)
 		}
 		refused(t, link, "is a symbolic link in a folder others may write ("+open+", mode 0777), who could put a link of theirs in its place; name the file it leads to, "+victim+", instead")
+	})
+	t.Run("a link of one's own, in a folder another group may write", func(t *testing.T) {
+		// Its group's other members could swap it as anyone could in a
+		// folder of 0777.
+		group := anotherGroup(t)
+		if group == -1 {
+			testenv.Missing(t, "a folder of a group of the user's needs a supplementary group, or root")
+		}
+		shared := folderWithMode(t, "shared", 0o775)
+		link := filepath.Join(shared, "mine.log")
+		if err := errors.Join(os.Chown(shared, -1, group), os.Symlink(victim, link)); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, link, "is a symbolic link in a folder others may write ("+shared+", mode 0775)")
+	})
+	t.Run("links that lead to each other", func(t *testing.T) {
+		// Followed by freshtoken, they were followed for ever.
+		dir := t.TempDir()
+		a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+		if err := errors.Join(os.Symlink(b, a), os.Symlink(a, b)); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, a, "too many levels of symbolic links")
 	})
 	t.Run("a link of one's own, leading to a link in a folder anyone may write", func(t *testing.T) {
 		// Each link is checked: the kernel, following the first, followed
@@ -322,22 +366,7 @@ func TestLogFileInAFolderOthersMayWrite(t *testing.T) {
 	if err := os.Chown(folders["of one's own group, 0775 (a umask of 002)"], -1, os.Getegid()); err != nil {
 		t.Fatal(err)
 	}
-	// A group of the user's (a team's folder), or, as root, one root is
-	// not in, as /var/log is syslog's.
-	groups, err := os.Getgroups()
-	if err != nil {
-		t.Fatal(err)
-	}
-	group := -1
-	for _, g := range groups {
-		if g != os.Getegid() {
-			group = g
-		}
-	}
-	if group == -1 && os.Geteuid() == 0 {
-		group = 65534
-	}
-	if group != -1 {
+	if group := anotherGroup(t); group != -1 {
 		dir := folderWithMode(t, "shared", 0o775)
 		if err := os.Chown(dir, -1, group); err != nil {
 			t.Fatal(err)
@@ -378,7 +407,9 @@ func TestLogFileInAFolderOthersMayWrite(t *testing.T) {
 		})
 	}
 	t.Run("a link of one's own", func(t *testing.T) {
-		for _, dir := range []string{folders["sticky (/tmp)"], t.TempDir()} {
+		// In a folder of one's own group (a user private group), which
+		// nobody else may write, as in a private one.
+		for _, dir := range []string{folders["sticky (/tmp)"], folders["of one's own group, 0775 (a umask of 002)"], t.TempDir()} {
 			mine := filepath.Join(t.TempDir(), "mine.log")
 			link := filepath.Join(dir, "mine.log")
 			if err := os.Symlink(mine, link); err != nil {

@@ -373,6 +373,9 @@ type configWait struct {
 	ready chan struct{} // closed once start is set
 	once  sync.Once
 	start *proxyStart
+
+	mu   sync.Mutex
+	told string // the reason last said, by any wait
 }
 
 // try reads what the proxy starts with, if it has not yet, and returns why
@@ -410,9 +413,10 @@ func (w *configWait) Config() (*config.File, error) {
 
 // wait returns what the proxy starts with once it can be had, reading the
 // file every configRecheck and saying each new reason it cannot on stderr
-// (once, not at every reading); nil if ctx ends first.
+// (once, not at every reading, nor by each of the waits: the service's
+// keeper waits while another program holds its address, and its listener
+// once it listens); nil if ctx ends first.
 func (w *configWait) wait(ctx context.Context) *proxyStart {
-	told := ""
 	t := time.NewTicker(configRecheck)
 	defer t.Stop()
 	for {
@@ -421,16 +425,24 @@ func (w *configWait) wait(ctx context.Context) *proxyStart {
 			<-w.ready
 			return w.start
 		}
-		if msg := w.f.suggesting((&configUnusableError{err}).Error()); msg != told {
-			w.f.warn(msg)
-			told = msg
-		}
+		w.tell(w.f.suggesting((&configUnusableError{err}).Error()))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		case <-w.ready: // a request found it fixed
 		}
+	}
+}
+
+// tell says msg, why the configuration cannot be used, on stderr, unless
+// it was the reason last said.
+func (w *configWait) tell(msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if msg != w.told {
+		w.f.warn(msg)
+		w.told = msg
 	}
 }
 

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -67,5 +69,27 @@ func TestProxyOutOfFilesSaysSo(t *testing.T) {
 	err := proxyListenFailed("127.0.0.1:8787", &net.OpError{Op: "listen", Net: "tcp", Addr: a, Err: os.NewSyscallError("socket", syscall.EMFILE)})
 	if msg := err.Error(); strings.Contains(msg, "--listen") || !strings.Contains(msg, "ulimit -n") || ExitCode(err) != 2 {
 		t.Fatalf("%v (exit %d); want to raise the limit on open files, not another address", err, ExitCode(err))
+	}
+}
+
+// TestConfigWaitSaysEachReasonOnce: the reason a configuration cannot be
+// used is said once however many wait for it: the service whose address
+// another program held waited for it twice, in the keeper started
+// meanwhile and again once it listened, and said the reason, and each new
+// one, twice.
+func TestConfigWaitSaysEachReasonOnce(t *testing.T) {
+	f := testFactory()
+	f.ConfigFlag = filepath.Join(t.TempDir(), "config.toml") // no such file
+	w := &configWait{f: f, ready: make(chan struct{})}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel() // each wait reads the file once, and says why it cannot be used
+	for range 2 {
+		if s := w.wait(ended); s != nil {
+			t.Fatalf("wait: %v; want nil, the configuration unusable", s)
+		}
+	}
+	said := f.IO.ErrOut.(*bytes.Buffer).String()
+	if n := strings.Count(said, "the proxy waits for a configuration it can use"); n != 1 {
+		t.Errorf("the reason was said %d times; want once:\n%s", n, said)
 	}
 }

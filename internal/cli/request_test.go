@@ -561,7 +561,8 @@ func TestRequestToAnAPIThatRedirectsForEver(t *testing.T) {
 // header out, freshtoken's default included (User-Agent too, which
 // net/http would otherwise fill with its own), and -H 'X-Name;' sends it
 // empty. 'Accept:' sent an empty Accept header, which an API may answer
-// with 406 or its default type, and a User-Agent could not be left out.
+// with 406 or its default type, and a User-Agent could not be left out. A
+// value that ends in ';' ('Cookie: a=b;') is a value, sent as written.
 func TestHeaderWithoutAValueIsLeftOut(t *testing.T) {
 	got := make(chan http.Header, 1)
 	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
@@ -575,7 +576,7 @@ func TestHeaderWithoutAValueIsLeftOut(t *testing.T) {
 	})
 	e.login(t)
 	ios, _, stderr := testStreams(false, false)
-	if code := e.run(ios, "get", "/v2/echo", "-H", "Accept:", "-H", "User-Agent: ", "-H", "X-Empty;", "-H", "X-Kept: yes"); code != 0 {
+	if code := e.run(ios, "get", "/v2/echo", "-H", "Accept:", "-H", "User-Agent: ", "-H", "X-Empty;", "-H", "X-Kept: yes", "-H", "X-List: a;"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	h := <-got
@@ -586,6 +587,9 @@ func TestHeaderWithoutAValueIsLeftOut(t *testing.T) {
 	}
 	if v, sent := h["X-Empty"]; !sent || len(v) != 1 || v[0] != "" {
 		t.Errorf("X-Empty: %q (sent %v); want it sent empty", v, sent)
+	}
+	if h.Get("X-List") != "a;" {
+		t.Errorf("X-List: %q; want a value ending in ';' sent as written", h.Get("X-List"))
 	}
 	if h.Get("X-Kept") != "yes" || h.Get("Authorization") == "" {
 		t.Errorf("headers %v; want X-Kept and the access token too", h)

@@ -336,7 +336,8 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 }
 
 // SaveIf implements store.Swapper: Save, if the record Redis holds is
-// still read (store.Unchanged), checked in the same script that saves.
+// still read (store.Unchanged, on the record as Load reads it), and holds
+// the same JSON still in the script that saves (see Store.stamp).
 func (s *Store) SaveIf(ctx context.Context, env string, r, read *store.Record) error {
 	if read == nil {
 		return fmt.Errorf("%w: %s held no tokens when read", store.ErrChanged, s.Location(env))
@@ -354,8 +355,9 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	}
 	stamp := ""
 	if read != nil {
-		sum := sha1.Sum([]byte(store.Stamp(read)))
-		stamp = hex.EncodeToString(sum[:])
+		if stamp, err = s.stamp(ctx, env, read); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	holder, locked := s.holders[env]
@@ -379,6 +381,29 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	return nil
 }
 
+// stamp is what SaveIf's script compares the record Redis holds with: the
+// SHA-1 of the JSON it holds now, if that is still read as store.Unchanged
+// compares them, in Go, as Load reads it; otherwise one no record has, and
+// the script refuses the save (after the lock's check, so that a lock that
+// passed is still said as such). The JSON is not decoded again in the
+// script: Lua's cjson and Go read the same JSON differently (a time's
+// "+00:00" or trailing zeros, a zero time written, a key in another case),
+// and a stamp built there refused, for ever, a save over a record unchanged.
+func (s *Store) stamp(ctx context.Context, env string, read *store.Record) (string, error) {
+	data, err := s.client.Get(ctx, key(env)).Bytes()
+	switch {
+	case errors.Is(err, redis.Nil) || err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE"):
+		return "changed", nil
+	case err != nil:
+		return "", s.failed(ctx, "read the tokens", err)
+	}
+	if cur, err := store.Unmarshal(data, s.Location(env)); err != nil || !store.Unchanged(cur, read) {
+		return "changed", nil
+	}
+	sum := sha1.Sum(data)
+	return hex.EncodeToString(sum[:]), nil
+}
+
 // fencedSave sets KEYS[1] to ARGV[1]. With a lock value ARGV[2] (the
 // caller holds the lock), only while the lock KEYS[2] holds it, or, the
 // lock having expired, while the in-flight mark KEYS[3] does (the holder
@@ -391,10 +416,10 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 // lock. A lock another renewer holds is never overridden by the mark (a
 // freshtoken older than the mark takes the lock regardless of it).
 //
-// With a stamp ARGV[4] (SaveIf), only while the record KEYS[1] holds is the
-// one read: the SHA-1 of store.Stamp built from its JSON is ARGV[4];
-// otherwise it returns -1, as it does for no record or one that is not
-// JSON. It returns 1 when it saved.
+// With a stamp ARGV[4] (SaveIf), only while the record KEYS[1] holds is
+// the one read: the SHA-1 of its JSON is ARGV[4] (see Store.stamp);
+// otherwise it returns -1, as it does for no record. It returns 1 when it
+// saved.
 var fencedSave = redis.NewScript(`local lock, mark
 if ARGV[2] ~= "" then
   lock = redis.call("GET", KEYS[2])
@@ -403,16 +428,7 @@ if ARGV[2] ~= "" then
 end
 if ARGV[4] ~= "" then
   local cur = redis.call("GET", KEYS[1])
-  if not cur then return -1 end
-  local ok, r = pcall(cjson.decode, cur)
-  if not ok or type(r) ~= "table" then return -1 end
-  local function str(v) if type(v) == "string" then return v end return "" end
-  local p = r.problem
-  if type(p) ~= "table" then p = {} end
-  local n = r.renewals
-  if type(n) ~= "number" then n = 0 end
-  local stamp = string.format("%d", n) .. "\n" .. str(r.issued_at) .. "\n" .. str(r.refresh_token) .. "\n" .. str(r.access_token) .. "\n" .. str(p.kind) .. "\n" .. str(p.at)
-  if redis.sha1hex(stamp) ~= ARGV[4] then return -1 end
+  if not cur or redis.sha1hex(cur) ~= ARGV[4] then return -1 end
 end
 redis.call("SET", KEYS[1], ARGV[1])
 if ARGV[2] ~= "" then

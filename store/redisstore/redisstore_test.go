@@ -1088,3 +1088,50 @@ func TestDatabaseThatDoesNotExist(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveIfOverJSONWrittenOtherwise: SaveIf saves over a record read and
+// unchanged whose JSON Go would write otherwise, as an older freshtoken
+// did (a problem's zero time written, before "at" was omitzero) or another
+// writer may (a time's "+00:00", trailing zeros, a key in another case, an
+// escape Go reads as U+FFFD, a renewal count past 2^53). The script built
+// its stamp from the JSON as Lua's cjson reads it, which differs from Go's
+// there, and refused such a save as changed, every time: a renewal's
+// answer, whose refresh token may be the only valid one, was then never
+// stored.
+func TestSaveIfOverJSONWrittenOtherwise(t *testing.T) {
+	for _, tc := range []struct{ name, from, to string }{
+		{"a zero time written", `"at": "2026-11-28T09:00:00Z"`, `"at": "0001-01-01T00:00:00Z"`},
+		{"trailing zeros", `"issued_at": "2026-11-28T09:00:00Z"`, `"issued_at": "2026-11-28T09:00:00.000Z"`},
+		{"+00:00", `"issued_at": "2026-11-28T09:00:00Z"`, `"issued_at": "2026-11-28T09:00:00+00:00"`},
+		{"a lone surrogate", `"refresh_token": "refresh-1"`, `"refresh_token": "refresh-\ud800"`},
+		{"a key in another case", `"refresh_token": "refresh-1"`, `"Refresh_Token": "refresh-1"`},
+		{"a count past 2^53", `"renewals": 2`, `"renewals": 9007199254740993`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, rc := started(t)
+			ctx := context.Background()
+			data, err := store.Marshal("sandbox", storetest.Sample())
+			if err != nil {
+				t.Fatal(err)
+			}
+			written := strings.Replace(string(data), tc.from, tc.to, 1)
+			if written == string(data) {
+				t.Fatalf("the sample holds no %s", tc.from)
+			}
+			rc.Set(ctx, "freshtoken:sandbox", written, 0)
+			defer lock(t, s)()
+			read, err := s.Load(ctx, "sandbox")
+			if err != nil {
+				t.Fatal(err)
+			}
+			mine := *read
+			mine.RefreshToken, mine.Renewals = "refresh-mine", 3
+			if err := s.SaveIf(ctx, "sandbox", &mine, read); err != nil {
+				t.Fatalf("SaveIf over the record read, unchanged: %v", err)
+			}
+			if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != "refresh-mine" {
+				t.Fatalf("stored %v, %v; want the record saved", got, err)
+			}
+		})
+	}
+}
