@@ -125,26 +125,37 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		return nil
 	}
 	ln, err := net.Listen("tcp", opts.Listen)
-	keepingAlready := false
+	// The service (--wait-for-config) waits for an address another program
+	// holds: exiting left systemd starting it again every few seconds for
+	// ever, with no grant kept alive.
+	busy := false
 	if fault, _ := httpx.ListenFailure(err); err != nil && fault == httpx.ListenBusy && opts.WaitForConfig {
-		// The service: exiting left systemd starting it again every few
-		// seconds for ever, and no grant kept alive while the address was
-		// held. The keeper started meanwhile goes on once it listens, so
-		// that no notice in force is told again.
-		var stop func()
-		ln, stop, err = listenKeeping(ctx, opts, w, &notifier, err)
-		defer stop()
-		if ln == nil && err == nil {
+		busy = true
+	} else if err != nil {
+		return proxyListenFailed(opts.Listen, err)
+	}
+	// The keeper: from the first listen, while the address is waited for
+	// too, and on once it is had.
+	keeping, stopKeeping := context.WithCancel(ctx)
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		if s := w.wait(keeping); s != nil {
+			newKeeper(f, s, &notifier).Run(keeping)
+		}
+	}()
+	defer func() { stopKeeping(); <-kept }()
+	if busy {
+		if ln, err = listenWhenFree(ctx, opts, err); err != nil {
+			return proxyListenFailed(opts.Listen, err)
+		}
+		if ln == nil {
 			fmt.Fprintln(f.IO.ErrOut, "freshtoken stopped.")
 			if u := upgradedTo(); u != nil {
 				return u
 			}
 			return nil
 		}
-		keepingAlready = ln != nil
-	}
-	if err != nil {
-		return proxyListenFailed(opts.Listen, err)
 	}
 	defer ln.Close()
 	p, err := proxy.New(proxy.Options{
@@ -188,27 +199,16 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		warnRemote(f.IO.ErrOut, ln.Addr().String())
 	}
 	fmt.Fprintf(f.IO.ErrOut, "freshtoken proxy running at %s/ (Ctrl-C to stop)\n  status page and log-in:  %s/\n", base, base)
-	waited := !w.isReady()
-	if !waited {
+	if w.isReady() {
 		announceEnvs(f, w.start, base)
+	} else {
+		go func() {
+			if s := w.wait(keeping); s != nil {
+				fmt.Fprintln(f.IO.ErrOut, "freshtoken: the configuration can be used now; serving it")
+				announceEnvs(f, s, base)
+			}
+		}()
 	}
-	keeping, stopKeeping := context.WithCancel(ctx)
-	kept := make(chan struct{})
-	go func() {
-		defer close(kept)
-		s := w.wait(keeping)
-		if s == nil {
-			return
-		}
-		if waited {
-			fmt.Fprintln(f.IO.ErrOut, "freshtoken: the configuration can be used now; serving it")
-			announceEnvs(f, s, base)
-		}
-		if !keepingAlready {
-			newKeeper(f, s, &notifier).Run(keeping)
-		}
-	}()
-	defer func() { stopKeeping(); <-kept }()
 
 	// The proxy's live heap is a few megabytes, so at the default GOGC=100 a
 	// busy proxy collects every few hundred requests; 400 spends a few more
@@ -231,38 +231,23 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 // another program holds it.
 const busyRetry = 2 * time.Second
 
-// listenKeeping keeps every grant alive, as `proxy --no-listen` does, while
-// another program holds the proxy's address (failed, net.Listen's error),
-// and tries the address again every busyRetry until it listens. It says so
-// once. It returns the listener, the keeper running on, or nil and nil once
-// ctx ends first; and stop, which stops the keeper and waits for it.
-func listenKeeping(ctx context.Context, opts *proxyOptions, w *configWait, notifier *atomic.Pointer[notify.Notifier], failed error) (ln net.Listener, stop func(), err error) {
-	f := opts.f
+// listenWhenFree tries the proxy's address again every busyRetry while
+// another program holds it (failed, net.Listen's error), saying so once,
+// until it listens; nil and nil once ctx ends first.
+func listenWhenFree(ctx context.Context, opts *proxyOptions, failed error) (net.Listener, error) {
 	_, cause := httpx.ListenFailure(failed)
-	fmt.Fprintf(f.IO.ErrOut, "freshtoken: cannot listen on %s (%v), which another program holds; keeping every grant alive meanwhile, and serving there as soon as it is free\n", opts.Listen, cause)
-	keeping, stopKeeping := context.WithCancel(ctx)
-	kept := make(chan struct{})
-	go func() {
-		defer close(kept)
-		if s := w.wait(keeping); s != nil {
-			newKeeper(f, s, notifier).Run(keeping)
-		}
-	}()
-	stop = func() { stopKeeping(); <-kept }
+	fmt.Fprintf(opts.f.IO.ErrOut, "freshtoken: cannot listen on %s (%v), which another program holds; keeping every grant alive meanwhile, and serving there as soon as it is free\n", opts.Listen, cause)
 	tick := time.NewTicker(busyRetry)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, stop, nil
+			return nil, nil
 		case <-tick.C:
 		}
 		ln, err := net.Listen("tcp", opts.Listen)
-		if err == nil {
-			return ln, stop, nil
-		}
-		if fault, _ := httpx.ListenFailure(err); fault != httpx.ListenBusy {
-			return nil, stop, err
+		if fault, _ := httpx.ListenFailure(err); err == nil || fault != httpx.ListenBusy {
+			return ln, err
 		}
 	}
 }
