@@ -347,7 +347,7 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 		}
 		return nil
 	}
-	if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(p.Path); errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(f.IO.ErrOut, "The service is not installed (no %s); nothing to remove.\n", p.Path)
 		return nil
 	}
@@ -383,7 +383,7 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 
 func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) error {
 	f := o.f
-	if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(p.Path); errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintln(f.IO.Out, f.suggesting(fmt.Sprintf("not installed (no %s); run `freshtoken service install`", p.Path)))
 		return nil
 	}
