@@ -1982,13 +1982,14 @@ func (s *Source) saveIf(ctx context.Context, r, read *store.Record) error {
 
 // changedError is a save refused because the stored record changed since
 // the caller read it under the renewal lock: another renewer took the lock
-// while this one was paused past it, and stored newer tokens or noted that
-// the provider ended the grant. It wraps errSaveRefused and the store's
-// error.
+// while this one was paused past it (a lock with a time limit, Redis's),
+// or a program that does not take the lock wrote, and stored newer tokens
+// or noted that the provider ended the grant. It wraps errSaveRefused and
+// the store's error.
 type changedError struct{ err error }
 
 func (e *changedError) Error() string {
-	return "the renewal lock passed to another renewer, which changed the stored tokens, before these were stored (" + e.err.Error() + ")"
+	return "another writer changed the stored tokens before these were stored: a renewer that took the renewal lock while this one was paused past it, or a program that does not take the lock (" + e.err.Error() + ")"
 }
 
 func (e *changedError) Unwrap() []error { return []error{errSaveRefused, e.err} }
