@@ -1244,12 +1244,34 @@ func (s *Source) due(r *store.Record) bool {
 
 // KeepAlive renews the grant if its Plan says it is due, under the lock
 // like any renewal: another keeper that renewed meanwhile is seen, and its
-// tokens used. It returns the record as it now stands.
+// tokens used. It returns the record as it now stands, a copy the caller
+// may change.
 func (s *Source) KeepAlive(ctx context.Context) (*store.Record, error) {
 	if s.unmade() {
 		return nil, errNotMade
 	}
-	return s.get(ctx, want{keep: true})
+	r, err := s.get(ctx, want{keep: true})
+	return copyRecord(r), err
+}
+
+// copyRecord is a copy of r that shares nothing with it: the records the
+// engine serves from memory are never handed out, for a caller that
+// changes one (to blank its tokens before logging it) would change the
+// token every other caller is served, and race with them.
+func copyRecord(r *store.Record) *store.Record {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	if r.Problem != nil {
+		p := *r.Problem
+		c.Problem = &p
+	}
+	if r.Rest != nil {
+		rest := *r.Rest
+		c.Rest = &rest
+	}
+	return &c
 }
 
 // fresh reports whether r can be used now without renewal. The debug log
