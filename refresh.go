@@ -726,8 +726,8 @@ func endedSince(r, read *store.Record) bool {
 // process holds, the grant's one valid copy: it is not thrown away. It is
 // stored in r's place with the note kept, and without u's access token, so
 // that no call serves a token the provider may have revoked and status
-// still says a log-in is needed; `freshtoken token --force` spends the
-// kept refresh token, which is no reuse, and either renews (the grant was
+// still says a log-in is needed; a forced renewal (Renew, `freshtoken
+// token --force`) spends the kept refresh token, which is no reuse, and either renews (the grant was
 // kept) or confirms that it ended. If even that cannot be stored, the
 // note stands and nothing is lost that a log-in does not bring back.
 func (s *Source) endedMeanwhile(work context.Context, r *store.Record, u *unsavedRenewal) error {
@@ -735,14 +735,14 @@ func (s *Source) endedMeanwhile(work context.Context, r *store.Record, u *unsave
 	kept := *u.rec
 	kept.AccessToken, kept.TokenType, kept.Expiry = "", "", time.Time{}
 	kept.Problem = &store.Problem{Kind: store.ProblemGrantEnded, At: r.Problem.At, Message: r.Problem.Message +
-		"; the tokens a renewal paused meanwhile received for the same refresh token are kept, in case the provider refused only the reuse: `freshtoken token --force -e " + s.set.Env + "` tries them"}
+		"; the tokens a renewal paused meanwhile received for the same refresh token are kept, in case the provider refused only the reuse: " + tokenerr.KeptTokensTried}
 	if err := s.save(work, &kept, r); err != nil {
 		s.log.Debug("could not keep the paused renewal's tokens beside the note that the grant ended", "error", err.Error())
 	} else {
 		redact.Set(s.Location(), kept.RefreshToken)
 	}
 	s.cur.Store(nil)
-	return s.loginError(fmt.Sprintf("the provider ended the grant while this renewal was paused past the renewal lock: another renewer sent the same refresh token, and the provider refused it (%s); the new tokens this renewal received are kept in case they still work (`freshtoken token --force -e %s` tries them)", r.Problem.Message, s.set.Env))
+	return s.loginError(fmt.Sprintf("the provider ended the grant while this renewal was paused past the renewal lock: another renewer sent the same refresh token, and the provider refused it (%s); the new tokens this renewal received are kept in case they still work: %s", r.Problem.Message, tokenerr.KeptTokensTried))
 }
 
 // saveLaterMax is the longest wait between saveLater's tries: short, as
