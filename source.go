@@ -499,13 +499,19 @@ func (s *Source) Location() string {
 // TokenClient carries every request to the provider's token and revocation
 // endpoints, a log-in's code exchange included: it adds the environment's
 // token parameters and client assertion (see ClientAuth) whatever the grant.
-// Pass it to x/oauth2 in the context (oauth2.HTTPClient). A nil or zero
+// Pass it to x/oauth2 in the context (oauth2.HTTPClient). Each call returns
+// a client of the caller's own, to set up as it likes (a Timeout, a
+// CheckRedirect) without changing the Source's renewals. A nil or zero
 // Source's sends nothing: each request fails, saying to use New.
 func (s *Source) TokenClient() *http.Client {
 	if s.unmade() {
 		return &http.Client{Transport: failing{errNotMade}}
 	}
-	return s.http
+	// A copy: the caller may set it up for its own log-in (a Timeout, a
+	// CheckRedirect), which must not reach the renewals sent through the
+	// Source's, bounded by Settings.Timeout and following no redirect.
+	c := *s.http
+	return &c
 }
 
 // OAuth2Config is the x/oauth2 configuration for this environment, with the
@@ -538,7 +544,7 @@ func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.
 		ClientSecret: secret,
 		Endpoint:     oauth2.Endpoint{AuthURL: auth, TokenURL: ep.TokenURL, AuthStyle: s.set.AuthStyle},
 		RedirectURL:  redirectURI,
-		Scopes:       s.set.Scopes,
+		Scopes:       slices.Clone(s.set.Scopes), // the caller's to change, not the Source's
 	}, nil
 }
 
