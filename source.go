@@ -120,8 +120,9 @@ type Settings struct {
 }
 
 // String shows the settings with the client secret masked, and the value
-// of any parameter named as a secret (password=…), so that a program may
-// print or log them (%v, %+v, slog) without showing them.
+// of any parameter named as a secret (password=…, api_key=…), in AuthParams,
+// TokenParams or a URL's query, so that a program may print or log them
+// (%v, %+v, slog) without showing them.
 func (s Settings) String() string { return fmt.Sprintf("%+v", s.shown()) }
 
 // LogValue is String for slog, whose JSON handler would otherwise marshal
@@ -139,6 +140,9 @@ type shownSettings Settings
 func (s Settings) shown() shownSettings {
 	s.ClientSecret = redact.MaskSet(s.ClientSecret)
 	s.AuthParams, s.TokenParams = redact.MaskParams(s.AuthParams), redact.MaskParams(s.TokenParams)
+	for _, u := range []*string{&s.APIURL, &s.AuthURL, &s.TokenURL, &s.RevocationURL, &s.DeviceAuthURL, &s.Issuer} {
+		*u = shownURL(*u)
+	}
 	return shownSettings(s)
 }
 
