@@ -141,7 +141,7 @@ func (s Settings) shown() shownSettings {
 	s.ClientSecret = redact.MaskSet(s.ClientSecret)
 	s.AuthParams, s.TokenParams = redact.MaskParams(s.AuthParams), redact.MaskParams(s.TokenParams)
 	for _, u := range []*string{&s.APIURL, &s.AuthURL, &s.TokenURL, &s.RevocationURL, &s.DeviceAuthURL, &s.Issuer} {
-		*u = shownURL(*u)
+		*u = redact.URL(*u)
 	}
 	return shownSettings(s)
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -237,49 +236,13 @@ func closeReader(r io.ReadCloser) {
 }
 
 // redactURL drops any user information, and masks the query's values
-// named as secrets (see maskQuery); the log handler masks known secrets
+// named as secrets (see redact.MaskQuery); the log handler masks known secrets
 // elsewhere in it.
 func redactURL(u *url.URL) string {
 	c := *u
 	c.User = nil
-	c.RawQuery = maskQuery(c.RawQuery)
+	c.RawQuery = redact.MaskQuery(c.RawQuery)
 	return c.String()
-}
-
-// maskQuery masks the values of a URL's query named as secrets: the log's
-// own names (access_token=…) and any holding a word that says a secret
-// (api_key=…, Subscription-Key=…), as a client's own API key is, which no
-// one registered. What it gives is for people to read, not to follow.
-func maskQuery(rawQuery string) string {
-	if rawQuery == "" {
-		return ""
-	}
-	params := strings.Split(rawQuery, "&")
-	for i, param := range params {
-		k, v, _ := strings.Cut(param, "=")
-		if name, err := url.QueryUnescape(k); err == nil && (redact.IsSecretKey(name) || redact.NamesASecret(name)) {
-			params[i] = k + "=" + redact.Mask(v)
-		}
-	}
-	return strings.Join(params, "&")
-}
-
-// shownURL is raw, a URL of Settings, as printed: with the values of its
-// query named as secrets masked (an API URL may carry an API key), and any
-// user information too, though New refuses it.
-func shownURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.RawQuery == "" && u.User == nil {
-		if err != nil && strings.ContainsAny(raw, "@?") {
-			return redact.Mask(raw) // cannot tell what in it is a secret
-		}
-		return raw
-	}
-	if u.User != nil {
-		u.User = url.User(redact.Mask(u.User.Username()))
-	}
-	u.RawQuery = maskQuery(u.RawQuery)
-	return u.String()
 }
 
 // failing is a RoundTripper that sends nothing: each request fails with err.
