@@ -256,10 +256,12 @@ type Source struct {
 	log      *slog.Logger
 	now      func() time.Time
 	http     *http.Client
-	// plain is Options.HTTPClient, before the engine's handling of token
-	// requests and answers: its transport (proxy, trusted authorities)
-	// carries API requests too.
-	plain *http.Client
+	// apiTransport is the transport Options.HTTPClient had when New was
+	// called (proxy, trusted authorities), nil for none: it carries API
+	// requests too, as it carries token requests. Not looked up at each
+	// request: a program may then make that client its API client, with a
+	// Transport of this Source, which would find itself.
+	apiTransport http.RoundTripper
 	// sending tells Options.Sending, if set, and returns the function to
 	// call once the answer is stored: it calls Options.Sending's, if any,
 	// then, or once s releases its store's lock if s holds it (see
@@ -437,7 +439,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if src.http == nil {
 		src.http = &http.Client{Timeout: s.Timeout}
 	}
-	src.plain = src.http
+	src.apiTransport = src.http.Transport
 	src.http = tokenerr.Lenient(src.http) // a copy: the caller's client is left as it is
 	// Settings.Timeout bounds token requests, not a shorter Timeout the
 	// caller's client has for its API calls: a renewal cut off after the

@@ -30,9 +30,9 @@ import (
 // context does: a token request already sent is seen through and stored.
 type Transport struct {
 	Source *Source
-	// Base carries the requests; nil: the transport of the Source's
-	// Options.HTTPClient (its proxy and trusted certificate authorities),
-	// else http.DefaultTransport.
+	// Base carries the requests; nil: the transport the Source's
+	// Options.HTTPClient had when New was called (its proxy and trusted
+	// certificate authorities), else http.DefaultTransport.
 	Base http.RoundTripper
 	// IdleTimeout, when above zero, ends an answer whose body the server
 	// stops sending: a Read of the body that waits this long for the next
@@ -47,8 +47,8 @@ type Transport struct {
 }
 
 // Client returns an *http.Client whose Transport is a Transport with no
-// Base: it sends over the transport of Options.HTTPClient, else
-// http.DefaultTransport.
+// Base: it sends over the transport Options.HTTPClient had when New was
+// called, else http.DefaultTransport.
 func (s *Source) Client() *http.Client {
 	return &http.Client{Transport: &Transport{Source: s}}
 }
@@ -57,8 +57,12 @@ func (t *Transport) base() http.RoundTripper {
 	switch {
 	case t.Base != nil:
 		return t.Base
-	case t.Source.plain.Transport != nil:
-		return t.Source.plain.Transport
+	case t.Source.apiTransport != nil:
+		if own, ok := t.Source.apiTransport.(*Transport); !ok || own.Source != t.Source || own.Base != nil {
+			return t.Source.apiTransport
+		}
+		// The Source's client carried its own Transport when New was
+		// called (its Source set on it since): it would carry itself.
 	}
 	return http.DefaultTransport
 }
