@@ -153,3 +153,29 @@ func TestKeepAliveAfterTheClockIsSetBack(t *testing.T) {
 
 // planned is a plan's time and its reason as logs write it.
 func planned(p freshtoken.KeepAlivePlan) (time.Time, string) { return p.At, p.Reason() }
+
+// TestKeepAliveRecordIsTheCallers: the record KeepAlive returns is the
+// caller's to change (to blank its tokens before logging it, say): it was
+// the one the Source serves from memory, so that the Source then sent the
+// caller's edit as its access token, and raced with every other caller.
+func TestKeepAliveRecordIsTheCallers(t *testing.T) {
+	r, src := loggedIn(t)
+	ctx := context.Background()
+	for _, when := range []string{"not due", "due"} {
+		if when == "due" {
+			r.clock.Advance(440 * time.Hour) // past the plan: a tenth of the refresh token's 480 h before it ends
+		} else if _, err := src.Token(); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := src.KeepAlive(ctx)
+		if err != nil || rec == nil {
+			t.Fatalf("%s: KeepAlive: %v, %v", when, rec, err)
+		}
+		want := rec.AccessToken
+		rec.AccessToken, rec.Expiry = "edited-by-the-caller", r.clock.Now().Add(time.Hour)
+		got, err := src.Token()
+		if err != nil || got.AccessToken != want {
+			t.Fatalf("%s: after the caller edited KeepAlive's record, Token gives %v, %v; want the access token it held, %s", when, got, err, want)
+		}
+	}
+}

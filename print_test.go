@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 )
 
 // TestPrintingShowsNoSecret: a Source, its Transport and its Settings
@@ -111,5 +114,42 @@ func TestPrintingMasksParamsNamedAsSecrets(t *testing.T) {
 		if !strings.Contains(shown, plain) {
 			t.Errorf("printed %s: want %s shown as it is", shown, plain)
 		}
+	}
+}
+
+// TestPrintingMasksSecretsInURLQueries: an API key in the query of
+// Settings' URLs (an API URL whose every request carries ?api_key=…, as
+// New lets it; an endpoint's ?subscription-key=…) prints masked in
+// Settings, as a secret-named parameter does, and the API requests' debug
+// lines mask it too: Settings printed the URLs whole, and the debug lines
+// masked only the log's own secret names (access_token=…), not api_key.
+func TestPrintingMasksSecretsInURLQueries(t *testing.T) {
+	const secret = "k3y-0123456789abcdef-0123456789"
+	s := freshtoken.Settings{Env: "sandbox", APIURL: "https://api.example.com/v2/?api_key=" + secret + "&region=eu",
+		TokenURL: "https://login.example.com/token?Subscription-Key=" + secret, AuthURL: "https://login.example.com/authorize?tenant=acme"}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("settings", "s", s)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("settings", "s", s)
+	for _, shown := range []string{fmt.Sprintf("%v", s), fmt.Sprintf("%+v", s), fmt.Sprintf("%#v", s), logged.String()} {
+		if strings.Contains(shown, secret[8:]) {
+			t.Errorf("printed a secret in a URL's query: %s", shown)
+		}
+		for _, plain := range []string{"region=eu", "tenant=acme", "https://api.example.com/v2/?api_key=", "https://login.example.com/token?Subscription-Key="} {
+			if !strings.Contains(shown, plain) {
+				t.Errorf("printed %s: want %s shown as it is", shown, plain)
+			}
+		}
+	}
+
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.APIURL = r.url + "/?api_key=" + secret
+	src, logs := r.loggedInLogging()
+	for _, u := range []string{r.url + "/v2/company?api_key=" + secret, r.url + "/v2/company?X-Api-Key=" + secret + "&page=2"} {
+		if code := getStatus(t, src, u); code != http.StatusOK {
+			t.Fatalf("GET %s: %d", u, code)
+		}
+	}
+	if l := logs.String(); strings.Contains(l, secret[8:]) || !strings.Contains(l, "page=2") {
+		t.Errorf("the API requests' debug lines show the API key, or not the rest of the query:\n%s", l)
 	}
 }

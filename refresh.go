@@ -726,17 +726,17 @@ func endedSince(r, read *store.Record) bool {
 // process holds, the grant's one valid copy: it is not thrown away. It is
 // stored in r's place with the note kept, and without u's access token, so
 // that no call serves a token the provider may have revoked and status
-// still says a log-in is needed; `freshtoken token --force` spends the
-// kept refresh token, which is no reuse, and either renews (the grant was
-// kept) or confirms that it ended. If even that cannot be stored, the
+// still says a log-in is needed; a forced renewal (Renew, `freshtoken
+// token --force`) spends the kept refresh token, which is no reuse, and
+// either renews (the grant was kept) or confirms that it ended. If even that cannot be stored, the
 // note stands and nothing is lost that a log-in does not bring back.
 func (s *Source) endedMeanwhile(work context.Context, r *store.Record, u *unsavedRenewal) error {
 	u.drop()
 	kept := *u.rec
 	kept.AccessToken, kept.TokenType, kept.Expiry = "", "", time.Time{}
 	kept.Problem = &store.Problem{Kind: store.ProblemGrantEnded, At: r.Problem.At, Message: r.Problem.Message +
-		"; the tokens a renewal paused meanwhile received for the same refresh token are kept, in case the provider refused only the reuse: `freshtoken token --force -e " + s.set.Env + "` tries them"}
-	then := fmt.Sprintf("the new tokens this renewal received are kept in case they still work (`freshtoken token --force -e %s` tries them)", s.set.Env)
+		"; the tokens a renewal paused meanwhile received for the same refresh token are kept, in case the provider refused only the reuse: " + tokenerr.KeptTokensTried}
+	then := "the new tokens this renewal received are kept in case they still work: " + tokenerr.KeptTokensTried
 	if err := s.save(work, &kept, r); err != nil {
 		s.log.Debug("could not keep the paused renewal's tokens beside the note that the grant ended", "error", err.Error())
 		then = "the new tokens this renewal received could not be stored beside that note either, and are lost"

@@ -120,8 +120,9 @@ type Settings struct {
 }
 
 // String shows the settings with the client secret masked, and the value
-// of any parameter named as a secret (password=…), so that a program may
-// print or log them (%v, %+v, slog) without showing them.
+// of any parameter named as a secret (password=…, api_key=…), in AuthParams,
+// TokenParams or a URL's query, so that a program may print or log them
+// (%v, %+v, slog) without showing them.
 func (s Settings) String() string { return fmt.Sprintf("%+v", s.shown()) }
 
 // LogValue is String for slog, whose JSON handler would otherwise marshal
@@ -139,6 +140,9 @@ type shownSettings Settings
 func (s Settings) shown() shownSettings {
 	s.ClientSecret = redact.MaskSet(s.ClientSecret)
 	s.AuthParams, s.TokenParams = redact.MaskParams(s.AuthParams), redact.MaskParams(s.TokenParams)
+	for _, u := range []*string{&s.APIURL, &s.AuthURL, &s.TokenURL, &s.RevocationURL, &s.DeviceAuthURL, &s.Issuer} {
+		*u = redact.URL(*u)
+	}
 	return shownSettings(s)
 }
 
@@ -252,10 +256,12 @@ type Source struct {
 	log      *slog.Logger
 	now      func() time.Time
 	http     *http.Client
-	// plain is Options.HTTPClient, before the engine's handling of token
-	// requests and answers: its transport (proxy, trusted authorities)
-	// carries API requests too.
-	plain *http.Client
+	// apiTransport is the transport Options.HTTPClient had when New was
+	// called (proxy, trusted authorities), nil for none: it carries API
+	// requests too, as it carries token requests. Not looked up at each
+	// request: a program may then make that client its API client, with a
+	// Transport of this Source, which would find itself.
+	apiTransport http.RoundTripper
 	// sending tells Options.Sending, if set, and returns the function to
 	// call once the answer is stored: it calls Options.Sending's, if any,
 	// then, or once s releases its store's lock if s holds it (see
@@ -433,7 +439,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if src.http == nil {
 		src.http = &http.Client{Timeout: s.Timeout}
 	}
-	src.plain = src.http
+	src.apiTransport = src.http.Transport
 	src.http = tokenerr.Lenient(src.http) // a copy: the caller's client is left as it is
 	// Settings.Timeout bounds token requests, not a shorter Timeout the
 	// caller's client has for its API calls: a renewal cut off after the
@@ -499,13 +505,19 @@ func (s *Source) Location() string {
 // TokenClient carries every request to the provider's token and revocation
 // endpoints, a log-in's code exchange included: it adds the environment's
 // token parameters and client assertion (see ClientAuth) whatever the grant.
-// Pass it to x/oauth2 in the context (oauth2.HTTPClient). A nil or zero
+// Pass it to x/oauth2 in the context (oauth2.HTTPClient). Each call returns
+// a client of the caller's own, to set up as it likes (a Timeout, a
+// CheckRedirect) without changing the Source's renewals. A nil or zero
 // Source's sends nothing: each request fails, saying to use New.
 func (s *Source) TokenClient() *http.Client {
 	if s.unmade() {
 		return &http.Client{Transport: failing{errNotMade}}
 	}
-	return s.http
+	// A copy: the caller may set it up for its own log-in (a Timeout, a
+	// CheckRedirect), which must not reach the renewals sent through the
+	// Source's, bounded by Settings.Timeout and following no redirect.
+	c := *s.http
+	return &c
 }
 
 // OAuth2Config is the x/oauth2 configuration for this environment, with the
@@ -538,7 +550,7 @@ func (s *Source) OAuth2Config(ctx context.Context, redirectURI string) (*oauth2.
 		ClientSecret: secret,
 		Endpoint:     oauth2.Endpoint{AuthURL: auth, TokenURL: ep.TokenURL, AuthStyle: s.set.AuthStyle},
 		RedirectURL:  redirectURI,
-		Scopes:       s.set.Scopes,
+		Scopes:       slices.Clone(s.set.Scopes), // the caller's to change, not the Source's
 	}, nil
 }
 
@@ -1244,12 +1256,34 @@ func (s *Source) due(r *store.Record) bool {
 
 // KeepAlive renews the grant if its Plan says it is due, under the lock
 // like any renewal: another keeper that renewed meanwhile is seen, and its
-// tokens used. It returns the record as it now stands.
+// tokens used. It returns the record as it now stands, a copy the caller
+// may change.
 func (s *Source) KeepAlive(ctx context.Context) (*store.Record, error) {
 	if s.unmade() {
 		return nil, errNotMade
 	}
-	return s.get(ctx, want{keep: true})
+	r, err := s.get(ctx, want{keep: true})
+	return copyRecord(r), err
+}
+
+// copyRecord is a copy of r that shares nothing with it: the records the
+// engine serves from memory are never handed out, for a caller that
+// changes one (to blank its tokens before logging it) would change the
+// token every other caller is served, and race with them.
+func copyRecord(r *store.Record) *store.Record {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	if r.Problem != nil {
+		p := *r.Problem
+		c.Problem = &p
+	}
+	if r.Rest != nil {
+		rest := *r.Rest
+		c.Rest = &rest
+	}
+	return &c
 }
 
 // fresh reports whether r can be used now without renewal. The debug log

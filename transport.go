@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -31,9 +30,9 @@ import (
 // context does: a token request already sent is seen through and stored.
 type Transport struct {
 	Source *Source
-	// Base carries the requests; nil: the transport of the Source's
-	// Options.HTTPClient (its proxy and trusted certificate authorities),
-	// else http.DefaultTransport.
+	// Base carries the requests; nil: the transport the Source's
+	// Options.HTTPClient had when New was called (its proxy and trusted
+	// certificate authorities), else http.DefaultTransport.
 	Base http.RoundTripper
 	// IdleTimeout, when above zero, ends an answer whose body the server
 	// stops sending: a Read of the body that waits this long for the next
@@ -48,8 +47,8 @@ type Transport struct {
 }
 
 // Client returns an *http.Client whose Transport is a Transport with no
-// Base: it sends over the transport of Options.HTTPClient, else
-// http.DefaultTransport.
+// Base: it sends over the transport Options.HTTPClient had when New was
+// called, else http.DefaultTransport.
 func (s *Source) Client() *http.Client {
 	return &http.Client{Transport: &Transport{Source: s}}
 }
@@ -58,8 +57,12 @@ func (t *Transport) base() http.RoundTripper {
 	switch {
 	case t.Base != nil:
 		return t.Base
-	case t.Source.plain.Transport != nil:
-		return t.Source.plain.Transport
+	case t.Source.apiTransport != nil:
+		if own, ok := t.Source.apiTransport.(*Transport); !ok || own.Source != t.Source || own.Base != nil {
+			return t.Source.apiTransport
+		}
+		// The Source's client carried its own Transport when New was
+		// called (its Source set on it since): it would carry itself.
 	}
 	return http.DefaultTransport
 }
@@ -237,21 +240,12 @@ func closeReader(r io.ReadCloser) {
 }
 
 // redactURL drops any user information, and masks the query's values
-// named as secrets (access_token=…, a client's own, which no one
-// registered); the log handler masks known secrets elsewhere in it.
+// named as secrets (see redact.MaskQuery); the log handler masks known secrets
+// elsewhere in it.
 func redactURL(u *url.URL) string {
 	c := *u
 	c.User = nil
-	if c.RawQuery != "" {
-		params := strings.Split(c.RawQuery, "&")
-		for i, param := range params {
-			k, v, _ := strings.Cut(param, "=")
-			if name, err := url.QueryUnescape(k); err == nil && redact.IsSecretKey(name) {
-				params[i] = k + "=" + redact.Mask(v) // for people to read, not to follow
-			}
-		}
-		c.RawQuery = strings.Join(params, "&")
-	}
+	c.RawQuery = redact.MaskQuery(c.RawQuery)
 	return c.String()
 }
 

@@ -694,6 +694,29 @@ func TestTransportWithoutBaseUsesTheSourcesTransport(t *testing.T) {
 	}
 }
 
+// TestTransportOnTheClientItWasGiven: a program that gives New its
+// *http.Client (Options.HTTPClient) and then makes that client its API
+// client, setting its Transport to a Transport of the Source, gets API
+// requests carried by the transport the client had when New was called,
+// as token requests are. The Transport looked up the client's transport at
+// each request, found itself, and recursed until the process died of a
+// stack overflow, which no recover catches.
+func TestTransportOnTheClientItWasGiven(t *testing.T) {
+	r, _ := loggedIn(t)
+	hc := &http.Client{}
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc.Transport = &freshtoken.Transport{Source: src}
+	if status := getStatusWith(t, hc, r.url+"/v2/company"); status != http.StatusOK {
+		t.Fatalf("status %d; want 200 with the token sent", status)
+	}
+	if status := getStatus(t, src, r.url+"/v2/company"); status != http.StatusOK {
+		t.Fatalf("through src.Client(): status %d; want 200", status)
+	}
+}
+
 // TestClientRefusesATokenNoHeaderCanCarry: an access token holding a control
 // character (a line break that would forge a header) is never put in a
 // request; the error says what the provider did, not that the API is

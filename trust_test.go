@@ -673,6 +673,54 @@ func TestTokenEndpointRedirectIsNotFollowed(t *testing.T) {
 	}
 }
 
+// TestTokenClientIsTheCallers: the *http.Client TokenClient returns, for a
+// program's own log-in, is the program's to set up (a redirect policy, a
+// shorter Timeout for its log-in page): it was the one the Source sends
+// its renewals through, so that a CheckRedirect set on it had the next
+// renewal follow a token endpoint's redirect, re-sending the refresh token
+// and client secret where it pointed, and a Timeout cut renewals short of
+// Settings.Timeout. OAuth2Config's Scopes are the caller's too.
+func TestTokenClientIsTheCallers(t *testing.T) {
+	thirdParty, leaked := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "thanks", http.StatusTeapot)
+	})
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		http.Redirect(w, req, thirdParty.URL+"/collect", http.StatusTemporaryRedirect)
+	}))
+	defer redirecting.Close()
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.AuthStyle = oauth2.AuthStyleInParams
+	r.settings.Scopes = []string{"read"}
+	r.settings.Timeout = time.Minute
+	r.login(r.source())
+	r.moveTokenEndpoint(redirecting.URL + "/v2/token_endpoint")
+	src := r.source()
+
+	tc := src.TokenClient()
+	tc.CheckRedirect = func(*http.Request, []*http.Request) error { return nil } // follow them all
+	tc.Timeout = time.Second
+	if again := src.TokenClient(); again.CheckRedirect == nil || again.Timeout != time.Minute {
+		t.Errorf("TokenClient after the caller set up its own: Timeout %s, CheckRedirect %v; want the Source's, Settings.Timeout and no redirect followed", again.Timeout, again.CheckRedirect != nil)
+	}
+	conf, err := src.OAuth2Config(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf.Scopes[0] = "admin"
+	if again, _ := src.OAuth2Config(context.Background(), ""); again.Scopes[0] != "read" {
+		t.Errorf("OAuth2Config's scopes after the caller changed its own: %v; want [read]", again.Scopes)
+	}
+
+	r.clock.Advance(2 * time.Hour)
+	_, err = src.Token()
+	if n := leaked.Load(); n != 0 {
+		t.Fatalf("the renewal followed the redirect, as the caller's CheckRedirect said: the third party got %d requests", n)
+	}
+	if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "redirect") {
+		t.Fatalf("err = %v; want the redirect refused, as a configuration error", err)
+	}
+}
+
 // TestWebPagesFromTheTokenEndpointAreRetried: a web page in place of a
 // token answer, whatever its status (a gateway's 403, a maintenance 404),
 // is retried and then reported as the provider failing (exit 5), as

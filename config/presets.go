@@ -276,7 +276,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		e.APIURL = p.apiURL
 	}
 	if strings.ContainsAny(e.APIURL, "?#") { // nowhere else in a URL
-		return nil, bad("api_url", "%q has a query or a fragment; api_url is the root that each request's path is joined to (a query there would be lost, and the endpoints a provider derives from it broken): write the root alone, and the query in each request's path", e.APIURL)
+		return nil, bad("api_url", "%q has a query or a fragment; api_url is the root that each request's path is joined to (a query there would be lost, and the endpoints a provider derives from it broken): write the root alone, and the query in each request's path", httpx.WithoutSecretQuery(e.APIURL))
 	}
 	if e.APIURL != "" && !strings.HasSuffix(e.APIURL, "/") {
 		e.APIURL += "/"

@@ -20,8 +20,17 @@ import (
 func (e Env) String() string {
 	e.ClientSecret = redact.MaskSet(e.ClientSecret)
 	e.AuthParams, e.TokenParams = redact.MaskParams(e.AuthParams), redact.MaskParams(e.TokenParams)
+	maskURLs(&e.APIURL, &e.AuthURL, &e.TokenURL, &e.RedirectURI, &e.RevocationURL, &e.Issuer, &e.DeviceAuthURL)
 	type shown Env
 	return fmt.Sprintf("%+v", shown(e))
+}
+
+// maskURLs masks what a URL of an environment may hold of a secret: an API
+// key in its query (api_url = "…?api_key=…"), a user.
+func maskURLs(urls ...*string) {
+	for _, u := range urls {
+		*u = redact.URL(*u)
+	}
 }
 
 // GoString is String for %#v.
@@ -35,6 +44,7 @@ func (e Env) LogValue() slog.Value { return slog.StringValue(e.String()) }
 func (s EnvSettings) String() string {
 	s.ClientSecret = redact.MaskSet(s.ClientSecret)
 	s.AuthParams, s.TokenParams = redact.MaskParams(s.AuthParams), redact.MaskParams(s.TokenParams)
+	maskURLs(&s.APIURL, &s.AuthURL, &s.TokenURL, &s.RedirectURI, &s.RevocationURL, &s.Issuer, &s.DeviceAuthURL)
 	type shown EnvSettings
 	return fmt.Sprintf("%+v", shown(s))
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
@@ -93,5 +94,40 @@ client_secret = "`+inFile+`"
 		if strings.Contains(logged.String(), leak) {
 			t.Errorf("logged with a client secret (%s…): %s", leak[:6], logged.String())
 		}
+	}
+}
+
+// TestPrintingMasksAnAPIKeyInAURL: an API key in the query of an
+// environment's URL (api_url = "…?api_key=…", an endpoint's
+// ?Subscription-Key=…) prints masked in EnvSettings and Env, as the
+// engine's Settings print it, and the error refusing a query in api_url
+// does not quote it: both showed it whole, and URL errors masked only the
+// log's own names (access_token=…).
+func TestPrintingMasksAnAPIKeyInAURL(t *testing.T) {
+	const key = "k3y-0123456789abcdef-0123456789"
+	s := config.EnvSettings{Provider: "generic", APIURL: "https://api.example.com/?api_key=" + key + "&region=eu", ClientID: "id", ClientSecret: "x",
+		AuthURL: "https://login.example.com/authorize", TokenURL: "https://login.example.com/token?Subscription-Key=" + key}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("env", "s", s)
+	shown := []string{fmt.Sprintf("%v", s), fmt.Sprintf("%+v", s), fmt.Sprintf("%#v", s), logged.String()}
+	_, err := config.NewEnv("dev", s)
+	if err == nil {
+		t.Fatal("an api_url with a query was taken")
+	}
+	shown = append(shown, err.Error())
+	s.APIURL = "https://api.example.com/"
+	e, err := config.NewEnv("dev", s)
+	if err == nil {
+		shown = append(shown, fmt.Sprintf("%v", e), fmt.Sprintf("%+v", *e))
+	} else {
+		shown = append(shown, err.Error())
+	}
+	for _, p := range shown {
+		if strings.Contains(p, key[8:]) {
+			t.Errorf("printed an API key in a URL: %s", p)
+		}
+	}
+	if !strings.Contains(shown[0], "region=eu") {
+		t.Errorf("printed %s: want the query's other parameters shown", shown[0])
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -76,5 +77,36 @@ func TestRecordPrintsNoToken(t *testing.T) {
 	}
 	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), refresh) {
 		t.Errorf("json.Marshal: %s, %v: want the record as stored", b, err)
+	}
+}
+
+// TestRecordPrintsItsProblemAndRest: a record printed or logged shows the
+// failure noted beside its tokens (the grant ended, the client rejected)
+// and the rest renewals take, not the addresses they are kept at
+// (Problem:0xc000123450), which told a program's log nothing.
+func TestRecordPrintsItsProblemAndRest(t *testing.T) {
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	r := &store.Record{AccessToken: "at-0123456789abcdef", Renewals: 2,
+		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: at},
+		Rest:    &store.Rest{Until: at.Add(time.Minute), Message: "the token endpoint kept failing", RateLimited: true}}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("read", "rec", r)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("read", "rec", *r)
+	shown := []string{logged.String()}
+	for _, verb := range []string{"%v", "%+v", "%s"} {
+		shown = append(shown, fmt.Sprintf(verb, r), fmt.Sprintf(verb, *r))
+	}
+	for _, s := range shown {
+		for _, want := range []string{"grant_ended", "the provider refused the refresh token", "the token endpoint kept failing", "RateLimited:true", "2026-03-01"} {
+			if !strings.Contains(s, want) {
+				t.Errorf("printed as %.600s: want %q in it", s, want)
+			}
+		}
+		if strings.Contains(s, "0x") {
+			t.Errorf("printed as %.600s: an address, not what it holds", s)
+		}
+	}
+	if s := fmt.Sprintf("%v", &store.Record{}); !strings.Contains(s, "Problem:<nil>") || !strings.Contains(s, "Rest:<nil>") {
+		t.Errorf("a record with no problem printed as %s", s)
 	}
 }

@@ -114,6 +114,12 @@ type Rest struct {
 	RateLimited bool      `json:"rate_limited,omitempty"`
 }
 
+// String shows the rest's fields, as %+v would: a Record printed or logged
+// shows them so, not the address its Rest is kept at.
+func (r Rest) String() string { return fmt.Sprintf("%+v", shownRest(r)) }
+
+type shownRest Rest
+
 // Grant identifies an authorisation: the token endpoint (or, for endpoints
 // found by discovery, the issuer) that issued it, the client it was issued
 // to, how it was obtained, and the API its access tokens are addressed to.
@@ -202,6 +208,12 @@ type Problem struct {
 	Message string    `json:"message"` // what happened, without secrets
 	At      time.Time `json:"at,omitzero"`
 }
+
+// String shows the problem's fields, as %+v would: a Record printed or
+// logged shows them so, not the address its Problem is kept at.
+func (p Problem) String() string { return fmt.Sprintf("%+v", shownProblem(p)) }
+
+type shownProblem Problem
 
 // Kinds of Problem.
 const (

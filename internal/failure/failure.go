@@ -186,6 +186,9 @@ func Next(err error, env string) string {
 	if e := envOf(err); e != "" {
 		env = e
 	}
+	if Of(err) == LoginNeeded && KeptTokens(err.Error()) {
+		return LoginStep(err.Error(), env)
+	}
 	if strings.Contains(next, "%[1]s") {
 		next = fmt.Sprintf(next, env)
 	}
@@ -203,6 +206,25 @@ func Next(err error, env string) string {
 		return ""
 	}
 	return next
+}
+
+// KeptTokens reports whether msg, the engine's words on a grant that
+// ended, says it kept tokens that a forced renewal tries (a renewal paused
+// past the renewal lock received them): in its own words, not a
+// provider's, quoted.
+func KeptTokens(msg string) bool {
+	return strings.Contains(ownWords(msg), tokenerr.KeptTokensTried)
+}
+
+// LoginStep is the step that follows msg, the engine's words on a grant
+// that ended, in env: a log-in, or first `token --force` for tokens it
+// says it kept, which the engine names in its own terms, not the command
+// line's.
+func LoginStep(msg, env string) string {
+	if KeptTokens(msg) {
+		return fmt.Sprintf("run `freshtoken token --force -e %[1]s` to try them, else `freshtoken login -e %[1]s`", env)
+	}
+	return fmt.Sprintf("run `freshtoken login -e %s`", env)
 }
 
 // NamesItsCheck reports whether msg, a configuration error such as a

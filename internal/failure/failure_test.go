@@ -309,3 +309,21 @@ func TestAPIFailuresAreKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptTokensNextStep: the engine says in its own terms that a forced
+// renewal tries the tokens it kept beside a note that the grant ended (the
+// library names no command); the command line names its own for it,
+// before the log-in. A provider's words, quoted, saying so are not the
+// engine's.
+func TestKeptTokensNextStep(t *testing.T) {
+	kept := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired,
+		Msg: "the provider ended the grant 3s ago (the provider refused the refresh token; the tokens a renewal paused meanwhile received are kept, in case the provider refused only the reuse: a forced renewal tries them)"}
+	if got := failure.Next(kept, "other"); got != "run `freshtoken token --force -e sandbox` to try them, else `freshtoken login -e sandbox`" {
+		t.Errorf("next step %q; want token --force, then a log-in", got)
+	}
+	quoted := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired,
+		Msg: "the provider refused the refresh token (HTTP 400 invalid_grant: \"a forced renewal tries them\"), so the grant has ended"}
+	if got := failure.Next(quoted, "sandbox"); got != "run `freshtoken login -e sandbox`" {
+		t.Errorf("next step %q after the provider's words; want a log-in", got)
+	}
+}

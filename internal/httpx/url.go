@@ -183,7 +183,8 @@ func URLFault(s string) string {
 // WithoutSecretQuery is s to be quoted: its query, and its fragment, written
 // "…" when it holds a parameter named as a secret (client_secret=,
 // access_token=, as a browser's address bar shows an implicit log-in's
-// answer after the #), read by its text, as s may not parse.
+// answer after the #; api_key=, or any name holding a word that says a
+// secret), read by its text, as s may not parse.
 func WithoutSecretQuery(s string) string {
 	rest, frag, hasFrag := strings.Cut(s, "#")
 	before, query, hasQuery := strings.Cut(rest, "?")
@@ -207,7 +208,7 @@ func WithoutSecretQuery(s string) string {
 func secretParam(q string) bool {
 	for _, param := range strings.Split(q, "&") {
 		k, _, _ := strings.Cut(param, "=")
-		if name, err := url.QueryUnescape(k); err != nil || redact.IsSecretKey(name) {
+		if name, err := url.QueryUnescape(k); err != nil || redact.IsSecretKey(name) || redact.NamesASecret(name) {
 			return true
 		}
 	}

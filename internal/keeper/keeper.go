@@ -547,7 +547,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		// used, and only a log-in helps.
 		event, msg = notify.GrantEnded, "the stored tokens belong to another client, token endpoint, grant, audience or resource than the configuration names, so they are not used"+login
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
-		event, msg = notify.GrantEnded, rec.Problem.Message+login
+		event, msg = notify.GrantEnded, rec.Problem.Message+"; "+failures.LoginStep(rec.Problem.Message, env)
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
 		event, msg = notify.ClientRejected, checkClient(rec.Problem.Message)
 	case ours && rec.RefreshToken == "" && src.NeedsLogin() && rec.AccessToken != "" && !rec.Expiry.IsZero() && !k.now().Before(rec.Expiry):

@@ -341,6 +341,44 @@ func SecretInQuery(rawURL string) string {
 	return ""
 }
 
+// MaskQuery masks the values of a URL's query named as secrets: the log's
+// own names (access_token=…) and any holding a word that says a secret
+// (api_key=…, Subscription-Key=…), as a client's own API key is, which no
+// one registered. What it gives is for people to read, not to follow.
+func MaskQuery(rawQuery string) string {
+	if rawQuery == "" {
+		return ""
+	}
+	params := strings.Split(rawQuery, "&")
+	for i, param := range params {
+		k, v, _ := strings.Cut(param, "=")
+		if name, err := url.QueryUnescape(k); err == nil && (IsSecretKey(name) || NamesASecret(name)) {
+			params[i] = k + "=" + Mask(v)
+		}
+	}
+	return strings.Join(params, "&")
+}
+
+// URL is raw, a URL of a configuration, as printed: with the values of its
+// query named as secrets masked (MaskQuery: an API URL may carry an API
+// key), and its user too (a password never shows), though the URLs used
+// may have neither. One that does not parse, with a query or a user in
+// it, is masked whole: what in it is a secret cannot be told.
+func URL(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil && strings.ContainsAny(raw, "@?"):
+		return Mask(raw)
+	case err != nil || u.RawQuery == "" && u.User == nil:
+		return raw
+	}
+	if u.User != nil {
+		u.User = url.User(Mask(u.User.Username()))
+	}
+	u.RawQuery = MaskQuery(u.RawQuery)
+	return u.String()
+}
+
 // Handler masks secrets before passing records on.
 type Handler struct {
 	next slog.Handler

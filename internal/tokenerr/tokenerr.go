@@ -18,6 +18,13 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
+// KeptTokensTried ends the engine's words on tokens it kept beside a note
+// that the provider ended the grant (a renewal paused past the renewal
+// lock, whose refresh token may be the grant's one valid copy): the
+// library says what tries them, in its own terms, and the command line,
+// finding these words, names its command for it.
+const KeptTokensTried = "a forced renewal tries them"
+
 // Class says how a token request failed, which decides what happens next.
 type Class int
 

@@ -63,11 +63,29 @@ type Store struct {
 // A relative dir is taken from the working folder now: the store stays
 // there when the program changes its working folder, and its Location is
 // the one its full path gives.
+// An empty dir names no folder (a variable nobody set): every call fails,
+// saying so, as every call of the zero Store does, rather than keep the
+// tokens wherever the program happens to run.
 func New(dir string) *Store {
+	if dir == "" {
+		return &Store{}
+	}
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
 	return &Store{dir: dir}
+}
+
+// errNoFolder is every call's error on a Store given no folder.
+var errNoFolder = errors.New("the file store was given no folder (filestore.New(\"\"), or the zero filestore.Store), so it keeps no tokens; name the folder to keep them in")
+
+// checkUse refuses env as checkName does, and any use of a Store given no
+// folder.
+func (s *Store) checkUse(env string) error {
+	if s.dir == "" {
+		return errNoFolder
+	}
+	return checkName(env, runtime.GOOS)
 }
 
 // NewLocks returns a store rooted at dir whose renewal locks (Lock,
@@ -111,7 +129,7 @@ func (s *Store) Location(env string) string { return s.path(env) }
 // Load implements store.Store. It reads the record whole, never while a
 // writer is over it in place (see overwrite).
 func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
-	if err := checkName(env, runtime.GOOS); err != nil {
+	if err := s.checkUse(env); err != nil {
 		return nil, err
 	}
 	if err := s.checkDir(); err != nil {
@@ -189,7 +207,7 @@ func openPrivate(p string, flag int) (*os.File, error) {
 // writes the record in place (see overwrite), and returns an error wrapping
 // store.ErrReserveUsed with the record saved.
 func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
-	if err := checkName(env, runtime.GOOS); err != nil {
+	if err := s.checkUse(env); err != nil {
 		return err
 	}
 	if err := s.ensureDir(); err != nil {
@@ -343,7 +361,7 @@ func removeLoneReserve(dir string) (alone bool, err error) {
 
 // Delete implements store.Store.
 func (s *Store) Delete(_ context.Context, env string) error {
-	if err := checkName(env, runtime.GOOS); err != nil {
+	if err := s.checkUse(env); err != nil {
 		return err
 	}
 	// A folder at the record's place is no record (see Load): removed,
@@ -376,7 +394,7 @@ func (s *Store) Delete(_ context.Context, env string) error {
 // renewer that waited on a file since removed takes the lock again on the
 // new one, so two holders never overlap.
 func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
-	if err := checkName(env, runtime.GOOS); err != nil {
+	if err := s.checkUse(env); err != nil {
 		return nil, err
 	}
 	if err := s.ensureDir(); err != nil {

@@ -692,3 +692,37 @@ func TestReadOnlyHomeSaysWhatToSet(t *testing.T) {
 		}
 	}
 }
+
+// TestNoFolderGiven: filestore.New("") (a folder read from a variable
+// nobody set) and the zero Store keep nothing: each call fails, saying
+// that no folder was given. They kept the tokens in the working folder,
+// wherever the program happened to run, and the zero Store in whichever
+// working folder each call found.
+func TestNoFolderGiven(t *testing.T) {
+	wd := t.TempDir()
+	if err := os.Chmod(wd, 0o700); err != nil { // a folder the store would take
+		t.Fatal(err)
+	}
+	t.Chdir(wd)
+	ctx := context.Background()
+	for name, st := range map[string]*filestore.Store{"New(\"\")": filestore.New(""), "the zero Store": {}} {
+		said := func(what string, err error) {
+			t.Helper()
+			if err == nil || !strings.Contains(err.Error(), "no folder") {
+				t.Errorf("%s: %s: %v; want an error saying no folder was given", name, what, err)
+			}
+		}
+		said("Save", st.Save(ctx, "sandbox", &store.Record{AccessToken: "at", RefreshToken: "rt"}))
+		_, err := st.Load(ctx, "sandbox")
+		said("Load", err)
+		unlock, err := st.Lock(ctx, "sandbox")
+		if err == nil {
+			unlock()
+		}
+		said("Lock", err)
+		said("Delete", st.Delete(ctx, "sandbox"))
+	}
+	if entries, _ := os.ReadDir(wd); len(entries) != 0 {
+		t.Errorf("the working folder holds %v; want nothing written there", entries)
+	}
+}
