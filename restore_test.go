@@ -1,0 +1,76 @@
+package freshtoken_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/store/redisstore"
+)
+
+// TestSourcePutsBackWhatARestartLost: a Redis restarted without
+// persistence comes back empty; a long-running process (a proxy) serving
+// from the record it holds in memory said "not logged in (logged out
+// elsewhere)" at its next look at the store, or at its next renewal, and
+// every machine needed a log-in. It now puts the record back, at the look
+// and at the renewal alike, and another machine uses it; the provider sees
+// no refresh token twice. A log-out after that is never undone.
+func TestSourcePutsBackWhatARestartLost(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	newStore := func() *redisstore.Store {
+		st, err := redisstore.New(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	a := r.sourceOn(newStore())
+	r.login(a)
+	held, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newStore()
+
+	// At the look at the store a valid token in memory gets.
+	srv.Restart(t)
+	r.clock.Advance(time.Minute) // past StoreCheckInterval
+	if tok, err := a.Token(); err != nil || tok.AccessToken != held.AccessToken {
+		t.Fatalf("after the restart: %v, %v; want the token held, put back", tok, err)
+	}
+	if got, err := other.Load(context.Background(), "sandbox"); err != nil || got.AccessToken != held.AccessToken {
+		t.Fatalf("another machine reads %v, %v; want the tokens put back", got, err)
+	}
+
+	// At a renewal.
+	srv.Restart(t)
+	r.clock.Advance(2 * time.Hour) // the access token expired
+	renewed, err := a.Token()
+	if err != nil || renewed.AccessToken == held.AccessToken {
+		t.Fatalf("the renewal after the restart: %v, %v; want the tokens put back, and renewed", renewed, err)
+	}
+	if tok, err := r.sourceOn(other).Token(); err != nil || tok.AccessToken != renewed.AccessToken {
+		t.Fatalf("another machine's token: %v, %v; want the renewed one", tok, err)
+	}
+	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", st)
+	}
+
+	// A log-out on another machine.
+	if err := r.sourceOn(other).Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Minute)
+	if _, err := a.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("after a log-out elsewhere: %v; want a log-in asked for", err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("the log-out was undone: %s", v)
+	}
+}
