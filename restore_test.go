@@ -74,3 +74,53 @@ func TestSourcePutsBackWhatARestartLost(t *testing.T) {
 		t.Fatalf("the log-out was undone: %s", v)
 	}
 }
+
+// TestAStaleSourcePutsBackTheProcesssLatest: two Sources of one process on
+// one Redis store (a proxy's, serving from the record it read an hour
+// ago, and the keeper's, which renewed since); Redis restarts empty, and
+// the stale one is first to find out. It put back its own copy, whose
+// refresh token the renewal had spent, and the next renewal anywhere sent
+// it again; the store puts back the latest copy the process found or
+// saved.
+func TestAStaleSourcePutsBackTheProcesssLatest(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	st, err := redisstore.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	stale := r.sourceOn(st)
+	r.login(stale)
+	if _, err := stale.Token(); err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := r.sourceOn(st).Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, err := st.Load(context.Background(), "sandbox")
+	if err != nil || latest.AccessToken != renewed.AccessToken {
+		t.Fatalf("after the renewal: %v, %v", latest, err)
+	}
+
+	srv.Restart(t)
+	r.clock.Advance(time.Minute)
+	if tok, err := stale.Token(); err != nil || tok.AccessToken != renewed.AccessToken {
+		t.Fatalf("the stale Source after the restart: %v, %v; want the renewed token put back", tok, err)
+	}
+	other, err := redisstore.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	if got, err := other.Load(context.Background(), "sandbox"); err != nil || got.RefreshToken != latest.RefreshToken {
+		t.Fatalf("Redis holds %v, %v; want the renewed copy", got, err)
+	}
+	if _, err := r.sourceOn(other).Renew(context.Background()); err != nil {
+		t.Fatalf("a renewal on another machine: %v", err)
+	}
+	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", st)
+	}
+}

@@ -870,10 +870,12 @@ func (s *Source) restoreLocked(ctx context.Context, r *store.Record) (*store.Rec
 		return nil, err
 	}
 	redact.Set(s.Location(), back.AccessToken, back.RefreshToken)
-	if back == r {
-		s.log.Warn("the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica); the tokens this process held are stored again, and nothing is lost", "store", s.Location(), "renewals", r.Renewals)
+	if back.LoggedInAt.Equal(r.LoggedInAt) {
+		// Put back by this process, or by another machine that held a
+		// later copy: either way, what was lost.
+		s.log.Warn("the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica); they are stored again, and nothing is lost", "store", s.Location(), "renewals", back.Renewals)
 	} else {
-		s.log.Info("the token store lost the tokens, and another machine put them back first; using its copy", "store", s.Location(), "renewals", back.Renewals)
+		s.log.Info("the token store lost the tokens, and holds another log-in's since; using those", "store", s.Location())
 	}
 	if s.cur.CompareAndSwap(r, back) {
 		s.checkedAt.Store(s.now().UnixNano())

@@ -99,11 +99,12 @@ type Store struct {
 	closing  bool                     // Close was called: no lock is taken from then on, but for its last try
 	kept     map[string]int           // env → answers kept unsaved for it (KeepUnsaved, not yet withdrawn)
 	retained map[string]*retainedLock // env → a lock kept at Redis, unheld, while an answer for env is unsaved
-	// seen is, for each environment, the run_id of the Redis server (INFO
-	// server) that held its record when this Store last found or saved
-	// it: a server with another run_id was restarted since, and one that
-	// holds no record lost it (see Restore). "" when it could not be asked.
-	seen   map[string]string
+	// seen is, for each environment, the record this Store last found or
+	// saved, and the run_id of the Redis server (INFO server) that held it
+	// then: a server with another run_id was restarted since, and one
+	// that holds no record lost it (see Restore). "" when it could not be
+	// asked.
+	seen   map[string]seenRecord
 	noInfo atomic.Bool // the user may not run INFO: seen is not kept
 
 	closeOnce sync.Once
@@ -332,9 +333,6 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		}
 		return get.Bytes()
 	})
-	if err == nil {
-		s.saw(env, runID)
-	}
 	if errors.Is(err, redis.Nil) {
 		s.sawNone(env, runID)
 		return nil, store.ErrNotFound
@@ -350,7 +348,11 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	if err != nil {
 		return nil, s.failed(ctx, "read the tokens", err)
 	}
-	return store.Unmarshal(data, s.Location(env))
+	r, err := store.Unmarshal(data, s.Location(env))
+	if err == nil {
+		s.saw(env, runID, r)
+	}
+	return r, err
 }
 
 // Save implements store.Store. It returns once Redis has the record. While
@@ -396,7 +398,7 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 		if err := s.client.Set(ctx, key(env), data, 0).Err(); err != nil {
 			return s.failed(ctx, "save the tokens", err)
 		}
-		s.saw(env, s.runID(ctx))
+		s.saw(env, s.runID(ctx), r)
 		return nil
 	}
 	saved, err := fencedSave.Run(ctx, s.client, []string{key(env), lockKey(env), markKey(env)}, data, holder, s.lockTTL().Milliseconds(), stamp).Int()
@@ -412,7 +414,7 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	// Asked after the save: a restart in between is taken for none, and
 	// the record it lost for one deleted (nothing is put back), never the
 	// other way round.
-	s.saw(env, s.runID(ctx))
+	s.saw(env, s.runID(ctx), r)
 	return nil
 }
 
@@ -447,15 +449,22 @@ func (s *Store) runIDOf(info *redis.StringCmd) string {
 	return ""
 }
 
-// saw notes that the Redis server with runID held env's record, as just
-// found or saved.
-func (s *Store) saw(env, runID string) {
+// seenRecord is an environment's record as a Store last found or saved
+// it, and the run_id of the server that held it (or deleted, or "").
+type seenRecord struct {
+	runID string
+	rec   *store.Record
+}
+
+// saw notes that the Redis server with runID held env's record r, as
+// just found or saved.
+func (s *Store) saw(env, runID string, r *store.Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seen == nil {
-		s.seen = map[string]string{}
+		s.seen = map[string]seenRecord{}
 	}
-	s.seen[env] = runID
+	s.seen[env] = seenRecord{runID, r}
 }
 
 // deleted is what seen holds for an environment whose record was found
@@ -468,8 +477,8 @@ const deleted = "deleted"
 func (s *Store) sawNone(env, runID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if runID != "" && s.seen[env] == runID {
-		s.seen[env] = deleted
+	if runID != "" && s.seen[env].runID == runID {
+		s.seen[env] = seenRecord{runID: deleted}
 	}
 }
 
@@ -498,8 +507,14 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	}
 	s.mu.Lock()
 	holder, locked := s.holders[env]
-	seen := s.seen[env]
+	last := s.seen[env]
 	s.mu.Unlock()
+	seen := last.runID
+	if last.rec != nil && store.RenewedLater(last.rec, r) {
+		// Read or saved since by another Source of the process (the
+		// keeper's, while a proxy's served from an older one): later.
+		r = last.rec
+	}
 	if !locked {
 		return nil, fmt.Errorf("could not put the tokens back in %s: this process does not hold the renewal lock %s; nothing was written", s.Location(env), lockKey(env))
 	}
@@ -520,12 +535,12 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	}
 	switch code, _ := answer[0].(int64); code {
 	case 1:
-		s.saw(env, now)
+		s.saw(env, now, r)
 		return r, nil
 	case 0:
 		return nil, fmt.Errorf("could not put the tokens back in %s: the renewal lock %s passed to another renewer, or Redis was restarted again; nothing was written", s.Location(env), lockKey(env))
 	case -1:
-		s.saw(env, now)
+		s.saw(env, deleted, nil)
 		return nil, fmt.Errorf("%w: %s was put back after Redis restarted, and deleted since (a log-out); nothing was written", store.ErrNotFound, s.Location(env))
 	}
 	text, _ := answer[1].(string)
@@ -533,7 +548,7 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	if err != nil {
 		return nil, err
 	}
-	s.saw(env, now)
+	s.saw(env, now, there)
 	if there.LoggedInAt.IsZero() || !there.LoggedInAt.Equal(r.LoggedInAt) || !store.RenewedLater(r, there) {
 		return there, nil // a later copy, or another log-in: it stands
 	}
@@ -611,7 +626,7 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 	if err := s.client.Del(ctx, key(env)).Err(); err != nil {
 		return s.failed(ctx, "delete the tokens", err)
 	}
-	s.saw(env, deleted) // on purpose: never put back (see Restore)
+	s.saw(env, deleted, nil) // on purpose: never put back (see Restore)
 	return nil
 }
 
