@@ -672,6 +672,17 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 		}
 		return failed
 	}
+	// It may renew: whether it may read the run_id, which tells a restart
+	// that lost the tokens from a log-out (see Restore).
+	_, err := await.Result(ctx, func() (string, error) { return s.client.Info(ctx, "server").Result() })
+	var answer redis.Error
+	if errors.As(err, &answer) && strings.HasPrefix(answer.Error(), "NOPERM") {
+		user := s.client.Options().Username
+		if user == "" {
+			user = "default"
+		}
+		return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s lets this user renew but not read Redis's run_id (%s): a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; add +info to the user's permissions (ACL SETUSER %s +info; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
+	}
 	return nil
 }
 
