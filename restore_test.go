@@ -1,8 +1,12 @@
 package freshtoken_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,4 +127,62 @@ func TestAStaleSourcePutsBackTheProcesssLatest(t *testing.T) {
 	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
 		t.Fatalf("provider stats %+v; want no reuse", st)
 	}
+}
+
+// TestTwoSourcesOfAProcessFindTheRestart: two Sources of one process on
+// one Redis store both find it restarted empty (the keeper's look and a
+// request, say, each having read before the other put the tokens back).
+// The second was told "deleted" (Redis's run_id the one the first had just
+// noted) and said the environment was logged out; it now uses the tokens
+// the first put back, and the process warns once.
+func TestTwoSourcesOfAProcessFindTheRestart(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	st, err := redisstore.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	var log lockedLog
+	source := func() *freshtoken.Source {
+		src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	a, b := source(), source()
+	r.login(a)
+	held, err := b.Record(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	for i, src := range []*freshtoken.Source{a, b} {
+		back, err := src.Restore(context.Background(), held)
+		if err != nil || back.RefreshToken != held.RefreshToken {
+			t.Fatalf("Source %d's Restore: %v, %v; want the tokens", i, back, err)
+		}
+	}
+	if n := strings.Count(log.String(), "level=WARN"); n != 1 || !strings.Contains(log.String(), "nothing is lost") {
+		t.Fatalf("%d warnings; want one, saying nothing is lost:\n%s", n, log.String())
+	}
+}
+
+// lockedLog is a bytes.Buffer that a logger and the test share.
+type lockedLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

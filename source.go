@@ -861,7 +861,7 @@ func (s *Source) restoreLocked(ctx context.Context, r *store.Record) (*store.Rec
 	if !ok {
 		return nil, fmt.Errorf("%w: %s holds none", store.ErrNotFound, s.Location())
 	}
-	back, err := rs.Restore(ctx, s.set.Env, r)
+	back, restored, err := rs.Restore(ctx, s.set.Env, r)
 	if err != nil {
 		s.log.Debug("the store holds no tokens; none put back", "store", s.Location(), "why", err.Error())
 		if errors.Is(err, store.ErrNotFound) {
@@ -870,12 +870,13 @@ func (s *Source) restoreLocked(ctx context.Context, r *store.Record) (*store.Rec
 		return nil, err
 	}
 	redact.Set(s.Location(), back.AccessToken, back.RefreshToken)
-	if back.LoggedInAt.Equal(r.LoggedInAt) {
-		// Put back by this process, or by another machine that held a
-		// later copy: either way, what was lost.
+	switch {
+	case restored:
 		s.log.Warn("the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica); they are stored again, and nothing is lost", "store", s.Location(), "renewals", back.Renewals)
-	} else {
-		s.log.Info("the token store lost the tokens, and holds another log-in's since; using those", "store", s.Location())
+	case back.LoggedInAt.Equal(r.LoggedInAt):
+		s.log.Debug("the token store lost the tokens, and another process or machine put them back first; using them", "store", s.Location(), "renewals", back.Renewals)
+	default:
+		s.log.Info("the token store holds another log-in's tokens than those this process held; using those", "store", s.Location())
 	}
 	if s.cur.CompareAndSwap(r, back) {
 		s.checkedAt.Store(s.now().UnixNano())

@@ -271,12 +271,14 @@ type Restorer interface {
 	// env's record, and only if no record is stored now (set if absent);
 	// another copy of the same log-in that someone put back first, renewed
 	// fewer times than r (see RenewedLater), is replaced, compared and set
-	// in one step. It returns the record the store holds now: r, or
-	// another's, later or of another log-in. A record deleted since (a
-	// log-out, or a wipe of a store that was not restarted), or a store
-	// that cannot tell, is not restored: an error wrapping ErrNotFound.
-	// The caller holds env's renewal lock.
-	Restore(ctx context.Context, env string, r *Record) (*Record, error)
+	// in one step; a later copy the Store itself found or saved since is
+	// put back in r's place. It returns the record the store holds now
+	// (that copy, or another's, later or of another log-in), and whether
+	// this call wrote it. A record deleted since (a log-out, or a wipe of
+	// a store that was not restarted), or a store that cannot tell, is not
+	// restored: an error wrapping ErrNotFound, unless a record was stored
+	// meanwhile, which is returned. The caller holds env's renewal lock.
+	Restore(ctx context.Context, env string, r *Record) (rec *Record, restored bool, err error)
 }
 
 // RenewedLater reports whether a holds later tokens than b, another copy

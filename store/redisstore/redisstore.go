@@ -501,9 +501,9 @@ func restoredKey(env string) string { return "freshtoken:" + env + ":restored" }
 // first, renewed fewer times, is replaced only if it is still the one
 // read (SaveIf). A user that may not run INFO cannot tell a restart, and
 // never puts anything back.
-func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*store.Record, error) {
+func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*store.Record, bool, error) {
 	if err := store.ValidateEnvName(env); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.mu.Lock()
 	holder, locked := s.holders[env]
@@ -516,49 +516,60 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 		r = last.rec
 	}
 	if !locked {
-		return nil, fmt.Errorf("could not put the tokens back in %s: this process does not hold the renewal lock %s; nothing was written", s.Location(env), lockKey(env))
+		return nil, false, fmt.Errorf("could not put the tokens back in %s: this process does not hold the renewal lock %s; nothing was written", s.Location(env), lockKey(env))
 	}
 	now := s.runID(ctx)
-	switch {
-	case seen == "" || now == "":
-		return nil, fmt.Errorf("%w: %s holds none, and whether Redis was restarted since they were read cannot be told (INFO is not allowed); nothing was written", store.ErrNotFound, s.Location(env))
-	case seen == now || seen == deleted:
-		return nil, fmt.Errorf("%w: %s holds none, and Redis was not restarted since they were read: they were deleted (a log-out, or FLUSHALL); nothing was written", store.ErrNotFound, s.Location(env))
+	if why := ""; seen == "" || now == "" || seen == now || seen == deleted {
+		// Nothing to put back; but another Source of the process, or a
+		// log-in, may have stored a record since the caller looked.
+		there, err := s.Load(ctx, env)
+		switch {
+		case err == nil:
+			return there, false, nil
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, false, err
+		case seen == "" || now == "":
+			why = "whether Redis was restarted since they were read cannot be told (INFO is not allowed)"
+		default:
+			why = "Redis was not restarted since they were read: they were deleted (a log-out, or FLUSHALL)"
+		}
+		return nil, false, fmt.Errorf("%w: %s holds none, and %s; nothing was written", store.ErrNotFound, s.Location(env), why)
 	}
 	data, err := store.Marshal(env, r)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	answer, err := restore.Run(ctx, s.client, []string{key(env), lockKey(env), restoredKey(env)}, data, holder, now).Slice()
 	if err != nil {
-		return nil, s.failed(ctx, "put the tokens back", err)
+		return nil, false, s.failed(ctx, "put the tokens back", err)
 	}
 	switch code, _ := answer[0].(int64); code {
 	case 1:
 		s.saw(env, now, r)
-		return r, nil
+		return r, true, nil
 	case 0:
-		return nil, fmt.Errorf("could not put the tokens back in %s: the renewal lock %s passed to another renewer, or Redis was restarted again; nothing was written", s.Location(env), lockKey(env))
+		return nil, false, fmt.Errorf("could not put the tokens back in %s: the renewal lock %s passed to another renewer, or Redis was restarted again; nothing was written", s.Location(env), lockKey(env))
 	case -1:
 		s.saw(env, deleted, nil)
-		return nil, fmt.Errorf("%w: %s was put back after Redis restarted, and deleted since (a log-out); nothing was written", store.ErrNotFound, s.Location(env))
+		return nil, false, fmt.Errorf("%w: %s was put back after Redis restarted, and deleted since (a log-out); nothing was written", store.ErrNotFound, s.Location(env))
 	}
 	text, _ := answer[1].(string)
 	there, err := store.Unmarshal([]byte(text), s.Location(env))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.saw(env, now, there)
 	if there.LoggedInAt.IsZero() || !there.LoggedInAt.Equal(r.LoggedInAt) || !store.RenewedLater(r, there) {
-		return there, nil // a later copy, or another log-in: it stands
+		return there, false, nil // a later copy, or another log-in: it stands
 	}
 	if err := s.SaveIf(ctx, env, r, there); err != nil {
 		if errors.Is(err, store.ErrChanged) {
-			return s.Load(ctx, env)
+			there, err := s.Load(ctx, env)
+			return there, false, err
 		}
-		return nil, err
+		return nil, false, err
 	}
-	return r, nil
+	return r, true, nil
 }
 
 // restore sets the record KEYS[1] to ARGV[1] if it is absent, while the

@@ -17,7 +17,8 @@ func restoreUnder(t *testing.T, s *redisstore.Store, r *store.Record) (*store.Re
 	t.Helper()
 	unlock := lock(t, s)
 	defer unlock()
-	return s.Restore(context.Background(), "sandbox", r)
+	back, _, err := s.Restore(context.Background(), "sandbox", r)
+	return back, err
 }
 
 // copyOf is storetest.Sample renewed n times in all, its refresh token
@@ -52,7 +53,7 @@ func TestRestoreAfterRestart(t *testing.T) {
 	if _, err := other.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after the restart, Load: %v; want ErrNotFound", err)
 	}
-	if _, err := a.Restore(ctx, "sandbox", held); err == nil || !strings.Contains(err.Error(), "does not hold the renewal lock") {
+	if _, _, err := a.Restore(ctx, "sandbox", held); err == nil || !strings.Contains(err.Error(), "does not hold the renewal lock") {
 		t.Fatalf("Restore without the lock: %v; want it refused", err)
 	}
 	back, err := restoreUnder(t, a, held)
