@@ -186,3 +186,42 @@ func (l *lockedLog) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestAPutBackThatFailsKeepsTheToken: Redis restarts empty, and the
+// put-back fails (here its user, set up anew, may read but not take the
+// renewal lock). The process said "not logged in (logged out elsewhere)"
+// and dropped the token it held, which was lost, not ended; it now serves
+// it, and puts it back at a later check once it can.
+func TestAPutBackThatFailsKeepsTheToken(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	srv.SetFleetUser(t, "freshtoken", "pw")
+	st, err := redisstore.New("redis://freshtoken:pw@" + srv.Addr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	a := r.sourceOn(st)
+	r.login(a)
+	held, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	srv.SetUser(t, "freshtoken", "on", ">pw", "~freshtoken:*", "+@connection", "+get", "+info")
+	r.clock.Advance(time.Minute)
+	if tok, err := a.Token(); err != nil || tok.AccessToken != held.AccessToken {
+		t.Fatalf("with the put-back refused: %v, %v; want the token held", tok, err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("put back by a user that may not write: %s", v)
+	}
+	srv.SetFleetUser(t, "freshtoken", "pw")
+	r.clock.Advance(time.Minute)
+	if tok, err := a.Token(); err != nil || tok.AccessToken != held.AccessToken {
+		t.Fatalf("once the user may write: %v, %v; want the token held", tok, err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, held.AccessToken) {
+		t.Fatalf("not put back once the user may write: %q", v)
+	}
+}

@@ -833,8 +833,9 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 // into a store that lost it without anyone deleting it: a Redis restarted
 // without persistence, or failed over to an empty replica (see
 // store.Restorer). It takes the renewal lock, and returns the record the
-// store holds now: r, or a later copy another machine put back first, or
-// another log-in's. A record deleted on purpose (a log-out, FLUSHALL), a
+// store holds now: r, or a later copy (the process's own, found or saved
+// since r was read, or another machine's, put back first), or another
+// log-in's. A record deleted on purpose (a log-out, FLUSHALL), a
 // store that cannot tell, or one that is no store.Restorer, restores
 // nothing: an error wrapping store.ErrNotFound. A proxy's Source puts back
 // the record it serves from by itself; a keeper that opens a Source at
@@ -1506,9 +1507,15 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		// Lost with the store's data (a Redis restarted without
-		// persistence), not deleted: r is put back.
-		if back, rerr := s.Restore(ctx, r); rerr == nil {
+		// persistence), not deleted: r is put back. A put-back that
+		// failed (the lock not taken, Redis gone again) is tried at the
+		// next check; r is served meanwhile, as it was lost, not ended.
+		switch back, rerr := s.Restore(ctx, r); {
+		case rerr == nil:
 			latest, err = back, nil
+		case !errors.Is(rerr, store.ErrNotFound):
+			s.log.Debug("could not put the tokens back in the store; keeping the token in memory", "error", rerr.Error())
+			return r, nil
 		}
 	}
 	switch {
