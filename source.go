@@ -840,6 +840,63 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 	return r, err
 }
 
+// Restore puts r, this environment's record as the caller last read it
+// (through this Source or another of the process on the same store), back
+// into a store that lost it without anyone deleting it: a Redis restarted
+// without persistence, or failed over to an empty replica (see
+// store.Restorer). It takes the renewal lock, and returns the record the
+// store holds now: r, or a later copy (the process's own, found or saved
+// since r was read, or another machine's, put back first), or another
+// log-in's. A record deleted on purpose (a log-out, FLUSHALL), a
+// store that cannot tell, or one that is no store.Restorer, restores
+// nothing: an error wrapping store.ErrNotFound. A proxy's Source puts back
+// the record it serves from by itself; a keeper that opens a Source at
+// each look keeps the record it read, and calls this when the store holds
+// none.
+func (s *Source) Restore(ctx context.Context, r *store.Record) (*store.Record, error) {
+	if s.unmade() {
+		return nil, errNotMade
+	}
+	if _, ok := s.store.(store.Restorer); !ok || r == nil {
+		return nil, fmt.Errorf("%w: %s holds none", store.ErrNotFound, s.Location())
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return s.restoreLocked(context.WithoutCancel(ctx), r)
+}
+
+// restoreLocked is Restore under the renewal lock, which the caller holds.
+func (s *Source) restoreLocked(ctx context.Context, r *store.Record) (*store.Record, error) {
+	rs, ok := s.store.(store.Restorer)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s holds none", store.ErrNotFound, s.Location())
+	}
+	back, restored, err := rs.Restore(ctx, s.set.Env, r)
+	if err != nil {
+		s.log.Debug("the store holds no tokens; none put back", "store", s.Location(), "why", err.Error())
+		if errors.Is(err, store.ErrNotFound) {
+			s.cur.CompareAndSwap(r, nil)
+		}
+		return nil, err
+	}
+	redact.Set(s.Location(), back.AccessToken, back.RefreshToken)
+	switch {
+	case restored:
+		s.log.Warn("the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica); they are stored again, and nothing is lost", "store", s.Location(), "renewals", back.Renewals)
+	case back.LoggedInAt.Equal(r.LoggedInAt):
+		s.log.Debug("the token store lost the tokens, and another process or machine put them back first; using them", "store", s.Location(), "renewals", back.Renewals)
+	default:
+		s.log.Info("the token store holds another log-in's tokens than those this process held; using those", "store", s.Location())
+	}
+	if s.cur.CompareAndSwap(r, back) {
+		s.checkedAt.Store(s.now().UnixNano())
+	}
+	return back, nil
+}
+
 // grant is the grant this environment's tokens must belong to. Its token
 // endpoint is the one set, not one discovery found (it may be filling
 // TokenURL in as this is read; the issuer names that one): with an issuer,
@@ -1482,6 +1539,19 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 	if errors.Is(err, store.ErrUnreachable) {
 		s.restStore(&Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err})
 	}
+	if errors.Is(err, store.ErrNotFound) {
+		// Lost with the store's data (a Redis restarted without
+		// persistence), not deleted: r is put back. A put-back that
+		// failed (the lock not taken, Redis gone again) is tried at the
+		// next check; r is served meanwhile, as it was lost, not ended.
+		switch back, rerr := s.Restore(ctx, r); {
+		case rerr == nil:
+			latest, err = back, nil
+		case !errors.Is(rerr, store.ErrNotFound):
+			s.log.Debug("could not put the tokens back in the store; keeping the token in memory", "error", rerr.Error())
+			return r, nil
+		}
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.log.Debug("the tokens were deleted from the store (logged out elsewhere)")
@@ -1612,6 +1682,13 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 	// persistence), lock and tokens together, while the provider answered.
 	// The answer holds the grant's only refresh token, and is stored again.
 	wiped := refused && errors.Is(err, store.ErrNotFound)
+	if held := s.cur.Load(); errors.Is(err, store.ErrNotFound) && !wiped && held != nil {
+		// Lost with the store's data, not deleted: the record in memory
+		// is put back, if the store can tell (see store.Restorer).
+		if back, rerr := s.restoreLocked(work, held); rerr == nil {
+			r, err = back, s.CheckGrant(back)
+		}
+	}
 	if err != nil && !wiped {
 		return nil, err
 	}

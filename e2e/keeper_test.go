@@ -467,3 +467,47 @@ func TestTokenFileNamingTheLogFileIsRefused(t *testing.T) {
 		t.Fatalf("the log holds an access token:\n%s", data)
 	}
 }
+
+// TestAKeeperPutsBackWhatARedisRestartLost: a keeper (`proxy --no-listen`)
+// on a Redis that keeps nothing on disk warns of it as it starts; Redis
+// restarts, empty, and every machine said "not logged in" though the
+// keeper held the grant's latest tokens. The keeper puts them back, saying
+// nothing was lost, and another machine's `token` works without a log-in;
+// a log-out after that is never undone by the keeper.
+func TestAKeeperPutsBackWhatARedisRestartLost(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartWithoutPersistence(t)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	// A token file, its token lasting seconds: the keeper looks every
+	// second or two.
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: 4 * time.Second, RefreshesPerMinute: 1000}, srv.URL, fmt.Sprintf("token_file = %q", tokenFile))
+	w.login()
+	other := w.writeOtherConfig("other.toml", w.readConfig()) // another machine's
+	run := w.watch("proxy", "--no-listen")
+	run.waitSaid(t, "keeps nothing on disk")
+	run.waitSaid(t, "appendonly yes")
+
+	srv.Restart(t)
+	testenv.WaitFor(t, "the keeper to put the tokens back", func() bool { return srv.Get(t, "freshtoken:dev") != "" })
+	run.waitSaid(t, "nothing is lost")
+	if r := w.run("--config", other, "token"); r.code != 0 || r.stdout == "" {
+		t.Fatalf("another machine's token after the restart: exit %d, %s", r.code, r.stderr)
+	}
+
+	w.mustRun("--config", other, "logout")
+	testenv.WaitFor(t, "the keeper to see the log-out (its token file removed)", func() bool {
+		_, err := os.Stat(tokenFile)
+		return errors.Is(err, os.ErrNotExist)
+	})
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	out := run.waitExit(t, 143)
+	if v := srv.Get(t, "freshtoken:dev"); v != "" {
+		t.Fatalf("the keeper undid the log-out: %s\n%s", v, out)
+	}
+	if n := strings.Count(out, "nothing is lost"); n != 1 {
+		t.Errorf("%d put-backs said; want 1:\n%s", n, out)
+	}
+	if st := w.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked > 1 {
+		t.Errorf("provider stats %+v; want no reuse", st)
+	}
+}

@@ -271,6 +271,40 @@ type Swapper interface {
 	SaveIf(ctx context.Context, env string, r, read *Record) error
 }
 
+// Restorer is a Store that can lose every record at once without anyone
+// deleting them, and tell that apart from a deletion: a Redis restarted
+// without persistence comes back empty, where a log-out deletes one key. A
+// process that still holds an environment's record in memory (a proxy, a
+// keeper) puts it back, so that no one has to log in again.
+type Restorer interface {
+	// Restore stores r, env's record as the caller last read or stored it
+	// through this Store, back where the store lost it: only if the store
+	// was emptied (a Redis restarted) since this Store last found or saved
+	// env's record, and only if no record is stored now (set if absent);
+	// another copy of the same log-in that someone put back first, renewed
+	// fewer times than r (see RenewedLater), is replaced, compared and set
+	// in one step; a later copy the Store itself found or saved since is
+	// put back in r's place. It returns the record the store holds now
+	// (that copy, or another's, later or of another log-in), and whether
+	// this call wrote it. A record deleted since (a log-out, or a wipe of
+	// a store that was not restarted), or a store that cannot tell, is not
+	// restored: an error wrapping ErrNotFound, unless a record was stored
+	// meanwhile, which is returned. The caller holds env's renewal lock.
+	Restore(ctx context.Context, env string, r *Record) (rec *Record, restored bool, err error)
+}
+
+// RenewedLater reports whether a holds later tokens than b, another copy
+// of the same grant. Copies of one log-in are told apart by how often each
+// was renewed, which the records count, so no machine's clock decides
+// which refresh token is live; copies of two log-ins, or of one written
+// before records kept their log-in's time, by when each was issued.
+func RenewedLater(a, b *Record) bool {
+	if !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt) {
+		return a.Renewals > b.Renewals
+	}
+	return a.IssuedAt.After(b.IssuedAt)
+}
+
 // ErrChanged comes from a Swapper's SaveIf that found the stored record
 // changed since it was read: nothing was written.
 var ErrChanged = errors.New("the stored tokens changed since they were read")

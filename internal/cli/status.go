@@ -490,7 +490,8 @@ func human(d time.Duration) string {
 // renewals, writing nothing: a Redis user may be allowed to read
 // freshtoken's keys and not write them (redisstore's CheckWrite), and a
 // Redis that evicts keys when full may drop a renewing machine's lock and
-// in-flight mark (evicts: checkEviction, which is the whole store's, so a
+// in-flight mark, and one that keeps nothing on disk loses the tokens at a
+// restart (evicts: checkEviction, which is the whole store's, so a
 // caller asking of several environments asks it once). The other stores'
 // writes fail as their reads do, which status and the keeper find out: nil.
 func checkStore(ctx context.Context, storeURL, env string, evicts func() error) error {
@@ -504,11 +505,15 @@ func checkStore(ctx context.Context, storeURL, env string, evicts func() error) 
 	return evicts()
 }
 
-// checkEviction is redisstore's CheckEviction of the store at storeURL, or
-// nil for a store that does not evict.
+// checkEviction is redisstore's CheckEviction of the store at storeURL,
+// then its CheckPersistence, or nil for a store that neither evicts nor
+// forgets at a restart.
 func checkEviction(ctx context.Context, storeURL string) error {
 	if st := redisAt(storeURL); st != nil {
-		return st.CheckEviction(ctx)
+		if err := st.CheckEviction(ctx); err != nil {
+			return err
+		}
+		return st.CheckPersistence(ctx)
 	}
 	return nil
 }

@@ -123,6 +123,42 @@ func TestStatusTellsOfARedisThatEvicts(t *testing.T) {
 	}
 }
 
+// TestStatusTellsOfARedisWithoutPersistence: status on a Redis that keeps
+// nothing on disk (no save point, appendonly no) says, exit 2, that a
+// restart loses the tokens but those a running freshtoken puts back, and
+// to set appendonly yes; it said nothing, and a restart made everyone log
+// in again. With appendonly yes it is quiet, and so it is for a user not
+// allowed CONFIG.
+func TestStatusTellsOfARedisWithoutPersistence(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	e := newDevEnv(t)
+	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://"+srv.Addr+"/0"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.configure(t)
+	e.loginOutside(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), "problem:        dev: Redis at redis://"+srv.Addr+"/0 keeps nothing on disk") ||
+		!strings.Contains(stdout.String(), "puts back") || !strings.Contains(stdout.String(), "set appendonly yes") {
+		t.Errorf("status on a Redis without persistence: exit %d, stdout %q, stderr %q; want 2, saying what a restart loses and to set appendonly yes", code, stdout, stderr)
+	}
+	srv.Command(t, "CONFIG", "SET", "appendonly", "yes")
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
+		t.Errorf("status on a Redis with appendonly yes: exit %d, stdout %q, stderr %q; want 0, no problem", code, stdout, stderr)
+	}
+	srv.Command(t, "CONFIG", "SET", "appendonly", "no")
+	srv.SetFleetUser(t, "freshtoken", "pw")
+	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://freshtoken:pw@"+srv.Addr+"/0"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.configure(t)
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
+		t.Errorf("status as a user not allowed CONFIG: exit %d, stdout %q, stderr %q; want 0, no problem", code, stdout, stderr)
+	}
+}
+
 // TestStatusTellsOfAnUnsetSecretVariable: an environment whose client
 // secret comes from client_secret_env naming a variable that is not set
 // (or is empty) here is told of in its client secret's line, with the

@@ -492,17 +492,9 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 	return move{env: env, rec: rec, replaces: err == nil}, nil
 }
 
-// renewedLater reports whether a holds later tokens than b, another copy
-// of the same grant. Copies of one log-in are told apart by how often each
-// was renewed, which the records count, so no machine's clock decides
-// which refresh token is live; copies of two log-ins, or of one written
-// before records kept their log-in's time, by when each was issued.
-func renewedLater(a, b *store.Record) bool {
-	if !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt) {
-		return a.Renewals > b.Renewals
-	}
-	return a.IssuedAt.After(b.IssuedAt)
-}
+// renewedLater is store.RenewedLater: which of two copies of one grant
+// holds its later tokens.
+func renewedLater(a, b *store.Record) bool { return store.RenewedLater(a, b) }
 
 // copyRecord writes rec, env's record, to the new store, and reads it back
 // to check that the new store holds the same; the caller holds env's

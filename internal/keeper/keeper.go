@@ -91,6 +91,10 @@ type Keeper struct {
 	// storeChecked is what CheckStore last answered for each
 	// environment.
 	storeChecked map[string]storeCheck
+	// held is the record the keeper last read or renewed for each
+	// environment, kept to put back in a store that lost it (a Redis
+	// restarted without persistence; see freshtoken.Source.Restore).
+	held map[string]*store.Record
 }
 
 // storeCheck is CheckStore's answer of an environment's store (its
@@ -228,6 +232,9 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if err == nil {
 		rec, err = src.Record(ctx)
 	}
+	if err == nil {
+		rec = k.restore(ctx, name, src, rec)
+	}
 	if err != nil {
 		k.Logger.Warn("keeper: cannot read the environment's configuration or tokens", "env", name, "error", err.Error())
 		k.noteFailure(name, err, nil)
@@ -299,6 +306,9 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			rec = again
 		}
 	}
+	if rec != nil {
+		k.hold(name, rec)
+	}
 	if rec == nil || src.CheckGrant(rec) != nil { // never another client's token
 		k.removeTokenFile(name)
 	} else {
@@ -313,6 +323,49 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		}
 	}
 	return max(next.Sub(k.now()), minWait)
+}
+
+// restore is rec, env's record as src just read it, or, when the store
+// holds none and the keeper holds the record it read last, that record put
+// back if the store lost it without a log-out (see
+// freshtoken.Source.Restore), or the later copy another machine put back
+// first. A record deleted on purpose is forgotten, and never put back.
+func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) *store.Record {
+	if rec != nil {
+		k.hold(env, rec)
+		return rec
+	}
+	k.mu.Lock()
+	held := k.held[env]
+	k.mu.Unlock()
+	if held == nil {
+		return nil
+	}
+	back, err := src.Restore(ctx, held)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			k.hold(env, nil)
+		} else {
+			k.Logger.Debug("keeper: could not put the tokens back in the store; trying again at the next look", "env", env, "error", err.Error())
+		}
+		return nil
+	}
+	k.hold(env, back)
+	return back
+}
+
+// hold keeps rec as env's record the keeper read last; nil forgets it.
+func (k *Keeper) hold(env string, rec *store.Record) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.held == nil {
+		k.held = map[string]*store.Record{}
+	}
+	if rec == nil {
+		delete(k.held, env)
+		return
+	}
+	k.held[env] = rec
 }
 
 // checkStore asks whether env's store (src's) is fit for its renewals

@@ -38,7 +38,8 @@ const (
 	// TokenFileFailing: a token_file has not been written for a while.
 	TokenFileFailing = "token_file_failing"
 	// StoreUnfit: the token store is not set up as renewals need (a Redis user
-	// that may not write freshtoken's keys, a Redis that evicts keys).
+	// that may not write freshtoken's keys, a Redis that evicts keys or
+	// keeps nothing on disk).
 	StoreUnfit = "store_unfit"
 )
 

@@ -1,5 +1,9 @@
 // Package redistest starts a real redis-server for tests, listening on
-// 127.0.0.1 only and keeping nothing on disk.
+// 127.0.0.1 only and writing nothing to disk: its persistence is set (an
+// RDB save point an hour away, as `freshtoken status` asks for one) but
+// never reached, and the server is killed, not shut down (which would
+// save). StartWithoutPersistence starts one set up to keep nothing, and
+// Restart restarts one that way, empty.
 package redistest
 
 import (
@@ -23,6 +27,7 @@ type Server struct {
 	// Addr is its host:port.
 	Addr string
 	cmd  *exec.Cmd
+	args []string // the server's own arguments, beyond where it listens
 }
 
 // Start starts a redis-server on a free port of 127.0.0.1; the test's end
@@ -31,6 +36,49 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	return start(t)
+}
+
+// noPersistence are the arguments of a server that keeps nothing on disk:
+// no save point, no append-only file.
+var noPersistence = []string{"--save", "", "--appendonly", "no"}
+
+// StartWithoutPersistence is Start, of a server set up to keep nothing on
+// disk (no save point, appendonly no), which a restart empties.
+func StartWithoutPersistence(t testing.TB) *Server {
+	t.Helper()
+	return start(t, noPersistence...)
+}
+
+// Restart stops the server at once, as a crash would, and starts a new
+// one on the same port, without persistence: it comes back empty, with
+// another run_id, as a Redis restarted without persistence does (a dev
+// container, `docker restart` without a volume, a failover to an empty
+// replica). The ACL users and passwords set with SetUser and
+// RequirePassword are gone with it too.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	_, port, _ := net.SplitHostPort(s.Addr)
+	args := append([]string{"--bind", "127.0.0.1", "--port", port, "--dir", t.TempDir()}, s.args...)
+	args = append(args, noPersistence...)
+	s.cmd = exec.Command(s.cmd.Path, args...)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.ready() {
+		t.Fatal("redis-server did not start again on " + s.Addr)
+	}
+}
+
+// RunID is the server's run_id (INFO server), which changes at every
+// restart.
+func (s *Server) RunID(t testing.TB) string {
+	t.Helper()
+	v, ok := s.info("server", "run_id")
+	if !ok {
+		t.Fatal("INFO server: no run_id")
+	}
+	return v
 }
 
 // StartCluster starts a Redis Cluster of nodes servers on free ports of
@@ -107,11 +155,11 @@ func start(t testing.TB, args ...string) *Server {
 		}
 		port := strconv.Itoa(p)
 		addr := net.JoinHostPort("127.0.0.1", port)
-		cmd := exec.Command(bin, append([]string{"--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", t.TempDir()}, args...)...)
+		cmd := exec.Command(bin, append([]string{"--bind", "127.0.0.1", "--port", port, "--save", "3600 1", "--appendonly", "no", "--dir", t.TempDir()}, args...)...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		s := &Server{URL: "redis://" + addr + "/0", Addr: addr, cmd: cmd}
+		s := &Server{URL: "redis://" + addr + "/0", Addr: addr, cmd: cmd, args: args}
 		if s.ready() {
 			t.Cleanup(s.Stop)
 			return s
@@ -269,7 +317,7 @@ func (s *Server) RequirePassword(t testing.TB, password string) {
 // FleetRules are the keys and commands docs/fleets.md gives freshtoken's
 // Redis user (its ACL SETUSER line, less the user's name, "on" and its
 // password), which TestFleetRulesAreTheDocs holds to the page.
-var FleetRules = []string{"~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl"}
+var FleetRules = []string{"~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl", "+info"}
 
 // SetFleetUser sets up the ACL user name, with password, as docs/fleets.md
 // says to (FleetRules).

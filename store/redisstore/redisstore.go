@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -98,6 +99,13 @@ type Store struct {
 	closing  bool                     // Close was called: no lock is taken from then on, but for its last try
 	kept     map[string]int           // env → answers kept unsaved for it (KeepUnsaved, not yet withdrawn)
 	retained map[string]*retainedLock // env → a lock kept at Redis, unheld, while an answer for env is unsaved
+	// seen is, for each environment, the record this Store last found or
+	// saved, and the run_id of the Redis server (INFO server) that held it
+	// then: a server with another run_id was restarted since, and one
+	// that holds no record lost it (see Restore). "" when it could not be
+	// asked.
+	seen   map[string]seenRecord
+	noInfo atomic.Bool // the user may not run INFO: seen is not kept
 
 	closeOnce sync.Once
 	closeErr  error
@@ -303,8 +311,30 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	// go-redis gives a command up only at its time-outs, which a Redis that
 	// does not answer (paused, or behind a lost connection) makes seconds,
 	// after Ctrl-C too.
-	data, err := await.Result(ctx, func() ([]byte, error) { return s.client.Get(ctx, key(env)).Bytes() })
+	var runID string
+	data, err := await.Result(ctx, func() ([]byte, error) {
+		// The server's run_id comes with the record, from the same
+		// connection, so from the same server (see Restore).
+		var get *redis.StringCmd
+		var info *redis.StringCmd
+		ask := !s.noInfo.Load()
+		_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			get = p.Get(ctx, key(env))
+			if ask {
+				info = p.Info(ctx, "server")
+			}
+			return nil
+		})
+		if get.Err() == nil && perr != nil && (info == nil || info.Err() != perr) {
+			return nil, perr // the connection failed before either was answered
+		}
+		if ask {
+			runID = s.runIDOf(info)
+		}
+		return get.Bytes()
+	})
 	if errors.Is(err, redis.Nil) {
+		s.sawNone(env, runID)
 		return nil, store.ErrNotFound
 	}
 	if err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") {
@@ -318,7 +348,11 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	if err != nil {
 		return nil, s.failed(ctx, "read the tokens", err)
 	}
-	return store.Unmarshal(data, s.Location(env))
+	r, err := store.Unmarshal(data, s.Location(env))
+	if err == nil {
+		s.saw(env, runID, r)
+	}
+	return r, err
 }
 
 // Save implements store.Store. It returns once Redis has the record. While
@@ -366,6 +400,7 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 		if err := s.client.Set(ctx, key(env), data, 0).Err(); err != nil {
 			return s.failed(ctx, "save the tokens", err)
 		}
+		s.saw(env, s.runID(ctx), r)
 		return nil
 	}
 	saved, err := fencedSave.Run(ctx, s.client, []string{key(env), lockKey(env), markKey(env)}, data, holder, s.lockTTL().Milliseconds(), stamp).Int()
@@ -378,6 +413,10 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	case -1:
 		return fmt.Errorf("%w: %s was changed by another renewer or a log-in; nothing was written", store.ErrChanged, s.Location(env))
 	}
+	// Asked after the save: a restart in between is taken for none, and
+	// the record it lost for one deleted (nothing is put back), never the
+	// other way round.
+	s.saw(env, s.runID(ctx), r)
 	return nil
 }
 
@@ -403,6 +442,175 @@ func (s *Store) stamp(ctx context.Context, env string, read *store.Record) (stri
 	sum := sha1.Sum(data)
 	return hex.EncodeToString(sum[:]), nil
 }
+
+// runID is the run_id of the Redis server (INFO server), which changes
+// at every restart; "" when it cannot be asked (a user without +info).
+func (s *Store) runID(ctx context.Context) string {
+	if s.noInfo.Load() {
+		return ""
+	}
+	return s.runIDOf(s.client.Info(ctx, "server"))
+}
+
+// runIDOf is the run_id INFO server answered with, ""; a user that may
+// not run INFO is not asked again.
+func (s *Store) runIDOf(info *redis.StringCmd) string {
+	if info == nil {
+		return ""
+	}
+	text, err := info.Result()
+	var answer redis.Error
+	if errors.As(err, &answer) && strings.HasPrefix(answer.Error(), "NOPERM") {
+		s.noInfo.Store(true)
+	}
+	if err != nil {
+		return ""
+	}
+	for line := range strings.SplitSeq(text, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// seenRecord is an environment's record as a Store last found or saved
+// it, and the run_id of the server that held it (or deleted, or "").
+type seenRecord struct {
+	runID string
+	rec   *store.Record
+}
+
+// saw notes that the Redis server with runID held env's record r, as
+// just found or saved.
+func (s *Store) saw(env, runID string, r *store.Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = map[string]seenRecord{}
+	}
+	s.seen[env] = seenRecord{runID, r}
+}
+
+// deleted is what seen holds for an environment whose record was found
+// deleted on the server that held it: on purpose (see Restore).
+const deleted = "deleted"
+
+// sawNone notes that the Redis server with runID held no record of env:
+// if that server held it when last found or saved, it was deleted there,
+// on purpose, and a restart after this does not make it lost.
+func (s *Store) sawNone(env, runID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if runID != "" && s.seen[env].runID == runID {
+		s.seen[env] = seenRecord{runID: deleted}
+	}
+}
+
+// restoredKey is the note that env's record was put back after the Redis
+// server with the run_id it holds lost it (see Restore): a record deleted
+// after that, on the same server, was deleted on purpose.
+func restoredKey(env string) string { return "freshtoken:" + env + ":restored" }
+
+// Restore implements store.Restorer. Redis's run_id tells a restart: a
+// server whose run_id is not the one that held env's record when this
+// Store last found or saved it was restarted since, and if it holds no
+// record, lost it (run without persistence, or a failover to an empty
+// replica). The record is then set if still absent, in one step with a
+// check that this Store holds env's renewal lock, and a note of the
+// restart's run_id (freshtoken:<env>:restored) that keeps any other
+// machine from putting it back again after a log-out. A record deleted on
+// the server that held it (a log-out, or FLUSHALL: a deliberate wipe) is
+// never put back, nor one another machine put back and someone deleted
+// since. Another copy of the same log-in that another machine put back
+// first, renewed fewer times, is replaced only if it is still the one
+// read (SaveIf). A user that may not run INFO cannot tell a restart, and
+// never puts anything back.
+func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*store.Record, bool, error) {
+	if err := store.ValidateEnvName(env); err != nil {
+		return nil, false, err
+	}
+	s.mu.Lock()
+	holder, locked := s.holders[env]
+	last := s.seen[env]
+	s.mu.Unlock()
+	seen := last.runID
+	if last.rec != nil && store.RenewedLater(last.rec, r) {
+		// Read or saved since by another Source of the process (the
+		// keeper's, while a proxy's served from an older one): later.
+		r = last.rec
+	}
+	if !locked {
+		return nil, false, fmt.Errorf("could not put the tokens back in %s: this process does not hold the renewal lock %s; nothing was written", s.Location(env), lockKey(env))
+	}
+	now := s.runID(ctx)
+	if why := ""; seen == "" || now == "" || seen == now || seen == deleted {
+		// Nothing to put back; but another Source of the process, or a
+		// log-in, may have stored a record since the caller looked.
+		there, err := s.Load(ctx, env)
+		switch {
+		case err == nil:
+			return there, false, nil
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, false, err
+		case seen == "" || now == "":
+			why = "whether Redis was restarted since they were read cannot be told (INFO is not allowed)"
+		default:
+			why = "Redis was not restarted since they were read: they were deleted (a log-out, or FLUSHALL)"
+		}
+		return nil, false, fmt.Errorf("%w: %s holds none, and %s; nothing was written", store.ErrNotFound, s.Location(env), why)
+	}
+	data, err := store.Marshal(env, r)
+	if err != nil {
+		return nil, false, err
+	}
+	answer, err := restore.Run(ctx, s.client, []string{key(env), lockKey(env), restoredKey(env)}, data, holder, now).Slice()
+	if err != nil {
+		return nil, false, s.failed(ctx, "put the tokens back", err)
+	}
+	switch code, _ := answer[0].(int64); code {
+	case 1:
+		s.saw(env, now, r)
+		return r, true, nil
+	case 0:
+		return nil, false, fmt.Errorf("could not put the tokens back in %s: the renewal lock %s passed to another renewer, or Redis was restarted again; nothing was written", s.Location(env), lockKey(env))
+	case -1:
+		s.saw(env, deleted, nil)
+		return nil, false, fmt.Errorf("%w: %s was put back after Redis restarted, and deleted since (a log-out); nothing was written", store.ErrNotFound, s.Location(env))
+	}
+	text, _ := answer[1].(string)
+	there, err := store.Unmarshal([]byte(text), s.Location(env))
+	if err != nil {
+		return nil, false, err
+	}
+	s.saw(env, now, there)
+	if there.LoggedInAt.IsZero() || !there.LoggedInAt.Equal(r.LoggedInAt) || !store.RenewedLater(r, there) {
+		return there, false, nil // a later copy, or another log-in: it stands
+	}
+	if err := s.SaveIf(ctx, env, r, there); err != nil {
+		if errors.Is(err, store.ErrChanged) {
+			there, err := s.Load(ctx, env)
+			return there, false, err
+		}
+		return nil, false, err
+	}
+	return r, true, nil
+}
+
+// restore sets the record KEYS[1] to ARGV[1] if it is absent, while the
+// lock KEYS[2] holds the caller's value ARGV[2], unless the note KEYS[3]
+// says that the record was put back already on the server whose run_id is
+// ARGV[3] (and deleted since); it sets the note to ARGV[3]. It answers {1}
+// when it set the record, {0} when the lock is not the caller's (a restart
+// since the caller asked for the run_id empties it too), {-1} for the
+// note, and {2, record} when a record is stored.
+var restore = redis.NewScript(`if redis.call("GET", KEYS[2]) ~= ARGV[2] then return {0} end
+local cur = redis.call("GET", KEYS[1])
+if cur then return {2, cur} end
+if redis.call("GET", KEYS[3]) == ARGV[3] then return {-1} end
+redis.call("SET", KEYS[1], ARGV[1], "NX")
+redis.call("SET", KEYS[3], ARGV[3])
+return {1}`)
 
 // fencedSave sets KEYS[1] to ARGV[1]. With a lock value ARGV[2] (the
 // caller holds the lock), only while the lock KEYS[2] holds it, or, the
@@ -445,6 +653,7 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 	if err := s.client.Del(ctx, key(env)).Err(); err != nil {
 		return s.failed(ctx, "delete the tokens", err)
 	}
+	s.saw(env, deleted, nil) // on purpose: never put back (see Restore)
 	return nil
 }
 
@@ -490,6 +699,17 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 		}
 		return failed
 	}
+	// It may renew: whether it may read the run_id, which tells a restart
+	// that lost the tokens from a log-out (see Restore).
+	_, err := await.Result(ctx, func() (string, error) { return s.client.Info(ctx, "server").Result() })
+	var answer redis.Error
+	if errors.As(err, &answer) && strings.HasPrefix(answer.Error(), "NOPERM") {
+		user := s.client.Options().Username
+		if user == "" {
+			user = "default"
+		}
+		return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s lets this user renew but not read Redis's run_id (%s): a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; add +info to the user's permissions (ACL SETUSER %s +info; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
+	}
 	return nil
 }
 
@@ -517,6 +737,31 @@ func (s *Store) CheckEviction(ctx context.Context) error {
 		also = ", and the tokens themselves"
 	}
 	return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s evicts keys when its memory is full (maxmemory-policy %s, with a maxmemory of %s bytes): it may drop the renewal lock and in-flight mark of a machine renewing, so that another renews with the same refresh token%s; set maxmemory-policy noeviction (CONFIG SET maxmemory-policy noeviction, and in redis.conf), or give freshtoken a Redis of its own", s.where, policy, conf["maxmemory"], also)}
+}
+
+// CheckPersistence reports whether Redis keeps what it is told on disk (a
+// save point, or appendonly yes): nil when it does, or cannot be asked (a
+// user without CONFIG, as docs/fleets.md sets up, or a Redis that does not
+// answer, which the other checks tell of); else an error wrapping
+// store.ErrDenied. A Redis that keeps nothing comes back empty from a
+// restart (a dev container, `docker restart` without a volume, a managed
+// Redis's failover to an empty replica): every environment's tokens are
+// lost, but those a running freshtoken still holds and puts back (see
+// Restore), and everyone else must log in again.
+func (s *Store) CheckPersistence(ctx context.Context) error {
+	conf := map[string]string{}
+	for _, name := range []string{"save", "appendonly"} {
+		got, err := await.Result(ctx, func() (map[string]string, error) { return s.client.ConfigGet(ctx, name).Result() })
+		v, ok := got[name]
+		if err != nil || !ok {
+			return nil
+		}
+		conf[name] = v
+	}
+	if strings.TrimSpace(conf["save"]) != "" || conf["appendonly"] != "no" {
+		return nil
+	}
+	return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s keeps nothing on disk (no save points, appendonly no): a restart, or a failover to an empty replica, loses every environment's tokens but those a running freshtoken (a proxy or keeper) still holds and puts back, and the others need a log-in again; set appendonly yes (CONFIG SET appendonly yes, and in redis.conf)", s.where)}
 }
 
 // writeCheck asks whether the user may write KEYS[1] as freshtoken does

@@ -525,6 +525,7 @@ func TestCheckWrite(t *testing.T) {
 		{"nodel", "~freshtoken:*", "+@connection", "+get", "+set", "+eval", "+evalsha", "+pexpire"},
 		{"nomark", "~freshtoken:sandbox", "~freshtoken:empty", "~freshtoken:*:lock", "+@all"},
 		{"nopttl", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire"},
+		{"noinfo", "~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl"},
 	} {
 		if err := rc.Do(ctx, append([]any{"ACL", "SETUSER", user[0], "on", ">pw"}, anys(user[1:])...)...).Err(); err != nil {
 			t.Fatal(err)
@@ -546,6 +547,7 @@ func TestCheckWrite(t *testing.T) {
 		{"nodel", "'del'"},
 		{"nomark", "could not mark the renewal in flight"},
 		{"nopttl", "ACL SETUSER nopttl +pttl"},
+		{"noinfo", "ACL SETUSER noinfo +info"},
 	} {
 		s := open(t, "redis://"+tt.user+":pw@"+srv.Addr+"/0")
 		for _, env := range []string{"sandbox", "empty"} {
@@ -555,7 +557,7 @@ func TestCheckWrite(t *testing.T) {
 				t.Errorf("%s, %s: %v; want nil, as it may write", tt.user, env, err)
 			case tt.says != "" && (!errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), tt.says) || !strings.Contains(err.Error(), "permissions")):
 				t.Errorf("%s, %s: %v; want ErrDenied saying %q and to check the user's permissions", tt.user, env, err, tt.says)
-			case tt.user == "nopttl" && (strings.Contains(err.Error(), "could not mark") || strings.Contains(err.Error(), "password")):
+			case (tt.user == "nopttl" || tt.user == "noinfo") && (strings.Contains(err.Error(), "could not mark") || strings.Contains(err.Error(), "password")):
 				// It marks renewals and may log in: only its wait on a
 				// dead holder's mark is longer (docs/fleets.md).
 				t.Errorf("%s, %s: %v; want it to say that renewals go on, not that they could not be marked or that the password may be wrong", tt.user, env, err)

@@ -1,0 +1,113 @@
+package keeper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/redisstore"
+)
+
+// lockedBuffer is a bytes.Buffer a logger and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestKeeperPutsBackWhatARestartLost: a Redis restarted without
+// persistence comes back empty, and every machine said "not logged in",
+// though the keeper held the grant's latest tokens. The keeper's next look
+// puts them back (one warning, saying nothing was lost), and another
+// machine reads them; a log-out on another machine after that is never
+// undone, by that look or after another restart.
+func TestKeeperPutsBackWhatARestartLost(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	newStore := func() *redisstore.Store {
+		st, err := redisstore.New(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	st, other := newStore(), newStore()
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
+	var log lockedBuffer
+	source := func(st store.Store) *freshtoken.Source {
+		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+			TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
+			freshtoken.Options{Store: st, Clock: clock.Now, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	src := source(st)
+	devserver.LoginSource(t, src, clock.Now())
+	k, n := keepingTold(src, "", clock)
+	tells(t, k, n, "")
+	held, err := other.Load(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Restart(t)
+	if _, err := source(other).Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("another machine after the restart: %v; want a log-in asked for, before the keeper's look", err)
+	}
+	clock.Advance(time.Minute)
+	tells(t, k, n, "")
+	back, err := other.Load(context.Background(), "dev")
+	if err != nil || back.RefreshToken != held.RefreshToken {
+		t.Fatalf("after the keeper's look, another machine reads %v, %v; want the tokens put back", back, err)
+	}
+	if tok, err := source(other).Token(); err != nil || tok.AccessToken != held.AccessToken {
+		t.Fatalf("another machine's token after the put-back: %v, %v", tok, err)
+	}
+	if got := strings.Count(log.String(), "level=WARN"); got != 1 || !strings.Contains(log.String(), "nothing is lost") {
+		t.Fatalf("%d warnings; want one, saying nothing is lost:\n%s", got, log.String())
+	}
+	if st := p.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", st)
+	}
+
+	// A log-out on another machine: never put back.
+	if err := source(other).Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	tells(t, k, n, "")
+	if v := srv.Get(t, "freshtoken:dev"); v != "" {
+		t.Fatalf("the log-out was undone: %s", v)
+	}
+	srv.Restart(t)
+	clock.Advance(time.Minute)
+	tells(t, k, n, "")
+	if v := srv.Get(t, "freshtoken:dev"); v != "" {
+		t.Fatalf("the log-out was undone after another restart: %s", v)
+	}
+}

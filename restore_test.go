@@ -1,0 +1,227 @@
+package freshtoken_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/store/redisstore"
+)
+
+// TestSourcePutsBackWhatARestartLost: a Redis restarted without
+// persistence comes back empty; a long-running process (a proxy) serving
+// from the record it holds in memory said "not logged in (logged out
+// elsewhere)" at its next look at the store, or at its next renewal, and
+// every machine needed a log-in. It now puts the record back, at the look
+// and at the renewal alike, and another machine uses it; the provider sees
+// no refresh token twice. A log-out after that is never undone.
+func TestSourcePutsBackWhatARestartLost(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	newStore := func() *redisstore.Store {
+		st, err := redisstore.New(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	a := r.sourceOn(newStore())
+	r.login(a)
+	held, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newStore()
+
+	// At the look at the store a valid token in memory gets.
+	srv.Restart(t)
+	r.clock.Advance(time.Minute) // past StoreCheckInterval
+	if tok, err := a.Token(); err != nil || tok.AccessToken != held.AccessToken {
+		t.Fatalf("after the restart: %v, %v; want the token held, put back", tok, err)
+	}
+	if got, err := other.Load(context.Background(), "sandbox"); err != nil || got.AccessToken != held.AccessToken {
+		t.Fatalf("another machine reads %v, %v; want the tokens put back", got, err)
+	}
+
+	// At a renewal.
+	srv.Restart(t)
+	r.clock.Advance(2 * time.Hour) // the access token expired
+	renewed, err := a.Token()
+	if err != nil || renewed.AccessToken == held.AccessToken {
+		t.Fatalf("the renewal after the restart: %v, %v; want the tokens put back, and renewed", renewed, err)
+	}
+	if tok, err := r.sourceOn(other).Token(); err != nil || tok.AccessToken != renewed.AccessToken {
+		t.Fatalf("another machine's token: %v, %v; want the renewed one", tok, err)
+	}
+	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", st)
+	}
+
+	// A log-out on another machine.
+	if err := r.sourceOn(other).Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Minute)
+	if _, err := a.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("after a log-out elsewhere: %v; want a log-in asked for", err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("the log-out was undone: %s", v)
+	}
+}
+
+// TestAStaleSourcePutsBackTheProcesssLatest: two Sources of one process on
+// one Redis store (a proxy's, serving from the record it read an hour
+// ago, and the keeper's, which renewed since); Redis restarts empty, and
+// the stale one is first to find out. It put back its own copy, whose
+// refresh token the renewal had spent, and the next renewal anywhere sent
+// it again; the store puts back the latest copy the process found or
+// saved.
+func TestAStaleSourcePutsBackTheProcesssLatest(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	st, err := redisstore.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	stale := r.sourceOn(st)
+	r.login(stale)
+	if _, err := stale.Token(); err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := r.sourceOn(st).Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, err := st.Load(context.Background(), "sandbox")
+	if err != nil || latest.AccessToken != renewed.AccessToken {
+		t.Fatalf("after the renewal: %v, %v", latest, err)
+	}
+
+	srv.Restart(t)
+	r.clock.Advance(time.Minute)
+	if tok, err := stale.Token(); err != nil || tok.AccessToken != renewed.AccessToken {
+		t.Fatalf("the stale Source after the restart: %v, %v; want the renewed token put back", tok, err)
+	}
+	other, err := redisstore.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	if got, err := other.Load(context.Background(), "sandbox"); err != nil || got.RefreshToken != latest.RefreshToken {
+		t.Fatalf("Redis holds %v, %v; want the renewed copy", got, err)
+	}
+	if _, err := r.sourceOn(other).Renew(context.Background()); err != nil {
+		t.Fatalf("a renewal on another machine: %v", err)
+	}
+	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", st)
+	}
+}
+
+// TestTwoSourcesOfAProcessFindTheRestart: two Sources of one process on
+// one Redis store both find it restarted empty (the keeper's look and a
+// request, say, each having read before the other put the tokens back).
+// The second was told "deleted" (Redis's run_id the one the first had just
+// noted) and said the environment was logged out; it now uses the tokens
+// the first put back, and the process warns once.
+func TestTwoSourcesOfAProcessFindTheRestart(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	st, err := redisstore.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	var log lockedLog
+	source := func() *freshtoken.Source {
+		src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	a, b := source(), source()
+	r.login(a)
+	held, err := b.Record(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	for i, src := range []*freshtoken.Source{a, b} {
+		back, err := src.Restore(context.Background(), held)
+		if err != nil || back.RefreshToken != held.RefreshToken {
+			t.Fatalf("Source %d's Restore: %v, %v; want the tokens", i, back, err)
+		}
+	}
+	if n := strings.Count(log.String(), "level=WARN"); n != 1 || !strings.Contains(log.String(), "nothing is lost") {
+		t.Fatalf("%d warnings; want one, saying nothing is lost:\n%s", n, log.String())
+	}
+}
+
+// lockedLog is a bytes.Buffer that a logger and the test share.
+type lockedLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestAPutBackThatFailsKeepsTheToken: Redis restarts empty, and the
+// put-back fails (here its user, set up anew, may read but not take the
+// renewal lock). The process said "not logged in (logged out elsewhere)"
+// and dropped the token it held, which was lost, not ended; it now serves
+// it, and puts it back at a later check once it can.
+func TestAPutBackThatFailsKeepsTheToken(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	srv.SetFleetUser(t, "freshtoken", "pw")
+	st, err := redisstore.New("redis://freshtoken:pw@" + srv.Addr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	a := r.sourceOn(st)
+	r.login(a)
+	held, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	srv.SetUser(t, "freshtoken", "on", ">pw", "~freshtoken:*", "+@connection", "+get", "+info")
+	r.clock.Advance(time.Minute)
+	if tok, err := a.Token(); err != nil || tok.AccessToken != held.AccessToken {
+		t.Fatalf("with the put-back refused: %v, %v; want the token held", tok, err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("put back by a user that may not write: %s", v)
+	}
+	srv.SetFleetUser(t, "freshtoken", "pw")
+	r.clock.Advance(time.Minute)
+	if tok, err := a.Token(); err != nil || tok.AccessToken != held.AccessToken {
+		t.Fatalf("once the user may write: %v, %v; want the token held", tok, err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, held.AccessToken) {
+		t.Fatalf("not put back once the user may write: %q", v)
+	}
+}

@@ -1,0 +1,266 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/redisstore"
+)
+
+// restoreUnder is s's Restore of r under s's renewal lock.
+func restoreUnder(t *testing.T, s *redisstore.Store, r *store.Record) (*store.Record, error) {
+	t.Helper()
+	unlock := lock(t, s)
+	defer unlock()
+	back, _, err := s.Restore(context.Background(), "sandbox", r)
+	return back, err
+}
+
+// copyOf is storetest.Sample renewed n times in all, its refresh token
+// saying so.
+func copyOf(n int) *store.Record {
+	r := storetest.Sample()
+	r.Problem = nil
+	r.Renewals = n
+	r.RefreshToken = "refresh-after-" + string(rune('0'+n))
+	return r
+}
+
+// TestRestoreAfterRestart: a Redis restarted without persistence comes
+// back empty, and a Store that read the record before the restart puts it
+// back, set only if absent, with a note of the restart, so that another
+// machine finds it and needs no log-in. It was lost: everyone had to log
+// in again.
+func TestRestoreAfterRestart(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	a, other := open(t, srv.URL), open(t, srv.URL)
+	t.Cleanup(func() { a.Close(); other.Close() })
+	held := copyOf(3)
+	if err := a.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.RunID(t)
+	srv.Restart(t)
+	if srv.RunID(t) == before {
+		t.Fatal("the restart kept the run_id")
+	}
+	if _, err := other.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after the restart, Load: %v; want ErrNotFound", err)
+	}
+	if _, _, err := a.Restore(ctx, "sandbox", held); err == nil || !strings.Contains(err.Error(), "does not hold the renewal lock") {
+		t.Fatalf("Restore without the lock: %v; want it refused", err)
+	}
+	back, err := restoreUnder(t, a, held)
+	if err != nil || back != held {
+		t.Fatalf("Restore after a restart: %v, %v; want the record put back", back, err)
+	}
+	got, err := other.Load(ctx, "sandbox")
+	if err != nil || store.Stamp(got) != store.Stamp(held) {
+		t.Fatalf("another machine reads %v, %v; want the record put back", got, err)
+	}
+	if note := srv.Get(t, "freshtoken:sandbox:restored"); note != srv.RunID(t) {
+		t.Fatalf("the note of the restart is %q; want the run_id %q", note, srv.RunID(t))
+	}
+}
+
+// TestRestoreNeverUndoesALogout: a record deleted on the server that held
+// it (a log-out on another machine, FLUSHALL) is deleted on purpose and
+// never put back, nor one put back after a restart and deleted since,
+// whoever holds an older copy.
+func TestRestoreNeverUndoesALogout(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	rc := raw(t, srv)
+	a, b, logout := open(t, srv.URL), open(t, srv.URL), open(t, srv.URL)
+	t.Cleanup(func() { a.Close(); b.Close(); logout.Close() })
+	held := copyOf(1)
+
+	// A log-out on another machine, same server.
+	if err := a.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	if err := logout.Delete(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := restoreUnder(t, a, held); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "not restarted") {
+		t.Fatalf("Restore after a log-out: %v, %v; want ErrNotFound, nothing written", back, err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("the log-out was undone: %s", v)
+	}
+
+	// FLUSHALL, the server not restarted: a deliberate wipe.
+	if err := a.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	rc.FlushAll(ctx)
+	if _, err := restoreUnder(t, a, held); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Restore after FLUSHALL: %v; want ErrNotFound", err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("FLUSHALL was undone: %s", v)
+	}
+
+	// Both a and b read it; Redis restarts; a puts it back, and a log-out
+	// follows on the new server: b, which did not see either, puts back
+	// nothing.
+	if err := a.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Load(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	if _, err := restoreUnder(t, a, held); err != nil {
+		t.Fatalf("Restore after the restart: %v", err)
+	}
+	if err := logout.Delete(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := restoreUnder(t, b, held); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Restore after a restart, a put-back and a log-out: %v, %v; want ErrNotFound", back, err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("the log-out after the put-back was undone: %s", v)
+	}
+
+	// A store that saw the log-out itself, and a restart after it.
+	if err := a.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	if err := logout.Delete(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	if _, err := restoreUnder(t, a, held); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Restore after a log-out seen, then a restart: %v; want ErrNotFound", err)
+	}
+}
+
+// TestRestoreKeepsTheLaterCopy: two machines that hold different copies of
+// one log-in put them back after a restart; whichever comes first, the
+// copy renewed more times is the one stored at the end. Another log-in
+// made since stands.
+func TestRestoreKeepsTheLaterCopy(t *testing.T) {
+	for _, olderFirst := range []bool{true, false} {
+		srv := redistest.StartWithoutPersistence(t)
+		ctx := context.Background()
+		older, newer := open(t, srv.URL), open(t, srv.URL)
+		t.Cleanup(func() { older.Close(); newer.Close() })
+		o, n := copyOf(4), copyOf(5)
+		if err := older.Save(ctx, "sandbox", o); err != nil {
+			t.Fatal(err)
+		}
+		if err := newer.Save(ctx, "sandbox", n); err != nil {
+			t.Fatal(err)
+		}
+		srv.Restart(t)
+		first, second, fr, sr := older, newer, o, n
+		if !olderFirst {
+			first, second, fr, sr = newer, older, n, o
+		}
+		if back, err := restoreUnder(t, first, fr); err != nil || back != fr {
+			t.Fatalf("the first Restore: %v, %v", back, err)
+		}
+		back, err := restoreUnder(t, second, sr)
+		if err != nil || back.Renewals != 5 {
+			t.Fatalf("the second Restore: %v, %v; want the copy renewed 5 times", back, err)
+		}
+		got, err := older.Load(ctx, "sandbox")
+		if err != nil || store.Stamp(got) != store.Stamp(n) {
+			t.Fatalf("older first %v: the store holds %v, %v; want the copy renewed 5 times", olderFirst, got, err)
+		}
+	}
+
+	// A log-in since the restart, renewed fewer times, is not replaced.
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	a := open(t, srv.URL)
+	t.Cleanup(func() { a.Close() })
+	if err := a.Save(ctx, "sandbox", copyOf(5)); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	login := copyOf(0)
+	login.LoggedInAt = login.LoggedInAt.Add(1e9)
+	if err := open(t, srv.URL).Save(ctx, "sandbox", login); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := restoreUnder(t, a, copyOf(5)); err != nil || back.Renewals != 0 {
+		t.Fatalf("Restore over a new log-in: %v, %v; want the log-in", back, err)
+	}
+	if got, _ := a.Load(ctx, "sandbox"); got == nil || got.Renewals != 0 {
+		t.Fatalf("the new log-in was replaced: %v", got)
+	}
+}
+
+// TestCheckPersistence: a Redis that keeps nothing on disk is said to,
+// with what to set; one with an append-only file or a save point is not.
+func TestCheckPersistence(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.StartWithoutPersistence(t)
+	s := open(t, srv.URL)
+	t.Cleanup(func() { s.Close() })
+	err := s.CheckPersistence(ctx)
+	if !errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), "appendonly yes") || !strings.Contains(err.Error(), "puts back") {
+		t.Fatalf("CheckPersistence without persistence: %v; want ErrDenied saying what is lost and what to set", err)
+	}
+	srv.Command(t, "CONFIG", "SET", "appendonly", "yes")
+	if err := s.CheckPersistence(ctx); err != nil {
+		t.Fatalf("CheckPersistence with appendonly yes: %v", err)
+	}
+	if err := open(t, redistest.Start(t).URL).CheckPersistence(ctx); err != nil {
+		t.Fatalf("CheckPersistence with a save point: %v", err)
+	}
+	// A user not allowed CONFIG is not told.
+	srv.Command(t, "CONFIG", "SET", "appendonly", "no")
+	srv.SetFleetUser(t, "freshtoken", "pw")
+	if err := open(t, "redis://freshtoken:pw@"+srv.Addr+"/0").CheckPersistence(ctx); err != nil {
+		t.Fatalf("CheckPersistence as a user without CONFIG: %v; want nil", err)
+	}
+}
+
+// TestRestoreWithoutInfo: a user that may not run INFO (set up before
+// docs/fleets.md added +info) reads and saves as before, and, unable to
+// tell a restart from a log-out, never puts anything back.
+func TestRestoreWithoutInfo(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	var rules []string
+	for _, r := range redistest.FleetRules {
+		if r != "+info" {
+			rules = append(rules, r)
+		}
+	}
+	setUser := func() { srv.SetUser(t, "old", append([]string{"on", ">pw"}, rules...)...) }
+	setUser()
+	s := open(t, "redis://old:pw@"+srv.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+		t.Fatalf("Load without INFO: %v, %v", got, err)
+	}
+	srv.Restart(t)
+	setUser()
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after the restart: %v", err)
+	}
+	if _, err := restoreUnder(t, s, held); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "INFO") {
+		t.Fatalf("Restore without INFO: %v; want ErrNotFound, saying INFO is not allowed", err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("put back without INFO: %s", v)
+	}
+}
