@@ -7,7 +7,11 @@
 // holding a random value that only its holder's unlock deletes; the holder
 // extends it while it lives, and it expires within LockTTL of its holder's
 // death. Redis keeps what it is told as durably as it is configured to: run
-// it with appendonly yes.
+// it with appendonly yes. One that keeps nothing on disk comes back from a
+// restart empty, with another run_id (INFO server): a Store that found or
+// saved a record on the server before puts it back (Restore), and notes
+// that it did in freshtoken:<env>:restored; a record deleted on the server
+// that held it is never put back.
 //
 // Just before each token request that spends a refresh token (HoldsLock),
 // the holder also sets freshtoken:<env>:renewing, the in-flight mark,
