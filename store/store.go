@@ -305,6 +305,12 @@ func RenewedLater(a, b *Record) bool {
 	return a.IssuedAt.After(b.IssuedAt)
 }
 
+// ErrRestartLoses is a store whose restart would lose the tokens, with no
+// running freshtoken able to put them back (a Redis that keeps nothing on
+// disk, or whose run_id the user may not read): renewals go on, and
+// nothing is spent twice; after such a restart, a log-in is needed.
+var ErrRestartLoses = errors.New("a restart of the store would lose the tokens")
+
 // ErrChanged comes from a Swapper's SaveIf that found the stored record
 // changed since it was read: nothing was written.
 var ErrChanged = errors.New("the stored tokens changed since they were read")

@@ -62,7 +62,7 @@ type Keeper struct {
 	// CheckStore, if set, reports whether env's store is fit for its
 	// renewals, writing nothing: an error wrapping store.ErrDenied (a
 	// Redis user that may read freshtoken's keys, not write them; a Redis
-	// that evicts keys when full) is warned of, and told (StoreUnfit), at
+	// that evicts keys when full) or store.ErrRestartLoses is warned of, and told (StoreUnfit), at
 	// the first look that reads the store, not found out at a renewal
 	// perhaps hours later. It is asked again every storeRecheck, and at
 	// once of another store: permissions taken away (an ACL changed under
@@ -98,7 +98,8 @@ type Keeper struct {
 }
 
 // storeCheck is CheckStore's answer of an environment's store (its
-// Location), when: nil, or an error wrapping store.ErrDenied.
+// Location), when: nil, or an error wrapping store.ErrDenied or
+// store.ErrRestartLoses.
 type storeCheck struct {
 	where string
 	at    time.Time
@@ -386,7 +387,7 @@ func (k *Keeper) checkStore(ctx context.Context, env string, src *freshtoken.Sou
 		return
 	}
 	err := k.CheckStore(ctx, env)
-	if err != nil && !errors.Is(err, store.ErrDenied) {
+	if err != nil && !errors.Is(err, store.ErrDenied) && !errors.Is(err, store.ErrRestartLoses) {
 		return
 	}
 	k.mu.Lock()

@@ -667,7 +667,9 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 // which it may not (a user that may only read, `+@read`; keys it may not
 // write, `%R~`), or the error of a Redis that could not be asked. A user
 // allowed to read alone finds out otherwise at the next renewal, hours
-// later perhaps, in a proxy.
+// later perhaps, in a proxy. A user that may renew but not read Redis's
+// run_id (INFO) gives an error wrapping store.ErrRestartLoses: nothing can be
+// put back after a restart (see Restore).
 //
 // Each check runs a command of freshtoken's in the script freshtoken runs
 // its writes in, that Redis refuses before doing anything: a SET both
@@ -712,7 +714,7 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 		if user == "" {
 			user = "default"
 		}
-		return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s lets this user renew but not read Redis's run_id (%s): a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; add +info to the user's permissions (ACL SETUSER %s +info; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
+		return &storeError{store.ErrRestartLoses, fmt.Sprintf("Redis at %s lets this user renew but not read Redis's run_id (%s): a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; add +info to the user's permissions (ACL SETUSER %s +info; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
 	}
 	return nil
 }
@@ -747,7 +749,7 @@ func (s *Store) CheckEviction(ctx context.Context) error {
 // save point, or appendonly yes): nil when it does, or cannot be asked (a
 // user without CONFIG, as docs/fleets.md sets up, or a Redis that does not
 // answer, which the other checks tell of); else an error wrapping
-// store.ErrDenied. A Redis that keeps nothing comes back empty from a
+// store.ErrRestartLoses. A Redis that keeps nothing comes back empty from a
 // restart (a dev container, `docker restart` without a volume, a managed
 // Redis's failover to an empty replica): every environment's tokens are
 // lost, but those a running freshtoken still holds and puts back (see
@@ -765,7 +767,7 @@ func (s *Store) CheckPersistence(ctx context.Context) error {
 	if strings.TrimSpace(conf["save"]) != "" || conf["appendonly"] != "no" {
 		return nil
 	}
-	return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s keeps nothing on disk (no save points, appendonly no): a restart, or a failover to an empty replica, loses every environment's tokens but those a running freshtoken (a proxy or keeper) still holds and puts back, and the others need a log-in again; set appendonly yes (CONFIG SET appendonly yes, and in redis.conf)", s.where)}
+	return &storeError{store.ErrRestartLoses, fmt.Sprintf("Redis at %s keeps nothing on disk (no save points, appendonly no): a restart, or a failover to an empty replica, loses every environment's tokens but those a running freshtoken (a proxy or keeper) still holds and puts back, and the others need a log-in again; set appendonly yes (CONFIG SET appendonly yes, and in redis.conf)", s.where)}
 }
 
 // writeCheck asks whether the user may write KEYS[1] as freshtoken does

@@ -555,7 +555,9 @@ func TestCheckWrite(t *testing.T) {
 			switch {
 			case tt.says == "" && err != nil:
 				t.Errorf("%s, %s: %v; want nil, as it may write", tt.user, env, err)
-			case tt.says != "" && (!errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), tt.says) || !strings.Contains(err.Error(), "permissions")):
+			case tt.user == "noinfo" && (!errors.Is(err, store.ErrRestartLoses) || errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), tt.says)):
+				t.Errorf("%s, %s: %v; want ErrRestartLoses (renewals go on) saying %q", tt.user, env, err, tt.says)
+			case tt.user != "noinfo" && tt.says != "" && (!errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), tt.says) || !strings.Contains(err.Error(), "permissions")):
 				t.Errorf("%s, %s: %v; want ErrDenied saying %q and to check the user's permissions", tt.user, env, err, tt.says)
 			case (tt.user == "nopttl" || tt.user == "noinfo") && (strings.Contains(err.Error(), "could not mark") || strings.Contains(err.Error(), "password")):
 				// It marks renewals and may log in: only its wait on a

@@ -211,8 +211,8 @@ func TestCheckPersistence(t *testing.T) {
 	s := open(t, srv.URL)
 	t.Cleanup(func() { s.Close() })
 	err := s.CheckPersistence(ctx)
-	if !errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), "appendonly yes") || !strings.Contains(err.Error(), "puts back") {
-		t.Fatalf("CheckPersistence without persistence: %v; want ErrDenied saying what is lost and what to set", err)
+	if !errors.Is(err, store.ErrRestartLoses) || errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), "appendonly yes") || !strings.Contains(err.Error(), "puts back") {
+		t.Fatalf("CheckPersistence without persistence: %v; want ErrRestartLoses saying what is lost and what to set", err)
 	}
 	srv.Command(t, "CONFIG", "SET", "appendonly", "yes")
 	if err := s.CheckPersistence(ctx); err != nil {
