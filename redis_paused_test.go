@@ -46,13 +46,9 @@ func redisPausedWhileTheProviderAnswers(t *testing.T, waitThrough bool) {
 	const lockTTL = 600 * time.Millisecond
 	srv := redistest.Start(t)
 	newStore := func() *redisstore.Store {
-		st, err := redisstore.New(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := openRedis(t, srv.URL)
 		st.LockTTL = lockTTL
 		st.InFlightTTL = 30 * time.Second // past the pause; never waited for
-		t.Cleanup(func() { st.Close() })
 		return st
 	}
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour}) // a reused refresh token ends the grant

@@ -1,18 +1,17 @@
 package freshtoken_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -25,14 +24,7 @@ import (
 // no refresh token twice. A log-out after that is never undone.
 func TestSourcePutsBackWhatARestartLost(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
-	newStore := func() *redisstore.Store {
-		st, err := redisstore.New(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
+	newStore := func() *redisstore.Store { return openRedis(t, srv.URL) }
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	a := r.sourceOn(newStore())
 	r.login(a)
@@ -88,11 +80,7 @@ func TestSourcePutsBackWhatARestartLost(t *testing.T) {
 // saved.
 func TestAStaleSourcePutsBackTheProcesssLatest(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
-	st, err := redisstore.New(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openRedis(t, srv.URL)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	stale := r.sourceOn(st)
 	r.login(stale)
@@ -113,11 +101,7 @@ func TestAStaleSourcePutsBackTheProcesssLatest(t *testing.T) {
 	if tok, err := stale.Token(); err != nil || tok.AccessToken != renewed.AccessToken {
 		t.Fatalf("the stale Source after the restart: %v, %v; want the renewed token put back", tok, err)
 	}
-	other, err := redisstore.New(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
+	other := openRedis(t, srv.URL)
 	if got, err := other.Load(context.Background(), "sandbox"); err != nil || got.RefreshToken != latest.RefreshToken {
 		t.Fatalf("Redis holds %v, %v; want the renewed copy", got, err)
 	}
@@ -137,15 +121,11 @@ func TestAStaleSourcePutsBackTheProcesssLatest(t *testing.T) {
 // the first put back, and the process warns once.
 func TestTwoSourcesOfAProcessFindTheRestart(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
-	st, err := redisstore.New(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openRedis(t, srv.URL)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	var log lockedLog
+	log := testenv.NewOutput()
 	source := func() *freshtoken.Source {
-		src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(log, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,24 +149,6 @@ func TestTwoSourcesOfAProcessFindTheRestart(t *testing.T) {
 	}
 }
 
-// lockedLog is a bytes.Buffer that a logger and the test share.
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestAPutBackThatFailsKeepsTheToken: Redis restarts empty, and the
 // put-back fails (here its user, set up anew, may read but not take the
 // renewal lock). The process said "not logged in (logged out elsewhere)"
@@ -195,11 +157,7 @@ func (l *lockedLog) String() string {
 func TestAPutBackThatFailsKeepsTheToken(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	srv.SetFleetUser(t, "freshtoken", "pw")
-	st, err := redisstore.New("redis://freshtoken:pw@" + srv.Addr + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openRedis(t, "redis://freshtoken:pw@"+srv.Addr+"/0")
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	a := r.sourceOn(st)
 	r.login(a)

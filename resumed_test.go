@@ -24,20 +24,7 @@ import (
 // ended grant, and the answer's refresh token is kept beside the note
 // without its access token. The Redis store's SaveIf: e2e.
 func TestAnswerNotSavedOverAGrantEndedNote(t *testing.T) {
-	var (
-		r     *rig
-		noted atomic.Bool
-	)
-	r = newRig(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
-		if grant != "refresh_token" || !noted.CompareAndSwap(false, true) {
-			return
-		}
-		rec := r.record()
-		rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token elsewhere", At: r.clock.Now()}
-		if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
-			t.Error(err)
-		}
-	}})
+	r := grantEndedAtRenewal(t, nil)
 	src := r.sourceOn(r.store)
 	r.login(src)
 	before := r.record()
@@ -75,22 +62,8 @@ func TestAnswerNotSavedOverAGrantEndedNote(t *testing.T) {
 // either. The renewal's error said its tokens were kept for `token
 // --force` to try all the same: they are gone, and only a log-in helps.
 func TestAnswerNotKeptBesideTheNoteIsNotSaidKept(t *testing.T) {
-	var (
-		r     *rig
-		own   *ownStore
-		noted atomic.Bool
-	)
-	r = newRig(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
-		if grant != "refresh_token" || !noted.CompareAndSwap(false, true) {
-			return
-		}
-		rec := r.record()
-		rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token elsewhere", At: r.clock.Now()}
-		if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
-			t.Error(err)
-		}
-		own.broken.Store(true)
-	}})
+	var own *ownStore
+	r := grantEndedAtRenewal(t, func() { own.broken.Store(true) })
 	own = &ownStore{Store: r.store}
 	src := r.sourceOn(own)
 	r.login(src)
@@ -104,4 +77,29 @@ func TestAnswerNotKeptBesideTheNoteIsNotSaidKept(t *testing.T) {
 	if rec := r.record(); rec.Problem == nil || rec.Problem.Kind != store.ProblemGrantEnded {
 		t.Fatalf("the note that the grant ended was lost: %v", rec)
 	}
+}
+
+// grantEndedAtRenewal is a rig whose store, as the first renewal's request
+// reaches the provider, comes to note that the provider ended the grant
+// (another renewer's note, for the same refresh token, written while this
+// one waits for its answer); then, if set, runs after the note.
+func grantEndedAtRenewal(t *testing.T, then func()) *rig {
+	var (
+		r     *rig
+		noted atomic.Bool
+	)
+	r = newRig(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
+		if grant != "refresh_token" || !noted.CompareAndSwap(false, true) {
+			return
+		}
+		rec := r.record()
+		rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token elsewhere", At: r.clock.Now()}
+		if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
+			t.Error(err)
+		}
+		if then != nil {
+			then()
+		}
+	}})
+	return r
 }

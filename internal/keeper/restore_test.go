@@ -1,12 +1,10 @@
 package keeper
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,28 +13,11 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
-
-// lockedBuffer is a bytes.Buffer a logger and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestKeeperPutsBackWhatARestartLost: a Redis restarted without
 // persistence comes back empty, and every machine said "not logged in",
@@ -56,11 +37,11 @@ func TestKeeperPutsBackWhatARestartLost(t *testing.T) {
 	}
 	st, other := newStore(), newStore()
 	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
-	var log lockedBuffer
+	log := testenv.NewOutput()
 	source := func(st store.Store) *freshtoken.Source {
 		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
 			TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
-			freshtoken.Options{Store: st, Clock: clock.Now, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			freshtoken.Options{Store: st, Clock: clock.Now, Logger: slog.New(slog.NewTextHandler(log, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
