@@ -67,10 +67,7 @@ func TestServiceProxyWaitsForAConfigurationItCanUse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tokenFile := filepath.Join(t.TempDir(), "token")
-			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, fmt.Sprintf("token_file = %q\n", tokenFile))
-			w.login()
-			os.Remove(tokenFile) // the keeper's to write
+			w, tokenFile := keptWorld(t)
 			args := serviceArgs(t, w)
 			good := w.readConfig()
 			tc.breaks(w, good)
@@ -119,10 +116,7 @@ func TestServiceProxyWaitsForAConfigurationItCanUse(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "company") {
 				t.Fatalf("a request once the file is fixed: HTTP %d\n%s", resp.StatusCode, body)
 			}
-			testenv.WaitFor(t, "the keeper to write the token file", func() bool {
-				data, err := os.ReadFile(tokenFile)
-				return err == nil && len(data) > 0
-			})
+			waitWritten(t, tokenFile, "the keeper to write the token file")
 			run.cmd.Process.Signal(syscall.SIGTERM)
 			stderr := run.waitExit(t, 143)
 			if n := strings.Count(stderr, waiting); n != 1 {
@@ -166,10 +160,7 @@ func mustRequest(t *testing.T, url string) *http.Request {
 // without the flag it exits 2 at once.
 func TestKeeperAloneWaitsForAConfigurationItCanUse(t *testing.T) {
 	t.Parallel()
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, fmt.Sprintf("token_file = %q\n", tokenFile))
-	w.login()
-	os.Remove(tokenFile) // the keeper's to write
+	w, tokenFile := keptWorld(t)
 	good := w.readConfig()
 	w.writeConfig(good + "\n[env.broken\n")
 	if r := w.run("proxy", "--no-listen"); r.code != 2 || !strings.Contains(r.stderr, "config.toml:") {
@@ -180,10 +171,7 @@ func TestKeeperAloneWaitsForAConfigurationItCanUse(t *testing.T) {
 	run.waitSaid(t, waiting)
 	w.writeConfig(good)
 	run.waitSaid(t, "freshtoken keeping environment dev alive")
-	testenv.WaitFor(t, "the keeper to write the token file", func() bool {
-		data, err := os.ReadFile(tokenFile)
-		return err == nil && len(data) > 0
-	})
+	waitWritten(t, tokenFile, "the keeper to write the token file")
 	run.cmd.Process.Signal(syscall.SIGTERM)
 	if stderr := run.waitExit(t, 143); strings.Count(stderr, waiting) != 1 {
 		t.Errorf("the reason was not logged once:\n%s", stderr)
@@ -199,10 +187,7 @@ func TestKeeperAloneWaitsForAConfigurationItCanUse(t *testing.T) {
 // the unit's flag, it still exits 2 at once, saying why.
 func TestServiceProxyKeepsGrantsAliveWhileItsPortIsBusy(t *testing.T) {
 	t.Parallel()
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, fmt.Sprintf("token_file = %q\n", tokenFile))
-	w.login()
-	os.Remove(tokenFile) // the keeper's to write
+	w, tokenFile := keptWorld(t)
 	args := serviceArgs(t, w)
 	held, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -218,10 +203,7 @@ func TestServiceProxyKeepsGrantsAliveWhileItsPortIsBusy(t *testing.T) {
 	run := w.watch(append(args, "--listen", addr)...)
 	const busy = "address already in use"
 	run.waitSaid(t, busy)
-	testenv.WaitFor(t, "the keeper to write the token file while the address is held", func() bool {
-		data, err := os.ReadFile(tokenFile)
-		return err == nil && len(data) > 0
-	})
+	waitWritten(t, tokenFile, "the keeper to write the token file while the address is held")
 	held.Close()
 	run.waitSaid(t, "freshtoken proxy running at")
 	resp, body := testenv.Do(t, http.DefaultClient, mustRequest(t, "http://"+addr+"/dev/v2/company"))
@@ -233,4 +215,23 @@ func TestServiceProxyKeepsGrantsAliveWhileItsPortIsBusy(t *testing.T) {
 	if n := strings.Count(stderr, busy); n != 1 {
 		t.Errorf("the busy address was logged %d times; want once:\n%s", n, stderr)
 	}
+}
+
+// keptWorld is a world logged in whose token_file the keeper is to write:
+// none is there yet.
+func keptWorld(t *testing.T) (w *world, tokenFile string) {
+	tokenFile = filepath.Join(t.TempDir(), "token")
+	w = newWorld(t, devprovider.Options{AccessTTL: time.Hour}, fmt.Sprintf("token_file = %q\n", tokenFile))
+	w.login()
+	os.Remove(tokenFile)
+	return w, tokenFile
+}
+
+// waitWritten waits until the token file holds something, for what.
+func waitWritten(t *testing.T, tokenFile, what string) {
+	t.Helper()
+	testenv.WaitFor(t, what, func() bool {
+		data, err := os.ReadFile(tokenFile)
+		return err == nil && len(data) > 0
+	})
 }
