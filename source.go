@@ -461,6 +461,7 @@ func New(s Settings, o Options) (*Source, error) {
 		return func() {} // nothing to tell, as from a program that only logs
 	}
 	redact.Register(s.ClientSecret)
+	redact.RegisterURLs(s.APIURL, s.AuthURL, s.TokenURL, s.RevocationURL, s.DeviceAuthURL, s.Issuer)
 	return src, nil
 }
 

@@ -5,7 +5,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
 )
 
 // TestTokenJSONWithoutALifetime: `token --json` of a token the provider
@@ -61,5 +64,35 @@ func TestTokenJSONWithoutALifetime(t *testing.T) {
 	var doc map[string]any
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || doc["expires_at"] == nil || doc["expires_in"] == nil {
 		t.Fatalf("token --json of a token with a lifetime: %s (%v); want expires_at and expires_in", stdout, err)
+	}
+}
+
+// TestAnAPIKeyInTheTokenURLIsNeverShown: a token endpoint behind an API
+// gateway that takes its key in the query (token_url ending in
+// ?subscription-key=…) named that URL whole in the error of a renewal that
+// kept failing, and in the debug lines of the token request: the key is
+// registered as a secret as the settings are made, and masked in both.
+func TestAnAPIKeyInTheTokenURLIsNeverShown(t *testing.T) {
+	const key = "APIMKEY-0123456789abcdef"
+	var failing atomic.Bool
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if failing.Load() && r.URL.Path == "/v2/token_endpoint" {
+				http.Error(w, "the gateway's backend is down", http.StatusServiceUnavailable)
+				return
+			}
+			provider.ServeHTTP(w, r)
+		})
+	})
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", TokenURL: e.api + "v2/token_endpoint?subscription-key=" + key})
+	e.loginOutside(t)
+	failing.Store(true)
+	ios, _, stderr := testStreams(false, false)
+	code := e.run(ios, "--debug", "token", "--force")
+	if code != 5 || !strings.Contains(stderr.String(), "token_endpoint?subscription-key=") {
+		t.Fatalf("token --force at a failing token endpoint: exit %d; want 5, naming the endpoint:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr.String(), key[4:]) {
+		t.Errorf("the key in token_url's query was shown:\n%s", stderr)
 	}
 }

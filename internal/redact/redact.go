@@ -359,6 +359,27 @@ func MaskQuery(rawQuery string) string {
 	return strings.Join(params, "&")
 }
 
+// RegisterURLs registers the secrets the URLs of a configuration carry
+// (Register): the values of their query named as secrets (MaskQuery's:
+// api_key=…, subscription-key=…) and a password in them, so that no error
+// or log line that names one of those URLs, in any encoding, shows them.
+func RegisterURLs(raws ...string) {
+	for _, raw := range raws {
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		if pw, ok := u.User.Password(); ok {
+			Register(pw)
+		}
+		for name, values := range u.Query() {
+			if IsSecretKey(name) || NamesASecret(name) {
+				Register(values...)
+			}
+		}
+	}
+}
+
 // URL is raw, a URL of a configuration, as printed: with the values of its
 // query named as secrets masked (MaskQuery: an API URL may carry an API
 // key), and its user too (a password never shows), though the URLs used
