@@ -3,6 +3,7 @@ package freshtoken_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -151,5 +152,25 @@ func TestPrintingMasksSecretsInURLQueries(t *testing.T) {
 	}
 	if l := logs.String(); strings.Contains(l, secret[8:]) || !strings.Contains(l, "page=2") {
 		t.Errorf("the API requests' debug lines show the API key, or not the rest of the query:\n%s", l)
+	}
+}
+
+// TestErrorsMaskAKeyInAnEndpointURL: a library error naming an endpoint
+// whose URL carries a key in its query (a token endpoint behind an API
+// gateway, ?subscription-key=…) showed the key to a program that printed
+// err.Error(); New registers it as a secret, and the message masks it.
+func TestErrorsMaskAKeyInAnEndpointURL(t *testing.T) {
+	const key = "gw-key-0123456789abcdef"
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.Grant = freshtoken.GrantClientCredentials
+	r.settings.TokenURL = "http://127.0.0.1:1/token?subscription-key=" + key
+	src := r.sourceOn(r.store)
+	_, err := src.Token()
+	var fe *freshtoken.Error
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "subscription-key=") {
+		t.Fatalf("Token at a token endpoint that cannot be reached: %v; want an Error naming it", err)
+	}
+	if strings.Contains(err.Error(), key[3:]) {
+		t.Errorf("the error shows the key in the token endpoint's query: %v", err)
 	}
 }
