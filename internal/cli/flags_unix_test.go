@@ -11,7 +11,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -507,5 +509,53 @@ func TestLogFileOnStandardErrorOfAnotherUser(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(theirs); !strings.Contains(string(b), "level=DEBUG") || !strings.Contains(string(b), "not logged in") {
 		t.Errorf("stderr: %s", b)
+	}
+}
+
+// TestLogFileLinkInAFolderOfASharedPrimaryGroup: a folder group-writable by
+// the user's primary group is the user's alone only when that group is the
+// user's own, named as the user is; one shared by users (openSUSE's users,
+// Debian's nogroup, nobody's) lets its other members swap a link there for
+// theirs. A link of one's own in such a folder was followed as in a private
+// one; it is refused, as in any folder others may write. Run as nobody.
+func TestLogFileLinkInAFolderOfASharedPrimaryGroup(t *testing.T) {
+	testenv.NeedRoot(t, "running freshtoken as nobody")
+	const nobody, nogroup = 65534, 65534
+	if g, err := user.LookupGroupId(strconv.Itoa(nogroup)); err != nil || g.Name == "nobody" {
+		t.Skipf("gid %d is %v (%v), not a group named otherwise than the user nobody", nogroup, g, err)
+	}
+	top, err := os.MkdirTemp("", "shared-group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(top) })
+	logs, state, conf := filepath.Join(top, "logs"), filepath.Join(top, "state"), filepath.Join(top, "config.toml")
+	err = errors.Join(os.Chmod(top, 0o755), os.Mkdir(logs, 0o775), os.Chmod(logs, 0o775), os.Mkdir(state, 0o700),
+		os.WriteFile(conf, []byte("[env.dev]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\n"), 0o600),
+		os.WriteFile(filepath.Join(logs, "real.log"), nil, 0o600), os.Symlink("real.log", filepath.Join(logs, "ft.log")))
+	for _, p := range []string{logs, state, conf, filepath.Join(logs, "real.log"), filepath.Join(logs, "ft.log")} {
+		err = errors.Join(err, os.Lchown(p, nobody, nogroup))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := exec.LookPath("freshtoken")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(top, "freshtoken") // where nobody may run it
+	if data, err := os.ReadFile(built); err != nil || os.WriteFile(bin, data, 0o755) != nil {
+		t.Fatalf("copying freshtoken for nobody: %v", err)
+	}
+	cmd := exec.Command(bin, "--config", conf, "--debug", "--log-file", filepath.Join(logs, "ft.log"), "token", "-e", "dev")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + top, "XDG_STATE_HOME=" + state}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nogroup}}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "is a symbolic link in a folder others may write") {
+		t.Errorf("--log-file at nobody's link in a folder nogroup may write: %v; want exit 2, the link refused:\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(logs, "real.log")); len(b) != 0 {
+		t.Errorf("the log went through the link: %s", b)
 	}
 }

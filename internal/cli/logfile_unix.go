@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -292,10 +294,23 @@ func untrustedLink(path string, st, folder unix.Stat_t) string {
 
 // othersMayWrite reports whether users other than this one may write in a
 // folder of mode perm and group gid: others may, or its group may and it
-// is not this user's own group (a user private group, whose folders a
-// umask of 002 makes group-writable: ~/logs made 0775 is the user's alone).
+// is not this user's private group (whose folders a umask of 002 makes
+// group-writable: ~/logs made 0775 is the user's alone).
 func othersMayWrite(perm uint32, gid int) bool {
-	return perm&0o002 != 0 || perm&0o020 != 0 && gid != os.Getegid()
+	return perm&0o002 != 0 || perm&0o020 != 0 && !privateGroup(gid)
+}
+
+// privateGroup reports whether gid is this user's own group, named as the
+// user is (a user private group, as Debian, Ubuntu and Fedora give each
+// user). A primary group shared by users (openSUSE's users, Debian's
+// nogroup) is not: its other members may write where it may.
+func privateGroup(gid int) bool {
+	if gid != os.Getegid() {
+		return false
+	}
+	u, uerr := user.LookupId(strconv.Itoa(os.Geteuid()))
+	g, gerr := user.LookupGroupId(strconv.Itoa(gid))
+	return uerr == nil && gerr == nil && u.Username == g.Name
 }
 
 // untrustedLogFile says what is wrong with the log file at path, fi as
