@@ -103,3 +103,41 @@ func grantEndedAtRenewal(t *testing.T, then func()) *rig {
 	}})
 	return r
 }
+
+// TestAForcedRenewalAfterANoteMeetsANewerNote: a forced renewal of tokens
+// kept beside a note that the grant ended (as a paused renewal keeps them:
+// TestAnswerNotSavedOverAGrantEndedNote) reads that note; while the
+// provider answers, another renewer notes the grant ended again, later,
+// having spent the same refresh token. That newer note stands, as the
+// first one would: the answer is not saved over it.
+func TestAForcedRenewalAfterANoteMeetsANewerNote(t *testing.T) {
+	var (
+		r     *rig
+		armed atomic.Bool
+	)
+	r = newRig(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
+		if grant != "refresh_token" || !armed.CompareAndSwap(true, false) {
+			return
+		}
+		rec := r.record()
+		rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token again", At: r.clock.Now().Add(time.Minute)}
+		if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
+			t.Error(err)
+		}
+	}})
+	src := r.sourceOn(r.store)
+	r.login(src)
+	rec := r.record()
+	rec.AccessToken, rec.TokenType, rec.Expiry = "", "", time.Time{}
+	rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: r.clock.Now()}
+	if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("Renew: %v; want ErrLoginRequired, the grant ended again meanwhile", err)
+	}
+	if got := r.record(); got.Problem == nil || !strings.HasPrefix(got.Problem.Message, "the provider refused the refresh token again") || got.AccessToken != "" {
+		t.Fatalf("after the forced renewal: %+v; want the newer note standing, no access token beside it", got)
+	}
+}
