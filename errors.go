@@ -3,6 +3,8 @@ package freshtoken
 import (
 	"errors"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // Sentinel errors for the outcomes callers branch on. Every error the engine
@@ -66,7 +68,10 @@ type Error struct {
 	RetryAt time.Time
 }
 
-func (e *Error) Error() string { return e.Env + ": " + e.Msg }
+// Error is the message, with every secret the process knows of masked
+// (a client secret, the tokens, a key in an endpoint URL's query, which
+// New registers) however a provider or a URL quoted it.
+func (e *Error) Error() string { return redact.Scrub(e.Env + ": " + e.Msg) }
 
 // Unwrap returns the sentinel and the failure underneath, for errors.Is and
 // errors.As.

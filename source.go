@@ -1839,10 +1839,9 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 		unlock()
 		return r, err
 	}
-	read := *r
 	was := r.Grant
 	r.Grant = s.grant()
-	err = s.save(context.WithoutCancel(ctx), r, &read)
+	err = s.save(context.WithoutCancel(ctx), r, nil) // read under the lock, fenced by it
 	unlock()
 	switch {
 	case errors.Is(err, errLockLost):
