@@ -852,7 +852,9 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 // nothing: an error wrapping store.ErrNotFound. A proxy's Source puts back
 // the record it serves from by itself; a keeper that opens a Source at
 // each look keeps the record it read, and calls this when the store holds
-// none.
+// none; it calls this too when the store holds an older copy of the
+// log-in it holds (renewed fewer times, put back by a machine that read it
+// before a renewal), which r then replaces.
 func (s *Source) Restore(ctx context.Context, r *store.Record) (*store.Record, error) {
 	if s.unmade() {
 		return nil, errNotMade
@@ -865,7 +867,20 @@ func (s *Source) Restore(ctx context.Context, r *store.Record) (*store.Record, e
 		return nil, err
 	}
 	defer unlock()
-	return s.restoreLocked(context.WithoutCancel(ctx), r)
+	work := context.WithoutCancel(ctx)
+	if stored, err := s.loadStored(work); err == nil && s.olderCopy(stored, r) {
+		// An older copy of r's log-in, put back by another machine: r
+		// goes in its place (see olderCopy).
+		back, err := s.putLaterBackLocked(work, r)
+		if err != nil {
+			return nil, err
+		}
+		if cur := s.cur.Load(); s.olderCopy(cur, back) {
+			s.cur.CompareAndSwap(cur, back)
+		}
+		return back, nil
+	}
+	return s.restoreLocked(work, r)
 }
 
 // restoreLocked is Restore under the renewal lock, which the caller holds.
