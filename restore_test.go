@@ -183,3 +183,69 @@ func TestAPutBackThatFailsKeepsTheToken(t *testing.T) {
 		t.Fatalf("not put back once the user may write: %q", v)
 	}
 }
+
+// TestAnOlderPutBackIsReplacedByTheMachineHoldingTheLatest: two machines
+// on one Redis without persistence; one read the tokens, the other renewed
+// since; Redis restarts empty, and the machine with the older copy is the
+// first to find out and puts it back, its refresh token spent by the
+// renewal. The machine holding the latest copy found a record and took it
+// for newer tokens stored elsewhere: it served the older copy and spent
+// its refresh token again, and a strict provider ended the grant. It now
+// puts its later copy back over the older one.
+func TestAnOlderPutBackIsReplacedByTheMachineHoldingTheLatest(t *testing.T) {
+	// At the look at the store a valid token gets, and at a renewal.
+	for _, renewal := range []bool{false, true} {
+		t.Run(map[bool]string{false: "look", true: "renewal"}[renewal], func(t *testing.T) {
+			olderPutBackReplaced(t, renewal)
+		})
+	}
+}
+
+func olderPutBackReplaced(t *testing.T, renewal bool) {
+	srv := redistest.StartWithoutPersistence(t)
+	newStore := func() *redisstore.Store {
+		st, err := redisstore.New(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	older := r.sourceOn(newStore())
+	r.login(older)
+	if _, err := older.Token(); err != nil {
+		t.Fatal(err)
+	}
+	latest := r.sourceOn(newStore())
+	renewed, err := latest.Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Restart(t)
+	r.clock.Advance(time.Minute) // past StoreCheckInterval
+	if _, err := older.Token(); err != nil {
+		t.Fatalf("the machine with the older copy after the restart: %v", err)
+	}
+	if renewal {
+		r.clock.Advance(2 * time.Hour) // the access tokens expired
+		tok, err := latest.Token()
+		if err != nil {
+			t.Fatalf("the renewal on the machine with the latest copy: %v", err)
+		}
+		renewed = tok
+	} else if tok, err := latest.Token(); err != nil || tok.AccessToken != renewed.AccessToken {
+		t.Fatalf("the machine with the latest copy: %v, %v; want its renewed token", tok, err)
+	}
+	got, err := newStore().Load(context.Background(), "sandbox")
+	if err != nil || got.AccessToken != renewed.AccessToken {
+		t.Fatalf("Redis holds %v, %v; want the renewed copy put back over the older", got, err)
+	}
+	if _, err := r.sourceOn(newStore()).Renew(context.Background()); err != nil {
+		t.Fatalf("a renewal on a third machine: %v", err)
+	}
+	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", st)
+	}
+}

@@ -853,7 +853,9 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 // nothing: an error wrapping store.ErrNotFound. A proxy's Source puts back
 // the record it serves from by itself; a keeper that opens a Source at
 // each look keeps the record it read, and calls this when the store holds
-// none.
+// none; it calls this too when the store holds an older copy of the
+// log-in it holds (renewed fewer times, put back by a machine that read it
+// before a renewal), which r then replaces.
 func (s *Source) Restore(ctx context.Context, r *store.Record) (*store.Record, error) {
 	if s.unmade() {
 		return nil, errNotMade
@@ -866,7 +868,20 @@ func (s *Source) Restore(ctx context.Context, r *store.Record) (*store.Record, e
 		return nil, err
 	}
 	defer unlock()
-	return s.restoreLocked(context.WithoutCancel(ctx), r)
+	work := context.WithoutCancel(ctx)
+	if stored, err := s.loadStored(work); err == nil && s.olderCopy(stored, r) {
+		// An older copy of r's log-in, put back by another machine: r
+		// goes in its place (see olderCopy).
+		back, err := s.putLaterBackLocked(work, r)
+		if err != nil {
+			return nil, err
+		}
+		if cur := s.cur.Load(); s.olderCopy(cur, back) {
+			s.cur.CompareAndSwap(cur, back)
+		}
+		return back, nil
+	}
+	return s.restoreLocked(work, r)
 }
 
 // restoreLocked is Restore under the renewal lock, which the caller holds.
@@ -896,6 +911,46 @@ func (s *Source) restoreLocked(ctx context.Context, r *store.Record) (*store.Rec
 		s.checkedAt.Store(s.now().UnixNano())
 	}
 	return back, nil
+}
+
+// olderCopy reports whether stored, read from a store that can lose its
+// records and have them put back (store.Restorer), is an older copy of the
+// log-in held than held: renewed fewer times (see store.RenewedLater). A
+// store never goes back so but by a put-back from a machine that read the
+// record before a renewal elsewhere, whose refresh token that renewal
+// spent; sending it again would make a strict provider end the grant.
+func (s *Source) olderCopy(stored, held *store.Record) bool {
+	if _, ok := s.store.(store.Restorer); !ok || stored == nil || held == nil {
+		return false
+	}
+	return !held.LoggedInAt.IsZero() && held.LoggedInAt.Equal(stored.LoggedInAt) && store.RenewedLater(held, stored)
+}
+
+// putLaterBack stores held, this Source's later copy of the stored log-in,
+// in place of the older copy the store holds (see olderCopy), under the
+// renewal lock, and returns the record the store holds now.
+func (s *Source) putLaterBack(ctx context.Context, held *store.Record) (*store.Record, error) {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return s.putLaterBackLocked(context.WithoutCancel(ctx), held)
+}
+
+// putLaterBackLocked is putLaterBack under the renewal lock, which the
+// caller holds: the store is read again, and held stored only if what it
+// holds is still an older copy, and unchanged since read.
+func (s *Source) putLaterBackLocked(ctx context.Context, held *store.Record) (*store.Record, error) {
+	stored, err := s.load(ctx)
+	if err != nil || !s.olderCopy(stored, held) {
+		return stored, err
+	}
+	if err := s.save(ctx, held, stored); err != nil {
+		return nil, err
+	}
+	s.log.Warn("the token store held an older copy of these tokens, put back by another machine after the store lost them, whose refresh token a renewal since spent; the later copy this process holds is stored in its place", "store", s.Location(), "renewals", held.Renewals, "stored_renewals", stored.Renewals)
+	return held, nil
 }
 
 // grant is the grant this environment's tokens must belong to. Its token
@@ -1553,6 +1608,17 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 			return r, nil
 		}
 	}
+	if err == nil && s.olderCopy(latest, r) {
+		// Another machine put back an older copy of this log-in after the
+		// store lost it, its refresh token spent since by a renewal whose
+		// answer r is: r goes back in its place, never the other way.
+		back, perr := s.putLaterBack(ctx, r)
+		if perr != nil {
+			s.log.Debug("could not put the later tokens back over an older copy in the store; keeping the token in memory", "error", perr.Error())
+			return r, nil
+		}
+		latest = back
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.log.Debug("the tokens were deleted from the store (logged out elsewhere)")
@@ -1689,6 +1755,21 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 		if back, rerr := s.restoreLocked(work, held); rerr == nil {
 			r, err = back, s.CheckGrant(back)
 		}
+	}
+	if held := s.cur.Load(); err == nil && s.olderCopy(r, held) {
+		// An older copy of this log-in put back by another machine after
+		// the store lost it: the one held, later, goes back in its place
+		// (see recheck).
+		back, perr := s.putLaterBackLocked(work, held)
+		switch {
+		case errors.Is(perr, errSaveRefused):
+			// Nothing was sent: the lock is taken again, and the store
+			// read again (see renew).
+			return nil, fmt.Errorf("%w (%v)", errLockLost, perr)
+		case perr != nil:
+			return nil, perr
+		}
+		r = back
 	}
 	if err != nil && !wiped {
 		return nil, err

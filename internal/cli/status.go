@@ -499,10 +499,17 @@ func checkStore(ctx context.Context, storeURL, env string, evicts func() error) 
 	if st == nil {
 		return nil
 	}
-	if err := st.CheckWrite(ctx, env); err != nil {
+	// A user that may renew but not read the run_id (ErrRestartLoses) is
+	// told of after an eviction (ErrDenied), which may let two machines
+	// spend one refresh token: the graver, and the exit code's.
+	err := st.CheckWrite(ctx, env)
+	if err != nil && !errors.Is(err, store.ErrRestartLoses) {
 		return err
 	}
-	return evicts()
+	if e := evicts(); e != nil && (err == nil || !errors.Is(e, store.ErrRestartLoses)) {
+		return e
+	}
+	return err
 }
 
 // checkEviction is redisstore's CheckEviction of the store at storeURL,

@@ -123,6 +123,33 @@ func TestStatusTellsOfARedisThatEvicts(t *testing.T) {
 	}
 }
 
+// TestStatusTellsOfEvictionForAUserWithoutInfo: a Redis user that may
+// renew but not run INFO (set up before docs/fleets.md gave +info), on a
+// Redis that evicts keys: status told only that a restart would lose the
+// tokens, and exited 0, the eviction, which may let two machines spend one
+// refresh token, left unsaid. It now says the Redis evicts, exit 2.
+func TestStatusTellsOfEvictionForAUserWithoutInfo(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.SetUser(t, "noinfo", "on", ">noinfo-password", "~freshtoken:*", "+@all", "-info")
+	e := newDevEnv(t)
+	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://noinfo:noinfo-password@"+srv.Addr+"/0"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.configure(t)
+	e.loginOutside(t)
+	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
+	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), "evicts keys") {
+		t.Errorf("status as a user without +info on a Redis that evicts: exit %d, stdout %q, stderr %q; want 2, saying Redis evicts keys", code, stdout, stderr)
+	}
+	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "+info") {
+		t.Errorf("status as a user without +info on a Redis that evicts nothing: exit %d, stdout %q, stderr %q; want 0, saying to add +info", code, stdout, stderr)
+	}
+}
+
 // TestStatusTellsOfARedisWithoutPersistence: status on a Redis that keeps
 // nothing on disk (no save point, appendonly no) says that a restart loses
 // the tokens but those a running freshtoken puts back, and to set

@@ -332,13 +332,24 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 // freshtoken.Source.Restore), or the later copy another machine put back
 // first. A record deleted on purpose is forgotten, and never put back.
 func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) *store.Record {
+	k.mu.Lock()
+	held := k.held[env]
+	k.mu.Unlock()
+	if rec != nil && held != nil && laterCopy(held, rec) {
+		// An older copy of the log-in the keeper holds, put back by a
+		// machine that read it before a renewal here, its refresh token
+		// spent: the keeper's goes back in its place.
+		back, err := src.Restore(ctx, held)
+		if err != nil {
+			k.Logger.Debug("keeper: could not put the later tokens back over an older copy in the store; trying again at the next look", "env", env, "error", err.Error())
+			return rec
+		}
+		rec = back
+	}
 	if rec != nil {
 		k.hold(env, rec)
 		return rec
 	}
-	k.mu.Lock()
-	held := k.held[env]
-	k.mu.Unlock()
 	if held == nil {
 		return nil
 	}
@@ -355,7 +366,8 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 	return back
 }
 
-// hold keeps rec as env's record the keeper read last; nil forgets it.
+// hold keeps rec as env's record the keeper read last; nil forgets it. An
+// older copy of the log-in held (see laterCopy) does not replace it.
 func (k *Keeper) hold(env string, rec *store.Record) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -366,7 +378,16 @@ func (k *Keeper) hold(env string, rec *store.Record) {
 		delete(k.held, env)
 		return
 	}
+	if held := k.held[env]; held != nil && laterCopy(held, rec) {
+		return
+	}
 	k.held[env] = rec
+}
+
+// laterCopy reports whether a is a later copy of b's log-in: the same
+// log-in, renewed more times (see store.RenewedLater).
+func laterCopy(a, b *store.Record) bool {
+	return !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt) && store.RenewedLater(a, b)
 }
 
 // checkStore asks whether env's store (src's) is fit for its renewals

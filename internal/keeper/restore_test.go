@@ -92,3 +92,63 @@ func TestKeeperPutsBackWhatARestartLost(t *testing.T) {
 		t.Fatalf("the log-out was undone after another restart: %s", v)
 	}
 }
+
+// TestKeeperReplacesAnOlderPutBack: the keeper holds the latest tokens (its
+// process renewed); another machine that read them before that renewal
+// finds Redis restarted empty first and puts its older copy back, whose
+// refresh token the renewal spent. The keeper's next look took the older
+// copy for the stored tokens, and its next renewal sent the spent refresh
+// token again; it now puts its later copy back in its place.
+func TestKeeperReplacesAnOlderPutBack(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	newStore := func() *redisstore.Store {
+		st, err := redisstore.New(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	st, other := newStore(), newStore()
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
+	source := func(st store.Store) *freshtoken.Source {
+		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+			TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
+			freshtoken.Options{Store: st, Clock: clock.Now, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	src := source(st)
+	devserver.LoginSource(t, src, clock.Now())
+	k, n := keepingTold(src, "", clock)
+	tells(t, k, n, "")
+	older := source(other)
+	if _, err := older.Token(); err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := source(st).Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	tells(t, k, n, "") // the keeper holds the renewed copy
+
+	srv.Restart(t)
+	clock.Advance(time.Minute)
+	if _, err := older.Token(); err != nil { // puts its older copy back
+		t.Fatal(err)
+	}
+	tells(t, k, n, "")
+	got, err := newStore().Load(context.Background(), "dev")
+	if err != nil || got.AccessToken != renewed.AccessToken {
+		t.Fatalf("after the keeper's look Redis holds %v, %v; want the keeper's renewed copy", got, err)
+	}
+	if _, err := source(newStore()).Renew(context.Background()); err != nil {
+		t.Fatalf("a renewal on another machine: %v", err)
+	}
+	if st := p.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", st)
+	}
+}
