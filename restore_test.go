@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,12 +45,20 @@ func TestSourcePutsBackWhatARestartLost(t *testing.T) {
 		t.Fatalf("another machine reads %v, %v; want the tokens put back", got, err)
 	}
 
-	// At a renewal.
+	// At a renewal: the tokens are put back, and renewals rest a moment
+	// (see TestAPutBackWaitsForARenewalInFlight), then renew.
 	srv.Restart(t)
 	r.clock.Advance(2 * time.Hour) // the access token expired
+	if tok, err := a.Token(); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "put back") {
+		t.Fatalf("the renewal after the restart: %v, %v; want the tokens put back, and renewals resting a moment", tok, err)
+	}
+	if got, err := other.Load(context.Background(), "sandbox"); err != nil || got.RefreshToken == "" {
+		t.Fatalf("another machine reads %v, %v; want the tokens put back", got, err)
+	}
+	r.clock.Advance(31 * time.Second)
 	renewed, err := a.Token()
 	if err != nil || renewed.AccessToken == held.AccessToken {
-		t.Fatalf("the renewal after the restart: %v, %v; want the tokens put back, and renewed", renewed, err)
+		t.Fatalf("the renewal after the rest: %v, %v; want the tokens renewed", renewed, err)
 	}
 	if tok, err := r.sourceOn(other).Token(); err != nil || tok.AccessToken != renewed.AccessToken {
 		t.Fatalf("another machine's token: %v, %v; want the renewed one", tok, err)
@@ -247,5 +256,54 @@ func olderPutBackReplaced(t *testing.T, renewal bool) {
 	}
 	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
 		t.Fatalf("provider stats %+v; want no reuse", st)
+	}
+}
+
+// TestAPutBackWaitsForARenewalInFlight: Redis restarts empty while one
+// machine's renewal is in flight (its lock and in-flight mark lost with the
+// tokens), and another machine, finding the store empty, puts back its
+// copy and renewed at once with the refresh token the first had just sent:
+// a strict provider ended the grant, silently. The copy put back now rests
+// renewals a moment, in which the first stores its answer over it; the
+// provider sees no refresh token twice. So it is for a forced renewal by
+// the process that put the copy back.
+func TestAPutBackWaitsForARenewalInFlight(t *testing.T) {
+	for _, forced := range []bool{false, true} {
+		t.Run(map[bool]string{false: "due", true: "forced"}[forced], func(t *testing.T) {
+			srv := redistest.StartWithoutPersistence(t)
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			a := r.sourceOn(openRedis(t, srv.URL))
+			r.login(a)
+			if _, err := a.Token(); err != nil {
+				t.Fatal(err)
+			}
+			r.clock.Advance(time.Hour - 30*time.Second) // due: within refresh_before of its expiry
+			var once sync.Once
+			c, err := freshtoken.New(r.settings, freshtoken.Options{Store: openRedis(t, srv.URL), Clock: r.clock.Now, Sending: func(freshtoken.Renewal) func() {
+				once.Do(func() {
+					srv.Restart(t)
+					if forced {
+						a.Renew(context.Background())
+					} else if tok, err := a.Token(); err == nil && tok.Expiry.Before(r.clock.Now()) {
+						t.Errorf("the other machine served an expired token: %v", tok)
+					}
+				})
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			renewed, err := c.Token()
+			if err != nil {
+				t.Fatalf("the renewal in flight at the restart: %v", err)
+			}
+			if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 || st.Refreshes != 1 {
+				t.Fatalf("provider stats %+v; want one refresh, no reuse", st)
+			}
+			testenv.WaitFor(t, "the renewal's answer stored over the copy put back", func() bool {
+				got, err := openRedis(t, srv.URL).Load(context.Background(), "sandbox")
+				return err == nil && got.AccessToken == renewed.AccessToken
+			})
+		})
 	}
 }

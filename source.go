@@ -884,13 +884,26 @@ func (s *Source) Restore(ctx context.Context, r *store.Record) (*store.Record, e
 	return s.restoreLocked(work, r)
 }
 
+// putBackRest is how long renewals rest after tokens are put back in a
+// store that lost them: longer than a renewal in flight at the loss takes
+// to store its answer (a token request's answer, then tries of the save
+// at most saveLaterMax apart).
+const putBackRest = 30 * time.Second
+
 // restoreLocked is Restore under the renewal lock, which the caller holds.
 func (s *Source) restoreLocked(ctx context.Context, r *store.Record) (*store.Record, error) {
 	rs, ok := s.store.(store.Restorer)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s holds none", store.ErrNotFound, s.Location())
 	}
-	back, restored, err := rs.Restore(ctx, s.set.Env, r)
+	// The copy put back rests renewals a moment (putBackRest): the
+	// restart may have come while another machine's renewal was in flight,
+	// its lock and mark lost with the tokens, and its answer, which
+	// replaces this copy (see saveUnsaved), is stored within it. A renewal
+	// at once would send the refresh token that renewal spent.
+	put := *r
+	put.Rest = &store.Rest{Until: s.now().Add(putBackRest), Message: "the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica), and they were put back; renewals wait a moment, in case one in flight elsewhere is still to store its answer"}
+	back, restored, err := rs.Restore(ctx, s.set.Env, &put)
 	if err != nil {
 		s.log.Debug("the store holds no tokens; none put back", "store", s.Location(), "why", err.Error())
 		if errors.Is(err, store.ErrNotFound) {
@@ -1749,11 +1762,12 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 	// persistence), lock and tokens together, while the provider answered.
 	// The answer holds the grant's only refresh token, and is stored again.
 	wiped := refused && errors.Is(err, store.ErrNotFound)
+	putBack := false
 	if held := s.cur.Load(); errors.Is(err, store.ErrNotFound) && !wiped && held != nil {
 		// Lost with the store's data, not deleted: the record in memory
 		// is put back, if the store can tell (see store.Restorer).
 		if back, rerr := s.restoreLocked(work, held); rerr == nil {
-			r, err = back, s.CheckGrant(back)
+			r, err, putBack = back, s.CheckGrant(back), true
 		}
 	}
 	if held := s.cur.Load(); err == nil && s.olderCopy(r, held) {
@@ -1797,6 +1811,8 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 		if err := s.resting(); err != nil {
 			return nil, err
 		}
+	}
+	if !force || putBack { // even forced, not with the refresh token just put back (see restoreLocked)
 		if err := s.restingElsewhere(r); err != nil {
 			return nil, err
 		}
