@@ -120,3 +120,12 @@ func testStreams(outTTY, errTTY bool) (ios *cli.IOStreams, stdout, stderr *bytes
 // fileURL is the file URL of the folder at path, a # or ? in its name (a
 // subtest's folder: #01) escaped, not beginning a fragment or a query.
 func fileURL(path string) string { return (&url.URL{Scheme: "file", Path: path}).String() }
+
+// useStore configures "dev" with its tokens in the store at url.
+func (e *devEnv) useStore(t *testing.T, url string) {
+	t.Helper()
+	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", url), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.configure(t)
+}

@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,10 +30,7 @@ func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 	e := newDevEnv(t)
 	useRedis := func(user string) {
 		t.Helper()
-		if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://"+user+"@"+srv.Addr+"/0"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		e.configure(t)
+		e.useStore(t, "redis://"+user+"@"+srv.Addr+"/0")
 	}
 	useRedis("fleet:fleet-password")
 	e.loginOutside(t)
@@ -104,10 +100,7 @@ func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 func TestStatusTellsOfARedisThatEvicts(t *testing.T) {
 	srv := redistest.Start(t)
 	e := newDevEnv(t)
-	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://"+srv.Addr+"/0"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.configure(t)
+	e.useStore(t, "redis://"+srv.Addr+"/0")
 	e.loginOutside(t)
 	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
@@ -132,10 +125,7 @@ func TestStatusTellsOfEvictionForAUserWithoutInfo(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.SetUser(t, "noinfo", "on", ">noinfo-password", "~freshtoken:*", "+@all", "-info")
 	e := newDevEnv(t)
-	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://noinfo:noinfo-password@"+srv.Addr+"/0"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.configure(t)
+	e.useStore(t, "redis://noinfo:noinfo-password@"+srv.Addr+"/0")
 	e.loginOutside(t)
 	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
@@ -160,10 +150,7 @@ func TestStatusTellsOfEvictionForAUserWithoutInfo(t *testing.T) {
 func TestStatusTellsOfARedisWithoutPersistence(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	e := newDevEnv(t)
-	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://"+srv.Addr+"/0"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.configure(t)
+	e.useStore(t, "redis://"+srv.Addr+"/0")
 	e.loginOutside(t)
 	ios, stdout, stderr := testStreams(false, false)
 	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "problem:        dev: Redis at redis://"+srv.Addr+"/0 keeps nothing on disk") ||
@@ -177,10 +164,7 @@ func TestStatusTellsOfARedisWithoutPersistence(t *testing.T) {
 	}
 	srv.Command(t, "CONFIG", "SET", "appendonly", "no")
 	srv.SetFleetUser(t, "freshtoken", "pw")
-	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://freshtoken:pw@"+srv.Addr+"/0"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.configure(t)
+	e.useStore(t, "redis://freshtoken:pw@"+srv.Addr+"/0")
 	ios, stdout, stderr = testStreams(false, false)
 	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
 		t.Errorf("status as a user not allowed CONFIG: exit %d, stdout %q, stderr %q; want 0, no problem", code, stdout, stderr)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
@@ -26,27 +27,9 @@ import (
 // machine reads them; a log-out on another machine after that is never
 // undone, by that look or after another restart.
 func TestKeeperPutsBackWhatARestartLost(t *testing.T) {
-	srv := redistest.StartWithoutPersistence(t)
-	newStore := func() *redisstore.Store {
-		st, err := redisstore.New(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
-	st, other := newStore(), newStore()
-	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
-	log := testenv.NewOutput()
-	source := func(st store.Store) *freshtoken.Source {
-		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-			TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
-			freshtoken.Options{Store: st, Clock: clock.Now, Logger: slog.New(slog.NewTextHandler(log, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return src
-	}
+	w := newRestartWorld(t)
+	srv, p, clock, log, source := w.srv, w.p, w.clock, w.log, w.source
+	st, other := w.newStore(), w.newStore()
 	src := source(st)
 	devserver.LoginSource(t, src, clock.Now())
 	k, n := keepingTold(src, "", clock)
@@ -100,26 +83,9 @@ func TestKeeperPutsBackWhatARestartLost(t *testing.T) {
 // copy for the stored tokens, and its next renewal sent the spent refresh
 // token again; it now puts its later copy back in its place.
 func TestKeeperReplacesAnOlderPutBack(t *testing.T) {
-	srv := redistest.StartWithoutPersistence(t)
-	newStore := func() *redisstore.Store {
-		st, err := redisstore.New(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
+	w := newRestartWorld(t)
+	srv, p, clock, source, newStore := w.srv, w.p, w.clock, w.source, w.newStore
 	st, other := newStore(), newStore()
-	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
-	source := func(st store.Store) *freshtoken.Source {
-		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-			TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
-			freshtoken.Options{Store: st, Clock: clock.Now, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return src
-	}
 	src := source(st)
 	devserver.LoginSource(t, src, clock.Now())
 	k, n := keepingTold(src, "", clock)
@@ -151,4 +117,41 @@ func TestKeeperReplacesAnOlderPutBack(t *testing.T) {
 	if st := p.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
 		t.Fatalf("provider stats %+v; want no reuse", st)
 	}
+}
+
+// restartWorld is a Redis without persistence, the dev provider on a fake
+// clock, and the log the Sources of "dev" made by source write to.
+type restartWorld struct {
+	srv   *redistest.Server
+	p     *devprovider.Provider
+	clock *fakeclock.Clock
+	log   *testenv.Output
+	root  string
+	t     *testing.T
+}
+
+func newRestartWorld(t *testing.T) *restartWorld {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
+	return &restartWorld{srv: redistest.StartWithoutPersistence(t), p: p, clock: clock, log: testenv.NewOutput(), root: root, t: t}
+}
+
+// newStore is a store on the world's Redis, as another machine's.
+func (w *restartWorld) newStore() *redisstore.Store {
+	st, err := redisstore.New(w.srv.URL)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// source is a Source of "dev" on st.
+func (w *restartWorld) source(st store.Store) *freshtoken.Source {
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: w.root + "/v2/token_endpoint", AuthURL: w.root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
+		freshtoken.Options{Store: st, Clock: w.clock.Now, Logger: slog.New(slog.NewTextHandler(w.log, nil))})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return src
 }
