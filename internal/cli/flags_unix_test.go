@@ -81,12 +81,7 @@ func TestLogFileThatCannotBeOpened(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	f := testFactory()
-	f.LogFile = fifo
-	if err := f.setupLogging(); err != nil {
-		t.Fatal(err)
-	}
-	defer f.close()
+	f := loggingTo(t, fifo)
 	f.Logger().Warn("through the pipe")
 	if err := syscall.SetNonblock(int(reader.Fd()), false); err != nil {
 		t.Fatal(err)
@@ -245,12 +240,7 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 	})
 	t.Run("removed, and a second name of a file put in its place", func(t *testing.T) {
 		path := filepath.Join(open, "proxy.log")
-		f := testFactory()
-		f.LogFile = path
-		if err := f.setupLogging(); err != nil {
-			t.Fatal(err)
-		}
-		defer f.close()
+		f := loggingTo(t, path)
 		f.Logger().Warn("first")
 		if err := errors.Join(os.Remove(path), os.Link(victim, path)); err != nil {
 			t.Fatal(err)
@@ -331,12 +321,7 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 	})
 	t.Run("removed, and another user's link put in its place", func(t *testing.T) {
 		path := filepath.Join(open, "rotated.log")
-		f := testFactory()
-		f.LogFile = path
-		if err := f.setupLogging(); err != nil {
-			t.Fatal(err)
-		}
-		defer f.close()
+		f := loggingTo(t, path)
 		f.Logger().Warn("first")
 		if err := os.Remove(path); err != nil {
 			t.Fatal(err)
@@ -387,12 +372,7 @@ func TestLogFileInAFolderOthersMayWrite(t *testing.T) {
 				t.Fatalf("the new log file: %v, %v", fi, err)
 			}
 			logTo(t, path, "second") // appended to, one's own
-			f := testFactory()
-			f.LogFile = path
-			if err := f.setupLogging(); err != nil {
-				t.Fatal(err)
-			}
-			defer f.close()
+			f := loggingTo(t, path)
 			if err := os.Rename(path, path+".1"); err != nil {
 				t.Fatal(err)
 			}
@@ -558,4 +538,17 @@ func TestLogFileLinkInAFolderOfASharedPrimaryGroup(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(logs, "real.log")); len(b) != 0 {
 		t.Errorf("the log went through the link: %s", b)
 	}
+}
+
+// loggingTo is a factory whose --log-file is path, set up, and closed when
+// the test ends.
+func loggingTo(t *testing.T, path string) *Factory {
+	t.Helper()
+	f := testFactory()
+	f.LogFile = path
+	if err := f.setupLogging(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.close)
+	return f
 }
