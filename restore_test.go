@@ -111,9 +111,10 @@ func TestAStaleSourcePutsBackTheProcesssLatest(t *testing.T) {
 		t.Fatalf("the stale Source after the restart: %v, %v; want the renewed token put back", tok, err)
 	}
 	other := openRedis(t, srv.URL)
-	if got, err := other.Load(context.Background(), "sandbox"); err != nil || got.RefreshToken != latest.RefreshToken {
-		t.Fatalf("Redis holds %v, %v; want the renewed copy", got, err)
+	if got, err := other.Load(context.Background(), "sandbox"); err != nil || got.RefreshToken != latest.RefreshToken || got.Rest == nil {
+		t.Fatalf("Redis holds %v, %v; want the renewed copy, resting renewals as a copy put back does", got, err)
 	}
+	r.clock.Advance(31 * time.Second)
 	if _, err := r.sourceOn(other).Renew(context.Background()); err != nil {
 		t.Fatalf("a renewal on another machine: %v", err)
 	}
@@ -212,14 +213,7 @@ func TestAnOlderPutBackIsReplacedByTheMachineHoldingTheLatest(t *testing.T) {
 
 func olderPutBackReplaced(t *testing.T, renewal bool) {
 	srv := redistest.StartWithoutPersistence(t)
-	newStore := func() *redisstore.Store {
-		st, err := redisstore.New(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
+	newStore := func() *redisstore.Store { return openRedis(t, srv.URL) }
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	older := r.sourceOn(newStore())
 	r.login(older)
@@ -238,7 +232,16 @@ func olderPutBackReplaced(t *testing.T, renewal bool) {
 		t.Fatalf("the machine with the older copy after the restart: %v", err)
 	}
 	if renewal {
+		// The later copy goes back resting renewals a moment, as any copy
+		// put back does (see TestAPutBackWaitsForARenewalInFlight).
 		r.clock.Advance(2 * time.Hour) // the access tokens expired
+		if tok, err := latest.Token(); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "put back") {
+			t.Fatalf("the renewal on the machine with the latest copy: %v, %v; want its copy put back, renewals resting", tok, err)
+		}
+		if got, err := newStore().Load(context.Background(), "sandbox"); err != nil || got.AccessToken != renewed.AccessToken || got.Rest == nil {
+			t.Fatalf("Redis holds %v, %v; want the renewed copy put back over the older, resting renewals", got, err)
+		}
+		r.clock.Advance(31 * time.Second)
 		tok, err := latest.Token()
 		if err != nil {
 			t.Fatalf("the renewal on the machine with the latest copy: %v", err)
@@ -246,6 +249,8 @@ func olderPutBackReplaced(t *testing.T, renewal bool) {
 		renewed = tok
 	} else if tok, err := latest.Token(); err != nil || tok.AccessToken != renewed.AccessToken {
 		t.Fatalf("the machine with the latest copy: %v, %v; want its renewed token", tok, err)
+	} else if got, err := newStore().Load(context.Background(), "sandbox"); err != nil || got.Rest == nil {
+		t.Fatalf("Redis holds %v, %v; want the renewed copy put back over the older, resting renewals", got, err)
 	}
 	got, err := newStore().Load(context.Background(), "sandbox")
 	if err != nil || got.AccessToken != renewed.AccessToken {

@@ -890,20 +890,25 @@ func (s *Source) Restore(ctx context.Context, r *store.Record) (*store.Record, e
 // at most saveLaterMax apart).
 const putBackRest = 30 * time.Second
 
+// putBackCopy is r as it is put back in a store that lost it: resting
+// renewals a moment (putBackRest). The loss may have come while another
+// machine's renewal was in flight, its lock and mark lost with the tokens,
+// and its answer, which replaces this copy (see saveUnsaved), is stored
+// within it; a renewal at once would send the refresh token that renewal
+// spent.
+func (s *Source) putBackCopy(r *store.Record) *store.Record {
+	put := *r
+	put.Rest = &store.Rest{Until: s.now().Add(putBackRest), Message: "the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica), and they were put back; renewals wait a moment, in case one in flight elsewhere is still to store its answer"}
+	return &put
+}
+
 // restoreLocked is Restore under the renewal lock, which the caller holds.
 func (s *Source) restoreLocked(ctx context.Context, r *store.Record) (*store.Record, error) {
 	rs, ok := s.store.(store.Restorer)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s holds none", store.ErrNotFound, s.Location())
 	}
-	// The copy put back rests renewals a moment (putBackRest): the
-	// restart may have come while another machine's renewal was in flight,
-	// its lock and mark lost with the tokens, and its answer, which
-	// replaces this copy (see saveUnsaved), is stored within it. A renewal
-	// at once would send the refresh token that renewal spent.
-	put := *r
-	put.Rest = &store.Rest{Until: s.now().Add(putBackRest), Message: "the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica), and they were put back; renewals wait a moment, in case one in flight elsewhere is still to store its answer"}
-	back, restored, err := rs.Restore(ctx, s.set.Env, &put)
+	back, restored, err := rs.Restore(ctx, s.set.Env, s.putBackCopy(r))
 	if err != nil {
 		s.log.Debug("the store holds no tokens; none put back", "store", s.Location(), "why", err.Error())
 		if errors.Is(err, store.ErrNotFound) {
@@ -952,18 +957,20 @@ func (s *Source) putLaterBack(ctx context.Context, held *store.Record) (*store.R
 }
 
 // putLaterBackLocked is putLaterBack under the renewal lock, which the
-// caller holds: the store is read again, and held stored only if what it
-// holds is still an older copy, and unchanged since read.
+// caller holds: the store is read again, and held stored, resting renewals
+// a moment as any copy put back does (putBackCopy), only if what it holds
+// is still an older copy, and unchanged since read.
 func (s *Source) putLaterBackLocked(ctx context.Context, held *store.Record) (*store.Record, error) {
 	stored, err := s.load(ctx)
 	if err != nil || !s.olderCopy(stored, held) {
 		return stored, err
 	}
-	if err := s.save(ctx, held, stored); err != nil {
+	put := s.putBackCopy(held)
+	if err := s.save(ctx, put, stored); err != nil {
 		return nil, err
 	}
 	s.log.Warn("the token store held an older copy of these tokens, put back by another machine after the store lost them, whose refresh token a renewal since spent; the later copy this process holds is stored in its place", "store", s.Location(), "renewals", held.Renewals, "stored_renewals", stored.Renewals)
-	return held, nil
+	return put, nil
 }
 
 // grant is the grant this environment's tokens must belong to. Its token
@@ -1783,7 +1790,7 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 		case perr != nil:
 			return nil, perr
 		}
-		r = back
+		r, putBack = back, true
 	}
 	if err != nil && !wiped {
 		return nil, err

@@ -541,8 +541,11 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	seen := last.runID
 	if last.rec != nil && store.RenewedLater(last.rec, r) {
 		// Read or saved since by another Source of the process (the
-		// keeper's, while a proxy's served from an older one): later.
-		r = last.rec
+		// keeper's, while a proxy's served from an older one): later. It
+		// goes back as r would, with r's rest.
+		later := *last.rec
+		later.Rest = r.Rest
+		r = &later
 	}
 	if !locked {
 		return nil, false, fmt.Errorf("could not put the tokens back in %s: this process does not hold the renewal lock %s; nothing was written", s.Location(env), lockKey(env))
