@@ -941,7 +941,7 @@ func (s *Source) olderCopy(stored, held *store.Record) bool {
 	if _, ok := s.store.(store.Restorer); !ok || stored == nil || held == nil {
 		return false
 	}
-	return !held.LoggedInAt.IsZero() && held.LoggedInAt.Equal(stored.LoggedInAt) && store.RenewedLater(held, stored)
+	return store.LaterCopy(held, stored)
 }
 
 // putLaterBack stores held, this Source's later copy of the stored log-in,

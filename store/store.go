@@ -305,6 +305,14 @@ func RenewedLater(a, b *Record) bool {
 	return a.IssuedAt.After(b.IssuedAt)
 }
 
+// LaterCopy reports whether a is a later copy of b's log-in: the same
+// log-in (LoggedInAt), renewed more times. Only a copy put back after the
+// store lost the record (see Restorer) is ever older than one a process
+// holds; its refresh token a renewal since spent.
+func LaterCopy(a, b *Record) bool {
+	return !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt) && a.Renewals > b.Renewals
+}
+
 // ErrRestartLoses is a store whose restart would lose the tokens, with no
 // running freshtoken able to put them back (a Redis that keeps nothing on
 // disk, or whose run_id the user may not read): renewals go on, and

@@ -335,7 +335,7 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 	k.mu.Lock()
 	held := k.held[env]
 	k.mu.Unlock()
-	if rec != nil && held != nil && laterCopy(held, rec) {
+	if rec != nil && held != nil && store.LaterCopy(held, rec) {
 		// An older copy of the log-in the keeper holds, put back by a
 		// machine that read it before a renewal here, its refresh token
 		// spent: the keeper's goes back in its place.
@@ -367,7 +367,7 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 }
 
 // hold keeps rec as env's record the keeper read last; nil forgets it. An
-// older copy of the log-in held (see laterCopy) does not replace it.
+// older copy of the log-in held (see store.LaterCopy) does not replace it.
 func (k *Keeper) hold(env string, rec *store.Record) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -378,16 +378,10 @@ func (k *Keeper) hold(env string, rec *store.Record) {
 		delete(k.held, env)
 		return
 	}
-	if held := k.held[env]; held != nil && laterCopy(held, rec) {
+	if held := k.held[env]; held != nil && store.LaterCopy(held, rec) {
 		return
 	}
 	k.held[env] = rec
-}
-
-// laterCopy reports whether a is a later copy of b's log-in: the same
-// log-in, renewed more times (see store.RenewedLater).
-func laterCopy(a, b *store.Record) bool {
-	return !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt) && store.RenewedLater(a, b)
 }
 
 // checkStore asks whether env's store (src's) is fit for its renewals

@@ -591,7 +591,7 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 		return nil, false, err
 	}
 	s.saw(env, now, there)
-	if there.LoggedInAt.IsZero() || !there.LoggedInAt.Equal(r.LoggedInAt) || !store.RenewedLater(r, there) {
+	if !store.LaterCopy(r, there) {
 		return there, false, nil // a later copy, or another log-in: it stands
 	}
 	if err := s.SaveIf(ctx, env, r, there); err != nil {
