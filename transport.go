@@ -58,11 +58,7 @@ func (t *Transport) base() http.RoundTripper {
 	case t.Base != nil:
 		return t.Base
 	case t.Source.apiTransport != nil:
-		if own, ok := t.Source.apiTransport.(*Transport); !ok || own.Source != t.Source || own.Base != nil {
-			return t.Source.apiTransport
-		}
-		// The Source's client carried its own Transport when New was
-		// called (its Source set on it since): it would carry itself.
+		return t.Source.apiTransport
 	}
 	return http.DefaultTransport
 }

@@ -483,7 +483,7 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 		// name: compared with the environment's grant, not rec's, which
 		// an older freshtoken wrote without one.
 		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's; neither was moved or changed", to.Location(env), there.Grant)
-	case err == nil && renewedLater(there, rec):
+	case err == nil && store.RenewedLater(there, rec):
 		// Another machine moved there first and has renewed since: its
 		// refresh token is the live one, and this older copy's may be spent.
 		return move{env: env, said: fmt.Sprintf("%s already holds newer tokens of this grant (issued %s), which were kept; the older copy was left in %s",
@@ -491,10 +491,6 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 	}
 	return move{env: env, rec: rec, replaces: err == nil}, nil
 }
-
-// renewedLater is store.RenewedLater: which of two copies of one grant
-// holds its later tokens.
-func renewedLater(a, b *store.Record) bool { return store.RenewedLater(a, b) }
 
 // copyRecord writes rec, env's record, to the new store, and reads it back
 // to check that the new store holds the same; the caller holds env's
@@ -708,7 +704,7 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 // by which of the two still holds the tokens that moved (moved, their
 // fingerprint), as clocks may disagree (another machine's renewed it, set
 // behind); when neither or both do, or the move noted none, as
-// renewedLater tells.
+// store.RenewedLater tells.
 func oldRenewed(old, now *store.Record, moved string) bool {
 	if moved != "" {
 		switch oldSame, nowSame := tokensFingerprint(old) == moved, tokensFingerprint(now) == moved; {
@@ -718,7 +714,7 @@ func oldRenewed(old, now *store.Record, moved string) bool {
 			return true
 		}
 	}
-	return renewedLater(old, now)
+	return store.RenewedLater(old, now)
 }
 
 // keepKeychainFix is err, from the store the tokens are to move out of,

@@ -352,12 +352,17 @@ func MaskQuery(rawQuery string) string {
 	params := strings.Split(rawQuery, "&")
 	for i, param := range params {
 		k, v, _ := strings.Cut(param, "=")
-		if name, err := url.QueryUnescape(k); err == nil && (IsSecretKey(name) || NamesASecret(name)) {
+		if name, err := url.QueryUnescape(k); err == nil && secretParam(name) {
 			params[i] = k + "=" + Mask(v)
 		}
 	}
 	return strings.Join(params, "&")
 }
+
+// secretParam reports whether a URL's query parameter name says that its
+// value is a secret: the log's own names (access_token) or any holding a
+// secret word (api_key, Subscription-Key).
+func secretParam(name string) bool { return IsSecretKey(name) || NamesASecret(name) }
 
 // RegisterURLs registers the secrets the URLs of a configuration carry
 // (Register): the values of their query named as secrets (MaskQuery's:
@@ -373,7 +378,7 @@ func RegisterURLs(raws ...string) {
 			Register(pw)
 		}
 		for name, values := range u.Query() {
-			if IsSecretKey(name) || NamesASecret(name) {
+			if secretParam(name) {
 				Register(values...)
 			}
 		}
