@@ -125,3 +125,42 @@ func TestClientCredentialsGrantEndedNoteFetchesNew(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceGrantEndedServesNoToken: a device log-in's grant that the
+// provider ended serves its access token no more, as an authorization
+// code's does, and the next device log-in brings tokens again.
+func TestDeviceGrantEndedServesNoToken(t *testing.T) {
+	r, src := deviceRig(t, devprovider.Options{AccessTTL: time.Hour})
+	deviceLogin := func() {
+		t.Helper()
+		d, err := src.StartDeviceLogin(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.provider.DecideDevice(d.UserCode, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Wait(context.Background(), func(freshtoken.DevicePoll) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deviceLogin()
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.provider.RevokeGrants()
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("Renew of a revoked grant: %v; want ErrLoginRequired", err)
+	}
+	for _, s := range []*freshtoken.Source{src, r.source()} {
+		if got, err := s.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the provider ended the grant") {
+			t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended (was %q)", got, err, tok.AccessToken)
+		}
+	}
+	r.clock.Advance(2 * time.Second)
+	deviceLogin()
+	if again, err := r.source().Token(); err != nil || again.AccessToken == tok.AccessToken {
+		t.Fatalf("after a device log-in: %v, %v; want a new token", again, err)
+	}
+}
