@@ -11,9 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // syncBuffer is a log the test reads while the keeper writes it.
@@ -123,5 +128,49 @@ func TestTokenFileThatCannotGoIsToldOnce(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "token file removed, as the provider ended the grant") {
 		t.Fatalf("the removal is not logged:\n%s", log.String())
+	}
+}
+
+// TestClientCredentialsTokenFileWithAGrantEndedNote: a client credentials
+// record noting that the grant ended (another tool wrote it) gets a new
+// token at the keeper's next look, written to the token file: client
+// credentials need no log-in. Without the plan to fetch at once, the
+// keeper would take the note for a log-in needed, and leave the file
+// without a token until the old one was due.
+func TestClientCredentialsTokenFileWithAGrantEndedNote(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "machine", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader,
+		Grant: freshtoken.GrantClientCredentials, KeepAccess: true}, freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "token")
+	k, _ := keepingTold(src, file, clock)
+	k.round(context.Background(), time.Minute)
+	rec, err := st.Load(context.Background(), "machine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := rec.AccessToken
+	rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: clock.Now()}
+	if err := st.Save(context.Background(), "machine", rec); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	k.round(context.Background(), time.Minute)
+	now, err := st.Load(context.Background(), "machine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.AccessToken == old || now.Problem != nil {
+		t.Fatalf("the record after the keeper's look: problem %+v, same token %v; want a new token, no note", now.Problem, now.AccessToken == old)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != now.AccessToken+"\n" {
+		t.Fatalf("token file %q, %v; want the new token", b, err)
+	}
+	if n := p.Stats().ClientCredentials; n != 2 {
+		t.Fatalf("%d client credentials grants; want 2", n)
 	}
 }
