@@ -153,7 +153,10 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				continue
 			}
 			msg := fmt.Sprintf("the provider refused the refresh token (%s), so the grant has ended", desc)
-			s.note(work, r, store.ProblemGrantEnded, msg)
+			// Noted in memory too, whether or not the store took it: the
+			// token r holds, which a 401 may have brought here, is not
+			// served again (see grantEnded).
+			s.cur.Store(s.note(work, r, store.ProblemGrantEnded, msg))
 			return nil, s.loginError(msg)
 		case kind == tokenerr.RateLimited:
 			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
@@ -834,15 +837,17 @@ func (e *unsavedAtCloseError) Unwrap() error { return e.err }
 // needs a person, so that status and the proxy's page tell of it until a
 // renewal or log-in succeeds. The tokens are kept as they are. With no
 // record (client credentials never obtained) there is nowhere to note it.
-func (s *Source) note(work context.Context, r *store.Record, kind, msg string) {
+// It returns r with the note, nil with no record.
+func (s *Source) note(work context.Context, r *store.Record, kind, msg string) *store.Record {
 	if r == nil {
-		return
+		return nil
 	}
 	n := *r
 	n.Problem = &store.Problem{Kind: kind, Message: msg, At: s.now()}
 	if err := s.store.Save(work, s.set.Env, &n); err != nil {
 		s.log.Debug("could not record the problem in the store", "error", err.Error())
 	}
+	return &n
 }
 
 // refreshToken is r's refresh token; "" when there is no record.

@@ -749,7 +749,7 @@ func (s *Source) stillValid(err error) *store.Record {
 		return nil
 	}
 	r := s.cur.Load()
-	if r == nil || r.AccessToken == "" || r.Expiry.IsZero() || !s.now().Before(r.Expiry) {
+	if r == nil || grantEnded(r) || r.AccessToken == "" || r.Expiry.IsZero() || !s.now().Before(r.Expiry) {
 		return nil
 	}
 	level := slog.LevelDebug // said already: each caller meets the failure again while renewals rest
@@ -1265,8 +1265,24 @@ type want struct {
 
 // good reports whether r serves w without a renewal, as read from why.
 func (s *Source) good(r *store.Record, w want, why string) bool {
-	return r != nil && r.AccessToken != w.rejected && s.fresh(r, why) && (w.lasting == 0 || s.lasts(r, s.attainable(r, w.lasting))) &&
+	return r != nil && !grantEnded(r) && r.AccessToken != w.rejected && s.fresh(r, why) && (w.lasting == 0 || s.lasts(r, s.attainable(r, w.lasting))) &&
 		(!w.keep || !s.due(r))
+}
+
+// grantEnded reports whether r notes that the provider ended its grant
+// (store.ProblemGrantEnded): its access token is served to no one, however
+// long it has left, as a strict provider revokes the access tokens with
+// the grant, and status says a log-in is needed. A forced renewal still
+// spends the refresh token kept (see endedMeanwhile); with client
+// credentials, which need no log-in, a new token is requested instead.
+func grantEnded(r *store.Record) bool {
+	return r != nil && r.Problem != nil && r.Problem.Kind == store.ProblemGrantEnded
+}
+
+// endedError is the log-in needed that a record noting the grant ended
+// (see grantEnded) gives a caller: when, and why.
+func (s *Source) endedError(r *store.Record) error {
+	return s.loginError(fmt.Sprintf("the provider ended the grant %s ago (%s)", s.now().Sub(r.Problem.At).Round(time.Second), r.Problem.Message))
 }
 
 // maxKeepMargin is the most a keep-alive renewal comes ahead of a deadline.
@@ -1320,7 +1336,7 @@ func (s *Source) Plan(r *store.Record) (p KeepAlivePlan) {
 	if s.set.Grant == GrantClientCredentials {
 		return s.planFetch(r)
 	}
-	if r == nil || r.RefreshToken == "" || s.CheckGrant(r) != nil || r.Problem != nil && r.Problem.Kind == store.ProblemGrantEnded {
+	if r == nil || r.RefreshToken == "" || s.CheckGrant(r) != nil || grantEnded(r) {
 		return KeepAlivePlan{}
 	}
 	// A deadline counted from an issue time further ahead of this clock
@@ -1376,6 +1392,9 @@ func (s *Source) planFetch(r *store.Record) KeepAlivePlan {
 	const why = "its token file is kept fresh"
 	if r == nil {
 		return KeepAlivePlan{At: s.now(), Because: why}
+	}
+	if grantEnded(r) { // its token is served to no one: a new one is had now
+		return KeepAlivePlan{At: s.now(), Because: why + ", and the stored token's grant is noted as ended"}
 	}
 	exp, _ := s.expiry(r)
 	return KeepAlivePlan{At: exp.Add(-s.skew(r.IssuedAt, exp)), Because: why}
@@ -1650,7 +1669,7 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 	case err != nil:
 		s.log.Debug("could not compare with the store; keeping the token in memory", "error", err.Error())
 		return r, nil
-	case latest.AccessToken == r.AccessToken:
+	case latest.AccessToken == r.AccessToken && !grantEnded(latest):
 		return r, nil
 	}
 	if err := s.CheckGrant(latest); err != nil {
@@ -1665,6 +1684,13 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 		return s.get(ctx, w)
 	}
 	redact.Set(s.Location(), latest.AccessToken, latest.RefreshToken)
+	if grantEnded(latest) {
+		// A renewal elsewhere was refused: the token in memory, the one
+		// it renewed, is not served again.
+		s.log.Debug("the store notes that the provider ended the grant (a renewal elsewhere was refused); the token in memory is no longer used")
+		s.cur.CompareAndSwap(r, latest)
+		return s.get(ctx, w)
+	}
 	s.log.Debug("the store holds newer tokens (renewed or logged in elsewhere); using them")
 	s.cur.CompareAndSwap(r, latest)
 	if s.good(latest, w, "store check") {
@@ -1814,6 +1840,12 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 		s.remember(r)
 		return r, nil
 	}
+	if !force && grantEnded(r) && s.set.Grant != GrantClientCredentials {
+		// Whatever rests, and however long its access token has left:
+		// only a log-in (or a forced renewal, should the provider have
+		// kept the grant) brings a token.
+		return nil, s.endedError(r)
+	}
 	if !force {
 		if err := s.resting(); err != nil {
 			return nil, err
@@ -1847,7 +1879,7 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 	}
 	// Renewals for expiry come at most once a second, whatever lifetimes
 	// the provider gives; a 401 is answered by the rule above instead.
-	if since := s.now().Sub(r.RenewedAt); !force && rejected == "" && r.AccessToken != "" && !r.RenewedAt.IsZero() && since >= 0 && since < minRenewalGap {
+	if since := s.now().Sub(r.RenewedAt); !force && rejected == "" && r.AccessToken != "" && !grantEnded(r) && !r.RenewedAt.IsZero() && since >= 0 && since < minRenewalGap {
 		s.log.Debug("the token was renewed under a second ago; using it rather than renewing again", "renewed", r.RenewedAt.Format(logTime))
 		s.remember(r)
 		return r, nil
@@ -1867,9 +1899,6 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 			return nil, s.loginError(fmt.Sprintf("the access token expires in %s, and came with no refresh token to renew it", left))
 		}
 		return nil, s.loginError("the stored tokens have expired and came with no refresh token")
-	}
-	if p := r.Problem; p != nil && p.Kind == store.ProblemGrantEnded && !force {
-		return nil, s.loginError(fmt.Sprintf("the provider ended the grant %s ago (%s)", s.now().Sub(p.At).Round(time.Second), p.Message))
 	}
 	reason := store.RenewedForExpiry
 	switch {
@@ -1974,7 +2003,7 @@ func (s *Source) lock(ctx context.Context) (func(), error) { return s.lockWarnin
 // command, so that its failure is told once, with the token's validity,
 // not twice.
 func (s *Source) lockWaitTold(w want) time.Duration {
-	if r := s.cur.Load(); w == (want{}) && r != nil && r.AccessToken != "" && s.now().Before(r.Expiry) {
+	if r := s.cur.Load(); w == (want{}) && r != nil && !grantEnded(r) && r.AccessToken != "" && s.now().Before(r.Expiry) {
 		return 5 * slowWait
 	}
 	return slowWait

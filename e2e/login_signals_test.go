@@ -3,6 +3,7 @@
 package e2e_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // TestSignalDuringTheCodeExchange: the browser came back with the code and
@@ -158,5 +160,46 @@ func TestSignalDuringTheManualCodeExchange(t *testing.T) {
 	w.mustRun("get", "/v2/users/me")
 	if st := w.provider.Stats(); st.Exchanges != 1 {
 		t.Fatalf("provider saw %+v; want the log-in's tokens stored and used", st)
+	}
+}
+
+// TestSecondCtrlCWhileALogInWaitsForTheStore: a log-in whose tokens wait
+// for the renewal lock (another process renewing, or holding it) keeps
+// waiting at a first Ctrl-C, saying a second abandons the log-in, as its
+// answer spent the code; the second ends it at once, exit 130, saying the
+// log-in was abandoned and to run it again, nothing stored. (The engine's
+// own words for a log-in's wait given up, SaveLogin's, are a library
+// caller's: the command line stores a log-in under a context no signal
+// ends; see TestSaveLoginWaitGivenUpAtASignal.)
+func TestSecondCtrlCWhileALogInWaitsForTheStore(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	unlock, err := filestore.New(w.store).Lock(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	run := w.watch("login", "--no-browser")
+	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
+	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
+	go func() {
+		resp, err := http.Get(authURL)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	run.waitSaid(t, "waiting for the renewal lock of dev to store the log-in's tokens")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "Ctrl-C again abandons it, and the log-in with it")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	stderr := run.waitExit(t, 130)
+	if !strings.Contains(stderr, "freshtoken: log-in abandoned: the tokens 127.0.0.1") || !strings.Contains(stderr, w.suggested("run `freshtoken login -e dev` again")) || strings.Contains(stderr, "renewal abandoned") {
+		t.Fatalf("stderr:\n%s\nwant the log-in said abandoned, to be run again", stderr)
+	}
+	if _, err := os.Stat(w.storeFile()); !os.IsNotExist(err) {
+		t.Fatalf("tokens stored after the log-in was abandoned: %v", err)
+	}
+	if st := w.provider.Stats(); st.Exchanges != 1 {
+		t.Fatalf("provider saw %+v; want the code exchanged once", st)
 	}
 }

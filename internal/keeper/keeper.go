@@ -95,6 +95,9 @@ type Keeper struct {
 	// environment, kept to put back in a store that lost it (a Redis
 	// restarted without persistence; see freshtoken.Source.Restore).
 	held map[string]*store.Record
+	// unremoved is, for each token file that could not be removed once
+	// its grant ended, the failure last warned of (see removeEndedTokenFile).
+	unremoved map[string]string
 }
 
 // storeCheck is CheckStore's answer of an environment's store (its
@@ -270,6 +273,9 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 				if p := k.rejection(name, rec); p != nil {
 					k.rejectedAt(name, p, settings, true) // rejected with these: an edit after it is tried at once
 				}
+				if grantEnded(rec) && src.CheckGrant(rec) == nil {
+					k.removeEndedTokenFile(name, rec)
+				}
 				k.tell(ctx, src, name, rec)
 			}
 			return look
@@ -310,9 +316,12 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if rec != nil {
 		k.hold(name, rec)
 	}
-	if rec == nil || src.CheckGrant(rec) != nil { // never another client's token
+	switch {
+	case rec == nil || src.CheckGrant(rec) != nil: // never another client's token
 		k.removeTokenFile(name)
-	} else {
+	case grantEnded(rec):
+		k.removeEndedTokenFile(name, rec)
+	default:
 		k.writeTokenFile(name, rec)
 	}
 	k.tell(ctx, src, name, rec)
@@ -840,6 +849,52 @@ func (k *Keeper) removeTokenFile(env string) {
 	delete(k.wrote, path)
 	delete(k.paths, env)
 	k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
+}
+
+// grantEnded reports whether rec notes that the provider ended its grant:
+// its access token is served to no one (see freshtoken.Source.Token).
+func grantEnded(rec *store.Record) bool {
+	return rec != nil && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded
+}
+
+// removeEndedTokenFile removes env's token file once rec, env's record,
+// notes that the provider ended the grant: no command serves its access
+// token any more, which a strict provider revoked with the grant, and a
+// tool reading the file would send it. It goes if it holds what the keeper
+// wrote there, or rec's access token as the keeper writes it (written
+// before the keeper last started): never a file of someone else's. The
+// next log-in's token is written there again. A removal that fails is
+// warned of once, not at every look, until it works or fails otherwise.
+func (k *Keeper) removeEndedTokenFile(env string, rec *store.Record) {
+	k.noteWrite(env, nil)
+	if k.TokenFile == nil {
+		return
+	}
+	path := k.TokenFile(env)
+	if path == "" {
+		return
+	}
+	removeLitter(path)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	content, ours := k.wrote[path]
+	if !(ours && holds(path, content)) && !(rec.AccessToken != "" && holds(path, rec.AccessToken+"\n")) {
+		return
+	}
+	if err := os.Remove(path); err != nil {
+		if k.unremoved[path] != err.Error() {
+			if k.unremoved == nil {
+				k.unremoved = map[string]string{}
+			}
+			k.unremoved[path] = err.Error()
+			k.Logger.Warn("keeper: cannot remove the token file, which holds the access token of a grant the provider ended; remove it yourself, as tools reading it would send a revoked token", "env", env, "path", path, "error", err.Error())
+		}
+		return
+	}
+	delete(k.unremoved, path)
+	delete(k.wrote, path)
+	delete(k.paths, env)
+	k.Logger.Info("keeper: token file removed, as the provider ended the grant; the next log-in's token is written there", "env", env, "path", path)
 }
 
 // RemoveTokenFile removes the token file at path if it holds the access

@@ -1,0 +1,166 @@
+package freshtoken_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// TestGrantEndedElsewhereEndsTheTokenInMemory: a Source serving a valid
+// token from memory stops serving it once the store notes that the
+// provider ended the grant (another process's renewal met invalid_grant),
+// at its next look at the store, as it stops after a log-out made
+// elsewhere; TokenValidFor and KeepAlive say the same, and a forced renewal
+// still tries the kept refresh token. What was wrong: the store check kept
+// the token in memory, as its access token was the one stored, until it
+// expired.
+func TestGrantEndedElsewhereEndsTheTokenInMemory(t *testing.T) {
+	r, a := loggedIn(t)
+	tok, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.provider.RevokeGrants()
+	if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("the other process's forced renewal: %v; want ErrLoginRequired", err)
+	}
+	if p := r.record().Problem; p == nil || p.Kind != store.ProblemGrantEnded {
+		t.Fatalf("problem %+v; want grant_ended noted", p)
+	}
+	r.clock.Advance(10 * time.Second) // StoreCheckInterval's default
+	requests := r.provider.Stats().TokenRequests
+	got, err := a.Token()
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the provider ended the grant 10s ago (the provider refused the refresh token") {
+		t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended 10s ago, and why", got, err)
+	}
+	if got != nil {
+		t.Fatalf("served %q after the grant ended (was %q)", got.AccessToken, tok.AccessToken)
+	}
+	if _, err := a.TokenValidFor(context.Background(), time.Minute); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("TokenValidFor: %v; want ErrLoginRequired", err)
+	}
+	if _, err := a.KeepAlive(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("KeepAlive: %v; want ErrLoginRequired", err)
+	}
+	if n := r.provider.Stats().TokenRequests - requests; n != 0 {
+		t.Fatalf("%d token requests for an ended grant; want none", n)
+	}
+	if _, err := a.Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) || r.provider.Stats().TokenRequests != requests+1 {
+		t.Fatalf("Renew: %v after %d token requests; want the kept refresh token tried once, and refused", err, r.provider.Stats().TokenRequests-requests)
+	}
+	r.login(a)
+	if again, err := a.Token(); err != nil || again.AccessToken == tok.AccessToken {
+		t.Fatalf("after a log-in: %v, %v; want a new token", again, err)
+	}
+}
+
+// TestGrantEndedInvalidGrantEndsTheTokenInMemory: the Source whose own
+// renewal (a 401's) met invalid_grant serves the token it holds no more.
+// What was wrong: the token the API had just refused was served from
+// memory again, to be refused again, until it expired.
+func TestGrantEndedInvalidGrantEndsTheTokenInMemory(t *testing.T) {
+	r, src := loggedIn(t)
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.provider.RevokeGrants()
+	api := r.provider.Stats().APIRequests
+	if resp, err := src.Client().Get(r.url + "/v2/company"); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("the request whose 401's renewal met invalid_grant: %v; want ErrLoginRequired", err)
+	}
+	if got, err := src.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the provider ended the grant 0s ago") {
+		t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended (was %q)", got, err, tok.AccessToken)
+	}
+	if resp, err := src.Client().Get(r.url + "/v2/company"); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("the next request: %v; want ErrLoginRequired", err)
+	}
+	if n := r.provider.Stats().APIRequests - api; n != 1 {
+		t.Fatalf("%d API requests; want the one refused, and the revoked token never sent again", n)
+	}
+}
+
+// TestClientCredentialsGrantEndedNoteFetchesNew: a client credentials
+// record noting that the grant ended (written by hand, or by another
+// tool) serves no token, but needs no log-in either: a new token is
+// requested, valid or due, and the note goes with the old token. What was
+// wrong: a valid token was served with the note, and once due the call
+// failed asking for a log-in that client credentials never need.
+func TestClientCredentialsGrantEndedNoteFetchesNew(t *testing.T) {
+	for _, due := range []bool{false, true} {
+		r := clientRig(t, devprovider.Options{AccessTTL: time.Hour})
+		tok, err := r.source().Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := r.record()
+		rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: r.clock.Now()}
+		if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
+			t.Fatal(err)
+		}
+		if due {
+			r.clock.Advance(time.Hour)
+		}
+		got, err := r.source().Token()
+		if err != nil || got.AccessToken == tok.AccessToken {
+			t.Fatalf("due %v: %v, %v; want a new token", due, got, err)
+		}
+		if n := r.provider.Stats().ClientCredentials; n != 2 {
+			t.Fatalf("due %v: %d client credentials grants; want 2", due, n)
+		}
+		if p := r.record().Problem; p != nil {
+			t.Fatalf("due %v: problem %+v kept with the new token", due, p)
+		}
+	}
+}
+
+// TestDeviceGrantEndedServesNoToken: a device log-in's grant that the
+// provider ended serves its access token no more, as an authorization
+// code's does, and the next device log-in brings tokens again.
+func TestDeviceGrantEndedServesNoToken(t *testing.T) {
+	r, src := deviceRig(t, devprovider.Options{AccessTTL: time.Hour})
+	deviceLogin := func() {
+		t.Helper()
+		d, err := src.StartDeviceLogin(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.provider.DecideDevice(d.UserCode, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Wait(context.Background(), func(freshtoken.DevicePoll) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deviceLogin()
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.provider.RevokeGrants()
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("Renew of a revoked grant: %v; want ErrLoginRequired", err)
+	}
+	for _, s := range []*freshtoken.Source{src, r.source()} {
+		if got, err := s.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the provider ended the grant") {
+			t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended (was %q)", got, err, tok.AccessToken)
+		}
+	}
+	r.clock.Advance(2 * time.Second)
+	deviceLogin()
+	if again, err := r.source().Token(); err != nil || again.AccessToken == tok.AccessToken {
+		t.Fatalf("after a device log-in: %v, %v; want a new token", again, err)
+	}
+}

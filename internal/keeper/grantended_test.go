@@ -1,0 +1,176 @@
+package keeper
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// syncBuffer is a log the test reads while the keeper writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestTokenFileGoesWhenTheGrantEnds: once the keeper learns that the
+// provider ended the grant, by its own renewal meeting invalid_grant or
+// from the store's note of another process's, it removes the token file,
+// whose token the provider revoked with the grant and no command serves
+// any more (a keeper started since, which did not write it, too, as it
+// holds the record's token); the next log-in's token is written there
+// again. What was wrong: the file kept the revoked token until it expired,
+// for every tool reading it to send.
+func TestTokenFileGoesWhenTheGrantEnds(t *testing.T) {
+	for _, how := range []string{"the keeper's renewal", "another process's renewal, a keeper started since"} {
+		t.Run(how, func(t *testing.T) {
+			p, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour}, true)
+			file := filepath.Join(t.TempDir(), "token")
+			k, _ := keepingTold(src, file, clock)
+			k.round(context.Background(), time.Minute)
+			if _, err := os.Stat(file); err != nil {
+				t.Fatal(err)
+			}
+			p.RevokeGrants()
+			if how == "the keeper's renewal" {
+				clock.Advance(time.Hour) // the token file's token is due
+			} else {
+				if _, err := src.Renew(context.Background()); err == nil {
+					t.Fatal("a renewal of a revoked grant succeeded")
+				}
+				k, _ = keepingTold(src, file, clock)
+			}
+			k.round(context.Background(), time.Minute)
+			if b, err := os.ReadFile(file); err == nil {
+				t.Fatalf("the token file still holds %q after the grant ended", b)
+			}
+			devserver.LoginSource(t, src, clock.Now())
+			k.round(context.Background(), time.Minute)
+			rec, err := src.Record(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err := os.ReadFile(file); err != nil || string(b) != rec.AccessToken+"\n" {
+				t.Fatalf("after a log-in the token file holds %q, %v; want the new token", b, err)
+			}
+		})
+	}
+}
+
+// TestTokenFileThatCannotGoIsToldOnce: a token file the keeper cannot
+// remove once the grant ended (its disk turned read-only) is warned of
+// once, not at every look, and removed once it can be.
+func TestTokenFileThatCannotGoIsToldOnce(t *testing.T) {
+	dir := testdisk.Small(t, "64k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mnt := filepath.Dir(dir)
+	file := filepath.Join(dir, "token")
+	p, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour}, true)
+	k, _ := keepingTold(src, file, clock)
+	var log syncBuffer
+	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	k.round(context.Background(), time.Minute)
+	p.RevokeGrants()
+	if _, err := src.Renew(context.Background()); err == nil {
+		t.Fatal("a renewal of a revoked grant succeeded")
+	}
+	remount := func(mode string) {
+		t.Helper()
+		if out, err := exec.Command("mount", "-o", "remount,"+mode, mnt).CombinedOutput(); err != nil {
+			t.Fatalf("remount %s: %v: %s", mode, err, out)
+		}
+	}
+	remount("ro")
+	t.Cleanup(func() { exec.Command("mount", "-o", "remount,rw", mnt).Run() })
+	for range 3 {
+		clock.Advance(time.Minute)
+		k.round(context.Background(), time.Minute)
+	}
+	const warning = "cannot remove the token file, which holds the access token of a grant the provider ended"
+	if n := strings.Count(log.String(), warning); n != 1 {
+		t.Fatalf("%d warnings that the token file cannot be removed; want 1:\n%s", n, log.String())
+	}
+	if !strings.Contains(log.String(), "read-only file system") {
+		t.Fatalf("the warning does not say why:\n%s", log.String())
+	}
+	remount("rw")
+	k.round(context.Background(), time.Minute)
+	if b, err := os.ReadFile(file); err == nil {
+		t.Fatalf("the token file still holds %q once it can be removed", b)
+	}
+	if !strings.Contains(log.String(), "token file removed, as the provider ended the grant") {
+		t.Fatalf("the removal is not logged:\n%s", log.String())
+	}
+}
+
+// TestClientCredentialsTokenFileWithAGrantEndedNote: a client credentials
+// record noting that the grant ended (another tool wrote it) gets a new
+// token at the keeper's next look, written to the token file: client
+// credentials need no log-in. Without the plan to fetch at once, the
+// keeper would take the note for a log-in needed, and leave the file
+// without a token until the old one was due.
+func TestClientCredentialsTokenFileWithAGrantEndedNote(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "machine", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader,
+		Grant: freshtoken.GrantClientCredentials, KeepAccess: true}, freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "token")
+	k, _ := keepingTold(src, file, clock)
+	k.round(context.Background(), time.Minute)
+	rec, err := st.Load(context.Background(), "machine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := rec.AccessToken
+	rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: clock.Now()}
+	if err := st.Save(context.Background(), "machine", rec); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	k.round(context.Background(), time.Minute)
+	now, err := st.Load(context.Background(), "machine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.AccessToken == old || now.Problem != nil {
+		t.Fatalf("the record after the keeper's look: problem %+v, same token %v; want a new token, no note", now.Problem, now.AccessToken == old)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != now.AccessToken+"\n" {
+		t.Fatalf("token file %q, %v; want the new token", b, err)
+	}
+	if n := p.Stats().ClientCredentials; n != 2 {
+		t.Fatalf("%d client credentials grants; want 2", n)
+	}
+}
