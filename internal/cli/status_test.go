@@ -12,6 +12,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -265,17 +266,7 @@ func TestStatusExitsTwoForARecordOfANewerFreshtoken(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
 	rec := filepath.Join(e.dir, "state", "dev.json")
-	b, err := os.ReadFile(rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newer := strings.Replace(string(b), `"version": 1,`, `"version": 99,`, 1)
-	if newer == string(b) {
-		t.Fatalf("no version in the record: %s", b)
-	}
-	if err := os.WriteFile(rec, []byte(newer), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	newer := storetest.WriteNewerFormat(t, rec, 99)
 	ios, _, stderr := testStreams(false, false)
 	tokenCode := e.run(ios, "token")
 	if tokenCode != 2 || !strings.Contains(stderr.String(), "upgrade freshtoken") {
