@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,13 +42,12 @@ func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 	if r := srv.Command(t, "SET", "freshtoken:dev:lock", "another-machine", "PX", "3600000"); r != "+OK" {
 		t.Fatal(r)
 	}
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
-		t.Fatalf("status with the user the docs give: exit %d, stdout %q, stderr %q; want 0 and no problem", code, stdout, stderr)
+	if !e.wantStatus(t, "with the user the docs give", 0) {
+		t.FailNow()
 	}
 
 	useRedis("ro:ro-password")
-	ios, stdout, stderr = testStreams(false, false)
+	ios, stdout, stderr := testStreams(false, false)
 	code := e.run(ios, "status")
 	if code != 2 || !strings.Contains(stdout.String(), "logged in:      yes") ||
 		!strings.Contains(stdout.String(), "problem:        dev: could not save the tokens: Redis at redis://"+srv.Addr+"/0 refused access") ||
@@ -105,16 +105,9 @@ func TestStatusTellsOfARedisThatEvicts(t *testing.T) {
 	e.loginOutside(t)
 	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), "problem:        dev: Redis at redis://"+srv.Addr+"/0 evicts keys") ||
-		!strings.Contains(stdout.String(), "volatile-lru") || !strings.Contains(stdout.String(), "set maxmemory-policy noeviction") {
-		t.Errorf("status on a Redis that evicts: exit %d, stdout %q, stderr %q; want 2, naming the policy and noeviction", code, stdout, stderr)
-	}
+	e.wantStatus(t, "on a Redis that evicts", 2, "problem:        dev: Redis at redis://"+srv.Addr+"/0 evicts keys", "volatile-lru", "set maxmemory-policy noeviction")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
-	ios, stdout, stderr = testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
-		t.Errorf("status on a Redis that evicts nothing: exit %d, stdout %q, stderr %q; want 0, no problem", code, stdout, stderr)
-	}
+	e.wantStatus(t, "on a Redis that evicts nothing", 0)
 }
 
 // TestStatusTellsOfEvictionForAUserWithoutInfo: a Redis user that may
@@ -130,15 +123,9 @@ func TestStatusTellsOfEvictionForAUserWithoutInfo(t *testing.T) {
 	e.loginOutside(t)
 	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), "evicts keys") {
-		t.Errorf("status as a user without +info on a Redis that evicts: exit %d, stdout %q, stderr %q; want 2, saying Redis evicts keys", code, stdout, stderr)
-	}
+	e.wantStatus(t, "as a user without +info on a Redis that evicts", 2, "evicts keys")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
-	ios, stdout, stderr = testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "+info") {
-		t.Errorf("status as a user without +info on a Redis that evicts nothing: exit %d, stdout %q, stderr %q; want 0, saying to add +info", code, stdout, stderr)
-	}
+	e.wantStatus(t, "as a user without +info on a Redis that evicts nothing", 0, "+info")
 }
 
 // TestStatusTellsOfARedisWithoutPersistence: status on a Redis that keeps
@@ -153,23 +140,34 @@ func TestStatusTellsOfARedisWithoutPersistence(t *testing.T) {
 	e := newDevEnv(t)
 	e.useStore(t, "redis://"+srv.Addr+"/0")
 	e.loginOutside(t)
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "problem:        dev: Redis at redis://"+srv.Addr+"/0 keeps nothing on disk") ||
-		!strings.Contains(stdout.String(), "puts back") || !strings.Contains(stdout.String(), "set appendonly yes") {
-		t.Errorf("status on a Redis without persistence: exit %d, stdout %q, stderr %q; want 0, saying what a restart loses and to set appendonly yes", code, stdout, stderr)
-	}
+	e.wantStatus(t, "on a Redis without persistence", 0, "problem:        dev: Redis at redis://"+srv.Addr+"/0 keeps nothing on disk", "puts back", "set appendonly yes")
 	srv.Command(t, "CONFIG", "SET", "appendonly", "yes")
-	ios, stdout, stderr = testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
-		t.Errorf("status on a Redis with appendonly yes: exit %d, stdout %q, stderr %q; want 0, no problem", code, stdout, stderr)
-	}
+	e.wantStatus(t, "on a Redis with appendonly yes", 0)
 	srv.Command(t, "CONFIG", "SET", "appendonly", "no")
 	srv.SetFleetUser(t, "freshtoken", "pw")
 	e.useStore(t, "redis://freshtoken:pw@"+srv.Addr+"/0")
-	ios, stdout, stderr = testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
-		t.Errorf("status as a user not allowed CONFIG: exit %d, stdout %q, stderr %q; want 0, no problem", code, stdout, stderr)
+	e.wantStatus(t, "as a user not allowed CONFIG", 0)
+}
+
+// wantStatus runs status and reports whether it exited code with stdout
+// saying every one of says (with none given: telling of no problem);
+// when not, it fails the test, saying what status was run on.
+func (e *devEnv) wantStatus(t *testing.T, on string, code int, says ...string) bool {
+	t.Helper()
+	ios, stdout, stderr := testStreams(false, false)
+	got := e.run(ios, "status")
+	ok := got == code
+	for _, s := range says {
+		ok = ok && strings.Contains(stdout.String(), s)
 	}
+	want := fmt.Sprintf("saying %q", says)
+	if len(says) == 0 {
+		ok, want = ok && !strings.Contains(stdout.String(), "problem"), "no problem"
+	}
+	if !ok {
+		t.Errorf("status %s: exit %d, stdout %q, stderr %q; want %d, %s", on, got, stdout, stderr, code, want)
+	}
+	return ok
 }
 
 // TestStatusTellsOfAnUnsetSecretVariable: an environment whose client
@@ -248,11 +246,8 @@ func TestStatusExitsTwoForAStoreItWillNotUse(t *testing.T) {
 	if err := os.Mkdir(rec, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), rec+" is not a regular file") {
-		t.Errorf("status with a folder at the record's place: exit %d, stdout %q, stderr %q; want 2 telling of it", code, stdout, stderr)
-	}
-	ios, _, stderr = testStreams(false, false)
+	e.wantStatus(t, "with a folder at the record's place", 2, rec+" is not a regular file")
+	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "token"); code != 2 {
 		t.Errorf("token with a folder at the record's place: exit %d, stderr %q; want 2", code, stderr)
 	}
