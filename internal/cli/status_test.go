@@ -365,15 +365,7 @@ func TestStatusOfAnUnusableClientCredentialsToken(t *testing.T) {
 	rec := e.record(t, "dev")
 	rec.TokenType = "DPoP"
 	e.save(t, "dev", rec)
-	ios, stdout, stderr = testStreams(false, false)
-	if code := e.run(ios, "status"); code != 5 {
-		t.Errorf("status exited %d; want 5\n%s%s", code, stdout, stderr)
-	}
-	for _, want := range []string{"logged in:      not needed; the stored access token cannot be used\n", "access token:   cannot be used: "} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("status = %q; want it to say %q", stdout, want)
-		}
-	}
+	e.wantStatus(t, "of an unusable client-credentials token", 5, "logged in:      not needed; the stored access token cannot be used\n", "access token:   cannot be used: ")
 }
 
 // TestStatusTellsOfARefreshTokenRenewingDoesNotExtend: a refresh token
@@ -393,13 +385,7 @@ func TestStatusTellsOfARefreshTokenRenewingDoesNotExtend(t *testing.T) {
 	rec := e.record(t, "dev")
 	rec.RefreshNotExtended = true
 	e.save(t, "dev", rec)
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 {
-		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
-	}
-	if want := "; renewing does not extend it: run `freshtoken --config " + e.config + " login -e dev` before then"; !strings.Contains(stdout.String(), want) {
-		t.Errorf("status = %q; want it to say %q", stdout, want)
-	}
+	e.wantStatus(t, "once renewals are seen not to extend the refresh token", 0, "; renewing does not extend it: run `freshtoken --config "+e.config+" login -e dev` before then")
 	ios, stdout, _ = testStreams(false, false)
 	e.run(ios, "status", "--json")
 	var all []map[string]any
@@ -430,13 +416,7 @@ func TestStatusOfAnExpiredRefreshTokenSaysToLogIn(t *testing.T) {
 	rec.IssuedAt = rec.IssuedAt.Add(-3 * time.Hour)
 	rec.Expiry, rec.RefreshExpiry = rec.IssuedAt.Add(time.Hour), rec.IssuedAt.Add(2*time.Hour)
 	e.save(t, "dev", rec)
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 {
-		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
-	}
-	if want := "logged in:      yes, but the refresh token has expired too, so no renewal can help: run `freshtoken --config " + e.config + " login -e dev`"; !strings.Contains(stdout.String(), want) {
-		t.Errorf("status = %q; want it to say %q", stdout, want)
-	}
+	e.wantStatus(t, "with both tokens expired", 0, "logged in:      yes, but the refresh token has expired too, so no renewal can help: run `freshtoken --config "+e.config+" login -e dev`")
 }
 
 // TestStatusOfTimesItCannotCountFrom: a problem recorded without its time
