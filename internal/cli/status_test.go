@@ -47,28 +47,20 @@ func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 	}
 
 	useRedis("ro:ro-password")
-	ios, stdout, stderr := testStreams(false, false)
-	code := e.run(ios, "status")
-	if code != 2 || !strings.Contains(stdout.String(), "logged in:      yes") ||
-		!strings.Contains(stdout.String(), "problem:        dev: could not save the tokens: Redis at redis://"+srv.Addr+"/0 refused access") ||
-		!strings.Contains(stdout.String(), "the user's permissions") {
-		t.Errorf("status with a user that may only read: exit %d, stdout %q, stderr %q; want 2, saying the tokens cannot be saved and to check the user's permissions", code, stdout, stderr)
-	}
-	ios, stdout, stderr = testStreams(false, false)
-	code = e.run(ios, "status", "--json")
-	var all []struct {
-		Env          string `json:"env"`
+	e.wantStatus(t, "with a user that may only read", 2, "logged in:      yes", "problem:        dev: could not save the tokens: Redis at redis://"+srv.Addr+"/0 refused access", "the user's permissions")
+	var dev struct {
 		LoggedIn     bool   `json:"logged_in"`
 		StoreProblem string `json:"store_problem"`
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || code != 2 || len(all) != 1 || !all[0].LoggedIn || !strings.Contains(all[0].StoreProblem, "refused access") {
-		t.Errorf("status --json: exit %d (%v), stdout %s, stderr %q; want 2 and store_problem", code, err, stdout, stderr)
+	code, printed := e.statusJSON(t, &dev)
+	if code != 2 || !dev.LoggedIn || !strings.Contains(dev.StoreProblem, "refused access") {
+		t.Errorf("status --json: exit %d, %s; want 2 and store_problem", code, printed)
 	}
-	if strings.Contains(stdout.String()+stderr.String(), "ro-password") {
-		t.Errorf("the password shows: %s %s", stdout, stderr)
+	if strings.Contains(printed, "ro-password") {
+		t.Errorf("the password shows: %s", printed)
 	}
 	// It is so: the renewal it foretells fails, a configuration error.
-	ios, _, stderr = testStreams(false, false)
+	ios, _, stderr := testStreams(false, false)
 	srv.Command(t, "DEL", "freshtoken:dev:lock")
 	if code := e.run(ios, "token", "--force"); code != 2 || !strings.Contains(stderr.String(), "refused access") {
 		t.Errorf("token --force with the user that may only read: exit %d, stderr %q; want 2, refused access", code, stderr)
@@ -170,6 +162,25 @@ func (e *devEnv) wantStatus(t *testing.T, on string, code int, says ...string) b
 	return ok
 }
 
+// statusJSON runs status --json on a configuration of one environment,
+// decodes that environment's object into env, and returns the exit code
+// and all that status printed (stdout, then stderr), to look for what must
+// not show; it fails the test when stdout is not a list of one object.
+func (e *devEnv) statusJSON(t *testing.T, env any) (code int, printed string) {
+	t.Helper()
+	ios, stdout, stderr := testStreams(false, false)
+	code = e.run(ios, "status", "--json")
+	var all []json.RawMessage
+	err := json.Unmarshal(stdout.Bytes(), &all)
+	if err == nil && len(all) == 1 {
+		err = json.Unmarshal(all[0], env)
+	}
+	if err != nil || len(all) != 1 {
+		t.Fatalf("status --json: exit %d, stdout %s, stderr %q (%v); want a list of one environment", code, stdout, stderr, err)
+	}
+	return code, stdout.String() + stderr.String()
+}
+
 // TestStatusTellsOfAnUnsetSecretVariable: an environment whose client
 // secret comes from client_secret_env naming a variable that is not set
 // (or is empty) here is told of in its client secret's line, with the
@@ -183,9 +194,8 @@ func TestStatusTellsOfAnUnsetSecretVariable(t *testing.T) {
 	t.Setenv(secretVar, "dev-client-secret")
 	e.loginOutside(t)
 
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "client secret:  $"+secretVar+"\n") {
-		t.Fatalf("status with $%s set: exit %d, stdout %q, stderr %q; want 0 naming the variable", secretVar, code, stdout, stderr)
+	if !e.wantStatus(t, "with $"+secretVar+" set", 0, "client secret:  $"+secretVar+"\n") {
+		t.FailNow()
 	}
 
 	for _, tc := range []struct {
@@ -198,25 +208,17 @@ func TestStatusTellsOfAnUnsetSecretVariable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.set()
-			ios, stdout, stderr := testStreams(false, false)
-			code := e.run(ios, "status")
-			want := "client secret:  $" + secretVar + " " + tc.state + " here, so a renewal or log-in fails for want of the client secret; set it (export " + secretVar + "=…) where freshtoken runs\n"
-			if code != 2 || !strings.Contains(stdout.String(), want) || !strings.Contains(stdout.String(), "logged in:      yes") {
-				t.Errorf("status: exit %d, stdout %q, stderr %q; want 2 and the line %q", code, stdout, stderr, want)
-			}
-			ios, stdout, stderr = testStreams(false, false)
-			code = e.run(ios, "status", "--json")
-			var all []struct {
-				Env                 string `json:"env"`
+			e.wantStatus(t, "with $"+secretVar+" "+tc.name, 2, "client secret:  $"+secretVar+" "+tc.state+" here, so a renewal or log-in fails for want of the client secret; set it (export "+secretVar+"=…) where freshtoken runs\n", "logged in:      yes")
+			var dev struct {
 				ClientSecretIn      string `json:"client_secret_in"`
 				ClientSecretProblem string `json:"client_secret_problem"`
 			}
-			if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || code != 2 || len(all) != 1 ||
-				all[0].ClientSecretIn != "$"+secretVar || !strings.Contains(all[0].ClientSecretProblem, tc.state) || !strings.Contains(all[0].ClientSecretProblem, "export "+secretVar+"=") {
-				t.Errorf("status --json: exit %d (%v), stdout %s, stderr %q; want 2 and client_secret_problem", code, err, stdout, stderr)
+			if code, printed := e.statusJSON(t, &dev); code != 2 || dev.ClientSecretIn != "$"+secretVar ||
+				!strings.Contains(dev.ClientSecretProblem, tc.state) || !strings.Contains(dev.ClientSecretProblem, "export "+secretVar+"=") {
+				t.Errorf("status --json: exit %d, %s; want 2 and client_secret_problem", code, printed)
 			}
 			// It is so: the renewal it foretells fails, a configuration error.
-			ios, _, stderr = testStreams(false, false)
+			ios, _, stderr := testStreams(false, false)
 			if code := e.run(ios, "token", "--force"); code != 2 || !strings.Contains(stderr.String(), secretVar) {
 				t.Errorf("token --force: exit %d, stderr %q; want 2 naming $%s", code, stderr, secretVar)
 			}
@@ -224,7 +226,7 @@ func TestStatusTellsOfAnUnsetSecretVariable(t *testing.T) {
 	}
 
 	os.Setenv(secretVar, "dev-client-secret")
-	ios, stdout, stderr = testStreams(false, false)
+	ios, stdout, stderr := testStreams(false, false)
 	if code := e.run(ios, "status", "--json"); code != 0 || strings.Contains(stdout.String(), "client_secret_problem") || strings.Contains(stdout.String()+stderr.String(), "dev-client-secret") {
 		t.Fatalf("status --json with $%s set again: exit %d, stdout %s; want 0, no problem and no secret", secretVar, code, stdout)
 	}
@@ -313,23 +315,20 @@ func TestStatusTellsOfAnUnusableAccessToken(t *testing.T) {
 				t.Errorf("status gives the unusable access token's expiry: %q", stdout)
 			}
 
-			ios, stdout, stderr = testStreams(false, false)
-			if code := e.run(ios, "status", "--json"); code != 5 {
-				t.Errorf("status --json exited %d; want 5\n%s", code, stderr)
+			var dev map[string]any
+			code, printed := e.statusJSON(t, &dev)
+			if code != 5 {
+				t.Errorf("status --json exited %d; want 5\n%s", code, printed)
 			}
-			var all []map[string]any
-			if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || len(all) != 1 {
-				t.Fatalf("status --json = %s (%v); want one environment", stdout, err)
-			}
-			got, _ := all[0]["access_token_unusable"].(string)
+			got, _ := dev["access_token_unusable"].(string)
 			if !strings.Contains(got, c.want) || !strings.Contains(got, fix) {
 				t.Errorf("access_token_unusable = %q; want it to say %q and %q", got, c.want, fix)
 			}
-			if all[0]["logged_in"] != true || all[0]["access_token_held"] != true {
-				t.Errorf("status --json = %v; the existing fields changed (logged_in and access_token_held stay true: the grant is kept)", all[0])
+			if dev["logged_in"] != true || dev["access_token_held"] != true {
+				t.Errorf("status --json = %v; the existing fields changed (logged_in and access_token_held stay true: the grant is kept)", dev)
 			}
 			for _, s := range []string{rec.AccessToken, rec.RefreshToken} {
-				if strings.Contains(stdout.String(), s) {
+				if strings.Contains(printed, s) {
 					t.Errorf("status --json shows a token")
 				}
 			}
@@ -386,14 +385,10 @@ func TestStatusTellsOfARefreshTokenRenewingDoesNotExtend(t *testing.T) {
 	rec.RefreshNotExtended = true
 	e.save(t, "dev", rec)
 	e.wantStatus(t, "once renewals are seen not to extend the refresh token", 0, "; renewing does not extend it: run `freshtoken --config "+e.config+" login -e dev` before then")
-	ios, stdout, _ = testStreams(false, false)
-	e.run(ios, "status", "--json")
-	var all []map[string]any
-	if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || len(all) != 1 {
-		t.Fatalf("status --json = %s (%v); want one environment", stdout, err)
-	}
-	if all[0]["refresh_token_not_extended"] != true || all[0]["logged_in"] != true {
-		t.Errorf("status --json = %v; want refresh_token_not_extended true, still logged in", all[0])
+	var dev map[string]any
+	e.statusJSON(t, &dev)
+	if dev["refresh_token_not_extended"] != true || dev["logged_in"] != true {
+		t.Errorf("status --json = %v; want refresh_token_not_extended true, still logged in", dev)
 	}
 	// Past its expiry, there is no "before then" to log in by.
 	rec.RefreshExpiry = time.Now().Add(-time.Hour)
