@@ -46,6 +46,29 @@ func started(t *testing.T) (*redisstore.Store, *redis.Client) {
 	return open(t, srv.URL), raw(t, srv)
 }
 
+// shortLockHolders opens two Stores on a Redis of the test's own, as two
+// machines; the first's locks last 300ms unless extended, as a holder that
+// lives extends them.
+func shortLockHolders(t *testing.T) (a, b *redisstore.Store) {
+	t.Helper()
+	srv := redistest.Start(t)
+	a, b = open(t, srv.URL), open(t, srv.URL)
+	a.LockTTL = 300 * time.Millisecond
+	return a, b
+}
+
+// lockStaysHeld fails the test unless b's Lock on sandbox waits a second,
+// over three of the holder's 300ms lock TTLs, without taking the lock;
+// while says when.
+func lockStaysHeld(t *testing.T, b *redisstore.Store, while string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := b.Lock(ctx, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("another machine's Lock %s: %v; want the lock still held after over three of its TTLs", while, err)
+	}
+}
+
 // lock takes s's lock on sandbox, failing the test if it cannot.
 func lock(t *testing.T, s *redisstore.Store) (unlock func()) {
 	t.Helper()
@@ -92,16 +115,10 @@ func TestCorruptRecordIsKept(t *testing.T) {
 // TestLiveHolderKeepsItsLock: a holder's lock outlives its TTL for as long
 // as the holder lives.
 func TestLiveHolderKeepsItsLock(t *testing.T) {
-	srv := redistest.Start(t)
-	a, b := open(t, srv.URL), open(t, srv.URL)
-	a.LockTTL = 300 * time.Millisecond
+	a, b := shortLockHolders(t)
 	unlock := lock(t, a)
 	defer unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // over three TTLs
-	defer cancel()
-	if _, err := b.Lock(ctx, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Lock while a live holder has had it for three of its TTLs: %v, want it still held", err)
-	}
+	lockStaysHeld(t, b, "while a live holder has it")
 }
 
 // TestDeadHoldersLockExpires: a holder that died holding the lock (its
@@ -477,18 +494,12 @@ func clusterRefused(t *testing.T, err error) {
 // the refresh token the answer replaced, and send it: the provider ended
 // the grant.
 func TestLockOutlivesItsUnsavedAnswer(t *testing.T) {
-	srv := redistest.Start(t)
-	a, b := open(t, srv.URL), open(t, srv.URL)
-	a.LockTTL = 300 * time.Millisecond
+	a, b := shortLockHolders(t)
 	withdraw := a.KeepUnsaved("sandbox", func(context.Context) error { return nil })
 	lock(t, a)() // the renewal whose answer is kept ends
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // over three TTLs
-	if _, err := b.Lock(ctx, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("another machine's Lock while an unsaved answer is kept: %v, want the lock still held", err)
-	}
-	cancel()
-	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second) // kept alive, it would never be free
+	lockStaysHeld(t, b, "while an unsaved answer is kept")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // kept alive, it would never be free
 	unlock, err := a.Lock(ctx, "sandbox")
 	cancel()
 	if err != nil {
