@@ -69,6 +69,20 @@ func lockStaysHeld(t *testing.T, b *redisstore.Store, while string) {
 	}
 }
 
+// lockInTheBackground starts s's Lock on sandbox, which gives the lock
+// back as soon as it has it, and returns where Lock's error comes.
+func lockInTheBackground(ctx context.Context, s *redisstore.Store) <-chan error {
+	locked := make(chan error, 1)
+	go func() {
+		unlock, err := s.Lock(ctx, "sandbox")
+		if err == nil {
+			unlock()
+		}
+		locked <- err
+	}()
+	return locked
+}
+
 // lock takes s's lock on sandbox, failing the test if it cannot.
 func lock(t *testing.T, s *redisstore.Store) (unlock func()) {
 	t.Helper()
@@ -750,14 +764,7 @@ func TestWaiterThatMayNotReadTheMarksLife(t *testing.T) {
 	seen := srv.Monitor(t)
 	s := open(t, "redis://older:pw@"+srv.Addr+"/0")
 	defer s.Close()
-	locked := make(chan error, 1)
-	go func() {
-		unlock, err := s.Lock(ctx, "sandbox")
-		if err == nil {
-			unlock()
-		}
-		locked <- err
-	}()
+	locked := lockInTheBackground(ctx, s)
 	for n := 0; n < 2; {
 		select {
 		case err := <-locked:
@@ -930,14 +937,7 @@ func TestWaiterAcrossARedisPauseKeepsOff(t *testing.T) {
 	seen := srv.Monitor(t)
 	b := open(t, srv.URL)
 	b.LockTTL = lockTTL
-	locked := make(chan error, 1)
-	go func() {
-		unlock, err := b.Lock(ctx, "sandbox")
-		if err == nil {
-			unlock()
-		}
-		locked <- err
-	}()
+	locked := lockInTheBackground(ctx, b)
 	attempted(t, seen, "the-live-holder")
 	srv.Pause(t)
 	// What is tested is Redis's clock passing the lock's end while Redis
