@@ -84,16 +84,22 @@ func TestAnswerNotKeptBesideTheNoteIsNotSaidKept(t *testing.T) {
 // (another renewer's note, for the same refresh token, written while this
 // one waits for its answer); then, if set, runs after the note.
 func grantEndedAtRenewal(t *testing.T, then func()) *rig {
-	var (
-		r     *rig
-		noted atomic.Bool
-	)
+	var armed atomic.Bool
+	armed.Store(true)
+	return grantEndedAtArmedRenewal(t, &armed, "the provider refused the refresh token elsewhere", 0, then)
+}
+
+// grantEndedAtArmedRenewal is grantEndedAtRenewal for the first renewal
+// whose request reaches the provider once armed is set (it unsets it): the
+// note says says, and is dated later than the rig's clock by later.
+func grantEndedAtArmedRenewal(t *testing.T, armed *atomic.Bool, says string, later time.Duration, then func()) *rig {
+	var r *rig
 	r = newRig(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
-		if grant != "refresh_token" || !noted.CompareAndSwap(false, true) {
+		if grant != "refresh_token" || !armed.CompareAndSwap(true, false) {
 			return
 		}
 		rec := r.record()
-		rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token elsewhere", At: r.clock.Now()}
+		rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: says, At: r.clock.Now().Add(later)}
 		if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
 			t.Error(err)
 		}
@@ -111,20 +117,8 @@ func grantEndedAtRenewal(t *testing.T, then func()) *rig {
 // having spent the same refresh token. That newer note stands, as the
 // first one would: the answer is not saved over it.
 func TestAForcedRenewalAfterANoteMeetsANewerNote(t *testing.T) {
-	var (
-		r     *rig
-		armed atomic.Bool
-	)
-	r = newRig(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
-		if grant != "refresh_token" || !armed.CompareAndSwap(true, false) {
-			return
-		}
-		rec := r.record()
-		rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token again", At: r.clock.Now().Add(time.Minute)}
-		if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
-			t.Error(err)
-		}
-	}})
+	var armed atomic.Bool
+	r := grantEndedAtArmedRenewal(t, &armed, "the provider refused the refresh token again", time.Minute, nil)
 	src := r.sourceOn(r.store)
 	r.login(src)
 	rec := r.record()

@@ -30,6 +30,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -688,14 +689,7 @@ func TestLogoutKeepsANewerFreshtokensRecord(t *testing.T) {
 	src := r.source()
 	r.login(src)
 	path := r.store.Location("sandbox")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newer := strings.Replace(string(data), `"version": 1,`, `"version": 2,`, 1)
-	if err := os.WriteFile(path, []byte(newer), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	newer := storetest.WriteNewerFormat(t, path, 2)
 	if err := src.Logout(context.Background()); !errors.Is(err, store.ErrNewerFormat) || !strings.HasSuffix(err.Error(), "nothing was deleted") {
 		t.Fatalf("Logout: %v; want store.ErrNewerFormat, saying nothing was deleted", err)
 	}
@@ -711,14 +705,7 @@ func TestLogoutKeepsANewerFreshtokensRecord(t *testing.T) {
 func TestLoginOverANewerFreshtokensRecordSaysSo(t *testing.T) {
 	r := newRig(t, devprovider.Options{})
 	r.login(r.source())
-	path := r.store.Location("sandbox")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(data), `"version": 1,`, `"version": 2,`, 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	storetest.WriteNewerFormat(t, r.store.Location("sandbox"), 2)
 	logs := testenv.NewOutput()
 	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {

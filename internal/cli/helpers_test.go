@@ -117,6 +117,23 @@ func testStreams(outTTY, errTTY bool) (ios *cli.IOStreams, stdout, stderr *bytes
 	return &cli.IOStreams{In: &bytes.Buffer{}, Out: stdout, ErrOut: stderr, OutTTY: outTTY, ErrTTY: errTTY}, stdout, stderr
 }
 
+// configKept reads e's configuration now, and returns a check that fails
+// the test unless the configuration is still as it was, saying it changed
+// although what (a command failed, say).
+func (e *devEnv) configKept(t *testing.T) (check func(although string)) {
+	t.Helper()
+	before, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(although string) {
+		t.Helper()
+		if now, _ := os.ReadFile(e.config); string(now) != string(before) {
+			t.Errorf("the configuration changed although %s:\n%s", although, now)
+		}
+	}
+}
+
 // fileURL is the file URL of the folder at path, a # or ? in its name (a
 // subtest's folder: #01) escaped, not beginning a fragment or a query.
 func fileURL(path string) string { return (&url.URL{Scheme: "file", Path: path}).String() }

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -40,34 +42,25 @@ func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 	if r := srv.Command(t, "SET", "freshtoken:dev:lock", "another-machine", "PX", "3600000"); r != "+OK" {
 		t.Fatal(r)
 	}
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
-		t.Fatalf("status with the user the docs give: exit %d, stdout %q, stderr %q; want 0 and no problem", code, stdout, stderr)
+	if !e.wantStatus(t, "with the user the docs give", 0) {
+		t.FailNow()
 	}
 
 	useRedis("ro:ro-password")
-	ios, stdout, stderr = testStreams(false, false)
-	code := e.run(ios, "status")
-	if code != 2 || !strings.Contains(stdout.String(), "logged in:      yes") ||
-		!strings.Contains(stdout.String(), "problem:        dev: could not save the tokens: Redis at redis://"+srv.Addr+"/0 refused access") ||
-		!strings.Contains(stdout.String(), "the user's permissions") {
-		t.Errorf("status with a user that may only read: exit %d, stdout %q, stderr %q; want 2, saying the tokens cannot be saved and to check the user's permissions", code, stdout, stderr)
-	}
-	ios, stdout, stderr = testStreams(false, false)
-	code = e.run(ios, "status", "--json")
-	var all []struct {
-		Env          string `json:"env"`
+	e.wantStatus(t, "with a user that may only read", 2, "logged in:      yes", "problem:        dev: could not save the tokens: Redis at redis://"+srv.Addr+"/0 refused access", "the user's permissions")
+	var dev struct {
 		LoggedIn     bool   `json:"logged_in"`
 		StoreProblem string `json:"store_problem"`
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || code != 2 || len(all) != 1 || !all[0].LoggedIn || !strings.Contains(all[0].StoreProblem, "refused access") {
-		t.Errorf("status --json: exit %d (%v), stdout %s, stderr %q; want 2 and store_problem", code, err, stdout, stderr)
+	code, printed := e.statusJSON(t, &dev)
+	if code != 2 || !dev.LoggedIn || !strings.Contains(dev.StoreProblem, "refused access") {
+		t.Errorf("status --json: exit %d, %s; want 2 and store_problem", code, printed)
 	}
-	if strings.Contains(stdout.String()+stderr.String(), "ro-password") {
-		t.Errorf("the password shows: %s %s", stdout, stderr)
+	if strings.Contains(printed, "ro-password") {
+		t.Errorf("the password shows: %s", printed)
 	}
 	// It is so: the renewal it foretells fails, a configuration error.
-	ios, _, stderr = testStreams(false, false)
+	ios, _, stderr := testStreams(false, false)
 	srv.Command(t, "DEL", "freshtoken:dev:lock")
 	if code := e.run(ios, "token", "--force"); code != 2 || !strings.Contains(stderr.String(), "refused access") {
 		t.Errorf("token --force with the user that may only read: exit %d, stderr %q; want 2, refused access", code, stderr)
@@ -104,16 +97,9 @@ func TestStatusTellsOfARedisThatEvicts(t *testing.T) {
 	e.loginOutside(t)
 	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), "problem:        dev: Redis at redis://"+srv.Addr+"/0 evicts keys") ||
-		!strings.Contains(stdout.String(), "volatile-lru") || !strings.Contains(stdout.String(), "set maxmemory-policy noeviction") {
-		t.Errorf("status on a Redis that evicts: exit %d, stdout %q, stderr %q; want 2, naming the policy and noeviction", code, stdout, stderr)
-	}
+	e.wantStatus(t, "on a Redis that evicts", 2, "problem:        dev: Redis at redis://"+srv.Addr+"/0 evicts keys", "volatile-lru", "set maxmemory-policy noeviction")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
-	ios, stdout, stderr = testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
-		t.Errorf("status on a Redis that evicts nothing: exit %d, stdout %q, stderr %q; want 0, no problem", code, stdout, stderr)
-	}
+	e.wantStatus(t, "on a Redis that evicts nothing", 0)
 }
 
 // TestStatusTellsOfEvictionForAUserWithoutInfo: a Redis user that may
@@ -129,15 +115,9 @@ func TestStatusTellsOfEvictionForAUserWithoutInfo(t *testing.T) {
 	e.loginOutside(t)
 	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), "evicts keys") {
-		t.Errorf("status as a user without +info on a Redis that evicts: exit %d, stdout %q, stderr %q; want 2, saying Redis evicts keys", code, stdout, stderr)
-	}
+	e.wantStatus(t, "as a user without +info on a Redis that evicts", 2, "evicts keys")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
-	ios, stdout, stderr = testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "+info") {
-		t.Errorf("status as a user without +info on a Redis that evicts nothing: exit %d, stdout %q, stderr %q; want 0, saying to add +info", code, stdout, stderr)
-	}
+	e.wantStatus(t, "as a user without +info on a Redis that evicts nothing", 0, "+info")
 }
 
 // TestStatusTellsOfARedisWithoutPersistence: status on a Redis that keeps
@@ -152,23 +132,53 @@ func TestStatusTellsOfARedisWithoutPersistence(t *testing.T) {
 	e := newDevEnv(t)
 	e.useStore(t, "redis://"+srv.Addr+"/0")
 	e.loginOutside(t)
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "problem:        dev: Redis at redis://"+srv.Addr+"/0 keeps nothing on disk") ||
-		!strings.Contains(stdout.String(), "puts back") || !strings.Contains(stdout.String(), "set appendonly yes") {
-		t.Errorf("status on a Redis without persistence: exit %d, stdout %q, stderr %q; want 0, saying what a restart loses and to set appendonly yes", code, stdout, stderr)
-	}
+	e.wantStatus(t, "on a Redis without persistence", 0, "problem:        dev: Redis at redis://"+srv.Addr+"/0 keeps nothing on disk", "puts back", "set appendonly yes")
 	srv.Command(t, "CONFIG", "SET", "appendonly", "yes")
-	ios, stdout, stderr = testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
-		t.Errorf("status on a Redis with appendonly yes: exit %d, stdout %q, stderr %q; want 0, no problem", code, stdout, stderr)
-	}
+	e.wantStatus(t, "on a Redis with appendonly yes", 0)
 	srv.Command(t, "CONFIG", "SET", "appendonly", "no")
 	srv.SetFleetUser(t, "freshtoken", "pw")
 	e.useStore(t, "redis://freshtoken:pw@"+srv.Addr+"/0")
-	ios, stdout, stderr = testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || strings.Contains(stdout.String(), "problem") {
-		t.Errorf("status as a user not allowed CONFIG: exit %d, stdout %q, stderr %q; want 0, no problem", code, stdout, stderr)
+	e.wantStatus(t, "as a user not allowed CONFIG", 0)
+}
+
+// wantStatus runs status and reports whether it exited code with stdout
+// saying every one of says (with none given: telling of no problem);
+// when not, it fails the test, saying what status was run on.
+func (e *devEnv) wantStatus(t *testing.T, on string, code int, says ...string) bool {
+	t.Helper()
+	ios, stdout, stderr := testStreams(false, false)
+	got := e.run(ios, "status")
+	ok := got == code
+	for _, s := range says {
+		ok = ok && strings.Contains(stdout.String(), s)
 	}
+	want := fmt.Sprintf("saying %q", says)
+	if len(says) == 0 {
+		ok, want = ok && !strings.Contains(stdout.String(), "problem"), "no problem"
+	}
+	if !ok {
+		t.Errorf("status %s: exit %d, stdout %q, stderr %q; want %d, %s", on, got, stdout, stderr, code, want)
+	}
+	return ok
+}
+
+// statusJSON runs status --json on a configuration of one environment,
+// decodes that environment's object into env, and returns the exit code
+// and all that status printed (stdout, then stderr), to look for what must
+// not show; it fails the test when stdout is not a list of one object.
+func (e *devEnv) statusJSON(t *testing.T, env any) (code int, printed string) {
+	t.Helper()
+	ios, stdout, stderr := testStreams(false, false)
+	code = e.run(ios, "status", "--json")
+	var all []json.RawMessage
+	err := json.Unmarshal(stdout.Bytes(), &all)
+	if err == nil && len(all) == 1 {
+		err = json.Unmarshal(all[0], env)
+	}
+	if err != nil || len(all) != 1 {
+		t.Fatalf("status --json: exit %d, stdout %s, stderr %q (%v); want a list of one environment", code, stdout, stderr, err)
+	}
+	return code, stdout.String() + stderr.String()
 }
 
 // TestStatusTellsOfAnUnsetSecretVariable: an environment whose client
@@ -184,9 +194,8 @@ func TestStatusTellsOfAnUnsetSecretVariable(t *testing.T) {
 	t.Setenv(secretVar, "dev-client-secret")
 	e.loginOutside(t)
 
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "client secret:  $"+secretVar+"\n") {
-		t.Fatalf("status with $%s set: exit %d, stdout %q, stderr %q; want 0 naming the variable", secretVar, code, stdout, stderr)
+	if !e.wantStatus(t, "with $"+secretVar+" set", 0, "client secret:  $"+secretVar+"\n") {
+		t.FailNow()
 	}
 
 	for _, tc := range []struct {
@@ -199,25 +208,17 @@ func TestStatusTellsOfAnUnsetSecretVariable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.set()
-			ios, stdout, stderr := testStreams(false, false)
-			code := e.run(ios, "status")
-			want := "client secret:  $" + secretVar + " " + tc.state + " here, so a renewal or log-in fails for want of the client secret; set it (export " + secretVar + "=…) where freshtoken runs\n"
-			if code != 2 || !strings.Contains(stdout.String(), want) || !strings.Contains(stdout.String(), "logged in:      yes") {
-				t.Errorf("status: exit %d, stdout %q, stderr %q; want 2 and the line %q", code, stdout, stderr, want)
-			}
-			ios, stdout, stderr = testStreams(false, false)
-			code = e.run(ios, "status", "--json")
-			var all []struct {
-				Env                 string `json:"env"`
+			e.wantStatus(t, "with $"+secretVar+" "+tc.name, 2, "client secret:  $"+secretVar+" "+tc.state+" here, so a renewal or log-in fails for want of the client secret; set it (export "+secretVar+"=…) where freshtoken runs\n", "logged in:      yes")
+			var dev struct {
 				ClientSecretIn      string `json:"client_secret_in"`
 				ClientSecretProblem string `json:"client_secret_problem"`
 			}
-			if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || code != 2 || len(all) != 1 ||
-				all[0].ClientSecretIn != "$"+secretVar || !strings.Contains(all[0].ClientSecretProblem, tc.state) || !strings.Contains(all[0].ClientSecretProblem, "export "+secretVar+"=") {
-				t.Errorf("status --json: exit %d (%v), stdout %s, stderr %q; want 2 and client_secret_problem", code, err, stdout, stderr)
+			if code, printed := e.statusJSON(t, &dev); code != 2 || dev.ClientSecretIn != "$"+secretVar ||
+				!strings.Contains(dev.ClientSecretProblem, tc.state) || !strings.Contains(dev.ClientSecretProblem, "export "+secretVar+"=") {
+				t.Errorf("status --json: exit %d, %s; want 2 and client_secret_problem", code, printed)
 			}
 			// It is so: the renewal it foretells fails, a configuration error.
-			ios, _, stderr = testStreams(false, false)
+			ios, _, stderr := testStreams(false, false)
 			if code := e.run(ios, "token", "--force"); code != 2 || !strings.Contains(stderr.String(), secretVar) {
 				t.Errorf("token --force: exit %d, stderr %q; want 2 naming $%s", code, stderr, secretVar)
 			}
@@ -225,7 +226,7 @@ func TestStatusTellsOfAnUnsetSecretVariable(t *testing.T) {
 	}
 
 	os.Setenv(secretVar, "dev-client-secret")
-	ios, stdout, stderr = testStreams(false, false)
+	ios, stdout, stderr := testStreams(false, false)
 	if code := e.run(ios, "status", "--json"); code != 0 || strings.Contains(stdout.String(), "client_secret_problem") || strings.Contains(stdout.String()+stderr.String(), "dev-client-secret") {
 		t.Fatalf("status --json with $%s set again: exit %d, stdout %s; want 0, no problem and no secret", secretVar, code, stdout)
 	}
@@ -247,11 +248,8 @@ func TestStatusExitsTwoForAStoreItWillNotUse(t *testing.T) {
 	if err := os.Mkdir(rec, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 2 || !strings.Contains(stdout.String(), rec+" is not a regular file") {
-		t.Errorf("status with a folder at the record's place: exit %d, stdout %q, stderr %q; want 2 telling of it", code, stdout, stderr)
-	}
-	ios, _, stderr = testStreams(false, false)
+	e.wantStatus(t, "with a folder at the record's place", 2, rec+" is not a regular file")
+	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "token"); code != 2 {
 		t.Errorf("token with a folder at the record's place: exit %d, stderr %q; want 2", code, stderr)
 	}
@@ -265,17 +263,7 @@ func TestStatusExitsTwoForARecordOfANewerFreshtoken(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
 	rec := filepath.Join(e.dir, "state", "dev.json")
-	b, err := os.ReadFile(rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newer := strings.Replace(string(b), `"version": 1,`, `"version": 99,`, 1)
-	if newer == string(b) {
-		t.Fatalf("no version in the record: %s", b)
-	}
-	if err := os.WriteFile(rec, []byte(newer), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	newer := storetest.WriteNewerFormat(t, rec, 99)
 	ios, _, stderr := testStreams(false, false)
 	tokenCode := e.run(ios, "token")
 	if tokenCode != 2 || !strings.Contains(stderr.String(), "upgrade freshtoken") {
@@ -327,23 +315,20 @@ func TestStatusTellsOfAnUnusableAccessToken(t *testing.T) {
 				t.Errorf("status gives the unusable access token's expiry: %q", stdout)
 			}
 
-			ios, stdout, stderr = testStreams(false, false)
-			if code := e.run(ios, "status", "--json"); code != 5 {
-				t.Errorf("status --json exited %d; want 5\n%s", code, stderr)
+			var dev map[string]any
+			code, printed := e.statusJSON(t, &dev)
+			if code != 5 {
+				t.Errorf("status --json exited %d; want 5\n%s", code, printed)
 			}
-			var all []map[string]any
-			if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || len(all) != 1 {
-				t.Fatalf("status --json = %s (%v); want one environment", stdout, err)
-			}
-			got, _ := all[0]["access_token_unusable"].(string)
+			got, _ := dev["access_token_unusable"].(string)
 			if !strings.Contains(got, c.want) || !strings.Contains(got, fix) {
 				t.Errorf("access_token_unusable = %q; want it to say %q and %q", got, c.want, fix)
 			}
-			if all[0]["logged_in"] != true || all[0]["access_token_held"] != true {
-				t.Errorf("status --json = %v; the existing fields changed (logged_in and access_token_held stay true: the grant is kept)", all[0])
+			if dev["logged_in"] != true || dev["access_token_held"] != true {
+				t.Errorf("status --json = %v; the existing fields changed (logged_in and access_token_held stay true: the grant is kept)", dev)
 			}
 			for _, s := range []string{rec.AccessToken, rec.RefreshToken} {
-				if strings.Contains(stdout.String(), s) {
+				if strings.Contains(printed, s) {
 					t.Errorf("status --json shows a token")
 				}
 			}
@@ -379,15 +364,7 @@ func TestStatusOfAnUnusableClientCredentialsToken(t *testing.T) {
 	rec := e.record(t, "dev")
 	rec.TokenType = "DPoP"
 	e.save(t, "dev", rec)
-	ios, stdout, stderr = testStreams(false, false)
-	if code := e.run(ios, "status"); code != 5 {
-		t.Errorf("status exited %d; want 5\n%s%s", code, stdout, stderr)
-	}
-	for _, want := range []string{"logged in:      not needed; the stored access token cannot be used\n", "access token:   cannot be used: "} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("status = %q; want it to say %q", stdout, want)
-		}
-	}
+	e.wantStatus(t, "of an unusable client-credentials token", 5, "logged in:      not needed; the stored access token cannot be used\n", "access token:   cannot be used: ")
 }
 
 // TestStatusTellsOfARefreshTokenRenewingDoesNotExtend: a refresh token
@@ -407,21 +384,11 @@ func TestStatusTellsOfARefreshTokenRenewingDoesNotExtend(t *testing.T) {
 	rec := e.record(t, "dev")
 	rec.RefreshNotExtended = true
 	e.save(t, "dev", rec)
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 {
-		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
-	}
-	if want := "; renewing does not extend it: run `freshtoken --config " + e.config + " login -e dev` before then"; !strings.Contains(stdout.String(), want) {
-		t.Errorf("status = %q; want it to say %q", stdout, want)
-	}
-	ios, stdout, _ = testStreams(false, false)
-	e.run(ios, "status", "--json")
-	var all []map[string]any
-	if err := json.Unmarshal(stdout.Bytes(), &all); err != nil || len(all) != 1 {
-		t.Fatalf("status --json = %s (%v); want one environment", stdout, err)
-	}
-	if all[0]["refresh_token_not_extended"] != true || all[0]["logged_in"] != true {
-		t.Errorf("status --json = %v; want refresh_token_not_extended true, still logged in", all[0])
+	e.wantStatus(t, "once renewals are seen not to extend the refresh token", 0, "; renewing does not extend it: run `freshtoken --config "+e.config+" login -e dev` before then")
+	var dev map[string]any
+	e.statusJSON(t, &dev)
+	if dev["refresh_token_not_extended"] != true || dev["logged_in"] != true {
+		t.Errorf("status --json = %v; want refresh_token_not_extended true, still logged in", dev)
 	}
 	// Past its expiry, there is no "before then" to log in by.
 	rec.RefreshExpiry = time.Now().Add(-time.Hour)
@@ -444,13 +411,7 @@ func TestStatusOfAnExpiredRefreshTokenSaysToLogIn(t *testing.T) {
 	rec.IssuedAt = rec.IssuedAt.Add(-3 * time.Hour)
 	rec.Expiry, rec.RefreshExpiry = rec.IssuedAt.Add(time.Hour), rec.IssuedAt.Add(2*time.Hour)
 	e.save(t, "dev", rec)
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 {
-		t.Errorf("status exited %d\n%s%s", code, stdout, stderr)
-	}
-	if want := "logged in:      yes, but the refresh token has expired too, so no renewal can help: run `freshtoken --config " + e.config + " login -e dev`"; !strings.Contains(stdout.String(), want) {
-		t.Errorf("status = %q; want it to say %q", stdout, want)
-	}
+	e.wantStatus(t, "with both tokens expired", 0, "logged in:      yes, but the refresh token has expired too, so no renewal can help: run `freshtoken --config "+e.config+" login -e dev`")
 }
 
 // TestStatusOfTimesItCannotCountFrom: a problem recorded without its time

@@ -105,42 +105,52 @@ func TestNextStepsNameTheEnvironment(t *testing.T) {
 			t.Errorf("kind %d's next step reads %q", k, next)
 		}
 	}
-	err := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired, Msg: "not logged in"}
-	if got := failure.Next(err, "other"); got != "run `freshtoken login -e sandbox`" {
-		t.Errorf("next step %q", got)
-	}
-	said := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired, Msg: "not logged in; run `freshtoken login -e sandbox`"}
-	if got := failure.Next(said, "sandbox"); got != "" {
-		t.Errorf("next step %q repeated", got)
-	}
-	// A provider's description, quoted, that reads like the step to take
-	// hid freshtoken's own.
-	quoting := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired,
-		Msg: "the provider refused the refresh token (HTTP 400 invalid_grant: \"run `freshtoken login -e production` to fix\"), so the grant has ended"}
-	if got := failure.Next(quoting, "sandbox"); got != "run `freshtoken login -e sandbox`" {
-		t.Errorf("next step %q after the provider's words; want freshtoken's own", got)
-	}
-	unusable := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrUnreachable, Err: freshtoken.ErrUnusableToken, Msg: "an access token no header can carry"}
-	if got := failure.Next(unusable, "other"); !strings.HasPrefix(got, "run `freshtoken token --force -e sandbox` for another") {
-		t.Errorf("next step for an unusable token: %q", got)
-	}
-	// A configuration error that names what to check or set is not told
-	// to check the client's credentials as well, which were right.
-	for _, msg := range []string{
-		"no token endpoint answers at https://login.example.com/tokn (HTTP 404 \"404 page not found\"); check token_url",
-		"no device authorization endpoint is known; set device_auth_url",
-	} {
-		own := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrClientRejected, Msg: msg}
-		if got := failure.Next(own, "sandbox"); got != "" {
-			t.Errorf("next step %q after %q, which says its own", got, msg)
+	wantNextSteps(t, []nextStep{
+		{"not logged in", &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired, Msg: "not logged in"},
+			"other", "run `freshtoken login -e sandbox`", false},
+		{"the step already said", &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired, Msg: "not logged in; run `freshtoken login -e sandbox`"},
+			"sandbox", "", false},
+		// A provider's description, quoted, that reads like the step to take
+		// hid freshtoken's own.
+		{"a provider's words like a step", &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired,
+			Msg: "the provider refused the refresh token (HTTP 400 invalid_grant: \"run `freshtoken login -e production` to fix\"), so the grant has ended"},
+			"sandbox", "run `freshtoken login -e sandbox`", false},
+		{"an unusable token", &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrUnreachable, Err: freshtoken.ErrUnusableToken, Msg: "an access token no header can carry"},
+			"other", "run `freshtoken token --force -e sandbox` for another", true},
+		// A configuration error that names what to check or set is not told
+		// to check the client's credentials as well, which were right.
+		{"a token_url to check", &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrClientRejected,
+			Msg: "no token endpoint answers at https://login.example.com/tokn (HTTP 404 \"404 page not found\"); check token_url"},
+			"sandbox", "", false},
+		{"a device_auth_url to set", &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrClientRejected, Msg: "no device authorization endpoint is known; set device_auth_url"},
+			"sandbox", "", false},
+		{"a provider's words saying to check", &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrClientRejected,
+			Msg: "the token endpoint rejected the client (HTTP 401 invalid_client: \"bad secret; check the portal\")"},
+			"sandbox", "check client_id", true},
+		{"no environment in the error", fmt.Errorf("wrapped: %w", freshtoken.ErrLoginRequired),
+			"prod", "run `freshtoken login -e prod`", false},
+	})
+}
+
+// nextStep is a case of failure.Next: after err, in a command run for the
+// environment env, the next step is want (with prefix, begins with it).
+type nextStep struct {
+	name   string
+	err    error
+	env    string
+	want   string
+	prefix bool
+}
+
+// wantNextSteps fails the test for each of steps whose next step is not
+// the one wanted.
+func wantNextSteps(t *testing.T, steps []nextStep) {
+	t.Helper()
+	for _, s := range steps {
+		got := failure.Next(s.err, s.env)
+		if s.prefix && !strings.HasPrefix(got, s.want) || !s.prefix && got != s.want {
+			t.Errorf("%s: next step %q; want %q", s.name, got, s.want)
 		}
-	}
-	quotedCheck := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrClientRejected, Msg: "the token endpoint rejected the client (HTTP 401 invalid_client: \"bad secret; check the portal\")"}
-	if got := failure.Next(quotedCheck, "sandbox"); !strings.HasPrefix(got, "check client_id") {
-		t.Errorf("next step %q after a provider's words saying to check; want freshtoken's own", got)
-	}
-	if got := failure.Next(fmt.Errorf("wrapped: %w", freshtoken.ErrLoginRequired), "prod"); got != "run `freshtoken login -e prod`" {
-		t.Errorf("next step without an environment in the error: %q", got)
 	}
 }
 
@@ -316,14 +326,12 @@ func TestAPIFailuresAreKinds(t *testing.T) {
 // before the log-in. A provider's words, quoted, saying so are not the
 // engine's.
 func TestKeptTokensNextStep(t *testing.T) {
-	kept := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired,
-		Msg: "the provider ended the grant 3s ago (the provider refused the refresh token; the tokens a renewal paused meanwhile received are kept, in case the provider refused only the reuse: a forced renewal tries them)"}
-	if got := failure.Next(kept, "other"); got != "run `freshtoken token --force -e sandbox` to try them, else `freshtoken login -e sandbox`" {
-		t.Errorf("next step %q; want token --force, then a log-in", got)
-	}
-	quoted := &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired,
-		Msg: "the provider refused the refresh token (HTTP 400 invalid_grant: \"a forced renewal tries them\"), so the grant has ended"}
-	if got := failure.Next(quoted, "sandbox"); got != "run `freshtoken login -e sandbox`" {
-		t.Errorf("next step %q after the provider's words; want a log-in", got)
-	}
+	wantNextSteps(t, []nextStep{
+		{"tokens kept", &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired,
+			Msg: "the provider ended the grant 3s ago (the provider refused the refresh token; the tokens a renewal paused meanwhile received are kept, in case the provider refused only the reuse: a forced renewal tries them)"},
+			"other", "run `freshtoken token --force -e sandbox` to try them, else `freshtoken login -e sandbox`", false},
+		{"a provider's words like the engine's", &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired,
+			Msg: "the provider refused the refresh token (HTTP 400 invalid_grant: \"a forced renewal tries them\"), so the grant has ended"},
+			"sandbox", "run `freshtoken login -e sandbox`", false},
+	})
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -575,18 +576,7 @@ func TestStatusPageForgetsAFailureTheStoreHasSinceMended(t *testing.T) {
 	f.login(t, "dev")
 	ctx := context.Background()
 	st, rec := f.stored(t, "dev")
-	path := filepath.Join(filepath.Dir(f.configPath), "store", "dev.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newer := strings.Replace(string(b), `"version": 1,`, `"version": 99,`, 1)
-	if newer == string(b) {
-		t.Fatalf("no version in the record: %s", b)
-	}
-	if err := os.WriteFile(path, []byte(newer), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	storetest.WriteNewerFormat(t, filepath.Join(filepath.Dir(f.configPath), "store", "dev.json"), 99)
 	f.clock.Advance(accessTTL) // the token held in memory has expired: the store is read
 	if resp, _ := f.get(t, "/dev/v2/company"); resp.StatusCode < 400 {
 		t.Fatalf("a request with a newer freshtoken's record got %d", resp.StatusCode)

@@ -3,7 +3,9 @@
 // trip whole (a large one included), environments are separate, deleting
 // forgets, bad names are refused, and the renewal lock excludes every other
 // holder, so no read-modify-write under it is ever lost; a store that is a
-// store.Swapper saves only over the record the caller read.
+// store.Swapper saves only over the record the caller read. Beside the
+// suite, WriteNewerFormat makes the file store's record one a newer
+// freshtoken wrote, for the tests in several packages of what meets one.
 package storetest
 
 import (

@@ -17,21 +17,12 @@ import (
 // tokens or none, never "unreadable": it read the head, found the parts
 // gone, and reported the record corrupt, saying a log-in replaces it.
 func TestReadRacingALogOutFindsNoTokens(t *testing.T) {
-	if os.Getenv("KEYRINGSTORE_TEST_LOGOUTS") != "" {
-		s := keyringstore.New("freshtoken-test", os.Getenv("KEYRINGSTORE_TEST_STATE"))
-		for n := range 60 {
-			if err := s.Save(ctx, "sandbox", bigRecord(n)); err != nil {
-				panic(err)
-			}
-			if err := s.Delete(ctx, "sandbox"); err != nil {
-				panic(err)
-			}
+	readsRacing(t, false, func(s *keyringstore.Store, n int) error {
+		if err := s.Save(ctx, "sandbox", bigRecord(n)); err != nil {
+			return err
 		}
-		return
-	}
-	keyringtest.Start(t)
-	state := filepath.Join(t.TempDir(), "state")
-	readsRacing(t, state, "KEYRINGSTORE_TEST_LOGOUTS", func(_ *store.Record, err error) bool {
+		return s.Delete(ctx, "sandbox")
+	}, func(_ *store.Record, err error) bool {
 		return err == nil || errors.Is(err, store.ErrNotFound)
 	})
 }
@@ -39,10 +30,28 @@ func TestReadRacingALogOutFindsNoTokens(t *testing.T) {
 // TestReadRacingRenewalsFindsTheTokens: a read racing saves in another
 // process (renewals) always finds whole tokens, old or new.
 func TestReadRacingRenewalsFindsTheTokens(t *testing.T) {
-	if os.Getenv("KEYRINGSTORE_TEST_SAVES") != "" {
-		s := keyringstore.New("freshtoken-test", os.Getenv("KEYRINGSTORE_TEST_STATE"))
+	readsRacing(t, true, func(s *keyringstore.Store, n int) error {
+		return s.Save(ctx, "sandbox", bigRecord(n))
+	}, func(got *store.Record, err error) bool {
+		return err == nil && got.AccessToken == bigRecord(got.Renewals).AccessToken
+	})
+}
+
+// racingState names, to the other process readsRacing starts, the state
+// folder of the keychain store it writes to.
+const racingState = "KEYRINGSTORE_TEST_RACING_STATE"
+
+// readsRacing reads sandbox's record in a keychain store of a test
+// keychain until t's own test binary, run as t in another process, has
+// made 60 writes (write with n from 0 to 59) to it, and fails t at the
+// first read whole says is not; with seed, bigRecord(0) is saved before
+// the writes begin. Run as that other process, it makes the writes.
+func readsRacing(t *testing.T, seed bool, write func(s *keyringstore.Store, n int) error, whole func(*store.Record, error) bool) {
+	t.Helper()
+	if state := os.Getenv(racingState); state != "" {
+		s := keyringstore.New("freshtoken-test", state)
 		for n := range 60 {
-			if err := s.Save(ctx, "sandbox", bigRecord(n)); err != nil {
+			if err := write(s, n); err != nil {
 				panic(err)
 			}
 		}
@@ -50,23 +59,14 @@ func TestReadRacingRenewalsFindsTheTokens(t *testing.T) {
 	}
 	keyringtest.Start(t)
 	state := filepath.Join(t.TempDir(), "state")
-	r := keyringstore.New("freshtoken-test", state)
-	if err := r.Save(ctx, "sandbox", bigRecord(0)); err != nil {
-		t.Fatal(err)
+	if seed {
+		if err := keyringstore.New("freshtoken-test", state).Save(ctx, "sandbox", bigRecord(0)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	readsRacing(t, state, "KEYRINGSTORE_TEST_SAVES", func(got *store.Record, err error) bool {
-		return err == nil && got.AccessToken == bigRecord(got.Renewals).AccessToken
-	})
-}
-
-// readsRacing reads sandbox's record in state until the writes end that
-// t's own test binary makes in another process, run as t with the variable
-// writer set, and fails t at the first read whole says is not.
-func readsRacing(t *testing.T, state, writer string, whole func(*store.Record, error) bool) {
-	t.Helper()
 	r := keyringstore.New("freshtoken-test", state)
 	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$")
-	cmd.Env = append(os.Environ(), writer+"=1", "KEYRINGSTORE_TEST_STATE="+state)
+	cmd.Env = append(os.Environ(), racingState+"="+state)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -46,6 +46,43 @@ func started(t *testing.T) (*redisstore.Store, *redis.Client) {
 	return open(t, srv.URL), raw(t, srv)
 }
 
+// shortLockHolders opens two Stores on a Redis of the test's own, as two
+// machines; the first's locks last 300ms unless extended, as a holder that
+// lives extends them.
+func shortLockHolders(t *testing.T) (a, b *redisstore.Store) {
+	t.Helper()
+	srv := redistest.Start(t)
+	a, b = open(t, srv.URL), open(t, srv.URL)
+	a.LockTTL = 300 * time.Millisecond
+	return a, b
+}
+
+// lockStaysHeld fails the test unless b's Lock on sandbox waits a second,
+// over three of the holder's 300ms lock TTLs, without taking the lock;
+// while says when.
+func lockStaysHeld(t *testing.T, b *redisstore.Store, while string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := b.Lock(ctx, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("another machine's Lock %s: %v; want the lock still held after over three of its TTLs", while, err)
+	}
+}
+
+// lockInTheBackground starts s's Lock on sandbox, which gives the lock
+// back as soon as it has it, and returns where Lock's error comes.
+func lockInTheBackground(ctx context.Context, s *redisstore.Store) <-chan error {
+	locked := make(chan error, 1)
+	go func() {
+		unlock, err := s.Lock(ctx, "sandbox")
+		if err == nil {
+			unlock()
+		}
+		locked <- err
+	}()
+	return locked
+}
+
 // lock takes s's lock on sandbox, failing the test if it cannot.
 func lock(t *testing.T, s *redisstore.Store) (unlock func()) {
 	t.Helper()
@@ -92,16 +129,10 @@ func TestCorruptRecordIsKept(t *testing.T) {
 // TestLiveHolderKeepsItsLock: a holder's lock outlives its TTL for as long
 // as the holder lives.
 func TestLiveHolderKeepsItsLock(t *testing.T) {
-	srv := redistest.Start(t)
-	a, b := open(t, srv.URL), open(t, srv.URL)
-	a.LockTTL = 300 * time.Millisecond
+	a, b := shortLockHolders(t)
 	unlock := lock(t, a)
 	defer unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // over three TTLs
-	defer cancel()
-	if _, err := b.Lock(ctx, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Lock while a live holder has had it for three of its TTLs: %v, want it still held", err)
-	}
+	lockStaysHeld(t, b, "while a live holder has it")
 }
 
 // TestDeadHoldersLockExpires: a holder that died holding the lock (its
@@ -477,18 +508,12 @@ func clusterRefused(t *testing.T, err error) {
 // the refresh token the answer replaced, and send it: the provider ended
 // the grant.
 func TestLockOutlivesItsUnsavedAnswer(t *testing.T) {
-	srv := redistest.Start(t)
-	a, b := open(t, srv.URL), open(t, srv.URL)
-	a.LockTTL = 300 * time.Millisecond
+	a, b := shortLockHolders(t)
 	withdraw := a.KeepUnsaved("sandbox", func(context.Context) error { return nil })
 	lock(t, a)() // the renewal whose answer is kept ends
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // over three TTLs
-	if _, err := b.Lock(ctx, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("another machine's Lock while an unsaved answer is kept: %v, want the lock still held", err)
-	}
-	cancel()
-	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second) // kept alive, it would never be free
+	lockStaysHeld(t, b, "while an unsaved answer is kept")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // kept alive, it would never be free
 	unlock, err := a.Lock(ctx, "sandbox")
 	cancel()
 	if err != nil {
@@ -739,14 +764,7 @@ func TestWaiterThatMayNotReadTheMarksLife(t *testing.T) {
 	seen := srv.Monitor(t)
 	s := open(t, "redis://older:pw@"+srv.Addr+"/0")
 	defer s.Close()
-	locked := make(chan error, 1)
-	go func() {
-		unlock, err := s.Lock(ctx, "sandbox")
-		if err == nil {
-			unlock()
-		}
-		locked <- err
-	}()
+	locked := lockInTheBackground(ctx, s)
 	for n := 0; n < 2; {
 		select {
 		case err := <-locked:
@@ -919,14 +937,7 @@ func TestWaiterAcrossARedisPauseKeepsOff(t *testing.T) {
 	seen := srv.Monitor(t)
 	b := open(t, srv.URL)
 	b.LockTTL = lockTTL
-	locked := make(chan error, 1)
-	go func() {
-		unlock, err := b.Lock(ctx, "sandbox")
-		if err == nil {
-			unlock()
-		}
-		locked <- err
-	}()
+	locked := lockInTheBackground(ctx, b)
 	attempted(t, seen, "the-live-holder")
 	srv.Pause(t)
 	// What is tested is Redis's clock passing the lock's end while Redis
