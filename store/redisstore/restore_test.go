@@ -3,11 +3,16 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
@@ -262,5 +267,87 @@ func TestRestoreWithoutInfo(t *testing.T) {
 	}
 	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
 		t.Fatalf("put back without INFO: %s", v)
+	}
+}
+
+// pauseAfterSave is a go-redis hook that, once armed, pauses srv
+// (SIGSTOP) as soon as Redis has answered the Store's first save of
+// sandbox's record (not an EVALSHA Redis has no script for), before
+// go-redis hands the answer on: what the Store
+// sends after it, Redis leaves unanswered.
+type pauseAfterSave struct {
+	armed  atomic.Bool
+	paused chan struct{} // closed once srv is paused
+	pause  func()
+}
+
+func isSave(cmd redis.Cmder) bool {
+	name := strings.ToLower(cmd.Name())
+	return (name == "set" || name == "eval" || name == "evalsha") && slices.Contains(cmd.Args(), any("freshtoken:sandbox")) && cmd.Err() == nil
+}
+
+func (h *pauseAfterSave) after(cmds ...redis.Cmder) {
+	if slices.ContainsFunc(cmds, isSave) && h.armed.CompareAndSwap(true, false) {
+		h.pause()
+		close(h.paused)
+	}
+}
+
+func (h *pauseAfterSave) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *pauseAfterSave) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.after(cmd)
+		return err
+	}
+}
+
+func (h *pauseAfterSave) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		h.after(cmds...)
+		return err
+	}
+}
+
+// TestSaveIsNotHeldByARedisThatStallsAfterIt: a Redis that stalls right
+// after it answered a save (SIGSTOP here; a VM paused, a long fork) holds
+// the save up no longer: the run_id (INFO server) that tells a later
+// restart comes with the save, in the same round trip, and a restart
+// after it is still told, the record put back. The Store asked for it
+// after the save, in a round trip bounded by nothing but the caller's
+// context (and the URL's time-outs, here none: read_timeout=0), and a
+// renewal whose answer Redis had stored waited on it, for ever here.
+func TestSaveIsNotHeldByARedisThatStallsAfterIt(t *testing.T) {
+	for _, locked := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unlocked", true: "fenced"}[locked], func(t *testing.T) {
+			srv := redistest.StartWithoutPersistence(t)
+			ctx := context.Background()
+			s := open(t, srv.URL+"?read_timeout=0")
+			t.Cleanup(func() { s.Close() })
+			h := &pauseAfterSave{paused: make(chan struct{}), pause: func() { srv.Pause(t) }}
+			redisstore.AddHook(s, h)
+			unlock := func() {}
+			if locked {
+				unlock = lock(t, s)
+				t.Cleanup(unlock) // before Close, should the test fail
+			}
+			held := copyOf(2)
+			h.armed.Store(true)
+			saved := make(chan error, 1)
+			go func() { saved <- s.Save(ctx, "sandbox", held) }()
+			testenv.Receive(t, "Redis paused after the save", h.paused)
+			if err := testenv.Receive(t, "the save to return, Redis paused after it answered", saved); err != nil {
+				t.Fatalf("Save: %v; want it stored", err)
+			}
+			srv.Resume(t)
+			unlock()
+			srv.Restart(t)
+			back, err := restoreUnder(t, s, held)
+			if err != nil || store.Stamp(back) != store.Stamp(held) {
+				t.Fatalf("Restore after the restart: %v, %v; want the record saved put back", back, err)
+			}
+		})
 	}
 }
