@@ -140,6 +140,22 @@ func TestStatusTellsOfEvictionForAUserWithoutInfo(t *testing.T) {
 	}
 }
 
+// TestStatusTellsOfARedisWithoutInfo: a Redis where INFO is renamed or
+// disabled (rename-command INFO in redis.conf, as managed Redis services
+// do) cannot tell a restart that lost the tokens from a log-out, as one
+// whose user lacks +info cannot: status tells of it in the same problem
+// row, exit 0 (renewals go on). It said nothing.
+func TestStatusTellsOfARedisWithoutInfo(t *testing.T) {
+	srv := redistest.StartWithoutInfo(t)
+	e := newDevEnv(t)
+	e.useStore(t, "redis://"+srv.Addr+"/0")
+	e.loginOutside(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "problem:        dev: INFO is not available at Redis at redis://"+srv.Addr+"/0") {
+		t.Errorf("status on a Redis without INFO: exit %d, stdout %q, stderr %q; want 0, saying INFO is not available", code, stdout, stderr)
+	}
+}
+
 // TestStatusTellsOfARedisWithoutPersistence: status on a Redis that keeps
 // nothing on disk (no save point, appendonly no) says that a restart loses
 // the tokens but those a running freshtoken puts back, and to set

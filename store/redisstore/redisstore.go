@@ -518,7 +518,9 @@ func (s *Store) runID(ctx context.Context) (string, error) {
 
 // runIDOf is the run_id INFO server answered with, or "" and the error
 // of a Redis that did not answer; "" and nil when INFO may not be run (a
-// user without +info: NOPERM), and then it is not asked again.
+// user without +info: NOPERM) or is not available (renamed or disabled in
+// redis.conf, as managed Redis services do: an unknown command), and then
+// it is not asked again.
 func (s *Store) runIDOf(info *redis.StringCmd) (string, error) {
 	if info == nil {
 		return "", nil
@@ -540,13 +542,14 @@ func (s *Store) runIDOf(info *redis.StringCmd) (string, error) {
 }
 
 // infoRefused reports whether err is Redis's refusal of INFO: the user may
-// not run it (NOPERM).
+// not run it (NOPERM), or it is renamed or disabled (rename-command INFO
+// in redis.conf), which Redis answers as an unknown command.
 func infoRefused(err error) bool {
 	var answer redis.Error
 	if !errors.As(err, &answer) {
 		return false
 	}
-	return strings.HasPrefix(answer.Error(), "NOPERM")
+	return strings.HasPrefix(answer.Error(), "NOPERM") || strings.HasPrefix(answer.Error(), "ERR unknown command")
 }
 
 // seenRecord is an environment's record as a Store last found or saved
@@ -599,8 +602,9 @@ func restoredKey(env string) string { return "freshtoken:" + env + ":restored" }
 // never put back, nor one another machine put back and someone deleted
 // since. Another copy of the same log-in that another machine put back
 // first, renewed fewer times, is replaced only if it is still the one
-// read (SaveIf). A user that may not run INFO cannot tell a restart, and
-// never puts anything back.
+// read (SaveIf). A user that may not run INFO, or a Redis where INFO is
+// renamed or disabled, cannot tell a restart, and never puts anything
+// back; a Store asks such a Redis for its run_id once.
 func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*store.Record, bool, error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, false, err
@@ -635,7 +639,7 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 		case !errors.Is(err, store.ErrNotFound):
 			return nil, false, err
 		case s.noInfo.Load():
-			why = "whether Redis was restarted since they were read cannot be told (INFO is not allowed)"
+			why = "whether Redis was restarted since they were read cannot be told (INFO is not allowed, or not available)"
 		case seen == "" || now == "":
 			why = "whether Redis was restarted since they were read cannot be told (Redis did not give its run_id, INFO server, as they were read)"
 		default:
@@ -747,8 +751,9 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 // write, `%R~`), or the error of a Redis that could not be asked. A user
 // allowed to read alone finds out otherwise at the next renewal, hours
 // later perhaps, in a proxy. A user that may renew but not read Redis's
-// run_id (INFO) gives an error wrapping store.ErrRestartLoses: nothing can be
-// put back after a restart (see Restore).
+// run_id (INFO), or a Redis where INFO is renamed or disabled, gives an
+// error wrapping store.ErrRestartLoses: nothing can be put back after a
+// restart (see Restore).
 //
 // Each check runs a command of freshtoken's in the script freshtoken runs
 // its writes in, that Redis refuses before doing anything: a SET both
@@ -788,14 +793,17 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 	// that lost the tokens from a log-out (see Restore).
 	_, err := await.Result(ctx, func() (string, error) { return s.client.Info(ctx, "server").Result() })
 	var answer redis.Error
-	if errors.As(err, &answer) && strings.HasPrefix(answer.Error(), "NOPERM") {
+	switch {
+	case !errors.As(err, &answer) || !infoRefused(err):
+		return nil
+	case strings.HasPrefix(answer.Error(), "NOPERM"):
 		user := s.client.Options().Username
 		if user == "" {
 			user = "default"
 		}
 		return &storeError{store.ErrRestartLoses, fmt.Sprintf("Redis at %s lets this user renew but not read Redis's run_id (%s): a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; add +info to the user's permissions (ACL SETUSER %s +info; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
 	}
-	return nil
+	return &storeError{store.ErrRestartLoses, fmt.Sprintf("INFO is not available at Redis at %s (it answered %q: INFO is renamed or disabled in its configuration, as some managed Redis services do), so freshtoken cannot read Redis's run_id: a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; keep Redis's data on disk (appendonly yes), or let INFO run (take INFO's rename-command out of redis.conf; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error())}
 }
 
 // CheckEviction reports whether Redis may evict keys when its memory is

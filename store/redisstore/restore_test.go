@@ -351,3 +351,49 @@ func TestSaveIsNotHeldByARedisThatStallsAfterIt(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisWithoutInfo: a Redis where INFO is renamed or disabled
+// (rename-command INFO in redis.conf, as managed Redis services do)
+// answers "ERR unknown command". The Store asks it for the run_id once,
+// renews as before, and puts nothing back; CheckWrite (status) tells of
+// it as of a user without +info. The Store asked again at every read and
+// save, and CheckWrite said nothing.
+func TestRedisWithoutInfo(t *testing.T) {
+	srv := redistest.StartWithoutInfo(t)
+	ctx := context.Background()
+	s := open(t, srv.URL)
+	t.Cleanup(func() { s.Close() })
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	refused := srv.ErrorReplies(t)
+	if refused == 0 {
+		t.Fatal("Redis refused nothing: INFO was not asked, or not refused")
+	}
+	for range 3 {
+		if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+			t.Fatalf("Load without INFO: %v, %v", got, err)
+		}
+		if err := s.Save(ctx, "sandbox", held); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.ErrorReplies(t); n != refused {
+		t.Errorf("%d more error replies after reads and saves; want INFO asked once per Store", n-refused)
+	}
+	err := s.CheckWrite(ctx, "sandbox")
+	if !errors.Is(err, store.ErrRestartLoses) || errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), "INFO is not available") || !strings.Contains(err.Error(), "rename-command") || strings.Contains(err.Error(), "+info") {
+		t.Fatalf("CheckWrite without INFO: %v; want ErrRestartLoses (renewals go on) saying INFO is not available, and what to do", err)
+	}
+	srv.Restart(t)
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after the restart: %v", err)
+	}
+	if _, err := restoreUnder(t, s, held); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "not available") {
+		t.Fatalf("Restore without INFO: %v; want ErrNotFound, saying INFO is not available", err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("put back without INFO: %s", v)
+	}
+}
