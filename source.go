@@ -1618,9 +1618,14 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 	if errors.Is(err, store.ErrNotFound) {
 		// Lost with the store's data (a Redis restarted without
 		// persistence), not deleted: r is put back. A put-back that
-		// failed (the lock not taken, Redis gone again) is tried at the
-		// next check; r is served meanwhile, as it was lost, not ended.
-		switch back, rerr := s.Restore(ctx, r); {
+		// failed (the lock not taken, Redis gone again), or waited for
+		// the lock longer than storeCheckWait (another machine's renewal
+		// holds it), is tried at the next check; r is served meanwhile,
+		// as it was lost, not ended.
+		pctx, cancel := context.WithTimeout(ctx, storeCheckWait)
+		back, rerr := s.Restore(pctx, r)
+		cancel()
+		switch {
 		case rerr == nil:
 			latest, err = back, nil
 		case !errors.Is(rerr, store.ErrNotFound):
@@ -1632,7 +1637,10 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 		// Another machine put back an older copy of this log-in after the
 		// store lost it, its refresh token spent since by a renewal whose
 		// answer r is: r goes back in its place, never the other way.
-		back, perr := s.putLaterBack(ctx, r)
+		// Its wait for the lock is bounded as the put-back's above.
+		pctx, cancel := context.WithTimeout(ctx, storeCheckWait)
+		back, perr := s.putLaterBack(pctx, r)
+		cancel()
 		if perr != nil {
 			s.log.Debug("could not put the later tokens back over an older copy in the store; keeping the token in memory", "error", perr.Error())
 			return r, nil
