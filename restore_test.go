@@ -258,6 +258,7 @@ func olderPutBackReplaced(t *testing.T, renewal bool) {
 	if err != nil || got.AccessToken != renewed.AccessToken {
 		t.Fatalf("Redis holds %v, %v; want the renewed copy put back over the older", got, err)
 	}
+	r.clock.Advance(31 * time.Second) // past any rest after the put-back, which holds back a forced renewal too
 	if _, err := r.sourceOn(newStore()).Renew(context.Background()); err != nil {
 		t.Fatalf("a renewal on a third machine: %v", err)
 	}
@@ -412,5 +413,47 @@ func TestAPutBackOverAnOlderCopyAtALookWaitsNoLongerForTheLock(t *testing.T) {
 	}
 	if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, renewed.AccessToken) {
 		t.Fatalf("the later copy not put back at the next look: %q", v)
+	}
+}
+
+// TestAPutBackRestsAForcedRenewalElsewhere: a `token --force` on a third
+// machine within the rest after another machine put the tokens back
+// (Redis restarted without persistence) was not held back: the rest held
+// a forced renewal only in the process that put the copy back, and the
+// refresh token a renewal in flight elsewhere may have spent was sent
+// again. The record put back says the rest is a put-back's, and a forced
+// renewal anywhere waits it out, saying for how long; after it, it renews.
+func TestAPutBackRestsAForcedRenewalElsewhere(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	a := r.sourceOn(openRedis(t, srv.URL))
+	r.login(a)
+	if _, err := a.Token(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	r.clock.Advance(time.Minute) // past StoreCheckInterval: the look puts the tokens back
+	if _, err := a.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, `"put_back": true`) {
+		t.Fatalf("the record put back: %s; want its rest saying it was put back", v)
+	}
+	refreshes := r.provider.Stats().Refreshes
+	third := r.sourceOn(openRedis(t, srv.URL))
+	_, err := third.Renew(context.Background())
+	var fe *freshtoken.Error
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !errors.As(err, &fe) || fe.RetryAt.IsZero() || !strings.Contains(err.Error(), "put back") || !strings.Contains(err.Error(), "forced or not; try again then") {
+		t.Fatalf("a forced renewal on a third machine within the rest: %v; want it held back, saying for how long", err)
+	}
+	if n := r.provider.Stats().Refreshes; n != refreshes {
+		t.Fatalf("%d token requests sent within the rest; want none", n-refreshes)
+	}
+	r.clock.Advance(31 * time.Second)
+	if _, err := third.Renew(context.Background()); err != nil {
+		t.Fatalf("a forced renewal after the rest: %v", err)
+	}
+	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", st)
 	}
 }

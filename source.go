@@ -898,7 +898,7 @@ const putBackRest = 30 * time.Second
 // spent.
 func (s *Source) putBackCopy(r *store.Record) *store.Record {
 	put := *r
-	put.Rest = &store.Rest{Until: s.now().Add(putBackRest), Message: "the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica), and they were put back; renewals wait a moment, in case one in flight elsewhere is still to store its answer"}
+	put.Rest = &store.Rest{Until: s.now().Add(putBackRest), PutBack: true, Message: "the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica), and they were put back; renewals wait a moment, in case one in flight elsewhere is still to store its answer"}
 	return &put
 }
 
@@ -1827,7 +1827,10 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 			return nil, err
 		}
 	}
-	if !force || putBack { // even forced, not with the refresh token just put back (see restoreLocked)
+	if !force || putBack || r != nil && r.Rest != nil && r.Rest.PutBack {
+		// Even forced, not with the refresh token just put back, here or
+		// on another machine (see putBackCopy): the record read under the
+		// lock says so.
 		if err := s.restingElsewhere(r); err != nil {
 			return nil, err
 		}

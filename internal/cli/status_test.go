@@ -502,3 +502,29 @@ func TestStatusOfTimesItCannotCountFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestForceWaitsOutAPutBacksRest: the tokens put back after Redis lost
+// them rest renewals 30 s (a renewal in flight elsewhere may still be
+// storing its answer), and `token --force` waits too, on any machine: it
+// is held back in one line saying for how long, exit 5 as any renewal
+// held back by a rest, and status says --force waits too. A forced
+// renewal on a machine other than the one that put the tokens back was
+// sent, with the refresh token that renewal may have spent.
+func TestForceWaitsOutAPutBacksRest(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := e.record(t, "dev")
+	rec.Rest = &store.Rest{Until: time.Now().Add(30 * time.Second), PutBack: true, Message: "the token store lost the tokens without a log-out, and they were put back"}
+	e.save(t, "dev", rec)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "--force waits too) after: the token store lost the tokens") {
+		t.Errorf("status with renewals resting after a put-back: exit %d, stdout %q, stderr %q; want 0, saying --force waits too", code, stdout, stderr)
+	}
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "token", "--force"); code != 5 || stdout.Len() != 0 || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 || !strings.Contains(stderr.String(), "forced or not; try again then") {
+		t.Errorf("token --force within a put-back's rest: exit %d, stdout %q, stderr %q; want 5, one line saying how long to wait", code, stdout, stderr)
+	}
+	if got := e.record(t, "dev"); got.AccessToken != rec.AccessToken {
+		t.Error("token --force within a put-back's rest renewed")
+	}
+}
