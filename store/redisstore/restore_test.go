@@ -397,3 +397,62 @@ func TestRedisWithoutInfo(t *testing.T) {
 		t.Fatalf("put back without INFO: %s", v)
 	}
 }
+
+// pauseBeforeInfo is a go-redis hook that, once armed, pauses srv
+// (SIGSTOP) just before the Store's next INFO goes out on its own.
+type pauseBeforeInfo struct {
+	armed atomic.Bool
+	pause func()
+}
+
+func (h *pauseBeforeInfo) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *pauseBeforeInfo) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if strings.EqualFold(cmd.Name(), "info") && h.armed.CompareAndSwap(true, false) {
+			h.pause()
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *pauseBeforeInfo) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestRestoreIsNotHeldByARedisThatStallsAtInfo: Restore asks Redis for
+// its run_id in a round trip of its own before it writes; a Redis that
+// stalls then (SIGSTOP here) holds it no longer than its own bound, and
+// the put-back fails as Redis unreachable, to be tried again, not as
+// tokens deleted. It waited on it for as long as the caller's context
+// and the URL's time-outs allowed (here for ever: read_timeout=0).
+func TestRestoreIsNotHeldByARedisThatStallsAtInfo(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	s := open(t, srv.URL+"?read_timeout=0")
+	t.Cleanup(func() { s.Close() })
+	h := &pauseBeforeInfo{pause: func() { srv.Pause(t) }}
+	redisstore.AddHook(s, h)
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	unlock := lock(t, s)
+	t.Cleanup(unlock) // before Close, should the test fail
+	h.armed.Store(true)
+	restored := make(chan error, 1)
+	go func() {
+		_, _, err := s.Restore(ctx, "sandbox", held)
+		restored <- err
+	}()
+	err := testenv.Receive(t, "Restore to give up on a Redis stalled at its INFO", restored)
+	if !errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Restore with Redis stalled at its INFO: %v; want it unreachable (tried again), not the tokens deleted", err)
+	}
+	srv.Resume(t)
+	if back, _, err := s.Restore(ctx, "sandbox", held); err != nil || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("Restore once Redis answers again: %v, %v; want the record put back", back, err)
+	}
+	unlock()
+}
