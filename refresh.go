@@ -282,9 +282,13 @@ func (s *Source) restingElsewhere(r *store.Record) error {
 		}
 		return nil
 	}
-	s.log.Debug("a renewal gave up moments ago, maybe in another process; not asking the token endpoint again yet", "until", r.Rest.Until.Format(logTime))
+	s.log.Debug("a renewal gave up moments ago, or the tokens were put back, maybe in another process; not asking the token endpoint again yet", "until", r.Rest.Until.Format(logTime))
+	unless := "unless forced"
+	if r.Rest.PutBack {
+		unless = "forced or not; try again then"
+	}
 	err := &Error{Env: s.set.Env, Kind: ErrUnreachable, RetryAt: r.Rest.Until, Msg: fmt.Sprintf(
-		"%s (renewals rest after that, so no token request is sent for another %s unless forced)", r.Rest.Message, left.Round(time.Second))}
+		"%s (renewals rest after that, so no token request is sent for another %s, %s)", r.Rest.Message, left.Round(time.Second), unless)}
 	if r.Rest.RateLimited {
 		err.Err = ErrRateLimited
 	}

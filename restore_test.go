@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
@@ -256,6 +258,7 @@ func olderPutBackReplaced(t *testing.T, renewal bool) {
 	if err != nil || got.AccessToken != renewed.AccessToken {
 		t.Fatalf("Redis holds %v, %v; want the renewed copy put back over the older", got, err)
 	}
+	r.clock.Advance(31 * time.Second) // past any rest after the put-back, which holds back a forced renewal too
 	if _, err := r.sourceOn(newStore()).Renew(context.Background()); err != nil {
 		t.Fatalf("a renewal on a third machine: %v", err)
 	}
@@ -310,5 +313,147 @@ func TestAPutBackWaitsForARenewalInFlight(t *testing.T) {
 				return err == nil && got.AccessToken == renewed.AccessToken
 			})
 		})
+	}
+}
+
+// TestAPutBackAtALookWaitsNoLongerForTheLock: Redis restarts empty while
+// another machine holds the renewal lock (its renewal under way); a
+// process serving a fresh token from memory finds the store empty at its
+// look and puts the token back, under the lock. It waited for the lock
+// with its caller's context, unbounded by the look's own bound
+// (storeCheckWait): a request, a `token`, a library call waited as long
+// as the other machine held the lock, for a token it held. It now gives
+// the put-back up after that bound, serves the token, and puts it back at
+// its next look.
+func TestAPutBackAtALookWaitsNoLongerForTheLock(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	a := r.sourceOn(openRedis(t, srv.URL))
+	r.login(a)
+	held, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	other := openRedis(t, srv.URL)
+	unlock, err := other.Lock(context.Background(), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unlock)
+	r.clock.Advance(time.Minute) // past StoreCheckInterval
+	type answer struct {
+		tok *oauth2.Token
+		err error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		tok, err := a.Token()
+		got <- answer{tok, err}
+	}()
+	if g := testenv.Receive(t, "the token, another machine holding the lock the put-back waits for", got); g.err != nil || g.tok.AccessToken != held.AccessToken {
+		t.Fatalf("with the lock held elsewhere: %v, %v; want the token held", g.tok, g.err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("put back without the lock: %s", v)
+	}
+	unlock()
+	r.clock.Advance(time.Minute)
+	if tok, err := a.Token(); err != nil || tok.AccessToken != held.AccessToken {
+		t.Fatalf("at the next look: %v, %v; want the token held", tok, err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, held.AccessToken) {
+		t.Fatalf("not put back at the next look: %q", v)
+	}
+}
+
+// TestAPutBackOverAnOlderCopyAtALookWaitsNoLongerForTheLock: the same, for
+// the later copy a process holds, put back at its look over an older one
+// another machine put back (see TestAnOlderPutBackIsReplacedByTheMachineHoldingTheLatest).
+func TestAPutBackOverAnOlderCopyAtALookWaitsNoLongerForTheLock(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	newStore := func() *redisstore.Store { return openRedis(t, srv.URL) }
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	older := r.sourceOn(newStore())
+	r.login(older)
+	if _, err := older.Token(); err != nil {
+		t.Fatal(err)
+	}
+	latest := r.sourceOn(newStore())
+	renewed, err := latest.Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	r.clock.Advance(time.Minute) // past StoreCheckInterval
+	if _, err := older.Token(); err != nil {
+		t.Fatalf("the machine with the older copy after the restart: %v", err)
+	}
+	unlock, err := newStore().Lock(context.Background(), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unlock)
+	type answer struct {
+		tok *oauth2.Token
+		err error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		tok, err := latest.Token()
+		got <- answer{tok, err}
+	}()
+	if g := testenv.Receive(t, "the token, another machine holding the lock the put-back waits for", got); g.err != nil || g.tok.AccessToken != renewed.AccessToken {
+		t.Fatalf("with the lock held elsewhere: %v, %v; want the token held", g.tok, g.err)
+	}
+	unlock()
+	r.clock.Advance(time.Minute)
+	if tok, err := latest.Token(); err != nil || tok.AccessToken != renewed.AccessToken {
+		t.Fatalf("at the next look: %v, %v; want the token held", tok, err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, renewed.AccessToken) {
+		t.Fatalf("the later copy not put back at the next look: %q", v)
+	}
+}
+
+// TestAPutBackRestsAForcedRenewalElsewhere: a `token --force` on a third
+// machine within the rest after another machine put the tokens back
+// (Redis restarted without persistence) was not held back: the rest held
+// a forced renewal only in the process that put the copy back, and the
+// refresh token a renewal in flight elsewhere may have spent was sent
+// again. The record put back says the rest is a put-back's, and a forced
+// renewal anywhere waits it out, saying for how long; after it, it renews.
+func TestAPutBackRestsAForcedRenewalElsewhere(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	a := r.sourceOn(openRedis(t, srv.URL))
+	r.login(a)
+	if _, err := a.Token(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	r.clock.Advance(time.Minute) // past StoreCheckInterval: the look puts the tokens back
+	if _, err := a.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, `"put_back": true`) {
+		t.Fatalf("the record put back: %s; want its rest saying it was put back", v)
+	}
+	refreshes := r.provider.Stats().Refreshes
+	third := r.sourceOn(openRedis(t, srv.URL))
+	_, err := third.Renew(context.Background())
+	var fe *freshtoken.Error
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !errors.As(err, &fe) || fe.RetryAt.IsZero() || !strings.Contains(err.Error(), "put back") || !strings.Contains(err.Error(), "forced or not; try again then") {
+		t.Fatalf("a forced renewal on a third machine within the rest: %v; want it held back, saying for how long", err)
+	}
+	if n := r.provider.Stats().Refreshes; n != refreshes {
+		t.Fatalf("%d token requests sent within the rest; want none", n-refreshes)
+	}
+	r.clock.Advance(31 * time.Second)
+	if _, err := third.Renew(context.Background()); err != nil {
+		t.Fatalf("a forced renewal after the rest: %v", err)
+	}
+	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", st)
 	}
 }

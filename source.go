@@ -898,7 +898,7 @@ const putBackRest = 30 * time.Second
 // spent.
 func (s *Source) putBackCopy(r *store.Record) *store.Record {
 	put := *r
-	put.Rest = &store.Rest{Until: s.now().Add(putBackRest), Message: "the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica), and they were put back; renewals wait a moment, in case one in flight elsewhere is still to store its answer"}
+	put.Rest = &store.Rest{Until: s.now().Add(putBackRest), PutBack: true, Message: "the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica), and they were put back; renewals wait a moment, in case one in flight elsewhere is still to store its answer"}
 	return &put
 }
 
@@ -1637,9 +1637,14 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 	if errors.Is(err, store.ErrNotFound) {
 		// Lost with the store's data (a Redis restarted without
 		// persistence), not deleted: r is put back. A put-back that
-		// failed (the lock not taken, Redis gone again) is tried at the
-		// next check; r is served meanwhile, as it was lost, not ended.
-		switch back, rerr := s.Restore(ctx, r); {
+		// failed (the lock not taken, Redis gone again), or waited for
+		// the lock longer than storeCheckWait (another machine's renewal
+		// holds it), is tried at the next check; r is served meanwhile,
+		// as it was lost, not ended.
+		pctx, cancel := context.WithTimeout(ctx, storeCheckWait)
+		back, rerr := s.Restore(pctx, r)
+		cancel()
+		switch {
 		case rerr == nil:
 			latest, err = back, nil
 		case !errors.Is(rerr, store.ErrNotFound):
@@ -1651,7 +1656,10 @@ func (s *Source) recheck(ctx context.Context, r *store.Record, w want) (*store.R
 		// Another machine put back an older copy of this log-in after the
 		// store lost it, its refresh token spent since by a renewal whose
 		// answer r is: r goes back in its place, never the other way.
-		back, perr := s.putLaterBack(ctx, r)
+		// Its wait for the lock is bounded as the put-back's above.
+		pctx, cancel := context.WithTimeout(ctx, storeCheckWait)
+		back, perr := s.putLaterBack(pctx, r)
+		cancel()
 		if perr != nil {
 			s.log.Debug("could not put the later tokens back over an older copy in the store; keeping the token in memory", "error", perr.Error())
 			return r, nil
@@ -1851,7 +1859,10 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 			return nil, err
 		}
 	}
-	if !force || putBack { // even forced, not with the refresh token just put back (see restoreLocked)
+	if !force || putBack || r != nil && r.Rest != nil && r.Rest.PutBack {
+		// Even forced, not with the refresh token just put back, here or
+		// on another machine (see putBackCopy): the record read under the
+		// lock says so.
 		if err := s.restingElsewhere(r); err != nil {
 			return nil, err
 		}

@@ -107,11 +107,15 @@ func (r *Record) LoggedInSince(t time.Time) bool {
 
 // Rest is a wait before the next token request: until Until, a renewal
 // answers Message, the failure that began it, instead of asking.
-// RateLimited says the token endpoint asked for the wait (a 429).
+// RateLimited says the token endpoint asked for the wait (a 429). PutBack
+// says the record was put back after the store lost it (a Redis restarted
+// without persistence): a renewal elsewhere may still be storing its
+// answer over it, and a forced renewal waits too, on every machine.
 type Rest struct {
 	Until       time.Time `json:"until"`
 	Message     string    `json:"message"`
 	RateLimited bool      `json:"rate_limited,omitempty"`
+	PutBack     bool      `json:"put_back,omitempty"`
 }
 
 // String shows the rest's fields, as %+v would: a Record printed or logged

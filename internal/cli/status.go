@@ -348,8 +348,12 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			row("problem", problem)
 		}
 		if st.Rest != nil {
-			row("renewals", fmt.Sprintf("resting %s more (until %s; --force does not wait) after: %s",
-				human(time.Until(st.Rest.Until)), st.Rest.Until.Local().Format("15:04:05 MST"), oneLine(st.Rest.Message)))
+			force := "--force does not wait"
+			if st.Rest.PutBack {
+				force = "--force waits too"
+			}
+			row("renewals", fmt.Sprintf("resting %s more (until %s; %s) after: %s",
+				human(time.Until(st.Rest.Until)), st.Rest.Until.Local().Format("15:04:05 MST"), force, oneLine(st.Rest.Message)))
 		}
 		// expiry is a token's row: what stands instead when there is none,
 		// else when it expires, if the provider said.

@@ -120,6 +120,22 @@ func TestStatusTellsOfEvictionForAUserWithoutInfo(t *testing.T) {
 	e.wantStatus(t, "as a user without +info on a Redis that evicts nothing", 0, "+info")
 }
 
+// TestStatusTellsOfARedisWithoutInfo: a Redis where INFO is renamed or
+// disabled (rename-command INFO in redis.conf, as managed Redis services
+// do) cannot tell a restart that lost the tokens from a log-out, as one
+// whose user lacks +info cannot: status tells of it in the same problem
+// row, exit 0 (renewals go on). It said nothing.
+func TestStatusTellsOfARedisWithoutInfo(t *testing.T) {
+	srv := redistest.StartWithoutInfo(t)
+	e := newDevEnv(t)
+	e.useStore(t, "redis://"+srv.Addr+"/0")
+	e.loginOutside(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "problem:        dev: INFO is not available at Redis at redis://"+srv.Addr+"/0") {
+		t.Errorf("status on a Redis without INFO: exit %d, stdout %q, stderr %q; want 0, saying INFO is not available", code, stdout, stderr)
+	}
+}
+
 // TestStatusTellsOfARedisWithoutPersistence: status on a Redis that keeps
 // nothing on disk (no save point, appendonly no) says that a restart loses
 // the tokens but those a running freshtoken puts back, and to set
@@ -445,5 +461,31 @@ func TestStatusOfTimesItCannotCountFrom(t *testing.T) {
 				t.Errorf("status = %q; want it to say %q", stdout, c.want)
 			}
 		})
+	}
+}
+
+// TestForceWaitsOutAPutBacksRest: the tokens put back after Redis lost
+// them rest renewals 30 s (a renewal in flight elsewhere may still be
+// storing its answer), and `token --force` waits too, on any machine: it
+// is held back in one line saying for how long, exit 5 as any renewal
+// held back by a rest, and status says --force waits too. A forced
+// renewal on a machine other than the one that put the tokens back was
+// sent, with the refresh token that renewal may have spent.
+func TestForceWaitsOutAPutBacksRest(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := e.record(t, "dev")
+	rec.Rest = &store.Rest{Until: time.Now().Add(30 * time.Second), PutBack: true, Message: "the token store lost the tokens without a log-out, and they were put back"}
+	e.save(t, "dev", rec)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "--force waits too) after: the token store lost the tokens") {
+		t.Errorf("status with renewals resting after a put-back: exit %d, stdout %q, stderr %q; want 0, saying --force waits too", code, stdout, stderr)
+	}
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "token", "--force"); code != 5 || stdout.Len() != 0 || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 || !strings.Contains(stderr.String(), "forced or not; try again then") {
+		t.Errorf("token --force within a put-back's rest: exit %d, stdout %q, stderr %q; want 5, one line saying how long to wait", code, stdout, stderr)
+	}
+	if got := e.record(t, "dev"); got.AccessToken != rec.AccessToken {
+		t.Error("token --force within a put-back's rest renewed")
 	}
 }

@@ -307,8 +307,12 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		v.LastRenewal = ago(now.Sub(rec.RenewedAt))
 	}
 	if rest := rec.Rest; freshtoken.RestLeft(rec, now) > 0 {
-		v.Rest = fmt.Sprintf("resting %s more (until %s; Renew now does not wait) after: %s",
-			human(rest.Until.Sub(now)), rest.Until.Local().Format("15:04:05 MST"), rest.Message)
+		force := "Renew now does not wait"
+		if rest.PutBack {
+			force = "Renew now waits too"
+		}
+		v.Rest = fmt.Sprintf("resting %s more (until %s; %s) after: %s",
+			human(rest.Until.Sub(now)), rest.Until.Local().Format("15:04:05 MST"), force, rest.Message)
 	}
 	return v
 }

@@ -215,6 +215,18 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 			t.Errorf("with renewals resting, the page lacks %s", want)
 		}
 	}
+	// The rest after the tokens were put back holds Renew now too.
+	putBack := resting
+	putBack.Rest = &store.Rest{Until: f.clock.Now().Add(30 * time.Second), Message: "the tokens were put back", PutBack: true}
+	if err := st.Save(ctx, "dev", &putBack); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := f.get(t, "/"); !strings.Contains(string(body), "Renew now waits too) after: the tokens were put back") {
+		t.Errorf("with renewals resting after a put-back, the page does not say that Renew now waits too: %s", body)
+	}
+	if err := st.Save(ctx, "dev", &resting); err != nil {
+		t.Fatal(err)
+	}
 	f.clock.Advance(5 * time.Minute)
 	if _, body := f.get(t, "/"); strings.Contains(string(body), `id="rest-dev"`) {
 		t.Error("the page still shows a rest that has ended")

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,6 +29,9 @@ type Server struct {
 	Addr string
 	cmd  *exec.Cmd
 	args []string // the server's own arguments, beyond where it listens
+	// infoName is what the server calls INFO: another name when a test
+	// renamed it (StartWithoutInfo), which the test's own looks use.
+	infoName string
 }
 
 // Start starts a redis-server on a free port of 127.0.0.1; the test's end
@@ -47,6 +51,19 @@ var noPersistence = []string{"--save", "", "--appendonly", "no"}
 func StartWithoutPersistence(t testing.TB) *Server {
 	t.Helper()
 	return start(t, noPersistence...)
+}
+
+// hiddenInfo is what StartWithoutInfo renames INFO to.
+const hiddenInfo = "INFO-renamed-by-redistest"
+
+// StartWithoutInfo is Start, of a server where INFO is
+// renamed (rename-command INFO in redis.conf, as managed Redis services
+// do): a client asking for INFO is answered "ERR unknown command", as
+// one is where it is disabled (renamed to ""). The test's own looks
+// (RunID, Clients) still reach it under its new name.
+func StartWithoutInfo(t testing.TB) *Server {
+	t.Helper()
+	return start(t, "--rename-command", "INFO", hiddenInfo)
 }
 
 // Restart stops the server at once, as a crash would, and starts a new
@@ -159,7 +176,10 @@ func start(t testing.TB, args ...string) *Server {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		s := &Server{URL: "redis://" + addr + "/0", Addr: addr, cmd: cmd, args: args}
+		s := &Server{URL: "redis://" + addr + "/0", Addr: addr, cmd: cmd, args: args, infoName: "INFO"}
+		if i := slices.Index(args, "--rename-command"); i >= 0 && i+2 < len(args) && args[i+1] == "INFO" {
+			s.infoName = args[i+2]
+		}
 		if s.ready() {
 			t.Cleanup(s.Stop)
 			return s
@@ -203,7 +223,7 @@ func (s *Server) info(section, field string) (string, bool) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(time.Second))
-	fmt.Fprintf(c, "INFO %s\r\n", section)
+	fmt.Fprintf(c, "%s %s\r\n", s.infoName, section)
 	r := bufio.NewReader(c)
 	head, err := r.ReadString('\n') // $<length>, then the text
 	if err != nil || !strings.HasPrefix(head, "$") {
@@ -218,6 +238,19 @@ func (s *Server) info(section, field string) (string, bool) {
 			return strings.TrimSpace(v), true
 		}
 	}
+}
+
+// ErrorReplies is how many error replies the server has given since it
+// started (total_error_replies, INFO stats): commands it refused, unknown
+// ones among them, which no command's own count shows.
+func (s *Server) ErrorReplies(t testing.TB) int {
+	t.Helper()
+	v, ok := s.info("stats", "total_error_replies")
+	n, err := strconv.Atoi(v)
+	if !ok || err != nil {
+		t.Fatalf("INFO stats: no total_error_replies (%q)", v)
+	}
+	return n
 }
 
 // Clients is how many clients are connected to the server, besides the

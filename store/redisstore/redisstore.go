@@ -333,7 +333,7 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 			return nil, perr // the connection failed before either was answered
 		}
 		if ask {
-			runID = s.runIDOf(info)
+			runID, _ = s.runIDOf(info)
 		}
 		return get.Bytes()
 	})
@@ -401,13 +401,31 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	holder, locked := s.holders[env]
 	s.mu.Unlock()
 	if !locked && read == nil {
-		if err := s.client.Set(ctx, key(env), data, 0).Err(); err != nil {
+		runID, err := s.thenRunID(ctx, func(p redis.Pipeliner) redis.Cmder { return p.Set(ctx, key(env), data, 0) })
+		if err != nil {
 			return s.failed(ctx, "save the tokens", err)
 		}
-		s.saw(env, s.runID(ctx), r)
+		s.saw(env, runID, r)
 		return nil
 	}
-	saved, err := fencedSave.Run(ctx, s.client, []string{key(env), lockKey(env), markKey(env)}, data, holder, s.lockTTL().Milliseconds(), stamp).Int()
+	var cmd *redis.Cmd
+	keys := []string{key(env), lockKey(env), markKey(env)}
+	runScript := func(p redis.Pipeliner) redis.Cmder {
+		cmd = fencedSave.EvalSha(ctx, p, keys, data, holder, s.lockTTL().Milliseconds(), stamp)
+		return cmd
+	}
+	runID, err := s.thenRunID(ctx, runScript)
+	if redis.HasErrorPrefix(err, "NOSCRIPT") { // not run: Redis has yet to learn it
+		runScript = func(p redis.Pipeliner) redis.Cmder {
+			cmd = fencedSave.Eval(ctx, p, keys, data, holder, s.lockTTL().Milliseconds(), stamp)
+			return cmd
+		}
+		runID, err = s.thenRunID(ctx, runScript)
+	}
+	if err != nil {
+		return s.failed(ctx, "save the tokens", err)
+	}
+	saved, err := cmd.Int()
 	if err != nil {
 		return s.failed(ctx, "save the tokens", err)
 	}
@@ -417,11 +435,37 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	case -1:
 		return fmt.Errorf("%w: %s was changed by another renewer or a log-in; nothing was written", store.ErrChanged, s.Location(env))
 	}
-	// Asked after the save: a restart in between is taken for none, and
-	// the record it lost for one deleted (nothing is put back), never the
-	// other way round.
-	s.saw(env, s.runID(ctx), r)
+	s.saw(env, runID, r)
 	return nil
+}
+
+// thenRunID sends the command send adds to a pipeline, a save, and INFO
+// server after it, in one round trip, on one connection: the run_id is
+// that of the server that took the save, asked after it (a restart in
+// between could only be taken for none, and the record it lost for one
+// deleted: nothing is put back, never the other way round). No round trip
+// of its own follows the save, which a Redis that stalls once it has
+// answered would hold up, its answer stored already. It returns the
+// command's error; an INFO that fails costs only the run_id ("").
+func (s *Store) thenRunID(ctx context.Context, send func(p redis.Pipeliner) redis.Cmder) (string, error) {
+	var cmd redis.Cmder
+	var info *redis.StringCmd
+	ask := !s.noInfo.Load()
+	_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		cmd = send(p)
+		if ask {
+			info = p.Info(ctx, "server")
+		}
+		return nil
+	})
+	if err := cmd.Err(); err != nil {
+		return "", err
+	}
+	if perr != nil && (info == nil || info.Err() != perr) {
+		return "", perr // the connection failed before either was answered
+	}
+	runID, _ := s.runIDOf(info)
+	return runID, nil
 }
 
 // stamp is what SaveIf's script compares the record Redis holds with: the
@@ -447,35 +491,65 @@ func (s *Store) stamp(ctx context.Context, env string, read *store.Record) (stri
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// infoWait bounds a round trip of its own that asks Redis for its run_id
+// (see runID): a Redis that stalls holds the caller no longer, whatever
+// the caller's context and the URL's time-outs.
+const infoWait = 2 * time.Second
+
 // runID is the run_id of the Redis server (INFO server), which changes
-// at every restart; "" when it cannot be asked (a user without +info).
-func (s *Store) runID(ctx context.Context) string {
+// at every restart, asked within infoWait; "" when it cannot be asked (a
+// user without +info, a Redis where INFO is renamed or disabled), and an
+// error when Redis did not answer.
+func (s *Store) runID(ctx context.Context) (string, error) {
 	if s.noInfo.Load() {
-		return ""
+		return "", nil
 	}
-	return s.runIDOf(s.client.Info(ctx, "server"))
+	ctx, cancel := context.WithTimeout(ctx, infoWait)
+	defer cancel()
+	info, err := await.Result(ctx, func() (*redis.StringCmd, error) {
+		info := s.client.Info(ctx, "server")
+		return info, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return s.runIDOf(info)
 }
 
-// runIDOf is the run_id INFO server answered with, ""; a user that may
-// not run INFO is not asked again.
-func (s *Store) runIDOf(info *redis.StringCmd) string {
+// runIDOf is the run_id INFO server answered with, or "" and the error
+// of a Redis that did not answer; "" and nil when INFO may not be run (a
+// user without +info: NOPERM) or is not available (renamed or disabled in
+// redis.conf, as managed Redis services do: an unknown command), and then
+// it is not asked again.
+func (s *Store) runIDOf(info *redis.StringCmd) (string, error) {
 	if info == nil {
-		return ""
+		return "", nil
 	}
 	text, err := info.Result()
-	var answer redis.Error
-	if errors.As(err, &answer) && strings.HasPrefix(answer.Error(), "NOPERM") {
+	if infoRefused(err) {
 		s.noInfo.Store(true)
+		return "", nil
 	}
 	if err != nil {
-		return ""
+		return "", err
 	}
 	for line := range strings.SplitSeq(text, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
-			return v
+			return v, nil
 		}
 	}
-	return ""
+	return "", nil
+}
+
+// infoRefused reports whether err is Redis's refusal of INFO: the user may
+// not run it (NOPERM), or it is renamed or disabled (rename-command INFO
+// in redis.conf), which Redis answers as an unknown command.
+func infoRefused(err error) bool {
+	var answer redis.Error
+	if !errors.As(err, &answer) {
+		return false
+	}
+	return strings.HasPrefix(answer.Error(), "NOPERM") || strings.HasPrefix(answer.Error(), "ERR unknown command")
 }
 
 // seenRecord is an environment's record as a Store last found or saved
@@ -528,8 +602,9 @@ func restoredKey(env string) string { return "freshtoken:" + env + ":restored" }
 // never put back, nor one another machine put back and someone deleted
 // since. Another copy of the same log-in that another machine put back
 // first, renewed fewer times, is replaced only if it is still the one
-// read (SaveIf). A user that may not run INFO cannot tell a restart, and
-// never puts anything back.
+// read (SaveIf). A user that may not run INFO, or a Redis where INFO is
+// renamed or disabled, cannot tell a restart, and never puts anything
+// back; a Store asks such a Redis for its run_id once.
 func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*store.Record, bool, error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, false, err
@@ -550,7 +625,10 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	if !locked {
 		return nil, false, fmt.Errorf("could not put the tokens back in %s: this process does not hold the renewal lock %s; nothing was written", s.Location(env), lockKey(env))
 	}
-	now := s.runID(ctx)
+	now, err := s.runID(ctx)
+	if err != nil {
+		return nil, false, s.failed(ctx, "ask Redis whether it was restarted (INFO server), to put the tokens back", err)
+	}
 	if why := ""; seen == "" || now == "" || seen == now || seen == deleted {
 		// Nothing to put back; but another Source of the process, or a
 		// log-in, may have stored a record since the caller looked.
@@ -560,8 +638,10 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 			return there, false, nil
 		case !errors.Is(err, store.ErrNotFound):
 			return nil, false, err
+		case s.noInfo.Load():
+			why = "whether Redis was restarted since they were read cannot be told (INFO is not allowed, or not available)"
 		case seen == "" || now == "":
-			why = "whether Redis was restarted since they were read cannot be told (INFO is not allowed)"
+			why = "whether Redis was restarted since they were read cannot be told (Redis did not give its run_id, INFO server, as they were read)"
 		default:
 			why = "Redis was not restarted since they were read: they were deleted (a log-out, or FLUSHALL)"
 		}
@@ -671,8 +751,9 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 // write, `%R~`), or the error of a Redis that could not be asked. A user
 // allowed to read alone finds out otherwise at the next renewal, hours
 // later perhaps, in a proxy. A user that may renew but not read Redis's
-// run_id (INFO) gives an error wrapping store.ErrRestartLoses: nothing can be
-// put back after a restart (see Restore).
+// run_id (INFO), or a Redis where INFO is renamed or disabled, gives an
+// error wrapping store.ErrRestartLoses: nothing can be put back after a
+// restart (see Restore).
 //
 // Each check runs a command of freshtoken's in the script freshtoken runs
 // its writes in, that Redis refuses before doing anything: a SET both
@@ -712,14 +793,17 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 	// that lost the tokens from a log-out (see Restore).
 	_, err := await.Result(ctx, func() (string, error) { return s.client.Info(ctx, "server").Result() })
 	var answer redis.Error
-	if errors.As(err, &answer) && strings.HasPrefix(answer.Error(), "NOPERM") {
+	switch {
+	case !errors.As(err, &answer) || !infoRefused(err):
+		return nil
+	case strings.HasPrefix(answer.Error(), "NOPERM"):
 		user := s.client.Options().Username
 		if user == "" {
 			user = "default"
 		}
 		return &storeError{store.ErrRestartLoses, fmt.Sprintf("Redis at %s lets this user renew but not read Redis's run_id (%s): a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; add +info to the user's permissions (ACL SETUSER %s +info; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
 	}
-	return nil
+	return &storeError{store.ErrRestartLoses, fmt.Sprintf("INFO is not available at Redis at %s (it answered %q: INFO is renamed or disabled in its configuration, as some managed Redis services do), so freshtoken cannot read Redis's run_id: a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; keep Redis's data on disk (appendonly yes), or let INFO run (take INFO's rename-command out of redis.conf; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error())}
 }
 
 // CheckEviction reports whether Redis may evict keys when its memory is

@@ -3,11 +3,16 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
@@ -263,4 +268,191 @@ func TestRestoreWithoutInfo(t *testing.T) {
 	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
 		t.Fatalf("put back without INFO: %s", v)
 	}
+}
+
+// pauseAfterSave is a go-redis hook that, once armed, pauses srv
+// (SIGSTOP) as soon as Redis has answered the Store's first save of
+// sandbox's record (not an EVALSHA Redis has no script for), before
+// go-redis hands the answer on: what the Store
+// sends after it, Redis leaves unanswered.
+type pauseAfterSave struct {
+	armed  atomic.Bool
+	paused chan struct{} // closed once srv is paused
+	pause  func()
+}
+
+func isSave(cmd redis.Cmder) bool {
+	name := strings.ToLower(cmd.Name())
+	return (name == "set" || name == "eval" || name == "evalsha") && slices.Contains(cmd.Args(), any("freshtoken:sandbox")) && cmd.Err() == nil
+}
+
+func (h *pauseAfterSave) after(cmds ...redis.Cmder) {
+	if slices.ContainsFunc(cmds, isSave) && h.armed.CompareAndSwap(true, false) {
+		h.pause()
+		close(h.paused)
+	}
+}
+
+func (h *pauseAfterSave) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *pauseAfterSave) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.after(cmd)
+		return err
+	}
+}
+
+func (h *pauseAfterSave) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		h.after(cmds...)
+		return err
+	}
+}
+
+// TestSaveIsNotHeldByARedisThatStallsAfterIt: a Redis that stalls right
+// after it answered a save (SIGSTOP here; a VM paused, a long fork) holds
+// the save up no longer: the run_id (INFO server) that tells a later
+// restart comes with the save, in the same round trip, and a restart
+// after it is still told, the record put back. The Store asked for it
+// after the save, in a round trip bounded by nothing but the caller's
+// context (and the URL's time-outs, here none: read_timeout=0), and a
+// renewal whose answer Redis had stored waited on it, for ever here.
+func TestSaveIsNotHeldByARedisThatStallsAfterIt(t *testing.T) {
+	for _, locked := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unlocked", true: "fenced"}[locked], func(t *testing.T) {
+			srv := redistest.StartWithoutPersistence(t)
+			ctx := context.Background()
+			s := open(t, srv.URL+"?read_timeout=0")
+			t.Cleanup(func() { s.Close() })
+			h := &pauseAfterSave{paused: make(chan struct{}), pause: func() { srv.Pause(t) }}
+			redisstore.AddHook(s, h)
+			unlock := func() {}
+			if locked {
+				unlock = lock(t, s)
+				t.Cleanup(unlock) // before Close, should the test fail
+			}
+			held := copyOf(2)
+			h.armed.Store(true)
+			saved := make(chan error, 1)
+			go func() { saved <- s.Save(ctx, "sandbox", held) }()
+			testenv.Receive(t, "Redis paused after the save", h.paused)
+			if err := testenv.Receive(t, "the save to return, Redis paused after it answered", saved); err != nil {
+				t.Fatalf("Save: %v; want it stored", err)
+			}
+			srv.Resume(t)
+			unlock()
+			srv.Restart(t)
+			back, err := restoreUnder(t, s, held)
+			if err != nil || store.Stamp(back) != store.Stamp(held) {
+				t.Fatalf("Restore after the restart: %v, %v; want the record saved put back", back, err)
+			}
+		})
+	}
+}
+
+// TestRedisWithoutInfo: a Redis where INFO is renamed or disabled
+// (rename-command INFO in redis.conf, as managed Redis services do)
+// answers "ERR unknown command". The Store asks it for the run_id once,
+// renews as before, and puts nothing back; CheckWrite (status) tells of
+// it as of a user without +info. The Store asked again at every read and
+// save, and CheckWrite said nothing.
+func TestRedisWithoutInfo(t *testing.T) {
+	srv := redistest.StartWithoutInfo(t)
+	ctx := context.Background()
+	s := open(t, srv.URL)
+	t.Cleanup(func() { s.Close() })
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	refused := srv.ErrorReplies(t)
+	if refused == 0 {
+		t.Fatal("Redis refused nothing: INFO was not asked, or not refused")
+	}
+	for range 3 {
+		if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+			t.Fatalf("Load without INFO: %v, %v", got, err)
+		}
+		if err := s.Save(ctx, "sandbox", held); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.ErrorReplies(t); n != refused {
+		t.Errorf("%d more error replies after reads and saves; want INFO asked once per Store", n-refused)
+	}
+	err := s.CheckWrite(ctx, "sandbox")
+	if !errors.Is(err, store.ErrRestartLoses) || errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), "INFO is not available") || !strings.Contains(err.Error(), "rename-command") || strings.Contains(err.Error(), "+info") {
+		t.Fatalf("CheckWrite without INFO: %v; want ErrRestartLoses (renewals go on) saying INFO is not available, and what to do", err)
+	}
+	srv.Restart(t)
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after the restart: %v", err)
+	}
+	if _, err := restoreUnder(t, s, held); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "not available") {
+		t.Fatalf("Restore without INFO: %v; want ErrNotFound, saying INFO is not available", err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("put back without INFO: %s", v)
+	}
+}
+
+// pauseBeforeInfo is a go-redis hook that, once armed, pauses srv
+// (SIGSTOP) just before the Store's next INFO goes out on its own.
+type pauseBeforeInfo struct {
+	armed atomic.Bool
+	pause func()
+}
+
+func (h *pauseBeforeInfo) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *pauseBeforeInfo) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if strings.EqualFold(cmd.Name(), "info") && h.armed.CompareAndSwap(true, false) {
+			h.pause()
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *pauseBeforeInfo) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestRestoreIsNotHeldByARedisThatStallsAtInfo: Restore asks Redis for
+// its run_id in a round trip of its own before it writes; a Redis that
+// stalls then (SIGSTOP here) holds it no longer than its own bound, and
+// the put-back fails as Redis unreachable, to be tried again, not as
+// tokens deleted. It waited on it for as long as the caller's context
+// and the URL's time-outs allowed (here for ever: read_timeout=0).
+func TestRestoreIsNotHeldByARedisThatStallsAtInfo(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	s := open(t, srv.URL+"?read_timeout=0")
+	t.Cleanup(func() { s.Close() })
+	h := &pauseBeforeInfo{pause: func() { srv.Pause(t) }}
+	redisstore.AddHook(s, h)
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	unlock := lock(t, s)
+	t.Cleanup(unlock) // before Close, should the test fail
+	h.armed.Store(true)
+	restored := make(chan error, 1)
+	go func() {
+		_, _, err := s.Restore(ctx, "sandbox", held)
+		restored <- err
+	}()
+	err := testenv.Receive(t, "Restore to give up on a Redis stalled at its INFO", restored)
+	if !errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Restore with Redis stalled at its INFO: %v; want it unreachable (tried again), not the tokens deleted", err)
+	}
+	srv.Resume(t)
+	if back, _, err := s.Restore(ctx, "sandbox", held); err != nil || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("Restore once Redis answers again: %v, %v; want the record put back", back, err)
+	}
+	unlock()
 }

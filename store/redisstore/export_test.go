@@ -1,0 +1,7 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// AddHook adds h to s's go-redis client, for a test to act (pause Redis)
+// at a given point of what the Store sends.
+func AddHook(s *Store, h redis.Hook) { s.client.AddHook(h) }
