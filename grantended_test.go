@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // TestGrantEndedElsewhereEndsTheTokenInMemory: a Source serving a valid
@@ -162,5 +164,76 @@ func TestDeviceGrantEndedServesNoToken(t *testing.T) {
 	deviceLogin()
 	if again, err := r.source().Token(); err != nil || again.AccessToken == tok.AccessToken {
 		t.Fatalf("after a device log-in: %v, %v; want a new token", again, err)
+	}
+}
+
+// afterLoadStore is the rig's file store behind a program's own
+// store.Store whose Load, once when says so, calls then after reading: as
+// if another writer stored something the moment after that read.
+type afterLoadStore struct {
+	store.Store
+	mu   sync.Mutex
+	when func() bool
+	then func()
+}
+
+func (h *afterLoadStore) Load(ctx context.Context, env string) (*store.Record, error) {
+	rec, err := h.Store.Load(ctx, env)
+	h.mu.Lock()
+	then := h.then
+	if then != nil && h.when != nil && h.when() {
+		h.then = nil
+	} else {
+		then = nil
+	}
+	h.mu.Unlock()
+	if then != nil {
+		then()
+	}
+	return rec, err
+}
+
+// TestGrantEndedNoteKeepsALogInStoredMeanwhile: a log-in stored while a
+// renewal whose refresh token the provider refused was noting that the
+// grant ended (after its read of the store, the lock having passed, as a
+// Redis lock does from a renewer paused past it) is kept, and served. What
+// was wrong: the note was written over whatever the store held, so the
+// refused record, noted, replaced the log-in's tokens, which were lost, and
+// the user was told to log in again, which they just had.
+func TestGrantEndedNoteKeepsALogInStoredMeanwhile(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	h := &afterLoadStore{Store: r.store}
+	src := r.sourceOn(h)
+	r.login(src)
+	r.provider.RevokeGrants()
+	r.clock.Advance(2 * time.Second)
+	elsewhere := r.sourceOn(filestore.New(t.TempDir() + "/tokens"))
+	var login *store.Record
+	requests := r.provider.Stats().TokenRequests
+	h.mu.Lock()
+	h.when = func() bool { return r.provider.Stats().TokenRequests > requests } // the refresh token was sent, and refused
+	h.then = func() {
+		r.login(elsewhere)
+		rec, err := elsewhere.Record(context.Background())
+		if err == nil {
+			err = r.store.Save(context.Background(), r.settings.Env, rec)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		login = rec
+	}
+	h.mu.Unlock()
+	src.Renew(context.Background()) // the refused refresh token; the log-in's tokens, or a log-in needed, both do
+	if login == nil {
+		t.Fatal("no log-in was stored after the refused renewal read the store")
+	}
+	if rec := r.record(); rec.Problem != nil || rec.AccessToken != login.AccessToken {
+		t.Fatalf("the store holds problem %+v, the log-in's access token %v; want the log-in's tokens, no problem noted", rec.Problem, rec.AccessToken == login.AccessToken)
+	}
+	for _, s := range []*freshtoken.Source{src, r.source()} {
+		if tok, err := s.Token(); err != nil || tok.AccessToken != login.AccessToken {
+			t.Fatalf("Token: %v, %v; want the log-in's", tok, err)
+		}
 	}
 }

@@ -673,7 +673,7 @@ func (s *Source) NoteClientRejected(ctx context.Context, msg string) {
 	}
 	defer unlock()
 	if r, err := s.load(ctx); err == nil {
-		s.note(ctx, r, store.ProblemClientRejected, msg)
+		s.note(ctx, r, r, store.ProblemClientRejected, msg)
 	}
 }
 
