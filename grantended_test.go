@@ -170,15 +170,16 @@ func TestDeviceGrantEndedServesNoToken(t *testing.T) {
 // afterLoadStore is the rig's file store behind a program's own
 // store.Store whose Load, once when says so, calls then after reading: as
 // if another writer stored something the moment after that read.
+// With before, then is called before reading instead.
 type afterLoadStore struct {
 	store.Store
-	mu   sync.Mutex
-	when func() bool
-	then func()
+	mu     sync.Mutex
+	when   func() bool
+	then   func()
+	before bool
 }
 
 func (h *afterLoadStore) Load(ctx context.Context, env string) (*store.Record, error) {
-	rec, err := h.Store.Load(ctx, env)
 	h.mu.Lock()
 	then := h.then
 	if then != nil && h.when != nil && h.when() {
@@ -186,8 +187,13 @@ func (h *afterLoadStore) Load(ctx context.Context, env string) (*store.Record, e
 	} else {
 		then = nil
 	}
+	before := h.before
 	h.mu.Unlock()
-	if then != nil {
+	if then != nil && before {
+		then()
+	}
+	rec, err := h.Store.Load(ctx, env)
+	if then != nil && !before {
 		then()
 	}
 	return rec, err
@@ -235,5 +241,55 @@ func TestGrantEndedNoteKeepsALogInStoredMeanwhile(t *testing.T) {
 		if tok, err := s.Token(); err != nil || tok.AccessToken != login.AccessToken {
 			t.Fatalf("Token: %v, %v; want the log-in's", tok, err)
 		}
+	}
+}
+
+// TestGrantEndedNotedMeanwhileServesNoToken: a renewal whose refresh token
+// the provider refused finds in the store, read again, a record of another
+// refresh token noting that the grant ended (another renewer renewed, its
+// lock having passed, and its next renewal was refused): its access token
+// is not served, and its refresh token is not spent but by a forced
+// renewal. What was wrong: that token, fresh, was served, as if renewed.
+func TestGrantEndedNotedMeanwhileServesNoToken(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	h := &afterLoadStore{Store: r.store, before: true}
+	src := r.sourceOn(h)
+	r.login(src)
+	r.provider.RevokeGrants()
+	r.clock.Advance(time.Hour) // due
+	elsewhere := r.sourceOn(filestore.New(t.TempDir() + "/tokens"))
+	var noted *store.Record
+	requests := r.provider.Stats().TokenRequests
+	h.mu.Lock()
+	h.when = func() bool { return r.provider.Stats().TokenRequests > requests }
+	h.then = func() {
+		r.login(elsewhere)
+		rec, err := elsewhere.Record(context.Background())
+		if err == nil {
+			rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: r.clock.Now()}
+			err = r.store.Save(context.Background(), r.settings.Env, rec)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		noted = rec
+	}
+	h.mu.Unlock()
+	got, err := src.Token()
+	if noted == nil {
+		t.Fatal("nothing was noted after the refused renewal was sent")
+	}
+	if !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("Token: %v, %v (the noted record's %v); want ErrLoginRequired", got, err, got != nil && got.AccessToken == noted.AccessToken)
+	}
+	after := r.provider.Stats().TokenRequests
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("Token again: %v; want ErrLoginRequired", err)
+	}
+	if n := r.provider.Stats().TokenRequests - after; n != 0 {
+		t.Fatalf("%d token requests for the noted record; want none", n)
+	}
+	if tok, err := src.Renew(context.Background()); err != nil || tok.AccessToken == noted.AccessToken {
+		t.Fatalf("Renew: %v, %v; want the noted record's refresh token, still good, renewed", tok, err)
 	}
 }

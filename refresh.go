@@ -144,8 +144,15 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			}
 			latest, lerr := s.load(work)
 			if lerr == nil && latest.RefreshToken != r.RefreshToken {
+				if grantEnded(latest) && reason != store.RenewedOnRequest {
+					// Another renewer's, since refused too: its tokens are
+					// served to no one, and its refresh token is spent only
+					// by a forced renewal (see grantEnded).
+					s.cur.Store(latest)
+					return nil, s.endedError(latest)
+				}
 				s.log.Debug("the store has a newer refresh token; retrying with it")
-				if latest.AccessToken != r.AccessToken && s.fresh(latest, "store after invalid_grant") {
+				if latest.AccessToken != r.AccessToken && !grantEnded(latest) && s.fresh(latest, "store after invalid_grant") {
 					s.remember(latest)
 					return latest, nil
 				}
