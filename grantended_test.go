@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // TestGrantEndedElsewhereEndsTheTokenInMemory: a Source serving a valid
@@ -162,5 +164,132 @@ func TestDeviceGrantEndedServesNoToken(t *testing.T) {
 	deviceLogin()
 	if again, err := r.source().Token(); err != nil || again.AccessToken == tok.AccessToken {
 		t.Fatalf("after a device log-in: %v, %v; want a new token", again, err)
+	}
+}
+
+// afterLoadStore is the rig's file store behind a program's own
+// store.Store whose Load, once when says so, calls then after reading: as
+// if another writer stored something the moment after that read.
+// With before, then is called before reading instead.
+type afterLoadStore struct {
+	store.Store
+	mu     sync.Mutex
+	when   func() bool
+	then   func()
+	before bool
+}
+
+func (h *afterLoadStore) Load(ctx context.Context, env string) (*store.Record, error) {
+	h.mu.Lock()
+	then := h.then
+	if then != nil && h.when != nil && h.when() {
+		h.then = nil
+	} else {
+		then = nil
+	}
+	before := h.before
+	h.mu.Unlock()
+	if then != nil && before {
+		then()
+	}
+	rec, err := h.Store.Load(ctx, env)
+	if then != nil && !before {
+		then()
+	}
+	return rec, err
+}
+
+// TestGrantEndedNoteKeepsALogInStoredMeanwhile: a log-in stored while a
+// renewal whose refresh token the provider refused was noting that the
+// grant ended (after its read of the store, the lock having passed, as a
+// Redis lock does from a renewer paused past it) is kept, and served. What
+// was wrong: the note was written over whatever the store held, so the
+// refused record, noted, replaced the log-in's tokens, which were lost, and
+// the user was told to log in again, which they just had.
+func TestGrantEndedNoteKeepsALogInStoredMeanwhile(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	h := &afterLoadStore{Store: r.store}
+	src := r.sourceOn(h)
+	r.login(src)
+	r.provider.RevokeGrants()
+	r.clock.Advance(2 * time.Second)
+	elsewhere := r.sourceOn(filestore.New(t.TempDir() + "/tokens"))
+	var login *store.Record
+	requests := r.provider.Stats().TokenRequests
+	h.mu.Lock()
+	h.when = func() bool { return r.provider.Stats().TokenRequests > requests } // the refresh token was sent, and refused
+	h.then = func() {
+		r.login(elsewhere)
+		rec, err := elsewhere.Record(context.Background())
+		if err == nil {
+			err = r.store.Save(context.Background(), r.settings.Env, rec)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		login = rec
+	}
+	h.mu.Unlock()
+	src.Renew(context.Background()) // the refused refresh token; the log-in's tokens, or a log-in needed, both do
+	if login == nil {
+		t.Fatal("no log-in was stored after the refused renewal read the store")
+	}
+	if rec := r.record(); rec.Problem != nil || rec.AccessToken != login.AccessToken {
+		t.Fatalf("the store holds problem %+v, the log-in's access token %v; want the log-in's tokens, no problem noted", rec.Problem, rec.AccessToken == login.AccessToken)
+	}
+	for _, s := range []*freshtoken.Source{src, r.source()} {
+		if tok, err := s.Token(); err != nil || tok.AccessToken != login.AccessToken {
+			t.Fatalf("Token: %v, %v; want the log-in's", tok, err)
+		}
+	}
+}
+
+// TestGrantEndedNotedMeanwhileServesNoToken: a renewal whose refresh token
+// the provider refused finds in the store, read again, a record of another
+// refresh token noting that the grant ended (another renewer renewed, its
+// lock having passed, and its next renewal was refused): its access token
+// is not served, and its refresh token is not spent but by a forced
+// renewal. What was wrong: that token, fresh, was served, as if renewed.
+func TestGrantEndedNotedMeanwhileServesNoToken(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	h := &afterLoadStore{Store: r.store, before: true}
+	src := r.sourceOn(h)
+	r.login(src)
+	r.provider.RevokeGrants()
+	r.clock.Advance(time.Hour) // due
+	elsewhere := r.sourceOn(filestore.New(t.TempDir() + "/tokens"))
+	var noted *store.Record
+	requests := r.provider.Stats().TokenRequests
+	h.mu.Lock()
+	h.when = func() bool { return r.provider.Stats().TokenRequests > requests }
+	h.then = func() {
+		r.login(elsewhere)
+		rec, err := elsewhere.Record(context.Background())
+		if err == nil {
+			rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: r.clock.Now()}
+			err = r.store.Save(context.Background(), r.settings.Env, rec)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		noted = rec
+	}
+	h.mu.Unlock()
+	got, err := src.Token()
+	if noted == nil {
+		t.Fatal("nothing was noted after the refused renewal was sent")
+	}
+	if !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("Token: %v, %v (the noted record's %v); want ErrLoginRequired", got, err, got != nil && got.AccessToken == noted.AccessToken)
+	}
+	after := r.provider.Stats().TokenRequests
+	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("Token again: %v; want ErrLoginRequired", err)
+	}
+	if n := r.provider.Stats().TokenRequests - after; n != 0 {
+		t.Fatalf("%d token requests for the noted record; want none", n)
+	}
+	if tok, err := src.Renew(context.Background()); err != nil || tok.AccessToken == noted.AccessToken {
+		t.Fatalf("Renew: %v, %v; want the noted record's refresh token, still good, renewed", tok, err)
 	}
 }

@@ -126,12 +126,12 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			// Noted as a rejected client is: status tells of it, and the
 			// keeper asks again hourly, until the configuration is fixed.
 			msg := s.notThere(s.set.TokenURL, desc)
-			s.note(work, r, store.ProblemClientRejected, msg)
+			s.note(work, r, r, store.ProblemClientRejected, msg)
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case kind == tokenerr.BadClient:
 			s.forgetClientCredentials()
 			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)
-			s.note(work, r, store.ProblemClientRejected, msg)
+			s.note(work, r, r, store.ProblemClientRejected, msg)
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case kind == tokenerr.BadGrant:
 			if s.set.Grant == GrantClientCredentials {
@@ -139,13 +139,20 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// client's credentials grant, which only configuration fixes.
 				s.forgetClientCredentials()
 				msg := fmt.Sprintf("the token endpoint %s refused the client credentials grant (%s)", s.set.TokenURL, desc)
-				s.note(work, r, store.ProblemClientRejected, msg)
+				s.note(work, r, r, store.ProblemClientRejected, msg)
 				return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 			}
 			latest, lerr := s.load(work)
 			if lerr == nil && latest.RefreshToken != r.RefreshToken {
+				if grantEnded(latest) && reason != store.RenewedOnRequest {
+					// Another renewer's, since refused too: its tokens are
+					// served to no one, and its refresh token is spent only
+					// by a forced renewal (see grantEnded).
+					s.cur.Store(latest)
+					return nil, s.endedError(latest)
+				}
 				s.log.Debug("the store has a newer refresh token; retrying with it")
-				if latest.AccessToken != r.AccessToken && s.fresh(latest, "store after invalid_grant") {
+				if latest.AccessToken != r.AccessToken && !grantEnded(latest) && s.fresh(latest, "store after invalid_grant") {
 					s.remember(latest)
 					return latest, nil
 				}
@@ -153,10 +160,25 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				continue
 			}
 			msg := fmt.Sprintf("the provider refused the refresh token (%s), so the grant has ended", desc)
+			read := r
+			if lerr == nil {
+				read = latest
+			}
+			noted, nerr := s.note(work, read, read, store.ProblemGrantEnded, msg)
+			if errors.Is(nerr, store.ErrChanged) {
+				// Other tokens were stored since latest was read (a log-in,
+				// or a renewer that took the lock while this one was
+				// paused past it): they are kept, and served if they can be.
+				if again, aerr := s.load(work); aerr == nil && again.RefreshToken != r.RefreshToken && !grantEnded(again) && s.fresh(again, "store after invalid_grant") {
+					s.log.Debug("the store holds other tokens, stored since the refresh token was refused; using them")
+					s.remember(again)
+					return again, nil
+				}
+			}
 			// Noted in memory too, whether or not the store took it: the
 			// token r holds, which a 401 may have brought here, is not
-			// served again (see grantEnded).
-			s.cur.Store(s.note(work, r, store.ProblemGrantEnded, msg))
+			// served again (see grantEnded); the next call reads the store.
+			s.cur.Store(noted)
 			return nil, s.loginError(msg)
 		case kind == tokenerr.RateLimited:
 			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
@@ -841,17 +863,25 @@ func (e *unsavedAtCloseError) Unwrap() error { return e.err }
 // needs a person, so that status and the proxy's page tell of it until a
 // renewal or log-in succeeds. The tokens are kept as they are. With no
 // record (client credentials never obtained) there is nowhere to note it.
-// It returns r with the note, nil with no record.
-func (s *Source) note(work context.Context, r *store.Record, kind, msg string) *store.Record {
+// The note is stored only over read, the record as the caller last read it
+// under the lock: tokens stored since (a log-in, or a renewer that took the
+// lock while this one was paused past it) are never replaced by r's, which
+// would lose them. It returns r with the note, nil with no record, and why
+// the store did not take it (wrapping store.ErrChanged for that), or nil.
+func (s *Source) note(work context.Context, r, read *store.Record, kind, msg string) (*store.Record, error) {
 	if r == nil {
-		return nil
+		return nil, nil
 	}
 	n := *r
 	n.Problem = &store.Problem{Kind: kind, Message: msg, At: s.now()}
-	if err := s.store.Save(work, s.set.Env, &n); err != nil {
+	err := s.saveIf(work, &n, read)
+	if errors.Is(err, store.ErrReserveUsed) { // saved, on a full disk
+		err = nil
+	}
+	if err != nil {
 		s.log.Debug("could not record the problem in the store", "error", err.Error())
 	}
-	return &n
+	return &n, err
 }
 
 // refreshToken is r's refresh token; "" when there is no record.

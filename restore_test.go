@@ -457,3 +457,41 @@ func TestAPutBackRestsAForcedRenewalElsewhere(t *testing.T) {
 		t.Fatalf("provider stats %+v; want no reuse", st)
 	}
 }
+
+// TestANotedGrantIsNotPutBackOverALogInElsewhere: machine A's Source holds
+// a record noting that the provider ended the grant (its renewal was
+// refused); the user logs in on machine B, which A does not see; Redis
+// restarts empty, and A is first to find out. It put its noted record back,
+// and B, at its next look at the store, took it for newer tokens, noted:
+// the log-in just made was lost, and both machines asked for another. A
+// record noting the end of its grant is now never put back (it serves no
+// token; a log-in brings tokens again): B puts back its log-in.
+func TestANotedGrantIsNotPutBackOverALogInElsewhere(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	a := r.sourceOn(openRedis(t, srv.URL))
+	r.login(a)
+	r.provider.RevokeGrants()
+	if _, err := a.Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("the renewal of a revoked grant: %v; want a log-in asked for", err)
+	}
+	r.clock.Advance(2 * time.Second)
+	b := r.sourceOn(openRedis(t, srv.URL))
+	r.login(b)
+	login, err := b.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Restart(t)
+	r.clock.Advance(time.Minute) // past StoreCheckInterval
+	if tok, err := a.Token(); err == nil {
+		t.Fatalf("machine A after the restart served %q; want no token (it never saw the log-in)", tok.AccessToken)
+	}
+	if tok, err := b.Token(); err != nil || tok.AccessToken != login.AccessToken {
+		t.Fatalf("machine B after the restart: %v, %v; want the log-in's token, put back", tok, err)
+	}
+	if tok, err := a.Token(); err != nil || tok.AccessToken != login.AccessToken {
+		t.Fatalf("machine A once B put its log-in back: %v, %v; want the log-in's token", tok, err)
+	}
+}

@@ -673,7 +673,7 @@ func (s *Source) NoteClientRejected(ctx context.Context, msg string) {
 	}
 	defer unlock()
 	if r, err := s.load(ctx); err == nil {
-		s.note(ctx, r, store.ProblemClientRejected, msg)
+		s.note(ctx, r, r, store.ProblemClientRejected, msg)
 	}
 }
 
@@ -850,7 +850,9 @@ func (s *Source) Record(ctx context.Context) (*store.Record, error) {
 // since r was read, or another machine's, put back first), or another
 // log-in's. A record deleted on purpose (a log-out, FLUSHALL), a
 // store that cannot tell, or one that is no store.Restorer, restores
-// nothing: an error wrapping store.ErrNotFound. A proxy's Source puts back
+// nothing, nor does r noting that the provider ended its grant (which
+// would take the place of a log-in made elsewhere since, unseen here): an
+// error wrapping store.ErrNotFound. A proxy's Source puts back
 // the record it serves from by itself; a keeper that opens a Source at
 // each look keeps the record it read, and calls this when the store holds
 // none; it calls this too when the store holds an older copy of the
@@ -907,6 +909,15 @@ func (s *Source) restoreLocked(ctx context.Context, r *store.Record) (*store.Rec
 	rs, ok := s.store.(store.Restorer)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s holds none", store.ErrNotFound, s.Location())
+	}
+	if grantEnded(r) {
+		// It serves no token, and a log-in elsewhere that this process has
+		// not seen would be lost under it, taken by the machine holding
+		// that log-in for newer tokens: the store stays empty for that
+		// machine's put-back, or a log-in.
+		s.log.Debug("the store holds no tokens; the record held notes that the provider ended the grant, so it is not put back", "store", s.Location())
+		s.cur.CompareAndSwap(r, nil)
+		return nil, fmt.Errorf("%w: %s holds none, and the tokens held are of a grant the provider ended", store.ErrNotFound, s.Location())
 	}
 	back, restored, err := rs.Restore(ctx, s.set.Env, s.putBackCopy(r))
 	if err != nil {
