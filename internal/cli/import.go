@@ -61,7 +61,8 @@ func newImportPostmanCmd(f *Factory, runF func(*importPostmanOptions) error) *co
 		Short: "Import a Postman environment export (FreeAgent settings and tokens)",
 		Long: `Read a Postman environment export (in Postman: Environments, ⋯, Export) and
 create a FreeAgent environment for what it holds, with its tokens stored, so
-that the very next command works without logging in again.
+that the very next command works without logging in again. FILE - reads the
+export from stdin.
 
 Two layouts are understood. The seed layout keeps ClientId and ClientSecret
 once, and Resource_<key>, RefreshToken_<key>, AccessToken_<key>,
@@ -128,9 +129,14 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return usageErrorf("-e %q cannot name an environment: %v; nothing was imported", f.EnvFlag, err)
 		}
 	}
-	exp, err := await.Result(ctx, func() (*postman.Export, error) { return postman.ReadFile(opts.File) })
+	exp, err := await.Result(ctx, func() (*postman.Export, error) {
+		if opts.File == "-" {
+			return postman.Read(f.IO.In)
+		}
+		return postman.ReadFile(opts.File)
+	})
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) && opts.File != "-":
 		where := ""
 		if wd, err := os.Getwd(); err == nil && !filepath.IsAbs(opts.File) {
 			where = " in " + wd
@@ -140,9 +146,9 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	case errors.Is(err, context.Canceled):
 		return err
 	case err != nil:
-		return usageErrorf("%s: %v; nothing was imported", opts.File, err)
+		return usageErrorf("%s: %v; nothing was imported", opts.source(), err)
 	}
-	envs, skipped, err := chooseImported(exp, f.EnvFlag, opts.File)
+	envs, skipped, err := chooseImported(exp, f.EnvFlag, opts.source())
 	if err != nil {
 		return err
 	}
@@ -174,10 +180,10 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		settings[i] = importSettings(e, prev, opts.ClientSecretEnv, opts.ClientSecretKeyring)
 		s := settings[i]
 		if opts.ClientSecretKeyring && e.ClientSecret == "" {
-			return usageErrorf("%s has no client secret for %s to put into the keychain; nothing was imported", opts.File, e.Name)
+			return usageErrorf("%s has no client secret for %s to put into the keychain; nothing was imported", opts.source(), e.Name)
 		}
 		if s.ClientSecret == "" && s.ClientSecretEnv == "" && s.ClientSecretCmd == "" && !s.ClientSecretKeyring {
-			return usageErrorf("%s has no client secret for %s; pass --client-secret-env NAME to read it from an environment variable; nothing was imported", opts.File, e.Name)
+			return usageErrorf("%s has no client secret for %s; pass --client-secret-env NAME to read it from an environment variable; nothing was imported", opts.source(), e.Name)
 		}
 	}
 
@@ -252,6 +258,15 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	}
 	printImported(f, opts, exp, envs, skipped, settings, stored, held, path)
 	return nil
+}
+
+// source names where the export was read from in messages: its file, or
+// standard input for -.
+func (o *importPostmanOptions) source() string {
+	if o.File == "-" {
+		return "standard input"
+	}
+	return o.File
 }
 
 // importTarget is one environment being imported, with the tokens it had.
@@ -491,7 +506,7 @@ func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool
 // printImported summarises the import, without a secret: the environments
 // on stdout, what to do next on stderr.
 func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, stored []string, held []bool, path string) {
-	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.File, exp.Layout, path)
+	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.source(), exp.Layout, path)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
 	for i, e := range envs {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Name, e.APIURL, f.suggesting(stored[i]))

@@ -189,7 +189,12 @@ func ReadFile(path string) (*Export, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxExportSize+1))
+	return Read(f)
+}
+
+// Read parses the export r holds (a pipe: stdin), as ReadFile does a file's.
+func Read(r io.Reader) (*Export, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxExportSize+1))
 	if err != nil {
 		return nil, err
 	}
