@@ -80,6 +80,10 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
 	defer cancel()
 	resp, err := s.postForm(ctx, s.set.RevocationURL, secret, url.Values{"token": {token}, "token_type_hint": {hint}})
+	var redirect *tokenerr.RedirectError
+	if errors.As(err, &redirect) { // no endpoint answers so: a mistyped path, a double slash a router cleans
+		return &revocationRefused{answer: redirect.Error(), kind: ErrClientRejected, notThere: true}
+	}
 	if err != nil {
 		return err
 	}
@@ -100,7 +104,7 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 			s.log.Debug("the provider does not revoke access tokens; the access token lasts until it expires", "url", s.set.RevocationURL)
 			return nil
 		}
-		refused := &revocationRefused{status: redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}
+		refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}
 		if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient || refused.notThere {
 			refused.kind = ErrClientRejected
 		}
@@ -112,14 +116,15 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 // revocationRefused is a revocation endpoint's refusal: of the client
 // (ErrClientRejected, the configuration's to fix) or for another reason
 // (ErrUnreachable). notThere is the answer of a URL where no endpoint is
-// (tokenerr.NotThere), a mistyped revocation_url, the configuration's too.
+// (tokenerr.NotThere; a redirect too), a mistyped revocation_url, the
+// configuration's too.
 type revocationRefused struct {
-	status   string
+	answer   string // "HTTP 404 Not Found", or a redirect's (tokenerr.RedirectError)
 	kind     error
 	notThere bool
 }
 
-func (e *revocationRefused) Error() string { return "HTTP " + e.status }
+func (e *revocationRefused) Error() string { return e.answer }
 func (e *revocationRefused) Unwrap() error { return e.kind }
 
 // postForm posts form to endpoint through s.http (the TokenClient, which
