@@ -46,11 +46,21 @@ remove says where it is, to delete it there if none does.`,
 
 func runRemove(ctx context.Context, opts *removeOptions) error {
 	f := opts.f
-	env, err := f.Env()
+	conf, err := f.Config()
 	if err != nil {
 		return err
 	}
-	conf, err := f.Config()
+	// One not there has nothing to remove: Select's next step, to add it
+	// with init, is the opposite of what was asked. A typo's suggestion,
+	// and a name no environment can have, are still Select's to tell.
+	if name := f.EnvFlag; conf.Exists && conf.Envs[name] == nil && conf.Closest(name) == "" && store.ValidateEnvName(name) == nil {
+		known := "none"
+		if len(conf.Envs) > 0 {
+			known = strings.Join(conf.Names(), ", ")
+		}
+		return usageErrorf("environment %q is not configured in %s (configured: %s); nothing was removed", name, conf.Path, known)
+	}
+	env, err := f.Env()
 	if err != nil {
 		return err
 	}
