@@ -50,15 +50,8 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	if err != nil {
 		return err
 	}
-	// One not there has nothing to remove: Select's next step, to add it
-	// with init, is the opposite of what was asked. A typo's suggestion,
-	// and a name no environment can have, are still Select's to tell.
-	if name := f.EnvFlag; conf.Exists && conf.Envs[name] == nil && conf.Closest(name) == "" && store.ValidateEnvName(name) == nil {
-		known := "none"
-		if len(conf.Envs) > 0 {
-			known = strings.Join(conf.Names(), ", ")
-		}
-		return usageErrorf("environment %q is not configured in %s (configured: %s); nothing was removed", name, conf.Path, known)
+	if err := notConfigured(conf, f.EnvFlag, "nothing was removed"); err != nil {
+		return err
 	}
 	env, err := f.Env()
 	if err != nil {
@@ -126,4 +119,21 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			strings.TrimPrefix(env.ClientSecretWhere(), "the "), env.ClientID)
 	}
 	return nil
+}
+
+// notConfigured is the error of remove or logout (-e name) of an environment
+// the configuration does not have, ending with what was not done (then); nil
+// when it has one so named, or Select says better what is wrong: a typo's
+// suggestion, a name no environment can have, a file that is not there.
+// Select's next step, to add it with init, is the opposite of what they
+// were asked.
+func notConfigured(conf *config.File, name, then string) error {
+	if name == "" || !conf.Exists || conf.Envs[name] != nil || conf.Closest(name) != "" || store.ValidateEnvName(name) != nil {
+		return nil
+	}
+	known := "none"
+	if len(conf.Envs) > 0 {
+		known = strings.Join(conf.Names(), ", ")
+	}
+	return usageErrorf("environment %q is not configured in %s (configured: %s); %s", name, conf.Path, known, then)
 }
