@@ -88,29 +88,36 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 		return err
 	}
 	defer httpx.Drain(resp)
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		re := &oauth2.RetrieveError{Response: resp, Body: body}
-		var e struct {
-			Code string `json:"error"`
+	if resp.StatusCode == http.StatusOK {
+		// RFC 7009 has the body ignored, and providers send none or {};
+		// markup is a web page: a sign-in page or a single-page app
+		// answering a mistyped path, where nothing was revoked.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		if strings.HasPrefix(strings.TrimSpace(string(body)), "<") {
+			return &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80) + ", a web page rather than an OAuth answer", kind: ErrClientRejected, notThere: true}
 		}
-		if json.Unmarshal(body, &e) == nil {
-			re.ErrorCode = e.Code
-		}
-		if hint == "access_token" && re.ErrorCode == "unsupported_token_type" {
-			// RFC 7009 2.2.1: the provider does not revoke access tokens.
-			// The refresh token, revoked first, ended the grant; the access
-			// token lasts until it expires.
-			s.log.Debug("the provider does not revoke access tokens; the access token lasts until it expires", "url", s.set.RevocationURL)
-			return nil
-		}
-		refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}
-		if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient || refused.notThere {
-			refused.kind = ErrClientRejected
-		}
-		return refused
+		return nil
 	}
-	return nil
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	re := &oauth2.RetrieveError{Response: resp, Body: body}
+	var e struct {
+		Code string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil {
+		re.ErrorCode = e.Code
+	}
+	if hint == "access_token" && re.ErrorCode == "unsupported_token_type" {
+		// RFC 7009 2.2.1: the provider does not revoke access tokens.
+		// The refresh token, revoked first, ended the grant; the access
+		// token lasts until it expires.
+		s.log.Debug("the provider does not revoke access tokens; the access token lasts until it expires", "url", s.set.RevocationURL)
+		return nil
+	}
+	refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}
+	if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient || refused.notThere {
+		refused.kind = ErrClientRejected
+	}
+	return refused
 }
 
 // revocationRefused is a revocation endpoint's refusal: of the client
