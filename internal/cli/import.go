@@ -145,6 +145,8 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			opts.File, where, filepath.Base(opts.File))
 	case errors.Is(err, context.Canceled):
 		return err
+	case err != nil && opts.File != "-" && isFolder(opts.File):
+		return usageErrorf("%s is a folder; give the path of the file Postman exported (Environments, ⋯, Export), or - to read it from stdin; nothing was imported", opts.File)
 	case err != nil:
 		return usageErrorf("%s: %v; nothing was imported", opts.source(), err)
 	}
@@ -258,6 +260,12 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	}
 	printImported(f, opts, exp, envs, skipped, settings, stored, held, path)
 	return nil
+}
+
+// isFolder reports whether path is a folder.
+func isFolder(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // source names where the export was read from in messages: its file, or

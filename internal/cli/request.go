@@ -577,6 +577,9 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 			return nil, usageErrorf("-d %s: %v", data, err)
 		}
 		defer f.Close()
+		if isFolder(data[1:]) {
+			return nil, usageErrorf("-d %s: %s is a folder; give the path of the file that holds the body, or -d @- to read it from stdin", data, data[1:])
+		}
 		r = f
 	}
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
