@@ -80,9 +80,10 @@ An environment that already exists is replaced only with --force, which
 takes the provider, api_url and client_id from the export and keeps the rest
 of its settings (redirect_uri, scopes, client_auth, refresh_before, timeout)
 and where its client secret comes from: a secret read from a variable or a
-command is not written into the file. Tokens renewed since the export was
-made are kept, as that renewal spent the export's refresh token
-(logout --local first to store the export's anyway).
+command is not written into the file. An environment of another provider
+(xero, google, …) is not replaced: remove it first. Tokens renewed since
+the export was made are kept, as that renewal spent the export's refresh
+token (logout --local first to store the export's anyway).
 
 A malformed export changes nothing. Every environment's token store is
 checked before anything is written; should storing the tokens still fail
@@ -178,6 +179,15 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		var prev *config.EnvSettings
 		if p, ok := conf.Settings[e.Name]; ok {
 			prev = &p
+			// Another provider's settings kept under FreeAgent's would make
+			// an environment of neither (init refuses the same). A generic
+			// one may be FreeAgent's, configured by hand.
+			switch was := strings.TrimSpace(p.Provider); was {
+			case "", "generic", "freeagent", "freeagent-sandbox":
+			default:
+				return usageErrorf("environment %q is configured for provider %s (client %s); --force would mix its settings (scopes, client secret, …) into a FreeAgent environment: take it out first with `%s`, then import again; nothing was imported",
+					e.Name, was, strings.TrimSpace(p.ClientID), f.commandLine("remove -e "+e.Name))
+			}
 		}
 		settings[i] = importSettings(e, prev, opts.ClientSecretEnv, opts.ClientSecretKeyring)
 		s := settings[i]
