@@ -77,9 +77,11 @@ The client secret is written into the configuration file (readable by you
 alone) unless --client-secret-env names an environment variable to read it
 from instead, or --client-secret-keyring puts it into the system keychain.
 An environment that already exists is replaced only with --force, which
-takes the provider, api_url and client_id from the export and keeps the rest
-of its settings (redirect_uri, scopes, client_auth, refresh_before, timeout)
-and where its client secret comes from: a secret read from a variable or a
+takes the provider, api_url and client_id from the export, drops the old
+provider's endpoints (auth_url, token_url, revocation_url, issuer,
+device_auth_url) and grant, and keeps the rest of its settings
+(redirect_uri, scopes, client_auth, refresh_before, timeout) and where its
+client secret comes from: a secret read from a variable or a
 command is not written into the file. An environment of another provider
 (xero, google, …) is not replaced: remove it first. Tokens renewed since
 the export was made are kept, as that renewal spent the export's refresh
@@ -381,7 +383,12 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, k
 	var s config.EnvSettings
 	if prev != nil {
 		s = *prev
-		s.AuthURL, s.TokenURL = "", ""
+		// What named the old provider's endpoints goes, and its grant: a
+		// kept revocation_url was sent these tokens and the client secret
+		// at logout, a kept issuer was asked for endpoints, and a grant
+		// other than a log-in's cannot use the export's refresh token.
+		s.AuthURL, s.TokenURL, s.RevocationURL, s.DeviceAuthURL, s.Issuer = "", "", "", "", ""
+		s.AssertionAudience, s.Tenant, s.Grant = nil, "", ""
 	}
 	s.Provider, s.APIURL, s.ClientID = freeAgentPreset(e.APIURL), e.APIURL, e.ClientID
 	switch {
