@@ -415,6 +415,10 @@ func chooseImported(exp *postman.Export, flag, file string) ([]postman.Env, []po
 			envs[0].Name = flag
 		case envs[0].Name == "":
 			return nil, nil, usageErrorf("the export's name %q cannot name an environment; name it with -e NAME", exp.Name)
+		default:
+			if err := store.ValidateEnvName(envs[0].Name); err != nil { // too long
+				return nil, nil, usageErrorf("the export's name %q cannot name an environment: %v; name it with -e NAME; nothing was imported", exp.Name, err)
+			}
 		}
 		return envs, nil, nil
 	}
