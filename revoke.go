@@ -90,10 +90,10 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 	defer httpx.Drain(resp)
 	if resp.StatusCode == http.StatusOK {
 		// RFC 7009 has the body ignored, and providers send none or {};
-		// markup is a web page: a sign-in page or a single-page app
-		// answering a mistyped path, where nothing was revoked.
+		// a web page is a sign-in page or a single-page app answering a
+		// mistyped path, where nothing was revoked.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		if strings.HasPrefix(strings.TrimSpace(string(body)), "<") {
+		if webPage(resp.Header.Get("Content-Type"), body) {
 			return &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80) + ", a web page rather than an OAuth answer", kind: ErrClientRejected, notThere: true}
 		}
 		return nil
@@ -118,6 +118,14 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 		refused.kind = ErrClientRejected
 	}
 	return refused
+}
+
+// webPage reports whether an answer is a web page: HTML markup, by its
+// first tag or by its label.
+func webPage(contentType string, body []byte) bool {
+	b := strings.ToLower(strings.TrimSpace(string(body)))
+	html := strings.HasPrefix(strings.ToLower(strings.TrimSpace(contentType)), "text/html")
+	return strings.HasPrefix(b, "<!doctype html") || strings.HasPrefix(b, "<html") || html && strings.HasPrefix(b, "<")
 }
 
 // revocationRefused is a revocation endpoint's refusal: of the client

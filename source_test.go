@@ -764,12 +764,21 @@ func TestRevokeWhereAccessTokensCannotBeRevoked(t *testing.T) {
 // revocation endpoint answers there, a configuration error (logout: exit
 // 2, check revocation_url). It took the 200 for a revocation, and logout
 // said the grant was revoked at the provider while it lived on. An empty
-// 200, labelled text/html or not, as providers answer, is still one.
+// 200, labelled text/html or not, as providers answer, is still one, and
+// so is one of XML.
 func TestRevokeAnsweredByAWebPage(t *testing.T) {
 	page := "<!doctype html>\n<html><head><title>Sign in</title></head><body>…</body></html>"
 	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
-		if req.URL.Path == "/empty" {
+		switch req.URL.Path {
+		case "/empty":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			return
+		case "/xml":
+			w.Header().Set("Content-Type", "application/xml")
+			w.Write([]byte(`<?xml version="1.0"?><revoked/>`))
+			return
+		case "/unlabelled":
+			w.Write([]byte("\n<HTML><body>Sign in</body></HTML>"))
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -786,9 +795,16 @@ func TestRevokeAnsweredByAWebPage(t *testing.T) {
 	if strings.Contains(err.Error(), "Sign in") {
 		t.Errorf("Revoke: %v; the page itself is not for the error", err)
 	}
-	r.settings.RevocationURL = srv.URL + "/empty"
-	if err := r.source().Revoke(context.Background()); err != nil {
-		t.Fatalf("Revoke answered by an empty 200 text/html: %v; want success", err)
+	r.settings.RevocationURL = srv.URL + "/unlabelled"
+	if err := r.source().Revoke(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Fatalf("Revoke answered by a page labelled as no page: %v; want ErrClientRejected", err)
+	}
+	r.login(r.source())
+	for _, path := range []string{"/empty", "/xml"} {
+		r.settings.RevocationURL = srv.URL + path
+		if err := r.source().Revoke(context.Background()); err != nil {
+			t.Fatalf("Revoke answered 200 at %s: %v; want success", path, err)
+		}
 	}
 }
 
