@@ -80,46 +80,66 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
 	defer cancel()
 	resp, err := s.postForm(ctx, s.set.RevocationURL, secret, url.Values{"token": {token}, "token_type_hint": {hint}})
+	var redirect *tokenerr.RedirectError
+	if errors.As(err, &redirect) { // no endpoint answers so: a mistyped path, a double slash a router cleans
+		return &revocationRefused{answer: redirect.Error(), kind: ErrClientRejected, notThere: true}
+	}
 	if err != nil {
 		return err
 	}
 	defer httpx.Drain(resp)
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		re := &oauth2.RetrieveError{Response: resp, Body: body}
-		var e struct {
-			Code string `json:"error"`
+	if resp.StatusCode == http.StatusOK {
+		// RFC 7009 has the body ignored, and providers send none or {};
+		// a web page is a sign-in page or a single-page app answering a
+		// mistyped path, where nothing was revoked.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		if webPage(resp.Header.Get("Content-Type"), body) {
+			return &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80) + ", a web page rather than an OAuth answer", kind: ErrClientRejected, notThere: true}
 		}
-		if json.Unmarshal(body, &e) == nil {
-			re.ErrorCode = e.Code
-		}
-		if hint == "access_token" && re.ErrorCode == "unsupported_token_type" {
-			// RFC 7009 2.2.1: the provider does not revoke access tokens.
-			// The refresh token, revoked first, ended the grant; the access
-			// token lasts until it expires.
-			s.log.Debug("the provider does not revoke access tokens; the access token lasts until it expires", "url", s.set.RevocationURL)
-			return nil
-		}
-		refused := &revocationRefused{status: redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}
-		if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient || refused.notThere {
-			refused.kind = ErrClientRejected
-		}
-		return refused
+		return nil
 	}
-	return nil
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	re := &oauth2.RetrieveError{Response: resp, Body: body}
+	var e struct {
+		Code string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil {
+		re.ErrorCode = e.Code
+	}
+	if hint == "access_token" && re.ErrorCode == "unsupported_token_type" {
+		// RFC 7009 2.2.1: the provider does not revoke access tokens.
+		// The refresh token, revoked first, ended the grant; the access
+		// token lasts until it expires.
+		s.log.Debug("the provider does not revoke access tokens; the access token lasts until it expires", "url", s.set.RevocationURL)
+		return nil
+	}
+	refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}
+	if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient || refused.notThere {
+		refused.kind = ErrClientRejected
+	}
+	return refused
+}
+
+// webPage reports whether an answer is a web page: HTML markup, by its
+// first tag or by its label.
+func webPage(contentType string, body []byte) bool {
+	b := strings.ToLower(strings.TrimSpace(string(body)))
+	html := strings.HasPrefix(strings.ToLower(strings.TrimSpace(contentType)), "text/html")
+	return strings.HasPrefix(b, "<!doctype html") || strings.HasPrefix(b, "<html") || html && strings.HasPrefix(b, "<")
 }
 
 // revocationRefused is a revocation endpoint's refusal: of the client
 // (ErrClientRejected, the configuration's to fix) or for another reason
 // (ErrUnreachable). notThere is the answer of a URL where no endpoint is
-// (tokenerr.NotThere), a mistyped revocation_url, the configuration's too.
+// (tokenerr.NotThere; a redirect too), a mistyped revocation_url, the
+// configuration's too.
 type revocationRefused struct {
-	status   string
+	answer   string // "HTTP 404 Not Found", or a redirect's (tokenerr.RedirectError)
 	kind     error
 	notThere bool
 }
 
-func (e *revocationRefused) Error() string { return "HTTP " + e.status }
+func (e *revocationRefused) Error() string { return e.answer }
 func (e *revocationRefused) Unwrap() error { return e.kind }
 
 // postForm posts form to endpoint through s.http (the TokenClient, which

@@ -745,6 +745,56 @@ func TestRevokeWhereAccessTokensCannotBeRevoked(t *testing.T) {
 	}
 }
 
+// TestRevokeAnsweredByAWebPage: a revocation_url answered 200 with a web
+// page (a mistyped path on a server that answers every path with its
+// sign-in page or its single-page app) revoked nothing: Revoke says no
+// revocation endpoint answers there, a configuration error (logout: exit
+// 2, check revocation_url). It took the 200 for a revocation, and logout
+// said the grant was revoked at the provider while it lived on. An empty
+// 200, labelled text/html or not, as providers answer, is still one, and
+// so is one of XML.
+func TestRevokeAnsweredByAWebPage(t *testing.T) {
+	page := "<!doctype html>\n<html><head><title>Sign in</title></head><body>…</body></html>"
+	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		switch req.URL.Path {
+		case "/empty":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			return
+		case "/xml":
+			w.Header().Set("Content-Type", "application/xml")
+			w.Write([]byte(`<?xml version="1.0"?><revoked/>`))
+			return
+		case "/unlabelled":
+			w.Write([]byte("\n<HTML><body>Sign in</body></HTML>"))
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(page))
+	})
+	r := newRig(t, devprovider.Options{})
+	r.settings.RevocationURL = srv.URL + "/oauth/revoke"
+	src := r.source()
+	r.login(src)
+	err := src.Revoke(context.Background())
+	if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "no revocation endpoint answers at "+srv.URL+"/oauth/revoke (HTTP 200 OK, a web page") || !strings.Contains(err.Error(), "check revocation_url") {
+		t.Fatalf("Revoke: %v; want ErrClientRejected: no revocation endpoint answers there (a web page), check revocation_url", err)
+	}
+	if strings.Contains(err.Error(), "Sign in") {
+		t.Errorf("Revoke: %v; the page itself is not for the error", err)
+	}
+	r.settings.RevocationURL = srv.URL + "/unlabelled"
+	if err := r.source().Revoke(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Fatalf("Revoke answered by a page labelled as no page: %v; want ErrClientRejected", err)
+	}
+	r.login(r.source())
+	for _, path := range []string{"/empty", "/xml"} {
+		r.settings.RevocationURL = srv.URL + path
+		if err := r.source().Revoke(context.Background()); err != nil {
+			t.Fatalf("Revoke answered 200 at %s: %v; want success", path, err)
+		}
+	}
+}
+
 // TestRevokeSendsNothingInClearText: a revocation endpoint that is plain
 // http to another machine is sent neither token nor the client's
 // credentials (they crossed the network readable, through any office proxy

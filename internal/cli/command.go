@@ -32,6 +32,22 @@ func showHelp(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 // per flag at every start-up.
 type repeatable []string
 
+// countedString is a string flag that counts how often it was given (n),
+// where a repeat would otherwise replace the value without a word.
+type countedString struct {
+	p *string
+	n *int
+}
+
+func (c *countedString) Set(v string) error { *c.p = v; *c.n++; return nil }
+func (c *countedString) Type() string       { return "string" }
+func (c *countedString) String() string {
+	if c.p == nil {
+		return ""
+	}
+	return *c.p
+}
+
 func (r *repeatable) Set(v string) error { *r = append(*r, v); return nil }
 func (r *repeatable) Type() string       { return "stringArray" }
 func (r *repeatable) String() string     { return strings.Join(*r, ", ") }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // commandTakesOver: exec's command takes freshtoken's place (see handOver).
@@ -64,8 +65,14 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		code = 127
 	}
 	msg := err.Error()
-	if fi, serr := os.Stat(child.Path); errors.Is(err, syscall.EACCES) && serr == nil && fi.IsDir() {
+	fi, serr := os.Stat(child.Path)
+	switch {
+	case !errors.Is(err, syscall.EACCES) || serr != nil:
+	case fi.IsDir():
 		msg = "is a folder, not a command" // not a matter of permissions, as EACCES says
+	case fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 == 0:
+		name := shellquote.Word(child.Args[0])
+		msg += fmt.Sprintf(": the file is not executable; make it so (chmod +x %s), or run it with its interpreter (such as sh %s)", name, name)
 	}
 	f.lastWord(f.IO.ErrOut, redact.OneLine(fmt.Sprintf("%s: %s", child.Args[0], msg), 1000), code)
 	return &exitStatus{code}

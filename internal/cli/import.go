@@ -61,7 +61,8 @@ func newImportPostmanCmd(f *Factory, runF func(*importPostmanOptions) error) *co
 		Short: "Import a Postman environment export (FreeAgent settings and tokens)",
 		Long: `Read a Postman environment export (in Postman: Environments, ⋯, Export) and
 create a FreeAgent environment for what it holds, with its tokens stored, so
-that the very next command works without logging in again.
+that the very next command works without logging in again. FILE - reads the
+export from stdin.
 
 Two layouts are understood. The seed layout keeps ClientId and ClientSecret
 once, and Resource_<key>, RefreshToken_<key>, AccessToken_<key>,
@@ -76,12 +77,15 @@ The client secret is written into the configuration file (readable by you
 alone) unless --client-secret-env names an environment variable to read it
 from instead, or --client-secret-keyring puts it into the system keychain.
 An environment that already exists is replaced only with --force, which
-takes the provider, api_url and client_id from the export and keeps the rest
-of its settings (redirect_uri, scopes, client_auth, refresh_before, timeout)
-and where its client secret comes from: a secret read from a variable or a
-command is not written into the file. Tokens renewed since the export was
-made are kept, as that renewal spent the export's refresh token
-(logout --local first to store the export's anyway).
+takes the provider, api_url and client_id from the export, drops the old
+provider's endpoints (auth_url, token_url, revocation_url, issuer,
+device_auth_url) and grant, and keeps the rest of its settings
+(redirect_uri, scopes, client_auth, refresh_before, timeout) and where its
+client secret comes from: a secret read from a variable or a
+command is not written into the file. An environment of another provider
+(xero, google, …) is not replaced: remove it first. Tokens renewed since
+the export was made are kept, as that renewal spent the export's refresh
+token (logout --local first to store the export's anyway).
 
 A malformed export changes nothing. Every environment's token store is
 checked before anything is written; should storing the tokens still fail
@@ -128,9 +132,14 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return usageErrorf("-e %q cannot name an environment: %v; nothing was imported", f.EnvFlag, err)
 		}
 	}
-	exp, err := await.Result(ctx, func() (*postman.Export, error) { return postman.ReadFile(opts.File) })
+	exp, err := await.Result(ctx, func() (*postman.Export, error) {
+		if opts.File == "-" {
+			return postman.Read(f.IO.In)
+		}
+		return postman.ReadFile(opts.File)
+	})
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) && opts.File != "-":
 		where := ""
 		if wd, err := os.Getwd(); err == nil && !filepath.IsAbs(opts.File) {
 			where = " in " + wd
@@ -139,10 +148,12 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			opts.File, where, filepath.Base(opts.File))
 	case errors.Is(err, context.Canceled):
 		return err
+	case err != nil && opts.File != "-" && isFolder(opts.File):
+		return usageErrorf("%s is a folder; give the path of the file Postman exported (Environments, ⋯, Export), or - to read it from stdin; nothing was imported", opts.File)
 	case err != nil:
-		return usageErrorf("%s: %v; nothing was imported", opts.File, err)
+		return usageErrorf("%s: %v; nothing was imported", opts.source(), err)
 	}
-	envs, skipped, err := chooseImported(exp, f.EnvFlag, opts.File)
+	envs, skipped, err := chooseImported(exp, f.EnvFlag, opts.source())
 	if err != nil {
 		return err
 	}
@@ -170,14 +181,23 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		var prev *config.EnvSettings
 		if p, ok := conf.Settings[e.Name]; ok {
 			prev = &p
+			// Another provider's settings kept under FreeAgent's would make
+			// an environment of neither (init refuses the same). A generic
+			// one may be FreeAgent's, configured by hand.
+			switch was := strings.TrimSpace(p.Provider); was {
+			case "", "generic", "freeagent", "freeagent-sandbox":
+			default:
+				return usageErrorf("environment %q is configured for provider %s (client %s); --force would mix its settings (scopes, client secret, …) into a FreeAgent environment: take it out first with `%s`, then import again; nothing was imported",
+					e.Name, was, strings.TrimSpace(p.ClientID), f.commandLine("remove -e "+e.Name))
+			}
 		}
 		settings[i] = importSettings(e, prev, opts.ClientSecretEnv, opts.ClientSecretKeyring)
 		s := settings[i]
 		if opts.ClientSecretKeyring && e.ClientSecret == "" {
-			return usageErrorf("%s has no client secret for %s to put into the keychain; nothing was imported", opts.File, e.Name)
+			return usageErrorf("%s has no client secret for %s to put into the keychain; nothing was imported", opts.source(), e.Name)
 		}
 		if s.ClientSecret == "" && s.ClientSecretEnv == "" && s.ClientSecretCmd == "" && !s.ClientSecretKeyring {
-			return usageErrorf("%s has no client secret for %s; pass --client-secret-env NAME to read it from an environment variable; nothing was imported", opts.File, e.Name)
+			return usageErrorf("%s has no client secret for %s; pass --client-secret-env NAME to read it from an environment variable; nothing was imported", opts.source(), e.Name)
 		}
 	}
 
@@ -252,6 +272,21 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	}
 	printImported(f, opts, exp, envs, skipped, settings, stored, held, path)
 	return nil
+}
+
+// isFolder reports whether path is a folder.
+func isFolder(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// source names where the export was read from in messages: its file, or
+// standard input for -.
+func (o *importPostmanOptions) source() string {
+	if o.File == "-" {
+		return "standard input"
+	}
+	return o.File
 }
 
 // importTarget is one environment being imported, with the tokens it had.
@@ -348,7 +383,12 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, k
 	var s config.EnvSettings
 	if prev != nil {
 		s = *prev
-		s.AuthURL, s.TokenURL = "", ""
+		// What named the old provider's endpoints goes, and its grant: a
+		// kept revocation_url was sent these tokens and the client secret
+		// at logout, a kept issuer was asked for endpoints, and a grant
+		// other than a log-in's cannot use the export's refresh token.
+		s.AuthURL, s.TokenURL, s.RevocationURL, s.DeviceAuthURL, s.Issuer = "", "", "", "", ""
+		s.AssertionAudience, s.Tenant, s.Grant = nil, "", ""
 	}
 	s.Provider, s.APIURL, s.ClientID = freeAgentPreset(e.APIURL), e.APIURL, e.ClientID
 	switch {
@@ -375,6 +415,10 @@ func chooseImported(exp *postman.Export, flag, file string) ([]postman.Env, []po
 			envs[0].Name = flag
 		case envs[0].Name == "":
 			return nil, nil, usageErrorf("the export's name %q cannot name an environment; name it with -e NAME", exp.Name)
+		default:
+			if err := store.ValidateEnvName(envs[0].Name); err != nil { // too long
+				return nil, nil, usageErrorf("the export's name %q cannot name an environment: %v; name it with -e NAME; nothing was imported", exp.Name, err)
+			}
 		}
 		return envs, nil, nil
 	}
@@ -491,7 +535,7 @@ func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool
 // printImported summarises the import, without a secret: the environments
 // on stdout, what to do next on stderr.
 func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, stored []string, held []bool, path string) {
-	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.File, exp.Layout, path)
+	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.source(), exp.Layout, path)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
 	for i, e := range envs {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Name, e.APIURL, f.suggesting(stored[i]))

@@ -177,11 +177,13 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		}
 	}
 	if opts.Settings.ClientSecretKeyring {
-		e, err := config.NewEnv(name, s)
+		// The file as it will be, checked as writing it checks it: an
+		// error names the file and the line, and says nothing was written.
+		preview, err := config.PreviewEnvs(path, []config.NamedEnv{{Name: name, Settings: s}}, name)
 		if err != nil {
 			return err
 		}
-		if err := keepClientSecret(ctx, f, p, e); err != nil {
+		if err := keepClientSecret(ctx, f, p, preview.Envs[name]); err != nil {
 			return err
 		}
 	}

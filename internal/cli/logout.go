@@ -48,6 +48,13 @@ provider. --local only forgets the tokens. The configuration is kept;
 
 func runLogout(ctx context.Context, opts *logoutOptions) error {
 	f := opts.f
+	conf, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if err := notConfigured(conf, f.EnvFlag, "nothing to log out of"); err != nil {
+		return err
+	}
 	env, src, err := f.EnvSource(ctx)
 	if err != nil {
 		return err

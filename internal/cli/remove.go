@@ -46,11 +46,14 @@ remove says where it is, to delete it there if none does.`,
 
 func runRemove(ctx context.Context, opts *removeOptions) error {
 	f := opts.f
-	env, err := f.Env()
+	conf, err := f.Config()
 	if err != nil {
 		return err
 	}
-	conf, err := f.Config()
+	if err := notConfigured(conf, f.EnvFlag, "nothing was removed"); err != nil {
+		return err
+	}
+	env, err := f.Env()
 	if err != nil {
 		return err
 	}
@@ -116,4 +119,21 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			strings.TrimPrefix(env.ClientSecretWhere(), "the "), env.ClientID)
 	}
 	return nil
+}
+
+// notConfigured is the error of remove or logout (-e name) of an environment
+// the configuration does not have, ending with what was not done (then); nil
+// when it has one so named, or Select says better what is wrong: a typo's
+// suggestion, a name no environment can have, a file that is not there.
+// Select's next step, to add it with init, is the opposite of what they
+// were asked.
+func notConfigured(conf *config.File, name, then string) error {
+	if name == "" || !conf.Exists || conf.Envs[name] != nil || conf.Closest(name) != "" || store.ValidateEnvName(name) != nil {
+		return nil
+	}
+	known := "none"
+	if len(conf.Envs) > 0 {
+		known = strings.Join(conf.Names(), ", ")
+	}
+	return usageErrorf("environment %q is not configured in %s (configured: %s); %s", name, conf.Path, known, then)
 }

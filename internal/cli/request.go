@@ -40,13 +40,15 @@ const freeAgentPerMinute = 120
 const freeAgentMaxPerPage = "100"
 
 type requestOptions struct {
-	f       *Factory
-	Method  string
-	Path    string
-	Data    string
-	Headers []string
-	Include bool
-	All     bool
+	f      *Factory
+	Method string
+	Path   string
+	Data   string
+	// DataGiven counts the -d flags: a request has one body.
+	DataGiven int
+	Headers   []string
+	Include   bool
+	All       bool
 }
 
 // newRequestCmds builds `request METHOD PATH` and its shorthands.
@@ -66,7 +68,8 @@ empty. Authorization (the access token) and Host (api_url's) are
 freshtoken's own.
 A redirect is followed, -H headers and all, as curl -L does; the access
 token goes only to api_url's host.
-A body from -d @FILE or -d @- may hold up to 256 MiB.
+A body from -d @FILE or -d @- may hold up to 256 MiB; -d is given once (a
+request has one body, and curl's joining of several with & no JSON survives).
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
 terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one that
@@ -150,7 +153,7 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
 		}
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Data, "data", "d", "", "request body: DATA, @FILE, or @- for stdin (JSON gets Content-Type: application/json)")
+	fl.VarP(&countedString{&opts.Data, &opts.DataGiven}, "data", "d", "request body: DATA, @FILE, or @- for stdin (JSON gets Content-Type: application/json)")
 	fl.VarP((*repeatable)(&opts.Headers), "header", "H", "extra header 'Key: Value'; repeatable, and replaces a default of the same name")
 	fl.BoolVarP(&opts.Include, "include", "i", false, "print the status line and headers before the body")
 	fl.BoolVar(&opts.All, "all", false, `follow Link: rel="next" and merge every page into one document (GET only)`)
@@ -160,6 +163,9 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
 func checkRequestOptions(opts *requestOptions) error {
 	if opts.Method == "" || strings.ContainsFunc(opts.Method, func(r rune) bool { return r < 'A' || r > 'Z' }) {
 		return usageErrorf("%q is not an HTTP method such as GET or POST", opts.Method)
+	}
+	if opts.DataGiven > 1 { // the value, maybe a secret, is not shown
+		return usageErrorf("-d was given %d times, and a request has one body: give all of it in one -d (freshtoken does not join them with &, as curl does)", opts.DataGiven)
 	}
 	if opts.All && opts.Method != http.MethodGet {
 		return usageErrorf("--all follows pages of a GET; it cannot be used with %s", opts.Method)
@@ -571,6 +577,9 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 			return nil, usageErrorf("-d %s: %v", data, err)
 		}
 		defer f.Close()
+		if isFolder(data[1:]) {
+			return nil, usageErrorf("-d %s: %s is a folder; give the path of the file that holds the body, or -d @- to read it from stdin", data, data[1:])
+		}
 		r = f
 	}
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))

@@ -21,18 +21,19 @@ func TestRequestFlags(t *testing.T) {
 		wantErr   bool
 	}{
 		{"request", "GET /v2/company", requestOptions{Method: "GET", Path: "/v2/company"}, false},
-		{"request", "patch /v2/contacts/1 -d {}", requestOptions{Method: "PATCH", Path: "/v2/contacts/1", Data: "{}"}, false},
-		{"request", "patch /v2/contacts/1 --data {}", requestOptions{Method: "PATCH", Path: "/v2/contacts/1", Data: "{}"}, false},
+		{"request", "patch /v2/contacts/1 -d {}", requestOptions{Method: "PATCH", Path: "/v2/contacts/1", Data: "{}", DataGiven: 1}, false},
+		{"request", "patch /v2/contacts/1 --data {}", requestOptions{Method: "PATCH", Path: "/v2/contacts/1", Data: "{}", DataGiven: 1}, false},
 		{"get", "/v2/company", requestOptions{Method: "GET", Path: "/v2/company"}, false},
 		{"get", "/v2/contacts --all", requestOptions{Method: "GET", Path: "/v2/contacts", All: true}, false},
 		{"get", "/v2/company -i -H A:1 --header B:2 -H A:3", requestOptions{Method: "GET", Path: "/v2/company", Include: true, Headers: []string{"A:1", "B:2", "A:3"}}, false},
-		{"post", "/v2/contacts -d @c.json", requestOptions{Method: "POST", Path: "/v2/contacts", Data: "@c.json"}, false},
-		{"post", "/v2/contacts -d @c.json -H X-A:1 -H X-B:2 -i", requestOptions{Method: "POST", Path: "/v2/contacts", Headers: []string{"X-A:1", "X-B:2"}, Data: "@c.json", Include: true}, false},
+		{"post", "/v2/contacts -d @c.json", requestOptions{Method: "POST", Path: "/v2/contacts", Data: "@c.json", DataGiven: 1}, false},
+		{"post", "/v2/contacts -d @c.json -H X-A:1 -H X-B:2 -i", requestOptions{Method: "POST", Path: "/v2/contacts", Headers: []string{"X-A:1", "X-B:2"}, Data: "@c.json", DataGiven: 1, Include: true}, false},
 		{"request", "GET", requestOptions{}, true},
 		{"request", "G3T /v2/company", requestOptions{}, true},
 		{"get", "", requestOptions{}, true},
 		{"get", "/a /b", requestOptions{}, true},
 		{"post", "/v2/contacts --all", requestOptions{}, true},
+		{"post", "/v2/contacts -d {} --data @c.json", requestOptions{}, true}, // one body: the first was dropped
 		{"get", "/v2/contacts --all -i", requestOptions{}, true},
 		{"get", "/v2/contacts -H nocolon", requestOptions{}, true},
 		{"get", "/v2/contacts -H :empty", requestOptions{}, true},

@@ -189,7 +189,12 @@ func ReadFile(path string) (*Export, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxExportSize+1))
+	return Read(f)
+}
+
+// Read parses the export r holds (a pipe: stdin), as ReadFile does a file's.
+func Read(r io.Reader) (*Export, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxExportSize+1))
 	if err != nil {
 		return nil, err
 	}
@@ -719,6 +724,9 @@ func readTimes(e *Env, iss, issV, exp, expV string) error {
 
 // instant reads n as seconds or milliseconds since 1970, by its size.
 func instant(n float64) time.Time {
+	if n >= math.MaxInt64 { // past what int64 milliseconds hold, which wrapped round to a time long gone
+		return time.UnixMilli(math.MaxInt64)
+	}
 	if n >= millisSince1970 {
 		return time.UnixMilli(int64(n))
 	}

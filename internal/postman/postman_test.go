@@ -259,6 +259,12 @@ func TestParseDoubtsImplausibleTimes(t *testing.T) {
 		{strconv.FormatInt(recent.Unix(), 10), "3600", ""}, // an issue time in seconds
 		{"86400", "3600", "before 2000 in seconds or milliseconds since 1970"},
 		{"NaN", "3600", "AccessTokenIss_a is NaN, not a time"},
+		// Past what a time holds: in the future, as they are (an issue time
+		// was said to be "before 2000", and an expiry taken for one long
+		// gone, the token imported as expired).
+		{"99999999999999999999", "3600", "AccessTokenIss_a is 99999999999999999999, in the future"},
+		{ms, "99999999999999999999", "over a day after AccessTokenIss_a"},
+		{"", "1e300", "over a day from now"},
 		{strconv.FormatInt(time.Now().Add(72*time.Hour).UnixMilli(), 10), "3600", "in the future"},
 		{ms, "3600", ""},
 		{ms, "0.5", ""},
