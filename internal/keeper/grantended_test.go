@@ -85,7 +85,8 @@ func TestTokenFileGoesWhenTheGrantEnds(t *testing.T) {
 
 // TestTokenFileThatCannotGoIsToldOnce: a token file the keeper cannot
 // remove once the grant ended (its disk turned read-only) is warned of
-// once, not at every look, and removed once it can be.
+// once, not at every look, and removed once it can be; after a log-in has
+// written it again, the same failure at the next end is warned of again.
 func TestTokenFileThatCannotGoIsToldOnce(t *testing.T) {
 	dir := testdisk.Small(t, "64k")
 	if err := os.Mkdir(dir, 0o700); err != nil {
@@ -120,6 +121,24 @@ func TestTokenFileThatCannotGoIsToldOnce(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "read-only file system") {
 		t.Fatalf("the warning does not say why:\n%s", log.String())
+	}
+	// Fixed and logged in again before the keeper's next look: the file
+	// is written again, and the same failure at the next end is told again.
+	remount("rw")
+	devserver.LoginSource(t, src, clock.Now())
+	k.round(context.Background(), time.Minute)
+	if b, err := os.ReadFile(file); err != nil || len(b) == 0 {
+		t.Fatalf("the token file after a new log-in: %q, %v; want its token", b, err)
+	}
+	p.RevokeGrants()
+	if _, err := src.Renew(context.Background()); err == nil {
+		t.Fatal("a renewal of a revoked grant succeeded")
+	}
+	remount("ro")
+	clock.Advance(time.Minute)
+	k.round(context.Background(), time.Minute)
+	if n := strings.Count(log.String(), warning); n != 2 {
+		t.Fatalf("%d warnings that the token file cannot be removed, after a write between two grants' ends; want 2:\n%s", n, log.String())
 	}
 	remount("rw")
 	k.round(context.Background(), time.Minute)

@@ -736,6 +736,7 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.wrote = map[string]string{}
 	}
 	k.wrote[path] = content
+	delete(k.unremoved, path) // a removal failing at a later grant's end is told again
 	if k.paths == nil {
 		k.paths = map[string]string{}
 	}
