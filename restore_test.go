@@ -217,22 +217,7 @@ func olderPutBackReplaced(t *testing.T, renewal bool) {
 	srv := redistest.StartWithoutPersistence(t)
 	newStore := func() *redisstore.Store { return openRedis(t, srv.URL) }
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	older := r.sourceOn(newStore())
-	r.login(older)
-	if _, err := older.Token(); err != nil {
-		t.Fatal(err)
-	}
-	latest := r.sourceOn(newStore())
-	renewed, err := latest.Renew(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	srv.Restart(t)
-	r.clock.Advance(time.Minute) // past StoreCheckInterval
-	if _, err := older.Token(); err != nil {
-		t.Fatalf("the machine with the older copy after the restart: %v", err)
-	}
+	latest, renewed := olderCopyPutBack(t, srv, r)
 	if renewal {
 		// The later copy goes back resting renewals a moment, as any copy
 		// put back does (see TestAPutBackWaitsForARenewalInFlight).
@@ -265,6 +250,31 @@ func olderPutBackReplaced(t *testing.T, renewal bool) {
 	if st := r.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
 		t.Fatalf("provider stats %+v; want no reuse", st)
 	}
+}
+
+// olderCopyPutBack is two machines on srv, a Redis without persistence:
+// one read the log-in's tokens, and the other, latest, renewed them since;
+// Redis restarted empty, and the machine with the older copy, first to
+// look, put it back, its refresh token spent by the renewal. It returns
+// latest and the token it renewed.
+func olderCopyPutBack(t *testing.T, srv *redistest.Server, r *rig) (latest *freshtoken.Source, renewed *oauth2.Token) {
+	t.Helper()
+	older := r.sourceOn(openRedis(t, srv.URL))
+	r.login(older)
+	if _, err := older.Token(); err != nil {
+		t.Fatal(err)
+	}
+	latest = r.sourceOn(openRedis(t, srv.URL))
+	renewed, err := latest.Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	r.clock.Advance(time.Minute) // past StoreCheckInterval
+	if _, err := older.Token(); err != nil {
+		t.Fatalf("the machine with the older copy after the restart: %v", err)
+	}
+	return latest, renewed
 }
 
 // TestAPutBackWaitsForARenewalInFlight: Redis restarts empty while one
@@ -319,100 +329,62 @@ func TestAPutBackWaitsForARenewalInFlight(t *testing.T) {
 // TestAPutBackAtALookWaitsNoLongerForTheLock: Redis restarts empty while
 // another machine holds the renewal lock (its renewal under way); a
 // process serving a fresh token from memory finds the store empty at its
-// look and puts the token back, under the lock. It waited for the lock
-// with its caller's context, unbounded by the look's own bound
-// (storeCheckWait): a request, a `token`, a library call waited as long
-// as the other machine held the lock, for a token it held. It now gives
-// the put-back up after that bound, serves the token, and puts it back at
-// its next look.
+// look and puts the token back, under the lock; or finds there an older
+// copy another machine put back, and puts its later one back over it
+// (see TestAnOlderPutBackIsReplacedByTheMachineHoldingTheLatest). It
+// waited for the lock with its caller's context, unbounded by the look's
+// own bound (storeCheckWait): a request, a `token`, a library call waited
+// as long as the other machine held the lock, for a token it held. It now
+// gives the put-back up after that bound, serves the token, and puts it
+// back at its next look.
 func TestAPutBackAtALookWaitsNoLongerForTheLock(t *testing.T) {
-	srv := redistest.StartWithoutPersistence(t)
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	a := r.sourceOn(openRedis(t, srv.URL))
-	r.login(a)
-	held, err := a.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Restart(t)
-	other := openRedis(t, srv.URL)
-	unlock, err := other.Lock(context.Background(), "sandbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(unlock)
-	r.clock.Advance(time.Minute) // past StoreCheckInterval
-	type answer struct {
-		tok *oauth2.Token
-		err error
-	}
-	got := make(chan answer, 1)
-	go func() {
-		tok, err := a.Token()
-		got <- answer{tok, err}
-	}()
-	if g := testenv.Receive(t, "the token, another machine holding the lock the put-back waits for", got); g.err != nil || g.tok.AccessToken != held.AccessToken {
-		t.Fatalf("with the lock held elsewhere: %v, %v; want the token held", g.tok, g.err)
-	}
-	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
-		t.Fatalf("put back without the lock: %s", v)
-	}
-	unlock()
-	r.clock.Advance(time.Minute)
-	if tok, err := a.Token(); err != nil || tok.AccessToken != held.AccessToken {
-		t.Fatalf("at the next look: %v, %v; want the token held", tok, err)
-	}
-	if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, held.AccessToken) {
-		t.Fatalf("not put back at the next look: %q", v)
-	}
-}
-
-// TestAPutBackOverAnOlderCopyAtALookWaitsNoLongerForTheLock: the same, for
-// the later copy a process holds, put back at its look over an older one
-// another machine put back (see TestAnOlderPutBackIsReplacedByTheMachineHoldingTheLatest).
-func TestAPutBackOverAnOlderCopyAtALookWaitsNoLongerForTheLock(t *testing.T) {
-	srv := redistest.StartWithoutPersistence(t)
-	newStore := func() *redisstore.Store { return openRedis(t, srv.URL) }
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	older := r.sourceOn(newStore())
-	r.login(older)
-	if _, err := older.Token(); err != nil {
-		t.Fatal(err)
-	}
-	latest := r.sourceOn(newStore())
-	renewed, err := latest.Renew(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Restart(t)
-	r.clock.Advance(time.Minute) // past StoreCheckInterval
-	if _, err := older.Token(); err != nil {
-		t.Fatalf("the machine with the older copy after the restart: %v", err)
-	}
-	unlock, err := newStore().Lock(context.Background(), "sandbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(unlock)
-	type answer struct {
-		tok *oauth2.Token
-		err error
-	}
-	got := make(chan answer, 1)
-	go func() {
-		tok, err := latest.Token()
-		got <- answer{tok, err}
-	}()
-	if g := testenv.Receive(t, "the token, another machine holding the lock the put-back waits for", got); g.err != nil || g.tok.AccessToken != renewed.AccessToken {
-		t.Fatalf("with the lock held elsewhere: %v, %v; want the token held", g.tok, g.err)
-	}
-	unlock()
-	r.clock.Advance(time.Minute)
-	if tok, err := latest.Token(); err != nil || tok.AccessToken != renewed.AccessToken {
-		t.Fatalf("at the next look: %v, %v; want the token held", tok, err)
-	}
-	if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, renewed.AccessToken) {
-		t.Fatalf("the later copy not put back at the next look: %q", v)
+	for _, overOlder := range []bool{false, true} {
+		t.Run(map[bool]string{false: "store empty", true: "over an older copy"}[overOlder], func(t *testing.T) {
+			srv := redistest.StartWithoutPersistence(t)
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			var holder *freshtoken.Source
+			var held *oauth2.Token
+			if overOlder {
+				holder, held = olderCopyPutBack(t, srv, r)
+			} else {
+				holder = r.sourceOn(openRedis(t, srv.URL))
+				r.login(holder)
+				var err error
+				if held, err = holder.Token(); err != nil {
+					t.Fatal(err)
+				}
+				srv.Restart(t)
+			}
+			unlock, err := openRedis(t, srv.URL).Lock(context.Background(), "sandbox")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(unlock)
+			r.clock.Advance(time.Minute) // past StoreCheckInterval
+			type answer struct {
+				tok *oauth2.Token
+				err error
+			}
+			got := make(chan answer, 1)
+			go func() {
+				tok, err := holder.Token()
+				got <- answer{tok, err}
+			}()
+			if g := testenv.Receive(t, "the token, another machine holding the lock the put-back waits for", got); g.err != nil || g.tok.AccessToken != held.AccessToken {
+				t.Fatalf("with the lock held elsewhere: %v, %v; want the token held", g.tok, g.err)
+			}
+			if v := srv.Get(t, "freshtoken:sandbox"); strings.Contains(v, held.AccessToken) {
+				t.Fatalf("put back without the lock: %s", v)
+			}
+			unlock()
+			r.clock.Advance(time.Minute)
+			if tok, err := holder.Token(); err != nil || tok.AccessToken != held.AccessToken {
+				t.Fatalf("at the next look: %v, %v; want the token held", tok, err)
+			}
+			if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, held.AccessToken) {
+				t.Fatalf("not put back at the next look: %q", v)
+			}
+		})
 	}
 }
 
