@@ -110,6 +110,15 @@ func (w *world) exchangingWith(g *gate) *watched {
 	run := w.watch("login", "--no-browser")
 	// Before the provider's cleanup, which waits for the held request.
 	t.Cleanup(g.open)
+	approving(t, run)
+	g.wait(t)
+	return run
+}
+
+// approving reads the authorisation URL that run, a `login --no-browser`,
+// prints, and plays the browser that approves it, in the background.
+func approving(t *testing.T, run *watched) {
+	t.Helper()
 	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
 	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
 	go func() {
@@ -119,8 +128,6 @@ func (w *world) exchangingWith(g *gate) *watched {
 			resp.Body.Close()
 		}
 	}()
-	g.wait(t)
-	return run
 }
 
 // TestSignalDuringTheManualCodeExchange: `login --manual`, the address the
@@ -179,15 +186,7 @@ func TestSecondCtrlCWhileALogInWaitsForTheStore(t *testing.T) {
 	}
 	defer unlock()
 	run := w.watch("login", "--no-browser")
-	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
-	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
-	go func() {
-		resp, err := http.Get(authURL)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-	}()
+	approving(t, run)
 	run.waitSaid(t, "waiting for the renewal lock of dev to store the log-in's tokens")
 	run.cmd.Process.Signal(syscall.SIGINT)
 	run.waitSaid(t, "Ctrl-C again abandons it, and the log-in with it")
