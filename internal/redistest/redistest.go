@@ -245,24 +245,25 @@ func (s *Server) info(section, field string) (string, bool) {
 // ones among them, which no command's own count shows.
 func (s *Server) ErrorReplies(t testing.TB) int {
 	t.Helper()
-	v, ok := s.info("stats", "total_error_replies")
-	n, err := strconv.Atoi(v)
-	if !ok || err != nil {
-		t.Fatalf("INFO stats: no total_error_replies (%q)", v)
-	}
-	return n
+	return s.count(t, "stats", "total_error_replies")
 }
 
 // Clients is how many clients are connected to the server, besides the
 // connection that asks.
 func (s *Server) Clients(t testing.TB) int {
 	t.Helper()
-	v, ok := s.info("clients", "connected_clients")
+	return s.count(t, "clients", "connected_clients") - 1
+}
+
+// count is the number INFO section gives as field.
+func (s *Server) count(t testing.TB, section, field string) int {
+	t.Helper()
+	v, ok := s.info(section, field)
 	n, err := strconv.Atoi(v)
 	if !ok || err != nil {
-		t.Fatalf("INFO clients: no connected_clients (%q)", v)
+		t.Fatalf("INFO %s: no %s (%q)", section, field, v)
 	}
-	return n - 1
+	return n
 }
 
 // Pause stops the server (SIGSTOP) until the test ends, as a machine that
