@@ -358,6 +358,29 @@ func TestInterimAnswersPassBare(t *testing.T) {
 	}
 }
 
+// TestNoInterimAnswerToHTTP10Client: an HTTP/1.0 client, which knows no
+// interim answers (RFC 9110 15.2: a server must not send it one), gets the
+// API's final answer alone. It got the API's 103 Early Hints and 100
+// Continue as they came, read the first as the whole answer, and the real
+// answer's status line and headers as its body.
+func TestNoInterimAnswerToHTTP10Client(t *testing.T) {
+	f := newFixtureWith(t, rawAPI(t, "hints", func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n"+
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	}))
+	f.login(t, "hints")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /hints/x HTTP/1.0\r\nHost: %s\r\n\r\n", f.addr)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" || resp.Header["Link"] != nil {
+		t.Errorf("the HTTP/1.0 client got %d %v %q first; want the API's 200 \"ok\" alone", resp.StatusCode, resp.Header, body)
+	}
+}
+
 // TestTruncatedAnswerIsNotPassedOnWhole: an API that closes the connection
 // in the middle of an answer's body, of known length or chunked, leaves the
 // client with an answer that fails to read to its end, never one that looks
