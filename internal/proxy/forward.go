@@ -150,7 +150,7 @@ type inboundRequest struct {
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name, _ := splitEnv(r.URL.EscapedPath())
-	rec := &recorder{ResponseWriter: w}
+	rec := &recorder{ResponseWriter: w, http10: !r.ProtoAtLeast(1, 1)}
 	defer func() { p.noteRequest(start, name, r.Method, r.URL.Path, rec.status, rec.bytes) }()
 	e, err := p.env(r.Context(), name)
 	if err != nil {
@@ -560,16 +560,40 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			return nil
 		},
 	}
-	resp, err := t.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, trace)))
+	out := req.WithContext(httptrace.WithClientTrace(ctx, trace))
+	// An API that takes none of the body for firstByte, before it has
+	// answered, is given up on too: the write to it waited for ever, and
+	// the client's upload with it. Once it has answered, the transport
+	// closes its connection as the answer ends.
+	notTaking := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !answered {
+			cancel(errAPINotTaking)
+		}
+	}
+	if out.Body != nil && out.Body != http.NoBody {
+		out.Body = newTakenBody(out.Body, t.firstByte, notTaking)
+	}
+	if getBody := out.GetBody; getBody != nil { // the transport's own retry on a kept connection
+		out.GetBody = func() (io.ReadCloser, error) {
+			body, err := getBody()
+			if err != nil || body == nil || body == http.NoBody {
+				return body, err
+			}
+			return newTakenBody(body, t.firstByte, notTaking), nil
+		}
+	}
+	resp, err := t.base.RoundTrip(out)
 	stop()
-	if context.Cause(ctx) == errAPISilent {
+	if cause := context.Cause(ctx); cause == errAPISilent || cause == errAPINotTaking {
 		// The time ran out as the answer came: the transport may still
 		// return it, but its body ends at once with the cancelled context,
 		// a 200 cut short. It is the 504 it would have been a moment earlier.
 		if err == nil {
 			resp.Body.Close()
 		}
-		return nil, &silentError{after: t.firstByte}
+		return nil, &silentError{after: t.firstByte, body: cause == errAPINotTaking}
 	}
 	if err != nil {
 		cancel(nil)
@@ -578,15 +602,56 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, nil // ctx ends with the client's request, once the answer is passed on
 }
 
-// errAPISilent is the cause of giving up on an API that did not answer.
-var errAPISilent = errors.New("the API did not answer in time")
+// errAPISilent is the cause of giving up on an API that did not answer;
+// errAPINotTaking on one that stopped taking the request's body.
+var (
+	errAPISilent    = errors.New("the API did not answer in time")
+	errAPINotTaking = errors.New("the API stopped taking the request's body")
+)
 
 // silentError is an API that did not begin to answer within the
-// environment's timeout.
-type silentError struct{ after time.Duration }
+// environment's timeout, or (body) took none of the request's body for as
+// long before it answered.
+type silentError struct {
+	after time.Duration
+	body  bool
+}
 
 func (e *silentError) Error() string {
+	if e.body {
+		return fmt.Sprintf("the API took none of the request's body for %v, and had not answered; the proxy gave up (raise the environment's timeout if it is slow)", e.after)
+	}
 	return fmt.Sprintf("the API had not begun to answer %v after the request was sent; the proxy gave up (raise the environment's timeout if it is slow)", e.after)
+}
+
+// takenBody is a request's body on its way to the API. The time from one
+// read to the next is the transport's writing what the first read gave:
+// the API's taking it. Once that has lasted limit, the timer's function
+// runs. The time a read takes is the client's, and is not counted.
+type takenBody struct {
+	io.ReadCloser
+	limit time.Duration
+	timer *time.Timer // stopped while a read is under way
+}
+
+func newTakenBody(body io.ReadCloser, limit time.Duration, late func()) *takenBody {
+	b := &takenBody{ReadCloser: body, limit: limit, timer: time.AfterFunc(time.Duration(math.MaxInt64), late)}
+	b.timer.Stop()
+	return b
+}
+
+func (b *takenBody) Read(p []byte) (int, error) {
+	b.timer.Stop()
+	n, err := b.ReadCloser.Read(p)
+	if err == nil {
+		b.timer.Reset(b.limit)
+	}
+	return n, err
+}
+
+func (b *takenBody) Close() error {
+	b.timer.Stop()
+	return b.ReadCloser.Close()
 }
 
 // networkError is a failure to reach the API or to read its answer.

@@ -202,8 +202,70 @@ func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, er
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.DisableCompression = true
+	dial := t.DialContext
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &answerFirstConn{Conn: c, readEnded: make(chan struct{})}, nil
+	}
 	return t
 }
+
+// answerGrace bounds how long a failed write to an API waits for the
+// connection's reading to end (see answerFirstConn).
+const answerGrace = 5 * time.Second
+
+// answerFirstConn is a connection to an API whose failed writes wait for
+// its reading to end (or the connection to close) before they fail. An
+// API that answers a request before reading its body (413, 401) and
+// closes the connection makes the write of the body fail; net/http's
+// transport then drops the answer if the write's failure reaches it first,
+// and the client got 502 api_unreachable for an API that had answered. The
+// wait lets the answer, already received, be read first. Only a
+// connection read while it is written waits: one that is not (a TLS
+// handshake, an HTTP proxy's CONNECT) has no answer to wait for.
+type answerFirstConn struct {
+	net.Conn
+	readEnded  chan struct{}
+	once       sync.Once
+	reading    atomic.Int32 // reads under way
+	overlapped atomic.Bool  // it has been read while written
+}
+
+func (c *answerFirstConn) Read(p []byte) (int, error) {
+	c.reading.Add(1)
+	n, err := c.Conn.Read(p)
+	c.reading.Add(-1)
+	if err != nil {
+		c.end()
+	}
+	return n, err
+}
+
+func (c *answerFirstConn) Write(p []byte) (int, error) {
+	if c.reading.Load() > 0 {
+		c.overlapped.Store(true)
+	}
+	n, err := c.Conn.Write(p)
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && (c.overlapped.Load() || c.reading.Load() > 0) {
+		wait := time.NewTimer(answerGrace)
+		defer wait.Stop()
+		select {
+		case <-c.readEnded:
+		case <-wait.C:
+		}
+	}
+	return n, err
+}
+
+func (c *answerFirstConn) Close() error {
+	c.end()
+	return c.Conn.Close()
+}
+
+func (c *answerFirstConn) end() { c.once.Do(func() { close(c.readEnded) }) }
 
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -74,11 +74,20 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// http10 is a client of HTTP/1.0, which knows no interim answers.
+	http10 bool
 }
 
 func (rec *recorder) WriteHeader(code int) {
 	if rec.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		rec.status = code
+	}
+	if code < 200 && code != http.StatusSwitchingProtocols && rec.http10 {
+		// An HTTP/1.0 client reads an interim answer as the whole
+		// answer, and the API's real one as its body: a server must not
+		// send it one (RFC 9110 15.2), which net/http leaves to the
+		// handler.
+		return
 	}
 	if code < 200 && code != http.StatusSwitchingProtocols {
 		// An API's interim answer (103 Early Hints), which the
