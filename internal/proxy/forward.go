@@ -185,6 +185,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 			Message: name + ": the proxy does not forward requests to the provider's token endpoint: freshtoken renews this environment's tokens itself, and a refresh token sent by another program could end the authorisation; delete the pre-request script that renews tokens"})
 		return
 	}
+	if _, rest := splitEnv(r.URL.EscapedPath()); hasDotSegment(rest) {
+		writeKind(rec, kinds.Usage, problem{Env: name,
+			Message: name + ": the request's path holds a dot segment (. or .., plain or percent-encoded), which the API could resolve to a path outside this environment's api_url; send the path resolved"})
+		return
+	}
 	// Asked here, before forwarding, so that a log-in needed or a provider
 	// down is answered as the proxy's own JSON error. (A renewal the engine
 	// has started is seen through even if this client gives up.)
@@ -211,6 +216,25 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.rp.ServeHTTP(rec, out)
+}
+
+// hasDotSegment reports whether escaped, a path as the client wrote it,
+// holds a "." or ".." segment once percent-decoded, a backslash or an
+// encoded slash counting as a slash and a segment's ;parameters dropped,
+// as some servers read them. Clients
+// resolve dot segments before sending (RFC 3986 5.2.4), so only one sent
+// as it was written (curl --path-as-is) has them.
+func hasDotSegment(escaped string) bool {
+	decoded, err := url.PathUnescape(escaped)
+	if err != nil {
+		decoded = escaped
+	}
+	for _, seg := range strings.FieldsFunc(decoded, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if seg, _, _ = strings.Cut(seg, ";"); seg == "." || seg == ".." { // ..;x is .. to Java's servers
+			return true
+		}
+	}
+	return false
 }
 
 // toTokenEndpoint reports whether a request for escaped, a path of the

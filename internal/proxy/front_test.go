@@ -770,3 +770,31 @@ func TestAPIThroughHTTPProxy(t *testing.T) {
 		t.Errorf("the API saw Authorization %q", auth)
 	}
 }
+
+// TestDotSegmentsAreRefused: a request whose path holds a dot segment,
+// spelled plainly or percent-encoded (curl --path-as-is sends them; browsers,
+// Postman and Node resolve them first), is refused, 400 bad_request, and
+// nothing reaches the API. It went to the environment named by its first
+// segment with that environment's token, and the API, resolving it, could
+// serve a path outside that environment's api_url: another environment's,
+// where two share one host under different paths.
+func TestDotSegmentsAreRefused(t *testing.T) {
+	var reached atomic.Int32
+	f := newFixtureWith(t, rawAPI(t, "a", func(c net.Conn, _ *http.Request) {
+		reached.Add(1)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	}))
+	f.login(t, "a")
+	for _, path := range []string{"/a/../b/v2/x", "/a/v2/../../b/v2/x", "/a/%2e%2e/b/v2/x", "/a/%2E./b", "/a/.%2e", "/a/./v2/x", "/a/v2/%2e/x", `/a/..\b/v2/x`, "/a/%2e%2e%2fb/v2/x", "/a/..;x/b/v2/x"} {
+		resp, body := f.rawGet(t, path, "")
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Freshtoken-Error") != "bad_request" || !strings.Contains(body, "dot segment") {
+			t.Errorf("GET %s: %d %s; want 400 bad_request saying the path holds a dot segment", path, resp.StatusCode, body)
+		}
+	}
+	if n := reached.Load(); n != 0 {
+		t.Errorf("%d requests with dot segments reached the API; want none", n)
+	}
+	if resp, body := f.rawGet(t, "/a/v2/x..y/.well-known/z", ""); resp.StatusCode != http.StatusOK || body != "ok" {
+		t.Errorf("a path with dots inside its segments: %d %s; want the API's answer", resp.StatusCode, body)
+	}
+}
