@@ -439,23 +439,27 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	return nil
 }
 
-// thenRunID sends the command send adds to a pipeline, a save, and INFO
-// server after it, in one round trip, on one connection: the run_id is
-// that of the server that took the save, asked after it (a restart in
-// between could only be taken for none, and the record it lost for one
-// deleted: nothing is put back, never the other way round). No round trip
-// of its own follows the save, which a Redis that stalls once it has
-// answered would hold up, its answer stored already. It returns the
-// command's error; an INFO that fails costs only the run_id ("").
+// thenRunID sends INFO server and, after it, the command send adds to a
+// pipeline (a save), in one round trip, on one connection: the run_id is
+// that of the server that took the save (a restart in between would have
+// broken the connection, and go-redis sends both again on another). No
+// round trip of its own follows the save, which a Redis that stalls once
+// it has answered would hold up, its answer stored already. The save is
+// the pipeline's last command: once its answer is read, nothing after it
+// can fail the pipeline, and have go-redis send the save again or report
+// it failed (INFO after it, its answer lost to a dropped connection,
+// failed the save Redis had stored, and sent it again up to three times:
+// a SaveIf so sent was refused as changed by another renewer). It returns
+// the command's error; an INFO Redis refuses costs only the run_id ("").
 func (s *Store) thenRunID(ctx context.Context, send func(p redis.Pipeliner) redis.Cmder) (string, error) {
 	var cmd redis.Cmder
 	var info *redis.StringCmd
 	ask := !s.noInfo.Load()
 	_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		cmd = send(p)
 		if ask {
 			info = p.Info(ctx, "server")
 		}
+		cmd = send(p)
 		return nil
 	})
 	if err := cmd.Err(); err != nil {
