@@ -631,7 +631,17 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	}
 	now, err := s.runID(ctx)
 	if err != nil {
-		return nil, false, s.failed(ctx, "ask Redis whether it was restarted (INFO server), to put the tokens back", err)
+		// Redis did not answer (tried again at the next look), or cannot
+		// just now (LOADING, BUSY…); an INFO answered with an error of
+		// another kind (a proxy that passes no INFO on: "ERR command not
+		// support", "unsupported command") is as one not available:
+		// whether Redis restarted cannot be told, and the tokens missing
+		// are taken for deleted, never put back nor kept in use.
+		ferr := s.failed(ctx, "ask Redis whether it was restarted (INFO server), to put the tokens back", err)
+		var answer redis.Error
+		if !errors.As(err, &answer) || errors.Is(ferr, store.ErrUnreachable) || ctx.Err() != nil {
+			return nil, false, ferr
+		}
 	}
 	if why := ""; seen == "" || now == "" || seen == now || seen == deleted {
 		// Nothing to put back; but another Source of the process, or a
@@ -645,7 +655,7 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 		case s.noInfo.Load():
 			why = "whether Redis was restarted since they were read cannot be told (INFO is not allowed, or not available)"
 		case seen == "" || now == "":
-			why = "whether Redis was restarted since they were read cannot be told (Redis did not give its run_id, INFO server, as they were read)"
+			why = "whether Redis was restarted since they were read cannot be told (Redis did not give its run_id, INFO server, as they were read or now)"
 		default:
 			why = "Redis was not restarted since they were read: they were deleted (a log-out, or FLUSHALL)"
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -470,16 +471,26 @@ func TestRestoreIsNotHeldByARedisThatStallsAtInfo(t *testing.T) {
 type cutAfterSave struct {
 	Addr  string
 	armed atomic.Bool
+	// infoError, unless "", is what INFO is answered with instead, as a
+	// proxy that does not pass INFO on answers it.
+	infoError string
 }
 
 func relayCuttingAfterSave(t *testing.T, redisAddr string) *cutAfterSave {
+	t.Helper()
+	return relay(t, redisAddr, "")
+}
+
+// relay is relayCuttingAfterSave's relay, answering INFO with infoError
+// unless it is "".
+func relay(t *testing.T, redisAddr, infoError string) *cutAfterSave {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	c := &cutAfterSave{Addr: ln.Addr().String()}
+	c := &cutAfterSave{Addr: ln.Addr().String(), infoError: infoError}
 	go func() {
 		for {
 			client, err := ln.Accept()
@@ -515,6 +526,10 @@ func (c *cutAfterSave) relay(client, server net.Conn) {
 				name = strings.ToLower(args[0])
 			}
 			saves <- (name == "set" || name == "eval" || name == "evalsha") && slices.Contains(args, "freshtoken:sandbox")
+			if name == "info" && c.infoError != "" {
+				script := "return redis.error_reply(ARGV[1])"
+				raw = fmt.Appendf(nil, "*4\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n$%d\r\n%s\r\n", len(script), script, len(c.infoError), c.infoError)
+			}
 			if _, err := server.Write(raw); err != nil {
 				return
 			}
@@ -621,5 +636,41 @@ func TestSaveStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
 				t.Fatalf("Restore after the restart: %v, %v; want the record saved put back", back, err)
 			}
 		})
+	}
+}
+
+// TestRestoreBehindAProxyWithoutInfo: a proxy in front of Redis that
+// passes no INFO on answers it with an error of its own ("ERR command not
+// support", Camellia's; Envoy's "unsupported command"), not Redis's
+// "unknown command". Restore, finding no record, takes it as a Redis where
+// INFO is not available: whether it restarted cannot be told, the record
+// was deleted (a log-out) and nothing is put back. Restore failed as if
+// Redis had not answered, at every look, and a process serving from
+// memory never took the log-out, serving the logged-out tokens until
+// they needed renewing.
+func TestRestoreBehindAProxyWithoutInfo(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, srv.Addr, "ERR command not support")
+	s, logout := open(t, "redis://"+proxy.Addr+"/0"), open(t, srv.URL)
+	t.Cleanup(func() { s.Close(); logout.Close() })
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+		t.Fatalf("Load behind the proxy: %v, %v", got, err)
+	}
+	if err := logout.Delete(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after the log-out: %v", err)
+	}
+	if back, err := restoreUnder(t, s, held); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "cannot be told") {
+		t.Fatalf("Restore behind a proxy answering INFO with an error: %v, %v; want ErrNotFound (logged out), whether Redis restarted not told", back, err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("the log-out was undone: %s", v)
 	}
 }
