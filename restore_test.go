@@ -15,6 +15,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -465,5 +466,40 @@ func TestANotedGrantIsNotPutBackOverALogInElsewhere(t *testing.T) {
 	}
 	if tok, err := a.Token(); err != nil || tok.AccessToken != login.AccessToken {
 		t.Fatalf("machine A once B put its log-in back: %v, %v; want the log-in's token", tok, err)
+	}
+}
+
+// TestAPutBackRestFromAClockAheadHoldsNoLonger: a put-back's rest, which
+// holds even a forced renewal, written by a machine whose clock is ahead
+// (ten minutes here) is not followed past what a put-back's rest lasts
+// (30 s, with a minute for clocks apart), as a rest longer than any
+// renewal's is not: `token --force` then renews, and status and the
+// proxy's page (RestLeft) tell of no rest. It held every machine's
+// renewals, forced or not, as far ahead as that clock was, up to an hour,
+// while their access tokens expired.
+func TestAPutBackRestFromAClockAheadHoldsNoLonger(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	st := openRedis(t, srv.URL)
+	a := r.sourceOn(st)
+	r.login(a)
+	rec, err := st.Load(context.Background(), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Rest = &store.Rest{Until: r.clock.Now().Add(10*time.Minute + 30*time.Second), PutBack: true, Message: "the tokens were put back"}
+	if err := st.Save(context.Background(), "sandbox", rec); err != nil {
+		t.Fatal(err)
+	}
+	if left := freshtoken.RestLeft(rec, r.clock.Now()); left != 0 {
+		t.Errorf("RestLeft of a put-back rest 10m30s ahead: %s; want none followed (status and the page tell of it)", left)
+	}
+	other := r.sourceOn(openRedis(t, srv.URL))
+	refreshes := r.provider.Stats().Refreshes
+	if _, err := other.Renew(context.Background()); err != nil {
+		t.Fatalf("a forced renewal under a put-back rest from a clock 10 min ahead: %v; want it renewed", err)
+	}
+	if n := r.provider.Stats().Refreshes; n != refreshes+1 {
+		t.Fatalf("%d token requests; want one", n-refreshes)
 	}
 }

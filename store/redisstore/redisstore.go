@@ -439,23 +439,27 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	return nil
 }
 
-// thenRunID sends the command send adds to a pipeline, a save, and INFO
-// server after it, in one round trip, on one connection: the run_id is
-// that of the server that took the save, asked after it (a restart in
-// between could only be taken for none, and the record it lost for one
-// deleted: nothing is put back, never the other way round). No round trip
-// of its own follows the save, which a Redis that stalls once it has
-// answered would hold up, its answer stored already. It returns the
-// command's error; an INFO that fails costs only the run_id ("").
+// thenRunID sends INFO server and, after it, the command send adds to a
+// pipeline (a save), in one round trip, on one connection: the run_id is
+// that of the server that took the save (a restart in between would have
+// broken the connection, and go-redis sends both again on another). No
+// round trip of its own follows the save, which a Redis that stalls once
+// it has answered would hold up, its answer stored already. The save is
+// the pipeline's last command: once its answer is read, nothing after it
+// can fail the pipeline, and have go-redis send the save again or report
+// it failed (INFO after it, its answer lost to a dropped connection,
+// failed the save Redis had stored, and sent it again up to three times:
+// a SaveIf so sent was refused as changed by another renewer). It returns
+// the command's error; an INFO Redis refuses costs only the run_id ("").
 func (s *Store) thenRunID(ctx context.Context, send func(p redis.Pipeliner) redis.Cmder) (string, error) {
 	var cmd redis.Cmder
 	var info *redis.StringCmd
 	ask := !s.noInfo.Load()
 	_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		cmd = send(p)
 		if ask {
 			info = p.Info(ctx, "server")
 		}
+		cmd = send(p)
 		return nil
 	})
 	if err := cmd.Err(); err != nil {
@@ -627,7 +631,17 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	}
 	now, err := s.runID(ctx)
 	if err != nil {
-		return nil, false, s.failed(ctx, "ask Redis whether it was restarted (INFO server), to put the tokens back", err)
+		// Redis did not answer (tried again at the next look), or cannot
+		// just now (LOADING, BUSY…); an INFO answered with an error of
+		// another kind (a proxy that passes no INFO on: "ERR command not
+		// support", "unsupported command") is as one not available:
+		// whether Redis restarted cannot be told, and the tokens missing
+		// are taken for deleted, never put back nor kept in use.
+		ferr := s.failed(ctx, "ask Redis whether it was restarted (INFO server), to put the tokens back", err)
+		var answer redis.Error
+		if !errors.As(err, &answer) || errors.Is(ferr, store.ErrUnreachable) || ctx.Err() != nil {
+			return nil, false, ferr
+		}
 	}
 	if why := ""; seen == "" || now == "" || seen == now || seen == deleted {
 		// Nothing to put back; but another Source of the process, or a
@@ -641,7 +655,7 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 		case s.noInfo.Load():
 			why = "whether Redis was restarted since they were read cannot be told (INFO is not allowed, or not available)"
 		case seen == "" || now == "":
-			why = "whether Redis was restarted since they were read cannot be told (Redis did not give its run_id, INFO server, as they were read)"
+			why = "whether Redis was restarted since they were read cannot be told (Redis did not give its run_id, INFO server, as they were read or now)"
 		default:
 			why = "Redis was not restarted since they were read: they were deleted (a log-out, or FLUSHALL)"
 		}

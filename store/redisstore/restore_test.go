@@ -1,9 +1,14 @@
 package redisstore_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -454,4 +459,217 @@ func TestRestoreIsNotHeldByARedisThatStallsAtInfo(t *testing.T) {
 		t.Fatalf("Restore once Redis answers again: %v, %v; want the record put back", back, err)
 	}
 	unlock()
+}
+
+// cutAfterSave is a TCP relay in front of a redis-server that, once armed,
+// closes a connection as soon as it has passed on Redis's answer to a
+// save of sandbox's record (a SET, EVAL or EVALSHA of freshtoken:sandbox):
+// Redis stored the save and answered it, and the connection dropped before
+// anything Redis answered after it reached the client (a load balancer's
+// reset, a network cut).
+type cutAfterSave struct {
+	Addr  string
+	armed atomic.Bool
+	// infoError, unless "", is what INFO is answered with instead, as a
+	// proxy that does not pass INFO on answers it.
+	infoError string
+}
+
+func relayCuttingAfterSave(t *testing.T, redisAddr string) *cutAfterSave {
+	t.Helper()
+	return relay(t, redisAddr, "")
+}
+
+// relay is relayCuttingAfterSave's relay, answering INFO with infoError
+// unless it is "".
+func relay(t *testing.T, redisAddr, infoError string) *cutAfterSave {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	c := &cutAfterSave{Addr: ln.Addr().String(), infoError: infoError}
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", redisAddr)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			t.Cleanup(func() { client.Close(); server.Close() })
+			go c.relay(client, server)
+		}
+	}()
+	return c
+}
+
+// relay passes commands on one at a time, noting for each whether it is a
+// save, and answers one at a time, cutting after a save's when armed.
+func (c *cutAfterSave) relay(client, server net.Conn) {
+	saves := make(chan bool, 1024)
+	go func() {
+		defer server.Close()
+		r := bufio.NewReader(client)
+		for {
+			raw, args, err := readRESP(r)
+			if err != nil {
+				return
+			}
+			name := ""
+			if len(args) > 0 {
+				name = strings.ToLower(args[0])
+			}
+			saves <- (name == "set" || name == "eval" || name == "evalsha") && slices.Contains(args, "freshtoken:sandbox")
+			if name == "info" && c.infoError != "" {
+				script := "return redis.error_reply(ARGV[1])"
+				raw = fmt.Appendf(nil, "*4\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n$%d\r\n%s\r\n", len(script), script, len(c.infoError), c.infoError)
+			}
+			if _, err := server.Write(raw); err != nil {
+				return
+			}
+		}
+	}()
+	defer client.Close()
+	r := bufio.NewReader(server)
+	for {
+		raw, _, err := readRESP(r)
+		if err != nil {
+			return
+		}
+		if _, err := client.Write(raw); err != nil {
+			return
+		}
+		if <-saves && c.armed.Load() {
+			server.Close()
+			return
+		}
+	}
+}
+
+// readRESP reads one RESP2 or RESP3 value: its bytes, and the strings of
+// an array of bulk strings (a command).
+func readRESP(r *bufio.Reader) ([]byte, []string, error) {
+	line, err := r.ReadBytes('\n')
+	if err != nil || len(line) < 3 {
+		return nil, nil, io.ErrUnexpectedEOF
+	}
+	raw := slices.Clone(line)
+	n, _ := strconv.Atoi(string(line[1 : len(line)-2]))
+	switch line[0] {
+	case '$', '!', '=': // a length, then as many bytes and CRLF
+		if n < 0 {
+			return raw, nil, nil
+		}
+		body := make([]byte, n+2)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return nil, nil, err
+		}
+		return append(raw, body...), []string{string(body[:n])}, nil
+	case '*', '~', '>', '%', '|': // n values, twice as many for a map
+		if line[0] == '%' || line[0] == '|' {
+			n *= 2
+		}
+		var args []string
+		for range max(n, 0) {
+			v, s, err := readRESP(r)
+			if err != nil {
+				return nil, nil, err
+			}
+			raw = append(raw, v...)
+			args = append(args, s...)
+		}
+		return raw, args, nil
+	}
+	return raw, nil, nil // a line: + - : _ , # (
+}
+
+// TestSaveStandsWhenTheConnectionDropsAfterItsAnswer: a save Redis stored
+// and answered is reported saved, its run_id kept (a restart after it puts
+// the record back), when the connection drops right after the answer. The
+// run_id's INFO server went after the save in one pipeline: its answer
+// lost, go-redis failed the whole pipeline, the save with it, and sent it
+// again (up to three times): a save reported failed though stored, and a
+// renewal's SaveIf, sent again over its own answer, refused as changed by
+// another renewer.
+func TestSaveStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
+	for _, locked := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unlocked", true: "fenced"}[locked], func(t *testing.T) {
+			srv := redistest.StartWithoutPersistence(t)
+			ctx := context.Background()
+			relay := relayCuttingAfterSave(t, srv.Addr)
+			s := open(t, "redis://"+relay.Addr+"/0")
+			t.Cleanup(func() { s.Close() })
+			read := copyOf(1)
+			unlock := func() {}
+			if locked {
+				unlock = lock(t, s)
+				t.Cleanup(unlock) // before Close, should the test fail
+			}
+			if err := s.Save(ctx, "sandbox", read); err != nil { // Redis learns the save's script
+				t.Fatal(err)
+			}
+			held := copyOf(2)
+			relay.armed.Store(true)
+			var err error
+			if locked {
+				err = s.SaveIf(ctx, "sandbox", held, read)
+			} else {
+				err = s.Save(ctx, "sandbox", held)
+			}
+			relay.armed.Store(false)
+			if got := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(got, held.RefreshToken) {
+				t.Fatalf("Redis holds %s; want the record saved", got)
+			}
+			if err != nil {
+				t.Fatalf("save Redis stored and answered, the connection dropped after: %v; want it saved", err)
+			}
+			unlock()
+			srv.Restart(t)
+			back, err := restoreUnder(t, s, held)
+			if err != nil || store.Stamp(back) != store.Stamp(held) {
+				t.Fatalf("Restore after the restart: %v, %v; want the record saved put back", back, err)
+			}
+		})
+	}
+}
+
+// TestRestoreBehindAProxyWithoutInfo: a proxy in front of Redis that
+// passes no INFO on answers it with an error of its own ("ERR command not
+// support", Camellia's; Envoy's "unsupported command"), not Redis's
+// "unknown command". Restore, finding no record, takes it as a Redis where
+// INFO is not available: whether it restarted cannot be told, the record
+// was deleted (a log-out) and nothing is put back. Restore failed as if
+// Redis had not answered, at every look, and a process serving from
+// memory never took the log-out, serving the logged-out tokens until
+// they needed renewing.
+func TestRestoreBehindAProxyWithoutInfo(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, srv.Addr, "ERR command not support")
+	s, logout := open(t, "redis://"+proxy.Addr+"/0"), open(t, srv.URL)
+	t.Cleanup(func() { s.Close(); logout.Close() })
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+		t.Fatalf("Load behind the proxy: %v, %v", got, err)
+	}
+	if err := logout.Delete(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after the log-out: %v", err)
+	}
+	if back, err := restoreUnder(t, s, held); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "cannot be told") {
+		t.Fatalf("Restore behind a proxy answering INFO with an error: %v, %v; want ErrNotFound (logged out), whether Redis restarted not told", back, err)
+	}
+	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
+		t.Fatalf("the log-out was undone: %s", v)
+	}
 }
