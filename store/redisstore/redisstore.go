@@ -765,9 +765,10 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 // write, `%R~`), or the error of a Redis that could not be asked. A user
 // allowed to read alone finds out otherwise at the next renewal, hours
 // later perhaps, in a proxy. A user that may renew but not read Redis's
-// run_id (INFO), or a Redis where INFO is renamed or disabled, gives an
-// error wrapping store.ErrRestartLoses: nothing can be put back after a
-// restart (see Restore).
+// run_id (INFO), or a Redis where INFO is renamed or disabled (or a proxy
+// in front of it that does not pass INFO on), gives an error wrapping
+// store.ErrRestartLoses: nothing can be put back after a restart (see
+// Restore). INFO answered lets the Store ask it again, if it was refused.
 //
 // Each check runs a command of freshtoken's in the script freshtoken runs
 // its writes in, that Redis refuses before doing anything: a SET both
@@ -808,8 +809,13 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 	_, err := await.Result(ctx, func() (string, error) { return s.client.Info(ctx, "server").Result() })
 	var answer redis.Error
 	switch {
-	case !errors.As(err, &answer) || !infoRefused(err):
+	case err == nil:
+		// Asked again from now on: a user given +info, or INFO let run,
+		// since it was refused needs no restart of a running freshtoken.
+		s.noInfo.Store(false)
 		return nil
+	case !errors.As(err, &answer) || errors.Is(s.failed(ctx, "read Redis's run_id (INFO server)", err), store.ErrUnreachable):
+		return nil // no answer, or none just now (LOADING…): the other checks tell of it
 	case strings.HasPrefix(answer.Error(), "NOPERM"):
 		user := s.client.Options().Username
 		if user == "" {
@@ -817,7 +823,7 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 		}
 		return &storeError{store.ErrRestartLoses, fmt.Sprintf("Redis at %s lets this user renew but not read Redis's run_id (%s): a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; add +info to the user's permissions (ACL SETUSER %s +info; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
 	}
-	return &storeError{store.ErrRestartLoses, fmt.Sprintf("INFO is not available at Redis at %s (it answered %q: INFO is renamed or disabled in its configuration, as some managed Redis services do), so freshtoken cannot read Redis's run_id: a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; keep Redis's data on disk (appendonly yes), or let INFO run (take INFO's rename-command out of redis.conf; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error())}
+	return &storeError{store.ErrRestartLoses, fmt.Sprintf("INFO is not available at Redis at %s (it answered %q: INFO is renamed or disabled in its configuration, as some managed Redis services do, or a proxy in front of Redis does not pass it on), so freshtoken cannot read Redis's run_id: a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; keep Redis's data on disk (appendonly yes), or let INFO run (take INFO's rename-command out of redis.conf, or let the proxy pass it on; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error())}
 }
 
 // CheckEviction reports whether Redis may evict keys when its memory is

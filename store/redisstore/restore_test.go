@@ -672,4 +672,48 @@ func TestRestoreBehindAProxyWithoutInfo(t *testing.T) {
 	if v := srv.Get(t, "freshtoken:sandbox"); v != "" {
 		t.Fatalf("the log-out was undone: %s", v)
 	}
+	// status and the keeper tell of it, as of a Redis that renames INFO.
+	if err := s.CheckWrite(ctx, "sandbox"); !errors.Is(err, store.ErrRestartLoses) || !strings.Contains(err.Error(), "ERR command not support") || !strings.Contains(err.Error(), "proxy") {
+		t.Fatalf("CheckWrite behind a proxy answering INFO with an error: %v; want ErrRestartLoses naming its answer and the proxy", err)
+	}
+}
+
+// TestInfoAllowedAgainIsAskedAgain: a user given +info after a running
+// freshtoken found INFO refused (NOPERM) is asked again at the next
+// CheckWrite (the keeper's look every few minutes, status), and tokens
+// that Redis loses in a restart after that are put back. INFO refused was
+// never asked again until the process restarted: a proxy or keeper
+// running for weeks put nothing back.
+func TestInfoAllowedAgainIsAskedAgain(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	var rules []string
+	for _, r := range redistest.FleetRules {
+		if r != "+info" {
+			rules = append(rules, r)
+		}
+	}
+	srv.SetUser(t, "old", append([]string{"on", ">pw"}, rules...)...)
+	s := open(t, "redis://old:pw@"+srv.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckWrite(ctx, "sandbox"); !errors.Is(err, store.ErrRestartLoses) {
+		t.Fatalf("CheckWrite without +info: %v; want ErrRestartLoses", err)
+	}
+	fixed := func() { srv.SetUser(t, "old", append([]string{"on", ">pw", "+info"}, rules...)...) }
+	fixed()
+	if err := s.CheckWrite(ctx, "sandbox"); err != nil {
+		t.Fatalf("CheckWrite once +info is given: %v; want nil", err)
+	}
+	if _, err := s.Load(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	fixed()
+	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("Restore after the restart, +info given since INFO was refused: %v, %v; want the tokens put back", back, err)
+	}
 }
