@@ -470,6 +470,10 @@ func TestRestoreIsNotHeldByARedisThatStallsAtInfo(t *testing.T) {
 type cutAfterSave struct {
 	Addr  string
 	armed atomic.Bool
+	// beforeAnswer, set, cuts the connection before the save's answer is
+	// passed on (Redis stored it, and the client never hears so), once:
+	// it disarms the relay.
+	beforeAnswer atomic.Bool
 	// infoError, unless "", is what INFO is answered with instead, as a
 	// proxy that does not pass INFO on answers it.
 	infoError string
@@ -541,10 +545,15 @@ func (c *cutAfterSave) relay(client, server net.Conn) {
 		if err != nil {
 			return
 		}
+		save := <-saves && c.armed.Load()
+		if save && c.beforeAnswer.Load() && c.armed.CompareAndSwap(true, false) { // once: a save sent again is answered
+			server.Close()
+			return
+		}
 		if _, err := client.Write(raw); err != nil {
 			return
 		}
-		if <-saves && c.armed.Load() {
+		if save {
 			server.Close()
 			return
 		}
@@ -586,6 +595,40 @@ func readRESP(r *bufio.Reader) ([]byte, []string, error) {
 		return raw, args, nil
 	}
 	return raw, nil, nil // a line: + - : _ , # (
+}
+
+// TestSaveIfWhoseAnswerIsLostStands: a renewal's SaveIf that Redis
+// stored, its answer lost with the connection (a load balancer's reset),
+// is sent again by go-redis; the record then holds what it saves, not what
+// was read, and the save was refused as changed by another renewer: the
+// renewal's answer, stored, was reported not stored. The store already
+// holding exactly what is saved is the save done.
+func TestSaveIfWhoseAnswerIsLostStands(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	relay := relayCuttingAfterSave(t, srv.Addr)
+	s := open(t, "redis://"+relay.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	unlock := lock(t, s)
+	t.Cleanup(unlock) // before Close, should the test fail
+	read := copyOf(1)
+	if err := s.Save(ctx, "sandbox", read); err != nil { // Redis learns the save's script
+		t.Fatal(err)
+	}
+	held := copyOf(2)
+	relay.beforeAnswer.Store(true)
+	relay.armed.Store(true)
+	err := s.SaveIf(ctx, "sandbox", held, read)
+	relay.armed.Store(false)
+	if got := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(got, held.RefreshToken) {
+		t.Fatalf("Redis holds %s; want the record saved", got)
+	}
+	if err != nil {
+		t.Fatalf("SaveIf Redis stored, its answer lost: %v; want it saved", err)
+	}
+	if err := s.SaveIf(ctx, "sandbox", copyOf(3), read); !errors.Is(err, store.ErrChanged) {
+		t.Fatalf("SaveIf over a record changed since it was read: %v; want ErrChanged", err)
+	}
 }
 
 // TestSaveStandsWhenTheConnectionDropsAfterItsAnswer: a save Redis stored
