@@ -355,11 +355,7 @@ func TestSaveIsNotHeldByARedisThatStallsAfterIt(t *testing.T) {
 			}
 			srv.Resume(t)
 			unlock()
-			srv.Restart(t)
-			back, err := restoreUnder(t, s, held)
-			if err != nil || store.Stamp(back) != store.Stamp(held) {
-				t.Fatalf("Restore after the restart: %v, %v; want the record saved put back", back, err)
-			}
+			restartPutsBack(t, srv, s, held)
 		})
 	}
 }
@@ -459,6 +455,17 @@ func TestRestoreIsNotHeldByARedisThatStallsAtInfo(t *testing.T) {
 		t.Fatalf("Restore once Redis answers again: %v, %v; want the record put back", back, err)
 	}
 	unlock()
+}
+
+// restartPutsBack restarts srv, a Redis without persistence, and checks
+// that s, which saved held last, puts it back.
+func restartPutsBack(t *testing.T, srv *redistest.Server, s *redisstore.Store, held *store.Record) {
+	t.Helper()
+	srv.Restart(t)
+	back, err := restoreUnder(t, s, held)
+	if err != nil || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("Restore after the restart: %v, %v; want the record saved put back", back, err)
+	}
 }
 
 // cutAfterSave is a TCP relay in front of a redis-server that, once armed,
@@ -672,11 +679,7 @@ func TestSaveStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
 				t.Fatalf("save Redis stored and answered, the connection dropped after: %v; want it saved", err)
 			}
 			unlock()
-			srv.Restart(t)
-			back, err := restoreUnder(t, s, held)
-			if err != nil || store.Stamp(back) != store.Stamp(held) {
-				t.Fatalf("Restore after the restart: %v, %v; want the record saved put back", back, err)
-			}
+			restartPutsBack(t, srv, s, held)
 		})
 	}
 }
