@@ -188,12 +188,20 @@ func TestAPutBackThatFailsKeepsTheToken(t *testing.T) {
 		t.Fatalf("put back by a user that may not write: %s", v)
 	}
 	srv.SetFleetUser(t, "freshtoken", "pw")
+	putBackAtTheNextLook(t, r, srv, a, held, "once the user may write")
+}
+
+// putBackAtTheNextLook: a minute on (past StoreCheckInterval), src's look
+// at the store, when (as a failure says), serves held, and puts it back
+// in srv.
+func putBackAtTheNextLook(t *testing.T, r *rig, srv *redistest.Server, src *freshtoken.Source, held *oauth2.Token, when string) {
+	t.Helper()
 	r.clock.Advance(time.Minute)
-	if tok, err := a.Token(); err != nil || tok.AccessToken != held.AccessToken {
-		t.Fatalf("once the user may write: %v, %v; want the token held", tok, err)
+	if tok, err := src.Token(); err != nil || tok.AccessToken != held.AccessToken {
+		t.Fatalf("%s: %v, %v; want the token held", when, tok, err)
 	}
 	if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, held.AccessToken) {
-		t.Fatalf("not put back once the user may write: %q", v)
+		t.Fatalf("not put back %s: %q", when, v)
 	}
 }
 
@@ -378,13 +386,7 @@ func TestAPutBackAtALookWaitsNoLongerForTheLock(t *testing.T) {
 				t.Fatalf("put back without the lock: %s", v)
 			}
 			unlock()
-			r.clock.Advance(time.Minute)
-			if tok, err := holder.Token(); err != nil || tok.AccessToken != held.AccessToken {
-				t.Fatalf("at the next look: %v, %v; want the token held", tok, err)
-			}
-			if v := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(v, held.AccessToken) {
-				t.Fatalf("not put back at the next look: %q", v)
-			}
+			putBackAtTheNextLook(t, r, srv, holder, held, "at the next look")
 		})
 	}
 }
