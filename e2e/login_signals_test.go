@@ -52,10 +52,7 @@ func TestSignalDuringTheCodeExchange(t *testing.T) {
 // and the authorisation ended, which no log-in had yet.
 func TestSecondCtrlCAbandonsTheCodeExchange(t *testing.T) {
 	w, _, run := exchanging(t)
-	run.cmd.Process.Signal(syscall.SIGINT)
-	run.waitSaid(t, "Ctrl-C again abandons it, and the log-in with it")
-	run.cmd.Process.Signal(syscall.SIGINT)
-	stderr := run.waitExit(t, 130)
+	stderr := abandonedAtCtrlCTwice(t, run)
 	if !strings.Contains(stderr, "log-in abandoned") || !strings.Contains(stderr, w.suggested("`freshtoken login -e dev` again")) || strings.Contains(stderr, "renewal") {
 		t.Fatalf("stderr:\n%s\nwant the log-in said abandoned, to be run again", stderr)
 	}
@@ -130,6 +127,17 @@ func approving(t *testing.T, run *watched) {
 	}()
 }
 
+// abandonedAtCtrlCTwice presses Ctrl-C at run, a log-in past the point
+// its code was spent, waits for it to say a second abandons the log-in,
+// presses it again, and returns all it said once it ended, 130.
+func abandonedAtCtrlCTwice(t *testing.T, run *watched) string {
+	t.Helper()
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "Ctrl-C again abandons it, and the log-in with it")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	return run.waitExit(t, 130)
+}
+
 // TestSignalDuringTheManualCodeExchange: `login --manual`, the address the
 // browser landed on pasted, is stopped while its code is being exchanged:
 // the exchange ran under the signal's context and was cut off, its answer
@@ -188,10 +196,7 @@ func TestSecondCtrlCWhileALogInWaitsForTheStore(t *testing.T) {
 	run := w.watch("login", "--no-browser")
 	approving(t, run)
 	run.waitSaid(t, "waiting for the renewal lock of dev to store the log-in's tokens")
-	run.cmd.Process.Signal(syscall.SIGINT)
-	run.waitSaid(t, "Ctrl-C again abandons it, and the log-in with it")
-	run.cmd.Process.Signal(syscall.SIGINT)
-	stderr := run.waitExit(t, 130)
+	stderr := abandonedAtCtrlCTwice(t, run)
 	if !strings.Contains(stderr, "freshtoken: log-in abandoned: the tokens 127.0.0.1") || !strings.Contains(stderr, w.suggested("run `freshtoken login -e dev` again")) || strings.Contains(stderr, "renewal abandoned") {
 		t.Fatalf("stderr:\n%s\nwant the log-in said abandoned, to be run again", stderr)
 	}
