@@ -356,16 +356,16 @@ func pluralCount(n int, noun string) string {
 
 // apiHTTPClient sends API requests with src's tokens, giving up on an API
 // that has not begun to answer within timeout (the environment's timeout
-// setting), or that sends nothing more of its answer's body for as long.
-// A long download that keeps arriving is not cut off.
+// setting) after the request was sent, that took none of the request's
+// body for as long, or that sends nothing more of its answer's body for
+// as long. A long upload or download that keeps moving is not cut off.
 func apiHTTPClient(env *config.Env, src *freshtoken.Source) (*http.Client, error) {
 	base, err := env.Transport()
 	if err != nil {
 		return nil, err
 	}
-	base.ResponseHeaderTimeout = env.Timeout
 	return &http.Client{
-		Transport: &freshtoken.Transport{Source: src, Base: httpx.ExplainTLS(base), IdleTimeout: env.Timeout},
+		Transport: &freshtoken.Transport{Source: src, Base: httpx.Bounded{Base: httpx.ExplainTLS(base), Wait: env.Timeout}, IdleTimeout: env.Timeout},
 		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {
 				return errRedirectLoop
@@ -426,9 +426,10 @@ func newAPIRequest(ctx context.Context, method, target string, body []byte, head
 // them.
 func requestError(err error, env *config.Env, target string) error {
 	var (
-		fe *freshtoken.Error
-		rl *apiclient.RateLimitError
-		ue *url.Error
+		fe         *freshtoken.Error
+		rl         *apiclient.RateLimitError
+		ue         *url.Error
+		unanswered *httpx.UnansweredError
 	)
 	switch {
 	case errors.As(err, &fe):
@@ -457,6 +458,13 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.As(err, &ue) && failure.Unreadable(ue.Err):
 		// The API was reached; its answer cannot be read.
 		return &failure.UnreadableAnswerError{Env: env.Name, API: target, Changes: !safeOp(ue.Op), Err: ue.Err}
+	case errors.As(err, &unanswered):
+		msg := fmt.Sprintf("the API at %s had not begun to answer %s after the request was sent", target, unanswered.After)
+		if unanswered.NotTaking {
+			msg = fmt.Sprintf("the API at %s took none of the request's body for %s, and had not answered", target, unanswered.After)
+		}
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPITimeout,
+			Msg: msg + "; try again, or raise the environment's timeout setting if it is slow"}
 	case errors.As(err, &ue) && ue.Timeout():
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPITimeout,
 			Msg: fmt.Sprintf("the API at %s did not answer within %s; try again, or raise the environment's timeout setting", target, env.Timeout)}

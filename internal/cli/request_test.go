@@ -3,11 +3,14 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -177,8 +180,8 @@ func TestRequestGivesUpOnAHungAPI(t *testing.T) {
 	if code := e.runWithin(t, ios, "get", "/v2/company"); code != 5 {
 		t.Errorf("exit %d, want 5: %s", code, stderr)
 	}
-	if want := "did not answer within 200ms"; !strings.Contains(stderr.String(), want) {
-		t.Errorf("stderr = %q, want it to say %q", stderr, want)
+	if want := "freshtoken: dev: the API at " + e.api + "v2/company had not begun to answer 200ms after the request was sent; try again, or raise the environment's timeout setting if it is slow\n"; stderr.String() != want {
+		t.Errorf("stderr = %q, want %q", stderr, want)
 	}
 	if stdout.Len() != 0 {
 		t.Errorf("stdout = %q, want nothing", stdout)
@@ -187,6 +190,96 @@ func TestRequestGivesUpOnAHungAPI(t *testing.T) {
 	ios, stdout, stderr = testStreams(false, false)
 	if code := e.run(ios, "get", "/v2/users/me"); code != 0 || !strings.Contains(stdout.String(), "dev@example.com") {
 		t.Errorf("get /v2/users/me: exit %d, %s %s", code, stdout, stderr)
+	}
+}
+
+// TestRequestGivesUpOnAnAPINotTakingTheBody: an API that reads a
+// request's header and then takes none of its body, nor answers, is given
+// up on once it has taken nothing for the environment's timeout: exit 5,
+// one line saying so, and its connection closed. Only the wait for the
+// answer's header, which begins once the whole request is sent, was
+// bounded: the command's write waited for ever (found with the real
+// binary: a 16 MiB POST still running after 20 s on a 3 s timeout).
+func TestRequestGivesUpOnAnAPINotTakingTheBody(t *testing.T) {
+	conns := make(chan net.Conn, 1)
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/v2/deaf" {
+				provider.ServeHTTP(w, r)
+				return
+			}
+			c, _, err := http.NewResponseController(w).Hijack() // the header read, the body left
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conns <- c
+		})
+	})
+	e.login(t)
+	e.setTimeout(t, "200ms")
+	body := filepath.Join(t.TempDir(), "body.json")
+	// More than every buffer on the way holds.
+	if err := os.WriteFile(body, bytes.Repeat([]byte(" "), 32<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.runWithin(t, ios, "post", "/v2/deaf", "-d", "@"+body); code != 5 {
+		t.Errorf("exit %d, want 5: %s", code, stderr)
+	}
+	want := "freshtoken: dev: the API at " + e.api + "v2/deaf took none of the request's body for 200ms, and had not answered; try again, or raise the environment's timeout setting if it is slow\n"
+	if stderr.String() != want {
+		t.Errorf("stderr = %q, want %q", stderr, want)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout = %q, want nothing", stdout)
+	}
+	select {
+	case c := <-conns:
+		defer c.Close()
+		// What the buffers held, then the end: not a read that waits.
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.Copy(io.Discard, c); errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Error("the connection to the API stayed open")
+		}
+	default:
+		t.Error("the request never reached the API")
+	}
+}
+
+// TestRequestBodyTricklingFromStdinIsNotCutOff: a body that -d @- reads
+// from a pipe slowly, pausing longer than the environment's timeout, is
+// sent whole: the time freshtoken waits for its own input is not the API's.
+func TestRequestBodyTricklingFromStdinIsNotCutOff(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/v2/echo" {
+				provider.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			io.Copy(w, r.Body)
+		})
+	})
+	e.login(t)
+	e.setTimeout(t, timeout.String())
+	in, trickle := io.Pipe()
+	go func() {
+		for _, part := range []string{`{"contact":`, `{"first_name":`, `"Ada"}}`} {
+			io.WriteString(trickle, part)
+			<-time.After(3 * timeout) // the input's pause, not a wait for anything
+		}
+		trickle.Close()
+	}()
+	ios, stdout, stderr := testStreams(false, false)
+	ios.In = in
+	if code := e.runWithin(t, ios, "post", "/v2/echo", "-d", "@-"); code != 0 {
+		t.Fatalf("exit %d, want 0: %s", code, stderr)
+	}
+	if got := stdout.String(); got != `{"contact":{"first_name":"Ada"}}` {
+		t.Errorf("stdout = %q, want the whole body echoed", got)
 	}
 }
 

@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
@@ -116,7 +114,7 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath(), loops: p.guard.pointsHere(api)}
 	e.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite(e),
-		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{base: httpx.ExplainTLS(upstream), firstByte: ec.Timeout}, IdleTimeout: ec.Timeout},
+		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{httpx.Bounded{Base: httpx.ExplainTLS(upstream), Wait: ec.Timeout}}, IdleTimeout: ec.Timeout},
 		ModifyResponse: p.modifyResponse(e),
 		ErrorHandler:   p.upstreamError(e),
 		BufferPool:     &p.buffers,
@@ -535,147 +533,29 @@ func (e *stalledError) Error() string {
 // upstreamTransport is an environment's connection to its API. It marks
 // the errors of sending a request and reading the answer, so that they can
 // be told from a failure of the engine (a renewal after a 401 that cannot
-// read the client secret, save the new token or take the store's lock). An
-// API whose answer's header (its status line and headers, not just their
-// first byte) has not come firstByte after the request was sent is given
-// up on, and its connection closed.
-type upstreamTransport struct {
-	base      http.RoundTripper
-	firstByte time.Duration
-}
+// read the client secret, save the new token or take the store's lock).
+// Its base is an httpx.Bounded: an API it gave up on is a *silentError.
+type upstreamTransport struct{ base http.RoundTripper }
 
 func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancelCause(req.Context())
-	var (
-		mu       sync.Mutex
-		wrote    bool // the whole request, body and all
-		answered bool
-	)
-	silent := time.AfterFunc(time.Duration(math.MaxInt64), func() { cancel(errAPISilent) })
-	stop := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		answered = true
-		silent.Stop()
-	}
-	trace := &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) {
-			mu.Lock()
-			defer mu.Unlock()
-			wrote = true
-			if !answered {
-				silent.Reset(t.firstByte)
-			}
-		},
-		// Not its first byte but its whole header ends the wait: an API
-		// that sent the start of a status line and no more held the
-		// request for ever.
-		//
-		// An interim answer (100 Continue, 102 Processing, 103 Early
-		// Hints) is no answer: the API has firstByte again to begin one,
-		// once the request is sent (a 100 Continue asks for the body).
-		Got1xxResponse: func(int, textproto.MIMEHeader) error {
-			mu.Lock()
-			defer mu.Unlock()
-			answered = false
-			if wrote {
-				silent.Reset(t.firstByte)
-			}
-			return nil
-		},
-	}
-	out := req.WithContext(httptrace.WithClientTrace(ctx, trace))
-	// An API that takes none of the body for firstByte, before it has
-	// answered, is given up on too: the write to it waited for ever, and
-	// the client's upload with it. Once it has answered, the transport
-	// closes its connection as the answer ends.
-	notTaking := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !answered {
-			cancel(errAPINotTaking)
-		}
-	}
-	if out.Body != nil && out.Body != http.NoBody {
-		out.Body = newTakenBody(out.Body, t.firstByte, notTaking)
-	}
-	if getBody := out.GetBody; getBody != nil { // the transport's own retry on a kept connection
-		out.GetBody = func() (io.ReadCloser, error) {
-			body, err := getBody()
-			if err != nil || body == nil || body == http.NoBody {
-				return body, err
-			}
-			return newTakenBody(body, t.firstByte, notTaking), nil
-		}
-	}
-	resp, err := t.base.RoundTrip(out)
-	stop()
-	if cause := context.Cause(ctx); cause == errAPISilent || cause == errAPINotTaking {
-		// The time ran out as the answer came: the transport may still
-		// return it, but its body ends at once with the cancelled context,
-		// a 200 cut short. It is the 504 it would have been a moment earlier.
-		if err == nil {
-			resp.Body.Close()
-		}
-		return nil, &silentError{after: t.firstByte, body: cause == errAPINotTaking}
-	}
-	if err != nil {
-		cancel(nil)
+	resp, err := t.base.RoundTrip(req)
+	var unanswered *httpx.UnansweredError
+	switch {
+	case errors.As(err, &unanswered):
+		return nil, &silentError{unanswered}
+	case err != nil:
 		return nil, &networkError{err}
 	}
-	return resp, nil // ctx ends with the client's request, once the answer is passed on
+	return resp, nil
 }
-
-// errAPISilent is the cause of giving up on an API that did not answer;
-// errAPINotTaking on one that stopped taking the request's body.
-var (
-	errAPISilent    = errors.New("the API did not answer in time")
-	errAPINotTaking = errors.New("the API stopped taking the request's body")
-)
 
 // silentError is an API that did not begin to answer within the
-// environment's timeout, or (body) took none of the request's body for as
-// long before it answered.
-type silentError struct {
-	after time.Duration
-	body  bool
-}
+// environment's timeout, or took none of the request's body for as long
+// before it answered.
+type silentError struct{ *httpx.UnansweredError }
 
 func (e *silentError) Error() string {
-	if e.body {
-		return fmt.Sprintf("the API took none of the request's body for %v, and had not answered; the proxy gave up (raise the environment's timeout if it is slow)", e.after)
-	}
-	return fmt.Sprintf("the API had not begun to answer %v after the request was sent; the proxy gave up (raise the environment's timeout if it is slow)", e.after)
-}
-
-// takenBody is a request's body on its way to the API. The time from one
-// read to the next is the transport's writing what the first read gave:
-// the API's taking it. Once that has lasted limit, the timer's function
-// runs. The time a read takes is the client's, and is not counted.
-type takenBody struct {
-	io.ReadCloser
-	limit time.Duration
-	timer *time.Timer // stopped while a read is under way
-}
-
-func newTakenBody(body io.ReadCloser, limit time.Duration, late func()) *takenBody {
-	b := &takenBody{ReadCloser: body, limit: limit, timer: time.AfterFunc(time.Duration(math.MaxInt64), late)}
-	b.timer.Stop()
-	return b
-}
-
-func (b *takenBody) Read(p []byte) (int, error) {
-	b.timer.Stop()
-	n, err := b.ReadCloser.Read(p)
-	if err == nil {
-		b.timer.Reset(b.limit)
-	}
-	return n, err
-}
-
-func (b *takenBody) Close() error {
-	b.timer.Stop()
-	return b.ReadCloser.Close()
+	return e.UnansweredError.Error() + "; the proxy gave up (raise the environment's timeout if it is slow)"
 }
 
 // networkError is a failure to reach the API or to read its answer.

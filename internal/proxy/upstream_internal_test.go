@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // roundTripFunc is an http.RoundTripper written as a function.
@@ -33,7 +35,7 @@ func TestAnswerComingAsTheTimeRunsOutIsA504(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := upstreamTransport{base: base, firstByte: time.Millisecond}.RoundTrip(req)
+	resp, err := upstreamTransport{httpx.Bounded{Base: base, Wait: time.Millisecond}}.RoundTrip(req)
 	var silent *silentError
 	if !errors.As(err, &silent) {
 		if resp != nil {
