@@ -148,6 +148,8 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			opts.File, where, filepath.Base(opts.File))
 	case errors.Is(err, context.Canceled):
 		return err
+	case errors.Is(err, errHungUp): // the terminal closed: told as its SIGHUP, as -d @- is
+		return fmt.Errorf("%s: %w; nothing was imported", opts.source(), err)
 	case err != nil && opts.File != "-" && isFolder(opts.File):
 		return usageErrorf("%s is a folder; give the path of the file Postman exported (Environments, ⋯, Export), or - to read it from stdin; nothing was imported", opts.File)
 	case err != nil:
