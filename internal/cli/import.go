@@ -82,7 +82,9 @@ provider's endpoints (auth_url, token_url, revocation_url, issuer,
 device_auth_url) and grant, and keeps the rest of its settings
 (redirect_uri, scopes, client_auth, refresh_before, timeout) and where its
 client secret comes from: a secret read from a variable or a
-command is not written into the file. An environment of another provider
+command is not written into the file, and one in the system keychain stays
+there (the export's is put there if the keychain holds none for the
+export's client). An environment of another provider
 (xero, google, …) is not replaced: remove it first. Tokens renewed since
 the export was made are kept, as that renewal spent the export's refresh
 token (logout --local first to store the export's anyway).
@@ -245,11 +247,26 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		targets[i] = t
 	}
 
-	if opts.ClientSecretKeyring {
-		for _, e := range envs {
+	// The export's client secret goes into the keychain with
+	// --client-secret-keyring, and for an environment replaced with --force
+	// that keeps reading its secret there when the keychain holds none for
+	// the export's client at its provider (another client, or another
+	// API's): kept out, the first renewal failed for want of it.
+	keychained := make([]bool, len(envs))
+	for i, e := range envs {
+		switch {
+		case opts.ClientSecretKeyring:
+			keychained[i] = true
+		case settings[i].ClientSecretKeyring && e.ClientSecret != "":
+			held, err := preview.Envs[e.Name].KeychainHoldsClientSecret(ctx)
+			keychained[i] = err == nil && !held // a keychain that cannot be asked is told at the first renewal, as before
+		}
+	}
+	for i, e := range envs {
+		if keychained[i] {
 			if err := preview.Envs[e.Name].KeepClientSecret(ctx, e.ClientSecret); err != nil {
 				var ue *keyringstore.UnusableError
-				if errors.As(err, &ue) { // the other way, as this command's flag
+				if errors.As(err, &ue) && opts.ClientSecretKeyring { // the other way, as this command's flag
 					err = ue.WithFix("or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
 				}
 				return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported", e.Name, err)
@@ -272,7 +289,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
 		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets)
 	}
-	printImported(f, opts, exp, envs, skipped, settings, stored, held, path)
+	printImported(f, opts, exp, envs, skipped, settings, keychained, stored, held, path)
 	return nil
 }
 
@@ -536,7 +553,7 @@ func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool
 
 // printImported summarises the import, without a secret: the environments
 // on stdout, what to do next on stderr.
-func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, stored []string, held []bool, path string) {
+func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, keychained []bool, stored []string, held []bool, path string) {
 	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.source(), exp.Layout, path)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
 	for i, e := range envs {
@@ -569,7 +586,7 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 				notSet(s.ClientSecretEnv)
 			case s.ClientSecretCmd != "":
 				fmt.Fprintf(w, "%s keeps getting its client secret from its client_secret_cmd; the export's was not stored.\n", e.Name)
-			case s.ClientSecretKeyring && opts.ClientSecretKeyring:
+			case s.ClientSecretKeyring && keychained[i]:
 				where := "system keychain"
 				if ce, err := config.NewEnv(e.Name, s); err == nil {
 					where = ce.ClientSecretWhere()
