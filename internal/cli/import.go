@@ -62,7 +62,7 @@ func newImportPostmanCmd(f *Factory, runF func(*importPostmanOptions) error) *co
 		Long: `Read a Postman environment export (in Postman: Environments, ⋯, Export) and
 create a FreeAgent environment for what it holds, with its tokens stored, so
 that the very next command works without logging in again. FILE - reads the
-export from stdin.
+export from stdin, piped in (not a terminal, where it would show its secrets).
 
 Two layouts are understood. The seed layout keeps ClientId and ClientSecret
 once, and Resource_<key>, RefreshToken_<key>, AccessToken_<key>,
@@ -133,6 +133,13 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		if err := store.ValidateEnvName(f.EnvFlag); err != nil {
 			return usageErrorf("-e %q cannot name an environment: %v; nothing was imported", f.EnvFlag, err)
 		}
+	}
+	if opts.File == "-" && f.IO.InTTY {
+		// Nothing piped in: an export pasted there would show its client
+		// secret and refresh tokens on the screen, and a mistaken - waited
+		// without a word.
+		return usageErrorf("- reads the export from standard input, and standard input is a terminal, where an export pasted would show its client secret and tokens: pipe it in (%s), or give the export's path; nothing was imported",
+			f.commandLine("import postman - < FILE"))
 	}
 	exp, err := await.Result(ctx, func() (*postman.Export, error) {
 		if opts.File == "-" {
