@@ -79,7 +79,8 @@ from instead, or --client-secret-keyring puts it into the system keychain.
 An environment that already exists is replaced only with --force, which
 takes the provider, api_url and client_id from the export, drops the old
 provider's endpoints (auth_url, token_url, revocation_url, issuer,
-device_auth_url) and grant, and keeps the rest of its settings
+device_auth_url), grant, and a client_auth that sends no secret (none,
+private_key_jwt, with its key), and keeps the rest of its settings
 (redirect_uri, scopes, client_auth, refresh_before, timeout) and where its
 client secret comes from: a secret read from a variable or a
 command is not written into the file, and one in the system keychain stays
@@ -415,6 +416,11 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, k
 		// other than a log-in's cannot use the export's refresh token.
 		s.AuthURL, s.TokenURL, s.RevocationURL, s.DeviceAuthURL, s.Issuer = "", "", "", "", ""
 		s.AssertionAudience, s.Tenant, s.Grant = nil, "", ""
+		// A client that sends no secret (a public one, or one signing
+		// with its key) is not FreeAgent's, which sends the export's.
+		if !config.SendsSecret(s.ClientAuth) {
+			s.ClientAuth, s.KeyFile, s.KeyID, s.KeyAlg = "", "", "", ""
+		}
 	}
 	s.Provider, s.APIURL, s.ClientID = freeAgentPreset(e.APIURL), e.APIURL, e.ClientID
 	switch {
