@@ -142,6 +142,21 @@ func (e *Env) KeepClientSecret(ctx context.Context, secret string) error {
 	return e.secretElsewhere(keyringstore.SetClientSecret(ctx, e.ClientID, e.secretHolder(), secret))
 }
 
+// KeychainHoldsClientSecret reports whether the system keychain holds a
+// client secret for e's client at e's provider, where
+// client_secret_keyring reads it; an error when the keychain cannot be
+// asked.
+func (e *Env) KeychainHoldsClientSecret(ctx context.Context) (bool, error) {
+	_, err := keyringstore.ClientSecret(ctx, e.ClientID, e.secretHolder())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
 // secretElsewhere gives err, when the keychain could not be used for e's
 // client secret, the command that keeps it in a variable instead.
 func (e *Env) secretElsewhere(err error) error {

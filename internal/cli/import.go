@@ -62,7 +62,7 @@ func newImportPostmanCmd(f *Factory, runF func(*importPostmanOptions) error) *co
 		Long: `Read a Postman environment export (in Postman: Environments, ⋯, Export) and
 create a FreeAgent environment for what it holds, with its tokens stored, so
 that the very next command works without logging in again. FILE - reads the
-export from stdin.
+export from stdin, piped in (not a terminal, where it would show its secrets).
 
 Two layouts are understood. The seed layout keeps ClientId and ClientSecret
 once, and Resource_<key>, RefreshToken_<key>, AccessToken_<key>,
@@ -79,10 +79,13 @@ from instead, or --client-secret-keyring puts it into the system keychain.
 An environment that already exists is replaced only with --force, which
 takes the provider, api_url and client_id from the export, drops the old
 provider's endpoints (auth_url, token_url, revocation_url, issuer,
-device_auth_url) and grant, and keeps the rest of its settings
+device_auth_url), grant, and a client_auth that sends no secret (none,
+private_key_jwt, with its key), and keeps the rest of its settings
 (redirect_uri, scopes, client_auth, refresh_before, timeout) and where its
 client secret comes from: a secret read from a variable or a
-command is not written into the file. An environment of another provider
+command is not written into the file, and one in the system keychain stays
+there (the export's is put there if the keychain holds none for the
+export's client). An environment of another provider
 (xero, google, …) is not replaced: remove it first. Tokens renewed since
 the export was made are kept, as that renewal spent the export's refresh
 token (logout --local first to store the export's anyway).
@@ -132,6 +135,13 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return usageErrorf("-e %q cannot name an environment: %v; nothing was imported", f.EnvFlag, err)
 		}
 	}
+	if opts.File == "-" && f.IO.InTTY {
+		// Nothing piped in: an export pasted there would show its client
+		// secret and refresh tokens on the screen, and a mistaken - waited
+		// without a word.
+		return usageErrorf("- reads the export from standard input, and standard input is a terminal, where an export pasted would show its client secret and tokens: pipe it in (%s), or give the export's path; nothing was imported",
+			f.commandLine("import postman - < FILE"))
+	}
 	exp, err := await.Result(ctx, func() (*postman.Export, error) {
 		if opts.File == "-" {
 			return postman.Read(f.IO.In)
@@ -148,6 +158,8 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			opts.File, where, filepath.Base(opts.File))
 	case errors.Is(err, context.Canceled):
 		return err
+	case errors.Is(err, errHungUp): // the terminal closed: told as its SIGHUP, as -d @- is
+		return fmt.Errorf("%s: %w; nothing was imported", opts.source(), err)
 	case err != nil && opts.File != "-" && isFolder(opts.File):
 		return usageErrorf("%s is a folder; give the path of the file Postman exported (Environments, ⋯, Export), or - to read it from stdin; nothing was imported", opts.File)
 	case err != nil:
@@ -243,11 +255,26 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		targets[i] = t
 	}
 
-	if opts.ClientSecretKeyring {
-		for _, e := range envs {
+	// The export's client secret goes into the keychain with
+	// --client-secret-keyring, and for an environment replaced with --force
+	// that keeps reading its secret there when the keychain holds none for
+	// the export's client at its provider (another client, or another
+	// API's): kept out, the first renewal failed for want of it.
+	keychained := make([]bool, len(envs))
+	for i, e := range envs {
+		switch {
+		case opts.ClientSecretKeyring:
+			keychained[i] = true
+		case settings[i].ClientSecretKeyring && e.ClientSecret != "":
+			held, err := preview.Envs[e.Name].KeychainHoldsClientSecret(ctx)
+			keychained[i] = err == nil && !held // a keychain that cannot be asked is told at the first renewal, as before
+		}
+	}
+	for i, e := range envs {
+		if keychained[i] {
 			if err := preview.Envs[e.Name].KeepClientSecret(ctx, e.ClientSecret); err != nil {
 				var ue *keyringstore.UnusableError
-				if errors.As(err, &ue) { // the other way, as this command's flag
+				if errors.As(err, &ue) && opts.ClientSecretKeyring { // the other way, as this command's flag
 					err = ue.WithFix("or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
 				}
 				return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported", e.Name, err)
@@ -270,7 +297,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
 		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets)
 	}
-	printImported(f, opts, exp, envs, skipped, settings, stored, held, path)
+	printImported(f, opts, exp, envs, skipped, settings, keychained, stored, held, path)
 	return nil
 }
 
@@ -389,6 +416,11 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, k
 		// other than a log-in's cannot use the export's refresh token.
 		s.AuthURL, s.TokenURL, s.RevocationURL, s.DeviceAuthURL, s.Issuer = "", "", "", "", ""
 		s.AssertionAudience, s.Tenant, s.Grant = nil, "", ""
+		// A client that sends no secret (a public one, or one signing
+		// with its key) is not FreeAgent's, which sends the export's.
+		if !config.SendsSecret(s.ClientAuth) {
+			s.ClientAuth, s.KeyFile, s.KeyID, s.KeyAlg = "", "", "", ""
+		}
 	}
 	s.Provider, s.APIURL, s.ClientID = freeAgentPreset(e.APIURL), e.APIURL, e.ClientID
 	switch {
@@ -534,7 +566,7 @@ func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool
 
 // printImported summarises the import, without a secret: the environments
 // on stdout, what to do next on stderr.
-func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, stored []string, held []bool, path string) {
+func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, keychained []bool, stored []string, held []bool, path string) {
 	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.source(), exp.Layout, path)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
 	for i, e := range envs {
@@ -567,7 +599,7 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 				notSet(s.ClientSecretEnv)
 			case s.ClientSecretCmd != "":
 				fmt.Fprintf(w, "%s keeps getting its client secret from its client_secret_cmd; the export's was not stored.\n", e.Name)
-			case s.ClientSecretKeyring && opts.ClientSecretKeyring:
+			case s.ClientSecretKeyring && keychained[i]:
 				where := "system keychain"
 				if ce, err := config.NewEnv(e.Name, s); err == nil {
 					where = ce.ClientSecretWhere()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -121,13 +122,20 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	return nil
 }
 
-// notConfigured is the error of remove or logout (-e name) of an environment
+// notConfigured is the error of remove or logout (-e name, or
+// $FRESHTOKEN_ENV without -e) of an environment
 // the configuration does not have, ending with what was not done (then); nil
 // when it has one so named, or Select says better what is wrong: a typo's
 // suggestion, a name no environment can have, a file that is not there.
 // Select's next step, to add it with init, is the opposite of what they
 // were asked.
 func notConfigured(conf *config.File, name, then string) error {
+	from := ""
+	if name == "" { // named by $FRESHTOKEN_ENV, as Select takes it (in a shell exec started, say)
+		if name = os.Getenv("FRESHTOKEN_ENV"); name != "" {
+			from = " (from $FRESHTOKEN_ENV)"
+		}
+	}
 	if name == "" || !conf.Exists || conf.Envs[name] != nil || conf.Closest(name) != "" || store.ValidateEnvName(name) != nil {
 		return nil
 	}
@@ -135,5 +143,5 @@ func notConfigured(conf *config.File, name, then string) error {
 	if len(conf.Envs) > 0 {
 		known = strings.Join(conf.Names(), ", ")
 	}
-	return usageErrorf("environment %q is not configured in %s (configured: %s); %s", name, conf.Path, known, then)
+	return usageErrorf("environment %q%s is not configured in %s (configured: %s); %s", name, from, conf.Path, known, then)
 }

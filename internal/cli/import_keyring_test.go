@@ -1,0 +1,73 @@
+package cli_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
+)
+
+// TestImportPostmanForceOverAKeychainSecretOfAnotherClient: --force over an
+// environment whose client secret is in the system keychain keeps it
+// there, but the keychain keeps a secret for one client id at one token
+// endpoint, and the export's client (or API) is another: the export's
+// secret is put into the keychain for it, and the tokens renew. It was
+// dropped, the summary said the environment "keeps reading its client
+// secret from the system keychain", and the next renewal failed: the
+// keychain held no client secret for the export's client. The old
+// client's secret is left as it was, and a secret the keychain already
+// holds for the export's client is not replaced.
+func TestImportPostmanForceOverAKeychainSecretOfAnotherClient(t *testing.T) {
+	keyringtest.Start(t)
+	e := newDevEnv(t)
+	old := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretKeyring: true}
+	oldEnv, err := config.NewEnv("prod", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := oldEnv.KeepClientSecret(t.Context(), "old-secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.WriteEnv(e.config, "prod", old, true); err != nil {
+		t.Fatal(err)
+	}
+
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force"); code != 0 {
+		t.Fatalf("import --force exited %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr.String(), "the export's was not stored") {
+		t.Errorf("import --force says the export's secret was not stored, though the keychain held none for its client: %s", stderr)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "-e", "prod", "token", "--force"); code != 0 {
+		t.Errorf("a renewal after import --force over a keychain secret of another client exited %d: %s%s", code, stdout, stderr)
+	}
+	f, err := config.Load(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Envs["prod"].ClientSecretValue(t.Context()); err != nil || got != "dev-client-secret" {
+		t.Errorf("prod's client secret = %q, %v; want the export's", got, err)
+	}
+	if got, err := oldEnv.ClientSecretValue(t.Context()); err != nil || got != "old-secret" {
+		t.Errorf("the old client's secret = %q, %v; want it left as it was", got, err)
+	}
+
+	// Imported again, the keychain holds a secret for the export's client
+	// (here another than the export's, as after a rotation): it is kept.
+	if err := f.Envs["prod"].KeepClientSecret(t.Context(), "rotated-secret"); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr = testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force"); code != 0 {
+		t.Fatalf("import --force again exited %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr.String(), "prod keeps reading its client secret from the system keychain; the export's was not stored") {
+		t.Errorf("import --force again: %s; want it to say prod keeps the keychain's secret", stderr)
+	}
+	if got, err := f.Envs["prod"].ClientSecretValue(t.Context()); err != nil || got != "rotated-secret" {
+		t.Errorf("prod's client secret = %q, %v; want the keychain's kept", got, err)
+	}
+}
