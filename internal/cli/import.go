@@ -405,7 +405,7 @@ func storeCause(err error) error {
 // of the file stays out, unless --client-secret-env names another variable
 // or keyring puts the export's into the system keychain.
 // auth_url and token_url are dropped, for the preset to derive them from
-// the new api_url.
+// the new api_url, and so is what belonged to the old provider alone.
 func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, keyring bool) config.EnvSettings {
 	var s config.EnvSettings
 	if prev != nil {
@@ -416,6 +416,9 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, k
 		// other than a log-in's cannot use the export's refresh token.
 		s.AuthURL, s.TokenURL, s.RevocationURL, s.DeviceAuthURL, s.Issuer = "", "", "", "", ""
 		s.AssertionAudience, s.Tenant, s.Grant = nil, "", ""
+		// So do its extras, which every log-in and renewal would send to
+		// FreeAgent's endpoints.
+		s.Audience, s.Resource, s.AuthParams, s.TokenParams = "", nil, nil, nil
 		// A client that sends no secret (a public one, or one signing
 		// with its key) is not FreeAgent's, which sends the export's.
 		if !config.SendsSecret(s.ClientAuth) {
