@@ -193,3 +193,55 @@ func TestClientCredentialsTokenFileWithAGrantEndedNote(t *testing.T) {
 		t.Fatalf("%d client credentials grants; want 2", n)
 	}
 }
+
+// TestTokenFileWrittenByAnotherKeeperIsToldAgain: two keepers of one
+// configuration (the service's, and a proxy's started by hand) keep one
+// token file. After a grant's end whose token file could not be removed,
+// and a log-in whose token the other keeper wrote there first, this
+// keeper found the file holding it already and wrote nothing, and so kept
+// its warned-once record: the same failure at the next grant's end went
+// untold by it, whose log the user reads once the other has stopped.
+func TestTokenFileWrittenByAnotherKeeperIsToldAgain(t *testing.T) {
+	dir := testdisk.Small(t, "64k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mnt := filepath.Dir(dir)
+	file := filepath.Join(dir, "token")
+	p, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour}, true)
+	other, _ := keepingTold(src, file, clock)
+	k, _ := keepingTold(src, file, clock)
+	var log syncBuffer
+	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	remount := func(mode string) {
+		t.Helper()
+		if out, err := exec.Command("mount", "-o", "remount,"+mode, mnt).CombinedOutput(); err != nil {
+			t.Fatalf("remount %s: %v: %s", mode, err, out)
+		}
+	}
+	t.Cleanup(func() { exec.Command("mount", "-o", "remount,rw", mnt).Run() })
+	const warning = "cannot remove the token file, which holds the access token of a grant the provider ended"
+	for end := 1; end <= 2; end++ {
+		other.round(context.Background(), time.Minute) // writes the log-in's token first
+		k.round(context.Background(), time.Minute)
+		rec, err := src.Record(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(file); err != nil || string(b) != rec.AccessToken+"\n" {
+			t.Fatalf("the token file holds %q, %v; want the log-in's token", b, err)
+		}
+		p.RevokeGrants()
+		if _, err := src.Renew(context.Background()); err == nil {
+			t.Fatal("a renewal of a revoked grant succeeded")
+		}
+		remount("ro")
+		clock.Advance(time.Minute)
+		k.round(context.Background(), time.Minute)
+		if n := strings.Count(log.String(), warning); n != end {
+			t.Fatalf("%d warnings that the token file cannot be removed, after %d grants' ends; want %d:\n%s", n, end, end, log.String())
+		}
+		remount("rw")
+		devserver.LoginSource(t, src, clock.Now())
+	}
+}

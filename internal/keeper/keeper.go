@@ -96,7 +96,8 @@ type Keeper struct {
 	// restarted without persistence; see freshtoken.Source.Restore).
 	held map[string]*store.Record
 	// unremoved is, for each token file that could not be removed once
-	// its grant ended, the failure last warned of (see removeEndedTokenFile).
+	// its grant ended, the failure last warned of (see removeEndedTokenFile),
+	// until a live grant's token is to be written there.
 	unremoved map[string]string
 }
 
@@ -688,6 +689,12 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	}
 	path := k.TokenFile(env)
 	content := rec.AccessToken + "\n"
+	// The grant is live: a removal failing at a later grant's end is told
+	// again, whoever writes this one's token there (another keeper of the
+	// same configuration may have, and this one then writes nothing).
+	k.mu.Lock()
+	delete(k.unremoved, path)
+	k.mu.Unlock()
 	if path != "" {
 		removeLitter(path)
 	}
@@ -736,7 +743,6 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.wrote = map[string]string{}
 	}
 	k.wrote[path] = content
-	delete(k.unremoved, path) // a removal failing at a later grant's end is told again
 	if k.paths == nil {
 		k.paths = map[string]string{}
 	}
