@@ -728,8 +728,8 @@ return {1}`)
 // With a stamp ARGV[4] (SaveIf), only while the record KEYS[1] holds is
 // the one read: the SHA-1 of its JSON is ARGV[4] (see Store.stamp);
 // otherwise it returns -1, as it does for no record. A record that already
-// holds ARGV[1], to the byte, is a save done: go-redis sent it again, its
-// answer lost. It returns 1 when it saved.
+// holds ARGV[1], to the byte, is saved again: go-redis sent the save again,
+// its answer lost. It returns 1 when it saved.
 var fencedSave = redis.NewScript(`local lock, mark
 if ARGV[2] ~= "" then
   lock = redis.call("GET", KEYS[2])
@@ -738,8 +738,7 @@ if ARGV[2] ~= "" then
 end
 if ARGV[4] ~= "" then
   local cur = redis.call("GET", KEYS[1])
-  if cur == ARGV[1] then return 1 end
-  if not cur or redis.sha1hex(cur) ~= ARGV[4] then return -1 end
+  if not cur or (cur ~= ARGV[1] and redis.sha1hex(cur) ~= ARGV[4]) then return -1 end
 end
 redis.call("SET", KEYS[1], ARGV[1])
 if ARGV[2] ~= "" then
