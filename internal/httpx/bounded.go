@@ -57,7 +57,17 @@ func (t Bounded) RoundTrip(req *http.Request) (*http.Response, error) {
 		wrote    bool // the whole request, body and all
 		answered bool
 	)
-	silent := time.AfterFunc(time.Duration(math.MaxInt64), func() { cancel(errSilent) })
+	// The time runs out only for a request not yet answered: a timer
+	// that fired as the answer came (its Stop reporting false) may run
+	// its function after RoundTrip has looked at the context and returned
+	// the answer, whose body that cancel would cut short.
+	silent := afterFunc(time.Duration(math.MaxInt64), func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !answered {
+			cancel(errSilent)
+		}
+	})
 	trace := &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) {
 			mu.Lock()
@@ -137,6 +147,10 @@ func (t Bounded) CloseIdleConnections() {
 		c.CloseIdleConnections()
 	}
 }
+
+// afterFunc is time.AfterFunc, for the wait for an answer's header; a
+// test holds its function between its start and its run.
+var afterFunc = time.AfterFunc
 
 // errSilent and errNotTaking are the causes Bounded cancels a request's
 // context with.
