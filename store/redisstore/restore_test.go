@@ -239,22 +239,38 @@ func TestCheckPersistence(t *testing.T) {
 	}
 }
 
-// TestRestoreWithoutInfo: a user that may not run INFO (set up before
-// docs/fleets.md added +info) reads and saves as before, and, unable to
-// tell a restart from a log-out, never puts anything back.
-func TestRestoreWithoutInfo(t *testing.T) {
-	srv := redistest.StartWithoutPersistence(t)
-	ctx := context.Background()
+// asUserWithoutInfo sets up user "old" on srv with the fleet's rules but
+// +info (as docs/fleets.md gave them before it added +info), and opens a
+// Store as that user; setUser sets the user up again (a restart forgets
+// it), given +info when info is set.
+func asUserWithoutInfo(t *testing.T, srv *redistest.Server) (s *redisstore.Store, setUser func(info bool)) {
+	t.Helper()
 	var rules []string
 	for _, r := range redistest.FleetRules {
 		if r != "+info" {
 			rules = append(rules, r)
 		}
 	}
-	setUser := func() { srv.SetUser(t, "old", append([]string{"on", ">pw"}, rules...)...) }
-	setUser()
-	s := open(t, "redis://old:pw@"+srv.Addr+"/0")
+	setUser = func(info bool) {
+		granted := append([]string{"on", ">pw"}, rules...)
+		if info {
+			granted = append(granted, "+info")
+		}
+		srv.SetUser(t, "old", granted...)
+	}
+	setUser(false)
+	s = open(t, "redis://old:pw@"+srv.Addr+"/0")
 	t.Cleanup(func() { s.Close() })
+	return s, setUser
+}
+
+// TestRestoreWithoutInfo: a user that may not run INFO (set up before
+// docs/fleets.md added +info) reads and saves as before, and, unable to
+// tell a restart from a log-out, never puts anything back.
+func TestRestoreWithoutInfo(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	s, setUser := asUserWithoutInfo(t, srv)
 	held := copyOf(1)
 	if err := s.Save(ctx, "sandbox", held); err != nil {
 		t.Fatal(err)
@@ -263,7 +279,7 @@ func TestRestoreWithoutInfo(t *testing.T) {
 		t.Fatalf("Load without INFO: %v, %v", got, err)
 	}
 	srv.Restart(t)
-	setUser()
+	setUser(false)
 	nothingPutBack(t, srv, s, held, "INFO")
 }
 
@@ -733,15 +749,7 @@ func TestRestoreBehindAProxyWithoutInfo(t *testing.T) {
 func TestInfoAllowedAgainIsAskedAgain(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
-	var rules []string
-	for _, r := range redistest.FleetRules {
-		if r != "+info" {
-			rules = append(rules, r)
-		}
-	}
-	srv.SetUser(t, "old", append([]string{"on", ">pw"}, rules...)...)
-	s := open(t, "redis://old:pw@"+srv.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s, setUser := asUserWithoutInfo(t, srv)
 	held := copyOf(1)
 	if err := s.Save(ctx, "sandbox", held); err != nil {
 		t.Fatal(err)
@@ -749,8 +757,7 @@ func TestInfoAllowedAgainIsAskedAgain(t *testing.T) {
 	if err := s.CheckWrite(ctx, "sandbox"); !errors.Is(err, store.ErrRestartLoses) {
 		t.Fatalf("CheckWrite without +info: %v; want ErrRestartLoses", err)
 	}
-	fixed := func() { srv.SetUser(t, "old", append([]string{"on", ">pw", "+info"}, rules...)...) }
-	fixed()
+	setUser(true)
 	if err := s.CheckWrite(ctx, "sandbox"); err != nil {
 		t.Fatalf("CheckWrite once +info is given: %v; want nil", err)
 	}
@@ -758,7 +765,7 @@ func TestInfoAllowedAgainIsAskedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Restart(t)
-	fixed()
+	setUser(true)
 	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
 		t.Fatalf("Restore after the restart, +info given since INFO was refused: %v, %v; want the tokens put back", back, err)
 	}
