@@ -83,39 +83,56 @@ func TestTokenFileGoesWhenTheGrantEnds(t *testing.T) {
 	}
 }
 
-// TestTokenFileThatCannotGoIsToldOnce: a token file the keeper cannot
-// remove once the grant ended (its disk turned read-only) is warned of
-// once, not at every look, and removed once it can be; after a log-in has
-// written it again, the same failure at the next end is warned of again.
-func TestTokenFileThatCannotGoIsToldOnce(t *testing.T) {
+// warning is what a keeper says of a token file it cannot remove once the
+// grant ended.
+const warning = "cannot remove the token file, which holds the access token of a grant the provider ended"
+
+// tokenFileOnADisk is the path of a token file in a folder of a disk of
+// its own, and remount, which turns that disk read-only ("ro") or
+// writable again ("rw"); the test's end leaves it writable.
+func tokenFileOnADisk(t *testing.T) (file string, remount func(mode string)) {
+	t.Helper()
 	dir := testdisk.Small(t, "64k")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	mnt := filepath.Dir(dir)
-	file := filepath.Join(dir, "token")
-	p, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour}, true)
-	k, _ := keepingTold(src, file, clock)
-	var log syncBuffer
-	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
-	k.round(context.Background(), time.Minute)
-	p.RevokeGrants()
-	if _, err := src.Renew(context.Background()); err == nil {
-		t.Fatal("a renewal of a revoked grant succeeded")
-	}
-	remount := func(mode string) {
+	t.Cleanup(func() { exec.Command("mount", "-o", "remount,rw", mnt).Run() })
+	return filepath.Join(dir, "token"), func(mode string) {
 		t.Helper()
 		if out, err := exec.Command("mount", "-o", "remount,"+mode, mnt).CombinedOutput(); err != nil {
 			t.Fatalf("remount %s: %v: %s", mode, err, out)
 		}
 	}
+}
+
+// grantEnds has p, the provider, end src's grant, and src's renewal meet
+// it.
+func grantEnds(t *testing.T, p *devprovider.Provider, src *freshtoken.Source) {
+	t.Helper()
+	p.RevokeGrants()
+	if _, err := src.Renew(context.Background()); err == nil {
+		t.Fatal("a renewal of a revoked grant succeeded")
+	}
+}
+
+// TestTokenFileThatCannotGoIsToldOnce: a token file the keeper cannot
+// remove once the grant ended (its disk turned read-only) is warned of
+// once, not at every look, and removed once it can be; after a log-in has
+// written it again, the same failure at the next end is warned of again.
+func TestTokenFileThatCannotGoIsToldOnce(t *testing.T) {
+	file, remount := tokenFileOnADisk(t)
+	p, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour}, true)
+	k, _ := keepingTold(src, file, clock)
+	var log syncBuffer
+	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	k.round(context.Background(), time.Minute)
+	grantEnds(t, p, src)
 	remount("ro")
-	t.Cleanup(func() { exec.Command("mount", "-o", "remount,rw", mnt).Run() })
 	for range 3 {
 		clock.Advance(time.Minute)
 		k.round(context.Background(), time.Minute)
 	}
-	const warning = "cannot remove the token file, which holds the access token of a grant the provider ended"
 	if n := strings.Count(log.String(), warning); n != 1 {
 		t.Fatalf("%d warnings that the token file cannot be removed; want 1:\n%s", n, log.String())
 	}
@@ -130,10 +147,7 @@ func TestTokenFileThatCannotGoIsToldOnce(t *testing.T) {
 	if b, err := os.ReadFile(file); err != nil || len(b) == 0 {
 		t.Fatalf("the token file after a new log-in: %q, %v; want its token", b, err)
 	}
-	p.RevokeGrants()
-	if _, err := src.Renew(context.Background()); err == nil {
-		t.Fatal("a renewal of a revoked grant succeeded")
-	}
+	grantEnds(t, p, src)
 	remount("ro")
 	clock.Advance(time.Minute)
 	k.round(context.Background(), time.Minute)
@@ -202,25 +216,12 @@ func TestClientCredentialsTokenFileWithAGrantEndedNote(t *testing.T) {
 // its warned-once record: the same failure at the next grant's end went
 // untold by it, whose log the user reads once the other has stopped.
 func TestTokenFileWrittenByAnotherKeeperIsToldAgain(t *testing.T) {
-	dir := testdisk.Small(t, "64k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	mnt := filepath.Dir(dir)
-	file := filepath.Join(dir, "token")
+	file, remount := tokenFileOnADisk(t)
 	p, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour}, true)
 	other, _ := keepingTold(src, file, clock)
 	k, _ := keepingTold(src, file, clock)
 	var log syncBuffer
 	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
-	remount := func(mode string) {
-		t.Helper()
-		if out, err := exec.Command("mount", "-o", "remount,"+mode, mnt).CombinedOutput(); err != nil {
-			t.Fatalf("remount %s: %v: %s", mode, err, out)
-		}
-	}
-	t.Cleanup(func() { exec.Command("mount", "-o", "remount,rw", mnt).Run() })
-	const warning = "cannot remove the token file, which holds the access token of a grant the provider ended"
 	for end := 1; end <= 2; end++ {
 		other.round(context.Background(), time.Minute) // writes the log-in's token first
 		k.round(context.Background(), time.Minute)
@@ -231,10 +232,7 @@ func TestTokenFileWrittenByAnotherKeeperIsToldAgain(t *testing.T) {
 		if b, err := os.ReadFile(file); err != nil || string(b) != rec.AccessToken+"\n" {
 			t.Fatalf("the token file holds %q, %v; want the log-in's token", b, err)
 		}
-		p.RevokeGrants()
-		if _, err := src.Renew(context.Background()); err == nil {
-			t.Fatal("a renewal of a revoked grant succeeded")
-		}
+		grantEnds(t, p, src)
 		remount("ro")
 		clock.Advance(time.Minute)
 		k.round(context.Background(), time.Minute)
