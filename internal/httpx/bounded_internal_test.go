@@ -59,3 +59,47 @@ func TestAnswerAsTheTimerFiresIsNotCutAfterItIsReturned(t *testing.T) {
 		t.Errorf("the answer was returned as good, and its request's context then ended (%v): its body would be cut short", cause)
 	}
 }
+
+// TestAnswerComingAsTheTimeRunsOutIsGivenUp: net/http's transport may
+// return an answer whose headers came just as the wait ran out, its
+// request's context already cancelled. Its body then ends at once, and
+// the proxy's client got a 200 cut short (a slow reader of a large answer
+// lost it on a loaded machine). It is the UnansweredError (the proxy's
+// 504) a moment earlier would have given, and the late answer's body is
+// closed, and its connection with it. The base transport here is the race
+// made certain: it answers only once the time is out.
+func TestAnswerComingAsTheTimeRunsOutIsGivenUp(t *testing.T) {
+	closed := make(chan struct{})
+	base := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		httptrace.ContextClientTrace(req.Context()).WroteRequest(httptrace.WroteRequestInfo{})
+		<-req.Context().Done()
+		return &http.Response{StatusCode: http.StatusOK, Body: closeNotifier{io.NopCloser(strings.NewReader("late")), closed}, Request: req}, nil
+	})
+	req, err := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/v2/company", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := Bounded{Base: base, Wait: time.Millisecond}.RoundTrip(req)
+	if _, ok := err.(*UnansweredError); !ok {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("got %v, %v; want the API's silence (an UnansweredError)", resp, err)
+	}
+	select {
+	case <-closed:
+	default:
+		t.Error("the late answer's body was left open, and its connection with it")
+	}
+}
+
+// closeNotifier is a body that closes done when it is closed.
+type closeNotifier struct {
+	io.ReadCloser
+	done chan struct{}
+}
+
+func (b closeNotifier) Close() error {
+	close(b.done)
+	return b.ReadCloser.Close()
+}
