@@ -7,12 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestBoundedSaysWhichWaitRanOut: an API that took the whole request and
@@ -20,19 +20,14 @@ import (
 // takes none of the body, are given up on with an *UnansweredError that
 // says which (a time-out, as net/http's are), their connections closed.
 func TestBoundedSaysWhichWaitRanOut(t *testing.T) {
-	conns := make(chan net.Conn, 1)
+	deaf := testenv.NewDeafAPI()
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/silent" {
 			io.Copy(io.Discard, r.Body)
 			<-r.Context().Done() // ended as the connection closes
 			return
 		}
-		c, _, err := http.NewResponseController(w).Hijack() // the header read, the body left
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		conns <- c
+		deaf.ServeHTTP(w, r)
 	}))
 	t.Cleanup(api.Close)
 	const wait = 100 * time.Millisecond
@@ -55,12 +50,7 @@ func TestBoundedSaysWhichWaitRanOut(t *testing.T) {
 			t.Errorf("%s: got %v, want an UnansweredError after %v, NotTaking %t, a time-out", tt.path, err, wait, tt.notTaking)
 		}
 	}
-	c := <-conns
-	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.Copy(io.Discard, c); errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Error("the connection to the API that took none of the body stayed open")
-	}
+	deaf.HungUp(t)
 }
 
 // TestBoundedCountsOnlyTheAPIsTime: a request's body that comes slowly
