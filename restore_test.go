@@ -27,15 +27,8 @@ import (
 // and at the renewal alike, and another machine uses it; the provider sees
 // no refresh token twice. A log-out after that is never undone.
 func TestSourcePutsBackWhatARestartLost(t *testing.T) {
-	srv := redistest.StartWithoutPersistence(t)
+	srv, r, a, held := heldOnRedis(t)
 	newStore := func() *redisstore.Store { return openRedis(t, srv.URL) }
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	a := r.sourceOn(newStore())
-	r.login(a)
-	held, err := a.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
 	other := newStore()
 
 	// At the look at the store a valid token in memory gets.
@@ -261,6 +254,21 @@ func olderPutBackReplaced(t *testing.T, renewal bool) {
 	}
 }
 
+// heldOnRedis is a rig whose Source a, on srv (a Redis without
+// persistence), is logged in and holds its token, held.
+func heldOnRedis(t *testing.T) (srv *redistest.Server, r *rig, a *freshtoken.Source, held *oauth2.Token) {
+	t.Helper()
+	srv = redistest.StartWithoutPersistence(t)
+	r = newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	a = r.sourceOn(openRedis(t, srv.URL))
+	r.login(a)
+	held, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, r, a, held
+}
+
 // olderCopyPutBack is two machines on srv, a Redis without persistence:
 // one read the log-in's tokens, and the other, latest, renewed them since;
 // Redis restarted empty, and the machine with the older copy, first to
@@ -297,13 +305,7 @@ func olderCopyPutBack(t *testing.T, srv *redistest.Server, r *rig) (latest *fres
 func TestAPutBackWaitsForARenewalInFlight(t *testing.T) {
 	for _, forced := range []bool{false, true} {
 		t.Run(map[bool]string{false: "due", true: "forced"}[forced], func(t *testing.T) {
-			srv := redistest.StartWithoutPersistence(t)
-			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-			a := r.sourceOn(openRedis(t, srv.URL))
-			r.login(a)
-			if _, err := a.Token(); err != nil {
-				t.Fatal(err)
-			}
+			srv, r, a, _ := heldOnRedis(t)
 			r.clock.Advance(time.Hour - 30*time.Second) // due: within refresh_before of its expiry
 			var once sync.Once
 			c, err := freshtoken.New(r.settings, freshtoken.Options{Store: openRedis(t, srv.URL), Clock: r.clock.Now, Sending: func(freshtoken.Renewal) func() {
@@ -349,19 +351,18 @@ func TestAPutBackWaitsForARenewalInFlight(t *testing.T) {
 func TestAPutBackAtALookWaitsNoLongerForTheLock(t *testing.T) {
 	for _, overOlder := range []bool{false, true} {
 		t.Run(map[bool]string{false: "store empty", true: "over an older copy"}[overOlder], func(t *testing.T) {
-			srv := redistest.StartWithoutPersistence(t)
-			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-			var holder *freshtoken.Source
-			var held *oauth2.Token
+			var (
+				srv    *redistest.Server
+				r      *rig
+				holder *freshtoken.Source
+				held   *oauth2.Token
+			)
 			if overOlder {
+				srv = redistest.StartWithoutPersistence(t)
+				r = newRig(t, devprovider.Options{AccessTTL: time.Hour})
 				holder, held = olderCopyPutBack(t, srv, r)
 			} else {
-				holder = r.sourceOn(openRedis(t, srv.URL))
-				r.login(holder)
-				var err error
-				if held, err = holder.Token(); err != nil {
-					t.Fatal(err)
-				}
+				srv, r, holder, held = heldOnRedis(t)
 				srv.Restart(t)
 			}
 			unlock, err := openRedis(t, srv.URL).Lock(context.Background(), "sandbox")
@@ -399,13 +400,7 @@ func TestAPutBackAtALookWaitsNoLongerForTheLock(t *testing.T) {
 // again. The record put back says the rest is a put-back's, and a forced
 // renewal anywhere waits it out, saying for how long; after it, it renews.
 func TestAPutBackRestsAForcedRenewalElsewhere(t *testing.T) {
-	srv := redistest.StartWithoutPersistence(t)
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	a := r.sourceOn(openRedis(t, srv.URL))
-	r.login(a)
-	if _, err := a.Token(); err != nil {
-		t.Fatal(err)
-	}
+	srv, r, a, _ := heldOnRedis(t)
 	srv.Restart(t)
 	r.clock.Advance(time.Minute) // past StoreCheckInterval: the look puts the tokens back
 	if _, err := a.Token(); err != nil {
