@@ -147,14 +147,22 @@ func (e *Env) KeepClientSecret(ctx context.Context, secret string) error {
 // client_secret_keyring reads it; an error when the keychain cannot be
 // asked.
 func (e *Env) KeychainHoldsClientSecret(ctx context.Context) (bool, error) {
-	_, err := keyringstore.ClientSecret(ctx, e.ClientID, e.secretHolder())
+	_, held, err := e.KeychainClientSecret(ctx)
+	return held, err
+}
+
+// KeychainClientSecret is the client secret the system keychain holds for
+// e's client at e's provider, and whether it holds one; an error when the
+// keychain cannot be asked.
+func (e *Env) KeychainClientSecret(ctx context.Context) (secret string, held bool, err error) {
+	secret, err = keyringstore.ClientSecret(ctx, e.ClientID, e.secretHolder())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return false, nil
+		return "", false, nil
 	case err != nil:
-		return false, err
+		return "", false, err
 	}
-	return true, nil
+	return secret, true, nil
 }
 
 // secretElsewhere gives err, when the keychain could not be used for e's

@@ -270,14 +270,27 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			keychained[i] = err == nil && !held // a keychain that cannot be asked is told at the first renewal, as before
 		}
 	}
+	var replaced []keychainSecret // put back if the import fails
 	for i, e := range envs {
 		if keychained[i] {
-			if err := preview.Envs[e.Name].KeepClientSecret(ctx, e.ClientSecret); err != nil {
+			pe := preview.Envs[e.Name]
+			old, had, err := pe.KeychainClientSecret(ctx)
+			if err == nil {
+				err = pe.KeepClientSecret(ctx, e.ClientSecret)
+			}
+			if err != nil {
 				var ue *keyringstore.UnusableError
 				if errors.As(err, &ue) && opts.ClientSecretKeyring { // the other way, as this command's flag
 					err = ue.WithFix("or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
 				}
+				if lost, causes := putSecretsBack(ctx, replaced); len(lost) > 0 {
+					return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported, but the keychain holds the export's client secret for %s, whose earlier one could not be put back (%s)",
+						e.Name, err, strings.Join(lost, ", "), strings.Join(causes, "; "))
+				}
 				return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported", e.Name, err)
+			}
+			if had && old != e.ClientSecret {
+				replaced = append(replaced, keychainSecret{pe, old})
 			}
 		}
 	}
@@ -291,11 +304,11 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			if ctx.Err() != nil { // a signal: the store is not at fault
 				what = fmt.Sprintf("the import stopped before the tokens of %s were stored", targets[i].env.Name)
 			}
-			return importFailed(ctx, what, targets[:i])
+			return importFailed(ctx, what, targets[:i], replaced)
 		}
 	}
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
-		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets)
+		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets, replaced)
 	}
 	printImported(f, opts, exp, envs, skipped, settings, keychained, stored, held, path)
 	return nil
@@ -324,10 +337,18 @@ type importTarget struct {
 	prevUnreadable bool
 }
 
-// importFailed puts back the tokens of the environments already written and
-// says exactly where that leaves things. The configuration file itself is
-// never changed by a failed import.
-func importFailed(ctx context.Context, what string, written []importTarget) error {
+// keychainSecret is the client secret the keychain held for env's client
+// before the import put the export's in its place.
+type keychainSecret struct {
+	env *config.Env
+	old string
+}
+
+// importFailed puts back the tokens of the environments already written,
+// and the client secrets the keychain held, and says exactly where that
+// leaves things. The configuration file itself is never changed by a
+// failed import.
+func importFailed(ctx context.Context, what string, written []importTarget, secrets []keychainSecret) error {
 	// Put back even after a signal, which stopped the import: a signal
 	// that cancelled the putting back left the export's tokens stored
 	// for environments the configuration does not name, in place of any
@@ -346,19 +367,38 @@ func importFailed(ctx context.Context, what string, written []importTarget) erro
 	}
 	slices.Reverse(restored)
 	slices.Reverse(lost)
+	lostSecrets, secretCauses := putSecretsBack(ctx, secrets)
 	var b strings.Builder
 	b.WriteString(what)
 	b.WriteString("; the configuration was not changed")
 	if len(restored) > 0 {
 		fmt.Fprintf(&b, ", and the tokens of %s were put back as they were", strings.Join(restored, ", "))
 	}
-	if len(lost) == 0 {
+	if len(lost) == 0 && len(lostSecrets) == 0 {
 		b.WriteString(": nothing was imported")
 		return errors.New(b.String())
 	}
-	fmt.Fprintf(&b, "; but the export's tokens for %s are stored and the earlier ones could not be put back (%s): run `freshtoken import` again once the store is fixed, or `freshtoken login` for each",
-		strings.Join(lost, ", "), strings.Join(causes, "; "))
+	if len(lost) > 0 {
+		fmt.Fprintf(&b, "; but the export's tokens for %s are stored and the earlier ones could not be put back (%s): run `freshtoken import` again once the store is fixed, or `freshtoken login` for each",
+			strings.Join(lost, ", "), strings.Join(causes, "; "))
+	}
+	if len(lostSecrets) > 0 {
+		fmt.Fprintf(&b, "; and the keychain holds the export's client secret for %s, whose earlier one could not be put back (%s)",
+			strings.Join(lostSecrets, ", "), strings.Join(secretCauses, "; "))
+	}
 	return errors.New(b.String())
+}
+
+// putSecretsBack puts back the client secrets the keychain held before the
+// import; it returns the environments whose secret could not be, and why.
+func putSecretsBack(ctx context.Context, secrets []keychainSecret) (lost, causes []string) {
+	for _, k := range secrets {
+		if err := k.env.KeepClientSecret(context.WithoutCancel(ctx), k.old); err != nil {
+			lost = append(lost, k.env.Name)
+			causes = append(causes, fmt.Sprintf("%s: %v", k.env.Name, err))
+		}
+	}
+	return lost, causes
 }
 
 // restoreTokens puts back the tokens t had before the import: the same

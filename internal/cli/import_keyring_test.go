@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,5 +71,43 @@ func TestImportPostmanForceOverAKeychainSecretOfAnotherClient(t *testing.T) {
 	}
 	if got, err := f.Envs["prod"].ClientSecretValue(t.Context()); err != nil || got != "rotated-secret" {
 		t.Errorf("prod's client secret = %q, %v; want the keychain's kept", got, err)
+	}
+}
+
+// TestImportPostmanFailedLeavesTheKeychainAsItWas: an import with
+// --client-secret-keyring that fails once the export's client secret is in
+// the keychain (the tokens cannot be stored) puts back
+// the secret the keychain held for that client, as it puts back the tokens.
+// It said nothing was imported, and the keychain held the export's secret
+// in place of the one the environment had been working with.
+func TestImportPostmanFailedLeavesTheKeychainAsItWas(t *testing.T) {
+	keyringtest.Start(t)
+	e := newDevEnv(t)
+	kept := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "dev-client-id", ClientSecretKeyring: true}
+	env, err := config.NewEnv("prod", kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.KeepClientSecret(t.Context(), "working-secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.WriteEnv(e.config, "prod", kept, true); err != nil {
+		t.Fatal(err)
+	}
+	// prod's tokens cannot be stored: its lock file's name is a folder's.
+	lock := filepath.Join(e.dir, "state", "prod.lock")
+	os.Remove(lock)
+	if err := os.MkdirAll(lock, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force", "--client-secret-keyring"); code == 0 {
+		t.Fatalf("import with a token store that cannot be written succeeded: %s", stderr)
+	}
+	if !strings.Contains(stderr.String(), "nothing was imported") {
+		t.Errorf("stderr = %q; want it to say nothing was imported", stderr)
+	}
+	if got, err := env.ClientSecretValue(t.Context()); err != nil || got != "working-secret" {
+		t.Errorf("the keychain's client secret after the failed import = %q, %v; want the one it held", got, err)
 	}
 }
