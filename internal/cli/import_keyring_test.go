@@ -21,19 +21,8 @@ import (
 // client's secret is left as it was, and a secret the keychain already
 // holds for the export's client is not replaced.
 func TestImportPostmanForceOverAKeychainSecretOfAnotherClient(t *testing.T) {
-	keyringtest.Start(t)
 	e := newDevEnv(t)
-	old := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretKeyring: true}
-	oldEnv, err := config.NewEnv("prod", old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := oldEnv.KeepClientSecret(t.Context(), "old-secret"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := config.WriteEnv(e.config, "prod", old, true); err != nil {
-		t.Fatal(err)
-	}
+	oldEnv := e.keychainProd(t, "old-client", "old-secret")
 
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force"); code != 0 {
@@ -81,19 +70,8 @@ func TestImportPostmanForceOverAKeychainSecretOfAnotherClient(t *testing.T) {
 // It said nothing was imported, and the keychain held the export's secret
 // in place of the one the environment had been working with.
 func TestImportPostmanFailedLeavesTheKeychainAsItWas(t *testing.T) {
-	keyringtest.Start(t)
 	e := newDevEnv(t)
-	kept := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "dev-client-id", ClientSecretKeyring: true}
-	env, err := config.NewEnv("prod", kept)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.KeepClientSecret(t.Context(), "working-secret"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := config.WriteEnv(e.config, "prod", kept, true); err != nil {
-		t.Fatal(err)
-	}
+	env := e.keychainProd(t, "dev-client-id", "working-secret")
 	// prod's tokens cannot be stored: its lock file's name is a folder's.
 	lock := filepath.Join(e.dir, "state", "prod.lock")
 	os.Remove(lock)
@@ -110,4 +88,24 @@ func TestImportPostmanFailedLeavesTheKeychainAsItWas(t *testing.T) {
 	if got, err := env.ClientSecretValue(t.Context()); err != nil || got != "working-secret" {
 		t.Errorf("the keychain's client secret after the failed import = %q, %v; want the one it held", got, err)
 	}
+}
+
+// keychainProd starts a private keychain and configures environment prod,
+// FreeAgent's at e's API, for client clientID with its client secret,
+// secret, in the keychain; it returns prod.
+func (e *devEnv) keychainProd(t *testing.T, clientID, secret string) *config.Env {
+	t.Helper()
+	keyringtest.Start(t)
+	s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: clientID, ClientSecretKeyring: true}
+	env, err := config.NewEnv("prod", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.KeepClientSecret(t.Context(), secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
+		t.Fatal(err)
+	}
+	return env
 }

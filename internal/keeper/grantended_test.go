@@ -72,14 +72,21 @@ func TestTokenFileGoesWhenTheGrantEnds(t *testing.T) {
 			}
 			devserver.LoginSource(t, src, clock.Now())
 			k.round(context.Background(), time.Minute)
-			rec, err := src.Record(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b, err := os.ReadFile(file); err != nil || string(b) != rec.AccessToken+"\n" {
-				t.Fatalf("after a log-in the token file holds %q, %v; want the new token", b, err)
-			}
+			holdsTheToken(t, src, file, "after a log-in")
 		})
+	}
+}
+
+// holdsTheToken fails t unless file, a token file, holds the access token
+// of src's record, when (as a failure says).
+func holdsTheToken(t *testing.T, src *freshtoken.Source, file, when string) {
+	t.Helper()
+	rec, err := src.Record(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != rec.AccessToken+"\n" {
+		t.Fatalf("%s the token file holds %q, %v; want the log-in's token", when, b, err)
 	}
 }
 
@@ -225,13 +232,7 @@ func TestTokenFileWrittenByAnotherKeeperIsToldAgain(t *testing.T) {
 	for end := 1; end <= 2; end++ {
 		other.round(context.Background(), time.Minute) // writes the log-in's token first
 		k.round(context.Background(), time.Minute)
-		rec, err := src.Record(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b, err := os.ReadFile(file); err != nil || string(b) != rec.AccessToken+"\n" {
-			t.Fatalf("the token file holds %q, %v; want the log-in's token", b, err)
-		}
+		holdsTheToken(t, src, file, "once the other keeper wrote it")
 		grantEnds(t, p, src)
 		remount("ro")
 		clock.Advance(time.Minute)
