@@ -162,10 +162,14 @@ var (
 // endsContext is body, whose Close also ends its request's context. A
 // switched protocol's body, which is written to as well, stays writable.
 func endsContext(body io.ReadCloser, cancel context.CancelCauseFunc) io.ReadCloser {
-	if rw, ok := body.(io.ReadWriteCloser); ok {
-		return &cancelingReadWriter{rw, cancel}
+	b := &cancelingBody{body, cancel}
+	if w, ok := body.(io.ReadWriteCloser); ok {
+		return struct {
+			*cancelingBody
+			io.Writer
+		}{b, w}
 	}
-	return &cancelingBody{body, cancel}
+	return b
 }
 
 type cancelingBody struct {
@@ -175,17 +179,6 @@ type cancelingBody struct {
 
 func (b *cancelingBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.cancel(nil)
-	return err
-}
-
-type cancelingReadWriter struct {
-	io.ReadWriteCloser
-	cancel context.CancelCauseFunc
-}
-
-func (b *cancelingReadWriter) Close() error {
-	err := b.ReadWriteCloser.Close()
 	b.cancel(nil)
 	return err
 }
