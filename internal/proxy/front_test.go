@@ -207,27 +207,13 @@ func TestProxiesAfterTheStatusPage(t *testing.T) {
 // connection. It returns the address.
 func serveOnce(t *testing.T, handle func(c net.Conn, r *bufio.Reader, req *http.Request)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				if req, err := http.ReadRequest(r); err == nil {
-					handle(c, r, req)
-				}
-			}()
+	return testenv.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		r := bufio.NewReader(c)
+		if req, err := http.ReadRequest(r); err == nil {
+			handle(c, r, req)
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // rawAPI is an API that answers every request with what answer writes on

@@ -512,27 +512,16 @@ func relayCuttingAfterSave(t *testing.T, redisAddr string) *cutAfterSave {
 // unless it is "".
 func relay(t *testing.T, redisAddr, infoError string) *cutAfterSave {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	c := &cutAfterSave{Addr: ln.Addr().String(), infoError: infoError}
-	go func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			server, err := net.Dial("tcp", redisAddr)
-			if err != nil {
-				client.Close()
-				continue
-			}
-			t.Cleanup(func() { client.Close(); server.Close() })
-			go c.relay(client, server)
+	c := &cutAfterSave{infoError: infoError}
+	c.Addr = testenv.Serve(t, func(client net.Conn) {
+		server, err := net.Dial("tcp", redisAddr)
+		if err != nil {
+			client.Close()
+			return
 		}
-	}()
+		t.Cleanup(func() { client.Close(); server.Close() })
+		c.relay(client, server)
+	})
 	return c
 }
 
