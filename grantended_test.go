@@ -24,11 +24,7 @@ import (
 // expired.
 func TestGrantEndedElsewhereEndsTheTokenInMemory(t *testing.T) {
 	r, a := loggedIn(t)
-	tok, err := a.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.provider.RevokeGrants()
+	served := servedThenEnded(t, r, a)
 	if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		t.Fatalf("the other process's forced renewal: %v; want ErrLoginRequired", err)
 	}
@@ -42,7 +38,7 @@ func TestGrantEndedElsewhereEndsTheTokenInMemory(t *testing.T) {
 		t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended 10s ago, and why", got, err)
 	}
 	if got != nil {
-		t.Fatalf("served %q after the grant ended (was %q)", got.AccessToken, tok.AccessToken)
+		t.Fatalf("served %q after the grant ended (was %q)", got.AccessToken, served)
 	}
 	if _, err := a.TokenValidFor(context.Background(), time.Minute); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		t.Fatalf("TokenValidFor: %v; want ErrLoginRequired", err)
@@ -57,9 +53,21 @@ func TestGrantEndedElsewhereEndsTheTokenInMemory(t *testing.T) {
 		t.Fatalf("Renew: %v after %d token requests; want the kept refresh token tried once, and refused", err, r.provider.Stats().TokenRequests-requests)
 	}
 	r.login(a)
-	if again, err := a.Token(); err != nil || again.AccessToken == tok.AccessToken {
+	if again, err := a.Token(); err != nil || again.AccessToken == served {
 		t.Fatalf("after a log-in: %v, %v; want a new token", again, err)
 	}
+}
+
+// servedThenEnded has src serve a token, which it keeps in memory, and
+// then the provider end the grant; it returns the token's access token.
+func servedThenEnded(t *testing.T, r *rig, src *freshtoken.Source) (served string) {
+	t.Helper()
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.provider.RevokeGrants()
+	return tok.AccessToken
 }
 
 // TestGrantEndedInvalidGrantEndsTheTokenInMemory: the Source whose own
@@ -68,11 +76,7 @@ func TestGrantEndedElsewhereEndsTheTokenInMemory(t *testing.T) {
 // memory again, to be refused again, until it expired.
 func TestGrantEndedInvalidGrantEndsTheTokenInMemory(t *testing.T) {
 	r, src := loggedIn(t)
-	tok, err := src.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.provider.RevokeGrants()
+	served := servedThenEnded(t, r, src)
 	api := r.provider.Stats().APIRequests
 	if resp, err := src.Client().Get(r.url + "/v2/company"); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		if err == nil {
@@ -81,7 +85,7 @@ func TestGrantEndedInvalidGrantEndsTheTokenInMemory(t *testing.T) {
 		t.Fatalf("the request whose 401's renewal met invalid_grant: %v; want ErrLoginRequired", err)
 	}
 	if got, err := src.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the provider ended the grant 0s ago") {
-		t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended (was %q)", got, err, tok.AccessToken)
+		t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended (was %q)", got, err, served)
 	}
 	if resp, err := src.Client().Get(r.url + "/v2/company"); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		if err == nil {
@@ -147,22 +151,18 @@ func TestDeviceGrantEndedServesNoToken(t *testing.T) {
 		}
 	}
 	deviceLogin()
-	tok, err := src.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.provider.RevokeGrants()
+	served := servedThenEnded(t, r, src)
 	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		t.Fatalf("Renew of a revoked grant: %v; want ErrLoginRequired", err)
 	}
 	for _, s := range []*freshtoken.Source{src, r.source()} {
 		if got, err := s.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the provider ended the grant") {
-			t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended (was %q)", got, err, tok.AccessToken)
+			t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended (was %q)", got, err, served)
 		}
 	}
 	r.clock.Advance(2 * time.Second)
 	deviceLogin()
-	if again, err := r.source().Token(); err != nil || again.AccessToken == tok.AccessToken {
+	if again, err := r.source().Token(); err != nil || again.AccessToken == served {
 		t.Fatalf("after a device log-in: %v, %v; want a new token", again, err)
 	}
 }

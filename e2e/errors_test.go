@@ -291,40 +291,30 @@ type redisLink struct {
 
 func startRedisLink(t *testing.T, to string) *redisLink {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	l := &redisLink{addr: ln.Addr().String(), to: to}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			l.mu.Lock()
-			refused := l.refuse > 0
-			if refused {
-				l.refuse--
-			}
-			l.mu.Unlock()
-			if refused {
-				c.Close()
-				continue
-			}
-			s, err := net.Dial("tcp", to)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			l.mu.Lock()
-			l.conns = append(l.conns, c, s)
-			l.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
+	l := &redisLink{to: to}
+	l.addr = testenv.Serve(t, func(c net.Conn) {
+		l.mu.Lock()
+		refused := l.refuse > 0
+		if refused {
+			l.refuse--
 		}
-	}()
+		l.mu.Unlock()
+		if refused {
+			c.Close()
+			return
+		}
+		s, err := net.Dial("tcp", to)
+		if err != nil {
+			c.Close()
+			return
+		}
+		l.mu.Lock()
+		l.conns = append(l.conns, c, s)
+		l.mu.Unlock()
+		go func() { io.Copy(s, c); s.Close() }()
+		io.Copy(c, s)
+		c.Close()
+	})
 	return l
 }
 

@@ -62,6 +62,22 @@ func newDevEnvBehind(t *testing.T, front func(provider http.Handler) http.Handle
 	return e
 }
 
+// newDevEnvAnswering is a devEnv whose API answers requests for path with
+// answer, and every other request (the token endpoint's among them) as
+// the dev provider does.
+func newDevEnvAnswering(t *testing.T, path string, answer http.HandlerFunc) *devEnv {
+	t.Helper()
+	return newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != path {
+				provider.ServeHTTP(w, r)
+				return
+			}
+			answer(w, r)
+		})
+	})
+}
+
 // configure writes the "dev" environment into the configuration, its
 // client secret in the file.
 func (e *devEnv) configure(t *testing.T) {

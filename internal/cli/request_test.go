@@ -158,17 +158,11 @@ func TestAllShowsProgressOnlyOnATerminal(t *testing.T) {
 // of hanging the command for ever.
 func TestRequestGivesUpOnAHungAPI(t *testing.T) {
 	release := make(chan struct{})
-	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/v2/company" {
-				select { // hung: no status line, no headers
-				case <-release:
-				case <-r.Context().Done():
-				}
-				return
-			}
-			provider.ServeHTTP(w, r)
-		})
+	e := newDevEnvAnswering(t, "/v2/company", func(w http.ResponseWriter, r *http.Request) {
+		select { // hung: no status line, no headers
+		case <-release:
+		case <-r.Context().Done():
+		}
 	})
 	t.Cleanup(func() { close(release) })
 	e.login(t)
@@ -200,15 +194,7 @@ func TestRequestGivesUpOnAHungAPI(t *testing.T) {
 // binary: a 16 MiB POST still running after 20 s on a 3 s timeout).
 func TestRequestGivesUpOnAnAPINotTakingTheBody(t *testing.T) {
 	deaf := testenv.NewDeafAPI()
-	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/v2/deaf" {
-				provider.ServeHTTP(w, r)
-				return
-			}
-			deaf.ServeHTTP(w, r)
-		})
-	})
+	e := newDevEnvAnswering(t, "/v2/deaf", deaf.ServeHTTP)
 	e.login(t)
 	e.setTimeout(t, "200ms")
 	body := filepath.Join(t.TempDir(), "body.json")
@@ -236,15 +222,9 @@ func TestRequestGivesUpOnAnAPINotTakingTheBody(t *testing.T) {
 // sent whole: the time freshtoken waits for its own input is not the API's.
 func TestRequestBodyTricklingFromStdinIsNotCutOff(t *testing.T) {
 	const timeout = 100 * time.Millisecond
-	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/v2/echo" {
-				provider.ServeHTTP(w, r)
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			io.Copy(w, r.Body)
-		})
+	e := newDevEnvAnswering(t, "/v2/echo", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.Copy(w, r.Body)
 	})
 	e.login(t)
 	e.setTimeout(t, timeout.String())
@@ -275,20 +255,14 @@ func TestRequestBodyTricklingFromStdinIsNotCutOff(t *testing.T) {
 // bounded: the command waited for ever.
 func TestRequestGivesUpOnAnAnswerThatStalls(t *testing.T) {
 	release := make(chan struct{})
-	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/v2/stalls" {
-				provider.ServeHTTP(w, r)
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"contacts":[{"first_name":"Ada"},`))
-			w.(http.Flusher).Flush()
-			select { // nothing more, the connection open
-			case <-release:
-			case <-r.Context().Done():
-			}
-		})
+	e := newDevEnvAnswering(t, "/v2/stalls", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"contacts":[{"first_name":"Ada"},`))
+		w.(http.Flusher).Flush()
+		select { // nothing more, the connection open
+		case <-release:
+		case <-r.Context().Done():
+		}
 	})
 	t.Cleanup(func() { close(release) })
 	e.login(t)
@@ -570,15 +544,7 @@ func TestRequestToAnAPIWhoseAnswerIsNotHTTP(t *testing.T) {
 // it again makes it again.
 func wantUnreadable(t *testing.T, path string, answer http.HandlerFunc, answered string) {
 	t.Helper()
-	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == path {
-				answer(w, r)
-				return
-			}
-			provider.ServeHTTP(w, r)
-		})
-	})
+	e := newDevEnvAnswering(t, path, answer)
 	e.login(t)
 	for _, tt := range []struct {
 		args []string
@@ -604,14 +570,8 @@ func wantUnreadable(t *testing.T, path string, answer http.HandlerFunc, answered
 // request was made. It said the API "could not be reached" and to check
 // the connection and api_url.
 func TestRequestToAnAPIThatRedirectsForEver(t *testing.T) {
-	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/v2/loop" {
-				http.Redirect(w, r, "/v2/loop?n="+r.URL.Query().Get("n")+"x", http.StatusFound)
-				return
-			}
-			provider.ServeHTTP(w, r)
-		})
+	e := newDevEnvAnswering(t, "/v2/loop", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/v2/loop?n="+r.URL.Query().Get("n")+"x", http.StatusFound)
 	})
 	e.login(t)
 	for _, args := range [][]string{{"get", "/v2/loop"}, {"get", "/v2/loop", "--all"}, {"post", "/v2/loop", "-d", "{}"}} {
@@ -641,14 +601,8 @@ func TestRequestToAnAPIThatRedirectsForEver(t *testing.T) {
 // value that ends in ';' ('Cookie: a=b;') is a value, sent as written.
 func TestHeaderWithoutAValueIsLeftOut(t *testing.T) {
 	got := make(chan http.Header, 1)
-	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/v2/echo" {
-				got <- r.Header.Clone()
-				return
-			}
-			provider.ServeHTTP(w, r)
-		})
+	e := newDevEnvAnswering(t, "/v2/echo", func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
 	})
 	e.login(t)
 	ios, _, stderr := testStreams(false, false)

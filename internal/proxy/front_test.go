@@ -207,27 +207,13 @@ func TestProxiesAfterTheStatusPage(t *testing.T) {
 // connection. It returns the address.
 func serveOnce(t *testing.T, handle func(c net.Conn, r *bufio.Reader, req *http.Request)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				if req, err := http.ReadRequest(r); err == nil {
-					handle(c, r, req)
-				}
-			}()
+	return testenv.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		r := bufio.NewReader(c)
+		if req, err := http.ReadRequest(r); err == nil {
+			handle(c, r, req)
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // rawAPI is an API that answers every request with what answer writes on
@@ -236,6 +222,18 @@ func rawAPI(t *testing.T, env string, answer func(c net.Conn, req *http.Request)
 	t.Helper()
 	url := "http://" + serveOnce(t, func(c net.Conn, _ *bufio.Reader, req *http.Request) { answer(c, req) })
 	return fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, env, url) }}
+}
+
+// getFromRawAPI sends a GET in proto (HTTP/1.1, HTTP/1.0) through the
+// proxy, logged in, to an API that answers it with the bytes answer, and
+// returns the reader of what the proxy answers.
+func getFromRawAPI(t *testing.T, proto, answer string) *bufio.Reader {
+	t.Helper()
+	f := newFixtureWith(t, rawAPI(t, "raw", func(c net.Conn, _ *http.Request) { io.WriteString(c, answer) }))
+	f.login(t, "raw")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /raw/x %s\r\nHost: %s\r\n\r\n", proto, f.addr)
+	return r
 }
 
 // dial opens a connection to the proxy, which the test's end closes.
@@ -339,13 +337,8 @@ func TestTrailersAreNotPassedOn(t *testing.T) {
 // proxy makes safe a cookie for the whole proxy, a link into it, or the
 // proxy's own error marker.
 func TestInterimAnswersPassBare(t *testing.T) {
-	f := newFixtureWith(t, rawAPI(t, "hints", func(c net.Conn, _ *http.Request) {
-		io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: <http://127.0.0.1:1/dev/x>; rel=preload\r\nSet-Cookie: a=1; Path=/\r\nX-Freshtoken-Error: login_required\r\n\r\n"+
-			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	}))
-	f.login(t, "hints")
-	c, r := dial(t, f)
-	fmt.Fprintf(c, "GET /hints/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+	r := getFromRawAPI(t, "HTTP/1.1", "HTTP/1.1 103 Early Hints\r\nLink: <http://127.0.0.1:1/dev/x>; rel=preload\r\nSet-Cookie: a=1; Path=/\r\nX-Freshtoken-Error: login_required\r\n\r\n"+
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	interim, err := http.ReadResponse(r, nil)
 	if err != nil || interim.StatusCode != http.StatusEarlyHints {
 		t.Fatalf("got %v (%v), want the API's 103 first", interim, err)
@@ -364,13 +357,8 @@ func TestInterimAnswersPassBare(t *testing.T) {
 // Continue as they came, read the first as the whole answer, and the real
 // answer's status line and headers as its body.
 func TestNoInterimAnswerToHTTP10Client(t *testing.T) {
-	f := newFixtureWith(t, rawAPI(t, "hints", func(c net.Conn, _ *http.Request) {
-		io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n"+
-			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	}))
-	f.login(t, "hints")
-	c, r := dial(t, f)
-	fmt.Fprintf(c, "GET /hints/x HTTP/1.0\r\nHost: %s\r\n\r\n", f.addr)
+	r := getFromRawAPI(t, "HTTP/1.0", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n"+
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -4,8 +4,8 @@
 // since CI provides everything and a skipped guard would pass unnoticed. It
 // also gives tests one way to wait for something (with a deadline), to wait
 // for what a running command prints (Output), to send an HTTP request and
-// read its answer, and to check that a client retries past an answer whose
-// body stalls.
+// read its answer, to take connections on loopback (Serve), and to check
+// that a client retries past an answer whose body stalls.
 package testenv
 
 import (
@@ -100,6 +100,28 @@ func Do(t testing.TB, client *http.Client, req *http.Request) (*http.Response, [
 		t.Fatal(err)
 	}
 	return resp, body
+}
+
+// Serve listens on 127.0.0.1, at a port the system picks, until the test
+// ends, and calls handle, in a goroutine of its own, with each connection
+// it accepts. It returns the address.
+func Serve(t testing.TB, handle func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go handle(c)
+		}
+	}()
+	return ln.Addr().String()
 }
 
 // FreePort is a port on 127.0.0.1 that was free a moment ago, for a

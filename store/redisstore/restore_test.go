@@ -41,6 +41,16 @@ func copyOf(n int) *store.Record {
 	return r
 }
 
+// saveHeld saves copyOf(1) as sandbox's record with s, and returns it.
+func saveHeld(t *testing.T, s *redisstore.Store) *store.Record {
+	t.Helper()
+	held := copyOf(1)
+	if err := s.Save(context.Background(), "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	return held
+}
+
 // TestRestoreAfterRestart: a Redis restarted without persistence comes
 // back empty, and a Store that read the record before the restart puts it
 // back, set only if absent, with a note of the restart, so that another
@@ -271,10 +281,7 @@ func TestRestoreWithoutInfo(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	s, setUser := asUserWithoutInfo(t, srv)
-	held := copyOf(1)
-	if err := s.Save(ctx, "sandbox", held); err != nil {
-		t.Fatal(err)
-	}
+	held := saveHeld(t, s)
 	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
 		t.Fatalf("Load without INFO: %v, %v", got, err)
 	}
@@ -387,10 +394,7 @@ func TestRedisWithoutInfo(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, srv.URL)
 	t.Cleanup(func() { s.Close() })
-	held := copyOf(1)
-	if err := s.Save(ctx, "sandbox", held); err != nil {
-		t.Fatal(err)
-	}
+	held := saveHeld(t, s)
 	refused := srv.ErrorReplies(t)
 	if refused == 0 {
 		t.Fatal("Redis refused nothing: INFO was not asked, or not refused")
@@ -449,10 +453,7 @@ func TestRestoreIsNotHeldByARedisThatStallsAtInfo(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	h := &pauseBeforeInfo{pause: func() { srv.Pause(t) }}
 	redisstore.AddHook(s, h)
-	held := copyOf(1)
-	if err := s.Save(ctx, "sandbox", held); err != nil {
-		t.Fatal(err)
-	}
+	held := saveHeld(t, s)
 	srv.Restart(t)
 	unlock := lock(t, s)
 	t.Cleanup(unlock) // before Close, should the test fail
@@ -511,27 +512,16 @@ func relayCuttingAfterSave(t *testing.T, redisAddr string) *cutAfterSave {
 // unless it is "".
 func relay(t *testing.T, redisAddr, infoError string) *cutAfterSave {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	c := &cutAfterSave{Addr: ln.Addr().String(), infoError: infoError}
-	go func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			server, err := net.Dial("tcp", redisAddr)
-			if err != nil {
-				client.Close()
-				continue
-			}
-			t.Cleanup(func() { client.Close(); server.Close() })
-			go c.relay(client, server)
+	c := &cutAfterSave{infoError: infoError}
+	c.Addr = testenv.Serve(t, func(client net.Conn) {
+		server, err := net.Dial("tcp", redisAddr)
+		if err != nil {
+			client.Close()
+			return
 		}
-	}()
+		t.Cleanup(func() { client.Close(); server.Close() })
+		c.relay(client, server)
+	})
 	return c
 }
 
@@ -715,10 +705,7 @@ func TestRestoreBehindAProxyWithoutInfo(t *testing.T) {
 	proxy := relay(t, srv.Addr, "ERR command not support")
 	s, logout := open(t, "redis://"+proxy.Addr+"/0"), open(t, srv.URL)
 	t.Cleanup(func() { s.Close(); logout.Close() })
-	held := copyOf(1)
-	if err := s.Save(ctx, "sandbox", held); err != nil {
-		t.Fatal(err)
-	}
+	held := saveHeld(t, s)
 	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
 		t.Fatalf("Load behind the proxy: %v, %v", got, err)
 	}
@@ -750,10 +737,7 @@ func TestInfoAllowedAgainIsAskedAgain(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	s, setUser := asUserWithoutInfo(t, srv)
-	held := copyOf(1)
-	if err := s.Save(ctx, "sandbox", held); err != nil {
-		t.Fatal(err)
-	}
+	held := saveHeld(t, s)
 	if err := s.CheckWrite(ctx, "sandbox"); !errors.Is(err, store.ErrRestartLoses) {
 		t.Fatalf("CheckWrite without +info: %v; want ErrRestartLoses", err)
 	}
