@@ -1072,8 +1072,11 @@ func (e *envProxy) confineCookies(h http.Header, apiPath string) {
 		if !strings.HasPrefix(c.Path, "/") { // RFC 6265 5.1.4's default-path
 			c.Path = apiPath[:max(strings.LastIndexByte(apiPath, '/'), 0)]
 		}
-		rest, _ := strings.CutPrefix(c.Path, e.api.Path) // outside the API: its whole part
-		if rest == c.Path {
+		// Dot segments resolved first, so that /<env>/ and the rest can
+		// never be read as another environment's path (/../other).
+		resolved, ok := resolveDotSegments(c.Path)
+		rest, _ := strings.CutPrefix(resolved, e.api.Path) // outside the API: its whole part
+		if rest == resolved || !ok {
 			rest = ""
 		}
 		c.Path = "/" + e.name + "/" + rest
@@ -1086,6 +1089,21 @@ func (e *envProxy) confineCookies(h http.Header, apiPath string) {
 		return
 	}
 	h["Set-Cookie"] = kept
+}
+
+// resolveDotSegments resolves the dot segments of p, an absolute path, as
+// RFC 3986 5.2.4 does, keeping a trailing slash. ok is false when dot
+// segments are left that only another decoding shows (%2e%2e, %252e):
+// such a path is read in no one way.
+func resolveDotSegments(p string) (resolved string, ok bool) {
+	if !hasDotSegment(p) {
+		return p, true
+	}
+	resolved = path.Clean(p)
+	if strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..") {
+		resolved = strings.TrimSuffix(resolved, "/") + "/"
+	}
+	return resolved, !hasDotSegment(resolved)
 }
 
 // rememberCookie notes that the API set a cookie of this name (see
