@@ -841,3 +841,31 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestBytesSentBeforeTheSwitchReachTheAPI: what a client sends right after
+// its request to switch protocols, before the API's 101 (a websocket's
+// first frame, written with the request), reaches the API once it has
+// switched: it was read by the proxy's server with the request, and lost.
+func TestBytesSentBeforeTheSwitchReachTheAPI(t *testing.T) {
+	addr := serveOnce(t, func(c net.Conn, r *bufio.Reader, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		early := make([]byte, len("early frame"))
+		if _, err := io.ReadFull(r, early); err != nil {
+			return
+		}
+		io.WriteString(c, "the API got: "+string(early))
+	})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "ws", "http://"+addr) }})
+	f.login(t, "ws")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /ws/socket HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nearly frame", f.addr)
+	resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodGet})
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("got %v %v, want 101", resp, err)
+	}
+	want := "the API got: early frame"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(r, got); err != nil || string(got) != want {
+		t.Errorf("after the switch, read %q (%v); want %q", got, err, want)
+	}
+}
