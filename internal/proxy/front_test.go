@@ -869,3 +869,47 @@ func TestBytesSentBeforeTheSwitchReachTheAPI(t *testing.T) {
 		t.Errorf("after the switch, read %q (%v); want %q", got, err, want)
 	}
 }
+
+// TestAmbiguousFramingClosesTheConnection: a request with both
+// Content-Length and Transfer-Encoding: chunked is read as chunked, and
+// answered, and its connection closed after the answer (RFC 9112 6.3): it
+// was kept open, so a request that something in front of the proxy framed
+// by its Content-Length went on to be served from the rest. The same for
+// Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1), read by its Content-Length.
+// A chunked request alone keeps its connection.
+func TestAmbiguousFramingClosesTheConnection(t *testing.T) {
+	var reached atomic.Int32
+	f := newFixtureWith(t, rawAPI(t, "a", func(c net.Conn, r *http.Request) {
+		reached.Add(1)
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok") // the proxy's POST is not sent again on a closed connection
+	}))
+	f.login(t, "a")
+	next := fmt.Sprintf("GET /a/second HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+	for name, first := range map[string]string{
+		"both":                          "POST /a/first HTTP/1.1\r\nHost: %s\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		"both, other case":              "POST /a/first HTTP/1.1\r\nHost: %s\r\ntransfer-encoding:chunked\r\ncontent-length:3\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		"Transfer-Encoding in HTTP/1.0": "POST /a/first HTTP/1.0\r\nHost: %s\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello",
+	} {
+		reached.Store(0)
+		c, r := dial(t, f)
+		fmt.Fprintf(c, first+next, f.addr)
+		resp, body := readAnswer(t, r, http.MethodPost)
+		if resp.StatusCode != http.StatusOK || body != "ok" || !resp.Close {
+			t.Errorf("%s: the first answer was %d %q, Connection %q; want the API's, and the connection closed", name, resp.StatusCode, body, resp.Header.Get("Connection"))
+		}
+		if more, err := io.ReadAll(r); len(more) > 0 || err != nil {
+			t.Errorf("%s: after the first answer, the connection carried %q (%v); want it closed", name, more, err)
+		}
+		if n := reached.Load(); n != 1 {
+			t.Errorf("%s: %d requests reached the API; want the first alone", name, n)
+		}
+	}
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "POST /a/first HTTP/1.1\r\nHost: %s\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"+next, f.addr)
+	for _, method := range []string{http.MethodPost, http.MethodGet} {
+		if resp, body := readAnswer(t, r, method); resp.StatusCode != http.StatusOK || body != "ok" || resp.Close {
+			t.Errorf("a chunked request alone: %s answered %d %q, close %v; want the API's, the connection kept", method, resp.StatusCode, body, resp.Close)
+		}
+	}
+}
