@@ -15,6 +15,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -330,21 +331,34 @@ func unhex(c byte) byte {
 
 // toTokenEndpoint reports whether a request for escaped, a path of the
 // proxy's, would go to the provider's token or revocation endpoint, read as
-// an API would read it: percent-decoded, dot segments and repeated or
-// trailing slashes resolved, in any case.
+// an API would read it: percent-decoded (once or more, as hasDotSegment
+// decodes), dot segments and repeated or trailing slashes resolved, in any
+// case.
 func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
 	ep := e.tokenEndpoints(ctx)
-	_, rest := splitEnv(escaped)
-	to, err := url.PathUnescape(e.apiPath + rest)
-	if err != nil {
-		return false
-	}
-	to = strings.ToLower(path.Clean(to))
+	var endpoints []string
 	for _, endpoint := range []string{ep.TokenURL, ep.RevocationURL} {
 		u, err := url.Parse(endpoint)
-		if err == nil && endpoint != "" && httpx.SameOrigin(u, e.api) && strings.ToLower(path.Clean("/"+u.Path)) == to {
+		if err == nil && endpoint != "" && httpx.SameOrigin(u, e.api) {
+			endpoints = append(endpoints, strings.ToLower(path.Clean("/"+u.Path)))
+		}
+	}
+	if len(endpoints) == 0 {
+		return false
+	}
+	// Decoded as often as hasDotSegment decodes: an API that decodes twice
+	// reads v2/token%255Fendpoint as its token endpoint.
+	_, rest := splitEnv(escaped)
+	to := e.apiPath + rest
+	for range maxDecodings {
+		decoded := decodeLeniently(to)
+		if slices.Contains(endpoints, strings.ToLower(path.Clean(decoded))) {
 			return true
 		}
+		if decoded == to {
+			return false
+		}
+		to = decoded
 	}
 	return false
 }
