@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -63,12 +61,6 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return stopping },
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if fc, ok := c.(*framingConn); ok {
-				return context.WithValue(ctx, framingKey{}, fc)
-			}
-			return ctx
-		},
 	}
 	failed := make(chan error, 1)
 	go func() { failed <- srv.Serve(sendLimited{ln, p.timeouts.send}) }()
@@ -161,7 +153,7 @@ func (l sendLimited) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err // as it is: the server waits and accepts again after a temporary one
 	}
-	return &framingConn{sendLimitedConn: &sendLimitedConn{Conn: c, limit: l.limit}}, nil
+	return &sendLimitedConn{Conn: c, limit: l.limit}, nil
 }
 
 type sendLimitedConn struct {
@@ -192,109 +184,4 @@ func (c *sendLimitedConn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return nil
-}
-
-// framingConn is a client's connection whose requests' headers are looked
-// through, as they are read, for framing a server must not trust: both
-// Content-Length and Transfer-Encoding, or Transfer-Encoding in HTTP/1.0.
-// net/http reads such a request as chunked (or, in HTTP/1.0, by its
-// Content-Length) and deletes both headers before the handler sees them,
-// then keeps the connection open, where RFC 9112 (6.1, 6.3) says the server
-// MUST close it after answering: something in front of the proxy that
-// framed it the other way would send the rest as another request
-// (smuggling). The handler sees faulty and closes the connection after its
-// answer (see closeIfFaultyFraming).
-type framingConn struct {
-	*sendLimitedConn
-	scan   framingScan // read by Read alone: net/http reads one at a time
-	faulty atomic.Bool
-}
-
-func (c *framingConn) Read(p []byte) (int, error) {
-	n, err := c.sendLimitedConn.Read(p)
-	if !c.faulty.Load() && c.scan.feed(p[:n]) {
-		c.faulty.Store(true)
-	}
-	return n, err
-}
-
-type framingKey struct{}
-
-// closeIfFaultyFraming has the connection of r closed after the answer to
-// it if a request read on it so far was framed faultily. That may be a
-// request pipelined after r, read with it: closing then is as safe, and
-// that request is not served.
-func closeIfFaultyFraming(w http.ResponseWriter, r *http.Request) {
-	if fc, ok := r.Context().Value(framingKey{}).(*framingConn); ok && fc.faulty.Load() {
-		w.Header().Set("Connection", "close")
-	}
-}
-
-// framingScan reads a connection's bytes as lines, as net/textproto does
-// (each ending in \n, a \r before it dropped), and reports a block of lines
-// (up to an empty one, which ends a header) that holds both a
-// Content-Length and a Transfer-Encoding field, or a Transfer-Encoding
-// field and a line ending in HTTP/1.0. It reads every byte, bodies too,
-// since it cannot know where they end; a body's lines can make it see
-// faulty framing that is not there (the connection is closed for nothing),
-// never hide a header's, whose lines all follow the end of what came
-// before them. Only the first bytes and the last of each line are kept.
-type framingScan struct {
-	head   [len("transfer-encoding:")]byte
-	tail   [len(" HTTP/1.0\r")]byte
-	n      int // the current line's length so far
-	cl, te bool
-	http10 bool
-}
-
-// feed reads b and reports whether a block ended in it was framed faultily.
-func (s *framingScan) feed(b []byte) (faulty bool) {
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			s.add(b)
-			return faulty
-		}
-		s.add(b[:i])
-		b = b[i+1:]
-		if s.endLine() {
-			faulty = true
-		}
-	}
-	return faulty
-}
-
-func (s *framingScan) add(seg []byte) {
-	if s.n < len(s.head) {
-		copy(s.head[s.n:], seg)
-	}
-	s.n += len(seg)
-	if len(seg) >= len(s.tail) {
-		copy(s.tail[:], seg[len(seg)-len(s.tail):])
-	} else {
-		copy(s.tail[:], s.tail[len(seg):])
-		copy(s.tail[len(s.tail)-len(seg):], seg)
-	}
-}
-
-// endLine ends the current line and reports whether it ended a block
-// framed faultily.
-func (s *framingScan) endLine() bool {
-	n := s.n
-	s.n = 0
-	if n == 0 || n == 1 && s.head[0] == '\r' { // the end of a header
-		faulty := s.te && (s.cl || s.http10)
-		s.cl, s.te, s.http10 = false, false, false
-		return faulty
-	}
-	head := s.head[:min(n, len(s.head))]
-	s.cl = s.cl || hasPrefixFold(head, "content-length:")
-	s.te = s.te || hasPrefixFold(head, "transfer-encoding:")
-	tail := bytes.TrimSuffix(s.tail[len(s.tail)-min(n, len(s.tail)):], []byte("\r"))
-	s.http10 = s.http10 || bytes.HasSuffix(tail, []byte(" HTTP/1.0"))
-	return false
-}
-
-func hasPrefixFold(b []byte, prefix string) bool {
-	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
 }

@@ -271,7 +271,6 @@ func (c *answerFirstConn) end() { c.once.Do(func() { close(c.readEnded) }) }
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.serving.Add(1)
 	defer p.serving.Add(-1)
-	closeIfFaultyFraming(w, r)
 	path := r.URL.Path
 	callback := p.logins.isCallback(r.URL.Path, r.URL.RawQuery)
 	// Only a browser opening a page may come from another site: a script's
