@@ -786,3 +786,74 @@ func TestDotSegmentsAreRefused(t *testing.T) {
 		t.Errorf("a path with dots inside its segments: %d %s; want the API's answer", resp.StatusCode, body)
 	}
 }
+
+// TestHiddenDotSegmentsAreRefused: a dot segment hidden from one
+// decoding, which an API decoding twice or reading overlong UTF-8 resolves
+// outside the environment's api_url with its token (%252e%252e, %c0%ae,
+// %e0%80%ae, ..%00, IIS's %u002e, mixed case, %2e%2e%5c), is refused 400
+// bad_request as a plain one is, and reaches no API; ordinary paths with a
+// %25, dots inside a segment, ... or .well-known still reach it, sent as
+// written.
+func TestHiddenDotSegmentsAreRefused(t *testing.T) {
+	var reached atomic.Int32
+	var sawPath atomic.Value
+	f := newFixtureWith(t, rawAPI(t, "a", func(c net.Conn, r *http.Request) {
+		reached.Add(1)
+		sawPath.Store(r.RequestURI)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	}))
+	f.login(t, "a")
+	for _, path := range []string{
+		"/a/%252e%252e/b/v2/x", "/a/%252E%252e/b", "/a/v2/%25252e%25252e/x", "/a/%252e%252e%252fb",
+		"/a/%c0%ae%c0%ae/b", "/a/%C0%AE./b", "/a/%e0%80%ae%e0%80%ae/b", "/a/%f0%80%80%ae%f0%80%80%ae/b",
+		"/a/..%c0%afb", "/a/..%e0%80%afb", "/a/..%c1%9cb", "/a/%2e%2e%c0%80/b",
+		"/a/..%00/b", "/a/..%2500/b", "/a/.%00./b", "/a/.%2e/b", "/a/%2E%2e/b", "/a/%2e%2e%5cb/v2/x",
+		"/a/%252e%252e%255cb", "/a/%25u002e%25u002e/b", "/a/%25U002E./b", "/a/%ef%bc%8e%ef%bc%8e/b",
+		"/a/%25%32%65%25%32%65/b", "/a/%" + strings.Repeat("25", 20) + "41",
+	} {
+		resp, body := f.rawGet(t, path, "")
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Freshtoken-Error") != "bad_request" || !strings.Contains(body, "dot segment") {
+			t.Errorf("GET %s: %d %s; want 400 bad_request saying the path holds a dot segment", path, resp.StatusCode, body)
+		}
+	}
+	if n := reached.Load(); n != 0 {
+		t.Errorf("%d requests with hidden dot segments reached the API; want none", n)
+	}
+	for _, path := range []string{"/a/v2/files/100%25", "/a/v2/x%2541", "/a/v2/%25zz", "/a/v2/.../x", "/a/.well-known/openid", "/a/v1.2/x..y",
+		"/a/v2/%c3%a9t%c3%a9", "/a/v2/a%2e%2eb", "/a/v2/%2e%2e%2e", "/a/v2/%25%2e"} {
+		resp, body := f.rawGet(t, path, "")
+		if resp.StatusCode != http.StatusOK || body != "ok" {
+			t.Errorf("GET %s: %d %s; want the API's answer", path, resp.StatusCode, body)
+		} else if want := strings.TrimPrefix(path, "/a"); sawPath.Load() != want {
+			t.Errorf("GET %s reached the API as %v; want %s, as written", path, sawPath.Load(), want)
+		}
+	}
+}
+
+// TestBytesSentBeforeTheSwitchReachTheAPI: what a client sends right after
+// its request to switch protocols, before the API's 101 (a websocket's
+// first frame, written with the request), reaches the API once it has
+// switched: it was read by the proxy's server with the request, and lost.
+func TestBytesSentBeforeTheSwitchReachTheAPI(t *testing.T) {
+	addr := serveOnce(t, func(c net.Conn, r *bufio.Reader, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		early := make([]byte, len("early frame"))
+		if _, err := io.ReadFull(r, early); err != nil {
+			return
+		}
+		io.WriteString(c, "the API got: "+string(early))
+	})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "ws", "http://"+addr) }})
+	f.login(t, "ws")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /ws/socket HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nearly frame", f.addr)
+	resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodGet})
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("got %v %v, want 101", resp, err)
+	}
+	want := "the API got: early frame"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(r, got); err != nil || string(got) != want {
+		t.Errorf("after the switch, read %q (%v); want %q", got, err, want)
+	}
+}

@@ -782,6 +782,7 @@ func TestTokenEndpointIsNotForwarded(t *testing.T) {
 	before := f.provider.Stats()
 	for _, path := range []string{"/dev/v2/token_endpoint", "/dev/v2/token_endpoint/", "/dev/v2/%74oken_endpoint",
 		"/dev/v2/./token_endpoint", "/dev//v2/token_endpoint", "/dev/V2/Token_Endpoint", "/idle/v2/revoke",
+		"/dev/v2/token%255Fendpoint", "/dev/v2/%2574oken%25255fendpoint", "/dev/v2/token_endpoint%c0%af",
 		"/found/v2/token_endpoint", "/found/v2/revoke"} {
 		req, _ := http.NewRequest(http.MethodPost, f.base+path, strings.NewReader(form))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

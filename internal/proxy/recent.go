@@ -112,13 +112,42 @@ func (rec *recorder) Write(b []byte) (int, error) {
 
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
-// Hijack takes over the connection for a protocol switch (a websocket):
-// httputil.ReverseProxy writes the API's 101 to it directly, so the 101 is
-// noted here.
+// Hijack hands over the client's connection for a protocol switch (a
+// websocket), with the bytes the client sent after its request that the
+// server has already read: httputil's ReverseProxy copies from the
+// connection alone, not from the reader Hijack returns, and what a client
+// sent with its request, before the API's 101 (a websocket's first frame,
+// sent at once), was lost. Here the connection's reads begin with them.
+// The ReverseProxy writes the API's 101 to the connection directly, so the
+// 101 is noted here.
 func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(rec.ResponseWriter).Hijack()
-	if err == nil && rec.status == 0 {
+	c, brw, err := http.NewResponseController(rec.ResponseWriter).Hijack()
+	if err != nil {
+		return c, brw, err
+	}
+	if rec.status == 0 {
 		rec.status = http.StatusSwitchingProtocols
 	}
-	return conn, brw, err
+	if brw.Reader.Buffered() == 0 {
+		return c, brw, nil
+	}
+	return &earlyReadConn{Conn: c, r: brw.Reader}, brw, nil
+}
+
+// earlyReadConn is a hijacked connection read through the server's reader,
+// which holds what the client sent before the hijack.
+type earlyReadConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *earlyReadConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// CloseWrite passes the API's end of the stream on to the client, as the
+// ReverseProxy does with the connection itself.
+func (c *earlyReadConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }

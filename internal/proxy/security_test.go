@@ -585,3 +585,32 @@ func TestAnswerAtAnotherRedirectURIIsTurnedAway(t *testing.T) {
 		}
 	}
 }
+
+// TestCookiePathsWithDotSegmentsAreResolved: an API's cookie whose Path
+// holds dot segments (Path=/../other) has them resolved before it is put
+// under /<env>/, so it is never scoped to another environment's part of
+// the proxy (/<env>/../other is /other to a client that resolves it); one
+// whose dot segments are percent-encoded is kept to the environment's
+// whole part.
+func TestCookiePathsWithDotSegmentsAreResolved(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, c := range []string{"d=1; Path=/../other", "e=2; Path=/api/v1/../../other/x", "f=3; Path=/api/v1/x/../y",
+			"g=4; Path=/api/v1/%2e%2e/%2e%2e/other", "h=5; Path=/api/v1/./z/", "i=6; Path=/api/v1/x/..", "j=7; Path=/api/v1/..\\..\\other"} {
+			w.Header().Add("Set-Cookie", c)
+		}
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "under", api.URL+"/api/v1") + genericEnv(f, "root", api.URL)
+	}})
+	for env, want := range map[string]string{
+		"under": "d=1; Path=/under/ | e=2; Path=/under/ | f=3; Path=/under/y | g=4; Path=/under/ | h=5; Path=/under/z/ | i=6; Path=/under/ | j=7; Path=/under/",
+		"root":  "d=1; Path=/root/other | e=2; Path=/root/other/x | f=3; Path=/root/api/v1/y | g=4; Path=/root/ | h=5; Path=/root/api/v1/z/ | i=6; Path=/root/api/v1/ | j=7; Path=/root/",
+	} {
+		f.login(t, env)
+		resp, _ := f.get(t, "/"+env+"/x")
+		if got := strings.Join(resp.Header.Values("Set-Cookie"), " | "); got != want {
+			t.Errorf("%s: Set-Cookie %q, want %q", env, got, want)
+		}
+	}
+}
