@@ -44,7 +44,7 @@ func ResolveReference(base *url.URL, ref string) (*url.URL, error) {
 	if err != nil {
 		return nil, err
 	}
-	path := removeDotSegments(u.EscapedPath())
+	path := RemoveDotSegments(u.EscapedPath())
 	if u.Path, err = url.PathUnescape(path); err != nil {
 		return nil, err
 	}
@@ -110,10 +110,11 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// removeDotSegments resolves the "." and ".." segments of an escaped
+// RemoveDotSegments resolves the "." and ".." segments of an escaped
 // path (RFC 3986, section 5.2.4), counting %2e as a dot, as WHATWG readers
-// do.
-func removeDotSegments(path string) string {
+// do. Dot segments only another decoding shows are left (see
+// HasDotSegment).
+func RemoveDotSegments(path string) string {
 	if path == "" {
 		return ""
 	}

@@ -184,7 +184,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 			Message: name + ": the proxy does not forward requests to the provider's token endpoint: freshtoken renews this environment's tokens itself, and a refresh token sent by another program could end the authorisation; delete the pre-request script that renews tokens"})
 		return
 	}
-	if _, rest := splitEnv(r.URL.EscapedPath()); hasDotSegment(rest) {
+	if _, rest := splitEnv(r.URL.EscapedPath()); httpx.HasDotSegment(rest) {
 		writeKind(rec, kinds.Usage, problem{Env: name,
 			Message: name + ": the request's path holds a dot segment (. or .., plain, percent-encoded once or more, or in overlong UTF-8), which the API could resolve to a path outside this environment's api_url; send the path resolved"})
 		return
@@ -217,122 +217,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	e.rp.ServeHTTP(rec, out)
 }
 
-// hasDotSegment reports whether escaped, a path as the client wrote it,
-// holds a "." or ".." segment as some server could read it: percent-decoded
-// again and again until nothing changes (an API, or a framework in front
-// of it, that decodes twice reads %252e%252e as ..), overlong UTF-8 and
-// IIS's %u encodings of ASCII read as what they encode (%c0%ae is a . to
-// decoders that do not check them), fullwidth dots and slashes as plain
-// ones (NFKC normalisation), a backslash or an encoded slash counting as a
-// slash, and a segment cut at its first ; (..;x is .. to Java's servers) or
-// NUL (..%00 is .. to C's string functions). A path still changing after
-// maxDecodings is refused too: no ordinary path is encoded so deep. Clients
-// resolve dot segments before sending (RFC 3986 5.2.4), so only one sent
-// as it was written (curl --path-as-is) has them.
-func hasDotSegment(escaped string) bool {
-	for range maxDecodings {
-		if holdsDotSegment(escaped) {
-			return true
-		}
-		decoded := decodeLeniently(escaped)
-		if decoded == escaped {
-			return false
-		}
-		escaped = decoded
-	}
-	return true
-}
-
-// maxDecodings is how many rounds of decoding hasDotSegment reads a path
-// through; each costs a pass over it, so a path of endless %2525… is not
-// decoded endlessly.
-const maxDecodings = 8
-
-// holdsDotSegment reports whether s, read as it is, has a dot segment.
-func holdsDotSegment(s string) bool {
-	for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '\\' }) {
-		if i := strings.IndexAny(seg, ";\x00"); i >= 0 {
-			seg = seg[:i]
-		}
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
-}
-
-// fullwidth are the fullwidth forms of ., / and \, which NFKC
-// normalisation turns into them.
-var fullwidth = strings.NewReplacer("\uff0e", ".", "\uff0f", "/", "\uff3c", "\\")
-
-// decodeLeniently decodes s once as the most lenient decoders do: every
-// %XX that is one (a % that begins none is left as it is), %uXXXX of an
-// ASCII character, overlong UTF-8 of an ASCII character, and fullwidth
-// ., / and \.
-func decodeLeniently(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' {
-			if i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]) {
-				b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
-				i += 2
-				continue
-			}
-			if i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') && s[i+2] == '0' && s[i+3] == '0' && ishex(s[i+4]) && ishex(s[i+5]) && unhex(s[i+4]) < 8 {
-				b = append(b, unhex(s[i+4])<<4|unhex(s[i+5]))
-				i += 5
-				continue
-			}
-		}
-		b = append(b, c)
-	}
-	return fullwidth.Replace(unOverlong(string(b)))
-}
-
-// unOverlong replaces each overlong UTF-8 sequence of an ASCII character
-// (two, three or four bytes where one is enough, such as C0 AE for .) with
-// that character.
-func unOverlong(s string) string {
-	cont := func(i int) bool { return i < len(s) && s[i]&0xC0 == 0x80 }
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case (c == 0xC0 || c == 0xC1) && cont(i+1):
-			b = append(b, (c&0x1F)<<6|s[i+1]&0x3F)
-			i++
-		case c == 0xE0 && cont(i+1) && s[i+1] < 0x82 && cont(i+2):
-			b = append(b, (s[i+1]&0x3F)<<6|s[i+2]&0x3F)
-			i += 2
-		case c == 0xF0 && i+1 < len(s) && s[i+1] == 0x80 && cont(i+2) && s[i+2] < 0x82 && cont(i+3):
-			b = append(b, (s[i+2]&0x3F)<<6|s[i+3]&0x3F)
-			i += 3
-		default:
-			b = append(b, c)
-		}
-	}
-	return string(b)
-}
-
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
-}
-
 // toTokenEndpoint reports whether a request for escaped, a path of the
 // proxy's, would go to the provider's token or revocation endpoint, read as
-// an API would read it: percent-decoded (once or more, as hasDotSegment
-// decodes), dot segments and repeated or trailing slashes resolved, in any
+// an API would read it: percent-decoded (once or more, see
+// httpx.PathReadings), dot segments and repeated or trailing slashes resolved, in any
 // case.
 func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
 	ep := e.tokenEndpoints(ctx)
@@ -346,21 +234,11 @@ func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
 	if len(endpoints) == 0 {
 		return false
 	}
-	// Decoded as often as hasDotSegment decodes: an API that decodes twice
-	// reads v2/token%255Fendpoint as its token endpoint.
+	// Read as any server could read it: an API that decodes twice reads
+	// v2/token%255Fendpoint as its token endpoint.
 	_, rest := splitEnv(escaped)
-	to := e.apiPath + rest
-	for range maxDecodings {
-		decoded := decodeLeniently(to)
-		if slices.Contains(endpoints, strings.ToLower(path.Clean(decoded))) {
-			return true
-		}
-		if decoded == to {
-			return false
-		}
-		to = decoded
-	}
-	return false
+	readings, _ := httpx.PathReadings(e.apiPath + rest)
+	return slices.ContainsFunc(readings, func(p string) bool { return slices.Contains(endpoints, strings.ToLower(path.Clean(p))) })
 }
 
 // Discovery for toTokenEndpoint waits at most discoveryWait, and after a
@@ -1088,9 +966,9 @@ func (e *envProxy) confineCookies(h http.Header, apiPath string) {
 		}
 		// Dot segments resolved first, so that /<env>/ and the rest can
 		// never be read as another environment's path (/../other).
-		resolved, ok := resolveDotSegments(c.Path)
-		rest, _ := strings.CutPrefix(resolved, e.api.Path) // outside the API: its whole part
-		if rest == resolved || !ok {
+		resolved := httpx.RemoveDotSegments(c.Path)
+		rest, _ := strings.CutPrefix(resolved, e.api.Path)     // outside the API: its whole part
+		if rest == resolved || httpx.HasDotSegment(resolved) { // dot segments only another decoding shows: read in no one way
 			rest = ""
 		}
 		c.Path = "/" + e.name + "/" + rest
@@ -1103,21 +981,6 @@ func (e *envProxy) confineCookies(h http.Header, apiPath string) {
 		return
 	}
 	h["Set-Cookie"] = kept
-}
-
-// resolveDotSegments resolves the dot segments of p, an absolute path, as
-// RFC 3986 5.2.4 does, keeping a trailing slash. ok is false when dot
-// segments are left that only another decoding shows (%2e%2e, %252e):
-// such a path is read in no one way.
-func resolveDotSegments(p string) (resolved string, ok bool) {
-	if !hasDotSegment(p) {
-		return p, true
-	}
-	resolved = path.Clean(p)
-	if strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..") {
-		resolved = strings.TrimSuffix(resolved, "/") + "/"
-	}
-	return resolved, !hasDotSegment(resolved)
 }
 
 // rememberCookie notes that the API set a cookie of this name (see

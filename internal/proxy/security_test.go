@@ -595,7 +595,7 @@ func TestAnswerAtAnotherRedirectURIIsTurnedAway(t *testing.T) {
 func TestCookiePathsWithDotSegmentsAreResolved(t *testing.T) {
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, c := range []string{"d=1; Path=/../other", "e=2; Path=/api/v1/../../other/x", "f=3; Path=/api/v1/x/../y",
-			"g=4; Path=/api/v1/%2e%2e/%2e%2e/other", "h=5; Path=/api/v1/./z/", "i=6; Path=/api/v1/x/..", "j=7; Path=/api/v1/..\\..\\other"} {
+			"g=4; Path=/api/v1/%2e%2e/%2e%2e/other", "h=5; Path=/api/v1/./z/", "i=6; Path=/api/v1/x/..", "j=7; Path=/api/v1/..\\..\\other", "k=8; Path=/api/v1/%252e%252e/other"} {
 			w.Header().Add("Set-Cookie", c)
 		}
 	}))
@@ -604,8 +604,8 @@ func TestCookiePathsWithDotSegmentsAreResolved(t *testing.T) {
 		return genericEnv(f, "under", api.URL+"/api/v1") + genericEnv(f, "root", api.URL)
 	}})
 	for env, want := range map[string]string{
-		"under": "d=1; Path=/under/ | e=2; Path=/under/ | f=3; Path=/under/y | g=4; Path=/under/ | h=5; Path=/under/z/ | i=6; Path=/under/ | j=7; Path=/under/",
-		"root":  "d=1; Path=/root/other | e=2; Path=/root/other/x | f=3; Path=/root/api/v1/y | g=4; Path=/root/ | h=5; Path=/root/api/v1/z/ | i=6; Path=/root/api/v1/ | j=7; Path=/root/",
+		"under": "d=1; Path=/under/ | e=2; Path=/under/ | f=3; Path=/under/y | g=4; Path=/under/ | h=5; Path=/under/z/ | i=6; Path=/under/ | j=7; Path=/under/ | k=8; Path=/under/",
+		"root":  "d=1; Path=/root/other | e=2; Path=/root/other/x | f=3; Path=/root/api/v1/y | g=4; Path=/root/other | h=5; Path=/root/api/v1/z/ | i=6; Path=/root/api/v1/ | j=7; Path=/root/ | k=8; Path=/root/",
 	} {
 		f.login(t, env)
 		resp, _ := f.get(t, "/"+env+"/x")

@@ -1,0 +1,118 @@
+package httpx
+
+import (
+	"slices"
+	"strings"
+)
+
+// HasDotSegment reports whether escaped, a path as a client wrote it, holds
+// a "." or ".." segment in any of its readings (see PathReadings), a
+// backslash counting as a slash and a segment cut at its first ; (..;x is
+// .. to Java's servers) or NUL (..%00 is .. to C's string functions), or
+// has readings that never settle: no ordinary path is encoded so deep.
+// Clients resolve dot segments before sending (RFC 3986 5.2.4), so only a
+// path sent as it was written (curl --path-as-is) has them.
+func HasDotSegment(escaped string) bool {
+	readings, settled := PathReadings(escaped)
+	return !settled || slices.ContainsFunc(readings, holdsDotSegment)
+}
+
+// holdsDotSegment reports whether s, read as it is, has a dot segment.
+func holdsDotSegment(s string) bool {
+	for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if i := strings.IndexAny(seg, ";\x00"); i >= 0 {
+			seg = seg[:i]
+		}
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// maxDecodings is how many times PathReadings decodes a path; each costs a
+// pass over it, so a path of endless %2525… is not decoded endlessly.
+const maxDecodings = 8
+
+// PathReadings are the ways some server could read escaped, a path as a
+// client wrote it: as it is, then percent-decoded again and again until
+// nothing changes (an API, or a framework in front of it, that decodes
+// twice reads %252e%252e as ..), each time as the most lenient decoders
+// do (see decodeLeniently). settled is false when the path still changed
+// after maxDecodings.
+func PathReadings(escaped string) (readings []string, settled bool) {
+	readings = []string{escaped}
+	for range maxDecodings {
+		decoded := decodeLeniently(escaped)
+		if decoded == escaped {
+			return readings, true
+		}
+		readings = append(readings, decoded)
+		escaped = decoded
+	}
+	return readings, false
+}
+
+// fullwidth are the fullwidth forms of ., / and \, which NFKC
+// normalisation turns into them.
+var fullwidth = strings.NewReplacer("\uff0e", ".", "\uff0f", "/", "\uff3c", "\\")
+
+// decodeLeniently decodes s once as the most lenient decoders do: every
+// %XX that is one (a % that begins none is left as it is), IIS's %uXXXX of
+// an ASCII character, overlong UTF-8 of an ASCII character (%c0%ae is a .
+// to decoders that do not check them), and fullwidth ., / and \.
+func decodeLeniently(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' {
+			if i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+				b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+				i += 2
+				continue
+			}
+			if i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') && s[i+2] == '0' && s[i+3] == '0' && isHex(s[i+4]) && isHex(s[i+5]) && unhex(s[i+4]) < 8 {
+				b = append(b, unhex(s[i+4])<<4|unhex(s[i+5]))
+				i += 5
+				continue
+			}
+		}
+		b = append(b, c)
+	}
+	return fullwidth.Replace(unOverlong(string(b)))
+}
+
+// unOverlong replaces each overlong UTF-8 sequence of an ASCII character
+// (two, three or four bytes where one is enough, such as C0 AE for .) with
+// that character.
+func unOverlong(s string) string {
+	cont := func(i int) bool { return i < len(s) && s[i]&0xC0 == 0x80 }
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case (c == 0xC0 || c == 0xC1) && cont(i+1):
+			b = append(b, (c&0x1F)<<6|s[i+1]&0x3F)
+			i++
+		case c == 0xE0 && cont(i+1) && s[i+1] < 0x82 && cont(i+2):
+			b = append(b, (s[i+1]&0x3F)<<6|s[i+2]&0x3F)
+			i += 2
+		case c == 0xF0 && i+1 < len(s) && s[i+1] == 0x80 && cont(i+2) && s[i+2] < 0x82 && cont(i+3):
+			b = append(b, (s[i+2]&0x3F)<<6|s[i+3]&0x3F)
+			i += 3
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
