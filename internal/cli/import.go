@@ -82,10 +82,12 @@ provider's endpoints (auth_url, token_url, revocation_url, issuer,
 device_auth_url), grant, and a client_auth that sends no secret (none,
 private_key_jwt, with its key), and keeps the rest of its settings
 (redirect_uri, scopes, client_auth, refresh_before, timeout) and where its
-client secret comes from: a secret read from a variable or a
-command is not written into the file, and one in the system keychain stays
-there (the export's is put there if the keychain holds none for the
-export's client). An environment of another provider
+client secret comes from: a secret read from a variable or a command is
+not written into the file (for another client id than the environment's,
+only when it gives the export's secret; otherwise the import is refused:
+pass --client-secret-env or --client-secret-keyring), and one in the
+system keychain stays there (the export's is put there if the keychain
+holds none for the export's client). An environment of another provider
 (xero, google, …) is not replaced: remove it first. Tokens renewed since
 the export was made are kept, as that renewal spent the export's refresh
 token (logout --local first to store the export's anyway).
@@ -205,6 +207,9 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		}
 		settings[i] = importSettings(e, prev, opts.ClientSecretEnv, opts.ClientSecretKeyring)
 		s := settings[i]
+		if err := keptSecretFits(ctx, f, e, prev, s, opts.source()); err != nil {
+			return err
+		}
 		if opts.ClientSecretKeyring && e.ClientSecret == "" {
 			return usageErrorf("%s has no client secret for %s to put into the keychain; nothing was imported", opts.source(), e.Name)
 		}
@@ -476,6 +481,42 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, k
 		s.ClientSecret = e.ClientSecret
 	}
 	return s
+}
+
+// keptSecretFits refuses an import --force that keeps reading the client
+// secret from a variable or a command (client_secret_env,
+// client_secret_cmd) set up for another client than the export's: the
+// first renewal sent the old client's secret with the export's client id,
+// and the provider answered invalid_client. The source is kept when it
+// gives the export's own secret (it was already changed for the new
+// client), and when the export has no secret to tell it by, nor to use in
+// its place (the summary then says to check it). Nothing is written before
+// this refusal.
+func keptSecretFits(ctx context.Context, f *Factory, e postman.Env, prev *config.EnvSettings, s config.EnvSettings, source string) error {
+	if prev == nil || strings.TrimSpace(prev.ClientID) == strings.TrimSpace(e.ClientID) || strings.TrimSpace(e.ClientSecret) == "" {
+		return nil
+	}
+	ce, err := config.NewEnv(e.Name, s)
+	if err != nil || strings.TrimSpace(ce.ClientSecret) != "" || ce.ClientSecretKeyring || ce.ClientSecretEnv == "" && ce.ClientSecretCmd == "" {
+		return nil // the secret is the export's, or the keychain's for the export's client
+	}
+	where := "$" + ce.ClientSecretEnv
+	if ce.ClientSecretEnv == "" {
+		where = "its client_secret_cmd"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := ce.ClientSecretValue(ctx)
+	switch {
+	case err == nil && v == strings.TrimSpace(e.ClientSecret):
+		return nil
+	case err == nil:
+		where += ", which gives another secret than the export's"
+	default:
+		where += ", which could not be read here"
+	}
+	return usageErrorf("%s: --force would keep reading its client secret from %s, set up for client %s, but %s is for client %s: pass --client-secret-env NAME naming a variable that holds client %s's secret, or --client-secret-keyring to keep the export's in the system keychain, or take %s out first with `%s` to store the export's in the configuration file; nothing was imported",
+		e.Name, where, strings.TrimSpace(prev.ClientID), source, strings.TrimSpace(e.ClientID), strings.TrimSpace(e.ClientID), e.Name, f.commandLine("remove -e "+e.Name))
 }
 
 // chooseImported picks the environments to import and names them: -e
