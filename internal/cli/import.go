@@ -94,8 +94,9 @@ token (logout --local first to store the export's anyway).
 
 A malformed export changes nothing. Every environment's token store is
 checked before anything is written; should storing the tokens still fail
-partway, the tokens already written are put back as they were and the
-configuration file is left unchanged, and the error says so.
+partway, the tokens already written are put back as they were, so are the
+client secrets in the system keychain (one put where it held none is
+removed), the configuration file is left unchanged, and the error says so.
 
 Once imported, let freshtoken alone renew the tokens: remove the pre-request
 script that renews them from Postman, or Postman will present a refresh token
@@ -265,14 +266,26 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	// that keeps reading its secret there when the keychain holds none for
 	// the export's client at its provider (another client, or another
 	// API's): kept out, the first renewal failed for want of it.
+	// A keychain that cannot be asked (none, locked, gone) stops the import
+	// with nothing written: it went on, said it was done, and the first
+	// renewal found no secret for the export's client.
 	keychained := make([]bool, len(envs))
 	for i, e := range envs {
 		switch {
 		case opts.ClientSecretKeyring:
 			keychained[i] = true
 		case settings[i].ClientSecretKeyring && e.ClientSecret != "":
-			held, err := preview.Envs[e.Name].KeychainHoldsClientSecret(ctx)
-			keychained[i] = err == nil && !held // a keychain that cannot be asked is told at the first renewal, as before
+			pe := preview.Envs[e.Name]
+			held, err := pe.KeychainHoldsClientSecret(ctx)
+			if err != nil {
+				var ue *keyringstore.UnusableError
+				if errors.As(err, &ue) {
+					err = ue.WithFix("or import with --client-secret-env NAME, to read the client secret from an environment variable")
+				}
+				return fmt.Errorf("%s: it keeps its client secret in the system keychain, which could not be asked whether it holds one for client %s: %w; nothing was imported",
+					e.Name, strings.TrimSpace(e.ClientID), err)
+			}
+			keychained[i] = !held
 		}
 	}
 	var replaced []keychainSecret // put back if the import fails
@@ -289,13 +302,13 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 					err = ue.WithFix("or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
 				}
 				if lost, causes := putSecretsBack(ctx, replaced); len(lost) > 0 {
-					return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported, but the keychain holds the export's client secret for %s, whose earlier one could not be put back (%s)",
+					return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported, but the keychain holds the export's client secret for %s, where it could not be put back as it was (%s)",
 						e.Name, err, strings.Join(lost, ", "), strings.Join(causes, "; "))
 				}
 				return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported", e.Name, err)
 			}
-			if had && old != e.ClientSecret {
-				replaced = append(replaced, keychainSecret{pe, old})
+			if !had || old != e.ClientSecret {
+				replaced = append(replaced, keychainSecret{pe, old, had})
 			}
 		}
 	}
@@ -347,6 +360,7 @@ type importTarget struct {
 type keychainSecret struct {
 	env *config.Env
 	old string
+	had bool // false: the keychain held none, and the export's is removed
 }
 
 // importFailed puts back the tokens of the environments already written,
@@ -388,17 +402,22 @@ func importFailed(ctx context.Context, what string, written []importTarget, secr
 			strings.Join(lost, ", "), strings.Join(causes, "; "))
 	}
 	if len(lostSecrets) > 0 {
-		fmt.Fprintf(&b, "; and the keychain holds the export's client secret for %s, whose earlier one could not be put back (%s)",
+		fmt.Fprintf(&b, "; and the keychain holds the export's client secret for %s, where it could not be put back as it was (%s)",
 			strings.Join(lostSecrets, ", "), strings.Join(secretCauses, "; "))
 	}
 	return errors.New(b.String())
 }
 
 // putSecretsBack puts back the client secrets the keychain held before the
-// import; it returns the environments whose secret could not be, and why.
+// import, and removes those the import put where it held none; it returns
+// the environments whose secret could not be, and why.
 func putSecretsBack(ctx context.Context, secrets []keychainSecret) (lost, causes []string) {
 	for _, k := range secrets {
-		if err := k.env.KeepClientSecret(context.WithoutCancel(ctx), k.old); err != nil {
+		put := k.env.ForgetClientSecret
+		if k.had {
+			put = func(ctx context.Context) error { return k.env.KeepClientSecret(ctx, k.old) }
+		}
+		if err := put(context.WithoutCancel(ctx)); err != nil {
 			lost = append(lost, k.env.Name)
 			causes = append(causes, fmt.Sprintf("%s: %v", k.env.Name, err))
 		}
