@@ -192,6 +192,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			plural(clash, "environment"), verb, path, them)
 	}
 	settings := make([]config.EnvSettings, len(envs))
+	unchecked := make([]string, len(envs)) // the old client of a kept secret source the export cannot check
 	for i, e := range envs {
 		var prev *config.EnvSettings
 		if p, ok := conf.Settings[e.Name]; ok {
@@ -208,7 +209,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		}
 		settings[i] = importSettings(e, prev, opts.ClientSecretEnv, opts.ClientSecretKeyring)
 		s := settings[i]
-		if err := keptSecretFits(ctx, f, e, prev, s, opts.source()); err != nil {
+		if unchecked[i], err = keptSecretFits(ctx, f, e, prev, s, opts.source()); err != nil {
 			return err
 		}
 		if opts.ClientSecretKeyring && e.ClientSecret == "" {
@@ -328,7 +329,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
 		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets, replaced)
 	}
-	printImported(f, opts, exp, envs, skipped, settings, keychained, stored, held, path)
+	printImported(f, opts, exp, envs, skipped, settings, keychained, unchecked, stored, held, path)
 	return nil
 }
 
@@ -509,15 +510,18 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, k
 // and the provider answered invalid_client. The source is kept when it
 // gives the export's own secret (it was already changed for the new
 // client), and when the export has no secret to tell it by, nor to use in
-// its place (the summary then says to check it). Nothing is written before
-// this refusal.
-func keptSecretFits(ctx context.Context, f *Factory, e postman.Env, prev *config.EnvSettings, s config.EnvSettings, source string) error {
-	if prev == nil || strings.TrimSpace(prev.ClientID) == strings.TrimSpace(e.ClientID) || strings.TrimSpace(e.ClientSecret) == "" {
-		return nil
+// its place: the old client's id is then returned, for the summary to say
+// to check it. Nothing is written before this refusal.
+func keptSecretFits(ctx context.Context, f *Factory, e postman.Env, prev *config.EnvSettings, s config.EnvSettings, source string) (unchecked string, err error) {
+	if prev == nil || strings.TrimSpace(prev.ClientID) == strings.TrimSpace(e.ClientID) {
+		return "", nil
 	}
 	ce, err := config.NewEnv(e.Name, s)
 	if err != nil || strings.TrimSpace(ce.ClientSecret) != "" || ce.ClientSecretKeyring || ce.ClientSecretEnv == "" && ce.ClientSecretCmd == "" {
-		return nil // the secret is the export's, or the keychain's for the export's client
+		return "", nil // the secret is the export's, or the keychain's for the export's client
+	}
+	if strings.TrimSpace(e.ClientSecret) == "" {
+		return strings.TrimSpace(prev.ClientID), nil
 	}
 	where := "$" + ce.ClientSecretEnv
 	if ce.ClientSecretEnv == "" {
@@ -528,13 +532,13 @@ func keptSecretFits(ctx context.Context, f *Factory, e postman.Env, prev *config
 	v, err := ce.ClientSecretValue(ctx)
 	switch {
 	case err == nil && v == strings.TrimSpace(e.ClientSecret):
-		return nil
+		return "", nil
 	case err == nil:
 		where += ", which gives another secret than the export's"
 	default:
 		where += ", which could not be read here"
 	}
-	return usageErrorf("%s: --force would keep reading its client secret from %s, set up for client %s, but %s is for client %s: pass --client-secret-env NAME naming a variable that holds client %s's secret, or --client-secret-keyring to keep the export's in the system keychain, or take %s out first with `%s` to store the export's in the configuration file; nothing was imported",
+	return "", usageErrorf("%s: --force would keep reading its client secret from %s, set up for client %s, but %s is for client %s: pass --client-secret-env NAME naming a variable that holds client %s's secret, or --client-secret-keyring to keep the export's in the system keychain, or take %s out first with `%s` to store the export's in the configuration file; nothing was imported",
 		e.Name, where, strings.TrimSpace(prev.ClientID), source, strings.TrimSpace(e.ClientID), strings.TrimSpace(e.ClientID), e.Name, f.commandLine("remove -e "+e.Name))
 }
 
@@ -669,7 +673,7 @@ func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool
 
 // printImported summarises the import, without a secret: the environments
 // on stdout, what to do next on stderr.
-func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, keychained []bool, stored []string, held []bool, path string) {
+func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, keychained []bool, unchecked, stored []string, held []bool, path string) {
 	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.source(), exp.Layout, path)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
 	for i, e := range envs {
@@ -712,6 +716,10 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 				fmt.Fprintf(w, "%s keeps reading its client secret from the system keychain; the export's was not stored.\n", e.Name)
 			default:
 				inFile = append(inFile, e.Name)
+			}
+			if unchecked[i] != "" {
+				fmt.Fprintf(w, "Check that it gives client %s's secret: it was set up for client %s, and the export has none to compare; otherwise the first renewal fails (invalid_client).\n",
+					strings.TrimSpace(e.ClientID), unchecked[i])
 			}
 		}
 		switch {

@@ -83,3 +83,35 @@ func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
 		}
 	})
 }
+
+// TestImportPostmanForceWithNoSecretToCheckTheKeptSourceBy: --force over
+// an environment reading its client secret from a variable, with an export
+// of another client id that carries no client secret: the variable is the
+// only source left, and is kept, but the summary says it was set up for the
+// old client and to check it gives the new one's; it said only that the
+// environment keeps reading it, and the first renewal failed with
+// invalid_client unannounced.
+func TestImportPostmanForceWithNoSecretToCheckTheKeptSourceBy(t *testing.T) {
+	t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
+	e := newDevEnv(t)
+	s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretEnv: "FT_TEST_PROD_SECRET"}
+	if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := loginOutside(t.Context(), e.api, "dev-client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := filepath.Join(t.TempDir(), "export.json")
+	body := `{"name": "FreeAgent", "values": [{"key": "ClientId", "value": "dev-client-id"}, {"key": "Resource_prod", "value": "` + e.api + `"}, {"key": "RefreshToken_prod", "value": "` + tok.RefreshToken + `"}]}`
+	if err := os.WriteFile(export, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", export, "--force"); code != 0 {
+		t.Fatalf("import --force exited %d: %s", code, stderr)
+	}
+	if want := "Check that it gives client dev-client-id's secret: it was set up for client old-client"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr = %q; want it to say %q", stderr, want)
+	}
+}
