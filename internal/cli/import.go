@@ -238,12 +238,16 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	// now changes nothing. What each held before is kept, to be put back if
 	// a write fails all the same.
 	targets := make([]importTarget, len(envs))
+	st, err := config.OpenStore(preview.StoreURL)
+	if err != nil {
+		return usageErrorf("%s: token store: %v; nothing was imported", path, err)
+	}
 	for i, e := range envs {
 		src, err := preview.Open(ctx, config.OpenOptions{Env: e.Name, Logger: f.Logger(), Sending: f.Sending})
 		if err != nil {
 			return fmt.Errorf("%w; nothing was imported", err)
 		}
-		t := importTarget{env: e, src: src}
+		t := importTarget{env: e, src: src, st: st}
 		t.prev, err = src.Record(ctx)
 		switch {
 		case errors.Is(err, store.ErrCorrupt):
@@ -352,6 +356,7 @@ func (o *importPostmanOptions) source() string {
 type importTarget struct {
 	env            postman.Env
 	src            *freshtoken.Source
+	st             store.Store   // src's store, where prev is put back as it was
 	prev           *store.Record // nil: it had none, or none readable
 	prevUnreadable bool
 }
@@ -426,9 +431,12 @@ func putSecretsBack(ctx context.Context, secrets []keychainSecret) (lost, causes
 	return lost, causes
 }
 
-// restoreTokens puts back the tokens t had before the import: the same
-// access and refresh tokens, expiry and issue time. The engine's renewal
-// count and reason are not kept; they only inform status and debug logs.
+// restoreTokens puts back the record t had before the import, as it was,
+// under the renewal lock: bound to the grant it was stored for, which the
+// configuration (left unchanged) still names. Put back as a log-in through
+// the import's Source, it was bound to the export's client and API, and
+// the unchanged configuration took the tokens for another client's, to be
+// replaced by a browser log-in.
 func restoreTokens(ctx context.Context, t importTarget) error {
 	switch {
 	case t.prevUnreadable:
@@ -436,17 +444,13 @@ func restoreTokens(ctx context.Context, t importTarget) error {
 	case t.prev == nil:
 		return t.src.Logout(ctx)
 	}
-	r := t.prev
-	tok := &oauth2.Token{AccessToken: r.AccessToken, TokenType: r.TokenType, RefreshToken: r.RefreshToken, Expiry: r.Expiry}
-	if !r.RefreshExpiry.IsZero() && !r.IssuedAt.IsZero() {
-		if secs := int64(r.RefreshExpiry.Sub(r.IssuedAt) / time.Second); secs > 0 {
-			tok = tok.WithExtra(map[string]any{"refresh_token_expires_in": secs})
-		}
+	name := t.env.Name
+	unlock, err := t.st.Lock(ctx, name)
+	if err != nil {
+		return err
 	}
-	if err := t.src.SaveLogin(ctx, tok, r.IssuedAt); err != nil {
-		return storeCause(err)
-	}
-	return nil
+	defer unlock()
+	return t.st.Save(ctx, name, t.prev)
 }
 
 // storeCause is why the engine could not store tokens, without the words
