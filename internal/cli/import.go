@@ -322,6 +322,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	stored := make([]string, len(envs))
 	held := make([]bool, len(envs))
 	for i := range targets {
+		targets[i].untouched = keepsStored(targets[i].src, targets[i].prev, targets[i].env)
 		if stored[i], held[i], err = importTokens(ctx, targets[i], now); err != nil {
 			what := fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err))
 			if ctx.Err() != nil { // a signal: the store is not at fault
@@ -359,6 +360,10 @@ type importTarget struct {
 	st             store.Store   // src's store, where prev is put back as it was
 	prev           *store.Record // nil: it had none, or none readable
 	prevUnreadable bool
+	// untouched: the import kept the stored tokens (keepsStored), so there
+	// is nothing to put back; put back all the same, they replaced any a
+	// renewal had stored since, whose refresh token had spent theirs.
+	untouched bool
 }
 
 // keychainSecret is the client secret the keychain held for env's client
@@ -439,6 +444,8 @@ func putSecretsBack(ctx context.Context, secrets []keychainSecret) (lost, causes
 // replaced by a browser log-in.
 func restoreTokens(ctx context.Context, t importTarget) error {
 	switch {
+	case t.untouched:
+		return nil
 	case t.prevUnreadable:
 		return errors.New("they were unreadable before the import")
 	case t.prev == nil:
