@@ -209,8 +209,10 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		}
 		settings[i] = importSettings(e, prev, opts.ClientSecretEnv, opts.ClientSecretKeyring)
 		s := settings[i]
-		if unchecked[i], err = keptSecretFits(ctx, f, e, prev, s, opts.source()); err != nil {
-			return err
+		if opts.ClientSecretEnv == "" && !opts.ClientSecretKeyring { // a source the flags name is the user's word
+			if unchecked[i], err = keptSecretFits(ctx, f, e, prev, s, opts.source()); err != nil {
+				return err
+			}
 		}
 		if opts.ClientSecretKeyring && e.ClientSecret == "" {
 			return usageErrorf("%s has no client secret for %s to put into the keychain; nothing was imported", opts.source(), e.Name)

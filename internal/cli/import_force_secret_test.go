@@ -61,6 +61,24 @@ func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
 		})
 	}
 
+	// --client-secret-env names the source: it is taken at its word, even
+	// unset here (the summary says to set it), and replaces the old one.
+	t.Run("variable named by the flag", func(t *testing.T) {
+		t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
+		e := newDevEnv(t)
+		s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretEnv: "FT_TEST_PROD_SECRET"}
+		if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
+			t.Fatal(err)
+		}
+		ios, _, stderr := testStreams(false, false)
+		if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force", "--client-secret-env", "FT_TEST_NEW_UNSET"); code != 0 {
+			t.Fatalf("import --force --client-secret-env exited %d: %s", code, stderr)
+		}
+		if !strings.Contains(stderr.String(), "The client secret will be read from $FT_TEST_NEW_UNSET") {
+			t.Errorf("stderr = %q; want it to say the secret will be read from the variable named", stderr)
+		}
+	})
+
 	// The variable already holds the export's client's secret: kept, and
 	// the tokens renew.
 	t.Run("variable changed for the new client", func(t *testing.T) {
