@@ -66,7 +66,7 @@ func (s *Source) Revoke(ctx context.Context) error {
 		if err := s.revoke(ctx, secret, t.token, t.hint); err != nil {
 			var refused *revocationRefused
 			if errors.As(err, &refused) && refused.notThere {
-				return fmt.Errorf("%s: no revocation endpoint answers at %s (%w), so the %s was not revoked: check revocation_url", s.set.Env, s.set.RevocationURL, err, strings.ReplaceAll(t.hint, "_", " "))
+				return fmt.Errorf("%s: no revocation endpoint answers at %s (%w), so the %s was not revoked; check revocation_url", s.set.Env, s.set.RevocationURL, err, strings.ReplaceAll(t.hint, "_", " "))
 			}
 			return fmt.Errorf("%s: the provider's revocation endpoint %s could not revoke the %s (%w)", s.set.Env, s.set.RevocationURL, strings.ReplaceAll(t.hint, "_", " "), err)
 		}

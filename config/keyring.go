@@ -142,6 +142,12 @@ func (e *Env) KeepClientSecret(ctx context.Context, secret string) error {
 	return e.secretElsewhere(keyringstore.SetClientSecret(ctx, e.ClientID, e.secretHolder(), secret))
 }
 
+// ForgetClientSecret removes e's client secret from the system keychain
+// (where KeepClientSecret put it); none there is no error.
+func (e *Env) ForgetClientSecret(ctx context.Context) error {
+	return e.secretElsewhere(keyringstore.DeleteClientSecret(ctx, e.ClientID, e.secretHolder()))
+}
+
 // KeychainHoldsClientSecret reports whether the system keychain holds a
 // client secret for e's client at e's provider, where
 // client_secret_keyring reads it; an error when the keychain cannot be

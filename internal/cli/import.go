@@ -82,18 +82,21 @@ provider's endpoints (auth_url, token_url, revocation_url, issuer,
 device_auth_url), grant, and a client_auth that sends no secret (none,
 private_key_jwt, with its key), and keeps the rest of its settings
 (redirect_uri, scopes, client_auth, refresh_before, timeout) and where its
-client secret comes from: a secret read from a variable or a
-command is not written into the file, and one in the system keychain stays
-there (the export's is put there if the keychain holds none for the
-export's client). An environment of another provider
+client secret comes from: a secret read from a variable or a command is
+not written into the file (for another client id than the environment's,
+only when it gives the export's secret; otherwise the import is refused:
+pass --client-secret-env or --client-secret-keyring), and one in the
+system keychain stays there (the export's is put there if the keychain
+holds none for the export's client). An environment of another provider
 (xero, google, …) is not replaced: remove it first. Tokens renewed since
 the export was made are kept, as that renewal spent the export's refresh
 token (logout --local first to store the export's anyway).
 
 A malformed export changes nothing. Every environment's token store is
 checked before anything is written; should storing the tokens still fail
-partway, the tokens already written are put back as they were and the
-configuration file is left unchanged, and the error says so.
+partway, the tokens already written are put back as they were, so are the
+client secrets in the system keychain (one put where it held none is
+removed), the configuration file is left unchanged, and the error says so.
 
 Once imported, let freshtoken alone renew the tokens: remove the pre-request
 script that renews them from Postman, or Postman will present a refresh token
@@ -189,6 +192,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			plural(clash, "environment"), verb, path, them)
 	}
 	settings := make([]config.EnvSettings, len(envs))
+	unchecked := make([]string, len(envs)) // the old client of a kept secret source the export cannot check
 	for i, e := range envs {
 		var prev *config.EnvSettings
 		if p, ok := conf.Settings[e.Name]; ok {
@@ -205,6 +209,11 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		}
 		settings[i] = importSettings(e, prev, opts.ClientSecretEnv, opts.ClientSecretKeyring)
 		s := settings[i]
+		if opts.ClientSecretEnv == "" && !opts.ClientSecretKeyring { // a source the flags name is the user's word
+			if unchecked[i], err = keptSecretFits(ctx, f, e, prev, s, opts.source()); err != nil {
+				return err
+			}
+		}
 		if opts.ClientSecretKeyring && e.ClientSecret == "" {
 			return usageErrorf("%s has no client secret for %s to put into the keychain; nothing was imported", opts.source(), e.Name)
 		}
@@ -231,12 +240,16 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	// now changes nothing. What each held before is kept, to be put back if
 	// a write fails all the same.
 	targets := make([]importTarget, len(envs))
+	st, err := config.OpenStore(preview.StoreURL)
+	if err != nil {
+		return usageErrorf("%s: token store: %v; nothing was imported", path, err)
+	}
 	for i, e := range envs {
 		src, err := preview.Open(ctx, config.OpenOptions{Env: e.Name, Logger: f.Logger(), Sending: f.Sending})
 		if err != nil {
 			return fmt.Errorf("%w; nothing was imported", err)
 		}
-		t := importTarget{env: e, src: src}
+		t := importTarget{env: e, src: src, st: st}
 		t.prev, err = src.Record(ctx)
 		switch {
 		case errors.Is(err, store.ErrCorrupt):
@@ -260,14 +273,26 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	// that keeps reading its secret there when the keychain holds none for
 	// the export's client at its provider (another client, or another
 	// API's): kept out, the first renewal failed for want of it.
+	// A keychain that cannot be asked (none, locked, gone) stops the import
+	// with nothing written: it went on, said it was done, and the first
+	// renewal found no secret for the export's client.
 	keychained := make([]bool, len(envs))
 	for i, e := range envs {
 		switch {
 		case opts.ClientSecretKeyring:
 			keychained[i] = true
 		case settings[i].ClientSecretKeyring && e.ClientSecret != "":
-			held, err := preview.Envs[e.Name].KeychainHoldsClientSecret(ctx)
-			keychained[i] = err == nil && !held // a keychain that cannot be asked is told at the first renewal, as before
+			pe := preview.Envs[e.Name]
+			held, err := pe.KeychainHoldsClientSecret(ctx)
+			if err != nil {
+				var ue *keyringstore.UnusableError
+				if errors.As(err, &ue) {
+					err = ue.WithFix("or import with --client-secret-env NAME, to read the client secret from an environment variable")
+				}
+				return fmt.Errorf("%s: it keeps its client secret in the system keychain, which could not be asked whether it holds one for client %s: %w; nothing was imported",
+					e.Name, strings.TrimSpace(e.ClientID), err)
+			}
+			keychained[i] = !held
 		}
 	}
 	var replaced []keychainSecret // put back if the import fails
@@ -284,13 +309,13 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 					err = ue.WithFix("or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
 				}
 				if lost, causes := putSecretsBack(ctx, replaced); len(lost) > 0 {
-					return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported, but the keychain holds the export's client secret for %s, whose earlier one could not be put back (%s)",
+					return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported, but the keychain holds the export's client secret for %s, where it could not be put back as it was (%s)",
 						e.Name, err, strings.Join(lost, ", "), strings.Join(causes, "; "))
 				}
 				return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported", e.Name, err)
 			}
-			if had && old != e.ClientSecret {
-				replaced = append(replaced, keychainSecret{pe, old})
+			if !had || old != e.ClientSecret {
+				replaced = append(replaced, keychainSecret{pe, old, had})
 			}
 		}
 	}
@@ -299,6 +324,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	stored := make([]string, len(envs))
 	held := make([]bool, len(envs))
 	for i := range targets {
+		targets[i].untouched = keepsStored(targets[i].src, targets[i].prev, targets[i].env)
 		if stored[i], held[i], err = importTokens(ctx, targets[i], now); err != nil {
 			what := fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err))
 			if ctx.Err() != nil { // a signal: the store is not at fault
@@ -310,7 +336,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
 		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets, replaced)
 	}
-	printImported(f, opts, exp, envs, skipped, settings, keychained, stored, held, path)
+	printImported(f, opts, exp, envs, skipped, settings, keychained, unchecked, stored, held, path)
 	return nil
 }
 
@@ -333,8 +359,13 @@ func (o *importPostmanOptions) source() string {
 type importTarget struct {
 	env            postman.Env
 	src            *freshtoken.Source
+	st             store.Store   // src's store, where prev is put back as it was
 	prev           *store.Record // nil: it had none, or none readable
 	prevUnreadable bool
+	// untouched: the import kept the stored tokens (keepsStored), so there
+	// is nothing to put back; put back all the same, they replaced any a
+	// renewal had stored since, whose refresh token had spent theirs.
+	untouched bool
 }
 
 // keychainSecret is the client secret the keychain held for env's client
@@ -342,6 +373,7 @@ type importTarget struct {
 type keychainSecret struct {
 	env *config.Env
 	old string
+	had bool // false: the keychain held none, and the export's is removed
 }
 
 // importFailed puts back the tokens of the environments already written,
@@ -383,17 +415,22 @@ func importFailed(ctx context.Context, what string, written []importTarget, secr
 			strings.Join(lost, ", "), strings.Join(causes, "; "))
 	}
 	if len(lostSecrets) > 0 {
-		fmt.Fprintf(&b, "; and the keychain holds the export's client secret for %s, whose earlier one could not be put back (%s)",
+		fmt.Fprintf(&b, "; and the keychain holds the export's client secret for %s, where it could not be put back as it was (%s)",
 			strings.Join(lostSecrets, ", "), strings.Join(secretCauses, "; "))
 	}
 	return errors.New(b.String())
 }
 
 // putSecretsBack puts back the client secrets the keychain held before the
-// import; it returns the environments whose secret could not be, and why.
+// import, and removes those the import put where it held none; it returns
+// the environments whose secret could not be, and why.
 func putSecretsBack(ctx context.Context, secrets []keychainSecret) (lost, causes []string) {
 	for _, k := range secrets {
-		if err := k.env.KeepClientSecret(context.WithoutCancel(ctx), k.old); err != nil {
+		put := k.env.ForgetClientSecret
+		if k.had {
+			put = func(ctx context.Context) error { return k.env.KeepClientSecret(ctx, k.old) }
+		}
+		if err := put(context.WithoutCancel(ctx)); err != nil {
 			lost = append(lost, k.env.Name)
 			causes = append(causes, fmt.Sprintf("%s: %v", k.env.Name, err))
 		}
@@ -401,27 +438,28 @@ func putSecretsBack(ctx context.Context, secrets []keychainSecret) (lost, causes
 	return lost, causes
 }
 
-// restoreTokens puts back the tokens t had before the import: the same
-// access and refresh tokens, expiry and issue time. The engine's renewal
-// count and reason are not kept; they only inform status and debug logs.
+// restoreTokens puts back the record t had before the import, as it was,
+// under the renewal lock: bound to the grant it was stored for, which the
+// configuration (left unchanged) still names. Put back as a log-in through
+// the import's Source, it was bound to the export's client and API, and
+// the unchanged configuration took the tokens for another client's, to be
+// replaced by a browser log-in.
 func restoreTokens(ctx context.Context, t importTarget) error {
 	switch {
+	case t.untouched:
+		return nil
 	case t.prevUnreadable:
 		return errors.New("they were unreadable before the import")
 	case t.prev == nil:
 		return t.src.Logout(ctx)
 	}
-	r := t.prev
-	tok := &oauth2.Token{AccessToken: r.AccessToken, TokenType: r.TokenType, RefreshToken: r.RefreshToken, Expiry: r.Expiry}
-	if !r.RefreshExpiry.IsZero() && !r.IssuedAt.IsZero() {
-		if secs := int64(r.RefreshExpiry.Sub(r.IssuedAt) / time.Second); secs > 0 {
-			tok = tok.WithExtra(map[string]any{"refresh_token_expires_in": secs})
-		}
+	name := t.env.Name
+	unlock, err := t.st.Lock(ctx, name)
+	if err != nil {
+		return err
 	}
-	if err := t.src.SaveLogin(ctx, tok, r.IssuedAt); err != nil {
-		return storeCause(err)
-	}
-	return nil
+	defer unlock()
+	return t.st.Save(ctx, name, t.prev)
 }
 
 // storeCause is why the engine could not store tokens, without the words
@@ -476,6 +514,45 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, k
 		s.ClientSecret = e.ClientSecret
 	}
 	return s
+}
+
+// keptSecretFits refuses an import --force that keeps reading the client
+// secret from a variable or a command (client_secret_env,
+// client_secret_cmd) set up for another client than the export's: the
+// first renewal sent the old client's secret with the export's client id,
+// and the provider answered invalid_client. The source is kept when it
+// gives the export's own secret (it was already changed for the new
+// client), and when the export has no secret to tell it by, nor to use in
+// its place: the old client's id is then returned, for the summary to say
+// to check it. Nothing is written before this refusal.
+func keptSecretFits(ctx context.Context, f *Factory, e postman.Env, prev *config.EnvSettings, s config.EnvSettings, source string) (unchecked string, err error) {
+	if prev == nil || strings.TrimSpace(prev.ClientID) == strings.TrimSpace(e.ClientID) {
+		return "", nil
+	}
+	ce, err := config.NewEnv(e.Name, s)
+	if err != nil || strings.TrimSpace(ce.ClientSecret) != "" || ce.ClientSecretKeyring || ce.ClientSecretEnv == "" && ce.ClientSecretCmd == "" {
+		return "", nil // the secret is the export's, or the keychain's for the export's client
+	}
+	if strings.TrimSpace(e.ClientSecret) == "" {
+		return strings.TrimSpace(prev.ClientID), nil
+	}
+	where := "$" + ce.ClientSecretEnv
+	if ce.ClientSecretEnv == "" {
+		where = "its client_secret_cmd"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := ce.ClientSecretValue(ctx)
+	switch {
+	case err == nil && v == strings.TrimSpace(e.ClientSecret):
+		return "", nil
+	case err == nil:
+		where += ", which gives another secret than the export's"
+	default:
+		where += ", which could not be read here"
+	}
+	return "", usageErrorf("%s: --force would keep reading its client secret from %s, set up for client %s, but %s is for client %s: pass --client-secret-env NAME naming a variable that holds client %s's secret, or --client-secret-keyring to keep the export's in the system keychain, or take %s out first with `%s` to store the export's in the configuration file; nothing was imported",
+		e.Name, where, strings.TrimSpace(prev.ClientID), source, strings.TrimSpace(e.ClientID), strings.TrimSpace(e.ClientID), e.Name, f.commandLine("remove -e "+e.Name))
 }
 
 // chooseImported picks the environments to import and names them: -e
@@ -609,7 +686,7 @@ func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool
 
 // printImported summarises the import, without a secret: the environments
 // on stdout, what to do next on stderr.
-func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, keychained []bool, stored []string, held []bool, path string) {
+func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, envs []postman.Env, skipped []postman.Unusable, settings []config.EnvSettings, keychained []bool, unchecked, stored []string, held []bool, path string) {
 	fmt.Fprintf(f.IO.Out, "Imported %s from %s (Postman %s layout) into %s:\n", plural(names(envs), "environment"), opts.source(), exp.Layout, path)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
 	for i, e := range envs {
@@ -652,6 +729,10 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 				fmt.Fprintf(w, "%s keeps reading its client secret from the system keychain; the export's was not stored.\n", e.Name)
 			default:
 				inFile = append(inFile, e.Name)
+			}
+			if unchecked[i] != "" {
+				fmt.Fprintf(w, "Check that it gives client %s's secret: it was set up for client %s, and the export has none to compare; otherwise the first renewal fails (invalid_client).\n",
+					strings.TrimSpace(e.ClientID), unchecked[i])
 			}
 		}
 		switch {

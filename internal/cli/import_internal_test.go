@@ -2,11 +2,20 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"testing/iotest"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/postman"
 )
 
 // TestImportPostmanStdinAtAClosedTerminal: `import postman -` reading a
@@ -20,5 +29,58 @@ func TestImportPostmanStdinAtAClosedTerminal(t *testing.T) {
 	code := Main([]string{"--config", cfg, "import", "postman", "-"}, ios)
 	if code != 128+int(syscall.SIGHUP) || !strings.HasPrefix(errOut.String(), "freshtoken: interrupted") || out.Len() != 0 {
 		t.Errorf("import postman - at a closed terminal: exit %d, stderr %q, stdout %q; want exit %d, interrupted", code, errOut.String(), out.String(), 128+int(syscall.SIGHUP))
+	}
+}
+
+// TestFailedImportLeavesTokensItKeptAlone: an import that kept an
+// environment's stored tokens (renewed since the export) and then failed
+// for another environment leaves that environment's record alone. It put
+// back the record it had read, over any a renewal stored meanwhile (a
+// running proxy), whose refresh token had spent the one put back: the
+// next renewal sent a spent refresh token, and a provider that rotates
+// them ends the grant.
+func TestFailedImportLeavesTokensItKeptAlone(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	s := config.EnvSettings{Provider: "freeagent", APIURL: "https://api.sandbox.freeagent.com/", ClientID: "client", ClientSecret: "secret"}
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "[store]\nurl = %q\n", (&url.URL{Scheme: "file", Path: filepath.Join(dir, "state")}).String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.WriteEnv(cfg, "sand", s, true); err != nil {
+		t.Fatal(err)
+	}
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: cfg, Env: "sand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	read := &oauth2.Token{AccessToken: "at-read", TokenType: "Bearer", RefreshToken: "rt-read", Expiry: now.Add(time.Hour)}
+	if err := src.SaveLogin(t.Context(), read, now); err != nil {
+		t.Fatal(err)
+	}
+	prev, err := src.Record(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := postman.Env{Name: "sand", ClientID: "client", RefreshToken: "rt-export", IssuedAt: now.Add(-time.Hour)}
+	if !keepsStored(src, prev, export) {
+		t.Fatal("the import would not keep the stored tokens; the test needs it to")
+	}
+	// A renewal elsewhere stores newer tokens after the import read them.
+	renewed := &oauth2.Token{AccessToken: "at-renewed", TokenType: "Bearer", RefreshToken: "rt-renewed", Expiry: now.Add(2 * time.Hour)}
+	if err := src.SaveLogin(t.Context(), renewed, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := config.OpenStore((&url.URL{Scheme: "file", Path: filepath.Join(dir, "state")}).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := importTarget{env: export, src: src, st: st, prev: prev, untouched: true}
+	err = importFailed(t.Context(), "the tokens of prod could not be stored", []importTarget{target}, nil)
+	if !strings.Contains(err.Error(), "nothing was imported") {
+		t.Errorf("importFailed: %v; want it to say nothing was imported", err)
+	}
+	if rec, err := src.Record(t.Context()); err != nil || rec.RefreshToken != "rt-renewed" {
+		t.Errorf("after the failed import the store holds %+v, %v; want the renewal's tokens left alone", rec, err)
 	}
 }

@@ -109,3 +109,96 @@ func (e *devEnv) keychainProd(t *testing.T, clientID, secret string) *config.Env
 	}
 	return env
 }
+
+// TestImportPostmanForceOverAKeychainThatCannotBeAsked: --force over an
+// environment that keeps its client secret in the system keychain must ask
+// the keychain whether it holds one for the export's client. A keychain
+// that could not be asked (no Secret Service, no D-Bus, locked) was taken
+// for one holding it: the import said it was done, the export's secret
+// went nowhere, and the first renewal failed. Now it stops in one line,
+// saying what to do, with the configuration and the tokens as they were.
+func TestImportPostmanForceOverAKeychainThatCannotBeAsked(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spoil func(t *testing.T, b *keyringtest.Bus)
+		exit  int
+		says  string
+	}{
+		{"no Secret Service", func(t *testing.T, _ *keyringtest.Bus) { keyringtest.StartBus(t) }, 2, "no Secret Service is running"},
+		{"no D-Bus", func(t *testing.T, _ *keyringtest.Bus) { keyringtest.NoBus(t) }, 2, "no D-Bus session bus was found"},
+		{"locked", func(t *testing.T, b *keyringtest.Bus) { b.Lock(t) }, 5, "the system keychain is locked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDevEnv(t)
+			b := keyringtest.Start(t)
+			s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretKeyring: true}
+			env, err := config.NewEnv("prod", s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := env.KeepClientSecret(t.Context(), "old-secret"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
+				t.Fatal(err)
+			}
+			export := e.seedExport(t, "prod")
+			kept := e.configKept(t)
+			tc.spoil(t, b)
+
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "import", "postman", export, "--force")
+			if code != tc.exit {
+				t.Fatalf("import --force with a keychain that cannot be asked exited %d, want %d: %s%s", code, tc.exit, stdout, stderr)
+			}
+			msg := stderr.String()
+			for _, want := range []string{"prod: it keeps its client secret in the system keychain, which could not be asked whether it holds one for client dev-client-id", tc.says, "--client-secret-env NAME", "nothing was imported"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("stderr = %q; want it to say %q", msg, want)
+				}
+			}
+			if strings.Count(strings.TrimSpace(msg), "\n") > 0 {
+				t.Errorf("stderr = %q; want one line", msg)
+			}
+			kept("the import failed")
+			if _, err := os.Stat(filepath.Join(e.dir, "state", "prod.json")); !os.IsNotExist(err) {
+				t.Errorf("the failed import stored tokens for prod (%v)", err)
+			}
+		})
+	}
+}
+
+// TestImportPostmanFailedRemovesTheSecretItAdded: an import with
+// --client-secret-keyring into a keychain holding no secret for the
+// export's client, which fails once it has put the export's there (the
+// tokens cannot be stored), removes it: the keychain is as it was, as the
+// tokens and the configuration are. It was left there.
+func TestImportPostmanFailedRemovesTheSecretItAdded(t *testing.T) {
+	e := newDevEnv(t)
+	b := keyringtest.Start(t)
+	e.configure(t) // dev, to find the state folder; prod is new
+	lock := filepath.Join(e.dir, "state", "prod.lock")
+	if err := os.MkdirAll(lock, 0o700); err != nil { // prod's tokens cannot be stored
+		t.Fatal(err)
+	}
+	kept := e.configKept(t)
+	before := b.Items(t, "freshtoken")
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--client-secret-keyring"); code == 0 {
+		t.Fatalf("import with a token store that cannot be written succeeded: %s", stderr)
+	}
+	if !strings.Contains(stderr.String(), "nothing was imported") {
+		t.Errorf("stderr = %q; want it to say nothing was imported", stderr)
+	}
+	kept("the import failed")
+	if after := b.Items(t, "freshtoken"); len(after) != len(before) {
+		t.Errorf("the keychain held %q before the failed import and %q after; want it as it was", before, after)
+	}
+	env, err := config.NewEnv("prod", config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "dev-client-id", ClientSecretKeyring: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, err := env.KeychainHoldsClientSecret(t.Context()); err != nil || held {
+		t.Errorf("after the failed import the keychain holds a client secret for the export's client: %v, %v; want none, as before", held, err)
+	}
+}

@@ -27,15 +27,21 @@ func newLogoutCmd(f *Factory) *cobra.Command {
 		Short: "End an environment's grant at the provider and forget its tokens",
 		Long: `Revoke the environment's tokens at the provider's revocation endpoint (RFC 7009,
 revocation_url in the config) when it has one, then delete them from the store.
-If revocation fails, the tokens are still forgotten and the message says what
-failed; interrupted (Ctrl-C) before they are deleted, it keeps them and says
-so. A revocation_url that is plain http to another machine is sent nothing:
-the tokens are kept, and it says what to do. Tokens stored under the name for
-another client or API (another configuration's) are left alone, neither
-revoked nor deleted, and it exits 0: there is nothing of this environment's
-to log out of. A stored record that cannot be read (a corrupt file) is
-deleted, and it says so and exits 0: nothing in it can be revoked at the
-provider. --local only forgets the tokens. The configuration is kept;
+If revocation fails for a reason the configuration has to fix (no revocation
+endpoint answers at revocation_url: a 404, a web page or a redirect; the
+provider refuses the client; the client secret cannot be read), the tokens
+are kept, as they are needed to end the grant once that is fixed, and it
+exits 2: fix it and log out again, or use --local to forget them without
+ending the grant. If the provider cannot be reached or fails (a network
+error, a 5xx), the tokens are still forgotten and the message says what
+failed (exit 5); interrupted (Ctrl-C) before they are deleted, it keeps them
+and says so. A revocation_url that is plain http to another machine is sent
+nothing: the tokens are kept, and it says what to do. Tokens stored under
+the name for another client or API (another configuration's) are left
+alone, neither revoked nor deleted, and it exits 0: there is nothing of this
+environment's to log out of. A stored record that cannot be read (a corrupt
+file) is deleted, and it says so and exits 0: nothing in it can be revoked
+at the provider. --local only forgets the tokens. The configuration is kept;
 ` + "`freshtoken login`" + ` logs in again.`,
 		Example: `  freshtoken logout -e sandbox
   freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
@@ -122,6 +128,9 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if ctx.Err() != nil {
 		return stopped()
 	}
+	if revokeErr != nil && configurationsToFix(revokeErr) {
+		return revocationMisconfigured(f, src, revokeErr)
+	}
 	if err := src.Logout(ctx); err != nil {
 		if ctx.Err() != nil {
 			return stopped()
@@ -163,6 +172,30 @@ func revocationFailed(revokeErr error) error {
 		code = ExitUnreachable
 	}
 	return &silentError{code: code}
+}
+
+// configurationsToFix reports whether a revocation failed for a reason the
+// configuration has to fix, so that it would fail the same way until then:
+// no revocation endpoint at revocation_url (a 404, a web page, a
+// redirect), a client the provider refused, a client secret that could
+// not be read. Nothing was revoked, and the grant is still alive at the
+// provider.
+func configurationsToFix(revokeErr error) bool {
+	return errors.Is(revokeErr, freshtoken.ErrClientRejected) || errors.Is(revokeErr, config.ErrInvalid)
+}
+
+// revocationMisconfigured is the log-out whose revocation failed for the
+// configuration's reason: the tokens are kept, as they are the only way to
+// end the grant at the provider once the configuration is fixed (forgotten,
+// nothing was left to revoke, and the grant lived on); --local forgets them
+// without. It exits 2.
+func revocationMisconfigured(f *Factory, src *freshtoken.Source, revokeErr error) error {
+	what := revokeErr.Error()
+	if next := failure.Next(revokeErr, src.Env()); next != "" { // what to fix, before what to do then
+		what += "; " + next
+	}
+	return config.Invalidf("%s; nothing was deleted: the tokens are kept in %s, for `%s` to end the grant once that is fixed, or run `%s` to forget them without ending it",
+		what, src.Location(), f.commandLine("logout -e "+src.Env()), f.commandLine("logout --local -e "+src.Env()))
 }
 
 // clearTextRevocation is the mistake of a revocation_url that is plain http

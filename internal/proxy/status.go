@@ -398,12 +398,20 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// End the grant at the provider if it can, and forget the tokens
-		// whatever it answered.
+		// unless the configuration kept it from being ended.
 		rerr = e.src.Revoke(r.Context())
 		if errors.Is(rerr, freshtoken.ErrClearText) {
 			// Nothing was sent: the tokens are kept until the
 			// revocation endpoint is corrected.
 			p.buttonFailed(w, r, name, "logout-failed", rerr)
+			return
+		}
+		if errors.Is(rerr, freshtoken.ErrClientRejected) || errors.Is(rerr, config.ErrInvalid) {
+			// As `freshtoken logout`: no revocation endpoint at
+			// revocation_url, a client refused, a secret unreadable.
+			// Forgotten, the tokens could not end the grant once that
+			// is fixed, and it lived on at the provider.
+			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was deleted: the tokens are kept, to end the grant with Log out once that is fixed, or run `freshtoken logout --local -e %s` to forget them without ending it", rerr, name))
 			return
 		}
 		if rerr != nil {

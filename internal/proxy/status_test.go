@@ -423,6 +423,28 @@ func TestLogoutButtonSendsNothingInClearText(t *testing.T) {
 	}
 }
 
+// TestLogoutButtonKeepsTheTokensWhereNoRevocationEndpointIs: Log out
+// where revocation_url names no endpoint (a 404) keeps the tokens, as
+// `freshtoken logout` does, and the page says why and what to do: they
+// were forgotten, so once the URL was fixed nothing was left to revoke,
+// and the grant lived on at the provider.
+func TestLogoutButtonKeepsTheTokensWhereNoRevocationEndpointIs(t *testing.T) {
+	nowhere := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(nowhere.Close)
+	f := revFixture(t, func(*fixture) string { return nowhere.URL + "/revoke" })
+	f.login(t, "rev")
+	loc := f.logOutRev(t, "logout-failed")
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
+		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
+	}
+	_, page := f.get(t, loc)
+	for _, want := range []string{"no revocation endpoint answers at", "check revocation_url", "the tokens are kept", "logout --local -e rev"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the page does not say %q:\n%s", want, page)
+		}
+	}
+}
+
 // TestLogoutButtonLeavesAnotherConfigurationsTokens: Log out, where the
 // store now holds the tokens of another configuration's log-in under the
 // environment's name, sends nothing, forgets nothing, and says so; the

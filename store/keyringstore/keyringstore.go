@@ -374,6 +374,18 @@ func SetClientSecret(ctx context.Context, clientID, provider, secret string) err
 	return nil
 }
 
+// DeleteClientSecret removes the client secret kept in the keychain for
+// clientID at provider; none there is no error.
+func DeleteClientSecret(ctx context.Context, clientID, provider string) error {
+	if err := Check(ctx); err != nil {
+		return withFix(err, secretFix)
+	}
+	if err := remove(ctx, DefaultService, clientSecretAccount(clientID, provider)); err != nil && !errors.Is(err, keyring.ErrNotFound) {
+		return withFix(err, secretFix)
+	}
+	return nil
+}
+
 // ClientSecretLocation says where ClientSecret looks, for people.
 func ClientSecretLocation(clientID, provider string) string {
 	return fmt.Sprintf("%s (service %q, account %q)", systemName, DefaultService, clientSecretAccount(clientID, provider))

@@ -292,6 +292,19 @@ func TestClientSecret(t *testing.T) {
 	if items := kr.Items(t, keyringstore.DefaultService); !slices.Equal(items, []string{"client_secret:client-1 at " + at}) {
 		t.Fatalf("the keychain holds %v", items)
 	}
+	// DeleteClientSecret removes it, and one that is not there is no error.
+	if err := keyringstore.DeleteClientSecret(ctx, "client-1", elsewhere); err != nil {
+		t.Fatalf("DeleteClientSecret of none: %v", err)
+	}
+	if err := keyringstore.DeleteClientSecret(ctx, "client-1", at); err != nil {
+		t.Fatalf("DeleteClientSecret: %v", err)
+	}
+	if got, err := keyringstore.ClientSecret(ctx, "client-1", at); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ClientSecret after DeleteClientSecret = %q, %v; want ErrNotFound", got, err)
+	}
+	if items := kr.Items(t, keyringstore.DefaultService); len(items) != 0 {
+		t.Fatalf("the keychain holds %v after DeleteClientSecret", items)
+	}
 }
 
 // TestKilledWriterLeavesOldOrNew: a process saving large records over and

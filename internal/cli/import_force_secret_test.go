@@ -1,0 +1,135 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+)
+
+// TestImportPostmanForceOverASecretSourceOfAnotherClient: --force over an
+// environment that reads its client secret from a variable or a command
+// keeps that source, and the export is for another client id. The import
+// said it was done and the first renewal sent the old client's secret
+// with the new client's id: invalid_client. Now, when the source does not
+// give the export's secret, the import is refused with what to pass
+// instead, and nothing is written (configuration and tokens as they
+// were); when it does (the variable was already changed for the new
+// client), it is kept and the tokens renew.
+func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    config.EnvSettings
+		says string
+	}{
+		{"variable", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"}, "$FT_TEST_PROD_SECRET, which gives another secret than the export's"},
+		{"unset variable", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_UNSET"}, "$FT_TEST_PROD_UNSET, which could not be read here"},
+		{"command", config.EnvSettings{ClientSecretCmd: "echo old-secret"}, "its client_secret_cmd, which gives another secret than the export's"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
+			e := newDevEnv(t)
+			s := tc.s
+			s.Provider, s.APIURL, s.ClientID = "freeagent", e.api, "old-client"
+			if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
+				t.Fatal(err)
+			}
+			kept := e.configKept(t)
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force")
+			if code != 2 {
+				t.Fatalf("import --force over a secret source of another client exited %d, want 2: %s%s", code, stdout, stderr)
+			}
+			msg := stderr.String()
+			for _, want := range []string{
+				"prod: --force would keep reading its client secret from " + tc.says + ", set up for client old-client",
+				"is for client dev-client-id", "--client-secret-env NAME", "--client-secret-keyring", "nothing was imported",
+			} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("stderr = %q; want it to say %q", msg, want)
+				}
+			}
+			if strings.Count(strings.TrimSpace(msg), "\n") > 0 || strings.Contains(msg, "dev-client-secret") || strings.Contains(msg, "old-secret") {
+				t.Errorf("stderr = %q; want one line, with no secret", msg)
+			}
+			kept("the import was refused")
+			if _, err := os.Stat(filepath.Join(e.dir, "state", "prod.json")); !os.IsNotExist(err) {
+				t.Errorf("the refused import stored tokens for prod (%v)", err)
+			}
+		})
+	}
+
+	// --client-secret-env names the source: it is taken at its word, even
+	// unset here (the summary says to set it), and replaces the old one.
+	t.Run("variable named by the flag", func(t *testing.T) {
+		t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
+		e := newDevEnv(t)
+		s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretEnv: "FT_TEST_PROD_SECRET"}
+		if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
+			t.Fatal(err)
+		}
+		ios, _, stderr := testStreams(false, false)
+		if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force", "--client-secret-env", "FT_TEST_NEW_UNSET"); code != 0 {
+			t.Fatalf("import --force --client-secret-env exited %d: %s", code, stderr)
+		}
+		if !strings.Contains(stderr.String(), "The client secret will be read from $FT_TEST_NEW_UNSET") {
+			t.Errorf("stderr = %q; want it to say the secret will be read from the variable named", stderr)
+		}
+	})
+
+	// The variable already holds the export's client's secret: kept, and
+	// the tokens renew.
+	t.Run("variable changed for the new client", func(t *testing.T) {
+		t.Setenv("FT_TEST_PROD_SECRET", "dev-client-secret")
+		e := newDevEnv(t)
+		s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretEnv: "FT_TEST_PROD_SECRET"}
+		if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
+			t.Fatal(err)
+		}
+		ios, _, stderr := testStreams(false, false)
+		if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force"); code != 0 {
+			t.Fatalf("import --force exited %d: %s", code, stderr)
+		}
+		if !strings.Contains(stderr.String(), "prod keeps reading its client secret from $FT_TEST_PROD_SECRET") {
+			t.Errorf("stderr = %q; want it to say prod keeps reading its secret from the variable", stderr)
+		}
+		ios, stdout, stderr := testStreams(false, false)
+		if code := e.run(ios, "-e", "prod", "token", "--force"); code != 0 {
+			t.Errorf("a renewal after the import exited %d: %s%s", code, stdout, stderr)
+		}
+	})
+}
+
+// TestImportPostmanForceWithNoSecretToCheckTheKeptSourceBy: --force over
+// an environment reading its client secret from a variable, with an export
+// of another client id that carries no client secret: the variable is the
+// only source left, and is kept, but the summary says it was set up for the
+// old client and to check it gives the new one's; it said only that the
+// environment keeps reading it, and the first renewal failed with
+// invalid_client unannounced.
+func TestImportPostmanForceWithNoSecretToCheckTheKeptSourceBy(t *testing.T) {
+	t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
+	e := newDevEnv(t)
+	s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretEnv: "FT_TEST_PROD_SECRET"}
+	if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := loginOutside(t.Context(), e.api, "dev-client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := filepath.Join(t.TempDir(), "export.json")
+	body := `{"name": "FreeAgent", "values": [{"key": "ClientId", "value": "dev-client-id"}, {"key": "Resource_prod", "value": "` + e.api + `"}, {"key": "RefreshToken_prod", "value": "` + tok.RefreshToken + `"}]}`
+	if err := os.WriteFile(export, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", export, "--force"); code != 0 {
+		t.Fatalf("import --force exited %d: %s", code, stderr)
+	}
+	if want := "Check that it gives client dev-client-id's secret: it was set up for client old-client"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr = %q; want it to say %q", stderr, want)
+	}
+}

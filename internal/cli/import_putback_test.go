@@ -1,0 +1,64 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+)
+
+// TestImportPostmanPutsBackTokensOfTheOldClientAsTheirs: a failed import
+// --force of an export for another client puts back the tokens it
+// replaced bound to the grant they were stored for (the old client's),
+// which the configuration, left unchanged, still names. They were put back
+// through the import's view of the configuration, bound to the export's
+// client: the unchanged configuration found tokens of another client, and
+// the environment needed a browser log-in, its grant lost to it.
+func TestImportPostmanPutsBackTokensOfTheOldClientAsTheirs(t *testing.T) {
+	e := newDevEnv(t)
+	s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecret: "old-secret"}
+	if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
+		t.Fatal(err)
+	}
+	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SaveLogin(t.Context(), tok, issued); err != nil {
+		t.Fatal(err)
+	}
+	before, err := src.Record(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sand's tokens, imported after prod's, cannot be stored: its lock
+	// file's name is a folder's.
+	if err := os.MkdirAll(filepath.Join(e.dir, "state", "sand.lock"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	kept := e.configKept(t)
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod", "sand"), "--force"); code == 0 {
+		t.Fatalf("import with sand's store unwritable succeeded: %s", stderr)
+	}
+	if !strings.Contains(stderr.String(), "the tokens of prod were put back as they were") {
+		t.Fatalf("stderr = %q; want it to say prod's tokens were put back", stderr)
+	}
+	kept("the import failed")
+	after, err := src.Record(t.Context())
+	if err != nil || after == nil {
+		t.Fatalf("prod's record after the failed import: %+v, %v", after, err)
+	}
+	if after.RefreshToken != before.RefreshToken || after.Grant != before.Grant {
+		t.Errorf("prod's record after the failed import holds refresh token %q for %v; want %q for %v, as before", after.RefreshToken, after.Grant, before.RefreshToken, before.Grant)
+	}
+	if err := src.CheckGrant(after); err != nil {
+		t.Errorf("the unchanged configuration cannot use prod's tokens put back: %v", err)
+	}
+}
