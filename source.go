@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -341,6 +342,17 @@ var errNotMade = errors.New("freshtoken: this Source is nil or the zero Source, 
 // errNotMade, or nothing, rather than panic.
 func (s *Source) unmade() bool { return s == nil || s.store == nil }
 
+// nilStore reports whether st, an interface that is not nil, holds a nil
+// pointer (or other nil value), whose methods would dereference it.
+func nilStore(st store.Store) bool {
+	v := reflect.ValueOf(st)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
 // settings is s's Settings, or the zero Settings of a nil or zero Source,
 // for the accessors that answer "" then. It is a pointer: a caller reads
 // the one field it wants, never a copy of the endpoints, which
@@ -360,6 +372,11 @@ func New(s Settings, o Options) (*Source, error) {
 	s.AuthParams, s.TokenParams = maps.Clone(s.AuthParams), maps.Clone(s.TokenParams)
 	if o.Store == nil {
 		return nil, errors.New("freshtoken: Options.Store is required")
+	}
+	if nilStore(o.Store) {
+		// A nil *filestore.Store, or what redisstore.New returned with its
+		// error: every use would panic in the caller's goroutine.
+		return nil, fmt.Errorf("freshtoken: Options.Store is a nil %T; give it a store its constructor made without an error", o.Store)
 	}
 	if s.Env == "" {
 		return nil, errors.New("freshtoken: Settings.Env is required: the environment's name, under which the store keeps its tokens")
