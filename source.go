@@ -34,7 +34,10 @@ type Settings struct {
 	// ClientSecretFunc fetches the secret the first time a token request
 	// needs it, so serving a valid token never runs a secret command, and
 	// again after the provider has rejected the client, so that a secret
-	// rotated since is taken up.
+	// rotated since is taken up. Its error is returned as it came (by
+	// Token too), nothing sent, and it is called again by the next token
+	// request: phrase it for whoever reads it, as it matches none of this
+	// package's sentinels unless it wraps one.
 	ClientSecretFunc func(ctx context.Context) (string, error)
 	AuthURL          string
 	TokenURL         string
