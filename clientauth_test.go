@@ -438,3 +438,36 @@ func TestCredentialErrorsAreReturnedAsTheyCame(t *testing.T) {
 		})
 	}
 }
+
+// TestClientSecretWithWhiteSpaceIsRefused: a client secret with white space
+// around it (read with its line ending from a file, as os.ReadFile gives
+// it) is refused before anything is sent: by New, and, from a program's
+// ClientSecretFunc, by the token request that fetched it, neither showing
+// it. It was sent as it was, and the provider's refusal said the client was
+// rejected, while the secret looked right. One that a program's function
+// gives trimmed afterwards is used.
+func TestClientSecretWithWhiteSpaceIsRefused(t *testing.T) {
+	r, _ := loggedIn(t)
+	set := r.settings
+	set.ClientSecret = "dev-client-secret\n"
+	if _, err := freshtoken.New(set, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), "Settings.ClientSecret has white space around it") || strings.Contains(err.Error(), "dev-client-secret") {
+		t.Fatalf("New: %v; want an error saying the secret has white space around it, without the secret", err)
+	}
+	read := "  dev-client-secret\r\n"
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(context.Context) (string, error) { return read, nil }
+	src := r.source()
+	r.clock.Advance(time.Hour)
+	sent := r.provider.Stats().TokenRequests
+	_, err := src.Token()
+	if err == nil || !strings.Contains(err.Error(), "white space around it") || strings.Contains(err.Error(), "dev-client-secret") {
+		t.Fatalf("Token: %v; want an error saying the secret has white space around it, without the secret", err)
+	}
+	if n := r.provider.Stats().TokenRequests; n != sent {
+		t.Fatalf("%d token requests sent with the secret; want none", n-sent)
+	}
+	read = "dev-client-secret"
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("Token once the function trims the secret: %v", err)
+	}
+}

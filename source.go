@@ -345,6 +345,10 @@ var errNotMade = errors.New("freshtoken: this Source is nil or the zero Source, 
 // errNotMade, or nothing, rather than panic.
 func (s *Source) unmade() bool { return s == nil || s.store == nil }
 
+// aroundSecret reports whether secret has white space before or after it,
+// which no provider issues.
+func aroundSecret(secret string) bool { return strings.TrimSpace(secret) != secret }
+
 // nilStore reports whether st, an interface that is not nil, holds a nil
 // pointer (or other nil value), whose methods would dereference it.
 func nilStore(st store.Store) bool {
@@ -394,6 +398,11 @@ func New(s Settings, o Options) (*Source, error) {
 	// and would bind a record stored before grants were to that id.
 	if s.ClientID == "" || strings.TrimSpace(s.ClientID) != s.ClientID {
 		return nil, fmt.Errorf("freshtoken: Settings.ClientID %q is empty or has white space around it; give the client id the provider issued", s.ClientID)
+	}
+	// A secret read from a file or a command's output with its line ending
+	// is refused by the provider as a wrong secret, which it looks right.
+	if aroundSecret(s.ClientSecret) {
+		return nil, errors.New("freshtoken: Settings.ClientSecret has white space around it (a line ending, read with it from a file?); give the secret the provider issued, trimmed")
 	}
 	for _, f := range []struct{ name, url string }{
 		// An API URL that is not one matches no request: the token would
@@ -732,6 +741,9 @@ func (s *Source) fetchClientSecret(ctx context.Context) (string, error) {
 		var err error
 		if secret, err = s.set.ClientSecretFunc(cctx); err != nil {
 			return "", err
+		}
+		if aroundSecret(secret) {
+			return "", fmt.Errorf("%s: Settings.ClientSecretFunc returned a client secret with white space around it (a line ending, read with it from a file or a command?), which the provider would refuse; nothing was sent: return it trimmed", s.set.Env)
 		}
 	}
 	redact.Register(secret)
