@@ -873,6 +873,24 @@ func TestRevokeFailuresAreErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a caller that gave up", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		waiting, _ := countingServer(t, func(_ http.ResponseWriter, req *http.Request) {
+			io.Copy(io.Discard, req.Body) // read whole, so that the server sees the client hang up
+			cancel()                      // the caller gives up, the request sent
+			<-req.Context().Done()
+		})
+		r := newRig(t, devprovider.Options{})
+		r.settings.RevocationURL = waiting.URL + "/revoke?subscription-key=" + key
+		src := r.source()
+		r.login(src)
+		err := src.Revoke(ctx)
+		var fe *freshtoken.Error
+		if !errors.Is(err, context.Canceled) || errors.As(err, &fe) || strings.Contains(err.Error(), key[3:]) {
+			t.Fatalf("Revoke: %v; want the context's error, not an *Error of the provider, without the key", err)
+		}
+	})
 }
 
 // TestNoRenewalWhileRevoking: a renewal by another process while logout
