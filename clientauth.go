@@ -53,6 +53,7 @@ type ClientKey struct {
 	// holding one with its certificate. It is called when a request first
 	// needs the key, and again after the provider has rejected the client
 	// (a certificate renewed since is taken up); only a success is kept.
+	// Its error is returned as it came, as ClientSecretFunc's is.
 	// ctx ends within 30 seconds, as a renewal may wait for the key while
 	// holding the renewal lock that every other renewer waits for.
 	Load func(ctx context.Context) (crypto.Signer, error)

@@ -399,3 +399,75 @@ func TestProviderEchoingAnAssertionDoesNotLeakIt(t *testing.T) {
 		t.Fatalf("the assertion leaked:\n%s", out)
 	}
 }
+
+// TestCredentialErrorsAreReturnedAsTheyCame: the error of a program's
+// ClientSecretFunc, or of its ClientKey.Load, reaches the caller of Token and
+// of a Client's request as it came (errors.Is finds it), nothing sent, and
+// the next token request calls the function again, as docs/library.md says.
+func TestCredentialErrorsAreReturnedAsTheyCame(t *testing.T) {
+	sealed := errors.New("the vault is sealed")
+	for _, c := range []struct {
+		name  string
+		using func(r *rig, calls *atomic.Int32)
+	}{
+		{"ClientSecretFunc", func(r *rig, calls *atomic.Int32) {
+			r.settings.ClientSecret = ""
+			r.settings.ClientSecretFunc = func(context.Context) (string, error) { calls.Add(1); return "", sealed }
+		}},
+		{"ClientKey.Load", func(r *rig, calls *atomic.Int32) {
+			r.settings.ClientAuth, r.settings.AuthStyle, r.settings.ClientSecret = freshtoken.ClientAuthPrivateKeyJWT, 0, ""
+			r.settings.ClientKey = &freshtoken.ClientKey{Load: func(context.Context) (crypto.Signer, error) { calls.Add(1); return nil, sealed }}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			var calls atomic.Int32
+			c.using(r, &calls)
+			src := r.source()
+			r.clock.Advance(time.Hour)
+			sent := r.provider.Stats().TokenRequests
+			if _, err := src.Token(); !errors.Is(err, sealed) {
+				t.Fatalf("Token: %v; want the function's own error", err)
+			}
+			if _, err := src.Client().Get(src.APIURL() + "v2/company"); !errors.Is(err, sealed) {
+				t.Fatalf("a Client's request: %v; want the function's own error", err)
+			}
+			if n := r.provider.Stats().TokenRequests; n != sent || calls.Load() != 2 {
+				t.Fatalf("%d token requests sent, the function called %d times; want none sent, and a call for each", n-sent, calls.Load())
+			}
+		})
+	}
+}
+
+// TestClientSecretWithWhiteSpaceIsRefused: a client secret with white space
+// around it (read with its line ending from a file, as os.ReadFile gives
+// it) is refused before anything is sent: by New, and, from a program's
+// ClientSecretFunc, by the token request that fetched it, neither showing
+// it. It was sent as it was, and the provider's refusal said the client was
+// rejected, while the secret looked right. One that a program's function
+// gives trimmed afterwards is used.
+func TestClientSecretWithWhiteSpaceIsRefused(t *testing.T) {
+	r, _ := loggedIn(t)
+	set := r.settings
+	set.ClientSecret = "dev-client-secret\n"
+	if _, err := freshtoken.New(set, freshtoken.Options{Store: r.store}); err == nil || !strings.Contains(err.Error(), "Settings.ClientSecret has white space around it") || strings.Contains(err.Error(), "dev-client-secret") {
+		t.Fatalf("New: %v; want an error saying the secret has white space around it, without the secret", err)
+	}
+	read := "  dev-client-secret\r\n"
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(context.Context) (string, error) { return read, nil }
+	src := r.source()
+	r.clock.Advance(time.Hour)
+	sent := r.provider.Stats().TokenRequests
+	_, err := src.Token()
+	if err == nil || !strings.Contains(err.Error(), "white space around it") || strings.Contains(err.Error(), "dev-client-secret") {
+		t.Fatalf("Token: %v; want an error saying the secret has white space around it, without the secret", err)
+	}
+	if n := r.provider.Stats().TokenRequests; n != sent {
+		t.Fatalf("%d token requests sent with the secret; want none", n-sent)
+	}
+	read = "dev-client-secret"
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("Token once the function trims the secret: %v", err)
+	}
+}

@@ -64,11 +64,20 @@ func (s *Source) Revoke(ctx context.Context) error {
 			continue
 		}
 		if err := s.revoke(ctx, secret, t.token, t.hint); err != nil {
-			var refused *revocationRefused
-			if errors.As(err, &refused) && refused.notThere {
-				return fmt.Errorf("%s: no revocation endpoint answers at %s (%w), so the %s was not revoked; check revocation_url", s.set.Env, s.set.RevocationURL, err, strings.ReplaceAll(t.hint, "_", " "))
+			what := strings.ReplaceAll(t.hint, "_", " ")
+			if ctx.Err() != nil {
+				return fmt.Errorf("%s: the revocation of the %s was given up, answered or not: %w", s.set.Env, what, ctx.Err())
 			}
-			return fmt.Errorf("%s: the provider's revocation endpoint %s could not revoke the %s (%w)", s.set.Env, s.set.RevocationURL, strings.ReplaceAll(t.hint, "_", " "), err)
+			// An *Error, whose message masks a key in the endpoint's query,
+			// and whose Kind says whose the failure is.
+			var refused *revocationRefused
+			switch {
+			case errors.As(err, &refused) && refused.notThere:
+				return &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", s.set.RevocationURL, err, what)}
+			case errors.As(err, &refused):
+				return &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("the provider's revocation endpoint %s could not revoke the %s (%v)", s.set.RevocationURL, what, err)}
+			}
+			return &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err, Msg: fmt.Sprintf("the provider's revocation endpoint %s could not revoke the %s (%v)", s.set.RevocationURL, what, err)}
 		}
 		s.log.Debug("token revoked", "url", s.set.RevocationURL, "token_type_hint", t.hint)
 	}

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,7 +34,10 @@ type Settings struct {
 	// ClientSecretFunc fetches the secret the first time a token request
 	// needs it, so serving a valid token never runs a secret command, and
 	// again after the provider has rejected the client, so that a secret
-	// rotated since is taken up.
+	// rotated since is taken up. Its error is returned as it came (by
+	// Token too), nothing sent, and it is called again by the next token
+	// request: phrase it for whoever reads it, as it matches none of this
+	// package's sentinels unless it wraps one.
 	ClientSecretFunc func(ctx context.Context) (string, error)
 	AuthURL          string
 	TokenURL         string
@@ -341,6 +345,21 @@ var errNotMade = errors.New("freshtoken: this Source is nil or the zero Source, 
 // errNotMade, or nothing, rather than panic.
 func (s *Source) unmade() bool { return s == nil || s.store == nil }
 
+// aroundSecret reports whether secret has white space before or after it,
+// which no provider issues.
+func aroundSecret(secret string) bool { return strings.TrimSpace(secret) != secret }
+
+// nilStore reports whether st, an interface that is not nil, holds a nil
+// pointer (or other nil value), whose methods would dereference it.
+func nilStore(st store.Store) bool {
+	v := reflect.ValueOf(st)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
 // settings is s's Settings, or the zero Settings of a nil or zero Source,
 // for the accessors that answer "" then. It is a pointer: a caller reads
 // the one field it wants, never a copy of the endpoints, which
@@ -361,6 +380,11 @@ func New(s Settings, o Options) (*Source, error) {
 	if o.Store == nil {
 		return nil, errors.New("freshtoken: Options.Store is required")
 	}
+	if nilStore(o.Store) {
+		// A nil *filestore.Store, or what redisstore.New returned with its
+		// error: every use would panic in the caller's goroutine.
+		return nil, fmt.Errorf("freshtoken: Options.Store is a nil %T; give it a store its constructor made without an error", o.Store)
+	}
 	if s.Env == "" {
 		return nil, errors.New("freshtoken: Settings.Env is required: the environment's name, under which the store keeps its tokens")
 	}
@@ -374,6 +398,11 @@ func New(s Settings, o Options) (*Source, error) {
 	// and would bind a record stored before grants were to that id.
 	if s.ClientID == "" || strings.TrimSpace(s.ClientID) != s.ClientID {
 		return nil, fmt.Errorf("freshtoken: Settings.ClientID %q is empty or has white space around it; give the client id the provider issued", s.ClientID)
+	}
+	// A secret read from a file or a command's output with its line ending
+	// is refused by the provider as a wrong secret, which it looks right.
+	if aroundSecret(s.ClientSecret) {
+		return nil, errors.New("freshtoken: Settings.ClientSecret has white space around it (a line ending, read with it from a file?); give the secret the provider issued, trimmed")
 	}
 	for _, f := range []struct{ name, url string }{
 		// An API URL that is not one matches no request: the token would
@@ -712,6 +741,9 @@ func (s *Source) fetchClientSecret(ctx context.Context) (string, error) {
 		var err error
 		if secret, err = s.set.ClientSecretFunc(cctx); err != nil {
 			return "", err
+		}
+		if aroundSecret(secret) {
+			return "", fmt.Errorf("%s: Settings.ClientSecretFunc returned a client secret with white space around it (a line ending, read with it from a file or a command?), which the provider would refuse; nothing was sent: return it trimmed", s.set.Env)
 		}
 	}
 	redact.Register(secret)

@@ -828,6 +828,71 @@ func TestRevokeSendsNothingInClearText(t *testing.T) {
 	}
 }
 
+// TestRevokeFailuresAreErrors: a revocation that fails is an *Error whose
+// Kind says whose the failure is (a provider that failed or could not be
+// reached: ErrUnreachable; a client refused, or no endpoint at the URL:
+// ErrClientRejected), and whose message masks a key in the revocation
+// endpoint's query (an API gateway's), as every Error does. They were plain
+// errors that showed the key, and one that could not reach the endpoint
+// matched no sentinel.
+func TestRevokeFailuresAreErrors(t *testing.T) {
+	const key = "gw-key-0123456789abcdef"
+	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		switch req.URL.Path {
+		case "/busy":
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/refused":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":"invalid_client"}`))
+		case "/nowhere":
+			w.WriteHeader(http.StatusNotFound)
+		}
+	})
+	for _, c := range []struct {
+		name, url string
+		kind      error
+	}{
+		{"a provider failing", srv.URL + "/busy", freshtoken.ErrUnreachable},
+		{"a client refused", srv.URL + "/refused", freshtoken.ErrClientRejected},
+		{"no endpoint there", srv.URL + "/nowhere", freshtoken.ErrClientRejected},
+		{"an endpoint not reached", "http://127.0.0.1:1/revoke", freshtoken.ErrUnreachable},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{})
+			r.settings.RevocationURL = c.url + "?subscription-key=" + key
+			src := r.source()
+			r.login(src)
+			err := src.Revoke(context.Background())
+			var fe *freshtoken.Error
+			if !errors.As(err, &fe) || fe.Kind != c.kind || !strings.Contains(err.Error(), "subscription-key=") {
+				t.Fatalf("Revoke: %v; want an *Error of kind %v naming the endpoint", err, c.kind)
+			}
+			if strings.Contains(err.Error(), key[3:]) {
+				t.Errorf("the error shows the key in the revocation endpoint's query: %v", err)
+			}
+		})
+	}
+	t.Run("a caller that gave up", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		waiting, _ := countingServer(t, func(_ http.ResponseWriter, req *http.Request) {
+			io.Copy(io.Discard, req.Body) // read whole, so that the server sees the client hang up
+			cancel()                      // the caller gives up, the request sent
+			<-req.Context().Done()
+		})
+		r := newRig(t, devprovider.Options{})
+		r.settings.RevocationURL = waiting.URL + "/revoke?subscription-key=" + key
+		src := r.source()
+		r.login(src)
+		err := src.Revoke(ctx)
+		var fe *freshtoken.Error
+		if !errors.Is(err, context.Canceled) || errors.As(err, &fe) || strings.Contains(err.Error(), key[3:]) {
+			t.Fatalf("Revoke: %v; want the context's error, not an *Error of the provider, without the key", err)
+		}
+	})
+}
+
 // TestNoRenewalWhileRevoking: a renewal by another process while logout
 // revokes the grant waits until the revocation is over. It renewed in
 // between, and logout then deleted the new tokens, whose refresh token

@@ -13,6 +13,8 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // TestUnmadeSourceSaysToUseNew: a nil *Source or the zero Source, used as
@@ -108,5 +110,31 @@ func TestUnmadeSourceSaysToUseNew(t *testing.T) {
 	}
 	if n := asked.Load(); n != 0 {
 		t.Errorf("the server was sent %d requests; want none", n)
+	}
+}
+
+// TestNilStoreIsRefusedByNew: an Options.Store that holds a nil pointer (a
+// *filestore.Store field left unset, or what redisstore.New returned beside
+// its error, the error unchecked) is refused by New, as a nil Store is,
+// naming its type. New took it, and the Source's first Token panicked in the
+// caller's goroutine (a nil pointer dereference).
+func TestNilStoreIsRefusedByNew(t *testing.T) {
+	set := freshtoken.Settings{Env: "sandbox", ClientID: "id", TokenURL: "https://login.example.com/token", AuthStyle: oauth2.AuthStyleInHeader}
+	var unset *filestore.Store
+	failed, err := redisstore.New("redis://127.0.0.1:1/0?no_such_option=1")
+	if err == nil {
+		t.Fatal("redisstore.New took a URL with an option it does not know")
+	}
+	for _, tc := range []struct {
+		name string
+		st   store.Store
+		want string
+	}{{"an unset *filestore.Store", unset, "nil *filestore.Store"}, {"a failed redisstore.New's", failed, "nil *redisstore.Store"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := freshtoken.New(set, freshtoken.Options{Store: tc.st})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New: %v, %v; want an error naming the %s", src, err, tc.want)
+			}
+		})
 	}
 }
