@@ -443,7 +443,7 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.As(err, &rl):
 		what := fmt.Sprintf("the API kept answering 429 Too Many Requests after %d retries; wait a minute and try again", rl.Retries)
 		if rl.TooLong {
-			what = fmt.Sprintf("the API answered 429 Too Many Requests and asks to wait %s, longer than freshtoken waits; try again then", rl.Wait)
+			what = fmt.Sprintf("the API answered 429 Too Many Requests and asks to wait %s, longer than freshtoken waits; try again then", httpx.SayWait(rl.Wait))
 		}
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: what + " (" + rl.URL + ")"}
 	case errors.Is(err, apiclient.ErrPages):
