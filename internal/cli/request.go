@@ -116,6 +116,11 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
 				opts.Path = args[0]
 			}
 			opts.Path = strings.TrimSpace(opts.Path) // pasted around it, never part of it
+			if opts.Path == "" {
+				// An unset variable ("get $P"), not the API's root: that
+				// request was sent, and its answer printed as if asked for.
+				return usageErrorf("PATH is empty: give the API path to call, such as /v2/company (or / for the API's root)")
+			}
 			if err := checkRequestOptions(opts); err != nil {
 				return err
 			}
