@@ -77,7 +77,8 @@ indented would come to over 64 MiB, is not indented), and on a terminal the
 control characters of any answer (-i's status line and headers too) are
 shown, as less shows them (^[, ^M, <U+202E>), never acted on; it is passed
 through byte for byte when stdout is a pipe or a file. An HTTP error status
-exits 4, with the body still on stdout.
+exits 4, with the body still on stdout. A HEAD's answer, which has no body,
+is printed as -i prints it (status line and headers), as curl -I does.
 
 --all follows Link: rel="next" to the last page and prints one document
 shaped like a page with every item merged in (FreeAgent: {"contacts": [...]});
@@ -299,7 +300,9 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 			return requestError(err, env, target)
 		}
 		defer resp.Body.Close()
-		err = writeResponse(f, resp, opts.Include, env.Name)
+		// A HEAD's answer is its status and headers alone: without them,
+		// as curl -I prints them, it printed nothing, success or not.
+		err = writeResponse(f, resp, opts.Include || opts.Method == http.MethodHead, env.Name)
 		var he *HTTPStatusError
 		switch {
 		case !errors.As(err, &he):
