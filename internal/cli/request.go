@@ -65,7 +65,8 @@ environment's api_url (a full URL on the same host works too). Every request
 carries a User-Agent and Accept: application/json unless -H replaces them;
 as with curl, -H 'Accept:' leaves a header out, and -H 'X-Name;' sends it
 empty. Authorization (the access token) and Host (api_url's) are
-freshtoken's own.
+freshtoken's own, as are Content-Length, Transfer-Encoding and Trailer,
+written from the body it sends: -H cannot set them.
 A redirect is followed, -H headers and all, as curl -L does; the access
 token goes only to api_url's host.
 A body from -d @FILE or -d @- may hold up to 256 MiB; -d is given once (a
@@ -196,6 +197,12 @@ func checkRequestOptions(opts *requestOptions) error {
 			return usageErrorf("-H Authorization: freshtoken sends the environment's access token in it; to call the API with other credentials, use curl")
 		case strings.EqualFold(k, "Host"):
 			return usageErrorf("-H Host: freshtoken sends the host api_url names, the only one it sends the token to; set api_url to call another")
+		// net/http writes these from the body it sends and drops any
+		// given: a wrong length was dropped without a word.
+		case strings.EqualFold(k, "Content-Length"):
+			return usageErrorf("-H Content-Length: freshtoken sends the length of the body it sends (-d), and no other; leave this -H out")
+		case strings.EqualFold(k, "Transfer-Encoding"), strings.EqualFold(k, "Trailer"):
+			return usageErrorf("-H %s: freshtoken frames the body it sends (-d) itself; leave this -H out", http.CanonicalHeaderKey(k))
 		case strings.ContainsFunc(v, isControl): // the value, maybe a credential, is not shown
 			return usageErrorf("-H %s: a header value cannot hold a line break or another control character (a tab it can)", k)
 		}

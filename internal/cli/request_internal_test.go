@@ -43,6 +43,12 @@ func TestRequestFlags(t *testing.T) {
 		// the access token to the API's host.
 		{"get", "/v2/contacts -H authorization:Bearer-bogus", requestOptions{}, true},
 		{"get", "/v2/contacts -H Host:other.example", requestOptions{}, true},
+		// net/http writes these from the body and dropped the ones given
+		// without a word: a wrong Content-Length was never sent, nor said.
+		{"post", "/v2/contacts -d {} -H Content-Length:5", requestOptions{}, true},
+		{"post", "/v2/contacts -d {} -H content-length:", requestOptions{}, true},
+		{"post", "/v2/contacts -d {} -H Transfer-Encoding:chunked", requestOptions{}, true},
+		{"post", "/v2/contacts -d {} -H Trailer:X-Sum", requestOptions{}, true},
 	}
 	for _, tt := range tests {
 		var got *requestOptions
