@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -510,6 +511,13 @@ func resolveURL(apiURL, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if first, rest, _ := strings.Cut(path, "/"); !strings.Contains(path, "://") && first != "" && strings.EqualFold(hostOf(first), base.Hostname()) {
+		// The API's URL without its scheme: it went as a path on the
+		// API's host (/api.example.com/v2/x, a 404 with a hint to try
+		// /v2/api.example.com/v2/x), or, with a port, was "not a path or
+		// URL: first path segment in URL cannot contain colon".
+		return "", usageErrorf("%s begins with the API's host but no scheme: write %s://%s/%s, or the path alone, /%s", path, base.Scheme, first, rest, rest)
+	}
 	u, err := url.Parse(path)
 	if err != nil {
 		return "", usageErrorf("%q is not a path or URL: %v", path, httpx.UnwrapURLError(err))
@@ -527,16 +535,31 @@ func resolveURL(apiURL, path string) (string, error) {
 		return httpx.SameOrigin(t, base) && t.User == nil
 	}
 	if !onHost(resolved) {
-		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
+		return "", notOnHost(path, base)
 	}
 	resolved.Scheme, resolved.Host = base.Scheme, base.Host
 	resolved.RawQuery = queryEscaped(resolved.RawQuery)
 	target := resolved.String()
 	// The request is built from this text: it must read back as the same host.
 	if again, err := url.Parse(target); err != nil || !onHost(again) {
-		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
+		return "", notOnHost(path, base)
 	}
 	return target, nil
+}
+
+// hostOf is hostport's host, without its port if it has one.
+func hostOf(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+// notOnHost refuses a URL that is not on the API's host, naming the API
+// by scheme and host: an https URL for an http API (or the reverse) was
+// said to be "not on this environment's API host", the very host it named.
+func notOnHost(path string, base *url.URL) error {
+	return usageErrorf("%s is not on this environment's API, %s://%s; freshtoken sends tokens only there", path, base.Scheme, base.Host)
 }
 
 // queryEscaped is a query as typed, its spaces, quotes, angle brackets and

@@ -146,6 +146,12 @@ func TestResolveURL(t *testing.T) {
 		{"//example.invalid/x", ""},
 		{"https://user@api.example.com/v2/company", ""},
 		{"https:/v2/company", ""},
+		// The API's URL without its scheme is refused: it went as a path
+		// on the API's host, or was "not a path or URL" with its port.
+		{"api.example.com/v2/company", ""},
+		{"API.example.com:443/v2/company", ""},
+		{"api.example.com", ""},
+		{"v2/api.example.com/x", "https://api.example.com/v2/api.example.com/x"},
 		// Three slashes name no host: a path on the API's host.
 		{"///example.invalid/x", "https://api.example.com/example.invalid/x"},
 		// A query as typed, with a space or letters beyond ASCII, is sent
@@ -167,6 +173,18 @@ func TestResolveURL(t *testing.T) {
 	got, err := resolveURL("https://h.example/api/", "/v2/x")
 	if err != nil || got != "https://h.example/api/v2/x" {
 		t.Errorf("under a path: %q, %v", got, err)
+	}
+	// The messages name what to write instead, and the API by its scheme
+	// too: an http URL for an https API was "not on this environment's
+	// API host api.example.com", the very host it named.
+	for path, want := range map[string]string{
+		"api.example.com/v2/company":        "api.example.com/v2/company begins with the API's host but no scheme: write https://api.example.com/v2/company, or the path alone, /v2/company",
+		"api.example.com:443/v2/x":          "api.example.com:443/v2/x begins with the API's host but no scheme: write https://api.example.com:443/v2/x, or the path alone, /v2/x",
+		"http://api.example.com/v2/company": "http://api.example.com/v2/company is not on this environment's API, https://api.example.com; freshtoken sends tokens only there",
+	} {
+		if _, err := resolveURL(api, path); err == nil || err.Error() != want {
+			t.Errorf("resolveURL(%q): %v; want %q", path, err, want)
+		}
 	}
 }
 
