@@ -72,6 +72,8 @@ A redirect is followed, -H headers and all, as curl -L does; the access
 token goes only to api_url's host.
 A body from -d @FILE or -d @- may hold up to 256 MiB; -d is given once (a
 request has one body, and curl's joining of several with & no JSON survives).
+A body that is JSON goes with Content-Type: application/json, without the
+byte order mark some editors (Notepad) begin a file with.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
 terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one that
@@ -399,11 +401,22 @@ const maxRedirects = 10
 // reached, and answered each time with another redirect.
 var errRedirectLoop = fmt.Errorf("redirected %d times", maxRedirects)
 
+// utf8BOM is the byte order mark as UTF-8 writes it.
+var utf8BOM = []byte("\ufeff")
+
 // newAPIRequest builds the request with freshtoken's default headers, then
 // the -H headers: the first -H of a name replaces its default, repeats add
 // values, and one without a value ("Accept:") leaves the header out. An
-// in-memory body can be replayed after a 429 or a 401.
+// in-memory body can be replayed after a 429 or a 401. A JSON body's byte
+// order mark is dropped.
 func newAPIRequest(ctx context.Context, method, target string, body []byte, headers []string) (*http.Request, error) {
+	if rest, ok := bytes.CutPrefix(body, utf8BOM); ok && json.Valid(rest) {
+		// JSON saved with a byte order mark (Notepad's UTF-8) went
+		// without Content-Type: application/json, as not JSON, mark and
+		// all, which JSON sent over a network must not begin with (RFC
+		// 8259, 8.1): the API refused the file the user wrote.
+		body = rest
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
