@@ -630,6 +630,11 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 			if wd, werr := os.Getwd(); werr == nil && !filepath.IsAbs(data[1:]) {
 				where = " in " + wd
 			}
+			if rest, ok := strings.CutPrefix(data[1:], "~/"); ok {
+				// A shell expands ~ only at a word's start: the file was
+				// looked for in a folder named ~, which is not there.
+				return nil, usageErrorf("-d %s: the shell leaves a ~ after @ as it is, so no folder ~%s holds %s; write -d @$HOME/%s", data, where, rest, rest)
+			}
 			return nil, usageErrorf("-d %s: %s does not exist%s; give the path of the file that holds the body, or -d @- to read it from stdin", data, data[1:], where)
 		}
 		if err != nil {

@@ -241,6 +241,17 @@ func TestRequestBodyFileMissing(t *testing.T) {
 	}
 }
 
+// TestRequestBodyFileUnderATilde: -d @~/FILE, whose ~ no shell expands
+// after the @, says so and what to write; it said "~/contact.json does not
+// exist in /home/me", of a file that does.
+func TestRequestBodyFileUnderATilde(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := readData("@~/contact.json", strings.NewReader(""), 1<<10)
+	if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "the shell leaves a ~ after @ as it is") || !strings.HasSuffix(err.Error(), "write -d @$HOME/contact.json") {
+		t.Fatalf("-d @~/contact.json: %v (exit %d); want one usage line saying ~ is not expanded, and to write @$HOME/contact.json", err, ExitCode(err))
+	}
+}
+
 // TestRequestBodyFileUnnamed: -d @ with no name after it says so; it said
 // "-d @:  does not exist in /home/me", a file of no name not found.
 func TestRequestBodyFileUnnamed(t *testing.T) {
