@@ -260,6 +260,9 @@ func headerNameBefore(h string) string {
 func runRequest(ctx context.Context, opts *requestOptions) error {
 	f := opts.f
 	f.rerunnable = !strings.HasPrefix(opts.Data, "@") // a file may be a pipe (-d @<(…)), read once
+	if err := checkBodyNotEmptiedByOutput(opts.Data, f.IO.Out); err != nil {
+		return err
+	}
 	env, src, err := f.EnvSource(ctx)
 	if err != nil {
 		return err
@@ -605,6 +608,29 @@ func withDefaultQuery(target, key, value string) string {
 	}
 	u.RawQuery = param
 	return u.String()
+}
+
+// checkBodyNotEmptiedByOutput refuses -d @FILE when FILE is stdout's file
+// and empty: `post -d @c.json > c.json`, which the shell emptied before
+// freshtoken began. The request went with an empty body, exit 0, and
+// nothing said the body was gone.
+func checkBodyNotEmptiedByOutput(data string, out io.Writer) error {
+	name, ok := strings.CutPrefix(data, "@")
+	if pw, watched := out.(pipeWatch); watched {
+		out = pw.w
+	}
+	o, isFile := out.(*os.File)
+	if !ok || name == "" || name == "-" || !isFile {
+		return nil
+	}
+	fi, err := os.Stat(name)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
+		return nil
+	}
+	if oi, err := o.Stat(); err == nil && os.SameFile(fi, oi) {
+		return usageErrorf("-d %s: %s is also where standard output goes, and the shell emptied it for the answer before freshtoken started, so the body is gone; nothing was sent: write the answer to another file", data, name)
+	}
+	return nil
 }
 
 // maxRequestBody is the largest body -d reads: the body is held in memory,
