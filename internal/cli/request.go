@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -70,7 +71,8 @@ freshtoken's own, as are Content-Length, Transfer-Encoding and Trailer,
 written from the body it sends: -H cannot set them.
 A redirect is followed, -H headers and all, as curl -L does; the access
 token goes only to api_url's host.
-A body from -d @FILE or -d @- may hold up to 256 MiB; -d is given once (a
+A body from -d @FILE or -d @- may hold up to 256 MiB (-d @- at a terminal
+says to type it, and how to end it); -d is given once (a
 request has one body, and curl's joining of several with & no JSON survives).
 A body that is JSON goes with Content-Type: application/json, without the
 byte order mark some editors (Notepad) begin a file with.
@@ -273,6 +275,14 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	}
 	if opts.All && env.IsFreeAgent() {
 		target = withDefaultQuery(target, "per_page", freeAgentMaxPerPage)
+	}
+	if opts.Data == "@-" && f.IO.InTTY {
+		// It waited on the terminal without a word, as if hung.
+		end := "Ctrl-D on a line of its own"
+		if runtime.GOOS == "windows" {
+			end = "Ctrl-Z, then Enter, on a line of its own"
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Type the request body (-d @- reads it from the terminal), then %s.\n", end)
 	}
 	body, err := await.Result(ctx, func() ([]byte, error) { return readData(opts.Data, f.IO.In, maxRequestBody) })
 	if err != nil {
