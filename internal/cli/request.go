@@ -271,6 +271,10 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	}
 	target, err := resolveURL(src.APIURL(), opts.Path)
 	if err != nil {
+		if other := f.envWithAPIOf(opts.Path, env.Name); other != "" {
+			// A production URL pasted while the sandbox is selected.
+			return usageErrorf("%v; it is environment %s's API: add -e %s", err, other, other)
+		}
 		return err
 	}
 	if opts.All && env.IsFreeAgent() {
@@ -579,6 +583,28 @@ func hostOf(hostport string) string {
 		return h
 	}
 	return hostport
+}
+
+// envWithAPIOf names the configured environment other than current whose
+// API a full URL is on; "" when none is, or for a path.
+func (f *Factory) envWithAPIOf(rawURL, current string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" || u.User != nil {
+		return ""
+	}
+	conf, err := f.Config()
+	if err != nil {
+		return ""
+	}
+	for _, name := range conf.Names() {
+		if name == current {
+			continue
+		}
+		if api, err := url.Parse(conf.Envs[name].APIURL); err == nil && httpx.SameOrigin(u, api) {
+			return name
+		}
+	}
+	return ""
 }
 
 // notOnHost refuses a URL that is not on the API's host, naming the API
