@@ -379,6 +379,12 @@ func freeAgentPathHint(path string) string {
 	if path == "/v2" || strings.HasPrefix(path, "/v2/") || strings.HasPrefix(path, "/v2?") {
 		return ""
 	}
+	if first, rest, _ := strings.Cut(path[1:], "/"); strings.Contains(first, ".") && freeAgentPathHint("/"+rest) == "" {
+		// Another host's URL without its scheme (this API's own is
+		// refused before it is sent): the hint was to try
+		// /v2/api.sandbox.freeagent.com/v2/company.
+		return fmt.Sprintf("%s is a host, not part of a path: a URL starts with https://, and freshtoken sends tokens only to api_url's host; this API's path is /%s", first, rest)
+	}
 	return "FreeAgent's API paths start with /v2/: try /v2" + path
 }
 
