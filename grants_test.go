@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -142,6 +143,43 @@ func TestClientCredentialsFailures(t *testing.T) {
 		if _, err := r.source().Token(); !errors.Is(err, freshtoken.ErrClientRejected) {
 			t.Fatalf("err = %v; want ErrClientRejected, as no log-in can help", err)
 		}
+	})
+}
+
+// TestClientCredentialsFailureWithNothingStored: a first fetch of client
+// credentials that fails (a token endpoint that keeps failing, or asks for
+// a long wait) says nothing was stored; it said "your stored tokens are
+// unchanged" of a store that held none.
+func TestClientCredentialsFailureWithNothingStored(t *testing.T) {
+	check := func(t *testing.T, r *rig, err error) {
+		t.Helper()
+		if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "nothing was stored") || strings.Contains(err.Error(), "unchanged") {
+			t.Fatalf("err = %v; want ErrUnreachable saying nothing was stored, not that stored tokens are unchanged", err)
+		}
+		if rec, lerr := r.store.Load(context.Background(), r.settings.Env); lerr == nil && (rec.AccessToken != "" || rec.RefreshToken != "") {
+			t.Fatalf("the store holds tokens after a failed first fetch: %+v", rec)
+		}
+	}
+	t.Run("kept failing", func(t *testing.T) {
+		r := clientRig(t, devprovider.Options{})
+		r.provider.Fault(devprovider.Fault5xx, 100)
+		src := r.source()
+		freshtoken.SetPause(src, r.clock.Sleep)
+		_, err := src.Token()
+		check(t, r, err)
+	})
+	t.Run("rate limited", func(t *testing.T) {
+		limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			w.Header().Set("Retry-After", "3600")
+			http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
+		}))
+		defer limited.Close()
+		r := clientRig(t, devprovider.Options{})
+		r.settings.TokenURL = limited.URL
+		src := r.source()
+		freshtoken.SetPause(src, r.clock.Sleep)
+		_, err := src.Token()
+		check(t, r, err)
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
@@ -78,7 +79,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		return nil, err
 	}
 	backoff := s.set.RetryBackoff
-	first, err := s.resumeTries(ctx)
+	first, err := s.resumeTries(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -183,11 +184,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		case kind == tokenerr.RateLimited:
 			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
 				rest := max(wait, failedRest)
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), storedNow(r))
 				if wait <= s.set.MaxRetryAfter {
 					// Its waits were waited out: what is left is the rest,
 					// whatever the last one asked (a date past, 0s).
-					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; your stored tokens are unchanged, try again in %s", attempt+1, min(rest, maxRest).Round(time.Second))
+					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s, try again in %s", attempt+1, storedNow(r), min(rest, maxRest).Round(time.Second))
 				}
 				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
@@ -197,14 +198,14 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// wait, and renewals rest as long as the provider asked.
 				// The error is the rest's, told to callers once it has
 				// expired.
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; your stored tokens are unchanged, try again then", wait.Round(time.Second))
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), storedNow(r))
 				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
 		case kind == tokenerr.Passing:
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); your stored tokens are unchanged, try again later", s.set.TokenURL, attempt+1, desc)})
+					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s, try again later", s.set.TokenURL, attempt+1, desc, storedNow(r))})
 			}
 			wait = backoff[attempt]
 		}
@@ -212,7 +213,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		next := s.now().Add(wait)
 		if perr := s.pause(ctx, wait); perr != nil {
 			s.leaveTries(&leftTries{made: attempt + 1, next: next})
-			stored := "your stored tokens are unchanged"
+			stored := storedNow(r)
 			if errors.Is(err, ErrUnusableToken) {
 				stored = "the new refresh token it brought is stored, and the next renewal uses it"
 			}
@@ -229,6 +230,16 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		r = latest
 	}
+}
+
+// storedNow is what a renewal that failed says of the store, which it left
+// as it was: r is the record it began with. With no tokens in it (client
+// credentials not yet fetched) there are none to be unchanged.
+func storedNow(r *store.Record) string {
+	if r == nil || r.AccessToken == "" && r.RefreshToken == "" {
+		return "nothing was stored"
+	}
+	return "your stored tokens are unchanged"
 }
 
 // failedRest is how long renewals rest, unless forced, after one gave up
@@ -352,7 +363,7 @@ func (s *Source) leaveTries(l *leftTries) {
 // clients with short timeouts, ignore a Retry-After and never reach the
 // rest after a renewal that gave up: a refresh storm. Tries left longer
 // than failedRest ago are forgotten.
-func (s *Source) resumeTries(ctx context.Context) (int, error) {
+func (s *Source) resumeTries(ctx context.Context, r *store.Record) (int, error) {
 	s.mu.Lock()
 	l := s.left
 	s.left = nil
@@ -364,7 +375,7 @@ func (s *Source) resumeTries(ctx context.Context) (int, error) {
 		s.log.Debug("waiting what is left of the wait before a renewal's next try, whose caller gave up", "wait", wait, "tries", l.made)
 		if err := s.pause(ctx, wait); err != nil {
 			s.leaveTries(l)
-			return 0, fmt.Errorf("%s: renewal abandoned (%w) while waiting, as the token endpoint asked or kept failing, before asking it again; your stored tokens are unchanged", s.set.Env, err)
+			return 0, fmt.Errorf("%s: renewal abandoned (%w) while waiting, as the token endpoint asked or kept failing, before asking it again; %s", s.set.Env, err, storedNow(r))
 		}
 	}
 	return l.made, nil

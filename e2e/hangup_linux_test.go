@@ -37,7 +37,7 @@ func TestClosedTerminalWhileAsking(t *testing.T) {
 		{"init", []string{"init", "-e", "other"}, "Choose 1-", nil},
 		{"login --manual", []string{"login", "--manual"}, "press Enter:", nil},
 		{"remove", []string{"remove", "-e", "dev"}, "[y/N] ", nil},
-		{"post -d @-", []string{"--debug", "post", "/v2/contacts", "-d", "@-"}, "msg=configuration", nil},
+		{"post -d @-", []string{"--debug", "post", "/v2/contacts", "-d", "@-"}, "then Ctrl-D on a line of its own.", nil},
 		{"login over another configuration's tokens", []string{"login"}, "Log in and replace them? [y/N] ", func(t *testing.T, w *world) {
 			// dev's tokens become another client's: another configuration's.
 			b := w.storeBytes()

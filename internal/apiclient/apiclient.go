@@ -42,7 +42,7 @@ type RateLimitError struct {
 
 func (e *RateLimitError) Error() string {
 	if e.TooLong {
-		return fmt.Sprintf("%s answered 429 Too Many Requests and asks to wait %s before trying again", e.URL, e.Wait)
+		return fmt.Sprintf("%s answered 429 Too Many Requests and asks to wait %s before trying again", e.URL, httpx.SayWait(e.Wait))
 	}
 	return fmt.Sprintf("%s kept answering 429 Too Many Requests after %d retries", e.URL, e.Retries)
 }

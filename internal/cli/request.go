@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -65,11 +67,15 @@ environment's api_url (a full URL on the same host works too). Every request
 carries a User-Agent and Accept: application/json unless -H replaces them;
 as with curl, -H 'Accept:' leaves a header out, and -H 'X-Name;' sends it
 empty. Authorization (the access token) and Host (api_url's) are
-freshtoken's own.
+freshtoken's own, as are Content-Length, Transfer-Encoding and Trailer,
+written from the body it sends: -H cannot set them.
 A redirect is followed, -H headers and all, as curl -L does; the access
 token goes only to api_url's host.
-A body from -d @FILE or -d @- may hold up to 256 MiB; -d is given once (a
+A body from -d @FILE or -d @- may hold up to 256 MiB (-d @- at a terminal
+says to type it, and how to end it); -d is given once (a
 request has one body, and curl's joining of several with & no JSON survives).
+A body that is JSON goes with Content-Type: application/json, without the
+byte order mark some editors (Notepad) begin a file with.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
 terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one that
@@ -77,7 +83,8 @@ indented would come to over 64 MiB, is not indented), and on a terminal the
 control characters of any answer (-i's status line and headers too) are
 shown, as less shows them (^[, ^M, <U+202E>), never acted on; it is passed
 through byte for byte when stdout is a pipe or a file. An HTTP error status
-exits 4, with the body still on stdout.
+exits 4, with the body still on stdout. A HEAD's answer, which has no body,
+is printed as -i prints it (status line and headers), as curl -I does.
 
 --all follows Link: rel="next" to the last page and prints one document
 shaped like a page with every item merged in (FreeAgent: {"contacts": [...]});
@@ -116,6 +123,11 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
 				opts.Path = args[0]
 			}
 			opts.Path = strings.TrimSpace(opts.Path) // pasted around it, never part of it
+			if opts.Path == "" {
+				// An unset variable ("get $P"), not the API's root: that
+				// request was sent, and its answer printed as if asked for.
+				return usageErrorf("PATH is empty: give the API path to call, such as /v2/company (or / for the API's root)")
+			}
 			if err := checkRequestOptions(opts); err != nil {
 				return err
 			}
@@ -190,6 +202,12 @@ func checkRequestOptions(opts *requestOptions) error {
 			return usageErrorf("-H Authorization: freshtoken sends the environment's access token in it; to call the API with other credentials, use curl")
 		case strings.EqualFold(k, "Host"):
 			return usageErrorf("-H Host: freshtoken sends the host api_url names, the only one it sends the token to; set api_url to call another")
+		// net/http writes these from the body it sends and drops any
+		// given: a wrong length was dropped without a word.
+		case strings.EqualFold(k, "Content-Length"):
+			return usageErrorf("-H Content-Length: freshtoken sends the length of the body it sends (-d), and no other; leave this -H out")
+		case strings.EqualFold(k, "Transfer-Encoding"), strings.EqualFold(k, "Trailer"):
+			return usageErrorf("-H %s: freshtoken frames the body it sends (-d) itself; leave this -H out", http.CanonicalHeaderKey(k))
 		case strings.ContainsFunc(v, isControl): // the value, maybe a credential, is not shown
 			return usageErrorf("-H %s: a header value cannot hold a line break or another control character (a tab it can)", k)
 		}
@@ -244,16 +262,31 @@ func headerNameBefore(h string) string {
 func runRequest(ctx context.Context, opts *requestOptions) error {
 	f := opts.f
 	f.rerunnable = !strings.HasPrefix(opts.Data, "@") // a file may be a pipe (-d @<(…)), read once
+	if err := checkBodyNotEmptiedByOutput(opts.Data, f.IO.Out); err != nil {
+		return err
+	}
 	env, src, err := f.EnvSource(ctx)
 	if err != nil {
 		return err
 	}
 	target, err := resolveURL(src.APIURL(), opts.Path)
 	if err != nil {
+		if other := f.envWithAPIOf(opts.Path, env.Name); other != "" {
+			// A production URL pasted while the sandbox is selected.
+			return usageErrorf("%v; it is environment %s's API: add -e %s", err, other, other)
+		}
 		return err
 	}
 	if opts.All && env.IsFreeAgent() {
 		target = withDefaultQuery(target, "per_page", freeAgentMaxPerPage)
+	}
+	if opts.Data == "@-" && f.IO.InTTY {
+		// It waited on the terminal without a word, as if hung.
+		end := "Ctrl-D on a line of its own"
+		if runtime.GOOS == "windows" {
+			end = "Ctrl-Z, then Enter, on a line of its own"
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Type the request body (-d @- reads it from the terminal), then %s.\n", end)
 	}
 	body, err := await.Result(ctx, func() ([]byte, error) { return readData(opts.Data, f.IO.In, maxRequestBody) })
 	if err != nil {
@@ -294,7 +327,9 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 			return requestError(err, env, target)
 		}
 		defer resp.Body.Close()
-		err = writeResponse(f, resp, opts.Include, env.Name)
+		// A HEAD's answer is its status and headers alone: without them,
+		// as curl -I prints them, it printed nothing, success or not.
+		err = writeResponse(f, resp, opts.Include || opts.Method == http.MethodHead, env.Name)
 		var he *HTTPStatusError
 		switch {
 		case !errors.As(err, &he):
@@ -344,6 +379,12 @@ func freeAgentPathHint(path string) string {
 	if path == "/v2" || strings.HasPrefix(path, "/v2/") || strings.HasPrefix(path, "/v2?") {
 		return ""
 	}
+	if first, rest, _ := strings.Cut(path[1:], "/"); strings.Contains(first, ".") && freeAgentPathHint("/"+rest) == "" {
+		// Another host's URL without its scheme (this API's own is
+		// refused before it is sent): the hint was to try
+		// /v2/api.sandbox.freeagent.com/v2/company.
+		return fmt.Sprintf("%s is a host, not part of a path: a URL starts with https://, and freshtoken sends tokens only to api_url's host; this API's path is /%s", first, rest)
+	}
 	return "FreeAgent's API paths start with /v2/: try /v2" + path
 }
 
@@ -383,11 +424,22 @@ const maxRedirects = 10
 // reached, and answered each time with another redirect.
 var errRedirectLoop = fmt.Errorf("redirected %d times", maxRedirects)
 
+// utf8BOM is the byte order mark as UTF-8 writes it.
+var utf8BOM = []byte("\ufeff")
+
 // newAPIRequest builds the request with freshtoken's default headers, then
 // the -H headers: the first -H of a name replaces its default, repeats add
 // values, and one without a value ("Accept:") leaves the header out. An
-// in-memory body can be replayed after a 429 or a 401.
+// in-memory body can be replayed after a 429 or a 401. A JSON body's byte
+// order mark is dropped.
 func newAPIRequest(ctx context.Context, method, target string, body []byte, headers []string) (*http.Request, error) {
+	if rest, ok := bytes.CutPrefix(body, utf8BOM); ok && json.Valid(rest) {
+		// JSON saved with a byte order mark (Notepad's UTF-8) went
+		// without Content-Type: application/json, as not JSON, mark and
+		// all, which JSON sent over a network must not begin with (RFC
+		// 8259, 8.1): the API refused the file the user wrote.
+		body = rest
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -443,7 +495,7 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.As(err, &rl):
 		what := fmt.Sprintf("the API kept answering 429 Too Many Requests after %d retries; wait a minute and try again", rl.Retries)
 		if rl.TooLong {
-			what = fmt.Sprintf("the API answered 429 Too Many Requests and asks to wait %s, longer than freshtoken waits; try again then", rl.Wait)
+			what = fmt.Sprintf("the API answered 429 Too Many Requests and asks to wait %s, longer than freshtoken waits; try again then", httpx.SayWait(rl.Wait))
 		}
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: what + " (" + rl.URL + ")"}
 	case errors.Is(err, apiclient.ErrPages):
@@ -495,6 +547,13 @@ func resolveURL(apiURL, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if first, rest, _ := strings.Cut(path, "/"); !strings.Contains(path, "://") && first != "" && strings.EqualFold(hostOf(first), base.Hostname()) {
+		// The API's URL without its scheme: it went as a path on the
+		// API's host (/api.example.com/v2/x, a 404 with a hint to try
+		// /v2/api.example.com/v2/x), or, with a port, was "not a path or
+		// URL: first path segment in URL cannot contain colon".
+		return "", usageErrorf("%s begins with the API's host but no scheme: write %s://%s/%s, or the path alone, /%s", path, base.Scheme, first, rest, rest)
+	}
 	u, err := url.Parse(path)
 	if err != nil {
 		return "", usageErrorf("%q is not a path or URL: %v", path, httpx.UnwrapURLError(err))
@@ -512,16 +571,53 @@ func resolveURL(apiURL, path string) (string, error) {
 		return httpx.SameOrigin(t, base) && t.User == nil
 	}
 	if !onHost(resolved) {
-		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
+		return "", notOnHost(path, base)
 	}
 	resolved.Scheme, resolved.Host = base.Scheme, base.Host
 	resolved.RawQuery = queryEscaped(resolved.RawQuery)
 	target := resolved.String()
 	// The request is built from this text: it must read back as the same host.
 	if again, err := url.Parse(target); err != nil || !onHost(again) {
-		return "", usageErrorf("%s is not on this environment's API host %s; freshtoken sends tokens only there", path, base.Host)
+		return "", notOnHost(path, base)
 	}
 	return target, nil
+}
+
+// hostOf is hostport's host, without its port if it has one.
+func hostOf(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+// envWithAPIOf names the configured environment other than current whose
+// API a full URL is on; "" when none is, or for a path.
+func (f *Factory) envWithAPIOf(rawURL, current string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" || u.User != nil {
+		return ""
+	}
+	conf, err := f.Config()
+	if err != nil {
+		return ""
+	}
+	for _, name := range conf.Names() {
+		if name == current {
+			continue
+		}
+		if api, err := url.Parse(conf.Envs[name].APIURL); err == nil && httpx.SameOrigin(u, api) {
+			return name
+		}
+	}
+	return ""
+}
+
+// notOnHost refuses a URL that is not on the API's host, naming the API
+// by scheme and host: an https URL for an http API (or the reverse) was
+// said to be "not on this environment's API host", the very host it named.
+func notOnHost(path string, base *url.URL) error {
+	return usageErrorf("%s is not on this environment's API, %s://%s; freshtoken sends tokens only there", path, base.Scheme, base.Host)
 }
 
 // queryEscaped is a query as typed, its spaces, quotes, angle brackets and
@@ -556,6 +652,29 @@ func withDefaultQuery(target, key, value string) string {
 	return u.String()
 }
 
+// checkBodyNotEmptiedByOutput refuses -d @FILE when FILE is stdout's file
+// and empty: `post -d @c.json > c.json`, which the shell emptied before
+// freshtoken began. The request went with an empty body, exit 0, and
+// nothing said the body was gone.
+func checkBodyNotEmptiedByOutput(data string, out io.Writer) error {
+	name, ok := strings.CutPrefix(data, "@")
+	if pw, watched := out.(pipeWatch); watched {
+		out = pw.w
+	}
+	o, isFile := out.(*os.File)
+	if !ok || name == "" || name == "-" || !isFile {
+		return nil
+	}
+	fi, err := os.Stat(name)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
+		return nil
+	}
+	if oi, err := o.Stat(); err == nil && os.SameFile(fi, oi) {
+		return usageErrorf("-d %s: %s is also where standard output goes, and the shell emptied it for the answer before freshtoken started, so the body is gone; nothing was sent: write the answer to another file", data, name)
+	}
+	return nil
+}
+
 // maxRequestBody is the largest body -d reads: the body is held in memory,
 // to be sent again after a 401 or a 429.
 const maxRequestBody = 256 << 20
@@ -578,6 +697,11 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 			where := ""
 			if wd, werr := os.Getwd(); werr == nil && !filepath.IsAbs(data[1:]) {
 				where = " in " + wd
+			}
+			if rest, ok := strings.CutPrefix(data[1:], "~/"); ok {
+				// A shell expands ~ only at a word's start: the file was
+				// looked for in a folder named ~, which is not there.
+				return nil, usageErrorf("-d %s: the shell leaves a ~ after @ as it is, so no folder ~%s holds %s; write -d @$HOME/%s", data, where, rest, rest)
 			}
 			return nil, usageErrorf("-d %s: %s does not exist%s; give the path of the file that holds the body, or -d @- to read it from stdin", data, data[1:], where)
 		}

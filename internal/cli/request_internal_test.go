@@ -43,6 +43,12 @@ func TestRequestFlags(t *testing.T) {
 		// the access token to the API's host.
 		{"get", "/v2/contacts -H authorization:Bearer-bogus", requestOptions{}, true},
 		{"get", "/v2/contacts -H Host:other.example", requestOptions{}, true},
+		// net/http writes these from the body and dropped the ones given
+		// without a word: a wrong Content-Length was never sent, nor said.
+		{"post", "/v2/contacts -d {} -H Content-Length:5", requestOptions{}, true},
+		{"post", "/v2/contacts -d {} -H content-length:", requestOptions{}, true},
+		{"post", "/v2/contacts -d {} -H Transfer-Encoding:chunked", requestOptions{}, true},
+		{"post", "/v2/contacts -d {} -H Trailer:X-Sum", requestOptions{}, true},
 	}
 	for _, tt := range tests {
 		var got *requestOptions
@@ -140,6 +146,12 @@ func TestResolveURL(t *testing.T) {
 		{"//example.invalid/x", ""},
 		{"https://user@api.example.com/v2/company", ""},
 		{"https:/v2/company", ""},
+		// The API's URL without its scheme is refused: it went as a path
+		// on the API's host, or was "not a path or URL" with its port.
+		{"api.example.com/v2/company", ""},
+		{"API.example.com:443/v2/company", ""},
+		{"api.example.com", ""},
+		{"v2/api.example.com/x", "https://api.example.com/v2/api.example.com/x"},
 		// Three slashes name no host: a path on the API's host.
 		{"///example.invalid/x", "https://api.example.com/example.invalid/x"},
 		// A query as typed, with a space or letters beyond ASCII, is sent
@@ -161,6 +173,18 @@ func TestResolveURL(t *testing.T) {
 	got, err := resolveURL("https://h.example/api/", "/v2/x")
 	if err != nil || got != "https://h.example/api/v2/x" {
 		t.Errorf("under a path: %q, %v", got, err)
+	}
+	// The messages name what to write instead, and the API by its scheme
+	// too: an http URL for an https API was "not on this environment's
+	// API host api.example.com", the very host it named.
+	for path, want := range map[string]string{
+		"api.example.com/v2/company":        "api.example.com/v2/company begins with the API's host but no scheme: write https://api.example.com/v2/company, or the path alone, /v2/company",
+		"api.example.com:443/v2/x":          "api.example.com:443/v2/x begins with the API's host but no scheme: write https://api.example.com:443/v2/x, or the path alone, /v2/x",
+		"http://api.example.com/v2/company": "http://api.example.com/v2/company is not on this environment's API, https://api.example.com; freshtoken sends tokens only there",
+	} {
+		if _, err := resolveURL(api, path); err == nil || err.Error() != want {
+			t.Errorf("resolveURL(%q): %v; want %q", path, err, want)
+		}
 	}
 }
 
@@ -214,6 +238,17 @@ func TestRequestBodyFileMissing(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("-d @contact.json: %q does not say %q", err, want)
 		}
+	}
+}
+
+// TestRequestBodyFileUnderATilde: -d @~/FILE, whose ~ no shell expands
+// after the @, says so and what to write; it said "~/contact.json does not
+// exist in /home/me", of a file that does.
+func TestRequestBodyFileUnderATilde(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := readData("@~/contact.json", strings.NewReader(""), 1<<10)
+	if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "the shell leaves a ~ after @ as it is") || !strings.HasSuffix(err.Error(), "write -d @$HOME/contact.json") {
+		t.Fatalf("-d @~/contact.json: %v (exit %d); want one usage line saying ~ is not expanded, and to write @$HOME/contact.json", err, ExitCode(err))
 	}
 }
 

@@ -625,3 +625,37 @@ func TestHeaderWithoutAValueIsLeftOut(t *testing.T) {
 		t.Errorf("headers %v; want X-Kept and the access token too", h)
 	}
 }
+
+// TestBodyFileThatIsAlsoStdout: `post -d @c.json > c.json`, whose shell
+// emptied c.json for the answer before freshtoken ran, is refused, exit 2,
+// nothing sent: the POST went with an empty body, exit 0, without a word.
+// Appended to (>>), the file keeps its body, and the request goes.
+func TestBodyFileThatIsAlsoStdout(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("c.json", []byte(`{"contact":{"organisation_name":"Ada Ltd"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(flag int) (int, string) {
+		out, err := os.OpenFile("c.json", os.O_WRONLY|os.O_CREATE|flag, 0o600) // as the shell's > or >>
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		ios, _, stderr := testStreams(false, false)
+		ios.Out = out
+		return e.run(ios, "post", "/v2/dev/echo", "-d", "@c.json"), stderr.String()
+	}
+	before := e.provider.Stats().APIRequests
+	if code, stderr := run(os.O_TRUNC); code != cli.ExitUsage || !strings.Contains(stderr, "the shell emptied it") || e.provider.Stats().APIRequests != before {
+		t.Fatalf("post -d @c.json > c.json: exit %d, %q, %d API requests; want exit 2 saying the shell emptied it, and none sent", code, stderr, e.provider.Stats().APIRequests-before)
+	}
+	os.WriteFile("c.json", []byte(`{"a":1}`), 0o600)
+	if code, stderr := run(os.O_APPEND); code != 0 {
+		t.Fatalf("post -d @c.json >> c.json: exit %d, %s", code, stderr)
+	}
+	if b, _ := os.ReadFile("c.json"); !bytes.Contains(b, []byte(`"Content-Length":"7"`)) {
+		t.Fatalf("c.json after >>: %s; want the body sent whole, its answer appended", b)
+	}
+}

@@ -17,10 +17,17 @@ import (
 // once would answer its 429 with a burst of requests.
 const MinRetryAfter = time.Second
 
+// LongestRetryAfter is the longest wait RetryAfter gives. A server asking
+// for longer (a year, a date centuries away, a number too large to count)
+// is counted as asking for a day: nothing in freshtoken waits that long,
+// and a message saying 596523h told the user nothing (see SayWait).
+const LongestRetryAfter = 24 * time.Hour
+
 // RetryAfter reads a Retry-After value, in seconds or as an HTTP date, as a
-// wait from now, never shorter than MinRetryAfter. known is false when there
-// is no usable value (none, a negative number, words). A number of seconds
-// too large to count is a very long wait, not none.
+// wait from now, never shorter than MinRetryAfter nor longer than
+// LongestRetryAfter. known is false when there is no usable value (none, a
+// negative number, words). A number of seconds too large to count is a
+// very long wait, not none.
 func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -30,15 +37,25 @@ func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
 		if secs < 0 {
 			return 0, false
 		}
-		return max(time.Duration(min(secs, 1<<31))*time.Second, MinRetryAfter), true
+		return max(time.Duration(min(secs, int64(LongestRetryAfter/time.Second)))*time.Second, MinRetryAfter), true
 	}
 	if strings.Trim(v, "0123456789") == "" {
-		return time.Duration(1<<31) * time.Second, true
+		return LongestRetryAfter, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), MinRetryAfter), true
+		return min(max(t.Sub(now), MinRetryAfter), LongestRetryAfter), true
 	}
 	return 0, false
+}
+
+// SayWait is a wait from RetryAfter as a message shows it: to the second,
+// or "a day or more" once it reaches LongestRetryAfter, which stands for
+// any longer wait a server asked for.
+func SayWait(d time.Duration) string {
+	if d >= LongestRetryAfter {
+		return "a day or more"
+	}
+	return d.Round(time.Second).String()
 }
 
 // Wait waits d, such as a Retry-After or a backoff, or until ctx ends, and

@@ -32,12 +32,34 @@ func TestRetryAfter(t *testing.T) {
 		{"", 0, false},
 		{"-5", 0, false},
 		{"soon", 0, false},
-		{"99999999999999999999", time.Duration(1<<31) * time.Second, true},
+		{"99999999999999999999", httpx.LongestRetryAfter, true},
+		{"9223372036", httpx.LongestRetryAfter, true},
+		{"86400", httpx.LongestRetryAfter, true},
+		{"86399", httpx.LongestRetryAfter - time.Second, true},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", httpx.LongestRetryAfter, true},
 	}
 	for _, tt := range tests {
 		wait, known := httpx.RetryAfter(tt.value, now)
 		if wait != tt.wait || known != tt.known {
 			t.Errorf("RetryAfter(%q) = %s, %t; want %s, %t", tt.value, wait, known, tt.wait, tt.known)
+		}
+	}
+}
+
+// TestSayWait: a wait that reached LongestRetryAfter stands for any longer
+// one a server asked for, and is said as such; a Retry-After too large to
+// count was said as "596523h14m8s".
+func TestSayWait(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for v, want := range map[string]string{
+		"99999999999999999999":          "a day or more",
+		"Fri, 31 Dec 9999 23:59:59 GMT": "a day or more",
+		"3600":                          "1h0m0s",
+		"0":                             "1s",
+	} {
+		wait, _ := httpx.RetryAfter(v, now)
+		if got := httpx.SayWait(wait); got != want {
+			t.Errorf("SayWait(RetryAfter(%q)) = %q, want %q", v, got, want)
 		}
 	}
 }

@@ -638,7 +638,11 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
 		// "since", not "for": the notice stays as first told while the
 		// failures go on.
-		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; the stored tokens are unchanged", failing.since.Local().Format(noticeTime))
+		stored := "the stored tokens are unchanged"
+		if rec == nil || rec.AccessToken == "" && rec.RefreshToken == "" {
+			stored = "nothing is stored yet" // client credentials never had
+		}
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; %s", failing.since.Local().Format(noticeTime), stored)
 	case failed:
 		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed since %s: %s", failing.since.Local().Format(noticeTime), strings.TrimPrefix(failing.err.Error(), env+": "))
 	case unwrote && errors.Is(unwritten.err, errSharedTokenFile):

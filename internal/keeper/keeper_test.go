@@ -651,6 +651,33 @@ func TestProviderDownForHoursThenBack(t *testing.T) {
 	}
 }
 
+// TestProviderDownBeforeAnyTokenIsHad: client credentials whose provider
+// is down from the start, so no token was ever stored: the notice after
+// 15 minutes says nothing is stored yet; it said "the stored tokens are
+// unchanged" of a store that held none.
+func TestProviderDownBeforeAnyTokenIsHad(t *testing.T) {
+	p, root := devserver.Start(t, devprovider.Options{})
+	p.Fault(devprovider.Fault5xx, 1<<20)
+	clock := fakeclock.New()
+	src, err := freshtoken.New(freshtoken.Settings{Env: "machine", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader, Grant: freshtoken.GrantClientCredentials,
+		KeepAccess: true, RetryBackoff: []time.Duration{time.Millisecond}}, freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens")), Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := keeping(src, filepath.Join(t.TempDir(), "token"))
+	k.Now = clock.Now
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	for range 20 {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	got := k.Notify.Current()
+	if len(got) != 1 || got[0].Event != notify.Unreachable || !strings.Contains(got[0].Message, "nothing is stored yet") || strings.Contains(got[0].Message, "unchanged") {
+		t.Fatalf("notices %+v; want renewals failing, saying nothing is stored yet", got)
+	}
+}
+
 // TestRefreshTokenExpiresWhileAsleep: the machine sleeps past the refresh
 // token's expiry, so the keeper's planned renewal never came. At its
 // first look after waking it tries, meets the provider's invalid_grant,

@@ -543,7 +543,7 @@ func (e *ExchangeError) Error() string {
 	case tokenerr.BadClient:
 		return fmt.Sprintf("%s: the token endpoint rejected the client (%s)", e.Env, e.Descriptor)
 	case tokenerr.RateLimited:
-		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); log in again in %s", e.Env, e.Descriptor, max(e.Wait, time.Second).Round(time.Second))
+		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); log in again in %s", e.Env, e.Descriptor, httpx.SayWait(max(e.Wait, time.Second)))
 	case tokenerr.Passing:
 		return fmt.Sprintf("%s: the token endpoint could not be reached or kept failing (%s); check your connection and api_url, then log in again", e.Env, e.Descriptor)
 	case tokenerr.BadGrant:
