@@ -319,22 +319,28 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	data, err := await.Result(ctx, func() ([]byte, error) {
 		// The server's run_id comes with the record, from the same
 		// connection, so from the same server (see Restore).
+		// INFO goes first and the GET last, as in a save (see
+		// thenRunID): once the record's answer is read, nothing after it
+		// can fail the read or have go-redis send it again (INFO after
+		// it, its answer lost to a dropped connection, failed a read
+		// whose record had come).
 		var get *redis.StringCmd
 		var info *redis.StringCmd
 		ask := !s.noInfo.Load()
 		_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			get = p.Get(ctx, key(env))
 			if ask {
 				info = p.Info(ctx, "server")
 			}
+			get = p.Get(ctx, key(env))
 			return nil
 		})
-		if get.Err() == nil && perr != nil && (info == nil || info.Err() != perr) {
-			return nil, perr // the connection failed before either was answered
+		if err := get.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err // not answered, or refused: INFO's answer is not the record's server's
 		}
-		if ask {
-			runID, _ = s.runIDOf(info)
+		if perr != nil && !errors.Is(perr, redis.Nil) && (info == nil || info.Err() != perr) {
+			return nil, perr // the connection failed before either was sent (a password refused)
 		}
+		runID, _ = s.runIDOf(info)
 		return get.Bytes()
 	})
 	if errors.Is(err, redis.Nil) {

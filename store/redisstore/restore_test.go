@@ -499,7 +499,13 @@ type cutAfterSave struct {
 	beforeAnswer atomic.Bool
 	// infoError, unless "", is what INFO is answered with instead, as a
 	// proxy that does not pass INFO on answers it.
-	infoError string
+	infoError atomic.Pointer[string]
+	// afterRead, set, makes a read of sandbox's record (a GET) a point to
+	// cut at too: the connection drops once its answer is passed on.
+	afterRead atomic.Bool
+	// onCut, unless nil, runs as the relay cuts, before the connection
+	// drops (the lock passing to another renewer meanwhile).
+	onCut func()
 }
 
 func relayCuttingAfterSave(t *testing.T, redisAddr string) *cutAfterSave {
@@ -516,7 +522,8 @@ func relay(t *testing.T, redisAddr, infoError string) *cutAfterSave {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	c := &cutAfterSave{Addr: ln.Addr().String(), infoError: infoError}
+	c := &cutAfterSave{Addr: ln.Addr().String()}
+	c.infoError.Store(&infoError)
 	go func() {
 		for {
 			client, err := ln.Accept()
@@ -551,10 +558,10 @@ func (c *cutAfterSave) relay(client, server net.Conn) {
 			if len(args) > 0 {
 				name = strings.ToLower(args[0])
 			}
-			saves <- (name == "set" || name == "eval" || name == "evalsha") && slices.Contains(args, "freshtoken:sandbox")
-			if name == "info" && c.infoError != "" {
+			saves <- (name == "set" || name == "eval" || name == "evalsha" || name == "get" && c.afterRead.Load()) && slices.Contains(args, "freshtoken:sandbox")
+			if infoError := *c.infoError.Load(); name == "info" && infoError != "" {
 				script := "return redis.error_reply(ARGV[1])"
-				raw = fmt.Appendf(nil, "*4\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n$%d\r\n%s\r\n", len(script), script, len(c.infoError), c.infoError)
+				raw = fmt.Appendf(nil, "*4\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n$%d\r\n%s\r\n", len(script), script, len(infoError), infoError)
 			}
 			if _, err := server.Write(raw); err != nil {
 				return
@@ -570,6 +577,9 @@ func (c *cutAfterSave) relay(client, server net.Conn) {
 		}
 		save := <-saves && c.armed.Load()
 		if save && c.beforeAnswer.Load() && c.armed.CompareAndSwap(true, false) { // once: a save sent again is answered
+			if c.onCut != nil {
+				c.onCut()
+			}
 			server.Close()
 			return
 		}
@@ -769,4 +779,31 @@ func TestInfoAllowedAgainIsAskedAgain(t *testing.T) {
 	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
 		t.Fatalf("Restore after the restart, +info given since INFO was refused: %v, %v; want the tokens put back", back, err)
 	}
+}
+
+// TestLoadStandsWhenTheConnectionDropsAfterItsAnswer: a read whose record
+// Redis answered is the record read, its run_id kept (a restart after it
+// puts the record back), when the connection drops right after the answer
+// (a load balancer's reset, a network cut). The run_id's INFO server went
+// after the GET in one pipeline: with INFO's answer lost, go-redis sent
+// both again, and once its tries ran out failed the read, whose record
+// had come, for INFO's sake.
+func TestLoadStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	relay := relayCuttingAfterSave(t, srv.Addr)
+	relay.afterRead.Store(true)
+	s, other := open(t, "redis://"+relay.Addr+"/0"), open(t, srv.URL)
+	t.Cleanup(func() { s.Close(); other.Close() })
+	held := copyOf(1)
+	if err := other.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	relay.armed.Store(true)
+	got, err := s.Load(ctx, "sandbox")
+	relay.armed.Store(false)
+	if err != nil || store.Stamp(got) != store.Stamp(held) {
+		t.Fatalf("Load whose answer came, the connection dropped after it: %v, %v; want the record read", got, err)
+	}
+	restartPutsBack(t, srv, s, held)
 }
