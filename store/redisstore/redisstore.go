@@ -551,15 +551,25 @@ func (s *Store) runIDOf(info *redis.StringCmd) (string, error) {
 	return "", nil
 }
 
-// infoRefused reports whether err is Redis's refusal of INFO: the user may
-// not run it (NOPERM), or it is renamed or disabled (rename-command INFO
-// in redis.conf), which Redis answers as an unknown command.
+// infoRefused reports whether err is a definite refusal of INFO itself:
+// the user may not run it (NOPERM), it is renamed or disabled
+// (rename-command INFO in redis.conf), which Redis answers as an unknown
+// command, or a proxy in front of Redis does not pass it on ("ERR command
+// not support", Camellia's; "unsupported command 'info'", Envoy's). Any
+// other answer (too many clients, a proxy whose server refused its
+// connection, LOADING, BUSY, TRYAGAIN) says nothing of INFO: it may be
+// answered at the next try.
 func infoRefused(err error) bool {
 	var answer redis.Error
 	if !errors.As(err, &answer) {
 		return false
 	}
-	return strings.HasPrefix(answer.Error(), "NOPERM") || strings.HasPrefix(answer.Error(), "ERR unknown command")
+	msg := answer.Error()
+	if strings.HasPrefix(msg, "NOPERM") || strings.HasPrefix(msg, "ERR unknown command") {
+		return true
+	}
+	msg = strings.ToLower(msg)
+	return strings.Contains(msg, "not support") || strings.Contains(msg, "unsupported command") || strings.Contains(msg, "command not allowed") || strings.Contains(msg, "forbidden command")
 }
 
 // seenRecord is an environment's record as a Store last found or saved
@@ -637,17 +647,20 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	}
 	now, err := s.runID(ctx)
 	if err != nil {
-		// Redis did not answer (tried again at the next look), or cannot
-		// just now (LOADING, BUSY…); an INFO answered with an error of
-		// another kind (a proxy that passes no INFO on: "ERR command not
-		// support", "unsupported command") is as one not available:
-		// whether Redis restarted cannot be told, and the tokens missing
-		// are taken for deleted, never put back nor kept in use.
+		// Redis did not answer, or cannot just now (too many clients,
+		// LOADING, BUSY…): tried again at the next look. An INFO refused
+		// (NOPERM, an unknown command, a proxy that passes no INFO on:
+		// "ERR command not support", "unsupported command") is no error
+		// here (see runIDOf): whether Redis restarted cannot be told,
+		// and the tokens missing are taken for deleted, never put back
+		// nor kept in use. Any other answer is not taken for a refusal,
+		// which would drop tokens a restart lost.
 		ferr := s.failed(ctx, "ask Redis whether it was restarted (INFO server), to put the tokens back", err)
 		var answer redis.Error
-		if !errors.As(err, &answer) || errors.Is(ferr, store.ErrUnreachable) || ctx.Err() != nil {
-			return nil, false, ferr
+		if errors.As(err, &answer) && !errors.Is(ferr, store.ErrUnreachable) && !errors.Is(ferr, store.ErrDenied) && ctx.Err() == nil {
+			ferr = &storeError{store.ErrUnreachable, fmt.Sprintf("could not put the tokens back in %s: Redis did not say whether it was restarted (INFO server answered %q); tried again at the next look", s.Location(env), answer.Error())}
 		}
+		return nil, false, ferr
 	}
 	if why := ""; seen == "" || now == "" || seen == now || seen == deleted {
 		// Nothing to put back; but another Source of the process, or a
@@ -815,14 +828,19 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 	// that lost the tokens from a log-out (see Restore).
 	_, err := await.Result(ctx, func() (string, error) { return s.client.Info(ctx, "server").Result() })
 	var answer redis.Error
+	errors.As(err, &answer) // set whenever infoRefused(err)
 	switch {
 	case err == nil:
 		// Asked again from now on: a user given +info, or INFO let run,
 		// since it was refused needs no restart of a running freshtoken.
 		s.noInfo.Store(false)
 		return nil
-	case !errors.As(err, &answer) || errors.Is(s.failed(ctx, "read Redis's run_id (INFO server)", err), store.ErrUnreachable):
-		return nil // no answer, or none just now (LOADING…): the other checks tell of it
+	case !infoRefused(err):
+		// No answer, or none just now (too many clients, LOADING, BUSY…),
+		// or one that does not refuse INFO itself: the other checks tell
+		// of a Redis that cannot serve, and a refusal is told at a check
+		// that gets it.
+		return nil
 	case strings.HasPrefix(answer.Error(), "NOPERM"):
 		user := s.client.Options().Username
 		if user == "" {
@@ -1348,6 +1366,14 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s is out of memory (%s); free some or raise its maxmemory, then try again", what, s.where, answer.Error())}
 	case "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY":
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s cannot serve it just now (%s); try again shortly", what, s.where, answer.Error())}
+	}
+	if redis.IsMaxClientsError(err) {
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s has as many clients connected as it takes (%s); try again shortly, or raise its maxclients", what, s.where, answer.Error())}
+	}
+	if lower := strings.ToLower(answer.Error()); code == "ERR" && (strings.Contains(lower, "connection refused") || strings.Contains(lower, "connection timed out") || strings.Contains(lower, "connection reset")) {
+		// A proxy in front of Redis (twemproxy) whose server it could not
+		// reach.
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: the proxy at %s could not reach Redis behind it (%s); check that Redis is running, then try again", what, s.where, answer.Error())}
 	}
 	return fmt.Errorf("could not %s: Redis at %s answered %q", what, s.where, answer.Error())
 }

@@ -807,3 +807,59 @@ func TestLoadStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
 	}
 	restartPutsBack(t, srv, s, held)
 }
+
+// TestInfoNotJustNowIsNotInfoUnavailable: INFO answered with an error that
+// says Redis, or a proxy in front of it, cannot serve it just now (too
+// many clients, a proxy whose server refused its connection, LOADING,
+// BUSY, TRYAGAIN) is not INFO refused. CheckWrite said INFO was not
+// available at that Redis (status and the keeper's notice told to let
+// INFO run, until the next check), and Restore took the record missing
+// after a restart for deleted, never to be put back; CheckWrite now leaves
+// it to the other checks, and Restore fails as unreachable, putting the
+// tokens back once INFO is answered. An answer refusing INFO itself (a
+// proxy's "unsupported command") still says INFO is not available.
+func TestInfoNotJustNowIsNotInfoUnavailable(t *testing.T) {
+	ctx := context.Background()
+	for _, answer := range []string{
+		"ERR max number of clients reached",
+		"ERR Connection refused",
+		"LOADING Redis is loading the dataset in memory",
+		"BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSCRIPT.",
+		"TRYAGAIN Multiple keys request during rehashing of slot",
+	} {
+		t.Run(answer, func(t *testing.T) {
+			srv := redistest.StartWithoutPersistence(t)
+			proxy := relay(t, srv.Addr, "")
+			s := open(t, "redis://"+proxy.Addr+"/0")
+			t.Cleanup(func() { s.Close() })
+			held := copyOf(1)
+			if err := s.Save(ctx, "sandbox", held); err != nil {
+				t.Fatal(err)
+			}
+			proxy.infoError.Store(&answer)
+			if err := s.CheckWrite(ctx, "sandbox"); err != nil {
+				t.Fatalf("CheckWrite with INFO answered %q: %v; want nil (the other checks tell of a Redis that cannot serve)", answer, err)
+			}
+			srv.Restart(t)
+			if back, err := restoreUnder(t, s, held); errors.Is(err, store.ErrNotFound) || !errors.Is(err, store.ErrUnreachable) {
+				t.Fatalf("Restore after a restart, INFO answered %q: %v, %v; want ErrUnreachable, tried again at the next look", answer, back, err)
+			}
+			none := ""
+			proxy.infoError.Store(&none)
+			if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+				t.Fatalf("Restore once INFO is answered: %v, %v; want the tokens put back", back, err)
+			}
+		})
+	}
+	for _, answer := range []string{"ERR unknown command 'INFO', with args beginning with: 'server'", "ERR command not support", "unsupported command 'info'"} {
+		t.Run(answer, func(t *testing.T) {
+			srv := redistest.StartWithoutPersistence(t)
+			proxy := relay(t, srv.Addr, answer)
+			s := open(t, "redis://"+proxy.Addr+"/0")
+			t.Cleanup(func() { s.Close() })
+			if err := s.CheckWrite(ctx, "sandbox"); !errors.Is(err, store.ErrRestartLoses) || !strings.Contains(err.Error(), "INFO is not available") {
+				t.Fatalf("CheckWrite with INFO answered %q: %v; want ErrRestartLoses, INFO not available", answer, err)
+			}
+		})
+	}
+}
