@@ -370,7 +370,12 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 // is still its own, in the same step (fenced): a holder paused past the
 // lock's time limit, whose lock passed to another renewer, must not
 // overwrite the newer tokens that renewer may have saved. It then returns
-// an error and writes nothing; HoldsLock reports false. A lock that expired
+// an error and writes nothing; HoldsLock reports false. A save go-redis
+// sent again (its answer lost with the connection) after the lock passed
+// finds the record holding what it saves, to the byte, when its first
+// send stored it: that is the save done. Otherwise the error says Redis
+// holds other tokens (the first send's may have been stored and replaced
+// since). A lock that expired
 // with no one taking it, while this holder's in-flight mark stands (Redis
 // paused while the provider answered), still takes the save, and is taken
 // back with it; a save clears the mark (see InFlightTTL). Without the lock
@@ -437,7 +442,11 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	}
 	switch saved {
 	case 0:
-		return fmt.Errorf("could not save the tokens: the renewal lock %s at %s passed to another renewer while this one was paused longer than it lasts; nothing was written", lockKey(env), s.where)
+		// go-redis may have sent the save again, its answer lost: the
+		// first send may have stored it before the lock passed, and the
+		// other renewer replaced it since. Redis holds other tokens
+		// either way (a record holding these is case 2).
+		return fmt.Errorf("could not save the tokens: the renewal lock %s at %s passed to another renewer while this one was paused longer than it lasts, and %s holds other tokens than these, or none: they were not stored, or were replaced since", lockKey(env), s.where, s.Location(env))
 	case -1:
 		return fmt.Errorf("%w: %s was changed by another renewer or a log-in; nothing was written", store.ErrChanged, s.Location(env))
 	}
@@ -748,12 +757,19 @@ return {1}`)
 // the one read: the SHA-1 of its JSON is ARGV[4] (see Store.stamp);
 // otherwise it returns -1, as it does for no record. A record that already
 // holds ARGV[1], to the byte, is saved again: go-redis sent the save again,
-// its answer lost. It returns 1 when it saved.
+// its answer lost. It returns 1 when it saved, and 2, touching nothing,
+// when the lock is not the caller's but the record holds ARGV[1] to the
+// byte: go-redis sent the save again, its answer lost, after the lock
+// passed to another renewer (the holder paused between the two sends),
+// and the first send stored it.
 var fencedSave = redis.NewScript(`local lock, mark
 if ARGV[2] ~= "" then
   lock = redis.call("GET", KEYS[2])
   mark = redis.call("GET", KEYS[3])
-  if lock ~= ARGV[2] and (lock or mark ~= ARGV[2]) then return 0 end
+  if lock ~= ARGV[2] and (lock or mark ~= ARGV[2]) then
+    if redis.call("GET", KEYS[1]) == ARGV[1] then return 2 end
+    return 0
+  end
 end
 if ARGV[4] ~= "" then
   local cur = redis.call("GET", KEYS[1])

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -859,6 +860,60 @@ func TestInfoNotJustNowIsNotInfoUnavailable(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			if err := s.CheckWrite(ctx, "sandbox"); !errors.Is(err, store.ErrRestartLoses) || !strings.Contains(err.Error(), "INFO is not available") {
 				t.Fatalf("CheckWrite with INFO answered %q: %v; want ErrRestartLoses, INFO not available", answer, err)
+			}
+		})
+	}
+}
+
+// TestSaveResentAfterTheLockPassed: a save under the renewal lock that
+// Redis stored, its answer lost with the connection, is sent again by
+// go-redis after the lock passed to another renewer (this process paused
+// between the two sends longer than the lock lasts). The second send was
+// refused for the lock, and the save said "nothing was written" though
+// the first had written it: a renewal took its stored answer for unsaved.
+// A record holding what the save writes, to the byte, is the save done;
+// one holding another renewer's tokens since is told as such, without
+// claiming nothing was written.
+func TestSaveResentAfterTheLockPassed(t *testing.T) {
+	for _, replaced := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stored", true: "replaced since"}[replaced], func(t *testing.T) {
+			srv := redistest.StartWithoutPersistence(t)
+			ctx := context.Background()
+			relay := relayCuttingAfterSave(t, srv.Addr)
+			rc := raw(t, srv)
+			s := open(t, "redis://"+relay.Addr+"/0")
+			t.Cleanup(func() { s.Close() })
+			unlock := lock(t, s)
+			t.Cleanup(unlock) // before Close, should the test fail
+			read := copyOf(1)
+			if err := s.Save(ctx, "sandbox", read); err != nil { // Redis learns the save's script
+				t.Fatal(err)
+			}
+			held, theirs := copyOf(2), copyOf(3)
+			theirsJSON, err := store.Marshal("sandbox", theirs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			relay.onCut = func() { // Redis stored the save; the lock passes before it is sent again
+				rc.Set(ctx, "freshtoken:sandbox:lock", "another-renewer", time.Minute)
+				if replaced {
+					rc.Set(ctx, "freshtoken:sandbox", theirsJSON, 0)
+				}
+			}
+			relay.beforeAnswer.Store(true)
+			relay.armed.Store(true)
+			err = s.SaveIf(ctx, "sandbox", held, read)
+			relay.armed.Store(false)
+			got := srv.Get(t, "freshtoken:sandbox")
+			switch {
+			case !replaced && !strings.Contains(got, held.RefreshToken):
+				t.Fatalf("Redis holds %s; want the record saved", got)
+			case !replaced && err != nil:
+				t.Fatalf("a save Redis stored, sent again after the lock passed: %v; want it saved", err)
+			case replaced && !strings.Contains(got, theirs.RefreshToken):
+				t.Fatalf("Redis holds %s; want the other renewer's record", got)
+			case replaced && (err == nil || strings.Contains(err.Error(), "nothing was written") || !strings.Contains(err.Error(), "holds other tokens")):
+				t.Fatalf("a save Redis stored, replaced by another renewer's, sent again: %v; want it refused, saying Redis holds other tokens, not that nothing was written", err)
 			}
 		})
 	}
