@@ -341,6 +341,12 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 // back if the store lost it without a log-out (see
 // freshtoken.Source.Restore), or the later copy another machine put back
 // first. A record deleted on purpose is forgotten, and never put back.
+//
+// Each put-back waits for the renewal lock putBackWait at most, as a look
+// at the store does: another machine's renewal holding it (a slow
+// provider, an answer its Redis refused kept with its lock) held the
+// watch of env still, its token file and notices with it. It is tried
+// again at the next round.
 func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) *store.Record {
 	k.mu.Lock()
 	held := k.held[env]
@@ -349,7 +355,9 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 		// An older copy of the log-in the keeper holds, put back by a
 		// machine that read it before a renewal here, its refresh token
 		// spent: the keeper's goes back in its place.
-		back, err := src.Restore(ctx, held)
+		pctx, cancel := context.WithTimeout(ctx, putBackWait)
+		back, err := src.Restore(pctx, held)
+		cancel()
 		if err != nil {
 			k.Logger.Debug("keeper: could not put the later tokens back over an older copy in the store; trying again at the next look", "env", env, "error", err.Error())
 			return rec
@@ -363,7 +371,9 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 	if held == nil {
 		return nil
 	}
-	back, err := src.Restore(ctx, held)
+	pctx, cancel := context.WithTimeout(ctx, putBackWait)
+	back, err := src.Restore(pctx, held)
+	cancel()
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			k.hold(env, nil)
@@ -375,6 +385,12 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 	k.hold(env, back)
 	return back
 }
+
+// putBackWait bounds a put-back's wait for the renewal lock (see restore):
+// a second, as the engine's look at the store (freshtoken's
+// storeCheckWait). Restore, once it has the lock, writes whatever the
+// wait, so a put-back under way is never cut off.
+const putBackWait = time.Second
 
 // hold keeps rec as env's record the keeper read last; nil forgets it. An
 // older copy of the log-in held (see store.LaterCopy) does not replace it.
