@@ -702,7 +702,7 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 		s.saw(env, now, r)
 		return r, true, nil
 	case 0:
-		return nil, false, fmt.Errorf("could not put the tokens back in %s: the renewal lock %s passed to another renewer, or Redis was restarted again; nothing was written", s.Location(env), lockKey(env))
+		return nil, false, fmt.Errorf("could not put the tokens back in %s: the renewal lock %s passed to another renewer, or Redis was restarted again, and it does not hold these tokens", s.Location(env), lockKey(env))
 	case -1:
 		s.saw(env, deleted, nil)
 		return nil, false, fmt.Errorf("%w: %s was put back after Redis restarted, and deleted since (a log-out); nothing was written", store.ErrNotFound, s.Location(env))
@@ -730,11 +730,14 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 // lock KEYS[2] holds the caller's value ARGV[2], unless the note KEYS[3]
 // says that the record was put back already on the server whose run_id is
 // ARGV[3] (and deleted since); it sets the note to ARGV[3]. It answers {1}
-// when it set the record, {0} when the lock is not the caller's (a restart
+// when it set the record, or finds it holding ARGV[1] to the byte (go-redis
+// sent it again, its answer lost, and the first send set it, whether the
+// lock passed since or not), {0} when the lock is not the caller's (a restart
 // since the caller asked for the run_id empties it too), {-1} for the
 // note, and {2, record} when a record is stored.
-var restore = redis.NewScript(`if redis.call("GET", KEYS[2]) ~= ARGV[2] then return {0} end
-local cur = redis.call("GET", KEYS[1])
+var restore = redis.NewScript(`local cur = redis.call("GET", KEYS[1])
+if cur == ARGV[1] then return {1} end
+if redis.call("GET", KEYS[2]) ~= ARGV[2] then return {0} end
 if cur then return {2, cur} end
 if redis.call("GET", KEYS[3]) == ARGV[3] then return {-1} end
 redis.call("SET", KEYS[1], ARGV[1], "NX")

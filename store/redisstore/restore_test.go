@@ -507,6 +507,9 @@ type cutAfterSave struct {
 	// onCut, unless nil, runs as the relay cuts, before the connection
 	// drops (the lock passing to another renewer meanwhile).
 	onCut func()
+	// evalOnly, set, cuts at an EVAL alone, not at an EVALSHA that Redis
+	// answers NOSCRIPT before go-redis sends the script itself.
+	evalOnly atomic.Bool
 }
 
 func relayCuttingAfterSave(t *testing.T, redisAddr string) *cutAfterSave {
@@ -559,7 +562,11 @@ func (c *cutAfterSave) relay(client, server net.Conn) {
 			if len(args) > 0 {
 				name = strings.ToLower(args[0])
 			}
-			saves <- (name == "set" || name == "eval" || name == "evalsha" || name == "get" && c.afterRead.Load()) && slices.Contains(args, "freshtoken:sandbox")
+			cut := name == "set" || name == "eval" || name == "evalsha" || name == "get" && c.afterRead.Load()
+			if c.evalOnly.Load() {
+				cut = name == "eval"
+			}
+			saves <- cut && slices.Contains(args, "freshtoken:sandbox")
 			if infoError := *c.infoError.Load(); name == "info" && infoError != "" {
 				script := "return redis.error_reply(ARGV[1])"
 				raw = fmt.Appendf(nil, "*4\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n$%d\r\n%s\r\n", len(script), script, len(infoError), infoError)
@@ -916,5 +923,39 @@ func TestSaveResentAfterTheLockPassed(t *testing.T) {
 				t.Fatalf("a save Redis stored, replaced by another renewer's, sent again: %v; want it refused, saying Redis holds other tokens, not that nothing was written", err)
 			}
 		})
+	}
+}
+
+// TestRestoreResentAfterTheLockPassed: a put-back Redis stored, its answer
+// lost with the connection, sent again by go-redis after the renewal lock
+// passed to another renewer: the second send was refused for the lock,
+// and Restore said "nothing was written" though Redis held the tokens it
+// put back. A record holding what the put-back writes, to the byte, is
+// the put-back done.
+func TestRestoreResentAfterTheLockPassed(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	relay := relayCuttingAfterSave(t, srv.Addr)
+	rc := raw(t, srv)
+	s := open(t, "redis://"+relay.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	unlock := lock(t, s)
+	t.Cleanup(unlock) // before Close, should the test fail
+	relay.onCut = func() { rc.Set(ctx, "freshtoken:sandbox:lock", "another-renewer", time.Minute) }
+	relay.evalOnly.Store(true)
+	relay.beforeAnswer.Store(true)
+	relay.armed.Store(true)
+	back, restored, err := s.Restore(ctx, "sandbox", held)
+	relay.armed.Store(false)
+	if got := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(got, held.RefreshToken) {
+		t.Fatalf("Redis holds %s; want the tokens put back", got)
+	}
+	if err != nil || !restored || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("a put-back Redis stored, sent again after the lock passed: %v, %v, %v; want it put back", back, restored, err)
 	}
 }
