@@ -414,6 +414,7 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	if !locked && read == nil {
 		runID, err := s.thenRunID(ctx, func(p redis.Pipeliner) redis.Cmder { return p.Set(ctx, key(env), data, 0) })
 		if err != nil {
+			s.leaveReplica(ctx, env, err)
 			return s.failed(ctx, "save the tokens", err)
 		}
 		s.saw(env, runID, r)
@@ -434,6 +435,7 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 		runID, err = s.thenRunID(ctx, runScript)
 	}
 	if err != nil {
+		s.leaveReplica(ctx, env, err)
 		return s.failed(ctx, "save the tokens", err)
 	}
 	saved, err := cmd.Int()
@@ -485,6 +487,27 @@ func (s *Store) thenRunID(ctx context.Context, send func(p redis.Pipeliner) redi
 	}
 	runID, _ := s.runIDOf(info)
 	return runID, nil
+}
+
+// leaveReplica has go-redis close the connection a save was answered
+// READONLY on (err): a failover behind one address (a managed Redis's DNS
+// name) left it on the old primary, now a replica. go-redis closes a
+// connection answered READONLY, which lets it reach the new primary, but
+// only for a pipeline's first command, and a save goes after INFO (see
+// thenRunID): its connection went back to the pool (the pipelines' own,
+// where go-redis keeps one), to be answered READONLY save after save. A
+// pipeline of a SET both only if absent and only if present (NX and XX),
+// which writes nothing anywhere, is answered READONLY there as its first
+// command (the connection closed, and the SET sent again on another), and
+// a syntax error by a primary.
+func (s *Store) leaveReplica(ctx context.Context, env string, err error) {
+	if !redis.HasErrorPrefix(err, "READONLY") {
+		return
+	}
+	s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Do(ctx, "SET", key(env), "", "NX", "XX")
+		return nil
+	})
 }
 
 // stamp is what SaveIf's script compares the record Redis holds with: the

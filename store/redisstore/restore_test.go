@@ -510,6 +510,10 @@ type cutAfterSave struct {
 	// evalOnly, set, cuts at an EVAL alone, not at an EVALSHA that Redis
 	// answers NOSCRIPT before go-redis sends the script itself.
 	evalOnly atomic.Bool
+	// to, unless empty, is the address new connections are relayed to
+	// instead of the redis-server's (a DNS name now leading to another
+	// server after a failover).
+	to atomic.Pointer[string]
 }
 
 func relayCuttingAfterSave(t *testing.T, redisAddr string) *cutAfterSave {
@@ -534,7 +538,11 @@ func relay(t *testing.T, redisAddr, infoError string) *cutAfterSave {
 			if err != nil {
 				return
 			}
-			server, err := net.Dial("tcp", redisAddr)
+			addr := redisAddr
+			if to := c.to.Load(); to != nil {
+				addr = *to
+			}
+			server, err := net.Dial("tcp", addr)
 			if err != nil {
 				client.Close()
 				continue
@@ -957,5 +965,45 @@ func TestRestoreResentAfterTheLockPassed(t *testing.T) {
 	}
 	if err != nil || !restored || store.Stamp(back) != store.Stamp(held) {
 		t.Fatalf("a put-back Redis stored, sent again after the lock passed: %v, %v, %v; want it put back", back, restored, err)
+	}
+}
+
+// TestSaveAfterAFailoverReachesTheNewPrimary: a failover behind one
+// address (a managed Redis's DNS name now leading to the replica made
+// primary, the old primary made its replica) leaves the Store's pooled
+// connections on the old primary, which answers a save READONLY. go-redis
+// closes a connection answered READONLY, but only for a pipeline's first
+// command: the save goes after INFO, and its connection went back to the
+// pool to be answered READONLY again, save after save, for as long as it
+// lived. A save answered READONLY now has its connection closed, and the
+// next one reaches the new primary.
+func TestSaveAfterAFailoverReachesTheNewPrimary(t *testing.T) {
+	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, old.Addr, "")
+	s := open(t, "redis://"+proxy.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(next.Addr)
+	if got := old.Command(t, "REPLICAOF", host, port); got != "+OK" {
+		t.Fatalf("REPLICAOF: %s", got)
+	}
+	to := next.Addr
+	proxy.to.Store(&to)
+	held := copyOf(2)
+	err := s.Save(ctx, "sandbox", held)
+	if err == nil {
+		t.Fatal("a save on the old primary, now a replica: saved; want READONLY")
+	}
+	if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "READONLY") {
+		t.Fatalf("a save on the old primary, now a replica: %v; want unreachable, READONLY", err)
+	}
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatalf("the save tried again after READONLY: %v; want it saved on the new primary", err)
+	}
+	if got := next.Get(t, "freshtoken:sandbox"); !strings.Contains(got, held.RefreshToken) {
+		t.Fatalf("the new primary holds %s; want the record saved", got)
 	}
 }
