@@ -317,32 +317,21 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	// after Ctrl-C too.
 	var runID string
 	data, err := await.Result(ctx, func() ([]byte, error) {
-		// The server's run_id comes with the record, from the same
-		// connection, so from the same server (see Restore).
-		// INFO goes first and the GET last, as in a save (see
-		// thenRunID): once the record's answer is read, nothing after it
-		// can fail the read or have go-redis send it again (INFO after
-		// it, its answer lost to a dropped connection, failed a read
-		// whose record had come).
-		var get *redis.StringCmd
-		var info *redis.StringCmd
-		ask := !s.noInfo.Load()
-		_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			if ask {
-				info = p.Info(ctx, "server")
+		for try := 1; ; try++ {
+			data, id, err := s.read(ctx, env)
+			if errors.Is(err, errReplica) && try == 1 {
+				// A connection left on an old primary by a failover
+				// behind one address: closed, and read again.
+				s.dropReplicaConn(ctx, env)
+				continue
 			}
-			get = p.Get(ctx, key(env))
-			return nil
-		})
-		if err := get.Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, err // not answered, or refused: INFO's answer is not the record's server's
+			runID = id
+			return data, err
 		}
-		if perr != nil && !errors.Is(perr, redis.Nil) && (info == nil || info.Err() != perr) {
-			return nil, perr // the connection failed before either was sent (a password refused)
-		}
-		runID, _ = s.runIDOf(info)
-		return get.Bytes()
 	})
+	if errors.Is(err, errReplica) {
+		return nil, &storeError{store.ErrUnreachable, fmt.Sprintf("could not read the tokens: Redis at %s answered from a replica (role:slave), whose copy may be behind the primary's (a failover behind its address still under way, or a URL naming a replica); name the primary in its URL, or try again once the failover is done", s.where)}
+	}
 	if errors.Is(err, redis.Nil) {
 		s.sawNone(env, runID)
 		return nil, store.ErrNotFound
@@ -363,6 +352,61 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		s.saw(env, runID, r)
 	}
 	return r, err
+}
+
+// errReplica is a read answered by a replica (see read).
+var errReplica = errors.New("answered by a replica")
+
+// read is Load's round trip: the record's JSON (redis.Nil for none), and
+// the run_id of the server that answered, or errReplica when that server
+// is a replica.
+//
+// The server's run_id comes with the record, from the same connection, so
+// from the same server (see Restore), and its role with them: a
+// connection that a failover behind one address (a managed Redis's DNS
+// name) left on the old primary, now a replica, read its copy, which may
+// be behind the new primary's (it may not have synced yet): a renewal
+// under the lock, taken on the new primary, read the tokens the last
+// renewal there had replaced and sent their spent refresh token. The
+// INFOs go first and the GET last, as in a save (see thenRunID): once the
+// record's answer is read, nothing after it can fail the read or have
+// go-redis send it again (INFO after it, its answer lost to a dropped
+// connection, failed a read whose record had come).
+func (s *Store) read(ctx context.Context, env string) ([]byte, string, error) {
+	var get, info, repl *redis.StringCmd
+	ask := !s.noInfo.Load()
+	_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if ask {
+			info = p.Info(ctx, "server")
+			repl = p.Info(ctx, "replication")
+		}
+		get = p.Get(ctx, key(env))
+		return nil
+	})
+	if err := get.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, "", err // not answered, or refused: INFO's answer is not the record's server's
+	}
+	if perr != nil && !errors.Is(perr, redis.Nil) && (info == nil || info.Err() != perr) {
+		return nil, "", perr // the connection failed before any was sent (a password refused)
+	}
+	if repl != nil {
+		if text, err := repl.Result(); err == nil && infoField(text, "role") == "slave" {
+			return nil, "", errReplica
+		}
+	}
+	runID, _ := s.runIDOf(info)
+	data, err := get.Bytes()
+	return data, runID, err
+}
+
+// infoField is the value of field in an INFO answer, or "".
+func infoField(text, field string) string {
+	for line := range strings.SplitSeq(text, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // Save implements store.Store. It returns once Redis has the record. While
@@ -501,9 +545,14 @@ func (s *Store) thenRunID(ctx context.Context, send func(p redis.Pipeliner) redi
 // command (the connection closed, and the SET sent again on another), and
 // a syntax error by a primary.
 func (s *Store) leaveReplica(ctx context.Context, env string, err error) {
-	if !redis.HasErrorPrefix(err, "READONLY") {
-		return
+	if redis.HasErrorPrefix(err, "READONLY") {
+		s.dropReplicaConn(ctx, env)
 	}
+}
+
+// dropReplicaConn has go-redis close a pipeline connection to a replica
+// (see leaveReplica).
+func (s *Store) dropReplicaConn(ctx context.Context, env string) {
 	s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Do(ctx, "SET", key(env), "", "NX", "XX")
 		return nil
@@ -575,12 +624,7 @@ func (s *Store) runIDOf(info *redis.StringCmd) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for line := range strings.SplitSeq(text, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
-			return v, nil
-		}
-	}
-	return "", nil
+	return infoField(text, "run_id"), nil
 }
 
 // infoRefused reports whether err is a definite refusal of INFO itself:

@@ -1007,3 +1007,51 @@ func TestSaveAfterAFailoverReachesTheNewPrimary(t *testing.T) {
 		t.Fatalf("the new primary holds %s; want the record saved", got)
 	}
 }
+
+// TestReadAfterAFailoverIsThePrimarys: a failover behind one address (a
+// managed Redis's DNS name now leading to the new primary) left the
+// Store's pipeline connection on the old primary, now a replica that may
+// not have synced: a read there, answered without error, gave its older
+// copy, and a renewal under the lock (taken on the new primary) sent the
+// refresh token the last renewal had spent. A read answered by a replica
+// now closes that connection and reads again, from the primary; one that
+// only a replica answers is unreachable, saying so.
+func TestReadAfterAFailoverIsThePrimarys(t *testing.T) {
+	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, old.Addr, "")
+	s, there := open(t, "redis://"+proxy.Addr+"/0"), open(t, next.URL)
+	t.Cleanup(func() { s.Close(); there.Close() })
+	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	newer := copyOf(2)
+	if err := there.Save(ctx, "sandbox", newer); err != nil { // renewed on the new primary
+		t.Fatal(err)
+	}
+	// The old primary, a replica now, has yet to sync: its master is not up.
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(dead.Addr().String())
+	dead.Close()
+	if got := old.Command(t, "REPLICAOF", host, port); got != "+OK" {
+		t.Fatalf("REPLICAOF: %s", got)
+	}
+	to := next.Addr
+	proxy.to.Store(&to)
+	got, err := s.Load(ctx, "sandbox")
+	if err != nil || got.RefreshToken != newer.RefreshToken {
+		t.Fatalf("Load after the failover: %v, %v; want the new primary's record, %s", got, err, newer.RefreshToken)
+	}
+	// Only a replica to be had: unreachable, saying so.
+	replica := open(t, old.URL)
+	t.Cleanup(func() { replica.Close() })
+	if _, err := replica.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "replica") {
+		t.Fatalf("Load from a replica alone: %v; want unreachable, saying it answered from a replica", err)
+	}
+}
