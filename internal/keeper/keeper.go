@@ -237,8 +237,12 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if err == nil {
 		rec, err = src.Record(ctx)
 	}
+	// The store lost the tokens the keeper holds, and putting them back
+	// waits for the next round (the lock held elsewhere): they are not
+	// ended, and the token file keeps their access token.
+	pending := false
 	if err == nil {
-		rec = k.restore(ctx, name, src, rec)
+		rec, pending = k.restore(ctx, name, src, rec)
 	}
 	if err != nil {
 		k.Logger.Warn("keeper: cannot read the environment's configuration or tokens", "env", name, "error", err.Error())
@@ -318,6 +322,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.hold(name, rec)
 	}
 	switch {
+	case pending:
 	case rec == nil || src.CheckGrant(rec) != nil: // never another client's token
 		k.removeTokenFile(name)
 	case grantEnded(rec):
@@ -346,8 +351,10 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 // at the store does: another machine's renewal holding it (a slow
 // provider, an answer its Redis refused kept with its lock) held the
 // watch of env still, its token file and notices with it. It is tried
-// again at the next round.
-func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) *store.Record {
+// again at the next round: pending reports a put-back of the record held
+// into a store that holds none that failed so (not one refused as
+// deleted), the record returned being nil.
+func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) (_ *store.Record, pending bool) {
 	k.mu.Lock()
 	held := k.held[env]
 	k.mu.Unlock()
@@ -360,16 +367,16 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 		cancel()
 		if err != nil {
 			k.Logger.Debug("keeper: could not put the later tokens back over an older copy in the store; trying again at the next look", "env", env, "error", err.Error())
-			return rec
+			return rec, false
 		}
 		rec = back
 	}
 	if rec != nil {
 		k.hold(env, rec)
-		return rec
+		return rec, false
 	}
 	if held == nil {
-		return nil
+		return nil, false
 	}
 	pctx, cancel := context.WithTimeout(ctx, putBackWait)
 	back, err := src.Restore(pctx, held)
@@ -377,13 +384,13 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			k.hold(env, nil)
-		} else {
-			k.Logger.Debug("keeper: could not put the tokens back in the store; trying again at the next look", "env", env, "error", err.Error())
+			return nil, false
 		}
-		return nil
+		k.Logger.Debug("keeper: could not put the tokens back in the store; trying again at the next look", "env", env, "error", err.Error())
+		return nil, true
 	}
 	k.hold(env, back)
-	return back
+	return back, false
 }
 
 // putBackWait bounds a put-back's wait for the renewal lock (see restore):

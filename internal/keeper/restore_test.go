@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -172,7 +174,8 @@ func TestKeeperPutBackWaitsNoLongerForTheLock(t *testing.T) {
 	st, other := w.newStore(), w.newStore()
 	src := source(st)
 	devserver.LoginSource(t, src, clock.Now())
-	k, n := keepingTold(src, "", clock)
+	file := filepath.Join(t.TempDir(), "token")
+	k, n := keepingTold(src, file, clock)
 	tells(t, k, n, "")
 	held, err := other.Load(context.Background(), "dev")
 	if err != nil {
@@ -194,6 +197,9 @@ func TestKeeperPutBackWaitsNoLongerForTheLock(t *testing.T) {
 	testenv.Receive(t, "the keeper's round, another machine holding the lock its put-back waits for", done)
 	if got := n.Current(); len(got) != 0 {
 		t.Fatalf("notices %+v after a put-back the lock held back; want none: nothing is lost", got)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != held.AccessToken+"\n" {
+		t.Fatalf("token file after a put-back the lock held back: %q, %v; want the token held, kept", b, err)
 	}
 	if v := srv.Get(t, "freshtoken:dev"); v != "" {
 		t.Fatalf("put back without the lock: %s", v)
