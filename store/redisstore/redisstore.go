@@ -394,9 +394,27 @@ func (s *Store) read(ctx context.Context, env string) ([]byte, string, error) {
 			return nil, "", errReplica
 		}
 	}
-	runID, _ := s.runIDOf(info)
 	data, err := get.Bytes()
-	return data, runID, err
+	return data, s.answeredRunID(info), err
+}
+
+// unknownRunID is the run_id of a read or save whose INFO Redis, or a
+// proxy in front of it, could not answer just now: saw keeps the one it
+// last knew (see answeredRunID).
+const unknownRunID = "\x00unknown"
+
+// answeredRunID is the run_id info answered with (runIDOf), or
+// unknownRunID when INFO was asked and answered with an error that does
+// not refuse it (a proxy that could not reach Redis for it, BUSY): the
+// record read or saved with it was on the server that held it last, as
+// far as can be told, and a restart after it must still be told from a
+// log-out (saw with "" took any loss of it for a log-out).
+func (s *Store) answeredRunID(info *redis.StringCmd) string {
+	runID, err := s.runIDOf(info)
+	if err != nil {
+		return unknownRunID
+	}
+	return runID
 }
 
 // infoField is the value of field in an INFO answer, or "".
@@ -529,8 +547,7 @@ func (s *Store) thenRunID(ctx context.Context, send func(p redis.Pipeliner) redi
 	if perr != nil && (info == nil || info.Err() != perr) {
 		return "", perr // the connection failed before either was answered
 	}
-	runID, _ := s.runIDOf(info)
-	return runID, nil
+	return s.answeredRunID(info), nil
 }
 
 // leaveReplica has go-redis close the connection a save was answered
@@ -662,6 +679,14 @@ func (s *Store) saw(env, runID string, r *store.Record) {
 	defer s.mu.Unlock()
 	if s.seen == nil {
 		s.seen = map[string]seenRecord{}
+	}
+	if runID == unknownRunID {
+		// The run_id last known, but for a deletion's: a record found
+		// since is no longer deleted, and whether it is lost by a
+		// restart cannot be told.
+		if runID = s.seen[env].runID; runID == deleted {
+			runID = ""
+		}
 	}
 	s.seen[env] = seenRecord{runID, r}
 }

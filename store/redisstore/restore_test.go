@@ -1055,3 +1055,35 @@ func TestReadAfterAFailoverIsThePrimarys(t *testing.T) {
 		t.Fatalf("Load from a replica alone: %v; want unreachable, saying it answered from a replica", err)
 	}
 }
+
+// TestAReadWithoutItsRunIDKeepsTheLastOne: a read (or save) whose INFO
+// Redis, or a proxy in front of it, could not answer just now, the record
+// answered, noted the record without any run_id: a restart after it lost
+// the tokens, and the put-back, finding no run_id to compare, took them
+// for deleted (a log-out), and the process dropped them. The run_id last
+// known is kept with the record.
+func TestAReadWithoutItsRunIDKeepsTheLastOne(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, srv.Addr, "")
+	s := open(t, "redis://"+proxy.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	busy := "ERR Connection refused"
+	proxy.infoError.Store(&busy)
+	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+		t.Fatalf("Load, INFO answered %q: %v, %v; want the record", busy, got, err)
+	}
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatalf("Save, INFO answered %q: %v", busy, err)
+	}
+	none := ""
+	proxy.infoError.Store(&none)
+	srv.Restart(t)
+	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("Restore after the restart, the last read's INFO unanswered: %v, %v; want the tokens put back", back, err)
+	}
+}
