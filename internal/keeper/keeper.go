@@ -237,8 +237,12 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if err == nil {
 		rec, err = src.Record(ctx)
 	}
+	// The store lost the tokens the keeper holds, and putting them back
+	// waits for the next round (the lock held elsewhere): they are not
+	// ended, and the token file keeps their access token.
+	pending := false
 	if err == nil {
-		rec = k.restore(ctx, name, src, rec)
+		rec, pending = k.restore(ctx, name, src, rec)
 	}
 	if err != nil {
 		k.Logger.Warn("keeper: cannot read the environment's configuration or tokens", "env", name, "error", err.Error())
@@ -318,6 +322,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.hold(name, rec)
 	}
 	switch {
+	case pending:
 	case rec == nil || src.CheckGrant(rec) != nil: // never another client's token
 		k.removeTokenFile(name)
 	case grantEnded(rec):
@@ -341,7 +346,15 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 // back if the store lost it without a log-out (see
 // freshtoken.Source.Restore), or the later copy another machine put back
 // first. A record deleted on purpose is forgotten, and never put back.
-func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) *store.Record {
+//
+// Each put-back waits for the renewal lock putBackWait at most, as a look
+// at the store does: another machine's renewal holding it (a slow
+// provider, an answer its Redis refused kept with its lock) held the
+// watch of env still, its token file and notices with it. It is tried
+// again at the next round: pending reports a put-back of the record held
+// into a store that holds none that failed so (not one refused as
+// deleted), the record returned being nil.
+func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) (_ *store.Record, pending bool) {
 	k.mu.Lock()
 	held := k.held[env]
 	k.mu.Unlock()
@@ -349,32 +362,42 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 		// An older copy of the log-in the keeper holds, put back by a
 		// machine that read it before a renewal here, its refresh token
 		// spent: the keeper's goes back in its place.
-		back, err := src.Restore(ctx, held)
+		pctx, cancel := context.WithTimeout(ctx, putBackWait)
+		back, err := src.Restore(pctx, held)
+		cancel()
 		if err != nil {
 			k.Logger.Debug("keeper: could not put the later tokens back over an older copy in the store; trying again at the next look", "env", env, "error", err.Error())
-			return rec
+			return rec, false
 		}
 		rec = back
 	}
 	if rec != nil {
 		k.hold(env, rec)
-		return rec
+		return rec, false
 	}
 	if held == nil {
-		return nil
+		return nil, false
 	}
-	back, err := src.Restore(ctx, held)
+	pctx, cancel := context.WithTimeout(ctx, putBackWait)
+	back, err := src.Restore(pctx, held)
+	cancel()
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			k.hold(env, nil)
-		} else {
-			k.Logger.Debug("keeper: could not put the tokens back in the store; trying again at the next look", "env", env, "error", err.Error())
+			return nil, false
 		}
-		return nil
+		k.Logger.Debug("keeper: could not put the tokens back in the store; trying again at the next look", "env", env, "error", err.Error())
+		return nil, true
 	}
 	k.hold(env, back)
-	return back
+	return back, false
 }
+
+// putBackWait bounds a put-back's wait for the renewal lock (see restore):
+// a second, as the engine's look at the store (freshtoken's
+// storeCheckWait). Restore, once it has the lock, writes whatever the
+// wait, so a put-back under way is never cut off.
+const putBackWait = time.Second
 
 // hold keeps rec as env's record the keeper read last; nil forgets it. An
 // older copy of the log-in held (see store.LaterCopy) does not replace it.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +157,58 @@ func (w *restartWorld) source(st store.Store) *freshtoken.Source {
 		w.t.Fatal(err)
 	}
 	return src
+}
+
+// TestKeeperPutBackWaitsNoLongerForTheLock: Redis restarted without
+// persistence while another machine holds the renewal lock (its renewal
+// waiting for a slow provider, or an answer Redis refused kept with its
+// lock). The keeper's put-back waited for the lock with the keeper's own
+// context, unbounded, where a look at the store (freshtoken's
+// storeCheckWait) waits a second: the environment's watch stood still,
+// its token file and notices with it, for as long as the lock was held.
+// It now gives up after putBackWait, puts nothing back without the lock,
+// and puts the tokens back at the next round once the lock is free.
+func TestKeeperPutBackWaitsNoLongerForTheLock(t *testing.T) {
+	w := newRestartWorld(t)
+	srv, clock, source := w.srv, w.clock, w.source
+	st, other := w.newStore(), w.newStore()
+	src := source(st)
+	devserver.LoginSource(t, src, clock.Now())
+	file := filepath.Join(t.TempDir(), "token")
+	k, n := keepingTold(src, file, clock)
+	tells(t, k, n, "")
+	held, err := other.Load(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Restart(t)
+	unlock, err := other.Lock(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unlock)
+	clock.Advance(time.Minute)
+	done := make(chan struct{})
+	go func() {
+		k.round(context.Background(), time.Minute)
+		close(done)
+	}()
+	testenv.Receive(t, "the keeper's round, another machine holding the lock its put-back waits for", done)
+	if got := n.Current(); len(got) != 0 {
+		t.Fatalf("notices %+v after a put-back the lock held back; want none: nothing is lost", got)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != held.AccessToken+"\n" {
+		t.Fatalf("token file after a put-back the lock held back: %q, %v; want the token held, kept", b, err)
+	}
+	if v := srv.Get(t, "freshtoken:dev"); v != "" {
+		t.Fatalf("put back without the lock: %s", v)
+	}
+	unlock()
+	clock.Advance(time.Minute)
+	k.round(context.Background(), time.Minute)
+	back, err := other.Load(context.Background(), "dev")
+	if err != nil || back.RefreshToken != held.RefreshToken {
+		t.Fatalf("after the next round, Redis holds %v, %v; want the tokens put back", back, err)
+	}
 }

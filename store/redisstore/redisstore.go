@@ -317,26 +317,21 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	// after Ctrl-C too.
 	var runID string
 	data, err := await.Result(ctx, func() ([]byte, error) {
-		// The server's run_id comes with the record, from the same
-		// connection, so from the same server (see Restore).
-		var get *redis.StringCmd
-		var info *redis.StringCmd
-		ask := !s.noInfo.Load()
-		_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			get = p.Get(ctx, key(env))
-			if ask {
-				info = p.Info(ctx, "server")
+		for try := 1; ; try++ {
+			data, id, err := s.read(ctx, env)
+			if errors.Is(err, errReplica) && try == 1 {
+				// A connection left on an old primary by a failover
+				// behind one address: closed, and read again.
+				s.dropReplicaConn(ctx, env)
+				continue
 			}
-			return nil
-		})
-		if get.Err() == nil && perr != nil && (info == nil || info.Err() != perr) {
-			return nil, perr // the connection failed before either was answered
+			runID = id
+			return data, err
 		}
-		if ask {
-			runID, _ = s.runIDOf(info)
-		}
-		return get.Bytes()
 	})
+	if errors.Is(err, errReplica) {
+		return nil, &storeError{store.ErrUnreachable, fmt.Sprintf("could not read the tokens: Redis at %s answered from a replica (role:slave), whose copy may be behind the primary's (a failover behind its address still under way, or a URL naming a replica); name the primary in its URL, or try again once the failover is done", s.where)}
+	}
 	if errors.Is(err, redis.Nil) {
 		s.sawNone(env, runID)
 		return nil, store.ErrNotFound
@@ -359,12 +354,90 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	return r, err
 }
 
+// errReplica is a read answered by a replica (see read).
+var errReplica = errors.New("answered by a replica")
+
+// read is Load's round trip: the record's JSON (redis.Nil for none), and
+// the run_id of the server that answered, or errReplica when that server
+// is a replica.
+//
+// The server's run_id comes with the record, from the same connection, so
+// from the same server (see Restore), and its role with them: a
+// connection that a failover behind one address (a managed Redis's DNS
+// name) left on the old primary, now a replica, read its copy, which may
+// be behind the new primary's (it may not have synced yet): a renewal
+// under the lock, taken on the new primary, read the tokens the last
+// renewal there had replaced and sent their spent refresh token. The
+// INFOs go first and the GET last, as in a save (see thenRunID): once the
+// record's answer is read, nothing after it can fail the read or have
+// go-redis send it again (INFO after it, its answer lost to a dropped
+// connection, failed a read whose record had come).
+func (s *Store) read(ctx context.Context, env string) ([]byte, string, error) {
+	var get, info, repl *redis.StringCmd
+	ask := !s.noInfo.Load()
+	_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if ask {
+			info = p.Info(ctx, "server")
+			repl = p.Info(ctx, "replication")
+		}
+		get = p.Get(ctx, key(env))
+		return nil
+	})
+	if err := get.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, "", err // not answered, or refused: INFO's answer is not the record's server's
+	}
+	if perr != nil && !errors.Is(perr, redis.Nil) && (info == nil || info.Err() != perr) {
+		return nil, "", perr // the connection failed before any was sent (a password refused)
+	}
+	if repl != nil {
+		if text, err := repl.Result(); err == nil && infoField(text, "role") == "slave" {
+			return nil, "", errReplica
+		}
+	}
+	data, err := get.Bytes()
+	return data, s.answeredRunID(info), err
+}
+
+// unknownRunID is the run_id of a read or save whose INFO Redis, or a
+// proxy in front of it, could not answer just now: saw keeps the one it
+// last knew (see answeredRunID).
+const unknownRunID = "\x00unknown"
+
+// answeredRunID is the run_id info answered with (runIDOf), or
+// unknownRunID when INFO was asked and answered with an error that does
+// not refuse it (a proxy that could not reach Redis for it, BUSY): the
+// record read or saved with it was on the server that held it last, as
+// far as can be told, and a restart after it must still be told from a
+// log-out (saw with "" took any loss of it for a log-out).
+func (s *Store) answeredRunID(info *redis.StringCmd) string {
+	runID, err := s.runIDOf(info)
+	if err != nil {
+		return unknownRunID
+	}
+	return runID
+}
+
+// infoField is the value of field in an INFO answer, or "".
+func infoField(text, field string) string {
+	for line := range strings.SplitSeq(text, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
 // Save implements store.Store. It returns once Redis has the record. While
 // this Store holds env's renewal lock, it saves only if Redis says the lock
 // is still its own, in the same step (fenced): a holder paused past the
 // lock's time limit, whose lock passed to another renewer, must not
 // overwrite the newer tokens that renewer may have saved. It then returns
-// an error and writes nothing; HoldsLock reports false. A lock that expired
+// an error and writes nothing; HoldsLock reports false. A save go-redis
+// sent again (its answer lost with the connection) after the lock passed
+// finds the record holding what it saves, to the byte, when its first
+// send stored it: that is the save done. Otherwise the error says Redis
+// holds other tokens (the first send's may have been stored and replaced
+// since). A lock that expired
 // with no one taking it, while this holder's in-flight mark stands (Redis
 // paused while the provider answered), still takes the save, and is taken
 // back with it; a save clears the mark (see InFlightTTL). Without the lock
@@ -403,6 +476,7 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	if !locked && read == nil {
 		runID, err := s.thenRunID(ctx, func(p redis.Pipeliner) redis.Cmder { return p.Set(ctx, key(env), data, 0) })
 		if err != nil {
+			s.leaveReplica(ctx, env, err)
 			return s.failed(ctx, "save the tokens", err)
 		}
 		s.saw(env, runID, r)
@@ -423,6 +497,7 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 		runID, err = s.thenRunID(ctx, runScript)
 	}
 	if err != nil {
+		s.leaveReplica(ctx, env, err)
 		return s.failed(ctx, "save the tokens", err)
 	}
 	saved, err := cmd.Int()
@@ -431,7 +506,11 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	}
 	switch saved {
 	case 0:
-		return fmt.Errorf("could not save the tokens: the renewal lock %s at %s passed to another renewer while this one was paused longer than it lasts; nothing was written", lockKey(env), s.where)
+		// go-redis may have sent the save again, its answer lost: the
+		// first send may have stored it before the lock passed, and the
+		// other renewer replaced it since. Redis holds other tokens
+		// either way (a record holding these is case 2).
+		return fmt.Errorf("could not save the tokens: the renewal lock %s at %s passed to another renewer while this one was paused longer than it lasts, and %s holds other tokens than these, or none: they were not stored, or were replaced since", lockKey(env), s.where, s.Location(env))
 	case -1:
 		return fmt.Errorf("%w: %s was changed by another renewer or a log-in; nothing was written", store.ErrChanged, s.Location(env))
 	}
@@ -468,8 +547,33 @@ func (s *Store) thenRunID(ctx context.Context, send func(p redis.Pipeliner) redi
 	if perr != nil && (info == nil || info.Err() != perr) {
 		return "", perr // the connection failed before either was answered
 	}
-	runID, _ := s.runIDOf(info)
-	return runID, nil
+	return s.answeredRunID(info), nil
+}
+
+// leaveReplica has go-redis close the connection a save was answered
+// READONLY on (err): a failover behind one address (a managed Redis's DNS
+// name) left it on the old primary, now a replica. go-redis closes a
+// connection answered READONLY, which lets it reach the new primary, but
+// only for a pipeline's first command, and a save goes after INFO (see
+// thenRunID): its connection went back to the pool (the pipelines' own,
+// where go-redis keeps one), to be answered READONLY save after save. A
+// pipeline of a SET both only if absent and only if present (NX and XX),
+// which writes nothing anywhere, is answered READONLY there as its first
+// command (the connection closed, and the SET sent again on another), and
+// a syntax error by a primary.
+func (s *Store) leaveReplica(ctx context.Context, env string, err error) {
+	if redis.HasErrorPrefix(err, "READONLY") {
+		s.dropReplicaConn(ctx, env)
+	}
+}
+
+// dropReplicaConn has go-redis close a pipeline connection to a replica
+// (see leaveReplica).
+func (s *Store) dropReplicaConn(ctx context.Context, env string) {
+	s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Do(ctx, "SET", key(env), "", "NX", "XX")
+		return nil
+	})
 }
 
 // stamp is what SaveIf's script compares the record Redis holds with: the
@@ -537,23 +641,28 @@ func (s *Store) runIDOf(info *redis.StringCmd) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for line := range strings.SplitSeq(text, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
-			return v, nil
-		}
-	}
-	return "", nil
+	return infoField(text, "run_id"), nil
 }
 
-// infoRefused reports whether err is Redis's refusal of INFO: the user may
-// not run it (NOPERM), or it is renamed or disabled (rename-command INFO
-// in redis.conf), which Redis answers as an unknown command.
+// infoRefused reports whether err is a definite refusal of INFO itself:
+// the user may not run it (NOPERM), it is renamed or disabled
+// (rename-command INFO in redis.conf), which Redis answers as an unknown
+// command, or a proxy in front of Redis does not pass it on ("ERR command
+// not support", Camellia's; "unsupported command 'info'", Envoy's). Any
+// other answer (too many clients, a proxy whose server refused its
+// connection, LOADING, BUSY, TRYAGAIN) says nothing of INFO: it may be
+// answered at the next try.
 func infoRefused(err error) bool {
 	var answer redis.Error
 	if !errors.As(err, &answer) {
 		return false
 	}
-	return strings.HasPrefix(answer.Error(), "NOPERM") || strings.HasPrefix(answer.Error(), "ERR unknown command")
+	msg := answer.Error()
+	if strings.HasPrefix(msg, "NOPERM") || strings.HasPrefix(msg, "ERR unknown command") {
+		return true
+	}
+	msg = strings.ToLower(msg)
+	return strings.Contains(msg, "not support") || strings.Contains(msg, "unsupported command") || strings.Contains(msg, "command not allowed") || strings.Contains(msg, "forbidden command")
 }
 
 // seenRecord is an environment's record as a Store last found or saved
@@ -570,6 +679,14 @@ func (s *Store) saw(env, runID string, r *store.Record) {
 	defer s.mu.Unlock()
 	if s.seen == nil {
 		s.seen = map[string]seenRecord{}
+	}
+	if runID == unknownRunID {
+		// The run_id last known, but for a deletion's: a record found
+		// since is no longer deleted, and whether it is lost by a
+		// restart cannot be told.
+		if runID = s.seen[env].runID; runID == deleted {
+			runID = ""
+		}
 	}
 	s.seen[env] = seenRecord{runID, r}
 }
@@ -631,17 +748,20 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	}
 	now, err := s.runID(ctx)
 	if err != nil {
-		// Redis did not answer (tried again at the next look), or cannot
-		// just now (LOADING, BUSY…); an INFO answered with an error of
-		// another kind (a proxy that passes no INFO on: "ERR command not
-		// support", "unsupported command") is as one not available:
-		// whether Redis restarted cannot be told, and the tokens missing
-		// are taken for deleted, never put back nor kept in use.
+		// Redis did not answer, or cannot just now (too many clients,
+		// LOADING, BUSY…): tried again at the next look. An INFO refused
+		// (NOPERM, an unknown command, a proxy that passes no INFO on:
+		// "ERR command not support", "unsupported command") is no error
+		// here (see runIDOf): whether Redis restarted cannot be told,
+		// and the tokens missing are taken for deleted, never put back
+		// nor kept in use. Any other answer is not taken for a refusal,
+		// which would drop tokens a restart lost.
 		ferr := s.failed(ctx, "ask Redis whether it was restarted (INFO server), to put the tokens back", err)
 		var answer redis.Error
-		if !errors.As(err, &answer) || errors.Is(ferr, store.ErrUnreachable) || ctx.Err() != nil {
-			return nil, false, ferr
+		if errors.As(err, &answer) && !errors.Is(ferr, store.ErrUnreachable) && !errors.Is(ferr, store.ErrDenied) && ctx.Err() == nil {
+			ferr = &storeError{store.ErrUnreachable, fmt.Sprintf("could not put the tokens back in %s: Redis did not say whether it was restarted (INFO server answered %q); tried again at the next look", s.Location(env), answer.Error())}
 		}
+		return nil, false, ferr
 	}
 	if why := ""; seen == "" || now == "" || seen == now || seen == deleted {
 		// Nothing to put back; but another Source of the process, or a
@@ -674,7 +794,7 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 		s.saw(env, now, r)
 		return r, true, nil
 	case 0:
-		return nil, false, fmt.Errorf("could not put the tokens back in %s: the renewal lock %s passed to another renewer, or Redis was restarted again; nothing was written", s.Location(env), lockKey(env))
+		return nil, false, fmt.Errorf("could not put the tokens back in %s: the renewal lock %s passed to another renewer, or Redis was restarted again, and it does not hold these tokens", s.Location(env), lockKey(env))
 	case -1:
 		s.saw(env, deleted, nil)
 		return nil, false, fmt.Errorf("%w: %s was put back after Redis restarted, and deleted since (a log-out); nothing was written", store.ErrNotFound, s.Location(env))
@@ -702,11 +822,14 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 // lock KEYS[2] holds the caller's value ARGV[2], unless the note KEYS[3]
 // says that the record was put back already on the server whose run_id is
 // ARGV[3] (and deleted since); it sets the note to ARGV[3]. It answers {1}
-// when it set the record, {0} when the lock is not the caller's (a restart
+// when it set the record, or finds it holding ARGV[1] to the byte (go-redis
+// sent it again, its answer lost, and the first send set it, whether the
+// lock passed since or not), {0} when the lock is not the caller's (a restart
 // since the caller asked for the run_id empties it too), {-1} for the
 // note, and {2, record} when a record is stored.
-var restore = redis.NewScript(`if redis.call("GET", KEYS[2]) ~= ARGV[2] then return {0} end
-local cur = redis.call("GET", KEYS[1])
+var restore = redis.NewScript(`local cur = redis.call("GET", KEYS[1])
+if cur == ARGV[1] then return {1} end
+if redis.call("GET", KEYS[2]) ~= ARGV[2] then return {0} end
 if cur then return {2, cur} end
 if redis.call("GET", KEYS[3]) == ARGV[3] then return {-1} end
 redis.call("SET", KEYS[1], ARGV[1], "NX")
@@ -729,12 +852,19 @@ return {1}`)
 // the one read: the SHA-1 of its JSON is ARGV[4] (see Store.stamp);
 // otherwise it returns -1, as it does for no record. A record that already
 // holds ARGV[1], to the byte, is saved again: go-redis sent the save again,
-// its answer lost. It returns 1 when it saved.
+// its answer lost. It returns 1 when it saved, and 2, touching nothing,
+// when the lock is not the caller's but the record holds ARGV[1] to the
+// byte: go-redis sent the save again, its answer lost, after the lock
+// passed to another renewer (the holder paused between the two sends),
+// and the first send stored it.
 var fencedSave = redis.NewScript(`local lock, mark
 if ARGV[2] ~= "" then
   lock = redis.call("GET", KEYS[2])
   mark = redis.call("GET", KEYS[3])
-  if lock ~= ARGV[2] and (lock or mark ~= ARGV[2]) then return 0 end
+  if lock ~= ARGV[2] and (lock or mark ~= ARGV[2]) then
+    if redis.call("GET", KEYS[1]) == ARGV[1] then return 2 end
+    return 0
+  end
 end
 if ARGV[4] ~= "" then
   local cur = redis.call("GET", KEYS[1])
@@ -809,14 +939,19 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 	// that lost the tokens from a log-out (see Restore).
 	_, err := await.Result(ctx, func() (string, error) { return s.client.Info(ctx, "server").Result() })
 	var answer redis.Error
+	errors.As(err, &answer) // set whenever infoRefused(err)
 	switch {
 	case err == nil:
 		// Asked again from now on: a user given +info, or INFO let run,
 		// since it was refused needs no restart of a running freshtoken.
 		s.noInfo.Store(false)
 		return nil
-	case !errors.As(err, &answer) || errors.Is(s.failed(ctx, "read Redis's run_id (INFO server)", err), store.ErrUnreachable):
-		return nil // no answer, or none just now (LOADING…): the other checks tell of it
+	case !infoRefused(err):
+		// No answer, or none just now (too many clients, LOADING, BUSY…),
+		// or one that does not refuse INFO itself: the other checks tell
+		// of a Redis that cannot serve, and a refusal is told at a check
+		// that gets it.
+		return nil
 	case strings.HasPrefix(answer.Error(), "NOPERM"):
 		user := s.client.Options().Username
 		if user == "" {
@@ -1342,6 +1477,14 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s is out of memory (%s); free some or raise its maxmemory, then try again", what, s.where, answer.Error())}
 	case "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY":
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s cannot serve it just now (%s); try again shortly", what, s.where, answer.Error())}
+	}
+	if redis.IsMaxClientsError(err) {
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s has as many clients connected as it takes (%s); try again shortly, or raise its maxclients", what, s.where, answer.Error())}
+	}
+	if lower := strings.ToLower(answer.Error()); code == "ERR" && (strings.Contains(lower, "connection refused") || strings.Contains(lower, "connection timed out") || strings.Contains(lower, "connection reset")) {
+		// A proxy in front of Redis (twemproxy) whose server it could not
+		// reach.
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: the proxy at %s could not reach Redis behind it (%s); check that Redis is running, then try again", what, s.where, answer.Error())}
 	}
 	return fmt.Errorf("could not %s: Redis at %s answered %q", what, s.where, answer.Error())
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -500,7 +501,20 @@ type cutAfterSave struct {
 	beforeAnswer atomic.Bool
 	// infoError, unless "", is what INFO is answered with instead, as a
 	// proxy that does not pass INFO on answers it.
-	infoError string
+	infoError atomic.Pointer[string]
+	// afterRead, set, makes a read of sandbox's record (a GET) a point to
+	// cut at too: the connection drops once its answer is passed on.
+	afterRead atomic.Bool
+	// onCut, unless nil, runs as the relay cuts, before the connection
+	// drops (the lock passing to another renewer meanwhile).
+	onCut func()
+	// evalOnly, set, cuts at an EVAL alone, not at an EVALSHA that Redis
+	// answers NOSCRIPT before go-redis sends the script itself.
+	evalOnly atomic.Bool
+	// to, unless empty, is the address new connections are relayed to
+	// instead of the redis-server's (a DNS name now leading to another
+	// server after a failover).
+	to atomic.Pointer[string]
 }
 
 func relayCuttingAfterSave(t *testing.T, redisAddr string) *cutAfterSave {
@@ -512,9 +526,14 @@ func relayCuttingAfterSave(t *testing.T, redisAddr string) *cutAfterSave {
 // unless it is "".
 func relay(t *testing.T, redisAddr, infoError string) *cutAfterSave {
 	t.Helper()
-	c := &cutAfterSave{infoError: infoError}
+	c := &cutAfterSave{}
+	c.infoError.Store(&infoError)
 	c.Addr = testenv.Serve(t, func(client net.Conn) {
-		server, err := net.Dial("tcp", redisAddr)
+		addr := redisAddr
+		if to := c.to.Load(); to != nil {
+			addr = *to
+		}
+		server, err := net.Dial("tcp", addr)
 		if err != nil {
 			client.Close()
 			return
@@ -541,10 +560,14 @@ func (c *cutAfterSave) relay(client, server net.Conn) {
 			if len(args) > 0 {
 				name = strings.ToLower(args[0])
 			}
-			saves <- (name == "set" || name == "eval" || name == "evalsha") && slices.Contains(args, "freshtoken:sandbox")
-			if name == "info" && c.infoError != "" {
+			cut := name == "set" || name == "eval" || name == "evalsha" || name == "get" && c.afterRead.Load()
+			if c.evalOnly.Load() {
+				cut = name == "eval"
+			}
+			saves <- cut && slices.Contains(args, "freshtoken:sandbox")
+			if infoError := *c.infoError.Load(); name == "info" && infoError != "" {
 				script := "return redis.error_reply(ARGV[1])"
-				raw = fmt.Appendf(nil, "*4\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n$%d\r\n%s\r\n", len(script), script, len(c.infoError), c.infoError)
+				raw = fmt.Appendf(nil, "*4\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n$%d\r\n%s\r\n", len(script), script, len(infoError), infoError)
 			}
 			if _, err := server.Write(raw); err != nil {
 				return
@@ -560,6 +583,9 @@ func (c *cutAfterSave) relay(client, server net.Conn) {
 		}
 		save := <-saves && c.armed.Load()
 		if save && c.beforeAnswer.Load() && c.armed.CompareAndSwap(true, false) { // once: a save sent again is answered
+			if c.onCut != nil {
+				c.onCut()
+			}
 			server.Close()
 			return
 		}
@@ -752,5 +778,296 @@ func TestInfoAllowedAgainIsAskedAgain(t *testing.T) {
 	setUser(true)
 	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
 		t.Fatalf("Restore after the restart, +info given since INFO was refused: %v, %v; want the tokens put back", back, err)
+	}
+}
+
+// TestLoadStandsWhenTheConnectionDropsAfterItsAnswer: a read whose record
+// Redis answered is the record read, its run_id kept (a restart after it
+// puts the record back), when the connection drops right after the answer
+// (a load balancer's reset, a network cut). The run_id's INFO server went
+// after the GET in one pipeline: with INFO's answer lost, go-redis sent
+// both again, and once its tries ran out failed the read, whose record
+// had come, for INFO's sake.
+func TestLoadStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	relay := relayCuttingAfterSave(t, srv.Addr)
+	relay.afterRead.Store(true)
+	s, other := open(t, "redis://"+relay.Addr+"/0"), open(t, srv.URL)
+	t.Cleanup(func() { s.Close(); other.Close() })
+	held := copyOf(1)
+	if err := other.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	relay.armed.Store(true)
+	got, err := s.Load(ctx, "sandbox")
+	relay.armed.Store(false)
+	if err != nil || store.Stamp(got) != store.Stamp(held) {
+		t.Fatalf("Load whose answer came, the connection dropped after it: %v, %v; want the record read", got, err)
+	}
+	restartPutsBack(t, srv, s, held)
+}
+
+// TestInfoNotJustNowIsNotInfoUnavailable: INFO answered with an error that
+// says Redis, or a proxy in front of it, cannot serve it just now (too
+// many clients, a proxy whose server refused its connection, LOADING,
+// BUSY, TRYAGAIN) is not INFO refused. CheckWrite said INFO was not
+// available at that Redis (status and the keeper's notice told to let
+// INFO run, until the next check), and Restore took the record missing
+// after a restart for deleted, never to be put back; CheckWrite now leaves
+// it to the other checks, and Restore fails as unreachable, putting the
+// tokens back once INFO is answered. An answer refusing INFO itself (a
+// proxy's "unsupported command") still says INFO is not available.
+func TestInfoNotJustNowIsNotInfoUnavailable(t *testing.T) {
+	ctx := context.Background()
+	for _, answer := range []string{
+		"ERR max number of clients reached",
+		"ERR Connection refused",
+		"LOADING Redis is loading the dataset in memory",
+		"BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSCRIPT.",
+		"TRYAGAIN Multiple keys request during rehashing of slot",
+	} {
+		t.Run(answer, func(t *testing.T) {
+			srv := redistest.StartWithoutPersistence(t)
+			proxy := relay(t, srv.Addr, "")
+			s := open(t, "redis://"+proxy.Addr+"/0")
+			t.Cleanup(func() { s.Close() })
+			held := copyOf(1)
+			if err := s.Save(ctx, "sandbox", held); err != nil {
+				t.Fatal(err)
+			}
+			proxy.infoError.Store(&answer)
+			if err := s.CheckWrite(ctx, "sandbox"); err != nil {
+				t.Fatalf("CheckWrite with INFO answered %q: %v; want nil (the other checks tell of a Redis that cannot serve)", answer, err)
+			}
+			srv.Restart(t)
+			if back, err := restoreUnder(t, s, held); errors.Is(err, store.ErrNotFound) || !errors.Is(err, store.ErrUnreachable) {
+				t.Fatalf("Restore after a restart, INFO answered %q: %v, %v; want ErrUnreachable, tried again at the next look", answer, back, err)
+			}
+			none := ""
+			proxy.infoError.Store(&none)
+			if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+				t.Fatalf("Restore once INFO is answered: %v, %v; want the tokens put back", back, err)
+			}
+		})
+	}
+	for _, answer := range []string{"ERR unknown command 'INFO', with args beginning with: 'server'", "ERR command not support", "unsupported command 'info'"} {
+		t.Run(answer, func(t *testing.T) {
+			srv := redistest.StartWithoutPersistence(t)
+			proxy := relay(t, srv.Addr, answer)
+			s := open(t, "redis://"+proxy.Addr+"/0")
+			t.Cleanup(func() { s.Close() })
+			if err := s.CheckWrite(ctx, "sandbox"); !errors.Is(err, store.ErrRestartLoses) || !strings.Contains(err.Error(), "INFO is not available") {
+				t.Fatalf("CheckWrite with INFO answered %q: %v; want ErrRestartLoses, INFO not available", answer, err)
+			}
+		})
+	}
+}
+
+// TestSaveResentAfterTheLockPassed: a save under the renewal lock that
+// Redis stored, its answer lost with the connection, is sent again by
+// go-redis after the lock passed to another renewer (this process paused
+// between the two sends longer than the lock lasts). The second send was
+// refused for the lock, and the save said "nothing was written" though
+// the first had written it: a renewal took its stored answer for unsaved.
+// A record holding what the save writes, to the byte, is the save done;
+// one holding another renewer's tokens since is told as such, without
+// claiming nothing was written.
+func TestSaveResentAfterTheLockPassed(t *testing.T) {
+	for _, replaced := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stored", true: "replaced since"}[replaced], func(t *testing.T) {
+			srv := redistest.StartWithoutPersistence(t)
+			ctx := context.Background()
+			relay := relayCuttingAfterSave(t, srv.Addr)
+			rc := raw(t, srv)
+			s := open(t, "redis://"+relay.Addr+"/0")
+			t.Cleanup(func() { s.Close() })
+			unlock := lock(t, s)
+			t.Cleanup(unlock) // before Close, should the test fail
+			read := copyOf(1)
+			if err := s.Save(ctx, "sandbox", read); err != nil { // Redis learns the save's script
+				t.Fatal(err)
+			}
+			held, theirs := copyOf(2), copyOf(3)
+			theirsJSON, err := store.Marshal("sandbox", theirs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			relay.onCut = func() { // Redis stored the save; the lock passes before it is sent again
+				rc.Set(ctx, "freshtoken:sandbox:lock", "another-renewer", time.Minute)
+				if replaced {
+					rc.Set(ctx, "freshtoken:sandbox", theirsJSON, 0)
+				}
+			}
+			relay.beforeAnswer.Store(true)
+			relay.armed.Store(true)
+			err = s.SaveIf(ctx, "sandbox", held, read)
+			relay.armed.Store(false)
+			got := srv.Get(t, "freshtoken:sandbox")
+			switch {
+			case !replaced && !strings.Contains(got, held.RefreshToken):
+				t.Fatalf("Redis holds %s; want the record saved", got)
+			case !replaced && err != nil:
+				t.Fatalf("a save Redis stored, sent again after the lock passed: %v; want it saved", err)
+			case replaced && !strings.Contains(got, theirs.RefreshToken):
+				t.Fatalf("Redis holds %s; want the other renewer's record", got)
+			case replaced && (err == nil || strings.Contains(err.Error(), "nothing was written") || !strings.Contains(err.Error(), "holds other tokens")):
+				t.Fatalf("a save Redis stored, replaced by another renewer's, sent again: %v; want it refused, saying Redis holds other tokens, not that nothing was written", err)
+			}
+		})
+	}
+}
+
+// TestRestoreResentAfterTheLockPassed: a put-back Redis stored, its answer
+// lost with the connection, sent again by go-redis after the renewal lock
+// passed to another renewer: the second send was refused for the lock,
+// and Restore said "nothing was written" though Redis held the tokens it
+// put back. A record holding what the put-back writes, to the byte, is
+// the put-back done.
+func TestRestoreResentAfterTheLockPassed(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	relay := relayCuttingAfterSave(t, srv.Addr)
+	rc := raw(t, srv)
+	s := open(t, "redis://"+relay.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	unlock := lock(t, s)
+	t.Cleanup(unlock) // before Close, should the test fail
+	relay.onCut = func() { rc.Set(ctx, "freshtoken:sandbox:lock", "another-renewer", time.Minute) }
+	relay.evalOnly.Store(true)
+	relay.beforeAnswer.Store(true)
+	relay.armed.Store(true)
+	back, restored, err := s.Restore(ctx, "sandbox", held)
+	relay.armed.Store(false)
+	if got := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(got, held.RefreshToken) {
+		t.Fatalf("Redis holds %s; want the tokens put back", got)
+	}
+	if err != nil || !restored || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("a put-back Redis stored, sent again after the lock passed: %v, %v, %v; want it put back", back, restored, err)
+	}
+}
+
+// TestSaveAfterAFailoverReachesTheNewPrimary: a failover behind one
+// address (a managed Redis's DNS name now leading to the replica made
+// primary, the old primary made its replica) leaves the Store's pooled
+// connections on the old primary, which answers a save READONLY. go-redis
+// closes a connection answered READONLY, but only for a pipeline's first
+// command: the save goes after INFO, and its connection went back to the
+// pool to be answered READONLY again, save after save, for as long as it
+// lived. A save answered READONLY now has its connection closed, and the
+// next one reaches the new primary.
+func TestSaveAfterAFailoverReachesTheNewPrimary(t *testing.T) {
+	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, old.Addr, "")
+	s := open(t, "redis://"+proxy.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(next.Addr)
+	if got := old.Command(t, "REPLICAOF", host, port); got != "+OK" {
+		t.Fatalf("REPLICAOF: %s", got)
+	}
+	to := next.Addr
+	proxy.to.Store(&to)
+	held := copyOf(2)
+	err := s.Save(ctx, "sandbox", held)
+	if err == nil {
+		t.Fatal("a save on the old primary, now a replica: saved; want READONLY")
+	}
+	if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "READONLY") {
+		t.Fatalf("a save on the old primary, now a replica: %v; want unreachable, READONLY", err)
+	}
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatalf("the save tried again after READONLY: %v; want it saved on the new primary", err)
+	}
+	if got := next.Get(t, "freshtoken:sandbox"); !strings.Contains(got, held.RefreshToken) {
+		t.Fatalf("the new primary holds %s; want the record saved", got)
+	}
+}
+
+// TestReadAfterAFailoverIsThePrimarys: a failover behind one address (a
+// managed Redis's DNS name now leading to the new primary) left the
+// Store's pipeline connection on the old primary, now a replica that may
+// not have synced: a read there, answered without error, gave its older
+// copy, and a renewal under the lock (taken on the new primary) sent the
+// refresh token the last renewal had spent. A read answered by a replica
+// now closes that connection and reads again, from the primary; one that
+// only a replica answers is unreachable, saying so.
+func TestReadAfterAFailoverIsThePrimarys(t *testing.T) {
+	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, old.Addr, "")
+	s, there := open(t, "redis://"+proxy.Addr+"/0"), open(t, next.URL)
+	t.Cleanup(func() { s.Close(); there.Close() })
+	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	newer := copyOf(2)
+	if err := there.Save(ctx, "sandbox", newer); err != nil { // renewed on the new primary
+		t.Fatal(err)
+	}
+	// The old primary, a replica now, has yet to sync: its master is not up.
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(dead.Addr().String())
+	dead.Close()
+	if got := old.Command(t, "REPLICAOF", host, port); got != "+OK" {
+		t.Fatalf("REPLICAOF: %s", got)
+	}
+	to := next.Addr
+	proxy.to.Store(&to)
+	got, err := s.Load(ctx, "sandbox")
+	if err != nil || got.RefreshToken != newer.RefreshToken {
+		t.Fatalf("Load after the failover: %v, %v; want the new primary's record, %s", got, err, newer.RefreshToken)
+	}
+	// Only a replica to be had: unreachable, saying so.
+	replica := open(t, old.URL)
+	t.Cleanup(func() { replica.Close() })
+	if _, err := replica.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "replica") {
+		t.Fatalf("Load from a replica alone: %v; want unreachable, saying it answered from a replica", err)
+	}
+}
+
+// TestAReadWithoutItsRunIDKeepsTheLastOne: a read (or save) whose INFO
+// Redis, or a proxy in front of it, could not answer just now, the record
+// answered, noted the record without any run_id: a restart after it lost
+// the tokens, and the put-back, finding no run_id to compare, took them
+// for deleted (a log-out), and the process dropped them. The run_id last
+// known is kept with the record.
+func TestAReadWithoutItsRunIDKeepsTheLastOne(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, srv.Addr, "")
+	s := open(t, "redis://"+proxy.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	held := copyOf(1)
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	busy := "ERR Connection refused"
+	proxy.infoError.Store(&busy)
+	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+		t.Fatalf("Load, INFO answered %q: %v, %v; want the record", busy, got, err)
+	}
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatalf("Save, INFO answered %q: %v", busy, err)
+	}
+	none := ""
+	proxy.infoError.Store(&none)
+	srv.Restart(t)
+	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("Restore after the restart, the last read's INFO unanswered: %v, %v; want the tokens put back", back, err)
 	}
 }
