@@ -517,6 +517,22 @@ type cutAfterSave struct {
 	to atomic.Pointer[string]
 }
 
+// lockedAndSaved is a Store reaching Redis through relay, holding the
+// renewal lock, with a first record saved, which it returns: Redis has
+// learnt the save's script, so what the relay cuts next is the save a test
+// is about.
+func lockedAndSaved(t *testing.T, relay *cutAfterSave) (*redisstore.Store, *store.Record) {
+	t.Helper()
+	s := open(t, "redis://"+relay.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	t.Cleanup(lock(t, s)) // before Close, should the test fail
+	read := copyOf(1)
+	if err := s.Save(context.Background(), "sandbox", read); err != nil {
+		t.Fatal(err)
+	}
+	return s, read
+}
+
 func relayCuttingAfterSave(t *testing.T, redisAddr string) *cutAfterSave {
 	t.Helper()
 	return relay(t, redisAddr, "")
@@ -646,14 +662,7 @@ func TestSaveIfWhoseAnswerIsLostStands(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	relay := relayCuttingAfterSave(t, srv.Addr)
-	s := open(t, "redis://"+relay.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
-	unlock := lock(t, s)
-	t.Cleanup(unlock) // before Close, should the test fail
-	read := copyOf(1)
-	if err := s.Save(ctx, "sandbox", read); err != nil { // Redis learns the save's script
-		t.Fatal(err)
-	}
+	s, read := lockedAndSaved(t, relay)
 	held := copyOf(2)
 	relay.beforeAnswer.Store(true)
 	relay.armed.Store(true)
@@ -880,14 +889,7 @@ func TestSaveResentAfterTheLockPassed(t *testing.T) {
 			ctx := context.Background()
 			relay := relayCuttingAfterSave(t, srv.Addr)
 			rc := raw(t, srv)
-			s := open(t, "redis://"+relay.Addr+"/0")
-			t.Cleanup(func() { s.Close() })
-			unlock := lock(t, s)
-			t.Cleanup(unlock) // before Close, should the test fail
-			read := copyOf(1)
-			if err := s.Save(ctx, "sandbox", read); err != nil { // Redis learns the save's script
-				t.Fatal(err)
-			}
+			s, read := lockedAndSaved(t, relay)
 			held, theirs := copyOf(2), copyOf(3)
 			theirsJSON, err := store.Marshal("sandbox", theirs)
 			if err != nil {
