@@ -90,8 +90,16 @@ func (e *devEnv) configure(t *testing.T) {
 // gives it).
 func (e *devEnv) configureWith(t *testing.T, s config.EnvSettings) {
 	t.Helper()
-	s.Provider, s.APIURL, s.ClientID = "freeagent", e.api, "dev-client-id"
-	if _, err := config.WriteEnv(e.config, "dev", s, true); err != nil {
+	e.configureAs(t, "dev", "dev-client-id", s)
+}
+
+// configureAs writes the environment name into the configuration: the dev
+// provider's API, for clientID, with s's client secret (or the variable,
+// command or keychain that gives it).
+func (e *devEnv) configureAs(t *testing.T, name, clientID string, s config.EnvSettings) {
+	t.Helper()
+	s.Provider, s.APIURL, s.ClientID = "freeagent", e.api, clientID
+	if _, err := config.WriteEnv(e.config, name, s, true); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -31,11 +31,7 @@ func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
 			e := newDevEnv(t)
-			s := tc.s
-			s.Provider, s.APIURL, s.ClientID = "freeagent", e.api, "old-client"
-			if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
-				t.Fatal(err)
-			}
+			e.configureAs(t, "prod", "old-client", tc.s)
 			kept := e.configKept(t)
 			ios, stdout, stderr := testStreams(false, false)
 			code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force")
@@ -66,10 +62,7 @@ func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
 	t.Run("variable named by the flag", func(t *testing.T) {
 		t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
 		e := newDevEnv(t)
-		s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretEnv: "FT_TEST_PROD_SECRET"}
-		if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
-			t.Fatal(err)
-		}
+		e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"})
 		ios, _, stderr := testStreams(false, false)
 		if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force", "--client-secret-env", "FT_TEST_NEW_UNSET"); code != 0 {
 			t.Fatalf("import --force --client-secret-env exited %d: %s", code, stderr)
@@ -84,10 +77,7 @@ func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
 	t.Run("variable changed for the new client", func(t *testing.T) {
 		t.Setenv("FT_TEST_PROD_SECRET", "dev-client-secret")
 		e := newDevEnv(t)
-		s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretEnv: "FT_TEST_PROD_SECRET"}
-		if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
-			t.Fatal(err)
-		}
+		e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"})
 		ios, _, stderr := testStreams(false, false)
 		if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force"); code != 0 {
 			t.Fatalf("import --force exited %d: %s", code, stderr)
@@ -112,10 +102,7 @@ func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
 func TestImportPostmanForceWithNoSecretToCheckTheKeptSourceBy(t *testing.T) {
 	t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
 	e := newDevEnv(t)
-	s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretEnv: "FT_TEST_PROD_SECRET"}
-	if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
-		t.Fatal(err)
-	}
+	e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"})
 	tok, _, err := loginOutside(t.Context(), e.api, "dev-client-secret")
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ import (
 // holds for the export's client is not replaced.
 func TestImportPostmanForceOverAKeychainSecretOfAnotherClient(t *testing.T) {
 	e := newDevEnv(t)
-	oldEnv := e.keychainProd(t, "old-client", "old-secret")
+	oldEnv, _ := e.keychainProd(t, "old-client", "old-secret")
 
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force"); code != 0 {
@@ -71,7 +71,7 @@ func TestImportPostmanForceOverAKeychainSecretOfAnotherClient(t *testing.T) {
 // in place of the one the environment had been working with.
 func TestImportPostmanFailedLeavesTheKeychainAsItWas(t *testing.T) {
 	e := newDevEnv(t)
-	env := e.keychainProd(t, "dev-client-id", "working-secret")
+	env, _ := e.keychainProd(t, "dev-client-id", "working-secret")
 	// prod's tokens cannot be stored: its lock file's name is a folder's.
 	lock := filepath.Join(e.dir, "state", "prod.lock")
 	os.Remove(lock)
@@ -92,10 +92,10 @@ func TestImportPostmanFailedLeavesTheKeychainAsItWas(t *testing.T) {
 
 // keychainProd starts a private keychain and configures environment prod,
 // FreeAgent's at e's API, for client clientID with its client secret,
-// secret, in the keychain; it returns prod.
-func (e *devEnv) keychainProd(t *testing.T, clientID, secret string) *config.Env {
+// secret, in the keychain; it returns prod and the keychain.
+func (e *devEnv) keychainProd(t *testing.T, clientID, secret string) (*config.Env, *keyringtest.Bus) {
 	t.Helper()
-	keyringtest.Start(t)
+	b := keyringtest.Start(t)
 	s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: clientID, ClientSecretKeyring: true}
 	env, err := config.NewEnv("prod", s)
 	if err != nil {
@@ -104,10 +104,8 @@ func (e *devEnv) keychainProd(t *testing.T, clientID, secret string) *config.Env
 	if err := env.KeepClientSecret(t.Context(), secret); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
-		t.Fatal(err)
-	}
-	return env
+	e.configureAs(t, "prod", clientID, config.EnvSettings{ClientSecretKeyring: true})
+	return env, b
 }
 
 // TestImportPostmanForceOverAKeychainThatCannotBeAsked: --force over an
@@ -130,18 +128,7 @@ func TestImportPostmanForceOverAKeychainThatCannotBeAsked(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newDevEnv(t)
-			b := keyringtest.Start(t)
-			s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecretKeyring: true}
-			env, err := config.NewEnv("prod", s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := env.KeepClientSecret(t.Context(), "old-secret"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
-				t.Fatal(err)
-			}
+			_, b := e.keychainProd(t, "old-client", "old-secret")
 			export := e.seedExport(t, "prod")
 			kept := e.configKept(t)
 			tc.spoil(t, b)

@@ -18,10 +18,7 @@ import (
 // the environment needed a browser log-in, its grant lost to it.
 func TestImportPostmanPutsBackTokensOfTheOldClientAsTheirs(t *testing.T) {
 	e := newDevEnv(t)
-	s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecret: "old-secret"}
-	if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
-		t.Fatal(err)
-	}
+	e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecret: "old-secret"})
 	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
 	if err != nil {
 		t.Fatal(err)
