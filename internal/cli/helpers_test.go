@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
@@ -116,17 +117,26 @@ func (e *devEnv) login(t *testing.T) {
 // provider outside freshtoken, through the engine's own SaveLogin.
 func (e *devEnv) loginOutside(t *testing.T) {
 	t.Helper()
+	e.loginOutsideAs(t, "dev")
+}
+
+// loginOutsideAs stores tokens for the configured environment env got from
+// the provider outside freshtoken (for the dev client), through the
+// engine's own SaveLogin, and returns env's Source.
+func (e *devEnv) loginOutsideAs(t *testing.T, env string) *freshtoken.Source {
+	t.Helper()
 	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: "dev"})
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := src.SaveLogin(t.Context(), tok, issued); err != nil {
 		t.Fatal(err)
 	}
+	return src
 }
 
 // run runs freshtoken as main does, with this configuration, and returns

@@ -19,17 +19,7 @@ import (
 func TestImportPostmanPutsBackTokensOfTheOldClientAsTheirs(t *testing.T) {
 	e := newDevEnv(t)
 	e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecret: "old-secret"})
-	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: "prod"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := src.SaveLogin(t.Context(), tok, issued); err != nil {
-		t.Fatal(err)
-	}
+	src := e.loginOutsideAs(t, "prod")
 	before, err := src.Record(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -517,6 +517,19 @@ type cutAfterSave struct {
 	to atomic.Pointer[string]
 }
 
+// savedThrough is a Store reaching Redis at addr (a relay's), with a
+// first record saved, which it returns.
+func savedThrough(t *testing.T, addr string) (*redisstore.Store, *store.Record) {
+	t.Helper()
+	s := open(t, "redis://"+addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	held := copyOf(1)
+	if err := s.Save(context.Background(), "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	return s, held
+}
+
 // lockedAndSaved is a Store reaching Redis through relay, holding the
 // renewal lock, with a first record saved, which it returns: Redis has
 // learnt the save's script, so what the relay cuts next is the save a test
@@ -839,12 +852,7 @@ func TestInfoNotJustNowIsNotInfoUnavailable(t *testing.T) {
 		t.Run(answer, func(t *testing.T) {
 			srv := redistest.StartWithoutPersistence(t)
 			proxy := relay(t, srv.Addr, "")
-			s := open(t, "redis://"+proxy.Addr+"/0")
-			t.Cleanup(func() { s.Close() })
-			held := copyOf(1)
-			if err := s.Save(ctx, "sandbox", held); err != nil {
-				t.Fatal(err)
-			}
+			s, held := savedThrough(t, proxy.Addr)
 			proxy.infoError.Store(&answer)
 			if err := s.CheckWrite(ctx, "sandbox"); err != nil {
 				t.Fatalf("CheckWrite with INFO answered %q: %v; want nil (the other checks tell of a Redis that cannot serve)", answer, err)
@@ -931,12 +939,7 @@ func TestRestoreResentAfterTheLockPassed(t *testing.T) {
 	ctx := context.Background()
 	relay := relayCuttingAfterSave(t, srv.Addr)
 	rc := raw(t, srv)
-	s := open(t, "redis://"+relay.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
-	held := copyOf(1)
-	if err := s.Save(ctx, "sandbox", held); err != nil {
-		t.Fatal(err)
-	}
+	s, held := savedThrough(t, relay.Addr)
 	srv.Restart(t)
 	unlock := lock(t, s)
 	t.Cleanup(unlock) // before Close, should the test fail
@@ -1052,12 +1055,7 @@ func TestAReadWithoutItsRunIDKeepsTheLastOne(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, srv.Addr, "")
-	s := open(t, "redis://"+proxy.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
-	held := copyOf(1)
-	if err := s.Save(ctx, "sandbox", held); err != nil {
-		t.Fatal(err)
-	}
+	s, held := savedThrough(t, proxy.Addr)
 	busy := "ERR Connection refused"
 	proxy.infoError.Store(&busy)
 	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
