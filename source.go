@@ -765,7 +765,9 @@ func (s *Source) fetchClientSecret(ctx context.Context) (string, error) {
 			return "", err
 		}
 		if aroundSecret(secret) {
-			return "", fmt.Errorf("%s: Settings.ClientSecretFunc returned a client secret with white space around it (a line ending, read with it from a file or a command?), which the provider would refuse; nothing was sent: return it trimmed", s.set.Env)
+			// The client's to fix, as the provider's refusal of it would
+			// be: a program that keeps the tokens then keeps them.
+			return "", &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: "Settings.ClientSecretFunc returned a client secret with white space around it (a line ending, read with it from a file or a command?), which the provider would refuse; nothing was sent: return it trimmed"}
 		}
 	}
 	redact.Register(secret)
