@@ -471,3 +471,31 @@ func TestClientSecretWithWhiteSpaceIsRefused(t *testing.T) {
 		t.Fatalf("Token once the function trims the secret: %v", err)
 	}
 }
+
+// TestClientSecretWithWhiteSpaceIsTheClientsToFix: the refusal of a client
+// secret with white space around it from a program's ClientSecretFunc is an
+// *Error of kind ErrClientRejected, as the provider's refusal of it was
+// before it was refused unsent, and as docs/library.md files a wrong secret:
+// by Token, and by Revoke, so that a program that keeps the tokens when a
+// revocation fails for the client (as `freshtoken logout` does) keeps them,
+// the grant alive at the provider. It matched no sentinel, and such a
+// program forgot the only tokens that could end the grant.
+func TestClientSecretWithWhiteSpaceIsTheClientsToFix(t *testing.T) {
+	r, _ := loggedIn(t)
+	r.settings.ClientSecret = ""
+	r.settings.ClientSecretFunc = func(context.Context) (string, error) { return "dev-client-secret\n", nil }
+	r.settings.RevocationURL = r.url + "/v2/revoke"
+	src := r.source()
+	if err := src.Revoke(t.Context()); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Errorf("Revoke: %v; want an error of kind ErrClientRejected", err)
+	}
+	r.clock.Advance(time.Hour)
+	_, err := src.Token()
+	var fe *freshtoken.Error
+	if !errors.As(err, &fe) || fe.Kind != freshtoken.ErrClientRejected || fe.Env != "sandbox" || strings.Contains(err.Error(), "dev-client-secret") {
+		t.Errorf("Token: %v; want an *Error of kind ErrClientRejected, without the secret", err)
+	}
+	if st := r.provider.Stats(); st.Revocations != 0 {
+		t.Errorf("%d revocation requests sent; want none", st.Revocations)
+	}
+}

@@ -174,3 +174,45 @@ func TestErrorsMaskAKeyInAnEndpointURL(t *testing.T) {
 		t.Errorf("the error shows the key in the token endpoint's query: %v", err)
 	}
 }
+
+// TestRenewalPrintsNoKeyInItsTokenURL: the Renewal that Options.Sending is
+// told of, printed or logged by the program (%v, %+v, %#v, slog's text and
+// JSON handlers), shows a key in its token endpoint's query (an API
+// gateway's ?subscription-key=…, which New takes) masked, as Settings does,
+// and the rest of it as it is. It printed the URL whole, key and all, to
+// every program that logged the renewals it was told of.
+func TestRenewalPrintsNoKeyInItsTokenURL(t *testing.T) {
+	const key = "gw-key-0123456789abcdef"
+	r := newRig(t, devprovider.Options{})
+	r.settings.Grant = freshtoken.GrantClientCredentials
+	r.settings.TokenURL += "?subscription-key=" + key
+	var sent []freshtoken.Renewal
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Sending: func(rn freshtoken.Renewal) func() { sent = append(sent, rn); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Renew(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(sent) == 0 || !strings.Contains(sent[0].TokenURL, key) {
+		t.Fatalf("Sending was told of %d renewals; want one, its TokenURL the endpoint's as set", len(sent))
+	}
+	rn := sent[0]
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("sending", "renewal", rn)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("sending", "renewal", rn)
+	for _, shown := range []string{fmt.Sprintf("%v", rn), fmt.Sprintf("%+v", rn), fmt.Sprintf("%#v", rn), fmt.Sprintf("%v", &rn), logged.String()} {
+		if strings.Contains(shown, key[3:]) {
+			t.Errorf("printed the key in the token URL's query: %s", shown)
+		}
+		for _, plain := range []string{"subscription-key=", "/token", "NothingToLose:true", rn.Env} {
+			if !strings.Contains(shown, plain) {
+				t.Errorf("printed %s: want %s shown as it is", shown, plain)
+			}
+		}
+	}
+	if s := fmt.Sprintf("%#v", rn); !strings.HasPrefix(s, "freshtoken.Renewal{") {
+		t.Errorf("%%#v printed %s; want it to name freshtoken.Renewal", s)
+	}
+}

@@ -218,6 +218,28 @@ type Renewal struct {
 	LogIn bool
 }
 
+// String shows the renewal with a key in its TokenURL's query masked (an
+// API gateway's ?subscription-key=…), as Settings does, so that a program
+// may print or log what its Sending is told of (%v, %+v, slog).
+func (r Renewal) String() string { return fmt.Sprintf("%+v", r.shown()) }
+
+// LogValue is String for slog, whose JSON handler would otherwise marshal
+// the fields, the URL whole.
+func (r Renewal) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+// GoString is String for %#v.
+func (r Renewal) GoString() string {
+	return "freshtoken.Renewal" + strings.TrimPrefix(fmt.Sprintf("%#v", r.shown()), "freshtoken.shownRenewal")
+}
+
+// shownRenewal is a Renewal without its methods, to print.
+type shownRenewal Renewal
+
+func (r Renewal) shown() shownRenewal {
+	r.TokenURL = redact.URL(r.TokenURL)
+	return shownRenewal(r)
+}
+
 // The grants an environment's tokens come from (Settings.Grant), spelled as
 // the token endpoint's grant_type.
 const (
@@ -743,7 +765,9 @@ func (s *Source) fetchClientSecret(ctx context.Context) (string, error) {
 			return "", err
 		}
 		if aroundSecret(secret) {
-			return "", fmt.Errorf("%s: Settings.ClientSecretFunc returned a client secret with white space around it (a line ending, read with it from a file or a command?), which the provider would refuse; nothing was sent: return it trimmed", s.set.Env)
+			// The client's to fix, as the provider's refusal of it would
+			// be: a program that keeps the tokens then keeps them.
+			return "", &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: "Settings.ClientSecretFunc returned a client secret with white space around it (a line ending, read with it from a file or a command?), which the provider would refuse; nothing was sent: return it trimmed"}
 		}
 	}
 	redact.Register(secret)
