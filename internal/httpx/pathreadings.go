@@ -7,9 +7,12 @@ import (
 
 // HasDotSegment reports whether escaped, a path as a client wrote it, holds
 // a "." or ".." segment in any of its readings (see PathReadings), a
-// backslash counting as a slash and a segment cut at its first ; (..;x is
-// .. to Java's servers) or NUL (..%00 is .. to C's string functions), or
-// has readings that never settle: no ordinary path is encoded so deep.
+// backslash counting as a slash, a segment cut at its first ; (..;x is
+// .. to Java's servers), NUL (..%00 is .. to C's string functions), ? or #
+// (..%3fx is .. and a query to a server that parses the URL again once
+// decoded), and its surrounding white space trimmed (".. " is .. to
+// Windows and to frameworks that trim), or has readings that never
+// settle: no ordinary path is encoded so deep.
 // Clients resolve dot segments before sending (RFC 3986 5.2.4), so only a
 // path sent as it was written (curl --path-as-is) has them.
 func HasDotSegment(escaped string) bool {
@@ -20,10 +23,10 @@ func HasDotSegment(escaped string) bool {
 // holdsDotSegment reports whether s, read as it is, has a dot segment.
 func holdsDotSegment(s string) bool {
 	for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '\\' }) {
-		if i := strings.IndexAny(seg, ";\x00"); i >= 0 {
+		if i := strings.IndexAny(seg, ";\x00?#"); i >= 0 {
 			seg = seg[:i]
 		}
-		if seg == "." || seg == ".." {
+		if seg = strings.TrimSpace(seg); seg == "." || seg == ".." {
 			return true
 		}
 	}
