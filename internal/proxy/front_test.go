@@ -860,3 +860,40 @@ func TestBytesSentBeforeTheSwitchReachTheAPI(t *testing.T) {
 		t.Errorf("after the switch, read %q (%v); want %q", got, err, want)
 	}
 }
+
+// TestHalfCloseAfterTheSwitchReachesTheAPI: a client that, after a switch
+// of protocols, ends its side of the stream (a TCP half-close, as docker
+// attach does when its input ends) has that end passed on to the API, and
+// still gets all the API sends after it, whether or not it wrote with its
+// request before the 101. The proxy's connection to the API could not be
+// half-closed, so the ReverseProxy tore both down and the API's answer was
+// lost; and bytes sent before the 101 were read through the server's
+// reader, whose end cancelled the request and closed the API's side.
+func TestHalfCloseAfterTheSwitchReachesTheAPI(t *testing.T) {
+	addr := serveOnce(t, func(c net.Conn, r *bufio.Reader, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+		all, err := io.ReadAll(r) // to the client's end
+		if err != nil {
+			return
+		}
+		io.WriteString(c, "the API got: "+string(all))
+	})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "ws", "http://"+addr) }})
+	f.login(t, "ws")
+	for _, early := range []string{"", "early "} {
+		c, r := dial(t, f)
+		fmt.Fprintf(c, "GET /ws/attach HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n%s", f.addr, early)
+		resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodGet})
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("got %v %v, want 101", resp, err)
+		}
+		io.WriteString(c, "input")
+		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if want := "the API got: " + early + "input"; string(got) != want {
+			t.Errorf("with %q before the 101: read %q (%v) after ending the input; want %q", early, got, err, want)
+		}
+	}
+}
