@@ -811,6 +811,7 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		"/a/..%00/b", "/a/..%2500/b", "/a/.%00./b", "/a/.%2e/b", "/a/%2E%2e/b", "/a/%2e%2e%5cb/v2/x",
 		"/a/%252e%252e%255cb", "/a/%25u002e%25u002e/b", "/a/%25U002E./b", "/a/%ef%bc%8e%ef%bc%8e/b",
 		"/a/%25%32%65%25%32%65/b", "/a/%" + strings.Repeat("25", 20) + "41",
+		"/a/%25uff0e%25uff0e/b", "/a/%25u002e%25uFF0E/b", "/a/..%25uff0fb", "/a/%e2%80%a5/b", "/a/%ef%b8%b0/b", "/a/%ef%b9%92./b", "/a/..%ef%b9%a8b",
 		"/a/..%3f/b", "/a/%2e%2e%3fx", "/a/..%23/b", "/a/..%253f/b", "/a/..%20/b", "/a/%20%2e%2e/b", "/a/..%09/b", "/a/.%0d%0a/b",
 	} {
 		resp, body := f.rawGet(t, path, "")
@@ -823,7 +824,7 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 	}
 	for _, path := range []string{"/a/v2/files/100%25", "/a/v2/x%2541", "/a/v2/%25zz", "/a/v2/.../x", "/a/.well-known/openid", "/a/v1.2/x..y",
 		"/a/v2/%c3%a9t%c3%a9", "/a/v2/a%2e%2eb", "/a/v2/%2e%2e%2e", "/a/v2/%25%2e",
-		"/a/v2/what%3f", "/a/v2/x%20y", "/a/v2/%20", "/a/v2/%23.."} {
+		"/a/v2/what%3f", "/a/v2/x%20y", "/a/v2/%20", "/a/v2/%23..", "/a/v2/%e2%80%a6", "/a/v2/%25u00e9t%25u00e9"} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusOK || body != "ok" {
 			t.Errorf("GET %s: %d %s; want the API's answer", path, resp.StatusCode, body)
