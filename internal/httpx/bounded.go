@@ -160,16 +160,31 @@ var (
 )
 
 // endsContext is body, whose Close also ends its request's context. A
-// switched protocol's body, which is written to as well, stays writable.
+// switched protocol's body, which is written to as well, stays writable,
+// and can still be half-closed.
 func endsContext(body io.ReadCloser, cancel context.CancelCauseFunc) io.ReadCloser {
 	b := &cancelingBody{body, cancel}
 	if w, ok := body.(io.ReadWriteCloser); ok {
-		return struct {
-			*cancelingBody
-			io.Writer
-		}{b, w}
+		return writableBody{b, w}
 	}
 	return b
+}
+
+// writableBody is a switched protocol's body, read and written to.
+type writableBody struct {
+	*cancelingBody
+	io.Writer
+}
+
+// CloseWrite ends the client's side of the stream, which
+// httputil.ReverseProxy passes on when the client ends its own (a TCP
+// half-close); without it, the ReverseProxy tore down both sides, and what
+// the API sent after was lost.
+func (b writableBody) CloseWrite() error {
+	if cw, ok := b.Writer.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 type cancelingBody struct {

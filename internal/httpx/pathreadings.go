@@ -3,13 +3,17 @@ package httpx
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // HasDotSegment reports whether escaped, a path as a client wrote it, holds
 // a "." or ".." segment in any of its readings (see PathReadings), a
-// backslash counting as a slash and a segment cut at its first ; (..;x is
-// .. to Java's servers) or NUL (..%00 is .. to C's string functions), or
-// has readings that never settle: no ordinary path is encoded so deep.
+// backslash counting as a slash, a segment cut at its first ; (..;x is
+// .. to Java's servers), NUL (..%00 is .. to C's string functions), ? or #
+// (..%3fx is .. and a query to a server that parses the URL again once
+// decoded), and its surrounding white space trimmed (".. " is .. to
+// Windows and to frameworks that trim), or has readings that never
+// settle: no ordinary path is encoded so deep.
 // Clients resolve dot segments before sending (RFC 3986 5.2.4), so only a
 // path sent as it was written (curl --path-as-is) has them.
 func HasDotSegment(escaped string) bool {
@@ -20,10 +24,10 @@ func HasDotSegment(escaped string) bool {
 // holdsDotSegment reports whether s, read as it is, has a dot segment.
 func holdsDotSegment(s string) bool {
 	for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '\\' }) {
-		if i := strings.IndexAny(seg, ";\x00"); i >= 0 {
+		if i := strings.IndexAny(seg, ";\x00?#"); i >= 0 {
 			seg = seg[:i]
 		}
-		if seg == "." || seg == ".." {
+		if seg = strings.TrimSpace(seg); seg == "." || seg == ".." {
 			return true
 		}
 	}
@@ -53,14 +57,16 @@ func PathReadings(escaped string) (readings []string, settled bool) {
 	return readings, false
 }
 
-// fullwidth are the fullwidth forms of ., / and \, which NFKC
-// normalisation turns into them.
-var fullwidth = strings.NewReplacer("\uff0e", ".", "\uff0f", "/", "\uff3c", "\\")
+// fullwidth are the fullwidth and other compatibility forms of ., .., /
+// and \, which NFKC normalisation turns into them (two dot leader ‥ is ..).
+var fullwidth = strings.NewReplacer("\uff0e", ".", "\uff0f", "/", "\uff3c", "\\",
+	"\u2024", ".", "\u2025", "..", "\ufe30", "..", "\ufe52", ".", "\ufe68", "\\")
 
 // decodeLeniently decodes s once as the most lenient decoders do: every
-// %XX that is one (a % that begins none is left as it is), IIS's %uXXXX of
-// an ASCII character, overlong UTF-8 of an ASCII character (%c0%ae is a .
-// to decoders that do not check them), and fullwidth ., / and \.
+// %XX that is one (a % that begins none is left as it is), IIS's %uXXXX
+// (%uff0e, a fullwidth ., IIS maps to . too), overlong UTF-8 of an ASCII
+// character (%c0%ae is a . to decoders that do not check them), and
+// fullwidth ., / and \.
 func decodeLeniently(s string) string {
 	var b []byte
 	for i := 0; i < len(s); i++ {
@@ -71,8 +77,8 @@ func decodeLeniently(s string) string {
 				i += 2
 				continue
 			}
-			if i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') && s[i+2] == '0' && s[i+3] == '0' && isHex(s[i+4]) && isHex(s[i+5]) && unhex(s[i+4]) < 8 {
-				b = append(b, unhex(s[i+4])<<4|unhex(s[i+5]))
+			if i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') && isHex(s[i+2]) && isHex(s[i+3]) && isHex(s[i+4]) && isHex(s[i+5]) {
+				b = utf8.AppendRune(b, rune(unhex(s[i+2]))<<12|rune(unhex(s[i+3]))<<8|rune(unhex(s[i+4]))<<4|rune(unhex(s[i+5])))
 				i += 5
 				continue
 			}

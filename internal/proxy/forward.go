@@ -220,15 +220,16 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // toTokenEndpoint reports whether a request for escaped, a path of the
 // proxy's, would go to the provider's token or revocation endpoint, read as
 // an API would read it: percent-decoded (once or more, see
-// httpx.PathReadings), dot segments and repeated or trailing slashes resolved, in any
-// case.
+// httpx.PathReadings) and routed as the most lenient servers route it (see
+// routedPath), or with a format suffix (token_endpoint.json, which Rails
+// routes to token_endpoint).
 func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
 	ep := e.tokenEndpoints(ctx)
 	var endpoints []string
 	for _, endpoint := range []string{ep.TokenURL, ep.RevocationURL} {
 		u, err := url.Parse(endpoint)
 		if err == nil && endpoint != "" && httpx.SameOrigin(u, e.api) {
-			endpoints = append(endpoints, strings.ToLower(path.Clean("/"+u.Path)))
+			endpoints = append(endpoints, routedPath(u.Path))
 		}
 	}
 	if len(endpoints) == 0 {
@@ -238,7 +239,35 @@ func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
 	// v2/token%255Fendpoint as its token endpoint.
 	_, rest := splitEnv(escaped)
 	readings, _ := httpx.PathReadings(e.apiPath + rest)
-	return slices.ContainsFunc(readings, func(p string) bool { return slices.Contains(endpoints, strings.ToLower(path.Clean(p))) })
+	return slices.ContainsFunc(readings, func(p string) bool {
+		p = routedPath(p)
+		return slices.ContainsFunc(endpoints, func(ep string) bool {
+			return p == ep || strings.HasPrefix(p, ep+".") && !strings.Contains(p[len(ep):], "/")
+		})
+	})
+}
+
+// routedPath is p, one reading of a request's path, as the most lenient
+// servers route it, in lower case: cut at a ? or # (a server parsing the
+// URL again once decoded), a backslash a slash (IIS), each segment cut at
+// its first ; (Java's path parameters: token_endpoint;jsessionid=x) or NUL,
+// white space around it and dots after it trimmed (Windows), and dot
+// segments and repeated or trailing slashes resolved.
+func routedPath(p string) string {
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	segs := strings.FieldsFunc(strings.ToLower(p), func(r rune) bool { return r == '/' || r == '\\' })
+	for i, seg := range segs {
+		if j := strings.IndexAny(seg, ";\x00"); j >= 0 {
+			seg = seg[:j]
+		}
+		if seg = strings.TrimSpace(seg); seg != "." && seg != ".." {
+			seg = strings.TrimRight(seg, ". ")
+		}
+		segs[i] = seg
+	}
+	return path.Clean("/" + strings.Join(segs, "/"))
 }
 
 // Discovery for toTokenEndpoint waits at most discoveryWait, and after a

@@ -790,10 +790,11 @@ func TestDotSegmentsAreRefused(t *testing.T) {
 // TestHiddenDotSegmentsAreRefused: a dot segment hidden from one
 // decoding, which an API decoding twice or reading overlong UTF-8 resolves
 // outside the environment's api_url with its token (%252e%252e, %c0%ae,
-// %e0%80%ae, ..%00, IIS's %u002e, mixed case, %2e%2e%5c), is refused 400
-// bad_request as a plain one is, and reaches no API; ordinary paths with a
-// %25, dots inside a segment, ... or .well-known still reach it, sent as
-// written.
+// %e0%80%ae, ..%00, IIS's %u002e, mixed case, %2e%2e%5c, ..%3f and ..%23
+// to a server parsing the URL again once decoded, ..%20 to one trimming
+// white space), is refused 400 bad_request as a plain one is, and reaches
+// no API; ordinary paths with a %25, dots inside a segment, ... or
+// .well-known, an encoded ? or space still reach it, sent as written.
 func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 	var reached atomic.Int32
 	var sawPath atomic.Value
@@ -810,6 +811,8 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		"/a/..%00/b", "/a/..%2500/b", "/a/.%00./b", "/a/.%2e/b", "/a/%2E%2e/b", "/a/%2e%2e%5cb/v2/x",
 		"/a/%252e%252e%255cb", "/a/%25u002e%25u002e/b", "/a/%25U002E./b", "/a/%ef%bc%8e%ef%bc%8e/b",
 		"/a/%25%32%65%25%32%65/b", "/a/%" + strings.Repeat("25", 20) + "41",
+		"/a/%25uff0e%25uff0e/b", "/a/%25u002e%25uFF0E/b", "/a/..%25uff0fb", "/a/%e2%80%a5/b", "/a/%ef%b8%b0/b", "/a/%ef%b9%92./b", "/a/..%ef%b9%a8b",
+		"/a/..%3f/b", "/a/%2e%2e%3fx", "/a/..%23/b", "/a/..%253f/b", "/a/..%20/b", "/a/%20%2e%2e/b", "/a/..%09/b", "/a/.%0d%0a/b",
 	} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Freshtoken-Error") != "bad_request" || !strings.Contains(body, "dot segment") {
@@ -820,7 +823,8 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		t.Errorf("%d requests with hidden dot segments reached the API; want none", n)
 	}
 	for _, path := range []string{"/a/v2/files/100%25", "/a/v2/x%2541", "/a/v2/%25zz", "/a/v2/.../x", "/a/.well-known/openid", "/a/v1.2/x..y",
-		"/a/v2/%c3%a9t%c3%a9", "/a/v2/a%2e%2eb", "/a/v2/%2e%2e%2e", "/a/v2/%25%2e"} {
+		"/a/v2/%c3%a9t%c3%a9", "/a/v2/a%2e%2eb", "/a/v2/%2e%2e%2e", "/a/v2/%25%2e",
+		"/a/v2/what%3f", "/a/v2/x%20y", "/a/v2/%20", "/a/v2/%23..", "/a/v2/%e2%80%a6", "/a/v2/%25u00e9t%25u00e9"} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusOK || body != "ok" {
 			t.Errorf("GET %s: %d %s; want the API's answer", path, resp.StatusCode, body)
@@ -855,5 +859,42 @@ func TestBytesSentBeforeTheSwitchReachTheAPI(t *testing.T) {
 	got := make([]byte, len(want))
 	if _, err := io.ReadFull(r, got); err != nil || string(got) != want {
 		t.Errorf("after the switch, read %q (%v); want %q", got, err, want)
+	}
+}
+
+// TestHalfCloseAfterTheSwitchReachesTheAPI: a client that, after a switch
+// of protocols, ends its side of the stream (a TCP half-close, as docker
+// attach does when its input ends) has that end passed on to the API, and
+// still gets all the API sends after it, whether or not it wrote with its
+// request before the 101. The proxy's connection to the API could not be
+// half-closed, so the ReverseProxy tore both down and the API's answer was
+// lost; and bytes sent before the 101 were read through the server's
+// reader, whose end cancelled the request and closed the API's side.
+func TestHalfCloseAfterTheSwitchReachesTheAPI(t *testing.T) {
+	addr := serveOnce(t, func(c net.Conn, r *bufio.Reader, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+		all, err := io.ReadAll(r) // to the client's end
+		if err != nil {
+			return
+		}
+		io.WriteString(c, "the API got: "+string(all))
+	})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "ws", "http://"+addr) }})
+	f.login(t, "ws")
+	for _, early := range []string{"", "early "} {
+		c, r := dial(t, f)
+		fmt.Fprintf(c, "GET /ws/attach HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n%s", f.addr, early)
+		resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodGet})
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("got %v %v, want 101", resp, err)
+		}
+		io.WriteString(c, "input")
+		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if want := "the API got: " + early + "input"; string(got) != want {
+			t.Errorf("with %q before the 101: read %q (%v) after ending the input; want %q", early, got, err, want)
+		}
 	}
 }

@@ -783,6 +783,9 @@ func TestTokenEndpointIsNotForwarded(t *testing.T) {
 	for _, path := range []string{"/dev/v2/token_endpoint", "/dev/v2/token_endpoint/", "/dev/v2/%74oken_endpoint",
 		"/dev/v2/./token_endpoint", "/dev//v2/token_endpoint", "/dev/V2/Token_Endpoint", "/idle/v2/revoke",
 		"/dev/v2/token%255Fendpoint", "/dev/v2/%2574oken%25255fendpoint", "/dev/v2/token_endpoint%c0%af",
+		"/dev/v2/token_endpoint;jsessionid=1", "/dev/v2;x/token_endpoint", "/dev/v2%5ctoken_endpoint", "/dev/v2/token_endpoint.json",
+		"/dev/v2/token_endpoint.", "/dev/v2/token_endpoint%20", "/dev/v2/token_endpoint%00", "/dev/v2/token_endpoint%3fx=1",
+		"/dev/v2/token_endpoint%23", "/dev/v2/token_endpoint%253b",
 		"/found/v2/token_endpoint", "/found/v2/revoke"} {
 		req, _ := http.NewRequest(http.MethodPost, f.base+path, strings.NewReader(form))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -802,6 +805,13 @@ func TestTokenEndpointIsNotForwarded(t *testing.T) {
 	}
 	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /dev/v2/company: %d %s", resp.StatusCode, body)
+	}
+	// Paths near it are the API's to answer.
+	for _, path := range []string{"/dev/v2/token_endpointx", "/dev/v2/token_endpoint/x", "/dev/v2/token_endpoint.json/x",
+		"/dev/v2/x?to=/v2/token_endpoint", "/dev/v2/x%3f/v2/token_endpoint", "/dev/v2/token;x=/endpoint"} {
+		if resp, body := f.get(t, path); resp.Header.Get("X-Freshtoken-Error") != "" {
+			t.Errorf("GET %s: %d %s; want the API's answer", path, resp.StatusCode, body)
+		}
 	}
 }
 

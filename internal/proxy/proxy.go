@@ -267,6 +267,17 @@ func (c *answerFirstConn) Close() error {
 
 func (c *answerFirstConn) end() { c.once.Do(func() { close(c.readEnded) }) }
 
+// CloseWrite passes a client's end of its stream on to the API after a
+// switch of protocols, as the ReverseProxy does (a TCP half-close, as
+// docker attach sends when its input ends); without it, the ReverseProxy
+// tore down both sides, and what the API sent after was lost.
+func (c *answerFirstConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.serving.Add(1)

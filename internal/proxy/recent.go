@@ -134,14 +134,26 @@ func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return &earlyReadConn{Conn: c, r: brw.Reader}, brw, nil
 }
 
-// earlyReadConn is a hijacked connection read through the server's reader,
-// which holds what the client sent before the hijack.
+// earlyReadConn is a hijacked connection whose reads begin with what the
+// server's reader, r, holds of what the client sent before the hijack.
 type earlyReadConn struct {
 	net.Conn
-	r *bufio.Reader
+	r *bufio.Reader // nil once emptied
 }
 
-func (c *earlyReadConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+// Read takes from the server's reader only what it holds, and the rest from
+// the connection itself: read through the server's reader, the client's
+// end of its stream (a half-close) cancelled the request's context, and
+// with it the ReverseProxy closed the API's side, whose answer was lost.
+func (c *earlyReadConn) Read(p []byte) (int, error) {
+	if c.r != nil {
+		if n := c.r.Buffered(); n > 0 {
+			return c.r.Read(p[:min(len(p), n)])
+		}
+		c.r = nil
+	}
+	return c.Conn.Read(p)
+}
 
 // CloseWrite passes the API's end of the stream on to the client, as the
 // ReverseProxy does with the connection itself.
