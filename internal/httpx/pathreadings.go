@@ -23,15 +23,24 @@ func HasDotSegment(escaped string) bool {
 
 // holdsDotSegment reports whether s, read as it is, has a dot segment.
 func holdsDotSegment(s string) bool {
-	for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '\\' }) {
-		if i := strings.IndexAny(seg, ";\x00?#"); i >= 0 {
-			seg = seg[:i]
+	return slices.ContainsFunc(LenientSegments(s), func(seg string) bool { return seg == "." || seg == ".." })
+}
+
+// LenientSegments are the segments of reading, one reading of a path (see
+// PathReadings), as the most lenient servers split it: at slashes and
+// backslashes (IIS), each cut at its first ; (Java's path parameters:
+// ..;x is ..), NUL (C's string functions), ? or # (a server parsing the
+// URL again once decoded), and trimmed of white space (Windows, and
+// frameworks that trim). Empty segments are left out.
+func LenientSegments(reading string) []string {
+	segs := strings.FieldsFunc(reading, func(r rune) bool { return r == '/' || r == '\\' })
+	for i, seg := range segs {
+		if j := strings.IndexAny(seg, ";\x00?#"); j >= 0 {
+			seg = seg[:j]
 		}
-		if seg = strings.TrimSpace(seg); seg == "." || seg == ".." {
-			return true
-		}
+		segs[i] = strings.TrimSpace(seg)
 	}
-	return false
+	return segs
 }
 
 // maxDecodings is how many times PathReadings decodes a path; each costs a

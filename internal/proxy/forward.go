@@ -249,23 +249,19 @@ func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
 
 // routedPath is p, one reading of a request's path, as the most lenient
 // servers route it, in lower case: cut at a ? or # (a server parsing the
-// URL again once decoded), a backslash a slash (IIS), each segment cut at
-// its first ; (Java's path parameters: token_endpoint;jsessionid=x) or NUL,
-// white space around it and dots after it trimmed (Windows), and dot
-// segments and repeated or trailing slashes resolved.
+// URL again once decoded), split into httpx.LenientSegments
+// (token_endpoint;jsessionid=x is token_endpoint), each with the dots
+// after it trimmed (Windows), and dot segments and repeated or trailing
+// slashes resolved.
 func routedPath(p string) string {
 	if i := strings.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
 	}
-	segs := strings.FieldsFunc(strings.ToLower(p), func(r rune) bool { return r == '/' || r == '\\' })
+	segs := httpx.LenientSegments(strings.ToLower(p))
 	for i, seg := range segs {
-		if j := strings.IndexAny(seg, ";\x00"); j >= 0 {
-			seg = seg[:j]
+		if seg != "." && seg != ".." {
+			segs[i] = strings.TrimRight(seg, ". ")
 		}
-		if seg = strings.TrimSpace(seg); seg != "." && seg != ".." {
-			seg = strings.TrimRight(seg, ". ")
-		}
-		segs[i] = seg
 	}
 	return path.Clean("/" + strings.Join(segs, "/"))
 }
