@@ -558,6 +558,14 @@ func resolveURL(apiURL, path string) (string, error) {
 	if err != nil {
 		return "", usageErrorf("%q is not a path or URL: %v", path, httpx.UnwrapURLError(err))
 	}
+	if u.User != nil {
+		// user:password@ (or a token as the user): refused as "not on
+		// this environment's API", the very host it named, and shown,
+		// password and all. Neither is shown; the host is.
+		shown := *u
+		shown.User = nil
+		return "", usageErrorf("%s: the URL has a user name or password before its host (not shown), which freshtoken never sends, as it sends the environment's access token: write the URL without it", strings.Replace(shown.String(), "//", "//…@", 1))
+	}
 	if u.Scheme == "" && u.Host == "" && u.User == nil {
 		// A path: relative to the API root, so /v2/x under https://h/api/
 		// is https://h/api/v2/x.

@@ -186,6 +186,16 @@ func TestResolveURL(t *testing.T) {
 			t.Errorf("resolveURL(%q): %v; want %q", path, err, want)
 		}
 	}
+	// A URL with user information before the API's host is refused
+	// without showing it, maybe a password or a token, and says why: it
+	// was "not on this environment's API", the very host it named, the
+	// password shown in full.
+	for _, path := range []string{"https://ada:s3cret-pw@api.example.com/v2/company", "https://tok-s3cret-pw@api.example.com/v2/company", "//ada:s3cret-pw@example.invalid/x"} {
+		_, err := resolveURL(api, path)
+		if ExitCode(err) != ExitUsage || strings.Contains(err.Error(), "s3cret-pw") || !strings.Contains(err.Error(), "user name or password before its host") {
+			t.Errorf("resolveURL(%q): %v; want a usage error about the user information, not showing it", path, err)
+		}
+	}
 }
 
 func TestRequestHeaderChecks(t *testing.T) {
