@@ -661,8 +661,8 @@ func withDefaultQuery(target, key, value string) string {
 }
 
 // checkBodyNotEmptiedByOutput refuses -d @FILE when FILE is stdout's file
-// and empty: `post -d @c.json > c.json`, which the shell emptied before
-// freshtoken began. The request went with an empty body, exit 0, and
+// and empty, and not appended to: `post -d @c.json > c.json`, which the
+// shell emptied before freshtoken began. The request went with an empty body, exit 0, and
 // nothing said the body was gone.
 func checkBodyNotEmptiedByOutput(data string, out io.Writer) error {
 	name, ok := strings.CutPrefix(data, "@")
@@ -677,7 +677,8 @@ func checkBodyNotEmptiedByOutput(data string, out io.Writer) error {
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
 		return nil
 	}
-	if oi, err := o.Stat(); err == nil && os.SameFile(fi, oi) {
+	// Appended to (>>), the file was empty before: its empty body goes.
+	if oi, err := o.Stat(); err == nil && os.SameFile(fi, oi) && !appendedTo(o) {
 		return usageErrorf("-d %s: %s is also where standard output goes, and the shell emptied it for the answer before freshtoken started, so the body is gone; nothing was sent: write the answer to another file", data, name)
 	}
 	return nil
