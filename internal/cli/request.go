@@ -547,11 +547,13 @@ func resolveURL(apiURL, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if first, rest, _ := strings.Cut(path, "/"); !strings.Contains(path, "://") && first != "" && strings.EqualFold(hostOf(first), base.Hostname()) {
+	if first, rest, _ := strings.Cut(path, "/"); !strings.HasSuffix(first, ":") && first != "" && strings.EqualFold(hostOf(first), base.Hostname()) {
 		// The API's URL without its scheme: it went as a path on the
 		// API's host (/api.example.com/v2/x, a 404 with a hint to try
 		// /v2/api.example.com/v2/x), or, with a port, was "not a path or
-		// URL: first path segment in URL cannot contain colon".
+		// URL: first path segment in URL cannot contain colon". A first
+		// segment ending in a colon is a scheme ("https:"); a "://"
+		// further on, in a query, is none.
 		return "", usageErrorf("%s begins with the API's host but no scheme: write %s://%s/%s, or the path alone, /%s", path, base.Scheme, first, rest, rest)
 	}
 	u, err := url.Parse(path)

@@ -151,6 +151,9 @@ func TestResolveURL(t *testing.T) {
 		{"api.example.com/v2/company", ""},
 		{"API.example.com:443/v2/company", ""},
 		{"api.example.com", ""},
+		// A URL in the query is no scheme before the host: it went as a
+		// path on the API's host.
+		{"api.example.com/v2/x?next=https://example.invalid/", ""},
 		{"v2/api.example.com/x", "https://api.example.com/v2/api.example.com/x"},
 		// Three slashes name no host: a path on the API's host.
 		{"///example.invalid/x", "https://api.example.com/example.invalid/x"},
