@@ -547,16 +547,26 @@ func resolveURL(apiURL, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if first, rest, _ := strings.Cut(path, "/"); !strings.Contains(path, "://") && first != "" && strings.EqualFold(hostOf(first), base.Hostname()) {
+	if first, rest, _ := strings.Cut(path, "/"); !strings.HasSuffix(first, ":") && first != "" && strings.EqualFold(hostOf(first), base.Hostname()) {
 		// The API's URL without its scheme: it went as a path on the
 		// API's host (/api.example.com/v2/x, a 404 with a hint to try
 		// /v2/api.example.com/v2/x), or, with a port, was "not a path or
-		// URL: first path segment in URL cannot contain colon".
+		// URL: first path segment in URL cannot contain colon". A first
+		// segment ending in a colon is a scheme ("https:"); a "://"
+		// further on, in a query, is none.
 		return "", usageErrorf("%s begins with the API's host but no scheme: write %s://%s/%s, or the path alone, /%s", path, base.Scheme, first, rest, rest)
 	}
 	u, err := url.Parse(path)
 	if err != nil {
 		return "", usageErrorf("%q is not a path or URL: %v", path, httpx.UnwrapURLError(err))
+	}
+	if u.User != nil {
+		// user:password@ (or a token as the user): refused as "not on
+		// this environment's API", the very host it named, and shown,
+		// password and all. Neither is shown; the host is.
+		shown := *u
+		shown.User = nil
+		return "", usageErrorf("%s: the URL has a user name or password before its host (not shown), which freshtoken never sends, as it sends the environment's access token: write the URL without it", strings.Replace(shown.String(), "//", "//…@", 1))
 	}
 	if u.Scheme == "" && u.Host == "" && u.User == nil {
 		// A path: relative to the API root, so /v2/x under https://h/api/
@@ -653,8 +663,8 @@ func withDefaultQuery(target, key, value string) string {
 }
 
 // checkBodyNotEmptiedByOutput refuses -d @FILE when FILE is stdout's file
-// and empty: `post -d @c.json > c.json`, which the shell emptied before
-// freshtoken began. The request went with an empty body, exit 0, and
+// and empty, and not appended to: `post -d @c.json > c.json`, which the
+// shell emptied before freshtoken began. The request went with an empty body, exit 0, and
 // nothing said the body was gone.
 func checkBodyNotEmptiedByOutput(data string, out io.Writer) error {
 	name, ok := strings.CutPrefix(data, "@")
@@ -669,7 +679,8 @@ func checkBodyNotEmptiedByOutput(data string, out io.Writer) error {
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
 		return nil
 	}
-	if oi, err := o.Stat(); err == nil && os.SameFile(fi, oi) {
+	// Appended to (>>), the file was empty before: its empty body goes.
+	if oi, err := o.Stat(); err == nil && os.SameFile(fi, oi) && !appendedTo(o) {
 		return usageErrorf("-d %s: %s is also where standard output goes, and the shell emptied it for the answer before freshtoken started, so the body is gone; nothing was sent: write the answer to another file", data, name)
 	}
 	return nil

@@ -151,6 +151,9 @@ func TestResolveURL(t *testing.T) {
 		{"api.example.com/v2/company", ""},
 		{"API.example.com:443/v2/company", ""},
 		{"api.example.com", ""},
+		// A URL in the query is no scheme before the host: it went as a
+		// path on the API's host.
+		{"api.example.com/v2/x?next=https://example.invalid/", ""},
 		{"v2/api.example.com/x", "https://api.example.com/v2/api.example.com/x"},
 		// Three slashes name no host: a path on the API's host.
 		{"///example.invalid/x", "https://api.example.com/example.invalid/x"},
@@ -184,6 +187,16 @@ func TestResolveURL(t *testing.T) {
 	} {
 		if _, err := resolveURL(api, path); err == nil || err.Error() != want {
 			t.Errorf("resolveURL(%q): %v; want %q", path, err, want)
+		}
+	}
+	// A URL with user information before the API's host is refused
+	// without showing it, maybe a password or a token, and says why: it
+	// was "not on this environment's API", the very host it named, the
+	// password shown in full.
+	for _, path := range []string{"https://ada:s3cret-pw@api.example.com/v2/company", "https://tok-s3cret-pw@api.example.com/v2/company", "//ada:s3cret-pw@example.invalid/x"} {
+		_, err := resolveURL(api, path)
+		if ExitCode(err) != ExitUsage || strings.Contains(err.Error(), "s3cret-pw") || !strings.Contains(err.Error(), "user name or password before its host") {
+			t.Errorf("resolveURL(%q): %v; want a usage error about the user information, not showing it", path, err)
 		}
 	}
 }
