@@ -25,6 +25,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // Version is freshtoken's version, set at build time with -ldflags.
@@ -558,7 +559,7 @@ func resolveURL(apiURL, path string) (string, error) {
 	}
 	u, err := url.Parse(path)
 	if err != nil {
-		return "", usageErrorf("%q is not a path or URL: %v", path, httpx.UnwrapURLError(err))
+		return "", usageErrorf("%q is not a path or URL: %v", redact.URL(path), httpx.UnwrapURLError(err))
 	}
 	if u.User != nil {
 		// user:password@ (or a token as the user): refused as "not on

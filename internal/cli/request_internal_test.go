@@ -199,6 +199,11 @@ func TestResolveURL(t *testing.T) {
 			t.Errorf("resolveURL(%q): %v; want a usage error about the user information, not showing it", path, err)
 		}
 	}
+	// One that is no URL at all (a port that is no number) is refused
+	// without showing it either: the message quoted it whole.
+	if _, err := resolveURL(api, "https://ada:s3cret-pw@api.example.com:badport/x"); ExitCode(err) != ExitUsage || strings.Contains(err.Error(), "s3cret-pw") || !strings.Contains(err.Error(), "is not a path or URL") {
+		t.Errorf("an unparsable URL with a password: %v; want a usage error not showing it", err)
+	}
 }
 
 func TestRequestHeaderChecks(t *testing.T) {
