@@ -673,6 +673,7 @@ func (s *Source) Endpoints(ctx context.Context) (Endpoints, error) {
 		for _, f := range fill {
 			if *f.set == "" {
 				*f.set = f.found
+				redact.RegisterURLs(f.found) // a key in its query, as New registers the configured ones
 			}
 		}
 		if s.set.TokenURL == "" {

@@ -873,6 +873,26 @@ func TestRevokeFailuresAreErrors(t *testing.T) {
 			}
 		})
 	}
+	// An endpoint Settings.Discover found is masked as a configured one
+	// is: its key was registered for configured URLs alone.
+	t.Run("an endpoint discovered", func(t *testing.T) {
+		const key = "gw-key-discovered-fedcba9876543210" // registered by nothing before
+		r := newRig(t, devprovider.Options{})
+		tokenURL := r.settings.TokenURL
+		r.settings.TokenURL, r.settings.Issuer = "", "https://issuer.example"
+		r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) {
+			return freshtoken.Endpoints{TokenURL: tokenURL, RevocationURL: srv.URL + "/busy?subscription-key=" + key}, nil
+		}
+		src := r.source()
+		r.login(src)
+		err := src.Revoke(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "subscription-key=") {
+			t.Fatalf("Revoke: %v; want an error naming the discovered endpoint", err)
+		}
+		if strings.Contains(err.Error(), key[3:]) {
+			t.Errorf("the error shows the key in the discovered revocation endpoint's query: %v", err)
+		}
+	})
 	t.Run("a caller that gave up", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
