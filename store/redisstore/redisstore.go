@@ -386,9 +386,12 @@ func (s *Store) read(ctx context.Context, env string) ([]byte, string, error) {
 	if err := get.Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, "", err // not answered, or refused: INFO's answer is not the record's server's
 	}
-	if perr != nil && !errors.Is(perr, redis.Nil) && (info == nil || info.Err() != perr) {
+	if perr != nil && !errors.Is(perr, redis.Nil) && (info == nil || (info.Err() != perr && repl.Err() != perr)) {
 		return nil, "", perr // the connection failed before any was sent (a password refused)
 	}
+	// INFO replication refused (a user given +info|server alone) or not
+	// answered just now leaves the role untold: the read stands, as it
+	// did before INFO replication was asked.
 	if repl != nil {
 		if text, err := repl.Result(); err == nil && infoField(text, "role") == "slave" {
 			return nil, "", errReplica

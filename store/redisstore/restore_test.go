@@ -1071,3 +1071,38 @@ func TestAReadWithoutItsRunIDKeepsTheLastOne(t *testing.T) {
 		t.Fatalf("Restore after the restart, the last read's INFO unanswered: %v, %v; want the tokens put back", back, err)
 	}
 }
+
+// TestReadByAUserAllowedOnlyInfoServer: a user given INFO server alone
+// (+info|server, as docs/fleets.md says INFO is for), INFO replication
+// refused (NOPERM), could not read the tokens at all: the read's INFO
+// replication, added to tell a replica's answer, failed the read. The
+// read stands, its role untold, and the run_id is still asked.
+func TestReadByAUserAllowedOnlyInfoServer(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	var rules []string
+	for _, r := range redistest.FleetRules {
+		if r != "+info" {
+			rules = append(rules, r)
+		}
+	}
+	srv.SetUser(t, "narrow", append([]string{"on", ">pw", "+info|server"}, rules...)...)
+	s := open(t, "redis://narrow:pw@"+srv.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	held := saveHeld(t, s)
+	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+		t.Fatalf("Load by a user allowed INFO server alone: %v, %v; want the record", got, err)
+	}
+	if err := s.CheckWrite(ctx, "sandbox"); err != nil {
+		t.Fatalf("CheckWrite by a user allowed INFO server alone: %v", err)
+	}
+	// Still told a restart from a log-out: the run_id was read.
+	srv.Restart(t)
+	srv.SetUser(t, "narrow", append([]string{"on", ">pw", "+info|server"}, rules...)...)
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after the restart: %v", err)
+	}
+	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("Restore after the restart: %v, %v; want the tokens put back", back, err)
+	}
+}
