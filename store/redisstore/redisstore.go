@@ -684,14 +684,27 @@ func (s *Store) saw(env, runID string, r *store.Record) {
 		s.seen = map[string]seenRecord{}
 	}
 	if runID == unknownRunID {
-		// The run_id last known, but for a deletion's: a record found
-		// since is no longer deleted, and whether it is lost by a
-		// restart cannot be told.
-		if runID = s.seen[env].runID; runID == deleted {
-			runID = ""
+		// The run_id last known, for a record of the log-in it was known
+		// with: no other log-in was stored since on another server than
+		// that (a restart that lost it, then a log-in), as far as can be
+		// told. Another log-in may have been (a log-in after a restart),
+		// and was then deleted on its own server if it is found gone; a
+		// deletion's run_id likewise: whether a restart lost it cannot be
+		// told.
+		last := s.seen[env]
+		runID = ""
+		if last.runID != deleted && sameLogIn(last.rec, r) {
+			runID = last.runID
 		}
 	}
 	s.seen[env] = seenRecord{runID, r}
+}
+
+// sameLogIn reports whether a and b are copies of one log-in (see
+// store.RenewedLater); records that do not tell their log-in's time are
+// not.
+func sameLogIn(a, b *store.Record) bool {
+	return a != nil && b != nil && !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt)
 }
 
 // deleted is what seen holds for an environment whose record was found

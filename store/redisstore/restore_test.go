@@ -1106,3 +1106,46 @@ func TestReadByAUserAllowedOnlyInfoServer(t *testing.T) {
 		t.Fatalf("Restore after the restart: %v, %v; want the tokens put back", back, err)
 	}
 }
+
+// TestALogInReadWithoutItsRunIDIsNotPutBackAfterALogout: a read whose INFO
+// could not be answered just now kept the run_id last known with the
+// record read, even when that record was another log-in, made after a
+// restart that lost the one read before: that log-in, logged out of
+// since on the same server, was taken for lost by a restart (the run_id
+// known differing), and put back after its log-out. The run_id last known
+// is kept only for a record of the log-in it was known with.
+func TestALogInReadWithoutItsRunIDIsNotPutBackAfterALogout(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, srv.Addr, "")
+	s, elsewhere := open(t, "redis://"+proxy.Addr+"/0"), open(t, srv.URL)
+	t.Cleanup(func() { s.Close(); elsewhere.Close() })
+	saveHeld(t, s)
+	srv.Restart(t) // the tokens lost
+	login := copyOf(1)
+	login.LoggedInAt = login.LoggedInAt.Add(time.Hour) // a log-in after the restart
+	login.IssuedAt = login.LoggedInAt
+	login.RefreshToken = "refresh-of-the-new-log-in"
+	if err := elsewhere.Save(ctx, "sandbox", login); err != nil {
+		t.Fatal(err)
+	}
+	busy := "ERR Connection refused"
+	proxy.infoError.Store(&busy)
+	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != login.RefreshToken {
+		t.Fatalf("Load, INFO answered %q: %v, %v; want the new log-in", busy, got, err)
+	}
+	none := ""
+	proxy.infoError.Store(&none)
+	if err := elsewhere.Delete(ctx, "sandbox"); err != nil { // logged out
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after the log-out: %v", err)
+	}
+	if back, err := restoreUnder(t, s, login); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Restore after the log-out: %v, %v; want nothing put back (ErrNotFound)", back, err)
+	}
+	if got, err := elsewhere.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the store after the put-back: %v, %v; want the log-out standing", got, err)
+	}
+}
