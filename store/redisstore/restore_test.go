@@ -420,7 +420,8 @@ func TestRedisWithoutInfo(t *testing.T) {
 }
 
 // pauseBeforeInfo is a go-redis hook that, once armed, pauses srv
-// (SIGSTOP) just before the Store's next INFO goes out on its own.
+// (SIGSTOP) just before the Store's next INFO goes out on its own (not
+// with a read's or a save's GET or SET).
 type pauseBeforeInfo struct {
 	armed atomic.Bool
 	pause func()
@@ -437,8 +438,16 @@ func (h *pauseBeforeInfo) ProcessHook(next redis.ProcessHook) redis.ProcessHook 
 	}
 }
 
+// ProcessPipelineHook pauses srv before a pipeline of INFOs alone
+// (Restore's: INFO server, INFO replication), as before a lone INFO.
 func (h *pauseBeforeInfo) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		onlyInfo := !slices.ContainsFunc(cmds, func(cmd redis.Cmder) bool { return !strings.EqualFold(cmd.Name(), "info") })
+		if onlyInfo && h.armed.CompareAndSwap(true, false) {
+			h.pause()
+		}
+		return next(ctx, cmds)
+	}
 }
 
 // TestRestoreIsNotHeldByARedisThatStallsAtInfo: Restore asks Redis for
@@ -1147,5 +1156,89 @@ func TestALogInReadWithoutItsRunIDIsNotPutBackAfterALogout(t *testing.T) {
 	}
 	if got, err := elsewhere.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the store after the put-back: %v, %v; want the log-out standing", got, err)
+	}
+}
+
+// infoOnTheOldPrimary is a hook that, armed, has the next INFO asked on
+// its own (Restore's) reach the old primary, a replica now: new
+// connections through the relay lead there, and the new primary's are
+// closed; once it is answered, new connections lead to the new primary
+// again, and the one it was answered on is left in the pool, as one a
+// failover behind one address left on the old primary.
+type infoOnTheOldPrimary struct {
+	armed      atomic.Bool
+	move, back func()
+}
+
+func (h *infoOnTheOldPrimary) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *infoOnTheOldPrimary) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() != "info" || !h.armed.CompareAndSwap(true, false) {
+			return next(ctx, cmd)
+		}
+		h.move()
+		defer h.back()
+		return next(ctx, cmd)
+	}
+}
+
+func (h *infoOnTheOldPrimary) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		onlyInfo := !slices.ContainsFunc(cmds, func(cmd redis.Cmder) bool { return cmd.Name() != "info" })
+		if !onlyInfo || !h.armed.CompareAndSwap(true, false) {
+			return next(ctx, cmds)
+		}
+		h.move()
+		defer h.back()
+		return next(ctx, cmds)
+	}
+}
+
+// TestRestoreAsksTheRunIDOfThePrimary: after a failover behind one address
+// to an empty replica, the put-back's INFO server, answered by the old
+// primary (a replica now, its connection left over from before the
+// failover), gave the run_id the record was read with: Redis taken for
+// not restarted, the tokens for deleted (a log-out), never put back, and
+// dropped. A run_id a replica answers is not taken: that connection is
+// closed, and the run_id asked again, of the primary, which puts them
+// back.
+func TestRestoreAsksTheRunIDOfThePrimary(t *testing.T) {
+	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, old.Addr, "")
+	s := open(t, "redis://"+proxy.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	held := saveHeld(t, s)
+	// The failover: next, empty, is the primary; old a replica of a
+	// master that is not up, so it keeps its copy.
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(dead.Addr().String())
+	dead.Close()
+	if got := old.Command(t, "REPLICAOF", host, port); got != "+OK" {
+		t.Fatalf("REPLICAOF: %s", got)
+	}
+	toNext, toOld := next.Addr, old.Addr
+	proxy.to.Store(&toNext)
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after the failover to an empty replica: %v", err)
+	}
+	hook := &infoOnTheOldPrimary{move: func() {
+		proxy.to.Store(&toOld)
+		next.Command(t, "CLIENT", "KILL", "TYPE", "normal")
+	}, back: func() { proxy.to.Store(&toNext) }}
+	redisstore.AddHook(s, hook)
+	hook.armed.Store(true)
+	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("Restore whose INFO the old primary, a replica now, answered first: %v, %v; want the tokens put back on the new primary", back, err)
+	}
+	if hook.armed.Load() {
+		t.Fatal("Restore asked no INFO of the old primary: the test tested nothing")
+	}
+	if got := next.Get(t, "freshtoken:sandbox"); !strings.Contains(got, held.RefreshToken) {
+		t.Fatalf("the new primary holds %q; want the tokens put back", got)
 	}
 }
