@@ -386,9 +386,12 @@ func (s *Store) read(ctx context.Context, env string) ([]byte, string, error) {
 	if err := get.Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, "", err // not answered, or refused: INFO's answer is not the record's server's
 	}
-	if perr != nil && !errors.Is(perr, redis.Nil) && (info == nil || info.Err() != perr) {
+	if perr != nil && !errors.Is(perr, redis.Nil) && (info == nil || (info.Err() != perr && repl.Err() != perr)) {
 		return nil, "", perr // the connection failed before any was sent (a password refused)
 	}
+	// INFO replication refused (a user given +info|server alone) or not
+	// answered just now leaves the role untold: the read stands, as it
+	// did before INFO replication was asked.
 	if repl != nil {
 		if text, err := repl.Result(); err == nil && infoField(text, "role") == "slave" {
 			return nil, "", errReplica
@@ -607,21 +610,42 @@ const infoWait = 2 * time.Second
 // runID is the run_id of the Redis server (INFO server), which changes
 // at every restart, asked within infoWait; "" when it cannot be asked (a
 // user without +info, a Redis where INFO is renamed or disabled), and an
-// error when Redis did not answer.
-func (s *Store) runID(ctx context.Context) (string, error) {
+// error when Redis did not answer, or errReplica when only a replica did.
+//
+// The server's role comes with it, as with a read (see read): a
+// connection that a failover behind one address left on the old primary,
+// a replica now, answered with the run_id the record was read with, and a
+// record the new primary lost (a failover to an empty replica) was taken
+// for deleted on a server not restarted. That connection is closed, and
+// the run_id asked again.
+func (s *Store) runID(ctx context.Context, env string) (string, error) {
 	if s.noInfo.Load() {
 		return "", nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, infoWait)
 	defer cancel()
-	info, err := await.Result(ctx, func() (*redis.StringCmd, error) {
-		info := s.client.Info(ctx, "server")
-		return info, nil
-	})
-	if err != nil {
-		return "", err
+	for try := 1; ; try++ {
+		var info, repl *redis.StringCmd
+		_, err := await.Result(ctx, func() (struct{}, error) {
+			s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+				info = p.Info(ctx, "server")
+				repl = p.Info(ctx, "replication")
+				return nil
+			})
+			return struct{}{}, nil
+		})
+		if err != nil {
+			return "", err
+		}
+		if text, err := repl.Result(); err == nil && infoField(text, "role") == "slave" {
+			if try == 1 {
+				s.dropReplicaConn(ctx, env)
+				continue
+			}
+			return "", errReplica
+		}
+		return s.runIDOf(info)
 	}
-	return s.runIDOf(info)
 }
 
 // runIDOf is the run_id INFO server answered with, or "" and the error
@@ -681,14 +705,27 @@ func (s *Store) saw(env, runID string, r *store.Record) {
 		s.seen = map[string]seenRecord{}
 	}
 	if runID == unknownRunID {
-		// The run_id last known, but for a deletion's: a record found
-		// since is no longer deleted, and whether it is lost by a
-		// restart cannot be told.
-		if runID = s.seen[env].runID; runID == deleted {
-			runID = ""
+		// The run_id last known, for a record of the log-in it was known
+		// with: no other log-in was stored since on another server than
+		// that (a restart that lost it, then a log-in), as far as can be
+		// told. Another log-in may have been (a log-in after a restart),
+		// and was then deleted on its own server if it is found gone; a
+		// deletion's run_id likewise: whether a restart lost it cannot be
+		// told.
+		last := s.seen[env]
+		runID = ""
+		if last.runID != deleted && sameLogIn(last.rec, r) {
+			runID = last.runID
 		}
 	}
 	s.seen[env] = seenRecord{runID, r}
+}
+
+// sameLogIn reports whether a and b are copies of one log-in (see
+// store.RenewedLater); records that do not tell their log-in's time are
+// not.
+func sameLogIn(a, b *store.Record) bool {
+	return a != nil && b != nil && !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt)
 }
 
 // deleted is what seen holds for an environment whose record was found
@@ -746,7 +783,10 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	if !locked {
 		return nil, false, fmt.Errorf("could not put the tokens back in %s: this process does not hold the renewal lock %s; nothing was written", s.Location(env), lockKey(env))
 	}
-	now, err := s.runID(ctx)
+	now, err := s.runID(ctx, env)
+	if errors.Is(err, errReplica) {
+		return nil, false, &storeError{store.ErrUnreachable, fmt.Sprintf("could not put the tokens back in %s: Redis answered whether it was restarted (INFO) from a replica (role:slave), whose run_id is not the primary's (a failover behind its address still under way, or a URL naming a replica); tried again at the next look", s.Location(env))}
+	}
 	if err != nil {
 		// Redis did not answer, or cannot just now (too many clients,
 		// LOADING, BUSY…): tried again at the next look. An INFO refused

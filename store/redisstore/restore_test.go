@@ -420,7 +420,8 @@ func TestRedisWithoutInfo(t *testing.T) {
 }
 
 // pauseBeforeInfo is a go-redis hook that, once armed, pauses srv
-// (SIGSTOP) just before the Store's next INFO goes out on its own.
+// (SIGSTOP) just before the Store's next INFO goes out on its own (not
+// with a read's or a save's GET or SET).
 type pauseBeforeInfo struct {
 	armed atomic.Bool
 	pause func()
@@ -437,8 +438,16 @@ func (h *pauseBeforeInfo) ProcessHook(next redis.ProcessHook) redis.ProcessHook 
 	}
 }
 
+// ProcessPipelineHook pauses srv before a pipeline of INFOs alone
+// (Restore's: INFO server, INFO replication), as before a lone INFO.
 func (h *pauseBeforeInfo) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		onlyInfo := !slices.ContainsFunc(cmds, func(cmd redis.Cmder) bool { return !strings.EqualFold(cmd.Name(), "info") })
+		if onlyInfo && h.armed.CompareAndSwap(true, false) {
+			h.pause()
+		}
+		return next(ctx, cmds)
+	}
 }
 
 // TestRestoreIsNotHeldByARedisThatStallsAtInfo: Restore asks Redis for
@@ -1069,5 +1078,167 @@ func TestAReadWithoutItsRunIDKeepsTheLastOne(t *testing.T) {
 	srv.Restart(t)
 	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
 		t.Fatalf("Restore after the restart, the last read's INFO unanswered: %v, %v; want the tokens put back", back, err)
+	}
+}
+
+// TestReadByAUserAllowedOnlyInfoServer: a user given INFO server alone
+// (+info|server, as docs/fleets.md says INFO is for), INFO replication
+// refused (NOPERM), could not read the tokens at all: the read's INFO
+// replication, added to tell a replica's answer, failed the read. The
+// read stands, its role untold, and the run_id is still asked.
+func TestReadByAUserAllowedOnlyInfoServer(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	var rules []string
+	for _, r := range redistest.FleetRules {
+		if r != "+info" {
+			rules = append(rules, r)
+		}
+	}
+	srv.SetUser(t, "narrow", append([]string{"on", ">pw", "+info|server"}, rules...)...)
+	s := open(t, "redis://narrow:pw@"+srv.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	held := saveHeld(t, s)
+	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+		t.Fatalf("Load by a user allowed INFO server alone: %v, %v; want the record", got, err)
+	}
+	if err := s.CheckWrite(ctx, "sandbox"); err != nil {
+		t.Fatalf("CheckWrite by a user allowed INFO server alone: %v", err)
+	}
+	// Still told a restart from a log-out: the run_id was read.
+	srv.Restart(t)
+	srv.SetUser(t, "narrow", append([]string{"on", ">pw", "+info|server"}, rules...)...)
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after the restart: %v", err)
+	}
+	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("Restore after the restart: %v, %v; want the tokens put back", back, err)
+	}
+}
+
+// TestALogInReadWithoutItsRunIDIsNotPutBackAfterALogout: a read whose INFO
+// could not be answered just now kept the run_id last known with the
+// record read, even when that record was another log-in, made after a
+// restart that lost the one read before: that log-in, logged out of
+// since on the same server, was taken for lost by a restart (the run_id
+// known differing), and put back after its log-out. The run_id last known
+// is kept only for a record of the log-in it was known with.
+func TestALogInReadWithoutItsRunIDIsNotPutBackAfterALogout(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, srv.Addr, "")
+	s, elsewhere := open(t, "redis://"+proxy.Addr+"/0"), open(t, srv.URL)
+	t.Cleanup(func() { s.Close(); elsewhere.Close() })
+	saveHeld(t, s)
+	srv.Restart(t) // the tokens lost
+	login := copyOf(1)
+	login.LoggedInAt = login.LoggedInAt.Add(time.Hour) // a log-in after the restart
+	login.IssuedAt = login.LoggedInAt
+	login.RefreshToken = "refresh-of-the-new-log-in"
+	if err := elsewhere.Save(ctx, "sandbox", login); err != nil {
+		t.Fatal(err)
+	}
+	busy := "ERR Connection refused"
+	proxy.infoError.Store(&busy)
+	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != login.RefreshToken {
+		t.Fatalf("Load, INFO answered %q: %v, %v; want the new log-in", busy, got, err)
+	}
+	none := ""
+	proxy.infoError.Store(&none)
+	if err := elsewhere.Delete(ctx, "sandbox"); err != nil { // logged out
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after the log-out: %v", err)
+	}
+	if back, err := restoreUnder(t, s, login); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Restore after the log-out: %v, %v; want nothing put back (ErrNotFound)", back, err)
+	}
+	if got, err := elsewhere.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the store after the put-back: %v, %v; want the log-out standing", got, err)
+	}
+}
+
+// infoOnTheOldPrimary is a hook that, armed, has the next INFO asked on
+// its own (Restore's) reach the old primary, a replica now: new
+// connections through the relay lead there, and the new primary's are
+// closed; once it is answered, new connections lead to the new primary
+// again, and the one it was answered on is left in the pool, as one a
+// failover behind one address left on the old primary.
+type infoOnTheOldPrimary struct {
+	armed      atomic.Bool
+	move, back func()
+}
+
+func (h *infoOnTheOldPrimary) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *infoOnTheOldPrimary) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() != "info" || !h.armed.CompareAndSwap(true, false) {
+			return next(ctx, cmd)
+		}
+		h.move()
+		defer h.back()
+		return next(ctx, cmd)
+	}
+}
+
+func (h *infoOnTheOldPrimary) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		onlyInfo := !slices.ContainsFunc(cmds, func(cmd redis.Cmder) bool { return cmd.Name() != "info" })
+		if !onlyInfo || !h.armed.CompareAndSwap(true, false) {
+			return next(ctx, cmds)
+		}
+		h.move()
+		defer h.back()
+		return next(ctx, cmds)
+	}
+}
+
+// TestRestoreAsksTheRunIDOfThePrimary: after a failover behind one address
+// to an empty replica, the put-back's INFO server, answered by the old
+// primary (a replica now, its connection left over from before the
+// failover), gave the run_id the record was read with: Redis taken for
+// not restarted, the tokens for deleted (a log-out), never put back, and
+// dropped. A run_id a replica answers is not taken: that connection is
+// closed, and the run_id asked again, of the primary, which puts them
+// back.
+func TestRestoreAsksTheRunIDOfThePrimary(t *testing.T) {
+	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, old.Addr, "")
+	s := open(t, "redis://"+proxy.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	held := saveHeld(t, s)
+	// The failover: next, empty, is the primary; old a replica of a
+	// master that is not up, so it keeps its copy.
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(dead.Addr().String())
+	dead.Close()
+	if got := old.Command(t, "REPLICAOF", host, port); got != "+OK" {
+		t.Fatalf("REPLICAOF: %s", got)
+	}
+	toNext, toOld := next.Addr, old.Addr
+	proxy.to.Store(&toNext)
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Load after the failover to an empty replica: %v", err)
+	}
+	hook := &infoOnTheOldPrimary{move: func() {
+		proxy.to.Store(&toOld)
+		next.Command(t, "CLIENT", "KILL", "TYPE", "normal")
+	}, back: func() { proxy.to.Store(&toNext) }}
+	redisstore.AddHook(s, hook)
+	hook.armed.Store(true)
+	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+		t.Fatalf("Restore whose INFO the old primary, a replica now, answered first: %v, %v; want the tokens put back on the new primary", back, err)
+	}
+	if hook.armed.Load() {
+		t.Fatal("Restore asked no INFO of the old primary: the test tested nothing")
+	}
+	if got := next.Get(t, "freshtoken:sandbox"); !strings.Contains(got, held.RefreshToken) {
+		t.Fatalf("the new primary holds %q; want the tokens put back", got)
 	}
 }
