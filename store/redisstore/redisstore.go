@@ -563,18 +563,26 @@ func (s *Store) thenRunID(ctx context.Context, send func(p redis.Pipeliner) redi
 // pipeline of a SET both only if absent and only if present (NX and XX),
 // which writes nothing anywhere, is answered READONLY there as its first
 // command (the connection closed, and the SET sent again on another), and
-// a syntax error by a primary.
+// a syntax error by a primary. It names a key of its own, never the
+// record, should a server that is not Redis read the two otherwise.
 func (s *Store) leaveReplica(ctx context.Context, env string, err error) {
-	if redis.HasErrorPrefix(err, "READONLY") {
+	if readOnly(err) {
 		s.dropReplicaConn(ctx, env)
 	}
+}
+
+// readOnly reports whether err is a replica's refusal of a write: READONLY,
+// or, from a script on Redis 6, an ERR that wraps it ("…: -READONLY You
+// can't write against a read only replica.").
+func readOnly(err error) bool {
+	return redis.HasErrorPrefix(err, "READONLY") || err != nil && strings.Contains(err.Error(), "-READONLY ")
 }
 
 // dropReplicaConn has go-redis close a pipeline connection to a replica
 // (see leaveReplica).
 func (s *Store) dropReplicaConn(ctx context.Context, env string) {
 	s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Do(ctx, "SET", key(env), "", "NX", "XX")
+		p.Do(ctx, "SET", key(env)+":probe", "", "NX", "XX")
 		return nil
 	})
 }
@@ -1501,6 +1509,9 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	code, _, _ := strings.Cut(answer.Error(), " ")
 	if code == "ERR" && strings.Contains(answer.Error(), "can't run this command") {
 		code = "NOPERM" // a command in a script that the user may not run (Redis 7.0)
+	}
+	if code == "ERR" && readOnly(answer) {
+		code = "READONLY" // a script's write, refused by a replica (Redis 6)
 	}
 	if code == "ERR" && strings.Contains(answer.Error(), "DB index is out of range") {
 		// The SELECT go-redis sends on each new connection: a database

@@ -511,6 +511,9 @@ type cutAfterSave struct {
 	// infoError, unless "", is what INFO is answered with instead, as a
 	// proxy that does not pass INFO on answers it.
 	infoError atomic.Pointer[string]
+	// scriptError, unless nil, is what a script (EVAL, EVALSHA) is
+	// answered with instead.
+	scriptError atomic.Pointer[string]
 	// afterRead, set, makes a read of sandbox's record (a GET) a point to
 	// cut at too: the connection drops once its answer is passed on.
 	afterRead atomic.Bool
@@ -603,9 +606,15 @@ func (c *cutAfterSave) relay(client, server net.Conn) {
 				cut = name == "eval"
 			}
 			saves <- cut && slices.Contains(args, "freshtoken:sandbox")
-			if infoError := *c.infoError.Load(); name == "info" && infoError != "" {
+			instead := ""
+			if name == "info" {
+				instead = *c.infoError.Load()
+			} else if scriptError := c.scriptError.Load(); scriptError != nil && (name == "eval" || name == "evalsha") {
+				instead = *scriptError
+			}
+			if instead != "" {
 				script := "return redis.error_reply(ARGV[1])"
-				raw = fmt.Appendf(nil, "*4\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n$%d\r\n%s\r\n", len(script), script, len(infoError), infoError)
+				raw = fmt.Appendf(nil, "*4\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n$%d\r\n%s\r\n", len(script), script, len(instead), instead)
 			}
 			if _, err := server.Write(raw); err != nil {
 				return
@@ -1240,5 +1249,24 @@ func TestRestoreAsksTheRunIDOfThePrimary(t *testing.T) {
 	}
 	if got := next.Get(t, "freshtoken:sandbox"); !strings.Contains(got, held.RefreshToken) {
 		t.Fatalf("the new primary holds %q; want the tokens put back", got)
+	}
+}
+
+// TestAReplicasRefusalOfAScriptOnRedis6IsForNow: Redis 6 answers a script
+// whose write a replica refuses with an ERR that wraps the READONLY (Redis 7
+// with the READONLY itself); a save after a failover behind one address was
+// then "Redis answered …", a bug's exit, not a store that cannot serve just
+// now, and its connection to the replica was kept.
+func TestAReplicasRefusalOfAScriptOnRedis6IsForNow(t *testing.T) {
+	srv := redistest.StartWithoutPersistence(t)
+	proxy := relay(t, srv.Addr, "")
+	s := open(t, "redis://"+proxy.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	t.Cleanup(lock(t, s)) // before Close, should the test fail
+	refusal := "ERR Error running script (call to f_0123456789abcdef0123456789abcdef01234567): @user_script:1: @user_script: 1: -READONLY You can't write against a read only replica."
+	proxy.scriptError.Store(&refusal)
+	err := s.Save(context.Background(), "sandbox", copyOf(1))
+	if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "cannot serve it just now") {
+		t.Fatalf("a save refused by a Redis 6 replica: %v; want ErrUnreachable, Redis cannot serve it just now", err)
 	}
 }
