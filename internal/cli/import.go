@@ -423,9 +423,11 @@ func importFailed(ctx context.Context, what string, written []importTarget, secr
 
 // putSecretsBack puts back the client secrets the keychain held before the
 // import, and removes those the import put where it held none; it returns
-// the environments whose secret could not be, and why.
+// the environments whose secret could not be, and why. Last written, first
+// put back: two environments of one client at one API share an item, and
+// the first's "none" is what it held before the second's "the first's".
 func putSecretsBack(ctx context.Context, secrets []keychainSecret) (lost, causes []string) {
-	for _, k := range secrets {
+	for _, k := range slices.Backward(secrets) {
 		put := k.env.ForgetClientSecret
 		if k.had {
 			put = func(ctx context.Context) error { return k.env.KeepClientSecret(ctx, k.old) }
@@ -435,6 +437,8 @@ func putSecretsBack(ctx context.Context, secrets []keychainSecret) (lost, causes
 			causes = append(causes, fmt.Sprintf("%s: %v", k.env.Name, err))
 		}
 	}
+	slices.Reverse(lost) // told in the order written
+	slices.Reverse(causes)
 	return lost, causes
 }
 
