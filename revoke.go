@@ -25,7 +25,10 @@ import (
 // nothing when no revocation endpoint is known, or when no tokens of this
 // environment's grant are stored. It holds the renewal lock from reading
 // the tokens until the provider has answered, so that no renewal replaces
-// them meanwhile with tokens it was not asked to revoke.
+// them meanwhile with tokens it was not asked to revoke. Once the refresh
+// token is revoked the grant has ended: the access token's refusal then
+// (unsupported_token_type, or a refusal of its own) is no failure, and
+// the access token lasts until it expires.
 func (s *Source) Revoke(ctx context.Context) error {
 	if s.unmade() {
 		return errNotMade
@@ -59,6 +62,7 @@ func (s *Source) Revoke(ctx context.Context) error {
 	if err != nil || r == nil {
 		return err
 	}
+	grantEnded := false // the refresh token was revoked
 	for _, t := range []struct{ token, hint string }{{r.RefreshToken, "refresh_token"}, {r.AccessToken, "access_token"}} {
 		if t.token == "" {
 			continue
@@ -72,6 +76,15 @@ func (s *Source) Revoke(ctx context.Context) error {
 			// and whose Kind says whose the failure is.
 			var refused *revocationRefused
 			switch {
+			case grantEnded && errors.As(err, &refused) && errors.Is(refused.kind, ErrClientRejected):
+				// The endpoint is there and took this client for the
+				// refresh token, whose revocation ended the grant; a
+				// refusal of the access token now (a 404 of its own for
+				// a token invalidated with the grant) is not the
+				// configuration's to fix, and taken for it, logout kept
+				// the ended grant's tokens at every try.
+				s.log.Debug("the refresh token was revoked, ending the grant; the access token was refused and lasts until it expires", "url", s.set.RevocationURL, "answer", refused.answer)
+				return nil
 			case errors.As(err, &refused) && refused.notThere:
 				return &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", s.set.RevocationURL, err, what)}
 			case errors.As(err, &refused):
@@ -80,6 +93,7 @@ func (s *Source) Revoke(ctx context.Context) error {
 			return &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err, Msg: fmt.Sprintf("the provider's revocation endpoint %s could not revoke the %s (%v)", s.set.RevocationURL, what, err)}
 		}
 		s.log.Debug("token revoked", "url", s.set.RevocationURL, "token_type_hint", t.hint)
+		grantEnded = t.hint == "refresh_token"
 	}
 	return nil
 }

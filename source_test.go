@@ -745,6 +745,64 @@ func TestRevokeWhereAccessTokensCannotBeRevoked(t *testing.T) {
 	}
 }
 
+// TestRevokeWhereTheAccessTokenIsRefusedAfterTheRefreshToken: a provider
+// that revokes the refresh token (ending the grant) and then refuses the
+// access token at the same endpoint, with the same client (a 404 of its
+// own for a token it has already invalidated with the grant, or a refusal
+// of the client for access tokens), has ended the grant: Revoke succeeds,
+// as for unsupported_token_type. It returned ErrClientRejected ("no
+// revocation endpoint answers", or a refused client), and logout kept the
+// tokens of the ended grant, exit 2, and did so at every log-out after it
+// (the refresh token revoked again, the access token refused again) until
+// --local.
+func TestRevokeWhereTheAccessTokenIsRefusedAfterTheRefreshToken(t *testing.T) {
+	for name, answer := range map[string]struct {
+		status int
+		body   string
+	}{
+		"404 of its own": {http.StatusNotFound, `{"error":"token_not_found"}`},
+		"client refused": {http.StatusUnauthorized, `{"error":"invalid_client"}`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var revoked []string
+			srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+				req.ParseForm()
+				hint := req.PostForm.Get("token_type_hint")
+				revoked = append(revoked, hint)
+				if hint == "access_token" {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(answer.status)
+					w.Write([]byte(answer.body))
+				}
+			})
+			r := newRig(t, devprovider.Options{})
+			r.settings.RevocationURL = srv.URL + "/revoke"
+			src := r.source()
+			r.login(src)
+			if err := src.Revoke(context.Background()); err != nil {
+				t.Fatalf("Revoke: %v; want success once the refresh token is revoked", err)
+			}
+			if !slices.Equal(revoked, []string{"refresh_token", "access_token"}) {
+				t.Fatalf("revoked %q; want the refresh token, then the access token", revoked)
+			}
+		})
+	}
+	// Refused at the refresh token, nothing was revoked: still the
+	// configuration's to fix.
+	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"error":"token_not_found"}`))
+	})
+	r := newRig(t, devprovider.Options{})
+	r.settings.RevocationURL = srv.URL + "/revoke"
+	src := r.source()
+	r.login(src)
+	if err := src.Revoke(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Fatalf("Revoke refused at the refresh token: %v; want ErrClientRejected", err)
+	}
+}
+
 // TestRevokeAnsweredByAWebPage: a revocation_url answered 200 with a web
 // page (a mistyped path on a server that answers every path with its
 // sign-in page or its single-page app) revoked nothing: Revoke says no

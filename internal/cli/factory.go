@@ -392,7 +392,11 @@ func (f *Factory) suggesting(msg string) string {
 	if f.configNamed() == "" {
 		return msg
 	}
-	return strings.ReplaceAll(msg, "`freshtoken ", "`"+f.commandLine(""))
+	// Those already written so (f.commandLine's, in this package's own
+	// messages) are taken back first, to name the file once: they were
+	// given a second --config.
+	named := "`" + f.commandLine("")
+	return strings.ReplaceAll(strings.ReplaceAll(msg, named, "`freshtoken "), "`freshtoken ", named)
 }
 
 // ConfigPath is the configuration file in use.

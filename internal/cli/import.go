@@ -423,9 +423,11 @@ func importFailed(ctx context.Context, what string, written []importTarget, secr
 
 // putSecretsBack puts back the client secrets the keychain held before the
 // import, and removes those the import put where it held none; it returns
-// the environments whose secret could not be, and why.
+// the environments whose secret could not be, and why. Last written, first
+// put back: two environments of one client at one API share an item, and
+// the first's "none" is what it held before the second's "the first's".
 func putSecretsBack(ctx context.Context, secrets []keychainSecret) (lost, causes []string) {
-	for _, k := range secrets {
+	for _, k := range slices.Backward(secrets) {
 		put := k.env.ForgetClientSecret
 		if k.had {
 			put = func(ctx context.Context) error { return k.env.KeepClientSecret(ctx, k.old) }
@@ -435,6 +437,8 @@ func putSecretsBack(ctx context.Context, secrets []keychainSecret) (lost, causes
 			causes = append(causes, fmt.Sprintf("%s: %v", k.env.Name, err))
 		}
 	}
+	slices.Reverse(lost) // told in the order written
+	slices.Reverse(causes)
 	return lost, causes
 }
 
@@ -524,13 +528,22 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, k
 // gives the export's own secret (it was already changed for the new
 // client), and when the export has no secret to tell it by, nor to use in
 // its place: the old client's id is then returned, for the summary to say
-// to check it. Nothing is written before this refusal.
+// to check it, as it is for the old client's client_secret kept in the file
+// when the export has none. Nothing is written before this refusal.
 func keptSecretFits(ctx context.Context, f *Factory, e postman.Env, prev *config.EnvSettings, s config.EnvSettings, source string) (unchecked string, err error) {
 	if prev == nil || strings.TrimSpace(prev.ClientID) == strings.TrimSpace(e.ClientID) {
 		return "", nil
 	}
 	ce, err := config.NewEnv(e.Name, s)
-	if err != nil || strings.TrimSpace(ce.ClientSecret) != "" || ce.ClientSecretKeyring || ce.ClientSecretEnv == "" && ce.ClientSecretCmd == "" {
+	switch {
+	case err != nil:
+		return "", nil
+	case strings.TrimSpace(ce.ClientSecret) != "" && strings.TrimSpace(e.ClientSecret) == "":
+		// The old client's client_secret, kept in the file: the export
+		// has none to put in its place. It was told as stored there as
+		// if it were the export's.
+		return strings.TrimSpace(prev.ClientID), nil
+	case strings.TrimSpace(ce.ClientSecret) != "" || ce.ClientSecretKeyring || ce.ClientSecretEnv == "" && ce.ClientSecretCmd == "":
 		return "", nil // the secret is the export's, or the keychain's for the export's client
 	}
 	if strings.TrimSpace(e.ClientSecret) == "" {
@@ -727,6 +740,10 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 				fmt.Fprintf(w, "The client secret of %s is kept in the %s; the configuration file holds none.\n", e.Name, where)
 			case s.ClientSecretKeyring:
 				fmt.Fprintf(w, "%s keeps reading its client secret from the system keychain; the export's was not stored.\n", e.Name)
+			case unchecked[i] != "":
+				fmt.Fprintf(w, "%s keeps the client_secret in %s, set up for client %s: the export has none to replace it; check that it is client %s's, otherwise the first renewal fails (invalid_client).\n",
+					e.Name, path, unchecked[i], strings.TrimSpace(e.ClientID))
+				continue
 			default:
 				inFile = append(inFile, e.Name)
 			}

@@ -120,3 +120,38 @@ func TestImportPostmanForceWithNoSecretToCheckTheKeptSourceBy(t *testing.T) {
 		t.Errorf("stderr = %q; want it to say %q", stderr, want)
 	}
 }
+
+// TestImportPostmanForceKeepingTheOldClientsSecretInTheFile: import --force
+// over an environment whose client_secret is in the configuration file,
+// with an export of another client id that carries no client secret, keeps
+// the old client's secret in the file (there is none to replace it) and
+// says so, to check it is the new client's; it said only that the client
+// secret is stored in the file, as if it were the export's, and the first
+// renewal sent the old client's secret with the new client's id
+// (invalid_client).
+func TestImportPostmanForceKeepingTheOldClientsSecretInTheFile(t *testing.T) {
+	e := newDevEnv(t)
+	s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecret: "old-secret"}
+	if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := loginOutside(t.Context(), e.api, "dev-client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := filepath.Join(t.TempDir(), "export.json")
+	body := `{"name": "FreeAgent", "values": [{"key": "ClientId", "value": "dev-client-id"}, {"key": "Resource_prod", "value": "` + e.api + `"}, {"key": "RefreshToken_prod", "value": "` + tok.RefreshToken + `"}]}`
+	if err := os.WriteFile(export, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", export, "--force"); code != 0 {
+		t.Fatalf("import --force exited %d: %s", code, stderr)
+	}
+	if want := "prod keeps the client_secret in " + e.config + ", set up for client old-client: the export has none to replace it; check that it is client dev-client-id's"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr = %q; want it to say %q", stderr, want)
+	}
+	if strings.Contains(stderr.String(), "old-secret") {
+		t.Errorf("stderr = %q shows the secret", stderr)
+	}
+}

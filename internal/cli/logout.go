@@ -13,6 +13,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 type logoutOptions struct {
@@ -29,9 +30,10 @@ func newLogoutCmd(f *Factory) *cobra.Command {
 revocation_url in the config) when it has one, then delete them from the store.
 If revocation fails for a reason the configuration has to fix (no revocation
 endpoint answers at revocation_url: a 404, a web page or a redirect; the
-provider refuses the client; the client secret cannot be read), the tokens
-are kept, as they are needed to end the grant once that is fixed, and it
-exits 2: fix it and log out again, or use --local to forget them without
+provider refuses the client; the client secret cannot be read, from a
+variable, a command or a keychain), the tokens are kept, as they are
+needed to end the grant once that is fixed, and it exits 2 (5 for a locked
+keychain): fix it and log out again, or use --local to forget them without
 ending the grant. If the provider cannot be reached or fails (a network
 error, a 5xx), the tokens are still forgotten and the message says what
 failed (exit 5); interrupted (Ctrl-C) before they are deleted, it keeps them
@@ -181,8 +183,27 @@ func revocationFailed(revokeErr error) error {
 // not be read. Nothing was revoked, and the grant is still alive at the
 // provider.
 func configurationsToFix(revokeErr error) bool {
-	return errors.Is(revokeErr, freshtoken.ErrClientRejected) || errors.Is(revokeErr, config.ErrInvalid)
+	return errors.Is(revokeErr, freshtoken.ErrClientRejected) || errors.Is(revokeErr, config.ErrInvalid) || keychainUnusable(revokeErr)
 }
+
+// keychainUnusable reports whether err is a system keychain that could not
+// be read (none, locked, gone): a client secret kept there could not be
+// read, and nothing was sent. The tokens were deleted unrevoked, and once
+// the keychain was unlocked nothing was left to end the grant with.
+func keychainUnusable(err error) bool {
+	var ue *keyringstore.UnusableError
+	return errors.As(err, &ue)
+}
+
+// keptTokensError is a log-out that kept the tokens, of the exit of why
+// (a locked keychain is 5, as everywhere, the rest the configuration's).
+type keptTokensError struct {
+	msg  string
+	kind failure.Kind
+}
+
+func (e *keptTokensError) Error() string             { return e.msg }
+func (e *keptTokensError) FailureKind() failure.Kind { return e.kind }
 
 // revocationMisconfigured is the log-out whose revocation failed for the
 // configuration's reason: the tokens are kept, as they are the only way to
@@ -194,8 +215,12 @@ func revocationMisconfigured(f *Factory, src *freshtoken.Source, revokeErr error
 	if next := failure.Next(revokeErr, src.Env()); next != "" { // what to fix, before what to do then
 		what += "; " + next
 	}
-	return config.Invalidf("%s; nothing was deleted: the tokens are kept in %s, for `%s` to end the grant once that is fixed, or run `%s` to forget them without ending it",
-		what, src.Location(), f.commandLine("logout -e "+src.Env()), f.commandLine("logout --local -e "+src.Env()))
+	kept := fmt.Sprintf("nothing was deleted: the tokens are kept in %s, for `%s` to end the grant once that is fixed, or run `%s` to forget them without ending it",
+		src.Location(), f.commandLine("logout -e "+src.Env()), f.commandLine("logout --local -e "+src.Env()))
+	if keychainUnusable(revokeErr) { // the keychain's own words say what to fix
+		return &keptTokensError{msg: fmt.Sprintf("%s: the client secret could not be read from the system keychain, so nothing was sent to the provider: %s; %s", src.Env(), trimEnv(revokeErr, src.Env()), kept), kind: failure.Of(revokeErr)}
+	}
+	return config.Invalidf("%s; %s", what, kept)
 }
 
 // clearTextRevocation is the mistake of a revocation_url that is plain http
