@@ -722,6 +722,15 @@ func TestLoginOverANewerFreshtokensRecordSaysSo(t *testing.T) {
 // access token (RFC 7009 2.2.1: it does not revoke access tokens) has ended
 // the grant; that is no failure, and certainly not the client's.
 func TestRevokeWhereAccessTokensCannotBeRevoked(t *testing.T) {
+	revokedAccessTokenAnswered(t, http.StatusBadRequest, `{"error":"unsupported_token_type"}`)
+}
+
+// revokedAccessTokenAnswered logs in and revokes at an endpoint that
+// revokes the refresh token and answers the access token's revocation with
+// status and body: Revoke must succeed, having asked for both, the refresh
+// token first.
+func revokedAccessTokenAnswered(t *testing.T, status int, body string) {
+	t.Helper()
 	var revoked []string
 	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
 		req.ParseForm()
@@ -729,8 +738,8 @@ func TestRevokeWhereAccessTokensCannotBeRevoked(t *testing.T) {
 		revoked = append(revoked, hint)
 		if hint == "access_token" {
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"error":"unsupported_token_type"}`))
+			w.WriteHeader(status)
+			w.Write([]byte(body))
 		}
 	})
 	r := newRig(t, devprovider.Options{})
@@ -763,29 +772,7 @@ func TestRevokeWhereTheAccessTokenIsRefusedAfterTheRefreshToken(t *testing.T) {
 		"404 of its own": {http.StatusNotFound, `{"error":"token_not_found"}`},
 		"client refused": {http.StatusUnauthorized, `{"error":"invalid_client"}`},
 	} {
-		t.Run(name, func(t *testing.T) {
-			var revoked []string
-			srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
-				req.ParseForm()
-				hint := req.PostForm.Get("token_type_hint")
-				revoked = append(revoked, hint)
-				if hint == "access_token" {
-					w.Header().Set("Content-Type", "application/json")
-					w.WriteHeader(answer.status)
-					w.Write([]byte(answer.body))
-				}
-			})
-			r := newRig(t, devprovider.Options{})
-			r.settings.RevocationURL = srv.URL + "/revoke"
-			src := r.source()
-			r.login(src)
-			if err := src.Revoke(context.Background()); err != nil {
-				t.Fatalf("Revoke: %v; want success once the refresh token is revoked", err)
-			}
-			if !slices.Equal(revoked, []string{"refresh_token", "access_token"}) {
-				t.Fatalf("revoked %q; want the refresh token, then the access token", revoked)
-			}
-		})
+		t.Run(name, func(t *testing.T) { revokedAccessTokenAnswered(t, answer.status, answer.body) })
 	}
 	// Refused at the refresh token, nothing was revoked: still the
 	// configuration's to fix.

@@ -103,15 +103,7 @@ func TestImportPostmanForceWithNoSecretToCheckTheKeptSourceBy(t *testing.T) {
 	t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
 	e := newDevEnv(t)
 	e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"})
-	tok, _, err := loginOutside(t.Context(), e.api, "dev-client-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	export := filepath.Join(t.TempDir(), "export.json")
-	body := `{"name": "FreeAgent", "values": [{"key": "ClientId", "value": "dev-client-id"}, {"key": "Resource_prod", "value": "` + e.api + `"}, {"key": "RefreshToken_prod", "value": "` + tok.RefreshToken + `"}]}`
-	if err := os.WriteFile(export, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	export := e.exportWithoutSecret(t, "prod")
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "import", "postman", export, "--force"); code != 0 {
 		t.Fatalf("import --force exited %d: %s", code, stderr)
@@ -131,19 +123,8 @@ func TestImportPostmanForceWithNoSecretToCheckTheKeptSourceBy(t *testing.T) {
 // (invalid_client).
 func TestImportPostmanForceKeepingTheOldClientsSecretInTheFile(t *testing.T) {
 	e := newDevEnv(t)
-	s := config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "old-client", ClientSecret: "old-secret"}
-	if _, err := config.WriteEnv(e.config, "prod", s, true); err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := loginOutside(t.Context(), e.api, "dev-client-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	export := filepath.Join(t.TempDir(), "export.json")
-	body := `{"name": "FreeAgent", "values": [{"key": "ClientId", "value": "dev-client-id"}, {"key": "Resource_prod", "value": "` + e.api + `"}, {"key": "RefreshToken_prod", "value": "` + tok.RefreshToken + `"}]}`
-	if err := os.WriteFile(export, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecret: "old-secret"})
+	export := e.exportWithoutSecret(t, "prod")
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "import", "postman", export, "--force"); code != 0 {
 		t.Fatalf("import --force exited %d: %s", code, stderr)
@@ -154,4 +135,21 @@ func TestImportPostmanForceKeepingTheOldClientsSecretInTheFile(t *testing.T) {
 	if strings.Contains(stderr.String(), "old-secret") {
 		t.Errorf("stderr = %q shows the secret", stderr)
 	}
+}
+
+// exportWithoutSecret writes a Postman export of client dev-client-id with
+// no client secret, holding env's refresh token (got from the provider
+// outside freshtoken), and returns its path.
+func (e *devEnv) exportWithoutSecret(t *testing.T, env string) string {
+	t.Helper()
+	tok, _, err := loginOutside(t.Context(), e.api, "dev-client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := filepath.Join(t.TempDir(), "export.json")
+	body := `{"name": "FreeAgent", "values": [{"key": "ClientId", "value": "dev-client-id"}, {"key": "Resource_` + env + `", "value": "` + e.api + `"}, {"key": "RefreshToken_` + env + `", "value": "` + tok.RefreshToken + `"}]}`
+	if err := os.WriteFile(export, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return export
 }
