@@ -316,7 +316,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 	case st.ended && st.Problem == nil:
 		row("logged in", fmt.Sprintf("no: the access token expired, and the provider issued no refresh token; run `freshtoken login -e %s`", st.Env))
 	case !st.LoggedIn && st.Problem != nil:
-		row("logged in", fmt.Sprintf("no: %s (%s); %s", oneLine(st.Problem.Message), ago(st.Problem.At), failure.LoginStep(st.Problem.Message, st.Env)))
+		row("logged in", fmt.Sprintf("no: %s, %s; %s", oneLine(st.Problem.Message), ago(st.Problem.At), failure.LoginStep(st.Problem.Message, st.Env)))
 	case !st.LoggedIn:
 		row("logged in", fmt.Sprintf("no; run `freshtoken login -e %s`", st.Env))
 	default:
