@@ -387,6 +387,10 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			} else { // no "before then" to log in by
 				row("refresh token", fmt.Sprintf("%s; renewing did not extend it: run `freshtoken login -e %s`", when, st.Env))
 			}
+		case st.RefreshExpires == nil:
+			// A Postman export carries no refresh token expiry: "no
+			// expiry given by the provider" was untrue of its tokens.
+			row("refresh token", "its expiry not known (the provider gave none, or the tokens were imported without it)")
 		default:
 			expiry("refresh token", false, "", st.RefreshExpires)
 		}

@@ -491,3 +491,20 @@ func TestForceWaitsOutAPutBacksRest(t *testing.T) {
 		t.Error("token --force within a put-back's rest renewed")
 	}
 }
+
+// TestStatusOfAnImportedRefreshToken: a Postman export carries no refresh
+// token expiry, so status says its expiry is not known and why it may
+// be: it said "no expiry given by the provider", untrue of a provider
+// that gave one to Postman.
+func TestStatusOfAnImportedRefreshToken(t *testing.T) {
+	e := newDevEnv(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "sand")); code != 0 {
+		t.Fatalf("import exited %d: %s%s", code, stdout, stderr)
+	}
+	ios, stdout, _ = testStreams(false, false)
+	e.run(ios, "status")
+	if want := "refresh token:  its expiry not known (the provider gave none, or the tokens were imported without it)"; !strings.Contains(stdout.String(), want) || strings.Contains(stdout.String(), "no expiry given by the provider") {
+		t.Fatalf("status = %q; want it to say %q", stdout, want)
+	}
+}
