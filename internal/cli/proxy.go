@@ -256,7 +256,9 @@ func listenWhenFree(ctx context.Context, opts *proxyOptions, failed error) (net.
 // the client secrets that cannot be had here.
 func announceEnvs(f *Factory, s *proxyStart, base string) {
 	for _, name := range s.conf.Names() {
-		fmt.Fprintf(f.IO.ErrOut, "  %-22s  %s/%s/  →  %s\n", name+":", base, name, s.conf.Envs[name].APIURL)
+		// Padded as wide as "status page and log-in:", so that every
+		// address starts in the same column as the status page's.
+		fmt.Fprintf(f.IO.ErrOut, "  %-23s  %s/%s/  →  %s\n", name+":", base, name, s.conf.Envs[name].APIURL)
 	}
 	fmt.Fprintln(f.IO.ErrOut, "Send requests to these addresses with no authorization of your own: freshtoken adds a fresh token.")
 	warnSecretProblems(f, s.conf)

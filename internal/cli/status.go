@@ -316,7 +316,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 	case st.ended && st.Problem == nil:
 		row("logged in", fmt.Sprintf("no: the access token expired, and the provider issued no refresh token; run `freshtoken login -e %s`", st.Env))
 	case !st.LoggedIn && st.Problem != nil:
-		row("logged in", fmt.Sprintf("no: %s (%s); %s", oneLine(st.Problem.Message), ago(st.Problem.At), failure.LoginStep(st.Problem.Message, st.Env)))
+		row("logged in", fmt.Sprintf("no: %s, %s; %s", oneLine(st.Problem.Message), ago(st.Problem.At), failure.LoginStep(st.Problem.Message, st.Env)))
 	case !st.LoggedIn:
 		row("logged in", fmt.Sprintf("no; run `freshtoken login -e %s`", st.Env))
 	default:
@@ -387,6 +387,10 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			} else { // no "before then" to log in by
 				row("refresh token", fmt.Sprintf("%s; renewing did not extend it: run `freshtoken login -e %s`", when, st.Env))
 			}
+		case st.RefreshExpires == nil:
+			// A Postman export carries no refresh token expiry: "no
+			// expiry given by the provider" was untrue of its tokens.
+			row("refresh token", "its expiry not known (the provider gave none, or the tokens were imported without it)")
 		default:
 			expiry("refresh token", false, "", st.RefreshExpires)
 		}

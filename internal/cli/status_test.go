@@ -434,7 +434,8 @@ func TestStatusOfAnExpiredRefreshTokenSaysToLogIn(t *testing.T) {
 // (by another program sharing the store) and a problem or renewal recorded
 // by a clock ahead of this machine's (another machine of a fleet) are told
 // as such: status said "106751d ago (0001-01-01 00:00:00 UTC)" and
-// "-1h30m0s ago".
+// "-1h30m0s ago". The problem's time follows its message after a comma: in
+// parentheses it read "ended (3m ago (2026-12-06 07:16:59 UTC))".
 func TestStatusOfTimesItCannotCountFrom(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
@@ -443,7 +444,8 @@ func TestStatusOfTimesItCannotCountFrom(t *testing.T) {
 		problemAt, renewedAt time.Time
 		want                 string
 	}{
-		"a problem without its time":             {time.Time{}, time.Time{}, "so the grant has ended (its time not recorded)"},
+		"a problem without its time":             {time.Time{}, time.Time{}, "so the grant has ended, its time not recorded; run"},
+		"a problem minutes ago":                  {time.Now().Add(-3 * time.Minute), time.Time{}, "so the grant has ended, 3m ago ("},
 		"a problem by a clock ahead":             {ahead, time.Time{}, ", by a clock 1h"},
 		"a renewal by a clock ahead, no problem": {time.Time{}, ahead, "last renewal:   " + ahead.Local().Format("2006-01-02 15:04:05 MST")},
 	} {
@@ -457,7 +459,7 @@ func TestStatusOfTimesItCannotCountFrom(t *testing.T) {
 			e.save(t, "dev", rec)
 			ios, stdout, _ := testStreams(false, false)
 			e.run(ios, "status")
-			if !strings.Contains(stdout.String(), c.want) || strings.Contains(stdout.String(), "106751d") || strings.Contains(stdout.String(), "-1h") {
+			if !strings.Contains(stdout.String(), c.want) || strings.Contains(stdout.String(), "106751d") || strings.Contains(stdout.String(), "-1h") || strings.Contains(stdout.String(), "))") {
 				t.Errorf("status = %q; want it to say %q", stdout, c.want)
 			}
 		})
@@ -487,5 +489,22 @@ func TestForceWaitsOutAPutBacksRest(t *testing.T) {
 	}
 	if got := e.record(t, "dev"); got.AccessToken != rec.AccessToken {
 		t.Error("token --force within a put-back's rest renewed")
+	}
+}
+
+// TestStatusOfAnImportedRefreshToken: a Postman export carries no refresh
+// token expiry, so status says its expiry is not known and why it may
+// be: it said "no expiry given by the provider", untrue of a provider
+// that gave one to Postman.
+func TestStatusOfAnImportedRefreshToken(t *testing.T) {
+	e := newDevEnv(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "sand")); code != 0 {
+		t.Fatalf("import exited %d: %s%s", code, stdout, stderr)
+	}
+	ios, stdout, _ = testStreams(false, false)
+	e.run(ios, "status")
+	if want := "refresh token:  its expiry not known (the provider gave none, or the tokens were imported without it)"; !strings.Contains(stdout.String(), want) || strings.Contains(stdout.String(), "no expiry given by the provider") {
+		t.Fatalf("status = %q; want it to say %q", stdout, want)
 	}
 }

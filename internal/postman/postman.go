@@ -268,7 +268,11 @@ func clipJSON(v json.RawMessage) string {
 func Parse(data []byte) (*Export, error) {
 	data = asUTF8(data)
 	var raw rawExport
-	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
+	t := bytes.TrimSpace(data)
+	if len(t) == 0 { // a file saved empty, or `-` with nothing piped in
+		return nil, errors.New("it is empty, not a Postman environment export: in Postman, Environments, ⋯ beside the environment, Export, and give the file saved")
+	}
+	if t[0] != '{' {
 		return nil, errors.New("it is not a Postman environment export: it does not hold a JSON object")
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {

@@ -79,7 +79,8 @@ func TestParseRefusesMalformedExports(t *testing.T) {
 		return `{"name":"x","values":[{"key":"ClientId","value":"id"},{"key":"ClientSecret","value":"s3cr3t"},` + values + `]}`
 	}
 	tests := []struct{ name, export, want string }{
-		{"empty", ``, "does not hold a JSON object"},
+		{"empty", ``, "it is empty, not a Postman environment export: in Postman, Environments, ⋯ beside the environment, Export"},
+		{"blank", " \r\n\t", "it is empty, not a Postman environment export"},
 		{"a list", `[]`, "does not hold a JSON object"},
 		{"broken JSON", "{\n  \"values\": [\n    {\"key\": }\n  ]\n}", "not valid JSON (line 3, column 13: invalid character '}'"},
 		{"values not a list", `{"values": {"key": "url"}}`, `"values" should be a list, not object`},
