@@ -569,7 +569,7 @@ func resolveURL(apiURL, path string) (string, error) {
 		shown.User = nil
 		return "", usageErrorf("%s: the URL has a user name or password before its host (not shown), which freshtoken never sends, as it sends the environment's access token: write the URL without it", strings.Replace(shown.String(), "//", "//…@", 1))
 	}
-	if u.Scheme == "" && u.Host == "" && u.User == nil {
+	if u.Scheme == "" && u.Host == "" {
 		// A path: relative to the API root, so /v2/x under https://h/api/
 		// is https://h/api/v2/x.
 		rel := *u
