@@ -678,10 +678,7 @@ func withDefaultQuery(target, key, value string) string {
 // nothing said the body was gone.
 func checkBodyNotEmptiedByOutput(data string, out io.Writer) error {
 	name, ok := strings.CutPrefix(data, "@")
-	if pw, watched := out.(pipeWatch); watched {
-		out = pw.w
-	}
-	o, isFile := out.(*os.File)
+	o, isFile := underlying(out).(*os.File)
 	if !ok || name == "" || name == "-" || !isFile {
 		return nil
 	}
