@@ -74,9 +74,13 @@ func (s *Source) Revoke(ctx context.Context) error {
 			}
 			// An *Error, whose message masks a key in the endpoint's query,
 			// and whose Kind says whose the failure is.
+			couldNot := fmt.Sprintf("the provider's revocation endpoint %s could not revoke the %s (%v)", s.set.RevocationURL, what, err)
 			var refused *revocationRefused
+			if !errors.As(err, &refused) {
+				return &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err, Msg: couldNot}
+			}
 			switch {
-			case grantEnded && errors.As(err, &refused) && errors.Is(refused.kind, ErrClientRejected):
+			case grantEnded && errors.Is(refused.kind, ErrClientRejected):
 				// The endpoint is there and took this client for the
 				// refresh token, whose revocation ended the grant; a
 				// refusal of the access token now (a 404 of its own for
@@ -85,12 +89,10 @@ func (s *Source) Revoke(ctx context.Context) error {
 				// the ended grant's tokens at every try.
 				s.log.Debug("the refresh token was revoked, ending the grant; the access token was refused and lasts until it expires", "url", s.set.RevocationURL, "answer", refused.answer)
 				return nil
-			case errors.As(err, &refused) && refused.notThere:
+			case refused.notThere:
 				return &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", s.set.RevocationURL, err, what)}
-			case errors.As(err, &refused):
-				return &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("the provider's revocation endpoint %s could not revoke the %s (%v)", s.set.RevocationURL, what, err)}
 			}
-			return &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err, Msg: fmt.Sprintf("the provider's revocation endpoint %s could not revoke the %s (%v)", s.set.RevocationURL, what, err)}
+			return &Error{Env: s.set.Env, Kind: refused.kind, Msg: couldNot}
 		}
 		s.log.Debug("token revoked", "url", s.set.RevocationURL, "token_type_hint", t.hint)
 		grantEnded = t.hint == "refresh_token"

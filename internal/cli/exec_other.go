@@ -5,7 +5,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"io"
 	"os/exec"
 )
 
@@ -36,13 +35,4 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		return err
 	}
 	return nil
-}
-
-// underlying is the stream w writes to, so that a command freshtoken runs
-// shares the console rather than a pipe.
-func underlying(w io.Writer) io.Writer {
-	if p, ok := w.(pipeWatch); ok {
-		return p.w
-	}
-	return w
 }

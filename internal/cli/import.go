@@ -531,23 +531,29 @@ func importSettings(e postman.Env, prev *config.EnvSettings, secretEnv string, k
 // to check it, as it is for the old client's client_secret kept in the file
 // when the export has none. Nothing is written before this refusal.
 func keptSecretFits(ctx context.Context, f *Factory, e postman.Env, prev *config.EnvSettings, s config.EnvSettings, source string) (unchecked string, err error) {
-	if prev == nil || strings.TrimSpace(prev.ClientID) == strings.TrimSpace(e.ClientID) {
+	if prev == nil {
+		return "", nil
+	}
+	oldID, newID, exported := strings.TrimSpace(prev.ClientID), strings.TrimSpace(e.ClientID), strings.TrimSpace(e.ClientSecret)
+	if oldID == newID {
 		return "", nil
 	}
 	ce, err := config.NewEnv(e.Name, s)
-	switch {
-	case err != nil:
+	if err != nil {
 		return "", nil
-	case strings.TrimSpace(ce.ClientSecret) != "" && strings.TrimSpace(e.ClientSecret) == "":
+	}
+	inFile := strings.TrimSpace(ce.ClientSecret) != ""
+	switch {
+	case inFile && exported == "":
 		// The old client's client_secret, kept in the file: the export
 		// has none to put in its place. It was told as stored there as
 		// if it were the export's.
-		return strings.TrimSpace(prev.ClientID), nil
-	case strings.TrimSpace(ce.ClientSecret) != "" || ce.ClientSecretKeyring || ce.ClientSecretEnv == "" && ce.ClientSecretCmd == "":
+		return oldID, nil
+	case inFile || ce.ClientSecretKeyring || ce.ClientSecretEnv == "" && ce.ClientSecretCmd == "":
 		return "", nil // the secret is the export's, or the keychain's for the export's client
 	}
-	if strings.TrimSpace(e.ClientSecret) == "" {
-		return strings.TrimSpace(prev.ClientID), nil
+	if exported == "" {
+		return oldID, nil
 	}
 	where := "$" + ce.ClientSecretEnv
 	if ce.ClientSecretEnv == "" {
@@ -557,7 +563,7 @@ func keptSecretFits(ctx context.Context, f *Factory, e postman.Env, prev *config
 	defer cancel()
 	v, err := ce.ClientSecretValue(ctx)
 	switch {
-	case err == nil && v == strings.TrimSpace(e.ClientSecret):
+	case err == nil && v == exported:
 		return "", nil
 	case err == nil:
 		where += ", which gives another secret than the export's"
@@ -565,7 +571,7 @@ func keptSecretFits(ctx context.Context, f *Factory, e postman.Env, prev *config
 		where += ", which could not be read here"
 	}
 	return "", usageErrorf("%s: --force would keep reading its client secret from %s, set up for client %s, but %s is for client %s: pass --client-secret-env NAME naming a variable that holds client %s's secret, or --client-secret-keyring to keep the export's in the system keychain, or take %s out first with `%s` to store the export's in the configuration file; nothing was imported",
-		e.Name, where, strings.TrimSpace(prev.ClientID), source, strings.TrimSpace(e.ClientID), strings.TrimSpace(e.ClientID), e.Name, f.commandLine("remove -e "+e.Name))
+		e.Name, where, oldID, source, newID, newID, e.Name, f.commandLine("remove -e "+e.Name))
 }
 
 // chooseImported picks the environments to import and names them: -e
@@ -627,11 +633,11 @@ func freeAgentPreset(api string) string {
 // engine and under its lock, and says what was stored. An access token
 // whose expiry the export does not give is left out: the first call renews
 // it. An environment with no tokens has any old ones deleted. Stored tokens
-// newer than the export's are kept (see keepsStored). held says whether the
+// newer than the export's are kept (t.untouched). held says whether the
 // environment has tokens afterwards, so that its next call needs no log-in.
 func importTokens(ctx context.Context, t importTarget, now time.Time) (summary string, held bool, err error) {
 	src, e := t.src, t.env
-	if keepsStored(src, t.prev, e) {
+	if t.untouched {
 		how := "renewed since the export, whose refresh token they replaced"
 		if e.IssuedAt.IsZero() {
 			how = "which may be newer than the export's (it does not say when its own were issued)"

@@ -555,7 +555,7 @@ func resolveURL(apiURL, path string) (string, error) {
 		// URL: first path segment in URL cannot contain colon". A first
 		// segment ending in a colon is a scheme ("https:"); a "://"
 		// further on, in a query, is none.
-		return "", usageErrorf("%s begins with the API's host but no scheme: write %s://%s/%s, or the path alone, /%s", path, base.Scheme, first, rest, rest)
+		return "", usageErrorf("%s begins with the API's host but no scheme: write %s://%s/%s, or the path alone, /%s", queryMasked(path), base.Scheme, first, queryMasked(rest), queryMasked(rest))
 	}
 	u, err := url.Parse(path)
 	if err != nil {
@@ -567,9 +567,9 @@ func resolveURL(apiURL, path string) (string, error) {
 		// password and all. Neither is shown; the host is.
 		shown := *u
 		shown.User = nil
-		return "", usageErrorf("%s: the URL has a user name or password before its host (not shown), which freshtoken never sends, as it sends the environment's access token: write the URL without it", strings.Replace(shown.String(), "//", "//…@", 1))
+		return "", usageErrorf("%s: the URL has a user name or password before its host (not shown), which freshtoken never sends, as it sends the environment's access token: write the URL without it", queryMasked(strings.Replace(shown.String(), "//", "//…@", 1)))
 	}
-	if u.Scheme == "" && u.Host == "" && u.User == nil {
+	if u.Scheme == "" && u.Host == "" {
 		// A path: relative to the API root, so /v2/x under https://h/api/
 		// is https://h/api/v2/x.
 		rel := *u
@@ -628,7 +628,16 @@ func (f *Factory) envWithAPIOf(rawURL, current string) string {
 // by scheme and host: an https URL for an http API (or the reverse) was
 // said to be "not on this environment's API host", the very host it named.
 func notOnHost(path string, base *url.URL) error {
-	return usageErrorf("%s is not on this environment's API, %s://%s; freshtoken sends tokens only there", path, base.Scheme, base.Host)
+	return usageErrorf("%s is not on this environment's API, %s://%s; freshtoken sends tokens only there", queryMasked(path), base.Scheme, base.Host)
+}
+
+// queryMasked is s, a path or URL as given, as a message shows it: with
+// the values of its query named as secrets (api_key=…) masked.
+func queryMasked(s string) string {
+	if before, query, ok := strings.Cut(s, "?"); ok {
+		return before + "?" + redact.MaskQuery(query)
+	}
+	return s
 }
 
 // queryEscaped is a query as typed, its spaces, quotes, angle brackets and
@@ -669,10 +678,7 @@ func withDefaultQuery(target, key, value string) string {
 // nothing said the body was gone.
 func checkBodyNotEmptiedByOutput(data string, out io.Writer) error {
 	name, ok := strings.CutPrefix(data, "@")
-	if pw, watched := out.(pipeWatch); watched {
-		out = pw.w
-	}
-	o, isFile := out.(*os.File)
+	o, isFile := underlying(out).(*os.File)
 	if !ok || name == "" || name == "-" || !isFile {
 		return nil
 	}

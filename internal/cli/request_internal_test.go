@@ -206,6 +206,21 @@ func TestResolveURL(t *testing.T) {
 	}
 }
 
+// TestResolveURLRefusalsMaskASecretInTheQuery: a URL refused as not on the
+// API, as the API's without its scheme, or for its user information, is
+// shown with the values of its query named as secrets masked (an API key
+// in it); they were shown in full.
+func TestResolveURLRefusalsMaskASecretInTheQuery(t *testing.T) {
+	const api = "https://api.example.com/"
+	for _, path := range []string{"https://other.example/v2/x?api_key=s3cret-key-value&view=all",
+		"api.example.com/v2/x?api_key=s3cret-key-value&view=all", "https://ada@api.example.com/v2/x?api_key=s3cret-key-value&view=all"} {
+		_, err := resolveURL(api, path)
+		if ExitCode(err) != ExitUsage || strings.Contains(err.Error(), "s3cret-key-value") || !strings.Contains(err.Error(), "api_key=") || !strings.Contains(err.Error(), "view=all") {
+			t.Errorf("resolveURL(%q): %v; want a usage error showing the query with api_key's value masked", path, err)
+		}
+	}
+}
+
 func TestRequestHeaderChecks(t *testing.T) {
 	for _, h := range []string{"Bad Key: v", "X(y): v", "X-Ok: a\r\nX-Injected: 1", "X-Ok: a\nb", "X-Ok: a\x00b", "Bad\tKey: v"} {
 		err := checkRequestOptions(&requestOptions{Method: "GET", Headers: []string{h}})

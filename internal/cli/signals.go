@@ -418,6 +418,16 @@ type pipeWatch struct {
 	stall     *stallCut
 }
 
+// underlying is the stream w writes to, past a pipeWatch: so that a
+// command freshtoken runs shares the console rather than a pipe, and so
+// that the file standard output goes to can be looked at.
+func underlying(w io.Writer) io.Writer {
+	if p, ok := w.(pipeWatch); ok {
+		return p.w
+	}
+	return w
+}
+
 func (p pipeWatch) Write(b []byte) (int, error) {
 	n, err := p.stall.write(p.w, b)
 	switch {

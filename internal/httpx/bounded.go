@@ -180,8 +180,13 @@ type writableBody struct {
 // httputil.ReverseProxy passes on when the client ends its own (a TCP
 // half-close); without it, the ReverseProxy tore down both sides, and what
 // the API sent after was lost.
-func (b writableBody) CloseWrite() error {
-	if cw, ok := b.Writer.(interface{ CloseWrite() error }); ok {
+func (b writableBody) CloseWrite() error { return CloseWrite(b.Writer) }
+
+// CloseWrite ends w's side of a stream, its reads going on (a TCP
+// half-close), when w can (a *net.TCPConn, or a connection wrapping one
+// with a CloseWrite of its own); errors.ErrUnsupported when it cannot.
+func CloseWrite(w any) error {
+	if cw, ok := w.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return errors.ErrUnsupported

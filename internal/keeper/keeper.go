@@ -362,9 +362,7 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 		// An older copy of the log-in the keeper holds, put back by a
 		// machine that read it before a renewal here, its refresh token
 		// spent: the keeper's goes back in its place.
-		pctx, cancel := context.WithTimeout(ctx, putBackWait)
-		back, err := src.Restore(pctx, held)
-		cancel()
+		back, err := putBack(ctx, src, held)
 		if err != nil {
 			k.Logger.Debug("keeper: could not put the later tokens back over an older copy in the store; trying again at the next look", "env", env, "error", err.Error())
 			return rec, false
@@ -378,9 +376,7 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 	if held == nil {
 		return nil, false
 	}
-	pctx, cancel := context.WithTimeout(ctx, putBackWait)
-	back, err := src.Restore(pctx, held)
-	cancel()
+	back, err := putBack(ctx, src, held)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			k.hold(env, nil)
@@ -391,6 +387,14 @@ func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source
 	}
 	k.hold(env, back)
 	return back, false
+}
+
+// putBack puts held back in src's store (src.Restore), waiting for the
+// renewal lock putBackWait at most.
+func putBack(ctx context.Context, src *freshtoken.Source, held *store.Record) (*store.Record, error) {
+	ctx, cancel := context.WithTimeout(ctx, putBackWait)
+	defer cancel()
+	return src.Restore(ctx, held)
 }
 
 // putBackWait bounds a put-back's wait for the renewal lock (see restore):

@@ -271,12 +271,7 @@ func (c *answerFirstConn) end() { c.once.Do(func() { close(c.readEnded) }) }
 // switch of protocols, as the ReverseProxy does (a TCP half-close, as
 // docker attach sends when its input ends); without it, the ReverseProxy
 // tore down both sides, and what the API sent after was lost.
-func (c *answerFirstConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return errors.ErrUnsupported
-}
+func (c *answerFirstConn) CloseWrite() error { return httpx.CloseWrite(c.Conn) }
 
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -3,12 +3,13 @@ package proxy
 import (
 	"bufio"
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // recentLimit is how many proxied requests the status page lists.
@@ -158,9 +159,4 @@ func (c *earlyReadConn) Read(p []byte) (int, error) {
 
 // CloseWrite passes the API's end of the stream on to the client, as the
 // ReverseProxy does with the connection itself.
-func (c *earlyReadConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return errors.ErrUnsupported
-}
+func (c *earlyReadConn) CloseWrite() error { return httpx.CloseWrite(c.Conn) }

@@ -392,10 +392,8 @@ func (s *Store) read(ctx context.Context, env string) ([]byte, string, error) {
 	// INFO replication refused (a user given +info|server alone) or not
 	// answered just now leaves the role untold: the read stands, as it
 	// did before INFO replication was asked.
-	if repl != nil {
-		if text, err := repl.Result(); err == nil && infoField(text, "role") == "slave" {
-			return nil, "", errReplica
-		}
+	if answeredByReplica(repl) {
+		return nil, "", errReplica
 	}
 	data, err := get.Bytes()
 	return data, s.answeredRunID(info), err
@@ -418,6 +416,17 @@ func (s *Store) answeredRunID(info *redis.StringCmd) string {
 		return unknownRunID
 	}
 	return runID
+}
+
+// answeredByReplica reports whether repl, INFO replication's answer (nil
+// when not asked), says the server is a replica (role:slave); refused or
+// not answered, it leaves the role untold, and says no.
+func answeredByReplica(repl *redis.StringCmd) bool {
+	if repl == nil {
+		return false
+	}
+	text, err := repl.Result()
+	return err == nil && infoField(text, "role") == "slave"
 }
 
 // infoField is the value of field in an INFO answer, or "".
@@ -645,7 +654,7 @@ func (s *Store) runID(ctx context.Context, env string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if text, err := repl.Result(); err == nil && infoField(text, "role") == "slave" {
+		if answeredByReplica(repl) {
 			if try == 1 {
 				s.dropReplicaConn(ctx, env)
 				continue
