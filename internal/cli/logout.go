@@ -13,7 +13,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
-	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 type logoutOptions struct {
@@ -130,7 +129,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if ctx.Err() != nil {
 		return stopped()
 	}
-	if revokeErr != nil && configurationsToFix(revokeErr) {
+	if config.RevocationToFix(revokeErr) {
 		return revocationMisconfigured(f, src, revokeErr)
 	}
 	if err := src.Logout(ctx); err != nil {
@@ -176,25 +175,6 @@ func revocationFailed(revokeErr error) error {
 	return &silentError{code: code}
 }
 
-// configurationsToFix reports whether a revocation failed for a reason the
-// configuration has to fix, so that it would fail the same way until then:
-// no revocation endpoint at revocation_url (a 404, a web page, a
-// redirect), a client the provider refused, a client secret that could
-// not be read. Nothing was revoked, and the grant is still alive at the
-// provider.
-func configurationsToFix(revokeErr error) bool {
-	return errors.Is(revokeErr, freshtoken.ErrClientRejected) || errors.Is(revokeErr, config.ErrInvalid) || keychainUnusable(revokeErr)
-}
-
-// keychainUnusable reports whether err is a system keychain that could not
-// be read (none, locked, gone): a client secret kept there could not be
-// read, and nothing was sent. The tokens were deleted unrevoked, and once
-// the keychain was unlocked nothing was left to end the grant with.
-func keychainUnusable(err error) bool {
-	var ue *keyringstore.UnusableError
-	return errors.As(err, &ue)
-}
-
 // keptTokensError is a log-out that kept the tokens, of the exit of why
 // (a locked keychain is 5, as everywhere, the rest the configuration's).
 type keptTokensError struct {
@@ -217,7 +197,7 @@ func revocationMisconfigured(f *Factory, src *freshtoken.Source, revokeErr error
 	}
 	kept := fmt.Sprintf("nothing was deleted: the tokens are kept in %s, for `%s` to end the grant once that is fixed, or run `%s` to forget them without ending it",
 		src.Location(), f.commandLine("logout -e "+src.Env()), f.commandLine("logout --local -e "+src.Env()))
-	if keychainUnusable(revokeErr) { // the keychain's own words say what to fix
+	if config.KeychainUnusable(revokeErr) { // the keychain's own words say what to fix
 		return &keptTokensError{msg: fmt.Sprintf("%s: the client secret could not be read from the system keychain, so nothing was sent to the provider: %s; %s", src.Env(), trimEnv(revokeErr, src.Env()), kept), kind: failure.Of(revokeErr)}
 	}
 	return config.Invalidf("%s; %s", what, kept)

@@ -406,7 +406,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			p.buttonFailed(w, r, name, "logout-failed", rerr)
 			return
 		}
-		if errors.Is(rerr, freshtoken.ErrClientRejected) || errors.Is(rerr, config.ErrInvalid) {
+		if config.RevocationToFix(rerr) {
 			// As `freshtoken logout`: no revocation endpoint at
 			// revocation_url, a client refused, a secret unreadable.
 			// Forgotten, the tokens could not end the grant once that
