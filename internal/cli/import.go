@@ -553,14 +553,25 @@ func keptSecretFits(ctx context.Context, f *Factory, e postman.Env, prev *config
 	if ce.ClientSecretEnv == "" {
 		where = "its client_secret_cmd"
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	asked, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	v, err := ce.ClientSecretValue(ctx)
+	v, err := ce.ClientSecretValue(asked)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// A signal stopped the import while the command ran: no fault of
+		// the source's, and no flag to suggest.
+		return "", fmt.Errorf("%w; nothing was imported", ctx.Err())
+	case err != nil && signalOf(err) != 0:
+		// Ctrl-C or a closed terminal reached the command first.
+		return "", fmt.Errorf("%w; nothing was imported", err)
 	case err == nil && v == strings.TrimSpace(e.ClientSecret):
 		return "", nil
 	case err == nil:
 		where += ", which gives another secret than the export's"
+	case ce.ClientSecretCmd != "":
+		// Why: it failed (a locked vault) or hung past its time.
+		why := strings.TrimPrefix(err.Error(), "environment "+e.Name+": ")
+		where += ", which could not be read here (" + why + ")"
 	default:
 		where += ", which could not be read here"
 	}
