@@ -76,7 +76,7 @@ func TestFailedImportLeavesTokensItKeptAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := importTarget{env: export, src: src, st: st, prev: prev, untouched: true}
-	err = importFailed(t.Context(), "the tokens of prod could not be stored", []importTarget{target}, nil)
+	err = importFailed(t.Context(), "the tokens of prod could not be stored", nil, []importTarget{target}, nil)
 	if !strings.Contains(err.Error(), "nothing was imported") {
 		t.Errorf("importFailed: %v; want it to say nothing was imported", err)
 	}
