@@ -64,3 +64,57 @@ func TestSignalDuringAnImportPutsBackWhatItStored(t *testing.T) {
 		})
 	}
 }
+
+// TestSignalWhileImportAsksTheKeptSecretCommand: `import postman --force`
+// over an environment of another client whose client_secret_cmd is run to
+// compare its secret with the export's, and a signal (SIGTERM, Ctrl-C, a
+// closed terminal) reaches freshtoken alone while the command waits (a
+// password manager asking). The command was ended, and the import said
+// "interrupted: … which could not be read here, … pass --client-secret-env
+// NAME …", blaming the source; it now says it was interrupted and nothing
+// was imported, exit 128+N, the configuration unchanged.
+func TestSignalWhileImportAsksTheKeptSecretCommand(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{}, "")
+			asking := filepath.Join(w.dir, "asking")
+			if err := syscall.Mkfifo(asking, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			conf, err := os.OpenFile(w.config, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(conf, "\n[env.bbb]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"old-client\"\nclient_secret_cmd = %q\n",
+				w.api, fmt.Sprintf("echo asking > %s; exec sleep 60", asking))
+			conf.Close()
+			export := filepath.Join(w.dir, "export.json")
+			data := fmt.Sprintf(`{"name": "FreeAgent", "values": [
+		{"key": "ClientId", "value": "dev-client-id"},
+		{"key": "ClientSecret", "value": "dev-client-secret", "type": "secret"},
+		{"key": "Resource_bbb", "value": %q},
+		{"key": "RefreshToken_bbb", "value": "rt-bbb-0123456789abcdef"}
+	]}`, w.api)
+			if err := os.WriteFile(export, []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before := w.readConfig()
+			run := w.watch("import", "postman", "--force", export)
+			if _, err := os.ReadFile(asking); err != nil { // returns once the command has said it is asking
+				t.Fatal(err)
+			}
+			run.cmd.Process.Signal(sig)
+			stderr := run.waitExit(t, 128+int(sig))
+			if !strings.HasPrefix(stderr, "freshtoken: interrupted") || !strings.Contains(stderr, "nothing was imported") ||
+				strings.Contains(stderr, "could not be read") || strings.Contains(stderr, "--client-secret") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+				t.Errorf("stderr = %q; want one line saying the import was interrupted and nothing imported", stderr)
+			}
+			if got := w.readConfig(); got != before {
+				t.Errorf("the configuration changed:\n%s", got)
+			}
+			if _, err := os.Stat(filepath.Join(w.store, "bbb.json")); !os.IsNotExist(err) {
+				t.Errorf("the interrupted import stored tokens for bbb: %v", err)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -330,11 +331,11 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			if ctx.Err() != nil { // a signal: the store is not at fault
 				what = fmt.Sprintf("the import stopped before the tokens of %s were stored", targets[i].env.Name)
 			}
-			return importFailed(ctx, what, targets[:i], replaced)
+			return importFailed(ctx, what, err, targets[:i], replaced)
 		}
 	}
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
-		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), targets, replaced)
+		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), err, targets, replaced)
 	}
 	printImported(f, opts, exp, envs, skipped, settings, keychained, unchecked, stored, held, path)
 	return nil
@@ -380,7 +381,7 @@ type keychainSecret struct {
 // and the client secrets the keychain held, and says exactly where that
 // leaves things. The configuration file itself is never changed by a
 // failed import.
-func importFailed(ctx context.Context, what string, written []importTarget, secrets []keychainSecret) error {
+func importFailed(ctx context.Context, what string, cause error, written []importTarget, secrets []keychainSecret) error {
 	// Put back even after a signal, which stopped the import: a signal
 	// that cancelled the putting back left the export's tokens stored
 	// for environments the configuration does not name, in place of any
@@ -408,7 +409,10 @@ func importFailed(ctx context.Context, what string, written []importTarget, secr
 	}
 	if len(lost) == 0 && len(lostSecrets) == 0 {
 		b.WriteString(": nothing was imported")
-		return errors.New(b.String())
+		if errors.Is(cause, syscall.ENOSPC) || errors.Is(cause, syscall.EDQUOT) {
+			b.WriteString("; free some space on that disk, then import again")
+		}
+		return &importFailure{msg: b.String(), cause: cause}
 	}
 	if len(lost) > 0 {
 		fmt.Fprintf(&b, "; but the export's tokens for %s are stored and the earlier ones could not be put back (%s): run `freshtoken import` again once the store is fixed, or `freshtoken login` for each",
@@ -418,8 +422,19 @@ func importFailed(ctx context.Context, what string, written []importTarget, secr
 		fmt.Fprintf(&b, "; and the keychain holds the export's client secret for %s, where it could not be put back as it was (%s)",
 			strings.Join(lostSecrets, ", "), strings.Join(secretCauses, "; "))
 	}
-	return errors.New(b.String())
+	return &importFailure{msg: b.String(), cause: cause}
 }
+
+// importFailure is a failed import, said as msg, whose exit is its cause's
+// (a store that could not be written, a configuration error): it was 1, a
+// bug's, for a full disk or a token file of loose permissions.
+type importFailure struct {
+	msg   string
+	cause error
+}
+
+func (e *importFailure) Error() string { return e.msg }
+func (e *importFailure) Unwrap() error { return e.cause }
 
 // putSecretsBack puts back the client secrets the keychain held before the
 // import, and removes those the import put where it held none; it returns
@@ -463,7 +478,10 @@ func restoreTokens(ctx context.Context, t importTarget) error {
 		return err
 	}
 	defer unlock()
-	return t.st.Save(ctx, name, t.prev)
+	if err := t.st.Save(ctx, name, t.prev); err != nil && !errors.Is(err, store.ErrReserveUsed) {
+		return err // a full disk's reserve, or the record in place, holds it all the same
+	}
+	return nil
 }
 
 // storeCause is why the engine could not store tokens, without the words
@@ -559,14 +577,25 @@ func keptSecretFits(ctx context.Context, f *Factory, e postman.Env, prev *config
 	if ce.ClientSecretEnv == "" {
 		where = "its client_secret_cmd"
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	asked, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	v, err := ce.ClientSecretValue(ctx)
+	v, err := ce.ClientSecretValue(asked)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// A signal stopped the import while the command ran: no fault of
+		// the source's, and no flag to suggest.
+		return "", fmt.Errorf("%w; nothing was imported", ctx.Err())
+	case err != nil && signalOf(err) != 0:
+		// Ctrl-C or a closed terminal reached the command first.
+		return "", fmt.Errorf("%w; nothing was imported", err)
 	case err == nil && v == exported:
 		return "", nil
 	case err == nil:
 		where += ", which gives another secret than the export's"
+	case ce.ClientSecretCmd != "":
+		// Why: it failed (a locked vault) or hung past its time.
+		why := strings.TrimPrefix(err.Error(), "environment "+e.Name+": ")
+		where += ", which could not be read here (" + why + ")"
 	default:
 		where += ", which could not be read here"
 	}

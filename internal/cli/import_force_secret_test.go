@@ -24,9 +24,12 @@ func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
 		s    config.EnvSettings
 		says string
 	}{
-		{"variable", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"}, "$FT_TEST_PROD_SECRET, which gives another secret than the export's"},
-		{"unset variable", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_UNSET"}, "$FT_TEST_PROD_UNSET, which could not be read here"},
-		{"command", config.EnvSettings{ClientSecretCmd: "echo old-secret"}, "its client_secret_cmd, which gives another secret than the export's"},
+		{"variable", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"}, "$FT_TEST_PROD_SECRET, which gives another secret than the export's, set up for client old-client"},
+		{"unset variable", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_UNSET"}, "$FT_TEST_PROD_UNSET, which could not be read here, set up for client old-client"},
+		{"command", config.EnvSettings{ClientSecretCmd: "echo old-secret"}, "its client_secret_cmd, which gives another secret than the export's, set up for client old-client"},
+		// Why it could not be read is told: it was "could not be read
+		// here" alone, of a command that failed or hung 30 s.
+		{"failing command", config.EnvSettings{ClientSecretCmd: "echo vault is sealed >&2; exit 3"}, "its client_secret_cmd, which could not be read here (client_secret_cmd \"echo vault is sealed >&2; exit 3\" failed (exit status 3: vault is sealed); run it yourself to see why), set up for client old-client"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
@@ -40,7 +43,7 @@ func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
 			}
 			msg := stderr.String()
 			for _, want := range []string{
-				"prod: --force would keep reading its client secret from " + tc.says + ", set up for client old-client",
+				"prod: --force would keep reading its client secret from " + tc.says,
 				"is for client dev-client-id", "--client-secret-env NAME", "--client-secret-keyring", "nothing was imported",
 			} {
 				if !strings.Contains(msg, want) {
@@ -152,4 +155,30 @@ func (e *devEnv) exportWithoutSecret(t *testing.T, env string) string {
 		t.Fatal(err)
 	}
 	return export
+}
+
+// TestImportPostmanForceSecretCommandStoppedBySignal: --force over an
+// environment whose client_secret_cmd (of another client) is asked for the
+// secret to compare, and a signal ends the command (Ctrl-C, sent to the
+// whole job, a closed terminal). The import said it was interrupted
+// because the command "could not be read here", suggesting flags to pass,
+// as if the source were at fault; it now says interrupted, exit 128+N,
+// nothing written.
+func TestImportPostmanForceSecretCommandStoppedBySignal(t *testing.T) {
+	e := newDevEnv(t)
+	e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecretCmd: "kill -TERM $$"})
+	kept := e.configKept(t)
+	ios, stdout, stderr := testStreams(false, false)
+	code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force")
+	if code != 128+15 {
+		t.Fatalf("import --force with its client_secret_cmd ended by SIGTERM exited %d, want 143: %s%s", code, stdout, stderr)
+	}
+	if msg := stderr.String(); !strings.HasPrefix(msg, "freshtoken: interrupted") ||
+		strings.Contains(msg, "could not be read") || strings.Contains(msg, "--client-secret") || strings.Count(strings.TrimSpace(msg), "\n") > 0 {
+		t.Errorf("stderr = %q; want one line saying the import was interrupted", msg)
+	}
+	kept("the import was interrupted")
+	if _, err := os.Stat(filepath.Join(e.dir, "state", "prod.json")); !os.IsNotExist(err) {
+		t.Errorf("the interrupted import stored tokens for prod (%v)", err)
+	}
 }

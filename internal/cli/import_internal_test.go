@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/postman"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 )
 
 // TestImportPostmanStdinAtAClosedTerminal: `import postman -` reading a
@@ -76,11 +77,66 @@ func TestFailedImportLeavesTokensItKeptAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := importTarget{env: export, src: src, st: st, prev: prev, untouched: true}
-	err = importFailed(t.Context(), "the tokens of prod could not be stored", []importTarget{target}, nil)
+	err = importFailed(t.Context(), "the tokens of prod could not be stored", nil, []importTarget{target}, nil)
 	if !strings.Contains(err.Error(), "nothing was imported") {
 		t.Errorf("importFailed: %v; want it to say nothing was imported", err)
 	}
 	if rec, err := src.Record(t.Context()); err != nil || rec.RefreshToken != "rt-renewed" {
 		t.Errorf("after the failed import the store holds %+v, %v; want the renewal's tokens left alone", rec, err)
+	}
+}
+
+// TestFailedImportPutsBackOnAFullDisk: a failed import puts back the
+// tokens an environment held before it on a disk that is full, the store's
+// reserve already spent, so that the store writes them over the export's
+// in place and says the disk is full. They were put back, but taken for
+// not: the import said the export's tokens were stored and the earlier
+// ones could not be put back, to import again or log in.
+func TestFailedImportPutsBackOnAFullDisk(t *testing.T) {
+	disk := testdisk.Small(t, "128k")
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	state := (&url.URL{Scheme: "file", Path: disk}).String()
+	s := config.EnvSettings{Provider: "freeagent", APIURL: "https://api.sandbox.freeagent.com/", ClientID: "client", ClientSecret: "secret"}
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "[store]\nurl = %q\n", state), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.WriteEnv(cfg, "sand", s, true); err != nil {
+		t.Fatal(err)
+	}
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: cfg, Env: "sand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	before := &oauth2.Token{AccessToken: "at-before", TokenType: "Bearer", RefreshToken: "rt-before", Expiry: now.Add(time.Hour)}
+	if err := src.SaveLogin(t.Context(), before, now); err != nil {
+		t.Fatal(err)
+	}
+	prev, err := src.Record(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The import stores the export's tokens, then the disk fills up and
+	// its reserve is spent.
+	export := &oauth2.Token{AccessToken: "at-export", TokenType: "Bearer", RefreshToken: "rt-export", Expiry: now.Add(time.Hour)}
+	if err := src.SaveLogin(t.Context(), export, now); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, disk)
+	if err := os.Remove(filepath.Join(disk, ".reserve")); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, disk)
+	st, err := config.OpenStore(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := importTarget{env: postman.Env{Name: "sand", ClientID: "client", RefreshToken: "rt-export"}, src: src, st: st, prev: prev}
+	err = importFailed(t.Context(), "the tokens of prod could not be stored", nil, []importTarget{target}, nil)
+	if msg := err.Error(); !strings.Contains(msg, "the tokens of sand were put back as they were: nothing was imported") || strings.Contains(msg, "could not be put back") {
+		t.Errorf("importFailed: %q; want it to say sand's tokens were put back, and nothing imported", msg)
+	}
+	if rec, err := src.Record(t.Context()); err != nil || rec.RefreshToken != "rt-before" {
+		t.Errorf("after the failed import the store holds %+v, %v; want the tokens it held before", rec, err)
 	}
 }

@@ -423,3 +423,48 @@ func TestRemoveFromAConfigurationThatCannotBeWritten(t *testing.T) {
 		t.Errorf("dev's tokens are gone although it is still configured: %+v", rec)
 	}
 }
+
+// TestImportPostmanIntoAFullStore: the token store's disk is full and its
+// reserve spent. The import fails, exit 5 (the store could not be
+// written), saying to free some space, with nothing stored and the
+// configuration as it was; it was exit 1, a bug's, with no next step.
+func TestImportPostmanIntoAFullStore(t *testing.T) {
+	e := newDevEnv(t)
+	dir := testdisk.Small(t, "128k")
+	text, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.config, []byte(strings.Replace(string(text), filepath.Join(e.dir, "state"), dir, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.configure(t)
+	e.loginOutside(t) // a first save: the store makes its reserve
+	export := e.seedExport(t, "prod", "sand")
+	configKept := e.configKept(t)
+	testdisk.Fill(t, dir)
+	if err := os.Remove(filepath.Join(dir, ".reserve")); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, dir)
+	ios, stdout, stderr := testStreams(false, false)
+	code := e.run(ios, "import", "postman", export)
+	msg := stderr.String()
+	if code != 5 {
+		t.Errorf("import into a full store exited %d, want 5: %s%s", code, stdout, msg)
+	}
+	for _, want := range []string{"could not be stored", "no space left on device", "nothing was imported; free some space on that disk, then import again"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("stderr = %q; want it to say %q", msg, want)
+		}
+	}
+	if strings.Count(strings.TrimSpace(msg), "\n") > 0 || strings.Contains(msg, "dev-client-secret") {
+		t.Errorf("stderr = %q; want one line, with no secret", msg)
+	}
+	for _, env := range []string{"prod", "sand"} {
+		if _, err := os.Stat(filepath.Join(dir, env+".json")); !os.IsNotExist(err) {
+			t.Errorf("the failed import left tokens for %s in the store (%v)", env, err)
+		}
+	}
+	configKept("the import failed")
+}

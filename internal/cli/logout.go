@@ -116,25 +116,33 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	// A signal stops the log-out where it is: a revocation left unanswered
 	// may or may not have ended the grant, and the tokens are kept for the
 	// log-out run again to finish.
-	stopped := func() error {
+	// So does a signal that ended a command it ran (client_secret_cmd,
+	// sent Ctrl-C with freshtoken, or a closed terminal's SIGHUP) before
+	// freshtoken acted on it: nothing was sent, and the tokens were
+	// deleted unrevoked.
+	stopped := func(cause error) error {
 		again, revoked := "logout", ""
 		switch {
 		case opts.Local:
 			again += " --local"
-		case src.CanRevoke():
+		case src.CanRevoke() && signalOf(cause) == 0:
 			revoked = " (the provider may have revoked them already)"
 		}
-		return fmt.Errorf("%s: the log-out stopped before its tokens were deleted: they are kept in %s%s; run `freshtoken %s -e %s` to finish it", src.Env(), src.Location(), revoked, again, src.Env())
+		msg := fmt.Sprintf("%s: the log-out stopped before its tokens were deleted: they are kept in %s%s; run `freshtoken %s -e %s` to finish it", src.Env(), src.Location(), revoked, again, src.Env())
+		if signalOf(cause) != 0 {
+			return &signalStopped{msg: msg, err: cause}
+		}
+		return errors.New(msg)
 	}
-	if ctx.Err() != nil {
-		return stopped()
+	if ctx.Err() != nil || signalOf(revokeErr) != 0 {
+		return stopped(revokeErr)
 	}
 	if config.RevocationToFix(revokeErr) {
 		return revocationMisconfigured(f, src, revokeErr)
 	}
 	if err := src.Logout(ctx); err != nil {
 		if ctx.Err() != nil {
-			return stopped()
+			return stopped(err)
 		}
 		if notOwn(err) {
 			if revokeErr == nil {

@@ -107,10 +107,13 @@ func interrupted(err error) string {
 	var (
 		oe *outputError
 		se *silentError
+		ss *signalStopped
 	)
 	switch {
 	case err == nil, errors.As(err, &se): // a silent error's failures were said
 		return "interrupted"
+	case errors.As(err, &ss):
+		return "interrupted: " + redact.OneLine(ss.msg, 1000)
 	case errors.As(err, &oe) && errors.Is(oe.err, errStalled) && !oe.changes:
 		return "interrupted" // the output the signal cut short is all there is to say
 	case signalOf(err) != 0:

@@ -592,3 +592,14 @@ func what(r freshtoken.Renewal) string {
 	}
 	return "renewal"
 }
+
+// signalStopped is a command's own last word when a signal ended a command
+// it ran (err, which signalOf tells the signal of): said whole after
+// "interrupted: ", where the signal alone is said as "interrupted".
+type signalStopped struct {
+	msg string
+	err error
+}
+
+func (e *signalStopped) Error() string { return e.msg }
+func (e *signalStopped) Unwrap() error { return e.err }
