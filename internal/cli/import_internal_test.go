@@ -14,9 +14,11 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/postman"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // TestImportPostmanStdinAtAClosedTerminal: `import postman -` reading a
@@ -41,28 +43,9 @@ func TestImportPostmanStdinAtAClosedTerminal(t *testing.T) {
 // next renewal sent a spent refresh token, and a provider that rotates
 // them ends the grant.
 func TestFailedImportLeavesTokensItKeptAlone(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	s := config.EnvSettings{Provider: "freeagent", APIURL: "https://api.sandbox.freeagent.com/", ClientID: "client", ClientSecret: "secret"}
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, "[store]\nurl = %q\n", (&url.URL{Scheme: "file", Path: filepath.Join(dir, "state")}).String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := config.WriteEnv(cfg, "sand", s, true); err != nil {
-		t.Fatal(err)
-	}
-	src, err := config.Open(t.Context(), config.OpenOptions{Path: cfg, Env: "sand"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	state := (&url.URL{Scheme: "file", Path: filepath.Join(t.TempDir(), "state")}).String()
 	now := time.Now()
-	read := &oauth2.Token{AccessToken: "at-read", TokenType: "Bearer", RefreshToken: "rt-read", Expiry: now.Add(time.Hour)}
-	if err := src.SaveLogin(t.Context(), read, now); err != nil {
-		t.Fatal(err)
-	}
-	prev, err := src.Record(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, prev := sandLoggedIn(t, state, "rt-read", now)
 	export := postman.Env{Name: "sand", ClientID: "client", RefreshToken: "rt-export", IssuedAt: now.Add(-time.Hour)}
 	if !keepsStored(src, prev, export) {
 		t.Fatal("the import would not keep the stored tokens; the test needs it to")
@@ -72,7 +55,7 @@ func TestFailedImportLeavesTokensItKeptAlone(t *testing.T) {
 	if err := src.SaveLogin(t.Context(), renewed, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	st, err := config.OpenStore((&url.URL{Scheme: "file", Path: filepath.Join(dir, "state")}).String())
+	st, err := config.OpenStore(state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,28 +77,9 @@ func TestFailedImportLeavesTokensItKeptAlone(t *testing.T) {
 // ones could not be put back, to import again or log in.
 func TestFailedImportPutsBackOnAFullDisk(t *testing.T) {
 	disk := testdisk.Small(t, "128k")
-	cfg := filepath.Join(t.TempDir(), "config.toml")
 	state := (&url.URL{Scheme: "file", Path: disk}).String()
-	s := config.EnvSettings{Provider: "freeagent", APIURL: "https://api.sandbox.freeagent.com/", ClientID: "client", ClientSecret: "secret"}
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, "[store]\nurl = %q\n", state), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := config.WriteEnv(cfg, "sand", s, true); err != nil {
-		t.Fatal(err)
-	}
-	src, err := config.Open(t.Context(), config.OpenOptions{Path: cfg, Env: "sand"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
-	before := &oauth2.Token{AccessToken: "at-before", TokenType: "Bearer", RefreshToken: "rt-before", Expiry: now.Add(time.Hour)}
-	if err := src.SaveLogin(t.Context(), before, now); err != nil {
-		t.Fatal(err)
-	}
-	prev, err := src.Record(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, prev := sandLoggedIn(t, state, "rt-before", now)
 	// The import stores the export's tokens, then the disk fills up and
 	// its reserve is spent.
 	export := &oauth2.Token{AccessToken: "at-export", TokenType: "Bearer", RefreshToken: "rt-export", Expiry: now.Add(time.Hour)}
@@ -139,4 +103,32 @@ func TestFailedImportPutsBackOnAFullDisk(t *testing.T) {
 	if rec, err := src.Record(t.Context()); err != nil || rec.RefreshToken != "rt-before" {
 		t.Errorf("after the failed import the store holds %+v, %v; want the tokens it held before", rec, err)
 	}
+}
+
+// sandLoggedIn configures environment sand (FreeAgent's sandbox) with its
+// tokens in the store at state, and stores a log-in at now whose refresh
+// token is rt; it returns sand's Source and the record stored.
+func sandLoggedIn(t *testing.T, state, rt string, now time.Time) (*freshtoken.Source, *store.Record) {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	s := config.EnvSettings{Provider: "freeagent", APIURL: "https://api.sandbox.freeagent.com/", ClientID: "client", ClientSecret: "secret"}
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "[store]\nurl = %q\n", state), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.WriteEnv(cfg, "sand", s, true); err != nil {
+		t.Fatal(err)
+	}
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: cfg, Env: "sand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := &oauth2.Token{AccessToken: "at-" + strings.TrimPrefix(rt, "rt-"), TokenType: "Bearer", RefreshToken: rt, Expiry: now.Add(time.Hour)}
+	if err := src.SaveLogin(t.Context(), tok, now); err != nil {
+		t.Fatal(err)
+	}
+	prev, err := src.Record(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, prev
 }
