@@ -118,8 +118,8 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	// log-out run again to finish.
 	// So does a signal that ended a command it ran (client_secret_cmd,
 	// sent Ctrl-C with freshtoken, or a closed terminal's SIGHUP) before
-	// freshtoken acted on it: nothing was sent, and the tokens were
-	// deleted unrevoked.
+	// freshtoken acted on it: nothing was sent, and tokens deleted then
+	// would leave nothing to end the grant with.
 	stopped := func(cause error) error {
 		again, revoked := "logout", ""
 		switch {
