@@ -298,7 +298,7 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 			s.forgetClientCredentials()
 			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)}
 		case tokenerr.RateLimited:
-			if retryAfter > s.set.MaxRetryAfter {
+			if !s.waitsOut(retryAfter) {
 				return &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, RetryAt: s.now().Add(retryAfter), Msg: fmt.Sprintf("the token endpoint is rate limiting the log-in and asks to wait %s; log in again then", httpx.SayWait(retryAfter))}
 			}
 			wait = max(retryAfter, d.interval)

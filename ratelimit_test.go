@@ -3,6 +3,7 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -173,25 +174,32 @@ func TestRateLimitedRenewalServesTheStillValidToken(t *testing.T) {
 
 // TestHugeRetryAfterRestsAnHourAtMost: a 429 whose Retry-After is too
 // large to count is given up on at once, with no wait, and renewals rest
-// an hour at most, not for the years it asked.
+// an hour at most, not for the years it asked. So it is with a
+// MaxRetryAfter of two days: the day the wait is capped at is not what it
+// asked, and the engine waited a day to ask again.
 func TestHugeRetryAfterRestsAnHourAtMost(t *testing.T) {
 	limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Retry-After", "99999999999999999999")
 		http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
 	}))
 	defer limited.Close()
-	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	r.login(r.source())
-	r.moveTokenEndpoint(limited.URL)
-	src := r.source()
-	freshtoken.SetPause(src, r.clock.Sleep)
-	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "asks to wait") {
-		t.Fatalf("err = %v, want ErrUnreachable saying how long it asks to wait", err)
-	}
-	if got := r.clock.Slept(); got != 0 {
-		t.Fatalf("waited %s; want no wait for a Retry-After past MaxRetryAfter", got)
-	}
-	if left := freshtoken.RestLeft(r.record(), r.clock.Now()); left <= 0 || left > time.Hour {
-		t.Fatalf("renewals rest %s; want an hour at most", left)
+	for _, most := range []time.Duration{0, 48 * time.Hour} {
+		t.Run(fmt.Sprint("MaxRetryAfter ", most), func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+			r.settings.MaxRetryAfter = most
+			r.login(r.source())
+			r.moveTokenEndpoint(limited.URL)
+			src := r.source()
+			freshtoken.SetPause(src, r.clock.Sleep)
+			if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "asks to wait a day or more") {
+				t.Fatalf("err = %v, want ErrUnreachable saying it asks to wait a day or more", err)
+			}
+			if got := r.clock.Slept(); got != 0 {
+				t.Fatalf("waited %s; want no wait for a Retry-After past MaxRetryAfter", got)
+			}
+			if left := freshtoken.RestLeft(r.record(), r.clock.Now()); left <= 0 || left > time.Hour {
+				t.Fatalf("renewals rest %s; want an hour at most", left)
+			}
+		})
 	}
 }

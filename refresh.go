@@ -182,10 +182,10 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			s.cur.Store(noted)
 			return nil, s.loginError(msg)
 		case kind == tokenerr.RateLimited:
-			if wait > s.set.MaxRetryAfter || attempt >= len(backoff) {
+			if !s.waitsOut(wait) || attempt >= len(backoff) {
 				rest := max(wait, failedRest)
 				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), storedNow(r))
-				if wait <= s.set.MaxRetryAfter {
+				if s.waitsOut(wait) {
 					// Its waits were waited out: what is left is the rest,
 					// whatever the last one asked (a date past, 0s).
 					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s, try again in %s", attempt+1, storedNow(r), min(rest, maxRest).Round(time.Second))
@@ -230,6 +230,14 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		r = latest
 	}
+}
+
+// waitsOut reports whether the engine waits out a Retry-After of d: one
+// up to MaxRetryAfter, unless it is the longest httpx.RetryAfter gives,
+// which stands for a wait as long or longer (a year, a number too large
+// to count), that a day's wait would not see through.
+func (s *Source) waitsOut(d time.Duration) bool {
+	return d <= s.set.MaxRetryAfter && d < httpx.LongestRetryAfter
 }
 
 // storedNow is what a renewal that failed says of the store, which it left

@@ -119,7 +119,8 @@ type Settings struct {
 	// failed for a passing reason; nil means DefaultRetryBackoff.
 	RetryBackoff []time.Duration
 	// MaxRetryAfter is the longest Retry-After the engine waits out on a 429
-	// from the token endpoint before giving up (default 65s).
+	// from the token endpoint before giving up (default 65s); one of a day
+	// or more is never waited out.
 	MaxRetryAfter time.Duration
 }
 
