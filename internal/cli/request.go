@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -548,7 +547,7 @@ func resolveURL(apiURL, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if first, rest, _ := strings.Cut(path, "/"); !strings.HasSuffix(first, ":") && first != "" && strings.EqualFold(hostOf(first), base.Hostname()) {
+	if first, rest, _ := strings.Cut(path, "/"); !strings.HasSuffix(first, ":") && first != "" && strings.EqualFold((&url.URL{Host: first}).Hostname(), base.Hostname()) {
 		// The API's URL without its scheme: it went as a path on the
 		// API's host (/api.example.com/v2/x, a 404 with a hint to try
 		// /v2/api.example.com/v2/x), or, with a port, was "not a path or
@@ -592,14 +591,6 @@ func resolveURL(apiURL, path string) (string, error) {
 		return "", notOnHost(path, base)
 	}
 	return target, nil
-}
-
-// hostOf is hostport's host, without its port if it has one.
-func hostOf(hostport string) string {
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		return h
-	}
-	return hostport
 }
 
 // envWithAPIOf names the configured environment other than current whose

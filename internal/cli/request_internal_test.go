@@ -173,6 +173,12 @@ func TestResolveURL(t *testing.T) {
 			t.Errorf("resolveURL(%q) = %q, %v; want %q", tt.path, got, err, tt.want)
 		}
 	}
+	// An IPv6 API's address without its scheme, the port left out, is
+	// told as such: it was "not a path or URL: first path segment in URL
+	// cannot contain colon".
+	if got, err := resolveURL("http://[::1]/", "[::1]/v2/x"); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "begins with the API's host but no scheme: write http://[::1]/v2/x") {
+		t.Errorf("resolveURL of an IPv6 API's address without its scheme = %q, %v; want a usage error saying to write its scheme", got, err)
+	}
 	got, err := resolveURL("https://h.example/api/", "/v2/x")
 	if err != nil || got != "https://h.example/api/v2/x" {
 		t.Errorf("under a path: %q, %v", got, err)
