@@ -993,10 +993,7 @@ func TestSaveAfterAFailoverReachesTheNewPrimary(t *testing.T) {
 	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
 		t.Fatal(err)
 	}
-	host, port, _ := net.SplitHostPort(next.Addr)
-	if got := old.Command(t, "REPLICAOF", host, port); got != "+OK" {
-		t.Fatalf("REPLICAOF: %s", got)
-	}
+	replicaOf(t, old, next.Addr)
 	to := next.Addr
 	proxy.to.Store(&to)
 	held := copyOf(2)
@@ -1040,15 +1037,7 @@ func TestReadAfterAFailoverIsThePrimarys(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The old primary, a replica now, has yet to sync: its master is not up.
-	dead, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, port, _ := net.SplitHostPort(dead.Addr().String())
-	dead.Close()
-	if got := old.Command(t, "REPLICAOF", host, port); got != "+OK" {
-		t.Fatalf("REPLICAOF: %s", got)
-	}
+	replicaOf(t, old, deadAddr(t))
 	to := next.Addr
 	proxy.to.Store(&to)
 	got, err := s.Load(ctx, "sandbox")
@@ -1221,15 +1210,7 @@ func TestRestoreAsksTheRunIDOfThePrimary(t *testing.T) {
 	held := saveHeld(t, s)
 	// The failover: next, empty, is the primary; old a replica of a
 	// master that is not up, so it keeps its copy.
-	dead, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, port, _ := net.SplitHostPort(dead.Addr().String())
-	dead.Close()
-	if got := old.Command(t, "REPLICAOF", host, port); got != "+OK" {
-		t.Fatalf("REPLICAOF: %s", got)
-	}
+	replicaOf(t, old, deadAddr(t))
 	toNext, toOld := next.Addr, old.Addr
 	proxy.to.Store(&toNext)
 	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
@@ -1269,4 +1250,26 @@ func TestAReplicasRefusalOfAScriptOnRedis6IsForNow(t *testing.T) {
 	if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "cannot serve it just now") {
 		t.Fatalf("a save refused by a Redis 6 replica: %v; want ErrUnreachable, Redis cannot serve it just now", err)
 	}
+}
+
+// replicaOf makes srv a replica of the Redis at addr: the old primary of a
+// failover.
+func replicaOf(t *testing.T, srv *redistest.Server, addr string) {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
+	if got := srv.Command(t, "REPLICAOF", host, port); got != "+OK" {
+		t.Fatalf("REPLICAOF: %s", got)
+	}
+}
+
+// deadAddr is an address on loopback where nothing listens: a master not
+// up, which a replica of it never syncs with, keeping its copy.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	return dead.Addr().String()
 }
