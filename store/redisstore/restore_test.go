@@ -529,12 +529,20 @@ type cutAfterSave struct {
 	to atomic.Pointer[string]
 }
 
+// through is a Store reaching Redis at addr (a relay's), closed when the
+// test ends.
+func through(t *testing.T, addr string) *redisstore.Store {
+	t.Helper()
+	s := open(t, "redis://"+addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // savedThrough is a Store reaching Redis at addr (a relay's), with a
 // first record saved, which it returns.
 func savedThrough(t *testing.T, addr string) (*redisstore.Store, *store.Record) {
 	t.Helper()
-	s := open(t, "redis://"+addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := through(t, addr)
 	held := copyOf(1)
 	if err := s.Save(context.Background(), "sandbox", held); err != nil {
 		t.Fatal(err)
@@ -548,8 +556,7 @@ func savedThrough(t *testing.T, addr string) (*redisstore.Store, *store.Record) 
 // is about.
 func lockedAndSaved(t *testing.T, relay *cutAfterSave) (*redisstore.Store, *store.Record) {
 	t.Helper()
-	s := open(t, "redis://"+relay.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := through(t, relay.Addr)
 	t.Cleanup(lock(t, s)) // before Close, should the test fail
 	read := copyOf(1)
 	if err := s.Save(context.Background(), "sandbox", read); err != nil {
@@ -724,8 +731,7 @@ func TestSaveStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
 			srv := redistest.StartWithoutPersistence(t)
 			ctx := context.Background()
 			relay := relayCuttingAfterSave(t, srv.Addr)
-			s := open(t, "redis://"+relay.Addr+"/0")
-			t.Cleanup(func() { s.Close() })
+			s := through(t, relay.Addr)
 			read := copyOf(1)
 			unlock := func() {}
 			if locked {
@@ -769,8 +775,8 @@ func TestRestoreBehindAProxyWithoutInfo(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, srv.Addr, "ERR command not support")
-	s, logout := open(t, "redis://"+proxy.Addr+"/0"), open(t, srv.URL)
-	t.Cleanup(func() { s.Close(); logout.Close() })
+	s, logout := through(t, proxy.Addr), open(t, srv.URL)
+	t.Cleanup(func() { logout.Close() })
 	held := saveHeld(t, s)
 	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
 		t.Fatalf("Load behind the proxy: %v, %v", got, err)
@@ -833,8 +839,8 @@ func TestLoadStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
 	ctx := context.Background()
 	relay := relayCuttingAfterSave(t, srv.Addr)
 	relay.afterRead.Store(true)
-	s, other := open(t, "redis://"+relay.Addr+"/0"), open(t, srv.URL)
-	t.Cleanup(func() { s.Close(); other.Close() })
+	s, other := through(t, relay.Addr), open(t, srv.URL)
+	t.Cleanup(func() { other.Close() })
 	held := copyOf(1)
 	if err := other.Save(ctx, "sandbox", held); err != nil {
 		t.Fatal(err)
@@ -890,8 +896,7 @@ func TestInfoNotJustNowIsNotInfoUnavailable(t *testing.T) {
 		t.Run(answer, func(t *testing.T) {
 			srv := redistest.StartWithoutPersistence(t)
 			proxy := relay(t, srv.Addr, answer)
-			s := open(t, "redis://"+proxy.Addr+"/0")
-			t.Cleanup(func() { s.Close() })
+			s := through(t, proxy.Addr)
 			if err := s.CheckWrite(ctx, "sandbox"); !errors.Is(err, store.ErrRestartLoses) || !strings.Contains(err.Error(), "INFO is not available") {
 				t.Fatalf("CheckWrite with INFO answered %q: %v; want ErrRestartLoses, INFO not available", answer, err)
 			}
@@ -988,8 +993,7 @@ func TestSaveAfterAFailoverReachesTheNewPrimary(t *testing.T) {
 	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, old.Addr, "")
-	s := open(t, "redis://"+proxy.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := through(t, proxy.Addr)
 	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -1024,8 +1028,8 @@ func TestReadAfterAFailoverIsThePrimarys(t *testing.T) {
 	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, old.Addr, "")
-	s, there := open(t, "redis://"+proxy.Addr+"/0"), open(t, next.URL)
-	t.Cleanup(func() { s.Close(); there.Close() })
+	s, there := through(t, proxy.Addr), open(t, next.URL)
+	t.Cleanup(func() { there.Close() })
 	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -1125,8 +1129,8 @@ func TestALogInReadWithoutItsRunIDIsNotPutBackAfterALogout(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, srv.Addr, "")
-	s, elsewhere := open(t, "redis://"+proxy.Addr+"/0"), open(t, srv.URL)
-	t.Cleanup(func() { s.Close(); elsewhere.Close() })
+	s, elsewhere := through(t, proxy.Addr), open(t, srv.URL)
+	t.Cleanup(func() { elsewhere.Close() })
 	saveHeld(t, s)
 	srv.Restart(t) // the tokens lost
 	login := copyOf(1)
@@ -1205,8 +1209,7 @@ func TestRestoreAsksTheRunIDOfThePrimary(t *testing.T) {
 	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, old.Addr, "")
-	s := open(t, "redis://"+proxy.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := through(t, proxy.Addr)
 	held := saveHeld(t, s)
 	// The failover: next, empty, is the primary; old a replica of a
 	// master that is not up, so it keeps its copy.
@@ -1241,8 +1244,7 @@ func TestRestoreAsksTheRunIDOfThePrimary(t *testing.T) {
 func TestAReplicasRefusalOfAScriptOnRedis6IsForNow(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	proxy := relay(t, srv.Addr, "")
-	s := open(t, "redis://"+proxy.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := through(t, proxy.Addr)
 	t.Cleanup(lock(t, s)) // before Close, should the test fail
 	refusal := "ERR Error running script (call to f_0123456789abcdef0123456789abcdef01234567): @user_script:1: @user_script: 1: -READONLY You can't write against a read only replica."
 	proxy.scriptError.Store(&refusal)
