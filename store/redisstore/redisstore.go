@@ -713,7 +713,7 @@ var probe = newGuarded(`return redis.call("SET", KEYS[1], "", "NX", "XX")`)
 // replica, it refuses them, READONLY, before they write anything.
 const replicaGuard = `local role = redis.pcall("INFO", "replication")
 if type(role) == "string" and string.find(role, "role:slave", 1, true) then
-  return redis.error_reply("READONLY freshtoken writes nothing to a replica (role:slave): one that takes writes (replica-read-only no) loses them at its next sync with its primary")
+  return redis.error_reply("READONLY this server is a replica (role:slave), whose writes its next sync with its primary undoes")
 end
 `
 
