@@ -2237,9 +2237,11 @@ const saveRetryFor = 30 * time.Second
 // because the renewal lock, which the caller took, passed to another
 // renewer meanwhile, or because the record changed since it was read:
 // those wrap errSaveRefused, as another renewer's newer tokens, or its
-// note that the grant ended, may be stored.
+// note that the grant ended, may be stored. What the store says of a save
+// it took (a shared store's replicas yet to copy it) is a warning.
 func (s *Source) save(ctx context.Context, r, read *store.Record) error {
 	redact.Set(s.Location(), r.AccessToken, r.RefreshToken)
+	ctx = store.WithWarning(ctx, func(msg string) { s.log.Warn(msg) })
 	giveUp := time.Now().Add(saveRetryFor)
 	wait := 100 * time.Millisecond
 	saveOnce := func() error {

@@ -483,6 +483,24 @@ func Waiting(ctx context.Context) {
 	}
 }
 
+// warningKey is the context key of the function WithWarning adds.
+type warningKey struct{}
+
+// WithWarning returns a copy of ctx with which a Store's calls tell warn
+// what the caller should know of a call that succeeded all the same (a
+// save its shared store's replicas have yet to copy), in one line that
+// holds no secret.
+func WithWarning(ctx context.Context, warn func(msg string)) context.Context {
+	return context.WithValue(ctx, warningKey{}, warn)
+}
+
+// Warn tells msg to the function WithWarning gave ctx, if any.
+func Warn(ctx context.Context, msg string) {
+	if warn, _ := ctx.Value(warningKey{}).(func(string)); warn != nil {
+		warn(msg)
+	}
+}
+
 // noWritesKey is the context key WithoutWrites sets.
 type noWritesKey struct{}
 

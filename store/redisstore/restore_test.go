@@ -396,10 +396,15 @@ func TestRedisWithoutInfo(t *testing.T) {
 	s := open(t, srv.URL)
 	t.Cleanup(func() { s.Close() })
 	held := saveHeld(t, s)
-	refused := srv.ErrorReplies(t)
-	if refused == 0 {
+	if srv.ErrorReplies(t) == 0 {
 		t.Fatal("Redis refused nothing: INFO was not asked, or not refused")
 	}
+	// The save's script without the question of Redis's role, once sent,
+	// is one Redis has yet to learn (NOSCRIPT).
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	refused := srv.ErrorReplies(t)
 	for range 3 {
 		if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
 			t.Fatalf("Load without INFO: %v, %v", got, err)
@@ -1025,7 +1030,29 @@ func TestSaveAfterAFailoverReachesTheNewPrimary(t *testing.T) {
 // now closes that connection and reads again, from the primary; one that
 // only a replica answers is unreachable, saying so.
 func TestReadAfterAFailoverIsThePrimarys(t *testing.T) {
-	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	s, old, _, newer := failedOverBehindOneAddress(t, func(*redistest.Server) {})
+	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != newer.RefreshToken {
+		t.Fatalf("Load after the failover: %v, %v; want the new primary's record, %s", got, err, newer.RefreshToken)
+	}
+	// Only a replica to be had: unreachable, saying so.
+	replica := open(t, old.URL)
+	t.Cleanup(func() { replica.Close() })
+	if _, err := replica.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "replica") {
+		t.Fatalf("Load from a replica alone: %v; want unreachable, saying it answered from a replica", err)
+	}
+}
+
+// failedOverBehindOneAddress opens a Store through a relay to a
+// redis-server, old, that reads and saves a record there, and another
+// Store that renews it (newer) on a second redis-server, next: then a
+// failover behind the relay's address makes next the primary, and old a
+// replica (set up by also, after REPLICAOF) of a master that is not up,
+// so it keeps its older copy, with the Store's connections still on it.
+// New connections through the relay lead to next.
+func failedOverBehindOneAddress(t *testing.T, also func(*redistest.Server)) (s *redisstore.Store, old, next *redistest.Server, newer *store.Record) {
+	t.Helper()
+	old, next = redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, old.Addr, "")
 	s, there := through(t, proxy.Addr), open(t, next.URL)
@@ -1036,24 +1063,15 @@ func TestReadAfterAFailoverIsThePrimarys(t *testing.T) {
 	if _, err := s.Load(ctx, "sandbox"); err != nil {
 		t.Fatal(err)
 	}
-	newer := copyOf(2)
+	newer = copyOf(2)
 	if err := there.Save(ctx, "sandbox", newer); err != nil { // renewed on the new primary
 		t.Fatal(err)
 	}
-	// The old primary, a replica now, has yet to sync: its master is not up.
 	replicaOf(t, old, deadAddr(t))
+	also(old)
 	to := next.Addr
 	proxy.to.Store(&to)
-	got, err := s.Load(ctx, "sandbox")
-	if err != nil || got.RefreshToken != newer.RefreshToken {
-		t.Fatalf("Load after the failover: %v, %v; want the new primary's record, %s", got, err, newer.RefreshToken)
-	}
-	// Only a replica to be had: unreachable, saying so.
-	replica := open(t, old.URL)
-	t.Cleanup(func() { replica.Close() })
-	if _, err := replica.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "replica") {
-		t.Fatalf("Load from a replica alone: %v; want unreachable, saying it answered from a replica", err)
-	}
+	return s, old, next, newer
 }
 
 // TestAReadWithoutItsRunIDKeepsTheLastOne: a read (or save) whose INFO
