@@ -543,12 +543,13 @@ func (e *stalledError) Error() string {
 // upstreamTransport is an environment's connection to its API. It marks
 // the errors of sending a request and reading the answer, so that they can
 // be told from a failure of the engine (a renewal after a 401 that cannot
-// read the client secret, save the new token or take the store's lock).
+// read the client secret, save the new token or take the store's lock),
+// and the connections it is given as carrying HTTP (see answerFirstConn).
 // Its base is an httpx.Bounded: an API it gave up on is a *silentError.
 type upstreamTransport struct{ base http.RoundTripper }
 
 func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
+	resp, err := t.base.RoundTrip(carryingHTTP(req))
 	var unanswered *httpx.UnansweredError
 	switch {
 	case errors.As(err, &unanswered):
