@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
@@ -207,7 +208,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	if in.body, _ = r.Body.(*idleBody); in.body != nil {
 		defer in.body.finish()
 	}
-	out := r.WithContext(context.WithValue(r.Context(), inbound{}, in))
+	out := r.WithContext(boundingInterim(context.WithValue(r.Context(), inbound{}, in)))
 	held, err := p.keepForRetry(out)
 	defer p.replayBudget.give(held)
 	if err != nil {
@@ -560,6 +561,47 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, nil
 }
 
+// maxInterim and maxInterimBytes bound the interim answers (1xx) an API
+// may send before its answer: their number, and the size of their
+// headers in all, each field counted as HTTP/2 counts it (name, value and
+// 32). net/http leaves them unbounded once they are passed on, as the
+// proxy does, and each starts the wait for the answer again: an API
+// sending them without end held its client for ever.
+const (
+	maxInterim      = 100
+	maxInterimBytes = 1 << 20
+)
+
+// interimError is an API that sent more interim answers than the proxy
+// passes on.
+type interimError struct{ count, bytes int }
+
+func (e *interimError) Error() string {
+	return fmt.Sprintf("sent %d interim answers (1xx) with %d KiB of headers and no final answer, past what freshtoken passes on (%d answers, %d KiB)",
+		e.count, (e.bytes+1023)>>10, maxInterim, maxInterimBytes>>10)
+}
+
+// boundingInterim is ctx, in which a request fails with an *interimError
+// once its API has sent more interim answers than maxInterim or
+// maxInterimBytes allow; net/http then closes the connection. It must
+// come before the ReverseProxy's trace, which passes each one on: of
+// traces composed, only the first one's error counts.
+func boundingInterim(ctx context.Context) context.Context {
+	var count, size int // read by one goroutine at a time: the connection's reader
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{Got1xxResponse: func(_ int, h textproto.MIMEHeader) error {
+		count++
+		for k, vs := range h {
+			for _, v := range vs {
+				size += len(k) + len(v) + 32
+			}
+		}
+		if count > maxInterim || size > maxInterimBytes {
+			return &interimError{count: count, bytes: size}
+		}
+		return nil
+	}})
+}
+
 // silentError is an API that did not begin to answer within the
 // environment's timeout, or took none of the request's body for as long
 // before it answered.
@@ -654,11 +696,13 @@ func stoppingProblem(env string, sent bool) problem {
 func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		var (
-			fe     *freshtoken.Error
-			loop   *loopError
-			silent *silentError
+			fe      *freshtoken.Error
+			loop    *loopError
+			silent  *silentError
+			interim *interimError
 		)
 		in, _ := r.Context().Value(inbound{}).(inboundRequest)
+		safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
 		switch {
 		case errors.As(err, &fe):
 			e.fail(p.now(), fe)
@@ -680,9 +724,15 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
 			writeKind(w, kinds.APITimeout, problem{Env: e.name, Message: err.Error()})
+		case errors.As(err, &interim):
+			msg := fmt.Sprintf("%s: the API at %s %v, so the proxy gave up on it and closed the connection", e.name, e.api.Host, interim)
+			if !safe {
+				msg += "; the request was made, and sending it again makes it again"
+			}
+			e.fail(p.now(), errors.New(msg))
+			writeKind(w, kinds.UnreadableAnswer, problem{Env: e.name, Message: msg + "; the API is at fault: tell its owner"})
 		case kinds.Unreadable(err):
 			// The API was reached; its answer cannot be read.
-			safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
 			err = &kinds.UnreadableAnswerError{Env: e.name, API: e.api.Host, Changes: !safe, Err: httpx.UnwrapURLError(err)}
 			e.fail(p.now(), err)
 			writeKind(w, kinds.UnreadableAnswer, problem{Env: e.name, Message: redact.OneLine(err.Error(), 500)})
