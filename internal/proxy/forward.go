@@ -105,6 +105,9 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		api.Path += "/"
 		api.RawPath = ""
 	}
+	if httpx.HasDotSegment(api.EscapedPath()) {
+		return nil, config.Invalidf("%s: api_url %s holds a dot segment (. or .., plain or encoded) in its path; write it resolved", ec.Name, api.Redacted())
+	}
 	upstream := p.upstream
 	if ec.CAFile != "" { // its own certificate authorities, trusted for its API alone
 		t, err := ec.Transport()
@@ -177,7 +180,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, status, pr)
 		return
 	}
-	if e.toTokenEndpoint(r.Context(), r.URL.EscapedPath()) {
+	// The path as the API may read it, for both checks below. The
+	// api_url's part holds no dot segment (newEnvProxy), and ends in a
+	// slash, so any the readings hold are the request's.
+	_, rest := splitEnv(r.URL.EscapedPath())
+	readings, settled := httpx.PathReadings(e.apiPath + rest)
+	if e.toTokenEndpoint(r.Context(), readings) {
 		// Postman's old pre-request script, left in place once its base
 		// URL points here, would spend a refresh token freshtoken has
 		// replaced, and the provider would end the grant.
@@ -185,9 +193,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 			Message: name + ": the proxy does not forward requests to the provider's token endpoint: freshtoken renews this environment's tokens itself, and a refresh token sent by another program could end the authorisation; delete the pre-request script that renews tokens"})
 		return
 	}
-	if _, rest := splitEnv(r.URL.EscapedPath()); httpx.HasDotSegment(rest) {
+	if httpx.DotSegmentIn(readings, settled) {
 		writeKind(rec, kinds.Usage, problem{Env: name,
-			Message: name + ": the request's path holds a dot segment (. or .., plain, percent-encoded once or more, or in overlong UTF-8), which the API could resolve to a path outside this environment's api_url; send the path resolved"})
+			Message: name + ": the request's path holds a dot segment (. or .., or dots alone such as ..., plain, percent-encoded once or more, or in overlong UTF-8), which the API could resolve to a path outside this environment's api_url; send the path resolved"})
 		return
 	}
 	// Asked here, before forwarding, so that a log-in needed or a provider
@@ -218,13 +226,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	e.rp.ServeHTTP(rec, out)
 }
 
-// toTokenEndpoint reports whether a request for escaped, a path of the
-// proxy's, would go to the provider's token or revocation endpoint, read as
-// an API would read it: percent-decoded (once or more, see
-// httpx.PathReadings) and routed as the most lenient servers route it (see
+// toTokenEndpoint reports whether a request would go to the provider's
+// token or revocation endpoint, its path read as an API would read it:
+// readings, its path under the API's percent-decoded (once or more, see
+// httpx.PathReadings), routed as the most lenient servers route it (see
 // routedPath), or with a format suffix (token_endpoint.json, which Rails
 // routes to token_endpoint).
-func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
+func (e *envProxy) toTokenEndpoint(ctx context.Context, readings []string) bool {
 	ep := e.tokenEndpoints(ctx)
 	var endpoints []string
 	for _, endpoint := range []string{ep.TokenURL, ep.RevocationURL} {
@@ -238,8 +246,6 @@ func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
 	}
 	// Read as any server could read it: an API that decodes twice reads
 	// v2/token%255Fendpoint as its token endpoint.
-	_, rest := splitEnv(escaped)
-	readings, _ := httpx.PathReadings(e.apiPath + rest)
 	return slices.ContainsFunc(readings, func(p string) bool {
 		p = routedPath(p)
 		return slices.ContainsFunc(endpoints, func(ep string) bool {
