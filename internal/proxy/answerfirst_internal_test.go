@@ -46,7 +46,7 @@ func TestFailedWriteWaitsForTheAnswerNotYetRead(t *testing.T) {
 	req := carryingHTTP(httptest.NewRequest(http.MethodPost, "https://api.example/upload", nil))
 	httptrace.ContextClientTrace(req.Context()).GotConn(httptrace.GotConnInfo{Conn: tls.Client(c, &tls.Config{})})
 
-	readFirst := make(chan bool)
+	readFirst := make(chan bool, 1)
 	go func() {
 		buf := make([]byte, 64<<10)
 		for {
