@@ -168,14 +168,14 @@ func (g Grant) IsZero() bool { return g == Grant{} }
 // and "of ISSUER at TOKEN_URL" when a token endpoint was set beside it),
 // "by device code" or the like, and "for audience AUDIENCE" and "for
 // resource URI" when it names them: two grants of one client differ only
-// in their type and what they are for.
+// in their type and what they are for. A key in a URL's query shows masked.
 func (g Grant) String() string {
-	s := fmt.Sprintf("client %q at %s", g.ClientID, g.TokenURL)
+	s := fmt.Sprintf("client %q at %s", g.ClientID, redact.URL(g.TokenURL))
 	switch {
 	case g.Issuer != "" && g.IssuerTokenURL != "":
-		s = fmt.Sprintf("client %q of %s at %s", g.ClientID, g.Issuer, g.IssuerTokenURL)
+		s = fmt.Sprintf("client %q of %s at %s", g.ClientID, redact.URL(g.Issuer), redact.URL(g.IssuerTokenURL))
 	case g.Issuer != "":
-		s = fmt.Sprintf("client %q of %s", g.ClientID, g.Issuer)
+		s = fmt.Sprintf("client %q of %s", g.ClientID, redact.URL(g.Issuer))
 	}
 	switch g.Type {
 	case "":
