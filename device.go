@@ -46,26 +46,23 @@ type DeviceLogin struct {
 // and the expiry), and not the device code, with which whoever holds it
 // collects the tokens once the person approves: a program may print or log
 // a DeviceLogin (%v, %+v, slog).
-func (d DeviceLogin) String() string { return fmt.Sprintf("%+v", d.shown()) }
+func (d DeviceLogin) String() string { return d.printed().String() }
 
 // GoString is String for %#v.
-func (d DeviceLogin) GoString() string {
-	return "freshtoken.DeviceLogin" + strings.TrimPrefix(fmt.Sprintf("%#v", d.shown()), "freshtoken.shownDeviceLogin")
-}
+func (d DeviceLogin) GoString() string { return d.printed().GoString() }
 
 // LogValue is String for slog.
-func (d DeviceLogin) LogValue() slog.Value { return slog.StringValue(d.String()) }
+func (d DeviceLogin) LogValue() slog.Value { return d.printed().LogValue() }
 
-// shownDeviceLogin is what a DeviceLogin shows of itself.
-type shownDeviceLogin struct {
-	VerificationURI         string
-	VerificationURIComplete string
-	UserCode                string
-	Expiry                  time.Time
-}
-
-func (d DeviceLogin) shown() shownDeviceLogin {
-	return shownDeviceLogin{d.VerificationURI, d.VerificationURIComplete, d.UserCode, d.Expiry}
+// printed shows what a DeviceLogin shows of itself.
+func (d DeviceLogin) printed() redact.Printed {
+	type shown struct {
+		VerificationURI         string
+		VerificationURIComplete string
+		UserCode                string
+		Expiry                  time.Time
+	}
+	return redact.Printed{Name: "freshtoken.DeviceLogin", Shown: shown{d.VerificationURI, d.VerificationURIComplete, d.UserCode, d.Expiry}}
 }
 
 // DevicePoll is a poll that found the log-in not yet approved, for a

@@ -316,3 +316,33 @@ func startDevice(src *freshtoken.Source) error {
 	_, err := src.StartDeviceLogin(context.Background())
 	return err
 }
+
+// TestEndpointsPrintNoKey: Endpoints (what src.Endpoints found), printed or
+// logged by the program (%v, %+v, %#v, slog's text and JSON handlers),
+// show a key in an endpoint's query masked, as Settings and Renewal do,
+// and the rest as it is. Endpoints had no String, GoString or LogValue,
+// so every one of them showed the key.
+func TestEndpointsPrintNoKey(t *testing.T) {
+	const key = "gw+key/0123456789abcdef"
+	q := "?subscription-key=" + url.QueryEscape(key) + "&region=eu"
+	ep := freshtoken.Endpoints{AuthURL: "https://login.example.com/authorize" + q, TokenURL: "https://login.example.com/token" + q,
+		RevocationURL: "https://login.example.com/revoke" + q, DeviceAuthURL: "https://login.example.com/device" + q}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("endpoints", "ep", ep)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("endpoints", "ep", ep)
+	for _, shown := range []string{fmt.Sprintf("%v", ep), fmt.Sprintf("%+v", ep), fmt.Sprintf("%#v", ep), fmt.Sprintf("%v", &ep), logged.String()} {
+		for _, leak := range []string{key[3:], url.QueryEscape(key)[3:], base64.StdEncoding.EncodeToString([]byte(key))[4:]} {
+			if strings.Contains(shown, leak) {
+				t.Errorf("printed the key in an endpoint's query: %s", shown)
+			}
+		}
+		for _, plain := range []string{"/authorize?subscription-key=", "/token?", "/revoke?", "/device?", "region=eu"} {
+			if !strings.Contains(shown, plain) {
+				t.Errorf("printed %s: want %s shown as it is", shown, plain)
+			}
+		}
+	}
+	if s := fmt.Sprintf("%#v", ep); !strings.HasPrefix(s, "freshtoken.Endpoints{") {
+		t.Errorf("%%#v printed %s; want it to name freshtoken.Endpoints", s)
+	}
+}
