@@ -370,22 +370,27 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 
 // freeAgentPathHint is what to try when FreeAgent answered 404 to a path
 // without the /v2/ that every FreeAgent API path starts with; "" for a path
-// that has it, or a full URL.
+// that has it, or a full URL. Only the path before the query tells: a
+// query may hold a URL (?redirect=https://…) or a dot.
 func freeAgentPathHint(path string) string {
+	query := ""
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path, query = path[:i], queryMasked(path[i:])
+	}
 	if strings.Contains(path, "://") {
 		return ""
 	}
 	path = "/" + strings.TrimPrefix(path, "/")
-	if path == "/v2" || strings.HasPrefix(path, "/v2/") || strings.HasPrefix(path, "/v2?") {
+	if path == "/v2" || strings.HasPrefix(path, "/v2/") {
 		return ""
 	}
 	if first, rest, _ := strings.Cut(path[1:], "/"); strings.Contains(first, ".") && freeAgentPathHint("/"+rest) == "" {
 		// Another host's URL without its scheme (this API's own is
 		// refused before it is sent): the hint was to try
 		// /v2/api.sandbox.freeagent.com/v2/company.
-		return fmt.Sprintf("%s is a host, not part of a path: a URL starts with https://, and freshtoken sends tokens only to api_url's host; this API's path is /%s", first, rest)
+		return fmt.Sprintf("%s is a host, not part of a path: a URL starts with https://, and freshtoken sends tokens only to api_url's host; this API's path is /%s%s", first, rest, query)
 	}
-	return "FreeAgent's API paths start with /v2/: try /v2" + path
+	return "FreeAgent's API paths start with /v2/: try /v2" + path + query
 }
 
 func pluralCount(n int, noun string) string {

@@ -354,3 +354,27 @@ func TestRequestHeaderRefusalsHideTheValue(t *testing.T) {
 		}
 	}
 }
+
+// TestFreeAgentPathHint: a FreeAgent path without /v2/ gets the hint to
+// add it, whatever its query holds; a full URL, or a path with /v2/, gets
+// none. A query holding "://" (?redirect=https://…) was taken for a full
+// URL, and the path missing /v2/ got no hint; a dot and a slash in the
+// query took the path for another host's URL; a key in the query is
+// masked in the path suggested.
+func TestFreeAgentPathHint(t *testing.T) {
+	for path, want := range map[string]string{
+		"/contacts?redirect=https://a.example/b":  "FreeAgent's API paths start with /v2/: try /v2/contacts?redirect=https://a.example/b",
+		"contacts?return_to=https://a.example":    "FreeAgent's API paths start with /v2/: try /v2/contacts?return_to=https://a.example",
+		"/company?v=1.5/x":                        "FreeAgent's API paths start with /v2/: try /v2/company?v=1.5/x",
+		"/company?api_key=0123456789ab":           "FreeAgent's API paths start with /v2/: try /v2/company?api_key=…(12 chars)",
+		"/company":                                "FreeAgent's API paths start with /v2/: try /v2/company",
+		"/v2/contacts?redirect=https://a.example": "",
+		"/v2?x=1":                               "",
+		"https://api.freeagent.com/company?x=1": "",
+		"api.sandbox.freeagent.com/v2/company?x=https://a": "api.sandbox.freeagent.com is a host, not part of a path: a URL starts with https://, and freshtoken sends tokens only to api_url's host; this API's path is /v2/company?x=https://a",
+	} {
+		if got := freeAgentPathHint(path); got != want {
+			t.Errorf("freeAgentPathHint(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
