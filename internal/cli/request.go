@@ -271,9 +271,9 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	}
 	target, err := resolveURL(src.APIURL(), opts.Path)
 	if err != nil {
-		if other := f.envWithAPIOf(opts.Path, env.Name); other != "" {
+		if others := f.envsWithAPIOf(opts.Path, env.Name); len(others) > 0 {
 			// A production URL pasted while the sandbox is selected.
-			return usageErrorf("%v; it is environment %s's API: add -e %s", err, other, other)
+			return usageErrorf("%v; %s", err, otherEnvsHint(others))
 		}
 		return err
 	}
@@ -598,26 +598,42 @@ func resolveURL(apiURL, path string) (string, error) {
 	return target, nil
 }
 
-// envWithAPIOf names the configured environment other than current whose
-// API a full URL is on; "" when none is, or for a path.
-func (f *Factory) envWithAPIOf(rawURL, current string) string {
+// envsWithAPIOf names the configured environments other than current
+// whose API a full URL is on, in alphabetical order; none when no
+// other is, or for a path.
+func (f *Factory) envsWithAPIOf(rawURL, current string) []string {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || u.User != nil {
-		return ""
+		return nil
 	}
 	conf, err := f.Config()
 	if err != nil {
-		return ""
+		return nil
 	}
+	var names []string
 	for _, name := range conf.Names() {
 		if name == current {
 			continue
 		}
 		if api, err := url.Parse(conf.Envs[name].APIURL); err == nil && httpx.SameOrigin(u, api) {
-			return name
+			names = append(names, name)
 		}
 	}
-	return ""
+	return names
+}
+
+// otherEnvsHint says whose API a URL is on, names, and how to choose one:
+// each of several sharing the API (one account's two logins) may be the one
+// meant.
+func otherEnvsHint(names []string) string {
+	if len(names) == 1 {
+		return fmt.Sprintf("it is environment %s's API: add -e %s", names[0], names[0])
+	}
+	flags := make([]string, len(names))
+	for i, n := range names {
+		flags[i] = "-e " + n
+	}
+	return fmt.Sprintf("it is the API of %s: add %s", plural(names, "environment"), strings.Join(flags, " or "))
 }
 
 // notOnHost refuses a URL that is not on the API's host, naming the API
