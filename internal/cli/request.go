@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,7 +76,8 @@ A body from -d @FILE or -d @- may hold up to 256 MiB (-d @- at a terminal
 says to type it, and how to end it); -d is given once (a
 request has one body, and curl's joining of several with & no JSON survives).
 A body that is JSON goes with Content-Type: application/json, without the
-byte order mark some editors (Notepad) begin a file with.
+byte order mark some editors (Notepad) begin a file with; with a
+Content-Type of your own (-H), the body goes as written.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
 terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one that
@@ -436,9 +438,14 @@ var utf8BOM = []byte("\ufeff")
 // the -H headers: the first -H of a name replaces its default, repeats add
 // values, and one without a value ("Accept:") leaves the header out. An
 // in-memory body can be replayed after a 429 or a 401. A JSON body's byte
-// order mark is dropped.
+// order mark is dropped when freshtoken labels it JSON; with a
+// Content-Type of the user's (-H), the body goes as written.
 func newAPIRequest(ctx context.Context, method, target string, body []byte, headers []string) (*http.Request, error) {
-	if rest, ok := bytes.CutPrefix(body, utf8BOM); ok && json.Valid(rest) {
+	typed := slices.ContainsFunc(headers, func(h string) bool {
+		k, _, _, _ := cutHeader(h)
+		return strings.EqualFold(k, "Content-Type")
+	})
+	if rest, ok := bytes.CutPrefix(body, utf8BOM); ok && json.Valid(rest) && !typed {
 		// JSON saved with a byte order mark (Notepad's UTF-8) went
 		// without Content-Type: application/json, as not JSON, mark and
 		// all, which JSON sent over a network must not begin with (RFC

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"io"
 	"os"
 	"reflect"
 	"strings"
@@ -375,6 +376,35 @@ func TestFreeAgentPathHint(t *testing.T) {
 	} {
 		if got := freeAgentPathHint(path); got != want {
 			t.Errorf("freeAgentPathHint(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+// TestByteOrderMarkDroppedOnlyForJSONFreshtokenLabels: a JSON body that
+// begins with a byte order mark goes without it, as application/json,
+// when freshtoken chooses the Content-Type; with one the user gives (-H
+// 'Content-Type: …', or -H 'Content-Type:' for none) it goes byte for byte
+// as written, mark and all: the mark was dropped from a body the user had
+// labelled themselves, which may be meant to carry it.
+func TestByteOrderMarkDroppedOnlyForJSONFreshtokenLabels(t *testing.T) {
+	const json = `{"a":1}`
+	for _, c := range []struct {
+		headers     []string
+		body, ctype string
+	}{
+		{nil, json, "application/json"},
+		{[]string{"X-Trace: 1"}, json, "application/json"},
+		{[]string{"Content-Type: text/plain; charset=utf-8"}, "\ufeff" + json, "text/plain; charset=utf-8"},
+		{[]string{"content-type: application/json"}, "\ufeff" + json, "application/json"},
+		{[]string{"Content-Type:"}, "\ufeff" + json, ""},
+	} {
+		req, err := newAPIRequest(t.Context(), "POST", "https://api.example.com/v2/x", []byte("\ufeff"+json), c.headers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent, _ := io.ReadAll(req.Body)
+		if string(sent) != c.body || req.Header.Get("Content-Type") != c.ctype {
+			t.Errorf("-H %q: sent %q as %q, want %q as %q", c.headers, sent, req.Header.Get("Content-Type"), c.body, c.ctype)
 		}
 	}
 }
