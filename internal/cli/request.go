@@ -489,6 +489,7 @@ func newAPIRequest(ctx context.Context, method, target string, body []byte, head
 // own errors (log-in needed and the like) pass through; net/http only wraps
 // them.
 func requestError(err error, env *config.Env, target string) error {
+	target = redact.URL(target) // as messages show it: a key in its query masked
 	var (
 		fe         *freshtoken.Error
 		rl         *apiclient.RateLimitError
@@ -509,7 +510,7 @@ func requestError(err error, env *config.Env, target string) error {
 		if rl.TooLong {
 			what = fmt.Sprintf("the API answered 429 Too Many Requests and asks to wait %s, longer than freshtoken waits; try again then", httpx.SayWait(rl.Wait))
 		}
-		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: what + " (" + rl.URL + ")"}
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: what + " (" + redact.URL(rl.URL) + ")"}
 	case errors.Is(err, apiclient.ErrPages):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("%v; the API's pages could not be gathered into one document, so nothing was printed: read its pages one at a time without --all", err)}

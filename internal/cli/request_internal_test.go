@@ -3,14 +3,21 @@ package cli
 import (
 	"errors"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
 	"syscall"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/apiclient"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // TestRequestFlags: request and each method's own command (get, post, ...)
@@ -405,6 +412,38 @@ func TestByteOrderMarkDroppedOnlyForJSONFreshtokenLabels(t *testing.T) {
 		sent, _ := io.ReadAll(req.Body)
 		if string(sent) != c.body || req.Header.Get("Content-Type") != c.ctype {
 			t.Errorf("-H %q: sent %q as %q, want %q as %q", c.headers, sent, req.Header.Get("Content-Type"), c.body, c.ctype)
+		}
+	}
+}
+
+// TestRequestErrorsMaskAKeyInTheQuery: a request that got no usable answer
+// names its URL with a key in the query (?api_key=…, typed in the path or
+// in api_url) masked, and the rest of the query as it is, whatever went
+// wrong: the messages quoted the URL whole, key and all.
+func TestRequestErrorsMaskAKeyInTheQuery(t *testing.T) {
+	const key = "Zq7xW" // too short to be registered: only masking by name hides it
+	target := "https://api.example.com/v2/x?api_key=" + key + "&view=all"
+	env := &config.Env{Name: "dev", Timeout: time.Second}
+	for _, err := range []error{
+		&url.Error{Op: "Get", URL: target, Err: errors.New("connection refused")},
+		&url.Error{Op: "Get", URL: target, Err: os.ErrDeadlineExceeded},
+		&url.Error{Op: "Get", URL: target, Err: &httpx.UnansweredError{After: time.Second}},
+		&url.Error{Op: "Post", URL: target, Err: errRedirectLoop},
+		&url.Error{Op: "Get", URL: target, Err: errors.New("net/http: server response headers exceeded 1048576 bytes; aborted")},
+		&apiclient.RateLimitError{URL: target, Retries: 5},
+	} {
+		got := requestError(err, env, target).Error()
+		if strings.Contains(got, key) || !strings.Contains(got, "api_key=…(5 chars)&view=all") {
+			t.Errorf("requestError(%v) = %s; want the URL with the key masked", err, got)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, target, nil)
+	for what, err := range map[string]error{
+		"an HTTP error status":                  &HTTPStatusError{Env: "dev", Method: "GET", URL: target, Status: "404 Not Found"},
+		"an answer standard output cannot take": answered(&outputError{err: syscall.ENOSPC}, "dev", req, "200 OK"),
+	} {
+		if got := err.Error(); strings.Contains(got, key) || !strings.Contains(got, "api_key=…(5 chars)&view=all") {
+			t.Errorf("%s: %s; want the URL with the key masked", what, got)
 		}
 	}
 }
