@@ -386,6 +386,10 @@ func freeAgentPathHint(path string) string {
 	if path == "/v2" || strings.HasPrefix(path, "/v2/") {
 		return ""
 	}
+	if first, rest, _ := strings.Cut(path[1:], "/"); strings.EqualFold(first, "v2") {
+		// /V2/company: the hint was to try /v2/V2/company.
+		return "FreeAgent's API paths start with /v2/, in lower case: try /v2/" + rest + query
+	}
 	if first, rest, _ := strings.Cut(path[1:], "/"); strings.Contains(first, ".") && freeAgentPathHint("/"+rest) == "" {
 		// Another host's URL without its scheme (this API's own is
 		// refused before it is sent): the hint was to try

@@ -368,7 +368,8 @@ func TestRequestHeaderRefusalsHideTheValue(t *testing.T) {
 // none. A query holding "://" (?redirect=https://…) was taken for a full
 // URL, and the path missing /v2/ got no hint; a dot and a slash in the
 // query took the path for another host's URL; a key in the query is
-// masked in the path suggested.
+// masked in the path suggested. /V2/company, in upper case, was told to
+// try /v2/V2/company.
 func TestFreeAgentPathHint(t *testing.T) {
 	for path, want := range map[string]string{
 		"/contacts?redirect=https://a.example/b":  "FreeAgent's API paths start with /v2/: try /v2/contacts?redirect=https://a.example/b",
@@ -376,6 +377,7 @@ func TestFreeAgentPathHint(t *testing.T) {
 		"/company?v=1.5/x":                        "FreeAgent's API paths start with /v2/: try /v2/company?v=1.5/x",
 		"/company?api_key=0123456789ab":           "FreeAgent's API paths start with /v2/: try /v2/company?api_key=…(12 chars)",
 		"/company":                                "FreeAgent's API paths start with /v2/: try /v2/company",
+		"/V2/company?x=1":                         "FreeAgent's API paths start with /v2/, in lower case: try /v2/company?x=1",
 		"/v2/contacts?redirect=https://a.example": "",
 		"/v2?x=1":                               "",
 		"https://api.freeagent.com/company?x=1": "",
