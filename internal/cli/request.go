@@ -77,7 +77,9 @@ says to type it, and how to end it); -d is given once (a
 request has one body, and curl's joining of several with & no JSON survives).
 A body that is JSON goes with Content-Type: application/json, without the
 byte order mark some editors (Notepad) begin a file with; with a
-Content-Type of your own (-H), the body goes as written.
+Content-Type of your own (-H), the body goes as written. One that begins
+as JSON does ({ or [) but is not JSON goes as written too, unlabelled, with
+a warning on stderr saying what is wrong with it.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
 terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one that
@@ -298,6 +300,11 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	if err != nil {
 		return err
 	}
+	if why := brokenJSON(body, opts.Headers); why != "" {
+		// A brace missed in -d '{"contact":{…}': the API's refusal of an
+		// unlabelled body said nothing of it.
+		f.warn(fmt.Sprintf("%s: warning: the request body begins as JSON does but is not JSON (%s), so it goes as written, without Content-Type: application/json", env.Name, why))
+	}
 	var progress *pageProgress
 	if opts.All && f.IO.ErrTTY {
 		progress = &pageProgress{w: f.IO.ErrOut}
@@ -445,10 +452,7 @@ var utf8BOM = []byte("\ufeff")
 // order mark is dropped when freshtoken labels it JSON; with a
 // Content-Type of the user's (-H), the body goes as written.
 func newAPIRequest(ctx context.Context, method, target string, body []byte, headers []string) (*http.Request, error) {
-	typed := slices.ContainsFunc(headers, func(h string) bool {
-		k, _, _, _ := cutHeader(h)
-		return strings.EqualFold(k, "Content-Type")
-	})
+	typed := typesBody(headers)
 	if rest, ok := bytes.CutPrefix(body, utf8BOM); ok && json.Valid(rest) && !typed {
 		// JSON saved with a byte order mark (Notepad's UTF-8) went
 		// without Content-Type: application/json, as not JSON, mark and
@@ -487,6 +491,32 @@ func newAPIRequest(ctx context.Context, method, target string, body []byte, head
 		}
 	}
 	return req, nil
+}
+
+// typesBody reports whether headers, the -H given, set the Content-Type
+// (or leave it out): the body is then the user's to label.
+func typesBody(headers []string) bool {
+	return slices.ContainsFunc(headers, func(h string) bool {
+		k, _, _, _ := cutHeader(h)
+		return strings.EqualFold(k, "Content-Type")
+	})
+}
+
+// brokenJSON says what is wrong with body when it begins as JSON does ({
+// or [, after white space or a byte order mark) but is not JSON, and the
+// user set no Content-Type: it goes as written, unlabelled, and the API's
+// refusal would not say why. "" otherwise.
+func brokenJSON(body []byte, headers []string) string {
+	body = bytes.TrimPrefix(body, utf8BOM)
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' && trimmed[0] != '[' || typesBody(headers) {
+		return ""
+	}
+	var raw json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // requestError explains a request that got no usable answer. The engine's
