@@ -599,7 +599,9 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 // WAIT counts the writes of the connection it is sent on. That connection
 // failing, the save is sent again as without replicas, on the pool's,
 // which go-redis tries on new connections: a save stored by the first
-// send finds the record holding it already (see fencedSave).
+// send finds the record holding it already (see fencedSave). No WAIT can
+// count it there, and the caller is told so, as of a save no replica
+// acknowledged.
 func (s *Store) thenRunID(ctx context.Context, env string, send func(p redis.Pipeliner) redis.Cmder) (string, error) {
 	if !s.replicated.Load() {
 		return s.pipelineSave(ctx, s.client, env, send)
@@ -610,7 +612,11 @@ func (s *Store) thenRunID(ctx context.Context, env string, send func(p redis.Pip
 	switch {
 	case err != nil && !errors.As(err, &answer):
 		conn.Close()
-		return s.pipelineSave(ctx, s.client, env, send)
+		runID, err = s.pipelineSave(ctx, s.client, env, send)
+		if err == nil && s.replicated.Load() {
+			s.notOnReplica(ctx, env, "its connection dropped, and it was sent again where no replica can be waited for")
+		}
+		return runID, err
 	case err != nil || !s.replicated.Load():
 		conn.Close()
 		return runID, err
@@ -690,8 +696,14 @@ func (s *Store) awaitReplica(ctx context.Context, conn *redis.Conn, env string) 
 		why = fmt.Sprintf("WAIT failed: %v", err)
 	}
 	if err != nil || acked < 1 {
-		store.Warn(ctx, fmt.Sprintf("the tokens are saved in %s, on the primary, but not yet on a replica (%s): a failover before a replica copies them would bring back the tokens they replace", s.Location(env), why))
+		s.notOnReplica(ctx, env, why)
 	}
+}
+
+// notOnReplica tells the caller (store.Warn) that env's tokens, saved on
+// the primary, may not be on a replica yet, and why.
+func (s *Store) notOnReplica(ctx context.Context, env, why string) {
+	store.Warn(ctx, fmt.Sprintf("the tokens are saved in %s, on the primary, but not yet on a replica (%s): a failover before a replica copies them would bring back the tokens they replace", s.Location(env), why))
 }
 
 // readOnly reports whether err is a replica's refusal of a write: READONLY,

@@ -142,6 +142,41 @@ func TestAUserNotAllowedWaitIsToldOnce(t *testing.T) {
 	}
 }
 
+// TestASaveSentAgainWithoutItsWaitIsWarnedOf: a save on a primary with
+// replicas goes on a connection of its own, to wait for a replica there;
+// that connection dropping before the save's answer came (a load
+// balancer's reset, a network cut), the save is sent again on the pool's,
+// where no WAIT can count it. It was reported saved, silently, though no
+// replica was waited for. It is now saved with the same warning as a save
+// no replica acknowledged.
+func TestASaveSentAgainWithoutItsWaitIsWarnedOf(t *testing.T) {
+	primary, replica := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+	link := redistest.NewLink(t, primary)
+	replica.ReplicaOf(t, primary, link.Addr)
+	relay := relayCuttingAfterSave(t, primary.Addr)
+	s, _ := lockedAndSaved(t, relay) // the read in it tells the Store of the replica
+	s.ReplicaWait = 100 * time.Millisecond
+	if _, err := s.Load(context.Background(), "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	link.Hold()
+	ctx, warnings := warned()
+	renewed := copyOf(2)
+	relay.beforeAnswer.Store(true)
+	relay.armed.Store(true)
+	err := s.Save(ctx, "sandbox", renewed)
+	relay.armed.Store(false)
+	if err != nil {
+		t.Fatalf("a save whose answer was lost, sent again: %v; want it saved", err)
+	}
+	if got := primary.Get(t, "freshtoken:sandbox"); !strings.Contains(got, renewed.RefreshToken) {
+		t.Fatalf("the primary holds %q; want the save", got)
+	}
+	if warned := warnings(); len(warned) != 1 || !strings.Contains(warned[0], "not yet on a replica") {
+		t.Fatalf("warnings: %q; want one saying the tokens may not be on a replica yet", warned)
+	}
+}
+
 // writable makes srv, a replica, take writes (replica-read-only no).
 func writable(t *testing.T, srv *redistest.Server) {
 	t.Helper()
