@@ -430,7 +430,7 @@ func (s *Server) RequirePassword(t testing.TB, password string) {
 // FleetRules are the keys and commands docs/fleets.md gives freshtoken's
 // Redis user (its ACL SETUSER line, less the user's name, "on" and its
 // password), which TestFleetRulesAreTheDocs holds to the page.
-var FleetRules = []string{"~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl", "+info"}
+var FleetRules = []string{"~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl", "+info", "+wait"}
 
 // SetFleetUser sets up the ACL user name, with password, as docs/fleets.md
 // says to (FleetRules).

@@ -130,6 +130,9 @@ type Store struct {
 	// connected (INFO replication): a save then waits for one of them to
 	// acknowledge it (see ReplicaWait).
 	replicated atomic.Bool
+	// waitRefused is set once the user was told that it may not run WAIT
+	// (see awaitReplica), and cleared by a WAIT answered.
+	waitRefused atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -596,7 +599,9 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 // WAIT counts the writes of the connection it is sent on. That connection
 // failing, the save is sent again as without replicas, on the pool's,
 // which go-redis tries on new connections: a save stored by the first
-// send finds the record holding it already (see fencedSave).
+// send finds the record holding it already (see fencedSave). No WAIT can
+// count it there, and the caller is told so, as of a save no replica
+// acknowledged.
 func (s *Store) thenRunID(ctx context.Context, env string, send func(p redis.Pipeliner) redis.Cmder) (string, error) {
 	if !s.replicated.Load() {
 		return s.pipelineSave(ctx, s.client, env, send)
@@ -607,7 +612,11 @@ func (s *Store) thenRunID(ctx context.Context, env string, send func(p redis.Pip
 	switch {
 	case err != nil && !errors.As(err, &answer):
 		conn.Close()
-		return s.pipelineSave(ctx, s.client, env, send)
+		runID, err = s.pipelineSave(ctx, s.client, env, send)
+		if err == nil && s.replicated.Load() {
+			s.notOnReplica(ctx, env, "its connection dropped, and it was sent again where no replica can be waited for")
+		}
+		return runID, err
 	case err != nil || !s.replicated.Load():
 		conn.Close()
 		return runID, err
@@ -655,7 +664,9 @@ type pipeliner interface {
 // acknowledge the writes sent on conn (WAIT 1), and closes conn. A save
 // not acknowledged stands: the primary has it, and the caller is told
 // (store.Warn) that a failover before a replica copies it would lose it.
-// A Redis that stalls holds the caller a second past ReplicaWait at most.
+// A user that may not run WAIT is told so once per Store (waitRefused),
+// its saves standing. A Redis that stalls holds the caller a second past
+// ReplicaWait at most.
 func (s *Store) awaitReplica(ctx context.Context, conn *redis.Conn, env string) {
 	wait := s.ReplicaWait
 	if wait <= 0 {
@@ -667,13 +678,32 @@ func (s *Store) awaitReplica(ctx context.Context, conn *redis.Conn, env string) 
 		defer conn.Close()
 		return conn.Wait(ctx, 1, wait).Result()
 	})
+	if infoRefused(err) {
+		// WAIT itself refused, as INFO's refusals read (a user set up
+		// for Redis 6, where WAIT is not among @connection's commands):
+		// told once, not at every renewal, and asked again at each save,
+		// so that the permission added takes effect without a restart.
+		if s.waitRefused.CompareAndSwap(false, true) {
+			store.Warn(ctx, fmt.Sprintf("the tokens are saved in %s, on the primary, but Redis does not let this user wait for a replica to copy them (WAIT answered %q): no save waits, and a failover before a replica copies one would bring back the tokens it replaced; add +wait to the user's permissions (ACL SETUSER %s +wait; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.Location(env), err.Error(), s.aclUser()))
+		}
+		return
+	}
+	if err == nil {
+		s.waitRefused.Store(false)
+	}
 	why := fmt.Sprintf("none acknowledged it within %s", wait)
 	if err != nil {
 		why = fmt.Sprintf("WAIT failed: %v", err)
 	}
 	if err != nil || acked < 1 {
-		store.Warn(ctx, fmt.Sprintf("the tokens are saved in %s, on the primary, but not yet on a replica (%s): a failover before a replica copies them would bring back the tokens they replace", s.Location(env), why))
+		s.notOnReplica(ctx, env, why)
 	}
+}
+
+// notOnReplica tells the caller (store.Warn) that env's tokens, saved on
+// the primary, may not be on a replica yet, and why.
+func (s *Store) notOnReplica(ctx context.Context, env, why string) {
+	store.Warn(ctx, fmt.Sprintf("the tokens are saved in %s, on the primary, but not yet on a replica (%s): a failover before a replica copies them would bring back the tokens they replace", s.Location(env), why))
 }
 
 // readOnly reports whether err is a replica's refusal of a write: READONLY,
@@ -1132,11 +1162,7 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 		if c.also == "pttl" && errors.As(err, &answer) && strings.Contains(answer.Error(), "'pttl'") {
 			// It may mark renewals and renew: only a machine waiting
 			// on a dead holder's mark waits longer (docs/fleets.md).
-			user := s.client.Options().Username
-			if user == "" {
-				user = "default"
-			}
-			return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s lets this user renew but not ask how long a renewal's in-flight mark has to live (%s): a machine waiting for the renewal lock cannot tell that the machine holding it died, and waits five minutes for it rather than 15 seconds; add +pttl to the user's permissions (ACL SETUSER %s +pttl; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
+			return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s lets this user renew but not ask how long a renewal's in-flight mark has to live (%s): a machine waiting for the renewal lock cannot tell that the machine holding it died, and waits five minutes for it rather than 15 seconds; add +pttl to the user's permissions (ACL SETUSER %s +pttl; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), s.aclUser())}
 		}
 		failed := s.failed(ctx, c.what, err)
 		if errors.As(err, &answer) && ctx.Err() == nil && !errors.Is(failed, store.ErrDenied) && !errors.Is(failed, store.ErrUnreachable) {
@@ -1162,13 +1188,17 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 		// that gets it.
 		return nil
 	case strings.HasPrefix(answer.Error(), "NOPERM"):
-		user := s.client.Options().Username
-		if user == "" {
-			user = "default"
-		}
-		return &storeError{store.ErrRestartLoses, fmt.Sprintf("Redis at %s lets this user renew but not read Redis's run_id (%s): a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; add +info to the user's permissions (ACL SETUSER %s +info; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
+		return &storeError{store.ErrRestartLoses, fmt.Sprintf("Redis at %s lets this user renew but not read Redis's run_id (%s): a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; add +info to the user's permissions (ACL SETUSER %s +info; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), s.aclUser())}
 	}
 	return &storeError{store.ErrRestartLoses, fmt.Sprintf("INFO is not available at Redis at %s (it answered %q: INFO is renamed or disabled in its configuration, as some managed Redis services do, or a proxy in front of Redis does not pass it on), so freshtoken cannot read Redis's run_id: a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; keep Redis's data on disk (appendonly yes), or let INFO run (take INFO's rename-command out of redis.conf, or let the proxy pass it on; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error())}
+}
+
+// aclUser is the Redis user the URL names, "default" when it names none.
+func (s *Store) aclUser() string {
+	if user := s.client.Options().Username; user != "" {
+		return user
+	}
+	return "default"
 }
 
 // CheckEviction reports whether Redis may evict keys when its memory is

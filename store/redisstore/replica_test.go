@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -80,13 +81,7 @@ func TestSaveNotYetOnAReplicaStands(t *testing.T) {
 	primary, _, link, s := replicated(t, 100*time.Millisecond)
 	t.Cleanup(lock(t, s))
 	link.Hold()
-	var mu sync.Mutex
-	var warned []string
-	ctx := store.WithWarning(context.Background(), func(msg string) {
-		mu.Lock()
-		defer mu.Unlock()
-		warned = append(warned, msg)
-	})
+	ctx, warnings := warned()
 	renewed := copyOf(2)
 	if err := s.Save(ctx, "sandbox", renewed); err != nil {
 		t.Fatalf("a save no replica acknowledged: %v; want it standing", err)
@@ -94,10 +89,91 @@ func TestSaveNotYetOnAReplicaStands(t *testing.T) {
 	if got := primary.Get(t, "freshtoken:sandbox"); !strings.Contains(got, renewed.RefreshToken) {
 		t.Fatalf("the primary holds %q; want the save", got)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(warned) != 1 || !strings.Contains(warned[0], "not yet on a replica") || strings.Contains(warned[0], renewed.RefreshToken) {
+	if warned := warnings(); len(warned) != 1 || !strings.Contains(warned[0], "not yet on a replica") || strings.Contains(warned[0], renewed.RefreshToken) {
 		t.Fatalf("warnings: %q; want one saying the tokens are not yet on a replica, without them", warned)
+	}
+}
+
+// warned is a context whose store.Warn notes each warning, and what
+// notes them so far.
+func warned() (context.Context, func() []string) {
+	var mu sync.Mutex
+	var all []string
+	ctx := store.WithWarning(context.Background(), func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		all = append(all, msg)
+	})
+	return ctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(all)
+	}
+}
+
+// TestAUserNotAllowedWaitIsToldOnce: a Redis user not allowed WAIT (one
+// set up as docs/fleets.md said, on Redis 6, where WAIT is not among the
+// @connection commands but @keyspace's) had every save on a primary with
+// replicas warn that the tokens were not yet on a replica (WAIT failed:
+// NOPERM), at every renewal, though the replica may have had them, and
+// never said what to do. The refusal is now told once per Store, naming
+// the permission to add, and the saves stand.
+func TestAUserNotAllowedWaitIsToldOnce(t *testing.T) {
+	primary, replica := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+	replica.ReplicaOf(t, primary, primary.Addr)
+	primary.SetUser(t, "older", append(append([]string{"on", ">pw"}, redistest.FleetRules...), "-wait")...)
+	s := open(t, "redis://older:pw@"+primary.Addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	ctx, warnings := warned()
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	t.Cleanup(lock(t, s))
+	for n := 2; n < 5; n++ {
+		if err := s.Save(ctx, "sandbox", copyOf(n)); err != nil {
+			t.Fatalf("a save by a user not allowed WAIT: %v; want it standing", err)
+		}
+	}
+	if got := primary.Get(t, "freshtoken:sandbox"); !strings.Contains(got, copyOf(4).RefreshToken) {
+		t.Fatalf("the primary holds %q; want the last save", got)
+	}
+	if warned := warnings(); len(warned) != 1 || !strings.Contains(warned[0], "ACL SETUSER older +wait") {
+		t.Fatalf("warnings: %q; want one, saying to add +wait to the user", warned)
+	}
+}
+
+// TestASaveSentAgainWithoutItsWaitIsWarnedOf: a save on a primary with
+// replicas goes on a connection of its own, to wait for a replica there;
+// that connection dropping before the save's answer came (a load
+// balancer's reset, a network cut), the save is sent again on the pool's,
+// where no WAIT can count it. It was reported saved, silently, though no
+// replica was waited for. It is now saved with the same warning as a save
+// no replica acknowledged.
+func TestASaveSentAgainWithoutItsWaitIsWarnedOf(t *testing.T) {
+	primary, replica := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+	link := redistest.NewLink(t, primary)
+	replica.ReplicaOf(t, primary, link.Addr)
+	relay := relayCuttingAfterSave(t, primary.Addr)
+	s, _ := lockedAndSaved(t, relay) // the read in it tells the Store of the replica
+	s.ReplicaWait = 100 * time.Millisecond
+	if _, err := s.Load(context.Background(), "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	link.Hold()
+	ctx, warnings := warned()
+	renewed := copyOf(2)
+	relay.beforeAnswer.Store(true)
+	relay.armed.Store(true)
+	err := s.Save(ctx, "sandbox", renewed)
+	relay.armed.Store(false)
+	if err != nil {
+		t.Fatalf("a save whose answer was lost, sent again: %v; want it saved", err)
+	}
+	if got := primary.Get(t, "freshtoken:sandbox"); !strings.Contains(got, renewed.RefreshToken) {
+		t.Fatalf("the primary holds %q; want the save", got)
+	}
+	if warned := warnings(); len(warned) != 1 || !strings.Contains(warned[0], "not yet on a replica") {
+		t.Fatalf("warnings: %q; want one saying the tokens may not be on a replica yet", warned)
 	}
 }
 
