@@ -105,9 +105,6 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		api.Path += "/"
 		api.RawPath = ""
 	}
-	if httpx.HasDotSegment(api.EscapedPath()) {
-		return nil, config.Invalidf("%s: api_url %s holds a dot segment (. or .., plain or encoded) in its path; write it resolved", ec.Name, api.Redacted())
-	}
 	upstream := p.upstream
 	if ec.CAFile != "" { // its own certificate authorities, trusted for its API alone
 		t, err := ec.Transport()
@@ -181,8 +178,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The path as the API may read it, for both checks below. The
-	// api_url's part holds no dot segment (newEnvProxy), and ends in a
-	// slash, so any the readings hold are the request's.
+	// api_url's part holds no dot segment (the configuration refuses
+	// one), and ends in a slash, so any the readings hold are the
+	// request's.
 	_, rest := splitEnv(r.URL.EscapedPath())
 	readings, settled := httpx.PathReadings(e.apiPath + rest)
 	if e.toTokenEndpoint(r.Context(), readings) {

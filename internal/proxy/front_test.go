@@ -842,8 +842,8 @@ func TestDotSegmentsAreRefused(t *testing.T) {
 }
 
 // TestAPIURLWithADotSegment: an api_url whose path holds a dot segment
-// is told as the configuration's fault, naming api_url, not as one in
-// every request's path.
+// is told as the configuration's fault, at its file and line, not as one
+// in every request's path.
 func TestAPIURLWithADotSegment(t *testing.T) {
 	var reached atomic.Int32
 	addr := serveOnce(t, func(c net.Conn, _ *bufio.Reader, _ *http.Request) {
@@ -852,8 +852,9 @@ func TestAPIURLWithADotSegment(t *testing.T) {
 	})
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "a", "http://"+addr+"/v2/%2e%2e") }})
 	resp, body := f.rawGet(t, "/a/x", "")
-	if resp.Header.Get("X-Freshtoken-Error") != "invalid_configuration" || !strings.Contains(body, "api_url http://"+addr+"/v2/%2e%2e/ holds a dot segment") {
-		t.Errorf("got %d %s; want invalid_configuration naming api_url and its dot segment", resp.StatusCode, body)
+	if resp.Header.Get("X-Freshtoken-Error") != "invalid_configuration" || !strings.Contains(body, `config.toml:`) ||
+		!strings.Contains(body, `env.a.api_url: \"http://`+addr+`/v2/%2e%2e/\" holds a . or .. segment`) {
+		t.Errorf("got %d %s; want invalid_configuration naming the file, api_url and its dot segment", resp.StatusCode, body)
 	}
 	if n := reached.Load(); n != 0 {
 		t.Errorf("%d requests reached the API; want none", n)
