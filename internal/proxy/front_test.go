@@ -572,6 +572,46 @@ func TestEndlessInterimAnswersAreCutOff(t *testing.T) {
 	}
 }
 
+// TestEndlessInterimAnswersOverHTTP2: an API served over HTTP/2 that sends
+// interim answers without end is given up on as one over HTTP/1.1 is, 502
+// api_unreadable saying so, its stream reset. HTTP/2 wraps the bound's
+// error in a stream error that hides it: the client was told the API
+// "could not be reached" and to check its connection.
+func TestEndlessInterimAnswersOverHTTP2(t *testing.T) {
+	var proto atomic.Value
+	api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(r.Proto)
+		w.Header().Set("Link", "</x>; rel=preload")
+		for r.Context().Err() == nil {
+			w.WriteHeader(http.StatusEarlyHints)
+		}
+	}))
+	api.EnableHTTP2 = true
+	api.StartTLS()
+	t.Cleanup(api.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(api.Certificate())
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tlsConfig: &tls.Config{RootCAs: roots},
+		moreConfig: func(f *fixture) string { return genericEnv(f, "h2", api.URL) }})
+	f.login(t, "h2")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /h2/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+	resp, err := http.ReadResponse(r, nil)
+	for err == nil && resp.StatusCode < 200 {
+		resp, err = http.ReadResponse(r, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "api_unreadable" || !strings.Contains(string(body), "interim answers (1xx)") {
+		t.Errorf("got %d %s; want 502 api_unreadable saying the API sent too many interim answers", resp.StatusCode, body)
+	}
+	if p, _ := proto.Load().(string); p != "HTTP/2.0" {
+		t.Errorf("the API was reached in %q; want HTTP/2.0", p)
+	}
+}
+
 // TestEventsStreamAsTheyCome: the headers of an answer that streams events,
 // and each event, reach the client as the API sends them, not when it ends.
 // The API waits for the client to have each before it goes on, so a proxy
