@@ -580,8 +580,8 @@ const (
 // and their headers' size; past maxInterim or maxInterimBytes, it is the
 // request's failure.
 type interimError struct {
-	count, bytes int
-	over         bool
+	count, bytes int // written by the connection's reader alone, until over
+	over         atomic.Bool
 }
 
 func (e *interimError) Error() string {
@@ -598,7 +598,7 @@ type interimKey struct{}
 // before the ReverseProxy's trace, which passes each one on: of traces
 // composed, only the first one's error counts.
 func boundingInterim(ctx context.Context) context.Context {
-	e := &interimError{} // written by one goroutine at a time: the connection's reader
+	e := &interimError{}
 	return httptrace.WithClientTrace(context.WithValue(ctx, interimKey{}, e), &httptrace.ClientTrace{Got1xxResponse: func(_ int, h textproto.MIMEHeader) error {
 		e.count++
 		for k, vs := range h {
@@ -606,8 +606,8 @@ func boundingInterim(ctx context.Context) context.Context {
 				e.bytes += len(k) + len(v) + 32
 			}
 		}
-		e.over = e.count > maxInterim || e.bytes > maxInterimBytes
-		if e.over {
+		if e.count > maxInterim || e.bytes > maxInterimBytes {
+			e.over.Store(true)
 			return e
 		}
 		return nil
@@ -617,9 +617,11 @@ func boundingInterim(ctx context.Context) context.Context {
 // interimOver is the *interimError of the request ctx is for when it
 // failed for too many interim answers, or nil. It is kept in ctx rather
 // than found in the error, as HTTP/2 wraps it in a stream error that
-// does not unwrap.
+// does not unwrap. A request its client ended may end as its connection's
+// reader still counts: over is read atomically, and count and bytes only
+// once it is set.
 func interimOver(ctx context.Context) *interimError {
-	if e, _ := ctx.Value(interimKey{}).(*interimError); e != nil && e.over {
+	if e, _ := ctx.Value(interimKey{}).(*interimError); e != nil && e.over.Load() {
 		return e
 	}
 	return nil

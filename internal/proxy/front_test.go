@@ -572,6 +572,35 @@ func TestEndlessInterimAnswersAreCutOff(t *testing.T) {
 	}
 }
 
+// TestClientLeavingDuringInterimAnswers: a client that hangs up while its
+// API sends interim answers ends its request, whatever the API's
+// connection is still reading (run under -race: the request's end must
+// not read the count of interim answers as they are being counted).
+func TestClientLeavingDuringInterimAnswers(t *testing.T) {
+	closed := make(chan struct{})
+	f := newFixtureWith(t, rawAPI(t, "hints", func(c net.Conn, _ *http.Request) {
+		defer close(closed)
+		for range 1000 {
+			if _, err := io.WriteString(c, "HTTP/1.1 103 Early Hints\r\n\r\n"); err != nil {
+				return
+			}
+			time.Sleep(time.Millisecond) // answers keep coming as the client leaves
+		}
+	}))
+	f.login(t, "hints")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /hints/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+	if resp, err := http.ReadResponse(r, nil); err != nil || resp.StatusCode != http.StatusEarlyHints {
+		t.Fatalf("got %v %v; want the API's 103", resp, err)
+	}
+	c.Close()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second): // a failure, not a hang
+		t.Error("the API's connection was left open after the client left")
+	}
+}
+
 // TestEndlessInterimAnswersOverHTTP2: an API served over HTTP/2 that sends
 // interim answers without end is given up on as one over HTTP/1.1 is, 502
 // api_unreadable saying so, its stream reset. HTTP/2 wraps the bound's
