@@ -309,6 +309,11 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// their endpoints from it as text (http://h/?x=1/v2/token_endpoint).
 		{"scope with a control character", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes = [\"read\\u0000\"]\n", `:4: env.a.scopes: "read\x00" holds a control character`},
 		{"api_url with a query", "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\napi_url = \"https://api.sandbox.freeagent.com/?x=1\"\n", `:4: env.a.api_url: "https://api.sandbox.freeagent.com/?x=1" has a query or a fragment`},
+		// The proxy confines each environment to its api_url's path: one
+		// holding a dot segment was refused there on every request (500,
+		// "write it resolved", no file or line), while get used it.
+		{"api_url with a dot segment", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/v1/../v2\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t\"\n", `:4: env.a.api_url: "https://api.example.com/v1/../v2" holds a . or .. segment in its path (plain or encoded, such as %2e%2e), which each server resolves its own way; write the address it leads to: https://api.example.com/v2/`},
+		{"api_url with an encoded dot segment", "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\napi_url = \"https://api.sandbox.freeagent.com/%2e%2e/\"\n", `:4: env.a.api_url: "https://api.sandbox.freeagent.com/%2e%2e/" holds a . or .. segment in its path (plain or encoded, such as %2e%2e), which each server resolves its own way; write the address it leads to, without it`},
 		{"api_url with a fragment", "[env.a]\nprovider = \"generic\"\nclient_id = \"x\"\napi_url = \"https://api.example.com/#top\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t\"\n", `:4: env.a.api_url: "https://api.example.com/#top" has a query or a fragment`},
 		// An endpoint's fragment is never sent, and the authorization
 		// request's parameters, written after it, went into it: the

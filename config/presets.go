@@ -278,6 +278,16 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if strings.ContainsAny(e.APIURL, "?#") { // nowhere else in a URL
 		return nil, bad("api_url", "%q has a query or a fragment; api_url is the root that each request's path is joined to (a query there would be lost, and the endpoints a provider derives from it broken): write the root alone, and the query in each request's path", httpx.WithoutSecretQuery(e.APIURL))
 	}
+	// The proxy confines an environment to its api_url's path, which a
+	// dot segment leaves to each server to resolve.
+	if u, err := url.Parse(e.APIURL); err == nil && httpx.HasDotSegment(u.EscapedPath()) {
+		fix := ", without it"
+		if resolved := u.ResolveReference(&url.URL{}); !httpx.HasDotSegment(resolved.EscapedPath()) {
+			resolved.Path = strings.TrimSuffix(resolved.Path, "/") + "/"
+			fix = ": " + resolved.Redacted()
+		}
+		return nil, bad("api_url", "%q holds a . or .. segment in its path (plain or encoded, such as %%2e%%2e), which each server resolves its own way; write the address it leads to%s", u.Redacted(), fix)
+	}
 	if e.APIURL != "" && !strings.HasSuffix(e.APIURL, "/") {
 		e.APIURL += "/"
 	}

@@ -80,9 +80,11 @@ var fullwidth = strings.NewReplacer("\uff0e", ".", "\uff0f", "/", "\uff3c", "\\"
 // decodeLeniently decodes s once as the most lenient decoders do: every
 // %XX that is one (a % that begins none is left as it is), IIS's %uXXXX
 // (%uff0e, a fullwidth ., IIS maps to . too), overlong UTF-8 of an ASCII
-// character (%c0%ae is a . to decoders that do not check them), bytes
-// that are not UTF-8 dropped (%e0. is . to Python's errors="ignore"), and
-// fullwidth ., / and \.
+// character (%c0%ae is a . to decoders that do not check them), and
+// fullwidth ., / and \. Other bytes that are not UTF-8 are kept: decoders
+// keep them or read each as U+FFFD, and none known drops them and
+// resolves what is left, so a dot among them (a binary id, %b0%f6.%b2;
+// Latin-1's ¿.¡) is no dot segment.
 func decodeLeniently(s string) string {
 	var b []byte
 	for i := 0; i < len(s); i++ {
@@ -101,7 +103,7 @@ func decodeLeniently(s string) string {
 		}
 		b = append(b, c)
 	}
-	return fullwidth.Replace(strings.ToValidUTF8(unOverlong(string(b)), ""))
+	return fullwidth.Replace(unOverlong(string(b)))
 }
 
 // unOverlong replaces each overlong UTF-8 sequence of an ASCII character

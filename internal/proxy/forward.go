@@ -105,9 +105,6 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		api.Path += "/"
 		api.RawPath = ""
 	}
-	if httpx.HasDotSegment(api.EscapedPath()) {
-		return nil, config.Invalidf("%s: api_url %s holds a dot segment (. or .., plain or encoded) in its path; write it resolved", ec.Name, api.Redacted())
-	}
 	upstream := p.upstream
 	if ec.CAFile != "" { // its own certificate authorities, trusted for its API alone
 		t, err := ec.Transport()
@@ -181,8 +178,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The path as the API may read it, for both checks below. The
-	// api_url's part holds no dot segment (newEnvProxy), and ends in a
-	// slash, so any the readings hold are the request's.
+	// api_url's part holds no dot segment (the configuration refuses
+	// one), and ends in a slash, so any the readings hold are the
+	// request's.
 	_, rest := splitEnv(r.URL.EscapedPath())
 	readings, settled := httpx.PathReadings(e.apiPath + rest)
 	if e.toTokenEndpoint(r.Context(), readings) {
@@ -578,34 +576,55 @@ const (
 	maxInterimBytes = 1 << 20
 )
 
-// interimError is an API that sent more interim answers than the proxy
-// passes on.
-type interimError struct{ count, bytes int }
+// interimError counts the interim answers an API has sent for a request,
+// and their headers' size; past maxInterim or maxInterimBytes, it is the
+// request's failure.
+type interimError struct {
+	count, bytes int // written by the connection's reader alone, until over
+	over         atomic.Bool
+}
 
 func (e *interimError) Error() string {
 	return fmt.Sprintf("sent %d interim answers (1xx) with %d KiB of headers and no final answer, past what freshtoken passes on (%d answers, %d KiB)",
 		e.count, (e.bytes+1023)>>10, maxInterim, maxInterimBytes>>10)
 }
 
-// boundingInterim is ctx, in which a request fails with an *interimError
-// once its API has sent more interim answers than maxInterim or
-// maxInterimBytes allow; net/http then closes the connection. It must
-// come before the ReverseProxy's trace, which passes each one on: of
-// traces composed, only the first one's error counts.
+// interimKey holds a request's *interimError in its context.
+type interimKey struct{}
+
+// boundingInterim is ctx, in which a request fails once its API has sent
+// more interim answers than maxInterim or maxInterimBytes allow; net/http
+// then closes the connection (HTTP/2: resets the stream). It must come
+// before the ReverseProxy's trace, which passes each one on: of traces
+// composed, only the first one's error counts.
 func boundingInterim(ctx context.Context) context.Context {
-	var count, size int // read by one goroutine at a time: the connection's reader
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{Got1xxResponse: func(_ int, h textproto.MIMEHeader) error {
-		count++
+	e := &interimError{}
+	return httptrace.WithClientTrace(context.WithValue(ctx, interimKey{}, e), &httptrace.ClientTrace{Got1xxResponse: func(_ int, h textproto.MIMEHeader) error {
+		e.count++
 		for k, vs := range h {
 			for _, v := range vs {
-				size += len(k) + len(v) + 32
+				e.bytes += len(k) + len(v) + 32
 			}
 		}
-		if count > maxInterim || size > maxInterimBytes {
-			return &interimError{count: count, bytes: size}
+		if e.count > maxInterim || e.bytes > maxInterimBytes {
+			e.over.Store(true)
+			return e
 		}
 		return nil
 	}})
+}
+
+// interimOver is the *interimError of the request ctx is for when it
+// failed for too many interim answers, or nil. It is kept in ctx rather
+// than found in the error, as HTTP/2 wraps it in a stream error that
+// does not unwrap. A request its client ended may end as its connection's
+// reader still counts: over is read atomically, and count and bytes only
+// once it is set.
+func interimOver(ctx context.Context) *interimError {
+	if e, _ := ctx.Value(interimKey{}).(*interimError); e != nil && e.over.Load() {
+		return e
+	}
+	return nil
 }
 
 // silentError is an API that did not begin to answer within the
@@ -705,7 +724,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			fe      *freshtoken.Error
 			loop    *loopError
 			silent  *silentError
-			interim *interimError
+			interim = interimOver(r.Context())
 		)
 		in, _ := r.Context().Value(inbound{}).(inboundRequest)
 		safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
@@ -730,8 +749,8 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
 			writeKind(w, kinds.APITimeout, problem{Env: e.name, Message: err.Error()})
-		case errors.As(err, &interim):
-			msg := fmt.Sprintf("%s: the API at %s %v, so the proxy gave up on it and closed the connection", e.name, e.api.Host, interim)
+		case interim != nil:
+			msg := fmt.Sprintf("%s: the API at %s %v, so the proxy gave up on the request", e.name, e.api.Host, interim)
 			if !safe {
 				msg += "; the request was made, and sending it again makes it again"
 			}

@@ -572,6 +572,75 @@ func TestEndlessInterimAnswersAreCutOff(t *testing.T) {
 	}
 }
 
+// TestClientLeavingDuringInterimAnswers: a client that hangs up while its
+// API sends interim answers ends its request, whatever the API's
+// connection is still reading (run under -race: the request's end must
+// not read the count of interim answers as they are being counted).
+func TestClientLeavingDuringInterimAnswers(t *testing.T) {
+	closed := make(chan struct{})
+	f := newFixtureWith(t, rawAPI(t, "hints", func(c net.Conn, _ *http.Request) {
+		defer close(closed)
+		for range 1000 {
+			if _, err := io.WriteString(c, "HTTP/1.1 103 Early Hints\r\n\r\n"); err != nil {
+				return
+			}
+			time.Sleep(time.Millisecond) // answers keep coming as the client leaves
+		}
+	}))
+	f.login(t, "hints")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /hints/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+	if resp, err := http.ReadResponse(r, nil); err != nil || resp.StatusCode != http.StatusEarlyHints {
+		t.Fatalf("got %v %v; want the API's 103", resp, err)
+	}
+	c.Close()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second): // a failure, not a hang
+		t.Error("the API's connection was left open after the client left")
+	}
+}
+
+// TestEndlessInterimAnswersOverHTTP2: an API served over HTTP/2 that sends
+// interim answers without end is given up on as one over HTTP/1.1 is, 502
+// api_unreadable saying so, its stream reset. HTTP/2 wraps the bound's
+// error in a stream error that hides it: the client was told the API
+// "could not be reached" and to check its connection.
+func TestEndlessInterimAnswersOverHTTP2(t *testing.T) {
+	var proto atomic.Value
+	api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(r.Proto)
+		w.Header().Set("Link", "</x>; rel=preload")
+		for r.Context().Err() == nil {
+			w.WriteHeader(http.StatusEarlyHints)
+		}
+	}))
+	api.EnableHTTP2 = true
+	api.StartTLS()
+	t.Cleanup(api.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(api.Certificate())
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tlsConfig: &tls.Config{RootCAs: roots},
+		moreConfig: func(f *fixture) string { return genericEnv(f, "h2", api.URL) }})
+	f.login(t, "h2")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "GET /h2/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+	resp, err := http.ReadResponse(r, nil)
+	for err == nil && resp.StatusCode < 200 {
+		resp, err = http.ReadResponse(r, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "api_unreadable" || !strings.Contains(string(body), "interim answers (1xx)") {
+		t.Errorf("got %d %s; want 502 api_unreadable saying the API sent too many interim answers", resp.StatusCode, body)
+	}
+	if p, _ := proto.Load().(string); p != "HTTP/2.0" {
+		t.Errorf("the API was reached in %q; want HTTP/2.0", p)
+	}
+}
+
 // TestEventsStreamAsTheyCome: the headers of an answer that streams events,
 // and each event, reach the client as the API sends them, not when it ends.
 // The API waits for the client to have each before it goes on, so a proxy
@@ -842,8 +911,8 @@ func TestDotSegmentsAreRefused(t *testing.T) {
 }
 
 // TestAPIURLWithADotSegment: an api_url whose path holds a dot segment
-// is told as the configuration's fault, naming api_url, not as one in
-// every request's path.
+// is told as the configuration's fault, at its file and line, not as one
+// in every request's path.
 func TestAPIURLWithADotSegment(t *testing.T) {
 	var reached atomic.Int32
 	addr := serveOnce(t, func(c net.Conn, _ *bufio.Reader, _ *http.Request) {
@@ -852,8 +921,9 @@ func TestAPIURLWithADotSegment(t *testing.T) {
 	})
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "a", "http://"+addr+"/v2/%2e%2e") }})
 	resp, body := f.rawGet(t, "/a/x", "")
-	if resp.Header.Get("X-Freshtoken-Error") != "invalid_configuration" || !strings.Contains(body, "api_url http://"+addr+"/v2/%2e%2e/ holds a dot segment") {
-		t.Errorf("got %d %s; want invalid_configuration naming api_url and its dot segment", resp.StatusCode, body)
+	if resp.Header.Get("X-Freshtoken-Error") != "invalid_configuration" || !strings.Contains(body, `config.toml:`) ||
+		!strings.Contains(body, `env.a.api_url: \"http://`+addr+`/v2/%2e%2e/\" holds a . or .. segment`) {
+		t.Errorf("got %d %s; want invalid_configuration naming the file, api_url and its dot segment", resp.StatusCode, body)
 	}
 	if n := reached.Load(); n != 0 {
 		t.Errorf("%d requests reached the API; want none", n)
@@ -865,12 +935,13 @@ func TestAPIURLWithADotSegment(t *testing.T) {
 // outside the environment's api_url with its token (%252e%252e, %c0%ae,
 // %e0%80%ae, ..%00, IIS's %u002e, mixed case, %2e%2e%5c, ..%3f and ..%23
 // to a server parsing the URL again once decoded, ..%20 to one trimming
-// white space; %c0%2e and %e0%2e, overlong UTF-8 without continuation
-// bytes, to a decoder that checks none or drops what is not UTF-8; ...,
-// .... or the ellipsis …, dots alone, to Windows), is refused 400
-// bad_request as a plain one is, and reaches no API; ordinary paths with
-// a %25, dots inside a segment (x..., ...x) or .well-known, an encoded ?
-// or space, a Latin-1 byte still reach it, sent as written.
+// white space; %c0%2e, overlong UTF-8 without continuation bytes, to a
+// decoder that checks none; ..., .... or the ellipsis …, dots alone, to
+// Windows), is refused 400 bad_request as a plain one is, and reaches no
+// API; ordinary paths with a %25, dots inside a segment (x..., ...x) or
+// .well-known, an encoded ? or space, a Latin-1 byte, or a dot among bytes
+// that are not UTF-8 (a binary id, %b0%f6.%b2: no decoder drops them and
+// resolves what is left) still reach it, sent as written.
 func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 	var reached atomic.Int32
 	var sawPath atomic.Value
@@ -889,7 +960,7 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		"/a/%25%32%65%25%32%65/b", "/a/%" + strings.Repeat("25", 20) + "41",
 		"/a/%25uff0e%25uff0e/b", "/a/%25u002e%25uFF0E/b", "/a/..%25uff0fb", "/a/%e2%80%a5/b", "/a/%ef%b8%b0/b", "/a/%ef%b9%92./b", "/a/..%ef%b9%a8b",
 		"/a/..%3f/b", "/a/%2e%2e%3fx", "/a/..%23/b", "/a/..%253f/b", "/a/..%20/b", "/a/%20%2e%2e/b", "/a/..%09/b", "/a/.%0d%0a/b",
-		"/a/%c0%2e%c0%2e/b", "/a/%c0%2e./b", "/a/%c0n%c0n/b", "/a/%c0%ee./b", "/a/%e0%2e%e0%2e/b", "/a/.%ff./b", "/a/%e0%80%2e./b", "/a/..%c0%2fb",
+		"/a/%c0%2e%c0%2e/b", "/a/%c0%2e./b", "/a/%c0n%c0n/b", "/a/%c0%ee./b", "/a/%e0%80%2e./b", "/a/..%c0%2fb",
 		"/a/v2/.../x", "/a/v2/%2e%2e%2e", "/a/..../b", "/a/.%20../b", "/a/v2/%e2%80%a6", "/a/%e2%80%a5./b",
 	} {
 		resp, body := f.rawGet(t, path, "")
@@ -902,7 +973,8 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 	}
 	for _, path := range []string{"/a/v2/files/100%25", "/a/v2/x%2541", "/a/v2/%25zz", "/a/v2/x.../y", "/a/v2/...x", "/a/.well-known/openid", "/a/v1.2/x..y",
 		"/a/v2/%c3%a9t%c3%a9", "/a/v2/caf%e9", "/a/v2/a%2e%2eb", "/a/v2/%2e%2e%2ex", "/a/v2/%25%2e",
-		"/a/v2/what%3f", "/a/v2/x%20y", "/a/v2/%20", "/a/v2/%23..", "/a/v2/%e2%80%a6x", "/a/v2/%25u00e9t%25u00e9"} {
+		"/a/v2/what%3f", "/a/v2/x%20y", "/a/v2/%20", "/a/v2/%23..", "/a/v2/%e2%80%a6x", "/a/v2/%25u00e9t%25u00e9",
+		"/a/v2/blobs/%b0%f6.%b2", "/a/v2/blobs/.%81%86%ee%95%dc%f8", "/a/v2/files/%bf.%a1"} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusOK || body != "ok" {
 			t.Errorf("GET %s: %d %s; want the API's answer", path, resp.StatusCode, body)
