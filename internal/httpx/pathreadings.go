@@ -17,9 +17,8 @@ func HasDotSegment(escaped string) bool { return DotSegmentIn(PathReadings(escap
 // servers), NUL (..%00 is .. to C's string functions), ? or # (..%3fx is
 // .. and a query to a server that parses the URL again once decoded), and
 // its surrounding white space trimmed (".. " is .. to Windows and to
-// frameworks that trim); and a segment of dots alone, three or more, is
-// one too (Windows trims a name's trailing dots, and DOS read ... as two
-// levels up), though RFC 3986 makes it a name: no API's path holds one.
+// frameworks that trim). A segment of three dots or more is a name, by
+// RFC 3986 and to Windows, and passes.
 // Clients resolve dot segments before sending (RFC 3986 5.2.4), so only a
 // path sent as it was written (curl --path-as-is) has them.
 func DotSegmentIn(readings []string, settled bool) bool {
@@ -28,7 +27,7 @@ func DotSegmentIn(readings []string, settled bool) bool {
 
 // holdsDotSegment reports whether s, read as it is, has a dot segment.
 func holdsDotSegment(s string) bool {
-	return slices.ContainsFunc(LenientSegments(s), func(seg string) bool { return seg != "" && strings.Trim(seg, ". ") == "" })
+	return slices.ContainsFunc(LenientSegments(s), func(seg string) bool { return seg == "." || seg == ".." })
 }
 
 // LenientSegments are the segments of reading, one reading of a path (see
