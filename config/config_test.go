@@ -1543,3 +1543,28 @@ redirect_uri = "http://127.0.0.1:8787/callback" # registered 2024
 		t.Fatalf("after init -e a:\n%s\nwant:\n%s", got, after)
 	}
 }
+
+// TestEditsOfAFileOfMixedLineEndsKeepOtherValues: init editing a file of
+// LF lines holding one CRLF line (a line pasted from a Windows editor)
+// leaves another environment's multi-line client_secret_cmd as it was.
+// The one CRLF made the edit write every line with CRLF, the lines of
+// that script too: each command of it then ended in a carriage return,
+// which the shell took as part of the command's name.
+func TestEditsOfAFileOfMixedLineEndsKeepOtherValues(t *testing.T) {
+	p := write(t, "# pasted from the wiki\r\n[env.other]\nprovider = \"freeagent\"\nclient_id = \"keep\"\nclient_secret_cmd = \"\"\"\ntest -f ~/.s\ncat ~/.s\n\"\"\"\n\n[env.dev]\nprovider = \"freeagent\"\nclient_id = \"old\"\nclient_secret_env = \"S\"\n")
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := f.Settings["other"]
+	if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, false); err != nil {
+		t.Fatal(err)
+	}
+	g, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Settings["other"]; !reflect.DeepEqual(got, want) || g.Settings["dev"].ClientID != "new" {
+		t.Fatalf("after init -e dev, other's client_secret_cmd is %q, want %q", got.ClientSecretCmd, want.ClientSecretCmd)
+	}
+}

@@ -208,7 +208,10 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	if err != nil {
 		return nil, err
 	}
-	if bytes.Contains(old, []byte("\r\n")) { // the edit writes LF; a file of CRLF lines stays one
+	// The edit writes LF; a file of CRLF lines stays one. A file of LF
+	// lines with a few CRLF (pasted) stays LF: written all CRLF, the lines
+	// of a multi-line string got a carriage return each, in its value.
+	if crlf := bytes.Count(old, []byte("\r\n")); crlf > 0 && 2*crlf >= bytes.Count(old, []byte("\n")) {
 		text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")
 	}
 	if bytes.HasPrefix(old, []byte("\ufeff")) { // and one that began with the mark still does
