@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -1483,5 +1484,92 @@ client_secret_env = "S"
 	}
 	if got, _ := os.ReadFile(p); string(got) != after || after == before {
 		t.Fatalf("after init -e idp:\n%s\nwant:\n%s", got, after)
+	}
+}
+
+// TestEditsTheMergeMisreadsWriteTheTableAnew: a value the line-by-line
+// merge misreads (an array whose multi-line string closes before its
+// bracket, so that the array seemed to run on, swallowing the next key)
+// gets the table written anew, meaning what init was asked to write. The
+// merge kept the swallowed `client_secret_keyring = false` and added
+// `client_secret_keyring = true`: init failed on a key written twice,
+// in a file it had written itself.
+func TestEditsTheMergeMisreadsWriteTheTableAnew(t *testing.T) {
+	p := write(t, `[env.a]
+provider = "freeagent"
+client_id = "id" # from the dashboard
+scopes = ["a", """
+b"""]
+client_secret_keyring = false
+`)
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.Settings["a"]
+	s.ClientSecretKeyring = true
+	if _, err := config.WriteEnv(p, "a", s, false); err != nil {
+		t.Fatalf("init -e a: %v", err)
+	}
+	g, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Settings["a"]; !reflect.DeepEqual(got, s) {
+		t.Fatalf("after init -e a: %+v, want %+v", got, s)
+	}
+}
+
+// TestEditsKeepTheLinesAroundAStringOfQuotes: a string in triple quotes
+// that ends in a quote (the string a", closed by four quotes) is read to
+// its end, so the keys after it stay as they were written, each with its
+// comment. The quote was read as opening another string, the array as
+// running on over the next key: the redirect URI's comment was moved onto
+// the scopes line and the scopes' own lost.
+func TestEditsKeepTheLinesAroundAStringOfQuotes(t *testing.T) {
+	const before = `[env.a]
+provider = "freeagent"
+client_id = "id"
+scopes = ['''a'''', """b""""", "c"] # the books
+redirect_uri = "http://127.0.0.1:8787/callback" # registered 2024
+`
+	after := strings.Replace(before, ":8787/callback\" #", ":9000/callback\"  #", 1)
+	p := write(t, before)
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.Settings["a"]
+	s.RedirectURI = "http://127.0.0.1:9000/callback"
+	if _, err := config.WriteEnv(p, "a", s, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != after {
+		t.Fatalf("after init -e a:\n%s\nwant:\n%s", got, after)
+	}
+}
+
+// TestEditsOfAFileOfMixedLineEndsKeepOtherValues: init editing a file of
+// LF lines holding one CRLF line (a line pasted from a Windows editor)
+// leaves another environment's multi-line client_secret_cmd as it was.
+// The one CRLF made the edit write every line with CRLF, the lines of
+// that script too: each command of it then ended in a carriage return,
+// which the shell took as part of the command's name.
+func TestEditsOfAFileOfMixedLineEndsKeepOtherValues(t *testing.T) {
+	p := write(t, "# pasted from the wiki\r\n[env.other]\nprovider = \"freeagent\"\nclient_id = \"keep\"\nclient_secret_cmd = \"\"\"\ntest -f ~/.s\ncat ~/.s\n\"\"\"\n\n[env.dev]\nprovider = \"freeagent\"\nclient_id = \"old\"\nclient_secret_env = \"S\"\n")
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := f.Settings["other"]
+	if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, false); err != nil {
+		t.Fatal(err)
+	}
+	g, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Settings["other"]; !reflect.DeepEqual(got, want) || g.Settings["dev"].ClientID != "new" {
+		t.Fatalf("after init -e dev, other's client_secret_cmd is %q, want %q", got.ClientSecretCmd, want.ClientSecretCmd)
 	}
 }

@@ -208,7 +208,10 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	if err != nil {
 		return nil, err
 	}
-	if bytes.Contains(old, []byte("\r\n")) { // the edit writes LF; a file of CRLF lines stays one
+	// The edit writes LF; a file of CRLF lines stays one. A file of LF
+	// lines with a few CRLF (pasted) stays LF: written all CRLF, the lines
+	// of a multi-line string got a carriage return each, in its value.
+	if crlf := bytes.Count(old, []byte("\r\n")); crlf > 0 && 2*crlf >= bytes.Count(old, []byte("\n")) {
 		text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")
 	}
 	if bytes.HasPrefix(old, []byte("\ufeff")) { // and one that began with the mark still does
@@ -340,7 +343,6 @@ func removeLitter(path string) {
 // down) are refused at their line, naming path: the edit would leave them
 // behind, or write them twice.
 func replaceTable(path, text, header, body string) (string, error) {
-	var out []string
 	lines := splitLines(text)
 	scan := outsideStrings(lines)
 	start, end := -1, len(lines)
@@ -392,16 +394,34 @@ func replaceTable(path, text, header, body string) (string, error) {
 			start--
 		}
 	}
-	out = append(out, lines[:start]...)
-	switch {
-	case body != "" && !nestedTable(scan[start+1:end]):
-		out = append(out, mergeTable(lines[start:end], scan[start:end], body)...)
-	case body != "":
-		out = append(out, strings.TrimRight(body, "\n"))
+	with := func(table []string) string {
+		out := slices.Concat(lines[:start], table, []string{""}, lines[end:])
+		return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
 	}
-	out = append(out, "")
-	out = append(out, lines[end:]...)
-	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n", nil
+	if body == "" {
+		return with(nil), nil
+	}
+	whole := with([]string{strings.TrimRight(body, "\n")})
+	if nestedTable(scan[start+1 : end]) {
+		return whole, nil
+	}
+	// The merge reads TOML line by line, which a value written in an
+	// unforeseen way can mislead: it is kept only if the file then means
+	// exactly what it means with the table written anew.
+	if merged := with(mergeTable(lines[start:end], scan[start:end], body)); sameMeaning(merged, whole) {
+		return merged, nil
+	}
+	return whole, nil
+}
+
+// sameMeaning reports whether the configuration texts a and b both decode,
+// and to the same settings, with the same keys left that no setting takes.
+func sameMeaning(a, b string) bool {
+	var x, y rawFile
+	mx, errA := toml.Decode(a, &x)
+	my, errB := toml.Decode(b, &y)
+	return errA == nil && errB == nil && reflect.DeepEqual(x, y) &&
+		slices.EqualFunc(mx.Undecoded(), my.Undecoded(), func(k, l toml.Key) bool { return k.String() == l.String() })
 }
 
 // nestedTable reports whether lines, a table's after its header, hold the
@@ -523,7 +543,10 @@ func brackets(l string) (depth, comment int) {
 				if end < 0 {
 					return depth, -1 // a multi-line string: outsideStrings hides its lines
 				}
-				j += 3 + end + 2
+				j += 3 + end + 2                                        // its last closing quote
+				for k := 0; k < 2 && j+1 < len(l) && l[j+1] == c; k++ { // quotes just before the closing ones are the string's
+					j++
+				}
 				continue
 			}
 			for j++; j < len(l) && l[j] != c; j++ {

@@ -71,18 +71,18 @@ type Plan struct {
 func For(goos string, s Spec) (*Plan, error) {
 	for _, a := range slices.Concat([]string{s.Executable}, s.Args, s.Env) {
 		if strings.ContainsFunc(a, unicode.IsControl) {
-			return nil, fmt.Errorf("a service cannot run %s: it holds a control character (a line break?); keep freshtoken and its config file at paths without one", strconv.Quote(a))
+			return nil, fmt.Errorf("a service cannot run %s: it holds a control character (a line break?); keep freshtoken, its config file and its --log-file at paths without one", strconv.Quote(a))
 		}
 		// systemd ignores a line that is not UTF-8 (the unit then has no
 		// ExecStart= and does not load), and a plist is UTF-8 XML.
 		if !utf8.ValidString(a) {
-			return nil, fmt.Errorf("a service cannot run %s: it is not UTF-8 text (a name in another encoding, such as Latin-1?), which a service's file cannot carry; keep freshtoken and its config file at paths whose names are UTF-8", strconv.Quote(a))
+			return nil, fmt.Errorf("a service cannot run %s: it is not UTF-8 text (a name in another encoding, such as Latin-1?), which a service's file cannot carry; keep freshtoken, its config file and its --log-file at paths whose names are UTF-8", strconv.Quote(a))
 		}
 		// A noncharacter is UTF-8 to Go, but not to systemd, which ignores
 		// the line as it does one that is not UTF-8, nor to XML.
 		if i := strings.IndexFunc(a, noncharacter); i >= 0 {
 			r, _ := utf8.DecodeRuneInString(a[i:])
-			return nil, fmt.Errorf("a service cannot run %s: it holds the Unicode noncharacter %U, which a service's file cannot carry; keep freshtoken and its config file at paths without one", strconv.QuoteToASCII(a), r)
+			return nil, fmt.Errorf("a service cannot run %s: it holds the Unicode noncharacter %U, which a service's file cannot carry; keep freshtoken, its config file and its --log-file at paths without one", strconv.QuoteToASCII(a), r)
 		}
 	}
 	var (
@@ -338,7 +338,7 @@ func taskScheduler(s Spec) (*Plan, error) {
 	// has no escape for a % of a path's own.
 	for _, a := range slices.Concat([]string{s.Executable}, s.Args) {
 		if v := taskVariable.FindString(a); v != "" {
-			return nil, fmt.Errorf("a service cannot run %s: Task Scheduler would read %s in it as a variable and replace it; keep freshtoken and its config file at paths without one", strconv.Quote(a), v)
+			return nil, fmt.Errorf("a service cannot run %s: Task Scheduler would read %s in it as a variable and replace it; keep freshtoken, its config file and its --log-file at paths without one", strconv.Quote(a), v)
 		}
 	}
 	var args []string

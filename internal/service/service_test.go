@@ -370,3 +370,20 @@ func analyze(t *testing.T, unit string) error {
 	}
 	return nil
 }
+
+// TestRefusedLogFileSaysSo: a --log-file no service file can carry (a
+// variable Task Scheduler would expand: PowerShell passes %TEMP% on as
+// written; a line break) is refused with a word of the log file, which
+// is what to move. The refusal spoke of freshtoken and its config file
+// alone, both at paths that were fine.
+func TestRefusedLogFileSaysSo(t *testing.T) {
+	for _, tc := range []struct{ goos, log string }{
+		{"windows", `C:\Users\me\%TEMP%\freshtoken.log`},
+		{"linux", "/home/me/fresh\ntoken.log"},
+	} {
+		_, err := service.For(tc.goos, service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--log-file", tc.log, "--config", "/home/me/c.toml", "proxy"}, Home: "/home/me"})
+		if err == nil || !strings.Contains(err.Error(), "--log-file") {
+			t.Errorf("%s, --log-file %q: %v; want it refused, saying to move the log file", tc.goos, tc.log, err)
+		}
+	}
+}
