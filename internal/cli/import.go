@@ -310,7 +310,10 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 				if errors.As(err, &ue) && opts.ClientSecretKeyring { // the other way, as this command's flag
 					err = ue.WithFix("or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
 				}
-				if lost, causes := putSecretsBack(ctx, replaced); len(lost) > 0 {
+				done := f.puttingBack("the client secrets the keychain held", "the keychain may hold the export's client secret in their place")
+				lost, causes := putSecretsBack(ctx, replaced)
+				done()
+				if len(lost) > 0 {
 					return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported, but the keychain holds the export's client secret for %s, where it could not be put back as it was (%s)",
 						e.Name, err, strings.Join(lost, ", "), strings.Join(causes, "; "))
 				}
@@ -332,11 +335,11 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			if ctx.Err() != nil { // a signal: the store is not at fault
 				what = fmt.Sprintf("the import stopped before the tokens of %s were stored", targets[i].env.Name)
 			}
-			return importFailed(ctx, what, err, targets[:i], replaced)
+			return importFailed(ctx, f, what, err, targets[:i], replaced)
 		}
 	}
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
-		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), err, targets, replaced)
+		return importFailed(ctx, f, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), err, targets, replaced)
 	}
 	printImported(f, opts, exp, envs, skipped, settings, keychained, unchecked, stored, held, path)
 	return nil
@@ -401,12 +404,16 @@ type keychainSecret struct {
 // and the client secrets the keychain held, and says exactly where that
 // leaves things. The configuration file itself is never changed by a
 // failed import.
-func importFailed(ctx context.Context, what string, cause error, written []importTarget, secrets []keychainSecret) error {
+func importFailed(ctx context.Context, f *Factory, what string, cause error, written []importTarget, secrets []keychainSecret) error {
 	// Put back even after a signal, which stopped the import: a signal
 	// that cancelled the putting back left the export's tokens stored
 	// for environments the configuration does not name, in place of any
-	// tokens they had.
+	// tokens they had. A second Ctrl-C waits for it too.
 	ctx = context.WithoutCancel(ctx)
+	if len(written) > 0 || len(secrets) > 0 {
+		defer f.puttingBack("what the failed import replaced",
+			fmt.Sprintf("the export's tokens may be stored in place of the earlier ones, and its client secret in the keychain: import again, or run `%s` for each environment it named", f.commandLine("login -e NAME")))()
+	}
 	var restored, kept, lost []string
 	var causes []string
 	for i := len(written) - 1; i >= 0; i-- {

@@ -60,7 +60,7 @@ func TestFailedImportLeavesTokensItKeptAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := importTarget{env: export, src: src, st: st, prev: prev, untouched: true}
-	err = importFailed(t.Context(), "the tokens of prod could not be stored", nil, []importTarget{target}, nil)
+	err = importFailed(t.Context(), &Factory{}, "the tokens of prod could not be stored", nil, []importTarget{target}, nil)
 	if !strings.Contains(err.Error(), "nothing was imported") {
 		t.Errorf("importFailed: %v; want it to say nothing was imported", err)
 	}
@@ -82,19 +82,12 @@ func TestFailedImportPutsBackOnAFullDisk(t *testing.T) {
 	src, prev := sandLoggedIn(t, state, "rt-before", now)
 	// The import stores the export's tokens, then the disk fills up and
 	// its reserve is spent.
-	export := &oauth2.Token{AccessToken: "at-export", TokenType: "Bearer", RefreshToken: "rt-export", Expiry: now.Add(time.Hour)}
-	if err := src.SaveLogin(t.Context(), export, now); err != nil {
-		t.Fatal(err)
-	}
+	st := exportStored(t, src, state, now)
 	testdisk.Fill(t, disk)
 	if err := os.Remove(filepath.Join(disk, ".reserve")); err != nil {
 		t.Fatal(err)
 	}
 	testdisk.Fill(t, disk)
-	st, err := config.OpenStore(state)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if msg := exportPutBack(t, src, st, prev, now); !strings.Contains(msg, "the tokens of sand were put back as they were: nothing was imported") || strings.Contains(msg, "could not be put back") {
 		t.Errorf("importFailed: %q; want it to say sand's tokens were put back, and nothing imported", msg)
 	}
@@ -121,16 +114,8 @@ func TestFailedImportLeavesTokensRenewedSinceItStoredThem(t *testing.T) {
 				}
 				prev = nil
 			}
-			// The import stores the export's tokens, as a log-in.
-			export := &oauth2.Token{AccessToken: "at-export", TokenType: "Bearer", RefreshToken: "rt-export", Expiry: now.Add(time.Hour)}
-			if err := src.SaveLogin(t.Context(), export, now); err != nil {
-				t.Fatal(err)
-			}
+			st := exportStored(t, src, state, now)
 			// A proxy renews them before the import fails elsewhere.
-			st, err := config.OpenStore(state)
-			if err != nil {
-				t.Fatal(err)
-			}
 			renewed, err := src.Record(t.Context())
 			if err != nil {
 				t.Fatal(err)
@@ -149,6 +134,21 @@ func TestFailedImportLeavesTokensRenewedSinceItStoredThem(t *testing.T) {
 	}
 }
 
+// exportStored stores sand's export tokens (at-export, rt-export) as the
+// import does, a log-in at now, and returns the store at state.
+func exportStored(t *testing.T, src *freshtoken.Source, state string, now time.Time) store.Store {
+	t.Helper()
+	export := &oauth2.Token{AccessToken: "at-export", TokenType: "Bearer", RefreshToken: "rt-export", Expiry: now.Add(time.Hour)}
+	if err := src.SaveLogin(t.Context(), export, now); err != nil {
+		t.Fatal(err)
+	}
+	st, err := config.OpenStore(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // exportPutBack fails an import that stored sand's export tokens
 // (at-export, rt-export) as a log-in at now, where sand held prev before,
 // and returns what the failure says.
@@ -156,7 +156,7 @@ func exportPutBack(t *testing.T, src *freshtoken.Source, st store.Store, prev *s
 	t.Helper()
 	target := importTarget{env: postman.Env{Name: "sand", ClientID: "client", RefreshToken: "rt-export"}, src: src, st: st, prev: prev,
 		wrote: &store.Record{AccessToken: "at-export", RefreshToken: "rt-export", LoggedInAt: now}}
-	return importFailed(t.Context(), "the tokens of prod could not be stored", nil, []importTarget{target}, nil).Error()
+	return importFailed(t.Context(), &Factory{}, "the tokens of prod could not be stored", nil, []importTarget{target}, nil).Error()
 }
 
 // sandLoggedIn configures environment sand (FreeAgent's sandbox) with its
