@@ -412,6 +412,20 @@ func (f *Factory) puttingBack(what, ifAbandoned string) (done func()) {
 	return f.holdPutBack(what, ifAbandoned)
 }
 
+// secretWhere says where env's client secret comes from, for the step
+// after the provider refused its client (config.Env.ClientSecretWhere:
+// "$FREEAGENT_SECRET", never the secret); "" when that cannot be told.
+func (f *Factory) secretWhere(env string) string {
+	conf, err := f.Config()
+	if err != nil {
+		return ""
+	}
+	if e := conf.Envs[env]; e != nil {
+		return e.ClientSecretWhere()
+	}
+	return ""
+}
+
 // ConfigPath is the configuration file in use.
 func (f *Factory) ConfigPath() (string, error) { return config.Path(f.ConfigFlag) }
 

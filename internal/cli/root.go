@@ -94,7 +94,7 @@ func Main(args []string, ios *IOStreams) int {
 		if fl := config.Flagged(nil); errors.As(err, &fl) && fl.Flag() != "" && strings.HasSuffix(msg, fl.Error()) {
 			msg += " (" + fl.Flag() + ")" // the packages below say what to do in words
 		}
-		if next := failure.Next(err, f.selectedEnv()); next != "" {
+		if next := failure.NextNaming(err, f.selectedEnv(), f.secretWhere); next != "" {
 			msg += "; " + next
 		}
 		f.lastWord(streams.ErrOut, redact.OneLine(f.suggesting(msg), 1000), ExitCode(err))

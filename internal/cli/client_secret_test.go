@@ -43,3 +43,25 @@ func TestSecretCommandIsToldAtATerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedClientNamesTheSecretsVariable: when the provider refuses the
+// client (invalid_client) of an environment whose client secret comes from
+// client_secret_env = "X", the step to take names $X to check, never its
+// value, on the command's last line and in status's problem. It said to
+// check "the client secret ... in the config", which holds none.
+func TestRefusedClientNamesTheSecretsVariable(t *testing.T) {
+	e := newDevEnv(t)
+	t.Setenv("FT_TEST_SECRET", "dev-client-secret")
+	e.configureWith(t, config.EnvSettings{ClientSecretEnv: "FT_TEST_SECRET"})
+	e.loginOutside(t)
+	t.Setenv("FT_TEST_SECRET", "a-wrong-secret")
+	want := "check client_id, the client secret ($FT_TEST_SECRET) and client_auth in the config"
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "token", "--force", "-e", "dev"); code != 2 || !strings.Contains(stderr.String(), want) || strings.Contains(stderr.String(), "a-wrong-secret") {
+		t.Fatalf("token --force with a refused client: exit %d, stderr %q; want 2, saying to %s", code, stderr, want)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "status", "-e", "dev"); code != 0 || !strings.Contains(stdout.String(), want) || strings.Contains(stdout.String(), "a-wrong-secret") {
+		t.Fatalf("status after a refused client: exit %d, stdout %q, stderr %q; want its problem saying to %s", code, stdout, stderr, want)
+	}
+}
