@@ -267,8 +267,7 @@ func TestPrivateKeyJWTRefusals(t *testing.T) {
 	t.Run("another key", func(t *testing.T) {
 		r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "private_key_jwt", ClientPublicKey: keys[2].key.Public()})
 		privateKeyJWT(r, keys[2].key, "")
-		src := r.source()
-		r.login(src)
+		r.loggedInSource()
 		privateKeyJWT(r, keys[3].key, "")
 		_, err := r.source().Renew(context.Background())
 		if !errors.Is(err, freshtoken.ErrClientRejected) {

@@ -46,26 +46,23 @@ type DeviceLogin struct {
 // and the expiry), and not the device code, with which whoever holds it
 // collects the tokens once the person approves: a program may print or log
 // a DeviceLogin (%v, %+v, slog).
-func (d DeviceLogin) String() string { return fmt.Sprintf("%+v", d.shown()) }
+func (d DeviceLogin) String() string { return d.printed().String() }
 
 // GoString is String for %#v.
-func (d DeviceLogin) GoString() string {
-	return "freshtoken.DeviceLogin" + strings.TrimPrefix(fmt.Sprintf("%#v", d.shown()), "freshtoken.shownDeviceLogin")
-}
+func (d DeviceLogin) GoString() string { return d.printed().GoString() }
 
 // LogValue is String for slog.
-func (d DeviceLogin) LogValue() slog.Value { return slog.StringValue(d.String()) }
+func (d DeviceLogin) LogValue() slog.Value { return d.printed().LogValue() }
 
-// shownDeviceLogin is what a DeviceLogin shows of itself.
-type shownDeviceLogin struct {
-	VerificationURI         string
-	VerificationURIComplete string
-	UserCode                string
-	Expiry                  time.Time
-}
-
-func (d DeviceLogin) shown() shownDeviceLogin {
-	return shownDeviceLogin{d.VerificationURI, d.VerificationURIComplete, d.UserCode, d.Expiry}
+// printed shows what a DeviceLogin shows of itself.
+func (d DeviceLogin) printed() redact.Printed {
+	type shown struct {
+		VerificationURI         string
+		VerificationURIComplete string
+		UserCode                string
+		Expiry                  time.Time
+	}
+	return redact.Printed{Name: "freshtoken.DeviceLogin", Shown: shown{d.VerificationURI, d.VerificationURIComplete, d.UserCode, d.Expiry}}
 }
 
 // DevicePoll is a poll that found the log-in not yet approved, for a
@@ -107,7 +104,7 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	if err != nil {
 		return nil, err
 	}
-	endpoint := ep.DeviceAuthURL
+	endpoint, shown := ep.DeviceAuthURL, redact.URL(ep.DeviceAuthURL) // shown: for messages, a key in its query masked
 	if endpoint == "" {
 		return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: "no device authorization endpoint is known; set device_auth_url"}
 	}
@@ -130,13 +127,13 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	resp, err := s.postForm(rctx, endpoint, secret, form)
 	if err != nil {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
-			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v); check device_auth_url and your network, then log in again", endpoint, err)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v); check device_auth_url and your network, then log in again", shown, httpx.UnwrapURLError(err))}
 	}
 	defer httpx.Drain(resp)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
-			Msg: fmt.Sprintf("the device authorization endpoint %s stopped answering (%v)", endpoint, err)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s stopped answering (%v)", shown, err)}
 	}
 	if resp.StatusCode != http.StatusOK {
 		re := &oauth2.RetrieveError{Response: resp, Body: body}
@@ -150,14 +147,14 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 		class, _, desc := tokenerr.Classify(re)
 		if class == tokenerr.BadClient && tokenerr.NotThere(re) {
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,
-				Msg: fmt.Sprintf("no device authorization endpoint answers at %s (%s); check device_auth_url", endpoint, desc)}
+				Msg: fmt.Sprintf("no device authorization endpoint answers at %s (%s); check device_auth_url", shown, desc)}
 		}
 		if class == tokenerr.BadClient || class == tokenerr.BadGrant {
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,
-				Msg: fmt.Sprintf("the device authorization endpoint %s refused the client (%s)", endpoint, desc)}
+				Msg: fmt.Sprintf("the device authorization endpoint %s refused the client (%s)", shown, desc)}
 		}
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-			Msg: fmt.Sprintf("the device authorization endpoint %s failed (%s); try again later", endpoint, desc)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s failed (%s); try again later", shown, desc)}
 	}
 	var a struct {
 		DeviceCode              string `json:"device_code"`
@@ -171,7 +168,7 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	}
 	if err := json.Unmarshal(body, &a); err != nil || a.DeviceCode == "" || a.UserCode == "" || a.VerificationURI == "" && a.VerificationURL == "" {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-			Msg: fmt.Sprintf("the device authorization endpoint %s answered without a device code, user code and verification URI; check device_auth_url", endpoint)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s answered without a device code, user code and verification URI; check device_auth_url", shown)}
 	}
 	redact.Register(a.DeviceCode)
 	d := &DeviceLogin{
@@ -194,7 +191,7 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	}
 	if unsafe != "" {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-			Msg: fmt.Sprintf("the device authorization endpoint %s answered with %s, which cannot be shown safely, so nothing of it is; check device_auth_url", endpoint, unsafe)}
+			Msg: fmt.Sprintf("the device authorization endpoint %s answered with %s, which cannot be shown safely, so nothing of it is; check device_auth_url", shown, unsafe)}
 	}
 	if page.Scheme == "http" && !httpx.IsLoopback(page.Hostname()) {
 		// The person types the user code into this page: in clear text
@@ -203,7 +200,7 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 		// endpoint in a discovery document is refused.
 		return nil, &Error{Env: s.set.Env, Kind: ErrClearText,
 			Msg: fmt.Sprintf("the device authorization endpoint %s answered with a verification URI, %s, that is plain http to another machine, where anyone on the way could change the page you would type the user code into; nothing of it is shown and no log-in began: have the provider serve that page over https",
-				endpoint, redact.OneLine(page.Scheme+"://"+page.Host+page.Path, 120))}
+				shown, redact.OneLine(page.Scheme+"://"+page.Host+page.Path, 120))}
 	}
 	if a.VerificationURIComplete != "" {
 		// It is opened in the browser and linked from the proxy's page,
@@ -296,7 +293,7 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 				return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: s.notThere(s.set.TokenURL, desc)}
 			}
 			s.forgetClientCredentials()
-			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)}
+			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s)", redact.URL(s.set.TokenURL), desc)}
 		case tokenerr.RateLimited:
 			if !s.waitsOut(retryAfter) {
 				return &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, RetryAt: s.now().Add(retryAfter), Msg: fmt.Sprintf("the token endpoint is rate limiting the log-in and asks to wait %s; log in again then", httpx.SayWait(retryAfter))}
@@ -304,7 +301,7 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 			wait = max(retryAfter, d.interval)
 		case tokenerr.Passing:
 			if failures >= len(s.set.RetryBackoff) {
-				return &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf("the token endpoint %s kept failing during the log-in (%s); log in again later", s.set.TokenURL, desc)}
+				return &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf("the token endpoint %s kept failing during the log-in (%s); log in again later", redact.URL(s.set.TokenURL), desc)}
 			}
 			wait = max(s.set.RetryBackoff[failures], d.interval)
 			failures++

@@ -68,6 +68,15 @@ func (r *rig) login(src *freshtoken.Source) {
 	devserver.LoginSource(r.t, src, r.clock.Now())
 }
 
+// loggedInSource is a source for the rig's environment that has logged
+// in through the rig.
+func (r *rig) loggedInSource() *freshtoken.Source {
+	r.t.Helper()
+	src := r.source()
+	r.login(src)
+	return src
+}
+
 // wholeGrant takes src through a grant's whole life: a log-in, renewals
 // renewals, and revocation.
 func (r *rig) wholeGrant(src *freshtoken.Source, renewals int) {
@@ -150,9 +159,7 @@ func (r *rig) regrant(edit func(*store.Grant)) store.Grant {
 func loggedIn(t *testing.T) (*rig, *freshtoken.Source) {
 	t.Helper()
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
-	return r, src
+	return r, r.loggedInSource()
 }
 
 // ownStore is the rig's file store behind a program's own store.Store, as a

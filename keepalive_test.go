@@ -20,8 +20,7 @@ import (
 // reused refresh token.
 func TestKeepAliveAcrossManyLifetimes(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 100 * time.Second, RefreshesPerMinute: 1000})
-	first := r.source()
-	r.login(first)
+	first := r.loggedInSource()
 	second := r.source()
 	ctx := context.Background()
 	if at, why := planned(first.Plan(r.record())); !at.Equal(r.clock.Now().Add(90*time.Second)) || why == "" {
@@ -51,8 +50,7 @@ func TestKeepAliveAcrossManyLifetimes(t *testing.T) {
 func TestKeepAliveWithinTheIdleLimit(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, IdleLimit: 1000 * time.Second})
 	r.settings.IdleLimit = 1000 * time.Second
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	at, why := planned(src.Plan(r.record()))
 	if !at.Equal(r.clock.Now().Add(900*time.Second)) || why != "the provider ends grants unused for 16m40s" {
 		t.Fatalf("plan %s (%s); want 900 s from now, for the idle limit", at, why)
@@ -92,8 +90,7 @@ func TestKeepAliveWithinTheIdleLimit(t *testing.T) {
 // storm as the expiry nears.
 func TestKeepAliveStopsWhenRenewingCannotHelp(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 100 * time.Second, FixedRefreshExpiry: true})
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	r.clock.Advance(91 * time.Second)
 	for range 5 {
 		if _, err := src.KeepAlive(context.Background()); err != nil {

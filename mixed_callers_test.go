@@ -31,8 +31,7 @@ func TestMixedCallersRefreshOncePerRenewalNeeded(t *testing.T) {
 		r := newRig(t, devprovider.Options{AccessTTL: 10 * time.Minute, RefreshesPerMinute: 1000000, RequestsPerMinute: -1})
 		dir := t.TempDir() + "/tokens"
 		r.store = filestore.New(dir)
-		a := r.source()
-		r.login(a)
+		a := r.loggedInSource()
 		mixedCallers(t, r, []*freshtoken.Source{a, r.source(), r.sourceOn(filestore.New(dir))})
 	})
 	t.Run("redis", func(t *testing.T) {

@@ -2,11 +2,15 @@ package freshtoken_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +218,131 @@ func TestRenewalPrintsNoKeyInItsTokenURL(t *testing.T) {
 	}
 	if s := fmt.Sprintf("%#v", rn); !strings.HasPrefix(s, "freshtoken.Renewal{") {
 		t.Errorf("%%#v printed %s; want it to name freshtoken.Renewal", s)
+	}
+}
+
+// TestErrorMessagesShowNoKeyInAnEndpointURL: an *Error naming an endpoint
+// whose URL carries keys in its query (an API gateway's
+// ?subscription-key=…) shows them masked in its Msg, which a program reads
+// and which the store keeps (Problem, Rest: what `status --json` and the
+// proxy's page show, in other processes), and in Error(), a key too short
+// for the process to register (under 8 characters) included. Msg held the
+// URL whole, and Error() masked only the registered, longer keys.
+func TestErrorMessagesShowNoKeyInAnEndpointURL(t *testing.T) {
+	const long, short = "gw+key/0123456789abcdef", "Zq7xW"
+	query := "?subscription-key=" + url.QueryEscape(long) + "&apikey=" + short + "&region=eu"
+	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+		w.Header().Set("Content-Type", "application/json")
+		switch req.URL.Path {
+		case "/gone":
+			http.NotFound(w, req)
+		case "/client":
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error":"invalid_client"}`)
+		case "/grant":
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"error":"invalid_grant"}`)
+		default:
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	for _, c := range []struct {
+		name, at string // at: the endpoint's path on srv, or a full URL
+		edit     func(*rig, string)
+		call     func(*freshtoken.Source) error
+	}{
+		{"token endpoint failing", "/fail", tokenAt, renew},
+		{"token endpoint not reached", "http://127.0.0.1:1/x", tokenAt, renew},
+		{"no token endpoint there", "/gone", tokenAt, renew},
+		{"token endpoint refusing the client", "/client", tokenAt, renew},
+		{"token endpoint refusing client credentials", "/grant", func(r *rig, u string) {
+			r.settings.Grant, r.settings.TokenURL = freshtoken.GrantClientCredentials, u
+			if err := r.store.Delete(context.Background(), r.settings.Env); err != nil {
+				t.Fatal(err)
+			}
+		}, renew},
+		{"tokens stored for another token endpoint", "/fail", func(r *rig, u string) { r.settings.TokenURL = u }, renew},
+		{"revocation endpoint failing", "/fail", revokeAt, revoke},
+		{"revocation endpoint not reached", "http://127.0.0.1:1/x", revokeAt, revoke},
+		{"no revocation endpoint there", "/gone", revokeAt, revoke},
+		{"device endpoint failing", "/fail", deviceAt, startDevice},
+		{"device endpoint not reached", "http://127.0.0.1:1/x", deviceAt, startDevice},
+		{"no device endpoint there", "/gone", deviceAt, startDevice},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := c.at
+			if strings.HasPrefix(u, "/") {
+				u = srv.URL + u
+			}
+			r, _ := loggedIn(t)
+			c.edit(r, u+query)
+			err := c.call(r.source())
+			var fe *freshtoken.Error
+			if !errors.As(err, &fe) || !strings.Contains(fe.Msg, "region=eu") {
+				t.Fatalf("%v; want an *Error naming the endpoint", err)
+			}
+			shown := []string{fe.Msg, err.Error()}
+			if rec, _ := r.store.Load(context.Background(), r.settings.Env); rec != nil && rec.Problem != nil {
+				shown = append(shown, rec.Problem.Message)
+			} else if rec != nil && rec.Rest != nil {
+				shown = append(shown, rec.Rest.Message)
+			}
+			for _, s := range shown {
+				for _, leak := range []string{long[3:], url.QueryEscape(long)[3:], base64.StdEncoding.EncodeToString([]byte(long))[4:], "apikey=" + short} {
+					if strings.Contains(s, leak) {
+						t.Errorf("shows a key of the endpoint's URL (%s): %s", leak, s)
+					}
+				}
+			}
+		})
+	}
+}
+
+// tokenAt moves the rig's token endpoint, and its stored grant, to u.
+func tokenAt(r *rig, u string) { r.moveTokenEndpoint(u) }
+
+func revokeAt(r *rig, u string) { r.settings.RevocationURL = u }
+func deviceAt(r *rig, u string) { r.settings.DeviceAuthURL = u }
+
+func renew(src *freshtoken.Source) error {
+	_, err := src.Renew(context.Background())
+	return err
+}
+
+func revoke(src *freshtoken.Source) error { return src.Revoke(context.Background()) }
+
+func startDevice(src *freshtoken.Source) error {
+	_, err := src.StartDeviceLogin(context.Background())
+	return err
+}
+
+// TestEndpointsPrintNoKey: Endpoints (what src.Endpoints found), printed or
+// logged by the program (%v, %+v, %#v, slog's text and JSON handlers),
+// show a key in an endpoint's query masked, as Settings and Renewal do,
+// and the rest as it is. Endpoints had no String, GoString or LogValue,
+// so every one of them showed the key.
+func TestEndpointsPrintNoKey(t *testing.T) {
+	const key = "gw+key/0123456789abcdef"
+	q := "?subscription-key=" + url.QueryEscape(key) + "&region=eu"
+	ep := freshtoken.Endpoints{AuthURL: "https://login.example.com/authorize" + q, TokenURL: "https://login.example.com/token" + q,
+		RevocationURL: "https://login.example.com/revoke" + q, DeviceAuthURL: "https://login.example.com/device" + q}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("endpoints", "ep", ep)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("endpoints", "ep", ep)
+	for _, shown := range []string{fmt.Sprintf("%v", ep), fmt.Sprintf("%+v", ep), fmt.Sprintf("%#v", ep), fmt.Sprintf("%v", &ep), logged.String()} {
+		for _, leak := range []string{key[3:], url.QueryEscape(key)[3:], base64.StdEncoding.EncodeToString([]byte(key))[4:]} {
+			if strings.Contains(shown, leak) {
+				t.Errorf("printed the key in an endpoint's query: %s", shown)
+			}
+		}
+		for _, plain := range []string{"/authorize?subscription-key=", "/token?", "/revoke?", "/device?", "region=eu"} {
+			if !strings.Contains(shown, plain) {
+				t.Errorf("printed %s: want %s shown as it is", shown, plain)
+			}
+		}
+	}
+	if s := fmt.Sprintf("%#v", ep); !strings.HasPrefix(s, "freshtoken.Endpoints{") {
+		t.Errorf("%%#v printed %s; want it to name freshtoken.Endpoints", s)
 	}
 }

@@ -109,8 +109,7 @@ func TestAbandonedWaitStillHonoursRetryAfter(t *testing.T) {
 // token endpoint busy with tries that start afresh.
 func TestAbandonedTriesCount(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	r.clock.Advance(time.Hour)
 	r.provider.Fault(devprovider.Fault5xx, 100)
 	impatient, hangUp := context.WithCancel(context.Background())

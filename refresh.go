@@ -131,7 +131,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case kind == tokenerr.BadClient:
 			s.forgetClientCredentials()
-			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s)", s.set.TokenURL, desc)
+			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s)", redact.URL(s.set.TokenURL), desc)
 			s.note(work, r, r, store.ProblemClientRejected, msg)
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case kind == tokenerr.BadGrant:
@@ -139,7 +139,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// No refresh token was spent: the provider refuses the
 				// client's credentials grant, which only configuration fixes.
 				s.forgetClientCredentials()
-				msg := fmt.Sprintf("the token endpoint %s refused the client credentials grant (%s)", s.set.TokenURL, desc)
+				msg := fmt.Sprintf("the token endpoint %s refused the client credentials grant (%s)", redact.URL(s.set.TokenURL), desc)
 				s.note(work, r, r, store.ProblemClientRejected, msg)
 				return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 			}
@@ -205,7 +205,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		case kind == tokenerr.Passing:
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s, try again later", s.set.TokenURL, attempt+1, desc, storedNow(r))})
+					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s, try again later", redact.URL(s.set.TokenURL), attempt+1, desc, storedNow(r))})
 			}
 			wait = backoff[attempt]
 		}
@@ -924,5 +924,5 @@ func (s *Source) notThere(u, desc string) string {
 	if s.set.Issuer != "" {
 		check = "token_url, or issuer, whose discovery document names it"
 	}
-	return fmt.Sprintf("no token endpoint answers at %s (%s); check %s", u, desc, check)
+	return fmt.Sprintf("no token endpoint answers at %s (%s); check %s", redact.URL(u), desc, check)
 }

@@ -75,7 +75,7 @@ func (s *Source) Revoke(ctx context.Context) error {
 			}
 			// An *Error, whose message masks a key in the endpoint's query,
 			// and whose Kind says whose the failure is.
-			couldNot := fmt.Sprintf("the provider's revocation endpoint %s could not revoke the %s (%v)", s.set.RevocationURL, what, err)
+			couldNot := fmt.Sprintf("the provider's revocation endpoint %s could not revoke the %s (%v)", redact.URL(s.set.RevocationURL), what, httpx.UnwrapURLError(err))
 			var refused *revocationRefused
 			if !errors.As(err, &refused) {
 				return &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err, Msg: couldNot}
@@ -91,7 +91,7 @@ func (s *Source) Revoke(ctx context.Context) error {
 				s.log.Debug("the refresh token was revoked, ending the grant; the access token was refused and lasts until it expires", "url", s.set.RevocationURL, "answer", refused.answer)
 				return nil
 			case refused.notThere:
-				return &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", s.set.RevocationURL, err, what)}
+				return &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", redact.URL(s.set.RevocationURL), err, what)}
 			}
 			return &Error{Env: s.set.Env, Kind: refused.kind, Msg: couldNot}
 		}

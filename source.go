@@ -128,27 +128,21 @@ type Settings struct {
 // of any parameter named as a secret (password=…, api_key=…), in AuthParams,
 // TokenParams or a URL's query, so that a program may print or log them
 // (%v, %+v, slog) without showing them.
-func (s Settings) String() string { return fmt.Sprintf("%+v", s.shown()) }
+func (s Settings) String() string { return s.printed().String() }
+
+// GoString is String for %#v.
+func (s Settings) GoString() string { return s.printed().GoString() }
 
 // LogValue is String for slog, whose JSON handler would otherwise marshal
 // the fields (and fail on the function ones).
-func (s Settings) LogValue() slog.Value { return slog.StringValue(s.String()) }
+func (s Settings) LogValue() slog.Value { return s.printed().LogValue() }
 
-// GoString is String for %#v.
-func (s Settings) GoString() string {
-	return "freshtoken.Settings" + strings.TrimPrefix(fmt.Sprintf("%#v", s.shown()), "freshtoken.shownSettings")
-}
-
-// shownSettings are Settings without their methods, to print.
-type shownSettings Settings
-
-func (s Settings) shown() shownSettings {
+func (s Settings) printed() redact.Printed {
+	type shown Settings
 	s.ClientSecret = redact.MaskSet(s.ClientSecret)
 	s.AuthParams, s.TokenParams = redact.MaskParams(s.AuthParams), redact.MaskParams(s.TokenParams)
-	for _, u := range []*string{&s.APIURL, &s.AuthURL, &s.TokenURL, &s.RevocationURL, &s.DeviceAuthURL, &s.Issuer} {
-		*u = redact.URL(*u)
-	}
-	return shownSettings(s)
+	redact.MaskURLs(&s.APIURL, &s.AuthURL, &s.TokenURL, &s.RevocationURL, &s.DeviceAuthURL, &s.Issuer)
+	return redact.Printed{Name: "freshtoken.Settings", Shown: shown(s)}
 }
 
 // Endpoints are where a provider's OAuth 2.0 endpoints are.
@@ -157,6 +151,24 @@ type Endpoints struct {
 	TokenURL      string
 	RevocationURL string // "" when the provider has none
 	DeviceAuthURL string // "" when the provider has none
+}
+
+// String shows the endpoints with a key in their query masked (an API
+// gateway's ?subscription-key=…), as Settings does, so that a program may
+// print or log what src.Endpoints found (%v, %+v, slog).
+func (e Endpoints) String() string { return e.printed().String() }
+
+// GoString is String for %#v.
+func (e Endpoints) GoString() string { return e.printed().GoString() }
+
+// LogValue is String for slog, whose JSON handler would otherwise marshal
+// the fields, the URLs whole.
+func (e Endpoints) LogValue() slog.Value { return e.printed().LogValue() }
+
+func (e Endpoints) printed() redact.Printed {
+	type shown Endpoints
+	redact.MaskURLs(&e.AuthURL, &e.TokenURL, &e.RevocationURL, &e.DeviceAuthURL)
+	return redact.Printed{Name: "freshtoken.Endpoints", Shown: shown(e)}
 }
 
 // logTime is how debug lines show instants: to the millisecond, since the
@@ -222,23 +234,19 @@ type Renewal struct {
 // String shows the renewal with a key in its TokenURL's query masked (an
 // API gateway's ?subscription-key=…), as Settings does, so that a program
 // may print or log what its Sending is told of (%v, %+v, slog).
-func (r Renewal) String() string { return fmt.Sprintf("%+v", r.shown()) }
+func (r Renewal) String() string { return r.printed().String() }
+
+// GoString is String for %#v.
+func (r Renewal) GoString() string { return r.printed().GoString() }
 
 // LogValue is String for slog, whose JSON handler would otherwise marshal
 // the fields, the URL whole.
-func (r Renewal) LogValue() slog.Value { return slog.StringValue(r.String()) }
+func (r Renewal) LogValue() slog.Value { return r.printed().LogValue() }
 
-// GoString is String for %#v.
-func (r Renewal) GoString() string {
-	return "freshtoken.Renewal" + strings.TrimPrefix(fmt.Sprintf("%#v", r.shown()), "freshtoken.shownRenewal")
-}
-
-// shownRenewal is a Renewal without its methods, to print.
-type shownRenewal Renewal
-
-func (r Renewal) shown() shownRenewal {
-	r.TokenURL = redact.URL(r.TokenURL)
-	return shownRenewal(r)
+func (r Renewal) printed() redact.Printed {
+	type shown Renewal
+	redact.MaskURLs(&r.TokenURL)
+	return redact.Printed{Name: "freshtoken.Renewal", Shown: shown(r)}
 }
 
 // The grants an environment's tokens come from (Settings.Grant), spelled as
@@ -2237,9 +2245,11 @@ const saveRetryFor = 30 * time.Second
 // because the renewal lock, which the caller took, passed to another
 // renewer meanwhile, or because the record changed since it was read:
 // those wrap errSaveRefused, as another renewer's newer tokens, or its
-// note that the grant ended, may be stored.
+// note that the grant ended, may be stored. What the store says of a save
+// it took (a shared store's replicas yet to copy it) is a warning.
 func (s *Source) save(ctx context.Context, r, read *store.Record) error {
 	redact.Set(s.Location(), r.AccessToken, r.RefreshToken)
+	ctx = store.WithWarning(ctx, func(msg string) { s.log.Warn(msg) })
 	giveUp := time.Now().Add(saveRetryFor)
 	wait := 100 * time.Millisecond
 	saveOnce := func() error {

@@ -67,8 +67,7 @@ func TestRenewalTiming(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, devprovider.Options{AccessTTL: tt.ttl})
 			r.settings.RenewBefore = tt.before
-			src := r.source()
-			r.login(src)
+			src := r.loggedInSource()
 			first := r.record()
 			r.clock.Advance(tt.quiet)
 			if tok, err := src.Token(); err != nil || tok.AccessToken != first.AccessToken {
@@ -348,8 +347,7 @@ func TestSaveLoginOfNoTokenKeepsTheGrant(t *testing.T) {
 // tokens, once they expired, with the outage that had ended.
 func TestLogInEndsTheRest(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: 10 * time.Second})
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	r.clock.Advance(10 * time.Second)
 	r.provider.Fault(devprovider.Fault5xx, 4)
 	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrUnreachable) {
@@ -435,8 +433,7 @@ func TestFaultsAreRetriedThenReported(t *testing.T) {
 		t.Run(string(fault)+" once recovers", func(t *testing.T) {
 			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 			r.settings.Timeout = timeout
-			src := r.source()
-			r.login(src)
+			src := r.loggedInSource()
 			r.clock.Advance(time.Hour)
 			r.provider.Fault(fault, 2)
 			tok, err := src.Token()
@@ -453,8 +450,7 @@ func TestFaultsAreRetriedThenReported(t *testing.T) {
 		t.Run(string(fault)+" for good fails with store unchanged", func(t *testing.T) {
 			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 			r.settings.Timeout = timeout
-			src := r.source()
-			r.login(src)
+			src := r.loggedInSource()
 			before := *r.record()
 			r.clock.Advance(time.Hour)
 			r.provider.Fault(fault, 4) // every try fails
@@ -544,8 +540,7 @@ func TestInvalidGrantRereadsStore(t *testing.T) {
 func TestClientRejectedIsNotRetried(t *testing.T) {
 	t.Run("invalid_client", func(t *testing.T) {
 		r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-		src := r.source()
-		r.login(src)
+		src := r.loggedInSource()
 		r.clock.Advance(time.Hour)
 		r.provider.Fault(devprovider.FaultInvalidClient, 1)
 		_, err := src.Token()
@@ -561,10 +556,9 @@ func TestClientRejectedIsNotRetried(t *testing.T) {
 	t.Run("wrong auth style is not auto-detected", func(t *testing.T) {
 		r := newRig(t, devprovider.Options{AccessTTL: time.Hour, AuthStyle: "body"})
 		r.settings.AuthStyle = oauth2.AuthStyleInParams
-		src := r.source()
-		r.login(src)
+		r.loggedInSource()
 		r.settings.AuthStyle = oauth2.AuthStyleInHeader
-		src = r.source()
+		src := r.source()
 		r.clock.Advance(time.Hour)
 		_, err := src.Token()
 		if !errors.Is(err, freshtoken.ErrClientRejected) {
@@ -604,8 +598,7 @@ func TestFailedRenewalRestsBeforeTheNext(t *testing.T) {
 	t.Run("asked to wait", func(t *testing.T) {
 		r := newRig(t, devprovider.Options{AccessTTL: 30 * time.Second, RefreshesPerMinute: 1})
 		r.settings.MaxRetryAfter = time.Second
-		src := r.source()
-		r.login(src)
+		src := r.loggedInSource()
 		if _, err := src.Renew(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -626,8 +619,7 @@ func TestFailedRenewalRestsBeforeTheNext(t *testing.T) {
 func TestRateLimitedRefreshGivesUp(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, RefreshesPerMinute: 1})
 	r.settings.MaxRetryAfter = time.Second
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	if _, err := src.Renew(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -668,8 +660,7 @@ func TestNotLoggedIn(t *testing.T) {
 
 func TestLogout(t *testing.T) {
 	r := newRig(t, devprovider.Options{})
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	if err := src.Logout(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -686,8 +677,7 @@ func TestLogout(t *testing.T) {
 // Log out did: this one could neither revoke them nor tell whose they are.
 func TestLogoutKeepsANewerFreshtokensRecord(t *testing.T) {
 	r := newRig(t, devprovider.Options{})
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	path := r.store.Location("sandbox")
 	newer := storetest.WriteNewerFormat(t, path, 2)
 	if err := src.Logout(context.Background()); !errors.Is(err, store.ErrNewerFormat) || !strings.HasSuffix(err.Error(), "nothing was deleted") {
@@ -744,8 +734,7 @@ func revokeAnswered(t *testing.T, status int, body string, hints ...string) {
 	})
 	r := newRig(t, devprovider.Options{})
 	r.settings.RevocationURL = srv.URL + "/revoke"
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	if err := src.Revoke(context.Background()); err != nil {
 		t.Fatalf("Revoke: %v; want success", err)
 	}
@@ -784,8 +773,7 @@ func TestRevokeWhereTheAccessTokenIsRefusedAfterTheRefreshToken(t *testing.T) {
 	})
 	r := newRig(t, devprovider.Options{})
 	r.settings.RevocationURL = srv.URL + "/revoke"
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	if err := src.Revoke(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
 		t.Fatalf("Revoke refused at the refresh token: %v; want ErrClientRejected", err)
 	}
@@ -841,8 +829,7 @@ func TestRevokeAnsweredByAWebPage(t *testing.T) {
 	})
 	r := newRig(t, devprovider.Options{})
 	r.settings.RevocationURL = srv.URL + "/oauth/revoke"
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	err := src.Revoke(context.Background())
 	if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "no revocation endpoint answers at "+srv.URL+"/oauth/revoke (HTTP 200 OK, a web page") || !strings.Contains(err.Error(), "check revocation_url") {
 		t.Fatalf("Revoke: %v; want ErrClientRejected: no revocation endpoint answers there (a web page), check revocation_url", err)
@@ -929,8 +916,7 @@ func TestRevokeFailuresAreErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRig(t, devprovider.Options{})
 			r.settings.RevocationURL = c.url + "?subscription-key=" + key
-			src := r.source()
-			r.login(src)
+			src := r.loggedInSource()
 			err := src.Revoke(context.Background())
 			var fe *freshtoken.Error
 			if !errors.As(err, &fe) || fe.Kind != c.kind || !strings.Contains(err.Error(), "subscription-key=") {
@@ -951,8 +937,7 @@ func TestRevokeFailuresAreErrors(t *testing.T) {
 		r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) {
 			return freshtoken.Endpoints{TokenURL: tokenURL, RevocationURL: srv.URL + "/busy?subscription-key=" + key}, nil
 		}
-		src := r.source()
-		r.login(src)
+		src := r.loggedInSource()
 		err := src.Revoke(context.Background())
 		if err == nil || !strings.Contains(err.Error(), "subscription-key=") {
 			t.Fatalf("Revoke: %v; want an error naming the discovered endpoint", err)
@@ -971,8 +956,7 @@ func TestRevokeFailuresAreErrors(t *testing.T) {
 		})
 		r := newRig(t, devprovider.Options{})
 		r.settings.RevocationURL = waiting.URL + "/revoke?subscription-key=" + key
-		src := r.source()
-		r.login(src)
+		src := r.loggedInSource()
 		err := src.Revoke(ctx)
 		var fe *freshtoken.Error
 		if !errors.Is(err, context.Canceled) || errors.As(err, &fe) || strings.Contains(err.Error(), key[3:]) {
@@ -997,8 +981,7 @@ func TestNoRenewalWhileRevoking(t *testing.T) {
 		renewedMeanwhile = append(renewedMeanwhile, err)
 	})
 	r.settings.RevocationURL = srv.URL + "/revoke"
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	elsewhere.Store(r.source())
 	before := r.record()
 	if err := src.Revoke(context.Background()); err != nil {
@@ -1184,8 +1167,7 @@ func TestEndpointsWithASecretInTheQueryAreRefused(t *testing.T) {
 func TestAPIURLEndsInASlash(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.APIURL = r.url
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	if got := src.APIURL(); got != r.url+"/" {
 		t.Fatalf("APIURL() = %q; want %q", got, r.url+"/")
 	}
@@ -1407,8 +1389,7 @@ func TestCallerGivingUpDoesNotLoseTheRotation(t *testing.T) {
 			cancel() // the caller gives up, with the refresh sent
 		}
 	}})
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	old := r.record().RefreshToken
 	src.Renew(ctx)
 	if rec := r.record(); rec.RefreshToken == old {
@@ -1446,8 +1427,7 @@ func TestTokenRequestsOutlastAShortClientTimeout(t *testing.T) {
 // get its outcome instead of each repeating every try.
 func TestWaitersShareAFailedRenewal(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, TokenDelay: 20 * time.Millisecond})
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	r.clock.Advance(time.Hour)
 	r.provider.Fault(devprovider.Fault5xx, 4)
 	var wg sync.WaitGroup
@@ -1477,8 +1457,7 @@ func TestRateLimitRetriesAreBounded(t *testing.T) {
 	})
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.RetryBackoff = []time.Duration{time.Millisecond}
-	src := r.source()
-	r.login(src)
+	r.loggedInSource()
 	r.moveTokenEndpoint(limited.URL)
 	_, err := r.source().Renew(context.Background())
 	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "rate limiting") {

@@ -70,8 +70,7 @@ func TestClientDoesNotWaitForA401sBody(t *testing.T) {
 	testenv.RetriesPastAStalledBody(t, http.StatusUnauthorized, nil, func(apiURL string) func(*http.Request) (*http.Response, error) {
 		r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 		r.settings.APIURL = apiURL + "/"
-		src := r.source()
-		r.login(src)
+		src := r.loggedInSource()
 		return src.Client().Do
 	})
 }
@@ -90,8 +89,7 @@ func TestTransportIdleTimeout(t *testing.T) {
 	})
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.APIURL = api.URL + "/"
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	read := func(tr *freshtoken.Transport, ctx context.Context) (string, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.URL+"/v2/stalls", nil)
 		resp, err := (&http.Client{Transport: tr}).Do(req)
@@ -130,8 +128,7 @@ func TestClientDoesNotRetryA401Twice(t *testing.T) {
 	})
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.APIURL = api.URL + "/"
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	for range 20 {
 		if status := getStatus(t, src, api.URL+"/v2/company"); status != http.StatusUnauthorized {
 			t.Fatalf("status %d, want the 401 passed on", status)
@@ -511,8 +508,7 @@ func TestTokenReachesTheAPIHostHoweverItIsSpelled(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	api := r.url + "/"
 	r.settings.APIURL = strings.Replace(api, "127.0.0.1", "LocalHost", 1)
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	for _, u := range []string{strings.Replace(api, "127.0.0.1", "localhost", 1), r.settings.APIURL} {
 		if status := getStatus(t, src, u+"v2/company"); status != http.StatusOK {
 			t.Fatalf("%s: %d; want the token sent to the API's host however it is spelled", u, status)
@@ -558,8 +554,7 @@ func TestClientPassesOnTheAPIsOwnFailures(t *testing.T) {
 	l.Close()
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.APIURL = down
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	_, err = src.Client().Get(down + "v2/company")
 	var op *net.OpError
 	if !errors.As(err, &op) || errors.Is(err, freshtoken.ErrUnreachable) {
@@ -845,8 +840,7 @@ func TestClientTimeoutNeverLosesARenewal(t *testing.T) {
 			<-(<-calls).Done() // answered only once the client's Timeout has passed
 		}
 	}})
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	old := r.record().RefreshToken
 	r.clock.Advance(time.Hour)
 	c := src.Client()
@@ -872,8 +866,7 @@ func TestClientTimeoutNeverLosesARenewal(t *testing.T) {
 // though the contract says a 401 renews once and retries once.
 func TestA401RenewsWhenTheStoresTokenIsRefusedToo(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: 10 * time.Minute})
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	if _, err := src.Token(); err != nil {
 		t.Fatal(err)
 	}

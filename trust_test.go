@@ -40,8 +40,7 @@ func TestAnotherClientsTokensAreNeverUsed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-			first := r.source()
-			r.login(first)
+			first := r.loggedInSource()
 			before := r.record()
 			elsewhere, elsewhereHit := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
 				http.Error(w, "not expected", http.StatusTeapot)
@@ -234,8 +233,7 @@ func TestStillValidWithoutARefreshToken(t *testing.T) {
 // on every call, whatever the arithmetic says; a forced renewal still is.
 func TestRenewalsAtMostOncePerSecond(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Second})
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	if _, err := src.Renew(context.Background()); err != nil { // a log-in is not a renewal; this is
 		t.Fatal(err)
 	}
@@ -1003,8 +1001,7 @@ func TestAnotherAudiencesTokensAreNeverUsed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 			tt.first(&r.settings)
-			first := r.source()
-			r.login(first)
+			first := r.loggedInSource()
 			before := r.record()
 			set := r.settings
 			set.Audience, set.Resources = "", nil
@@ -1120,8 +1117,7 @@ func TestRecordWithoutAudienceIsAdopted(t *testing.T) {
 func TestRecordWithoutAudienceFoundLaterIsAdopted(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.Audience = "https://a.example/"
-	src := r.source()
-	r.login(src)
+	src := r.loggedInSource()
 	if _, err := src.Token(); err != nil {
 		t.Fatal(err)
 	}
@@ -1198,8 +1194,7 @@ func TestAnIssuersTokensAreNotAnotherTokenEndpoints(t *testing.T) {
 			}
 			r.settings.Issuer = "https://issuer.example/realms/x"
 			r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) { return found, nil }
-			first := r.source()
-			r.login(first)
+			first := r.loggedInSource()
 			before := r.record()
 			set := r.settings
 			set.TokenURL = tt.second
@@ -1292,8 +1287,7 @@ func TestTokensOfAnotherScopesAPIAreNeverUsed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 			r.settings.ScopeResources = tt.first
-			first := r.source()
-			r.login(first)
+			first := r.loggedInSource()
 			before := r.record()
 			set := r.settings
 			set.ScopeResources = tt.second

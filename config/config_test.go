@@ -1427,3 +1427,56 @@ func TestAGeneratedSecretHoldingAWordByChanceIsASecret(t *testing.T) {
 		}
 	}
 }
+
+// TestEditsKeepTheTableAsWritten: init changing one setting of an
+// environment (its redirect URI, where its client secret is read from)
+// changes those lines alone: the comments in the table, inline ones too,
+// stay, and so does how each other value was written (60d, a multi-line
+// array, a resource as one string); a key set anew keeps its line's
+// comment, one no longer set goes, one new comes after the last key. The
+// whole table was written anew: every comment in it was lost, 60d became
+// 1440h0m0s and the keys came in another order.
+func TestEditsKeepTheTableAsWritten(t *testing.T) {
+	const before = `# the identity provider
+[env.idp] # ask Sam before changing
+api_url = "https://api.example.com/"   # API root
+auth_url = "https://login.example.com/authorize"
+token_url = "https://login.example.com/token"
+# Ask for offline access, or no refresh token comes
+scopes = [
+  "read",  # the books
+  "offline_access",
+]
+client_id = "my-id"
+client_secret_env = "IDP_SECRET" # from the team's vault
+redirect_uri = "http://127.0.0.1:8787/callback" # registered 2024
+resource = "https://api.example.com"
+refresh_idle_limit = "60d"
+
+# notes on other
+[env.other]
+provider = "freeagent"
+client_id = "keep"
+client_secret_env = "S"
+`
+	// What changes, and nothing else: the secret's source, the redirect
+	// URI (its comment kept), and the new key after the last.
+	after := strings.NewReplacer(
+		`client_secret_env = "IDP_SECRET" # from the team's vault`+"\n", "",
+		`redirect_uri = "http://127.0.0.1:8787/callback" # registered 2024`, `redirect_uri = "http://127.0.0.1:9000/callback"  # registered 2024`,
+		`refresh_idle_limit = "60d"`+"\n", `refresh_idle_limit = "60d"`+"\n"+`client_secret_cmd = "pass show idp"`+"\n",
+	).Replace(before)
+	p := write(t, before)
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.Settings["idp"] // as init merges its flags into them
+	s.ClientSecretEnv, s.ClientSecretCmd, s.RedirectURI = "", "pass show idp", "http://127.0.0.1:9000/callback"
+	if _, err := config.WriteEnv(p, "idp", s, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != after || after == before {
+		t.Fatalf("after init -e idp:\n%s\nwant:\n%s", got, after)
+	}
+}

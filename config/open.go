@@ -94,8 +94,11 @@ func (f *File) Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, err
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log.Debug("configuration", "config", path, "env", e.Name, "provider", e.Provider, "api_url", e.APIURL,
-		"token_url", e.TokenURL, "issuer", e.Issuer, "grant", e.Grant, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore,
+	// Its URLs masked here: the keys in them are registered as secrets
+	// only once the source is made, after this first line (and a
+	// program's own logger masks nothing).
+	log.Debug("configuration", "config", path, "env", e.Name, "provider", e.Provider, "api_url", redact.URL(e.APIURL),
+		"token_url", redact.URL(e.TokenURL), "issuer", redact.URL(e.Issuer), "grant", e.Grant, "client_auth", e.ClientAuth, "refresh_before", e.RefreshBefore,
 		"ca_file", e.CAFile, "store", st.Location(e.Name))
 	t, err := e.sharedTransport()
 	if err != nil {

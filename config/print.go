@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"log/slog"
 	"net/url"
 
@@ -17,47 +16,57 @@ import (
 // configuration written out is the program's to keep as the file is kept.)
 
 // String shows the environment with its secrets masked.
-func (e Env) String() string {
-	e.ClientSecret = redact.MaskSet(e.ClientSecret)
-	e.AuthParams, e.TokenParams = redact.MaskParams(e.AuthParams), redact.MaskParams(e.TokenParams)
-	maskURLs(&e.APIURL, &e.AuthURL, &e.TokenURL, &e.RedirectURI, &e.RevocationURL, &e.Issuer, &e.DeviceAuthURL)
-	type shown Env
-	return fmt.Sprintf("%+v", shown(e))
-}
-
-// maskURLs masks what a URL of an environment may hold of a secret: an API
-// key in its query (api_url = "…?api_key=…"), a user.
-func maskURLs(urls ...*string) {
-	for _, u := range urls {
-		*u = redact.URL(*u)
-	}
-}
+func (e Env) String() string { return e.printed().String() }
 
 // GoString is String for %#v.
-func (e Env) GoString() string { return "config.Env" + e.String() }
+func (e Env) GoString() string { return e.printed().GoString() }
 
 // LogValue is String for slog, whose JSON handler would otherwise marshal
 // the fields, the secrets with them.
-func (e Env) LogValue() slog.Value { return slog.StringValue(e.String()) }
+func (e Env) LogValue() slog.Value { return e.printed().LogValue() }
 
-// String shows the environment as written with its secrets masked.
-func (s EnvSettings) String() string {
-	s.ClientSecret = redact.MaskSet(s.ClientSecret)
-	s.AuthParams, s.TokenParams = redact.MaskParams(s.AuthParams), redact.MaskParams(s.TokenParams)
-	maskURLs(&s.APIURL, &s.AuthURL, &s.TokenURL, &s.RedirectURI, &s.RevocationURL, &s.Issuer, &s.DeviceAuthURL)
-	type shown EnvSettings
-	return fmt.Sprintf("%+v", shown(s))
+func (e Env) printed() redact.Printed {
+	type shown Env
+	maskEnv(&e.ClientSecret, &e.AuthParams, &e.TokenParams, &e.APIURL, &e.AuthURL, &e.TokenURL, &e.RedirectURI, &e.RevocationURL, &e.Issuer, &e.DeviceAuthURL)
+	return redact.Printed{Name: "config.Env", Shown: shown(e)}
 }
 
+// maskEnv masks what an environment's fields hold of a secret, as loaded
+// (Env) or as written (EnvSettings): the client secret, the values of
+// parameters named as secrets, and a key or a user in its URLs.
+func maskEnv[P ~map[string]string](secret *string, authParams, tokenParams *P, urls ...*string) {
+	*secret = redact.MaskSet(*secret)
+	*authParams, *tokenParams = P(redact.MaskParams(*authParams)), P(redact.MaskParams(*tokenParams))
+	redact.MaskURLs(urls...)
+}
+
+// String shows the environment as written with its secrets masked.
+func (s EnvSettings) String() string { return s.printed().String() }
+
 // GoString is String for %#v.
-func (s EnvSettings) GoString() string { return "config.EnvSettings" + s.String() }
+func (s EnvSettings) GoString() string { return s.printed().GoString() }
 
 // LogValue is String for slog (see Env.LogValue).
-func (s EnvSettings) LogValue() slog.Value { return slog.StringValue(s.String()) }
+func (s EnvSettings) LogValue() slog.Value { return s.printed().LogValue() }
+
+func (s EnvSettings) printed() redact.Printed {
+	type shown EnvSettings
+	maskEnv(&s.ClientSecret, &s.AuthParams, &s.TokenParams, &s.APIURL, &s.AuthURL, &s.TokenURL, &s.RedirectURI, &s.RevocationURL, &s.Issuer, &s.DeviceAuthURL)
+	return redact.Printed{Name: "config.EnvSettings", Shown: shown(s)}
+}
 
 // String shows the file with its secrets masked; its environments print
 // as Env and EnvSettings do.
-func (f File) String() string {
+func (f File) String() string { return f.printed().String() }
+
+// GoString is String for %#v.
+func (f File) GoString() string { return f.printed().GoString() }
+
+// LogValue is String for slog (see Env.LogValue).
+func (f File) LogValue() slog.Value { return f.printed().LogValue() }
+
+func (f File) printed() redact.Printed {
+	type shown File
 	if f.StoreURL != "" {
 		f.StoreURL = store.RedactURL(f.StoreURL)
 	}
@@ -68,12 +77,5 @@ func (f File) String() string {
 			f.Notify.Webhook = u.Scheme + "://" + u.Host + "/…"
 		}
 	}
-	type shown File
-	return fmt.Sprintf("%+v", shown(f))
+	return redact.Printed{Name: "config.File", Shown: shown(f)}
 }
-
-// GoString is String for %#v.
-func (f File) GoString() string { return "config.File" + f.String() }
-
-// LogValue is String for slog (see Env.LogValue).
-func (f File) LogValue() slog.Value { return slog.StringValue(f.String()) }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -391,12 +393,147 @@ func replaceTable(path, text, header, body string) (string, error) {
 		}
 	}
 	out = append(out, lines[:start]...)
-	if body != "" {
+	switch {
+	case body != "" && !nestedTable(scan[start+1:end]):
+		out = append(out, mergeTable(lines[start:end], scan[start:end], body)...)
+	case body != "":
 		out = append(out, strings.TrimRight(body, "\n"))
 	}
 	out = append(out, "")
 	out = append(out, lines[end:]...)
 	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n", nil
+}
+
+// nestedTable reports whether lines, a table's after its header, hold the
+// header of a table nested in it ([env.a.token_params]).
+func nestedTable(scan []string) bool {
+	for _, l := range scan {
+		if strings.HasPrefix(strings.TrimSpace(l), "[") {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeTable is the table in lines (its header first; scan is lines as
+// outsideStrings gives them) with the keys of body, a table as the TOML
+// encoder writes it, written into it as a person would edit it: a key set
+// to what it holds already stays as it was written ("60d", not
+// "1440h0m0s"), a key set to another value gets it on its own line, with
+// that line's comment kept, a key body lacks goes, one the table lacks is
+// added after its last key, and every comment and blank line stays where
+// it was. The whole table was written anew, and the comments in it were
+// lost, as was how each value was written, at any edit (init changing
+// only the redirect URI).
+func mergeTable(lines, scan []string, body string) []string {
+	bodyLines := splitLines(body)[1:] // the header is the file's
+	want := map[string]string{}
+	var order []string
+	for i, bscan := 0, outsideStrings(bodyLines); i < len(bodyLines); {
+		n := valueSpan(bscan, i)
+		k, _, _ := strings.Cut(bscan[i], "=")
+		want[normalizeKey(k)] = strings.Join(bodyLines[i:i+n], "\n")
+		order = append(order, normalizeKey(k))
+		i += n
+	}
+	out := []string{lines[0]}
+	last := 0 // the line in out after the table's last key
+	for i := 1; i < len(lines); {
+		t := strings.TrimSpace(scan[i])
+		k, _, isKey := strings.Cut(t, "=")
+		if t == "" || t[0] == '#' || !isKey {
+			out = append(out, lines[i])
+			i++
+			continue
+		}
+		n, key := valueSpan(scan, i), normalizeKey(k)
+		was := strings.Join(lines[i:i+n], "\n")
+		switch now, kept := want[key]; {
+		case !kept:
+		case sameSetting(was, now):
+			out = append(out, lines[i:i+n]...)
+		default:
+			if c := commentAt(scan[i+n-1]); c >= 0 {
+				now += "  " + strings.TrimSpace(lines[i+n-1][c:])
+			}
+			out = append(out, now)
+		}
+		delete(want, key)
+		last = len(out)
+		i += n
+	}
+	var added []string
+	for _, key := range order {
+		if line, ok := want[key]; ok {
+			added = append(added, line)
+		}
+	}
+	if last == 0 {
+		last = 1
+	}
+	out = slices.Concat(out[:last], added, out[last:])
+	for len(out) > 1 && strings.TrimSpace(out[len(out)-1]) == "" { // the blank line after it is replaceTable's
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+// sameSetting reports whether a and b, key = value lines of an
+// environment's table, set it alike (90s and 1m30s are one duration).
+func sameSetting(a, b string) bool {
+	var x, y EnvSettings
+	_, errA := toml.Decode(a, &x)
+	_, errB := toml.Decode(b, &y)
+	return errA == nil && errB == nil && reflect.DeepEqual(x, y)
+}
+
+// valueSpan is how many lines the key = value at scan[i] (lines as
+// outsideStrings gives them) takes: an array or inline table open at the
+// end of a line goes on on the next, as does a multi-line string.
+func valueSpan(scan []string, i int) int {
+	depth, _ := brackets(scan[i])
+	n := 1
+	for ; i+n < len(scan) && (depth > 0 || scan[i+n] == `"`); n++ {
+		d, _ := brackets(scan[i+n])
+		depth += d
+	}
+	return n
+}
+
+// commentAt is where the comment of the line l begins, or -1.
+func commentAt(l string) int {
+	_, c := brackets(l)
+	return c
+}
+
+// brackets is how many more arrays and inline tables the line l opens than
+// it closes, and where its comment begins (-1: none), strings skipped.
+func brackets(l string) (depth, comment int) {
+	for j := 0; j < len(l); j++ {
+		switch c := l[j]; c {
+		case '#':
+			return depth, j
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		case '"', '\'':
+			if strings.HasPrefix(l[j:], strings.Repeat(string(c), 3)) {
+				end := strings.Index(l[j+3:], strings.Repeat(string(c), 3))
+				if end < 0 {
+					return depth, -1 // a multi-line string: outsideStrings hides its lines
+				}
+				j += 3 + end + 2
+				continue
+			}
+			for j++; j < len(l) && l[j] != c; j++ {
+				if c == '"' && l[j] == '\\' {
+					j++
+				}
+			}
+		}
+	}
+	return depth, -1
 }
 
 // writtenApart is the first line (from 1) outside lines[start:end] (all

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -477,5 +478,33 @@ func TestStatusTellsOfTheRest(t *testing.T) {
 	refreshes := w.provider.Stats().Refreshes
 	if r := w.run("token"); r.code != 0 || w.provider.Stats().Refreshes != refreshes+1 {
 		t.Fatalf("a due renewal under a rest a day ahead: exit %d, %d refreshes, stderr %q; want it renewed", r.code, w.provider.Stats().Refreshes-refreshes, r.stderr)
+	}
+}
+
+// TestDebugLogsNeverShowAKeyInAnEndpointURL: a key in the query of an
+// endpoint's URL (an API gateway's `token_url = "…?subscription-key=…"`)
+// is masked in every --debug line of a fresh process, in both formats:
+// the first line, naming the configuration, showed token_url whole, key
+// and all, as it came before the key was registered as a secret.
+func TestDebugLogsNeverShowAKeyInAnEndpointURL(t *testing.T) {
+	const key = "GATEWAYKEY-0123456789abcdef"
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.writeConfig(strings.Replace(w.readConfig(), "[env.dev]\n", fmt.Sprintf("[env.dev]\ntoken_url = %q\n", w.api+"v2/token_endpoint?subscription-key="+key), 1))
+			flags := []string{"--debug", "--log-format", format}
+			all := w.login(flags...).stderr
+			r, logged := w.runLogging(append(flags, "token", "--force")...)
+			if r.code != 0 {
+				t.Fatalf("token --force: exit %d: %s", r.code, r.stderr)
+			}
+			all += r.stderr + logged
+			if !strings.Contains(all, "token_endpoint?subscription-key=") {
+				t.Fatalf("no line names the token endpoint; is it logging at all?\n%s", all)
+			}
+			if strings.Contains(all, key[4:]) {
+				t.Fatalf("the key in token_url's query shows in the %s logs:\n%s", format, all)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,11 +127,11 @@ func TestServiceProxyWaitsForAConfigurationItCanUse(t *testing.T) {
 	}
 }
 
-// serviceArgs are the arguments the systemd unit that `service install`
-// writes runs freshtoken with.
-func serviceArgs(t *testing.T, w *world) []string {
+// serviceArgs are the arguments the systemd unit that `freshtoken
+// [global flags] service install` writes runs freshtoken with.
+func serviceArgs(t *testing.T, w *world, global ...string) []string {
 	t.Helper()
-	out := w.mustRun("service", "install", "--dry-run", "--os", "linux").stdout
+	out := w.mustRun(append(global, "service", "install", "--dry-run", "--os", "linux")...).stdout
 	for line := range strings.Lines(out) {
 		if rest, ok := strings.CutPrefix(line, "ExecStart="); ok {
 			fields := strings.Fields(rest)
@@ -234,4 +235,45 @@ func waitWritten(t *testing.T, tokenFile, what string) {
 		data, err := os.ReadFile(tokenFile)
 		return err == nil && len(data) > 0
 	})
+}
+
+// TestServiceLogsAsInstallWasAsked: `freshtoken --debug --log-format json
+// --log-file PATH service install`, the way a person asks for the
+// service's debug log, gives a service whose proxy writes JSON debug lines
+// to PATH, the keeper's among them, with no secret: the flags were dropped,
+// and the service logged warnings alone, to the journal. Installed without
+// them, the service runs without them.
+func TestServiceLogsAsInstallWasAsked(t *testing.T) {
+	t.Parallel()
+	w, tokenFile := keptWorld(t)
+	logFile := filepath.Join(t.TempDir(), "service.log")
+	args := serviceArgs(t, w, "--debug", "--log-format", "json", "--log-file", logFile)
+	run := w.watch(append(args, "--listen", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)))...)
+	waitWritten(t, tokenFile, "the keeper to write the token file")
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	run.waitExit(t, 143)
+	logged, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var debug int
+	for line := range strings.Lines(string(logged)) {
+		var l struct{ Level, Msg string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("a log line that is not JSON: %v\n%s", err, line)
+		}
+		if l.Level == "DEBUG" {
+			debug++
+		}
+	}
+	if debug == 0 || !strings.Contains(string(logged), "keeper: token file written") {
+		t.Fatalf("the service's log holds no debug line of the keeper's:\n%s", logged)
+	}
+	token, _ := os.ReadFile(tokenFile)
+	if tok := strings.TrimSpace(string(token)); tok == "" || strings.Contains(string(logged), tok) || strings.Contains(string(logged), "dev-client-secret") {
+		t.Fatalf("the service's log shows a secret:\n%s", logged)
+	}
+	if plain := serviceArgs(t, w); slices.ContainsFunc(plain, func(a string) bool { return strings.HasPrefix(a, "--log") || a == "--debug" }) {
+		t.Fatalf("installed without logging flags, the service runs %q", plain)
+	}
 }

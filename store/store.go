@@ -63,23 +63,19 @@ type Record struct {
 // String shows the record with its access and refresh tokens masked, so
 // that a program may print or log one (%v, %+v, slog) without handing out
 // the grant. json.Marshal, the stores' own encoding, keeps them.
-func (r Record) String() string { return fmt.Sprintf("%+v", r.shown()) }
+func (r Record) String() string { return r.printed().String() }
 
 // GoString is String for %#v.
-func (r Record) GoString() string {
-	return "store.Record" + strings.TrimPrefix(fmt.Sprintf("%#v", r.shown()), "store.shownRecord")
-}
+func (r Record) GoString() string { return r.printed().GoString() }
 
 // LogValue is String for slog, whose JSON handler would otherwise marshal
 // the record, tokens and all.
-func (r Record) LogValue() slog.Value { return slog.StringValue(r.String()) }
+func (r Record) LogValue() slog.Value { return r.printed().LogValue() }
 
-// shownRecord is a Record without its methods, to print.
-type shownRecord Record
-
-func (r Record) shown() shownRecord {
+func (r Record) printed() redact.Printed {
+	type shown Record
 	r.AccessToken, r.RefreshToken = redact.MaskSet(r.AccessToken), redact.MaskSet(r.RefreshToken)
-	return shownRecord(r)
+	return redact.Printed{Name: "store.Record", Shown: shown(r)}
 }
 
 // Unreadable is what err, a store's error wrapping ErrCorrupt, says is
@@ -168,14 +164,14 @@ func (g Grant) IsZero() bool { return g == Grant{} }
 // and "of ISSUER at TOKEN_URL" when a token endpoint was set beside it),
 // "by device code" or the like, and "for audience AUDIENCE" and "for
 // resource URI" when it names them: two grants of one client differ only
-// in their type and what they are for.
+// in their type and what they are for. A key in a URL's query shows masked.
 func (g Grant) String() string {
-	s := fmt.Sprintf("client %q at %s", g.ClientID, g.TokenURL)
+	s := fmt.Sprintf("client %q at %s", g.ClientID, redact.URL(g.TokenURL))
 	switch {
 	case g.Issuer != "" && g.IssuerTokenURL != "":
-		s = fmt.Sprintf("client %q of %s at %s", g.ClientID, g.Issuer, g.IssuerTokenURL)
+		s = fmt.Sprintf("client %q of %s at %s", g.ClientID, redact.URL(g.Issuer), redact.URL(g.IssuerTokenURL))
 	case g.Issuer != "":
-		s = fmt.Sprintf("client %q of %s", g.ClientID, g.Issuer)
+		s = fmt.Sprintf("client %q of %s", g.ClientID, redact.URL(g.Issuer))
 	}
 	switch g.Type {
 	case "":
@@ -480,6 +476,24 @@ func WithWaiting(ctx context.Context, waiting func()) context.Context {
 func Waiting(ctx context.Context) {
 	if waiting, _ := ctx.Value(waitingKey{}).(func()); waiting != nil {
 		waiting()
+	}
+}
+
+// warningKey is the context key of the function WithWarning adds.
+type warningKey struct{}
+
+// WithWarning returns a copy of ctx with which a Store's calls tell warn
+// what the caller should know of a call that succeeded all the same (a
+// save its shared store's replicas have yet to copy), in one line that
+// holds no secret.
+func WithWarning(ctx context.Context, warn func(msg string)) context.Context {
+	return context.WithValue(ctx, warningKey{}, warn)
+}
+
+// Warn tells msg to the function WithWarning gave ctx, if any.
+func Warn(ctx context.Context, msg string) {
+	if warn, _ := ctx.Value(warningKey{}).(func(string)); warn != nil {
+		warn(msg)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // DefaultMaxBytes is the most All reads, of every page together, for a
@@ -41,7 +42,15 @@ func (e pagesError) Is(target error) bool { return target == ErrPages }
 
 func (e pagesError) Unwrap() error { return errors.Unwrap(e.error) }
 
+// pagesErrorf is fmt.Errorf wrapped as a pagesError, with each *url.URL
+// among args (a page's, a next link's) shown as redact.URL shows it: a key
+// in its query (?api_key=…) masked.
 func pagesErrorf(format string, args ...any) error {
+	for i, a := range args {
+		if u, ok := a.(*url.URL); ok {
+			args[i] = redact.URL(u.String())
+		}
+	}
 	return pagesError{fmt.Errorf(format, args...)}
 }
 
@@ -60,7 +69,7 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("page %d (%s) answered %s", e.Page, e.Response.Request.URL, e.Response.Status)
+	return fmt.Sprintf("page %d (%s) answered %s", e.Page, redact.URL(e.Response.Request.URL.String()), e.Response.Status)
 }
 
 // Document is the result of All.
@@ -195,7 +204,7 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		case seen[next.String()]:
 			return nil, pagesErrorf("page %d links its next page back to %s, already read; stopping", doc.Pages, next)
 		}
-		c.Logger.Debug("following the next page", "page", doc.Pages+1, "url", next.String())
+		c.Logger.Debug("following the next page", "page", doc.Pages+1, "url", redact.URL(next.String()))
 		cur = req.Clone(req.Context())
 		cur.URL = next
 		cur.Host = ""

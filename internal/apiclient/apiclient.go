@@ -20,6 +20,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // Defaults for the zero Client.
@@ -42,9 +43,9 @@ type RateLimitError struct {
 
 func (e *RateLimitError) Error() string {
 	if e.TooLong {
-		return fmt.Sprintf("%s answered 429 Too Many Requests and asks to wait %s before trying again", e.URL, httpx.SayWait(e.Wait))
+		return fmt.Sprintf("%s answered 429 Too Many Requests and asks to wait %s before trying again", redact.URL(e.URL), httpx.SayWait(e.Wait))
 	}
-	return fmt.Sprintf("%s kept answering 429 Too Many Requests after %d retries", e.URL, e.Retries)
+	return fmt.Sprintf("%s kept answering 429 Too Many Requests after %d retries", redact.URL(e.URL), e.Retries)
 }
 
 // Unwrap returns ErrRateLimited.
@@ -170,7 +171,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		case retry >= c.MaxRetries:
 			return nil, &RateLimitError{URL: req.URL.String(), Retries: retry, Wait: wait}
 		}
-		c.Logger.Debug("429 from the API; waiting before retrying", "url", req.URL.String(), "retry_after", resp.Header.Get("Retry-After"), "wait", wait, "retry", retry+1)
+		c.Logger.Debug("429 from the API; waiting before retrying", "url", redact.URL(req.URL.String()), "retry_after", resp.Header.Get("Retry-After"), "wait", wait, "retry", retry+1)
 		if c.OnWait != nil {
 			c.OnWait(Wait{URL: req.URL.String(), Delay: wait, Retry: retry + 1, MaxRetries: c.MaxRetries, Asked: known})
 		}

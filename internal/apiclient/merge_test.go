@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestMerger(t *testing.T) {
@@ -540,6 +541,51 @@ func TestCountItemsCopiesNothing(t *testing.T) {
 		}
 		if n != 1<<19+1 {
 			t.Errorf("countItems(%.20s…) = %d, want %d", page, n, 1<<19+1)
+		}
+	}
+}
+
+// TestAllErrorsMaskAKeyInTheQuery: a key in the query of a page's URL (the
+// request's ?api_key=…, or a next link's) shows masked in every error All
+// and Do return naming it, and the rest of the query as it is: they quoted
+// the URLs whole, key and all, on stderr.
+func TestAllErrorsMaskAKeyInTheQuery(t *testing.T) {
+	const key = "Zq7xW" // too short to be registered: only masking by name hides it
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"contacts":[]}`))
+	}))
+	t.Cleanup(other.Close)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/redirected", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/x?"+r.URL.RawQuery, http.StatusFound)
+	})
+	mux.HandleFunc("/elsewhere", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", `<http://other.example/page2?api_key=`+key+`&view=all>; rel="next"`)
+		w.Write([]byte(`[1]`))
+	})
+	mux.HandleFunc("/unmergeable", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "2" {
+			w.Write([]byte(`{"other":[1]}`))
+			return
+		}
+		w.Header().Set("Link", `</unmergeable?page=2&api_key=`+key+`&view=all>; rel="next"`)
+		w.Write([]byte(`{"contacts":[1]}`))
+	})
+	mux.HandleFunc("/failing", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/redirected", "/elsewhere", "/unmergeable", "/failing"} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path+"?api_key="+key+"&view=all", nil)
+		_, err := (&Client{}).All(req, nil)
+		if err == nil || strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "api_key=…(5 chars)&view=all") {
+			t.Errorf("All(%s) = %v; want an error naming the URL with the key masked", path, err)
+		}
+	}
+	for _, e := range []*RateLimitError{{URL: srv.URL + "/x?api_key=" + key + "&view=all", Retries: 5}, {URL: srv.URL + "/x?api_key=" + key + "&view=all", TooLong: true, Wait: time.Hour}} {
+		if s := e.Error(); strings.Contains(s, key) || !strings.Contains(s, "api_key=…(5 chars)&view=all") {
+			t.Errorf("RateLimitError: %s; want the URL with the key masked", s)
 		}
 	}
 }

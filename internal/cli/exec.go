@@ -160,8 +160,13 @@ func inherited(tokenVar string) []string {
 // command name could not be run, without the control characters the name
 // may hold.
 func notRunnable(name string, err error) string {
-	if errors.Is(err, exec.ErrNotFound) {
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
 		return redact.OneLine(fmt.Sprintf("%s: no such command in any folder of $PATH; check its name, or give its path (such as ./%s)", name, name), 1000)
+	case errors.Is(err, exec.ErrDot):
+		// Go's words ("cannot run executable found relative to current
+		// directory") said nothing of $PATH, nor what to do.
+		return redact.OneLine(fmt.Sprintf("%s: found only in the current folder, through . (or an empty entry) in $PATH, which freshtoken does not run commands from, as any file put in a folder you are in would run in place of the command; give its path (such as ./%s)", name, name), 1000)
 	}
 	var ee *exec.Error
 	if errors.As(err, &ee) {

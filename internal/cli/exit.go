@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // Exit codes the command line gives itself; every other comes from the table
@@ -44,7 +45,7 @@ type HTTPStatusError struct {
 func (e *HTTPStatusError) FailureKind() failure.Kind { return failure.HTTPError }
 
 func (e *HTTPStatusError) Error() string {
-	msg := fmt.Sprintf("%s: %s %s answered %s", e.Env, e.Method, e.URL, e.Status)
+	msg := fmt.Sprintf("%s: %s %s answered %s", e.Env, e.Method, redact.URL(e.URL), e.Status)
 	if e.Hint != "" {
 		msg += "; " + e.Hint
 	}

@@ -108,9 +108,21 @@ func (f *Factory) Logger() *slog.Logger {
 	return f.logger
 }
 
+// debugAsked reports whether v, FRESHTOKEN_DEBUG's value, asks for debug
+// logging: any value but none, 0, false, no or off (in any case), as gh
+// reads GH_DEBUG. Only 1 and true did: yes, TRUE or on left a person
+// waiting for a debug log that never came, without a word.
+func debugAsked(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "0", "false", "no", "off":
+		return false
+	}
+	return true
+}
+
 // setupLogging builds the logger from --debug, --log-format and --log-file.
 func (f *Factory) setupLogging() error {
-	if os.Getenv("FRESHTOKEN_DEBUG") == "1" || os.Getenv("FRESHTOKEN_DEBUG") == "true" {
+	if debugAsked(os.Getenv("FRESHTOKEN_DEBUG")) {
 		f.Debug = true
 	}
 	level := slog.LevelWarn

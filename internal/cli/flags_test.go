@@ -214,3 +214,27 @@ func TestLoginFlags(t *testing.T) {
 		return g.NoBrowser == w.NoBrowser && g.Manual == w.Manual && g.Timeout == w.Timeout && g.Yes == w.Yes
 	})
 }
+
+// TestDebugFromTheEnvironment: FRESHTOKEN_DEBUG set to any value but none,
+// 0, false, no or off, in any case, turns debug logging on, as gh reads
+// GH_DEBUG: yes, TRUE and on were ignored without a word, and a person
+// waited for a debug log that never came.
+func TestDebugFromTheEnvironment(t *testing.T) {
+	for v, want := range map[string]bool{
+		"": false, "0": false, "false": false, "FALSE": false, "no": false, "Off": false, " 0 ": false,
+		"1": true, "true": true, "TRUE": true, "yes": true, "Yes": true, "on": true, "2": true, "api": true,
+	} {
+		t.Run(fmt.Sprintf("%q", v), func(t *testing.T) {
+			t.Setenv("FRESHTOKEN_DEBUG", v)
+			f := testFactory()
+			if err := f.setupLogging(); err != nil {
+				t.Fatal(err)
+			}
+			defer f.close()
+			f.Logger().Debug("a decision")
+			if got := strings.Contains(f.IO.ErrOut.(*bytes.Buffer).String(), "a decision"); got != want || f.Debug != want {
+				t.Errorf("FRESHTOKEN_DEBUG=%q: debug logged %v, --debug %v; want %v", v, got, f.Debug, want)
+			}
+		})
+	}
+}

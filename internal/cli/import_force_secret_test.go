@@ -60,39 +60,40 @@ func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
 		})
 	}
 
-	// --client-secret-env names the source: it is taken at its word, even
-	// unset here (the summary says to set it), and replaces the old one.
-	t.Run("variable named by the flag", func(t *testing.T) {
-		t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
-		e := newDevEnv(t)
-		e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"})
-		ios, _, stderr := testStreams(false, false)
-		if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force", "--client-secret-env", "FT_TEST_NEW_UNSET"); code != 0 {
-			t.Fatalf("import --force --client-secret-env exited %d: %s", code, stderr)
-		}
-		if !strings.Contains(stderr.String(), "The client secret will be read from $FT_TEST_NEW_UNSET") {
-			t.Errorf("stderr = %q; want it to say the secret will be read from the variable named", stderr)
-		}
-	})
-
-	// The variable already holds the export's client's secret: kept, and
-	// the tokens renew.
-	t.Run("variable changed for the new client", func(t *testing.T) {
-		t.Setenv("FT_TEST_PROD_SECRET", "dev-client-secret")
-		e := newDevEnv(t)
-		e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"})
-		ios, _, stderr := testStreams(false, false)
-		if code := e.run(ios, "import", "postman", e.seedExport(t, "prod"), "--force"); code != 0 {
-			t.Fatalf("import --force exited %d: %s", code, stderr)
-		}
-		if !strings.Contains(stderr.String(), "prod keeps reading its client secret from $FT_TEST_PROD_SECRET") {
-			t.Errorf("stderr = %q; want it to say prod keeps reading its secret from the variable", stderr)
-		}
-		ios, stdout, stderr := testStreams(false, false)
-		if code := e.run(ios, "-e", "prod", "token", "--force"); code != 0 {
-			t.Errorf("a renewal after the import exited %d: %s%s", code, stdout, stderr)
-		}
-	})
+	// The import goes on: --client-secret-env names the source, taken at
+	// its word, even unset here (the summary says to set it), and replaces
+	// the old one; or the variable already holds the export's client's
+	// secret: kept, and the tokens renew.
+	for _, tc := range []struct {
+		name, secret string
+		flags        []string
+		says         string
+		renews       bool
+	}{
+		{"variable named by the flag", "old-secret", []string{"--client-secret-env", "FT_TEST_NEW_UNSET"}, "The client secret will be read from $FT_TEST_NEW_UNSET", false},
+		{"variable changed for the new client", "dev-client-secret", nil, "prod keeps reading its client secret from $FT_TEST_PROD_SECRET", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("FT_TEST_PROD_SECRET", tc.secret)
+			e := newDevEnv(t)
+			e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"})
+			ios, _, stderr := testStreams(false, false)
+			args := append([]string{"import", "postman", e.seedExport(t, "prod"), "--force"}, tc.flags...)
+			if code := e.run(ios, args...); code != 0 {
+				t.Fatalf("%q exited %d: %s", args, code, stderr)
+			}
+			if !strings.Contains(stderr.String(), tc.says) {
+				t.Errorf("stderr = %q; want it to say %q", stderr, tc.says)
+			}
+			if !tc.renews {
+				return
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			if code := e.run(ios, "-e", "prod", "token", "--force"); code != 0 {
+				t.Errorf("a renewal after the import exited %d: %s%s", code, stdout, stderr)
+			}
+		})
+	}
 }
 
 // TestImportPostmanForceWithNoSecretToCheckTheKeptSourceBy: --force over
@@ -104,14 +105,8 @@ func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
 // invalid_client unannounced.
 func TestImportPostmanForceWithNoSecretToCheckTheKeptSourceBy(t *testing.T) {
 	t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
-	e := newDevEnv(t)
-	e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"})
-	export := e.exportWithoutSecret(t, "prod")
-	ios, _, stderr := testStreams(false, false)
-	if code := e.run(ios, "import", "postman", export, "--force"); code != 0 {
-		t.Fatalf("import --force exited %d: %s", code, stderr)
-	}
-	if want := "Check that it gives client dev-client-id's secret: it was set up for client old-client"; !strings.Contains(stderr.String(), want) {
+	_, stderr := forcedWithoutSecret(t, config.EnvSettings{ClientSecretEnv: "FT_TEST_PROD_SECRET"})
+	if want := "Check that it gives client dev-client-id's secret: it was set up for client old-client"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr = %q; want it to say %q", stderr, want)
 	}
 }
@@ -125,36 +120,38 @@ func TestImportPostmanForceWithNoSecretToCheckTheKeptSourceBy(t *testing.T) {
 // renewal sent the old client's secret with the new client's id
 // (invalid_client).
 func TestImportPostmanForceKeepingTheOldClientsSecretInTheFile(t *testing.T) {
-	e := newDevEnv(t)
-	e.configureAs(t, "prod", "old-client", config.EnvSettings{ClientSecret: "old-secret"})
-	export := e.exportWithoutSecret(t, "prod")
-	ios, _, stderr := testStreams(false, false)
-	if code := e.run(ios, "import", "postman", export, "--force"); code != 0 {
-		t.Fatalf("import --force exited %d: %s", code, stderr)
-	}
-	if want := "prod keeps the client_secret in " + e.config + ", set up for client old-client: the export has none to replace it; check that it is client dev-client-id's"; !strings.Contains(stderr.String(), want) {
+	e, stderr := forcedWithoutSecret(t, config.EnvSettings{ClientSecret: "old-secret"})
+	if want := "prod keeps the client_secret in " + e.config + ", set up for client old-client: the export has none to replace it; check that it is client dev-client-id's"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr = %q; want it to say %q", stderr, want)
 	}
-	if strings.Contains(stderr.String(), "old-secret") {
+	if strings.Contains(stderr, "old-secret") {
 		t.Errorf("stderr = %q shows the secret", stderr)
 	}
 }
 
-// exportWithoutSecret writes a Postman export of client dev-client-id with
-// no client secret, holding env's refresh token (got from the provider
-// outside freshtoken), and returns its path.
-func (e *devEnv) exportWithoutSecret(t *testing.T, env string) string {
+// forcedWithoutSecret configures prod for client old-client with s, then
+// imports over it with --force a Postman export of client dev-client-id
+// with no client secret, holding a refresh token got from the provider
+// outside freshtoken; it fails the test unless the import succeeds, and
+// returns the environment and what the import said on stderr.
+func forcedWithoutSecret(t *testing.T, s config.EnvSettings) (*devEnv, string) {
 	t.Helper()
+	e := newDevEnv(t)
+	e.configureAs(t, "prod", "old-client", s)
 	tok, _, err := loginOutside(t.Context(), e.api, "dev-client-secret")
 	if err != nil {
 		t.Fatal(err)
 	}
 	export := filepath.Join(t.TempDir(), "export.json")
-	body := `{"name": "FreeAgent", "values": [{"key": "ClientId", "value": "dev-client-id"}, {"key": "Resource_` + env + `", "value": "` + e.api + `"}, {"key": "RefreshToken_` + env + `", "value": "` + tok.RefreshToken + `"}]}`
+	body := `{"name": "FreeAgent", "values": [{"key": "ClientId", "value": "dev-client-id"}, {"key": "Resource_prod", "value": "` + e.api + `"}, {"key": "RefreshToken_prod", "value": "` + tok.RefreshToken + `"}]}`
 	if err := os.WriteFile(export, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return export
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", export, "--force"); code != 0 {
+		t.Fatalf("import --force exited %d: %s", code, stderr)
+	}
+	return e, stderr.String()
 }
 
 // TestImportPostmanForceSecretCommandStoppedBySignal: --force over an

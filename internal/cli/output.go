@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // outputError is a result that standard output did not take: a full disk,
@@ -70,5 +71,5 @@ func answered(err error, env string, req *http.Request, answer string) error {
 		return err
 	}
 	safe := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Method == http.MethodOptions
-	return &outputError{err: oe.err, request: fmt.Sprintf("%s: %s %s answered %s", env, req.Method, req.URL, answer), changes: !safe}
+	return &outputError{err: oe.err, request: fmt.Sprintf("%s: %s %s answered %s", env, req.Method, redact.URL(req.URL.String()), answer), changes: !safe}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,7 +76,10 @@ A body from -d @FILE or -d @- may hold up to 256 MiB (-d @- at a terminal
 says to type it, and how to end it); -d is given once (a
 request has one body, and curl's joining of several with & no JSON survives).
 A body that is JSON goes with Content-Type: application/json, without the
-byte order mark some editors (Notepad) begin a file with.
+byte order mark some editors (Notepad) begin a file with; with a
+Content-Type of your own (-H), the body goes as written. One that begins
+as JSON does ({ or [) but is not JSON goes as written too, unlabelled, with
+a warning on stderr saying what is wrong with it.
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
 terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one that
@@ -271,9 +275,9 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	}
 	target, err := resolveURL(src.APIURL(), opts.Path)
 	if err != nil {
-		if other := f.envWithAPIOf(opts.Path, env.Name); other != "" {
+		if others := f.envsWithAPIOf(opts.Path, env.Name); len(others) > 0 {
 			// A production URL pasted while the sandbox is selected.
-			return usageErrorf("%v; it is environment %s's API: add -e %s", err, other, other)
+			return usageErrorf("%v; %s", err, otherEnvsHint(others))
 		}
 		return err
 	}
@@ -295,6 +299,11 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	req, err := newAPIRequest(ctx, opts.Method, target, body, opts.Headers)
 	if err != nil {
 		return err
+	}
+	if why := brokenJSON(body, opts.Headers); why != "" {
+		// A brace missed in -d '{"contact":{…}': the API's refusal of an
+		// unlabelled body said nothing of it.
+		f.warn(fmt.Sprintf("%s: warning: the request body begins as JSON does but is not JSON (%s), so it goes as written, without Content-Type: application/json", env.Name, why))
 	}
 	var progress *pageProgress
 	if opts.All && f.IO.ErrTTY {
@@ -370,22 +379,31 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 
 // freeAgentPathHint is what to try when FreeAgent answered 404 to a path
 // without the /v2/ that every FreeAgent API path starts with; "" for a path
-// that has it, or a full URL.
+// that has it, or a full URL. Only the path before the query tells: a
+// query may hold a URL (?redirect=https://…) or a dot.
 func freeAgentPathHint(path string) string {
+	query := ""
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path, query = path[:i], queryMasked(path[i:])
+	}
 	if strings.Contains(path, "://") {
 		return ""
 	}
 	path = "/" + strings.TrimPrefix(path, "/")
-	if path == "/v2" || strings.HasPrefix(path, "/v2/") || strings.HasPrefix(path, "/v2?") {
+	if path == "/v2" || strings.HasPrefix(path, "/v2/") {
 		return ""
+	}
+	if first, rest, _ := strings.Cut(path[1:], "/"); strings.EqualFold(first, "v2") {
+		// /V2/company: the hint was to try /v2/V2/company.
+		return "FreeAgent's API paths start with /v2/, in lower case: try /v2/" + rest + query
 	}
 	if first, rest, _ := strings.Cut(path[1:], "/"); strings.Contains(first, ".") && freeAgentPathHint("/"+rest) == "" {
 		// Another host's URL without its scheme (this API's own is
 		// refused before it is sent): the hint was to try
 		// /v2/api.sandbox.freeagent.com/v2/company.
-		return fmt.Sprintf("%s is a host, not part of a path: a URL starts with https://, and freshtoken sends tokens only to api_url's host; this API's path is /%s", first, rest)
+		return fmt.Sprintf("%s is a host, not part of a path: a URL starts with https://, and freshtoken sends tokens only to api_url's host; this API's path is /%s%s", first, rest, query)
 	}
-	return "FreeAgent's API paths start with /v2/: try /v2" + path
+	return "FreeAgent's API paths start with /v2/: try /v2" + path + query
 }
 
 func pluralCount(n int, noun string) string {
@@ -431,9 +449,11 @@ var utf8BOM = []byte("\ufeff")
 // the -H headers: the first -H of a name replaces its default, repeats add
 // values, and one without a value ("Accept:") leaves the header out. An
 // in-memory body can be replayed after a 429 or a 401. A JSON body's byte
-// order mark is dropped.
+// order mark is dropped when freshtoken labels it JSON; with a
+// Content-Type of the user's (-H), the body goes as written.
 func newAPIRequest(ctx context.Context, method, target string, body []byte, headers []string) (*http.Request, error) {
-	if rest, ok := bytes.CutPrefix(body, utf8BOM); ok && json.Valid(rest) {
+	typed := typesBody(headers)
+	if rest, ok := bytes.CutPrefix(body, utf8BOM); ok && json.Valid(rest) && !typed {
 		// JSON saved with a byte order mark (Notepad's UTF-8) went
 		// without Content-Type: application/json, as not JSON, mark and
 		// all, which JSON sent over a network must not begin with (RFC
@@ -473,10 +493,37 @@ func newAPIRequest(ctx context.Context, method, target string, body []byte, head
 	return req, nil
 }
 
+// typesBody reports whether headers, the -H given, set the Content-Type
+// (or leave it out): the body is then the user's to label.
+func typesBody(headers []string) bool {
+	return slices.ContainsFunc(headers, func(h string) bool {
+		k, _, _, _ := cutHeader(h)
+		return strings.EqualFold(k, "Content-Type")
+	})
+}
+
+// brokenJSON says what is wrong with body when it begins as JSON does ({
+// or [, after white space or a byte order mark) but is not JSON, and the
+// user set no Content-Type: it goes as written, unlabelled, and the API's
+// refusal would not say why. "" otherwise.
+func brokenJSON(body []byte, headers []string) string {
+	body = bytes.TrimPrefix(body, utf8BOM)
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' && trimmed[0] != '[' || typesBody(headers) {
+		return ""
+	}
+	var raw json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
 // requestError explains a request that got no usable answer. The engine's
 // own errors (log-in needed and the like) pass through; net/http only wraps
 // them.
 func requestError(err error, env *config.Env, target string) error {
+	target = redact.URL(target) // as messages show it: a key in its query masked
 	var (
 		fe         *freshtoken.Error
 		rl         *apiclient.RateLimitError
@@ -497,7 +544,7 @@ func requestError(err error, env *config.Env, target string) error {
 		if rl.TooLong {
 			what = fmt.Sprintf("the API answered 429 Too Many Requests and asks to wait %s, longer than freshtoken waits; try again then", httpx.SayWait(rl.Wait))
 		}
-		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: what + " (" + rl.URL + ")"}
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Msg: what + " (" + redact.URL(rl.URL) + ")"}
 	case errors.Is(err, apiclient.ErrPages):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("%v; the API's pages could not be gathered into one document, so nothing was printed: read its pages one at a time without --all", err)}
@@ -593,26 +640,42 @@ func resolveURL(apiURL, path string) (string, error) {
 	return target, nil
 }
 
-// envWithAPIOf names the configured environment other than current whose
-// API a full URL is on; "" when none is, or for a path.
-func (f *Factory) envWithAPIOf(rawURL, current string) string {
+// envsWithAPIOf names the configured environments other than current
+// whose API a full URL is on, in alphabetical order; none when no
+// other is, or for a path.
+func (f *Factory) envsWithAPIOf(rawURL, current string) []string {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || u.User != nil {
-		return ""
+		return nil
 	}
 	conf, err := f.Config()
 	if err != nil {
-		return ""
+		return nil
 	}
+	var names []string
 	for _, name := range conf.Names() {
 		if name == current {
 			continue
 		}
 		if api, err := url.Parse(conf.Envs[name].APIURL); err == nil && httpx.SameOrigin(u, api) {
-			return name
+			names = append(names, name)
 		}
 	}
-	return ""
+	return names
+}
+
+// otherEnvsHint says whose API a URL is on, names, and how to choose one:
+// each of several sharing the API (one account's two logins) may be the one
+// meant.
+func otherEnvsHint(names []string) string {
+	if len(names) == 1 {
+		return fmt.Sprintf("it is environment %s's API: add -e %s", names[0], names[0])
+	}
+	flags := make([]string, len(names))
+	for i, n := range names {
+		flags[i] = "-e " + n
+	}
+	return fmt.Sprintf("it is the API of %s: add %s", plural(names, "environment"), strings.Join(flags, " or "))
 }
 
 // notOnHost refuses a URL that is not on the API's host, naming the API

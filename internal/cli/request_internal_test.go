@@ -2,14 +2,22 @@ package cli
 
 import (
 	"errors"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
 	"syscall"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/apiclient"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // TestRequestFlags: request and each method's own command (get, post, ...)
@@ -351,6 +359,93 @@ func TestRequestHeaderRefusalsHideTheValue(t *testing.T) {
 		err := checkRequestOptions(&requestOptions{Method: "GET", Headers: []string{h}})
 		if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "c2Vj") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("-H %q: %v; want one usage line saying %q, without the value", h, err, want)
+		}
+	}
+}
+
+// TestFreeAgentPathHint: a FreeAgent path without /v2/ gets the hint to
+// add it, whatever its query holds; a full URL, or a path with /v2/, gets
+// none. A query holding "://" (?redirect=https://…) was taken for a full
+// URL, and the path missing /v2/ got no hint; a dot and a slash in the
+// query took the path for another host's URL; a key in the query is
+// masked in the path suggested. /V2/company, in upper case, was told to
+// try /v2/V2/company.
+func TestFreeAgentPathHint(t *testing.T) {
+	for path, want := range map[string]string{
+		"/contacts?redirect=https://a.example/b":  "FreeAgent's API paths start with /v2/: try /v2/contacts?redirect=https://a.example/b",
+		"contacts?return_to=https://a.example":    "FreeAgent's API paths start with /v2/: try /v2/contacts?return_to=https://a.example",
+		"/company?v=1.5/x":                        "FreeAgent's API paths start with /v2/: try /v2/company?v=1.5/x",
+		"/company?api_key=0123456789ab":           "FreeAgent's API paths start with /v2/: try /v2/company?api_key=…(12 chars)",
+		"/company":                                "FreeAgent's API paths start with /v2/: try /v2/company",
+		"/V2/company?x=1":                         "FreeAgent's API paths start with /v2/, in lower case: try /v2/company?x=1",
+		"/v2/contacts?redirect=https://a.example": "",
+		"/v2?x=1":                               "",
+		"https://api.freeagent.com/company?x=1": "",
+		"api.sandbox.freeagent.com/v2/company?x=https://a": "api.sandbox.freeagent.com is a host, not part of a path: a URL starts with https://, and freshtoken sends tokens only to api_url's host; this API's path is /v2/company?x=https://a",
+	} {
+		if got := freeAgentPathHint(path); got != want {
+			t.Errorf("freeAgentPathHint(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+// TestByteOrderMarkDroppedOnlyForJSONFreshtokenLabels: a JSON body that
+// begins with a byte order mark goes without it, as application/json,
+// when freshtoken chooses the Content-Type; with one the user gives (-H
+// 'Content-Type: …', or -H 'Content-Type:' for none) it goes byte for byte
+// as written, mark and all: the mark was dropped from a body the user had
+// labelled themselves, which may be meant to carry it.
+func TestByteOrderMarkDroppedOnlyForJSONFreshtokenLabels(t *testing.T) {
+	const json = `{"a":1}`
+	for _, c := range []struct {
+		headers     []string
+		body, ctype string
+	}{
+		{nil, json, "application/json"},
+		{[]string{"X-Trace: 1"}, json, "application/json"},
+		{[]string{"Content-Type: text/plain; charset=utf-8"}, "\ufeff" + json, "text/plain; charset=utf-8"},
+		{[]string{"content-type: application/json"}, "\ufeff" + json, "application/json"},
+		{[]string{"Content-Type:"}, "\ufeff" + json, ""},
+	} {
+		req, err := newAPIRequest(t.Context(), "POST", "https://api.example.com/v2/x", []byte("\ufeff"+json), c.headers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent, _ := io.ReadAll(req.Body)
+		if string(sent) != c.body || req.Header.Get("Content-Type") != c.ctype {
+			t.Errorf("-H %q: sent %q as %q, want %q as %q", c.headers, sent, req.Header.Get("Content-Type"), c.body, c.ctype)
+		}
+	}
+}
+
+// TestRequestErrorsMaskAKeyInTheQuery: a request that got no usable answer
+// names its URL with a key in the query (?api_key=…, typed in the path or
+// in api_url) masked, and the rest of the query as it is, whatever went
+// wrong: the messages quoted the URL whole, key and all.
+func TestRequestErrorsMaskAKeyInTheQuery(t *testing.T) {
+	const key = "Zq7xW" // too short to be registered: only masking by name hides it
+	target := "https://api.example.com/v2/x?api_key=" + key + "&view=all"
+	env := &config.Env{Name: "dev", Timeout: time.Second}
+	for _, err := range []error{
+		&url.Error{Op: "Get", URL: target, Err: errors.New("connection refused")},
+		&url.Error{Op: "Get", URL: target, Err: os.ErrDeadlineExceeded},
+		&url.Error{Op: "Get", URL: target, Err: &httpx.UnansweredError{After: time.Second}},
+		&url.Error{Op: "Post", URL: target, Err: errRedirectLoop},
+		&url.Error{Op: "Get", URL: target, Err: errors.New("net/http: server response headers exceeded 1048576 bytes; aborted")},
+		&apiclient.RateLimitError{URL: target, Retries: 5},
+	} {
+		got := requestError(err, env, target).Error()
+		if strings.Contains(got, key) || !strings.Contains(got, "api_key=…(5 chars)&view=all") {
+			t.Errorf("requestError(%v) = %s; want the URL with the key masked", err, got)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, target, nil)
+	for what, err := range map[string]error{
+		"an HTTP error status":                  &HTTPStatusError{Env: "dev", Method: "GET", URL: target, Status: "404 Not Found"},
+		"an answer standard output cannot take": answered(&outputError{err: syscall.ENOSPC}, "dev", req, "200 OK"),
+	} {
+		if got := err.Error(); strings.Contains(got, key) || !strings.Contains(got, "api_key=…(5 chars)&view=all") {
+			t.Errorf("%s: %s; want the URL with the key masked", what, got)
 		}
 	}
 }

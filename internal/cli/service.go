@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -38,7 +39,8 @@ func newServiceCmd(f *Factory) *cobra.Command {
 restarts after a failure, serves http://127.0.0.1:8787/ and keeps every grant
 alive. A systemd user unit on Linux, a launchd agent on macOS, a Task
 Scheduler task on Windows. It uses the same configuration and token store as
-the command line. More:
+the command line, and the logging flags given to install (--debug,
+--log-format, --log-file) are its own. More:
 https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
 		Example: `  freshtoken service install --dry-run
   freshtoken service install
@@ -103,15 +105,46 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 		return nil, err
 	}
 	env, _ := serviceEnv()
+	logging, err := o.f.serviceLogging()
+	if err != nil {
+		return nil, err
+	}
 	// A configuration the proxy cannot use, at a start after a reboot or
 	// a log-in, is waited for, and said to every client, rather than the
 	// proxy exiting for the service manager to start it again for ever.
-	plan, err := service.For(o.OS, service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy", waitForConfig}, Home: home, Env: env})
+	args := slices.Concat(logging, []string{"--config", conf, "proxy", waitForConfig})
+	plan, err := service.For(o.OS, service.Spec{Executable: exe, Args: args, Home: home, Env: env})
 	if err != nil {
 		// Another system, or a path no service file can carry.
 		return nil, usageErrorf("%v", err)
 	}
 	return plan, nil
+}
+
+// serviceLogging is the logging flags the service runs freshtoken with:
+// those this command was given (--debug, or FRESHTOKEN_DEBUG; --log-format
+// json; --log-file, its path made absolute, as the service runs in another
+// folder), in that order, before --config (service.Plan.InstalledLogs reads
+// them back so). Given to `service install`, they are meant for the
+// service: dropped, `freshtoken --debug service install` left a person
+// asking for the service's debug log with none, and a Windows task's
+// history keeps nothing the proxy writes.
+func (f *Factory) serviceLogging() ([]string, error) {
+	var args []string
+	if f.Debug {
+		args = append(args, "--debug")
+	}
+	if f.LogFormat == "json" {
+		args = append(args, "--log-format", "json")
+	}
+	if f.LogFile != "" {
+		abs, err := filepath.Abs(f.LogFile)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--log-file", abs)
+	}
+	return args, nil
 }
 
 // waitForConfig is the proxy's flag that the service runs it with.
@@ -387,7 +420,8 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 		fmt.Fprintln(f.IO.Out, f.suggesting(fmt.Sprintf("not installed (no %s); run `freshtoken service install`", p.Path)))
 		return nil
 	}
-	fmt.Fprintf(f.IO.Out, "installed: %s\nlog: %s\n", p.Path, p.Logs)
+	installed, _ := os.ReadFile(p.Path)
+	fmt.Fprintf(f.IO.Out, "installed: %s\nlog: %s\n", p.Path, p.InstalledLogs(string(installed)))
 	if was, now := otherConfig(p); was != "" {
 		// "installed" and the manager's "running" are of that one: this
 		// configuration's environments are kept alive by no service.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -464,7 +465,7 @@ func stamp(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MS
 func relative(future, past string, t time.Time) string {
 	d := time.Until(t)
 	if d < 0 {
-		return fmt.Sprintf("%s %s ago (%s)", past, human(-d), stamp(t))
+		return fmt.Sprintf("%s %s ago (%s)", past, human(negated(d)), stamp(t))
 	}
 	return fmt.Sprintf("%s in %s (%s)", future, human(d), stamp(t))
 }
@@ -475,9 +476,20 @@ func ago(t time.Time) string {
 	case t.IsZero(): // by another program sharing the store
 		return "its time not recorded"
 	case d < -time.Minute: // by another machine, its clock ahead
-		return fmt.Sprintf("%s, by a clock %s ahead of this one", stamp(t), human(-d))
+		return fmt.Sprintf("%s, by a clock %s ahead of this one", stamp(t), human(negated(d)))
 	}
 	return fmt.Sprintf("%s ago (%s)", human(max(d, 0)), stamp(t))
+}
+
+// negated is -d, d a time.Until or time.Since: for a time more than 292
+// years away (a record someone edited, a clock set to year 9999) they
+// give the least Duration, whose negation is itself, and status read
+// "expired -2562047h47m16.854775808s ago".
+func negated(d time.Duration) time.Duration {
+	if d == math.MinInt64 {
+		return math.MaxInt64
+	}
+	return -d
 }
 
 // human rounds d to what a person wants to read: "42s", "5m", "3h12m", "19d".

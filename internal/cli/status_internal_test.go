@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -67,6 +68,23 @@ func TestRenewalReasonsReadAsEnglish(t *testing.T) {
 	} {
 		if got := renewedFor(c.reason, c.fetched); got != c.want {
 			t.Errorf("renewedFor(%q, fetched %v) = %q; want %q", c.reason, c.fetched, got, c.want)
+		}
+	}
+}
+
+// TestTimesCenturiesAwayReadAsLengths: a time more than 292 years away (a
+// record someone edited, a renewal stamped by a clock set to year 9999)
+// reads as a length of time: status said "expired
+// -2562047h47m16.854775808s ago", the least Duration negated into itself.
+func TestTimesCenturiesAwayReadAsLengths(t *testing.T) {
+	past, future := time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	for said, want := range map[string]string{
+		relative("expires", "expired", past):   "expired 106751d ago",
+		relative("expires", "expired", future): "expires in 106751d",
+		ago(future):                            "by a clock 106751d ahead",
+	} {
+		if !strings.Contains(said, want) {
+			t.Errorf("%q; want %q in it", said, want)
 		}
 	}
 }

@@ -7,23 +7,28 @@ import (
 )
 
 // HasDotSegment reports whether escaped, a path as a client wrote it, holds
-// a "." or ".." segment in any of its readings (see PathReadings), a
-// backslash counting as a slash, a segment cut at its first ; (..;x is
-// .. to Java's servers), NUL (..%00 is .. to C's string functions), ? or #
-// (..%3fx is .. and a query to a server that parses the URL again once
-// decoded), and its surrounding white space trimmed (".. " is .. to
-// Windows and to frameworks that trim), or has readings that never
-// settle: no ordinary path is encoded so deep.
+// a dot segment in any of its readings (see DotSegmentIn).
+func HasDotSegment(escaped string) bool { return DotSegmentIn(PathReadings(escaped)) }
+
+// DotSegmentIn reports whether readings, a path's (see PathReadings), hold
+// a dot segment, or never settled: no ordinary path is encoded so deep. A
+// dot segment is read as the most lenient servers read one: a backslash
+// counting as a slash, a segment cut at its first ; (..;x is .. to Java's
+// servers), NUL (..%00 is .. to C's string functions), ? or # (..%3fx is
+// .. and a query to a server that parses the URL again once decoded), and
+// its surrounding white space trimmed (".. " is .. to Windows and to
+// frameworks that trim); and a segment of dots alone, three or more, is
+// one too (Windows trims a name's trailing dots, and DOS read ... as two
+// levels up), though RFC 3986 makes it a name: no API's path holds one.
 // Clients resolve dot segments before sending (RFC 3986 5.2.4), so only a
 // path sent as it was written (curl --path-as-is) has them.
-func HasDotSegment(escaped string) bool {
-	readings, settled := PathReadings(escaped)
+func DotSegmentIn(readings []string, settled bool) bool {
 	return !settled || slices.ContainsFunc(readings, holdsDotSegment)
 }
 
 // holdsDotSegment reports whether s, read as it is, has a dot segment.
 func holdsDotSegment(s string) bool {
-	return slices.ContainsFunc(LenientSegments(s), func(seg string) bool { return seg == "." || seg == ".." })
+	return slices.ContainsFunc(LenientSegments(s), func(seg string) bool { return seg != "" && strings.Trim(seg, ". ") == "" })
 }
 
 // LenientSegments are the segments of reading, one reading of a path (see
@@ -66,15 +71,17 @@ func PathReadings(escaped string) (readings []string, settled bool) {
 	return readings, false
 }
 
-// fullwidth are the fullwidth and other compatibility forms of ., .., /
-// and \, which NFKC normalisation turns into them (two dot leader ‥ is ..).
+// fullwidth are the fullwidth and other compatibility forms of ., .., ...,
+// / and \, which NFKC normalisation turns into them (two dot leader ‥ is
+// .., the ellipsis … is ...).
 var fullwidth = strings.NewReplacer("\uff0e", ".", "\uff0f", "/", "\uff3c", "\\",
-	"\u2024", ".", "\u2025", "..", "\ufe30", "..", "\ufe52", ".", "\ufe68", "\\")
+	"\u2024", ".", "\u2025", "..", "\u2026", "...", "\ufe30", "..", "\ufe19", "...", "\ufe52", ".", "\ufe68", "\\")
 
 // decodeLeniently decodes s once as the most lenient decoders do: every
 // %XX that is one (a % that begins none is left as it is), IIS's %uXXXX
 // (%uff0e, a fullwidth ., IIS maps to . too), overlong UTF-8 of an ASCII
-// character (%c0%ae is a . to decoders that do not check them), and
+// character (%c0%ae is a . to decoders that do not check them), bytes
+// that are not UTF-8 dropped (%e0. is . to Python's errors="ignore"), and
 // fullwidth ., / and \.
 func decodeLeniently(s string) string {
 	var b []byte
@@ -94,25 +101,27 @@ func decodeLeniently(s string) string {
 		}
 		b = append(b, c)
 	}
-	return fullwidth.Replace(unOverlong(string(b)))
+	return fullwidth.Replace(strings.ToValidUTF8(unOverlong(string(b)), ""))
 }
 
 // unOverlong replaces each overlong UTF-8 sequence of an ASCII character
 // (two, three or four bytes where one is enough, such as C0 AE for .) with
-// that character.
+// that character, as decoders that check nothing read it: taking the low
+// six bits of each byte after the first, a continuation byte or not (C0
+// 2E is a . too).
 func unOverlong(s string) string {
-	cont := func(i int) bool { return i < len(s) && s[i]&0xC0 == 0x80 }
+	has := func(i int) bool { return i < len(s) }
 	var b []byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case (c == 0xC0 || c == 0xC1) && cont(i+1):
+		case (c == 0xC0 || c == 0xC1) && has(i+1):
 			b = append(b, (c&0x1F)<<6|s[i+1]&0x3F)
 			i++
-		case c == 0xE0 && cont(i+1) && s[i+1] < 0x82 && cont(i+2):
+		case c == 0xE0 && has(i+2) && s[i+1]&0x3F < 0x02:
 			b = append(b, (s[i+1]&0x3F)<<6|s[i+2]&0x3F)
 			i += 2
-		case c == 0xF0 && i+1 < len(s) && s[i+1] == 0x80 && cont(i+2) && s[i+2] < 0x82 && cont(i+3):
+		case c == 0xF0 && has(i+3) && s[i+1]&0x3F == 0 && s[i+2]&0x3F < 0x02:
 			b = append(b, (s[i+2]&0x3F)<<6|s[i+3]&0x3F)
 			i += 3
 		default:

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
@@ -762,6 +764,7 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	}
 	shared := k.writtenByAnother(path, content)
 	if err := atomicfile.Write(path, []byte(content), atomicfile.Options{}); err != nil {
+		err = unwritableBecause(path, err)
 		k.noteWrite(env, err)
 		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
 		return
@@ -788,6 +791,26 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	}
 	k.paths[env] = path
 	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
+}
+
+// unwritableBecause is err, a write of the token file at path that failed,
+// as a person can act on it: a folder that does not exist, or on a disk
+// mounted read-only, or a full disk, named with what to do. Go's words named the
+// temp file the write failed at (open /run/x/.token.tmp-651581525: no
+// such file or directory), a name the person never gave.
+func unwritableBecause(path string, err error) error {
+	dir := filepath.Dir(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
+			return fmt.Errorf("its folder %s does not exist; make it, or name a token_file in a folder that does", dir)
+		}
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("its folder %s is on a disk mounted read-only; name a token_file on one that can be written", dir)
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("the disk of its folder %s is full; free some space", dir)
+	}
+	return err
 }
 
 // errSharedTokenFile is noted as a token file's failure while something

@@ -779,14 +779,16 @@ func TestLockedKeychainIsTold(t *testing.T) {
 // TestUnwritableTokenFileIsTold: a token file whose folder is missing
 // (a path mistyped, a /run/user folder gone) or cannot be written leaves
 // the scripts that read it with a stale token or none. After 15 minutes
-// a person is told, once, with the reason; the notice ends once the file
-// is written.
+// a person is told, once, with the reason in words to act on (the folder
+// that does not exist, which Go's words left out, naming a temp file);
+// the notice ends once the file is written.
 func TestUnwritableTokenFileIsTold(t *testing.T) {
 	k, n, clock, dir := unwritable(t, 24*time.Hour)
 	tells(t, k, n, "")
 	clock.Advance(16 * time.Minute)
 	tells(t, k, n, "dev: the token file "+filepath.Join(dir, "token")+" cannot be written since ")
-	if got := n.Current(); got[0].Event != notify.TokenFileFailing || !strings.Contains(got[0].Message, "no such file or directory") {
+	// The folder the person named, not the temp file the write failed at.
+	if got := n.Current(); got[0].Event != notify.TokenFileFailing || !strings.Contains(got[0].Message, "(its folder "+dir+" does not exist; make it, or name a token_file in a folder that does)") || strings.Contains(got[0].Message, ".tmp-") {
 		t.Fatalf("notice %+v; want token_file_failing saying why", got)
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
@@ -827,30 +829,45 @@ func TestTokenFileNeverReplacesAnotherFile(t *testing.T) {
 	}
 }
 
-// TestTokenFileOnAFullDisk: the token file's disk fills up. The file keeps
+// TestTokenFileOnAFullDisk: the token file's disk fills up, or is
+// remounted read-only (as the system does after errors). The file keeps
 // the token it held, whole (never a part of the new one), no temp file is
-// left behind, and after 15 minutes a person is told; once there is room
-// the file holds the current token and the notice ends.
+// left behind, and after 15 minutes a person is told why in words to act
+// on (Go's named the temp file the write failed at); once the disk can be
+// written again the file holds the current token and the notice ends.
 func TestTokenFileOnAFullDisk(t *testing.T) {
-	file := testdisk.SmallFile(t, "64k", "token", []byte("an-older-token\n"))
-	dir := filepath.Dir(file)
-	clock := fakeclock.New()
-	src := stored(t, true, func(*store.Record) {})
-	k, n := keepingTold(src, file, clock)
-	free := testdisk.Fill(t, dir)
-	tells(t, k, n, "")
-	clock.Advance(16 * time.Minute)
-	tells(t, k, n, "dev: the token file "+file+" cannot be written since ")
-	if b, err := os.ReadFile(file); err != nil || string(b) != "an-older-token\n" {
-		t.Fatalf("token file %q, %v on a full disk; want the older token, whole", b, err)
-	}
-	if names, _ := filepath.Glob(filepath.Join(dir, ".token.tmp-*")); len(names) != 0 {
-		t.Fatalf("temp files left on the full disk: %q", names)
-	}
-	free()
-	tells(t, k, n, "")
-	if b, err := os.ReadFile(file); err != nil || string(b) != "access-token-1234567890\n" {
-		t.Fatalf("token file %q, %v once there is room; want the current token", b, err)
+	for name, c := range map[string]struct {
+		fail func(t *testing.T, dir string) (undo func())
+		says string
+	}{
+		"full":      {fail: func(t *testing.T, dir string) func() { return testdisk.Fill(t, dir) }, says: "is full; free some space"},
+		"read-only": {fail: func(t *testing.T, dir string) func() { return testdisk.ReadOnly(t, dir) }, says: "is on a disk mounted read-only; name a token_file on one that can be written"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := testdisk.SmallFile(t, "64k", "token", []byte("an-older-token\n"))
+			dir := filepath.Dir(file)
+			clock := fakeclock.New()
+			src := stored(t, true, func(*store.Record) {})
+			k, n := keepingTold(src, file, clock)
+			undo := c.fail(t, dir)
+			tells(t, k, n, "")
+			clock.Advance(16 * time.Minute)
+			tells(t, k, n, "dev: the token file "+file+" cannot be written since ")
+			if got := n.Current(); !strings.Contains(got[0].Message, dir+" "+c.says+")") {
+				t.Fatalf("notice %+v; want it to say %q", got, c.says)
+			}
+			if b, err := os.ReadFile(file); err != nil || string(b) != "an-older-token\n" {
+				t.Fatalf("token file %q, %v; want the older token, whole", b, err)
+			}
+			if names, _ := filepath.Glob(filepath.Join(dir, ".token.tmp-*")); len(names) != 0 {
+				t.Fatalf("temp files left behind: %q", names)
+			}
+			undo()
+			tells(t, k, n, "")
+			if b, err := os.ReadFile(file); err != nil || string(b) != "access-token-1234567890\n" {
+				t.Fatalf("token file %q, %v once the disk can be written; want the current token", b, err)
+			}
+		})
 	}
 }
 

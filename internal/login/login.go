@@ -233,7 +233,7 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		lines := make(chan pasted, 1)
 		go func() {
 			line, long, err := readPaste(rd, &skip)
-			line = strings.TrimSpace(line)
+			line = unwrapped(strings.TrimSpace(line))
 			if line != "" || long {
 				err = nil
 			}
@@ -281,6 +281,10 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 			ask = "paste the whole address from the browser's address bar, starting with http"
 			bad = fmt.Errorf("%s: %w: %s; %s", f.Env, ErrBadPaste, ask, again)
 			ask = "That is not the address your browser landed on: " + ask
+		case req.cutShort(u.Query()) && atRedirectURI(u, f.Config.RedirectURL):
+			ask = "paste the whole address from the browser's address bar"
+			bad = fmt.Errorf("%s: %w: it lacks all or part of this log-in's state, as an address cut short does; %s; %s", f.Env, ErrBadPaste, ask, again)
+			ask = "That address lacks all or part of this log-in's state, as an address cut short does: " + ask
 		case !req.answers(u.Query()):
 			bad = fmt.Errorf("%s: %w (an earlier log-in's URL?); %s", f.Env, ErrStateMismatch, again)
 			ask = "That address answers another log-in (an earlier one?): paste the one your browser landed on after approving the URL above"
@@ -361,6 +365,18 @@ func readPaste(rd *bufio.Reader, skip *bool) (line string, long bool, err error)
 	}
 }
 
+// unwrapped is a pasted line without the one pair of quotes or angle
+// brackets around it that a chat, an e-mail or a shell command may have
+// written the address in.
+func unwrapped(line string) string {
+	for _, pair := range []string{`""`, "''", "``", "<>"} {
+		if len(line) > 2 && line[0] == pair[0] && line[len(line)-1] == pair[1] {
+			return strings.TrimSpace(line[1 : len(line)-1])
+		}
+	}
+	return line
+}
+
 // noPaste is a manual log-in's error when its input ended with nothing
 // pasted: a bad paste, said without claiming something was pasted.
 type noPaste struct{ msg string }
@@ -384,6 +400,15 @@ func (f *Flow) cancelled() error {
 // answers reports whether the query a callback received carries req's state.
 func (req Request) answers(q url.Values) bool {
 	return subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(req.State)) == 1
+}
+
+// cutShort reports whether the query of a pasted address lacks all or the
+// end of req's state, and says no error: the address was cut short, as a
+// terminal's line or a selection may cut it, after the code that comes
+// before the state. An error without a state is some provider's own.
+func (req Request) cutShort(q url.Values) bool {
+	state := q.Get("state")
+	return !q.Has("error") && len(state) < len(req.State) && strings.HasPrefix(req.State, state)
 }
 
 // issuerWrittenOtherwise is an answer refused for an iss that is the

@@ -400,6 +400,58 @@ func TestManualAsksAgainAfterAPasteThatIsNoAnswer(t *testing.T) {
 	}
 }
 
+// TestManualTakesTheAddressQuoted: the address the browser landed on,
+// pasted within quotes or angle brackets (as a chat, an e-mail or a shell
+// command wrote it), logs in with one exchange; it was refused as "not the
+// address your browser landed on", which it was.
+func TestManualTakesTheAddressQuoted(t *testing.T) {
+	for _, wrap := range []string{`"%s"`, "'%s'", "<%s>", "`%s`", ` " %s " `} {
+		t.Run(wrap, func(t *testing.T) {
+			m, pw := pipedManual(t, context.Background(), 10*time.Second)
+			io.WriteString(pw, fmt.Sprintf(wrap, m.approve(t))+"\n")
+			o := m.end(t)
+			if o.err != nil {
+				t.Fatalf("%v\nstderr:\n%s", o.err, m.stderr)
+			}
+			if o.res.Token.RefreshToken == "" || m.provider.Stats().Exchanges != 1 {
+				t.Fatalf("token %+v, stats %+v; want one exchange", o.res.Token, m.provider.Stats())
+			}
+		})
+	}
+}
+
+// TestManualSaysAPasteIsCutShort: the address the browser landed on,
+// pasted cut short (all or part of its state missing, as a terminal's line
+// or a selection cuts it), is said to be cut short and the whole address
+// asked for, which then logs in; its code is not exchanged. It was said to
+// answer "another log-in (an earlier one?)", exit 3, to a person who had
+// pasted this one's.
+func TestManualSaysAPasteIsCutShort(t *testing.T) {
+	cuts := map[string]func(landed string) string{
+		"part of the state": func(l string) string { return l[:len(l)-5] },
+		"the whole state":   func(l string) string { return l[:strings.Index(l, "state=")+len("state=")] },
+		"no state":          func(l string) string { return l[:strings.Index(l, "&state=")] },
+		"half the code":     func(l string) string { return l[:strings.Index(l, "code=")+8] },
+	}
+	for name, cut := range cuts {
+		t.Run(name, func(t *testing.T) {
+			m, pw := pipedManual(t, context.Background(), 10*time.Second)
+			landed := m.approve(t)
+			io.WriteString(pw, cut(landed)+"\n")
+			testenv.WaitFor(t, "the paste asked for again", func() bool {
+				return strings.Contains(m.stderr.String(), "That address lacks all or part of this log-in's state, as an address cut short does: paste the whole address")
+			})
+			if m.provider.Stats().TokenRequests != 0 {
+				t.Fatalf("stats %+v; want no token request for an address cut short", m.provider.Stats())
+			}
+			io.WriteString(pw, landed+"\n")
+			if o := m.end(t); o.err != nil || m.provider.Stats().Exchanges != 1 {
+				t.Fatalf("err %v, stats %+v; want the whole address to log in, with one exchange\nstderr:\n%s", o.err, m.provider.Stats(), m.stderr)
+			}
+		})
+	}
+}
+
 // manualRun is a manual log-in to Postman's callback, run in the
 // background; how it ends comes on done.
 type manualRun struct {
@@ -493,6 +545,10 @@ func TestManualPastesThatAreNoAnswer(t *testing.T) {
 		{"words", func(string) string { return "I approved it\n" }, login.ErrBadPaste, "paste the whole address"},
 		{"the URL to open", func(u string) string { return u + "\n" }, login.ErrBadPaste, "it has no code"},
 		{"an earlier answer", func(string) string { return conf.RedirectURL + "?code=old-code&state=old-state\n" }, login.ErrStateMismatch, "earlier log-in"},
+		{"this answer cut short", func(u string) string {
+			a, _ := url.Parse(u)
+			return conf.RedirectURL + "?code=new-code&state=" + a.Query().Get("state")[:5] + "\n"
+		}, login.ErrBadPaste, "as an address cut short does"},
 		{"nothing in time", nil, login.ErrNotApproved, "no URL was pasted"},
 	}
 	for _, tt := range tests {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
@@ -104,6 +105,9 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		api.Path += "/"
 		api.RawPath = ""
 	}
+	if httpx.HasDotSegment(api.EscapedPath()) {
+		return nil, config.Invalidf("%s: api_url %s holds a dot segment (. or .., plain or encoded) in its path; write it resolved", ec.Name, api.Redacted())
+	}
 	upstream := p.upstream
 	if ec.CAFile != "" { // its own certificate authorities, trusted for its API alone
 		t, err := ec.Transport()
@@ -176,7 +180,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, status, pr)
 		return
 	}
-	if e.toTokenEndpoint(r.Context(), r.URL.EscapedPath()) {
+	// The path as the API may read it, for both checks below. The
+	// api_url's part holds no dot segment (newEnvProxy), and ends in a
+	// slash, so any the readings hold are the request's.
+	_, rest := splitEnv(r.URL.EscapedPath())
+	readings, settled := httpx.PathReadings(e.apiPath + rest)
+	if e.toTokenEndpoint(r.Context(), readings) {
 		// Postman's old pre-request script, left in place once its base
 		// URL points here, would spend a refresh token freshtoken has
 		// replaced, and the provider would end the grant.
@@ -184,9 +193,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 			Message: name + ": the proxy does not forward requests to the provider's token endpoint: freshtoken renews this environment's tokens itself, and a refresh token sent by another program could end the authorisation; delete the pre-request script that renews tokens"})
 		return
 	}
-	if _, rest := splitEnv(r.URL.EscapedPath()); httpx.HasDotSegment(rest) {
+	if httpx.DotSegmentIn(readings, settled) {
 		writeKind(rec, kinds.Usage, problem{Env: name,
-			Message: name + ": the request's path holds a dot segment (. or .., plain, percent-encoded once or more, or in overlong UTF-8), which the API could resolve to a path outside this environment's api_url; send the path resolved"})
+			Message: name + ": the request's path holds a dot segment (. or .., or dots alone such as ..., plain, percent-encoded once or more, or in overlong UTF-8), which the API could resolve to a path outside this environment's api_url; send the path resolved"})
 		return
 	}
 	// Asked here, before forwarding, so that a log-in needed or a provider
@@ -207,7 +216,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	if in.body, _ = r.Body.(*idleBody); in.body != nil {
 		defer in.body.finish()
 	}
-	out := r.WithContext(context.WithValue(r.Context(), inbound{}, in))
+	out := r.WithContext(boundingInterim(context.WithValue(r.Context(), inbound{}, in)))
 	held, err := p.keepForRetry(out)
 	defer p.replayBudget.give(held)
 	if err != nil {
@@ -217,13 +226,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	e.rp.ServeHTTP(rec, out)
 }
 
-// toTokenEndpoint reports whether a request for escaped, a path of the
-// proxy's, would go to the provider's token or revocation endpoint, read as
-// an API would read it: percent-decoded (once or more, see
-// httpx.PathReadings) and routed as the most lenient servers route it (see
+// toTokenEndpoint reports whether a request would go to the provider's
+// token or revocation endpoint, its path read as an API would read it:
+// readings, its path under the API's percent-decoded (once or more, see
+// httpx.PathReadings), routed as the most lenient servers route it (see
 // routedPath), or with a format suffix (token_endpoint.json, which Rails
 // routes to token_endpoint).
-func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
+func (e *envProxy) toTokenEndpoint(ctx context.Context, readings []string) bool {
 	ep := e.tokenEndpoints(ctx)
 	var endpoints []string
 	for _, endpoint := range []string{ep.TokenURL, ep.RevocationURL} {
@@ -237,8 +246,6 @@ func (e *envProxy) toTokenEndpoint(ctx context.Context, escaped string) bool {
 	}
 	// Read as any server could read it: an API that decodes twice reads
 	// v2/token%255Fendpoint as its token endpoint.
-	_, rest := splitEnv(escaped)
-	readings, _ := httpx.PathReadings(e.apiPath + rest)
 	return slices.ContainsFunc(readings, func(p string) bool {
 		p = routedPath(p)
 		return slices.ContainsFunc(endpoints, func(ep string) bool {
@@ -543,12 +550,13 @@ func (e *stalledError) Error() string {
 // upstreamTransport is an environment's connection to its API. It marks
 // the errors of sending a request and reading the answer, so that they can
 // be told from a failure of the engine (a renewal after a 401 that cannot
-// read the client secret, save the new token or take the store's lock).
+// read the client secret, save the new token or take the store's lock),
+// and the connections it is given as carrying HTTP (see answerFirstConn).
 // Its base is an httpx.Bounded: an API it gave up on is a *silentError.
 type upstreamTransport struct{ base http.RoundTripper }
 
 func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
+	resp, err := t.base.RoundTrip(carryingHTTP(req))
 	var unanswered *httpx.UnansweredError
 	switch {
 	case errors.As(err, &unanswered):
@@ -557,6 +565,47 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, &networkError{err}
 	}
 	return resp, nil
+}
+
+// maxInterim and maxInterimBytes bound the interim answers (1xx) an API
+// may send before its answer: their number, and the size of their
+// headers in all, each field counted as HTTP/2 counts it (name, value and
+// 32). net/http leaves them unbounded once they are passed on, as the
+// proxy does, and each starts the wait for the answer again: an API
+// sending them without end held its client for ever.
+const (
+	maxInterim      = 100
+	maxInterimBytes = 1 << 20
+)
+
+// interimError is an API that sent more interim answers than the proxy
+// passes on.
+type interimError struct{ count, bytes int }
+
+func (e *interimError) Error() string {
+	return fmt.Sprintf("sent %d interim answers (1xx) with %d KiB of headers and no final answer, past what freshtoken passes on (%d answers, %d KiB)",
+		e.count, (e.bytes+1023)>>10, maxInterim, maxInterimBytes>>10)
+}
+
+// boundingInterim is ctx, in which a request fails with an *interimError
+// once its API has sent more interim answers than maxInterim or
+// maxInterimBytes allow; net/http then closes the connection. It must
+// come before the ReverseProxy's trace, which passes each one on: of
+// traces composed, only the first one's error counts.
+func boundingInterim(ctx context.Context) context.Context {
+	var count, size int // read by one goroutine at a time: the connection's reader
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{Got1xxResponse: func(_ int, h textproto.MIMEHeader) error {
+		count++
+		for k, vs := range h {
+			for _, v := range vs {
+				size += len(k) + len(v) + 32
+			}
+		}
+		if count > maxInterim || size > maxInterimBytes {
+			return &interimError{count: count, bytes: size}
+		}
+		return nil
+	}})
 }
 
 // silentError is an API that did not begin to answer within the
@@ -653,11 +702,13 @@ func stoppingProblem(env string, sent bool) problem {
 func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		var (
-			fe     *freshtoken.Error
-			loop   *loopError
-			silent *silentError
+			fe      *freshtoken.Error
+			loop    *loopError
+			silent  *silentError
+			interim *interimError
 		)
 		in, _ := r.Context().Value(inbound{}).(inboundRequest)
+		safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
 		switch {
 		case errors.As(err, &fe):
 			e.fail(p.now(), fe)
@@ -679,9 +730,15 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
 			writeKind(w, kinds.APITimeout, problem{Env: e.name, Message: err.Error()})
+		case errors.As(err, &interim):
+			msg := fmt.Sprintf("%s: the API at %s %v, so the proxy gave up on it and closed the connection", e.name, e.api.Host, interim)
+			if !safe {
+				msg += "; the request was made, and sending it again makes it again"
+			}
+			e.fail(p.now(), errors.New(msg))
+			writeKind(w, kinds.UnreadableAnswer, problem{Env: e.name, Message: msg + "; the API is at fault: tell its owner"})
 		case kinds.Unreadable(err):
 			// The API was reached; its answer cannot be read.
-			safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
 			err = &kinds.UnreadableAnswerError{Env: e.name, API: e.api.Host, Changes: !safe, Err: httpx.UnwrapURLError(err)}
 			e.fail(p.now(), err)
 			writeKind(w, kinds.UnreadableAnswer, problem{Env: e.name, Message: redact.OneLine(err.Error(), 500)})

@@ -520,6 +520,58 @@ func TestLargeAnswerHeader(t *testing.T) {
 	}
 }
 
+// TestEndlessInterimAnswersAreCutOff: an API that sends interim answers
+// (1xx) without end, small or large, gets 502 api_unreadable once it has
+// sent more than 100 of them or 1 MiB of their headers, and its connection
+// is closed. Each one passed on started the wait for the answer again:
+// the client was held for ever.
+func TestEndlessInterimAnswersAreCutOff(t *testing.T) {
+	for name, interim := range map[string]string{
+		"many":  "HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n",
+		"large": "HTTP/1.1 102 Processing\r\nX-Pad: " + strings.Repeat("p", 200<<10) + "\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			closed := make(chan struct{})
+			f := newFixtureWith(t, rawAPI(t, "hints", func(c net.Conn, _ *http.Request) {
+				defer close(closed)
+				for {
+					if _, err := io.WriteString(c, interim); err != nil {
+						return
+					}
+				}
+			}))
+			f.login(t, "hints")
+			c, r := dial(t, f)
+			fmt.Fprintf(c, "GET /hints/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+			interims := 0
+			for {
+				resp, err := http.ReadResponse(r, nil)
+				if err != nil {
+					t.Fatalf("after %d interim answers: %v", interims, err)
+				}
+				if resp.StatusCode < 200 {
+					interims++
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				if msg := string(body); resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != "api_unreadable" ||
+					!strings.Contains(msg, `"hints: the API at 127.0.0.1:`) || !strings.Contains(msg, "interim answers (1xx)") || strings.Contains(msg, "the request was made") {
+					t.Errorf("got %d %s; want 502 api_unreadable saying the API sent too many interim answers", resp.StatusCode, body)
+				}
+				break
+			}
+			if interims > 101 {
+				t.Errorf("the client got %d interim answers; want at most 101", interims)
+			}
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second): // a failure, not a hang
+				t.Error("the API's connection was left open")
+			}
+		})
+	}
+}
+
 // TestEventsStreamAsTheyCome: the headers of an answer that streams events,
 // and each event, reach the client as the API sends them, not when it ends.
 // The API waits for the client to have each before it goes on, so a proxy
@@ -583,7 +635,9 @@ func TestHTTP2UpgradeOfferDeclined(t *testing.T) {
 }
 
 // TestAnswerWithHeadersTooLarge: an API that answers with response headers
-// past net/http's limit (MaxResponseHeaderBytes, 10 MB by default) was
+// past the proxy's limit (MaxResponseHeaderBytes, 1 MiB; net/http's
+// default of 10 MB let a hostile API have the proxy hold that much for
+// each connection) was
 // reached, and its answer cannot be read: 502 api_unreadable, its message
 // saying so, naming the environment and the API, and for a request that
 // may change something, that it was made. It said the API "could not be
@@ -592,7 +646,7 @@ func TestAnswerWithHeadersTooLarge(t *testing.T) {
 	f := newFixtureWith(t, rawAPI(t, "huge", func(c net.Conn, _ *http.Request) {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\n")
 		line := "X-Huge: " + strings.Repeat("x", 1<<20) + "\r\n"
-		for range 11 {
+		for range 2 {
 			if _, err := io.WriteString(c, line); err != nil {
 				return // the proxy read enough, and closed the connection
 			}
@@ -601,7 +655,7 @@ func TestAnswerWithHeadersTooLarge(t *testing.T) {
 	}))
 	f.login(t, "huge")
 	f.wantUnreadable(t, "huge", "the API answered with headers too large to read", func(msg string) bool {
-		return strings.Contains(msg, " answered") && strings.Contains(msg, "headers")
+		return strings.Contains(msg, " answered") && strings.Contains(msg, "headers larger than freshtoken reads (over 1048576 bytes)")
 	})
 }
 
@@ -787,14 +841,36 @@ func TestDotSegmentsAreRefused(t *testing.T) {
 	}
 }
 
+// TestAPIURLWithADotSegment: an api_url whose path holds a dot segment
+// is told as the configuration's fault, naming api_url, not as one in
+// every request's path.
+func TestAPIURLWithADotSegment(t *testing.T) {
+	var reached atomic.Int32
+	addr := serveOnce(t, func(c net.Conn, _ *bufio.Reader, _ *http.Request) {
+		reached.Add(1)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string { return genericEnv(f, "a", "http://"+addr+"/v2/%2e%2e") }})
+	resp, body := f.rawGet(t, "/a/x", "")
+	if resp.Header.Get("X-Freshtoken-Error") != "invalid_configuration" || !strings.Contains(body, "api_url http://"+addr+"/v2/%2e%2e/ holds a dot segment") {
+		t.Errorf("got %d %s; want invalid_configuration naming api_url and its dot segment", resp.StatusCode, body)
+	}
+	if n := reached.Load(); n != 0 {
+		t.Errorf("%d requests reached the API; want none", n)
+	}
+}
+
 // TestHiddenDotSegmentsAreRefused: a dot segment hidden from one
 // decoding, which an API decoding twice or reading overlong UTF-8 resolves
 // outside the environment's api_url with its token (%252e%252e, %c0%ae,
 // %e0%80%ae, ..%00, IIS's %u002e, mixed case, %2e%2e%5c, ..%3f and ..%23
 // to a server parsing the URL again once decoded, ..%20 to one trimming
-// white space), is refused 400 bad_request as a plain one is, and reaches
-// no API; ordinary paths with a %25, dots inside a segment, ... or
-// .well-known, an encoded ? or space still reach it, sent as written.
+// white space; %c0%2e and %e0%2e, overlong UTF-8 without continuation
+// bytes, to a decoder that checks none or drops what is not UTF-8; ...,
+// .... or the ellipsis …, dots alone, to Windows), is refused 400
+// bad_request as a plain one is, and reaches no API; ordinary paths with
+// a %25, dots inside a segment (x..., ...x) or .well-known, an encoded ?
+// or space, a Latin-1 byte still reach it, sent as written.
 func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 	var reached atomic.Int32
 	var sawPath atomic.Value
@@ -813,6 +889,8 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		"/a/%25%32%65%25%32%65/b", "/a/%" + strings.Repeat("25", 20) + "41",
 		"/a/%25uff0e%25uff0e/b", "/a/%25u002e%25uFF0E/b", "/a/..%25uff0fb", "/a/%e2%80%a5/b", "/a/%ef%b8%b0/b", "/a/%ef%b9%92./b", "/a/..%ef%b9%a8b",
 		"/a/..%3f/b", "/a/%2e%2e%3fx", "/a/..%23/b", "/a/..%253f/b", "/a/..%20/b", "/a/%20%2e%2e/b", "/a/..%09/b", "/a/.%0d%0a/b",
+		"/a/%c0%2e%c0%2e/b", "/a/%c0%2e./b", "/a/%c0n%c0n/b", "/a/%c0%ee./b", "/a/%e0%2e%e0%2e/b", "/a/.%ff./b", "/a/%e0%80%2e./b", "/a/..%c0%2fb",
+		"/a/v2/.../x", "/a/v2/%2e%2e%2e", "/a/..../b", "/a/.%20../b", "/a/v2/%e2%80%a6", "/a/%e2%80%a5./b",
 	} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Freshtoken-Error") != "bad_request" || !strings.Contains(body, "dot segment") {
@@ -822,9 +900,9 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 	if n := reached.Load(); n != 0 {
 		t.Errorf("%d requests with hidden dot segments reached the API; want none", n)
 	}
-	for _, path := range []string{"/a/v2/files/100%25", "/a/v2/x%2541", "/a/v2/%25zz", "/a/v2/.../x", "/a/.well-known/openid", "/a/v1.2/x..y",
-		"/a/v2/%c3%a9t%c3%a9", "/a/v2/a%2e%2eb", "/a/v2/%2e%2e%2e", "/a/v2/%25%2e",
-		"/a/v2/what%3f", "/a/v2/x%20y", "/a/v2/%20", "/a/v2/%23..", "/a/v2/%e2%80%a6", "/a/v2/%25u00e9t%25u00e9"} {
+	for _, path := range []string{"/a/v2/files/100%25", "/a/v2/x%2541", "/a/v2/%25zz", "/a/v2/x.../y", "/a/v2/...x", "/a/.well-known/openid", "/a/v1.2/x..y",
+		"/a/v2/%c3%a9t%c3%a9", "/a/v2/caf%e9", "/a/v2/a%2e%2eb", "/a/v2/%2e%2e%2ex", "/a/v2/%25%2e",
+		"/a/v2/what%3f", "/a/v2/x%20y", "/a/v2/%20", "/a/v2/%23..", "/a/v2/%e2%80%a6x", "/a/v2/%25u00e9t%25u00e9"} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusOK || body != "ok" {
 			t.Errorf("GET %s: %d %s; want the API's answer", path, resp.StatusCode, body)

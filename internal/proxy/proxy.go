@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"reflect"
@@ -189,8 +190,15 @@ func baseURL(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// maxAnswerHeader bounds an API's answer's header, as net/http's server
+// bounds a request's (http.DefaultMaxHeaderBytes). net/http's client
+// reads 10 MB by default, which a hostile API could make the proxy hold
+// for every connection at once.
+const maxAnswerHeader = 1 << 20
+
 // newTransport keeps connections to each API alive for the next request and
-// leaves compression to the client, so bodies pass through unchanged.
+// leaves compression to the client, so bodies pass through unchanged. An
+// answer's header past maxAnswerHeader is not read (502 api_unreadable).
 func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if tlsConfig != nil {
@@ -202,6 +210,7 @@ func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, er
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.DisableCompression = true
+	t.MaxResponseHeaderBytes = maxAnswerHeader
 	dial := t.DialContext
 	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
@@ -217,27 +226,27 @@ func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, er
 // connection's reading to end (see answerFirstConn).
 const answerGrace = 5 * time.Second
 
-// answerFirstConn is a connection to an API whose failed writes wait for
-// its reading to end (or the connection to close) before they fail. An
-// API that answers a request before reading its body (413, 401) and
-// closes the connection makes the write of the body fail; net/http's
-// transport then drops the answer if the write's failure reaches it first,
-// and the client got 502 api_unreachable for an API that had answered. The
-// wait lets the answer, already received, be read first. Only a
-// connection read while it is written waits: one that is not (a TLS
-// handshake, an HTTP proxy's CONNECT) has no answer to wait for.
+// answerFirstConn is a connection to an API whose failed writes, once it
+// carries HTTP, wait for its reading to end (or the connection to close)
+// before they fail. An API that answers a request before reading its body
+// (413, 401) and closes the connection makes the write of the body fail;
+// net/http's transport then drops the answer if the write's failure
+// reaches it first, and the client got 502 api_unreachable for an API
+// that had answered. The wait lets the answer, already received, be read
+// first. A connection carries HTTP once the transport hands it to a
+// request (see carryingHTTP): from then on the transport's reader reads
+// whatever comes, however late it is scheduled. Before, it may be in a TLS
+// handshake or an HTTP proxy's CONNECT, whose writer is its only reader:
+// a wait there would only hold up the failure.
 type answerFirstConn struct {
 	net.Conn
-	readEnded  chan struct{}
-	once       sync.Once
-	reading    atomic.Int32 // reads under way
-	overlapped atomic.Bool  // it has been read while written
+	readEnded chan struct{}
+	once      sync.Once
+	http      atomic.Bool // handed to a request
 }
 
 func (c *answerFirstConn) Read(p []byte) (int, error) {
-	c.reading.Add(1)
 	n, err := c.Conn.Read(p)
-	c.reading.Add(-1)
 	if err != nil {
 		c.end()
 	}
@@ -245,11 +254,8 @@ func (c *answerFirstConn) Read(p []byte) (int, error) {
 }
 
 func (c *answerFirstConn) Write(p []byte) (int, error) {
-	if c.reading.Load() > 0 {
-		c.overlapped.Store(true)
-	}
 	n, err := c.Conn.Write(p)
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && (c.overlapped.Load() || c.reading.Load() > 0) {
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && c.http.Load() {
 		wait := time.NewTimer(answerGrace)
 		defer wait.Stop()
 		select {
@@ -266,6 +272,26 @@ func (c *answerFirstConn) Close() error {
 }
 
 func (c *answerFirstConn) end() { c.once.Do(func() { close(c.readEnded) }) }
+
+// carryingHTTP is req, whose connection, when the transport hands it one,
+// is marked as carrying HTTP (see answerFirstConn), under any TLS.
+func carryingHTTP(req *http.Request) *http.Request {
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		c := info.Conn
+		for {
+			switch cc := c.(type) {
+			case *answerFirstConn:
+				cc.http.Store(true)
+				return
+			case interface{ NetConn() net.Conn }: // *tls.Conn
+				c = cc.NetConn()
+			default:
+				return
+			}
+		}
+	}}
+	return req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+}
 
 // CloseWrite passes a client's end of its stream on to the API after a
 // switch of protocols, as the ReverseProxy does (a TCP half-close, as

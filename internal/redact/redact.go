@@ -405,6 +405,14 @@ func URL(raw string) string {
 	return u.String()
 }
 
+// MaskURLs replaces each of urls, URLs of a configuration, with URL's
+// rendering of it, to print.
+func MaskURLs(urls ...*string) {
+	for _, u := range urls {
+		*u = URL(*u)
+	}
+}
+
 // Handler masks secrets before passing records on.
 type Handler struct {
 	next slog.Handler

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ type Server struct {
 	Addr string
 	cmd  *exec.Cmd
 	args []string // the server's own arguments, beyond where it listens
+	dir  string   // where it keeps its data
 	// infoName is what the server calls INFO: another name when a test
 	// renamed it (StartWithoutInfo), which the test's own looks use.
 	infoName string
@@ -85,6 +87,82 @@ func (s *Server) Restart(t testing.TB) {
 	if !s.ready() {
 		t.Fatal("redis-server did not start again on " + s.Addr)
 	}
+}
+
+// RestartLoading saves the server's data to disk, with filler keys in
+// database 15 beside it, stops the server as a crash would, and starts it
+// again on the same port from that data, loading it slowly: until
+// FinishLoading, or for about a minute, it answers reads LOADING, as a
+// Redis does while it loads a large data set after a start.
+func (s *Server) RestartLoading(t testing.TB) {
+	t.Helper()
+	fill := `redis.call("SELECT", 15) for i = 1, 60000 do redis.call("SET", "filler:" .. i, "x") end return 1`
+	if reply := s.Command(t, "EVAL", fill, "0"); reply != ":1" {
+		t.Fatalf("filling database 15: %s", reply)
+	}
+	if reply := s.Command(t, "SAVE"); reply != "+OK" {
+		t.Fatalf("SAVE: %s", reply)
+	}
+	s.Stop()
+	_, port, _ := net.SplitHostPort(s.Addr)
+	args := append([]string{"--bind", "127.0.0.1", "--port", port, "--dir", s.dir}, s.args...)
+	args = append(args, "--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024")
+	s.cmd = exec.Command(s.cmd.Path, args...)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.ready() {
+		t.Fatal("redis-server did not start again on " + s.Addr)
+	}
+	if v, _ := s.info("persistence", "loading"); v != "1" {
+		t.Fatalf("redis-server started again on %s not loading (loading:%s)", s.Addr, v)
+	}
+}
+
+// FinishLoading has a server RestartLoading started load the rest of its
+// data at once, and waits until it has.
+func (s *Server) FinishLoading(t testing.TB) {
+	t.Helper()
+	if reply := s.Command(t, "CONFIG", "SET", "key-load-delay", "0"); reply != "+OK" {
+		t.Fatalf("CONFIG SET key-load-delay: %s", reply)
+	}
+	testenv.WaitFor(t, "redis-server to load its data", func() bool {
+		v, _ := s.info("persistence", "loading")
+		return v == "0"
+	})
+}
+
+// ReplicaOf makes s a replica of primary, through the address via (a
+// Link's, or primary's own), and waits until it has synced.
+func (s *Server) ReplicaOf(t testing.TB, primary *Server, via string) {
+	t.Helper()
+	if reply := primary.Command(t, "CONFIG", "SET", "repl-diskless-sync-delay", "0"); reply != "+OK" {
+		t.Fatalf("CONFIG SET repl-diskless-sync-delay: %s", reply)
+	}
+	host, port, _ := net.SplitHostPort(via)
+	if reply := s.Command(t, "REPLICAOF", host, port); reply != "+OK" {
+		t.Fatalf("REPLICAOF: %s", reply)
+	}
+	testenv.WaitFor(t, "the replica to sync with its primary", func() bool {
+		v, _ := s.info("replication", "master_link_status")
+		return v == "up"
+	})
+}
+
+// Promote makes a replica a primary (REPLICAOF NO ONE), as a failover
+// does.
+func (s *Server) Promote(t testing.TB) {
+	t.Helper()
+	if reply := s.Command(t, "REPLICAOF", "NO", "ONE"); reply != "+OK" {
+		t.Fatalf("REPLICAOF NO ONE: %s", reply)
+	}
+}
+
+// BlockedClients is how many clients wait on a blocking command (WAIT
+// among them).
+func (s *Server) BlockedClients(t testing.TB) int {
+	t.Helper()
+	return s.count(t, "clients", "blocked_clients")
 }
 
 // RunID is the server's run_id (INFO server), which changes at every
@@ -172,11 +250,12 @@ func start(t testing.TB, args ...string) *Server {
 		}
 		port := strconv.Itoa(p)
 		addr := net.JoinHostPort("127.0.0.1", port)
-		cmd := exec.Command(bin, append([]string{"--bind", "127.0.0.1", "--port", port, "--save", "3600 1", "--appendonly", "no", "--dir", t.TempDir()}, args...)...)
+		dir := t.TempDir()
+		cmd := exec.Command(bin, append([]string{"--bind", "127.0.0.1", "--port", port, "--save", "3600 1", "--appendonly", "no", "--dir", dir}, args...)...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		s := &Server{URL: "redis://" + addr + "/0", Addr: addr, cmd: cmd, args: args, infoName: "INFO"}
+		s := &Server{URL: "redis://" + addr + "/0", Addr: addr, cmd: cmd, args: args, dir: dir, infoName: "INFO"}
 		if i := slices.Index(args, "--rename-command"); i >= 0 && i+2 < len(args) && args[i+1] == "INFO" {
 			s.infoName = args[i+2]
 		}
@@ -351,7 +430,7 @@ func (s *Server) RequirePassword(t testing.TB, password string) {
 // FleetRules are the keys and commands docs/fleets.md gives freshtoken's
 // Redis user (its ACL SETUSER line, less the user's name, "on" and its
 // password), which TestFleetRulesAreTheDocs holds to the page.
-var FleetRules = []string{"~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl", "+info"}
+var FleetRules = []string{"~freshtoken:*", "+@connection", "+get", "+set", "+del", "+eval", "+evalsha", "+pexpire", "+pttl", "+info", "+wait"}
 
 // SetFleetUser sets up the ACL user name, with password, as docs/fleets.md
 // says to (FleetRules).
@@ -398,4 +477,109 @@ func (s *Server) send(t testing.TB, args ...string) (net.Conn, *bufio.Reader) {
 		fmt.Fprintf(c, "$%d\r\n%s\r\n", len(a), a)
 	}
 	return c, bufio.NewReader(c)
+}
+
+// A Link is a relay on 127.0.0.1 to a server, for a replica's link to its
+// primary (ReplicaOf through its Addr): the test may hold what the primary
+// sends, as a replication link that lags, and cut the link, dropping what
+// it held, as a primary that dies does.
+type Link struct {
+	// Addr is the relay's host:port.
+	Addr string
+
+	mu    sync.Mutex
+	held  bool
+	pairs []*linked
+}
+
+// linked is one connection through a Link: the replica's, the one made to
+// the primary for it, and what the primary sent while the Link was held.
+type linked struct {
+	replica, primary net.Conn
+	queue            []byte
+}
+
+// NewLink starts a Link to the server to; the test's end closes it.
+func NewLink(t testing.TB, to *Server) *Link {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Link{Addr: ln.Addr().String()}
+	t.Cleanup(func() {
+		ln.Close()
+		l.Cut()
+	})
+	go func() {
+		for {
+			replica, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			primary, err := net.Dial("tcp", to.Addr)
+			if err != nil {
+				replica.Close()
+				continue
+			}
+			p := &linked{replica: replica, primary: primary}
+			l.mu.Lock()
+			l.pairs = append(l.pairs, p)
+			l.mu.Unlock()
+			go io.Copy(primary, replica)
+			go l.forward(p)
+		}
+	}()
+	return l
+}
+
+// forward sends p's replica what its primary sends, but for what the Link
+// holds.
+func (l *Link) forward(p *linked) {
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := p.primary.Read(buf)
+		if n > 0 {
+			l.mu.Lock()
+			if l.held {
+				p.queue = append(p.queue, buf[:n]...)
+			} else {
+				p.replica.Write(buf[:n])
+			}
+			l.mu.Unlock()
+		}
+		if err != nil {
+			p.replica.Close()
+			return
+		}
+	}
+}
+
+// Hold keeps what the primary sends from now on from the replica.
+func (l *Link) Hold() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.held = true
+}
+
+// Release sends the replica what Hold kept from it, and what follows.
+func (l *Link) Release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.held = false
+	for _, p := range l.pairs {
+		p.replica.Write(p.queue)
+		p.queue = nil
+	}
+}
+
+// Cut closes the link, dropping what it held.
+func (l *Link) Cut() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.pairs {
+		p.replica.Close()
+		p.primary.Close()
+	}
+	l.pairs = nil
 }

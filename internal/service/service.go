@@ -55,8 +55,10 @@ type Plan struct {
 	// failure means that).
 	Status     []string
 	NotRunning int
-	// Logs says where to read the service's log.
-	Logs string
+	// Logs says where to read the service's log: its --log-file, or where
+	// the system keeps services' logs (systemLogs).
+	Logs       string
+	systemLogs string
 	// Manual says how a person starts the service when Start could not:
 	// most often there is no service manager of the user's to reach.
 	Manual string
@@ -83,15 +85,63 @@ func For(goos string, s Spec) (*Plan, error) {
 			return nil, fmt.Errorf("a service cannot run %s: it holds the Unicode noncharacter %U, which a service's file cannot carry; keep freshtoken and its config file at paths without one", strconv.QuoteToASCII(a), r)
 		}
 	}
+	var (
+		p   *Plan
+		err error
+	)
 	switch goos {
 	case "linux":
-		return systemd(s)
+		p, err = systemd(s)
 	case "darwin":
-		return launchd(s)
+		p, err = launchd(s)
 	case "windows":
-		return taskScheduler(s)
+		p, err = taskScheduler(s)
+	default:
+		return nil, fmt.Errorf("freshtoken cannot install a service on %s; run `freshtoken proxy` from your own start-up scripts", goos)
 	}
-	return nil, fmt.Errorf("freshtoken cannot install a service on %s; run `freshtoken proxy` from your own start-up scripts", goos)
+	if err != nil {
+		return nil, err
+	}
+	p.systemLogs = p.Logs
+	if i := slices.Index(s.Args, "--log-file"); i >= 0 && i+1 < len(s.Args) {
+		p.Logs = s.Args[i+1]
+	}
+	return p, nil
+}
+
+// InstalledLogs says where the service installed as text, a service's file
+// written by For for p's system, logs: the --log-file it runs freshtoken
+// with, or where the system keeps services' logs.
+func (p *Plan) InstalledLogs(text string) string {
+	if f := installedLogFile(text); f != "" {
+		return f
+	}
+	return p.systemLogs
+}
+
+// installedLogFile is the --log-file that text, a service's file written
+// by For, runs freshtoken with; "" if it names none. The logging flags
+// come first, before --config (see the command line's service plan).
+func installedLogFile(text string) string {
+	if m := systemdLogFile().FindStringSubmatch(text); m != nil {
+		return systemdArg(m[1])
+	}
+	if m := launchdLogFile().FindStringSubmatch(text); m != nil {
+		return html.UnescapeString(m[1])
+	}
+	if m := taskLogFile().FindStringSubmatch(html.UnescapeString(text)); m != nil {
+		return strings.Trim(m[1], `"`) // a Windows path holds no quote
+	}
+	return ""
+}
+
+// systemdArg is an argument of an ExecStart= line as systemdCommand wrote
+// it, its quotes and escapes undone.
+func systemdArg(arg string) string {
+	if len(arg) >= 2 && strings.HasPrefix(arg, `"`) {
+		arg = strings.NewReplacer(`\\`, `\`, `\"`, `"`, `$$`, `$`, `%%`, `%`).Replace(arg[1 : len(arg)-1])
+	}
+	return arg
 }
 
 // noncharacter reports whether r is one of Unicode's noncharacters
@@ -151,11 +201,7 @@ WantedBy=default.target
 // launchd agent written by For, runs freshtoken with; "" if it names none.
 func InstalledConfig(text string) string {
 	if m := systemdConfig().FindStringSubmatch(text); m != nil {
-		arg := m[1]
-		if strings.HasPrefix(arg, `"`) {
-			arg = strings.NewReplacer(`\\`, `\`, `\"`, `"`, `$$`, `$`, `%%`, `%`).Replace(strings.Trim(arg, `"`))
-		}
-		return arg
+		return systemdArg(m[1])
 	}
 	if m := launchdConfig().FindStringSubmatch(text); m != nil {
 		return html.UnescapeString(m[1])
@@ -202,6 +248,18 @@ var (
 	})
 	launchdConfig = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`<string>--config</string>\s*<string>([^<]*)</string>`)
+	})
+)
+
+var (
+	systemdLogFile = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^ExecStart=(?:"[^"]*"|\S+)(?: --debug| --log-format \S+)* --log-file ("(?:[^"\\]|\\.)*"|\S+) --config `)
+	})
+	launchdLogFile = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<string>--log-file</string>\s*<string>([^<]*)</string>`)
+	})
+	taskLogFile = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<Arguments>(?:--debug |--log-format \S+ )*--log-file ("(?:[^"\\]|\\.)*"|\S+) --config `)
 	})
 )
 

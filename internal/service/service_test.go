@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"encoding/xml"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,16 +40,8 @@ func TestSystemdUnitIsValid(t *testing.T) {
 			t.Errorf("unit lacks %q:\n%s", want, p.Text)
 		}
 	}
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		testenv.Missing(t, "systemd-analyze is missing (Debian package systemd)")
-	}
-	unit := filepath.Join(t.TempDir(), "freshtoken.service")
-	if err := os.WriteFile(unit, []byte(p.Text), 0o600); err != nil {
+	if err := analyze(t, p.Text); err != nil {
 		t.Fatal(err)
-	}
-	if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
-		t.Fatalf("systemd-analyze verify: %v\n%s\n%s", err, out, p.Text)
 	}
 	// Installing again (after moving the binary or the config) must take
 	// effect in a service already running: start alone leaves it as it was.
@@ -56,10 +49,7 @@ func TestSystemdUnitIsValid(t *testing.T) {
 		t.Errorf("the last start command %q would leave a running service on its old unit", last)
 	}
 	broken := strings.Replace(p.Text, "ExecStart="+spec(t).Executable, "ExecStart=/nonexistent/freshtoken", 1)
-	if err := os.WriteFile(unit, []byte(broken), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := exec.Command(analyze, "verify", unit).Run(); err == nil {
+	if analyze(t, broken) == nil {
 		t.Fatal("systemd-analyze verify accepts a unit whose binary is missing; the check above proves nothing")
 	}
 }
@@ -317,4 +307,66 @@ func TestTaskSchedulerPathWithAVariable(t *testing.T) {
 			t.Errorf("%s, %s: %v; want it refused, naming %s", tc.exe, tc.conf, err, tc.refused)
 		}
 	}
+}
+
+// TestServiceLogsWhereInstallSaid: a service installed with a --log-file
+// (`freshtoken --log-file PATH service install`) is said to log there, by
+// install and by a later status run without it, on every system and
+// however the file quotes the path; one installed without is said to log
+// where its system keeps services' logs. The logging flags came from
+// nowhere: status said "journalctl" of a service that logged to a file.
+func TestServiceLogsWhereInstallSaid(t *testing.T) {
+	exe := spec(t).Executable
+	logging := func(logFile string) service.Spec {
+		return service.Spec{Executable: exe, Args: []string{"--debug", "--log-format", "json", "--log-file", logFile, "--config", "/home/me/c.toml", "proxy", "--wait-for-config"}, Home: "/home/me"}
+	}
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		plain, err := service.For(goos, service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/home/me/c.toml", "proxy", "--wait-for-config"}, Home: "/home/me"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		system := plain.Logs
+		if got := plain.InstalledLogs(plain.Text); got != system {
+			t.Errorf("%s: a service without --log-file is said to log to %q, want %q", goos, got, system)
+		}
+		paths := []string{"/home/me/freshtoken.log", "/home/me/my logs/100% & <more>.log"}
+		if goos != "windows" { // a Windows path holds no quote, backslash-quote nor $
+			paths = append(paths, `/home/me/it's "50%" $HOME\logs\x"`)
+		}
+		for _, path := range paths {
+			p, err := service.For(goos, logging(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Logs != path {
+				t.Errorf("%s: install says the log is %q, want %q", goos, p.Logs, path)
+			}
+			if got := plain.InstalledLogs(p.Text); got != path {
+				t.Errorf("%s: status says the log is %q, want %q, of:\n%s", goos, got, path, p.Text)
+			}
+			if goos == "linux" {
+				if err := analyze(t, p.Text); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// analyze runs systemd-analyze verify on unit, a unit's text, and says
+// what it finds at fault, or nil.
+func analyze(t *testing.T, unit string) error {
+	t.Helper()
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		testenv.Missing(t, "systemd-analyze is missing (Debian package systemd)")
+	}
+	path := filepath.Join(t.TempDir(), "freshtoken.service")
+	if err := os.WriteFile(path, []byte(unit), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(analyze, "verify", path).CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		return fmt.Errorf("systemd-analyze verify: %v\n%s\n%s", err, out, unit)
+	}
+	return nil
 }

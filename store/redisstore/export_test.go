@@ -5,3 +5,6 @@ import "github.com/redis/go-redis/v9"
 // AddHook adds h to s's go-redis client, for a test to act (pause Redis)
 // at a given point of what the Store sends.
 func AddHook(s *Store, h redis.Hook) { s.client.AddHook(h) }
+
+// InfoRefused is infoRefused, for a test to hold it to real servers' answers.
+func InfoRefused(err error) bool { return infoRefused(err) }

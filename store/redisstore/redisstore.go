@@ -61,6 +61,10 @@ const DefaultLockTTL = 10 * time.Second
 // from a mark they watched run down (see markWatch).
 const DefaultInFlightTTL = 5 * time.Minute
 
+// DefaultReplicaWait is how long a save waits for a replica to
+// acknowledge it (see Store.ReplicaWait).
+const DefaultReplicaWait = time.Second
+
 // lockPoll is how often a waiting renewer tries the lock again, but for a
 // short lock (see pollEvery).
 const lockPoll = 25 * time.Millisecond
@@ -94,6 +98,14 @@ type Store struct {
 	// after it came, if it came later). Zero means DefaultInFlightTTL; a
 	// value below the lock's life is taken as the lock's life.
 	InFlightTTL time.Duration
+	// ReplicaWait is how long a save waits for one of the primary's
+	// replicas to acknowledge it (WAIT), when the primary has any:
+	// replication is asynchronous, and a save the primary took, not yet
+	// on a replica, is lost when that replica is promoted, its copy
+	// holding the refresh token the save's renewal spent. A save not
+	// acknowledged within it stands (the primary has it), and says so
+	// through store.Warn. Zero means DefaultReplicaWait.
+	ReplicaWait time.Duration
 
 	mu       sync.Mutex
 	holders  map[string]string        // env → the value of the lock this Store holds
@@ -110,6 +122,17 @@ type Store struct {
 	// asked.
 	seen   map[string]seenRecord
 	noInfo atomic.Bool // the user may not run INFO: seen is not kept
+	// noRole is set while INFO replication is refused (a user given
+	// +info|server alone): the scripts that write do not ask Redis its
+	// role (see guardedScript), which would cost an error reply each.
+	noRole atomic.Bool
+	// replicated is set while the primary last said it has replicas
+	// connected (INFO replication): a save then waits for one of them to
+	// acknowledge it (see ReplicaWait).
+	replicated atomic.Bool
+	// waitRefused is set once the user was told that it may not run WAIT
+	// (see awaitReplica), and cleared by a WAIT answered.
+	waitRefused atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -317,12 +340,28 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	// after Ctrl-C too.
 	var runID string
 	data, err := await.Result(ctx, func() ([]byte, error) {
-		for try := 1; ; try++ {
+		dropped, loading := false, time.Now().Add(loadingFor)
+		pause := 50 * time.Millisecond
+		for {
 			data, id, err := s.read(ctx, env)
-			if errors.Is(err, errReplica) && try == 1 {
+			if errors.Is(err, errReplica) && !dropped {
 				// A connection left on an old primary by a failover
 				// behind one address: closed, and read again.
-				s.dropReplicaConn(ctx, env)
+				dropped = true
+				s.dropReplicaConn(ctx, s.client, env)
+				continue
+			}
+			if redis.HasErrorPrefix(err, "LOADING") && time.Now().Add(pause).Before(loading) {
+				// Redis started, and reads its data from disk: go-redis
+				// tries a read again only when LOADING answers a
+				// pipeline's first command, and INFO, answered while
+				// loading, goes first.
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-time.After(pause):
+				}
+				pause = min(2*pause, 500*time.Millisecond)
 				continue
 			}
 			runID = id
@@ -353,6 +392,12 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	}
 	return r, err
 }
+
+// loadingFor is how long a read answered LOADING (a Redis loading its data
+// from disk, after a start) is tried again before the store is reported
+// unreachable: as long as a command that Redis leaves unanswered, tried
+// once more, waits (see New).
+const loadingFor = 4 * time.Second
 
 // errReplica is a read answered by a replica (see read).
 var errReplica = errors.New("answered by a replica")
@@ -392,7 +437,7 @@ func (s *Store) read(ctx context.Context, env string) ([]byte, string, error) {
 	// INFO replication refused (a user given +info|server alone) or not
 	// answered just now leaves the role untold: the read stands, as it
 	// did before INFO replication was asked.
-	if answeredByReplica(repl) {
+	if s.noteRole(repl) {
 		return nil, "", errReplica
 	}
 	data, err := get.Bytes()
@@ -418,15 +463,29 @@ func (s *Store) answeredRunID(info *redis.StringCmd) string {
 	return runID
 }
 
-// answeredByReplica reports whether repl, INFO replication's answer (nil
-// when not asked), says the server is a replica (role:slave); refused or
-// not answered, it leaves the role untold, and says no.
-func answeredByReplica(repl *redis.StringCmd) bool {
+// noteRole reports whether repl, INFO replication's answer (nil when not
+// asked), says the server is a replica (role:slave); refused or not
+// answered, it leaves the role untold, and says no. It notes whether the
+// user may ask (see guardedScript), and whether a primary that answered
+// has replicas connected (see ReplicaWait).
+func (s *Store) noteRole(repl *redis.StringCmd) bool {
 	if repl == nil {
 		return false
 	}
 	text, err := repl.Result()
-	return err == nil && infoField(text, "role") == "slave"
+	if err != nil {
+		if infoRefused(err) {
+			s.noRole.Store(true)
+		}
+		return false
+	}
+	s.noRole.Store(false)
+	if infoField(text, "role") == "slave" {
+		return true
+	}
+	n, _ := strconv.Atoi(infoField(text, "connected_slaves"))
+	s.replicated.Store(n > 0)
+	return false
 }
 
 // infoField is the value of field in an INFO answer, or "".
@@ -483,33 +542,24 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 		}
 	}
 	s.mu.Lock()
-	holder, locked := s.holders[env]
+	holder := s.holders[env] // "" without the lock: saved as told
 	s.mu.Unlock()
-	if !locked && read == nil {
-		runID, err := s.thenRunID(ctx, func(p redis.Pipeliner) redis.Cmder { return p.Set(ctx, key(env), data, 0) })
-		if err != nil {
-			s.leaveReplica(ctx, env, err)
-			return s.failed(ctx, "save the tokens", err)
-		}
-		s.saw(env, runID, r)
-		return nil
-	}
 	var cmd *redis.Cmd
 	keys := []string{key(env), lockKey(env), markKey(env)}
+	script := s.script(fencedSave)
 	runScript := func(p redis.Pipeliner) redis.Cmder {
-		cmd = fencedSave.EvalSha(ctx, p, keys, data, holder, s.lockTTL().Milliseconds(), stamp)
+		cmd = script.EvalSha(ctx, p, keys, data, holder, s.lockTTL().Milliseconds(), stamp)
 		return cmd
 	}
-	runID, err := s.thenRunID(ctx, runScript)
+	runID, err := s.thenRunID(ctx, env, runScript)
 	if redis.HasErrorPrefix(err, "NOSCRIPT") { // not run: Redis has yet to learn it
 		runScript = func(p redis.Pipeliner) redis.Cmder {
-			cmd = fencedSave.Eval(ctx, p, keys, data, holder, s.lockTTL().Milliseconds(), stamp)
+			cmd = script.Eval(ctx, p, keys, data, holder, s.lockTTL().Milliseconds(), stamp)
 			return cmd
 		}
-		runID, err = s.thenRunID(ctx, runScript)
+		runID, err = s.thenRunID(ctx, env, runScript)
 	}
 	if err != nil {
-		s.leaveReplica(ctx, env, err)
 		return s.failed(ctx, "save the tokens", err)
 	}
 	saved, err := cmd.Int()
@@ -530,54 +580,130 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	return nil
 }
 
-// thenRunID sends INFO server and, after it, the command send adds to a
-// pipeline (a save), in one round trip, on one connection: the run_id is
-// that of the server that took the save (a restart in between would have
-// broken the connection, and go-redis sends both again on another). No
-// round trip of its own follows the save, which a Redis that stalls once
-// it has answered would hold up, its answer stored already. The save is
-// the pipeline's last command: once its answer is read, nothing after it
-// can fail the pipeline, and have go-redis send the save again or report
-// it failed (INFO after it, its answer lost to a dropped connection,
-// failed the save Redis had stored, and sent it again up to three times:
-// a SaveIf so sent was refused as changed by another renewer). It returns
-// the command's error; an INFO Redis refuses costs only the run_id ("").
-func (s *Store) thenRunID(ctx context.Context, send func(p redis.Pipeliner) redis.Cmder) (string, error) {
+// thenRunID sends INFO server and INFO replication and, after them, the
+// command send adds to a pipeline (a save), in one round trip, on one
+// connection: the run_id is that of the server that took the save (a
+// restart in between would have broken the connection, and go-redis sends
+// them all again on another). No round trip of its own follows the save,
+// which a Redis that stalls once it has answered would hold up, its answer
+// stored already, but WAIT (below), bounded. The save is the pipeline's
+// last command: once its answer is read, nothing after it can fail the
+// pipeline, and have go-redis send the save again or report it failed
+// (INFO after it, its answer lost to a dropped connection, failed the save
+// Redis had stored, and sent it again up to three times: a SaveIf so sent
+// was refused as changed by another renewer). It returns the command's
+// error; an INFO Redis refuses costs only the run_id ("") or the role.
+//
+// While the primary has replicas connected (replicated), the save goes on
+// a connection of its own, and WAIT follows it there (see awaitReplica):
+// WAIT counts the writes of the connection it is sent on. That connection
+// failing, the save is sent again as without replicas, on the pool's,
+// which go-redis tries on new connections: a save stored by the first
+// send finds the record holding it already (see fencedSave). No WAIT can
+// count it there, and the caller is told so, as of a save no replica
+// acknowledged.
+func (s *Store) thenRunID(ctx context.Context, env string, send func(p redis.Pipeliner) redis.Cmder) (string, error) {
+	if !s.replicated.Load() {
+		return s.pipelineSave(ctx, s.client, env, send)
+	}
+	conn := s.client.Conn()
+	runID, err := s.pipelineSave(ctx, conn, env, send)
+	var answer redis.Error
+	switch {
+	case err != nil && !errors.As(err, &answer):
+		conn.Close()
+		runID, err = s.pipelineSave(ctx, s.client, env, send)
+		if err == nil && s.replicated.Load() {
+			s.notOnReplica(ctx, env, "its connection dropped, and it was sent again where no replica can be waited for")
+		}
+		return runID, err
+	case err != nil || !s.replicated.Load():
+		conn.Close()
+		return runID, err
+	}
+	s.awaitReplica(ctx, conn, env)
+	return runID, nil
+}
+
+// pipelineSave is thenRunID's pipeline, on c (the pool's, or a connection
+// of its own). A save answered READONLY has that connection closed (see
+// dropReplicaConn).
+func (s *Store) pipelineSave(ctx context.Context, c pipeliner, env string, send func(p redis.Pipeliner) redis.Cmder) (string, error) {
 	var cmd redis.Cmder
-	var info *redis.StringCmd
-	ask := !s.noInfo.Load()
-	_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	var info, repl *redis.StringCmd
+	ask, role := !s.noInfo.Load(), !s.noInfo.Load() && !s.noRole.Load()
+	_, perr := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if ask {
 			info = p.Info(ctx, "server")
+		}
+		if role {
+			repl = p.Info(ctx, "replication")
 		}
 		cmd = send(p)
 		return nil
 	})
 	if err := cmd.Err(); err != nil {
+		if readOnly(err) {
+			s.dropReplicaConn(ctx, c, env)
+		}
 		return "", err
 	}
-	if perr != nil && (info == nil || info.Err() != perr) {
-		return "", perr // the connection failed before either was answered
+	if perr != nil && (info == nil || info.Err() != perr) && (repl == nil || repl.Err() != perr) {
+		return "", perr // the connection failed before any was answered
 	}
+	s.noteRole(repl)
 	return s.answeredRunID(info), nil
 }
 
-// leaveReplica has go-redis close the connection a save was answered
-// READONLY on (err): a failover behind one address (a managed Redis's DNS
-// name) left it on the old primary, now a replica. go-redis closes a
-// connection answered READONLY, which lets it reach the new primary, but
-// only for a pipeline's first command, and a save goes after INFO (see
-// thenRunID): its connection went back to the pool (the pipelines' own,
-// where go-redis keeps one), to be answered READONLY save after save. A
-// pipeline of a SET both only if absent and only if present (NX and XX),
-// which writes nothing anywhere, is answered READONLY there as its first
-// command (the connection closed, and the SET sent again on another), and
-// a syntax error by a primary. It names a key of its own, never the
-// record, should a server that is not Redis read the two otherwise.
-func (s *Store) leaveReplica(ctx context.Context, env string, err error) {
-	if readOnly(err) {
-		s.dropReplicaConn(ctx, env)
+// pipeliner is a go-redis client, or one of its connections (Conn).
+type pipeliner interface {
+	Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error)
+}
+
+// awaitReplica waits, up to ReplicaWait, for a replica of the primary to
+// acknowledge the writes sent on conn (WAIT 1), and closes conn. A save
+// not acknowledged stands: the primary has it, and the caller is told
+// (store.Warn) that a failover before a replica copies it would lose it.
+// A user that may not run WAIT is told so once per Store (waitRefused),
+// its saves standing. A Redis that stalls holds the caller a second past
+// ReplicaWait at most.
+func (s *Store) awaitReplica(ctx context.Context, conn *redis.Conn, env string) {
+	wait := s.ReplicaWait
+	if wait <= 0 {
+		wait = DefaultReplicaWait
 	}
+	bounded, cancel := context.WithTimeout(ctx, wait+time.Second)
+	defer cancel()
+	acked, err := await.Result(bounded, func() (int64, error) {
+		defer conn.Close()
+		return conn.Wait(ctx, 1, wait).Result()
+	})
+	if infoRefused(err) {
+		// WAIT itself refused, as INFO's refusals read (a user set up
+		// for Redis 6, where WAIT is not among @connection's commands):
+		// told once, not at every renewal, and asked again at each save,
+		// so that the permission added takes effect without a restart.
+		if s.waitRefused.CompareAndSwap(false, true) {
+			store.Warn(ctx, fmt.Sprintf("the tokens are saved in %s, on the primary, but Redis does not let this user wait for a replica to copy them (WAIT answered %q): no save waits, and a failover before a replica copies one would bring back the tokens it replaced; add +wait to the user's permissions (ACL SETUSER %s +wait; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.Location(env), err.Error(), s.aclUser()))
+		}
+		return
+	}
+	if err == nil {
+		s.waitRefused.Store(false)
+	}
+	why := fmt.Sprintf("none acknowledged it within %s", wait)
+	if err != nil {
+		why = fmt.Sprintf("WAIT failed: %v", err)
+	}
+	if err != nil || acked < 1 {
+		s.notOnReplica(ctx, env, why)
+	}
+}
+
+// notOnReplica tells the caller (store.Warn) that env's tokens, saved on
+// the primary, may not be on a replica yet, and why.
+func (s *Store) notOnReplica(ctx context.Context, env, why string) {
+	store.Warn(ctx, fmt.Sprintf("the tokens are saved in %s, on the primary, but not yet on a replica (%s): a failover before a replica copies them would bring back the tokens they replace", s.Location(env), why))
 }
 
 // readOnly reports whether err is a replica's refusal of a write: READONLY,
@@ -587,13 +713,65 @@ func readOnly(err error) bool {
 	return redis.HasErrorPrefix(err, "READONLY") || err != nil && strings.Contains(err.Error(), "-READONLY ")
 }
 
-// dropReplicaConn has go-redis close a pipeline connection to a replica
-// (see leaveReplica).
-func (s *Store) dropReplicaConn(ctx context.Context, env string) {
-	s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Do(ctx, "SET", key(env)+":probe", "", "NX", "XX")
+// dropReplicaConn has go-redis close c's pipeline connection to a
+// replica: a failover behind one address (a managed Redis's DNS name) left
+// it on the old primary, now a replica. go-redis closes a connection
+// answered READONLY, which lets it reach the new primary, but only for a
+// pipeline's first command, and a save goes after INFO (see thenRunID):
+// its connection went back to the pool (the pipelines' own, where go-redis
+// keeps one), to be answered READONLY save after save. probe, which writes
+// nothing anywhere, is answered READONLY there as its first command (the
+// connection closed, and the probe sent again on another), and a syntax
+// error by a primary.
+func (s *Store) dropReplicaConn(ctx context.Context, c pipeliner, env string) {
+	script := s.script(probe)
+	c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		script.Eval(ctx, p, []string{key(env) + ":probe"})
 		return nil
 	})
+}
+
+// probe is answered READONLY by a replica, writing nothing anywhere: by
+// its role (guardedScript), or, for a user who may not ask it, by a
+// read-only replica's refusal of its SET both only if the key is absent
+// and only if it is present (NX and XX), which a primary answers with a
+// syntax error. It names a key of its own, never the record, should a
+// server that is not Redis read the SET otherwise.
+var probe = newGuarded(`return redis.call("SET", KEYS[1], "", "NX", "XX")`)
+
+// replicaGuard heads the scripts that write (see guardedScript): on a
+// replica, it refuses them, READONLY, before they write anything.
+const replicaGuard = `local role = redis.pcall("INFO", "replication")
+if type(role) == "string" and string.find(role, "role:slave", 1, true) then
+  return redis.error_reply("READONLY this server is a replica (role:slave), whose writes its next sync with its primary undoes")
+end
+`
+
+// A guardedScript is a script that writes, in two versions: one that
+// first asks Redis its role (INFO replication, in the script) and on a
+// replica refuses, READONLY, writing nothing, and the same without the
+// question. A replica set to take writes (replica-read-only no) would
+// take a save or a lock, and lose it at its next sync: the lock unseen by
+// the machines that use the primary, which renew meanwhile, and the save
+// taken for stored. go-redis closes a connection answered READONLY, and
+// tries a command again on another, which a failover behind one address
+// leads to the new primary; a URL naming a replica is told so (see
+// failed). A user that may not ask the role (+info|server alone, or no
+// +info; a Redis where INFO is renamed) is sent the version without it,
+// which every call would otherwise cost an error reply: read-only replicas
+// refuse its writes themselves, and those that take writes are not told.
+type guardedScript struct{ guarded, plain *redis.Script }
+
+func newGuarded(src string) guardedScript {
+	return guardedScript{guarded: redis.NewScript(replicaGuard + src), plain: redis.NewScript(src)}
+}
+
+// script is the version of g to send (see guardedScript).
+func (s *Store) script(g guardedScript) *redis.Script {
+	if s.noInfo.Load() || s.noRole.Load() {
+		return g.plain
+	}
+	return g.guarded
 }
 
 // stamp is what SaveIf's script compares the record Redis holds with: the
@@ -654,9 +832,9 @@ func (s *Store) runID(ctx context.Context, env string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if answeredByReplica(repl) {
+		if s.noteRole(repl) {
 			if try == 1 {
-				s.dropReplicaConn(ctx, env)
+				s.dropReplicaConn(ctx, s.client, env)
 				continue
 			}
 			return "", errReplica
@@ -692,7 +870,8 @@ func (s *Store) runIDOf(info *redis.StringCmd) (string, error) {
 // not support", Camellia's; "unsupported command 'info'", Envoy's). Any
 // other answer (too many clients, a proxy whose server refused its
 // connection, LOADING, BUSY, TRYAGAIN) says nothing of INFO: it may be
-// answered at the next try.
+// answered at the next try. Redis's "command not allowed" is its refusal
+// of a write when out of memory (OOM), or of a command in a MULTI.
 func infoRefused(err error) bool {
 	var answer redis.Error
 	if !errors.As(err, &answer) {
@@ -703,7 +882,7 @@ func infoRefused(err error) bool {
 		return true
 	}
 	msg = strings.ToLower(msg)
-	return strings.Contains(msg, "not support") || strings.Contains(msg, "unsupported command") || strings.Contains(msg, "command not allowed") || strings.Contains(msg, "forbidden command")
+	return strings.Contains(msg, "not support") || strings.Contains(msg, "unsupported command")
 }
 
 // seenRecord is an environment's record as a Store last found or saved
@@ -842,7 +1021,7 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	if err != nil {
 		return nil, false, err
 	}
-	answer, err := restore.Run(ctx, s.client, []string{key(env), lockKey(env), restoredKey(env)}, data, holder, now).Slice()
+	answer, err := s.script(restore).Run(ctx, s.client, []string{key(env), lockKey(env), restoredKey(env)}, data, holder, now).Slice()
 	if err != nil {
 		return nil, false, s.failed(ctx, "put the tokens back", err)
 	}
@@ -884,7 +1063,7 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 // lock passed since or not), {0} when the lock is not the caller's (a restart
 // since the caller asked for the run_id empties it too), {-1} for the
 // note, and {2, record} when a record is stored.
-var restore = redis.NewScript(`local cur = redis.call("GET", KEYS[1])
+var restore = newGuarded(`local cur = redis.call("GET", KEYS[1])
 if cur == ARGV[1] then return {1} end
 if redis.call("GET", KEYS[2]) ~= ARGV[2] then return {0} end
 if cur then return {2, cur} end
@@ -914,7 +1093,7 @@ return {1}`)
 // byte: go-redis sent the save again, its answer lost, after the lock
 // passed to another renewer (the holder paused between the two sends),
 // and the first send stored it.
-var fencedSave = redis.NewScript(`local lock, mark
+var fencedSave = newGuarded(`local lock, mark
 if ARGV[2] ~= "" then
   lock = redis.call("GET", KEYS[2])
   mark = redis.call("GET", KEYS[3])
@@ -939,12 +1118,15 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
 	}
-	if err := s.client.Del(ctx, key(env)).Err(); err != nil {
+	if err := s.script(remove).Run(ctx, s.client, []string{key(env)}).Err(); err != nil {
 		return s.failed(ctx, "delete the tokens", err)
 	}
 	s.saw(env, deleted, nil) // on purpose: never put back (see Restore)
 	return nil
 }
+
+// remove deletes the record KEYS[1].
+var remove = newGuarded(`return redis.call("DEL", KEYS[1])`)
 
 // CheckWrite reports whether the user in the URL may write env's record
 // and renewal lock, as a renewal, a log-in and a log-out do, writing
@@ -980,11 +1162,7 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 		if c.also == "pttl" && errors.As(err, &answer) && strings.Contains(answer.Error(), "'pttl'") {
 			// It may mark renewals and renew: only a machine waiting
 			// on a dead holder's mark waits longer (docs/fleets.md).
-			user := s.client.Options().Username
-			if user == "" {
-				user = "default"
-			}
-			return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s lets this user renew but not ask how long a renewal's in-flight mark has to live (%s): a machine waiting for the renewal lock cannot tell that the machine holding it died, and waits five minutes for it rather than 15 seconds; add +pttl to the user's permissions (ACL SETUSER %s +pttl; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
+			return &storeError{store.ErrDenied, fmt.Sprintf("Redis at %s lets this user renew but not ask how long a renewal's in-flight mark has to live (%s): a machine waiting for the renewal lock cannot tell that the machine holding it died, and waits five minutes for it rather than 15 seconds; add +pttl to the user's permissions (ACL SETUSER %s +pttl; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), s.aclUser())}
 		}
 		failed := s.failed(ctx, c.what, err)
 		if errors.As(err, &answer) && ctx.Err() == nil && !errors.Is(failed, store.ErrDenied) && !errors.Is(failed, store.ErrUnreachable) {
@@ -1010,13 +1188,17 @@ func (s *Store) CheckWrite(ctx context.Context, env string) error {
 		// that gets it.
 		return nil
 	case strings.HasPrefix(answer.Error(), "NOPERM"):
-		user := s.client.Options().Username
-		if user == "" {
-			user = "default"
-		}
-		return &storeError{store.ErrRestartLoses, fmt.Sprintf("Redis at %s lets this user renew but not read Redis's run_id (%s): a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; add +info to the user's permissions (ACL SETUSER %s +info; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), user)}
+		return &storeError{store.ErrRestartLoses, fmt.Sprintf("Redis at %s lets this user renew but not read Redis's run_id (%s): a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; add +info to the user's permissions (ACL SETUSER %s +info; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error(), s.aclUser())}
 	}
 	return &storeError{store.ErrRestartLoses, fmt.Sprintf("INFO is not available at Redis at %s (it answered %q: INFO is renamed or disabled in its configuration, as some managed Redis services do, or a proxy in front of Redis does not pass it on), so freshtoken cannot read Redis's run_id: a running freshtoken cannot tell a restart that lost the tokens from a log-out, and puts nothing back, so after a restart without persistence everyone logs in again; keep Redis's data on disk (appendonly yes), or let INFO run (take INFO's rename-command out of redis.conf, or let the proxy pass it on; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.where, answer.Error())}
+}
+
+// aclUser is the Redis user the URL names, "default" when it names none.
+func (s *Store) aclUser() string {
+	if user := s.client.Options().Username; user != "" {
+		return user
+	}
+	return "default"
 }
 
 // CheckEviction reports whether Redis may evict keys when its memory is
@@ -1119,7 +1301,7 @@ return redis.call("SET", KEYS[1], "", "NX", "XX")`)
 // its answer may still be saved. release lets go of the caller's lock and
 // clears its mark. None acts on another holder's lock or mark.
 var (
-	acquire = redis.NewScript(`local mark = redis.call("GET", KEYS[2])
+	acquire = newGuarded(`local mark = redis.call("GET", KEYS[2])
 if mark and mark ~= ARGV[1] then
   local pttl = redis.pcall("PTTL", KEYS[2])
   if type(pttl) ~= "number" then return {0} end
@@ -1129,19 +1311,19 @@ if mark and mark ~= ARGV[1] then
 end
 if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) or redis.call("GET", KEYS[1]) == ARGV[1] then return {1} end
 return {0}`)
-	takeover = redis.NewScript(`if redis.call("GET", KEYS[2]) ~= ARGV[3] or redis.call("PTTL", KEYS[2]) > tonumber(ARGV[4]) then return 0 end
+	takeover = newGuarded(`if redis.call("GET", KEYS[2]) ~= ARGV[3] or redis.call("PTTL", KEYS[2]) > tonumber(ARGV[4]) then return 0 end
 if not redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 0 end
 redis.call("DEL", KEYS[2])
 return 1`)
-	check = redis.NewScript(`if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+	check = newGuarded(`if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call("PEXPIRE", KEYS[1], ARGV[2])
 redis.call("SET", KEYS[2], ARGV[1], "PX", ARGV[3])
 return 1`)
-	keep = redis.NewScript(`local held = 0
+	keep = newGuarded(`local held = 0
 if redis.call("GET", KEYS[1]) == ARGV[1] then held = redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
 if redis.call("GET", KEYS[2]) == ARGV[1] then redis.call("PEXPIRE", KEYS[2], ARGV[3]) end
 return held`)
-	release = redis.NewScript(`if redis.call("GET", KEYS[2]) == ARGV[1] then redis.call("DEL", KEYS[2]) end
+	release = newGuarded(`if redis.call("GET", KEYS[2]) == ARGV[1] then redis.call("DEL", KEYS[2]) end
 if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`)
 )
@@ -1268,7 +1450,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 // (markGrace), Redis answering all the while.
 func (s *Store) tryLock(ctx context.Context, env, holder string, ttl time.Duration, watch *markWatch) (bool, error) {
 	keys := []string{lockKey(env), markKey(env)}
-	answer, err := acquire.Run(ctx, s.client, keys, holder, ttl.Milliseconds()).Slice()
+	answer, err := s.script(acquire).Run(ctx, s.client, keys, holder, ttl.Milliseconds()).Slice()
 	if err != nil {
 		return false, err
 	}
@@ -1285,7 +1467,7 @@ func (s *Store) tryLock(ctx context.Context, env, holder string, ttl time.Durati
 	if !watch.see(mark, pttl, time.Now(), ttl) || held == 1 {
 		return false, nil
 	}
-	return takeover.Run(ctx, s.client, keys, holder, ttl.Milliseconds(), mark, pttl).Bool()
+	return s.script(takeover).Run(ctx, s.client, keys, holder, ttl.Milliseconds(), mark, pttl).Bool()
 }
 
 // A markWatch is what a renewer waiting for the lock saw of another
@@ -1366,7 +1548,7 @@ func (s *Store) keepAlive(env, holder string, ttl time.Duration) *retainedLock {
 				// A failed extension is tried again at the next tick; the
 				// lock lasts a whole TTL from the last one that worked.
 				ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
-				keep.Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder, ttl.Milliseconds(), mark.Milliseconds())
+				s.script(keep).Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder, ttl.Milliseconds(), mark.Milliseconds())
 				cancel()
 			}
 		}
@@ -1457,7 +1639,7 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	held, err := check.Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder, s.lockTTL().Milliseconds(), s.inFlightTTL().Milliseconds()).Bool()
+	held, err := s.script(check).Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder, s.lockTTL().Milliseconds(), s.inFlightTTL().Milliseconds()).Bool()
 	if err != nil {
 		return false, s.failed(ctx, "check the renewal lock", err)
 	}
@@ -1491,7 +1673,7 @@ func (s *Store) HoldsLockAt(ctx context.Context, env string, other store.Store) 
 func (s *Store) release(env, holder string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	release.Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder)
+	s.script(release).Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder)
 }
 
 // failed describes err, from doing what at Redis for a caller with ctx, as
@@ -1535,7 +1717,11 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s refused access (%s); check the user and password in its URL, and the user's permissions (see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", what, s.where, answer.Error())}
 	case "OOM":
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s is out of memory (%s); free some or raise its maxmemory, then try again", what, s.where, answer.Error())}
-	case "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY":
+	case "LOADING":
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s is still loading its data from disk, as it does after a start (%s); try again once it has loaded", what, s.where, answer.Error())}
+	case "READONLY":
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s cannot serve it just now: it answered from a replica (%s), which freshtoken writes nothing to; name the primary in its URL, or try again once a failover behind its address is done", what, s.where, answer.Error())}
+	case "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY":
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s cannot serve it just now (%s); try again shortly", what, s.where, answer.Error())}
 	}
 	if redis.IsMaxClientsError(err) {

@@ -396,10 +396,15 @@ func TestRedisWithoutInfo(t *testing.T) {
 	s := open(t, srv.URL)
 	t.Cleanup(func() { s.Close() })
 	held := saveHeld(t, s)
-	refused := srv.ErrorReplies(t)
-	if refused == 0 {
+	if srv.ErrorReplies(t) == 0 {
 		t.Fatal("Redis refused nothing: INFO was not asked, or not refused")
 	}
+	// The save's script without the question of Redis's role, once sent,
+	// is one Redis has yet to learn (NOSCRIPT).
+	if err := s.Save(ctx, "sandbox", held); err != nil {
+		t.Fatal(err)
+	}
+	refused := srv.ErrorReplies(t)
 	for range 3 {
 		if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
 			t.Fatalf("Load without INFO: %v, %v", got, err)
@@ -529,12 +534,20 @@ type cutAfterSave struct {
 	to atomic.Pointer[string]
 }
 
+// through is a Store reaching Redis at addr (a relay's), closed when the
+// test ends.
+func through(t *testing.T, addr string) *redisstore.Store {
+	t.Helper()
+	s := open(t, "redis://"+addr+"/0")
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // savedThrough is a Store reaching Redis at addr (a relay's), with a
 // first record saved, which it returns.
 func savedThrough(t *testing.T, addr string) (*redisstore.Store, *store.Record) {
 	t.Helper()
-	s := open(t, "redis://"+addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := through(t, addr)
 	held := copyOf(1)
 	if err := s.Save(context.Background(), "sandbox", held); err != nil {
 		t.Fatal(err)
@@ -548,8 +561,7 @@ func savedThrough(t *testing.T, addr string) (*redisstore.Store, *store.Record) 
 // is about.
 func lockedAndSaved(t *testing.T, relay *cutAfterSave) (*redisstore.Store, *store.Record) {
 	t.Helper()
-	s := open(t, "redis://"+relay.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := through(t, relay.Addr)
 	t.Cleanup(lock(t, s)) // before Close, should the test fail
 	read := copyOf(1)
 	if err := s.Save(context.Background(), "sandbox", read); err != nil {
@@ -724,8 +736,7 @@ func TestSaveStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
 			srv := redistest.StartWithoutPersistence(t)
 			ctx := context.Background()
 			relay := relayCuttingAfterSave(t, srv.Addr)
-			s := open(t, "redis://"+relay.Addr+"/0")
-			t.Cleanup(func() { s.Close() })
+			s := through(t, relay.Addr)
 			read := copyOf(1)
 			unlock := func() {}
 			if locked {
@@ -769,8 +780,8 @@ func TestRestoreBehindAProxyWithoutInfo(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, srv.Addr, "ERR command not support")
-	s, logout := open(t, "redis://"+proxy.Addr+"/0"), open(t, srv.URL)
-	t.Cleanup(func() { s.Close(); logout.Close() })
+	s, logout := through(t, proxy.Addr), open(t, srv.URL)
+	t.Cleanup(func() { logout.Close() })
 	held := saveHeld(t, s)
 	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
 		t.Fatalf("Load behind the proxy: %v, %v", got, err)
@@ -833,8 +844,8 @@ func TestLoadStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
 	ctx := context.Background()
 	relay := relayCuttingAfterSave(t, srv.Addr)
 	relay.afterRead.Store(true)
-	s, other := open(t, "redis://"+relay.Addr+"/0"), open(t, srv.URL)
-	t.Cleanup(func() { s.Close(); other.Close() })
+	s, other := through(t, relay.Addr), open(t, srv.URL)
+	t.Cleanup(func() { other.Close() })
 	held := copyOf(1)
 	if err := other.Save(ctx, "sandbox", held); err != nil {
 		t.Fatal(err)
@@ -890,8 +901,7 @@ func TestInfoNotJustNowIsNotInfoUnavailable(t *testing.T) {
 		t.Run(answer, func(t *testing.T) {
 			srv := redistest.StartWithoutPersistence(t)
 			proxy := relay(t, srv.Addr, answer)
-			s := open(t, "redis://"+proxy.Addr+"/0")
-			t.Cleanup(func() { s.Close() })
+			s := through(t, proxy.Addr)
 			if err := s.CheckWrite(ctx, "sandbox"); !errors.Is(err, store.ErrRestartLoses) || !strings.Contains(err.Error(), "INFO is not available") {
 				t.Fatalf("CheckWrite with INFO answered %q: %v; want ErrRestartLoses, INFO not available", answer, err)
 			}
@@ -988,8 +998,7 @@ func TestSaveAfterAFailoverReachesTheNewPrimary(t *testing.T) {
 	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, old.Addr, "")
-	s := open(t, "redis://"+proxy.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := through(t, proxy.Addr)
 	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -1021,27 +1030,9 @@ func TestSaveAfterAFailoverReachesTheNewPrimary(t *testing.T) {
 // now closes that connection and reads again, from the primary; one that
 // only a replica answers is unreachable, saying so.
 func TestReadAfterAFailoverIsThePrimarys(t *testing.T) {
-	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
-	proxy := relay(t, old.Addr, "")
-	s, there := open(t, "redis://"+proxy.Addr+"/0"), open(t, next.URL)
-	t.Cleanup(func() { s.Close(); there.Close() })
-	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Load(ctx, "sandbox"); err != nil {
-		t.Fatal(err)
-	}
-	newer := copyOf(2)
-	if err := there.Save(ctx, "sandbox", newer); err != nil { // renewed on the new primary
-		t.Fatal(err)
-	}
-	// The old primary, a replica now, has yet to sync: its master is not up.
-	replicaOf(t, old, deadAddr(t))
-	to := next.Addr
-	proxy.to.Store(&to)
-	got, err := s.Load(ctx, "sandbox")
-	if err != nil || got.RefreshToken != newer.RefreshToken {
+	s, old, _, newer := failedOverBehindOneAddress(t, func(*redistest.Server) {})
+	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != newer.RefreshToken {
 		t.Fatalf("Load after the failover: %v, %v; want the new primary's record, %s", got, err, newer.RefreshToken)
 	}
 	// Only a replica to be had: unreachable, saying so.
@@ -1050,6 +1041,37 @@ func TestReadAfterAFailoverIsThePrimarys(t *testing.T) {
 	if _, err := replica.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "replica") {
 		t.Fatalf("Load from a replica alone: %v; want unreachable, saying it answered from a replica", err)
 	}
+}
+
+// failedOverBehindOneAddress opens a Store through a relay to a
+// redis-server, old, that reads and saves a record there, and another
+// Store that renews it (newer) on a second redis-server, next: then a
+// failover behind the relay's address makes next the primary, and old a
+// replica (set up by also, after REPLICAOF) of a master that is not up,
+// so it keeps its older copy, with the Store's connections still on it.
+// New connections through the relay lead to next.
+func failedOverBehindOneAddress(t *testing.T, also func(*redistest.Server)) (s *redisstore.Store, old, next *redistest.Server, newer *store.Record) {
+	t.Helper()
+	old, next = redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+	ctx := context.Background()
+	proxy := relay(t, old.Addr, "")
+	s, there := through(t, proxy.Addr), open(t, next.URL)
+	t.Cleanup(func() { there.Close() })
+	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	newer = copyOf(2)
+	if err := there.Save(ctx, "sandbox", newer); err != nil { // renewed on the new primary
+		t.Fatal(err)
+	}
+	replicaOf(t, old, deadAddr(t))
+	also(old)
+	to := next.Addr
+	proxy.to.Store(&to)
+	return s, old, next, newer
 }
 
 // TestAReadWithoutItsRunIDKeepsTheLastOne: a read (or save) whose INFO
@@ -1125,8 +1147,8 @@ func TestALogInReadWithoutItsRunIDIsNotPutBackAfterALogout(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, srv.Addr, "")
-	s, elsewhere := open(t, "redis://"+proxy.Addr+"/0"), open(t, srv.URL)
-	t.Cleanup(func() { s.Close(); elsewhere.Close() })
+	s, elsewhere := through(t, proxy.Addr), open(t, srv.URL)
+	t.Cleanup(func() { elsewhere.Close() })
 	saveHeld(t, s)
 	srv.Restart(t) // the tokens lost
 	login := copyOf(1)
@@ -1205,8 +1227,7 @@ func TestRestoreAsksTheRunIDOfThePrimary(t *testing.T) {
 	old, next := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, old.Addr, "")
-	s := open(t, "redis://"+proxy.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := through(t, proxy.Addr)
 	held := saveHeld(t, s)
 	// The failover: next, empty, is the primary; old a replica of a
 	// master that is not up, so it keeps its copy.
@@ -1241,8 +1262,7 @@ func TestRestoreAsksTheRunIDOfThePrimary(t *testing.T) {
 func TestAReplicasRefusalOfAScriptOnRedis6IsForNow(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	proxy := relay(t, srv.Addr, "")
-	s := open(t, "redis://"+proxy.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := through(t, proxy.Addr)
 	t.Cleanup(lock(t, s)) // before Close, should the test fail
 	refusal := "ERR Error running script (call to f_0123456789abcdef0123456789abcdef01234567): @user_script:1: @user_script: 1: -READONLY You can't write against a read only replica."
 	proxy.scriptError.Store(&refusal)
