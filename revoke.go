@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -138,12 +139,26 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 		s.log.Debug("the provider does not revoke access tokens; the access token lasts until it expires", "url", s.set.RevocationURL)
 		return nil
 	}
+	if st := resp.StatusCode; (st == http.StatusBadRequest || st == http.StatusNotFound) && slices.Contains(unknownToken, re.ErrorCode) {
+		// An OAuth answer about the token itself: the endpoint is there,
+		// and the token is no longer valid at the provider (revoked or
+		// expired already), which RFC 7009 2.2 answers with a 200. Nothing
+		// is left to revoke; taken for a missing endpoint, logout kept
+		// the dead tokens at every try until --local.
+		s.log.Debug("the provider no longer knows the token (revoked or expired already); nothing is left to revoke", "url", s.set.RevocationURL, "token_type_hint", hint, "answer", tokenerr.Answer(re.ErrorCode, ""))
+		return nil
+	}
 	refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}
 	if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient || refused.notThere {
 		refused.kind = ErrClientRejected
 	}
 	return refused
 }
+
+// unknownToken are the error codes by which a revocation endpoint says the
+// token it was sent is not (or no longer) valid: RFC 6750's invalid_token,
+// RFC 6749's invalid_grant, and the names providers give them.
+var unknownToken = []string{"invalid_token", "invalid_grant", "token_not_found", "token_revoked", "token_expired", "expired_token", "invalid_refresh_token"}
 
 // webPage reports whether an answer is a web page: HTML markup, by its
 // first tag or by its label.

@@ -712,21 +712,21 @@ func TestLoginOverANewerFreshtokensRecordSaysSo(t *testing.T) {
 // access token (RFC 7009 2.2.1: it does not revoke access tokens) has ended
 // the grant; that is no failure, and certainly not the client's.
 func TestRevokeWhereAccessTokensCannotBeRevoked(t *testing.T) {
-	revokedAccessTokenAnswered(t, http.StatusBadRequest, `{"error":"unsupported_token_type"}`)
+	revokeAnswered(t, http.StatusBadRequest, `{"error":"unsupported_token_type"}`, "access_token")
 }
 
-// revokedAccessTokenAnswered logs in and revokes at an endpoint that
-// revokes the refresh token and answers the access token's revocation with
-// status and body: Revoke must succeed, having asked for both, the refresh
-// token first.
-func revokedAccessTokenAnswered(t *testing.T, status int, body string) {
+// revokeAnswered logs in and revokes at an endpoint that answers the
+// revocation of the tokens of the hints given with status and body, and
+// revokes the others: Revoke must succeed, having asked for both, the
+// refresh token first.
+func revokeAnswered(t *testing.T, status int, body string, hints ...string) {
 	t.Helper()
 	var revoked []string
 	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
 		req.ParseForm()
 		hint := req.PostForm.Get("token_type_hint")
 		revoked = append(revoked, hint)
-		if hint == "access_token" {
+		if slices.Contains(hints, hint) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
 			w.Write([]byte(body))
@@ -736,7 +736,7 @@ func revokedAccessTokenAnswered(t *testing.T, status int, body string) {
 	r.settings.RevocationURL = srv.URL + "/revoke"
 	src := r.loggedInSource()
 	if err := src.Revoke(context.Background()); err != nil {
-		t.Fatalf("Revoke: %v; want success once the refresh token is revoked", err)
+		t.Fatalf("Revoke: %v; want success", err)
 	}
 	if !slices.Equal(revoked, []string{"refresh_token", "access_token"}) {
 		t.Fatalf("revoked %q; want the refresh token, then the access token", revoked)
@@ -761,20 +761,43 @@ func TestRevokeWhereTheAccessTokenIsRefusedAfterTheRefreshToken(t *testing.T) {
 		"404 of its own": {http.StatusNotFound, `{"error":"token_not_found"}`},
 		"client refused": {http.StatusUnauthorized, `{"error":"invalid_client"}`},
 	} {
-		t.Run(name, func(t *testing.T) { revokedAccessTokenAnswered(t, answer.status, answer.body) })
+		t.Run(name, func(t *testing.T) { revokeAnswered(t, answer.status, answer.body, "access_token") })
 	}
-	// Refused at the refresh token, nothing was revoked: still the
-	// configuration's to fix.
+	// Refused at the refresh token by an answer that says nothing of it
+	// (a framework's 404 for a path it has no route for), nothing was
+	// revoked: still the configuration's to fix.
 	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
-		w.Write([]byte(`{"error":"token_not_found"}`))
+		w.Write([]byte(`{"error":"Not Found"}`))
 	})
 	r := newRig(t, devprovider.Options{})
 	r.settings.RevocationURL = srv.URL + "/revoke"
 	src := r.loggedInSource()
 	if err := src.Revoke(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
 		t.Fatalf("Revoke refused at the refresh token: %v; want ErrClientRejected", err)
+	}
+}
+
+// TestRevokeOfTokensTheProviderNoLongerKnows: a revocation endpoint that
+// answers 404 or 400 with an OAuth error about the token itself
+// (invalid_token, invalid_grant, token_not_found: revoked or expired
+// already) is there, and has nothing left to revoke; RFC 7009 answers such
+// a token with a 200. Revoke succeeds, having sent both tokens, and logout
+// forgets them. It was told as "no revocation endpoint answers at
+// revocation_url", and logout kept the dead tokens at every try.
+func TestRevokeOfTokensTheProviderNoLongerKnows(t *testing.T) {
+	for _, answer := range []struct {
+		status int
+		body   string
+	}{
+		{http.StatusNotFound, `{"error":"invalid_token"}`},
+		{http.StatusNotFound, `{"error":"token_not_found","error_description":"unknown token"}`},
+		{http.StatusBadRequest, `{"error":"invalid_grant"}`},
+	} {
+		t.Run(fmt.Sprintf("%d %s", answer.status, answer.body), func(t *testing.T) {
+			revokeAnswered(t, answer.status, answer.body, "refresh_token", "access_token")
+		})
 	}
 }
 

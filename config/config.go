@@ -919,6 +919,19 @@ func (e *Env) MissingClientSecret() string {
 		e.Provider, p.secretShown, e.Name)
 }
 
+// secretCommandKey is the context key of WithSecretCommandNotice's function.
+type secretCommandKey struct{}
+
+// WithSecretCommandNotice returns a copy of ctx with which a
+// client_secret_cmd about to run (see ClientSecretValue) first calls
+// notice with the environment's name and the command, never its output,
+// as net/http/httptrace's hooks are carried: a program whose user is at a
+// terminal can say there that it waits on the command, which may be asking
+// on that terminal for a passphrase (pass, gpg) and seemed to hang.
+func WithSecretCommandNotice(ctx context.Context, notice func(env, command string)) context.Context {
+	return context.WithValue(ctx, secretCommandKey{}, notice)
+}
+
 // ClientSecretValue returns the client secret from whichever source the
 // environment names, trimmed of the white space that copy and paste adds.
 // An environment with no secret source is a public client: "", unless its
@@ -939,6 +952,9 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 	case e.ClientSecretKeyring:
 		return e.clientSecretFromKeyring(ctx)
 	case e.ClientSecretCmd != "":
+		if notice, _ := ctx.Value(secretCommandKey{}).(func(env, command string)); notice != nil {
+			notice(e.Name, e.ClientSecretCmd)
+		}
 		out, stderr, more, err := shellrun.Run(ctx, e.ClientSecretCmd, nil, maxSecretOutput, maxSecretOutput)
 		if stopped := (*shellrun.Stopped)(nil); errors.As(err, &stopped) {
 			return "", fmt.Errorf("environment %s: client_secret_cmd %q was %w before it printed the secret", e.Name, e.ClientSecretCmd, stopped)

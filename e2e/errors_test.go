@@ -75,7 +75,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 					t.Fatalf("status --json does not tell of the problem:\n%s", st)
 				}
 				if tt.fault == devprovider.FaultInvalidClient { // the problem, and what to do about it
-					want := w.suggested("; check client_id, the client secret and client_auth in the config, then run `freshtoken token --force -e dev`")
+					want := w.suggested("; check client_id, the client secret ($DEV_SECRET) and client_auth in the config, then run `freshtoken token --force -e dev`")
 					if st := w.mustRun("status").stdout; !strings.Contains(st, "problem:") || !strings.Contains(st, want) {
 						t.Fatalf("status does not say what to do about the rejected client (%q):\n%s", want, st)
 					}

@@ -197,7 +197,11 @@ func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 			}
 		}
 	}
-	idle, notices, err := demoKeeper(ctx, opts, out, p, src)
+	calling := 0 // renewals while calling, as the record counts them
+	if rec, _ := src.Record(ctx); rec != nil {
+		calling = rec.Renewals
+	}
+	notices, err := demoKeeper(ctx, opts, out, p, src)
 	if err != nil {
 		return err
 	}
@@ -210,17 +214,23 @@ func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rec, _ := src.Record(ctx)
-	st := p.Stats()
-	renewals := 0
-	if rec != nil {
+	// The whole run's, steps 2 to 4: step 2's calls and renewals alone
+	// were told as the run's.
+	renewals := calling
+	if rec, _ := src.Record(ctx); rec != nil {
 		renewals = rec.Renewals
 	}
-	fmt.Fprintf(out, "\n5. Summary\n   %d calls: %d succeeded, %d failed; %s kept the idle grant alive; %s\n", opts.Calls, ok, failed, count(idle, "renewal"), count(notices, "notice"))
-	fmt.Fprintf(out, "   %s, each stored before use; the provider saw %s, %s, %s and %s\n",
-		count(renewals, "renewal"), count(st.Exchanges, "log-in"), count(st.Refreshes, "refresh"), count(st.Unauthorized, "401"), count(st.GrantsRevoked, "grant revoked for a reused refresh token"))
+	idle := renewals - calling
+	st := p.Stats()
+	fmt.Fprintf(out, "\n5. Summary\n   %s to the API: %d succeeded, %d failed (%d with the log-in, %d as the machine client)\n",
+		count(opts.Calls+machineCalls, "call"), ok+machineCalls, failed, opts.Calls, machineCalls)
+	fmt.Fprintf(out, "   %s of the log-in's tokens, each stored before use: %d while calling, %d by the keeper to keep the idle grant alive; %s when the grant ended\n",
+		count(renewals, "renewal"), calling, idle, count(notices, "notice"))
+	fmt.Fprintf(out, "   %s fetched with the machine client's credentials\n", count(fetched, "token"))
+	fmt.Fprintf(out, "   the provider saw %s, %s, %s, %s and %s\n", count(st.Exchanges, "log-in"), count(st.Refreshes, "refresh"),
+		count(st.ClientCredentials, "token")+" for client credentials", count(st.Unauthorized, "401"), count(st.GrantsRevoked, "grant revoked for a reused refresh token"))
 	fmt.Fprintln(out, "   Run it again with --debug to see every decision, secrets masked.")
-	if failed > 0 || st.GrantsRevoked > 0 || idle == 0 || notices != 1 || fetched != 2 {
+	if failed > 0 || st.GrantsRevoked > 0 || idle <= 0 || notices != 1 || fetched != machineCalls {
 		return errors.New("the demo saw failures; run it with --debug to see why")
 	}
 	return nil
@@ -229,9 +239,8 @@ func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 // demoKeeper runs the long-running process's keeper while nobody calls the
 // API: refresh tokens that expire would end the grant, but it renews each
 // in time. Then the provider ends the grant, and the keeper tells a person.
-// It returns how many renewals kept the grant alive and how many notices
-// were given.
-func demoKeeper(ctx context.Context, opts *demoOptions, out io.Writer, p *devprovider.Provider, src *freshtoken.Source) (int, int, error) {
+// It returns how many notices were given.
+func demoKeeper(ctx context.Context, opts *demoOptions, out io.Writer, p *devprovider.Provider, src *freshtoken.Source) (int, error) {
 	life := 2 * opts.TTL
 	idle := life + life/5
 	fmt.Fprintf(out, "\n3. Nobody calls the API for %s, while refresh tokens live %s: the keeper (`freshtoken proxy`) renews in time\n", idle, life)
@@ -251,14 +260,12 @@ func demoKeeper(ctx context.Context, opts *demoOptions, out io.Writer, p *devpro
 	done := make(chan struct{})
 	go func() { defer close(done); k.Run(keeping) }()
 	defer func() { stop(); <-done }()
-	renewed := 0
 	last, _ := src.Record(ctx)
 	watch := func(until time.Time) {
 		for time.Now().Before(until) && ctx.Err() == nil {
 			time.Sleep(100 * time.Millisecond)
 			rec, _ := src.Record(ctx)
 			if rec != nil && last != nil && rec.RefreshToken != last.RefreshToken {
-				renewed++
 				fmt.Fprintf(out, "   renewed to keep the grant alive (#%d); the refresh token now expires in %s\n", rec.Renewals, time.Until(rec.RefreshExpiry).Round(100*time.Millisecond))
 			}
 			last = rec
@@ -273,8 +280,11 @@ func demoKeeper(ctx context.Context, opts *demoOptions, out io.Writer, p *devpro
 	for _, n := range note.Current() {
 		fmt.Fprintf(out, "   a person is told (command, webhook or desktop, set under [notify]): %s\n", n.Message)
 	}
-	return renewed, len(note.Current()), ctx.Err()
+	return len(note.Current()), ctx.Err()
 }
+
+// machineCalls is how many API calls the demo's machine client makes.
+const machineCalls = 2
 
 // demoMachine calls the API as a machine client with client credentials:
 // no log-in, and when the token is due a new one is fetched with the
@@ -284,7 +294,7 @@ func demoMachine(ctx context.Context, out io.Writer, ttl time.Duration, api stri
 	fmt.Fprintln(out, "\n4. A machine client (grant = \"client_credentials\"): no log-in, no refresh token")
 	client := src.Client()
 	fetched, last := 0, ""
-	for i := 1; i <= 2; i++ {
+	for i := 1; i <= machineCalls; i++ {
 		if i == 2 {
 			fmt.Fprintf(out, "   (waiting %s, past the point where the token is due)\n", ttl)
 			select {

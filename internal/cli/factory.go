@@ -80,6 +80,9 @@ type Factory struct {
 	// stopKeys is what ends the process at once once it stops (see
 	// guard.stopKeys); nil: "Ctrl-C twice".
 	stopKeys func() string
+	// holdPutBack has a second Ctrl-C wait for a failed command's putting
+	// back of what it replaced (see guard.puttingBack); nil: nothing waits.
+	holdPutBack func(what, ifAbandoned string) (done func())
 
 	logger   *slog.Logger
 	log      *boundedLog // the logger's writer; nil until setupLogging
@@ -409,6 +412,30 @@ func (f *Factory) suggesting(msg string) string {
 	// given a second --config.
 	named := "`" + f.commandLine("")
 	return strings.ReplaceAll(strings.ReplaceAll(msg, named, "`freshtoken "), "`freshtoken ", named)
+}
+
+// puttingBack has a second Ctrl-C wait until done for a failed command's
+// putting back of what, which abandoned leaves things as ifAbandoned says
+// (see guard.puttingBack).
+func (f *Factory) puttingBack(what, ifAbandoned string) (done func()) {
+	if f.holdPutBack == nil {
+		return func() {}
+	}
+	return f.holdPutBack(what, ifAbandoned)
+}
+
+// secretWhere says where env's client secret comes from, for the step
+// after the provider refused its client (config.Env.ClientSecretWhere:
+// "$FREEAGENT_SECRET", never the secret); "" when that cannot be told.
+func (f *Factory) secretWhere(env string) string {
+	conf, err := f.Config()
+	if err != nil {
+		return ""
+	}
+	if e := conf.Envs[env]; e != nil {
+		return e.ClientSecretWhere()
+	}
+	return ""
 }
 
 // ConfigPath is the configuration file in use.

@@ -95,8 +95,9 @@ token (logout --local first to store the export's anyway).
 
 A malformed export changes nothing. Every environment's token store is
 checked before anything is written; should storing the tokens still fail
-partway, the tokens already written are put back as they were, so are the
-client secrets in the system keychain (one put where it held none is
+partway, the tokens already written are put back as they were (unless
+renewed meanwhile, by a running proxy say: those are newer, and kept), so
+are the client secrets in the system keychain (one put where it held none is
 removed), the configuration file is left unchanged, and the error says so.
 
 Once imported, let freshtoken alone renew the tokens: remove the pre-request
@@ -309,7 +310,10 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 				if errors.As(err, &ue) && opts.ClientSecretKeyring { // the other way, as this command's flag
 					err = ue.WithFix("or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
 				}
-				if lost, causes := putSecretsBack(ctx, replaced); len(lost) > 0 {
+				done := f.puttingBack("the client secrets the keychain held", "the keychain may hold the export's client secret in their place")
+				lost, causes := putSecretsBack(ctx, replaced)
+				done()
+				if len(lost) > 0 {
 					return fmt.Errorf("%s: the client secret could not be kept in the keychain: %w; nothing was imported, but the keychain holds the export's client secret for %s, where it could not be put back as it was (%s)",
 						e.Name, err, strings.Join(lost, ", "), strings.Join(causes, "; "))
 				}
@@ -326,16 +330,16 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	held := make([]bool, len(envs))
 	for i := range targets {
 		targets[i].untouched = keepsStored(targets[i].src, targets[i].prev, targets[i].env)
-		if stored[i], held[i], err = importTokens(ctx, targets[i], now); err != nil {
+		if stored[i], held[i], err = importTokens(ctx, &targets[i], now); err != nil {
 			what := fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err))
 			if ctx.Err() != nil { // a signal: the store is not at fault
 				what = fmt.Sprintf("the import stopped before the tokens of %s were stored", targets[i].env.Name)
 			}
-			return importFailed(ctx, what, err, targets[:i], replaced)
+			return importFailed(ctx, f, what, err, targets[:i], replaced)
 		}
 	}
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
-		return importFailed(ctx, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), err, targets, replaced)
+		return importFailed(ctx, f, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), err, targets, replaced)
 	}
 	printImported(f, opts, exp, envs, skipped, settings, keychained, unchecked, stored, held, path)
 	return nil
@@ -367,6 +371,25 @@ type importTarget struct {
 	// is nothing to put back; put back all the same, they replaced any a
 	// renewal had stored since, whose refresh token had spent theirs.
 	untouched bool
+	// wrote is what the import stored: its tokens and log-in time, nil
+	// when it deleted the environment's tokens (the export has none).
+	wrote *store.Record
+}
+
+// errChangedSince is a put-back not made: the environment's tokens changed
+// after the import stored them (a running proxy renewed them, a log-in
+// replaced them), and the newer ones are kept.
+var errChangedSince = errors.New("the tokens changed after the import stored them")
+
+// holdsWhatItWrote reports whether cur (nil: the store holds none) is
+// still what the import stored for t: not renewed (a renewal counts
+// itself, and brings a new access token) nor replaced by a log-in.
+func (t importTarget) holdsWhatItWrote(cur *store.Record) bool {
+	if t.wrote == nil || cur == nil {
+		return t.wrote == nil && cur == nil
+	}
+	return cur.Renewals == 0 && cur.LoggedInAt.Equal(t.wrote.LoggedInAt) &&
+		cur.AccessToken == t.wrote.AccessToken && cur.RefreshToken == t.wrote.RefreshToken
 }
 
 // keychainSecret is the client secret the keychain held for env's client
@@ -381,17 +404,26 @@ type keychainSecret struct {
 // and the client secrets the keychain held, and says exactly where that
 // leaves things. The configuration file itself is never changed by a
 // failed import.
-func importFailed(ctx context.Context, what string, cause error, written []importTarget, secrets []keychainSecret) error {
+func importFailed(ctx context.Context, f *Factory, what string, cause error, written []importTarget, secrets []keychainSecret) error {
 	// Put back even after a signal, which stopped the import: a signal
 	// that cancelled the putting back left the export's tokens stored
 	// for environments the configuration does not name, in place of any
-	// tokens they had.
+	// tokens they had. A second Ctrl-C waits for it too.
 	ctx = context.WithoutCancel(ctx)
-	var restored, lost []string
+	if len(written) > 0 || len(secrets) > 0 {
+		defer f.puttingBack("what the failed import replaced",
+			fmt.Sprintf("the export's tokens may be stored in place of the earlier ones, and its client secret in the keychain: import again, or run `%s` for each environment it named", f.commandLine("login -e NAME")))()
+	}
+	var restored, kept, lost []string
 	var causes []string
 	for i := len(written) - 1; i >= 0; i-- {
 		t := written[i]
-		if err := restoreTokens(ctx, t); err != nil {
+		err := restoreTokens(ctx, t)
+		switch {
+		case errors.Is(err, errChangedSince):
+			kept = append(kept, t.env.Name)
+			continue
+		case err != nil:
 			lost = append(lost, t.env.Name)
 			causes = append(causes, fmt.Sprintf("%s: %v", t.env.Name, err))
 			continue
@@ -399,6 +431,7 @@ func importFailed(ctx context.Context, what string, cause error, written []impor
 		restored = append(restored, t.env.Name)
 	}
 	slices.Reverse(restored)
+	slices.Reverse(kept)
 	slices.Reverse(lost)
 	lostSecrets, secretCauses := putSecretsBack(ctx, secrets)
 	var b strings.Builder
@@ -406,6 +439,9 @@ func importFailed(ctx context.Context, what string, cause error, written []impor
 	b.WriteString("; the configuration was not changed")
 	if len(restored) > 0 {
 		fmt.Fprintf(&b, ", and the tokens of %s were put back as they were", strings.Join(restored, ", "))
+	}
+	if len(kept) > 0 {
+		fmt.Fprintf(&b, "; the tokens of %s changed after the import stored them (another freshtoken, such as a running proxy, renewed them) and were left as they are, as putting the earlier ones back would throw the newer away", strings.Join(kept, ", "))
 	}
 	if len(lost) == 0 && len(lostSecrets) == 0 {
 		b.WriteString(": nothing was imported")
@@ -458,26 +494,44 @@ func putSecretsBack(ctx context.Context, secrets []keychainSecret) (lost, causes
 }
 
 // restoreTokens puts back the record t had before the import, as it was,
-// under the renewal lock: bound to the grant it was stored for, which the
-// configuration (left unchanged) still names. Put back as a log-in through
-// the import's Source, it was bound to the export's client and API, and
-// the unchanged configuration took the tokens for another client's, to be
-// replaced by a browser log-in.
+// under the renewal lock, only while the store holds what the import
+// wrote (errChangedSince otherwise): tokens a renewal stored since (a
+// running proxy's, whose refresh token spent the export's) or a log-in's
+// are newer than any put back, and were lost under them. The record goes
+// back bound to the grant it was stored for, which the configuration (left
+// unchanged) still names. Put back as a log-in through the import's
+// Source, it was bound to the export's client and API, and the unchanged
+// configuration took the tokens for another client's, to be replaced by a
+// browser log-in.
 func restoreTokens(ctx context.Context, t importTarget) error {
-	switch {
-	case t.untouched:
+	if t.untouched {
 		return nil
-	case t.prevUnreadable:
-		return errors.New("they were unreadable before the import")
-	case t.prev == nil:
-		return t.src.Logout(ctx)
 	}
 	name := t.env.Name
-	unlock, err := t.st.Lock(ctx, name)
+	lockCtx := ctx
+	if t.prev == nil {
+		lockCtx = store.WithoutWrites(ctx) // only a delete, as a log-out's
+	}
+	unlock, err := t.st.Lock(lockCtx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	cur, err := t.st.Load(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		cur = nil
+	case err != nil:
+		return err
+	}
+	switch {
+	case !t.holdsWhatItWrote(cur):
+		return errChangedSince
+	case t.prevUnreadable:
+		return errors.New("they were unreadable before the import")
+	case t.prev == nil:
+		return t.st.Delete(ctx, name)
+	}
 	if err := t.st.Save(ctx, name, t.prev); err != nil && !errors.Is(err, store.ErrReserveUsed) {
 		return err // a full disk's reserve, or the record in place, holds it all the same
 	}
@@ -664,7 +718,7 @@ func freeAgentPreset(api string) string {
 // it. An environment with no tokens has any old ones deleted. Stored tokens
 // newer than the export's are kept (t.untouched). held says whether the
 // environment has tokens afterwards, so that its next call needs no log-in.
-func importTokens(ctx context.Context, t importTarget, now time.Time) (summary string, held bool, err error) {
+func importTokens(ctx context.Context, t *importTarget, now time.Time) (summary string, held bool, err error) {
 	src, e := t.src, t.env
 	if t.untouched {
 		how := "renewed since the export, whose refresh token they replaced"
@@ -696,6 +750,7 @@ func importTokens(ctx context.Context, t importTarget, now time.Time) (summary s
 		}
 		return fmt.Sprintf("no tokens; run `freshtoken login -e %s`", e.Name), false, nil
 	}
+	t.wrote = &store.Record{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, LoggedInAt: sentAt}
 	if err := src.SaveLogin(ctx, tok, sentAt); err != nil {
 		return "", false, err
 	}

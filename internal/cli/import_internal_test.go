@@ -60,7 +60,7 @@ func TestFailedImportLeavesTokensItKeptAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := importTarget{env: export, src: src, st: st, prev: prev, untouched: true}
-	err = importFailed(t.Context(), "the tokens of prod could not be stored", nil, []importTarget{target}, nil)
+	err = importFailed(t.Context(), &Factory{}, "the tokens of prod could not be stored", nil, []importTarget{target}, nil)
 	if !strings.Contains(err.Error(), "nothing was imported") {
 		t.Errorf("importFailed: %v; want it to say nothing was imported", err)
 	}
@@ -82,27 +82,81 @@ func TestFailedImportPutsBackOnAFullDisk(t *testing.T) {
 	src, prev := sandLoggedIn(t, state, "rt-before", now)
 	// The import stores the export's tokens, then the disk fills up and
 	// its reserve is spent.
-	export := &oauth2.Token{AccessToken: "at-export", TokenType: "Bearer", RefreshToken: "rt-export", Expiry: now.Add(time.Hour)}
-	if err := src.SaveLogin(t.Context(), export, now); err != nil {
-		t.Fatal(err)
-	}
+	st := exportStored(t, src, state, now)
 	testdisk.Fill(t, disk)
 	if err := os.Remove(filepath.Join(disk, ".reserve")); err != nil {
 		t.Fatal(err)
 	}
 	testdisk.Fill(t, disk)
-	st, err := config.OpenStore(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := importTarget{env: postman.Env{Name: "sand", ClientID: "client", RefreshToken: "rt-export"}, src: src, st: st, prev: prev}
-	err = importFailed(t.Context(), "the tokens of prod could not be stored", nil, []importTarget{target}, nil)
-	if msg := err.Error(); !strings.Contains(msg, "the tokens of sand were put back as they were: nothing was imported") || strings.Contains(msg, "could not be put back") {
+	if msg := exportPutBack(t, src, st, prev, now); !strings.Contains(msg, "the tokens of sand were put back as they were: nothing was imported") || strings.Contains(msg, "could not be put back") {
 		t.Errorf("importFailed: %q; want it to say sand's tokens were put back, and nothing imported", msg)
 	}
 	if rec, err := src.Record(t.Context()); err != nil || rec.RefreshToken != "rt-before" {
 		t.Errorf("after the failed import the store holds %+v, %v; want the tokens it held before", rec, err)
 	}
+}
+
+// TestFailedImportLeavesTokensRenewedSinceItStoredThem: a failed import
+// puts back what an environment held before it only while the store still
+// holds the tokens the import wrote. A running proxy that renewed them
+// meanwhile spent the export's refresh token, and a put-back over its
+// renewal (the earlier record, or none) threw away the grant's only live
+// refresh token: the next call needed a browser log-in.
+func TestFailedImportLeavesTokensRenewedSinceItStoredThem(t *testing.T) {
+	for _, had := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tokens before the import: %v", had), func(t *testing.T) {
+			state := (&url.URL{Scheme: "file", Path: filepath.Join(t.TempDir(), "state")}).String()
+			now := time.Now()
+			src, prev := sandLoggedIn(t, state, "rt-before", now.Add(-2*time.Hour))
+			if !had {
+				if err := src.Logout(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				prev = nil
+			}
+			st := exportStored(t, src, state, now)
+			// A proxy renews them before the import fails elsewhere.
+			renewed, err := src.Record(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			renewed.AccessToken, renewed.RefreshToken, renewed.Renewals = "at-renewed", "rt-renewed", 1
+			if err := st.Save(t.Context(), "sand", renewed); err != nil {
+				t.Fatal(err)
+			}
+			if msg := exportPutBack(t, src, st, prev, now); !strings.Contains(msg, "the tokens of sand changed after the import stored them") || strings.Contains(msg, "put back as they were") {
+				t.Errorf("importFailed: %q; want it to say sand's tokens changed since and were left", msg)
+			}
+			if rec, err := src.Record(t.Context()); err != nil || rec == nil || rec.RefreshToken != "rt-renewed" {
+				t.Errorf("after the failed import the store holds %+v, %v; want the renewal's tokens left alone", rec, err)
+			}
+		})
+	}
+}
+
+// exportStored stores sand's export tokens (at-export, rt-export) as the
+// import does, a log-in at now, and returns the store at state.
+func exportStored(t *testing.T, src *freshtoken.Source, state string, now time.Time) store.Store {
+	t.Helper()
+	export := &oauth2.Token{AccessToken: "at-export", TokenType: "Bearer", RefreshToken: "rt-export", Expiry: now.Add(time.Hour)}
+	if err := src.SaveLogin(t.Context(), export, now); err != nil {
+		t.Fatal(err)
+	}
+	st, err := config.OpenStore(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// exportPutBack fails an import that stored sand's export tokens
+// (at-export, rt-export) as a log-in at now, where sand held prev before,
+// and returns what the failure says.
+func exportPutBack(t *testing.T, src *freshtoken.Source, st store.Store, prev *store.Record, now time.Time) string {
+	t.Helper()
+	target := importTarget{env: postman.Env{Name: "sand", ClientID: "client", RefreshToken: "rt-export"}, src: src, st: st, prev: prev,
+		wrote: &store.Record{AccessToken: "at-export", RefreshToken: "rt-export", LoggedInAt: now}}
+	return importFailed(t.Context(), &Factory{}, "the tokens of prod could not be stored", nil, []importTarget{target}, nil).Error()
 }
 
 // sandLoggedIn configures environment sand (FreeAgent's sandbox) with its

@@ -200,7 +200,7 @@ func (e *keptTokensError) FailureKind() failure.Kind { return e.kind }
 // without. It exits 2.
 func revocationMisconfigured(f *Factory, src *freshtoken.Source, revokeErr error) error {
 	what := revokeErr.Error()
-	if next := failure.Next(revokeErr, src.Env()); next != "" { // what to fix, before what to do then
+	if next := failure.NextNaming(revokeErr, src.Env(), f.secretWhere); next != "" { // what to fix, before what to do then
 		what += "; " + next
 	}
 	kept := fmt.Sprintf("nothing was deleted: the tokens are kept in %s, for `%s` to end the grant once that is fixed, or run `%s` to forget them without ending it",

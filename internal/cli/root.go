@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -33,10 +34,13 @@ func Main(args []string, ios *IOStreams) int {
 	streams.Out = pipeWatch{w: ios.Out, broken: &broken, unwritten: &unwritten, stall: &stallCut{g: g}}
 	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken, stall: &stallCut{g: g}}
 	g.errOut = streams.ErrOut
-	f := &Factory{IO: &streams, Sending: g.Sending, watchSignals: g.watch, handOver: g.handOver, stopKeys: g.stopKeys}
+	f := &Factory{IO: &streams, Sending: g.Sending, watchSignals: g.watch, handOver: g.handOver, stopKeys: g.stopKeys, holdPutBack: g.puttingBack}
 	f.OpenBrowser = f.openBrowser
 	g.commandLine = f.commandLine
 	defer f.close()
+	if ios.ErrTTY {
+		ctx = config.WithSecretCommandNotice(ctx, secretCommandNotice(streams.ErrOut))
+	}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -90,12 +94,33 @@ func Main(args []string, ios *IOStreams) int {
 		if fl := config.Flagged(nil); errors.As(err, &fl) && fl.Flag() != "" && strings.HasSuffix(msg, fl.Error()) {
 			msg += " (" + fl.Flag() + ")" // the packages below say what to do in words
 		}
-		if next := failure.Next(err, f.selectedEnv()); next != "" {
+		if next := failure.NextNaming(err, f.selectedEnv(), f.secretWhere); next != "" {
 			msg += "; " + next
 		}
 		f.lastWord(streams.ErrOut, redact.OneLine(f.suggesting(msg), 1000), ExitCode(err))
 	}
 	return ExitCode(err)
+}
+
+// secretCommandNotice says on w, a terminal, once for each environment,
+// that freshtoken runs its client_secret_cmd (never what it prints): one
+// that asks for a passphrase on the terminal (pass, gpg) otherwise seemed
+// to hang, silent, until its time ran out. Scripts, whose standard error
+// is no terminal, are told nothing.
+func secretCommandNotice(w io.Writer) func(env, command string) {
+	var (
+		mu   sync.Mutex
+		said = map[string]bool{}
+	)
+	return func(env, command string) {
+		mu.Lock()
+		first := !said[env]
+		said[env] = true
+		mu.Unlock()
+		if first {
+			fmt.Fprintf(w, "freshtoken: getting the client secret of %s from its client_secret_cmd (%s); answer it if it asks for a passphrase\n", env, redact.OneLine(command, 200))
+		}
+	}
 }
 
 // interrupted is the last word of a command a signal stopped, err being

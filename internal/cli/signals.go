@@ -36,6 +36,10 @@ import (
 //   - a second SIGINT (Ctrl-C again) ends the process at once, with a
 //     warning if that abandons a renewal, saying the refresh token is lost
 //     when the provider's answer is known to have rotated it;
+//   - but not while a failed command puts back what it replaced (see
+//     puttingBack): that is quick and local, and abandoned it could cost
+//     the grant, so a second SIGINT says it is being finished, and only a
+//     third abandons it, with a warning;
 //   - SIGQUIT (Ctrl-\) is one of the signals that end the process, and
 //     waits like them; SIGTSTP (Ctrl-Z) suspends it once no renewal is in
 //     flight, as a suspended renewer would hold the renewal lock (see
@@ -79,6 +83,13 @@ type guard struct {
 	sig      syscall.Signal     // the first signal received; 0 if none
 	handed   bool               // signals are the business of a command freshtoken runs
 	suspend  bool               // Ctrl-Z came with a renewal in flight: suspend once none is
+	putBack  *putBack           // what a failed command is putting back; nil if nothing
+}
+
+// putBack is what a failed command is putting back (see puttingBack).
+type putBack struct {
+	what, ifAbandoned string
+	toldWait          bool // a second SIGINT was told that it is being finished
 }
 
 // guardSignals returns the guard and the context that the first signal
@@ -253,6 +264,24 @@ func (g *guard) Sending(r freshtoken.Renewal) func() {
 	}
 }
 
+// puttingBack tells the guard that a failed command is putting back what
+// (the earlier tokens of sand, say) where it replaced it, until done is
+// called: a second SIGINT then says it is being finished, rather than
+// ending the process, and a third abandons it, saying ifAbandoned (where
+// that leaves things, and what to do). It watches for signals, if the
+// guard does not yet.
+func (g *guard) puttingBack(what, ifAbandoned string) (done func()) {
+	g.watch()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.putBack = &putBack{what: what, ifAbandoned: ifAbandoned}
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.putBack = nil
+	}
+}
+
 // handOver leaves signals to a command freshtoken runs (exec), which
 // decides when to end, and reports whether it may start: false when a
 // signal came first. Where the command takes the process over, freshtoken
@@ -296,13 +325,21 @@ func (g *guard) received(s syscall.Signal) {
 	}
 	g.suspend = false // asked to end after a Ctrl-Z: ending it is, not suspending
 	busy, last, unsaved, refused := g.inFlight > 0, g.last, g.unsaved > 0, g.refused
+	pb, waitPutBack := g.putBack, false
+	if pb != nil && !first && s == syscall.SIGINT {
+		waitPutBack, pb.toldWait = !pb.toldWait, true
+	}
 	g.mu.Unlock()
 	switch {
 	case first:
 		g.cancel()
 		time.AfterFunc(g.delay, g.explainWait)
+	case waitPutBack:
+		fmt.Fprintf(g.errOut, "freshtoken: putting back %s first, which takes a moment: abandoned, it could cost you the authorisation; Ctrl-C again abandons it\n", pb.what)
 	case s == syscall.SIGINT:
 		switch {
+		case pb != nil:
+			fmt.Fprintf(g.errOut, "freshtoken: putting back %s abandoned: %s\n", pb.what, pb.ifAbandoned)
 		case unsaved && refused.NothingToLose, !unsaved && last.NothingToLose:
 			// No refresh token: the next call requests another token.
 		case unsaved:

@@ -340,7 +340,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		if st.Problem != nil {
 			problem := fmt.Sprintf("%s (%s)", oneLine(st.Problem.Message), ago(st.Problem.At))
 			if st.Problem.Kind == store.ProblemClientRejected { // it stays until a renewal succeeds
-				check := failure.ClientRejected.Row().Next
+				check := failure.CheckClient(st.ClientSecretIn)
 				if failure.NamesItsCheck(st.Problem.Message) {
 					check = "fix it" // the message says what to check: a token URL where no endpoint is
 				}

@@ -71,7 +71,7 @@ var table = map[Kind]Row{
 	Usage:               {2, http.StatusBadRequest, "bad_request", ""},
 	Config:              {2, http.StatusInternalServerError, "invalid_configuration", ""},
 	UnknownEnv:          {2, http.StatusNotFound, "unknown_environment", ""},
-	ClientRejected:      {2, http.StatusBadGateway, "client_rejected", "check client_id, the client secret and client_auth in the config"},
+	ClientRejected:      {2, http.StatusBadGateway, "client_rejected", CheckClient("")},
 	LoginNeeded:         {3, http.StatusUnauthorized, "login_required", "run `freshtoken login -e %[1]s`"},
 	LoginRefused:        {3, http.StatusUnauthorized, "login_refused", "run `freshtoken login -e %[1]s` again and approve access in the browser"},
 	HTTPError:           {4, 0, "", ""},
@@ -178,13 +178,21 @@ func Of(err error) Kind {
 
 // Next is the next step for err's kind in env, or "" if there is none or
 // err's message already says it (or another log-in to run).
-func Next(err error, env string) string {
+func Next(err error, env string) string { return NextNaming(err, env, nil) }
+
+// NextNaming is Next, whose step after a refused client names where the
+// environment's client secret comes from, as secretWhere says it for the
+// environment (CheckClient); nil names none.
+func NextNaming(err error, env string, secretWhere func(env string) string) string {
 	next := Of(err).Row().Next
 	if next == "" {
 		return ""
 	}
 	if e := envOf(err); e != "" {
 		env = e
+	}
+	if Of(err) == ClientRejected && secretWhere != nil {
+		next = CheckClient(secretWhere(env))
 	}
 	if Of(err) == LoginNeeded && KeptTokens(err.Error()) {
 		return LoginStep(err.Error(), env)
@@ -206,6 +214,19 @@ func Next(err error, env string) string {
 		return ""
 	}
 	return next
+}
+
+// CheckClient is the step after the provider refused the client: what to
+// check in the config, naming where the client secret comes from when it
+// is not the config file (secretWhere, as config's ClientSecretWhere says
+// it: "$FREEAGENT_SECRET", never the secret); "" names nothing. A user
+// whose secret comes from a variable was sent to look for it in the file.
+func CheckClient(secretWhere string) string {
+	secret := "the client secret"
+	if secretWhere != "" && secretWhere != "the config file" {
+		secret += " (" + secretWhere + ")"
+	}
+	return "check client_id, " + secret + " and client_auth in the config"
 }
 
 // KeptTokens reports whether msg, the engine's words on a grant that

@@ -48,6 +48,10 @@ type Keeper struct {
 	// Suggesting, if set, rewrites the freshtoken commands a message
 	// suggests as the command line writes them (naming its --config).
 	Suggesting func(msg string) string
+	// SecretWhere, if set, says where env's client secret comes from
+	// (config's ClientSecretWhere: "$FREEAGENT_SECRET", never the secret),
+	// for the step after the provider rejected the client to name it.
+	SecretWhere func(env string) string
 	// Now is the clock, the engine's own (nil: time.Now).
 	Now func() time.Time
 	// Refuse, if set, says why no token file may be written at path, or
@@ -620,14 +624,19 @@ func (k *Keeper) editedSince(env string, p *store.Problem, now any) bool {
 // noticeTime is how a notice writes a time.
 const noticeTime = "2006-01-02 15:04 MST"
 
-// checkClient is the next step after msg, the provider's rejection of the
-// client; none when msg says what to check itself (a token URL where no
-// endpoint is).
-func checkClient(msg string) string {
+// checkClient is msg, the provider's rejection of env's client, and the
+// next step, naming where its client secret comes from (SecretWhere);
+// none when msg says what to check itself (a token URL where no endpoint
+// is).
+func (k *Keeper) checkClient(env, msg string) string {
 	if failures.NamesItsCheck(msg) {
 		return msg
 	}
-	return msg + "; check client_id, the client secret and client_auth in the config"
+	where := ""
+	if k.SecretWhere != nil {
+		where = k.SecretWhere(env)
+	}
+	return msg + "; " + failures.CheckClient(where)
 }
 
 // tell passes env's state, as rec and the keeper's own failures show it,
@@ -649,7 +658,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	event, msg := "", ""
 	switch {
 	case rec == nil && rejected != nil:
-		event, msg = notify.ClientRejected, checkClient(strings.TrimPrefix(rejected.Message, env+": "))
+		event, msg = notify.ClientRejected, k.checkClient(env, strings.TrimPrefix(rejected.Message, env+": "))
 	case rec != nil && !ours:
 		// An edit of client_id, token_url or issuer: the tokens are never
 		// used, and only a log-in helps.
@@ -657,7 +666,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
 		event, msg = notify.GrantEnded, rec.Problem.Message+"; "+failures.LoginStep(rec.Problem.Message, env)
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
-		event, msg = notify.ClientRejected, checkClient(rec.Problem.Message)
+		event, msg = notify.ClientRejected, k.checkClient(env, rec.Problem.Message)
 	case ours && rec.RefreshToken == "" && src.NeedsLogin() && rec.AccessToken != "" && !rec.Expiry.IsZero() && !k.now().Before(rec.Expiry):
 		// A log-in that brought no refresh token ends with its access token.
 		event, msg = notify.GrantEnded, "the access token expired, and the provider issued no refresh token to renew it"+login

@@ -70,6 +70,12 @@ func TestEachEventIsTold(t *testing.T) {
 		{"grant ended", func(r *store.Record) {
 			r.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: now}
 		}, notify.GrantEnded, "run `freshtoken login -e dev`"},
+		// A secret from a variable is named, never its value: a user sent
+		// to "the client secret in the config" found none there.
+		{"client rejected, its secret from a variable", func(r *store.Record) {
+			k.SecretWhere = func(string) string { return "$FT_SECRET" }
+			r.Problem = &store.Problem{Kind: store.ProblemClientRejected, Message: "the token endpoint rejected the client again", At: now}
+		}, notify.ClientRejected, "check client_id, the client secret ($FT_SECRET) and client_auth in the config"},
 		{"client rejected", func(r *store.Record) {
 			r.Problem = &store.Problem{Kind: store.ProblemClientRejected, Message: "the token endpoint rejected the client", At: now}
 		}, notify.ClientRejected, "check client_id"},

@@ -494,9 +494,7 @@ func (p *Proxy) engineProblem(env string, err error) (int, problem) {
 	if next := kinds.Next(err, env); next != "" {
 		pr.Message += "; " + next
 	}
-	if p.o.Suggesting != nil {
-		pr.Message = p.o.Suggesting(pr.Message)
-	}
+	pr.Message = p.suggest(pr.Message)
 	if kind == kinds.LoginNeeded || kind == kinds.LoginRefused {
 		pr.StatusPage = p.base + "/"
 		pr.Message += fmt.Sprintf(", or open %s/ and click Log in", p.base)

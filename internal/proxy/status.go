@@ -62,6 +62,7 @@ type pageData struct {
 	Notice      *notice
 	Banner      []string // what a person is needed for, as the notifications said it
 	ConfigError string
+	Init        string // the command that adds an environment (naming --config)
 	Envs        []envView
 	Requests    []requestView
 }
@@ -159,22 +160,22 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		data.Start = "freshtoken proxy"
 	}
 	if p.o.Banner != nil {
-		data.Banner = p.o.Banner()
+		for _, line := range p.o.Banner() {
+			data.Banner = append(data.Banner, p.suggest(line))
+		}
 	}
 	if data.Local {
 		data.CSRF = p.csrf
 	}
+	data.Init = strings.Trim(p.suggest("`freshtoken init`"), "`")
 	conf, err := p.o.Config()
 	if err != nil {
-		data.ConfigError = err.Error()
-		if p.o.Suggesting != nil { // the commands it suggests, naming --config
-			data.ConfigError = p.o.Suggesting(data.ConfigError)
-		}
+		data.ConfigError = p.suggest(err.Error())
 	} else {
 		def, _ := conf.Select("")
 		for _, name := range conf.Names() {
 			v := p.envView(r.Context(), name, data.Local)
-			v.Default = def != nil && def.Name == name
+			v.Default, v.Problem = def != nil && def.Name == name, p.suggest(v.Problem)
 			data.Envs = append(data.Envs, v)
 		}
 		if n, ok := notices[r.URL.Query().Get("done")]; ok && p.noticeSigned(r.URL.Query()) {
@@ -487,4 +488,15 @@ func milliseconds(d time.Duration) string {
 		return fmt.Sprintf("%.0f ms", ms)
 	}
 	return fmt.Sprintf("%.1f s", ms/1000)
+}
+
+// suggest rewrites the freshtoken commands msg suggests, in backquotes, as
+// the command line writes them (Options.Suggesting): with the --config of
+// a proxy started with another configuration file than the default, a
+// command copied from the page acted on another file.
+func (p *Proxy) suggest(msg string) string {
+	if p.o.Suggesting == nil {
+		return msg
+	}
+	return p.o.Suggesting(msg)
 }

@@ -342,6 +342,44 @@ func TestStatusPageBanner(t *testing.T) {
 	}
 }
 
+// TestStatusPageNamesTheConfigInItsCommands: a proxy started with another
+// configuration file than the default (--config, FRESHTOKEN_CONFIG) names
+// it in every command its status page suggests: in a problem (Log out
+// where no revocation endpoint answers), in the banner, and where no
+// environment is configured. They were written without it, and a command
+// copied from the page acted on the default configuration file.
+func TestStatusPageNamesTheConfigInItsCommands(t *testing.T) {
+	const named = "`freshtoken --config /srv/ft.toml "
+	suggesting := func(msg string) string { return strings.ReplaceAll(msg, "`freshtoken ", named) }
+	nowhere := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(nowhere.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", nowhere.URL+"/revoke")
+		},
+		tune: func(o *proxy.Options) {
+			o.Suggesting = suggesting
+			o.Banner = func() []string { return []string{"dev: the provider ended the grant; run `freshtoken login -e dev`"} }
+		}})
+	f.login(t, "rev")
+	_, page := f.get(t, f.logOutRev(t, "logout-failed"))
+	for _, want := range []string{named + "logout --local -e rev`", named + "login -e dev`"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the page does not suggest %s:\n%s", want, page)
+		}
+	}
+	if n := strings.Count(string(page), "`freshtoken ") - strings.Count(string(page), named); n != 0 {
+		t.Errorf("the page suggests %d commands without --config:\n%s", n, page)
+	}
+
+	if err := os.WriteFile(f.configPath, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := f.get(t, "/"); !strings.Contains(string(page), "<code>freshtoken --config /srv/ft.toml init</code>") {
+		t.Errorf("with no environment configured, the page does not suggest init with --config:\n%s", page)
+	}
+}
+
 // revFixture is a fixture with the environment "rev", of the generic
 // provider, whose revocation_url is what revocation returns ("" for none).
 func revFixture(t *testing.T, revocation func(f *fixture) string) *fixture {
