@@ -120,32 +120,31 @@ func (s *Store) Location(env string) string {
 	return fmt.Sprintf("%s (service %q, account %q)", systemName, s.service, env)
 }
 
-// Load implements store.Store. A reader racing a writer may find the head
-// moved on under it; it then reads again.
+// Load implements store.Store. A reader racing writers may find the head
+// moved on under it, its parts cleared or rewritten by a newer save; it
+// then reads again, for as long as the head keeps moving (each move is a
+// save completed, so the record read next is newer), and reports the parts
+// as not matching only when the head it read is still the head.
 func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	if err := s.ready(ctx, env); err != nil {
 		return nil, err
 	}
-	var err error
-	for range 3 {
-		var h *head
-		h, err = s.head(ctx, env)
-		if err != nil {
-			return nil, err
-		}
-		var data []byte
-		if data, err = s.parts(ctx, env, h); err == nil {
+	h, err := s.head(ctx, env)
+	for err == nil {
+		data, perr := s.parts(ctx, env, h)
+		if perr == nil {
 			return store.Unmarshal(data, s.Location(env))
 		}
-		now, herr := s.head(ctx, env)
-		if errors.Is(herr, store.ErrNotFound) {
-			return nil, herr // deleted meanwhile (a log-out)
+		if !errors.Is(perr, store.ErrCorrupt) {
+			return nil, perr
 		}
-		if herr != nil || *now == *h {
-			break // not moved on: the parts are wrong
+		var now *head
+		if now, err = s.head(ctx, env); err == nil && *now == *h {
+			return nil, perr // not moved on: the parts are wrong
 		}
+		h = now
 	}
-	return nil, err
+	return nil, err // none (deleted meanwhile: a log-out), or unreadable
 }
 
 // head reads env's head item: store.ErrNotFound if there is none.

@@ -90,3 +90,35 @@ func readsRacing(t *testing.T, seed bool, write func(s *keyringstore.Store, n in
 		}
 	}
 }
+
+// TestReadOvertakenBySavesFindsTheTokens: a read overtaken again and again
+// by renewals (a save completed before each of its calls to the keychain,
+// as when the keychain answers the reader slowly under load) finds the
+// newest whole tokens once the saves stop: it gave up after its third
+// attempt and called the tokens unreadable, so a command between renewals
+// said to log in again.
+func TestReadOvertakenBySavesFindsTheTokens(t *testing.T) {
+	keyringtest.Start(t)
+	state := filepath.Join(t.TempDir(), "state")
+	w := keyringstore.New("freshtoken-test", state)
+	if err := w.Save(ctx, "sandbox", bigRecord(0)); err != nil {
+		t.Fatal(err)
+	}
+	const saves = 20
+	n := 0
+	overtaken := store.WithWaiting(ctx, func() {
+		if n < saves {
+			n++
+			if err := w.Save(ctx, "sandbox", bigRecord(n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	got, err := keyringstore.New("freshtoken-test", state).Load(overtaken, "sandbox")
+	if err != nil {
+		t.Fatalf("a read overtaken by %d saves: %v; want the newest tokens", n, err)
+	}
+	if got.Renewals != saves || got.AccessToken != bigRecord(saves).AccessToken {
+		t.Fatalf("a read overtaken by %d saves found the tokens of save %d, or a mix; want whole tokens of the last", saves, got.Renewals)
+	}
+}
