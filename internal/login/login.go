@@ -554,6 +554,9 @@ type ExchangeError struct {
 	// NotThere: no token endpoint answers at the token URL (see
 	// tokenerr.NotThere); the client was not rejected.
 	NotThere bool
+	// TooLarge: the answer was longer than freshtoken reads (see
+	// tokenerr.ErrAnswerTooLarge); nothing failed to connect.
+	TooLarge bool
 	// Again is the log-in to run again after a refused code, when it is
 	// not the plain `freshtoken login -e ENV` the failure table names: a
 	// manual one's.
@@ -570,6 +573,9 @@ func (e *ExchangeError) Error() string {
 	case tokenerr.RateLimited:
 		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); log in again in %s", e.Env, e.Descriptor, httpx.SayWait(max(e.Wait, time.Second)))
 	case tokenerr.Passing:
+		if e.TooLarge {
+			return fmt.Sprintf("%s: the token endpoint's answer to the log-in was not read: %v; check token_url (or issuer, when discovery finds the endpoint), then log in again", e.Env, tokenerr.ErrAnswerTooLarge)
+		}
 		return fmt.Sprintf("%s: the token endpoint could not be reached or kept failing (%s); check your connection and api_url, then log in again", e.Env, e.Descriptor)
 	case tokenerr.BadGrant:
 		if e.Again != "" {
@@ -595,7 +601,7 @@ func ClientRejection(err error) (msg string, ok bool) {
 
 func (f *Flow) exchangeError(err error) error {
 	class, wait, desc := tokenerr.Classify(err)
-	xe := &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err)}
+	xe := &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err), TooLarge: errors.Is(err, tokenerr.ErrAnswerTooLarge)}
 	if f.Manual {
 		xe.Again = f.loginCommand()
 	}

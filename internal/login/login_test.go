@@ -27,6 +27,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 )
 
 func provider(t *testing.T, redirectURIs ...string) (*devprovider.Provider, *oauth2.Config) {
@@ -938,5 +939,26 @@ func TestManualTakesAnAnswerOnlyAtTheRedirectURI(t *testing.T) {
 	}
 	if st := m.provider.Stats(); st.Exchanges != 1 || st.TokenRequests != 1 {
 		t.Fatalf("stats %+v; want one exchange, for the answer at the redirect URI", st)
+	}
+}
+
+// TestOversizedExchangeAnswerSaysSo: a token endpoint that answers the
+// code exchange with more than freshtoken reads (a hostile or misnamed
+// endpoint) is told as that: it was "could not be reached or kept
+// failing … check your connection" with "unexpected end of JSON input",
+// hiding that the size limit cut it. (An error status over the limit is
+// told by its status, as any error status is.)
+func TestOversizedExchangeAnswerSaysSo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"at-0123456789","token_type":"Bearer","padding":"%s"}`, strings.Repeat("x", tokenerr.MaxAnswer))
+	}))
+	t.Cleanup(srv.Close)
+	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+	req := login.NewRequest(conf)
+	_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+	const want = "sandbox: the token endpoint's answer to the log-in was not read: the answer was larger than 1 MiB, the most freshtoken reads from a token endpoint; check token_url (or issuer, when discovery finds the endpoint), then log in again"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v; want %q", err, want)
 	}
 }
