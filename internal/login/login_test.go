@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -957,8 +958,28 @@ func TestOversizedExchangeAnswerSaysSo(t *testing.T) {
 	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
 	req := login.NewRequest(conf)
 	_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
-	const want = "sandbox: the token endpoint's answer to the log-in was not read: the answer was larger than 1 MiB, the most freshtoken reads from a token endpoint; check token_url (or issuer, when discovery finds the endpoint), then log in again"
+	want := "sandbox: the answer of the token endpoint " + srv.URL + "/token to the log-in was not read: the answer was larger than 1 MiB, the most freshtoken reads from a token endpoint; check token_url (or issuer, when discovery finds the endpoint), then log in again"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v; want %q", err, want)
+	}
+}
+
+// TestUnreachableTokenEndpointIsNamed: a code exchange that cannot reach
+// the token endpoint (a closed port, a certificate not trusted) names the
+// endpoint, a key in its query masked: the message said only "the token
+// endpoint could not be reached" with net/http's error, which for a
+// certificate names no host, so the person could not tell where it failed.
+func TestUnreachableTokenEndpointIsNamed(t *testing.T) {
+	closed := fmt.Sprintf("http://127.0.0.1:%d/token", testenv.FreePort(t))
+	untrusted := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	untrusted.Config.ErrorLog = log.New(io.Discard, "", 0)
+	t.Cleanup(untrusted.Close)
+	for _, tokenURL := range []string{closed, untrusted.URL + "/token"} {
+		conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: tokenURL, TokenURL: tokenURL + "?api_key=Zq7xW&view=all", AuthStyle: oauth2.AuthStyleInParams}}
+		req := login.NewRequest(conf)
+		_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+		if err == nil || !strings.Contains(err.Error(), "the token endpoint "+tokenURL+"?api_key=…(5 chars)&view=all could not be reached") || strings.Contains(err.Error(), "Zq7xW") {
+			t.Errorf("err = %v; want the token endpoint named, its key masked", err)
+		}
 	}
 }
