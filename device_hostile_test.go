@@ -355,7 +355,7 @@ func TestTokenAnswerLargerThanReadSaysSo(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = src.Token()
-	if err == nil || !strings.Contains(err.Error(), "(the answer was larger than 1 MiB, the most freshtoken reads from a token endpoint)") || strings.Contains(err.Error(), "JSON") {
+	if err == nil || !strings.Contains(err.Error(), "(the answer was larger than 1 MiB, more than freshtoken reads from a provider)") || strings.Contains(err.Error(), "JSON") {
 		t.Fatalf("Token = %v; want the answer said to be larger than freshtoken reads", err)
 	}
 }

@@ -958,7 +958,7 @@ func TestOversizedExchangeAnswerSaysSo(t *testing.T) {
 	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
 	req := login.NewRequest(conf)
 	_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
-	want := "sandbox: the answer of the token endpoint " + srv.URL + "/token to the log-in was not read: the answer was larger than 1 MiB, the most freshtoken reads from a token endpoint; check token_url (or issuer, when discovery finds the endpoint), then log in again"
+	want := "sandbox: the answer of the token endpoint " + srv.URL + "/token to the log-in was not read: the answer was larger than 1 MiB, more than freshtoken reads from a provider; check token_url (or issuer, when discovery finds the endpoint), then log in again"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v; want %q", err, want)
 	}

@@ -83,10 +83,11 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// ErrAnswerTooLarge is a 2xx answer longer than MaxAnswer, which no token
-// endpoint needs: the URL is not a token endpoint's, or the endpoint is
-// broken or hostile.
-var ErrAnswerTooLarge = errors.New("the answer was larger than 1 MiB, the most freshtoken reads from a token endpoint")
+// ErrAnswerTooLarge is a 2xx answer longer than MaxAnswer, which no OAuth
+// endpoint needs (the token endpoint, or any other the client carries
+// requests to): the URL is not the endpoint's, or the endpoint is broken
+// or hostile.
+var ErrAnswerTooLarge = errors.New("the answer was larger than 1 MiB, more than freshtoken reads from a provider")
 
 // Copy is what Lenient kept of the last 2xx answer to a request whose
 // context carries it (WithCopy), to be read again when x/oauth2 refuses
