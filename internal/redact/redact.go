@@ -406,11 +406,19 @@ func URL(raw string) string {
 	case err != nil || u.RawQuery == "" && u.User == nil:
 		return raw
 	}
-	if u.User != nil {
-		u.User = url.User(Mask(u.User.Username()))
-	}
 	u.RawQuery = MaskQuery(u.RawQuery)
-	return u.String()
+	if u.User == nil {
+		return u.String()
+	}
+	// The user masked as Mask writes it, not percent-encoded as a user
+	// set in u would be; the password not at all.
+	user := Mask(u.User.Username())
+	u.User = nil
+	shown := u.String()
+	if i := strings.Index(shown, "//"); i >= 0 {
+		shown = shown[:i+2] + user + "@" + shown[i+2:]
+	}
+	return shown
 }
 
 // MaskURLs replaces each of urls, URLs of a configuration, with URL's

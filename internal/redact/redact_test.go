@@ -118,3 +118,19 @@ func TestOAuthNamesThatHoldNoSecretAreShown(t *testing.T) {
 		t.Errorf("MaskParams = %v; want the names holding no secret shown", params)
 	}
 }
+
+// TestURLShowsAUserMaskedReadably: a user in a URL shows masked as Mask
+// writes it, and its password not at all: the mask was percent-encoded
+// (https://%E2%80%A6%284%20chars%29@login.example.com), which a person
+// could not read.
+func TestURLShowsAUserMaskedReadably(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://ada:Zq7xWpw@login.example.com/token?x=1": "https://…(3 chars)@login.example.com/token?x=1",
+		"https://ada@login.example.com":                   "https://…(3 chars)@login.example.com",
+		"https://login.example.com/a?api_key=Zq7xW":       "https://login.example.com/a?api_key=…(5 chars)",
+	} {
+		if got := redact.URL(raw); got != want {
+			t.Errorf("URL(%q) = %q; want %q", raw, got, want)
+		}
+	}
+}
