@@ -337,6 +337,29 @@ func TestEnormousTokenFromTheProvider(t *testing.T) {
 	}
 }
 
+// TestTokenAnswerLargerThanReadSaysSo: a token endpoint answering with
+// more than an answer is read (a megabyte) is told as that, not as the
+// JSON found malformed where the limit cut it ("unexpected end of JSON
+// input"), which hid why.
+func TestTokenAnswerLargerThanReadSaysSo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"at-0123456789","token_type":"Bearer","padding":"%s"}`, strings.Repeat("x", 1<<20))
+	}))
+	t.Cleanup(srv.Close)
+	src, err := freshtoken.New(freshtoken.Settings{
+		Env: "machine", ClientID: "id", ClientSecret: "client-secret-0123456789", TokenURL: srv.URL,
+		Grant: freshtoken.GrantClientCredentials, AuthStyle: oauth2.AuthStyleInHeader, RetryBackoff: []time.Duration{time.Millisecond},
+	}, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.Token()
+	if err == nil || !strings.Contains(err.Error(), "(the answer was larger than 1 MiB, more than freshtoken reads from a provider)") || strings.Contains(err.Error(), "JSON") {
+		t.Fatalf("Token = %v; want the answer said to be larger than freshtoken reads", err)
+	}
+}
+
 // TestDeviceEndpointsThatAreNotThere: a device authorization URL or token
 // URL where no endpoint is (a mistyped path, answered 404) is a
 // configuration error saying which URL to check; it said the endpoint

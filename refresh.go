@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -405,10 +403,10 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	// client's Timeout, whose timer a stop outlasts.
 	rctx, cancel := withRunningTimeout(work, s.set.Timeout)
 	defer cancel()
-	ans := &answerCopy{base: s.http.Transport}
+	ans := &tokenerr.Copy{} // of an answer x/oauth2 refuses, to be read again (see rotatedOnly)
 	client := *s.http
-	client.Transport, client.Timeout = ans, 0
-	tok, err := req.send(context.WithValue(rctx, oauth2.HTTPClient, &client), r)
+	client.Timeout = 0
+	tok, err := req.send(context.WithValue(tokenerr.WithCopy(rctx, ans), oauth2.HTTPClient, &client), r)
 	// The answer is in: a wait from here on is the store's (see save),
 	// not the token endpoint's.
 	answered()
@@ -471,51 +469,27 @@ func (s *Source) keep(work context.Context, n, r *store.Record) error {
 	return &unsavedError{err}
 }
 
-// answerCopy carries token requests and keeps a copy of the last 2xx
-// answer, so that one x/oauth2 refuses can still be read (rotatedOnly);
-// of an answer whose connection was lost, the part that came (cut).
-type answerCopy struct {
-	base        http.RoundTripper
-	body        []byte
-	contentType string
-	cut         bool
-}
-
-func (a *answerCopy) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := a.base.RoundTrip(req)
-	if err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp, err
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, tokenerr.MaxAnswer))
-	resp.Body.Close()
-	a.body, a.contentType, a.cut = body, resp.Header.Get("Content-Type"), err != nil
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, nil
-}
-
 // rotatedOnly is the record for a 2xx answer to a renewal of r that x/oauth2
 // refused, when it holds a new refresh token; nil otherwise. It is read as
 // x/oauth2 reads answers (form-encoded when so labelled or text/plain,
 // else JSON), but as JSON whatever its label when it begins as a JSON
-// object does (see tokenerr.Lenient). An answer cut off (its connection lost, or its JSON
-// unfinished) is read as far as it is whole: the provider that wrote it
-// has rotated out the refresh token sent. r's access token is kept while
-// it is valid; otherwise the record holds none, and the next call renews
-// with the new refresh token.
-func (s *Source) rotatedOnly(ans *answerCopy, r *store.Record, sentAt time.Time, reason string) *store.Record {
+// object does (see tokenerr.Lenient). An answer cut off (its connection
+// lost, its JSON unfinished, or longer than tokenerr.MaxAnswer) is read as
+// far as it is whole: the provider that wrote it has rotated out the
+// refresh token sent. r's access token is kept while it is valid;
+// otherwise the record holds none, and the next call renews with the new
+// refresh token.
+func (s *Source) rotatedOnly(ans *tokenerr.Copy, r *store.Record, sentAt time.Time, reason string) *store.Record {
 	spent := refreshToken(r)
-	if ans.body == nil || spent == "" || s.set.Grant == GrantClientCredentials {
+	if ans.Body == nil || spent == "" || s.set.Grant == GrantClientCredentials {
 		return nil
 	}
 	tok := &oauth2.Token{}
-	body := bytes.TrimPrefix(ans.body, []byte("\ufeff"))
+	body := bytes.TrimPrefix(ans.Body, []byte("\ufeff"))
 	object := bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
-	if ct, _, _ := mime.ParseMediaType(ans.contentType); !object && (ct == "application/x-www-form-urlencoded" || ct == "text/plain") {
+	if ct, _, _ := mime.ParseMediaType(ans.ContentType); !object && (ct == "application/x-www-form-urlencoded" || ct == "text/plain") {
 		form := string(body)
-		if ans.cut { // only values ended by the next "&" are whole
+		if ans.Cut { // only values ended by the next "&" are whole
 			form = form[:strings.LastIndex(form, "&")+1]
 		}
 		vals, err := url.ParseQuery(form)

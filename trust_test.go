@@ -891,6 +891,7 @@ func TestAnswerWithoutAnAccessTokenKeepsTheRotation(t *testing.T) {
 		{"connection lost", `{"access_token":"a1","refresh_token":%q,"token_type":"bea` + connectionLost + `rer","expires_in":3600}`, false},
 		{"connection lost in a nested value", `{"refresh_token":%q,"user":{"refresh_token":"not-this-one","name":"Jo` + connectionLost + `e"}}`, false},
 		{"form-encoded, connection lost", `refresh_token=%s&access_token=a1&token_type=bea` + connectionLost + `rer`, false},
+		{"longer than an answer is read", `{"refresh_token":%q,"access_token":"a1","token_type":"bearer","padding":"` + strings.Repeat("x", 1<<20) + `"}`, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, devprovider.Options{})

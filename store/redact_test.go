@@ -110,3 +110,32 @@ func TestRecordPrintsItsProblemAndRest(t *testing.T) {
 		t.Errorf("a record with no problem printed as %s", s)
 	}
 }
+
+// TestGrantPrintsNoKeyInAURL: a record's grant, printed with the record or
+// alone, with fmt's verbs or slog, shows a key in its URLs' queries
+// (?subscription-key=…) and a password in them masked, and the rest of the
+// query as it is. String masked them, but %#v, which calls no String, showed
+// the record's grant whole.
+func TestGrantPrintsNoKeyInAURL(t *testing.T) {
+	const key = "Zq7xW" // too short to be registered: only masking by name hides it
+	u := "https://user:" + key + "pw@login.example.com/token?subscription-key=" + key + "&view=all"
+	g := store.Grant{TokenURL: u, Issuer: u, IssuerTokenURL: u, ClientID: "client"}
+	r := &store.Record{AccessToken: "at-0123456789abcdef", Grant: g}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("read", "rec", r, "grant", g)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("read", "rec", *r, "grant", g)
+	shown := []string{logged.String()}
+	for _, v := range []any{r, *r, g, &g} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			shown = append(shown, fmt.Sprintf(verb, v))
+		}
+	}
+	for _, s := range shown {
+		if strings.Contains(s, key) || !strings.Contains(s, "subscription-key=…(5 chars)&view=all") {
+			t.Errorf("printed as %.600s: want the key masked and the rest of the query shown", s)
+		}
+	}
+	if s := fmt.Sprintf("%#v", g); !strings.HasPrefix(s, `store.Grant{TokenURL:"https://`) || !strings.Contains(s, `ClientID:"client"`) {
+		t.Errorf("%%#v of a grant: %s; want it as Go syntax", s)
+	}
+}

@@ -160,6 +160,18 @@ type Grant struct {
 // IsZero reports whether g identifies nothing, as in records that predate it.
 func (g Grant) IsZero() bool { return g == Grant{} }
 
+// GoString is Go syntax for %#v, which calls no String, with a key or a
+// password in the URLs masked as String masks them.
+func (g Grant) GoString() string {
+	type shown Grant
+	redact.MaskURLs(&g.TokenURL, &g.Issuer, &g.IssuerTokenURL)
+	return redact.Printed{Name: "store.Grant", Shown: shown(g)}.GoString()
+}
+
+// LogValue is String for slog, whose JSON handler would otherwise marshal
+// the fields, the URLs whole.
+func (g Grant) LogValue() slog.Value { return slog.StringValue(g.String()) }
+
 // String describes g for people: "client ID at TOKEN_URL" (or "of ISSUER",
 // and "of ISSUER at TOKEN_URL" when a token endpoint was set beside it),
 // "by device code" or the like, and "for audience AUDIENCE" and "for

@@ -79,7 +79,8 @@ A body that is JSON goes with Content-Type: application/json, without the
 byte order mark some editors (Notepad) begin a file with; with a
 Content-Type of your own (-H), the body goes as written. One that begins
 as JSON does ({ or [) but is not JSON goes as written too, unlabelled, with
-a warning on stderr saying what is wrong with it.
+a warning on stderr saying what is wrong with it (none for NDJSON, one JSON
+value a line, or an INI file's [section]).
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
 terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one that
@@ -300,7 +301,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	if err != nil {
 		return err
 	}
-	if why := brokenJSON(body, opts.Headers); why != "" {
+	if why := brokenJSON(req, body, opts.Headers); why != "" {
 		// A brace missed in -d '{"contact":{…}': the API's refusal of an
 		// unlabelled body said nothing of it.
 		f.warn(fmt.Sprintf("%s: warning: the request body begins as JSON does but is not JSON (%s), so it goes as written, without Content-Type: application/json", env.Name, why))
@@ -502,14 +503,27 @@ func typesBody(headers []string) bool {
 	})
 }
 
-// brokenJSON says what is wrong with body when it begins as JSON does ({
-// or [, after white space or a byte order mark) but is not JSON, and the
-// user set no Content-Type: it goes as written, unlabelled, and the API's
-// refusal would not say why. "" otherwise.
-func brokenJSON(body []byte, headers []string) string {
-	body = bytes.TrimPrefix(body, utf8BOM)
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' && trimmed[0] != '[' || typesBody(headers) {
+// brokenJSON says what is wrong with body, sent as req, when it begins as
+// JSON does ({ or [, after white space or a byte order mark) but is not
+// JSON, and it goes unlabelled (neither freshtoken, finding it JSON, nor
+// the user, with -H, set a Content-Type): the API's refusal would not say
+// why. "" otherwise, and for a body of another format that begins so: a
+// stream of JSON values (NDJSON), or a [ that begins no JSON value (an INI
+// file's [section], a log's [INFO]).
+func brokenJSON(req *http.Request, body []byte, headers []string) string {
+	body = bytes.TrimLeft(bytes.TrimPrefix(body, utf8BOM), " \t\r\n")
+	if len(body) == 0 || body[0] != '{' && body[0] != '[' || req.Header.Get("Content-Type") != "" || typesBody(headers) {
+		return ""
+	}
+	if body[0] == '[' {
+		d := json.NewDecoder(bytes.NewReader(body))
+		d.Token()
+		var se *json.SyntaxError
+		if _, err := d.Token(); errors.As(err, &se) {
+			return ""
+		}
+	}
+	if jsonStream(body) {
 		return ""
 	}
 	var raw json.RawMessage
@@ -517,6 +531,20 @@ func brokenJSON(body []byte, headers []string) string {
 		return err.Error()
 	}
 	return ""
+}
+
+// jsonStream reports whether body is JSON values one after another.
+func jsonStream(body []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(body))
+	for {
+		var v json.RawMessage
+		switch err := d.Decode(&v); {
+		case err == io.EOF:
+			return true
+		case err != nil:
+			return false
+		}
+	}
 }
 
 // requestError explains a request that got no usable answer. The engine's

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -448,4 +449,53 @@ func TestRequestErrorsMaskAKeyInTheQuery(t *testing.T) {
 			t.Errorf("%s: %s; want the URL with the key masked", what, got)
 		}
 	}
+}
+
+// TestBrokenJSONWarning: a body that begins as JSON does but is not JSON
+// is warned of, and one that is JSON, or another format, is not: NDJSON
+// (one JSON value a line, as bulk APIs take it), an INI or TOML file's
+// [section] and a log's [INFO] were each called JSON that is "not JSON".
+// A JSON body, which freshtoken labels, is not read again to look for
+// what is wrong with it: it was parsed a second time and copied whole,
+// another 256 MiB for the largest.
+func TestBrokenJSONWarning(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"contact":{"organisation_name":"Ada Ltd"}`: "unexpected end of JSON input",
+		"\ufeff \n[1, 2":                      "unexpected end of JSON input",
+		`{contact: 1}`:                        "invalid character 'c' looking for beginning of object key string",
+		`[[1], [2]`:                           "unexpected end of JSON input",
+		`{"a":1}}`:                            "invalid character '}' after top-level value",
+		`{"a":1}` + "\n" + `{"b":[2]}` + "\n": "",
+		"[general]\nname = ada\n":             "",
+		"[tool.poetry]\nname = \"ada\"\n":     "",
+		"[INFO] started\n":                    "",
+		"a=1&b=2":                             "",
+		`{"a":1}`:                             "",
+		"\ufeff" + `{"a":1}`:                  "",
+	} {
+		if got := brokenJSON(mustRequest(t, body), []byte(body), nil); got != want {
+			t.Errorf("brokenJSON(%q) = %q; want %q", body, got, want)
+		}
+	}
+	if got := brokenJSON(mustRequest(t, `{"a":1`, "Content-Type: text/plain"), []byte(`{"a":1`), []string{"Content-Type: text/plain"}); got != "" {
+		t.Errorf("with the user's Content-Type: %q; want no warning", got)
+	}
+	big := []byte(`{"items":[` + strings.Repeat(`"0123456789abcdef",`, 1<<19) + `"end"]}`) // 10 MiB
+	req := mustRequest(t, string(big))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	why := brokenJSON(req, big, nil)
+	runtime.ReadMemStats(&after)
+	if why != "" || after.TotalAlloc-before.TotalAlloc > 1<<20 {
+		t.Errorf("a %d-byte JSON body: warning %q, %d bytes allocated; want none, and the body not read again", len(big), why, after.TotalAlloc-before.TotalAlloc)
+	}
+}
+
+func mustRequest(t *testing.T, body string, headers ...string) *http.Request {
+	t.Helper()
+	req, err := newAPIRequest(t.Context(), "POST", "https://api.example.com/v2/x", []byte(body), headers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }

@@ -546,6 +546,9 @@ func (e *AuthorizeError) Unwrap() error {
 // ExchangeError is a code exchange the provider refused.
 type ExchangeError struct {
 	Env string
+	// TokenURL is where the code went, as messages show it: a key in its
+	// query masked.
+	TokenURL string
 	// Class sorts the failure by the same rules as a renewal's.
 	Class      tokenerr.Class
 	Descriptor string
@@ -554,6 +557,9 @@ type ExchangeError struct {
 	// NotThere: no token endpoint answers at the token URL (see
 	// tokenerr.NotThere); the client was not rejected.
 	NotThere bool
+	// TooLarge: the answer was longer than freshtoken reads (see
+	// tokenerr.ErrAnswerTooLarge); nothing failed to connect.
+	TooLarge bool
 	// Again is the log-in to run again after a refused code, when it is
 	// not the plain `freshtoken login -e ENV` the failure table names: a
 	// manual one's.
@@ -570,7 +576,10 @@ func (e *ExchangeError) Error() string {
 	case tokenerr.RateLimited:
 		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); log in again in %s", e.Env, e.Descriptor, httpx.SayWait(max(e.Wait, time.Second)))
 	case tokenerr.Passing:
-		return fmt.Sprintf("%s: the token endpoint could not be reached or kept failing (%s); check your connection and api_url, then log in again", e.Env, e.Descriptor)
+		if e.TooLarge {
+			return fmt.Sprintf("%s: the answer of the token endpoint %s to the log-in was not read: %v; check token_url (or issuer, when discovery finds the endpoint), then log in again", e.Env, e.TokenURL, tokenerr.ErrAnswerTooLarge)
+		}
+		return fmt.Sprintf("%s: the token endpoint %s could not be reached or kept failing (%s); check your connection and api_url, then log in again", e.Env, e.TokenURL, e.Descriptor)
 	case tokenerr.BadGrant:
 		if e.Again != "" {
 			return fmt.Sprintf("%s: the provider refused the login code (%s); run %s again and approve access in the browser", e.Env, e.Descriptor, e.Again)
@@ -595,7 +604,7 @@ func ClientRejection(err error) (msg string, ok bool) {
 
 func (f *Flow) exchangeError(err error) error {
 	class, wait, desc := tokenerr.Classify(err)
-	xe := &ExchangeError{Env: f.Env, Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err)}
+	xe := &ExchangeError{Env: f.Env, TokenURL: redact.URL(f.Config.Endpoint.TokenURL), Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err), TooLarge: errors.Is(err, tokenerr.ErrAnswerTooLarge)}
 	if f.Manual {
 		xe.Again = f.loginCommand()
 	}

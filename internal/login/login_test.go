@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +28,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 )
 
 func provider(t *testing.T, redirectURIs ...string) (*devprovider.Provider, *oauth2.Config) {
@@ -938,5 +940,46 @@ func TestManualTakesAnAnswerOnlyAtTheRedirectURI(t *testing.T) {
 	}
 	if st := m.provider.Stats(); st.Exchanges != 1 || st.TokenRequests != 1 {
 		t.Fatalf("stats %+v; want one exchange, for the answer at the redirect URI", st)
+	}
+}
+
+// TestOversizedExchangeAnswerSaysSo: a token endpoint that answers the
+// code exchange with more than freshtoken reads (a hostile or misnamed
+// endpoint) is told as that: it was "could not be reached or kept
+// failing … check your connection" with "unexpected end of JSON input",
+// hiding that the size limit cut it. (An error status over the limit is
+// told by its status, as any error status is.)
+func TestOversizedExchangeAnswerSaysSo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"at-0123456789","token_type":"Bearer","padding":"%s"}`, strings.Repeat("x", tokenerr.MaxAnswer))
+	}))
+	t.Cleanup(srv.Close)
+	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+	req := login.NewRequest(conf)
+	_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+	want := "sandbox: the answer of the token endpoint " + srv.URL + "/token to the log-in was not read: the answer was larger than 1 MiB, more than freshtoken reads from a provider; check token_url (or issuer, when discovery finds the endpoint), then log in again"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v; want %q", err, want)
+	}
+}
+
+// TestUnreachableTokenEndpointIsNamed: a code exchange that cannot reach
+// the token endpoint (a closed port, a certificate not trusted) names the
+// endpoint, a key in its query masked: the message said only "the token
+// endpoint could not be reached" with net/http's error, which for a
+// certificate names no host, so the person could not tell where it failed.
+func TestUnreachableTokenEndpointIsNamed(t *testing.T) {
+	closed := fmt.Sprintf("http://127.0.0.1:%d/token", testenv.FreePort(t))
+	untrusted := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	untrusted.Config.ErrorLog = log.New(io.Discard, "", 0)
+	t.Cleanup(untrusted.Close)
+	for _, tokenURL := range []string{closed, untrusted.URL + "/token"} {
+		conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: tokenURL, TokenURL: tokenURL + "?api_key=Zq7xW&view=all", AuthStyle: oauth2.AuthStyleInParams}}
+		req := login.NewRequest(conf)
+		_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+		if err == nil || !strings.Contains(err.Error(), "the token endpoint "+tokenURL+"?api_key=…(5 chars)&view=all could not be reached") || strings.Contains(err.Error(), "Zq7xW") {
+			t.Errorf("err = %v; want the token endpoint named, its key masked", err)
+		}
 	}
 }

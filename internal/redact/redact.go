@@ -250,11 +250,19 @@ func MaskParams(params map[string]string) map[string]string {
 // secretWords are parts of a name that say its value is a secret.
 var secretWords = []string{"secret", "pass", "pwd", "token", "key", "assertion", "credential", "signature", "cookie"}
 
+// tokenTypeNames are OAuth's parameters named after a token that hold
+// none: its type (RFC 6749), the hint of a revocation (RFC 7009), those of
+// a token exchange (RFC 8693).
+var tokenTypeNames = []string{"token_type", "token_type_hint", "requested_token_type", "subject_token_type", "actor_token_type", "issued_token_type"}
+
 // NamesASecret reports whether name (a parameter's, a variable's) holds a
 // word that says its value is a secret (api_key, X-Api-Key, passphrase,
-// Auth0_Client_Secret), in any case.
+// Auth0_Client_Secret), in any case; OAuth's names of token types do not.
 func NamesASecret(name string) bool {
 	name = strings.ToLower(name)
+	if slices.Contains(tokenTypeNames, name) {
+		return false
+	}
 	for _, w := range secretWords {
 		if strings.Contains(name, w) {
 			return true
@@ -398,11 +406,19 @@ func URL(raw string) string {
 	case err != nil || u.RawQuery == "" && u.User == nil:
 		return raw
 	}
-	if u.User != nil {
-		u.User = url.User(Mask(u.User.Username()))
-	}
 	u.RawQuery = MaskQuery(u.RawQuery)
-	return u.String()
+	if u.User == nil {
+		return u.String()
+	}
+	// The user masked as Mask writes it, not percent-encoded as a user
+	// set in u would be; the password not at all.
+	user := Mask(u.User.Username())
+	u.User = nil
+	shown := u.String()
+	if i := strings.Index(shown, "//"); i >= 0 {
+		shown = shown[:i+2] + user + "@" + shown[i+2:]
+	}
+	return shown
 }
 
 // MaskURLs replaces each of urls, URLs of a configuration, with URL's

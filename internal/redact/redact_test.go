@@ -102,3 +102,35 @@ func TestOneLine(t *testing.T) {
 		t.Fatalf("OneLine = %q, want %q", got, want)
 	}
 }
+
+// TestOAuthNamesThatHoldNoSecretAreShown: the parameters OAuth names after
+// a token but that hold none (token_type=bearer, token_type_hint, the
+// token exchange's *_token_type) show as they are in a URL or a printed
+// parameter: holding "token", they were masked, hiding what a message was
+// about. A name holding a secret word is masked as before.
+func TestOAuthNamesThatHoldNoSecretAreShown(t *testing.T) {
+	const shown = "token_type=bearer&token_type_hint=refresh_token&requested_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt&page=2"
+	if got := redact.URL("https://api.example.com/x?" + shown + "&api_key=Zq7xW&my_token=Zq7xW"); got != "https://api.example.com/x?"+shown+"&api_key=…(5 chars)&my_token=…(5 chars)" {
+		t.Errorf("URL = %s; want the names holding no secret shown", got)
+	}
+	params := redact.MaskParams(map[string]string{"token_type_hint": "access_token", "subject_token_type": "jwt", "token_secret": "Zq7xW"})
+	if params["token_type_hint"] != "access_token" || params["subject_token_type"] != "jwt" || params["token_secret"] != "…(5 chars)" {
+		t.Errorf("MaskParams = %v; want the names holding no secret shown", params)
+	}
+}
+
+// TestURLShowsAUserMaskedReadably: a user in a URL shows masked as Mask
+// writes it, and its password not at all: the mask was percent-encoded
+// (https://%E2%80%A6%284%20chars%29@login.example.com), which a person
+// could not read.
+func TestURLShowsAUserMaskedReadably(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://ada:Zq7xWpw@login.example.com/token?x=1": "https://…(3 chars)@login.example.com/token?x=1",
+		"https://ada@login.example.com":                   "https://…(3 chars)@login.example.com",
+		"https://login.example.com/a?api_key=Zq7xW":       "https://login.example.com/a?api_key=…(5 chars)",
+	} {
+		if got := redact.URL(raw); got != want {
+			t.Errorf("URL(%q) = %q; want %q", raw, got, want)
+		}
+	}
+}

@@ -2,7 +2,9 @@ package tokenerr
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"mime"
@@ -45,12 +47,23 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
 	resp.Body.Close()
+	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299 // x/oauth2 reads any 2xx as an answer
+	if ok && err == nil && len(body) > MaxAnswer {
+		// Refused whole, and said so: x/oauth2, reading as far as the
+		// limit, would report the JSON cut there as malformed. The part
+		// read goes to a copy all the same (see WithCopy).
+		keep(req.Context(), body[:MaxAnswer], resp.Header, true)
+		return nil, ErrAnswerTooLarge
+	}
 	if err != nil {
 		// The part read goes on with the error: an answer whose connection
 		// was lost may already hold the refresh token the provider rotated
 		// in, which the engine then keeps.
+		if ok {
+			keep(req.Context(), body, resp.Header, true)
+		}
 		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 		return resp, nil
 	}
@@ -60,13 +73,45 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// tokens nor the error code in it.
 		resp.Header.Set("Content-Type", "application/json")
 	}
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 { // x/oauth2 reads any 2xx as an answer
+	if ok {
 		body = mend(body)
+		keep(req.Context(), body, resp.Header, false)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = -1
 	resp.Header.Del("Content-Length")
 	return resp, nil
+}
+
+// ErrAnswerTooLarge is a 2xx answer longer than MaxAnswer, which no OAuth
+// endpoint needs (the token endpoint, or any other the client carries
+// requests to): the URL is not the endpoint's, or the endpoint is broken
+// or hostile.
+var ErrAnswerTooLarge = errors.New("the answer was larger than 1 MiB, more than freshtoken reads from a provider")
+
+// Copy is what Lenient kept of the last 2xx answer to a request whose
+// context carries it (WithCopy), to be read again when x/oauth2 refuses
+// it: the body as handed on, or, Cut, the part read of one whose
+// connection was lost or that was longer than MaxAnswer.
+type Copy struct {
+	Body        []byte
+	ContentType string
+	Cut         bool
+}
+
+type copyKey struct{}
+
+// WithCopy returns ctx with c, which Lenient fills with the 2xx answers to
+// the requests made with it.
+func WithCopy(ctx context.Context, c *Copy) context.Context {
+	return context.WithValue(ctx, copyKey{}, c)
+}
+
+// keep copies an answer to the Copy that ctx carries, if any.
+func keep(ctx context.Context, body []byte, h http.Header, cut bool) {
+	if c, ok := ctx.Value(copyKey{}).(*Copy); ok {
+		*c = Copy{Body: body, ContentType: h.Get("Content-Type"), Cut: cut}
+	}
 }
 
 // errReader fails every read with its error.
