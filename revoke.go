@@ -31,54 +31,84 @@ import (
 // (unsupported_token_type, or a refusal of its own) is no failure, and
 // the access token lasts until it expires.
 func (s *Source) Revoke(ctx context.Context) error {
+	_, err := s.RevokeGrant(ctx)
+	return err
+}
+
+// RevokeGrant is Revoke, and says when the provider revoked nothing as it
+// no longer knew the tokens: unknown is its error code (invalid_token)
+// when the refresh token (or, with none, the access token) was answered
+// so, a 400 or 404 with an OAuth error about the token itself (revoked or
+// expired already; RFC 7009 would answer 200), and never the description,
+// which may quote the token. Nothing is left to revoke then, but nothing
+// was revoked either: a log-out that says so tells the truth whoever
+// answered, and names the endpoint that did. A revocation_url
+// that is the token endpoint (a slip of copy and paste) is sent nothing:
+// whatever it answers says nothing of the grant (ErrClientRejected, the
+// configuration's to fix).
+func (s *Source) RevokeGrant(ctx context.Context) (unknown string, err error) {
 	if s.unmade() {
-		return errNotMade
+		return "", errNotMade
 	}
 	if !s.CanRevoke() {
-		return nil
+		return "", nil
 	}
 	if r, err := s.load(ctx); err != nil || r == nil {
-		return err
+		return "", err
 	}
-	if _, err := s.Endpoints(ctx); err != nil {
-		return err
+	eps, err := s.Endpoints(ctx)
+	if err != nil {
+		return "", err
 	}
 	if !s.CanRevoke() { // discovery found none
-		return nil
+		return "", nil
+	}
+	if u, err := url.Parse(eps.RevocationURL); err == nil && sameEndpoint(u, eps.TokenURL) {
+		return "", &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the revocation endpoint %s is the token endpoint, not a revocation endpoint, so nothing was sent and nothing revoked; check revocation_url",
+			redact.URL(s.set.RevocationURL))}
 	}
 	if u, err := url.Parse(s.set.RevocationURL); err == nil && strings.EqualFold(u.Scheme, "http") && !httpx.IsLoopback(u.Hostname()) {
-		return &Error{Env: s.set.Env, Kind: ErrClearText, Msg: fmt.Sprintf("the revocation endpoint %s is plain http to another machine, where anyone on the way could read the tokens it would be sent; nothing was sent, and the tokens are kept: use the provider's https address",
+		return "", &Error{Env: s.set.Env, Kind: ErrClearText, Msg: fmt.Sprintf("the revocation endpoint %s is plain http to another machine, where anyone on the way could read the tokens it would be sent; nothing was sent, and the tokens are kept: use the provider's https address",
 			redact.OneLine(u.Scheme+"://"+u.Host+u.Path, 200))}
 	}
 	secret, err := s.clientSecret(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	unlock, err := s.lock(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer unlock()
 	r, err := s.load(ctx)
 	if err != nil || r == nil {
-		return err
+		return "", err
 	}
-	grantEnded := false // the refresh token was revoked
+	grantEnded := false // the refresh token was revoked, or no longer known
 	for _, t := range []struct{ token, hint string }{{r.RefreshToken, "refresh_token"}, {r.AccessToken, "access_token"}} {
 		if t.token == "" {
 			continue
 		}
-		if err := s.revoke(ctx, secret, t.token, t.hint); err != nil {
+		err := s.revoke(ctx, secret, t.token, t.hint)
+		var gone *tokenUnknown
+		switch {
+		case errors.As(err, &gone):
+			if !grantEnded { // the first token sent: the grant's
+				unknown = gone.answer
+			}
+			grantEnded = true
+			continue
+		case err != nil:
 			what := strings.ReplaceAll(t.hint, "_", " ")
 			if ctx.Err() != nil {
-				return fmt.Errorf("%s: the revocation of the %s was given up, answered or not: %w", s.set.Env, what, ctx.Err())
+				return "", fmt.Errorf("%s: the revocation of the %s was given up, answered or not: %w", s.set.Env, what, ctx.Err())
 			}
 			// An *Error, whose message masks a key in the endpoint's query,
 			// and whose Kind says whose the failure is.
 			couldNot := fmt.Sprintf("the provider's revocation endpoint %s could not revoke the %s (%v)", redact.URL(s.set.RevocationURL), what, httpx.UnwrapURLError(err))
 			var refused *revocationRefused
 			if !errors.As(err, &refused) {
-				return &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err, Msg: couldNot}
+				return "", &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err, Msg: couldNot}
 			}
 			switch {
 			case grantEnded && errors.Is(refused.kind, ErrClientRejected):
@@ -89,16 +119,16 @@ func (s *Source) Revoke(ctx context.Context) error {
 				// configuration's to fix, and taken for it, logout kept
 				// the ended grant's tokens at every try.
 				s.log.Debug("the refresh token was revoked, ending the grant; the access token was refused and lasts until it expires", "url", s.set.RevocationURL, "answer", refused.answer)
-				return nil
+				return unknown, nil
 			case refused.notThere:
-				return &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", redact.URL(s.set.RevocationURL), err, what)}
+				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", redact.URL(s.set.RevocationURL), err, what)}
 			}
-			return &Error{Env: s.set.Env, Kind: refused.kind, Msg: couldNot}
+			return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: couldNot}
 		}
 		s.log.Debug("token revoked", "url", s.set.RevocationURL, "token_type_hint", t.hint)
 		grantEnded = t.hint == "refresh_token"
 	}
-	return nil
+	return unknown, nil
 }
 
 // revoke sends one RFC 7009 request.
@@ -145,8 +175,9 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 		// expired already), which RFC 7009 2.2 answers with a 200. Nothing
 		// is left to revoke; taken for a missing endpoint, logout kept
 		// the dead tokens at every try until --local.
-		s.log.Debug("the provider no longer knows the token (revoked or expired already); nothing is left to revoke", "url", s.set.RevocationURL, "token_type_hint", hint, "answer", tokenerr.Answer(re.ErrorCode, ""))
-		return nil
+		gone := &tokenUnknown{answer: re.ErrorCode} // one of unknownToken: the description may quote the token
+		s.log.Debug("the provider no longer knows the token (revoked or expired already); nothing is left to revoke", "url", s.set.RevocationURL, "token_type_hint", hint, "answer", gone.answer)
+		return gone
 	}
 	refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}
 	if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient || refused.notThere {
@@ -159,6 +190,14 @@ func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
 // token it was sent is not (or no longer) valid: RFC 6750's invalid_token,
 // RFC 6749's invalid_grant, and the names providers give them.
 var unknownToken = []string{"invalid_token", "invalid_grant", "token_not_found", "token_revoked", "token_expired", "expired_token", "invalid_refresh_token"}
+
+// tokenUnknown is a revocation endpoint's answer that it no longer knows
+// the token it was sent (one of unknownToken): nothing left to revoke.
+type tokenUnknown struct{ answer string }
+
+func (e *tokenUnknown) Error() string {
+	return "the provider no longer knows the token (" + e.answer + ")"
+}
 
 // webPage reports whether an answer is a web page: HTML markup, by its
 // first tag or by its label.

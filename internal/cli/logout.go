@@ -28,15 +28,17 @@ func newLogoutCmd(f *Factory) *cobra.Command {
 		Long: `Revoke the environment's tokens at the provider's revocation endpoint (RFC 7009,
 revocation_url in the config) when it has one, then delete them from the store.
 If revocation fails for a reason the configuration has to fix (no revocation
-endpoint answers at revocation_url: a 404, a web page or a redirect; the
-provider refuses the client; the client secret cannot be read, from a
-variable, a command or a keychain), the tokens are kept, as they are
-needed to end the grant once that is fixed, and it exits 2 (5 for a locked
-keychain): fix it and log out again, or use --local to forget them without
-ending the grant. If the provider cannot be reached or fails (a network
-error, a 5xx), the tokens are still forgotten and the message says what
-failed (exit 5); interrupted (Ctrl-C) before they are deleted, it keeps them
-and says so. A revocation_url that is plain http to another machine is sent
+endpoint answers at revocation_url: a 404, a web page or a redirect, or it
+is the token endpoint; the provider refuses the client; the client secret
+cannot be read, from a variable, a command or a keychain), the tokens are
+kept, as they are needed to end the grant once that is fixed, and it exits 2
+(5 for a locked keychain): fix it and log out again, or use --local to
+forget them without ending the grant. An endpoint answering that it no
+longer knows the tokens (invalid_token, revoked or expired already) revoked
+nothing: they are forgotten, and it says so. If the provider cannot be
+reached or fails (a network error, a 5xx), the tokens are still forgotten
+and the message says what failed (exit 5); interrupted (Ctrl-C) before they
+are deleted, it keeps them and says so. A revocation_url that is plain http to another machine is sent
 nothing: the tokens are kept, and it says what to do. Tokens stored under
 the name for another client or API (another configuration's) are left
 alone, neither revoked nor deleted, and it exits 0: there is nothing of this
@@ -100,8 +102,9 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		return logoutUnreadable(ctx, f, src, opts.Local, err)
 	}
 	var revokeErr error
+	unknown := "" // the provider's answer that it no longer knows the tokens
 	if !opts.Local {
-		if revokeErr = src.Revoke(ctx); notOwn(revokeErr) {
+		if unknown, revokeErr = src.RevokeGrant(ctx); notOwn(revokeErr) {
 			return nil
 		}
 		// Deleted while it waited for the lock (another logout finished
@@ -164,6 +167,10 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	switch {
 	case opts.Local:
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s.\n", src.Env(), src.Location())
+	case unknown != "":
+		eps, _ := src.Endpoints(ctx) // found already, by the revocation
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the provider's revocation endpoint %s answered that it no longer knows its tokens (%s), revoked or expired already, so nothing was revoked; they were deleted from %s.\n",
+			src.Env(), redact.URL(eps.RevocationURL), unknown, src.Location())
 	case !src.CanRevoke():
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access at the provider.\n", src.Env(), src.Location())
 	default:

@@ -103,22 +103,23 @@ func Main(args []string, ios *IOStreams) int {
 }
 
 // secretCommandNotice says on w, a terminal, once for each environment,
-// that freshtoken runs its client_secret_cmd (never what it prints): one
-// that asks for a passphrase on the terminal (pass, gpg) otherwise seemed
-// to hang, silent, until its time ran out. Scripts, whose standard error
-// is no terminal, are told nothing.
+// that freshtoken runs its client_secret_cmd: one that asks for a
+// passphrase on the terminal (pass, gpg) otherwise seemed to hang, silent,
+// until its time ran out. It names the key, never the command, which may
+// hold the secret in its arguments (echo s3cr3t), nor what it prints.
+// Scripts, whose standard error is no terminal, are told nothing.
 func secretCommandNotice(w io.Writer) func(env, command string) {
 	var (
 		mu   sync.Mutex
 		said = map[string]bool{}
 	)
-	return func(env, command string) {
+	return func(env, _ string) {
 		mu.Lock()
 		first := !said[env]
 		said[env] = true
 		mu.Unlock()
 		if first {
-			fmt.Fprintf(w, "freshtoken: getting the client secret of %s from its client_secret_cmd (%s); answer it if it asks for a passphrase\n", env, redact.OneLine(command, 200))
+			fmt.Fprintf(w, "freshtoken: getting the client secret of %s from its client_secret_cmd; answer it if it asks for a passphrase\n", env)
 		}
 	}
 }
