@@ -38,8 +38,9 @@ longer knows the tokens (invalid_token, revoked or expired already) revoked
 nothing: they are forgotten, and it says so. If the provider cannot be
 reached or fails (a network error, a 5xx), the tokens are still forgotten
 and the message says what failed (exit 5); interrupted (Ctrl-C) before they
-are deleted, it keeps them and says so. A revocation_url that is plain http to another machine is sent
-nothing: the tokens are kept, and it says what to do. Tokens stored under
+are deleted, it keeps them and says so. A revocation_url that is plain http
+to another machine is sent nothing: the tokens are kept, and it says what to
+do. Tokens stored under
 the name for another client or API (another configuration's) are left
 alone, neither revoked nor deleted, and it exits 0: there is nothing of this
 environment's to log out of. A stored record that cannot be read (a corrupt
