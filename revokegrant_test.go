@@ -86,3 +86,23 @@ func TestRevocationEndpointSharingTheTokenEndpointsPath(t *testing.T) {
 		t.Fatalf("RevokeGrant at the token URL itself = %v, %d requests; want an *Error refusing it, nothing sent", err, len(seen()))
 	}
 }
+
+// TestTokenEndpointRefusedHoweverSpelled: a revocation_url that is the
+// token endpoint spelled another way (its scheme's default port written
+// out, the scheme in capitals) is refused as the token endpoint itself is,
+// nothing sent. It was sent the tokens, and a token endpoint answering
+// invalid_grant had them taken for tokens the provider no longer knew, and
+// forgotten while the grant lived on.
+func TestTokenEndpointRefusedHoweverSpelled(t *testing.T) {
+	for _, revocation := range []string{"http://127.0.0.1:80/oauth/token", "HTTP://127.0.0.1:0080/oauth/token"} {
+		t.Run(revocation, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			tokenAt(r, "http://127.0.0.1/oauth/token")
+			revokeAt(r, revocation)
+			_, err := r.source().RevokeGrant(context.Background())
+			if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "is the token endpoint") {
+				t.Fatalf("RevokeGrant = %v; want it refused as the token endpoint, nothing sent", err)
+			}
+		})
+	}
+}
