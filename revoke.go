@@ -39,13 +39,13 @@ func (s *Source) Revoke(ctx context.Context) error {
 // no longer knew the tokens: unknown is its error code (invalid_token)
 // when the refresh token (or, with none, the access token) was answered
 // so, a 400 or 404 with an OAuth error about the token itself (revoked or
-// expired already; RFC 7009 would answer 200), and never the description,
-// which may quote the token. Nothing is left to revoke then, but nothing
-// was revoked either: a log-out that says so tells the truth whoever
-// answered, and names the endpoint that did. A revocation_url
-// that is the token endpoint (a slip of copy and paste) is sent nothing:
-// whatever it answers says nothing of the grant (ErrClientRejected, the
-// configuration's to fix).
+// expired already; RFC 7009 would answer 200), and no other token was
+// revoked; never the description, which may quote the token. Nothing is
+// left to revoke then, but nothing was revoked either: a log-out that says
+// so tells the truth whoever answered, and names the endpoint that did. A
+// revocation_url that is the token endpoint (a slip of copy and paste) is
+// sent nothing: whatever it answers says nothing of the grant
+// (ErrClientRejected, the configuration's to fix).
 func (s *Source) RevokeGrant(ctx context.Context) (unknown string, err error) {
 	if s.unmade() {
 		return "", errNotMade
@@ -127,6 +127,7 @@ func (s *Source) RevokeGrant(ctx context.Context) (unknown string, err error) {
 		}
 		s.log.Debug("token revoked", "url", s.set.RevocationURL, "token_type_hint", t.hint)
 		grantEnded = t.hint == "refresh_token"
+		unknown = "" // something was revoked
 	}
 	return unknown, nil
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // Parameters the authorization request carries that freshtoken sets itself,
@@ -249,12 +251,12 @@ func readForm(req *http.Request) (url.Values, error) {
 	return url.ParseQuery(string(b))
 }
 
-// sameEndpoint reports whether u addresses the endpoint at endpoint.
+// sameEndpoint reports whether u addresses the endpoint at endpoint: one
+// origin however spelled (see httpx.SameOrigin), one path and one query.
 func sameEndpoint(u *url.URL, endpoint string) bool {
 	e, err := url.Parse(endpoint)
 	if err != nil || endpoint == "" {
 		return false
 	}
-	return strings.EqualFold(u.Scheme, e.Scheme) && strings.EqualFold(u.Host, e.Host) &&
-		u.EscapedPath() == e.EscapedPath() && u.RawQuery == e.RawQuery
+	return httpx.SameOrigin(u, e) && u.EscapedPath() == e.EscapedPath() && u.RawQuery == e.RawQuery
 }

@@ -1,0 +1,108 @@
+package freshtoken_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/freshtoken/freshtoken"
+)
+
+// revocationEndpoint answers each revocation request with answer(hint),
+// and records the hints and URLs it was sent.
+func revocationEndpoint(t *testing.T, answer func(w http.ResponseWriter, hint string)) (*httptest.Server, func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		req.ParseForm()
+		mu.Lock()
+		seen = append(seen, req.URL.RawQuery+" "+req.PostForm.Get("token_type_hint"))
+		mu.Unlock()
+		answer(w, req.PostForm.Get("token_type_hint"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), seen...) }
+}
+
+// TestRevokeGrantSaysUnknownOnlyWhenNothingWasRevoked: RevokeGrant's
+// unknown tells a program that nothing was revoked, as the provider no
+// longer knew the tokens. A provider that no longer knew the refresh token
+// (invalid_token) but revoked the access token still valid has revoked
+// something: unknown is "". It was "invalid_token", and logout said
+// "nothing was revoked" of an access token the provider had just revoked.
+func TestRevokeGrantSaysUnknownOnlyWhenNothingWasRevoked(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		accessKnown bool
+		want        string
+	}{
+		{"access token revoked", true, ""},
+		{"neither known", false, "invalid_token"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _ := revocationEndpoint(t, func(w http.ResponseWriter, hint string) {
+				if hint == "access_token" && tt.accessKnown {
+					return // 200: revoked
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"error":"invalid_token","error_description":"Token expired or revoked"}`))
+			})
+			r, _ := loggedIn(t)
+			revokeAt(r, srv.URL+"/revoke")
+			unknown, err := r.source().RevokeGrant(context.Background())
+			if err != nil || unknown != tt.want {
+				t.Fatalf("RevokeGrant = %q, %v; want %q, nil", unknown, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestRevocationEndpointSharingTheTokenEndpointsPath: a provider whose
+// revocation endpoint is its token endpoint's path with another query
+// (?action=revoke) is a revocation endpoint: RevokeGrant sends it the
+// tokens, and only a revocation_url that is the token URL exactly is
+// refused as the token endpoint.
+func TestRevocationEndpointSharingTheTokenEndpointsPath(t *testing.T) {
+	srv, seen := revocationEndpoint(t, func(http.ResponseWriter, string) {})
+	r, _ := loggedIn(t)
+	tokenAt(r, srv.URL+"/oauth?action=token")
+	revokeAt(r, srv.URL+"/oauth?action=revoke")
+	if unknown, err := r.source().RevokeGrant(context.Background()); err != nil || unknown != "" {
+		t.Fatalf("RevokeGrant = %q, %v; want the tokens revoked", unknown, err)
+	}
+	if got := seen(); len(got) != 2 || got[0] != "action=revoke refresh_token" || got[1] != "action=revoke access_token" {
+		t.Fatalf("revocation requests %q; want the refresh token, then the access token, sent to ?action=revoke", got)
+	}
+	revokeAt(r, srv.URL+"/oauth?action=token")
+	_, err := r.source().RevokeGrant(context.Background())
+	var fe *freshtoken.Error
+	if !errors.As(err, &fe) || !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "is the token endpoint") || len(seen()) != 2 {
+		t.Fatalf("RevokeGrant at the token URL itself = %v, %d requests; want an *Error refusing it, nothing sent", err, len(seen()))
+	}
+}
+
+// TestTokenEndpointRefusedHoweverSpelled: a revocation_url that is the
+// token endpoint spelled another way (its scheme's default port written
+// out, the scheme in capitals) is refused as the token endpoint itself is,
+// nothing sent. It was sent the tokens, and a token endpoint answering
+// invalid_grant had them taken for tokens the provider no longer knew, and
+// forgotten while the grant lived on.
+func TestTokenEndpointRefusedHoweverSpelled(t *testing.T) {
+	for _, revocation := range []string{"http://127.0.0.1:80/oauth/token", "HTTP://127.0.0.1:0080/oauth/token"} {
+		t.Run(revocation, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			tokenAt(r, "http://127.0.0.1/oauth/token")
+			revokeAt(r, revocation)
+			_, err := r.source().RevokeGrant(context.Background())
+			if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "is the token endpoint") {
+				t.Fatalf("RevokeGrant = %v; want it refused as the token endpoint, nothing sent", err)
+			}
+		})
+	}
+}
