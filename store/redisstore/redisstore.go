@@ -98,13 +98,14 @@ type Store struct {
 	// after it came, if it came later). Zero means DefaultInFlightTTL; a
 	// value below the lock's life is taken as the lock's life.
 	InFlightTTL time.Duration
-	// ReplicaWait is how long a save waits for one of the primary's
-	// replicas to acknowledge it (WAIT), when the primary has any:
-	// replication is asynchronous, and a save the primary took, not yet
-	// on a replica, is lost when that replica is promoted, its copy
-	// holding the refresh token the save's renewal spent. A save not
-	// acknowledged within it stands (the primary has it), and says so
-	// through store.Warn. Zero means DefaultReplicaWait.
+	// ReplicaWait is how long a save or a deletion waits for one of the
+	// primary's replicas to acknowledge it (WAIT), when the primary has
+	// any: replication is asynchronous, and a save the primary took, not
+	// yet on a replica, is lost when that replica is promoted, its copy
+	// holding the refresh token the save's renewal spent (a deletion so
+	// lost brings back tokens logged out). A write not acknowledged within
+	// it stands (the primary has it), and says so through store.Warn. Zero
+	// means DefaultReplicaWait.
 	ReplicaWait time.Duration
 
 	mu       sync.Mutex
@@ -130,6 +131,10 @@ type Store struct {
 	// connected (INFO replication): a save then waits for one of them to
 	// acknowledge it (see ReplicaWait).
 	replicated atomic.Bool
+	// roleKnown is set once Redis answered INFO replication, or refused
+	// it: until then, a write is sent as to a primary with replicas (see
+	// thenRunID), whichever call comes first.
+	roleKnown atomic.Bool
 	// waitRefused is set once the user was told that it may not run WAIT
 	// (see awaitReplica), and cleared by a WAIT answered.
 	waitRefused atomic.Bool
@@ -476,10 +481,12 @@ func (s *Store) noteRole(repl *redis.StringCmd) bool {
 	if err != nil {
 		if infoRefused(err) {
 			s.noRole.Store(true)
+			s.roleKnown.Store(true)
 		}
 		return false
 	}
 	s.noRole.Store(false)
+	s.roleKnown.Store(true)
 	if infoField(text, "role") == "slave" {
 		return true
 	}
@@ -544,21 +551,8 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	s.mu.Lock()
 	holder := s.holders[env] // "" without the lock: saved as told
 	s.mu.Unlock()
-	var cmd *redis.Cmd
 	keys := []string{key(env), lockKey(env), markKey(env)}
-	script := s.script(fencedSave)
-	runScript := func(p redis.Pipeliner) redis.Cmder {
-		cmd = script.EvalSha(ctx, p, keys, data, holder, s.lockTTL().Milliseconds(), stamp)
-		return cmd
-	}
-	runID, err := s.thenRunID(ctx, env, runScript)
-	if redis.HasErrorPrefix(err, "NOSCRIPT") { // not run: Redis has yet to learn it
-		runScript = func(p redis.Pipeliner) redis.Cmder {
-			cmd = script.Eval(ctx, p, keys, data, holder, s.lockTTL().Milliseconds(), stamp)
-			return cmd
-		}
-		runID, err = s.thenRunID(ctx, env, runScript)
-	}
+	cmd, runID, err := s.write(ctx, env, saving, fencedSave, keys, data, holder, s.lockTTL().Milliseconds(), stamp)
 	if err != nil {
 		return s.failed(ctx, "save the tokens", err)
 	}
@@ -578,6 +572,36 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	}
 	s.saw(env, runID, r)
 	return nil
+}
+
+// A writeKind is what a write does to env's tokens, as a warning that a
+// replica may not have it yet tells it (see notOnReplica).
+type writeKind int
+
+const (
+	saving writeKind = iota
+	deleting
+)
+
+// write runs g's script on keys with args, after INFO (see thenRunID),
+// waiting for a replica when the primary has any, and returns the
+// script's command and the run_id of the server that ran it.
+func (s *Store) write(ctx context.Context, env string, kind writeKind, g guardedScript, keys []string, args ...any) (*redis.Cmd, string, error) {
+	script := s.script(g)
+	var cmd *redis.Cmd
+	run := func(p redis.Pipeliner) redis.Cmder {
+		cmd = script.EvalSha(ctx, p, keys, args...)
+		return cmd
+	}
+	runID, err := s.thenRunID(ctx, env, kind, run)
+	if redis.HasErrorPrefix(err, "NOSCRIPT") { // not run: Redis has yet to learn it
+		run = func(p redis.Pipeliner) redis.Cmder {
+			cmd = script.Eval(ctx, p, keys, args...)
+			return cmd
+		}
+		runID, err = s.thenRunID(ctx, env, kind, run)
+	}
+	return cmd, runID, err
 }
 
 // thenRunID sends INFO server and INFO replication and, after them, the
@@ -601,9 +625,12 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 // which go-redis tries on new connections: a save stored by the first
 // send finds the record holding it already (see fencedSave). No WAIT can
 // count it there, and the caller is told so, as of a save no replica
-// acknowledged.
-func (s *Store) thenRunID(ctx context.Context, env string, send func(p redis.Pipeliner) redis.Cmder) (string, error) {
-	if !s.replicated.Load() {
+// acknowledged. Until Redis has told its role (a Store whose first call
+// is a write: store migrate's new store, a log-out), a write is sent as
+// while the primary has replicas: the INFO replication before it tells
+// whether to WAIT.
+func (s *Store) thenRunID(ctx context.Context, env string, kind writeKind, send func(p redis.Pipeliner) redis.Cmder) (string, error) {
+	if !s.replicated.Load() && (s.roleKnown.Load() || s.noInfo.Load()) {
 		return s.pipelineSave(ctx, s.client, env, send)
 	}
 	conn := s.client.Conn()
@@ -614,14 +641,14 @@ func (s *Store) thenRunID(ctx context.Context, env string, send func(p redis.Pip
 		conn.Close()
 		runID, err = s.pipelineSave(ctx, s.client, env, send)
 		if err == nil && s.replicated.Load() {
-			s.notOnReplica(ctx, env, "its connection dropped, and it was sent again where no replica can be waited for")
+			s.notOnReplica(ctx, env, kind, "its connection dropped, and it was sent again where no replica can be waited for")
 		}
 		return runID, err
 	case err != nil || !s.replicated.Load():
 		conn.Close()
 		return runID, err
 	}
-	s.awaitReplica(ctx, conn, env)
+	s.awaitReplica(ctx, conn, env, kind)
 	return runID, nil
 }
 
@@ -667,7 +694,7 @@ type pipeliner interface {
 // A user that may not run WAIT is told so once per Store (waitRefused),
 // its saves standing. A Redis that stalls holds the caller a second past
 // ReplicaWait at most.
-func (s *Store) awaitReplica(ctx context.Context, conn *redis.Conn, env string) {
+func (s *Store) awaitReplica(ctx context.Context, conn *redis.Conn, env string, kind writeKind) {
 	wait := s.ReplicaWait
 	if wait <= 0 {
 		wait = DefaultReplicaWait
@@ -684,7 +711,7 @@ func (s *Store) awaitReplica(ctx context.Context, conn *redis.Conn, env string) 
 		// told once, not at every renewal, and asked again at each save,
 		// so that the permission added takes effect without a restart.
 		if s.waitRefused.CompareAndSwap(false, true) {
-			store.Warn(ctx, fmt.Sprintf("the tokens are saved in %s, on the primary, but Redis does not let this user wait for a replica to copy them (WAIT answered %q): no save waits, and a failover before a replica copies one would bring back the tokens it replaced; add +wait to the user's permissions (ACL SETUSER %s +wait; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.Location(env), err.Error(), s.aclUser()))
+			store.Warn(ctx, fmt.Sprintf("the tokens are written to %s, on the primary, but Redis does not let this user wait for a replica to copy them (WAIT answered %q): no save or log-out waits, and a failover before a replica copies one would bring back the tokens it replaced or deleted; add +wait to the user's permissions (ACL SETUSER %s +wait; see https://github.com/freshtoken/freshtoken/blob/main/docs/fleets.md)", s.Location(env), err.Error(), s.aclUser()))
 		}
 		return
 	}
@@ -696,13 +723,17 @@ func (s *Store) awaitReplica(ctx context.Context, conn *redis.Conn, env string) 
 		why = fmt.Sprintf("WAIT failed: %v", err)
 	}
 	if err != nil || acked < 1 {
-		s.notOnReplica(ctx, env, why)
+		s.notOnReplica(ctx, env, kind, why)
 	}
 }
 
 // notOnReplica tells the caller (store.Warn) that env's tokens, saved on
-// the primary, may not be on a replica yet, and why.
-func (s *Store) notOnReplica(ctx context.Context, env, why string) {
+// the primary (or deleted there), may not be on a replica yet, and why.
+func (s *Store) notOnReplica(ctx context.Context, env string, kind writeKind, why string) {
+	if kind == deleting {
+		store.Warn(ctx, fmt.Sprintf("the tokens are deleted from %s, on the primary, but the deletion is not yet on a replica (%s): a failover before a replica copies it would bring the tokens back; if it happens, run the log-out again", s.Location(env), why))
+		return
+	}
 	store.Warn(ctx, fmt.Sprintf("the tokens are saved in %s, on the primary, but not yet on a replica (%s): a failover before a replica copies them would bring back the tokens they replace", s.Location(env), why))
 }
 
@@ -1113,12 +1144,14 @@ if ARGV[2] ~= "" then
 end
 return 1`)
 
-// Delete implements store.Store.
+// Delete implements store.Store. It waits for a replica, as a save does
+// (see ReplicaWait): a deletion lost to a failover brings back the tokens
+// logged out.
 func (s *Store) Delete(ctx context.Context, env string) error {
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
 	}
-	if err := s.script(remove).Run(ctx, s.client, []string{key(env)}).Err(); err != nil {
+	if _, _, err := s.write(ctx, env, deleting, remove, []string{key(env)}); err != nil {
 		return s.failed(ctx, "delete the tokens", err)
 	}
 	s.saw(env, deleted, nil) // on purpose: never put back (see Restore)

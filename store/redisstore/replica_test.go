@@ -44,15 +44,27 @@ func replicated(t *testing.T, wait time.Duration) (primary, replica *redistest.S
 func TestSaveWaitsForAReplica(t *testing.T) {
 	primary, replica, link, s := replicated(t, time.Minute) // the test lets the replica have it meanwhile
 	t.Cleanup(lock(t, s))
-	link.Hold() // the replication link lags
 	renewed := copyOf(2)
-	saved := make(chan error, 1)
-	go func() { saved <- s.Save(context.Background(), "sandbox", renewed) }()
+	waitsForTheReplica(t, primary, link, func() error { return s.Save(context.Background(), "sandbox", renewed) })
+	if got := failedOver(t, primary, replica, link); !strings.Contains(got, renewed.RefreshToken) {
+		t.Fatalf("the replica promoted once the save returned holds %q; want the renewal's tokens", got)
+	}
+}
+
+// waitsForTheReplica holds link, the replication link, runs write, and
+// fails the test if write returns before the replica acknowledged it: it
+// releases link once write waits (WAIT, a blocked client of the primary),
+// and write's error fails the test.
+func waitsForTheReplica(t *testing.T, primary *redistest.Server, link *redistest.Link, write func() error) {
+	t.Helper()
+	link.Hold() // the replication link lags
+	done := make(chan error, 1)
+	go func() { done <- write() }()
 	var err error
 	returned := false
-	testenv.WaitFor(t, "the save to return, or wait for a replica", func() bool {
+	testenv.WaitFor(t, "the write to return, or wait for a replica", func() bool {
 		select {
-		case err = <-saved:
+		case err = <-done:
 			returned = true
 			return true
 		default:
@@ -61,16 +73,91 @@ func TestSaveWaitsForAReplica(t *testing.T) {
 	})
 	if !returned {
 		link.Release()
-		err = testenv.Receive(t, "the save", saved)
+		err = testenv.Receive(t, "the write", done)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	primary.Stop() // the primary dies, and a failover promotes its replica
+}
+
+// failedOver stops primary, as a primary that dies, cuts link and
+// promotes replica, as a failover does, and returns the record the
+// replica holds then ("" for none).
+func failedOver(t *testing.T, primary, replica *redistest.Server, link *redistest.Link) string {
+	t.Helper()
+	primary.Stop()
 	link.Cut()
 	replica.Promote(t)
-	if got := replica.Get(t, "freshtoken:sandbox"); !strings.Contains(got, renewed.RefreshToken) {
-		t.Fatalf("the replica promoted once the save returned holds %q; want the renewal's tokens", got)
+	return replica.Get(t, "freshtoken:sandbox")
+}
+
+// TestDeleteWaitsForAReplica: a log-out's deletion, taken by the primary
+// and reported done, was not yet on its replica when the primary died: the
+// replica, promoted, held the tokens logged out, and the next command used
+// them (`logout --local`'s are still live at the provider). A deletion now
+// waits for a replica to acknowledge it, as a save does.
+func TestDeleteWaitsForAReplica(t *testing.T) {
+	primary, replica, link, s := replicated(t, time.Minute)
+	held := saveHeld(t, s)
+	testenv.WaitFor(t, "the replica to hold the record", func() bool {
+		return strings.Contains(replica.Get(t, "freshtoken:sandbox"), held.RefreshToken)
+	})
+	waitsForTheReplica(t, primary, link, func() error { return s.Delete(context.Background(), "sandbox") })
+	if got := failedOver(t, primary, replica, link); got != "" {
+		t.Fatalf("the replica promoted once the log-out returned holds %q; want no tokens", got)
+	}
+}
+
+// TestDeleteNotYetOnAReplicaStands: a deletion no replica acknowledges in
+// time stands, and says so through store.Warn, as a save does.
+func TestDeleteNotYetOnAReplicaStands(t *testing.T) {
+	primary, _, link, s := replicated(t, 100*time.Millisecond)
+	held := saveHeld(t, s)
+	link.Hold()
+	ctx, warnings := warned()
+	if err := s.Delete(ctx, "sandbox"); err != nil {
+		t.Fatalf("a deletion no replica acknowledged: %v; want it standing", err)
+	}
+	if got := primary.Get(t, "freshtoken:sandbox"); got != "" {
+		t.Fatalf("the primary holds %q; want no tokens", got)
+	}
+	if warned := warnings(); len(warned) != 1 || !strings.Contains(warned[0], "deletion is not yet on a replica") || strings.Contains(warned[0], held.RefreshToken) {
+		t.Fatalf("warnings: %q; want one saying the deletion is not yet on a replica, without the tokens", warned)
+	}
+}
+
+// TestTheFirstWriteWaitsForAReplica: a Store learnt that the primary has
+// replicas from a read alone, so that a Store whose first call is a write
+// (store migrate's new store, which it locks and saves to; a log-out) did
+// not wait for a replica. The first write now learns it, and waits, be it
+// a save or a deletion.
+func TestTheFirstWriteWaitsForAReplica(t *testing.T) {
+	for _, first := range []string{"save", "delete"} {
+		t.Run(first, func(t *testing.T) {
+			primary, replica := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
+			link := redistest.NewLink(t, primary)
+			replica.ReplicaOf(t, primary, link.Addr)
+			if first == "delete" {
+				held := saveHeld(t, open(t, primary.URL))
+				testenv.WaitFor(t, "the replica to hold the record", func() bool {
+					return strings.Contains(replica.Get(t, "freshtoken:sandbox"), held.RefreshToken)
+				})
+			}
+			s := open(t, primary.URL)
+			s.ReplicaWait = time.Minute
+			t.Cleanup(func() { s.Close() })
+			t.Cleanup(lock(t, s))
+			moved := copyOf(2)
+			write := func() error { return s.Save(context.Background(), "sandbox", moved) }
+			if first == "delete" {
+				write = func() error { return s.Delete(context.Background(), "sandbox") }
+			}
+			waitsForTheReplica(t, primary, link, write)
+			got := failedOver(t, primary, replica, link)
+			if first == "save" && !strings.Contains(got, moved.RefreshToken) || first == "delete" && got != "" {
+				t.Fatalf("the replica promoted once the first %s returned holds %q", first, got)
+			}
+		})
 	}
 }
 

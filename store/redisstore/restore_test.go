@@ -1002,6 +1002,12 @@ func TestSaveAfterAFailoverReachesTheNewPrimary(t *testing.T) {
 	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
 		t.Fatal(err)
 	}
+	// A read tells the Store its role (a first save, sent before it knows,
+	// goes on a connection of its own), and leaves it a pipeline
+	// connection on old, as a Store that has been running has.
+	if _, err := s.Load(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
 	replicaOf(t, old, next.Addr)
 	to := next.Addr
 	proxy.to.Store(&to)
