@@ -328,7 +328,7 @@ func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) 
 	sentAt := s.now()
 	tok, err := req.Token(context.WithValue(rctx, oauth2.HTTPClient, &client))
 	if err != nil {
-		return err
+		return s.timedOut(work, rctx, err)
 	}
 	if err := s.SaveLogin(work, tok, sentAt); err != nil {
 		return &unsavedError{err}

@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -427,5 +428,27 @@ func TestDeviceLoginPrintsNoDeviceCode(t *testing.T) {
 	}
 	if s := fmt.Sprintf("%+v", d); !strings.Contains(s, "WDJB-MJHT") || !strings.Contains(s, "https://example.com/device") {
 		t.Errorf("printed as %q: want the user code and verification URI shown", s)
+	}
+}
+
+// TestDevicePollTimeoutIsToldPlainly: so is a device log-in's poll of a
+// token endpoint that does not answer.
+func TestDevicePollTimeoutIsToldPlainly(t *testing.T) {
+	answer := map[string]any{"user_code": "WDJB-MJHT", "verification_uri": "https://example.com/device", "interval": 1}
+	h := newHostileDevice(t, answer, func(s *freshtoken.Settings) {
+		s.TokenURL, s.Timeout, s.RetryBackoff = testenv.SilentServer(t).URL+"/token?api_key=hush-hush-key", 300*time.Millisecond, []time.Duration{}
+	})
+	d, err := h.src.StartDeviceLogin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Wait(t.Context(), nil)
+	if err == nil {
+		t.Fatal("a log-in through a token endpoint that never answers")
+	}
+	msg := err.Error()
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(msg, "did not answer within 300ms (timeout)") ||
+		strings.Contains(msg, "deadline") || strings.Contains(msg, "hush-hush-key") {
+		t.Fatalf("err = %v; want ErrUnreachable saying the token endpoint did not answer within 300ms (timeout), its URL masked", err)
 	}
 }

@@ -428,3 +428,24 @@ func TestRenewalSaysWhetherItHasARefreshTokenToLose(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenRequestTimeoutIsToldPlainly: a token endpoint that does not
+// answer within the environment's timeout was told as Go's bare "context
+// deadline exceeded", which says neither what waited nor for how long; it
+// is now "did not answer within 300ms (timeout)", still a provider
+// unreachable (exit 5), with the token URL's secret masked.
+func TestTokenRequestTimeoutIsToldPlainly(t *testing.T) {
+	r := clientRig(t, devprovider.Options{})
+	r.settings.TokenURL = testenv.SilentServer(t).URL + "/token?api_key=hush-hush-key"
+	r.settings.Timeout = 300 * time.Millisecond
+	r.settings.RetryBackoff = []time.Duration{time.Millisecond}
+	_, err := r.source().Token()
+	if err == nil {
+		t.Fatal("a token from an endpoint that never answers")
+	}
+	msg := err.Error()
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(msg, "did not answer within 300ms (timeout)") ||
+		strings.Contains(msg, "deadline") || strings.Contains(msg, "Client.Timeout") || strings.Contains(msg, "hush-hush-key") {
+		t.Fatalf("err = %v; want ErrUnreachable saying the token endpoint did not answer within 300ms (timeout), its URL masked", err)
+	}
+}

@@ -407,6 +407,7 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	client := *s.http
 	client.Timeout = 0
 	tok, err := req.send(context.WithValue(tokenerr.WithCopy(rctx, ans), oauth2.HTTPClient, &client), r)
+	err = s.timedOut(work, rctx, err)
 	// The answer is in: a wait from here on is the store's (see save),
 	// not the token endpoint's.
 	answered()

@@ -2,8 +2,11 @@ package freshtoken
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 )
 
 // withRunningTimeout is context.WithTimeout for a token request, counting
@@ -56,6 +59,17 @@ func withRunningTimeout(parent context.Context, d time.Duration) (context.Contex
 		}
 	}()
 	return c, cancel
+}
+
+// timedOut is err, the failure of a token request sent under rctx
+// (withRunningTimeout of work and s's Timeout), told as the time-out it
+// is, a *tokenerr.TimeoutError, when rctx ended it; work's own end (the
+// caller gave up, or its deadline came) is told as it was.
+func (s *Source) timedOut(work, rctx context.Context, err error) error {
+	if err == nil || !errors.Is(rctx.Err(), context.DeadlineExceeded) || work.Err() != nil {
+		return err
+	}
+	return &tokenerr.TimeoutError{After: s.set.Timeout, Err: err}
 }
 
 // runningCtx is withRunningTimeout's context.

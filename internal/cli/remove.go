@@ -102,7 +102,8 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			return nil
 		}
 	}
-	if _, err := config.RemoveEnvAfter(conf.Path, env.Name, forget); err != nil {
+	after, err := config.RemoveEnvAfter(conf.Path, env.Name, forget)
+	if err != nil {
 		var ce *config.Error
 		switch {
 		case forgotten: // the file could not be replaced after all
@@ -113,6 +114,9 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		return fmt.Errorf("%w; nothing was removed", err)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s from %s; %s.\n", env.Name, conf.Path, tokens)
+	if conf.DefaultEnv == env.Name {
+		sayDefaultRemoved(f, env.Name, conf.Path, after.Names())
+	}
 	if env.ClientSecretKeyring {
 		// Kept: it is one per client and provider, which environments of
 		// other configurations may share.
@@ -120,6 +124,21 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			strings.TrimPrefix(env.ClientSecretWhere(), "the "), env.ClientID)
 	}
 	return nil
+}
+
+// sayDefaultRemoved tells, after remove of name, the default environment,
+// that default_env went with it, and what commands without -e do now: use
+// the only environment left, or need one named; no command sets
+// default_env, so the line to write in the file is named.
+func sayDefaultRemoved(f *Factory, name, path string, left []string) {
+	switch len(left) {
+	case 0:
+	case 1:
+		fmt.Fprintf(f.IO.ErrOut, "%s was the default environment; default_env is removed, and commands without -e now use %s, the only one left.\n", name, left[0])
+	default:
+		fmt.Fprintf(f.IO.ErrOut, "%s was the default environment; default_env is removed, so commands without -e need -e NAME or $FRESHTOKEN_ENV: to set another, add a line default_env = \"NAME\" to %s, above every [env.NAME] table (configured: %s).\n",
+			name, path, strings.Join(left, ", "))
+	}
 }
 
 // notConfigured is the error of remove or logout (-e name, or

@@ -484,6 +484,12 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	}
 	tok, err := f.Config.Exchange(context.WithValue(ctx, oauth2.HTTPClient, hc), code, oauth2.VerifierOption(req.Verifier))
 	if err != nil {
+		// The client's time-out, which Go tells as "Client.Timeout
+		// exceeded while awaiting headers", is told plainly.
+		var ue *url.Error
+		if errors.As(err, &ue) && ue.Timeout() && hc.Timeout > 0 && ctx.Err() == nil {
+			err = &tokenerr.TimeoutError{After: hc.Timeout, Err: err}
+		}
 		return nil, f.exchangeError(err)
 	}
 	remember(f.Config, req.State, req.Verifier, code, tok.AccessToken, tok.RefreshToken)

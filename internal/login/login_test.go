@@ -983,3 +983,19 @@ func TestUnreachableTokenEndpointIsNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestExchangeTimeoutIsToldPlainly: a code exchange that the token
+// endpoint does not answer within the client's timeout was told as Go's
+// "Client.Timeout exceeded while awaiting headers"; it is now "did not
+// answer within 300ms (timeout)", naming the endpoint, its key masked.
+func TestExchangeTimeoutIsToldPlainly(t *testing.T) {
+	srv := testenv.SilentServer(t)
+	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token?api_key=Zq7xW", AuthStyle: oauth2.AuthStyleInParams}}
+	req := login.NewRequest(conf)
+	flow := &login.Flow{Env: "sandbox", Config: conf, HTTP: tokenerr.Lenient(&http.Client{Timeout: 300 * time.Millisecond})}
+	_, err := flow.Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+	if err == nil || !strings.Contains(err.Error(), "did not answer within 300ms (timeout)") || !strings.Contains(err.Error(), srv.URL+"/token?api_key=…(5 chars)") ||
+		strings.Contains(err.Error(), "Client.Timeout") || strings.Contains(err.Error(), "Zq7xW") {
+		t.Fatalf("err = %v; want the token endpoint named, its key masked, and said not to have answered within 300ms (timeout)", err)
+	}
+}

@@ -43,6 +43,10 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	if errors.As(err, &redirect) {
 		return BadClient, 0, redirect.Error()
 	}
+	var late *TimeoutError
+	if errors.As(err, &late) {
+		return Passing, 0, late.Error()
+	}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		return Passing, 0, clip(httpx.UnwrapURLError(err).Error())
@@ -81,6 +85,20 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		return BadClient, 0, desc
 	}
 }
+
+// TimeoutError is a token request that its time-out ended before the
+// token endpoint answered, told plainly: Go says "context deadline
+// exceeded", which a person cannot act on.
+type TimeoutError struct {
+	After time.Duration // the time-out: the environment's timeout
+	Err   error         // as Go told it
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("did not answer within %s (timeout)", e.After)
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // NotThere reports whether err is an answer that no endpoint gives, that
 // of a URL where none is: a redirect (see RedirectError), or a 404 or 405
