@@ -132,14 +132,22 @@ func (s *Source) RevokeGrant(ctx context.Context) (unknown string, err error) {
 	return unknown, nil
 }
 
-// revoke sends one RFC 7009 request.
-func (s *Source) revoke(ctx context.Context, secret, token, hint string) error {
-	ctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
+// revoke sends one RFC 7009 request, under work, bounded by the
+// environment's timeout.
+func (s *Source) revoke(work context.Context, secret, token, hint string) error {
+	ctx, cancel := context.WithTimeout(work, s.set.Timeout)
 	defer cancel()
 	resp, err := s.postForm(ctx, s.set.RevocationURL, secret, url.Values{"token": {token}, "token_type_hint": {hint}})
 	var redirect *tokenerr.RedirectError
 	if errors.As(err, &redirect) { // no endpoint answers so: a mistyped path, a double slash a router cleans
 		return &revocationRefused{answer: redirect.Error(), kind: ErrClientRejected, notThere: true}
+	}
+	// An endpoint silent past the timeout (the client's, or ctx's) is told
+	// as such, not as Go's "context deadline exceeded" or "Client.Timeout
+	// exceeded while awaiting headers"; work's own end is told as it was.
+	var late interface{ Timeout() bool }
+	if errors.As(err, &late) && late.Timeout() && work.Err() == nil {
+		return &tokenerr.TimeoutError{After: s.set.Timeout, Err: err}
 	}
 	if err != nil {
 		return err

@@ -3,13 +3,16 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // revocationEndpoint answers each revocation request with answer(hint),
@@ -104,5 +107,20 @@ func TestTokenEndpointRefusedHoweverSpelled(t *testing.T) {
 				t.Fatalf("RevokeGrant = %v; want it refused as the token endpoint, nothing sent", err)
 			}
 		})
+	}
+}
+
+// TestRevocationTimeoutIsToldPlainly: a revocation endpoint silent past
+// the environment's timeout was told as Go's bare "context deadline
+// exceeded"; it is "did not answer within 300ms (timeout)", a provider
+// unreachable (logout's exit 5), its URL's key masked.
+func TestRevocationTimeoutIsToldPlainly(t *testing.T) {
+	r, _ := loggedIn(t)
+	revokeAt(r, testenv.SilentServer(t).URL+"/revoke?api_key=hush-hush-key")
+	r.settings.Timeout = 300 * time.Millisecond
+	_, err := r.source().RevokeGrant(context.Background())
+	if msg := fmt.Sprint(err); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(msg, "did not answer within 300ms (timeout)") ||
+		strings.Contains(msg, "deadline") || strings.Contains(msg, "hush-hush-key") {
+		t.Fatalf("RevokeGrant: %v; want ErrUnreachable saying the revocation endpoint did not answer within 300ms (timeout), its URL masked", err)
 	}
 }
