@@ -724,7 +724,7 @@ func TestAnswerWithHeadersTooLarge(t *testing.T) {
 	}))
 	f.login(t, "huge")
 	f.wantUnreadable(t, "huge", "the API answered with headers too large to read", func(msg string) bool {
-		return strings.Contains(msg, " answered") && strings.Contains(msg, "headers larger than freshtoken reads (over 1048576 bytes)")
+		return strings.Contains(msg, " answered") && strings.Contains(msg, "with more than 1 MiB of headers, more than freshtoken reads")
 	})
 }
 

@@ -190,15 +190,9 @@ func baseURL(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// maxAnswerHeader bounds an API's answer's header, as net/http's server
-// bounds a request's (http.DefaultMaxHeaderBytes). net/http's client
-// reads 10 MB by default, which a hostile API could make the proxy hold
-// for every connection at once.
-const maxAnswerHeader = 1 << 20
-
 // newTransport keeps connections to each API alive for the next request and
 // leaves compression to the client, so bodies pass through unchanged. An
-// answer's header past maxAnswerHeader is not read (502 api_unreadable).
+// answer's header past httpx.MaxAnswerHeader is not read (502 api_unreadable).
 func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if tlsConfig != nil {
@@ -210,7 +204,7 @@ func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, er
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.DisableCompression = true
-	t.MaxResponseHeaderBytes = maxAnswerHeader
+	t.MaxResponseHeaderBytes = httpx.MaxAnswerHeader
 	dial := t.DialContext
 	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
