@@ -553,6 +553,31 @@ func TestLogoutButtonSaysWhenRevocationFailed(t *testing.T) {
 	}
 }
 
+// TestLogoutButtonSaysTheProviderNoLongerKnowsTheTokens: a revocation
+// endpoint that answers 400 invalid_token (Google's answer for tokens
+// revoked or expired already) revoked nothing. Log out forgets the tokens,
+// as nothing is left to revoke, and the page says what `freshtoken logout`
+// says: the provider no longer knows them, so nothing was revoked. It said
+// only that they were forgotten, as after a revocation.
+func TestLogoutButtonSaysTheProviderNoLongerKnowsTheTokens(t *testing.T) {
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":"invalid_token","error_description":"Token expired or revoked"}`))
+	}))
+	t.Cleanup(gone.Close)
+	f := revFixture(t, func(*fixture) string { return gone.URL + "/revoke" })
+	f.login(t, "rev")
+	loc := f.logOutRev(t, "logged-out-unknown")
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
+		t.Fatalf("after Log out the store holds %+v, %v; want the tokens forgotten", rec, err)
+	}
+	_, page := f.get(t, loc)
+	if want := "Logged out of rev: the provider&#39;s revocation endpoint answered that it no longer knows its tokens, revoked or expired already, so nothing was revoked; they are forgotten here."; !strings.Contains(string(page), want) {
+		t.Errorf("the page does not say %q:\n%s", want, page)
+	}
+}
+
 // TestLogoutButtonWithAnUnreadableRecord: Log out where the stored record
 // cannot be read (a corrupt file) deletes it, sends nothing, and says so:
 // the page said the tokens were forgotten but revoking them failed, with
