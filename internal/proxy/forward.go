@@ -93,7 +93,8 @@ const maxCookieNames = 64
 type failure struct {
 	At          time.Time
 	Msg         string
-	LoginNeeded bool // a log-in is what fixes it
+	LoginNeeded bool       // a log-in is what fixes it
+	Kind        kinds.Kind // as the table of failure kinds sorts it
 }
 
 func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, error) {
@@ -126,7 +127,7 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 }
 
 func (e *envProxy) fail(at time.Time, err error) {
-	e.lastErr.Store(&failure{At: at, Msg: err.Error(), LoginNeeded: errors.Is(err, freshtoken.ErrLoginRequired)})
+	e.lastErr.Store(&failure{At: at, Msg: err.Error(), LoginNeeded: errors.Is(err, freshtoken.ErrLoginRequired), Kind: kinds.Of(err)})
 }
 
 func (e *envProxy) succeed() {

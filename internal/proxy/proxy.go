@@ -470,6 +470,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// secretWhere says where env's client secret comes from, as the
+// environment is open here, for the step after the provider refused its
+// client (config.Env.ClientSecretWhere: "$FREEAGENT_SECRET", never the
+// secret); "" for an environment not open.
+func (p *Proxy) secretWhere(env string) string {
+	if e, ok := p.envs.Load(env); ok {
+		return e.(*envProxy).conf.ClientSecretWhere()
+	}
+	return ""
+}
+
 // engineProblem answers err, a failure to get a token or to log in, with the
 // status and code the table of failure kinds gives it, the same kinds the
 // command line's exit codes follow.
@@ -485,7 +496,7 @@ func (p *Proxy) engineProblem(env string, err error) (int, problem) {
 	if fe := (*freshtoken.Error)(nil); errors.As(err, &fe) && !fe.RetryAt.IsZero() {
 		pr.retryAfter = fe.RetryAt.Sub(p.now())
 	}
-	if next := kinds.Next(err, env); next != "" {
+	if next := kinds.NextNaming(err, env, p.secretWhere); next != "" {
 		pr.Message += "; " + next
 	}
 	pr.Message = p.suggest(pr.Message)

@@ -247,12 +247,27 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		// met after them.)
 		f = nil
 	}
+	// A refused client stays refused until the configuration is fixed:
+	// what to check, naming where the secret comes from, as status says.
+	clientFix := func(msg string) string {
+		button := "Renew now"
+		switch {
+		case rec == nil && v.NoLogin:
+			button = "Fetch a token"
+		case rec == nil:
+			button = "Log in"
+		}
+		return msg + "; " + kinds.FixClient(msg, e.conf.ClientSecretWhere()) + ", then click " + button
+	}
 	if rec != nil && rec.Problem != nil {
 		v.State, v.Problem = "attention", rec.Problem.Message
 		if !rec.Problem.At.IsZero() { // not recorded by another program sharing the store: not "106751 days ago"
 			v.ProblemAgo = ago(now.Sub(rec.Problem.At))
 		}
 		v.LoginFixes = rec.Problem.Kind == store.ProblemGrantEnded
+		if rec.Problem.Kind == store.ProblemClientRejected {
+			v.Problem = clientFix(v.Problem)
+		}
 	} else if unusable != nil {
 		v.State, v.Problem, unusableTold = "attention", "The stored access token cannot be used: "+unusable.Msg+". Click Renew now for another, and tell the provider if it happens again.", true
 	} else if why := e.conf.ClientSecretProblem(); why != "" {
@@ -261,6 +276,9 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		v.State, v.Problem = "attention", why
 	} else if f != nil && (rec != nil || !f.LoginNeeded) { // logged out needs no explaining
 		v.State, v.Problem, v.ProblemAgo, v.LoginFixes = "attention", f.Msg, ago(now.Sub(f.At)), f.LoginNeeded
+		if f.Kind == kinds.ClientRejected {
+			v.Problem = clientFix(v.Problem)
+		}
 	}
 	if rec == nil || rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded {
 		return v
