@@ -194,7 +194,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	if httpx.DotSegmentIn(readings, settled) {
 		writeKind(rec, kinds.Usage, problem{Env: name,
-			Message: name + ": the request's path holds a dot segment (. or .., or dots alone such as ..., plain, percent-encoded once or more, or in overlong UTF-8), which the API could resolve to a path outside this environment's api_url; send the path resolved"})
+			Message: name + ": the request's path holds a dot segment (. or .., plain, percent-encoded once or more, or in overlong UTF-8), which the API could resolve to a path outside this environment's api_url; send the path resolved"})
 		return
 	}
 	// Asked here, before forwarding, so that a log-in needed or a provider
