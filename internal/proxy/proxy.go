@@ -100,6 +100,10 @@ type Options struct {
 	// Banner, if set, gives what a person is needed for now, as the
 	// notifications said it, for the top of the status page.
 	Banner func() []string
+	// SecretCommandNotice, if set, is told before an environment's
+	// client_secret_cmd runs for a request, a button or a log-in (see
+	// config.WithSecretCommandNotice).
+	SecretCommandNotice func(env, command string)
 }
 
 // Proxy is an http.Handler serving the proxy, its status page and its
@@ -164,7 +168,7 @@ func New(o Options) (*Proxy, error) {
 	p.timeouts.shutdown = cmp.Or(o.ShutdownGrace, shutdownGrace)
 	p.timeouts.replay = cmp.Or(o.ReplayWait, replayWait)
 	p.replayBudget.give(cmp.Or(o.ReplayBudget, defaultReplayBudget))
-	p.background.ctx, p.background.cancel = context.WithCancel(context.Background())
+	p.background.ctx, p.background.cancel = context.WithCancel(config.WithSecretCommandNotice(context.Background(), o.SecretCommandNotice))
 	p.control = http.NewServeMux()
 	p.control.HandleFunc("GET "+controlPrefix+"static/", serveStatic)
 	p.control.HandleFunc("POST "+controlPrefix+"envs/{env}/login", p.handleLoginButton)
