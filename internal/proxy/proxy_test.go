@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -721,26 +720,13 @@ func TestLoginThroughTheProxy(t *testing.T) {
 // secret itself; the page adds what to click once that is fixed. Both
 // said to check "the client secret ... in the config", which holds none.
 func TestRefusedClientNamesWhereTheSecretComesFrom(t *testing.T) {
-	t.Setenv("FT_PROXY_TEST_SECRET", "dev-client-secret")
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return fmt.Sprintf(`
-[env.vault]
-provider = "freeagent"
-api_url = %q
-client_id = "dev-client-id"
-client_secret_env = "FT_PROXY_TEST_SECRET"
-redirect_uri = "%s/callback"
-`, f.api, f.base)
-	}})
-	f.login(t, "vault")
+	f := secretVarFixture(t)
+	f.login(t, "env-secret")
 	f.provider.Fault(devprovider.FaultInvalidClient, 1)
 	f.clock.Advance(accessTTL) // the next request renews
-	want := "check client_id, the client secret ($FT_PROXY_TEST_SECRET) and client_auth in the config"
-	resp, body := f.get(t, "/vault/v2/company")
-	var pr problemBody
-	if err := json.Unmarshal(body, &pr); err != nil {
-		t.Fatalf("%d %s: %v", resp.StatusCode, body, err)
-	}
+	want := "check client_id, the client secret ($FRESHTOKEN_TEST_SECRET) and client_auth in the config"
+	resp, body := f.get(t, "/env-secret/v2/company")
+	pr := decode[problemBody](t, body)
 	if resp.StatusCode != http.StatusBadGateway || pr.Error != "client_rejected" || !strings.Contains(pr.Message, "; "+want) || strings.Contains(string(body), "dev-client-secret") {
 		t.Errorf("a request with the client refused got %d %s; want 502 client_rejected saying to %s", resp.StatusCode, body, want)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -560,13 +561,8 @@ func TestLogoutButtonSaysWhenRevocationFailed(t *testing.T) {
 // says: the provider no longer knows them, so nothing was revoked. It said
 // only that they were forgotten, as after a revocation.
 func TestLogoutButtonSaysTheProviderNoLongerKnowsTheTokens(t *testing.T) {
-	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":"invalid_token","error_description":"Token expired or revoked"}`))
-	}))
-	t.Cleanup(gone.Close)
-	f := revFixture(t, func(*fixture) string { return gone.URL + "/revoke" })
+	gone := testenv.TokenUnknownRevocation(t)
+	f := revFixture(t, func(*fixture) string { return gone })
 	f.login(t, "rev")
 	loc := f.logOutRev(t, "logged-out-unknown")
 	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
