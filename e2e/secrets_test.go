@@ -5,15 +5,19 @@ package e2e_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // echoSecret holds every character that URL, form, base64 and JSON
@@ -126,5 +130,52 @@ func TestConfigOthersCouldWriteIsRefused(t *testing.T) {
 		if _, err := os.Stat(marker); err == nil {
 			t.Fatalf("%v ran the secret command of a config others could write", args)
 		}
+	}
+}
+
+// TestProxySaysItRunsTheSecretCommand: the proxy, renewing for requests,
+// says once for each environment, on stderr at info level, that it gets
+// the client secret from the environment's client_secret_cmd, naming the
+// key, never the command (which may hold the secret: echo …) nor the
+// secret; the command run again after the provider refused the client
+// is not told again. It ran the command without a word, so one waiting for
+// a passphrase held every request of the environment, silent. Its stderr
+// is no terminal here, so it does not say to answer a passphrase.
+func TestProxySaysItRunsTheSecretCommand(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, "")
+	runs := filepath.Join(w.dir, "secret-command-runs")
+	setSecretSource(t, w, `client_secret_cmd = "echo ran >> `+runs+`; echo dev-client-secret"`)
+	w.login()
+	if err := os.Remove(runs); err != nil {
+		t.Fatalf("the log-in did not run the secret command: %v", err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	p := w.watch("proxy", "--listen", addr)
+	get := func() {
+		resp, err := http.Get("http://" + addr + "/dev/v2/company")
+		if err == nil {
+			resp.Body.Close()
+		}
+	}
+	renewed := func(what string, cond func(devprovider.Stats) bool) {
+		t.Helper()
+		testenv.WaitFor(t, what, func() bool { get(); return cond(w.provider.Stats()) })
+	}
+	renewed("a renewal through the proxy", func(s devprovider.Stats) bool { return s.Refreshes >= 1 })
+	tried := w.provider.Stats().TokenRequests
+	w.provider.Fault(devprovider.FaultInvalidClient, 1)
+	renewed("a renewal refused invalid_client", func(s devprovider.Stats) bool { return s.TokenRequests > tried })
+	refreshed := w.provider.Stats().Refreshes
+	renewed("a renewal after it", func(s devprovider.Stats) bool { return s.Refreshes > refreshed })
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	_, stderr := p.wait()
+	ran, err := os.ReadFile(runs)
+	if err != nil || strings.Count(string(ran), "ran") < 2 {
+		t.Fatalf("the secret command ran %d times (%v); want it run again after the refusal", strings.Count(string(ran), "ran"), err)
+	}
+	want := "freshtoken: getting the client secret of dev from its client_secret_cmd\n"
+	if strings.Count(stderr, "client_secret_cmd") != 1 || !strings.Contains(stderr, want) ||
+		strings.Contains(stderr, "echo") || strings.Contains(stderr, "dev-client-secret") || strings.Contains(stderr, "passphrase") {
+		t.Errorf("the proxy's stderr:\n%s\nwant %q once, never the command nor the secret", stderr, want)
 	}
 }

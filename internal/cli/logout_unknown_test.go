@@ -1,8 +1,6 @@
 package cli_test
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -18,21 +16,16 @@ import (
 // its own words. It said "the grant was revoked at the provider", which a
 // misconfigured endpoint answering so for a live token made a lie.
 func TestLogoutOfTokensTheProviderNoLongerKnows(t *testing.T) {
-	revoker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":"invalid_token","error_description":"Token expired or revoked"}`))
-	}))
-	t.Cleanup(revoker.Close)
+	revoker := testenv.TokenUnknownRevocation(t)
 	e := newDevEnv(t)
-	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker})
 	e.loginOutside(t)
 	stderr := testenv.NewOutput()
 	ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
 	code := e.run(ios, "logout", "-e", "dev")
 	said := stderr.String()
 	if code != 0 || strings.Contains(said, "revoked at the provider") ||
-		!strings.Contains(said, "Logged out of dev: the provider's revocation endpoint "+revoker.URL+"/revoke answered that it no longer knows its tokens (invalid_token)") || strings.Contains(said, "Token expired or revoked") ||
+		!strings.Contains(said, "Logged out of dev: the provider's revocation endpoint "+revoker+" answered that it no longer knows its tokens (invalid_token)") || strings.Contains(said, "Token expired or revoked") ||
 		!strings.Contains(said, "nothing was revoked") {
 		t.Fatalf("logout: exit %d, stderr %q; want 0, saying the provider no longer knows the tokens, not that it revoked them", code, said)
 	}

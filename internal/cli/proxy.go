@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -98,6 +99,8 @@ Windows).`,
 
 func runProxy(ctx context.Context, opts *proxyOptions) error {
 	f := opts.f
+	secretNotice := proxySecretCommandNotice(f)
+	ctx = config.WithSecretCommandNotice(ctx, secretNotice) // the keeper's renewals, as the proxy's
 	w := &configWait{f: f, ready: make(chan struct{})}
 	if err := w.try(); err != nil && !opts.WaitForConfig {
 		// A person at a terminal, or a script, is told at once (exit 2).
@@ -175,12 +178,13 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		AllowRemote: opts.AllowRemote,
 		// Until the configuration can be used (--wait-for-config), every
 		// request and the status page are answered with why it cannot.
-		Config:       w.Config,
-		Open:         f.Source,
-		Logger:       f.Logger(),
-		Suggesting:   f.suggesting,
-		StartCommand: startCommand(f, opts),
-		UserAgent:    userAgent(),
+		Config:              w.Config,
+		Open:                f.Source,
+		Logger:              f.Logger(),
+		Suggesting:          f.suggesting,
+		StartCommand:        startCommand(f, opts),
+		UserAgent:           userAgent(),
+		SecretCommandNotice: secretNotice,
 		Stopping: func(requests int, grace time.Duration) {
 			keys := "Ctrl-C twice"
 			if f.stopKeys != nil {
@@ -288,6 +292,23 @@ func loadProxyStart(f *Factory) (*proxyStart, error) {
 		return nil, usageErrorf("%s: ca_file: %v", conf.Path, err)
 	}
 	return &proxyStart{conf: conf, webhook: webhook}, nil
+}
+
+// proxySecretCommandNotice says, once for each environment, that the
+// proxy or its keeper runs the environment's client_secret_cmd, for a
+// request's renewal or to keep the grant alive: at info level, on standard
+// error (a terminal, or a service's log), whatever --debug says, as a
+// command that waits for a passphrase otherwise held every request of
+// the environment without a word. At a terminal it adds to answer it. It
+// names the key, never the command nor what it prints.
+func proxySecretCommandNotice(f *Factory) func(env, command string) {
+	return oncePerEnv(func(env string) {
+		msg := gettingSecret(env)
+		if f.IO.ErrTTY {
+			msg += "; answer it if it asks for a passphrase"
+		}
+		f.say(f.IO.ErrOut, slog.LevelInfo, msg, "env", env)
+	})
 }
 
 // newKeeper is the keeper of every grant the configuration names, as it

@@ -419,11 +419,14 @@ func pluralCount(n int, noun string) string {
 // setting) after the request was sent, that took none of the request's
 // body for as long, or that sends nothing more of its answer's body for
 // as long. A long upload or download that keeps moving is not cut off.
+// An answer's header past httpx.MaxAnswerHeader is not read, as the
+// proxy reads none.
 func apiHTTPClient(env *config.Env, src *freshtoken.Source) (*http.Client, error) {
 	base, err := env.Transport()
 	if err != nil {
 		return nil, err
 	}
+	base.MaxResponseHeaderBytes = httpx.MaxAnswerHeader
 	return &http.Client{
 		Transport: &freshtoken.Transport{Source: src, Base: httpx.Bounded{Base: httpx.ExplainTLS(base), Wait: env.Timeout}, IdleTimeout: env.Timeout},
 		CheckRedirect: func(_ *http.Request, via []*http.Request) error {

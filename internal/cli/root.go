@@ -109,6 +109,21 @@ func Main(args []string, ios *IOStreams) int {
 // hold the secret in its arguments (echo s3cr3t), nor what it prints.
 // Scripts, whose standard error is no terminal, are told nothing.
 func secretCommandNotice(w io.Writer) func(env, command string) {
+	return oncePerEnv(func(env string) {
+		fmt.Fprintf(w, "freshtoken: %s; answer it if it asks for a passphrase\n", gettingSecret(env))
+	})
+}
+
+// gettingSecret says that env's client secret comes from its
+// client_secret_cmd, naming the key, never the command.
+func gettingSecret(env string) string {
+	return "getting the client secret of " + env + " from its client_secret_cmd"
+}
+
+// oncePerEnv is a client_secret_cmd's notice (see
+// config.WithSecretCommandNotice) that calls say the first time for each
+// environment, and never with the command.
+func oncePerEnv(say func(env string)) func(env, command string) {
 	var (
 		mu   sync.Mutex
 		said = map[string]bool{}
@@ -119,7 +134,7 @@ func secretCommandNotice(w io.Writer) func(env, command string) {
 		said[env] = true
 		mu.Unlock()
 		if first {
-			fmt.Fprintf(w, "freshtoken: getting the client secret of %s from its client_secret_cmd; answer it if it asks for a passphrase\n", env)
+			say(env)
 		}
 	}
 }

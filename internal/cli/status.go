@@ -340,11 +340,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		if st.Problem != nil {
 			problem := fmt.Sprintf("%s (%s)", oneLine(st.Problem.Message), ago(st.Problem.At))
 			if st.Problem.Kind == store.ProblemClientRejected { // it stays until a renewal succeeds
-				check := failure.CheckClient(st.ClientSecretIn)
-				if failure.NamesItsCheck(st.Problem.Message) {
-					check = "fix it" // the message says what to check: a token URL where no endpoint is
-				}
-				problem += fmt.Sprintf("; %s, then run `freshtoken token --force -e %s`", check, st.Env)
+				problem += fmt.Sprintf("; %s, then run `freshtoken token --force -e %s`", failure.FixClient(st.Problem.Message, st.ClientSecretIn), st.Env)
 			}
 			row("problem", problem)
 		}

@@ -9,8 +9,8 @@ import (
 
 // UnreadableAnswerError is an API's answer that came but that net/http
 // cannot read: its headers are past net/http's limit
-// (Transport.MaxResponseHeaderBytes, 10 MB by default; HTTP/2's header
-// list size), or it is not HTTP as net/http reads it (MalformedAnswer).
+// (Transport.MaxResponseHeaderBytes, which freshtoken sets to 1 MiB;
+// HTTP/2's header list size), or it is not HTTP as net/http reads it (MalformedAnswer).
 // The API was reached, and may have acted on the request.
 type UnreadableAnswerError struct {
 	Env string
@@ -30,13 +30,12 @@ func (e *UnreadableAnswerError) Error() string {
 	if what := MalformedAnswer(e.Err); what != "" && !HeadersTooLarge(e.Err) {
 		return e.malformed(what)
 	}
-	limit := "net/http's limit"
+	msg := fmt.Sprintf("%s: the API at %s answered, but with headers larger than freshtoken reads (over net/http's limit), so its answer could not be read", e.Env, e.API)
 	if m := headerLimit.FindStringSubmatch(e.Err.Error()); m != nil {
 		if n, err := strconv.ParseInt(m[1], 10, 64); err == nil {
-			limit = fmt.Sprintf("%d bytes", n)
+			msg = fmt.Sprintf("%s: the API at %s answered with more than %s of headers, more than freshtoken reads, so its answer could not be read", e.Env, e.API, byteSize(n))
 		}
 	}
-	msg := fmt.Sprintf("%s: the API at %s answered, but with headers larger than freshtoken reads (over %s), so its answer could not be read", e.Env, e.API, limit)
 	if e.Changes {
 		msg += "; the request was made, and sending it again makes it again"
 	}
@@ -61,6 +60,14 @@ func (e *UnreadableAnswerError) malformed(what string) string {
 		msg += "; the request was made, and sending it again makes it again"
 	}
 	return msg + "; the API is at fault: tell its owner"
+}
+
+// byteSize is n bytes as a person reads a limit: 1 MiB, else 1000 bytes.
+func byteSize(n int64) string {
+	if n > 0 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // notHTTP is net/http's words for an answer whose first line is not an

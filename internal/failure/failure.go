@@ -229,6 +229,18 @@ func CheckClient(secretWhere string) string {
 	return "check client_id, " + secret + " and client_auth in the config"
 }
 
+// FixClient is the step after msg, the words of a refused client that
+// stays refused until it is fixed (status's problem, the proxy's page):
+// "fix it" when msg says which setting to check or set (NamesItsCheck),
+// else what CheckClient names to check (secretWhere: where the client
+// secret comes from).
+func FixClient(msg, secretWhere string) string {
+	if NamesItsCheck(msg) {
+		return "fix it"
+	}
+	return CheckClient(secretWhere)
+}
+
 // KeptTokens reports whether msg, the engine's words on a grant that
 // ended, says it kept tokens that a forced renewal tries (a renewal paused
 // past the renewal lock received them): in its own words, not a

@@ -10,24 +10,39 @@ import (
 // a dot segment in any of its readings (see DotSegmentIn).
 func HasDotSegment(escaped string) bool { return DotSegmentIn(PathReadings(escaped)) }
 
-// DotSegmentIn reports whether readings, a path's (see PathReadings), hold
-// a dot segment, or never settled: no ordinary path is encoded so deep. A
-// dot segment is read as the most lenient servers read one: a backslash
-// counting as a slash, a segment cut at its first ; (..;x is .. to Java's
-// servers), NUL (..%00 is .. to C's string functions), ? or # (..%3fx is
-// .. and a query to a server that parses the URL again once decoded), and
-// its surrounding white space trimmed (".. " is .. to Windows and to
-// frameworks that trim). A segment of three dots or more is a name, by
-// RFC 3986 and to Windows, and passes.
+// DotSegmentIn reports whether readings, a path's (see PathReadings, whose
+// first reading is the path as written), hold a dot segment, or never
+// settled: no ordinary path is encoded so deep. A dot segment is read as
+// the most lenient servers read one: a backslash counting as a slash, a
+// segment cut at its first ; (..;x is .. to Java's servers), NUL (..%00
+// is .. to C's string functions), ? or # (..%3fx is .. and a query to a
+// server that parses the URL again once decoded), and its surrounding
+// white space trimmed (".. " is .. to Windows and to frameworks that
+// trim). A segment of three dots or more is a name, by RFC 3986 and to
+// Windows, and passes.
+// A .. is refused under every reading, overlong UTF-8 read unchecked
+// included (%c0n%c0n, %c0%2e%c0%2e: .. to a decoder that takes the low six
+// bits of whatever byte follows), as it climbs out of the API's path. A .
+// climbs nowhere: it is refused only where it really is one, plainly,
+// percent-encoded, or in overlong UTF-8 whose continuation bytes are ones
+// (%c0%ae). A segment such as %C0n (Latin-1's Àn), a . only to an
+// unchecked reading, is a name, and passes.
 // Clients resolve dot segments before sending (RFC 3986 5.2.4), so only a
 // path sent as it was written (curl --path-as-is) has them.
 func DotSegmentIn(readings []string, settled bool) bool {
-	return !settled || slices.ContainsFunc(readings, holdsDotSegment)
+	if !settled || slices.ContainsFunc(readings, func(r string) bool { return holdsSegment(r, "..") }) {
+		return true
+	}
+	// Read checked, the bytes an unchecked reading took as one character
+	// are kept, and may show a dot segment it hid (..%c0%5c.. is ..\xc0
+	// and .. to a server that keeps them).
+	checked, settled := readingsOf(readings[0], true)
+	return !settled || slices.ContainsFunc(checked, func(r string) bool { return holdsSegment(r, "..") || holdsSegment(r, ".") })
 }
 
-// holdsDotSegment reports whether s, read as it is, has a dot segment.
-func holdsDotSegment(s string) bool {
-	return slices.ContainsFunc(LenientSegments(s), func(seg string) bool { return seg == "." || seg == ".." })
+// holdsSegment reports whether reading, read as it is, has the segment seg.
+func holdsSegment(reading, seg string) bool {
+	return slices.Contains(LenientSegments(reading), seg)
 }
 
 // LenientSegments are the segments of reading, one reading of a path (see
@@ -55,12 +70,18 @@ const maxDecodings = 8
 // client wrote it: as it is, then percent-decoded again and again until
 // nothing changes (an API, or a framework in front of it, that decodes
 // twice reads %252e%252e as ..), each time as the most lenient decoders
-// do (see decodeLeniently). settled is false when the path still changed
-// after maxDecodings.
+// do (see decodeLeniently), overlong UTF-8 read unchecked. settled is
+// false when the path still changed after maxDecodings.
 func PathReadings(escaped string) (readings []string, settled bool) {
+	return readingsOf(escaped, false)
+}
+
+// readingsOf is PathReadings, with overlong UTF-8 read checked (see
+// unOverlong) or not.
+func readingsOf(escaped string, checked bool) (readings []string, settled bool) {
 	readings = []string{escaped}
 	for range maxDecodings {
-		decoded := decodeLeniently(escaped)
+		decoded := decodeLeniently(escaped, checked)
 		if decoded == escaped {
 			return readings, true
 		}
@@ -79,12 +100,12 @@ var fullwidth = strings.NewReplacer("\uff0e", ".", "\uff0f", "/", "\uff3c", "\\"
 // decodeLeniently decodes s once as the most lenient decoders do: every
 // %XX that is one (a % that begins none is left as it is), IIS's %uXXXX
 // (%uff0e, a fullwidth ., IIS maps to . too), overlong UTF-8 of an ASCII
-// character (%c0%ae is a . to decoders that do not check them), and
-// fullwidth ., / and \. Other bytes that are not UTF-8 are kept: decoders
+// character (%c0%ae is a . to decoders that do not check them; checked,
+// see unOverlong), and fullwidth ., / and \. Other bytes that are not UTF-8 are kept: decoders
 // keep them or read each as U+FFFD, and none known drops them and
 // resolves what is left, so a dot among them (a binary id, %b0%f6.%b2;
 // Latin-1's ¿.¡) is no dot segment.
-func decodeLeniently(s string) string {
+func decodeLeniently(s string, checked bool) string {
 	var b []byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -102,27 +123,29 @@ func decodeLeniently(s string) string {
 		}
 		b = append(b, c)
 	}
-	return fullwidth.Replace(unOverlong(string(b)))
+	return fullwidth.Replace(unOverlong(string(b), checked))
 }
 
 // unOverlong replaces each overlong UTF-8 sequence of an ASCII character
 // (two, three or four bytes where one is enough, such as C0 AE for .) with
-// that character, as decoders that check nothing read it: taking the low
-// six bits of each byte after the first, a continuation byte or not (C0
-// 2E is a . too).
-func unOverlong(s string) string {
-	has := func(i int) bool { return i < len(s) }
+// that character. Unchecked, it reads them as decoders that check nothing
+// do: taking the low six bits of each byte after the first, a
+// continuation byte or not (C0 2E, and C0 6E, Latin-1's Àn, are a . too).
+// Checked, only continuation bytes (10xxxxxx) follow the first, as in any
+// overlong spelling; other bytes are kept.
+func unOverlong(s string, checked bool) string {
+	follows := func(i int) bool { return i < len(s) && (!checked || s[i]&0xC0 == 0x80) }
 	var b []byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case (c == 0xC0 || c == 0xC1) && has(i+1):
+		case (c == 0xC0 || c == 0xC1) && follows(i+1):
 			b = append(b, (c&0x1F)<<6|s[i+1]&0x3F)
 			i++
-		case c == 0xE0 && has(i+2) && s[i+1]&0x3F < 0x02:
+		case c == 0xE0 && follows(i+1) && follows(i+2) && s[i+1]&0x3F < 0x02:
 			b = append(b, (s[i+1]&0x3F)<<6|s[i+2]&0x3F)
 			i += 2
-		case c == 0xF0 && has(i+3) && s[i+1]&0x3F == 0 && s[i+2]&0x3F < 0x02:
+		case c == 0xF0 && follows(i+1) && follows(i+2) && follows(i+3) && s[i+1]&0x3F == 0 && s[i+2]&0x3F < 0x02:
 			b = append(b, (s[i+2]&0x3F)<<6|s[i+3]&0x3F)
 			i += 3
 		default:

@@ -258,3 +258,40 @@ const loaded = (tag, attrs) => new Promise((done) => {
 		t.Error("another site started a log-in")
 	}
 }
+
+// TestBrowserLogOutOfTokensTheProviderNoLongerKnows is a person pressing
+// Log out on the status page, confirming, where the revocation endpoint
+// answers that it no longer knows the tokens (400 invalid_token): the
+// page they come back to says what `freshtoken logout` says, that nothing
+// was revoked, and shows the environment logged out. It said only that
+// the tokens were forgotten, as after a revocation.
+func TestBrowserLogOutOfTokensTheProviderNoLongerKnows(t *testing.T) {
+	exe := chromium(t)
+	gone := testenv.TokenUnknownRevocation(t)
+	f := revFixture(t, func(*fixture) string { return gone })
+	f.login(t, "rev")
+
+	ctx := browser(t, exe)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(f.base+"/"),
+		chromedp.WaitVisible(chromedp.ID("logout-rev")),
+	); err != nil {
+		t.Fatalf("opening the status page: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.confirm = () => true, true)`)); err != nil { // the person answers OK
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("logout-rev")),
+		chromedp.WaitVisible(chromedp.ID("notice")),
+	); err != nil {
+		t.Fatalf("pressing Log out: %v\nproxy log:\n%s", err, f.logs.String())
+	}
+	want := "Logged out of rev: the provider's revocation endpoint answered that it no longer knows its tokens, revoked or expired already, so nothing was revoked; they are forgotten here."
+	if got := text(ctx, t, "#notice"); got != want {
+		t.Errorf("after Log out the page says %q; want %q", got, want)
+	}
+	if got := text(ctx, t, `#env-rev[data-state="logged-out"]`); !strings.Contains(got, "Not logged in") {
+		t.Errorf("after Log out rev shows %q", got)
+	}
+}

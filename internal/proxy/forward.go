@@ -93,7 +93,8 @@ const maxCookieNames = 64
 type failure struct {
 	At          time.Time
 	Msg         string
-	LoginNeeded bool // a log-in is what fixes it
+	LoginNeeded bool       // a log-in is what fixes it
+	Kind        kinds.Kind // as the table of failure kinds sorts it
 }
 
 func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, error) {
@@ -126,7 +127,7 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 }
 
 func (e *envProxy) fail(at time.Time, err error) {
-	e.lastErr.Store(&failure{At: at, Msg: err.Error(), LoginNeeded: errors.Is(err, freshtoken.ErrLoginRequired)})
+	e.lastErr.Store(&failure{At: at, Msg: err.Error(), LoginNeeded: errors.Is(err, freshtoken.ErrLoginRequired), Kind: kinds.Of(err)})
 }
 
 func (e *envProxy) succeed() {
@@ -193,7 +194,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	if httpx.DotSegmentIn(readings, settled) {
 		writeKind(rec, kinds.Usage, problem{Env: name,
-			Message: name + ": the request's path holds a dot segment (. or .., or dots alone such as ..., plain, percent-encoded once or more, or in overlong UTF-8), which the API could resolve to a path outside this environment's api_url; send the path resolved"})
+			Message: name + ": the request's path holds a dot segment (. or .., plain, percent-encoded once or more, or in overlong UTF-8), which the API could resolve to a path outside this environment's api_url; send the path resolved"})
 		return
 	}
 	// Asked here, before forwarding, so that a log-in needed or a provider

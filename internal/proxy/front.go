@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/freshtoken/freshtoken/config"
 )
 
 // Timeouts a client meets at the proxy. None bounds a whole request or
@@ -52,7 +54,7 @@ const maxHeaderBytes = 32 << 10
 // failure, such as running out of file descriptors, does not end it:
 // http.Server waits a moment and accepts again.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
-	stopping, stop := context.WithCancelCause(context.Background())
+	stopping, stop := context.WithCancelCause(config.WithSecretCommandNotice(context.Background(), p.o.SecretCommandNotice))
 	defer stop(nil)
 	srv := &http.Server{
 		Handler:           p,

@@ -115,6 +115,24 @@ redirect_uri = "%s/callback"
 `, env, apiURL, f.api, f.api, f.base)
 }
 
+// secretVarFixture is a fixture with the environment "env-secret" as
+// well, whose client secret comes from $FRESHTOKEN_TEST_SECRET, set for
+// the test to the dev provider's.
+func secretVarFixture(t *testing.T) *fixture {
+	t.Helper()
+	t.Setenv("FRESHTOKEN_TEST_SECRET", "dev-client-secret")
+	return newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf(`
+[env.env-secret]
+provider = "freeagent"
+api_url = %q
+client_id = "dev-client-id"
+client_secret_env = "FRESHTOKEN_TEST_SECRET"
+redirect_uri = "%s/callback"
+`, f.api, f.base)
+	}})
+}
+
 type fixtureOptions struct {
 	autoApprove bool
 	quiet       bool // log warnings only, as the proxy does without --debug

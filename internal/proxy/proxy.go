@@ -100,6 +100,10 @@ type Options struct {
 	// Banner, if set, gives what a person is needed for now, as the
 	// notifications said it, for the top of the status page.
 	Banner func() []string
+	// SecretCommandNotice, if set, is told before an environment's
+	// client_secret_cmd runs for a request, a button or a log-in (see
+	// config.WithSecretCommandNotice).
+	SecretCommandNotice func(env, command string)
 }
 
 // Proxy is an http.Handler serving the proxy, its status page and its
@@ -164,7 +168,7 @@ func New(o Options) (*Proxy, error) {
 	p.timeouts.shutdown = cmp.Or(o.ShutdownGrace, shutdownGrace)
 	p.timeouts.replay = cmp.Or(o.ReplayWait, replayWait)
 	p.replayBudget.give(cmp.Or(o.ReplayBudget, defaultReplayBudget))
-	p.background.ctx, p.background.cancel = context.WithCancel(context.Background())
+	p.background.ctx, p.background.cancel = context.WithCancel(config.WithSecretCommandNotice(context.Background(), o.SecretCommandNotice))
 	p.control = http.NewServeMux()
 	p.control.HandleFunc("GET "+controlPrefix+"static/", serveStatic)
 	p.control.HandleFunc("POST "+controlPrefix+"envs/{env}/login", p.handleLoginButton)
@@ -190,15 +194,9 @@ func baseURL(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// maxAnswerHeader bounds an API's answer's header, as net/http's server
-// bounds a request's (http.DefaultMaxHeaderBytes). net/http's client
-// reads 10 MB by default, which a hostile API could make the proxy hold
-// for every connection at once.
-const maxAnswerHeader = 1 << 20
-
 // newTransport keeps connections to each API alive for the next request and
 // leaves compression to the client, so bodies pass through unchanged. An
-// answer's header past maxAnswerHeader is not read (502 api_unreadable).
+// answer's header past httpx.MaxAnswerHeader is not read (502 api_unreadable).
 func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if tlsConfig != nil {
@@ -210,7 +208,7 @@ func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, er
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.DisableCompression = true
-	t.MaxResponseHeaderBytes = maxAnswerHeader
+	t.MaxResponseHeaderBytes = httpx.MaxAnswerHeader
 	dial := t.DialContext
 	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
@@ -476,6 +474,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// secretWhere says where env's client secret comes from, as the
+// environment is open here, for the step after the provider refused its
+// client (config.Env.ClientSecretWhere: "$FREEAGENT_SECRET", never the
+// secret); "" for an environment not open.
+func (p *Proxy) secretWhere(env string) string {
+	if e, ok := p.envs.Load(env); ok {
+		return e.(*envProxy).conf.ClientSecretWhere()
+	}
+	return ""
+}
+
 // engineProblem answers err, a failure to get a token or to log in, with the
 // status and code the table of failure kinds gives it, the same kinds the
 // command line's exit codes follow.
@@ -491,7 +500,7 @@ func (p *Proxy) engineProblem(env string, err error) (int, problem) {
 	if fe := (*freshtoken.Error)(nil); errors.As(err, &fe) && !fe.RetryAt.IsZero() {
 		pr.retryAfter = fe.RetryAt.Sub(p.now())
 	}
-	if next := kinds.Next(err, env); next != "" {
+	if next := kinds.NextNaming(err, env, p.secretWhere); next != "" {
 		pr.Message += "; " + next
 	}
 	pr.Message = p.suggest(pr.Message)

@@ -713,6 +713,29 @@ func TestLoginThroughTheProxy(t *testing.T) {
 
 }
 
+// TestRefusedClientNamesWhereTheSecretComesFrom: when the provider
+// refuses the client (invalid_client) of an environment whose client
+// secret comes from client_secret_env = "X", the proxy's JSON problem and
+// its status page say to check $X, as the command line does, never the
+// secret itself; the page adds what to click once that is fixed. Both
+// said to check "the client secret ... in the config", which holds none.
+func TestRefusedClientNamesWhereTheSecretComesFrom(t *testing.T) {
+	f := secretVarFixture(t)
+	f.login(t, "env-secret")
+	f.provider.Fault(devprovider.FaultInvalidClient, 1)
+	f.clock.Advance(accessTTL) // the next request renews
+	want := "check client_id, the client secret ($FRESHTOKEN_TEST_SECRET) and client_auth in the config"
+	resp, body := f.get(t, "/env-secret/v2/company")
+	pr := decode[problemBody](t, body)
+	if resp.StatusCode != http.StatusBadGateway || pr.Error != "client_rejected" || !strings.Contains(pr.Message, "; "+want) || strings.Contains(string(body), "dev-client-secret") {
+		t.Errorf("a request with the client refused got %d %s; want 502 client_rejected saying to %s", resp.StatusCode, body, want)
+	}
+	_, page := f.get(t, "/")
+	if html := want + ", then click Renew now"; !strings.Contains(string(page), html) || strings.Contains(string(page), "dev-client-secret") {
+		t.Errorf("the status page does not say %q:\n%s", html, page)
+	}
+}
+
 // TestLoginLinkOnlyServesThisMachine: the log-in link starts nothing for
 // another machine, nor for a page of another site.
 func TestLoginLinkOnlyServesThisMachine(t *testing.T) {

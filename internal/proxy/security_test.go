@@ -345,17 +345,7 @@ func TestAPICannotClearOtherEnvironmentsCookies(t *testing.T) {
 // TestEngineFailureAfter401 is a renewal after a 401 that fails for want
 // of the client secret: a configuration problem, not an unreachable API.
 func TestEngineFailureAfter401(t *testing.T) {
-	t.Setenv("FRESHTOKEN_TEST_SECRET", "dev-client-secret")
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return fmt.Sprintf(`
-[env.env-secret]
-provider = "freeagent"
-api_url = %q
-client_id = "dev-client-id"
-client_secret_env = "FRESHTOKEN_TEST_SECRET"
-redirect_uri = "%s/callback"
-`, f.api, f.base)
-	}})
+	f := secretVarFixture(t)
 	f.login(t, "env-secret")
 	t.Setenv("FRESHTOKEN_TEST_SECRET", "")
 	other := f.serve(t) // a proxy that has not read the secret yet

@@ -113,6 +113,7 @@ var notices = map[string]struct {
 	"logged-out":            {false, "Logged out of {env}: its tokens are forgotten."},
 	"logout-failed":         {true, "Could not log out of {env}; see the details below."},
 	"nothing-to-log-out":    {false, "{env} has no stored tokens: there was nothing to log out of."},
+	"logged-out-unknown":    {false, "Logged out of {env}: the provider's revocation endpoint answered that it no longer knows its tokens, revoked or expired already, so nothing was revoked; they are forgotten here."},
 	"logged-out-unrevoked":  {false, "Logged out of {env}: its tokens are forgotten here; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access in your account at the provider."},
 	"logged-out-unreadable": {false, "Logged out of {env}: its stored record could not be read, and was deleted; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app's access in your account at the provider."},
 	"logged-out-here":       {true, "Logged out of {env}: its tokens are forgotten here, but the provider could not be told to end the grant (see the details below); to end it there, remove the app's access in your account at the provider."},
@@ -246,12 +247,27 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		// met after them.)
 		f = nil
 	}
+	// A refused client stays refused until the configuration is fixed:
+	// what to check, naming where the secret comes from, as status says.
+	clientFix := func(msg string) string {
+		button := "Renew now"
+		switch {
+		case rec == nil && v.NoLogin:
+			button = "Fetch a token"
+		case rec == nil:
+			button = "Log in"
+		}
+		return msg + "; " + kinds.FixClient(msg, e.conf.ClientSecretWhere()) + ", then click " + button
+	}
 	if rec != nil && rec.Problem != nil {
 		v.State, v.Problem = "attention", rec.Problem.Message
 		if !rec.Problem.At.IsZero() { // not recorded by another program sharing the store: not "106751 days ago"
 			v.ProblemAgo = ago(now.Sub(rec.Problem.At))
 		}
 		v.LoginFixes = rec.Problem.Kind == store.ProblemGrantEnded
+		if rec.Problem.Kind == store.ProblemClientRejected {
+			v.Problem = clientFix(v.Problem)
+		}
 	} else if unusable != nil {
 		v.State, v.Problem, unusableTold = "attention", "The stored access token cannot be used: "+unusable.Msg+". Click Renew now for another, and tell the provider if it happens again.", true
 	} else if why := e.conf.ClientSecretProblem(); why != "" {
@@ -260,6 +276,9 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		v.State, v.Problem = "attention", why
 	} else if f != nil && (rec != nil || !f.LoginNeeded) { // logged out needs no explaining
 		v.State, v.Problem, v.ProblemAgo, v.LoginFixes = "attention", f.Msg, ago(now.Sub(f.At)), f.LoginNeeded
+		if f.Kind == kinds.ClientRejected {
+			v.Problem = clientFix(v.Problem)
+		}
 	}
 	if rec == nil || rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded {
 		return v
@@ -372,7 +391,10 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, err := p.env(r.Context(), name)
-	var rerr error
+	var (
+		rerr    error
+		unknown string // the provider's answer that it no longer knows the tokens
+	)
 	if err == nil {
 		// As `freshtoken logout`: another configuration's tokens, stored
 		// under the name, are neither revoked nor forgotten.
@@ -400,7 +422,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		}
 		// End the grant at the provider if it can, and forget the tokens
 		// unless the configuration kept it from being ended.
-		rerr = e.src.Revoke(r.Context())
+		unknown, rerr = e.src.RevokeGrant(r.Context())
 		if errors.Is(rerr, freshtoken.ErrClearText) {
 			// Nothing was sent: the tokens are kept until the
 			// revocation endpoint is corrected.
@@ -431,11 +453,16 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.succeed()
-	if !e.src.CanRevoke() {
+	switch {
+	case unknown != "":
+		// As `freshtoken logout`: nothing was revoked, whoever answered so.
+		p.log.Info("the provider's revocation endpoint no longer knows the tokens, so nothing was revoked", "env", name, "answer", unknown)
+		http.Redirect(w, r, p.noticeURL("logged-out-unknown", name), http.StatusSeeOther)
+	case !e.src.CanRevoke():
 		http.Redirect(w, r, p.noticeURL("logged-out-unrevoked", name), http.StatusSeeOther)
-		return
+	default:
+		http.Redirect(w, r, p.noticeURL("logged-out", name), http.StatusSeeOther)
 	}
-	http.Redirect(w, r, p.noticeURL("logged-out", name), http.StatusSeeOther)
 }
 
 func statusClass(status int) string {

@@ -18,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -550,6 +551,26 @@ func TestLogoutButtonSaysWhenRevocationFailed(t *testing.T) {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("the page does not say %q:\n%s", want, page)
 		}
+	}
+}
+
+// TestLogoutButtonSaysTheProviderNoLongerKnowsTheTokens: a revocation
+// endpoint that answers 400 invalid_token (Google's answer for tokens
+// revoked or expired already) revoked nothing. Log out forgets the tokens,
+// as nothing is left to revoke, and the page says what `freshtoken logout`
+// says: the provider no longer knows them, so nothing was revoked. It said
+// only that they were forgotten, as after a revocation.
+func TestLogoutButtonSaysTheProviderNoLongerKnowsTheTokens(t *testing.T) {
+	gone := testenv.TokenUnknownRevocation(t)
+	f := revFixture(t, func(*fixture) string { return gone })
+	f.login(t, "rev")
+	loc := f.logOutRev(t, "logged-out-unknown")
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
+		t.Fatalf("after Log out the store holds %+v, %v; want the tokens forgotten", rec, err)
+	}
+	_, page := f.get(t, loc)
+	if want := "Logged out of rev: the provider&#39;s revocation endpoint answered that it no longer knows its tokens, revoked or expired already, so nothing was revoked; they are forgotten here."; !strings.Contains(string(page), want) {
+		t.Errorf("the page does not say %q:\n%s", want, page)
 	}
 }
 
