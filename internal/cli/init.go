@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -29,9 +30,11 @@ type initOptions struct {
 	Settings config.EnvSettings
 	Scopes   string
 	Extras   extraFlags
+	// Default makes the environment the default one (default_env).
+	Default bool
 }
 
-func newInitCmd(f *Factory) *cobra.Command {
+func newInitCmd(f *Factory, runF func(*initOptions) error) *cobra.Command {
 	opts := &initOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -52,7 +55,12 @@ client id is an error.
 With --client-secret-keyring the client secret goes into the system keychain
 (asked for on a terminal, read from stdin otherwise) and the configuration
 says client_secret_keyring = true, so the file holds nothing secret. The
-keychain is written first: if it cannot be used, nothing is written at all.`,
+keychain is written first: if it cannot be used, nothing is written at all.
+
+--default makes the environment the default one, used by commands without
+-e (default_env in the file). Without it, init sets default_env only when the
+file has none. Given alone (init -e NAME --default), it changes only the
+default_env line, of an environment already configured.`,
 		Example: `  freshtoken init                  # on a terminal: asks for what it needs
   freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken init -e production --provider freeagent --client-id ID --client-secret-cmd "pass show freeagent"
@@ -63,9 +71,10 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
   freshtoken init -e idp --provider generic --api-url https://api.example.com/ \
       --auth-url https://login.example.com/authorize --token-url https://login.example.com/token \
       --client-id ID --client-auth private_key_jwt --key-file idp-key.pem --key-id k1 \
-      --audience https://api.example.com --auth-param prompt=consent`,
+      --audience https://api.example.com --auth-param prompt=consent
+  freshtoken init -e production --default   # commands without -e now use production`,
 		Args: exactArgs(0, "no arguments; the environment is named with -e"),
-		RunE: runner(opts, nil, runInit),
+		RunE: runner(opts, runF, runInit),
 	}
 	fl := cmd.Flags()
 	s := &opts.Settings
@@ -85,6 +94,7 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
 	fl.StringVar(&s.Tenant, "tenant", "", "the Microsoft tenant (default "+config.DefaultTenant+")")
 	fl.StringVar(&s.CAFile, "ca-file", "", "PEM file of a private certificate authority to trust")
 	fl.StringVar(&s.Grant, "grant", "", "how tokens are had: authorization_code (default, a browser log-in), device_code or client_credentials")
+	fl.BoolVar(&opts.Default, "default", false, "make this the default environment, used by commands without -e (alone: only that)")
 	fl.StringVar(&s.DeviceAuthURL, "device-auth-url", "", "the device authorization endpoint, for --grant device_code (discovery finds it from --issuer)")
 	cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions([]string{config.GrantAuthorizationCode, config.GrantDeviceCode, config.GrantClientCredentials}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(config.Presets(), cobra.ShellCompDirectiveNoFileComp))
@@ -116,6 +126,9 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	old, err := f.Config()
 	if err != nil {
 		return err
+	}
+	if opts.onlyDefault() {
+		return makeDefault(f, old, f.EnvFlag)
 	}
 	path := old.Path
 	// On a terminal, what the flags and the existing environment leave
@@ -187,12 +200,20 @@ func runInit(ctx context.Context, opts *initOptions) error {
 			return err
 		}
 	}
-	conf, err := config.WriteEnv(path, name, s, true)
+	var conf *config.File
+	if opts.Default {
+		conf, err = config.SetDefaultEnv(path, name, config.NamedEnv{Name: name, Settings: s})
+	} else {
+		conf, err = config.WriteEnv(path, name, s, true)
+	}
 	if err != nil {
 		return err
 	}
 	e := conf.Envs[name]
 	warnClearText(f.IO.ErrOut, e)
+	if opts.Default && old.DefaultEnv != name {
+		sayDefault(f, name, path)
+	}
 	switch e.Grant {
 	case config.GrantClientCredentials:
 		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s. It uses client credentials: no log-in is needed.\n%s %s\n", name, path, nextStep(e, "Try:", "Then", "try:"), f.commandLine("-e "+name+" token"))
@@ -216,6 +237,48 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		return nil
 	}
 	return offerLogin(ctx, f, p, e)
+}
+
+// onlyDefault reports whether --default is all init was given: it then
+// changes default_env alone.
+func (o *initOptions) onlyDefault() bool {
+	return o.Default && reflect.ValueOf(o.Settings).IsZero() && o.Scopes == "" && reflect.ValueOf(o.Extras).IsZero()
+}
+
+// makeDefault makes name, an environment conf configures, the default one,
+// changing only the default_env line of the file.
+func makeDefault(f *Factory, conf *config.File, name string) error {
+	if name == "" {
+		known := "none"
+		if len(conf.Envs) > 0 {
+			known = strings.Join(conf.Names(), ", ")
+		}
+		return usageErrorf("--default needs the environment named: `freshtoken init -e NAME --default` (configured: %s)", known)
+	}
+	if err := notConfigured(conf, name, "init --default alone makes a configured environment the default; to add this one, give init its other flags too (`freshtoken init --help`); nothing was written"); err != nil {
+		return err
+	}
+	if _, err := conf.Select(name); err != nil {
+		return err
+	}
+	if conf.DefaultEnv == name {
+		fmt.Fprintf(f.IO.ErrOut, "%s is already the default environment (default_env in %s); nothing was changed.\n", name, conf.Path)
+		return nil
+	}
+	if _, err := config.SetDefaultEnv(conf.Path, name); err != nil {
+		return err
+	}
+	sayDefault(f, name, conf.Path)
+	return nil
+}
+
+// sayDefault tells that name is now the default environment, and that
+// $FRESHTOKEN_ENV, when it names another, still comes first here.
+func sayDefault(f *Factory, name, path string) {
+	fmt.Fprintf(f.IO.ErrOut, "%s is now the default environment: commands without -e use it (default_env in %s).\n", name, path)
+	if v := os.Getenv("FRESHTOKEN_ENV"); v != "" && v != name {
+		fmt.Fprintf(f.IO.ErrOut, "Here $FRESHTOKEN_ENV (%s) still comes before it: unset FRESHTOKEN_ENV for the default to apply.\n", v)
+	}
 }
 
 // nextStep leads the command init suggests next: lead alone, or, when the
