@@ -29,7 +29,9 @@ with it, the others stay. On a terminal it asks first; scripts pass --yes.
 Tokens stored under that name for another client (by another configuration)
 are left alone, and so is a client secret in the system keychain
 (client_secret_keyring), which other configurations of the client may read:
-remove says where it is, to delete it there if none does.`,
+remove says where it is, to delete it there if none does. Removing the
+default environment takes default_env out too; init -e NAME --default makes
+another the default.`,
 		Example: `  freshtoken remove -e old-sandbox
   freshtoken remove -e old-sandbox --yes`,
 		Args: exactArgs(0, "no arguments; name the environment with -e"),
