@@ -211,7 +211,9 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	}
 	e := conf.Envs[name]
 	warnClearText(f.IO.ErrOut, e)
-	if opts.Default && old.DefaultEnv != name {
+	// Made the default without --default (the file had none): said, as
+	// commands without -e that stopped for want of one now reach it.
+	if conf.DefaultEnv == name && old.DefaultEnv != name && (opts.Default || len(conf.Envs) > 1) {
 		sayDefault(f, name, path)
 	}
 	switch e.Grant {
