@@ -250,18 +250,19 @@ func (o *initOptions) onlyDefault() bool {
 // makeDefault makes name, an environment conf configures, the default one,
 // changing only the default_env line of the file.
 func makeDefault(f *Factory, conf *config.File, name string) error {
-	if name == "" {
-		known := "none"
-		if len(conf.Envs) > 0 {
-			known = strings.Join(conf.Names(), ", ")
-		}
+	known := "none"
+	if len(conf.Envs) > 0 {
+		known = strings.Join(conf.Names(), ", ")
+	}
+	switch {
+	case name == "":
 		return usageErrorf("--default needs the environment named: `freshtoken init -e NAME --default` (configured: %s)", known)
-	}
-	if err := notConfigured(conf, name, "init --default alone makes a configured environment the default; to add this one, give init its other flags too (`freshtoken init --help`); nothing was written"); err != nil {
+	case conf.Envs[name] != nil:
+	case conf.Closest(name) != "":
+		_, err := conf.Select(name) // a typo: it suggests the name meant
 		return err
-	}
-	if _, err := conf.Select(name); err != nil {
-		return err
+	default:
+		return usageErrorf("environment %q is not configured in %s (configured: %s); init --default alone makes a configured environment the default; to add this one, give init its other flags too (`freshtoken init --help`); nothing was written", name, conf.Path, known)
 	}
 	if conf.DefaultEnv == name {
 		fmt.Fprintf(f.IO.ErrOut, "%s is already the default environment (default_env in %s); nothing was changed.\n", name, conf.Path)
