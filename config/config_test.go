@@ -463,7 +463,7 @@ func TestSelect(t *testing.T) {
 		{"env var next", withDefault, "", "a", "a", ""},
 		{"default_env next", withDefault, "", "", "b", ""},
 		{"the only one", one, "", "", "only", ""},
-		{"ambiguous", two, "", "", "", "2 environments are configured (a, b); set default_env in " + two + ", or name one"},
+		{"ambiguous", two, "", "", "", "2 environments are configured (a, b); set default_env in " + two + " (`freshtoken init -e NAME --default`), or name one"},
 		{"unknown", two, "c", "", "", `environment "c" is not configured`},
 		{"unknown in the env var", two, "", "c", "", `environment "c" (from $FRESHTOKEN_ENV) is not configured in ` + two + ` (configured: a, b); add it with ` + "`freshtoken init -e c`" + `; or unset FRESHTOKEN_ENV`},
 		// A name no environment can have was suggested to init, unquoted:
