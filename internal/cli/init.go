@@ -39,9 +39,10 @@ func newInitCmd(f *Factory, runF func(*initOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Add or update an environment in the configuration",
-		Long: `Write an environment into the configuration file (other environments and
-comments are kept, but for comments among this environment's keys, whose
-table is written anew) and print the redirect URI to register with the provider.
+		Long: `Write an environment into the configuration file and print the redirect
+URI to register with the provider. Other environments and the comments are
+kept: of this environment's table, only the lines of the keys that change are
+written, as you would edit them.
 The environment is named by -e; without it, freeagent-sandbox is called
 "sandbox" and freeagent "production". Flags given for an environment that
 exists replace only what they name; a --provider other than its own is
