@@ -61,7 +61,8 @@ keychain is written first: if it cannot be used, nothing is written at all.
 --default makes the environment the default one, used by commands without
 -e (default_env in the file). Without it, init sets default_env only when the
 file has none. Given alone (init -e NAME --default), it changes only the
-default_env line, of an environment already configured.`,
+default_env line, of an environment already configured; on a terminal,
+without -e, it asks which.`,
 		Example: `  freshtoken init                  # on a terminal: asks for what it needs
   freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken init -e production --provider freeagent --client-id ID --client-secret-cmd "pass show freeagent"
@@ -129,7 +130,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		return err
 	}
 	if opts.onlyDefault() {
-		return makeDefault(f, old, f.EnvFlag)
+		return makeDefault(ctx, f, old, f.EnvFlag)
 	}
 	path := old.Path
 	// On a terminal, what the flags and the existing environment leave
@@ -249,11 +250,27 @@ func (o *initOptions) onlyDefault() bool {
 }
 
 // makeDefault makes name, an environment conf configures, the default one,
-// changing only the default_env line of the file.
-func makeDefault(f *Factory, conf *config.File, name string) error {
+// changing only the default_env line of the file. Without a name, on a
+// terminal, it asks which.
+func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string) error {
 	known := "none"
 	if len(conf.Envs) > 0 {
 		known = strings.Join(conf.Names(), ", ")
+	}
+	if name == "" && f.IO.InTTY && len(conf.Envs) > 0 {
+		var choices []choice
+		def := 1
+		for i, n := range conf.Names() {
+			label := n + " "
+			if n == conf.DefaultEnv {
+				label, def = n+"  (the default now)", i+1
+			}
+			choices = append(choices, choice{n, label})
+		}
+		var err error
+		if name, err = newPrompter(f.IO).choose(ctx, "Which environment should commands without -e use?", choices, def); err != nil {
+			return err
+		}
 	}
 	switch {
 	case name == "":
