@@ -213,6 +213,11 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	}
 	e := conf.Envs[name]
 	warnClearText(f.IO.ErrOut, e)
+	wrote := fmt.Sprintf("Wrote environment %q to %s.", name, path)
+	if e.Grant == config.GrantClientCredentials {
+		wrote += " It uses client credentials: no log-in is needed."
+	}
+	fmt.Fprintln(f.IO.ErrOut, wrote)
 	// Made the default without --default (the file had none): said, as
 	// commands without -e that stopped for want of one now reach it.
 	if conf.DefaultEnv == name && old.DefaultEnv != name && (opts.Default || len(conf.Envs) > 1) {
@@ -220,17 +225,17 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	}
 	switch e.Grant {
 	case config.GrantClientCredentials:
-		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s. It uses client credentials: no log-in is needed.\n%s %s\n", name, path, nextStep(e, "Try:", "Then", "try:"), f.commandLine("-e "+name+" token"))
+		fmt.Fprintf(f.IO.ErrOut, "%s %s\n", nextStep(e, "Try:", "Then", "try:"), f.commandLine("-e "+name+" token"))
 		return nil
 	case config.GrantDeviceCode:
-		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\n%s %s (it shows a code to enter on any device)\n", name, path, nextStep(e, "Then run:", "Then", "run:"), f.commandLine("login -e "+name))
+		fmt.Fprintf(f.IO.ErrOut, "%s %s (it shows a code to enter on any device)\n", nextStep(e, "Then run:", "Then", "run:"), f.commandLine("login -e "+name))
 		return nil
 	}
 	where := "" // where a FreeAgent user registers it
 	if strings.HasPrefix(e.Provider, "freeagent") {
 		where = " (the app's page in FreeAgent's developer dashboard)"
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nRegister this redirect URI with the provider%s, exactly as shown:\n", name, path, where)
+	fmt.Fprintf(f.IO.ErrOut, "Register this redirect URI with the provider%s, exactly as shown:\n", where)
 	fmt.Fprintln(f.IO.Out, e.RedirectURI)
 	if p == nil || !p.asked {
 		if existed && sameLogIn(prev, s) && loggedIn(ctx, f, name) {
