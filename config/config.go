@@ -715,7 +715,7 @@ func (f *File) Select(flag string) (*Env, error) {
 		case 1:
 			name = f.Names()[0]
 		default:
-			return nil, &invalid{msg: fmt.Sprintf("%d environments are configured (%s); set default_env in %s, or name one",
+			return nil, &invalid{msg: fmt.Sprintf("%d environments are configured (%s); set default_env in %s (`freshtoken init -e NAME --default`), or name one",
 				len(f.Envs), strings.Join(f.Names(), ", "), f.Path), flag: "-e NAME"}
 		}
 	}

@@ -463,7 +463,7 @@ func TestSelect(t *testing.T) {
 		{"env var next", withDefault, "", "a", "a", ""},
 		{"default_env next", withDefault, "", "", "b", ""},
 		{"the only one", one, "", "", "only", ""},
-		{"ambiguous", two, "", "", "", "2 environments are configured (a, b); set default_env in " + two + ", or name one"},
+		{"ambiguous", two, "", "", "", "2 environments are configured (a, b); set default_env in " + two + " (`freshtoken init -e NAME --default`), or name one"},
 		{"unknown", two, "c", "", "", `environment "c" is not configured`},
 		{"unknown in the env var", two, "", "c", "", `environment "c" (from $FRESHTOKEN_ENV) is not configured in ` + two + ` (configured: a, b); add it with ` + "`freshtoken init -e c`" + `; or unset FRESHTOKEN_ENV`},
 		// A name no environment can have was suggested to init, unquoted:
@@ -1571,5 +1571,47 @@ func TestEditsOfAFileOfMixedLineEndsKeepOtherValues(t *testing.T) {
 	}
 	if got := g.Settings["other"]; !reflect.DeepEqual(got, want) || g.Settings["dev"].ClientID != "new" {
 		t.Fatalf("after init -e dev, other's client_secret_cmd is %q, want %q", got.ClientSecretCmd, want.ClientSecretCmd)
+	}
+}
+
+// TestSetDefaultEnvChangesOnlyThatLine: `init -e NAME --default` changes
+// default_env where it is written, keeping its comment, its indentation and
+// every other line; a file without one gets it first; with an environment
+// to write, both land in one edit. A name the file does not configure
+// leaves the file as it was (no command set default_env: the user edited
+// it by hand).
+func TestSetDefaultEnvChangesOnlyThatLine(t *testing.T) {
+	const env = "provider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n"
+	for _, tt := range []struct {
+		name, text, to, want string
+		with                 []config.NamedEnv
+	}{
+		{"replaced in place", "# mine\n  default_env = 'a'   # the safe one\n\n[env.a]\n" + env + "\n[env.b]\n" + env, "b",
+			"# mine\n  default_env = \"b\"  # the safe one\n\n[env.a]\n" + env + "\n[env.b]\n" + env, nil},
+		{"none yet", "# mine\n[env.a]\n" + env + "\n[env.b]\n" + env, "b",
+			"default_env = \"b\"\n\n# mine\n[env.a]\n" + env + "\n[env.b]\n" + env, nil},
+		{"with an environment", "default_env = \"a\"\n\n[env.a]\n" + env, "c",
+			"default_env = \"c\"\n\n[env.a]\n" + env + "\n[env.c]\n" + env, []config.NamedEnv{{Name: "c", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "S"}}}},
+		{"written over lines", "default_env = \"\"\"\na\"\"\"\n[env.a]\n" + env + "\n[env.b]\n" + env, "b",
+			"default_env = \"b\"\n[env.a]\n" + env + "\n[env.b]\n" + env, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := write(t, tt.text)
+			f, err := config.SetDefaultEnv(p, tt.to, tt.with...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := os.ReadFile(p); string(got) != tt.want || f.DefaultEnv != tt.to {
+				t.Fatalf("default_env %q, file:\n%s\nwant:\n%s", f.DefaultEnv, got, tt.want)
+			}
+		})
+	}
+	text := "default_env = \"a\"\n[env.a]\n" + env
+	p := write(t, text)
+	if _, err := config.SetDefaultEnv(p, "nope"); err == nil || !strings.Contains(err.Error(), "nothing was written") {
+		t.Fatalf("default_env of an environment not configured: %v", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != text {
+		t.Fatalf("a refused edit changed the file:\n%s", got)
 	}
 }

@@ -118,6 +118,57 @@ func envsEdit(path string, envs []NamedEnv, defaultEnv string) (func(text string
 	}, nil
 }
 
+// SetDefaultEnv makes name the default environment of the file at path,
+// with envs written into it as WriteEnvs writes them, in one edit. Only
+// the default_env line changes: set in place, its comment kept, or, when
+// the file has none, written first. The edit is kept only if the file then
+// means what it meant but for default_env, and the result must load (name
+// an environment it configures), as WriteEnv's must.
+func SetDefaultEnv(path, name string, envs ...NamedEnv) (*File, error) {
+	writeEnvs, err := envsEdit(path, envs, "")
+	if err != nil {
+		return nil, err
+	}
+	return rewrite(path, nil, func(old string) (string, error) {
+		text, err := writeEnvs(old)
+		if err != nil {
+			return "", err
+		}
+		return setDefaultLine(path, text, name)
+	})
+}
+
+// setDefaultLine is text with its top-level default_env set to name, as a
+// person would edit it: the line replaced, with its indentation and comment.
+func setDefaultLine(path, text, name string) (string, error) {
+	line := fmt.Sprintf("default_env = %q", name)
+	lines := splitLines(text)
+	scan := outsideStrings(lines)
+	for i, l := range scan {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") {
+			break
+		}
+		if k, _, ok := strings.Cut(t, "="); !ok || t[0] == '#' || normalizeKey(k) != "default_env" {
+			continue
+		}
+		n := valueSpan(scan, i)
+		now := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))] + line
+		if c := commentAt(scan[i+n-1]); c >= 0 {
+			now += "  " + strings.TrimSpace(lines[i+n-1][c:])
+		}
+		edited := strings.Join(slices.Concat(lines[:i], []string{now}, lines[i+n:]), "\n") + "\n"
+		was, wasKeys, errA := meaning(text)
+		is, isKeys, errB := meaning(edited)
+		was.DefaultEnv = name
+		if errA != nil || errB != nil || !reflect.DeepEqual(was, is) || !slices.Equal(wasKeys, isKeys) {
+			return "", &Error{Path: path, Line: i + 1, Key: "default_env", Msg: fmt.Sprintf("is written in a way freshtoken cannot change line by line; write %s there by hand (nothing was written)", line)}
+		}
+		return edited, nil
+	}
+	return line + "\n\n" + text, nil
+}
+
 // errPreviewed ends the edit PreviewEnvs makes before it replaces the file.
 var errPreviewed = errors.New("previewed")
 
@@ -417,11 +468,21 @@ func replaceTable(path, text, header, body string) (string, error) {
 // sameMeaning reports whether the configuration texts a and b both decode,
 // and to the same settings, with the same keys left that no setting takes.
 func sameMeaning(a, b string) bool {
-	var x, y rawFile
-	mx, errA := toml.Decode(a, &x)
-	my, errB := toml.Decode(b, &y)
-	return errA == nil && errB == nil && reflect.DeepEqual(x, y) &&
-		slices.EqualFunc(mx.Undecoded(), my.Undecoded(), func(k, l toml.Key) bool { return k.String() == l.String() })
+	x, xKeys, errA := meaning(a)
+	y, yKeys, errB := meaning(b)
+	return errA == nil && errB == nil && reflect.DeepEqual(x, y) && slices.Equal(xKeys, yKeys)
+}
+
+// meaning is what the configuration text sets, and the keys it writes that
+// no setting takes.
+func meaning(text string) (rawFile, []string, error) {
+	var raw rawFile
+	md, err := toml.Decode(text, &raw)
+	var left []string
+	for _, k := range md.Undecoded() {
+		left = append(left, k.String())
+	}
+	return raw, left, err
 }
 
 // nestedTable reports whether lines, a table's after its header, hold the

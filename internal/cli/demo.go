@@ -44,7 +44,8 @@ func newDemoCmd(f *Factory) *cobra.Command {
 loopback, with no account and no network: a browser-style log-in (PKCE,
 auto-approved), then API calls across several token expiries, each renewal
 shown as it happens, one revoked token recovered from, then the keeper keeping
-an idle grant alive and telling a person when the provider ends it, and a
+an idle grant alive and telling a person when the provider ends it, a
+machine client (client credentials: no log-in, no refresh token), and a
 summary.
 Nothing is written outside a temporary folder, which is removed at the end.`,
 		Example: `  freshtoken demo

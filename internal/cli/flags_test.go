@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -213,6 +215,32 @@ func TestLoginFlags(t *testing.T) {
 	}, newLoginCmd, func(g, w loginOptions) bool {
 		return g.NoBrowser == w.NoBrowser && g.Manual == w.Manual && g.Timeout == w.Timeout && g.Yes == w.Yes
 	})
+}
+
+// TestInitFlags: --default alone only sets default_env; with any other
+// flag init writes the environment as well.
+func TestInitFlags(t *testing.T) {
+	checkFlags(t, []flagCase[initOptions]{
+		{"", initOptions{}, false},
+		{"--default", initOptions{Default: true}, false},
+		{"--default --client-id x", initOptions{Default: true, Settings: config.EnvSettings{ClientID: "x"}}, false},
+		{"--default --scopes read", initOptions{Default: true, Scopes: "read"}, false},
+		{"--default --auth-param prompt=consent", initOptions{Default: true, Extras: extraFlags{AuthParams: []string{"prompt=consent"}}}, false},
+		{"--default=false --client-id x", initOptions{Settings: config.EnvSettings{ClientID: "x"}}, false},
+		{"--default prod", initOptions{}, true},
+	}, newInitCmd, func(g, w initOptions) bool {
+		g.f = nil
+		return reflect.DeepEqual(g, w)
+	})
+	for args, only := range map[string]bool{"--default": true, "--default --client-id x": false, "--default --scopes read": false, "--default --auth-param prompt=consent": false, "--client-id x": false} {
+		var got *initOptions
+		if err := execute(t, newInitCmd(testFactory(), func(o *initOptions) error { got = o; return nil }), args); err != nil {
+			t.Fatal(err)
+		}
+		if got.onlyDefault() != only {
+			t.Errorf("%q: only default_env %v, want %v", args, got.onlyDefault(), only)
+		}
+	}
 }
 
 // TestDebugFromTheEnvironment: FRESHTOKEN_DEBUG set to any value but none,

@@ -12,7 +12,7 @@ freshtoken/config.toml in your config folder: $XDG_CONFIG_HOME, usually
 ~/.config, on Linux; ~/Library/Application Support on macOS; %AppData% on
 Windows.
 
-  default_env = "sandbox"          # used when -e and $FRESHTOKEN_ENV are not given
+  default_env = "sandbox"          # used when -e and $FRESHTOKEN_ENV are not given (init -e NAME --default sets it)
   browser = "firefox --new-window" # opens log-in pages (default: $BROWSER, else the desktop's)
   ca_file = "/etc/ssl/corp-ca.pem" # a private certificate authority, trusted beside the system's
 

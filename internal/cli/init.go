@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -29,16 +30,19 @@ type initOptions struct {
 	Settings config.EnvSettings
 	Scopes   string
 	Extras   extraFlags
+	// Default makes the environment the default one (default_env).
+	Default bool
 }
 
-func newInitCmd(f *Factory) *cobra.Command {
+func newInitCmd(f *Factory, runF func(*initOptions) error) *cobra.Command {
 	opts := &initOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Add or update an environment in the configuration",
-		Long: `Write an environment into the configuration file (other environments and
-comments are kept, but for comments among this environment's keys, whose
-table is written anew) and print the redirect URI to register with the provider.
+		Long: `Write an environment into the configuration file and print the redirect
+URI to register with the provider. Other environments and the comments are
+kept: of this environment's table, only the lines of the keys that change are
+written, as you would edit them.
 The environment is named by -e; without it, freeagent-sandbox is called
 "sandbox" and freeagent "production". Flags given for an environment that
 exists replace only what they name; a --provider other than its own is
@@ -52,7 +56,13 @@ client id is an error.
 With --client-secret-keyring the client secret goes into the system keychain
 (asked for on a terminal, read from stdin otherwise) and the configuration
 says client_secret_keyring = true, so the file holds nothing secret. The
-keychain is written first: if it cannot be used, nothing is written at all.`,
+keychain is written first: if it cannot be used, nothing is written at all.
+
+--default makes the environment the default one, used by commands without
+-e (default_env in the file). Without it, init sets default_env only when the
+file has none. Given alone (init -e NAME --default), it changes only the
+default_env line, of an environment already configured; on a terminal,
+without -e, it asks which.`,
 		Example: `  freshtoken init                  # on a terminal: asks for what it needs
   freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken init -e production --provider freeagent --client-id ID --client-secret-cmd "pass show freeagent"
@@ -63,9 +73,10 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
   freshtoken init -e idp --provider generic --api-url https://api.example.com/ \
       --auth-url https://login.example.com/authorize --token-url https://login.example.com/token \
       --client-id ID --client-auth private_key_jwt --key-file idp-key.pem --key-id k1 \
-      --audience https://api.example.com --auth-param prompt=consent`,
+      --audience https://api.example.com --auth-param prompt=consent
+  freshtoken init -e production --default   # commands without -e now use production`,
 		Args: exactArgs(0, "no arguments; the environment is named with -e"),
-		RunE: runner(opts, nil, runInit),
+		RunE: runner(opts, runF, runInit),
 	}
 	fl := cmd.Flags()
 	s := &opts.Settings
@@ -85,6 +96,7 @@ keychain is written first: if it cannot be used, nothing is written at all.`,
 	fl.StringVar(&s.Tenant, "tenant", "", "the Microsoft tenant (default "+config.DefaultTenant+")")
 	fl.StringVar(&s.CAFile, "ca-file", "", "PEM file of a private certificate authority to trust")
 	fl.StringVar(&s.Grant, "grant", "", "how tokens are had: authorization_code (default, a browser log-in), device_code or client_credentials")
+	fl.BoolVar(&opts.Default, "default", false, "make this the default environment, used by commands without -e (alone: only that)")
 	fl.StringVar(&s.DeviceAuthURL, "device-auth-url", "", "the device authorization endpoint, for --grant device_code (discovery finds it from --issuer)")
 	cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions([]string{config.GrantAuthorizationCode, config.GrantDeviceCode, config.GrantClientCredentials}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(config.Presets(), cobra.ShellCompDirectiveNoFileComp))
@@ -116,6 +128,9 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	old, err := f.Config()
 	if err != nil {
 		return err
+	}
+	if opts.onlyDefault() {
+		return makeDefault(ctx, f, old, f.EnvFlag)
 	}
 	path := old.Path
 	// On a terminal, what the flags and the existing environment leave
@@ -187,25 +202,40 @@ func runInit(ctx context.Context, opts *initOptions) error {
 			return err
 		}
 	}
-	conf, err := config.WriteEnv(path, name, s, true)
+	var conf *config.File
+	if opts.Default {
+		conf, err = config.SetDefaultEnv(path, name, config.NamedEnv{Name: name, Settings: s})
+	} else {
+		conf, err = config.WriteEnv(path, name, s, true)
+	}
 	if err != nil {
 		return err
 	}
 	e := conf.Envs[name]
 	warnClearText(f.IO.ErrOut, e)
+	wrote := fmt.Sprintf("Wrote environment %q to %s.", name, path)
+	if e.Grant == config.GrantClientCredentials {
+		wrote += " It uses client credentials: no log-in is needed."
+	}
+	fmt.Fprintln(f.IO.ErrOut, wrote)
+	// Made the default without --default (the file had none): said, as
+	// commands without -e that stopped for want of one now reach it.
+	if conf.DefaultEnv == name && old.DefaultEnv != name && (opts.Default || len(conf.Envs) > 1) {
+		sayDefault(f, name, path)
+	}
 	switch e.Grant {
 	case config.GrantClientCredentials:
-		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s. It uses client credentials: no log-in is needed.\n%s %s\n", name, path, nextStep(e, "Try:", "Then", "try:"), f.commandLine("-e "+name+" token"))
+		fmt.Fprintf(f.IO.ErrOut, "%s %s\n", nextStep(e, "Try:", "Then", "try:"), f.commandLine("-e "+name+" token"))
 		return nil
 	case config.GrantDeviceCode:
-		fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\n%s %s (it shows a code to enter on any device)\n", name, path, nextStep(e, "Then run:", "Then", "run:"), f.commandLine("login -e "+name))
+		fmt.Fprintf(f.IO.ErrOut, "%s %s (it shows a code to enter on any device)\n", nextStep(e, "Then run:", "Then", "run:"), f.commandLine("login -e "+name))
 		return nil
 	}
 	where := "" // where a FreeAgent user registers it
 	if strings.HasPrefix(e.Provider, "freeagent") {
 		where = " (the app's page in FreeAgent's developer dashboard)"
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Wrote environment %q to %s.\nRegister this redirect URI with the provider%s, exactly as shown:\n", name, path, where)
+	fmt.Fprintf(f.IO.ErrOut, "Register this redirect URI with the provider%s, exactly as shown:\n", where)
 	fmt.Fprintln(f.IO.Out, e.RedirectURI)
 	if p == nil || !p.asked {
 		if existed && sameLogIn(prev, s) && loggedIn(ctx, f, name) {
@@ -216,6 +246,65 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		return nil
 	}
 	return offerLogin(ctx, f, p, e)
+}
+
+// onlyDefault reports whether --default is all init was given: it then
+// changes default_env alone.
+func (o *initOptions) onlyDefault() bool {
+	return o.Default && reflect.ValueOf(o.Settings).IsZero() && o.Scopes == "" && reflect.ValueOf(o.Extras).IsZero()
+}
+
+// makeDefault makes name, an environment conf configures, the default one,
+// changing only the default_env line of the file. Without a name, on a
+// terminal, it asks which.
+func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string) error {
+	known := "none"
+	if len(conf.Envs) > 0 {
+		known = strings.Join(conf.Names(), ", ")
+	}
+	if name == "" && f.IO.InTTY && len(conf.Envs) > 0 {
+		var choices []choice
+		def := 1
+		for i, n := range conf.Names() {
+			label := n + " "
+			if n == conf.DefaultEnv {
+				label, def = n+"  (the default now)", i+1
+			}
+			choices = append(choices, choice{n, label})
+		}
+		var err error
+		if name, err = newPrompter(f.IO).choose(ctx, "Which environment should commands without -e use?", choices, def); err != nil {
+			return err
+		}
+	}
+	switch {
+	case name == "":
+		return usageErrorf("--default needs the environment named: `freshtoken init -e NAME --default` (configured: %s)", known)
+	case conf.Envs[name] != nil:
+	case conf.Closest(name) != "":
+		_, err := conf.Select(name) // a typo: it suggests the name meant
+		return err
+	default:
+		return usageErrorf("environment %q is not configured in %s (configured: %s); init --default alone makes a configured environment the default; to add this one, give init its other flags too (`freshtoken init --help`); nothing was written", name, conf.Path, known)
+	}
+	if conf.DefaultEnv == name {
+		fmt.Fprintf(f.IO.ErrOut, "%s is already the default environment (default_env in %s); nothing was changed.\n", name, conf.Path)
+		return nil
+	}
+	if _, err := config.SetDefaultEnv(conf.Path, name); err != nil {
+		return err
+	}
+	sayDefault(f, name, conf.Path)
+	return nil
+}
+
+// sayDefault tells that name is now the default environment, and that
+// $FRESHTOKEN_ENV, when it names another, still comes first here.
+func sayDefault(f *Factory, name, path string) {
+	fmt.Fprintf(f.IO.ErrOut, "%s is now the default environment: commands without -e use it (default_env in %s).\n", name, path)
+	if v := os.Getenv("FRESHTOKEN_ENV"); v != "" && v != name {
+		fmt.Fprintf(f.IO.ErrOut, "Here $FRESHTOKEN_ENV (%s) still comes before it: unset FRESHTOKEN_ENV for the default to apply.\n", v)
+	}
 }
 
 // nextStep leads the command init suggests next: lead alone, or, when the

@@ -190,3 +190,60 @@ func TestInitRefusedLeavesTheKeychainAlone(t *testing.T) {
 		t.Errorf("work's client secret = %q, %v; want the one kept before the refused init", got, err)
 	}
 }
+
+// TestInitDefault: `init -e NAME --default` makes a configured environment
+// the default, changing only the default_env line (comments kept), and the
+// next command without -e uses it; with other flags it writes the
+// environment too; an environment not configured, given nothing else, is
+// refused, exit 2, naming the configured ones, and nothing is written. No
+// command set default_env: init set it only when the file had none, and
+// remove of the default told people to edit the file by hand.
+func TestInitDefault(t *testing.T) {
+	e := newDevEnv(t)
+	for _, name := range []string{"dev", "live"} { // dev, the first, is the default
+		e.configureAs(t, name, "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+	}
+	text, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withComment := strings.Replace(string(text), `default_env = "dev"`, `default_env = "dev"   # the safe one`, 1)
+	if err := os.WriteFile(e.config, []byte(withComment), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(want int, args ...string) (stdout, stderr string) {
+		t.Helper()
+		ios, out, errOut := testStreams(false, false)
+		if code := e.run(ios, args...); code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", args, code, want, out, errOut)
+		}
+		return out.String(), errOut.String()
+	}
+	out, said := run(0, "init", "-e", "live", "--default")
+	if want := "live is now the default environment: commands without -e use it (default_env in " + e.config + ")."; out != "" || !strings.Contains(said, want) {
+		t.Errorf("init --default printed %q and said:\n%s\nwant:\n%s", out, said, want)
+	}
+	if got, _ := os.ReadFile(e.config); string(got) != strings.Replace(withComment, `default_env = "dev"   # the safe one`, `default_env = "live"  # the safe one`, 1) {
+		t.Errorf("init --default changed more than the default_env line:\n%s", got)
+	}
+	if _, said := run(3, "token"); !strings.Contains(said, "login -e live") {
+		t.Errorf("token without -e after init --default said:\n%s", said)
+	}
+	if _, said := run(0, "init", "-e", "live", "--default"); !strings.Contains(said, "live is already the default environment") {
+		t.Errorf("init --default of the default said:\n%s", said)
+	}
+
+	keep := e.configKept(t)
+	if _, said := run(2, "init", "-e", "nope", "--default"); !strings.Contains(said, `environment "nope" is not configured in `+e.config+` (configured: dev, live); init --default alone`) {
+		t.Errorf("init --default of an environment not configured said:\n%s", said)
+	}
+	if _, said := run(2, "init", "--default"); !strings.Contains(said, "--default needs the environment named: `freshtoken --config "+e.config+" init -e NAME --default` (configured: dev, live)") {
+		t.Errorf("init --default without -e said:\n%s", said)
+	}
+	keep("init --default was refused")
+
+	run(0, "init", "-e", "more", "--provider", "freeagent", "--api-url", e.api, "--client-id", "dev-client-id", "--client-secret-env", "S", "--default")
+	if conf, err := config.Load(e.config); err != nil || conf.DefaultEnv != "more" || conf.Envs["more"] == nil {
+		t.Fatalf("after init of a new environment with --default: %v, %+v", err, conf)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -343,5 +344,27 @@ func TestRemoveEndsAtCtrlCWhileAsking(t *testing.T) {
 	}
 	if conf, _ := os.ReadFile(e.config); !strings.Contains(string(conf), "[env.dev]") {
 		t.Errorf("the environment was removed:\n%s", conf)
+	}
+}
+
+// TestInitDefaultAsksWhichOnATerminal: `init --default` without -e, on a
+// terminal, offers the configured environments (the default one marked,
+// and chosen by an empty answer) and makes the one chosen the default: it
+// stopped asking for -e NAME, as it must without a terminal.
+func TestInitDefaultAsksWhichOnATerminal(t *testing.T) {
+	e := newDevEnv(t)
+	for _, name := range []string{"dev", "live"} { // dev, the first, is the default
+		e.configureAs(t, name, "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+	}
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "--default")
+	s.expect(t, "Which environment should commands without -e use?\r\n  1) dev  (the default now)\r\n  2) live \r\n")
+	s.answer(t, "Choose 1-2 [1]: ", "live")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("init --default: %v\nscreen:\n%s", err, s)
+	}
+	s.expect(t, "live is now the default environment")
+	if conf, err := config.Load(e.config); err != nil || conf.DefaultEnv != "live" {
+		t.Fatalf("after choosing live: %v, %+v", err, conf)
 	}
 }

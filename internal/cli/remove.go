@@ -29,7 +29,9 @@ with it, the others stay. On a terminal it asks first; scripts pass --yes.
 Tokens stored under that name for another client (by another configuration)
 are left alone, and so is a client secret in the system keychain
 (client_secret_keyring), which other configurations of the client may read:
-remove says where it is, to delete it there if none does.`,
+remove says where it is, to delete it there if none does. Removing the
+default environment takes default_env out too; init -e NAME --default makes
+another the default.`,
 		Example: `  freshtoken remove -e old-sandbox
   freshtoken remove -e old-sandbox --yes`,
 		Args: exactArgs(0, "no arguments; name the environment with -e"),
@@ -115,7 +117,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s from %s; %s.\n", env.Name, conf.Path, tokens)
 	if conf.DefaultEnv == env.Name {
-		sayDefaultRemoved(f, env.Name, conf.Path, after.Names())
+		sayDefaultRemoved(f, env.Name, after.Names())
 	}
 	if env.ClientSecretKeyring {
 		// Kept: it is one per client and provider, which environments of
@@ -128,16 +130,16 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 
 // sayDefaultRemoved tells, after remove of name, the default environment,
 // that default_env went with it, and what commands without -e do now: use
-// the only environment left, or need one named; no command sets
-// default_env, so the line to write in the file is named.
-func sayDefaultRemoved(f *Factory, name, path string, left []string) {
+// the only environment left, or need one named, with the command that sets
+// another.
+func sayDefaultRemoved(f *Factory, name string, left []string) {
 	switch len(left) {
 	case 0:
 	case 1:
 		fmt.Fprintf(f.IO.ErrOut, "%s was the default environment; default_env is removed, and commands without -e now use %s, the only one left.\n", name, left[0])
 	default:
-		fmt.Fprintf(f.IO.ErrOut, "%s was the default environment; default_env is removed, so commands without -e need -e NAME or $FRESHTOKEN_ENV: to set another, add a line default_env = \"NAME\" to %s, above every [env.NAME] table (configured: %s).\n",
-			name, path, strings.Join(left, ", "))
+		fmt.Fprintf(f.IO.ErrOut, "%s was the default environment; default_env is removed, so commands without -e need -e NAME or $FRESHTOKEN_ENV: to set another, run %s (configured: %s).\n",
+			name, f.commandLine("init -e NAME --default"), strings.Join(left, ", "))
 	}
 }
 

@@ -1,11 +1,11 @@
 package cli_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // TestRemoveSaysTheClientSecretStaysInTheKeychain: `remove` of an
@@ -32,9 +32,9 @@ func TestRemoveSaysTheClientSecretStaysInTheKeychain(t *testing.T) {
 // TestRemoveOfTheDefaultSaysDefaultEnvWentWithIt: `remove` of the
 // environment default_env names takes that line out too, and said nothing
 // of it, so the next command without -e failed asking which environment;
-// it now says default_env is removed and the line to write to set another
-// (which, written, the configuration takes), or which environment commands
-// without -e use when one is left.
+// it now says default_env is removed and the command that sets another
+// (which, run, sets it), or which environment commands without -e use when
+// one is left.
 func TestRemoveOfTheDefaultSaysDefaultEnvWentWithIt(t *testing.T) {
 	e := newDevEnv(t)
 	for _, name := range []string{"dev", "staging", "test", "demo"} { // dev, the first, is the default
@@ -51,21 +51,18 @@ func TestRemoveOfTheDefaultSaysDefaultEnvWentWithIt(t *testing.T) {
 	if said := remove("demo"); strings.Contains(said, "default") {
 		t.Fatalf("remove of demo, not the default, said:\n%s", said)
 	}
-	want := `dev was the default environment; default_env is removed, so commands without -e need -e NAME or $FRESHTOKEN_ENV: to set another, add a line default_env = "NAME" to ` + e.config + `, above every [env.NAME] table (configured: staging, test).`
+	want := "dev was the default environment; default_env is removed, so commands without -e need -e NAME or $FRESHTOKEN_ENV: to set another, run freshtoken --config " + shellquote.Word(e.config) + " init -e NAME --default (configured: staging, test)."
 	if said := remove("dev"); !strings.Contains(said, want) {
 		t.Fatalf("remove of the default said:\n%s\nwant:\n%s", said, want)
 	}
-	old, err := os.ReadFile(e.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(e.config, append([]byte(`default_env = "test"`+"\n"), old...), 0o600); err != nil {
-		t.Fatal(err)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "init", "-e", "test", "--default"); code != 0 {
+		t.Fatalf("the command remove said to run: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if conf, err := config.Load(e.config); err != nil {
-		t.Fatalf("with the line remove said to write: %v", err)
+		t.Fatalf("after the command remove said to run: %v", err)
 	} else if conf.DefaultEnv != "test" {
-		t.Fatalf("with the line remove said to write, default_env is %q", conf.DefaultEnv)
+		t.Fatalf("after the command remove said to run, default_env is %q", conf.DefaultEnv)
 	}
 	want = "test was the default environment; default_env is removed, and commands without -e now use staging, the only one left."
 	if said := remove("test"); !strings.Contains(said, want) {

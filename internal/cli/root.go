@@ -247,7 +247,7 @@ Exit codes:
 	root.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(
-		newInitCmd(f),
+		newInitCmd(f, nil),
 		newLoginCmd(f, nil),
 		quickly(newTokenCmd(f, nil)),
 		quickly(newStatusCmd(f)),

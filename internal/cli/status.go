@@ -209,7 +209,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 				}
 			}
 			if p := src.Plan(rec); !p.At.IsZero() {
-				st.NextRenewal = &plannedRenewal{At: p.At.UTC(), Why: p.Reason(), plan: p}
+				st.NextRenewal = &plannedRenewal{At: jsonTime(p.At), Why: p.Reason(), plan: p}
 			}
 		}
 		if err == nil {
@@ -255,9 +255,15 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 
 func fillStatus(st *envStatus, rec *store.Record) {
 	st.LoggedIn = rec.Problem == nil || rec.Problem.Kind != store.ProblemGrantEnded
-	st.Problem = rec.Problem
+	if rec.Problem != nil {
+		p := *rec.Problem
+		p.At = jsonTime(p.At)
+		st.Problem = &p
+	}
 	if freshtoken.RestLeft(rec, time.Now()) > 0 {
-		st.Rest = rec.Rest
+		r := *rec.Rest
+		r.Until = jsonTime(r.Until.Add(time.Second - 1)) // rounded up: a script waiting until then finds the rest over
+		st.Rest = &r
 	}
 	st.Renewals = rec.Renewals
 	st.AccessTokenHeld = rec.AccessToken != ""
@@ -270,19 +276,29 @@ func fillStatus(st *envStatus, rec *store.Record) {
 	st.refreshExpired = st.NeedsLogin && st.RefreshTokenHeld && !rec.Expiry.IsZero() && !now.Before(rec.Expiry) &&
 		!rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry)
 	if !rec.Expiry.IsZero() {
-		t := rec.Expiry.UTC()
-		in := int64(time.Until(t).Seconds())
+		t := jsonTime(rec.Expiry)
+		in := int64(time.Until(rec.Expiry).Seconds())
 		st.ExpiresAt, st.ExpiresIn = &t, &in
 	}
 	if !rec.RefreshExpiry.IsZero() {
-		t := rec.RefreshExpiry.UTC()
+		t := jsonTime(rec.RefreshExpiry)
 		st.RefreshExpires = &t
 	}
 	if !rec.RenewedAt.IsZero() {
-		t := rec.RenewedAt.UTC()
+		t := jsonTime(rec.RenewedAt)
 		st.LastRenewal = &t
 		st.RenewedFor = rec.RenewedFor
 	}
+}
+
+// jsonTime is t as status --json writes it: UTC, in whole seconds, as
+// token --json writes expires_at, and as jq's fromdate reads it (which
+// refuses a fraction of a second).
+func jsonTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Second)
 }
 
 // oneLine is a message kept in the store (a failure, a rest), on one line

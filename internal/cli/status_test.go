@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -506,5 +507,48 @@ func TestStatusOfAnImportedRefreshToken(t *testing.T) {
 	e.run(ios, "status")
 	if want := "refresh token:  its expiry not known (the provider gave none, or the tokens were imported without it)"; !strings.Contains(stdout.String(), want) || strings.Contains(stdout.String(), "no expiry given by the provider") {
 		t.Fatalf("status = %q; want it to say %q", stdout, want)
+	}
+}
+
+// TestStatusJSONTimesInWholeSeconds: every time status --json writes is
+// RFC 3339 in UTC with whole seconds, as token --json's expires_at is, so
+// that jq's fromdate (which refuses a fraction) reads it: status wrote
+// "2026-12-06T12:13:52.970838795Z", and
+// `jq '.[].access_token_expires_at | fromdate'` failed.
+func TestStatusJSONTimesInWholeSeconds(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	rec := e.record(t, "dev")
+	at := time.Now().Add(-time.Minute).Add(123456789 * time.Nanosecond)
+	rec.Expiry, rec.RefreshExpiry = time.Now().Add(time.Hour+987654321), time.Now().Add(48*time.Hour+987654321)
+	rec.RenewedAt, rec.RenewedFor, rec.Renewals = at, store.RenewedForExpiry, 1
+	rec.Problem = &store.Problem{Kind: store.ProblemClientRejected, Message: "the provider rejected the client", At: at}
+	rec.Rest = &store.Rest{Until: time.Now().Add(30*time.Second + 555555555), Message: "the provider kept failing"}
+	e.save(t, "dev", rec)
+	ios, stdout, stderr := testStreams(false, false)
+	e.run(ios, "status", "--json")
+	var got []struct {
+		ExpiresAt      string `json:"access_token_expires_at"`
+		RefreshExpires string `json:"refresh_token_expires_at"`
+		LastRenewal    string `json:"last_renewal"`
+		NextRenewal    struct {
+			At string `json:"at"`
+		} `json:"next_renewal"`
+		Problem struct {
+			At string `json:"at"`
+		} `json:"problem"`
+		Rest struct {
+			Until string `json:"until"`
+		} `json:"renewals_rest"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || len(got) != 1 {
+		t.Fatalf("status --json: %v\n%s%s", err, stdout, stderr)
+	}
+	g := got[0]
+	for name, v := range map[string]string{"access_token_expires_at": g.ExpiresAt, "refresh_token_expires_at": g.RefreshExpires, "last_renewal": g.LastRenewal,
+		"next_renewal.at": g.NextRenewal.At, "problem.at": g.Problem.At, "renewals_rest.until": g.Rest.Until} {
+		if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`).MatchString(v) {
+			t.Errorf("%s = %q, not RFC 3339 in UTC with whole seconds", name, v)
+		}
 	}
 }
