@@ -134,3 +134,56 @@ func TestURLShowsAUserMaskedReadably(t *testing.T) {
 		}
 	}
 }
+
+// TestURLMasksAKeyInANestedURL: a key in the query of a URL carried in
+// another parameter's value (a redirect target, a callback), raw or
+// URL-encoded once or twice, is masked as one in the URL's own query is:
+// redact.URL showed it whole, and every message and debug line naming the
+// URL with it.
+func TestURLMasksAKeyInANestedURL(t *testing.T) {
+	const key = "Zq7xWnested"
+	for raw, want := range map[string]string{
+		"https://x/a?to=https://y/?api_key=" + key:                              "https://x/a?to=https://y/?api_key=…(11 chars)",
+		"https://x/a?to=https://y/?a=1&api_key=" + key + "&b=2":                 "https://x/a?to=https://y/?a=1&api_key=…(11 chars)&b=2",
+		"https://x/a?to=https%3A%2F%2Fy%2F%3Fapi_key%3D" + key + "&page=2":      "https://x/a?to=https://y/?api_key=…(11 chars)&page=2",
+		"https://x/a?to=https%3A%2F%2Fy%2F%3Fa%3D1%26subscription-key%3D" + key: "https://x/a?to=https://y/?a=1&subscription-key=…(11 chars)",
+		"https://x/a?to=https%253A%252F%252Fy%252F%253Fapi_key%253D" + key:      "https://x/a?to=https://y/?api_key=…(11 chars)",
+		"https://x/a?state=api_key%3D" + key:                                    "https://x/a?state=api_key=…(11 chars)",
+		"https://x/a?to=https%3A%2F%2Fy%2F%3Fpage%3D2&n=1":                      "https://x/a?to=https%3A%2F%2Fy%2F%3Fpage%3D2&n=1",
+		"https://x/a?sig=abc%3D%3D":                                             "https://x/a?sig=abc%3D%3D",
+	} {
+		got := redact.URL(raw)
+		if strings.Contains(got, key) || got != want {
+			t.Errorf("URL(%q)\n = %q\nwant %q", raw, got, want)
+		}
+	}
+}
+
+// TestOnlySecretNamesAreMasked: a parameter is masked when its name is, or
+// has as a word, one that names a secret (key, api_key, apikey,
+// X-Api-Key, subscription-key, access_token, accessToken, token,
+// passphrase), not when the word is only inside another (keyword, monkey,
+// tokenizer, passage): those hid what a URL or a printout was about.
+func TestOnlySecretNamesAreMasked(t *testing.T) {
+	for _, name := range []string{"key", "api_key", "apikey", "ApiKey", "X-Api-Key", "subscription-key", "Subscription-Key", "subscriptionkey",
+		"access_token", "accessToken", "accesstoken", "token", "id_token", "authtoken", "client_secret", "clientsecret", "secret", "password",
+		"passwd", "passphrase", "pwd", "keys", "my_token", "token_secret", "X-Amz-Signature", "X-Amz-Credential", "session_cookie", "client_assertion", "code"} {
+		if !redact.NamesASecret(name) && !redact.IsSecretKey(name) {
+			t.Errorf("%q is not taken for a secret's name", name)
+		}
+		if got := redact.URL("https://x/a?" + name + "=Zq7xW"); got != "https://x/a?"+name+"=…(5 chars)" {
+			t.Errorf("URL with %s = %q; want its value masked", name, got)
+		}
+	}
+	for _, name := range []string{"keyword", "monkey", "keyboard", "turkey", "tokenizer", "passage", "compass", "passenger", "secretary", "page", "token_type_hint"} {
+		if redact.NamesASecret(name) {
+			t.Errorf("%q is taken for a secret's name", name)
+		}
+		if got, want := redact.URL("https://x/a?"+name+"=Zq7xW"), "https://x/a?"+name+"=Zq7xW"; got != want {
+			t.Errorf("URL = %q; want %q", got, want)
+		}
+		if got := redact.MaskParams(map[string]string{name: "Zq7xW"}); got[name] != "Zq7xW" {
+			t.Errorf("MaskParams masked %s: %v", name, got)
+		}
+	}
+}
