@@ -145,12 +145,8 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 	// An endpoint silent past the timeout (the client's, or ctx's) is told
 	// as such, not as Go's "context deadline exceeded" or "Client.Timeout
 	// exceeded while awaiting headers"; work's own end is told as it was.
-	var late interface{ Timeout() bool }
-	if errors.As(err, &late) && late.Timeout() && work.Err() == nil {
-		return &tokenerr.TimeoutError{After: s.set.Timeout, Err: err}
-	}
 	if err != nil {
-		return err
+		return tokenerr.TimedOut(work, s.set.Timeout, err)
 	}
 	defer httpx.Drain(resp)
 	if resp.StatusCode == http.StatusOK {

@@ -486,9 +486,8 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	if err != nil {
 		// The client's time-out, which Go tells as "Client.Timeout
 		// exceeded while awaiting headers", is told plainly.
-		var ue *url.Error
-		if errors.As(err, &ue) && ue.Timeout() && hc.Timeout > 0 && ctx.Err() == nil {
-			err = &tokenerr.TimeoutError{After: hc.Timeout, Err: err}
+		if hc.Timeout > 0 {
+			err = tokenerr.TimedOut(ctx, hc.Timeout, err)
 		}
 		return nil, f.exchangeError(err)
 	}
