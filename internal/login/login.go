@@ -477,7 +477,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		f.Exchanging()
 	}
 	log := f.logger()
-	log.Debug("code exchange", "url", f.Config.Endpoint.TokenURL, "grant_type", "authorization_code", "code", redact.Secret(code), "code_verifier", redact.Secret(req.Verifier))
+	log.Debug("code exchange", "url", redact.URL(f.Config.Endpoint.TokenURL), "grant_type", "authorization_code", "code", redact.Secret(code), "code_verifier", redact.Secret(req.Verifier))
 	hc := f.HTTP
 	if hc == nil {
 		hc = tokenerr.Lenient(&http.Client{Timeout: 30 * time.Second})

@@ -497,6 +497,20 @@ type Handler struct {
 // NewHandler wraps next.
 func NewHandler(next slog.Handler) *Handler { return &Handler{next: next} }
 
+// Logger is l logging through a Handler, so that it masks secrets whatever
+// handler it writes with (a program's own slog.NewTextHandler); l itself
+// when its handler is a Handler already, as the command line's is, so that
+// nothing is masked twice. A nil l is one that discards.
+func Logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	if _, ok := l.Handler().(*Handler); ok {
+		return l
+	}
+	return slog.New(NewHandler(l.Handler()))
+}
+
 // Enabled implements slog.Handler.
 func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 

@@ -187,3 +187,22 @@ func TestOnlySecretNamesAreMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestLoggerMasksOnce: Logger puts a Handler in front of a program's own
+// handler, which masked no registered secret (only the command line's
+// handler did), and leaves a logger that masks already as it is, so that
+// the engine, given the command line's, masks nothing twice.
+func TestLoggerMasksOnce(t *testing.T) {
+	const secret = "logger-registered-secret-0123456789"
+	redact.Register(secret)
+	var buf bytes.Buffer
+	redact.Logger(slog.New(slog.NewTextHandler(&buf, nil))).With("k", "v").Info("failed with " + secret)
+	if strings.Contains(buf.String(), secret) || !strings.Contains(buf.String(), redact.Mask(secret)) {
+		t.Errorf("a program's own handler logged %q; want the secret masked", buf.String())
+	}
+	masking := newLogger("json", &buf)
+	if redact.Logger(masking) != masking {
+		t.Error("a logger that masks already was wrapped again")
+	}
+	redact.Logger(nil).Info("discarded " + secret) // no panic
+}
