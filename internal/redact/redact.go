@@ -383,7 +383,11 @@ func SecretInQuery(rawURL string) string {
 // URL-encoded (to=https://x/?api_key=…, a redirect's target), has its
 // secrets masked too, and is then shown decoded. What it gives is for
 // people to read, not to follow.
-func MaskQuery(rawQuery string) string {
+func MaskQuery(rawQuery string) string { return maskQuery(rawQuery, func(string) {}) }
+
+// maskQuery is MaskQuery, telling found of each value it masks, as written
+// in the query it was found in.
+func maskQuery(rawQuery string, found func(value string)) string {
 	if rawQuery == "" {
 		return ""
 	}
@@ -393,9 +397,10 @@ func MaskQuery(rawQuery string) string {
 		name, err := url.QueryUnescape(k)
 		switch {
 		case err == nil && secretParam(name):
+			found(v)
 			params[i] = k + "=" + Mask(v)
 		case hasValue:
-			if nested, ok := maskNested(v); ok {
+			if nested, ok := maskNested(v, found); ok {
 				params[i] = k + "=" + nested
 			}
 		}
@@ -407,13 +412,13 @@ func MaskQuery(rawQuery string) string {
 // written raw or URL-encoded (once or more): the query of a URL in it, or
 // v itself when it reads as one (api_key%3D…). ok is false, and v is kept
 // as it is, when it carries none.
-func maskNested(v string) (shown string, ok bool) {
+func maskNested(v string, found func(value string)) (shown string, ok bool) {
 	for decoded := v; ; {
 		before, query, hasQuery := strings.Cut(decoded, "?")
 		if !hasQuery {
 			before, query = "", decoded
 		}
-		if masked := MaskQuery(query); strings.Contains(query, "=") && masked != query {
+		if masked := maskQuery(query, found); strings.Contains(query, "=") && masked != query {
 			if hasQuery {
 				return before + "?" + masked, true
 			}
@@ -445,11 +450,12 @@ func RegisterURLs(raws ...string) {
 		if pw, ok := u.User.Password(); ok {
 			Register(pw)
 		}
-		for name, values := range u.Query() {
-			if secretParam(name) {
-				Register(values...)
+		maskQuery(u.RawQuery, func(v string) {
+			if d, err := url.QueryUnescape(v); err == nil {
+				v = d
 			}
-		}
+			Register(v)
+		})
 	}
 }
 

@@ -2,9 +2,11 @@ package redact_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -205,4 +207,18 @@ func TestLoggerMasksOnce(t *testing.T) {
 		t.Error("a logger that masks already was wrapped again")
 	}
 	redact.Logger(nil).Info("discarded " + secret) // no panic
+}
+
+// TestRegisterURLsTakesANestedKey: a key in the query of a URL carried in
+// a configured URL's parameter (…?to=https%3A%2F%2Fy%2F%3Fapi_key%3D…) is
+// registered as the URL's own keys are, so that any text quoting it, in
+// any encoding, masks it: only the URL's own parameters were read.
+func TestRegisterURLsTakesANestedKey(t *testing.T) {
+	const key = "nested-key/0123+abc"
+	redact.RegisterURLs("https://gw.example.com/token?to=" + url.QueryEscape("https://y/?region=eu&api_key="+url.QueryEscape(key)))
+	for _, quoted := range []string{key, url.QueryEscape(key), base64.StdEncoding.EncodeToString([]byte("k=" + key))} {
+		if got := redact.Scrub("the gateway said: " + quoted); strings.Contains(got, quoted) {
+			t.Errorf("Scrub = %q; want the nested key masked", got)
+		}
+	}
 }
