@@ -123,9 +123,10 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
 	defer cancel()
 	sentAt := s.now()
-	s.log.Debug("device authorization request", "url", endpoint, "client_auth", string(s.set.ClientAuth))
+	s.log.Debug("device authorization request", "url", shown, "client_auth", string(s.set.ClientAuth))
 	resp, err := s.postForm(rctx, endpoint, secret, form)
 	if err != nil {
+		err = tokenerr.TimedOut(ctx, s.set.Timeout, err)
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
 			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v); check device_auth_url and your network, then log in again", shown, httpx.UnwrapURLError(err))}
 	}

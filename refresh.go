@@ -86,7 +86,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			return nil, err
 		}
 		sentAt := s.now()
-		s.log.Debug("refresh request", "url", s.set.TokenURL, "grant_type", req.grantType,
+		s.log.Debug("refresh request", "url", redact.URL(s.set.TokenURL), "grant_type", req.grantType,
 			"client_auth", string(s.set.ClientAuth), "refresh_token", redact.Secret(refreshToken(r)), "attempt", attempt+1)
 		start := time.Now()
 		n, err := s.exchange(work, req, r, sentAt, reason)
@@ -397,7 +397,7 @@ func (s *Source) resumeTries(ctx context.Context, r *store.Record) (int, error) 
 // a provider that detects reuse. The error then wraps ErrUnusableToken.
 func (s *Source) exchange(work context.Context, req renewal, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
 	defer s.sending(s.inFlight(false))()
-	answered := s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", s.set.TokenURL, "timeout", s.set.Timeout)
+	answered := s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", redact.URL(s.set.TokenURL), "timeout", s.set.Timeout)
 	defer answered()
 	// The time this process ran (see withRunningTimeout), not the
 	// client's Timeout, whose timer a stop outlasts.

@@ -118,14 +118,14 @@ func (s *Source) RevokeGrant(ctx context.Context) (unknown string, err error) {
 				// a token invalidated with the grant) is not the
 				// configuration's to fix, and taken for it, logout kept
 				// the ended grant's tokens at every try.
-				s.log.Debug("the refresh token was revoked, ending the grant; the access token was refused and lasts until it expires", "url", s.set.RevocationURL, "answer", refused.answer)
+				s.log.Debug("the refresh token was revoked, ending the grant; the access token was refused and lasts until it expires", "url", redact.URL(s.set.RevocationURL), "answer", refused.answer)
 				return unknown, nil
 			case refused.notThere:
 				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", redact.URL(s.set.RevocationURL), err, what)}
 			}
 			return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: couldNot}
 		}
-		s.log.Debug("token revoked", "url", s.set.RevocationURL, "token_type_hint", t.hint)
+		s.log.Debug("token revoked", "url", redact.URL(s.set.RevocationURL), "token_type_hint", t.hint)
 		grantEnded = t.hint == "refresh_token"
 		unknown = "" // something was revoked
 	}
@@ -145,12 +145,8 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 	// An endpoint silent past the timeout (the client's, or ctx's) is told
 	// as such, not as Go's "context deadline exceeded" or "Client.Timeout
 	// exceeded while awaiting headers"; work's own end is told as it was.
-	var late interface{ Timeout() bool }
-	if errors.As(err, &late) && late.Timeout() && work.Err() == nil {
-		return &tokenerr.TimeoutError{After: s.set.Timeout, Err: err}
-	}
 	if err != nil {
-		return err
+		return tokenerr.TimedOut(work, s.set.Timeout, err)
 	}
 	defer httpx.Drain(resp)
 	if resp.StatusCode == http.StatusOK {
@@ -175,7 +171,7 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 		// RFC 7009 2.2.1: the provider does not revoke access tokens.
 		// The refresh token, revoked first, ended the grant; the access
 		// token lasts until it expires.
-		s.log.Debug("the provider does not revoke access tokens; the access token lasts until it expires", "url", s.set.RevocationURL)
+		s.log.Debug("the provider does not revoke access tokens; the access token lasts until it expires", "url", redact.URL(s.set.RevocationURL))
 		return nil
 	}
 	if st := resp.StatusCode; (st == http.StatusBadRequest || st == http.StatusNotFound) && slices.Contains(unknownToken, re.ErrorCode) {
@@ -185,7 +181,7 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 		// is left to revoke; taken for a missing endpoint, logout kept
 		// the dead tokens at every try until --local.
 		gone := &tokenUnknown{answer: re.ErrorCode} // one of unknownToken: the description may quote the token
-		s.log.Debug("the provider no longer knows the token (revoked or expired already); nothing is left to revoke", "url", s.set.RevocationURL, "token_type_hint", hint, "answer", gone.answer)
+		s.log.Debug("the provider no longer knows the token (revoked or expired already); nothing is left to revoke", "url", redact.URL(s.set.RevocationURL), "token_type_hint", hint, "answer", gone.answer)
 		return gone
 	}
 	refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}

@@ -69,7 +69,7 @@ func (s *Source) timedOut(work, rctx context.Context, err error) error {
 	if err == nil || !errors.Is(rctx.Err(), context.DeadlineExceeded) || work.Err() != nil {
 		return err
 	}
-	return &tokenerr.TimeoutError{After: s.set.Timeout, Err: err}
+	return tokenerr.NewTimeoutError(s.set.Timeout, err)
 }
 
 // runningCtx is withRunningTimeout's context.

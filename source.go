@@ -489,10 +489,10 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
-	if src.log == nil {
-		src.log = slog.New(slog.DiscardHandler)
-	}
-	src.log = src.log.With("env", s.Env)
+	// A program's own logger masks the secrets registered (tokens, the
+	// client secret, keys in the endpoints' URLs) as the command line's
+	// does: a store's error or a provider's words may quote them.
+	src.log = redact.Logger(src.log).With("env", s.Env)
 	if src.now == nil {
 		src.now = time.Now
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 )
 
 // How long a discovery document is kept: what its Cache-Control max-age
@@ -268,12 +269,12 @@ type wrongAnswer struct{ error }
 
 // fetchOne fetches the document at u; found is false when u has none (a
 // 4xx answer), so the next URL is tried, as it is after a wrongAnswer.
-func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery, found bool, err error) {
+func (d *discovery) fetchOne(work context.Context, u string) (c *cachedDiscovery, found bool, err error) {
 	unreachable := func(why string) error {
 		return &freshtoken.Error{Env: d.env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("the discovery document at %s could not be fetched (%s); check issuer and your network, or set auth_url and token_url", u, why)}
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.env.Timeout)
+	ctx, cancel := context.WithTimeout(work, d.env.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -289,7 +290,7 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 			d.env.Name, u, redact.OneLine(downgrade.to, 200))
 	}
 	if err != nil {
-		return nil, false, unreachable(redact.OneLine(httpx.UnwrapURLError(err).Error(), 200))
+		return nil, false, unreachable(redact.OneLine(tokenerr.TimedOut(work, d.env.Timeout, httpx.UnwrapURLError(err)).Error(), 200))
 	}
 	defer httpx.Drain(resp)
 	d.log.Debug("discovery answer", "url", u, "status", resp.StatusCode)
@@ -301,7 +302,7 @@ func (d *discovery) fetchOne(ctx context.Context, u string) (c *cachedDiscovery,
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryDocument+1))
 	if err != nil {
-		return nil, false, unreachable(redact.OneLine(err.Error(), 200))
+		return nil, false, unreachable(redact.OneLine(tokenerr.TimedOut(work, d.env.Timeout, err).Error(), 200))
 	}
 	if len(body) > maxDiscoveryDocument {
 		return nil, false, Invalidf("%s: the discovery document at %s is larger than 1 MiB, far more than any provider's; check issuer, or set auth_url and token_url", d.env.Name, u)

@@ -24,6 +24,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
 
@@ -650,4 +651,39 @@ func TestDiscoveryCarelessAuthMethods(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDiscoveryErrorsMaskKeysAndTellTimeouts: a discovery document naming
+// an endpoint in clear text, or with characters a terminal would not show,
+// whose query holds a key (an API gateway's subscription-key=, api_key=),
+// is refused without quoting the key, raw, URL-encoded or base64: the
+// refusal quoted the endpoint whole. A provider silent past the
+// environment's timeout is told as such, still ErrUnreachable: it read
+// "context deadline exceeded".
+func TestDiscoveryErrorsMaskKeysAndTellTimeouts(t *testing.T) {
+	for name, key := range map[string]string{"raw": "Gw7kQpZx2", "url-encoded": "Gw7k%2FQp%3DZx2", "base64": "R3c3a1FwWngyCg=="} {
+		for _, endpoint := range []string{"http://login.example.com/token?subscription-key=", "https://login.example.com/tok\u009ben?api_key="} {
+			t.Run(name, func(t *testing.T) {
+				m := newMetadataServer(t, "/realms/x", rfc8414, func(d map[string]any) { d["token_endpoint"] = endpoint + key })
+				_, err := openIdP(t, issuerConfig(t, t.TempDir(), m.issuer, ""), nil, nil).Endpoints(t.Context())
+				if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "set token_url") {
+					t.Fatalf("err = %v; want ErrInvalid saying to set token_url", err)
+				}
+				plain, _ := url.QueryUnescape(key)
+				for _, s := range []string{key, plain, "R3c3a1FwWngy", "Gw7k"} {
+					if strings.Contains(err.Error(), s) || strings.Contains(fmt.Sprintf("%+v", err), s) {
+						t.Fatalf("err = %v; shows the key (%s)", err, s)
+					}
+				}
+			})
+		}
+	}
+	t.Run("time-out", func(t *testing.T) {
+		silent := testenv.SilentServer(t)
+		_, err := openIdP(t, issuerConfig(t, t.TempDir(), silent.URL+"/realms/x", "timeout = \"300ms\"\n"), nil, nil).Endpoints(t.Context())
+		if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "did not answer within 300ms (timeout)") ||
+			strings.Contains(err.Error(), "deadline") || strings.Contains(err.Error(), "Client.Timeout") {
+			t.Fatalf("err = %v; want ErrUnreachable saying it did not answer within 300ms (timeout)", err)
+		}
+	})
 }

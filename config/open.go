@@ -90,10 +90,7 @@ func (f *File) Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, err
 	if err != nil {
 		return nil, Invalidf("%s: token store: %v", path, err)
 	}
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := redact.Logger(o.Logger) // a program's own masks secrets too
 	// Its URLs masked here: the keys in them are registered as secrets
 	// only once the source is made, after this first line (and a
 	// program's own logger masks nothing).

@@ -509,12 +509,12 @@ func checkDiscoveredEndpoint(s string, httpsIssuer bool) error {
 	u, _ := url.Parse(s)
 	switch {
 	case !httpx.PrintableASCII(s):
-		return fmt.Errorf("%q holds characters other than printable ASCII (controls, bidirectional marks), which a terminal would not show as it is", s)
+		return fmt.Errorf("%q holds characters other than printable ASCII (controls, bidirectional marks), which a terminal would not show as it is", redact.URL(s))
 	case redact.SecretInQuery(s) != "": // not shown, as in the configuration
 		return fmt.Errorf("has %s in its query, a secret that every message naming the endpoint would show", redact.SecretInQuery(s))
 	}
 	if u.Scheme == "http" && (httpsIssuer || !httpx.IsLoopback(u.Hostname())) {
-		return fmt.Errorf("%q must use https: it would be sent your tokens in clear text", s)
+		return fmt.Errorf("%q must use https: it would be sent your tokens in clear text", redact.URL(s))
 	}
 	return nil
 }

@@ -262,3 +262,22 @@ func TestIssuerWithCredentialsIsRefused(t *testing.T) {
 		t.Fatalf("err = %v; want one at the issuer's line, without the password", err)
 	}
 }
+
+// TestURLErrorsHideANestedKey: an issuer or api_url refused for its query
+// is quoted without a key carried in another parameter's URL
+// (?to=https://y/?api_key=…, raw or URL-encoded): only a query whose own
+// names said a secret was hidden, so the refusal quoted the nested key.
+func TestURLErrorsHideANestedKey(t *testing.T) {
+	const key = "Nz8vKq3Lp"
+	for _, q := range []string{"?to=https://y/?api_key=" + key, "?to=https%3A%2F%2Fy%2F%3Fapi_key%3D" + key} {
+		for _, env := range []string{
+			"[env.i]\napi_url = \"https://api.example.com/\"\nissuer = \"https://login.example.com/" + q + "\"\nclient_id = \"id\"\n",
+			"[env.a]\napi_url = \"https://api.example.com/" + q + "\"\ntoken_url = \"https://login.example.com/token\"\nauth_url = \"https://login.example.com/auth\"\nclient_id = \"id\"\n",
+		} {
+			_, err := config.Load(write(t, env))
+			if err == nil || !strings.Contains(err.Error(), "has a query or a fragment") || strings.Contains(err.Error(), key) {
+				t.Errorf("%q: err = %v; want the query refused, the key not shown", env, err)
+			}
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // MinRetryAfter is the shortest wait RetryAfter gives: a server that says
@@ -77,6 +79,19 @@ func UnwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Err
+	}
+	return err
+}
+
+// MaskURLError is err, when it is net/http's *url.Error, with its URL
+// masked as messages show URLs (redact.URL: a key in its query, a user),
+// so that a program printing the chain of an error that keeps it, or
+// logging what errors.As finds, sees no key; errors.As still finds the
+// *url.Error, and its Timeout and what it wraps are err's. Any other err
+// is returned as it is.
+func MaskURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return &url.Error{Op: ue.Op, URL: redact.URL(ue.URL), Err: ue.Err}
 	}
 	return err
 }

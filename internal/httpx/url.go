@@ -205,15 +205,16 @@ func WithoutSecretQuery(s string) string {
 }
 
 // secretParam reports whether q, a query or a fragment, holds a parameter
-// named as a secret, or one whose name cannot be read.
+// named as a secret (redact.MaskQuery would mask it), also in the query of
+// a URL carried in another parameter, or one whose name cannot be read.
 func secretParam(q string) bool {
 	for _, param := range strings.Split(q, "&") {
 		k, _, _ := strings.Cut(param, "=")
-		if name, err := url.QueryUnescape(k); err != nil || redact.IsSecretKey(name) || redact.NamesASecret(name) {
+		if _, err := url.QueryUnescape(k); err != nil {
 			return true
 		}
 	}
-	return false
+	return redact.MaskQuery(q) != q
 }
 
 // hasUserInfo reports whether s, a URL url.Parse refused (a space or a

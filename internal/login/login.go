@@ -477,7 +477,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		f.Exchanging()
 	}
 	log := f.logger()
-	log.Debug("code exchange", "url", f.Config.Endpoint.TokenURL, "grant_type", "authorization_code", "code", redact.Secret(code), "code_verifier", redact.Secret(req.Verifier))
+	log.Debug("code exchange", "url", redact.URL(f.Config.Endpoint.TokenURL), "grant_type", "authorization_code", "code", redact.Secret(code), "code_verifier", redact.Secret(req.Verifier))
 	hc := f.HTTP
 	if hc == nil {
 		hc = tokenerr.Lenient(&http.Client{Timeout: 30 * time.Second})
@@ -486,9 +486,8 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	if err != nil {
 		// The client's time-out, which Go tells as "Client.Timeout
 		// exceeded while awaiting headers", is told plainly.
-		var ue *url.Error
-		if errors.As(err, &ue) && ue.Timeout() && hc.Timeout > 0 && ctx.Err() == nil {
-			err = &tokenerr.TimeoutError{After: hc.Timeout, Err: err}
+		if hc.Timeout > 0 {
+			err = tokenerr.TimedOut(ctx, hc.Timeout, err)
 		}
 		return nil, f.exchangeError(err)
 	}

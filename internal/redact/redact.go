@@ -255,16 +255,43 @@ var secretWords = []string{"secret", "pass", "pwd", "token", "key", "assertion",
 // a token exchange (RFC 8693).
 var tokenTypeNames = []string{"token_type", "token_type_hint", "requested_token_type", "subject_token_type", "actor_token_type", "issued_token_type"}
 
-// NamesASecret reports whether name (a parameter's, a variable's) holds a
-// word that says its value is a secret (api_key, X-Api-Key, passphrase,
-// Auth0_Client_Secret), in any case; OAuth's names of token types do not.
+// NamesASecret reports whether name (a parameter's, a variable's) says its
+// value is a secret: it has a word that says so standing as a word of it
+// (api_key, X-Api-Key, Subscription-Key, accessToken, passphrase,
+// Auth0_Client_Secret; see HasASecretWord), in any case, or is one of the
+// usual names written as one word (apikey, accesstoken, clientsecret).
+// A word merely inside another (keyword, monkey, tokenizer, passage) says
+// nothing; nor do OAuth's names of token types.
 func NamesASecret(name string) bool {
-	name = strings.ToLower(name)
-	if slices.Contains(tokenTypeNames, name) {
+	if slices.Contains(tokenTypeNames, strings.ToLower(name)) {
 		return false
 	}
-	for _, w := range secretWords {
-		if strings.Contains(name, w) {
+	if HasASecretWord(name) {
+		return true
+	}
+	for _, word := range nameWords(name) {
+		if gluedSecretName(strings.ToLower(word)) {
+			return true
+		}
+	}
+	return false
+}
+
+// secretPrefixes are the words that, written together with a secret word,
+// make a usual name of a secret in one word: apikey, accesstoken,
+// clientsecret, subscriptionkey.
+var secretPrefixes = []string{"api", "access", "auth", "refresh", "id", "client", "secret", "private", "session", "security", "subscription", "app", "master", "signing", "bearer", "user", "admin", "db"}
+
+// gluedSecretName reports whether word, in lower case, is a prefix of
+// secretPrefixes and a secret word written as one (apikey, accesstokens).
+func gluedSecretName(word string) bool {
+	for _, p := range secretPrefixes {
+		rest, ok := strings.CutPrefix(word, p)
+		if !ok {
+			continue
+		}
+		rest = strings.TrimSuffix(rest, "s")
+		if slices.Contains(secretWords, rest) || rest == "password" || rest == "passwd" {
 			return true
 		}
 	}
@@ -352,19 +379,57 @@ func SecretInQuery(rawURL string) string {
 // MaskQuery masks the values of a URL's query named as secrets: the log's
 // own names (access_token=…) and any holding a word that says a secret
 // (api_key=…, Subscription-Key=…), as a client's own API key is, which no
-// one registered. What it gives is for people to read, not to follow.
-func MaskQuery(rawQuery string) string {
+// one registered. A value that carries a query of its own, raw or
+// URL-encoded (to=https://x/?api_key=…, a redirect's target), has its
+// secrets masked too, and is then shown decoded. What it gives is for
+// people to read, not to follow.
+func MaskQuery(rawQuery string) string { return maskQuery(rawQuery, func(string) {}) }
+
+// maskQuery is MaskQuery, telling found of each value it masks, as written
+// in the query it was found in.
+func maskQuery(rawQuery string, found func(value string)) string {
 	if rawQuery == "" {
 		return ""
 	}
 	params := strings.Split(rawQuery, "&")
 	for i, param := range params {
-		k, v, _ := strings.Cut(param, "=")
-		if name, err := url.QueryUnescape(k); err == nil && secretParam(name) {
+		k, v, hasValue := strings.Cut(param, "=")
+		name, err := url.QueryUnescape(k)
+		switch {
+		case err == nil && secretParam(name):
+			found(v)
 			params[i] = k + "=" + Mask(v)
+		case hasValue:
+			if nested, ok := maskNested(v, found); ok {
+				params[i] = k + "=" + nested
+			}
 		}
 	}
 	return strings.Join(params, "&")
+}
+
+// maskNested masks the secrets of a query carried in v, a parameter's value
+// written raw or URL-encoded (once or more): the query of a URL in it, or
+// v itself when it reads as one (api_key%3D…). ok is false, and v is kept
+// as it is, when it carries none.
+func maskNested(v string, found func(value string)) (shown string, ok bool) {
+	for decoded := v; ; {
+		before, query, hasQuery := strings.Cut(decoded, "?")
+		if !hasQuery {
+			before, query = "", decoded
+		}
+		if masked := maskQuery(query, found); strings.Contains(query, "=") && masked != query {
+			if hasQuery {
+				return before + "?" + masked, true
+			}
+			return masked, true
+		}
+		next, err := url.QueryUnescape(decoded)
+		if err != nil || next == decoded {
+			return v, false
+		}
+		decoded = next
+	}
 }
 
 // secretParam reports whether a URL's query parameter name says that its
@@ -385,11 +450,12 @@ func RegisterURLs(raws ...string) {
 		if pw, ok := u.User.Password(); ok {
 			Register(pw)
 		}
-		for name, values := range u.Query() {
-			if secretParam(name) {
-				Register(values...)
+		maskQuery(u.RawQuery, func(v string) {
+			if d, err := url.QueryUnescape(v); err == nil {
+				v = d
 			}
-		}
+			Register(v)
+		})
 	}
 }
 
@@ -436,6 +502,20 @@ type Handler struct {
 
 // NewHandler wraps next.
 func NewHandler(next slog.Handler) *Handler { return &Handler{next: next} }
+
+// Logger is l logging through a Handler, so that it masks secrets whatever
+// handler it writes with (a program's own slog.NewTextHandler); l itself
+// when its handler is a Handler already, as the command line's is, so that
+// nothing is masked twice. A nil l is one that discards.
+func Logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	if _, ok := l.Handler().(*Handler); ok {
+		return l
+	}
+	return slog.New(NewHandler(l.Handler()))
+}
 
 // Enabled implements slog.Handler.
 func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }

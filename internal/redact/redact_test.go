@@ -2,9 +2,11 @@ package redact_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -131,6 +133,92 @@ func TestURLShowsAUserMaskedReadably(t *testing.T) {
 	} {
 		if got := redact.URL(raw); got != want {
 			t.Errorf("URL(%q) = %q; want %q", raw, got, want)
+		}
+	}
+}
+
+// TestURLMasksAKeyInANestedURL: a key in the query of a URL carried in
+// another parameter's value (a redirect target, a callback), raw or
+// URL-encoded once or twice, is masked as one in the URL's own query is:
+// redact.URL showed it whole, and every message and debug line naming the
+// URL with it.
+func TestURLMasksAKeyInANestedURL(t *testing.T) {
+	const key = "Zq7xWnested"
+	for raw, want := range map[string]string{
+		"https://x/a?to=https://y/?api_key=" + key:                              "https://x/a?to=https://y/?api_key=…(11 chars)",
+		"https://x/a?to=https://y/?a=1&api_key=" + key + "&b=2":                 "https://x/a?to=https://y/?a=1&api_key=…(11 chars)&b=2",
+		"https://x/a?to=https%3A%2F%2Fy%2F%3Fapi_key%3D" + key + "&page=2":      "https://x/a?to=https://y/?api_key=…(11 chars)&page=2",
+		"https://x/a?to=https%3A%2F%2Fy%2F%3Fa%3D1%26subscription-key%3D" + key: "https://x/a?to=https://y/?a=1&subscription-key=…(11 chars)",
+		"https://x/a?to=https%253A%252F%252Fy%252F%253Fapi_key%253D" + key:      "https://x/a?to=https://y/?api_key=…(11 chars)",
+		"https://x/a?state=api_key%3D" + key:                                    "https://x/a?state=api_key=…(11 chars)",
+		"https://x/a?to=https%3A%2F%2Fy%2F%3Fpage%3D2&n=1":                      "https://x/a?to=https%3A%2F%2Fy%2F%3Fpage%3D2&n=1",
+		"https://x/a?sig=abc%3D%3D":                                             "https://x/a?sig=abc%3D%3D",
+	} {
+		got := redact.URL(raw)
+		if strings.Contains(got, key) || got != want {
+			t.Errorf("URL(%q)\n = %q\nwant %q", raw, got, want)
+		}
+	}
+}
+
+// TestOnlySecretNamesAreMasked: a parameter is masked when its name is, or
+// has as a word, one that names a secret (key, api_key, apikey,
+// X-Api-Key, subscription-key, access_token, accessToken, token,
+// passphrase), not when the word is only inside another (keyword, monkey,
+// tokenizer, passage): those hid what a URL or a printout was about.
+func TestOnlySecretNamesAreMasked(t *testing.T) {
+	for _, name := range []string{"key", "api_key", "apikey", "ApiKey", "X-Api-Key", "subscription-key", "Subscription-Key", "subscriptionkey",
+		"access_token", "accessToken", "accesstoken", "token", "id_token", "authtoken", "client_secret", "clientsecret", "secret", "password",
+		"passwd", "passphrase", "pwd", "keys", "my_token", "token_secret", "X-Amz-Signature", "X-Amz-Credential", "session_cookie", "client_assertion", "code"} {
+		if !redact.NamesASecret(name) && !redact.IsSecretKey(name) {
+			t.Errorf("%q is not taken for a secret's name", name)
+		}
+		if got := redact.URL("https://x/a?" + name + "=Zq7xW"); got != "https://x/a?"+name+"=…(5 chars)" {
+			t.Errorf("URL with %s = %q; want its value masked", name, got)
+		}
+	}
+	for _, name := range []string{"keyword", "monkey", "keyboard", "turkey", "tokenizer", "passage", "compass", "passenger", "secretary", "page", "token_type_hint"} {
+		if redact.NamesASecret(name) {
+			t.Errorf("%q is taken for a secret's name", name)
+		}
+		if got, want := redact.URL("https://x/a?"+name+"=Zq7xW"), "https://x/a?"+name+"=Zq7xW"; got != want {
+			t.Errorf("URL = %q; want %q", got, want)
+		}
+		if got := redact.MaskParams(map[string]string{name: "Zq7xW"}); got[name] != "Zq7xW" {
+			t.Errorf("MaskParams masked %s: %v", name, got)
+		}
+	}
+}
+
+// TestLoggerMasksOnce: Logger puts a Handler in front of a program's own
+// handler, which masked no registered secret (only the command line's
+// handler did), and leaves a logger that masks already as it is, so that
+// the engine, given the command line's, masks nothing twice.
+func TestLoggerMasksOnce(t *testing.T) {
+	const secret = "logger-registered-secret-0123456789"
+	redact.Register(secret)
+	var buf bytes.Buffer
+	redact.Logger(slog.New(slog.NewTextHandler(&buf, nil))).With("k", "v").Info("failed with " + secret)
+	if strings.Contains(buf.String(), secret) || !strings.Contains(buf.String(), redact.Mask(secret)) {
+		t.Errorf("a program's own handler logged %q; want the secret masked", buf.String())
+	}
+	masking := newLogger("json", &buf)
+	if redact.Logger(masking) != masking {
+		t.Error("a logger that masks already was wrapped again")
+	}
+	redact.Logger(nil).Info("discarded " + secret) // no panic
+}
+
+// TestRegisterURLsTakesANestedKey: a key in the query of a URL carried in
+// a configured URL's parameter (…?to=https%3A%2F%2Fy%2F%3Fapi_key%3D…) is
+// registered as the URL's own keys are, so that any text quoting it, in
+// any encoding, masks it: only the URL's own parameters were read.
+func TestRegisterURLsTakesANestedKey(t *testing.T) {
+	const key = "nested-key/0123+abc"
+	redact.RegisterURLs("https://gw.example.com/token?to=" + url.QueryEscape("https://y/?region=eu&api_key="+url.QueryEscape(key)))
+	for _, quoted := range []string{key, url.QueryEscape(key), base64.StdEncoding.EncodeToString([]byte("k=" + key))} {
+		if got := redact.Scrub("the gateway said: " + quoted); strings.Contains(got, quoted) {
+			t.Errorf("Scrub = %q; want the nested key masked", got)
 		}
 	}
 }

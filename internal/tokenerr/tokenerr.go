@@ -3,6 +3,7 @@
 package tokenerr
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -91,7 +92,15 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 // exceeded", which a person cannot act on.
 type TimeoutError struct {
 	After time.Duration // the time-out: the environment's timeout
-	Err   error         // as Go told it
+	Err   error         // as Go told it, a URL in it masked (see NewTimeoutError)
+}
+
+// NewTimeoutError is the TimeoutError of err, a request that the time-out
+// after ended: net/http's *url.Error, which names the endpoint's URL, has
+// the URL masked (httpx.MaskURLError), as a key in its query would show
+// to a program printing the error's chain.
+func NewTimeoutError(after time.Duration, err error) *TimeoutError {
+	return &TimeoutError{After: after, Err: httpx.MaskURLError(err)}
 }
 
 func (e *TimeoutError) Error() string {
@@ -99,6 +108,19 @@ func (e *TimeoutError) Error() string {
 }
 
 func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// TimedOut is err, the failure of a request bounded by after (a client's
+// Timeout, or a context made from work with that timeout), as a
+// *TimeoutError when that time-out ended it; a failure of another kind,
+// or one where work itself ended (its caller gave up, or its own deadline
+// came), is err as it was.
+func TimedOut(work context.Context, after time.Duration, err error) error {
+	var late interface{ Timeout() bool }
+	if errors.As(err, &late) && late.Timeout() && work.Err() == nil {
+		return NewTimeoutError(after, err)
+	}
+	return err
+}
 
 // NotThere reports whether err is an answer that no endpoint gives, that
 // of a URL where none is: a redirect (see RedirectError), or a 404 or 405

@@ -1,8 +1,15 @@
 package tokenerr_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -108,5 +115,27 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("Classify = %v; want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestTimeoutErrorMasksTheURL: the TimeoutError of a request that its
+// time-out ended keeps what net/http told, a *url.Error naming the
+// endpoint's URL, with a key in its query masked (raw, URL-encoded or
+// base64): it kept the URL whole, which a program printing the chain of
+// an error holding it showed. errors.As still finds the *url.Error, and
+// the time-out.
+func TestTimeoutErrorMasksTheURL(t *testing.T) {
+	for _, key := range []string{"Gw7kQpZx2Lm", url.QueryEscape("gw+key/0123456789"), "R3c3a1FwWngyTG0="} {
+		sent := &url.Error{Op: "Post", URL: "https://gw.example.com/token?region=eu&subscription-key=" + key, Err: context.DeadlineExceeded}
+		for _, err := range []error{tokenerr.TimedOut(context.Background(), time.Second, sent), tokenerr.NewTimeoutError(time.Second, sent)} {
+			var ue *url.Error
+			var ne net.Error
+			if !errors.As(err, &ue) || !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("%#v; want a time-out wrapping the *url.Error", err)
+			}
+			if !strings.Contains(ue.URL, "region=eu") || strings.Contains(ue.URL, key) || strings.Contains(fmt.Sprintf("%+v", ue), key) {
+				t.Errorf("the *url.Error under the time-out names %q; want its key masked", ue.URL)
+			}
+		}
 	}
 }
