@@ -153,6 +153,23 @@ func TestAllShowsProgressOnlyOnATerminal(t *testing.T) {
 	}
 }
 
+// TestAllSendsTheBodyWithEveryPage: `get --all -d DATA` sends DATA with
+// each page, as with the first; the second page went with the first's
+// body already read, and failed, exit 5, as an API that "could not be
+// reached" (ContentLength=2 with Body length 0).
+func TestAllSendsTheBodyWithEveryPage(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "get", "/v2/contacts?per_page=10", "--all", "-d", "{}"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct{ Contacts []json.RawMessage }
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Contacts) != 42 {
+		t.Fatalf("stdout has %d contacts (%v), want 42", len(doc.Contacts), err)
+	}
+}
+
 // TestRequestGivesUpOnAHungAPI: an API that accepts the request and never
 // answers is given up on after the environment's timeout, exit 5, instead
 // of hanging the command for ever.
