@@ -127,15 +127,7 @@ func TestAllShowsProgressOnlyOnATerminal(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
 	for _, errTTY := range []bool{true, false} {
-		ios, stdout, stderr := testStreams(false, errTTY)
-		if code := e.run(ios, "get", "/v2/contacts?per_page=10", "--all"); code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr)
-		}
-		var doc struct{ Contacts []json.RawMessage }
-		if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Contacts) != 42 {
-			t.Fatalf("stdout has %d contacts (%v), want 42", len(doc.Contacts), err)
-		}
-		progress := stderr.String()
+		progress := e.wantAllContacts(t, errTTY, "get", "/v2/contacts?per_page=10", "--all")
 		if !errTTY {
 			if progress != "" {
 				t.Errorf("stderr is not a terminal, yet got %q", progress)
@@ -160,14 +152,23 @@ func TestAllShowsProgressOnlyOnATerminal(t *testing.T) {
 func TestAllSendsTheBodyWithEveryPage(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "get", "/v2/contacts?per_page=10", "--all", "-d", "{}"); code != 0 {
+	e.wantAllContacts(t, false, "get", "/v2/contacts?per_page=10", "--all", "-d", "{}")
+}
+
+// wantAllContacts runs args, stderr a terminal if errTTY, and fails the
+// test unless it succeeds and prints the dev provider's 42 contacts; it
+// returns what went to stderr.
+func (e *devEnv) wantAllContacts(t *testing.T, errTTY bool, args ...string) string {
+	t.Helper()
+	ios, stdout, stderr := testStreams(false, errTTY)
+	if code := e.run(ios, args...); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var doc struct{ Contacts []json.RawMessage }
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Contacts) != 42 {
 		t.Fatalf("stdout has %d contacts (%v), want 42", len(doc.Contacts), err)
 	}
+	return stderr.String()
 }
 
 // TestRequestGivesUpOnAHungAPI: an API that accepts the request and never
