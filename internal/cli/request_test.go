@@ -171,6 +171,33 @@ func (e *devEnv) wantAllContacts(t *testing.T, errTTY bool, args ...string) stri
 	return stderr.String()
 }
 
+// TestAllNamesThePageThatFailed: a page after the first that gets no
+// answer (the API drops the connection) is named in the message, by its
+// URL; it named the first page's, which had answered.
+func TestAllNamesThePageThatFailed(t *testing.T) {
+	e := newDevEnvAnswering(t, "/v2/items", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "2" {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				panic(err)
+			}
+			conn.Close()
+			return
+		}
+		w.Header().Set("Link", `</v2/items?page=2>; rel="next"`)
+		w.Write([]byte(`{"items":[1]}`))
+	})
+	e.configure(t)
+	e.login(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "get", "/v2/items", "--all"); code != 5 {
+		t.Fatalf("exit %d, want 5: %s", code, stderr)
+	}
+	if msg := stderr.String(); !strings.Contains(msg, "/v2/items?page=2 ") || strings.Count(msg, "\n") != 1 || stdout.Len() != 0 {
+		t.Errorf("stderr = %q, stdout %q; want one line naming page 2, /v2/items?page=2, and nothing on stdout", msg, stdout)
+	}
+}
+
 // TestRequestGivesUpOnAHungAPI: an API that accepts the request and never
 // answers is given up on after the environment's timeout, exit 5, instead
 // of hanging the command for ever.
