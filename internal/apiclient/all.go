@@ -98,7 +98,8 @@ func (d *Document) Short() bool {
 	return !d.midway && d.Total >= 0 && d.Gathered >= 0 && d.Total > d.Gathered
 }
 
-// All sends req, a GET, and follows Link: rel="next" to the last page. A
+// All sends req, a GET, and follows Link: rel="next" to the last page,
+// sending req's body (replayed by GetBody), if any, with each page. A
 // single page is returned byte for byte. Several pages are merged into one
 // document of the same shape: a JSON array gets every page's items; a JSON
 // object whose one array member holds the items (FreeAgent's
@@ -205,7 +206,11 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 			return nil, pagesErrorf("page %d links its next page back to %s, already read; stopping", doc.Pages, next)
 		}
 		c.Logger.Debug("following the next page", "page", doc.Pages+1, "url", redact.URL(next.String()))
-		cur = req.Clone(req.Context())
+		// Each page is sent req's body too (`get --all -d`): a clone's is
+		// the first page's, already read.
+		if cur, err = replay(req); err != nil {
+			return nil, err
+		}
 		cur.URL = next
 		cur.Host = ""
 	}

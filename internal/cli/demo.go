@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/keeper"
@@ -105,7 +106,8 @@ func (d *demoOutput) failed() error {
 func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 	dir, err := os.MkdirTemp("", "freshtoken-demo-")
 	if err != nil {
-		return err
+		// The system's set-up (a $TMPDIR gone, a full disk), not a bug.
+		return config.Invalidf("could not make a temporary folder for the demo's tokens (%v); set TMPDIR to a folder you can write in", err)
 	}
 	defer os.RemoveAll(dir)
 

@@ -63,10 +63,46 @@ approve or deny a code.`,
 	return cmd
 }
 
+// check refuses the values the provider would have put another in place
+// of, unsaid: an empty --client-id served "dev-client-id" while the banner
+// told the person to use "", --access-ttl 0 served hour-long tokens,
+// 500ms or -5s one-second ones, and --requests-per-minute 0 a limit of 120.
+func (opts *devProviderOptions) check() error {
+	o := opts.Options
+	for _, f := range []struct{ flag, value string }{{"client-id", o.ClientID}, {"client-secret", o.ClientSecret}} {
+		if f.value == "" {
+			return usageErrorf("--%s is empty; give the value the provider is to accept, or leave the flag out for dev's own", f.flag)
+		}
+	}
+	for _, f := range []struct {
+		flag string
+		d    time.Duration
+	}{{"access-ttl", o.AccessTTL}, {"refresh-ttl", o.RefreshTTL}, {"device-interval", o.DeviceInterval}, {"device-code-ttl", o.DeviceCodeTTL}} {
+		if f.d < time.Second || f.d%time.Second != 0 {
+			return usageErrorf("--%s %s is not a whole number of seconds of at least 1s, which OAuth 2.0 lifetimes and intervals are; give one such as 30s", f.flag, f.d)
+		}
+	}
+	for _, f := range []struct {
+		flag string
+		d    time.Duration
+	}{{"idle-limit", o.IdleLimit}, {"reuse-grace", o.ReuseGrace}} {
+		if f.d < 0 {
+			return usageErrorf("--%s %s is negative; give 0 for none, or a length of time such as 10m", f.flag, f.d)
+		}
+	}
+	if o.RequestsPerMinute == 0 {
+		return usageErrorf("--requests-per-minute 0 would let no request through; give a limit such as 120, or -1 for none")
+	}
+	return nil
+}
+
 func runDevProvider(ctx context.Context, opts *devProviderOptions) error {
 	host, _, err := net.SplitHostPort(opts.Listen)
 	if err != nil || !httpx.IsLoopback(host) {
 		return usageErrorf("--listen %q must be a loopback address such as 127.0.0.1:8900", opts.Listen)
+	}
+	if err := opts.check(); err != nil {
+		return err
 	}
 	opts.Options.Logger = opts.f.Logger().With("component", "dev-provider")
 	p := devprovider.New(opts.Options)

@@ -280,3 +280,38 @@ func TestHelpProseFitsEightyColumns(t *testing.T) {
 	}
 	walk(cli.NewRootCmd(&cli.Factory{IO: ios}))
 }
+
+// TestTabOffersNoFilesWhereNoneAreTaken: Tab after a command that takes no
+// argument offers nothing, where cobra's default offered the folder's
+// files; after exec (a program) and import postman (the export) it still
+// offers files.
+func TestTabOffersNoFilesWhereNoneAreTaken(t *testing.T) {
+	offers := func(words ...string) string {
+		t.Helper()
+		ios, stdout, _ := testStreams(false, false)
+		cli.Main(append(append([]string{"--config", filepath.Join(t.TempDir(), "none.toml"), cobra.ShellCompRequestCmd}, words...), ""), ios)
+		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+		return lines[len(lines)-1]
+	}
+	noFiles := fmt.Sprintf(":%d", cobra.ShellCompDirectiveNoFileComp)
+	ios, _, _ := testStreams(false, false)
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		path := strings.Fields(c.CommandPath())[1:]
+		if !c.Runnable() || c.Hidden || c.HasSubCommands() || len(path) == 0 || path[0] == "help" || path[0] == "exec" || path[0] == "import" {
+			return
+		}
+		if got := offers(path...); got != noFiles {
+			t.Errorf("Tab after `%s ` gives directive %s, want %s (no files)", c.CommandPath(), got, noFiles)
+		}
+	}
+	walk(cli.NewRootCmd(&cli.Factory{IO: ios}))
+	for _, words := range [][]string{{"exec", "--"}, {"import", "postman"}} {
+		if got := offers(words...); got == noFiles {
+			t.Errorf("Tab after `freshtoken %s ` offers no files, but it takes one", strings.Join(words, " "))
+		}
+	}
+}

@@ -561,6 +561,14 @@ func requestError(err error, env *config.Env, target string) error {
 		ue         *url.Error
 		unanswered *httpx.UnansweredError
 	)
+	if errors.As(err, &ue) && !errors.Is(err, errRedirectLoop) {
+		// The request that failed: a page of --all after the first, or
+		// where a redirect led; the first request's named a page that
+		// had answered.
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			target = redact.URL(ue.URL)
+		}
+	}
 	switch {
 	case errors.As(err, &fe):
 		return fe

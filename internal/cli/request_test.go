@@ -127,15 +127,7 @@ func TestAllShowsProgressOnlyOnATerminal(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
 	for _, errTTY := range []bool{true, false} {
-		ios, stdout, stderr := testStreams(false, errTTY)
-		if code := e.run(ios, "get", "/v2/contacts?per_page=10", "--all"); code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr)
-		}
-		var doc struct{ Contacts []json.RawMessage }
-		if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Contacts) != 42 {
-			t.Fatalf("stdout has %d contacts (%v), want 42", len(doc.Contacts), err)
-		}
-		progress := stderr.String()
+		progress := e.wantAllContacts(t, errTTY, "get", "/v2/contacts?per_page=10", "--all")
 		if !errTTY {
 			if progress != "" {
 				t.Errorf("stderr is not a terminal, yet got %q", progress)
@@ -150,6 +142,59 @@ func TestAllShowsProgressOnlyOnATerminal(t *testing.T) {
 		if last := progress[strings.LastIndex(progress, "\r")+1:]; last != "" {
 			t.Errorf("the progress line was left on the screen: %q", progress)
 		}
+	}
+}
+
+// TestAllSendsTheBodyWithEveryPage: `get --all -d DATA` sends DATA with
+// each page, as with the first; the second page went with the first's
+// body already read, and failed, exit 5, as an API that "could not be
+// reached" (ContentLength=2 with Body length 0).
+func TestAllSendsTheBodyWithEveryPage(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	e.wantAllContacts(t, false, "get", "/v2/contacts?per_page=10", "--all", "-d", "{}")
+}
+
+// wantAllContacts runs args, stderr a terminal if errTTY, and fails the
+// test unless it succeeds and prints the dev provider's 42 contacts; it
+// returns what went to stderr.
+func (e *devEnv) wantAllContacts(t *testing.T, errTTY bool, args ...string) string {
+	t.Helper()
+	ios, stdout, stderr := testStreams(false, errTTY)
+	if code := e.run(ios, args...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct{ Contacts []json.RawMessage }
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Contacts) != 42 {
+		t.Fatalf("stdout has %d contacts (%v), want 42", len(doc.Contacts), err)
+	}
+	return stderr.String()
+}
+
+// TestAllNamesThePageThatFailed: a page after the first that gets no
+// answer (the API drops the connection) is named in the message, by its
+// URL; it named the first page's, which had answered.
+func TestAllNamesThePageThatFailed(t *testing.T) {
+	e := newDevEnvAnswering(t, "/v2/items", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "2" {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				panic(err)
+			}
+			conn.Close()
+			return
+		}
+		w.Header().Set("Link", `</v2/items?page=2>; rel="next"`)
+		w.Write([]byte(`{"items":[1]}`))
+	})
+	e.configure(t)
+	e.login(t)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "get", "/v2/items", "--all"); code != 5 {
+		t.Fatalf("exit %d, want 5: %s", code, stderr)
+	}
+	if msg := stderr.String(); !strings.Contains(msg, "/v2/items?page=2 ") || strings.Count(msg, "\n") != 1 || stdout.Len() != 0 {
+		t.Errorf("stderr = %q, stdout %q; want one line naming page 2, /v2/items?page=2, and nothing on stdout", msg, stdout)
 	}
 }
 

@@ -266,7 +266,21 @@ Exit codes:
 	cobra.AddTemplateFunc("versionText", versionText)
 	root.SetVersionTemplate("{{versionText}}\n")
 	refuseUnknownHelpTopics(root)
+	offerNoFiles(root)
 	return root
+}
+
+// offerNoFiles makes Tab after a command that takes no argument offer
+// nothing: cobra's default offered the folder's files, as if `freshtoken
+// status` or `freshtoken remove` took one. A command refusing a lone
+// argument takes none (request, which takes two, offers its methods).
+func offerNoFiles(c *cobra.Command) {
+	if c.ValidArgsFunction == nil && len(c.ValidArgs) == 0 && c.Args != nil && c.Args(c, []string{"x"}) != nil {
+		c.ValidArgsFunction = cobra.NoFileCompletions
+	}
+	for _, sub := range c.Commands() {
+		offerNoFiles(sub)
+	}
 }
 
 // refuseUnknownHelpTopics makes `help` of a command or topic that does not
