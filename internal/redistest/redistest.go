@@ -165,6 +165,34 @@ func (s *Server) BlockedClients(t testing.TB) int {
 	return s.count(t, "clients", "blocked_clients")
 }
 
+// StartReplicated starts a primary and a replica of it, without
+// persistence, their replication link through a Link the test holds or
+// cuts, and waits until the replica has synced.
+func StartReplicated(t testing.TB) (primary, replica *Server, link *Link) {
+	t.Helper()
+	primary, replica = StartWithoutPersistence(t), StartWithoutPersistence(t)
+	link = NewLink(t, primary)
+	replica.ReplicaOf(t, primary, link.Addr)
+	return primary, replica, link
+}
+
+// RestartWithReplica restarts s, a primary, as Restart does (empty), and
+// waits until replica, which followed it, has synced with it again: it
+// holds nothing then either.
+func (s *Server) RestartWithReplica(t testing.TB, replica *Server) {
+	t.Helper()
+	s.Restart(t)
+	if reply := s.Command(t, "CONFIG", "SET", "repl-diskless-sync-delay", "0"); reply != "+OK" {
+		t.Fatalf("CONFIG SET repl-diskless-sync-delay: %s", reply)
+	}
+	testenv.WaitFor(t, "the replica to sync with the restarted primary", func() bool {
+		id, ok := s.info("replication", "master_replid")
+		followed, _ := replica.info("replication", "master_replid")
+		up, _ := replica.info("replication", "master_link_status")
+		return ok && followed == id && up == "up"
+	})
+}
+
 // RunID is the server's run_id (INFO server), which changes at every
 // restart.
 func (s *Server) RunID(t testing.TB) string {
