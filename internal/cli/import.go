@@ -409,7 +409,7 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 	// that cancelled the putting back left the export's tokens stored
 	// for environments the configuration does not name, in place of any
 	// tokens they had. A second Ctrl-C waits for it too.
-	ctx = context.WithoutCancel(ctx)
+	ctx = f.storeWarnings(context.WithoutCancel(ctx))
 	if len(written) > 0 || len(secrets) > 0 {
 		defer f.puttingBack("what the failed import replaced",
 			fmt.Sprintf("the export's tokens may be stored in place of the earlier ones, and its client secret in the keychain: import again, or run `%s` for each environment it named", f.commandLine("login -e NAME")))()

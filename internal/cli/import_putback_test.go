@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 )
 
 // TestImportPostmanPutsBackTokensOfTheOldClientAsTheirs: a failed import
@@ -47,5 +48,32 @@ func TestImportPostmanPutsBackTokensOfTheOldClientAsTheirs(t *testing.T) {
 	}
 	if err := src.CheckGrant(after); err != nil {
 		t.Errorf("the unchanged configuration cannot use prod's tokens put back: %v", err)
+	}
+}
+
+// TestImportPostmanPutBackTellsOfADeletionNotYetOnAReplica: a failed
+// import's put-back on a Redis primary whose replica lags (here, the
+// deletion of the tokens it stored for prod, which had none) stands, and
+// says it is not yet on a replica, as a log-out does: a failover before a
+// replica copies it brings the export's tokens back. The put-back wrote
+// through the store alone, and its warning went to no one.
+func TestImportPostmanPutBackTellsOfADeletionNotYetOnAReplica(t *testing.T) {
+	e := newDevEnv(t)
+	primary, _, link := redistest.StartReplicated(t)
+	// sand's tokens, imported after prod's, cannot be stored: the user
+	// may write prod's key alone.
+	primary.SetUser(t, "importer", "on", ">pw", "%R~*", "~freshtoken:prod", "~freshtoken:*:lock", "~freshtoken:*:renewing", "+@all")
+	e.useStore(t, "redis://importer:pw@"+primary.Addr+"/0")
+	link.Hold()
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod", "sand")); code == 0 {
+		t.Fatalf("import with sand's key unwritable succeeded: %s", stderr)
+	}
+	msg := stderr.String()
+	if !strings.Contains(msg, "the tokens of prod were put back as they were") || !strings.Contains(msg, "freshtoken:prod), on the primary, but the deletion is not yet on a replica") {
+		t.Fatalf("stderr = %q; want prod's tokens put back, with a warning that the deletion is not yet on a replica", msg)
+	}
+	if got := primary.Get(t, "freshtoken:prod"); got != "" {
+		t.Fatalf("the primary holds %q for prod after the put-back; want none", got)
 	}
 }
