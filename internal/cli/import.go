@@ -96,7 +96,10 @@ token (logout --local first to store the export's anyway).
 A malformed export changes nothing. Every environment's token store is
 checked before anything is written; should storing the tokens still fail
 partway, the tokens already written are put back as they were (unless
-renewed meanwhile, by a running proxy say: those are newer, and kept), so
+renewed meanwhile, by a running proxy say: those are newer, and kept), and
+so are those of the write that failed if the store holds them all the
+same (a Redis that took them and never answered; one that cannot be asked
+is said to perhaps hold them), so
 are the client secrets in the system keychain (one put where it held none is
 removed), the configuration file is left unchanged, and the error says so.
 
@@ -333,9 +336,19 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		if stored[i], held[i], err = importTokens(ctx, &targets[i], now); err != nil {
 			what := fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err))
 			if ctx.Err() != nil { // a signal: the store is not at fault
-				what = fmt.Sprintf("the import stopped before the tokens of %s were stored", targets[i].env.Name)
+				what = fmt.Sprintf("the import stopped while the tokens of %s were being stored", targets[i].env.Name)
 			}
-			return importFailed(ctx, f, what, err, targets[:i], replaced)
+			written := targets[:i]
+			if ctx.Err() != nil || errors.Is(err, store.ErrUnreachable) {
+				// The write may have been taken all the same (a shared
+				// store that took it and never answered, or answered
+				// after the signal): it is put back too, if the store
+				// holds what it wrote. A store that refused it holds
+				// what it held.
+				targets[i].unsure = true
+				written = targets[:i+1]
+			}
+			return importFailed(ctx, f, what, err, written, replaced)
 		}
 	}
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
@@ -374,6 +387,28 @@ type importTarget struct {
 	// wrote is what the import stored: its tokens and log-in time, nil
 	// when it deleted the environment's tokens (the export has none).
 	wrote *store.Record
+	// unsure: the write of wrote failed, and may have been taken all the
+	// same (a shared store that took it and never answered, or answered
+	// after a signal stopped the wait): the store holds wrote, or prev as
+	// it was (see restoreTokens).
+	unsure bool
+}
+
+// errUntouched is a put-back not needed: the import's write failed, and
+// the store holds what it held before, which it never replaced.
+var errUntouched = errors.New("the import's write was not taken")
+
+// holdsPrev reports whether cur (nil: the store holds none; unreadable:
+// it holds one that cannot be read) is still what t held before the
+// import.
+func (t importTarget) holdsPrev(cur *store.Record, unreadable bool) bool {
+	switch {
+	case t.prevUnreadable || unreadable:
+		return t.prevUnreadable && unreadable
+	case t.prev == nil || cur == nil:
+		return t.prev == nil && cur == nil
+	}
+	return store.Unchanged(cur, t.prev)
 }
 
 // errChangedSince is a put-back not made: the environment's tokens changed
@@ -414,14 +449,20 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 		defer f.puttingBack("what the failed import replaced",
 			fmt.Sprintf("the export's tokens may be stored in place of the earlier ones, and its client secret in the keychain: import again, or run `%s` for each environment it named", f.commandLine("login -e NAME")))()
 	}
-	var restored, kept, lost []string
-	var causes []string
+	var restored, kept, lost, untold []string
+	var causes, untoldCauses []string
 	for i := len(written) - 1; i >= 0; i-- {
 		t := written[i]
 		err := restoreTokens(ctx, t)
 		switch {
+		case errors.Is(err, errUntouched):
+			continue
 		case errors.Is(err, errChangedSince):
 			kept = append(kept, t.env.Name)
+			continue
+		case err != nil && t.unsure:
+			untold = append(untold, t.env.Name)
+			untoldCauses = append(untoldCauses, fmt.Sprintf("%s: %v", t.env.Name, err))
 			continue
 		case err != nil:
 			lost = append(lost, t.env.Name)
@@ -433,6 +474,7 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 	slices.Reverse(restored)
 	slices.Reverse(kept)
 	slices.Reverse(lost)
+	slices.Reverse(untold)
 	lostSecrets, secretCauses := putSecretsBack(ctx, secrets)
 	var b strings.Builder
 	b.WriteString(what)
@@ -443,7 +485,7 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 	if len(kept) > 0 {
 		fmt.Fprintf(&b, "; the tokens of %s changed after the import stored them (another freshtoken, such as a running proxy, renewed them) and were left as they are, as putting the earlier ones back would throw the newer away", strings.Join(kept, ", "))
 	}
-	if len(lost) == 0 && len(lostSecrets) == 0 {
+	if len(lost) == 0 && len(lostSecrets) == 0 && len(untold) == 0 {
 		b.WriteString(": nothing was imported")
 		if errors.Is(cause, syscall.ENOSPC) || errors.Is(cause, syscall.EDQUOT) {
 			b.WriteString("; free some space on that disk, then import again")
@@ -453,6 +495,14 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 	if len(lost) > 0 {
 		fmt.Fprintf(&b, "; but the export's tokens for %s are stored and the earlier ones could not be put back (%s): run `freshtoken import` again once the store is fixed, or `freshtoken login` for each",
 			strings.Join(lost, ", "), strings.Join(causes, "; "))
+	}
+	if len(untold) > 0 {
+		login := f.commandLine("login -e " + untold[0])
+		if len(untold) > 1 {
+			login = f.commandLine("login -e NAME") + " for each"
+		}
+		fmt.Fprintf(&b, "; but the token store may hold the export's tokens for %s rather than what it held before, as it did not answer whether it took them, and could not be asked again (%s): once it answers, run the import again, or `%s`",
+			strings.Join(untold, ", "), strings.Join(untoldCauses, "; "), login)
 	}
 	if len(lostSecrets) > 0 {
 		fmt.Fprintf(&b, "; and the keychain holds the export's client secret for %s, where it could not be put back as it was (%s)",
@@ -518,13 +568,18 @@ func restoreTokens(ctx context.Context, t importTarget) error {
 	}
 	defer unlock()
 	cur, err := t.st.Load(ctx, name)
+	unreadable := errors.Is(err, store.ErrCorrupt)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound) || unreadable:
 		cur = nil
 	case err != nil:
 		return err
 	}
 	switch {
+	case t.unsure && t.holdsPrev(cur, unreadable):
+		return errUntouched
+	case unreadable:
+		return err
 	case !t.holdsWhatItWrote(cur):
 		return errChangedSince
 	case t.prevUnreadable:
