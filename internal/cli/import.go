@@ -20,6 +20,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/postman"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
@@ -255,6 +256,9 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return fmt.Errorf("%w; nothing was imported", err)
 		}
 		t := importTarget{env: e, src: src, st: st}
+		if was := conf.Envs[e.Name]; was != nil {
+			t.tokenFile = was.TokenFile
+		}
 		t.prev, err = src.Record(ctx)
 		switch {
 		case errors.Is(err, store.ErrCorrupt):
@@ -387,6 +391,10 @@ type importTarget struct {
 	// wrote is what the import stored: its tokens and log-in time, nil
 	// when it deleted the environment's tokens (the export has none).
 	wrote *store.Record
+	// tokenFile is the environment's token_file in the configuration as
+	// it was ("": none), which a failed import leaves so: a keeper (a
+	// running proxy's) may have written the import's access token there.
+	tokenFile string
 	// unsure: the write of wrote failed, and may have been taken all the
 	// same (a shared store that took it and never answered, or answered
 	// after a signal stopped the wait): the store holds wrote, or prev as
@@ -425,6 +433,23 @@ func (t importTarget) holdsWhatItWrote(cur *store.Record) bool {
 	}
 	return cur.Renewals == 0 && cur.LoggedInAt.Equal(t.wrote.LoggedInAt) &&
 		cur.AccessToken == t.wrote.AccessToken && cur.RefreshToken == t.wrote.RefreshToken
+}
+
+// followTokenFile has t's token file follow the tokens put back: a
+// keeper (a running proxy's) may have written there the access token the
+// import stored, which it held until that keeper's next look, or for good
+// with none running. It then holds the access token put back, or none
+// (none put back, or of a grant the provider ended, which no command
+// serves).
+func (t importTarget) followTokenFile() error {
+	if t.wrote == nil {
+		return nil
+	}
+	now := ""
+	if t.prev != nil && (t.prev.Problem == nil || t.prev.Problem.Kind != store.ProblemGrantEnded) {
+		now = t.prev.AccessToken
+	}
+	return keeper.FollowTokenFile(t.tokenFile, t.wrote.AccessToken, now, config.TokenFileLedger())
 }
 
 // keychainSecret is the client secret the keychain held for env's client
@@ -470,6 +495,9 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 			continue
 		}
 		restored = append(restored, t.env.Name)
+		if err := t.followTokenFile(); err != nil {
+			f.warn(fmt.Sprintf("%s: warning: its token file %s still holds the access token the import stored (%v); delete it, or run `%s` to have it written again", t.env.Name, t.tokenFile, err, f.commandLine("proxy")))
+		}
 	}
 	slices.Reverse(restored)
 	slices.Reverse(kept)
