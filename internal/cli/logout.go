@@ -72,8 +72,16 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		return err
 	}
 	rec, err := src.Record(ctx)
+	// A token file freshtoken wrote goes with the tokens, and outlives
+	// none: a keeper's, of tokens logged out on another machine.
+	tokenFileToo := func() {
+		if said := forgetTokenFile(f, env, nil); said != "" {
+			fmt.Fprintln(f.IO.ErrOut, said)
+		}
+	}
 	nothing := func() error {
 		fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", src.Env(), src.Location())
+		tokenFileToo()
 		return nil
 	}
 	if err == nil && rec == nil {
@@ -102,7 +110,11 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	case errors.Is(err, store.ErrNewerFormat):
 		return src.Logout(ctx) // a newer freshtoken's: refused, nothing deleted
 	case errors.Is(err, store.ErrCorrupt):
-		return logoutUnreadable(ctx, f, src, opts.Local, err)
+		if err := logoutUnreadable(ctx, f, src, opts.Local, err); err != nil {
+			return err
+		}
+		tokenFileToo()
+		return nil
 	}
 	var revokeErr error
 	unknown := "" // the provider's answer that it no longer knows the tokens

@@ -30,22 +30,7 @@ func TestForgettingTokensRemovesTheTokenFileFreshtokenWrote(t *testing.T) {
 			file := filepath.Join(e.dir, "dev-token")
 			e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", TokenFile: file})
 			e.loginOutside(t)
-			// A proxy's keeper writes the token file, then stops.
-			ctx, cancel := context.WithCancel(t.Context())
-			root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}})
-			root.SetArgs([]string{"--config", e.config, "proxy", "--no-listen"})
-			done := make(chan error, 1)
-			go func() { done <- root.ExecuteContext(ctx) }()
-			testenv.WaitFor(t, "the keeper to write the token file", func() bool {
-				_, err := os.Stat(file)
-				return err == nil
-			})
-			cancel()
-			testenv.Receive(t, "the proxy's end", done)
-			written, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			written := keeperWrites(t, e, file)
 			// A renewal with no keeper running: the token file keeps the older token.
 			ios, stdout, stderr := testStreams(false, false)
 			if code := e.run(ios, "token", "--force"); code != 0 || stdout.String() == string(written) {
@@ -60,6 +45,28 @@ func TestForgettingTokensRemovesTheTokenFileFreshtokenWrote(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), "Its token file "+file+", which held an access token freshtoken wrote, was removed.") {
 				t.Errorf("stderr = %q; want it to say the token file was removed", stderr)
+			}
+
+			// One a keeper wrote of tokens logged out since on another
+			// machine (a Redis store they share): logout, with nothing to
+			// log out of, removes it too.
+			if forget[0] == "logout" {
+				e.loginOutside(t)
+				keeperWrites(t, e, file)
+				src, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: "dev"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := src.Logout(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				ios, _, stderr = testStreams(false, false)
+				if code := e.run(ios, forget...); code != 0 || !strings.Contains(stderr.String(), "nothing to log out of") {
+					t.Fatalf("logout with no tokens: exit %d, %s", code, stderr)
+				}
+				if _, err := os.Lstat(file); !errors.Is(err, os.ErrNotExist) {
+					t.Fatalf("logout with no tokens left the token file a keeper wrote (%v): %s", err, stderr)
+				}
 			}
 
 			// A file of the user's own there is left alone.
@@ -80,4 +87,28 @@ func TestForgettingTokensRemovesTheTokenFileFreshtokenWrote(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keeperWrites runs `proxy --no-listen` on e's configuration until its
+// keeper has written the token file at file, and returns what it wrote.
+func keeperWrites(t *testing.T, e *devEnv, file string) []byte {
+	t.Helper()
+	os.Remove(file)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}})
+	root.SetArgs([]string{"--config", e.config, "proxy", "--no-listen"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	testenv.WaitFor(t, "the keeper to write the token file", func() bool {
+		_, err := os.Stat(file)
+		return err == nil
+	})
+	cancel()
+	testenv.Receive(t, "the proxy's end", done)
+	written, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return written
 }
