@@ -343,12 +343,14 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 				what = fmt.Sprintf("the import stopped while the tokens of %s were being stored", targets[i].env.Name)
 			}
 			written := targets[:i]
-			if ctx.Err() != nil || errors.Is(err, store.ErrUnreachable) {
-				// The write may have been taken all the same (a shared
-				// store that took it and never answered, or answered
-				// after the signal): it is put back too, if the store
-				// holds what it wrote. A store that refused it holds
-				// what it held.
+			if sharedStore(preview.StoreURL) && (ctx.Err() != nil || errors.Is(err, store.ErrUnreachable)) {
+				// The write may have been taken all the same: a shared
+				// store (Redis) may take a write it never answered, or
+				// answered after the signal. It is put back too, if the
+				// store holds what it wrote. A store that refused it
+				// holds what it held, and so does a folder or the
+				// keychain, which finish a write or fail it before they
+				// return.
 				targets[i].unsure = true
 				written = targets[:i+1]
 			}
@@ -360,6 +362,13 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	}
 	printImported(f, opts, exp, envs, skipped, settings, keychained, unchecked, stored, held, path)
 	return nil
+}
+
+// sharedStore reports whether the store at storeURL is across the network
+// (Redis), neither a folder nor the keychain.
+func sharedStore(storeURL string) bool {
+	_, err := config.StoreDir(storeURL)
+	return err != nil && !config.IsKeyringURL(storeURL)
 }
 
 // isFolder reports whether path is a folder.
