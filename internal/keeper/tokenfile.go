@@ -82,7 +82,9 @@ func ForgetTokenFile(path, token, ledger string) (removed bool, err error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
-	os.Remove(ledgerEntry(ledger, path))
+	if ledger != "" {
+		os.Remove(ledgerEntry(ledger, path))
+	}
 	return true, nil
 }
 
