@@ -985,7 +985,7 @@ func (s *Source) restoreLocked(ctx context.Context, r *store.Record) (*store.Rec
 		s.cur.CompareAndSwap(r, nil)
 		return nil, fmt.Errorf("%w: %s holds none, and the tokens held are of a grant the provider ended", store.ErrNotFound, s.Location())
 	}
-	back, restored, err := rs.Restore(ctx, s.set.Env, s.putBackCopy(r))
+	back, restored, err := rs.Restore(s.warnings(ctx), s.set.Env, s.putBackCopy(r))
 	if err != nil {
 		s.log.Debug("the store holds no tokens; none put back", "store", s.Location(), "why", err.Error())
 		if errors.Is(err, store.ErrNotFound) {
@@ -1164,7 +1164,7 @@ func (s *Source) Logout(ctx context.Context) error {
 		return storeError(s.set.Env, err, err.Error()+"; nothing was deleted")
 	}
 	s.cur.Store(nil)
-	if err := s.store.Delete(ctx, s.set.Env); err != nil {
+	if err := s.store.Delete(s.warnings(ctx), s.set.Env); err != nil {
 		return err
 	}
 	s.log.Debug("tokens deleted", "store", s.Location())
@@ -2249,7 +2249,7 @@ const saveRetryFor = 30 * time.Second
 // it took (a shared store's replicas yet to copy it) is a warning.
 func (s *Source) save(ctx context.Context, r, read *store.Record) error {
 	redact.Set(s.Location(), r.AccessToken, r.RefreshToken)
-	ctx = store.WithWarning(ctx, func(msg string) { s.log.Warn(msg) })
+	ctx = s.warnings(ctx)
 	giveUp := time.Now().Add(saveRetryFor)
 	wait := 100 * time.Millisecond
 	saveOnce := func() error {
@@ -2290,6 +2290,13 @@ func (s *Source) save(ctx context.Context, r, read *store.Record) error {
 	}
 	s.log.Debug("tokens saved", "store", s.Location(), "expires", r.Expiry.Format(logTime), "renewals", r.Renewals)
 	return nil
+}
+
+// warnings is ctx with which the store's calls log what they say of a
+// write they made all the same (store.Warn: a shared store's replicas yet
+// to copy it), as a warning.
+func (s *Source) warnings(ctx context.Context) context.Context {
+	return store.WithWarning(ctx, func(msg string) { s.log.Warn(msg) })
 }
 
 // saveIf is the store's Save of r, or with read its SaveIf (see

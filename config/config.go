@@ -861,6 +861,19 @@ func fileURL(path string) string {
 	return (&url.URL{Scheme: "file", Path: p}).String()
 }
 
+// TokenFileLedger is the folder where freshtoken notes what it wrote to
+// each token_file (a fingerprint, never a token), so that a log-out or a
+// remove knows a token file of its own from a file of the user's: the
+// folder tokens are kept in by default, whatever [store] url names, as
+// every configuration's keeper and commands of the user share it.
+func TokenFileLedger() string {
+	dir, err := defaultStoreDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "token-files")
+}
+
 func defaultStoreDir() (string, error) {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "freshtoken"), nil

@@ -30,6 +30,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // IOStreams are a command's standard streams and what they are attached to.
@@ -176,6 +177,15 @@ func (f *Factory) setupLogging() error {
 // there stopped it. With --log-file, stderr holds no log, so the sentence.
 func (f *Factory) lastWord(errOut io.Writer, msg string, code int) {
 	f.say(errOut, slog.LevelError, msg, "exit", code)
+}
+
+// storeWarnings is ctx with which the stores' calls log what they say of
+// a write made all the same (store.Warn: a shared store's replicas yet to
+// copy it), as a warning, as the engine logs those of its own writes: for
+// a command that writes to a store itself (store migrate, an import's
+// put-back).
+func (f *Factory) storeWarnings(ctx context.Context) context.Context {
+	return store.WithWarning(ctx, func(msg string) { f.Logger().Warn(msg) })
 }
 
 // warn writes msg, a warning that names its environment, on stderr as

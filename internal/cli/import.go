@@ -20,6 +20,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/postman"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
@@ -96,7 +97,10 @@ token (logout --local first to store the export's anyway).
 A malformed export changes nothing. Every environment's token store is
 checked before anything is written; should storing the tokens still fail
 partway, the tokens already written are put back as they were (unless
-renewed meanwhile, by a running proxy say: those are newer, and kept), so
+renewed meanwhile, by a running proxy say: those are newer, and kept), and
+so are those of the write that failed if the store holds them all the
+same (a Redis that took them and never answered; one that cannot be asked
+is said to perhaps hold them), so
 are the client secrets in the system keychain (one put where it held none is
 removed), the configuration file is left unchanged, and the error says so.
 
@@ -252,6 +256,9 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return fmt.Errorf("%w; nothing was imported", err)
 		}
 		t := importTarget{env: e, src: src, st: st}
+		if was := conf.Envs[e.Name]; was != nil {
+			t.tokenFile = was.TokenFile
+		}
 		t.prev, err = src.Record(ctx)
 		switch {
 		case errors.Is(err, store.ErrCorrupt):
@@ -333,9 +340,21 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		if stored[i], held[i], err = importTokens(ctx, &targets[i], now); err != nil {
 			what := fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err))
 			if ctx.Err() != nil { // a signal: the store is not at fault
-				what = fmt.Sprintf("the import stopped before the tokens of %s were stored", targets[i].env.Name)
+				what = fmt.Sprintf("the import stopped while the tokens of %s were being stored", targets[i].env.Name)
 			}
-			return importFailed(ctx, f, what, err, targets[:i], replaced)
+			written := targets[:i]
+			if sharedStore(preview.StoreURL) && (ctx.Err() != nil || errors.Is(err, store.ErrUnreachable)) {
+				// The write may have been taken all the same: a shared
+				// store (Redis) may take a write it never answered, or
+				// answered after the signal. It is put back too, if the
+				// store holds what it wrote. A store that refused it
+				// holds what it held, and so does a folder or the
+				// keychain, which finish a write or fail it before they
+				// return.
+				targets[i].unsure = true
+				written = targets[:i+1]
+			}
+			return importFailed(ctx, f, what, err, written, replaced)
 		}
 	}
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
@@ -343,6 +362,13 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	}
 	printImported(f, opts, exp, envs, skipped, settings, keychained, unchecked, stored, held, path)
 	return nil
+}
+
+// sharedStore reports whether the store at storeURL is across the network
+// (Redis), neither a folder nor the keychain.
+func sharedStore(storeURL string) bool {
+	_, err := config.StoreDir(storeURL)
+	return err != nil && !config.IsKeyringURL(storeURL)
 }
 
 // isFolder reports whether path is a folder.
@@ -374,6 +400,32 @@ type importTarget struct {
 	// wrote is what the import stored: its tokens and log-in time, nil
 	// when it deleted the environment's tokens (the export has none).
 	wrote *store.Record
+	// tokenFile is the environment's token_file in the configuration as
+	// it was ("": none), which a failed import leaves so: a keeper (a
+	// running proxy's) may have written the import's access token there.
+	tokenFile string
+	// unsure: the write of wrote failed, and may have been taken all the
+	// same (a shared store that took it and never answered, or answered
+	// after a signal stopped the wait): the store holds wrote, or prev as
+	// it was (see restoreTokens).
+	unsure bool
+}
+
+// errUntouched is a put-back not needed: the import's write failed, and
+// the store holds what it held before, which it never replaced.
+var errUntouched = errors.New("the import's write was not taken")
+
+// holdsPrev reports whether cur (nil: the store holds none; unreadable:
+// it holds one that cannot be read) is still what t held before the
+// import.
+func (t importTarget) holdsPrev(cur *store.Record, unreadable bool) bool {
+	switch {
+	case t.prevUnreadable || unreadable:
+		return t.prevUnreadable && unreadable
+	case t.prev == nil || cur == nil:
+		return t.prev == nil && cur == nil
+	}
+	return store.Unchanged(cur, t.prev)
 }
 
 // errChangedSince is a put-back not made: the environment's tokens changed
@@ -390,6 +442,23 @@ func (t importTarget) holdsWhatItWrote(cur *store.Record) bool {
 	}
 	return cur.Renewals == 0 && cur.LoggedInAt.Equal(t.wrote.LoggedInAt) &&
 		cur.AccessToken == t.wrote.AccessToken && cur.RefreshToken == t.wrote.RefreshToken
+}
+
+// followTokenFile has t's token file follow the tokens put back: a
+// keeper (a running proxy's) may have written there the access token the
+// import stored, which it held until that keeper's next look, or for good
+// with none running. It then holds the access token put back, or none
+// (none put back, or of a grant the provider ended, which no command
+// serves).
+func (t importTarget) followTokenFile() error {
+	if t.wrote == nil {
+		return nil
+	}
+	now := ""
+	if t.prev != nil && (t.prev.Problem == nil || t.prev.Problem.Kind != store.ProblemGrantEnded) {
+		now = t.prev.AccessToken
+	}
+	return keeper.FollowTokenFile(t.tokenFile, t.wrote.AccessToken, now, config.TokenFileLedger())
 }
 
 // keychainSecret is the client secret the keychain held for env's client
@@ -409,19 +478,25 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 	// that cancelled the putting back left the export's tokens stored
 	// for environments the configuration does not name, in place of any
 	// tokens they had. A second Ctrl-C waits for it too.
-	ctx = context.WithoutCancel(ctx)
+	ctx = f.storeWarnings(context.WithoutCancel(ctx))
 	if len(written) > 0 || len(secrets) > 0 {
 		defer f.puttingBack("what the failed import replaced",
 			fmt.Sprintf("the export's tokens may be stored in place of the earlier ones, and its client secret in the keychain: import again, or run `%s` for each environment it named", f.commandLine("login -e NAME")))()
 	}
-	var restored, kept, lost []string
-	var causes []string
+	var restored, kept, lost, untold []string
+	var causes, untoldCauses []string
 	for i := len(written) - 1; i >= 0; i-- {
 		t := written[i]
 		err := restoreTokens(ctx, t)
 		switch {
+		case errors.Is(err, errUntouched):
+			continue
 		case errors.Is(err, errChangedSince):
 			kept = append(kept, t.env.Name)
+			continue
+		case err != nil && t.unsure:
+			untold = append(untold, t.env.Name)
+			untoldCauses = append(untoldCauses, fmt.Sprintf("%s: %v", t.env.Name, err))
 			continue
 		case err != nil:
 			lost = append(lost, t.env.Name)
@@ -429,10 +504,14 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 			continue
 		}
 		restored = append(restored, t.env.Name)
+		if err := t.followTokenFile(); err != nil {
+			f.warn(fmt.Sprintf("%s: warning: its token file %s still holds the access token the import stored (%v); delete it, or run `%s` to have it written again", t.env.Name, t.tokenFile, err, f.commandLine("proxy")))
+		}
 	}
 	slices.Reverse(restored)
 	slices.Reverse(kept)
 	slices.Reverse(lost)
+	slices.Reverse(untold)
 	lostSecrets, secretCauses := putSecretsBack(ctx, secrets)
 	var b strings.Builder
 	b.WriteString(what)
@@ -443,7 +522,7 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 	if len(kept) > 0 {
 		fmt.Fprintf(&b, "; the tokens of %s changed after the import stored them (another freshtoken, such as a running proxy, renewed them) and were left as they are, as putting the earlier ones back would throw the newer away", strings.Join(kept, ", "))
 	}
-	if len(lost) == 0 && len(lostSecrets) == 0 {
+	if len(lost) == 0 && len(lostSecrets) == 0 && len(untold) == 0 {
 		b.WriteString(": nothing was imported")
 		if errors.Is(cause, syscall.ENOSPC) || errors.Is(cause, syscall.EDQUOT) {
 			b.WriteString("; free some space on that disk, then import again")
@@ -453,6 +532,14 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 	if len(lost) > 0 {
 		fmt.Fprintf(&b, "; but the export's tokens for %s are stored and the earlier ones could not be put back (%s): run `freshtoken import` again once the store is fixed, or `freshtoken login` for each",
 			strings.Join(lost, ", "), strings.Join(causes, "; "))
+	}
+	if len(untold) > 0 {
+		login := f.commandLine("login -e " + untold[0])
+		if len(untold) > 1 {
+			login = f.commandLine("login -e NAME") + " for each"
+		}
+		fmt.Fprintf(&b, "; but the token store may hold the export's tokens for %s rather than what it held before, as it did not answer whether it took them, and could not be asked again (%s): once it answers, run the import again, or `%s`",
+			strings.Join(untold, ", "), strings.Join(untoldCauses, "; "), login)
 	}
 	if len(lostSecrets) > 0 {
 		fmt.Fprintf(&b, "; and the keychain holds the export's client secret for %s, where it could not be put back as it was (%s)",
@@ -518,13 +605,18 @@ func restoreTokens(ctx context.Context, t importTarget) error {
 	}
 	defer unlock()
 	cur, err := t.st.Load(ctx, name)
+	unreadable := errors.Is(err, store.ErrCorrupt)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound) || unreadable:
 		cur = nil
 	case err != nil:
 		return err
 	}
 	switch {
+	case t.unsure && t.holdsPrev(cur, unreadable):
+		return errUntouched
+	case unreadable:
+		return err
 	case !t.holdsWhatItWrote(cur):
 		return errChangedSince
 	case t.prevUnreadable:

@@ -186,3 +186,29 @@ func sandLoggedIn(t *testing.T, state, rt string, now time.Time) (*freshtoken.So
 	}
 	return src, prev
 }
+
+// TestFailedImportsPutBackRewritesTheTokenFile: a running proxy's keeper
+// wrote the access token a failed import had stored to the environment's
+// token_file; the put-back stored the earlier tokens again, and the file
+// kept handing out the import's access token until the keeper's next look
+// (for good with no keeper running). The token file now follows the
+// put-back: it holds the access token put back.
+func TestFailedImportsPutBackRewritesTheTokenFile(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the token files' ledger
+	state := (&url.URL{Scheme: "file", Path: filepath.Join(t.TempDir(), "state")}).String()
+	now := time.Now()
+	src, prev := sandLoggedIn(t, state, "rt-before", now.Add(-time.Hour))
+	st := exportStored(t, src, state, now)
+	file := filepath.Join(t.TempDir(), "sand-token")
+	if err := os.WriteFile(file, []byte("at-export\n"), 0o600); err != nil { // as the keeper writes it
+		t.Fatal(err)
+	}
+	target := importTarget{env: postman.Env{Name: "sand", ClientID: "client", RefreshToken: "rt-export"}, src: src, st: st, prev: prev, tokenFile: file,
+		wrote: &store.Record{AccessToken: "at-export", RefreshToken: "rt-export", LoggedInAt: now}}
+	if msg := importFailed(t.Context(), &Factory{}, "the tokens of prod could not be stored", nil, []importTarget{target}, nil).Error(); !strings.Contains(msg, "the tokens of sand were put back as they were") {
+		t.Fatalf("importFailed: %s; want sand's tokens put back", msg)
+	}
+	if got, err := os.ReadFile(file); err != nil || string(got) != prev.AccessToken+"\n" {
+		t.Fatalf("the token file holds %q, %v after the put-back; want the access token put back, %q", got, err, prev.AccessToken)
+	}
+}

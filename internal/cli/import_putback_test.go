@@ -1,12 +1,19 @@
 package cli_test
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestImportPostmanPutsBackTokensOfTheOldClientAsTheirs: a failed import
@@ -47,5 +54,113 @@ func TestImportPostmanPutsBackTokensOfTheOldClientAsTheirs(t *testing.T) {
 	}
 	if err := src.CheckGrant(after); err != nil {
 		t.Errorf("the unchanged configuration cannot use prod's tokens put back: %v", err)
+	}
+}
+
+// TestImportPostmanPutBackTellsOfADeletionNotYetOnAReplica: a failed
+// import's put-back on a Redis primary whose replica lags (here, the
+// deletion of the tokens it stored for prod, which had none) stands, and
+// says it is not yet on a replica, as a log-out does: a failover before a
+// replica copies it brings the export's tokens back. The put-back wrote
+// through the store alone, and its warning went to no one.
+func TestImportPostmanPutBackTellsOfADeletionNotYetOnAReplica(t *testing.T) {
+	e := newDevEnv(t)
+	primary, _, link := redistest.StartReplicated(t)
+	// sand's tokens, imported after prod's, cannot be stored: the user
+	// may write prod's key alone.
+	primary.SetUser(t, "importer", "on", ">pw", "%R~*", "~freshtoken:prod", "~freshtoken:*:lock", "~freshtoken:*:renewing", "+@all")
+	e.useStore(t, "redis://importer:pw@"+primary.Addr+"/0")
+	link.Hold()
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", e.seedExport(t, "prod", "sand")); code == 0 {
+		t.Fatalf("import with sand's key unwritable succeeded: %s", stderr)
+	}
+	msg := stderr.String()
+	if !strings.Contains(msg, "the tokens of prod were put back as they were") || !strings.Contains(msg, "freshtoken:prod), on the primary, but the deletion is not yet on a replica") {
+		t.Fatalf("stderr = %q; want prod's tokens put back, with a warning that the deletion is not yet on a replica", msg)
+	}
+	if got := primary.Get(t, "freshtoken:prod"); got != "" {
+		t.Fatalf("the primary holds %q for prod after the put-back; want none", got)
+	}
+}
+
+// TestImportPostmanPutsBackAWriteWhoseAnswerNeverCame: an import whose
+// save was sent to a Redis that then stalled (SIGSTOP here), and stopped
+// there by Ctrl-C, left that save out of its put-back, saying "the import
+// stopped before the tokens of sand were stored": the stalled Redis, once
+// it ran again, held the export's tokens for sand, which the
+// configuration, left unchanged, does not name. The put-back now looks at
+// that write too: when the store holds what it wrote, it is put back
+// (here, deleted); when the store cannot be asked, the error says that it
+// may hold the export's tokens, and what to run.
+func TestImportPostmanPutsBackAWriteWhoseAnswerNeverCame(t *testing.T) {
+	for _, answers := range []bool{true, false} {
+		t.Run(map[bool]string{true: "Redis runs again", false: "Redis stalled still"}[answers], func(t *testing.T) {
+			e := newDevEnv(t)
+			srv := redistest.Start(t)
+			export := e.seedExport(t, "sand")
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var paused, resumed atomic.Bool
+			t.Cleanup(func() {
+				if paused.Load() && !resumed.Load() {
+					srv.Resume(t)
+				}
+			})
+			relay := srv.Relay(t, func(args []string) {
+				// A script: EVAL(SHA), the script, its number of keys,
+				// the keys, then its arguments.
+				if len(args) < 4 || !strings.HasPrefix(strings.ToLower(args[0]), "eval") {
+					return
+				}
+				switch keys, first := args[2], args[3]; {
+				case strings.EqualFold(args[0], "eval") && keys == "3" && first == "freshtoken:sand" && paused.CompareAndSwap(false, true):
+					// The import's save (the script itself: this Redis
+					// answered its SHA-1 NOSCRIPT, as it had yet to learn
+					// it), sent to a Redis that stalls; the user presses
+					// Ctrl-C while it waits.
+					srv.Pause(t)
+					cancel()
+				case answers && keys == "2" && first == "freshtoken:sand:lock" && paused.Load() && resumed.CompareAndSwap(false, true):
+					// The first lock script since (the import's letting
+					// go of its lock): Redis runs again, and takes the
+					// save it was sent.
+					srv.Resume(t)
+					testenv.WaitFor(t, "Redis to take the save it was sent", func() bool {
+						return srv.Get(t, "freshtoken:sand") != ""
+					})
+				}
+			})
+			if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://"+relay+"/0?read_timeout=500ms"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			kept := e.configKept(t)
+			root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}})
+			root.SetArgs([]string{"--config", e.config, "import", "postman", export})
+			err := root.ExecuteContext(ctx)
+			if err == nil || !paused.Load() {
+				t.Fatalf("import stopped while its save waited: %v (Redis paused: %v); want it failed", err, paused.Load())
+			}
+			kept("the import failed")
+			msg := err.Error()
+			if answers {
+				resumed.Store(true)
+				if !strings.Contains(msg, "the tokens of sand were put back as they were: nothing was imported") {
+					t.Fatalf("%s\nwant sand's tokens put back, and nothing imported", msg)
+				}
+				if got := srv.Get(t, "freshtoken:sand"); got != "" {
+					t.Fatalf("Redis holds %s for sand after the put-back; want none, as before the import", got)
+				}
+				return
+			}
+			for _, want := range []string{"may hold the export's tokens for sand", "could not be asked again", "run the import again, or `freshtoken --config " + e.config + " login -e sand`"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("%s\nwant it to say %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, "nothing was imported") {
+				t.Errorf("%s\nwant it not to say that nothing was imported", msg)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +27,8 @@ func newLogoutCmd(f *Factory) *cobra.Command {
 		Use:   "logout",
 		Short: "End an environment's grant at the provider and forget its tokens",
 		Long: `Revoke the environment's tokens at the provider's revocation endpoint (RFC 7009,
-revocation_url in the config) when it has one, then delete them from the store.
+revocation_url in the config) when it has one, then delete them from the store,
+and the environment's token_file when freshtoken wrote what it holds.
 If revocation fails for a reason the configuration has to fix (no revocation
 endpoint answers at revocation_url: a 404, a web page or a redirect, or it
 is the token endpoint; the provider refuses the client; the client secret
@@ -70,8 +72,16 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		return err
 	}
 	rec, err := src.Record(ctx)
+	// A token file freshtoken wrote goes with the tokens, and outlives
+	// none: a keeper's, of tokens logged out on another machine.
+	tokenFileToo := func() {
+		if said := forgetTokenFile(f, env, nil); said != "" {
+			fmt.Fprintln(f.IO.ErrOut, said)
+		}
+	}
 	nothing := func() error {
 		fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", src.Env(), src.Location())
+		tokenFileToo()
 		return nil
 	}
 	if err == nil && rec == nil {
@@ -100,7 +110,11 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	case errors.Is(err, store.ErrNewerFormat):
 		return src.Logout(ctx) // a newer freshtoken's: refused, nothing deleted
 	case errors.Is(err, store.ErrCorrupt):
-		return logoutUnreadable(ctx, f, src, opts.Local, err)
+		if err := logoutUnreadable(ctx, f, src, opts.Local, err); err != nil {
+			return err
+		}
+		tokenFileToo()
+		return nil
 	}
 	var revokeErr error
 	unknown := "" // the provider's answer that it no longer knows the tokens
@@ -159,7 +173,9 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		}
 		return errors.Join(err, revokeErr)
 	}
-	forgetTokenFile(f, env, rec)
+	if said := forgetTokenFile(f, env, rec); said != "" {
+		defer fmt.Fprintln(f.IO.ErrOut, said) // after what the log-out did
+	}
 	if revokeErr != nil {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s, but %s; the grant may still be valid at the provider until it expires, or until you remove the app's access there.\n",
 			src.Env(), src.Location(), trimEnv(revokeErr, src.Env()))
@@ -231,17 +247,32 @@ func clearTextRevocation(f *Factory, env *config.Env) error {
 		env.Name, where, redact.OneLine(env.RevocationURL, 200), f.commandLine("logout --local -e "+env.Name))
 }
 
-// forgetTokenFile removes env's token_file when it holds rec's access
-// token, which a log-out has just forgotten: a keeper that would notice may
-// not be running, and the file would keep the token usable until it
-// expires.
-func forgetTokenFile(f *Factory, env *config.Env, rec *store.Record) {
-	if rec == nil {
-		return
+// forgetTokenFile removes env's token_file when freshtoken wrote what it
+// holds (rec's access token, which a log-out has just forgotten, or an
+// older one a keeper wrote there): a keeper that would notice may not be
+// running, and the file would keep a token usable until it expires. It
+// returns what to tell of it: its removal, or a file of the user's left
+// alone; "" for no file.
+func forgetTokenFile(f *Factory, env *config.Env, rec *store.Record) string {
+	if env.TokenFile == "" {
+		return ""
 	}
-	if err := keeper.RemoveTokenFile(env.TokenFile, rec.AccessToken); err != nil {
-		f.warn(fmt.Sprintf("%s: warning: the token file %s still holds the forgotten access token (%v); delete it", env.Name, env.TokenFile, err))
+	token := ""
+	if rec != nil {
+		token = rec.AccessToken
 	}
+	removed, err := keeper.ForgetTokenFile(env.TokenFile, token, config.TokenFileLedger())
+	switch {
+	case err != nil:
+		f.warn(fmt.Sprintf("%s: warning: the token file %s still holds an access token freshtoken wrote (%v); delete it", env.Name, env.TokenFile, err))
+	case removed:
+		return fmt.Sprintf("Its token file %s, which held an access token freshtoken wrote, was removed.", env.TokenFile)
+	default:
+		if _, err := os.Lstat(env.TokenFile); err == nil {
+			return fmt.Sprintf("Its token_file %s was left as it is: freshtoken did not write what it holds.", env.TokenFile)
+		}
+	}
+	return ""
 }
 
 // trimEnv is err's message without the "ENV: " it starts with.

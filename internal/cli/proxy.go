@@ -332,6 +332,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			return f.Source(ctx, env)
 		},
 		Logger: f.Logger().With("component", "keeper"),
+		Ledger: config.TokenFileLedger(),
 		Notify: n,
 		CheckStore: func(ctx context.Context, env string) error {
 			if c, err := f.Config(); err == nil {

@@ -25,7 +25,9 @@ func newRemoveCmd(f *Factory) *cobra.Command {
 		Short: "Take an environment out of the config and forget its tokens",
 		Long: `Remove the environment named with -e from the configuration file, after
 deleting its stored tokens; the comments written directly above its table go
-with it, the others stay. On a terminal it asks first; scripts pass --yes.
+with it, the others stay. Its token_file goes too when freshtoken wrote
+what it holds (a file of your own there is left, and said so). On a
+terminal it asks first; scripts pass --yes.
 Tokens stored under that name for another client (by another configuration)
 are left alone, and so is a client secret in the system keychain
 (client_secret_keyring), which other configurations of the client may read:
@@ -78,11 +80,12 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	}
 	tokens := "it had no stored tokens"
 	rec, err := src.Record(ctx)
+	none := rec == nil && err == nil
 	// The tokens are deleted once the configuration's edit is written, just
 	// before it replaces the file: a configuration that cannot be written
 	// (a full disk) keeps the environment and its tokens both.
 	var forget func() error
-	forgotten := false
+	forgotten, tokenFile := false, ""
 	switch {
 	case errors.Is(err, store.ErrNewerFormat): // whose they are, and how to revoke them, only a newer freshtoken can tell
 		return fmt.Errorf("%s: %w; nothing was removed", env.Name, err)
@@ -95,7 +98,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			if err := src.Logout(ctx); err != nil {
 				return err
 			}
-			forgetTokenFile(f, env, rec)
+			tokenFile = forgetTokenFile(f, env, rec)
 			forgotten = true
 			tokens = "its tokens were deleted from " + src.Location()
 			if err != nil {
@@ -115,7 +118,13 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		}
 		return fmt.Errorf("%w; nothing was removed", err)
 	}
+	if none { // a token file a keeper wrote may outlive the tokens (a log-out elsewhere)
+		tokenFile = forgetTokenFile(f, env, nil)
+	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s from %s; %s.\n", env.Name, conf.Path, tokens)
+	if tokenFile != "" {
+		fmt.Fprintln(f.IO.ErrOut, tokenFile)
+	}
 	if conf.DefaultEnv == env.Name {
 		sayDefaultRemoved(f, env.Name, after.Names())
 	}

@@ -118,6 +118,7 @@ func migrateStep(ctx context.Context, f *Factory, step, env string) {
 
 func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	f := opts.f
+	ctx = f.storeWarnings(ctx)
 	conf, err := f.configured("there is nothing to move")
 	if err != nil {
 		return err

@@ -903,3 +903,23 @@ func TestStoreMigrateFinishingIntoALockedKeychainSaysToUnlockIt(t *testing.T) {
 		t.Fatalf("the old copy went: %v", err)
 	}
 }
+
+// TestStoreMigrateTellsOfACopyNotYetOnAReplica: a copy to a Redis primary
+// that no replica acknowledges in time (a replication link that lags)
+// stands, and says so, as a renewal's save does: a failover before a
+// replica copies it loses it, and the old store's copy is deleted by then.
+// store migrate wrote through the store alone, and its warning went to no
+// one.
+func TestStoreMigrateTellsOfACopyNotYetOnAReplica(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	primary, _, link := redistest.StartReplicated(t)
+	link.Hold()
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "store", "migrate", "--to", primary.URL); code != 0 {
+		t.Fatalf("store migrate to a Redis whose replica lags: exit %d\n%s%s; want it moved", code, stdout, stderr)
+	}
+	if msg := stderr.String(); !strings.Contains(msg, "level=WARN") || !strings.Contains(msg, "freshtoken:dev), on the primary, but not yet on a replica") {
+		t.Fatalf("stderr = %q; want a warning that dev's tokens are not yet on a replica", msg)
+	}
+}

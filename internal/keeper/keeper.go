@@ -54,6 +54,9 @@ type Keeper struct {
 	SecretWhere func(env string) string
 	// Now is the clock, the engine's own (nil: time.Now).
 	Now func() time.Time
+	// Ledger is the folder noting what freshtoken wrote to each token file
+	// (see ForgetTokenFile); "" for none.
+	Ledger string
 	// Refuse, if set, says why no token file may be written at path, or
 	// returns "": the process's own log file, which an edit may name.
 	Refuse func(path string) string
@@ -780,6 +783,9 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	} else {
 		k.noteWrite(env, nil)
 	}
+	if err := noteWritten(k.Ledger, path, content); err != nil {
+		k.Logger.Debug("keeper: what the token file holds could not be noted; a log-out removes it only while it holds the stored token", "env", env, "path", path, "error", err.Error())
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.wrote == nil {
@@ -965,23 +971,6 @@ func (k *Keeper) removeEndedTokenFile(env string, rec *store.Record) {
 	delete(k.wrote, path)
 	delete(k.paths, env)
 	k.Logger.Info("keeper: token file removed, as the provider ended the grant; the next log-in's token is written there", "env", env, "path", path)
-}
-
-// RemoveTokenFile removes the token file at path if it holds the access
-// token token as the keeper writes it, so that a log-out which forgets the
-// token leaves no copy of it behind, with or without a keeper running; a
-// file holding anything else is not the keeper's, and is left alone.
-func RemoveTokenFile(path, token string) error {
-	if path != "" {
-		removeLitter(path)
-	}
-	if path == "" || token == "" || !holds(path, token+"\n") {
-		return nil
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
 }
 
 // holds reports whether path is a regular file (not a link, nor a pipe

@@ -1170,7 +1170,7 @@ func TestTokenFileLitterIsRemoved(t *testing.T) {
 	if err := os.Chtimes(live, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := RemoveTokenFile(file, "access-token-1234567890"); err != nil {
+	if _, err := ForgetTokenFile(file, "access-token-1234567890", ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{live, file} {

@@ -165,6 +165,34 @@ func (s *Server) BlockedClients(t testing.TB) int {
 	return s.count(t, "clients", "blocked_clients")
 }
 
+// StartReplicated starts a primary and a replica of it, without
+// persistence, their replication link through a Link the test holds or
+// cuts, and waits until the replica has synced.
+func StartReplicated(t testing.TB) (primary, replica *Server, link *Link) {
+	t.Helper()
+	primary, replica = StartWithoutPersistence(t), StartWithoutPersistence(t)
+	link = NewLink(t, primary)
+	replica.ReplicaOf(t, primary, link.Addr)
+	return primary, replica, link
+}
+
+// RestartWithReplica restarts s, a primary, as Restart does (empty), and
+// waits until replica, which followed it, has synced with it again: it
+// holds nothing then either.
+func (s *Server) RestartWithReplica(t testing.TB, replica *Server) {
+	t.Helper()
+	s.Restart(t)
+	if reply := s.Command(t, "CONFIG", "SET", "repl-diskless-sync-delay", "0"); reply != "+OK" {
+		t.Fatalf("CONFIG SET repl-diskless-sync-delay: %s", reply)
+	}
+	testenv.WaitFor(t, "the replica to sync with the restarted primary", func() bool {
+		id, ok := s.info("replication", "master_replid")
+		followed, _ := replica.info("replication", "master_replid")
+		up, _ := replica.info("replication", "master_link_status")
+		return ok && followed == id && up == "up"
+	})
+}
+
 // RunID is the server's run_id (INFO server), which changes at every
 // restart.
 func (s *Server) RunID(t testing.TB) string {
@@ -582,4 +610,75 @@ func (l *Link) Cut() {
 		p.primary.Close()
 	}
 	l.pairs = nil
+}
+
+// Relay starts a TCP relay on 127.0.0.1 in front of the server until the
+// test ends, and returns its address: each command a client sends through
+// it is given to before (its name and arguments) just before it is passed
+// on, so that a test may pause the server there (Pause), the command then
+// sent and left unanswered, or let it run again (Resume) before the
+// command reaches it.
+func (s *Server) Relay(t testing.TB, before func(args []string)) string {
+	t.Helper()
+	return testenv.Serve(t, func(client net.Conn) {
+		server, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			client.Close()
+			return
+		}
+		t.Cleanup(func() { client.Close(); server.Close() })
+		go func() {
+			io.Copy(client, server)
+			client.Close()
+		}()
+		defer server.Close() // the client went: so does its connection to the server
+		r := bufio.NewReader(client)
+		for {
+			raw, args, err := ReadRESP(r)
+			if err != nil {
+				return
+			}
+			before(args)
+			if _, err := server.Write(raw); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// ReadRESP reads one RESP2 or RESP3 value: its bytes, and the strings of
+// an array of bulk strings (a command).
+func ReadRESP(r *bufio.Reader) ([]byte, []string, error) {
+	line, err := r.ReadBytes('\n')
+	if err != nil || len(line) < 3 {
+		return nil, nil, io.ErrUnexpectedEOF
+	}
+	raw := slices.Clone(line)
+	n, _ := strconv.Atoi(string(line[1 : len(line)-2]))
+	switch line[0] {
+	case '$', '!', '=': // a length, then as many bytes and CRLF
+		if n < 0 {
+			return raw, nil, nil
+		}
+		body := make([]byte, n+2)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return nil, nil, err
+		}
+		return append(raw, body...), []string{string(body[:n])}, nil
+	case '*', '~', '>', '%', '|': // n values, twice as many for a map
+		if line[0] == '%' || line[0] == '|' {
+			n *= 2
+		}
+		var args []string
+		for range max(n, 0) {
+			v, s, err := ReadRESP(r)
+			if err != nil {
+				return nil, nil, err
+			}
+			raw = append(raw, v...)
+			args = append(args, s...)
+		}
+		return raw, args, nil
+	}
+	return raw, nil, nil // a line: + - : _ , # (
 }

@@ -1052,7 +1052,13 @@ func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*stor
 	if err != nil {
 		return nil, false, err
 	}
-	answer, err := s.script(restore).Run(ctx, s.client, []string{key(env), lockKey(env), restoredKey(env)}, data, holder, now).Slice()
+	// Written as every save is (write), waiting for a replica: a put-back
+	// a failover lost would leave no one holding the tokens to put back.
+	cmd, _, err := s.write(ctx, env, saving, restore, []string{key(env), lockKey(env), restoredKey(env)}, data, holder, now)
+	if err != nil {
+		return nil, false, s.failed(ctx, "put the tokens back", err)
+	}
+	answer, err := cmd.Slice()
 	if err != nil {
 		return nil, false, s.failed(ctx, "put the tokens back", err)
 	}

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -23,9 +24,7 @@ import (
 // acknowledgment of a save.
 func replicated(t *testing.T, wait time.Duration) (primary, replica *redistest.Server, link *redistest.Link, s *redisstore.Store) {
 	t.Helper()
-	primary, replica = redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
-	link = redistest.NewLink(t, primary)
-	replica.ReplicaOf(t, primary, link.Addr)
+	primary, replica, link = redistest.StartReplicated(t)
 	s = open(t, primary.URL)
 	s.ReplicaWait = wait
 	t.Cleanup(func() { s.Close() })
@@ -426,5 +425,30 @@ func TestInfoRefusedIsWhatServersSay(t *testing.T) {
 		if !errors.As(err, &answer) || redisstore.InfoRefused(err) {
 			t.Errorf("%s: INFO answered %v; want the server's error, not taken for a refusal", what, err)
 		}
+	}
+}
+
+// TestRestoreWaitsForAReplica: a put-back after a restart that lost the
+// tokens (Restore) was written with a script of its own, past the path
+// every save takes: it returned as soon as the primary had it, waiting for
+// no replica, and a failover then lost the tokens once more, with no one
+// left holding them to put back. It now waits for a replica as a save does.
+func TestRestoreWaitsForAReplica(t *testing.T) {
+	primary, replica, link, s := replicated(t, time.Minute)
+	held := saveHeld(t, s)
+	primary.RestartWithReplica(t, replica)
+	waitsForTheReplica(t, primary, link, func() error {
+		unlock, err := s.Lock(context.Background(), "sandbox")
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if _, restored, err := s.Restore(context.Background(), "sandbox", held); err != nil || !restored {
+			return fmt.Errorf("Restore after a restart: restored %v, %v; want the record put back", restored, err)
+		}
+		return nil
+	})
+	if got := failedOver(t, primary, replica, link); !strings.Contains(got, held.RefreshToken) {
+		t.Fatalf("the replica promoted once the put-back returned holds %q; want the tokens put back", got)
 	}
 }

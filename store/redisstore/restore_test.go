@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -605,7 +603,7 @@ func (c *cutAfterSave) relay(client, server net.Conn) {
 		defer server.Close()
 		r := bufio.NewReader(client)
 		for {
-			raw, args, err := readRESP(r)
+			raw, args, err := redistest.ReadRESP(r)
 			if err != nil {
 				return
 			}
@@ -636,7 +634,7 @@ func (c *cutAfterSave) relay(client, server net.Conn) {
 	defer client.Close()
 	r := bufio.NewReader(server)
 	for {
-		raw, _, err := readRESP(r)
+		raw, _, err := redistest.ReadRESP(r)
 		if err != nil {
 			return
 		}
@@ -656,43 +654,6 @@ func (c *cutAfterSave) relay(client, server net.Conn) {
 			return
 		}
 	}
-}
-
-// readRESP reads one RESP2 or RESP3 value: its bytes, and the strings of
-// an array of bulk strings (a command).
-func readRESP(r *bufio.Reader) ([]byte, []string, error) {
-	line, err := r.ReadBytes('\n')
-	if err != nil || len(line) < 3 {
-		return nil, nil, io.ErrUnexpectedEOF
-	}
-	raw := slices.Clone(line)
-	n, _ := strconv.Atoi(string(line[1 : len(line)-2]))
-	switch line[0] {
-	case '$', '!', '=': // a length, then as many bytes and CRLF
-		if n < 0 {
-			return raw, nil, nil
-		}
-		body := make([]byte, n+2)
-		if _, err := io.ReadFull(r, body); err != nil {
-			return nil, nil, err
-		}
-		return append(raw, body...), []string{string(body[:n])}, nil
-	case '*', '~', '>', '%', '|': // n values, twice as many for a map
-		if line[0] == '%' || line[0] == '|' {
-			n *= 2
-		}
-		var args []string
-		for range max(n, 0) {
-			v, s, err := readRESP(r)
-			if err != nil {
-				return nil, nil, err
-			}
-			raw = append(raw, v...)
-			args = append(args, s...)
-		}
-		return raw, args, nil
-	}
-	return raw, nil, nil // a line: + - : _ , # (
 }
 
 // TestSaveIfWhoseAnswerIsLostStands: a renewal's SaveIf that Redis
