@@ -127,32 +127,57 @@ func decodeLeniently(s string, checked bool) string {
 }
 
 // unOverlong replaces each overlong UTF-8 sequence of an ASCII character
-// (two, three or four bytes where one is enough, such as C0 AE for .) with
-// that character. Unchecked, it reads them as decoders that check nothing
-// do: taking the low six bits of each byte after the first, a
-// continuation byte or not (C0 2E, and C0 6E, Latin-1's Àn, are a . too).
-// Checked, only continuation bytes (10xxxxxx) follow the first, as in any
-// overlong spelling; other bytes are kept.
+// (two to six bytes where one is enough, such as C0 AE for ., or F8 80 80
+// 80 AE and FC 80 80 80 80 AE in the five- and six-byte forms UTF-8 had
+// until RFC 3629) with that character. Unchecked, it reads them as
+// decoders that check nothing do: taking the low six bits of each byte
+// after the first, a continuation byte or not (C0 2E, and C0 6E, Latin-1's
+// Àn, are a . too). Checked, only continuation bytes (10xxxxxx) follow the
+// first, as in any overlong spelling; other bytes are kept.
 func unOverlong(s string, checked bool) string {
-	follows := func(i int) bool { return i < len(s) && (!checked || s[i]&0xC0 == 0x80) }
 	var b []byte
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case (c == 0xC0 || c == 0xC1) && follows(i+1):
-			b = append(b, (c&0x1F)<<6|s[i+1]&0x3F)
-			i++
-		case c == 0xE0 && follows(i+1) && follows(i+2) && s[i+1]&0x3F < 0x02:
-			b = append(b, (s[i+1]&0x3F)<<6|s[i+2]&0x3F)
-			i += 2
-		case c == 0xF0 && follows(i+1) && follows(i+2) && follows(i+3) && s[i+1]&0x3F == 0 && s[i+2]&0x3F < 0x02:
-			b = append(b, (s[i+2]&0x3F)<<6|s[i+3]&0x3F)
-			i += 3
-		default:
+		if c, n := overlongASCII(s[i:], checked); n > 0 {
 			b = append(b, c)
+			i += n - 1
+			continue
 		}
+		b = append(b, s[i])
 	}
 	return string(b)
+}
+
+// overlongASCII reads the start of s as an overlong sequence of an ASCII
+// character (see unOverlong): the character and the sequence's length, or
+// a length of 0 where s starts with none.
+func overlongASCII(s string, checked bool) (byte, int) {
+	n := 0
+	switch c := s[0]; {
+	case c&0xE0 == 0xC0:
+		n = 2
+	case c&0xF0 == 0xE0:
+		n = 3
+	case c&0xF8 == 0xF0:
+		n = 4
+	case c&0xFC == 0xF8:
+		n = 5
+	case c&0xFE == 0xFC:
+		n = 6
+	}
+	if n == 0 || len(s) < n {
+		return 0, 0
+	}
+	v := uint32(s[0] & (0x7F >> n)) // the lead byte's bits of the character
+	for k := 1; k < n; k++ {
+		if checked && s[k]&0xC0 != 0x80 {
+			return 0, 0
+		}
+		v = v<<6 | uint32(s[k]&0x3F)
+	}
+	if v >= 0x80 {
+		return 0, 0
+	}
+	return byte(v), n
 }
 
 func unhex(c byte) byte {

@@ -940,7 +940,9 @@ func TestAPIURLWithADotSegment(t *testing.T) {
 // white space; %c0%2e%c0%2e and %c0n%c0n, overlong UTF-8 without
 // continuation bytes, a .. to a decoder that checks none; ..%c0%5c.., a ..
 // to a server that keeps the byte such a decoder takes with the
-// backslash, which it read as ..\x1c..), is refused 400 bad_request as a
+// backslash, which it read as ..\x1c..; the five- and six-byte forms
+// UTF-8 had until RFC 3629, %f8%80%80%80%ae and %fc%80%80%80%80%ae, which
+// old decoders read as a . and reached the API), is refused 400 bad_request as a
 // plain one is, and reaches no API; ordinary paths with a %25, dots inside a segment
 // (x..., ...x), three dots or more alone (..., ...., the ellipsis …: names
 // by RFC 3986 and to Windows, as a file named ... is) or .well-known, an encoded ? or space, a Latin-1 byte, or a dot among bytes
@@ -968,6 +970,7 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		"/a/..%3f/b", "/a/%2e%2e%3fx", "/a/..%23/b", "/a/..%253f/b", "/a/..%20/b", "/a/%20%2e%2e/b", "/a/..%09/b", "/a/.%0d%0a/b",
 		"/a/%c0%2e%c0%2e/b", "/a/%c0%2e./b", "/a/%c0n%c0n/b", "/a/%c0%ee./b", "/a/%e0%80%2e./b", "/a/..%c0%2fb",
 		"/a/%c0%ae/b", "/a/v2/%e0%80%ae", "/a/..%c0%5c../b",
+		"/a/%f8%80%80%80%ae%f8%80%80%80%ae/b", "/a/%fc%80%80%80%80%ae./b", "/a/..%f8%80%80%80%afb", "/a/..%fc%80%80%80%81%9cb",
 	} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Freshtoken-Error") != "bad_request" || !strings.Contains(body, "dot segment") ||
@@ -984,7 +987,7 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		"/a/v2/what%3f", "/a/v2/x%20y", "/a/v2/%20", "/a/v2/%23..", "/a/v2/%e2%80%a6x", "/a/v2/%25u00e9t%25u00e9",
 		"/a/v2/blobs/%b0%f6.%b2", "/a/v2/blobs/.%81%86%ee%95%dc%f8", "/a/v2/files/%bf.%a1",
 		"/a/v2/.../x", "/a/v2/%2e%2e%2e", "/a/..../b", "/a/v2/%e2%80%a6", "/a/%e2%80%a5./b",
-		"/a/v2/%c0n", "/a/v2/%C0n/x", "/a/v2/%c0%2e", "/a/v2/%c0%ee/x", "/a/v2/%e0%80n"} {
+		"/a/v2/%c0n", "/a/v2/%C0n/x", "/a/v2/%c0%2e", "/a/v2/%c0%ee/x", "/a/v2/%e0%80n", "/a/v2/%fcberall", "/a/v2/s%f8ren"} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusOK || body != "ok" {
 			t.Errorf("GET %s: %d %s; want the API's answer", path, resp.StatusCode, body)
