@@ -22,22 +22,21 @@ func HasDotSegment(escaped string) bool { return DotSegmentIn(PathReadings(escap
 // Windows, and passes.
 // A .. is refused under every reading, overlong UTF-8 read unchecked
 // included (%c0n%c0n, %c0%2e%c0%2e: .. to a decoder that takes the low six
-// bits of whatever byte follows), as it climbs out of the API's path. A .
-// climbs nowhere: it is refused only where it really is one, plainly,
-// percent-encoded, or in overlong UTF-8 whose continuation bytes are ones
-// (%c0%ae). A segment such as %C0n (Latin-1's Àn), a . only to an
-// unchecked reading, is a name, and passes.
+// bits of whatever byte follows), and read checked, which keeps the bytes
+// an unchecked reading took as one character and may show a .. it hid
+// (..%c0%5c.. is ..\xc0 and .., to a server that keeps them), as it climbs
+// out of the API's path. A . climbs nowhere: it is refused only where it
+// really is one, plainly, percent-encoded, or in overlong UTF-8 whose
+// continuation bytes are ones (%c0%ae). A segment such as %C0n (Latin-1's
+// Àn), a . only to an unchecked reading, is a name, and passes.
 // Clients resolve dot segments before sending (RFC 3986 5.2.4), so only a
 // path sent as it was written (curl --path-as-is) has them.
 func DotSegmentIn(readings []string, settled bool) bool {
 	if !settled || slices.ContainsFunc(readings, func(r string) bool { return holdsSegment(r, "..") }) {
 		return true
 	}
-	// Read checked, the bytes an unchecked reading took as one character
-	// are kept, and may show a dot segment it hid (..%c0%5c.. is ..\xc0
-	// and .. to a server that keeps them).
-	checked, settled := readingsOf(readings[0], true)
-	return !settled || slices.ContainsFunc(checked, func(r string) bool { return holdsSegment(r, "..") || holdsSegment(r, ".") })
+	checked, settled := checkedReadings(readings[0])
+	return !settled || slices.ContainsFunc(checked, func(r string) bool { return holdsSegment(r, ".") })
 }
 
 // holdsSegment reports whether reading, read as it is, has the segment seg.
@@ -66,22 +65,52 @@ func LenientSegments(reading string) []string {
 // pass over it, so a path of endless %2525… is not decoded endlessly.
 const maxDecodings = 8
 
+// maxReadings bounds how many readings PathReadings keeps: an ordinary
+// path has one more for each decoding that changes it, a Latin-1 name a
+// few more; only a path made to be read in many ways has more.
+const maxReadings = 64
+
 // PathReadings are the ways some server could read escaped, a path as a
 // client wrote it: as it is, then percent-decoded again and again until
 // nothing changes (an API, or a framework in front of it, that decodes
 // twice reads %252e%252e as ..), each time as the most lenient decoders
-// do (see decodeLeniently), overlong UTF-8 read unchecked. settled is
-// false when the path still changed after maxDecodings.
+// do (see decodeLeniently), overlong UTF-8 read checked or unchecked, in
+// any order (a framework that checks, in front of an API that does not,
+// reads %c0%c0%ae. as \xc0.. and then ..). settled is false when a
+// reading still changed after maxDecodings, or there were more than
+// maxReadings.
 func PathReadings(escaped string) (readings []string, settled bool) {
-	return readingsOf(escaped, false)
+	readings = []string{escaped}
+	seen := map[string]bool{escaped: true}
+	last := readings
+	for range maxDecodings {
+		var next []string
+		for _, r := range last {
+			for _, checked := range []bool{false, true} {
+				if d := decodeLeniently(r, checked); !seen[d] {
+					seen[d] = true
+					next = append(next, d)
+				}
+			}
+		}
+		if len(next) == 0 {
+			return readings, true
+		}
+		readings = append(readings, next...)
+		if len(readings) > maxReadings {
+			return readings, false
+		}
+		last = next
+	}
+	return readings, false
 }
 
-// readingsOf is PathReadings, with overlong UTF-8 read checked (see
-// unOverlong) or not.
-func readingsOf(escaped string, checked bool) (readings []string, settled bool) {
+// checkedReadings are escaped's readings (see PathReadings) with overlong
+// UTF-8 read checked every time: where a . really is one.
+func checkedReadings(escaped string) (readings []string, settled bool) {
 	readings = []string{escaped}
 	for range maxDecodings {
-		decoded := decodeLeniently(escaped, checked)
+		decoded := decodeLeniently(escaped, true)
 		if decoded == escaped {
 			return readings, true
 		}

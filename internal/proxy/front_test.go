@@ -942,7 +942,9 @@ func TestAPIURLWithADotSegment(t *testing.T) {
 // to a server that keeps the byte such a decoder takes with the
 // backslash, which it read as ..\x1c..; the five- and six-byte forms
 // UTF-8 had until RFC 3629, %f8%80%80%80%ae and %fc%80%80%80%80%ae, which
-// old decoders read as a . and reached the API), is refused 400 bad_request as a
+// old decoders read as a . and reached the API; %c0%c0%ae., \xc0.. to a
+// framework that checks overlong UTF-8 and then .. to an API that does
+// not, which reached it), is refused 400 bad_request as a
 // plain one is, and reaches no API; ordinary paths with a %25, dots inside a segment
 // (x..., ...x), three dots or more alone (..., ...., the ellipsis …: names
 // by RFC 3986 and to Windows, as a file named ... is) or .well-known, an encoded ? or space, a Latin-1 byte, or a dot among bytes
@@ -971,6 +973,7 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		"/a/%c0%2e%c0%2e/b", "/a/%c0%2e./b", "/a/%c0n%c0n/b", "/a/%c0%ee./b", "/a/%e0%80%2e./b", "/a/..%c0%2fb",
 		"/a/%c0%ae/b", "/a/v2/%e0%80%ae", "/a/..%c0%5c../b",
 		"/a/%f8%80%80%80%ae%f8%80%80%80%ae/b", "/a/%fc%80%80%80%80%ae./b", "/a/..%f8%80%80%80%afb", "/a/..%fc%80%80%80%81%9cb",
+		"/a/%c0%c0%ae./b", "/a/.%e0%80%c0%ae/b", "/a/%2e%fc%00%00%80%80%c0%ae/b",
 	} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Freshtoken-Error") != "bad_request" || !strings.Contains(body, "dot segment") ||
