@@ -601,20 +601,11 @@ func TestClientLeavingDuringInterimAnswers(t *testing.T) {
 	}
 }
 
-// TestEndlessInterimAnswersOverHTTP2: an API served over HTTP/2 that sends
-// interim answers without end is given up on as one over HTTP/1.1 is, 502
-// api_unreadable saying so, its stream reset. HTTP/2 wraps the bound's
-// error in a stream error that hides it: the client was told the API
-// "could not be reached" and to check its connection.
-func TestEndlessInterimAnswersOverHTTP2(t *testing.T) {
-	var proto atomic.Value
-	api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		proto.Store(r.Proto)
-		w.Header().Set("Link", "</x>; rel=preload")
-		for r.Context().Err() == nil {
-			w.WriteHeader(http.StatusEarlyHints)
-		}
-	}))
+// http2Fixture is a fixture with the environment "h2", logged in, whose
+// API, handler, is served over HTTP/2 with TLS that the proxy trusts.
+func http2Fixture(t *testing.T, handler http.HandlerFunc) *fixture {
+	t.Helper()
+	api := httptest.NewUnstartedServer(handler)
 	api.EnableHTTP2 = true
 	api.StartTLS()
 	t.Cleanup(api.Close)
@@ -623,6 +614,23 @@ func TestEndlessInterimAnswersOverHTTP2(t *testing.T) {
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tlsConfig: &tls.Config{RootCAs: roots},
 		moreConfig: func(f *fixture) string { return genericEnv(f, "h2", api.URL) }})
 	f.login(t, "h2")
+	return f
+}
+
+// TestEndlessInterimAnswersOverHTTP2: an API served over HTTP/2 that sends
+// interim answers without end is given up on as one over HTTP/1.1 is, 502
+// api_unreadable saying so, its stream reset. HTTP/2 wraps the bound's
+// error in a stream error that hides it: the client was told the API
+// "could not be reached" and to check its connection.
+func TestEndlessInterimAnswersOverHTTP2(t *testing.T) {
+	var proto atomic.Value
+	f := http2Fixture(t, func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(r.Proto)
+		w.Header().Set("Link", "</x>; rel=preload")
+		for r.Context().Err() == nil {
+			w.WriteHeader(http.StatusEarlyHints)
+		}
+	})
 	c, r := dial(t, f)
 	fmt.Fprintf(c, "GET /h2/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
 	resp, err := http.ReadResponse(r, nil)
@@ -728,10 +736,35 @@ func TestAnswerWithHeadersTooLarge(t *testing.T) {
 	})
 }
 
+// TestAnswerWithHeadersTooLargeOverHTTP2: an API served over HTTP/2 that
+// answers with more than 1 MiB of headers, in two headers of 1 MiB or in
+// a thousand of 1.5 KiB, was reached, and its answer cannot be read: 502
+// api_unreadable, as over HTTP/1.1. net/http's HTTP/2 client ends the
+// connection for it (connection error: PROTOCOL_ERROR), which the proxy
+// told as "could not be reached", 502 api_unreachable, with "check your
+// connection and api_url". Those words do not tell headers past the limit
+// from another broken answer, so the message names both, and for a POST
+// says the request may have been made.
+func TestAnswerWithHeadersTooLargeOverHTTP2(t *testing.T) {
+	for _, tt := range []struct{ headers, size int }{{2, 1 << 20}, {1000, 1536}} {
+		f := http2Fixture(t, func(w http.ResponseWriter, _ *http.Request) {
+			for i := range tt.headers {
+				w.Header().Set(fmt.Sprintf("X-Huge-%d", i), strings.Repeat("x", tt.size))
+			}
+			w.WriteHeader(http.StatusOK)
+		})
+		f.wantUnreadable(t, "h2", "the API answered over HTTP/2 with what cannot be read, naming headers past 1 MiB", func(msg string) bool {
+			return strings.Contains(msg, " answered over HTTP/2 with what freshtoken cannot read (PROTOCOL_ERROR: more than 1 MiB of headers, more than freshtoken reads, or a broken answer)") &&
+				!strings.Contains(msg, "the request was made")
+		})
+	}
+}
+
 // wantUnreadable sends a GET and a POST to env, whose API answers with what
 // cannot be read, and checks each gets 502 api_unreadable, its message
 // naming env and the API at 127.0.0.1, not saying the API could not be
-// reached, saying the request was made for the POST alone, and passing ok.
+// reached, saying the request was (or may have been) made, and that
+// sending it again makes it again, for the POST alone, and passing ok.
 // says is what the message should say, for the test's error.
 func (f *fixture) wantUnreadable(t *testing.T, env, says string, ok func(msg string) bool) {
 	t.Helper()
@@ -755,7 +788,7 @@ func (f *fixture) wantUnreadable(t *testing.T, env, says string, ok func(msg str
 		}
 		if resp.StatusCode != http.StatusBadGateway || pr.Error != "api_unreadable" || resp.Header.Get("X-Freshtoken-Error") != "api_unreadable" || pr.Env != env ||
 			strings.Contains(pr.Message, "could not be reached") || !strings.HasPrefix(pr.Message, env+": the API at 127.0.0.1:") ||
-			!ok(pr.Message) || strings.Contains(pr.Message, "the request was made") != tt.made {
+			!ok(pr.Message) || strings.Contains(pr.Message, "sending it again") != tt.made {
 			t.Errorf("%s: %d %+v; want 502 api_unreadable saying %s", tt.method, resp.StatusCode, pr, says)
 		}
 	}
