@@ -921,7 +921,9 @@ func TestAPIThroughHTTPProxy(t *testing.T) {
 // nothing reaches the API. It went to the environment named by its first
 // segment with that environment's token, and the API, resolving it, could
 // serve a path outside that environment's api_url: another environment's,
-// where two share one host under different paths.
+// where two share one host under different paths. A path encoded more
+// times over than the proxy decodes is refused too, saying that whether
+// it hides a dot segment cannot be told.
 func TestDotSegmentsAreRefused(t *testing.T) {
 	var reached atomic.Int32
 	f := newFixtureWith(t, rawAPI(t, "a", func(c net.Conn, _ *http.Request) {
@@ -936,6 +938,13 @@ func TestDotSegmentsAreRefused(t *testing.T) {
 
 			t.Errorf("GET %s: %d %s; want 400 bad_request saying the path holds a dot segment", path, resp.StatusCode, body)
 		}
+	}
+	// Encoded more times over than the proxy decodes, a path may hide a
+	// dot segment or not: it was said to hold one (%25…41 holds an A).
+	resp, body := f.rawGet(t, "/a/%"+strings.Repeat("25", 20)+"41", "")
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Freshtoken-Error") != "bad_request" || strings.Contains(body, "holds a dot segment") ||
+		!strings.Contains(body, "whether it hides a dot segment, which the API could resolve to a path outside this environment's api_url, cannot be told; send the path decoded") {
+		t.Errorf("a path encoded 21 times over: %d %s; want 400 bad_request saying whether it hides a dot segment cannot be told", resp.StatusCode, body)
 	}
 	if n := reached.Load(); n != 0 {
 		t.Errorf("%d requests with dot segments reached the API; want none", n)
