@@ -122,9 +122,14 @@ func checkedReadings(escaped string) (readings []string, settled bool) {
 
 // fullwidth are the fullwidth and other compatibility forms of ., .., ...,
 // / and \, which NFKC normalisation turns into them (two dot leader ‥ is
-// .., the ellipsis … is ...).
+// .., the ellipsis … is ...), and the characters Windows' best-fit
+// conversion to a code page turns into / or \ (division slash ∕ and set
+// minus ∖ in every one, the yen sign ¥ in Japanese and the won sign ₩ in
+// Korean, whose backslash they are), which a server calling Windows' ANSI
+// functions reads as separators.
 var fullwidth = strings.NewReplacer("\uff0e", ".", "\uff0f", "/", "\uff3c", "\\",
-	"\u2024", ".", "\u2025", "..", "\u2026", "...", "\ufe30", "..", "\ufe19", "...", "\ufe52", ".", "\ufe68", "\\")
+	"\u2024", ".", "\u2025", "..", "\u2026", "...", "\ufe30", "..", "\ufe19", "...", "\ufe52", ".", "\ufe68", "\\",
+	"\u2215", "/", "\u2216", "\\", "\u00a5", "\\", "\u20a9", "\\")
 
 // decodeLeniently decodes s once as the most lenient decoders do: every
 // %XX that is one (a % that begins none is left as it is), IIS's %uXXXX

@@ -986,7 +986,9 @@ func TestAPIURLWithADotSegment(t *testing.T) {
 // UTF-8 had until RFC 3629, %f8%80%80%80%ae and %fc%80%80%80%80%ae, which
 // old decoders read as a . and reached the API; %c0%c0%ae., \xc0.. to a
 // framework that checks overlong UTF-8 and then .. to an API that does
-// not, which reached it), is refused 400 bad_request as a
+// not, which reached it; ..∕ and ..¥, the division slash and the yen sign
+// that Windows' best-fit conversion turns into / and \, which reached
+// it), is refused 400 bad_request as a
 // plain one is, and reaches no API; ordinary paths with a %25, dots inside a segment
 // (x..., ...x), three dots or more alone (..., ...., the ellipsis …: names
 // by RFC 3986 and to Windows, as a file named ... is) or .well-known, an encoded ? or space, a Latin-1 byte, or a dot among bytes
@@ -1016,6 +1018,7 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		"/a/%c0%ae/b", "/a/v2/%e0%80%ae", "/a/..%c0%5c../b",
 		"/a/%f8%80%80%80%ae%f8%80%80%80%ae/b", "/a/%fc%80%80%80%80%ae./b", "/a/..%f8%80%80%80%afb", "/a/..%fc%80%80%80%81%9cb",
 		"/a/%c0%c0%ae./b", "/a/.%e0%80%c0%ae/b", "/a/%2e%fc%00%00%80%80%c0%ae/b",
+		"/a/..%e2%88%95b", "/a/..%e2%88%96b", "/a/..%c2%a5b", "/a/..%e2%82%a9b", "/a/%e2%88%95..%e2%88%95b",
 	} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Freshtoken-Error") != "bad_request" || !strings.Contains(body, "dot segment") ||
@@ -1032,7 +1035,7 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		"/a/v2/what%3f", "/a/v2/x%20y", "/a/v2/%20", "/a/v2/%23..", "/a/v2/%e2%80%a6x", "/a/v2/%25u00e9t%25u00e9",
 		"/a/v2/blobs/%b0%f6.%b2", "/a/v2/blobs/.%81%86%ee%95%dc%f8", "/a/v2/files/%bf.%a1",
 		"/a/v2/.../x", "/a/v2/%2e%2e%2e", "/a/..../b", "/a/v2/%e2%80%a6", "/a/%e2%80%a5./b",
-		"/a/v2/%c0n", "/a/v2/%C0n/x", "/a/v2/%c0%2e", "/a/v2/%c0%ee/x", "/a/v2/%e0%80n", "/a/v2/%fcberall", "/a/v2/s%f8ren"} {
+		"/a/v2/%c0n", "/a/v2/%C0n/x", "/a/v2/%c0%2e", "/a/v2/%c0%ee/x", "/a/v2/%e0%80n", "/a/v2/%fcberall", "/a/v2/s%f8ren", "/a/v2/prices/%c2%a5", "/a/v2/rates/%e2%82%a9%e2%88%95%c2%a5", "/a/v2/x%e2%88%95.y"} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusOK || body != "ok" {
 			t.Errorf("GET %s: %d %s; want the API's answer", path, resp.StatusCode, body)
