@@ -732,7 +732,7 @@ func TestAnswerWithHeadersTooLarge(t *testing.T) {
 	}))
 	f.login(t, "huge")
 	f.wantUnreadable(t, "huge", "the API answered with headers too large to read", func(msg string) bool {
-		return strings.Contains(msg, " answered") && strings.Contains(msg, "with more than 1 MiB of headers, more than freshtoken reads")
+		return strings.Contains(msg, " answered") && strings.Contains(msg, "with more than 1 MiB of headers, more than freshtoken reads") && !strings.Contains(msg, "may have been made")
 	})
 }
 
@@ -807,7 +807,7 @@ func TestAnswerThatIsNotHTTP(t *testing.T) {
 	}))
 	f.login(t, "bad")
 	f.wantUnreadable(t, "bad", "the API answered with what is not HTTP", func(msg string) bool {
-		return strings.Contains(msg, " answered with what freshtoken cannot read as HTTP (malformed MIME header line)") && !strings.Contains(msg, "31m")
+		return strings.Contains(msg, " answered with what freshtoken cannot read as HTTP (malformed MIME header line)") && !strings.Contains(msg, "31m") && !strings.Contains(msg, "may have been made")
 	})
 }
 
