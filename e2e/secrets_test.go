@@ -179,3 +179,24 @@ func TestProxySaysItRunsTheSecretCommand(t *testing.T) {
 		t.Errorf("the proxy's stderr:\n%s\nwant %q once, never the command nor the secret", stderr, want)
 	}
 }
+
+// TestKeeperSaysItRunsTheSecretCommand: `proxy --no-listen`, the keeper
+// alone (the service's), renewing to keep a token_file current, says once
+// on stderr that it gets the client secret from the environment's
+// client_secret_cmd, as the proxy does for requests, naming the key, never
+// the command nor the secret. Nothing checked that the keeper was told.
+func TestKeeperSaysItRunsTheSecretCommand(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "dev-token")
+	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, fmt.Sprintf("token_file = %q", tokenFile))
+	setSecretSource(t, w, `client_secret_cmd = "echo dev-client-secret"`)
+	w.login()
+	refreshed := w.provider.Stats().Refreshes
+	p := w.watch("proxy", "--no-listen")
+	testenv.WaitFor(t, "the keeper to renew", func() bool { return w.provider.Stats().Refreshes > refreshed })
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	_, stderr := p.wait()
+	want := "freshtoken: getting the client secret of dev from its client_secret_cmd\n"
+	if strings.Count(stderr, "client_secret_cmd") != 1 || !strings.Contains(stderr, want) || strings.Contains(stderr, "echo") || strings.Contains(stderr, "dev-client-secret") {
+		t.Errorf("the keeper's stderr:\n%s\nwant %q once, never the command nor the secret", stderr, want)
+	}
+}

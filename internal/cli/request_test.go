@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -557,6 +559,44 @@ func hugeHeaders(w http.ResponseWriter, _ *http.Request) {
 // read up to net/http's default, 10 MB, which a hostile API had it hold.
 func TestRequestToAnAPIWhoseHeadersAreTooLarge(t *testing.T) {
 	wantUnreadable(t, "/v2/huge", hugeHeaders, " answered with more than 1 MiB of headers, more than freshtoken reads, so its answer could not be read")
+}
+
+// TestRequestToAnAPIOverHTTP2WhoseHeadersAreTooLarge: an API served over
+// HTTP/2 that answers with more than 1 MiB of headers was reached, and its
+// answer is not read; net/http's HTTP/2 client ends the connection for it
+// (connection error: PROTOCOL_ERROR), not with the HTTP/1 words. The
+// command says in one line that the API answered over HTTP/2 with what
+// freshtoken cannot read, naming both causes, as the words do not tell
+// headers past the limit from another broken answer, and for a POST that
+// the request may have been made; exit 5. It said the API "could not be
+// reached" and to check the connection and api_url.
+func TestRequestToAnAPIOverHTTP2WhoseHeadersAreTooLarge(t *testing.T) {
+	e := newDevEnv(t) // the provider, over plain HTTP on 127.0.0.1
+	api := httptest.NewUnstartedServer(http.HandlerFunc(hugeHeaders))
+	api.EnableHTTP2 = true
+	api.StartTLS()
+	t.Cleanup(api.Close)
+	ca := filepath.Join(e.dir, "api-ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.WriteEnv(e.config, "dev", config.EnvSettings{Provider: "freeagent", APIURL: api.URL + "/", AuthURL: e.api + "v2/approve_app", TokenURL: e.api + "v2/token_endpoint",
+		ClientID: "dev-client-id", ClientSecret: "dev-client-secret", CAFile: ca}, true); err != nil {
+		t.Fatal(err)
+	}
+	e.loginOutside(t)
+	for _, tt := range []struct {
+		args []string
+		made bool
+	}{{[]string{"get", "/v2/huge"}, false}, {[]string{"post", "/v2/huge", "-d", "{}"}, true}} {
+		ios, stdout, stderr := testStreams(false, false)
+		code := e.run(ios, tt.args...)
+		msg := stderr.String()
+		if code != 5 || strings.Contains(msg, "could not be reached") || !strings.HasPrefix(msg, "freshtoken: dev: the API at "+api.URL+"/v2/huge answered over HTTP/2 with what freshtoken cannot read (PROTOCOL_ERROR: more than 1 MiB of headers, more than freshtoken reads, or a broken answer)") ||
+			strings.Count(msg, "\n") != 1 || strings.Contains(msg, "the request may have been made, and sending it again would make it again") != tt.made || stdout.Len() != 0 {
+			t.Errorf("%s: exit %d, stderr %q, stdout %q; want 5 and one line saying the API answered over HTTP/2 with what cannot be read", tt.args, code, msg, stdout)
+		}
+	}
 }
 
 // malformedAnswer answers with what net/http cannot read as HTTP: a header

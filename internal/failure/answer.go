@@ -5,12 +5,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // UnreadableAnswerError is an API's answer that came but that net/http
 // cannot read: its headers are past net/http's limit
-// (Transport.MaxResponseHeaderBytes, which freshtoken sets to 1 MiB;
-// HTTP/2's header list size), or it is not HTTP as net/http reads it (MalformedAnswer).
+// (Transport.MaxResponseHeaderBytes, which freshtoken sets to
+// httpx.MaxAnswerHeader; HTTP/2's header list size), it is not HTTP as
+// net/http reads it (MalformedAnswer), or it broke HTTP/2.
 // The API was reached, and may have acted on the request.
 type UnreadableAnswerError struct {
 	Env string
@@ -30,12 +33,22 @@ func (e *UnreadableAnswerError) Error() string {
 	if what := MalformedAnswer(e.Err); what != "" && !HeadersTooLarge(e.Err) {
 		return e.malformed(what)
 	}
-	msg := fmt.Sprintf("%s: the API at %s answered, but with headers larger than freshtoken reads (over net/http's limit), so its answer could not be read", e.Env, e.API)
+	if code := brokenHTTP2(e.Err); code != "" {
+		// The words do not tell headers past the limit from another
+		// broken answer, which may come before the API acts on the request.
+		msg := fmt.Sprintf("%s: the API at %s answered over HTTP/2 with what freshtoken cannot read (%s: more than %s of headers, more than freshtoken reads, or a broken answer), so its answer could not be read", e.Env, e.API, code, byteSize(httpx.MaxAnswerHeader))
+		if e.Changes {
+			msg += "; the request may have been made, and sending it again would make it again"
+		}
+		return msg + "; the API is at fault: tell its owner"
+	}
+	limit := int64(httpx.MaxAnswerHeader) // HTTP/2's words name none
 	if m := headerLimit.FindStringSubmatch(e.Err.Error()); m != nil {
 		if n, err := strconv.ParseInt(m[1], 10, 64); err == nil {
-			msg = fmt.Sprintf("%s: the API at %s answered with more than %s of headers, more than freshtoken reads, so its answer could not be read", e.Env, e.API, byteSize(n))
+			limit = n
 		}
 	}
+	msg := fmt.Sprintf("%s: the API at %s answered with more than %s of headers, more than freshtoken reads, so its answer could not be read", e.Env, e.API, byteSize(limit))
 	if e.Changes {
 		msg += "; the request was made, and sending it again makes it again"
 	}
@@ -113,7 +126,27 @@ func MalformedAnswer(err error) string {
 // answer that came and cannot be read: headers past its limit, or what is
 // not HTTP. It is then an UnreadableAnswerError's Err.
 func Unreadable(err error) bool {
-	return HeadersTooLarge(err) || MalformedAnswer(err) != ""
+	return HeadersTooLarge(err) || MalformedAnswer(err) != "" || brokenHTTP2(err) != ""
+}
+
+// http2Broken finds net/http's words, and the error code, for an HTTP/2
+// connection it ended because the API's answer broke the protocol. An
+// answer's header list well past the limit (Transport.MaxResponseHeaderBytes)
+// ends it so (PROTOCOL_ERROR; COMPRESSION_ERROR for one header past it),
+// rather than with HeadersTooLarge's words.
+var http2Broken = regexp.MustCompile(`connection error: (PROTOCOL_ERROR|COMPRESSION_ERROR)`)
+
+// brokenHTTP2 is the error code of err, an HTTP request's, when net/http
+// ended its HTTP/2 connection because the API broke the protocol (see
+// http2Broken); "" otherwise.
+func brokenHTTP2(err error) string {
+	if err == nil {
+		return ""
+	}
+	if m := http2Broken.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // headerLimit finds the limit in net/http's words for headers past it.

@@ -241,7 +241,7 @@ func TestHeadersTooLarge(t *testing.T) {
 		}
 	}
 	e := &failure.UnreadableAnswerError{Env: "dev", API: "api.example.com", Err: errors.New("http2: response header list larger than advertised limit")}
-	if want := "dev: the API at api.example.com answered, but with headers larger than freshtoken reads (over net/http's limit), so its answer could not be read; the API is at fault: tell its owner"; e.Error() != want {
+	if want := "dev: the API at api.example.com answered with more than 1 MiB of headers, more than freshtoken reads, so its answer could not be read; the API is at fault: tell its owner"; e.Error() != want {
 		t.Errorf("Error() = %q, want %q", e.Error(), want)
 	}
 }
@@ -276,6 +276,38 @@ func TestMalformedAnswer(t *testing.T) {
 	e.Err = errors.New(`malformed HTTP response "\x15\x03"`)
 	if want := "dev: the API at api.example.com answered with what freshtoken cannot read as HTTP (malformed HTTP response), so its answer could not be read; the request may have been made, and sending it again would make it again; check that api_url names the API, with https:// if it is served so"; e.Error() != want {
 		t.Errorf("Error() = %q, want %q", e.Error(), want)
+	}
+}
+
+// TestBrokenHTTP2Answer: net/http's HTTP/2 client ends the connection,
+// with its own words and no sentinel, for an answer whose headers are
+// well past the limit (connection error: PROTOCOL_ERROR, or
+// COMPRESSION_ERROR for one header past it), and for other broken
+// answers. Such an answer came, and cannot be read: it is told so, naming
+// both causes, as the words do not tell them apart, and for a request that
+// may change something that it may have been made. It was told as an API
+// that "could not be reached" (exit 5, 502 api_unreachable) and to check
+// the connection and api_url.
+func TestBrokenHTTP2Answer(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		code string
+	}{
+		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("connection error: PROTOCOL_ERROR")}, "PROTOCOL_ERROR"},
+		{&url.Error{Op: "Post", URL: "https://api.example.com/", Err: errors.New("connection error: COMPRESSION_ERROR")}, "COMPRESSION_ERROR"},
+		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug=\"\"")}, ""},
+		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("EOF")}, ""},
+	} {
+		if got := failure.Unreadable(tt.err); got != (tt.code != "") {
+			t.Errorf("Unreadable(%v) = %v, want %v", tt.err, got, tt.code != "")
+		}
+		if tt.code == "" {
+			continue
+		}
+		e := &failure.UnreadableAnswerError{Env: "dev", API: "api.example.com", Changes: true, Err: tt.err}
+		if want := "dev: the API at api.example.com answered over HTTP/2 with what freshtoken cannot read (" + tt.code + ": more than 1 MiB of headers, more than freshtoken reads, or a broken answer), so its answer could not be read; the request may have been made, and sending it again would make it again; the API is at fault: tell its owner"; e.Error() != want {
+			t.Errorf("Error() = %q, want %q", e.Error(), want)
+		}
 	}
 }
 

@@ -22,22 +22,21 @@ func HasDotSegment(escaped string) bool { return DotSegmentIn(PathReadings(escap
 // Windows, and passes.
 // A .. is refused under every reading, overlong UTF-8 read unchecked
 // included (%c0n%c0n, %c0%2e%c0%2e: .. to a decoder that takes the low six
-// bits of whatever byte follows), as it climbs out of the API's path. A .
-// climbs nowhere: it is refused only where it really is one, plainly,
-// percent-encoded, or in overlong UTF-8 whose continuation bytes are ones
-// (%c0%ae). A segment such as %C0n (Latin-1's Àn), a . only to an
-// unchecked reading, is a name, and passes.
+// bits of whatever byte follows), and read checked, which keeps the bytes
+// an unchecked reading took as one character and may show a .. it hid
+// (..%c0%5c.. is ..\xc0 and .., to a server that keeps them), as it climbs
+// out of the API's path. A . climbs nowhere: it is refused only where it
+// really is one, plainly, percent-encoded, or in overlong UTF-8 whose
+// continuation bytes are ones (%c0%ae). A segment such as %C0n (Latin-1's
+// Àn), a . only to an unchecked reading, is a name, and passes.
 // Clients resolve dot segments before sending (RFC 3986 5.2.4), so only a
 // path sent as it was written (curl --path-as-is) has them.
 func DotSegmentIn(readings []string, settled bool) bool {
 	if !settled || slices.ContainsFunc(readings, func(r string) bool { return holdsSegment(r, "..") }) {
 		return true
 	}
-	// Read checked, the bytes an unchecked reading took as one character
-	// are kept, and may show a dot segment it hid (..%c0%5c.. is ..\xc0
-	// and .. to a server that keeps them).
-	checked, settled := readingsOf(readings[0], true)
-	return !settled || slices.ContainsFunc(checked, func(r string) bool { return holdsSegment(r, "..") || holdsSegment(r, ".") })
+	checked, settled := checkedReadings(readings[0])
+	return !settled || slices.ContainsFunc(checked, func(r string) bool { return holdsSegment(r, ".") })
 }
 
 // holdsSegment reports whether reading, read as it is, has the segment seg.
@@ -66,22 +65,52 @@ func LenientSegments(reading string) []string {
 // pass over it, so a path of endless %2525… is not decoded endlessly.
 const maxDecodings = 8
 
+// maxReadings bounds how many readings PathReadings keeps: an ordinary
+// path has one more for each decoding that changes it, a Latin-1 name a
+// few more; only a path made to be read in many ways has more.
+const maxReadings = 64
+
 // PathReadings are the ways some server could read escaped, a path as a
 // client wrote it: as it is, then percent-decoded again and again until
 // nothing changes (an API, or a framework in front of it, that decodes
 // twice reads %252e%252e as ..), each time as the most lenient decoders
-// do (see decodeLeniently), overlong UTF-8 read unchecked. settled is
-// false when the path still changed after maxDecodings.
+// do (see decodeLeniently), overlong UTF-8 read checked or unchecked, in
+// any order (a framework that checks, in front of an API that does not,
+// reads %c0%c0%ae. as \xc0.. and then ..). settled is false when a
+// reading still changed after maxDecodings, or there were more than
+// maxReadings.
 func PathReadings(escaped string) (readings []string, settled bool) {
-	return readingsOf(escaped, false)
+	readings = []string{escaped}
+	seen := map[string]bool{escaped: true}
+	last := readings
+	for range maxDecodings {
+		var next []string
+		for _, r := range last {
+			for _, checked := range []bool{false, true} {
+				if d := decodeLeniently(r, checked); !seen[d] {
+					seen[d] = true
+					next = append(next, d)
+				}
+			}
+		}
+		if len(next) == 0 {
+			return readings, true
+		}
+		readings = append(readings, next...)
+		if len(readings) > maxReadings {
+			return readings, false
+		}
+		last = next
+	}
+	return readings, false
 }
 
-// readingsOf is PathReadings, with overlong UTF-8 read checked (see
-// unOverlong) or not.
-func readingsOf(escaped string, checked bool) (readings []string, settled bool) {
+// checkedReadings are escaped's readings (see PathReadings) with overlong
+// UTF-8 read checked every time: where a . really is one.
+func checkedReadings(escaped string) (readings []string, settled bool) {
 	readings = []string{escaped}
 	for range maxDecodings {
-		decoded := decodeLeniently(escaped, checked)
+		decoded := decodeLeniently(escaped, true)
 		if decoded == escaped {
 			return readings, true
 		}
@@ -93,9 +122,14 @@ func readingsOf(escaped string, checked bool) (readings []string, settled bool) 
 
 // fullwidth are the fullwidth and other compatibility forms of ., .., ...,
 // / and \, which NFKC normalisation turns into them (two dot leader ‥ is
-// .., the ellipsis … is ...).
+// .., the ellipsis … is ...), and the characters Windows' best-fit
+// conversion to a code page turns into / or \ (division slash ∕ and set
+// minus ∖ in every one, the yen sign ¥ in Japanese and the won sign ₩ in
+// Korean, whose backslash they are), which a server calling Windows' ANSI
+// functions reads as separators.
 var fullwidth = strings.NewReplacer("\uff0e", ".", "\uff0f", "/", "\uff3c", "\\",
-	"\u2024", ".", "\u2025", "..", "\u2026", "...", "\ufe30", "..", "\ufe19", "...", "\ufe52", ".", "\ufe68", "\\")
+	"\u2024", ".", "\u2025", "..", "\u2026", "...", "\ufe30", "..", "\ufe19", "...", "\ufe52", ".", "\ufe68", "\\",
+	"\u2215", "/", "\u2216", "\\", "\u00a5", "\\", "\u20a9", "\\")
 
 // decodeLeniently decodes s once as the most lenient decoders do: every
 // %XX that is one (a % that begins none is left as it is), IIS's %uXXXX
@@ -127,32 +161,57 @@ func decodeLeniently(s string, checked bool) string {
 }
 
 // unOverlong replaces each overlong UTF-8 sequence of an ASCII character
-// (two, three or four bytes where one is enough, such as C0 AE for .) with
-// that character. Unchecked, it reads them as decoders that check nothing
-// do: taking the low six bits of each byte after the first, a
-// continuation byte or not (C0 2E, and C0 6E, Latin-1's Àn, are a . too).
-// Checked, only continuation bytes (10xxxxxx) follow the first, as in any
-// overlong spelling; other bytes are kept.
+// (two to six bytes where one is enough, such as C0 AE for ., or F8 80 80
+// 80 AE and FC 80 80 80 80 AE in the five- and six-byte forms UTF-8 had
+// until RFC 3629) with that character. Unchecked, it reads them as
+// decoders that check nothing do: taking the low six bits of each byte
+// after the first, a continuation byte or not (C0 2E, and C0 6E, Latin-1's
+// Àn, are a . too). Checked, only continuation bytes (10xxxxxx) follow the
+// first, as in any overlong spelling; other bytes are kept.
 func unOverlong(s string, checked bool) string {
-	follows := func(i int) bool { return i < len(s) && (!checked || s[i]&0xC0 == 0x80) }
 	var b []byte
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case (c == 0xC0 || c == 0xC1) && follows(i+1):
-			b = append(b, (c&0x1F)<<6|s[i+1]&0x3F)
-			i++
-		case c == 0xE0 && follows(i+1) && follows(i+2) && s[i+1]&0x3F < 0x02:
-			b = append(b, (s[i+1]&0x3F)<<6|s[i+2]&0x3F)
-			i += 2
-		case c == 0xF0 && follows(i+1) && follows(i+2) && follows(i+3) && s[i+1]&0x3F == 0 && s[i+2]&0x3F < 0x02:
-			b = append(b, (s[i+2]&0x3F)<<6|s[i+3]&0x3F)
-			i += 3
-		default:
+		if c, n := overlongASCII(s[i:], checked); n > 0 {
 			b = append(b, c)
+			i += n - 1
+			continue
 		}
+		b = append(b, s[i])
 	}
 	return string(b)
+}
+
+// overlongASCII reads the start of s as an overlong sequence of an ASCII
+// character (see unOverlong): the character and the sequence's length, or
+// a length of 0 where s starts with none.
+func overlongASCII(s string, checked bool) (byte, int) {
+	n := 0
+	switch c := s[0]; {
+	case c&0xE0 == 0xC0:
+		n = 2
+	case c&0xF0 == 0xE0:
+		n = 3
+	case c&0xF8 == 0xF0:
+		n = 4
+	case c&0xFC == 0xF8:
+		n = 5
+	case c&0xFE == 0xFC:
+		n = 6
+	}
+	if n == 0 || len(s) < n {
+		return 0, 0
+	}
+	v := uint32(s[0] & (0x7F >> n)) // the lead byte's bits of the character
+	for k := 1; k < n; k++ {
+		if checked && s[k]&0xC0 != 0x80 {
+			return 0, 0
+		}
+		v = v<<6 | uint32(s[k]&0x3F)
+	}
+	if v >= 0x80 {
+		return 0, 0
+	}
+	return byte(v), n
 }
 
 func unhex(c byte) byte {

@@ -192,6 +192,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 			Message: name + ": the proxy does not forward requests to the provider's token endpoint: freshtoken renews this environment's tokens itself, and a refresh token sent by another program could end the authorisation; delete the pre-request script that renews tokens"})
 		return
 	}
+	if !settled {
+		// No ordinary path is encoded so deep, and it was told that it
+		// held a dot segment, which it may not.
+		writeKind(rec, kinds.Usage, problem{Env: name,
+			Message: name + ": the request's path is encoded in more layers or ways than the proxy reads (percent-encoded over and over, or overlong UTF-8 that reads many ways), so whether it hides a dot segment, which the API could resolve to a path outside this environment's api_url, cannot be told; send the path decoded"})
+		return
+	}
 	if httpx.DotSegmentIn(readings, settled) {
 		writeKind(rec, kinds.Usage, problem{Env: name,
 			Message: name + ": the request's path holds a dot segment (. or .., plain, percent-encoded once or more, or in overlong UTF-8), which the API could resolve to a path outside this environment's api_url; send the path resolved"})

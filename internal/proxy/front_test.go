@@ -601,20 +601,11 @@ func TestClientLeavingDuringInterimAnswers(t *testing.T) {
 	}
 }
 
-// TestEndlessInterimAnswersOverHTTP2: an API served over HTTP/2 that sends
-// interim answers without end is given up on as one over HTTP/1.1 is, 502
-// api_unreadable saying so, its stream reset. HTTP/2 wraps the bound's
-// error in a stream error that hides it: the client was told the API
-// "could not be reached" and to check its connection.
-func TestEndlessInterimAnswersOverHTTP2(t *testing.T) {
-	var proto atomic.Value
-	api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		proto.Store(r.Proto)
-		w.Header().Set("Link", "</x>; rel=preload")
-		for r.Context().Err() == nil {
-			w.WriteHeader(http.StatusEarlyHints)
-		}
-	}))
+// http2Fixture is a fixture with the environment "h2", logged in, whose
+// API, handler, is served over HTTP/2 with TLS that the proxy trusts.
+func http2Fixture(t *testing.T, handler http.HandlerFunc) *fixture {
+	t.Helper()
+	api := httptest.NewUnstartedServer(handler)
 	api.EnableHTTP2 = true
 	api.StartTLS()
 	t.Cleanup(api.Close)
@@ -623,6 +614,23 @@ func TestEndlessInterimAnswersOverHTTP2(t *testing.T) {
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tlsConfig: &tls.Config{RootCAs: roots},
 		moreConfig: func(f *fixture) string { return genericEnv(f, "h2", api.URL) }})
 	f.login(t, "h2")
+	return f
+}
+
+// TestEndlessInterimAnswersOverHTTP2: an API served over HTTP/2 that sends
+// interim answers without end is given up on as one over HTTP/1.1 is, 502
+// api_unreadable saying so, its stream reset. HTTP/2 wraps the bound's
+// error in a stream error that hides it: the client was told the API
+// "could not be reached" and to check its connection.
+func TestEndlessInterimAnswersOverHTTP2(t *testing.T) {
+	var proto atomic.Value
+	f := http2Fixture(t, func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(r.Proto)
+		w.Header().Set("Link", "</x>; rel=preload")
+		for r.Context().Err() == nil {
+			w.WriteHeader(http.StatusEarlyHints)
+		}
+	})
 	c, r := dial(t, f)
 	fmt.Fprintf(c, "GET /h2/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
 	resp, err := http.ReadResponse(r, nil)
@@ -724,14 +732,39 @@ func TestAnswerWithHeadersTooLarge(t *testing.T) {
 	}))
 	f.login(t, "huge")
 	f.wantUnreadable(t, "huge", "the API answered with headers too large to read", func(msg string) bool {
-		return strings.Contains(msg, " answered") && strings.Contains(msg, "with more than 1 MiB of headers, more than freshtoken reads")
+		return strings.Contains(msg, " answered") && strings.Contains(msg, "with more than 1 MiB of headers, more than freshtoken reads") && !strings.Contains(msg, "may have been made")
 	})
+}
+
+// TestAnswerWithHeadersTooLargeOverHTTP2: an API served over HTTP/2 that
+// answers with more than 1 MiB of headers, in two headers of 1 MiB or in
+// a thousand of 1.5 KiB, was reached, and its answer cannot be read: 502
+// api_unreadable, as over HTTP/1.1. net/http's HTTP/2 client ends the
+// connection for it (connection error: PROTOCOL_ERROR), which the proxy
+// told as "could not be reached", 502 api_unreachable, with "check your
+// connection and api_url". Those words do not tell headers past the limit
+// from another broken answer, so the message names both, and for a POST
+// says the request may have been made.
+func TestAnswerWithHeadersTooLargeOverHTTP2(t *testing.T) {
+	for _, tt := range []struct{ headers, size int }{{2, 1 << 20}, {1000, 1536}} {
+		f := http2Fixture(t, func(w http.ResponseWriter, _ *http.Request) {
+			for i := range tt.headers {
+				w.Header().Set(fmt.Sprintf("X-Huge-%d", i), strings.Repeat("x", tt.size))
+			}
+			w.WriteHeader(http.StatusOK)
+		})
+		f.wantUnreadable(t, "h2", "the API answered over HTTP/2 with what cannot be read, naming headers past 1 MiB", func(msg string) bool {
+			return strings.Contains(msg, " answered over HTTP/2 with what freshtoken cannot read (PROTOCOL_ERROR: more than 1 MiB of headers, more than freshtoken reads, or a broken answer)") &&
+				!strings.Contains(msg, "the request was made")
+		})
+	}
 }
 
 // wantUnreadable sends a GET and a POST to env, whose API answers with what
 // cannot be read, and checks each gets 502 api_unreadable, its message
 // naming env and the API at 127.0.0.1, not saying the API could not be
-// reached, saying the request was made for the POST alone, and passing ok.
+// reached, saying the request was (or may have been) made, and that
+// sending it again makes it again, for the POST alone, and passing ok.
 // says is what the message should say, for the test's error.
 func (f *fixture) wantUnreadable(t *testing.T, env, says string, ok func(msg string) bool) {
 	t.Helper()
@@ -755,7 +788,7 @@ func (f *fixture) wantUnreadable(t *testing.T, env, says string, ok func(msg str
 		}
 		if resp.StatusCode != http.StatusBadGateway || pr.Error != "api_unreadable" || resp.Header.Get("X-Freshtoken-Error") != "api_unreadable" || pr.Env != env ||
 			strings.Contains(pr.Message, "could not be reached") || !strings.HasPrefix(pr.Message, env+": the API at 127.0.0.1:") ||
-			!ok(pr.Message) || strings.Contains(pr.Message, "the request was made") != tt.made {
+			!ok(pr.Message) || strings.Contains(pr.Message, "sending it again") != tt.made {
 			t.Errorf("%s: %d %+v; want 502 api_unreadable saying %s", tt.method, resp.StatusCode, pr, says)
 		}
 	}
@@ -774,7 +807,7 @@ func TestAnswerThatIsNotHTTP(t *testing.T) {
 	}))
 	f.login(t, "bad")
 	f.wantUnreadable(t, "bad", "the API answered with what is not HTTP", func(msg string) bool {
-		return strings.Contains(msg, " answered with what freshtoken cannot read as HTTP (malformed MIME header line)") && !strings.Contains(msg, "31m")
+		return strings.Contains(msg, " answered with what freshtoken cannot read as HTTP (malformed MIME header line)") && !strings.Contains(msg, "31m") && !strings.Contains(msg, "may have been made")
 	})
 }
 
@@ -888,7 +921,9 @@ func TestAPIThroughHTTPProxy(t *testing.T) {
 // nothing reaches the API. It went to the environment named by its first
 // segment with that environment's token, and the API, resolving it, could
 // serve a path outside that environment's api_url: another environment's,
-// where two share one host under different paths.
+// where two share one host under different paths. A path encoded more
+// times over than the proxy decodes is refused too, saying that whether
+// it hides a dot segment cannot be told.
 func TestDotSegmentsAreRefused(t *testing.T) {
 	var reached atomic.Int32
 	f := newFixtureWith(t, rawAPI(t, "a", func(c net.Conn, _ *http.Request) {
@@ -903,6 +938,13 @@ func TestDotSegmentsAreRefused(t *testing.T) {
 
 			t.Errorf("GET %s: %d %s; want 400 bad_request saying the path holds a dot segment", path, resp.StatusCode, body)
 		}
+	}
+	// Encoded more times over than the proxy decodes, a path may hide a
+	// dot segment or not: it was said to hold one (%25…41 holds an A).
+	resp, body := f.rawGet(t, "/a/%"+strings.Repeat("25", 20)+"41", "")
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Freshtoken-Error") != "bad_request" || strings.Contains(body, "holds a dot segment") ||
+		!strings.Contains(body, "whether it hides a dot segment, which the API could resolve to a path outside this environment's api_url, cannot be told; send the path decoded") {
+		t.Errorf("a path encoded 21 times over: %d %s; want 400 bad_request saying whether it hides a dot segment cannot be told", resp.StatusCode, body)
 	}
 	if n := reached.Load(); n != 0 {
 		t.Errorf("%d requests with dot segments reached the API; want none", n)
@@ -940,7 +982,13 @@ func TestAPIURLWithADotSegment(t *testing.T) {
 // white space; %c0%2e%c0%2e and %c0n%c0n, overlong UTF-8 without
 // continuation bytes, a .. to a decoder that checks none; ..%c0%5c.., a ..
 // to a server that keeps the byte such a decoder takes with the
-// backslash, which it read as ..\x1c..), is refused 400 bad_request as a
+// backslash, which it read as ..\x1c..; the five- and six-byte forms
+// UTF-8 had until RFC 3629, %f8%80%80%80%ae and %fc%80%80%80%80%ae, which
+// old decoders read as a . and reached the API; %c0%c0%ae., \xc0.. to a
+// framework that checks overlong UTF-8 and then .. to an API that does
+// not, which reached it; ..∕ and ..¥, the division slash and the yen sign
+// that Windows' best-fit conversion turns into / and \, which reached
+// it), is refused 400 bad_request as a
 // plain one is, and reaches no API; ordinary paths with a %25, dots inside a segment
 // (x..., ...x), three dots or more alone (..., ...., the ellipsis …: names
 // by RFC 3986 and to Windows, as a file named ... is) or .well-known, an encoded ? or space, a Latin-1 byte, or a dot among bytes
@@ -968,6 +1016,9 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		"/a/..%3f/b", "/a/%2e%2e%3fx", "/a/..%23/b", "/a/..%253f/b", "/a/..%20/b", "/a/%20%2e%2e/b", "/a/..%09/b", "/a/.%0d%0a/b",
 		"/a/%c0%2e%c0%2e/b", "/a/%c0%2e./b", "/a/%c0n%c0n/b", "/a/%c0%ee./b", "/a/%e0%80%2e./b", "/a/..%c0%2fb",
 		"/a/%c0%ae/b", "/a/v2/%e0%80%ae", "/a/..%c0%5c../b",
+		"/a/%f8%80%80%80%ae%f8%80%80%80%ae/b", "/a/%fc%80%80%80%80%ae./b", "/a/..%f8%80%80%80%afb", "/a/..%fc%80%80%80%81%9cb",
+		"/a/%c0%c0%ae./b", "/a/.%e0%80%c0%ae/b", "/a/%2e%fc%00%00%80%80%c0%ae/b",
+		"/a/..%e2%88%95b", "/a/..%e2%88%96b", "/a/..%c2%a5b", "/a/..%e2%82%a9b", "/a/%e2%88%95..%e2%88%95b",
 	} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Freshtoken-Error") != "bad_request" || !strings.Contains(body, "dot segment") ||
@@ -984,7 +1035,7 @@ func TestHiddenDotSegmentsAreRefused(t *testing.T) {
 		"/a/v2/what%3f", "/a/v2/x%20y", "/a/v2/%20", "/a/v2/%23..", "/a/v2/%e2%80%a6x", "/a/v2/%25u00e9t%25u00e9",
 		"/a/v2/blobs/%b0%f6.%b2", "/a/v2/blobs/.%81%86%ee%95%dc%f8", "/a/v2/files/%bf.%a1",
 		"/a/v2/.../x", "/a/v2/%2e%2e%2e", "/a/..../b", "/a/v2/%e2%80%a6", "/a/%e2%80%a5./b",
-		"/a/v2/%c0n", "/a/v2/%C0n/x", "/a/v2/%c0%2e", "/a/v2/%c0%ee/x", "/a/v2/%e0%80n"} {
+		"/a/v2/%c0n", "/a/v2/%C0n/x", "/a/v2/%c0%2e", "/a/v2/%c0%ee/x", "/a/v2/%e0%80n", "/a/v2/%fcberall", "/a/v2/s%f8ren", "/a/v2/prices/%c2%a5", "/a/v2/rates/%e2%82%a9%e2%88%95%c2%a5", "/a/v2/x%e2%88%95.y"} {
 		resp, body := f.rawGet(t, path, "")
 		if resp.StatusCode != http.StatusOK || body != "ok" {
 			t.Errorf("GET %s: %d %s; want the API's answer", path, resp.StatusCode, body)

@@ -785,7 +785,7 @@ func TestTokenEndpointIsNotForwarded(t *testing.T) {
 		"/dev/v2/token%255Fendpoint", "/dev/v2/%2574oken%25255fendpoint", "/dev/v2/token_endpoint%c0%af",
 		"/dev/v2/token_endpoint;jsessionid=1", "/dev/v2;x/token_endpoint", "/dev/v2%5ctoken_endpoint", "/dev/v2/token_endpoint.json",
 		"/dev/v2/token_endpoint.", "/dev/v2/token_endpoint%20", "/dev/v2/token_endpoint%00", "/dev/v2/token_endpoint%3fx=1",
-		"/dev/v2/token_endpoint%23", "/dev/v2/token_endpoint%253b", "/dev/v2/token_endpoint%c0%2f",
+		"/dev/v2/token_endpoint%23", "/dev/v2/token_endpoint%253b", "/dev/v2/token_endpoint%c0%2f", "/dev/v2/token%f8%80%80%81%9fendpoint",
 		"/found/v2/token_endpoint", "/found/v2/revoke"} {
 		req, _ := http.NewRequest(http.MethodPost, f.base+path, strings.NewReader(form))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -736,6 +736,26 @@ func TestRefusedClientNamesWhereTheSecretComesFrom(t *testing.T) {
 	}
 }
 
+// TestRefusedClientWithNoTokensSaysWhatToClick: an environment with client
+// credentials, holding no tokens, whose client the provider refuses
+// (invalid_client) when the first request fetches a token: the status page
+// says what to check and, once fixed, to click Fetch a token, the button
+// it shows, as for a client refused with tokens stored it says Renew now.
+// Dropping that step for a failure the store did not record failed no
+// test.
+func TestRefusedClientWithNoTokensSaysWhatToClick(t *testing.T) {
+	f := deviceFixture(t)
+	f.provider.Fault(devprovider.FaultInvalidClient, 1)
+	if resp, body := f.get(t, "/machine/v2/company"); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("a request with the client refused got %d %s; want 502 client_rejected", resp.StatusCode, body)
+	}
+	_, page := f.get(t, "/")
+	if want := "rejected the client (HTTP 401 invalid_client); check client_id, the client secret and client_auth in the config, then click Fetch a token"; !strings.Contains(string(page), want) ||
+		!strings.Contains(string(page), `id="renew-machine" class="secondary">Fetch a token<`) {
+		t.Errorf("the status page does not say %q, with the button:\n%s", want, page)
+	}
+}
+
 // TestLoginLinkOnlyServesThisMachine: the log-in link starts nothing for
 // another machine, nor for a page of another site.
 func TestLoginLinkOnlyServesThisMachine(t *testing.T) {
