@@ -970,24 +970,24 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 		}
 		out, stderr, more, err := shellrun.Run(ctx, e.ClientSecretCmd, nil, maxSecretOutput, maxSecretOutput)
 		if stopped := (*shellrun.Stopped)(nil); errors.As(err, &stopped) {
-			return "", fmt.Errorf("environment %s: client_secret_cmd %q was %w before it printed the secret", e.Name, e.ClientSecretCmd, stopped)
+			return "", fmt.Errorf("environment %s: its client_secret_cmd was %w before it printed the secret", e.Name, stopped)
 		}
 		if err != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-			return "", Invalidf("environment %s: client_secret_cmd %q did not print the secret in the time it is given, and was ended; run it yourself to see what it waits for (a password manager's prompt, a locked agent)", e.Name, e.ClientSecretCmd)
+			return "", Invalidf("environment %s: its client_secret_cmd did not print the secret in the time it is given, and was ended; run it yourself to see what it waits for (a password manager's prompt, a locked agent)", e.Name)
 		}
 		if more {
-			return "", Invalidf("environment %s: client_secret_cmd %q printed more than %d KiB, which is no client secret; make it print the secret alone", e.Name, e.ClientSecretCmd, maxSecretOutput>>10)
+			return "", Invalidf("environment %s: its client_secret_cmd printed more than %d KiB, which is no client secret; make it print the secret alone", e.Name, maxSecretOutput>>10)
 		}
 		if err != nil {
 			why := err.Error()
 			if line, _, _ := strings.Cut(strings.TrimSpace(string(stderr)), "\n"); line != "" {
 				why += ": " + line
 			}
-			return "", Invalidf("environment %s: client_secret_cmd %q failed (%s); run it yourself to see why", e.Name, e.ClientSecretCmd, redact.OneLine(why, 200))
+			return "", Invalidf("environment %s: its client_secret_cmd failed (%s); run it yourself to see why", e.Name, redact.OneLine(why, 200))
 		}
 		v := strings.TrimSpace(string(out))
 		if v == "" {
-			return "", Invalidf("environment %s: client_secret_cmd %q printed nothing; run it yourself: it must print the client secret", e.Name, e.ClientSecretCmd)
+			return "", Invalidf("environment %s: its client_secret_cmd printed nothing; run it yourself: it must print the client secret", e.Name)
 		}
 		return v, nil
 	}

@@ -532,9 +532,11 @@ func TestClientSecretSources(t *testing.T) {
 		{config.Env{Name: "a", ClientSecretEnv: "UNSET_SECRET_VAR"}, "", "$UNSET_SECRET_VAR, which is not set here (an export lasts only in the terminal it was typed in); export UNSET_SECRET_VAR=… first, or put that line in your shell's profile (~/.bashrc, ~/.zshrc)"},
 		{config.Env{Name: "a", ClientSecretEnv: "EMPTY_SECRET_VAR"}, "", "$EMPTY_SECRET_VAR, which is empty; export EMPTY_SECRET_VAR=… first"},
 		{config.Env{Name: "a", ClientSecretCmd: "echo from-cmd"}, "from-cmd", ""},
-		{config.Env{Name: "a", ClientSecretCmd: "exit 3"}, "", "client_secret_cmd \"exit 3\" failed"},
+		// The command is never quoted: it may carry a key of its own (a
+		// vault token in a curl header), and these lines reach logs.
+		{config.Env{Name: "a", ClientSecretCmd: ": hvs.vault-token-1234; exit 3"}, "", "environment a: its client_secret_cmd failed (exit status 3); run it yourself to see why"},
 		// It only said "printed nothing", with no next step.
-		{config.Env{Name: "a", ClientSecretCmd: "true"}, "", "client_secret_cmd \"true\" printed nothing; run it yourself: it must print the client secret"},
+		{config.Env{Name: "a", ClientSecretCmd: ": hvs.vault-token-1234; true"}, "", "environment a: its client_secret_cmd printed nothing; run it yourself: it must print the client secret"},
 		{config.Env{Name: "a"}, "", ""},
 		{config.Env{Name: "a", Provider: "microsoft"}, "", ""}, // a public client
 		// FreeAgent and QuickBooks refuse a client without its secret: the
@@ -568,6 +570,9 @@ func TestClientSecretSources(t *testing.T) {
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, config.ErrInvalid) {
 				t.Errorf("%+v: err = %v, want %q", tt.e, err, tt.wantErr)
+			}
+			if tt.e.ClientSecretCmd != "" && strings.Contains(err.Error(), tt.e.ClientSecretCmd) {
+				t.Errorf("%+v: err = %v; it quotes the command", tt.e, err)
 			}
 			continue
 		}
@@ -1186,8 +1191,8 @@ func TestClientSecretCmdPastItsTime(t *testing.T) {
 	testenv.WaitFor(t, "the command to start", func() bool { _, err := os.Stat(started); return err == nil })
 	cancel(context.DeadlineExceeded) // as its time limit does
 	err := <-done
-	if err == nil || !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), `client_secret_cmd "touch `) ||
-		!strings.Contains(err.Error(), "did not print the secret in the time it is given, and was ended") || strings.Contains(err.Error(), "killed") {
+	if err == nil || !errors.Is(err, config.ErrInvalid) || strings.Contains(err.Error(), started) ||
+		!strings.Contains(err.Error(), "environment a: its client_secret_cmd did not print the secret in the time it is given, and was ended") || strings.Contains(err.Error(), "killed") {
 		t.Errorf("err = %v; want a configuration error saying the command ran past its time", err)
 	}
 }

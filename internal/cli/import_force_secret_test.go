@@ -29,7 +29,7 @@ func TestImportPostmanForceOverASecretSourceOfAnotherClient(t *testing.T) {
 		{"command", config.EnvSettings{ClientSecretCmd: "echo old-secret"}, "its client_secret_cmd, which gives another secret than the export's, set up for client old-client"},
 		// Why it could not be read is told: it was "could not be read
 		// here" alone, of a command that failed or hung 30 s.
-		{"failing command", config.EnvSettings{ClientSecretCmd: "echo vault is sealed >&2; exit 3"}, "its client_secret_cmd, which could not be read here (client_secret_cmd \"echo vault is sealed >&2; exit 3\" failed (exit status 3: vault is sealed); run it yourself to see why), set up for client old-client"},
+		{"failing command", config.EnvSettings{ClientSecretCmd: "echo vault is sealed >&2; exit 3"}, "its client_secret_cmd, which could not be read here (its client_secret_cmd failed (exit status 3: vault is sealed); run it yourself to see why), set up for client old-client"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("FT_TEST_PROD_SECRET", "old-secret")
