@@ -1582,6 +1582,7 @@ func TestEditsOfAFileOfMixedLineEndsKeepOtherValues(t *testing.T) {
 // it by hand).
 func TestSetDefaultEnvChangesOnlyThatLine(t *testing.T) {
 	const env = "provider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n"
+	const crlfCmd = "provider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_cmd = \"\"\"\r\ntest -f ~/.s\r\ncat ~/.s\r\n\"\"\"\n"
 	for _, tt := range []struct {
 		name, text, to, want string
 		with                 []config.NamedEnv
@@ -1594,6 +1595,15 @@ func TestSetDefaultEnvChangesOnlyThatLine(t *testing.T) {
 			"default_env = \"c\"\n\n[env.a]\n" + env + "\n[env.c]\n" + env, []config.NamedEnv{{Name: "c", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "S"}}}},
 		{"written over lines", "default_env = \"\"\"\na\"\"\"\n[env.a]\n" + env + "\n[env.b]\n" + env, "b",
 			"default_env = \"b\"\n[env.a]\n" + env + "\n[env.b]\n" + env, nil},
+		// A file of LF lines with a few CRLF ones (pasted from a Windows
+		// editor): the other lines keep their ends, and a multi-line
+		// string of CRLF lines its value. The edit was refused as
+		// "written in a way freshtoken cannot change line by line", and
+		// the CRLF of a line it kept was dropped.
+		{"other lines' ends kept", "default_env = \"a\"  # x\r\n[env.a]\r\n" + env + "\n[env.b]\n" + crlfCmd, "b",
+			"default_env = \"b\"  # x\r\n[env.a]\r\n" + env + "\n[env.b]\n" + crlfCmd, nil},
+		{"none yet, a blank line first", "\n# mine\n[env.a]\n" + env + "\n[env.b]\n" + env, "b",
+			"default_env = \"b\"\n\n# mine\n[env.a]\n" + env + "\n[env.b]\n" + env, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := write(t, tt.text)
