@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -971,6 +972,45 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
 		t.Errorf("the file holds %q, want it as it was", b)
+	}
+}
+
+// TestAReadOnlyFileIsNotEdited: a configuration file its owner made
+// read-only (chmod 400) is refused by every edit (init, init --default,
+// remove, store migrate), naming the file and how to make it writable,
+// and is left as it was, mode included: the edit replaced it, made
+// writable again (0600), without a word.
+func TestAReadOnlyFileIsNotEdited(t *testing.T) {
+	const text = "default_env = \"a\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n"
+	s := config.EnvSettings{Provider: "freeagent", ClientID: "other", ClientSecretEnv: "S"}
+	for name, edit := range map[string]func(p string) (*config.File, error){
+		"WriteEnv":      func(p string) (*config.File, error) { return config.WriteEnv(p, "c", s, true) },
+		"SetDefaultEnv": func(p string) (*config.File, error) { return config.SetDefaultEnv(p, "b") },
+		"RemoveEnv":     func(p string) (*config.File, error) { return config.RemoveEnv(p, "a") },
+		"SetStoreURL":   func(p string) (*config.File, error) { return config.SetStoreURL(p, "file:///tmp/elsewhere") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := write(t, text)
+			if err := os.Chmod(p, 0o400); err != nil {
+				t.Fatal(err)
+			}
+			before, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = edit(p)
+			want := p + ": is read-only (mode 0400), so freshtoken does not edit it; make it writable (`chmod u+w " + p + "`)"
+			if runtime.GOOS == "windows" {
+				want = p + ": is read-only (mode 0444), so freshtoken does not edit it; clear its read-only attribute"
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "nothing was written") {
+				t.Errorf("%s of a read-only file: %v; want %s …, nothing was written", name, err, want)
+			}
+			fi, err := os.Stat(p)
+			if b, _ := os.ReadFile(p); err != nil || string(b) != text || fi.Mode() != before.Mode() {
+				t.Errorf("the file was changed: %v, mode %v:\n%s", err, fi.Mode(), b)
+			}
+		})
 	}
 }
 

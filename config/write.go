@@ -258,9 +258,14 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	if locked {
 		removeLitter(path)
 	}
-	old, _, err := readTrusted(path)
+	old, info, err := readTrusted(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
+	}
+	// Made read-only by its owner, it is not to be edited: replaced, it
+	// was made writable again (0600) without a word.
+	if info != nil && info.Mode().Perm()&0o200 == 0 {
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("is read-only (mode %04o), so freshtoken does not edit it; %s and run the command again, or edit it by hand (nothing was written)", info.Mode().Perm(), makeWritable(path))}
 	}
 	// A byte-order mark (as Windows editors save) would hide the first
 	// line's table or key from the edit; Load reads the file without it.
