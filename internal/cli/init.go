@@ -191,10 +191,19 @@ func runInit(ctx context.Context, opts *initOptions) error {
 			return usageErrorf("environment %s: %s; nothing was written", name, m)
 		}
 	}
+	// A file without default_env becomes one with this environment the
+	// default, but for a file of one other environment: commands without
+	// -e use that one, the only one, and keep using it. This one made the
+	// default, they reached it instead (production, added beside a
+	// sandbox left alone by remove).
+	def := name
+	if old.DefaultEnv == "" && len(old.Envs) == 1 && old.Envs[name] == nil {
+		def = old.Names()[0]
+	}
 	if opts.Settings.ClientSecretKeyring {
 		// The file as it will be, checked as writing it checks it: an
 		// error names the file and the line, and says nothing was written.
-		preview, err := config.PreviewEnvs(path, []config.NamedEnv{{Name: name, Settings: s}}, name)
+		preview, err := config.PreviewEnvs(path, []config.NamedEnv{{Name: name, Settings: s}}, def)
 		if err != nil {
 			return err
 		}
@@ -206,7 +215,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if opts.Default {
 		conf, err = config.SetDefaultEnv(path, name, config.NamedEnv{Name: name, Settings: s})
 	} else {
-		conf, err = config.WriteEnv(path, name, s, true)
+		conf, err = config.WriteEnvs(path, []config.NamedEnv{{Name: name, Settings: s}}, def)
 	}
 	if err != nil {
 		return err
@@ -218,10 +227,14 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		wrote += " It uses client credentials: no log-in is needed."
 	}
 	fmt.Fprintln(f.IO.ErrOut, wrote)
+	switch {
 	// Made the default without --default (the file had none): said, as
 	// commands without -e that stopped for want of one now reach it.
-	if conf.DefaultEnv == name && old.DefaultEnv != name && (opts.Default || len(conf.Envs) > 1) {
+	case conf.DefaultEnv == name && old.DefaultEnv != name && (opts.Default || len(conf.Envs) > 1):
 		sayDefault(f, name, path)
+	case old.DefaultEnv == "" && conf.DefaultEnv != "" && conf.DefaultEnv != name:
+		fmt.Fprintf(f.IO.ErrOut, "%s stays the default environment, as the only one before: commands without -e still use it (default_env in %s); `%s` makes %s the default.\n",
+			conf.DefaultEnv, path, f.commandLine("init -e "+name+" --default"), name)
 	}
 	switch e.Grant {
 	case config.GrantClientCredentials:
