@@ -62,7 +62,8 @@ keychain is written first: if it cannot be used, nothing is written at all.
 -e (default_env in the file). Without it, init sets default_env only when the
 file has none. Given alone (init -e NAME --default), it changes only the
 default_env line, of an environment already configured; on a terminal,
-without -e, it asks which.`,
+without -e, it asks which, and of one not configured, it asks for what the
+environment needs, as init does.`,
 		Example: `  freshtoken init                  # on a terminal: asks for what it needs
   freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken init -e production --provider freeagent --client-id ID --client-secret-cmd "pass show freeagent"
@@ -129,7 +130,9 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.onlyDefault() {
+	// An environment not configured, named on a terminal, is asked for
+	// as init asks for any, and then made the default.
+	if opts.onlyDefault() && !(f.IO.InTTY && f.EnvFlag != "" && old.Envs[f.EnvFlag] == nil && old.Closest(f.EnvFlag) == "") {
 		return makeDefault(ctx, f, old, f.EnvFlag)
 	}
 	path := old.Path

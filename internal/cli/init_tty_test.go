@@ -368,3 +368,34 @@ func TestInitDefaultAsksWhichOnATerminal(t *testing.T) {
 		t.Fatalf("after choosing live: %v, %+v", err, conf)
 	}
 }
+
+// TestInitDefaultOfANewEnvironmentAsksForIt: `init -e NAME --default` on a
+// terminal, NAME not configured, asks for what the environment needs, as
+// init does, then writes it and makes it the default: it was refused,
+// saying to give init its other flags, where init alone asks for them.
+func TestInitDefaultOfANewEnvironmentAsksForIt(t *testing.T) {
+	e := newDevEnv(t)
+	for _, name := range []string{"dev", "live"} { // dev, the first, is the default
+		e.configureAs(t, name, "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+	}
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "staging", "--default")
+	s.expect(t, "Which provider?")
+	s.answer(t, "Choose 1-8 [1]: ", "1")
+	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
+	s.expect(t, "How should freshtoken get the client secret?")
+	s.answer(t, "Choose 1-3 [1]: ", "3")
+	s.expect(t, "Client secret (typing is not shown): ")
+	testenv.WaitFor(t, "echo to be off", s.echoOff)
+	if _, err := s.ptmx.Write([]byte("dev-client-secret\n")); err != nil {
+		t.Fatal(err)
+	}
+	s.expect(t, "staging is now the default environment")
+	s.answer(t, "Log in to staging now? [Y/n]: ", "n")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("init -e staging --default: %v\nscreen:\n%s", err, s)
+	}
+	if conf, err := config.Load(e.config); err != nil || conf.DefaultEnv != "staging" || conf.Envs["staging"] == nil {
+		t.Fatalf("after init -e staging --default on a terminal: %v, %+v", err, conf)
+	}
+}
