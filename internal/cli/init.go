@@ -305,6 +305,7 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 	}
 	if conf.DefaultEnv == name {
 		fmt.Fprintf(f.IO.ErrOut, "%s is already the default environment (default_env in %s); nothing was changed.\n", name, conf.Path)
+		sayEnvFirst(f, name)
 		return nil
 	}
 	if _, err := config.SetDefaultEnv(conf.Path, name); err != nil {
@@ -318,6 +319,14 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 // $FRESHTOKEN_ENV, when it names another, still comes first here.
 func sayDefault(f *Factory, name, path string) {
 	fmt.Fprintf(f.IO.ErrOut, "%s is now the default environment: commands without -e use it (default_env in %s).\n", name, path)
+	sayEnvFirst(f, name)
+}
+
+// sayEnvFirst tells, when $FRESHTOKEN_ENV names another environment than
+// name, the default, that it still comes first here: a person who ran
+// init --default because commands without -e reached that other one
+// learns why they still do.
+func sayEnvFirst(f *Factory, name string) {
 	if v := os.Getenv("FRESHTOKEN_ENV"); v != "" && v != name {
 		fmt.Fprintf(f.IO.ErrOut, "Here $FRESHTOKEN_ENV (%s) still comes before it: unset FRESHTOKEN_ENV for the default to apply.\n", v)
 	}
