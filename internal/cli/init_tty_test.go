@@ -399,3 +399,24 @@ func TestInitDefaultOfANewEnvironmentAsksForIt(t *testing.T) {
 		t.Fatalf("after init -e staging --default on a terminal: %v, %+v", err, conf)
 	}
 }
+
+// TestInitDefaultTakesTheNumberBeforeAName: of environments named 2 and
+// a, listed "1) 2" and "2) a", the answer 2 is the list's second, a: it
+// was the environment named 2, so a person choosing a by its number got
+// the one they did not choose.
+func TestInitDefaultTakesTheNumberBeforeAName(t *testing.T) {
+	e := newDevEnv(t)
+	for _, name := range []string{"2", "a"} { // 2, the first, is the default
+		e.configureAs(t, name, "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+	}
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "--default")
+	s.expect(t, "  1) 2  (the default now)\r\n  2) a \r\n")
+	s.answer(t, "Choose 1-2 [1]: ", "2")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("init --default: %v\nscreen:\n%s", err, s)
+	}
+	if conf, err := config.Load(e.config); err != nil || conf.DefaultEnv != "a" {
+		t.Fatalf("after choosing 2) a: %v, default_env %q\nscreen:\n%s", err, conf.DefaultEnv, s)
+	}
+}
