@@ -62,8 +62,8 @@ keychain is written first: if it cannot be used, nothing is written at all.
 -e (default_env in the file). Without it, init sets default_env only when the
 file has none. Given alone (init -e NAME --default), it changes only the
 default_env line, of an environment already configured; on a terminal,
-without -e, it asks which, and of one not configured, it asks for what the
-environment needs, as init does.`,
+without -e, it asks which, and of one not configured (or with none
+configured), it asks for what the environment needs, as init does.`,
 		Example: `  freshtoken init                  # on a terminal: asks for what it needs
   freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken init -e production --provider freeagent --client-id ID --client-secret-cmd "pass show freeagent"
@@ -130,9 +130,10 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if err != nil {
 		return err
 	}
-	// An environment not configured, named on a terminal, is asked for
-	// as init asks for any, and then made the default.
-	if opts.onlyDefault() && !(f.IO.InTTY && f.EnvFlag != "" && old.Envs[f.EnvFlag] == nil && old.Closest(f.EnvFlag) == "") {
+	// An environment not configured, named on a terminal (or, when none
+	// is, not named), is asked for as init asks for any, and then made
+	// the default.
+	if opts.onlyDefault() && !(f.IO.InTTY && old.Envs[f.EnvFlag] == nil && (f.EnvFlag == "" && len(old.Envs) == 0 || f.EnvFlag != "" && old.Closest(f.EnvFlag) == "")) {
 		return makeDefault(ctx, f, old, f.EnvFlag)
 	}
 	path := old.Path
@@ -294,6 +295,8 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 		}
 	}
 	switch {
+	case name == "" && len(conf.Envs) == 0:
+		return usageErrorf("no environment is configured in %s to make the default; add one with `freshtoken init`, which makes the first one the default", conf.Path)
 	case name == "":
 		return usageErrorf("--default needs the environment named: `freshtoken init -e NAME --default` (configured: %s)", known)
 	case conf.Envs[name] != nil:

@@ -373,13 +373,31 @@ func TestInitDefaultAsksWhichOnATerminal(t *testing.T) {
 // terminal, NAME not configured, asks for what the environment needs, as
 // init does, then writes it and makes it the default: it was refused,
 // saying to give init its other flags, where init alone asks for them.
+// `init --default` of a file with no environment does the same.
 func TestInitDefaultOfANewEnvironmentAsksForIt(t *testing.T) {
 	e := newDevEnv(t)
-	for _, name := range []string{"dev", "live"} { // dev, the first, is the default
-		e.configureAs(t, name, "dev-client-id", config.EnvSettings{ClientSecret: "s"})
-	}
+	// Without -e, of a file with no environment, likewise: it said to
+	// name one with -e, then refused the one named as not configured.
 	s := newScreen(t)
-	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "staging", "--default")
+	done := s.start(t, io.Discard, "--config", e.config, "init", "--default")
+	s.expect(t, "Which provider?")
+	s.answer(t, "Choose 1-8 [1]: ", "1")
+	s.answer(t, "Name for this environment [sandbox]: ", "dev")
+	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
+	s.answer(t, "Choose 1-3 [1]: ", "3")
+	s.expect(t, "Client secret (typing is not shown): ")
+	testenv.WaitFor(t, "echo to be off", s.echoOff)
+	if _, err := s.ptmx.Write([]byte("dev-client-secret\n")); err != nil {
+		t.Fatal(err)
+	}
+	s.answer(t, "Log in to dev now? [Y/n]: ", "n")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("init --default: %v\nscreen:\n%s", err, s)
+	}
+	e.configureAs(t, "live", "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+
+	s = newScreen(t)
+	done = s.start(t, io.Discard, "--config", e.config, "init", "-e", "staging", "--default")
 	s.expect(t, "Which provider?")
 	s.answer(t, "Choose 1-8 [1]: ", "1")
 	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
