@@ -42,7 +42,8 @@ func newInitCmd(f *Factory, runF func(*initOptions) error) *cobra.Command {
 		Long: `Write an environment into the configuration file and print the redirect
 URI to register with the provider. Other environments and the comments are
 kept: of this environment's table, only the lines of the keys that change are
-written, as you would edit them.
+written, as you would edit them; but a table with a table of its own
+([env.NAME.auth_params]) is written anew, without the comments among its keys.
 The environment is named by -e; without it, freeagent-sandbox is called
 "sandbox" and freeagent "production". Flags given for an environment that
 exists replace only what they name; a --provider other than its own is
