@@ -429,4 +429,13 @@ func TestInitDefaultAsksWhichOnATerminal(t *testing.T) {
 			}
 		})
 	}
+	t.Run("Ctrl-C at the question", func(t *testing.T) {
+		e := newDevEnv(t)
+		for _, name := range []string{"dev", "live"} {
+			e.configureAs(t, name, "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+		}
+		keep := e.configKept(t)
+		newScreen(t).interruptAt(t, "Choose 1-2 [1]: ", "--config", e.config, "init", "--default")
+		keep("Ctrl-C at init --default's question")
+	})
 }
