@@ -565,8 +565,20 @@ func TestStatusJSONTimesInWholeSeconds(t *testing.T) {
 			t.Errorf("%s = %s, want %s", name, tt.got, tt.want)
 		}
 	}
+	// An access token expired a moment ago has less than 0 s left, not 0.
+	expiry := rec.Expiry
+	rec.Expiry = time.Now().Add(-200 * time.Millisecond)
+	e.save(t, "dev", rec)
+	ios, stdout, stderr = testStreams(false, false)
+	e.run(ios, "status", "--json")
+	var expired []struct {
+		ExpiresIn *int64 `json:"access_token_expires_in"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &expired); err != nil || len(expired) != 1 || expired[0].ExpiresIn == nil || *expired[0].ExpiresIn >= 0 {
+		t.Errorf("status --json of a token expired 0.2 s ago: %v\n%s%s", err, stdout, stderr)
+	}
 	// token --json says of the same token what status --json says.
-	rec.Problem, rec.Rest = nil, nil
+	rec.Expiry, rec.Problem, rec.Rest = expiry, nil, nil
 	e.save(t, "dev", rec)
 	ios, stdout, stderr = testStreams(false, false)
 	if code := e.run(ios, "token", "--json"); code != 0 {
