@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -979,6 +980,45 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 	}
 }
 
+// TestAReadOnlyFileIsNotEdited: a configuration file its owner made
+// read-only (chmod 400) is refused by every edit (init, init --default,
+// remove, store migrate), naming the file and how to make it writable,
+// and is left as it was, mode included: the edit replaced it, made
+// writable again (0600), without a word.
+func TestAReadOnlyFileIsNotEdited(t *testing.T) {
+	const text = "default_env = \"a\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n"
+	s := config.EnvSettings{Provider: "freeagent", ClientID: "other", ClientSecretEnv: "S"}
+	for name, edit := range map[string]func(p string) (*config.File, error){
+		"WriteEnv":      func(p string) (*config.File, error) { return config.WriteEnv(p, "c", s, true) },
+		"SetDefaultEnv": func(p string) (*config.File, error) { return config.SetDefaultEnv(p, "b") },
+		"RemoveEnv":     func(p string) (*config.File, error) { return config.RemoveEnv(p, "a") },
+		"SetStoreURL":   func(p string) (*config.File, error) { return config.SetStoreURL(p, "file:///tmp/elsewhere") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := write(t, text)
+			if err := os.Chmod(p, 0o400); err != nil {
+				t.Fatal(err)
+			}
+			before, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = edit(p)
+			want := p + ": is read-only (mode 0400), so freshtoken does not edit it; make it writable (`chmod u+w " + p + "`)"
+			if runtime.GOOS == "windows" {
+				want = p + ": is read-only (mode 0444), so freshtoken does not edit it; clear its read-only attribute"
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "nothing was written") {
+				t.Errorf("%s of a read-only file: %v; want %s …, nothing was written", name, err, want)
+			}
+			fi, err := os.Stat(p)
+			if b, _ := os.ReadFile(p); err != nil || string(b) != text || fi.Mode() != before.Mode() {
+				t.Errorf("the file was changed: %v, mode %v:\n%s", err, fi.Mode(), b)
+			}
+		})
+	}
+}
+
 // TestTokenFileCannotReplaceWhatItMustNot: the keeper replaces a
 // token_file whole with an access token. Named as the stored tokens'
 // file (or anything else in the store's folder), the configuration
@@ -1587,6 +1627,7 @@ func TestEditsOfAFileOfMixedLineEndsKeepOtherValues(t *testing.T) {
 // it by hand).
 func TestSetDefaultEnvChangesOnlyThatLine(t *testing.T) {
 	const env = "provider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n"
+	const crlfCmd = "provider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_cmd = \"\"\"\r\ntest -f ~/.s\r\ncat ~/.s\r\n\"\"\"\n"
 	for _, tt := range []struct {
 		name, text, to, want string
 		with                 []config.NamedEnv
@@ -1599,6 +1640,15 @@ func TestSetDefaultEnvChangesOnlyThatLine(t *testing.T) {
 			"default_env = \"c\"\n\n[env.a]\n" + env + "\n[env.c]\n" + env, []config.NamedEnv{{Name: "c", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "S"}}}},
 		{"written over lines", "default_env = \"\"\"\na\"\"\"\n[env.a]\n" + env + "\n[env.b]\n" + env, "b",
 			"default_env = \"b\"\n[env.a]\n" + env + "\n[env.b]\n" + env, nil},
+		// A file of LF lines with a few CRLF ones (pasted from a Windows
+		// editor): the other lines keep their ends, and a multi-line
+		// string of CRLF lines its value. The edit was refused as
+		// "written in a way freshtoken cannot change line by line", and
+		// the CRLF of a line it kept was dropped.
+		{"other lines' ends kept", "default_env = \"a\"  # x\r\n[env.a]\r\n" + env + "\n[env.b]\n" + crlfCmd, "b",
+			"default_env = \"b\"  # x\r\n[env.a]\r\n" + env + "\n[env.b]\n" + crlfCmd, nil},
+		{"none yet, a blank line first", "\n# mine\n[env.a]\n" + env + "\n[env.b]\n" + env, "b",
+			"default_env = \"b\"\n\n# mine\n[env.a]\n" + env + "\n[env.b]\n" + env, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := write(t, tt.text)

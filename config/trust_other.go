@@ -2,7 +2,10 @@
 
 package config
 
-import "io/fs"
+import (
+	"fmt"
+	"io/fs"
+)
 
 // enforcesModes is false where Unix file modes are not what guards a file
 // (Windows uses ACLs, which are not checked).
@@ -19,3 +22,9 @@ func checkAuthorityFile(string, fs.FileInfo) string { return "" }
 func checkTokenFileFolder(string, fs.FileInfo) string { return "" }
 
 func rootWritingForAnother(string) string { return "" }
+
+// makeWritable says how a person makes the read-only file at path theirs
+// to write again.
+func makeWritable(path string) string {
+	return fmt.Sprintf("clear its read-only attribute (`attrib -r \"%s\"`)", path)
+}

@@ -142,3 +142,9 @@ func rootWritingForAnother(path string) string {
 func chown(path string) string {
 	return fmt.Sprintf("`sudo chown %d %s`", os.Geteuid(), shellquote.Word(path))
 }
+
+// makeWritable says how a person makes the read-only file at path theirs
+// to write again.
+func makeWritable(path string) string {
+	return fmt.Sprintf("make it writable (`chmod u+w %s`)", shellquote.Word(path))
+}

@@ -139,10 +139,14 @@ func SetDefaultEnv(path, name string, envs ...NamedEnv) (*File, error) {
 }
 
 // setDefaultLine is text with its top-level default_env set to name, as a
-// person would edit it: the line replaced, with its indentation and comment.
+// person would edit it: the line replaced, with its indentation, comment
+// and line end; every other line is kept byte for byte, its line end too
+// (a file of LF lines with a pasted CRLF one, a multi-line string of CRLF
+// lines, stays as it was).
 func setDefaultLine(path, text, name string) (string, error) {
 	line := fmt.Sprintf("default_env = %q", name)
 	lines := splitLines(text)
+	ended := strings.SplitAfter(text, "\n") // lines with their ends
 	scan := outsideStrings(lines)
 	for i, l := range scan {
 		t := strings.TrimSpace(l)
@@ -157,7 +161,9 @@ func setDefaultLine(path, text, name string) (string, error) {
 		if c := commentAt(scan[i+n-1]); c >= 0 {
 			now += "  " + strings.TrimSpace(lines[i+n-1][c:])
 		}
-		edited := strings.Join(slices.Concat(lines[:i], []string{now}, lines[i+n:]), "\n") + "\n"
+		last := ended[i+n-1]
+		now += last[len(strings.TrimRight(last, "\r\n")):]
+		edited := strings.Join(slices.Concat(ended[:i], []string{now}, ended[i+n:]), "")
 		was, wasKeys, errA := meaning(text)
 		is, isKeys, errB := meaning(edited)
 		was.DefaultEnv = name
@@ -165,6 +171,9 @@ func setDefaultLine(path, text, name string) (string, error) {
 			return "", &Error{Path: path, Line: i + 1, Key: "default_env", Msg: fmt.Sprintf("is written in a way freshtoken cannot change line by line; write %s there by hand (nothing was written)", line)}
 		}
 		return edited, nil
+	}
+	if len(lines) > 0 && strings.TrimSpace(lines[0]) == "" { // a blank line is there to part it from the rest
+		return line + "\n" + text, nil
 	}
 	return line + "\n\n" + text, nil
 }
@@ -249,9 +258,14 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	if locked {
 		removeLitter(path)
 	}
-	old, _, err := readTrusted(path)
+	old, info, err := readTrusted(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
+	}
+	// Made read-only by its owner, it is not to be edited: replaced, it
+	// was made writable again (0600) without a word.
+	if info != nil && info.Mode().Perm()&0o200 == 0 {
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("is read-only (mode %04o), so freshtoken does not edit it; %s and run the command again, or edit it by hand (nothing was written)", info.Mode().Perm(), makeWritable(path))}
 	}
 	// A byte-order mark (as Windows editors save) would hide the first
 	// line's table or key from the edit; Load reads the file without it.

@@ -42,7 +42,8 @@ func newInitCmd(f *Factory, runF func(*initOptions) error) *cobra.Command {
 		Long: `Write an environment into the configuration file and print the redirect
 URI to register with the provider. Other environments and the comments are
 kept: of this environment's table, only the lines of the keys that change are
-written, as you would edit them.
+written, as you would edit them; but a table with a table of its own
+([env.NAME.auth_params]) is written anew, without the comments among its keys.
 The environment is named by -e; without it, freeagent-sandbox is called
 "sandbox" and freeagent "production". Flags given for an environment that
 exists replace only what they name; a --provider other than its own is
@@ -62,7 +63,8 @@ keychain is written first: if it cannot be used, nothing is written at all.
 -e (default_env in the file). Without it, init sets default_env only when the
 file has none. Given alone (init -e NAME --default), it changes only the
 default_env line, of an environment already configured; on a terminal,
-without -e, it asks which.`,
+without -e, it asks which, and of one not configured (or with none
+configured), it asks for what the environment needs, as init does.`,
 		Example: `  freshtoken init                  # on a terminal: asks for what it needs
   freshtoken init -e sandbox --provider freeagent-sandbox --client-id ID --client-secret-env FREEAGENT_SECRET
   freshtoken init -e production --provider freeagent --client-id ID --client-secret-cmd "pass show freeagent"
@@ -129,7 +131,10 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.onlyDefault() {
+	// An environment not configured, named on a terminal (or, when none
+	// is, not named), is asked for as init asks for any, and then made
+	// the default.
+	if opts.onlyDefault() && !(f.IO.InTTY && old.Envs[f.EnvFlag] == nil && (f.EnvFlag == "" && len(old.Envs) == 0 || f.EnvFlag != "" && old.Closest(f.EnvFlag) == "")) {
 		return makeDefault(ctx, f, old, f.EnvFlag)
 	}
 	path := old.Path
@@ -191,10 +196,19 @@ func runInit(ctx context.Context, opts *initOptions) error {
 			return usageErrorf("environment %s: %s; nothing was written", name, m)
 		}
 	}
+	// A file without default_env becomes one with this environment the
+	// default, but for a file of one other environment: commands without
+	// -e use that one, the only one, and keep using it. This one made the
+	// default, they reached it instead (production, added beside a
+	// sandbox left alone by remove).
+	def := name
+	if old.DefaultEnv == "" && len(old.Envs) == 1 && old.Envs[name] == nil {
+		def = old.Names()[0]
+	}
 	if opts.Settings.ClientSecretKeyring {
 		// The file as it will be, checked as writing it checks it: an
 		// error names the file and the line, and says nothing was written.
-		preview, err := config.PreviewEnvs(path, []config.NamedEnv{{Name: name, Settings: s}}, name)
+		preview, err := config.PreviewEnvs(path, []config.NamedEnv{{Name: name, Settings: s}}, def)
 		if err != nil {
 			return err
 		}
@@ -206,7 +220,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if opts.Default {
 		conf, err = config.SetDefaultEnv(path, name, config.NamedEnv{Name: name, Settings: s})
 	} else {
-		conf, err = config.WriteEnv(path, name, s, true)
+		conf, err = config.WriteEnvs(path, []config.NamedEnv{{Name: name, Settings: s}}, def)
 	}
 	if err != nil {
 		return err
@@ -218,10 +232,14 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		wrote += " It uses client credentials: no log-in is needed."
 	}
 	fmt.Fprintln(f.IO.ErrOut, wrote)
+	switch {
 	// Made the default without --default (the file had none): said, as
 	// commands without -e that stopped for want of one now reach it.
-	if conf.DefaultEnv == name && old.DefaultEnv != name && (opts.Default || len(conf.Envs) > 1) {
+	case conf.DefaultEnv == name && old.DefaultEnv != name && (opts.Default || len(conf.Envs) > 1):
 		sayDefault(f, name, path)
+	case old.DefaultEnv == "" && conf.DefaultEnv != "" && conf.DefaultEnv != name:
+		fmt.Fprintf(f.IO.ErrOut, "%s stays the default environment, as the only one before: commands without -e still use it (default_env in %s); `%s` makes %s the default.\n",
+			conf.DefaultEnv, path, f.commandLine("init -e "+name+" --default"), name)
 	}
 	switch e.Grant {
 	case config.GrantClientCredentials:
@@ -278,6 +296,8 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 		}
 	}
 	switch {
+	case name == "" && len(conf.Envs) == 0:
+		return usageErrorf("no environment is configured in %s to make the default; add one with `freshtoken init`, which makes the first one the default", conf.Path)
 	case name == "":
 		return usageErrorf("--default needs the environment named: `freshtoken init -e NAME --default` (configured: %s)", known)
 	case conf.Envs[name] != nil:
@@ -289,6 +309,7 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 	}
 	if conf.DefaultEnv == name {
 		fmt.Fprintf(f.IO.ErrOut, "%s is already the default environment (default_env in %s); nothing was changed.\n", name, conf.Path)
+		sayEnvFirst(f, name)
 		return nil
 	}
 	if _, err := config.SetDefaultEnv(conf.Path, name); err != nil {
@@ -302,6 +323,14 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 // $FRESHTOKEN_ENV, when it names another, still comes first here.
 func sayDefault(f *Factory, name, path string) {
 	fmt.Fprintf(f.IO.ErrOut, "%s is now the default environment: commands without -e use it (default_env in %s).\n", name, path)
+	sayEnvFirst(f, name)
+}
+
+// sayEnvFirst tells, when $FRESHTOKEN_ENV names another environment than
+// name, the default, that it still comes first here: a person who ran
+// init --default because commands without -e reached that other one
+// learns why they still do.
+func sayEnvFirst(f *Factory, name string) {
 	if v := os.Getenv("FRESHTOKEN_ENV"); v != "" && v != name {
 		fmt.Fprintf(f.IO.ErrOut, "Here $FRESHTOKEN_ENV (%s) still comes before it: unset FRESHTOKEN_ENV for the default to apply.\n", v)
 	}

@@ -130,11 +130,13 @@ func (p *prompter) choose(ctx context.Context, question string, choices []choice
 	if err != nil {
 		return "", err
 	}
-	if v, ok := named(answer); ok {
-		return v, nil
+	// A number is the list's, before a name: of environments named 2 and
+	// a, listed 1) 2 and 2) a, the answer 2 is a.
+	if n, err := strconv.Atoi(answer); err == nil && n >= 1 && n <= len(choices) {
+		return choices[n-1].value, nil
 	}
-	n, _ := strconv.Atoi(answer)
-	return choices[n-1].value, nil
+	v, _ := named(answer)
+	return v, nil
 }
 
 // confirm asks a yes-or-no question until it gets y, yes, n or no; an

@@ -10,6 +10,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // TestInitOfALoggedInEnvironment: init that changes what leaves the tokens
@@ -245,5 +246,41 @@ func TestInitDefault(t *testing.T) {
 	run(0, "init", "-e", "more", "--provider", "freeagent", "--api-url", e.api, "--client-id", "dev-client-id", "--client-secret-env", "S", "--default")
 	if conf, err := config.Load(e.config); err != nil || conf.DefaultEnv != "more" || conf.Envs["more"] == nil {
 		t.Fatalf("after init of a new environment with --default: %v, %+v", err, conf)
+	}
+}
+
+// TestInitKeepsTheOnlyEnvironmentTheDefault: `init` of a second
+// environment in a file without default_env (the default removed, one
+// left) makes the one that was there the default, and says so with the
+// command that makes the new one the default: commands without -e used
+// that one, the only one, and init made the new one the default instead,
+// so that a script without -e reached production where it had reached
+// the sandbox.
+func TestInitKeepsTheOnlyEnvironmentTheDefault(t *testing.T) {
+	e := newDevEnv(t)
+	for _, name := range []string{"dev", "sandbox"} { // dev, the first, is the default
+		e.configureAs(t, name, "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		ios, out, errOut := testStreams(false, false)
+		if code := e.run(ios, args...); code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", args, code, want, out, errOut)
+		}
+		return errOut.String()
+	}
+	if said := run(0, "remove", "-e", "dev", "--yes"); !strings.Contains(said, "commands without -e now use sandbox, the only one left") {
+		t.Fatalf("remove of the default said:\n%s", said)
+	}
+	said := run(0, "init", "-e", "production", "--provider", "freeagent", "--api-url", e.api, "--client-id", "dev-client-id", "--client-secret-env", "S")
+	want := "sandbox stays the default environment, as the only one before: commands without -e still use it (default_env in " + e.config + "); `freshtoken --config " + shellquote.Word(e.config) + " init -e production --default` makes production the default."
+	if !strings.Contains(said, want) || strings.Contains(said, "production is now the default") {
+		t.Errorf("init of a second environment said:\n%s\nwant:\n%s", said, want)
+	}
+	if conf, err := config.Load(e.config); err != nil || conf.DefaultEnv != "sandbox" {
+		t.Fatalf("after init of a second environment: %v, %+v", err, conf)
+	}
+	if said := run(3, "token"); !strings.Contains(said, "login -e sandbox") {
+		t.Errorf("token without -e after init of production said:\n%s", said)
 	}
 }

@@ -136,6 +136,30 @@ func (s *screen) acceptLogin(t *testing.T, env string, done <-chan error) {
 	s.expect(t, "Logged in to "+env)
 }
 
+// typeClient answers init's questions for the client: its id, and its
+// secret kept in the file, typed while the terminal does not show it.
+func (s *screen) typeClient(t *testing.T, id, secret string) {
+	t.Helper()
+	s.answer(t, "OAuth identifier (client ID): ", id)
+	s.expect(t, "How should freshtoken get the client secret?")
+	s.answer(t, "Choose 1-3 [1]: ", "3")
+	s.expect(t, "Client secret (typing is not shown): ")
+	testenv.WaitFor(t, "echo to be off", s.echoOff)
+	if _, err := s.ptmx.Write([]byte(secret + "\n")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// declineLogin says no to init's offer to log in to env, and waits for
+// init to finish.
+func (s *screen) declineLogin(t *testing.T, env string, done <-chan error) {
+	t.Helper()
+	s.answer(t, "Log in to "+env+" now? [Y/n]: ", "n")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("init: %v\nscreen:\n%s", err, s)
+	}
+}
+
 // echoOff reports whether the terminal has stopped echoing what is typed.
 func (s *screen) echoOff() bool {
 	tio, err := unix.IoctlGetTermios(int(s.tty.Fd()), unix.TCGETS)
@@ -183,14 +207,7 @@ func TestInitAsksOnATerminal(t *testing.T) {
 	s.expect(t, `environment name "my env" may only use letters, digits, '-' and '_'`)
 	s.answer(t, "Name for this environment [production]: ", "dev")
 	s.expect(t, "developer dashboard (https://dev.freeagent.com)")
-	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
-	s.expect(t, "How should freshtoken get the client secret?")
-	s.answer(t, "Choose 1-3 [1]: ", "3")
-	s.expect(t, "Client secret (typing is not shown): ")
-	testenv.WaitFor(t, "echo to be off", s.echoOff)
-	if _, err := s.ptmx.Write([]byte("dev-client-secret\n")); err != nil {
-		t.Fatal(err)
-	}
+	s.typeClient(t, "dev-client-id", "dev-client-secret")
 	s.expect(t, "Register this redirect URI")
 	s.acceptLogin(t, "dev", done)
 	if strings.Contains(s.String(), "dev-client-secret") {
@@ -347,24 +364,78 @@ func TestRemoveEndsAtCtrlCWhileAsking(t *testing.T) {
 	}
 }
 
+// TestInitDefaultOfANewEnvironmentAsksForIt: `init -e NAME --default` on a
+// terminal, NAME not configured, asks for what the environment needs, as
+// init does, then writes it and makes it the default: it was refused,
+// saying to give init its other flags, where init alone asks for them.
+// `init --default` of a file with no environment does the same.
+func TestInitDefaultOfANewEnvironmentAsksForIt(t *testing.T) {
+	e := newDevEnv(t)
+	// Without -e, of a file with no environment, likewise: it said to
+	// name one with -e, then refused the one named as not configured.
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "--default")
+	s.expect(t, "Which provider?")
+	s.answer(t, "Choose 1-8 [1]: ", "1")
+	s.answer(t, "Name for this environment [sandbox]: ", "dev")
+	s.typeClient(t, "dev-client-id", "dev-client-secret")
+	s.declineLogin(t, "dev", done)
+	e.configureAs(t, "live", "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+
+	s = newScreen(t)
+	done = s.start(t, io.Discard, "--config", e.config, "init", "-e", "staging", "--default")
+	s.expect(t, "Which provider?")
+	s.answer(t, "Choose 1-8 [1]: ", "1")
+	s.typeClient(t, "dev-client-id", "dev-client-secret")
+	s.expect(t, "staging is now the default environment")
+	s.declineLogin(t, "staging", done)
+	if conf, err := config.Load(e.config); err != nil || conf.DefaultEnv != "staging" || conf.Envs["staging"] == nil {
+		t.Fatalf("after init -e staging --default on a terminal: %v, %+v", err, conf)
+	}
+}
+
 // TestInitDefaultAsksWhichOnATerminal: `init --default` without -e, on a
 // terminal, offers the configured environments (the default one marked,
 // and chosen by an empty answer) and makes the one chosen the default: it
-// stopped asking for -e NAME, as it must without a terminal.
+// stopped asking for -e NAME, as it must without a terminal. A number is
+// the list's before a name: of environments named 2 and a, listed "1) 2"
+// and "2) a", the answer 2 is a; it was the environment named 2, the one
+// not chosen.
 func TestInitDefaultAsksWhichOnATerminal(t *testing.T) {
-	e := newDevEnv(t)
-	for _, name := range []string{"dev", "live"} { // dev, the first, is the default
-		e.configureAs(t, name, "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+	for _, tt := range []struct {
+		name         string
+		envs         []string // the first is the default
+		list, answer string
+		want         string
+	}{
+		{"by its name", []string{"dev", "live"}, "Which environment should commands without -e use?\r\n  1) dev  (the default now)\r\n  2) live \r\n", "live", "live"},
+		{"a number before a name", []string{"2", "a"}, "  1) 2  (the default now)\r\n  2) a \r\n", "2", "a"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newDevEnv(t)
+			for _, name := range tt.envs {
+				e.configureAs(t, name, "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+			}
+			s := newScreen(t)
+			done := s.start(t, io.Discard, "--config", e.config, "init", "--default")
+			s.expect(t, tt.list)
+			s.answer(t, "Choose 1-2 [1]: ", tt.answer)
+			if err := finished(t, done); err != nil {
+				t.Fatalf("init --default: %v\nscreen:\n%s", err, s)
+			}
+			s.expect(t, tt.want+" is now the default environment")
+			if conf, err := config.Load(e.config); err != nil || conf.DefaultEnv != tt.want {
+				t.Fatalf("after answering %s: %v, default_env %q\nscreen:\n%s", tt.answer, err, conf.DefaultEnv, s)
+			}
+		})
 	}
-	s := newScreen(t)
-	done := s.start(t, io.Discard, "--config", e.config, "init", "--default")
-	s.expect(t, "Which environment should commands without -e use?\r\n  1) dev  (the default now)\r\n  2) live \r\n")
-	s.answer(t, "Choose 1-2 [1]: ", "live")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("init --default: %v\nscreen:\n%s", err, s)
-	}
-	s.expect(t, "live is now the default environment")
-	if conf, err := config.Load(e.config); err != nil || conf.DefaultEnv != "live" {
-		t.Fatalf("after choosing live: %v, %+v", err, conf)
-	}
+	t.Run("Ctrl-C at the question", func(t *testing.T) {
+		e := newDevEnv(t)
+		for _, name := range []string{"dev", "live"} {
+			e.configureAs(t, name, "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+		}
+		keep := e.configKept(t)
+		newScreen(t).interruptAt(t, "Choose 1-2 [1]: ", "--config", e.config, "init", "--default")
+		keep("Ctrl-C at init --default's question")
+	})
 }

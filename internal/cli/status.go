@@ -277,7 +277,9 @@ func fillStatus(st *envStatus, rec *store.Record) {
 		!rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry)
 	if !rec.Expiry.IsZero() {
 		t := jsonTime(rec.Expiry)
-		in := int64(time.Until(rec.Expiry).Seconds())
+		// Rounded down, as expires_at is: a token expired half a second
+		// ago has -1 left, not 0.
+		in := int64(math.Floor(time.Until(rec.Expiry).Seconds()))
 		st.ExpiresAt, st.ExpiresIn = &t, &in
 	}
 	if !rec.RefreshExpiry.IsZero() {

@@ -551,4 +551,43 @@ func TestStatusJSONTimesInWholeSeconds(t *testing.T) {
 			t.Errorf("%s = %q, not RFC 3339 in UTC with whole seconds", name, v)
 		}
 	}
+	// A token is never said to live longer than it does: its expiries
+	// are rounded down; a rest's end is rounded up, so that a script
+	// waiting until then finds it over.
+	rec = e.record(t, "dev")
+	down := func(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+	for name, tt := range map[string]struct{ got, want string }{
+		"access_token_expires_at":  {g.ExpiresAt, down(rec.Expiry)},
+		"refresh_token_expires_at": {g.RefreshExpires, down(rec.RefreshExpiry)},
+		"renewals_rest.until":      {g.Rest.Until, down(rec.Rest.Until.Add(time.Second))},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s = %s, want %s", name, tt.got, tt.want)
+		}
+	}
+	// An access token expired a moment ago has less than 0 s left, not 0.
+	expiry := rec.Expiry
+	rec.Expiry = time.Now().Add(-200 * time.Millisecond)
+	e.save(t, "dev", rec)
+	ios, stdout, stderr = testStreams(false, false)
+	e.run(ios, "status", "--json")
+	var expired []struct {
+		ExpiresIn *int64 `json:"access_token_expires_in"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &expired); err != nil || len(expired) != 1 || expired[0].ExpiresIn == nil || *expired[0].ExpiresIn >= 0 {
+		t.Errorf("status --json of a token expired 0.2 s ago: %v\n%s%s", err, stdout, stderr)
+	}
+	// token --json says of the same token what status --json says.
+	rec.Expiry, rec.Problem, rec.Rest = expiry, nil, nil
+	e.save(t, "dev", rec)
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "token", "--json"); code != 0 {
+		t.Fatalf("token --json: exit %d\n%s", code, stderr)
+	}
+	var tok struct {
+		ExpiresAt string `json:"expires_at"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &tok); err != nil || tok.ExpiresAt != g.ExpiresAt {
+		t.Errorf("token --json: %v, expires_at %q; status --json said %q", err, tok.ExpiresAt, g.ExpiresAt)
+	}
 }
