@@ -237,6 +237,10 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		named[i] = config.NamedEnv{Name: e.Name, Settings: settings[i]}
 	}
 	def := defaultImported(envs, settings)
+	kept := keptDefault(conf, envs)
+	if kept != "" {
+		def = kept
+	}
 	preview, err := config.PreviewEnvs(path, named, def)
 	if err != nil {
 		return fmt.Errorf("%w; nothing was imported", err)
@@ -361,7 +365,30 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		return importFailed(ctx, f, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), err, targets, replaced)
 	}
 	printImported(f, opts, exp, envs, skipped, settings, keychained, unchecked, stored, held, path)
+	if kept != "" {
+		next := defaultImported(envs, settings)
+		fmt.Fprintf(f.IO.ErrOut, "%s stays the default environment, as the only one before: commands without -e still use it (default_env in %s); `%s` makes %s the default.\n",
+			kept, path, f.commandLine("init -e "+next+" --default"), next)
+	}
 	return nil
+}
+
+// keptDefault is the environment to keep as the default when the
+// configuration has no default_env and one environment the import does
+// not replace: commands without -e use that one, the only one, and keep
+// using it. One the import brings made the default, they reached it
+// instead (the export's production, beside a sandbox left by remove).
+func keptDefault(conf *config.File, envs []postman.Env) string {
+	if conf.DefaultEnv != "" || len(conf.Envs) != 1 {
+		return ""
+	}
+	only := conf.Names()[0]
+	for _, e := range envs {
+		if e.Name == only {
+			return ""
+		}
+	}
+	return only
 }
 
 // sharedStore reports whether the store at storeURL is across the network
