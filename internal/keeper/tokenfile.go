@@ -78,6 +78,15 @@ func noteWritten(ledger, path, content string) error {
 	return atomicfile.Write(entry, []byte(fingerprint(content)), atomicfile.Options{})
 }
 
+// forgetNote removes ledger's note of the token file at path, which is
+// gone: a ledger keeps notes only of token files there are, so it does not
+// grow with every token_file named over the years.
+func forgetNote(ledger, path string) {
+	if ledger != "" && checkLedger(ledger) == nil {
+		os.Remove(ledgerEntry(ledger, path))
+	}
+}
+
 // wroteThere reports whether the file at path holds, as freshtoken writes
 // a token file, what ledger notes freshtoken wrote there last.
 func wroteThere(ledger, path string) bool {
@@ -110,9 +119,7 @@ func ForgetTokenFile(path, token, ledger string) (removed bool, err error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
-	if ledger != "" && checkLedger(ledger) == nil {
-		os.Remove(ledgerEntry(ledger, path))
-	}
+	forgetNote(ledger, path)
 	return true, nil
 }
 

@@ -1,12 +1,17 @@
 package keeper
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 )
 
 // ledgerWorld is a token file of the user's own, "mine\n", and a ledger
@@ -131,5 +136,50 @@ func TestTheLedgerLitterIsRemovedByTheNextWriter(t *testing.T) {
 	}
 	if _, err := os.Lstat(live); err != nil {
 		t.Errorf("a live writer's temp file: %v; want it kept", err)
+	}
+}
+
+// TestTheKeepersRemovalsTakeTheirNotesOutOfTheLedger: a token file the
+// keeper removed itself (its environment's tokens logged out, the grant
+// ended, token_file moved) kept its note in the ledger for good: a ledger
+// growing with every token_file named over the years, and noting files
+// there are no more. The keeper now takes the note out with the file.
+func TestTheKeepersRemovalsTakeTheirNotesOutOfTheLedger(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		end  func(t *testing.T, p *devprovider.Provider, clock *fakeclock.Clock, src *freshtoken.Source, k *Keeper)
+	}{
+		{"logged out", func(t *testing.T, _ *devprovider.Provider, _ *fakeclock.Clock, src *freshtoken.Source, _ *Keeper) {
+			if err := src.Logout(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"the grant ended", func(_ *testing.T, p *devprovider.Provider, clock *fakeclock.Clock, _ *freshtoken.Source, _ *Keeper) {
+			p.RevokeGrants()
+			clock.Advance(time.Hour) // the token file's token is due
+		}},
+		{"token_file moved", func(t *testing.T, _ *devprovider.Provider, _ *fakeclock.Clock, _ *freshtoken.Source, k *Keeper) {
+			moved := filepath.Join(t.TempDir(), "moved")
+			k.TokenFile = func(string) string { return moved }
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour}, true)
+			file := filepath.Join(t.TempDir(), "token")
+			k, _ := keepingTold(src, file, clock)
+			k.Ledger = filepath.Join(t.TempDir(), "freshtoken", "token-files")
+			k.round(context.Background(), time.Minute)
+			if _, err := os.Lstat(ledgerEntry(k.Ledger, file)); err != nil {
+				t.Fatalf("the keeper's write of the token file is not noted: %v", err)
+			}
+			c.end(t, p, clock, src, k)
+			k.round(context.Background(), time.Minute)
+			if _, err := os.Lstat(file); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the token file: %v; want it removed by the keeper", err)
+			}
+			if _, err := os.Lstat(ledgerEntry(k.Ledger, file)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the ledger still notes the removed token file (%v); want the note gone with it", err)
+			}
+		})
 	}
 }
