@@ -99,8 +99,9 @@ checked before anything is written; should storing the tokens still fail
 partway, the tokens already written are put back as they were (unless
 renewed meanwhile, by a running proxy say: those are newer, and kept), and
 so are those of the write that failed if the store holds them all the
-same (a Redis that took them and never answered; one that cannot be asked
-is said to perhaps hold them), so
+same (a Redis or keychain that took them after the import stopped waiting,
+at Ctrl-C or for want of an answer; one that cannot be asked is said to
+perhaps hold them), so
 are the client secrets in the system keychain (one put where it held none is
 removed), the configuration file is left unchanged, and the error says so.
 
@@ -347,14 +348,14 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 				what = fmt.Sprintf("the import stopped while the tokens of %s were being stored", targets[i].env.Name)
 			}
 			written := targets[:i]
-			if sharedStore(preview.StoreURL) && (ctx.Err() != nil || errors.Is(err, store.ErrUnreachable)) {
-				// The write may have been taken all the same: a shared
-				// store (Redis) may take a write it never answered, or
-				// answered after the signal. It is put back too, if the
-				// store holds what it wrote. A store that refused it
-				// holds what it held, and so does a folder or the
-				// keychain, which finish a write or fail it before they
-				// return.
+			if mayTakeLate(preview.StoreURL) && (ctx.Err() != nil || errors.Is(err, store.ErrUnreachable)) {
+				// The write may have been taken all the same: Redis may
+				// take a write it never answered, or answered after the
+				// signal, and the keychain one freshtoken gave up waiting
+				// for (see mayTakeLate). It is put back too, if the store
+				// holds what it wrote. A store that refused it holds
+				// what it held, and so does a folder, which finishes a
+				// write or fails it before it returns.
 				targets[i].unsure = true
 				written = targets[:i+1]
 			}
@@ -391,11 +392,13 @@ func keptDefault(conf *config.File, envs []postman.Env) string {
 	return only
 }
 
-// sharedStore reports whether the store at storeURL is across the network
-// (Redis), neither a folder nor the keychain.
-func sharedStore(storeURL string) bool {
+// mayTakeLate reports whether the store at storeURL may take a write after
+// freshtoken gave up waiting for its answer (a signal, or none in time):
+// Redis, across the network, and the system keychain, whose calls are
+// abandoned, not stopped (its library takes no context); not a folder.
+func mayTakeLate(storeURL string) bool {
 	_, err := config.StoreDir(storeURL)
-	return err != nil && !config.IsKeyringURL(storeURL)
+	return err != nil
 }
 
 // isFolder reports whether path is a folder.
@@ -432,9 +435,9 @@ type importTarget struct {
 	// running proxy's) may have written the import's access token there.
 	tokenFile string
 	// unsure: the write of wrote failed, and may have been taken all the
-	// same (a shared store that took it and never answered, or answered
-	// after a signal stopped the wait): the store holds wrote, or prev as
-	// it was (see restoreTokens).
+	// same (a store that took it after freshtoken stopped waiting: see
+	// mayTakeLate): the store holds wrote, or prev as it was (see
+	// restoreTokens).
 	unsure bool
 }
 

@@ -1,13 +1,19 @@
 package cli_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // TestImportPostmanForceOverAKeychainSecretOfAnotherClient: --force over an
@@ -187,5 +193,60 @@ func TestImportPostmanFailedRemovesTheSecretItAdded(t *testing.T) {
 	}
 	if held, err := env.KeychainHoldsClientSecret(t.Context()); err != nil || held {
 		t.Errorf("after the failed import the keychain holds a client secret for the export's client: %v, %v; want none, as before", held, err)
+	}
+}
+
+// TestImportPostmanPutsBackAKeychainWriteCtrlCAbandoned: the keychain
+// takes a call freshtoken gave up waiting for (Ctrl-C, or no answer within
+// 30 s while it waits on an unlock prompt): the keychain library takes no
+// context, and its answer is dropped, but the write is made. An import
+// stopped by Ctrl-C while its save's last write (the record's head, which
+// commits it) was on its way left that save out of its put-back, and said
+// "nothing was imported", while the keychain went on to hold the export's
+// tokens for an environment the unchanged configuration does not name (in
+// place of any it held). That write is now put back as a Redis write whose
+// answer never came is: here, once the keychain has taken it, deleted.
+func TestImportPostmanPutsBackAKeychainWriteCtrlCAbandoned(t *testing.T) {
+	e := newDevEnv(t)
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the keychain's renewal locks
+	b := keyringtest.Start(t)
+	export := e.seedExport(t, "sand")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var held atomic.Bool
+	release := make(chan struct{})
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(let)
+	b.Relay(t, func(sent []byte) {
+		// The head of the record (its parts written first), on its way
+		// to the keychain: the user presses Ctrl-C, and the keychain
+		// takes it only later.
+		if bytes.Contains(sent, []byte(`{"slot":`)) && held.CompareAndSwap(false, true) {
+			cancel()
+			<-release
+		}
+	})
+	// The keychain answers again once the import has given up the write
+	// and calls it again: the put-back's look at what it holds.
+	ctx = store.WithWaiting(ctx, func() {
+		if held.Load() {
+			let()
+		}
+	})
+	const storeURL = "keyring://?service=freshtoken-gq"
+	err := e.importStopped(t, ctx, storeURL, export, &held)
+	let()
+	st, serr := config.OpenStore(storeURL)
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	// Read once the keychain has answered the write given up on: the
+	// keychain's calls take turns.
+	if rec, lerr := st.Load(t.Context(), "sand"); !errors.Is(lerr, store.ErrNotFound) {
+		t.Fatalf("after the failed import (%v) the keychain holds %v, %v for sand; want none, as before", err, rec != nil, lerr)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "the tokens of sand were put back as they were: nothing was imported") {
+		t.Errorf("%s\nwant sand's tokens put back, and nothing imported", msg)
 	}
 }

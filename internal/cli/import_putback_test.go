@@ -131,18 +131,7 @@ func TestImportPostmanPutsBackAWriteWhoseAnswerNeverCame(t *testing.T) {
 					})
 				}
 			})
-			if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "redis://"+relay+"/0?read_timeout=500ms"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			kept := e.configKept(t)
-			root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}})
-			root.SetArgs([]string{"--config", e.config, "import", "postman", export})
-			err := root.ExecuteContext(ctx)
-			if err == nil || !paused.Load() {
-				t.Fatalf("import stopped while its save waited: %v (Redis paused: %v); want it failed", err, paused.Load())
-			}
-			kept("the import failed")
-			msg := err.Error()
+			msg := e.importStopped(t, ctx, "redis://"+relay+"/0?read_timeout=500ms", export, &paused).Error()
 			if answers {
 				resumed.Store(true)
 				if !strings.Contains(msg, "the tokens of sand were put back as they were: nothing was imported") {
@@ -163,4 +152,24 @@ func TestImportPostmanPutsBackAWriteWhoseAnswerNeverCame(t *testing.T) {
 			}
 		})
 	}
+}
+
+// importStopped imports export with ctx into the store at storeURL, which
+// e's configuration then names alone, and returns the import's error:
+// stopped says that its save was stopped (ctx cancelled), which the
+// import must fail at, leaving the configuration unchanged.
+func (e *devEnv) importStopped(t *testing.T, ctx context.Context, storeURL, export string, stopped *atomic.Bool) error {
+	t.Helper()
+	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", storeURL), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kept := e.configKept(t)
+	root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}})
+	root.SetArgs([]string{"--config", e.config, "import", "postman", export})
+	err := root.ExecuteContext(ctx)
+	if err == nil || !stopped.Load() {
+		t.Fatalf("import stopped while its save was on its way: %v (stopped there: %v); want it failed", err, stopped.Load())
+	}
+	kept("the import failed")
+	return err
 }

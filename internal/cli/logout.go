@@ -251,8 +251,8 @@ func clearTextRevocation(f *Factory, env *config.Env) error {
 // holds (rec's access token, which a log-out has just forgotten, or an
 // older one a keeper wrote there): a keeper that would notice may not be
 // running, and the file would keep a token usable until it expires. It
-// returns what to tell of it: its removal, or a file of the user's left
-// alone; "" for no file.
+// returns what to tell of it: its removal, or a file left alone, which may
+// be the user's; "" for no file.
 func forgetTokenFile(f *Factory, env *config.Env, rec *store.Record) string {
 	if env.TokenFile == "" {
 		return ""
@@ -269,7 +269,10 @@ func forgetTokenFile(f *Factory, env *config.Env, rec *store.Record) string {
 		return fmt.Sprintf("Its token file %s, which held an access token freshtoken wrote, was removed.", env.TokenFile)
 	default:
 		if _, err := os.Lstat(env.TokenFile); err == nil {
-			return fmt.Sprintf("Its token_file %s was left as it is: freshtoken did not write what it holds.", env.TokenFile)
+			// Not "freshtoken did not write it": a keeper whose notes are
+			// elsewhere (a service with another $XDG_STATE_HOME), or that
+			// could not note its write (a full disk), wrote it all the same.
+			return fmt.Sprintf("Its token_file %s was left as it is: freshtoken has no note of writing what it holds; if that is a token of %s's, delete it.", env.TokenFile, env.Name)
 		}
 	}
 	return ""

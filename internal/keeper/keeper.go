@@ -872,6 +872,7 @@ func (k *Keeper) leaveTokenFile(env, path string) {
 		k.Logger.Warn("keeper: cannot remove the token file the configuration no longer names; remove it yourself", "env", env, "path", old, "error", err.Error())
 		return
 	}
+	forgetNote(k.Ledger, old)
 	k.Logger.Info("keeper: token file removed, as the configuration no longer names it", "env", env, "path", old)
 }
 
@@ -922,6 +923,7 @@ func (k *Keeper) removeTokenFile(env string) {
 		k.Logger.Warn("keeper: cannot remove the token file of an environment that has no tokens of its own; remove it yourself", "env", env, "path", path, "error", err.Error())
 		return
 	}
+	forgetNote(k.Ledger, path)
 	delete(k.wrote, path)
 	delete(k.paths, env)
 	k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
@@ -967,6 +969,7 @@ func (k *Keeper) removeEndedTokenFile(env string, rec *store.Record) {
 		}
 		return
 	}
+	forgetNote(k.Ledger, path)
 	delete(k.unremoved, path)
 	delete(k.wrote, path)
 	delete(k.paths, env)

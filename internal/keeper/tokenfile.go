@@ -4,8 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 )
@@ -17,7 +20,11 @@ import (
 // keeper that wrote the file, then knows the file for freshtoken's though
 // it holds an older access token than the one stored (the keeper had yet
 // to write the newer, or was stopped), and never takes a file of the
-// user's own for one, whatever it holds.
+// user's own for one, whatever it holds. Its notes decide which files a
+// log-out removes, so they are kept as the token store keeps tokens: in a
+// folder of the user's alone, never through a link, each note a file
+// only the user may use, and what a writer killed mid-write left is
+// removed by the next.
 
 // ledgerEntry is where ledger notes what was written at path.
 func ledgerEntry(ledger, path string) string {
@@ -34,26 +41,56 @@ func fingerprint(content string) string {
 	return hex.EncodeToString(sum[:]) + "\n"
 }
 
+// checkLedger says why ledger, or the folder it is in (the default token
+// folder), may not be used: a link, which is never followed, or not a
+// folder, or one others may use (where modes say so: not on Windows).
+// Folders not made yet are fine.
+func checkLedger(ledger string) error {
+	for _, dir := range []string{filepath.Dir(ledger), ledger} {
+		fi, err := os.Lstat(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return err
+		case !fi.IsDir():
+			return fmt.Errorf("%s is not a folder (a link is never followed)", dir)
+		case runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0:
+			return fmt.Errorf("%s has mode %04o, which lets others use it", dir, fi.Mode().Perm())
+		}
+	}
+	return nil
+}
+
 // noteWritten notes in ledger ("": none) that content is what freshtoken
 // wrote at path.
 func noteWritten(ledger, path, content string) error {
 	if ledger == "" {
 		return nil
 	}
+	if err := checkLedger(ledger); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(ledger, 0o700); err != nil {
 		return err
 	}
-	return atomicfile.Write(ledgerEntry(ledger, path), []byte(fingerprint(content)), atomicfile.Options{})
+	entry := ledgerEntry(ledger, path)
+	removeLitter(entry)
+	return atomicfile.Write(entry, []byte(fingerprint(content)), atomicfile.Options{})
+}
+
+// forgetNote removes ledger's note of the token file at path, which is
+// gone: a ledger keeps notes only of token files there are, so it does not
+// grow with every token_file named over the years.
+func forgetNote(ledger, path string) {
+	if ledger != "" && checkLedger(ledger) == nil {
+		os.Remove(ledgerEntry(ledger, path))
+	}
 }
 
 // wroteThere reports whether the file at path holds, as freshtoken writes
 // a token file, what ledger notes freshtoken wrote there last.
 func wroteThere(ledger, path string) bool {
-	if ledger == "" {
-		return false
-	}
-	noted, err := os.ReadFile(ledgerEntry(ledger, path))
-	if err != nil {
+	if ledger == "" || checkLedger(ledger) != nil {
 		return false
 	}
 	fi, err := os.Lstat(path)
@@ -61,7 +98,7 @@ func wroteThere(ledger, path string) bool {
 		return false
 	}
 	b, err := os.ReadFile(path)
-	return err == nil && fingerprint(string(b)) == string(noted) && holds(path, string(b))
+	return err == nil && holds(path, string(b)) && holds(ledgerEntry(ledger, path), fingerprint(string(b)))
 }
 
 // ForgetTokenFile removes the token file at path once the environment's
@@ -82,9 +119,7 @@ func ForgetTokenFile(path, token, ledger string) (removed bool, err error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
-	if ledger != "" {
-		os.Remove(ledgerEntry(ledger, path))
-	}
+	forgetNote(ledger, path)
 	return true, nil
 }
 

@@ -9,6 +9,7 @@ package keyringtest
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,6 +182,44 @@ func StartSilent(t *testing.T) *Bus {
 		t.Fatalf("owning %s on the test bus: %v (reply %d)", secretsName, err, reply)
 	}
 	return b
+}
+
+// Relay puts a relay in front of the bus, and points the test's
+// DBUS_SESSION_BUS_ADDRESS at it. Before it passes on each chunk a client
+// sends, it calls before with all that the client's connection has sent
+// so far, that chunk included: before may hold the chunk back, the
+// message it ends undelivered, until it returns.
+func (b *Bus) Relay(t *testing.T, before func(sent []byte)) {
+	t.Helper()
+	bus, ok := strings.CutPrefix(b.Address, "unix:path=")
+	if !ok {
+		t.Fatalf("the bus's address %s is no unix:path=", b.Address)
+	}
+	bus, _, _ = strings.Cut(bus, ",")
+	sock := filepath.Join(b.dir, "relay")
+	testenv.ServeOn(t, "unix", sock, func(client net.Conn) {
+		server := testenv.Pipe(t, client, "unix", bus)
+		if server == nil {
+			return
+		}
+		defer server.Close()
+		var sent []byte
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := client.Read(buf)
+			if n > 0 {
+				sent = append(sent, buf[:n]...)
+				before(sent)
+				if _, err := server.Write(buf[:n]); err != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+sock)
 }
 
 // connect is a connection of the test's own to the bus.

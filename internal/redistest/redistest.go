@@ -621,16 +621,10 @@ func (l *Link) Cut() {
 func (s *Server) Relay(t testing.TB, before func(args []string)) string {
 	t.Helper()
 	return testenv.Serve(t, func(client net.Conn) {
-		server, err := net.Dial("tcp", s.Addr)
-		if err != nil {
-			client.Close()
+		server := testenv.Pipe(t, client, "tcp", s.Addr)
+		if server == nil {
 			return
 		}
-		t.Cleanup(func() { client.Close(); server.Close() })
-		go func() {
-			io.Copy(client, server)
-			client.Close()
-		}()
 		defer server.Close() // the client went: so does its connection to the server
 		r := bufio.NewReader(client)
 		for {

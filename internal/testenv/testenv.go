@@ -107,7 +107,14 @@ func Do(t testing.TB, client *http.Client, req *http.Request) (*http.Response, [
 // it accepts. It returns the address.
 func Serve(t testing.TB, handle func(c net.Conn)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return ServeOn(t, "tcp", "127.0.0.1:0", handle)
+}
+
+// ServeOn is Serve listening on network at address (a Unix socket's
+// path, say).
+func ServeOn(t testing.TB, network, address string, handle func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +129,25 @@ func Serve(t testing.TB, handle func(c net.Conn)) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// Pipe is a relay's connection to the server at address on network for
+// client, a connection it accepted (see Serve): what the server sends goes
+// back to client as it comes, and the relay writes to the server what it
+// passes on of client's. Both close at the test's end; when the server
+// cannot be reached, client closes now, and Pipe returns nil.
+func Pipe(t testing.TB, client net.Conn, network, address string) net.Conn {
+	server, err := net.Dial(network, address)
+	if err != nil {
+		client.Close()
+		return nil
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	go func() {
+		io.Copy(client, server)
+		client.Close()
+	}()
+	return server
 }
 
 // FreePort is a port on 127.0.0.1 that was free a moment ago, for a
