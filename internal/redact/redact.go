@@ -410,10 +410,27 @@ func SecretInQuery(rawURL string) string {
 // then shown decoded. A malformed escape (a stray %) is read as written,
 // not taken to end the reading. What it gives is for people to read, not
 // to follow.
-func MaskQuery(rawQuery string) string { return maskQuery(rawQuery, func(string) {}) }
+func MaskQuery(rawQuery string) string { return newReading(func(string) {}).query(rawQuery) }
 
-// maskQuery is MaskQuery, telling found of each secret it masks, decoded.
-func maskQuery(rawQuery string, found func(secret string)) string {
+// reading is one masking of a URL or a query (URL, MaskQuery,
+// RegisterURLs): found is told of each secret masked, decoded; left is how
+// many more decodings and nestings of a value it reads through.
+type reading struct {
+	found func(secret string)
+	left  int
+}
+
+// maxReadings bounds the decodings and nestings a value is read through:
+// a key in a URL encoded three times in another's parameter takes four, in
+// a URL nested once more, five or six. A value carrying more, which only
+// a crafted one does, is masked whole; read through every level, one of a
+// few hundred kilobytes (an API's Link or Location header) took a minute.
+const maxReadings = 6
+
+func newReading(found func(secret string)) reading { return reading{found: found, left: maxReadings} }
+
+// query is rawQuery with the values named as secrets masked (MaskQuery).
+func (r reading) query(rawQuery string) string {
 	if rawQuery == "" {
 		return ""
 	}
@@ -422,10 +439,10 @@ func maskQuery(rawQuery string, found func(secret string)) string {
 		k, v, hasValue := strings.Cut(param, "=")
 		switch {
 		case hasValue && secretParam(unescape(k)):
-			found(unescape(v))
+			r.found(unescape(v))
 			params[i] = k + "=" + Mask(v)
 		case hasValue:
-			if nested, ok := maskNested(v, found); ok {
+			if nested, ok := r.nested(v); ok {
 				params[i] = k + "=" + nested
 			}
 		}
@@ -433,12 +450,20 @@ func maskQuery(rawQuery string, found func(secret string)) string {
 	return strings.Join(params, "&")
 }
 
-// maskNested masks the secrets of a URL or a query carried in v, a
+// nested masks the secrets of a URL or a query carried in v, a
 // parameter's value written raw or URL-encoded (once or more; see
-// maskCarried). ok is false, and v is kept as it is, when it carries none.
-func maskNested(v string, found func(secret string)) (shown string, ok bool) {
+// carried), or the whole of v when it is carried deeper than r reads and
+// may hold one. ok is false, and v is kept as it is, when it carries none.
+func (r reading) nested(v string) (shown string, ok bool) {
 	for decoded := v; ; {
-		if shown := maskCarried(decoded, found); shown != decoded {
+		if r.left == 0 {
+			if strings.ContainsAny(decoded, "=%@") {
+				return Mask(v), true
+			}
+			return v, false
+		}
+		r.left--
+		if shown := r.carried(decoded); shown != decoded {
 			return shown, true
 		}
 		next := unescape(decoded)
@@ -449,25 +474,25 @@ func maskNested(v string, found func(secret string)) (shown string, ok bool) {
 	}
 }
 
-// maskCarried is s, a parameter's value as decoded so far, with the
-// secrets of what it carries masked: of a URL with a query, a fragment or
-// a user, as URL masks them; of its query and fragment cut out by their
-// text, when it does not parse (a stray % in its path); of s itself when
-// it reads as a query (api_key=…).
-func maskCarried(s string, found func(secret string)) string {
+// carried is s, a parameter's value as decoded so far, with the secrets
+// of what it carries masked: of a URL with a query, a fragment or a user,
+// as URL masks them; of its query and fragment cut out by their text,
+// when it does not parse (a stray % in its path); of s itself when it
+// reads as a query (api_key=…).
+func (r reading) carried(s string) string {
 	rest, fragment, hasFragment := strings.Cut(s, "#")
 	before, query, hasQuery := strings.Cut(rest, "?")
 	switch _, err := url.Parse(s); {
 	case err == nil && (hasQuery || hasFragment), strings.Contains(before, "@"):
-		return maskURL(s, found)
+		return r.address(s)
 	case !hasQuery && !hasFragment:
-		return maskQuery(s, found)
+		return r.query(s)
 	}
 	if hasQuery {
-		before += "?" + maskQuery(query, found)
+		before += "?" + r.query(query)
 	}
 	if hasFragment {
-		before += "#" + maskQuery(fragment, found)
+		before += "#" + r.query(fragment)
 	}
 	return before
 }
@@ -510,7 +535,7 @@ func secretParam(name string) bool { return IsSecretKey(name) || NamesASecret(na
 // line that names one of those URLs, in any encoding, shows them.
 func RegisterURLs(raws ...string) {
 	for _, raw := range raws {
-		maskURL(raw, func(secret string) { Register(secret) })
+		newReading(func(secret string) { Register(secret) }).address(raw)
 	}
 }
 
@@ -521,10 +546,10 @@ func RegisterURLs(raws ...string) {
 // may have none of them. One that does not parse, with a query, a
 // fragment or a user in it, is masked whole: what in it is a secret
 // cannot be told.
-func URL(raw string) string { return maskURL(raw, func(string) {}) }
+func URL(raw string) string { return newReading(func(string) {}).address(raw) }
 
-// maskURL is URL, telling found of each secret it masks, decoded.
-func maskURL(raw string, found func(secret string)) string {
+// address is raw, a URL, with its secrets masked (URL).
+func (r reading) address(raw string) string {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil && strings.ContainsAny(raw, "@?#"):
@@ -532,14 +557,14 @@ func maskURL(raw string, found func(secret string)) string {
 	case err != nil || u.RawQuery == "" && u.User == nil && !strings.Contains(raw, "#") && !strings.Contains(u.Opaque, "@"):
 		return raw
 	}
-	u.RawQuery = maskQuery(u.RawQuery, found)
+	u.RawQuery = r.query(u.RawQuery)
 	fragment, hasFragment := "", u.Fragment != "" || strings.HasSuffix(raw, "#")
 	if hasFragment {
-		fragment = "#" + maskQuery(u.EscapedFragment(), found)
+		fragment = "#" + r.query(u.EscapedFragment())
 		u.Fragment, u.RawFragment = "", ""
 	}
 	if pw, ok := u.User.Password(); ok {
-		found(pw)
+		r.found(pw)
 	}
 	// The user masked as Mask writes it, not percent-encoded as a user
 	// set in u would be; the password not at all. One written after the
@@ -551,7 +576,7 @@ func maskURL(raw string, found func(secret string)) string {
 		user = Mask(u.User.Username())
 		u.User = nil
 	case ok:
-		found(before)
+		r.found(before)
 		user, where = Mask(before), ":"
 		u.Opaque = after
 	}

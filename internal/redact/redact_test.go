@@ -309,3 +309,28 @@ func TestRegisterURLsTakesEveryHiddenKey(t *testing.T) {
 		}
 	}
 }
+
+// TestURLReadsACraftedValueInBoundedWork: a value nesting queries in
+// queries, each level encoded once more (as an API's Link or Location
+// header may be crafted), is read in work that grows with its length, not
+// with the number of ways to read it: every level was read through again
+// at each decoding, so a URL of 10 KiB took some 700,000 allocations and
+// one of 55 KiB four seconds. A key carried deeper than is read is masked
+// with the value holding it.
+func TestURLReadsACraftedValueInBoundedWork(t *testing.T) {
+	crafted := "x"
+	for range 8 {
+		crafted = "a=" + url.QueryEscape(crafted) + "&b=" + url.QueryEscape(crafted)
+	}
+	if allocs := testing.AllocsPerRun(1, func() { redact.URL("https://x/?" + crafted) }); allocs > 5000 {
+		t.Errorf("URL of a crafted %d-byte value took %.0f allocations; want at most 5000", len(crafted), allocs)
+	}
+	const key = "Zq7xWdeep"
+	deep := "https://y/?api_key=" + key
+	for range 8 {
+		deep = url.QueryEscape(deep)
+	}
+	if got := redact.URL("https://x/a?page=2&to=" + deep); strings.Contains(got, key) || !strings.HasPrefix(got, "https://x/a?page=2&to=") {
+		t.Errorf("URL = %q; want the deep key masked, the rest shown", got)
+	}
+}
