@@ -277,8 +277,8 @@ var innocentWords = []string{"monkey", "donkey", "turkey", "hockey", "jockey", "
 // its words, or two of them written as one (session_id: sessionid), is or
 // ends with a word of nameSecretWords (key, apikey, licensekey, csrftoken,
 // consumersecret, sig), in the plural too; or its last word is auth,
-// authorization or session (X-Auth, Proxy-Authorization), or it is hash
-// alone. A word merely inside another (keyword, tokenizer, passage,
+// authorization, session or sign (X-Auth, Proxy-Authorization, the sign=
+// of many APIs' signed requests), or it is hash alone. A word merely inside another (keyword, tokenizer, passage,
 // secretary), or one of innocentWords (monkey, compass), says nothing; nor
 // do OAuth's names of token types, nor auth_url or commit_hash.
 func NamesASecret(name string) bool {
@@ -295,7 +295,7 @@ func NamesASecret(name string) bool {
 		}
 	}
 	last := words[len(words)-1]
-	return slices.Contains([]string{"auth", "authorization", "session"}, last) || len(words) == 1 && last == "hash"
+	return slices.Contains([]string{"auth", "authorization", "session", "sign"}, last) || len(words) == 1 && last == "hash"
 }
 
 // endsWithASecretWord reports whether word, in lower case, is or ends with

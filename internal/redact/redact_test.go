@@ -235,7 +235,7 @@ func TestRegisterURLsTakesANestedKey(t *testing.T) {
 // masked.
 func TestSecretNamesAsAPIsWriteThem(t *testing.T) {
 	for _, name := range []string{"key", "apikey", "api-key", "x-api-key", "X-API-KEY", "APIKEY2", "sig", "Sig", "X-Goog-Signature", "hmac", "jwt", "auth",
-		"X-Auth", "basic_auth", "Proxy-Authorization", "session", "sessionid", "session_id", "sessionId", "JSESSIONID", "PHPSESSID", "hash",
+		"X-Auth", "basic_auth", "Proxy-Authorization", "sign", "session", "sessionid", "session_id", "sessionId", "JSESSIONID", "PHPSESSID", "hash",
 		"auth_code", "authorization_code", "device_code", "passcode", "pass", "pwd", "creds", "api.key", "client.secret", "user[password]",
 		"auth[token]", "params[api_key]", "api key", "consumersecret", "licensekey", "csrftoken", "webhooksecret", "encryptionkey",
 		"accountkey", "googleapikey", "mypassword", "sastoken", "oauthtoken"} {
@@ -252,7 +252,7 @@ func TestSecretNamesAsAPIsWriteThem(t *testing.T) {
 		t.Errorf("URL(%q) = %q; want %q", sas, got, want)
 	}
 	for _, name := range []string{"tokenType", "token-type", "TokenTypeHint", "client_assertion_type", "monkeys", "compass", "bypass", "auth_url", "authuser", "commit_hash",
-		"country_code", "session_length", "per_page", "signal", "passport"} {
+		"country_code", "session_length", "sign_type", "per_page", "signal", "passport"} {
 		if redact.NamesASecret(name) {
 			t.Errorf("%q is taken for a secret's name", name)
 		}
