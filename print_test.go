@@ -226,11 +226,14 @@ func TestRenewalPrintsNoKeyInItsTokenURL(t *testing.T) {
 // ?subscription-key=…) shows them masked in its Msg, which a program reads
 // and which the store keeps (Problem, Rest: what `status --json` and the
 // proxy's page show, in other processes), and in Error(), a key too short
-// for the process to register (under 8 characters) included. Msg held the
-// URL whole, and Error() masked only the registered, longer keys.
+// for the process to register (under 8 characters) included, under any
+// name an API gives one (Azure's SAS sig, a dotted api.key, a glued
+// licensekey). Msg held the URL whole, and Error() masked only the
+// registered, longer keys; then sig, api.key and licensekey showed.
 func TestErrorMessagesShowNoKeyInAnEndpointURL(t *testing.T) {
 	const long, short = "gw+key/0123456789abcdef", "Zq7xW"
-	query := "?subscription-key=" + url.QueryEscape(long) + "&apikey=" + short + "&region=eu"
+	shortNames := []string{"apikey", "sig", "api.key", "licensekey"}
+	query := "?subscription-key=" + url.QueryEscape(long) + "&" + strings.Join(shortNames, "="+short+"&") + "=" + short + "&region=eu"
 	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
 		io.Copy(io.Discard, req.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -289,7 +292,11 @@ func TestErrorMessagesShowNoKeyInAnEndpointURL(t *testing.T) {
 				shown = append(shown, rec.Rest.Message)
 			}
 			for _, s := range shown {
-				for _, leak := range []string{long[3:], url.QueryEscape(long)[3:], base64.StdEncoding.EncodeToString([]byte(long))[4:], "apikey=" + short} {
+				leaks := []string{long[3:], url.QueryEscape(long)[3:], base64.StdEncoding.EncodeToString([]byte(long))[4:]}
+				for _, name := range shortNames {
+					leaks = append(leaks, name+"="+short)
+				}
+				for _, leak := range leaks {
 					if strings.Contains(s, leak) {
 						t.Errorf("shows a key of the endpoint's URL (%s): %s", leak, s)
 					}

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -250,62 +251,86 @@ func MaskParams(params map[string]string) map[string]string {
 // secretWords are parts of a name that say its value is a secret.
 var secretWords = []string{"secret", "pass", "pwd", "token", "key", "assertion", "credential", "signature", "cookie"}
 
-// tokenTypeNames are OAuth's parameters named after a token that hold
-// none: its type (RFC 6749), the hint of a revocation (RFC 7009), those of
-// a token exchange (RFC 8693).
-var tokenTypeNames = []string{"token_type", "token_type_hint", "requested_token_type", "subject_token_type", "actor_token_type", "issued_token_type"}
+// tokenTypeNames are OAuth's parameters named after a token or an
+// assertion that hold none: its type (RFC 6749, RFC 7521), the hint of a
+// revocation (RFC 7009), those of a token exchange (RFC 8693); written
+// with their words joined by _, as paramWords reads them (tokenTypeHint,
+// token-type too).
+var tokenTypeNames = []string{"token_type", "token_type_hint", "requested_token_type", "subject_token_type", "actor_token_type", "issued_token_type", "client_assertion_type"}
+
+// nameSecretWords are the words a parameter's name says a secret with:
+// secretWords, and the ones a name may end with written as one word
+// (password, passcode), or short ones a variable's name seldom holds but
+// an API's parameter does: Azure's SAS signature (sig), a Shopify
+// callback's hmac, a session's id (sessionid, JSESSIONID, PHPSESSID), an
+// authorization or device code.
+var nameSecretWords = append(slices.Clip(secretWords), "password", "passwd", "passphrase", "passcode", "creds", "sig", "hmac", "jwt",
+	"sessionid", "sessid", "authcode", "authorizationcode", "devicecode")
+
+// innocentWords end with a secret word and say nothing of one.
+var innocentWords = []string{"monkey", "donkey", "turkey", "hockey", "jockey", "whiskey", "lackey", "turnkey", "hotkey",
+	"compass", "bypass", "surpass", "overpass", "underpass", "trespass", "encompass"}
 
 // NamesASecret reports whether name (a parameter's, a variable's) says its
-// value is a secret: it has a word that says so standing as a word of it
-// (api_key, X-Api-Key, Subscription-Key, accessToken, passphrase,
-// Auth0_Client_Secret; see HasASecretWord), in any case, or is one of the
-// usual names written as one word (apikey, accesstoken, clientsecret).
-// A word merely inside another (keyword, monkey, tokenizer, passage) says
-// nothing; nor do OAuth's names of token types.
+// value is a secret, in any case, its words joined in any way (api_key,
+// X-Api-Key, api.key, user[password], accessToken; see paramWords): one of
+// its words, or two of them written as one (session_id: sessionid), is or
+// ends with a word of nameSecretWords (key, apikey, licensekey, csrftoken,
+// consumersecret, sig), in the plural too; or its last word is auth,
+// authorization, session or sign (X-Auth, Proxy-Authorization, the sign=
+// of many APIs' signed requests), or it is hash alone. A word merely inside another (keyword, tokenizer, passage,
+// secretary), or one of innocentWords (monkey, compass), says nothing; nor
+// do OAuth's names of token types, nor auth_url or commit_hash.
 func NamesASecret(name string) bool {
-	if slices.Contains(tokenTypeNames, strings.ToLower(name)) {
+	words := paramWords(name)
+	for i := range words {
+		words[i] = strings.ToLower(words[i])
+	}
+	if len(words) == 0 || slices.Contains(tokenTypeNames, strings.Join(words, "_")) {
 		return false
 	}
-	if HasASecretWord(name) {
-		return true
+	for i, w := range words {
+		if endsWithASecretWord(w) || i+1 < len(words) && endsWithASecretWord(w+words[i+1]) {
+			return true
+		}
 	}
-	for _, word := range nameWords(name) {
-		if gluedSecretName(strings.ToLower(word)) {
+	last := words[len(words)-1]
+	return slices.Contains([]string{"auth", "authorization", "session", "sign"}, last) || len(words) == 1 && last == "hash"
+}
+
+// endsWithASecretWord reports whether word, in lower case, is or ends with
+// one of nameSecretWords, in the plural too, and is none of innocentWords.
+func endsWithASecretWord(word string) bool {
+	if slices.Contains(innocentWords, word) || slices.Contains(innocentWords, strings.TrimSuffix(word, "s")) {
+		return false
+	}
+	for _, w := range nameSecretWords {
+		if strings.HasSuffix(word, w) || strings.HasSuffix(word, w+"s") {
 			return true
 		}
 	}
 	return false
 }
 
-// secretPrefixes are the words that, written together with a secret word,
-// make a usual name of a secret in one word: apikey, accesstoken,
-// clientsecret, subscriptionkey.
-var secretPrefixes = []string{"api", "access", "auth", "refresh", "id", "client", "secret", "private", "session", "security", "subscription", "app", "master", "signing", "bearer", "user", "admin", "db"}
-
-// gluedSecretName reports whether word, in lower case, is a prefix of
-// secretPrefixes and a secret word written as one (apikey, accesstokens).
-func gluedSecretName(word string) bool {
-	for _, p := range secretPrefixes {
-		rest, ok := strings.CutPrefix(word, p)
-		if !ok {
-			continue
-		}
-		rest = strings.TrimSuffix(rest, "s")
-		if slices.Contains(secretWords, rest) || rest == "password" || rest == "passwd" {
-			return true
-		}
+// paramWords splits a parameter's name into its words: at every character
+// that is no letter or digit (api_key, api.key, user[password], api key),
+// and within each run of letters and digits as nameWords does (apiKey).
+func paramWords(name string) []string {
+	var words []string
+	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		words = append(words, nameWords(part)...)
 	}
-	return false
+	return words
 }
 
 // HasASecretWord reports whether name, a variable's, has a word that says
 // its value is a secret standing as a word of it: between underscores,
 // digits or a change of case (Auth0_Client_Secret, MyApp2ApiKeyValue,
 // freeagent2password, GITHUB_TOKEN), in the plural too, or password,
-// passwd, passphrase, apikey. Unlike NamesASecret, which masks whatever
-// holds such a word anywhere, it tells a name from a generated secret, which
-// holds one by chance (u3kEy7…, one base62 secret in about 400) but seldom
-// as a word.
+// passwd, passphrase, apikey. Stricter than NamesASecret, which also
+// reads words written as one (licensekey) and words joined by any
+// character, it tells a name from a generated secret, which holds one by
+// chance (u3kEy7…, one base62 secret in about 400) but seldom as a word.
 func HasASecretWord(name string) bool {
 	for _, word := range nameWords(name) {
 		word = strings.ToLower(word)
@@ -377,30 +402,47 @@ func SecretInQuery(rawURL string) string {
 }
 
 // MaskQuery masks the values of a URL's query named as secrets: the log's
-// own names (access_token=…) and any holding a word that says a secret
-// (api_key=…, Subscription-Key=…), as a client's own API key is, which no
-// one registered. A value that carries a query of its own, raw or
+// own names (access_token=…) and any NamesASecret says one of (api_key=…,
+// Subscription-Key=…, sig=…), as a client's own API key is, which no one
+// registered. A value that carries a URL or a query of its own, raw or
 // URL-encoded (to=https://x/?api_key=…, a redirect's target), has its
-// secrets masked too, and is then shown decoded. What it gives is for
-// people to read, not to follow.
-func MaskQuery(rawQuery string) string { return maskQuery(rawQuery, func(string) {}) }
+// secrets masked too (as URL masks them: its user, its fragment), and is
+// then shown decoded. A malformed escape (a stray %) is read as written,
+// not taken to end the reading. What it gives is for people to read, not
+// to follow.
+func MaskQuery(rawQuery string) string { return newReading(func(string) {}).query(rawQuery) }
 
-// maskQuery is MaskQuery, telling found of each value it masks, as written
-// in the query it was found in.
-func maskQuery(rawQuery string, found func(value string)) string {
+// reading is one masking of a URL or a query (URL, MaskQuery,
+// RegisterURLs): found is told of each secret masked, decoded; left is how
+// many more decodings and nestings of a value it reads through.
+type reading struct {
+	found func(secret string)
+	left  int
+}
+
+// maxReadings bounds the decodings and nestings a value is read through:
+// a key in a URL encoded three times in another's parameter takes four, in
+// a URL nested once more, five or six. A value carrying more, which only
+// a crafted one does, is masked whole; read through every level, one of a
+// few hundred kilobytes (an API's Link or Location header) took a minute.
+const maxReadings = 6
+
+func newReading(found func(secret string)) reading { return reading{found: found, left: maxReadings} }
+
+// query is rawQuery with the values named as secrets masked (MaskQuery).
+func (r reading) query(rawQuery string) string {
 	if rawQuery == "" {
 		return ""
 	}
 	params := strings.Split(rawQuery, "&")
 	for i, param := range params {
 		k, v, hasValue := strings.Cut(param, "=")
-		name, err := url.QueryUnescape(k)
 		switch {
-		case err == nil && secretParam(name):
-			found(v)
+		case hasValue && secretParam(unescape(k)):
+			r.found(unescape(v))
 			params[i] = k + "=" + Mask(v)
 		case hasValue:
-			if nested, ok := maskNested(v, found); ok {
+			if nested, ok := r.nested(v); ok {
 				params[i] = k + "=" + nested
 			}
 		}
@@ -408,83 +450,141 @@ func maskQuery(rawQuery string, found func(value string)) string {
 	return strings.Join(params, "&")
 }
 
-// maskNested masks the secrets of a query carried in v, a parameter's value
-// written raw or URL-encoded (once or more): the query of a URL in it, or
-// v itself when it reads as one (api_key%3D…). ok is false, and v is kept
-// as it is, when it carries none.
-func maskNested(v string, found func(value string)) (shown string, ok bool) {
+// nested masks the secrets of a URL or a query carried in v, a
+// parameter's value written raw or URL-encoded (once or more; see
+// carried), or the whole of v when it is carried deeper than r reads and
+// may hold one. ok is false, and v is kept as it is, when it carries none.
+func (r reading) nested(v string) (shown string, ok bool) {
 	for decoded := v; ; {
-		before, query, hasQuery := strings.Cut(decoded, "?")
-		if !hasQuery {
-			before, query = "", decoded
-		}
-		if masked := maskQuery(query, found); strings.Contains(query, "=") && masked != query {
-			if hasQuery {
-				return before + "?" + masked, true
+		if r.left == 0 {
+			if strings.ContainsAny(decoded, "=%@") {
+				return Mask(v), true
 			}
-			return masked, true
+			return v, false
 		}
-		next, err := url.QueryUnescape(decoded)
-		if err != nil || next == decoded {
+		r.left--
+		if shown := r.carried(decoded); shown != decoded {
+			return shown, true
+		}
+		next := unescape(decoded)
+		if next == decoded {
 			return v, false
 		}
 		decoded = next
 	}
 }
 
+// carried is s, a parameter's value as decoded so far, with the secrets
+// of what it carries masked: of a URL with a query, a fragment or a user,
+// as URL masks them; of its query and fragment cut out by their text,
+// when it does not parse (a stray % in its path); of s itself when it
+// reads as a query (api_key=…).
+func (r reading) carried(s string) string {
+	rest, fragment, hasFragment := strings.Cut(s, "#")
+	before, query, hasQuery := strings.Cut(rest, "?")
+	switch _, err := url.Parse(s); {
+	case err == nil && (hasQuery || hasFragment), strings.Contains(before, "@"):
+		return r.address(s)
+	case !hasQuery && !hasFragment:
+		return r.query(s)
+	}
+	if hasQuery {
+		before += "?" + r.query(query)
+	}
+	if hasFragment {
+		before += "#" + r.query(fragment)
+	}
+	return before
+}
+
+// unescape is s decoded as url.QueryUnescape decodes it (+ a space, %XX
+// its byte), except that a % starting no escape is kept as it is, where
+// QueryUnescape gives up: a query a stray % made unreadable is read all
+// the same, so a key in it is found.
+func unescape(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 2
+				continue
+			}
+		}
+		if s[i] == '+' {
+			b.WriteByte(' ')
+		} else {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
 // secretParam reports whether a URL's query parameter name says that its
-// value is a secret: the log's own names (access_token) or any holding a
-// secret word (api_key, Subscription-Key).
+// value is a secret: the log's own names (access_token) or any
+// NamesASecret says one of (api_key, Subscription-Key).
 func secretParam(name string) bool { return IsSecretKey(name) || NamesASecret(name) }
 
 // RegisterURLs registers the secrets the URLs of a configuration carry
-// (Register): the values of their query named as secrets (MaskQuery's:
-// api_key=…, subscription-key=…) and a password in them, so that no error
-// or log line that names one of those URLs, in any encoding, shows them.
+// (Register): what URL masks in them (the values of their query and
+// fragment named as secrets: api_key=…, subscription-key=…, also in a URL
+// one of their parameters carries; a password), so that no error or log
+// line that names one of those URLs, in any encoding, shows them.
 func RegisterURLs(raws ...string) {
 	for _, raw := range raws {
-		u, err := url.Parse(raw)
-		if err != nil {
-			continue
-		}
-		if pw, ok := u.User.Password(); ok {
-			Register(pw)
-		}
-		maskQuery(u.RawQuery, func(v string) {
-			if d, err := url.QueryUnescape(v); err == nil {
-				v = d
-			}
-			Register(v)
-		})
+		newReading(func(secret string) { Register(secret) }).address(raw)
 	}
 }
 
 // URL is raw, a URL of a configuration, as printed: with the values of its
-// query named as secrets masked (MaskQuery: an API URL may carry an API
-// key), and its user too (a password never shows), though the URLs used
-// may have neither. One that does not parse, with a query or a user in
-// it, is masked whole: what in it is a secret cannot be told.
-func URL(raw string) string {
+// query and of its fragment named as secrets masked (MaskQuery: an API URL
+// may carry an API key, an implicit log-in's answer an access token after
+// the #), and its user too (a password never shows), though the URLs used
+// may have none of them. One that does not parse, with a query, a
+// fragment or a user in it, is masked whole: what in it is a secret
+// cannot be told.
+func URL(raw string) string { return newReading(func(string) {}).address(raw) }
+
+// address is raw, a URL, with its secrets masked (URL).
+func (r reading) address(raw string) string {
 	u, err := url.Parse(raw)
 	switch {
-	case err != nil && strings.ContainsAny(raw, "@?"):
+	case err != nil && strings.ContainsAny(raw, "@?#"):
 		return Mask(raw)
-	case err != nil || u.RawQuery == "" && u.User == nil:
+	case err != nil || u.RawQuery == "" && u.User == nil && !strings.Contains(raw, "#") && !strings.Contains(u.Opaque, "@"):
 		return raw
 	}
-	u.RawQuery = MaskQuery(u.RawQuery)
-	if u.User == nil {
-		return u.String()
+	u.RawQuery = r.query(u.RawQuery)
+	fragment, hasFragment := "", u.Fragment != "" || strings.HasSuffix(raw, "#")
+	if hasFragment {
+		fragment = "#" + r.query(u.EscapedFragment())
+		u.Fragment, u.RawFragment = "", ""
+	}
+	if pw, ok := u.User.Password(); ok {
+		r.found(pw)
 	}
 	// The user masked as Mask writes it, not percent-encoded as a user
-	// set in u would be; the password not at all.
-	user := Mask(u.User.Username())
-	u.User = nil
-	shown := u.String()
-	if i := strings.Index(shown, "//"); i >= 0 {
-		shown = shown[:i+2] + user + "@" + shown[i+2:]
+	// set in u would be; the password not at all. One written after the
+	// scheme without // (https:me:pw@host), which url.Parse reads as
+	// opaque, is masked alike.
+	user, where := "", "//"
+	switch before, after, ok := strings.Cut(u.Opaque, "@"); {
+	case u.User != nil:
+		user = Mask(u.User.Username())
+		u.User = nil
+	case ok:
+		r.found(before)
+		user, where = Mask(before), ":"
+		u.Opaque = after
 	}
-	return shown
+	shown := u.String()
+	if i := strings.Index(shown, where); user != "" && i >= 0 {
+		shown = shown[:i+len(where)] + user + "@" + shown[i+len(where):]
+	}
+	return shown + fragment
 }
 
 // MaskURLs replaces each of urls, URLs of a configuration, with URL's

@@ -152,7 +152,7 @@ func TestURLMasksAKeyInANestedURL(t *testing.T) {
 		"https://x/a?to=https%253A%252F%252Fy%252F%253Fapi_key%253D" + key:      "https://x/a?to=https://y/?api_key=…(11 chars)",
 		"https://x/a?state=api_key%3D" + key:                                    "https://x/a?state=api_key=…(11 chars)",
 		"https://x/a?to=https%3A%2F%2Fy%2F%3Fpage%3D2&n=1":                      "https://x/a?to=https%3A%2F%2Fy%2F%3Fpage%3D2&n=1",
-		"https://x/a?sig=abc%3D%3D":                                             "https://x/a?sig=abc%3D%3D",
+		"https://x/a?filter=abc%3D%3D":                                          "https://x/a?filter=abc%3D%3D",
 	} {
 		got := redact.URL(raw)
 		if strings.Contains(got, key) || got != want {
@@ -220,5 +220,117 @@ func TestRegisterURLsTakesANestedKey(t *testing.T) {
 		if got := redact.Scrub("the gateway said: " + quoted); strings.Contains(got, quoted) {
 			t.Errorf("Scrub = %q; want the nested key masked", got)
 		}
+	}
+}
+
+// TestSecretNamesAsAPIsWriteThem: a parameter is masked under the names
+// real APIs give keys, signatures and sessions, in any case and however
+// its words are joined: Azure's SAS signature (sig), a Shopify callback's
+// hmac, a session's id, an authorization or device code, a name dotted,
+// bracketed or spaced (api.key, user[password], api key), or glued
+// (consumersecret, licensekey, csrftoken). Narrowed to secret words
+// standing as words, NamesASecret let all of these show (sig, hmac,
+// session ids and codes showed before too), while OAuth's token types
+// written in camelCase (tokenType), and client_assertion_type, were
+// masked.
+func TestSecretNamesAsAPIsWriteThem(t *testing.T) {
+	for _, name := range []string{"key", "apikey", "api-key", "x-api-key", "X-API-KEY", "APIKEY2", "sig", "Sig", "X-Goog-Signature", "hmac", "jwt", "auth",
+		"X-Auth", "basic_auth", "Proxy-Authorization", "sign", "session", "sessionid", "session_id", "sessionId", "JSESSIONID", "PHPSESSID", "hash",
+		"auth_code", "authorization_code", "device_code", "passcode", "pass", "pwd", "creds", "api.key", "client.secret", "user[password]",
+		"auth[token]", "params[api_key]", "api key", "consumersecret", "licensekey", "csrftoken", "webhooksecret", "encryptionkey",
+		"accountkey", "googleapikey", "mypassword", "sastoken", "oauthtoken"} {
+		if !redact.NamesASecret(name) {
+			t.Errorf("%q is not taken for a secret's name", name)
+		}
+		q := url.QueryEscape(name) + "=Zq7xW"
+		if got := redact.URL("https://x/a?" + q); got != "https://x/a?"+url.QueryEscape(name)+"=…(5 chars)" {
+			t.Errorf("URL with %s = %q; want its value masked", name, got)
+		}
+	}
+	sas := "https://acct.blob.core.windows.net/c/f.csv?sv=2022-11-02&sp=r&se=2026-12-31T00%3A00%3A00Z&sig=Zq7xW%2Bsas%3D"
+	if got, want := redact.URL(sas), "https://acct.blob.core.windows.net/c/f.csv?sv=2022-11-02&sp=r&se=2026-12-31T00%3A00%3A00Z&sig=…(14 chars)"; got != want {
+		t.Errorf("URL(%q) = %q; want %q", sas, got, want)
+	}
+	for _, name := range []string{"tokenType", "token-type", "TokenTypeHint", "client_assertion_type", "monkeys", "compass", "bypass", "auth_url", "authuser", "commit_hash",
+		"country_code", "session_length", "sign_type", "per_page", "signal", "passport"} {
+		if redact.NamesASecret(name) {
+			t.Errorf("%q is taken for a secret's name", name)
+		}
+		if got, want := redact.URL("https://x/a?"+name+"=Zq7xW"), "https://x/a?"+name+"=Zq7xW"; got != want {
+			t.Errorf("URL = %q; want %q", got, want)
+		}
+	}
+}
+
+// TestURLMasksEveryPlaceAKeyHides: a URL shows no key in its fragment
+// (an implicit log-in's #access_token=…), in a URL nested in a parameter
+// that a stray % makes unreadable (to=https%3A…%3Fapi_key%3D…%ZZ), under a
+// name holding a stray %, as the password of a nested URL
+// (to=https://me:pw@y/, raw or encoded), or of one written without //
+// (https:me:pw@host); each showed whole. What holds no key shows as it is.
+func TestURLMasksEveryPlaceAKeyHides(t *testing.T) {
+	const key = "Zq7xWhidden"
+	for raw, want := range map[string]string{
+		"https://x/cb#access_token=" + key + "&token_type=bearer":             "https://x/cb#access_token=…(11 chars)&token_type=bearer",
+		"https://x/a?page=2#api_key=" + key:                                   "https://x/a?page=2#api_key=…(11 chars)",
+		"https://x/a?to=https://y/%23access_token%3D" + key:                   "https://x/a?to=https://y/#access_token=…(11 chars)",
+		"https://x/a?to=https%3A%2F%2Fy%2F%3Fapi_key%3D" + key + "%ZZ":        "https://x/a?to=https://y/?api_key=…(14 chars)",
+		"https://x/a?to=https%3A%2F%2Fy%2F%25ZZ%3Fapi_key%3D" + key:           "https://x/a?to=https://y/%ZZ?api_key=…(11 chars)",
+		"https://x/a?to=https%3A%2F%2Fy%2F%3Fapi_key%3D" + key + "%":          "https://x/a?to=https://y/?api_key=…(12 chars)",
+		"https://x/a?api_key%ZZ=" + key:                                       "https://x/a?api_key%ZZ=…(11 chars)",
+		"https://x/a?k%65y%ZZ=" + key:                                         "https://x/a?k%65y%ZZ=…(11 chars)",
+		"https://x/a?to=https://me:" + key + "@y/":                            "https://x/a?to=https://…(2 chars)@y/",
+		"https://x/a?to=https%3A%2F%2Fme%3A" + key + "%40y%2F":                "https://x/a?to=https://…(2 chars)@y/",
+		"https:me:" + key + "@x/a":                                            "https:…(14 chars)@x/a",
+		"https://x/a#section-api-key":                                         "https://x/a#section-api-key",
+		"https://x/a?q=100%25%20off%3F&color=%23ff0000&mail=me%40example.com": "https://x/a?q=100%25%20off%3F&color=%23ff0000&mail=me%40example.com",
+		"https://x/a?to=https%3A%2F%2Fy%2F%3Fpage%3D2%25&n=1":                 "https://x/a?to=https%3A%2F%2Fy%2F%3Fpage%3D2%25&n=1",
+	} {
+		if got := redact.URL(raw); strings.Contains(got, key) || got != want {
+			t.Errorf("URL(%q)\n = %q\nwant %q", raw, got, want)
+		}
+	}
+}
+
+// TestRegisterURLsTakesEveryHiddenKey: the keys URL masks in a
+// configuration's URL are registered, so that any text quoting them, in
+// any encoding, masks them: one in the fragment, in a nested URL a stray %
+// makes unreadable, or a nested URL's password, which were not.
+func TestRegisterURLsTakesEveryHiddenKey(t *testing.T) {
+	keys := []string{"fragment-key/0123", "stray%key-0123", "nested-password+0123"}
+	redact.RegisterURLs("https://gw.example.com/token#api_key="+url.QueryEscape(keys[0]),
+		"https://gw.example.com/token?to=https%3A%2F%2Fy%2F%3Fapi_key%3D"+keys[1],
+		"https://gw.example.com/token?to="+url.QueryEscape("https://me:"+url.QueryEscape(keys[2])+"@y/"))
+	for _, key := range keys {
+		for _, quoted := range []string{key, url.QueryEscape(key), base64.StdEncoding.EncodeToString([]byte("k=" + key))} {
+			if got := redact.Scrub("the gateway said: " + quoted); strings.Contains(got, quoted) {
+				t.Errorf("Scrub = %q; want the key masked", got)
+			}
+		}
+	}
+}
+
+// TestURLReadsACraftedValueInBoundedWork: a value nesting queries in
+// queries, each level encoded once more (as an API's Link or Location
+// header may be crafted), is read in work that grows with its length, not
+// with the number of ways to read it: every level was read through again
+// at each decoding, so a URL of 10 KiB took some 700,000 allocations and
+// one of 55 KiB four seconds. A key carried deeper than is read is masked
+// with the value holding it.
+func TestURLReadsACraftedValueInBoundedWork(t *testing.T) {
+	crafted := "x"
+	for range 8 {
+		crafted = "a=" + url.QueryEscape(crafted) + "&b=" + url.QueryEscape(crafted)
+	}
+	if allocs := testing.AllocsPerRun(1, func() { redact.URL("https://x/?" + crafted) }); allocs > 5000 {
+		t.Errorf("URL of a crafted %d-byte value took %.0f allocations; want at most 5000", len(crafted), allocs)
+	}
+	const key = "Zq7xWdeep"
+	deep := "https://y/?api_key=" + key
+	for range 8 {
+		deep = url.QueryEscape(deep)
+	}
+	if got := redact.URL("https://x/a?page=2&to=" + deep); strings.Contains(got, key) || !strings.HasPrefix(got, "https://x/a?page=2&to=") {
+		t.Errorf("URL = %q; want the deep key masked, the rest shown", got)
 	}
 }
