@@ -320,8 +320,13 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		Logger: f.Logger(),
 		OnWait: func(w apiclient.Wait) {
 			progress.clear()
-			wait := fmt.Sprintf("waiting %s as it asks", w.Delay)
-			if !w.Asked {
+			var wait string
+			switch {
+			case w.AtOnce:
+				wait = fmt.Sprintf("it asks for no wait, but waiting %s all the same", w.Delay)
+			case w.Asked:
+				wait = fmt.Sprintf("waiting %s as it asks", w.Delay)
+			default:
 				wait = fmt.Sprintf("it did not say how long to wait, so backing off for %s", w.Delay)
 			}
 			f.warn(fmt.Sprintf("%s: the API answered 429 Too Many Requests; %s, then retrying (%d of %d)",
