@@ -547,15 +547,44 @@ func folderError(dir string, locksOnly bool, err error) error {
 		fix = "make it a folder you can write in: the keychain's renewal locks are kept there whatever $XDG_STATE_HOME says"
 		spaceFix = "free some space there"
 	}
+	failed := func(fix string) error {
+		return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", store.ErrWriteFailed, what, dir, err), fix: fix}
+	}
 	switch {
 	case errors.Is(err, syscall.EROFS): // a read-only HOME, as containers and CI runners have, too
-		return fmt.Errorf("%w: create %s %s: %w; %s", store.ErrWriteFailed, what, dir, err, fix)
+		return failed(fix)
 	case isNoSpace(err):
-		return fmt.Errorf("%w: create %s %s: %w; %s", store.ErrWriteFailed, what, dir, err, spaceFix)
+		return failed(spaceFix)
 	case errors.Is(err, syscall.EIO):
-		return fmt.Errorf("%w: create %s %s: %w", store.ErrWriteFailed, what, dir, err)
+		return failed("")
 	}
-	return fmt.Errorf("%w: the %s %s cannot be made (%v); %s", store.ErrDenied, what, dir, err, fix)
+	return &FolderError{kind: store.ErrDenied, cause: err, reason: fmt.Sprintf("%v: the %s %s cannot be made (%v)", store.ErrDenied, what, dir, err), fix: fix}
+}
+
+// FolderError is a token folder that cannot be made or used. Its message
+// ends with what to do for the folder [store] url names (or the default
+// one); WithFix gives the same error with other advice, for a caller that
+// knows better (store migrate, whose --to names the folder). It wraps
+// store.ErrWriteFailed (a full, read-only or failing disk) or
+// store.ErrDenied, and the system's error.
+type FolderError struct {
+	kind, cause error
+	reason      string // what happened, naming the folder
+	fix         string // what to do; "" for nothing to say
+}
+
+func (e *FolderError) Error() string {
+	if e.fix == "" {
+		return e.reason
+	}
+	return e.reason + "; " + e.fix
+}
+
+func (e *FolderError) Unwrap() []error { return []error{e.kind, e.cause} }
+
+// WithFix is e ending with fix instead.
+func (e *FolderError) WithFix(fix string) *FolderError {
+	return &FolderError{kind: e.kind, cause: e.cause, reason: e.reason, fix: fix}
 }
 
 // checkDir refuses a folder that is a link, belongs to someone else or that
