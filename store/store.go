@@ -542,6 +542,10 @@ var (
 	// not fitting in place of the old one), read-only, or failing. It lasts
 	// until someone makes room or mends it.
 	ErrWriteFailed = errors.New("token store could not write")
+	// ErrDiskFull is ErrWriteFailed from a full disk (or quota), its
+	// reserve spent or not yet made: it lasts until someone makes room
+	// there, and its message says where. It wraps ErrWriteFailed.
+	ErrDiskFull = fmt.Errorf("%w", ErrWriteFailed)
 	// ErrDenied means a shared store refused the credentials or permissions
 	// it was given: a configuration problem that retrying cannot fix.
 	ErrDenied = errors.New("token store denied access")
