@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -171,10 +172,41 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
 	}
 	fl := cmd.Flags()
 	fl.VarP(&countedString{&opts.Data, &opts.DataGiven}, "data", "d", "request body: DATA, @FILE, or @- for stdin (JSON gets Content-Type: application/json)")
+	cmd.RegisterFlagCompletionFunc("data", completeDataFile)
 	fl.VarP((*repeatable)(&opts.Headers), "header", "H", "extra header 'Key: Value'; repeatable, and replaces a default of the same name")
 	fl.BoolVarP(&opts.Include, "include", "i", false, "print the status line and headers before the body")
 	fl.BoolVar(&opts.All, "all", false, `follow Link: rel="next" and merge every page into one document (GET only)`)
 	return cmd
+}
+
+// completeDataFile offers, after -d @, the files and folders whose names
+// begin as typed, each after its @; after -d without an @, nothing, as
+// the body itself follows. The shell's own file names, offered there,
+// went without the @, and sent the name as the body.
+func completeDataFile(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	typed, ok := strings.CutPrefix(toComplete, "@")
+	if !ok {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	dir, base := filepath.Split(typed)
+	entries, err := os.ReadDir(cmp.Or(dir, "."))
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var files []string
+	directive := cobra.ShellCompDirectiveNoFileComp
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, base) || strings.HasPrefix(name, ".") && !strings.HasPrefix(base, ".") {
+			continue
+		}
+		if e.IsDir() { // the file is further in: no space after it
+			name += string(filepath.Separator)
+			directive |= cobra.ShellCompDirectiveNoSpace
+		}
+		files = append(files, "@"+dir+name)
+	}
+	return files, directive
 }
 
 func checkRequestOptions(opts *requestOptions) error {

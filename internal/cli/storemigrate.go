@@ -99,6 +99,7 @@ looks for the tokens in the old store.`,
 		RunE: runner(opts, nil, runStoreMigrate),
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "the store to move the tokens to: file:///FOLDER, redis://HOST:PORT/DB or keyring://; - reads it from stdin")
+	cmd.RegisterFlagCompletionFunc("to", cobra.FixedCompletions([]string{"file:///", "redis://", "rediss://", "keyring://"}, cobra.ShellCompDirectiveNoFileComp|cobra.ShellCompDirectiveNoSpace))
 	return cmd
 }
 
