@@ -31,6 +31,19 @@ func (e *devEnv) storeAnotherConfigurations(t *testing.T) {
 	e.save(t, "dev", rec)
 }
 
+// approveAt is a browser opened at url, the dev provider's approve page,
+// which approves the log-in: it asks for the page in the background, as a
+// browser opens while login waits for the callback.
+func approveAt(url string) error {
+	go func() {
+		if resp, err := http.Get(url); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	return nil
+}
+
 // TestLoginWithoutATerminalSaysItReplacesAnotherConfigurationsTokens: a
 // script's login over another configuration's tokens goes on as before
 // (PRODUCT.md: they are kept until login replaces them), but says so in one
@@ -45,13 +58,7 @@ func TestLoginWithoutATerminalSaysItReplacesAnotherConfigurationsTokens(t *testi
 		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
 		OpenBrowser: func(url string) error {
 			before = stderr.String()
-			go func() {
-				if resp, err := http.Get(url); err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}()
-			return nil
+			return approveAt(url)
 		},
 	})
 	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
@@ -88,16 +95,8 @@ func TestLoginOnAFullDiskSaysSo(t *testing.T) {
 	testdisk.Fill(t, dir)
 	var stderr bytes.Buffer
 	root := cli.NewRootCmd(&cli.Factory{
-		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
-		OpenBrowser: func(url string) error {
-			go func() {
-				if resp, err := http.Get(url); err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}()
-			return nil
-		},
+		IO:          &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		OpenBrowser: approveAt,
 	})
 	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
 	err := root.ExecuteContext(t.Context())
