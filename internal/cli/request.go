@@ -598,11 +598,21 @@ func requestError(err error, env *config.Env, target string) error {
 		ue         *url.Error
 		unanswered *httpx.UnansweredError
 	)
+	// apiAt names the API the request went to, and check what to look at
+	// when it could not be reached.
+	apiAt, check := "the API at "+target, "check your connection and api_url"
 	if errors.As(err, &ue) && !errors.Is(err, errRedirectLoop) {
 		// The request that failed: a page of --all after the first, or
 		// where a redirect led; the first request's named a page that
 		// had answered.
 		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			if t, terr := url.Parse(target); terr == nil && !httpx.SameOrigin(u, t) {
+				// Not api_url's host: "the API at" it, and to check
+				// api_url, pointed at the wrong host.
+				apiAt, check = redact.URL(ue.URL)+" (another host, which the API redirected the request to)", "check your connection, or tell the API's owner where it redirects"
+			} else {
+				apiAt = "the API at " + redact.URL(ue.URL)
+			}
 			target = redact.URL(ue.URL)
 		}
 	}
@@ -634,15 +644,15 @@ func requestError(err error, env *config.Env, target string) error {
 		// The API was reached; its answer cannot be read.
 		return &failure.UnreadableAnswerError{Env: env.Name, API: target, Changes: !safeOp(ue.Op), Err: ue.Err}
 	case errors.As(err, &unanswered):
-		msg := fmt.Sprintf("the API at %s had not begun to answer %s after the request was sent", target, unanswered.After)
+		msg := fmt.Sprintf("%s had not begun to answer %s after the request was sent", apiAt, unanswered.After)
 		if unanswered.NotTaking {
-			msg = fmt.Sprintf("the API at %s took none of the request's body for %s, and had not answered", target, unanswered.After)
+			msg = fmt.Sprintf("%s took none of the request's body for %s, and had not answered", apiAt, unanswered.After)
 		}
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPITimeout,
 			Msg: msg + "; try again, or raise the environment's timeout setting if it is slow"}
 	case errors.As(err, &ue) && ue.Timeout():
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPITimeout,
-			Msg: fmt.Sprintf("the API at %s did not answer within %s; try again, or raise the environment's timeout setting", target, env.Timeout)}
+			Msg: fmt.Sprintf("%s did not answer within %s; try again, or raise the environment's timeout setting", apiAt, env.Timeout)}
 	case errors.As(err, &ue) && failure.Of(ue.Err) != failure.Unexpected:
 		// The engine's, met as the token was had for the request (a
 		// client_secret_cmd that failed, a store that refused): net/http
@@ -650,7 +660,7 @@ func requestError(err error, env *config.Env, target string) error {
 		return ue.Err
 	case errors.As(err, &ue):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPIUnreachable,
-			Msg: fmt.Sprintf("the API at %s could not be reached (%v); check your connection and api_url", target, ue.Err)}
+			Msg: fmt.Sprintf("%s could not be reached (%v); %s", apiAt, ue.Err, check)}
 	}
 	return fmt.Errorf("%s: %w", env.Name, err)
 }
