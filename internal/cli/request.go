@@ -95,7 +95,8 @@ is printed as -i prints it (status line and headers), as curl -I does.
 --all follows Link: rel="next" to the last page and prints one document
 shaped like a page with every item merged in (FreeAgent: {"contacts": [...]});
 for FreeAgent it asks for 100 items a page unless PATH sets per_page, and
-paces itself under FreeAgent's 120 requests a minute. When the pages hold
+paces itself under FreeAgent's 120 requests a minute. A body (-d) goes
+with each page's request, as with the first. When the pages hold
 fewer items than the first page's X-Total-Count, a warning on stderr says
 the result may be incomplete. Pages --all cannot join (a page from another
 host, by a next link or a redirect, a next link back to a page already
