@@ -1217,8 +1217,14 @@ type loggingIn struct{}
 func (s *Source) loginUnsaved(ctx context.Context, err error) error {
 	what := strings.TrimPrefix(err.Error(), s.set.Env+": ")
 	next := "fix the store, then log in again"
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		next = "the wait for the store was given up; log in again"
+	case errors.Is(err, store.ErrDiskFull):
+		// The store's words say which disk and what to do: "fix the
+		// store" said nothing of a disk.
+		what = strings.TrimPrefix(what, store.ErrWriteFailed.Error()+": ")
+		return &loginUnsavedError{msg: fmt.Sprintf("%s: the tokens the log-in brought could not be stored: %s, then log in again", s.set.Env, what), err: err}
 	}
 	return &loginUnsavedError{msg: fmt.Sprintf("%s: the tokens the log-in brought could not be stored (%s); %s", s.set.Env, what, next), err: err}
 }

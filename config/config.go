@@ -802,7 +802,9 @@ func StoreDir(storeURL string) (string, error) {
 	// Redis URL may hold.
 	u, err := url.Parse(storeURL)
 	if err != nil {
-		return "", errors.New("the [store] url is not a valid URL; use file:///path/to/folder, redis://host:6379/0 or keyring://")
+		// Said of the URL alone, whether [store] url or store migrate's
+		// --to: each caller names which.
+		return "", errors.New("not a valid URL" + badEscape(err) + "; use file:///path/to/folder, redis://host:6379/0 or keyring://")
 	}
 	shown := store.RedactURL(storeURL)
 	switch u.Scheme {
@@ -850,6 +852,16 @@ func StoreDir(storeURL string) (string, error) {
 		}
 		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown, u.Scheme)
 	}
+}
+
+// badEscape is why url.Parse refused a URL, when it is a % not beginning
+// an escape, as a message shows it; "" otherwise. The URL itself, which
+// may hold a password, is not shown.
+func badEscape(err error) string {
+	if errors.As(err, new(url.EscapeError)) {
+		return " (a % in it must begin an escape such as %25, which stands for % itself)"
+	}
+	return ""
 }
 
 // fileURL is the file:// URL of the folder at path.

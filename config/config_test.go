@@ -189,12 +189,12 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// while the file is refused, so the next step is the line itself.
 		{"default names nothing, none configured", "default_env = \"nope\"\n", ":1: default_env: names \"nope\", but no environment is configured; take the line out, then run `freshtoken init`"},
 		{"redis database not a number", "[store]\nurl = \"redis://:hunter2@127.0.0.1:6379/tokens\"\n", ":2: store.url: redis://127.0.0.1:6379/tokens is not a Redis URL"},
-		{"redis password not escaped", "[store]\nurl = \"redis://:hunter2%zz@127.0.0.1:6379/0\"\n", ":2: store.url: the [store] url is not a valid URL"},
+		{"redis password not escaped", "[store]\nurl = \"redis://:hunter2%zz@127.0.0.1:6379/0\"\n", ":2: store.url: not a valid URL; write redis://"},
 		{"redis scheme in capitals", "[store]\nurl = \"REDIS://:hunter2@127.0.0.1:6379/tokens\"\n", ":2: store.url: redis://127.0.0.1:6379/tokens is not a Redis URL"},
-		{"redis password starting with a slash", "[store]\nurl = \"redis://:/hunter2+Zk=@redis.internal:6379/0\"\n", ":2: store.url: the user or password in [store] url holds a /, ?, # or @"},
-		{"redis password starting with a question mark", "[store]\nurl = \"redis://:?hunter2@redis.internal:6379/0\"\n", ":2: store.url: the user or password in [store] url holds a /, ?, # or @"},
-		{"redis password starting with a hash", "[store]\nurl = \"redis://:#hunter2@redis.internal:6379/0\"\n", ":2: store.url: the user or password in [store] url holds a /, ?, # or @"},
-		{"redis URL without slashes", "[store]\nurl = \"redis:default:hunter2@redis.internal/0\"\n", `:2: store.url: "the [store] url": write two slashes after redis:, as in redis://host:6379/0`},
+		{"redis password starting with a slash", "[store]\nurl = \"redis://:/hunter2+Zk=@redis.internal:6379/0\"\n", ":2: store.url: the user or password in the URL holds a /, ?, # or @"},
+		{"redis password starting with a question mark", "[store]\nurl = \"redis://:?hunter2@redis.internal:6379/0\"\n", ":2: store.url: the user or password in the URL holds a /, ?, # or @"},
+		{"redis password starting with a hash", "[store]\nurl = \"redis://:#hunter2@redis.internal:6379/0\"\n", ":2: store.url: the user or password in the URL holds a /, ?, # or @"},
+		{"redis URL without slashes", "[store]\nurl = \"redis:default:hunter2@redis.internal/0\"\n", `:2: store.url: "redis:…": write two slashes after redis:, as in redis://host:6379/0`},
 		{"redis option unknown", "[store]\nurl = \"redis://127.0.0.1:6379/0?password=hunter2\"\n", ":2: store.url: redis://127.0.0.1:6379/0 is not a Redis URL"},
 		{"store scheme unknown", "[store]\nurl = \"redis+tls://:hunter2@127.0.0.1:6379/0\"\n", `:2: store.url: "redis+tls://127.0.0.1:6379/0": unsupported scheme`},
 		// What the decoder says of a value of the wrong type named Go's

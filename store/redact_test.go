@@ -17,7 +17,8 @@ import (
 // a space was shown as %20, which is not what the configuration holds, and
 // a path written without slashes (file:tokens) was shown as "the [store]
 // url", so an error about it read `"the [store] url" needs an absolute
-// path` instead of naming what was typed.
+// path` instead of naming what was typed; and as store migrate's --to
+// holds one too, one that does not parse is no longer "the [store] url".
 func TestRedactURL(t *testing.T) {
 	for raw, want := range map[string]string{
 		"file:///srv/my tokens":                 "file:///srv/my tokens",
@@ -27,10 +28,10 @@ func TestRedactURL(t *testing.T) {
 		"file://localhost/srv/tokens":           "file://localhost/srv/tokens",
 		"redis://user:s3cr3t@h:6379/0?x=s3cr3t": "redis://h:6379/0",
 		"rediss://:s3cr3t@h/1":                  "rediss://h/1",
-		"redis:s3cr3t@h":                        "the [store] url",
+		"redis:s3cr3t@h":                        "redis:…",
 		"redis:/user:s3cr3t@h:6379/0":           "…@h:6379/0",
 		"rediss//user:s3@cr3t@h/1":              "…@h/1",
-		"%zz":                                   "the [store] url",
+		"%zz":                                   "the URL",
 		// A password beginning with digits and holding a # or a ? unescaped
 		// (8675309#x9): what precedes it reads as a port, the rest as a
 		// fragment or a query holding the @.

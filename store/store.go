@@ -542,6 +542,10 @@ var (
 	// not fitting in place of the old one), read-only, or failing. It lasts
 	// until someone makes room or mends it.
 	ErrWriteFailed = errors.New("token store could not write")
+	// ErrDiskFull is ErrWriteFailed from a full disk (or quota), its
+	// reserve spent or not yet made: it lasts until someone makes room
+	// there, and its message says where. It wraps ErrWriteFailed.
+	ErrDiskFull = fmt.Errorf("%w", ErrWriteFailed)
 	// ErrDenied means a shared store refused the credentials or permissions
 	// it was given: a configuration problem that retrying cannot fix.
 	ErrDenied = errors.New("token store denied access")
@@ -567,8 +571,9 @@ var (
 // and path, without user, password, query or fragment, any of which could
 // hold a secret. A file URL's path is shown as written (a space as a
 // space), and so is one written without slashes (file:tokens), which
-// holds a path, no secret. Another URL that does not parse that way is not
-// shown at all.
+// holds a path, no secret. Of another URL that does not parse that way
+// only the scheme is shown (redis:…), and of one that does not parse at
+// all, nothing ("the URL"): it may be [store] url or store migrate's --to.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	switch {
@@ -590,8 +595,10 @@ func RedactURL(raw string) string {
 		return "…" + rest
 	case u.Opaque == "":
 		return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	default:
+		return u.Scheme + ":…"
 	}
-	return "the [store] url"
+	return "the URL"
 }
 
 // MaxEnvNameLength is the longest environment name: each store can use it

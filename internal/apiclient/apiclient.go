@@ -60,6 +60,9 @@ type Wait struct {
 	// Asked is set when Delay is what the 429's Retry-After asked for;
 	// otherwise the API gave no usable Retry-After and Delay is a back-off.
 	Asked bool
+	// AtOnce is set when Retry-After asked for no wait at all (0, or a
+	// date past), and Delay is the second freshtoken waits all the same.
+	AtOnce bool
 }
 
 // Clock tells the time and sleeps; tests pass one that only pretends to.
@@ -158,7 +161,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 			return resp, nil
 		}
-		wait, known := httpx.RetryAfter(resp.Header.Get("Retry-After"), c.Clock.Now())
+		asked := resp.Header.Get("Retry-After")
+		now := c.Clock.Now()
+		wait, known := httpx.RetryAfter(asked, now)
 		if !known {
 			wait = time.Second << min(retry, 5)
 		}
@@ -171,9 +176,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		case retry >= c.MaxRetries:
 			return nil, &RateLimitError{URL: req.URL.String(), Retries: retry, Wait: wait}
 		}
-		c.Logger.Debug("429 from the API; waiting before retrying", "url", redact.URL(req.URL.String()), "retry_after", resp.Header.Get("Retry-After"), "wait", wait, "retry", retry+1)
+		c.Logger.Debug("429 from the API; waiting before retrying", "url", redact.URL(req.URL.String()), "retry_after", asked, "wait", wait, "retry", retry+1)
 		if c.OnWait != nil {
-			c.OnWait(Wait{URL: req.URL.String(), Delay: wait, Retry: retry + 1, MaxRetries: c.MaxRetries, Asked: known})
+			c.OnWait(Wait{URL: req.URL.String(), Delay: wait, Retry: retry + 1, MaxRetries: c.MaxRetries, Asked: known, AtOnce: httpx.AsksNoWait(asked, now)})
 		}
 		if err := c.Clock.Sleep(ctx, wait); err != nil {
 			return nil, err

@@ -302,10 +302,19 @@ func TestDoBacksOffWithoutRetryAfter(t *testing.T) {
 // or a date already past, is retried after a second, not at once: a
 // client that took 0 at its word answered each 429 with another request
 // straight away, a burst against an API that had just said to stop.
+// OnWait is told it asked for no wait (AtOnce), which it was not: the
+// command said it waited 1s "as it asks".
 func TestDoWaitsAtLeastASecond(t *testing.T) {
-	for _, retryAfter := range []string{"0", fakeclock.New().Now().Add(-time.Hour).Format(http.TimeFormat)} {
-		if waits := waitsForOne429(t, retryAfter); len(waits) != 1 || !waits[0].Asked || waits[0].Delay != time.Second {
-			t.Errorf("Retry-After %q: waits = %+v, want one wait of 1s, as asked", retryAfter, waits)
+	for _, tt := range []struct {
+		retryAfter string
+		atOnce     bool
+	}{
+		{"0", true},
+		{fakeclock.New().Now().Add(-time.Hour).Format(http.TimeFormat), true},
+		{"1", false},
+	} {
+		if waits := waitsForOne429(t, tt.retryAfter); len(waits) != 1 || !waits[0].Asked || waits[0].AtOnce != tt.atOnce || waits[0].Delay != time.Second {
+			t.Errorf("Retry-After %q: waits = %+v, want one wait of 1s, asked, AtOnce %t", tt.retryAfter, waits, tt.atOnce)
 		}
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -160,6 +161,12 @@ func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 		return err
 	}
 	if err := src.SaveLogin(ctx, res.Token, res.SentAt); err != nil {
+		if errors.Is(err, store.ErrDiskFull) {
+			// The system's set-up, as a temporary folder that cannot be
+			// made is: no store of the person's, whose [store] url the
+			// store's words said to set.
+			return config.Invalidf("the disk holding the demo's temporary folder %s is full, so the demo could not store its tokens; free some space there, or set TMPDIR to a folder on another disk", dir)
+		}
 		return err
 	}
 	fmt.Fprintf(out, "   logged in; tokens stored in a temporary folder, deleted when the demo ends\n\n")

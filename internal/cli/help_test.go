@@ -288,10 +288,8 @@ func TestHelpProseFitsEightyColumns(t *testing.T) {
 func TestTabOffersNoFilesWhereNoneAreTaken(t *testing.T) {
 	offers := func(words ...string) string {
 		t.Helper()
-		ios, stdout, _ := testStreams(false, false)
-		cli.Main(append(append([]string{"--config", filepath.Join(t.TempDir(), "none.toml"), cobra.ShellCompRequestCmd}, words...), ""), ios)
-		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-		return lines[len(lines)-1]
+		_, directive := tabOffers(t, append(words, "")...)
+		return directive
 	}
 	noFiles := fmt.Sprintf(":%d", cobra.ShellCompDirectiveNoFileComp)
 	ios, _, _ := testStreams(false, false)
@@ -312,6 +310,81 @@ func TestTabOffersNoFilesWhereNoneAreTaken(t *testing.T) {
 	for _, words := range [][]string{{"exec", "--"}, {"import", "postman"}} {
 		if got := offers(words...); got == noFiles {
 			t.Errorf("Tab after `freshtoken %s ` offers no files, but it takes one", strings.Join(words, " "))
+		}
+	}
+}
+
+// tabOffers is what Tab offers for words, the last one the word being
+// typed ("" after a space): the words it offers, and cobra's directive
+// (":4", no files).
+func tabOffers(t *testing.T, words ...string) (offered []string, directive string) {
+	t.Helper()
+	ios, stdout, _ := testStreams(false, false)
+	cli.Main(append(append([]string{"--config", filepath.Join(t.TempDir(), "none.toml"), cobra.ShellCompRequestCmd}, words[:len(words)-1]...), words[len(words)-1]), ios)
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	return lines[:len(lines)-1], lines[len(lines)-1]
+}
+
+// TestTabAfterAFlagOffersFilesOnlyWhereOneIsTaken: Tab after a flag that
+// takes a value offers the folder's files only if that value is a file
+// (--config, --log-file, init's --ca-file, --key-file and
+// --client-secret-cmd); after any other (`token --min-valid`, `demo
+// --calls`, `-H`, `store migrate --to`) it offered them too, as if the
+// flag took one.
+func TestTabAfterAFlagOffersFilesOnlyWhereOneIsTaken(t *testing.T) {
+	takesFile := map[string]bool{"config": true, "log-file": true, "ca-file": true, "key-file": true, "client-secret-cmd": true}
+	ios, _, _ := testStreams(false, false)
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if c.Hidden || c.Name() == "help" {
+			return
+		}
+		c.LocalFlags().VisitAll(func(fl *pflag.Flag) {
+			if fl.NoOptDefVal != "" {
+				return
+			}
+			words := append(strings.Fields(c.CommandPath())[1:], "--"+fl.Name, "")
+			_, got := tabOffers(t, words...)
+			files := got == fmt.Sprintf(":%d", cobra.ShellCompDirectiveDefault)
+			if files != takesFile[fl.Name] {
+				t.Errorf("Tab after `%s --%s ` gives directive %s; files offered %t, want %t", c.CommandPath(), fl.Name, got, files, takesFile[fl.Name])
+			}
+		})
+	}
+	walk(cli.NewRootCmd(&cli.Factory{IO: ios}))
+}
+
+// TestTabAfterDataOffersFilesAfterAnAt: Tab after `-d @` offers the
+// folder's files and folders with the @ before them, and nothing after a
+// -d without one (the body itself): the shell's own file names went
+// without the @, and sent the name as the body.
+func TestTabAfterDataOffersFilesAfterAnAt(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"contact.json", ".hidden", filepath.Join("sub", "a.json")} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	noFiles := fmt.Sprintf(":%d", cobra.ShellCompDirectiveNoFileComp)
+	for _, c := range []struct {
+		typed, directive string
+		want             []string
+	}{
+		{"@", fmt.Sprintf(":%d", cobra.ShellCompDirectiveNoFileComp|cobra.ShellCompDirectiveNoSpace), []string{"@contact.json", "@sub/"}},
+		{"@sub/", noFiles, []string{"@sub/a.json"}},
+		{"@.", noFiles, []string{"@.hidden"}},
+		{"{", noFiles, nil},
+	} {
+		got, directive := tabOffers(t, "post", "/v2/contacts", "-d", c.typed)
+		if !reflect.DeepEqual(got, c.want) && len(got)+len(c.want) > 0 || directive != c.directive {
+			t.Errorf("Tab after `-d %s` offers %q, directive %s; want %q, %s", c.typed, got, directive, c.want, c.directive)
 		}
 	}
 }

@@ -100,6 +100,9 @@ configured), it asks for what the environment needs, as init does.`,
 	fl.StringVar(&s.Grant, "grant", "", "how tokens are had: authorization_code (default, a browser log-in), device_code or client_credentials")
 	fl.BoolVar(&opts.Default, "default", false, "make this the default environment, used by commands without -e (alone: only that)")
 	fl.StringVar(&s.DeviceAuthURL, "device-auth-url", "", "the device authorization endpoint, for --grant device_code (discovery finds it from --issuer)")
+	cmd.MarkFlagFilename("ca-file")
+	cmd.MarkFlagFilename("key-file")
+	cmd.MarkFlagFilename("client-secret-cmd") // a program, such as a script of the person's
 	cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions([]string{config.GrantAuthorizationCode, config.GrantDeviceCode, config.GrantClientCredentials}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(config.Presets(), cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("client-auth", cobra.FixedCompletions(clientAuthNames(), cobra.ShellCompDirectiveNoFileComp))

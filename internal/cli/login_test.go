@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -29,6 +31,19 @@ func (e *devEnv) storeAnotherConfigurations(t *testing.T) {
 	e.save(t, "dev", rec)
 }
 
+// approveAt is a browser opened at url, the dev provider's approve page,
+// which approves the log-in: it asks for the page in the background, as a
+// browser opens while login waits for the callback.
+func approveAt(url string) error {
+	go func() {
+		if resp, err := http.Get(url); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	return nil
+}
+
 // TestLoginWithoutATerminalSaysItReplacesAnotherConfigurationsTokens: a
 // script's login over another configuration's tokens goes on as before
 // (PRODUCT.md: they are kept until login replaces them), but says so in one
@@ -43,13 +58,7 @@ func TestLoginWithoutATerminalSaysItReplacesAnotherConfigurationsTokens(t *testi
 		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
 		OpenBrowser: func(url string) error {
 			before = stderr.String()
-			go func() {
-				if resp, err := http.Get(url); err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}()
-			return nil
+			return approveAt(url)
 		},
 	})
 	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
@@ -62,6 +71,38 @@ func TestLoginWithoutATerminalSaysItReplacesAnotherConfigurationsTokens(t *testi
 	}
 	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
 		t.Errorf("the stored tokens are %s's; want dev-client-id's, the log-in's", rec.Grant.ClientID)
+	}
+}
+
+// TestLoginOnAFullDiskSaysSo: a first log-in into a token folder whose
+// disk is full (no reserve made yet, no record to write over) fails in one
+// line saying the disk holding the folder is full, what to do, and to log
+// in again, exit 5 as any token store that could not write; it said
+// "token store could not write: save tokens in …: write
+// …/.dev.json.tmp-538276154: no space left on device); fix the store, then
+// log in again", no word of a disk.
+func TestLoginOnAFullDiskSaysSo(t *testing.T) {
+	e := newDevEnv(t)
+	dir := testdisk.Small(t, "128k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	redirect := "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)) + "/callback"
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: redirect})
+	testdisk.Fill(t, dir)
+	var stderr bytes.Buffer
+	root := cli.NewRootCmd(&cli.Factory{
+		IO:          &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		OpenBrowser: approveAt,
+	})
+	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
+	err := root.ExecuteContext(t.Context())
+	want := "dev: the tokens the log-in brought could not be stored: the disk holding the token folder " + dir + " is full (no space left on device); free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk, then log in again"
+	if err == nil || err.Error() != want || cli.ExitCode(err) != 5 {
+		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 5 and %q", err, cli.ExitCode(err), &stderr, want)
 	}
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,7 +95,8 @@ is printed as -i prints it (status line and headers), as curl -I does.
 --all follows Link: rel="next" to the last page and prints one document
 shaped like a page with every item merged in (FreeAgent: {"contacts": [...]});
 for FreeAgent it asks for 100 items a page unless PATH sets per_page, and
-paces itself under FreeAgent's 120 requests a minute. When the pages hold
+paces itself under FreeAgent's 120 requests a minute. A body (-d) goes
+with each page's request, as with the first. When the pages hold
 fewer items than the first page's X-Total-Count, a warning on stderr says
 the result may be incomplete. Pages --all cannot join (a page from another
 host, by a next link or a redirect, a next link back to a page already
@@ -171,10 +173,41 @@ func newRequestCmd(f *Factory, method string, runF func(*requestOptions) error) 
 	}
 	fl := cmd.Flags()
 	fl.VarP(&countedString{&opts.Data, &opts.DataGiven}, "data", "d", "request body: DATA, @FILE, or @- for stdin (JSON gets Content-Type: application/json)")
+	cmd.RegisterFlagCompletionFunc("data", completeDataFile)
 	fl.VarP((*repeatable)(&opts.Headers), "header", "H", "extra header 'Key: Value'; repeatable, and replaces a default of the same name")
 	fl.BoolVarP(&opts.Include, "include", "i", false, "print the status line and headers before the body")
 	fl.BoolVar(&opts.All, "all", false, `follow Link: rel="next" and merge every page into one document (GET only)`)
 	return cmd
+}
+
+// completeDataFile offers, after -d @, the files and folders whose names
+// begin as typed, each after its @; after -d without an @, nothing, as
+// the body itself follows. The shell's own file names, offered there,
+// went without the @, and sent the name as the body.
+func completeDataFile(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	typed, ok := strings.CutPrefix(toComplete, "@")
+	if !ok {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	dir, base := filepath.Split(typed)
+	entries, err := os.ReadDir(cmp.Or(dir, "."))
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var files []string
+	directive := cobra.ShellCompDirectiveNoFileComp
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, base) || strings.HasPrefix(name, ".") && !strings.HasPrefix(base, ".") {
+			continue
+		}
+		if e.IsDir() { // the file is further in: no space after it
+			name += string(filepath.Separator)
+			directive |= cobra.ShellCompDirectiveNoSpace
+		}
+		files = append(files, "@"+dir+name)
+	}
+	return files, directive
 }
 
 func checkRequestOptions(opts *requestOptions) error {
@@ -320,8 +353,13 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		Logger: f.Logger(),
 		OnWait: func(w apiclient.Wait) {
 			progress.clear()
-			wait := fmt.Sprintf("waiting %s as it asks", w.Delay)
-			if !w.Asked {
+			var wait string
+			switch {
+			case w.AtOnce:
+				wait = fmt.Sprintf("it asks for no wait, but waiting %s all the same", w.Delay)
+			case w.Asked:
+				wait = fmt.Sprintf("waiting %s as it asks", w.Delay)
+			default:
 				wait = fmt.Sprintf("it did not say how long to wait, so backing off for %s", w.Delay)
 			}
 			f.warn(fmt.Sprintf("%s: the API answered 429 Too Many Requests; %s, then retrying (%d of %d)",
@@ -561,11 +599,21 @@ func requestError(err error, env *config.Env, target string) error {
 		ue         *url.Error
 		unanswered *httpx.UnansweredError
 	)
+	// apiAt names the API the request went to, and check what to look at
+	// when it could not be reached.
+	apiAt, check := "the API at "+target, "check your connection and api_url"
 	if errors.As(err, &ue) && !errors.Is(err, errRedirectLoop) {
 		// The request that failed: a page of --all after the first, or
 		// where a redirect led; the first request's named a page that
 		// had answered.
 		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			if t, terr := url.Parse(target); terr == nil && !httpx.SameOrigin(u, t) {
+				// Not api_url's host: "the API at" it, and to check
+				// api_url, pointed at the wrong host.
+				apiAt, check = redact.URL(ue.URL)+" (another host, which the API redirected the request to)", "check your connection, or tell the API's owner where it redirects"
+			} else {
+				apiAt = "the API at " + redact.URL(ue.URL)
+			}
 			target = redact.URL(ue.URL)
 		}
 	}
@@ -597,15 +645,15 @@ func requestError(err error, env *config.Env, target string) error {
 		// The API was reached; its answer cannot be read.
 		return &failure.UnreadableAnswerError{Env: env.Name, API: target, Changes: !safeOp(ue.Op), Err: ue.Err}
 	case errors.As(err, &unanswered):
-		msg := fmt.Sprintf("the API at %s had not begun to answer %s after the request was sent", target, unanswered.After)
+		msg := fmt.Sprintf("%s had not begun to answer %s after the request was sent", apiAt, unanswered.After)
 		if unanswered.NotTaking {
-			msg = fmt.Sprintf("the API at %s took none of the request's body for %s, and had not answered", target, unanswered.After)
+			msg = fmt.Sprintf("%s took none of the request's body for %s, and had not answered", apiAt, unanswered.After)
 		}
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPITimeout,
 			Msg: msg + "; try again, or raise the environment's timeout setting if it is slow"}
 	case errors.As(err, &ue) && ue.Timeout():
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPITimeout,
-			Msg: fmt.Sprintf("the API at %s did not answer within %s; try again, or raise the environment's timeout setting", target, env.Timeout)}
+			Msg: fmt.Sprintf("%s did not answer within %s; try again, or raise the environment's timeout setting", apiAt, env.Timeout)}
 	case errors.As(err, &ue) && failure.Of(ue.Err) != failure.Unexpected:
 		// The engine's, met as the token was had for the request (a
 		// client_secret_cmd that failed, a store that refused): net/http
@@ -613,7 +661,7 @@ func requestError(err error, env *config.Env, target string) error {
 		return ue.Err
 	case errors.As(err, &ue):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPIUnreachable,
-			Msg: fmt.Sprintf("the API at %s could not be reached (%v); check your connection and api_url", target, ue.Err)}
+			Msg: fmt.Sprintf("%s could not be reached (%v); %s", apiAt, ue.Err, check)}
 	}
 	return fmt.Errorf("%s: %w", env.Name, err)
 }

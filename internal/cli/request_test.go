@@ -483,8 +483,11 @@ func TestAllReportsPagesItCannotGather(t *testing.T) {
 // printed; when it is an error status, the line saying so adds that the
 // request was redirected off the API's host without the token, which is
 // the likely reason (it named the other host's URL alone, and a 401 from
-// there read as the token being refused).
+// there read as the token being refused). Another host that cannot be
+// reached is said to be where the API redirected the request, not "the
+// API at" it, to check api_url.
 func TestGetRedirectedToAnotherHost(t *testing.T) {
+	gone := fmt.Sprintf("http://127.0.0.1:%d/gone", testenv.FreePort(t))
 	var seen struct {
 		sync.Mutex
 		auth, custom []string
@@ -506,6 +509,8 @@ func TestGetRedirectedToAnotherHost(t *testing.T) {
 			switch r.URL.Path {
 			case "/v2/download", "/v2/denied":
 				http.Redirect(w, r, other.URL+strings.TrimPrefix(r.URL.Path, "/v2"), http.StatusFound)
+			case "/v2/gone":
+				http.Redirect(w, r, gone, http.StatusFound)
 			default:
 				provider.ServeHTTP(w, r)
 			}
@@ -524,6 +529,14 @@ func TestGetRedirectedToAnotherHost(t *testing.T) {
 	want := "freshtoken: dev: GET " + other.URL + "/denied answered 401 Unauthorized; the API redirected the request to " + strings.TrimPrefix(other.URL, "http://") + ", another host, which freshtoken sends no access token to\n"
 	if stderr.String() != want || stdout.String() != "no token\n" {
 		t.Errorf("get /v2/denied: stderr %q, stdout %q; want %q and the body", stderr, stdout, want)
+	}
+	ios, stdout, stderr = testStreams(false, false)
+	if code := e.run(ios, "get", "/v2/gone"); code != 5 {
+		t.Errorf("get /v2/gone: exit %d, want 5: %s", code, stderr)
+	}
+	if msg := stderr.String(); !strings.HasPrefix(msg, "freshtoken: dev: "+gone+" (another host, which the API redirected the request to) could not be reached (") ||
+		!strings.HasSuffix(msg, "); check your connection, or tell the API's owner where it redirects\n") || stdout.Len() != 0 {
+		t.Errorf("get /v2/gone: stderr %q, stdout %q; want one line saying the other host the API redirected to could not be reached", msg, stdout)
 	}
 	seen.Lock()
 	defer seen.Unlock()

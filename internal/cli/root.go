@@ -243,6 +243,8 @@ Exit codes:
 	pf.BoolVar(&f.Debug, "debug", false, "explain every decision on stderr, one line each (also FRESHTOKEN_DEBUG=1)")
 	pf.StringVar(&f.LogFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&f.LogFile, "log-file", "", "append logs to this file instead of stderr")
+	root.MarkPersistentFlagFilename("config")
+	root.MarkPersistentFlagFilename("log-file")
 	root.RegisterFlagCompletionFunc("env", f.completeEnvs)
 	root.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
@@ -273,11 +275,22 @@ Exit codes:
 // offerNoFiles makes Tab after a command that takes no argument offer
 // nothing: cobra's default offered the folder's files, as if `freshtoken
 // status` or `freshtoken remove` took one. A command refusing a lone
-// argument takes none (request, which takes two, offers its methods).
+// argument takes none (request, which takes two, offers its methods). So
+// does Tab after a flag's name, unless the flag takes a file (marked so,
+// as --config is) or offers values of its own: `token --min-valid`,
+// `demo --calls` and `-H` offered the folder's files too.
 func offerNoFiles(c *cobra.Command) {
 	if c.ValidArgsFunction == nil && len(c.ValidArgs) == 0 && c.Args != nil && c.Args(c, []string{"x"}) != nil {
 		c.ValidArgsFunction = cobra.NoFileCompletions
 	}
+	c.LocalFlags().VisitAll(func(fl *pflag.Flag) {
+		if _, file := fl.Annotations[cobra.BashCompFilenameExt]; file || fl.NoOptDefVal != "" { // NoOptDefVal: a flag without a value (--debug)
+			return
+		}
+		if _, own := c.GetFlagCompletionFunc(fl.Name); !own {
+			c.RegisterFlagCompletionFunc(fl.Name, cobra.NoFileCompletions)
+		}
+	})
 	for _, sub := range c.Commands() {
 		offerNoFiles(sub)
 	}

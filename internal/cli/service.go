@@ -74,6 +74,7 @@ https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
 		opts.OS = runtime.GOOS
 		if sub.use != "status" { // status asks this system's service manager: no other's
 			c.Flags().StringVar(&opts.OS, "os", runtime.GOOS, "the system to describe (linux, darwin or windows), with --dry-run")
+			c.RegisterFlagCompletionFunc("os", cobra.FixedCompletions([]string{"linux", "darwin", "windows"}, cobra.ShellCompDirectiveNoFileComp))
 			c.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be written and run, and change nothing")
 			c.Flags().BoolVar(&opts.FilesOnly, "files-only", false, "write or remove the file, but start or stop nothing")
 		}

@@ -99,6 +99,7 @@ looks for the tokens in the old store.`,
 		RunE: runner(opts, nil, runStoreMigrate),
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "the store to move the tokens to: file:///FOLDER, redis://HOST:PORT/DB or keyring://; - reads it from stdin")
+	cmd.RegisterFlagCompletionFunc("to", cobra.FixedCompletions([]string{"file:///", "redis://", "rediss://", "keyring://"}, cobra.ShellCompDirectiveNoFileComp|cobra.ShellCompDirectiveNoSpace))
 	return cmd
 }
 
@@ -307,9 +308,13 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 // is the new store's: a lock the old store could not take on its own
 // read-only disk is not. (The file store's own advice for a read-only
 // disk, to set [store] url to another folder, is wrong here: that would
-// leave the tokens behind, and every command would say to log in.)
+// leave the tokens behind, and every command would say to log in; so is
+// its advice for a folder that cannot be made, --to naming a file.)
 func fullDestination(err error, location string, ours bool) error {
+	var fe *filestore.FolderError
 	switch {
+	case ours && errors.As(err, &fe) && errors.Is(err, store.ErrDenied):
+		return &newStoreError{fe.WithFix("name a folder you can write in with --to")}
 	case ours && errors.Is(err, syscall.EROFS):
 		return &destinationError{err: err, msg: fmt.Sprintf("the new store (--to) cannot be written: %s is on a read-only disk; name a folder you can write in with --to", filepath.Dir(location))}
 	case !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) && !errors.Is(err, store.ErrReserveUsed):

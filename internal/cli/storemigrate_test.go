@@ -715,6 +715,33 @@ func TestStoreMigrateToAReadOnlyDisk(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateSaysWhatIsWrongWithTo: a --to that is no URL, or that
+// names a file (or a folder under one), is said to be --to's, with what
+// to type: they were said to be "the [store] url", not a valid URL, and to
+// "set [store] url (or $XDG_STATE_HOME) to a folder you can write in",
+// which leaves the tokens where they are.
+func TestStoreMigrateSaysWhatIsWrongWithTo(t *testing.T) {
+	e, rec := devAndZeta(t)
+	nothingMoved := checkNothingMoved(t, e, rec)
+	file := filepath.Join(t.TempDir(), "afile")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ to, want string }{
+		{"file:///x%2", "freshtoken: --to: not a valid URL (a % in it must begin an escape such as %25, which stands for % itself); use file:///path/to/folder, redis://host:6379/0 or keyring://\n"},
+		{"redis://:pa%zz@127.0.0.1:6379/0", "freshtoken: --to: not a valid URL; write redis://"},
+		{"file://" + file, "cannot be made (mkdir " + file + ": not a directory); name a folder you can write in with --to\n"},
+		{"file://" + file + "/sub", "name a folder you can write in with --to\n"},
+	} {
+		ios, stdout, stderr := testStreams(false, false)
+		code := e.run(ios, "store", "migrate", "--to", c.to)
+		if msg := stderr.String(); code != 2 || !strings.Contains(msg, c.want) || strings.Contains(msg, "[store] url (or") || strings.Contains(msg, "the [store] url") || strings.Contains(msg, "pa%zz") {
+			t.Errorf("--to %s: exit %d\n%s%s; want exit 2 saying %q of --to", c.to, code, stdout, msg, c.want)
+		}
+		nothingMoved()
+	}
+}
+
 // TestStoreMigrateLeavesNoReserveBehind: once every record has left a
 // folder, `store migrate` takes the file store's reserve (64 KiB, kept for
 // the renewals of the records there) out of it too; it was left alone in

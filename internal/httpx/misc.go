@@ -31,6 +31,24 @@ const LongestRetryAfter = 24 * time.Hour
 // negative number, words). A number of seconds too large to count is a
 // very long wait, not none.
 func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
+	asked, known := askedWait(v, now)
+	if !known {
+		return 0, false
+	}
+	return min(max(asked, MinRetryAfter), LongestRetryAfter), true
+}
+
+// AsksNoWait reports whether v, a Retry-After value, asks for no wait at
+// all (0, or a date not after now), which RetryAfter makes MinRetryAfter:
+// a message saying it waits "as it asks" would not be true.
+func AsksNoWait(v string, now time.Time) bool {
+	asked, known := askedWait(v, now)
+	return known && asked <= 0
+}
+
+// askedWait is the wait v asks for, as it asks for it, but for a number of
+// seconds too large to count, which is LongestRetryAfter.
+func askedWait(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
@@ -39,13 +57,13 @@ func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
 		if secs < 0 {
 			return 0, false
 		}
-		return max(time.Duration(min(secs, int64(LongestRetryAfter/time.Second)))*time.Second, MinRetryAfter), true
+		return time.Duration(min(secs, int64(LongestRetryAfter/time.Second))) * time.Second, true
 	}
 	if strings.Trim(v, "0123456789") == "" {
 		return LongestRetryAfter, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return min(max(t.Sub(now), MinRetryAfter), LongestRetryAfter), true
+		return t.Sub(now), true
 	}
 	return 0, false
 }

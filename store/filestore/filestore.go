@@ -175,9 +175,12 @@ func openPrivate(p string, flag int) (*os.File, error) {
 		if fi, serr := os.Lstat(p); serr == nil && fi.IsDir() {
 			return nil, notRegular(p)
 		}
-		if errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO) || isNoSpace(err) {
-			// A disk turned read-only, failing or full: the disk needs
-			// mending, as a refused save's does. err names p.
+		if isNoSpace(err) {
+			return nil, fmt.Errorf("%w: %w", store.ErrDiskFull, err)
+		}
+		if errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO) {
+			// A disk turned read-only or failing: the disk needs mending,
+			// as a refused save's does. err names p.
 			return nil, fmt.Errorf("%w: %w", store.ErrWriteFailed, err)
 		}
 		if tooManyFiles(err) {
@@ -230,10 +233,17 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	if err != nil && isNoSpace(err) && s.overwrite(env, data) == nil {
 		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; free some space", s.dir)}
 	}
-	if err != nil {
-		if errors.Is(err, fs.ErrPermission) {
-			return fmt.Errorf("%w: save tokens in %s: %w", store.ErrDenied, s.dir, err)
-		}
+	var errno syscall.Errno
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrDenied, s.dir, err)
+	case isNoSpace(err) && errors.As(err, &errno):
+		// With no reserve to give up, nor a record to write over (a first
+		// log-in): said as Go's "write /…/.env.json.tmp-53827: no space
+		// left on device", it named a temp file and no next step.
+		return fmt.Errorf("%w: the disk holding the token folder %s is full (%w); %s", store.ErrDiskFull, s.dir, errno, spaceFix)
+	default:
 		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrWriteFailed, s.dir, err)
 	}
 	s.keepReserve()
@@ -533,6 +543,9 @@ func creatable(dir string, locksOnly bool) error {
 	}
 }
 
+// spaceFix is what to do when the token folder's disk is full.
+const spaceFix = "free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
+
 // folderError is why the token folder dir cannot be made or used: a
 // failing or read-only disk is a failed write, anything else (a file in
 // its path, a folder the user may not write in) a configuration to change.
@@ -540,22 +553,50 @@ func creatable(dir string, locksOnly bool) error {
 // elsewhere, so neither [store] url (which would move the records) nor
 // $XDG_STATE_HOME (which does not move those locks) is what to change.
 func folderError(dir string, locksOnly bool, err error) error {
-	what, fix, spaceFix := "token folder", "set [store] url (or $XDG_STATE_HOME) to a folder you can write in",
-		"free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
+	what, fix, spaceFix := "token folder", "set [store] url (or $XDG_STATE_HOME) to a folder you can write in", spaceFix
 	if locksOnly {
 		what = "folder of the keychain's renewal locks"
 		fix = "make it a folder you can write in: the keychain's renewal locks are kept there whatever $XDG_STATE_HOME says"
 		spaceFix = "free some space there"
 	}
+	failed := func(kind error, fix string) error {
+		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, dir, err), fix: fix}
+	}
 	switch {
 	case errors.Is(err, syscall.EROFS): // a read-only HOME, as containers and CI runners have, too
-		return fmt.Errorf("%w: create %s %s: %w; %s", store.ErrWriteFailed, what, dir, err, fix)
+		return failed(store.ErrWriteFailed, fix)
 	case isNoSpace(err):
-		return fmt.Errorf("%w: create %s %s: %w; %s", store.ErrWriteFailed, what, dir, err, spaceFix)
+		return failed(store.ErrDiskFull, spaceFix)
 	case errors.Is(err, syscall.EIO):
-		return fmt.Errorf("%w: create %s %s: %w", store.ErrWriteFailed, what, dir, err)
+		return failed(store.ErrWriteFailed, "")
 	}
-	return fmt.Errorf("%w: the %s %s cannot be made (%v); %s", store.ErrDenied, what, dir, err, fix)
+	return &FolderError{kind: store.ErrDenied, cause: err, reason: fmt.Sprintf("%v: the %s %s cannot be made (%v)", store.ErrDenied, what, dir, err), fix: fix}
+}
+
+// FolderError is a token folder that cannot be made or used. Its message
+// ends with what to do for the folder [store] url names (or the default
+// one); WithFix gives the same error with other advice, for a caller that
+// knows better (store migrate, whose --to names the folder). It wraps
+// store.ErrWriteFailed (a full, read-only or failing disk) or
+// store.ErrDenied, and the system's error.
+type FolderError struct {
+	kind, cause error
+	reason      string // what happened, naming the folder
+	fix         string // what to do; "" for nothing to say
+}
+
+func (e *FolderError) Error() string {
+	if e.fix == "" {
+		return e.reason
+	}
+	return e.reason + "; " + e.fix
+}
+
+func (e *FolderError) Unwrap() []error { return []error{e.kind, e.cause} }
+
+// WithFix is e ending with fix instead.
+func (e *FolderError) WithFix(fix string) *FolderError {
+	return &FolderError{kind: e.kind, cause: e.cause, reason: e.reason, fix: fix}
 }
 
 // checkDir refuses a folder that is a link, belongs to someone else or that

@@ -289,12 +289,12 @@ func CheckURL(rawURL string) error {
 func parseURL(rawURL string) (*redis.Options, *url.URL, error) {
 	if _, rest, ok := strings.Cut(rawURL, "://"); ok {
 		if at := strings.LastIndex(rest, "@"); at >= 0 && strings.ContainsAny(rest[:at], "/?#@") {
-			return nil, nil, errors.New("the user or password in [store] url holds a /, ?, # or @; write them as %2F, %3F, %23 and %40")
+			return nil, nil, errors.New("the user or password in the URL holds a /, ?, # or @; write them as %2F, %3F, %23 and %40")
 		}
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, nil, errors.New("the [store] url is not a valid URL; write redis://[user:password@]host:6379/0, with any % in the password written as %25")
+		return nil, nil, errors.New("not a valid URL; write redis://[user:password@]host:6379/0, with any % in the password written as %25")
 	}
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
