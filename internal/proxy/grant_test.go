@@ -26,7 +26,7 @@ func TestGrantAnswerShowsNoKey(t *testing.T) {
 	srv.RequirePassword(t, "redis-pass-word-9876")
 	const key = "s3cret-gateway-key-0123456789"
 	for _, query := range []string{"?subscription-key=" + key, "?subscription%2Dkey=" + url.QueryEscape(key+"/+")} {
-		f := newFixtureWith(t, fixtureOptions{autoApprove: true, storeURL: "redis://:redis-pass-word-9876@" + srv.Addr + "/0", moreConfig: func(f *fixture) string {
+		f := newFixtureWith(t, fixtureOptions{autoApprove: true, storeURL: "redis://default:redis-pass-word-9876@" + srv.Addr + "/0", moreConfig: func(f *fixture) string {
 			return fmt.Sprintf("\n[env.gw]\nprovider = \"generic\"\napi_url = %q\nauth_url = \"%sv2/approve_app\"\ntoken_url = \"%sv2/token_endpoint%s\"\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\n",
 				f.api, f.api, f.api, query, f.base)
 		}})
