@@ -66,14 +66,9 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	// An issuer is compared unless the proxy is older than this check (nil):
 	// two of one client id whose token endpoints are both discovered have
 	// the same token_url, none.
-	if g.ClientID != env.ClientID || g.TokenURL != env.TokenURL || g.Issuer != nil && *g.Issuer != env.Issuer || g.Store != src.Location() {
-		issuer := ""
-		if g.Issuer != nil {
-			issuer = *g.Issuer
-		}
-		theirs, ours := grantOf(g.ClientID, issuer, g.TokenURL), grantOf(env.ClientID, env.Issuer, env.TokenURL)
+	if g.ClientID != env.ClientID || !g.servesTokenURL(env.TokenURL) || g.Issuer != nil && *g.Issuer != env.Issuer || g.Store != src.Location() {
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s with tokens in %s, not this configuration's %s with tokens in %s; logging in through it would not give this configuration tokens. Stop that proxy, or run it with this configuration",
-			env.Name, base, env.Name, theirs, g.Store, ours, src.Location())
+			env.Name, base, env.Name, g.shown(), g.Store, grantOf(env.ClientID, env.Issuer, env.TokenURL), src.Location())
 	}
 	if g.Audience != nil && g.Resource != nil && (*g.Audience != env.Audience || *g.Resource != store.Resources(env.BoundResources())) {
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s, not for this configuration's %s; logging in through it would not give this configuration tokens for its API. Stop that proxy, or run it with this configuration",
@@ -82,6 +77,9 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	began := time.Now()
 	attempt := httpx.RandomToken()
 	link := proxy.ForIssuer(proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.BoundResources()), env.Issuer)
+	if g.TokenURLSHA256 == "" && env.TokenURL != "" {
+		link = proxy.ForOlderProxy(link, env.TokenURL)
+	}
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
@@ -231,7 +229,11 @@ func nothingListens(err error) bool {
 // grantInfo is what a proxy says it serves an environment for.
 type grantInfo struct {
 	ClientID string `json:"client_id"`
-	TokenURL string `json:"token_url"`
+	// TokenURL is masked, and TokenURLSHA256 its digest to compare
+	// (proxy.TokenURLDigest); from a proxy older than the digest, TokenURL
+	// is the URL itself, and TokenURLSHA256 "".
+	TokenURL       string `json:"token_url"`
+	TokenURLSHA256 string `json:"token_url_sha256"`
 	// Issuer is nil from a proxy older than its check.
 	Issuer *string `json:"issuer"`
 	Grant  string  `json:"grant"` // "" from a proxy older than grants
@@ -240,6 +242,37 @@ type grantInfo struct {
 	// name them; Resource as store.Grant names resource indicators.
 	Audience *string `json:"audience"`
 	Resource *string `json:"resource"`
+}
+
+// servesTokenURL reports whether the proxy serves the environment with
+// the token endpoint at tokenURL: by the digest it gives, or, a proxy older
+// than the digest, by the URL it gives, exactly.
+func (g grantInfo) servesTokenURL(tokenURL string) bool {
+	if g.TokenURLSHA256 != "" {
+		return g.TokenURLSHA256 == proxy.TokenURLDigest(tokenURL)
+	}
+	return g.TokenURL == tokenURL
+}
+
+// shown is the grant the proxy serves, as store.Grant names it for people.
+// A token URL given with its digest is masked already, and is shown as
+// given: masked again, the length of a key in it would be miscounted.
+func (g grantInfo) shown() string {
+	issuer := ""
+	if g.Issuer != nil {
+		issuer = *g.Issuer
+	}
+	if g.TokenURLSHA256 == "" {
+		return grantOf(g.ClientID, issuer, g.TokenURL).String()
+	}
+	switch s := grantOf(g.ClientID, issuer, "").String(); {
+	case issuer == "": // client "ID" at
+		return s + g.TokenURL
+	case g.TokenURL != "":
+		return s + " at " + g.TokenURL
+	default:
+		return s
+	}
 }
 
 // grantOf is the grant, as store.Grant names it for people, of a client

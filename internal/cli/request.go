@@ -772,11 +772,13 @@ func notOnHost(path string, base *url.URL) error {
 	return usageErrorf("%s is not on this environment's API, %s://%s; freshtoken sends tokens only there", queryMasked(path), base.Scheme, base.Host)
 }
 
-// queryMasked is s, a path or URL as given, as a message shows it: with
-// the values of its query named as secrets (api_key=…) masked.
+// queryMasked is s, a path or URL as given, as a message shows it: its
+// query and fragment as redact.URL shows them, with the values named as
+// secrets (api_key=…, an implicit log-in's #access_token=…) masked, and
+// what comes before them as written.
 func queryMasked(s string) string {
-	if before, query, ok := strings.Cut(s, "?"); ok {
-		return before + "?" + redact.MaskQuery(query)
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		return s[:i] + redact.URL(s[i:])
 	}
 	return s
 }

@@ -236,6 +236,26 @@ func TestResolveURLRefusalsMaskASecretInTheQuery(t *testing.T) {
 	}
 }
 
+// TestTypedURLsMaskAKeyAfterTheirFragment: a path or URL given to a
+// request that has a key after its # and no ? (`get '/v2/x#access_token=…'`,
+// an implicit log-in's answer pasted), raw or URL-encoded, is shown with
+// the key masked in every message quoting it, as redact.URL shows one: the
+// fragment was shown whole when the URL had no query.
+func TestTypedURLsMaskAKeyAfterTheirFragment(t *testing.T) {
+	const api, key = "https://api.example.com/", "s3cret-fragment-token-value"
+	for _, fragment := range []string{"#access_token=" + key + "&view=all", "#access%5Ftoken=" + key + "&view=all", "#access_token=" + url.QueryEscape(key+"/+") + "&view=all"} {
+		for _, path := range []string{"https://other.example/v2/x" + fragment, "api.example.com/v2/x" + fragment, "https://ada@api.example.com/v2/x" + fragment} {
+			_, err := resolveURL(api, path)
+			if ExitCode(err) != ExitUsage || strings.Contains(err.Error(), "fragment-token") || !strings.Contains(err.Error(), "view=all") {
+				t.Errorf("resolveURL(%q): %v; want a usage error showing the fragment with the token masked", path, err)
+			}
+		}
+		if got := freeAgentPathHint("/company" + fragment); strings.Contains(got, "fragment-token") || !strings.Contains(got, "try /v2/company#") {
+			t.Errorf("freeAgentPathHint(%q) = %q; want the hint with the token masked", "/company"+fragment, got)
+		}
+	}
+}
+
 func TestRequestHeaderChecks(t *testing.T) {
 	for _, h := range []string{"Bad Key: v", "X(y): v", "X-Ok: a\r\nX-Injected: 1", "X-Ok: a\nb", "X-Ok: a\x00b", "Bad\tKey: v"} {
 		err := checkRequestOptions(&requestOptions{Method: "GET", Headers: []string{h}})

@@ -676,11 +676,12 @@ type loopError struct {
 	unreadable bool
 }
 
+// Error names the Location with a key in it masked, as every URL is shown.
 func (e *loopError) Error() string {
 	if e.unreadable {
-		return fmt.Sprintf("the API redirected to %s, which is not a URL freshtoken can read, so it cannot tell whether following it would send the request to another environment; freshtoken does not pass it on", e.location)
+		return fmt.Sprintf("the API redirected to %s, which is not a URL freshtoken can read, so it cannot tell whether following it would send the request to another environment; freshtoken does not pass it on", redact.URL(e.location))
 	}
-	return fmt.Sprintf("the API redirected to %s, which is this proxy; freshtoken does not pass on a redirect that would send the request, with another token, to another environment", e.location)
+	return fmt.Sprintf("the API redirected to %s, which is this proxy; freshtoken does not pass on a redirect that would send the request, with another token, to another environment", redact.URL(e.location))
 }
 
 // kind is the failure kind of the proxy's answer.
@@ -751,7 +752,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 		case errors.Is(err, context.Canceled):
 			w.WriteHeader(http.StatusBadGateway) // the client has gone; nobody reads this
 		case errors.As(err, &loop):
-			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", redact.OneLine(loop.location, 1000))
+			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", redact.OneLine(redact.URL(loop.location), 1000))
 			writeKind(w, loop.kind(), problem{Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
 		case errors.As(err, &silent):
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)

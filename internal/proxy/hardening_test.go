@@ -112,6 +112,35 @@ func TestRedirectBackIntoTheProxyRefused(t *testing.T) {
 	}
 }
 
+// TestRefusedRedirectShowsNoKey: an API's redirect into the proxy, or to a
+// URL no one can read, whose Location carries a key (in its query, raw or
+// URL-encoded, in a URL carried in its query, or after its #) is refused
+// with the key masked, as redact.URL masks one, in the 502's message and
+// the proxy's warning: both quoted the Location whole.
+func TestRefusedRedirectShowsNoKey(t *testing.T) {
+	f, _ := twoEnvAPI(t, nil)
+	const key = "s3cret-location-key-0123456789"
+	into := "http://" + f.addr + "/victim/x"
+	for loc, code := range map[string]string{
+		into + "?api_key=" + key + "&view=all":                                           "redirect_to_proxy",
+		into + "?api%5Fkey=" + url.QueryEscape(key+"/+") + "&view=all":                   "redirect_to_proxy",
+		into + "?to=" + url.QueryEscape("https://x.example/?api_key="+key) + "&view=all": "redirect_to_proxy",
+		into + "#access_token=" + key + "&view=all":                                      "redirect_to_proxy",
+		"http://[::1/x?api_key=" + key + "&view=all":                                     "bad_redirect",
+	} {
+		resp, body := f.get(t, "/evil/redirect?"+url.Values{"to": {loc}}.Encode())
+		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Freshtoken-Error") != code {
+			t.Errorf("a redirect to %q: got %d %s, want 502 %s", loc, resp.StatusCode, body, code)
+		}
+		if strings.Contains(string(body), "location-key") || !strings.Contains(string(body), "redirected to") {
+			t.Errorf("a redirect to %q: the answer shows the key, or not the redirect: %s", loc, body)
+		}
+	}
+	if logs := f.logs.String(); strings.Contains(logs, "location-key") || !strings.Contains(logs, "redirect to the proxy refused") {
+		t.Errorf("the proxy's log shows the key, or no refusal:\n%s", logs)
+	}
+}
+
 // TestEveryLocationIsChecked: an answer with several Location (or
 // Content-Location) headers, of which clients follow different ones (curl
 // the last, Go the first), has each checked: one leading to the proxy after

@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -340,8 +343,11 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, why, http.StatusConflict)
 		}
 		// A `freshtoken login` of another configuration names its client:
-		// logging in this proxy's would replace that one's tokens.
-		if id, tu := q.Get("client_id"), q.Get("token_url"); id != "" && id != e.conf.ClientID || tu != "" && tu != e.conf.TokenURL {
+		// logging in this proxy's would replace that one's tokens. It names
+		// its token endpoint by the digest, or, a command older than the
+		// digest, by the URL itself.
+		id, tu, sum := q.Get("client_id"), q.Get("token_url"), q.Get("token_url_sha256")
+		if id != "" && id != e.conf.ClientID || tu != "" && tu != e.conf.TokenURL || sum != "" && sum != TokenURLDigest(e.conf.TokenURL) {
 			p.log.Warn("log-in link refused: it is for another client", "env", name)
 			refuse("This freshtoken proxy serves " + name + " for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.")
 			return
@@ -419,15 +425,21 @@ func AttemptURL(base, env, attempt string) string {
 
 // grantInfo is what `freshtoken login` checks before opening the log-in
 // link: which client and store this proxy serves the environment for.
+// The token endpoint, which may carry a key (an API gateway's
+// ?subscription-key=…), is told to any program on this machine that asks
+// only by its digest, to compare, and masked (redact.URL), for people: a
+// `freshtoken login` older than the digest compares the masked URL with its
+// own, and refuses a log-in a key made them differ in.
 type grantInfo struct {
-	Env      string `json:"env"`
-	ClientID string `json:"client_id"`
-	TokenURL string `json:"token_url"`
-	Issuer   string `json:"issuer"` // "" for none
-	Grant    string `json:"grant"`
-	Store    string `json:"store"`
-	Audience string `json:"audience"`
-	Resource string `json:"resource"` // as store.Grant names them
+	Env            string `json:"env"`
+	ClientID       string `json:"client_id"`
+	TokenURL       string `json:"token_url"`
+	TokenURLSHA256 string `json:"token_url_sha256"` // TokenURLDigest
+	Issuer         string `json:"issuer"`           // "" for none
+	Grant          string `json:"grant"`
+	Store          string `json:"store"`
+	Audience       string `json:"audience"`
+	Resource       string `json:"resource"` // as store.Grant names them
 }
 
 // handleGrant says which client and store the proxy serves env for, so a
@@ -443,8 +455,16 @@ func (p *Proxy) handleGrant(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, pr)
 		return
 	}
-	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: e.conf.TokenURL, Issuer: e.conf.Issuer, Grant: e.conf.Grant, Store: e.src.Location(),
-		Audience: e.conf.Audience, Resource: store.Resources(e.conf.BoundResources())})
+	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: redact.URL(e.conf.TokenURL), TokenURLSHA256: TokenURLDigest(e.conf.TokenURL),
+		Issuer: e.conf.Issuer, Grant: e.conf.Grant, Store: e.src.Location(), Audience: e.conf.Audience, Resource: store.Resources(e.conf.BoundResources())})
+}
+
+// TokenURLDigest is how the proxy and `freshtoken login` name a token
+// endpoint to each other: its URL's SHA-256, in hex, which compares as
+// exactly as the URL and shows no key it carries.
+func TokenURLDigest(tokenURL string) string {
+	sum := sha256.Sum256([]byte("freshtoken token_url\x00" + tokenURL))
+	return hex.EncodeToString(sum[:])
 }
 
 // GrantURL is where the proxy at base says which client and store it
@@ -457,35 +477,44 @@ func GrantURL(base, env string) string {
 // indicators of the configuration that asks to log in, which the proxy
 // refuses the link unless it serves env for.
 func ForAPI(link, audience string, resources []string) string {
-	path, query, _ := strings.Cut(link, "?")
-	q, _ := url.ParseQuery(query) // LoginURL's own
-	q.Set("audience", audience)
-	q.Set("resource", store.Resources(resources))
-	return path + "?" + q.Encode()
+	return withParam(withParam(link, "audience", audience), "resource", store.Resources(resources))
 }
 
 // ForIssuer is the log-in link for an environment of issuer ("" for none),
 // which the proxy refuses if it serves env for another.
-func ForIssuer(link, issuer string) string {
+func ForIssuer(link, issuer string) string { return withParam(link, "issuer", issuer) }
+
+// ForOlderProxy is the log-in link for a proxy older than TokenURLDigest,
+// which ignores the digest: it names the token endpoint by its URL, which
+// such a proxy compares, and hands out, itself.
+func ForOlderProxy(link, tokenURL string) string { return withParam(link, "token_url", tokenURL) }
+
+// withParam is link, a LoginURL, with its parameter key set to value.
+func withParam(link, key, value string) string {
 	path, query, _ := strings.Cut(link, "?")
 	q, _ := url.ParseQuery(query) // LoginURL's own
-	q.Set("issuer", issuer)
+	q.Set(key, value)
 	return path + "?" + q.Encode()
 }
 
 // LoginURL is the link that starts a log-in to env through the proxy at
 // base (such as http://127.0.0.1:8787), for the client at tokenURL with
-// clientID: the proxy refuses it if it serves env for another. attempt,
-// a random word of the command's, is what it asks after at AttemptURL;
-// wait (0: the proxy's own) is how long the command waits for the browser,
-// and so how long the proxy's log-in does.
+// clientID: the proxy refuses it if it serves env for another. It names
+// the token endpoint by its digest (TokenURLDigest), as the link is
+// printed and kept in the browser's history. attempt, a random word of
+// the command's, is what it asks after at AttemptURL; wait (0: the proxy's
+// own) is how long the command waits for the browser, and so how long the
+// proxy's log-in does.
 func LoginURL(base, env, clientID, tokenURL, attempt string, wait time.Duration) string {
 	link := base + controlPrefix + "envs/" + url.PathEscape(env) + "/login"
 	q := url.Values{}
 	if wait > 0 {
 		q.Set("wait", wait.String())
 	}
-	for k, v := range map[string]string{"client_id": clientID, "token_url": tokenURL, "attempt": attempt} {
+	if tokenURL != "" {
+		q.Set("token_url_sha256", TokenURLDigest(tokenURL))
+	}
+	for k, v := range map[string]string{"client_id": clientID, "attempt": attempt} {
 		if v != "" {
 			q.Set(k, v)
 		}

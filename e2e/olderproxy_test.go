@@ -1,0 +1,75 @@
+//go:build unix
+
+package e2e_test
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// TestLoginBesideAnOlderProxy: a freshtoken proxy older than the token
+// endpoint's digest answers token_url whole and no token_url_sha256.
+// `freshtoken login` compares the URL it gives, exactly: one serving
+// another endpoint (here, another key in its query) is refused before any
+// link is opened (exit 2). For its own endpoint, the link it opens names
+// the endpoint by its URL, which such a proxy compares when the link is
+// opened (it ignores the digest, and would let a log-in through for
+// another endpoint had its configuration changed since it was asked).
+func TestLoginBesideAnOlderProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		theirs string // the proxy's token_url after the world's API URL
+		code   int
+	}{
+		{"the same endpoint", "v2/token_endpoint", 3}, // no browser comes back
+		{"another endpoint", "v2/token_endpoint?subscription-key=another-k3y-0123456789", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			_, addr := w.redirectAddr()
+			var opened atomic.Value
+			fake := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				switch {
+				case strings.HasSuffix(r.URL.Path, "/grant"):
+					json.NewEncoder(rw).Encode(map[string]string{"client_id": "dev-client-id", "token_url": w.api + tc.theirs, "grant": "authorization_code", "store": w.storeFile()})
+				case strings.HasSuffix(r.URL.Path, "/login"):
+					opened.Store(r.URL.Query())
+				}
+			})}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			go fake.Serve(ln)
+			t.Cleanup(func() { fake.Close() })
+
+			login := w.watch("login", "--no-browser", "--timeout", "2s")
+			if tc.code == 3 {
+				link := login.stderr.WaitFor(t, "the log-in link", regexp.MustCompile(`(?m)^http://\S+/login\?\S+$`))[0]
+				if resp, err := http.Get(link); err == nil { // the browser opens the link it is given
+					resp.Body.Close()
+				}
+			}
+			code, said := login.wait()
+			if code != tc.code {
+				t.Fatalf("exit %d, stderr %q; want %d", code, said, tc.code)
+			}
+			q, _ := opened.Load().(url.Values)
+			switch {
+			case tc.code == 2 && (q != nil || !strings.Contains(said, `serves dev for client "dev-client-id" at `+w.api+"v2/token_endpoint?subscription-key=anot…(22 chars)")):
+				t.Fatalf("stderr %q, link opened with %v; want the proxy's other endpoint said, its key masked, and no link opened", said, q)
+			case tc.code == 3 && (q == nil || q.Get("token_url") != w.api+"v2/token_endpoint"):
+				t.Fatalf("the link was opened with %v; want it to name the token endpoint by its URL, which an older proxy compares", q)
+			}
+		})
+	}
+}
