@@ -34,11 +34,15 @@ func TestLoginBesideAnOlderProxy(t *testing.T) {
 		name   string
 		theirs string // the proxy's token_url after the world's API URL
 		ours   string // this configuration's, "" for the preset's
+		digest string // the proxy's token_url_sha256: "" from an older one
 		code   int
 	}{
-		{"the same endpoint", "v2/token_endpoint", "", 3}, // no browser comes back
-		{"another endpoint", "v2/token_endpoint?subscription-key=another-k3y-0123456789", "", 2},
-		{"the same endpoint, with a key", ours, ours, 2},
+		{"the same endpoint", "v2/token_endpoint", "", "", 3}, // no browser comes back
+		{"another endpoint", "v2/token_endpoint?subscription-key=another-k3y-0123456789", "", "", 2},
+		{"the same endpoint, with a key", ours, ours, "", 2},
+		// Not older: a program on the port giving this endpoint's URL with
+		// a made-up digest is refused by the digest.
+		{"the same URL, a made-up digest", "v2/token_endpoint", "", strings.Repeat("0", 64), 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
@@ -50,7 +54,7 @@ func TestLoginBesideAnOlderProxy(t *testing.T) {
 			fake := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 				switch {
 				case strings.HasSuffix(r.URL.Path, "/grant"):
-					json.NewEncoder(rw).Encode(map[string]string{"client_id": "dev-client-id", "token_url": w.api + tc.theirs, "grant": "authorization_code", "store": w.storeFile()})
+					json.NewEncoder(rw).Encode(map[string]string{"client_id": "dev-client-id", "token_url": w.api + tc.theirs, "token_url_sha256": tc.digest, "grant": "authorization_code", "store": w.storeFile()})
 				case strings.HasSuffix(r.URL.Path, "/login"):
 					opened.Store(r.URL.Query())
 				}
@@ -79,7 +83,9 @@ func TestLoginBesideAnOlderProxy(t *testing.T) {
 				t.Fatalf("stderr %q shows this configuration's key", said)
 			case tc.ours != "" && (q != nil || !strings.Contains(said, "is older than this freshtoken")):
 				t.Fatalf("stderr %q, link opened with %v; want the older proxy named, and no link printed or opened", said, q)
-			case tc.ours == "" && tc.code == 2 && (q != nil || !strings.Contains(said, `serves dev for client "dev-client-id" at `+w.api+"v2/token_endpoint?subscription-key=anot…(22 chars)")):
+			case tc.digest != "" && (q != nil || !strings.Contains(said, `serves dev for client "dev-client-id" at `+w.api+"v2/token_endpoint with tokens in")):
+				t.Fatalf("stderr %q, link opened with %v; want the proxy refused for its digest, and no link opened", said, q)
+			case tc.ours == "" && tc.digest == "" && tc.code == 2 && (q != nil || !strings.Contains(said, `serves dev for client "dev-client-id" at `+w.api+"v2/token_endpoint?subscription-key=anot…(22 chars)")):
 				t.Fatalf("stderr %q, link opened with %v; want the proxy's other endpoint said, its key masked, and no link opened", said, q)
 			case tc.code == 3 && (q == nil || q.Get("token_url") != w.api+"v2/token_endpoint"):
 				t.Fatalf("the link was opened with %v; want it to name the token endpoint by its URL, which an older proxy compares", q)
