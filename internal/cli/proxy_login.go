@@ -74,6 +74,13 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s, not for this configuration's %s; logging in through it would not give this configuration tokens for its API. Stop that proxy, or run it with this configuration",
 			env.Name, base, env.Name, forAPI(*g.Audience, *g.Resource), forAPI(env.Audience, store.Resources(env.BoundResources())))
 	}
+	// A proxy older than the digest compares the token endpoint by its
+	// URL, which the link, printed and kept in the browser's history,
+	// would then carry, key and all.
+	if g.TokenURLSHA256 == "" && redact.URL(env.TokenURL) != env.TokenURL {
+		return usageErrorf("%s: the freshtoken proxy at %s is older than this freshtoken, and a log-in through it would put the key in token_url into the log-in link, which is printed and kept in the browser's history; restart that proxy with this freshtoken (it does so by itself within a couple of minutes of an upgrade), then log in again",
+			env.Name, base)
+	}
 	began := time.Now()
 	attempt := httpx.RandomToken()
 	link := proxy.ForIssuer(proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.BoundResources()), env.Issuer)
