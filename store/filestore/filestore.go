@@ -576,7 +576,7 @@ func folderError(dir string, locksOnly bool, err error) error {
 		spaceFix = "free some space there"
 	}
 	failed := func(kind error, fix string) error {
-		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, dir, err), fix: fix}
+		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, dir, err), fix: fix, locks: locksOnly}
 	}
 	switch {
 	case errors.Is(err, syscall.EROFS): // a read-only HOME, as containers and CI runners have, too
@@ -586,7 +586,7 @@ func folderError(dir string, locksOnly bool, err error) error {
 	case errors.Is(err, syscall.EIO):
 		return failed(store.ErrWriteFailed, "")
 	}
-	return &FolderError{kind: store.ErrDenied, cause: err, reason: fmt.Sprintf("%v: the %s %s cannot be made (%v)", store.ErrDenied, what, dir, err), fix: fix}
+	return &FolderError{kind: store.ErrDenied, cause: err, reason: fmt.Sprintf("%v: the %s %s cannot be made (%v)", store.ErrDenied, what, dir, err), fix: fix, locks: locksOnly}
 }
 
 // FolderError is a token folder that cannot be made or used. Its message
@@ -599,7 +599,12 @@ type FolderError struct {
 	kind, cause error
 	reason      string // what happened, naming the folder
 	fix         string // what to do; "" for nothing to say
+	locks       bool   // the folder of the keychain's renewal locks
 }
+
+// Locks reports whether the folder is the one of the keychain's renewal
+// locks, which no store URL names: its own advice is the one to give.
+func (e *FolderError) Locks() bool { return e.locks }
 
 func (e *FolderError) Error() string {
 	if e.fix == "" {
@@ -612,7 +617,7 @@ func (e *FolderError) Unwrap() []error { return []error{e.kind, e.cause} }
 
 // WithFix is e ending with fix instead.
 func (e *FolderError) WithFix(fix string) *FolderError {
-	return &FolderError{kind: e.kind, cause: e.cause, reason: e.reason, fix: fix}
+	return &FolderError{kind: e.kind, cause: e.cause, reason: e.reason, fix: fix, locks: e.locks}
 }
 
 // checkDir refuses a folder that is a link, belongs to someone else or that
