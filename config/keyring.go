@@ -48,11 +48,20 @@ func IsKeyringURL(storeURL string) bool {
 // service query parameter, else keyringstore.DefaultService. The URL has no
 // host, path or other parameter.
 func keyringService(storeURL string) (string, error) {
+	const write = "write keyring://, or keyring://?service=NAME to keep these tokens apart from others"
 	u, err := url.Parse(storeURL)
-	if err != nil || u.Opaque != "" || u.Host != "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.Fragment != "" {
-		return "", fmt.Errorf("%q is not a keychain URL; write keyring://, or keyring://?service=NAME to keep these tokens apart from others", store.RedactURL(storeURL))
+	var q url.Values
+	if err == nil {
+		// Strictly: u.Query() drops a service=… it cannot read, and the
+		// default service's tokens were mixed with these.
+		q, err = url.ParseQuery(u.RawQuery)
 	}
-	q := u.Query()
+	if err != nil {
+		return "", errors.New("not a valid URL" + badEscape(err) + "; " + write)
+	}
+	if u.Opaque != "" || u.Host != "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.Fragment != "" {
+		return "", fmt.Errorf("%q is not a keychain URL; %s", store.RedactURL(storeURL), write)
+	}
 	for k := range q {
 		if k != "service" {
 			return "", fmt.Errorf("keyring:// takes one option, service, not %q", k)

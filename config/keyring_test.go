@@ -36,9 +36,14 @@ func TestKeyringStoreURLs(t *testing.T) {
 		"keyring://?collection=x":   "takes one option, service",
 		"keyring://user:pw@/":       "not a keychain URL",
 		"keyring://?service=x#frag": "not a keychain URL",
+		// A % not beginning an escape: the URL was called "the URL", in
+		// quotes, and one in the query dropped the service, for the
+		// default's tokens to be mixed with these.
+		"keyring://%zz":              "not a valid URL (a % in it must begin an escape such as %25, which stands for % itself); write keyring://",
+		"keyring://?service=work%zz": "not a valid URL (a % in it must begin an escape such as %25, which stands for % itself); write keyring://",
 	} {
 		err := config.CheckStoreURL(url)
-		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "pw") {
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "pw") || strings.Contains(err.Error(), `"the URL"`) {
 			t.Errorf("%s: %v, want an error saying %q", url, err, want)
 		}
 	}

@@ -238,7 +238,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		named[i] = config.NamedEnv{Name: e.Name, Settings: settings[i]}
 	}
 	def := defaultImported(envs, settings)
-	kept := keptDefault(conf, envs)
+	kept := keptDefault(conf, envs, settings)
 	if kept != "" {
 		def = kept
 	}
@@ -375,21 +375,20 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 }
 
 // keptDefault is the environment to keep as the default when the
-// configuration has no default_env and one environment the import does
-// not replace: commands without -e use that one, the only one, and keep
-// using it. One the import brings made the default, they reached it
-// instead (the export's production, beside a sandbox left by remove).
-func keptDefault(conf *config.File, envs []postman.Env) string {
+// configuration has no default_env and one environment: commands without
+// -e use that one, the only one, and keep using it, whether the import
+// leaves it alone or replaces it (--force) with the export's of that
+// name. One the import brings made the default, they reached it instead
+// (the export's production, beside a sandbox left by remove). "" when
+// the import would make that one the default anyway.
+func keptDefault(conf *config.File, envs []postman.Env, settings []config.EnvSettings) string {
 	if conf.DefaultEnv != "" || len(conf.Envs) != 1 {
 		return ""
 	}
-	only := conf.Names()[0]
-	for _, e := range envs {
-		if e.Name == only {
-			return ""
-		}
+	if only := conf.Names()[0]; only != defaultImported(envs, settings) {
+		return only
 	}
-	return only
+	return ""
 }
 
 // mayTakeLate reports whether the store at storeURL may take a write after

@@ -80,19 +80,34 @@ func TestLoginWithoutATerminalSaysItReplacesAnotherConfigurationsTokens(t *testi
 // in again, exit 5 as any token store that could not write; it said
 // "token store could not write: save tokens in …: write
 // …/.dev.json.tmp-538276154: no space left on device); fix the store, then
-// log in again", no word of a disk.
+// log in again", no word of a disk. A disk with no file left for the
+// renewal lock is said so too (it said "open …/dev.lock: no space left on
+// device, then log in again").
 func TestLoginOnAFullDiskSaysSo(t *testing.T) {
+	t.Run("of data", func(t *testing.T) {
+		dir := testdisk.Small(t, "128k")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		loginOnAFullDisk(t, dir, func() { testdisk.Fill(t, dir) })
+	})
+	t.Run("of files", func(t *testing.T) {
+		dir := testdisk.NoFilesLeft(t)
+		loginOnAFullDisk(t, dir, func() {})
+	})
+}
+
+// loginOnAFullDisk logs in to dev with its token folder dir, once fill has
+// filled the disk, and checks what login says.
+func loginOnAFullDisk(t *testing.T, dir string, fill func()) {
+	t.Helper()
 	e := newDevEnv(t)
-	dir := testdisk.Small(t, "128k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	redirect := "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)) + "/callback"
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: redirect})
-	testdisk.Fill(t, dir)
+	fill()
 	var stderr bytes.Buffer
 	root := cli.NewRootCmd(&cli.Factory{
 		IO:          &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},

@@ -519,3 +519,29 @@ func mustRequest(t *testing.T, body string, headers ...string) *http.Request {
 	}
 	return req
 }
+
+// TestRedirectOffTheSchemeIsNoOtherHost: a request the API redirected to
+// its own host over another scheme (api_url's http:// sent on to https://)
+// is said to be that, in the hint of an error status (whose redirected
+// request went without the token) and when it could not be reached: both
+// said "another host", the hint naming the very host of api_url.
+func TestRedirectOffTheSchemeIsNoOtherHost(t *testing.T) {
+	from, _ := url.Parse("http://api.example.com/v2/x")
+	for to, want := range map[string]string{
+		"https://api.example.com/v2/x":   "https://api.example.com, its host over https, not http",
+		"https://API.example.com./v2/x":  "https://API.example.com., its host over https, not http",
+		"http://api.example.com:81/v2/x": "api.example.com:81, another host",
+		"https://files.example.com/x":    "files.example.com, another host",
+	} {
+		u, _ := url.Parse(to)
+		if where, what := offOrigin(u, from); where+", "+what != want {
+			t.Errorf("offOrigin(%s, %s) = %q, %q; want %q", to, from, where, what, want)
+		}
+	}
+	env := &config.Env{Name: "dev", Timeout: time.Second}
+	err := requestError(&url.Error{Op: "Get", URL: "https://api.example.com/v2/x", Err: errors.New("connection refused")}, env, from.String())
+	want := "dev: https://api.example.com/v2/x (its host over https, not http, which the API redirected the request to) could not be reached (connection refused); check your connection, or tell the API's owner where it redirects"
+	if err.Error() != want {
+		t.Errorf("requestError = %q; want %q", err, want)
+	}
+}

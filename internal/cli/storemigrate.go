@@ -309,11 +309,12 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 // read-only disk is not. (The file store's own advice for a read-only
 // disk, to set [store] url to another folder, is wrong here: that would
 // leave the tokens behind, and every command would say to log in; so is
-// its advice for a folder that cannot be made, --to naming a file.)
+// its advice for a folder that cannot be made, --to naming a file; not
+// so the keychain's for its lock folder, which --to does not name.)
 func fullDestination(err error, location string, ours bool) error {
 	var fe *filestore.FolderError
 	switch {
-	case ours && errors.As(err, &fe) && errors.Is(err, store.ErrDenied):
+	case ours && errors.As(err, &fe) && !fe.Locks() && errors.Is(err, store.ErrDenied):
 		return &newStoreError{fe.WithFix("name a folder you can write in with --to")}
 	case ours && errors.Is(err, syscall.EROFS):
 		return &destinationError{err: err, msg: fmt.Sprintf("the new store (--to) cannot be written: %s is on a read-only disk; name a folder you can write in with --to", filepath.Dir(location))}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,4 +99,25 @@ func TestMigrationTakesLocksInOneOrder(t *testing.T) {
 	cancel()
 	<-done
 	unlock()
+}
+
+// TestMigrationToTheKeychainKeepsTheLockFolderFix: `store migrate --to
+// keyring://` whose renewal-lock folder cannot be made (a file in its
+// path) keeps the keychain's advice, to make that a folder: it was told
+// to "name a folder you can write in with --to", of a --to that names a
+// keychain, as a folder --to names is.
+func TestMigrationToTheKeychainKeepsTheLockFolderFix(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "afile")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := filestore.NewLocks(filepath.Join(file, "state")).Lock(context.Background(), "dev")
+	got := fullDestination(&newStoreError{err}, "the system keychain", true).Error()
+	if !strings.Contains(got, "whatever $XDG_STATE_HOME says") || strings.Contains(got, "with --to") {
+		t.Errorf("lock folder of the keychain not made: %s; want the keychain's advice, not --to's", got)
+	}
+	_, err = filestore.New(filepath.Join(file, "tokens")).Lock(context.Background(), "dev")
+	if got := fullDestination(&newStoreError{err}, file, true).Error(); !strings.HasSuffix(got, "; name a folder you can write in with --to") {
+		t.Errorf("token folder of --to not made: %s; want --to's advice", got)
+	}
 }

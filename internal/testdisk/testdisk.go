@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -20,13 +21,42 @@ import (
 // fails the test.
 func Small(t testing.TB, size string) string {
 	t.Helper()
+	return mount(t, "size="+size)
+}
+
+// mount mounts a tmpfs with opts, as Small does, and returns a folder path
+// on it, not yet created.
+func mount(t testing.TB, opts string) string {
+	t.Helper()
 	testenv.NeedRoot(t, "mounting a small disk")
 	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", mnt).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts+",mode=0700", "tmpfs", mnt).CombinedOutput(); err != nil {
 		testenv.Missing(t, "mount tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
 	return filepath.Join(mnt, "tokens")
+}
+
+// NoFilesLeft is a folder (0700, empty) on a disk of its own with room
+// for data but for no new file: every inode is taken, so creating one (a
+// lock file) fails with ENOSPC, as on a disk full to its last block or
+// inode. It needs root, as Small does.
+func NoFilesLeft(t testing.TB) string {
+	t.Helper()
+	dir := mount(t, "size=256k,nr_inodes=16")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		f, err := os.Create(filepath.Join(filepath.Dir(dir), "filler-"+strconv.Itoa(i)))
+		if errors.Is(err, syscall.ENOSPC) {
+			return dir
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
 }
 
 // SmallFile is Small with the folder made (0700), holding a file of that

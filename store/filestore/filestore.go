@@ -233,16 +233,15 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	if err != nil && isNoSpace(err) && s.overwrite(env, data) == nil {
 		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; free some space", s.dir)}
 	}
-	var errno syscall.Errno
 	switch {
 	case err == nil:
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrDenied, s.dir, err)
-	case isNoSpace(err) && errors.As(err, &errno):
+	case isNoSpace(err):
 		// With no reserve to give up, nor a record to write over (a first
 		// log-in): said as Go's "write /…/.env.json.tmp-53827: no space
 		// left on device", it named a temp file and no next step.
-		return fmt.Errorf("%w: the disk holding the token folder %s is full (%w); %s", store.ErrDiskFull, s.dir, errno, spaceFix)
+		return s.diskFull(err)
 	default:
 		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrWriteFailed, s.dir, err)
 	}
@@ -419,6 +418,9 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	for {
 		// Checked before flock opens it the same way (never through a link).
 		f, err := openPrivate(p, os.O_CREATE|os.O_RDWR)
+		if isNoSpace(err) { // no file can be made: said as Save says it
+			return nil, s.diskFull(err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -546,6 +548,20 @@ func creatable(dir string, locksOnly bool) error {
 // spaceFix is what to do when the token folder's disk is full.
 const spaceFix = "free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
 
+// diskFull is err, a file in the store's folder that could not be written
+// or made as its disk is full, said as that disk being full, with what to
+// do; it wraps store.ErrDiskFull and the system's error.
+func (s *Store) diskFull(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		err = errno // the file's name says nothing the folder's does not
+	}
+	if s.locksOnly {
+		return fmt.Errorf("%w: the disk holding the folder of the keychain's renewal locks %s is full (%w); free some space there", store.ErrDiskFull, s.dir, err)
+	}
+	return fmt.Errorf("%w: the disk holding the token folder %s is full (%w); %s", store.ErrDiskFull, s.dir, err, spaceFix)
+}
+
 // folderError is why the token folder dir cannot be made or used: a
 // failing or read-only disk is a failed write, anything else (a file in
 // its path, a folder the user may not write in) a configuration to change.
@@ -560,7 +576,7 @@ func folderError(dir string, locksOnly bool, err error) error {
 		spaceFix = "free some space there"
 	}
 	failed := func(kind error, fix string) error {
-		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, dir, err), fix: fix}
+		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, dir, err), fix: fix, locks: locksOnly}
 	}
 	switch {
 	case errors.Is(err, syscall.EROFS): // a read-only HOME, as containers and CI runners have, too
@@ -570,7 +586,7 @@ func folderError(dir string, locksOnly bool, err error) error {
 	case errors.Is(err, syscall.EIO):
 		return failed(store.ErrWriteFailed, "")
 	}
-	return &FolderError{kind: store.ErrDenied, cause: err, reason: fmt.Sprintf("%v: the %s %s cannot be made (%v)", store.ErrDenied, what, dir, err), fix: fix}
+	return &FolderError{kind: store.ErrDenied, cause: err, reason: fmt.Sprintf("%v: the %s %s cannot be made (%v)", store.ErrDenied, what, dir, err), fix: fix, locks: locksOnly}
 }
 
 // FolderError is a token folder that cannot be made or used. Its message
@@ -583,7 +599,12 @@ type FolderError struct {
 	kind, cause error
 	reason      string // what happened, naming the folder
 	fix         string // what to do; "" for nothing to say
+	locks       bool   // the folder of the keychain's renewal locks
 }
+
+// Locks reports whether the folder is the one of the keychain's renewal
+// locks, which no store URL names: its own advice is the one to give.
+func (e *FolderError) Locks() bool { return e.locks }
 
 func (e *FolderError) Error() string {
 	if e.fix == "" {
@@ -596,7 +617,7 @@ func (e *FolderError) Unwrap() []error { return []error{e.kind, e.cause} }
 
 // WithFix is e ending with fix instead.
 func (e *FolderError) WithFix(fix string) *FolderError {
-	return &FolderError{kind: e.kind, cause: e.cause, reason: e.reason, fix: fix}
+	return &FolderError{kind: e.kind, cause: e.cause, reason: e.reason, fix: fix, locks: e.locks}
 }
 
 // checkDir refuses a folder that is a link, belongs to someone else or that

@@ -552,6 +552,20 @@ func TestReadOnlyDiskRefusesTheLock(t *testing.T) {
 	}
 }
 
+// TestFullDiskRefusesTheLockSayingSo: a renewal lock that cannot be made
+// as the disk is full (here, of files: every inode taken) is said as the
+// disk holding the token folder being full, with what to do, as a save
+// there is; it was "open …/sandbox.lock: no space left on device" alone,
+// which a first login ended with "then log in again" and no step before.
+func TestFullDiskRefusesTheLockSayingSo(t *testing.T) {
+	dir := testdisk.NoFilesLeft(t)
+	_, err := filestore.New(dir).Lock(ctx, "sandbox")
+	want := "token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
+	if !errors.Is(err, store.ErrDiskFull) || err.Error() != want {
+		t.Fatalf("lock on a full disk: %v; want %q", err, want)
+	}
+}
+
 // TestDirectoryRefused: a folder where the lock file belongs is refused as
 // not a regular file, with what to do (exit 2), as a FIFO is. It was an
 // unexpected failure (exit 1) saying "is a directory" twice.
