@@ -343,7 +343,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.writeTokenFile(name, rec)
 	}
 	k.tell(ctx, src, name, rec)
-	if awaitingLogin {
+	if awaitingLogin && k.TokenFile != nil && k.TokenFile(name) != "" {
 		look = min(look, loginLook)
 	}
 	next := k.now().Add(look)
@@ -495,12 +495,14 @@ func (k *Keeper) now() time.Time {
 	return k.Now()
 }
 
-// loginLook is how soon the keeper looks again at an environment awaiting
-// a log-in (none stored, another client's tokens, a grant ended): a log-in
-// in another terminal has its token file written, and the notice taken
-// back, within seconds rather than at the next look, up to a minute on,
-// while scripts reading the file found none.
-const loginLook = 2 * time.Second
+// loginLook is how soon the keeper looks again at an environment with a
+// token file that awaits a log-in (none stored, another client's tokens, a
+// grant ended): a log-in in another terminal has its token file written
+// within seconds rather than at the next look, up to a minute on, while
+// scripts reading the file found none. Other environments wait the whole
+// look, which keeps a --debug log of a proxy left running for weeks from
+// growing by a line every few seconds for each environment not logged in.
+const loginLook = 5 * time.Second
 
 // minWait keeps a plan that stays due (the engine renews a grant at most
 // once a second) from spinning the keeper, without sleeping past a plan.

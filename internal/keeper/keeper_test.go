@@ -1328,11 +1328,12 @@ func TestAClientRejectedAgainIsToldAgain(t *testing.T) {
 	}
 }
 
-// TestALogInIsSeenWithinSeconds: an environment awaiting a log-in (nothing
-// stored, or a grant that ended) is looked at again within seconds, so a
-// log-in in another terminal has its token file written at once; the
-// keeper waited out its whole look, a minute, the token file missing
-// meanwhile for every script reading it.
+// TestALogInIsSeenWithinSeconds: an environment with a token file that
+// awaits a log-in (nothing stored, or a grant that ended) is looked at
+// again within seconds, so a log-in in another terminal has its token file
+// written at once; the keeper waited out its whole look, a minute, the
+// token file missing meanwhile for every script reading it. One with no
+// token file still waits the whole look.
 func TestALogInIsSeenWithinSeconds(t *testing.T) {
 	ended := func(r *store.Record) {
 		r.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: time.Now()}
@@ -1341,11 +1342,13 @@ func TestALogInIsSeenWithinSeconds(t *testing.T) {
 		name     string
 		edit     func(*store.Record)
 		logOut   bool
+		file     string
 		awaiting bool
 	}{
-		{"a live grant", func(*store.Record) {}, false, false},
-		{"nothing stored", func(*store.Record) {}, true, true},
-		{"grant ended", ended, false, true},
+		{"a live grant", func(*store.Record) {}, false, "token", false},
+		{"nothing stored", func(*store.Record) {}, true, "token", true},
+		{"grant ended", ended, false, "token", true},
+		{"nothing stored, no token file", func(*store.Record) {}, true, "", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			src := stored(t, true, tt.edit)
@@ -1354,13 +1357,17 @@ func TestALogInIsSeenWithinSeconds(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			k := keeping(src, filepath.Join(t.TempDir(), "token"))
+			file := ""
+			if tt.file != "" {
+				file = filepath.Join(t.TempDir(), tt.file)
+			}
+			k := keeping(src, file)
 			wait := k.keep(context.Background(), "dev", time.Minute)
 			if tt.awaiting && wait > loginLook {
 				t.Fatalf("an environment awaiting a log-in is looked at again in %s; want within %s", wait, loginLook)
 			}
 			if !tt.awaiting && wait < 30*time.Second {
-				t.Fatalf("a live grant is looked at again in %s; want the whole look", wait)
+				t.Fatalf("looked at again in %s; want the whole look", wait)
 			}
 		})
 	}
