@@ -332,8 +332,10 @@ func (s *Source) restingElsewhere(r *store.Record) error {
 	if r.Rest.PutBack {
 		unless = "forced or not; try again then"
 	}
+	// Rounded up: a rest with less than half a second left is not told as
+	// "another 0s".
 	err := &Error{Env: s.set.Env, Kind: ErrUnreachable, RetryAt: r.Rest.Until, Msg: fmt.Sprintf(
-		"%s (renewals rest after that, so no token request is sent for another %s, %s)", r.Rest.Message, left.Round(time.Second), unless)}
+		"%s (renewals rest after that, so no token request is sent for another %s, %s)", r.Rest.Message, (left + time.Second - 1).Truncate(time.Second), unless)}
 	if r.Rest.RateLimited {
 		err.Err = ErrRateLimited
 	}

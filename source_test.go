@@ -2423,3 +2423,21 @@ func TestStoreCheckHoldsNoCallerLong(t *testing.T) {
 		t.Fatal("the caller was still waiting for the store check 10 s on")
 	}
 }
+
+// TestRestEndingWithinASecondIsNotZero: a rest written by another process
+// with less than half a second left is told as a second to wait: it said
+// "no token request is sent for another 0s", which reads as a promise
+// broken the moment it is made.
+func TestRestEndingWithinASecondIsNotZero(t *testing.T) {
+	r, src := loggedIn(t)
+	r.clock.Advance(time.Hour) // the access token expired: a renewal is due
+	rec := r.record()
+	rec.Rest = &store.Rest{Until: r.clock.Now().Add(300 * time.Millisecond), Message: "the token endpoint kept failing"}
+	if err := r.store.Save(context.Background(), "sandbox", rec); err != nil {
+		t.Fatal(err)
+	}
+	_, err := src.Token()
+	if err == nil || !strings.Contains(err.Error(), "for another 1s,") {
+		t.Fatalf("Token() during a rest 300ms long = %v; want it told as 1s", err)
+	}
+}

@@ -330,16 +330,22 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if rec != nil {
 		k.hold(name, rec)
 	}
+	awaitingLogin := false
 	switch {
 	case pending:
 	case rec == nil || src.CheckGrant(rec) != nil: // never another client's token
 		k.removeTokenFile(name)
+		awaitingLogin = true
 	case grantEnded(rec):
 		k.removeEndedTokenFile(name, rec)
+		awaitingLogin = true
 	default:
 		k.writeTokenFile(name, rec)
 	}
 	k.tell(ctx, src, name, rec)
+	if awaitingLogin && k.TokenFile != nil && k.TokenFile(name) != "" {
+		look = min(look, loginLook)
+	}
 	next := k.now().Add(look)
 	if !at.IsZero() {
 		k.Logger.Debug("keeper: next renewal planned", "env", name, "at", at.Format(time.RFC3339), "why", why)
@@ -488,6 +494,15 @@ func (k *Keeper) now() time.Time {
 	}
 	return k.Now()
 }
+
+// loginLook is how soon the keeper looks again at an environment with a
+// token file that awaits a log-in (none stored, another client's tokens, a
+// grant ended): a log-in in another terminal has its token file written
+// within seconds rather than at the next look, up to a minute on, while
+// scripts reading the file found none. Other environments wait the whole
+// look, which keeps a --debug log of a proxy left running for weeks from
+// growing by a line every few seconds for each environment not logged in.
+const loginLook = 5 * time.Second
 
 // minWait keeps a plan that stays due (the engine renews a grant at most
 // once a second) from spinning the keeper, without sleeping past a plan.

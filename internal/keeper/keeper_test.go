@@ -1327,3 +1327,48 @@ func TestAClientRejectedAgainIsToldAgain(t *testing.T) {
 		t.Fatalf("%d notices sent after the restart; want 1", got)
 	}
 }
+
+// TestALogInIsSeenWithinSeconds: an environment with a token file that
+// awaits a log-in (nothing stored, or a grant that ended) is looked at
+// again within seconds, so a log-in in another terminal has its token file
+// written at once; the keeper waited out its whole look, a minute, the
+// token file missing meanwhile for every script reading it. One with no
+// token file still waits the whole look.
+func TestALogInIsSeenWithinSeconds(t *testing.T) {
+	ended := func(r *store.Record) {
+		r.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: time.Now()}
+	}
+	for _, tt := range []struct {
+		name     string
+		edit     func(*store.Record)
+		logOut   bool
+		file     string
+		awaiting bool
+	}{
+		{"a live grant", func(*store.Record) {}, false, "token", false},
+		{"nothing stored", func(*store.Record) {}, true, "token", true},
+		{"grant ended", ended, false, "token", true},
+		{"nothing stored, no token file", func(*store.Record) {}, true, "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := stored(t, true, tt.edit)
+			if tt.logOut {
+				if err := src.Logout(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			file := ""
+			if tt.file != "" {
+				file = filepath.Join(t.TempDir(), tt.file)
+			}
+			k := keeping(src, file)
+			wait := k.keep(context.Background(), "dev", time.Minute)
+			if tt.awaiting && wait > loginLook {
+				t.Fatalf("an environment awaiting a log-in is looked at again in %s; want within %s", wait, loginLook)
+			}
+			if !tt.awaiting && wait < 30*time.Second {
+				t.Fatalf("looked at again in %s; want the whole look", wait)
+			}
+		})
+	}
+}
