@@ -49,7 +49,8 @@ shown as it happens, one revoked token recovered from, then the keeper keeping
 an idle grant alive and telling a person when the provider ends it, a
 machine client (client credentials: no log-in, no refresh token), and a
 summary.
-Nothing is written outside a temporary folder, which is removed at the end.`,
+Nothing is written outside a temporary folder (in $TMPDIR, else /tmp; %TMP%
+on Windows), which is removed at the end.`,
 		Example: `  freshtoken demo
   freshtoken demo --debug     # every decision, one line each, secrets masked`,
 		Args: exactArgs(0, "no arguments"),

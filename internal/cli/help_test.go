@@ -15,6 +15,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // TestExitCodesAgree: the exit codes the table of failure kinds gives are
@@ -35,6 +36,23 @@ func TestExitCodesAgree(t *testing.T) {
 		}
 		if !strings.Contains(string(readme), " "+listed) {
 			t.Errorf("the README does not list exit code %s", listed)
+		}
+	}
+}
+
+// TestHeaderLimitAgrees: the limit on an API answer's headers that
+// `freshtoken --help` and the README give beside exit 5 is the one the
+// transport sets; --help said 10 MB once it was 1 MiB.
+func TestHeaderLimitAgrees(t *testing.T) {
+	_, help := runHelp(t, "--help")
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	said := fmt.Sprintf("its headers past %d MiB", httpx.MaxAnswerHeader>>20)
+	for where, text := range map[string]string{"--help": strings.Join(strings.Fields(help), " "), "the README": strings.Join(strings.Fields(string(readme)), " ")} {
+		if !strings.Contains(text, said) {
+			t.Errorf("%s does not say %q", where, said)
 		}
 	}
 }

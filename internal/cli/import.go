@@ -101,9 +101,15 @@ renewed meanwhile, by a running proxy say: those are newer, and kept), and
 so are those of the write that failed if the store holds them all the
 same (a Redis or keychain that took them after the import stopped waiting,
 at Ctrl-C or for want of an answer; one that cannot be asked is said to
-perhaps hold them), so
-are the client secrets in the system keychain (one put where it held none is
-removed), the configuration file is left unchanged, and the error says so.
+perhaps hold them), so are the client secrets in the system keychain (one
+put where it held none is removed), the configuration file is left
+unchanged, and the error says so.
+
+A configuration without default_env gets one, naming the environment that
+commands without -e use: the one Postman's ResourceKey names, else the
+sandbox; but a configuration of one environment keeps that one, which such
+commands already use, and the import says so. A default_env already there
+is left alone (init -e NAME --default changes it).
 
 Once imported, let freshtoken alone renew the tokens: remove the pre-request
 script that renews them from Postman, or Postman will present a refresh token

@@ -205,8 +205,9 @@ Exit codes:
        output that could not be written, as to a full disk, too)
   3    log-in needed (not logged in, the grant ended, the log-in was denied or timed out)
   4    the API answered with an HTTP error (its body still goes to stdout)
-  5    the provider, the API or the shared store could not be reached, or kept failing
-       (an API whose answer cannot be read, its headers past 10 MB, too)
+  5    the provider, the API or the shared store could not be reached, the token
+       folder could not be written (a full or read-only disk), or kept failing
+       (an API whose answer cannot be read, its headers past 1 MiB, too)
   128+N after signal N, once any renewal in flight is stored (130 for Ctrl-C)
   141  the output's reader went away (| head), once any renewal is stored, and no
        signal came (Ctrl-C to a pipeline ends its reader too: 130)`,
