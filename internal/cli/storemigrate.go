@@ -199,10 +199,11 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			lockedTo = append(lockedTo, env)
 		}
 		if err != nil {
-			if !errors.As(err, new(*newStoreError)) {
-				err = keepKeychainFix(err)
+			if ours := errors.As(err, new(*newStoreError)); ours {
+				err = fullDestination(err, to.Location(env), true)
+			} else {
+				err = fullOrigin(keepKeychainFix(err), conf.StoreURL)
 			}
-			err = fullDestination(err, to.Location(env), errors.As(err, new(*newStoreError)))
 			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", env, err)
 			if first == nil {
 				first = err
@@ -324,8 +325,21 @@ func fullDestination(err error, location string, ours bool) error {
 	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store is full, so %s could not be written; free some space there, or name a folder on another disk with --to", location)}
 }
 
-// destinationError is a new store on a disk that is full or read-only,
-// said as msg: a configuration error, which the person fixes.
+// fullOrigin is err, a failure to take a renewal lock in the file store
+// at storeURL (the old store) as its disk is full, said as that disk being
+// full, naming its folder: its own advice, to set [store] url to a folder
+// on another disk, would leave the tokens behind. Other failures are
+// returned as they are.
+func fullOrigin(err error, storeURL string) error {
+	dir, derr := config.StoreDir(storeURL)
+	if derr != nil || !errors.Is(err, store.ErrDiskFull) {
+		return err
+	}
+	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the old store ([store] url) is full, so no renewal lock could be made in %s; free some space there", dir)}
+}
+
+// destinationError is a store on a disk that is full or read-only, said
+// as msg: a configuration error, which the person fixes.
 type destinationError struct {
 	msg string
 	err error

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -948,5 +949,51 @@ func TestStoreMigrateTellsOfACopyNotYetOnAReplica(t *testing.T) {
 	}
 	if msg := stderr.String(); !strings.Contains(msg, "level=WARN") || !strings.Contains(msg, "freshtoken:dev), on the primary, but not yet on a replica") {
 		t.Fatalf("stderr = %q; want a warning that dev's tokens are not yet on a replica", msg)
+	}
+}
+
+// TestStoreMigrateFromAFullDiskNamesTheOldStore: `store migrate` whose old
+// store's disk has no room for the renewal lock file (gone, as after a
+// clean-up) says the old store's disk is full and names its folder, and
+// moves nothing. It said "the disk of the new store is full", naming the
+// folder --to names, which had room to spare.
+func TestStoreMigrateFromAFullDiskNamesTheOldStore(t *testing.T) {
+	e := newDevEnv(t)
+	old := testdisk.NoFilesLeft(t)
+	fillers, err := filepath.Glob(filepath.Join(filepath.Dir(old), "filler-*"))
+	if err != nil || len(fillers) < 4 {
+		t.Fatalf("fillers %v (%v)", fillers, err)
+	}
+	for _, f := range fillers[:4] { // room for the record, its lock, the reserve and a temp file
+		os.Remove(f)
+	}
+	e.useStore(t, fileURL(old))
+	e.loginOutside(t)
+	rec := e.record(t, "dev")
+	if err := os.Remove(filepath.Join(old, "dev.lock")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ { // no room left for a lock file
+		f, err := os.Create(filepath.Join(filepath.Dir(old), fmt.Sprintf("refill-%d", i)))
+		if errors.Is(err, syscall.ENOSPC) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	configKept := e.configKept(t)
+	to := filepath.Join(t.TempDir(), "new")
+	ios, stdout, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", fileURL(to))
+	msg := stderr.String()
+	if code != 2 || !strings.Contains(msg, "the disk of the old store ([store] url) is full") || !strings.Contains(msg, old) ||
+		strings.Contains(msg, "new store") || strings.Contains(msg, to) || !strings.Contains(msg, "Nothing was moved;") {
+		t.Fatalf("exit %d\n%s%s; want exit 2 saying the old store's disk is full, naming %s, and that nothing was moved", code, stdout, msg, old)
+	}
+	configKept("nothing was moved")
+	if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
+		t.Errorf("dev's tokens are no longer in the old store: %+v", got)
 	}
 }
