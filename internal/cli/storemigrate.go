@@ -432,18 +432,26 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 		locks = append(locks, to)
 	}
 	for _, st := range locks {
-		said := make(chan struct{})
-		slow := time.AfterFunc(time.Second, func() {
-			fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
-			close(said)
-		})
 		if len(*unlocks) == 1 && sameRedisDatabase(ctx, env, locks[0], st) {
 			// Its lock is the one just taken: it would be waited for ever.
-			slow.Stop()
 			return errSameDatabase
 		}
-		unlock, err := st.Lock(ctx, env)
-		if !slow.Stop() {
+		// A wait is told once the store says it waits (store.Waiting: for
+		// another holder, a keychain's prompt) and has lasted a second; a
+		// store that cannot be reached is told by its error alone.
+		said := make(chan struct{})
+		var slow *time.Timer
+		waiting := store.WithWaiting(ctx, func() {
+			store.Waiting(ctx)
+			if slow == nil {
+				slow = time.AfterFunc(time.Second, func() {
+					fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
+					close(said)
+				})
+			}
+		})
+		unlock, err := st.Lock(waiting, env)
+		if slow != nil && !slow.Stop() {
 			<-said
 		}
 		if err != nil && st == to {

@@ -451,17 +451,33 @@ func TestStoreMigrateToAMissingKeychainSaysWhatToDo(t *testing.T) {
 
 // TestStoreMigrateToARedisThatIsDown: the error names the URL given with
 // --to and points there, not only at [store] url, which still names the
-// old store; the tokens stay where they were.
+// old store; the tokens stay where they were. No line says to wait for a
+// renewal lock "another process or machine is renewing": none is (it came
+// first, once the unreachable Redis had taken a second to fail).
 func TestStoreMigrateToARedisThatIsDown(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
 	ios, _, stderr := testStreams(false, false)
 	code := e.run(ios, "store", "migrate", "--to", "redis://127.0.0.1:1/0")
-	if msg := stderr.String(); code != 5 || !strings.Contains(msg, "redis://127.0.0.1:1/0 could not be reached") || !strings.Contains(msg, "--to") {
-		t.Errorf("exit %d, %s; want 5, naming the Redis of --to", code, msg)
+	if msg := stderr.String(); code != 5 || !strings.Contains(msg, "redis://127.0.0.1:1/0 could not be reached") || !strings.Contains(msg, "--to") ||
+		strings.Contains(msg, "waiting for the renewal lock") {
+		t.Errorf("exit %d, %s; want 5, naming the Redis of --to, and no wait for a lock", code, msg)
 	}
 	if rec := e.record(t, "dev"); rec == nil {
 		t.Error("the tokens are gone")
+	}
+}
+
+// TestStoreMigrateFromARedisThatIsDown: a move out of a Redis store that
+// cannot be reached says so alone, with no line saying to wait for a
+// renewal lock "another process or machine is renewing", which came first.
+func TestStoreMigrateFromARedisThatIsDown(t *testing.T) {
+	e := newDevEnv(t)
+	e.useStore(t, "redis://127.0.0.1:1/0")
+	ios, _, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", fileURL(filepath.Join(t.TempDir(), "new")))
+	if msg := stderr.String(); code != 5 || !strings.Contains(msg, "redis://127.0.0.1:1/0 could not be reached") || strings.Contains(msg, "waiting for the renewal lock") {
+		t.Errorf("exit %d, %s; want 5, naming the Redis, and no wait for a lock", code, msg)
 	}
 }
 
