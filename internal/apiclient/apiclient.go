@@ -63,6 +63,9 @@ type Wait struct {
 	// AtOnce is set when Retry-After asked for no wait at all (0, or a
 	// date past), and Delay is the second freshtoken waits all the same.
 	AtOnce bool
+	// Less is set when Retry-After asked for a date less than a second
+	// ahead, and Delay is the second freshtoken waits all the same.
+	Less bool
 }
 
 // Clock tells the time and sleeps; tests pass one that only pretends to.
@@ -178,7 +181,8 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		}
 		c.Logger.Debug("429 from the API; waiting before retrying", "url", redact.URL(req.URL.String()), "retry_after", asked, "wait", wait, "retry", retry+1)
 		if c.OnWait != nil {
-			c.OnWait(Wait{URL: req.URL.String(), Delay: wait, Retry: retry + 1, MaxRetries: c.MaxRetries, Asked: known, AtOnce: httpx.AsksNoWait(asked, now)})
+			less, none := httpx.AsksLess(asked, now)
+			c.OnWait(Wait{URL: req.URL.String(), Delay: wait, Retry: retry + 1, MaxRetries: c.MaxRetries, Asked: known, AtOnce: none, Less: less && !none})
 		}
 		if err := c.Clock.Sleep(ctx, wait); err != nil {
 			return nil, err

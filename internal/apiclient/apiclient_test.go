@@ -305,19 +305,26 @@ func TestDoBacksOffWithoutRetryAfter(t *testing.T) {
 // OnWait is told it asked for no wait (AtOnce), which it was not: the
 // command said it waited 1s "as it asks".
 func TestDoWaitsAtLeastASecond(t *testing.T) {
+	now := fakeclock.New().Now().Add(midSecond) // waitsForOne429's
 	for _, tt := range []struct {
-		retryAfter string
-		atOnce     bool
+		retryAfter   string
+		atOnce, less bool
 	}{
-		{"0", true},
-		{fakeclock.New().Now().Add(-time.Hour).Format(http.TimeFormat), true},
-		{"1", false},
+		{"0", true, false},
+		{now.Add(-time.Hour).Format(http.TimeFormat), true, false},
+		// Less than a second ahead: it said it waited 1s "as it asks".
+		{now.Truncate(time.Second).Add(time.Second).Format(http.TimeFormat), false, true},
+		{"1", false, false},
 	} {
-		if waits := waitsForOne429(t, tt.retryAfter); len(waits) != 1 || !waits[0].Asked || waits[0].AtOnce != tt.atOnce || waits[0].Delay != time.Second {
-			t.Errorf("Retry-After %q: waits = %+v, want one wait of 1s, asked, AtOnce %t", tt.retryAfter, waits, tt.atOnce)
+		if waits := waitsForOne429(t, tt.retryAfter); len(waits) != 1 || !waits[0].Asked || waits[0].AtOnce != tt.atOnce || waits[0].Less != tt.less || waits[0].Delay != time.Second {
+			t.Errorf("Retry-After %q: waits = %+v, want one wait of 1s, asked, AtOnce %t, Less %t", tt.retryAfter, waits, tt.atOnce, tt.less)
 		}
 	}
 }
+
+// midSecond is how far into a second waitsForOne429's clock is: a
+// Retry-After date, to the second, may be under a second ahead.
+const midSecond = 500 * time.Millisecond
 
 // waitsForOne429 is what OnWait is told of by a request to an API whose
 // first answer is 429 with retryAfter ("" for none) and whose next is 200.
@@ -336,7 +343,9 @@ func waitsForOne429(t *testing.T, retryAfter string) []Wait {
 	}))
 	t.Cleanup(srv.Close)
 	var waits []Wait
-	c := &Client{Clock: fakeclock.New(), OnWait: func(w Wait) { waits = append(waits, w) }}
+	clock := fakeclock.New()
+	clock.Advance(midSecond)
+	c := &Client{Clock: clock, OnWait: func(w Wait) { waits = append(waits, w) }}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
 	resp, err := c.Do(req)
 	if err != nil {

@@ -369,6 +369,8 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 			switch {
 			case w.AtOnce:
 				wait = fmt.Sprintf("it asks for no wait, but waiting %s all the same", w.Delay)
+			case w.Less:
+				wait = fmt.Sprintf("it asks for less than a second, but waiting %s all the same", w.Delay)
 			case w.Asked:
 				wait = fmt.Sprintf("waiting %s as it asks", w.Delay)
 			default:

@@ -199,10 +199,11 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			lockedTo = append(lockedTo, env)
 		}
 		if err != nil {
-			if !errors.As(err, new(*newStoreError)) {
-				err = keepKeychainFix(err)
+			if ours := errors.As(err, new(*newStoreError)); ours {
+				err = fullDestination(err, to.Location(env), true)
+			} else {
+				err = fullOrigin(keepKeychainFix(err), conf.StoreURL)
 			}
-			err = fullDestination(err, to.Location(env), errors.As(err, new(*newStoreError)))
 			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", env, err)
 			if first == nil {
 				first = err
@@ -324,8 +325,21 @@ func fullDestination(err error, location string, ours bool) error {
 	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store is full, so %s could not be written; free some space there, or name a folder on another disk with --to", location)}
 }
 
-// destinationError is a new store on a disk that is full or read-only,
-// said as msg: a configuration error, which the person fixes.
+// fullOrigin is err, a failure to take a renewal lock in the file store
+// at storeURL (the old store) as its disk is full, said as that disk being
+// full, naming its folder: its own advice, to set [store] url to a folder
+// on another disk, would leave the tokens behind. Other failures are
+// returned as they are.
+func fullOrigin(err error, storeURL string) error {
+	dir, derr := config.StoreDir(storeURL)
+	if derr != nil || !errors.Is(err, store.ErrDiskFull) {
+		return err
+	}
+	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the old store ([store] url) is full, so no renewal lock could be made in %s; free some space there", dir)}
+}
+
+// destinationError is a store on a disk that is full or read-only, said
+// as msg: a configuration error, which the person fixes.
 type destinationError struct {
 	msg string
 	err error
@@ -418,18 +432,26 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 		locks = append(locks, to)
 	}
 	for _, st := range locks {
-		said := make(chan struct{})
-		slow := time.AfterFunc(time.Second, func() {
-			fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
-			close(said)
-		})
 		if len(*unlocks) == 1 && sameRedisDatabase(ctx, env, locks[0], st) {
 			// Its lock is the one just taken: it would be waited for ever.
-			slow.Stop()
 			return errSameDatabase
 		}
-		unlock, err := st.Lock(ctx, env)
-		if !slow.Stop() {
+		// A wait is told once the store says it waits (store.Waiting: for
+		// another holder, a keychain's prompt) and has lasted a second; a
+		// store that cannot be reached is told by its error alone.
+		said := make(chan struct{})
+		var slow *time.Timer
+		waiting := store.WithWaiting(ctx, func() {
+			store.Waiting(ctx)
+			if slow == nil {
+				slow = time.AfterFunc(time.Second, func() {
+					fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
+					close(said)
+				})
+			}
+		})
+		unlock, err := st.Lock(waiting, env)
+		if slow != nil && !slow.Stop() {
 			<-said
 		}
 		if err != nil && st == to {

@@ -1,15 +1,19 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -119,5 +123,44 @@ func TestMigrationToTheKeychainKeepsTheLockFolderFix(t *testing.T) {
 	_, err = filestore.New(filepath.Join(file, "tokens")).Lock(context.Background(), "dev")
 	if got := fullDestination(&newStoreError{err}, file, true).Error(); !strings.HasSuffix(got, "; name a folder you can write in with --to") {
 		t.Errorf("token folder of --to not made: %s; want --to's advice", got)
+	}
+}
+
+// TestMigrationTellsOfARedisLockHeldElsewhere: a migration waiting for a
+// renewal lock another process holds in Redis says it waits, as it does
+// for a file store's; a Redis that cannot be reached is not said to be
+// waited for (see TestStoreMigrateToARedisThatIsDown).
+func TestMigrationTellsOfARedisLockHeldElsewhere(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	to, err := config.OpenStore("redis://" + srv.Addr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { to.(io.Closer).Close() })
+	// Another process's lock, with no mark of a renewal in flight; it
+	// expires, so that a migration that never says it waits ends.
+	if r := srv.Command(t, "SET", "freshtoken:dev:lock", "another", "PX", "10000"); r != "+OK" {
+		t.Fatalf("SET: %s", r)
+	}
+	errOut, w := io.Pipe()
+	f := &Factory{IO: &IOStreams{ErrOut: w}}
+	done := make(chan error, 1)
+	go func() {
+		var unlocks []func()
+		err := lockBoth(ctx, f, "dev", filestore.New(filepath.Join(t.TempDir(), "old")), to, "file", "redis", &unlocks)
+		for _, u := range unlocks {
+			u()
+		}
+		w.Close()
+		done <- err
+	}()
+	line, err := bufio.NewReader(errOut).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "dev: waiting for the renewal lock of dev: another process or machine is renewing it") {
+		t.Errorf("told %q (%v); want the wait for the lock told", line, err)
+	}
+	srv.Command(t, "DEL", "freshtoken:dev:lock")
+	if err := <-done; err != nil {
+		t.Fatalf("the lock let go of: %v", err)
 	}
 }

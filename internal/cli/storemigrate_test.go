@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -450,17 +451,33 @@ func TestStoreMigrateToAMissingKeychainSaysWhatToDo(t *testing.T) {
 
 // TestStoreMigrateToARedisThatIsDown: the error names the URL given with
 // --to and points there, not only at [store] url, which still names the
-// old store; the tokens stay where they were.
+// old store; the tokens stay where they were. No line says to wait for a
+// renewal lock "another process or machine is renewing": none is (it came
+// first, once the unreachable Redis had taken a second to fail).
 func TestStoreMigrateToARedisThatIsDown(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
 	ios, _, stderr := testStreams(false, false)
 	code := e.run(ios, "store", "migrate", "--to", "redis://127.0.0.1:1/0")
-	if msg := stderr.String(); code != 5 || !strings.Contains(msg, "redis://127.0.0.1:1/0 could not be reached") || !strings.Contains(msg, "--to") {
-		t.Errorf("exit %d, %s; want 5, naming the Redis of --to", code, msg)
+	if msg := stderr.String(); code != 5 || !strings.Contains(msg, "redis://127.0.0.1:1/0 could not be reached") || !strings.Contains(msg, "--to") ||
+		strings.Contains(msg, "waiting for the renewal lock") {
+		t.Errorf("exit %d, %s; want 5, naming the Redis of --to, and no wait for a lock", code, msg)
 	}
 	if rec := e.record(t, "dev"); rec == nil {
 		t.Error("the tokens are gone")
+	}
+}
+
+// TestStoreMigrateFromARedisThatIsDown: a move out of a Redis store that
+// cannot be reached says so alone, with no line saying to wait for a
+// renewal lock "another process or machine is renewing", which came first.
+func TestStoreMigrateFromARedisThatIsDown(t *testing.T) {
+	e := newDevEnv(t)
+	e.useStore(t, "redis://127.0.0.1:1/0")
+	ios, _, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", fileURL(filepath.Join(t.TempDir(), "new")))
+	if msg := stderr.String(); code != 5 || !strings.Contains(msg, "redis://127.0.0.1:1/0 could not be reached") || strings.Contains(msg, "waiting for the renewal lock") {
+		t.Errorf("exit %d, %s; want 5, naming the Redis, and no wait for a lock", code, msg)
 	}
 }
 
@@ -948,5 +965,51 @@ func TestStoreMigrateTellsOfACopyNotYetOnAReplica(t *testing.T) {
 	}
 	if msg := stderr.String(); !strings.Contains(msg, "level=WARN") || !strings.Contains(msg, "freshtoken:dev), on the primary, but not yet on a replica") {
 		t.Fatalf("stderr = %q; want a warning that dev's tokens are not yet on a replica", msg)
+	}
+}
+
+// TestStoreMigrateFromAFullDiskNamesTheOldStore: `store migrate` whose old
+// store's disk has no room for the renewal lock file (gone, as after a
+// clean-up) says the old store's disk is full and names its folder, and
+// moves nothing. It said "the disk of the new store is full", naming the
+// folder --to names, which had room to spare.
+func TestStoreMigrateFromAFullDiskNamesTheOldStore(t *testing.T) {
+	e := newDevEnv(t)
+	old := testdisk.NoFilesLeft(t)
+	fillers, err := filepath.Glob(filepath.Join(filepath.Dir(old), "filler-*"))
+	if err != nil || len(fillers) < 4 {
+		t.Fatalf("fillers %v (%v)", fillers, err)
+	}
+	for _, f := range fillers[:4] { // room for the record, its lock, the reserve and a temp file
+		os.Remove(f)
+	}
+	e.useStore(t, fileURL(old))
+	e.loginOutside(t)
+	rec := e.record(t, "dev")
+	if err := os.Remove(filepath.Join(old, "dev.lock")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ { // no room left for a lock file
+		f, err := os.Create(filepath.Join(filepath.Dir(old), fmt.Sprintf("refill-%d", i)))
+		if errors.Is(err, syscall.ENOSPC) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	configKept := e.configKept(t)
+	to := filepath.Join(t.TempDir(), "new")
+	ios, stdout, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", fileURL(to))
+	msg := stderr.String()
+	if code != 2 || !strings.Contains(msg, "the disk of the old store ([store] url) is full") || !strings.Contains(msg, old) ||
+		strings.Contains(msg, "new store") || strings.Contains(msg, to) || !strings.Contains(msg, "Nothing was moved;") {
+		t.Fatalf("exit %d\n%s%s; want exit 2 saying the old store's disk is full, naming %s, and that nothing was moved", code, stdout, msg, old)
+	}
+	configKept("nothing was moved")
+	if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
+		t.Errorf("dev's tokens are no longer in the old store: %+v", got)
 	}
 }

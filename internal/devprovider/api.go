@@ -63,7 +63,7 @@ func (p *Provider) admit(r *http.Request) (status int, reason string) {
 	if strings.EqualFold(r.Header.Get("X-RateLimit-Test"), "true") {
 		limit, window = testRateLimit, &t.grant.apiTest
 	}
-	if limit >= 0 && !window.allow(now, limit) {
+	if !window.allow(now, limit) {
 		p.stats.RateLimited++
 		return http.StatusTooManyRequests, fmt.Sprintf("over %d requests a minute for grant %s", limit, t.grant.id)
 	}

@@ -77,7 +77,8 @@ type Options struct {
 	// Requests with the header X-RateLimit-Test: true count separately, limited to 5.
 	RequestsPerMinute int
 	// RefreshesPerMinute is the refresh_token grant limit per grant in a rolling
-	// minute; default 15.
+	// minute (and the client_credentials grant's); default 15, and none when
+	// negative.
 	RefreshesPerMinute int
 
 	// Contacts is how many contacts /v2/contacts starts with; default 42, and none

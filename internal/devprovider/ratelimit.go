@@ -11,8 +11,11 @@ import (
 type window []time.Time
 
 // allow reports whether one more request at now stays within limit requests in the
-// rolling minute, and records it if so.
+// rolling minute, and records it if so; a negative limit is none.
 func (w *window) allow(now time.Time, limit int) bool {
+	if limit < 0 {
+		return true
+	}
 	cutoff := now.Add(-time.Minute)
 	kept := (*w)[:0]
 	for _, t := range *w {

@@ -253,6 +253,19 @@ func TestRefreshRateLimit(t *testing.T) {
 	tp.mustRefresh(t, tok.RefreshToken) // the refused request spent nothing
 }
 
+// TestNegativeRefreshLimitIsNone: Options.RefreshesPerMinute negative is no
+// limit, as RequestsPerMinute's is; it refused every renewal.
+func TestNegativeRefreshLimitIsNone(t *testing.T) {
+	tp := start(t, Options{RefreshesPerMinute: -1})
+	tok := tp.login(t)
+	for range 20 { // more than the default 15
+		tok = tp.mustRefresh(t, tok.RefreshToken)
+	}
+	if s := tp.Stats(); s.RateLimited != 0 {
+		t.Errorf("stats %+v; want nothing rate limited", s)
+	}
+}
+
 func TestFaults(t *testing.T) {
 	tests := []struct {
 		kind        Fault

@@ -38,12 +38,13 @@ func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
 	return min(max(asked, MinRetryAfter), LongestRetryAfter), true
 }
 
-// AsksNoWait reports whether v, a Retry-After value, asks for no wait at
-// all (0, or a date not after now), which RetryAfter makes MinRetryAfter:
-// a message saying it waits "as it asks" would not be true.
-func AsksNoWait(v string, now time.Time) bool {
+// AsksLess reports whether v, a Retry-After value, asks for less than
+// MinRetryAfter, which RetryAfter makes it: a message saying it waits "as
+// it asks" would not be true. none says it asks for no wait at all (0, or
+// a date not after now), rather than for a date under a second ahead.
+func AsksLess(v string, now time.Time) (less, none bool) {
 	asked, known := askedWait(v, now)
-	return known && asked <= 0
+	return known && asked < MinRetryAfter, known && asked <= 0
 }
 
 // askedWait is the wait v asks for, as it asks for it, but for a number of

@@ -426,7 +426,11 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		}
 		f.Close()
 		l := flock.New(p, flock.SetFlag(os.O_CREATE|os.O_RDWR|noFollow), flock.SetPermissions(fileMode))
-		ok, err := l.TryLockContext(ctx, lockPoll)
+		ok, err := l.TryLock()
+		if err == nil && !ok { // another holder's: a wait that may last
+			store.Waiting(ctx)
+			ok, err = l.TryLockContext(ctx, lockPoll)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", p, err)
 		}

@@ -1406,6 +1406,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		holder = r.holder
 	}
 	var watch markWatch
+	told := false // store.Waiting: the lock is another holder's
 	for {
 		ok, err := s.tryLock(ctx, env, holder, ttl, &watch)
 		if err != nil {
@@ -1430,6 +1431,10 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		}
 		if ok {
 			break
+		}
+		if !told {
+			store.Waiting(ctx)
+			told = true
 		}
 		select {
 		case <-ctx.Done():
