@@ -462,7 +462,7 @@ func TestSlowBodyThatStopsIsCutOff(t *testing.T) {
 // the wait: the request was held for ever, as the command line's was not).
 func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 	closed := make(chan struct{}, 1)
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f := serveWithTimeout(t, "slow", 50*time.Millisecond, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/hints":
 			w.WriteHeader(http.StatusEarlyHints)
@@ -484,9 +484,7 @@ func TestSilentAPIGetsGatewayTimeout(t *testing.T) {
 			return
 		}
 		tellClosed(r, closed)
-	}))
-	t.Cleanup(api.Close)
-	f := apiWithTimeout(t, "slow", api.URL, 50*time.Millisecond)
+	})
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 10 * time.Second}
 	for _, path := range []string{"/slow/x", "/slow/hints", "/slow/processing", "/slow/firstbyte"} {
@@ -563,14 +561,12 @@ func TestAnswerThatStallsIsEndedUnfinished(t *testing.T) {
 	// Long enough for a loaded machine to begin the whole answer in time.
 	const timeout = 250 * time.Millisecond
 	closed := make(chan struct{}, 1)
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f := serveWithTimeout(t, "stalls", timeout, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"contacts":[`))
 		w.(http.Flusher).Flush()
 		tellClosed(r, closed) // nothing more, until then
-	}))
-	t.Cleanup(api.Close)
-	f := apiWithTimeout(t, "stalls", api.URL, timeout)
+	})
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Get(f.base + "/stalls/contacts")
@@ -604,11 +600,9 @@ func TestSlowReaderGetsTheWholeAnswer(t *testing.T) {
 	// on a loaded machine while it streams the answer. 250 ms once did.
 	const timeout = time.Second
 	whole := bytes.Repeat([]byte("x"), 32<<20) // more than the connections between can hold
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f := serveWithTimeout(t, "slow", timeout, func(w http.ResponseWriter, r *http.Request) {
 		w.Write(whole)
-	}))
-	t.Cleanup(api.Close)
-	f := apiWithTimeout(t, "slow", api.URL, timeout)
+	})
 	// The client's own limit only keeps a failing test from hanging.
 	client := &http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Get(f.base + "/slow/whole")
@@ -638,7 +632,7 @@ func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
 		firstRead atomic.Int64 // when the API got the body's first bytes, in Unix nanoseconds
 		got       atomic.Int64 // how many bytes of the body the API has read
 	)
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f := serveWithTimeout(t, "upload", timeout, func(w http.ResponseWriter, r *http.Request) {
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := r.Body.Read(buf) // the first read sends 100 Continue
@@ -650,9 +644,7 @@ func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
 			}
 		}
 		fmt.Fprintf(w, "%d", got.Load())
-	}))
-	t.Cleanup(api.Close)
-	f := apiWithTimeout(t, "upload", api.URL, timeout)
+	})
 	const size = 2 << 20 // streamed: too large to keep for a retry
 	c, r := dial(t, f)
 	fmt.Fprintf(c, "POST /upload/file HTTP/1.1\r\nHost: %s\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", f.addr, size)

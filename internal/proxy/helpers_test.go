@@ -369,6 +369,14 @@ func apiWithTimeout(t *testing.T, env, apiURL string, d time.Duration) *fixture 
 	return f
 }
 
+// serveWithTimeout is apiWithTimeout for an API that api serves.
+func serveWithTimeout(t *testing.T, env string, d time.Duration, api http.HandlerFunc) *fixture {
+	t.Helper()
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	return apiWithTimeout(t, env, srv.URL, d)
+}
+
 // tellClosed waits, in an API's handler, until the connection of r
 // closes, and then says so on closed, unless nobody listens any more.
 func tellClosed(r *http.Request, closed chan<- struct{}) {
