@@ -40,12 +40,7 @@ func freeRedirectURI(t *testing.T) string {
 // which approves the log-in: it asks for the page in the background, as a
 // browser opens while login waits for the callback.
 func approveAt(url string) error {
-	go func() {
-		if resp, err := http.Get(url); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-	}()
+	go testenv.Visit(url)
 	return nil
 }
 
