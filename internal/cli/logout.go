@@ -60,11 +60,7 @@ at the provider. --local only forgets the tokens. The configuration is kept;
 
 func runLogout(ctx context.Context, opts *logoutOptions) error {
 	f := opts.f
-	conf, err := f.Config()
-	if err != nil {
-		return err
-	}
-	if err := notConfigured(conf, f.EnvFlag, "nothing to log out of"); err != nil {
+	if _, err := f.configNaming("nothing to log out of"); err != nil {
 		return err
 	}
 	env, src, err := f.EnvSource(ctx)

@@ -51,11 +51,8 @@ another the default.`,
 
 func runRemove(ctx context.Context, opts *removeOptions) error {
 	f := opts.f
-	conf, err := f.Config()
+	conf, err := f.configNaming("nothing was removed")
 	if err != nil {
-		return err
-	}
-	if err := notConfigured(conf, f.EnvFlag, "nothing was removed"); err != nil {
 		return err
 	}
 	env, err := f.Env()
@@ -152,26 +149,30 @@ func sayDefaultRemoved(f *Factory, name string, left []string) {
 	}
 }
 
-// notConfigured is the error of remove or logout (-e name, or
-// $FRESHTOKEN_ENV without -e) of an environment
-// the configuration does not have, ending with what was not done (then); nil
-// when it has one so named, or Select says better what is wrong: a typo's
-// suggestion, a name no environment can have, a file that is not there.
-// Select's next step, to add it with init, is the opposite of what they
-// were asked.
-func notConfigured(conf *config.File, name, then string) error {
-	from := ""
+// configNaming is the configuration for remove or logout, or their usage
+// error when the environment named (-e, or $FRESHTOKEN_ENV without -e) is
+// not in it, ending with what was not done (then). When it is there, or
+// Select says better what is wrong (a typo's suggestion, a name no
+// environment can have, a file that is not there), the configuration is
+// returned and Select speaks after: its next step for a name not
+// configured, to add it with init, is the opposite of what they were asked.
+func (f *Factory) configNaming(then string) (*config.File, error) {
+	conf, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	name, from := f.EnvFlag, ""
 	if name == "" { // named by $FRESHTOKEN_ENV, as Select takes it (in a shell exec started, say)
 		if name = os.Getenv("FRESHTOKEN_ENV"); name != "" {
 			from = " (from $FRESHTOKEN_ENV)"
 		}
 	}
 	if name == "" || !conf.Exists || conf.Envs[name] != nil || conf.Closest(name) != "" || store.ValidateEnvName(name) != nil {
-		return nil
+		return conf, nil
 	}
 	known := "none"
 	if len(conf.Envs) > 0 {
 		known = strings.Join(conf.Names(), ", ")
 	}
-	return usageErrorf("environment %q%s is not configured in %s (configured: %s); %s", name, from, conf.Path, known, then)
+	return nil, usageErrorf("environment %q%s is not configured in %s (configured: %s); %s", name, from, conf.Path, known, then)
 }
