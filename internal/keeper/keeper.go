@@ -283,7 +283,8 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.noteRejected(name, rec, err)
 		if err != nil {
 			k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
-			if rec, err = src.Record(ctx); err == nil { // the failure may be recorded there
+			if again, rerr := src.Record(ctx); rerr == nil { // the failure may be recorded there
+				rec = again
 				if p := k.rejection(name, rec); p != nil {
 					k.rejectedAt(name, p, settings, true) // rejected with these: an edit after it is tried at once
 				}
@@ -292,7 +293,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 				}
 				k.tell(ctx, src, name, rec)
 			}
-			return look
+			return k.afterFailure(name, rec, err, look)
 		}
 		rec = renewed
 		plan = src.Plan(rec)
@@ -354,6 +355,29 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		}
 	}
 	return max(next.Sub(k.now()), minWait)
+}
+
+// afterFailure is how long the keeper waits after a renewal of env that
+// failed with err, rec being the record it left stored: the whole look,
+// unless env has a token file and rec's access token, the one it holds,
+// expires within the look or has expired. Then the next try is as soon as
+// renewals may be tried again (err's RetryAt: the end of the engine's rest
+// after a renewal that gave up, or of the provider's Retry-After), so that
+// once the provider is back the file holds an expired token that long at
+// most, not up to a look. The rest keeps the tries far from a storm: a
+// renewal's few token requests, then failedRest (30 s), about 8 a minute
+// where FreeAgent allows 15.
+func (k *Keeper) afterFailure(env string, rec *store.Record, err error, look time.Duration) time.Duration {
+	var fe *freshtoken.Error
+	if k.TokenFile == nil || k.TokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() ||
+		!errors.As(err, &fe) || fe.RetryAt.IsZero() {
+		return look
+	}
+	now := k.now()
+	if rec.Expiry.After(now.Add(look)) {
+		return look
+	}
+	return min(look, max(fe.RetryAt.Sub(now), minWait))
 }
 
 // restore is rec, env's record as src just read it, or, when the store
