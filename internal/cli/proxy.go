@@ -334,6 +334,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 		},
 		Logger: f.Logger().With("component", "keeper"),
 		Ledger: config.TokenFileLedger(),
+		Config: s.conf.Path,
 		Notify: n,
 		CheckStore: func(ctx context.Context, env string) error {
 			if c, err := f.Config(); err == nil {

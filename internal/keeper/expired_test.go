@@ -16,6 +16,30 @@ import (
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
+// keepingForFaults is a keeper on a fake clock of "dev", logged in at a dev
+// provider whose faults the test sets, its token file at file: its
+// renewals retry a failed token request after a millisecond, three
+// times, as they do after seconds. It returns the provider, the clock,
+// the source's store, the keeper and its token file.
+func keepingForFaults(t *testing.T) (*devprovider.Provider, *fakeclock.Clock, *filestore.Store, *Keeper, string) {
+	t.Helper()
+	p, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
+	clock := fakeclock.New()
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader,
+		KeepAccess: true, RetryBackoff: []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devserver.LoginSource(t, src, clock.Now())
+	file := filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	k.Now = clock.Now
+	return p, clock, st, k, file
+}
+
 // TestTokenFileExpiredWhileTheProviderIsDownIsRenewedSoonAfter: with the
 // provider down past the access token's expiry, the keeper waited a whole
 // look (a minute) after each failed renewal, so the token file held an
@@ -25,19 +49,7 @@ import (
 // up), never sending more than FreeAgent's 15 token requests in any
 // minute of the outage.
 func TestTokenFileExpiredWhileTheProviderIsDownIsRenewedSoonAfter(t *testing.T) {
-	p, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
-	clock := fakeclock.New()
-	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader,
-		KeepAccess: true, RetryBackoff: []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}},
-		freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens")), Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	devserver.LoginSource(t, src, clock.Now())
-	file := filepath.Join(t.TempDir(), "token")
-	k := keeping(src, file)
-	k.Now = clock.Now
+	p, clock, _, k, file := keepingForFaults(t)
 	ctx := context.Background()
 	wait := k.keep(ctx, "dev", time.Minute)
 	first, err := os.ReadFile(file)
