@@ -827,14 +827,14 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 		unlock = func(bool) {}
 	}
 	defer unlock(false)
-	now, err := src.Record(ctx)
-	if err != nil || now == nil || src.CheckGrant(now) != nil || grantEnded(now) || now.AccessToken == "" {
+	stored, err := src.Record(ctx)
+	if err != nil || stored == nil || src.CheckGrant(stored) != nil || grantEnded(stored) || stored.AccessToken == "" {
 		// Logged out or replaced since rec was read: the next look
 		// removes the file, or writes the new log-in's token.
 		k.Logger.Debug("keeper: the tokens changed as their token file was to be written; it is left to the next look", "env", env, "path", path)
 		return
 	}
-	rec = now
+	rec = stored
 	content := rec.AccessToken + "\n"
 	if holds(path, content) {
 		k.noteWrite(env, nil)
