@@ -26,7 +26,8 @@ func newRemoveCmd(f *Factory) *cobra.Command {
 		Long: `Remove the environment named with -e from the configuration file, after
 deleting its stored tokens; the comments written directly above its table go
 with it, the others stay. Its token_file goes too when freshtoken wrote
-what it holds (a file of your own there is left, and said so). On a
+what it holds for this environment (a file of your own there, or one
+another configuration's keeper keeps, is left, and said so). On a
 terminal it asks first; scripts pass --yes.
 Tokens stored under that name for another client (by another configuration)
 are left alone, and so is a client secret in the system keychain
@@ -95,7 +96,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			if err := src.Logout(ctx); err != nil {
 				return err
 			}
-			tokenFile = forgetTokenFile(f, env, rec)
+			tokenFile = forgetTokenFile(ctx, f, env, rec)
 			forgotten = true
 			tokens = "its tokens were deleted from " + src.Location()
 			if err != nil {
@@ -116,7 +117,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		return fmt.Errorf("%w; nothing was removed", err)
 	}
 	if none { // a token file a keeper wrote may outlive the tokens (a log-out elsewhere)
-		tokenFile = forgetTokenFile(f, env, nil)
+		tokenFile = forgetTokenFile(ctx, f, env, nil)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s from %s; %s.\n", env.Name, conf.Path, tokens)
 	if tokenFile != "" {
