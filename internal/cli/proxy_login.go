@@ -87,6 +87,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	if g.TokenURLSHA256 == "" && env.TokenURL != "" {
 		link = proxy.ForOlderProxy(link, env.TokenURL)
 	}
+	link = proxy.WithLoginKey(link, g.LoginKey)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
@@ -249,6 +250,9 @@ type grantInfo struct {
 	// name them; Resource as store.Grant names resource indicators.
 	Audience *string `json:"audience"`
 	Resource *string `json:"resource"`
+	// LoginKey vouches for the log-in link (proxy.WithLoginKey); "" from
+	// a proxy older than it.
+	LoginKey string `json:"login_key"`
 }
 
 // servesTokenURL reports whether the proxy serves the environment with

@@ -60,7 +60,7 @@ func TestGrantAnswerShowsNoKey(t *testing.T) {
 			if strings.Contains(tc.link, "token_url_sha256") == strings.Contains(tc.link, "token_url=") {
 				t.Fatalf("%s: the link %s names the endpoint by neither or both", tc.name, tc.link)
 			}
-			if resp, body := f.get(t, strings.TrimPrefix(tc.link, f.base)); resp.StatusCode != tc.want {
+			if resp, body := f.get(t, strings.TrimPrefix(f.vouched(t, "gw", tc.link), f.base)); resp.StatusCode != tc.want {
 				t.Errorf("token_url %q, a log-in link for %s: %d %s; want %d", tokenURL, tc.name, resp.StatusCode, body, tc.want)
 			}
 		}
