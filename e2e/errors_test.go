@@ -42,18 +42,20 @@ func TestTokenEndpointFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.fault), func(t *testing.T) {
 			t.Parallel()
-			// A short limit for the hang alone: a refresh the provider
-			// answers late on a loaded machine, cut off by it after the
-			// rotation, would end the grant the next run needs.
-			limit := ""
-			if tt.fault == devprovider.FaultHang {
-				limit = `timeout = "500ms"`
-			}
-			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, limit)
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 			w.login()
 			before := w.storeBytes()
 			w.provider.Fault(tt.fault, tt.n)
+			// A short limit for the hang alone, and for its failing run
+			// alone: a code exchange or a refresh that the provider answers
+			// late on a loaded machine, cut off by it, would fail the
+			// log-in or end the grant the runs after it need.
+			conf := w.readConfig()
+			if tt.fault == devprovider.FaultHang {
+				w.writeConfig(conf + "timeout = \"500ms\"\n") // in [env.dev], the last table
+			}
 			r := w.run("token", "--force")
+			w.writeConfig(conf)
 			if r.code != tt.code {
 				t.Fatalf("exit %d, want %d; stderr %s", r.code, tt.code, r.stderr)
 			}
@@ -361,7 +363,10 @@ func TestCorruptStoreReportedAndKept(t *testing.T) {
 func TestDebugLogsNeverContainSecrets(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
-			w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, "")
+			// Shorter than twice refresh_before, for the half-lifetime rule to
+			// be logged, and too long to fall due on a loaded machine: the
+			// 401 path needs the token still valid when the API revokes it.
+			w := newWorld(t, devprovider.Options{AccessTTL: 90 * time.Second}, "")
 			flags := []string{"--debug", "--log-format", format}
 			var stderr strings.Builder
 			stderr.WriteString(w.login(flags...).stderr)

@@ -1282,8 +1282,11 @@ func TestStoppedPastTheTimeoutKeepsTheAnswer(t *testing.T) {
 			const timeout = time.Second
 			g := newGate(t, "refresh_token")
 			// A rotated-out refresh token sent again ends the grant.
-			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, storeURL, fmt.Sprintf("timeout = %q", timeout.String()))
+			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, storeURL, "")
 			w.login()
+			// Set once logged in: the code exchange, which nothing stops,
+			// must not have to be answered within it on a loaded machine.
+			w.writeConfig(w.readConfig() + fmt.Sprintf("timeout = %q\n", timeout.String())) // in [env.dev], the last table
 			for i := 1; i <= 4; i++ {
 				g.armed.Store(true)
 				run := w.watch("token", "--force")

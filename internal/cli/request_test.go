@@ -213,13 +213,15 @@ func TestRequestGivesUpOnAHungAPI(t *testing.T) {
 	})
 	t.Cleanup(func() { close(release) })
 	e.login(t)
-	e.setTimeout(t, "200ms")
+	// A second: the working endpoint must answer within it on a loaded
+	// machine, and 200 ms is a pause one can make.
+	e.setTimeout(t, "1s")
 
 	ios, stdout, stderr := testStreams(false, false)
 	if code := e.runWithin(t, ios, "get", "/v2/company"); code != 5 {
 		t.Errorf("exit %d, want 5: %s", code, stderr)
 	}
-	if want := "freshtoken: dev: the API at " + e.api + "v2/company had not begun to answer 200ms after the request was sent; try again, or raise the environment's timeout setting if it is slow\n"; stderr.String() != want {
+	if want := "freshtoken: dev: the API at " + e.api + "v2/company had not begun to answer 1s after the request was sent; try again, or raise the environment's timeout setting if it is slow\n"; stderr.String() != want {
 		t.Errorf("stderr = %q, want %q", stderr, want)
 	}
 	if stdout.Len() != 0 {
@@ -268,7 +270,9 @@ func TestRequestGivesUpOnAnAPINotTakingTheBody(t *testing.T) {
 // from a pipe slowly, pausing longer than the environment's timeout, is
 // sent whole: the time freshtoken waits for its own input is not the API's.
 func TestRequestBodyTricklingFromStdinIsNotCutOff(t *testing.T) {
-	const timeout = 100 * time.Millisecond
+	// A second: the API's answer, once the body has ended, must come
+	// within it on a loaded machine, and 100 ms is a pause one can make.
+	const timeout = time.Second
 	e := newDevEnvAnswering(t, "/v2/echo", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.Copy(w, r.Body)
@@ -277,9 +281,13 @@ func TestRequestBodyTricklingFromStdinIsNotCutOff(t *testing.T) {
 	e.setTimeout(t, timeout.String())
 	in, trickle := io.Pipe()
 	go func() {
-		for _, part := range []string{`{"contact":`, `{"first_name":`, `"Ada"}}`} {
+		// Pauses longer than the timeout after the first part and before
+		// the end; the parts between come at once.
+		for i, part := range []string{`{"contact":`, `{"first_name":`, `"Ada"}}`} {
 			io.WriteString(trickle, part)
-			<-time.After(3 * timeout) // the input's pause, not a wait for anything
+			if i != 1 {
+				<-time.After(3 * timeout / 2) // the input's pause, not a wait for anything
+			}
 		}
 		trickle.Close()
 	}()
@@ -313,13 +321,15 @@ func TestRequestGivesUpOnAnAnswerThatStalls(t *testing.T) {
 	})
 	t.Cleanup(func() { close(release) })
 	e.login(t)
-	e.setTimeout(t, "200ms")
+	// A second: the answer's headers must come within it on a loaded
+	// machine, and 200 ms is a pause one can make.
+	e.setTimeout(t, "1s")
 	for _, terminal := range []bool{false, true} {
 		ios, stdout, stderr := testStreams(terminal, false)
 		if code := e.runWithin(t, ios, "get", "/v2/stalls"); code != 5 {
 			t.Errorf("terminal %t: exit %d, want 5: %s", terminal, code, stderr)
 		}
-		want := "freshtoken: dev: the API at " + e.api + "v2/stalls stopped sending its answer (nothing more came for 200ms), so what was printed is incomplete; try again, or raise the environment's timeout setting\n"
+		want := "freshtoken: dev: the API at " + e.api + "v2/stalls stopped sending its answer (nothing more came for 1s), so what was printed is incomplete; try again, or raise the environment's timeout setting\n"
 		if stderr.String() != want {
 			t.Errorf("terminal %t: stderr = %q, want %q", terminal, stderr, want)
 		}

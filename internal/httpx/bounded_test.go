@@ -62,14 +62,21 @@ func TestBoundedCountsOnlyTheAPIsTime(t *testing.T) {
 		io.Copy(w, r.Body)
 	}))
 	t.Cleanup(api.Close)
-	const wait = 100 * time.Millisecond
+	// A second: the API, in this process, must take each part and answer
+	// the whole within it on a loaded machine, where 100 ms is a pause one
+	// can make.
+	const wait = time.Second
 	client := &http.Client{Transport: httpx.Bounded{Base: &http.Transport{}, Wait: wait}}
 	in, trickle := io.Pipe()
 	parts := []string{"one ", "two ", "three"}
 	go func() {
-		for _, part := range parts {
+		// Pauses longer than Wait after the first part and before the end;
+		// the parts between come at once.
+		for i, part := range parts {
 			io.WriteString(trickle, part)
-			<-time.After(3 * wait) // the source's pause, not a wait for anything
+			if i != 1 {
+				<-time.After(3 * wait / 2) // the source's pause, not a wait for anything
+			}
 		}
 		trickle.Close()
 	}()

@@ -404,8 +404,10 @@ func TestSlowBodyGivesBackTheReplayBudget(t *testing.T) {
 		w.Write(rest)
 	}))
 	t.Cleanup(api.Close)
+	// ReplayWait is what the other request's body, sent at once, must
+	// arrive whole within on a loaded machine to be kept for its retry.
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
-		tune:       func(o *proxy.Options) { o.ReplayBudget, o.ReplayWait = 4096, 50*time.Millisecond },
+		tune:       func(o *proxy.Options) { o.ReplayBudget, o.ReplayWait = 4096, time.Second },
 		moreConfig: func(f *fixture) string { return genericEnv(f, "slow", api.URL) }})
 	f.login(t, "dev")
 	f.login(t, "slow")
@@ -558,8 +560,9 @@ func TestAPINotTakingTheBodyGetsGatewayTimeout(t *testing.T) {
 // not the end of a whole body), its connection to the API closed, and the
 // log and the status page say so. The response was held open for ever.
 func TestAnswerThatStallsIsEndedUnfinished(t *testing.T) {
-	// Long enough for a loaded machine to begin the whole answer in time.
-	const timeout = 250 * time.Millisecond
+	// A second: the API, in this process, must begin its answer within it
+	// on a loaded machine, and 250 ms is a pause a loaded machine can make.
+	const timeout = time.Second
 	closed := make(chan struct{}, 1)
 	f := serveWithTimeout(t, "stalls", timeout, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -625,9 +628,9 @@ func TestSlowReaderGetsTheWholeAnswer(t *testing.T) {
 // no wait for its answer while the client is still sending the body, however
 // much longer than the environment's timeout that takes.
 func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
-	// Long enough for a loaded machine to pass on the body's last byte and
-	// the API's answer to it in time.
-	const timeout = 250 * time.Millisecond
+	// A second: only the body's last byte and the API's answer to it must
+	// come within it, and 250 ms is a pause a loaded machine can make.
+	const timeout = time.Second
 	var (
 		firstRead atomic.Int64 // when the API got the body's first bytes, in Unix nanoseconds
 		got       atomic.Int64 // how many bytes of the body the API has read
@@ -652,12 +655,14 @@ func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
 		t.Fatalf("the proxy answered %q (%v), want 100 Continue", line, err)
 	}
 	r.ReadString('\n')
-	// All but the last byte, then a pause of several timeouts: only the
-	// last byte and the answer to it are left to come within one.
+	// All but the last byte, then a pause of two timeouts from the API's
+	// first read, which comes after the 100 Continue reached the proxy: a
+	// wait started by it would have run out. Only the last byte and the
+	// answer to it are left to come within one.
 	io.WriteString(c, strings.Repeat("a", size-1))
 	testenv.WaitFor(t, "the upload to take longer than the timeout", func() bool {
 		at := firstRead.Load()
-		return got.Load() == size-1 && at != 0 && time.Since(time.Unix(0, at)) > 4*timeout
+		return got.Load() == size-1 && at != 0 && time.Since(time.Unix(0, at)) > 2*timeout
 	})
 	io.WriteString(c, "a")
 	resp, body := readAnswer(t, r, http.MethodPost)
@@ -702,10 +707,17 @@ func TestStoppingLetsRequestsInFlightFinish(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		answered bool // the API answers within the grace
-	}{{"answered within the grace", true}, {"cut short after the grace", false}} {
+		// grace is long where the answer must come within it on a loaded
+		// machine, and short where the API never answers.
+		grace time.Duration
+	}{{"answered within the grace", true, time.Minute}, {"cut short after the grace", false, 300 * time.Millisecond}} {
 		t.Run(tt.name, func(t *testing.T) {
+			stopping := make(chan struct{})
 			f := newFixtureWith(t, fixtureOptions{autoApprove: true,
-				tune:       func(o *proxy.Options) { o.ShutdownGrace = 300 * time.Millisecond },
+				tune: func(o *proxy.Options) {
+					o.ShutdownGrace = tt.grace
+					o.Stopping = func(int, time.Duration) { close(stopping) }
+				},
 				moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
 			f.login(t, "api")
 			type answer struct {
@@ -728,6 +740,7 @@ func TestStoppingLetsRequestsInFlightFinish(t *testing.T) {
 			<-arrived
 			stopped := make(chan struct{})
 			go func() { f.stop(); close(stopped) }()
+			<-stopping // the request is in flight as the proxy stops
 			if tt.answered {
 				release <- struct{}{}
 			}

@@ -54,26 +54,31 @@ func started(t *testing.T) (*redisstore.Store, *redis.Client) {
 	return open(t, srv.URL), raw(t, srv)
 }
 
+// shortLockTTL is the lock TTL of shortLockHolders' first Store: short,
+// for a test that waits over two of them, and long enough that the
+// holder's extension, every third of it, is never late by the other two
+// on a loaded machine (at 300 ms, a pause of 200 ms would let it expire).
+const shortLockTTL = time.Second
+
 // shortLockHolders opens two Stores on a Redis of the test's own, as two
-// machines; the first's locks last 300ms unless extended, as a holder that
-// lives extends them.
+// machines; the first's locks last shortLockTTL unless extended, as a
+// holder that lives extends them.
 func shortLockHolders(t *testing.T) (a, b *redisstore.Store) {
 	t.Helper()
 	srv := redistest.Start(t)
 	a, b = open(t, srv.URL), open(t, srv.URL)
-	a.LockTTL = 300 * time.Millisecond
+	a.LockTTL = shortLockTTL
 	return a, b
 }
 
-// lockStaysHeld fails the test unless b's Lock on sandbox waits a second,
-// over three of the holder's 300ms lock TTLs, without taking the lock;
-// while says when.
+// lockStaysHeld fails the test unless b's Lock on sandbox waits over two
+// of the holder's lock TTLs without taking the lock; while says when.
 func lockStaysHeld(t *testing.T, b *redisstore.Store, while string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*shortLockTTL/2)
 	defer cancel()
 	if _, err := b.Lock(ctx, "sandbox"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("another machine's Lock %s: %v; want the lock still held after over three of its TTLs", while, err)
+		t.Fatalf("another machine's Lock %s: %v; want the lock still held after over two of its TTLs", while, err)
 	}
 }
 
@@ -149,10 +154,12 @@ func TestLiveHolderKeepsItsLock(t *testing.T) {
 func TestDeadHoldersLockExpires(t *testing.T) {
 	s, rc := started(t)
 	ctx := context.Background()
+	// Taken before the lock is set, so that a pause between the two on a
+	// loaded machine cannot shorten the wait measured.
+	start := time.Now()
 	rc.Set(ctx, "freshtoken:sandbox:lock", "a holder that died", 500*time.Millisecond)
 	waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	start := time.Now()
 	unlock, err := s.Lock(waitCtx, "sandbox")
 	if err != nil {
 		t.Fatalf("Lock after the dead holder's lock expired: %v", err)
