@@ -10,10 +10,10 @@ import (
 // FreeText is s, text from outside that names none of the secrets it may
 // hold (the error output of a client_secret_cmd or of a [notify] command),
 // made safe to print on one line as OneLine makes it, with the words
-// shaped like secrets masked too (Shapes).
-func FreeText(s string, max int) string { return OneLine(Shapes(s), max) }
+// shaped like secrets masked too (maskShaped).
+func FreeText(s string, max int) string { return OneLine(maskShaped(s), max) }
 
-// Shapes masks in s, free text, what reads as a secret by its shape alone:
+// maskShaped masks in s, free text, what reads as a secret by its shape alone:
 // a word starting as a well-known kind of token does (hvs., ghp_,
 // github_pat_, glpat-, xoxb-, sk-, ya29., AIza, AKIA…), a JWT (eyJ….…),
 // the value of a name=value whose name says a secret (token=…,
@@ -24,7 +24,7 @@ func FreeText(s string, max int) string { return OneLine(Shapes(s), max) }
 //
 // What Mask has masked already is kept as it is, so that text masked
 // twice (an error quoted in another) reads as once.
-func Shapes(s string) string {
+func maskShaped(s string) string {
 	var b strings.Builder
 	last := 0
 	for _, m := range masked.FindAllStringSubmatchIndex(s, -1) {
@@ -33,18 +33,18 @@ func Shapes(s string) string {
 		if start < last || strings.ContainsFunc(s[max(start, 0):m[0]], unicode.IsSpace) {
 			start = m[0]
 		}
-		b.WriteString(shapes(s[last:start], true) + s[start:m[1]])
+		b.WriteString(maskShapedIn(s[last:start], true) + s[start:m[1]])
 		last = m[1]
 	}
-	return b.String() + shapes(s[last:], false)
+	return b.String() + maskShapedIn(s[last:], false)
 }
 
 // masked finds what Mask wrote after its prefix: …(N chars).
 var masked = regexp.MustCompile(`…\((\d+) chars\)`)
 
-// shapes is Shapes of s, which holds nothing masked; beforeMask says
+// maskShapedIn is maskShaped of s, which holds nothing masked; beforeMask says
 // whether what follows s is.
-func shapes(s string, beforeMask bool) string {
+func maskShapedIn(s string, beforeMask bool) string {
 	matches := shaped.FindAllStringSubmatchIndex(s, -1)
 	if matches == nil {
 		return s
@@ -60,7 +60,7 @@ func shapes(s string, beforeMask bool) string {
 			u := strings.TrimRight(word, ".,;:)]}!")
 			if beforeMask && m[1] == len(s) {
 				// Its last value is masked already, and kept by
-				// Shapes: URL would take it for an empty one.
+				// maskShaped: URL would take it for an empty one.
 				u = strings.TrimSuffix(u, "=")
 			}
 			b.WriteString(URL(u) + word[len(u):])
@@ -69,7 +69,7 @@ func shapes(s string, beforeMask bool) string {
 			if secretParam(name) {
 				b.WriteString(name + "=" + Mask(value))
 			} else {
-				b.WriteString(name + "=" + shapes(value, beforeMask && m[1] == len(s)))
+				b.WriteString(name + "=" + maskShapedIn(value, beforeMask && m[1] == len(s)))
 			}
 		case m[8] >= 0: // a token's known shape
 			token := strings.TrimRight(word, ".")
@@ -84,7 +84,7 @@ func shapes(s string, beforeMask bool) string {
 	return b.String()
 }
 
-// shaped finds, leftmost first, the words Shapes reads: a URL (group 1), a
+// shaped finds, leftmost first, the words maskShaped reads: a URL (group 1), a
 // name=value (groups 2 and 3), a token of a known shape (group 4), or a
 // run of letters, digits and base64's other characters that may be a
 // random secret (randomLooking decides). The token prefixes are those of
@@ -100,7 +100,7 @@ var shaped = regexp.MustCompile(
 		`|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?))` +
 		`|[A-Za-z0-9_+/-]{24,}={0,2}`)
 
-// minRandom is the fewest letters and digits a word Shapes masks for its
+// minRandom is the fewest letters and digits a word maskShaped masks for its
 // randomness alone has: a generated secret has more (a FreeAgent client
 // secret, 40 hex digits from GitHub, 32 base62 characters), an ordinary
 // word, path or code fewer.
