@@ -73,7 +73,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	}
 	if !g.servesAPI(env.Audience, env.BoundResources()) {
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s, not for this configuration's %s; logging in through it would not give this configuration tokens for its API. Stop that proxy, or run it with this configuration",
-			env.Name, base, env.Name, g.shownAPI(), forAPI(redact.URL(env.Audience), proxy.MaskResources(env.BoundResources())))
+			env.Name, base, env.Name, g.shownAPI(), forAPI(redact.URL(env.Audience), shownResources(store.Resources(env.BoundResources()))))
 	}
 	// A proxy older than a digest compares what it names by its value,
 	// which the link, printed and kept in the browser's history, would
@@ -289,7 +289,7 @@ func (g grantInfo) shownAPI() string {
 		audience, resource = *g.Audience, *g.Resource
 	}
 	if g.APISHA256 == "" {
-		audience, resource = redact.URL(audience), proxy.MaskResources(strings.Fields(resource))
+		audience, resource = redact.URL(audience), shownResources(resource)
 	}
 	return forAPI(audience, resource)
 }
@@ -303,7 +303,7 @@ func (g grantInfo) keyForOlderProxy(env *config.Env) string {
 		return "token_url"
 	case g.comparesAPIByValue() && redact.URL(env.Audience) != env.Audience:
 		return "audience"
-	case g.comparesAPIByValue() && proxy.MaskResources(env.BoundResources()) != store.Resources(env.BoundResources()):
+	case g.comparesAPIByValue() && shownResources(store.Resources(env.BoundResources())) != store.Resources(env.BoundResources()):
 		return "resource"
 	}
 	return ""
@@ -348,6 +348,10 @@ func grantOf(clientID, issuer, tokenURL string) store.Grant {
 	}
 	return store.Grant{ClientID: clientID, TokenURL: tokenURL}
 }
+
+// shownResources is resource, as store.Grant names resource indicators,
+// each masked.
+func shownResources(resource string) string { return strings.Join(store.ShownResources(resource), " ") }
 
 // forAPI names what tokens are requested for: an audience and resource
 // indicators, as store.Grant names them.

@@ -463,7 +463,7 @@ func (p *Proxy) handleGrant(w http.ResponseWriter, r *http.Request) {
 	resources := e.conf.BoundResources()
 	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: redact.URL(e.conf.TokenURL), TokenURLSHA256: TokenURLDigest(e.conf.TokenURL),
 		Issuer: e.conf.Issuer, Grant: e.conf.Grant, Store: e.src.Location(),
-		Audience: redact.URL(e.conf.Audience), Resource: MaskResources(resources), APISHA256: APIDigest(e.conf.Audience, resources)})
+		Audience: redact.URL(e.conf.Audience), Resource: strings.Join(store.ShownResources(store.Resources(resources)), " "), APISHA256: APIDigest(e.conf.Audience, resources)})
 }
 
 // TokenURLDigest is how the proxy and `freshtoken login` name a token
@@ -482,17 +482,6 @@ func APIDigest(audience string, resources []string) string {
 func digest(what, value string) string {
 	sum := sha256.Sum256([]byte("freshtoken " + what + "\x00" + value))
 	return hex.EncodeToString(sum[:])
-}
-
-// MaskResources is resource indicators as store.Grant names them, each
-// then masked as redact.URL masks it (the spaces of a mask kept: it is for
-// people to read).
-func MaskResources(resources []string) string {
-	masked := strings.Fields(store.Resources(resources))
-	for i, r := range masked {
-		masked[i] = redact.URL(r)
-	}
-	return strings.Join(masked, " ")
 }
 
 // GrantURL is where the proxy at base says which client and store it
