@@ -215,6 +215,10 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"unknown table before a wrong type", "[notfy]\ncommand = \"notify-send\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nscopes = \"read\"\n", ":1: notfy: unknown key"},
 		{"unknown key in another environment before a wrong type", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\ntoken_param = { a = \"b\" }\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"y\"\nclient_secret_keyring = \"yes\"\n", ":4: env.a.token_param: unknown key"},
 		{"key in another case before a wrong type", "[env.a]\nprovider = \"freeagent\"\nClient_Id = \"x\"\nscopes = \"read\"\n", ":3: env.a.Client_Id: unknown key; keys are written in lower case: client_id"},
+		// A dotted key under a setting that takes text: the decoder named
+		// no line, and Go's types ("TOML value has type map[string]any").
+		{"a dotted key under text", "\n\ndefault_env.x = \"a\"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n", `:3: default_env: is a table; write text in quotes, such as "x"`},
+		{"a dotted key under an environment's text", "[env.a]\nprovider = \"freeagent\"\nclient_id.x = \"x\"\n", `:3: env.a.client_id: is a table; write text in quotes, such as "x"`},
 		{"wrong type before an unknown key", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 123\nclinet_secret_env = \"S\"\n", `:4: env.a.client_secret: is a number; write text in quotes, such as "x"`},
 		{"known keys under settings that read their own values, before a wrong type", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nauth_params = { prompt = \"consent\" }\nresource = [\"https://r.example/\"]\n\n[env.a.token_params]\nx = \"y\"\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = 7\n", ":12: env.b.client_id: is a number"},
 		{"a key twice in two cases", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nClient_ID = \"y\"\n", ":4: env.a.Client_ID: unknown key; keys are written in lower case: client_id"},

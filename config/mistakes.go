@@ -335,9 +335,10 @@ func settingNamed(t reflect.Type, key string) (string, reflect.Type) {
 }
 
 // typeMismatch matches the decoder's message for a value of the wrong type,
-// which it reports without a position of its own.
+// which it reports without a position of its own, and of a dotted key under
+// a setting (default_env.x = …) without a line.
 var typeMismatch = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
+	return regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "([^"]+)"\): (.*)$`)
 })
 
 // bareValue matches the parser's message for a value written without the
@@ -409,6 +410,9 @@ func decodeError(path string, data []byte, err error, parsed bool) error {
 	}
 	if m := typeMismatch().FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if line == 0 {
+			line = keyLine(data, strings.Split(m[2], "."))
+		}
 		return &Error{Path: path, Line: line, Key: m[2], Msg: wrongType(m[2], m[3])}
 	}
 	return &Error{Path: path, Msg: err.Error()}

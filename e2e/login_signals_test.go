@@ -5,7 +5,6 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -118,13 +118,7 @@ func approving(t *testing.T, run *watched) {
 	t.Helper()
 	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
 	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
-	go func() {
-		resp, err := http.Get(authURL)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-	}()
+	go testenv.Visit(authURL)
 }
 
 // abandonedAtCtrlCTwice presses Ctrl-C at run, a log-in past the point

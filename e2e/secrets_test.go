@@ -200,3 +200,31 @@ func TestKeeperSaysItRunsTheSecretCommand(t *testing.T) {
 		t.Errorf("the keeper's stderr:\n%s\nwant %q once, never the command nor the secret", stderr, want)
 	}
 }
+
+// TestKeeperSaysItRunsTheSecretCommandAgainAfterAnEdit: the proxy's
+// keeper, told once per environment that it gets the client secret from
+// client_secret_cmd, said nothing more after an edit of the configuration
+// it reads again gave the environment another command, which may ask for
+// a passphrase anew. It says so again once for the new command, never
+// the command nor the secret.
+func TestKeeperSaysItRunsTheSecretCommandAgainAfterAnEdit(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "dev-token")
+	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, fmt.Sprintf("token_file = %q", tokenFile))
+	setSecretSource(t, w, `client_secret_cmd = "echo dev-client-secret"`)
+	w.login()
+	p := w.watch("proxy", "--no-listen")
+	renewals := func(n int) {
+		t.Helper()
+		refreshed := w.provider.Stats().Refreshes
+		testenv.WaitFor(t, "the keeper to renew", func() bool { return w.provider.Stats().Refreshes >= refreshed+n })
+	}
+	renewals(2)
+	w.writeConfig(strings.Replace(w.readConfig(), `"echo dev-client-secret"`, `"printf '%s\\n' dev-client-secret"`, 1))
+	renewals(2)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	_, stderr := p.wait()
+	want := "freshtoken: getting the client secret of dev from its client_secret_cmd\n"
+	if strings.Count(stderr, want) != 2 || strings.Contains(stderr, "echo") || strings.Contains(stderr, "printf") || strings.Contains(stderr, "dev-client-secret") {
+		t.Errorf("the keeper's stderr:\n%s\nwant %q twice, once per command, never the command nor the secret", stderr, want)
+	}
+}

@@ -370,7 +370,12 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2, saying %q", r.code, r.stderr, tc.says)
 			}
 			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err := noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint") + "&audience=&resource=&issuer=")
+			req, err := http.NewRequest(http.MethodGet, base+"/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url="+url.QueryEscape(w.api+"v2/token_endpoint")+"&audience=&resource=&issuer=", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Sec-Fetch-Site", "none") // opened by the person, as from the command
+			resp, err := noFollow.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -484,16 +484,16 @@ func (t importTarget) holdsWhatItWrote(cur *store.Record) bool {
 // import stored, which it held until that keeper's next look, or for good
 // with none running. It then holds the access token put back, or none
 // (none put back, or of a grant the provider ended, which no command
-// serves).
-func (t importTarget) followTokenFile() error {
+// serves), for env of this configuration (owner).
+func (t importTarget) followTokenFile(ctx context.Context, owner keeper.Owner) error {
 	if t.wrote == nil {
 		return nil
 	}
-	now := ""
+	now, expires := "", time.Time{}
 	if t.prev != nil && (t.prev.Problem == nil || t.prev.Problem.Kind != store.ProblemGrantEnded) {
-		now = t.prev.AccessToken
+		now, expires = t.prev.AccessToken, t.prev.Expiry
 	}
-	return keeper.FollowTokenFile(t.tokenFile, t.wrote.AccessToken, now, config.TokenFileLedger())
+	return keeper.FollowTokenFile(ctx, t.tokenFile, t.wrote.AccessToken, now, config.TokenFileLedger(), owner, expires)
 }
 
 // keychainSecret is the client secret the keychain held for env's client
@@ -539,7 +539,7 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 			continue
 		}
 		restored = append(restored, t.env.Name)
-		if err := t.followTokenFile(); err != nil {
+		if err := t.followTokenFile(ctx, f.tokenFileOwner(t.env.Name)); err != nil {
 			f.warn(fmt.Sprintf("%s: warning: its token file %s still holds the access token the import stored (%v); delete it, or run `%s` to have it written again", t.env.Name, t.tokenFile, err, f.commandLine("proxy")))
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -103,7 +102,7 @@ func (s *screen) start(t *testing.T, out io.Writer, args ...string) <-chan error
 func (s *screen) startWithin(ctx context.Context, out io.Writer, args ...string) <-chan error {
 	root := cli.NewRootCmd(&cli.Factory{
 		IO:          &cli.IOStreams{In: s.tty, Out: out, ErrOut: s.tty, InTTY: true, ErrTTY: true},
-		OpenBrowser: approvingBrowser,
+		OpenBrowser: approveAt,
 	})
 	root.SetArgs(args)
 	done := make(chan error, 1)
@@ -164,23 +163,6 @@ func (s *screen) declineLogin(t *testing.T, env string, done <-chan error) {
 func (s *screen) echoOff() bool {
 	tio, err := unix.IoctlGetTermios(int(s.tty.Fd()), unix.TCGETS)
 	return err == nil && tio.Lflag&unix.ECHO == 0
-}
-
-// freeRedirectURI is a loopback redirect URI on a port nothing listens on.
-func freeRedirectURI(t *testing.T) string {
-	t.Helper()
-	return "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)) + "/callback"
-}
-
-// approvingBrowser is the browser of a person who clicks Approve.
-func approvingBrowser(url string) error {
-	go func() {
-		if resp, err := http.Get(url); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-	}()
-	return nil
 }
 
 // finished waits for a command running in the background to send its

@@ -23,24 +23,24 @@ import (
 // refuses for dev.
 func (e *devEnv) storeAnotherConfigurations(t *testing.T) {
 	t.Helper()
-	redirect := "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)) + "/callback"
-	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: redirect})
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
 	e.loginOutside(t)
 	rec := e.record(t, "dev")
 	rec.Grant.ClientID = "another-client"
 	e.save(t, "dev", rec)
 }
 
+// freeRedirectURI is a loopback redirect URI on a port nothing listens on.
+func freeRedirectURI(t *testing.T) string {
+	t.Helper()
+	return "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)) + "/callback"
+}
+
 // approveAt is a browser opened at url, the dev provider's approve page,
 // which approves the log-in: it asks for the page in the background, as a
 // browser opens while login waits for the callback.
 func approveAt(url string) error {
-	go func() {
-		if resp, err := http.Get(url); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-	}()
+	go testenv.Visit(url)
 	return nil
 }
 
@@ -105,8 +105,7 @@ func loginOnAFullDisk(t *testing.T, dir string, fill func()) {
 	if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	redirect := "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)) + "/callback"
-	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: redirect})
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
 	fill()
 	var stderr bytes.Buffer
 	root := cli.NewRootCmd(&cli.Factory{

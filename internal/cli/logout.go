@@ -28,7 +28,8 @@ func newLogoutCmd(f *Factory) *cobra.Command {
 		Short: "End an environment's grant at the provider and forget its tokens",
 		Long: `Revoke the environment's tokens at the provider's revocation endpoint (RFC 7009,
 revocation_url in the config) when it has one, then delete them from the store,
-and the environment's token_file when freshtoken wrote what it holds.
+and the environment's token_file when freshtoken wrote what it holds for
+this environment (not one another configuration's keeper keeps).
 If revocation fails for a reason the configuration has to fix (no revocation
 endpoint answers at revocation_url: a 404, a web page or a redirect, or it
 is the token endpoint; the provider refuses the client; the client secret
@@ -60,11 +61,7 @@ at the provider. --local only forgets the tokens. The configuration is kept;
 
 func runLogout(ctx context.Context, opts *logoutOptions) error {
 	f := opts.f
-	conf, err := f.Config()
-	if err != nil {
-		return err
-	}
-	if err := notConfigured(conf, f.EnvFlag, "nothing to log out of"); err != nil {
+	if _, err := f.configNaming("nothing to log out of"); err != nil {
 		return err
 	}
 	env, src, err := f.EnvSource(ctx)
@@ -75,7 +72,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	// A token file freshtoken wrote goes with the tokens, and outlives
 	// none: a keeper's, of tokens logged out on another machine.
 	tokenFileToo := func() {
-		if said := forgetTokenFile(f, env, nil); said != "" {
+		if said := forgetTokenFile(ctx, f, env, nil); said != "" {
 			fmt.Fprintln(f.IO.ErrOut, said)
 		}
 	}
@@ -173,7 +170,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		}
 		return errors.Join(err, revokeErr)
 	}
-	if said := forgetTokenFile(f, env, rec); said != "" {
+	if said := forgetTokenFile(ctx, f, env, rec); said != "" {
 		defer fmt.Fprintln(f.IO.ErrOut, said) // after what the log-out did
 	}
 	if revokeErr != nil {
@@ -249,11 +246,12 @@ func clearTextRevocation(f *Factory, env *config.Env) error {
 
 // forgetTokenFile removes env's token_file when freshtoken wrote what it
 // holds (rec's access token, which a log-out has just forgotten, or an
-// older one a keeper wrote there): a keeper that would notice may not be
-// running, and the file would keep a token usable until it expires. It
-// returns what to tell of it: its removal, or a file left alone, which may
-// be the user's; "" for no file.
-func forgetTokenFile(f *Factory, env *config.Env, rec *store.Record) string {
+// older one a keeper wrote there for env of this configuration): a keeper
+// that would notice may not be running, and the file would keep a token
+// usable until it expires. It returns what to tell of it: its removal, or
+// a file left alone, which may be the user's, or hold the token another
+// configuration's environment keeps there; "" for no file.
+func forgetTokenFile(ctx context.Context, f *Factory, env *config.Env, rec *store.Record) string {
 	if env.TokenFile == "" {
 		return ""
 	}
@@ -261,12 +259,14 @@ func forgetTokenFile(f *Factory, env *config.Env, rec *store.Record) string {
 	if rec != nil {
 		token = rec.AccessToken
 	}
-	removed, err := keeper.ForgetTokenFile(env.TokenFile, token, config.TokenFileLedger())
+	removed, keptBy, err := keeper.ForgetTokenFile(ctx, env.TokenFile, token, config.TokenFileLedger(), f.tokenFileOwner(env.Name))
 	switch {
 	case err != nil:
 		f.warn(fmt.Sprintf("%s: warning: the token file %s still holds an access token freshtoken wrote (%v); delete it", env.Name, env.TokenFile, err))
 	case removed:
 		return fmt.Sprintf("Its token file %s, which held an access token freshtoken wrote, was removed.", env.TokenFile)
+	case keptBy != keeper.Owner{}:
+		return fmt.Sprintf("Its token_file %s was left as it is: it holds the token that %s keeps there; give each environment a token_file of its own.", env.TokenFile, keptBy)
 	default:
 		if _, err := os.Lstat(env.TokenFile); err == nil {
 			// Not "freshtoken did not write it": a keeper whose notes are
@@ -276,6 +276,17 @@ func forgetTokenFile(f *Factory, env *config.Env, rec *store.Record) string {
 		}
 	}
 	return ""
+}
+
+// tokenFileOwner is whose token env's token_file holds when freshtoken
+// writes it: env of this configuration file (see keeper.Owner), or no one
+// known when the file cannot be named.
+func (f *Factory) tokenFileOwner(env string) keeper.Owner {
+	p, err := f.ConfigPath()
+	if err != nil {
+		return keeper.Owner{}
+	}
+	return keeper.NewOwner(p, env)
 }
 
 // trimEnv is err's message without the "ENV: " it starts with.

@@ -294,7 +294,8 @@ func loadProxyStart(f *Factory) (*proxyStart, error) {
 	return &proxyStart{conf: conf, webhook: webhook}, nil
 }
 
-// proxySecretCommandNotice says, once for each environment, that the
+// proxySecretCommandNotice says, once for each environment, and again
+// when an edit gave it another command (see oncePerCommand), that the
 // proxy or its keeper runs the environment's client_secret_cmd, for a
 // request's renewal or to keep the grant alive: at info level, on standard
 // error (a terminal, or a service's log), whatever --debug says, as a
@@ -302,7 +303,7 @@ func loadProxyStart(f *Factory) (*proxyStart, error) {
 // the environment without a word. At a terminal it adds to answer it. It
 // names the key, never the command nor what it prints.
 func proxySecretCommandNotice(f *Factory) func(env, command string) {
-	return oncePerEnv(func(env string) {
+	return oncePerCommand(func(env string) {
 		msg := gettingSecret(env)
 		if f.IO.ErrTTY {
 			msg += "; answer it if it asks for a passphrase"
@@ -333,6 +334,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 		},
 		Logger: f.Logger().With("component", "keeper"),
 		Ledger: config.TokenFileLedger(),
+		Config: s.conf.Path,
 		Notify: n,
 		CheckStore: func(ctx context.Context, env string) error {
 			if c, err := f.Config(); err == nil {

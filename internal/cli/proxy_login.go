@@ -91,6 +91,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	if g.comparesAPIByValue() {
 		link = proxy.ForOlderAPIProxy(link, env.Audience, env.BoundResources())
 	}
+	link = proxy.WithLoginKey(link, g.LoginKey)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
@@ -257,6 +258,9 @@ type grantInfo struct {
 	Audience  *string `json:"audience"`
 	Resource  *string `json:"resource"`
 	APISHA256 string  `json:"api_sha256"`
+	// LoginKey vouches for the log-in link (proxy.WithLoginKey); "" from
+	// a proxy older than it.
+	LoginKey string `json:"login_key"`
 }
 
 // comparesAPIByValue reports whether the proxy is older than the API's

@@ -26,7 +26,8 @@ func newRemoveCmd(f *Factory) *cobra.Command {
 		Long: `Remove the environment named with -e from the configuration file, after
 deleting its stored tokens; the comments written directly above its table go
 with it, the others stay. Its token_file goes too when freshtoken wrote
-what it holds (a file of your own there is left, and said so). On a
+what it holds for this environment (a file of your own there, or one
+another configuration's keeper keeps, is left, and said so). On a
 terminal it asks first; scripts pass --yes.
 Tokens stored under that name for another client (by another configuration)
 are left alone, and so is a client secret in the system keychain
@@ -51,11 +52,8 @@ another the default.`,
 
 func runRemove(ctx context.Context, opts *removeOptions) error {
 	f := opts.f
-	conf, err := f.Config()
+	conf, err := f.configNaming("nothing was removed")
 	if err != nil {
-		return err
-	}
-	if err := notConfigured(conf, f.EnvFlag, "nothing was removed"); err != nil {
 		return err
 	}
 	env, err := f.Env()
@@ -98,7 +96,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			if err := src.Logout(ctx); err != nil {
 				return err
 			}
-			tokenFile = forgetTokenFile(f, env, rec)
+			tokenFile = forgetTokenFile(ctx, f, env, rec)
 			forgotten = true
 			tokens = "its tokens were deleted from " + src.Location()
 			if err != nil {
@@ -119,7 +117,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		return fmt.Errorf("%w; nothing was removed", err)
 	}
 	if none { // a token file a keeper wrote may outlive the tokens (a log-out elsewhere)
-		tokenFile = forgetTokenFile(f, env, nil)
+		tokenFile = forgetTokenFile(ctx, f, env, nil)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s from %s; %s.\n", env.Name, conf.Path, tokens)
 	if tokenFile != "" {
@@ -152,26 +150,30 @@ func sayDefaultRemoved(f *Factory, name string, left []string) {
 	}
 }
 
-// notConfigured is the error of remove or logout (-e name, or
-// $FRESHTOKEN_ENV without -e) of an environment
-// the configuration does not have, ending with what was not done (then); nil
-// when it has one so named, or Select says better what is wrong: a typo's
-// suggestion, a name no environment can have, a file that is not there.
-// Select's next step, to add it with init, is the opposite of what they
-// were asked.
-func notConfigured(conf *config.File, name, then string) error {
-	from := ""
+// configNaming is the configuration for remove or logout, or their usage
+// error when the environment named (-e, or $FRESHTOKEN_ENV without -e) is
+// not in it, ending with what was not done (then). When it is there, or
+// Select says better what is wrong (a typo's suggestion, a name no
+// environment can have, a file that is not there), the configuration is
+// returned and Select speaks after: its next step for a name not
+// configured, to add it with init, is the opposite of what they were asked.
+func (f *Factory) configNaming(then string) (*config.File, error) {
+	conf, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	name, from := f.EnvFlag, ""
 	if name == "" { // named by $FRESHTOKEN_ENV, as Select takes it (in a shell exec started, say)
 		if name = os.Getenv("FRESHTOKEN_ENV"); name != "" {
 			from = " (from $FRESHTOKEN_ENV)"
 		}
 	}
 	if name == "" || !conf.Exists || conf.Envs[name] != nil || conf.Closest(name) != "" || store.ValidateEnvName(name) != nil {
-		return nil
+		return conf, nil
 	}
 	known := "none"
 	if len(conf.Envs) > 0 {
 		known = strings.Join(conf.Names(), ", ")
 	}
-	return usageErrorf("environment %q%s is not configured in %s (configured: %s); %s", name, from, conf.Path, known, then)
+	return nil, usageErrorf("environment %q%s is not configured in %s (configured: %s); %s", name, from, conf.Path, known, then)
 }

@@ -102,14 +102,15 @@ func Main(args []string, ios *IOStreams) int {
 	return ExitCode(err)
 }
 
-// secretCommandNotice says on w, a terminal, once for each environment,
-// that freshtoken runs its client_secret_cmd: one that asks for a
-// passphrase on the terminal (pass, gpg) otherwise seemed to hang, silent,
-// until its time ran out. It names the key, never the command, which may
+// secretCommandNotice says on w, a terminal, once for each environment
+// (and command: see oncePerCommand), that freshtoken runs its
+// client_secret_cmd: one that asks for a passphrase on the terminal
+// (pass, gpg) otherwise seemed to hang, silent, until its time ran out.
+// It names the key, never the command, which may
 // hold the secret in its arguments (echo s3cr3t), nor what it prints.
 // Scripts, whose standard error is no terminal, are told nothing.
 func secretCommandNotice(w io.Writer) func(env, command string) {
-	return oncePerEnv(func(env string) {
+	return oncePerCommand(func(env string) {
 		fmt.Fprintf(w, "freshtoken: %s; answer it if it asks for a passphrase\n", gettingSecret(env))
 	})
 }
@@ -120,20 +121,23 @@ func gettingSecret(env string) string {
 	return "getting the client secret of " + env + " from its client_secret_cmd"
 }
 
-// oncePerEnv is a client_secret_cmd's notice (see
+// oncePerCommand is a client_secret_cmd's notice (see
 // config.WithSecretCommandNotice) that calls say the first time for each
-// environment, and never with the command.
-func oncePerEnv(say func(env string)) func(env, command string) {
+// environment, and again when the environment's command is another than
+// when it last did (an edit of the configuration a long-running process
+// reads again, which may ask for a passphrase anew), never with the
+// command, which is kept only to compare.
+func oncePerCommand(say func(env string)) func(env, command string) {
 	var (
 		mu   sync.Mutex
-		said = map[string]bool{}
+		said = map[string]string{}
 	)
-	return func(env, _ string) {
+	return func(env, command string) {
 		mu.Lock()
-		first := !said[env]
-		said[env] = true
+		last, ok := said[env]
+		said[env] = command
 		mu.Unlock()
-		if first {
+		if !ok || last != command {
 			say(env)
 		}
 	}

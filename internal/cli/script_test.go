@@ -12,7 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -41,7 +40,7 @@ func TestMain(m *testing.M) {
 		// redirects, which an auto-approving dev provider sends back to the
 		// login callback.
 		"approve": scriptProgram("approve", func(args []string) error {
-			return visit(args[len(args)-1])
+			return testenv.Visit(args[len(args)-1])
 		}),
 		// deny plays a person who clicks Deny: the browser comes back to the
 		// redirect URI with error=access_denied and the request's state. A
@@ -97,25 +96,13 @@ func scriptProgram(name string, run func(args []string) error) func() {
 	}
 }
 
-// visit opens u as a browser would, following redirects, and drops the
-// page.
-func visit(u string) error {
-	resp, err := http.Get(u)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return nil
-}
-
 // backToRedirectURI plays the browser coming back from the provider to the
 // redirect URI that the authorization request u names, with answer and
 // that request's state.
 func backToRedirectURI(u *url.URL, answer url.Values) error {
 	q := u.Query()
 	answer.Set("state", q.Get("state"))
-	return visit(q.Get("redirect_uri") + "?" + answer.Encode())
+	return testenv.Visit(q.Get("redirect_uri") + "?" + answer.Encode())
 }
 
 func decideDevice(decision, polls, verifyURL string) error {

@@ -763,29 +763,38 @@ func TestStoreMigrateSaysWhatIsWrongWithTo(t *testing.T) {
 // folder, `store migrate` takes the file store's reserve (64 KiB, kept for
 // the renewals of the records there) out of it too; it was left alone in
 // the old folder for ever. A folder still holding a record of another
-// configuration keeps the reserve, for that record's renewals.
+// configuration keeps the reserve, for that record's renewals. The
+// token-file ledger's folder, which the default token folder holds, is no
+// record: the reserve was kept for it.
 func TestStoreMigrateLeavesNoReserveBehind(t *testing.T) {
-	for _, other := range []bool{false, true} {
-		t.Run(fmt.Sprintf("another configuration's record there: %v", other), func(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		put  func(t *testing.T, e *devEnv, old string)
+		want string
+	}{
+		{"the records alone", func(*testing.T, *devEnv, string) {}, "[]"},
+		{"another configuration's record there", func(t *testing.T, e *devEnv, old string) {
+			if err := filestore.New(old).Save(t.Context(), "theirs", e.record(t, "dev")); err != nil {
+				t.Fatal(err)
+			}
+		}, "[.reserve theirs.json]"},
+		{"the token-file ledger there", func(t *testing.T, _ *devEnv, old string) {
+			if err := os.Mkdir(filepath.Join(old, "token-files"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}, "[token-files]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			e := newDevEnv(t)
 			e.login(t)
 			old := filepath.Join(e.dir, "state")
-			if other {
-				if err := filestore.New(old).Save(t.Context(), "theirs", e.record(t, "dev")); err != nil {
-					t.Fatal(err)
-				}
-			}
+			tc.put(t, e, old)
 			ios, stdout, stderr := testStreams(false, false)
 			if code := e.run(ios, "store", "migrate", "--to", "file://"+filepath.Join(e.dir, "moved")); code != 0 {
 				t.Fatalf("store migrate: exit %d\n%s%s", code, stdout, stderr)
 			}
-			names := testenv.Names(t, old)
-			want := "[]"
-			if other {
-				want = "[.reserve theirs.json]"
-			}
-			if got := fmt.Sprint(names); got != want {
-				t.Errorf("the old folder holds %s, want %s", got, want)
+			if got := fmt.Sprint(testenv.Names(t, old)); got != tc.want {
+				t.Errorf("the old folder holds %s, want %s", got, tc.want)
 			}
 		})
 	}

@@ -223,21 +223,40 @@ func TestAuthorizationEndpointWordsAreQuoted(t *testing.T) {
 	}
 }
 
+// brokenAnswers are net/http's failures to read an answer, wrapped as
+// net/http wraps them, and others beside, each with what HeadersTooLarge,
+// MalformedAnswer and the HTTP/2 code (its broken answers) read in it;
+// Unreadable is any of the three.
+var brokenAnswers = []struct {
+	err       error
+	tooLarge  bool
+	malformed string
+	http2     string
+}{
+	{answerErr("Get", "net/http: HTTP/1.x transport connection broken: net/http: server response headers exceeded 10485760 bytes; aborted"), true, "", ""},
+	{answerErr("Get", "http2: response header list larger than advertised limit"), true, "", ""},
+	{answerErr("Post", `net/http: HTTP/1.x transport connection broken: malformed MIME header line: "X-Bad: a\x1b[31m"`), false, "malformed MIME header line", ""},
+	{&url.Error{Op: "Get", URL: "http://api.example.com/", Err: errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "\x15\x03\x01\x00\x02\x02"`)}, false, "malformed HTTP response", ""},
+	{answerErr("Get", `net/http: HTTP/1.x transport connection broken: bad Content-Length "x"`), false, "bad Content-Length", ""},
+	{answerErr("Get", "connection error: PROTOCOL_ERROR"), false, "", "PROTOCOL_ERROR"},
+	{answerErr("Post", "connection error: COMPRESSION_ERROR"), false, "", "COMPRESSION_ERROR"},
+	{answerErr("Get", "http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug=\"\""), false, "", ""},
+	{answerErr("Get", "EOF"), false, "", ""},
+	{nil, false, "", ""},
+}
+
+// answerErr is a request's error as net/http returns it, failing with msg.
+func answerErr(op, msg string) error {
+	return &url.Error{Op: op, URL: "https://api.example.com/", Err: errors.New(msg)}
+}
+
 // TestHeadersTooLarge: net/http's words for an answer whose headers are past
 // its limit, HTTP/1's and HTTP/2's, are read as such (net/http has no
 // sentinel), wrapped as net/http wraps them; other failures are not.
 func TestHeadersTooLarge(t *testing.T) {
-	for _, tt := range []struct {
-		err  error
-		want bool
-	}{
-		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("net/http: HTTP/1.x transport connection broken: net/http: server response headers exceeded 10485760 bytes; aborted")}, true},
-		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("http2: response header list larger than advertised limit")}, true},
-		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("EOF")}, false},
-		{nil, false},
-	} {
-		if got := failure.HeadersTooLarge(tt.err); got != tt.want {
-			t.Errorf("HeadersTooLarge(%v) = %v, want %v", tt.err, got, tt.want)
+	for _, tt := range brokenAnswers {
+		if got := failure.HeadersTooLarge(tt.err); got != tt.tooLarge {
+			t.Errorf("HeadersTooLarge(%v) = %v, want %v", tt.err, got, tt.tooLarge)
 		}
 	}
 	e := &failure.UnreadableAnswerError{Env: "dev", API: "api.example.com", Err: errors.New("http2: response header list larger than advertised limit")}
@@ -251,22 +270,9 @@ func TestHeadersTooLarge(t *testing.T) {
 // without the part of the answer it quotes; other failures, and headers
 // too large, are not.
 func TestMalformedAnswer(t *testing.T) {
-	for _, tt := range []struct {
-		err  error
-		want string
-	}{
-		{&url.Error{Op: "Post", URL: "https://api.example.com/", Err: errors.New(`net/http: HTTP/1.x transport connection broken: malformed MIME header line: "X-Bad: a\x1b[31m"`)}, "malformed MIME header line"},
-		{&url.Error{Op: "Get", URL: "http://api.example.com/", Err: errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "\x15\x03\x01\x00\x02\x02"`)}, "malformed HTTP response"},
-		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New(`net/http: HTTP/1.x transport connection broken: bad Content-Length "x"`)}, "bad Content-Length"},
-		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("net/http: HTTP/1.x transport connection broken: net/http: server response headers exceeded 10485760 bytes; aborted")}, ""},
-		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("EOF")}, ""},
-		{nil, ""},
-	} {
-		if got := failure.MalformedAnswer(tt.err); got != tt.want {
-			t.Errorf("MalformedAnswer(%v) = %q, want %q", tt.err, got, tt.want)
-		}
-		if got := failure.Unreadable(tt.err); got != (tt.want != "" || failure.HeadersTooLarge(tt.err)) {
-			t.Errorf("Unreadable(%v) = %v", tt.err, got)
+	for _, tt := range brokenAnswers {
+		if got := failure.MalformedAnswer(tt.err); got != tt.malformed {
+			t.Errorf("MalformedAnswer(%v) = %q, want %q", tt.err, got, tt.malformed)
 		}
 	}
 	e := &failure.UnreadableAnswerError{Env: "dev", API: "api.example.com", Changes: true, Err: errors.New(`malformed MIME header line: "X-Bad: a\x1b[31m"`)}
@@ -289,23 +295,15 @@ func TestMalformedAnswer(t *testing.T) {
 // that "could not be reached" (exit 5, 502 api_unreachable) and to check
 // the connection and api_url.
 func TestBrokenHTTP2Answer(t *testing.T) {
-	for _, tt := range []struct {
-		err  error
-		code string
-	}{
-		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("connection error: PROTOCOL_ERROR")}, "PROTOCOL_ERROR"},
-		{&url.Error{Op: "Post", URL: "https://api.example.com/", Err: errors.New("connection error: COMPRESSION_ERROR")}, "COMPRESSION_ERROR"},
-		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug=\"\"")}, ""},
-		{&url.Error{Op: "Get", URL: "https://api.example.com/", Err: errors.New("EOF")}, ""},
-	} {
-		if got := failure.Unreadable(tt.err); got != (tt.code != "") {
-			t.Errorf("Unreadable(%v) = %v, want %v", tt.err, got, tt.code != "")
+	for _, tt := range brokenAnswers {
+		if got := failure.Unreadable(tt.err); got != (tt.tooLarge || tt.malformed != "" || tt.http2 != "") {
+			t.Errorf("Unreadable(%v) = %v", tt.err, got)
 		}
-		if tt.code == "" {
+		if tt.http2 == "" {
 			continue
 		}
 		e := &failure.UnreadableAnswerError{Env: "dev", API: "api.example.com", Changes: true, Err: tt.err}
-		if want := "dev: the API at api.example.com answered over HTTP/2 with what freshtoken cannot read (" + tt.code + ": more than 1 MiB of headers, more than freshtoken reads, or a broken answer), so its answer could not be read; the request may have been made, and sending it again would make it again; the API is at fault: tell its owner"; e.Error() != want {
+		if want := "dev: the API at api.example.com answered over HTTP/2 with what freshtoken cannot read (" + tt.http2 + ": more than 1 MiB of headers, more than freshtoken reads, or a broken answer), so its answer could not be read; the request may have been made, and sending it again would make it again; the API is at fault: tell its owner"; e.Error() != want {
 			t.Errorf("Error() = %q, want %q", e.Error(), want)
 		}
 	}

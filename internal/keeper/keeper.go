@@ -57,6 +57,11 @@ type Keeper struct {
 	// Ledger is the folder noting what freshtoken wrote to each token file
 	// (see ForgetTokenFile); "" for none.
 	Ledger string
+	// Config is the configuration file's path ("": not known), which with
+	// an environment's name says whose token a token file holds (see
+	// Owner): a token file another configuration's keeper keeps is not
+	// written over.
+	Config string
 	// Refuse, if set, says why no token file may be written at path, or
 	// returns "": the process's own log file, which an edit may name.
 	Refuse func(path string) string
@@ -104,6 +109,11 @@ type Keeper struct {
 	// environment, kept to put back in a store that lost it (a Redis
 	// restarted without persistence; see freshtoken.Source.Restore).
 	held map[string]*store.Record
+	// beforeLock and beforeWrite, if set, are called as a token file is
+	// about to be written: before its lock is taken, and under it once the
+	// store is read again, just before the write. Tests put a log-out
+	// there.
+	beforeLock, beforeWrite func()
 	// unremoved is, for each token file that could not be removed once
 	// its grant ended, the failure last warned of (see removeEndedTokenFile),
 	// until a live grant's token is to be written there.
@@ -283,7 +293,8 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.noteRejected(name, rec, err)
 		if err != nil {
 			k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
-			if rec, err = src.Record(ctx); err == nil { // the failure may be recorded there
+			if again, rerr := src.Record(ctx); rerr == nil { // the failure may be recorded there
+				rec = again
 				if p := k.rejection(name, rec); p != nil {
 					k.rejectedAt(name, p, settings, true) // rejected with these: an edit after it is tried at once
 				}
@@ -292,7 +303,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 				}
 				k.tell(ctx, src, name, rec)
 			}
-			return look
+			return k.afterFailure(name, rec, err, look)
 		}
 		rec = renewed
 		plan = src.Plan(rec)
@@ -340,7 +351,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.removeEndedTokenFile(name, rec)
 		awaitingLogin = true
 	default:
-		k.writeTokenFile(name, rec)
+		k.writeTokenFile(ctx, name, src, rec)
 	}
 	k.tell(ctx, src, name, rec)
 	if awaitingLogin && k.TokenFile != nil && k.TokenFile(name) != "" {
@@ -354,6 +365,29 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		}
 	}
 	return max(next.Sub(k.now()), minWait)
+}
+
+// afterFailure is how long the keeper waits after a renewal of env that
+// failed with err, rec being the record it left stored: the whole look,
+// unless env has a token file and rec's access token, the one it holds,
+// expires within the look or has expired. Then the next try is as soon as
+// renewals may be tried again (err's RetryAt: the end of the engine's rest
+// after a renewal that gave up, or of the provider's Retry-After), so that
+// once the provider is back the file holds an expired token that long at
+// most, not up to a look. The rest keeps the tries far from a storm: a
+// renewal's few token requests, then failedRest (30 s), about 8 a minute
+// where FreeAgent allows 15.
+func (k *Keeper) afterFailure(env string, rec *store.Record, err error, look time.Duration) time.Duration {
+	var fe *freshtoken.Error
+	if k.TokenFile == nil || k.TokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() ||
+		!errors.As(err, &fe) || fe.RetryAt.IsZero() {
+		return look
+	}
+	now := k.now()
+	if rec.Expiry.After(now.Add(look)) {
+		return look
+	}
+	return min(look, max(fe.RetryAt.Sub(now), minWait))
 }
 
 // restore is rec, env's record as src just read it, or, when the store
@@ -671,6 +705,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	rejected := k.rejected[env]
 	k.mu.Unlock()
 	unfit := k.unfitStore(env, src)
+	var keptBy *keptElsewhereError
 	failed = failed && k.now().Sub(failing.since) >= failingFor
 	unwrote = unwrote && k.now().Sub(unwritten.since) >= failingFor
 	event, msg := "", ""
@@ -703,6 +738,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed since %s: %s", failing.since.Local().Format(noticeTime), strings.TrimPrefix(failing.err.Error(), env+": "))
 	case unwrote && errors.Is(unwritten.err, errSharedTokenFile):
 		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s has been written by something else too since %s, with other tokens than this environment's, so its readers may get those; if another freshtoken configuration (a service's, another proxy's) names it, give each a token_file of its own", k.TokenFile(env), unwritten.since.Local().Format(noticeTime))
+	case unwrote && errors.As(unwritten.err, &keptBy):
+		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s is not written since %s, as it holds the token that %s keeps there; give each environment a token_file of its own", k.TokenFile(env), unwritten.since.Local().Format(noticeTime), keptBy.other)
 	case unwrote:
 		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s cannot be written since %s (%v); check token_file and its folder", k.TokenFile(env), unwritten.since.Local().Format(noticeTime), unwritten.err)
 	case unfit != nil:
@@ -742,13 +779,17 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 // one, the file does not hold it already (it may have been removed or
 // changed under the keeper) and an HTTP header can carry it: a temp file,
 // 0600, synced, renamed over the old one, so a reader sees the old token
-// or the new one, never a part.
-func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
+// or the new one, never a part. It reads src's store again under the token
+// file's lock first (see lockTokenFile): tokens a log-out or a remove
+// deleted since rec was read leave nothing written, and tokens renewed
+// since are the ones written. A file that holds the token another
+// configuration's environment's keeper keeps there is left to it, and
+// warned of once.
+func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) {
 	if k.TokenFile == nil || rec == nil || rec.AccessToken == "" {
 		return
 	}
 	path := k.TokenFile(env)
-	content := rec.AccessToken + "\n"
 	// The grant is live: a removal failing at a later grant's end is told
 	// again, whoever writes this one's token there (another keeper of the
 	// same configuration may have, and this one then writes nothing).
@@ -758,7 +799,7 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	if path != "" {
 		removeLitter(path)
 	}
-	if path == "" || holds(path, content) {
+	if path == "" || holds(path, rec.AccessToken+"\n") {
 		k.noteWrite(env, nil)
 		return
 	}
@@ -774,11 +815,44 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 		k.Logger.Warn("keeper: the token file names a file of something else, which it does not replace", "env", env, "path", path, "error", err.Error())
 		return
 	}
+	if k.beforeLock != nil {
+		k.beforeLock()
+	}
+	unlock, err := lockTokenFile(ctx, k.Ledger, path)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		k.Logger.Debug("keeper: the token file's lock could not be taken; writing it without", "env", env, "path", path, "error", err.Error())
+		unlock = func(bool) {}
+	}
+	defer unlock(false)
+	stored, err := src.Record(ctx)
+	if err != nil || stored == nil || src.CheckGrant(stored) != nil || grantEnded(stored) || stored.AccessToken == "" {
+		// Logged out or replaced since rec was read: the next look
+		// removes the file, or writes the new log-in's token.
+		k.Logger.Debug("keeper: the tokens changed as their token file was to be written; it is left to the next look", "env", env, "path", path)
+		return
+	}
+	rec = stored
+	content := rec.AccessToken + "\n"
+	if holds(path, content) {
+		k.noteWrite(env, nil)
+		return
+	}
 	if !httpx.PrintableASCII(rec.AccessToken) {
 		// A line break in it would reach a script's request as a header
 		// of its own; the next renewal may bring a usable token.
 		k.Logger.Warn("keeper: the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry; the token file is left as it was", "env", env, "path", path)
 		return
+	}
+	by := k.owner(env)
+	if other, kept := keptFor(k.Ledger, path, by, k.now()); kept {
+		k.keptForAnother(env, path, by, other)
+		return
+	}
+	if k.beforeWrite != nil {
+		k.beforeWrite()
 	}
 	shared := k.writtenByAnother(path, content)
 	if err := atomicfile.Write(path, []byte(content), atomicfile.Options{}); err != nil {
@@ -798,7 +872,7 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	} else {
 		k.noteWrite(env, nil)
 	}
-	if err := noteWritten(k.Ledger, path, content); err != nil {
+	if err := noteWritten(k.Ledger, path, content, by, rec.Expiry); err != nil {
 		k.Logger.Debug("keeper: what the token file holds could not be noted; a log-out removes it only while it holds the stored token", "env", env, "path", path, "error", err.Error())
 	}
 	k.mu.Lock()
@@ -812,6 +886,36 @@ func (k *Keeper) writeTokenFile(env string, rec *store.Record) {
 	}
 	k.paths[env] = path
 	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
+}
+
+// owner is the Owner of env's token file: env of the keeper's
+// configuration.
+func (k *Keeper) owner(env string) Owner { return NewOwner(k.Config, env) }
+
+// keptForAnother notes that env's token file, at path, is not written as
+// it holds the token the keeper of other (another configuration's
+// environment) keeps there, and warns of it once while it lasts: two
+// keepers writing one file each put their own token back at every look,
+// and its readers got either environment's.
+func (k *Keeper) keptForAnother(env, path string, by, other Owner) {
+	err := &keptElsewhereError{other: other}
+	k.mu.Lock()
+	var was *keptElsewhereError
+	again := errors.As(k.unwritten[env].err, &was) && was.other == other
+	k.mu.Unlock()
+	k.noteWrite(env, err)
+	if !again {
+		k.Logger.Warn("keeper: the token file holds the token that "+other.String()+" keeps there, so this environment's is not written there; give each environment a token_file of its own (or delete the file, if that configuration is no longer used)",
+			"env", env, "config", by.Config, "path", path)
+	}
+}
+
+// keptElsewhereError is noted as a token file's failure while it holds
+// the token another configuration's environment keeps there.
+type keptElsewhereError struct{ other Owner }
+
+func (e *keptElsewhereError) Error() string {
+	return "it holds the token that " + e.other.String() + " keeps there; give each environment a token_file of its own"
 }
 
 // unwritableBecause is err, a write of the token file at path that failed,

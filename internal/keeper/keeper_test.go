@@ -617,19 +617,7 @@ func tells(t *testing.T, k *Keeper, n *notify.Notifier, want string) {
 // every failed look), keeps the stored tokens, and once the provider is
 // back renews, writes the token file and takes the notice back.
 func TestProviderDownForHoursThenBack(t *testing.T) {
-	p, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
-	clock := fakeclock.New()
-	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader,
-		KeepAccess: true, RetryBackoff: []time.Duration{time.Millisecond}}, freshtoken.Options{Store: st, Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	devserver.LoginSource(t, src, clock.Now())
-	file := filepath.Join(t.TempDir(), "token")
-	k := keeping(src, file)
-	k.Now = clock.Now
+	p, clock, st, k, file := keepingForFaults(t)
 	told := filepath.Join(t.TempDir(), "told")
 	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler),
 		Config: config.Notify{Command: `printf '%s\n' "$FRESHTOKEN_EVENT" >>` + told}}
@@ -1170,7 +1158,7 @@ func TestTokenFileLitterIsRemoved(t *testing.T) {
 	if err := os.Chtimes(live, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ForgetTokenFile(file, "access-token-1234567890", ""); err != nil {
+	if _, _, err := ForgetTokenFile(context.Background(), file, "access-token-1234567890", "", Owner{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{live, file} {

@@ -1,30 +1,85 @@
 package keeper
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"time"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // A ledger is a folder of the user's (see config.TokenFileLedger) that
 // notes, for each token file freshtoken writes, a fingerprint of what it
-// wrote there last, one small file per token file: no token, and no path,
-// only their SHA-256. A log-out or a remove, in another process than the
-// keeper that wrote the file, then knows the file for freshtoken's though
-// it holds an older access token than the one stored (the keeper had yet
-// to write the newer, or was stopped), and never takes a file of the
-// user's own for one, whatever it holds. Its notes decide which files a
-// log-out removes, so they are kept as the token store keeps tokens: in a
-// folder of the user's alone, never through a link, each note a file
-// only the user may use, and what a writer killed mid-write left is
-// removed by the next.
+// wrote there last (its SHA-256, never the token), for which environment
+// of which configuration file (see Owner), and until when that token
+// lasts: one small file per token file, named by the SHA-256 of its path.
+// A log-out or a remove, in another process than the keeper that wrote the
+// file, then knows the file for its own though it holds an older access
+// token than the one stored (the keeper had yet to write the newer, or was
+// stopped), and never takes a file of the user's own, nor one another
+// configuration's keeper keeps, for one, whatever it holds; and a keeper
+// never writes over the token another configuration's keeper keeps there.
+// Its notes decide which files a log-out removes, so they are kept as the
+// token store keeps tokens: in a folder of the user's alone, never through
+// a link, each note a file only the user may use, and what a writer killed
+// mid-write left is removed by the next. Beside each note is the lock
+// (lockTokenFile) that a keeper holds while it reads the store and writes
+// the token file, and a log-out or a remove while it removes the file.
+
+// Owner names whose token a token file holds: an environment of a
+// configuration file, by its absolute path. The zero Owner is one not
+// known (a note written before owners were, a keeper given no
+// configuration): it is taken for anyone's, as before.
+type Owner struct{ Config, Env string }
+
+// NewOwner is the Owner of env in the configuration file at config, named
+// by its absolute path with no link in it, so that two spellings of one
+// file are one configuration; the zero Owner when config is "".
+func NewOwner(config, env string) Owner {
+	if config == "" {
+		return Owner{}
+	}
+	if abs, err := filepath.Abs(config); err == nil {
+		config = abs
+	}
+	if real, err := filepath.EvalSymlinks(config); err == nil {
+		config = real
+	}
+	return Owner{Config: config, Env: env}
+}
+
+// String names o as a person reads it.
+func (o Owner) String() string { return fmt.Sprintf("environment %s of %s", o.Env, o.Config) }
+
+// another reports whether o and p are both known, and not the same.
+func (o Owner) another(p Owner) bool {
+	return o.Config != "" && o.Env != "" && p.Config != "" && p.Env != "" && o != p
+}
+
+// note is a ledger's note of a token file: the fingerprint of what was
+// written there last (Sum), for whom, and until when that token lasts
+// (zero: not known).
+type note struct {
+	Sum     string    `json:"sum"`
+	Config  string    `json:"config,omitempty"`
+	Env     string    `json:"env,omitempty"`
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+func (n note) owner() Owner { return Owner{Config: n.Config, Env: n.Env} }
+
+// maxNote is the most a note may hold: more is something else.
+const maxNote = 16 << 10
 
 // ledgerEntry is where ledger notes what was written at path.
 func ledgerEntry(ledger, path string) string {
@@ -38,7 +93,7 @@ func ledgerEntry(ledger, path string) string {
 // fingerprint is what a ledger notes of content, a token file's.
 func fingerprint(content string) string {
 	sum := sha256.Sum256([]byte("freshtoken token file\x00" + content))
-	return hex.EncodeToString(sum[:]) + "\n"
+	return hex.EncodeToString(sum[:])
 }
 
 // checkLedger says why ledger, or the folder it is in (the default token
@@ -62,8 +117,8 @@ func checkLedger(ledger string) error {
 }
 
 // noteWritten notes in ledger ("": none) that content is what freshtoken
-// wrote at path.
-func noteWritten(ledger, path, content string) error {
+// wrote at path, for by, and that its token lasts until expires.
+func noteWritten(ledger, path, content string, by Owner, expires time.Time) error {
 	if ledger == "" {
 		return nil
 	}
@@ -73,9 +128,13 @@ func noteWritten(ledger, path, content string) error {
 	if err := os.MkdirAll(ledger, 0o700); err != nil {
 		return err
 	}
+	b, err := json.Marshal(note{Sum: fingerprint(content), Config: by.Config, Env: by.Env, Expires: expires})
+	if err != nil {
+		return err
+	}
 	entry := ledgerEntry(ledger, path)
 	removeLitter(entry)
-	return atomicfile.Write(entry, []byte(fingerprint(content)), atomicfile.Options{})
+	return atomicfile.Write(entry, append(b, '\n'), atomicfile.Options{})
 }
 
 // forgetNote removes ledger's note of the token file at path, which is
@@ -87,40 +146,129 @@ func forgetNote(ledger, path string) {
 	}
 }
 
-// wroteThere reports whether the file at path holds, as freshtoken writes
-// a token file, what ledger notes freshtoken wrote there last.
-func wroteThere(ledger, path string) bool {
+// readNote is ledger's note of the token file at path, if it has one it
+// may be trusted with: a regular file only the user may use (where modes
+// say so: not on Windows). A note of a fingerprint alone was written
+// before owners were noted, and names none.
+func readNote(ledger, path string) (note, bool) {
 	if ledger == "" || checkLedger(ledger) != nil {
-		return false
+		return note{}, false
+	}
+	entry := ledgerEntry(ledger, path)
+	fi, err := os.Lstat(entry)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxNote || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		return note{}, false
+	}
+	b, err := os.ReadFile(entry)
+	if err != nil {
+		return note{}, false
+	}
+	var n note
+	if json.Unmarshal(b, &n) != nil {
+		n = note{Sum: strings.TrimSpace(string(b))}
+	}
+	return n, n.Sum != ""
+}
+
+// lastWritten is ledger's note of the token file at path, if the file
+// holds, as freshtoken writes a token file, what the note says freshtoken
+// wrote there last.
+func lastWritten(ledger, path string) (note, bool) {
+	n, ok := readNote(ledger, path)
+	if !ok {
+		return note{}, false
 	}
 	fi, err := os.Lstat(path)
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxTokenFile {
-		return false
+		return note{}, false
 	}
 	b, err := os.ReadFile(path)
-	return err == nil && holds(path, string(b)) && holds(ledgerEntry(ledger, path), fingerprint(string(b)))
+	if err != nil || !holds(path, string(b)) || fingerprint(string(b)) != n.Sum {
+		return note{}, false
+	}
+	return n, true
+}
+
+// keptFor is the other environment (of another configuration than by's)
+// whose keeper keeps the token file at path, as ledger notes it: the file
+// holds what the note says was written there for it, and that token lasts
+// past now (a keeper that was stopped, or whose configuration is gone,
+// keeps nothing once its token has expired).
+func keptFor(ledger, path string, by Owner, now time.Time) (Owner, bool) {
+	n, ok := lastWritten(ledger, path)
+	if !ok || !n.owner().another(by) || !n.Expires.IsZero() && !now.Before(n.Expires) {
+		return Owner{}, false
+	}
+	return n.owner(), true
+}
+
+// lockTokenFile takes the lock on the token file at path, a lock file
+// beside ledger's note of it, waiting for it until ctx ends, and returns
+// what lets it go; gone says that the token file and its note went, and
+// the lock file goes with them. A keeper holds it while it reads the
+// store and writes the file, a log-out or a remove while it removes the
+// file, after deleting the tokens: so a keeper that read the tokens before
+// they were deleted never writes their token after the file was removed.
+// With no ledger, it takes none.
+func lockTokenFile(ctx context.Context, ledger, path string) (unlock func(gone bool), err error) {
+	if ledger == "" {
+		return func(bool) {}, nil
+	}
+	if err := checkLedger(ledger); err != nil {
+		return nil, err
+	}
+	locks := filestore.NewLocks(ledger)
+	name := filepath.Base(ledgerEntry(ledger, path))
+	release, err := locks.Lock(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return func(gone bool) {
+		if gone {
+			locks.Delete(ctx, name) // the lock file goes as the lock is let go
+		}
+		release()
+	}, nil
 }
 
 // ForgetTokenFile removes the token file at path once the environment's
-// tokens are forgotten (a log-out, a remove), if freshtoken wrote what it
-// holds: the access token token, as the keeper writes it, or what ledger
-// notes a keeper wrote there last (an older access token: the keeper had
-// yet to write the stored one, or was stopped). It reports whether it
-// removed the file; a file holding anything else is the user's, and is
-// left alone, as is none.
-func ForgetTokenFile(path, token, ledger string) (removed bool, err error) {
+// tokens are forgotten (a log-out, a remove, by's), if freshtoken wrote
+// what it holds for by: the access token token, as the keeper writes it,
+// or what ledger notes a keeper wrote there last for by (an older access
+// token: the keeper had yet to write the stored one, or was stopped). It
+// takes the token file's lock (see lockTokenFile) first: the caller has
+// deleted the tokens, so a keeper that read them before writes nothing
+// after. It reports whether it removed the file, and, when it left it as
+// the token another configuration's environment keeps there, whose; a
+// file holding anything else is the user's, and is left alone, as is
+// none.
+func ForgetTokenFile(ctx context.Context, path, token, ledger string, by Owner) (removed bool, keptBy Owner, err error) {
 	if path == "" {
-		return false, nil
+		return false, Owner{}, nil
 	}
+	unlock, lerr := lockTokenFile(ctx, ledger, path)
+	if lerr != nil {
+		// Removed all the same: a log-out leaves no token behind for a
+		// lock it could not take (a ledger not fit to use holds no notes).
+		unlock = func(bool) {}
+	}
+	gone := false
+	defer func() { unlock(gone) }()
 	removeLitter(path)
-	if !(token != "" && holds(path, token+"\n")) && !wroteThere(ledger, path) {
-		return false, nil
+	n, wrote := lastWritten(ledger, path)
+	switch {
+	case token != "" && holds(path, token+"\n"):
+	case wrote && n.owner().another(by):
+		return false, n.owner(), nil
+	case !wrote:
+		return false, Owner{}, nil
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return false, err
+		return false, Owner{}, err
 	}
 	forgetNote(ledger, path)
-	return true, nil
+	gone = true
+	return true, Owner{}, nil
 }
 
 // FollowTokenFile has the token file at path hold token, the access token
@@ -128,17 +276,18 @@ func ForgetTokenFile(path, token, ledger string) (removed bool, err error) {
 // keeper writes it: written there while was was stored, it would hand out
 // was until the keeper's next look, or for good with none running. With
 // token "" (none stored now) the file is removed. A file holding anything
-// else is left alone.
-func FollowTokenFile(path, was, token, ledger string) error {
+// else is left alone. The file is by's, and token lasts until expires
+// (zero: not known), as the ledger notes.
+func FollowTokenFile(ctx context.Context, path, was, token, ledger string, by Owner, expires time.Time) error {
 	if path == "" || was == "" || !holds(path, was+"\n") {
 		return nil
 	}
 	if token == "" {
-		_, err := ForgetTokenFile(path, was, ledger)
+		_, _, err := ForgetTokenFile(ctx, path, was, ledger, by)
 		return err
 	}
 	if err := atomicfile.Write(path, []byte(token+"\n"), atomicfile.Options{}); err != nil {
 		return unwritableBecause(path, err)
 	}
-	return noteWritten(ledger, path, token+"\n")
+	return noteWritten(ledger, path, token+"\n", by, expires)
 }

@@ -20,7 +20,7 @@ func ledgerWorld(t *testing.T) (ledger, file string) {
 	t.Helper()
 	ledger = filepath.Join(t.TempDir(), "freshtoken", "token-files")
 	file = filepath.Join(t.TempDir(), "token")
-	if err := noteWritten(ledger, filepath.Join(t.TempDir(), "other"), "access-token-0987654321\n"); err != nil {
+	if err := noteWritten(ledger, filepath.Join(t.TempDir(), "other"), "access-token-0987654321\n", Owner{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(file, []byte("mine\n"), 0o600); err != nil {
@@ -97,11 +97,11 @@ func TestTheLedgerFollowsNoLinkNorFolderOthersMayUse(t *testing.T) {
 			}
 			ledger, file := ledgerWorld(t)
 			c.plant(t, ledger, file)
-			removed, err := ForgetTokenFile(file, "", ledger)
+			removed, _, err := ForgetTokenFile(context.Background(), file, "", ledger, Owner{})
 			if got, rerr := os.ReadFile(file); removed || err != nil || string(got) != "mine\n" {
 				t.Fatalf("ForgetTokenFile = %v, %v; the user's file holds %q, %v: want it left as it was, trusting no note there", removed, err, got, rerr)
 			}
-			if err := noteWritten(ledger, file, "access-token-1234567890\n"); c.folder && err == nil {
+			if err := noteWritten(ledger, file, "access-token-1234567890\n", Owner{}, time.Time{}); c.folder && err == nil {
 				t.Errorf("noteWritten wrote a note in a ledger it may not use")
 			}
 		})
@@ -128,7 +128,7 @@ func TestTheLedgerLitterIsRemovedByTheNextWriter(t *testing.T) {
 	if err := os.Chtimes(crashed, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := noteWritten(ledger, file, "access-token-1234567890\n"); err != nil {
+	if err := noteWritten(ledger, file, "access-token-1234567890\n", Owner{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(crashed); !errors.Is(err, os.ErrNotExist) {

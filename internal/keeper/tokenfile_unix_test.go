@@ -3,6 +3,7 @@
 package keeper
 
 import (
+	"context"
 	"os"
 	"syscall"
 	"testing"
@@ -22,7 +23,7 @@ func TestALedgerNoteThatIsAFIFODoesNotHang(t *testing.T) {
 	}
 	done := make(chan bool, 1)
 	go func() {
-		removed, _ := ForgetTokenFile(file, "", ledger)
+		removed, _, _ := ForgetTokenFile(context.Background(), file, "", ledger, Owner{})
 		done <- removed
 	}()
 	if testenv.Receive(t, "ForgetTokenFile past a FIFO at the note", done) {

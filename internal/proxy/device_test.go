@@ -348,7 +348,7 @@ func TestTwoTabsOneDeviceLogin(t *testing.T) {
 func TestLoginLinkOnlyForTheBrowserGrant(t *testing.T) {
 	f := deviceFixture(t)
 	for _, env := range []string{"tv", "machine"} {
-		resp, body := f.get(t, "/.freshtoken/envs/"+env+"/login?attempt=a1")
+		resp, body := f.get(t, f.vouched(t, env, "/.freshtoken/envs/"+env+"/login?attempt=a1"))
 		if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "grant") {
 			t.Fatalf("%s: the log-in link answered %d %q (Location %q); want it refused", env, resp.StatusCode, body, resp.Header.Get("Location"))
 		}

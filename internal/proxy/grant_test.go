@@ -60,7 +60,7 @@ func TestGrantAnswerShowsNoKey(t *testing.T) {
 			if strings.Contains(tc.link, "token_url_sha256") == strings.Contains(tc.link, "token_url=") {
 				t.Fatalf("%s: the link %s names the endpoint by neither or both", tc.name, tc.link)
 			}
-			if resp, body := f.get(t, strings.TrimPrefix(tc.link, f.base)); resp.StatusCode != tc.want {
+			if resp, body := f.get(t, strings.TrimPrefix(f.vouched(t, "gw", tc.link), f.base)); resp.StatusCode != tc.want {
 				t.Errorf("token_url %q, a log-in link for %s: %d %s; want %d", tokenURL, tc.name, resp.StatusCode, body, tc.want)
 			}
 		}
@@ -113,7 +113,7 @@ func TestGrantAnswerShowsNoKeyOfTheAPI(t *testing.T) {
 		{"another key by its values (an older login)", proxy.ForOlderAPIProxy(login, audience, []string{other}), http.StatusConflict},
 		{"the masked values (an older login given them)", proxy.ForOlderAPIProxy(login, g.Audience, []string{g.Resource}), http.StatusConflict},
 	} {
-		if resp, body := f.get(t, strings.TrimPrefix(tc.link, f.base)); resp.StatusCode != tc.want {
+		if resp, body := f.get(t, strings.TrimPrefix(f.vouched(t, "api", tc.link), f.base)); resp.StatusCode != tc.want {
 			t.Errorf("a log-in link for %s: %d %s; want %d", tc.name, resp.StatusCode, body, tc.want)
 		}
 	}

@@ -250,7 +250,7 @@ func (f *fixture) checkNoSecretsLogged(t testing.TB) {
 // auto-approving provider sends it back. It returns where the browser ended.
 func (f *fixture) login(t testing.TB, env string) *url.URL {
 	t.Helper()
-	resp, err := http.Get(proxy.LoginURL(f.base, env, "", "", "", 0))
+	resp, err := http.Get(f.vouched(t, env, proxy.LoginURL(f.base, env, "", "", "", 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,6 +259,25 @@ func (f *fixture) login(t testing.TB, env string) *url.URL {
 		t.Fatalf("the log-in of %s ended at %s", env, resp.Request.URL)
 	}
 	return resp.Request.URL
+}
+
+// vouched is link, a log-in link to env (or its path), carrying the key
+// that the proxy's grant answer gives programs on this machine, as
+// `freshtoken login` opens it.
+func (f *fixture) vouched(t testing.TB, env, link string) string {
+	t.Helper()
+	resp, err := http.Get(proxy.GrantURL(f.base, env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var g struct {
+		Key string `json:"login_key"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&g); err != nil || g.Key == "" {
+		t.Fatalf("the grant answer for %s (%d) gives no login_key: %v", env, resp.StatusCode, err)
+	}
+	return proxy.WithLoginKey(link, g.Key)
 }
 
 // turnedAway sends the browser's answer query to /callback and asserts
@@ -296,7 +315,7 @@ func (f *fixture) startLogin(t testing.TB, env string) (state, authURL string) {
 func (f *fixture) startAttempt(t testing.TB, env, attempt string, wait time.Duration) (state, authURL string) {
 	t.Helper()
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(proxy.LoginURL(f.base, env, "", "", attempt, wait))
+	resp, err := noFollow.Get(f.vouched(t, env, proxy.LoginURL(f.base, env, "", "", attempt, wait)))
 	if err != nil {
 		t.Fatal(err)
 	}

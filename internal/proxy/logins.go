@@ -324,13 +324,20 @@ func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, att
 // and sends the browser to the provider, like the page's Log in button.
 // The command then waits for the store to hold the new tokens; nothing this
 // proxy says is taken on trust. Only a browser on this machine may use it,
-// and only by opening it (the guard refuses it to other sites).
+// and only by opening it from outside any web page (see vouched); a link
+// not vouched for changes nothing and shows the status page, whose Log in
+// the person clicks if they asked for it.
 func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 	if !fromThisMachine(r) {
 		writeKind(w, kinds.Forbidden, problem{Message: "log-ins can only be started through the proxy from this machine"})
 		return
 	}
 	name, q := r.PathValue("env"), r.URL.Query()
+	if !p.vouched(r) {
+		p.warnOutsider("log-in link not started: it lacks this proxy's key, and the browser does not say which site opened it", "env", name)
+		http.Redirect(w, r, p.noticeURL("login-unvouched", name), http.StatusSeeOther)
+		return
+	}
 	if e, err := p.env(r.Context(), name); err == nil {
 		// A refusal ends the wait of the command that asked, at once: its
 		// configuration and this proxy's no longer agree (one changed
@@ -380,6 +387,22 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 	}
 	wait, _ := time.ParseDuration(q.Get("wait")) // none, or not one: the proxy's own
 	p.sendToProvider(w, r, name, q.Get("attempt"), wait)
+}
+
+// vouched reports whether r, a request for the log-in link, was made by a
+// program on this machine or by the person: it carries the key that the
+// grant answer gives only to programs on this machine (a web page cannot
+// read it), or the browser says it was opened from outside any web page
+// (Sec-Fetch-Site: none: typed, or handed over by a program). A browser that sends no
+// Sec-Fetch-Site (Safari before 16.4, older Firefox and Chrome, web views)
+// lets any web page open the link, which would start a log-in whose tokens,
+// of whatever account the browser is signed in to at the provider, replace
+// those stored, or note a refusal against the environment.
+func (p *Proxy) vouched(r *http.Request) bool {
+	if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("key")), []byte(p.loginKey)) == 1 {
+		return true
+	}
+	return r.Header.Get("Sec-Fetch-Site") == "none"
 }
 
 // attemptFailed keeps err as the failure of the log-in that the
@@ -445,6 +468,7 @@ type grantInfo struct {
 	Audience       string `json:"audience"`
 	Resource       string `json:"resource"`   // as store.Grant names them
 	APISHA256      string `json:"api_sha256"` // APIDigest
+	LoginKey       string `json:"login_key"`  // for the log-in link (WithLoginKey)
 }
 
 // handleGrant says which client and store the proxy serves env for, so a
@@ -463,7 +487,8 @@ func (p *Proxy) handleGrant(w http.ResponseWriter, r *http.Request) {
 	resources := e.conf.BoundResources()
 	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: redact.URL(e.conf.TokenURL), TokenURLSHA256: TokenURLDigest(e.conf.TokenURL),
 		Issuer: e.conf.Issuer, Grant: e.conf.Grant, Store: e.src.Location(),
-		Audience: redact.URL(e.conf.Audience), Resource: strings.Join(store.ShownResources(store.Resources(resources)), " "), APISHA256: APIDigest(e.conf.Audience, resources)})
+		Audience: redact.URL(e.conf.Audience), Resource: strings.Join(store.ShownResources(store.Resources(resources)), " "), APISHA256: APIDigest(e.conf.Audience, resources),
+		LoginKey: p.loginKey})
 }
 
 // TokenURLDigest is how the proxy and `freshtoken login` name a token
@@ -512,6 +537,16 @@ func ForIssuer(link, issuer string) string { return withParam(link, "issuer", is
 // which ignores the digest: it names the token endpoint by its URL, which
 // such a proxy compares, and hands out, itself.
 func ForOlderProxy(link, tokenURL string) string { return withParam(link, "token_url", tokenURL) }
+
+// WithLoginKey is the log-in link carrying the key of the proxy's grant
+// answer, which vouches that a program on this machine made it; a proxy
+// older than the key gives none, and the link is left as it is.
+func WithLoginKey(link, key string) string {
+	if key == "" {
+		return link
+	}
+	return withParam(link, "key", key)
+}
 
 // withParam is link, a LoginURL, with its parameter key set to value.
 func withParam(link, key, value string) string {

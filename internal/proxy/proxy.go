@@ -113,6 +113,7 @@ type Proxy struct {
 	guard     guard
 	base      string          // http://host:port of the proxy, for links and redirect URIs
 	csrf      string          // proves a form was posted by the status page
+	loginKey  string          // proves a log-in link was made by a program that asked the grant answer (see vouched)
 	noticeKey []byte          // signs the notices of its own redirects to the status page
 	upstream  *http.Transport // to the APIs, shared by every environment
 	buffers   bufferPool
@@ -152,8 +153,8 @@ func New(o Options) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: httpx.RandomToken(), noticeKey: []byte(httpx.RandomToken()), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, now: o.Clock}
-	redact.Register(p.csrf)
+	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: httpx.RandomToken(), loginKey: httpx.RandomToken(), noticeKey: []byte(httpx.RandomToken()), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, now: o.Clock}
+	redact.Register(p.csrf, p.loginKey)
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}

@@ -675,7 +675,7 @@ func TestLoginThroughTheProxy(t *testing.T) {
 	})
 
 	t.Run("a log-in link for another client ends its command's wait", func(t *testing.T) {
-		resp, _ := f.get(t, "/.freshtoken/envs/dev/login?client_id=another-client&attempt=foreign")
+		resp, _ := f.get(t, f.vouched(t, "dev", "/.freshtoken/envs/dev/login?client_id=another-client&attempt=foreign"))
 		if resp.StatusCode != http.StatusConflict {
 			t.Fatalf("the link for another client answered %d; want 409", resp.StatusCode)
 		}
@@ -772,6 +772,83 @@ func TestLoginLinkOnlyServesThisMachine(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Mode", "navigate")
 	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a link on another site started a log-in: %d", resp.StatusCode)
+	}
+}
+
+// TestLoginLinkFromABrowserThatDoesNotSayWhoOpenedIt: a browser that sends
+// no Sec-Fetch-Site (Safari before 16.4, older Firefox and Chrome, web
+// views) follows any web page's link or frame to the log-in link, sending
+// neither Origin nor Sec-Fetch-Site, as these requests do. Such a link,
+// without the key of the grant answer, starts nothing: no log-in, no
+// refusal noted against the environment, nothing asked of the provider;
+// the browser is shown the status page saying to click Log in if the
+// person asked. It started a log-in, and a provider that approves again
+// without asking (as this one does) sent the browser back, and the tokens
+// stored were replaced by those of whatever account the browser was signed
+// in to. The link `freshtoken login` opens carries the key, and a browser
+// that says it was opened from outside any page (Sec-Fetch-Site: none)
+// needs none.
+func TestLoginLinkFromABrowserThatDoesNotSayWhoOpenedIt(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	stored, err := f.source(t, "dev").Record(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := f.provider.Stats()
+	for _, link := range []string{
+		proxy.LoginURL(f.base, "dev", "", "", "", 0),
+		proxy.LoginURL(f.base, "dev", "another-client", "", "hostile", 0), // which the proxy would refuse, noting why
+		proxy.WithLoginKey(proxy.LoginURL(f.base, "dev", "", "", "", 0), "a-guessed-key"),
+	} {
+		resp, err := noRedirects.Get(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=login-unvouched&env=dev" {
+			t.Fatalf("%s: %d to %q; want the status page, saying nothing was started", link, resp.StatusCode, loc)
+		}
+		resp, err = http.Get(link) // followed, as the browser does
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(page), "so nothing was started. If you ran freshtoken login, click Log in (or Log in again) for dev below") {
+			t.Errorf("%s: the page does not say what happened:\n%s", link, page)
+		}
+		if strings.Contains(string(page), "another client") {
+			t.Errorf("%s: a refusal was noted against dev:\n%s", link, page)
+		}
+	}
+	if f.proxy.LoggingIn() {
+		t.Error("a link not vouched for started a log-in")
+	}
+	if a, body := f.attempt(t, "dev", "hostile"); a.Held || a.Failed {
+		t.Errorf("the link's attempt is %s; want nothing known of it", body)
+	}
+	if after := f.provider.Stats(); after != before {
+		t.Errorf("the provider was asked %+v, then %+v", before, after)
+	}
+	if rec, err := f.source(t, "dev").Record(context.Background()); err != nil || rec.AccessToken != stored.AccessToken || rec.RefreshToken != stored.RefreshToken {
+		t.Errorf("the stored tokens were replaced (%v)", err)
+	}
+
+	for name, open := range map[string]func(*http.Request){
+		"with the key":        func(r *http.Request) { r.URL, _ = url.Parse(f.vouched(t, "dev", r.URL.String())) },
+		"Sec-Fetch-Site none": func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "none") },
+	} {
+		req, _ := http.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", "", 0), nil)
+		open(req)
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api) {
+			t.Errorf("%s: %d to %q; want the provider's page", name, resp.StatusCode, loc)
+		}
 	}
 }
 

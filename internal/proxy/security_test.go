@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -378,7 +379,10 @@ func TestAllowRemote(t *testing.T) {
 		}
 	})
 	t.Run("log-ins come back to the address listened on", func(t *testing.T) {
-		w := serve("GET", "/.freshtoken/envs/dev/login", local, "", "")
+		key := decode[struct {
+			Key string `json:"login_key"`
+		}](t, serve("GET", "/.freshtoken/envs/dev/grant", local, "", "").Body.Bytes()).Key
+		w := serve("GET", proxy.WithLoginKey("/.freshtoken/envs/dev/login", key), local, "", "")
 		if w.Code != http.StatusSeeOther {
 			t.Fatalf("got %d: %s", w.Code, w.Body)
 		}

@@ -117,6 +117,7 @@ var notices = map[string]struct {
 	"logged-out-unrevoked":  {false, "Logged out of {env}: its tokens are forgotten here; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access in your account at the provider."},
 	"logged-out-unreadable": {false, "Logged out of {env}: its stored record could not be read, and was deleted; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app's access in your account at the provider."},
 	"logged-out-here":       {true, "Logged out of {env}: its tokens are forgotten here, but the provider could not be told to end the grant (see the details below); to end it there, remove the app's access in your account at the provider."},
+	"login-unvouched":       {true, "A link asked to log in to {env}, but this proxy cannot tell whether you opened it or another web site did (your browser does not say), so nothing was started. If you ran freshtoken login, click Log in (or Log in again) for {env} below; the command sees the new tokens. Otherwise, ignore this."},
 	"stale-login":           {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
 	"device-login":          {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
 	"login-not-needed":      {false, "{env} uses client credentials: no log-in is needed."},

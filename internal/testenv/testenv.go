@@ -102,6 +102,18 @@ func Do(t testing.TB, client *http.Client, req *http.Request) (*http.Response, [
 	return resp, body
 }
 
+// Visit opens u as a browser would, following redirects, and drops the
+// page: a person's browser at a log-in's page, which the dev provider
+// approves.
+func Visit(u string) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
+}
+
 // Serve listens on 127.0.0.1, at a port the system picks, until the test
 // ends, and calls handle, in a goroutine of its own, with each connection
 // it accepts. It returns the address.

@@ -330,7 +330,8 @@ func (s *Store) keepReserve() {
 // RemoveEmpty removes the token folder dir if it holds no file but the
 // reserve, which it removes first: a folder made for tokens that never
 // stayed there (a store migrate taken back) is not left behind, holding
-// the reserve alone. A folder holding anything else is left as it is.
+// the reserve alone. A folder holding any other file is left as it is;
+// one holding a folder keeps it, and loses the reserve.
 func RemoveEmpty(dir string) error {
 	alone, err := removeLoneReserve(dir)
 	if err != nil || !alone {
@@ -340,25 +341,26 @@ func RemoveEmpty(dir string) error {
 }
 
 // RemoveUnusedReserve removes the reserve from the token folder dir when
-// the folder holds nothing else: the reserve serves the renewals of records
-// there, and with none left (every record moved to another store) it is 64
-// KiB left in the folder for nothing. A writer that comes later makes it
-// again as it saves.
+// the folder holds no other file: the reserve serves the renewals of
+// records there, and with none left (every record moved to another store)
+// it is 64 KiB left in the folder for nothing. A folder in it (the
+// token-file ledger, in the default token folder) holds no record. A
+// writer that comes later makes it again as it saves.
 func RemoveUnusedReserve(dir string) error {
 	_, err := removeLoneReserve(dir)
 	return err
 }
 
 // removeLoneReserve removes the reserve from the token folder dir if the
-// folder holds no other file, and says whether it held none (the reserve
-// may have been missing already).
+// folder holds no other file (folders in it hold no record), and says
+// whether it held none (the reserve may have been missing already).
 func removeLoneReserve(dir string) (alone bool, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return false, err
 	}
 	for _, e := range entries {
-		if e.Name() != reserveName || !e.Type().IsRegular() {
+		if e.Name() != reserveName && !e.IsDir() || e.Name() == reserveName && !e.Type().IsRegular() {
 			return false, nil
 		}
 	}

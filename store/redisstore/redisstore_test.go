@@ -30,6 +30,14 @@ func open(t *testing.T, url string) *redisstore.Store {
 	return s
 }
 
+// opened is a Store on url, as open makes it, closed when the test ends.
+func opened(t *testing.T, url string) *redisstore.Store {
+	t.Helper()
+	s := open(t, url)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // raw is a plain client, to look at and tamper with what the store keeps.
 func raw(t *testing.T, srv *redistest.Server) *redis.Client {
 	t.Helper()

@@ -208,8 +208,7 @@ func TestAUserNotAllowedWaitIsToldOnce(t *testing.T) {
 	primary, replica := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
 	replica.ReplicaOf(t, primary, primary.Addr)
 	primary.SetUser(t, "older", append(append([]string{"on", ">pw"}, redistest.FleetRules...), "-wait")...)
-	s := open(t, "redis://older:pw@"+primary.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := opened(t, "redis://older:pw@"+primary.Addr+"/0")
 	ctx, warnings := warned()
 	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal(err)
@@ -279,13 +278,11 @@ func writable(t *testing.T, srv *redistest.Server) {
 func TestNothingIsWrittenToAWritableReplica(t *testing.T) {
 	primary, replica := redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
-	onPrimary := open(t, primary.URL)
-	t.Cleanup(func() { onPrimary.Close() })
+	onPrimary := opened(t, primary.URL)
 	held := saveHeld(t, onPrimary)
 	replica.ReplicaOf(t, primary, primary.Addr)
 	writable(t, replica)
-	s := open(t, replica.URL)
-	t.Cleanup(func() { s.Close() })
+	s := opened(t, replica.URL)
 	unlock, err := s.Lock(ctx, "sandbox")
 	if err == nil {
 		unlock()
@@ -343,8 +340,7 @@ func TestAfterAFailoverToAWritableReplica(t *testing.T) {
 func TestReadWhileRedisLoads(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	s := open(t, srv.URL)
-	t.Cleanup(func() { s.Close() })
+	s := opened(t, srv.URL)
 	held := saveHeld(t, s)
 	srv.RestartLoading(t)
 	before := srv.ErrorReplies(t)

@@ -203,8 +203,7 @@ func TestRestoreKeepsTheLaterCopy(t *testing.T) {
 	// A log-in since the restart, renewed fewer times, is not replaced.
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
-	a := open(t, srv.URL)
-	t.Cleanup(func() { a.Close() })
+	a := opened(t, srv.URL)
 	if err := a.Save(ctx, "sandbox", copyOf(5)); err != nil {
 		t.Fatal(err)
 	}
@@ -227,8 +226,7 @@ func TestRestoreKeepsTheLaterCopy(t *testing.T) {
 func TestCheckPersistence(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.StartWithoutPersistence(t)
-	s := open(t, srv.URL)
-	t.Cleanup(func() { s.Close() })
+	s := opened(t, srv.URL)
 	err := s.CheckPersistence(ctx)
 	if !errors.Is(err, store.ErrRestartLoses) || errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), "appendonly yes") || !strings.Contains(err.Error(), "puts back") {
 		t.Fatalf("CheckPersistence without persistence: %v; want ErrRestartLoses saying what is lost and what to set", err)
@@ -268,8 +266,7 @@ func asUserWithoutInfo(t *testing.T, srv *redistest.Server) (s *redisstore.Store
 		srv.SetUser(t, "old", granted...)
 	}
 	setUser(false)
-	s = open(t, "redis://old:pw@"+srv.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s = opened(t, "redis://old:pw@"+srv.Addr+"/0")
 	return s, setUser
 }
 
@@ -358,8 +355,7 @@ func TestSaveIsNotHeldByARedisThatStallsAfterIt(t *testing.T) {
 		t.Run(map[bool]string{false: "unlocked", true: "fenced"}[locked], func(t *testing.T) {
 			srv := redistest.StartWithoutPersistence(t)
 			ctx := context.Background()
-			s := open(t, srv.URL+"?read_timeout=0")
-			t.Cleanup(func() { s.Close() })
+			s := opened(t, srv.URL+"?read_timeout=0")
 			h := &pauseAfterSave{paused: make(chan struct{}), pause: func() { srv.Pause(t) }}
 			redisstore.AddHook(s, h)
 			unlock := func() {}
@@ -391,8 +387,7 @@ func TestSaveIsNotHeldByARedisThatStallsAfterIt(t *testing.T) {
 func TestRedisWithoutInfo(t *testing.T) {
 	srv := redistest.StartWithoutInfo(t)
 	ctx := context.Background()
-	s := open(t, srv.URL)
-	t.Cleanup(func() { s.Close() })
+	s := opened(t, srv.URL)
 	held := saveHeld(t, s)
 	if srv.ErrorReplies(t) == 0 {
 		t.Fatal("Redis refused nothing: INFO was not asked, or not refused")
@@ -462,8 +457,7 @@ func (h *pauseBeforeInfo) ProcessPipelineHook(next redis.ProcessPipelineHook) re
 func TestRestoreIsNotHeldByARedisThatStallsAtInfo(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
-	s := open(t, srv.URL+"?read_timeout=0")
-	t.Cleanup(func() { s.Close() })
+	s := opened(t, srv.URL+"?read_timeout=0")
 	h := &pauseBeforeInfo{pause: func() { srv.Pause(t) }}
 	redisstore.AddHook(s, h)
 	held := saveHeld(t, s)
@@ -536,9 +530,7 @@ type cutAfterSave struct {
 // test ends.
 func through(t *testing.T, addr string) *redisstore.Store {
 	t.Helper()
-	s := open(t, "redis://"+addr+"/0")
-	t.Cleanup(func() { s.Close() })
-	return s
+	return opened(t, "redis://"+addr+"/0")
 }
 
 // savedThrough is a Store reaching Redis at addr (a relay's), with a
@@ -741,8 +733,7 @@ func TestRestoreBehindAProxyWithoutInfo(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, srv.Addr, "ERR command not support")
-	s, logout := through(t, proxy.Addr), open(t, srv.URL)
-	t.Cleanup(func() { logout.Close() })
+	s, logout := through(t, proxy.Addr), opened(t, srv.URL)
 	held := saveHeld(t, s)
 	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
 		t.Fatalf("Load behind the proxy: %v, %v", got, err)
@@ -805,8 +796,7 @@ func TestLoadStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
 	ctx := context.Background()
 	relay := relayCuttingAfterSave(t, srv.Addr)
 	relay.afterRead.Store(true)
-	s, other := through(t, relay.Addr), open(t, srv.URL)
-	t.Cleanup(func() { other.Close() })
+	s, other := through(t, relay.Addr), opened(t, srv.URL)
 	held := copyOf(1)
 	if err := other.Save(ctx, "sandbox", held); err != nil {
 		t.Fatal(err)
@@ -1003,8 +993,7 @@ func TestReadAfterAFailoverIsThePrimarys(t *testing.T) {
 		t.Fatalf("Load after the failover: %v, %v; want the new primary's record, %s", got, err, newer.RefreshToken)
 	}
 	// Only a replica to be had: unreachable, saying so.
-	replica := open(t, old.URL)
-	t.Cleanup(func() { replica.Close() })
+	replica := opened(t, old.URL)
 	if _, err := replica.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "replica") {
 		t.Fatalf("Load from a replica alone: %v; want unreachable, saying it answered from a replica", err)
 	}
@@ -1022,8 +1011,7 @@ func failedOverBehindOneAddress(t *testing.T, also func(*redistest.Server)) (s *
 	old, next = redistest.StartWithoutPersistence(t), redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, old.Addr, "")
-	s, there := through(t, proxy.Addr), open(t, next.URL)
-	t.Cleanup(func() { there.Close() })
+	s, there := through(t, proxy.Addr), opened(t, next.URL)
 	if err := s.Save(ctx, "sandbox", copyOf(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -1083,8 +1071,7 @@ func TestReadByAUserAllowedOnlyInfoServer(t *testing.T) {
 		}
 	}
 	srv.SetUser(t, "narrow", append([]string{"on", ">pw", "+info|server"}, rules...)...)
-	s := open(t, "redis://narrow:pw@"+srv.Addr+"/0")
-	t.Cleanup(func() { s.Close() })
+	s := opened(t, "redis://narrow:pw@"+srv.Addr+"/0")
 	held := saveHeld(t, s)
 	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
 		t.Fatalf("Load by a user allowed INFO server alone: %v, %v; want the record", got, err)
@@ -1114,8 +1101,7 @@ func TestALogInReadWithoutItsRunIDIsNotPutBackAfterALogout(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	ctx := context.Background()
 	proxy := relay(t, srv.Addr, "")
-	s, elsewhere := through(t, proxy.Addr), open(t, srv.URL)
-	t.Cleanup(func() { elsewhere.Close() })
+	s, elsewhere := through(t, proxy.Addr), opened(t, srv.URL)
 	saveHeld(t, s)
 	srv.Restart(t) // the tokens lost
 	login := copyOf(1)

@@ -1,0 +1,63 @@
+package keeper
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// TestALogOutRacingTheKeepersWriteLeavesNoTokenFile: a log-out (or a
+// remove) in another process while the keeper was writing the token file
+// could leave the file holding the logged-out access token, usable until
+// it expired, with nothing left to remove it: the keeper had read the
+// tokens, the log-out deleted them and removed the file, and the keeper
+// then wrote it. The keeper now reads the store again under the token
+// file's lock, which the log-out takes to remove the file after deleting
+// the tokens: a log-out before the keeper takes the lock leaves nothing
+// written, and one while the keeper holds it removes what it wrote.
+func TestALogOutRacingTheKeepersWriteLeavesNoTokenFile(t *testing.T) {
+	for _, underLock := range []bool{false, true} {
+		t.Run(map[bool]string{false: "before the keeper takes the lock", true: "while the keeper holds the lock"}[underLock], func(t *testing.T) {
+			src := stored(t, true, func(*store.Record) {})
+			file := filepath.Join(t.TempDir(), "token")
+			k := keeping(src, file)
+			k.Ledger = filepath.Join(t.TempDir(), "freshtoken", "token-files")
+			logout := func(ctx context.Context) { // as `freshtoken logout --local` does
+				if err := src.Logout(ctx); err != nil {
+					t.Error(err)
+				}
+				if _, _, err := ForgetTokenFile(ctx, file, "access-token-1234567890", k.Ledger, Owner{}); err != nil {
+					t.Error(err)
+				}
+			}
+			done := make(chan struct{})
+			if underLock {
+				k.beforeWrite = func() {
+					waiting := make(chan struct{}, 1)
+					ctx := store.WithWaiting(context.Background(), func() {
+						select {
+						case waiting <- struct{}{}:
+						default:
+						}
+					})
+					go func() { defer close(done); logout(ctx) }()
+					select { // the log-out waits for the lock, or (without it) is over
+					case <-waiting:
+					case <-done:
+					}
+				}
+			} else {
+				k.beforeLock = func() { defer close(done); logout(context.Background()) }
+			}
+			k.keep(context.Background(), "dev", time.Minute)
+			<-done
+			if b, err := os.ReadFile(file); err == nil {
+				t.Fatalf("the token file holds %q after the log-out", b)
+			}
+		})
+	}
+}
