@@ -995,7 +995,7 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 			if line, _, _ := strings.Cut(strings.TrimSpace(string(stderr)), "\n"); line != "" {
 				why += ": " + line
 			}
-			return "", Invalidf("environment %s: its client_secret_cmd failed (%s); run it yourself to see why", e.Name, redact.OneLine(why, 200))
+			return "", Invalidf("environment %s: its client_secret_cmd failed (%s); run it yourself to see why", e.Name, redact.FreeText(why, 200))
 		}
 		v := strings.TrimSpace(string(out))
 		if v == "" {

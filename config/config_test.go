@@ -587,6 +587,26 @@ func TestClientSecretSources(t *testing.T) {
 	}
 }
 
+// TestClientSecretCmdErrorMasksSecretShapedWords: the first line of a
+// failing client_secret_cmd's error output is quoted in its one-line error,
+// which reaches logs, journals and the proxy's status page. A malformed
+// command put a token there (sh: 1: hvs.…: not found, the token run as a
+// command), or the command printed one (curl's URL with its key), whole;
+// the words shaped like secrets are now masked, the rest kept readable.
+func TestClientSecretCmdErrorMasksSecretShapedWords(t *testing.T) {
+	const token = "hvs.CAESIJx7Qm2pLw9RtYb3NcVd8KfGh1ZsUaEo5Wi4Xj6Tn0Pq"
+	for cmd, want := range map[string]string{
+		token: "hvs.CAES…(52 chars): ", // then "not found" as the system's sh says it
+		"echo 'curl: (22) https://vault.example.com/v1/x?token=Zq4mT8xWb2Ls9Kd7Rf3Vn6Hy1Pc5Ga0E returned 403' >&2; exit 22": "(exit status 22: curl: (22) https://vault.example.com/v1/x?token=Zq4mT8xW…(32 chars) returned 403); run it yourself to see why",
+		"echo 'Error: Vault is sealed' >&2; exit 2": "(exit status 2: Error: Vault is sealed); run it yourself to see why",
+	} {
+		_, err := (&config.Env{Name: "a", ClientSecretCmd: cmd}).ClientSecretValue(context.Background())
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "Zq4mT8xWb2") || strings.Contains(err.Error(), token) {
+			t.Errorf("client_secret_cmd %q: err = %v; want it to hold %q", cmd, err, want)
+		}
+	}
+}
+
 // TestABlankClientSecretIsNone: status and the proxy page tell a FreeAgent
 // or QuickBooks environment whose client_secret is white space alone as one
 // with none, as they do one with client_secret = "": it was said to be in

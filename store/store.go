@@ -164,7 +164,8 @@ func (g Grant) IsZero() bool { return g == Grant{} }
 // password in the URLs masked as String masks them.
 func (g Grant) GoString() string {
 	type shown Grant
-	redact.MaskURLs(&g.TokenURL, &g.Issuer, &g.IssuerTokenURL)
+	redact.MaskURLs(&g.TokenURL, &g.Issuer, &g.IssuerTokenURL, &g.Audience)
+	g.Resource, g.ScopeResource = strings.Join(ShownResources(g.Resource), " "), strings.Join(ShownResources(g.ScopeResource), " ")
 	return redact.Printed{Name: "store.Grant", Shown: shown(g)}.GoString()
 }
 
@@ -176,7 +177,8 @@ func (g Grant) LogValue() slog.Value { return slog.StringValue(g.String()) }
 // and "of ISSUER at TOKEN_URL" when a token endpoint was set beside it),
 // "by device code" or the like, and "for audience AUDIENCE" and "for
 // resource URI" when it names them: two grants of one client differ only
-// in their type and what they are for. A key in a URL's query shows masked.
+// in their type and what they are for. A key in a URL's query (the token
+// endpoint's, the audience's, a resource's) shows masked.
 func (g Grant) String() string {
 	s := fmt.Sprintf("client %q at %s", g.ClientID, redact.URL(g.TokenURL))
 	switch {
@@ -193,14 +195,24 @@ func (g Grant) String() string {
 		s += " by " + strings.ReplaceAll(g.Type, "_", " ")
 	}
 	if g.Audience != "" {
-		s += fmt.Sprintf(" for audience %q", g.Audience)
+		s += fmt.Sprintf(" for audience %q", redact.URL(g.Audience))
 	}
 	for _, r := range []string{g.Resource, g.ScopeResource} {
 		if r != "" {
-			s += " for resource " + strings.ReplaceAll(r, " ", " and ")
+			s += " for resource " + strings.Join(ShownResources(r), " and ")
 		}
 	}
 	return s
+}
+
+// ShownResources is the resource indicators of resource, a grant's
+// Resource (see Resources), each masked as redact.URL masks it, to show.
+func ShownResources(resource string) []string {
+	shown := strings.Fields(resource)
+	for i, r := range shown {
+		shown[i] = redact.URL(r)
+	}
+	return shown
 }
 
 // Resources is the Resource of a grant whose tokens were requested for the

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,5 +81,21 @@ func TestGrantString(t *testing.T) {
 	g = store.Grant{Issuer: "https://idp.example/", IssuerTokenURL: "https://gw.example/token", ClientID: "c", Type: "authorization_code", ScopeResource: "api://x"}
 	if got, want := g.String(), `client "c" of https://idp.example/ at https://gw.example/token by authorization code for resource api://x`; got != want {
 		t.Errorf("%q; want %q", got, want)
+	}
+}
+
+// TestGrantShowsNoKeyOfItsAPI: a grant's audience or resource indicator
+// carrying a key (?api_key=…) shows it masked, printed (%v, %#v) as in
+// the words saying the stored tokens belong to another grant, which reach
+// logs: they showed it whole, masking only the token endpoint's.
+func TestGrantShowsNoKeyOfItsAPI(t *testing.T) {
+	g := store.Grant{TokenURL: "https://idp.example/token", ClientID: "c", Audience: "https://api.example/?api_key=aud-k3y-0123456789",
+		Resource: store.Resources([]string{"https://b.example/", "https://a.example/?api_key=res-k3y-0123456789"})}
+	want := `client "c" at https://idp.example/token for audience "https://api.example/?api_key=aud-…(18 chars)" for resource https://a.example/?api_key=res-…(18 chars) and https://b.example/`
+	if got := g.String(); got != want {
+		t.Errorf("%q; want %q", got, want)
+	}
+	if got := fmt.Sprintf("%#v", g); strings.Contains(got, "k3y") {
+		t.Errorf("%%#v shows a key: %s", got)
 	}
 }

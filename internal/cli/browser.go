@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/cli/browser"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // launchWait is how long a browser command may take to fail before it is
@@ -46,11 +48,11 @@ func openBrowser(cmdline, url string) error {
 }
 
 // launchError is err with the first line the launcher printed, if any, on
-// one line.
+// one line, the words in it shaped like secrets masked (redact.FreeText).
 func launchError(err error, output string) error {
 	first, _, _ := strings.Cut(strings.TrimSpace(output), "\n")
 	if first == "" {
 		return err
 	}
-	return fmt.Errorf("%w: %s", err, strings.TrimSpace(first))
+	return fmt.Errorf("%w: %s", err, redact.FreeText(first, 200))
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -105,11 +106,21 @@ func (d *demoOutput) failed() error {
 	return d.err
 }
 
+// tempDirVariable is the variable that names the temporary folder on goos,
+// as os.TempDir reads it: %TMP% on Windows (before %TEMP%), $TMPDIR
+// elsewhere.
+func tempDirVariable(goos string) string {
+	if goos == "windows" {
+		return "TMP"
+	}
+	return "TMPDIR"
+}
+
 func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 	dir, err := os.MkdirTemp("", "freshtoken-demo-")
 	if err != nil {
 		// The system's set-up (a $TMPDIR gone, a full disk), not a bug.
-		return config.Invalidf("could not make a temporary folder for the demo's tokens (%v); set TMPDIR to a folder you can write in", err)
+		return config.Invalidf("could not make a temporary folder for the demo's tokens (%v); set %s to a folder you can write in", err, tempDirVariable(runtime.GOOS))
 	}
 	defer os.RemoveAll(dir)
 
@@ -166,7 +177,7 @@ func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 			// The system's set-up, as a temporary folder that cannot be
 			// made is: no store of the person's, whose [store] url the
 			// store's words said to set.
-			return config.Invalidf("the disk holding the demo's temporary folder %s is full, so the demo could not store its tokens; free some space there, or set TMPDIR to a folder on another disk", dir)
+			return config.Invalidf("the disk holding the demo's temporary folder %s is full, so the demo could not store its tokens; free some space there, or set %s to a folder on another disk", dir, tempDirVariable(runtime.GOOS))
 		}
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
@@ -70,22 +71,25 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s with tokens in %s, not this configuration's %s with tokens in %s; logging in through it would not give this configuration tokens. Stop that proxy, or run it with this configuration",
 			env.Name, base, env.Name, g.shown(), g.Store, grantOf(env.ClientID, env.Issuer, env.TokenURL), src.Location())
 	}
-	if g.Audience != nil && g.Resource != nil && (*g.Audience != env.Audience || *g.Resource != store.Resources(env.BoundResources())) {
+	if !g.servesAPI(env.Audience, env.BoundResources()) {
 		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s, not for this configuration's %s; logging in through it would not give this configuration tokens for its API. Stop that proxy, or run it with this configuration",
-			env.Name, base, env.Name, forAPI(*g.Audience, *g.Resource), forAPI(env.Audience, store.Resources(env.BoundResources())))
+			env.Name, base, env.Name, g.shownAPI(), forAPI(redact.URL(env.Audience), shownResources(store.Resources(env.BoundResources()))))
 	}
-	// A proxy older than the digest compares the token endpoint by its
-	// URL, which the link, printed and kept in the browser's history,
-	// would then carry, key and all.
-	if g.TokenURLSHA256 == "" && redact.URL(env.TokenURL) != env.TokenURL {
-		return usageErrorf("%s: the freshtoken proxy at %s is older than this freshtoken, and a log-in through it would put the key in token_url into the log-in link, which is printed and kept in the browser's history; restart that proxy with this freshtoken (it does so by itself within a couple of minutes of an upgrade), then log in again",
-			env.Name, base)
+	// A proxy older than a digest compares what it names by its value,
+	// which the link, printed and kept in the browser's history, would
+	// then carry, key and all.
+	if where := g.keyForOlderProxy(env); where != "" {
+		return usageErrorf("%s: the freshtoken proxy at %s is older than this freshtoken, and a log-in through it would put the key in %s into the log-in link, which is printed and kept in the browser's history; restart that proxy with this freshtoken (it does so by itself within a couple of minutes of an upgrade), then log in again",
+			env.Name, base, where)
 	}
 	began := time.Now()
 	attempt := httpx.RandomToken()
 	link := proxy.ForIssuer(proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.BoundResources()), env.Issuer)
 	if g.TokenURLSHA256 == "" && env.TokenURL != "" {
 		link = proxy.ForOlderProxy(link, env.TokenURL)
+	}
+	if g.comparesAPIByValue() {
+		link = proxy.ForOlderAPIProxy(link, env.Audience, env.BoundResources())
 	}
 	link = proxy.WithLoginKey(link, g.LoginKey)
 	if opts.NoBrowser || f.OpenBrowser == nil {
@@ -247,12 +251,66 @@ type grantInfo struct {
 	Grant  string  `json:"grant"` // "" from a proxy older than grants
 	Store  string  `json:"store"`
 	// Audience and Resource are nil from a proxy older than grants that
-	// name them; Resource as store.Grant names resource indicators.
-	Audience *string `json:"audience"`
-	Resource *string `json:"resource"`
+	// name them; Resource as store.Grant names resource indicators. They
+	// are masked, and APISHA256 their digest to compare (proxy.APIDigest);
+	// from a proxy older than the digest, they are the values themselves,
+	// and APISHA256 "".
+	Audience  *string `json:"audience"`
+	Resource  *string `json:"resource"`
+	APISHA256 string  `json:"api_sha256"`
 	// LoginKey vouches for the log-in link (proxy.WithLoginKey); "" from
 	// a proxy older than it.
 	LoginKey string `json:"login_key"`
+}
+
+// comparesAPIByValue reports whether the proxy is older than the API's
+// digest and yet compares the audience and resource indicators a log-in
+// link names: by their values.
+func (g grantInfo) comparesAPIByValue() bool {
+	return g.APISHA256 == "" && g.Audience != nil && g.Resource != nil
+}
+
+// servesAPI reports whether the proxy serves the environment for the API
+// of audience and resources: by the digest it gives, or, a proxy older
+// than the digest, by the values it gives, exactly; a proxy older than
+// both names none, and is not refused for it.
+func (g grantInfo) servesAPI(audience string, resources []string) bool {
+	switch {
+	case g.APISHA256 != "":
+		return g.APISHA256 == proxy.APIDigest(audience, resources)
+	case g.comparesAPIByValue():
+		return *g.Audience == audience && *g.Resource == store.Resources(resources)
+	}
+	return true
+}
+
+// shownAPI is the API the proxy serves, as forAPI names it: as given when
+// given with its digest (masked already: masked again, the length of a key
+// in it would be miscounted), else masked.
+func (g grantInfo) shownAPI() string {
+	var audience, resource string
+	if g.Audience != nil && g.Resource != nil {
+		audience, resource = *g.Audience, *g.Resource
+	}
+	if g.APISHA256 == "" {
+		audience, resource = redact.URL(audience), shownResources(resource)
+	}
+	return forAPI(audience, resource)
+}
+
+// keyForOlderProxy names the setting of env whose key a log-in link for
+// the proxy, older than its digest, would carry: token_url, audience or
+// resource; "" when none would.
+func (g grantInfo) keyForOlderProxy(env *config.Env) string {
+	switch {
+	case g.TokenURLSHA256 == "" && redact.URL(env.TokenURL) != env.TokenURL:
+		return "token_url"
+	case g.comparesAPIByValue() && redact.URL(env.Audience) != env.Audience:
+		return "audience"
+	case g.comparesAPIByValue() && shownResources(store.Resources(env.BoundResources())) != store.Resources(env.BoundResources()):
+		return "resource"
+	}
+	return ""
 }
 
 // servesTokenURL reports whether the proxy serves the environment with
@@ -294,6 +352,10 @@ func grantOf(clientID, issuer, tokenURL string) store.Grant {
 	}
 	return store.Grant{ClientID: clientID, TokenURL: tokenURL}
 }
+
+// shownResources is resource, as store.Grant names resource indicators,
+// each masked.
+func shownResources(resource string) string { return strings.Join(store.ShownResources(resource), " ") }
 
 // forAPI names what tokens are requested for: an audience and resource
 // indicators, as store.Grant names them.

@@ -239,7 +239,7 @@ func (n *Notifier) send(ctx context.Context, conf config.Notify, notice Notice) 
 				reached.Store(true)
 			}
 			if err != nil && !cut("command", "make it finish sooner, leaving what must go on running in the background") {
-				n.Logger.Warn("notify: the command failed", "env", notice.Env, "event", notice.Event, "error", err.Error(), "output", redact.OneLine(string(stdout)+" "+string(stderr), 200))
+				n.Logger.Warn("notify: the command failed", "env", notice.Env, "event", notice.Event, "error", err.Error(), "output", redact.FreeText(string(stdout)+" "+string(stderr), 200))
 			}
 		})
 	}

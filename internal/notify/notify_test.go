@@ -130,6 +130,21 @@ func TestWebhookRedirectIsNotFollowed(t *testing.T) {
 	}
 }
 
+// TestFailedCommandOutputMasksSecretShapedWords: the output of a notify
+// command that failed is logged, to the journal of a service; a script
+// that printed a token in its error (its chat's bot token, a vault token)
+// had it logged whole. Words shaped like secrets are masked, the rest of
+// the output kept readable.
+func TestFailedCommandOutputMasksSecretShapedWords(t *testing.T) {
+	const token = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp"
+	var logs strings.Builder
+	n := &notify.Notifier{Config: config.Notify{Command: "echo 'chat: invalid_auth for " + token + "' >&2; exit 1"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	n.Set(context.Background(), "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+	if got := logs.String(); !strings.Contains(got, "notify: the command failed") || strings.Contains(got, token) || !strings.Contains(got, "chat: invalid_auth for xoxb-123…(43 chars)") {
+		t.Fatalf("log %q; want the command's failure, its output with the token masked", got)
+	}
+}
+
 // TestDesktopNoticeOfAnEnvironmentNamedLikeAnOption: an environment may
 // be named "-prod"; its message, which starts with the name, reaches
 // notify-send after "--", as the body and not as an option that

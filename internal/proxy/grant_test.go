@@ -69,3 +69,52 @@ func TestGrantAnswerShowsNoKey(t *testing.T) {
 		}
 	}
 }
+
+// TestGrantAnswerShowsNoKeyOfTheAPI: the grant answer names the audience
+// and the resource indicators tokens are requested for, which may carry a
+// key (a resource indicator's ?api_key=…), by their digest, and masked for
+// people: it gave them whole to any program on this machine. The log-in
+// link names them by the digest, which the proxy compares as exactly as
+// the values an older `freshtoken login` names, refusing (409) either for
+// another API, one differing only in its key included.
+func TestGrantAnswerShowsNoKeyOfTheAPI(t *testing.T) {
+	const (
+		audience = "https://api.example/?api_key=aud-k3y-0123456789"
+		resource = "https://r.example/v1?api_key=res-k3y-0123456789"
+	)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("\n[env.api]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\naudience = %q\nresource = [%q]\n",
+			f.api, f.base, audience, resource)
+	}})
+	resp, body := f.get(t, "/.freshtoken/envs/api/grant")
+	g := decode[struct {
+		Audience string `json:"audience"`
+		Resource string `json:"resource"`
+		Digest   string `json:"api_sha256"`
+	}](t, body)
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(body), "k3y") {
+		t.Fatalf("the grant answer %d %s shows a key of the audience or the resource", resp.StatusCode, body)
+	}
+	if g.Digest != proxy.APIDigest(audience, []string{resource}) || g.Audience != redact.URL(audience) || g.Resource != redact.URL(resource) {
+		t.Fatalf("the grant answer %s; want the API's digest, the audience and the resource masked", body)
+	}
+	login := proxy.LoginURL(f.base, "api", "dev-client-id", "", "", 0)
+	if link := proxy.ForAPI(login, audience, []string{resource}); strings.Contains(link, "k3y") {
+		t.Fatalf("the log-in link %s, printed and kept in the browser's history, shows a key", link)
+	}
+	other := "https://r.example/v1?api_key=another-k3y-0123456789"
+	for _, tc := range []struct {
+		name, link string
+		want       int
+	}{
+		{"this API by its digest", proxy.ForAPI(login, audience, []string{resource}), http.StatusSeeOther},
+		{"another key by its digest", proxy.ForAPI(login, audience, []string{other}), http.StatusConflict},
+		{"this API by its values (an older login)", proxy.ForOlderAPIProxy(login, audience, []string{resource}), http.StatusSeeOther},
+		{"another key by its values (an older login)", proxy.ForOlderAPIProxy(login, audience, []string{other}), http.StatusConflict},
+		{"the masked values (an older login given them)", proxy.ForOlderAPIProxy(login, g.Audience, []string{g.Resource}), http.StatusConflict},
+	} {
+		if resp, body := f.get(t, strings.TrimPrefix(f.vouched(t, "api", tc.link), f.base)); resp.StatusCode != tc.want {
+			t.Errorf("a log-in link for %s: %d %s; want %d", tc.name, resp.StatusCode, body, tc.want)
+		}
+	}
+}

@@ -369,7 +369,10 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 			refuse("This freshtoken proxy serves " + name + " for another client or provider than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.")
 			return
 		}
-		if q.Has("audience") && (q.Get("audience") != e.conf.Audience || q.Get("resource") != store.Resources(e.conf.BoundResources())) {
+		// It names them by their digest, or, a command older than the
+		// digest, by the values themselves.
+		if q.Has("api_sha256") && q.Get("api_sha256") != APIDigest(e.conf.Audience, e.conf.BoundResources()) ||
+			q.Has("audience") && (q.Get("audience") != e.conf.Audience || q.Get("resource") != store.Resources(e.conf.BoundResources())) {
 			p.log.Warn("log-in link refused: it is for another audience or resource", "env", name)
 			refuse("This freshtoken proxy serves " + name + " for another audience or resource than the configuration that asked to log in; nothing was changed. Stop this proxy, or log in with its configuration.")
 			return
@@ -447,12 +450,13 @@ func AttemptURL(base, env, attempt string) string {
 }
 
 // grantInfo is what `freshtoken login` checks before opening the log-in
-// link: which client and store this proxy serves the environment for.
-// The token endpoint, which may carry a key (an API gateway's
-// ?subscription-key=…), is told to any program on this machine that asks
-// only by its digest, to compare, and masked (redact.URL), for people: a
-// `freshtoken login` older than the digest compares the masked URL with its
-// own, and refuses a log-in a key made them differ in.
+// link: which client and store this proxy serves the environment for, and
+// for which API. The token endpoint, the audience and the resource
+// indicators, which may carry a key (an API gateway's
+// ?subscription-key=…), are told to any program on this machine that asks
+// only by their digests, to compare, and masked (redact.URL), for people:
+// a `freshtoken login` older than a digest compares the masked values with
+// its own, and refuses a log-in a key made them differ in.
 type grantInfo struct {
 	Env            string `json:"env"`
 	ClientID       string `json:"client_id"`
@@ -462,8 +466,9 @@ type grantInfo struct {
 	Grant          string `json:"grant"`
 	Store          string `json:"store"`
 	Audience       string `json:"audience"`
-	Resource       string `json:"resource"`  // as store.Grant names them
-	LoginKey       string `json:"login_key"` // for the log-in link (WithLoginKey)
+	Resource       string `json:"resource"`   // as store.Grant names them
+	APISHA256      string `json:"api_sha256"` // APIDigest
+	LoginKey       string `json:"login_key"`  // for the log-in link (WithLoginKey)
 }
 
 // handleGrant says which client and store the proxy serves env for, so a
@@ -479,15 +484,28 @@ func (p *Proxy) handleGrant(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, pr)
 		return
 	}
+	resources := e.conf.BoundResources()
 	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: redact.URL(e.conf.TokenURL), TokenURLSHA256: TokenURLDigest(e.conf.TokenURL),
-		Issuer: e.conf.Issuer, Grant: e.conf.Grant, Store: e.src.Location(), Audience: e.conf.Audience, Resource: store.Resources(e.conf.BoundResources()), LoginKey: p.loginKey})
+		Issuer: e.conf.Issuer, Grant: e.conf.Grant, Store: e.src.Location(),
+		Audience: redact.URL(e.conf.Audience), Resource: strings.Join(store.ShownResources(store.Resources(resources)), " "), APISHA256: APIDigest(e.conf.Audience, resources),
+		LoginKey: p.loginKey})
 }
 
 // TokenURLDigest is how the proxy and `freshtoken login` name a token
 // endpoint to each other: its URL's SHA-256, in hex, which compares as
 // exactly as the URL and shows no key it carries.
-func TokenURLDigest(tokenURL string) string {
-	sum := sha256.Sum256([]byte("freshtoken token_url\x00" + tokenURL))
+func TokenURLDigest(tokenURL string) string { return digest("token_url", tokenURL) }
+
+// APIDigest is how the proxy and `freshtoken login` name the API tokens
+// are requested for, an audience and resource indicators (in any order),
+// to each other: as TokenURLDigest names a token endpoint.
+func APIDigest(audience string, resources []string) string {
+	return digest("api", audience+"\x00"+store.Resources(resources))
+}
+
+// digest is the SHA-256, in hex, of value, named what.
+func digest(what, value string) string {
+	sum := sha256.Sum256([]byte("freshtoken " + what + "\x00" + value))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -497,10 +515,17 @@ func GrantURL(base, env string) string {
 	return base + controlPrefix + "envs/" + url.PathEscape(env) + "/grant"
 }
 
-// ForAPI adds to link, a LoginURL, the audience and the resource
-// indicators of the configuration that asks to log in, which the proxy
-// refuses the link unless it serves env for.
+// ForAPI adds to link, a LoginURL, the digest (APIDigest) of the audience
+// and the resource indicators of the configuration that asks to log in,
+// which the proxy refuses the link unless it serves env for.
 func ForAPI(link, audience string, resources []string) string {
+	return withParam(link, "api_sha256", APIDigest(audience, resources))
+}
+
+// ForOlderAPIProxy is the log-in link for a proxy older than APIDigest,
+// which ignores the digest: it names the audience and the resource
+// indicators themselves, which such a proxy compares.
+func ForOlderAPIProxy(link, audience string, resources []string) string {
 	return withParam(withParam(link, "audience", audience), "resource", store.Resources(resources))
 }
 

@@ -713,3 +713,23 @@ func TestStatusPageKeepsAFailureMetAfterTokensOfAClockAhead(t *testing.T) {
 		t.Errorf("the page does not tell of the failure met after tokens stamped by a clock ahead:\n%s", body)
 	}
 }
+
+// TestStatusPageMasksASecretCommandsWords: the proxy's page quotes a
+// renewal's failure, and with it the first line of a failing
+// client_secret_cmd's error output; a malformed command there (the vault
+// token run as the command: sh: 1: hvs.…: not found) showed the token to
+// whoever looked at the page. It shows it masked.
+func TestStatusPageMasksASecretCommandsWords(t *testing.T) {
+	const token = "hvs.CAESIJx7Qm2pLw9RtYb3NcVd8KfGh1ZsUaEo5Wi4Xj6Tn0Pq"
+	f := newFixture(t)
+	f.login(t, "dev")
+	f.editConfig(t, `client_secret = "dev-client-secret"`, `client_secret_cmd = "`+token+`"`)
+	f.clock.Advance(accessTTL)
+	f.get(t, "/dev/v2/company")
+	_, body := f.get(t, "/")
+	page := string(body)
+	_, quoted, _ := strings.Cut(page, "client_secret_cmd failed")
+	if quoted, _, _ = strings.Cut(quoted, "); run it yourself"); strings.Contains(page, token) || !strings.Contains(quoted, " hvs.CAES…(52 chars): ") || !strings.HasSuffix(quoted, "not found") {
+		t.Errorf("the page quotes the failing client_secret_cmd as %.200q; want its token masked", quoted)
+	}
+}

@@ -38,14 +38,18 @@ func Mask(s string) string {
 	if s == "" {
 		return "(empty)"
 	}
-	prefix := ""
+	return fmt.Sprintf("%s…(%d chars)", s[:maskShows(len(s))], len(s))
+}
+
+// maskShows is how many leading characters Mask shows of a secret of n.
+func maskShows(n int) int {
 	switch {
-	case len(s) >= 32:
-		prefix = s[:8]
-	case len(s) >= 16:
-		prefix = s[:4]
+	case n >= 32:
+		return 8
+	case n >= 16:
+		return 4
 	}
-	return fmt.Sprintf("%s…(%d chars)", prefix, len(s))
+	return 0
 }
 
 // minRegistered keeps short, common strings (like "abc") from being masked
