@@ -553,6 +553,11 @@ func TestUnknownEnvironment(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound || p.Error != "unknown_environment" || strings.Join(p.Configured, ",") != "dev,idle" {
 		t.Errorf("got %d %+v", resp.StatusCode, p)
 	}
+	// The message quotes what the client asked for: no browser may read it
+	// as a page of the proxy's own origin.
+	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("X-Content-Type-Options = %q, want nosniff on the proxy's own JSON", got)
+	}
 	if !strings.Contains(p.Message, `"sandbx"`) || strings.Contains(p.Message, "first in the path") {
 		t.Errorf("message %q does not name the environment asked for, or takes it for an API's path", p.Message)
 	}
