@@ -52,7 +52,10 @@ func LoadForRemoval(path, name string) (f *File, broken *BrokenEnv, err error) {
 	lines := splitLines(text)
 	scan := outsideStrings(lines)
 	start, end, err := tableSpan(path, scan, "env."+name)
-	if err != nil || start < 0 {
+	if err != nil { // which the edit could not take out
+		return nil, nil, err
+	}
+	if start < 0 {
 		return nil, nil, loadErr
 	}
 	// Blanked line for line, so that what load says of the rest names

@@ -44,6 +44,7 @@ func TestLoadForRemoval(t *testing.T) {
 		{name: "a key written twice", conf: bad("client_id = \"again\"\n"), env: "bad", err: ":12: env.bad.client_id: is written twice"},
 		{name: "another environment's mistake", conf: bad("api_url = \"ftp://x\"\n"), env: "good", err: ":12: env.bad.api_url"},
 		{name: "its mistake and another's", conf: bad("api_url = \"ftp://x\"\n") + "\n[env.third]\nprovider = \"freeagent\"\n", env: "bad", err: ":14: env.third.client_id"},
+		{name: "its table written apart", conf: bad("api_url = \"ftp://x\"\n") + "\n[notify]\ndesktop = true\n\n[env.bad.token_params]\nx = \"y\"\n", env: "bad", err: ":17: env.bad: is written here apart from its [env.bad] table"},
 		{name: "an environment not in the file", conf: bad("api_url = \"ftp://x\"\n"), env: "none", err: ":12: env.bad.api_url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
