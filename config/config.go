@@ -296,15 +296,20 @@ func Load(path string) (*File, error) {
 		}
 		path = p
 	}
-	f := &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}}
 	data, info, err := readTrusted(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return f, nil
+		return &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	f.Exists = true
+	return load(path, data, info)
+}
+
+// load is Load of data, read from the file at path, whose file info
+// (permissions) is info.
+func load(path string, data []byte, info fs.FileInfo) (*File, error) {
+	f := &File{Path: path, Exists: true, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}}
 	// A byte-order mark (Notepad's "UTF-8 with BOM"), which the decoder
 	// passes over, would hide the first line's key from keyLine.
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))

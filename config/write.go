@@ -227,16 +227,22 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 		var kept []string
 		lines := splitLines(text)
 		for i, l := range outsideStrings(lines) {
-			var line struct {
-				DefaultEnv string `toml:"default_env"`
+			if !namesDefault(l, name) {
+				kept = append(kept, lines[i])
 			}
-			if _, err := toml.Decode(l, &line); err == nil && strings.TrimSpace(line.DefaultEnv) == name {
-				continue
-			}
-			kept = append(kept, lines[i])
 		}
 		return strings.TrimLeft(strings.Join(kept, "\n"), "\n") + "\n", nil
 	})
+}
+
+// namesDefault reports whether l, a line outside strings, sets default_env
+// to the environment name.
+func namesDefault(l, name string) bool {
+	var line struct {
+		DefaultEnv string `toml:"default_env"`
+	}
+	_, err := toml.Decode(l, &line)
+	return err == nil && strings.TrimSpace(line.DefaultEnv) == name
 }
 
 // rewrite replaces the file at path with edit of its text, validated first
@@ -410,28 +416,9 @@ func removeLitter(path string) {
 func replaceTable(path, text, header, body string) (string, error) {
 	lines := splitLines(text)
 	scan := outsideStrings(lines)
-	start, end := -1, len(lines)
-	for i, l := range scan {
-		t := strings.TrimSpace(l)
-		if !strings.HasPrefix(t, "[") {
-			continue
-		}
-		name := normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]"))
-		if start < 0 && name == header {
-			start = i
-			continue
-		}
-		if start >= 0 && name != header && !strings.HasPrefix(name, header+".") {
-			end = i
-			break
-		}
-	}
-	if n := writtenApart(scan, header, start, end); n > 0 {
-		msg := fmt.Sprintf("is written here apart from its [%s] table, which is all freshtoken rewrites; move this into that table, or edit the file by hand (nothing was written)", header)
-		if start < 0 {
-			msg = fmt.Sprintf("is written here without a [%s] table (in an inline table or as dotted keys), which freshtoken cannot rewrite; write it as a [%s] table, or edit the file by hand (nothing was written)", header, header)
-		}
-		return "", &Error{Path: path, Line: n, Key: header, Msg: msg}
+	start, end, err := tableSpan(path, scan, header)
+	if err != nil {
+		return "", err
 	}
 	if start < 0 {
 		if len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) != "" {
@@ -477,6 +464,39 @@ func replaceTable(path, text, header, body string) (string, error) {
 		return merged, nil
 	}
 	return whole, nil
+}
+
+// tableSpan is where the table named header is in scan, a file's lines
+// outside strings (outsideStrings): the line of its header, -1 for none,
+// and that of the next table not nested in it. Keys of header written
+// anywhere else (an inline table, dotted keys) are refused at their line,
+// naming path: an edit of the table would leave them behind, or write them
+// twice.
+func tableSpan(path string, scan []string, header string) (start, end int, err error) {
+	start, end = -1, len(scan)
+	for i, l := range scan {
+		t := strings.TrimSpace(l)
+		if !strings.HasPrefix(t, "[") {
+			continue
+		}
+		name := normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]"))
+		if start < 0 && name == header {
+			start = i
+			continue
+		}
+		if start >= 0 && name != header && !strings.HasPrefix(name, header+".") {
+			end = i
+			break
+		}
+	}
+	if n := writtenApart(scan, header, start, end); n > 0 {
+		msg := fmt.Sprintf("is written here apart from its [%s] table, which is all freshtoken rewrites; move this into that table, or edit the file by hand (nothing was written)", header)
+		if start < 0 {
+			msg = fmt.Sprintf("is written here without a [%s] table (in an inline table or as dotted keys), which freshtoken cannot rewrite; write it as a [%s] table, or edit the file by hand (nothing was written)", header, header)
+		}
+		return 0, 0, &Error{Path: path, Line: n, Key: header, Msg: msg}
+	}
+	return start, end, nil
 }
 
 // sameMeaning reports whether the configuration texts a and b both decode,

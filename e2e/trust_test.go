@@ -369,13 +369,21 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 			if r.code != 2 || !strings.Contains(r.stderr, tc.says) {
 				t.Fatalf("exit %d, stderr %q; want 2, saying %q", r.code, r.stderr, tc.says)
 			}
-			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			req, err := http.NewRequest(http.MethodGet, base+"/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url="+url.QueryEscape(w.api+"v2/token_endpoint")+"&audience=&resource=&issuer=", nil)
+			// With the proxy's key, as the command would have opened it.
+			resp, err := http.Get(base + "/.freshtoken/envs/dev/grant")
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.Header.Set("Sec-Fetch-Site", "none") // opened by the person, as from the command
-			resp, err := noFollow.Do(req)
+			var g struct {
+				Key string `json:"login_key"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&g)
+			resp.Body.Close()
+			if err != nil || g.Key == "" {
+				t.Fatalf("the other proxy's grant answer gives no login_key (%v)", err)
+			}
+			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err = noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint") + "&audience=&resource=&issuer=&key=" + url.QueryEscape(g.Key))
 			if err != nil {
 				t.Fatal(err)
 			}

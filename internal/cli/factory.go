@@ -482,6 +482,11 @@ func (f *Factory) Env() (*config.Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	return f.envIn(c)
+}
+
+// envIn is the environment of c that -e, else as Select says, selects.
+func (f *Factory) envIn(c *config.File) (*config.Env, error) {
 	e, err := c.Select(f.EnvFlag)
 	if e != nil {
 		f.selected = e.Name
@@ -516,10 +521,19 @@ func (f *Factory) EnvSource(ctx context.Context) (*config.Env, *freshtoken.Sourc
 
 // Source opens the engine for env ("" selects as -e does).
 func (f *Factory) Source(ctx context.Context, env string) (*freshtoken.Source, error) {
+	conf, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	return f.sourceIn(ctx, conf, env)
+}
+
+// sourceIn opens the engine for env of conf ("" selects as -e does).
+func (f *Factory) sourceIn(ctx context.Context, conf *config.File, env string) (*freshtoken.Source, error) {
 	if env == "" {
 		env = f.EnvFlag
 	}
-	src, err := config.Open(ctx, config.OpenOptions{Path: f.ConfigFlag, Env: env, Logger: f.Logger(), Sending: f.Sending, Locking: f.watchSignals})
+	src, err := conf.Open(ctx, config.OpenOptions{Env: env, Logger: f.Logger(), Sending: f.Sending, Locking: f.watchSignals})
 	if err == nil {
 		f.openedMu.Lock()
 		if f.opened == nil {

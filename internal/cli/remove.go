@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -34,7 +36,10 @@ are left alone, and so is a client secret in the system keychain
 (client_secret_keyring), which other configurations of the client may read:
 remove says where it is, to delete it there if none does. Removing the
 default environment takes default_env out too; init -e NAME --default makes
-another the default.`,
+another the default. An environment whose own settings have a mistake, which
+other commands refuse the file for, is removed too; its tokens are kept, and
+said so, when the mistake is in a setting that says whose they are
+(provider, api_url, token_url, client_id…).`,
 		Example: `  freshtoken remove -e old-sandbox
   freshtoken remove -e old-sandbox --yes`,
 		Args: exactArgs(0, "no arguments; name the environment with -e"),
@@ -52,11 +57,20 @@ another the default.`,
 
 func runRemove(ctx context.Context, opts *removeOptions) error {
 	f := opts.f
-	conf, err := f.configNaming("nothing was removed")
+	path, err := f.ConfigPath()
 	if err != nil {
 		return err
 	}
-	env, err := f.Env()
+	// An environment whose settings have a mistake is removed too, read
+	// as far as they allow: remove is how a person gets rid of it.
+	conf, broken, err := config.LoadForRemoval(path, f.EnvFlag)
+	if err != nil {
+		return err
+	}
+	if err := f.named(conf, "nothing was removed"); err != nil {
+		return err
+	}
+	env, err := f.envIn(conf)
 	if err != nil {
 		return err
 	}
@@ -72,12 +86,22 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			return err
 		}
 	}
-	src, err := f.Source(ctx, env.Name)
-	if err != nil {
-		return err
+	// Whose the stored tokens are is told by the settings of the grant;
+	// with one of them refused, it cannot be, and they are only looked at.
+	var (
+		src      *freshtoken.Source
+		rec      *store.Record
+		location string
+	)
+	if broken == nil || broken.GrantKnown {
+		if src, err = f.sourceIn(ctx, conf, env.Name); err != nil {
+			return err
+		}
+		rec, err = src.Record(ctx)
+	} else {
+		rec, location, err = storedRecord(ctx, conf, env.Name)
 	}
 	tokens := "it had no stored tokens"
-	rec, err := src.Record(ctx)
 	none := rec == nil && err == nil
 	// The tokens are deleted once the configuration's edit is written, just
 	// before it replaces the file: a configuration that cannot be written
@@ -89,6 +113,9 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		return fmt.Errorf("%s: %w; nothing was removed", env.Name, err)
 	case err != nil && !errors.Is(err, store.ErrCorrupt):
 		return fmt.Errorf("%w; nothing was removed", err)
+	case src == nil && !none:
+		tokens = fmt.Sprintf("its tokens in %s were kept, as its settings (refused: %s) do not say whose they are: another configuration's %s may use them; if none does, delete them",
+			location, broken.Err, env.Name)
 	case rec != nil && src.CheckGrant(rec) != nil:
 		tokens = fmt.Sprintf("the tokens in %s belong to another client and were kept", src.Location())
 	case rec != nil || err != nil:
@@ -116,12 +143,15 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		}
 		return fmt.Errorf("%w; nothing was removed", err)
 	}
-	if none { // a token file a keeper wrote may outlive the tokens (a log-out elsewhere)
+	if none || src == nil { // a token file a keeper wrote may outlive the tokens (a log-out elsewhere), and says whose it is
 		tokenFile = forgetTokenFile(ctx, f, env, nil)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s from %s; %s.\n", env.Name, conf.Path, tokens)
 	if tokenFile != "" {
 		fmt.Fprintln(f.IO.ErrOut, tokenFile)
+	}
+	if broken != nil && slices.Contains(broken.Unread, "token_file") {
+		fmt.Fprintln(f.IO.ErrOut, "Its token_file was left alone, as its setting was refused.")
 	}
 	if conf.DefaultEnv == env.Name {
 		sayDefaultRemoved(f, env.Name, after.Names())
@@ -133,6 +163,20 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			strings.TrimPrefix(env.ClientSecretWhere(), "the "), env.ClientID)
 	}
 	return nil
+}
+
+// storedRecord is the record the store of conf holds for env, nil for
+// none, and where it is.
+func storedRecord(ctx context.Context, conf *config.File, env string) (*store.Record, string, error) {
+	st, err := config.OpenStore(conf.StoreURL)
+	if err != nil {
+		return nil, "", err
+	}
+	rec, err := st.Load(ctx, env)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, st.Location(env), nil
+	}
+	return rec, st.Location(env), err
 }
 
 // sayDefaultRemoved tells, after remove of name, the default environment,
@@ -162,6 +206,11 @@ func (f *Factory) configNaming(then string) (*config.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	return conf, f.named(conf, then)
+}
+
+// named is nil, or configNaming's usage error for conf.
+func (f *Factory) named(conf *config.File, then string) error {
 	name, from := f.EnvFlag, ""
 	if name == "" { // named by $FRESHTOKEN_ENV, as Select takes it (in a shell exec started, say)
 		if name = os.Getenv("FRESHTOKEN_ENV"); name != "" {
@@ -169,11 +218,11 @@ func (f *Factory) configNaming(then string) (*config.File, error) {
 		}
 	}
 	if name == "" || !conf.Exists || conf.Envs[name] != nil || conf.Closest(name) != "" || store.ValidateEnvName(name) != nil {
-		return conf, nil
+		return nil
 	}
 	known := "none"
 	if len(conf.Envs) > 0 {
 		known = strings.Join(conf.Names(), ", ")
 	}
-	return nil, usageErrorf("environment %q%s is not configured in %s (configured: %s); %s", name, from, conf.Path, known, then)
+	return usageErrorf("environment %q%s is not configured in %s (configured: %s); %s", name, from, conf.Path, known, then)
 }

@@ -1,6 +1,10 @@
 package cli_test
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -68,4 +72,89 @@ func TestRemoveOfTheDefaultSaysDefaultEnvWentWithIt(t *testing.T) {
 	if said := remove("test"); !strings.Contains(said, want) {
 		t.Fatalf("remove of the default said:\n%s\nwant:\n%s", said, want)
 	}
+}
+
+// TestRemoveOfAnEnvironmentWithAMistake: `remove -e dev` of an environment
+// whose settings have a mistake (a setting of the wrong kind, a token_file
+// that is a folder, an api_url that is no URL, an unknown provider) takes
+// it out of the configuration, exit 0: it was refused with the mistake,
+// exit 2, like every other command, so the one command that gets rid of a
+// broken environment could not. Its stored tokens are deleted when the
+// settings that say whose they are were read; otherwise they are kept,
+// and it says why and what to do. Every other command still refuses the
+// configuration, and so does remove of another environment while dev's
+// mistake stays.
+func TestRemoveOfAnEnvironmentWithAMistake(t *testing.T) {
+	folder := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		mistake func(t *testing.T, e *devEnv, conf string) string
+		says    string
+		kept    bool
+	}{
+		{"a setting of the wrong kind", func(_ *testing.T, _ *devEnv, conf string) string { return conf + "refresh_before = \"soon\"\n" },
+			"its tokens were deleted from ", false},
+		{"a token_file that is a folder", func(_ *testing.T, _ *devEnv, conf string) string {
+			return conf + fmt.Sprintf("token_file = %q\n", folder)
+		},
+			"its tokens were deleted from .*\nIts token_file was left alone, as its setting was refused.\n$", false},
+		{"a setting of the wrong kind, another client's tokens stored", func(t *testing.T, e *devEnv, conf string) string {
+			rec := e.record(t, "dev")
+			rec.Grant.ClientID = "another-client"
+			e.save(t, "dev", rec)
+			return conf + "refresh_before = \"soon\"\n"
+		}, `the tokens in .*dev\.json belong to another client and were kept\.`, true},
+		{"an api_url that is no URL", func(_ *testing.T, e *devEnv, conf string) string {
+			return inDev(conf, fmt.Sprintf("api_url = %q", e.api), `api_url = "ftp://x/"`)
+		}, `its tokens in .*dev\.json were kept, as its settings \(refused: .*config\.toml:\d+: env\.dev\.api_url: .*\) do not say whose they are: another configuration's dev may use them; if none does, delete them\.`, true},
+		{"an unknown provider", func(_ *testing.T, _ *devEnv, conf string) string {
+			return inDev(conf, `provider = "freeagent"`, `provider = "freeagnet"`)
+		}, `its tokens in .* were kept, as its settings \(refused: .*env\.dev\.provider: unknown provider "freeagnet"; use one of .*\)`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.configureAs(t, "other", "dev-client-id", config.EnvSettings{ClientSecret: "s"})
+			e.login(t) // dev, the last table
+			conf, err := os.ReadFile(e.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(e.config, []byte(tc.mistake(t, e, string(conf))), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			record := filepath.Join(e.dir, "state", "dev.json")
+			run := func(args ...string) (int, string) {
+				ios, _, stderr := testStreams(false, false)
+				return e.run(ios, args...), stderr.String()
+			}
+			for _, args := range [][]string{{"-e", "dev", "token"}, {"-e", "other", "status"}, {"-e", "other", "remove", "--yes"}} {
+				kept := e.configKept(t)
+				if code, said := run(args...); code != 2 || !strings.Contains(said, "env.dev.") {
+					t.Errorf("%s: exit %d, %q; want 2, the mistake in dev", args, code, said)
+				}
+				kept("a command refused the configuration")
+			}
+
+			code, said := run("-e", "dev", "remove", "--yes")
+			if code != 0 || !regexp.MustCompile(`^Removed dev from .*config\.toml; `+tc.says).MatchString(said) {
+				t.Fatalf("remove: exit %d, said:\n%s\nwant 0, saying %s", code, said, tc.says)
+			}
+			left, err := config.Load(e.config)
+			if err != nil || left.Envs["dev"] != nil || left.Envs["other"] == nil {
+				t.Fatalf("after remove, the configuration holds %v (%v); want other alone", left, err)
+			}
+			if _, err := os.Stat(record); (err == nil) != tc.kept {
+				t.Errorf("the record: %v; want it kept %t", err, tc.kept)
+			}
+			if _, err := os.Stat(folder); err != nil {
+				t.Errorf("the folder named as token_file: %v", err)
+			}
+		})
+	}
+}
+
+// inDev is conf with old replaced by new in its [env.dev] table.
+func inDev(conf, old, new string) string {
+	before, dev, _ := strings.Cut(conf, "[env.dev]")
+	return before + "[env.dev]" + strings.Replace(dev, old, new, 1)
 }

@@ -295,3 +295,56 @@ func TestBrowserLogOutOfTokensTheProviderNoLongerKnows(t *testing.T) {
 		t.Errorf("after Log out rev shows %q", got)
 	}
 }
+
+// TestLoginLinkInABrowser: the log-in link `freshtoken login` opens, with
+// the key of the proxy's grant answer, takes a real Chromium to the
+// provider's approve page. A web site the person opens from outside any
+// page (typed, a bookmark, a link in a mail or chat program, a shortened
+// link) that redirects the browser to the log-in link starts nothing, and
+// the status page says so: Chromium marks the redirected request
+// Sec-Fetch-Site: none, as if the person had opened the log-in link
+// itself, and the proxy took that for the person's word. It started a
+// log-in, and a provider that approves again without asking sent the
+// browser back, and the stored tokens were replaced by those of whatever
+// account the browser was signed in to.
+func TestLoginLinkInABrowser(t *testing.T) {
+	exe := chromium(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: false})
+	link := proxy.LoginURL(f.base, "dev", "dev-client-id", "", "", 0)
+	redirector := httptest.NewServer(http.RedirectHandler(link, http.StatusFound))
+	t.Cleanup(redirector.Close)
+	_, port, _ := strings.Cut(strings.TrimPrefix(redirector.URL, "http://"), ":")
+	before := f.provider.Stats()
+
+	ctx := browser(t, exe, chromedp.Flag("host-resolver-rules", "MAP cute-cats.example 127.0.0.1"))
+	landed := location(ctx, t, "http://cute-cats.example:"+port+"/")
+	if !strings.HasPrefix(landed, f.base+"/?") {
+		t.Fatalf("a site redirecting to the log-in link took the browser to %s; want the status page", landed)
+	}
+	if got := text(ctx, t, `#notice[data-done="login-unvouched"]`); !strings.Contains(got, "nothing was started") {
+		t.Errorf("the status page says %q", got)
+	}
+	if f.proxy.LoggingIn() {
+		t.Error("a site redirecting to the log-in link started a log-in")
+	}
+	if after := f.provider.Stats(); after != before {
+		t.Errorf("the provider was asked %+v, then %+v", before, after)
+	}
+
+	if landed := location(ctx, t, f.vouched(t, "dev", link)); !strings.HasPrefix(landed, f.api+"v2/approve_app?") {
+		t.Errorf("the log-in link with the key took the browser to %s, not the provider's approve page", landed)
+	}
+}
+
+// location is where the browser is once it has opened link.
+func location(ctx context.Context, t *testing.T, link string) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
+		t.Fatalf("opening %s: %v", link, err)
+	}
+	at, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}

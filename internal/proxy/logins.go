@@ -324,8 +324,8 @@ func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, att
 // and sends the browser to the provider, like the page's Log in button.
 // The command then waits for the store to hold the new tokens; nothing this
 // proxy says is taken on trust. Only a browser on this machine may use it,
-// and only by opening it from outside any web page (see vouched); a link
-// not vouched for changes nothing and shows the status page, whose Log in
+// and only with the key the command got from the proxy (see vouched); a
+// link without it changes nothing and shows the status page, whose Log in
 // the person clicks if they asked for it.
 func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 	if !fromThisMachine(r) {
@@ -334,7 +334,7 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 	}
 	name, q := r.PathValue("env"), r.URL.Query()
 	if !p.vouched(r) {
-		p.warnOutsider("log-in link not started: it lacks this proxy's key, and the browser does not say which site opened it", "env", name)
+		p.warnOutsider("log-in link not started: it lacks this proxy's key", "env", name)
 		http.Redirect(w, r, p.noticeURL("login-unvouched", name), http.StatusSeeOther)
 		return
 	}
@@ -390,19 +390,17 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 }
 
 // vouched reports whether r, a request for the log-in link, was made by a
-// program on this machine or by the person: it carries the key that the
-// grant answer gives only to programs on this machine (a web page cannot
-// read it), or the browser says it was opened from outside any web page
-// (Sec-Fetch-Site: none: typed, or handed over by a program). A browser that sends no
+// program on this machine: it carries the key that the grant answer gives
+// only to programs on this machine, which no web page can read. Without
+// it, any web page could start a log-in whose tokens, of whatever account
+// the browser is signed in to at the provider, replace those stored, or
+// note a refusal against the environment: in a browser that sends no
 // Sec-Fetch-Site (Safari before 16.4, older Firefox and Chrome, web views)
-// lets any web page open the link, which would start a log-in whose tokens,
-// of whatever account the browser is signed in to at the provider, replace
-// those stored, or note a refusal against the environment.
+// by a link or a frame, and in Chromium by a redirect from a site opened
+// from outside any page (typed, or a link in a mail program), which it
+// marks Sec-Fetch-Site: none, as if the person had opened the link.
 func (p *Proxy) vouched(r *http.Request) bool {
-	if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("key")), []byte(p.loginKey)) == 1 {
-		return true
-	}
-	return r.Header.Get("Sec-Fetch-Site") == "none"
+	return subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("key")), []byte(p.loginKey)) == 1
 }
 
 // attemptFailed keeps err as the failure of the log-in that the

@@ -783,16 +783,16 @@ func TestLoginLinkOnlyServesThisMachine(t *testing.T) {
 // TestLoginLinkFromABrowserThatDoesNotSayWhoOpenedIt: a browser that sends
 // no Sec-Fetch-Site (Safari before 16.4, older Firefox and Chrome, web
 // views) follows any web page's link or frame to the log-in link, sending
-// neither Origin nor Sec-Fetch-Site, as these requests do. Such a link,
+// neither Origin nor Sec-Fetch-Site, as these requests do; and Chromium
+// marks Sec-Fetch-Site: none a redirect to it from any site the person
+// opened from outside a page (TestLoginLinkInABrowser). Such a link,
 // without the key of the grant answer, starts nothing: no log-in, no
 // refusal noted against the environment, nothing asked of the provider;
 // the browser is shown the status page saying to click Log in if the
 // person asked. It started a log-in, and a provider that approves again
 // without asking (as this one does) sent the browser back, and the tokens
 // stored were replaced by those of whatever account the browser was signed
-// in to. The link `freshtoken login` opens carries the key, and a browser
-// that says it was opened from outside any page (Sec-Fetch-Site: none)
-// needs none.
+// in to. The link `freshtoken login` opens carries the key.
 func TestLoginLinkFromABrowserThatDoesNotSayWhoOpenedIt(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
@@ -800,31 +800,41 @@ func TestLoginLinkFromABrowserThatDoesNotSayWhoOpenedIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := f.provider.Stats()
-	for _, link := range []string{
-		proxy.LoginURL(f.base, "dev", "", "", "", 0),
-		proxy.LoginURL(f.base, "dev", "another-client", "", "hostile", 0), // which the proxy would refuse, noting why
-		proxy.WithLoginKey(proxy.LoginURL(f.base, "dev", "", "", "", 0), "a-guessed-key"),
-	} {
-		resp, err := noRedirects.Get(link)
+	open := func(client *http.Client, link, site string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, link, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	before := f.provider.Stats()
+	for _, tc := range []struct{ link, site string }{
+		{proxy.LoginURL(f.base, "dev", "", "", "", 0), ""},
+		{proxy.LoginURL(f.base, "dev", "another-client", "", "hostile", 0), ""}, // which the proxy would refuse, noting why
+		{proxy.WithLoginKey(proxy.LoginURL(f.base, "dev", "", "", "", 0), "a-guessed-key"), ""},
+		{proxy.LoginURL(f.base, "dev", "", "", "", 0), "none"},
+	} {
+		resp := open(noRedirects, tc.link, tc.site)
 		resp.Body.Close()
 		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=login-unvouched&env=dev" {
-			t.Fatalf("%s: %d to %q; want the status page, saying nothing was started", link, resp.StatusCode, loc)
+			t.Fatalf("%s (Sec-Fetch-Site %q): %d to %q; want the status page, saying nothing was started", tc.link, tc.site, resp.StatusCode, loc)
 		}
-		resp, err = http.Get(link) // followed, as the browser does
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp = open(http.DefaultClient, tc.link, tc.site) // followed, as the browser does
 		page, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !strings.Contains(string(page), "so nothing was started. If you ran freshtoken login, click Log in (or Log in again) for dev below") {
-			t.Errorf("%s: the page does not say what happened:\n%s", link, page)
+		if !strings.Contains(string(page), "and nothing was started. If you ran freshtoken login, click Log in (or Log in again) for dev below") {
+			t.Errorf("%s: the page does not say what happened:\n%s", tc.link, page)
 		}
 		if strings.Contains(string(page), "another client") {
-			t.Errorf("%s: a refusal was noted against dev:\n%s", link, page)
+			t.Errorf("%s: a refusal was noted against dev:\n%s", tc.link, page)
 		}
 	}
 	if f.proxy.LoggingIn() {
@@ -840,20 +850,10 @@ func TestLoginLinkFromABrowserThatDoesNotSayWhoOpenedIt(t *testing.T) {
 		t.Errorf("the stored tokens were replaced (%v)", err)
 	}
 
-	for name, open := range map[string]func(*http.Request){
-		"with the key":        func(r *http.Request) { r.URL, _ = url.Parse(f.vouched(t, "dev", r.URL.String())) },
-		"Sec-Fetch-Site none": func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "none") },
-	} {
-		req, _ := http.NewRequest(http.MethodGet, proxy.LoginURL(f.base, "dev", "", "", "", 0), nil)
-		open(req)
-		resp, err := noRedirects.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api) {
-			t.Errorf("%s: %d to %q; want the provider's page", name, resp.StatusCode, loc)
-		}
+	resp := open(noRedirects, f.vouched(t, "dev", proxy.LoginURL(f.base, "dev", "", "", "", 0)), "")
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api) {
+		t.Errorf("with the key: %d to %q; want the provider's page", resp.StatusCode, loc)
 	}
 }
 

@@ -1,0 +1,180 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// BrokenEnv is an environment whose own settings Load refuses the
+// configuration for, as LoadForRemoval reads it.
+type BrokenEnv struct {
+	// Err is Load's error.
+	Err error
+	// Unread are the settings left out: those refused, and those that
+	// could not be read once they were (all of them when none could be).
+	Unread []string
+	// GrantKnown reports whether every setting that says whose stored
+	// tokens are the environment's (see notOfTheGrant) was read as
+	// written: only then can its tokens be told from those another
+	// configuration stored under its name.
+	GrantKnown bool
+}
+
+// LoadForRemoval is Load for taking the environment name out of the
+// configuration at path. A mistake in that environment's own settings,
+// for which Load refuses the whole file, is no reason to keep it: when the
+// file is valid TOML and loads with the environment's table (and a
+// default_env naming it) left out, it is returned so, with the environment
+// read as far as its settings allow, those refused left out (its name
+// alone when too little is left), and broken says what was not read.
+// Otherwise the error is Load's, or that of the rest of the file.
+func LoadForRemoval(path, name string) (f *File, broken *BrokenEnv, err error) {
+	data, info, err := readTrusted(path)
+	if err != nil {
+		f, err := Load(path) // a file not there loads as an empty one
+		return f, nil, err
+	}
+	f, loadErr := load(path, data, info)
+	if loadErr == nil || !errors.Is(loadErr, ErrInvalid) {
+		return f, nil, loadErr
+	}
+	text := strings.TrimPrefix(string(data), "\ufeff")
+	var doc map[string]any
+	if _, err := toml.Decode(text, &doc); err != nil {
+		return nil, nil, loadErr // where the table ends cannot be told
+	}
+	lines := splitLines(text)
+	scan := outsideStrings(lines)
+	start, end, err := tableSpan(path, scan, "env."+name)
+	if err != nil { // which the edit could not take out
+		return nil, nil, err
+	}
+	if start < 0 {
+		return nil, nil, loadErr
+	}
+	// Blanked line for line, so that what load says of the rest names
+	// the file's own lines.
+	rest, own := slices.Clone(lines), slices.Clone(lines)
+	isDefault := false
+	for i := range lines {
+		in := i >= start && i < end
+		if !in && namesDefault(scan[i], name) {
+			isDefault = true
+			rest[i] = ""
+		}
+		if in {
+			rest[i] = ""
+		} else {
+			own[i] = ""
+		}
+	}
+	f, err = load(path, []byte(strings.Join(rest, "\n")), info)
+	if err != nil {
+		return nil, nil, err
+	}
+	if isDefault {
+		f.DefaultEnv = name
+	}
+	e, broken := f.readBroken(name, strings.Join(own, "\n"))
+	broken.Err = loadErr
+	f.Envs[name] = e
+	return f, broken, nil
+}
+
+// notOfTheGrant are the settings that say nothing of whose stored tokens
+// are an environment's: its client, its token endpoint or issuer, its
+// grant, audience and resources say it (store.Grant), and the provider,
+// api_url, tenant and scopes help make them.
+var notOfTheGrant = []string{"auth_url", "client_secret", "client_secret_env", "client_secret_cmd", "client_secret_keyring",
+	"redirect_uri", "client_auth", "refresh_before", "timeout", "default_lifetime", "refresh_idle_limit", "token_file",
+	"revocation_url", "key_file", "key_id", "key_alg", "assertion_audience", "auth_params", "token_params", "device_auth_url", "ca_file"}
+
+// readBroken reads the environment name from own, the file's text with
+// every line but those of its table blanked, leaving out each setting
+// refused, until the rest resolves.
+func (f *File) readBroken(name, own string) (*Env, *BrokenEnv) {
+	broken := &BrokenEnv{}
+	var doc struct {
+		Env map[string]map[string]any `toml:"env"`
+	}
+	toml.Decode(own, &doc) // valid TOML, as part of the whole file
+	settings := doc.Env[name]
+	var (
+		e       *Env
+		unknown []string
+	)
+	for {
+		var key string
+		e, unknown, key = resolveSettings(name, settings)
+		if e != nil {
+			break
+		}
+		if _, ok := settings[key]; !ok {
+			broken.Unread = append(broken.Unread, slices.Sorted(maps.Keys(settings))...)
+			return &Env{Name: name}, broken
+		}
+		delete(settings, key)
+		broken.Unread = append(broken.Unread, key)
+	}
+	if e.CAFile == "" {
+		e.CAFile = f.CAFile
+	}
+	e.discoveryDir = filepath.Join(filepath.Dir(f.Path), "discovery")
+	if e.TokenFile != "" {
+		f.Envs[name] = e
+		if f.checkTokenFiles(nil) != nil {
+			e.TokenFile = ""
+			broken.Unread = append(broken.Unread, "token_file")
+		}
+	}
+	broken.GrantKnown = true
+	for _, k := range broken.Unread {
+		broken.GrantKnown = broken.GrantKnown && slices.Contains(notOfTheGrant, k)
+	}
+	for _, k := range unknown { // a misspelling of one of them may be meant as it
+		near := nearestSetting(tables()["env"], k)
+		broken.GrantKnown = broken.GrantKnown && (near == "" || slices.Contains(notOfTheGrant, near))
+	}
+	return e, broken
+}
+
+// resolveSettings is the environment name with settings, a table as
+// decoded, and the keys of settings no setting takes; or, when it cannot
+// be made, the setting (a key of settings) that stops it, or "".
+func resolveSettings(name string, settings map[string]any) (e *Env, unknown []string, stop string) {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(map[string]any{"env": map[string]any{name: settings}}); err != nil {
+		return nil, nil, ""
+	}
+	var raw rawFile
+	md, err := toml.Decode(buf.String(), &raw)
+	if err != nil {
+		err = decodeError("", buf.Bytes(), err, true)
+	} else {
+		e, err = resolve(name, raw.Env[name])
+	}
+	var ce *Error
+	if err != nil {
+		if errors.As(err, &ce) {
+			key, _ := strings.CutPrefix(ce.Key, "env."+name+".")
+			stop, _, _ = strings.Cut(key, ".")
+		}
+		return nil, nil, stop
+	}
+	for _, k := range md.Undecoded() {
+		if len(k) < 3 || slices.Contains(unknown, k[2]) {
+			continue
+		}
+		if setting, _ := settingNamed(tables()["env"], k[2]); setting != k[2] { // not the inside of one
+
+			unknown = append(unknown, k[2])
+		}
+	}
+	return e, unknown, ""
+}
