@@ -542,6 +542,12 @@ const loginLook = 5 * time.Second
 // once a second) from spinning the keeper, without sleeping past a plan.
 const minWait = 100 * time.Millisecond
 
+// tokenFileLockWait is the longest the keeper waits for a token file's
+// lock (see lockTokenFile), which its holders keep for moments: one held
+// longer is held by a process stopped (Ctrl-Z) or hung, and the file is
+// written without it.
+var tokenFileLockWait = 10 * time.Second
+
 // noteFailure remembers since when, and why, env's renewals fail (err;
 // rec, the record a renewal that failed left stored, nil if reading the
 // configuration or the tokens failed), and forgets it when they work (err
@@ -818,11 +824,19 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	if k.beforeLock != nil {
 		k.beforeLock()
 	}
-	unlock, err := lockTokenFile(ctx, k.Ledger, path)
-	if err != nil {
-		if ctx.Err() != nil {
-			return
-		}
+	// A lock held past tokenFileLockWait is one a stopped or hung process
+	// holds: waiting on, the environment would go unrenewed, unsaid.
+	waitFor, stop := context.WithTimeout(ctx, tokenFileLockWait)
+	unlock, err := lockTokenFile(waitFor, k.Ledger, path)
+	held := waitFor.Err() != nil
+	stop()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return
+	case err != nil && held:
+		k.Logger.Warn(fmt.Sprintf("keeper: the token file's lock has been held for %s (by a freshtoken logout, remove or keeper that is stopped or hung); writing the token file without it", tokenFileLockWait), "env", env, "path", path)
+		unlock = func(bool) {}
+	case err != nil:
 		k.Logger.Debug("keeper: the token file's lock could not be taken; writing it without", "env", env, "path", path, "error", err.Error())
 		unlock = func(bool) {}
 	}

@@ -138,11 +138,23 @@ func noteWritten(ledger, path, content string, by Owner, expires time.Time) erro
 }
 
 // forgetNote removes ledger's note of the token file at path, which is
-// gone: a ledger keeps notes only of token files there are, so it does not
+// gone, and the file's lock file (see lockTokenFile) unless it is held
+// (its holder is writing the file again, or removes it itself): a ledger
+// keeps notes and locks only of token files there are, so it does not
 // grow with every token_file named over the years.
 func forgetNote(ledger, path string) {
-	if ledger != "" && checkLedger(ledger) == nil {
-		os.Remove(ledgerEntry(ledger, path))
+	if ledger == "" || checkLedger(ledger) != nil {
+		return
+	}
+	entry := ledgerEntry(ledger, path)
+	os.Remove(entry)
+	if _, err := os.Lstat(entry + ".lock"); err != nil {
+		return
+	}
+	now, cancel := context.WithCancel(context.Background())
+	cancel() // taken if free, never waited for
+	if unlock, err := lockTokenFile(now, ledger, path); err == nil {
+		unlock(true)
 	}
 }
 
@@ -255,6 +267,14 @@ func ForgetTokenFile(ctx context.Context, path, token, ledger string, by Owner) 
 	gone := false
 	defer func() { unlock(gone) }()
 	removeLitter(path)
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		// None to remove (a keeper did, or never wrote it): a note of it
+		// is of nothing, and the lock file goes with it, so that each
+		// log-out leaves none behind.
+		forgetNote(ledger, path)
+		gone = true
+		return false, Owner{}, nil
+	}
 	n, wrote := lastWritten(ledger, path)
 	switch {
 	case token != "" && holds(path, token+"\n"):
