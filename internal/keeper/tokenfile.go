@@ -66,6 +66,20 @@ func (o Owner) another(p Owner) bool {
 	return o.Config != "" && o.Env != "" && p.Config != "" && p.Env != "" && o != p
 }
 
+// claims reports whether n, a ledger's note, says that the token file
+// holds the token another environment than by's keeps there: one of
+// another configuration file that is still there. A configuration moved,
+// renamed or deleted keeps nothing: its token, still valid, would
+// otherwise stay in the file up to its lifetime (for ever when it is not
+// known), a log-out of the configuration's new name leaving it behind.
+func (n note) claims(by Owner) bool {
+	if !n.owner().another(by) {
+		return false
+	}
+	_, err := os.Stat(n.Config)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
 // note is a ledger's note of a token file: the fingerprint of what was
 // written there last (Sum), for whom, and until when that token lasts
 // (zero: not known).
@@ -203,12 +217,12 @@ func lastWritten(ledger, path string) (note, bool) {
 
 // keptFor is the other environment (of another configuration than by's)
 // whose keeper keeps the token file at path, as ledger notes it: the file
-// holds what the note says was written there for it, and that token lasts
-// past now (a keeper that was stopped, or whose configuration is gone,
-// keeps nothing once its token has expired).
+// holds what the note says was written there for it, that configuration
+// file is still there (see note.claims), and that token lasts past now (a
+// keeper that was stopped keeps nothing once its token has expired).
 func keptFor(ledger, path string, by Owner, now time.Time) (Owner, bool) {
 	n, ok := lastWritten(ledger, path)
-	if !ok || !n.owner().another(by) || !n.Expires.IsZero() && !now.Before(n.Expires) {
+	if !ok || !n.claims(by) || !n.Expires.IsZero() && !now.Before(n.Expires) {
 		return Owner{}, false
 	}
 	return n.owner(), true
@@ -278,7 +292,7 @@ func ForgetTokenFile(ctx context.Context, path, token, ledger string, by Owner) 
 	n, wrote := lastWritten(ledger, path)
 	switch {
 	case token != "" && holds(path, token+"\n"):
-	case wrote && n.owner().another(by):
+	case wrote && n.claims(by):
 		return false, n.owner(), nil
 	case !wrote:
 		return false, Owner{}, nil
