@@ -114,3 +114,29 @@ func TestATokenFileKeptForAConfigurationNoLongerThereIsTakenOver(t *testing.T) {
 		})
 	}
 }
+
+// TestOneConfigurationByTwoNamesIsOneOwner: a configuration file reached
+// by two names that links resolved do not make one (a hard link; another
+// spelling of its path on a disk that ignores case, as macOS's and
+// Windows' do) was two configurations: a log-out by one name left the
+// token file the keeper had written by the other, holding an access
+// token still valid, and said that the other configuration kept it.
+func TestOneConfigurationByTwoNamesIsOneOwner(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "freshtoken", "token-files")
+	file := filepath.Join(t.TempDir(), "token")
+	config := configFile(t, "config.toml")
+	other := filepath.Join(t.TempDir(), "Config.toml")
+	if err := os.Link(config, other); err != nil {
+		t.Skipf("no hard link here: %v", err)
+	}
+	if err := os.WriteFile(file, []byte("access-token-1234567890\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := noteWritten(ledger, file, "access-token-1234567890\n", NewOwner(other, "dev"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	removed, keptBy, err := ForgetTokenFile(context.Background(), file, "", ledger, NewOwner(config, "dev"))
+	if !removed || err != nil || keptBy != (Owner{}) {
+		t.Fatalf("ForgetTokenFile = %v, %v, %v; want the file removed, written for this configuration by its other name", removed, keptBy, err)
+	}
+}

@@ -72,12 +72,22 @@ func (o Owner) another(p Owner) bool {
 // renamed or deleted keeps nothing: its token, still valid, would
 // otherwise stay in the file up to its lifetime (for ever when it is not
 // known), a log-out of the configuration's new name leaving it behind.
+// One file by two names (a hard link, another spelling on a disk that
+// ignores case, which links resolved do not change) is one configuration.
 func (n note) claims(by Owner) bool {
 	if !n.owner().another(by) {
 		return false
 	}
-	_, err := os.Stat(n.Config)
-	return !errors.Is(err, fs.ErrNotExist)
+	theirs, err := os.Stat(n.Config)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	if err == nil && n.Env == by.Env {
+		if ours, err := os.Stat(by.Config); err == nil && os.SameFile(theirs, ours) {
+			return false
+		}
+	}
+	return true
 }
 
 // note is a ledger's note of a token file: the fingerprint of what was
