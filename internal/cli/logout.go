@@ -297,7 +297,7 @@ func (f *Factory) tokenFileWait(ctx context.Context, env, path string) context.C
 	var once sync.Once
 	return store.WithWaiting(ctx, func() {
 		once.Do(func() {
-			f.warn(fmt.Sprintf("%s: waiting for a running freshtoken (a proxy or service keeping its token_file) to finish writing %s", env, path))
+			f.warn(fmt.Sprintf("%s: waiting for a running freshtoken (a proxy or service keeping its token_file) to finish writing %s; resume or end one that is stopped or hung", env, path))
 		})
 	})
 }

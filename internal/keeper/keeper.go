@@ -118,6 +118,9 @@ type Keeper struct {
 	// its grant ended, the failure last warned of (see removeEndedTokenFile),
 	// until a live grant's token is to be written there.
 	unremoved map[string]string
+	// lockHeld holds each token file whose lock was found held past
+	// tokenFileLockWait, warned of once, until the lock is taken again.
+	lockHeld map[string]bool
 }
 
 // storeCheck is CheckStore's answer of an environment's store (its
@@ -830,11 +833,24 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	unlock, err := lockTokenFile(waitFor, k.Ledger, path)
 	held := waitFor.Err() != nil
 	stop()
+	k.mu.Lock()
+	warned := k.lockHeld[path]
+	if held && err != nil {
+		if k.lockHeld == nil {
+			k.lockHeld = map[string]bool{}
+		}
+		k.lockHeld[path] = true
+	} else if err == nil {
+		delete(k.lockHeld, path)
+	}
+	k.mu.Unlock()
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return
 	case err != nil && held:
-		k.Logger.Warn(fmt.Sprintf("keeper: the token file's lock has been held for %s (by a freshtoken logout, remove or keeper that is stopped or hung); writing the token file without it", tokenFileLockWait), "env", env, "path", path)
+		if !warned {
+			k.Logger.Warn(fmt.Sprintf("keeper: the token file's lock has been held for %s, by a freshtoken (logout, remove or keeper) that is stopped or hung: resume or end it; the token file is written without the lock meanwhile", tokenFileLockWait), "env", env, "path", path)
+		}
 		unlock = func(bool) {}
 	case err != nil:
 		k.Logger.Debug("keeper: the token file's lock could not be taken; writing it without", "env", env, "path", path, "error", err.Error())
