@@ -175,9 +175,9 @@ func forgetNote(ledger, path string) {
 	if _, err := os.Lstat(entry + ".lock"); err != nil {
 		return
 	}
-	now, cancel := context.WithCancel(context.Background())
+	noWait, cancel := context.WithCancel(context.Background())
 	cancel() // taken if free, never waited for
-	if unlock, err := lockTokenFile(now, ledger, path); err == nil {
+	if unlock, err := lockTokenFile(noWait, ledger, path); err == nil {
 		unlock(true)
 	}
 }
