@@ -539,7 +539,7 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 			continue
 		}
 		restored = append(restored, t.env.Name)
-		if err := t.followTokenFile(ctx, f.tokenFileOwner(t.env.Name)); err != nil {
+		if err := t.followTokenFile(f.tokenFileWait(ctx, t.env.Name, t.tokenFile), f.tokenFileOwner(t.env.Name)); err != nil {
 			f.warn(fmt.Sprintf("%s: warning: its token file %s still holds the access token the import stored (%v); delete it, or run `%s` to have it written again", t.env.Name, t.tokenFile, err, f.commandLine("proxy")))
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -259,7 +260,7 @@ func forgetTokenFile(ctx context.Context, f *Factory, env *config.Env, rec *stor
 	if rec != nil {
 		token = rec.AccessToken
 	}
-	removed, keptBy, err := keeper.ForgetTokenFile(ctx, env.TokenFile, token, config.TokenFileLedger(), f.tokenFileOwner(env.Name))
+	removed, keptBy, err := keeper.ForgetTokenFile(f.tokenFileWait(ctx, env.Name, env.TokenFile), env.TokenFile, token, config.TokenFileLedger(), f.tokenFileOwner(env.Name))
 	switch {
 	case err != nil:
 		f.warn(fmt.Sprintf("%s: warning: the token file %s still holds an access token freshtoken wrote (%v); delete it", env.Name, env.TokenFile, err))
@@ -287,6 +288,18 @@ func (f *Factory) tokenFileOwner(env string) keeper.Owner {
 		return keeper.Owner{}
 	}
 	return keeper.NewOwner(p, env)
+}
+
+// tokenFileWait is ctx with which a wait for the lock of env's token file
+// at path, which a running keeper holds while it writes the file, is said
+// once on stderr: a log-out waiting on one stopped or hung seemed to hang.
+func (f *Factory) tokenFileWait(ctx context.Context, env, path string) context.Context {
+	var once sync.Once
+	return store.WithWaiting(ctx, func() {
+		once.Do(func() {
+			f.warn(fmt.Sprintf("%s: waiting for a running freshtoken (a proxy or service keeping its token_file) to finish writing %s; resume or end one that is stopped or hung", env, path))
+		})
+	})
 }
 
 // trimEnv is err's message without the "ENV: " it starts with.

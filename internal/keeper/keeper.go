@@ -118,6 +118,9 @@ type Keeper struct {
 	// its grant ended, the failure last warned of (see removeEndedTokenFile),
 	// until a live grant's token is to be written there.
 	unremoved map[string]string
+	// lockHeld holds each token file whose lock was found held past
+	// tokenFileLockWait, warned of once, until the lock is taken again.
+	lockHeld map[string]bool
 }
 
 // storeCheck is CheckStore's answer of an environment's store (its
@@ -542,6 +545,12 @@ const loginLook = 5 * time.Second
 // once a second) from spinning the keeper, without sleeping past a plan.
 const minWait = 100 * time.Millisecond
 
+// tokenFileLockWait is the longest the keeper waits for a token file's
+// lock (see lockTokenFile), which its holders keep for moments: one held
+// longer is held by a process stopped (Ctrl-Z) or hung, and the file is
+// written without it.
+var tokenFileLockWait = 10 * time.Second
+
 // noteFailure remembers since when, and why, env's renewals fail (err;
 // rec, the record a renewal that failed left stored, nil if reading the
 // configuration or the tokens failed), and forgets it when they work (err
@@ -818,11 +827,32 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	if k.beforeLock != nil {
 		k.beforeLock()
 	}
-	unlock, err := lockTokenFile(ctx, k.Ledger, path)
-	if err != nil {
-		if ctx.Err() != nil {
-			return
+	// A lock held past tokenFileLockWait is one a stopped or hung process
+	// holds: waiting on, the environment would go unrenewed, unsaid.
+	waitFor, stop := context.WithTimeout(ctx, tokenFileLockWait)
+	unlock, err := lockTokenFile(waitFor, k.Ledger, path)
+	held := waitFor.Err() != nil
+	stop()
+	k.mu.Lock()
+	warned := k.lockHeld[path]
+	if held && err != nil {
+		if k.lockHeld == nil {
+			k.lockHeld = map[string]bool{}
 		}
+		k.lockHeld[path] = true
+	} else if err == nil {
+		delete(k.lockHeld, path)
+	}
+	k.mu.Unlock()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return
+	case err != nil && held:
+		if !warned {
+			k.Logger.Warn(fmt.Sprintf("keeper: the token file's lock has been held for %s, by a freshtoken (logout, remove or keeper) that is stopped or hung: resume or end it; the token file is written without the lock meanwhile", tokenFileLockWait), "env", env, "path", path)
+		}
+		unlock = func(bool) {}
+	case err != nil:
 		k.Logger.Debug("keeper: the token file's lock could not be taken; writing it without", "env", env, "path", path, "error", err.Error())
 		unlock = func(bool) {}
 	}

@@ -2,11 +2,14 @@ package keeper
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -59,5 +62,38 @@ func TestALogOutRacingTheKeepersWriteLeavesNoTokenFile(t *testing.T) {
 				t.Fatalf("the token file holds %q after the log-out", b)
 			}
 		})
+	}
+}
+
+// TestATokenFileLockHeldByAStoppedProcessHoldsTheKeeperUpOnlySoLong: the
+// keeper waited for the token file's lock for as long as it was held,
+// without a word; held by a freshtoken logout or keeper stopped (Ctrl-Z)
+// or hung there, the environment went unrenewed, its grant left to end.
+// It now waits tokenFileLockWait at most, warns once, and writes the file.
+func TestATokenFileLockHeldByAStoppedProcessHoldsTheKeeperUpOnlySoLong(t *testing.T) {
+	defer func(d time.Duration) { tokenFileLockWait = d }(tokenFileLockWait)
+	tokenFileLockWait = 50 * time.Millisecond
+	src := stored(t, true, func(*store.Record) {})
+	file := filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	var log strings.Builder
+	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	k.Ledger = filepath.Join(t.TempDir(), "freshtoken", "token-files")
+	unlock, err := lockTokenFile(context.Background(), k.Ledger, file) // the stopped process's
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock(false)
+	for range 2 { // warned of once, not at every look
+		os.Remove(file)
+		done := make(chan struct{})
+		go func() { defer close(done); k.keep(context.Background(), "dev", time.Minute) }()
+		testenv.Receive(t, "the keeper's look, with the token file's lock held elsewhere", done)
+		if b, err := os.ReadFile(file); err != nil || string(b) != "access-token-1234567890\n" {
+			t.Errorf("the token file holds %q, %v; want the stored token written", b, err)
+		}
+	}
+	if c := strings.Count(log.String(), "level=WARN"); c != 1 || !strings.Contains(log.String(), "lock has been held") || !strings.Contains(log.String(), "resume or end it") {
+		t.Errorf("the keeper warned %d times:\n%s\nwant once, that the token file's lock is held and what to do", c, log.String())
 	}
 }

@@ -66,6 +66,30 @@ func (o Owner) another(p Owner) bool {
 	return o.Config != "" && o.Env != "" && p.Config != "" && p.Env != "" && o != p
 }
 
+// claims reports whether n, a ledger's note, says that the token file
+// holds the token another environment than by's keeps there: one of
+// another configuration file that is still there. A configuration moved,
+// renamed or deleted keeps nothing: its token, still valid, would
+// otherwise stay in the file up to its lifetime (for ever when it is not
+// known), a log-out of the configuration's new name leaving it behind.
+// One file by two names (a hard link, another spelling on a disk that
+// ignores case, which links resolved do not change) is one configuration.
+func (n note) claims(by Owner) bool {
+	if !n.owner().another(by) {
+		return false
+	}
+	theirs, err := os.Stat(n.Config)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	if err == nil && n.Env == by.Env {
+		if ours, err := os.Stat(by.Config); err == nil && os.SameFile(theirs, ours) {
+			return false
+		}
+	}
+	return true
+}
+
 // note is a ledger's note of a token file: the fingerprint of what was
 // written there last (Sum), for whom, and until when that token lasts
 // (zero: not known).
@@ -138,11 +162,23 @@ func noteWritten(ledger, path, content string, by Owner, expires time.Time) erro
 }
 
 // forgetNote removes ledger's note of the token file at path, which is
-// gone: a ledger keeps notes only of token files there are, so it does not
+// gone, and the file's lock file (see lockTokenFile) unless it is held
+// (its holder is writing the file again, or removes it itself): a ledger
+// keeps notes and locks only of token files there are, so it does not
 // grow with every token_file named over the years.
 func forgetNote(ledger, path string) {
-	if ledger != "" && checkLedger(ledger) == nil {
-		os.Remove(ledgerEntry(ledger, path))
+	if ledger == "" || checkLedger(ledger) != nil {
+		return
+	}
+	entry := ledgerEntry(ledger, path)
+	os.Remove(entry)
+	if _, err := os.Lstat(entry + ".lock"); err != nil {
+		return
+	}
+	noWait, cancel := context.WithCancel(context.Background())
+	cancel() // taken if free, never waited for
+	if unlock, err := lockTokenFile(noWait, ledger, path); err == nil {
+		unlock(true)
 	}
 }
 
@@ -191,12 +227,12 @@ func lastWritten(ledger, path string) (note, bool) {
 
 // keptFor is the other environment (of another configuration than by's)
 // whose keeper keeps the token file at path, as ledger notes it: the file
-// holds what the note says was written there for it, and that token lasts
-// past now (a keeper that was stopped, or whose configuration is gone,
-// keeps nothing once its token has expired).
+// holds what the note says was written there for it, that configuration
+// file is still there (see note.claims), and that token lasts past now (a
+// keeper that was stopped keeps nothing once its token has expired).
 func keptFor(ledger, path string, by Owner, now time.Time) (Owner, bool) {
 	n, ok := lastWritten(ledger, path)
-	if !ok || !n.owner().another(by) || !n.Expires.IsZero() && !now.Before(n.Expires) {
+	if !ok || !n.claims(by) || !n.Expires.IsZero() && !now.Before(n.Expires) {
 		return Owner{}, false
 	}
 	return n.owner(), true
@@ -255,10 +291,18 @@ func ForgetTokenFile(ctx context.Context, path, token, ledger string, by Owner) 
 	gone := false
 	defer func() { unlock(gone) }()
 	removeLitter(path)
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		// None to remove (a keeper did, or never wrote it): a note of it
+		// is of nothing, and the lock file goes with it, so that each
+		// log-out leaves none behind.
+		forgetNote(ledger, path)
+		gone = true
+		return false, Owner{}, nil
+	}
 	n, wrote := lastWritten(ledger, path)
 	switch {
 	case token != "" && holds(path, token+"\n"):
-	case wrote && n.owner().another(by):
+	case wrote && n.claims(by):
 		return false, n.owner(), nil
 	case !wrote:
 		return false, Owner{}, nil

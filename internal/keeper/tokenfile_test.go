@@ -143,7 +143,9 @@ func TestTheLedgerLitterIsRemovedByTheNextWriter(t *testing.T) {
 // keeper removed itself (its environment's tokens logged out, the grant
 // ended, token_file moved) kept its note in the ledger for good: a ledger
 // growing with every token_file named over the years, and noting files
-// there are no more. The keeper now takes the note out with the file.
+// there are no more. The keeper now takes the note out with the file, and
+// the file's lock file too (it stayed, one for each token_file ever
+// written).
 func TestTheKeepersRemovalsTakeTheirNotesOutOfTheLedger(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -180,6 +182,41 @@ func TestTheKeepersRemovalsTakeTheirNotesOutOfTheLedger(t *testing.T) {
 			if _, err := os.Lstat(ledgerEntry(k.Ledger, file)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("the ledger still notes the removed token file (%v); want the note gone with it", err)
 			}
+			if _, err := os.Lstat(ledgerEntry(k.Ledger, file) + ".lock"); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the removed token file's lock file: %v; want it gone with it", err)
+			}
 		})
+	}
+}
+
+// ledgerHoldsNothing fails t unless ledger holds no file: no note, no lock.
+func ledgerHoldsNothing(t *testing.T, ledger string) {
+	t.Helper()
+	entries, err := os.ReadDir(ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("the ledger still holds %s; want nothing of a token file there is not", e.Name())
+	}
+}
+
+// TestForgettingATokenFileThatIsNotThereLeavesNothingInTheLedger: a
+// log-out or a remove of an environment whose token_file was not there
+// (never written, or removed by the keeper) left a lock file in the
+// ledger for good, one more for each such token_file; and a note of a
+// token file that is no more stayed too. Both go now.
+func TestForgettingATokenFileThatIsNotThereLeavesNothingInTheLedger(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "freshtoken", "token-files")
+	file := filepath.Join(t.TempDir(), "token")
+	if err := noteWritten(ledger, file, "access-token-1234567890\n", Owner{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // its note gone first, then with none
+		removed, _, err := ForgetTokenFile(context.Background(), file, "access-token-1234567890", ledger, Owner{})
+		if removed || err != nil {
+			t.Fatalf("ForgetTokenFile = %v, %v; want nothing removed", removed, err)
+		}
+		ledgerHoldsNothing(t, ledger)
 	}
 }
