@@ -106,10 +106,15 @@ func TestRemoveOfAnEnvironmentWithAMistake(t *testing.T) {
 		}, `the tokens in .*dev\.json belong to another client and were kept\.`, true},
 		{"an api_url that is no URL", func(_ *testing.T, e *devEnv, conf string) string {
 			return inDev(conf, fmt.Sprintf("api_url = %q", e.api), `api_url = "ftp://x/"`)
-		}, `its tokens in .*dev\.json were kept, as its settings \(refused: .*config\.toml:\d+: env\.dev\.api_url: .*\) do not say whose they are: another configuration's dev may use them; if none does, delete them\.`, true},
+		}, `its tokens in .*dev\.json were kept: its api_url, which says whose they are, has a mistake, so they cannot be told from another configuration's dev; if no other configuration uses dev, delete them there\.\n`, true},
 		{"an unknown provider", func(_ *testing.T, _ *devEnv, conf string) string {
 			return inDev(conf, `provider = "freeagent"`, `provider = "freeagnet"`)
-		}, `its tokens in .* were kept, as its settings \(refused: .*env\.dev\.provider: unknown provider "freeagnet"; use one of .*\)`, true},
+		}, `its tokens in .* were kept: its provider, which says whose they are, has a mistake, so`, true},
+		// The mistake Load names first is in a setting that says nothing
+		// of whose the tokens are: the line quoted it as why they were kept.
+		{"a revocation_url of the wrong kind, and an api_url that is no URL", func(_ *testing.T, e *devEnv, conf string) string {
+			return inDev(conf, fmt.Sprintf("api_url = %q", e.api), "revocation_url = [\"x\"]\napi_url = \"ftp://x/\"")
+		}, `its tokens in .*dev\.json were kept: its api_url, which says whose they are, has a mistake, so they cannot be told from another configuration's dev; if no other configuration uses dev, delete them there\.\n`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newDevEnv(t)
