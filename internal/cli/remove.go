@@ -75,10 +75,16 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		return err
 	}
 	if !opts.Yes {
-		if !f.IO.InTTY {
-			return usageErrorf("removing %s deletes its tokens and its settings in %s; pass --yes to do it without being asked", env.Name, conf.Path)
+		deletes, ask := "its tokens and its settings in "+conf.Path, fmt.Sprintf("Remove %s from %s and delete its stored tokens?", env.Name, conf.Path)
+		if broken != nil && !broken.GrantKnown { // its tokens are kept (below)
+			kept := "stored tokens are kept, as " + mistakesOfTheGrant(broken.Whose)
+			deletes = fmt.Sprintf("its settings in %s (its %s)", conf.Path, kept)
+			ask = fmt.Sprintf("Remove %s from %s? Its %s.", env.Name, conf.Path, kept)
 		}
-		yes, err := f.askYesNo(ctx, fmt.Sprintf("Remove %s from %s and delete its stored tokens?", env.Name, conf.Path))
+		if !f.IO.InTTY {
+			return usageErrorf("removing %s deletes %s; pass --yes to do it without being asked", env.Name, deletes)
+		}
+		yes, err := f.askYesNo(ctx, ask)
 		if err != nil || !yes {
 			if err == nil {
 				fmt.Fprintln(f.IO.ErrOut, "Nothing was removed.")

@@ -163,3 +163,49 @@ func inDev(conf, old, new string) string {
 	before, dev, _ := strings.Cut(conf, "[env.dev]")
 	return before + "[env.dev]" + strings.Replace(dev, old, new, 1)
 }
+
+// TestRemoveOfAnEnvironmentWithAMistakeAsksTruly: before `remove -e dev`
+// of an environment whose api_url has a mistake, the question on a
+// terminal and the refusal without --yes elsewhere say that its stored
+// tokens are kept, and why: they said that remove would delete them, and
+// then it kept them (TestRemoveOfAnEnvironmentWithAMistake). With a
+// mistake in a setting that does not say whose they are, they still say
+// that it deletes them, as it does.
+func TestRemoveOfAnEnvironmentWithAMistakeAsksTruly(t *testing.T) {
+	for _, tc := range []struct {
+		name, old, new string
+		asks, refuses  string
+	}{
+		{"an api_url that is no URL", "api_url = ", "api_url = \"ftp://x/\"\n# was ",
+			`^Remove dev from .*config\.toml\? Its stored tokens are kept, as its api_url, which says whose they are, has a mistake\. \[y/N\] Nothing was removed\.\n$`,
+			`^freshtoken: removing dev deletes its settings in .*config\.toml \(its stored tokens are kept, as its api_url, which says whose they are, has a mistake\); pass --yes to do it without being asked\n$`},
+		{"a setting of the wrong kind", "client_id = ", "refresh_before = \"soon\"\nclient_id = ",
+			`^Remove dev from .*config\.toml and delete its stored tokens\? \[y/N\] Nothing was removed\.\n$`,
+			`^freshtoken: removing dev deletes its tokens and its settings in .*config\.toml; pass --yes to do it without being asked\n$`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			conf, err := os.ReadFile(e.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(e.config, []byte(inDev(string(conf), tc.old, tc.new)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			kept := e.configKept(t)
+			for _, terminal := range []bool{true, false} {
+				ios, _, stderr := testStreams(terminal, terminal)
+				ios.In, ios.InTTY = strings.NewReader("n\n"), terminal
+				code, want := e.run(ios, "-e", "dev", "remove"), tc.refuses
+				if terminal {
+					want = tc.asks
+				}
+				if !regexp.MustCompile(want).MatchString(stderr.String()) {
+					t.Errorf("on a terminal %t: exit %d, said:\n%s\nwant:\n%s", terminal, code, stderr, want)
+				}
+			}
+			kept("remove was not confirmed")
+		})
+	}
+}
