@@ -34,8 +34,8 @@ type BrokenEnv struct {
 // file is valid TOML and loads with the environment's table (and a
 // default_env naming it) left out, it is returned so, with the environment
 // read as far as its settings allow, those refused left out (its name
-// alone when too little is left), and broken says what was not read.
-// Otherwise the error is Load's, or that of the rest of the file.
+// and token_file alone when too little is left), and broken says what was
+// not read. Otherwise the error is Load's, or that of the rest of the file.
 func LoadForRemoval(path, name string) (f *File, broken *BrokenEnv, err error) {
 	data, info, err := readTrusted(path)
 	if err != nil {
@@ -107,8 +107,9 @@ func (f *File) readBroken(name, own string) (*Env, *BrokenEnv) {
 	toml.Decode(own, &doc) // valid TOML, as part of the whole file
 	settings := doc.Env[name]
 	var (
-		e       *Env
-		unknown []string
+		e        *Env
+		unknown  []string
+		resolved = true
 	)
 	for {
 		var key string
@@ -129,8 +130,15 @@ func (f *File) readBroken(name, own string) (*Env, *BrokenEnv) {
 				}
 			}
 			broken.Whose = ofTheGrant(mistakes)
+			// Its token_file, which says nothing of whose the tokens are,
+			// is read still: the keeper's notes say whether it is its.
+			e, resolved = &Env{Name: name}, false
+			if tf, _ := settings["token_file"].(string); filepath.IsAbs(strings.TrimSpace(tf)) {
+				e.TokenFile = filepath.Clean(strings.TrimSpace(tf))
+				delete(settings, "token_file")
+			}
 			broken.Unread = append(broken.Unread, slices.Sorted(maps.Keys(settings))...)
-			return &Env{Name: name}, broken
+			break
 		}
 		delete(settings, key)
 		broken.Unread = append(broken.Unread, key)
@@ -145,6 +153,9 @@ func (f *File) readBroken(name, own string) (*Env, *BrokenEnv) {
 			e.TokenFile = ""
 			broken.Unread = append(broken.Unread, "token_file")
 		}
+	}
+	if !resolved { // Whose is said above
+		return e, broken
 	}
 	broken.Whose = ofTheGrant(slices.Concat(broken.Unread, unknown))
 	broken.GrantKnown = len(broken.Whose) == 0

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -206,6 +207,46 @@ func TestRemoveOfAnEnvironmentWithAMistakeAsksTruly(t *testing.T) {
 				}
 			}
 			kept("remove was not confirmed")
+		})
+	}
+}
+
+// TestRemoveOfAnEnvironmentWithAMistakeRemovesItsTokenFile: `remove -e
+// dev` of an environment with a mistake that keeps its tokens (whose they
+// are cannot be told) removes the token_file its keeper wrote for it, as
+// the keeper's notes say, whatever the mistake. With an unknown provider,
+// which leaves none of its settings read, the file was left, holding an
+// access token, and said to be left "as its setting was refused", which it
+// was not; with an api_url that is no URL it went.
+func TestRemoveOfAnEnvironmentWithAMistakeRemovesItsTokenFile(t *testing.T) {
+	for _, tc := range []struct{ name, old, new string }{
+		{"an unknown provider", `provider = "freeagent"`, `provider = "freeagnet"`},
+		{"an api_url that is no URL", "api_url = ", "api_url = \"ftp://x/\"\n# was "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("XDG_STATE_HOME", t.TempDir()) // the ledger's folder
+			e := newDevEnv(t)
+			file := filepath.Join(e.dir, "dev-token")
+			e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", TokenFile: file})
+			e.loginOutside(t)
+			keeperWrites(t, e, file)
+			conf, err := os.ReadFile(e.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(e.config, []byte(inDev(string(conf), tc.old, tc.new)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ios, _, stderr := testStreams(false, false)
+			if code := e.run(ios, "-e", "dev", "remove", "--yes"); code != 0 || !strings.Contains(stderr.String(), "were kept") {
+				t.Fatalf("remove: exit %d, said:\n%s\nwant 0, its tokens kept", code, stderr)
+			}
+			if _, err := os.Lstat(file); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("remove left the token file its keeper wrote (%v), saying:\n%s", err, stderr)
+			}
+			if !strings.Contains(stderr.String(), "Its token file "+file+", which held an access token freshtoken wrote, was removed.\n") {
+				t.Errorf("remove said:\n%s\nwant it to say the token file was removed", stderr)
+			}
 		})
 	}
 }
