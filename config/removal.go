@@ -14,8 +14,6 @@ import (
 // BrokenEnv is an environment whose own settings Load refuses the
 // configuration for, as LoadForRemoval reads it.
 type BrokenEnv struct {
-	// Err is Load's error.
-	Err error
 	// Unread are the settings left out: those refused, and those that
 	// could not be read once they were (all of them when none could be).
 	Unread []string
@@ -24,6 +22,10 @@ type BrokenEnv struct {
 	// written: only then can its tokens be told from those another
 	// configuration stored under its name.
 	GrantKnown bool
+	// Whose are those of them that were not (refused, missing, or
+	// misspelt, as written), when GrantKnown is false: nil when no one
+	// of them can be named.
+	Whose []string
 }
 
 // LoadForRemoval is Load for taking the environment name out of the
@@ -32,8 +34,8 @@ type BrokenEnv struct {
 // file is valid TOML and loads with the environment's table (and a
 // default_env naming it) left out, it is returned so, with the environment
 // read as far as its settings allow, those refused left out (its name
-// alone when too little is left), and broken says what was not read.
-// Otherwise the error is Load's, or that of the rest of the file.
+// and token_file alone when too little is left), and broken says what was
+// not read. Otherwise the error is Load's, or that of the rest of the file.
 func LoadForRemoval(path, name string) (f *File, broken *BrokenEnv, err error) {
 	data, info, err := readTrusted(path)
 	if err != nil {
@@ -82,7 +84,6 @@ func LoadForRemoval(path, name string) (f *File, broken *BrokenEnv, err error) {
 		f.DefaultEnv = name
 	}
 	e, broken := f.readBroken(name, strings.Join(own, "\n"))
-	broken.Err = loadErr
 	f.Envs[name] = e
 	return f, broken, nil
 }
@@ -106,8 +107,9 @@ func (f *File) readBroken(name, own string) (*Env, *BrokenEnv) {
 	toml.Decode(own, &doc) // valid TOML, as part of the whole file
 	settings := doc.Env[name]
 	var (
-		e       *Env
-		unknown []string
+		e        *Env
+		unknown  []string
+		resolved = true
 	)
 	for {
 		var key string
@@ -116,8 +118,27 @@ func (f *File) readBroken(name, own string) (*Env, *BrokenEnv) {
 			break
 		}
 		if _, ok := settings[key]; !ok {
+			// Those refused, the misspellings, and the setting missing
+			// (key), unless only for want of one refused.
+			mistakes := slices.Clone(broken.Unread)
+			if len(mistakes) == 0 {
+				mistakes = append(mistakes, key)
+			}
+			for _, k := range slices.Sorted(maps.Keys(settings)) {
+				if setting, _ := settingNamed(tables()["env"], k); setting == "" {
+					mistakes = append(mistakes, k)
+				}
+			}
+			broken.Whose = ofTheGrant(mistakes)
+			// Its token_file, which says nothing of whose the tokens are,
+			// is read still: the keeper's notes say whether it is its.
+			e, resolved = &Env{Name: name}, false
+			if tf, _ := settings["token_file"].(string); filepath.IsAbs(strings.TrimSpace(tf)) {
+				e.TokenFile = filepath.Clean(strings.TrimSpace(tf))
+				delete(settings, "token_file")
+			}
 			broken.Unread = append(broken.Unread, slices.Sorted(maps.Keys(settings))...)
-			return &Env{Name: name}, broken
+			break
 		}
 		delete(settings, key)
 		broken.Unread = append(broken.Unread, key)
@@ -133,15 +154,29 @@ func (f *File) readBroken(name, own string) (*Env, *BrokenEnv) {
 			broken.Unread = append(broken.Unread, "token_file")
 		}
 	}
-	broken.GrantKnown = true
-	for _, k := range broken.Unread {
-		broken.GrantKnown = broken.GrantKnown && slices.Contains(notOfTheGrant, k)
+	if !resolved { // Whose is said above
+		return e, broken
 	}
-	for _, k := range unknown { // a misspelling of one of them may be meant as it
-		near := nearestSetting(tables()["env"], k)
-		broken.GrantKnown = broken.GrantKnown && (near == "" || slices.Contains(notOfTheGrant, near))
-	}
+	broken.Whose = ofTheGrant(slices.Concat(broken.Unread, unknown))
+	broken.GrantKnown = len(broken.Whose) == 0
 	return e, broken
+}
+
+// ofTheGrant are the keys, of an environment's table, that say whose its
+// stored tokens are: settings not in notOfTheGrant, and misspellings of
+// them, which may be meant as them.
+func ofTheGrant(keys []string) []string {
+	var of []string
+	for _, k := range keys {
+		setting, _ := settingNamed(tables()["env"], k)
+		if setting != k {
+			setting = nearestSetting(tables()["env"], k)
+		}
+		if setting != "" && !slices.Contains(notOfTheGrant, setting) {
+			of = append(of, k)
+		}
+	}
+	return of
 }
 
 // resolveSettings is the environment name with settings, a table as

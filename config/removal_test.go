@@ -26,6 +26,8 @@ func TestLoadForRemoval(t *testing.T) {
 		name, conf, env string
 		unread          string // broken.Unread; "" with grant known, "-" for no BrokenEnv
 		grantKnown      bool
+		whose           string // broken.Whose
+		tokenFile       string // the environment's, as read
 		tokenURL        string // the environment's, as read
 		err             string
 	}{
@@ -35,10 +37,16 @@ func TestLoadForRemoval(t *testing.T) {
 		{name: "a misspelt client secret", conf: bad("clinet_secret_cmd = \"pass x\"\n"), env: "bad", unread: "[]", grantKnown: true, tokenURL: "https://api.freeagent.com/v2/token_endpoint"},
 		{name: "a mistake in a table of its", conf: bad("[env.bad.auth_params]\nstate = \"x\"\n"), env: "bad", unread: "[auth_params]", grantKnown: true, tokenURL: "https://api.freeagent.com/v2/token_endpoint"},
 		// What tells whose the tokens are.
-		{name: "a bad api_url", conf: bad("api_url = \"ftp://x\"\n"), env: "bad", unread: "[api_url]", tokenURL: "https://api.freeagent.com/v2/token_endpoint"},
-		{name: "an unknown preset", conf: strings.Replace(bad(""), `"freeagent"`, `"freeagnet"`, 1), env: "bad", unread: "[provider client_id client_secret_env]"},
-		{name: "a wrong type for scopes", conf: bad("scopes = 3\n"), env: "bad", unread: "[scopes]", tokenURL: "https://api.freeagent.com/v2/token_endpoint"},
-		{name: "a misspelt token_url", conf: bad("tokn_url = \"https://t.example/token\"\n"), env: "bad", unread: "[]", tokenURL: "https://api.freeagent.com/v2/token_endpoint"},
+		{name: "a bad api_url", conf: bad("api_url = \"ftp://x\"\n"), env: "bad", unread: "[api_url]", whose: "[api_url]", tokenURL: "https://api.freeagent.com/v2/token_endpoint"},
+		{name: "an unknown preset", conf: strings.Replace(bad(""), `"freeagent"`, `"freeagnet"`, 1), env: "bad", unread: "[provider client_id client_secret_env]", whose: "[provider]"},
+		{name: "a wrong type for scopes", conf: bad("scopes = 3\n"), env: "bad", unread: "[scopes]", whose: "[scopes]", tokenURL: "https://api.freeagent.com/v2/token_endpoint"},
+		{name: "a client secret of the wrong kind, and a bad api_url", conf: bad("client_secret = [\"s\"]\napi_url = \"ftp://x\"\n"), env: "bad", unread: "[client_secret api_url]", whose: "[api_url]", tokenURL: "https://api.freeagent.com/v2/token_endpoint"},
+		{name: "an unknown preset, and a token_file", conf: strings.Replace(bad(fmt.Sprintf("token_file = %q\n", filepath.Join(folder, "token"))), `"freeagent"`, `"freeagnet"`, 1), env: "bad",
+			unread: "[provider client_id client_secret_env]", whose: "[provider]", tokenFile: filepath.Join(folder, "token")},
+		{name: "an unknown preset, and a relative token_file", conf: strings.Replace(bad("token_file = \"token\"\n"), `"freeagent"`, `"freeagnet"`, 1), env: "bad",
+			unread: "[provider client_id client_secret_env token_file]", whose: "[provider]"},
+		{name: "no client_id, one misspelt", conf: strings.Replace(bad(""), "client_id = \"bad-client\"", "Client-ID = \"bad-client\"", 1), env: "bad", unread: "[Client-ID client_secret_env provider]", whose: "[client_id Client-ID]"},
+		{name: "a misspelt token_url", conf: bad("tokn_url = \"https://t.example/token\"\n"), env: "bad", unread: "[]", whose: "[tokn_url]", tokenURL: "https://api.freeagent.com/v2/token_endpoint"},
 		// Refused still.
 		{name: "not TOML", conf: bad("timeout = \"1s\n"), env: "bad", err: ":12:"},
 		{name: "a key written twice", conf: bad("client_id = \"again\"\n"), env: "bad", err: ":12: env.bad.client_id: is written twice"},
@@ -69,8 +77,8 @@ func TestLoadForRemoval(t *testing.T) {
 			if e == nil || f.Envs["good"] == nil || f.DefaultEnv != "bad" {
 				t.Fatalf("got environments %v, default %q", f.Names(), f.DefaultEnv)
 			}
-			if e.TokenURL != tc.tokenURL || e.TokenFile != "" {
-				t.Errorf("read token_url %q, token_file %q; want %q and none", e.TokenURL, e.TokenFile, tc.tokenURL)
+			if e.TokenURL != tc.tokenURL || e.TokenFile != tc.tokenFile {
+				t.Errorf("read token_url %q, token_file %q; want %q and %q", e.TokenURL, e.TokenFile, tc.tokenURL, tc.tokenFile)
 			}
 			if tc.unread == "-" {
 				if broken != nil {
@@ -78,8 +86,8 @@ func TestLoadForRemoval(t *testing.T) {
 				}
 				return
 			}
-			if broken == nil || fmt.Sprint(broken.Unread) != tc.unread || broken.GrantKnown != tc.grantKnown || !errors.Is(broken.Err, config.ErrInvalid) {
-				t.Fatalf("broken %+v; want %s unread, grant known %t, and Load's error", broken, tc.unread, tc.grantKnown)
+			if broken == nil || fmt.Sprint(broken.Unread) != tc.unread || broken.GrantKnown != tc.grantKnown || tc.whose != "" && fmt.Sprint(broken.Whose) != tc.whose {
+				t.Fatalf("broken %+v; want %s unread, grant known %t, %s with a mistake among those that say whose", broken, tc.unread, tc.grantKnown, tc.whose)
 			}
 		})
 	}

@@ -75,10 +75,16 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		return err
 	}
 	if !opts.Yes {
-		if !f.IO.InTTY {
-			return usageErrorf("removing %s deletes its tokens and its settings in %s; pass --yes to do it without being asked", env.Name, conf.Path)
+		deletes, ask := "its tokens and its settings in "+conf.Path, fmt.Sprintf("Remove %s from %s and delete its stored tokens?", env.Name, conf.Path)
+		if broken != nil && !broken.GrantKnown { // its tokens are kept (below)
+			kept := "stored tokens are kept, as " + mistakesOfTheGrant(broken.Whose)
+			deletes = fmt.Sprintf("its settings in %s (its %s)", conf.Path, kept)
+			ask = fmt.Sprintf("Remove %s from %s? Its %s.", env.Name, conf.Path, kept)
 		}
-		yes, err := f.askYesNo(ctx, fmt.Sprintf("Remove %s from %s and delete its stored tokens?", env.Name, conf.Path))
+		if !f.IO.InTTY {
+			return usageErrorf("removing %s deletes %s; pass --yes to do it without being asked", env.Name, deletes)
+		}
+		yes, err := f.askYesNo(ctx, ask)
 		if err != nil || !yes {
 			if err == nil {
 				fmt.Fprintln(f.IO.ErrOut, "Nothing was removed.")
@@ -114,8 +120,8 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	case err != nil && !errors.Is(err, store.ErrCorrupt):
 		return fmt.Errorf("%w; nothing was removed", err)
 	case src == nil && !none:
-		tokens = fmt.Sprintf("its tokens in %s were kept, as its settings (refused: %s) do not say whose they are: another configuration's %s may use them; if none does, delete them",
-			location, broken.Err, env.Name)
+		tokens = fmt.Sprintf("its tokens in %s were kept: %s, so they cannot be told from another configuration's %s; if no other configuration uses %s, delete them there",
+			location, mistakesOfTheGrant(broken.Whose), env.Name, env.Name)
 	case rec != nil && src.CheckGrant(rec) != nil:
 		tokens = fmt.Sprintf("the tokens in %s belong to another client and were kept", src.Location())
 	case rec != nil || err != nil:
@@ -163,6 +169,19 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			strings.TrimPrefix(env.ClientSecretWhere(), "the "), env.ClientID)
 	}
 	return nil
+}
+
+// mistakesOfTheGrant says which of an environment's settings that say
+// whose its stored tokens are have a mistake: those named in whose, or
+// all of them when none can be named.
+func mistakesOfTheGrant(whose []string) string {
+	switch len(whose) {
+	case 0:
+		return "its settings have mistakes that keep freshtoken from reading those that say whose they are"
+	case 1:
+		return fmt.Sprintf("its %s, which says whose they are, has a mistake", whose[0])
+	}
+	return fmt.Sprintf("its %s, which say whose they are, have mistakes", strings.Join(whose, ", "))
 }
 
 // storedRecord is the record the store of conf holds for env, nil for

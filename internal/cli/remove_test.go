@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -106,10 +107,15 @@ func TestRemoveOfAnEnvironmentWithAMistake(t *testing.T) {
 		}, `the tokens in .*dev\.json belong to another client and were kept\.`, true},
 		{"an api_url that is no URL", func(_ *testing.T, e *devEnv, conf string) string {
 			return inDev(conf, fmt.Sprintf("api_url = %q", e.api), `api_url = "ftp://x/"`)
-		}, `its tokens in .*dev\.json were kept, as its settings \(refused: .*config\.toml:\d+: env\.dev\.api_url: .*\) do not say whose they are: another configuration's dev may use them; if none does, delete them\.`, true},
+		}, `its tokens in .*dev\.json were kept: its api_url, which says whose they are, has a mistake, so they cannot be told from another configuration's dev; if no other configuration uses dev, delete them there\.\n`, true},
 		{"an unknown provider", func(_ *testing.T, _ *devEnv, conf string) string {
 			return inDev(conf, `provider = "freeagent"`, `provider = "freeagnet"`)
-		}, `its tokens in .* were kept, as its settings \(refused: .*env\.dev\.provider: unknown provider "freeagnet"; use one of .*\)`, true},
+		}, `its tokens in .* were kept: its provider, which says whose they are, has a mistake, so`, true},
+		// The mistake Load names first is in a setting that says nothing
+		// of whose the tokens are: the line quoted it as why they were kept.
+		{"a revocation_url of the wrong kind, and an api_url that is no URL", func(_ *testing.T, e *devEnv, conf string) string {
+			return inDev(conf, fmt.Sprintf("api_url = %q", e.api), "revocation_url = [\"x\"]\napi_url = \"ftp://x/\"")
+		}, `its tokens in .*dev\.json were kept: its api_url, which says whose they are, has a mistake, so they cannot be told from another configuration's dev; if no other configuration uses dev, delete them there\.\n`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newDevEnv(t)
@@ -157,4 +163,90 @@ func TestRemoveOfAnEnvironmentWithAMistake(t *testing.T) {
 func inDev(conf, old, new string) string {
 	before, dev, _ := strings.Cut(conf, "[env.dev]")
 	return before + "[env.dev]" + strings.Replace(dev, old, new, 1)
+}
+
+// TestRemoveOfAnEnvironmentWithAMistakeAsksTruly: before `remove -e dev`
+// of an environment whose api_url has a mistake, the question on a
+// terminal and the refusal without --yes elsewhere say that its stored
+// tokens are kept, and why: they said that remove would delete them, and
+// then it kept them (TestRemoveOfAnEnvironmentWithAMistake). With a
+// mistake in a setting that does not say whose they are, they still say
+// that it deletes them, as it does.
+func TestRemoveOfAnEnvironmentWithAMistakeAsksTruly(t *testing.T) {
+	for _, tc := range []struct {
+		name, old, new string
+		asks, refuses  string
+	}{
+		{"an api_url that is no URL", "api_url = ", "api_url = \"ftp://x/\"\n# was ",
+			`^Remove dev from .*config\.toml\? Its stored tokens are kept, as its api_url, which says whose they are, has a mistake\. \[y/N\] Nothing was removed\.\n$`,
+			`^freshtoken: removing dev deletes its settings in .*config\.toml \(its stored tokens are kept, as its api_url, which says whose they are, has a mistake\); pass --yes to do it without being asked\n$`},
+		{"a setting of the wrong kind", "client_id = ", "refresh_before = \"soon\"\nclient_id = ",
+			`^Remove dev from .*config\.toml and delete its stored tokens\? \[y/N\] Nothing was removed\.\n$`,
+			`^freshtoken: removing dev deletes its tokens and its settings in .*config\.toml; pass --yes to do it without being asked\n$`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			conf, err := os.ReadFile(e.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(e.config, []byte(inDev(string(conf), tc.old, tc.new)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			kept := e.configKept(t)
+			for _, terminal := range []bool{true, false} {
+				ios, _, stderr := testStreams(terminal, terminal)
+				ios.In, ios.InTTY = strings.NewReader("n\n"), terminal
+				code, want := e.run(ios, "-e", "dev", "remove"), tc.refuses
+				if terminal {
+					want = tc.asks
+				}
+				if !regexp.MustCompile(want).MatchString(stderr.String()) {
+					t.Errorf("on a terminal %t: exit %d, said:\n%s\nwant:\n%s", terminal, code, stderr, want)
+				}
+			}
+			kept("remove was not confirmed")
+		})
+	}
+}
+
+// TestRemoveOfAnEnvironmentWithAMistakeRemovesItsTokenFile: `remove -e
+// dev` of an environment with a mistake that keeps its tokens (whose they
+// are cannot be told) removes the token_file its keeper wrote for it, as
+// the keeper's notes say, whatever the mistake. With an unknown provider,
+// which leaves none of its settings read, the file was left, holding an
+// access token, and said to be left "as its setting was refused", which it
+// was not; with an api_url that is no URL it went.
+func TestRemoveOfAnEnvironmentWithAMistakeRemovesItsTokenFile(t *testing.T) {
+	for _, tc := range []struct{ name, old, new string }{
+		{"an unknown provider", `provider = "freeagent"`, `provider = "freeagnet"`},
+		{"an api_url that is no URL", "api_url = ", "api_url = \"ftp://x/\"\n# was "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("XDG_STATE_HOME", t.TempDir()) // the ledger's folder
+			e := newDevEnv(t)
+			file := filepath.Join(e.dir, "dev-token")
+			e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", TokenFile: file})
+			e.loginOutside(t)
+			keeperWrites(t, e, file)
+			conf, err := os.ReadFile(e.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(e.config, []byte(inDev(string(conf), tc.old, tc.new)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ios, _, stderr := testStreams(false, false)
+			if code := e.run(ios, "-e", "dev", "remove", "--yes"); code != 0 || !strings.Contains(stderr.String(), "were kept") {
+				t.Fatalf("remove: exit %d, said:\n%s\nwant 0, its tokens kept", code, stderr)
+			}
+			if _, err := os.Lstat(file); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("remove left the token file its keeper wrote (%v), saying:\n%s", err, stderr)
+			}
+			if !strings.Contains(stderr.String(), "Its token file "+file+", which held an access token freshtoken wrote, was removed.\n") {
+				t.Errorf("remove said:\n%s\nwant it to say the token file was removed", stderr)
+			}
+		})
+	}
 }
