@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -65,25 +67,35 @@ func TestALogOutRacingTheKeepersWriteLeavesNoTokenFile(t *testing.T) {
 	}
 }
 
+// keepingWithTheLockHeld is a keeper of a stored token's token file,
+// logging to log, whose lock a stopped process holds for the whole test,
+// and which waits for it only moments.
+func keepingWithTheLockHeld(t *testing.T, log io.Writer) (*Keeper, *freshtoken.Source, string) {
+	t.Helper()
+	wait := tokenFileLockWait
+	t.Cleanup(func() { tokenFileLockWait = wait })
+	tokenFileLockWait = 50 * time.Millisecond
+	src := stored(t, true, func(*store.Record) {})
+	file := filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	k.Logger = slog.New(slog.NewTextHandler(log, nil))
+	k.Ledger = filepath.Join(t.TempDir(), "freshtoken", "token-files")
+	unlock, err := lockTokenFile(context.Background(), k.Ledger, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unlock(false) })
+	return k, src, file
+}
+
 // TestATokenFileLockHeldByAStoppedProcessHoldsTheKeeperUpOnlySoLong: the
 // keeper waited for the token file's lock for as long as it was held,
 // without a word; held by a freshtoken logout or keeper stopped (Ctrl-Z)
 // or hung there, the environment went unrenewed, its grant left to end.
 // It now waits tokenFileLockWait at most, warns once, and writes the file.
 func TestATokenFileLockHeldByAStoppedProcessHoldsTheKeeperUpOnlySoLong(t *testing.T) {
-	defer func(d time.Duration) { tokenFileLockWait = d }(tokenFileLockWait)
-	tokenFileLockWait = 50 * time.Millisecond
-	src := stored(t, true, func(*store.Record) {})
-	file := filepath.Join(t.TempDir(), "token")
-	k := keeping(src, file)
 	var log strings.Builder
-	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
-	k.Ledger = filepath.Join(t.TempDir(), "freshtoken", "token-files")
-	unlock, err := lockTokenFile(context.Background(), k.Ledger, file) // the stopped process's
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock(false)
+	k, _, file := keepingWithTheLockHeld(t, &log)
 	for range 2 { // warned of once, not at every look
 		os.Remove(file)
 		done := make(chan struct{})
@@ -95,5 +107,34 @@ func TestATokenFileLockHeldByAStoppedProcessHoldsTheKeeperUpOnlySoLong(t *testin
 	}
 	if c := strings.Count(log.String(), "level=WARN"); c != 1 || !strings.Contains(log.String(), "lock has been held") || !strings.Contains(log.String(), "resume or end it") {
 		t.Errorf("the keeper warned %d times:\n%s\nwant once, that the token file's lock is held and what to do", c, log.String())
+	}
+}
+
+// TestALogOutDuringTheKeepersWriteWithoutTheLockLeavesNoTokenFile: with
+// the token file's lock held by a stopped process, the keeper writes the
+// file without it, having read the store again; a log-out between that
+// read and the write (its own wait for the lock ended by Ctrl-C, or the
+// stopped holder ended as it is told to) removed no file, and the keeper
+// then wrote the logged-out access token, left usable until it expired
+// (for good if that keeper was stopped next). The keeper now reads the
+// store once more after such a write, and takes back a token logged out.
+func TestALogOutDuringTheKeepersWriteWithoutTheLockLeavesNoTokenFile(t *testing.T) {
+	k, src, file := keepingWithTheLockHeld(t, io.Discard)
+	k.beforeWrite = func() { // as `freshtoken logout --local`, its wait for the lock ended by Ctrl-C
+		if err := src.Logout(context.Background()); err != nil {
+			t.Error(err)
+		}
+		interrupted, cancel := context.WithCancel(context.Background())
+		cancel()
+		if removed, _, err := ForgetTokenFile(interrupted, file, "access-token-1234567890", k.Ledger, Owner{}); removed || err != nil {
+			t.Errorf("the log-out's ForgetTokenFile = %v, %v; want no file there yet", removed, err)
+		}
+	}
+	k.keep(context.Background(), "dev", time.Minute)
+	if b, err := os.ReadFile(file); err == nil {
+		t.Fatalf("the token file holds %q after the log-out", b)
+	}
+	if _, err := os.Lstat(ledgerEntry(k.Ledger, file)); err == nil {
+		t.Error("the ledger still notes the token file taken back")
 	}
 }
