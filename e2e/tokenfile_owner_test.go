@@ -53,6 +53,15 @@ func TestTwoConfigurationsNamingOneTokenFile(t *testing.T) {
 	if got, err := os.ReadFile(tokenFile); err != nil || string(got) != string(kept) {
 		t.Fatalf("after b's keeper the token file holds %q, %v; want a's token left", got, err)
 	}
+	for _, args := range [][]string{{"status"}, {"status", "--json"}} { // b's status tells it, a's nothing
+		told := "holds the token that environment dev of " + a.config + " keeps there, so this environment's is not written there; give each environment a token_file of its own"
+		if r := b.mustRun(args...); !strings.Contains(r.stdout, told) {
+			t.Errorf("b's %s said:\n%s\nwant that its token_file holds a's token", strings.Join(args, " "), r.stdout)
+		}
+		if r := a.mustRun(args...); strings.Contains(r.stdout, "keeps there") {
+			t.Errorf("a's %s said:\n%s\nwant nothing of the token file its keeper keeps", strings.Join(args, " "), r.stdout)
+		}
+	}
 	for _, forget := range [][]string{{"logout", "--local"}, {"remove", "-e", "dev", "--yes"}} {
 		r := b.mustRun(forget...)
 		if !strings.Contains(r.stderr, "it holds the token that environment dev of "+a.config+" keeps there") {

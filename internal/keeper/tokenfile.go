@@ -225,12 +225,12 @@ func lastWritten(ledger, path string) (note, bool) {
 	return n, true
 }
 
-// keptFor is the other environment (of another configuration than by's)
+// KeptFor is the other environment (of another configuration than by's)
 // whose keeper keeps the token file at path, as ledger notes it: the file
 // holds what the note says was written there for it, that configuration
 // file is still there (see note.claims), and that token lasts past now (a
 // keeper that was stopped keeps nothing once its token has expired).
-func keptFor(ledger, path string, by Owner, now time.Time) (Owner, bool) {
+func KeptFor(ledger, path string, by Owner, now time.Time) (Owner, bool) {
 	n, ok := lastWritten(ledger, path)
 	if !ok || !n.claims(by) || !n.Expires.IsZero() && !now.Before(n.Expires) {
 		return Owner{}, false
