@@ -219,9 +219,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 				st.NextRenewal = &plannedRenewal{At: jsonTime(p.At), Why: p.Reason(), plan: p}
 			}
 		}
-		if other, kept := keeper.KeptFor(config.TokenFileLedger(), e.TokenFile, opts.f.tokenFileOwner(name), time.Now()); e.TokenFile != "" && kept {
-			st.TokenFileProblem = fmt.Sprintf("%s holds the token that %s keeps there, so this environment's is not written there; give each environment a token_file of its own", e.TokenFile, other)
-		}
+		st.TokenFileProblem = keeper.TokenFileProblem(config.TokenFileLedger(), e.TokenFile, opts.f.tokenFileOwner(name), time.Now())
 		if err == nil {
 			if err := checkStore(ctx, conf.StoreURL, name, evicts); err != nil {
 				err = fmt.Errorf("%s: %w", name, err)

@@ -880,7 +880,7 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 		return
 	}
 	by := k.owner(env)
-	if other, kept := KeptFor(k.Ledger, path, by, k.now()); kept {
+	if other, kept := keptFor(k.Ledger, path, by, k.now()); kept {
 		k.keptForAnother(env, path, by, other)
 		return
 	}

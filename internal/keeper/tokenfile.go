@@ -225,17 +225,32 @@ func lastWritten(ledger, path string) (note, bool) {
 	return n, true
 }
 
-// KeptFor is the other environment (of another configuration than by's)
+// keptFor is the other environment (of another configuration than by's)
 // whose keeper keeps the token file at path, as ledger notes it: the file
 // holds what the note says was written there for it, that configuration
 // file is still there (see note.claims), and that token lasts past now (a
 // keeper that was stopped keeps nothing once its token has expired).
-func KeptFor(ledger, path string, by Owner, now time.Time) (Owner, bool) {
+func keptFor(ledger, path string, by Owner, now time.Time) (Owner, bool) {
 	n, ok := lastWritten(ledger, path)
 	if !ok || !n.claims(by) || !n.Expires.IsZero() && !now.Before(n.Expires) {
 		return Owner{}, false
 	}
 	return n.owner(), true
+}
+
+// TokenFileProblem is what status and the proxy's page say of the token
+// file at path when it holds the token another configuration's
+// environment keeps there (see keptFor), so by's is not written there,
+// with what to do; "" when there is none, or it does not.
+func TokenFileProblem(ledger, path string, by Owner, now time.Time) string {
+	if path == "" {
+		return ""
+	}
+	other, kept := keptFor(ledger, path, by, now)
+	if !kept {
+		return ""
+	}
+	return fmt.Sprintf("%s holds the token that %s keeps there, so this environment's is not written there; give each environment a token_file of its own", path, other)
 }
 
 // lockTokenFile takes the lock on the token file at path, a lock file
