@@ -54,6 +54,12 @@ func NewOwner(config, env string) Owner {
 	}
 	if real, err := filepath.EvalSymlinks(config); err == nil {
 		config = real
+	} else if dir, err := filepath.EvalSymlinks(filepath.Dir(config)); err == nil {
+		// A file that is gone (deleted under a keeper that reads it
+		// through /proc/self/fd/3, which still opens it) is named by where
+		// its folder leads, /proc/PID/fd/3: /proc/self/fd/3 would name
+		// another file in each process that reads the ledger.
+		config = filepath.Join(dir, filepath.Base(config))
 	}
 	return Owner{Config: config, Env: env}
 }
