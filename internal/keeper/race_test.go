@@ -13,7 +13,27 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
+
+// untilWaiting runs run in a goroutine with a context that tells when it
+// waits for a lock, and returns once it waits, or is over: what closes
+// when it is over.
+func untilWaiting(run func(context.Context)) <-chan struct{} {
+	done, waiting := make(chan struct{}), make(chan struct{}, 1)
+	ctx := store.WithWaiting(context.Background(), func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	})
+	go func() { defer close(done); run(ctx) }()
+	select {
+	case <-waiting:
+	case <-done:
+	}
+	return done
+}
 
 // TestALogOutRacingTheKeepersWriteLeavesNoTokenFile: a log-out (or a
 // remove) in another process while the keeper was writing the token file
@@ -39,24 +59,11 @@ func TestALogOutRacingTheKeepersWriteLeavesNoTokenFile(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			done := make(chan struct{})
+			var done <-chan struct{}
 			if underLock {
-				k.beforeWrite = func() {
-					waiting := make(chan struct{}, 1)
-					ctx := store.WithWaiting(context.Background(), func() {
-						select {
-						case waiting <- struct{}{}:
-						default:
-						}
-					})
-					go func() { defer close(done); logout(ctx) }()
-					select { // the log-out waits for the lock, or (without it) is over
-					case <-waiting:
-					case <-done:
-					}
-				}
+				k.beforeWrite = func() { done = untilWaiting(logout) }
 			} else {
-				k.beforeLock = func() { defer close(done); logout(context.Background()) }
+				k.beforeLock = func() { done = untilWaiting(logout) } // nothing to wait for: over
 			}
 			k.keep(context.Background(), "dev", time.Minute)
 			<-done
@@ -136,5 +143,42 @@ func TestALogOutDuringTheKeepersWriteWithoutTheLockLeavesNoTokenFile(t *testing.
 	}
 	if _, err := os.Lstat(ledgerEntry(k.Ledger, file)); err == nil {
 		t.Error("the ledger still notes the token file taken back")
+	}
+}
+
+// TestAPutBackRacingTheKeepersWriteLeavesTheTokenPutBack: a failed import
+// puts the earlier tokens back and has the token file follow (rewritten
+// to hold the earlier access token if it holds the import's). A keeper
+// that had read the import's tokens under the token file's lock wrote
+// them after the put-back had followed the file, which did so without the
+// lock: the file handed out the import's access token until the keeper's
+// next look. FollowTokenFile now rewrites the file under the lock, after
+// the keeper's write.
+func TestAPutBackRacingTheKeepersWriteLeavesTheTokenPutBack(t *testing.T) {
+	src := stored(t, true, func(*store.Record) {}) // the import's tokens
+	file := filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	k.Ledger = filepath.Join(t.TempDir(), "freshtoken", "token-files")
+	st := filestore.New(filepath.Dir(src.Location()))
+	var done <-chan struct{}
+	k.beforeWrite = func() { // the keeper has read the import's tokens under the lock
+		earlier, err := st.Load(context.Background(), "dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		earlier.AccessToken = "earlier-access-token-0987654321"
+		if err := st.Save(context.Background(), "dev", earlier); err != nil {
+			t.Fatal(err)
+		}
+		done = untilWaiting(func(ctx context.Context) {
+			if err := FollowTokenFile(ctx, file, "access-token-1234567890", earlier.AccessToken, k.Ledger, Owner{}, earlier.Expiry); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	k.keep(context.Background(), "dev", time.Minute)
+	<-done
+	if b, err := os.ReadFile(file); err != nil || string(b) != "earlier-access-token-0987654321\n" {
+		t.Fatalf("after the put-back the token file holds %q, %v; want the access token put back", b, err)
 	}
 }

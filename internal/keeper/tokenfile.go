@@ -344,12 +344,25 @@ func ForgetTokenFile(ctx context.Context, path, token, ledger string, by Owner) 
 // else is left alone. The file is by's, and token lasts until expires
 // (zero: not known), as the ledger notes.
 func FollowTokenFile(ctx context.Context, path, was, token, ledger string, by Owner, expires time.Time) error {
-	if path == "" || was == "" || !holds(path, was+"\n") {
+	if path == "" || was == "" {
 		return nil
 	}
 	if token == "" {
+		if !holds(path, was+"\n") {
+			return nil
+		}
 		_, _, err := ForgetTokenFile(ctx, path, was, ledger, by)
 		return err
+	}
+	// Under the lock, as a keeper that read was before it was put back
+	// writes it: after this, it would hold was again until its next look.
+	unlock, err := lockTokenFile(ctx, ledger, path)
+	if err != nil {
+		unlock = func(bool) {} // followed all the same, as ForgetTokenFile removes
+	}
+	defer unlock(false)
+	if !holds(path, was+"\n") {
+		return nil
 	}
 	if err := atomicfile.Write(path, []byte(token+"\n"), atomicfile.Options{}); err != nil {
 		return unwritableBecause(path, err)
