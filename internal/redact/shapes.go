@@ -130,7 +130,7 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 			b.WriteString(Mask(s[m[26]:m[27]]))
 		case uuid.MatchString(word):
 			b.WriteString(word) // an identifier: a request's, an item's
-		case randomLooking(word):
+		case randomLooking(word), userPassword(word):
 			b.WriteString(Mask(word))
 		default:
 			b.WriteString(word)
@@ -161,8 +161,9 @@ func quoted(s string, groups []int) (value, quote string) {
 // "value", name = value: group 7 the name, 8 what separates them, 9, 10 or
 // 11 the value as for name=value); an HTTP authorization (Bearer or Basic,
 // group 12, and its credentials, group 13); or a
-// run of letters, digits and base64's other characters that may be a
-// random secret (randomLooking decides). The token prefixes are those of
+// run of letters, digits, base64's other characters and ~ (in Azure's
+// client secrets) that may be a random secret (randomLooking decides) or
+// base64 of user:password (userPassword). The token prefixes are those of
 // HashiCorp Vault (hvs. hvb. hvr.), GitHub (ghp_ gho_ ghu_ ghs_ ghr_
 // github_pat_), GitLab (glpat-), Slack (xoxb- xoxp-…), OpenAI and Stripe
 // (sk- sk_live_ sk_test_ rk_live_), Google (ya29. AIza), npm and PyPI,
@@ -175,7 +176,7 @@ var shaped = regexp.MustCompile(
 		`|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?))` +
 		`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)(["']?(?::[ \t]*|[ \t]+=[ \t]*))` + value +
 		`|\b((?i:bearer|basic))[ \t]+([A-Za-z0-9._~+/-]+=*)` +
-		`|[A-Za-z0-9_+/-]{24,}={0,2}`)
+		`|[A-Za-z0-9_+/~-]{12,}={0,2}`)
 
 // value is how shaped reads a value after its name: in double quotes, in
 // single ones, or bare up to a space or a character that ends a value in
@@ -211,10 +212,22 @@ func ordinary(value string) bool {
 // that are not letters alone, or Basic's base64 of user:password.
 func credentials(scheme, word string) bool {
 	if strings.EqualFold(scheme, "basic") {
-		plain, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(word, "="))
-		return err == nil && bytes.ContainsRune(plain, ':')
+		return userPassword(word)
 	}
 	return len(word) >= 8 && !ordinary(word)
+}
+
+// userPassword reports whether word is base64 of user:password, as HTTP's
+// Basic authorization writes credentials: printable text, a colon between
+// two parts. An ordinary word seldom is valid base64, and then decodes to
+// bytes that are not all printable.
+func userPassword(word string) bool {
+	plain, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(word, "="))
+	if err != nil {
+		return false
+	}
+	user, password, ok := bytes.Cut(plain, []byte(":"))
+	return ok && len(user) > 0 && len(password) > 0 && !bytes.ContainsFunc(plain, func(r rune) bool { return r < ' ' || r > '~' })
 }
 
 // uuid is an identifier written as RFC 9562 writes one, which says what a

@@ -62,8 +62,9 @@ func TestFreeTextKeepsOrdinaryText(t *testing.T) {
 // as configuration files, shells, headers and JSON write them showed
 // whole: a value labelled as a secret (password: …, "password": "…",
 // password = …), one quoted after its name (export TOKEN='…'), an HTTP
-// authorization's credentials (Bearer …, Basic's base64 of user:password),
-// and base64 padded with == (read as name==value).
+// authorization's credentials (Bearer …, Basic's base64 of user:password,
+// alone too), base64 padded with == (read as name==value), and Azure's
+// client secrets (a ~ in them).
 func TestFreeTextMasksLabelledQuotedAndAuthorizationSecrets(t *testing.T) {
 	checkMasks(t, []masking{
 		{"password: hunter2", "hunter2", "password: …(7 chars)"},
@@ -79,6 +80,8 @@ func TestFreeTextMasksLabelledQuotedAndAuthorizationSecrets(t *testing.T) {
 		{"Authorization: Basic dXNlcjpodW50ZXIy", "dXNlcjpodW50ZXIy", "Authorization: Basic dXNl…(16 chars)"},
 		{"basic dXNlcjpwYXNzd29yZA== refused", "dXNlcjpwYXNzd29yZA", "basic dXNl…(20 chars) refused"},
 		{"key dXNlcjpodW50ZXIyaHVudGVyMg== unknown", "dXNlcjpodW50ZXIyaHVudGVyMg", "key dXNl…(28 chars) unknown"},
+		{"curl: -u dXNlcjpodW50ZXIy refused", "dXNlcjpodW50ZXIy", "curl: -u dXNl…(16 chars) refused"},
+		{"az: secret Xy58Q~Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXyZ0aB expired", "Q~Ab3dEf6hIj", "az: secret Xy58Q~Ab…(40 chars) expired"},
 	})
 }
 
