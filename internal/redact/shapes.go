@@ -17,17 +17,25 @@ import (
 // Only the first words of s, as many as can show, are read: a hostile
 // line of a megabyte costs no more than one of a few hundred bytes. A
 // word cut at the end of what is read is left out, never shown in part.
+// A terminal's codes (colours, links) are taken out before the words are
+// read: left in, a code's last letter joined the word it came before
+// ([0meyJ…), which then read as no token.
 func FreeText(s string, max int) string {
 	limit := 4*max + 64
 	if len(s) <= limit {
-		return OneLine(maskShaped(s), max)
+		return OneLine(maskShaped(terminalCodes.ReplaceAllString(s, "")), max)
 	}
 	cut := strings.LastIndexAny(s[:limit+1], " \t\n\f\r")
 	if cut <= 0 {
 		return OneLine(Mask(s), max)
 	}
-	return OneLine(maskShaped(s[:cut])+" …", max)
+	return OneLine(maskShaped(terminalCodes.ReplaceAllString(s[:cut], ""))+" …", max)
 }
+
+// terminalCodes finds ECMA-48's control sequences (ESC [ …: colours, the
+// cursor) and operating system commands (ESC ] … BEL or ESC \: a link, a
+// window's title).
+var terminalCodes = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)`)
 
 // maskShaped masks in s, free text, what reads as a secret by its shape alone:
 // a word starting as a well-known kind of token does (hvs., ghp_,

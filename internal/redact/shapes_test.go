@@ -63,8 +63,8 @@ func TestFreeTextKeepsOrdinaryText(t *testing.T) {
 // whole: a value labelled as a secret (password: …, "password": "…",
 // password = …), one quoted after its name (export TOKEN='…'), an HTTP
 // authorization's credentials (Bearer …, Basic's base64 of user:password,
-// alone too), base64 padded with == (read as name==value), and Azure's
-// client secrets (a ~ in them).
+// alone too), base64 padded with == (read as name==value), Azure's
+// client secrets (a ~ in them), and a token coloured by a terminal's codes.
 func TestFreeTextMasksLabelledQuotedAndAuthorizationSecrets(t *testing.T) {
 	checkMasks(t, []masking{
 		{"password: hunter2", "hunter2", "password: …(7 chars)"},
@@ -82,6 +82,7 @@ func TestFreeTextMasksLabelledQuotedAndAuthorizationSecrets(t *testing.T) {
 		{"key dXNlcjpodW50ZXIyaHVudGVyMg== unknown", "dXNlcjpodW50ZXIyaHVudGVyMg", "key dXNl…(28 chars) unknown"},
 		{"curl: -u dXNlcjpodW50ZXIy refused", "dXNlcjpodW50ZXIy", "curl: -u dXNl…(16 chars) refused"},
 		{"az: secret Xy58Q~Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXyZ0aB expired", "Q~Ab3dEf6hIj", "az: secret Xy58Q~Ab…(40 chars) expired"},
+		{"\x1b[31mError:\x1b[0m bad token \x1b[1m" + jwt + "\x1b[0m", "eyJzdWIiOiJtZSJ9", "Error: bad token eyJhbGci…(65 chars)"},
 	})
 }
 
