@@ -90,7 +90,8 @@ func TestFreeTextMasksLabelledQuotedAndAuthorizationSecrets(t *testing.T) {
 // the error stays: a UUID (a request's, a trace's, a password manager's
 // item), a hyphenated word starting sk-, and the words after a name that
 // labels a secret or an authorization scheme in a message (Code: 403,
-// token: expired, Bearer token expired, Basic auth failed).
+// token: expired, Bearer token expired, Basic auth failed), as password
+// managers and secret stores write their errors.
 func TestFreeTextKeepsIdentifiersAndMessages(t *testing.T) {
 	checkKept(t, []string{
 		"bw: item 5f3e1c2a-9b7d-4e8f-a1c3-0d2b4f6e8a9c not found",
@@ -102,6 +103,9 @@ func TestFreeTextKeepsIdentifiersAndMessages(t *testing.T) {
 		"Authorization: Bearer token expired",
 		"Basic auth failed",
 		`WWW-Authenticate: Bearer realm="x", error="invalid_token"`,
+		"secret-tool: No such secret collection at path: /",
+		"An error occurred (AccessDeniedException) when calling the GetSecretValue operation: User: arn:aws:sts::123456789012:assumed-role/dev/me is not authorized",
+		"[ERROR] 2026/12/06 14:00:00 could not read secret op://Private/FreeAgent/password: account is not signed in",
 	})
 }
 
