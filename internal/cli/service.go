@@ -19,6 +19,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/service"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
@@ -533,7 +534,7 @@ func runAll(ctx context.Context, limit time.Duration, cmds [][]string) error {
 				return err
 			}
 			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-			return fmt.Errorf("%s: %v %s", strings.Join(c, " "), err, first)
+			return fmt.Errorf("%s: %v %s", strings.Join(c, " "), err, redact.FreeText(first, 200))
 		}
 	}
 	return nil

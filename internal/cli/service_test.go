@@ -105,6 +105,24 @@ func TestServiceCommandsEndWithTheCommand(t *testing.T) {
 	})
 }
 
+// TestServiceManagersWordsAreMasked: the first line a failing service
+// manager's command printed, quoted in the error, showed a token in it
+// whole (a unit's Environment=API_TOKEN=… that systemd quotes back); its
+// words shaped like secrets are masked (redact.FreeText), the rest kept.
+func TestServiceManagersWordsAreMasked(t *testing.T) {
+	const token = "ghp_R8nT2vXk5LmQ9wYb3HcZ7dJf1sGpA4eUo6Ni"
+	manager := filepath.Join(t.TempDir(), "systemctl")
+	script := "#!/bin/sh\necho 'freshtoken.service: bad setting Environment=API_TOKEN=" + token + " in line 9'\necho second line\nexit 1\n"
+	if err := os.WriteFile(manager, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err := runAll(t.Context(), time.Minute, [][]string{{manager, "--user", "daemon-reload"}})
+	want := manager + " --user daemon-reload: exit status 1 freshtoken.service: bad setting Environment=API_TOKEN=ghp_R8nT…(40 chars) in line 9"
+	if err == nil || err.Error() != want {
+		t.Fatalf("runAll: %v; want %q", err, want)
+	}
+}
+
 // TestServiceStatusNamesTheConfig: `service status` run with --config
 // suggests the install of that configuration, when no service is
 // installed or the service manager says it is not running: it said

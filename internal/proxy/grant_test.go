@@ -118,3 +118,36 @@ func TestGrantAnswerShowsNoKeyOfTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIDigestNamesSeveralResourcesInAnyOrder: the log-in link names an
+// audience and several resource indicators by one digest, which the proxy
+// compares exactly: the same indicators in another order are the same
+// API (a person reordering resource = […] changes nothing), one left out
+// or the audience given as a resource is another (409).
+func TestAPIDigestNamesSeveralResourcesInAnyOrder(t *testing.T) {
+	const (
+		audience = "https://api.example/"
+		first    = "https://r1.example/"
+		second   = "https://r2.example/"
+	)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("\n[env.api]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\naudience = %q\nresource = [%q, %q]\n",
+			f.api, f.base, audience, first, second)
+	}})
+	login := proxy.LoginURL(f.base, "api", "dev-client-id", "", "", 0)
+	for _, tc := range []struct {
+		name      string
+		audience  string
+		resources []string
+		want      int
+	}{
+		{"its resources in order", audience, []string{first, second}, http.StatusSeeOther},
+		{"its resources in another order", audience, []string{second, first}, http.StatusSeeOther},
+		{"one resource left out", audience, []string{first}, http.StatusConflict},
+		{"the audience given as a resource", "", []string{audience, first, second}, http.StatusConflict},
+	} {
+		if resp, body := f.get(t, strings.TrimPrefix(f.vouched(t, "api", proxy.ForAPI(login, tc.audience, tc.resources)), f.base)); resp.StatusCode != tc.want {
+			t.Errorf("a log-in link for %s: %d %s; want %d", tc.name, resp.StatusCode, body, tc.want)
+		}
+	}
+}

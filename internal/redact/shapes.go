@@ -1,6 +1,8 @@
 package redact
 
 import (
+	"bytes"
+	"encoding/base64"
 	"regexp"
 	"strconv"
 	"strings"
@@ -11,16 +13,42 @@ import (
 // hold (the error output of a client_secret_cmd or of a [notify] command),
 // made safe to print on one line as OneLine makes it, with the words
 // shaped like secrets masked too (maskShaped).
-func FreeText(s string, max int) string { return OneLine(maskShaped(s), max) }
+//
+// Only the first words of s, as many as can show, are read: a hostile
+// line of a megabyte costs no more than one of a few hundred bytes. A
+// word cut at the end of what is read is left out, never shown in part.
+// A terminal's codes (colours, links) are taken out before the words are
+// read: left in, a code's last letter joined the word it came before
+// ([0meyJ…), which then read as no token.
+func FreeText(s string, max int) string {
+	limit := 4*max + 64
+	if len(s) <= limit {
+		return OneLine(maskShaped(terminalCodes.ReplaceAllString(s, "")), max)
+	}
+	cut := strings.LastIndexAny(s[:limit+1], " \t\n\f\r")
+	if cut <= 0 {
+		return OneLine(Mask(s), max)
+	}
+	return OneLine(maskShaped(terminalCodes.ReplaceAllString(s[:cut], ""))+" …", max)
+}
+
+// terminalCodes finds ECMA-48's control sequences (ESC [ …: colours, the
+// cursor) and operating system commands (ESC ] … BEL or ESC \: a link, a
+// window's title).
+var terminalCodes = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)`)
 
 // maskShaped masks in s, free text, what reads as a secret by its shape alone:
 // a word starting as a well-known kind of token does (hvs., ghp_,
 // github_pat_, glpat-, xoxb-, sk-, ya29., AIza, AKIA…), a JWT (eyJ….…),
 // the value of a name=value whose name says a secret (token=…,
-// api_key=…), a URL as URL masks it (its query's keys, its user), and a
-// long random-looking run of letters and digits (randomLooking: a client
-// secret, a hex key). Ordinary words, paths, URLs without a key and short
-// codes (an exit status, curl's (6), a request id) stay as they are.
+// api_key=…, TOKEN='…'), a value labelled by such a name as a header, YAML,
+// JSON or an INI file label it unless it is a plain word (password: …,
+// "client_secret": "…", secret = …), an HTTP authorization's credentials
+// (Bearer …, Basic's user:password), a URL as URL masks it (its query's
+// keys, its user), and a long random-looking run of letters and digits
+// (randomLooking: a client secret, a hex key, base64). Ordinary words,
+// paths, URLs without a key, UUIDs and short codes (an exit status,
+// curl's (6), Vault's Code: 403, a request id) stay as they are.
 //
 // What Mask has masked already is kept as it is, so that text masked
 // twice (an error quoted in another) reads as once.
@@ -33,72 +61,187 @@ func maskShaped(s string) string {
 		if start < last || strings.ContainsFunc(s[max(start, 0):m[0]], unicode.IsSpace) {
 			start = m[0]
 		}
-		b.WriteString(maskShapedIn(s[last:start], true) + s[start:m[1]])
+		b.WriteString(maskShapedIn(s[last:start], true, maxReadings) + s[start:m[1]])
 		last = m[1]
 	}
-	return b.String() + maskShapedIn(s[last:], false)
+	return b.String() + maskShapedIn(s[last:], false, maxReadings)
 }
 
 // masked finds what Mask wrote after its prefix: …(N chars).
 var masked = regexp.MustCompile(`…\((\d+) chars\)`)
 
 // maskShapedIn is maskShaped of s, which holds nothing masked; beforeMask says
-// whether what follows s is.
-func maskShapedIn(s string, beforeMask bool) string {
-	matches := shaped.FindAllStringSubmatchIndex(s, -1)
-	if matches == nil {
-		return s
-	}
+// whether what follows s is. left is how many more values of a name=value
+// nested in another's (a=b=c=…) it reads through: a value nested deeper,
+// which only a crafted one is, is masked whole if it may hold one more;
+// read through every level, a line of a=a=a=… took minutes.
+func maskShapedIn(s string, beforeMask bool, left int) string {
 	var b strings.Builder
-	last := 0
-	for _, m := range matches {
-		b.WriteString(s[last:m[0]])
-		last = m[1]
+	pos := 0
+	for pos < len(s) {
+		m := shaped.FindStringSubmatchIndex(s[pos:])
+		if m == nil {
+			break
+		}
+		for i := range m {
+			if m[i] >= 0 {
+				m[i] += pos
+			}
+		}
+		b.WriteString(s[pos:m[0]])
+		pos = m[1]
 		word := s[m[0]:m[1]]
+		atEnd := beforeMask && m[1] == len(s)
 		switch {
 		case m[2] >= 0: // a URL
 			u := strings.TrimRight(word, ".,;:)]}!")
-			if beforeMask && m[1] == len(s) {
+			if atEnd {
 				// Its last value is masked already, and kept by
 				// maskShaped: URL would take it for an empty one.
 				u = strings.TrimSuffix(u, "=")
 			}
 			b.WriteString(URL(u) + word[len(u):])
-		case m[4] >= 0: // name=value
-			name, value := s[m[4]:m[5]], s[m[6]:m[7]]
-			if secretParam(name) {
-				b.WriteString(name + "=" + Mask(value))
-			} else {
-				b.WriteString(name + "=" + maskShapedIn(value, beforeMask && m[1] == len(s)))
+		case m[4] >= 0: // name=value, its value quoted or not
+			name := s[m[4]:m[5]]
+			value, quote := quoted(s, m[6:12])
+			switch {
+			case secretParam(name):
+				value = Mask(value)
+			case left == 0 && strings.Contains(value, "="):
+				value = Mask(value)
+			default:
+				value = maskShapedIn(value, atEnd, left-1)
 			}
-		case m[8] >= 0: // a token's known shape
+			b.WriteString(maskShapedIn(name, false, 0) + "=" + quote + value + quote)
+		case m[12] >= 0: // a token's known shape
 			token := strings.TrimRight(word, ".")
+			if strings.HasPrefix(token, "sk-") && !strings.ContainsAny(token, "0123456789") {
+				b.WriteString(word) // a word (sk-learn-…), not OpenAI's key
+				break
+			}
 			b.WriteString(Mask(token) + word[len(token):])
-		case randomLooking(word):
+		case m[14] >= 0: // name: value
+			name := s[m[14]:m[15]]
+			value, quote := quoted(s, m[18:24])
+			b.WriteString(maskShapedIn(name, false, 0) + s[m[16]:m[17]])
+			if !labelsASecret(name) || ordinary(value) {
+				pos = m[17] // the value is read as any other text
+				break
+			}
+			b.WriteString(quote + Mask(value) + quote)
+		case m[24] >= 0: // an HTTP authorization's scheme and credentials
+			b.WriteString(s[m[24]:m[26]])
+			if !credentials(s[m[24]:m[25]], s[m[26]:m[27]]) {
+				pos = m[26]
+				break
+			}
+			b.WriteString(Mask(s[m[26]:m[27]]))
+		case uuid.MatchString(word):
+			b.WriteString(word) // an identifier: a request's, an item's
+		case randomLooking(word), userPassword(word):
 			b.WriteString(Mask(word))
 		default:
 			b.WriteString(word)
 		}
 	}
-	b.WriteString(s[last:])
+	b.WriteString(s[pos:])
 	return b.String()
 }
 
-// shaped finds, leftmost first, the words maskShaped reads: a URL (group 1), a
-// name=value (groups 2 and 3), a token of a known shape (group 4), or a
-// run of letters, digits and base64's other characters that may be a
-// random secret (randomLooking decides). The token prefixes are those of
+// quoted is the value a match of shaped found in s at groups, the indexes
+// of its value in double quotes, in single ones and bare, and the quote
+// around it ("" when bare).
+func quoted(s string, groups []int) (value, quote string) {
+	switch {
+	case groups[0] >= 0:
+		return s[groups[0]:groups[1]], `"`
+	case groups[2] >= 0:
+		return s[groups[2]:groups[3]], "'"
+	}
+	return s[groups[4]:groups[5]], ""
+}
+
+// shaped finds, leftmost first, the words maskShaped reads: a URL (group
+// 1); a name=value (group 2 the name; 3, 4 or 5 its value, in double
+// quotes, in single ones or bare, not starting with = as base64's padding
+// does); a token of a known shape (group 6); a name labelling a value, as
+// a header, YAML, JSON or an INI file write one (name: value, "name":
+// "value", name = value: group 7 the name, 8 what separates them, 9, 10 or
+// 11 the value as for name=value); an HTTP authorization (Bearer or Basic,
+// group 12, and its credentials, group 13); or a
+// run of letters, digits, base64's other characters and ~ (in Azure's
+// client secrets) that may be a random secret (randomLooking decides) or
+// base64 of user:password (userPassword). The token prefixes are those of
 // HashiCorp Vault (hvs. hvb. hvr.), GitHub (ghp_ gho_ ghu_ ghs_ ghr_
 // github_pat_), GitLab (glpat-), Slack (xoxb- xoxp-…), OpenAI and Stripe
 // (sk- sk_live_ sk_test_ rk_live_), Google (ya29. AIza), npm and PyPI,
 // AWS (AKIA, ASIA), and JWTs (eyJ, the base64 of {").
 var shaped = regexp.MustCompile(
 	`([A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>` + "`" + `]+)` +
-		`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)=([^\s&"'<>;,` + "`" + `]+)` +
+		`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)=` + value +
 		`|(\b(?:(?:hv[sbr]\.|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|sk-|sk_live_|sk_test_|rk_live_|ya29\.|AIza|npm_|pypi-)[A-Za-z0-9_.+/=-]{16,}` +
 		`|A[SK]IA[A-Z0-9]{16}\b` +
 		`|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?))` +
-		`|[A-Za-z0-9_+/-]{24,}={0,2}`)
+		`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)(["']?(?::[ \t]*|[ \t]+=[ \t]*))` + value +
+		`|\b((?i:bearer|basic))[ \t]+([A-Za-z0-9._~+/-]+=*)` +
+		`|[A-Za-z0-9_+/~-]{12,}={0,2}`)
+
+// value is how shaped reads a value after its name: in double quotes, in
+// single ones, or bare up to a space or a character that ends a value in
+// a query, a list or a shell's line; a bare one never starts with =.
+const value = `(?:"([^"\n]*)"|'([^'\n]*)'|([^\s&"'<>;,=` + "`" + `][^\s&"'<>;,` + "`" + `]*))`
+
+// labelsASecret reports whether name, labelling a value (name: value),
+// says it is a secret, as a query's parameter does (secretParam), unless
+// it is a word that more often names a program or a thing there: pass
+// (the password store's own errors start with "pass:"), key, code
+// (Vault's "Code: 403", an HTTP status; an authorization code shows as a
+// query's code=…).
+func labelsASecret(name string) bool {
+	switch strings.ToLower(name) {
+	case "pass", "key", "code":
+		return false
+	}
+	return secretParam(name)
+}
+
+// ordinary reports whether value, labelled as a secret, is a plain word
+// (letters only, perhaps with a stop after it), as a message's next word
+// is (token: expired, secret: Code: 403), rather than a secret, which
+// holds a digit or another sign.
+func ordinary(value string) bool {
+	value = strings.TrimRight(value, ".,;:!)")
+	return value != "" && !strings.ContainsFunc(value, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsLetter(r) })
+}
+
+// credentials reports whether what follows an HTTP authorization's scheme
+// is its credentials rather than a word of a message (Bearer token
+// expired, Basic auth failed): a Bearer token of 8 or more characters
+// that are not letters alone, or Basic's base64 of user:password.
+func credentials(scheme, word string) bool {
+	if strings.EqualFold(scheme, "basic") {
+		return userPassword(word)
+	}
+	return len(word) >= 8 && !ordinary(word)
+}
+
+// userPassword reports whether word is base64 of user:password, as HTTP's
+// Basic authorization writes credentials: printable text, a colon between
+// two parts. An ordinary word seldom is valid base64, and then decodes to
+// bytes that are not all printable.
+func userPassword(word string) bool {
+	plain, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(word, "="))
+	if err != nil {
+		return false
+	}
+	user, password, ok := bytes.Cut(plain, []byte(":"))
+	return ok && len(user) > 0 && len(password) > 0 && !bytes.ContainsFunc(plain, func(r rune) bool { return r < ' ' || r > '~' })
+}
+
+// uuid is an identifier written as RFC 9562 writes one, which says what a
+// request or an item was (a trace id, a password manager's item) and is
+// kept readable though it is long and mixes letters and digits.
+var uuid = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
 
 // minRandom is the fewest letters and digits a word maskShaped masks for its
 // randomness alone has: a generated secret has more (a FreeAgent client

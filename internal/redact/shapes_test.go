@@ -23,7 +23,7 @@ const (
 // journals and the proxy's status page. Each is masked, as Mask shows a
 // secret, and the text around it kept.
 func TestFreeTextMasksWhatIsShapedLikeASecret(t *testing.T) {
-	for _, c := range []struct{ in, secret, want string }{
+	checkMasks(t, []masking{
 		{"sh: 1: " + vaultToken + ": not found", vaultToken, "sh: 1: hvs.CAES…(52 chars): not found"},
 		{"curl: (6) Could not resolve host: vault; token=" + githubPAT, githubPAT, "curl: (6) Could not resolve host: vault; token=ghp_R8nT…(40 chars)"},
 		{"curl: (22) https://vault.example.com/v1/x?token=" + randomKey + " returned 403", randomKey, "curl: (22) https://vault.example.com/v1/x?token=Zq4mT8xW…(32 chars) returned 403"},
@@ -36,15 +36,7 @@ func TestFreeTextMasksWhatIsShapedLikeASecret(t *testing.T) {
 		{"slack: xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp", "xoxb-1234567890", "slack: xoxb-123…(43 chars)"},
 		{"openai: sk-proj-4fJ9kL2mN8pQ1rS5tU7vW3xY", "sk-proj-4fJ9kL2mN8pQ1rS5tU7vW3xY", "openai: sk-proj-…(32 chars)"},
 		{"google: ya29.a0AfH6SMBx9kZqTc3Lp7Wn2Rv5Ys8", "ya29.a0AfH6SMBx9kZqTc3Lp7Wn2Rv5Ys8", "google: ya29.a0A…(34 chars)"},
-	} {
-		got := redact.FreeText(c.in, 400)
-		if strings.Contains(got, c.secret) || got != c.want {
-			t.Errorf("FreeText(%q)\n = %q\nwant %q", c.in, got, c.want)
-		}
-		if again := redact.FreeText(got, 400); again != got {
-			t.Errorf("FreeText of its own %q gave %q: masked twice", got, again)
-		}
-	}
+	})
 }
 
 // TestFreeTextKeepsOrdinaryText: what reads as no secret stays readable:
@@ -52,7 +44,7 @@ func TestFreeTextMasksWhatIsShapedLikeASecret(t *testing.T) {
 // URL without a key, names in CamelCase, a date-stamped file, a short
 // code, a vault message.
 func TestFreeTextKeepsOrdinaryText(t *testing.T) {
-	for _, in := range []string{
+	checkKept(t, []string{
 		"exit status 2: Error: Vault is sealed",
 		"curl: (6) Could not resolve host: vault.example.com",
 		"open /run/user/1000/freshtoken/secret-cmd.lock: permission denied",
@@ -63,7 +55,108 @@ func TestFreeTextKeepsOrdinaryText(t *testing.T) {
 		"backup-20261206-134904-final-v2.tar not found",
 		"request id 7Hq2: try again; status=12 user=me sk-learn task-force",
 		"pass: freeagent/client-secret is not in the password store.",
+	})
+}
+
+// TestFreeTextMasksLabelledQuotedAndAuthorizationSecrets: secrets written
+// as configuration files, shells, headers and JSON write them showed
+// whole: a value labelled as a secret (password: …, "password": "…",
+// password = …), one quoted after its name (export TOKEN='…'), an HTTP
+// authorization's credentials (Bearer …, Basic's base64 of user:password,
+// alone too), base64 padded with == (read as name==value), Azure's
+// client secrets (a ~ in them), and a token coloured by a terminal's codes.
+func TestFreeTextMasksLabelledQuotedAndAuthorizationSecrets(t *testing.T) {
+	checkMasks(t, []masking{
+		{"password: hunter2", "hunter2", "password: …(7 chars)"},
+		{"Password: correct-horse-battery-staple", "correct-horse", "Password: corr…(28 chars)"},
+		{"vault: token: abcdefgh12345678 refused", "abcdefgh12345678", "vault: token: abcd…(16 chars) refused"},
+		{`{"client_secret": "s3cr3t-Value"}`, "s3cr3t-Value", `{"client_secret": "…(12 chars)"}`},
+		{`{"password":"hunter2"}`, "hunter2", `{"password":"…(7 chars)"}`},
+		{"aws_secret_access_key = hunter2hunter", "hunter2hunter", "aws_secret_access_key = …(13 chars)"},
+		{`secret = "correct horse"`, "correct horse", `secret = "…(13 chars)"`},
+		{"export TOKEN='abc123def456ghi789'", "abc123def456ghi789", "export TOKEN='abc1…(18 chars)'"},
+		{`API_KEY="abc123def456ghi789" not accepted`, "abc123def456ghi789", `API_KEY="abc1…(18 chars)" not accepted`},
+		{"Authorization: Bearer abc123def456ghi789", "abc123def456ghi789", "Authorization: Bearer abc1…(18 chars)"},
+		{"Authorization: Basic dXNlcjpodW50ZXIy", "dXNlcjpodW50ZXIy", "Authorization: Basic dXNl…(16 chars)"},
+		{"basic dXNlcjpwYXNzd29yZA== refused", "dXNlcjpwYXNzd29yZA", "basic dXNl…(20 chars) refused"},
+		{"key dXNlcjpodW50ZXIyaHVudGVyMg== unknown", "dXNlcjpodW50ZXIyaHVudGVyMg", "key dXNl…(28 chars) unknown"},
+		{"curl: -u dXNlcjpodW50ZXIy refused", "dXNlcjpodW50ZXIy", "curl: -u dXNl…(16 chars) refused"},
+		{"az: secret Xy58Q~Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXyZ0aB expired", "Q~Ab3dEf6hIj", "az: secret Xy58Q~Ab…(40 chars) expired"},
+		{"\x1b[31mError:\x1b[0m bad token \x1b[1m" + jwt + "\x1b[0m", "eyJzdWIiOiJtZSJ9", "Error: bad token eyJhbGci…(65 chars)"},
+	})
+}
+
+// TestFreeTextKeepsIdentifiersAndMessages: what a person needs to read
+// the error stays: a UUID (a request's, a trace's, a password manager's
+// item), a hyphenated word starting sk-, and the words after a name that
+// labels a secret or an authorization scheme in a message (Code: 403,
+// token: expired, Bearer token expired, Basic auth failed), as password
+// managers and secret stores write their errors.
+func TestFreeTextKeepsIdentifiersAndMessages(t *testing.T) {
+	checkKept(t, []string{
+		"bw: item 5f3e1c2a-9b7d-4e8f-a1c3-0d2b4f6e8a9c not found",
+		"AADSTS70008: The refresh token has expired. Trace ID: 0af76519-16cd-43dd-8448-eb211c80319c",
+		"sk-something-very-long-but-words is not a command",
+		"Error reading secret: Code: 403. Errors:",
+		"token: expired",
+		"error: password: authentication failed",
+		"Authorization: Bearer token expired",
+		"Basic auth failed",
+		`WWW-Authenticate: Bearer realm="x", error="invalid_token"`,
+		"secret-tool: No such secret collection at path: /",
+		"An error occurred (AccessDeniedException) when calling the GetSecretValue operation: User: arn:aws:sts::123456789012:assumed-role/dev/me is not authorized",
+		"[ERROR] 2026/12/06 14:00:00 could not read secret op://Private/FreeAgent/password: account is not signed in",
+	})
+}
+
+// TestFreeTextCostIsBounded: a line of a=a=a=… (each value read as a
+// name=value again) took minutes in FreeText, and any line of a megabyte
+// was read whole, though a few hundred characters show. Both now cost a
+// few hundred allocations, and a word cut where the reading stops is left
+// out, not shown in part: a secret's first 19 characters, too short to
+// look random alone, must not show.
+func TestFreeTextCostIsBounded(t *testing.T) {
+	for name, line := range map[string]string{
+		"nested name=value within what is read": strings.Repeat("a=", 430),
+		"name=value words, a megabyte":          strings.Repeat("a=b ", 1<<18),
+		"labelled secrets, a megabyte":          strings.Repeat("password: x1 ", 1<<16),
 	} {
+		if allocs := testing.AllocsPerRun(1, func() { redact.FreeText(line, 200) }); allocs > 2000 {
+			t.Errorf("%s: FreeText made %.0f allocations; want a few hundred", name, allocs)
+		}
+	}
+	// Four random words of 200 show as 21 characters each; the secret
+	// starts 19 bytes before the 864 FreeText reads for 200 to show.
+	long := strings.Repeat(randomKey, 7)[:200]
+	line := strings.Repeat(long+" ", 4) + strings.Repeat("x", 40) + " " + randomKey + randomKey
+	got := redact.FreeText(line, 200)
+	if strings.Contains(got, randomKey[:9]) {
+		t.Errorf("FreeText of a line cut in a secret = %q: its first part shows", got)
+	}
+}
+
+// masking is a text FreeText masks a secret in, and what it gives.
+type masking struct{ in, secret, want string }
+
+// checkMasks checks that FreeText gives each case's want, without its
+// secret, and gives it again from it (text masked twice reads as once).
+func checkMasks(t *testing.T, cases []masking) {
+	t.Helper()
+	for _, c := range cases {
+		got := redact.FreeText(c.in, 400)
+		if strings.Contains(got, c.secret) || got != c.want {
+			t.Errorf("FreeText(%q)\n = %q\nwant %q", c.in, got, c.want)
+		}
+		if again := redact.FreeText(got, 400); again != got {
+			t.Errorf("FreeText of its own %q gave %q: masked twice", got, again)
+		}
+	}
+}
+
+// checkKept checks that FreeText gives each of texts unchanged.
+func checkKept(t *testing.T, texts []string) {
+	t.Helper()
+	for _, in := range texts {
 		if got := redact.FreeText(in, 400); got != in {
 			t.Errorf("FreeText(%q) = %q; want it unchanged", in, got)
 		}
