@@ -5,6 +5,8 @@ package e2e_test
 import (
 	"errors"
 	"fmt"
+	"html"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,8 +45,18 @@ func TestTwoConfigurationsNamingOneTokenFile(t *testing.T) {
 		kept, err = os.ReadFile(tokenFile)
 		return err == nil
 	})
-	pb := b.watch("proxy", "--no-listen")
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	pb := b.watch("proxy", "--listen", addr)
 	pb.waitSaid(t, "keeps there")
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := testenv.Do(t, nil, req) // b's page tells it, as b's status does (below)
+	page := html.UnescapeString(string(body))
+	if !strings.Contains(page, `id="token-file-dev"`) || !strings.Contains(page, "environment dev of "+a.config+" keeps there") {
+		t.Errorf("b's proxy's status page:\n%s\nwant that its token_file holds a's token", page)
+	}
 	pb.cmd.Process.Signal(syscall.SIGTERM)
 	_, said := pb.wait()
 	if !strings.Contains(said, "environment dev of "+a.config) || !strings.Contains(said, "config="+b.config) || !strings.Contains(said, "token_file of its own") {
@@ -52,6 +64,15 @@ func TestTwoConfigurationsNamingOneTokenFile(t *testing.T) {
 	}
 	if got, err := os.ReadFile(tokenFile); err != nil || string(got) != string(kept) {
 		t.Fatalf("after b's keeper the token file holds %q, %v; want a's token left", got, err)
+	}
+	for _, args := range [][]string{{"status"}, {"status", "--json"}} { // b's status tells it, a's nothing
+		told := "holds the token that environment dev of " + a.config + " keeps there, so this environment's is not written there; give each environment a token_file of its own"
+		if r := b.mustRun(args...); !strings.Contains(r.stdout, told) {
+			t.Errorf("b's %s said:\n%s\nwant that its token_file holds a's token", strings.Join(args, " "), r.stdout)
+		}
+		if r := a.mustRun(args...); strings.Contains(r.stdout, "keeps there") {
+			t.Errorf("a's %s said:\n%s\nwant nothing of the token file its keeper keeps", strings.Join(args, " "), r.stdout)
+		}
 	}
 	for _, forget := range [][]string{{"logout", "--local"}, {"remove", "-e", "dev", "--yes"}} {
 		r := b.mustRun(forget...)

@@ -18,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
@@ -48,7 +49,9 @@ needs a person ({"kind","message","at"}, kind grant_ended or
 client_rejected, until a renewal or log-in succeeds, or other_client: the
 stored tokens are another client's, and are not used); error, when present,
 says why the environment's tokens could not be read (a store out of reach,
-no keychain, a file others may read). Every member is described at
+no keychain, a file others may read). token_file_problem, when present, says
+that its token_file holds the token another configuration's environment
+keeps there, so this one's is not written there. Every member is described at
 https://github.com/freshtoken/freshtoken/blob/main/docs/status.md
 
 It exits 0 when every environment has what it needs here, even one that
@@ -131,6 +134,10 @@ type envStatus struct {
 	// user that may read freshtoken's keys but not write them, whose
 	// next renewal, log-in or log-out fails.
 	StoreProblem string `json:"store_problem,omitempty"`
+	// TokenFileProblem says that the environment's token_file holds the
+	// token another configuration's environment keeps there, so its
+	// keeper does not write this one's there, and what to do.
+	TokenFileProblem string `json:"token_file_problem,omitempty"`
 	// ended: the tokens are held, but the access token expired and there
 	// is no refresh token to renew it with.
 	ended bool
@@ -212,6 +219,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 				st.NextRenewal = &plannedRenewal{At: jsonTime(p.At), Why: p.Reason(), plan: p}
 			}
 		}
+		st.TokenFileProblem = keeper.TokenFileProblem(config.TokenFileLedger(), e.TokenFile, opts.f.tokenFileOwner(name), time.Now())
 		if err == nil {
 			if err := checkStore(ctx, conf.StoreURL, name, evicts); err != nil {
 				err = fmt.Errorf("%s: %w", name, err)
@@ -425,6 +433,9 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 	}
 	if st.StoreProblem != "" {
 		row("problem", st.StoreProblem)
+	}
+	if st.TokenFileProblem != "" {
+		row("token file", st.TokenFileProblem)
 	}
 	if st.Store != "" {
 		row("stored in", st.Store)

@@ -791,7 +791,9 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 // or the new one, never a part. It reads src's store again under the token
 // file's lock first (see lockTokenFile): tokens a log-out or a remove
 // deleted since rec was read leave nothing written, and tokens renewed
-// since are the ones written. A file that holds the token another
+// since are the ones written; one written without the lock (held by a
+// stopped or hung process) is read once more after, and a token a log-out
+// forgot meanwhile is taken back. A file that holds the token another
 // configuration's environment's keeper keeps there is left to it, and
 // warned of once.
 func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) {
@@ -844,6 +846,7 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 		delete(k.lockHeld, path)
 	}
 	k.mu.Unlock()
+	unlocked := err != nil
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return
@@ -858,7 +861,7 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	}
 	defer unlock(false)
 	stored, err := src.Record(ctx)
-	if err != nil || stored == nil || src.CheckGrant(stored) != nil || grantEnded(stored) || stored.AccessToken == "" {
+	if err != nil || !liveTokens(src, stored) {
 		// Logged out or replaced since rec was read: the next look
 		// removes the file, or writes the new log-in's token.
 		k.Logger.Debug("keeper: the tokens changed as their token file was to be written; it is left to the next look", "env", env, "path", path)
@@ -905,6 +908,17 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	if err := noteWritten(k.Ledger, path, content, by, rec.Expiry); err != nil {
 		k.Logger.Debug("keeper: what the token file holds could not be noted; a log-out removes it only while it holds the stored token", "env", env, "path", path, "error", err.Error())
 	}
+	if unlocked {
+		// A log-out or a remove between the read above and the write,
+		// not held off by the lock, removed the file before it was
+		// written: read again, and take back a logged-out token.
+		if again, err := src.Record(ctx); err == nil && !liveTokens(src, again) && holds(path, content) {
+			os.Remove(path)
+			forgetNote(k.Ledger, path)
+			k.Logger.Debug("keeper: the tokens were forgotten as their token file was written without its lock; it is removed", "env", env, "path", path)
+			return
+		}
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.wrote == nil {
@@ -916,6 +930,13 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	}
 	k.paths[env] = path
 	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
+}
+
+// liveTokens reports whether stored, src's record, holds an access token
+// of its grant to write to a token file: none once the tokens were logged
+// out or replaced, or the grant ended.
+func liveTokens(src *freshtoken.Source, stored *store.Record) bool {
+	return stored != nil && src.CheckGrant(stored) == nil && !grantEnded(stored) && stored.AccessToken != ""
 }
 
 // owner is the Owner of env's token file: env of the keeper's

@@ -54,6 +54,12 @@ func NewOwner(config, env string) Owner {
 	}
 	if real, err := filepath.EvalSymlinks(config); err == nil {
 		config = real
+	} else if dir, err := filepath.EvalSymlinks(filepath.Dir(config)); err == nil {
+		// A file that is gone (deleted under a keeper that reads it
+		// through /proc/self/fd/3, which still opens it) is named by where
+		// its folder leads, /proc/PID/fd/3: /proc/self/fd/3 would name
+		// another file in each process that reads the ledger.
+		config = filepath.Join(dir, filepath.Base(config))
 	}
 	return Owner{Config: config, Env: env}
 }
@@ -238,6 +244,21 @@ func keptFor(ledger, path string, by Owner, now time.Time) (Owner, bool) {
 	return n.owner(), true
 }
 
+// TokenFileProblem is what status and the proxy's page say of the token
+// file at path when it holds the token another configuration's
+// environment keeps there (see keptFor), so by's is not written there,
+// with what to do; "" when there is none, or it does not.
+func TokenFileProblem(ledger, path string, by Owner, now time.Time) string {
+	if path == "" {
+		return ""
+	}
+	other, kept := keptFor(ledger, path, by, now)
+	if !kept {
+		return ""
+	}
+	return fmt.Sprintf("%s holds the token that %s keeps there, so this environment's is not written there; give each environment a token_file of its own", path, other)
+}
+
 // lockTokenFile takes the lock on the token file at path, a lock file
 // beside ledger's note of it, waiting for it until ctx ends, and returns
 // what lets it go; gone says that the token file and its note went, and
@@ -323,12 +344,25 @@ func ForgetTokenFile(ctx context.Context, path, token, ledger string, by Owner) 
 // else is left alone. The file is by's, and token lasts until expires
 // (zero: not known), as the ledger notes.
 func FollowTokenFile(ctx context.Context, path, was, token, ledger string, by Owner, expires time.Time) error {
-	if path == "" || was == "" || !holds(path, was+"\n") {
+	if path == "" || was == "" {
 		return nil
 	}
 	if token == "" {
+		if !holds(path, was+"\n") {
+			return nil
+		}
 		_, _, err := ForgetTokenFile(ctx, path, was, ledger, by)
 		return err
+	}
+	// Under the lock, as a keeper that read was before it was put back
+	// writes it: after this, it would hold was again until its next look.
+	unlock, err := lockTokenFile(ctx, ledger, path)
+	if err != nil {
+		unlock = func(bool) {} // followed all the same, as ForgetTokenFile removes
+	}
+	defer unlock(false)
+	if !holds(path, was+"\n") {
+		return nil
 	}
 	if err := atomicfile.Write(path, []byte(token+"\n"), atomicfile.Options{}); err != nil {
 		return unwritableBecause(path, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -87,6 +88,10 @@ type envView struct {
 	Problem                                 string
 	ProblemAgo                              string
 	LoginFixes                              bool // logging in again fixes the problem
+	// TokenFileProblem says that the environment's token_file holds the
+	// token another configuration's environment keeps there, as status's
+	// "token file" row does.
+	TokenFileProblem string
 	// NoLogin is set for client credentials, which need no log-in.
 	NoLogin bool
 	// A device log-in waiting for the person: where to go, and the code
@@ -178,6 +183,9 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		for _, name := range conf.Names() {
 			v := p.envView(r.Context(), name, data.Local)
 			v.Default, v.Problem = def != nil && def.Name == name, p.suggest(v.Problem)
+			if e := conf.Envs[name]; e != nil {
+				v.TokenFileProblem = keeper.TokenFileProblem(config.TokenFileLedger(), e.TokenFile, keeper.NewOwner(conf.Path, name), p.now())
+			}
 			data.Envs = append(data.Envs, v)
 		}
 		if n, ok := notices[r.URL.Query().Get("done")]; ok && p.noticeSigned(r.URL.Query()) {
