@@ -46,6 +46,12 @@ fresh by every other command.
 When redirect_uri is not on this machine (Postman's callback, say), use
 --manual and paste the URL your browser lands on.
 
+When a freshtoken proxy already listens at redirect_uri's address, login
+logs in through it: it opens (or, with --no-browser, prints) the proxy's
+own log-in link, which carries a key the proxy gives only to programs on
+this computer, and succeeds once the store holds the new tokens. A proxy
+serving the environment for another configuration stops it (exit 2).
+
 With grant = "device_code" (RFC 8628; for SSH sessions and machines without
 a browser), login prints a verification URL and a code to enter there on any
 device, opens the URL where a browser can (not with --no-browser), and waits
