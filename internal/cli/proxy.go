@@ -54,9 +54,11 @@ http://127.0.0.1:8787/callback once with the provider serves both the proxy
 and ` + "`freshtoken login`" + `, which completes its log-in through a running proxy.
 
 The proxy listens on loopback only and answers only requests addressed to it
-by its own address, so no web page can use it. --allow-remote lets other
-machines use it (and your tokens), which you should only do on a network you
-trust.
+by its own address, so no web page can read your APIs through it or press
+its buttons. --allow-remote lets other machines use it (and your tokens),
+which you should only do on a network you trust. What older browsers still
+let a page send, and more:
+https://github.com/freshtoken/freshtoken/blob/main/docs/proxy.md
 
 While it runs, it also keeps every logged-in environment's grant alive:
 it renews each one before its refresh token expires and within the
