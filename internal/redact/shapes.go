@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -23,19 +24,21 @@ import (
 func FreeText(s string, max int) string {
 	limit := 4*max + 64
 	if len(s) <= limit {
-		return OneLine(maskShaped(terminalCodes.ReplaceAllString(s, "")), max)
+		return OneLine(maskShaped(terminalCodes().ReplaceAllString(s, "")), max)
 	}
 	cut := strings.LastIndexAny(s[:limit+1], " \t\n\f\r")
 	if cut <= 0 {
 		return OneLine(Mask(s), max)
 	}
-	return OneLine(maskShaped(terminalCodes.ReplaceAllString(s[:cut], ""))+" …", max)
+	return OneLine(maskShaped(terminalCodes().ReplaceAllString(s[:cut], ""))+" …", max)
 }
 
 // terminalCodes finds ECMA-48's control sequences (ESC [ …: colours, the
 // cursor) and operating system commands (ESC ] … BEL or ESC \: a link, a
 // window's title).
-var terminalCodes = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)`)
+var terminalCodes = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)`)
+})
 
 // maskShaped masks in s, free text, what reads as a secret by its shape alone:
 // a word starting as a well-known kind of token does (hvs., ghp_,
@@ -55,7 +58,7 @@ var terminalCodes = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b
 func maskShaped(s string) string {
 	var b strings.Builder
 	last := 0
-	for _, m := range masked.FindAllStringSubmatchIndex(s, -1) {
+	for _, m := range masked().FindAllStringSubmatchIndex(s, -1) {
 		n, _ := strconv.Atoi(s[m[2]:m[3]])
 		start := m[0] - maskShows(n)
 		if start < last || strings.ContainsFunc(s[max(start, 0):m[0]], unicode.IsSpace) {
@@ -68,7 +71,7 @@ func maskShaped(s string) string {
 }
 
 // masked finds what Mask wrote after its prefix: …(N chars).
-var masked = regexp.MustCompile(`…\((\d+) chars\)`)
+var masked = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`…\((\d+) chars\)`) })
 
 // maskShapedIn is maskShaped of s, which holds nothing masked; beforeMask says
 // whether what follows s is. left is how many more values of a name=value
@@ -79,7 +82,7 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 	var b strings.Builder
 	pos := 0
 	for pos < len(s) {
-		m := shaped.FindStringSubmatchIndex(s[pos:])
+		m := shaped().FindStringSubmatchIndex(s[pos:])
 		if m == nil {
 			break
 		}
@@ -136,7 +139,7 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 				break
 			}
 			b.WriteString(Mask(s[m[26]:m[27]]))
-		case uuid.MatchString(word):
+		case uuid().MatchString(word):
 			b.WriteString(word) // an identifier: a request's, an item's
 		case randomLooking(word), userPassword(word):
 			b.WriteString(Mask(word))
@@ -176,15 +179,17 @@ func quoted(s string, groups []int) (value, quote string) {
 // github_pat_), GitLab (glpat-), Slack (xoxb- xoxp-…), OpenAI and Stripe
 // (sk- sk_live_ sk_test_ rk_live_), Google (ya29. AIza), npm and PyPI,
 // AWS (AKIA, ASIA), and JWTs (eyJ, the base64 of {").
-var shaped = regexp.MustCompile(
-	`([A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>` + "`" + `]+)` +
-		`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)=` + value +
-		`|(\b(?:(?:hv[sbr]\.|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|sk-|sk_live_|sk_test_|rk_live_|ya29\.|AIza|npm_|pypi-)[A-Za-z0-9_.+/=-]{16,}` +
-		`|A[SK]IA[A-Z0-9]{16}\b` +
-		`|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?))` +
-		`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)(["']?(?::[ \t]*|[ \t]+=[ \t]*))` + value +
-		`|\b((?i:bearer|basic))[ \t]+([A-Za-z0-9._~+/-]+=*)` +
-		`|[A-Za-z0-9_+/~-]{12,}={0,2}`)
+var shaped = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(
+		`([A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>` + "`" + `]+)` +
+			`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)=` + value +
+			`|(\b(?:(?:hv[sbr]\.|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|sk-|sk_live_|sk_test_|rk_live_|ya29\.|AIza|npm_|pypi-)[A-Za-z0-9_.+/=-]{16,}` +
+			`|A[SK]IA[A-Z0-9]{16}\b` +
+			`|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?))` +
+			`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)(["']?(?::[ \t]*|[ \t]+=[ \t]*))` + value +
+			`|\b((?i:bearer|basic))[ \t]+([A-Za-z0-9._~+/-]+=*)` +
+			`|[A-Za-z0-9_+/~-]{12,}={0,2}`)
+})
 
 // value is how shaped reads a value after its name: in double quotes, in
 // single ones, or bare up to a space or a character that ends a value in
@@ -241,7 +246,9 @@ func userPassword(word string) bool {
 // uuid is an identifier written as RFC 9562 writes one, which says what a
 // request or an item was (a trace id, a password manager's item) and is
 // kept readable though it is long and mixes letters and digits.
-var uuid = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+var uuid = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+})
 
 // minRandom is the fewest letters and digits a word maskShaped masks for its
 // randomness alone has: a generated secret has more (a FreeAgent client
