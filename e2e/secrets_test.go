@@ -173,10 +173,9 @@ func TestProxySaysItRunsTheSecretCommand(t *testing.T) {
 	if err != nil || strings.Count(string(ran), "ran") < 2 {
 		t.Fatalf("the secret command ran %d times (%v); want it run again after the refusal", strings.Count(string(ran), "ran"), err)
 	}
-	want := "freshtoken: getting the client secret of dev from its client_secret_cmd\n"
-	if strings.Count(stderr, "client_secret_cmd") != 1 || !strings.Contains(stderr, want) ||
+	if strings.Count(stderr, "client_secret_cmd") != 1 || !strings.Contains(stderr, secretCommandNotice) ||
 		strings.Contains(stderr, "echo") || strings.Contains(stderr, "dev-client-secret") || strings.Contains(stderr, "passphrase") {
-		t.Errorf("the proxy's stderr:\n%s\nwant %q once, never the command nor the secret", stderr, want)
+		t.Errorf("the proxy's stderr:\n%s\nwant %q once, never the command nor the secret", stderr, secretCommandNotice)
 	}
 }
 
@@ -186,19 +185,36 @@ func TestProxySaysItRunsTheSecretCommand(t *testing.T) {
 // client_secret_cmd, as the proxy does for requests, naming the key, never
 // the command nor the secret. Nothing checked that the keeper was told.
 func TestKeeperSaysItRunsTheSecretCommand(t *testing.T) {
+	_, p, renewals := keepingWithSecretCommand(t)
+	renewals(1)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	_, stderr := p.wait()
+	if strings.Count(stderr, "client_secret_cmd") != 1 || !strings.Contains(stderr, secretCommandNotice) || strings.Contains(stderr, "echo") || strings.Contains(stderr, "dev-client-secret") {
+		t.Errorf("the keeper's stderr:\n%s\nwant %q once, never the command nor the secret", stderr, secretCommandNotice)
+	}
+}
+
+// secretCommandNotice is what the proxy and its keeper say, once per
+// command, of an environment whose secret client_secret_cmd gives.
+const secretCommandNotice = "freshtoken: getting the client secret of dev from its client_secret_cmd\n"
+
+// keepingWithSecretCommand is a world whose environment dev, logged in
+// with 2 s access tokens, gets its client secret from client_secret_cmd
+// and has a token_file, and its keeper alone (`proxy --no-listen`)
+// running; renewals(n) waits for the keeper's next n renewals.
+func keepingWithSecretCommand(t *testing.T) (w *world, keeper *watched, renewals func(n int)) {
+	t.Helper()
 	tokenFile := filepath.Join(t.TempDir(), "dev-token")
-	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, fmt.Sprintf("token_file = %q", tokenFile))
+	w = newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, fmt.Sprintf("token_file = %q", tokenFile))
 	setSecretSource(t, w, `client_secret_cmd = "echo dev-client-secret"`)
 	w.login()
 	refreshed := w.provider.Stats().Refreshes
-	p := w.watch("proxy", "--no-listen")
-	testenv.WaitFor(t, "the keeper to renew", func() bool { return w.provider.Stats().Refreshes > refreshed })
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	_, stderr := p.wait()
-	want := "freshtoken: getting the client secret of dev from its client_secret_cmd\n"
-	if strings.Count(stderr, "client_secret_cmd") != 1 || !strings.Contains(stderr, want) || strings.Contains(stderr, "echo") || strings.Contains(stderr, "dev-client-secret") {
-		t.Errorf("the keeper's stderr:\n%s\nwant %q once, never the command nor the secret", stderr, want)
+	renewals = func(n int) {
+		t.Helper()
+		testenv.WaitFor(t, "the keeper to renew", func() bool { return w.provider.Stats().Refreshes >= refreshed+n })
+		refreshed = w.provider.Stats().Refreshes
 	}
+	return w, w.watch("proxy", "--no-listen"), renewals
 }
 
 // TestKeeperSaysItRunsTheSecretCommandAgainAfterAnEdit: the proxy's
@@ -208,23 +224,13 @@ func TestKeeperSaysItRunsTheSecretCommand(t *testing.T) {
 // a passphrase anew. It says so again once for the new command, never
 // the command nor the secret.
 func TestKeeperSaysItRunsTheSecretCommandAgainAfterAnEdit(t *testing.T) {
-	tokenFile := filepath.Join(t.TempDir(), "dev-token")
-	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, fmt.Sprintf("token_file = %q", tokenFile))
-	setSecretSource(t, w, `client_secret_cmd = "echo dev-client-secret"`)
-	w.login()
-	p := w.watch("proxy", "--no-listen")
-	renewals := func(n int) {
-		t.Helper()
-		refreshed := w.provider.Stats().Refreshes
-		testenv.WaitFor(t, "the keeper to renew", func() bool { return w.provider.Stats().Refreshes >= refreshed+n })
-	}
+	w, p, renewals := keepingWithSecretCommand(t)
 	renewals(2)
 	w.writeConfig(strings.Replace(w.readConfig(), `"echo dev-client-secret"`, `"printf '%s\\n' dev-client-secret"`, 1))
 	renewals(2)
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	_, stderr := p.wait()
-	want := "freshtoken: getting the client secret of dev from its client_secret_cmd\n"
-	if strings.Count(stderr, want) != 2 || strings.Contains(stderr, "echo") || strings.Contains(stderr, "printf") || strings.Contains(stderr, "dev-client-secret") {
-		t.Errorf("the keeper's stderr:\n%s\nwant %q twice, once per command, never the command nor the secret", stderr, want)
+	if strings.Count(stderr, secretCommandNotice) != 2 || strings.Contains(stderr, "echo") || strings.Contains(stderr, "printf") || strings.Contains(stderr, "dev-client-secret") {
+		t.Errorf("the keeper's stderr:\n%s\nwant %q twice, once per command, never the command nor the secret", stderr, secretCommandNotice)
 	}
 }
