@@ -74,7 +74,7 @@ func NewOwner(config, env string) Owner {
 func descriptorPID(config string) string {
 	rest, ok := strings.CutPrefix(config, "/proc/")
 	pid, _, named := strings.Cut(rest, "/fd/")
-	if !ok || !named {
+	if !ok || !named || pid == "" || strings.Trim(pid, "0123456789") != "" {
 		return ""
 	}
 	return pid
@@ -88,12 +88,12 @@ func processStarted(pid string) string {
 		return ""
 	}
 	stat, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
-	boot, berr := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	name := strings.LastIndexByte(string(stat), ')') // the command's name may hold anything
 	fields := strings.Fields(string(stat[name+1:]))
-	if err != nil || berr != nil || name < 0 || len(fields) < 20 {
+	if err != nil || name < 0 || len(fields) < 20 {
 		return ""
 	}
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id") // hidden in some containers
 	return strings.TrimSpace(string(boot)) + "/" + fields[19] // starttime, field 22 of proc(5)
 }
 
