@@ -250,3 +250,36 @@ func TestRemoveOfAnEnvironmentWithAMistakeRemovesItsTokenFile(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoveOfAnEnvironmentWithAMistakeLeavesAnotherConfigurationsTokenFile:
+// remove -e dev of a broken environment whose token_file is the one
+// another configuration's keeper keeps for its own dev (same name, same
+// path) leaves the file, holding that configuration's token, and says
+// whose it is.
+func TestRemoveOfAnEnvironmentWithAMistakeLeavesAnotherConfigurationsTokenFile(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the ledger's folder
+	theirs, ours := newDevEnv(t), newDevEnv(t)
+	file := filepath.Join(theirs.dir, "dev-token")
+	for _, e := range []*devEnv{theirs, ours} {
+		e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", TokenFile: file})
+	}
+	theirs.loginOutside(t)
+	written := keeperWrites(t, theirs, file)
+	conf, err := os.ReadFile(ours.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ours.config, []byte(inDev(string(conf), `provider = "freeagent"`, `provider = "freeagnet"`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr := testStreams(false, false)
+	if code := ours.run(ios, "-e", "dev", "remove", "--yes"); code != 0 {
+		t.Fatalf("remove: exit %d, said:\n%s", code, stderr)
+	}
+	if now, err := os.ReadFile(file); err != nil || string(now) != string(written) {
+		t.Fatalf("remove took another configuration's token file (%v), saying:\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr.String(), "keeps there") {
+		t.Errorf("remove said:\n%s\nwant it to say whose token the file holds", stderr)
+	}
+}

@@ -31,14 +31,7 @@ func TestAConfigurationReadThroughProcSelfIsNamedForEveryProcess(t *testing.T) {
 		runProcKeeper(t, strings.Split(args, "\n"))
 		return
 	}
-	if _, err := os.Stat("/proc/self/fd"); err != nil {
-		t.Skipf("no /proc here: %v", err)
-	}
-	ledger := filepath.Join(t.TempDir(), "freshtoken", "token-files")
-	file := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(file, []byte("access-token-1234567890\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ledger, file := procTokenFile(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$")
 	cmd.Env = append(os.Environ(), procKeeper+"="+ledger+"\n"+file+"\n"+configFile(t, "a.toml"))
 	cmd.Stderr = os.Stderr
@@ -89,4 +82,64 @@ func runProcKeeper(t *testing.T, args []string) {
 	}
 	fmt.Println("noted")
 	io.Copy(io.Discard, os.Stdin)
+}
+
+// TestAClaimOfAKeeperThatEndedIsNotTheNextProcessOfItsNumber: a keeper
+// whose configuration, read through /proc/self/fd/3, was deleted notes its
+// token file as written for /proc/PID/fd/3. Once it ended, another process
+// given that number (with a descriptor 3 of its own, as most have) made
+// the claim hold again: status and the proxy's page said the file was kept
+// for that configuration, and a log-out of the file's next user left it
+// behind. The claim now holds for the process that noted it alone.
+func TestAClaimOfAKeeperThatEndedIsNotTheNextProcessOfItsNumber(t *testing.T) {
+	ledger, file := procTokenFile(t)
+	// The process now given the ended keeper's number, with a
+	// descriptor 3: a real one, running until its stdin closes.
+	other, err := os.Open(configFile(t, "other.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	cmd := exec.Command("cat")
+	cmd.ExtraFiles = []*os.File{other}
+	running, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Skipf("no cat here: %v", err)
+	}
+	defer cmd.Wait()
+	defer running.Close()
+	pid := fmt.Sprint(cmd.Process.Pid)
+	if processStarted(pid) == "" {
+		t.Fatalf("processStarted(%s) is empty for a running process", pid)
+	}
+	ended := Owner{Config: "/proc/" + pid + "/fd/3", Env: "dev", started: "the ended keeper's start"}
+	if err := noteWritten(ledger, file, "access-token-1234567890\n", ended, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	b := NewOwner(configFile(t, "b.toml"), "dev")
+	if problem := TokenFileProblem(ledger, file, b, time.Now()); problem != "" {
+		t.Errorf("b's status says %q; want nothing: the keeper that kept the file has ended", problem)
+	}
+	if removed, keptBy, err := ForgetTokenFile(context.Background(), file, "", ledger, b); !removed || err != nil {
+		t.Fatalf("b's log-out: ForgetTokenFile = %v, %v, %v; want the file removed", removed, keptBy, err)
+	}
+}
+
+// procTokenFile is a ledger not made yet and a token file holding an
+// access token as the keeper writes it, for a test of /proc/PID/fd names;
+// the test is skipped where there is no /proc.
+func procTokenFile(t *testing.T) (ledger, file string) {
+	t.Helper()
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	ledger = filepath.Join(t.TempDir(), "freshtoken", "token-files")
+	file = filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("access-token-1234567890\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return ledger, file
 }

@@ -40,7 +40,12 @@ import (
 // configuration file, by its absolute path. The zero Owner is one not
 // known (a note written before owners were, a keeper given no
 // configuration): it is taken for anyone's, as before.
-type Owner struct{ Config, Env string }
+type Owner struct {
+	Config, Env string
+	// started tells the process of a Config named /proc/PID/fd/N from
+	// another given its number after it ended (see processStarted).
+	started string
+}
 
 // NewOwner is the Owner of env in the configuration file at config, named
 // by its absolute path with no link in it, so that two spellings of one
@@ -61,7 +66,35 @@ func NewOwner(config, env string) Owner {
 		// another file in each process that reads the ledger.
 		config = filepath.Join(dir, filepath.Base(config))
 	}
-	return Owner{Config: config, Env: env}
+	return Owner{Config: config, Env: env, started: processStarted(descriptorPID(config))}
+}
+
+// descriptorPID is the process number of config when it names a
+// process's descriptor, /proc/PID/fd/N; "" otherwise.
+func descriptorPID(config string) string {
+	rest, ok := strings.CutPrefix(config, "/proc/")
+	pid, _, named := strings.Cut(rest, "/fd/")
+	if !ok || !named || pid == "" || strings.Trim(pid, "0123456789") != "" {
+		return ""
+	}
+	return pid
+}
+
+// processStarted is when process pid started, with the boot it started
+// in, which tell it from another given its number after it ended; "" for
+// none, or a process that is not running.
+func processStarted(pid string) string {
+	if pid == "" {
+		return ""
+	}
+	stat, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
+	name := strings.LastIndexByte(string(stat), ')') // the command's name may hold anything
+	fields := strings.Fields(string(stat[name+1:]))
+	if err != nil || name < 0 || len(fields) < 20 {
+		return ""
+	}
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id") // hidden in some containers
+	return strings.TrimSpace(string(boot)) + "/" + fields[19] // starttime, field 22 of proc(5)
 }
 
 // String names o as a person reads it.
@@ -80,8 +113,16 @@ func (o Owner) another(p Owner) bool {
 // known), a log-out of the configuration's new name leaving it behind.
 // One file by two names (a hard link, another spelling on a disk that
 // ignores case, which links resolved do not change) is one configuration.
+// One read through a descriptor (/proc/PID/fd/N) is kept while the
+// process that noted it runs, not by another given its number since.
 func (n note) claims(by Owner) bool {
 	if !n.owner().another(by) {
+		return false
+	}
+	if pid := descriptorPID(n.Config); pid != "" && (n.Started == "" || processStarted(pid) != n.Started) {
+		// The keeper that read its configuration through a descriptor has
+		// ended, and its process number is another's, whose descriptor of
+		// that number opens another file.
 		return false
 	}
 	theirs, err := os.Stat(n.Config)
@@ -103,10 +144,11 @@ type note struct {
 	Sum     string    `json:"sum"`
 	Config  string    `json:"config,omitempty"`
 	Env     string    `json:"env,omitempty"`
+	Started string    `json:"started,omitempty"`
 	Expires time.Time `json:"expires,omitzero"`
 }
 
-func (n note) owner() Owner { return Owner{Config: n.Config, Env: n.Env} }
+func (n note) owner() Owner { return Owner{Config: n.Config, Env: n.Env, started: n.Started} }
 
 // maxNote is the most a note may hold: more is something else.
 const maxNote = 16 << 10
@@ -158,7 +200,7 @@ func noteWritten(ledger, path, content string, by Owner, expires time.Time) erro
 	if err := os.MkdirAll(ledger, 0o700); err != nil {
 		return err
 	}
-	b, err := json.Marshal(note{Sum: fingerprint(content), Config: by.Config, Env: by.Env, Expires: expires})
+	b, err := json.Marshal(note{Sum: fingerprint(content), Config: by.Config, Env: by.Env, Started: by.started, Expires: expires})
 	if err != nil {
 		return err
 	}
