@@ -80,10 +80,11 @@ func TestClientDoesNotWaitForA401sBody(t *testing.T) {
 // (a net.Error), after the part that came, and its connection is closed;
 // without it, the read waits as long as the caller's context lets it.
 func TestTransportIdleTimeout(t *testing.T) {
-	closed := make(chan struct{}, 2)
+	closed, sent := make(chan struct{}, 2), make(chan struct{}, 2)
 	api, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("part of it"))
 		w.(http.Flusher).Flush()
+		sent <- struct{}{}
 		<-r.Context().Done() // nothing more, until the connection closes
 		closed <- struct{}{}
 	})
@@ -102,7 +103,11 @@ func TestTransportIdleTimeout(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // only keeps a failing test from hanging
 	defer cancel()
-	body, err := read(&freshtoken.Transport{Source: src, IdleTimeout: 100 * time.Millisecond}, ctx)
+	// A second: the part that came must be read within it on a loaded
+	// machine, where 100 ms is a pause one can make between the wait's
+	// start and the read.
+	const idle = time.Second
+	body, err := read(&freshtoken.Transport{Source: src, IdleTimeout: idle}, ctx)
 	var ne net.Error
 	if body != "part of it" || !errors.As(err, &ne) || !ne.Timeout() || ctx.Err() != nil {
 		t.Fatalf("read %q, %v; want the part that came, then a time-out before the context's", body, err)
@@ -112,9 +117,14 @@ func TestTransportIdleTimeout(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the connection stayed open")
 	}
+	<-sent
+	// Ended once the part has been sent, and the wait for more has been
+	// longer than the other's IdleTimeout: a time from the start could end
+	// the request before its answer on a loaded machine.
 	short, cancel := context.WithCancel(t.Context())
 	go func() {
-		<-time.After(300 * time.Millisecond) // longer than the other's IdleTimeout
+		<-sent
+		<-time.After(3 * idle / 2) // the wait for more, not a wait for anything
 		cancel()
 	}()
 	if body, err := read(&freshtoken.Transport{Source: src}, short); body != "part of it" || !errors.Is(err, context.Canceled) {

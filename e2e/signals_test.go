@@ -1233,16 +1233,25 @@ func TestProxyStoppingSaysWhatItWaitsFor(t *testing.T) {
 	run.waitExit(t, 130)
 }
 
-// stopPastTimeout stops p while g holds its token request, lets the
-// provider answer it (see stopWhileAnswered), and continues p once twice
-// timeout has passed since it stopped: what is tested is the timeout
-// passing while the process is stopped, nothing of it running meanwhile.
-// g holds the next request again.
-func stopPastTimeout(t *testing.T, p *os.Process, g *gate, timeout time.Duration, answered func() bool) {
+// stopPastTimeout stops p while g holds its token request, does meanwhile
+// (if not nil) with p stopped, lets the provider answer the request (see
+// stopWhileAnswered), and continues p once a little more than timeout has
+// passed since it stopped: a timer started when the request was sent, before
+// the stop, is then due, and what is tested is the timeout passing while
+// the process is stopped, nothing of it running meanwhile. g holds the next
+// request again. The test's own pause between the request reaching g and
+// the stop counts as time p ran: it must stay under nine tenths of timeout
+// (the running timeout's last step), so timeout is the pause a loaded
+// machine may make there, and costs the test no more than once per try.
+func stopPastTimeout(t *testing.T, p *os.Process, g *gate, timeout time.Duration, meanwhile func(), answered func() bool) {
 	t.Helper()
-	stopped := stopWhileAnswered(t, p, g, answered)
+	stopped := stopProcess(t, p)
+	if meanwhile != nil {
+		meanwhile()
+	}
+	answerWhileStopped(t, g, answered)
 	g.release = make(chan struct{})
-	time.Sleep(2*timeout - time.Since(stopped))
+	time.Sleep(timeout + timeout/10 - time.Since(stopped))
 	p.Signal(syscall.SIGCONT)
 }
 
@@ -1252,12 +1261,26 @@ func stopPastTimeout(t *testing.T, p *os.Process, g *gate, timeout time.Duration
 // stopped.
 func stopWhileAnswered(t *testing.T, p *os.Process, g *gate, answered func() bool) time.Time {
 	t.Helper()
+	stopped := stopProcess(t, p)
+	answerWhileStopped(t, g, answered)
+	return stopped
+}
+
+// stopProcess stops p (SIGSTOP) and returns once it has stopped: the time
+// it returns is at or after the stop.
+func stopProcess(t *testing.T, p *os.Process) time.Time {
+	t.Helper()
 	p.Signal(syscall.SIGSTOP)
 	testenv.WaitFor(t, "freshtoken to stop", func() bool { return processState(t, p.Pid) == "T" })
-	stopped := time.Now()
+	return time.Now()
+}
+
+// answerWhileStopped lets g's held request go and waits until the provider
+// has answered it.
+func answerWhileStopped(t *testing.T, g *gate, answered func() bool) {
+	t.Helper()
 	g.open()
 	testenv.WaitFor(t, "the provider to answer", answered)
-	return stopped
 }
 
 // TestStoppedPastTheTimeoutKeepsTheAnswer: a renewal stopped (SIGSTOP; a
@@ -1279,7 +1302,7 @@ func TestStoppedPastTheTimeoutKeepsTheAnswer(t *testing.T) {
 			if where == "redis" {
 				storeURL = redistest.Start(t).URL
 			}
-			const timeout = time.Second
+			const timeout = 2 * time.Second // see stopPastTimeout
 			g := newGate(t, "refresh_token")
 			// A rotated-out refresh token sent again ends the grant.
 			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, storeURL, "")
@@ -1292,7 +1315,7 @@ func TestStoppedPastTheTimeoutKeepsTheAnswer(t *testing.T) {
 				run := w.watch("token", "--force")
 				g.wait(t)
 				// The answer goes out, rotating the refresh token.
-				stopPastTimeout(t, run.cmd.Process, g, timeout, func() bool { return w.provider.Stats().Refreshes == i })
+				stopPastTimeout(t, run.cmd.Process, g, timeout, nil, func() bool { return w.provider.Stats().Refreshes == i })
 				stderr := run.waitExit(t, 0)
 				if st := w.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 || st.Refreshes != i {
 					t.Fatalf("try %d: provider saw %+v; want %d refreshes and no reuse (stderr: %s)", i, st, i, stderr)
@@ -1415,7 +1438,7 @@ func TestStoppedDevicePollPastTheTimeoutKeepsTheAnswer(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("telling a stopped process needs /proc")
 	}
-	const timeout = time.Second
+	const timeout = 2 * time.Second // see stopPastTimeout
 	g := newGate(t, "urn:ietf:params:oauth:grant-type:device_code")
 	w := deviceWorldWith(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second, OnTokenRequest: g.onTokenRequest})
 	w.writeConfig(w.readConfig() + fmt.Sprintf("timeout = %q\n", timeout.String()))
@@ -1423,11 +1446,15 @@ func TestStoppedDevicePollPastTheTimeoutKeepsTheAnswer(t *testing.T) {
 		rc, code := w.startDeviceLogin()
 		g.armed.Store(true)
 		g.wait(t) // a poll, held before the provider looks at the device code
-		if err := w.provider.DecideDevice(code, true); err != nil {
-			t.Fatal(err)
+		// Approved once freshtoken is stopped, so that the approval is no
+		// part of the time it runs with the poll sent; the answer then
+		// goes out, spending the device code.
+		approve := func() {
+			if err := w.provider.DecideDevice(code, true); err != nil {
+				t.Fatal(err)
+			}
 		}
-		// The answer goes out, spending the device code.
-		stopPastTimeout(t, rc.cmd.Process, g, timeout, func() bool { return w.provider.Stats().DeviceLogins == i })
+		stopPastTimeout(t, rc.cmd.Process, g, timeout, approve, func() bool { return w.provider.Stats().DeviceLogins == i })
 		if stderr := rc.waitExit(t, 0); w.provider.Stats().DeviceLogins != i {
 			t.Fatalf("try %d: provider saw %+v; want %d device log-ins (stderr: %s)", i, w.provider.Stats(), i, stderr)
 		}

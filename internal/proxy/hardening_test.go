@@ -274,25 +274,33 @@ func TestRefreshIsCheckedAsARedirect(t *testing.T) {
 // middle of its body is answered 408 (400 by the proxy's own endpoints); in
 // neither case does the API get the whole request.
 func TestStalledClientsAreCutOff(t *testing.T) {
-	f, hits := twoEnvAPI(t, func(o *proxy.Options) { o.HeaderTimeout, o.BodyTimeout = 200*time.Millisecond, 200*time.Millisecond })
-	c, r := dial(t, f)
-	fmt.Fprintf(c, "GET /victim/x HTTP/1.1\r\nHost: %s\r\n", f.addr)
-	if n, err := r.ReadByte(); err != io.EOF {
+	// A second: the header and body that do come, and the log-ins before,
+	// must be read within it on a loaded machine. The four stalls start
+	// together, so the test waits about one limit, not four.
+	f, hits := twoEnvAPI(t, func(o *proxy.Options) { o.HeaderTimeout, o.BodyTimeout = time.Second, time.Second })
+	header, headerR := dial(t, f)
+	fmt.Fprintf(header, "GET /victim/x HTTP/1.1\r\nHost: %s\r\n", f.addr)
+	var bodies []*bufio.Reader
+	for _, length := range []int{1000, 3 << 20} { // kept for a retry, and streamed
+		c, r := dial(t, f)
+		fmt.Fprintf(c, "POST /victim/x HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\nthe start", f.addr, length)
+		bodies = append(bodies, r)
+	}
+	own, ownR := dial(t, f)
+	fmt.Fprintf(own, "POST /.freshtoken/envs/victim/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ncsrf=", f.addr)
+
+	if n, err := headerR.ReadByte(); err != io.EOF {
 		t.Errorf("a stalled header got %q, %v; want the connection closed", n, err)
 	}
-	for _, length := range []int{1000, 3 << 20} { // kept for a retry, and streamed
-		c, r = dial(t, f)
-		fmt.Fprintf(c, "POST /victim/x HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\nthe start", f.addr, length)
+	for i, r := range bodies {
 		if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(body, "client_timeout") {
-			t.Errorf("a body of %d stalled: got %d %s, want 408 client_timeout", length, resp.StatusCode, body)
+			t.Errorf("body %d stalled: got %d %s, want 408 client_timeout", i, resp.StatusCode, body)
 		}
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the API got %d requests", n)
 	}
-	c, r = dial(t, f)
-	fmt.Fprintf(c, "POST /.freshtoken/envs/victim/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ncsrf=", f.addr)
-	if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusBadRequest {
+	if resp, body := readAnswer(t, ownR, http.MethodPost); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a stalled body for the proxy's own endpoint: got %d %s, want 400", resp.StatusCode, body)
 	}
 }
@@ -302,15 +310,24 @@ func TestStalledClientsAreCutOff(t *testing.T) {
 // API and one to the proxy's own pages alike; without the limit, idle
 // connections were held for ever, each with a file descriptor.
 func TestIdleConnectionsAreClosed(t *testing.T) {
-	f, _ := twoEnvAPI(t, func(o *proxy.Options) { o.IdleTimeout = 200 * time.Millisecond })
-	for _, path := range []string{"/victim/x", "/"} {
+	// A second: the log-ins before must not find their connections closed
+	// under them on a loaded machine. Both connections wait together.
+	f, _ := twoEnvAPI(t, func(o *proxy.Options) { o.IdleTimeout = time.Second })
+	paths := []string{"/victim/x", "/"}
+	readers := make([]*bufio.Reader, len(paths))
+	for i, path := range paths {
 		c, r := dial(t, f)
 		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, f.addr)
+		readers[i] = r
+	}
+	for i, r := range readers {
 		if resp, body := readAnswer(t, r, http.MethodGet); resp.StatusCode != http.StatusOK || resp.Close {
-			t.Fatalf("%s: got %d %s (close %v), want 200 on a connection kept alive", path, resp.StatusCode, body, resp.Close)
+			t.Fatalf("%s: got %d %s (close %v), want 200 on a connection kept alive", paths[i], resp.StatusCode, body, resp.Close)
 		}
+	}
+	for i, r := range readers {
 		if b, err := r.ReadByte(); err != io.EOF { // nothing more sent: dial's deadline ends a failing wait
-			t.Errorf("%s: a connection left idle got %q, %v; want it closed", path, b, err)
+			t.Errorf("%s: a connection left idle got %q, %v; want it closed", paths[i], b, err)
 		}
 	}
 }
@@ -330,7 +347,8 @@ func TestClientThatStopsReadingIsCutOff(t *testing.T) {
 		closed <- struct{}{}
 	}))
 	t.Cleanup(api.Close)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.SendTimeout = 200 * time.Millisecond },
+	// A second: every write of the log-in before must be taken within it.
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.SendTimeout = time.Second },
 		moreConfig: func(f *fixture) string { return genericEnv(f, "endless", api.URL) }})
 	f.login(t, "endless")
 	c, _ := dial(t, f)
@@ -445,7 +463,8 @@ func TestSlowBodyGivesBackTheReplayBudget(t *testing.T) {
 // sent on as it comes, is still cut off when the client stops sending it:
 // 408, and the API gets no whole request.
 func TestSlowBodyThatStopsIsCutOff(t *testing.T) {
-	f, hits := twoEnvAPI(t, func(o *proxy.Options) { o.BodyTimeout, o.ReplayWait = 300*time.Millisecond, time.Millisecond })
+	// A second: the log-ins before must have their bodies read within it.
+	f, hits := twoEnvAPI(t, func(o *proxy.Options) { o.BodyTimeout, o.ReplayWait = time.Second, time.Millisecond })
 	c, r := dial(t, f)
 	fmt.Fprintf(c, "POST /victim/x HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\n\r\nthe start", f.addr)
 	if resp, body := readAnswer(t, r, http.MethodPost); resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(body, "client_timeout") {
