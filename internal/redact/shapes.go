@@ -103,7 +103,7 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 				// maskShaped: URL would take it for an empty one.
 				u = strings.TrimSuffix(u, "=")
 			}
-			b.WriteString(URL(u) + word[len(u):])
+			b.WriteString(maskPath(URL(u)) + word[len(u):])
 		case m[4] >= 0: // name=value, its value quoted or not
 			name := s[m[4]:m[5]]
 			value, quote := quoted(s, m[6:12])
@@ -115,7 +115,7 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 			default:
 				value = maskShapedIn(value, atEnd, left-1)
 			}
-			b.WriteString(maskShapedIn(name, false, 0) + "=" + quote + value + quote)
+			b.WriteString(nameShown(s, m[4], m[5]) + "=" + quote + value + quote)
 		case m[12] >= 0: // a token's known shape
 			token := strings.TrimRight(word, ".")
 			if strings.HasPrefix(token, "sk-") && !strings.ContainsAny(token, "0123456789") {
@@ -126,7 +126,7 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 		case m[14] >= 0: // name: value
 			name := s[m[14]:m[15]]
 			value, quote := quoted(s, m[18:24])
-			b.WriteString(maskShapedIn(name, false, 0) + s[m[16]:m[17]])
+			b.WriteString(nameShown(s, m[14], m[15]) + s[m[16]:m[17]])
 			if !labelsASecret(name) || ordinary(value) {
 				pos = m[17] // the value is read as any other text
 				break
@@ -139,8 +139,8 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 				break
 			}
 			b.WriteString(Mask(s[m[26]:m[27]]))
-		case uuid().MatchString(word):
-			b.WriteString(word) // an identifier: a request's, an item's
+		case uuid().MatchString(word), digest(s[:m[0]], word):
+			b.WriteString(word) // an identifier: a request's, an item's, an image's
 		case randomLooking(word), userPassword(word):
 			b.WriteString(Mask(word))
 		default:
@@ -149,6 +149,56 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 	}
 	b.WriteString(s[pos:])
 	return b.String()
+}
+
+// maskPath is u, a URL as URL shows it, with the segments of its path
+// that read as a secret (randomLooking) masked: a webhook's URL carries
+// its secret there (hooks.slack.com/services/T…/B…/secret, Discord's
+// /api/webhooks/id/token, Telegram's /bot…/). Segments that are UUIDs or
+// digests stay readable, as they do outside a URL.
+func maskPath(u string) string {
+	_, rest, ok := strings.Cut(u, "://")
+	start := strings.IndexByte(rest, '/')
+	if !ok || start < 0 {
+		return u
+	}
+	start += len(u) - len(rest)
+	end := strings.IndexAny(u[start:], "?#")
+	if end < 0 {
+		end = len(u) - start
+	}
+	segments := strings.Split(u[start:start+end], "/")
+	for i, seg := range segments {
+		if randomLooking(seg) && !uuid().MatchString(seg) && !digest(seg[:strings.IndexByte(seg, ':')+1], seg) {
+			segments[i] = Mask(seg)
+		}
+	}
+	return u[:start] + strings.Join(segments, "/") + u[start+end:]
+}
+
+// digest reports whether word, read after before, is a content's hash
+// named by its algorithm, as Docker's image digests (sha256:…, after the
+// image's name@ too) and Subresource Integrity and Nix's hashes
+// (sha512-…) write one: what a pull or an install failed on, which the
+// reader needs, and no secret.
+func digest(before, word string) bool {
+	return hashName().MatchString(before[max(0, len(before)-8):]) || hashName().MatchString(word[:strings.IndexByte(word, '-')+1])
+}
+
+// hashName finds the name of a hash algorithm and what follows it at the
+// end of a text: sha256: or sha512-.
+var hashName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b(?:sha1|sha224|sha256|sha384|sha512|md5)[:-]$`)
+})
+
+// nameShown is s[start:end], a name before its value, as maskShapedIn
+// shows it: masked if it reads as a secret, unless it is a digest
+// (nginx@sha256:…: not found).
+func nameShown(s string, start, end int) string {
+	if digest(s[:start], s[start:end]) {
+		return s[start:end]
+	}
+	return maskShapedIn(s[start:end], false, 0)
 }
 
 // quoted is the value a match of shaped found in s at groups, the indexes

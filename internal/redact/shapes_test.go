@@ -109,6 +109,37 @@ func TestFreeTextKeepsIdentifiersAndMessages(t *testing.T) {
 	})
 }
 
+// TestFreeTextMasksSecretsInAURLsPath: a webhook's URL carries its
+// secret in its path, not its query (Slack's hooks.slack.com/services/
+// T…/B…/secret, Discord's /api/webhooks/id/token, Telegram's /bot…/),
+// and a failed [notify] command that quoted it (curl's error) showed it
+// whole. The path's random-looking segments are masked, its other
+// segments (the team's and channel's ids, the method) kept.
+func TestFreeTextMasksSecretsInAURLsPath(t *testing.T) {
+	checkMasks(t, []masking{
+		{"notify: POST https://hooks.slack.com/services/T024BE7LD/B01ABCDEF12/" + randomKey[:24] + " failed", randomKey[:24],
+			"notify: POST https://hooks.slack.com/services/T024BE7LD/B01ABCDEF12/Zq4m…(24 chars) failed"},
+		{"curl: (22) https://discord.com/api/webhooks/1234567890123456789/" + randomKey + randomKey + ": 401", randomKey,
+			"curl: (22) https://discord.com/api/webhooks/1234567890123456789/Zq4mT8xW…(64 chars): 401"},
+		{"curl: (22) https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage returned 401", "AAHdqTcvCH1vGWJx",
+			"curl: (22) https://api.telegram.org/bot12345…(47 chars)/sendMessage returned 401"},
+	})
+}
+
+// TestFreeTextKeepsDigests: a content's hash named by its algorithm (a
+// Docker image's digest, sha256:…, after the image's name@ too; npm's and
+// Nix's sha512-…), which says what a pull or an install failed on, was
+// masked as a random secret; it stays readable, in a URL's path too.
+func TestFreeTextKeepsDigests(t *testing.T) {
+	const digest = "e4c58958181a5925816faa528ce959e487632f4cfd192f8132f71b32c2e8a1f0"
+	checkKept(t, []string{
+		"Error response from daemon: manifest for sha256:" + digest + " not found",
+		"docker: nginx@sha256:" + digest + ": not found",
+		"GET https://registry-1.docker.io/v2/library/nginx/manifests/sha256:" + digest + " 404",
+		"npm ERR! sha512-" + randomKey + randomKey + "== integrity checksum failed",
+	})
+}
+
 // TestFreeTextCostIsBounded: a line of a=a=a=… (each value read as a
 // name=value again) took minutes in FreeText, and any line of a megabyte
 // was read whole, though a few hundred characters show. Both now cost a
@@ -120,6 +151,8 @@ func TestFreeTextCostIsBounded(t *testing.T) {
 		"nested name=value within what is read": strings.Repeat("a=", 430),
 		"name=value words, a megabyte":          strings.Repeat("a=b ", 1<<18),
 		"labelled secrets, a megabyte":          strings.Repeat("password: x1 ", 1<<16),
+		"webhooks' URLs, a megabyte":            strings.Repeat("https://h/"+randomKey+"/"+randomKey+" ", 1<<14),
+		"named digests, a megabyte":             strings.Repeat("x@sha256:"+hexKey+": ", 1<<14),
 	} {
 		if allocs := testing.AllocsPerRun(1, func() { redact.FreeText(line, 200) }); allocs > 2000 {
 			t.Errorf("%s: FreeText made %.0f allocations; want a few hundred", name, allocs)
