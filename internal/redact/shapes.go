@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,12 +124,16 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 				break
 			}
 			b.WriteString(Mask(token) + word[len(token):])
-		case m[14] >= 0: // name: value
-			name := s[m[14]:m[15]]
-			value, quote := quoted(s, m[18:24])
-			b.WriteString(nameShown(s, m[14], m[15]) + s[m[16]:m[17]])
-			if !labelsASecret(name) || ordinary(value) {
-				pos = m[17] // the value is read as any other text
+		case m[14] >= 0, m[28] >= 0: // name: value, or a command's --name value
+			g := m[14:24]
+			if g[0] < 0 {
+				g = m[28:38]
+			}
+			name := s[g[0]:g[1]]
+			value, quote := quoted(s, g[4:10])
+			b.WriteString(nameShown(s, g[0], g[1]) + s[g[2]:g[3]])
+			if !labelsASecret(name) || ordinary(value) || quote == "" && strings.HasPrefix(value, "-") {
+				pos = g[3] // the value is read as any other text
 				break
 			}
 			b.WriteString(quote + Mask(value) + quote)
@@ -182,14 +187,19 @@ func maskPath(u string) string {
 // (sha512-…) write one: what a pull or an install failed on, which the
 // reader needs, and no secret.
 func digest(before, word string) bool {
-	return hashName().MatchString(before[max(0, len(before)-8):]) || hashName().MatchString(word[:strings.IndexByte(word, '-')+1])
+	for _, name := range hashAlgorithms {
+		if n := len(before) - len(name) - 1; n >= 0 && before[n+len(name)] == ':' && strings.EqualFold(before[n:n+len(name)], name) && (n == 0 || !isAlnum(before[n-1])) {
+			return true
+		}
+		if len(word) > len(name) && word[len(name)] == '-' && strings.EqualFold(word[:len(name)], name) {
+			return true
+		}
+	}
+	return false
 }
 
-// hashName finds the name of a hash algorithm and what follows it at the
-// end of a text: sha256: or sha512-.
-var hashName = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?i)\b(?:sha1|sha224|sha256|sha384|sha512|md5)[:-]$`)
-})
+// hashAlgorithms are the names digests are written with.
+var hashAlgorithms = []string{"sha1", "sha224", "sha256", "sha384", "sha512", "md5"}
 
 // nameShown is s[start:end], a name before its value, as maskShapedIn
 // shows it: masked if it reads as a secret, unless it is a digest
@@ -232,12 +242,13 @@ func quoted(s string, groups []int) (value, quote string) {
 var shaped = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(
 		`([A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>` + "`" + `]+)` +
-			`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)=` + value +
+			`|(-*[A-Za-z_][A-Za-z0-9_.\[\]-]*)=` + value +
 			`|(\b(?:(?:hv[sbr]\.|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|sk-|sk_live_|sk_test_|rk_live_|ya29\.|AIza|npm_|pypi-)[A-Za-z0-9_.+/=-]{16,}` +
 			`|A[SK]IA[A-Z0-9]{16}\b` +
 			`|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?))` +
 			`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)(["']?(?::[ \t]*|[ \t]+=[ \t]*))` + value +
 			`|\b((?i:bearer|basic))[ \t]+([A-Za-z0-9._~+/-]+=*)` +
+			`|(--[A-Za-z][A-Za-z0-9_-]*)([ \t]+)` + value +
 			`|[A-Za-z0-9_+/~-]{12,}={0,2}`)
 })
 
@@ -253,12 +264,23 @@ const value = `(?:"([^"\n]*)"|'([^'\n]*)'|([^\s&"'<>;,=` + "`" + `][^\s&"'<>;,` 
 // (Vault's "Code: 403", an HTTP status; an authorization code shows as a
 // query's code=…).
 func labelsASecret(name string) bool {
-	switch strings.ToLower(name) {
+	switch strings.ToLower(strings.TrimLeft(name, "-")) {
 	case "pass", "key", "code":
+		return false
+	}
+	words := paramWords(name)
+	if len(words) > 1 && slices.Contains(notSecretValues, strings.ToLower(words[len(words)-1])) {
 		return false
 	}
 	return secretParam(name)
 }
+
+// notSecretValues are the last words of names that say where a secret is,
+// or how it is given, rather than being one: its file's path
+// (--password-file, token_file: …), its URL, its environment variable
+// (client_secret_env = "FREEAGENT_SECRET"), the command printing it, or
+// that it is read from standard input (docker login --password-stdin).
+var notSecretValues = []string{"file", "path", "dir", "url", "uri", "env", "cmd", "command", "stdin"}
 
 // ordinary reports whether value, labelled as a secret, is a plain word
 // (letters only, perhaps with a stop after it), as a message's next word

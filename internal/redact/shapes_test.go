@@ -126,6 +126,33 @@ func TestFreeTextMasksSecretsInAURLsPath(t *testing.T) {
 	})
 }
 
+// TestFreeTextMasksFlagsSecrets: a secret given to a command's flag, as
+// a command echoing its own line or a usage error shows it, showed whole
+// when its value was not random enough alone: after a space (--token
+// abc…, --password …), and after = when the flag's name had 12
+// characters or more (--client-secret=…: read as one long word, its name
+// was never read). Both are masked now; the flags that say where a
+// secret is rather than being one (--password-file, --password-stdin,
+// curl's --key, a token_file: or client_secret_env = label) keep their
+// values readable, as does a flag followed by another or by a plain word.
+func TestFreeTextMasksFlagsSecrets(t *testing.T) {
+	checkMasks(t, []masking{
+		{"error: --client-secret=abc123def456ghi789 rejected", "abc123def456ghi789", "error: --client-secret=abc1…(18 chars) rejected"},
+		{"error: unknown flag --token abc123def456ghi789", "abc123def456ghi789", "error: unknown flag --token abc1…(18 chars)"},
+		{"mysql: --password hunter2xyz rejected", "hunter2xyz", "mysql: --password …(10 chars) rejected"},
+		{`vault: --client-secret "abc 123 def" rejected`, "abc 123 def", `vault: --client-secret "…(11 chars)" rejected`},
+	})
+	checkKept(t, []string{
+		"--token is required",
+		"docker login --password-stdin ghcr.io failed",
+		"docker login --password -u me failed",
+		"curl: (58) could not load --key /home/me/client.pem",
+		"error: --token-file /run/user/1000/tok.txt: no such file",
+		"token_file: /home/me/.local/token.json not found",
+		`client_secret_env = "FREEAGENT_SECRET" is not set`,
+	})
+}
+
 // TestFreeTextKeepsDigests: a content's hash named by its algorithm (a
 // Docker image's digest, sha256:…, after the image's name@ too; npm's and
 // Nix's sha512-…), which says what a pull or an install failed on, was
@@ -153,6 +180,7 @@ func TestFreeTextCostIsBounded(t *testing.T) {
 		"labelled secrets, a megabyte":          strings.Repeat("password: x1 ", 1<<16),
 		"webhooks' URLs, a megabyte":            strings.Repeat("https://h/"+randomKey+"/"+randomKey+" ", 1<<14),
 		"named digests, a megabyte":             strings.Repeat("x@sha256:"+hexKey+": ", 1<<14),
+		"flags' secrets, a megabyte":            strings.Repeat("--token x1 --a-long-flag-name=x ", 1<<15),
 	} {
 		if allocs := testing.AllocsPerRun(1, func() { redact.FreeText(line, 200) }); allocs > 2000 {
 			t.Errorf("%s: FreeText made %.0f allocations; want a few hundred", name, allocs)
