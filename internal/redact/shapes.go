@@ -146,6 +146,8 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 			b.WriteString(Mask(s[m[26]:m[27]]))
 		case uuid().MatchString(word), digest(s[:m[0]], word):
 			b.WriteString(word) // an identifier: a request's, an item's, an image's
+		case filePath(word):
+			b.WriteString(maskSegments(word)) // its name readable, a secret in it not
 		case randomLooking(word), userPassword(word):
 			b.WriteString(Mask(word))
 		default:
@@ -172,13 +174,30 @@ func maskPath(u string) string {
 	if end < 0 {
 		end = len(u) - start
 	}
-	segments := strings.Split(u[start:start+end], "/")
+	return u[:start] + maskSegments(u[start:start+end]) + u[start+end:]
+}
+
+// maskSegments is path, a URL's or a file's, with its segments that read
+// as a secret (randomLooking, unless a UUID or a digest) masked, and the
+// others kept.
+func maskSegments(path string) string {
+	segments := strings.Split(path, "/")
 	for i, seg := range segments {
 		if randomLooking(seg) && !uuid().MatchString(seg) && !digest(seg[:strings.IndexByte(seg, ':')+1], seg) {
 			segments[i] = Mask(seg)
 		}
 	}
-	return u[:start] + strings.Join(segments, "/") + u[start+end:]
+	return strings.Join(segments, "/")
+}
+
+// filePath reports whether word, a run maskShapedIn reads, is a file's
+// path rather than a secret holding a / (base64's): it starts at the root
+// or the home folder with a plain word and goes on (/nix/store/…,
+// /var/lib/docker/…, ~/src/…).
+func filePath(word string) bool {
+	rest, root := strings.CutPrefix(strings.TrimPrefix(word, "~"), "/")
+	first, _, more := strings.Cut(rest, "/")
+	return root && more && ordinary(first)
 }
 
 // digest reports whether word, read after before, is a content's hash

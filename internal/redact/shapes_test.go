@@ -153,6 +153,22 @@ func TestFreeTextMasksFlagsSecrets(t *testing.T) {
 	})
 }
 
+// TestFreeTextMasksOnlyAPathsRandomSegments: a file's path with a hash
+// in one of its folders (Nix's store, Docker's layers) was masked whole
+// as one random word (/nix/sto…(50 chars)), so the reader could not tell
+// which program or file failed. A path from the root or the home folder
+// has only its random-looking segments masked, a token among them too.
+func TestFreeTextMasksOnlyAPathsRandomSegments(t *testing.T) {
+	checkMasks(t, []masking{
+		{"exec: /nix/store/8a7fxk2mzq9v1l0c3jh5w6p4rb8ydn2s-pass-1.7.4/bin/pass: no such file", "8a7fxk2mzq9v1l0c3jh5w6p4rb8ydn2s",
+			"exec: /nix/store/8a7fxk2m…(39 chars).7.4/bin/pass: no such file"},
+		{"open /var/lib/docker/overlay2/" + hexKey + "/merged: permission denied", hexKey,
+			"open /var/lib/docker/overlay2/3f9a0c7e…(40 chars)/merged: permission denied"},
+		{"cat: ~/secrets/" + randomKey + ": no such file", randomKey, "cat: ~/secrets/Zq4mT8xW…(32 chars): no such file"},
+		{"open /tmp/" + githubPAT + ": no such file", githubPAT, "open /tmp/ghp_R8nT…(40 chars): no such file"},
+	})
+}
+
 // TestFreeTextKeepsDigests: a content's hash named by its algorithm (a
 // Docker image's digest, sha256:…, after the image's name@ too; npm's and
 // Nix's sha512-…), which says what a pull or an install failed on, was
