@@ -276,20 +276,29 @@ var shaped = sync.OnceValue(func() *regexp.Regexp {
 // a query, a list or a shell's line; a bare one never starts with =.
 const value = `(?:"([^"\n]*)"|'([^'\n]*)'|([^\s&"'<>;,=` + "`" + `][^\s&"'<>;,` + "`" + `]*))`
 
-// labelsASecret reports whether name, labelling a value (name: value),
-// says it is a secret, as a query's parameter does (secretParam), unless
-// it is a word that more often names a program or a thing there: pass
-// (the password store's own errors start with "pass:"), key, code
-// (Vault's "Code: 403", an HTTP status; an authorization code shows as a
-// query's code=…).
+// labelsASecret reports whether name, labelling a value (name: value) or
+// a command's flag giving one (--name value), says it is a secret, as a
+// query's parameter does (secretParam), unless it is a word that more
+// often names a program or a thing there: pass (the password store's own
+// errors start with "pass:"), key, code (Vault's "Code: 403", an HTTP
+// status; an authorization code shows as a query's code=…); or its last
+// word says where the secret is (notSecretValues); or, for a flag, its
+// last word is not a secret's (--token-ttl, --key-id).
 func labelsASecret(name string) bool {
 	switch strings.ToLower(strings.TrimLeft(name, "-")) {
 	case "pass", "key", "code":
 		return false
 	}
 	words := paramWords(name)
-	if len(words) > 1 && slices.Contains(notSecretValues, strings.ToLower(words[len(words)-1])) {
+	if len(words) == 0 {
 		return false
+	}
+	last := strings.ToLower(words[len(words)-1])
+	switch {
+	case len(words) > 1 && slices.Contains(notSecretValues, last):
+		return false
+	case strings.HasPrefix(name, "--") && !endsWithASecretWord(last):
+		return false // a flag that tells of a secret (--token-ttl 5m, --key-id …)
 	}
 	return secretParam(name)
 }

@@ -146,6 +146,7 @@ func TestFreeTextMasksFlagsSecrets(t *testing.T) {
 		"--token is required",
 		"docker login --password-stdin ghcr.io failed",
 		"docker login --password -u me failed",
+		"vault: --token-ttl 5m is too short",
 		"curl: (58) could not load --key /home/me/client.pem",
 		"error: --token-file /run/user/1000/tok.txt: no such file",
 		"token_file: /home/me/.local/token.json not found",
