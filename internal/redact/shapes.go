@@ -220,11 +220,15 @@ func digest(before, word string) bool {
 // hashAlgorithms are the names digests are written with.
 var hashAlgorithms = []string{"sha1", "sha224", "sha256", "sha384", "sha512", "md5"}
 
+// minShaped is the fewest characters of a word shaped reads as one that
+// may be a secret: a name shorter (a word's, a flag's) holds none.
+const minShaped = 12
+
 // nameShown is s[start:end], a name before its value, as maskShapedIn
 // shows it: masked if it reads as a secret, unless it is a digest
 // (nginx@sha256:…: not found).
 func nameShown(s string, start, end int) string {
-	if digest(s[:start], s[start:end]) {
+	if end-start < minShaped || digest(s[:start], s[start:end]) {
 		return s[start:end]
 	}
 	return maskShapedIn(s[start:end], false, 0)
@@ -268,7 +272,7 @@ var shaped = sync.OnceValue(func() *regexp.Regexp {
 			`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)(["']?(?::[ \t]*|[ \t]+=[ \t]*))` + value +
 			`|\b((?i:bearer|basic))[ \t]+([A-Za-z0-9._~+/-]+=*)` +
 			`|(--[A-Za-z][A-Za-z0-9_-]*)([ \t]+)` + value +
-			`|[A-Za-z0-9_+/~-]{12,}={0,2}`)
+			"|[A-Za-z0-9_+/~-]{" + strconv.Itoa(minShaped) + ",}={0,2}")
 })
 
 // value is how shaped reads a value after its name: in double quotes, in
@@ -289,10 +293,10 @@ func labelsASecret(name string) bool {
 	case "pass", "key", "code":
 		return false
 	}
-	words := paramWords(name)
-	if len(words) == 0 {
+	if !secretParam(name) {
 		return false
 	}
+	words := paramWords(name)
 	last := strings.ToLower(words[len(words)-1])
 	switch {
 	case len(words) > 1 && slices.Contains(notSecretValues, last):
@@ -300,7 +304,7 @@ func labelsASecret(name string) bool {
 	case strings.HasPrefix(name, "--") && !endsWithASecretWord(last):
 		return false // a flag that tells of a secret (--token-ttl 5m, --key-id …)
 	}
-	return secretParam(name)
+	return true
 }
 
 // notSecretValues are the last words of names that say where a secret is,
