@@ -134,6 +134,10 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 			b.WriteString(nameShown(s, g[0], g[1]) + s[g[2]:g[3]])
 			if !labelsASecret(name) || ordinary(value) || quote == "" && strings.HasPrefix(value, "-") {
 				pos = g[3] // the value is read as any other text
+				if password, ok := hostPassword(s[g[2]:g[3]], value, quote); ok {
+					b.WriteString(Mask(password))
+					pos += len(password)
+				}
 				break
 			}
 			b.WriteString(quote + Mask(value) + quote)
@@ -232,6 +236,19 @@ func nameShown(s string, start, end int) string {
 		return s[start:end]
 	}
 	return maskShapedIn(s[start:end], false, 0)
+}
+
+// hostPassword is the password of user:password@host written without a
+// scheme (a database's or a cache's address in its client's error), read
+// as a name (the user), its separator and a bare value: what the value
+// holds before an @ followed by a host, unless that is a digest's name
+// (an image's nginx:1.25@sha256:…).
+func hostPassword(separator, value, quote string) (string, bool) {
+	password, host, ok := strings.Cut(value, "@")
+	if separator != ":" || quote != "" || !ok || password == "" || strings.Contains(password, "/") || host == "" || !isAlnum(host[0]) {
+		return "", false
+	}
+	return password, !digest(host[:strings.IndexByte(host, ':')+1], "")
 }
 
 // quoted is the value a match of shaped found in s at groups, the indexes

@@ -170,6 +170,23 @@ func TestFreeTextMasksOnlyAPathsRandomSegments(t *testing.T) {
 	})
 }
 
+// TestFreeTextMasksAHostsPassword: a database's or a cache's address
+// written user:password@host without a scheme, as clients quote it in
+// their errors, showed its password whole (a URL's is masked). It is
+// masked now; an image's name:tag@sha256:… and git's user@host:path stay.
+func TestFreeTextMasksAHostsPassword(t *testing.T) {
+	checkMasks(t, []masking{
+		{"connect to me:S3cr3tPass99@db.example.com:5432 failed", "S3cr3tPass99", "connect to me:…(12 chars)@db.example.com:5432 failed"},
+		{"redis: dial me:hunter2@cache.local:6379: connection refused", "hunter2", "redis: dial me:…(7 chars)@cache.local:6379: connection refused"},
+	})
+	checkKept(t, []string{
+		"docker: nginx:1.25@sha256:e4c58958181a5925816faa528ce959e487632f4cfd192f8132f71b32c2e8a1f0: not found",
+		"fatal: git@github.com:org/repo.git not found",
+		"ssh: git@github.com: Permission denied (publickey).",
+		"error: me@example.com is not allowed",
+	})
+}
+
 // TestFreeTextKeepsDigests: a content's hash named by its algorithm (a
 // Docker image's digest, sha256:…, after the image's name@ too; npm's and
 // Nix's sha512-…), which says what a pull or an install failed on, was
