@@ -48,10 +48,12 @@ var terminalCodes = sync.OnceValue(func() *regexp.Regexp {
 // api_key=…, TOKEN='…'), a value labelled by such a name as a header, YAML,
 // JSON or an INI file label it unless it is a plain word (password: …,
 // "client_secret": "…", secret = …), an HTTP authorization's credentials
-// (Bearer …, Basic's user:password), a URL as URL masks it (its query's
-// keys, its user), and a long random-looking run of letters and digits
-// (randomLooking: a client secret, a hex key, base64). Ordinary words,
-// paths, URLs without a key, UUIDs and short codes (an exit status,
+// (Bearer …, Basic's user:password), a command's flag's value (--token
+// …), the password of user:password@host, a URL as URL masks it (its
+// query's keys, its user) and its path's random-looking segments, and a
+// long random-looking run of letters and digits (randomLooking: a client
+// secret, a hex key, base64), a file's path's segments alone. Ordinary
+// words, paths, URLs without a key, UUIDs, digests and short codes (an exit status,
 // curl's (6), Vault's Code: 403, a request id) stay as they are.
 //
 // What Mask has masked already is kept as it is, so that text masked
@@ -106,7 +108,7 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 			}
 			b.WriteString(maskPath(URL(u)) + word[len(u):])
 		case m[4] >= 0: // name=value, its value quoted or not
-			name := s[m[4]:m[5]]
+			name := strings.TrimLeft(s[m[4]:m[5]], "-") // a flag's too
 			value, quote := quoted(s, m[6:12])
 			switch {
 			case secretParam(name):
@@ -265,13 +267,14 @@ func quoted(s string, groups []int) (value, quote string) {
 }
 
 // shaped finds, leftmost first, the words maskShaped reads: a URL (group
-// 1); a name=value (group 2 the name; 3, 4 or 5 its value, in double
+// 1); a name=value (group 2 the name, a flag's dashes before it; 3, 4 or 5 its value, in double
 // quotes, in single ones or bare, not starting with = as base64's padding
 // does); a token of a known shape (group 6); a name labelling a value, as
 // a header, YAML, JSON or an INI file write one (name: value, "name":
 // "value", name = value: group 7 the name, 8 what separates them, 9, 10 or
 // 11 the value as for name=value); an HTTP authorization (Bearer or Basic,
-// group 12, and its credentials, group 13); or a
+// group 12, and its credentials, group 13); a command's flag and its
+// value (--name value: groups 14 to 18 as 7 to 11); or a
 // run of letters, digits, base64's other characters and ~ (in Azure's
 // client secrets) that may be a random secret (randomLooking decides) or
 // base64 of user:password (userPassword). The token prefixes are those of
@@ -306,11 +309,12 @@ const value = `(?:"([^"\n]*)"|'([^'\n]*)'|([^\s&"'<>;,=` + "`" + `][^\s&"'<>;,` 
 // word says where the secret is (notSecretValues); or, for a flag, its
 // last word is not a secret's (--token-ttl, --key-id).
 func labelsASecret(name string) bool {
-	switch strings.ToLower(strings.TrimLeft(name, "-")) {
+	bare, isFlag := strings.CutPrefix(name, "--")
+	switch strings.ToLower(bare) {
 	case "pass", "key", "code":
 		return false
 	}
-	if !secretParam(name) {
+	if !secretParam(bare) {
 		return false
 	}
 	words := paramWords(name)
@@ -318,7 +322,7 @@ func labelsASecret(name string) bool {
 	switch {
 	case len(words) > 1 && slices.Contains(notSecretValues, last):
 		return false
-	case strings.HasPrefix(name, "--") && !endsWithASecretWord(last):
+	case isFlag && !endsWithASecretWord(last):
 		return false // a flag that tells of a secret (--token-ttl 5m, --key-id …)
 	}
 	return true

@@ -138,6 +138,7 @@ func TestFreeTextMasksSecretsInAURLsPath(t *testing.T) {
 func TestFreeTextMasksFlagsSecrets(t *testing.T) {
 	checkMasks(t, []masking{
 		{"error: --client-secret=abc123def456ghi789 rejected", "abc123def456ghi789", "error: --client-secret=abc1…(18 chars) rejected"},
+		{"error: --code=abc123def rejected", "abc123def", "error: --code=…(9 chars) rejected"},
 		{"error: unknown flag --token abc123def456ghi789", "abc123def456ghi789", "error: unknown flag --token abc1…(18 chars)"},
 		{"mysql: --password hunter2xyz rejected", "hunter2xyz", "mysql: --password …(10 chars) rejected"},
 		{`vault: --client-secret "abc 123 def" rejected`, "abc 123 def", `vault: --client-secret "…(11 chars)" rejected`},
