@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,10 +48,12 @@ var terminalCodes = sync.OnceValue(func() *regexp.Regexp {
 // api_key=…, TOKEN='…'), a value labelled by such a name as a header, YAML,
 // JSON or an INI file label it unless it is a plain word (password: …,
 // "client_secret": "…", secret = …), an HTTP authorization's credentials
-// (Bearer …, Basic's user:password), a URL as URL masks it (its query's
-// keys, its user), and a long random-looking run of letters and digits
-// (randomLooking: a client secret, a hex key, base64). Ordinary words,
-// paths, URLs without a key, UUIDs and short codes (an exit status,
+// (Bearer …, Basic's user:password), a command's flag's value (--token
+// …), the password of user:password@host, a URL as URL masks it (its
+// query's keys, its user) and its path's random-looking segments, and a
+// long random-looking run of letters and digits (randomLooking: a client
+// secret, a hex key, base64), a file's path's segments alone. Ordinary
+// words, paths, URLs without a key, UUIDs, digests and short codes (an exit status,
 // curl's (6), Vault's Code: 403, a request id) stay as they are.
 //
 // What Mask has masked already is kept as it is, so that text masked
@@ -103,9 +106,9 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 				// maskShaped: URL would take it for an empty one.
 				u = strings.TrimSuffix(u, "=")
 			}
-			b.WriteString(URL(u) + word[len(u):])
+			b.WriteString(maskPath(URL(u)) + word[len(u):])
 		case m[4] >= 0: // name=value, its value quoted or not
-			name := s[m[4]:m[5]]
+			name := strings.TrimLeft(s[m[4]:m[5]], "-") // a flag's too
 			value, quote := quoted(s, m[6:12])
 			switch {
 			case secretParam(name):
@@ -115,7 +118,7 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 			default:
 				value = maskShapedIn(value, atEnd, left-1)
 			}
-			b.WriteString(maskShapedIn(name, false, 0) + "=" + quote + value + quote)
+			b.WriteString(nameShown(s, m[4], m[5]) + "=" + quote + value + quote)
 		case m[12] >= 0: // a token's known shape
 			token := strings.TrimRight(word, ".")
 			if strings.HasPrefix(token, "sk-") && !strings.ContainsAny(token, "0123456789") {
@@ -123,12 +126,20 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 				break
 			}
 			b.WriteString(Mask(token) + word[len(token):])
-		case m[14] >= 0: // name: value
-			name := s[m[14]:m[15]]
-			value, quote := quoted(s, m[18:24])
-			b.WriteString(maskShapedIn(name, false, 0) + s[m[16]:m[17]])
-			if !labelsASecret(name) || ordinary(value) {
-				pos = m[17] // the value is read as any other text
+		case m[14] >= 0, m[28] >= 0: // name: value, or a command's --name value
+			g := m[14:24]
+			if g[0] < 0 {
+				g = m[28:38]
+			}
+			name := s[g[0]:g[1]]
+			value, quote := quoted(s, g[4:10])
+			b.WriteString(nameShown(s, g[0], g[1]) + s[g[2]:g[3]])
+			if !labelsASecret(name) || ordinary(value) || quote == "" && strings.HasPrefix(value, "-") {
+				pos = g[3] // the value is read as any other text
+				if password, ok := hostPassword(s[g[2]:g[3]], value, quote); ok {
+					b.WriteString(Mask(password))
+					pos += len(password)
+				}
 				break
 			}
 			b.WriteString(quote + Mask(value) + quote)
@@ -139,8 +150,10 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 				break
 			}
 			b.WriteString(Mask(s[m[26]:m[27]]))
-		case uuid().MatchString(word):
-			b.WriteString(word) // an identifier: a request's, an item's
+		case uuid().MatchString(word), digest(s[:m[0]], word):
+			b.WriteString(word) // an identifier: a request's, an item's, an image's
+		case filePath(word):
+			b.WriteString(maskSegments(word)) // its name readable, a secret in it not
 		case randomLooking(word), userPassword(word):
 			b.WriteString(Mask(word))
 		default:
@@ -149,6 +162,95 @@ func maskShapedIn(s string, beforeMask bool, left int) string {
 	}
 	b.WriteString(s[pos:])
 	return b.String()
+}
+
+// maskPath is u, a URL as URL shows it, with the segments of its path
+// that read as a secret (randomLooking) masked: a webhook's URL carries
+// its secret there (hooks.slack.com/services/T…/B…/secret, Discord's
+// /api/webhooks/id/token, Telegram's /bot…/). Segments that are UUIDs or
+// digests stay readable, as they do outside a URL.
+func maskPath(u string) string {
+	_, rest, ok := strings.Cut(u, "://")
+	start := strings.IndexByte(rest, '/')
+	if !ok || start < 0 {
+		return u
+	}
+	start += len(u) - len(rest)
+	end := strings.IndexAny(u[start:], "?#")
+	if end < 0 {
+		end = len(u) - start
+	}
+	return u[:start] + maskSegments(u[start:start+end]) + u[start+end:]
+}
+
+// maskSegments is path, a URL's or a file's, with its segments that read
+// as a secret (randomLooking, unless a UUID or a digest) masked, and the
+// others kept.
+func maskSegments(path string) string {
+	segments := strings.Split(path, "/")
+	for i, seg := range segments {
+		if randomLooking(seg) && !uuid().MatchString(seg) && !digest(seg[:strings.IndexByte(seg, ':')+1], seg) {
+			segments[i] = Mask(seg)
+		}
+	}
+	return strings.Join(segments, "/")
+}
+
+// filePath reports whether word, a run maskShapedIn reads, is a file's
+// path rather than a secret holding a / (base64's): it starts at the root
+// or the home folder with a plain word and goes on (/nix/store/…,
+// /var/lib/docker/…, ~/src/…).
+func filePath(word string) bool {
+	rest, root := strings.CutPrefix(strings.TrimPrefix(word, "~"), "/")
+	first, _, more := strings.Cut(rest, "/")
+	return root && more && ordinary(first)
+}
+
+// digest reports whether word, read after before, is a content's hash
+// named by its algorithm, as Docker's image digests (sha256:…, after the
+// image's name@ too) and Subresource Integrity and Nix's hashes
+// (sha512-…) write one: what a pull or an install failed on, which the
+// reader needs, and no secret.
+func digest(before, word string) bool {
+	for _, name := range hashAlgorithms {
+		if n := len(before) - len(name) - 1; n >= 0 && before[n+len(name)] == ':' && strings.EqualFold(before[n:n+len(name)], name) && (n == 0 || !isAlnum(before[n-1])) {
+			return true
+		}
+		if len(word) > len(name) && word[len(name)] == '-' && strings.EqualFold(word[:len(name)], name) {
+			return true
+		}
+	}
+	return false
+}
+
+// hashAlgorithms are the names digests are written with.
+var hashAlgorithms = []string{"sha1", "sha224", "sha256", "sha384", "sha512", "md5"}
+
+// minShaped is the fewest characters of a word shaped reads as one that
+// may be a secret: a name shorter (a word's, a flag's) holds none.
+const minShaped = 12
+
+// nameShown is s[start:end], a name before its value, as maskShapedIn
+// shows it: masked if it reads as a secret, unless it is a digest
+// (nginx@sha256:…: not found).
+func nameShown(s string, start, end int) string {
+	if end-start < minShaped || digest(s[:start], s[start:end]) {
+		return s[start:end]
+	}
+	return maskShapedIn(s[start:end], false, 0)
+}
+
+// hostPassword is the password of user:password@host written without a
+// scheme (a database's or a cache's address in its client's error), read
+// as a name (the user), its separator and a bare value: what the value
+// holds before an @ followed by a host, unless that is a digest's name
+// (an image's nginx:1.25@sha256:…).
+func hostPassword(separator, value, quote string) (string, bool) {
+	password, host, ok := strings.Cut(value, "@")
+	if separator != ":" || quote != "" || !ok || password == "" || strings.Contains(password, "/") || host == "" || !isAlnum(host[0]) {
+		return "", false
+	}
+	return password, !digest(host[:strings.IndexByte(host, ':')+1], "")
 }
 
 // quoted is the value a match of shaped found in s at groups, the indexes
@@ -165,13 +267,14 @@ func quoted(s string, groups []int) (value, quote string) {
 }
 
 // shaped finds, leftmost first, the words maskShaped reads: a URL (group
-// 1); a name=value (group 2 the name; 3, 4 or 5 its value, in double
+// 1); a name=value (group 2 the name, a flag's dashes before it; 3, 4 or 5 its value, in double
 // quotes, in single ones or bare, not starting with = as base64's padding
 // does); a token of a known shape (group 6); a name labelling a value, as
 // a header, YAML, JSON or an INI file write one (name: value, "name":
 // "value", name = value: group 7 the name, 8 what separates them, 9, 10 or
 // 11 the value as for name=value); an HTTP authorization (Bearer or Basic,
-// group 12, and its credentials, group 13); or a
+// group 12, and its credentials, group 13); a command's flag and its
+// value (--name value: groups 14 to 18 as 7 to 11); or a
 // run of letters, digits, base64's other characters and ~ (in Azure's
 // client secrets) that may be a random secret (randomLooking decides) or
 // base64 of user:password (userPassword). The token prefixes are those of
@@ -182,13 +285,14 @@ func quoted(s string, groups []int) (value, quote string) {
 var shaped = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(
 		`([A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>` + "`" + `]+)` +
-			`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)=` + value +
+			`|(-*[A-Za-z_][A-Za-z0-9_.\[\]-]*)=` + value +
 			`|(\b(?:(?:hv[sbr]\.|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|sk-|sk_live_|sk_test_|rk_live_|ya29\.|AIza|npm_|pypi-)[A-Za-z0-9_.+/=-]{16,}` +
 			`|A[SK]IA[A-Z0-9]{16}\b` +
 			`|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?))` +
 			`|([A-Za-z_][A-Za-z0-9_.\[\]-]*)(["']?(?::[ \t]*|[ \t]+=[ \t]*))` + value +
 			`|\b((?i:bearer|basic))[ \t]+([A-Za-z0-9._~+/-]+=*)` +
-			`|[A-Za-z0-9_+/~-]{12,}={0,2}`)
+			`|(--[A-Za-z][A-Za-z0-9_-]*)([ \t]+)` + value +
+			"|[A-Za-z0-9_+/~-]{" + strconv.Itoa(minShaped) + ",}={0,2}")
 })
 
 // value is how shaped reads a value after its name: in double quotes, in
@@ -196,19 +300,40 @@ var shaped = sync.OnceValue(func() *regexp.Regexp {
 // a query, a list or a shell's line; a bare one never starts with =.
 const value = `(?:"([^"\n]*)"|'([^'\n]*)'|([^\s&"'<>;,=` + "`" + `][^\s&"'<>;,` + "`" + `]*))`
 
-// labelsASecret reports whether name, labelling a value (name: value),
-// says it is a secret, as a query's parameter does (secretParam), unless
-// it is a word that more often names a program or a thing there: pass
-// (the password store's own errors start with "pass:"), key, code
-// (Vault's "Code: 403", an HTTP status; an authorization code shows as a
-// query's code=…).
+// labelsASecret reports whether name, labelling a value (name: value) or
+// a command's flag giving one (--name value), says it is a secret, as a
+// query's parameter does (secretParam), unless it is a word that more
+// often names a program or a thing there: pass (the password store's own
+// errors start with "pass:"), key, code (Vault's "Code: 403", an HTTP
+// status; an authorization code shows as a query's code=…); or its last
+// word says where the secret is (notSecretValues); or, for a flag, its
+// last word is not a secret's (--token-ttl, --key-id).
 func labelsASecret(name string) bool {
-	switch strings.ToLower(name) {
+	bare, isFlag := strings.CutPrefix(name, "--")
+	switch strings.ToLower(bare) {
 	case "pass", "key", "code":
 		return false
 	}
-	return secretParam(name)
+	if !secretParam(bare) {
+		return false
+	}
+	words := paramWords(name)
+	last := strings.ToLower(words[len(words)-1])
+	switch {
+	case len(words) > 1 && slices.Contains(notSecretValues, last):
+		return false
+	case isFlag && !endsWithASecretWord(last):
+		return false // a flag that tells of a secret (--token-ttl 5m, --key-id …)
+	}
+	return true
 }
+
+// notSecretValues are the last words of names that say where a secret is,
+// or how it is given, rather than being one: its file's path
+// (--password-file, token_file: …), its URL, its environment variable
+// (client_secret_env = "FREEAGENT_SECRET"), the command printing it, or
+// that it is read from standard input (docker login --password-stdin).
+var notSecretValues = []string{"file", "path", "dir", "url", "uri", "env", "cmd", "command", "stdin"}
 
 // ordinary reports whether value, labelled as a secret, is a plain word
 // (letters only, perhaps with a stop after it), as a message's next word

@@ -109,6 +109,99 @@ func TestFreeTextKeepsIdentifiersAndMessages(t *testing.T) {
 	})
 }
 
+// TestFreeTextMasksSecretsInAURLsPath: a webhook's URL carries its
+// secret in its path, not its query (Slack's hooks.slack.com/services/
+// T…/B…/secret, Discord's /api/webhooks/id/token, Telegram's /bot…/),
+// and a failed [notify] command that quoted it (curl's error) showed it
+// whole. The path's random-looking segments are masked, its other
+// segments (the team's and channel's ids, the method) kept.
+func TestFreeTextMasksSecretsInAURLsPath(t *testing.T) {
+	checkMasks(t, []masking{
+		{"notify: POST https://hooks.slack.com/services/T024BE7LD/B01ABCDEF12/" + randomKey[:24] + " failed", randomKey[:24],
+			"notify: POST https://hooks.slack.com/services/T024BE7LD/B01ABCDEF12/Zq4m…(24 chars) failed"},
+		{"curl: (22) https://discord.com/api/webhooks/1234567890123456789/" + randomKey + randomKey + ": 401", randomKey,
+			"curl: (22) https://discord.com/api/webhooks/1234567890123456789/Zq4mT8xW…(64 chars): 401"},
+		{"curl: (22) https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage returned 401", "AAHdqTcvCH1vGWJx",
+			"curl: (22) https://api.telegram.org/bot12345…(47 chars)/sendMessage returned 401"},
+	})
+}
+
+// TestFreeTextMasksFlagsSecrets: a secret given to a command's flag, as
+// a command echoing its own line or a usage error shows it, showed whole
+// when its value was not random enough alone: after a space (--token
+// abc…, --password …), and after = when the flag's name had 12
+// characters or more (--client-secret=…: read as one long word, its name
+// was never read). Both are masked now; the flags that say where a
+// secret is rather than being one (--password-file, --password-stdin,
+// curl's --key, a token_file: or client_secret_env = label) keep their
+// values readable, as does a flag followed by another or by a plain word.
+func TestFreeTextMasksFlagsSecrets(t *testing.T) {
+	checkMasks(t, []masking{
+		{"error: --client-secret=abc123def456ghi789 rejected", "abc123def456ghi789", "error: --client-secret=abc1…(18 chars) rejected"},
+		{"error: --code=abc123def rejected", "abc123def", "error: --code=…(9 chars) rejected"},
+		{"error: unknown flag --token abc123def456ghi789", "abc123def456ghi789", "error: unknown flag --token abc1…(18 chars)"},
+		{"mysql: --password hunter2xyz rejected", "hunter2xyz", "mysql: --password …(10 chars) rejected"},
+		{`vault: --client-secret "abc 123 def" rejected`, "abc 123 def", `vault: --client-secret "…(11 chars)" rejected`},
+	})
+	checkKept(t, []string{
+		"--token is required",
+		"docker login --password-stdin ghcr.io failed",
+		"docker login --password -u me failed",
+		"vault: --token-ttl 5m is too short",
+		"curl: (58) could not load --key /home/me/client.pem",
+		"error: --token-file /run/user/1000/tok.txt: no such file",
+		"token_file: /home/me/.local/token.json not found",
+		`client_secret_env = "FREEAGENT_SECRET" is not set`,
+	})
+}
+
+// TestFreeTextMasksOnlyAPathsRandomSegments: a file's path with a hash
+// in one of its folders (Nix's store, Docker's layers) was masked whole
+// as one random word (/nix/sto…(50 chars)), so the reader could not tell
+// which program or file failed. A path from the root or the home folder
+// has only its random-looking segments masked, a token among them too.
+func TestFreeTextMasksOnlyAPathsRandomSegments(t *testing.T) {
+	checkMasks(t, []masking{
+		{"exec: /nix/store/8a7fxk2mzq9v1l0c3jh5w6p4rb8ydn2s-pass-1.7.4/bin/pass: no such file", "8a7fxk2mzq9v1l0c3jh5w6p4rb8ydn2s",
+			"exec: /nix/store/8a7fxk2m…(39 chars).7.4/bin/pass: no such file"},
+		{"open /var/lib/docker/overlay2/" + hexKey + "/merged: permission denied", hexKey,
+			"open /var/lib/docker/overlay2/3f9a0c7e…(40 chars)/merged: permission denied"},
+		{"cat: ~/secrets/" + randomKey + ": no such file", randomKey, "cat: ~/secrets/Zq4mT8xW…(32 chars): no such file"},
+		{"open /tmp/" + githubPAT + ": no such file", githubPAT, "open /tmp/ghp_R8nT…(40 chars): no such file"},
+	})
+}
+
+// TestFreeTextMasksAHostsPassword: a database's or a cache's address
+// written user:password@host without a scheme, as clients quote it in
+// their errors, showed its password whole (a URL's is masked). It is
+// masked now; an image's name:tag@sha256:… and git's user@host:path stay.
+func TestFreeTextMasksAHostsPassword(t *testing.T) {
+	checkMasks(t, []masking{
+		{"connect to me:S3cr3tPass99@db.example.com:5432 failed", "S3cr3tPass99", "connect to me:…(12 chars)@db.example.com:5432 failed"},
+		{"redis: dial me:hunter2@cache.local:6379: connection refused", "hunter2", "redis: dial me:…(7 chars)@cache.local:6379: connection refused"},
+	})
+	checkKept(t, []string{
+		"docker: nginx:1.25@sha256:e4c58958181a5925816faa528ce959e487632f4cfd192f8132f71b32c2e8a1f0: not found",
+		"fatal: git@github.com:org/repo.git not found",
+		"ssh: git@github.com: Permission denied (publickey).",
+		"error: me@example.com is not allowed",
+	})
+}
+
+// TestFreeTextKeepsDigests: a content's hash named by its algorithm (a
+// Docker image's digest, sha256:…, after the image's name@ too; npm's and
+// Nix's sha512-…), which says what a pull or an install failed on, was
+// masked as a random secret; it stays readable, in a URL's path too.
+func TestFreeTextKeepsDigests(t *testing.T) {
+	const digest = "e4c58958181a5925816faa528ce959e487632f4cfd192f8132f71b32c2e8a1f0"
+	checkKept(t, []string{
+		"Error response from daemon: manifest for sha256:" + digest + " not found",
+		"docker: nginx@sha256:" + digest + ": not found",
+		"GET https://registry-1.docker.io/v2/library/nginx/manifests/sha256:" + digest + " 404",
+		"npm ERR! sha512-" + randomKey + randomKey + "== integrity checksum failed",
+	})
+}
+
 // TestFreeTextCostIsBounded: a line of a=a=a=… (each value read as a
 // name=value again) took minutes in FreeText, and any line of a megabyte
 // was read whole, though a few hundred characters show. Both now cost a
@@ -120,6 +213,9 @@ func TestFreeTextCostIsBounded(t *testing.T) {
 		"nested name=value within what is read": strings.Repeat("a=", 430),
 		"name=value words, a megabyte":          strings.Repeat("a=b ", 1<<18),
 		"labelled secrets, a megabyte":          strings.Repeat("password: x1 ", 1<<16),
+		"webhooks' URLs, a megabyte":            strings.Repeat("https://h/"+randomKey+"/"+randomKey+" ", 1<<14),
+		"named digests, a megabyte":             strings.Repeat("x@sha256:"+hexKey+": ", 1<<14),
+		"flags' secrets, a megabyte":            strings.Repeat("--token x1 --a-long-flag-name=x ", 1<<15),
 	} {
 		if allocs := testing.AllocsPerRun(1, func() { redact.FreeText(line, 200) }); allocs > 2000 {
 			t.Errorf("%s: FreeText made %.0f allocations; want a few hundred", name, allocs)
