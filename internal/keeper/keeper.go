@@ -167,6 +167,14 @@ type failure struct {
 	err      error
 	renewing bool
 	issued   time.Time // of the tokens a failing renewal left stored
+	// asleep is how much of the time since the machine slept, or the
+	// clock was set forward (see Keeper.wait).
+	asleep time.Duration
+}
+
+// lasted is how long f has gone on by now, the time asleep left out.
+func (f failure) lasted(now time.Time) time.Duration {
+	return now.Sub(f.since) - f.asleep
 }
 
 // Run keeps the grants alive until ctx ends: each environment on a watch
@@ -235,16 +243,67 @@ var errUnconfigured = errors.New("no longer configured")
 // taken out of the configuration, it removes the token file it kept, which
 // nothing keeps current any more.
 func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
+	for k.wait(ctx, env, k.keep(ctx, env, look)) {
+	}
+	if errors.Is(context.Cause(ctx), errUnconfigured) {
+		k.leaveTokenFile(env, "")
+	}
+}
+
+// wakeCheck is how often a watch's wait looks at the wall clock (see wait).
+var wakeCheck = 5 * time.Second
+
+// sleepSlack is how far the wall clock may run ahead of the timers in one
+// wait before the difference is taken for a sleep or a clock set forward:
+// NTP's slewing moves it by milliseconds.
+const sleepSlack = 2 * time.Second
+
+// wait returns true once d has passed, on the timers' clock or the wall
+// clock, whichever comes first, and false if ctx ends first. Timers run on
+// a clock that stands still while the machine sleeps (Linux's
+// CLOCK_MONOTONIC, and macOS's and Windows' alike): after a night with the
+// lid closed a watch still had up to a look to wait, its token file
+// holding an expired token, and a renewal planned meanwhile came as late.
+// The wall clock is read every wakeCheck, so a wake, or the clock set
+// forward, is seen within that. Time the wall clock ran ahead of the
+// timers is not counted in how long env's failures have gone on (see
+// failure.lasted): renewals failing for a minute before the lid closed,
+// and once more as it opens before the network is back, have not failed
+// for the night.
+func (k *Keeper) wait(ctx context.Context, env string, d time.Duration) bool {
+	start, from := time.Now(), k.now().Round(0)
+	defer func() { k.slept(env, k.now().Round(0).Sub(from)-time.Since(start)) }()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	check := time.NewTicker(wakeCheck)
+	defer check.Stop()
 	for {
-		t := time.NewTimer(k.keep(ctx, env, look))
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			if errors.Is(context.Cause(ctx), errUnconfigured) {
-				k.leaveTokenFile(env, "")
+			return false
+		case <-timer.C:
+			return true
+		case <-check.C:
+			if !k.now().Before(from.Add(d)) {
+				return true
 			}
-			return
-		case <-t.C:
+		}
+	}
+}
+
+// slept notes that the wall clock ran ahead of the timers by ahead while
+// env's watch waited: the machine slept, or the clock was set forward.
+func (k *Keeper) slept(env string, ahead time.Duration) {
+	if ahead <= sleepSlack {
+		return
+	}
+	k.Logger.Debug("keeper: the clock moved on further than the keeper's timers (the machine slept, or the clock was set forward); looking now", "env", env, "ahead", ahead.Round(time.Second))
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, m := range []map[string]failure{k.failing, k.unwritten} {
+		if f, ok := m[env]; ok {
+			f.asleep += ahead
+			m[env] = f
 		}
 	}
 }
@@ -587,7 +646,7 @@ func (k *Keeper) note(m *map[string]failure, env string, err error, renewing boo
 	}
 	f, ok := (*m)[env]
 	if !ok || f.since.After(k.now()) { // a failure "since" the future: the clock was set back
-		f.since = k.now()
+		f.since, f.asleep = k.now(), 0
 	}
 	f.err, f.renewing = err, renewing
 	(*m)[env] = f
@@ -715,8 +774,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	k.mu.Unlock()
 	unfit := k.unfitStore(env, src)
 	var keptBy *keptElsewhereError
-	failed = failed && k.now().Sub(failing.since) >= failingFor
-	unwrote = unwrote && k.now().Sub(unwritten.since) >= failingFor
+	failed = failed && failing.lasted(k.now()) >= failingFor
+	unwrote = unwrote && unwritten.lasted(k.now()) >= failingFor
 	event, msg := "", ""
 	switch {
 	case rec == nil && rejected != nil:

@@ -1,0 +1,88 @@
+package keeper
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// shortWakeCheck has watches read the wall clock every few milliseconds
+// for the rest of t.
+func shortWakeCheck(t *testing.T) {
+	was := wakeCheck
+	t.Cleanup(func() { wakeCheck = was })
+	wakeCheck = 5 * time.Millisecond
+}
+
+// TestAWakeIsSeenAtOnce: the machine sleeps the night (the fake clock
+// moves on ten hours, which the timers, on a clock that stands still in
+// a sleep, never see). The watch looks at once on waking, renews the
+// access token that expired in the night and writes it to the token file:
+// it waited out the rest of its timer (up to a look, an hour here), the
+// file holding the expired token for every script reading it.
+func TestAWakeIsSeenAtOnce(t *testing.T) {
+	shortWakeCheck(t)
+	_, clock, _, k, file := keepingForFaults(t)
+	k.Look = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var before []byte
+	testenv.WaitFor(t, "the token file's first write", func() bool {
+		b, err := os.ReadFile(file)
+		before = b
+		return err == nil
+	})
+	clock.Advance(10 * time.Hour) // the lid closed for the night
+	testenv.WaitFor(t, "the token file renewed after the wake", func() bool {
+		b, err := os.ReadFile(file)
+		return err == nil && string(b) != string(before)
+	})
+}
+
+// TestFailuresBeforeASleepAreNotToldAtTheWake: renewals fail for a few
+// minutes before the lid closes (the network gone) and once more as it
+// opens, before the network is back. That is not 15 minutes of failures:
+// the night asleep does not count, and nobody is told at every wake. They
+// are told once they have failed 15 minutes awake.
+func TestFailuresBeforeASleepAreNotToldAtTheWake(t *testing.T) {
+	shortWakeCheck(t)
+	p, clock, _, k, _ := keepingForFaults(t)
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	ctx := context.Background()
+	clock.Advance(2 * time.Hour) // the access token is due
+	p.Fault(devprovider.Fault5xx, 1<<20)
+	for range 5 { // five minutes of failures before the lid closes
+		tells(t, k, k.Notify, "")
+		clock.Advance(time.Minute)
+	}
+	waiting, woke := make(chan struct{}, 1), make(chan bool)
+	k.Now = func() time.Time { // says when the wait has read the clock
+		now := clock.Now()
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+		return now
+	}
+	go func() { woke <- k.wait(ctx, "dev", time.Hour) }()
+	testenv.Receive(t, "the wait to begin", waiting)
+	clock.Advance(9 * time.Hour) // asleep
+	if !testenv.Receive(t, "the wait to end at the wake", woke) {
+		t.Fatal("the wait ended as if stopped")
+	}
+	tells(t, k, k.Notify, "") // the network not back yet
+	for range 9 {
+		clock.Advance(time.Minute)
+		tells(t, k, k.Notify, "")
+	}
+	clock.Advance(time.Minute) // 15 minutes of failures awake
+	tells(t, k, k.Notify, "dev: renewals have failed to reach the provider since")
+}
