@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -188,6 +189,11 @@ func (k *Keeper) Run(ctx context.Context) {
 		look = DefaultLook
 	}
 	watches := map[string]context.CancelCauseFunc{}
+	// gone are the watched environments the last look found configured no
+	// more: a watch ends at the second look in a row, as a configuration
+	// read while an editor saves it (truncated, or moved aside for a
+	// moment) may name none, and its end removes the token file.
+	gone := map[string]bool{}
 	var wg sync.WaitGroup
 	defer func() {
 		for _, stop := range watches {
@@ -198,9 +204,15 @@ func (k *Keeper) Run(ctx context.Context) {
 	for {
 		if names, ok := k.configured(); ok {
 			for name, stop := range watches {
-				if !slices.Contains(names, name) {
+				switch {
+				case slices.Contains(names, name):
+					delete(gone, name)
+				case !gone[name]:
+					gone[name] = true
+				default:
 					stop(errUnconfigured)
 					delete(watches, name)
+					delete(gone, name)
 				}
 			}
 			for _, name := range names {
@@ -210,6 +222,7 @@ func (k *Keeper) Run(ctx context.Context) {
 					wg.Go(func() { k.watch(watching, name, look) })
 				}
 			}
+			k.keepNotices(slices.Collect(maps.Keys(watches)))
 		}
 		t := time.NewTimer(look)
 		select {
@@ -221,18 +234,23 @@ func (k *Keeper) Run(ctx context.Context) {
 	}
 }
 
-// configured lists the environments configured, and forgets the notices
-// of any other; false when the configuration cannot be read.
+// configured lists the environments configured; false when the
+// configuration cannot be read.
 func (k *Keeper) configured() ([]string, bool) {
 	names, err := k.Envs()
 	if err != nil {
 		k.Logger.Warn("keeper: cannot read the configuration; looking again later", "error", err.Error())
 		return nil, false
 	}
-	if k.Notify != nil {
-		k.Notify.Keep(names)
-	}
 	return names, true
+}
+
+// keepNotices forgets the notices of every environment but envs, those
+// still watched.
+func (k *Keeper) keepNotices(envs []string) {
+	if k.Notify != nil {
+		k.Notify.Keep(envs)
+	}
 }
 
 // errUnconfigured ends the watch of an environment taken out of the

@@ -4,12 +4,15 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // shortWakeCheck has watches read the wall clock every few milliseconds
@@ -85,4 +88,49 @@ func TestFailuresBeforeASleepAreNotToldAtTheWake(t *testing.T) {
 	}
 	clock.Advance(time.Minute) // 15 minutes of failures awake
 	tells(t, k, k.Notify, "dev: renewals have failed to reach the provider since")
+}
+
+// TestAnEnvironmentMissingFromOneReadIsKept: the configuration read while
+// an editor saves it (truncated then written, or moved aside for a
+// moment, as vim does) names no environment at one look. The keeper's
+// watch of each, and its token file, go on: the watch ended at once, and
+// removed the token file, which scripts then found missing until the next
+// look, a minute on. An environment missing at two looks in a row is
+// taken out (TestTokenFileLeftBehindIsRemoved).
+func TestAnEnvironmentMissingFromOneReadIsKept(t *testing.T) {
+	src := stored(t, true, func(*store.Record) {})
+	file := filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	k.Look = 20 * time.Millisecond
+	var mu sync.Mutex
+	reads := 0
+	k.Envs = func() ([]string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reads++
+		if reads == 3 { // mid-save
+			return nil, nil
+		}
+		return []string{"dev"}, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var first os.FileInfo
+	testenv.WaitFor(t, "the token file's first write", func() bool {
+		fi, err := os.Stat(file)
+		first = fi
+		return err == nil
+	})
+	testenv.WaitFor(t, "looks after the one mid-save", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return reads >= 8
+	})
+	// An inode is soon given again: the time of the write tells a file
+	// removed and written again.
+	if fi, err := os.Stat(file); err != nil || !os.SameFile(first, fi) || !fi.ModTime().Equal(first.ModTime()) {
+		t.Fatalf("token file after a look that read the configuration mid-save: %v; want it left as it was", err)
+	}
 }
