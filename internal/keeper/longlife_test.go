@@ -3,16 +3,23 @@ package keeper
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // shortWakeCheck has watches read the wall clock every few milliseconds
@@ -133,4 +140,62 @@ func TestAnEnvironmentMissingFromOneReadIsKept(t *testing.T) {
 	if fi, err := os.Stat(file); err != nil || !os.SameFile(first, fi) || !fi.ModTime().Equal(first.ModTime()) {
 		t.Fatalf("token file after a look that read the configuration mid-save: %v; want it left as it was", err)
 	}
+}
+
+// TestAHungWebhookHoldsUpNoOtherEnvironment: a webhook that never
+// answers, posted one environment's notice (its grant ended), holds up no
+// other environment: the other's token file, removed meanwhile, is put
+// back at its next look while the post still hangs.
+func TestAHungWebhookHoldsUpNoOtherEnvironment(t *testing.T) {
+	posted, release := make(chan struct{}, 1), make(chan struct{})
+	webhook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case posted <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer webhook.Close()
+	defer close(release)
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	grant := store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
+	now := time.Now()
+	sources := map[string]*freshtoken.Source{}
+	for _, name := range []string{"a-ended", "b-fine"} {
+		src, err := freshtoken.New(freshtoken.Settings{Env: name, ClientID: grant.ClientID, ClientSecret: "s3cr3t-value",
+			TokenURL: grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}, freshtoken.Options{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources[name] = src
+		rec := &store.Record{AccessToken: "access-token-" + name + "-1234567890", RefreshToken: "refresh-token-1234567890",
+			IssuedAt: now, Expiry: now.Add(time.Hour), Grant: grant}
+		if name == "a-ended" {
+			rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: now}
+		}
+		if err := st.Save(context.Background(), name, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "b-token")
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"a-ended", "b-fine"}, nil },
+		Open:      func(_ context.Context, name string) (*freshtoken.Source, error) { return sources[name], nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(env string) string { return map[string]string{"b-fine": file}[env] },
+		Look:      20 * time.Millisecond,
+		Notify: &notify.Notifier{Logger: slog.New(slog.DiscardHandler), Timeout: time.Hour,
+			Config: config.Notify{Webhook: webhook.URL}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testenv.Receive(t, "a-ended's notice posted", posted)
+	testenv.WaitFor(t, "b-fine's token file", func() bool { _, err := os.Stat(file); return err == nil })
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "b-fine's token file put back while a-ended's webhook hangs", func() bool { _, err := os.Stat(file); return err == nil })
 }
