@@ -279,7 +279,7 @@ const sleepSlack = 2 * time.Second
 // wait returns true once d has passed, on the timers' clock or the wall
 // clock, whichever comes first, and false if ctx ends first. Timers run on
 // a clock that stands still while the machine sleeps (Linux's
-// CLOCK_MONOTONIC, and macOS's and Windows' alike): after a night with the
+// CLOCK_MONOTONIC, macOS's uptime clock): after a night with the
 // lid closed a watch still had up to a look to wait, its token file
 // holding an expired token, and a renewal planned meanwhile came as late.
 // The wall clock is read every wakeCheck, so a wake, or the clock set
