@@ -265,7 +265,25 @@ func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
 	}
 	if errors.Is(context.Cause(ctx), errUnconfigured) {
 		k.leaveTokenFile(env, "")
+		k.forget(env)
 	}
+}
+
+// forget drops what the keeper remembers of env, taken out of the
+// configuration: configured again later (an edit undone, an init), it
+// starts afresh. Its failures went on counting from before, and one
+// failed renewal then was told as having failed since before it was
+// taken out; and the tokens it held stayed in memory for good.
+func (k *Keeper) forget(env string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.failing, env)
+	delete(k.unwritten, env)
+	delete(k.unnamed, env)
+	delete(k.rejected, env)
+	delete(k.rejectedWith, env)
+	delete(k.storeChecked, env)
+	delete(k.held, env)
 }
 
 // wakeCheck is how often a watch's wait looks at the wall clock (see wait).

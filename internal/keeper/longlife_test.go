@@ -199,3 +199,26 @@ func TestAHungWebhookHoldsUpNoOtherEnvironment(t *testing.T) {
 	}
 	testenv.WaitFor(t, "b-fine's token file put back while a-ended's webhook hangs", func() bool { _, err := os.Stat(file); return err == nil })
 }
+
+// TestAnEnvironmentConfiguredAgainStartsAfresh: renewals of an
+// environment fail (the provider down), and it is taken out of the
+// configuration; configured again two hours later (the edit undone), one
+// renewal that fails is not told as two hours of failures: the keeper
+// forgets an environment when its watch ends. It told at once that
+// renewals had failed since before the environment was taken out.
+func TestAnEnvironmentConfiguredAgainStartsAfresh(t *testing.T) {
+	p, clock, _, k, _ := keepingForFaults(t)
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	clock.Advance(2 * time.Hour) // the access token is due
+	p.Fault(devprovider.Fault5xx, 1<<20)
+	before := p.Stats().TokenRequests
+	ctx, stop := context.WithCancelCause(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.watch(ctx, "dev", time.Hour) }()
+	testenv.WaitFor(t, "a renewal that fails", func() bool { return p.Stats().TokenRequests > before })
+	clock.Advance(time.Minute)
+	stop(errUnconfigured) // taken out
+	<-done
+	clock.Advance(2 * time.Hour)
+	tells(t, k, k.Notify, "") // configured again, the provider still down
+}
