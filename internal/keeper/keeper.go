@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -167,6 +168,14 @@ type failure struct {
 	err      error
 	renewing bool
 	issued   time.Time // of the tokens a failing renewal left stored
+	// asleep is how much of the time since the machine slept, or the
+	// clock was set forward (see Keeper.wait).
+	asleep time.Duration
+}
+
+// lasted is how long f has gone on by now, the time asleep left out.
+func (f failure) lasted(now time.Time) time.Duration {
+	return now.Sub(f.since) - f.asleep
 }
 
 // Run keeps the grants alive until ctx ends: each environment on a watch
@@ -180,6 +189,11 @@ func (k *Keeper) Run(ctx context.Context) {
 		look = DefaultLook
 	}
 	watches := map[string]context.CancelCauseFunc{}
+	// gone are the watched environments the last look found configured no
+	// more: a watch ends at the second look in a row, as a configuration
+	// read while an editor saves it (truncated, or moved aside for a
+	// moment) may name none, and its end removes the token file.
+	gone := map[string]bool{}
 	var wg sync.WaitGroup
 	defer func() {
 		for _, stop := range watches {
@@ -190,9 +204,15 @@ func (k *Keeper) Run(ctx context.Context) {
 	for {
 		if names, ok := k.configured(); ok {
 			for name, stop := range watches {
-				if !slices.Contains(names, name) {
+				switch {
+				case slices.Contains(names, name):
+					delete(gone, name)
+				case !gone[name]:
+					gone[name] = true
+				default:
 					stop(errUnconfigured)
 					delete(watches, name)
+					delete(gone, name)
 				}
 			}
 			for _, name := range names {
@@ -202,6 +222,7 @@ func (k *Keeper) Run(ctx context.Context) {
 					wg.Go(func() { k.watch(watching, name, look) })
 				}
 			}
+			k.keepNotices(slices.Collect(maps.Keys(watches)))
 		}
 		t := time.NewTimer(look)
 		select {
@@ -213,18 +234,23 @@ func (k *Keeper) Run(ctx context.Context) {
 	}
 }
 
-// configured lists the environments configured, and forgets the notices
-// of any other; false when the configuration cannot be read.
+// configured lists the environments configured; false when the
+// configuration cannot be read.
 func (k *Keeper) configured() ([]string, bool) {
 	names, err := k.Envs()
 	if err != nil {
 		k.Logger.Warn("keeper: cannot read the configuration; looking again later", "error", err.Error())
 		return nil, false
 	}
-	if k.Notify != nil {
-		k.Notify.Keep(names)
-	}
 	return names, true
+}
+
+// keepNotices forgets the notices of every environment but envs, those
+// still watched.
+func (k *Keeper) keepNotices(envs []string) {
+	if k.Notify != nil {
+		k.Notify.Keep(envs)
+	}
 }
 
 // errUnconfigured ends the watch of an environment taken out of the
@@ -235,16 +261,85 @@ var errUnconfigured = errors.New("no longer configured")
 // taken out of the configuration, it removes the token file it kept, which
 // nothing keeps current any more.
 func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
+	for k.wait(ctx, env, k.keep(ctx, env, look)) {
+	}
+	if errors.Is(context.Cause(ctx), errUnconfigured) {
+		k.leaveTokenFile(env, "")
+		k.forget(env)
+	}
+}
+
+// forget drops what the keeper remembers of env, taken out of the
+// configuration: configured again later (an edit undone, an init), it
+// starts afresh. Its failures went on counting from before, and one
+// failed renewal then was told as having failed since before it was
+// taken out; and the tokens it held stayed in memory for good.
+func (k *Keeper) forget(env string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.failing, env)
+	delete(k.unwritten, env)
+	delete(k.unnamed, env)
+	delete(k.rejected, env)
+	delete(k.rejectedWith, env)
+	delete(k.storeChecked, env)
+	delete(k.held, env)
+}
+
+// wakeCheck is how often a watch's wait looks at the wall clock (see wait).
+var wakeCheck = 5 * time.Second
+
+// sleepSlack is how far the wall clock may run ahead of the timers in one
+// wait before the difference is taken for a sleep or a clock set forward:
+// NTP's slewing moves it by milliseconds.
+const sleepSlack = 2 * time.Second
+
+// wait returns true once d has passed, on the timers' clock or the wall
+// clock, whichever comes first, and false if ctx ends first. Timers run on
+// a clock that stands still while the machine sleeps (Linux's
+// CLOCK_MONOTONIC, macOS's uptime clock): after a night with the
+// lid closed a watch still had up to a look to wait, its token file
+// holding an expired token, and a renewal planned meanwhile came as late.
+// The wall clock is read every wakeCheck, so a wake, or the clock set
+// forward, is seen within that. Time the wall clock ran ahead of the
+// timers is not counted in how long env's failures have gone on (see
+// failure.lasted): renewals failing for a minute before the lid closed,
+// and once more as it opens before the network is back, have not failed
+// for the night.
+func (k *Keeper) wait(ctx context.Context, env string, d time.Duration) bool {
+	start, from := time.Now(), k.now().Round(0)
+	defer func() { k.slept(env, k.now().Round(0).Sub(from)-time.Since(start)) }()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	check := time.NewTicker(wakeCheck)
+	defer check.Stop()
 	for {
-		t := time.NewTimer(k.keep(ctx, env, look))
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			if errors.Is(context.Cause(ctx), errUnconfigured) {
-				k.leaveTokenFile(env, "")
+			return false
+		case <-timer.C:
+			return true
+		case <-check.C:
+			if !k.now().Before(from.Add(d)) {
+				return true
 			}
-			return
-		case <-t.C:
+		}
+	}
+}
+
+// slept notes that the wall clock ran ahead of the timers by ahead while
+// env's watch waited: the machine slept, or the clock was set forward.
+func (k *Keeper) slept(env string, ahead time.Duration) {
+	if ahead <= sleepSlack {
+		return
+	}
+	k.Logger.Debug("keeper: the clock moved on further than the keeper's timers (the machine slept, or the clock was set forward); looking now", "env", env, "ahead", ahead.Round(time.Second))
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, m := range []map[string]failure{k.failing, k.unwritten} {
+		if f, ok := m[env]; ok {
+			f.asleep += ahead
+			m[env] = f
 		}
 	}
 }
@@ -587,7 +682,7 @@ func (k *Keeper) note(m *map[string]failure, env string, err error, renewing boo
 	}
 	f, ok := (*m)[env]
 	if !ok || f.since.After(k.now()) { // a failure "since" the future: the clock was set back
-		f.since = k.now()
+		f.since, f.asleep = k.now(), 0
 	}
 	f.err, f.renewing = err, renewing
 	(*m)[env] = f
@@ -715,8 +810,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	k.mu.Unlock()
 	unfit := k.unfitStore(env, src)
 	var keptBy *keptElsewhereError
-	failed = failed && k.now().Sub(failing.since) >= failingFor
-	unwrote = unwrote && k.now().Sub(unwritten.since) >= failingFor
+	failed = failed && failing.lasted(k.now()) >= failingFor
+	unwrote = unwrote && unwritten.lasted(k.now()) >= failingFor
 	event, msg := "", ""
 	switch {
 	case rec == nil && rejected != nil:

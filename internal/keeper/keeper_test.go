@@ -36,7 +36,10 @@ import (
 // round is one look at every configured environment, one after
 // another, as Run's watches each make them.
 func (k *Keeper) round(ctx context.Context, look time.Duration) {
-	names, _ := k.configured()
+	names, ok := k.configured()
+	if ok {
+		k.keepNotices(names)
+	}
 	for _, name := range names {
 		k.keep(ctx, name, look)
 	}

@@ -82,6 +82,13 @@ type retry struct {
 	wait time.Duration
 }
 
+// due reports whether the notice is to be tried again at now: its wait is
+// over, or ends further on than the whole wait, as the clock was set back
+// since (NTP after it ran ahead), which would hold it back that much more.
+func (r retry) due(now time.Time) bool {
+	return !now.Before(r.at) || r.at.Sub(now) > r.wait
+}
+
 // Waits between tries of a notice that reached no one: a minute, doubled
 // at each try, to an hour.
 const (
@@ -123,7 +130,7 @@ func (n *Notifier) SetOccurrence(ctx context.Context, env, event, occurrence, me
 	}
 	again, undelivered := n.undelivered[env]
 	same := had && prev.Event == event && prev.occurrence == occurrence
-	if same && (!undelivered || n.now().Before(again.at)) {
+	if same && (!undelivered || !again.due(n.now())) {
 		n.mu.Unlock()
 		return
 	}

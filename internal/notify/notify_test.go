@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -316,4 +317,25 @@ func TestUndeliveredNoticeIsSentAgain(t *testing.T) {
 	look(3)
 	now = now.Add(24 * time.Hour)
 	look(3) // delivered: once
+}
+
+// TestUndeliveredNoticeAfterTheClockIsSetBack: a notice that reached no
+// one is tried again a minute on, by the clock; set back two hours since
+// (NTP, after it ran ahead), the clock held the next try back those two
+// hours more. A wait that ends further on than it lasts is over.
+func TestUndeliveredNoticeAfterTheClockIsSetBack(t *testing.T) {
+	var posts atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer hook.Close()
+	now := time.Now()
+	n := &notify.Notifier{Config: config.Notify{Webhook: hook.URL}, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+	n.Set(context.Background(), "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+	now = now.Add(-2 * time.Hour)
+	n.Set(context.Background(), "sandbox", notify.GrantEnded, "sandbox: the grant ended")
+	if got := posts.Load(); got != 2 {
+		t.Fatalf("%d posts; want the notice tried again once the clock was set back", got)
+	}
 }

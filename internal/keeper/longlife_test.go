@@ -1,0 +1,224 @@
+package keeper
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// shortWakeCheck has watches read the wall clock every few milliseconds
+// for the rest of t.
+func shortWakeCheck(t *testing.T) {
+	was := wakeCheck
+	t.Cleanup(func() { wakeCheck = was })
+	wakeCheck = 5 * time.Millisecond
+}
+
+// TestAWakeIsSeenAtOnce: the machine sleeps the night (the fake clock
+// moves on ten hours, which the timers, on a clock that stands still in
+// a sleep, never see). The watch looks at once on waking, renews the
+// access token that expired in the night and writes it to the token file:
+// it waited out the rest of its timer (up to a look, an hour here), the
+// file holding the expired token for every script reading it.
+func TestAWakeIsSeenAtOnce(t *testing.T) {
+	shortWakeCheck(t)
+	_, clock, _, k, file := keepingForFaults(t)
+	k.Look = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var before []byte
+	testenv.WaitFor(t, "the token file's first write", func() bool {
+		b, err := os.ReadFile(file)
+		before = b
+		return err == nil
+	})
+	clock.Advance(10 * time.Hour) // the lid closed for the night
+	testenv.WaitFor(t, "the token file renewed after the wake", func() bool {
+		b, err := os.ReadFile(file)
+		return err == nil && string(b) != string(before)
+	})
+}
+
+// TestFailuresBeforeASleepAreNotToldAtTheWake: renewals fail for a few
+// minutes before the lid closes (the network gone) and once more as it
+// opens, before the network is back. That is not 15 minutes of failures:
+// the night asleep does not count, and nobody is told at every wake. They
+// are told once they have failed 15 minutes awake.
+func TestFailuresBeforeASleepAreNotToldAtTheWake(t *testing.T) {
+	shortWakeCheck(t)
+	p, clock, _, k, _ := keepingForFaults(t)
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	ctx := context.Background()
+	clock.Advance(2 * time.Hour) // the access token is due
+	p.Fault(devprovider.Fault5xx, 1<<20)
+	for range 5 { // five minutes of failures before the lid closes
+		tells(t, k, k.Notify, "")
+		clock.Advance(time.Minute)
+	}
+	waiting, woke := make(chan struct{}, 1), make(chan bool)
+	k.Now = func() time.Time { // says when the wait has read the clock
+		now := clock.Now()
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+		return now
+	}
+	go func() { woke <- k.wait(ctx, "dev", time.Hour) }()
+	testenv.Receive(t, "the wait to begin", waiting)
+	clock.Advance(9 * time.Hour) // asleep
+	if !testenv.Receive(t, "the wait to end at the wake", woke) {
+		t.Fatal("the wait ended as if stopped")
+	}
+	tells(t, k, k.Notify, "") // the network not back yet
+	for range 9 {
+		clock.Advance(time.Minute)
+		tells(t, k, k.Notify, "")
+	}
+	clock.Advance(time.Minute) // 15 minutes of failures awake
+	tells(t, k, k.Notify, "dev: renewals have failed to reach the provider since")
+}
+
+// TestAnEnvironmentMissingFromOneReadIsKept: the configuration read while
+// an editor saves it (truncated then written, or moved aside for a
+// moment, as vim does) names no environment at one look. The keeper's
+// watch of each, and its token file, go on: the watch ended at once, and
+// removed the token file, which scripts then found missing until the next
+// look, a minute on. An environment missing at two looks in a row is
+// taken out (TestTokenFileLeftBehindIsRemoved).
+func TestAnEnvironmentMissingFromOneReadIsKept(t *testing.T) {
+	src := stored(t, true, func(*store.Record) {})
+	file := filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	k.Look = 20 * time.Millisecond
+	var mu sync.Mutex
+	reads := 0
+	k.Envs = func() ([]string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reads++
+		if reads == 3 { // mid-save
+			return nil, nil
+		}
+		return []string{"dev"}, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var first os.FileInfo
+	testenv.WaitFor(t, "the token file's first write", func() bool {
+		fi, err := os.Stat(file)
+		first = fi
+		return err == nil
+	})
+	testenv.WaitFor(t, "looks after the one mid-save", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return reads >= 8
+	})
+	// An inode is soon given again: the time of the write tells a file
+	// removed and written again.
+	if fi, err := os.Stat(file); err != nil || !os.SameFile(first, fi) || !fi.ModTime().Equal(first.ModTime()) {
+		t.Fatalf("token file after a look that read the configuration mid-save: %v; want it left as it was", err)
+	}
+}
+
+// TestAHungWebhookHoldsUpNoOtherEnvironment: a webhook that never
+// answers, posted one environment's notice (its grant ended), holds up no
+// other environment: the other's token file, removed meanwhile, is put
+// back at its next look while the post still hangs.
+func TestAHungWebhookHoldsUpNoOtherEnvironment(t *testing.T) {
+	posted, release := make(chan struct{}, 1), make(chan struct{})
+	webhook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case posted <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer webhook.Close()
+	defer close(release)
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	grant := store.Grant{TokenURL: "http://127.0.0.1:1/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
+	now := time.Now()
+	sources := map[string]*freshtoken.Source{}
+	for _, name := range []string{"a-ended", "b-fine"} {
+		src, err := freshtoken.New(freshtoken.Settings{Env: name, ClientID: grant.ClientID, ClientSecret: "s3cr3t-value",
+			TokenURL: grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}, freshtoken.Options{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources[name] = src
+		rec := &store.Record{AccessToken: "access-token-" + name + "-1234567890", RefreshToken: "refresh-token-1234567890",
+			IssuedAt: now, Expiry: now.Add(time.Hour), Grant: grant}
+		if name == "a-ended" {
+			rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: now}
+		}
+		if err := st.Save(context.Background(), name, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "b-token")
+	k := &Keeper{Envs: func() ([]string, error) { return []string{"a-ended", "b-fine"}, nil },
+		Open:      func(_ context.Context, name string) (*freshtoken.Source, error) { return sources[name], nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(env string) string { return map[string]string{"b-fine": file}[env] },
+		Look:      20 * time.Millisecond,
+		Notify: &notify.Notifier{Logger: slog.New(slog.DiscardHandler), Timeout: time.Hour,
+			Config: config.Notify{Webhook: webhook.URL}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testenv.Receive(t, "a-ended's notice posted", posted)
+	testenv.WaitFor(t, "b-fine's token file", func() bool { _, err := os.Stat(file); return err == nil })
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "b-fine's token file put back while a-ended's webhook hangs", func() bool { _, err := os.Stat(file); return err == nil })
+}
+
+// TestAnEnvironmentConfiguredAgainStartsAfresh: renewals of an
+// environment fail (the provider down), and it is taken out of the
+// configuration; configured again two hours later (the edit undone), one
+// renewal that fails is not told as two hours of failures: the keeper
+// forgets an environment when its watch ends. It told at once that
+// renewals had failed since before the environment was taken out.
+func TestAnEnvironmentConfiguredAgainStartsAfresh(t *testing.T) {
+	p, clock, _, k, _ := keepingForFaults(t)
+	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
+	clock.Advance(2 * time.Hour) // the access token is due
+	p.Fault(devprovider.Fault5xx, 1<<20)
+	before := p.Stats().TokenRequests
+	ctx, stop := context.WithCancelCause(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.watch(ctx, "dev", time.Hour) }()
+	testenv.WaitFor(t, "a renewal that fails", func() bool { return p.Stats().TokenRequests > before })
+	clock.Advance(time.Minute)
+	stop(errUnconfigured) // taken out
+	<-done
+	clock.Advance(2 * time.Hour)
+	tells(t, k, k.Notify, "") // configured again, the provider still down
+}
