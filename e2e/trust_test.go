@@ -318,7 +318,13 @@ func TestLoginBesideAnotherUsersProgram(t *testing.T) {
 		asked.Add(1)
 		json.NewEncoder(rw).Encode(map[string]string{"client_id": "dev-client-id", "token_url": w.api + "v2/token_endpoint", "store": w.storeFile()})
 	})}
-	go fake.Serve(listenAs(t, 65534, addr))
+	var ln net.Listener
+	var err error
+	testenv.AsUser(t, 65534, func() { ln, err = net.Listen("tcp", addr) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	go fake.Serve(ln)
 	t.Cleanup(func() { fake.Close() })
 
 	r := w.run("login", "--no-browser", "--timeout", "2s")
