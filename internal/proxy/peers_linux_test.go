@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/proxy"
@@ -100,5 +102,41 @@ func TestOwnUsersProgramWhereTheProxyIsAnotherUsers(t *testing.T) {
 	c := testenv.DialAs(t, os.Getuid(), addr)
 	if resp, body := send(t, c, bufio.NewReader(c), addr, "/dev/v2/company"); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("%d %s; want 403", resp.StatusCode, body)
+	}
+}
+
+// withoutProc marks the copy of the test binary that
+// TestWithoutTheTablesEveryProgramIsServed runs in a mount namespace of
+// its own.
+const withoutProc = "FRESHTOKEN_TEST_WITHOUT_PROC"
+
+// TestWithoutTheTablesEveryProgramIsServed: where /proc is not mounted,
+// the kernel's tables cannot be read: the proxy says as it starts that any
+// user of this computer can use it, and serves another user's program, as
+// before (docs/proxy.md says why it does not refuse every request). Run as
+// root, in a copy of the test binary given a mount namespace of its own,
+// where it hides /proc under an empty file system.
+func TestWithoutTheTablesEveryProgramIsServed(t *testing.T) {
+	if os.Getenv(withoutProc) == "" {
+		testenv.NeedRoot(t, "a mount namespace without /proc")
+		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), withoutProc+"=1")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+			t.Fatalf("without /proc: %v\n%s", err, out)
+		}
+		return
+	}
+	if err := syscall.Mount("none", "/proc", "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	f.login(t, "dev")
+	if !strings.Contains(f.logs.String(), "any user of this computer can use it") {
+		t.Fatalf("no warning that the proxy cannot tell users apart:\n%s", f.logs)
+	}
+	c := testenv.DialAs(t, 65534, f.addr)
+	if resp, body := send(t, c, bufio.NewReader(c), f.addr, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("another user's program: %d %s; want 200, as before", resp.StatusCode, body)
 	}
 }
