@@ -3,8 +3,10 @@
 package e2e_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -318,7 +320,13 @@ func TestLoginBesideAnotherUsersProgram(t *testing.T) {
 		asked.Add(1)
 		json.NewEncoder(rw).Encode(map[string]string{"client_id": "dev-client-id", "token_url": w.api + "v2/token_endpoint", "store": w.storeFile()})
 	})}
-	go fake.Serve(listenAs(t, 65534, addr))
+	var ln net.Listener
+	var err error
+	testenv.AsUser(t, 65534, func() { ln, err = net.Listen("tcp", addr) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	go fake.Serve(ln)
 	t.Cleanup(func() { fake.Close() })
 
 	r := w.run("login", "--no-browser", "--timeout", "2s")
@@ -327,6 +335,34 @@ func TestLoginBesideAnotherUsersProgram(t *testing.T) {
 	}
 	if asked.Load() != 0 {
 		t.Fatalf("the other user's program was asked %d times", asked.Load())
+	}
+}
+
+// TestProxyRefusesAnotherUsersProgram: on a shared machine, another
+// user's program sending a request to `freshtoken proxy` on 127.0.0.1 was
+// served with this user's tokens. It gets 403, naming whose proxy it is,
+// and the API hears nothing; this user's programs are served.
+func TestProxyRefusesAnotherUsersProgram(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	w.startProxy(addr)
+	get := func(uid int) (int, string) {
+		c := testenv.DialAs(t, uid, addr)
+		client := &http.Client{Transport: &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) { return c, nil }}}
+		resp, err := client.Get("http://" + addr + "/dev/v2/company")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get(os.Getuid()); code != http.StatusOK {
+		t.Fatalf("this user's program: %d %s; want 200", code, body)
+	}
+	if code, body := get(65534); code != http.StatusForbidden || !strings.Contains(body, "serves only programs of user ") || !strings.Contains(body, "(uid 65534)") {
+		t.Fatalf("another user's program: %d %s; want 403 naming whose proxy it is", code, body)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/sockowner"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -51,7 +52,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		return err
 	}
 	base := "http://" + addr
-	if uid, known := login.ListenerUID(addr); known && uid != os.Getuid() {
+	if uid, known := sockowner.Listener(addr); known && uid != os.Getuid() {
 		// On a shared machine, another user's program there would get the
 		// browser, and with it the log-in.
 		return fmt.Errorf("%s: %w, by a program of another user (uid %d), which is not trusted with your log-in; stop it, or set another port in redirect_uri (and register it with the provider)", env.Name, busy, uid)

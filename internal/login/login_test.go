@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -629,29 +628,6 @@ func TestManualLoginCancelled(t *testing.T) {
 	_, err := flow.Run(ctx)
 	if err == nil || !strings.Contains(err.Error(), "cancelled") || strings.Contains(err.Error(), "in time") {
 		t.Fatalf("err = %v, want the log-in cancelled", err)
-	}
-}
-
-// TestListenerUID: the owner of a listening socket is read from the
-// kernel's tables, for a loopback listener and a wildcard one (which also
-// takes loopback connections); a port nobody listens on is not known.
-func TestListenerUID(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("read from Linux's /proc/net/tcp")
-	}
-	for _, listen := range []string{"127.0.0.1:0", "[::]:0"} {
-		ln, err := net.Listen("tcp", listen)
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
-		if uid, ok := login.ListenerUID(addr); !ok || uid != os.Getuid() {
-			t.Errorf("listening at %s: ListenerUID(%s) = %d, %v; want %d, true", listen, addr, uid, ok, os.Getuid())
-		}
-		ln.Close()
-		if uid, ok := login.ListenerUID(addr); ok {
-			t.Errorf("closed: ListenerUID(%s) = %d, true; want not known", addr, uid)
-		}
 	}
 }
 

@@ -50,7 +50,8 @@ const maxHeaderBytes = 32 << 10
 // Serve serves the proxy on ln until ctx ends or ln fails. Once ctx ends it
 // stops taking requests and gives the requests in flight shutdownGrace to
 // finish; those still running then are ended, and their clients told so
-// (503, "interrupted"). A temporary accept
+// (503, "interrupted"). Each connection's program is looked up at its
+// first request, and another user's refused (see peers). A temporary accept
 // failure, such as running out of file descriptors, does not end it:
 // http.Server waits a moment and accepts again.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
@@ -63,7 +64,9 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return stopping },
+		ConnContext:       withConnPeer,
 	}
+	p.watchPeers(ln)
 	failed := make(chan error, 1)
 	go func() { failed <- srv.Serve(sendLimited{ln, p.timeouts.send}) }()
 

@@ -69,6 +69,12 @@ func (f *fixture) options(addr string, allowRemote bool) proxy.Options {
 // loopback port of its own, and returns its URL.
 func (f *fixture) serve(t testing.TB) string {
 	t.Helper()
+	return f.serveTuned(t, func(*proxy.Proxy) {})
+}
+
+// serveTuned is serve, with tune changing the proxy before it serves.
+func (f *fixture) serveTuned(t testing.TB, tune func(*proxy.Proxy)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +83,7 @@ func (f *fixture) serve(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tune(p)
 	serve(t, p, ln)
 	return "http://" + ln.Addr().String()
 }

@@ -5,7 +5,8 @@
 // and /callback completes browser logins.
 //
 // It serves only requests addressed to its own address and not sent by other
-// web pages (no DNS rebinding, no drive-by requests from a browser tab); its
+// web pages (no DNS rebinding, no drive-by requests from a browser tab), and,
+// on Linux, only programs of its own user and root (see peers); its
 // buttons carry a per-process CSRF token. The token goes only to the
 // environment's API host: a redirect elsewhere is handed back to the client,
 // never followed.
@@ -130,6 +131,7 @@ type Proxy struct {
 	recent    recentRequests
 	logins    logins
 	outsiders outsiderWarnings
+	peers     *peers
 
 	// background is work that outlives the request that began it.
 	background background
@@ -153,7 +155,7 @@ func New(o Options) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: httpx.RandomToken(), loginKey: httpx.RandomToken(), noticeKey: []byte(httpx.RandomToken()), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, now: o.Clock}
+	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: httpx.RandomToken(), loginKey: httpx.RandomToken(), noticeKey: []byte(httpx.RandomToken()), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, now: o.Clock, peers: newPeers(os.Geteuid())}
 	redact.Register(p.csrf, p.loginKey)
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -309,6 +311,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mode := r.Header.Get("Sec-Fetch-Mode")
 	navigation := (r.Method == http.MethodGet || r.Method == http.MethodHead) && (mode == "" || mode == "navigate") &&
 		(path == "/" || path == "/favicon.ico" || callback || strings.HasPrefix(path, controlPrefix+"static/"))
+	if why := p.peerRefusal(r); why != "" {
+		w.Header().Set("Connection", "close") // its next requests would be refused alike
+		writeKind(w, kinds.Forbidden, problem{Message: why})
+		return
+	}
 	if why := p.guard.refusal(r.Host, r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"), navigation); why != "" {
 		if (r.Method == http.MethodConnect || r.URL.IsAbs()) && !p.guard.own(r.Host) {
 			// Set as Postman's or the system's HTTP proxy: a request for

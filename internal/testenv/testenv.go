@@ -212,3 +212,23 @@ func Names(t testing.TB, dir string) []string {
 	}
 	return names
 }
+
+// DialAs connects to addr over TCP with a socket of user uid, as that
+// user's program would (see AsUser), or of this process's own user when uid
+// is os.Getuid(); the connection is closed at the test's end.
+func DialAs(t testing.TB, uid int, addr string) net.Conn {
+	t.Helper()
+	var c net.Conn
+	var err error
+	dial := func() { c, err = net.Dial("tcp", addr) }
+	if uid == os.Getuid() {
+		dial()
+	} else {
+		AsUser(t, uid, dial)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}

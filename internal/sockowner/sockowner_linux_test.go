@@ -1,0 +1,167 @@
+package sockowner
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// TestListener: the owner of a listening socket is read from the kernel's
+// tables, for a loopback listener and a wildcard one (which also takes
+// loopback connections); a port nobody listens on is not known.
+func TestListener(t *testing.T) {
+	for _, listen := range []string{"127.0.0.1:0", "[::]:0"} {
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
+		if uid, ok := Listener(addr); !ok || uid != os.Getuid() {
+			t.Errorf("listening at %s: Listener(%s) = %d, %v; want %d, true", listen, addr, uid, ok, os.Getuid())
+		}
+		ln.Close()
+		if uid, ok := Listener(addr); ok {
+			t.Errorf("closed: Listener(%s) = %d, true; want not known", addr, uid)
+		}
+	}
+}
+
+// connect makes a connection to a listener at listen, from a socket of
+// user uid to the address dial names (its %d the port), and returns the
+// server's end.
+func connect(t *testing.T, listen, dial string, uid int) net.Conn {
+	t.Helper()
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		testenv.Missing(t, "listening at %s: %v", listen, err)
+	}
+	defer ln.Close()
+	testenv.DialAs(t, uid, fmt.Sprintf(dial, ln.Addr().(*net.TCPAddr).Port))
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return server
+}
+
+func ends(c net.Conn) (local, remote netip.AddrPort) {
+	return c.LocalAddr().(*net.TCPAddr).AddrPort(), c.RemoteAddr().(*net.TCPAddr).AddrPort()
+}
+
+// TestPeer: the owner of a loopback connection's other end is read from
+// the tables, over IPv4, IPv6 and an IPv4 client of a listener on every
+// address (the server's end IPv6, v4-mapped), for this user and, as root,
+// for another.
+func TestPeer(t *testing.T) {
+	for _, tc := range []struct {
+		name, listen, dial string
+		uid                int
+	}{
+		{"ipv4", "127.0.0.1:0", "127.0.0.1:%d", os.Getuid()},
+		{"ipv6", "[::1]:0", "[::1]:%d", os.Getuid()},
+		{"ipv4 to every address", "[::]:0", "127.0.0.1:%d", os.Getuid()},
+		{"another user", "127.0.0.1:0", "127.0.0.1:%d", 65534},
+		{"another user over ipv6", "[::1]:0", "[::1]:%d", 65534},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			server := connect(t, tc.listen, tc.dial, tc.uid)
+			if uid, err := Peer(ends(server)); err != nil || uid != tc.uid {
+				t.Fatalf("Peer = %d, %v; want %d", uid, err, tc.uid)
+			}
+		})
+	}
+}
+
+// TestPeerClosed: a client that has closed its socket leaves remains in
+// the tables that show root as their owner (no inode): another user's
+// program that sent a request and closed at once would pass for root's.
+// Peer says it is not known.
+func TestPeerClosed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	testenv.DialAs(t, 65534, ln.Addr().String()).Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	local, remote := ends(server)
+	testenv.WaitFor(t, "the client's socket to be its remains", func() bool {
+		remains := false
+		scan(table4, func(s socket) bool {
+			remains = bytes.Equal(s.local, format(remote, false)) && bytes.Equal(s.remote, format(local, false)) && bytes.Equal(s.inode, []byte("0"))
+			return remains
+		})
+		return remains
+	})
+	if uid, err := Peer(local, remote); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("Peer = %d, %v; want ErrUnknown", uid, err)
+	}
+}
+
+// TestFormat: addresses are written as the kernel's tables write them
+// (read on this machine) and read back.
+func TestFormat(t *testing.T) {
+	for _, a := range []string{"127.0.0.1:8787", "[::1]:443", "[fe80::1:2]:65535"} {
+		ap := netip.MustParseAddrPort(a)
+		for _, six := range []bool{false, true} {
+			if !six && !ap.Addr().Is4() {
+				continue
+			}
+			back, ok := parseAddr(format(ap, six))
+			if !ok || back != ap {
+				t.Errorf("%s (six %v): %s read back as %s, %v", a, six, format(ap, six), back, ok)
+			}
+		}
+	}
+}
+
+// BenchmarkPeer: a connection's owner among the sockets this machine has,
+// and 2000 more of this process (whose lines come before or after it).
+func BenchmarkPeer(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 4096)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	for range 1000 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		defer (<-accepted).Close()
+	}
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	server := <-accepted
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Peer(ends(server)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
