@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // sleptGap is how far the wall clock may run ahead of (or behind) the
@@ -50,7 +52,5 @@ func closeIdle(rt http.RoundTripper) {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
+	httpx.CloseIdle(rt)
 }
