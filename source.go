@@ -320,6 +320,10 @@ type Source struct {
 	// answered counts this Source's token requests answered with tokens
 	// (see renewRejected).
 	answered atomic.Int64
+	// tokenWake and apiWake watch for a sleep of the machine between two
+	// token requests, and between two requests through a Transport: the
+	// connections kept alive from before are closed, not tried.
+	tokenWake, apiWake wakeWatch
 
 	mu     sync.Mutex // guards flight, the rest and left
 	flight *flight    // the renewal in progress in this process, if any

@@ -74,6 +74,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errors.New("freshtoken: the request has no URL")
 	}
+	if src.apiWake.slept() {
+		src.log.Debug("the machine slept (or its clock was set) since the last API request; closing the connections kept from before")
+		closeIdle(t.base())
+	}
 	if !src.ownsHost(req) {
 		return t.bounded(t.carry(req))
 	}
@@ -129,13 +133,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // carries the requests (Base, or the one it stands for), as
 // http.Client.CloseIdleConnections asks of it.
 func (t *Transport) CloseIdleConnections() {
-	type closeIdler interface{ CloseIdleConnections() }
 	if t.Source.unmade() && t.Base == nil {
 		return
 	}
-	if c, ok := t.base().(closeIdler); ok {
-		c.CloseIdleConnections()
-	}
+	closeIdle(t.base())
 }
 
 // bounded gives resp's body the IdleTimeout, if there is one.

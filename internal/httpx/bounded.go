@@ -142,8 +142,12 @@ func (t Bounded) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // CloseIdleConnections closes Base's, when it can.
-func (t Bounded) CloseIdleConnections() {
-	if c, ok := t.Base.(interface{ CloseIdleConnections() }); ok {
+func (t Bounded) CloseIdleConnections() { CloseIdle(t.Base) }
+
+// CloseIdle closes rt's idle connections when it can, as
+// http.Client.CloseIdleConnections does.
+func CloseIdle(rt http.RoundTripper) {
+	if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
 }

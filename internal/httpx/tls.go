@@ -149,11 +149,7 @@ func (t explainTLS) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // CloseIdleConnections closes base's idle connections, as
 // http.Client.CloseIdleConnections asks of a transport.
-func (t explainTLS) CloseIdleConnections() {
-	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
+func (t explainTLS) CloseIdleConnections() { CloseIdle(t.base) }
 
 // certificateOf names whose certificate a failed request's err is about:
 // an https proxy's when the connection to the proxy failed (Go marks that

@@ -573,6 +573,10 @@ func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, nil
 }
 
+// CloseIdleConnections closes base's idle connections, as
+// freshtoken.Transport asks after the machine slept.
+func (t upstreamTransport) CloseIdleConnections() { httpx.CloseIdle(t.base) }
+
 // maxInterim and maxInterimBytes bound the interim answers (1xx) an API
 // may send before its answer: their number, and the size of their
 // headers in all, each field counted as HTTP/2 counts it (name, value and
