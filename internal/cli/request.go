@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -73,9 +74,10 @@ freshtoken's own, as are Content-Length, Transfer-Encoding and Trailer,
 written from the body it sends: -H cannot set them.
 A redirect is followed, -H headers and all, as curl -L does; the access
 token goes only to api_url's host.
-A body from -d @FILE or -d @- may hold up to 256 MiB (-d @- at a terminal
-says to type it, and how to end it); -d is given once (a
-request has one body, and curl's joining of several with & no JSON survives).
+A body from -d @FILE or -d @- may hold up to 256 MiB (a larger file is
+refused by its size, unread; -d @- at a terminal says to type it, and how
+to end it); -d is given once (a request has one body, and curl's joining
+of several with & no JSON survives).
 A body that is JSON goes with Content-Type: application/json, without the
 byte order mark some editors (Notepad) begin a file with; with a
 Content-Type of your own (-H), the body goes as written. One that begins
@@ -102,7 +104,9 @@ the result may be incomplete. Pages --all cannot join (a page from another
 host, by a next link or a redirect, a next link back to a page already
 read, ten pages in a row that bring no new items yet link on, a page that
 is not JSON like the first, a page cut off, more than 256 MiB in all)
-print nothing and exit 5.
+print nothing and exit 5. On Linux, once nothing reads its output (| true,
+a pager quit before the document came), it asks for no more pages and
+exits 141, as a write to that output would have.
 
 An API that has not begun to answer within the environment's timeout
 setting (default 30s), or that sends nothing more of its answer for as
@@ -405,8 +409,17 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		}
 		return err
 	}
-	doc, err := client.All(req, progress.update)
+	// Each page spends the API's rate limit: once nobody is left to read
+	// the document (`| true`, a pager quit), no more are asked for.
+	ctx, readerGone := context.WithCancelCause(ctx)
+	defer readerGone(nil)
+	stop := onReaderGone(f.IO.Out, func() { readerGone(errReaderGone) })
+	doc, err := client.All(req.WithContext(ctx), progress.update)
+	stop()
 	progress.clear()
+	if errors.Is(context.Cause(ctx), errReaderGone) {
+		return errReaderGone
+	}
 	var se *apiclient.StatusError
 	if errors.As(err, &se) {
 		if werr := writeBody(f, se.Response.Header.Get("Content-Type"), bytes.NewReader(se.Body)); werr != nil {
@@ -498,6 +511,10 @@ const maxRedirects = 10
 // errRedirectLoop is an API request that met maxRedirects: the API was
 // reached, and answered each time with another redirect.
 var errRedirectLoop = fmt.Errorf("redirected %d times", maxRedirects)
+
+// errReaderGone is --all stopped as standard output's reader went away,
+// which ends the command as a write to it would have (EPIPE).
+var errReaderGone = fmt.Errorf("standard output's reader went away: %w", syscall.EPIPE)
 
 // utf8BOM is the byte order mark as UTF-8 writes it.
 var utf8BOM = []byte("\ufeff")
@@ -889,6 +906,11 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 		if isFolder(data[1:]) {
 			return nil, usageErrorf("-d %s: %s is a folder; give the path of the file that holds the body, or -d @- to read it from stdin", data, data[1:])
 		}
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+			// Refused unread: a 2 GiB file (sparse, a disk image) took
+			// 600 MB of memory and seconds to read up to the limit.
+			return nil, bodyTooLarge(data, limit)
+		}
 		r = f
 	}
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
@@ -898,9 +920,14 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 	case err != nil:
 		return nil, usageErrorf("-d %s: %v", data, err)
 	case int64(len(b)) > limit:
-		return nil, usageErrorf("-d %s: more than %s, the largest body freshtoken sends (it holds the body in memory, to send it again after a 401 or a 429); send a larger one with curl and `freshtoken token`", data, sizeInWords(limit))
+		return nil, bodyTooLarge(data, limit)
 	}
 	return b, nil
+}
+
+// bodyTooLarge refuses -d data, which holds more than limit bytes.
+func bodyTooLarge(data string, limit int64) error {
+	return usageErrorf("-d %s: more than %s, the largest body freshtoken sends (it holds the body in memory, to send it again after a 401 or a 429); send a larger one with curl and `freshtoken token`", data, sizeInWords(limit))
 }
 
 // sizeInWords is n bytes in KiB or MiB, for people.

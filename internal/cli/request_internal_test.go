@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -290,6 +291,33 @@ func TestRequestBodyIsBounded(t *testing.T) {
 	}
 	if b, err := readData("@-", strings.NewReader(strings.Repeat("x", 1<<10)), 1<<10); err != nil || len(b) != 1<<10 {
 		t.Errorf("-d @- of exactly the limit: %d bytes, %v; want it whole", len(b), err)
+	}
+}
+
+// TestRequestBodyFileTooLargeIsNotRead: -d @FILE naming a regular file
+// larger than the limit (a 2 GiB sparse file, a disk image) is refused by
+// its size, unread: it was read up to the limit first, 256 MiB taking some
+// 600 MB of memory and seconds, to be refused all the same.
+func TestRequestBodyFileTooLargeIsNotRead(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "sparse.bin")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	const limit = 1 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = readData("@"+name, strings.NewReader(""), limit)
+	runtime.ReadMemStats(&after)
+	if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "more than 1 MiB") {
+		t.Fatalf("-d @%s of 1 GiB: %v (exit %d); want one usage line saying it is more than 1 MiB", name, err, ExitCode(err))
+	}
+	if read := after.TotalAlloc - before.TotalAlloc; read >= limit/2 {
+		t.Errorf("-d @%s of 1 GiB: %d bytes allocated; want it refused by its size, unread", name, read)
 	}
 }
 
