@@ -138,7 +138,8 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		if to := resp.Request; to != nil {
 			if !httpx.SameOrigin(to.URL, req.URL) {
 				resp.Body.Close()
-				return nil, pagesErrorf("page %d (%s) was redirected to %s, on another host; not reading it", doc.Pages, cur.URL, to.URL)
+				_, what := httpx.OffOrigin(to.URL, req.URL)
+				return nil, pagesErrorf("page %d (%s) was redirected to %s, on %s; not reading it", doc.Pages, cur.URL, to.URL, what)
 			}
 			read = to.URL
 			seen[read.String()] = true
@@ -201,7 +202,10 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		}
 		switch {
 		case !httpx.SameOrigin(next, req.URL):
-			return nil, pagesErrorf("page %d links its next page to %s, on another host; not following it", doc.Pages, next)
+			// A next link to http:// of an https API's host is refused
+			// too: the token would cross the network in clear text.
+			_, what := httpx.OffOrigin(next, req.URL)
+			return nil, pagesErrorf("page %d links its next page to %s, on %s; not following it", doc.Pages, next, what)
 		case seen[next.String()]:
 			return nil, pagesErrorf("page %d links its next page back to %s, already read; stopping", doc.Pages, next)
 		}

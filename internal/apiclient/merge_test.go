@@ -119,6 +119,25 @@ func TestAllRefusesBadNextLinks(t *testing.T) {
 	}
 }
 
+// TestAllRefusesANextLinkDowngradedToHTTP: an https API whose next link
+// names its own host over http:// is not followed (the token would cross
+// the network readable); the refusal says what the
+// link is, the API's host over http, not https: it said "on another host",
+// of the very host the user's api_url names.
+func TestAllRefusesANextLinkDowngradedToHTTP(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "<http://"+r.Host+`/page2>; rel="next"`)
+		w.Write([]byte(`[1]`))
+	}))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/first", nil)
+	_, err := (&Client{HTTP: srv.Client()}).All(req, nil)
+	want := "page 1 links its next page to http://" + srv.Listener.Addr().String() + "/page2, on its host over http, not https; not following it"
+	if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, ErrPages) {
+		t.Errorf("All = %v; want ErrPages saying %q", err, want)
+	}
+}
+
 // TestAllFollowsTheAPIHostHoweverItIsSpelled: a next link naming the API's
 // host in another case (an API that writes its own name, where api_url
 // has capitals), or with the scheme's default port written out, is the

@@ -214,18 +214,6 @@ func completeDataFile(_ *cobra.Command, _ []string, toComplete string) ([]string
 	return files, directive
 }
 
-// offOrigin names where a redirect from the request at from to another
-// origin led (to's host, or its scheme and host) and what it is to from:
-// another host, or the same host over another scheme (an api_url of
-// http:// that the API sends on to https://), which "another host" was not.
-func offOrigin(to, from *url.URL) (where, what string) {
-	host := func(u *url.URL) string { return strings.TrimSuffix(u.Hostname(), ".") }
-	if !strings.EqualFold(host(to), host(from)) || to.Port() != from.Port() {
-		return to.Host, "another host"
-	}
-	return to.Scheme + "://" + to.Host, fmt.Sprintf("its host over %s, not %s", to.Scheme, from.Scheme)
-}
-
 func checkRequestOptions(opts *requestOptions) error {
 	if opts.Method == "" || strings.ContainsFunc(opts.Method, func(r rune) bool { return r < 'A' || r > 'Z' }) {
 		return usageErrorf("%q is not an HTTP method such as GET or POST", opts.Method)
@@ -402,7 +390,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		case !httpx.SameOrigin(resp.Request.URL, req.URL):
 			// Followed as curl -L follows it, but without the token: the
 			// likely reason for the error, which names only where it led.
-			to, what := offOrigin(resp.Request.URL, req.URL)
+			to, what := httpx.OffOrigin(resp.Request.URL, req.URL)
 			he.Hint = fmt.Sprintf("the API redirected the request to %s, %s, which freshtoken sends no access token to", to, what)
 		case resp.StatusCode == http.StatusNotFound && env.IsFreeAgent():
 			he.Hint = freeAgentPathHint(opts.Path)
@@ -642,7 +630,7 @@ func requestError(err error, env *config.Env, target string) error {
 			if t, terr := url.Parse(target); terr == nil && !httpx.SameOrigin(u, t) {
 				// Not api_url's host: "the API at" it, and to check
 				// api_url, pointed at the wrong host.
-				_, what := offOrigin(u, t)
+				_, what := httpx.OffOrigin(u, t)
 				apiAt, check = redact.URL(ue.URL)+" ("+what+", which the API redirected the request to)", "check your connection, or tell the API's owner where it redirects"
 			} else {
 				apiAt = "the API at " + redact.URL(ue.URL)

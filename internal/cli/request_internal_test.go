@@ -562,8 +562,8 @@ func TestRedirectOffTheSchemeIsNoOtherHost(t *testing.T) {
 		"https://files.example.com/x":    "files.example.com, another host",
 	} {
 		u, _ := url.Parse(to)
-		if where, what := offOrigin(u, from); where+", "+what != want {
-			t.Errorf("offOrigin(%s, %s) = %q, %q; want %q", to, from, where, what, want)
+		if where, what := httpx.OffOrigin(u, from); where+", "+what != want {
+			t.Errorf("httpx.OffOrigin(%s, %s) = %q, %q; want %q", to, from, where, what, want)
 		}
 	}
 	env := &config.Env{Name: "dev", Timeout: time.Second}
