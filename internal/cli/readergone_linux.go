@@ -20,8 +20,12 @@ func onReaderGone(out io.Writer, gone func()) (stop func()) {
 	if !ok {
 		return func() {}
 	}
+	fd := -1
+	if rc, err := f.SyscallConn(); err == nil { // unlike Fd, leaves the file's mode as it is
+		rc.Control(func(d uintptr) { fd = int(d) })
+	}
 	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+	if fd < 0 || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
 		return func() {}
 	}
 	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
@@ -32,7 +36,7 @@ func onReaderGone(out io.Writer, gone func()) (stop func()) {
 	done.Add(1)
 	go func() {
 		defer done.Done()
-		fds := []unix.PollFd{{Fd: int32(f.Fd())}, {Fd: int32(wake), Events: unix.POLLIN}}
+		fds := []unix.PollFd{{Fd: int32(fd)}, {Fd: int32(wake), Events: unix.POLLIN}}
 		for {
 			_, err := unix.Poll(fds, -1)
 			switch {
