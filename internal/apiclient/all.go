@@ -335,8 +335,8 @@ func newMergerOf(first []byte, counting bool) (*merger, error) {
 type member struct{ key, value []byte }
 
 // add appends page's items. A later page without the first page's list
-// member, such as {}, holds no items; one with another list instead has a
-// different shape and cannot be merged.
+// member, such as {}, holds no items; one with another list, instead or
+// beside it, has a different shape and cannot be merged.
 func (m *merger) add(page []byte) error {
 	list := page
 	if !m.array {
@@ -366,6 +366,10 @@ func (m *merger) add(page []byte) error {
 			return err
 		case list == nil && len(others) > 0:
 			return fmt.Errorf("has no %q list like the first page, but %q", m.key, others)
+		case len(others) > 0:
+			// Merging the first page's list alone dropped the other
+			// lists' items without a word.
+			return fmt.Errorf("has the lists %q beside %q, where the first page has one list", others, m.key)
 		case list == nil:
 			m.stale++
 			return nil

@@ -31,6 +31,7 @@ func TestMerger(t *testing.T) {
 		{"no list", []string{`{"a":1}`}, "", `0 list members`},
 		{"not JSON", []string{`<html>`}, "", "is not a JSON object or list"},
 		{"later page has another list", []string{`{"a":[1]}`, `{"b":[2]}`}, "", `has no "a" list like the first page, but ["b"]`},
+		{"later page has another list beside", []string{`{"a":[1]}`, `{"a":[2],"b":[3]}`}, "", `has the lists ["b"] beside "a", where the first page has one list`},
 		{"later page without the list is empty", []string{`{"a":[1],"n":1}`, `{}`, `{"n":2}`, `{"a":[2]}`}, `{"a":[1,2],"n":1}` + "\n", ""},
 		{"later page is a list, not an object", []string{`{"a":[1]}`, `[2]`}, "", "is a JSON list, not an object like the first page"},
 		{"later page is not a list", []string{`[1]`, `{"a":[2]}`}, "", "does not hold a JSON list"},

@@ -103,7 +103,7 @@ fewer items than the first page's X-Total-Count, a warning on stderr says
 the result may be incomplete. Pages --all cannot join (a page from another
 host, by a next link or a redirect, a next link back to a page already
 read, ten pages in a row that bring no new items yet link on, a page that
-is not JSON like the first, a page cut off, more than 256 MiB in all)
+is not JSON shaped like the first, a page cut off, more than 256 MiB in all)
 print nothing and exit 5. On Linux, once nothing reads its output (| true,
 a pager quit before the document came), it asks for no more pages and
 exits 141, as a write to that output would have.
