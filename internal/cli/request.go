@@ -104,9 +104,12 @@ the result may be incomplete. Pages --all cannot join (a page from another
 host, by a next link or a redirect, a next link back to a page already
 read, ten pages in a row that bring no new items yet link on, a page that
 is not JSON shaped like the first, a page cut off, more than 256 MiB in all)
-print nothing and exit 5. On Linux, once nothing reads its output (| true,
-a pager quit before the document came), it asks for no more pages and
-exits 141, as a write to that output would have.
+print nothing and exit 5.
+
+On Linux, once nothing reads the output of a GET (| true, a pager quit
+before the answer came), it asks the API for nothing more (no further page
+of --all, no retry after a 429) and exits 141, as a write to that output
+would have.
 
 An API that has not begun to answer within the environment's timeout
 setting (default 30s), or that sends nothing more of its answer for as
@@ -375,9 +378,23 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	if env.IsFreeAgent() {
 		client.PerMinute = freeAgentPerMinute
 	}
+	if safeOp(opts.Method) {
+		// Once nobody is left to read the answer (`| true`, a pager
+		// quit), nothing more is asked of the API for a request that
+		// changes nothing: each one, a page of --all or a retry after a
+		// 429, spends its rate limit.
+		var readerGone context.CancelCauseFunc
+		ctx, readerGone = context.WithCancelCause(ctx)
+		defer readerGone(nil)
+		defer onReaderGone(f.IO.Out, func() { readerGone(errReaderGone) })()
+		req = req.WithContext(ctx)
+	}
 	if !opts.All {
 		resp, err := client.Do(req)
 		if err != nil {
+			if readerWent(ctx) {
+				return errReaderGone
+			}
 			return requestError(err, env, target)
 		}
 		defer resp.Body.Close()
@@ -386,6 +403,8 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		err = writeResponse(f, resp, opts.Include || opts.Method == http.MethodHead, env.Name)
 		var he *HTTPStatusError
 		switch {
+		case err != nil && readerWent(ctx):
+			return errReaderGone
 		case !errors.As(err, &he):
 		case !httpx.SameOrigin(resp.Request.URL, req.URL):
 			// Followed as curl -L follows it, but without the token: the
@@ -397,15 +416,9 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		}
 		return err
 	}
-	// Each page spends the API's rate limit: once nobody is left to read
-	// the document (`| true`, a pager quit), no more are asked for.
-	ctx, readerGone := context.WithCancelCause(ctx)
-	defer readerGone(nil)
-	stop := onReaderGone(f.IO.Out, func() { readerGone(errReaderGone) })
-	doc, err := client.All(req.WithContext(ctx), progress.update)
-	stop()
+	doc, err := client.All(req, progress.update)
 	progress.clear()
-	if errors.Is(context.Cause(ctx), errReaderGone) {
+	if err != nil && readerWent(ctx) {
 		return errReaderGone
 	}
 	var se *apiclient.StatusError
@@ -500,9 +513,16 @@ const maxRedirects = 10
 // reached, and answered each time with another redirect.
 var errRedirectLoop = fmt.Errorf("redirected %d times", maxRedirects)
 
-// errReaderGone is --all stopped as standard output's reader went away,
-// which ends the command as a write to it would have (EPIPE).
+// errReaderGone is a request that changes nothing (GET, --all) stopped as
+// standard output's reader went away, which ends the command as a write
+// to it would have (EPIPE).
 var errReaderGone = fmt.Errorf("standard output's reader went away: %w", syscall.EPIPE)
+
+// readerWent reports whether ctx ended as standard output's reader went
+// away (errReaderGone).
+func readerWent(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errReaderGone)
+}
 
 // utf8BOM is the byte order mark as UTF-8 writes it.
 var utf8BOM = []byte("\ufeff")
