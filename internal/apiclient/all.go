@@ -31,6 +31,7 @@ const maxStalePages = 10
 // could not be read whole, a page came from another host (by a next link or
 // a redirect) or a next link leads back to a page already read, the pages
 // are not alike JSON, maxStalePages pages in a row brought nothing new, or
+// as many or more brought over twice the first page's X-Total-Count, or
 // together they hold more than MaxBytes (their next links included). The
 // API answered, but not with pages All can join.
 var ErrPages = errors.New("the pages cannot be gathered into one document")
@@ -189,6 +190,9 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		if next != nil && m.stale >= maxStalePages {
 			return nil, pagesErrorf("pages %d to %d held no items but those of pages already read, or none, and each linked a next page; the pages do not end, stopping", doc.Pages-m.stale+1, doc.Pages)
 		}
+		if next != nil && overTotal(doc, m.count) {
+			return nil, pagesErrorf("pages 1 to %d held %d items, more than twice the %d the first page's X-Total-Count gave, and still link a next page; the pages do not end, stopping", doc.Pages, m.count, doc.Total)
+		}
 		if next == nil {
 			doc.Body = m.document()
 			doc.Items = m.count
@@ -218,6 +222,17 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		cur.URL = next
 		cur.Host = ""
 	}
+}
+
+// overTotal reports whether items, gathered from doc's pages so far, are
+// more than twice the first page's X-Total-Count, at maxStalePages pages
+// or more: pages that bring new items without end (a next link counted up
+// over generated items), which the stale pages' count never catches, were
+// read until they reached MaxBytes, for FreeAgent some 25 minutes of its
+// whole rate limit. A collection that grows while it is read does not
+// double.
+func overTotal(doc *Document, items int) bool {
+	return doc.Total >= 0 && !doc.midway && doc.Pages >= maxStalePages && items > 2*doc.Total
 }
 
 // mebibytes is n bytes in MiB, for people.

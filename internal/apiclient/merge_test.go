@@ -268,12 +268,26 @@ func TestAllStopsAtPagesThatNeverEnd(t *testing.T) {
 		}
 		fmt.Fprintf(w, `{"items":[%d]}`, page(r))
 	})
+	mux.HandleFunc("/new-without-end", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Link", fmt.Sprintf(`</new-without-end?page=%d>; rel="next"`, page(r)+1))
+		w.Header().Set("X-Total-Count", "3")
+		fmt.Fprintf(w, `{"items":[%d]}`, page(r))
+	})
+	mux.HandleFunc("/growing", func(w http.ResponseWriter, r *http.Request) {
+		if page(r) < 29 {
+			w.Header().Set("Link", fmt.Sprintf(`</growing?page=%d>; rel="next"`, page(r)+1))
+		}
+		w.Header().Set("X-Total-Count", strconv.Itoa(20+page(r)/3))
+		fmt.Fprintf(w, `{"items":[%d]}`, page(r))
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	for path, want := range map[string]string{
-		"/cursor":     "pages 2 to 11 held no items but those of pages already read, or none, and each linked a next page",
-		"/last-again": "pages 5 to 14 held no items but those of pages already read",
-		"/in-turn":    "pages 3 to 12 held no items but those of pages already read",
+		"/new-without-end": "pages 1 to 10 held 10 items, more than twice the 3 the first page's X-Total-Count gave, and still link a next page",
+		"/cursor":          "pages 2 to 11 held no items but those of pages already read, or none, and each linked a next page",
+		"/last-again":      "pages 5 to 14 held no items but those of pages already read",
+		"/in-turn":         "pages 3 to 12 held no items but those of pages already read",
 	} {
 		requests.Store(0)
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
@@ -298,6 +312,12 @@ func TestAllStopsAtPagesThatNeverEnd(t *testing.T) {
 	}
 	if got := string(doc.Body); got != `{"items":[0,9,18,27]}`+"\n" {
 		t.Errorf("All(/gaps) = %q, want every page's items", got)
+	}
+	// A collection that grows while it is read (X-Total-Count 20 at the
+	// first page, 30 items in the end) is read whole.
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/growing", nil)
+	if doc, err = (&Client{}).All(req, nil); err != nil || doc.Items != 30 {
+		t.Errorf("All(/growing) = %v; want its 30 items", err)
 	}
 }
 
