@@ -96,3 +96,34 @@ func TestGetStopsWhenTheOutputsReaderGoes(t *testing.T) {
 		})
 	}
 }
+
+// TestGetWhoseReaderGoesMidRenewalKeepsTheGrant: the output's reader goes
+// while the renewal a `get --all` needs is sent and unanswered. The watch
+// that ends the GET leaves the renewal to finish: its answer is stored,
+// the grant kept, and freshtoken exits 141 saying nothing.
+func TestGetWhoseReaderGoesMidRenewalKeepsTheGrant(t *testing.T) {
+	w, g := strictWorld(t)
+	w.age(2 * time.Hour) // expired: the GET renews first
+	before := refreshToken(t, w)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stderr strings.Builder
+	ft := w.command(ctx, "get", "--all", "/v2/contacts")
+	ft.Stdout, ft.Stderr = pw, &stderr
+	if err := ft.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	g.wait(t)
+	pr.Close()
+	close(g.release)
+	ft.Wait()
+	if ws := ft.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() || ft.ProcessState.ExitCode() != 141 || stderr.Len() != 0 {
+		t.Fatalf("get --all whose reader went mid-renewal: %v, stderr %q; want exit 141 and nothing said", ft.ProcessState, stderr.String())
+	}
+	grantKept(t, w, before)
+}
