@@ -10,11 +10,12 @@ import (
 )
 
 // onReaderGone calls gone, once, when the pipe out writes to loses its
-// reader (`| true`, a pager quit before anything came), before anything is
-// written to it: Linux marks such a pipe's writing end POLLERR. It does
-// nothing for output that is not a pipe (a file, a terminal, whose hang-up
-// is its SIGHUP's business). stop ends the watching, and returns once
-// gone can no longer be called.
+// reader (`| true`, a pager quit before anything came), without waiting
+// for a write to fail: Linux marks such a pipe's writing end POLLERR. The
+// stream is then marked as one whose reader went (pipeWatch.lostReader),
+// as a failed write marks it. It does nothing for output that is not a
+// pipe (a file, a terminal, whose hang-up is its SIGHUP's business). stop
+// ends the watching, and returns once gone can no longer be called.
 func onReaderGone(out io.Writer, gone func()) (stop func()) {
 	f, ok := underlying(out).(*os.File)
 	if !ok {
@@ -49,6 +50,8 @@ func onReaderGone(out io.Writer, gone func()) (stop func()) {
 					p.lostReader()
 				}
 				gone()
+				return
+			case fds[0].Revents != 0: // POLLNVAL: nothing more to watch
 				return
 			}
 		}
