@@ -404,9 +404,12 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		err = writeResponse(f, resp, opts.Include || opts.Method == http.MethodHead, env.Name)
 		var he *HTTPStatusError
 		switch {
-		case err != nil && readerWent(ctx):
-			return errReaderGone
 		case !errors.As(err, &he):
+			// An error status printed whole stays one, the reader gone
+			// after it or not.
+			if err != nil && readerWent(ctx) {
+				return errReaderGone
+			}
 		case !httpx.SameOrigin(resp.Request.URL, req.URL):
 			// Followed as curl -L follows it, but without the token: the
 			// likely reason for the error, which names only where it led.
