@@ -1122,6 +1122,59 @@ func TestSignalWhileTheAPIAnswers(t *testing.T) {
 	}
 }
 
+// TestSignalDuringAll: a signal while `get --all` reads its second page
+// (mid-page) or waits out that page's 429 (between pages) ends it with
+// 128+N and the one line saying it was interrupted (after the 429's own
+// line), nothing printed and no page asked for after the signal.
+func TestSignalDuringAll(t *testing.T) {
+	for _, between := range []bool{false, true} {
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+			t.Run(fmt.Sprintf("%v, between pages: %v", sig, between), func(t *testing.T) {
+				w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+				var later atomic.Int32
+				api := newSilentServer(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+					if r.URL.Path != "/v2/invoices" {
+						w.provider.Handler().ServeHTTP(rw, r)
+						return
+					}
+					switch r.URL.Query().Get("page") {
+					case "":
+						rw.Header().Set("Link", `</v2/invoices?page=2>; rel="next"`)
+						rw.Write([]byte(`{"invoices":[{"n":1}]}`))
+					case "2": // between pages: a wait of a minute
+						rw.Header().Set("Retry-After", "60")
+						rw.WriteHeader(http.StatusTooManyRequests)
+					default:
+						later.Add(1)
+					}
+				}), func(r *http.Request) bool { return !between && r.URL.Query().Get("page") == "2" })
+				w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api),
+					fmt.Sprintf("api_url = %q\ntoken_url = %q", api.URL+"/", w.api+"v2/token_endpoint"), 1))
+				w.login()
+				run := w.watch("get", "--all", "/v2/invoices")
+				if between {
+					run.waitSaid(t, "waiting 1m0s as it asks")
+				} else {
+					api.await(t, run, "the second page's request")
+				}
+				run.cmd.Process.Signal(sig)
+				endsWithin(t, run, 128+int(sig))
+				_, stderr := run.wait()
+				lines := 1
+				if between {
+					lines++ // the 429's
+				}
+				if !strings.HasSuffix("\n"+stderr, "\nfreshtoken: interrupted\n") || strings.Count(stderr, "\n") != lines {
+					t.Errorf("stderr %q; want the line saying it was interrupted, after the 429's between pages", stderr)
+				}
+				if out := run.output(t); out != "" || later.Load() > 0 {
+					t.Errorf("stdout %q, %d pages asked for after the second; want nothing", out, later.Load())
+				}
+			})
+		}
+	}
+}
+
 // silentServer passes requests on to a handler but leaves those that hang
 // says so unanswered until their client gives up.
 type silentServer struct {

@@ -31,6 +31,7 @@ const maxStalePages = 10
 // could not be read whole, a page came from another host (by a next link or
 // a redirect) or a next link leads back to a page already read, the pages
 // are not alike JSON, maxStalePages pages in a row brought nothing new, or
+// as many or more brought over twice the first page's X-Total-Count, or
 // together they hold more than MaxBytes (their next links included). The
 // API answered, but not with pages All can join.
 var ErrPages = errors.New("the pages cannot be gathered into one document")
@@ -138,7 +139,8 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		if to := resp.Request; to != nil {
 			if !httpx.SameOrigin(to.URL, req.URL) {
 				resp.Body.Close()
-				return nil, pagesErrorf("page %d (%s) was redirected to %s, on another host; not reading it", doc.Pages, cur.URL, to.URL)
+				_, what := httpx.OffOrigin(to.URL, req.URL)
+				return nil, pagesErrorf("page %d (%s) was redirected to %s, on %s; not reading it", doc.Pages, cur.URL, to.URL, what)
 			}
 			read = to.URL
 			seen[read.String()] = true
@@ -188,6 +190,9 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		if next != nil && m.stale >= maxStalePages {
 			return nil, pagesErrorf("pages %d to %d held no items but those of pages already read, or none, and each linked a next page; the pages do not end, stopping", doc.Pages-m.stale+1, doc.Pages)
 		}
+		if next != nil && overTotal(doc, m.count) {
+			return nil, pagesErrorf("pages 1 to %d held %d items, more than twice the %d the first page's X-Total-Count gave, and still link a next page; the pages do not end, stopping", doc.Pages, m.count, doc.Total)
+		}
 		if next == nil {
 			doc.Body = m.document()
 			doc.Items = m.count
@@ -201,7 +206,10 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		}
 		switch {
 		case !httpx.SameOrigin(next, req.URL):
-			return nil, pagesErrorf("page %d links its next page to %s, on another host; not following it", doc.Pages, next)
+			// A next link to http:// of an https API's host is refused
+			// too: the token would cross the network in clear text.
+			_, what := httpx.OffOrigin(next, req.URL)
+			return nil, pagesErrorf("page %d links its next page to %s, on %s; not following it", doc.Pages, next, what)
 		case seen[next.String()]:
 			return nil, pagesErrorf("page %d links its next page back to %s, already read; stopping", doc.Pages, next)
 		}
@@ -214,6 +222,17 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		cur.URL = next
 		cur.Host = ""
 	}
+}
+
+// overTotal reports whether items, gathered from doc's pages so far, are
+// more than twice the first page's X-Total-Count, at maxStalePages pages
+// or more: pages that bring new items without end (a next link counted up
+// over generated items), which the stale pages' count never catches, were
+// read until they reached MaxBytes, for FreeAgent some 25 minutes of its
+// whole rate limit. A collection that grows while it is read does not
+// double.
+func overTotal(doc *Document, items int) bool {
+	return doc.Total >= 0 && !doc.midway && doc.Pages >= maxStalePages && items > 2*doc.Total
 }
 
 // mebibytes is n bytes in MiB, for people.
@@ -331,8 +350,8 @@ func newMergerOf(first []byte, counting bool) (*merger, error) {
 type member struct{ key, value []byte }
 
 // add appends page's items. A later page without the first page's list
-// member, such as {}, holds no items; one with another list instead has a
-// different shape and cannot be merged.
+// member, such as {}, holds no items; one with another list, instead or
+// beside it, has a different shape and cannot be merged.
 func (m *merger) add(page []byte) error {
 	list := page
 	if !m.array {
@@ -362,6 +381,10 @@ func (m *merger) add(page []byte) error {
 			return err
 		case list == nil && len(others) > 0:
 			return fmt.Errorf("has no %q list like the first page, but %q", m.key, others)
+		case len(others) > 0:
+			// Merging the first page's list alone dropped the other
+			// lists' items without a word.
+			return fmt.Errorf("has the lists %q beside %q, where the first page has one list", others, m.key)
 		case list == nil:
 			m.stale++
 			return nil

@@ -31,6 +31,7 @@ func TestMerger(t *testing.T) {
 		{"no list", []string{`{"a":1}`}, "", `0 list members`},
 		{"not JSON", []string{`<html>`}, "", "is not a JSON object or list"},
 		{"later page has another list", []string{`{"a":[1]}`, `{"b":[2]}`}, "", `has no "a" list like the first page, but ["b"]`},
+		{"later page has another list beside", []string{`{"a":[1]}`, `{"a":[2],"b":[3]}`}, "", `has the lists ["b"] beside "a", where the first page has one list`},
 		{"later page without the list is empty", []string{`{"a":[1],"n":1}`, `{}`, `{"n":2}`, `{"a":[2]}`}, `{"a":[1,2],"n":1}` + "\n", ""},
 		{"later page is a list, not an object", []string{`{"a":[1]}`, `[2]`}, "", "is a JSON list, not an object like the first page"},
 		{"later page is not a list", []string{`[1]`, `{"a":[2]}`}, "", "does not hold a JSON list"},
@@ -116,6 +117,25 @@ func TestAllRefusesBadNextLinks(t *testing.T) {
 		if !errors.Is(err, ErrPages) {
 			t.Errorf("All(%s) = %v, not ErrPages", path, err)
 		}
+	}
+}
+
+// TestAllRefusesANextLinkDowngradedToHTTP: an https API whose next link
+// names its own host over http:// is not followed (the token would cross
+// the network readable); the refusal says what the
+// link is, the API's host over http, not https: it said "on another host",
+// of the very host the user's api_url names.
+func TestAllRefusesANextLinkDowngradedToHTTP(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "<http://"+r.Host+`/page2>; rel="next"`)
+		w.Write([]byte(`[1]`))
+	}))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/first", nil)
+	_, err := (&Client{HTTP: srv.Client()}).All(req, nil)
+	want := "page 1 links its next page to http://" + srv.Listener.Addr().String() + "/page2, on its host over http, not https; not following it"
+	if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, ErrPages) {
+		t.Errorf("All = %v; want ErrPages saying %q", err, want)
 	}
 }
 
@@ -248,12 +268,26 @@ func TestAllStopsAtPagesThatNeverEnd(t *testing.T) {
 		}
 		fmt.Fprintf(w, `{"items":[%d]}`, page(r))
 	})
+	mux.HandleFunc("/new-without-end", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Link", fmt.Sprintf(`</new-without-end?page=%d>; rel="next"`, page(r)+1))
+		w.Header().Set("X-Total-Count", "3")
+		fmt.Fprintf(w, `{"items":[%d]}`, page(r))
+	})
+	mux.HandleFunc("/growing", func(w http.ResponseWriter, r *http.Request) {
+		if page(r) < 29 {
+			w.Header().Set("Link", fmt.Sprintf(`</growing?page=%d>; rel="next"`, page(r)+1))
+		}
+		w.Header().Set("X-Total-Count", strconv.Itoa(20+page(r)/3))
+		fmt.Fprintf(w, `{"items":[%d]}`, page(r))
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	for path, want := range map[string]string{
-		"/cursor":     "pages 2 to 11 held no items but those of pages already read, or none, and each linked a next page",
-		"/last-again": "pages 5 to 14 held no items but those of pages already read",
-		"/in-turn":    "pages 3 to 12 held no items but those of pages already read",
+		"/new-without-end": "pages 1 to 10 held 10 items, more than twice the 3 the first page's X-Total-Count gave, and still link a next page",
+		"/cursor":          "pages 2 to 11 held no items but those of pages already read, or none, and each linked a next page",
+		"/last-again":      "pages 5 to 14 held no items but those of pages already read",
+		"/in-turn":         "pages 3 to 12 held no items but those of pages already read",
 	} {
 		requests.Store(0)
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
@@ -278,6 +312,12 @@ func TestAllStopsAtPagesThatNeverEnd(t *testing.T) {
 	}
 	if got := string(doc.Body); got != `{"items":[0,9,18,27]}`+"\n" {
 		t.Errorf("All(/gaps) = %q, want every page's items", got)
+	}
+	// A collection that grows while it is read (X-Total-Count 20 at the
+	// first page, 30 items in the end) is read whole.
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/growing", nil)
+	if doc, err = (&Client{}).All(req, nil); err != nil || doc.Items != 30 {
+		t.Errorf("All(/growing) = %v; want its 30 items", err)
 	}
 }
 

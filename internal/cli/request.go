@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -73,9 +74,10 @@ freshtoken's own, as are Content-Length, Transfer-Encoding and Trailer,
 written from the body it sends: -H cannot set them.
 A redirect is followed, -H headers and all, as curl -L does; the access
 token goes only to api_url's host.
-A body from -d @FILE or -d @- may hold up to 256 MiB (-d @- at a terminal
-says to type it, and how to end it); -d is given once (a
-request has one body, and curl's joining of several with & no JSON survives).
+A body from -d @FILE or -d @- may hold up to 256 MiB (a larger file is
+refused by its size, unread; -d @- at a terminal says to type it, and how
+to end it); -d is given once (a request has one body, and curl's joining
+of several with & no JSON survives).
 A body that is JSON goes with Content-Type: application/json, without the
 byte order mark some editors (Notepad) begin a file with; with a
 Content-Type of your own (-H), the body goes as written. One that begins
@@ -100,9 +102,15 @@ with each page's request, as with the first. When the pages hold
 fewer items than the first page's X-Total-Count, a warning on stderr says
 the result may be incomplete. Pages --all cannot join (a page from another
 host, by a next link or a redirect, a next link back to a page already
-read, ten pages in a row that bring no new items yet link on, a page that
-is not JSON like the first, a page cut off, more than 256 MiB in all)
+read, ten pages in a row that bring no new items yet link on, ten pages
+or more that bring over twice the first page's X-Total-Count, a page that
+is not JSON shaped like the first, a page cut off, more than 256 MiB in all)
 print nothing and exit 5.
+
+On Linux, once nothing reads the output of a GET (| true, a pager quit
+before the answer came), it asks the API for nothing more (no further page
+of --all, no retry after a 429) and exits 141, as a write to that output
+would have.
 
 An API that has not begun to answer within the environment's timeout
 setting (default 30s), or that sends nothing more of its answer for as
@@ -208,18 +216,6 @@ func completeDataFile(_ *cobra.Command, _ []string, toComplete string) ([]string
 		files = append(files, "@"+dir+name)
 	}
 	return files, directive
-}
-
-// offOrigin names where a redirect from the request at from to another
-// origin led (to's host, or its scheme and host) and what it is to from:
-// another host, or the same host over another scheme (an api_url of
-// http:// that the API sends on to https://), which "another host" was not.
-func offOrigin(to, from *url.URL) (where, what string) {
-	host := func(u *url.URL) string { return strings.TrimSuffix(u.Hostname(), ".") }
-	if !strings.EqualFold(host(to), host(from)) || to.Port() != from.Port() {
-		return to.Host, "another host"
-	}
-	return to.Scheme + "://" + to.Host, fmt.Sprintf("its host over %s, not %s", to.Scheme, from.Scheme)
 }
 
 func checkRequestOptions(opts *requestOptions) error {
@@ -383,9 +379,23 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	if env.IsFreeAgent() {
 		client.PerMinute = freeAgentPerMinute
 	}
+	if safeOp(opts.Method) {
+		// Once nobody is left to read the answer (`| true`, a pager
+		// quit), nothing more is asked of the API for a request that
+		// changes nothing: each one, a page of --all or a retry after a
+		// 429, spends its rate limit.
+		var readerGone context.CancelCauseFunc
+		ctx, readerGone = context.WithCancelCause(ctx)
+		defer readerGone(nil)
+		defer onReaderGone(f.IO.Out, func() { readerGone(errReaderGone) })()
+		req = req.WithContext(ctx)
+	}
 	if !opts.All {
 		resp, err := client.Do(req)
 		if err != nil {
+			if readerWent(ctx) {
+				return errReaderGone
+			}
 			return requestError(err, env, target)
 		}
 		defer resp.Body.Close()
@@ -395,10 +405,15 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		var he *HTTPStatusError
 		switch {
 		case !errors.As(err, &he):
+			// An error status printed whole stays one, the reader gone
+			// after it or not.
+			if err != nil && readerWent(ctx) {
+				return errReaderGone
+			}
 		case !httpx.SameOrigin(resp.Request.URL, req.URL):
 			// Followed as curl -L follows it, but without the token: the
 			// likely reason for the error, which names only where it led.
-			to, what := offOrigin(resp.Request.URL, req.URL)
+			to, what := httpx.OffOrigin(resp.Request.URL, req.URL)
 			he.Hint = fmt.Sprintf("the API redirected the request to %s, %s, which freshtoken sends no access token to", to, what)
 		case resp.StatusCode == http.StatusNotFound && env.IsFreeAgent():
 			he.Hint = freeAgentPathHint(opts.Path)
@@ -407,6 +422,9 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	}
 	doc, err := client.All(req, progress.update)
 	progress.clear()
+	if err != nil && readerWent(ctx) {
+		return errReaderGone
+	}
 	var se *apiclient.StatusError
 	if errors.As(err, &se) {
 		if werr := writeBody(f, se.Response.Header.Get("Content-Type"), bytes.NewReader(se.Body)); werr != nil {
@@ -498,6 +516,17 @@ const maxRedirects = 10
 // errRedirectLoop is an API request that met maxRedirects: the API was
 // reached, and answered each time with another redirect.
 var errRedirectLoop = fmt.Errorf("redirected %d times", maxRedirects)
+
+// errReaderGone is a request that changes nothing (GET, --all) stopped as
+// standard output's reader went away, which ends the command as a write
+// to it would have (EPIPE).
+var errReaderGone = fmt.Errorf("standard output's reader went away: %w", syscall.EPIPE)
+
+// readerWent reports whether ctx ended as standard output's reader went
+// away (errReaderGone).
+func readerWent(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errReaderGone)
+}
 
 // utf8BOM is the byte order mark as UTF-8 writes it.
 var utf8BOM = []byte("\ufeff")
@@ -625,7 +654,7 @@ func requestError(err error, env *config.Env, target string) error {
 			if t, terr := url.Parse(target); terr == nil && !httpx.SameOrigin(u, t) {
 				// Not api_url's host: "the API at" it, and to check
 				// api_url, pointed at the wrong host.
-				_, what := offOrigin(u, t)
+				_, what := httpx.OffOrigin(u, t)
 				apiAt, check = redact.URL(ue.URL)+" ("+what+", which the API redirected the request to)", "check your connection, or tell the API's owner where it redirects"
 			} else {
 				apiAt = "the API at " + redact.URL(ue.URL)
@@ -889,6 +918,11 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 		if isFolder(data[1:]) {
 			return nil, usageErrorf("-d %s: %s is a folder; give the path of the file that holds the body, or -d @- to read it from stdin", data, data[1:])
 		}
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+			// Refused unread: a 2 GiB file (sparse, a disk image) took
+			// 600 MB of memory and seconds to read up to the limit.
+			return nil, bodyTooLarge(data, limit)
+		}
 		r = f
 	}
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
@@ -898,9 +932,14 @@ func readData(data string, stdin io.Reader, limit int64) ([]byte, error) {
 	case err != nil:
 		return nil, usageErrorf("-d %s: %v", data, err)
 	case int64(len(b)) > limit:
-		return nil, usageErrorf("-d %s: more than %s, the largest body freshtoken sends (it holds the body in memory, to send it again after a 401 or a 429); send a larger one with curl and `freshtoken token`", data, sizeInWords(limit))
+		return nil, bodyTooLarge(data, limit)
 	}
 	return b, nil
+}
+
+// bodyTooLarge refuses -d data, which holds more than limit bytes.
+func bodyTooLarge(data string, limit int64) error {
+	return usageErrorf("-d %s: more than %s, the largest body freshtoken sends (it holds the body in memory, to send it again after a 401 or a 429); send a larger one with curl and `freshtoken token`", data, sizeInWords(limit))
 }
 
 // sizeInWords is n bytes in KiB or MiB, for people.

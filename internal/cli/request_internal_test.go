@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -293,6 +294,33 @@ func TestRequestBodyIsBounded(t *testing.T) {
 	}
 }
 
+// TestRequestBodyFileTooLargeIsNotRead: -d @FILE naming a regular file
+// larger than the limit (a 2 GiB sparse file, a disk image) is refused by
+// its size, unread: it was read up to the limit first, 256 MiB taking some
+// 600 MB of memory and seconds, to be refused all the same.
+func TestRequestBodyFileTooLargeIsNotRead(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "sparse.bin")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	const limit = 1 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = readData("@"+name, strings.NewReader(""), limit)
+	runtime.ReadMemStats(&after)
+	if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "more than 1 MiB") {
+		t.Fatalf("-d @%s of 1 GiB: %v (exit %d); want one usage line saying it is more than 1 MiB", name, err, ExitCode(err))
+	}
+	if read := after.TotalAlloc - before.TotalAlloc; read >= limit/2 {
+		t.Errorf("-d @%s of 1 GiB: %d bytes allocated; want it refused by its size, unread", name, read)
+	}
+}
+
 // TestRequestBodyFileMissing: -d @FILE naming a file that is not there says
 // where it was looked for and what to give instead; it said "open
 // contact.json: no such file or directory".
@@ -534,8 +562,8 @@ func TestRedirectOffTheSchemeIsNoOtherHost(t *testing.T) {
 		"https://files.example.com/x":    "files.example.com, another host",
 	} {
 		u, _ := url.Parse(to)
-		if where, what := offOrigin(u, from); where+", "+what != want {
-			t.Errorf("offOrigin(%s, %s) = %q, %q; want %q", to, from, where, what, want)
+		if where, what := httpx.OffOrigin(u, from); where+", "+what != want {
+			t.Errorf("httpx.OffOrigin(%s, %s) = %q, %q; want %q", to, from, where, what, want)
 		}
 	}
 	env := &config.Env{Name: "dev", Timeout: time.Second}

@@ -470,19 +470,25 @@ func (p pipeWatch) Write(b []byte) (int, error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, syscall.EPIPE):
-		p.broken.Store(true)
-		if p.stall != nil {
-			// From here a signal is caught, so that the process, not
-			// killed by one that closed the pipe too, ends by it all the
-			// same (see stillComing).
-			p.stall.g.watch()
-		}
+		p.lostReader()
 	case p.unwritten != nil:
 		oe := &outputError{err: err}
 		p.unwritten.CompareAndSwap(nil, oe)
 		return n, oe
 	}
 	return n, err
+}
+
+// lostReader remembers that the stream's reader went away, so that the
+// process exits as a killed pipeline member would.
+func (p pipeWatch) lostReader() {
+	p.broken.Store(true)
+	if p.stall != nil {
+		// From here a signal is caught, so that the process, not killed
+		// by one that closed the pipe too, ends by it all the same (see
+		// stillComing).
+		p.stall.g.watch()
+	}
 }
 
 // errStalled is a write given up at a signal: its reader had stopped

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"fmt"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -120,6 +121,18 @@ func SameOrigin(a, b *url.URL) bool {
 	pb, okB := Port(b.Port(), b.Scheme)
 	host := func(u *url.URL) string { return strings.TrimSuffix(u.Hostname(), ".") }
 	return okA && okB && pa == pb && strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(host(a), host(b))
+}
+
+// OffOrigin names where a redirect or a link from the URL from to another
+// origin leads (to's host, or its scheme and host) and what it is to from:
+// another host, or the same host over another scheme (an api_url of
+// http:// that the API sends on to https://), which "another host" was not.
+func OffOrigin(to, from *url.URL) (where, what string) {
+	host := func(u *url.URL) string { return strings.TrimSuffix(u.Hostname(), ".") }
+	if !strings.EqualFold(host(to), host(from)) || to.Port() != from.Port() {
+		return to.Host, "another host"
+	}
+	return to.Scheme + "://" + to.Host, fmt.Sprintf("its host over %s, not %s", to.Scheme, from.Scheme)
 }
 
 // Port reads a URL's or a Host header's port as a number, as clients do
