@@ -16,6 +16,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
@@ -64,16 +65,47 @@ func TestAWakeIsSeenAtOnce(t *testing.T) {
 // are told once they have failed 15 minutes awake.
 func TestFailuresBeforeASleepAreNotToldAtTheWake(t *testing.T) {
 	shortWakeCheck(t)
+	clock, k := failingFiveMinutes(t)         // before the lid closes
+	if !waitWhile(t, k, clock, 9*time.Hour) { // asleep
+		t.Fatal("the wait ended as if stopped")
+	}
+	toldAfterFifteenMinutesAwake(t, k, clock) // the network not back yet at the wake
+}
+
+// failingFiveMinutes is a keeper of "dev" on clock, with a notifier, whose
+// renewals have failed for five minutes (the provider answering 503).
+func failingFiveMinutes(t *testing.T) (*fakeclock.Clock, *Keeper) {
+	t.Helper()
 	p, clock, _, k, _ := keepingForFaults(t)
 	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
-	ctx := context.Background()
 	clock.Advance(2 * time.Hour) // the access token is due
 	p.Fault(devprovider.Fault5xx, 1<<20)
-	for range 5 { // five minutes of failures before the lid closes
+	for range 5 {
 		tells(t, k, k.Notify, "")
 		clock.Advance(time.Minute)
 	}
-	waiting, woke := make(chan struct{}, 1), make(chan bool)
+	return clock, k
+}
+
+// toldAfterFifteenMinutesAwake checks that the failures of k's that began
+// at failingFiveMinutes, and go on at each minute's look from now, are
+// told once they have failed 15 minutes awake, and not before.
+func toldAfterFifteenMinutesAwake(t *testing.T, k *Keeper, clock *fakeclock.Clock) {
+	t.Helper()
+	for range 10 {
+		tells(t, k, k.Notify, "")
+		clock.Advance(time.Minute)
+	}
+	tells(t, k, k.Notify, "dev: renewals have failed to reach the provider since")
+}
+
+// waitWhile runs a wait of k's of an hour for "dev", moves clock on by
+// (back if negative) once the wait has read it, and returns how the wait
+// ended: true at once by the wall clock, if moved on past the hour; else
+// it is stopped, false.
+func waitWhile(t *testing.T, k *Keeper, clock *fakeclock.Clock, by time.Duration) bool {
+	t.Helper()
+	waiting, ended := make(chan struct{}, 1), make(chan bool)
 	k.Now = func() time.Time { // says when the wait has read the clock
 		now := clock.Now()
 		select {
@@ -82,19 +114,50 @@ func TestFailuresBeforeASleepAreNotToldAtTheWake(t *testing.T) {
 		}
 		return now
 	}
-	go func() { woke <- k.wait(ctx, "dev", time.Hour) }()
+	defer func() { k.Now = clock.Now }()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { ended <- k.wait(ctx, "dev", time.Hour) }()
 	testenv.Receive(t, "the wait to begin", waiting)
-	clock.Advance(9 * time.Hour) // asleep
-	if !testenv.Receive(t, "the wait to end at the wake", woke) {
-		t.Fatal("the wait ended as if stopped")
+	clock.Advance(by)
+	if by < time.Hour {
+		stop()
 	}
-	tells(t, k, k.Notify, "") // the network not back yet
-	for range 9 {
-		clock.Advance(time.Minute)
-		tells(t, k, k.Notify, "")
+	return testenv.Receive(t, "the wait to end", ended)
+}
+
+// TestFailuresAcrossAClockSetForwardAndBackAreTold: renewals fail; the
+// clock is set forward a day (by hand, or a clock that jumps at a wake)
+// and back again (NTP). Failures of 15 minutes are told all the same: the
+// day forward was taken out of how long they lasted and the day back was
+// not put in again, so they were told a day late, and never on a
+// machine whose clock jumped so more often.
+func TestFailuresAcrossAClockSetForwardAndBackAreTold(t *testing.T) {
+	shortWakeCheck(t)
+	clock, k := failingFiveMinutes(t)
+	waitWhile(t, k, clock, 24*time.Hour)
+	waitWhile(t, k, clock, -24*time.Hour)
+	toldAfterFifteenMinutesAwake(t, k, clock)
+}
+
+// TestFailuresBeforeASleepDuringALookAreNotToldAtTheWake: the lid closes
+// while a look goes on (a renewal waiting on a provider that does not
+// answer, here the opening of the environment) after renewals have
+// failed for five minutes. The night is not counted as failing: it was
+// counted only while a watch waited, and the look at the wake told 15
+// minutes of failures.
+func TestFailuresBeforeASleepDuringALookAreNotToldAtTheWake(t *testing.T) {
+	clock, k := failingFiveMinutes(t)
+	ctx, stop := context.WithCancel(context.Background())
+	open := k.Open
+	k.Open = func(ctx context.Context, env string) (*freshtoken.Source, error) {
+		clock.Advance(9 * time.Hour) // asleep
+		stop()                       // the watch ends after this look
+		return open(ctx, env)
 	}
-	clock.Advance(time.Minute) // 15 minutes of failures awake
-	tells(t, k, k.Notify, "dev: renewals have failed to reach the provider since")
+	k.watch(ctx, "dev", time.Minute)
+	k.Open = open
+	toldAfterFifteenMinutesAwake(t, k, clock) // the network not back yet at the wake
 }
 
 // TestAnEnvironmentMissingFromOneReadIsKept: the configuration read while
