@@ -246,6 +246,13 @@ func (k *Keeper) configured() ([]string, bool) {
 	return names, true
 }
 
+// unconfigured reports whether the configuration, read now, names env no
+// more; false when it cannot be read.
+func (k *Keeper) unconfigured(env string) bool {
+	names, err := k.Envs()
+	return err == nil && !slices.Contains(names, env)
+}
+
 // keepNotices forgets the notices of every environment but envs, those
 // still watched.
 func (k *Keeper) keepNotices(envs []string) {
@@ -397,6 +404,14 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	pending := false
 	if err == nil {
 		rec, pending = k.restore(ctx, name, src, rec)
+	}
+	if err != nil && src == nil && k.unconfigured(name) {
+		// Taken out (`remove`, an edit), or read as an editor saves the
+		// file: Run ends the watch once it reads so at two looks in a
+		// row. Nothing is warned of (it said to add the environment back)
+		// nor counted as failing.
+		k.Logger.Debug("keeper: the configuration names the environment no more; its watch ends once that is read twice", "env", name, "error", err.Error())
+		return look
 	}
 	if err != nil {
 		k.Logger.Warn("keeper: cannot read the environment's configuration or tokens", "env", name, "error", err.Error())

@@ -1,7 +1,9 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -284,4 +287,29 @@ func TestAnEnvironmentConfiguredAgainStartsAfresh(t *testing.T) {
 	<-done
 	clock.Advance(2 * time.Hour)
 	tells(t, k, k.Notify, "") // configured again, the provider still down
+}
+
+// TestALookAtAnEnvironmentTakenOutWarnsNothing: `freshtoken remove -e
+// old` (or an edit) takes an environment out under a running keeper,
+// whose watch of it goes on until the keeper's next look reads the
+// configuration without it again. A look of that watch meanwhile warned
+// that it could not read the environment's configuration, saying to add
+// it with `freshtoken init -e old`, and counted that towards
+// renewals_failing.
+func TestALookAtAnEnvironmentTakenOutWarnsNothing(t *testing.T) {
+	_, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	machine := fmt.Sprintf("provider = \"generic\"\napi_url = %q\ntoken_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\ngrant = \"client_credentials\"\n",
+		root+"/", root+"/v2/token_endpoint")
+	k, _, edit := editedConfig(t, clock, "dev", machine+"\n[env.old]\n"+machine)
+	var log bytes.Buffer
+	k.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	k.keep(context.Background(), "old", time.Minute)
+	edit(machine) // old taken out
+	k.keep(context.Background(), "old", time.Minute)
+	k.mu.Lock()
+	_, failing := k.failing["old"]
+	k.mu.Unlock()
+	if log.Len() != 0 || failing {
+		t.Fatalf("a look at an environment taken out logged %q, failing noted: %v; want neither", log.String(), failing)
+	}
 }
