@@ -189,38 +189,50 @@ func (k *Keeper) Run(ctx context.Context) {
 	if look <= 0 {
 		look = DefaultLook
 	}
-	watches := map[string]context.CancelCauseFunc{}
+	watches := map[string]watching{}
 	// gone are the watched environments the last look found configured no
 	// more: a watch ends at the second look in a row, as a configuration
 	// read while an editor saves it (truncated, or moved aside for a
 	// moment) may name none, and its end removes the token file.
 	gone := map[string]bool{}
+	// ending are the watches ended whose last look may still go on (a
+	// renewal's answer that its store will not yet take): a next watch of
+	// the environment begins once it is over, as the end removes the
+	// token file and forgets the environment's failures and tokens.
+	ending := map[string]chan struct{}{}
 	var wg sync.WaitGroup
 	defer func() {
-		for _, stop := range watches {
-			stop(nil)
+		for _, w := range watches {
+			w.stop(nil)
 		}
 		wg.Wait()
 	}()
 	for {
 		if names, ok := k.configured(); ok {
-			for name, stop := range watches {
+			for name, w := range watches {
 				switch {
 				case slices.Contains(names, name):
 					delete(gone, name)
 				case !gone[name]:
 					gone[name] = true
 				default:
-					stop(errUnconfigured)
+					w.stop(errUnconfigured)
+					ending[name] = w.done
 					delete(watches, name)
 					delete(gone, name)
 				}
 			}
+			for name, done := range ending {
+				select {
+				case <-done:
+					delete(ending, name)
+				default:
+				}
+			}
 			for _, name := range names {
-				if watches[name] == nil {
-					watching, stop := context.WithCancelCause(ctx)
-					watches[name] = stop
-					wg.Go(func() { k.watch(watching, name, look) })
+				if _, ok := watches[name]; !ok {
+					watches[name] = k.startWatch(ctx, &wg, name, look, ending[name])
+					delete(ending, name)
 				}
 			}
 			k.keepNotices(slices.Collect(maps.Keys(watches)))
@@ -233,6 +245,37 @@ func (k *Keeper) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// watching is an environment's watch under way: stop ends it, and done is
+// closed once it is over.
+type watching struct {
+	stop context.CancelCauseFunc
+	done chan struct{}
+}
+
+// startWatch starts a watch of env in wg, once last (the done of env's
+// last watch, ended, or nil) is closed.
+func (k *Keeper) startWatch(ctx context.Context, wg *sync.WaitGroup, env string, look time.Duration, last chan struct{}) watching {
+	ctx, stop := context.WithCancelCause(ctx)
+	w := watching{stop: stop, done: make(chan struct{})}
+	wg.Go(func() {
+		defer close(w.done)
+		if last != nil {
+			select {
+			case <-last:
+			default:
+				k.Logger.Debug("keeper: the environment is configured again; its watch begins once the last one's look is over", "env", env)
+				select {
+				case <-last:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		k.watch(ctx, env, look)
+	})
+	return w
 }
 
 // configured lists the environments configured; false when the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,36 +172,12 @@ func TestFailuresBeforeASleepDuringALookAreNotToldAtTheWake(t *testing.T) {
 // look, a minute on. An environment missing at two looks in a row is
 // taken out (TestTokenFileLeftBehindIsRemoved).
 func TestAnEnvironmentMissingFromOneReadIsKept(t *testing.T) {
-	src := stored(t, true, func(*store.Record) {})
-	file := filepath.Join(t.TempDir(), "token")
-	k := keeping(src, file)
-	k.Look = 20 * time.Millisecond
-	var mu sync.Mutex
-	reads := 0
-	k.Envs = func() ([]string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		reads++
-		if reads == 3 { // mid-save
-			return nil, nil
-		}
-		return []string{"dev"}, nil
+	file, reads := keepingEnvs(t, func(read int) bool { return read != 3 }, func(*Keeper) {}) // mid-save
+	first, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); k.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	var first os.FileInfo
-	testenv.WaitFor(t, "the token file's first write", func() bool {
-		fi, err := os.Stat(file)
-		first = fi
-		return err == nil
-	})
-	testenv.WaitFor(t, "looks after the one mid-save", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return reads >= 8
-	})
+	testenv.WaitFor(t, "looks after the one mid-save", func() bool { return reads() >= 8 })
 	// An inode is soon given again: the time of the write tells a file
 	// removed and written again.
 	if fi, err := os.Stat(file); err != nil || !os.SameFile(first, fi) || !fi.ModTime().Equal(first.ModTime()) {
@@ -312,4 +289,111 @@ func TestALookAtAnEnvironmentTakenOutWarnsNothing(t *testing.T) {
 	if log.Len() != 0 || failing {
 		t.Fatalf("a look at an environment taken out logged %q, failing noted: %v; want neither", log.String(), failing)
 	}
+}
+
+// TestAWatchEndedFinishesBeforeTheNextBegins: an environment's watch is
+// ended (taken out of the configuration) while its look is held up (here
+// before its token file's lock; a renewal's answer that its store will not
+// yet take), and the environment is configured again meanwhile. The next
+// watch of it begins once the last one's look is over: both ran at once,
+// and the last one's end removed the token file the next had written and
+// forgot the failures and tokens the next had noted.
+func TestAWatchEndedFinishesBeforeTheNextBegins(t *testing.T) {
+	var configured, holding, held atomic.Bool
+	configured.Store(true)
+	entered, release := make(chan struct{}), make(chan struct{})
+	together, deferred := make(chan struct{}, 1), make(chan struct{}, 1)
+	file, reads := keepingEnvs(t, func(int) bool { return configured.Load() }, func(k *Keeper) {
+		k.beforeLock = func() {
+			if holding.CompareAndSwap(true, false) {
+				held.Store(true)
+				close(entered)
+				<-release
+				held.Store(false)
+			}
+		}
+		open := k.Open
+		k.Open = func(ctx context.Context, env string) (*freshtoken.Source, error) {
+			if held.Load() {
+				select {
+				case together <- struct{}{}:
+				default:
+				}
+			}
+			return open(ctx, env)
+		}
+		k.Logger = slog.New(slog.NewTextHandler(lineSignal{"begins once the last one's look is over", deferred}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	letGo := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(letGo) // before the keeper is stopped
+	holding.Store(true)
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Receive(t, "the look writing the token file again to be held up", entered)
+	configured.Store(false)
+	from := reads()
+	testenv.WaitFor(t, "two looks without the environment", func() bool { return reads() >= from+3 })
+	configured.Store(true)
+	select {
+	case <-together:
+		t.Fatal("a watch of the environment configured again began while the last one's look went on")
+	case <-deferred:
+	case <-time.After(30 * time.Second):
+		t.Fatal("gave up waiting for the environment configured again")
+	}
+	letGo()
+	testenv.WaitFor(t, "the token file written by the next watch", func() bool { _, err := os.Stat(file); return err == nil })
+}
+
+// keepingEnvs runs, until t ends, a keeper of "dev" (tokens stored, a
+// token file) looking every 20 ms, whose configuration names "dev" at its
+// reads that named says so of (counted from 1), made ready by setup, and
+// returns once the token file is written, with the file's path and a
+// count of the configuration's reads so far.
+func keepingEnvs(t *testing.T, named func(read int) bool, setup func(*Keeper)) (file string, reads func() int) {
+	t.Helper()
+	src := stored(t, true, func(*store.Record) {})
+	file = filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	k.Look = 20 * time.Millisecond
+	var mu sync.Mutex
+	n := 0
+	k.Envs = func() ([]string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		if !named(n) {
+			return nil, nil
+		}
+		return []string{"dev"}, nil
+	}
+	reads = func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
+	setup(k)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	testenv.WaitFor(t, "the token file's first write", func() bool { _, err := os.Stat(file); return err == nil })
+	return file, reads
+}
+
+// lineSignal is a log's writer that signals on ch when a line holds match.
+type lineSignal struct {
+	match string
+	ch    chan struct{}
+}
+
+func (w lineSignal) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(w.match)) {
+		select {
+		case w.ch <- struct{}{}:
+		default:
+		}
+	}
+	return len(p), nil
 }
