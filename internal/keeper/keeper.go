@@ -168,12 +168,13 @@ type failure struct {
 	err      error
 	renewing bool
 	issued   time.Time // of the tokens a failing renewal left stored
-	// asleep is how much of the time since the machine slept, or the
-	// clock was set forward (see Keeper.wait).
+	// asleep is how far the wall clock moved apart from the timers since
+	// (see Keeper.slept): ahead as the machine slept, or the clock was set
+	// forward; behind, the clock set back.
 	asleep time.Duration
 }
 
-// lasted is how long f has gone on by now, the time asleep left out.
+// lasted is how long f has gone on by now, awake.
 func (f failure) lasted(now time.Time) time.Duration {
 	return now.Sub(f.since) - f.asleep
 }
@@ -188,38 +189,50 @@ func (k *Keeper) Run(ctx context.Context) {
 	if look <= 0 {
 		look = DefaultLook
 	}
-	watches := map[string]context.CancelCauseFunc{}
+	watches := map[string]watching{}
 	// gone are the watched environments the last look found configured no
 	// more: a watch ends at the second look in a row, as a configuration
 	// read while an editor saves it (truncated, or moved aside for a
 	// moment) may name none, and its end removes the token file.
 	gone := map[string]bool{}
+	// ending are the watches ended whose last look may still go on (a
+	// renewal's answer that its store will not yet take): a next watch of
+	// the environment begins once it is over, as the end removes the
+	// token file and forgets the environment's failures and tokens.
+	ending := map[string]chan struct{}{}
 	var wg sync.WaitGroup
 	defer func() {
-		for _, stop := range watches {
-			stop(nil)
+		for _, w := range watches {
+			w.stop(nil)
 		}
 		wg.Wait()
 	}()
 	for {
 		if names, ok := k.configured(); ok {
-			for name, stop := range watches {
+			for name, w := range watches {
 				switch {
 				case slices.Contains(names, name):
 					delete(gone, name)
 				case !gone[name]:
 					gone[name] = true
 				default:
-					stop(errUnconfigured)
+					w.stop(errUnconfigured)
+					ending[name] = w.done
 					delete(watches, name)
 					delete(gone, name)
 				}
 			}
+			for name, done := range ending {
+				select {
+				case <-done:
+					delete(ending, name)
+				default:
+				}
+			}
 			for _, name := range names {
-				if watches[name] == nil {
-					watching, stop := context.WithCancelCause(ctx)
-					watches[name] = stop
-					wg.Go(func() { k.watch(watching, name, look) })
+				if _, ok := watches[name]; !ok {
+					watches[name] = k.startWatch(ctx, &wg, name, look, ending[name])
+					delete(ending, name)
 				}
 			}
 			k.keepNotices(slices.Collect(maps.Keys(watches)))
@@ -234,6 +247,37 @@ func (k *Keeper) Run(ctx context.Context) {
 	}
 }
 
+// watching is an environment's watch under way: stop ends it, and done is
+// closed once it is over.
+type watching struct {
+	stop context.CancelCauseFunc
+	done chan struct{}
+}
+
+// startWatch starts a watch of env in wg, once last (the done of env's
+// last watch, ended, or nil) is closed.
+func (k *Keeper) startWatch(ctx context.Context, wg *sync.WaitGroup, env string, look time.Duration, last chan struct{}) watching {
+	ctx, stop := context.WithCancelCause(ctx)
+	w := watching{stop: stop, done: make(chan struct{})}
+	wg.Go(func() {
+		defer close(w.done)
+		if last != nil {
+			select {
+			case <-last:
+			default:
+				k.Logger.Debug("keeper: the environment is configured again; its watch begins once the last one's look is over", "env", env)
+				select {
+				case <-last:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		k.watch(ctx, env, look)
+	})
+	return w
+}
+
 // configured lists the environments configured; false when the
 // configuration cannot be read.
 func (k *Keeper) configured() ([]string, bool) {
@@ -243,6 +287,13 @@ func (k *Keeper) configured() ([]string, bool) {
 		return nil, false
 	}
 	return names, true
+}
+
+// unconfigured reports whether the configuration, read now, names env no
+// more; false when it cannot be read.
+func (k *Keeper) unconfigured(env string) bool {
+	names, err := k.Envs()
+	return err == nil && !slices.Contains(names, env)
 }
 
 // keepNotices forgets the notices of every environment but envs, those
@@ -261,7 +312,16 @@ var errUnconfigured = errors.New("no longer configured")
 // taken out of the configuration, it removes the token file it kept, which
 // nothing keeps current any more.
 func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
-	for k.wait(ctx, env, k.keep(ctx, env, look)) {
+	for {
+		// The machine may sleep while a look goes on, as a renewal waits
+		// on a provider that does not answer: that time is not counted as
+		// failing either.
+		looking := k.readClocks(env)
+		next := k.keep(ctx, env, look)
+		k.slept(looking)
+		if !k.wait(ctx, env, next) {
+			break
+		}
 	}
 	if errors.Is(context.Cause(ctx), errUnconfigured) {
 		k.leaveTokenFile(env, "")
@@ -289,9 +349,9 @@ func (k *Keeper) forget(env string) {
 // wakeCheck is how often a watch's wait looks at the wall clock (see wait).
 var wakeCheck = 5 * time.Second
 
-// sleepSlack is how far the wall clock may run ahead of the timers in one
-// wait before the difference is taken for a sleep or a clock set forward:
-// NTP's slewing moves it by milliseconds.
+// sleepSlack is how far the wall clock may move apart from the timers
+// while a watch looks or waits before the difference is taken for a sleep
+// or the clock set: NTP's slewing moves it by milliseconds.
 const sleepSlack = 2 * time.Second
 
 // wait returns true once d has passed, on the timers' clock or the wall
@@ -301,14 +361,14 @@ const sleepSlack = 2 * time.Second
 // lid closed a watch still had up to a look to wait, its token file
 // holding an expired token, and a renewal planned meanwhile came as late.
 // The wall clock is read every wakeCheck, so a wake, or the clock set
-// forward, is seen within that. Time the wall clock ran ahead of the
-// timers is not counted in how long env's failures have gone on (see
-// failure.lasted): renewals failing for a minute before the lid closed,
-// and once more as it opens before the network is back, have not failed
-// for the night.
+// forward, is seen within that. How far the wall clock moved apart from
+// the timers meanwhile is not counted in how long env's failures have
+// gone on (see slept): renewals failing for a minute before the lid
+// closed, and once more as it opens before the network is back, have not
+// failed for the night.
 func (k *Keeper) wait(ctx context.Context, env string, d time.Duration) bool {
-	start, from := time.Now(), k.now().Round(0)
-	defer func() { k.slept(env, k.now().Round(0).Sub(from)-time.Since(start)) }()
+	waiting := k.readClocks(env)
+	defer k.slept(waiting)
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	check := time.NewTicker(wakeCheck)
@@ -320,26 +380,53 @@ func (k *Keeper) wait(ctx context.Context, env string, d time.Duration) bool {
 		case <-timer.C:
 			return true
 		case <-check.C:
-			if !k.now().Before(from.Add(d)) {
+			if !k.now().Before(waiting.wall.Add(d)) {
 				return true
 			}
 		}
 	}
 }
 
-// slept notes that the wall clock ran ahead of the timers by ahead while
-// env's watch waited: the machine slept, or the clock was set forward.
-func (k *Keeper) slept(env string, ahead time.Duration) {
-	if ahead <= sleepSlack {
-		return
-	}
-	k.Logger.Debug("keeper: the clock moved on further than the keeper's timers (the machine slept, or the clock was set forward); looking now", "env", env, "ahead", ahead.Round(time.Second))
+// clockReading is the wall clock and the timers' clock read at once, with
+// since when env's failures then going on began (zero for none).
+type clockReading struct {
+	env          string
+	wall, timers time.Time
+	failing      time.Time
+	unwritten    time.Time
+}
+
+// readClocks reads the clocks for slept.
+func (k *Keeper) readClocks(env string) clockReading {
+	wall, timers := k.now().Round(0), time.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, m := range []map[string]failure{k.failing, k.unwritten} {
-		if f, ok := m[env]; ok {
+	return clockReading{env: env, wall: wall, timers: timers, failing: k.failing[env].since, unwritten: k.unwritten[env].since}
+}
+
+// slept takes the time the wall clock ran ahead of the timers since r was
+// read (the machine slept, or the clock was set forward), or behind them
+// (the clock set back), out of how long each of r.env's failures that went
+// on throughout has lasted (see failure.lasted), so that it is the time
+// the machine was awake. Both ways count: a clock set forward a day and
+// back again, or one that jumps at every wake and is set right by NTP
+// after, held a failure untold a day longer each time, for good once the
+// jumps came more often than the failures' 15 minutes.
+func (k *Keeper) slept(r clockReading) {
+	ahead := k.now().Round(0).Sub(r.wall) - time.Since(r.timers)
+	if ahead.Abs() <= sleepSlack {
+		return
+	}
+	k.Logger.Debug("keeper: the wall clock moved apart from the keeper's timers (the machine slept, or the clock was set); that time is not counted as failing", "env", r.env, "ahead", ahead.Round(time.Second))
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, going := range []struct {
+		m     map[string]failure
+		since time.Time
+	}{{k.failing, r.failing}, {k.unwritten, r.unwritten}} {
+		if f, ok := going.m[r.env]; ok && f.since.Equal(going.since) {
 			f.asleep += ahead
-			m[env] = f
+			going.m[r.env] = f
 		}
 	}
 }
@@ -360,6 +447,14 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	pending := false
 	if err == nil {
 		rec, pending = k.restore(ctx, name, src, rec)
+	}
+	if err != nil && src == nil && k.unconfigured(name) {
+		// Taken out (`remove`, an edit), or read as an editor saves the
+		// file: Run ends the watch once it reads so at two looks in a
+		// row. Nothing is warned of (it said to add the environment back)
+		// nor counted as failing.
+		k.Logger.Debug("keeper: the configuration names the environment no more; its watch ends once that is read twice", "env", name, "error", err.Error())
+		return look
 	}
 	if err != nil {
 		k.Logger.Warn("keeper: cannot read the environment's configuration or tokens", "env", name, "error", err.Error())

@@ -1,13 +1,16 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,8 +19,10 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -64,16 +69,47 @@ func TestAWakeIsSeenAtOnce(t *testing.T) {
 // are told once they have failed 15 minutes awake.
 func TestFailuresBeforeASleepAreNotToldAtTheWake(t *testing.T) {
 	shortWakeCheck(t)
+	clock, k := failingFiveMinutes(t)         // before the lid closes
+	if !waitWhile(t, k, clock, 9*time.Hour) { // asleep
+		t.Fatal("the wait ended as if stopped")
+	}
+	toldAfterFifteenMinutesAwake(t, k, clock) // the network not back yet at the wake
+}
+
+// failingFiveMinutes is a keeper of "dev" on clock, with a notifier, whose
+// renewals have failed for five minutes (the provider answering 503).
+func failingFiveMinutes(t *testing.T) (*fakeclock.Clock, *Keeper) {
+	t.Helper()
 	p, clock, _, k, _ := keepingForFaults(t)
 	k.Notify = &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
-	ctx := context.Background()
 	clock.Advance(2 * time.Hour) // the access token is due
 	p.Fault(devprovider.Fault5xx, 1<<20)
-	for range 5 { // five minutes of failures before the lid closes
+	for range 5 {
 		tells(t, k, k.Notify, "")
 		clock.Advance(time.Minute)
 	}
-	waiting, woke := make(chan struct{}, 1), make(chan bool)
+	return clock, k
+}
+
+// toldAfterFifteenMinutesAwake checks that the failures of k's that began
+// at failingFiveMinutes, and go on at each minute's look from now, are
+// told once they have failed 15 minutes awake, and not before.
+func toldAfterFifteenMinutesAwake(t *testing.T, k *Keeper, clock *fakeclock.Clock) {
+	t.Helper()
+	for range 10 {
+		tells(t, k, k.Notify, "")
+		clock.Advance(time.Minute)
+	}
+	tells(t, k, k.Notify, "dev: renewals have failed to reach the provider since")
+}
+
+// waitWhile runs a wait of k's of an hour for "dev", moves clock on by
+// (back if negative) once the wait has read it, and returns how the wait
+// ended: true at once by the wall clock, if moved on past the hour; else
+// it is stopped, false.
+func waitWhile(t *testing.T, k *Keeper, clock *fakeclock.Clock, by time.Duration) bool {
+	t.Helper()
+	waiting, ended := make(chan struct{}, 1), make(chan bool)
 	k.Now = func() time.Time { // says when the wait has read the clock
 		now := clock.Now()
 		select {
@@ -82,19 +118,50 @@ func TestFailuresBeforeASleepAreNotToldAtTheWake(t *testing.T) {
 		}
 		return now
 	}
-	go func() { woke <- k.wait(ctx, "dev", time.Hour) }()
+	defer func() { k.Now = clock.Now }()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { ended <- k.wait(ctx, "dev", time.Hour) }()
 	testenv.Receive(t, "the wait to begin", waiting)
-	clock.Advance(9 * time.Hour) // asleep
-	if !testenv.Receive(t, "the wait to end at the wake", woke) {
-		t.Fatal("the wait ended as if stopped")
+	clock.Advance(by)
+	if by < time.Hour {
+		stop()
 	}
-	tells(t, k, k.Notify, "") // the network not back yet
-	for range 9 {
-		clock.Advance(time.Minute)
-		tells(t, k, k.Notify, "")
+	return testenv.Receive(t, "the wait to end", ended)
+}
+
+// TestFailuresAcrossAClockSetForwardAndBackAreTold: renewals fail; the
+// clock is set forward a day (by hand, or a clock that jumps at a wake)
+// and back again (NTP). Failures of 15 minutes are told all the same: the
+// day forward was taken out of how long they lasted and the day back was
+// not put in again, so they were told a day late, and never on a
+// machine whose clock jumped so more often.
+func TestFailuresAcrossAClockSetForwardAndBackAreTold(t *testing.T) {
+	shortWakeCheck(t)
+	clock, k := failingFiveMinutes(t)
+	waitWhile(t, k, clock, 24*time.Hour)
+	waitWhile(t, k, clock, -24*time.Hour)
+	toldAfterFifteenMinutesAwake(t, k, clock)
+}
+
+// TestFailuresBeforeASleepDuringALookAreNotToldAtTheWake: the lid closes
+// while a look goes on (a renewal waiting on a provider that does not
+// answer, here the opening of the environment) after renewals have
+// failed for five minutes. The night is not counted as failing: it was
+// counted only while a watch waited, and the look at the wake told 15
+// minutes of failures.
+func TestFailuresBeforeASleepDuringALookAreNotToldAtTheWake(t *testing.T) {
+	clock, k := failingFiveMinutes(t)
+	ctx, stop := context.WithCancel(context.Background())
+	open := k.Open
+	k.Open = func(ctx context.Context, env string) (*freshtoken.Source, error) {
+		clock.Advance(9 * time.Hour) // asleep
+		stop()                       // the watch ends after this look
+		return open(ctx, env)
 	}
-	clock.Advance(time.Minute) // 15 minutes of failures awake
-	tells(t, k, k.Notify, "dev: renewals have failed to reach the provider since")
+	k.watch(ctx, "dev", time.Minute)
+	k.Open = open
+	toldAfterFifteenMinutesAwake(t, k, clock) // the network not back yet at the wake
 }
 
 // TestAnEnvironmentMissingFromOneReadIsKept: the configuration read while
@@ -105,36 +172,12 @@ func TestFailuresBeforeASleepAreNotToldAtTheWake(t *testing.T) {
 // look, a minute on. An environment missing at two looks in a row is
 // taken out (TestTokenFileLeftBehindIsRemoved).
 func TestAnEnvironmentMissingFromOneReadIsKept(t *testing.T) {
-	src := stored(t, true, func(*store.Record) {})
-	file := filepath.Join(t.TempDir(), "token")
-	k := keeping(src, file)
-	k.Look = 20 * time.Millisecond
-	var mu sync.Mutex
-	reads := 0
-	k.Envs = func() ([]string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		reads++
-		if reads == 3 { // mid-save
-			return nil, nil
-		}
-		return []string{"dev"}, nil
+	file, reads := keepingEnvs(t, func(read int) bool { return read != 3 }, func(*Keeper) {}) // mid-save
+	first, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); k.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	var first os.FileInfo
-	testenv.WaitFor(t, "the token file's first write", func() bool {
-		fi, err := os.Stat(file)
-		first = fi
-		return err == nil
-	})
-	testenv.WaitFor(t, "looks after the one mid-save", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return reads >= 8
-	})
+	testenv.WaitFor(t, "looks after the one mid-save", func() bool { return reads() >= 8 })
 	// An inode is soon given again: the time of the write tells a file
 	// removed and written again.
 	if fi, err := os.Stat(file); err != nil || !os.SameFile(first, fi) || !fi.ModTime().Equal(first.ModTime()) {
@@ -221,4 +264,136 @@ func TestAnEnvironmentConfiguredAgainStartsAfresh(t *testing.T) {
 	<-done
 	clock.Advance(2 * time.Hour)
 	tells(t, k, k.Notify, "") // configured again, the provider still down
+}
+
+// TestALookAtAnEnvironmentTakenOutWarnsNothing: `freshtoken remove -e
+// old` (or an edit) takes an environment out under a running keeper,
+// whose watch of it goes on until the keeper's next look reads the
+// configuration without it again. A look of that watch meanwhile warned
+// that it could not read the environment's configuration, saying to add
+// it with `freshtoken init -e old`, and counted that towards
+// renewals_failing.
+func TestALookAtAnEnvironmentTakenOutWarnsNothing(t *testing.T) {
+	_, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	machine := fmt.Sprintf("provider = \"generic\"\napi_url = %q\ntoken_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\ngrant = \"client_credentials\"\n",
+		root+"/", root+"/v2/token_endpoint")
+	k, _, edit := editedConfig(t, clock, "dev", machine+"\n[env.old]\n"+machine)
+	var log bytes.Buffer
+	k.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	k.keep(context.Background(), "old", time.Minute)
+	edit(machine) // old taken out
+	k.keep(context.Background(), "old", time.Minute)
+	k.mu.Lock()
+	_, failing := k.failing["old"]
+	k.mu.Unlock()
+	if log.Len() != 0 || failing {
+		t.Fatalf("a look at an environment taken out logged %q, failing noted: %v; want neither", log.String(), failing)
+	}
+}
+
+// TestAWatchEndedFinishesBeforeTheNextBegins: an environment's watch is
+// ended (taken out of the configuration) while its look is held up (here
+// before its token file's lock; a renewal's answer that its store will not
+// yet take), and the environment is configured again meanwhile. The next
+// watch of it begins once the last one's look is over: both ran at once,
+// and the last one's end removed the token file the next had written and
+// forgot the failures and tokens the next had noted.
+func TestAWatchEndedFinishesBeforeTheNextBegins(t *testing.T) {
+	var configured, holding, held atomic.Bool
+	configured.Store(true)
+	entered, release := make(chan struct{}), make(chan struct{})
+	together, deferred := make(chan struct{}, 1), make(chan struct{}, 1)
+	file, reads := keepingEnvs(t, func(int) bool { return configured.Load() }, func(k *Keeper) {
+		k.beforeLock = func() {
+			if holding.CompareAndSwap(true, false) {
+				held.Store(true)
+				close(entered)
+				<-release
+				held.Store(false)
+			}
+		}
+		open := k.Open
+		k.Open = func(ctx context.Context, env string) (*freshtoken.Source, error) {
+			if held.Load() {
+				select {
+				case together <- struct{}{}:
+				default:
+				}
+			}
+			return open(ctx, env)
+		}
+		k.Logger = slog.New(slog.NewTextHandler(lineSignal{"begins once the last one's look is over", deferred}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	letGo := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(letGo) // before the keeper is stopped
+	holding.Store(true)
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Receive(t, "the look writing the token file again to be held up", entered)
+	configured.Store(false)
+	from := reads()
+	testenv.WaitFor(t, "two looks without the environment", func() bool { return reads() >= from+3 })
+	configured.Store(true)
+	select {
+	case <-together:
+		t.Fatal("a watch of the environment configured again began while the last one's look went on")
+	case <-deferred:
+	case <-time.After(30 * time.Second):
+		t.Fatal("gave up waiting for the environment configured again")
+	}
+	letGo()
+	testenv.WaitFor(t, "the token file written by the next watch", func() bool { _, err := os.Stat(file); return err == nil })
+}
+
+// keepingEnvs runs, until t ends, a keeper of "dev" (tokens stored, a
+// token file) looking every 20 ms, whose configuration names "dev" at its
+// reads that named says so of (counted from 1), made ready by setup, and
+// returns once the token file is written, with the file's path and a
+// count of the configuration's reads so far.
+func keepingEnvs(t *testing.T, named func(read int) bool, setup func(*Keeper)) (file string, reads func() int) {
+	t.Helper()
+	src := stored(t, true, func(*store.Record) {})
+	file = filepath.Join(t.TempDir(), "token")
+	k := keeping(src, file)
+	k.Look = 20 * time.Millisecond
+	var mu sync.Mutex
+	n := 0
+	k.Envs = func() ([]string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		if !named(n) {
+			return nil, nil
+		}
+		return []string{"dev"}, nil
+	}
+	reads = func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
+	setup(k)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	testenv.WaitFor(t, "the token file's first write", func() bool { _, err := os.Stat(file); return err == nil })
+	return file, reads
+}
+
+// lineSignal is a log's writer that signals on ch when a line holds match.
+type lineSignal struct {
+	match string
+	ch    chan struct{}
+}
+
+func (w lineSignal) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(w.match)) {
+		select {
+		case w.ch <- struct{}{}:
+		default:
+		}
+	}
+	return len(p), nil
 }
