@@ -321,8 +321,16 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 	n := &notify.Notifier{Config: s.conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(s.webhook)}
 	notifier.Store(n)
 	return &keeper.Keeper{
+		// A configuration file moved away or deleted names no environment
+		// to take out: it is one the keeper cannot read, so every watch
+		// goes on, says why at each look, and the person is told once its
+		// renewals have failed 15 minutes; read as empty, it ended every
+		// watch and removed every token file, and the grants lapsed untold.
 		Envs: func() ([]string, error) {
 			c, err := f.Config()
+			if err == nil && !c.Exists {
+				err = c.Missing()
+			}
 			if err != nil {
 				return nil, err
 			}

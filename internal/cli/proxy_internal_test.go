@@ -4,16 +4,24 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
 
 func TestProxyFlags(t *testing.T) {
@@ -91,5 +99,50 @@ func TestConfigWaitSaysEachReasonOnce(t *testing.T) {
 	said := f.IO.ErrOut.(*bytes.Buffer).String()
 	if n := strings.Count(said, "the proxy waits for a configuration it can use"); n != 1 {
 		t.Errorf("the reason was said %d times; want once:\n%s", n, said)
+	}
+}
+
+// TestKeeperOfAConfigMovedAwayKeepsItsWatches: a running proxy's keeper
+// whose configuration file is moved away (or deleted) keeps watching the
+// environments it last read, leaves their token files and says at each
+// look that the file is gone: read as a configuration naming nothing, it
+// ended every watch and removed every token file, without a word, and the
+// grants lapsed untold.
+func TestKeeperOfAConfigMovedAwayKeepsItsWatches(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the token files' ledger
+	_, root := devserver.Start(t, devprovider.Options{})
+	dir := t.TempDir()
+	conf, tokenFile := filepath.Join(dir, "config.toml"), filepath.Join(dir, "token")
+	text := fmt.Sprintf("[store]\nurl = %q\n\n[env.machine]\nprovider = \"generic\"\napi_url = %q\ntoken_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\ngrant = \"client_credentials\"\ntoken_file = %q\n",
+		"file://"+filepath.Join(dir, "tokens"), root+"/", root+"/v2/token_endpoint", tokenFile)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := testFactory()
+	f.ConfigFlag = conf
+	logged := testenv.NewOutput()
+	f.logger = slog.New(slog.NewTextHandler(logged, nil))
+	c, err := f.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newKeeper(f, &proxyStart{conf: c}, &atomic.Pointer[notify.Notifier]{})
+	k.Look = 20 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); k.Run(ctx) }()
+	defer func() { cancel(); <-ran }()
+	testenv.WaitFor(t, "the token file written", func() bool { _, err := os.Stat(tokenFile); return err == nil })
+	if err := os.Rename(conf, conf+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	// Each watch's look says the file is gone too: several of them, long
+	// past the two looks in a row that take an environment out.
+	testenv.WaitFor(t, "looks after the move, or the token file removed", func() bool {
+		_, err := os.Stat(tokenFile)
+		return err != nil || strings.Count(logged.String(), "does not exist") >= 6
+	})
+	if _, err := os.Stat(tokenFile); err != nil {
+		t.Errorf("token file after the configuration was moved away: %v; want it kept", err)
 	}
 }
