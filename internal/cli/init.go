@@ -523,7 +523,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		if isFreeAgent {
 			fmt.Fprintln(p.out, "Your app's page in FreeAgent's developer dashboard (https://dev.freeagent.com) shows its OAuth identifier and secret.")
 		}
-		if s.ClientID, err = p.ask(ctx, "OAuth identifier (client ID)", "", nil); err != nil {
+		if s.ClientID, err = p.ask(ctx, "OAuth identifier (client ID)", "", checkClientIDAnswer); err != nil {
 			return err
 		}
 	}

@@ -233,6 +233,44 @@ func TestInitTakesAProviderByItsName(t *testing.T) {
 	}
 }
 
+// TestInitTakesWhatWasPastedAsMeant: what a person pastes at init's
+// questions is taken as meant, or asked for again at once: the client ID
+// pasted with the label the provider's page shows ("Client ID: …"), or the
+// redirect URI pasted in its place, is refused saying what to paste; one
+// and the secret wrapped in a terminal's bracketed-paste marks, a
+// byte-order mark and spaces are taken without them; the secret pasted with
+// its label is refused without being shown. They were written as pasted,
+// the label kept, or refused only after every question, "nothing was
+// written", in words about TOML's escapes.
+func TestInitTakesWhatWasPastedAsMeant(t *testing.T) {
+	e := newDevEnv(t)
+	s := newScreen(t)
+	redirect := freeRedirectURI(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "dev", "--provider", "freeagent", "--api-url", e.api, "--redirect-uri", redirect)
+
+	s.answer(t, "OAuth identifier (client ID): ", redirect)
+	s.expect(t, "that is a web address, not the client ID")
+	s.answer(t, "OAuth identifier (client ID): ", "Client ID: dev-client-id")
+	s.expect(t, `that begins with the label "Client ID:"; paste only what follows it: dev-client-id`)
+	s.typeClient(t, "\x1b[200~\ufeffdev-client-id \x1b[201~", "OAuth secret: dev-client-secret")
+	s.expect(t, `That begins with the label "OAuth secret:"; paste the secret alone`)
+	s.expect(t, "Client secret (typing is not shown): ")
+	testenv.WaitFor(t, "echo to be off", s.echoOff)
+	if _, err := s.ptmx.Write([]byte("\x1b[200~ dev-client-secret\u00a0\x1b[201~\n")); err != nil {
+		t.Fatal(err)
+	}
+	s.acceptLogin(t, "dev", done)
+	if strings.Contains(s.String(), "dev-client-secret") {
+		t.Errorf("the terminal showed the client secret:\n%s", s)
+	}
+	conf, _ := os.ReadFile(e.config)
+	for _, want := range []string{"client_id = \"dev-client-id\"\n", "client_secret = \"dev-client-secret\"\n"} {
+		if !strings.Contains(string(conf), want) {
+			t.Errorf("config lacks %q:\n%s", want, conf)
+		}
+	}
+}
+
 // TestInitAsksForTheKeyFile: with --client-auth private_key_jwt, init on a
 // terminal asks for the key file instead of a secret, refusing one it
 // cannot use, and the log-in it offers signs with that key.
