@@ -420,6 +420,11 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	if id := strings.TrimSpace(s.ClientID); slices.Contains(examplePlaceholders, strings.ToUpper(id)) {
 		return usageErrorf("--client-id %s is the example's placeholder; give your app's OAuth identifier, from the provider's developer dashboard (FreeAgent: https://dev.freeagent.com)", id)
 	}
+	if id := pastedAnswer(s.ClientID); id != "" {
+		if err := clientIDCheck(s.Provider)(id); err != nil {
+			return usageErrorf("--client-id: %v", err)
+		}
+	}
 	if s.ClientSecretEnv != "" && s.ClientSecretCmd != "" {
 		return usageErrorf("--client-secret-env and --client-secret-cmd cannot be used together: choose one place to get the client secret")
 	}
@@ -523,7 +528,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		if isFreeAgent {
 			fmt.Fprintln(p.out, "Your app's page in FreeAgent's developer dashboard (https://dev.freeagent.com) shows its OAuth identifier and secret.")
 		}
-		if s.ClientID, err = p.ask(ctx, "OAuth identifier (client ID)", "", checkClientIDAnswer); err != nil {
+		if s.ClientID, err = p.ask(ctx, "OAuth identifier (client ID)", "", clientIDCheck(s.Provider)); err != nil {
 			return err
 		}
 	}
@@ -585,13 +590,14 @@ func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) err
 	return runLogin(ctx, &loginOptions{f: f, Timeout: login.DefaultTimeout})
 }
 
-// trimSpaces trims the white space a paste brings along (a client id copied
-// with a line end) from every text setting the flags give.
+// trimSpaces trims what a paste brings along (a client id copied with a
+// line end, a byte-order mark from a Windows file) from every text setting
+// the flags give.
 func trimSpaces(s *config.EnvSettings) {
 	v := reflect.ValueOf(s).Elem()
 	for i := range v.NumField() {
 		if f := v.Field(i); f.Kind() == reflect.String {
-			f.SetString(strings.TrimSpace(f.String()))
+			f.SetString(pastedAnswer(f.String()))
 		}
 	}
 }

@@ -219,23 +219,26 @@ func pastedLabel(answer string) string {
 	return m[1] + answer[len(m[1]):strings.IndexAny(answer, ":=")+1]
 }
 
-// checkClientIDAnswer refuses, at the question, what was pasted where the
-// client ID goes but is not one: the line the provider's page shows with
-// its label, an address (the redirect URI, the app's page), a character no
-// client ID has. Refused only once every question was answered, it lost
-// every answer.
-func checkClientIDAnswer(a string) error {
-	label := pastedLabel(a)
-	lower := strings.ToLower(label)
-	switch {
-	case strings.Contains(a, "://"):
-		return errors.New("that is a web address, not the client ID; paste the OAuth identifier (client ID) shown on the app's page at the provider")
-	case label != "" && (strings.Contains(lower, "id") || strings.Contains(lower, "client") || strings.Contains(lower, "key")):
-		return fmt.Errorf("that begins with the label %q; paste only what follows it: %s", label, strings.TrimSpace(a[len(label):]))
-	case !httpx.PrintableASCII(a):
-		return fmt.Errorf("that holds %q, which no client ID has (printable ASCII only); copy the identifier again from the provider", []rune(a[strings.IndexFunc(a, httpx.NotPrintableASCII):])[0])
+// clientIDCheck refuses, at the question, what was pasted where the
+// client ID of provider goes but is not one: the line the provider's page
+// shows with its label, an address (the redirect URI, the app's page) where
+// the provider's client IDs are none (a generic provider's may be a URL, as
+// OAuth client ID metadata documents make them), a character no client ID
+// has. Refused only once every question was answered, it lost every answer.
+func clientIDCheck(provider string) func(string) error {
+	return func(a string) error {
+		label := pastedLabel(a)
+		lower := strings.ToLower(label)
+		switch {
+		case strings.Contains(a, "://") && provider != "" && provider != "generic":
+			return errors.New("that is a web address, not the client ID, which the app's page at the provider shows as its OAuth identifier (client ID)")
+		case label != "" && (strings.Contains(lower, "id") || strings.Contains(lower, "client") || strings.Contains(lower, "key")):
+			return fmt.Errorf("that begins with the label %q; the client ID is what follows it: %s", label, strings.TrimSpace(a[len(label):]))
+		case !httpx.PrintableASCII(a):
+			return fmt.Errorf("that holds %q, which no client ID has (printable ASCII only); copy the identifier again from the provider", []rune(a[strings.IndexFunc(a, httpx.NotPrintableASCII):])[0])
+		}
+		return nil
 	}
-	return nil
 }
 
 func (p *prompter) readSecret(ctx context.Context) (string, error) {

@@ -251,7 +251,7 @@ func TestInitTakesWhatWasPastedAsMeant(t *testing.T) {
 	s.answer(t, "OAuth identifier (client ID): ", redirect)
 	s.expect(t, "that is a web address, not the client ID")
 	s.answer(t, "OAuth identifier (client ID): ", "Client ID: dev-client-id")
-	s.expect(t, `that begins with the label "Client ID:"; paste only what follows it: dev-client-id`)
+	s.expect(t, `that begins with the label "Client ID:"; the client ID is what follows it: dev-client-id`)
 	s.typeClient(t, "\x1b[200~\ufeffdev-client-id \x1b[201~", "OAuth secret: dev-client-secret")
 	s.expect(t, `That begins with the label "OAuth secret:"; paste the secret alone`)
 	s.expect(t, "Client secret (typing is not shown): ")
