@@ -420,8 +420,8 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	if id := strings.TrimSpace(s.ClientID); slices.Contains(examplePlaceholders, strings.ToUpper(id)) {
 		return usageErrorf("--client-id %s is the example's placeholder; give your app's OAuth identifier, from the provider's developer dashboard (FreeAgent: https://dev.freeagent.com)", id)
 	}
-	if id := pastedAnswer(s.ClientID); id != "" {
-		if err := clientIDCheck(s.Provider)(id); err != nil {
+	if s.ClientID != "" { // trimmed as pasted already
+		if err := clientIDCheck(s.Provider)(s.ClientID); err != nil {
 			return usageErrorf("--client-id: %v", err)
 		}
 	}
