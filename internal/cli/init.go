@@ -587,7 +587,11 @@ func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) err
 		return err
 	}
 	f.EnvFlag = e.Name
-	return runLogin(ctx, &loginOptions{f: f, Timeout: login.DefaultTimeout})
+	err = runLogin(ctx, &loginOptions{f: f, Timeout: login.DefaultTimeout})
+	if err != nil && ctx.Err() != nil { // stopped, by a signal: the environment stays written
+		return fmt.Errorf("%w; %s stays configured: when you are ready, run: %s", err, e.Name, f.commandLine("login -e "+e.Name))
+	}
+	return err
 }
 
 // trimSpaces trims what a paste brings along (a client id copied with a

@@ -349,6 +349,34 @@ func TestInitInputEndedAtTheOfferToLogIn(t *testing.T) {
 	}
 }
 
+// TestInitStoppedWhileItsLogInWaits: Ctrl-C while the log-in init offered
+// waits for the browser ends it saying the environment stays configured and
+// how to log in later: it said only "login cancelled; nothing was
+// stored", as if init had written nothing.
+func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
+	e := newDevEnv(t)
+	t.Setenv("FT_TEST_DEV_SECRET", "dev-client-secret")
+	s := newScreen(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	root := cli.NewRootCmd(&cli.Factory{
+		IO:          &cli.IOStreams{In: s.tty, Out: io.Discard, ErrOut: s.tty, InTTY: true, ErrTTY: true},
+		OpenBrowser: func(string) error { cancel(); return nil }, // Ctrl-C as the browser opens
+	})
+	root.SetArgs([]string{"--config", e.config, "init", "-e", "later", "--provider", "freeagent", "--api-url", e.api,
+		"--client-secret-env", "FT_TEST_DEV_SECRET", "--redirect-uri", freeRedirectURI(t)})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
+	s.answer(t, "Log in to later now? [Y/n]: ", "")
+	err := finished(t, done)
+	if want := "later stays configured: when you are ready, run: freshtoken --config "; err == nil || !strings.Contains(err.Error(), want) || !strings.HasSuffix(err.Error(), " login -e later") {
+		t.Errorf("init: %v; want it to say %q and the log-in to run", err, want)
+	}
+	if conf, _ := os.ReadFile(e.config); !strings.Contains(string(conf), "[env.later]") {
+		t.Errorf("the configuration was not written:\n%s", conf)
+	}
+}
+
 // TestInitRefusesASecretAsAVariableName: the secret itself, typed where
 // init asks for the name of the variable holding it, is asked for again,
 // and is never written into the configuration as a name status prints.
