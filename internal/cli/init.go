@@ -22,6 +22,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -601,7 +602,7 @@ func trimSpaces(s *config.EnvSettings) {
 	v := reflect.ValueOf(s).Elem()
 	for i := range v.NumField() {
 		if f := v.Field(i); f.Kind() == reflect.String {
-			f.SetString(pastedAnswer(f.String()))
+			f.SetString(paste.Trim(f.String()))
 		}
 	}
 }

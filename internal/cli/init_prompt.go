@@ -9,11 +9,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"golang.org/x/term"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/paste"
 )
 
 // prompter asks a person at a terminal for what a command is missing. It
@@ -55,7 +55,7 @@ func (p *prompter) readLine(ctx context.Context) (string, error) {
 	case r := <-ch:
 		switch {
 		case r.err == nil, errors.Is(r.err, io.EOF) && r.line != "":
-			return pastedAnswer(r.line), nil
+			return paste.Trim(r.line), nil
 		case errors.Is(r.err, io.EOF):
 			fmt.Fprintln(p.out)
 			return "", errNoAnswer
@@ -192,20 +192,6 @@ func (p *prompter) secret(ctx context.Context, question string) (string, error) 
 	}
 }
 
-// bracketedPaste are the marks a terminal puts around a paste when a
-// program (a shell that did not clean up) left bracketed paste on.
-var bracketedPaste = strings.NewReplacer("\x1b[200~", "", "\x1b[201~", "")
-
-// pastedAnswer is a line typed or pasted at a question as it was meant:
-// without bracketed paste's marks, and without the white space and
-// invisible characters (a byte-order mark, a zero-width space) that
-// copying from a web page, a chat or a Windows file brings along.
-func pastedAnswer(line string) string {
-	return strings.TrimFunc(bracketedPaste.Replace(line), func(r rune) bool {
-		return unicode.IsSpace(r) || r == '\u200b' || r == '\u2060' || r == '\ufeff'
-	})
-}
-
 // labelled matches an answer pasted with the label a provider's page
 // shows before the value ("Client ID: abc123", "OAuth secret = …").
 var labelled = regexp.MustCompile(`^([A-Za-z][A-Za-z _-]{0,30}?)\s*[:=]\s*\S`)
@@ -267,7 +253,7 @@ func (p *prompter) readSecret(ctx context.Context) (string, error) {
 		if r.err != nil {
 			return "", hungUp(r.err)
 		}
-		return pastedAnswer(string(r.secret)), nil
+		return paste.Trim(string(r.secret)), nil
 	case <-ctx.Done():
 		term.Restore(p.fd, state)
 		fmt.Fprintln(p.out)

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/term"
 
+	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 
@@ -237,7 +238,7 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		lines := make(chan pasted, 1)
 		go func() {
 			line, long, err := readPaste(rd, &skip)
-			line = unwrapped(strings.TrimSpace(line))
+			line = unwrapped(paste.Trim(line))
 			if line != "" || long {
 				err = nil
 			}

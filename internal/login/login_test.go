@@ -407,7 +407,7 @@ func TestManualAsksAgainAfterAPasteThatIsNoAnswer(t *testing.T) {
 // command wrote it), logs in with one exchange; it was refused as "not the
 // address your browser landed on", which it was.
 func TestManualTakesTheAddressQuoted(t *testing.T) {
-	for _, wrap := range []string{`"%s"`, "'%s'", "<%s>", "`%s`", ` " %s " `} {
+	for _, wrap := range []string{`"%s"`, "'%s'", "<%s>", "`%s`", ` " %s " `, "\x1b[200~%s\x1b[201~", "\ufeff%s\u00a0"} {
 		t.Run(wrap, func(t *testing.T) {
 			m, pw := pipedManual(t, context.Background(), 10*time.Second)
 			io.WriteString(pw, fmt.Sprintf(wrap, m.approve(t))+"\n")
