@@ -241,7 +241,7 @@ func (p *prompter) readSecret(ctx context.Context) (string, error) {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		b, err := term.ReadPassword(p.fd)
+		b, err := readPassword(p.fd)
 		ch <- result{b, err}
 	}()
 	select {

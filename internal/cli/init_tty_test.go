@@ -325,6 +325,32 @@ func TestInitInputEndedIsAUsageError(t *testing.T) {
 	}
 }
 
+// TestInitInputEndedAtTheSecret: Ctrl-D where init asks for the client
+// secret (echo off) ends init as at every other question, exit 2, nothing
+// written: the read without echo took the input's end for an empty read,
+// again and again, and init hung there at full speed until killed.
+func TestInitInputEndedAtTheSecret(t *testing.T) {
+	e := newDevEnv(t)
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "later", "--provider", "freeagent", "--client-id", "dev-client-id")
+	s.answer(t, "Choose 1-3 [1]: ", "3")
+	s.expect(t, "Client secret (typing is not shown): ")
+	testenv.WaitFor(t, "echo to be off", s.echoOff)
+	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
+		t.Fatal(err)
+	}
+	err := finished(t, done)
+	if code := cli.ExitCode(err); code != 2 || err == nil || !strings.Contains(err.Error(), "no answer (input ended)") {
+		t.Errorf("init exited %d (%v); want 2, the input ended", code, err)
+	}
+	if s.echoOff() {
+		t.Error("echo was left off")
+	}
+	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "later") {
+		t.Errorf("the configuration was written:\n%s", conf)
+	}
+}
+
 // TestInitInputEndedAtTheOfferToLogIn: input ended (Ctrl-D) at the offer to
 // log in, once the environment is written, is no answer to that offer alone:
 // init says how to log in later and succeeds. It said that nothing was
