@@ -157,7 +157,14 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if name == "" {
 		name = defaultEnvName(s.Provider)
 		if p != nil {
-			if name, err = p.ask(ctx, "Name for this environment", name, store.ValidateEnvName); err != nil {
+			// A name taken by another provider's environment is asked for
+			// again: refused after every other question, all were lost.
+			if name, err = p.ask(ctx, "Name for this environment", name, func(n string) error {
+				if clash := providerClash(n, old.Settings, s.Provider); clash != "" {
+					return fmt.Errorf("%s: give this one another name, or take that one out first with `%s`", clash, f.commandLine("remove -e "+n))
+				}
+				return store.ValidateEnvName(n)
+			}); err != nil {
 				return err
 			}
 		} else if name == "" {
@@ -165,16 +172,9 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		}
 	}
 	prev, existed := old.Settings[name]
-	// Another provider's settings merged into this one's would make an
-	// environment of neither (one's endpoints and scopes with the other's
-	// preset), whose next log-in replaced the stored grant.
-	if was := cmp.Or(strings.TrimSpace(prev.Provider), "generic"); existed && s.Provider != "" && s.Provider != was {
-		client := ""
-		if id := strings.TrimSpace(prev.ClientID); id != "" {
-			client = fmt.Sprintf(" (client %s)", id)
-		}
-		return usageErrorf("environment %q is already configured for provider %s%s; init changes only what its flags name, and would mix the two providers' settings: give the new one another name (-e NAME), or take this one out first with `freshtoken remove -e %s`; nothing was written",
-			name, was, client, name)
+	if clash := providerClash(name, old.Settings, s.Provider); clash != "" {
+		return usageErrorf("%s; init changes only what its flags name, and would mix the two providers' settings: give the new one another name (-e NAME), or take this one out first with `freshtoken remove -e %s`; nothing was written",
+			clash, name)
 	}
 	if existed {
 		s = mergeSettings(prev, s)
@@ -268,6 +268,24 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		return nil
 	}
 	return offerLogin(ctx, f, p, e)
+}
+
+// providerClash says that environment name is configured (in envs) for
+// another provider than provider, or "": another provider's settings merged
+// into this one's would make an environment of neither (one's endpoints
+// and scopes with the other's preset), whose next log-in replaced the
+// stored grant.
+func providerClash(name string, envs map[string]config.EnvSettings, provider string) string {
+	prev, existed := envs[name]
+	was := cmp.Or(strings.TrimSpace(prev.Provider), "generic")
+	if !existed || provider == "" || provider == was {
+		return ""
+	}
+	client := ""
+	if id := strings.TrimSpace(prev.ClientID); id != "" {
+		client = fmt.Sprintf(" (client %s)", id)
+	}
+	return fmt.Sprintf("environment %q is already configured for provider %s%s", name, was, client)
 }
 
 // onlyDefault reports whether --default is all init was given: it then

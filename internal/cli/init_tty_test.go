@@ -351,6 +351,32 @@ func TestInitInputEndedAtTheSecret(t *testing.T) {
 	}
 }
 
+// TestInitAsksAgainForANameTakenByAnotherProvider: the name of an
+// environment configured for another provider, typed at init's name
+// question, is said to be taken and another asked for; init ended there
+// (exit 2), and the person ran it again from the first question.
+func TestInitAsksAgainForANameTakenByAnotherProvider(t *testing.T) {
+	e := newDevEnv(t)
+	e.configure(t) // dev, a FreeAgent environment
+	before, _ := os.ReadFile(e.config)
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init")
+	s.answer(t, "Choose 1-8 [1]: ", "xero")
+	s.answer(t, "Name for this environment: ", "dev")
+	s.expect(t, `environment "dev" is already configured for provider freeagent (client dev-client-id): give this one another name, or take that one out first with `+"`freshtoken --config ")
+	s.answer(t, "Name for this environment: ", "books")
+	s.expect(t, "OAuth identifier (client ID): ")
+	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
+		t.Fatal(err)
+	}
+	if err := finished(t, done); cli.ExitCode(err) != 2 {
+		t.Errorf("init: %v; want exit 2, the input ended", err)
+	}
+	if after, _ := os.ReadFile(e.config); !bytes.Equal(after, before) {
+		t.Errorf("the configuration changed:\n%s", after)
+	}
+}
+
 // TestInitInputEndedAtTheOfferToLogIn: input ended (Ctrl-D) at the offer to
 // log in, once the environment is written, is no answer to that offer alone:
 // init says how to log in later and succeeds. It said that nothing was
