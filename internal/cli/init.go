@@ -576,6 +576,8 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 			switch {
 			case config.SecretForAName(v):
 				return errors.New("that looks like the secret itself; give the name of the variable that holds it, such as FREEAGENT_SECRET, and export it in your shell")
+			case strings.HasPrefix(v, "$") && config.IsEnvVarName(v[1:]):
+				return fmt.Errorf("write the name without the $: %s", v[1:])
 			case !config.IsEnvVarName(v):
 				return fmt.Errorf("%q is not a variable name such as FREEAGENT_SECRET", v)
 			}

@@ -431,7 +431,9 @@ func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
 
 // TestInitRefusesASecretAsAVariableName: the secret itself, typed where
 // init asks for the name of the variable holding it, is asked for again,
-// and is never written into the configuration as a name status prints.
+// and is never written into the configuration as a name status prints; a
+// name typed as the shell reads it ($NAME) is asked for without the $ (it
+// was said to be no variable name, as if the name were wrong).
 func TestInitRefusesASecretAsAVariableName(t *testing.T) {
 	e := newDevEnv(t)
 	s := newScreen(t)
@@ -439,6 +441,8 @@ func TestInitRefusesASecretAsAVariableName(t *testing.T) {
 	s.answer(t, "Choose 1-3 [1]: ", "1")
 	s.answer(t, "Variable name [FREEAGENT_SECRET]: ", "Zx81hQ2mP0wLk7sT3vB9")
 	s.expect(t, "that looks like the secret itself")
+	s.answer(t, "Variable name [FREEAGENT_SECRET]: ", "$FT_TEST_SECRET")
+	s.expect(t, "write the name without the $: FT_TEST_SECRET")
 	s.answer(t, "Variable name [FREEAGENT_SECRET]: ", "")
 	if err := finished(t, done); err != nil {
 		t.Fatalf("init: %v\nscreen:\n%s", err, s)
