@@ -692,7 +692,7 @@ func (f *Flow) callbackHandler(req Request, done chan<- callback, turn *answerTu
 		}
 		q := r.URL.Query()
 		if !req.answers(q) {
-			if !q.Has("code") && !q.Has("error") {
+			if q.Get("state") == "" || !q.Has("code") && !q.Has("error") { // no log-in's answer
 				http.Error(w, "This is not the answer to the login in progress, which is still waiting. Close this tab.", http.StatusBadRequest)
 				return
 			}
