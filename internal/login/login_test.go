@@ -162,6 +162,9 @@ func TestForgedCallbacksAreIgnored(t *testing.T) {
 		if a.status != http.StatusBadRequest || !strings.HasPrefix(a.contentType, "text/plain") || strings.Contains(a.body, "Forged") {
 			t.Errorf("forged callback %q got %d %s %q, want a plain 400 that repeats nothing", q, a.status, a.contentType, a.body)
 		}
+		if !strings.Contains(q, "state=") && strings.Contains(a.body, "another login") {
+			t.Errorf("callback %q, with no state, was told as another log-in's answer: %q", q, a.body)
+		}
 	}
 	if res.Token.AccessToken == "" || p.Stats().TokenRequests != 1 {
 		t.Fatalf("want exactly the real code exchanged; token requests = %d", p.Stats().TokenRequests)
