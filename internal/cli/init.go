@@ -22,6 +22,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -156,7 +157,14 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if name == "" {
 		name = defaultEnvName(s.Provider)
 		if p != nil {
-			if name, err = p.ask(ctx, "Name for this environment", name, store.ValidateEnvName); err != nil {
+			// A name taken by another provider's environment is asked for
+			// again: refused after every other question, all were lost.
+			if name, err = p.ask(ctx, "Name for this environment", name, func(n string) error {
+				if clash := providerClash(n, old.Settings, s.Provider); clash != "" {
+					return fmt.Errorf("%s: give this one another name, or take that one out first with `%s`", clash, f.commandLine("remove -e "+n))
+				}
+				return store.ValidateEnvName(n)
+			}); err != nil {
 				return err
 			}
 		} else if name == "" {
@@ -164,16 +172,9 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		}
 	}
 	prev, existed := old.Settings[name]
-	// Another provider's settings merged into this one's would make an
-	// environment of neither (one's endpoints and scopes with the other's
-	// preset), whose next log-in replaced the stored grant.
-	if was := cmp.Or(strings.TrimSpace(prev.Provider), "generic"); existed && s.Provider != "" && s.Provider != was {
-		client := ""
-		if id := strings.TrimSpace(prev.ClientID); id != "" {
-			client = fmt.Sprintf(" (client %s)", id)
-		}
-		return usageErrorf("environment %q is already configured for provider %s%s; init changes only what its flags name, and would mix the two providers' settings: give the new one another name (-e NAME), or take this one out first with `freshtoken remove -e %s`; nothing was written",
-			name, was, client, name)
+	if clash := providerClash(name, old.Settings, s.Provider); clash != "" {
+		return usageErrorf("%s; init changes only what its flags name, and would mix the two providers' settings: give the new one another name (-e NAME), or take this one out first with `freshtoken remove -e %s`; nothing was written",
+			clash, name)
 	}
 	if existed {
 		s = mergeSettings(prev, s)
@@ -267,6 +268,24 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		return nil
 	}
 	return offerLogin(ctx, f, p, e)
+}
+
+// providerClash says that environment name is configured (in envs) for
+// another provider than provider, or "": another provider's settings merged
+// into this one's would make an environment of neither (one's endpoints
+// and scopes with the other's preset), whose next log-in replaced the
+// stored grant.
+func providerClash(name string, envs map[string]config.EnvSettings, provider string) string {
+	prev, existed := envs[name]
+	was := cmp.Or(strings.TrimSpace(prev.Provider), "generic")
+	if !existed || provider == "" || provider == was {
+		return ""
+	}
+	client := ""
+	if id := strings.TrimSpace(prev.ClientID); id != "" {
+		client = fmt.Sprintf(" (client %s)", id)
+	}
+	return fmt.Sprintf("environment %q is already configured for provider %s%s", name, was, client)
 }
 
 // onlyDefault reports whether --default is all init was given: it then
@@ -420,6 +439,11 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	if id := strings.TrimSpace(s.ClientID); slices.Contains(examplePlaceholders, strings.ToUpper(id)) {
 		return usageErrorf("--client-id %s is the example's placeholder; give your app's OAuth identifier, from the provider's developer dashboard (FreeAgent: https://dev.freeagent.com)", id)
 	}
+	if s.ClientID != "" { // trimmed as pasted already
+		if err := clientIDCheck(s.Provider)(s.ClientID); err != nil {
+			return usageErrorf("--client-id: %v", err)
+		}
+	}
 	if s.ClientSecretEnv != "" && s.ClientSecretCmd != "" {
 		return usageErrorf("--client-secret-env and --client-secret-cmd cannot be used together: choose one place to get the client secret")
 	}
@@ -523,7 +547,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		if isFreeAgent {
 			fmt.Fprintln(p.out, "Your app's page in FreeAgent's developer dashboard (https://dev.freeagent.com) shows its OAuth identifier and secret.")
 		}
-		if s.ClientID, err = p.ask(ctx, "OAuth identifier (client ID)", "", nil); err != nil {
+		if s.ClientID, err = p.ask(ctx, "OAuth identifier (client ID)", "", clientIDCheck(s.Provider)); err != nil {
 			return err
 		}
 	}
@@ -552,6 +576,8 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 			switch {
 			case config.SecretForAName(v):
 				return errors.New("that looks like the secret itself; give the name of the variable that holds it, such as FREEAGENT_SECRET, and export it in your shell")
+			case strings.HasPrefix(v, "$") && config.IsEnvVarName(v[1:]):
+				return fmt.Errorf("write the name without the $: %s", v[1:])
 			case !config.IsEnvVarName(v):
 				return fmt.Errorf("%q is not a variable name such as FREEAGENT_SECRET", v)
 			}
@@ -582,16 +608,21 @@ func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) err
 		return err
 	}
 	f.EnvFlag = e.Name
-	return runLogin(ctx, &loginOptions{f: f, Timeout: login.DefaultTimeout})
+	err = runLogin(ctx, &loginOptions{f: f, Timeout: login.DefaultTimeout})
+	if err != nil && ctx.Err() != nil { // stopped, by a signal: the environment stays written
+		return fmt.Errorf("%w; %s stays configured: when you are ready, run: %s", err, e.Name, f.commandLine("login -e "+e.Name))
+	}
+	return err
 }
 
-// trimSpaces trims the white space a paste brings along (a client id copied
-// with a line end) from every text setting the flags give.
+// trimSpaces trims what a paste brings along (a client id copied with a
+// line end, a byte-order mark from a Windows file) from every text setting
+// the flags give.
 func trimSpaces(s *config.EnvSettings) {
 	v := reflect.ValueOf(s).Elem()
 	for i := range v.NumField() {
 		if f := v.Field(i); f.Kind() == reflect.String {
-			f.SetString(strings.TrimSpace(f.String()))
+			f.SetString(paste.Trim(f.String()))
 		}
 	}
 }

@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/paste"
 )
 
 // prompter asks a person at a terminal for what a command is missing. It
@@ -51,7 +55,7 @@ func (p *prompter) readLine(ctx context.Context) (string, error) {
 	case r := <-ch:
 		switch {
 		case r.err == nil, errors.Is(r.err, io.EOF) && r.line != "":
-			return strings.TrimSpace(r.line), nil
+			return paste.Trim(r.line), nil
 		case errors.Is(r.err, io.EOF):
 			fmt.Fprintln(p.out)
 			return "", errNoAnswer
@@ -165,7 +169,8 @@ func (p *prompter) confirm(ctx context.Context, question string, def bool) (bool
 	}
 }
 
-// secret asks for a secret without showing what is typed.
+// secret asks for a client secret without showing what is typed, until
+// it gets one that could be one; why another is refused never shows it.
 func (p *prompter) secret(ctx context.Context, question string) (string, error) {
 	p.asked = true
 	for {
@@ -174,10 +179,51 @@ func (p *prompter) secret(ctx context.Context, question string) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		if answer != "" {
+		switch label := pastedLabel(answer); {
+		case answer == "":
+			fmt.Fprintln(p.out, "  An answer is needed.")
+		case label != "" && strings.Contains(strings.ToLower(label), "secret"):
+			fmt.Fprintf(p.out, "  That begins with the label %q; paste the secret alone, without it.\n", label)
+		case !httpx.PrintableASCII(answer):
+			fmt.Fprintln(p.out, "  That holds a character no client secret has (printable ASCII only); copy the secret again from the provider.")
+		default:
 			return answer, nil
 		}
-		fmt.Fprintln(p.out, "  An answer is needed.")
+	}
+}
+
+// labelled matches an answer pasted with the label a provider's page
+// shows before the value ("Client ID: abc123", "OAuth secret = …").
+var labelled = regexp.MustCompile(`^([A-Za-z][A-Za-z _-]{0,30}?)\s*[:=]\s*\S`)
+
+// pastedLabel is the label an answer begins with, as "Client ID:", or "".
+func pastedLabel(answer string) string {
+	m := labelled.FindStringSubmatch(answer)
+	if m == nil {
+		return ""
+	}
+	return m[1] + answer[len(m[1]):strings.IndexAny(answer, ":=")+1]
+}
+
+// clientIDCheck refuses, at the question, what was pasted where the
+// client ID of provider goes but is not one: the line the provider's page
+// shows with its label, an address (the redirect URI, the app's page) where
+// the provider's client IDs are none (a generic provider's may be a URL, as
+// OAuth client ID metadata documents make them), a character no client ID
+// has. Refused only once every question was answered, it lost every answer.
+func clientIDCheck(provider string) func(string) error {
+	return func(a string) error {
+		label := pastedLabel(a)
+		lower := strings.ToLower(label)
+		switch {
+		case strings.Contains(a, "://") && provider != "" && provider != "generic":
+			return errors.New("that is a web address, not the client ID, which the app's page at the provider shows as its OAuth identifier (client ID)")
+		case label != "" && (strings.Contains(lower, "id") || strings.Contains(lower, "client") || strings.Contains(lower, "key")):
+			return fmt.Errorf("that begins with the label %q; the client ID is what follows it: %s", label, strings.TrimSpace(a[len(label):]))
+		case !httpx.PrintableASCII(a):
+			return fmt.Errorf("that holds %q, which no client ID has (printable ASCII only); copy the identifier again from the provider", []rune(a[strings.IndexFunc(a, httpx.NotPrintableASCII):])[0])
+		}
+		return nil
 	}
 }
 
@@ -195,7 +241,7 @@ func (p *prompter) readSecret(ctx context.Context) (string, error) {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		b, err := term.ReadPassword(p.fd)
+		b, err := readPassword(p.fd)
 		ch <- result{b, err}
 	}()
 	select {
@@ -207,7 +253,7 @@ func (p *prompter) readSecret(ctx context.Context) (string, error) {
 		if r.err != nil {
 			return "", hungUp(r.err)
 		}
-		return strings.TrimSpace(string(r.secret)), nil
+		return paste.Trim(string(r.secret)), nil
 	case <-ctx.Done():
 		term.Restore(p.fd, state)
 		fmt.Fprintln(p.out)

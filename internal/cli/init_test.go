@@ -70,6 +70,29 @@ func TestInitCAFileRelativePath(t *testing.T) {
 	}
 }
 
+// TestInitFlagsReadFromAWindowsFile: flags whose values a script read from
+// files saved on Windows (`--client-id "$(cat id.txt)"`: a byte-order mark,
+// a CRLF line end) are written without them, as a terminal's answers are; the
+// client ID was refused as holding a character no client ID has.
+func TestInitFlagsReadFromAWindowsFile(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	ios, _, stderr := testStreams(false, false)
+	code := cli.Main([]string{"--config", cfg, "init", "-e", "win", "--provider", "freeagent-sandbox",
+		"--client-id", "\ufeffdev-client-id\r\n", "--client-secret-env", "\ufeffFREEAGENT_SECRET\r\n"}, ios)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"client_id = \"dev-client-id\"\n", "client_secret_env = \"FREEAGENT_SECRET\"\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the config does not say %q:\n%s", want, b)
+		}
+	}
+}
+
 // TestClientSecretKeyringPerProvider: two environments at different
 // providers that happen to use one client id (as self-hosted identity
 // providers often do) keep a client secret each in the keychain: the

@@ -233,6 +233,44 @@ func TestInitTakesAProviderByItsName(t *testing.T) {
 	}
 }
 
+// TestInitTakesWhatWasPastedAsMeant: what a person pastes at init's
+// questions is taken as meant, or asked for again at once: the client ID
+// pasted with the label the provider's page shows ("Client ID: …"), or the
+// redirect URI pasted in its place, is refused saying what to paste; one
+// and the secret wrapped in a terminal's bracketed-paste marks, a
+// byte-order mark and spaces are taken without them; the secret pasted with
+// its label is refused without being shown. They were written as pasted,
+// the label kept, or refused only after every question, "nothing was
+// written", in words about TOML's escapes.
+func TestInitTakesWhatWasPastedAsMeant(t *testing.T) {
+	e := newDevEnv(t)
+	s := newScreen(t)
+	redirect := freeRedirectURI(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "dev", "--provider", "freeagent", "--api-url", e.api, "--redirect-uri", redirect)
+
+	s.answer(t, "OAuth identifier (client ID): ", redirect)
+	s.expect(t, "that is a web address, not the client ID")
+	s.answer(t, "OAuth identifier (client ID): ", "Client ID: dev-client-id")
+	s.expect(t, `that begins with the label "Client ID:"; the client ID is what follows it: dev-client-id`)
+	s.typeClient(t, "\x1b[200~\ufeffdev-client-id \x1b[201~", "OAuth secret: dev-client-secret")
+	s.expect(t, `That begins with the label "OAuth secret:"; paste the secret alone`)
+	s.expect(t, "Client secret (typing is not shown): ")
+	testenv.WaitFor(t, "echo to be off", s.echoOff)
+	if _, err := s.ptmx.Write([]byte("\x1b[200~ dev-client-secret\u00a0\x1b[201~\n")); err != nil {
+		t.Fatal(err)
+	}
+	s.acceptLogin(t, "dev", done)
+	if strings.Contains(s.String(), "dev-client-secret") {
+		t.Errorf("the terminal showed the client secret:\n%s", s)
+	}
+	conf, _ := os.ReadFile(e.config)
+	for _, want := range []string{"client_id = \"dev-client-id\"\n", "client_secret = \"dev-client-secret\"\n"} {
+		if !strings.Contains(string(conf), want) {
+			t.Errorf("config lacks %q:\n%s", want, conf)
+		}
+	}
+}
+
 // TestInitAsksForTheKeyFile: with --client-auth private_key_jwt, init on a
 // terminal asks for the key file instead of a secret, refusing one it
 // cannot use, and the log-in it offers signs with that key.
@@ -287,6 +325,58 @@ func TestInitInputEndedIsAUsageError(t *testing.T) {
 	}
 }
 
+// TestInitInputEndedAtTheSecret: Ctrl-D where init asks for the client
+// secret (echo off) ends init as at every other question, exit 2, nothing
+// written: the read without echo took the input's end for an empty read,
+// again and again, and init hung there at full speed until killed.
+func TestInitInputEndedAtTheSecret(t *testing.T) {
+	e := newDevEnv(t)
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "later", "--provider", "freeagent", "--client-id", "dev-client-id")
+	s.answer(t, "Choose 1-3 [1]: ", "3")
+	s.expect(t, "Client secret (typing is not shown): ")
+	testenv.WaitFor(t, "echo to be off", s.echoOff)
+	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
+		t.Fatal(err)
+	}
+	err := finished(t, done)
+	if code := cli.ExitCode(err); code != 2 || err == nil || !strings.Contains(err.Error(), "no answer (input ended)") {
+		t.Errorf("init exited %d (%v); want 2, the input ended", code, err)
+	}
+	if s.echoOff() {
+		t.Error("echo was left off")
+	}
+	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "later") {
+		t.Errorf("the configuration was written:\n%s", conf)
+	}
+}
+
+// TestInitAsksAgainForANameTakenByAnotherProvider: the name of an
+// environment configured for another provider, typed at init's name
+// question, is said to be taken and another asked for; init ended there
+// (exit 2), and the person ran it again from the first question.
+func TestInitAsksAgainForANameTakenByAnotherProvider(t *testing.T) {
+	e := newDevEnv(t)
+	e.configure(t) // dev, a FreeAgent environment
+	before, _ := os.ReadFile(e.config)
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init")
+	s.answer(t, "Choose 1-8 [1]: ", "xero")
+	s.answer(t, "Name for this environment: ", "dev")
+	s.expect(t, `environment "dev" is already configured for provider freeagent (client dev-client-id): give this one another name, or take that one out first with `+"`freshtoken --config ")
+	s.answer(t, "Name for this environment: ", "books")
+	s.expect(t, "OAuth identifier (client ID): ")
+	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
+		t.Fatal(err)
+	}
+	if err := finished(t, done); cli.ExitCode(err) != 2 {
+		t.Errorf("init: %v; want exit 2, the input ended", err)
+	}
+	if after, _ := os.ReadFile(e.config); !bytes.Equal(after, before) {
+		t.Errorf("the configuration changed:\n%s", after)
+	}
+}
+
 // TestInitInputEndedAtTheOfferToLogIn: input ended (Ctrl-D) at the offer to
 // log in, once the environment is written, is no answer to that offer alone:
 // init says how to log in later and succeeds. It said that nothing was
@@ -311,9 +401,39 @@ func TestInitInputEndedAtTheOfferToLogIn(t *testing.T) {
 	}
 }
 
+// TestInitStoppedWhileItsLogInWaits: Ctrl-C while the log-in init offered
+// waits for the browser ends it saying the environment stays configured and
+// how to log in later: it said only "login cancelled; nothing was
+// stored", as if init had written nothing.
+func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
+	e := newDevEnv(t)
+	t.Setenv("FT_TEST_DEV_SECRET", "dev-client-secret")
+	s := newScreen(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	root := cli.NewRootCmd(&cli.Factory{
+		IO:          &cli.IOStreams{In: s.tty, Out: io.Discard, ErrOut: s.tty, InTTY: true, ErrTTY: true},
+		OpenBrowser: func(string) error { cancel(); return nil }, // Ctrl-C as the browser opens
+	})
+	root.SetArgs([]string{"--config", e.config, "init", "-e", "later", "--provider", "freeagent", "--api-url", e.api,
+		"--client-secret-env", "FT_TEST_DEV_SECRET", "--redirect-uri", freeRedirectURI(t)})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
+	s.answer(t, "Log in to later now? [Y/n]: ", "")
+	err := finished(t, done)
+	if want := "later stays configured: when you are ready, run: freshtoken --config "; err == nil || !strings.Contains(err.Error(), want) || !strings.HasSuffix(err.Error(), " login -e later") {
+		t.Errorf("init: %v; want it to say %q and the log-in to run", err, want)
+	}
+	if conf, _ := os.ReadFile(e.config); !strings.Contains(string(conf), "[env.later]") {
+		t.Errorf("the configuration was not written:\n%s", conf)
+	}
+}
+
 // TestInitRefusesASecretAsAVariableName: the secret itself, typed where
 // init asks for the name of the variable holding it, is asked for again,
-// and is never written into the configuration as a name status prints.
+// and is never written into the configuration as a name status prints; a
+// name typed as the shell reads it ($NAME) is asked for without the $ (it
+// was said to be no variable name, as if the name were wrong).
 func TestInitRefusesASecretAsAVariableName(t *testing.T) {
 	e := newDevEnv(t)
 	s := newScreen(t)
@@ -321,6 +441,8 @@ func TestInitRefusesASecretAsAVariableName(t *testing.T) {
 	s.answer(t, "Choose 1-3 [1]: ", "1")
 	s.answer(t, "Variable name [FREEAGENT_SECRET]: ", "Zx81hQ2mP0wLk7sT3vB9")
 	s.expect(t, "that looks like the secret itself")
+	s.answer(t, "Variable name [FREEAGENT_SECRET]: ", "$FT_TEST_SECRET")
+	s.expect(t, "write the name without the $: FT_TEST_SECRET")
 	s.answer(t, "Variable name [FREEAGENT_SECRET]: ", "")
 	if err := finished(t, done); err != nil {
 		t.Fatalf("init: %v\nscreen:\n%s", err, s)

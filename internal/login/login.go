@@ -27,6 +27,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/term"
 
+	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 
@@ -195,6 +196,10 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		// A provider that refused the redirect URI (not the one
 		// registered: localhost for 127.0.0.1, another port) keeps the
 		// browser on its own page, with nothing to approve.
+		if turn.strayed() {
+			return nil, fmt.Errorf("%s: %w: within %s the browser came back only with the answer to another log-in (a tab left from an earlier one?), never this one's; approve in the page this log-in opens, not an older tab",
+				f.Env, ErrNotApproved, timeout)
+		}
 		return nil, fmt.Errorf("%s: %w: no answer from the browser within %s (if the provider's page refused the redirect URI, register %s with the provider exactly as shown, or set redirect_uri to the one registered)",
 			f.Env, ErrNotApproved, timeout, f.Config.RedirectURL)
 	}
@@ -233,7 +238,7 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		lines := make(chan pasted, 1)
 		go func() {
 			line, long, err := readPaste(rd, &skip)
-			line = unwrapped(strings.TrimSpace(line))
+			line = unwrapped(paste.Trim(line))
 			if line != "" || long {
 				err = nil
 			}
@@ -639,6 +644,21 @@ func (f *Flow) CallbackHandler(req Request, done chan<- callback) http.Handler {
 type answerTurn struct {
 	mu              sync.Mutex
 	answered, ended bool
+	stray           bool // an answer to another log-in came
+}
+
+// strayIn notes that an answer to another log-in came.
+func (a *answerTurn) strayIn() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stray = true
+}
+
+// strayed reports whether an answer to another log-in came.
+func (a *answerTurn) strayed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stray
 }
 
 // take reports whether the answer is the first, in time to be exchanged.
@@ -672,7 +692,12 @@ func (f *Flow) callbackHandler(req Request, done chan<- callback, turn *answerTu
 		}
 		q := r.URL.Query()
 		if !req.answers(q) {
-			http.Error(w, "This is not the answer to the login in progress, which is still waiting. Close this tab.", http.StatusBadRequest)
+			if q.Get("state") == "" || !q.Has("code") && !q.Has("error") { // no log-in's answer
+				http.Error(w, "This is not the answer to the login in progress, which is still waiting. Close this tab.", http.StatusBadRequest)
+				return
+			}
+			turn.strayIn()
+			http.Error(w, "This is the answer to another login (a tab left from an earlier one?), not to the login in progress, which is still waiting. Close this tab, and approve in the page that login opened or printed.", http.StatusBadRequest)
 			return
 		}
 		switch first, inTime := turn.take(); {

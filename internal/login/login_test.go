@@ -161,6 +161,9 @@ func TestForgedCallbacksAreIgnored(t *testing.T) {
 		if a.status != http.StatusBadRequest || !strings.HasPrefix(a.contentType, "text/plain") || strings.Contains(a.body, "Forged") {
 			t.Errorf("forged callback %q got %d %s %q, want a plain 400 that repeats nothing", q, a.status, a.contentType, a.body)
 		}
+		if !strings.Contains(q, "state=") && strings.Contains(a.body, "another login") {
+			t.Errorf("callback %q, with no state, was told as another log-in's answer: %q", q, a.body)
+		}
 	}
 	if res.Token.AccessToken == "" || p.Stats().TokenRequests != 1 {
 		t.Fatalf("want exactly the real code exchanged; token requests = %d", p.Stats().TokenRequests)
@@ -406,7 +409,7 @@ func TestManualAsksAgainAfterAPasteThatIsNoAnswer(t *testing.T) {
 // command wrote it), logs in with one exchange; it was refused as "not the
 // address your browser landed on", which it was.
 func TestManualTakesTheAddressQuoted(t *testing.T) {
-	for _, wrap := range []string{`"%s"`, "'%s'", "<%s>", "`%s`", ` " %s " `} {
+	for _, wrap := range []string{`"%s"`, "'%s'", "<%s>", "`%s`", ` " %s " `, "\x1b[200~%s\x1b[201~", "\ufeff%s\u00a0"} {
 		t.Run(wrap, func(t *testing.T) {
 			m, pw := pipedManual(t, context.Background(), 10*time.Second)
 			io.WriteString(pw, fmt.Sprintf(wrap, m.approve(t))+"\n")
@@ -811,23 +814,10 @@ func TestTimeoutAfterTheProviderRefusedTheRedirectURI(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	conf.RedirectURL = "http://localhost:" + port + "/callback"
-	page := make(chan string, 1)
-	ctx := deadline{context.Background(), make(chan struct{})}
-	flow := &login.Flow{Env: "sandbox", Config: conf, Listener: ln, Stderr: io.Discard, Timeout: time.Minute,
-		OpenBrowser: func(u string) error {
-			go browse(u, page)
-			return nil
-		}}
-	done := make(chan error, 1)
-	go func() {
-		_, err := flow.Run(ctx)
-		done <- err
-	}()
-	if got := <-page; !strings.Contains(got, "is not registered") {
+	got, err := browseUntilTimeOut(conf, ln, func(u string) string { return u })
+	if !strings.Contains(got, "is not registered") {
 		t.Fatalf("the provider's page: %q; want it to refuse the redirect URI", got)
 	}
-	close(ctx.done)
-	err = <-done
 	want := "no answer from the browser within 1m0s (if the provider's page refused the redirect URI, register " + conf.RedirectURL + " with the provider exactly as shown, or set redirect_uri to the one registered)"
 	if !errors.Is(err, login.ErrNotApproved) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %v; want it to contain %q", err, want)
@@ -974,4 +964,49 @@ func TestExchangeTimeoutIsToldPlainly(t *testing.T) {
 		strings.Contains(err.Error(), "Client.Timeout") || strings.Contains(err.Error(), "Zq7xW") {
 		t.Fatalf("err = %v; want the token endpoint named, its key masked, and said not to have answered within 300ms (timeout)", err)
 	}
+}
+
+// TestTimeoutAfterAnAnswerToAnotherLogIn: the browser coming back with an
+// earlier log-in's answer (its tab approved after that log-in was stopped
+// and another begun) is told on that tab as an answer to another log-in,
+// with where to approve instead, and a log-in whose time then runs out says
+// so: it said "no answer from the browser" and to check the redirect URI
+// registered, to a person whose browser had answered.
+func TestTimeoutAfterAnAnswerToAnotherLogIn(t *testing.T) {
+	_, conf := provider(t)
+	ln, err := login.Listen("http://127.0.0.1:0/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf.RedirectURL = "http://" + ln.Addr().String() + "/callback"
+	earlier := login.NewRequest(conf)
+	got, err := browseUntilTimeOut(conf, ln, func(string) string { return earlier.URL }) // the earlier log-in's tab, approved
+	if !strings.Contains(got, "This is the answer to another login (a tab left from an earlier one?)") {
+		t.Errorf("the earlier tab's page: %q; want it to say it answered another log-in", got)
+	}
+	want := "sandbox: access was not approved: within 1m0s the browser came back only with the answer to another log-in (a tab left from an earlier one?), never this one's"
+	if !errors.Is(err, login.ErrNotApproved) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v; want it to contain %q", err, want)
+	}
+}
+
+// browseUntilTimeOut runs a log-in of conf on ln for a minute whose browser
+// opens visit(the URL to open), and once the browser has its page, ends the
+// minute: it returns that page and the log-in's outcome.
+func browseUntilTimeOut(conf *oauth2.Config, ln net.Listener, visit func(authURL string) string) (string, error) {
+	page := make(chan string, 1)
+	ctx := deadline{context.Background(), make(chan struct{})}
+	flow := &login.Flow{Env: "sandbox", Config: conf, Listener: ln, Stderr: io.Discard, Timeout: time.Minute,
+		OpenBrowser: func(u string) error {
+			go browse(visit(u), page)
+			return nil
+		}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := flow.Run(ctx)
+		done <- err
+	}()
+	got := <-page
+	close(ctx.done)
+	return got, <-done
 }

@@ -1,0 +1,49 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package cli
+
+import (
+	"errors"
+	"io"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+// readPassword reads a line from the terminal fd with echo off, as
+// term.ReadPassword does, but tells the input ending (Ctrl-D on an empty
+// line), which term.ReadPassword reads as nothing, again and again, for
+// ever at full speed: init's client secret question hung. The terminal's
+// settings are put back before it returns.
+func readPassword(fd int) ([]byte, error) {
+	was, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
+	if err != nil {
+		return nil, err
+	}
+	quiet := *was
+	quiet.Lflag &^= unix.ECHO
+	quiet.Lflag |= unix.ICANON | unix.ISIG
+	quiet.Iflag |= unix.ICRNL
+	if err := unix.IoctlSetTermios(fd, ioctlSetTermios, &quiet); err != nil {
+		return nil, err
+	}
+	defer unix.IoctlSetTermios(fd, ioctlSetTermios, was)
+	var line []byte
+	var b [1]byte // a byte at a time: what follows the line is the next question's
+	for {
+		n, err := unix.Read(fd, b[:])
+		switch {
+		case errors.Is(err, unix.EINTR):
+		case err != nil:
+			return nil, err
+		case n == 0 && !term.IsTerminal(fd):
+			return nil, unix.EIO // the terminal closed before the read began
+		case n == 0 && len(line) == 0:
+			return nil, io.EOF
+		case n == 0, b[0] == '\n':
+			return line, nil
+		default:
+			line = append(line, b[0])
+		}
+	}
+}
