@@ -2,7 +2,9 @@ package freshtoken_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"sync/atomic"
@@ -237,5 +239,57 @@ func TestRequestsTogetherAfterASleepTakeNoConnectionFromBefore(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRequestInFlightOutlivesTheClosingAfterASleep: the closing after a
+// sleep takes only idle connections. A request of another goroutine in
+// flight over the same transport (as a program's other code is, over
+// http.DefaultTransport) gets its whole answer while a request after the
+// sleep closes the connections from before it.
+func TestRequestInFlightOutlivesTheClosingAfterASleep(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	started, release := make(chan struct{}), make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path != "/v2/slow" {
+			return
+		}
+		io.WriteString(w, "first half, ")
+		http.NewResponseController(w).Flush()
+		close(started)
+		<-release
+		io.WriteString(w, "second half")
+	}))
+	t.Cleanup(api.Close)
+	r.settings.APIURL = api.URL + "/"
+	src := loggedInOverOwnTransport(r)
+	base := &closeHeld{Transport: &http.Transport{}, closing: make(chan struct{}, 2), release: make(chan struct{})}
+	close(base.release)
+	client := &http.Client{Transport: &freshtoken.Transport{Source: src, Base: base}}
+	answer := make(chan string, 1)
+	go func() {
+		resp, err := client.Get(api.URL + "/v2/slow")
+		if err != nil {
+			answer <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			b = append(b, err.Error()...)
+		}
+		answer <- string(b)
+	}()
+	<-started
+	wake.Pretend(time.Hour)
+	if code := getStatusWith(t, client, api.URL+"/v2/company"); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	if n := base.calls.Load(); n != 1 {
+		t.Fatalf("%d closings after the sleep; want one", n)
+	}
+	close(release)
+	if got := <-answer; got != "first half, second half" {
+		t.Fatalf("the request in flight got %q; want its whole answer", got)
 	}
 }
