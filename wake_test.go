@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/wake"
 )
@@ -133,20 +135,52 @@ func TestAPIRequestAfterASleepTakesNoConnectionFromBefore(t *testing.T) {
 // waiting out its timeout. The sleep is the process's, not a Source's.
 func TestRenewalBySourceOpenedAfterASleepTakesNoConnectionFromBefore(t *testing.T) {
 	r, front := tokensOverNetwork(t)
-	shared := &http.Client{Transport: &http.Transport{}}
+	renewsAcrossASleep(r, front, &http.Client{Transport: &http.Transport{}}, func() {})
+}
+
+// TestRenewalOverAnotherSharedTransportAfterASleepTakesNoConnectionFromBefore:
+// the keeper's look at one environment, on waking, saw the sleep and closed
+// the connections of its own transport; the look at another, whose
+// ca_file gives it another of the transports config.Open shares, came a
+// moment later with a Source opened after the sleep was seen, took the
+// sleep as dealt with, and sent its renewal on a connection from before.
+// The first request to see a sleep closes the idle connections of every
+// shared transport.
+func TestRenewalOverAnotherSharedTransportAfterASleepTakesNoConnectionFromBefore(t *testing.T) {
+	r, front := tokensOverNetwork(t)
+	withCA, err := httpx.SharedTransport(corpnet.NewCA(t).File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := loggedInOverOwnTransport(r)
+	renewsAcrossASleep(r, front, &http.Client{Transport: withCA}, func() {
+		if _, err := other.Renew(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// renewsAcrossASleep logs in and renews with a Source over hc, as the
+// keeper's look before the sleep; then the network's connections vanish,
+// the machine sleeps, woke runs (another look, which may see the sleep),
+// and a Source over hc opened then renews: it fails r's test if that
+// renewal went on a connection from before the sleep.
+func renewsAcrossASleep(r *rig, front *testenv.Vanishing, hc *http.Client, woke func()) {
+	r.t.Helper()
 	ctx := context.Background()
-	before := sourceOver(r, shared)
+	before := sourceOver(r, hc)
 	r.login(before)
 	if _, err := before.Renew(ctx); err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
 	front.Vanish()
 	wake.Pretend(time.Hour)
-	if _, err := sourceOver(r, shared).Renew(ctx); err != nil {
-		t.Fatal(err)
+	woke()
+	if _, err := sourceOver(r, hc).Renew(ctx); err != nil {
+		r.t.Fatal(err)
 	}
 	if n := front.Lost(); n != 0 {
-		t.Fatalf("the renewal of a Source opened after a sleep was sent on a connection from before it (%d times), and waited out its timeout", n)
+		r.t.Fatalf("the renewal of a Source opened after a sleep was sent on a connection from before it (%d times), and waited out its timeout", n)
 	}
 }
 
