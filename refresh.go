@@ -406,10 +406,6 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	rctx, cancel := withRunningTimeout(work, s.set.Timeout)
 	defer cancel()
 	ans := &tokenerr.Copy{} // of an answer x/oauth2 refuses, to be read again (see rotatedOnly)
-	if s.tokenWake.slept() {
-		s.log.Debug("the machine slept (or its clock was set) since the last token request; closing the connections kept from before")
-		closeIdle(s.apiTransport)
-	}
 	client := *s.http
 	client.Timeout = 0
 	tok, err := req.send(context.WithValue(tokenerr.WithCopy(rctx, ans), oauth2.HTTPClient, &client), r)

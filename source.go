@@ -23,6 +23,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
+	"github.com/freshtoken/freshtoken/internal/wake"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -320,10 +321,10 @@ type Source struct {
 	// answered counts this Source's token requests answered with tokens
 	// (see renewRejected).
 	answered atomic.Int64
-	// tokenWake and apiWake watch for a sleep of the machine between two
-	// token requests, and between two requests through a Transport: the
-	// connections kept alive from before are closed, not tried.
-	tokenWake, apiWake wakeWatch
+	// tokenWake and apiWake watch for a sleep of the machine before a
+	// request through the TokenClient, and before one through a Transport:
+	// the connections kept alive from before are closed, not tried.
+	tokenWake, apiWake wake.Watch
 
 	mu     sync.Mutex // guards flight, the rest and left
 	flight *flight    // the renewal in progress in this process, if any
@@ -504,6 +505,8 @@ func New(s Settings, o Options) (*Source, error) {
 		src.http = &http.Client{Timeout: s.Timeout}
 	}
 	src.apiTransport = src.http.Transport
+	src.tokenWake.Start()
+	src.apiWake.Start()
 	src.http = tokenerr.Lenient(src.http) // a copy: the caller's client is left as it is
 	// Settings.Timeout bounds token requests, not a shorter Timeout the
 	// caller's client has for its API calls: a renewal cut off after the

@@ -164,7 +164,8 @@ func authURL(s *Settings, base string) (string, error) {
 // private_key_jwt each POST to it or to another endpoint where the client
 // authenticates gains a client assertion of its own. A parameter the request already carries is left as it is.
 // Requests to any other URL pass untouched, so the assertion, which names
-// the token endpoint, goes nowhere else.
+// the token endpoint, goes nowhere else. The first request after the
+// machine slept closes the connections kept from before (see wake.Watch).
 type tokenRequests struct {
 	base   http.RoundTripper
 	src    *Source
@@ -190,6 +191,7 @@ func (s *Source) tokenClient(c *http.Client) (*http.Client, error) {
 }
 
 func (t *tokenRequests) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.src.closeAfterSleep(&t.src.tokenWake, t.src.apiTransport)
 	// The endpoints as known now: discovery may fill them after New.
 	ep := t.src.knownEndpoints()
 	toToken := req.Method == http.MethodPost && sameEndpoint(req.URL, ep.TokenURL)

@@ -74,10 +74,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errors.New("freshtoken: the request has no URL")
 	}
-	if src.apiWake.slept() {
-		src.log.Debug("the machine slept (or its clock was set) since the last API request; closing the connections kept from before")
-		closeIdle(t.base())
-	}
+	src.closeAfterSleep(&src.apiWake, t.base())
 	if !src.ownsHost(req) {
 		return t.bounded(t.carry(req))
 	}

@@ -97,6 +97,17 @@ func SharedTransport(caFile string) (*http.Transport, error) {
 	return t, err
 }
 
+// CloseSharedIdle closes the idle connections of every transport
+// SharedTransport has made, as after the machine slept: a Source opened
+// once another has seen the sleep closes none itself.
+func CloseSharedIdle() {
+	shared.Lock()
+	defer shared.Unlock()
+	for _, t := range shared.m {
+		t.CloseIdleConnections()
+	}
+}
+
 // shared holds SharedTransport's transports.
 var shared = struct {
 	sync.Mutex
