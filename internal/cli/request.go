@@ -103,9 +103,10 @@ fewer items than the first page's X-Total-Count, a warning on stderr says
 the result may be incomplete. Pages --all cannot join (a page from another
 host, by a next link or a redirect, a next link back to a page already
 read, ten pages in a row that bring no new items yet link on, ten pages
-or more that bring over twice the first page's X-Total-Count, a page that
-is not JSON shaped like the first, a page cut off, more than 256 MiB in all)
-print nothing and exit 5.
+or more that bring over twice the largest X-Total-Count they give, unless
+the first page holds as many items as its own, a page that is not JSON
+shaped like the first, a page cut off, more than 256 MiB in all) print
+nothing and exit 5.
 
 On Linux, once nothing reads the output of a GET through a pipe (| true, a
 pager quit before the answer came), it asks the API for nothing more (no
