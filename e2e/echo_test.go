@@ -41,8 +41,7 @@ func TestLogsMaskTokensTheAPIEchoes(t *testing.T) {
 	defer echo.Close()
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
-	w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api),
-		fmt.Sprintf("api_url = %q\ntoken_url = %q", echo.URL+"/", w.api+"v2/token_endpoint"), 1))
+	w.useAPI(echo.URL + "/")
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
 			before := followed.Load()

@@ -387,6 +387,14 @@ func (w *world) writeConfig(conf string) {
 	}
 }
 
+// useAPI points the world's environment at the API served at root (an
+// httptest server's URL and "/"), its tokens still the dev provider's.
+func (w *world) useAPI(root string) {
+	w.t.Helper()
+	w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api),
+		fmt.Sprintf("api_url = %q\ntoken_url = %q", root, w.api+"v2/token_endpoint"), 1))
+}
+
 // writeOtherConfig writes conf to a config file named name in the world's
 // folder, beside its own, and returns its path.
 func (w *world) writeOtherConfig(name, conf string) string {

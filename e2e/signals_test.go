@@ -1107,8 +1107,7 @@ func TestSignalWhileTheAPIAnswers(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 			api := newSilentServer(t, w.provider.Handler(), func(r *http.Request) bool { return r.URL.Path == "/v2/slow" })
-			w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api),
-				fmt.Sprintf("api_url = %q\ntoken_url = %q", api.URL+"/", w.api+"v2/token_endpoint"), 1))
+			w.useAPI(api.URL + "/")
 			w.login()
 			requests := w.provider.Stats().TokenRequests
 			run := w.watch("get", "/v2/slow")
@@ -1148,8 +1147,7 @@ func TestSignalDuringAll(t *testing.T) {
 						later.Add(1)
 					}
 				}), func(r *http.Request) bool { return !between && r.URL.Query().Get("page") == "2" })
-				w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api),
-					fmt.Sprintf("api_url = %q\ntoken_url = %q", api.URL+"/", w.api+"v2/token_endpoint"), 1))
+				w.useAPI(api.URL + "/")
 				w.login()
 				run := w.watch("get", "--all", "/v2/invoices")
 				if between {

@@ -31,8 +31,8 @@ const maxStalePages = 10
 // could not be read whole, a page came from another host (by a next link or
 // a redirect) or a next link leads back to a page already read, the pages
 // are not alike JSON, maxStalePages pages in a row brought nothing new, or
-// as many or more brought over twice the first page's X-Total-Count, or
-// together they hold more than MaxBytes (their next links included). The
+// as many or more brought over twice their X-Total-Count (see overTotal),
+// or together they hold more than MaxBytes (their next links included). The
 // API answered, but not with pages All can join.
 var ErrPages = errors.New("the pages cannot be gathered into one document")
 
@@ -121,8 +121,11 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		first []byte
 		m     *merger
 		total = -1
-		seen  = map[string]bool{}
-		cur   = req
+		// most is the largest X-Total-Count of the pages read, or -1
+		// when it bounds nothing (see overTotal).
+		most = -1
+		seen = map[string]bool{}
+		cur  = req
 		// budget is how many more bytes the pages may bring.
 		budget = c.MaxBytes
 	)
@@ -160,11 +163,10 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		if err != nil {
 			return nil, pagesErrorf("page %d (%s): %w", doc.Pages, cur.URL, err)
 		}
+		count := totalCount(resp)
 		if doc.Pages == 1 {
 			doc.ContentType = resp.Header.Get("Content-Type")
-			if n, err := strconv.Atoi(resp.Header.Get("X-Total-Count")); err == nil && n >= 0 {
-				total = n
-			}
+			total = count
 			doc.Total = total
 			doc.midway = hasRel(resp, "prev") || positive(cur.URL.Query().Get("page")) > 1
 			if next == nil {
@@ -181,8 +183,14 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 			if m, err = newMerger(first); err != nil {
 				return nil, pagesErrorf("cannot merge the pages of %s: page 1 %w", req.URL, err)
 			}
+			if total > m.count {
+				most = total
+			}
 		} else if err := m.add(body); err != nil {
 			return nil, pagesErrorf("cannot merge the pages of %s: page %d %w", req.URL, doc.Pages, err)
+		}
+		if most >= 0 {
+			most = max(most, count)
 		}
 		if onPage != nil {
 			onPage(Page{Number: doc.Pages, Items: m.count, Total: total})
@@ -190,8 +198,8 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		if next != nil && m.stale >= maxStalePages {
 			return nil, pagesErrorf("pages %d to %d held no items but those of pages already read, or none, and each linked a next page; the pages do not end, stopping", doc.Pages-m.stale+1, doc.Pages)
 		}
-		if next != nil && overTotal(doc, m.count) {
-			return nil, pagesErrorf("pages 1 to %d held %d items, more than twice the %d the first page's X-Total-Count gave, and still link a next page; the pages do not end, stopping", doc.Pages, m.count, doc.Total)
+		if next != nil && overTotal(doc, m.count, most) {
+			return nil, pagesErrorf("pages 1 to %d held %d items, more than twice the %d their X-Total-Count gave at most, and still link a next page; the pages do not end, stopping", doc.Pages, m.count, most)
 		}
 		if next == nil {
 			doc.Body = m.document()
@@ -225,14 +233,27 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 }
 
 // overTotal reports whether items, gathered from doc's pages so far, are
-// more than twice the first page's X-Total-Count, at maxStalePages pages
-// or more: pages that bring new items without end (a next link counted up
-// over generated items), which the stale pages' count never catches, were
-// read until they reached MaxBytes, for FreeAgent some 25 minutes of its
-// whole rate limit. A collection that grows while it is read does not
-// double.
-func overTotal(doc *Document, items int) bool {
-	return doc.Total >= 0 && !doc.midway && doc.Pages >= maxStalePages && items > 2*doc.Total
+// more than twice most, the largest X-Total-Count of those pages, at
+// maxStalePages pages or more: pages that bring new items without end (a
+// next link counted up over generated items), which the stale pages' count
+// never catches, were read until they reached MaxBytes, for FreeAgent some
+// 25 minutes of its whole rate limit. A collection that grows while it is
+// read, even to more than twice its size, is counted larger by its later
+// pages. A first page that holds as many items as its X-Total-Count, or
+// more, yet links a next page shows the header to be no count of the
+// collection (the page's own count, 0 from an API that does not count):
+// most is then -1, and only MaxBytes bounds the pages.
+func overTotal(doc *Document, items, most int) bool {
+	return most >= 0 && !doc.midway && doc.Pages >= maxStalePages && items > 2*most
+}
+
+// totalCount is resp's X-Total-Count, or -1 when it gives none.
+func totalCount(resp *http.Response) int {
+	n, err := strconv.Atoi(resp.Header.Get("X-Total-Count"))
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 // mebibytes is n bytes in MiB, for people.

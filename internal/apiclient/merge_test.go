@@ -284,7 +284,7 @@ func TestAllStopsAtPagesThatNeverEnd(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	for path, want := range map[string]string{
-		"/new-without-end": "pages 1 to 10 held 10 items, more than twice the 3 the first page's X-Total-Count gave, and still link a next page",
+		"/new-without-end": "pages 1 to 10 held 10 items, more than twice the 3 their X-Total-Count gave at most, and still link a next page",
 		"/cursor":          "pages 2 to 11 held no items but those of pages already read, or none, and each linked a next page",
 		"/last-again":      "pages 5 to 14 held no items but those of pages already read",
 		"/in-turn":         "pages 3 to 12 held no items but those of pages already read",
@@ -318,6 +318,37 @@ func TestAllStopsAtPagesThatNeverEnd(t *testing.T) {
 	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/growing", nil)
 	if doc, err = (&Client{}).All(req, nil); err != nil || doc.Items != 30 {
 		t.Errorf("All(/growing) = %v; want its 30 items", err)
+	}
+}
+
+// TestAllReadsPagesWhoseCountIsNoBound: pages that end, whose X-Total-Count
+// is not the collection's size as the first page gave it, are read whole:
+// a count of each page's own items, 0 from an API that does not count, a
+// collection that more than doubles while it is read (a busy ledger, a
+// page of one item at a time), each page counting it as it is then. The
+// rule that stops pages bringing new items without end took each of them
+// for endless, at ten pages, the first page's count doubled: exit 5, and
+// no --all for an API whose pages always ended.
+func TestAllReadsPagesWhoseCountIsNoBound(t *testing.T) {
+	const pages = 15
+	for name, count := range map[string]func(page int) int{
+		"its own page's":  func(int) int { return 2 },
+		"none, as 0":      func(int) int { return 0 },
+		"growing, as now": func(page int) int { return 3 + 2*page },
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+			if page < pages-1 {
+				w.Header().Set("Link", fmt.Sprintf(`</items?page=%d>; rel="next"`, page+1))
+			}
+			w.Header().Set("X-Total-Count", strconv.Itoa(count(page)))
+			fmt.Fprintf(w, `{"items":[%d,%d]}`, 2*page, 2*page+1)
+		}))
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/items", nil)
+		if doc, err := (&Client{}).All(req, nil); err != nil || doc.Items != 2*pages {
+			t.Errorf("All of %d pages, X-Total-Count %s: %v; want their %d items", pages, name, err, 2*pages)
+		}
+		srv.Close()
 	}
 }
 

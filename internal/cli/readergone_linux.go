@@ -9,13 +9,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// onReaderGone calls gone, once, when the pipe out writes to loses its
-// reader (`| true`, a pager quit before anything came), without waiting
-// for a write to fail: Linux marks such a pipe's writing end POLLERR. The
-// stream is then marked as one whose reader went (pipeWatch.lostReader),
-// as a failed write marks it. It does nothing for output that is not a
-// pipe (a file, a terminal, whose hang-up is its SIGHUP's business). stop
-// ends the watching, and returns once gone can no longer be called.
+// onReaderGone calls gone, once, when the anonymous pipe out writes to
+// loses its reader (`| true`, a pager quit before anything came), without
+// waiting for a write to fail: Linux marks such a pipe's writing end
+// POLLERR. Signals are caught from then on (pipeWatch.catchSignals), as
+// after a failed write, so that one that ended the reader too still ends
+// the process by it. It leaves alone output that is not such a pipe: a
+// file, a terminal (whose hang-up is its SIGHUP's business), and a named
+// pipe (mkfifo), whose reader may open it again, and then gets what is
+// written after all. stop ends the watching, and returns once gone can no
+// longer be called.
 func onReaderGone(out io.Writer, gone func()) (stop func()) {
 	f, ok := underlying(out).(*os.File)
 	if !ok {
@@ -25,8 +28,8 @@ func onReaderGone(out io.Writer, gone func()) (stop func()) {
 	if rc, err := f.SyscallConn(); err == nil { // unlike Fd, leaves the file's mode as it is
 		rc.Control(func(d uintptr) { fd = int(d) })
 	}
-	var st unix.Stat_t
-	if fd < 0 || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+	var fs unix.Statfs_t
+	if fd < 0 || unix.Fstatfs(fd, &fs) != nil || fs.Type != unix.PIPEFS_MAGIC {
 		return func() {}
 	}
 	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
@@ -47,7 +50,7 @@ func onReaderGone(out io.Writer, gone func()) (stop func()) {
 				return
 			case fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0:
 				if p, ok := out.(pipeWatch); ok {
-					p.lostReader()
+					p.catchSignals()
 				}
 				gone()
 				return

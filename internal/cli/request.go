@@ -103,14 +103,17 @@ fewer items than the first page's X-Total-Count, a warning on stderr says
 the result may be incomplete. Pages --all cannot join (a page from another
 host, by a next link or a redirect, a next link back to a page already
 read, ten pages in a row that bring no new items yet link on, ten pages
-or more that bring over twice the first page's X-Total-Count, a page that
-is not JSON shaped like the first, a page cut off, more than 256 MiB in all)
-print nothing and exit 5.
+or more that bring over twice the largest X-Total-Count they give, unless
+the first page holds as many items as its own, a page that is not JSON
+shaped like the first, a page cut off, more than 256 MiB in all) print
+nothing and exit 5.
 
-On Linux, once nothing reads the output of a GET (| true, a pager quit
-before the answer came), it asks the API for nothing more (no further page
-of --all, no retry after a 429) and exits 141, as a write to that output
-would have.
+On Linux, once nothing reads the output of a GET through a pipe (| true, a
+pager quit before the answer came), it asks the API for nothing more (no
+further page of --all, no retry after a 429) and exits 141, as a write to
+that output would have; an answer written whole before the reader went is
+a success, and a named pipe (mkfifo), whose reader may come back, is left
+to its write.
 
 An API that has not begun to answer within the environment's timeout
 setting (default 30s), or that sends nothing more of its answer for as
@@ -394,7 +397,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		resp, err := client.Do(req)
 		if err != nil {
 			if readerWent(ctx) {
-				return errReaderGone
+				return cutByReader(f.IO.Out)
 			}
 			return requestError(err, env, target)
 		}
@@ -408,7 +411,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 			// An error status printed whole stays one, the reader gone
 			// after it or not.
 			if err != nil && readerWent(ctx) {
-				return errReaderGone
+				return cutByReader(f.IO.Out)
 			}
 		case !httpx.SameOrigin(resp.Request.URL, req.URL):
 			// Followed as curl -L follows it, but without the token: the
@@ -423,7 +426,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 	doc, err := client.All(req, progress.update)
 	progress.clear()
 	if err != nil && readerWent(ctx) {
-		return errReaderGone
+		return cutByReader(f.IO.Out)
 	}
 	var se *apiclient.StatusError
 	if errors.As(err, &se) {
@@ -526,6 +529,17 @@ var errReaderGone = fmt.Errorf("standard output's reader went away: %w", syscall
 // away (errReaderGone).
 func readerWent(ctx context.Context) bool {
 	return errors.Is(context.Cause(ctx), errReaderGone)
+}
+
+// cutByReader is errReaderGone for a request the watch (onReaderGone) cut
+// short, out marked as a stream whose reader went, as a failed write marks
+// it. Only such a request is: an answer written whole before its reader
+// went (`| head -n1` of one line) is a success, as for any command.
+func cutByReader(out io.Writer) error {
+	if p, ok := out.(pipeWatch); ok {
+		p.lostReader()
+	}
+	return errReaderGone
 }
 
 // utf8BOM is the byte order mark as UTF-8 writes it.

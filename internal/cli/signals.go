@@ -483,10 +483,14 @@ func (p pipeWatch) Write(b []byte) (int, error) {
 // process exits as a killed pipeline member would.
 func (p pipeWatch) lostReader() {
 	p.broken.Store(true)
+	p.catchSignals()
+}
+
+// catchSignals catches signals from here, so that the process, not killed
+// by one that closed the stream's pipe too, ends by it all the same (see
+// stillComing).
+func (p pipeWatch) catchSignals() {
 	if p.stall != nil {
-		// From here a signal is caught, so that the process, not killed
-		// by one that closed the pipe too, ends by it all the same (see
-		// stillComing).
 		p.stall.g.watch()
 	}
 }
