@@ -54,10 +54,7 @@ func TestGetStopsWhenTheOutputsReaderGoes(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			pr, pw, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
+			pr, pw := outputPipe(t)
 			defer pr.Close()
 			var (
 				requests, more atomic.Int32
@@ -98,10 +95,7 @@ func TestGetWhoseReaderGoesMidRenewalKeepsTheGrant(t *testing.T) {
 	w, g := strictWorld(t)
 	w.age(2 * time.Hour) // expired: the GET renews first
 	before := refreshToken(t, w)
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pr, pw := outputPipe(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var stderr strings.Builder

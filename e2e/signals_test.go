@@ -114,6 +114,18 @@ func refreshToken(t *testing.T, w *world) string {
 	return ""
 }
 
+// outputPipe is a pipe for a command's output, whose reading end the test
+// closes as `| head` does; what the test leaves open is closed as it ends.
+func outputPipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
 // TestClosedPipeKeepsTheGrant: `freshtoken --debug token --force 2>&1 |
 // head -1`, with head gone before the provider answers. Every later write
 // fails; freshtoken is not killed by SIGPIPE, stores the answer, and exits
@@ -123,10 +135,7 @@ func TestClosedPipeKeepsTheGrant(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			w, g := strictWorld(t)
 			before := refreshToken(t, w)
-			pr, pw, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
+			pr, pw := outputPipe(t)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			ft := w.command(ctx, "--debug", "--log-format", format, "token", "--force")
@@ -771,14 +780,11 @@ func TestClosedPipeBeforeAnyRenewal(t *testing.T) {
 	w.login()
 	for _, args := range [][]string{{"token"}, {"--debug", "token", "--json"}, {"status"}, {"status", "--json"}, {"version"}, {"get", "/v2/company"}, {"request", "GET", "/v2/company"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			pr, pw, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
+			pr, pw := outputPipe(t)
 			pr.Close()
 			ft := w.command(context.Background(), args...)
 			ft.Stdout, ft.Stderr = pw, pw
-			err = ft.Run()
+			err := ft.Run()
 			pw.Close()
 			if ws := ft.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() || ft.ProcessState.ExitCode() != 141 {
 				t.Fatalf("freshtoken %s ended with %v (%v); want exit 141, not death by a signal", strings.Join(args, " "), ft.ProcessState, err)
@@ -1223,10 +1229,7 @@ func TestDemoStopsWhenNobodyReads(t *testing.T) {
 		out  func(t *testing.T) (*os.File, func())
 	}{
 		{"closed pipe", 141, func(t *testing.T) (*os.File, func()) {
-			pr, pw, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
+			pr, pw := outputPipe(t)
 			pr.Close()
 			return pw, func() { pw.Close() }
 		}},
