@@ -73,8 +73,12 @@ type connPeer struct {
 type connPeerKey struct{}
 
 // withConnPeer is Serve's ConnContext: it notes the connection, looked up
-// at its first request, not in the loop accepting connections.
+// at its first request, not in the loop accepting connections; the
+// connection as accepted, whose socket the lookup asks about.
 func withConnPeer(ctx context.Context, c net.Conn) context.Context {
+	if s, ok := c.(*sendLimitedConn); ok {
+		c = s.Conn
+	}
 	return context.WithValue(ctx, connPeerKey{}, &connPeer{conn: c})
 }
 
@@ -92,12 +96,11 @@ func (p *Proxy) peerRefusal(r *http.Request) string {
 // name (its program closed it already, or the table failed to read) is
 // refused: what it sent may not be sent on for it.
 func (p *Proxy) judgePeer(c net.Conn) string {
-	local, lok := c.LocalAddr().(*net.TCPAddr)
-	remote, rok := c.RemoteAddr().(*net.TCPAddr)
-	if !lok || !rok {
+	remote, ok := c.RemoteAddr().(*net.TCPAddr)
+	if !ok {
 		return ""
 	}
-	uid, err := sockowner.Peer(local.AddrPort(), remote.AddrPort())
+	uid, err := sockowner.Peer(c)
 	pp := p.peers
 	switch {
 	case err == nil && (uid == pp.uid || uid == 0):

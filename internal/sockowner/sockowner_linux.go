@@ -11,6 +11,9 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Known is true: Linux's tables name the owner of each socket.
@@ -56,13 +59,30 @@ func Listener(addr string) (uid int, ok bool) {
 	return uid, ok
 }
 
-// Peer returns the user id of the program holding the other end of a TCP
-// connection of this machine whose own end is local and whose other end is
-// remote (as the server's accepted connection sees them). It reads the
-// tables once and stops at the match. A socket no program holds any more
-// (closed, waiting out its last packets) has no owner in the tables: that
-// is ErrUnknown, as is a table that cannot be read (wrapping its error).
-func Peer(local, remote netip.AddrPort) (uid int, err error) {
+// Peer returns the user id of the program holding the other end of c, a
+// TCP connection this machine accepted from a program of its own. It reads
+// the tables once and stops at the match. A socket no program holds any
+// more (closed, waiting out its last packets) has no owner in the tables:
+// that is ErrUnknown, as is a table that cannot be read (wrapping its
+// error). So is a connection that has ended by the time it is looked up
+// (its client reset it right after sending): its client's address may be
+// another program's by then, found in the tables in its place.
+func Peer(c net.Conn) (uid int, err error) {
+	local, lok := c.LocalAddr().(*net.TCPAddr)
+	remote, rok := c.RemoteAddr().(*net.TCPAddr)
+	if !lok || !rok {
+		return 0, ErrUnknown
+	}
+	uid, err = peer(local.AddrPort(), remote.AddrPort())
+	if err == nil && !connected(c) {
+		return 0, ErrUnknown
+	}
+	return uid, err
+}
+
+// peer finds the owner of the socket whose own end is remote and whose
+// other end is local.
+func peer(local, remote netip.AddrPort) (uid int, err error) {
 	local, remote = unmap(local), unmap(remote)
 	tables := []string{table6} // an IPv6 socket's, v4-mapped or not
 	if remote.Addr().Is4() {
@@ -91,6 +111,35 @@ func Peer(local, remote netip.AddrPort) (uid int, err error) {
 	}
 	return 0, ErrUnknown
 }
+
+// connected is whether c's socket still has its peer: while it does, no
+// other socket can hold the peer's address and port towards it. Its
+// client may have closed its side (CLOSE_WAIT), not reset it.
+func connected(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var state uint8
+	if raw.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			state = info.State
+		}
+	}) != nil {
+		return false
+	}
+	return state == tcpEstablished || state == tcpCloseWait
+}
+
+// A socket's states, as TCP_INFO gives them (include/net/tcp_states.h).
+const (
+	tcpEstablished = 1
+	tcpCloseWait   = 8
+)
 
 // stateListen is a listening socket's state in the tables.
 var stateListen = []byte("0A")

@@ -72,7 +72,7 @@ func TestPeer(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			server := connect(t, tc.listen, tc.dial, tc.uid)
-			if uid, err := Peer(ends(server)); err != nil || uid != tc.uid {
+			if uid, err := Peer(server); err != nil || uid != tc.uid {
 				t.Fatalf("Peer = %d, %v; want %d", uid, err, tc.uid)
 			}
 		})
@@ -104,7 +104,7 @@ func TestPeerClosed(t *testing.T) {
 		})
 		return remains
 	})
-	if uid, err := Peer(local, remote); !errors.Is(err, ErrUnknown) {
+	if uid, err := Peer(server); !errors.Is(err, ErrUnknown) {
 		t.Fatalf("Peer = %d, %v; want ErrUnknown", uid, err)
 	}
 }
@@ -160,8 +160,44 @@ func BenchmarkPeer(b *testing.B) {
 	server := <-accepted
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := Peer(ends(server)); err != nil {
+		if _, err := Peer(server); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPeerAfterReset: a client can send its request and reset its
+// connection at once (SO_LINGER 0): the server still reads the request,
+// and the client's address is free for another socket before its owner is
+// looked up. A program of the proxy's own user connecting from that
+// address in between (its port predicted, or every other port held) would
+// be found in the tables, and the request that came before served as its.
+// The connection that sent the request having ended, its program is not
+// known.
+func TestPeerAfterReset(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	other := testenv.DialAs(t, 65534, ln.Addr().String()).(*net.TCPConn)
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	other.SetLinger(0)
+	other.Close()
+	if _, err := server.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the connection was not reset")
+	}
+	d := net.Dialer{LocalAddr: other.LocalAddr()}
+	own, err := d.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	if uid, err := Peer(server); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("Peer = %d, %v; want ErrUnknown", uid, err)
 	}
 }
