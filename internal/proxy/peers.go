@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os/user"
 	"strconv"
 	"sync"
@@ -62,6 +63,19 @@ func (p *Proxy) watchPeers(ln net.Listener) {
 	p.log.Warn("the kernel's socket tables (/proc/net/tcp) cannot be read here, so the proxy cannot tell which user's program sends a request: any user of this computer can use it", "listen", ln.Addr().String())
 }
 
+// ofThisMachine is whether a connection from ip was made on this machine,
+// by a program the kernel's tables name: from a loopback address, or from
+// one of its network addresses (a proxy listening on every address, with
+// --allow-remote, is reached at those too). Where its addresses cannot be
+// read, it is taken to be, and refused unless the tables name it.
+func ofThisMachine(ip netip.Addr) bool {
+	if ip.IsLoopback() {
+		return true
+	}
+	ips, err := machineAddrs()
+	return err != nil || ips[ip.WithZone("")]
+}
+
 // connPeer is the verdict on one connection's program, reached at its
 // first request.
 type connPeer struct {
@@ -85,7 +99,7 @@ func withConnPeer(ctx context.Context, c net.Conn) context.Context {
 // peerRefusal says why r's connection is not served, or returns "".
 func (p *Proxy) peerRefusal(r *http.Request) string {
 	cp, ok := r.Context().Value(connPeerKey{}).(*connPeer)
-	if !ok || !p.peers.known || !fromThisMachine(r) {
+	if !ok || !p.peers.known {
 		return ""
 	}
 	cp.once.Do(func() { cp.why = p.judgePeer(cp.conn) })
@@ -97,7 +111,7 @@ func (p *Proxy) peerRefusal(r *http.Request) string {
 // refused: what it sent may not be sent on for it.
 func (p *Proxy) judgePeer(c net.Conn) string {
 	remote, ok := c.RemoteAddr().(*net.TCPAddr)
-	if !ok {
+	if !ok || !ofThisMachine(remote.AddrPort().Addr().Unmap()) {
 		return ""
 	}
 	uid, err := sockowner.Peer(c)

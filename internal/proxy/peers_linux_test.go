@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -138,5 +139,47 @@ func TestWithoutTheTablesEveryProgramIsServed(t *testing.T) {
 	c := testenv.DialAs(t, 65534, f.addr)
 	if resp, body := send(t, c, bufio.NewReader(c), f.addr, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("another user's program: %d %s; want 200, as before", resp.StatusCode, body)
+	}
+}
+
+// TestAnotherUsersProgramAtTheMachinesAddress: a proxy listening on every
+// address (--allow-remote, for other computers) is also reached from this
+// machine at its network address, not only at 127.0.0.1. Another user's
+// program connecting there was served as if it were another computer's.
+// The proxy looks up the program of every connection from one of this
+// machine's own addresses.
+func TestAnotherUsersProgramAtTheMachinesAddress(t *testing.T) {
+	var own netip.Addr
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() && ip.IsGlobalUnicast() {
+				own = ip.Unmap()
+			}
+		}
+	}
+	if !own.IsValid() {
+		testenv.Missing(t, "this machine has no network address besides loopback")
+	}
+	f := newFixture(t)
+	f.login(t, "dev")
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := proxy.New(f.options(ln.Addr().String(), true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, p, ln)
+	addr := netip.AddrPortFrom(own, uint16(ln.Addr().(*net.TCPAddr).Port)).String()
+	for _, tc := range []struct {
+		uid    int
+		status int
+	}{{65534, http.StatusForbidden}, {os.Getuid(), http.StatusOK}} {
+		c := testenv.DialAs(t, tc.uid, addr)
+		if resp, body := send(t, c, bufio.NewReader(c), addr, "/dev/v2/company"); resp.StatusCode != tc.status {
+			t.Errorf("a program of uid %d at %s: %d %s; want %d", tc.uid, addr, resp.StatusCode, body, tc.status)
+		}
 	}
 }
