@@ -163,16 +163,8 @@ func TestAnotherUsersProgramAtTheMachinesAddress(t *testing.T) {
 	}
 	f := newFixture(t)
 	f.login(t, "dev")
-	ln, err := net.Listen("tcp", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := proxy.New(f.options(ln.Addr().String(), true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve(t, p, ln)
-	addr := netip.AddrPortFrom(own, uint16(ln.Addr().(*net.TCPAddr).Port)).String()
+	every := f.serveAt(t, "0.0.0.0:0", true, func(*proxy.Proxy) {})
+	addr := netip.AddrPortFrom(own, uint16(every.Port)).String()
 	for _, tc := range []struct {
 		uid    int
 		status int
