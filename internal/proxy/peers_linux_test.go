@@ -8,9 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/proxy"
@@ -106,11 +104,6 @@ func TestOwnUsersProgramWhereTheProxyIsAnotherUsers(t *testing.T) {
 	}
 }
 
-// withoutProc marks the copy of the test binary that
-// TestWithoutTheTablesEveryProgramIsServed runs in a mount namespace of
-// its own.
-const withoutProc = "FRESHTOKEN_TEST_WITHOUT_PROC"
-
 // TestWithoutTheTablesEveryProgramIsServed: where /proc is not mounted,
 // the kernel's tables cannot be read: the proxy says as it starts that any
 // user of this computer can use it, and serves another user's program, as
@@ -118,18 +111,8 @@ const withoutProc = "FRESHTOKEN_TEST_WITHOUT_PROC"
 // root, in a copy of the test binary given a mount namespace of its own,
 // where it hides /proc under an empty file system.
 func TestWithoutTheTablesEveryProgramIsServed(t *testing.T) {
-	if os.Getenv(withoutProc) == "" {
-		testenv.NeedRoot(t, "a mount namespace without /proc")
-		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), withoutProc+"=1")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
-		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-			t.Fatalf("without /proc: %v\n%s", err, out)
-		}
+	if !testenv.WithoutProc(t) {
 		return
-	}
-	if err := syscall.Mount("none", "/proc", "tmpfs", 0, ""); err != nil {
-		t.Fatal(err)
 	}
 	f := newFixture(t)
 	f.login(t, "dev")

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -60,29 +61,52 @@ func Listener(addr string) (uid int, ok bool) {
 }
 
 // Peer returns the user id of the program holding the other end of c, a
-// TCP connection this machine accepted from a program of its own. It reads
-// the tables once and stops at the match. A socket no program holds any
-// more (closed, waiting out its last packets) has no owner in the tables:
-// that is ErrUnknown, as is a table that cannot be read (wrapping its
-// error). So is a connection that has ended by the time it is looked up
-// (its client reset it right after sending): its client's address may be
-// another program's by then, found in the tables in its place.
+// TCP connection this machine accepted from a program of its own. It asks
+// the kernel for that one socket (see diagPeer), or, where it cannot,
+// reads the tables once and stops at the match. A socket no program holds
+// any more (closed, waiting out its last packets) has no owner: that is
+// ErrUnknown, as is a table that cannot be read (wrapping its error). So
+// is a connection that has ended by the time it is looked up (its client
+// reset it right after sending): its client's address may be another
+// program's by then, found in its place.
 func Peer(c net.Conn) (uid int, err error) {
 	local, lok := c.LocalAddr().(*net.TCPAddr)
 	remote, rok := c.RemoteAddr().(*net.TCPAddr)
 	if !lok || !rok {
 		return 0, ErrUnknown
 	}
-	uid, err = peer(local.AddrPort(), remote.AddrPort())
+	if !connected(c) { // ended already: not worth a lookup
+		return 0, ErrUnknown
+	}
+	uid, err = lookup(local.AddrPort(), remote.AddrPort())
 	if err == nil && !connected(c) {
 		return 0, ErrUnknown
 	}
 	return uid, err
 }
 
-// peer finds the owner of the socket whose own end is remote and whose
-// other end is local.
-func peer(local, remote netip.AddrPort) (uid int, err error) {
+// lookup finds the owner of the socket whose own end is remote and whose
+// other end is local: asked of the kernel, or read from the tables where
+// the kernel cannot be asked. The kernel saying it has no such socket is
+// believed if it finds the other (local's own): otherwise it has no
+// diagnostics for TCP.
+func lookup(local, remote netip.AddrPort) (uid int, err error) {
+	uid, err = diagPeer(remote, local)
+	if errors.Is(err, errNoSocket) {
+		if _, ownErr := diagPeer(local, remote); !errors.Is(ownErr, errNoSocket) {
+			return 0, err
+		}
+		err = errNoDiag
+	}
+	if errors.Is(err, errNoDiag) {
+		return scanPeer(local, remote)
+	}
+	return uid, err
+}
+
+// scanPeer finds in the tables the owner of the socket whose own end is
+// remote and whose other end is local.
+func scanPeer(local, remote netip.AddrPort) (uid int, err error) {
 	local, remote = unmap(local), unmap(remote)
 	tables := []string{table6} // an IPv6 socket's, v4-mapped or not
 	if remote.Addr().Is4() {
