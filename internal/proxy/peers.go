@@ -106,8 +106,9 @@ func (p *Proxy) peerRefusal(r *http.Request) string {
 	return cp.why
 }
 
-// judgePeer looks up the owner of c's other end. One the tables do not
-// name (its program closed it already, or the table failed to read) is
+// judgePeer looks up the owner of c's other end, when it is on this
+// machine. One the kernel does not name (its program closed it already,
+// the connection ended before the lookup, or the table failed to read) is
 // refused: what it sent may not be sent on for it.
 func (p *Proxy) judgePeer(c net.Conn) string {
 	remote, ok := c.RemoteAddr().(*net.TCPAddr)
