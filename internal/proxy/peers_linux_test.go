@@ -111,7 +111,7 @@ func TestOwnUsersProgramWhereTheProxyIsAnotherUsers(t *testing.T) {
 // root, in a copy of the test binary given a mount namespace of its own,
 // where it hides /proc under an empty file system.
 func TestWithoutTheTablesEveryProgramIsServed(t *testing.T) {
-	if !testenv.WithoutProc(t) {
+	if !testenv.WithProc(t, "tmpfs", "") {
 		return
 	}
 	f := newFixture(t)
@@ -156,5 +156,25 @@ func TestAnotherUsersProgramAtTheMachinesAddress(t *testing.T) {
 		if resp, body := send(t, c, bufio.NewReader(c), addr, "/dev/v2/company"); resp.StatusCode != tc.status {
 			t.Errorf("a program of uid %d at %s: %d %s; want %d", tc.uid, addr, resp.StatusCode, body, tc.status)
 		}
+	}
+}
+
+// TestProcSubsetPid: with /proc showing only the processes' folders (a
+// service hardened with systemd's ProcSubset=pid), /proc/net is gone but
+// each process's own /proc/self/net remains: the proxy read the former,
+// warned that any user of this computer could use it and served them all.
+// It reads its own process's tables, and refuses another user's program.
+func TestProcSubsetPid(t *testing.T) {
+	if !testenv.WithProc(t, "proc", "subset=pid") {
+		return
+	}
+	f := newFixture(t)
+	f.login(t, "dev")
+	if strings.Contains(f.logs.String(), "any user of this computer can use it") {
+		t.Fatalf("the proxy says it cannot tell users apart:\n%s", f.logs)
+	}
+	c := testenv.DialAs(t, 65534, f.addr)
+	if resp, body := send(t, c, bufio.NewReader(c), f.addr, "/dev/v2/company"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("another user's program: %d %s; want 403", resp.StatusCode, body)
 	}
 }

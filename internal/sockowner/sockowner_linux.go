@@ -21,10 +21,12 @@ import (
 const Known = true
 
 // The kernel's TCP tables, IPv4 and IPv6, of this process's network
-// namespace: the one its loopback connections are made in.
+// namespace: the one its loopback connections are made in. /proc/net is a
+// link to these, missing where /proc shows only the processes' folders
+// (systemd's ProcSubset=pid).
 const (
-	table4 = "/proc/net/tcp"
-	table6 = "/proc/net/tcp6"
+	table4 = "/proc/self/net/tcp"
+	table6 = "/proc/self/net/tcp6"
 )
 
 // Listener returns the user id of a program listening for TCP connections

@@ -273,7 +273,7 @@ func TestPeerNotAListener(t *testing.T) {
 // /proc hidden (root only, in a copy of the test binary given a mount
 // namespace of its own). BenchmarkPeer measures it.
 func TestPeerWithoutTheTables(t *testing.T) {
-	if !testenv.WithoutProc(t) {
+	if !testenv.WithProc(t, "tmpfs", "") {
 		return
 	}
 	server := connect(t, "127.0.0.1:0", "127.0.0.1:%d", 65534)
