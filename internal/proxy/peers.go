@@ -58,6 +58,7 @@ func (p *Proxy) watchPeers(ln net.Listener) {
 	}
 	if _, ok := sockowner.Listener(ln.Addr().String()); ok {
 		p.peers.known = true
+		sockowner.Prepare() // a lookup then needs no file of its own
 		return
 	}
 	p.log.Warn("the kernel's socket tables (/proc/net/tcp) cannot be read here, so the proxy cannot tell which user's program sends a request: any user of this computer can use it", "listen", ln.Addr().String())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,6 +22,50 @@ var errNoDiag = errors.New("the kernel's socket diagnostics cannot be asked here
 // module answers alike).
 var errNoSocket = fmt.Errorf("%w: no such socket", ErrUnknown)
 
+// asker is the netlink socket diagPeer asks on, opened once and kept, so
+// that a lookup needs no file of its own: a process that has run out of
+// them (and accepts a connection as a few are freed) can still tell whose
+// the connection is. Its lookups take turns.
+var asker struct {
+	mu   sync.Mutex
+	fd   int
+	open bool
+	seq  uint32
+}
+
+// Prepare opens, while files are to be had, the socket on which Peer asks
+// the kernel, kept for the process's life; the first Peer opens it
+// otherwise.
+func Prepare() {
+	asker.mu.Lock()
+	defer asker.mu.Unlock()
+	askerReady()
+}
+
+// askerReady opens the asker if it is not open; asker.mu is held.
+func askerReady() error {
+	if asker.open {
+		return nil
+	}
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errNoDiag, err)
+	}
+	// The kernel answers while the request is sent; the limit is for a
+	// kernel that would not.
+	limit := unix.NsecToTimeval(int64(5 * time.Second))
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &limit)
+	asker.fd, asker.open = fd, true
+	return nil
+}
+
+// askerBroken closes the asker after a failure, to be opened again by the
+// next lookup; asker.mu is held.
+func askerBroken() {
+	unix.Close(asker.fd)
+	asker.open = false
+}
+
 // diagPeer asks the kernel, by netlink's sock_diag as ss(8) does, for the
 // one socket whose own end is own and whose other end is other: a lookup
 // in the kernel's hash of connections, whose cost does not grow with the
@@ -30,29 +75,23 @@ var errNoSocket = fmt.Errorf("%w: no such socket", ErrUnknown)
 // a listener that the kernel gives instead of a connection it lacks, is
 // ErrUnknown.
 func diagPeer(own, other netip.AddrPort) (uid int, err error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
-	if err != nil {
+	asker.mu.Lock()
+	defer asker.mu.Unlock()
+	if err := askerReady(); err != nil {
+		return 0, err
+	}
+	asker.seq++
+	req := diagRequest(own, other, asker.seq)
+	if err := unix.Sendto(asker.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		askerBroken()
 		return 0, fmt.Errorf("%w: %w", errNoDiag, err)
 	}
-	defer unix.Close(fd)
-	// The kernel answers while the request is sent; the limit is for a
-	// kernel that would not.
-	limit := unix.NsecToTimeval(int64(5 * time.Second))
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &limit)
-	req := diagRequest(own, other)
-	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return 0, fmt.Errorf("%w: %w", errNoDiag, err)
+	var m syscall.NetlinkMessage
+	for m.Header.Seq != asker.seq || m.Data == nil { // an answer to an earlier request, given up on, is passed over
+		if m, err = receive(); err != nil {
+			return 0, err
+		}
 	}
-	buf := make([]byte, 4096)
-	n, _, err := unix.Recvfrom(fd, buf, 0)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrUnknown, err)
-	}
-	msgs, err := syscall.ParseNetlinkMessage(buf[:n])
-	if err != nil || len(msgs) == 0 {
-		return 0, fmt.Errorf("%w: an answer of the kernel's socket diagnostics that cannot be read", ErrUnknown)
-	}
-	m := msgs[0]
 	switch {
 	case m.Header.Type == unix.NLMSG_ERROR && len(m.Data) >= 4:
 		switch errno := syscall.Errno(-int32(binary.NativeEndian.Uint32(m.Data))); errno {
@@ -92,6 +131,21 @@ func idEnds(family byte, id []byte) (own, other netip.AddrPort) {
 		netip.AddrPortFrom(addr(id[20:36]), binary.BigEndian.Uint16(id[2:]))
 }
 
+// receive reads the asker's next answer; asker.mu is held.
+func receive() (syscall.NetlinkMessage, error) {
+	var buf [4096]byte
+	n, _, err := unix.Recvfrom(asker.fd, buf[:], 0)
+	if err != nil {
+		askerBroken()
+		return syscall.NetlinkMessage{}, fmt.Errorf("%w: %w", ErrUnknown, err)
+	}
+	msgs, err := syscall.ParseNetlinkMessage(buf[:n])
+	if err != nil || len(msgs) == 0 {
+		return syscall.NetlinkMessage{}, fmt.Errorf("%w: an answer of the kernel's socket diagnostics that cannot be read", ErrUnknown)
+	}
+	return msgs[0], nil
+}
+
 // The sizes of inet_diag_sockid and inet_diag_msg, and a listening
 // socket's state (include/uapi/linux/inet_diag.h, net/tcp_states.h).
 const (
@@ -100,12 +154,12 @@ const (
 	stateListenNum = 10
 )
 
-// diagRequest is a netlink message asking for the TCP socket whose own end
-// is own and whose other end is other: an nlmsghdr and an
+// diagRequest is a netlink message, numbered seq, asking for the TCP socket
+// whose own end is own and whose other end is other: an nlmsghdr and an
 // inet_diag_req_v2 (family, protocol, extensions, padding, states, and the
 // socket's id: its ports and addresses in network order, no interface, and
 // no cookie to compare).
-func diagRequest(own, other netip.AddrPort) []byte {
+func diagRequest(own, other netip.AddrPort, seq uint32) []byte {
 	own, other = unmap(own), unmap(other)
 	family := byte(unix.AF_INET6)
 	if own.Addr().Is4() && other.Addr().Is4() { // an IPv6 socket with v4-mapped ends is found too
@@ -116,6 +170,7 @@ func diagRequest(own, other netip.AddrPort) []byte {
 	binary.NativeEndian.PutUint32(b[0:], uint32(len(b)))
 	binary.NativeEndian.PutUint16(b[4:], unix.SOCK_DIAG_BY_FAMILY)
 	binary.NativeEndian.PutUint16(b[6:], unix.NLM_F_REQUEST)
+	binary.NativeEndian.PutUint32(b[8:], seq)
 	r := b[unix.NLMSG_HDRLEN:]
 	r[0], r[1] = family, unix.IPPROTO_TCP
 	binary.NativeEndian.PutUint32(r[4:], ^uint32(0)) // every state

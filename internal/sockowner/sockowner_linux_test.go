@@ -281,3 +281,19 @@ func TestPeerWithoutTheTables(t *testing.T) {
 		t.Fatalf("Peer = %d, %v; want 65534", uid, err)
 	}
 }
+
+// TestPeerOutOfFiles: a lookup opened a socket (or a table) of its own, and
+// a proxy that had run out of files, accepting a connection as some were
+// freed, refused its own user's program for want of one more ("could not
+// tell which user's program sent this request"). The socket Peer asks the
+// kernel on is opened by Prepare and kept.
+func TestPeerOutOfFiles(t *testing.T) {
+	server := connect(t, "127.0.0.1:0", "127.0.0.1:%d", os.Getuid())
+	Prepare()
+	release := testenv.ExhaustFiles(t)
+	uid, err := Peer(server)
+	release()
+	if err != nil || uid != os.Getuid() {
+		t.Fatalf("out of files: Peer = %d, %v; want %d", uid, err, os.Getuid())
+	}
+}
